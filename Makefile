@@ -1,0 +1,61 @@
+# crossreg developer commands. Each target sets up what it needs itself:
+# a virtual environment in .venv (uv installs the Python packages; its cache makes
+# reinstalls quick) and the native extension built in release mode.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+export PYO3_PYTHON := $(abspath $(BIN)/python)
+
+.PHONY: venv dev demo test lint rust-test py-test wheel-check bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+# Python dependencies (torch, numpy, ...) plus the test and dev tools.
+$(VENV)/.deps: pyproject.toml | $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python -r pyproject.toml --all-extras
+	touch $@
+
+venv: $(VENV)/.deps
+
+# The package installed editable, with the native extension built in release mode.
+dev: venv
+	$(BIN)/maturin develop --release --quiet --uv
+
+# The main job: until the pipeline grows, the most complete step that works.
+demo: dev
+	$(BIN)/crossreg --version
+
+lint: venv
+	$(BIN)/ruff check python tests benches
+	$(BIN)/ruff format --check python tests benches
+	cargo fmt --all --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --features python -- -D warnings
+
+rust-test:
+	cargo test
+
+py-test: dev
+	$(BIN)/python -m pytest -q
+
+# Users install wheels: build the release abi3 wheel, install it into a clean
+# environment and use it there.
+wheel-check: venv
+	rm -rf dist .wheel-check
+	$(BIN)/maturin build --release --quiet --out dist
+	$(UV) venv --quiet --python $(BIN)/python .wheel-check
+	$(UV) pip install --quiet --python .wheel-check/bin/python dist/*.whl
+	cd / && $(CURDIR)/.wheel-check/bin/python -c "import crossreg, crossreg.dna as d; assert d.one_hot('ACGTN').sum() == 4; print('wheel ok:', crossreg.__version__)"
+	.wheel-check/bin/crossreg --version
+
+test: lint rust-test py-test wheel-check
+
+bench: dev
+	cargo bench --bench dna
+	$(BIN)/python benches/bench_dna.py

@@ -1,0 +1,59 @@
+"""Type stub of the native extension. Users call the wrappers in crossreg.dna,
+crossreg.genome and crossreg.signal; this documents the calls they make.
+
+Every function releases the GIL while it works. Arrays must be C-contiguous; "in place"
+functions write into the array they are given.
+"""
+
+import os
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+def one_hot_u8(seq: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> None:
+    """One-hot encode byte codes `seq` (any shape) into `out` (`seq.shape + (4,)`), A,C,G,T."""
+
+def one_hot_f32(seq: npt.NDArray[np.uint8], out: npt.NDArray[np.float32], n_uniform: bool) -> None:
+    """As `one_hot_u8` into float32; non-ACGT bytes are 0.25s when `n_uniform`, else 0s."""
+
+def reverse_complement_blocks(seqs: npt.NDArray[np.uint8], block_len: int) -> None:
+    """Reverse complement, in place, each consecutive block of `block_len` bytes."""
+
+def reverse_rows(data: npt.NDArray[np.unsignedinteger], block_rows: int, row_len: int) -> None:
+    """Reverse row order inside each block of `block_rows` rows of `row_len` values, in place."""
+
+def shift_rows(
+    src: npt.NDArray[np.unsignedinteger],
+    dst: npt.NDArray[np.unsignedinteger],
+    pad: npt.NDArray[np.unsignedinteger],
+    block_rows: int,
+    row_len: int,
+    shift: int,
+) -> None:
+    """Shift each block of `src` by `shift` rows into `dst` (Basenji's sign), padding with `pad`."""
+
+def soft_clip(values: npt.NDArray[np.float32], threshold: float) -> None:
+    """In place: `min(x, t + sqrt(max(0, x - t)))`; NaN stays NaN."""
+
+def hard_clip(values: npt.NDArray[np.float32], max_value: float) -> None:
+    """In place: clamp into `[0, max_value]`; NaN stays NaN."""
+
+def scale(values: npt.NDArray[np.float32], factor: float) -> None:
+    """In place: multiply by `factor`."""
+
+class Genome:
+    """A FASTA file held in memory (one byte per base, case kept)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None: ...
+    @property
+    def names(self) -> list[str]: ...
+    @property
+    def lengths(self) -> list[int]: ...
+    def fetch(self, chrom: str, start: int, end: int) -> bytes:
+        """Bases of `[start, end)`, padded with N where the window leaves the chromosome."""
+    def fetch_many(
+        self, chroms: list[str], starts: npt.NDArray[np.int64], length: int
+    ) -> npt.NDArray[np.uint8]:
+        """`(n, length)` byte codes of the windows at `starts` on `chroms`."""

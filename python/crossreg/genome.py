@@ -1,0 +1,65 @@
+"""An in-memory genome: load a FASTA once, fetch many windows fast.
+
+Windows are 0-based half-open ``[start, end)`` and may run off either end of a
+chromosome; the part outside is ``N``. Case is kept (soft-masked bases stay lowercase);
+:func:`crossreg.dna.one_hot` encodes both cases alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg import _native
+from crossreg.dna import one_hot
+
+
+class Genome:
+    """A FASTA file read into memory. Its ``.fai`` index is written beside it if missing."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._native = _native.Genome(self.path)
+        self.sizes: dict[str, int] = dict(
+            zip(self._native.names, self._native.lengths, strict=True)
+        )
+
+    def __repr__(self) -> str:
+        total = sum(self.sizes.values())
+        return f"Genome({self.path!r}, {len(self.sizes)} sequences, {total:,} bp)"
+
+    @property
+    def names(self) -> list[str]:
+        """Chromosome names in file order."""
+        return list(self.sizes)
+
+    def fetch(self, chrom: str, start: int, end: int) -> bytes:
+        """Bases of ``chrom:[start, end)`` as ASCII bytes, N-padded off the ends."""
+        return self._native.fetch(chrom, start, end)
+
+    def fetch_many(
+        self, chroms: Sequence[str], starts: npt.ArrayLike, length: int
+    ) -> npt.NDArray[np.uint8]:
+        """``(n, length)`` uint8 ASCII codes of the windows starting at `starts` on `chroms`."""
+        starts_arr = np.ascontiguousarray(starts, dtype=np.int64)
+        if starts_arr.ndim != 1 or len(chroms) != len(starts_arr):
+            raise ValueError(
+                f"{len(chroms)} chromosomes and {starts_arr.size} starts: give one start per window"
+            )
+        if length < 0:
+            raise ValueError(f"window length must be non-negative, got {length}")
+        return self._native.fetch_many(list(chroms), starts_arr, length)
+
+    def one_hot_many(
+        self,
+        chroms: Sequence[str],
+        starts: npt.ArrayLike,
+        length: int,
+        *,
+        dtype: npt.DTypeLike = np.uint8,
+    ) -> npt.NDArray:
+        """``(n, length, 4)`` one-hot windows (A, C, G, T; N as zeros)."""
+        return one_hot(self.fetch_many(chroms, starts, length), dtype=dtype)

@@ -1,0 +1,494 @@
+//! FASTA files: the `.fai` index and an in-memory genome with padded window fetches.
+//!
+//! A [`Genome`] reads the whole FASTA once into memory (one byte per base, case kept) and
+//! then serves `(chrom, start, end)` windows that may run off either end of a chromosome;
+//! the part outside is filled with `N`. The `.fai` index is written beside the FASTA when
+//! it is missing, and checked against the sequences when it is present.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::chrom_hint;
+use crate::{Error, Result};
+
+/// One line of a samtools-style `.fai` index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaiRecord {
+    pub name: String,
+    /// Bases in the record.
+    pub length: u64,
+    /// Byte offset of the first base in the file.
+    pub offset: u64,
+    /// Bases per full line.
+    pub line_bases: u64,
+    /// Bytes per full line, line terminator included.
+    pub line_bytes: u64,
+}
+
+/// Path of the index that belongs to `fasta`: the FASTA path with `.fai` appended.
+pub fn fai_path(fasta: &Path) -> PathBuf {
+    let mut p = fasta.as_os_str().to_owned();
+    p.push(".fai");
+    PathBuf::from(p)
+}
+
+/// Parse a `.fai` index file.
+pub fn read_fai(path: &Path) -> Result<Vec<FaiRecord>> {
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() < 5 {
+            return Err(Error::parse(
+                path,
+                i + 1,
+                format!(
+                    "expected 5 tab-separated fields (name, length, offset, line bases, line \
+                     bytes), found {}; delete the index to have it rebuilt",
+                    fields.len()
+                ),
+            ));
+        }
+        let number = |k: usize| -> Result<u64> {
+            fields[k].parse().map_err(|_| {
+                Error::parse(
+                    path,
+                    i + 1,
+                    format!("field {} is '{}', not a whole number", k + 1, fields[k]),
+                )
+            })
+        };
+        records.push(FaiRecord {
+            name: fields[0].to_string(),
+            length: number(1)?,
+            offset: number(2)?,
+            line_bases: number(3)?,
+            line_bytes: number(4)?,
+        });
+    }
+    Ok(records)
+}
+
+/// Write `records` as a `.fai` index at `path`, atomically (temporary file, then rename).
+pub fn write_fai(path: &Path, records: &[FaiRecord]) -> Result<()> {
+    let mut text = String::new();
+    for r in records {
+        text.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            r.name, r.length, r.offset, r.line_bases, r.line_bytes
+        ));
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+/// The parsed content of a FASTA file: its index and its sequences.
+struct Parsed {
+    index: Vec<FaiRecord>,
+    seqs: Vec<Vec<u8>>,
+}
+
+/// Parse FASTA bytes, checking the line layout an index needs (equal line lengths
+/// inside each record, except its last line).
+fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
+    if data.starts_with(&[0x1f, 0x8b]) {
+        return Err(Error::parse(
+            path,
+            0,
+            "the FASTA is gzip-compressed; decompress it first (gunzip)",
+        ));
+    }
+    let mut index: Vec<FaiRecord> = Vec::new();
+    let mut seqs: Vec<Vec<u8>> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    // State of the record being read: line length seen so far and whether a short
+    // (final) line has already appeared.
+    let mut short_line_at: Option<usize> = None;
+    let mut pos = 0usize;
+    let mut line_no = 0usize;
+    while pos < data.len() {
+        line_no += 1;
+        let end = memchr_newline(&data[pos..]).map_or(data.len(), |k| pos + k);
+        let next = (end + 1).min(data.len());
+        let mut line = &data[pos..end];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        let line_bytes = (next - pos) as u64;
+        if line.first() == Some(&b'>') {
+            let header = String::from_utf8_lossy(&line[1..]);
+            let name = header.split_whitespace().next().unwrap_or("").to_string();
+            if name.is_empty() {
+                return Err(Error::parse(path, line_no, "a '>' header line has no name"));
+            }
+            if let Some(&first) = seen.get(&name) {
+                return Err(Error::parse(
+                    path,
+                    line_no,
+                    format!(
+                        "sequence name '{name}' appears twice (first as record {}); names must \
+                         be unique",
+                        first + 1
+                    ),
+                ));
+            }
+            seen.insert(name.clone(), index.len());
+            index.push(FaiRecord {
+                name,
+                length: 0,
+                offset: next as u64,
+                line_bases: 0,
+                line_bytes: 0,
+            });
+            seqs.push(Vec::new());
+            short_line_at = None;
+        } else if line.is_empty() {
+            // Blank lines are allowed only where no more sequence follows in the record.
+            if !index.is_empty() && short_line_at.is_none() {
+                short_line_at = Some(line_no);
+            }
+        } else {
+            let Some(rec) = index.last_mut() else {
+                return Err(Error::parse(
+                    path,
+                    line_no,
+                    "sequence data before the first '>' header; is this a FASTA file?",
+                ));
+            };
+            if let Some(at) = short_line_at {
+                return Err(Error::parse(
+                    path,
+                    line_no,
+                    format!(
+                        "record '{}' has lines of different lengths (line {at} is shorter than \
+                         the lines before it, but more sequence follows); rewrap the FASTA \
+                         with equal line lengths (e.g. `seqkit seq -w 60`)",
+                        rec.name
+                    ),
+                ));
+            }
+            let n = line.len() as u64;
+            if rec.line_bases == 0 {
+                rec.line_bases = n;
+                rec.line_bytes = line_bytes;
+            } else if n > rec.line_bases {
+                return Err(Error::parse(
+                    path,
+                    line_no,
+                    format!(
+                        "record '{}' has a line of {n} bases after lines of {}; rewrap the \
+                         FASTA with equal line lengths (e.g. `seqkit seq -w 60`)",
+                        rec.name, rec.line_bases
+                    ),
+                ));
+            } else if n < rec.line_bases || line_bytes != rec.line_bytes {
+                short_line_at = Some(line_no);
+            }
+            rec.length += n;
+            seqs.last_mut()
+                .expect("one sequence per record")
+                .extend_from_slice(line);
+        }
+        pos = next;
+    }
+    Ok(Parsed { index, seqs })
+}
+
+fn memchr_newline(haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == b'\n')
+}
+
+/// Compute the `.fai` index of a FASTA file.
+pub fn build_index(path: &Path) -> Result<Vec<FaiRecord>> {
+    let data = fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(parse_fasta(path, &data)?.index)
+}
+
+/// A whole genome held in memory, one byte per base.
+pub struct Genome {
+    source: String,
+    names: Vec<String>,
+    ids: HashMap<String, usize>,
+    seqs: Vec<Vec<u8>>,
+}
+
+impl Genome {
+    /// Read a FASTA file into memory. A missing `.fai` index is written beside it (when
+    /// the folder is writable); an existing one must agree with the sequences.
+    pub fn load(path: &Path) -> Result<Genome> {
+        let data = fs::read(path).map_err(|e| Error::io(path, e))?;
+        let parsed = parse_fasta(path, &data)?;
+        drop(data);
+        if parsed.index.is_empty() {
+            return Err(Error::parse(
+                path,
+                0,
+                "no '>' records: is this a FASTA file?",
+            ));
+        }
+        let fai = fai_path(path);
+        if fai.exists() {
+            let on_disk = read_fai(&fai)?;
+            if on_disk != parsed.index {
+                return Err(Error::parse(
+                    &fai,
+                    0,
+                    format!(
+                        "the index does not match {} (it was made for another version of the \
+                         file); delete it and it will be rebuilt",
+                        path.display()
+                    ),
+                ));
+            }
+        } else {
+            // Best effort: a read-only folder only costs the next load a rescan.
+            let _ = write_fai(&fai, &parsed.index);
+        }
+        let names: Vec<String> = parsed.index.into_iter().map(|r| r.name).collect();
+        Ok(Genome::from_parts(
+            path.display().to_string(),
+            names,
+            parsed.seqs,
+        ))
+    }
+
+    /// A genome from named sequences (`source` names it in error messages).
+    pub fn from_sequences(source: &str, records: Vec<(String, Vec<u8>)>) -> Result<Genome> {
+        let (names, seqs): (Vec<String>, Vec<Vec<u8>>) = records.into_iter().unzip();
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(Error::Invalid(format!(
+                "sequence name '{dup}' appears twice in {source}"
+            )));
+        }
+        Ok(Genome::from_parts(source.to_string(), names, seqs))
+    }
+
+    fn from_parts(source: String, names: Vec<String>, seqs: Vec<Vec<u8>>) -> Genome {
+        let ids = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        Genome {
+            source,
+            names,
+            ids,
+            seqs,
+        }
+    }
+
+    /// Chromosome names in file order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Chromosome lengths in file order.
+    pub fn lengths(&self) -> Vec<u64> {
+        self.seqs.iter().map(|s| s.len() as u64).collect()
+    }
+
+    /// The whole sequence of chromosome `id`.
+    pub fn sequence(&self, id: usize) -> &[u8] {
+        &self.seqs[id]
+    }
+
+    /// Index of chromosome `name`, with a hint when the name is close to a known one.
+    pub fn chrom_id(&self, name: &str) -> Result<usize> {
+        self.ids
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::UnknownChrom {
+                name: name.to_string(),
+                source_name: self.source.clone(),
+                hint: chrom_hint(name, self.names.iter().map(String::as_str)),
+            })
+    }
+
+    /// Copy the window `[start, start + out.len())` of chromosome `id` into `out`;
+    /// positions before 0 or past the chromosome end become `N`.
+    pub fn fetch_into(&self, id: usize, start: i64, out: &mut [u8]) {
+        let seq = &self.seqs[id];
+        let len = seq.len() as i64;
+        let end = start + out.len() as i64;
+        let (lo, hi) = (start.clamp(0, len), end.clamp(0, len));
+        if lo >= hi {
+            out.fill(b'N');
+            return;
+        }
+        let lead = (lo - start) as usize;
+        let body = (hi - lo) as usize;
+        out[..lead].fill(b'N');
+        out[lead..lead + body].copy_from_slice(&seq[lo as usize..hi as usize]);
+        out[lead + body..].fill(b'N');
+    }
+
+    /// The window `[start, end)` of chromosome `name`, padded with `N` off the ends.
+    pub fn fetch(&self, name: &str, start: i64, end: i64) -> Result<Vec<u8>> {
+        if end < start {
+            return Err(Error::Invalid(format!(
+                "window {name}:{start}-{end} ends before it starts"
+            )));
+        }
+        let id = self.chrom_id(name)?;
+        let mut out = vec![0u8; (end - start) as usize];
+        self.fetch_into(id, start, &mut out);
+        Ok(out)
+    }
+
+    /// Fetch many windows of one `length` into `out` (`ids.len() × length`), in parallel.
+    pub fn fetch_many_into(
+        &self,
+        ids: &[usize],
+        starts: &[i64],
+        length: usize,
+        out: &mut [u8],
+    ) -> Result<()> {
+        if ids.len() != starts.len() || out.len() != ids.len() * length {
+            return Err(Error::Invalid(format!(
+                "{} chromosomes, {} starts and an output of {} bytes do not describe windows \
+                 of {length} bp",
+                ids.len(),
+                starts.len(),
+                out.len()
+            )));
+        }
+        if let Some(&bad) = ids.iter().find(|&&id| id >= self.seqs.len()) {
+            return Err(Error::Invalid(format!(
+                "chromosome index {bad} is out of range ({} chromosomes)",
+                self.seqs.len()
+            )));
+        }
+        if length == 0 {
+            return Ok(());
+        }
+        out.par_chunks_mut(length)
+            .zip(ids.par_iter().zip(starts.par_iter()))
+            .for_each(|(dst, (&id, &start))| self.fetch_into(id, start, dst));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn loads_and_writes_a_samtools_compatible_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = write(
+            dir.path(),
+            "g.fa",
+            ">chr1 first\nACGT\nACgt\nAC\n>chr2\nNNNN\n>empty\n",
+        );
+        let g = Genome::load(&fa).unwrap();
+        assert_eq!(g.names(), ["chr1", "chr2", "empty"]);
+        assert_eq!(g.lengths(), vec![10, 4, 0]);
+        let fai = fs::read_to_string(fai_path(&fa)).unwrap();
+        assert_eq!(
+            fai,
+            "chr1\t10\t12\t4\t5\nchr2\t4\t31\t4\t5\nempty\t0\t43\t0\t0\n"
+        );
+        // A second load reads and checks that index.
+        assert!(Genome::load(&fa).is_ok());
+    }
+
+    #[test]
+    fn crlf_lines_are_indexed_with_their_width() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = write(dir.path(), "g.fa", ">a\r\nACG\r\nT\r\n");
+        let idx = build_index(&fa).unwrap();
+        assert_eq!(idx[0].line_bytes, 5);
+        assert_eq!(
+            Genome::load(&fa).unwrap().fetch("a", 0, 4).unwrap(),
+            b"ACGT"
+        );
+    }
+
+    #[test]
+    fn fetch_pads_both_ends_with_n() {
+        let g = Genome::from_sequences("t", vec![("c".into(), b"ACGTA".to_vec())]).unwrap();
+        assert_eq!(g.fetch("c", -2, 3).unwrap(), b"NNACG");
+        assert_eq!(g.fetch("c", 3, 8).unwrap(), b"TANNN");
+        assert_eq!(g.fetch("c", -3, 8).unwrap(), b"NNNACGTANNN");
+        assert_eq!(g.fetch("c", 9, 11).unwrap(), b"NN");
+        assert_eq!(g.fetch("c", 2, 2).unwrap(), b"");
+        assert!(g.fetch("c", 3, 2).is_err());
+    }
+
+    #[test]
+    fn fetch_many_matches_single_fetches() {
+        let g = Genome::from_sequences(
+            "t",
+            vec![
+                ("a".into(), b"ACGTACGT".to_vec()),
+                ("b".into(), b"TTGG".to_vec()),
+            ],
+        )
+        .unwrap();
+        let mut out = vec![0u8; 3 * 4];
+        g.fetch_many_into(&[0, 1, 1], &[-1, 2, 0], 4, &mut out)
+            .unwrap();
+        assert_eq!(&out, b"NACGGGNNTTGG");
+    }
+
+    #[test]
+    fn unknown_chromosome_suggests_the_prefix() {
+        let g = Genome::from_sequences("x.fa", vec![("chr1".into(), b"A".to_vec())]).unwrap();
+        let msg = g.fetch("1", 0, 1).unwrap_err().to_string();
+        assert!(msg.contains("'1' is not in x.fa"), "{msg}");
+        assert!(msg.contains("'chr1'"), "{msg}");
+    }
+
+    #[test]
+    fn malformed_files_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (">a\nACG\nA\nACG\n", "a.fa:4:"),
+            (">a\nAC\nACGT\n", "a.fa:3:"),
+            ("ACGT\n", "a.fa:1:"),
+            (">a\nA\n>a\nC\n", "a.fa:3:"),
+            (">\nA\n", "a.fa:1:"),
+        ];
+        for (text, expect) in cases {
+            let fa = write(dir.path(), "a.fa", text);
+            let msg = build_index(&fa).unwrap_err().to_string();
+            assert!(msg.contains(expect), "{text:?} gave {msg}");
+        }
+        let gz = dir.path().join("z.fa");
+        fs::write(&gz, [0x1f, 0x8b, 0, 0]).unwrap();
+        assert!(build_index(&gz).unwrap_err().to_string().contains("gzip"));
+    }
+
+    #[test]
+    fn a_stale_index_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = write(dir.path(), "g.fa", ">a\nACGT\n");
+        Genome::load(&fa).unwrap();
+        write(dir.path(), "g.fa", ">a\nACGTAC\n");
+        let msg = Genome::load(&fa).err().unwrap().to_string();
+        assert!(msg.contains("does not match"), "{msg}");
+    }
+}

@@ -1,0 +1,15 @@
+//! crossreg's native core: the byte- and number-crunching behind the Python package.
+//!
+//! Plain Rust with no Python in it, so `cargo test` and `cargo bench` need no interpreter.
+//! The optional `python` feature adds the bindings in [`python`], the only module that
+//! knows PyO3.
+
+pub mod dna;
+pub mod error;
+pub mod fasta;
+pub mod signal;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{Error, Result};

@@ -1,0 +1,140 @@
+//! Bindings of [`crate::dna`].
+
+use numpy::{PyReadonlyArrayDyn, PyReadwriteArrayDyn};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use super::contiguous;
+use crate::dna;
+
+/// One-hot encode `seq` (uint8 codes, any shape) into `out` (uint8, `seq.shape + (4,)`).
+#[pyfunction]
+fn one_hot_u8(
+    py: Python<'_>,
+    seq: PyReadonlyArrayDyn<'_, u8>,
+    mut out: PyReadwriteArrayDyn<'_, u8>,
+) -> PyResult<()> {
+    let seq = contiguous(seq.as_slice(), "seq")?;
+    let out = contiguous(out.as_slice_mut(), "out")?;
+    py.detach(|| dna::one_hot_u8(seq, out))?;
+    Ok(())
+}
+
+/// One-hot encode `seq` into float32 `out`; non-ACGT bases get 0.25s when `n_uniform`.
+#[pyfunction]
+fn one_hot_f32(
+    py: Python<'_>,
+    seq: PyReadonlyArrayDyn<'_, u8>,
+    mut out: PyReadwriteArrayDyn<'_, f32>,
+    n_uniform: bool,
+) -> PyResult<()> {
+    let seq = contiguous(seq.as_slice(), "seq")?;
+    let out = contiguous(out.as_slice_mut(), "out")?;
+    let n = if n_uniform {
+        dna::NEncoding::Uniform
+    } else {
+        dna::NEncoding::Zeros
+    };
+    py.detach(|| dna::one_hot_f32(seq, out, n))?;
+    Ok(())
+}
+
+/// Reverse complement, in place, every block of `block_len` bases of `seqs`.
+#[pyfunction]
+fn reverse_complement_blocks(
+    py: Python<'_>,
+    mut seqs: PyReadwriteArrayDyn<'_, u8>,
+    block_len: usize,
+) -> PyResult<()> {
+    let seqs = contiguous(seqs.as_slice_mut(), "seqs")?;
+    py.detach(|| dna::reverse_complement_blocks(seqs, block_len))?;
+    Ok(())
+}
+
+/// Run `$body` with `$data` bound to the mutable slice of an unsigned-integer array of
+/// 1, 2, 4 or 8 bytes per element (callers view other dtypes as these).
+macro_rules! with_uint_slice {
+    ($array:expr, $what:expr, |$data:ident| $body:expr) => {{
+        let array = $array;
+        if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u8>>() {
+            let $data = contiguous(a.as_slice_mut(), $what)?;
+            $body
+        } else if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u16>>() {
+            let $data = contiguous(a.as_slice_mut(), $what)?;
+            $body
+        } else if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u32>>() {
+            let $data = contiguous(a.as_slice_mut(), $what)?;
+            $body
+        } else if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u64>>() {
+            let $data = contiguous(a.as_slice_mut(), $what)?;
+            $body
+        } else {
+            Err(PyTypeError::new_err(format!(
+                "{} must be a writable uint8/16/32/64 array",
+                $what
+            )))
+        }
+    }};
+}
+
+/// Reverse the rows inside each block of `block_rows` rows × `row_len` values, in place.
+#[pyfunction]
+fn reverse_rows(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    block_rows: usize,
+    row_len: usize,
+) -> PyResult<()> {
+    with_uint_slice!(data, "data", |slice| {
+        py.detach(|| dna::reverse_rows(slice, block_rows, row_len))?;
+        Ok(())
+    })
+}
+
+/// Shift each block of `src` by `shift` rows into `dst`, padding with the row `pad`.
+/// `src`, `dst` and `pad` share one unsigned dtype.
+#[pyfunction]
+fn shift_rows(
+    py: Python<'_>,
+    src: &Bound<'_, PyAny>,
+    dst: &Bound<'_, PyAny>,
+    pad: &Bound<'_, PyAny>,
+    block_rows: usize,
+    row_len: usize,
+    shift: i64,
+) -> PyResult<()> {
+    macro_rules! run {
+        ($t:ty) => {{
+            let src = src.extract::<PyReadonlyArrayDyn<'_, $t>>()?;
+            let pad = pad.extract::<PyReadonlyArrayDyn<'_, $t>>()?;
+            let mut dst = dst.extract::<PyReadwriteArrayDyn<'_, $t>>()?;
+            let (src, pad) = (
+                contiguous(src.as_slice(), "src")?,
+                contiguous(pad.as_slice(), "pad")?,
+            );
+            let dst = contiguous(dst.as_slice_mut(), "dst")?;
+            py.detach(|| dna::shift_rows(src, dst, block_rows, row_len, shift, pad))?;
+            Ok(())
+        }};
+    }
+    if src.extract::<PyReadonlyArrayDyn<'_, u8>>().is_ok() {
+        run!(u8)
+    } else if src.extract::<PyReadonlyArrayDyn<'_, u16>>().is_ok() {
+        run!(u16)
+    } else if src.extract::<PyReadonlyArrayDyn<'_, u32>>().is_ok() {
+        run!(u32)
+    } else if src.extract::<PyReadonlyArrayDyn<'_, u64>>().is_ok() {
+        run!(u64)
+    } else {
+        Err(PyTypeError::new_err("src must be a uint8/16/32/64 array"))
+    }
+}
+
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(one_hot_u8, m)?)?;
+    m.add_function(wrap_pyfunction!(one_hot_f32, m)?)?;
+    m.add_function(wrap_pyfunction!(reverse_complement_blocks, m)?)?;
+    m.add_function(wrap_pyfunction!(reverse_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(shift_rows, m)?)?;
+    Ok(())
+}

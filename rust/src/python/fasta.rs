@@ -1,0 +1,76 @@
+//! Bindings of [`crate::fasta`]: the in-memory genome.
+
+use std::path::PathBuf;
+
+use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use super::contiguous;
+use crate::fasta;
+
+/// A FASTA file held in memory; windows may run off either chromosome end (N-padded).
+#[pyclass(frozen, module = "crossreg._native")]
+struct Genome {
+    inner: fasta::Genome,
+}
+
+#[pymethods]
+impl Genome {
+    #[new]
+    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let inner = py.detach(|| fasta::Genome::load(&path))?;
+        Ok(Genome { inner })
+    }
+
+    /// Chromosome names in file order.
+    #[getter]
+    fn names(&self) -> Vec<String> {
+        self.inner.names().to_vec()
+    }
+
+    /// Chromosome lengths in file order.
+    #[getter]
+    fn lengths(&self) -> Vec<u64> {
+        self.inner.lengths()
+    }
+
+    /// The bases of `[start, end)` on `chrom` as bytes (case kept, N outside).
+    fn fetch<'py>(
+        &self,
+        py: Python<'py>,
+        chrom: &str,
+        start: i64,
+        end: i64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let seq = py.detach(|| self.inner.fetch(chrom, start, end))?;
+        Ok(PyBytes::new(py, &seq))
+    }
+
+    /// Windows of `length` bp at `starts` on `chroms`, as a `(n, length)` uint8 array.
+    fn fetch_many<'py>(
+        &self,
+        py: Python<'py>,
+        chroms: Vec<String>,
+        starts: PyReadonlyArray1<'py, i64>,
+        length: usize,
+    ) -> PyResult<Bound<'py, PyArray2<u8>>> {
+        let starts = contiguous(starts.as_slice(), "starts")?;
+        let ids = chroms
+            .iter()
+            .map(|c| self.inner.chrom_id(c))
+            .collect::<crate::Result<Vec<usize>>>()?;
+        let out = PyArray2::<u8>::zeros(py, [ids.len(), length], false);
+        {
+            let mut view = out.readwrite();
+            let buf = contiguous(view.as_slice_mut(), "out")?;
+            py.detach(|| self.inner.fetch_many_into(&ids, starts, length, buf))?;
+        }
+        Ok(out)
+    }
+}
+
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Genome>()?;
+    Ok(())
+}
