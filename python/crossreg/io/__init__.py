@@ -1,0 +1,5 @@
+"""Readers and writers of the file formats crossreg exchanges with other tools.
+
+Each reader checks its input and raises :class:`ValueError` with the file, the line and the
+fix when something is wrong. Coordinates are 0-based half-open inside crossreg.
+"""

@@ -1,0 +1,124 @@
+"""BED intervals: read with checks, write atomically.
+
+Only the first three columns are interpreted (chrom, start, end; 0-based half-open);
+further columns are kept as strings. ``track``/``browser`` lines and ``#`` comments are
+skipped. Gzipped files (``.gz``) are read transparently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from crossreg.io.atomic import atomic_write
+
+
+@dataclass(frozen=True, order=True)
+class Interval:
+    """One BED record: ``chrom:[start, end)`` plus any extra columns."""
+
+    chrom: str
+    start: int
+    end: int
+    extra: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def length(self) -> int:
+        """Length in bp."""
+        return self.end - self.start
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt")
+    return open(path)
+
+
+def iter_bed(path: str | os.PathLike[str], *, min_columns: int = 3) -> Iterator[Interval]:
+    """Yield the intervals of a BED file in file order, checking each line."""
+    path = Path(path)
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            text = line.rstrip("\r\n")
+            if not text.strip() or text.startswith(("#", "track", "browser")):
+                continue
+            fields = text.split("\t")
+            if len(fields) < min_columns:
+                fields = text.split()
+            if len(fields) < min_columns:
+                raise ValueError(
+                    f"{path}:{line_no}: expected at least {min_columns} tab-separated columns "
+                    f"(chrom, start, end), found {len(fields)}"
+                )
+            chrom, start_text, end_text = fields[:3]
+            try:
+                start, end = int(start_text), int(end_text)
+            except ValueError:
+                raise ValueError(
+                    f"{path}:{line_no}: start and end must be whole numbers, got "
+                    f"'{start_text}' and '{end_text}'"
+                ) from None
+            if start < 0 or end < start:
+                raise ValueError(
+                    f"{path}:{line_no}: interval {chrom}:{start}-{end} is invalid "
+                    "(BED needs 0 <= start <= end)"
+                )
+            yield Interval(chrom, start, end, tuple(fields[3:]))
+
+
+def read_bed(
+    path: str | os.PathLike[str],
+    *,
+    sizes: Mapping[str, int] | None = None,
+    min_columns: int = 3,
+) -> list[Interval]:
+    """Read all intervals of a BED file.
+
+    With `sizes` (chromosome lengths), every chromosome must be known and every interval
+    must end within its chromosome; the error names the record and the likely cause.
+    """
+    intervals = list(iter_bed(path, min_columns=min_columns))
+    if sizes is not None:
+        check_within(intervals, sizes, source=str(path))
+    return intervals
+
+
+def check_within(intervals: Iterable[Interval], sizes: Mapping[str, int], *, source: str) -> None:
+    """Raise ValueError naming the first interval on an unknown chromosome or past its end."""
+    for iv in intervals:
+        if iv.chrom not in sizes:
+            hint = ""
+            if f"chr{iv.chrom}" in sizes:
+                hint = f"; the genome calls it 'chr{iv.chrom}': add the 'chr' prefix"
+            elif iv.chrom.startswith("chr") and iv.chrom[3:] in sizes:
+                hint = f"; the genome calls it '{iv.chrom[3:]}': drop the 'chr' prefix"
+            raise ValueError(f"{source}: chromosome '{iv.chrom}' is not in the genome{hint}")
+        if iv.end > sizes[iv.chrom]:
+            raise ValueError(
+                f"{source}: interval {iv.chrom}:{iv.start}-{iv.end} runs past the chromosome "
+                f"end ({sizes[iv.chrom]:,} bp); is the BED from another genome build?"
+            )
+
+
+def write_bed(path: str | os.PathLike[str], intervals: Iterable[Interval]) -> None:
+    """Write intervals as tab-separated BED, atomically."""
+    with atomic_write(path) as handle:
+        for iv in intervals:
+            handle.write("\t".join([iv.chrom, str(iv.start), str(iv.end), *iv.extra]) + "\n")
+
+
+def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sort and merge overlapping or touching intervals (extra columns dropped)."""
+    merged: list[Interval] = []
+    for iv in sorted(intervals):
+        last = merged[-1] if merged else None
+        if last is not None and last.chrom == iv.chrom and iv.start <= last.end:
+            if iv.end > last.end:
+                merged[-1] = Interval(last.chrom, last.start, iv.end)
+        else:
+            merged.append(Interval(iv.chrom, iv.start, iv.end))
+    return merged

@@ -1,0 +1,217 @@
+"""Basenji's targets table: one row per output track.
+
+Tab-separated with a header. Columns crossreg reads: ``identifier``, ``file``, ``clip``,
+``scale``, ``sum_stat``, ``description`` (required), ``index`` (the first column, often
+unnamed), ``clip_soft`` and ``genome`` (optional); other columns are kept. Rows are
+tracks in output order (row order, not the ``index`` value). ``file`` may list several
+comma-separated replicate files; relative paths are relative to the table's folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crossreg.io.atomic import atomic_write
+
+REQUIRED_COLUMNS = ("identifier", "file", "clip", "scale", "sum_stat", "description")
+SUM_STATS = ("sum", "mean", "max", "sum_sqrt", "mean_sqrt")
+ASSAYS = ("DNASE", "ATAC", "CHIP", "CAGE")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One output track and how its coverage becomes training targets."""
+
+    index: int
+    identifier: str
+    files: tuple[str, ...]
+    clip: float
+    scale: float
+    sum_stat: str
+    description: str
+    clip_soft: float | None = None
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def assay(self) -> str:
+        """The description's prefix before ':' (``DNASE``, ``ATAC``, ``CHIP``, ``CAGE``)."""
+        return self.description.split(":", 1)[0] if ":" in self.description else ""
+
+    @property
+    def soft_clip_threshold(self) -> float:
+        """Threshold of the soft clip: ``clip_soft`` when given, else ``clip``."""
+        return self.clip if self.clip_soft is None else self.clip_soft
+
+
+@dataclass(frozen=True)
+class TargetsTable:
+    """A parsed targets table; relative track paths resolve against its folder."""
+
+    path: Path
+    targets: tuple[Target, ...]
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __iter__(self):
+        return iter(self.targets)
+
+    def __getitem__(self, i: int) -> Target:
+        return self.targets[i]
+
+    @property
+    def identifiers(self) -> list[str]:
+        """Track identifiers in output order."""
+        return [t.identifier for t in self.targets]
+
+    @property
+    def descriptions(self) -> list[str]:
+        """Track descriptions in output order."""
+        return [t.description for t in self.targets]
+
+    def resolve(self, file: str) -> Path:
+        """Absolute path of a track file named in the table."""
+        p = Path(file)
+        return p if p.is_absolute() else (self.path.parent / p).resolve()
+
+    def track_files(self, target: Target) -> list[Path]:
+        """The resolved replicate files of `target`."""
+        return [self.resolve(f) for f in target.files]
+
+
+def _number(path: Path, line: int, column: str, text: str, *, positive: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{path}:{line}: column '{column}' is '{text}', not a number") from None
+    if math.isnan(value) or (positive and value <= 0) or value < 0:
+        need = "a positive number" if positive else "a number >= 0"
+        raise ValueError(f"{path}:{line}: column '{column}' is {text}; it must be {need}")
+    return value
+
+
+def read_targets(path: str | os.PathLike[str], *, check_files: bool = False) -> TargetsTable:
+    """Read and check a targets table.
+
+    Raises ValueError naming the line for a missing column, a bad number, an unknown
+    ``sum_stat`` or a duplicate identifier; with `check_files`, also for a track file
+    that does not exist.
+    """
+    path = Path(path)
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    if not rows:
+        raise ValueError(f"{path}: the targets table is empty (it needs a header row)")
+    header = [h.strip() for h in rows[0]]
+    if header and header[0] == "":
+        header[0] = "index"
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ValueError(
+            f"{path}:1: the header lacks column(s) {', '.join(missing)}; a targets table needs "
+            f"tab-separated columns {' '.join(REQUIRED_COLUMNS)}"
+        )
+    col = {name: i for i, name in enumerate(header)}
+    targets: list[Target] = []
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise ValueError(
+                f"{path}:{line}: {len(row)} tab-separated fields but the header has "
+                f"{len(header)}; check for a missing or extra tab"
+            )
+        cell = {name: row[i].strip() for name, i in col.items()}
+        identifier = cell["identifier"]
+        if not identifier:
+            raise ValueError(f"{path}:{line}: the identifier is empty")
+        if identifier in seen:
+            raise ValueError(
+                f"{path}:{line}: identifier '{identifier}' already used on line "
+                f"{seen[identifier]}; identifiers must be unique"
+            )
+        seen[identifier] = line
+        sum_stat = cell["sum_stat"].lower()
+        if sum_stat == "avg":
+            sum_stat = "mean"
+        if sum_stat not in SUM_STATS:
+            raise ValueError(
+                f"{path}:{line}: sum_stat '{cell['sum_stat']}' is unknown; use one of "
+                f"{', '.join(SUM_STATS)}"
+            )
+        clip_soft_text = cell.get("clip_soft", "")
+        index_text = cell.get("index", "")
+        try:
+            index = int(index_text) if index_text else len(targets)
+        except ValueError:
+            raise ValueError(f"{path}:{line}: index '{index_text}' is not a whole number") from None
+        files = tuple(f.strip() for f in cell["file"].split(",") if f.strip())
+        if not files:
+            raise ValueError(f"{path}:{line}: no track file given for '{identifier}'")
+        known = {"index", "clip_soft", *REQUIRED_COLUMNS}
+        targets.append(
+            Target(
+                index=index,
+                identifier=identifier,
+                files=files,
+                clip=_number(path, line, "clip", cell["clip"], positive=True),
+                scale=_number(path, line, "scale", cell["scale"], positive=True),
+                sum_stat=sum_stat,
+                description=cell["description"],
+                clip_soft=(
+                    _number(path, line, "clip_soft", clip_soft_text, positive=True)
+                    if clip_soft_text
+                    else None
+                ),
+                extra={k: v for k, v in cell.items() if k not in known},
+            )
+        )
+    if not targets:
+        raise ValueError(f"{path}: the targets table has a header but no tracks")
+    table = TargetsTable(path=path, targets=tuple(targets))
+    if check_files:
+        for line, target in enumerate(table.targets, start=2):
+            for file in table.track_files(target):
+                if not file.exists():
+                    raise ValueError(
+                        f"{path}:{line}: track file {file} of '{target.identifier}' does not "
+                        "exist (relative paths are relative to the table's folder)"
+                    )
+    return table
+
+
+def _format_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def write_targets(
+    path: str | os.PathLike[str],
+    targets: Iterable[Target],
+    *,
+    extra_columns: Sequence[str] = (),
+) -> None:
+    """Write a targets table (with a ``clip_soft`` column) atomically."""
+    targets = list(targets)
+    columns = ["index", *extra_columns, "identifier", "file", "clip", "clip_soft", "scale"]
+    columns += ["sum_stat", "description"]
+    with atomic_write(path) as handle:
+        handle.write("\t".join(columns) + "\n")
+        for t in targets:
+            values = {
+                "index": str(t.index),
+                "identifier": t.identifier,
+                "file": ",".join(t.files),
+                "clip": _format_number(t.clip),
+                "clip_soft": _format_number(t.soft_clip_threshold),
+                "scale": _format_number(t.scale),
+                "sum_stat": t.sum_stat,
+                "description": t.description,
+                **t.extra,
+            }
+            handle.write("\t".join(values.get(c, "") for c in columns) + "\n")
