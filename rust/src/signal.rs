@@ -22,8 +22,11 @@ fn for_each_chunk(values: &mut [f32], op: impl Fn(&mut [f32]) + Send + Sync) {
 /// grows as a square root.
 #[inline]
 pub fn soft_clip_value(x: f32, threshold: f32) -> f32 {
+    // Computed for every value and then selected, so that the loop vectorises; the
+    // comparison keeps NaN (for which `x > threshold` is false) unchanged.
+    let clipped = x.min(threshold + (x - threshold).max(0.0).sqrt());
     if x > threshold {
-        x.min(threshold + (x - threshold).sqrt())
+        clipped
     } else {
         x
     }

@@ -1,0 +1,31 @@
+"""The crossreg command line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import crossreg
+from crossreg.cli import main
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_version_comes_from_cargo_toml(capsys):
+    cargo = (ROOT / "Cargo.toml").read_text()
+    version = re.search(r'^version = "([^"]+)"', cargo, flags=re.MULTILINE)
+    assert version is not None and crossreg.__version__ == version.group(1)
+    try:
+        main(["--version"])
+    except SystemExit as stop:
+        assert stop.code == 0
+    assert capsys.readouterr().out.strip() == f"crossreg {crossreg.__version__}"
+
+
+def test_help_runs_as_a_module():
+    result = subprocess.run(
+        [sys.executable, "-m", "crossreg", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "usage: crossreg" in result.stdout

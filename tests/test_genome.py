@@ -1,0 +1,126 @@
+"""crossreg.genome.Genome against pyfaidx on generated FASTA files, and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyfaidx
+import pytest
+
+from crossreg.genome import Genome
+
+
+def write_fasta(path: Path, records: dict[str, str], width: int) -> None:
+    with open(path, "w") as handle:
+        for name, seq in records.items():
+            handle.write(f">{name} some description\n")
+            for i in range(0, len(seq), width):
+                handle.write(seq[i : i + width] + "\n")
+
+
+def random_records(rng: np.random.Generator) -> dict[str, str]:
+    alphabet = np.array(list("ACGTacgtN"))
+    records = {}
+    for i, length in enumerate([1, 59, 60, 61, 1000, 12_345]):
+        seq = rng.choice(alphabet, size=length)
+        if length > 100:
+            seq[10:60] = "N"
+        records[f"chr{i + 1}"] = "".join(seq)
+    return records
+
+
+def padded_reference(records: dict[str, str], chrom: str, start: int, end: int) -> bytes:
+    seq = records[chrom]
+    return "".join(seq[i] if 0 <= i < len(seq) else "N" for i in range(start, end)).encode()
+
+
+@pytest.mark.parametrize("width", [60, 70, 80])
+def test_fetch_matches_pyfaidx_and_padding(tmp_path, rng, width):
+    records = random_records(rng)
+    fasta = tmp_path / "genome.fa"
+    write_fasta(fasta, records, width)
+    genome = Genome(fasta)
+    assert genome.names == list(records)
+    assert genome.sizes == {k: len(v) for k, v in records.items()}
+    faidx = pyfaidx.Fasta(str(fasta), sequence_always_upper=False)
+    for chrom, seq in records.items():
+        for _ in range(20):
+            start = int(rng.integers(0, len(seq)))
+            end = int(rng.integers(start, len(seq) + 1))
+            assert genome.fetch(chrom, start, end) == str(faidx[chrom][start:end]).encode()
+        for start, end in [(-5, 3), (len(seq) - 2, len(seq) + 4), (-3, len(seq) + 3)]:
+            assert genome.fetch(chrom, start, end) == padded_reference(records, chrom, start, end)
+
+
+def test_index_written_like_samtools(tmp_path, rng):
+    records = random_records(rng)
+    ours, theirs = tmp_path / "a.fa", tmp_path / "b.fa"
+    write_fasta(ours, records, 60)
+    write_fasta(theirs, records, 60)
+    Genome(ours)
+    pyfaidx.Faidx(str(theirs))
+    assert Path(f"{ours}.fai").read_text() == Path(f"{theirs}.fai").read_text()
+
+
+def test_fetch_many_matches_fetch(tmp_path, rng):
+    records = random_records(rng)
+    fasta = tmp_path / "g.fa"
+    write_fasta(fasta, records, 61)
+    genome = Genome(fasta)
+    chroms = ["chr6", "chr5", "chr1", "chr6"]
+    starts = [-100, 900, 0, 12_300]
+    windows = genome.fetch_many(chroms, starts, 200)
+    assert windows.shape == (4, 200) and windows.dtype == np.uint8
+    for row, chrom, start in zip(windows, chroms, starts, strict=True):
+        assert row.tobytes() == genome.fetch(chrom, start, start + 200)
+    hot = genome.one_hot_many(chroms, starts, 200, dtype=np.float32)
+    assert hot.shape == (4, 200, 4)
+
+
+def test_unknown_chromosome_names_the_fix(tmp_path):
+    fasta = tmp_path / "g.fa"
+    write_fasta(fasta, {"chr1": "ACGT"}, 60)
+    genome = Genome(fasta)
+    with pytest.raises(ValueError, match=r"'1' is not in .*g\.fa.*did you mean 'chr1'"):
+        genome.fetch("1", 0, 2)
+    with pytest.raises(ValueError, match="did you mean 'chr1'"):
+        genome.fetch_many(["1"], [0], 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (">a\nACG\nA\nACG\n", r":4: record 'a' has lines of different lengths"),
+        (">a\nAC\nACGT\n", r":3: record 'a' has a line of 4 bases after lines of 2"),
+        ("ACGT\n", r":1: sequence data before the first '>' header"),
+        (">a\nA\n>a\nC\n", r":3: sequence name 'a' appears twice"),
+        ("", r"no '>' records"),
+    ],
+)
+def test_malformed_fasta_errors_name_the_line(tmp_path, text, message):
+    fasta = tmp_path / "bad.fa"
+    fasta.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        Genome(fasta)
+
+
+def test_missing_file_and_stale_index(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nope\.fa"):
+        Genome(tmp_path / "nope.fa")
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">a\nACGT\n")
+    Genome(fasta)
+    fasta.write_text(">a\nACGTACGT\n")
+    with pytest.raises(ValueError, match="does not match"):
+        Genome(fasta)
+
+
+def test_window_arguments_are_checked(tmp_path):
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">a\nACGT\n")
+    genome = Genome(fasta)
+    with pytest.raises(ValueError, match="ends before it starts"):
+        genome.fetch("a", 3, 1)
+    with pytest.raises(ValueError, match="one start per window"):
+        genome.fetch_many(["a", "a"], [0], 2)
