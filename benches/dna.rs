@@ -108,11 +108,16 @@ fn window_fetch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(
-    benches,
-    one_hot,
-    reverse_complement,
-    soft_clip,
-    window_fetch
-);
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = one_hot, reverse_complement, soft_clip, window_fetch
+}
 criterion_main!(benches);

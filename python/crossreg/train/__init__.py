@@ -1,0 +1,1 @@
+"""Training: loss, metrics, optimiser, multi-genome batch schedule, early stopping, trainer."""

@@ -1,0 +1,75 @@
+"""Streaming per-track accuracy over all bins of all windows, as Basenji defines it.
+
+For each track, sums of ``y``, ``p``, ``y²``, ``p²``, ``y·p`` and ``(y − p)²`` and the count
+accumulate in float64 (linear space) over every position of every batch; from them:
+
+* Pearson R = cov / (sd_y · sd_p), and 0 when the prediction variance is ≤ 1e-12;
+* R² = 1 − Σ(y − p)² / Σ(y − ȳ)².
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+ZERO_VARIANCE = 1e-12
+
+
+class TrackMetrics:
+    """Per-track Pearson R and R² accumulated batch by batch (on the batches' device)."""
+
+    def __init__(self, n_tracks: int, device: torch.device | str = "cpu") -> None:
+        self.n_tracks = n_tracks
+        self._sums = torch.zeros(6, n_tracks, dtype=torch.float64, device=device)
+        self.count = 0
+
+    def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
+        """Add a batch: `pred` and `target` of shape ``(..., tracks)``."""
+        if pred.shape != target.shape or pred.shape[-1] != self.n_tracks:
+            raise ValueError(
+                f"predictions {tuple(pred.shape)} and targets {tuple(target.shape)} must have "
+                f"the same shape ending in {self.n_tracks} tracks"
+            )
+        p = pred.detach().reshape(-1, self.n_tracks).double()
+        y = target.detach().reshape(-1, self.n_tracks).double()
+        self._sums += torch.stack(
+            [
+                y.sum(0),
+                p.sum(0),
+                (y * y).sum(0),
+                (p * p).sum(0),
+                (y * p).sum(0),
+                ((y - p) ** 2).sum(0),
+            ]
+        )
+        self.count += p.shape[0]
+
+    def merge(self, other: TrackMetrics) -> None:
+        """Add the sums of another accumulator (e.g. from another process)."""
+        self._sums += other._sums.to(self._sums.device)
+        self.count += other.count
+
+    @property
+    def sums(self) -> torch.Tensor:
+        """The ``(6, tracks)`` float64 sums, for all-reduce across processes."""
+        return self._sums
+
+    def pearson_r(self) -> np.ndarray:
+        """Per-track Pearson R, float64 ``(tracks,)``."""
+        sy, sp, syy, spp, syp, _ = self._sums.cpu().numpy()
+        n = max(self.count, 1)
+        cov = syp - sy * sp / n
+        var_y = syy - sy * sy / n
+        var_p = spp - sp * sp / n
+        var_p = np.where(var_p <= ZERO_VARIANCE, np.inf, var_p)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = cov / np.sqrt(np.maximum(var_y, 0) * var_p)
+        return np.nan_to_num(r, nan=0.0)
+
+    def r2(self) -> np.ndarray:
+        """Per-track coefficient of determination, float64 ``(tracks,)``."""
+        sy, _, syy, _, _, sse = self._sums.cpu().numpy()
+        n = max(self.count, 1)
+        total = syy - sy * sy / n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, 1 - sse / total, np.nan)

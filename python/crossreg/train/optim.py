@@ -1,0 +1,46 @@
+"""The optimiser of a params file's ``train`` section and Basenji's gradient clipping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+
+CLIP_MODES = ("per_tensor", "global")
+
+
+def build_optimizer(
+    params: Iterable[torch.nn.Parameter], train: Mapping[str, Any]
+) -> torch.optim.Optimizer:
+    """SGD with momentum (Basenji's default) or Adam, from a params file's ``train`` section.
+
+    Keys: ``optimizer`` (``sgd``/``adam``), ``learning_rate``, ``momentum`` (SGD),
+    ``adam_beta1``/``adam_beta2`` (Adam). Keras' momentum update equals PyTorch's for a
+    constant learning rate.
+    """
+    name = str(train.get("optimizer", "sgd")).lower()
+    lr = float(train.get("learning_rate", 0.01))
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=float(train.get("momentum", 0.99)))
+    if name == "adam":
+        betas = (float(train.get("adam_beta1", 0.9)), float(train.get("adam_beta2", 0.999)))
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+    raise ValueError(f"train.optimizer '{name}' is not supported; use 'sgd' or 'adam'")
+
+
+def clip_gradients(params: Iterable[torch.nn.Parameter], max_norm: float, mode: str) -> None:
+    """Clip gradients to L2 norm ``max_norm``.
+
+    ``per_tensor`` clips each parameter's gradient on its own, as Keras' ``clipnorm`` (and
+    so Basenji) does; ``global`` clips the norm of all gradients together.
+    """
+    with_grads = [p for p in params if p.grad is not None]
+    if mode == "global":
+        torch.nn.utils.clip_grad_norm_(with_grads, max_norm)
+    elif mode == "per_tensor":
+        for grad in (p.grad for p in with_grads):
+            norm = torch.linalg.vector_norm(grad)
+            grad.mul_(torch.clamp(max_norm / (norm + 1e-12), max=1.0))
+    else:
+        raise ValueError(f"clip mode '{mode}' is unknown; use one of {', '.join(CLIP_MODES)}")

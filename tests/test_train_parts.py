@@ -1,0 +1,124 @@
+"""Loss, metrics, gradient clipping, multi-genome schedule and early stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from crossreg.train.loss import poisson_loss
+from crossreg.train.metrics import TrackMetrics
+from crossreg.train.optim import build_optimizer, clip_gradients
+from crossreg.train.schedule import EarlyStopping, epoch_schedule
+
+
+def test_poisson_loss_matches_formula(rng):
+    pred = rng.gamma(2.0, 1.0, size=(2, 7, 3)).astype(np.float32)
+    target = rng.poisson(2.0, size=(2, 7, 3)).astype(np.float16)
+    expect = np.mean(pred - target.astype(np.float64) * np.log(pred + 1e-7))
+    got = poisson_loss(torch.from_numpy(pred), torch.from_numpy(target))
+    assert got.dtype == torch.float32
+    assert float(got) == pytest.approx(expect, rel=1e-6)
+
+
+def test_poisson_loss_is_minimised_at_the_target():
+    target = torch.tensor([0.5, 3.0, 10.0])
+    pred = target.clone().requires_grad_(True)
+    poisson_loss(pred, target).backward()
+    torch.testing.assert_close(pred.grad, torch.zeros(3), atol=1e-6, rtol=0)
+
+
+def test_track_metrics_match_numpy_over_all_bins(rng):
+    preds = rng.gamma(1.0, 2.0, size=(5, 4, 16, 6))
+    targets = preds * rng.uniform(0.5, 1.5, size=preds.shape) + rng.normal(size=preds.shape)
+    metrics = TrackMetrics(6)
+    for p, y in zip(preds, targets, strict=True):
+        metrics.update(torch.from_numpy(p).float(), torch.from_numpy(y).float())
+    flat_p = preds.astype(np.float32).reshape(-1, 6).astype(np.float64)
+    flat_y = targets.astype(np.float32).reshape(-1, 6).astype(np.float64)
+    expect_r = [np.corrcoef(flat_p[:, t], flat_y[:, t])[0, 1] for t in range(6)]
+    ss_res = ((flat_y - flat_p) ** 2).sum(0)
+    ss_tot = ((flat_y - flat_y.mean(0)) ** 2).sum(0)
+    np.testing.assert_allclose(metrics.pearson_r(), expect_r, rtol=1e-9)
+    np.testing.assert_allclose(metrics.r2(), 1 - ss_res / ss_tot, rtol=1e-9)
+    assert metrics.count == 5 * 4 * 16
+
+
+def test_constant_predictions_give_zero_correlation():
+    metrics = TrackMetrics(2)
+    metrics.update(torch.ones(10, 2), torch.arange(20.0).reshape(10, 2))
+    np.testing.assert_array_equal(metrics.pearson_r(), [0.0, 0.0])
+
+
+def test_metrics_merge_equals_one_accumulator(rng):
+    a, b, both = TrackMetrics(3), TrackMetrics(3), TrackMetrics(3)
+    x = torch.from_numpy(rng.normal(size=(2, 10, 3)))
+    y = torch.from_numpy(rng.normal(size=(2, 10, 3)))
+    a.update(x[0], y[0])
+    b.update(x[1], y[1])
+    both.update(x, y)
+    a.merge(b)
+    np.testing.assert_allclose(a.pearson_r(), both.pearson_r())
+
+
+def test_metrics_reject_shape_mismatch():
+    with pytest.raises(ValueError, match="same shape"):
+        TrackMetrics(3).update(torch.zeros(2, 3), torch.zeros(2, 4))
+
+
+def _params_with_grads(scales: list[float]) -> list[torch.nn.Parameter]:
+    params = []
+    for i, s in enumerate(scales):
+        p = torch.nn.Parameter(torch.zeros(4 + i))
+        p.grad = torch.full((4 + i,), s)
+        params.append(p)
+    return params
+
+
+def test_per_tensor_clipping_clips_each_gradient_alone():
+    params = _params_with_grads([10.0, 0.1])
+    before_small = params[1].grad.clone()
+    clip_gradients(params, 2.0, "per_tensor")
+    assert float(torch.linalg.vector_norm(params[0].grad)) == pytest.approx(2.0, rel=1e-5)
+    torch.testing.assert_close(params[1].grad, before_small)
+
+
+def test_global_clipping_clips_the_joint_norm():
+    params = _params_with_grads([10.0, 0.1])
+    clip_gradients(params, 2.0, "global")
+    total = torch.linalg.vector_norm(torch.cat([p.grad for p in params]))
+    assert float(total) == pytest.approx(2.0, rel=1e-5)
+    with pytest.raises(ValueError, match="clip mode"):
+        clip_gradients(params, 2.0, "sideways")
+
+
+def test_optimizer_from_train_section():
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    sgd = build_optimizer(p, {"optimizer": "sgd", "learning_rate": 0.15, "momentum": 0.99})
+    assert isinstance(sgd, torch.optim.SGD)
+    assert sgd.defaults["lr"] == 0.15 and sgd.defaults["momentum"] == 0.99
+    assert isinstance(build_optimizer(p, {"optimizer": "adam"}), torch.optim.Adam)
+    with pytest.raises(ValueError, match="not supported"):
+        build_optimizer(p, {"optimizer": "lbfgs"})
+
+
+def test_epoch_schedule_draws_genomes_in_proportion():
+    order = epoch_schedule([8505, 7323], np.random.default_rng(1))
+    assert np.bincount(order).tolist() == [8505, 7323]
+    again = epoch_schedule([8505, 7323], np.random.default_rng(1))
+    np.testing.assert_array_equal(order, again)
+    assert not np.array_equal(order, np.sort(order))
+
+
+def test_early_stopping_waits_for_every_genome():
+    stop = EarlyStopping(n_genomes=2, patience=1)
+    assert stop.update([0.5, 0.4]) == [True, True]
+    assert stop.update([0.4, 0.5]) == [False, True]
+    assert not stop.should_stop
+    stop.update([0.4, 0.4])  # genome 0 unimproved 2 > 1, genome 1 unimproved 1
+    assert not stop.should_stop
+    stop.update([0.4, 0.4])
+    assert stop.should_stop
+    restored = EarlyStopping(n_genomes=2, patience=1)
+    restored.load_state_dict(stop.state_dict())
+    assert restored.should_stop and restored.best == stop.best
