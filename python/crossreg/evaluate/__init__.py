@@ -1,0 +1,1 @@
+"""Evaluation: per-track accuracy tables, joint-vs-single comparisons, transfer tests."""

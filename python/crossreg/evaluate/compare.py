@@ -1,0 +1,53 @@
+"""Joint versus single-genome models on the same test windows (the paper's Figure 2).
+
+Per assay: how many tracks the joint model predicts better, and a two-sided binomial test
+of that count against 1/2.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from scipy.stats import binomtest
+
+from crossreg.evaluate.table import assay_of
+
+
+def paired_tracks(joint: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
+    """Join two metrics tables on identifier: columns identifier, description, assay,
+    r_joint, r_single. Raises ValueError when the tables hold different tracks."""
+    left = joint.select("identifier", "description", pl.col("pearson_r").alias("r_joint"))
+    right = single.select("identifier", pl.col("pearson_r").alias("r_single"))
+    pairs = left.join(right, on="identifier", how="inner")
+    if pairs.height != joint.height or pairs.height != single.height:
+        raise ValueError(
+            f"the joint table has {joint.height} tracks and the single-genome table "
+            f"{single.height}, of which {pairs.height} match by identifier; compare models "
+            "evaluated on the same targets"
+        )
+    return pairs.with_columns(
+        pl.col("description").map_elements(assay_of, return_dtype=pl.Utf8).alias("assay")
+    )
+
+
+def compare_by_assay(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Per assay (and ``ALL``): tracks, mean R of each model, tracks improved by the
+    joint model, their share, and the binomial test p-value."""
+    rows = []
+    groups = [("ALL", pairs)] + [
+        (assay, group) for (assay,), group in pairs.group_by(["assay"], maintain_order=True)
+    ]
+    for assay, group in sorted(groups, key=lambda g: (g[0] != "ALL", g[0])):
+        n = group.height
+        improved = int((group["r_joint"] > group["r_single"]).sum())
+        rows.append(
+            {
+                "assay": assay,
+                "tracks": n,
+                "mean_r_joint": float(group["r_joint"].mean()),
+                "mean_r_single": float(group["r_single"].mean()),
+                "improved": improved,
+                "share_improved": improved / n,
+                "binomial_p": float(binomtest(improved, n, 0.5).pvalue),
+            }
+        )
+    return pl.DataFrame(rows)

@@ -1,0 +1,74 @@
+"""Per-track accuracy tables (``metrics.tsv``) and their per-assay summaries."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from crossreg.io.atomic import atomic_write
+
+METRIC_COLUMNS = ("identifier", "description", "pearson_r", "r2")
+
+
+def assay_of(description: str) -> str:
+    """The assay of a track description: its prefix before ':' (``DNASE``, ``CAGE``, ...)."""
+    return description.split(":", 1)[0] if ":" in description else "OTHER"
+
+
+def metrics_table(
+    identifiers: Sequence[str],
+    descriptions: Sequence[str],
+    pearson_r: np.ndarray,
+    r2: np.ndarray,
+) -> pl.DataFrame:
+    """One row per track: identifier, description, pearson_r, r2."""
+    if not len(identifiers) == len(descriptions) == len(pearson_r) == len(r2):
+        raise ValueError(
+            f"{len(identifiers)} identifiers, {len(descriptions)} descriptions, "
+            f"{len(pearson_r)} Pearson R and {len(r2)} R² values: one each per track"
+        )
+    return pl.DataFrame(
+        {
+            "identifier": list(identifiers),
+            "description": list(descriptions),
+            "pearson_r": np.asarray(pearson_r, dtype=np.float64),
+            "r2": np.asarray(r2, dtype=np.float64),
+        }
+    )
+
+
+def write_metrics(path: str | os.PathLike[str], table: pl.DataFrame) -> None:
+    """Write a metrics table as tab-separated text, atomically."""
+    with atomic_write(path) as handle:
+        handle.write(table.select(METRIC_COLUMNS).write_csv(separator="\t"))
+
+
+def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
+    """Read a ``metrics.tsv`` written by :func:`write_metrics` (or by hand, same columns)."""
+    table = pl.read_csv(path, separator="\t", quote_char=None)
+    missing = [c for c in METRIC_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"{path}: missing column(s) {', '.join(missing)}; a metrics table has columns "
+            f"{' '.join(METRIC_COLUMNS)}"
+        )
+    return table.with_columns(pl.col("pearson_r").cast(pl.Float64), pl.col("r2").cast(pl.Float64))
+
+
+def assay_summary(table: pl.DataFrame) -> pl.DataFrame:
+    """Mean Pearson R and R² per assay, with track counts, sorted by assay."""
+    return (
+        table.with_columns(
+            pl.col("description").map_elements(assay_of, return_dtype=pl.Utf8).alias("assay")
+        )
+        .group_by("assay")
+        .agg(
+            pl.len().alias("tracks"),
+            pl.col("pearson_r").mean().alias("pearson_r"),
+            pl.col("r2").mean().alias("r2"),
+        )
+        .sort("assay")
+    )

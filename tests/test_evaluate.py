@@ -1,0 +1,74 @@
+"""Metrics tables, per-assay summaries and the joint-vs-single comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from crossreg.evaluate.compare import compare_by_assay, paired_tracks
+from crossreg.evaluate.table import (
+    assay_summary,
+    metrics_table,
+    read_metrics,
+    write_metrics,
+)
+from crossreg.plots import joint_vs_single_scatter
+
+
+def table(r: list[float], descriptions: list[str]) -> pl.DataFrame:
+    ids = [f"T{i}" for i in range(len(r))]
+    return metrics_table(ids, descriptions, np.array(r), np.array(r) ** 2)
+
+
+def test_metrics_round_trip_and_summary(tmp_path):
+    t = table([0.5, 0.7, 0.2], ["DNASE:liver", "DNASE:lung", "CAGE:liver, adult"])
+    path = tmp_path / "metrics.tsv"
+    write_metrics(path, t)
+    assert path.read_text().splitlines()[0] == "identifier\tdescription\tpearson_r\tr2"
+    back = read_metrics(path)
+    assert back.equals(t)
+    summary = assay_summary(back)
+    assert summary["assay"].to_list() == ["CAGE", "DNASE"]
+    assert summary["tracks"].to_list() == [1, 2]
+    assert summary["pearson_r"].to_list() == pytest.approx([0.2, 0.6])
+
+
+def test_metrics_table_checks_lengths(tmp_path):
+    with pytest.raises(ValueError, match="one each per track"):
+        metrics_table(["a"], ["b", "c"], np.zeros(1), np.zeros(1))
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("identifier\tpearson_r\nA\t0.1\n")
+    with pytest.raises(ValueError, match="missing column"):
+        read_metrics(bad)
+
+
+def test_compare_counts_and_binomial_test():
+    descriptions = ["DNASE:x"] * 10 + ["CAGE:y"] * 4
+    single = table([0.5] * 14, descriptions)
+    joint = table([0.6] * 8 + [0.4] * 2 + [0.4] * 4, descriptions)
+    result = compare_by_assay(paired_tracks(joint, single))
+    rows = {row["assay"]: row for row in result.iter_rows(named=True)}
+    assert result["assay"].to_list() == ["ALL", "CAGE", "DNASE"]
+    assert rows["DNASE"]["improved"] == 8
+    assert rows["DNASE"]["binomial_p"] == pytest.approx(0.109375)
+    assert rows["CAGE"]["share_improved"] == 0.0
+    assert rows["ALL"]["tracks"] == 14
+    assert rows["DNASE"]["mean_r_joint"] == pytest.approx(0.56)
+
+
+def test_compare_refuses_different_tracks():
+    a = table([0.1, 0.2], ["DNASE:a", "DNASE:b"])
+    b = table([0.1], ["DNASE:a"])
+    with pytest.raises(ValueError, match="same targets"):
+        paired_tracks(a, b)
+
+
+def test_scatter_is_a_png(tmp_path):
+    descriptions = ["DNASE:x", "CAGE:y", "CHIP:H3K4me3:z"]
+    pairs = paired_tracks(
+        table([0.6, 0.7, 0.2], descriptions), table([0.5, 0.8, 0.1], descriptions)
+    )
+    out = tmp_path / "scatter.png"
+    joint_vs_single_scatter(pairs, out, title="human")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
