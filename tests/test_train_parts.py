@@ -122,3 +122,43 @@ def test_early_stopping_waits_for_every_genome():
     restored = EarlyStopping(n_genomes=2, patience=1)
     restored.load_state_dict(stop.state_dict())
     assert restored.should_stop and restored.best == stop.best
+
+
+def test_training_state_round_trip_resumes_exactly(tmp_path):
+    from crossreg.train.state import load_training_state, save_training_state
+
+    def make():
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        return model, opt
+
+    def step(model, opt, rng):
+        x = torch.randn(4, 3) + float(rng.normal())
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+
+    model, opt = make()
+    rng = np.random.default_rng(5)
+    step(model, opt, rng)
+    save_training_state(tmp_path, opt, rng, {"epoch": 1})
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    step(model, opt, rng)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+
+    model2, opt2 = make()
+    model2.load_state_dict(weights)
+    rng2 = np.random.default_rng(999)
+    assert load_training_state(tmp_path, opt2, rng2) == {"epoch": 1}
+    step(model2, opt2, rng2)
+    for k, v in model2.state_dict().items():
+        torch.testing.assert_close(v, expected[k], rtol=0, atol=0)
+
+
+def test_training_state_missing_files_are_named(tmp_path):
+    from crossreg.train.state import load_training_state
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(ValueError, match="not a resumable training checkpoint"):
+        load_training_state(tmp_path, opt, np.random.default_rng())

@@ -1,0 +1,88 @@
+"""Training state for an exact resume, stored without pickle.
+
+Tensors (optimiser buffers, torch RNG states) go to a safetensors file; everything else
+(hyper-parameters, numpy generator state, counters) to JSON. Loading never executes code
+from the files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save
+
+from crossreg.io.atomic import atomic_write
+
+TENSORS_FILE = "training_state.safetensors"
+JSON_FILE = "training_state.json"
+
+
+def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, entries in state["state"].items():
+        for name, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optimizer.{index}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(index), {})[name] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def save_training_state(
+    folder: str | os.PathLike[str],
+    optimizer: torch.optim.Optimizer,
+    numpy_rng: np.random.Generator,
+    extra: dict[str, Any],
+) -> None:
+    """Write optimiser, RNG states and `extra` (JSON-serialisable) into `folder`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors, optimizer_json = _split_optimizer_state(optimizer.state_dict())
+    tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, cuda_state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = cuda_state
+    with atomic_write(folder / TENSORS_FILE, "wb") as handle:
+        handle.write(save(tensors))
+    document = {
+        "optimizer": optimizer_json,
+        "numpy_rng": numpy_rng.bit_generator.state,
+        "extra": extra,
+    }
+    with atomic_write(folder / JSON_FILE) as handle:
+        json.dump(document, handle, indent=1)
+
+
+def load_training_state(
+    folder: str | os.PathLike[str],
+    optimizer: torch.optim.Optimizer,
+    numpy_rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Restore what :func:`save_training_state` wrote; returns its `extra`."""
+    folder = Path(folder)
+    for name in (TENSORS_FILE, JSON_FILE):
+        if not (folder / name).exists():
+            raise ValueError(f"{folder}: no {name}; this is not a resumable training checkpoint")
+    tensors = load_file(str(folder / TENSORS_FILE))
+    document = json.loads((folder / JSON_FILE).read_text())
+    optimizer_json = document["optimizer"]
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    for index, entries in optimizer_json["scalars"].items():
+        state.setdefault(int(index), {}).update(entries)
+    optimizer.load_state_dict({"state": state, "param_groups": optimizer_json["param_groups"]})
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states)
+    numpy_rng.bit_generator.state = document["numpy_rng"]
+    return document["extra"]
