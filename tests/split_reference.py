@@ -110,7 +110,9 @@ def random_net(
             f"id {rng.randint(1, 999)} score 1 ali {q_total}"
         )
         for gt, gtl, gq, gql in gaps:
-            lines.append(" " * (depth + 1) + f"gap {gt} {gtl} {q_chrom} {strand} {q_start + gq} {gql}")
+            lines.append(
+                " " * (depth + 1) + f"gap {gt} {gtl} {q_chrom} {strand} {q_start + gq} {gql}"
+            )
             if gtl >= 2 and depth + 2 < max_depth and rng.random() < 0.7:
                 offset = rng.randint(0, gtl - 1)
                 fill(depth + 2, gt + offset, gtl - offset)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from split_reference import syntenic_net, union_find_components, write
-
 from crossreg.split import NetSpec, SplitResult, split_genomes
+from split_reference import syntenic_net, union_find_components, write
 
 
 def same_partition(labels_a: np.ndarray, labels_b: list[int]) -> bool:
@@ -66,8 +65,12 @@ def generated(tmp_path: Path, seed: int = 3, **kwargs) -> SplitResult:
         "rn": {f"chr{i}": rng.randint(100_000, 300_000) for i in range(1, 6)},
     }
     nets = [
-        NetSpec("hs", "mm", write(tmp_path / "hs.mm.net", syntenic_net(rng, sizes["hs"], sizes["mm"]))),
-        NetSpec("mm", "rn", write(tmp_path / "mm.rn.net", syntenic_net(rng, sizes["mm"], sizes["rn"]))),
+        NetSpec(
+            "hs", "mm", write(tmp_path / "hs.mm.net", syntenic_net(rng, sizes["hs"], sizes["mm"]))
+        ),
+        NetSpec(
+            "mm", "rn", write(tmp_path / "mm.rn.net", syntenic_net(rng, sizes["mm"], sizes["rn"]))
+        ),
     ]
     kwargs.setdefault("region_size", 2_000)
     kwargs.setdefault("min_aligned", 200)

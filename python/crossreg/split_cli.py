@@ -33,41 +33,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from crossreg import split as s
 
     parser.add_argument(
-        "--sizes", type=_sizes_arg, action="append", required=True, metavar="NAME=FILE",
+        "--sizes",
+        type=_sizes_arg,
+        action="append",
+        required=True,
+        metavar="NAME=FILE",
         help="chromosome sizes of genome NAME (chrom.sizes, .genome or .fai); repeat per genome",
     )
     parser.add_argument(
-        "--net", type=_net_arg, action="append", default=[], metavar="TARGET,QUERY=FILE",
+        "--net",
+        type=_net_arg,
+        action="append",
+        default=[],
+        metavar="TARGET,QUERY=FILE",
         help="UCSC .net alignment (plain or .gz) whose 'net' lines are on genome TARGET; "
         "repeat for more pairs",
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
-        "--region-size", type=int, default=s.DEFAULT_REGION_SIZE,
+        "--region-size",
+        type=int,
+        default=s.DEFAULT_REGION_SIZE,
         help="region size in bp (default %(default)s)",
     )
     parser.add_argument(
-        "--min-aligned", type=int, default=s.DEFAULT_MIN_ALIGNED,
+        "--min-aligned",
+        type=int,
+        default=s.DEFAULT_MIN_ALIGNED,
         help="join two regions when more than this many bases align between them "
         "(default %(default)s)",
     )
     parser.add_argument(
-        "--valid", type=float, default=None,
+        "--valid",
+        type=float,
+        default=None,
         help=f"fraction of each genome for validation (default {s.DEFAULT_VALID})",
     )
     parser.add_argument(
-        "--test", type=float, default=None,
+        "--test",
+        type=float,
+        default=None,
         help=f"fraction of each genome for test (default {s.DEFAULT_TEST})",
     )
     parser.add_argument(
-        "--folds", type=int, default=None,
+        "--folds",
+        type=int,
+        default=None,
         help="K folds fold0..fold{K-1} of 1/K each instead of train/valid/test",
     )
     parser.add_argument(
-        "--seed", type=int, default=s.DEFAULT_SEED, help="seed of the assignment (default %(default)s)"
+        "--seed",
+        type=int,
+        default=s.DEFAULT_SEED,
+        help="seed of the assignment (default %(default)s)",
     )
     parser.add_argument(
-        "--skip-unknown-chroms", action="store_true",
+        "--skip-unknown-chroms",
+        action="store_true",
         help="skip alignments to chromosomes missing from the sizes instead of stopping",
     )
 

@@ -47,9 +47,7 @@ def summarize(result: SplitResult) -> dict[str, Any]:
     for low, high in _REGION_BINS:
         upper = n_regions.max() if high is None else high
         count = int(((n_regions >= low) & (n_regions <= upper)).sum())
-        histogram.append(
-            {"regions": _bin_name(low, high), "components": count}
-        )
+        histogram.append({"regions": _bin_name(low, high), "components": count})
     quantiles = {
         f"p{q}": int(np.percentile(total_bp, q, method="lower")) for q in (50, 90, 99, 100)
     }
@@ -80,7 +78,9 @@ def summarize(result: SplitResult) -> dict[str, Any]:
                 "component": largest,
                 "regions": int(n_regions[largest]),
                 "split": result.labels[int(result.component_split[largest])],
-                "bp": {name: int(component_bp[largest, g]) for g, name in enumerate(result.genomes)},
+                "bp": {
+                    name: int(component_bp[largest, g]) for g, name in enumerate(result.genomes)
+                },
                 "share": {
                     name: float(component_bp[largest, g] / totals[g])
                     for g, name in enumerate(result.genomes)

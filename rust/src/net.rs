@@ -273,7 +273,11 @@ pub fn parse_net<R: BufRead>(
         let line = std::str::from_utf8(&buf).map_err(|_| {
             Error::parse(path, line_no, "the line is not text (is this a .net file?)")
         })?;
-        parser.line(line.trim_end_matches(['\n', '\r']), line_no, &mut on_segment)?;
+        parser.line(
+            line.trim_end_matches(['\n', '\r']),
+            line_no,
+            &mut on_segment,
+        )?;
     }
     parser.close_to(0, &mut on_segment);
     let mut summary = parser.summary;
@@ -282,8 +286,7 @@ pub fn parse_net<R: BufRead>(
 }
 
 fn read_error(path: &Path, line: usize, e: std::io::Error) -> Error {
-    if e.kind() == std::io::ErrorKind::InvalidInput || e.kind() == std::io::ErrorKind::InvalidData
-    {
+    if e.kind() == std::io::ErrorKind::InvalidInput || e.kind() == std::io::ErrorKind::InvalidData {
         Error::parse(
             path,
             line,
@@ -522,7 +525,8 @@ impl NetParser<'_> {
             ));
         }
         self.close_to(level, emit);
-        if level > 1 && !matches!(self.stack.last(), Some(Frame::Gap { level: l }) if *l + 1 == level)
+        if level > 1
+            && !matches!(self.stack.last(), Some(Frame::Gap { level: l }) if *l + 1 == level)
         {
             return Err(self.error(
                 line_no,
@@ -649,8 +653,7 @@ impl NetParser<'_> {
             ));
         }
         let (g_t_end, g_q_end) = (b.t_start + b.t_size, b.q_start + b.q_size);
-        if b.t_start < *cursor_t || g_t_end > *t_end || b.q_start < *cursor_q || g_q_end > *q_end
-        {
+        if b.t_start < *cursor_t || g_t_end > *t_end || b.q_start < *cursor_q || g_q_end > *q_end {
             return Err(self.error(
                 line_no,
                 format!(
@@ -774,21 +777,51 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_cause() {
         let cases = [
-            (" fill 0 10 chrA + 0 10\n", ":1: a 'fill' line before any 'net'"),
-            ("net chr1 100000\n fill 0 x chrA + 0 10\n", ":2: tSize is 'x'"),
+            (
+                " fill 0 10 chrA + 0 10\n",
+                ":1: a 'fill' line before any 'net'",
+            ),
+            (
+                "net chr1 100000\n fill 0 x chrA + 0 10\n",
+                ":2: tSize is 'x'",
+            ),
             ("net chr1 100000\n fill 0 10 chrA + 0\n", "found 5"),
-            ("net chr1 100000\n fill 0 10 chrA * 0 10\n", "must be '+' or '-'"),
+            (
+                "net chr1 100000\n fill 0 10 chrA * 0 10\n",
+                "must be '+' or '-'",
+            ),
             ("net chr1 99\n", "different assemblies"),
-            ("net chr1 100000\n fill 99990 20 chrA + 0 20\n", "runs past the end of chr1"),
-            ("net chr1 100000\n fill 0 20 chrA - 79990 20\n", "runs past the end of chrA"),
-            ("net chr1 100000\n  gap 0 20 chrA + 0 20\n", "no enclosing 'fill'"),
-            ("net chr1 100000\n fill 0 20 chrA + 0 20\n   fill 0 20 chrA + 0 20\n", "no enclosing 'gap'"),
-            ("net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 10 20 chrA + 5 5\n", "not inside its fill"),
-            ("net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 5 2 chrB + 5 2\n", "its fill is on chrA"),
+            (
+                "net chr1 100000\n fill 99990 20 chrA + 0 20\n",
+                "runs past the end of chr1",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA - 79990 20\n",
+                "runs past the end of chrA",
+            ),
+            (
+                "net chr1 100000\n  gap 0 20 chrA + 0 20\n",
+                "no enclosing 'fill'",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA + 0 20\n   fill 0 20 chrA + 0 20\n",
+                "no enclosing 'gap'",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 10 20 chrA + 5 5\n",
+                "not inside its fill",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 5 2 chrB + 5 2\n",
+                "its fill is on chrA",
+            ),
             ("net chr1 100000\n bogus 1 2\n", "unknown line type 'bogus'"),
             ("net chr1 100000\n  fill 0 20 chrA + 0 20\n", "odd depths"),
             ("net 1 100000\n", "did you mean 'chr1'"),
-            ("net chr1 100000\n fill 0 20 A + 0 20\n", "did you mean 'chrA'"),
+            (
+                "net chr1 100000\n fill 0 20 A + 0 20\n",
+                "did you mean 'chrA'",
+            ),
         ];
         for (text, expected) in cases {
             let err = segments(text, false).unwrap_err().to_string();
@@ -800,12 +833,16 @@ mod tests {
         let err = segments("net chr1 100000\n fill 0 20 chrZ + 0 20\n", false)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("x.net:2") && err.contains("--skip-unknown-chroms"), "{err}");
+        assert!(
+            err.contains("x.net:2") && err.contains("--skip-unknown-chroms"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_chromosomes_can_be_skipped() {
-        let text = "net chr9 5\n fill 0 5 chrA + 0 5\nnet chr1 100000\n fill 0 100 chrZ + 0 100\n  \
+        let text =
+            "net chr9 5\n fill 0 5 chrA + 0 5\nnet chr1 100000\n fill 0 100 chrZ + 0 100\n  \
                     gap 10 50 chrZ + 10 50\n   fill 20 10 chrA + 0 10\n fill 200 10 chrA + 0 10\n";
         let (segs, summary) = segments(text, true).unwrap();
         assert_eq!(
@@ -816,7 +853,10 @@ mod tests {
             ]
         );
         assert_eq!(summary.skipped_fills, 2);
-        assert_eq!(summary.skipped_chroms, vec!["chr9".to_string(), "chrZ".to_string()]);
+        assert_eq!(
+            summary.skipped_chroms,
+            vec!["chr9".to_string(), "chrZ".to_string()]
+        );
     }
 
     #[test]

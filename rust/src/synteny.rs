@@ -43,7 +43,9 @@ impl Regions {
     /// Cut every chromosome of every genome into regions of `region_size` bp.
     pub fn tile(genomes: &[ChromSizes], region_size: u64) -> Result<Self> {
         if region_size == 0 {
-            return Err(Error::Invalid("the region size must be at least 1 bp".into()));
+            return Err(Error::Invalid(
+                "the region size must be at least 1 bp".into(),
+            ));
         }
         let mut regions = Regions {
             region_size,
@@ -168,6 +170,9 @@ pub struct Link {
     pub bases: u64,
 }
 
+/// Aligned bases per region pair `(a, b)`, `a < b`.
+type PairCounts = HashMap<(u32, u32), u64>;
+
 /// Read every net (in parallel, one thread per file) and sum the aligned bases per region
 /// pair. Returns the links sorted by `(a, b)` and one summary per net.
 pub fn count_aligned(
@@ -194,11 +199,11 @@ pub fn count_aligned(
             )));
         }
     }
-    let per_net: Vec<(HashMap<(u32, u32), u64>, NetSummary)> = nets
+    let per_net: Vec<(PairCounts, NetSummary)> = nets
         .par_iter()
         .map(|net| {
             let (target, query) = (&genomes[net.target], &genomes[net.query]);
-            let mut pairs: HashMap<(u32, u32), u64> = HashMap::new();
+            let mut pairs = PairCounts::new();
             let summary = read_net(&net.path, target, query, skip_unknown, |segment| {
                 let q_size = query.sizes()[segment.q_chrom as usize];
                 segment_pieces(&segment, q_size, regions.region_size, |tr, qr, bases| {
@@ -210,7 +215,7 @@ pub fn count_aligned(
             Ok((pairs, summary))
         })
         .collect::<Result<_>>()?;
-    let mut total: HashMap<(u32, u32), u64> = HashMap::new();
+    let mut total = PairCounts::new();
     let mut summaries = Vec::with_capacity(per_net.len());
     for (pairs, summary) in per_net {
         for (key, bases) in pairs {
@@ -353,9 +358,7 @@ pub fn assign_components(
     let mut split = vec![0u32; bases.len()];
     for &c in &order {
         let best = (0..n_splits)
-            .min_by(|&a, &b| {
-                delta(&achieved, c, a, 1.0).total_cmp(&delta(&achieved, c, b, 1.0))
-            })
+            .min_by(|&a, &b| delta(&achieved, c, a, 1.0).total_cmp(&delta(&achieved, c, b, 1.0)))
             .unwrap_or(0);
         split[c] = best as u32;
         for g in 0..n_genomes {
@@ -553,9 +556,17 @@ mod tests {
                 q_chrom: 0,
                 q_start: next(q_size - q_len + 1),
                 q_len,
-                strand: if next(2) == 0 { Strand::Plus } else { Strand::Minus },
+                strand: if next(2) == 0 {
+                    Strand::Plus
+                } else {
+                    Strand::Minus
+                },
             };
-            assert_eq!(pieces(&seg, q_size, r), brute_pieces(&seg, q_size, r), "{seg:?} r={r}");
+            assert_eq!(
+                pieces(&seg, q_size, r),
+                brute_pieces(&seg, q_size, r),
+                "{seg:?} r={r}"
+            );
         }
     }
 
@@ -582,7 +593,10 @@ mod tests {
 
     #[test]
     fn regions_tile_each_chromosome_with_a_short_last_region() {
-        let g = [sizes("a", &[("c1", 25), ("c2", 10)]), sizes("b", &[("x", 3)])];
+        let g = [
+            sizes("a", &[("c1", 25), ("c2", 10)]),
+            sizes("b", &[("x", 3)]),
+        ];
         let r = Regions::tile(&g, 10).unwrap();
         assert_eq!(r.start, vec![0, 10, 20, 0, 0]);
         assert_eq!(r.end, vec![10, 20, 25, 10, 3]);
@@ -594,9 +608,21 @@ mod tests {
     #[test]
     fn components_join_only_above_the_threshold() {
         let links = [
-            Link { a: 0, b: 3, bases: 11 },
-            Link { a: 1, b: 2, bases: 10 },
-            Link { a: 3, b: 4, bases: 50 },
+            Link {
+                a: 0,
+                b: 3,
+                bases: 11,
+            },
+            Link {
+                a: 1,
+                b: 2,
+                bases: 10,
+            },
+            Link {
+                a: 3,
+                b: 4,
+                bases: 50,
+            },
         ];
         assert_eq!(components(5, &links, 10), vec![0, 1, 2, 0, 0]);
     }
@@ -633,8 +659,8 @@ mod tests {
         let names = vec!["a".to_string()];
         let labels = vec!["train".to_string(), "valid".to_string(), "test".to_string()];
         let bases = vec![vec![900], vec![50], vec![50]];
-        let out = assign_components(&bases, &[1000], &[0.5, 0.25, 0.25], &labels, &names, 0)
-            .unwrap();
+        let out =
+            assign_components(&bases, &[1000], &[0.5, 0.25, 0.25], &labels, &names, 0).unwrap();
         assert_eq!(out.split, vec![0, 1, 2]);
         assert_eq!(out.warnings.len(), 1);
         let w = &out.warnings[0];

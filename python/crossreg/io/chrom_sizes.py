@@ -23,9 +23,7 @@ def read_chrom_sizes(path: str | os.PathLike[str]) -> dict[str, int]:
                 continue
             fields = text.split("\t") if "\t" in text else text.split()
             if len(fields) < 2:
-                raise ValueError(
-                    f"{path}:{line_no}: expected 'name<TAB>length', found {text!r}"
-                )
+                raise ValueError(f"{path}:{line_no}: expected 'name<TAB>length', found {text!r}")
             name, length_text = fields[0], fields[1]
             try:
                 length = int(length_text)

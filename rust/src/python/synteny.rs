@@ -54,8 +54,14 @@ fn split_genomes<'py>(
     out.set_item("region_chrom", PyArray1::from_vec(py, regions.chrom))?;
     out.set_item("region_start", PyArray1::from_vec(py, regions.start))?;
     out.set_item("region_end", PyArray1::from_vec(py, regions.end))?;
-    out.set_item("region_component", PyArray1::from_vec(py, outcome.component))?;
-    out.set_item("component_split", PyArray1::from_vec(py, outcome.component_split))?;
+    out.set_item(
+        "region_component",
+        PyArray1::from_vec(py, outcome.component),
+    )?;
+    out.set_item(
+        "component_split",
+        PyArray1::from_vec(py, outcome.component_split),
+    )?;
     let (mut a, mut b, mut bases) = (Vec::new(), Vec::new(), Vec::new());
     for link in &outcome.links {
         a.push(link.a);

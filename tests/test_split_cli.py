@@ -1,0 +1,231 @@
+"""``crossreg split`` end to end: the files it writes and its errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections import defaultdict
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from crossreg.cli import main
+from crossreg.io.bed import read_bed
+from split_reference import syntenic_net, write
+
+SIZES = {
+    "hg": {f"chr{i}": 200_000 + 37_000 * i for i in range(1, 6)},
+    "mm": {f"chr{i}": 180_000 + 41_000 * i for i in range(1, 5)},
+}
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    rng = random.Random(11)
+    paths = {}
+    for name, sizes in SIZES.items():
+        paths[name] = write(
+            tmp_path / f"{name}.sizes", "".join(f"{c}\t{n}\n" for c, n in sizes.items())
+        )
+    paths["net"] = write(tmp_path / "hg.mm.net", syntenic_net(rng, SIZES["hg"], SIZES["mm"]))
+    return paths
+
+
+def run_split(inputs: dict[str, Path], out: Path, *extra: str) -> int:
+    return main(
+        [
+            "split",
+            "--sizes", f"hg={inputs['hg']}",
+            "--sizes", f"mm={inputs['mm']}",
+            "--net", f"hg,mm={inputs['net']}",
+            "--out", str(out),
+            "--region-size", "2000",
+            "--min-aligned", "300",
+            *extra,
+        ]
+    )  # fmt: skip
+
+
+def test_split_writes_consistent_files(inputs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_split(inputs, out, "--valid", "0.1", "--test", "0.2", "--seed", "5") == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "components.tsv",
+        "hg.regions.bed",
+        "links.tsv",
+        "mm.regions.bed",
+        "split.json",
+        "split.txt",
+    ]
+    report = json.loads((out / "split.json").read_text())
+    assert report["parameters"]["seed"] == 5
+    assert report["leakage"]["ok"] and report["leakage"]["above_threshold_bp"] == 0
+    label_of: dict[tuple[str, str, int], str] = {}
+    for genome, sizes in SIZES.items():
+        regions = read_bed(out / f"{genome}.regions.bed", sizes=sizes, min_columns=4)
+        # the regions tile every chromosome without gaps or overlaps
+        by_chrom = defaultdict(list)
+        for iv in regions:
+            by_chrom[iv.chrom].append(iv)
+            label_of[genome, iv.chrom, iv.start] = iv.extra[0]
+        for chrom, size in sizes.items():
+            ivs = by_chrom[chrom]
+            assert ivs[0].start == 0 and ivs[-1].end == size
+            assert all(a.end == b.start for a, b in pairwise(ivs))
+        bp = defaultdict(int)
+        for iv in regions:
+            bp[iv.extra[0]] += iv.length
+        total = sum(sizes.values())
+        for label, requested in (("train", 0.7), ("valid", 0.1), ("test", 0.2)):
+            assert bp[label] / total == pytest.approx(report["genomes"][genome]["fraction"][label])
+            assert bp[label] / total == pytest.approx(requested, abs=0.02)
+    # every region of a component carries the component's split
+    component_labels = defaultdict(set)
+    rows = (out / "components.tsv").read_text().splitlines()
+    assert rows[0] == "component\tsplit\tgenome\tchrom\tstart\tend"
+    for row in rows[1:]:
+        component, label, genome, chrom, start, _ = row.split("\t")
+        assert label_of[genome, chrom, int(start)] == label
+        component_labels[component].add(label)
+    assert all(len(labels) == 1 for labels in component_labels.values())
+    assert len(component_labels) == report["components"]["count"]
+    # links above the threshold never cross splits; those below are counted in the report
+    below = 0
+    for row in (out / "links.tsv").read_text().splitlines()[1:]:
+        fields = row.split("\t")
+        bases, split_a, split_b = int(fields[8]), fields[9], fields[10]
+        assert split_a == label_of[fields[0], fields[1], int(fields[2])]
+        if split_a != split_b:
+            assert bases <= 300
+            below += bases
+    assert below == report["leakage"]["below_threshold_bp"]
+    text = (out / "split.txt").read_text()
+    for heading in ("Fraction of each genome per split", "Components:", "Leakage check", "Nets"):
+        assert heading in text
+
+
+def test_same_seed_same_files(inputs: dict[str, Path], tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert run_split(inputs, tmp_path / name, "--seed", "9") == 0
+    for file in ("hg.regions.bed", "mm.regions.bed", "components.tsv", "links.tsv"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+
+
+def test_folds_label_the_regions(inputs: dict[str, Path], tmp_path: Path) -> None:
+    assert run_split(inputs, tmp_path / "f", "--folds", "4") == 0
+    labels = {iv.extra[0] for iv in read_bed(tmp_path / "f" / "hg.regions.bed")}
+    assert labels == {"fold0", "fold1", "fold2", "fold3"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (("--folds", "3", "--valid", "0.1"), "either --folds or --valid/--test"),
+        (("--sizes", "hg=x.sizes"), "--sizes given twice for genome hg"),
+        (("--net", "hg,rn=x.net"), "genome 'rn' has no sizes"),
+        (("--valid", "0.5", "--test", "0.5"), "leave nothing for train"),
+    ],
+)
+def test_errors_are_logged_with_exit_code_1(
+    inputs: dict[str, Path],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    extra: tuple[str, ...],
+    expected: str,
+) -> None:
+    logging.getLogger("crossreg").propagate = True
+    try:
+        assert run_split(inputs, tmp_path / "out", *extra) == 1
+    finally:
+        logging.getLogger("crossreg").propagate = False
+    assert expected in caplog.text
+    assert not (tmp_path / "out" / "split.json").exists()
+
+
+def test_malformed_arguments_stop_argparse(inputs: dict[str, Path], tmp_path: Path) -> None:
+    for bad in (["--net", "hg.mm.net"], ["--sizes", "hg"]):
+        with pytest.raises(SystemExit):
+            run_split(inputs, tmp_path / "o", *bad)
+
+
+def test_a_bad_net_names_file_and_line(
+    inputs: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = write(tmp_path / "bad.net", "net chr1 237000\n fill 0 10 chr1 + 0 10\n  gap 5\n")
+    inputs = {**inputs, "net": bad}
+    logging.getLogger("crossreg").propagate = True
+    try:
+        assert run_split(inputs, tmp_path / "out") == 1
+    finally:
+        logging.getLogger("crossreg").propagate = False
+    assert "bad.net:3: a 'gap' line needs 6 fields" in caplog.text
+
+
+GENOMES = Path(__file__).parent / "data" / "genomes"
+
+
+def test_real_assembly_sizes_and_ucsc_scaffold_names(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The hg38/mm10 sizes name scaffolds by accession (KI270728.1) while UCSC nets use
+    # chrUn_KI270728v1: such fills stop the run unless --skip-unknown-chroms.
+    net = write(
+        tmp_path / "hg38.mm10.net",
+        "net chr21 46709983\n fill 10000000 300000 chr16 - 50000000 300000 id 1\n"
+        "  gap 10100000 1000 chr16 - 50100000 1000\n"
+        " fill 20000000 5000 chrUn_JH584304 + 0 5000 id 2\n"
+        "net chrUn_KI270728v1 1872759\n fill 0 5000 chr1 + 0 5000 id 3\n",
+    )
+    args = [
+        "split",
+        "--sizes", f"hg38={GENOMES / 'human.hg38.genome'}",
+        "--sizes", f"mm10={GENOMES / 'mouse.mm10.genome'}",
+        "--net", f"hg38,mm10={net}",
+        "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    logging.getLogger("crossreg").propagate = True
+    try:
+        assert main(args) == 1
+    finally:
+        logging.getLogger("crossreg").propagate = False
+    assert "chromosome 'chrUn_JH584304' is not in the sizes of genome 'mm10'" in caplog.text
+    assert "hg38.mm10.net:4" in caplog.text
+    assert main([*args, "--skip-unknown-chroms"]) == 0
+    report = json.loads((tmp_path / "out" / "split.json").read_text())
+    assert report["nets"][0]["skipped_chroms"] == ["chrUn_JH584304", "chrUn_KI270728v1"]
+    assert report["nets"][0]["aligned_bases"] == 299_000
+    hg_regions = read_bed(tmp_path / "out" / "hg38.regions.bed")
+    expected = sum(-(-n // 1_000_000) for n in read_chrom_sizes_dict("human.hg38.genome"))
+    assert len(hg_regions) == expected
+    # chr21:10.0-10.3 Mb against mm10 chr16 (98,207,768 bp) minus-strand 50.0-50.3 Mb, i.e.
+    # forward 47,907,768-48,207,768: before the gap forward 48,107,768-48,207,768 (region
+    # 48 Mb), after it forward 47,907,768-48,106,768 (92,232 bp in region 47 Mb, 106,768 bp
+    # in region 48 Mb)
+    links = (tmp_path / "out" / "links.tsv").read_text().splitlines()[1:]
+    assert [row.split("\t")[:9] for row in links] == [
+        ["hg38", "chr21", "10000000", "11000000", "mm10", "chr16", "47000000", "48000000", "92232"],
+        [
+            "hg38",
+            "chr21",
+            "10000000",
+            "11000000",
+            "mm10",
+            "chr16",
+            "48000000",
+            "49000000",
+            "206768",
+        ],
+    ]
+    labels = {(iv.chrom, iv.start): iv.extra[0] for iv in hg_regions}
+    mm = {
+        (iv.chrom, iv.start): iv.extra[0] for iv in read_bed(tmp_path / "out" / "mm10.regions.bed")
+    }
+    assert labels["chr21", 10_000_000] == mm["chr16", 48_000_000]
+
+
+def read_chrom_sizes_dict(name: str) -> list[int]:
+    from crossreg.io.chrom_sizes import read_chrom_sizes
+
+    return list(read_chrom_sizes(GENOMES / name).values())
