@@ -67,7 +67,6 @@ def generate_net(path: Path, target: dict[str, int], query: dict[str, int], line
     count = 0
     for (t_chrom, t0, t1), (q_chrom, q0, q1) in zip(t_blocks, q_blocks, strict=False):
         strand = rng.choice("+-")
-        q_size = q_chroms[q_chrom]
         t, q = t0 + rng.randint(0, 50_000), q0 + rng.randint(0, 50_000)
         while True:
             fill_t = rng.randint(20_000, 300_000)
@@ -93,14 +92,16 @@ def generate_net(path: Path, target: dict[str, int], query: dict[str, int], line
             fill_q = off_q
             if q + fill_q > q1:
                 break
-            q_start = q if strand == "+" else q_size - (q + fill_q)
             out.append(
-                f" fill {t} {fill_t} {q_chrom} {strand} {q_start} {fill_q} id {count} "
+                f" fill {t} {fill_t} {q_chrom} {strand} {q} {fill_q} id {count} "
                 f"score {fill_t * 9} ali {fill_t - sum(g[1] for g in gaps)} qDup 0 type top"
             )
             for g_t0, g_tl, g_off, g_ql in gaps:
+                # the net holds forward query coordinates: on the minus strand they count
+                # from the other end of the fill
+                g_q = q + g_off if strand == "+" else q + fill_q - g_off - g_ql
                 out.append(
-                    f"  gap {g_t0} {g_tl} {q_chrom} {strand} {q_start + g_off} {g_ql} "
+                    f"  gap {g_t0} {g_tl} {q_chrom} {strand} {g_q} {g_ql} "
                     "tN 0 qN 0 tR 0 qR 0 tTrf 0 qTrf 0"
                 )
                 if g_tl > 600 and rng.random() < 0.05:
@@ -173,10 +174,14 @@ def python_split(net: Path, target: dict[str, int], query: dict[str, int]) -> di
             elif f[0] == "fill":
                 close(depth)
                 ts, tl, qs, ql = int(f[1]), int(f[2]), int(f[5]), int(f[6])
+                if f[4] == "-":  # forward coordinates in the file; count along the strand
+                    qs = query[f[3]] - (qs + ql)
                 stack.append([depth, chrom, ts + tl, f[3], qs + ql, f[4], ts, qs])
             else:
                 close(depth)
                 ts, tl, qs, ql = int(f[1]), int(f[2]), int(f[5]), int(f[6])
+                if f[4] == "-":
+                    qs = query[f[3]] - (qs + ql)
                 top = stack[-1]
                 add(chrom, top[6], ts - top[6], top[3], top[7], qs - top[7], top[5])
                 top[6], top[7] = ts + tl, qs + ql

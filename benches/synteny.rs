@@ -60,7 +60,8 @@ fn generate_net(target: &[u64], query: &[u64], fills_per_chrom: u64) -> (String,
             let q_chrom = rng.below(query.len() as u64) as usize;
             let q = rng.below(query[q_chrom] - 2 * t_len);
             let strand = if rng.below(2) == 0 { '+' } else { '-' };
-            let mut gaps = String::new();
+            // Gaps as (target start, target size, query offset along the strand, query size).
+            let mut gaps = Vec::new();
             let (mut off_t, mut off_q) = (0, 0);
             loop {
                 let piece = 2_000 + rng.below(4_000);
@@ -71,25 +72,33 @@ fn generate_net(target: &[u64], query: &[u64], fills_per_chrom: u64) -> (String,
                 }
                 off_t += piece;
                 off_q += piece;
-                writeln!(
-                    gaps,
-                    "  gap {} {gt} chr{} {strand} {} {gq}",
-                    t + off_t,
-                    q_chrom + 1,
-                    q + off_q
-                )
-                .unwrap();
-                lines += 1;
+                gaps.push((t + off_t, gt, off_q, gq));
                 off_t += gt;
                 off_q += gq;
             }
+            let q_len = off_q;
             writeln!(
                 text,
-                " fill {t} {t_len} chr{} {strand} {q} {off_q} id {f}",
+                " fill {t} {t_len} chr{} {strand} {q} {q_len} id {f}",
                 q_chrom + 1
             )
             .unwrap();
-            text.push_str(&gaps);
+            for (g_t, gt, g_off, gq) in gaps {
+                // Net files hold forward query coordinates: on the minus strand they count
+                // from the other end of the fill.
+                let g_q = if strand == '+' {
+                    q + g_off
+                } else {
+                    q + q_len - g_off - gq
+                };
+                writeln!(
+                    text,
+                    "  gap {g_t} {gt} chr{} {strand} {g_q} {gq}",
+                    q_chrom + 1
+                )
+                .unwrap();
+                lines += 1;
+            }
             lines += 1;
         }
     }

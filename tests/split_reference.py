@@ -10,11 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
-def _segments(lines: list[str]):
-    """Yield (t_chrom, t_start, t_len, q_chrom, q_start, q_len, strand) per aligned piece.
+def _segments(lines: list[str], query_sizes: Mapping[str, int]):
+    """Yield (t_chrom, t_start, t_len, q_chrom, q_start, q_len, strand) per aligned piece,
+    query in strand coordinates.
 
     Every fill, at any depth, minus its own child gaps (gaps are the lines one level deeper
-    that follow it, up to the next line at its level or above)."""
+    that follow it, up to the next line at its level or above). The file gives forward
+    query coordinates on both strands; on the minus strand they are turned into reverse
+    strand ones, ``size - (start + length)``."""
     parsed = []
     chrom = None
     for line in lines:
@@ -28,6 +31,8 @@ def _segments(lines: list[str]):
         t_start, t_size = int(fields[1]), int(fields[2])
         q_chrom, strand = fields[3], fields[4]
         q_start, q_size = int(fields[5]), int(fields[6])
+        if strand == "-":
+            q_start = query_sizes[q_chrom] - (q_start + q_size)
         parsed.append((depth, fields[0], chrom, t_start, t_size, q_chrom, strand, q_start, q_size))
     for i, (depth, kind, chrom, ts, tl, qc, strand, qs, ql) in enumerate(parsed):
         if kind != "fill":
@@ -54,10 +59,11 @@ def aligned_pairs_per_region(
 
     The k-th of ``n = min(tLen, qLen)`` aligned bases of a piece pairs target base
     ``tStart + k*tLen//n`` with query strand base ``qStart + k*qLen//n``; a minus-strand
-    strand base ``s`` is forward base ``qChromSize - 1 - s``.
+    strand base ``s`` is forward base ``qChromSize - 1 - s``. This is a second, independent
+    reading of the net format; it is slow (one step per base) and meant for small nets.
     """
     counts: Counter = Counter()
-    for chrom, ts, tl, qc, qs, ql, strand in _segments(net_text.splitlines()):
+    for chrom, ts, tl, qc, qs, ql, strand in _segments(net_text.splitlines(), query_sizes):
         assert ts + tl <= target_sizes[chrom]
         n = min(tl, ql)
         for k in range(n):
@@ -104,14 +110,19 @@ def random_net(
         q_size = query_sizes[q_chrom]
         if q_total > q_size:
             return
+        # Query offsets above count along the strand; the file holds forward coordinates.
         q_start = rng.randint(0, q_size - q_total)
+
+        def forward(offset: int, length: int) -> int:
+            return q_start + offset if strand == "+" else q_start + q_total - offset - length
+
         lines.append(
             " " * depth + f"fill {t_start} {t_len} {q_chrom} {strand} {q_start} {q_total} "
             f"id {rng.randint(1, 999)} score 1 ali {q_total}"
         )
         for gt, gtl, gq, gql in gaps:
             lines.append(
-                " " * (depth + 1) + f"gap {gt} {gtl} {q_chrom} {strand} {q_start + gq} {gql}"
+                " " * (depth + 1) + f"gap {gt} {gtl} {q_chrom} {strand} {forward(gq, gql)} {gql}"
             )
             if gtl >= 2 and depth + 2 < max_depth and rng.random() < 0.7:
                 offset = rng.randint(0, gtl - 1)
@@ -159,12 +170,14 @@ def syntenic_net(
             size = rng.randint(500, 5_000)
             if x + size > length:
                 break
-            q_forward = q0 + x
-            q_start = q_forward if strand == "+" else query_sizes[q_chrom] - (q_forward + size)
+            q_start = q0 + x
             mid = size // 2
+            # the gap follows `mid` aligned bases: forward coordinates count from the other
+            # end of the fill on the minus strand
+            q_gap = q_start + mid if strand == "+" else q_start + size - mid - 10
             text = (
                 f" fill {t0 + x} {size} {q_chrom} {strand} {q_start} {size} id 1\n"
-                f"  gap {t0 + x + mid} 10 {q_chrom} {strand} {q_start + mid} 10"
+                f"  gap {t0 + x + mid} 10 {q_chrom} {strand} {q_gap} 10"
             )
             fills[t_chrom].append((t0 + x, text))
             x += size + rng.randint(0, 3_000)

@@ -173,8 +173,8 @@ def test_real_assembly_sizes_and_ucsc_scaffold_names(
     # chrUn_KI270728v1: such fills stop the run unless --skip-unknown-chroms.
     net = write(
         tmp_path / "hg38.mm10.net",
-        "net chr21 46709983\n fill 10000000 300000 chr16 - 50000000 300000 id 1\n"
-        "  gap 10100000 1000 chr16 - 50100000 1000\n"
+        "net chr21 46709983\n fill 10000000 300000 chr16 - 49900000 300000 id 1\n"
+        "  gap 10100000 1000 chr16 - 50099000 1000\n"
         " fill 20000000 5000 chrUn_JH584304 + 0 5000 id 2\n"
         "net chrUn_KI270728v1 1872759\n fill 0 5000 chr1 + 0 5000 id 3\n",
     )
@@ -199,30 +199,27 @@ def test_real_assembly_sizes_and_ucsc_scaffold_names(
     hg_regions = read_bed(tmp_path / "out" / "hg38.regions.bed")
     expected = sum(-(-n // 1_000_000) for n in read_chrom_sizes_dict("human.hg38.genome"))
     assert len(hg_regions) == expected
-    # chr21:10.0-10.3 Mb against mm10 chr16 (98,207,768 bp) minus-strand 50.0-50.3 Mb, i.e.
-    # forward 47,907,768-48,207,768: before the gap forward 48,107,768-48,207,768 (region
-    # 48 Mb), after it forward 47,907,768-48,106,768 (92,232 bp in region 47 Mb, 106,768 bp
-    # in region 48 Mb)
+    # chr21:10.0-10.3 Mb against mm10 chr16:49.9-50.2 Mb on the minus strand (forward
+    # coordinates, as UCSC writes them): target 10.0-10.1 Mb runs down chr16 50.2-50.1 Mb
+    # (region 50 Mb), the gap is chr16 50.099-50.1 Mb, then target 10.101-10.3 Mb runs down
+    # chr16 50.099-49.9 Mb (99,000 bp in region 50 Mb, 100,000 bp in region 49 Mb)
     links = (tmp_path / "out" / "links.tsv").read_text().splitlines()[1:]
+    hg = ["hg38", "chr21", "10000000", "11000000"]
     assert [row.split("\t")[:9] for row in links] == [
-        ["hg38", "chr21", "10000000", "11000000", "mm10", "chr16", "47000000", "48000000", "92232"],
-        [
-            "hg38",
-            "chr21",
-            "10000000",
-            "11000000",
-            "mm10",
-            "chr16",
-            "48000000",
-            "49000000",
-            "206768",
-        ],
+        [*hg, "mm10", "chr16", "49000000", "50000000", "100000"],
+        [*hg, "mm10", "chr16", "50000000", "51000000", "199000"],
     ]
     labels = {(iv.chrom, iv.start): iv.extra[0] for iv in hg_regions}
-    mm = {
-        (iv.chrom, iv.start): iv.extra[0] for iv in read_bed(tmp_path / "out" / "mm10.regions.bed")
-    }
-    assert labels["chr21", 10_000_000] == mm["chr16", 48_000_000]
+    mm_regions = read_bed(tmp_path / "out" / "mm10.regions.bed")
+    mm = {(iv.chrom, iv.start): iv.extra[0] for iv in mm_regions}
+    assert labels["chr21", 10_000_000] == mm["chr16", 50_000_000]
+    components = {}
+    for row in (tmp_path / "out" / "components.tsv").read_text().splitlines()[1:]:
+        component, _, genome, chrom, start, _ = row.split("\t")
+        components[genome, chrom, int(start)] = component
+    # exactly 100,000 bp is not above --min-aligned 100000: region 49 Mb stays apart
+    assert components["hg38", "chr21", 10_000_000] == components["mm10", "chr16", 50_000_000]
+    assert components["hg38", "chr21", 10_000_000] != components["mm10", "chr16", 49_000_000]
 
 
 def read_chrom_sizes_dict(name: str) -> list[int]:

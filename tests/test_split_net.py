@@ -35,8 +35,8 @@ HAND_NET = """net chr1 3000
  fill 500 1500 chrA + 100 1500 id 1 score 10 ali 1300
   gap 900 200 chrA + 500 200 tN 0 qN 0
    fill 950 100 chrB - 0 100 id 2 score 5 ali 100
- fill 2500 500 chrA - 0 500 id 3 score 5 ali 400
-  gap 2600 100 chrA - 100 100
+ fill 2500 500 chrA - 900 500 id 3 score 5 ali 400
+  gap 2600 100 chrA - 1200 100
 """
 A = {"chr1": 3000}
 B = {"chrA": 2000, "chrB": 500}
@@ -51,13 +51,15 @@ def test_hand_made_net_gives_the_hand_computed_counts(tmp_path: Path) -> None:
         # after the gap: target 1100-2000 with chrA 700-1600, cut at chrA 1000
         (("chr1", 1), ("chrA", 0)): 300,
         (("chr1", 1), ("chrA", 1)): 600,
-        # nested fill inside the gap: target 950-1050, chrB minus strand 0-100 = forward
-        # 400-500, cut at target 1000
+        # nested fill inside the gap: target 950-1050 with chrB 0-100 (minus strand), cut
+        # at target 1000
         (("chr1", 0), ("chrB", 0)): 50,
         (("chr1", 1), ("chrB", 0)): 50,
-        # minus-strand fill: target 2500-2600 with strand 0-100 = forward 1900-2000, and
-        # target 2700-3000 with strand 200-500 = forward 1500-1800
-        (("chr1", 2), ("chrA", 1)): 400,
+        # minus-strand fill on chrA 900-1400 (forward coordinates, as UCSC writes them):
+        # target 2500-2600 runs down chrA 1400-1300, the gap is chrA 1200-1300, then
+        # target 2700-3000 runs down chrA 1200-900, crossing chrA's region boundary at 1000
+        (("chr1", 2), ("chrA", 1)): 100 + 200,
+        (("chr1", 2), ("chrA", 0)): 100,
     }
     assert link_counts(result) == Counter(expected)
     assert result.net_summaries[0]["aligned_bases"] == sum(expected.values())
@@ -113,14 +115,21 @@ def net_error(tmp_path: Path, text: str, **kwargs) -> str:
         ("net chr1 3000\n fill 0 10 chrA x 0 10\n", "bad.net:2: query strand is 'x'"),
         ("net chr1 3000\n\n  gap 0 10 chrA + 0 10\n", "bad.net:3: a 'gap' at depth 2 has no"),
         ("net chr1 3000\n fill 0 10 chrA + 0 10\n   fill 0 5 chrA + 0 5\n", "bad.net:3:"),
-        ("net chr1 3000\n fill 0 10 chrA + 0 10\n  gap 5 10 chrA + 5 1\n", "not inside its fill"),
+        ("net chr1 3000\n fill 0 10 chrA + 0 10\n  gap 5 10 chrA + 5 1\n", "not inside what is"),
+        (
+            "net chr1 3000\n fill 0 20 chrA - 0 20\n  gap 5 2 chrA - 2 2\n  gap 9 2 chrA - 4 2\n",
+            "bad.net:4: the gap (target 9-11, query 4-6) is not inside what is left of its fill "
+            "after the previous gap (target 7-20, query 0-2); gaps lie inside their fill in "
+            "target order, and on the minus strand their (forward-strand) query starts decrease",
+        ),
         ("net chr1 3000\n what 1\n", "bad.net:2: unknown line type 'what'"),
         (" fill 0 10 chrA + 0 10\n", "bad.net:1: a 'fill' line before any 'net' line"),
         ("net chr1 2999\n", "bad.net:1: the net gives chr1 2999 bp but the sizes of genome 'a'"),
         ("net chr1 3000\n fill 2990 20 chrA + 0 20\n", "bad.net:2: the fill chr1:2990-3010 runs"),
         (
             "net chr1 3000\n fill 0 20 chrB - 490 20\n",
-            "bad.net:2: the fill's query chrB:490-510 (- strand coordinates) runs past the end",
+            "bad.net:2: the fill's query chrB:490-510 runs past the end of chrB (500 bp in "
+            "genome 'b')",
         ),
         (
             "net 1 3000\n",

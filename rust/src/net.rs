@@ -13,8 +13,13 @@
 //! ```
 //!
 //! Fill and gap lines start with `tStart tSize qChrom qStrand qStart qSize` and go on with
-//! key/value pairs, which are ignored. On the minus strand the query coordinates count
-//! along the reverse strand: the forward start is `qChromSize − (qStart + qSize)`.
+//! key/value pairs, which are ignored. Query coordinates are forward-strand coordinates on
+//! both strands (kent's `chainNet` converts minus-strand chain coordinates back with
+//! `reverseIntRange` before writing; `netToAxt` reads `[qStart, qStart + qSize)` and
+//! reverse-complements it). On the minus strand the query position therefore decreases
+//! as the target position increases: the gaps of a minus-strand fill, listed in target
+//! order, have decreasing query starts. Internally such coordinates are turned into
+//! reverse-strand ones, `qChromSize − (qStart + qSize)`, which increase along the fill.
 //!
 //! A fill's aligned part is the fill minus its own child gaps. [`read_net`] cuts every fill
 //! (at any depth) at its gaps and reports each piece between two gaps as a [`Segment`];
@@ -119,8 +124,9 @@ pub enum Strand {
 }
 
 /// One aligned piece of a fill: target `[t_start, t_start + t_len)` against query
-/// `[q_start, q_start + q_len)` in query *strand* coordinates (on the minus strand they
-/// count along the reverse strand, as in the net file).
+/// `[q_start, q_start + q_len)` in query *strand* coordinates: on the minus strand they
+/// count along the reverse strand (reverse start = `qChromSize − forward end`), so that on
+/// both strands the query position increases with the target position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Segment {
     pub t_chrom: u32,
@@ -168,9 +174,13 @@ enum Frame {
         t_end: u64,
         q_chrom: String,
         q_chrom_id: u32,
+        /// Length of the query chromosome (0 when skipped).
+        q_size: u64,
         strand: Strand,
+        /// End of the fill on the query, in strand coordinates.
         q_end: u64,
-        /// Where the next aligned piece starts (end of the last child gap).
+        /// Where the next aligned piece starts (end of the last child gap), query in
+        /// strand coordinates.
         cursor_t: u64,
         cursor_q: u64,
     },
@@ -549,33 +559,23 @@ impl NetParser<'_> {
                 ),
             ));
         }
-        let (skipped, q_chrom_id) = match self.query.id(b.q_chrom) {
+        let (skipped, q_chrom_id, q_size) = match self.query.id(b.q_chrom) {
             Some(id) => {
                 let q_size = self.query.sizes()[id as usize];
-                if b.q_start + b.q_size > q_size {
-                    return Err(self.error(
-                        line_no,
-                        format!(
-                            "the fill's query {}:{}-{} ({} strand coordinates) runs past the \
-                             end of {} ({q_size} bp in genome '{}'); the net and the sizes \
-                             come from different assemblies",
-                            b.q_chrom,
-                            b.q_start,
-                            b.q_start + b.q_size,
-                            if b.strand == Strand::Plus { "+" } else { "-" },
-                            b.q_chrom,
-                            self.query.genome()
-                        ),
-                    ));
-                }
-                (false, id)
+                self.check_query_end("fill", b, q_size, line_no)?;
+                (false, id, q_size)
             }
             None if self.skip_unknown => {
                 self.skipped.insert(b.q_chrom.to_string());
                 self.summary.skipped_fills += 1;
-                (true, 0)
+                (true, 0, 0)
             }
             None => return Err(self.unknown_chrom(b.q_chrom, self.query, line_no)),
+        };
+        let q_start = if skipped {
+            b.q_start
+        } else {
+            to_strand(b.strand, q_size, b.q_start, b.q_size)
         };
         self.stack.push(Frame::Fill {
             level,
@@ -584,11 +584,37 @@ impl NetParser<'_> {
             t_end,
             q_chrom: b.q_chrom.to_string(),
             q_chrom_id,
+            q_size,
             strand: b.strand,
-            q_end: b.q_start + b.q_size,
+            q_end: q_start + b.q_size,
             cursor_t: b.t_start,
-            cursor_q: b.q_start,
+            cursor_q: q_start,
         });
+        Ok(())
+    }
+
+    /// Stop when the query interval of a fill or gap runs past its chromosome's end.
+    fn check_query_end(
+        &self,
+        what: &str,
+        b: &Block<'_>,
+        q_size: u64,
+        line_no: usize,
+    ) -> Result<()> {
+        if b.q_start + b.q_size > q_size {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "the {what}'s query {}:{}-{} runs past the end of {} ({q_size} bp in genome \
+                     '{}'); the net and the sizes come from different assemblies",
+                    b.q_chrom,
+                    b.q_start,
+                    b.q_start + b.q_size,
+                    b.q_chrom,
+                    self.query.genome()
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -616,6 +642,7 @@ impl NetParser<'_> {
             t_end,
             q_chrom,
             q_chrom_id,
+            q_size,
             strand,
             q_end,
             cursor_t,
@@ -652,15 +679,32 @@ impl NetParser<'_> {
                 ),
             ));
         }
-        let (g_t_end, g_q_end) = (b.t_start + b.t_size, b.q_start + b.q_size);
-        if b.t_start < *cursor_t || g_t_end > *t_end || b.q_start < *cursor_q || g_q_end > *q_end {
+        let g_t_end = b.t_start + b.t_size;
+        // The gap's query interval in strand coordinates (not checked for skipped fills,
+        // whose chromosome length is unknown).
+        let (g_q_start, g_q_end) = if *skipped {
+            (*cursor_q, *cursor_q)
+        } else {
+            self.check_query_end("gap", b, *q_size, line_no)?;
+            let start = to_strand(*strand, *q_size, b.q_start, b.q_size);
+            (start, start + b.q_size)
+        };
+        if b.t_start < *cursor_t || g_t_end > *t_end || g_q_start < *cursor_q || g_q_end > *q_end {
+            // What is left of the fill, in the file's (forward) query coordinates.
+            let (left_start, left_end) = match strand {
+                Strand::Plus => (*cursor_q, *q_end),
+                Strand::Minus => (*q_size - *q_end, *q_size - *cursor_q),
+            };
             return Err(self.error(
                 line_no,
                 format!(
-                    "the gap (target {}-{g_t_end}, query {}-{g_q_end}) is not inside its fill \
-                     after the previous gap (target {cursor_t}-{t_end}, query \
-                     {cursor_q}-{q_end}); gaps must lie inside their fill, in order",
-                    b.t_start, b.q_start
+                    "the gap (target {}-{g_t_end}, query {}-{}) is not inside what is left of \
+                     its fill after the previous gap (target {cursor_t}-{t_end}, query \
+                     {left_start}-{left_end}); gaps lie inside their fill in target order, and \
+                     on the minus strand their (forward-strand) query starts decrease",
+                    b.t_start,
+                    b.q_start,
+                    b.q_start + b.q_size,
                 ),
             ));
         }
@@ -670,7 +714,7 @@ impl NetParser<'_> {
             t_len: b.t_start - *cursor_t,
             q_chrom: *q_chrom_id,
             q_start: *cursor_q,
-            q_len: b.q_start - *cursor_q,
+            q_len: g_q_start - *cursor_q,
             strand: *strand,
         });
         if let Some(Frame::Fill {
@@ -685,6 +729,15 @@ impl NetParser<'_> {
         }
         self.stack.push(Frame::Gap { level });
         Ok(())
+    }
+}
+
+/// Strand coordinate of the start of forward interval `[start, start + len)` on a
+/// chromosome of `size` bp: itself on the plus strand, `size − (start + len)` on the minus.
+fn to_strand(strand: Strand, size: u64, start: u64, len: u64) -> u64 {
+    match strand {
+        Strand::Plus => start,
+        Strand::Minus => size - (start + len),
     }
 }
 
@@ -732,16 +785,19 @@ mod tests {
 
     #[test]
     fn fills_are_cut_at_their_gaps_at_every_depth() {
+        // The nested minus-strand fill covers chrB forward 100-600, strand 59400-59900 of
+        // 60000 bp; its gap at forward 450-500 is strand 59500-59550: target 3200-3300
+        // pairs with forward 500-600 and target 3400-3700 with forward 100-450.
         let text = "net chr1 100000\n fill 1000 9000 chrA + 500 9100 id 1 score 5 ali 8000\n  \
                     gap 3000 1000 chrA + 2500 1100 tN 0\n   fill 3200 500 chrB - 100 500 id 2\n    \
-                    gap 3300 100 chrB - 200 50\n  gap 8000 500 chrA + 7600 500\n";
+                    gap 3300 100 chrB - 450 50\n  gap 8000 500 chrA + 7600 500\n";
         let (segs, summary) = segments(text, false).unwrap();
         assert_eq!(
             segs,
             vec![
                 seg(1000, 2000, 0, 500, 2000, Strand::Plus),
-                seg(3200, 100, 1, 100, 100, Strand::Minus),
-                seg(3400, 300, 1, 250, 350, Strand::Minus),
+                seg(3200, 100, 1, 59_400, 100, Strand::Minus),
+                seg(3400, 300, 1, 59_550, 350, Strand::Minus),
                 seg(4000, 4000, 0, 3600, 4000, Strand::Plus),
                 seg(8500, 1500, 0, 8100, 1500, Strand::Plus),
             ]
@@ -770,7 +826,7 @@ mod tests {
         for path in [&plain, &gz] {
             let mut out = Vec::new();
             read_net(path, &t, &q, false, |s| out.push(s)).unwrap();
-            assert_eq!(out, vec![seg(0, 100, 0, 0, 100, Strand::Minus)]);
+            assert_eq!(out, vec![seg(0, 100, 0, 59_900, 100, Strand::Minus)]);
         }
     }
 
@@ -809,7 +865,16 @@ mod tests {
             ),
             (
                 "net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 10 20 chrA + 5 5\n",
-                "not inside its fill",
+                "not inside what is left",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA - 0 20\n  gap 5 2 chrA - 2 2\n  gap 9 2 chrA - 4 2\n",
+                ":4: the gap (target 9-11, query 4-6) is not inside what is left of its fill \
+                 after the previous gap (target 7-20, query 0-2)",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA - 0 20\n  gap 5 2 chrA - 79999 2\n",
+                "the gap's query chrA:79999-80001 runs past the end",
             ),
             (
                 "net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 5 2 chrB + 5 2\n",

@@ -9,7 +9,8 @@
 //!    `tStart + ⌊k·tLen/n⌋` with query strand base `qStart + ⌊k·qLen/n⌋`. When the two sides
 //!    have equal length (the usual case: every chain gap is listed) this is the exact
 //!    base-to-base pairing; otherwise the unlisted indels are spread evenly. On the minus
-//!    strand the query strand base `s` is forward base `qChromSize − 1 − s`.
+//!    strand the query strand base `s` is forward base `qChromSize − 1 − s` (the net's
+//!    forward coordinates are turned into strand ones by [`crate::net`]).
 //! 3. Two regions are joined when more than `min_aligned` bases align between them; the
 //!    connected components of that graph (petgraph union-find) are the units of
 //!    assignment — [`components`]. A region without alignment is a component of its own.
