@@ -175,7 +175,7 @@ def test_missing_net_file_is_named(tmp_path: Path) -> None:
 def test_truncated_gzip_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "t.net.gz"
     path.write_bytes(gzip.compress((HAND_NET * 50).encode())[:60])
-    with pytest.raises((ValueError, OSError), match=r"t\.net\.gz"):
+    with pytest.raises(ValueError, match=r"t\.net\.gz:\d+: cannot read the file .* truncated"):
         split_genomes({"a": A, "b": B}, [NetSpec("a", "b", path)], region_size=1000)
 
 
@@ -194,3 +194,37 @@ def test_chrom_sizes_reader(tmp_path: Path) -> None:
     ]:
         with pytest.raises(ValueError, match=expected):
             read_chrom_sizes(write(tmp_path / "g.sizes", text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b" net chr1 3000\n", "bad.net:1: a 'net' line must not be indented"),
+        (b"net chr1\n", "bad.net:1: expected 'net <chrom> <size>'"),
+        (b"net chr1 3k\n", "bad.net:1: chromosome size is '3k'"),
+        (
+            b"net chr1 3000\n fill 0 20 chrA + 0 20\n   gap 0 1 chrA + 0 1\n",
+            "bad.net:3: a 'gap' line",
+        ),
+        (b"net chr1 3000\n fill 0 20 chrA + 0 20\n  gap 0 1 chrB + 0 1\n", "its fill is on chrA +"),
+        (b"net chr1 3000\n\xff\xfe\n", "bad.net:2: the line is not text"),
+    ],
+)
+def test_more_malformed_lines(tmp_path: Path, text: bytes, expected: str) -> None:
+    net = tmp_path / "bad.net"
+    net.write_bytes(text)
+    with pytest.raises(ValueError) as info:
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+    assert expected in str(info.value)
+
+
+def test_corrupt_gzip_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.net.gz"
+    path.write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(ValueError, match=r"bad\.net\.gz:1: cannot read the file .* corrupt"):
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", path)], region_size=1000)
+
+
+def test_empty_sizes_are_rejected() -> None:
+    with pytest.raises(ValueError, match="genome 'a' has no chromosomes"):
+        split_genomes({"a": {}}, [])

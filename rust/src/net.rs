@@ -207,19 +207,18 @@ struct Block<'a> {
     q_size: u64,
 }
 
-/// Open `path` for reading, decompressing it when it starts with the gzip magic bytes.
-pub fn open_maybe_gzip(path: &Path) -> Result<Box<dyn BufRead>> {
+/// Open `path` for reading, decompressing it when it starts with the gzip magic bytes;
+/// also says whether it is compressed.
+pub fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut magic = [0u8; 2];
     let n = read_fully(&mut file, &mut magic).map_err(|e| Error::io(path, e))?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(BufReader::with_capacity(
-            1 << 16,
-            MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)),
-        )))
+        let decoder = MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+        Ok((Box::new(BufReader::with_capacity(1 << 16, decoder)), true))
     } else {
-        Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+        Ok((Box::new(BufReader::with_capacity(1 << 16, file)), false))
     }
 }
 
@@ -246,19 +245,43 @@ pub fn read_net(
     skip_unknown: bool,
     on_segment: impl FnMut(Segment),
 ) -> Result<NetSummary> {
-    let reader = open_maybe_gzip(path)?;
-    parse_net(reader, path, target, query, skip_unknown, on_segment)
+    let (reader, compressed) = open_maybe_gzip(path)?;
+    let source = Source { path, compressed };
+    parse_stream(reader, source, target, query, skip_unknown, on_segment)
 }
 
-/// As [`read_net`] on an open reader; `path` names the source in messages.
+/// As [`read_net`] on an open reader of plain text; `path` names the source in messages.
 pub fn parse_net<R: BufRead>(
-    mut reader: R,
+    reader: R,
     path: &Path,
+    target: &ChromSizes,
+    query: &ChromSizes,
+    skip_unknown: bool,
+    on_segment: impl FnMut(Segment),
+) -> Result<NetSummary> {
+    let source = Source {
+        path,
+        compressed: false,
+    };
+    parse_stream(reader, source, target, query, skip_unknown, on_segment)
+}
+
+/// Where the lines come from: the file (for messages) and whether it is gzipped.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    path: &'a Path,
+    compressed: bool,
+}
+
+fn parse_stream<R: BufRead>(
+    mut reader: R,
+    source: Source<'_>,
     target: &ChromSizes,
     query: &ChromSizes,
     skip_unknown: bool,
     mut on_segment: impl FnMut(Segment),
 ) -> Result<NetSummary> {
+    let path = source.path;
     let mut parser = NetParser {
         path,
         target,
@@ -275,7 +298,7 @@ pub fn parse_net<R: BufRead>(
         buf.clear();
         let n = reader
             .read_until(b'\n', &mut buf)
-            .map_err(|e| read_error(path, line_no + 1, e))?;
+            .map_err(|e| read_error(source, line_no + 1, e))?;
         if n == 0 {
             break;
         }
@@ -295,15 +318,16 @@ pub fn parse_net<R: BufRead>(
     Ok(summary)
 }
 
-fn read_error(path: &Path, line: usize, e: std::io::Error) -> Error {
-    if e.kind() == std::io::ErrorKind::InvalidInput || e.kind() == std::io::ErrorKind::InvalidData {
+/// A failed read: in a gzipped file, most likely a truncated or corrupt stream.
+fn read_error(source: Source<'_>, line: usize, e: std::io::Error) -> Error {
+    if source.compressed {
         Error::parse(
-            path,
+            source.path,
             line,
             format!("cannot read the file ({e}); is the gzip file truncated or corrupt?"),
         )
     } else {
-        Error::io(path, e)
+        Error::io(source.path, e)
     }
 }
 
