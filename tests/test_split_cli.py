@@ -6,11 +6,12 @@ import json
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from crossreg.cli import main
+from crossreg.cli import main, setup_logging
 from crossreg.io.bed import read_bed
 from split_reference import syntenic_net, write
 
@@ -18,6 +19,16 @@ SIZES = {
     "hg": {f"chr{i}": 200_000 + 37_000 * i for i in range(1, 6)},
     "mm": {f"chr{i}": 180_000 + 41_000 * i for i in range(1, 5)},
 }
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Records of the ``crossreg`` logger (which does not propagate once configured)."""
+    setup_logging()
+    logger = logging.getLogger("crossreg")
+    logger.propagate = True
+    yield caplog
+    logger.propagate = False
 
 
 @pytest.fixture
@@ -131,16 +142,12 @@ def test_folds_label_the_regions(inputs: dict[str, Path], tmp_path: Path) -> Non
 def test_errors_are_logged_with_exit_code_1(
     inputs: dict[str, Path],
     tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    logs: pytest.LogCaptureFixture,
     extra: tuple[str, ...],
     expected: str,
 ) -> None:
-    logging.getLogger("crossreg").propagate = True
-    try:
-        assert run_split(inputs, tmp_path / "out", *extra) == 1
-    finally:
-        logging.getLogger("crossreg").propagate = False
-    assert expected in caplog.text
+    assert run_split(inputs, tmp_path / "out", *extra) == 1
+    assert expected in logs.text
     assert not (tmp_path / "out" / "split.json").exists()
 
 
@@ -151,23 +158,19 @@ def test_malformed_arguments_stop_argparse(inputs: dict[str, Path], tmp_path: Pa
 
 
 def test_a_bad_net_names_file_and_line(
-    inputs: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    inputs: dict[str, Path], tmp_path: Path, logs: pytest.LogCaptureFixture
 ) -> None:
     bad = write(tmp_path / "bad.net", "net chr1 237000\n fill 0 10 chr1 + 0 10\n  gap 5\n")
     inputs = {**inputs, "net": bad}
-    logging.getLogger("crossreg").propagate = True
-    try:
-        assert run_split(inputs, tmp_path / "out") == 1
-    finally:
-        logging.getLogger("crossreg").propagate = False
-    assert "bad.net:3: a 'gap' line needs 6 fields" in caplog.text
+    assert run_split(inputs, tmp_path / "out") == 1
+    assert "bad.net:3: a 'gap' line needs 6 fields" in logs.text
 
 
 GENOMES = Path(__file__).parent / "data" / "genomes"
 
 
 def test_real_assembly_sizes_and_ucsc_scaffold_names(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, logs: pytest.LogCaptureFixture
 ) -> None:
     # The hg38/mm10 sizes name scaffolds by accession (KI270728.1) while UCSC nets use
     # chrUn_KI270728v1: such fills stop the run unless --skip-unknown-chroms.
@@ -185,13 +188,9 @@ def test_real_assembly_sizes_and_ucsc_scaffold_names(
         "--net", f"hg38,mm10={net}",
         "--out", str(tmp_path / "out"),
     ]  # fmt: skip
-    logging.getLogger("crossreg").propagate = True
-    try:
-        assert main(args) == 1
-    finally:
-        logging.getLogger("crossreg").propagate = False
-    assert "chromosome 'chrUn_JH584304' is not in the sizes of genome 'mm10'" in caplog.text
-    assert "hg38.mm10.net:4" in caplog.text
+    assert main(args) == 1
+    assert "chromosome 'chrUn_JH584304' is not in the sizes of genome 'mm10'" in logs.text
+    assert "hg38.mm10.net:4" in logs.text
     assert main([*args, "--skip-unknown-chroms"]) == 0
     report = json.loads((tmp_path / "out" / "split.json").read_text())
     assert report["nets"][0]["skipped_chroms"] == ["chrUn_JH584304", "chrUn_KI270728v1"]
@@ -226,3 +225,20 @@ def read_chrom_sizes_dict(name: str) -> list[int]:
     from crossreg.io.chrom_sizes import read_chrom_sizes
 
     return list(read_chrom_sizes(GENOMES / name).values())
+
+
+def test_an_indivisible_component_is_logged_as_a_warning(
+    tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    a = write(tmp_path / "a.sizes", "chr1\t10000\n")
+    b = write(tmp_path / "b.sizes", "chr1\t10000\n")
+    net = write(tmp_path / "a.b.net", "net chr1 10000\n fill 0 8000 chr1 + 500 8000\n")
+    args = ["split", "--sizes", f"a={a}", "--sizes", f"b={b}", "--net", f"a,b={net}"]
+    args += ["--out", str(tmp_path / "out"), "--region-size", "1000", "--min-aligned", "100"]
+    assert main(args) == 0
+    warnings = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert "genome 'a': the requested fractions cannot be met: train 80.0%" in warnings[0]
+    report = json.loads((tmp_path / "out" / "split.json").read_text())
+    assert report["warnings"] == warnings
+    assert report["components"]["largest"]["share"] == {"a": 0.8, "b": 0.9}

@@ -9,6 +9,22 @@ and whole connected components are assigned to the splits so that every genome g
 to the requested fractions of its bases. The counting, the graph and the assignment run in
 the native core (see ``crossreg._native.split_genomes``).
 
+How bases are counted: every fill, at any nesting depth, minus its own gaps, is a list of
+aligned pieces; within a piece the alignment is taken as colinear (the k-th of
+``min(tLen, qLen)`` bases pairs target ``tStart + k*tLen//n`` with query
+``qStart + k*qLen//n`` along the query strand), so a piece cut by a region boundary on
+either genome is split exactly there. Net query coordinates are forward-strand on both
+strands, as UCSC's ``chainNet`` writes them. Counts of several nets add up.
+
+Compared with Basenji's ``basenji_data_align.py`` (Kelley 2020): that script links only
+top-level fills with at least 100 kb on both sides to whole contigs and assigns components
+at random (``divide_components_pct``); here every aligned base is counted per region pair,
+nested alignments included, and the assignment is a deterministic greedy balance of every
+genome's fractions followed by single-component moves (seeded order within size classes,
+see ``crossreg._native``). A genome that ends more than 1 percentage point off a requested
+fraction (an indivisible component) is named in :attr:`SplitResult.warnings` with the
+numbers.
+
 >>> result = split_genomes({"hg38": "hg38.chrom.sizes", "mm10": "mm10.chrom.sizes"},
 ...                        [NetSpec("hg38", "mm10", "hg38.mm10.net.gz")])  # doctest: +SKIP
 >>> result.fractions()["hg38"]["test"]  # doctest: +SKIP
