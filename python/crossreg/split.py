@@ -46,12 +46,13 @@ import numpy.typing as npt
 from crossreg import _native
 from crossreg.io.bed import Interval
 from crossreg.io.chrom_sizes import read_chrom_sizes
-
-DEFAULT_REGION_SIZE = 1_000_000
-DEFAULT_MIN_ALIGNED = 100_000
-DEFAULT_VALID = 0.12
-DEFAULT_TEST = 0.12
-DEFAULT_SEED = 44
+from crossreg.split_defaults import (
+    DEFAULT_MIN_ALIGNED,
+    DEFAULT_REGION_SIZE,
+    DEFAULT_SEED,
+    DEFAULT_TEST,
+    DEFAULT_VALID,
+)
 
 _GENOME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 

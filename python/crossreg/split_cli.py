@@ -30,7 +30,7 @@ def _net_arg(text: str) -> tuple[str, str, Path]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg split``."""
-    from crossreg import split as s
+    from crossreg import split_defaults as s
 
     parser.add_argument(
         "--sizes",
@@ -96,7 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the split, write it to ``--out`` and log the summary."""
-    from crossreg.split import DEFAULT_TEST, DEFAULT_VALID, NetSpec, split_genomes
+    from crossreg.split import NetSpec, split_genomes
+    from crossreg.split_defaults import DEFAULT_TEST, DEFAULT_VALID
 
     if args.folds is not None and (args.valid is not None or args.test is not None):
         raise ValueError("give either --folds or --valid/--test, not both")
