@@ -63,6 +63,14 @@ def test_hand_made_net_gives_the_hand_computed_counts(tmp_path: Path) -> None:
     }
     assert link_counts(result) == Counter(expected)
     assert result.net_summaries[0]["aligned_bases"] == sum(expected.values())
+    # the default threshold (100 kbp) joins nothing here; at 100 bp every chr1 and chrA
+    # region is linked, while chrB's 50 + 50 bases stay at or below it
+    assert len(set(result.region_component.tolist())) == 6
+    joined = split_genomes(
+        {"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000, min_aligned=100
+    )
+    component = joined.region_component.tolist()  # regions: chr1 x3, chrA x2, chrB x1
+    assert component == [0, 0, 0, 0, 0, 1]
     assert result.net_summaries[0]["fills"] == 3
     assert result.net_summaries[0]["gaps"] == 2
 
