@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from crossreg.io.chrom_sizes import read_chrom_sizes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +203,61 @@ def python_split(net: Path, target: dict[str, int], query: dict[str, int]) -> di
     return {"links": len(pairs), "components": len({find(i) for i in range(n)})}
 
 
+def basenji_style_assignment(
+    component_bp: np.ndarray, fractions: dict[str, float], seed: int
+) -> np.ndarray:
+    """Basenji's ``divide_components_pct`` as described in its documentation: components
+    by total size (all genomes) descending; each drawn into a split with probability
+    proportional to the split's remaining aim in bp (train at least 1), where valid/test
+    abstain (weight 0) when the component exceeds half their remaining aim."""
+    rng = np.random.default_rng(seed)
+    sizes = component_bp.sum(axis=1)
+    total = sizes.sum()
+    labels = list(fractions)
+    aims = np.array([fractions[k] * total for k in labels])
+    current = np.zeros(len(labels))
+    out = np.zeros(len(sizes), dtype=np.int64)
+    for c in np.argsort(-sizes, kind="stable"):
+        gaps = np.maximum(aims - current, 0.0)
+        gaps[0] = max(1.0, gaps[0])
+        for s in range(1, len(labels)):
+            if sizes[c] > 0.5 * gaps[s]:
+                gaps[s] = 0.0
+        s = rng.choice(len(labels), p=gaps / gaps.sum())
+        out[c] = s
+        current[s] += sizes[c]
+    return out
+
+
+def fraction_errors(component_bp: np.ndarray, split: np.ndarray, fractions: list[float]) -> float:
+    """Largest |achieved − requested| fraction over genomes and splits."""
+    worst = 0.0
+    totals = component_bp.sum(axis=0)
+    for s, f in enumerate(fractions):
+        share = component_bp[split == s].sum(axis=0) / totals
+        worst = max(worst, float(np.abs(share - f).max()))
+    return worst
+
+
+def compare_assignments(net: Path) -> None:
+    """Fraction errors of crossreg's assignment and a Basenji-style one, same components."""
+    from crossreg.split import NetSpec, split_genomes
+
+    hg = read_chrom_sizes(GENOMES / "human.hg38.genome")
+    mm = read_chrom_sizes(GENOMES / "mouse.mm10.genome")
+    for seed in (1, 2, 3):
+        result = split_genomes({"hg38": hg, "mm10": mm}, [NetSpec("hg38", "mm10", net)], seed=seed)
+        bp = result.component_bases()
+        ours = fraction_errors(bp, result.component_split.astype(np.int64), [0.76, 0.12, 0.12])
+        basenji = fraction_errors(
+            bp, basenji_style_assignment(bp, result.requested, seed), [0.76, 0.12, 0.12]
+        )
+        print(
+            f"seed {seed}: largest fraction error crossreg {100 * ours:.4f} points, "
+            f"Basenji-style {100 * basenji:.4f} points"
+        )
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident set size (``VmHWM``; ``ru_maxrss`` would include the
     parent's peak, which Linux carries across fork and exec)."""
@@ -289,6 +345,7 @@ def main() -> None:
                 f"split_genomes is {ratio:.1f}x faster than plain-Python counting and "
                 "union-find on the plain net"
             )
+        compare_assignments(plain)
 
 
 if __name__ == "__main__":
