@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from crossreg.cli import main, setup_logging
 from crossreg.io.bed import read_bed
+from crossreg.io.chrom_sizes import read_chrom_sizes
 from split_reference import syntenic_net, write
 
 SIZES = {
@@ -196,7 +197,8 @@ def test_real_assembly_sizes_and_ucsc_scaffold_names(
     assert report["nets"][0]["skipped_chroms"] == ["chrUn_JH584304", "chrUn_KI270728v1"]
     assert report["nets"][0]["aligned_bases"] == 299_000
     hg_regions = read_bed(tmp_path / "out" / "hg38.regions.bed")
-    expected = sum(-(-n // 1_000_000) for n in read_chrom_sizes_dict("human.hg38.genome"))
+    hg38 = read_chrom_sizes(GENOMES / "human.hg38.genome")
+    expected = sum(-(-n // 1_000_000) for n in hg38.values())
     assert len(hg_regions) == expected
     # chr21:10.0-10.3 Mb against mm10 chr16:49.9-50.2 Mb on the minus strand (forward
     # coordinates, as UCSC writes them): target 10.0-10.1 Mb runs down chr16 50.2-50.1 Mb
@@ -219,12 +221,6 @@ def test_real_assembly_sizes_and_ucsc_scaffold_names(
     # exactly 100,000 bp is not above --min-aligned 100000: region 49 Mb stays apart
     assert components["hg38", "chr21", 10_000_000] == components["mm10", "chr16", 50_000_000]
     assert components["hg38", "chr21", 10_000_000] != components["mm10", "chr16", 49_000_000]
-
-
-def read_chrom_sizes_dict(name: str) -> list[int]:
-    from crossreg.io.chrom_sizes import read_chrom_sizes
-
-    return list(read_chrom_sizes(GENOMES / name).values())
 
 
 def test_an_indivisible_component_is_logged_as_a_warning(
