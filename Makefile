@@ -59,3 +59,5 @@ test: lint rust-test py-test wheel-check
 bench: dev
 	cargo bench --bench dna
 	$(BIN)/python benches/bench_dna.py
+	cargo bench --bench synteny
+	$(BIN)/python benches/bench_split.py

@@ -57,3 +57,24 @@ class Genome:
         self, chroms: list[str], starts: npt.NDArray[np.int64], length: int
     ) -> npt.NDArray[np.uint8]:
         """`(n, length)` byte codes of the windows at `starts` on `chroms`."""
+
+def split_genomes(
+    genomes: list[tuple[str, list[tuple[str, int]]]],
+    nets: list[tuple[int, int, str | os.PathLike[str]]],
+    region_size: int,
+    min_aligned: int,
+    fractions: list[float],
+    labels: list[str],
+    seed: int,
+    skip_unknown: bool,
+) -> dict[str, object]:
+    """Split genomes by synteny (see crossreg.split.split_genomes).
+
+    `genomes`: (name, [(chrom, length bp), ...]) each; `nets`: (target genome index, query
+    genome index, path of a plain or gzipped UCSC .net). Returns a dict with uint32/uint64
+    arrays `region_genome`, `region_chrom`, `region_start`, `region_end`,
+    `region_component` (one entry per region), `component_split` (index into `labels`,
+    one per component), `link_a`, `link_b`, `link_bases` (aligned bases per region pair,
+    `a < b`), `nets` (one summary dict per net: chroms, fills, gaps, segments,
+    aligned_bases, skipped_fills, skipped_chroms) and `warnings` (list of str).
+    """

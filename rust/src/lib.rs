@@ -7,7 +7,9 @@
 pub mod dna;
 pub mod error;
 pub mod fasta;
+pub mod net;
 pub mod signal;
+pub mod synteny;
 
 #[cfg(feature = "python")]
 mod python;

@@ -10,6 +10,7 @@ use crate::Error;
 mod dna;
 mod fasta;
 mod signal;
+mod synteny;
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
@@ -37,5 +38,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dna::register(m)?;
     fasta::register(m)?;
     signal::register(m)?;
+    synteny::register(m)?;
     Ok(())
 }

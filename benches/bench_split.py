@@ -1,0 +1,352 @@
+"""Synteny split on a net the size of the real hg38-mm10 net, beside plain Python.
+
+Generates a synteny-like UCSC net between hg38 and mm10 (real chromosome sizes from
+``tests/data/genomes``; primary chromosomes paired block by block in a shuffled order,
+colinear fills of 20-300 kb cut by gaps every few kb, some fills nested inside gaps),
+writes it plain and gzipped, then times in a fresh process each:
+
+- ``crossreg``: :func:`crossreg.split.split_genomes` (parse, count, components, assign),
+  then writing all output files;
+- ``python``: the same counting and union-find written in plain Python (what one would
+  otherwise write; Basenji's ``basenji_data_align.py`` needs bedtools, FASTAs and gap
+  files and counts only top-level fills, so it is not the same computation).
+
+Peak memory is the process's maximum resident set size, beside that of a process that
+only imports crossreg. Usage: ``python benches/bench_split.py [--lines N] [--skip-python]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from crossreg.io.chrom_sizes import read_chrom_sizes
+
+ROOT = Path(__file__).resolve().parent.parent
+GENOMES = ROOT / "tests" / "data" / "genomes"
+REGION_SIZE = 1_000_000
+MIN_ALIGNED = 100_000
+
+
+def primary(sizes: dict[str, int]) -> dict[str, int]:
+    """The chromosomes with UCSC ``chr`` names (chr1..., X, Y)."""
+    return {c: n for c, n in sizes.items() if c.startswith("chr")}
+
+
+def generate_net(path: Path, target: dict[str, int], query: dict[str, int], lines: int) -> int:
+    """Write a synteny-like net of about `lines` fill and gap lines; returns the count."""
+    rng = random.Random(2020)
+    # Mean fill ~160 kb with a gap every ~4 kb (~40 gaps per fill): scale the aligned
+    # fraction of the target so that the line count comes out near `lines`.
+    q_chroms = primary(query)
+
+    def blocks(sizes: dict[str, int], lo: int, hi: int) -> list[tuple[str, int, int]]:
+        out = []
+        for chrom, size in primary(sizes).items():
+            start = 0
+            while start < size:
+                end = min(size, start + rng.randint(lo, hi))
+                out.append((chrom, start, end))
+                start = end
+        return out
+
+    t_blocks = blocks(target, 500_000, 20_000_000)
+    q_blocks = blocks(query, 500_000, 20_000_000)
+    rng.shuffle(q_blocks)
+    per_chrom: dict[str, list[tuple[int, list[str]]]] = {c: [] for c in primary(target)}
+    total_t = sum(t1 - t0 for _, t0, t1 in t_blocks)
+    gap_every = max(500, int(total_t * 0.33 / max(1, lines)))
+    count = 0
+    for (t_chrom, t0, t1), (q_chrom, q0, q1) in zip(t_blocks, q_blocks, strict=False):
+        strand = rng.choice("+-")
+        t, q = t0 + rng.randint(0, 50_000), q0 + rng.randint(0, 50_000)
+        while True:
+            fill_t = rng.randint(20_000, 300_000)
+            if t + fill_t > t1:
+                break
+            out: list[str] = []
+            # gaps as (target start, target size, query offset from the fill's query
+            # start in strand coordinates, query size): strand coordinates increase
+            # with the target position on both strands
+            pos_t, off_q = t, 0
+            gaps: list[tuple[int, int, int, int]] = []
+            while True:
+                piece = rng.randint(gap_every // 2, gap_every * 3 // 2)
+                g_t, g_q = rng.randint(20, 2_000), rng.randint(20, 2_000)
+                if pos_t + piece + g_t + 1_000 > t + fill_t:
+                    off_q += t + fill_t - pos_t
+                    break
+                pos_t += piece
+                off_q += piece
+                gaps.append((pos_t, g_t, off_q, g_q))
+                pos_t += g_t
+                off_q += g_q
+            fill_q = off_q
+            if q + fill_q > q1:
+                break
+            out.append(
+                f" fill {t} {fill_t} {q_chrom} {strand} {q} {fill_q} id {count} "
+                f"score {fill_t * 9} ali {fill_t - sum(g[1] for g in gaps)} qDup 0 type top"
+            )
+            for g_t0, g_tl, g_off, g_ql in gaps:
+                # the net holds forward query coordinates: on the minus strand they count
+                # from the other end of the fill
+                g_q = q + g_off if strand == "+" else q + fill_q - g_off - g_ql
+                out.append(
+                    f"  gap {g_t0} {g_tl} {q_chrom} {strand} {g_q} {g_ql} "
+                    "tN 0 qN 0 tR 0 qR 0 tTrf 0 qTrf 0"
+                )
+                if g_tl > 600 and rng.random() < 0.05:
+                    n_chrom = rng.choice(list(q_chroms))
+                    n_start = rng.randint(0, q_chroms[n_chrom] - 500)
+                    out.append(
+                        f"   fill {g_t0 + 100} 400 {n_chrom} + {n_start} 420 id {count} "
+                        "score 900 ali 390 type nonSyn"
+                    )
+                    out.append(f"    gap {g_t0 + 300} 20 {n_chrom} + {n_start + 200} 40")
+            per_chrom[t_chrom].append((t, out))
+            count += len(out)
+            t += fill_t + rng.randint(1_000, 60_000)
+            q += fill_q + rng.randint(1_000, 60_000)
+    with open(path, "w") as handle:
+        for chrom, size in primary(target).items():
+            handle.write(f"net {chrom} {size}\n")
+            for _, out in sorted(per_chrom[chrom]):
+                handle.write("\n".join(out) + "\n")
+    return count
+
+
+def python_split(net: Path, target: dict[str, int], query: dict[str, int]) -> dict[str, int]:
+    """Aligned bases per region pair and union-find components, in plain Python."""
+    first: dict[tuple[int, str], int] = {}
+    n = 0
+    for g, sizes in enumerate((target, query)):
+        for chrom, size in sizes.items():
+            first[g, chrom] = n
+            n += -(-size // REGION_SIZE)
+    pairs: dict[tuple[int, int], int] = {}
+
+    def add(t_chrom: str, ts: int, tl: int, q_chrom: str, qs: int, ql: int, strand: str) -> None:
+        k_total = min(tl, ql)
+        k = 0
+        q_size = query[q_chrom]
+        while k < k_total:
+            t = ts + k * tl // k_total
+            s = qs + k * ql // k_total
+            tr = t // REGION_SIZE
+            t_stop = (tr + 1) * REGION_SIZE - ts
+            if strand == "+":
+                qr = s // REGION_SIZE
+                q_stop = (qr + 1) * REGION_SIZE - qs
+            else:
+                qr = (q_size - 1 - s) // REGION_SIZE
+                q_stop = q_size - qr * REGION_SIZE - qs
+            next_t = k_total if t_stop >= tl else -(-t_stop * k_total // tl)
+            next_q = k_total if q_stop >= ql else -(-q_stop * k_total // ql)
+            nxt = min(next_t, next_q, k_total)
+            key = (first[0, t_chrom] + tr, first[1, q_chrom] + qr)
+            pairs[key] = pairs.get(key, 0) + nxt - k
+            k = nxt
+
+    stack: list[list] = []  # open fills: [depth, t_chrom, t_end, q_chrom, q_end, strand, ct, cq]
+    chrom = ""
+
+    def close(depth: int) -> None:
+        while stack and stack[-1][0] >= depth:
+            _, tc, te, qc, qe, st, ct, cq = stack.pop()
+            add(tc, ct, te - ct, qc, cq, qe - cq, st)
+
+    with open(net) as handle:
+        for line in handle:
+            depth = len(line) - len(line.lstrip(" "))
+            f = line.split()
+            if f[0] == "net":
+                close(0)
+                chrom = f[1]
+            elif f[0] == "fill":
+                close(depth)
+                ts, tl, qs, ql = int(f[1]), int(f[2]), int(f[5]), int(f[6])
+                if f[4] == "-":  # forward coordinates in the file; count along the strand
+                    qs = query[f[3]] - (qs + ql)
+                stack.append([depth, chrom, ts + tl, f[3], qs + ql, f[4], ts, qs])
+            else:
+                close(depth)
+                ts, tl, qs, ql = int(f[1]), int(f[2]), int(f[5]), int(f[6])
+                if f[4] == "-":
+                    qs = query[f[3]] - (qs + ql)
+                top = stack[-1]
+                add(chrom, top[6], ts - top[6], top[3], top[7], qs - top[7], top[5])
+                top[6], top[7] = ts + tl, qs + ql
+    close(0)
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for (a, b), bases in pairs.items():
+        if bases > MIN_ALIGNED:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    return {"links": len(pairs), "components": len({find(i) for i in range(n)})}
+
+
+def basenji_style_assignment(
+    component_bp: np.ndarray, fractions: dict[str, float], seed: int
+) -> np.ndarray:
+    """Basenji's ``divide_components_pct`` as described in its documentation: components
+    by total size (all genomes) descending; each drawn into a split with probability
+    proportional to the split's remaining aim in bp (train at least 1), where valid/test
+    abstain (weight 0) when the component exceeds half their remaining aim."""
+    rng = np.random.default_rng(seed)
+    sizes = component_bp.sum(axis=1)
+    total = sizes.sum()
+    labels = list(fractions)
+    aims = np.array([fractions[k] * total for k in labels])
+    current = np.zeros(len(labels))
+    out = np.zeros(len(sizes), dtype=np.int64)
+    for c in np.argsort(-sizes, kind="stable"):
+        gaps = np.maximum(aims - current, 0.0)
+        gaps[0] = max(1.0, gaps[0])
+        for s in range(1, len(labels)):
+            if sizes[c] > 0.5 * gaps[s]:
+                gaps[s] = 0.0
+        s = rng.choice(len(labels), p=gaps / gaps.sum())
+        out[c] = s
+        current[s] += sizes[c]
+    return out
+
+
+def fraction_errors(component_bp: np.ndarray, split: np.ndarray, fractions: list[float]) -> float:
+    """Largest |achieved − requested| fraction over genomes and splits."""
+    worst = 0.0
+    totals = component_bp.sum(axis=0)
+    for s, f in enumerate(fractions):
+        share = component_bp[split == s].sum(axis=0) / totals
+        worst = max(worst, float(np.abs(share - f).max()))
+    return worst
+
+
+def compare_assignments(net: Path) -> None:
+    """Fraction errors of crossreg's assignment and a Basenji-style one, same components."""
+    from crossreg.split import NetSpec, split_genomes
+
+    hg = read_chrom_sizes(GENOMES / "human.hg38.genome")
+    mm = read_chrom_sizes(GENOMES / "mouse.mm10.genome")
+    for seed in (1, 2, 3):
+        result = split_genomes({"hg38": hg, "mm10": mm}, [NetSpec("hg38", "mm10", net)], seed=seed)
+        bp = result.component_bases()
+        ours = fraction_errors(bp, result.component_split.astype(np.int64), [0.76, 0.12, 0.12])
+        basenji = fraction_errors(
+            bp, basenji_style_assignment(bp, result.requested, seed), [0.76, 0.12, 0.12]
+        )
+        print(
+            f"seed {seed}: largest fraction error crossreg {100 * ours:.4f} points, "
+            f"Basenji-style {100 * basenji:.4f} points"
+        )
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size (``VmHWM``; ``ru_maxrss`` would include the
+    parent's peak, which Linux carries across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(which: str, net: str) -> None:
+    """Run one measurement in this process and print JSON (seconds, peak RSS)."""
+    hg = read_chrom_sizes(GENOMES / "human.hg38.genome")
+    mm = read_chrom_sizes(GENOMES / "mouse.mm10.genome")
+    from crossreg.split import NetSpec, split_genomes
+
+    start = time.perf_counter()
+    if which == "crossreg":
+        result = split_genomes({"hg38": hg, "mm10": mm}, [NetSpec("hg38", "mm10", net)])
+        split_seconds = time.perf_counter() - start
+        with tempfile.TemporaryDirectory() as out:
+            result.write(out)
+        info = {
+            "split_seconds": split_seconds,
+            "links": len(result.link_bases),
+            "components": len(result.component_split),
+            "largest_share_hg38": float(result.component_bases()[:, 0].max() / sum(hg.values())),
+            "test_fraction_hg38": result.fractions()["hg38"]["test"],
+            "leakage_ok": result.leakage().ok,
+        }
+    elif which == "python":
+        info = python_split(Path(net), hg, mm)
+    else:
+        info = {}
+    seconds = time.perf_counter() - start
+    peak_mib = peak_rss_mib()
+    print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_mib, **info}))
+
+
+def run(which: str, net: Path) -> dict:
+    cmd = [sys.executable, __file__, "--measure", which, str(net)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=1_000_000, help="fill+gap lines to generate")
+    parser.add_argument("--skip-python", action="store_true", help="skip the plain-Python run")
+    parser.add_argument("--measure", nargs=2, metavar=("WHICH", "NET"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        measure(*args.measure)
+        return
+    hg = read_chrom_sizes(GENOMES / "human.hg38.genome")
+    mm = read_chrom_sizes(GENOMES / "mouse.mm10.genome")
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "hg38.mm10.net"
+        start = time.perf_counter()
+        lines = generate_net(plain, hg, mm, args.lines)
+        packed = Path(tmp) / "hg38.mm10.net.gz"
+        packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=6))
+        print(
+            f"generated {lines:,} fill/gap lines, {plain.stat().st_size / 2**20:.1f} MiB "
+            f"({packed.stat().st_size / 2**20:.1f} MiB gzipped) in "
+            f"{time.perf_counter() - start:.1f} s"
+        )
+        baseline = run("import", plain)
+        print(f"import only: peak RSS {baseline['peak_rss_mib']:.0f} MiB")
+        results = {}
+        for label, which, net in (
+            ("crossreg, plain net", "crossreg", plain),
+            ("crossreg, gzipped net", "crossreg", packed),
+            ("plain Python, plain net", "python", plain),
+        ):
+            if which == "python" and args.skip_python:
+                continue
+            results[label] = r = run(which, net)
+            print(f"{label}: {r['seconds']:.2f} s, peak RSS {r['peak_rss_mib']:.0f} MiB: {r}")
+        if "plain Python, plain net" in results:
+            ratio = (
+                results["plain Python, plain net"]["seconds"]
+                / results["crossreg, plain net"]["split_seconds"]
+            )
+            print(
+                f"split_genomes is {ratio:.1f}x faster than plain-Python counting and "
+                "union-find on the plain net"
+            )
+        compare_assignments(plain)
+
+
+if __name__ == "__main__":
+    main()

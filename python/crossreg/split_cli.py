@@ -1,0 +1,132 @@
+"""``crossreg split``: train/valid/test (or folds) of several genomes by synteny."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+HELP = "split several genomes into train/valid/test regions by synteny (UCSC .net alignments)"
+
+log = logging.getLogger("crossreg")
+
+
+def _sizes_arg(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=FILE, got '{text}'")
+    return name, Path(path)
+
+
+def _net_arg(text: str) -> tuple[str, str, Path]:
+    pair, sep, path = text.partition("=")
+    target, comma, query = pair.partition(",")
+    if not sep or not comma or not target or not query or not path:
+        raise argparse.ArgumentTypeError(
+            f"expected TARGET,QUERY=FILE (e.g. hg38,mm10=hg38.mm10.net.gz), got '{text}'"
+        )
+    return target, query, Path(path)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg split``."""
+    from crossreg import split_defaults as s
+
+    parser.add_argument(
+        "--sizes",
+        type=_sizes_arg,
+        action="append",
+        required=True,
+        metavar="NAME=FILE",
+        help="chromosome sizes of genome NAME (chrom.sizes, .genome or .fai); repeat per genome",
+    )
+    parser.add_argument(
+        "--net",
+        type=_net_arg,
+        action="append",
+        default=[],
+        metavar="TARGET,QUERY=FILE",
+        help="UCSC .net alignment (plain or .gz) whose 'net' lines are on genome TARGET; "
+        "repeat for more pairs (aligned bases of all nets add up: give each pair once)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--region-size",
+        type=int,
+        default=s.DEFAULT_REGION_SIZE,
+        help="region size in bp (default %(default)s)",
+    )
+    parser.add_argument(
+        "--min-aligned",
+        type=int,
+        default=s.DEFAULT_MIN_ALIGNED,
+        help="join two regions when more than this many bases align between them "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--valid",
+        type=float,
+        default=None,
+        help=f"fraction of each genome for validation (default {s.DEFAULT_VALID})",
+    )
+    parser.add_argument(
+        "--test",
+        type=float,
+        default=None,
+        help=f"fraction of each genome for test (default {s.DEFAULT_TEST})",
+    )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=None,
+        help="K folds fold0..fold{K-1} of 1/K each instead of train/valid/test",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=s.DEFAULT_SEED,
+        help="seed of the assignment (default %(default)s)",
+    )
+    parser.add_argument(
+        "--skip-unknown-chroms",
+        action="store_true",
+        help="skip alignments to chromosomes missing from the sizes instead of stopping",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compute the split, write it to ``--out`` and log the summary."""
+    from crossreg.split import NetSpec, split_genomes
+    from crossreg.split_defaults import DEFAULT_TEST, DEFAULT_VALID
+
+    if args.folds is not None and (args.valid is not None or args.test is not None):
+        raise ValueError("give either --folds or --valid/--test, not both")
+    names = [name for name, _ in args.sizes]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"--sizes given twice for genome {', '.join(duplicated)}")
+    result = split_genomes(
+        dict(args.sizes),
+        [NetSpec(t, q, p) for t, q, p in args.net],
+        region_size=args.region_size,
+        min_aligned=args.min_aligned,
+        valid=DEFAULT_VALID if args.valid is None else args.valid,
+        test=DEFAULT_TEST if args.test is None else args.test,
+        folds=args.folds,
+        seed=args.seed,
+        skip_unknown_chroms=args.skip_unknown_chroms,
+    )
+    paths = result.write(args.out)
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    log.info("%s", paths["text"].read_text().rstrip())
+    leakage = result.leakage()
+    if not leakage.ok:
+        log.error(
+            "leakage check failed: %d bp in %d region pairs above the threshold cross splits",
+            leakage.above_bases,
+            leakage.above_pairs,
+        )
+        return 1
+    log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+    return 0

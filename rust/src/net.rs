@@ -1,0 +1,958 @@
+//! UCSC `.net` alignment files, read as a stream of aligned segments.
+//!
+//! A net (from `chainNet`/`netSyntenic`) lists, per target chromosome, the fills of the
+//! alignment and, nested inside them, the gaps of each fill; a gap may hold fills again
+//! (an alignment to another query place), and so on to any depth. Indentation (one space
+//! per level) gives the nesting:
+//!
+//! ```text
+//! net chr1 248956422
+//!  fill 10000 5000 chr5 + 2000 5100 id 1 score 900 ali 4800
+//!   gap 11000 200 chr5 + 3000 300
+//!    fill 11050 100 chr9 - 500 100 id 7 score 90 ali 100
+//! ```
+//!
+//! Fill and gap lines start with `tStart tSize qChrom qStrand qStart qSize` and go on with
+//! key/value pairs, which are ignored. Query coordinates are forward-strand coordinates on
+//! both strands (kent's `chainNet` converts minus-strand chain coordinates back with
+//! `reverseIntRange` before writing; `netToAxt` reads `[qStart, qStart + qSize)` and
+//! reverse-complements it). On the minus strand the query position therefore decreases
+//! as the target position increases: the gaps of a minus-strand fill, listed in target
+//! order, have decreasing query starts. Internally such coordinates are turned into
+//! reverse-strand ones, `qChromSize − (qStart + qSize)`, which increase along the fill.
+//!
+//! A fill's aligned part is the fill minus its own child gaps. [`read_net`] cuts every fill
+//! (at any depth) at its gaps and reports each piece between two gaps as a [`Segment`];
+//! fills nested inside a gap are reported as segments of their own. Plain and
+//! gzip-compressed (also bgzip) files are read alike, detected by their first bytes.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::chrom_hint;
+use crate::{Error, Result};
+
+/// The chromosomes of one genome: names, lengths and a name lookup.
+#[derive(Clone, Debug)]
+pub struct ChromSizes {
+    genome: String,
+    names: Vec<String>,
+    sizes: Vec<u64>,
+    index: HashMap<String, u32>,
+}
+
+impl ChromSizes {
+    /// The chromosomes `(name, length in bp)` of the genome called `genome`, in the order
+    /// given. Names must be unique and lengths positive.
+    pub fn new(genome: &str, chroms: Vec<(String, u64)>) -> Result<Self> {
+        let mut names = Vec::with_capacity(chroms.len());
+        let mut sizes = Vec::with_capacity(chroms.len());
+        let mut index = HashMap::with_capacity(chroms.len());
+        for (name, size) in chroms {
+            if size == 0 {
+                return Err(Error::Invalid(format!(
+                    "genome '{genome}': chromosome '{name}' has length 0; give every \
+                     chromosome its length in bp"
+                )));
+            }
+            if index.insert(name.clone(), names.len() as u32).is_some() {
+                return Err(Error::Invalid(format!(
+                    "genome '{genome}': chromosome '{name}' is listed twice in the sizes"
+                )));
+            }
+            names.push(name);
+            sizes.push(size);
+        }
+        if names.is_empty() {
+            return Err(Error::Invalid(format!(
+                "genome '{genome}' has no chromosomes in its sizes"
+            )));
+        }
+        Ok(ChromSizes {
+            genome: genome.to_string(),
+            names,
+            sizes,
+            index,
+        })
+    }
+
+    /// The genome's name.
+    pub fn genome(&self) -> &str {
+        &self.genome
+    }
+
+    /// Chromosome names in the order given.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Chromosome lengths (bp) in the order given.
+    pub fn sizes(&self) -> &[u64] {
+        &self.sizes
+    }
+
+    /// Number of chromosomes.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are no chromosomes (never true for a constructed value).
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Index of chromosome `name`, if known.
+    pub fn id(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// Sum of all chromosome lengths (bp).
+    pub fn total(&self) -> u64 {
+        self.sizes.iter().sum()
+    }
+}
+
+/// Strand of the query side of a fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strand {
+    Plus,
+    Minus,
+}
+
+/// One aligned piece of a fill: target `[t_start, t_start + t_len)` against query
+/// `[q_start, q_start + q_len)` in query *strand* coordinates: on the minus strand they
+/// count along the reverse strand (reverse start = `qChromSize − forward end`), so that on
+/// both strands the query position increases with the target position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub t_chrom: u32,
+    pub t_start: u64,
+    pub t_len: u64,
+    pub q_chrom: u32,
+    pub q_start: u64,
+    pub q_len: u64,
+    pub strand: Strand,
+}
+
+impl Segment {
+    /// Bases the segment aligns: the shorter of its two sides.
+    pub fn aligned(&self) -> u64 {
+        self.t_len.min(self.q_len)
+    }
+}
+
+/// Counts of what a net file held.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetSummary {
+    /// `net` blocks (target chromosomes) read.
+    pub chroms: u64,
+    /// Fill lines read, at every depth.
+    pub fills: u64,
+    /// Gap lines read, at every depth.
+    pub gaps: u64,
+    /// Aligned segments reported.
+    pub segments: u64,
+    /// Aligned bases of the segments (sum of [`Segment::aligned`]).
+    pub aligned_bases: u64,
+    /// Fill lines skipped because a chromosome is not in the sizes (only with `skip_unknown`).
+    pub skipped_fills: u64,
+    /// Distinct chromosome names skipped (only with `skip_unknown`), sorted.
+    pub skipped_chroms: Vec<String>,
+}
+
+/// An open fill or gap on the nesting stack.
+enum Frame {
+    Fill {
+        level: usize,
+        /// Alignments to a chromosome outside the sizes: checked, not reported.
+        skipped: bool,
+        t_chrom: u32,
+        t_end: u64,
+        q_chrom: String,
+        q_chrom_id: u32,
+        /// Length of the query chromosome (0 when skipped).
+        q_size: u64,
+        strand: Strand,
+        /// End of the fill on the query, in strand coordinates.
+        q_end: u64,
+        /// Where the next aligned piece starts (end of the last child gap), query in
+        /// strand coordinates.
+        cursor_t: u64,
+        cursor_q: u64,
+    },
+    Gap {
+        level: usize,
+    },
+}
+
+impl Frame {
+    fn level(&self) -> usize {
+        match self {
+            Frame::Fill { level, .. } | Frame::Gap { level } => *level,
+        }
+    }
+}
+
+/// The six leading fields of a fill or gap line.
+struct Block<'a> {
+    t_start: u64,
+    t_size: u64,
+    q_chrom: &'a str,
+    strand: Strand,
+    q_start: u64,
+    q_size: u64,
+}
+
+/// Open `path` for reading, decompressing it when it starts with the gzip magic bytes;
+/// also says whether it is compressed.
+pub fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = [0u8; 2];
+    let n = read_fully(&mut file, &mut magic).map_err(|e| Error::io(path, e))?;
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    if n == 2 && magic == [0x1f, 0x8b] {
+        let decoder = MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+        Ok((Box::new(BufReader::with_capacity(1 << 16, decoder)), true))
+    } else {
+        Ok((Box::new(BufReader::with_capacity(1 << 16, file)), false))
+    }
+}
+
+fn read_fully(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Read the net at `path` (plain or gzipped) between genomes `target` (its `net` lines)
+/// and `query`, calling `on_segment` for every aligned segment in file order.
+///
+/// A chromosome missing from the sizes stops with an error naming it, unless
+/// `skip_unknown`, which skips the alignments that involve it (counted in the summary).
+pub fn read_net(
+    path: &Path,
+    target: &ChromSizes,
+    query: &ChromSizes,
+    skip_unknown: bool,
+    on_segment: impl FnMut(Segment),
+) -> Result<NetSummary> {
+    let (reader, compressed) = open_maybe_gzip(path)?;
+    let source = Source { path, compressed };
+    parse_stream(reader, source, target, query, skip_unknown, on_segment)
+}
+
+/// As [`read_net`] on an open reader of plain text; `path` names the source in messages.
+pub fn parse_net<R: BufRead>(
+    reader: R,
+    path: &Path,
+    target: &ChromSizes,
+    query: &ChromSizes,
+    skip_unknown: bool,
+    on_segment: impl FnMut(Segment),
+) -> Result<NetSummary> {
+    let source = Source {
+        path,
+        compressed: false,
+    };
+    parse_stream(reader, source, target, query, skip_unknown, on_segment)
+}
+
+/// Where the lines come from: the file (for messages) and whether it is gzipped.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    path: &'a Path,
+    compressed: bool,
+}
+
+fn parse_stream<R: BufRead>(
+    mut reader: R,
+    source: Source<'_>,
+    target: &ChromSizes,
+    query: &ChromSizes,
+    skip_unknown: bool,
+    mut on_segment: impl FnMut(Segment),
+) -> Result<NetSummary> {
+    let path = source.path;
+    let mut parser = NetParser {
+        path,
+        target,
+        query,
+        skip_unknown,
+        summary: NetSummary::default(),
+        stack: Vec::new(),
+        chrom: None,
+        skipped: std::collections::BTreeSet::new(),
+    };
+    let mut buf = Vec::with_capacity(256);
+    let mut line_no = 0usize;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| read_error(source, line_no + 1, e))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let line = std::str::from_utf8(&buf).map_err(|_| {
+            Error::parse(path, line_no, "the line is not text (is this a .net file?)")
+        })?;
+        parser.line(
+            line.trim_end_matches(['\n', '\r']),
+            line_no,
+            &mut on_segment,
+        )?;
+    }
+    parser.close_to(0, &mut on_segment);
+    let mut summary = parser.summary;
+    summary.skipped_chroms = parser.skipped.into_iter().collect();
+    Ok(summary)
+}
+
+/// A failed read: in a gzipped file, most likely a truncated or corrupt stream.
+fn read_error(source: Source<'_>, line: usize, e: std::io::Error) -> Error {
+    if source.compressed {
+        Error::parse(
+            source.path,
+            line,
+            format!("cannot read the file ({e}); is the gzip file truncated or corrupt?"),
+        )
+    } else {
+        Error::io(source.path, e)
+    }
+}
+
+/// The target chromosome of the current `net` block: `None` when skipped.
+type CurrentChrom = Option<Option<(u32, u64)>>;
+
+struct NetParser<'a> {
+    path: &'a Path,
+    target: &'a ChromSizes,
+    query: &'a ChromSizes,
+    skip_unknown: bool,
+    summary: NetSummary,
+    stack: Vec<Frame>,
+    /// `None` before the first `net` line; `Some(None)` inside a skipped block.
+    chrom: CurrentChrom,
+    skipped: std::collections::BTreeSet<String>,
+}
+
+impl NetParser<'_> {
+    fn error(&self, line: usize, message: impl Into<String>) -> Error {
+        Error::parse(self.path, line, message)
+    }
+
+    fn line(&mut self, line: &str, line_no: usize, emit: &mut impl FnMut(Segment)) -> Result<()> {
+        let level = line.bytes().take_while(|&b| b == b' ').count();
+        let rest = &line[level..];
+        if rest.is_empty() || rest.starts_with('#') {
+            return Ok(());
+        }
+        let mut fields = rest.split_ascii_whitespace();
+        let keyword = fields.next().unwrap_or("");
+        match keyword {
+            "net" => self.net_line(level, fields, line_no, emit),
+            "fill" | "gap" => {
+                let Some(chrom) = self.chrom else {
+                    return Err(self.error(
+                        line_no,
+                        format!("a '{keyword}' line before any 'net' line; the file must start with 'net <chrom> <size>'"),
+                    ));
+                };
+                if keyword == "fill" {
+                    self.summary.fills += 1;
+                } else {
+                    self.summary.gaps += 1;
+                }
+                let Some((t_chrom, t_size)) = chrom else {
+                    if keyword == "fill" {
+                        self.summary.skipped_fills += 1;
+                    }
+                    return Ok(());
+                };
+                let block = self.block(keyword, fields, line_no)?;
+                if keyword == "fill" {
+                    self.fill_line(level, t_chrom, t_size, &block, line_no, emit)
+                } else {
+                    self.gap_line(level, &block, line_no, emit)
+                }
+            }
+            other => Err(self.error(
+                line_no,
+                format!(
+                    "unknown line type '{other}'; a .net file holds 'net', 'fill' and 'gap' \
+                     lines"
+                ),
+            )),
+        }
+    }
+
+    fn net_line<'l>(
+        &mut self,
+        level: usize,
+        mut fields: impl Iterator<Item = &'l str>,
+        line_no: usize,
+        emit: &mut impl FnMut(Segment),
+    ) -> Result<()> {
+        if level != 0 {
+            return Err(self.error(line_no, "a 'net' line must not be indented"));
+        }
+        self.close_to(0, emit);
+        let (Some(name), Some(size_text)) = (fields.next(), fields.next()) else {
+            return Err(self.error(line_no, "expected 'net <chrom> <size>'"));
+        };
+        let size = self.number(size_text, "chromosome size", line_no)?;
+        self.summary.chroms += 1;
+        match self.target.id(name) {
+            Some(id) => {
+                let known = self.target.sizes()[id as usize];
+                if known != size {
+                    return Err(self.error(
+                        line_no,
+                        format!(
+                            "the net gives {name} {size} bp but the sizes of genome '{}' give \
+                             {known} bp; the net and the sizes come from different assemblies",
+                            self.target.genome()
+                        ),
+                    ));
+                }
+                self.chrom = Some(Some((id, size)));
+            }
+            None if self.skip_unknown => {
+                self.skipped.insert(name.to_string());
+                self.chrom = Some(None);
+            }
+            None => return Err(self.unknown_chrom(name, self.target, line_no)),
+        }
+        Ok(())
+    }
+
+    fn unknown_chrom(&self, name: &str, sizes: &ChromSizes, line_no: usize) -> Error {
+        let hint = chrom_hint(name, sizes.names().iter().map(String::as_str));
+        Error::UnknownChrom {
+            name: name.to_string(),
+            source_name: format!(
+                "the sizes of genome '{}' (used at {}:{line_no})",
+                sizes.genome(),
+                self.path.display()
+            ),
+            hint: format!(
+                "{hint}; add it to the sizes, or skip alignments to chromosomes outside the \
+                 sizes (--skip-unknown-chroms)"
+            ),
+        }
+    }
+
+    fn number(&self, text: &str, what: &str, line_no: usize) -> Result<u64> {
+        text.parse().map_err(|_| {
+            self.error(
+                line_no,
+                format!("{what} is '{text}', not a non-negative whole number"),
+            )
+        })
+    }
+
+    fn block<'l>(
+        &self,
+        keyword: &str,
+        mut fields: impl Iterator<Item = &'l str>,
+        line_no: usize,
+    ) -> Result<Block<'l>> {
+        let mut take = || fields.next();
+        let parts = [take(), take(), take(), take(), take(), take()];
+        let [Some(t_start), Some(t_size), Some(q_chrom), Some(strand), Some(q_start), Some(q_size)] =
+            parts
+        else {
+            let found = parts.iter().flatten().count();
+            return Err(self.error(
+                line_no,
+                format!(
+                    "a '{keyword}' line needs 6 fields after '{keyword}' (tStart tSize qChrom \
+                     qStrand qStart qSize), found {found}"
+                ),
+            ));
+        };
+        let strand = match strand {
+            "+" => Strand::Plus,
+            "-" => Strand::Minus,
+            other => {
+                return Err(self.error(
+                    line_no,
+                    format!("query strand is '{other}'; it must be '+' or '-'"),
+                ))
+            }
+        };
+        Ok(Block {
+            t_start: self.number(t_start, "tStart", line_no)?,
+            t_size: self.number(t_size, "tSize", line_no)?,
+            q_chrom,
+            strand,
+            q_start: self.number(q_start, "qStart", line_no)?,
+            q_size: self.number(q_size, "qSize", line_no)?,
+        })
+    }
+
+    /// Close every open frame at `level` or deeper, reporting the last piece of each fill.
+    fn close_to(&mut self, level: usize, emit: &mut impl FnMut(Segment)) {
+        while self.stack.last().is_some_and(|f| f.level() >= level) {
+            if let Some(Frame::Fill {
+                skipped: false,
+                t_chrom,
+                t_end,
+                q_chrom_id,
+                strand,
+                q_end,
+                cursor_t,
+                cursor_q,
+                ..
+            }) = self.stack.pop()
+            {
+                self.piece(
+                    Segment {
+                        t_chrom,
+                        t_start: cursor_t,
+                        t_len: t_end - cursor_t,
+                        q_chrom: q_chrom_id,
+                        q_start: cursor_q,
+                        q_len: q_end - cursor_q,
+                        strand,
+                    },
+                    emit,
+                );
+            }
+        }
+    }
+
+    fn piece(&mut self, segment: Segment, emit: &mut impl FnMut(Segment)) {
+        if segment.aligned() > 0 {
+            self.summary.segments += 1;
+            self.summary.aligned_bases += segment.aligned();
+            emit(segment);
+        }
+    }
+
+    fn fill_line(
+        &mut self,
+        level: usize,
+        t_chrom: u32,
+        t_size: u64,
+        b: &Block<'_>,
+        line_no: usize,
+        emit: &mut impl FnMut(Segment),
+    ) -> Result<()> {
+        if level % 2 == 0 {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "a 'fill' line indented by {level} spaces; fills sit at odd depths (1, 3, \
+                     ...) inside a 'net' or a 'gap'"
+                ),
+            ));
+        }
+        self.close_to(level, emit);
+        if level > 1
+            && !matches!(self.stack.last(), Some(Frame::Gap { level: l }) if *l + 1 == level)
+        {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "a 'fill' at depth {level} has no enclosing 'gap' at depth {}",
+                    level - 1
+                ),
+            ));
+        }
+        let t_end = b.t_start + b.t_size;
+        if t_end > t_size {
+            let name = &self.target.names()[t_chrom as usize];
+            return Err(self.error(
+                line_no,
+                format!(
+                    "the fill {name}:{}-{t_end} runs past the end of {name} ({t_size} bp in \
+                     genome '{}'); the net and the sizes come from different assemblies",
+                    b.t_start,
+                    self.target.genome()
+                ),
+            ));
+        }
+        let (skipped, q_chrom_id, q_size) = match self.query.id(b.q_chrom) {
+            Some(id) => {
+                let q_size = self.query.sizes()[id as usize];
+                self.check_query_end("fill", b, q_size, line_no)?;
+                (false, id, q_size)
+            }
+            None if self.skip_unknown => {
+                self.skipped.insert(b.q_chrom.to_string());
+                self.summary.skipped_fills += 1;
+                (true, 0, 0)
+            }
+            None => return Err(self.unknown_chrom(b.q_chrom, self.query, line_no)),
+        };
+        let q_start = if skipped {
+            b.q_start
+        } else {
+            to_strand(b.strand, q_size, b.q_start, b.q_size)
+        };
+        self.stack.push(Frame::Fill {
+            level,
+            skipped,
+            t_chrom,
+            t_end,
+            q_chrom: b.q_chrom.to_string(),
+            q_chrom_id,
+            q_size,
+            strand: b.strand,
+            q_end: q_start + b.q_size,
+            cursor_t: b.t_start,
+            cursor_q: q_start,
+        });
+        Ok(())
+    }
+
+    /// Stop when the query interval of a fill or gap runs past its chromosome's end.
+    fn check_query_end(
+        &self,
+        what: &str,
+        b: &Block<'_>,
+        q_size: u64,
+        line_no: usize,
+    ) -> Result<()> {
+        if b.q_start + b.q_size > q_size {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "the {what}'s query {}:{}-{} runs past the end of {} ({q_size} bp in genome \
+                     '{}'); the net and the sizes come from different assemblies",
+                    b.q_chrom,
+                    b.q_start,
+                    b.q_start + b.q_size,
+                    b.q_chrom,
+                    self.query.genome()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn gap_line(
+        &mut self,
+        level: usize,
+        b: &Block<'_>,
+        line_no: usize,
+        emit: &mut impl FnMut(Segment),
+    ) -> Result<()> {
+        if level == 0 || level % 2 == 1 {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "a 'gap' line indented by {level} spaces; gaps sit at even depths (2, 4, \
+                     ...) inside a 'fill'"
+                ),
+            ));
+        }
+        self.close_to(level, emit);
+        let Some(Frame::Fill {
+            level: fill_level,
+            skipped,
+            t_chrom,
+            t_end,
+            q_chrom,
+            q_chrom_id,
+            q_size,
+            strand,
+            q_end,
+            cursor_t,
+            cursor_q,
+        }) = self.stack.last()
+        else {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "a 'gap' at depth {level} has no enclosing 'fill' at depth {}",
+                    level - 1
+                ),
+            ));
+        };
+        if fill_level + 1 != level {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "a 'gap' at depth {level} has no enclosing 'fill' at depth {}",
+                    level - 1
+                ),
+            ));
+        }
+        if b.q_chrom != q_chrom || b.strand != *strand {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "the gap is on query {} {} but its fill is on {} {}; a gap lies inside \
+                     its fill",
+                    b.q_chrom,
+                    strand_text(b.strand),
+                    q_chrom,
+                    strand_text(*strand)
+                ),
+            ));
+        }
+        let g_t_end = b.t_start + b.t_size;
+        // The gap's query interval in strand coordinates (not checked for skipped fills,
+        // whose chromosome length is unknown).
+        let (g_q_start, g_q_end) = if *skipped {
+            (*cursor_q, *cursor_q)
+        } else {
+            self.check_query_end("gap", b, *q_size, line_no)?;
+            let start = to_strand(*strand, *q_size, b.q_start, b.q_size);
+            (start, start + b.q_size)
+        };
+        if b.t_start < *cursor_t || g_t_end > *t_end || g_q_start < *cursor_q || g_q_end > *q_end {
+            // What is left of the fill, in the file's (forward) query coordinates.
+            let (left_start, left_end) = match strand {
+                Strand::Plus => (*cursor_q, *q_end),
+                Strand::Minus => (*q_size - *q_end, *q_size - *cursor_q),
+            };
+            return Err(self.error(
+                line_no,
+                format!(
+                    "the gap (target {}-{g_t_end}, query {}-{}) is not inside what is left of \
+                     its fill after the previous gap (target {cursor_t}-{t_end}, query \
+                     {left_start}-{left_end}); gaps lie inside their fill in target order, and \
+                     on the minus strand their (forward-strand) query starts decrease",
+                    b.t_start,
+                    b.q_start,
+                    b.q_start + b.q_size,
+                ),
+            ));
+        }
+        let piece = (!*skipped).then_some(Segment {
+            t_chrom: *t_chrom,
+            t_start: *cursor_t,
+            t_len: b.t_start - *cursor_t,
+            q_chrom: *q_chrom_id,
+            q_start: *cursor_q,
+            q_len: g_q_start - *cursor_q,
+            strand: *strand,
+        });
+        if let Some(Frame::Fill {
+            cursor_t, cursor_q, ..
+        }) = self.stack.last_mut()
+        {
+            *cursor_t = g_t_end;
+            *cursor_q = g_q_end;
+        }
+        if let Some(segment) = piece {
+            self.piece(segment, emit);
+        }
+        self.stack.push(Frame::Gap { level });
+        Ok(())
+    }
+}
+
+/// Strand coordinate of the start of forward interval `[start, start + len)` on a
+/// chromosome of `size` bp: itself on the plus strand, `size − (start + len)` on the minus.
+fn to_strand(strand: Strand, size: u64, start: u64, len: u64) -> u64 {
+    match strand {
+        Strand::Plus => start,
+        Strand::Minus => size - (start + len),
+    }
+}
+
+fn strand_text(strand: Strand) -> &'static str {
+    match strand {
+        Strand::Plus => "+",
+        Strand::Minus => "-",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn sizes(genome: &str, chroms: &[(&str, u64)]) -> ChromSizes {
+        ChromSizes::new(
+            genome,
+            chroms.iter().map(|(n, s)| (n.to_string(), *s)).collect(),
+        )
+        .unwrap()
+    }
+
+    fn segments(text: &str, skip: bool) -> Result<(Vec<Segment>, NetSummary)> {
+        let t = sizes("a", &[("chr1", 100_000), ("chr2", 50_000)]);
+        let q = sizes("b", &[("chrA", 80_000), ("chrB", 60_000)]);
+        let mut out = Vec::new();
+        let summary = parse_net(text.as_bytes(), Path::new("x.net"), &t, &q, skip, |s| {
+            out.push(s)
+        })?;
+        Ok((out, summary))
+    }
+
+    fn seg(t: u64, tl: u64, qc: u32, q: u64, ql: u64, strand: Strand) -> Segment {
+        Segment {
+            t_chrom: 0,
+            t_start: t,
+            t_len: tl,
+            q_chrom: qc,
+            q_start: q,
+            q_len: ql,
+            strand,
+        }
+    }
+
+    #[test]
+    fn fills_are_cut_at_their_gaps_at_every_depth() {
+        // The nested minus-strand fill covers chrB forward 100-600, strand 59400-59900 of
+        // 60000 bp; its gap at forward 450-500 is strand 59500-59550: target 3200-3300
+        // pairs with forward 500-600 and target 3400-3700 with forward 100-450.
+        let text = "net chr1 100000\n fill 1000 9000 chrA + 500 9100 id 1 score 5 ali 8000\n  \
+                    gap 3000 1000 chrA + 2500 1100 tN 0\n   fill 3200 500 chrB - 100 500 id 2\n    \
+                    gap 3300 100 chrB - 450 50\n  gap 8000 500 chrA + 7600 500\n";
+        let (segs, summary) = segments(text, false).unwrap();
+        assert_eq!(
+            segs,
+            vec![
+                seg(1000, 2000, 0, 500, 2000, Strand::Plus),
+                seg(3200, 100, 1, 59_400, 100, Strand::Minus),
+                seg(3400, 300, 1, 59_550, 350, Strand::Minus),
+                seg(4000, 4000, 0, 3600, 4000, Strand::Plus),
+                seg(8500, 1500, 0, 8100, 1500, Strand::Plus),
+            ]
+        );
+        assert_eq!(summary.fills, 2);
+        assert_eq!(summary.gaps, 3);
+        assert_eq!(summary.segments, 5);
+        assert_eq!(summary.aligned_bases, 2000 + 100 + 300 + 4000 + 1500);
+    }
+
+    #[test]
+    fn gzipped_and_plain_files_read_alike() {
+        let text = "net chr2 50000\n fill 0 100 chrB - 0 100\n";
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.net");
+        std::fs::write(&plain, text).unwrap();
+        let gz = dir.path().join("a.net.gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::default(),
+        );
+        enc.write_all(text.as_bytes()).unwrap();
+        enc.finish().unwrap();
+        let t = sizes("a", &[("chr2", 50_000)]);
+        let q = sizes("b", &[("chrB", 60_000)]);
+        for path in [&plain, &gz] {
+            let mut out = Vec::new();
+            read_net(path, &t, &q, false, |s| out.push(s)).unwrap();
+            assert_eq!(out, vec![seg(0, 100, 0, 59_900, 100, Strand::Minus)]);
+        }
+    }
+
+    #[test]
+    fn errors_name_file_line_and_cause() {
+        let cases = [
+            (
+                " fill 0 10 chrA + 0 10\n",
+                ":1: a 'fill' line before any 'net'",
+            ),
+            (
+                "net chr1 100000\n fill 0 x chrA + 0 10\n",
+                ":2: tSize is 'x'",
+            ),
+            ("net chr1 100000\n fill 0 10 chrA + 0\n", "found 5"),
+            (
+                "net chr1 100000\n fill 0 10 chrA * 0 10\n",
+                "must be '+' or '-'",
+            ),
+            ("net chr1 99\n", "different assemblies"),
+            (
+                "net chr1 100000\n fill 99990 20 chrA + 0 20\n",
+                "runs past the end of chr1",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA - 79990 20\n",
+                "runs past the end of chrA",
+            ),
+            (
+                "net chr1 100000\n  gap 0 20 chrA + 0 20\n",
+                "no enclosing 'fill'",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA + 0 20\n   fill 0 20 chrA + 0 20\n",
+                "no enclosing 'gap'",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 10 20 chrA + 5 5\n",
+                "not inside what is left",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA - 0 20\n  gap 5 2 chrA - 2 2\n  gap 9 2 chrA - 4 2\n",
+                ":4: the gap (target 9-11, query 4-6) is not inside what is left of its fill \
+                 after the previous gap (target 7-20, query 0-2)",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA - 0 20\n  gap 5 2 chrA - 79999 2\n",
+                "the gap's query chrA:79999-80001 runs past the end",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 5 2 chrB + 5 2\n",
+                "its fill is on chrA",
+            ),
+            ("net chr1 100000\n bogus 1 2\n", "unknown line type 'bogus'"),
+            ("net chr1 100000\n  fill 0 20 chrA + 0 20\n", "odd depths"),
+            ("net 1 100000\n", "did you mean 'chr1'"),
+            (
+                "net chr1 100000\n fill 0 20 A + 0 20\n",
+                "did you mean 'chrA'",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = segments(text, false).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+            if expected.starts_with(':') {
+                assert!(err.starts_with("x.net:"), "{err}");
+            }
+        }
+        let err = segments("net chr1 100000\n fill 0 20 chrZ + 0 20\n", false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x.net:2") && err.contains("--skip-unknown-chroms"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_chromosomes_can_be_skipped() {
+        let text =
+            "net chr9 5\n fill 0 5 chrA + 0 5\nnet chr1 100000\n fill 0 100 chrZ + 0 100\n  \
+                    gap 10 50 chrZ + 10 50\n   fill 20 10 chrA + 0 10\n fill 200 10 chrA + 0 10\n";
+        let (segs, summary) = segments(text, true).unwrap();
+        assert_eq!(
+            segs,
+            vec![
+                seg(20, 10, 0, 0, 10, Strand::Plus),
+                seg(200, 10, 0, 0, 10, Strand::Plus)
+            ]
+        );
+        assert_eq!(summary.skipped_fills, 2);
+        assert_eq!(
+            summary.skipped_chroms,
+            vec!["chr9".to_string(), "chrZ".to_string()]
+        );
+    }
+
+    #[test]
+    fn sizes_reject_duplicates_and_zero_lengths() {
+        let dup = ChromSizes::new("g", vec![("c".into(), 5), ("c".into(), 6)]);
+        assert!(dup.unwrap_err().to_string().contains("listed twice"));
+        let zero = ChromSizes::new("g", vec![("c".into(), 0)]);
+        assert!(zero.unwrap_err().to_string().contains("length 0"));
+    }
+}

@@ -1,0 +1,212 @@
+"""Plain-Python references for the synteny split tests: a per-base aligned-base counter
+for UCSC nets and a generator of random valid nets (nested gaps and fills, both strands,
+gaps with unequal sides)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def _segments(lines: list[str], query_sizes: Mapping[str, int]):
+    """Yield (t_chrom, t_start, t_len, q_chrom, q_start, q_len, strand) per aligned piece,
+    query in strand coordinates.
+
+    Every fill, at any depth, minus its own child gaps (gaps are the lines one level deeper
+    that follow it, up to the next line at its level or above). The file gives forward
+    query coordinates on both strands; on the minus strand they are turned into reverse
+    strand ones, ``size - (start + length)``."""
+    parsed = []
+    chrom = None
+    for line in lines:
+        if not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip(" "))
+        fields = line.split()
+        if fields[0] == "net":
+            chrom = fields[1]
+            continue
+        t_start, t_size = int(fields[1]), int(fields[2])
+        q_chrom, strand = fields[3], fields[4]
+        q_start, q_size = int(fields[5]), int(fields[6])
+        if strand == "-":
+            q_start = query_sizes[q_chrom] - (q_start + q_size)
+        parsed.append((depth, fields[0], chrom, t_start, t_size, q_chrom, strand, q_start, q_size))
+    for i, (depth, kind, chrom, ts, tl, qc, strand, qs, ql) in enumerate(parsed):
+        if kind != "fill":
+            continue
+        gaps = []
+        for other in parsed[i + 1 :]:
+            if other[0] <= depth:
+                break
+            if other[0] == depth + 1 and other[1] == "gap":
+                gaps.append((other[3], other[4], other[7], other[8]))
+        cursor_t, cursor_q = ts, qs
+        for gts, gtl, gqs, gql in [*gaps, (ts + tl, 0, qs + ql, 0)]:
+            yield chrom, cursor_t, gts - cursor_t, qc, cursor_q, gqs - cursor_q, strand
+            cursor_t, cursor_q = gts + gtl, gqs + gql
+
+
+def aligned_pairs_per_region(
+    net_text: str,
+    target_sizes: Mapping[str, int],
+    query_sizes: Mapping[str, int],
+    region_size: int,
+) -> Counter:
+    """``{((t_chrom, t_region), (q_chrom, q_region)): aligned bases}`` counted base by base.
+
+    The k-th of ``n = min(tLen, qLen)`` aligned bases of a piece pairs target base
+    ``tStart + k*tLen//n`` with query strand base ``qStart + k*qLen//n``; a minus-strand
+    strand base ``s`` is forward base ``qChromSize - 1 - s``. This is a second, independent
+    reading of the net format; it is slow (one step per base) and meant for small nets.
+    """
+    counts: Counter = Counter()
+    for chrom, ts, tl, qc, qs, ql, strand in _segments(net_text.splitlines(), query_sizes):
+        assert ts + tl <= target_sizes[chrom]
+        n = min(tl, ql)
+        for k in range(n):
+            t = ts + k * tl // n
+            s = qs + k * ql // n
+            q = s if strand == "+" else query_sizes[qc] - 1 - s
+            counts[(chrom, t // region_size), (qc, q // region_size)] += 1
+    return counts
+
+
+def random_net(
+    rng: random.Random,
+    target_sizes: Mapping[str, int],
+    query_sizes: Mapping[str, int],
+    *,
+    fills_per_chrom: int = 4,
+    max_depth: int = 5,
+) -> str:
+    """A random valid net between the two genomes: top-level fills that do not overlap on
+    the target, gaps (possibly empty on one side) and fills nested inside gaps."""
+    lines = []
+    q_names = list(query_sizes)
+
+    def fill(depth: int, t_start: int, t_room: int) -> None:
+        t_len = rng.randint(max(1, t_room // 3), t_room)
+        q_chrom = rng.choice(q_names)
+        strand = rng.choice("+-")
+        pieces, gaps = [], []
+        t = t_start
+        end = t_start + t_len
+        q_total = 0
+        while t < end:
+            piece_t = min(rng.randint(1, max(1, t_len // 3)), end - t)
+            piece_q = max(0, piece_t + rng.choice([0, 0, 0, rng.randint(-piece_t, piece_t)]))
+            pieces.append((t, piece_t, q_total, piece_q))
+            t += piece_t
+            q_total += piece_q
+            if t < end and depth + 1 < max_depth and rng.random() < 0.6:
+                gap_t = min(rng.randint(0, max(0, t_len // 4)), end - t - 1)
+                gap_q = rng.choice([0, gap_t, rng.randint(0, 50)])
+                gaps.append((t, gap_t, q_total, gap_q))
+                t += gap_t
+                q_total += gap_q
+        q_size = query_sizes[q_chrom]
+        if q_total > q_size:
+            return
+        # Query offsets above count along the strand; the file holds forward coordinates.
+        q_start = rng.randint(0, q_size - q_total)
+
+        def forward(offset: int, length: int) -> int:
+            return q_start + offset if strand == "+" else q_start + q_total - offset - length
+
+        lines.append(
+            " " * depth + f"fill {t_start} {t_len} {q_chrom} {strand} {q_start} {q_total} "
+            f"id {rng.randint(1, 999)} score 1 ali {q_total}"
+        )
+        for gt, gtl, gq, gql in gaps:
+            lines.append(
+                " " * (depth + 1) + f"gap {gt} {gtl} {q_chrom} {strand} {forward(gq, gql)} {gql}"
+            )
+            if gtl >= 2 and depth + 2 < max_depth and rng.random() < 0.7:
+                offset = rng.randint(0, gtl - 1)
+                fill(depth + 2, gt + offset, gtl - offset)
+
+    for chrom, size in target_sizes.items():
+        lines.append(f"net {chrom} {size}")
+        bounds = sorted(rng.sample(range(size), min(size, 2 * fills_per_chrom)))
+        for a, b in zip(bounds[::2], bounds[1::2], strict=False):
+            if b > a:
+                fill(1, a, b - a)
+    return "\n".join(lines) + "\n"
+
+
+def syntenic_net(
+    rng: random.Random,
+    target_sizes: Mapping[str, int],
+    query_sizes: Mapping[str, int],
+    *,
+    block: tuple[int, int] = (5_000, 60_000),
+) -> str:
+    """A synteny-like net: both genomes are cut into blocks, target and query blocks are
+    paired in a shuffled order (a rearrangement), and each pair is aligned colinearly by
+    fills of 0.5-5 kb (each with a small gap) separated by unaligned stretches, on a random
+    strand per block."""
+
+    def blocks(sizes: Mapping[str, int]) -> list[tuple[str, int, int]]:
+        out = []
+        for chrom, size in sizes.items():
+            start = 0
+            while start < size:
+                end = min(size, start + rng.randint(*block))
+                out.append((chrom, start, end))
+                start = end
+        return out
+
+    t_blocks, q_blocks = blocks(target_sizes), blocks(query_sizes)
+    rng.shuffle(q_blocks)
+    fills: dict[str, list[tuple[int, str]]] = {chrom: [] for chrom in target_sizes}
+    for (t_chrom, t0, t1), (q_chrom, q0, q1) in zip(t_blocks, q_blocks, strict=False):
+        strand = rng.choice("+-")
+        length = min(t1 - t0, q1 - q0)
+        x = rng.randint(0, 2_000)
+        while True:
+            size = rng.randint(500, 5_000)
+            if x + size > length:
+                break
+            q_start = q0 + x
+            mid = size // 2
+            # the gap follows `mid` aligned bases: forward coordinates count from the other
+            # end of the fill on the minus strand
+            q_gap = q_start + mid if strand == "+" else q_start + size - mid - 10
+            text = (
+                f" fill {t0 + x} {size} {q_chrom} {strand} {q_start} {size} id 1\n"
+                f"  gap {t0 + x + mid} 10 {q_chrom} {strand} {q_gap} 10"
+            )
+            fills[t_chrom].append((t0 + x, text))
+            x += size + rng.randint(0, 3_000)
+    lines = []
+    for chrom, size in target_sizes.items():
+        lines.append(f"net {chrom} {size}")
+        lines += [text for _, text in sorted(fills[chrom])]
+    return "\n".join(lines) + "\n"
+
+
+def union_find_components(n: int, links: list[tuple[int, int, int]], threshold: int) -> list[int]:
+    """Component label (smallest member index) of each of `n` nodes joined by links whose
+    weight exceeds `threshold`."""
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b, w in links:
+        if w > threshold:
+            ra, rb = find(a), find(b)
+            parent[max(ra, rb)] = min(ra, rb)
+    return [find(i) for i in range(n)]
+
+
+def write(path: Path, text: str) -> Path:
+    """Write `text` to `path` and return it."""
+    path.write_text(text)
+    return path

@@ -1,0 +1,192 @@
+"""Components and their assignment in ``crossreg.split``: three genomes, thresholds,
+determinism, requested fractions, folds, indivisible components."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from crossreg.split import NetSpec, SplitResult, split_genomes
+from split_reference import syntenic_net, union_find_components, write
+
+
+def same_partition(labels_a: np.ndarray, labels_b: list[int]) -> bool:
+    pairs = set(zip(labels_a.tolist(), labels_b, strict=True))
+    return len(pairs) == len(set(labels_a.tolist())) == len(set(labels_b))
+
+
+def three_genomes(tmp_path: Path, b_to_c_bases: int = 200) -> SplitResult:
+    sizes = {"a": {"chr1": 3000}, "b": {"chrA": 3000}, "c": {"chrX": 3000}}
+    ab = write(tmp_path / "a.b.net", "net chr1 3000\n fill 0 500 chrA + 1000 500\n")
+    bc = write(
+        tmp_path / "b.c.net",
+        f"net chrA 3000\n fill 1200 {b_to_c_bases} chrX - 800 {b_to_c_bases}\n",
+    )
+    return split_genomes(
+        sizes,
+        [NetSpec("a", "b", ab), NetSpec("b", "c", bc)],
+        region_size=1000,
+        min_aligned=100,
+    )
+
+
+def region_index(result: SplitResult, genome: str, start: int) -> int:
+    g = result.genomes.index(genome)
+    return int(np.flatnonzero((result.region_genome == g) & (result.region_start == start))[0])
+
+
+def test_three_genomes_are_joined_through_the_middle_one(tmp_path: Path) -> None:
+    result = three_genomes(tmp_path)
+    a0, b1 = region_index(result, "a", 0), region_index(result, "b", 1000)
+    # chrX 800-1000 (minus strand) lies in region 0 of c.
+    c2 = region_index(result, "c", 0)
+    component = result.region_component
+    assert component[a0] == component[b1] == component[c2]
+    assert len(set(component.tolist())) == 9 - 2
+    split = result.region_split
+    assert split[a0] == split[b1] == split[c2]
+    assert result.leakage().ok
+
+
+def test_regions_join_only_strictly_above_the_threshold(tmp_path: Path) -> None:
+    result = three_genomes(tmp_path, b_to_c_bases=100)
+    b1, c2 = region_index(result, "b", 1000), region_index(result, "c", 0)
+    assert result.region_component[b1] != result.region_component[c2]
+    assert result.link_bases.tolist() == [500, 100]
+
+
+def generated(tmp_path: Path, seed: int = 3, **kwargs) -> SplitResult:
+    rng = random.Random(seed)
+    sizes = {
+        "hs": {f"chr{i}": rng.randint(150_000, 400_000) for i in range(1, 9)},
+        "mm": {f"chr{i}": rng.randint(150_000, 350_000) for i in range(1, 8)},
+        "rn": {f"chr{i}": rng.randint(100_000, 300_000) for i in range(1, 6)},
+    }
+    nets = [
+        NetSpec(
+            "hs", "mm", write(tmp_path / "hs.mm.net", syntenic_net(rng, sizes["hs"], sizes["mm"]))
+        ),
+        NetSpec(
+            "mm", "rn", write(tmp_path / "mm.rn.net", syntenic_net(rng, sizes["mm"], sizes["rn"]))
+        ),
+    ]
+    kwargs.setdefault("region_size", 2_000)
+    kwargs.setdefault("min_aligned", 200)
+    return split_genomes(sizes, nets, **kwargs)
+
+
+def test_fractions_are_met_on_many_regions(tmp_path: Path) -> None:
+    result = generated(tmp_path, valid=0.1, test=0.15)
+    assert len(result.region_genome) > 2_000
+    assert len(result.component_split) > 300
+    assert not result.warnings
+    for genome, fractions in result.fractions().items():
+        for label, requested in result.requested.items():
+            assert fractions[label] == pytest.approx(requested, abs=0.01), (genome, label)
+    leak = result.leakage()
+    assert leak.ok and leak.above_bases == 0
+    assert leak.below_pairs > 0  # weak links do cross splits, and are reported
+
+
+def test_components_match_a_plain_union_find(tmp_path: Path) -> None:
+    result = generated(tmp_path)
+    links = list(
+        zip(result.link_a.tolist(), result.link_b.tolist(), result.link_bases.tolist(), strict=True)
+    )
+    reference = union_find_components(len(result.region_genome), links, result.min_aligned)
+    assert same_partition(result.region_component, reference)
+    # every component lies in one split, by construction of region_split
+    for a, b, bases in links:
+        if bases > result.min_aligned:
+            assert result.region_split[a] == result.region_split[b]
+
+
+def test_same_seed_same_split_other_seed_other_split(tmp_path: Path) -> None:
+    one = generated(tmp_path, seed=3)
+    again = generated(tmp_path, seed=3)
+    np.testing.assert_array_equal(one.region_split, again.region_split)
+    np.testing.assert_array_equal(one.region_component, again.region_component)
+    reseeded = split_genomes(
+        {g: dict(zip(one.chroms[g], _sizes(one, g), strict=True)) for g in one.genomes},
+        one.nets,
+        region_size=one.region_size,
+        min_aligned=one.min_aligned,
+        seed=one.seed + 1,
+    )
+    np.testing.assert_array_equal(one.region_component, reseeded.region_component)
+    assert not np.array_equal(one.region_split, reseeded.region_split)
+    for genome, fractions in reseeded.fractions().items():
+        assert fractions["test"] == pytest.approx(0.12, abs=0.01), genome
+
+
+def _sizes(result: SplitResult, genome: str) -> list[int]:
+    g = result.genomes.index(genome)
+    ends = result.region_end[result.region_genome == g]
+    chroms = result.region_chrom[result.region_genome == g]
+    return [int(ends[chroms == c].max()) for c in range(len(result.chroms[genome]))]
+
+
+def test_folds(tmp_path: Path) -> None:
+    result = generated(tmp_path, folds=5)
+    assert result.labels == [f"fold{k}" for k in range(5)]
+    for genome, fractions in result.fractions().items():
+        for label in result.labels:
+            assert fractions[label] == pytest.approx(0.2, abs=0.01), (genome, label)
+    assert result.leakage().ok
+
+
+def test_an_indivisible_component_is_warned_about_and_placed_best(tmp_path: Path) -> None:
+    sizes = {"a": {"chr1": 10_000}, "b": {"chr1": 10_000}}
+    # a 0-8000 aligned with b 500-8500: region boundaries interleave, so the regions chain
+    # into one component holding a 0-8000 (80% of a) and b 0-9000 (90% of b)
+    net = write(tmp_path / "a.b.net", "net chr1 10000\n fill 0 8000 chr1 + 500 8000\n")
+    result = split_genomes(sizes, [NetSpec("a", "b", net)], region_size=1000, min_aligned=100)
+    assert len(set(result.region_component.tolist())) == 4
+    assert len(result.warnings) == 2
+    assert result.warnings[0].startswith(
+        "genome 'a': the requested fractions cannot be met: train 80.0% (requested 76.0%)"
+    )
+    assert "holds 80.0% of it" in result.warnings[0]
+    assert "holds 90.0% of it" in result.warnings[1]
+    # best possible: the big component in train, the free regions in valid and test
+    assert result.fractions()["a"] == pytest.approx({"train": 0.8, "valid": 0.1, "test": 0.1})
+    b = result.fractions()["b"]
+    assert b["train"] == pytest.approx(0.9)
+    assert sorted([b["valid"], b["test"]]) == pytest.approx([0.0, 0.1])
+    assert result.leakage().ok
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"valid": 0.6, "test": 0.5}, "leave nothing for train"),
+        ({"valid": -0.1}, "valid fraction must lie in"),
+        ({"folds": 1}, "at least 2"),
+        ({"region_size": 0}, "at least 1 bp"),
+        ({"min_aligned": -1}, "non-negative"),
+        ({"seed": -1}, "seed must lie in"),
+    ],
+)
+def test_bad_options_are_rejected(tmp_path: Path, kwargs: dict, expected: str) -> None:
+    with pytest.raises(ValueError, match=expected):
+        split_genomes({"a": {"chr1": 10}}, [], **kwargs)
+
+
+def test_bad_genomes_are_rejected(tmp_path: Path) -> None:
+    net = write(tmp_path / "n.net", "net chr1 10\n")
+    with pytest.raises(ValueError, match="genome 'c' has no sizes; give them with --sizes c="):
+        split_genomes({"a": {"chr1": 10}}, [NetSpec("a", "c", net)])
+    with pytest.raises(ValueError, match="must align two different genomes"):
+        split_genomes({"a": {"chr1": 10}}, [NetSpec("a", "a", net)])
+    with pytest.raises(ValueError, match="genome name 'a/b'"):
+        split_genomes({"a/b": {"chr1": 10}}, [])
+    with pytest.raises(ValueError, match="has length 0"):
+        split_genomes({"a": {"chr1": 0}}, [])
+
+
+def test_no_nets_gives_a_split_of_single_regions(tmp_path: Path) -> None:
+    result = split_genomes({"a": {"chr1": 100_000}}, [], region_size=1000)
+    assert len(result.component_split) == 100
+    assert result.fractions()["a"] == pytest.approx({"train": 0.76, "valid": 0.12, "test": 0.12})

@@ -1,0 +1,240 @@
+"""``crossreg split`` end to end: the files it writes and its errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from crossreg.cli import main, setup_logging
+from crossreg.io.bed import read_bed
+from crossreg.io.chrom_sizes import read_chrom_sizes
+from split_reference import syntenic_net, write
+
+SIZES = {
+    "hg": {f"chr{i}": 200_000 + 37_000 * i for i in range(1, 6)},
+    "mm": {f"chr{i}": 180_000 + 41_000 * i for i in range(1, 5)},
+}
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Records of the ``crossreg`` logger (which does not propagate once configured)."""
+    setup_logging()
+    logger = logging.getLogger("crossreg")
+    logger.propagate = True
+    yield caplog
+    logger.propagate = False
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    rng = random.Random(11)
+    paths = {}
+    for name, sizes in SIZES.items():
+        paths[name] = write(
+            tmp_path / f"{name}.sizes", "".join(f"{c}\t{n}\n" for c, n in sizes.items())
+        )
+    paths["net"] = write(tmp_path / "hg.mm.net", syntenic_net(rng, SIZES["hg"], SIZES["mm"]))
+    return paths
+
+
+def run_split(inputs: dict[str, Path], out: Path, *extra: str) -> int:
+    return main(
+        [
+            "split",
+            "--sizes", f"hg={inputs['hg']}",
+            "--sizes", f"mm={inputs['mm']}",
+            "--net", f"hg,mm={inputs['net']}",
+            "--out", str(out),
+            "--region-size", "2000",
+            "--min-aligned", "300",
+            *extra,
+        ]
+    )  # fmt: skip
+
+
+def test_split_writes_consistent_files(inputs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_split(inputs, out, "--valid", "0.1", "--test", "0.2", "--seed", "5") == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "components.tsv",
+        "hg.regions.bed",
+        "links.tsv",
+        "mm.regions.bed",
+        "split.json",
+        "split.txt",
+    ]
+    report = json.loads((out / "split.json").read_text())
+    assert report["parameters"]["seed"] == 5
+    assert report["leakage"]["ok"] and report["leakage"]["above_threshold_bp"] == 0
+    label_of: dict[tuple[str, str, int], str] = {}
+    for genome, sizes in SIZES.items():
+        regions = read_bed(out / f"{genome}.regions.bed", sizes=sizes, min_columns=4)
+        # the regions tile every chromosome without gaps or overlaps
+        by_chrom = defaultdict(list)
+        for iv in regions:
+            by_chrom[iv.chrom].append(iv)
+            label_of[genome, iv.chrom, iv.start] = iv.extra[0]
+        for chrom, size in sizes.items():
+            ivs = by_chrom[chrom]
+            assert ivs[0].start == 0 and ivs[-1].end == size
+            assert all(a.end == b.start for a, b in pairwise(ivs))
+        bp = defaultdict(int)
+        for iv in regions:
+            bp[iv.extra[0]] += iv.length
+        total = sum(sizes.values())
+        for label, requested in (("train", 0.7), ("valid", 0.1), ("test", 0.2)):
+            assert bp[label] / total == pytest.approx(report["genomes"][genome]["fraction"][label])
+            assert bp[label] / total == pytest.approx(requested, abs=0.02)
+    # every region of a component carries the component's split
+    component_labels = defaultdict(set)
+    rows = (out / "components.tsv").read_text().splitlines()
+    assert rows[0] == "component\tsplit\tgenome\tchrom\tstart\tend"
+    for row in rows[1:]:
+        component, label, genome, chrom, start, _ = row.split("\t")
+        assert label_of[genome, chrom, int(start)] == label
+        component_labels[component].add(label)
+    assert all(len(labels) == 1 for labels in component_labels.values())
+    assert len(component_labels) == report["components"]["count"]
+    # links above the threshold never cross splits; those below are counted in the report
+    below = 0
+    for row in (out / "links.tsv").read_text().splitlines()[1:]:
+        fields = row.split("\t")
+        bases, split_a, split_b = int(fields[8]), fields[9], fields[10]
+        assert split_a == label_of[fields[0], fields[1], int(fields[2])]
+        if split_a != split_b:
+            assert bases <= 300
+            below += bases
+    assert below == report["leakage"]["below_threshold_bp"]
+    text = (out / "split.txt").read_text()
+    for heading in ("Fraction of each genome per split", "Components:", "Leakage check", "Nets"):
+        assert heading in text
+
+
+def test_same_seed_same_files(inputs: dict[str, Path], tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert run_split(inputs, tmp_path / name, "--seed", "9") == 0
+    for file in ("hg.regions.bed", "mm.regions.bed", "components.tsv", "links.tsv"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+
+
+def test_folds_label_the_regions(inputs: dict[str, Path], tmp_path: Path) -> None:
+    assert run_split(inputs, tmp_path / "f", "--folds", "4") == 0
+    labels = {iv.extra[0] for iv in read_bed(tmp_path / "f" / "hg.regions.bed")}
+    assert labels == {"fold0", "fold1", "fold2", "fold3"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (("--folds", "3", "--valid", "0.1"), "either --folds or --valid/--test"),
+        (("--sizes", "hg=x.sizes"), "--sizes given twice for genome hg"),
+        (("--net", "hg,rn=x.net"), "genome 'rn' has no sizes"),
+        (("--valid", "0.5", "--test", "0.5"), "leave nothing for train"),
+    ],
+)
+def test_errors_are_logged_with_exit_code_1(
+    inputs: dict[str, Path],
+    tmp_path: Path,
+    logs: pytest.LogCaptureFixture,
+    extra: tuple[str, ...],
+    expected: str,
+) -> None:
+    assert run_split(inputs, tmp_path / "out", *extra) == 1
+    assert expected in logs.text
+    assert not (tmp_path / "out" / "split.json").exists()
+
+
+def test_malformed_arguments_stop_argparse(inputs: dict[str, Path], tmp_path: Path) -> None:
+    for bad in (["--net", "hg.mm.net"], ["--sizes", "hg"]):
+        with pytest.raises(SystemExit):
+            run_split(inputs, tmp_path / "o", *bad)
+
+
+def test_a_bad_net_names_file_and_line(
+    inputs: dict[str, Path], tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    bad = write(tmp_path / "bad.net", "net chr1 237000\n fill 0 10 chr1 + 0 10\n  gap 5\n")
+    inputs = {**inputs, "net": bad}
+    assert run_split(inputs, tmp_path / "out") == 1
+    assert "bad.net:3: a 'gap' line needs 6 fields" in logs.text
+
+
+GENOMES = Path(__file__).parent / "data" / "genomes"
+
+
+def test_real_assembly_sizes_and_ucsc_scaffold_names(
+    tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    # The hg38/mm10 sizes name scaffolds by accession (KI270728.1) while UCSC nets use
+    # chrUn_KI270728v1: such fills stop the run unless --skip-unknown-chroms.
+    net = write(
+        tmp_path / "hg38.mm10.net",
+        "net chr21 46709983\n fill 10000000 300000 chr16 - 49900000 300000 id 1\n"
+        "  gap 10100000 1000 chr16 - 50099000 1000\n"
+        " fill 20000000 5000 chrUn_JH584304 + 0 5000 id 2\n"
+        "net chrUn_KI270728v1 1872759\n fill 0 5000 chr1 + 0 5000 id 3\n",
+    )
+    args = [
+        "split",
+        "--sizes", f"hg38={GENOMES / 'human.hg38.genome'}",
+        "--sizes", f"mm10={GENOMES / 'mouse.mm10.genome'}",
+        "--net", f"hg38,mm10={net}",
+        "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    assert main(args) == 1
+    assert "chromosome 'chrUn_JH584304' is not in the sizes of genome 'mm10'" in logs.text
+    assert "hg38.mm10.net:4" in logs.text
+    assert main([*args, "--skip-unknown-chroms"]) == 0
+    report = json.loads((tmp_path / "out" / "split.json").read_text())
+    assert report["nets"][0]["skipped_chroms"] == ["chrUn_JH584304", "chrUn_KI270728v1"]
+    assert report["nets"][0]["aligned_bases"] == 299_000
+    hg_regions = read_bed(tmp_path / "out" / "hg38.regions.bed")
+    hg38 = read_chrom_sizes(GENOMES / "human.hg38.genome")
+    expected = sum(-(-n // 1_000_000) for n in hg38.values())
+    assert len(hg_regions) == expected
+    # chr21:10.0-10.3 Mb against mm10 chr16:49.9-50.2 Mb on the minus strand (forward
+    # coordinates, as UCSC writes them): target 10.0-10.1 Mb runs down chr16 50.2-50.1 Mb
+    # (region 50 Mb), the gap is chr16 50.099-50.1 Mb, then target 10.101-10.3 Mb runs down
+    # chr16 50.099-49.9 Mb (99,000 bp in region 50 Mb, 100,000 bp in region 49 Mb)
+    links = (tmp_path / "out" / "links.tsv").read_text().splitlines()[1:]
+    hg = ["hg38", "chr21", "10000000", "11000000"]
+    assert [row.split("\t")[:9] for row in links] == [
+        [*hg, "mm10", "chr16", "49000000", "50000000", "100000"],
+        [*hg, "mm10", "chr16", "50000000", "51000000", "199000"],
+    ]
+    labels = {(iv.chrom, iv.start): iv.extra[0] for iv in hg_regions}
+    mm_regions = read_bed(tmp_path / "out" / "mm10.regions.bed")
+    mm = {(iv.chrom, iv.start): iv.extra[0] for iv in mm_regions}
+    assert labels["chr21", 10_000_000] == mm["chr16", 50_000_000]
+    components = {}
+    for row in (tmp_path / "out" / "components.tsv").read_text().splitlines()[1:]:
+        component, _, genome, chrom, start, _ = row.split("\t")
+        components[genome, chrom, int(start)] = component
+    # exactly 100,000 bp is not above --min-aligned 100000: region 49 Mb stays apart
+    assert components["hg38", "chr21", 10_000_000] == components["mm10", "chr16", 50_000_000]
+    assert components["hg38", "chr21", 10_000_000] != components["mm10", "chr16", 49_000_000]
+
+
+def test_an_indivisible_component_is_logged_as_a_warning(
+    tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    a = write(tmp_path / "a.sizes", "chr1\t10000\n")
+    b = write(tmp_path / "b.sizes", "chr1\t10000\n")
+    net = write(tmp_path / "a.b.net", "net chr1 10000\n fill 0 8000 chr1 + 500 8000\n")
+    args = ["split", "--sizes", f"a={a}", "--sizes", f"b={b}", "--net", f"a,b={net}"]
+    args += ["--out", str(tmp_path / "out"), "--region-size", "1000", "--min-aligned", "100"]
+    assert main(args) == 0
+    warnings = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert "genome 'a': the requested fractions cannot be met: train 80.0%" in warnings[0]
+    report = json.loads((tmp_path / "out" / "split.json").read_text())
+    assert report["warnings"] == warnings
+    assert report["components"]["largest"]["share"] == {"a": 0.8, "b": 0.9}

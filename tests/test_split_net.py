@@ -1,0 +1,238 @@
+"""Aligned-base counting of ``crossreg.split`` against hand-computed answers and a
+per-base pure-Python reference; net parsing errors."""
+
+from __future__ import annotations
+
+import gzip
+import random
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from crossreg.io.chrom_sizes import read_chrom_sizes
+from crossreg.split import NetSpec, SplitResult, split_genomes
+from split_reference import aligned_pairs_per_region, random_net, write
+
+
+def link_counts(result: SplitResult) -> Counter:
+    """``{((t_chrom, t_region), (q_chrom, q_region)): bases}`` for the first two genomes."""
+    out: Counter = Counter()
+    size = result.region_size
+    for a, b, bases in zip(result.link_a, result.link_b, result.link_bases, strict=True):
+        ends = []
+        for i in (a, b):
+            genome = result.genomes[result.region_genome[i]]
+            chrom = result.chroms[genome][result.region_chrom[i]]
+            ends.append((result.region_genome[i], (chrom, int(result.region_start[i]) // size)))
+        ends.sort()
+        out[ends[0][1], ends[1][1]] += int(bases)
+    return out
+
+
+# target a: chr1 3000 bp; query b: chrA 2000 bp, chrB 500 bp; regions of 1000 bp.
+HAND_NET = """net chr1 3000
+ fill 500 1500 chrA + 100 1500 id 1 score 10 ali 1300
+  gap 900 200 chrA + 500 200 tN 0 qN 0
+   fill 950 100 chrB - 0 100 id 2 score 5 ali 100
+ fill 2500 500 chrA - 900 500 id 3 score 5 ali 400
+  gap 2600 100 chrA - 1200 100
+"""
+A = {"chr1": 3000}
+B = {"chrA": 2000, "chrB": 500}
+
+
+def test_hand_made_net_gives_the_hand_computed_counts(tmp_path: Path) -> None:
+    net = write(tmp_path / "a.b.net", HAND_NET)
+    result = split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+    expected = {
+        # fill 1 before its gap: target 500-900 with chrA 100-500
+        (("chr1", 0), ("chrA", 0)): 400,
+        # after the gap: target 1100-2000 with chrA 700-1600, cut at chrA 1000
+        (("chr1", 1), ("chrA", 0)): 300,
+        (("chr1", 1), ("chrA", 1)): 600,
+        # nested fill inside the gap: target 950-1050 with chrB 0-100 (minus strand), cut
+        # at target 1000
+        (("chr1", 0), ("chrB", 0)): 50,
+        (("chr1", 1), ("chrB", 0)): 50,
+        # minus-strand fill on chrA 900-1400 (forward coordinates, as UCSC writes them):
+        # target 2500-2600 runs down chrA 1400-1300, the gap is chrA 1200-1300, then
+        # target 2700-3000 runs down chrA 1200-900, crossing chrA's region boundary at 1000
+        (("chr1", 2), ("chrA", 1)): 100 + 200,
+        (("chr1", 2), ("chrA", 0)): 100,
+    }
+    assert link_counts(result) == Counter(expected)
+    assert result.net_summaries[0]["aligned_bases"] == sum(expected.values())
+    # the default threshold (100 kbp) joins nothing here; at 100 bp every chr1 and chrA
+    # region is linked, while chrB's 50 + 50 bases stay at or below it
+    assert len(set(result.region_component.tolist())) == 6
+    joined = split_genomes(
+        {"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000, min_aligned=100
+    )
+    component = joined.region_component.tolist()  # regions: chr1 x3, chrA x2, chrB x1
+    assert component == [0, 0, 0, 0, 0, 1]
+    assert result.net_summaries[0]["fills"] == 3
+    assert result.net_summaries[0]["gaps"] == 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_nested_nets_match_the_per_base_reference(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    target = {f"t{i}": rng.randint(800, 4000) for i in range(3)}
+    query = {f"q{i}": rng.randint(500, 5000) for i in range(4)}
+    text = random_net(rng, target, query)
+    region_size = rng.choice([97, 250, 1000])
+    net = write(tmp_path / "r.net", text)
+    result = split_genomes(
+        {"t": target, "q": query}, [NetSpec("t", "q", net)], region_size=region_size
+    )
+    assert link_counts(result) == aligned_pairs_per_region(text, target, query, region_size)
+
+
+def test_gzipped_net_gives_the_same_split(tmp_path: Path) -> None:
+    plain = write(tmp_path / "a.b.net", HAND_NET)
+    packed = tmp_path / "a.b.net.gz"
+    packed.write_bytes(gzip.compress(HAND_NET.encode()))
+    runs = [
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", path)], region_size=1000)
+        for path in (plain, packed)
+    ]
+    assert link_counts(runs[0]) == link_counts(runs[1])
+    np.testing.assert_array_equal(runs[0].region_split, runs[1].region_split)
+
+
+def test_nets_of_several_files_add_up(tmp_path: Path) -> None:
+    net = write(tmp_path / "a.b.net", HAND_NET)
+    once = split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+    twice = split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)] * 2, region_size=1000)
+    assert link_counts(twice) == Counter({k: 2 * v for k, v in link_counts(once).items()})
+
+
+def net_error(tmp_path: Path, text: str, **kwargs) -> str:
+    net = write(tmp_path / "bad.net", text)
+    with pytest.raises(ValueError) as info:
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000, **kwargs)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("net chr1 3000\n fill 0 10 chrA + 0\n", "bad.net:2: a 'fill' line needs 6 fields"),
+        ("net chr1 3000\n fill 0 ten chrA + 0 10\n", "bad.net:2: tSize is 'ten'"),
+        ("net chr1 3000\n fill 0 10 chrA x 0 10\n", "bad.net:2: query strand is 'x'"),
+        ("net chr1 3000\n\n  gap 0 10 chrA + 0 10\n", "bad.net:3: a 'gap' at depth 2 has no"),
+        ("net chr1 3000\n fill 0 10 chrA + 0 10\n   fill 0 5 chrA + 0 5\n", "bad.net:3:"),
+        ("net chr1 3000\n fill 0 10 chrA + 0 10\n  gap 5 10 chrA + 5 1\n", "not inside what is"),
+        (
+            "net chr1 3000\n fill 0 20 chrA - 0 20\n  gap 5 2 chrA - 2 2\n  gap 9 2 chrA - 4 2\n",
+            "bad.net:4: the gap (target 9-11, query 4-6) is not inside what is left of its fill "
+            "after the previous gap (target 7-20, query 0-2); gaps lie inside their fill in "
+            "target order, and on the minus strand their (forward-strand) query starts decrease",
+        ),
+        ("net chr1 3000\n what 1\n", "bad.net:2: unknown line type 'what'"),
+        (" fill 0 10 chrA + 0 10\n", "bad.net:1: a 'fill' line before any 'net' line"),
+        ("net chr1 2999\n", "bad.net:1: the net gives chr1 2999 bp but the sizes of genome 'a'"),
+        ("net chr1 3000\n fill 2990 20 chrA + 0 20\n", "bad.net:2: the fill chr1:2990-3010 runs"),
+        (
+            "net chr1 3000\n fill 0 20 chrB - 490 20\n",
+            "bad.net:2: the fill's query chrB:490-510 runs past the end of chrB (500 bp in "
+            "genome 'b')",
+        ),
+        (
+            "net 1 3000\n",
+            "chromosome '1' is not in the sizes of genome 'a' (used at",
+        ),
+        ("net chr1 3000\n fill 0 20 A + 0 20\n", "did you mean 'chrA'"),
+    ],
+)
+def test_bad_nets_stop_with_file_line_and_cause(tmp_path: Path, text: str, expected: str) -> None:
+    message = net_error(tmp_path, text)
+    assert expected in message
+    assert "bad.net" in message
+
+
+def test_unknown_chromosome_names_the_fix(tmp_path: Path) -> None:
+    message = net_error(tmp_path, "net chr1 3000\n fill 0 20 chrZ + 0 20\n")
+    assert "chromosome 'chrZ' is not in the sizes of genome 'b'" in message
+    assert "bad.net:2" in message
+    assert "--skip-unknown-chroms" in message
+    assert "did you mean 'chr1'" in net_error(tmp_path, "net 1 3000\n")
+
+
+def test_unknown_chromosomes_can_be_skipped(tmp_path: Path) -> None:
+    text = "net chrUn 50\n fill 0 50 chrA + 0 50\n" + HAND_NET + " fill 100 50 chrQ + 0 50\n"
+    net = write(tmp_path / "a.b.net", text)
+    sizes = {"a": A, "b": B}
+    skipped = split_genomes(
+        sizes, [NetSpec("a", "b", net)], region_size=1000, skip_unknown_chroms=True
+    )
+    clean = split_genomes(
+        sizes, [NetSpec("a", "b", write(tmp_path / "c.net", HAND_NET))], region_size=1000
+    )
+    assert link_counts(skipped) == link_counts(clean)
+    assert skipped.net_summaries[0]["skipped_fills"] == 2
+    assert skipped.net_summaries[0]["skipped_chroms"] == ["chrQ", "chrUn"]
+
+
+def test_missing_net_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nope\.net"):
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", tmp_path / "nope.net")])
+
+
+def test_truncated_gzip_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "t.net.gz"
+    path.write_bytes(gzip.compress((HAND_NET * 50).encode())[:60])
+    with pytest.raises(ValueError, match=r"t\.net\.gz:\d+: cannot read the file .* truncated"):
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", path)], region_size=1000)
+
+
+def test_chrom_sizes_reader(tmp_path: Path) -> None:
+    good = write(tmp_path / "g.sizes", "# comment\nchr1\t100\n\nchr2 50 extra\n")
+    assert read_chrom_sizes(good) == {"chr1": 100, "chr2": 50}
+    packed = tmp_path / "g.sizes.gz"
+    packed.write_bytes(gzip.compress(b"chr1\t100\n"))
+    assert read_chrom_sizes(packed) == {"chr1": 100}
+    for text, expected in [
+        ("chr1\n", "g.sizes:1: expected 'name<TAB>length'"),
+        ("chr1\t1e5\n", "g.sizes:1: the length of 'chr1' is '1e5'"),
+        ("chr1\t0\n", "must be positive"),
+        ("chr1\t5\nchr1\t6\n", "g.sizes:2: chromosome 'chr1' is listed twice"),
+        ("\n", "no chromosomes found"),
+    ]:
+        with pytest.raises(ValueError, match=expected):
+            read_chrom_sizes(write(tmp_path / "g.sizes", text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b" net chr1 3000\n", "bad.net:1: a 'net' line must not be indented"),
+        (b"net chr1\n", "bad.net:1: expected 'net <chrom> <size>'"),
+        (b"net chr1 3k\n", "bad.net:1: chromosome size is '3k'"),
+        (
+            b"net chr1 3000\n fill 0 20 chrA + 0 20\n   gap 0 1 chrA + 0 1\n",
+            "bad.net:3: a 'gap' line",
+        ),
+        (b"net chr1 3000\n fill 0 20 chrA + 0 20\n  gap 0 1 chrB + 0 1\n", "its fill is on chrA +"),
+        (b"net chr1 3000\n\xff\xfe\n", "bad.net:2: the line is not text"),
+    ],
+)
+def test_more_malformed_lines(tmp_path: Path, text: bytes, expected: str) -> None:
+    net = tmp_path / "bad.net"
+    net.write_bytes(text)
+    with pytest.raises(ValueError) as info:
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+    assert expected in str(info.value)
+
+
+def test_corrupt_gzip_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.net.gz"
+    path.write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(ValueError, match=r"bad\.net\.gz:1: cannot read the file .* corrupt"):
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", path)], region_size=1000)
+
+
+def test_empty_sizes_are_rejected() -> None:
+    with pytest.raises(ValueError, match="genome 'a' has no chromosomes"):
+        split_genomes({"a": {}}, [])
