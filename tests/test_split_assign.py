@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from crossreg.split import NetSpec, SplitResult, split_genomes
-from split_reference import syntenic_net, union_find_components, write
+from tests.split_reference import syntenic_net, union_find_components, write
 
 
 def same_partition(labels_a: np.ndarray, labels_b: list[int]) -> bool:

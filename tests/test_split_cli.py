@@ -11,10 +11,11 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+
 from crossreg.cli import main, setup_logging
 from crossreg.io.bed import read_bed
 from crossreg.io.chrom_sizes import read_chrom_sizes
-from split_reference import syntenic_net, write
+from tests.split_reference import syntenic_net, write
 
 SIZES = {
     "hg": {f"chr{i}": 200_000 + 37_000 * i for i in range(1, 6)},

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.split import NetSpec, SplitResult, split_genomes
-from split_reference import aligned_pairs_per_region, random_net, write
+from tests.split_reference import aligned_pairs_per_region, random_net, write
 
 
 def link_counts(result: SplitResult) -> Counter:
