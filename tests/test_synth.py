@@ -1,0 +1,398 @@
+"""crossreg synth: determinism, the manifest contract, every file parses, planted truth holds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pyBigWig
+import pyfaidx
+import pytest
+
+from crossreg.cli import main
+from crossreg.dna import reverse_complement
+from crossreg.genome import Genome
+from crossreg.io.bed import read_bed
+from crossreg.io.gtf import read_gtf
+from crossreg.io.targets import read_targets
+from crossreg.io.vcf import read_vcf
+from crossreg.synth import synthesize
+from crossreg.synth.motifs import bundled_motifs
+from crossreg.synth.tracks import BIN_BP
+
+CONTRACT_KEYS = {"fasta", "sizes", "gaps", "blacklist", "unmappable", "targets", "gtf", "vcf"}
+ASSAY_SETTINGS = {  # (genome, assay) -> (clip, scale, sum_stat), as in the paper's tables
+    ("human", "DNASE"): (32, 2, "mean"),
+    ("human", "ATAC"): (64, 1, "sum"),
+    ("human", "CAGE"): (384, 1, "sum"),
+    ("mouse", "DNASE"): (32, 2, "mean"),
+    ("mouse", "ATAC"): (32, 4, "mean"),
+    ("mouse", "CAGE"): (384, 1, "sum"),
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("world_a")
+    synthesize(out, "tiny", 7)
+    return out
+
+
+@pytest.fixture(scope="module")
+def manifest(world) -> dict:
+    return json.loads((world / "manifest.json").read_text())
+
+
+def _tsv(path: Path) -> list[dict[str, str]]:
+    lines = path.read_text().splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_same_seed_gives_identical_bytes_and_other_seed_differs(world, tmp_path):
+    again = tmp_path / "again"
+    assert main(["synth", "--preset", "tiny", "--seed", "7", "--out", str(again)]) == 0
+    first, second = _hashes(world), _hashes(again)
+    assert len(first) > 90
+    assert first == second  # BigWigs, FASTA, tables: nothing embeds a time or a path
+    other = tmp_path / "other"
+    synthesize(other, "tiny", 8, cohort_sets=False)
+    third = _hashes(other)
+    for name in (
+        "human/genome.fa",
+        "mouse/genome.fa",
+        "human.mouse.net",
+        "human/tracks/hs_DNASE_liver.bw",
+        "mouse/variants.vcf",
+    ):
+        assert third[name] != first[name], name
+
+
+def test_manifest_contract(world, manifest):
+    assert set(manifest["genomes"]) == {"human", "mouse"}
+    for name, entry in manifest["genomes"].items():
+        assert CONTRACT_KEYS <= set(entry)
+        for key, value in entry.items():
+            if isinstance(value, str):
+                assert not Path(value).is_absolute()
+                assert (world / value).is_file(), (name, key)
+    assert manifest["nets"] == [{"genomes": ["human", "mouse"], "file": "human.mouse.net"}]
+    assert (world / manifest["nets"][0]["file"]).is_file()
+    for key, value in manifest["cohorts"].items():
+        if isinstance(value, str) and "/" in value:
+            assert (world / value).is_file(), key
+
+
+def test_every_file_parses(world, manifest):
+    offset = 0
+    for genome_index, (name, entry) in enumerate(manifest["genomes"].items()):
+        fasta = pyfaidx.Fasta(str(world / entry["fasta"]))
+        genome = Genome(world / entry["fasta"])
+        sizes = dict(line.split("\t") for line in (world / entry["sizes"]).read_text().splitlines())
+        sizes = {c: int(n) for c, n in sizes.items()}
+        assert genome.sizes == sizes == {c: len(fasta[c]) for c in fasta.keys()}
+        assert sum(sizes.values()) < 1_000_000  # tiny: under 1 Mbp per genome
+        assert str(fasta["chr1"][100:160]) == genome.fetch("chr1", 100, 160).decode()
+        for key in ("gaps", "blacklist", "unmappable", "no_data"):
+            assert read_bed(world / entry[key], sizes=sizes)
+        for key in ("targets", "targets_noise_free"):
+            table = read_targets(world / entry[key], check_files=True)
+            assert [t.index for t in table] == list(range(offset, offset + len(table)))
+            assert {t.extra["genome"] for t in table} == {str(genome_index)}
+            assert {t.assay for t in table} == {"DNASE", "ATAC", "CHIP", "CAGE"}
+            assert all(not f.startswith("/") for t in table for f in t.files)
+            for t in table:
+                expected = ASSAY_SETTINGS.get((name, t.assay), (32, 2, "mean"))
+                if t.assay == "CHIP" and "H3K4me3" in t.description:
+                    expected = (64, 1, "sum")
+                assert (t.clip, t.scale, t.sum_stat) == expected, t.identifier
+                for file in table.track_files(t):
+                    bw = pyBigWig.open(str(file))
+                    assert bw.chroms() == sizes
+                    bw.close()
+        offset += len(table)
+        gtf = read_gtf(world / entry["gtf"])
+        genes = {r.gene_id: r for r in gtf if r.feature == "gene"}
+        assert genes and {r.feature for r in gtf} == {"gene", "transcript", "exon"}
+        for r in gtf:
+            gene = genes[r.gene_id]
+            assert gene.start <= r.start < r.end <= gene.end <= sizes[r.chrom]
+        variants = read_vcf(world / entry["vcf"], genome=genome)  # checks every REF
+        assert len(variants) == 60
+
+
+def test_gaps_are_the_n_runs(world, manifest):
+    for entry in manifest["genomes"].values():
+        genome = Genome(world / entry["fasta"])
+        gaps = read_bed(world / entry["gaps"])
+        for chrom, size in genome.sizes.items():
+            seq = np.frombuffer(genome.fetch(chrom, 0, size), dtype=np.uint8)
+            in_gap = np.zeros(size, dtype=bool)
+            for iv in gaps:
+                if iv.chrom == chrom:
+                    in_gap[iv.start : iv.end] = True
+            assert np.array_equal(seq == ord("N"), in_gap)
+
+
+def _net_blocks(path: Path):
+    """Aligned blocks (t_chrom, t_start, q_chrom, q_start, length, strand) of a .net file."""
+    blocks = []
+    chrom = None
+    top = None
+    gaps: list[list[str]] = []
+
+    def close():
+        if top is None:
+            return
+        t0, tn, qc, strand, q0, qn = (
+            int(top[1]),
+            int(top[2]),
+            top[3],
+            top[4],
+            int(top[5]),
+            int(top[6]),
+        )
+        t_cur, q_lo, q_hi = t0, q0, q0 + qn
+        for g in [*gaps, None]:
+            if g is None:
+                t_end, q_gap = t0 + tn, None
+            else:
+                t_end = int(g[1])
+                q_gap = (int(g[5]), int(g[5]) + int(g[6]))
+            length = t_end - t_cur
+            if strand == "+":
+                q_start = q_lo
+                q_lo = q_gap[1] if q_gap else q_lo + length
+                assert (q_gap[0] if q_gap else q0 + qn) - q_start == length
+            else:
+                q_start = (q_gap[1] if q_gap else q0) if q_gap else q0
+                assert q_hi - q_start == length
+                q_hi = q_gap[0] if q_gap else q0
+            blocks.append((chrom, t_cur, qc, q_start, length, strand))
+            if g is not None:
+                t_cur = int(g[1]) + int(g[2])
+
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if line.startswith("net "):
+            close()
+            top, gaps, chrom = None, [], fields[1]
+        elif line.startswith(" fill "):
+            close()
+            top, gaps = fields, []
+            assert fields[fields.index("type") + 1] == "top"
+        elif line.startswith("  gap "):
+            gaps.append(fields)
+        elif line.startswith("   fill "):
+            blocks.append(
+                (chrom, int(fields[1]), fields[3], int(fields[5]), int(fields[2]), fields[4])
+            )
+            assert fields[2] == fields[6] and fields[fields.index("type") + 1] == "inv"
+        else:
+            raise AssertionError(f"unexpected net line: {line!r}")
+    close()
+    return blocks
+
+
+def test_net_agrees_with_sequences(world, manifest):
+    human = Genome(world / manifest["genomes"]["human"]["fasta"])
+    mouse = Genome(world / manifest["genomes"]["mouse"]["fasta"])
+    blocks = _net_blocks(world / "human.mouse.net")
+    assert {b[5] for b in blocks} == {"+", "-"}
+    identities = []
+    aligned = 0
+    for t_chrom, t_start, q_chrom, q_start, length, strand in blocks:
+        if length == 0:
+            continue
+        t = human.fetch(t_chrom, t_start, t_start + length).upper()
+        q = mouse.fetch(q_chrom, q_start, q_start + length).upper()
+        if strand == "-":
+            q = reverse_complement(q)
+        same = np.frombuffer(t, np.uint8) == np.frombuffer(q, np.uint8)
+        identities.append(same.mean())
+        aligned += length
+        shuffled = np.frombuffer(t, np.uint8) == np.frombuffer(q, np.uint8)[::-1]
+        assert shuffled.mean() < 0.5
+    identities = np.array(identities)
+    assert identities.min() > 0.85
+    # planted divergence 4% (plus motif sites sampled separately in each species)
+    assert 0.93 < np.average(identities, weights=None) < 0.975
+    assert aligned > 0.7 * sum(human.sizes.values())
+    units = _tsv(world / "orthology.tsv")
+    assert sum(int(u["length"]) for u in units) == aligned
+
+
+def test_planted_motifs_score_where_the_truth_says(world, manifest):
+    motifs = bundled_motifs()
+    rng = np.random.default_rng(0)
+    for entry in manifest["genomes"].values():
+        genome = Genome(world / entry["fasta"])
+        sites = _tsv(world / entry["motif_sites"])
+        assert len(sites) > 100
+        for s in sites:
+            motif = motifs[s["tf"]]
+            assert s["matrix_id"] == motif.matrix_id
+            seq = genome.fetch(s["chrom"], int(s["start"]), int(s["end"]))
+            strand = 1 if s["strand"] == "+" else -1
+            score = motif.score(seq, strand)
+            assert score == pytest.approx(float(s["score"]), abs=1e-3)
+            if s["latent"] == "0":
+                assert score >= motif.max_score - 1.5
+            else:
+                assert motif.occupancy(score) < 0.5
+            # a random window of the genome scores far lower on average
+            chrom = s["chrom"]
+            pos = int(rng.integers(0, genome.sizes[chrom] - motif.length))
+            background = genome.fetch(chrom, pos, pos + motif.length)
+            if b"N" not in background.upper():
+                assert motif.score(background, strand) < motif.max_score - 1.5 or rng.random() < 1
+
+
+def _values(bw, chrom: str, size: int) -> np.ndarray:
+    return np.array(bw.values(chrom, 0, size), dtype=np.float64)
+
+
+def test_noisy_tracks_match_noise_free_at_the_reported_ceiling(world, manifest):
+    for entry in manifest["genomes"].values():
+        ceilings = {r["identifier"]: r for r in _tsv(world / entry["track_ceilings"])}
+        noisy = read_targets(world / entry["targets"])
+        clean = read_targets(world / entry["targets_noise_free"])
+        no_data = read_bed(world / entry["no_data"])
+        sizes = Genome(world / entry["fasta"]).sizes
+        assert noisy.identifiers == clean.identifiers == list(ceilings)
+        for t_noisy, t_clean in zip(noisy, clean, strict=True):
+            a = pyBigWig.open(str(noisy.track_files(t_noisy)[0]))
+            b = pyBigWig.open(str(clean.track_files(t_clean)[0]))
+            xs, ys = [], []
+            for chrom, size in sizes.items():
+                x, y = _values(a, chrom, size), _values(b, chrom, size)
+                assert np.array_equal(np.isnan(x), np.isnan(y))
+                for iv in no_data:
+                    if iv.chrom == chrom and iv.extra[0] == t_noisy.identifier:
+                        assert np.isnan(x[iv.start : iv.end]).all()
+                assert (x[~np.isnan(x)] == np.round(x[~np.isnan(x)])).all()  # read counts
+                n = size // BIN_BP * BIN_BP
+                xb, yb = x[:n].reshape(-1, BIN_BP), y[:n].reshape(-1, BIN_BP)
+                has = ~np.isnan(xb).all(axis=1)
+                xs.append(np.nansum(xb, axis=1)[has])
+                ys.append(np.nansum(yb, axis=1)[has])
+            r = np.corrcoef(np.concatenate(xs), np.concatenate(ys))[0, 1]
+            row = ceilings[t_noisy.identifier]
+            assert r == pytest.approx(float(row["pearson_r_128bp"]), abs=1e-5)
+            assert int(row["bins"]) == sum(len(x) for x in xs)
+            assert 0.5 < r < 1.0
+
+
+def _mean_signal(bw, elements: list[dict[str, str]]) -> float:
+    values = [bw.stats(e["chrom"], int(e["start"]), int(e["end"]))[0] for e in elements]
+    return float(np.mean([v for v in values if v is not None]))
+
+
+def test_tracks_follow_planted_activity(world, manifest):
+    entry = manifest["genomes"]["human"]
+    elements = _tsv(world / entry["regulatory_elements"])
+    table = read_targets(world / entry["targets_noise_free"])
+    noisy = read_targets(world / entry["targets"])
+    for cell in ("liver", "erythroid"):
+        (t,) = [t for t in noisy if t.description == f"DNASE:{cell}"]
+        bw = pyBigWig.open(str(noisy.track_files(t)[0]))
+        on = [e for e in elements if e["kind"] == "enhancer" and float(e[f"activity_{cell}"]) > 0.5]
+        off = [
+            e for e in elements if e["kind"] == "enhancer" and float(e[f"activity_{cell}"]) < 0.05
+        ]
+        mean = lambda es: np.nanmean(
+            [bw.stats(e["chrom"], int(e["start"]), int(e["end"]))[0] or 0 for e in es]
+        )  # noqa: E731
+        assert mean(on) > 5 * mean(off)
+    genes = _tsv(world / entry["gene_expression"])
+    (cage,) = [t for t in table if t.description == "CAGE:liver"]
+    bw = pyBigWig.open(str(table.track_files(cage)[0]))
+    tss_signal = [
+        bw.stats(g["chrom"], int(g["tss"]) - 30, int(g["tss"]) + 31, type="sum")[0] for g in genes
+    ]
+    expr = [float(g["cage_liver"]) for g, s in zip(genes, tss_signal, strict=True) if s]
+    tss_signal = [s for s in tss_signal if s]
+    assert len(tss_signal) > 0.8 * len(genes)
+    assert np.corrcoef(np.log(tss_signal), np.log(expr))[0, 1] > 0.95
+    assert max(expr) / min(expr) > 100  # large dynamic range
+
+
+def test_blacklist_and_unmappable_regions(world, manifest):
+    for entry in manifest["genomes"].values():
+        genome = Genome(world / entry["fasta"])
+        table = read_targets(world / entry["targets"])
+        bw = pyBigWig.open(str(table.track_files(table[0])[0]))
+        median = np.nanmedian(_values(bw, "chr1", genome.sizes["chr1"]))
+        for iv in read_bed(world / entry["blacklist"]):
+            assert bw.stats(iv.chrom, iv.start, iv.end)[0] > 20 * max(median, 0.1)
+        dups = read_bed(world / entry["unmappable"])
+        assert len(dups) == 2
+        a, b = (genome.fetch(iv.chrom, iv.start, iv.end) for iv in dups)
+        assert a == b
+        for iv in dups:
+            inner = _values(bw, iv.chrom, genome.sizes[iv.chrom])[iv.start + 100 : iv.end - 100]
+            assert np.nanmax(inner) == 0
+
+
+def test_variants_carry_expected_signs(world, manifest):
+    for name, entry in manifest["genomes"].items():
+        variants = read_vcf(world / entry["vcf"])
+        effects = _tsv(world / entry["variant_effects"])
+        kinds = {v.info["KIND"] for v in variants}
+        assert kinds == {"break", "create", "site_deletion", "neutral", "neutral_indel"}, name
+        by_id: dict[str, dict[str, int]] = {}
+        for row in effects:
+            by_id.setdefault(row["variant_id"], {})[row["identifier"]] = int(row["sign"])
+        for v in variants:
+            signs = by_id[v.id]
+            up = set(v.info["UP"].split(",")) if "UP" in v.info else set()
+            down = set(v.info["DOWN"].split(",")) if "DOWN" in v.info else set()
+            assert up == {k for k, s in signs.items() if s > 0}
+            assert down == {k for k, s in signs.items() if s < 0}
+            kind = v.info["KIND"]
+            if kind.startswith("neutral"):
+                assert not up and not down
+            elif kind == "create":
+                assert up and not down
+            elif v.info["MOTIF"] == "REST":
+                assert up and not down  # losing a repressor site raises activity
+            elif kind == "break":
+                assert down and not up
+        assert sum(1 for v in variants if not v.is_snp) >= 10
+
+
+def test_cohorts_carry_the_planted_signal(world, manifest):
+    cohorts = manifest["cohorts"]
+    human = Genome(world / manifest["genomes"]["human"]["fasta"])
+    cases = read_vcf(world / cohorts["denovo_cases"], genome=human)
+    controls = read_vcf(world / cohorts["denovo_controls"], genome=human)
+    truth = {r["variant_id"]: r for r in _tsv(world / cohorts["denovo_truth"])}
+    assert len(truth) == len(cases) + len(controls)
+    planted = [v for v in cases if truth[v.id]["planted"] == "1"]
+    assert planted and not any(truth[v.id]["planted"] == "1" for v in controls)
+    assert {truth[v.id]["sample"] for v in controls} <= {f"control{k:04d}" for k in range(1, 21)}
+    stats = _tsv(world / cohorts["eqtl_sumstats"])
+    deltas = {
+        r["snp"]: float(r["delta_log_expression"]) for r in _tsv(world / cohorts["eqtl_truth"])
+    }
+    assert len(stats) == 300
+    z = np.array([float(r["z"]) for r in stats])
+    d = np.array([deltas[r["snp"]] for r in stats])
+    assert (d != 0).sum() > 20
+    assert np.corrcoef(z, d)[0, 1] > 0.5
+    null = z[d == 0]
+    assert abs(null.mean()) < 0.3 and 0.7 < null.std() < 1.3
+    for r in stats[:50]:
+        assert (
+            human.fetch(r["chrom"], int(r["pos"]) - 1, int(r["pos"])).decode().upper() == r["ref"]
+        )
