@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
-
 from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.presets import PRESETS
 from crossreg.synth.world import rng_for
@@ -47,7 +48,7 @@ def test_preset_genome_sizes(preset, min_bp, max_bp, min_windows):
         # every ancestral unit is placed once, without overlaps
         spans = sorted((pl.chrom, pl.start, pl.end) for pl in genome.placements.values())
         assert len(spans) == len(ancestor.units)
-        for (c1, _, e1), (c2, s2, _) in zip(spans, spans[1:], strict=False):
+        for (c1, _, e1), (c2, s2, _) in itertools.pairwise(spans):
             assert c1 != c2 or e1 <= s2
         codes = np.concatenate(list(genome.sequences.values()))
         gc = np.isin(codes, np.frombuffer(b"GCgc", np.uint8)).sum() / (codes != ord("N")).sum()

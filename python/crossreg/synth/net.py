@@ -9,6 +9,7 @@ are on the query's forward strand for either ``qStrand``, as UCSC net files give
 
 from __future__ import annotations
 
+import itertools
 import os
 
 from crossreg.io.atomic import atomic_write
@@ -47,7 +48,7 @@ def write_net(
                 f"{_strand(chain_strand)} {q_start} {q_end - q_start} "
                 f"id 0 score {ali} ali {ali} type top"
             )
-            for a, b in zip(blocks, blocks[1:], strict=False):
+            for a, b in itertools.pairwise(blocks):
                 lines.extend(
                     _gap(t[a], t[b], q[a], q[b], chain_strand, [(t[i], q[i]) for i in flipped])
                 )

@@ -4,9 +4,10 @@ For each track the expected per-base coverage ``lambda`` is a chromatin backgrou
 Gaussian-shaped contributions of the planted elements (see :class:`TrackSpec` kinds), plus
 artefactual plateaus over satellites (the blacklist) and zero over the duplicated stretch
 (reads there do not map uniquely). Reads start at rate ``lambda / read_bp``, times a
-gamma factor per 256-bp block (so counts are negative binomial), and each covers ``read_bp`` bases centred on its
-start; the noise-free track is the exact expectation of that coverage. Assembly gaps and a
-few drop-out stretches per track hold no data (NaN, absent from the BigWig).
+gamma factor per 256-bp block (so counts are negative binomial), and each covers
+``read_bp`` bases centred on its start; the noise-free track is the exact expectation of
+that coverage. Assembly gaps and a few drop-out stretches per track hold no data (NaN,
+absent from the BigWig).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class TrackSynthesizer:
 
 
 def _spread(starts: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:
-    """Coverage of reads of `width` bp, each covering ``[s - width // 2, s - width // 2 + width)``."""
+    """Coverage by reads of `width` bp; a read starting at s covers ``[s - width // 2, ...)``."""
     left = width // 2
     right = width - left
     padded = np.concatenate([np.zeros(right - 1), starts, np.zeros(left)])
