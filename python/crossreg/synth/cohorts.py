@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from crossreg.io.vcf import Variant
+from crossreg.io.vcf import Variant, write_vcf
+from crossreg.synth.presets import Preset
+from crossreg.synth.tables import write_tsv
 from crossreg.synth.variants import (
     EffectModel,
     VariantMaker,
@@ -152,3 +155,76 @@ def _with(values: np.ndarray, i: int, value: float) -> np.ndarray:
     out = values.copy()
     out[i] = value
     return out
+
+
+def write_cohorts(out: Path, folder: str, maker: VariantMaker, preset: Preset) -> dict:
+    """Write the de novo sets and summary statistics into ``out/folder``; return manifest keys.
+
+    Cases and controls go to one VCF each (INFO ``SAMPLE``), which calls were planted to a
+    truth table; summary statistics have 1-based ``pos`` like other summary-statistics files.
+    """
+    root = out / folder
+    sizes = maker.genome.sizes
+    calls = denovo_sets(maker, preset.denovo_samples)
+    ids = [f"dn_{c.sample}_{k}" for k, c in enumerate(calls)]
+    sample_info = (("SAMPLE", "1", "String", "sample carrying the de novo variant"),)
+    for group in ("case", "control"):
+        records = [
+            Variant(
+                c.variant.chrom,
+                c.variant.pos,
+                c.variant.ref,
+                c.variant.alts,
+                id=vid,
+                info={"SAMPLE": c.sample},
+            )
+            for vid, c in zip(ids, calls, strict=True)
+            if c.group == group
+        ]
+        write_vcf(root / f"denovo_{group}s.vcf", records, contigs=sizes, info_header=sample_info)
+    write_tsv(
+        root / "denovo_truth.tsv",
+        ["variant_id", "sample", "group", "planted"],
+        ([vid, c.sample, c.group, int(c.planted)] for vid, c in zip(ids, calls, strict=True)),
+    )
+    stats = eqtl_stats(maker, maker.model, preset.eqtl_snps)
+    se = 1.0 / np.sqrt(EQTL_N)
+    names = [f"eq{k:06d}" for k in range(1, len(stats) + 1)]
+    write_tsv(
+        root / "eqtl_sumstats.tsv",
+        ["snp", "chrom", "pos", "ref", "alt", "gene_id", "n", "z", "beta", "se"],
+        (
+            [
+                name,
+                s.variant.chrom,
+                s.variant.pos + 1,
+                s.variant.ref,
+                s.variant.alts[0],
+                s.gene,
+                EQTL_N,
+                f"{s.z:.5f}",
+                f"{s.z * se:.6f}",
+                f"{se:.6f}",
+            ]
+            for name, s in zip(names, stats, strict=True)
+        ),
+    )
+    write_tsv(
+        root / "eqtl_truth.tsv",
+        ["snp", "delta_log_expression"],
+        ([name, f"{s.delta:.6g}"] for name, s in zip(names, stats, strict=True)),
+    )
+    return {
+        "genome": maker.genome.name,
+        "denovo_cases": f"{folder}/denovo_cases.vcf",
+        "denovo_controls": f"{folder}/denovo_controls.vcf",
+        "denovo_truth": f"{folder}/denovo_truth.tsv",
+        "denovo_enriched_cell_type": ENRICHED_PROGRAM,
+        "denovo_planted_per_case": PLANTED_PER_CASE,
+        "eqtl_sumstats": f"{folder}/eqtl_sumstats.tsv",
+        "eqtl_sumstats_pos_base": 1,
+        "eqtl_truth": f"{folder}/eqtl_truth.tsv",
+        "eqtl_cell_type": EQTL_CELL,
+        "eqtl_track": f"hs_CAGE_{EQTL_CELL}",
+        "eqtl_tau": EQTL_TAU,
+    }

@@ -145,7 +145,9 @@ class Regulation:
         )
         return np.exp(log_e)
 
-    def site_signal(self, activity: npt.NDArray, occupancy: npt.NDArray | None = None):
+    def site_signal(
+        self, activity: npt.NDArray, occupancy: npt.NDArray | None = None
+    ) -> npt.NDArray:
         """``(sites, cells)`` TF ChIP drive of each site: element activity x occupancy."""
         occ = self.occupancy if occupancy is None else occupancy
         return activity[self.site_element] * occ[:, None]

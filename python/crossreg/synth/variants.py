@@ -45,6 +45,8 @@ class EffectModel:
         self.specs = specs
         self.activity = reg.activity()
         self.log_expression = np.log(reg.expression(self.activity))
+        tfs = np.array([s.tf for s in reg.sites])
+        self.sites_of_tf = {spec.tf: tfs == spec.tf for spec in specs if spec.kind == "tf"}
 
     def effects(self, changes: dict[int, float]) -> dict[str, float]:
         """Track identifier -> expected change when sites ``i`` get occupancy ``changes[i]``."""
@@ -71,8 +73,7 @@ class EffectModel:
             elif spec.kind == "promoter_mark":
                 value = d_act[touched[kinds == "promoter"], c].sum()
             elif spec.kind == "tf":
-                tf_sites = in_touched & np.array([s.tf == spec.tf for s in reg.sites])
-                value = d_site[tf_sites, c].sum()
+                value = d_site[in_touched & self.sites_of_tf[spec.tf], c].sum()
             elif spec.kind == "insulator":
                 value = sum(
                     occ[i] - reg.occupancy[i] for i in changes if reg.sites[i].tf == INSULATOR_TF
