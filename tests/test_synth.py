@@ -367,6 +367,10 @@ def test_cohorts_carry_the_planted_signal(world, manifest):
     controls = read_vcf(world / cohorts["denovo_controls"], genome=human)
     truth = {r["variant_id"]: r for r in _tsv(world / cohorts["denovo_truth"])}
     assert len(truth) == len(cases) + len(controls)
+    order = {c: k for k, c in enumerate(human.sizes)}
+    for records in (cases, controls):
+        keys = [(order[v.chrom], v.pos) for v in records]
+        assert keys == sorted(keys)
     planted = [v for v in cases if truth[v.id]["planted"] == "1"]
     assert planted and not any(truth[v.id]["planted"] == "1" for v in controls)
     assert {truth[v.id]["sample"] for v in controls} <= {f"control{k:04d}" for k in range(1, 21)}

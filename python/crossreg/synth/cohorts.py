@@ -160,14 +160,15 @@ def _with(values: np.ndarray, i: int, value: float) -> np.ndarray:
 def write_cohorts(out: Path, folder: str, maker: VariantMaker, preset: Preset) -> dict:
     """Write the de novo sets and summary statistics into ``out/folder``; return manifest keys.
 
-    Cases and controls go to one VCF each (INFO ``SAMPLE``), which calls were planted to a
-    truth table; summary statistics have 1-based ``pos`` like other summary-statistics files.
+    Cases and controls go to one position-sorted VCF each (INFO ``SAMPLE``), which calls
+    were planted to a truth table; summary statistics have 1-based ``pos`` like other summary-statistics files.
     """
     root = out / folder
     sizes = maker.genome.sizes
     calls = denovo_sets(maker, preset.denovo_samples)
     ids = [f"dn_{c.sample}_{k}" for k, c in enumerate(calls)]
     sample_info = (("SAMPLE", "1", "String", "sample carrying the de novo variant"),)
+    order = {chrom: k for k, chrom in enumerate(sizes)}
     for group in ("case", "control"):
         records = [
             Variant(
@@ -181,6 +182,7 @@ def write_cohorts(out: Path, folder: str, maker: VariantMaker, preset: Preset) -
             for vid, c in zip(ids, calls, strict=True)
             if c.group == group
         ]
+        records.sort(key=lambda v: (order[v.chrom], v.pos))
         write_vcf(root / f"denovo_{group}s.vcf", records, contigs=sizes, info_header=sample_info)
     write_tsv(
         root / "denovo_truth.tsv",

@@ -172,3 +172,15 @@ def pearson(x: npt.NDArray, y: npt.NDArray) -> float:
     y = y - y.mean()
     denom = np.sqrt((x * x).sum() * (y * y).sum())
     return float((x * y).sum() / denom) if denom > 0 else float("nan")
+
+
+def ceiling(noisy: dict[str, np.ndarray], clean: dict[str, np.ndarray]) -> tuple[float, int]:
+    """Pearson R of noisy vs noise-free sums over 128-bp bins with data, and the bin count."""
+    xs, ys = [], []
+    for chrom, values in noisy.items():
+        x, has = bin_sums(values)
+        y, _ = bin_sums(clean[chrom])
+        xs.append(x[has])
+        ys.append(y[has])
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    return pearson(x, y), int(x.size)

@@ -24,7 +24,7 @@ from crossreg.synth.motifs import Motif, bundled_motifs
 from crossreg.synth.net import write_net, write_unit_map
 from crossreg.synth.presets import PRESETS, Preset
 from crossreg.synth.regulation import Regulation
-from crossreg.synth.tracks import TrackSynthesizer, bin_sums, pearson
+from crossreg.synth.tracks import BIN_BP, TrackSynthesizer, ceiling
 from crossreg.synth.variants import EffectModel, VariantMaker
 
 log = logging.getLogger("crossreg")
@@ -62,7 +62,7 @@ def synthesize(
         "seed": seed,
         "genomes": {},
         "nets": [],
-        "bin_bp": 128,
+        "ceiling_bin_bp": BIN_BP,
     }
     genomes: list[SpeciesGenome] = []
     regulations: list[Regulation] = []
@@ -200,18 +200,6 @@ def _write_genome(
         "genome_index": genome_index,
     }
     return entry, len(specs)
-
-
-def ceiling(noisy: dict[str, np.ndarray], clean: dict[str, np.ndarray]) -> tuple[float, int]:
-    """Pearson R of noisy vs noise-free sums over 128-bp bins with data, and the bin count."""
-    xs, ys = [], []
-    for chrom, values in noisy.items():
-        x, has = bin_sums(values)
-        y, _ = bin_sums(clean[chrom])
-        xs.append(x[has])
-        ys.append(y[has])
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    return pearson(x, y), int(x.size)
 
 
 def _no_data(
