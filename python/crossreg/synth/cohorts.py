@@ -161,7 +161,8 @@ def write_cohorts(out: Path, folder: str, maker: VariantMaker, preset: Preset) -
     """Write the de novo sets and summary statistics into ``out/folder``; return manifest keys.
 
     Cases and controls go to one position-sorted VCF each (INFO ``SAMPLE``), which calls
-    were planted to a truth table; summary statistics have 1-based ``pos`` like other summary-statistics files.
+    were planted to a truth table; summary statistics have a 1-based ``pos``, as such files
+    usually do.
     """
     root = out / folder
     sizes = maker.genome.sizes
