@@ -382,7 +382,11 @@ def test_cohorts_carry_the_planted_signal(world, manifest):
     z = np.array([float(r["z"]) for r in stats])
     d = np.array([deltas[r["snp"]] for r in stats])
     assert (d != 0).sum() > 20
-    assert np.corrcoef(z, d)[0, 1] > 0.5
+    # z = tau * sqrt(N) * delta + N(0, 1): least squares recovers the planted slope
+    slope, se = (z * d).sum() / (d * d).sum(), 1 / np.sqrt((d * d).sum())
+    expected_slope = cohorts["eqtl_tau"] * np.sqrt(float(stats[0]["n"]))
+    assert abs(slope - expected_slope) < 4 * se
+    assert slope / se > 4
     null = z[d == 0]
     assert abs(null.mean()) < 0.3 and 0.7 < null.std() < 1.3
     for r in stats[:50]:
