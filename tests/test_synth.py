@@ -373,6 +373,14 @@ def test_cohorts_carry_the_planted_signal(world, manifest):
         assert keys == sorted(keys)
     planted = [v for v in cases if truth[v.id]["planted"] == "1"]
     assert planted and not any(truth[v.id]["planted"] == "1" for v in controls)
+    entry = manifest["genomes"]["human"]
+    program = {e["element_id"]: e["program"] for e in _tsv(world / entry["regulatory_elements"])}
+    sites = _tsv(world / entry["motif_sites"])
+    for v in planted:  # each planted call breaks a site of an enhancer of the enriched program
+        (hit,) = [
+            s for s in sites if s["chrom"] == v.chrom and int(s["start"]) <= v.pos < int(s["end"])
+        ]
+        assert program[hit["element_id"]] == cohorts["denovo_enriched_cell_type"]
     assert {truth[v.id]["sample"] for v in controls} <= {f"control{k:04d}" for k in range(1, 21)}
     stats = _tsv(world / cohorts["eqtl_sumstats"])
     deltas = {
