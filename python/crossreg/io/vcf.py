@@ -15,9 +15,12 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from crossreg.io.atomic import atomic_write
+
+if TYPE_CHECKING:
+    from crossreg.genome import Genome
 
 HEADER_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _ALLELE = re.compile(r"^[ACGTNacgtn]+$")
@@ -126,7 +129,7 @@ def iter_vcf(path: str | os.PathLike[str]) -> Iterator[Variant]:
         raise ValueError(f"{path}: no '#CHROM POS ID REF ALT QUAL FILTER INFO' header line")
 
 
-def read_vcf(path: str | os.PathLike[str], *, genome=None) -> list[Variant]:
+def read_vcf(path: str | os.PathLike[str], *, genome: Genome | None = None) -> list[Variant]:
     """Read all records of a VCF.
 
     With `genome` (a :class:`crossreg.genome.Genome`), every chromosome must exist and every
@@ -138,7 +141,7 @@ def read_vcf(path: str | os.PathLike[str], *, genome=None) -> list[Variant]:
     return variants
 
 
-def check_reference(variants: Iterable[Variant], genome, *, source: str) -> None:
+def check_reference(variants: Iterable[Variant], genome: Genome, *, source: str) -> None:
     """Raise ValueError at the first variant whose chromosome or REF disagrees with `genome`."""
     for v in variants:
         if v.chrom not in genome.sizes:

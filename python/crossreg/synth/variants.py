@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from crossreg.io.vcf import Variant
 from crossreg.synth.cells import INSULATOR_TF, TrackSpec
+from crossreg.synth.elements import Site
 from crossreg.synth.genomes import SpeciesGenome
 from crossreg.synth.motifs import Motif
 from crossreg.synth.regulation import Regulation
@@ -89,7 +90,7 @@ def sign(value: float) -> int:
     return 0 if abs(value) < SIGN_TOLERANCE else (1 if value > 0 else -1)
 
 
-def _key_position(site, motif: Motif) -> int:
+def _key_position(site: Site, motif: Motif) -> int:
     col = motif.key_column()
     return site.start + col if site.strand > 0 else site.end - 1 - col
 
@@ -101,7 +102,7 @@ def _base_for(motif: Motif, column: int, strand: int, best: bool) -> str:
 
 
 def site_occupancy_after_snp(
-    genome: SpeciesGenome, site, motif: Motif, pos: int, alt: str
+    genome: SpeciesGenome, site: Site, motif: Motif, pos: int, alt: str
 ) -> float:
     """Occupancy of `site` once the base at `pos` (inside it) becomes `alt`."""
     seq = bytearray(genome.sequences[site.chrom][site.start : site.end].tobytes())
@@ -126,7 +127,7 @@ class VariantMaker:
         self.motifs = motifs
         self.rng = rng
         self.used: set[tuple[str, int]] = set()
-        self.sites_by_pos = {}
+        self.sites_by_pos: dict[tuple[str, int], int] = {}
         for i, s in enumerate(reg.sites):
             for p in range(s.start, s.end):
                 self.sites_by_pos[(s.chrom, p)] = i
