@@ -58,7 +58,6 @@ class SpeciesGenome:
     name: str
     sequences: dict[str, npt.NDArray[np.uint8]]
     placements: dict[int, Placement]  # ancestral unit -> placement
-    segment_strands: dict[int, int]  # segment -> orientation of the whole segment
     gaps: list[Interval] = field(default_factory=list)
     artefacts: list[Interval] = field(default_factory=list)
     duplicates: list[Interval] = field(default_factory=list)
@@ -299,7 +298,6 @@ def build_species(
         name=name,
         sequences=sequences,
         placements=placements,
-        segment_strands=seg_strand,
         gaps=features.gaps,
         artefacts=features.artefacts,
         duplicates=features.duplicates,

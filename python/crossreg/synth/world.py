@@ -121,6 +121,7 @@ def _write_genome(
     preset: Preset,
     seed: int,
 ) -> tuple[dict, int]:
+    """Write one genome's files under ``out/name``; return its manifest entry and track count."""
     root = out / name
     write_fasta(root / "genome.fa", genome.sequences)
     with atomic_write(root / "chrom.sizes") as handle:
