@@ -401,3 +401,9 @@ def test_cohorts_carry_the_planted_signal(world, manifest):
         assert (
             human.fetch(r["chrom"], int(r["pos"]) - 1, int(r["pos"])).decode().upper() == r["ref"]
         )
+
+
+def test_cli_rejects_a_negative_seed(tmp_path, capsys):
+    assert main(["synth", "--preset", "tiny", "--seed", "-1", "--out", str(tmp_path / "w")]) == 1
+    assert "--seed must be a non-negative integer" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
