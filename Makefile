@@ -29,7 +29,7 @@ dev: venv
 
 # The main job: until the pipeline grows, the most complete step that works.
 demo: dev
-	$(BIN)/crossreg --version
+	$(BIN)/crossreg synth --preset mini --seed 0 --out demo-out/synth
 
 lint: venv
 	$(BIN)/ruff check python tests benches

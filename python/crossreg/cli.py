@@ -19,6 +19,7 @@ log = logging.getLogger("crossreg")
 
 # subcommand name -> module implementing it, in the order of the pipeline
 COMMANDS: dict[str, str] = {
+    "synth": "crossreg.synth.cli",
     "split": "crossreg.split_cli",
 }
 

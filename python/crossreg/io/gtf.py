@@ -1,0 +1,116 @@
+"""GTF gene annotations: read with checks, write atomically.
+
+GTF rows are 1-based and inclusive (``start``..``end``); :class:`GtfRecord` holds them
+0-based half-open (``[start, end)``), converted here. Attributes are ``key "value";``
+pairs. Gzipped files (``.gz``) are read transparently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from crossreg.io.atomic import atomic_write
+
+
+@dataclass(frozen=True)
+class GtfRecord:
+    """One GTF feature (exon, transcript, gene, ...) in 0-based half-open coordinates."""
+
+    chrom: str
+    source: str
+    feature: str
+    start: int
+    end: int
+    score: str
+    strand: str
+    frame: str
+    attributes: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def gene_id(self) -> str:
+        """The ``gene_id`` attribute ('' when absent)."""
+        return self.attributes.get("gene_id", "")
+
+    @property
+    def transcript_id(self) -> str:
+        """The ``transcript_id`` attribute ('' when absent)."""
+        return self.attributes.get("transcript_id", "")
+
+
+def _open_text(path: Path) -> IO[str]:
+    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path)
+
+
+def _parse_attributes(text: str, where: str) -> dict[str, str]:
+    attributes: dict[str, str] = {}
+    for item in text.strip().split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, value = item.partition(" ")
+        if not sep:
+            raise ValueError(
+                f"{where}: attribute '{item}' needs a key and a value ('gene_id \"G1\";')"
+            )
+        attributes[key] = value.strip().strip('"')
+    return attributes
+
+
+def iter_gtf(path: str | os.PathLike[str]) -> Iterator[GtfRecord]:
+    """Yield the features of a GTF file in file order, checking each line."""
+    path = Path(path)
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            text = line.rstrip("\r\n")
+            if not text.strip() or text.startswith("#"):
+                continue
+            fields = text.split("\t")
+            where = f"{path}:{line_no}"
+            if len(fields) != 9:
+                raise ValueError(
+                    f"{where}: {len(fields)} tab-separated fields; GTF needs 9 (seqname source "
+                    "feature start end score strand frame attributes)"
+                )
+            try:
+                start1, end1 = int(fields[3]), int(fields[4])
+            except ValueError:
+                raise ValueError(
+                    f"{where}: start '{fields[3]}' and end '{fields[4]}' must be whole numbers"
+                ) from None
+            if start1 < 1 or end1 < start1:
+                raise ValueError(
+                    f"{where}: feature {fields[0]}:{start1}-{end1} is invalid (GTF is 1-based "
+                    "and inclusive: 1 <= start <= end)"
+                )
+            if fields[6] not in ("+", "-", "."):
+                raise ValueError(f"{where}: strand '{fields[6]}' must be '+', '-' or '.'")
+            yield GtfRecord(
+                chrom=fields[0],
+                source=fields[1],
+                feature=fields[2],
+                start=start1 - 1,
+                end=end1,
+                score=fields[5],
+                strand=fields[6],
+                frame=fields[7],
+                attributes=_parse_attributes(fields[8], where),
+            )
+
+
+def read_gtf(path: str | os.PathLike[str]) -> list[GtfRecord]:
+    """Read all features of a GTF file."""
+    return list(iter_gtf(path))
+
+
+def write_gtf(path: str | os.PathLike[str], records: Iterable[GtfRecord]) -> None:
+    """Write features as GTF (1-based inclusive), atomically."""
+    with atomic_write(path) as handle:
+        for r in records:
+            attributes = " ".join(f'{k} "{v}";' for k, v in r.attributes.items())
+            row = [r.chrom, r.source, r.feature, str(r.start + 1), str(r.end), r.score, r.strand]
+            handle.write("\t".join([*row, r.frame, attributes]) + "\n")

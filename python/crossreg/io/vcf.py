@@ -1,0 +1,194 @@
+"""VCF variants: read with checks, write atomically.
+
+The reader converts VCF's 1-based ``POS`` to a 0-based ``pos`` once, here; everything else
+in crossreg uses 0-based half-open coordinates. A variant's REF occupies
+``[pos, pos + len(ref))``. Gzipped files (``.gz``) are read transparently. Sample
+columns are kept as text. Records that stop after ALT, QUAL or FILTER (as some tools write)
+are read with the missing columns as ``.``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from crossreg.io.atomic import atomic_write
+
+if TYPE_CHECKING:
+    from crossreg.genome import Genome
+
+HEADER_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
+_ALLELE = re.compile(r"^[ACGTNacgtn]+$")
+_ALT = re.compile(r"^([ACGTNacgtn]+|\*|\.|<[^>]+>)$")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One VCF record; `pos` is 0-based, `info` maps keys to values (flags map to ``True``)."""
+
+    chrom: str
+    pos: int
+    ref: str
+    alts: tuple[str, ...]
+    id: str = "."
+    qual: str = "."
+    filter: str = "."
+    info: dict[str, str | bool] = field(default_factory=dict, compare=False)
+    samples: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def end(self) -> int:
+        """End of the reference allele (exclusive, 0-based)."""
+        return self.pos + len(self.ref)
+
+    @property
+    def is_snp(self) -> bool:
+        """True when REF and every ALT are single bases."""
+        return len(self.ref) == 1 and all(len(a) == 1 for a in self.alts)
+
+
+def _open_text(path: Path) -> IO[str]:
+    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path)
+
+
+def _parse_info(text: str) -> dict[str, str | bool]:
+    if text in (".", ""):
+        return {}
+    info: dict[str, str | bool] = {}
+    for item in text.split(";"):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        info[key] = value if sep else True
+    return info
+
+
+def iter_vcf(path: str | os.PathLike[str]) -> Iterator[Variant]:
+    """Yield the records of a VCF in file order, checking each line."""
+    path = Path(path)
+    seen_header = False
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            text = line.rstrip("\r\n")
+            if text.startswith("##") or not text.strip():
+                continue
+            fields = text.split("\t")
+            if text.startswith("#"):
+                if tuple(fields[:8]) != HEADER_COLUMNS:
+                    raise ValueError(
+                        f"{path}:{line_no}: the column header must start with "
+                        f"{' '.join(HEADER_COLUMNS)} (tab-separated), got '{text[:80]}'"
+                    )
+                seen_header = True
+                continue
+            if not seen_header:
+                raise ValueError(
+                    f"{path}:{line_no}: a record comes before the '#CHROM POS ...' header line; "
+                    "is this a VCF file?"
+                )
+            if len(fields) < 5:
+                raise ValueError(
+                    f"{path}:{line_no}: {len(fields)} tab-separated fields; a VCF record needs "
+                    "CHROM POS ID REF ALT (then QUAL FILTER INFO)"
+                )
+            fields += ["."] * (8 - len(fields))
+            chrom, pos_text, vid, ref, alt = fields[:5]
+            try:
+                pos1 = int(pos_text)
+            except ValueError:
+                raise ValueError(
+                    f"{path}:{line_no}: POS '{pos_text}' is not a whole number"
+                ) from None
+            if pos1 < 1:
+                raise ValueError(f"{path}:{line_no}: POS {pos1} is invalid (VCF POS is 1-based)")
+            if not _ALLELE.match(ref):
+                raise ValueError(f"{path}:{line_no}: REF '{ref}' must be bases A, C, G, T or N")
+            alts = tuple(alt.split(","))
+            bad = [a for a in alts if not _ALT.match(a)]
+            if bad:
+                raise ValueError(
+                    f"{path}:{line_no}: ALT allele '{bad[0]}' is not bases, '*', '.' or <ID>"
+                )
+            yield Variant(
+                chrom=chrom,
+                pos=pos1 - 1,
+                ref=ref.upper(),
+                alts=tuple(a.upper() if _ALLELE.match(a) else a for a in alts),
+                id=vid,
+                qual=fields[5],
+                filter=fields[6],
+                info=_parse_info(fields[7]),
+                samples=tuple(fields[8:]),
+            )
+    if not seen_header:
+        raise ValueError(f"{path}: no '#CHROM POS ID REF ALT QUAL FILTER INFO' header line")
+
+
+def read_vcf(path: str | os.PathLike[str], *, genome: Genome | None = None) -> list[Variant]:
+    """Read all records of a VCF.
+
+    With `genome` (a :class:`crossreg.genome.Genome`), every chromosome must exist and every
+    REF must match the genome's bases; the error names the record and the likely cause.
+    """
+    variants = list(iter_vcf(path))
+    if genome is not None:
+        check_reference(variants, genome, source=str(path))
+    return variants
+
+
+def check_reference(variants: Iterable[Variant], genome: Genome, *, source: str) -> None:
+    """Raise ValueError at the first variant whose chromosome or REF disagrees with `genome`."""
+    for v in variants:
+        if v.chrom not in genome.sizes:
+            raise ValueError(
+                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} is on a chromosome the "
+                "genome lacks; is the VCF from another build or naming ('chr1' vs '1')?"
+            )
+        found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
+        if found != v.ref:
+            raise ValueError(
+                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} has REF {v.ref} but the "
+                f"genome has {found}; check the genome build or whether REF/ALT are swapped"
+            )
+
+
+def _format_info(info: Mapping[str, str | bool]) -> str:
+    items = [k if v is True else f"{k}={v}" for k, v in info.items() if v is not False]
+    return ";".join(items) if items else "."
+
+
+def write_vcf(
+    path: str | os.PathLike[str],
+    variants: Iterable[Variant],
+    *,
+    contigs: Mapping[str, int],
+    info_header: Sequence[tuple[str, str, str, str]] = (),
+    source: str = "crossreg",
+    sample_names: Sequence[str] = (),
+) -> None:
+    """Write a VCFv4.2 file atomically, sorted as given; POS is written 1-based.
+
+    `info_header` holds ``(ID, Number, Type, Description)`` of each INFO key used.
+    """
+    with atomic_write(path) as handle:
+        handle.write("##fileformat=VCFv4.2\n")
+        handle.write(f"##source={source}\n")
+        for chrom, length in contigs.items():
+            handle.write(f"##contig=<ID={chrom},length={length}>\n")
+        for key, number, kind, description in info_header:
+            handle.write(
+                f'##INFO=<ID={key},Number={number},Type={kind},Description="{description}">\n'
+            )
+        columns = list(HEADER_COLUMNS)
+        if sample_names:
+            columns += ["FORMAT", *sample_names]
+        handle.write("\t".join(columns) + "\n")
+        for v in variants:
+            row = [v.chrom, str(v.pos + 1), v.id, v.ref, ",".join(v.alts), v.qual, v.filter]
+            row.append(_format_info(v.info))
+            handle.write("\t".join([*row, *v.samples]) + "\n")

@@ -1,0 +1,31 @@
+"""A synthetic mini human + mini mouse with known truth, generated from a seed.
+
+``synthesize(out, preset, seed)`` (or ``crossreg synth --preset P --seed N --out DIR``)
+writes a directory whose ``manifest.json`` names every file, with paths relative to it:
+
+``genomes.<human|mouse>``
+    ``fasta`` (+ ``fasta_index``), ``sizes``, ``gaps`` (N runs), ``blacklist`` (satellite
+    arrays with artefactual signal), ``unmappable`` (both copies of a duplicated stretch),
+    ``targets`` (Basenji targets table of the noisy BigWigs; ``file`` relative to the
+    table), ``gtf``, ``vcf`` (variants tagged with INFO ``KIND``, ``MOTIF``, ``ELEMENT``,
+    ``UP``/``DOWN`` = tracks expected to rise/fall); and the truth: ``targets_noise_free``,
+    ``track_ceilings`` (Pearson R of noisy vs noise-free 128-bp bin sums), ``no_data``
+    (stretches without data per track), ``motif_sites``, ``regulatory_elements`` (with
+    activity per cell type), ``gene_expression`` (expected CAGE tags per TSS),
+    ``variant_effects`` (expected change and sign per variant and track), ``cell_types``.
+``nets``
+    ``[{"genomes": ["human", "mouse"], "file": ...}]``: the UCSC ``.net`` alignment.
+``orthology``
+    Every ancestral unit's span in both genomes (the exact block map behind the net).
+``cohorts`` (unless ``cohort_sets=False``)
+    Human de novo case/control VCFs with the planted calls marked in a truth table, and
+    eQTL-like summary statistics with each SNP's true effect.
+
+Human track indices run 0..n-1 and mouse indices continue after them, as in Basenji's
+cross-species tables.
+"""
+
+from crossreg.synth.presets import PRESETS, Preset
+from crossreg.synth.world import synthesize
+
+__all__ = ["PRESETS", "Preset", "synthesize"]

@@ -1,0 +1,63 @@
+"""Write per-base signal arrays as BigWig (pyBigWig), one run-length entry per constant run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+
+def runs(values: npt.NDArray[np.float32]) -> tuple[npt.NDArray, npt.NDArray, npt.NDArray]:
+    """``(starts, ends, values)`` of the maximal constant runs of `values`, NaN runs dropped."""
+    n = values.size
+    if n == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0, dtype=np.float32)
+    valid = ~np.isnan(values)
+    filled = np.where(valid, values, 0.0)
+    change = (filled[1:] != filled[:-1]) | (valid[1:] != valid[:-1])
+    starts = np.concatenate([[0], np.flatnonzero(change) + 1]).astype(np.int64)
+    ends = np.concatenate([starts[1:], [n]]).astype(np.int64)
+    keep = valid[starts]
+    return starts[keep], ends[keep], values[starts[keep]].astype(np.float32)
+
+
+def write_bigwig(
+    path: str | os.PathLike[str],
+    sizes: Mapping[str, int],
+    signal: Mapping[str, npt.NDArray[np.float32]],
+) -> None:
+    """Write `signal` (chrom -> per-base float32, NaN = no data) as a BigWig, atomically.
+
+    Chromosomes are written in the order of `sizes`; those absent from `signal` have no data.
+    """
+    import pyBigWig
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    handle = pyBigWig.open(str(tmp), "w")
+    if handle is None:
+        raise OSError(f"{path}: cannot open for writing")
+    try:
+        handle.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=10)
+        for chrom in sizes:
+            if chrom not in signal:
+                continue
+            values = signal[chrom]
+            if values.size != sizes[chrom]:
+                raise ValueError(
+                    f"{path}: {chrom} has {values.size:,} values but is {sizes[chrom]:,} bp long"
+                )
+            starts, ends, vals = runs(values)
+            if starts.size:
+                handle.addEntries([chrom] * int(starts.size), starts, ends=ends, values=vals)
+    except BaseException:
+        handle.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    handle.close()
+    os.replace(tmp, path)

@@ -1,0 +1,207 @@
+"""Cell types, the transcription factors that drive them, and the tracks measured in each.
+
+Every cell type has a program: the factors expressed in it. A motif contributes to an
+element's activity in a cell type with the factor's weight there (1 when expressed, 0 when
+not; the repressor REST weighs -1.5 everywhere). Three cell types are matched across
+species; each species also has one of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GENERAL_PROMOTER_TFS = ("SP1", "NFYA", "TBP", "YY1", "Nrf1", "CREB1")
+INSULATOR_TF = "CTCF"
+REPRESSOR_TF = "REST"
+REPRESSOR_WEIGHT = -1.5
+
+# cell type -> its specific transcription factors
+PROGRAMS: dict[str, tuple[str, ...]] = {
+    "liver": ("HNF4A", "HNF1A", "FOXA2", "CEBPB"),
+    "erythroid": ("GATA1", "GATA1::TAL1"),
+    "macrophage": ("Spi1", "CEBPB", "FOS::JUN"),
+    "muscle": ("MYOD1", "FOS::JUN"),
+    "kidney": ("HNF1A", "HNF4A"),
+}
+# the factor each cell type's TF ChIP track measures
+CHIP_TF = {
+    "liver": "HNF4A",
+    "erythroid": "GATA1",
+    "macrophage": "Spi1",
+    "muscle": "MYOD1",
+    "kidney": "HNF1A",
+}
+CELL_TYPES: dict[str, tuple[str, ...]] = {
+    "human": ("liver", "erythroid", "macrophage", "muscle"),
+    "mouse": ("liver", "erythroid", "macrophage", "kidney"),
+}
+ALL_TFS = tuple(
+    sorted(
+        {
+            *GENERAL_PROMOTER_TFS,
+            INSULATOR_TF,
+            REPRESSOR_TF,
+            *(t for p in PROGRAMS.values() for t in p),
+        }
+    )
+)
+
+
+def tf_weight(tf: str, cell: str) -> float:
+    """Contribution of one fully occupied `tf` site to element activity in `cell`."""
+    if tf == REPRESSOR_TF:
+        return REPRESSOR_WEIGHT
+    if tf in GENERAL_PROMOTER_TFS or tf == INSULATOR_TF or tf in PROGRAMS[cell]:
+        return 1.0
+    return 0.0
+
+
+@dataclass(frozen=True)
+class TrackSpec:
+    """One synthetic experiment: what it measures, in which cell type, and its table settings.
+
+    `kind` is ``accessibility``, ``tf``, ``histone`` (H3K27ac-like, broad around active
+    elements), ``promoter_mark`` (H3K4me3-like), ``insulator`` (CTCF ChIP) or ``cage``.
+    `read_bp` is the fragment length that spreads each read; `background` and `peak` are
+    the expected per-base coverage off and on a fully active element.
+    """
+
+    identifier: str
+    genome: str
+    cell: str
+    kind: str
+    description: str
+    tf: str
+    read_bp: int
+    background: float
+    peak: float
+    clip: float
+    scale: float
+    sum_stat: str
+
+
+def track_specs(genome: str, prefix: str) -> list[TrackSpec]:
+    """The tracks of `genome` in Basenji's assay order: DNASE, ATAC, CHIP, CAGE."""
+    cells = CELL_TYPES[genome]
+    specs: list[TrackSpec] = []
+    atac_cell = cells[-1]
+    for cell in cells:
+        if cell == atac_cell:
+            continue
+        specs.append(
+            TrackSpec(
+                f"{prefix}_DNASE_{cell}",
+                genome,
+                cell,
+                "accessibility",
+                f"DNASE:{cell}",
+                "",
+                50,
+                0.3,
+                25.0,
+                32,
+                2,
+                "mean",
+            )
+        )
+    # ATAC settings follow the paper's tables: human clip 64 scale 1 sum, mouse 32/4/mean
+    atac = (64, 1, "sum") if genome == "human" else (32, 4, "mean")
+    specs.append(
+        TrackSpec(
+            f"{prefix}_ATAC_{atac_cell}",
+            genome,
+            atac_cell,
+            "accessibility",
+            f"ATAC:{atac_cell}",
+            "",
+            60,
+            0.2,
+            15.0,
+            *atac,
+        )
+    )
+    specs.append(
+        TrackSpec(
+            f"{prefix}_CHIP_CTCF_{cells[0]}",
+            genome,
+            cells[0],
+            "insulator",
+            f"CHIP:CTCF:{cells[0]}",
+            INSULATOR_TF,
+            150,
+            0.4,
+            30.0,
+            32,
+            2,
+            "mean",
+        )
+    )
+    for cell in cells:
+        tf = CHIP_TF[cell]
+        specs.append(
+            TrackSpec(
+                f"{prefix}_CHIP_{tf}_{cell}".replace("::", "_"),
+                genome,
+                cell,
+                "tf",
+                f"CHIP:{tf}:{cell}",
+                tf,
+                150,
+                0.4,
+                20.0,
+                32,
+                2,
+                "mean",
+            )
+        )
+    for cell in cells:
+        specs.append(
+            TrackSpec(
+                f"{prefix}_CHIP_H3K27ac_{cell}",
+                genome,
+                cell,
+                "histone",
+                f"CHIP:H3K27ac:{cell}",
+                "",
+                150,
+                0.6,
+                12.0,
+                32,
+                2,
+                "mean",
+            )
+        )
+    specs.append(
+        TrackSpec(
+            f"{prefix}_CHIP_H3K4me3_{cells[0]}",
+            genome,
+            cells[0],
+            "promoter_mark",
+            f"CHIP:H3K4me3:{cells[0]}",
+            "",
+            150,
+            0.3,
+            15.0,
+            64,
+            1,
+            "sum",
+        )
+    )
+    for cell in cells:
+        specs.append(
+            TrackSpec(
+                f"{prefix}_CAGE_{cell}",
+                genome,
+                cell,
+                "cage",
+                f"CAGE:{cell}",
+                "",
+                20,
+                0.01,
+                1.0,
+                384,
+                1,
+                "sum",
+            )
+        )
+    return specs

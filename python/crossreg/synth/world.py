@@ -1,0 +1,218 @@
+"""Generate a whole synthetic world and write it to a directory with a manifest."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from crossreg import __version__
+from crossreg.io.atomic import atomic_write
+from crossreg.io.bed import Interval, write_bed
+from crossreg.io.targets import Target, write_targets
+from crossreg.synth import cohorts, tables
+from crossreg.synth.bigwig import write_bigwig
+from crossreg.synth.cells import TrackSpec, track_specs
+from crossreg.synth.elements import lay_out, plant
+from crossreg.synth.fasta import write_fasta
+from crossreg.synth.genomes import SpeciesGenome, build_species, make_ancestor
+from crossreg.synth.motifs import Motif, bundled_motifs
+from crossreg.synth.net import write_net, write_unit_map
+from crossreg.synth.presets import PRESETS, Preset
+from crossreg.synth.regulation import Regulation
+from crossreg.synth.tracks import BIN_BP, TrackSynthesizer, ceiling
+from crossreg.synth.variants import EffectModel, VariantMaker
+
+log = logging.getLogger("crossreg")
+
+GENOMES = (("human", "hs", False), ("mouse", "mm", True))
+
+
+def rng_for(seed: int, name: str) -> np.random.Generator:
+    """An independent random stream for one named part of the world."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def synthesize(
+    out: str | os.PathLike[str],
+    preset: str | Preset = "tiny",
+    seed: int = 0,
+    *,
+    cohort_sets: bool = True,
+) -> Path:
+    """Write a synthetic human + mouse world into `out`; return the path of its manifest.
+
+    Same `preset` and `seed` give byte-identical files. `cohort_sets` adds the de novo
+    case/control sets and eQTL-like summary statistics (human).
+    """
+    preset = PRESETS[preset] if isinstance(preset, str) else preset
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    motifs = bundled_motifs()
+    ancestor = make_ancestor(rng_for(seed, "ancestor"), preset)
+    layout = lay_out(rng_for(seed, "layout"), preset, ancestor)
+    manifest: dict = {
+        "format": "crossreg-synth",
+        "crossreg_version": __version__,
+        "preset": preset.name,
+        "seed": seed,
+        "genomes": {},
+        "nets": [],
+        "ceiling_bin_bp": BIN_BP,
+    }
+    genomes: list[SpeciesGenome] = []
+    regulations: list[Regulation] = []
+    index_offset = 0
+    for genome_index, (name, prefix, rearrange) in enumerate(GENOMES):
+        genome = build_species(
+            rng_for(seed, f"{name}/genome"), preset, ancestor, name, rearrange=rearrange
+        )
+        sites = plant(rng_for(seed, f"{name}/motifs"), layout, genome, motifs)
+        genomes.append(genome)
+        reg = Regulation(genome, layout, sites, rng_for(seed, f"{name}/regulation"))
+        regulations.append(reg)
+        log.info(
+            "%s: %d bp in %d chromosomes, %d elements, %d motif sites",
+            name,
+            sum(genome.sizes.values()),
+            len(genome.sizes),
+            len(reg.elements),
+            len(sites),
+        )
+        entry, n_tracks = _write_genome(
+            out, name, prefix, genome_index, index_offset, genome, reg, motifs, preset, seed
+        )
+        index_offset += n_tracks
+        manifest["genomes"][name] = entry
+    write_net(out / "human.mouse.net", ancestor, genomes[0], genomes[1])
+    write_unit_map(out / "orthology.tsv", ancestor, genomes)
+    manifest["nets"].append({"genomes": ["human", "mouse"], "file": "human.mouse.net"})
+    manifest["orthology"] = "orthology.tsv"
+    if cohort_sets:
+        human, reg = genomes[0], regulations[0]
+        maker = VariantMaker(
+            human,
+            reg,
+            EffectModel(reg, track_specs(human.name, "hs")),
+            motifs,
+            rng_for(seed, "cohorts"),
+        )
+        manifest["cohorts"] = cohorts.write_cohorts(out, "cohorts", maker, preset)
+    manifest_path = out / "manifest.json"
+    with atomic_write(manifest_path) as handle:
+        json.dump(manifest, handle, indent=2)
+        handle.write("\n")
+    return manifest_path
+
+
+def _write_genome(
+    out: Path,
+    name: str,
+    prefix: str,
+    genome_index: int,
+    index_offset: int,
+    genome: SpeciesGenome,
+    reg: Regulation,
+    motifs: dict[str, Motif],
+    preset: Preset,
+    seed: int,
+) -> tuple[dict, int]:
+    """Write one genome's files under ``out/name``; return its manifest entry and track count."""
+    root = out / name
+    write_fasta(root / "genome.fa", genome.sequences)
+    with atomic_write(root / "chrom.sizes") as handle:
+        handle.writelines(f"{c}\t{n}\n" for c, n in genome.sizes.items())
+    write_bed(root / "gaps.bed", genome.gaps)
+    write_bed(
+        root / "blacklist.bed",
+        [Interval(i.chrom, i.start, i.end, ("satellite",)) for i in genome.artefacts],
+    )
+    write_bed(
+        root / "unmappable.bed",
+        [Interval(i.chrom, i.start, i.end, ("duplicate",)) for i in genome.duplicates],
+    )
+    tables.write_gene_annotation(root / "genes.gtf", reg, list(genome.sizes))
+    tables.write_elements(root / "elements.tsv", reg)
+    tables.write_motif_sites(root / "motif_sites.tsv", reg.sites, motifs)
+    specs = track_specs(name, prefix)
+    synth = TrackSynthesizer(genome, reg, preset.read_depth, rng_for(seed, f"{name}/chromatin"))
+    tables.write_gene_expression(root / "gene_expression.tsv", reg, synth.expression)
+    no_data = _no_data(rng_for(seed, f"{name}/no_data"), genome, specs)
+    write_bed(root / "no_data.bed", [iv for spec in specs for iv in no_data[spec.identifier]])
+    ceilings: list[tuple[TrackSpec, float, int]] = []
+    for spec in specs:
+        noisy: dict[str, np.ndarray] = {}
+        clean: dict[str, np.ndarray] = {}
+        rng = rng_for(seed, f"{name}/track/{spec.identifier}")
+        for chrom in genome.sizes:
+            track = synth.sample(spec, chrom, no_data[spec.identifier], rng)
+            noisy[chrom], clean[chrom] = track.noisy, track.clean
+        write_bigwig(root / "tracks" / f"{spec.identifier}.bw", genome.sizes, noisy)
+        write_bigwig(root / "tracks_noise_free" / f"{spec.identifier}.bw", genome.sizes, clean)
+        ceilings.append((spec, *ceiling(noisy, clean)))
+    for folder, table in (
+        ("tracks", "targets.txt"),
+        ("tracks_noise_free", "targets_noise_free.txt"),
+    ):
+        write_targets(
+            root / table,
+            [
+                Target(
+                    index=index_offset + k,
+                    identifier=s.identifier,
+                    files=(f"{folder}/{s.identifier}.bw",),
+                    clip=s.clip,
+                    scale=s.scale,
+                    sum_stat=s.sum_stat,
+                    description=s.description,
+                    extra={"genome": str(genome_index)},
+                )
+                for k, s in enumerate(specs)
+            ],
+            extra_columns=("genome",),
+        )
+    tables.write_ceilings(root / "ceilings.tsv", ceilings)
+    model = EffectModel(reg, specs)
+    maker = VariantMaker(genome, reg, model, motifs, rng_for(seed, f"{name}/variants"))
+    scored = maker.draw(preset.variants)
+    tables.write_variants(root, prefix, genome.sizes, scored, specs)
+    entry = {
+        "fasta": f"{name}/genome.fa",
+        "sizes": f"{name}/chrom.sizes",
+        "gaps": f"{name}/gaps.bed",
+        "blacklist": f"{name}/blacklist.bed",
+        "unmappable": f"{name}/unmappable.bed",
+        "targets": f"{name}/targets.txt",
+        "gtf": f"{name}/genes.gtf",
+        "vcf": f"{name}/variants.vcf",
+        "fasta_index": f"{name}/genome.fa.fai",
+        "targets_noise_free": f"{name}/targets_noise_free.txt",
+        "track_ceilings": f"{name}/ceilings.tsv",
+        "no_data": f"{name}/no_data.bed",
+        "motif_sites": f"{name}/motif_sites.tsv",
+        "regulatory_elements": f"{name}/elements.tsv",
+        "gene_expression": f"{name}/gene_expression.tsv",
+        "variant_effects": f"{name}/variant_effects.tsv",
+        "cell_types": list(reg.cells),
+        "genome_index": genome_index,
+    }
+    return entry, len(specs)
+
+
+def _no_data(
+    rng: np.random.Generator, genome: SpeciesGenome, specs: list[TrackSpec]
+) -> dict[str, list[Interval]]:
+    """Per track, one stretch per chromosome (200-3,000 bp) without data."""
+    out: dict[str, list[Interval]] = {}
+    for spec in specs:
+        ivs = []
+        for chrom, n in genome.sizes.items():
+            length = int(rng.integers(200, 3_000))
+            start = int(rng.integers(0, n - length))
+            ivs.append(Interval(chrom, start, start + length, (spec.identifier,)))
+        out[spec.identifier] = ivs
+    return out

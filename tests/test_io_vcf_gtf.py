@@ -1,0 +1,140 @@
+"""VCF and GTF readers/writers: coordinates, round trips, real files, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from crossreg.genome import Genome
+from crossreg.io.gtf import GtfRecord, read_gtf, write_gtf
+from crossreg.io.vcf import Variant, check_reference, read_vcf, write_vcf
+
+DATA = Path(__file__).parent / "data" / "basenji"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+HEADER = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+
+
+def test_vcf_pos_becomes_zero_based(tmp_path):
+    path = _write(tmp_path / "a.vcf", HEADER + "chr1\t1\tv1\tA\tG,T\t50\tPASS\tKIND=x;FLAG\n")
+    (v,) = read_vcf(path)
+    assert (v.chrom, v.pos, v.end, v.ref, v.alts, v.id) == ("chr1", 0, 1, "A", ("G", "T"), "v1")
+    assert v.info == {"KIND": "x", "FLAG": True}
+    assert v.is_snp
+
+
+def test_vcf_round_trip(tmp_path):
+    variants = [
+        Variant("chr1", 9, "A", ("C",), id="s1", info={"KIND": "break", "UP": "a,b"}),
+        Variant("chr2", 0, "ACG", ("A",), id="d1"),
+        Variant("chr2", 5, "T", ("TTTA",), id="i1", info={"FLAG": True}),
+    ]
+    path = tmp_path / "out.vcf"
+    write_vcf(
+        path,
+        variants,
+        contigs={"chr1": 100, "chr2": 50},
+        info_header=[("KIND", "1", "String", "k")],
+    )
+    text = path.read_text()
+    assert "##contig=<ID=chr1,length=100>" in text
+    assert "chr1\t10\ts1\tA\tC\t.\t.\tKIND=break;UP=a,b" in text
+    back = read_vcf(path)
+    assert back == variants
+    assert [v.info for v in back] == [v.info for v in variants]
+
+
+def test_real_basenji_vcf_with_seven_columns():
+    variants = read_vcf(DATA / "regulatory_validated.vcf")
+    assert len(variants) == 16
+    first = variants[0]
+    assert (first.chrom, first.pos, first.id, first.ref, first.alts) == (
+        "chr1",
+        56972352,
+        "rs72664324",
+        "G",
+        ("A",),
+    )
+    insertions = [v for v in variants if len(v.alts[0]) > len(v.ref)]
+    assert [(v.id, v.ref, v.alts) for v in insertions] == [("rs144361550", "A", ("AGGGCCC",))]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("chr1\tx\tv\tA\tC\t.\t.\t.\n", r"a\.vcf:3: POS 'x' is not a whole number"),
+        ("chr1\t0\tv\tA\tC\t.\t.\t.\n", r"a\.vcf:3: POS 0 is invalid"),
+        ("chr1\t5\tv\tAZ\tC\t.\t.\t.\n", r"a\.vcf:3: REF 'AZ'"),
+        ("chr1\t5\tv\tA\tC?\t.\t.\t.\n", r"a\.vcf:3: ALT allele 'C\?'"),
+        ("chr1\t5\tv\n", r"a\.vcf:3: 3 tab-separated fields"),
+    ],
+)
+def test_vcf_errors_name_file_and_line(tmp_path, body, message):
+    path = _write(tmp_path / "a.vcf", HEADER + body)
+    with pytest.raises(ValueError, match=message):
+        read_vcf(path)
+
+
+def test_vcf_without_header_is_rejected(tmp_path):
+    path = _write(tmp_path / "a.vcf", "chr1\t5\tv\tA\tC\t.\t.\t.\n")
+    with pytest.raises(ValueError, match=r"a\.vcf:1: a record comes before"):
+        read_vcf(path)
+    with pytest.raises(ValueError, match="no '#CHROM"):
+        read_vcf(_write(tmp_path / "b.vcf", "##fileformat=VCFv4.2\n"))
+
+
+def test_vcf_reference_check(tmp_path):
+    fasta = _write(tmp_path / "g.fa", ">chr1\nACGTACGTAC\n")
+    genome = Genome(fasta)
+    good = _write(tmp_path / "good.vcf", HEADER + "chr1\t2\tv\tCG\tC\t.\t.\t.\n")
+    assert read_vcf(good, genome=genome)[0].ref == "CG"
+    bad = _write(tmp_path / "bad.vcf", HEADER + "chr1\t2\tv\tA\tC\t.\t.\t.\n")
+    with pytest.raises(ValueError, match="has REF A but the genome has C"):
+        read_vcf(bad, genome=genome)
+    with pytest.raises(ValueError, match="chromosome the genome lacks"):
+        check_reference([Variant("1", 0, "A", ("C",))], genome, source="x")
+
+
+def test_gtf_coordinates_and_round_trip(tmp_path):
+    records = [
+        GtfRecord("chr1", "src", "gene", 0, 100, ".", "+", ".", {"gene_id": "G1"}),
+        GtfRecord(
+            "chr1", "src", "exon", 10, 20, ".", "-", ".", {"gene_id": "G1", "transcript_id": "G1.1"}
+        ),
+    ]
+    path = tmp_path / "a.gtf"
+    write_gtf(path, records)
+    assert path.read_text().splitlines()[1].split("\t")[3:5] == ["11", "20"]
+    back = read_gtf(path)
+    assert back == records
+    assert back[1].gene_id == "G1" and back[1].transcript_id == "G1.1"
+
+
+def test_real_gencode_gtf():
+    records = read_gtf(DATA / "genes.gtf")
+    assert len(records) == 44
+    assert {r.attributes["gene_name"] for r in records} == {"CTCF", "HNRNPU"}
+    first = records[0]
+    assert (first.chrom, first.start, first.end, first.strand) == ("chr16", 67596309, 67596627, "+")
+    assert first.attributes["exon_number"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('chr1\ts\texon\t5\t4\t.\t+\t.\tgene_id "G";\n', r"a\.gtf:1: feature chr1:5-4 is invalid"),
+        ('chr1\ts\texon\t0\t4\t.\t+\t.\tgene_id "G";\n', r"a\.gtf:1: feature chr1:0-4"),
+        ('chr1\ts\texon\t1\t4\t.\tx\t.\tgene_id "G";\n', r"a\.gtf:1: strand 'x'"),
+        ("chr1\ts\texon\t1\t4\t.\t+\n", r"a\.gtf:1: 7 tab-separated fields"),
+        ('chr1\ts\texon\ta\t4\t.\t+\t.\tgene_id "G";\n', r"a\.gtf:1: start 'a'"),
+        ("chr1\ts\texon\t1\t4\t.\t+\t.\tgene_id;\n", r"a\.gtf:1: attribute 'gene_id'"),
+    ],
+)
+def test_gtf_errors_name_file_and_line(tmp_path, line, message):
+    with pytest.raises(ValueError, match=message):
+        read_gtf(_write(tmp_path / "a.gtf", line))

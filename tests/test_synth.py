@@ -1,0 +1,414 @@
+"""crossreg synth: determinism, the manifest contract, every file parses, planted truth holds."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pyBigWig
+import pyfaidx
+import pytest
+from crossreg.cli import main
+from crossreg.dna import reverse_complement
+from crossreg.genome import Genome
+from crossreg.io.bed import read_bed
+from crossreg.io.gtf import read_gtf
+from crossreg.io.targets import read_targets
+from crossreg.io.vcf import read_vcf
+from crossreg.synth import cli as synth_cli
+from crossreg.synth import synthesize
+from crossreg.synth.motifs import bundled_motifs
+from crossreg.synth.tracks import BIN_BP
+
+CONTRACT_KEYS = {"fasta", "sizes", "gaps", "blacklist", "unmappable", "targets", "gtf", "vcf"}
+ASSAY_SETTINGS = {  # (genome, assay) -> (clip, scale, sum_stat), as in the paper's tables
+    ("human", "DNASE"): (32, 2, "mean"),
+    ("human", "ATAC"): (64, 1, "sum"),
+    ("human", "CAGE"): (384, 1, "sum"),
+    ("mouse", "DNASE"): (32, 2, "mean"),
+    ("mouse", "ATAC"): (32, 4, "mean"),
+    ("mouse", "CAGE"): (384, 1, "sum"),
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("world_a")
+    synthesize(out, "tiny", 7)
+    return out
+
+
+@pytest.fixture(scope="module")
+def manifest(world) -> dict:
+    return json.loads((world / "manifest.json").read_text())
+
+
+def _tsv(path: Path) -> list[dict[str, str]]:
+    lines = path.read_text().splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_same_seed_gives_identical_bytes_and_other_seed_differs(world, tmp_path):
+    again = tmp_path / "again"
+    assert main(["synth", "--preset", "tiny", "--seed", "7", "--out", str(again)]) == 0
+    first, second = _hashes(world), _hashes(again)
+    assert len(first) > 90
+    assert first == second  # BigWigs, FASTA, tables: nothing embeds a time or a path
+    other = tmp_path / "other"
+    synthesize(other, "tiny", 8, cohort_sets=False)
+    third = _hashes(other)
+    for name in (
+        "human/genome.fa",
+        "mouse/genome.fa",
+        "human.mouse.net",
+        "human/tracks/hs_DNASE_liver.bw",
+        "mouse/variants.vcf",
+    ):
+        assert third[name] != first[name], name
+
+
+def test_manifest_contract(world, manifest):
+    assert set(manifest["genomes"]) == {"human", "mouse"}
+    for name, entry in manifest["genomes"].items():
+        assert set(entry) >= CONTRACT_KEYS
+        for key, value in entry.items():
+            if isinstance(value, str):
+                assert not Path(value).is_absolute()
+                assert (world / value).is_file(), (name, key)
+    assert manifest["nets"] == [{"genomes": ["human", "mouse"], "file": "human.mouse.net"}]
+    assert (world / manifest["nets"][0]["file"]).is_file()
+    for key, value in manifest["cohorts"].items():
+        if isinstance(value, str) and "/" in value:
+            assert (world / value).is_file(), key
+
+
+def test_every_file_parses(world, manifest):
+    offset = 0
+    for genome_index, (name, entry) in enumerate(manifest["genomes"].items()):
+        fasta = pyfaidx.Fasta(str(world / entry["fasta"]))
+        genome = Genome(world / entry["fasta"])
+        sizes = dict(line.split("\t") for line in (world / entry["sizes"]).read_text().splitlines())
+        sizes = {c: int(n) for c, n in sizes.items()}
+        assert genome.sizes == sizes == {r.name: len(r) for r in fasta}
+        assert sum(sizes.values()) < 1_000_000  # tiny: under 1 Mbp per genome
+        assert str(fasta["chr1"][100:160]) == genome.fetch("chr1", 100, 160).decode()
+        for key in ("gaps", "blacklist", "unmappable", "no_data"):
+            assert read_bed(world / entry[key], sizes=sizes)
+        for key in ("targets", "targets_noise_free"):
+            table = read_targets(world / entry[key], check_files=True)
+            assert [t.index for t in table] == list(range(offset, offset + len(table)))
+            assert {t.extra["genome"] for t in table} == {str(genome_index)}
+            assert {t.assay for t in table} == {"DNASE", "ATAC", "CHIP", "CAGE"}
+            assert all(not f.startswith("/") for t in table for f in t.files)
+            for t in table:
+                expected = ASSAY_SETTINGS.get((name, t.assay), (32, 2, "mean"))
+                if t.assay == "CHIP" and "H3K4me3" in t.description:
+                    expected = (64, 1, "sum")
+                assert (t.clip, t.scale, t.sum_stat) == expected, t.identifier
+                for file in table.track_files(t):
+                    bw = pyBigWig.open(str(file))
+                    assert bw.chroms() == sizes
+                    bw.close()
+        offset += len(table)
+        gtf = read_gtf(world / entry["gtf"])
+        genes = {r.gene_id: r for r in gtf if r.feature == "gene"}
+        assert genes and {r.feature for r in gtf} == {"gene", "transcript", "exon"}
+        for r in gtf:
+            gene = genes[r.gene_id]
+            assert gene.start <= r.start < r.end <= gene.end <= sizes[r.chrom]
+        variants = read_vcf(world / entry["vcf"], genome=genome)  # checks every REF
+        assert len(variants) == 60
+
+
+def test_gaps_are_the_n_runs(world, manifest):
+    for entry in manifest["genomes"].values():
+        genome = Genome(world / entry["fasta"])
+        gaps = read_bed(world / entry["gaps"])
+        for chrom, size in genome.sizes.items():
+            seq = np.frombuffer(genome.fetch(chrom, 0, size), dtype=np.uint8)
+            in_gap = np.zeros(size, dtype=bool)
+            for iv in gaps:
+                if iv.chrom == chrom:
+                    in_gap[iv.start : iv.end] = True
+            assert np.array_equal(seq == ord("N"), in_gap)
+
+
+def _read_net(path: Path) -> list[tuple[str, list[str], list[list[str]], list[list[str]]]]:
+    """Top-level fills of a .net file as (t_chrom, fill fields, gap fields, nested fills)."""
+    fills: list[tuple[str, list[str], list[list[str]], list[list[str]]]] = []
+    chrom = ""
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if line.startswith("net "):
+            chrom = fields[1]
+        elif line.startswith(" fill "):
+            assert fields[fields.index("type") + 1] == "top"
+            fills.append((chrom, fields, [], []))
+        elif line.startswith("  gap "):
+            fills[-1][2].append(fields)
+        elif line.startswith("   fill "):
+            assert fields[fields.index("type") + 1] == "inv"
+            fills[-1][3].append(fields)
+        else:
+            raise AssertionError(f"unexpected net line: {line!r}")
+    return fills
+
+
+def _net_blocks(path: Path) -> list[tuple[str, int, str, int, int, str]]:
+    """Aligned blocks (t_chrom, t_start, q_chrom, q_start, length, q_strand) of a .net file.
+
+    The blocks of a top-level fill are the stretches between its gaps; on the '-' strand
+    the query walks down from the fill's end (query coordinates are forward-strand).
+    """
+    blocks = []
+    for chrom, fill, gaps, nested in _read_net(path):
+        t0, t_size, q_chrom, strand, q0, q_size = fill[1:7]
+        q_first, q_last = int(q0), int(q0) + int(q_size)
+        if strand == "-":  # the query walks down from the fill's end
+            q_first, q_last = q_last, q_first
+        t_bounds, q_bounds = [int(t0)], [q_first]
+        for g in gaps:
+            assert g[3] == q_chrom and g[4] == strand
+            t_bounds += [int(g[1]), int(g[1]) + int(g[2])]
+            q_gap = [int(g[5]), int(g[5]) + int(g[6])]
+            q_bounds += q_gap if strand == "+" else q_gap[::-1]
+        t_bounds.append(int(t0) + int(t_size))
+        q_bounds.append(q_last)
+        for k in range(0, len(t_bounds), 2):
+            t_start, t_end = t_bounds[k], t_bounds[k + 1]
+            q_start, q_end = sorted(q_bounds[k : k + 2])
+            assert t_end - t_start == q_end - q_start
+            blocks.append((chrom, t_start, q_chrom, q_start, t_end - t_start, strand))
+        for f in nested:
+            assert f[2] == f[6]
+            blocks.append((chrom, int(f[1]), f[3], int(f[5]), int(f[2]), f[4]))
+    return blocks
+
+
+def test_net_agrees_with_sequences(world, manifest):
+    human = Genome(world / manifest["genomes"]["human"]["fasta"])
+    mouse = Genome(world / manifest["genomes"]["mouse"]["fasta"])
+    blocks = _net_blocks(world / "human.mouse.net")
+    assert {b[5] for b in blocks} == {"+", "-"}
+    identities = []
+    aligned = 0
+    for t_chrom, t_start, q_chrom, q_start, length, strand in blocks:
+        if length == 0:
+            continue
+        t = human.fetch(t_chrom, t_start, t_start + length).upper()
+        q = mouse.fetch(q_chrom, q_start, q_start + length).upper()
+        if strand == "-":
+            q = reverse_complement(q)
+        same = np.frombuffer(t, np.uint8) == np.frombuffer(q, np.uint8)
+        identities.append(same.mean())
+        aligned += length
+        shuffled = np.frombuffer(t, np.uint8) == np.frombuffer(q, np.uint8)[::-1]
+        assert shuffled.mean() < 0.5
+    identities = np.array(identities)
+    assert identities.min() > 0.85
+    # planted divergence 4% (plus motif sites sampled separately in each species)
+    assert 0.93 < np.average(identities, weights=None) < 0.975
+    assert aligned > 0.7 * sum(human.sizes.values())
+    units = _tsv(world / "orthology.tsv")
+    assert sum(int(u["length"]) for u in units) == aligned
+
+
+def test_planted_motifs_score_where_the_truth_says(world, manifest):
+    motifs = bundled_motifs()
+    for entry in manifest["genomes"].values():
+        genome = Genome(world / entry["fasta"])
+        sites = _tsv(world / entry["motif_sites"])
+        assert len(sites) > 100
+        for s in sites:
+            motif = motifs[s["tf"]]
+            assert s["matrix_id"] == motif.matrix_id
+            seq = genome.fetch(s["chrom"], int(s["start"]), int(s["end"]))
+            strand = 1 if s["strand"] == "+" else -1
+            score = motif.score(seq, strand)
+            assert score == pytest.approx(float(s["score"]), abs=1e-3)
+            if s["latent"] == "0":
+                assert score >= motif.max_score - 1.5
+            else:
+                assert motif.occupancy(score) < 0.5
+        # planted sites stand out: they beat 99.9% of the windows of a stretch of background
+        chrom = sites[0]["chrom"]
+        background = genome.fetch(chrom, 0, min(genome.sizes[chrom], 50_000))
+        for tf in {s["tf"] for s in sites}:
+            cutoff = np.quantile(motifs[tf].scan(background), 0.999)
+            planted = [float(s["score"]) for s in sites if s["tf"] == tf and s["latent"] == "0"]
+            assert min(planted) > cutoff, tf
+
+
+def _values(bw, chrom: str, size: int) -> np.ndarray:
+    return np.array(bw.values(chrom, 0, size), dtype=np.float64)
+
+
+def test_noisy_tracks_match_noise_free_at_the_reported_ceiling(world, manifest):
+    for entry in manifest["genomes"].values():
+        ceilings = {r["identifier"]: r for r in _tsv(world / entry["track_ceilings"])}
+        noisy = read_targets(world / entry["targets"])
+        clean = read_targets(world / entry["targets_noise_free"])
+        no_data = read_bed(world / entry["no_data"])
+        sizes = Genome(world / entry["fasta"]).sizes
+        assert noisy.identifiers == clean.identifiers == list(ceilings)
+        for t_noisy, t_clean in zip(noisy, clean, strict=True):
+            a = pyBigWig.open(str(noisy.track_files(t_noisy)[0]))
+            b = pyBigWig.open(str(clean.track_files(t_clean)[0]))
+            xs, ys = [], []
+            for chrom, size in sizes.items():
+                x, y = _values(a, chrom, size), _values(b, chrom, size)
+                assert np.array_equal(np.isnan(x), np.isnan(y))
+                for iv in no_data:
+                    if iv.chrom == chrom and iv.extra[0] == t_noisy.identifier:
+                        assert np.isnan(x[iv.start : iv.end]).all()
+                assert (x[~np.isnan(x)] == np.round(x[~np.isnan(x)])).all()  # read counts
+                n = size // BIN_BP * BIN_BP
+                xb, yb = x[:n].reshape(-1, BIN_BP), y[:n].reshape(-1, BIN_BP)
+                has = ~np.isnan(xb).all(axis=1)
+                xs.append(np.nansum(xb, axis=1)[has])
+                ys.append(np.nansum(yb, axis=1)[has])
+            r = np.corrcoef(np.concatenate(xs), np.concatenate(ys))[0, 1]
+            row = ceilings[t_noisy.identifier]
+            assert r == pytest.approx(float(row["pearson_r_128bp"]), abs=1e-5)
+            assert int(row["bins"]) == sum(len(x) for x in xs)
+            assert 0.5 < r < 1.0
+
+
+def _mean_signal(bw, elements: list[dict[str, str]]) -> float:
+    values = [bw.stats(e["chrom"], int(e["start"]), int(e["end"]))[0] for e in elements]
+    return float(np.mean([v for v in values if v is not None]))
+
+
+def test_tracks_follow_planted_activity(world, manifest):
+    entry = manifest["genomes"]["human"]
+    elements = _tsv(world / entry["regulatory_elements"])
+    table = read_targets(world / entry["targets_noise_free"])
+    noisy = read_targets(world / entry["targets"])
+    for cell in ("liver", "erythroid"):
+        (t,) = [t for t in noisy if t.description == f"DNASE:{cell}"]
+        bw = pyBigWig.open(str(noisy.track_files(t)[0]))
+        on = [e for e in elements if e["kind"] == "enhancer" and float(e[f"activity_{cell}"]) > 0.5]
+        off = [
+            e for e in elements if e["kind"] == "enhancer" and float(e[f"activity_{cell}"]) < 0.05
+        ]
+
+        assert _mean_signal(bw, on) > 5 * _mean_signal(bw, off)
+    genes = _tsv(world / entry["gene_expression"])
+    (cage,) = [t for t in table if t.description == "CAGE:liver"]
+    bw = pyBigWig.open(str(table.track_files(cage)[0]))
+    tss_signal = [
+        bw.stats(g["chrom"], int(g["tss"]) - 30, int(g["tss"]) + 31, type="sum")[0] for g in genes
+    ]
+    expr = [float(g["cage_liver"]) for g, s in zip(genes, tss_signal, strict=True) if s]
+    tss_signal = [s for s in tss_signal if s]
+    assert len(tss_signal) > 0.8 * len(genes)
+    assert np.corrcoef(np.log(tss_signal), np.log(expr))[0, 1] > 0.95
+    assert max(expr) / min(expr) > 100  # large dynamic range
+
+
+def test_blacklist_and_unmappable_regions(world, manifest):
+    for entry in manifest["genomes"].values():
+        genome = Genome(world / entry["fasta"])
+        table = read_targets(world / entry["targets"])
+        bw = pyBigWig.open(str(table.track_files(table[0])[0]))
+        median = np.nanmedian(_values(bw, "chr1", genome.sizes["chr1"]))
+        for iv in read_bed(world / entry["blacklist"]):
+            assert bw.stats(iv.chrom, iv.start, iv.end)[0] > 20 * max(median, 0.1)
+        dups = read_bed(world / entry["unmappable"])
+        assert len(dups) == 2
+        a, b = (genome.fetch(iv.chrom, iv.start, iv.end) for iv in dups)
+        assert a == b
+        for iv in dups:
+            inner = _values(bw, iv.chrom, genome.sizes[iv.chrom])[iv.start + 100 : iv.end - 100]
+            assert np.nanmax(inner) == 0
+
+
+def test_variants_carry_expected_signs(world, manifest):
+    for name, entry in manifest["genomes"].items():
+        variants = read_vcf(world / entry["vcf"])
+        effects = _tsv(world / entry["variant_effects"])
+        kinds = {v.info["KIND"] for v in variants}
+        assert kinds == {"break", "create", "site_deletion", "neutral", "neutral_indel"}, name
+        by_id: dict[str, dict[str, int]] = {}
+        for row in effects:
+            by_id.setdefault(row["variant_id"], {})[row["identifier"]] = int(row["sign"])
+        for v in variants:
+            signs = by_id[v.id]
+            up = set(v.info["UP"].split(",")) if "UP" in v.info else set()
+            down = set(v.info["DOWN"].split(",")) if "DOWN" in v.info else set()
+            assert up == {k for k, s in signs.items() if s > 0}
+            assert down == {k for k, s in signs.items() if s < 0}
+            kind = v.info["KIND"]
+            if kind.startswith("neutral"):
+                assert not up and not down
+            elif kind == "create":
+                assert up and not down
+            elif v.info["MOTIF"] == "REST":
+                assert up and not down  # losing a repressor site raises activity
+            elif kind == "break":
+                assert down and not up
+        assert sum(1 for v in variants if not v.is_snp) >= 10
+
+
+def test_cohorts_carry_the_planted_signal(world, manifest):
+    cohorts = manifest["cohorts"]
+    human = Genome(world / manifest["genomes"]["human"]["fasta"])
+    cases = read_vcf(world / cohorts["denovo_cases"], genome=human)
+    controls = read_vcf(world / cohorts["denovo_controls"], genome=human)
+    truth = {r["variant_id"]: r for r in _tsv(world / cohorts["denovo_truth"])}
+    assert len(truth) == len(cases) + len(controls)
+    order = {c: k for k, c in enumerate(human.sizes)}
+    for records in (cases, controls):
+        keys = [(order[v.chrom], v.pos) for v in records]
+        assert keys == sorted(keys)
+    planted = [v for v in cases if truth[v.id]["planted"] == "1"]
+    assert planted and not any(truth[v.id]["planted"] == "1" for v in controls)
+    entry = manifest["genomes"]["human"]
+    program = {e["element_id"]: e["program"] for e in _tsv(world / entry["regulatory_elements"])}
+    sites = _tsv(world / entry["motif_sites"])
+    for v in planted:  # each planted call breaks a site of an enhancer of the enriched program
+        (hit,) = [
+            s for s in sites if s["chrom"] == v.chrom and int(s["start"]) <= v.pos < int(s["end"])
+        ]
+        assert program[hit["element_id"]] == cohorts["denovo_enriched_cell_type"]
+    assert {truth[v.id]["sample"] for v in controls} <= {f"control{k:04d}" for k in range(1, 21)}
+    stats = _tsv(world / cohorts["eqtl_sumstats"])
+    deltas = {
+        r["snp"]: float(r["delta_log_expression"]) for r in _tsv(world / cohorts["eqtl_truth"])
+    }
+    assert len(stats) == 300
+    z = np.array([float(r["z"]) for r in stats])
+    d = np.array([deltas[r["snp"]] for r in stats])
+    assert (d != 0).sum() > 20
+    # z = tau * sqrt(N) * delta + N(0, 1): least squares recovers the planted slope
+    slope, se = (z * d).sum() / (d * d).sum(), 1 / np.sqrt((d * d).sum())
+    expected_slope = cohorts["eqtl_tau"] * np.sqrt(float(stats[0]["n"]))
+    assert abs(slope - expected_slope) < 4 * se
+    assert slope / se > 4
+    null = z[d == 0]
+    assert abs(null.mean()) < 0.3 and 0.7 < null.std() < 1.3
+    for r in stats[:50]:
+        assert (
+            human.fetch(r["chrom"], int(r["pos"]) - 1, int(r["pos"])).decode().upper() == r["ref"]
+        )
+
+
+def test_cli_rejects_a_negative_seed(tmp_path):
+    out = tmp_path / "w"
+    assert main(["synth", "--preset", "tiny", "--seed", "-1", "--out", str(out)]) == 1
+    args = argparse.Namespace(preset="tiny", seed=-1, out=str(out), no_cohorts=False)
+    with pytest.raises(ValueError, match="--seed must be a non-negative integer, got -1"):
+        synth_cli.run(args)
+    assert not out.exists()
