@@ -18,7 +18,10 @@ from crossreg import __version__
 log = logging.getLogger("crossreg")
 
 # subcommand name -> module implementing it, in the order of the pipeline
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "import-basenji": "crossreg.import_basenji_cli",
+    "predict": "crossreg.predict_cli",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,8 @@
+"""The Basenji2 model in PyTorch: params, blocks, SeqNN, ensemble, Keras import, checkpoints.
+
+- :mod:`crossreg.model.params`: Basenji params JSON (``load_params``)
+- :mod:`crossreg.model.seqnn`: ``SeqNN`` (one trunk, one head per genome), ``count_parameters``
+- :mod:`crossreg.model.ensemble`: reverse-complement / shift ensemble on tensors
+- :mod:`crossreg.model.keras_import`: Basenji Keras ``.h5`` weights (``import_basenji``)
+- :mod:`crossreg.model.checkpoint`: ``save_checkpoint`` / ``load_checkpoint``
+"""
