@@ -275,7 +275,7 @@ def test_one_head_params_with_two_files_is_refused():
 
 
 def test_unknown_genome_lists_heads():
-    with pytest.raises(ValueError, match="no head for genome 'rat'.*head_human, head_mouse"):
+    with pytest.raises(ValueError, match=r"no head for genome 'rat'.*head_human, head_mouse"):
         import_basenji(PARAMS, [BasenjiSource("rat", WEIGHTS["human"], TARGETS["human"])])
 
 
@@ -295,8 +295,12 @@ def test_differing_trunks_fail_unless_a_trunk_is_chosen(tmp_path, inputs, caplog
     sources = _sources("human", "mouse", weights={"mouse": path})
     with pytest.raises(ValueError, match=r"differ in 1 of 34 layers.*'conv1d_3'.*--trunk-from"):
         import_basenji(PARAMS, sources)
-    with caplog.at_level(logging.WARNING, logger="crossreg"):
+    logger = logging.getLogger("crossreg")
+    logger.addHandler(caplog.handler)  # the CLI's logger may not propagate to the root
+    try:
         result = import_basenji(PARAMS, sources, trunk_from="human", gelu="tanh")
+    finally:
+        logger.removeHandler(caplog.handler)
     assert "using the trunk of 'human'" in caplog.text
     assert result.trunk_source.endswith("model0_best.h5")
     with torch.inference_mode():

@@ -95,7 +95,7 @@ def test_gelu_forms_at_one():
 def _numpy_conv_block(x, kernel, gamma, beta, mean, var, dilation, pool):
     """Plain numpy conv_block on (C, L): sigmoid GELU, 'same' conv, BN, max-pool 'same'."""
     h = x / (1 + np.exp(-1.702 * x))
-    c_out, c_in, k = kernel.shape
+    c_out, _, k = kernel.shape
     length = h.shape[1]
     pad = dilation * (k - 1) // 2
     padded = np.pad(h, ((0, 0), (pad, pad)))

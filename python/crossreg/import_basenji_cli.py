@@ -19,26 +19,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--params", type=Path, required=True, help="the Basenji params JSON the weights belong to"
     )
     parser.add_argument(
-        "--weights", type=Path, action="append", required=True, metavar="MODEL.h5",
+        "--weights",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="MODEL.h5",
         help="Keras HDF5 weights (trunk + one head); repeat with --targets/--genome per head",
     )
     parser.add_argument(
-        "--targets", type=Path, action="append", required=True, metavar="TARGETS.txt",
+        "--targets",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="TARGETS.txt",
         help="the targets table of that head, one row per output track",
     )
     parser.add_argument(
-        "--genome", action="append", required=True, metavar="NAME",
+        "--genome",
+        action="append",
+        required=True,
+        metavar="NAME",
         help="genome the head predicts; with several heads in params, the head's genome "
         "(head_human -> human)",
     )
     parser.add_argument("--out", type=Path, required=True, help="checkpoint directory to write")
     parser.add_argument(
-        "--gelu", choices=GELU_CHOICES, default=None,
+        "--gelu",
+        choices=GELU_CHOICES,
+        default=None,
         help="GELU form (default: the form the file records, else tanh); the cross2020 "
         "models were trained with sigmoid1702 = x*sigmoid(1.702x)",
     )
     parser.add_argument(
-        "--trunk-from", metavar="NAME", default=None,
+        "--trunk-from",
+        metavar="NAME",
+        default=None,
         help="with several files whose trunks differ, use this genome's trunk for all heads",
     )
 
@@ -77,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
     heads = ", ".join(f"{g} ({imported.model.num_targets(g)} tracks)" for g in imported.genomes)
     log.info(
         "wrote %s: %s, input %d bp -> %d bins of %d bp",
-        args.out, heads, config.seq_length, config.bins, config.bin_width,
+        args.out,
+        heads,
+        config.seq_length,
+        config.bins,
+        config.bin_width,
     )
     return 0

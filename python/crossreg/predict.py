@@ -93,9 +93,7 @@ def predict(
         raise ValueError("bf16 autocast is offered on CUDA only; drop --bf16 on CPU")
     model.eval()
     x = torch.as_tensor(one_hot, dtype=torch.float32).to(device, non_blocking=True)
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    )
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     with autocast:
         out = ensemble_predict(lambda s: model(s, genome), x, rc=rc, shifts=shifts)
     return out.float().cpu().numpy()

@@ -32,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--fasta", type=Path, required=True, help="sequences (FASTA)")
     parser.add_argument(
-        "--bed", type=Path, default=None,
+        "--bed",
+        type=Path,
+        default=None,
         help="regions of the FASTA to predict, each centred in a window of the model's length",
     )
     parser.add_argument(
@@ -42,7 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rc", action="store_true", help="average with reverse-complement predictions"
     )
     parser.add_argument(
-        "--shifts", type=parse_shifts, default=[0], metavar="1,0,-1",
+        "--shifts",
+        type=parse_shifts,
+        default=[0],
+        metavar="1,0,-1",
         help="average over these sequence shifts (default 0)",
     )
     parser.add_argument("--batch-size", type=int, default=4, help="sequences per batch")
@@ -79,17 +84,24 @@ def run(args: argparse.Namespace) -> int:
     if args.bed is None:
         windows = record_windows(fasta, model.seq_length)
     else:
-        windows = region_windows(
-            read_bed(args.bed), fasta, model.seq_length, source=str(args.bed)
-        )
+        windows = region_windows(read_bed(args.bed), fasta, model.seq_length, source=str(args.bed))
     log.info(
         "predicting %d windows of %d bp with the '%s' head on %s%s",
-        len(windows), model.seq_length, genome, device,
+        len(windows),
+        model.seq_length,
+        genome,
+        device,
         f" (rc={args.rc}, shifts={args.shifts})" if args.rc or args.shifts != [0] else "",
     )
     batches = predict_windows(
-        model, fasta, windows, genome,
-        batch_size=args.batch_size, rc=args.rc, shifts=args.shifts, bf16=args.bf16,
+        model,
+        fasta,
+        windows,
+        genome,
+        batch_size=args.batch_size,
+        rc=args.rc,
+        shifts=args.shifts,
+        bf16=args.bf16,
     )
     write_predictions(
         args.out,

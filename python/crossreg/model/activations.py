@@ -8,8 +8,8 @@ Basenji's released cross2020 weights were trained with ``x·sigmoid(1.702x)``; B
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.nn import functional
 
 GELU_FORMS = ("tanh", "sigmoid1702", "erf")
 
@@ -17,11 +17,11 @@ GELU_FORMS = ("tanh", "sigmoid1702", "erf")
 def gelu(x: torch.Tensor, form: str) -> torch.Tensor:
     """GELU of `x` (any shape/dtype) in the given form."""
     if form == "tanh":
-        return F.gelu(x, approximate="tanh")
+        return functional.gelu(x, approximate="tanh")
     if form == "sigmoid1702":
         return x * torch.sigmoid(1.702 * x)
     if form == "erf":
-        return F.gelu(x)
+        return functional.gelu(x)
     raise ValueError(f"GELU form '{form}' is unknown; use one of {', '.join(GELU_FORMS)}")
 
 

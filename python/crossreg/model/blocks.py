@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+from torch.nn import functional
 
 from crossreg.model.activations import make_activation
 from crossreg.model.params import Block
@@ -45,7 +45,7 @@ class KerasBatchNorm(nn.BatchNorm1d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
-            return F.batch_norm(
+            return functional.batch_norm(
                 x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
             )
         with torch.no_grad():
@@ -53,7 +53,7 @@ class KerasBatchNorm(nn.BatchNorm1d):
             self.running_mean.lerp_(mean, self.momentum)
             self.running_var.lerp_(var, self.momentum)
             self.num_batches_tracked.add_(1)
-        return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        return functional.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
 
 
 class ConvBlock(nn.Module):
@@ -81,9 +81,7 @@ class ConvBlock(nn.Module):
         self.norm = KerasBatchNorm(filters, bn_momentum, gamma_init)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         # Keras "same" max-pooling with stride = pool: a short last window when L is odd
-        self.pool = (
-            nn.MaxPool1d(pool_size, ceil_mode=True) if pool_size > 1 else nn.Identity()
-        )
+        self.pool = nn.MaxPool1d(pool_size, ceil_mode=True) if pool_size > 1 else nn.Identity()
         self.pool_size = pool_size
 
     @property
@@ -142,7 +140,7 @@ def residual_dilations(options: Mapping[str, Any]) -> list[int]:
     rate = 1.0
     dilations = []
     for _ in range(int(options.get("repeat", 1))):
-        dilations.append(int(round(rate)))
+        dilations.append(round(rate))
         rate *= float(options.get("rate_mult", 2))
         if options.get("round", False):
             rate = float(round(rate))

@@ -106,7 +106,9 @@ def make_config(
     )
 
 
-def save_checkpoint(directory: str | os.PathLike[str], model: SeqNN, config: CheckpointConfig) -> Path:
+def save_checkpoint(
+    directory: str | os.PathLike[str], model: SeqNN, config: CheckpointConfig
+) -> Path:
     """Write `model`'s weights and `config` into `directory` (created if needed)."""
     directory = Path(directory)
     for genome in model.genomes:
@@ -142,7 +144,9 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
     if data.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a crossreg checkpoint config (format {data.get('format')!r})")
+        raise ValueError(
+            f"{path}: not a crossreg checkpoint config (format {data.get('format')!r})"
+        )
     if data.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{path}: checkpoint format version {data.get('format_version')}; this crossreg "
@@ -156,9 +160,7 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     if missing:
         raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
     kwargs = {k: v for k, v in data.items() if k in fields}
-    kwargs["targets"] = {
-        g: [_target_from_json(t) for t in ts] for g, ts in data["targets"].items()
-    }
+    kwargs["targets"] = {g: [_target_from_json(t) for t in ts] for g, ts in data["targets"].items()}
     kwargs["crop"] = tuple(data["crop"])
     return CheckpointConfig(**kwargs)
 

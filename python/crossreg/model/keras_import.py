@@ -140,7 +140,7 @@ def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -
     except OSError as err:
         raise ValueError(f"{path}: not a readable HDF5 file ({err})") from None
     with handle:
-        group = handle["model_weights"] if "model_weights" in handle else handle
+        group = handle.get("model_weights", handle)
         if "layer_names" not in group.attrs:
             raise ValueError(
                 f"{path}: no 'layer_names' attribute; this is not a Keras weights file "
@@ -164,7 +164,8 @@ def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -
         model_config = None
         if "model_config" in handle.attrs:
             model_config = json.loads(_text(handle.attrs["model_config"]))
-        keras_version = _text(handle.attrs["keras_version"]) if "keras_version" in handle.attrs else None
+        version = handle.attrs.get("keras_version")
+        keras_version = None if version is None else _text(version)
     if model_config:
         configs = {
             layer.get("config", {}).get("name"): layer.get("config", {})
@@ -187,8 +188,10 @@ def _expected(module: nn.Module) -> tuple[str, dict[str, tuple[int, ...]]]:
         c = module.num_features
         return "BatchNormalization", dict.fromkeys(LAYER_WEIGHTS["BatchNormalization"], (c,))
     if isinstance(module, nn.Linear):
-        return "Dense", {"kernel": (module.in_features, module.out_features),
-                         "bias": (module.out_features,)}
+        return "Dense", {
+            "kernel": (module.in_features, module.out_features),
+            "bias": (module.out_features,),
+        }
     raise TypeError(f"no Keras counterpart for {type(module).__name__}")
 
 
@@ -241,7 +244,7 @@ def map_keras_layers(
                 "(and head) for this file?"
             )
         if layer.kind == "Conv1D" and layer.config:
-            dilation = list(layer.config.get("dilation_rate", [1]))[0]
+            dilation = next(iter(layer.config.get("dilation_rate", [1])))
             if dilation != module.dilation[0]:
                 raise ValueError(
                     f"{source}: layer '{layer.name}' has dilation {dilation} but the params "
