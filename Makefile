@@ -59,3 +59,4 @@ test: lint rust-test py-test wheel-check
 bench: dev
 	cargo bench --bench dna
 	$(BIN)/python benches/bench_dna.py
+	$(BIN)/python benches/bench_model.py

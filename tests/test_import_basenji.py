@@ -46,6 +46,7 @@ def inputs(tmp_path_factory) -> torch.Tensor:
     shutil.copy(FIXTURES / "inputs.fa", fasta)
     genome = Genome(fasta)
     x = genome.one_hot_many(genome.names, [0] * 4, 8192, dtype=np.float32)
+    assert x[2, 5000:5050].sum() == 0 and x[2, 4999].sum() == 1  # N reads as zeros
     return torch.from_numpy(x)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -78,6 +79,10 @@ def test_files_are_json_and_safetensors(saved):
     header = json.loads(raw[8 : 8 + header_len])
     assert header["__metadata__"]["save_id"] == data["save_id"]
     assert header["trunk.0.conv.weight"]["shape"] == [24, 4, 15]
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in (CONFIG_NAME, WEIGHTS_NAME):  # readable like any new file, not 0600
+        assert (directory / name).stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_weights_from_another_save_are_refused(saved, tmp_path):

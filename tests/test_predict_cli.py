@@ -30,10 +30,12 @@ def _import_args(out: Path, *genomes: str, gelu: str | None = None) -> list[str]
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
-    """A folder with the fixture FASTA and a joint checkpoint imported in the 2020 GELU form."""
+    """A folder with the fixture FASTA and joint checkpoints imported in both GELU forms
+    (``joint`` in the 2020 form, ``joint_tanh``)."""
     root = tmp_path_factory.mktemp("predict")
     shutil.copy(FIXTURES / "inputs.fa", root / "inputs.fa")
     assert main(_import_args(root / "joint", "human", "mouse", gelu="sigmoid1702")) == 0
+    assert main(_import_args(root / "joint_tanh", "human", "mouse", gelu="tanh")) == 0
     return root
 
 
@@ -43,16 +45,17 @@ def _run(argv: list[str]) -> int:
     return args.run(args)
 
 
+@pytest.mark.parametrize(("checkpoint", "tag"), [("joint", "gelu1702"), ("joint_tanh", "tanh")])
 @pytest.mark.parametrize("genome", ["human", "mouse"])
 @pytest.mark.parametrize("ensemble", [False, True])
-def test_predict_npy_equals_basenji(work, genome, ensemble):
-    out = work / f"{genome}_{ensemble}.npy"
+def test_predict_npy_equals_basenji(work, checkpoint, tag, genome, ensemble):
+    out = work / f"{checkpoint}_{genome}_{ensemble}.npy"
     extra = ["--rc", "--shifts", "1,0,-1"] if ensemble else []
-    argv = ["predict", "--model", str(work / "joint"), "--genome", genome]
+    argv = ["predict", "--model", str(work / checkpoint), "--genome", genome]
     argv += ["--fasta", str(work / "inputs.fa"), "--out", str(out), "--batch-size", "3", *extra]
     assert main(argv) == 0
     got = np.load(out)
-    expected = np.load(FIXTURES / f"preds_{genome}_gelu1702{'_rc_shifts' if ensemble else ''}.npy")
+    expected = np.load(FIXTURES / f"preds_{genome}_{tag}{'_rc_shifts' if ensemble else ''}.npy")
     assert got.dtype == np.float32 and got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
 

@@ -6,11 +6,11 @@ import argparse
 import logging
 from pathlib import Path
 
+from crossreg.model.params import GELU_FORMS
+
 HELP = "convert Basenji2 Keras .h5 weights (e.g. the cross2020 models) into a crossreg checkpoint"
 
 log = logging.getLogger("crossreg")
-
-GELU_CHOICES = ("tanh", "sigmoid1702", "erf")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="checkpoint directory to write")
     parser.add_argument(
         "--gelu",
-        choices=GELU_CHOICES,
+        choices=GELU_FORMS,
         default=None,
         help="GELU form (default: the form the file records, else tanh); the cross2020 "
         "models were trained with sigmoid1702 = x*sigmoid(1.702x)",
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             "weights": {s.genome: s.weights.name for s in sources},
             "trunk": Path(imported.trunk_source).name,
             "gelu_reason": imported.gelu_reason,
+            "keras_version": {s.genome: imported.keras_versions[s.genome] for s in sources},
         },
     )
     save_checkpoint(args.out, imported.model, config)

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.model} has heads for {', '.join(model.genomes)}; choose one with --genome"
             )
         genome = model.genomes[0]
-    model.head(genome)
+    model.head(genome)  # an unknown genome fails here, before any work
     fasta = Genome(args.fasta)
     if args.bed is None:
         windows = record_windows(fasta, model.seq_length)

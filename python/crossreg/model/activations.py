@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-GELU_FORMS = ("tanh", "sigmoid1702", "erf")
+from crossreg.model.params import GELU_FORMS
 
 
 def gelu(x: torch.Tensor, form: str) -> torch.Tensor:

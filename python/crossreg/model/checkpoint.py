@@ -106,6 +106,13 @@ def make_config(
     )
 
 
+def _readable_mode() -> int:
+    """Mode of a new ordinary file under the process umask (temporary files get 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def save_checkpoint(
     directory: str | os.PathLike[str], model: SeqNN, config: CheckpointConfig
 ) -> Path:
@@ -125,12 +132,14 @@ def save_checkpoint(
     tmp = directory / f".{WEIGHTS_NAME}.{save_id}.tmp"
     try:
         save_file(tensors, str(tmp), metadata={"format": FORMAT, "save_id": save_id})
+        os.chmod(tmp, _readable_mode())
         os.replace(tmp, directory / WEIGHTS_NAME)
     finally:
         tmp.unlink(missing_ok=True)
     with atomic_write(directory / CONFIG_NAME) as handle:
         json.dump(dataclasses.replace(config, save_id=save_id).to_json(), handle, indent=1)
         handle.write("\n")
+        os.fchmod(handle.fileno(), _readable_mode())
     return directory
 
 
@@ -171,7 +180,8 @@ def load_checkpoint(
     """Rebuild the model of a checkpoint directory and load its weights (eval mode)."""
     directory = Path(directory)
     config = read_config(directory)
-    model = config.build_model()
+    with torch.device("meta"):  # every tensor comes from the file: allocate nothing twice
+        model = config.build_model()
     for genome in model.genomes:
         if genome not in config.targets or len(config.targets[genome]) != model.num_targets(genome):
             have = len(config.targets.get(genome, []))
@@ -206,7 +216,7 @@ def load_checkpoint(
                     f"configured model needs {list(expected[key].shape)}"
                 )
             state[key] = tensor
-    model.load_state_dict(state)
+    model.load_state_dict(state, assign=True)
     model.to(device)
     model.eval()
     return model, config

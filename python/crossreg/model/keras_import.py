@@ -323,6 +323,7 @@ class ImportedModel:
     gelu_form: str
     gelu_reason: str
     trunk_source: str
+    keras_versions: dict[str, str | None]
 
 
 def _head_key(params: Params, genome: str, n_sources: int) -> str:
@@ -442,4 +443,5 @@ def import_basenji(
         gelu_form=gelu_form,
         gelu_reason=reason,
         trunk_source=files[trunk_genome].path,
+        keras_versions={g: f.keras_version for g, f in files.items()},
     )

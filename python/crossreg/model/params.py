@@ -59,6 +59,8 @@ MODEL_KEYS = BLOCK_GLOBALS | {
     "verbose",
 }
 ACTIVATIONS = ("gelu", "relu")
+# GELU forms: tanh approximation (Basenji since 2022), x·sigmoid(1.702x) (paper era), exact erf
+GELU_FORMS = ("tanh", "sigmoid1702", "erf")
 NORM_TYPES = ("batch", "batch-sync")
 
 
@@ -97,16 +99,6 @@ class ModelParams:
     def genomes(self) -> list[str]:
         """Genome names of the heads, in head order."""
         return [h.genome for h in self.heads]
-
-    def head(self, genome: str) -> Head:
-        """The head of `genome`; ValueError listing the genomes otherwise."""
-        for h in self.heads:
-            if h.genome == genome:
-                return h
-        raise ValueError(
-            f"the model has no head for genome '{genome}'; its genomes are "
-            f"{', '.join(self.genomes)}"
-        )
 
     def select_heads(self, genomes: Mapping[str, str]) -> ModelParams:
         """Keep only the heads named by `genomes` (genome name -> head key), renamed to those
