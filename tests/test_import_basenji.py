@@ -15,15 +15,8 @@ import torch
 
 from crossreg.genome import Genome
 from crossreg.model.ensemble import ensemble_predict
-from crossreg.model.keras_import import (
-    BasenjiSource,
-    KerasLayer,
-    gelu_form_of_config,
-    import_basenji,
-    layer_kind,
-    map_keras_layers,
-    read_keras_file,
-)
+from crossreg.model.keras_h5 import KerasLayer, gelu_form_of_config, layer_kind, read_keras_file
+from crossreg.model.keras_import import BasenjiSource, import_basenji, map_keras_layers
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN
 
@@ -100,6 +93,11 @@ def test_reads_layers_in_layer_names_order_with_their_values(file, section):
             assert array.shape == shape, weight
             assert float(array.astype(np.float64).sum()) == pytest.approx(total, rel=1e-6, abs=1e-6)
     assert keras.layers[-1].name == ("dense" if section == "model0" else "dense_1")
+    shapes_only = read_keras_file(FIXTURES / file, read_arrays=False)
+    assert [(la.name, la.shapes) for la in shapes_only.layers] == [
+        (la.name, la.shapes) for la in keras.layers
+    ]
+    assert all(la.arrays is None for la in shapes_only.layers)
 
 
 @pytest.mark.parametrize("form", list(FORM_TAGS))
