@@ -116,6 +116,8 @@ def test_select_heads_renames_and_orders():
         (lambda m: m["head_human"].update(units=0), r"units must be positive"),
         (lambda m: m["head_human"].update(name="conv_block"), r"must be a 'final'"),
         (lambda m: m["trunk"][2].pop("filters"), r"lacks the required key 'filters'"),
+        (lambda m: m.update(bn_momentum=1.5), r"bn_momentum must be a number in \[0, 1\)"),
+        (lambda m: m["head_human"].update(l2_scale=1e-3), r"head_human l2_scale=0.001"),
     ],
 )
 def test_bad_params_name_the_problem(edit, message):

@@ -184,6 +184,7 @@ def test_head_selection_by_genome():
     x = torch.zeros(1, 8192, 4)
     assert model(x, "human").shape == (1, 104, 5)
     assert model(x, "mouse").shape == (1, 104, 3)
+    assert torch.equal(model(x.to(torch.uint8), "mouse"), model(x, "mouse"))
     with pytest.raises(ValueError, match="name the genome"):
         model(x)
     with pytest.raises(ValueError, match="no head for genome 'rat'"):

@@ -160,6 +160,20 @@ def _positive_int(value: Any, what: str, source: str) -> int:
     return int(value)
 
 
+def _check_weight_settings(opts: Mapping[str, Any], where: str, src: str) -> None:
+    if opts.get("kernel_initializer", "he_normal") != "he_normal":
+        raise ValueError(
+            f"{src}: {where} kernel_initializer '{opts['kernel_initializer']}' is not "
+            "supported; use 'he_normal'"
+        )
+    for reg in ("l2_scale", "l1_scale"):
+        if opts.get(reg, 0):
+            raise ValueError(
+                f"{src}: {where} {reg}={opts[reg]} is not supported; weight penalties are not "
+                "part of Basenji2's cross2020 models (set it to 0 or remove it)"
+            )
+
+
 def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str) -> None:
     activation = opts.get("activation", "gelu")
     if activation not in ACTIVATIONS:
@@ -175,17 +189,14 @@ def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str
         )
     if opts.get("padding", "same") != "same":
         raise ValueError(f"{src}: {where} padding '{opts['padding']}' is not supported; use 'same'")
-    if opts.get("kernel_initializer", "he_normal") != "he_normal":
-        raise ValueError(
-            f"{src}: {where} kernel_initializer '{opts['kernel_initializer']}' is not "
-            "supported; use 'he_normal'"
-        )
-    for reg in ("l2_scale", "l1_scale"):
-        if opts.get(reg, 0):
-            raise ValueError(
-                f"{src}: {where} {reg}={opts[reg]} is not supported; weight penalties are not "
-                "part of Basenji2's cross2020 models (set it to 0 or remove it)"
-            )
+    _check_weight_settings(opts, where, src)
+    momentum = opts.get("bn_momentum", 0.99)
+    if (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, (int, float))
+        or not 0 <= momentum < 1
+    ):
+        raise ValueError(f"{src}: {where} bn_momentum must be a number in [0, 1), got {momentum!r}")
     if opts.get("strides", 1) != 1:
         raise ValueError(f"{src}: {where} strides {opts['strides']} is not supported; use 1")
     if opts.get("conv_type", "standard") != "standard":
@@ -218,14 +229,13 @@ def _parse_block(spec: Any, globals_: Mapping[str, Any], index: int, source: str
             f"{', '.join(BLOCK_KEYS)}"
         )
     own = {k: v for k, v in spec.items() if k != "name"}
-    if name[0].islower():
-        _check_keys(own, BLOCK_KEYS[name] | BLOCK_GLOBALS, f"{where} ({name})", source)
-        options = {**globals_, **own}
-        _check_block_values(name, options, f"{where} ({name})", source)
-    else:  # Keras layers get no globals
-        _check_keys(own, BLOCK_KEYS[name], f"{where} ({name})", source)
-        options = own
-        _check_block_values(name, options, f"{where} ({name})", source)
+    where = f"{where} ({name})"
+    keras_layer = name[0].isupper()  # Keras layers (Cropping1D) take no model-wide settings
+    _check_keys(
+        own, BLOCK_KEYS[name] if keras_layer else BLOCK_KEYS[name] | BLOCK_GLOBALS, where, source
+    )
+    options = own if keras_layer else {**globals_, **own}
+    _check_block_values(name, options, where, source)
     return Block(name=name, options=options)
 
 
@@ -245,6 +255,7 @@ def _parse_head(key: str, spec: Any, source: str) -> Head:
         )
     own = {k: v for k, v in spec.items() if k != "name"}
     _check_keys(own, HEAD_KEYS, where, source)
+    _check_weight_settings(own, where, source)
     units = _positive_int(_require(own, "units", where, source), f"{where}.units", source)
     activation = own.get("activation", "linear")
     if activation not in HEAD_ACTIVATIONS:

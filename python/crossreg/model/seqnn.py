@@ -15,7 +15,7 @@ from crossreg.model.blocks import ConvBlock, Crop, KerasBatchNorm, build_block, 
 from crossreg.model.params import ModelParams
 
 
-class Head(nn.Module):
+class TrackHead(nn.Module):
     """A per-bin Dense layer: ``(B, bins, C)`` → ``(B, bins, units)``, then its activation."""
 
     def __init__(self, in_features: int, units: int, activation: str) -> None:
@@ -58,7 +58,7 @@ class SeqNN(nn.Module):
         self.trunk_activation = make_activation(params.activation, gelu_form)
         self.channels = channels
         self.heads = nn.ModuleDict(
-            {h.genome: Head(channels, h.units, h.activation) for h in params.heads}
+            {h.genome: TrackHead(channels, h.units, h.activation) for h in params.heads}
         )
         init_weights(self, generator)
 
@@ -102,7 +102,7 @@ class SeqNN(nn.Module):
         """Tracks of `genome`'s head."""
         return self.head(genome).dense.out_features
 
-    def head(self, genome: str | None = None) -> Head:
+    def head(self, genome: str | None = None) -> TrackHead:
         """The head of `genome` (optional when there is only one)."""
         if genome is None:
             if len(self.heads) != 1:
@@ -116,9 +116,13 @@ class SeqNN(nn.Module):
         return self.heads[genome]
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Trunk output after the final activation: ``(B, L, 4)`` → ``(B, bins, channels)``."""
+        """Trunk output after the final activation: ``(B, L, 4)`` → ``(B, bins, channels)``.
+
+        Integer one-hot (e.g. uint8) is converted to float32."""
         if x.ndim != 3 or x.shape[-1] != 4:
             raise ValueError(f"input must be one-hot (batch, length, 4), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            x = x.float()
         h = self.trunk(x.transpose(1, 2).contiguous())
         return self.trunk_activation(h).transpose(1, 2)
 
