@@ -191,3 +191,38 @@ def test_head_selection_by_genome():
         model(x, "rat")
     with pytest.raises(ValueError, match=r"one-hot \(batch, length, 4\)"):
         model(torch.zeros(1, 4, 8192), "human")
+
+
+def _residual_branch_before_zero_gamma(name: str) -> bool:
+    return ".inner.0." in name or name.endswith(".inner.1.conv.weight")
+
+
+def test_training_mode_gradients():
+    """In training mode dropout is active and BN uses batch statistics. At Basenji's
+    initialisation each residual branch ends in a BN with gamma 0, so the layers before it
+    get exactly zero gradient; every other parameter of the trunk and used head gets one."""
+    model = SeqNN(
+        load_params(FIXTURES / "params_joint_mini.json").model,
+        generator=torch.Generator().manual_seed(2),
+    ).train()
+    gen = torch.Generator().manual_seed(3)
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 8192), generator=gen), 4).float()
+    first, second = model(x, "human"), model(x, "human")
+    assert not torch.equal(first, second)  # dropout noise differs between passes
+    (first.mean() + second.mean()).backward()
+    for name, param in model.named_parameters():
+        if name.startswith("heads.mouse."):
+            assert param.grad is None
+        elif _residual_branch_before_zero_gamma(name):
+            assert param.grad is not None and torch.all(param.grad == 0), name
+        else:
+            assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert int(model.trunk[0].norm.num_batches_tracked) == 2
+    with torch.no_grad():
+        for residual in (m for m in model.trunk if isinstance(m, Residual)):
+            residual.inner[1].norm.weight.fill_(1.0)
+    model.zero_grad()
+    model(x, "human").mean().backward()
+    for name, param in model.named_parameters():
+        if not name.startswith("heads.mouse."):
+            assert param.grad.abs().sum() > 0, name
