@@ -78,21 +78,22 @@ def region_windows(
 @torch.inference_mode()
 def predict(
     model: SeqNN,
-    one_hot: npt.NDArray[np.float32] | torch.Tensor,
+    one_hot: npt.NDArray | torch.Tensor,
     genome: str | None = None,
     *,
     rc: bool = False,
     shifts: Sequence[int] = (0,),
     bf16: bool = False,
 ) -> npt.NDArray[np.float32]:
-    """Predictions ``(B, bins, tracks)`` float32 for one-hot ``(B, L, 4)`` on the model's
-    device, in inference mode, averaged over the rc/shift ensemble. `bf16` autocasts on CUDA.
+    """Predictions ``(B, bins, tracks)`` float32 for one-hot ``(B, L, 4)`` (uint8 or float)
+    on the model's device, in inference mode, averaged over the rc/shift ensemble. `bf16`
+    autocasts on CUDA. Integer one-hot travels to the device as is and becomes float there.
     """
     device = next(model.parameters()).device
     if bf16 and device.type != "cuda":
         raise ValueError("bf16 autocast is offered on CUDA only; drop --bf16 on CPU")
     model.eval()
-    x = torch.as_tensor(one_hot, dtype=torch.float32).to(device, non_blocking=True)
+    x = torch.as_tensor(one_hot).to(device).float()
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     with autocast:
         out = ensemble_predict(lambda s: model(s, genome), x, rc=rc, shifts=shifts)
@@ -116,7 +117,7 @@ def predict_windows(
     for i in range(0, len(windows), batch_size):
         batch = windows[i : i + batch_size]
         x = fasta.one_hot_many(
-            [w.chrom for w in batch], [w.start for w in batch], model.seq_length, dtype=np.float32
+            [w.chrom for w in batch], [w.start for w in batch], model.seq_length, dtype=np.uint8
         )
         yield predict(model, x, genome, rc=rc, shifts=shifts, bf16=bf16)
 
