@@ -182,6 +182,34 @@ def test_save_weights_layout_is_read_too(tmp_path):
             np.testing.assert_array_equal(la.arrays[key], lb.arrays[key])
 
 
+def test_mouse_only_params_load_the_mouse_file(tmp_path, inputs):
+    """With ``head_mouse`` alone the file's ``dense_1`` goes to the only head, by order."""
+    data = json.loads(PARAMS.read_text())
+    del data["model"]["head_human"]
+    params = tmp_path / "params_mouse_mini.json"
+    params.write_text(json.dumps(data))
+    result = import_basenji(params, [BasenjiSource("mm10", WEIGHTS["mouse"], TARGETS["mouse"])])
+    assert result.genomes == {"mm10": "head_mouse"}
+    with torch.inference_mode():
+        got = result.model(inputs).numpy()
+    np.testing.assert_allclose(got, np.load(FIXTURES / "preds_mouse_tanh.npy"), atol=1e-4)
+
+
+def test_optimizer_state_of_older_saves_is_ignored(tmp_path, inputs):
+    """2020-era ``model.save`` also wrote ``optimizer_weights`` and ``training_config``."""
+    path = tmp_path / "with_optimizer.h5"
+    shutil.copy(WEIGHTS["human"], path)
+    with h5py.File(path, "r+") as handle:
+        handle.attrs["training_config"] = json.dumps({"loss": "poisson"})
+        group = handle.create_group("optimizer_weights")
+        group.attrs["weight_names"] = np.array([b"SGD/iter:0"])
+        group.create_dataset("SGD/iter:0", data=np.int64(7))
+    result = import_basenji(PARAMS, _sources("human", weights={"human": path}), gelu="tanh")
+    with torch.inference_mode():
+        got = result.model(inputs, "human").numpy()
+    np.testing.assert_allclose(got, np.load(FIXTURES / "preds_human_tanh.npy"), atol=1e-4)
+
+
 def _full_manifest_layers(path: Path) -> list[KerasLayer]:
     layers = []
     for name, weights in _manifest_layers(path):

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -173,7 +174,8 @@ def write_predictions(
     return out
 
 
-def _fill(dest, batches: Iterator[npt.NDArray[np.float32]]) -> None:
+def _fill(dest: Any, batches: Iterator[npt.NDArray[np.float32]]) -> None:
+    """Write `batches` row after row into `dest` (a memory-mapped array or HDF5 dataset)."""
     row = 0
     for batch in batches:
         dest[row : row + len(batch)] = batch
