@@ -118,6 +118,11 @@ def test_bad_config_is_refused(saved, tmp_path):
     with pytest.raises(ValueError, match="format version 99"):
         load_checkpoint(directory)
     data["format_version"] = 1
+    data["targets"]["mouse"][0]["colour"] = "red"
+    (directory / CONFIG_NAME).write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="malformed targets"):
+        load_checkpoint(directory)
+    del data["targets"]["mouse"][0]["colour"]
     data["targets"]["mouse"] = data["targets"]["mouse"][:2]
     (directory / CONFIG_NAME).write_text(json.dumps(data))
     with pytest.raises(ValueError, match="genome 'mouse' lists 2 targets but its head has 3"):

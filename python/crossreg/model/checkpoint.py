@@ -169,8 +169,13 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     if missing:
         raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
     kwargs = {k: v for k, v in data.items() if k in fields}
-    kwargs["targets"] = {g: [_target_from_json(t) for t in ts] for g, ts in data["targets"].items()}
-    kwargs["crop"] = tuple(data["crop"])
+    try:
+        kwargs["targets"] = {
+            g: [_target_from_json(t) for t in ts] for g, ts in data["targets"].items()
+        }
+        kwargs["crop"] = tuple(data["crop"])
+    except (TypeError, KeyError, AttributeError) as err:
+        raise ValueError(f"{path}: malformed targets or crop ({err})") from None
     return CheckpointConfig(**kwargs)
 
 
