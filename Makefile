@@ -61,3 +61,4 @@ bench: dev
 	$(BIN)/python benches/bench_dna.py
 	cargo bench --bench synteny
 	$(BIN)/python benches/bench_split.py
+	$(BIN)/python benches/bench_model.py

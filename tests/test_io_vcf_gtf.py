@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from crossreg.genome import Genome
 from crossreg.io.gtf import GtfRecord, read_gtf, write_gtf
 from crossreg.io.vcf import Variant, check_reference, read_vcf, write_vcf

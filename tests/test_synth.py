@@ -11,6 +11,7 @@ import numpy as np
 import pyBigWig
 import pyfaidx
 import pytest
+
 from crossreg.cli import main
 from crossreg.dna import reverse_complement
 from crossreg.genome import Genome

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from crossreg.dna import reverse_complement
 from crossreg.synth.elements import broken_site
 from crossreg.synth.motifs import BACKGROUND, bundled_motifs, read_jaspar

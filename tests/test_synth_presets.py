@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.presets import PRESETS
 from crossreg.synth.world import rng_for

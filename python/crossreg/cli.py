@@ -21,6 +21,8 @@ log = logging.getLogger("crossreg")
 COMMANDS: dict[str, str] = {
     "synth": "crossreg.synth.cli",
     "split": "crossreg.split_cli",
+    "import-basenji": "crossreg.import_basenji_cli",
+    "predict": "crossreg.predict_cli",
 }
 
 

@@ -1,0 +1,102 @@
+"""``crossreg import-basenji``: Basenji Keras weights → a crossreg checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from crossreg.model.params import GELU_FORMS
+
+HELP = "convert Basenji2 Keras .h5 weights (e.g. the cross2020 models) into a crossreg checkpoint"
+
+log = logging.getLogger("crossreg")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg import-basenji``."""
+    parser.add_argument(
+        "--params", type=Path, required=True, help="the Basenji params JSON the weights belong to"
+    )
+    parser.add_argument(
+        "--weights",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="MODEL.h5",
+        help="Keras HDF5 weights (trunk + one head); repeat with --targets/--genome per head",
+    )
+    parser.add_argument(
+        "--targets",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="TARGETS.txt",
+        help="the targets table of that head, one row per output track",
+    )
+    parser.add_argument(
+        "--genome",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="genome the head predicts; with several heads in params, the head's genome "
+        "(head_human -> human)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint directory to write")
+    parser.add_argument(
+        "--gelu",
+        choices=GELU_FORMS,
+        default=None,
+        help="GELU form (default: the form the file records, else tanh); the cross2020 "
+        "models were trained with sigmoid1702 = x*sigmoid(1.702x)",
+    )
+    parser.add_argument(
+        "--trunk-from",
+        metavar="NAME",
+        default=None,
+        help="with several files whose trunks differ, use this genome's trunk for all heads",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import, then save the checkpoint."""
+    from crossreg.model.checkpoint import make_config, save_checkpoint
+    from crossreg.model.keras_import import BasenjiSource, import_basenji
+
+    counts = {len(args.weights), len(args.targets), len(args.genome)}
+    if len(counts) != 1:
+        raise ValueError(
+            f"give --weights, --targets and --genome once per head: got {len(args.weights)}, "
+            f"{len(args.targets)} and {len(args.genome)}"
+        )
+    sources = [
+        BasenjiSource(genome, weights, targets)
+        for genome, weights, targets in zip(args.genome, args.weights, args.targets, strict=True)
+    ]
+    imported = import_basenji(args.params, sources, gelu=args.gelu, trunk_from=args.trunk_from)
+    log.info("GELU form: %s (%s)", imported.gelu_form, imported.gelu_reason)
+    config = make_config(
+        imported.model,
+        imported.params.raw,
+        imported.targets,
+        genomes=imported.genomes,
+        source={
+            "imported_from": "basenji-keras-h5",
+            "params": args.params.name,
+            "weights": {s.genome: s.weights.name for s in sources},
+            "trunk": Path(imported.trunk_source).name,
+            "gelu_reason": imported.gelu_reason,
+            "keras_version": {s.genome: imported.keras_versions[s.genome] for s in sources},
+        },
+    )
+    save_checkpoint(args.out, imported.model, config)
+    heads = ", ".join(f"{g} ({imported.model.num_targets(g)} tracks)" for g in imported.genomes)
+    log.info(
+        "wrote %s: %s, input %d bp -> %d bins of %d bp",
+        args.out,
+        heads,
+        config.seq_length,
+        config.bins,
+        config.bin_width,
+    )
+    return 0

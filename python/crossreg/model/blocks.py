@@ -1,0 +1,233 @@
+"""Basenji2 trunk blocks as PyTorch modules, channels-first ``(B, C, L)`` inside the trunk.
+
+Each block follows Basenji's pre-activation ``conv_block``: activation → Conv1D (no bias,
+"same" padding) → batch norm → dropout → max-pool. Batch norm uses Keras' epsilon 1e-3 and
+updates its moving variance with the biased batch variance, as Keras does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from crossreg.model.activations import make_activation
+from crossreg.model.params import Block
+
+BN_EPSILON = 1e-3
+# Keras' truncated normal keeps values within 2 std; this rescales it to the wanted std
+TRUNCATED_NORMAL_STD_CORRECTION = 0.87962566103423978
+
+
+class KerasBatchNorm(nn.BatchNorm1d):
+    """Batch norm over ``(B, C, L)`` with Keras semantics.
+
+    ``keras_momentum`` is Keras' (moving = m·moving + (1−m)·batch), i.e. PyTorch momentum
+    ``1 − m``. In training the moving variance takes the biased batch variance.
+    ``gamma_init`` ("ones"/"zeros") is the initial scale.
+    """
+
+    def __init__(
+        self, channels: int, keras_momentum: float = 0.99, gamma_init: str = "ones"
+    ) -> None:
+        super().__init__(channels, eps=BN_EPSILON, momentum=1.0 - keras_momentum)
+        self.gamma_init = gamma_init
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        if getattr(self, "gamma_init", "ones") == "zeros":
+            nn.init.zeros_(self.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return functional.batch_norm(
+                x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
+            )
+        with torch.no_grad():
+            var, mean = torch.var_mean(x.float(), dim=(0, 2), correction=0)
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var, self.momentum)
+            self.num_batches_tracked.add_(1)
+        return functional.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+
+class ConvBlock(nn.Module):
+    """Basenji ``conv_block``: ``(B, C_in, L)`` → ``(B, filters, ceil(L / pool_size))``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        filters: int,
+        *,
+        kernel_size: int = 1,
+        dilation: int = 1,
+        dropout: float = 0.0,
+        pool_size: int = 1,
+        activation: str = "gelu",
+        gelu_form: str = "tanh",
+        bn_momentum: float = 0.99,
+        gamma_init: str = "ones",
+    ) -> None:
+        super().__init__()
+        self.activation = make_activation(activation, gelu_form)
+        self.conv = nn.Conv1d(
+            in_channels, filters, kernel_size, dilation=dilation, padding="same", bias=False
+        )
+        self.norm = KerasBatchNorm(filters, bn_momentum, gamma_init)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        # Keras "same" max-pooling with stride = pool: a short last window when L is odd
+        self.pool = nn.MaxPool1d(pool_size, ceil_mode=True) if pool_size > 1 else nn.Identity()
+        self.pool_size = pool_size
+
+    @property
+    def out_channels(self) -> int:
+        return self.conv.out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.dropout(self.norm(self.conv(self.activation(x)))))
+
+
+class Residual(nn.Module):
+    """One repeat of ``dilated_residual``: ``x + inner(x)``, shape kept."""
+
+    def __init__(self, inner: nn.Sequential) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.inner(x)
+
+
+class Crop(nn.Module):
+    """Keras ``Cropping1D``: drop `left` and `right` positions of the length axis."""
+
+    def __init__(self, left: int, right: int) -> None:
+        super().__init__()
+        self.left, self.right = left, right
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[..., self.left : x.shape[-1] - self.right]
+
+    def extra_repr(self) -> str:
+        return f"left={self.left}, right={self.right}"
+
+
+def conv_tower_filters(options: Mapping[str, Any]) -> list[int]:
+    """Filters of each conv_tower repeat: a float grows by ``filters_mult`` and each block
+    takes it rounded (half to even) to a multiple of ``divisible_by``."""
+    repeat = int(options["repeat"])
+    current = float(options["filters_init"])
+    divisible_by = int(options.get("divisible_by", 1))
+    mult = options.get("filters_mult")
+    if mult is None:
+        end = float(options["filters_end"])
+        mult = math.exp(math.log(end / current) / (repeat - 1)) if repeat > 1 else 1.0
+    filters = []
+    for _ in range(repeat):
+        filters.append(int(round(current / divisible_by) * divisible_by))
+        current *= float(mult)
+    return filters
+
+
+def residual_dilations(options: Mapping[str, Any]) -> list[int]:
+    """Dilation of each dilated_residual repeat: a rate from 1 times ``rate_mult`` per
+    repeat, rounded half to even each time when ``round`` is true (1,2,3,4,6,9,14,...)."""
+    rate = 1.0
+    dilations = []
+    for _ in range(int(options.get("repeat", 1))):
+        dilations.append(round(rate))
+        rate *= float(options.get("rate_mult", 2))
+        if options.get("round", False):
+            rate = float(round(rate))
+    return dilations
+
+
+def _conv_kwargs(options: Mapping[str, Any], gelu_form: str) -> dict[str, Any]:
+    return {
+        "activation": options.get("activation", "gelu"),
+        "gelu_form": gelu_form,
+        "bn_momentum": float(options.get("bn_momentum", 0.99)),
+    }
+
+
+def build_block(block: Block, in_channels: int, gelu_form: str) -> Iterator[nn.Module]:
+    """The modules of one params block (a tower or residual stack gives several)."""
+    opts = block.options
+    if block.name == "conv_block":
+        yield ConvBlock(
+            in_channels,
+            int(opts.get("filters", in_channels)),
+            kernel_size=int(opts.get("kernel_size", 1)),
+            dilation=int(opts.get("dilation_rate", 1)),
+            dropout=float(opts.get("dropout", 0.0)),
+            pool_size=int(opts.get("pool_size", 1)),
+            gamma_init=opts.get("bn_gamma") or "ones",
+            **_conv_kwargs(opts, gelu_form),
+        )
+    elif block.name == "conv_tower":
+        for filters in conv_tower_filters(opts):
+            yield ConvBlock(
+                in_channels,
+                filters,
+                kernel_size=int(opts.get("kernel_size", 1)),
+                dilation=int(opts.get("dilation_rate", 1)),
+                dropout=float(opts.get("dropout", 0.0)),
+                pool_size=int(opts.get("pool_size", 1)),
+                gamma_init=opts.get("bn_gamma") or "ones",
+                **_conv_kwargs(opts, gelu_form),
+            )
+            in_channels = filters
+    elif block.name == "dilated_residual":
+        for dilation in residual_dilations(opts):
+            inner = nn.Sequential(
+                ConvBlock(
+                    in_channels,
+                    int(opts["filters"]),
+                    kernel_size=int(opts.get("kernel_size", 3)),
+                    dilation=dilation,
+                    gamma_init="ones",
+                    **_conv_kwargs(opts, gelu_form),
+                ),
+                ConvBlock(
+                    int(opts["filters"]),
+                    in_channels,
+                    dropout=float(opts.get("dropout", 0.0)),
+                    gamma_init="zeros",
+                    **_conv_kwargs(opts, gelu_form),
+                ),
+            )
+            yield Residual(inner)
+    elif block.name == "Cropping1D":
+        cropping = opts["cropping"]
+        left, right = (cropping, cropping) if isinstance(cropping, int) else tuple(cropping)
+        yield Crop(int(left), int(right))
+    else:
+        raise ValueError(f"block '{block.name}' is not supported")
+
+
+def he_normal_(weight: torch.Tensor, fan_in: int, generator: torch.Generator | None) -> None:
+    """Keras he_normal: truncated normal (±2 std) with std ``sqrt(2/fan_in)/0.87962566``."""
+    std = math.sqrt(2.0 / fan_in) / TRUNCATED_NORMAL_STD_CORRECTION
+    nn.init.trunc_normal_(weight, 0.0, std, -2 * std, 2 * std, generator=generator)
+
+
+def init_weights(module: nn.Module, generator: torch.Generator | None = None) -> None:
+    """Basenji's initialisation of every conv, dense and batch-norm layer under `module`:
+    he_normal kernels, zero biases, BN gamma ones (zeros where a block asks), beta 0,
+    moving mean 0 and variance 1."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv1d):
+            he_normal_(m.weight, m.in_channels * m.kernel_size[0], generator)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            he_normal_(m.weight, m.in_features, generator)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, KerasBatchNorm):
+            m.reset_running_stats()
+            m.reset_parameters()

@@ -1,0 +1,213 @@
+"""crossreg checkpoint directories: ``model.safetensors`` + ``config.json``.
+
+The config makes a checkpoint self-describing: the Basenji params, which head serves which
+genome, a copy of each genome's targets table, the GELU form, input length, bin width and
+crop, the crossreg version, and room for training state (epoch, metrics, anything else).
+Both files are written under temporary names and renamed; a random ``save_id`` stored in
+both lets loading detect a pair from two different saves. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save
+
+from crossreg import __version__
+from crossreg.io.atomic import atomic_write
+from crossreg.io.targets import Target
+from crossreg.model.activations import GELU_FORMS
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT = "crossreg-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class CheckpointConfig:
+    """Everything in ``config.json``. `genomes` maps genome name -> params head key;
+    `targets` holds each genome's tracks in output order."""
+
+    params: dict[str, Any]
+    genomes: dict[str, str]
+    targets: dict[str, list[Target]]
+    gelu_form: str
+    seq_length: int
+    bin_width: int
+    crop: tuple[int, int]
+    bins: int
+    crossreg_version: str = __version__
+    epoch: int | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    save_id: str | None = None
+
+    def build_model(self) -> SeqNN:
+        """A freshly initialised SeqNN of this configuration (weights not loaded)."""
+        params = parse_params(self.params, CONFIG_NAME)
+        return SeqNN(params.model.select_heads(self.genomes), gelu_form=self.gelu_form)
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["targets"] = {g: [_target_to_json(t) for t in ts] for g, ts in self.targets.items()}
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, **data}
+
+
+def _target_to_json(target: Target) -> dict[str, Any]:
+    data = dataclasses.asdict(target)
+    data["files"] = list(target.files)
+    return data
+
+
+def _target_from_json(data: Mapping[str, Any]) -> Target:
+    return Target(**{**data, "files": tuple(data["files"]), "extra": dict(data.get("extra", {}))})
+
+
+def make_config(
+    model: SeqNN,
+    params: Mapping[str, Any],
+    targets: Mapping[str, Sequence[Target]],
+    *,
+    genomes: Mapping[str, str] | None = None,
+    epoch: int | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    source: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> CheckpointConfig:
+    """The config of `model`: `params` is the params JSON it was built from, `genomes`
+    maps its genome names to head keys (default: the model's own heads)."""
+    heads = genomes or {h.genome: h.key for h in model.params.heads}
+    return CheckpointConfig(
+        params=json.loads(json.dumps(params)),
+        genomes=dict(heads),
+        targets={g: list(targets[g]) for g in model.genomes},
+        gelu_form=model.gelu_form,
+        seq_length=model.seq_length,
+        bin_width=model.stride,
+        crop=model.crop,
+        bins=model.output_length(),
+        epoch=epoch,
+        metrics=dict(metrics or {}),
+        source=dict(source or {}),
+        extra=dict(extra or {}),
+    )
+
+
+def save_checkpoint(
+    directory: str | os.PathLike[str], model: SeqNN, config: CheckpointConfig
+) -> Path:
+    """Write `model`'s weights and `config` into `directory` (created if needed)."""
+    directory = Path(directory)
+    for genome in model.genomes:
+        if genome not in config.targets:
+            raise ValueError(f"no targets table for genome '{genome}' in the checkpoint config")
+        if len(config.targets[genome]) != model.num_targets(genome):
+            raise ValueError(
+                f"genome '{genome}': {len(config.targets[genome])} targets for a head of "
+                f"{model.num_targets(genome)} outputs"
+            )
+    save_id = uuid.uuid4().hex
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    with atomic_write(directory / WEIGHTS_NAME, "wb") as handle:
+        handle.write(save(tensors, metadata={"format": FORMAT, "save_id": save_id}))
+    with atomic_write(directory / CONFIG_NAME) as handle:
+        json.dump(dataclasses.replace(config, save_id=save_id).to_json(), handle, indent=1)
+        handle.write("\n")
+    return directory
+
+
+def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
+    """Read and check ``config.json`` of a checkpoint directory."""
+    path = Path(directory) / CONFIG_NAME
+    if not path.exists():
+        raise ValueError(f"{directory}: not a crossreg checkpoint (no {CONFIG_NAME})")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    if data.get("format") != FORMAT:
+        raise ValueError(
+            f"{path}: not a crossreg checkpoint config (format {data.get('format')!r})"
+        )
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: checkpoint format version {data.get('format_version')}; this crossreg "
+            f"reads version {FORMAT_VERSION}"
+        )
+    if data.get("gelu_form") not in GELU_FORMS:
+        raise ValueError(f"{path}: gelu_form {data.get('gelu_form')!r} is not one of {GELU_FORMS}")
+    fields = {f.name for f in dataclasses.fields(CheckpointConfig)}
+    optional = {"crossreg_version", "epoch", "metrics", "source", "extra", "save_id"}
+    missing = sorted(fields - set(data) - optional)
+    if missing:
+        raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
+    kwargs = {k: v for k, v in data.items() if k in fields}
+    try:
+        kwargs["targets"] = {
+            g: [_target_from_json(t) for t in ts] for g, ts in data["targets"].items()
+        }
+        kwargs["crop"] = tuple(data["crop"])
+    except (TypeError, KeyError, AttributeError) as err:
+        raise ValueError(f"{path}: malformed targets or crop ({err})") from None
+    return CheckpointConfig(**kwargs)
+
+
+def load_checkpoint(
+    directory: str | os.PathLike[str], *, device: str | torch.device = "cpu"
+) -> tuple[SeqNN, CheckpointConfig]:
+    """Rebuild the model of a checkpoint directory and load its weights (eval mode)."""
+    directory = Path(directory)
+    config = read_config(directory)
+    with torch.device("meta"):  # every tensor comes from the file: allocate nothing twice
+        model = config.build_model()
+    for genome in model.genomes:
+        if genome not in config.targets or len(config.targets[genome]) != model.num_targets(genome):
+            have = len(config.targets.get(genome, []))
+            raise ValueError(
+                f"{directory / CONFIG_NAME}: genome '{genome}' lists {have} targets but its head "
+                f"has {model.num_targets(genome)} outputs"
+            )
+    weights = directory / WEIGHTS_NAME
+    if not weights.exists():
+        raise ValueError(f"{directory}: {WEIGHTS_NAME} is missing")
+    expected = model.state_dict()
+    with safe_open(str(weights), framework="pt") as handle:
+        meta = handle.metadata() or {}
+        if config.save_id is not None and meta.get("save_id") != config.save_id:
+            raise ValueError(
+                f"{directory}: {WEIGHTS_NAME} and {CONFIG_NAME} come from different saves "
+                "(a save was interrupted); use another checkpoint"
+            )
+        keys = set(handle.keys())
+        missing, unexpected = sorted(set(expected) - keys), sorted(keys - set(expected))
+        if missing or unexpected:
+            raise ValueError(
+                f"{weights}: tensors do not match the configured model; missing "
+                f"{missing[:5] or 'none'}, unexpected {unexpected[:5] or 'none'}"
+            )
+        state = {}
+        for key in expected:
+            tensor = handle.get_tensor(key)
+            if tuple(tensor.shape) != tuple(expected[key].shape):
+                raise ValueError(
+                    f"{weights}: tensor '{key}' has shape {list(tensor.shape)} but the "
+                    f"configured model needs {list(expected[key].shape)}"
+                )
+            state[key] = tensor
+    model.load_state_dict(state, assign=True)
+    model.to(device)
+    model.eval()
+    return model, config

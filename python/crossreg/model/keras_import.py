@@ -1,0 +1,301 @@
+"""Load Basenji Keras weights into a SeqNN and build crossreg models from Basenji files.
+
+The i-th weighted layer of a file (in ``layer_names`` order) goes to the i-th conv / batch
+norm / dense module of the model, whatever the layers are called (the Dense layer is
+``dense`` in one head's file and ``dense_1`` in the other's). Every kind and shape is
+checked first; a mismatch names the layer and both shapes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from crossreg.io.targets import TargetsTable, read_targets
+from crossreg.model.blocks import KerasBatchNorm
+from crossreg.model.keras_h5 import (
+    LAYER_WEIGHTS,
+    KerasFile,
+    KerasLayer,
+    read_keras_file,
+    short_weight_name,
+    trunk_differences,
+)
+from crossreg.model.params import Params, load_params
+from crossreg.model.seqnn import SeqNN, keras_weight_layers
+
+log = logging.getLogger("crossreg")
+
+
+@dataclass(frozen=True)
+class WeightMapping:
+    """Where one Keras weight goes in the PyTorch model."""
+
+    keras_layer: str
+    keras_weight: str
+    keras_shape: tuple[int, ...]
+    torch_name: str
+    torch_shape: tuple[int, ...]
+
+
+def _expected(module: nn.Module) -> tuple[str, dict[str, tuple[int, ...]]]:
+    """Keras kind and weight shapes that `module` needs."""
+    if isinstance(module, nn.Conv1d):
+        c_out, c_in, k = module.weight.shape
+        return "Conv1D", {"kernel": (k, c_in, c_out)}
+    if isinstance(module, KerasBatchNorm):
+        c = module.num_features
+        return "BatchNormalization", dict.fromkeys(LAYER_WEIGHTS["BatchNormalization"], (c,))
+    if isinstance(module, nn.Linear):
+        return "Dense", {
+            "kernel": (module.in_features, module.out_features),
+            "bias": (module.out_features,),
+        }
+    raise TypeError(f"no Keras counterpart for {type(module).__name__}")
+
+
+_TORCH_NAMES = {
+    "kernel": "weight",
+    "gamma": "weight",
+    "beta": "bias",
+    "moving_mean": "running_mean",
+    "moving_variance": "running_var",
+    "bias": "bias",
+}
+
+
+def _describe(kind: str, shapes: Mapping[str, tuple[int, ...]]) -> str:
+    return f"{kind} " + ", ".join(f"{n} {list(s)}" for n, s in shapes.items())
+
+
+def map_keras_layers(
+    model: SeqNN, genome: str, layers: Sequence[KerasLayer], source: str
+) -> list[WeightMapping]:
+    """Pair every Keras weight with its PyTorch tensor, by load order, checking kinds, shapes
+    and (when the file records them) kernel size and dilation."""
+    modules = keras_weight_layers(model, genome)
+    names = {m: n for n, m in model.named_modules()}
+    mappings: list[WeightMapping] = []
+    for i in range(max(len(modules), len(layers))):
+        if i >= len(layers):
+            kind, shapes = _expected(modules[i])
+            after = f" after '{layers[-1].name}'" if layers else ""
+            raise ValueError(
+                f"{source}: missing layer: the params build {len(modules)} weighted layers but "
+                f"the file has {len(layers)}; weighted layer {i} ({names[modules[i]]}: "
+                f"{_describe(kind, shapes)}){after} is not in the file. Are these the right "
+                "params for this file?"
+            )
+        layer = layers[i]
+        if i >= len(modules):
+            raise ValueError(
+                f"{source}: the file has {len(layers)} weighted layers but the params build "
+                f"{len(modules)}; layer '{layer.name}' ({_describe(layer.kind, layer.shapes)}) "
+                "has no place in the model. Are these the right params for this file?"
+            )
+        module = modules[i]
+        kind, shapes = _expected(module)
+        if layer.kind != kind or layer.shapes != shapes:
+            raise ValueError(
+                f"{source}: layer '{layer.name}' (weighted layer {i}) is "
+                f"{_describe(layer.kind, layer.shapes)} but the params build "
+                f"{_describe(kind, shapes)} at '{names[module]}'. Are these the right params "
+                "(and head) for this file?"
+            )
+        if layer.kind == "Conv1D" and layer.config:
+            dilation = next(iter(layer.config.get("dilation_rate", [1])))
+            if dilation != module.dilation[0]:
+                raise ValueError(
+                    f"{source}: layer '{layer.name}' has dilation {dilation} but the params "
+                    f"build dilation {module.dilation[0]} at '{names[module]}' (check the "
+                    "dilated_residual rate_mult and round settings)"
+                )
+        for short, keras_name in layer.weights.items():
+            torch_name = f"{names[module]}.{_TORCH_NAMES[short]}"
+            torch_shape = tuple(getattr(module, _TORCH_NAMES[short]).shape)
+            mappings.append(
+                WeightMapping(layer.name, keras_name, layer.shapes[short], torch_name, torch_shape)
+            )
+    return mappings
+
+
+def _keras_to_torch(short: str, kind: str, array: np.ndarray) -> np.ndarray:
+    if short == "kernel" and kind == "Conv1D":
+        return array.transpose(2, 1, 0)  # (k, C_in, C_out) -> (C_out, C_in, k)
+    if short == "kernel" and kind == "Dense":
+        return array.T  # (C_in, C_out) -> (C_out, C_in)
+    return array
+
+
+def load_keras_weights(
+    model: SeqNN, genome: str, keras: KerasFile, *, trunk: bool = True, head: bool = True
+) -> list[WeightMapping]:
+    """Copy `keras`'s weights into `model`'s trunk and/or `genome`'s head (in place)."""
+    mappings = map_keras_layers(model, genome, keras.layers, keras.path)
+    head_prefix = f"heads.{genome}."
+    tensors = dict(model.named_parameters()) | dict(model.named_buffers())
+    by_name = {layer.name: layer for layer in keras.layers}
+    with torch.no_grad():
+        for m in mappings:
+            in_head = m.torch_name.startswith(head_prefix)
+            if (in_head and not head) or (not in_head and not trunk):
+                continue
+            layer = by_name[m.keras_layer]
+            if layer.arrays is None:
+                raise ValueError(f"{keras.path}: read the file with read_arrays=True to load it")
+            short = short_weight_name(m.keras_weight)
+            value = _keras_to_torch(short, layer.kind, layer.arrays[short])
+            target = tensors[m.torch_name]
+            target.copy_(torch.from_numpy(np.ascontiguousarray(value)).to(target))
+    return mappings
+
+
+@dataclass(frozen=True)
+class BasenjiSource:
+    """One Basenji weights file: the genome its head predicts and that head's targets table."""
+
+    genome: str
+    weights: Path
+    targets: Path
+
+
+@dataclass
+class ImportedModel:
+    """A SeqNN holding imported weights, and what a checkpoint needs to describe it."""
+
+    model: SeqNN
+    params: Params
+    genomes: dict[str, str]
+    targets: dict[str, TargetsTable]
+    gelu_form: str
+    gelu_reason: str
+    trunk_source: str
+    keras_versions: dict[str, str | None]
+
+
+def _head_key(params: Params, genome: str, n_sources: int) -> str:
+    heads = params.model.heads
+    if len(heads) == 1:
+        if n_sources > 1:
+            raise ValueError(
+                f"{params.source}: the params have one head ('{heads[0].key}') but "
+                f"{n_sources} weights files were given; use a params file with one head per genome"
+            )
+        return heads[0].key
+    for head in heads:
+        if genome in (head.genome, head.key):
+            return head.key
+    raise ValueError(
+        f"{params.source}: no head for genome '{genome}'; the params' heads are "
+        f"{', '.join(h.key for h in heads)} (genomes {', '.join(h.genome for h in heads)})"
+    )
+
+
+def _choose_gelu(files: Sequence[KerasFile], gelu: str | None) -> tuple[str, str]:
+    if gelu is not None:
+        return gelu, "chosen by the user"
+    recorded = {f.gelu_form for f in files}
+    if len(recorded) == 1 and None not in recorded:
+        form = files[0].gelu_form
+        assert form is not None
+        return form, f"as the weights were trained: {files[0].gelu_evidence}"
+    evidence = "; ".join(f"{Path(f.path).name}: {f.gelu_evidence}" for f in files)
+    return "tanh", (
+        f"Basenji's current form, since the files do not say ({evidence}); pass "
+        "--gelu sigmoid1702 for weights trained before 2022-04 such as the cross2020 models"
+    )
+
+
+def import_basenji(
+    params_path: str | os.PathLike[str],
+    sources: Sequence[BasenjiSource],
+    *,
+    gelu: str | None = None,
+    trunk_from: str | None = None,
+) -> ImportedModel:
+    """Build a SeqNN from Basenji params and load one Keras weights file per genome.
+
+    With several files (one per head of a joint params file) the trunks must be identical,
+    unless `trunk_from` names the genome whose file provides the shared trunk (the other
+    heads then sit on a trunk they were not trained with, and a warning says so).
+    """
+    if not sources:
+        raise ValueError("give at least one weights file")
+    params = load_params(params_path)
+    genomes: dict[str, str] = {}
+    for src in sources:
+        if src.genome in genomes:
+            raise ValueError(f"genome '{src.genome}' is given twice")
+        genomes[src.genome] = _head_key(params, src.genome, len(sources))
+    model_params = params.model.select_heads(genomes)
+    files = {src.genome: read_keras_file(src.weights) for src in sources}
+    gelu_form, reason = _choose_gelu(list(files.values()), gelu)
+    # check every file against the architecture before allocating and filling it
+    with torch.device("meta"):
+        model = SeqNN(model_params, gelu_form=gelu_form)
+    targets: dict[str, TargetsTable] = {}
+    for src in sources:
+        table = read_targets(src.targets)
+        keras = files[src.genome]
+        map_keras_layers(model, src.genome, keras.layers, keras.path)
+        dense = keras.layers[-1]
+        if len(table) != model.num_targets(src.genome):
+            raise ValueError(
+                f"{src.targets}: {len(table)} tracks, but the head for '{src.genome}' "
+                f"(layer '{dense.name}' of {src.weights}, kernel {list(dense.shapes['kernel'])}) "
+                f"predicts {model.num_targets(src.genome)}; use the targets table the model was "
+                "trained with"
+            )
+        targets[src.genome] = table
+
+    trunk_genome = trunk_from or sources[0].genome
+    if trunk_genome not in files:
+        raise ValueError(f"--trunk-from '{trunk_genome}' is not one of {', '.join(files)}")
+    for genome, keras in files.items():
+        if genome == trunk_genome:
+            continue
+        diffs = trunk_differences(files[trunk_genome], keras)
+        if not diffs:
+            continue
+        worst = max(diffs, key=lambda d: d[1])
+        message = (
+            f"the trunks of {files[trunk_genome].path} and {keras.path} differ in {len(diffs)} "
+            f"of {len(keras.layers) - 1} layers (largest |difference| {worst[1]:.3g} in layer "
+            f"'{worst[0]}'), e.g. per-genome fine-tuned or best-epoch files of a joint run"
+        )
+        if trunk_from is None:
+            raise ValueError(
+                f"{message}. One shared trunk cannot reproduce both; import each file into its "
+                "own checkpoint, or choose the trunk with --trunk-from GENOME"
+            )
+        log.warning(
+            "%s; using the trunk of '%s', so '%s' predictions will differ from Basenji's",
+            message,
+            trunk_genome,
+            genome,
+        )
+    # every parameter and moving statistic is overwritten below; only the BN batch
+    # counters (unused with a fixed momentum) need a value
+    model = model.to_empty(device="cpu").eval()
+    for module in model.modules():
+        if isinstance(module, KerasBatchNorm):
+            module.num_batches_tracked.zero_()
+    for genome, keras in files.items():
+        load_keras_weights(model, genome, keras, trunk=genome == trunk_genome, head=True)
+    return ImportedModel(
+        model=model,
+        params=params,
+        genomes=genomes,
+        targets=targets,
+        gelu_form=gelu_form,
+        gelu_reason=reason,
+        trunk_source=files[trunk_genome].path,
+        keras_versions={g: f.keras_version for g, f in files.items()},
+    )

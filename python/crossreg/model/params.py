@@ -1,0 +1,343 @@
+"""Basenji params JSON: the ``train`` and ``model`` sections, checked.
+
+The ``model`` section describes one trunk (a list of blocks) and one or more heads, one per
+genome (keys starting with ``head``, natsorted as Basenji orders them: ``head_human`` is
+head 0, ``head_mouse`` head 1). Globals (``activation``, ``norm_type``, ``bn_momentum``, ...)
+apply to every lower-case block unless the block sets its own value. Anything crossreg does
+not implement is an error naming the key and what is supported, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+# options a block may set, per block type; globals below are accepted by every lower-case block
+CONV_BLOCK_KEYS = frozenset(
+    {"filters", "kernel_size", "dilation_rate", "strides", "dropout", "pool_size", "bn_gamma"}
+)
+BLOCK_KEYS: dict[str, frozenset[str]] = {
+    "conv_block": CONV_BLOCK_KEYS,
+    "conv_tower": (CONV_BLOCK_KEYS - {"filters"})
+    | {"filters_init", "filters_end", "filters_mult", "divisible_by", "repeat"},
+    "dilated_residual": frozenset(
+        {"filters", "kernel_size", "rate_mult", "dropout", "repeat", "round", "conv_type"}
+    ),
+    "Cropping1D": frozenset({"cropping"}),
+}
+# model-wide settings passed to every lower-case block (a block may override them)
+BLOCK_GLOBALS = frozenset(
+    {
+        "activation",
+        "norm_type",
+        "batch_norm",
+        "bn_momentum",
+        "l2_scale",
+        "l1_scale",
+        "padding",
+        "kernel_initializer",
+    }
+)
+HEAD_BLOCKS = ("final", "dense")
+HEAD_KEYS = frozenset(
+    {"units", "activation", "flatten", "kernel_initializer", "l2_scale", "l1_scale"}
+)
+HEAD_ACTIVATIONS = ("softplus", "linear", "relu", "sigmoid", "exponential")
+MODEL_KEYS = BLOCK_GLOBALS | {
+    "seq_length",
+    "target_length",
+    "seq_depth",
+    "trunk",
+    "augment_rc",
+    "augment_shift",
+    "strand_pair",
+    "verbose",
+}
+ACTIVATIONS = ("gelu", "relu")
+# GELU forms: tanh approximation (Basenji since 2022), x·sigmoid(1.702x) (paper era), exact erf
+GELU_FORMS = ("tanh", "sigmoid1702", "erf")
+NORM_TYPES = ("batch", "batch-sync")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One trunk block: its Basenji name and its own options (globals already merged in)."""
+
+    name: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Head:
+    """One output head: a per-position Dense layer for one genome's tracks."""
+
+    key: str
+    genome: str
+    units: int
+    activation: str = "softplus"
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """The ``model`` section: input length, trunk blocks and heads in Basenji's order."""
+
+    seq_length: int
+    target_length: int | None
+    activation: str
+    bn_momentum: float
+    trunk: tuple[Block, ...]
+    heads: tuple[Head, ...]
+    augment_rc: bool = False
+    augment_shift: tuple[int, ...] = (0,)
+
+    @property
+    def genomes(self) -> list[str]:
+        """Genome names of the heads, in head order."""
+        return [h.genome for h in self.heads]
+
+    def select_heads(self, genomes: Mapping[str, str]) -> ModelParams:
+        """Keep only the heads named by `genomes` (genome name -> head key), renamed to those
+        genome names, in the order given."""
+        by_key = {h.key: h for h in self.heads}
+        heads = []
+        for genome, key in genomes.items():
+            if key not in by_key:
+                raise ValueError(
+                    f"params have no head '{key}' (for genome '{genome}'); heads are "
+                    f"{', '.join(by_key)}"
+                )
+            heads.append(replace(by_key[key], genome=genome))
+        return replace(self, heads=tuple(heads))
+
+
+@dataclass(frozen=True)
+class Params:
+    """A whole params file: the checked model section, the train section as given, the
+    original JSON (to store in checkpoints) and where it came from."""
+
+    model: ModelParams
+    train: dict[str, Any]
+    raw: dict[str, Any] = field(compare=False)
+    source: str = field(default="<params>", compare=False)
+
+
+def _natural_key(text: str) -> list[int | str]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def genome_of_head_key(key: str) -> str:
+    """Genome name of a head key: ``head_human`` -> ``human``, ``head0_mouse`` -> ``mouse``,
+    ``head`` -> ``head``."""
+    name = re.sub(r"^head\d*_?", "", key)
+    return name or key
+
+
+def _require(section: Mapping[str, Any], key: str, where: str, source: str) -> Any:
+    if key not in section:
+        raise ValueError(f"{source}: {where} lacks the required key '{key}'")
+    return section[key]
+
+
+def _check_keys(options: Mapping[str, Any], allowed: frozenset[str], where: str, src: str) -> None:
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(
+            f"{src}: {where} has unknown key(s) {', '.join(repr(k) for k in unknown)}; "
+            f"crossreg supports {', '.join(sorted(allowed))}"
+        )
+
+
+def _positive_int(value: Any, what: str, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise ValueError(f"{source}: {what} must be a whole number, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{source}: {what} must be positive, got {value}")
+    return int(value)
+
+
+def _check_weight_settings(opts: Mapping[str, Any], where: str, src: str) -> None:
+    if opts.get("kernel_initializer", "he_normal") != "he_normal":
+        raise ValueError(
+            f"{src}: {where} kernel_initializer '{opts['kernel_initializer']}' is not "
+            "supported; use 'he_normal'"
+        )
+    for reg in ("l2_scale", "l1_scale"):
+        if opts.get(reg, 0):
+            raise ValueError(
+                f"{src}: {where} {reg}={opts[reg]} is not supported; weight penalties are not "
+                "part of Basenji2's cross2020 models (set it to 0 or remove it)"
+            )
+
+
+def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str) -> None:
+    activation = opts.get("activation", "gelu")
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"{src}: {where} activation '{activation}' is not supported; use "
+            f"{' or '.join(ACTIVATIONS)}"
+        )
+    norm = opts.get("norm_type", "batch" if opts.get("batch_norm", True) else None)
+    if norm not in NORM_TYPES:
+        raise ValueError(
+            f"{src}: {where} norm_type '{norm}' is not supported; Basenji2 uses batch norm "
+            f"({' or '.join(NORM_TYPES)})"
+        )
+    if opts.get("padding", "same") != "same":
+        raise ValueError(f"{src}: {where} padding '{opts['padding']}' is not supported; use 'same'")
+    _check_weight_settings(opts, where, src)
+    momentum = opts.get("bn_momentum", 0.99)
+    if (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, (int, float))
+        or not 0 <= momentum < 1
+    ):
+        raise ValueError(f"{src}: {where} bn_momentum must be a number in [0, 1), got {momentum!r}")
+    if opts.get("strides", 1) != 1:
+        raise ValueError(f"{src}: {where} strides {opts['strides']} is not supported; use 1")
+    if opts.get("conv_type", "standard") != "standard":
+        raise ValueError(
+            f"{src}: {where} conv_type '{opts['conv_type']}' is not supported; use 'standard'"
+        )
+    if opts.get("bn_gamma") not in (None, "ones", "zeros"):
+        raise ValueError(f"{src}: {where} bn_gamma must be 'ones' or 'zeros'")
+    if not 0.0 <= float(opts.get("dropout", 0.0)) < 1.0:
+        raise ValueError(f"{src}: {where} dropout must be in [0, 1), got {opts['dropout']}")
+    if name == "conv_tower" and "filters_mult" not in opts and "filters_end" not in opts:
+        raise ValueError(f"{src}: {where} needs filters_mult or filters_end")
+    required = {
+        "conv_tower": ("filters_init", "repeat"),
+        "dilated_residual": ("filters",),
+        "Cropping1D": ("cropping",),
+    }.get(name, ())
+    for key in required:
+        _require(opts, key, where, src)
+
+
+def _parse_block(spec: Any, globals_: Mapping[str, Any], index: int, source: str) -> Block:
+    where = f"model.trunk[{index}]"
+    if not isinstance(spec, Mapping) or "name" not in spec:
+        raise ValueError(f"{source}: {where} must be an object with a 'name'")
+    name = spec["name"]
+    if name not in BLOCK_KEYS:
+        raise ValueError(
+            f"{source}: {where} block '{name}' is not supported; crossreg builds "
+            f"{', '.join(BLOCK_KEYS)}"
+        )
+    own = {k: v for k, v in spec.items() if k != "name"}
+    where = f"{where} ({name})"
+    keras_layer = name[0].isupper()  # Keras layers (Cropping1D) take no model-wide settings
+    _check_keys(
+        own, BLOCK_KEYS[name] if keras_layer else BLOCK_KEYS[name] | BLOCK_GLOBALS, where, source
+    )
+    options = own if keras_layer else {**globals_, **own}
+    _check_block_values(name, options, where, source)
+    return Block(name=name, options=options)
+
+
+def _parse_head(key: str, spec: Any, source: str) -> Head:
+    where = f"model.{key}"
+    if isinstance(spec, list):
+        if len(spec) != 1:
+            raise ValueError(
+                f"{source}: {where} lists {len(spec)} blocks; crossreg heads are one "
+                f"'{HEAD_BLOCKS[0]}' block"
+            )
+        spec = spec[0]
+    if not isinstance(spec, Mapping) or spec.get("name") not in HEAD_BLOCKS:
+        raise ValueError(
+            f"{source}: {where} must be a '{HEAD_BLOCKS[0]}' (or paper-era '{HEAD_BLOCKS[1]}') "
+            "block with 'units'"
+        )
+    own = {k: v for k, v in spec.items() if k != "name"}
+    _check_keys(own, HEAD_KEYS, where, source)
+    _check_weight_settings(own, where, source)
+    units = _positive_int(_require(own, "units", where, source), f"{where}.units", source)
+    activation = own.get("activation", "linear")
+    if activation not in HEAD_ACTIVATIONS:
+        raise ValueError(
+            f"{source}: {where} activation '{activation}' is not supported; use one of "
+            f"{', '.join(HEAD_ACTIVATIONS)}"
+        )
+    if own.get("flatten", False):
+        raise ValueError(f"{source}: {where} flatten=true is not supported (per-bin heads only)")
+    return Head(key=key, genome=genome_of_head_key(key), units=units, activation=activation)
+
+
+def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> ModelParams:
+    """Check a ``model`` section and return it as :class:`ModelParams`."""
+    if not isinstance(section, Mapping):
+        raise ValueError(f"{source}: 'model' must be an object")
+    head_keys = sorted((k for k in section if k.startswith("head")), key=_natural_key)
+    _check_keys(
+        {k: v for k, v in section.items() if k not in head_keys},
+        MODEL_KEYS,
+        "the model section",
+        source,
+    )
+    if not head_keys:
+        raise ValueError(f"{source}: the model section has no head (a key like 'head_human')")
+    seq_length = _positive_int(
+        _require(section, "seq_length", "the model section", source), "model.seq_length", source
+    )
+    if section.get("seq_depth", 4) != 4:
+        raise ValueError(f"{source}: model.seq_depth must be 4 (one-hot DNA)")
+    if section.get("strand_pair"):
+        raise ValueError(f"{source}: model.strand_pair is not supported (stranded targets)")
+    trunk_specs = _require(section, "trunk", "the model section", source)
+    if not isinstance(trunk_specs, list) or not trunk_specs:
+        raise ValueError(f"{source}: model.trunk must be a non-empty list of blocks")
+    globals_ = {k: section[k] for k in BLOCK_GLOBALS if k in section}
+    _check_block_values("model", globals_, "the model section", source)
+    trunk = tuple(_parse_block(b, globals_, i, source) for i, b in enumerate(trunk_specs))
+    heads = tuple(_parse_head(k, section[k], source) for k in head_keys)
+    genomes = [h.genome for h in heads]
+    if len(set(genomes)) != len(genomes):
+        raise ValueError(f"{source}: head keys {head_keys} name the same genome twice")
+    target_length = section.get("target_length")
+    shifts = section.get("augment_shift", [0])
+    shifts = [shifts] if isinstance(shifts, int) else list(shifts)
+    return ModelParams(
+        seq_length=seq_length,
+        target_length=None if target_length is None else int(target_length),
+        activation=section.get("activation", "gelu"),
+        bn_momentum=float(section.get("bn_momentum", 0.99)),
+        trunk=trunk,
+        heads=heads,
+        augment_rc=bool(section.get("augment_rc", False)),
+        augment_shift=tuple(int(s) for s in shifts),
+    )
+
+
+def parse_params(data: Mapping[str, Any], source: str = "<params>") -> Params:
+    """Check a whole params object (``model`` required, ``train`` optional)."""
+    if not isinstance(data, Mapping) or "model" not in data:
+        raise ValueError(f"{source}: a params file is a JSON object with a 'model' section")
+    unknown = sorted(set(data) - {"model", "train"})
+    if unknown:
+        raise ValueError(
+            f"{source}: unknown top-level section(s) {', '.join(unknown)}; use 'train' and 'model'"
+        )
+    train = data.get("train", {})
+    if not isinstance(train, Mapping):
+        raise ValueError(f"{source}: 'train' must be an object")
+    return Params(
+        model=parse_model_params(data["model"], source),
+        train=dict(train),
+        raw=json.loads(json.dumps(data)),
+        source=source,
+    )
+
+
+def load_params(path: str | os.PathLike[str]) -> Params:
+    """Read and check a Basenji params JSON file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    return parse_params(data, str(path))

@@ -1,0 +1,153 @@
+"""SeqNN: one shared Basenji2 trunk and one head per genome.
+
+Input ``(B, L, 4)`` float one-hot (A, C, G, T; channels last as in Basenji), output
+``(B, bins, tracks)`` of the chosen genome's head. The trunk output passes through one more
+activation (GELU) before the heads; each head is a per-bin Dense layer with softplus.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from crossreg.model.activations import GELU_FORMS, head_activation, make_activation
+from crossreg.model.blocks import ConvBlock, Crop, KerasBatchNorm, build_block, init_weights
+from crossreg.model.params import ModelParams
+
+
+class TrackHead(nn.Module):
+    """A per-bin Dense layer: ``(B, bins, C)`` → ``(B, bins, units)``, then its activation."""
+
+    def __init__(self, in_features: int, units: int, activation: str) -> None:
+        super().__init__()
+        self.dense = nn.Linear(in_features, units)
+        self.activation = head_activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.dense(x))
+
+
+class SeqNN(nn.Module):
+    """Basenji2 ``SeqNN`` built from params' model section.
+
+    ``gelu_form`` picks the GELU used everywhere (``tanh``, ``sigmoid1702`` or ``erf``).
+    Heads are keyed by genome name (``model.heads["human"]``). Weights are initialised as
+    Basenji does, from `generator` when given.
+    """
+
+    def __init__(
+        self,
+        params: ModelParams,
+        *,
+        gelu_form: str = "tanh",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if gelu_form not in GELU_FORMS:
+            raise ValueError(f"GELU form '{gelu_form}' is unknown; use {', '.join(GELU_FORMS)}")
+        self.params = params
+        self.gelu_form = gelu_form
+        modules: list[nn.Module] = []
+        channels = 4
+        for block in params.trunk:
+            for module in build_block(block, channels, gelu_form):
+                modules.append(module)
+                if isinstance(module, ConvBlock):
+                    channels = module.out_channels
+        self.trunk = nn.Sequential(*modules)
+        self.trunk_activation = make_activation(params.activation, gelu_form)
+        self.channels = channels
+        self.heads = nn.ModuleDict(
+            {h.genome: TrackHead(channels, h.units, h.activation) for h in params.heads}
+        )
+        init_weights(self, generator)
+
+    @property
+    def genomes(self) -> list[str]:
+        """Genome names of the heads, in head order."""
+        return list(self.heads)
+
+    @property
+    def seq_length(self) -> int:
+        """Input length in bp."""
+        return self.params.seq_length
+
+    @property
+    def stride(self) -> int:
+        """Input bp per output bin (product of the pool sizes)."""
+        stride = 1
+        for m in self.trunk.modules():
+            if isinstance(m, ConvBlock):
+                stride *= m.pool_size
+        return stride
+
+    @property
+    def crop(self) -> tuple[int, int]:
+        """Bins cropped at (start, end) of the trunk output."""
+        left = sum(m.left for m in self.trunk.modules() if isinstance(m, Crop))
+        right = sum(m.right for m in self.trunk.modules() if isinstance(m, Crop))
+        return left, right
+
+    def output_length(self, seq_length: int | None = None) -> int:
+        """Output bins for an input of `seq_length` bp (the model's length by default)."""
+        length = self.seq_length if seq_length is None else seq_length
+        for m in self.trunk.modules():
+            if isinstance(m, ConvBlock) and m.pool_size > 1:
+                length = -(-length // m.pool_size)
+            elif isinstance(m, Crop):
+                length -= m.left + m.right
+        return length
+
+    def num_targets(self, genome: str) -> int:
+        """Tracks of `genome`'s head."""
+        return self.head(genome).dense.out_features
+
+    def head(self, genome: str | None = None) -> TrackHead:
+        """The head of `genome` (optional when there is only one)."""
+        if genome is None:
+            if len(self.heads) != 1:
+                raise ValueError(f"name the genome: this model has heads {', '.join(self.heads)}")
+            genome = next(iter(self.heads))
+        if genome not in self.heads:
+            raise ValueError(
+                f"the model has no head for genome '{genome}'; its genomes are "
+                f"{', '.join(self.heads)}"
+            )
+        return self.heads[genome]
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Trunk output after the final activation: ``(B, L, 4)`` → ``(B, bins, channels)``.
+
+        Integer one-hot (e.g. uint8) is converted to float32."""
+        if x.ndim != 3 or x.shape[-1] != 4:
+            raise ValueError(f"input must be one-hot (batch, length, 4), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            x = x.float()
+        h = self.trunk(x.transpose(1, 2).contiguous())
+        return self.trunk_activation(h).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor, genome: str | None = None) -> torch.Tensor:
+        """Predictions ``(B, bins, tracks)`` of `genome`'s head for one-hot ``(B, L, 4)``."""
+        head = self.head(genome)
+        return head(self.embed(x))
+
+
+def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
+    """Number of values as Keras counts them: parameters plus batch-norm moving mean and
+    variance (the non-trainable part) unless `trainable_only`."""
+    total = sum(p.numel() for p in model.parameters())
+    if not trainable_only:
+        for m in model.modules():
+            if isinstance(m, KerasBatchNorm):
+                total += m.running_mean.numel() + m.running_var.numel()
+    return total
+
+
+def keras_weight_layers(model: SeqNN, genome: str) -> list[nn.Module]:
+    """The modules holding weights in Keras' load order for `genome`'s model: each
+    conv then its batch norm through the trunk, then the head's Dense layer."""
+    layers: list[nn.Module] = [
+        m for m in model.trunk.modules() if isinstance(m, (nn.Conv1d, KerasBatchNorm))
+    ]
+    layers.append(model.head(genome).dense)
+    return layers

@@ -1,0 +1,184 @@
+"""Predict tracks for DNA windows with a crossreg checkpoint.
+
+Windows are whole FASTA records of the model's input length, or BED regions of a FASTA,
+each centred in a window of the model's length (off-chromosome parts are N, encoded as
+zeros as in Basenji's prediction path). Predictions ``(N, bins, tracks)`` float32 are
+written as ``.npy`` or as ``.h5`` together with target labels and window coordinates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from crossreg.genome import Genome
+from crossreg.io.bed import Interval, check_within
+from crossreg.io.targets import Target
+from crossreg.model.ensemble import ensemble_predict
+from crossreg.model.seqnn import SeqNN
+
+OUTPUT_SUFFIXES = (".npy", ".h5")
+
+
+@dataclass(frozen=True)
+class Window:
+    """One input window ``chrom:[start, end)`` (0-based half-open) and its label."""
+
+    name: str
+    chrom: str
+    start: int
+    end: int
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """`device`, or CUDA when available, else CPU."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def record_windows(genome: Genome, seq_length: int) -> list[Window]:
+    """One window per FASTA record; every record must be `seq_length` bp long."""
+    windows = []
+    for name, size in genome.sizes.items():
+        if size != seq_length:
+            raise ValueError(
+                f"{genome.path}: record '{name}' is {size:,} bp but the model reads "
+                f"{seq_length:,} bp; give records of exactly that length, or --bed regions"
+            )
+        windows.append(Window(name, name, 0, size))
+    if not windows:
+        raise ValueError(f"{genome.path}: the FASTA has no records")
+    return windows
+
+
+def region_windows(
+    intervals: Sequence[Interval], genome: Genome, seq_length: int, *, source: str
+) -> list[Window]:
+    """A `seq_length` window centred on each interval (named by its BED name column, else
+    ``chrom:start-end``); intervals must lie on the genome's chromosomes."""
+    check_within(intervals, genome.sizes, source=source)
+    windows = []
+    for iv in intervals:
+        start = (iv.start + iv.end) // 2 - seq_length // 2
+        name = iv.extra[0] if iv.extra else f"{iv.chrom}:{iv.start}-{iv.end}"
+        windows.append(Window(name, iv.chrom, start, start + seq_length))
+    if not windows:
+        raise ValueError(f"{source}: the BED file has no regions")
+    return windows
+
+
+@torch.inference_mode()
+def predict(
+    model: SeqNN,
+    one_hot: npt.NDArray | torch.Tensor,
+    genome: str | None = None,
+    *,
+    rc: bool = False,
+    shifts: Sequence[int] = (0,),
+    bf16: bool = False,
+) -> npt.NDArray[np.float32]:
+    """Predictions ``(B, bins, tracks)`` float32 for one-hot ``(B, L, 4)`` (uint8 or float)
+    on the model's device, in inference mode, averaged over the rc/shift ensemble. `bf16`
+    autocasts on CUDA. Integer one-hot travels to the device as is and becomes float there.
+    """
+    device = next(model.parameters()).device
+    if bf16 and device.type != "cuda":
+        raise ValueError("bf16 autocast is offered on CUDA only; drop --bf16 on CPU")
+    model.eval()
+    x = torch.as_tensor(one_hot).to(device).float()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    with autocast:
+        out = ensemble_predict(lambda s: model(s, genome), x, rc=rc, shifts=shifts)
+    return out.float().cpu().numpy()
+
+
+def predict_windows(
+    model: SeqNN,
+    fasta: Genome,
+    windows: Sequence[Window],
+    genome: str | None = None,
+    *,
+    batch_size: int = 4,
+    rc: bool = False,
+    shifts: Sequence[int] = (0,),
+    bf16: bool = False,
+) -> Iterator[npt.NDArray[np.float32]]:
+    """Yield predictions ``(b, bins, tracks)`` batch by batch, in window order."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    for i in range(0, len(windows), batch_size):
+        batch = windows[i : i + batch_size]
+        x = fasta.one_hot_many(
+            [w.chrom for w in batch], [w.start for w in batch], model.seq_length, dtype=np.uint8
+        )
+        yield predict(model, x, genome, rc=rc, shifts=shifts, bf16=bf16)
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_predictions(
+    out: str | os.PathLike[str],
+    batches: Iterator[npt.NDArray[np.float32]],
+    windows: Sequence[Window],
+    shape: tuple[int, int],
+    *,
+    targets: Sequence[Target] = (),
+    attrs: dict[str, object] | None = None,
+) -> Path:
+    """Stream `batches` into `out` (``.npy`` or ``.h5``) of shape ``(len(windows),) + shape``,
+    under a temporary name renamed when complete. ``.h5`` also holds ``target_ids``,
+    ``target_labels`` and the windows (``name``, ``chrom``, ``start``, ``end``)."""
+    out = Path(out)
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{out}: the output must end in .npy or .h5")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(out)
+    full_shape = (len(windows), *shape)
+    try:
+        if out.suffix == ".npy":
+            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=full_shape)
+            _fill(array, batches)
+            array.flush()
+            del array
+        else:
+            import h5py
+
+            with h5py.File(tmp, "w") as handle:
+                preds = handle.create_dataset(
+                    "preds", shape=full_shape, dtype="f4", chunks=(1, *shape)
+                )
+                _fill(preds, batches)
+                strings = h5py.string_dtype()
+                handle["target_ids"] = np.array([t.identifier for t in targets], dtype=strings)
+                handle["target_labels"] = np.array([t.description for t in targets], dtype=strings)
+                handle["name"] = np.array([w.name for w in windows], dtype=strings)
+                handle["chrom"] = np.array([w.chrom for w in windows], dtype=strings)
+                handle["start"] = np.array([w.start for w in windows], dtype=np.int64)
+                handle["end"] = np.array([w.end for w in windows], dtype=np.int64)
+                for key, value in (attrs or {}).items():
+                    handle.attrs[key] = value
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _fill(dest: Any, batches: Iterator[npt.NDArray[np.float32]]) -> None:
+    """Write `batches` row after row into `dest` (a memory-mapped array or HDF5 dataset)."""
+    row = 0
+    for batch in batches:
+        dest[row : row + len(batch)] = batch
+        row += len(batch)
+    if row != dest.shape[0]:
+        raise RuntimeError(f"expected {dest.shape[0]} predictions, got {row}")

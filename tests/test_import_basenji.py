@@ -1,0 +1,335 @@
+"""Basenji Keras .h5 import: order, values, predictions equal to Basenji's, clear errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from crossreg.genome import Genome
+from crossreg.model.ensemble import ensemble_predict
+from crossreg.model.keras_h5 import KerasLayer, gelu_form_of_config, layer_kind, read_keras_file
+from crossreg.model.keras_import import BasenjiSource, import_basenji, map_keras_layers
+from crossreg.model.params import load_params
+from crossreg.model.seqnn import SeqNN
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+PARAMS = FIXTURES / "params_joint_mini.json"
+WEIGHTS = {"human": FIXTURES / "model0_best.h5", "mouse": FIXTURES / "model1_best.h5"}
+TARGETS = {g: FIXTURES / f"targets_{g}_mini.txt" for g in WEIGHTS}
+FORM_TAGS = {"tanh": "tanh", "sigmoid1702": "gelu1702"}
+
+
+def _sources(*genomes: str, weights: dict | None = None) -> list[BasenjiSource]:
+    files = {**WEIGHTS, **(weights or {})}
+    return [BasenjiSource(g, files[g], TARGETS[g]) for g in genomes]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> torch.Tensor:
+    """The fixture sequences as one-hot (4, 8192, 4), N as zeros."""
+    fasta = tmp_path_factory.mktemp("fasta") / "inputs.fa"
+    shutil.copy(FIXTURES / "inputs.fa", fasta)
+    genome = Genome(fasta)
+    x = genome.one_hot_many(genome.names, [0] * 4, 8192, dtype=np.float32)
+    assert x[2, 5000:5050].sum() == 0 and x[2, 4999].sum() == 1  # N reads as zeros
+    return torch.from_numpy(x)
+
+
+@pytest.fixture(scope="module")
+def imported():
+    """The joint mini model imported from both files, in each GELU form."""
+    return {
+        form: import_basenji(PARAMS, _sources("human", "mouse"), gelu=form) for form in FORM_TAGS
+    }
+
+
+def _manifest_layers(path: Path, section: str | None = None) -> list[tuple[str, list[tuple]]]:
+    """(layer, [(weight, shape, sum)]) of weighted layers in a manifest, in file order."""
+    layers: list[tuple[str, list[tuple]]] = []
+    active = section is None
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            active = section is not None and line.startswith(f"## {section}")
+            continue
+        if not active or line.startswith("#") or not line.strip():
+            continue
+        weight = re.match(r"^\s+(\S+:0)\s+\[([\d, ]*)\](?:.*sum=(\S+))?", line)
+        if weight:
+            shape = tuple(int(v) for v in weight.group(2).split(",") if v.strip())
+            total = float(weight.group(3)) if weight.group(3) else None
+            layers[-1][1].append((weight.group(1), shape, total))
+            continue
+        fields = line.split()
+        # mini manifest: index, weighted index or '-', name, class; full: index, name, class
+        if fields[1] == "-":
+            continue
+        name = fields[2] if fields[1].isdigit() else fields[1]
+        layers.append((name, []))
+    return layers
+
+
+@pytest.mark.parametrize(
+    ("file", "section"), [("model0_best.h5", "model0"), ("model1_best.h5", "model1")]
+)
+def test_reads_layers_in_layer_names_order_with_their_values(file, section):
+    keras = read_keras_file(FIXTURES / file)
+    manifest = _manifest_layers(FIXTURES / "weights_manifest_joint_mini.txt", section)
+    assert [la.name for la in keras.layers] == [name for name, _ in manifest]
+    assert len(keras.layers) == 35
+    # name order would be wrong: conv1d_10 sorts before conv1d_2
+    names = [la.name for la in keras.layers]
+    assert sorted(names) != names
+    for layer, (_, weights) in zip(keras.layers, manifest, strict=True):
+        assert list(layer.weights.values()) == [w for w, _, _ in weights]
+        for (weight, shape, total), array in zip(weights, layer.arrays.values(), strict=True):
+            assert array.shape == shape, weight
+            assert float(array.astype(np.float64).sum()) == pytest.approx(total, rel=1e-6, abs=1e-6)
+    assert keras.layers[-1].name == ("dense" if section == "model0" else "dense_1")
+    shapes_only = read_keras_file(FIXTURES / file, read_arrays=False)
+    assert [(la.name, la.shapes) for la in shapes_only.layers] == [
+        (la.name, la.shapes) for la in keras.layers
+    ]
+    assert all(la.arrays is None for la in shapes_only.layers)
+
+
+@pytest.mark.parametrize("form", list(FORM_TAGS))
+@pytest.mark.parametrize("genome", ["human", "mouse"])
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_predictions_equal_basenji(imported, inputs, form, genome, ensemble):
+    model = imported[form].model
+    suffix = "_rc_shifts" if ensemble else ""
+    expected = np.load(FIXTURES / f"preds_{genome}_{FORM_TAGS[form]}{suffix}.npy")
+    with torch.inference_mode():
+        if ensemble:
+            got = ensemble_predict(lambda s: model(s, genome), inputs, rc=True, shifts=[1, 0, -1])
+        else:
+            got = model(inputs, genome)
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-4)
+
+
+def test_the_two_gelu_forms_really_differ(imported, inputs):
+    with torch.inference_mode():
+        tanh = imported["tanh"].model(inputs, "human")
+        sigmoid = imported["sigmoid1702"].model(inputs, "human")
+    assert (tanh - sigmoid).abs().max() > 0.1
+
+
+def test_gelu_default_is_what_the_file_records():
+    result = import_basenji(PARAMS, _sources("human"))
+    assert result.gelu_form == "tanh"
+    assert "tf.nn.gelu(approximate=True)" in result.gelu_reason
+
+
+def _rewrite_config(src: Path, dst: Path, edit) -> None:
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as handle:
+        config = json.loads(handle.attrs["model_config"])
+        edit(config)
+        handle.attrs["model_config"] = json.dumps(config)
+
+
+def _to_paper_era_gelu(config: dict) -> None:
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "TFOpLambda":
+            layer["class_name"] = "GELU"
+            layer["config"] = {"name": layer["config"]["name"], "trainable": True}
+
+
+def test_paper_era_gelu_layers_select_sigmoid1702(tmp_path, inputs):
+    path = tmp_path / "paper_era.h5"
+    _rewrite_config(WEIGHTS["human"], path, _to_paper_era_gelu)
+    result = import_basenji(PARAMS, _sources("human", weights={"human": path}))
+    assert result.gelu_form == "sigmoid1702"
+    assert "paper-era Basenji GELU layer" in result.gelu_reason
+    with torch.inference_mode():
+        got = result.model(inputs, "human").numpy()
+    np.testing.assert_allclose(got, np.load(FIXTURES / "preds_human_gelu1702.npy"), atol=1e-4)
+
+
+def test_unknown_gelu_form_defaults_to_tanh_and_says_so(tmp_path):
+    path = tmp_path / "no_config.h5"
+    shutil.copy(WEIGHTS["human"], path)
+    with h5py.File(path, "r+") as handle:
+        del handle.attrs["model_config"]
+    result = import_basenji(PARAMS, _sources("human", weights={"human": path}))
+    assert result.gelu_form == "tanh"
+    assert "--gelu sigmoid1702" in result.gelu_reason
+    assert gelu_form_of_config(None) == (None, "the file has no model_config")
+
+
+def test_save_weights_layout_is_read_too(tmp_path):
+    """``model.save_weights`` files keep the layer groups at the root."""
+    path = tmp_path / "weights_only.h5"
+    with h5py.File(WEIGHTS["mouse"], "r") as src, h5py.File(path, "w") as dst:
+        group = src["model_weights"]
+        for name in group:
+            group.copy(name, dst)
+        for key, value in group.attrs.items():
+            dst.attrs[key] = value
+    a, b = read_keras_file(path), read_keras_file(WEIGHTS["mouse"])
+    assert [la.name for la in a.layers] == [la.name for la in b.layers]
+    for la, lb in zip(a.layers, b.layers, strict=True):
+        for key in la.arrays:
+            np.testing.assert_array_equal(la.arrays[key], lb.arrays[key])
+
+
+def test_mouse_only_params_load_the_mouse_file(tmp_path, inputs):
+    """With ``head_mouse`` alone the file's ``dense_1`` goes to the only head, by order."""
+    data = json.loads(PARAMS.read_text())
+    del data["model"]["head_human"]
+    params = tmp_path / "params_mouse_mini.json"
+    params.write_text(json.dumps(data))
+    result = import_basenji(params, [BasenjiSource("mm10", WEIGHTS["mouse"], TARGETS["mouse"])])
+    assert result.genomes == {"mm10": "head_mouse"}
+    with torch.inference_mode():
+        got = result.model(inputs).numpy()
+    np.testing.assert_allclose(got, np.load(FIXTURES / "preds_mouse_tanh.npy"), atol=1e-4)
+
+
+def test_optimizer_state_of_older_saves_is_ignored(tmp_path, inputs):
+    """2020-era ``model.save`` also wrote ``optimizer_weights`` and ``training_config``."""
+    path = tmp_path / "with_optimizer.h5"
+    shutil.copy(WEIGHTS["human"], path)
+    with h5py.File(path, "r+") as handle:
+        handle.attrs["training_config"] = json.dumps({"loss": "poisson"})
+        group = handle.create_group("optimizer_weights")
+        group.attrs["weight_names"] = np.array([b"SGD/iter:0"])
+        group.create_dataset("SGD/iter:0", data=np.int64(7))
+    result = import_basenji(PARAMS, _sources("human", weights={"human": path}), gelu="tanh")
+    with torch.inference_mode():
+        got = result.model(inputs, "human").numpy()
+    np.testing.assert_allclose(got, np.load(FIXTURES / "preds_human_tanh.npy"), atol=1e-4)
+
+
+def _full_manifest_layers(path: Path) -> list[KerasLayer]:
+    layers = []
+    for name, weights in _manifest_layers(path):
+        shapes = {w.rsplit("/", 1)[-1].split(":")[0]: s for w, s, _ in weights}
+        full = {w.rsplit("/", 1)[-1].split(":")[0]: w for w, _, _ in weights}
+        config_line = next(
+            line for line in path.read_text().splitlines() if re.match(rf"^\s*\d+ {name} ", line)
+        )
+        dilation = re.search(r"dilation=(\d+)", config_line)
+        config = {"dilation_rate": [int(dilation.group(1))]} if dilation else {}
+        layers.append(
+            KerasLayer(name, layer_kind(name, shapes, path.name), full, shapes, None, config)
+        )
+    return layers
+
+
+@pytest.mark.parametrize("species", ["human", "mouse"])
+def test_full_cross2020_manifest_maps_every_weight(species):
+    params = load_params(FIXTURES / f"params_{species}.json")
+    with torch.device("meta"):
+        model = SeqNN(params.model)
+    layers = _full_manifest_layers(FIXTURES / f"full_{species}_weights_manifest.txt")
+    assert len(layers) == 61
+    mappings = map_keras_layers(model, species, layers, "manifest")
+    n_weights = sum(len(la.weights) for la in layers)
+    assert len(mappings) == n_weights == 30 + 30 * 4 + 2
+    assert [m.keras_weight for m in mappings] == [w for la in layers for w in la.weights.values()]
+    # every model tensor receives exactly one weight (BN moving stats included)
+    state = model.state_dict()
+    expected = {k for k in state if not k.endswith("num_batches_tracked")}
+    assert {m.torch_name for m in mappings} == expected
+    for m in mappings:
+        assert tuple(state[m.torch_name].shape) == m.torch_shape
+        assert sorted(m.keras_shape) == sorted(m.torch_shape)
+    conv = next(m for m in mappings if m.keras_weight == "conv1d_1/kernel:0")
+    assert (conv.keras_shape, conv.torch_shape) == ((5, 288, 339), (339, 288, 5))
+    last = mappings[-2]
+    units = 5313 if species == "human" else 1643
+    assert (last.keras_weight, last.keras_shape, last.torch_shape) == (
+        "dense/kernel:0",
+        (1536, units),
+        (units, 1536),
+    )
+
+
+def test_wrong_params_for_the_file_names_layer_and_shapes():
+    with pytest.raises(ValueError) as err:
+        import_basenji(FIXTURES / "params_human.json", _sources("human"))
+    message = str(err.value)
+    assert "layer 'conv1d'" in message
+    assert "kernel [15, 4, 24]" in message and "kernel [15, 4, 288]" in message
+
+
+def test_other_heads_file_names_dense_layer_and_shapes():
+    with pytest.raises(ValueError) as err:
+        import_basenji(PARAMS, _sources("human", weights={"human": WEIGHTS["mouse"]}))
+    message = str(err.value)
+    assert "layer 'dense_1'" in message
+    assert "kernel [48, 3]" in message and "kernel [48, 5]" in message
+
+
+def test_wrong_target_count_names_layer_and_shapes(tmp_path):
+    table = tmp_path / "targets4.txt"
+    lines = TARGETS["human"].read_text().splitlines()
+    table.write_text("\n".join(lines[:5]) + "\n")
+    with pytest.raises(ValueError) as err:
+        import_basenji(PARAMS, [BasenjiSource("human", WEIGHTS["human"], table)])
+    message = str(err.value)
+    assert "4 tracks" in message and "layer 'dense'" in message
+    assert "kernel [48, 5]" in message and "predicts 5" in message
+
+
+def test_missing_layer_names_it_and_its_shapes(tmp_path):
+    path = tmp_path / "truncated.h5"
+    shutil.copy(WEIGHTS["human"], path)
+    with h5py.File(path, "r+") as handle:
+        names = list(handle["model_weights"].attrs["layer_names"])
+        names.remove("batch_normalization_16")
+        handle["model_weights"].attrs["layer_names"] = names
+    with pytest.raises(ValueError) as err:
+        import_basenji(PARAMS, _sources("human", weights={"human": path}))
+    message = str(err.value)
+    assert "layer 'dense'" in message
+    assert "Dense kernel [48, 5]" in message and "BatchNormalization gamma [48]" in message
+
+
+def test_one_head_params_with_two_files_is_refused():
+    with pytest.raises(ValueError, match="one head"):
+        import_basenji(FIXTURES / "params_human.json", _sources("human", "mouse"))
+
+
+def test_unknown_genome_lists_heads():
+    with pytest.raises(ValueError, match=r"no head for genome 'rat'.*head_human, head_mouse"):
+        import_basenji(PARAMS, [BasenjiSource("rat", WEIGHTS["human"], TARGETS["human"])])
+
+
+def test_not_a_keras_file(tmp_path):
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as handle:
+        handle["x"] = np.zeros(3)
+    with pytest.raises(ValueError, match="no 'layer_names' attribute"):
+        read_keras_file(path)
+
+
+def test_differing_trunks_fail_unless_a_trunk_is_chosen(tmp_path, inputs, caplog):
+    path = tmp_path / "model1_finetuned.h5"
+    shutil.copy(WEIGHTS["mouse"], path)
+    with h5py.File(path, "r+") as handle:
+        handle["model_weights/conv1d_3/conv1d_3/kernel:0"][0, 0, 0] += 0.5
+    sources = _sources("human", "mouse", weights={"mouse": path})
+    with pytest.raises(ValueError, match=r"differ in 1 of 34 layers.*'conv1d_3'.*--trunk-from"):
+        import_basenji(PARAMS, sources)
+    logger = logging.getLogger("crossreg")
+    logger.addHandler(caplog.handler)  # the CLI's logger may not propagate to the root
+    try:
+        result = import_basenji(PARAMS, sources, trunk_from="human", gelu="tanh")
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "using the trunk of 'human'" in caplog.text
+    assert result.trunk_source.endswith("model0_best.h5")
+    with torch.inference_mode():
+        human = result.model(inputs, "human").numpy()
+    np.testing.assert_allclose(human, np.load(FIXTURES / "preds_human_tanh.npy"), atol=1e-4)

@@ -1,0 +1,137 @@
+"""Checkpoint directories: round trip, self-description, and refusal of broken ones."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from crossreg import __version__
+from crossreg.io.targets import read_targets
+from crossreg.model.checkpoint import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    load_checkpoint,
+    make_config,
+    read_config,
+    save_checkpoint,
+)
+from crossreg.model.params import load_params
+from crossreg.model.seqnn import SeqNN
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A randomly initialised two-head mini model saved as a checkpoint."""
+    params = load_params(FIXTURES / "params_joint_mini.json")
+    model = SeqNN(params.model, gelu_form="sigmoid1702", generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():  # make the moving statistics differ from their defaults
+        for name, buffer in model.named_buffers():
+            if name.endswith(("running_mean", "running_var")):
+                buffer.uniform_(0.5, 1.5)
+    targets = {g: read_targets(FIXTURES / f"targets_{g}_mini.txt") for g in ("human", "mouse")}
+    config = make_config(model, params.raw, targets, epoch=7, metrics={"valid_r": 0.5})
+    save_checkpoint(tmp_path / "ckpt", model, config)
+    return tmp_path / "ckpt", model
+
+
+def test_round_trip_restores_weights_and_description(saved):
+    directory, model = saved
+    loaded, config = load_checkpoint(directory)
+    assert not loaded.training
+    assert loaded.gelu_form == "sigmoid1702"
+    original, restored = model.state_dict(), loaded.state_dict()
+    assert original.keys() == restored.keys()
+    for key in original:
+        assert torch.equal(original[key], restored[key]), key
+    x = torch.rand(2, 8192, 4)
+    model.eval()
+    with torch.inference_mode():
+        assert torch.equal(model(x, "mouse"), loaded(x, "mouse"))
+    assert config.genomes == {"human": "head_human", "mouse": "head_mouse"}
+    assert [t.identifier for t in config.targets["human"]] == ["t0", "t1", "t2", "t3", "t4"]
+    assert config.targets["mouse"][2].description == "CAGE:mouse mini track 2"
+    assert (config.seq_length, config.bin_width, config.crop, config.bins) == (
+        8192,
+        64,
+        (12, 12),
+        104,
+    )
+    assert (config.epoch, config.metrics) == (7, {"valid_r": 0.5})
+    assert config.crossreg_version == __version__
+
+
+def test_files_are_json_and_safetensors(saved):
+    directory, _ = saved
+    assert sorted(p.name for p in directory.iterdir()) == [CONFIG_NAME, WEIGHTS_NAME]
+    data = json.loads((directory / CONFIG_NAME).read_text())
+    assert data["format"] == "crossreg-checkpoint" and data["format_version"] == 1
+    assert data["params"]["model"]["head_mouse"]["units"] == 3
+    raw = (directory / WEIGHTS_NAME).read_bytes()
+    (header_len,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + header_len])
+    assert header["__metadata__"]["save_id"] == data["save_id"]
+    assert header["trunk.0.conv.weight"]["shape"] == [24, 4, 15]
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in (CONFIG_NAME, WEIGHTS_NAME):  # readable like any new file, not 0600
+        assert (directory / name).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_weights_from_another_save_are_refused(saved, tmp_path):
+    directory, model = saved
+    other = tmp_path / "other"
+    save_checkpoint(other, model, read_config(directory))
+    (directory / WEIGHTS_NAME).write_bytes((other / WEIGHTS_NAME).read_bytes())
+    with pytest.raises(ValueError, match="come from different saves"):
+        load_checkpoint(directory)
+
+
+def test_missing_or_misshapen_tensor_is_named(saved):
+    directory, _ = saved
+    tensors = load_file(directory / WEIGHTS_NAME)
+    meta = {"format": "crossreg-checkpoint", "save_id": read_config(directory).save_id}
+    tensors["heads.mouse.dense.bias"] = torch.zeros(4)
+    save_file(tensors, directory / WEIGHTS_NAME, metadata=meta)
+    with pytest.raises(ValueError, match=r"'heads.mouse.dense.bias' has shape \[4\].*needs \[3\]"):
+        load_checkpoint(directory)
+    del tensors["heads.mouse.dense.bias"]
+    save_file(tensors, directory / WEIGHTS_NAME, metadata=meta)
+    with pytest.raises(ValueError, match=r"missing \['heads.mouse.dense.bias'\]"):
+        load_checkpoint(directory)
+
+
+def test_bad_config_is_refused(saved, tmp_path):
+    directory, _ = saved
+    with pytest.raises(ValueError, match="not a crossreg checkpoint"):
+        load_checkpoint(tmp_path)
+    data = json.loads((directory / CONFIG_NAME).read_text())
+    data["format_version"] = 99
+    (directory / CONFIG_NAME).write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="format version 99"):
+        load_checkpoint(directory)
+    data["format_version"] = 1
+    data["targets"]["mouse"][0]["colour"] = "red"
+    (directory / CONFIG_NAME).write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="malformed targets"):
+        load_checkpoint(directory)
+    del data["targets"]["mouse"][0]["colour"]
+    data["targets"]["mouse"] = data["targets"]["mouse"][:2]
+    (directory / CONFIG_NAME).write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="genome 'mouse' lists 2 targets but its head has 3"):
+        load_checkpoint(directory)
+
+
+def test_save_refuses_wrong_target_count(saved, tmp_path):
+    directory, model = saved
+    config = read_config(directory)
+    config.targets["human"] = config.targets["human"][:4]
+    with pytest.raises(ValueError, match="genome 'human': 4 targets for a head of 5 outputs"):
+        save_checkpoint(tmp_path / "bad", model, config)

@@ -1,0 +1,134 @@
+"""Basenji params parsing: the cross2020 files, the mini joint file, and clear errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from crossreg.model.blocks import conv_tower_filters, residual_dilations
+from crossreg.model.params import genome_of_head_key, load_params, parse_params
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+
+
+def _human() -> dict:
+    return json.loads((FIXTURES / "params_human.json").read_text())
+
+
+def test_cross2020_human_params():
+    params = load_params(FIXTURES / "params_human.json")
+    model = params.model
+    assert model.seq_length == 131072
+    assert model.bn_momentum == 0.9
+    assert [b.name for b in model.trunk] == [
+        "conv_block",
+        "conv_tower",
+        "dilated_residual",
+        "Cropping1D",
+        "conv_block",
+    ]
+    # globals reach lower-case blocks, not Keras layers
+    assert model.trunk[0].options["bn_momentum"] == 0.9
+    assert model.trunk[0].options["activation"] == "gelu"
+    assert model.trunk[3].options == {"cropping": 64}
+    assert [(h.key, h.genome, h.units, h.activation) for h in model.heads] == [
+        ("head_human", "human", 5313, "softplus")
+    ]
+    assert params.train["batch_size"] == 4
+
+
+def test_cross2020_filters_and_dilations():
+    model = load_params(FIXTURES / "params_human.json").model
+    assert conv_tower_filters(model.trunk[1].options) == [339, 399, 470, 554, 652, 768]
+    assert residual_dilations(model.trunk[2].options) == [1, 2, 3, 4, 6, 9, 14, 21, 32, 48, 72]
+
+
+def test_dilation_rounding_is_half_to_even_and_only_with_round():
+    # 4.5 -> 4 (half to even), not 5
+    assert residual_dilations({"repeat": 5, "rate_mult": 1.5, "round": True}) == [1, 2, 3, 4, 6]
+    # without round the rate is carried unrounded: 1, 1.5, 2.25, 3.375, 5.0625
+    assert residual_dilations({"repeat": 5, "rate_mult": 1.5}) == [1, 2, 2, 3, 5]
+
+
+def test_conv_tower_filters_end_and_divisible_by():
+    assert conv_tower_filters({"filters_init": 28, "filters_mult": 1.1776, "repeat": 5}) == [
+        28,
+        33,
+        39,
+        46,
+        54,
+    ]
+    # filters_end: geometric from init to end; divisible_by rounds to multiples
+    assert conv_tower_filters(
+        {"filters_init": 64, "filters_end": 256, "repeat": 3, "divisible_by": 16}
+    ) == [64, 128, 256]
+
+
+def test_joint_heads_are_natsorted_by_key():
+    data = json.loads((FIXTURES / "params_joint_mini.json").read_text())
+    data["model"] = {"head_mouse": data["model"].pop("head_mouse"), **data["model"]}
+    model = parse_params(data).model
+    assert model.genomes == ["human", "mouse"]
+    data["model"]["head10_x"] = dict(data["model"]["head_human"])
+    data["model"]["head2_y"] = dict(data["model"]["head_human"])
+    keys = [h.key for h in parse_params(data).model.heads]
+    assert keys.index("head2_y") < keys.index("head10_x")
+
+
+def test_genome_of_head_key():
+    assert genome_of_head_key("head_human") == "human"
+    assert genome_of_head_key("head0_mouse") == "mouse"
+    assert genome_of_head_key("head") == "head"
+
+
+def test_paper_era_spelling_parses():
+    data = _human()
+    model = data["model"]
+    del model["norm_type"]
+    model["batch_norm"] = True
+    model["head_human"] = [{"name": "dense", "units": 5313, "activation": "softplus"}]
+    parsed = parse_params(data).model
+    assert parsed.heads[0].units == 5313
+
+
+def test_select_heads_renames_and_orders():
+    model = load_params(FIXTURES / "params_joint_mini.json").model
+    picked = model.select_heads({"mm10": "head_mouse"})
+    assert [(h.genome, h.key, h.units) for h in picked.heads] == [("mm10", "head_mouse", 3)]
+    with pytest.raises(ValueError, match="no head 'head_rat'"):
+        model.select_heads({"rat": "head_rat"})
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m["trunk"].append({"name": "transformer"}), r"trunk\[5\] block 'transformer'"),
+        (lambda m: m["trunk"][1].update(filters_int=3), r"trunk\[1\].*unknown key.*'filters_int'"),
+        (lambda m: m.update(seq_lenght=5), r"model section has unknown key.*'seq_lenght'"),
+        (lambda m: m["trunk"][0].update(activation="swish"), r"activation 'swish'"),
+        (lambda m: m.update(norm_type="layer"), r"norm_type 'layer'"),
+        (lambda m: m.update(l2_scale=1e-6), r"l2_scale=1e-06 is not supported"),
+        (lambda m: m["trunk"][3].update(activation="gelu"), r"Cropping1D.*unknown key"),
+        (lambda m: m.pop("head_human"), r"has no head"),
+        (lambda m: m["head_human"].update(units=0), r"units must be positive"),
+        (lambda m: m["head_human"].update(name="conv_block"), r"must be a 'final'"),
+        (lambda m: m["trunk"][2].pop("filters"), r"lacks the required key 'filters'"),
+        (lambda m: m.update(bn_momentum=1.5), r"bn_momentum must be a number in \[0, 1\)"),
+        (lambda m: m["head_human"].update(l2_scale=1e-3), r"head_human l2_scale=0.001"),
+    ],
+)
+def test_bad_params_name_the_problem(edit, message):
+    data = _human()
+    edit(data["model"])
+    with pytest.raises(ValueError, match=message):
+        parse_params(copy.deepcopy(data), "params.json")
+
+
+def test_bad_json_names_the_file(tmp_path):
+    path = tmp_path / "params.json"
+    path.write_text('{"model": {')
+    with pytest.raises(ValueError, match=r"params.json: not valid JSON"):
+        load_params(path)

@@ -1,0 +1,228 @@
+"""SeqNN architecture: Basenji2 parameter counts, shapes, block semantics, init."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from crossreg.model.activations import GELU, gelu
+from crossreg.model.blocks import ConvBlock, KerasBatchNorm, Residual
+from crossreg.model.params import load_params, parse_params
+from crossreg.model.seqnn import SeqNN, count_parameters
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+
+
+def _meta_model(*names: str) -> SeqNN:
+    """The cross2020 architecture with the heads of the named params files (no memory)."""
+    data = json.loads((FIXTURES / f"params_{names[0]}.json").read_text())
+    for name in names[1:]:
+        other = json.loads((FIXTURES / f"params_{name}.json").read_text())
+        data["model"][f"head_{name}"] = other["model"][f"head_{name}"]
+    with torch.device("meta"):
+        return SeqNN(parse_params(data).model)
+
+
+@pytest.mark.parametrize(
+    ("heads", "total", "trainable"),
+    [
+        (("human",), 30_123_584, 30_088_228),
+        (("mouse",), 24_482_794, 24_447_438),
+        (("human", "mouse"), 32_648_875, 32_613_519),
+    ],
+)
+def test_cross2020_parameter_counts(heads, total, trainable):
+    model = _meta_model(*heads)
+    assert count_parameters(model) == total
+    assert count_parameters(model, trainable_only=True) == trainable
+    assert count_parameters(model.trunk) == 21_957_503
+    assert sum(isinstance(m, KerasBatchNorm) for m in model.modules()) == 30
+    assert sum(isinstance(m, torch.nn.Conv1d) for m in model.modules()) == 30
+
+
+def test_mini_parameter_counts_match_keras():
+    model = SeqNN(load_params(FIXTURES / "params_joint_mini.json").model)
+    assert count_parameters(model) == 59_997
+    assert count_parameters(model.trunk) == 59_605
+    assert count_parameters(model.trunk) + count_parameters(model.heads["human"]) == 59_850
+    assert count_parameters(model.trunk) + count_parameters(model.heads["mouse"]) == 59_752
+
+
+def test_cross2020_shapes_and_dilations():
+    model = _meta_model("human", "mouse")
+    out = model(torch.empty(2, 131072, 4, device="meta"), "human")
+    assert tuple(out.shape) == (2, 896, 5313)
+    assert tuple(model(torch.empty(1, 131072, 4, device="meta"), "mouse").shape) == (1, 896, 1643)
+    assert model.output_length() == 896
+    assert model.stride == 128
+    assert model.crop == (64, 64)
+    residuals = [m for m in model.trunk if isinstance(m, Residual)]
+    assert [r.inner[0].conv.dilation[0] for r in residuals] == [
+        1,
+        2,
+        3,
+        4,
+        6,
+        9,
+        14,
+        21,
+        32,
+        48,
+        72,
+    ]
+    widths = [m.conv.out_channels for m in model.trunk if isinstance(m, ConvBlock)]
+    assert widths == [288, 339, 399, 470, 554, 652, 768, 1536]
+
+
+def test_gelu_forms_at_one():
+    one = torch.ones(1, dtype=torch.float64)
+    assert gelu(one, "tanh").item() == pytest.approx(0.841192, abs=1e-6)
+    assert gelu(one, "sigmoid1702").item() == pytest.approx(0.845796, abs=1e-6)
+    assert gelu(one, "erf").item() == pytest.approx(0.841345, abs=1e-6)
+    x = torch.linspace(-4, 4, 81, dtype=torch.float64)
+    expected_tanh = 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    torch.testing.assert_close(GELU("tanh")(x), expected_tanh)
+    torch.testing.assert_close(GELU("sigmoid1702")(x), x / (1 + torch.exp(-1.702 * x)))
+    with pytest.raises(ValueError, match="GELU form 'fast'"):
+        GELU("fast")
+
+
+def _numpy_conv_block(x, kernel, gamma, beta, mean, var, dilation, pool):
+    """Plain numpy conv_block on (C, L): sigmoid GELU, 'same' conv, BN, max-pool 'same'."""
+    h = x / (1 + np.exp(-1.702 * x))
+    c_out, _, k = kernel.shape
+    length = h.shape[1]
+    pad = dilation * (k - 1) // 2
+    padded = np.pad(h, ((0, 0), (pad, pad)))
+    y = np.zeros((c_out, length))
+    for t in range(length):
+        for j in range(k):
+            y[:, t] += kernel[:, :, j] @ padded[:, t + j * dilation]
+    y = gamma[:, None] * (y - mean[:, None]) / np.sqrt(var[:, None] + 1e-3) + beta[:, None]
+    out_len = -(-length // pool)
+    return np.stack([y[:, i * pool : (i + 1) * pool].max(axis=1) for i in range(out_len)], 1)
+
+
+def test_conv_block_matches_numpy_reference():
+    rng = np.random.default_rng(7)
+    block = ConvBlock(3, 5, kernel_size=3, dilation=2, pool_size=2, gelu_form="sigmoid1702")
+    with torch.no_grad():
+        for tensor in (
+            block.conv.weight,
+            block.norm.weight,
+            block.norm.bias,
+            block.norm.running_mean,
+        ):
+            tensor.copy_(torch.from_numpy(rng.normal(size=tuple(tensor.shape))))
+        block.norm.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 2, 5)))
+    block.eval()
+    x = rng.normal(size=(3, 7))  # odd length: Keras "same" pooling keeps a short last window
+    got = block(torch.from_numpy(x[None]).float())[0].detach().double().numpy()
+    n = block.norm
+    expected = _numpy_conv_block(
+        x,
+        block.conv.weight.detach().double().numpy(),
+        *(t.detach().double().numpy() for t in (n.weight, n.bias, n.running_mean, n.running_var)),
+        dilation=2,
+        pool=2,
+    )
+    assert got.shape == (5, 4)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_batch_norm_training_uses_keras_momentum_and_biased_variance():
+    rng = np.random.default_rng(3)
+    bn = KerasBatchNorm(4, keras_momentum=0.9)
+    start_mean, start_var = rng.normal(size=4), rng.uniform(0.5, 2, 4)
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.from_numpy(start_mean))
+        bn.running_var.copy_(torch.from_numpy(start_var))
+    x = rng.normal(2.0, 3.0, size=(3, 4, 6))
+    out = bn.train()(torch.from_numpy(x).float()).detach().numpy()
+    mean, var = x.mean(axis=(0, 2)), x.var(axis=(0, 2))  # biased, over batch and length
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.9 * start_mean + 0.1 * mean, rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.9 * start_var + 0.1 * var, rtol=1e-5)
+    expected = (x - mean[None, :, None]) / np.sqrt(var[None, :, None] + 1e-3)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert bn.eps == 1e-3
+
+
+def test_basenji_initialisation():
+    model = SeqNN(
+        load_params(FIXTURES / "params_joint_mini.json").model,
+        generator=torch.Generator().manual_seed(1),
+    )
+    residual = next(m for m in model.trunk if isinstance(m, Residual))
+    assert torch.all(residual.inner[0].norm.weight == 1)
+    assert torch.all(residual.inner[1].norm.weight == 0)  # Basenji: gamma zeros on the add path
+    assert torch.all(model.trunk[0].norm.weight == 1)
+    assert torch.all(model.trunk[0].norm.running_var == 1)
+    assert model.trunk[0].conv.bias is None
+    assert torch.all(model.heads["human"].dense.bias == 0)
+    # he_normal: truncated at 2 std of N(0, sqrt(2/fan_in)/0.8796), so std sqrt(2/fan_in)
+    big = ConvBlock(256, 256, kernel_size=5)
+    from crossreg.model.blocks import init_weights
+
+    init_weights(big, torch.Generator().manual_seed(0))
+    w = big.conv.weight.detach()
+    fan_in = 256 * 5
+    assert w.std().item() == pytest.approx(math.sqrt(2 / fan_in), rel=0.02)
+    assert w.abs().max().item() <= 2 * math.sqrt(2 / fan_in) / 0.87962566 + 1e-6
+    # the same seed gives the same model
+    again = SeqNN(model.params, generator=torch.Generator().manual_seed(1))
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_head_selection_by_genome():
+    model = SeqNN(load_params(FIXTURES / "params_joint_mini.json").model).eval()
+    x = torch.zeros(1, 8192, 4)
+    assert model(x, "human").shape == (1, 104, 5)
+    assert model(x, "mouse").shape == (1, 104, 3)
+    assert torch.equal(model(x.to(torch.uint8), "mouse"), model(x, "mouse"))
+    with pytest.raises(ValueError, match="name the genome"):
+        model(x)
+    with pytest.raises(ValueError, match="no head for genome 'rat'"):
+        model(x, "rat")
+    with pytest.raises(ValueError, match=r"one-hot \(batch, length, 4\)"):
+        model(torch.zeros(1, 4, 8192), "human")
+
+
+def _residual_branch_before_zero_gamma(name: str) -> bool:
+    return ".inner.0." in name or name.endswith(".inner.1.conv.weight")
+
+
+def test_training_mode_gradients():
+    """In training mode dropout is active and BN uses batch statistics. At Basenji's
+    initialisation each residual branch ends in a BN with gamma 0, so the layers before it
+    get exactly zero gradient; every other parameter of the trunk and used head gets one."""
+    model = SeqNN(
+        load_params(FIXTURES / "params_joint_mini.json").model,
+        generator=torch.Generator().manual_seed(2),
+    ).train()
+    gen = torch.Generator().manual_seed(3)
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 8192), generator=gen), 4).float()
+    first, second = model(x, "human"), model(x, "human")
+    assert not torch.equal(first, second)  # dropout noise differs between passes
+    (first.mean() + second.mean()).backward()
+    for name, param in model.named_parameters():
+        if name.startswith("heads.mouse."):
+            assert param.grad is None
+        elif _residual_branch_before_zero_gamma(name):
+            assert param.grad is not None and torch.all(param.grad == 0), name
+        else:
+            assert param.grad is not None and param.grad.abs().sum() > 0, name
+    assert int(model.trunk[0].norm.num_batches_tracked) == 2
+    with torch.no_grad():
+        for residual in (m for m in model.trunk if isinstance(m, Residual)):
+            residual.inner[1].norm.weight.fill_(1.0)
+    model.zero_grad()
+    model(x, "human").mean().backward()
+    for name, param in model.named_parameters():
+        if not name.startswith("heads.mouse."):
+            assert param.grad.abs().sum() > 0, name
