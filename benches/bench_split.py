@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from crossreg.io.chrom_sizes import read_chrom_sizes
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from crossreg import distributed
 from crossreg.model.activations import make_activation
 from crossreg.model.params import Block
 
@@ -48,12 +49,35 @@ class KerasBatchNorm(nn.BatchNorm1d):
             return functional.batch_norm(
                 x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
             )
+        if distributed.world_size() > 1:
+            return self._global_batch_forward(x)
         with torch.no_grad():
             var, mean = torch.var_mean(x.float(), dim=(0, 2), correction=0)
-            self.running_mean.lerp_(mean, self.momentum)
-            self.running_var.lerp_(var, self.momentum)
-            self.num_batches_tracked.add_(1)
+            self._update_moving(mean, var)
         return functional.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+    def _update_moving(self, mean: torch.Tensor, var: torch.Tensor) -> None:
+        self.running_mean.lerp_(mean, self.momentum)
+        self.running_var.lerp_(var, self.momentum)
+        self.num_batches_tracked.add_(1)
+
+    def _global_batch_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Training-mode batch norm with statistics over every process's part of the batch,
+        so that N processes compute what one process would on the whole batch."""
+        channels = x.shape[1]
+        xf = x.float()
+        count = torch.full((1,), xf.shape[0] * xf.shape[2], dtype=xf.dtype, device=xf.device)
+        sums = distributed.all_reduce_sum(
+            torch.cat([xf.sum(dim=(0, 2)), (xf * xf).sum(dim=(0, 2)), count])
+        )
+        total = sums[-1]
+        mean = sums[:channels] / total
+        var = (sums[channels : 2 * channels] / total - mean * mean).clamp_min(0.0)
+        with torch.no_grad():
+            self._update_moving(mean.detach(), var.detach())
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        shift = self.bias - mean * scale
+        return (xf * scale[None, :, None] + shift[None, :, None]).to(x.dtype)
 
 
 class ConvBlock(nn.Module):

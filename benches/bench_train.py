@@ -1,0 +1,96 @@
+"""Training-step throughput of crossreg's Basenji2 SeqNN (forward, Poisson loss, backward,
+per-tensor clipping, SGD update) on random one-hot batches.
+
+    python benches/bench_train.py [--params FILE] [--device cuda] [--batch-sizes 4,8,16]
+                                  [--bf16] [--compile] [--steps 10]
+
+The default params are the paper's full human model (131,072 bp → 896 bins × 5,313 tracks).
+Prints sequences per second and peak GPU memory per batch size; a batch that runs out of
+memory is reported as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from crossreg.model.params import load_params
+from crossreg.model.seqnn import SeqNN, count_parameters
+from crossreg.train.optim import build_optimizer
+from crossreg.train.step import train_step
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "basenji_fixtures"
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench_batch(model, optimizer, genome, batch, bins, args, device) -> str:
+    gen = torch.Generator().manual_seed(0)
+    bases = torch.randint(0, 4, (batch, model.seq_length), generator=gen)
+    x = torch.nn.functional.one_hot(bases, 4).float().to(device)
+    y = torch.poisson(torch.full((batch, bins, model.num_targets(genome)), 2.0)).to(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    for _ in range(args.warmup):
+        train_step(model, optimizer, x, y, genome, clip_norm=2.0, bf16=args.bf16)
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        loss = train_step(model, optimizer, x, y, genome, clip_norm=2.0, bf16=args.bf16)
+    synchronize(device)
+    seconds = (time.perf_counter() - start) / args.steps
+    memory = ""
+    if device.type == "cuda":
+        memory = f", peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
+    return (
+        f"batch {batch:3d}: {seconds * 1000:8.1f} ms/step, {batch / seconds:7.1f} sequences/s"
+        f"{memory} (loss {float(loss):.3f})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, default=FIXTURES / "params_human.json")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch-sizes", default="4")
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--compile", action="store_true")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    params = load_params(args.params)
+    model = SeqNN(params.model).to(device)
+    genome = model.genomes[0]
+    bins = model.output_length()
+    name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
+    print(
+        f"{args.params.name}: {count_parameters(model):,} parameters, {model.seq_length:,} bp → "
+        f"{bins} bins × {model.num_targets(genome)} tracks; {name}, torch {torch.__version__}, "
+        f"bf16 {args.bf16}, compile {args.compile}"
+    )
+    optimizer = build_optimizer(model.parameters(), params.train)
+    runner = torch.compile(model) if args.compile else model
+    for batch in (int(b) for b in args.batch_sizes.split(",")):
+        try:
+            print(bench_batch(runner, optimizer, genome, batch, bins, args, device), flush=True)
+        except torch.OutOfMemoryError:
+            print(f"batch {batch:3d}: out of memory", flush=True)
+            break
+        finally:
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""``crossreg train``: train a model on one or more genomes' dataset stores."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "train a Basenji2 model jointly on the dataset stores of one or more genomes"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg train``; unset ones come from the params' ``train`` section."""
+    from crossreg.model.params import GELU_FORMS
+
+    parser.add_argument("--params", type=Path, required=True, help="Basenji params JSON")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        required=True,
+        help="dataset store of one genome (crossreg data); repeat for joint training",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output (checkpoint) directory")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last")
+    parser.add_argument("--max-epochs", type=int, help="stop after this many epochs")
+    parser.add_argument("--patience", type=int, help="epochs without improvement before stopping")
+    parser.add_argument("--min-epochs", type=int, help="never stop before this many epochs")
+    parser.add_argument("--batch-size", type=int, help="examples per step (global)")
+    parser.add_argument("--steps-per-epoch", type=int, help="cap on training steps per epoch")
+    parser.add_argument("--clip-norm", type=float, help="gradient clipping norm (0: none)")
+    parser.add_argument(
+        "--clip-mode",
+        choices=["per_tensor", "global"],
+        default="per_tensor",
+        help="per_tensor clips each weight's gradient (Keras/Basenji); global clips them jointly",
+    )
+    parser.add_argument(
+        "--augment-rc",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="reverse-complement augmentation (default: on, as in the paper)",
+    )
+    parser.add_argument("--augment-shift", type=int, help="max shift in bp (default 3)")
+    parser.add_argument(
+        "--finetune-epochs",
+        type=int,
+        default=0,
+        help="then fine-tune each genome alone for up to this many epochs (paper: yes)",
+    )
+    parser.add_argument("--gelu", choices=GELU_FORMS, default="tanh", help="GELU form")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="bf16 autocast on CUDA (default on; the CPU always computes in float32)",
+    )
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--workers", type=int, default=0, help="data loader processes")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and report where the checkpoints are."""
+    from crossreg.train.trainer import TrainOptions, train
+
+    options = TrainOptions(
+        max_epochs=args.max_epochs,
+        patience=args.patience,
+        min_epochs=args.min_epochs,
+        batch_size=args.batch_size,
+        clip_norm=args.clip_norm,
+        clip_mode=args.clip_mode,
+        augment_rc=args.augment_rc,
+        augment_shift=args.augment_shift,
+        steps_per_epoch=args.steps_per_epoch,
+        finetune_epochs=args.finetune_epochs,
+        gelu_form=args.gelu,
+        seed=args.seed,
+        device=args.device,
+        bf16=args.bf16,
+        compile=args.compile,
+        num_workers=args.workers,
+    )
+    out = train(args.params, args.data, args.out, options, resume=args.resume)
+    print(f"checkpoints in {out} (best/, last/), per-epoch metrics in {out / 'metrics.csv'}")
+    return 0

@@ -1,0 +1,89 @@
+"""Several processes (``torchrun``) on the same code path as one.
+
+Every process reads the same global batch and keeps its own slice of it; gradients are
+averaged by DistributedDataParallel and batch-norm statistics are computed over the
+global batch (see :class:`crossreg.model.blocks.KerasBatchNorm`), so a run on N processes
+takes the same steps as one process with the whole batch. Process 0 writes the outputs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+
+
+def world_size() -> int:
+    """Number of processes (1 without torchrun)."""
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def rank() -> int:
+    """This process's rank (0 without torchrun)."""
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def local_rank() -> int:
+    """This process's rank on its machine, which picks its GPU."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_main() -> bool:
+    """True in the process that writes checkpoints and logs metrics."""
+    return rank() == 0
+
+
+def init() -> None:
+    """Join the process group when launched by torchrun (NCCL on GPUs, else gloo)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(local_rank())
+        dist.init_process_group(backend=backend)
+
+
+def shutdown() -> None:
+    """Leave the process group, if any."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def barrier() -> None:
+    """Wait for every process (no-op in one process)."""
+    if world_size() > 1:
+        dist.barrier()
+
+
+def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """DistributedDataParallel around `model` under torchrun; `model` itself otherwise."""
+    if world_size() == 1:
+        return model
+    device_ids = [device.index] if device.type == "cuda" else None
+    # each step trains one genome's head, so the other heads get no gradient
+    return torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=device_ids, find_unused_parameters=True
+    )
+
+
+def shard(batch: torch.Tensor) -> torch.Tensor:
+    """This process's contiguous slice of a global batch (the batch size must divide)."""
+    n = world_size()
+    if n == 1:
+        return batch
+    if batch.shape[0] % n:
+        raise ValueError(
+            f"a batch of {batch.shape[0]} cannot be split evenly over {n} processes; use a "
+            f"batch size divisible by {n}"
+        )
+    size = batch.shape[0] // n
+    return batch[rank() * size : (rank() + 1) * size]
+
+
+def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum of `tensor` over processes, differentiable (gradients flow back to every process)."""
+    if world_size() == 1:
+        return tensor
+    from torch.distributed.nn.functional import all_reduce
+
+    return all_reduce(tensor, op=dist.ReduceOp.SUM)

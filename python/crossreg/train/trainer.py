@@ -1,0 +1,453 @@
+"""Multi-genome training: one shared trunk, one head per genome, Basenji's schedule.
+
+Each step draws one genome (in proportion to its training batches) and one batch of it;
+after every epoch each genome is validated (mean Pearson R over its tracks) and training
+stops once every genome has gone `patience` epochs without improving. An optional
+fine-tuning phase then trains each genome alone from the best joint weights, as the paper
+did. Everything random is a function of the seed and the epoch, so a run resumed from its
+last checkpoint continues exactly as an uninterrupted one.
+
+Output directory::
+
+    best/                  checkpoint with the best mean validation R over genomes
+    last/                  checkpoint of the last finished epoch + training state (resume)
+    finetune_<genome>/     per-genome fine-tuned checkpoint (with fine-tuning)
+    metrics.csv            one row per epoch, phase and genome
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from crossreg import distributed
+from crossreg.data.loader import SplitDataset, codes_to_one_hot, make_loader
+from crossreg.data.store import DataStore
+from crossreg.io.atomic import atomic_write
+from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
+from crossreg.model.params import Params, load_params
+from crossreg.model.seqnn import SeqNN
+from crossreg.train.optim import CLIP_MODES, build_optimizer
+from crossreg.train.schedule import EarlyStopping, epoch_schedule
+from crossreg.train.state import load_training_state, save_training_state
+from crossreg.train.step import evaluate_batches, train_step
+
+log = logging.getLogger("crossreg")
+
+METRIC_FIELDS = (
+    "phase",
+    "epoch",
+    "genome",
+    "steps",
+    "train_loss",
+    "valid_loss",
+    "valid_pearson_r",
+    "valid_r2",
+    "seconds",
+)
+
+
+@dataclass
+class TrainOptions:
+    """How to train; ``None`` fields come from the params file's ``train`` section."""
+
+    max_epochs: int | None = None
+    patience: int | None = None
+    min_epochs: int | None = None
+    batch_size: int | None = None
+    clip_norm: float | None = None
+    clip_mode: str = "per_tensor"
+    augment_rc: bool | None = None
+    augment_shift: int | None = None
+    steps_per_epoch: int | None = None
+    finetune_epochs: int = 0
+    gelu_form: str = "tanh"
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = True
+    compile: bool = False
+    num_workers: int = 0
+
+    def resolved(self, train: dict[str, Any], model_params: Any) -> TrainOptions:
+        """These options with every ``None`` filled from the params (Basenji's defaults)."""
+        clip = train.get("clip_norm", train.get("clipnorm"))
+        shift = max((abs(s) for s in model_params.augment_shift), default=0)
+        has_augment = model_params.augment_rc or shift > 0
+        return TrainOptions(
+            **{
+                **asdict(self),
+                "max_epochs": self.max_epochs or int(train.get("train_epochs_max", 10_000)),
+                "patience": self.patience
+                if self.patience is not None
+                else int(train.get("patience", 16)),
+                "min_epochs": self.min_epochs or int(train.get("train_epochs_min", 1)),
+                "batch_size": self.batch_size or int(train.get("batch_size", 4)),
+                "clip_norm": self.clip_norm if self.clip_norm is not None else clip,
+                # The paper trains with reverse complements and ±3 bp shifts; its params
+                # files do not say so, hence these defaults when the params are silent.
+                "augment_rc": self.augment_rc
+                if self.augment_rc is not None
+                else (model_params.augment_rc if has_augment else True),
+                "augment_shift": self.augment_shift
+                if self.augment_shift is not None
+                else (shift if has_augment else 3),
+            }
+        )
+
+
+@dataclass
+class GenomeData:
+    """One genome's store and its training / validation loaders."""
+
+    store: DataStore
+    train: torch.utils.data.DataLoader
+    valid: torch.utils.data.DataLoader
+
+    @property
+    def name(self) -> str:
+        return self.store.genome
+
+
+@dataclass
+class RunState:
+    """Progress that a resume restores."""
+
+    phase: str = "joint"
+    epoch: int = 0
+    best_mean_r: float = -math.inf
+    stopping: dict[str, Any] = field(default_factory=dict)
+    finished_phases: list[str] = field(default_factory=list)
+
+
+def head_map(params: Params, genomes: Sequence[str]) -> dict[str, str]:
+    """Genome name → params head key, by the head's genome name (``head_human``); a single
+    head serves a single genome whatever its name."""
+    by_genome = {h.genome: h.key for h in params.model.heads}
+    if len(genomes) == 1 and len(by_genome) == 1 and genomes[0] not in by_genome:
+        return {genomes[0]: next(iter(by_genome.values()))}
+    missing = [g for g in genomes if g not in by_genome]
+    if missing:
+        raise ValueError(
+            f"{params.source}: no head for genome(s) {', '.join(missing)}; the params have "
+            f"{', '.join(h.key for h in params.model.heads)}: add a 'head_<genome>' entry "
+            "per dataset genome"
+        )
+    return {g: by_genome[g] for g in genomes}
+
+
+def check_compatible(model: SeqNN, store: DataStore, source: str) -> None:
+    """Raise ValueError when the model's length, bins or head size do not fit the store."""
+    genome = store.genome
+    if model.seq_length != store.seq_length:
+        raise ValueError(
+            f"{source}: the model reads {model.seq_length:,} bp but dataset {store.path} has "
+            f"{store.seq_length:,}-bp windows; set model.seq_length to {store.seq_length}"
+        )
+    bins, want = model.output_length(), store.target_length
+    if bins < want or (bins - want) % 2:
+        raise ValueError(
+            f"{source}: the model predicts {bins} bins but dataset {store.path} has {want} "
+            "target bins; adjust the model's Cropping1D (or the dataset's --crop)"
+        )
+    if model.num_targets(genome) != store.num_targets:
+        raise ValueError(
+            f"{source}: head for '{genome}' has {model.num_targets(genome)} units but dataset "
+            f"{store.path} has {store.num_targets} tracks; set the head's units to "
+            f"{store.num_targets}"
+        )
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → this process's CUDA device when there is one, else the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", distributed.local_rank())
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Trains one model on the dataset stores of one or more genomes."""
+
+    def __init__(
+        self,
+        params: Params,
+        data_dirs: Sequence[str | os.PathLike[str]],
+        out: str | os.PathLike[str],
+        options: TrainOptions,
+    ) -> None:
+        self.params = params
+        self.out = Path(out)
+        self.options = options.resolved(params.train, params.model)
+        if self.options.clip_mode not in CLIP_MODES:
+            raise ValueError(f"clip mode must be one of {', '.join(CLIP_MODES)}")
+        stores = [DataStore(d) for d in data_dirs]
+        names = [s.genome for s in stores]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two datasets are of the same genome: {', '.join(names)}")
+        self.heads = head_map(params, names)
+        self.device = resolve_device(self.options.device)
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        generator = torch.Generator().manual_seed(self.options.seed)
+        self.model = SeqNN(
+            params.model.select_heads(self.heads),
+            gelu_form=self.options.gelu_form,
+            generator=generator,
+        ).to(self.device)
+        for store in stores:
+            check_compatible(self.model, store, params.source)
+        self.genomes = [self._loaders(s) for s in stores]
+        self.runner = distributed.wrap(self.model, self.device)
+        if self.options.compile:
+            self.runner = torch.compile(self.runner)
+        self.optimizer = build_optimizer(self.model.parameters(), params.train)
+        self.state = RunState()
+        self.rows: list[dict[str, Any]] = []
+
+    def _loaders(self, store: DataStore) -> GenomeData:
+        o = self.options
+        for split in ("train", "valid"):
+            if store.splits.get(split, {}).get("count", 0) == 0:
+                raise ValueError(f"dataset {store.path} has no {split} windows")
+        train = SplitDataset(
+            store,
+            "train",
+            augment_rc=bool(o.augment_rc),
+            augment_shift=int(o.augment_shift or 0),
+            seed=o.seed,
+            sequence="codes",
+        )
+        valid = SplitDataset(store, "valid", sequence="codes")
+        common = {"num_workers": o.num_workers, "pin_memory": self.device.type == "cuda"}
+        batch = int(o.batch_size or 4)
+        return GenomeData(
+            store=store,
+            train=make_loader(train, batch, shuffle=True, seed=o.seed, drop_last=True, **common),
+            valid=make_loader(valid, batch, shuffle=False, **common),
+        )
+
+    # ----------------------------------------------------------------- checkpoints
+
+    def _targets(self) -> dict[str, list]:
+        return {g.name: list(g.store.table.targets) for g in self.genomes}
+
+    def _save_model(self, folder: Path, genomes: Sequence[str], metrics: dict) -> None:
+        model = self.model
+        if list(genomes) != self.model.genomes:
+            model = SeqNN(
+                self.params.model.select_heads({g: self.heads[g] for g in genomes}),
+                gelu_form=self.options.gelu_form,
+            )
+            model.load_state_dict(
+                {
+                    k: v
+                    for k, v in self.model.state_dict().items()
+                    if not k.startswith("heads.") or k.split(".")[1] in genomes
+                }
+            )
+        config = make_config(
+            model,
+            self.params.raw,
+            self._targets(),
+            genomes={g: self.heads[g] for g in genomes},
+            epoch=self.state.epoch,
+            metrics=metrics,
+            source={"params": self.params.source, "phase": self.state.phase},
+            extra={"train_options": asdict(self.options)},
+        )
+        save_checkpoint(folder, model, config)
+
+    def _save_last(self) -> None:
+        last = self.out / "last"
+        self._save_model(last, self.model.genomes, {})
+        save_training_state(
+            last,
+            self.optimizer,
+            np.random.default_rng(self.options.seed),
+            {"run": asdict(self.state), "rows": self.rows},
+        )
+
+    def resume(self) -> None:
+        """Continue from ``out/last`` exactly where the previous run stopped."""
+        last = self.out / "last"
+        model, _ = load_checkpoint(last, device=self.device)
+        self.model.load_state_dict(model.state_dict())
+        extra = load_training_state(last, self.optimizer, np.random.default_rng(self.options.seed))
+        self.state = RunState(**extra["run"])
+        self.rows = list(extra["rows"])
+        log.info("resuming %s phase after epoch %d", self.state.phase, self.state.epoch)
+
+    def _write_metrics(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=METRIC_FIELDS)
+        writer.writeheader()
+        writer.writerows(self.rows)
+        with atomic_write(self.out / "metrics.csv") as handle:
+            handle.write(buffer.getvalue())
+
+    # ----------------------------------------------------------------- loops
+
+    def _batches(self, data: GenomeData, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
+        data.train.sampler.epoch = epoch  # this epoch's permutation and augmentation
+        return iter(data.train)
+
+    def _train_epoch(self, genomes: Sequence[GenomeData]) -> dict[str, tuple[int, float]]:
+        epoch, o = self.state.epoch, self.options
+        torch.manual_seed(o.seed * 1_000_003 + epoch)  # dropout draws
+        order = epoch_schedule(
+            [len(g.train) for g in genomes], np.random.default_rng([o.seed, epoch])
+        )
+        if o.steps_per_epoch:
+            order = order[: o.steps_per_epoch]
+        iterators = [self._batches(g, epoch) for g in genomes]
+        sums = [[0, 0.0] for _ in genomes]
+        start, total = time.perf_counter(), len(order)
+        for step, g in enumerate(order, start=1):
+            batch = next(iterators[g])
+            x, y = self._shard(batch)
+            loss = train_step(
+                self.runner,
+                self.optimizer,
+                x,
+                y,
+                genomes[g].name,
+                clip_norm=o.clip_norm,
+                clip_mode=o.clip_mode,
+                bf16=o.bf16,
+            )
+            sums[g][0] += 1
+            sums[g][1] += float(loss)
+            if step % 50 == 0 or step == total:
+                rate = step * int(o.batch_size or 4) / (time.perf_counter() - start)
+                log.info(
+                    "%s epoch %d step %d/%d loss %.4f (%.1f sequences/s)",
+                    self.state.phase,
+                    epoch + 1,
+                    step,
+                    total,
+                    float(loss),
+                    rate,
+                )
+        return {g.name: (n, s / max(n, 1)) for g, (n, s) in zip(genomes, sums, strict=True)}
+
+    def _shard(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's part of a global batch, on the device, one-hot float32."""
+        codes, targets = distributed.shard(batch["sequence"]), distributed.shard(batch["targets"])
+        codes = codes.to(self.device, non_blocking=True)
+        return codes_to_one_hot(codes), targets.to(self.device, non_blocking=True).float()
+
+    def _validate(self, data: GenomeData) -> tuple[float, float, float]:
+        batches = (
+            (codes_to_one_hot(b["sequence"].to(self.device)), b["targets"]) for b in data.valid
+        )
+        metrics, loss = evaluate_batches(
+            self.model, batches, data.name, device=self.device, bf16=self.options.bf16
+        )
+        return loss, float(np.mean(metrics.pearson_r())), float(np.nanmean(metrics.r2()))
+
+    def _run_phase(self, phase: str, genomes: Sequence[GenomeData], max_epochs: int) -> None:
+        o = self.options
+        stopping = EarlyStopping(len(genomes), int(o.patience or 0), int(o.min_epochs or 1))
+        if self.state.phase == phase and self.state.stopping:
+            stopping.load_state_dict(self.state.stopping)
+        else:
+            self.state = RunState(phase=phase, finished_phases=self.state.finished_phases, epoch=0)
+        best_folder = self.out / ("best" if phase == "joint" else f"finetune_{phase}")
+        while self.state.epoch < max_epochs and not stopping.should_stop:
+            started = time.perf_counter()
+            train = self._train_epoch(genomes)
+            results = {g.name: self._validate(g) for g in genomes}
+            mean_rs = [results[g.name][1] for g in genomes]
+            stopping.update(mean_rs)
+            self.state.epoch += 1
+            seconds = time.perf_counter() - started
+            for g in genomes:
+                valid_loss, r, r2 = results[g.name]
+                steps, train_loss = train[g.name]
+                self.rows.append(
+                    {
+                        "phase": phase,
+                        "epoch": self.state.epoch,
+                        "genome": g.name,
+                        "steps": steps,
+                        "train_loss": round(train_loss, 6),
+                        "valid_loss": round(valid_loss, 6),
+                        "valid_pearson_r": round(r, 6),
+                        "valid_r2": round(r2, 6),
+                        "seconds": round(seconds, 2),
+                    }
+                )
+                log.info(
+                    "%s epoch %d %s: train loss %.4f, valid loss %.4f, valid R %.4f, R² %.4f",
+                    phase,
+                    self.state.epoch,
+                    g.name,
+                    train_loss,
+                    valid_loss,
+                    r,
+                    r2,
+                )
+            mean_r = float(np.mean(mean_rs))
+            if distributed.is_main():
+                if mean_r > self.state.best_mean_r:
+                    self.state.best_mean_r = mean_r
+                    metrics = {g.name: {"valid_pearson_r": results[g.name][1]} for g in genomes}
+                    self._save_model(best_folder, [g.name for g in genomes], metrics)
+                self.state.stopping = stopping.state_dict()
+                self._save_last()
+                self._write_metrics()
+            distributed.barrier()
+        self.state.finished_phases.append(phase)
+
+    def fit(self) -> Path:
+        """Train (joint phase, then fine-tuning if asked); returns the output directory."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        if distributed.is_main():
+            with atomic_write(self.out / "train_options.json") as handle:
+                json.dump(asdict(self.options), handle, indent=1)
+        o = self.options
+        if "joint" not in self.state.finished_phases:
+            self._run_phase("joint", self.genomes, int(o.max_epochs or 1))
+        if o.finetune_epochs > 0 and len(self.genomes) > 1:
+            for data in self.genomes:
+                if data.name in self.state.finished_phases:
+                    continue
+                if self.state.phase != data.name:
+                    best, _ = load_checkpoint(self.out / "best", device=self.device)
+                    self.model.load_state_dict(best.state_dict())
+                    self.optimizer = build_optimizer(self.model.parameters(), self.params.train)
+                self._run_phase(data.name, [data], o.finetune_epochs)
+        return self.out
+
+
+def train(
+    params: str | os.PathLike[str],
+    data_dirs: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    options: TrainOptions | None = None,
+    *,
+    resume: bool = False,
+) -> Path:
+    """Train a model from a params file on one or more dataset stores; see :class:`Trainer`."""
+    distributed.init()
+    try:
+        trainer = Trainer(load_params(params), data_dirs, out, options or TrainOptions())
+        if resume:
+            trainer.resume()
+        return trainer.fit()
+    finally:
+        distributed.shutdown()

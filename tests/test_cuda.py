@@ -1,0 +1,76 @@
+"""The model on a CUDA device: Basenji parity in float32, bf16 close to it, training steps.
+
+Skipped where no GPU is present (CI has none); run on a GPU machine to check the CUDA path.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from crossreg.genome import Genome
+from crossreg.model.keras_import import BasenjiSource, import_basenji
+from crossreg.model.params import load_params
+from crossreg.model.seqnn import SeqNN
+from crossreg.predict import predict
+from crossreg.train.optim import build_optimizer
+from crossreg.train.step import train_step
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+PARAMS = FIXTURES / "params_joint_mini.json"
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> np.ndarray:
+    fasta = tmp_path_factory.mktemp("fasta") / "inputs.fa"
+    shutil.copy(FIXTURES / "inputs.fa", fasta)
+    genome = Genome(fasta)
+    return genome.one_hot_many(genome.names, [0] * 4, 8192, dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def model():
+    sources = [
+        BasenjiSource(g, FIXTURES / f"model{i}_best.h5", FIXTURES / f"targets_{g}_mini.txt")
+        for i, g in enumerate(["human", "mouse"])
+    ]
+    return import_basenji(PARAMS, sources, gelu="sigmoid1702").model.to("cuda")
+
+
+@pytest.mark.parametrize("rc", [False, True])
+def test_float32_predictions_match_basenji_on_gpu(model, inputs, rc):
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    for genome in ("human", "mouse"):
+        got = predict(model, inputs, genome, rc=rc, shifts=(1, 0, -1) if rc else (0,))
+        tag = "_rc_shifts" if rc else ""
+        expect = np.load(FIXTURES / f"preds_{genome}_gelu1702{tag}.npy")
+        np.testing.assert_allclose(got, expect, atol=1e-4, rtol=0)
+
+
+def test_bf16_predictions_stay_close(model, inputs):
+    got = predict(model, inputs, "human", bf16=True)
+    expect = np.load(FIXTURES / "preds_human_gelu1702.npy")
+    assert np.corrcoef(got.ravel(), expect.ravel())[0, 1] > 0.999
+    np.testing.assert_allclose(got, expect, atol=0.1, rtol=0.05)
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_training_steps_fit_one_batch_on_gpu(bf16):
+    torch.manual_seed(0)
+    params = load_params(PARAMS)
+    net = SeqNN(params.model).to("cuda")
+    optimizer = build_optimizer(net.parameters(), {"learning_rate": 0.01, "momentum": 0.9})
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 8192)), 4).float().cuda()
+    y = torch.poisson(torch.full((2, net.output_length(), 5), 3.0)).cuda()
+    losses = [
+        float(train_step(net, optimizer, x, y, "human", clip_norm=2.0, bf16=bf16))
+        for _ in range(30)
+    ]
+    assert losses[-1] < losses[0]
