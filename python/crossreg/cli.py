@@ -18,7 +18,9 @@ from crossreg import __version__
 log = logging.getLogger("crossreg")
 
 # subcommand name -> module implementing it, in the order of the pipeline
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "data": "crossreg.data.command",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

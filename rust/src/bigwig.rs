@@ -176,7 +176,7 @@ pub struct TrackStats {
     pub pooled_mean: f64,
     /// Maximum of the pooled bins before masking and clipping.
     pub pooled_max: f32,
-    /// Fraction of bins changed by the soft or hard clip.
+    /// Fraction of bins above the lower of the soft- and hard-clip thresholds.
     pub clipped_fraction: f64,
     /// Mean of the final (clipped, scaled) targets.
     pub target_mean: f64,
@@ -333,14 +333,10 @@ pub fn finish_track(
             }
         }
     }
-    let before_clip = values.to_vec();
+    let clip_from = track.clip_soft.min(track.clip);
+    let clipped = values.iter().filter(|&&v| v > clip_from).count();
     signal::soft_clip(values, track.clip_soft);
     signal::hard_clip(values, track.clip);
-    let clipped = values
-        .iter()
-        .zip(&before_clip)
-        .filter(|(a, b)| a != b)
-        .count();
     signal::scale(values, track.scale);
     let target_mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
     TrackStats {
