@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyBigWig
-
 from crossreg.io.targets import TargetsTable
 
 

@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from data_inputs import random_bigwig, write_bigwig, write_table
-from data_reference import reference_targets
-
 from crossreg.data import bigwig_chrom_sizes, compute_targets
 from crossreg.io.targets import read_targets
+from data_inputs import random_bigwig, write_bigwig, write_table
+from data_reference import reference_targets
 
 SIZES = {"chr1": 2048, "chr2": 1024}
 BIG = 1e6  # a clip that never acts
@@ -51,8 +50,8 @@ def test_each_sum_stat_pools_exact_base_values(tmp_path, step_bw, stat, expect):
 
 
 def test_replicates_average_per_base_with_missing_as_zero(tmp_path):
-    a = write_bigwig(tmp_path / "a.bw", SIZES, [("chr1", 0, 128, 2.0)])
-    b = write_bigwig(tmp_path / "b.bw", SIZES, [("chr1", 0, 64, 4.0), ("chr1", 64, 128, -1.0)])
+    write_bigwig(tmp_path / "a.bw", SIZES, [("chr1", 0, 128, 2.0)])
+    write_bigwig(tmp_path / "b.bw", SIZES, [("chr1", 0, 64, 4.0), ("chr1", 64, 128, -1.0)])
     rows = [
         {"identifier": s, "file": "a.bw,b.bw", "clip": BIG, "scale": 1, "sum_stat": s}
         for s in ("sum", "mean", "max")
@@ -150,7 +149,7 @@ def test_windows_in_any_order_match_the_numpy_pybigwig_reference(tmp_path):
 
 def test_chrom_sizes_and_unreadable_files(tmp_path, step_bw):
     assert bigwig_chrom_sizes(step_bw) == list(SIZES.items())
-    with pytest.raises(FileNotFoundError, match="nope.bw"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.bw"):
         bigwig_chrom_sizes(tmp_path / "nope.bw")
     (tmp_path / "text.bw").write_text("not a bigwig\n" * 20)
     with pytest.raises(ValueError, match="not a BigWig"):

@@ -201,6 +201,9 @@ def make_loader(
     """A DataLoader yielding whole batches built by :meth:`SplitDataset.batch`.
 
     Reproducible: order and augmentation depend only on `seed`, the epoch and the index.
+    Worker processes start from a fork server, not by forking this process: the native
+    core's thread pool does not survive a fork (a forked worker would wait on threads that
+    no longer exist).
     """
     sampler = EpochBatchSampler(
         len(dataset),
@@ -217,6 +220,7 @@ def make_loader(
         num_workers=num_workers,
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
+        multiprocessing_context="forkserver" if num_workers > 0 else None,
     )
 
 
