@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from crossreg.data import bigwig_chrom_sizes, compute_targets
 from crossreg.io.targets import read_targets
-from data_inputs import random_bigwig, write_bigwig, write_table
-from data_reference import reference_targets
+
+from tests.data_inputs import random_bigwig, write_bigwig, write_table
+from tests.data_reference import reference_targets
 
 SIZES = {"chr1": 2048, "chr2": 1024}
 BIG = 1e6  # a clip that never acts

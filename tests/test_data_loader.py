@@ -15,7 +15,8 @@ from crossreg.data import (
     make_loader,
 )
 from crossreg.dna import one_hot, reverse_complement, shift_sequence
-from data_inputs import small_inputs
+
+from tests.data_inputs import small_inputs
 
 
 @pytest.fixture(scope="module")

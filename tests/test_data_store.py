@@ -12,8 +12,9 @@ from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, build_dataset
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
-from data_inputs import SMALL_SIZES, small_inputs, write_bigwig, write_table
-from data_reference import reference_targets
+
+from tests.data_inputs import SMALL_SIZES, small_inputs, write_bigwig, write_table
+from tests.data_reference import reference_targets
 
 LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
 

@@ -7,16 +7,28 @@
   the device.
 """
 
-from crossreg.data.loader import (
-    EpochBatchSampler,
-    SplitDataset,
-    augmentation_draws,
-    codes_to_one_hot,
-    make_loader,
-)
+from typing import Any
+
 from crossreg.data.plan import Layout, SplitOptions
 from crossreg.data.store import BuildOptions, DataStore, build_dataset
 from crossreg.data.tracks import bigwig_chrom_sizes, compute_targets
+
+#: Names served by crossreg.data.loader, imported on first use (it imports torch).
+_LOADER_NAMES = (
+    "EpochBatchSampler",
+    "SplitDataset",
+    "augmentation_draws",
+    "codes_to_one_hot",
+    "make_loader",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOADER_NAMES:
+        from crossreg.data import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module 'crossreg.data' has no attribute '{name}'")
 
 __all__ = [
     "BuildOptions",
