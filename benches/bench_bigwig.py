@@ -293,6 +293,7 @@ def main() -> None:
     parser.add_argument("--loader-batches", type=int, default=60)
     parser.add_argument("--workers", default="0,2")
     parser.add_argument("--device", help="also move each batch to this device (e.g. cuda)")
+    parser.add_argument("--parts", default="targets,memory,loader", help="what to measure")
     parser.add_argument("--json", help="also write the report to this file")
     parser.add_argument("--root", help="working folder (default: a temporary one)")
     args = parser.parse_args()
@@ -300,23 +301,27 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     third = int(args.genome_mb * 1e6 / 3)
     sizes = {"chr1": third + 200_000, "chr2": third, "chr3": third - 200_000}
+    parts = args.parts.split(",")
     report: dict = {"layout": Layout().__dict__}
-    report["targets"] = bench_targets(
-        root, sizes, args.tracks, [int(t) for t in args.threads.split(",")]
-    )
-    print(json.dumps(report["targets"], indent=1), flush=True)
-    report["memory"] = peak_memory(
-        root, sizes, [int(n) for n in args.memory_tracks.split(",")], args.memory_gb
-    )
-    print(json.dumps(report["memory"], indent=1), flush=True)
-    report["loader"] = bench_loader(
-        root,
-        args.loader_windows,
-        args.loader_batches,
-        [int(w) for w in args.workers.split(",")],
-        args.device,
-    )
-    print(json.dumps(report["loader"], indent=1), flush=True)
+    if "targets" in parts or "memory" in parts:
+        report["targets"] = bench_targets(
+            root, sizes, args.tracks, [int(t) for t in args.threads.split(",")]
+        )
+        print(json.dumps(report["targets"], indent=1), flush=True)
+    if "memory" in parts:
+        report["memory"] = peak_memory(
+            root, sizes, [int(n) for n in args.memory_tracks.split(",")], args.memory_gb
+        )
+        print(json.dumps(report["memory"], indent=1), flush=True)
+    if "loader" in parts:
+        report["loader"] = bench_loader(
+            root,
+            args.loader_windows,
+            args.loader_batches,
+            [int(w) for w in args.workers.split(",")],
+            args.device,
+        )
+        print(json.dumps(report["loader"], indent=1), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
 

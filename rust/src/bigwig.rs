@@ -251,7 +251,7 @@ fn read_span(
     buf.clear();
     buf.resize((end - start) as usize, 0.0);
     let replicates = readers.len();
-    for (path, reader) in readers.iter_mut() {
+    for (k, (path, reader)) in readers.iter_mut().enumerate() {
         let Some(info) = reader.chroms().iter().find(|c| c.name == chrom) else {
             continue; // no data on this chromosome: zeros
         };
@@ -270,8 +270,11 @@ fn read_span(
             }
             let a = (v.start.max(s) - s) as usize;
             let b = (v.end.min(e).max(s) - s) as usize;
-            for x in &mut buf[a..b] {
-                *x += v.value;
+            if k == 0 {
+                // A file's intervals do not overlap: the first replicate can assign.
+                buf[a..b].fill(v.value);
+            } else {
+                buf[a..b].iter_mut().for_each(|x| *x += v.value);
             }
         }
     }
@@ -464,6 +467,16 @@ mod tests {
         assert_eq!(SumStat::MeanSqrt.pool(&[3.0, 3.0]), 1.0);
         assert!(SumStat::parse("median").is_err());
         assert_eq!(SumStat::parse("avg").unwrap(), SumStat::Mean);
+    }
+
+    #[test]
+    fn lane_loops_cover_every_value() {
+        let values: Vec<f32> = (0..21).map(|i| i as f32).collect();
+        for n in [0, 1, 7, 8, 9, 21] {
+            let v = &values[..n];
+            assert_eq!(lane_sum(v), v.iter().sum::<f32>());
+            assert_eq!(lane_max(v), v.iter().copied().fold(0.0, f32::max));
+        }
     }
 
     #[test]

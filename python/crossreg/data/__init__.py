@@ -30,6 +30,7 @@ def __getattr__(name: str) -> Any:
         return getattr(loader, name)
     raise AttributeError(f"module 'crossreg.data' has no attribute '{name}'")
 
+
 __all__ = [
     "BuildOptions",
     "DataStore",

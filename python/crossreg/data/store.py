@@ -29,12 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.format import open_memmap
 
 from crossreg import __version__
 from crossreg.data.checks import check_inputs, check_numbers
+from crossreg.data.npy import NpyRows
 from crossreg.data.plan import Layout, Plan, SplitOptions, plan_windows
 from crossreg.data.tracks import compute_targets
+from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
 from crossreg.io.bed import Interval, read_bed, write_bed
 from crossreg.io.targets import TargetsTable, read_targets, write_targets
@@ -50,6 +51,9 @@ _UPPER = np.array([c - 32 if 97 <= c <= 122 else c for c in range(256)], dtype=n
 
 #: Windows whose sequences are fetched at once.
 _SEQ_BATCH = 256
+
+#: Bytes of targets assembled at once when interleaving track chunks.
+_MERGE_BLOCK_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -96,20 +100,20 @@ def _check_destination(out: Path, overwrite: bool) -> None:
         raise ValueError(f"{out} exists, is not empty and is not a dataset; choose another --out")
 
 
-def _write_sequences(path: Path, genome, plan: Plan, seq_length: int) -> None:
+def _write_sequences(path: Path, genome: Genome, plan: Plan, seq_length: int) -> None:
     w = plan.windows
-    seqs = open_memmap(path, mode="w+", dtype=np.uint8, shape=(len(w), seq_length))
-    for a in range(0, len(w), _SEQ_BATCH):
-        b = min(a + _SEQ_BATCH, len(w))
-        codes = genome.fetch_many(w.chroms[a:b].tolist(), w.starts[a:b], seq_length)
-        seqs[a:b] = _UPPER[codes]
-    seqs.flush()
-    del seqs
+    with NpyRows(path, "w", dtype=np.uint8, shape=(len(w), seq_length)) as seqs:
+        for a in range(0, len(w), _SEQ_BATCH):
+            b = min(a + _SEQ_BATCH, len(w))
+            codes = genome.fetch_many(w.chroms[a:b].tolist(), w.starts[a:b], seq_length)
+            seqs.write(a, _UPPER[codes])
 
 
 def _write_targets(
     work: Path, table: TargetsTable, plan: Plan, layout: Layout, options: BuildOptions
 ) -> list[dict]:
+    """Compute the targets in chunks of tracks (each within the memory budget), then
+    interleave the chunk files into ``targets.npy``."""
     w = plan.windows
     bins, n_tracks = layout.target_bins, len(table)
     threads = options.threads or os.cpu_count() or 1
@@ -117,13 +121,11 @@ def _write_targets(
     starts = w.starts + layout.crop_bp
     final = work / "targets.npy"
     stats: list[dict] = []
-    chunk_files: list[Path] = []
+    parts: list[Path] = []
     for k, t0 in enumerate(range(0, n_tracks, chunk)):
         group = list(table.targets[t0 : t0 + chunk])
-        path = final if chunk >= n_tracks else work / f"targets.part{k:05d}.npy"
-        out = open_memmap(path, mode="w+", dtype=np.float16, shape=(len(w), bins, len(group)))
         log.info("targets of tracks %d-%d of %d", t0 + 1, t0 + len(group), n_tracks)
-        _, group_stats = compute_targets(
+        values, group_stats = compute_targets(
             table,
             group,
             w.chroms,
@@ -133,35 +135,33 @@ def _write_targets(
             mask=plan.masked,
             fill_quantile=options.fill_quantile,
             threads=options.threads,
-            out=out,
         )
-        out.flush()
-        del out
+        path = final if chunk >= n_tracks else work / f"targets.part{k:05d}.npy"
+        with NpyRows(path, "w", dtype=np.float16, shape=values.shape) as part:
+            part.write(0, values)
+        del values
         stats += [
             {"identifier": t.identifier, **s} for t, s in zip(group, group_stats, strict=True)
         ]
-        chunk_files.append(path)
+        parts.append(path)
     if chunk < n_tracks:
-        _merge_chunks(final, chunk_files, len(w), bins, n_tracks)
+        _merge_chunks(final, parts, len(w), bins, n_tracks)
     return stats
 
 
 def _merge_chunks(final: Path, parts: Sequence[Path], n: int, bins: int, n_tracks: int) -> None:
     """Interleave track-chunk files ``(n, bins, c)`` into ``(n, bins, n_tracks)``, reading
     and writing contiguous blocks of windows."""
-    out = open_memmap(final, mode="w+", dtype=np.float16, shape=(n, bins, n_tracks))
-    chunks = [np.load(p, mmap_mode="r") for p in parts]
-    rows = max(1, (256 * 2**20) // max(bins * n_tracks * 2, 1))
-    for a in range(0, n, rows):
-        b = min(a + rows, n)
-        col = 0
-        block = np.empty((b - a, bins, n_tracks), dtype=np.float16)
+    rows = max(1, _MERGE_BLOCK_BYTES // max(bins * n_tracks * 2, 1))
+    chunks = [NpyRows(p, "r") for p in parts]
+    try:
+        with NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out:
+            for a in range(0, n, rows):
+                b = min(a + rows, n)
+                out.write(a, np.concatenate([c.read(a, b) for c in chunks], axis=2))
+    finally:
         for c in chunks:
-            block[:, :, col : col + c.shape[2]] = c[a:b]
-            col += c.shape[2]
-        out[a:b] = block
-    out.flush()
-    del out, chunks
+            c.close()
     for p in parts:
         p.unlink()
 

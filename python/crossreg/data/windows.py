@@ -50,8 +50,9 @@ class Windows:
 def n_runs(seq: bytes, min_length: int) -> list[tuple[int, int]]:
     """``[start, end)`` runs of N (either case) of at least `min_length` bases in `seq`."""
     codes = np.frombuffer(seq, dtype=np.uint8)
-    is_n = np.isin(codes, _N_CODES).astype(np.int8)
-    edges = np.diff(np.concatenate(([0], is_n, [0])))
+    is_n = np.zeros(len(codes) + 2, dtype=np.int8)
+    is_n[1:-1] = (codes == _N_CODES[0]) | (codes == _N_CODES[1])
+    edges = np.diff(is_n)
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)
     keep = ends - starts >= min_length
