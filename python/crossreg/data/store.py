@@ -145,20 +145,28 @@ def _write_targets(
         ]
         parts.append(path)
     if chunk < n_tracks:
-        _merge_chunks(final, parts, len(w), bins, n_tracks)
+        block_bytes = min(_MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
+        _merge_chunks(final, parts, len(w), bins, n_tracks, block_bytes)
     return stats
 
 
-def _merge_chunks(final: Path, parts: Sequence[Path], n: int, bins: int, n_tracks: int) -> None:
+def _merge_chunks(
+    final: Path, parts: Sequence[Path], n: int, bins: int, n_tracks: int, block_bytes: int
+) -> None:
     """Interleave track-chunk files ``(n, bins, c)`` into ``(n, bins, n_tracks)``, reading
-    and writing contiguous blocks of windows."""
-    rows = max(1, _MERGE_BLOCK_BYTES // max(bins * n_tracks * 2, 1))
+    and writing contiguous blocks of windows of about `block_bytes` (at least one window)."""
+    rows = max(1, block_bytes // max(bins * n_tracks * 2, 1))
     chunks = [NpyRows(p, "r") for p in parts]
     try:
         with NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out:
             for a in range(0, n, rows):
                 b = min(a + rows, n)
-                out.write(a, np.concatenate([c.read(a, b) for c in chunks], axis=2))
+                block = np.empty((b - a, bins, n_tracks), dtype=np.float16)
+                col = 0
+                for c in chunks:
+                    block[:, :, col : col + c.shape[2]] = c.read(a, b)
+                    col += c.shape[2]
+                out.write(a, block)
     finally:
         for c in chunks:
             c.close()
