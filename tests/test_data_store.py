@@ -56,6 +56,7 @@ def test_metadata_describes_the_store(store, inputs):
     assert meta["crossreg_version"] and meta["dropped_unmappable"] > 0
     assert store.table.identifiers == ["dnase", "cage", "chip", "atac"]
     assert all(Path(f).is_absolute() for t in store.table for f in t.files)
+    assert [t.clip for t in store.table] == [32, 384, 16, 64]
 
 
 def test_windows_respect_splits_contigs_and_unmappable_filter(store):
@@ -254,3 +255,17 @@ def test_cli_reports_bad_input_and_fails(inputs, tmp_path, caplog):
     args[args.index("--fasta") + 1] = str(tmp_path / "missing.fa")
     assert main(args) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_npy_rows_write_and_read_blocks_of_rows(tmp_path):
+    from crossreg.data.npy import NpyRows
+
+    data = np.arange(5 * 3 * 2, dtype=np.float16).reshape(5, 3, 2)
+    with NpyRows(tmp_path / "x.npy", "w", dtype=np.float16, shape=data.shape) as out:
+        out.write(3, data[3:])
+        out.write(0, data[:3])
+        with pytest.raises(ValueError, match="do not fit"):
+            out.write(4, data[:2])
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), data)
+    with NpyRows(tmp_path / "x.npy") as back:
+        np.testing.assert_array_equal(back.read(1, 4), data[1:4])

@@ -245,7 +245,8 @@ def build_dataset(
                 for t in inputs.table
             ),
         )
-        write_targets(work / "targets.txt", table.targets)
+        extra_columns = list(dict.fromkeys(k for t in table for k in t.extra))
+        write_targets(work / "targets.txt", table.targets, extra_columns=extra_columns)
         w = plan.windows
         rows = zip(w.chroms.tolist(), w.starts.tolist(), w.splits.tolist(), strict=True)
         write_bed(
