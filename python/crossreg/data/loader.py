@@ -52,8 +52,8 @@ def augmentation_draws(
     """
     idx = np.asarray(indices, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        key = _splitmix64(np.full(idx.shape, seed, dtype=np.uint64))
-        key = _splitmix64(key ^ np.uint64(epoch))
+        key = _splitmix64(np.full(idx.shape, seed % 2**64, dtype=np.uint64))
+        key = _splitmix64(key ^ np.uint64(epoch % 2**64))
         h = _splitmix64(key ^ idx)
     flips = (h & np.uint64(1)).astype(bool) if rc else np.zeros(idx.shape, dtype=bool)
     width = np.uint64(2 * max_shift + 1)
