@@ -204,7 +204,7 @@ def _bad(inputs: dict[str, Path], tmp: Path, case: str) -> dict:
         (tmp / "bl.bed").write_text("1\t0\t10\n")
         kw["blacklist"] = [tmp / "bl.bed"]
     elif case == "regions past end":
-        (tmp / "reg.bed").write_text("chr1\t0\t50000\ttrain\n")
+        (tmp / "reg.bed").write_text("chr1\t0\t50000\ttrain\nchrUn_x\t0\t9\ttest\n")
         kw["regions"] = tmp / "reg.bed"
     kw["targets"] = write_table(tmp / "bad_targets.txt", rows)
     return kw
@@ -222,7 +222,7 @@ def _bad(inputs: dict[str, Path], tmp: Path, case: str) -> dict:
         ("duplicate identifier", r"bad_targets.txt:3: identifier 't' already used on line 2"),
         ("bad number", r"bad_targets.txt:2: column 'clip' is 'lots', not a number"),
         ("blacklist names", r"bl.bed \(blacklist BED\): chromosome '1' .*'chr' prefix"),
-        ("regions past end", r"reg.bed \(regions\): interval chr1:0-50000 runs past"),
+        ("regions past end", r"reg.bed \(regions BED\): interval chr1:0-50000 runs past"),
     ],
 )
 def test_bad_inputs_are_refused_with_one_clear_message(inputs, tmp_path, case, message):

@@ -3,6 +3,7 @@ each reported once with the file, the record and the fix."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from crossreg.data.tracks import bigwig_chrom_sizes
 from crossreg.genome import Genome
 from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.targets import TargetsTable, read_targets
+
+log = logging.getLogger("crossreg")
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,11 @@ def check_chromosomes(
             )
 
 
-def _mask_bed(path: str, what: str, sizes: Mapping[str, int], fasta: str) -> list[Interval]:
-    """A gaps/blacklist/unmappable BED: intervals on chromosomes the FASTA lacks are
-    dropped, but a file sharing no chromosome with it (or differing by ``chr``) is refused."""
+def _genome_bed(path: str, what: str, sizes: Mapping[str, int], fasta: str) -> list[Interval]:
+    """A BED of the genome (regions, gaps, blacklist, unmappable): intervals on chromosomes
+    the FASTA lacks are dropped (with a log line), but a file sharing no chromosome with it,
+    or differing from it by the ``chr`` prefix, is refused, and intervals must end within
+    their chromosome."""
     intervals = read_bed(check_file(path, what))
     names = dict.fromkeys(iv.chrom for iv in intervals)
     for name in names:
@@ -94,6 +99,16 @@ def _mask_bed(path: str, what: str, sizes: Mapping[str, int], fasta: str) -> lis
             f"{path} ({what}): none of its chromosomes is in {fasta}; is it for another genome?"
         )
     kept = [iv for iv in intervals if iv.chrom in sizes]
+    if len(kept) < len(intervals):
+        absent = sorted({n for n in names if n not in sizes})
+        log.info(
+            "%s: %d intervals on %d chromosomes absent from %s ignored (%s)",
+            path,
+            len(intervals) - len(kept),
+            len(absent),
+            fasta,
+            ", ".join(absent[:3]) + (", ..." if len(absent) > 3 else ""),
+        )
     check_within(kept, sizes, source=f"{path} ({what})")
     return kept
 
@@ -147,13 +162,14 @@ def check_inputs(
             check_file(file, f"track file of '{target.identifier}' (targets line {line})")
     genome = Genome(check_file(fasta, "FASTA"))
     sizes, fasta_name = genome.sizes, str(fasta)
-    region_list = None
-    if regions is not None:
-        region_list = read_bed(check_file(regions, "regions BED"))
-        check_within(region_list, sizes, source=f"{regions} (regions)")
-    gap_list = _mask_bed(str(gaps), "gaps BED", sizes, fasta_name) if gaps else []
-    black = [iv for b in blacklist for iv in _mask_bed(str(b), "blacklist BED", sizes, fasta_name)]
-    unmap = _mask_bed(str(unmappable), "unmappable BED", sizes, fasta_name) if unmappable else []
+
+    def bed(path: str | os.PathLike[str] | None, what: str) -> list[Interval]:
+        return _genome_bed(str(path), what, sizes, fasta_name) if path else []
+
+    region_list = bed(regions, "regions BED") if regions is not None else None
+    gap_list = bed(gaps, "gaps BED")
+    black = [iv for b in blacklist for iv in bed(b, "blacklist BED")]
+    unmap = bed(unmappable, "unmappable BED")
     seen: set[Path] = set()
     for line, target in enumerate(table, start=2):
         for file in table.track_files(target):
