@@ -77,4 +77,35 @@ def split_genomes(
     one per component), `link_a`, `link_b`, `link_bases` (aligned bases per region pair,
     `a < b`), `nets` (one summary dict per net: chroms, fills, gaps, segments,
     aligned_bases, skipped_fills, skipped_chroms) and `warnings` (list of str).
+def augment_batch(
+    seqs: npt.NDArray[np.uint8],
+    targets: npt.NDArray[np.uint16],
+    rc: npt.NDArray[np.bool_],
+    shifts: npt.NDArray[np.int64],
+) -> None:
+    """In place, per example `i`: shift `seqs[i]` (`(n, L)` ASCII) by `shifts[i]` (N-padded,
+    Basenji's sign), then if `rc[i]` reverse complement it and reverse `targets[i]`
+    (`(n, bins, tracks)` float16 viewed as uint16) along the bins."""
+
+def bigwig_chrom_sizes(path: str | os.PathLike[str]) -> list[tuple[str, int]]:
+    """`(name, length)` of each chromosome of a BigWig file."""
+
+def bigwig_targets(
+    tracks: list[dict],
+    chroms: list[str],
+    chrom_ids: npt.NDArray[np.uint32],
+    starts: npt.NDArray[np.uint64],
+    pool: int,
+    mask: npt.NDArray[np.bool_] | None,
+    fill_quantile: float,
+    out: npt.NDArray[np.uint16],
+    threads: int | None = None,
+) -> list[dict[str, float]]:
+    """Finished float16 targets (bits in `out`, `(windows, bins, tracks)`) of BigWig tracks.
+
+    `tracks`: dicts with `files` (replicates), `sum_stat`, `clip`, `clip_soft`, `scale`.
+    Windows start at `starts` on `chroms[chrom_ids]`; `mask` `(windows, bins)` marks bins
+    set to the track's `fill_quantile` of unmasked bins. Returns per-track `fill_value`,
+    `pooled_mean`, `pooled_max`, `clipped_fraction`, `target_mean`. Parallel over tracks on
+    `threads` threads (the global pool when None).
     """

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "split": "crossreg.split_cli",
     "import-basenji": "crossreg.import_basenji_cli",
     "predict": "crossreg.predict_cli",
+    "data": "crossreg.data.command",
 }
 
 

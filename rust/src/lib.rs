@@ -4,6 +4,8 @@
 //! The optional `python` feature adds the bindings in [`python`], the only module that
 //! knows PyO3.
 
+pub mod augment;
+pub mod bigwig;
 pub mod dna;
 pub mod error;
 pub mod fasta;

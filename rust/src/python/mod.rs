@@ -7,6 +7,8 @@ use pyo3::prelude::*;
 
 use crate::Error;
 
+mod augment;
+mod bigwig;
 mod dna;
 mod fasta;
 mod signal;
@@ -35,6 +37,8 @@ fn contiguous<T>(slice: Result<T, numpy::AsSliceError>, what: &str) -> PyResult<
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    augment::register(m)?;
+    bigwig::register(m)?;
     dna::register(m)?;
     fasta::register(m)?;
     signal::register(m)?;

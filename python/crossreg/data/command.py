@@ -1,0 +1,90 @@
+"""``crossreg data``: build one genome's training dataset store."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+HELP = "build a genome's training dataset (windows, sequences, binned BigWig targets)"
+
+log = logging.getLogger("crossreg")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg data``."""
+    inputs = parser.add_argument_group("inputs")
+    inputs.add_argument("--genome", required=True, help="genome name stored in the dataset")
+    inputs.add_argument("--assembly", help="assembly name (default: the FASTA's file stem)")
+    inputs.add_argument("--fasta", required=True, help="genome FASTA (uncompressed)")
+    inputs.add_argument("--targets", required=True, help="Basenji targets table")
+    inputs.add_argument("--out", required=True, help="dataset directory to create")
+    inputs.add_argument("--regions", help="BED of regions with a split label in column 4")
+    inputs.add_argument(
+        "--blacklist", action="append", default=[], help="blacklist BED (repeatable)"
+    )
+    inputs.add_argument("--unmappable", help="BED of unmappable regions")
+    inputs.add_argument("--gaps", help="BED of assembly gaps (contigs lie between them)")
+    geometry = parser.add_argument_group("windows")
+    geometry.add_argument("--seq-length", type=int, default=131_072, help="input bp [131072]")
+    geometry.add_argument("--stride", type=int, default=65_599, help="tiling stride bp [65599]")
+    geometry.add_argument("--crop", type=int, default=64, help="bins cropped per side [64]")
+    geometry.add_argument("--pool-width", type=int, default=128, help="bin width bp [128]")
+    geometry.add_argument(
+        "--min-n-run", type=int, default=1024, help="N runs this long end contigs; 0: never [1024]"
+    )
+    geometry.add_argument(
+        "--max-unmappable",
+        type=float,
+        default=0.5,
+        help="drop windows with at least this fraction of unmappable target bins [0.5]",
+    )
+    geometry.add_argument(
+        "--fill-quantile",
+        type=float,
+        default=0.25,
+        help="masked bins get this quantile of the track's bins [0.25]",
+    )
+    split = parser.add_argument_group("split (without --regions)")
+    split.add_argument("--valid-fraction", type=float, default=0.05, help="[0.05]")
+    split.add_argument("--test-fraction", type=float, default=0.05, help="[0.05]")
+    split.add_argument(
+        "--split-block", type=int, default=1_048_576, help="bp per randomly assigned block [1Mb]"
+    )
+    split.add_argument("--seed", type=int, default=44, help="seed of the block assignment [44]")
+    run_group = parser.add_argument_group("resources")
+    run_group.add_argument("--threads", type=int, help="worker threads [all cores]")
+    run_group.add_argument(
+        "--memory-gb", type=float, default=8.0, help="budget for track buffers [8]"
+    )
+    run_group.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the dataset; returns 0 on success."""
+    from crossreg.data.plan import Layout, SplitOptions
+    from crossreg.data.store import BuildOptions, build_dataset
+
+    options = BuildOptions(
+        genome=args.genome,
+        assembly=args.assembly,
+        layout=Layout(args.seq_length, args.pool_width, args.crop, args.stride),
+        split=SplitOptions(args.valid_fraction, args.test_fraction, args.split_block, args.seed),
+        min_n_run=args.min_n_run,
+        max_unmappable=args.max_unmappable,
+        fill_quantile=args.fill_quantile,
+        threads=args.threads,
+        memory_gb=args.memory_gb,
+        overwrite=args.overwrite,
+    )
+    store = build_dataset(
+        args.out,
+        fasta=args.fasta,
+        targets=args.targets,
+        options=options,
+        regions=args.regions,
+        gaps=args.gaps,
+        blacklist=args.blacklist,
+        unmappable=args.unmappable,
+    )
+    log.info("wrote %r", store)
+    return 0

@@ -1,0 +1,234 @@
+"""PyTorch datasets over a dataset store, with seeded reverse-complement/shift augmentation.
+
+A batch is read with one fancy-indexed copy per array (no per-example Python work) and
+augmented in place by the native core. Augmentation of example ``i`` is a pure function
+of ``(seed, epoch, i)``, so batches are identical whatever the number of worker processes.
+
+Batch contents (``B`` examples, ``L`` = seq_length, ``N`` = target bins, ``T`` = tracks):
+
+- ``sequence``: ``(B, L, 4)`` uint8 one-hot (A, C, G, T; N all zero), or ``(B, L)``
+  uint8 ASCII codes with ``sequence="codes"`` (expand on the device with
+  :func:`codes_to_one_hot`);
+- ``targets``: ``(B, N, T)`` float16;
+- ``index``: ``(B,)`` int64 rows within the split; ``rc``: ``(B,)`` bool;
+  ``shift``: ``(B,)`` int64.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from crossreg import _native
+from crossreg.data.store import DataStore
+from crossreg.dna import one_hot
+
+BatchKey = int | Sequence[int] | npt.NDArray[np.integer] | tuple[int, npt.NDArray[np.integer]]
+
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """SplitMix64 finaliser, elementwise (wrapping uint64 arithmetic)."""
+    x = (x + np.uint64(0x9E3779B97F4A7C15)) & _MASK64
+    x = ((x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)) & _MASK64
+    x = ((x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)) & _MASK64
+    return x ^ (x >> np.uint64(31))
+
+
+def augmentation_draws(
+    seed: int, epoch: int, indices: npt.ArrayLike, *, rc: bool, max_shift: int
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """Per-example ``(rc, shift)`` for `indices`: a hash of ``(seed, epoch, index)``.
+
+    ``rc`` is true with probability 1/2 (when enabled); ``shift`` is uniform on
+    ``[-max_shift, max_shift]``.
+    """
+    idx = np.asarray(indices, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        key = _splitmix64(np.full(idx.shape, seed % 2**64, dtype=np.uint64))
+        key = _splitmix64(key ^ np.uint64(epoch % 2**64))
+        h = _splitmix64(key ^ idx)
+    flips = (h & np.uint64(1)).astype(bool) if rc else np.zeros(idx.shape, dtype=bool)
+    width = np.uint64(2 * max_shift + 1)
+    shifts = ((h >> np.uint64(1)) % width).astype(np.int64) - max_shift
+    return flips, shifts
+
+
+class SplitDataset(Dataset):
+    """One split of a dataset store as a map-style dataset.
+
+    ``dataset[i]`` is one example (no batch axis); ``dataset[indices]`` or
+    ``dataset[(epoch, indices)]`` is a whole batch (see the module docstring for the
+    keys). Augmentation (`augment_rc`, `augment_shift` bp) uses `seed` and the epoch
+    (given in the key, else :meth:`set_epoch`'s).
+    """
+
+    def __init__(
+        self,
+        store: DataStore | str | os.PathLike[str],
+        split: str,
+        *,
+        augment_rc: bool = False,
+        augment_shift: int = 0,
+        seed: int = 0,
+        sequence: Literal["one_hot", "codes"] = "one_hot",
+    ) -> None:
+        store = store if isinstance(store, DataStore) else DataStore(store)
+        if sequence not in ("one_hot", "codes"):
+            raise ValueError(f"sequence must be 'one_hot' or 'codes', got {sequence!r}")
+        if augment_shift < 0:
+            raise ValueError(f"augment_shift must be >= 0, got {augment_shift}")
+        self.path = store.path
+        self.split = split
+        self.augment_rc = augment_rc
+        self.augment_shift = int(augment_shift)
+        self.seed = int(seed)
+        self.sequence = sequence
+        self.epoch = 0
+        self._store: DataStore | None = store
+        self._length = len(store.sequences(split))
+
+    def __getstate__(self) -> dict:
+        # Worker processes reopen the memory maps instead of receiving copies.
+        state = self.__dict__.copy()
+        state["_store"] = None
+        return state
+
+    @property
+    def store(self) -> DataStore:
+        """The store (reopened lazily in each process)."""
+        if self._store is None:
+            self._store = DataStore(self.path)
+        return self._store
+
+    def __len__(self) -> int:
+        return self._length
+
+    def set_epoch(self, epoch: int) -> None:
+        """Epoch used for augmentation draws when a key does not carry one."""
+        self.epoch = int(epoch)
+
+    def __getitem__(self, key: BatchKey) -> dict[str, torch.Tensor]:
+        if isinstance(key, tuple) and len(key) == 2 and np.ndim(key[1]) == 1:
+            return self.batch(key[1], epoch=int(key[0]))
+        if np.ndim(key) == 0:
+            item = self.batch(np.array([int(key)]))  # type: ignore[arg-type]
+            return {k: v[0] for k, v in item.items()}
+        return self.batch(key)  # type: ignore[arg-type]
+
+    def batch(self, indices: npt.ArrayLike, *, epoch: int | None = None) -> dict[str, torch.Tensor]:
+        """The examples at `indices` (rows of this split), augmented, as one batch."""
+        idx = np.asarray(indices, dtype=np.int64)
+        n = len(self)
+        if idx.ndim != 1 or (idx.size and (idx.min() < -n or idx.max() >= n)):
+            raise IndexError(f"indices must be a 1-D array within [0, {n}) for split {self.split}")
+        idx = idx % max(n, 1)
+        seqs = np.ascontiguousarray(self.store.sequences(self.split)[idx])
+        targets = np.ascontiguousarray(self.store.targets(self.split)[idx])
+        flips, shifts = augmentation_draws(
+            self.seed,
+            self.epoch if epoch is None else epoch,
+            idx,
+            rc=self.augment_rc,
+            max_shift=self.augment_shift,
+        )
+        if flips.any() or shifts.any():
+            _native.augment_batch(seqs, targets.view(np.uint16), flips, shifts)
+        sequence = one_hot(seqs) if self.sequence == "one_hot" else seqs
+        return {
+            "sequence": torch.from_numpy(sequence),
+            "targets": torch.from_numpy(targets),
+            "index": torch.from_numpy(idx),
+            "rc": torch.from_numpy(flips),
+            "shift": torch.from_numpy(shifts),
+        }
+
+
+class EpochBatchSampler(Sampler):
+    """Yields ``(epoch, indices)`` batch keys; each pass over it is the next epoch.
+
+    With `shuffle`, each epoch's order is a permutation seeded by ``(seed, epoch)``.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+        start_epoch: int = 0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
+        self.seed, self.drop_last, self.epoch = seed, drop_last, start_epoch
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.n, self.batch_size)
+        return full + (1 if rest and not self.drop_last else 0)
+
+    def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.int64]]]:
+        epoch = self.epoch
+        self.epoch += 1
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        else:
+            order = np.arange(self.n)
+        for i in range(len(self)):
+            yield epoch, order[i * self.batch_size : (i + 1) * self.batch_size]
+
+
+def make_loader(
+    dataset: SplitDataset,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    seed: int = 0,
+    drop_last: bool = False,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+    start_epoch: int = 0,
+) -> DataLoader:
+    """A DataLoader yielding whole batches built by :meth:`SplitDataset.batch`.
+
+    Reproducible: order and augmentation depend only on `seed`, the epoch and the index.
+    Worker processes start from a fork server, not by forking this process: the native
+    core's thread pool does not survive a fork (a forked worker would wait on threads that
+    no longer exist).
+    """
+    sampler = EpochBatchSampler(
+        len(dataset),
+        batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_last=drop_last,
+        start_epoch=start_epoch,
+    )
+    return DataLoader(
+        dataset,
+        sampler=sampler,
+        batch_size=None,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+        multiprocessing_context="forkserver" if num_workers > 0 else None,
+    )
+
+
+_ONE_HOT_TABLE = torch.from_numpy(one_hot(np.arange(256, dtype=np.uint8)))
+
+
+def codes_to_one_hot(codes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """``(..., L)`` uint8 ASCII codes → ``(..., L, 4)`` one-hot in `dtype`, on the codes'
+    device (A, C, G, T; any other code all zero)."""
+    table = _ONE_HOT_TABLE.to(device=codes.device, dtype=dtype)
+    return table[codes.long()]

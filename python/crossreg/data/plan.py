@@ -1,0 +1,112 @@
+"""The windows of a dataset: contigs → split regions → tiled windows → masks and filter."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.data.checks import Inputs
+from crossreg.data.windows import (
+    Windows,
+    bin_mask,
+    contigs,
+    fraction_split,
+    intersect_labelled,
+    labelled_regions,
+    order_by_split,
+    tile,
+)
+from crossreg.io.bed import Interval
+
+log = logging.getLogger("crossreg")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Window geometry: input length, bin width, bins cropped per side, tiling stride."""
+
+    seq_length: int = 131_072
+    pool_width: int = 128
+    crop_bins: int = 64
+    stride: int = 65_599
+
+    @property
+    def target_bins(self) -> int:
+        """Bins per window after cropping (896 for the defaults)."""
+        return self.seq_length // self.pool_width - 2 * self.crop_bins
+
+    @property
+    def crop_bp(self) -> int:
+        """Bases cropped from each side of a window for its targets."""
+        return self.crop_bins * self.pool_width
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    """How windows get split labels when no regions BED is given."""
+
+    valid_fraction: float = 0.05
+    test_fraction: float = 0.05
+    block_size: int = 1_048_576
+    seed: int = 44
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Windows (grouped by split) with their target-bin masks and the tiled regions."""
+
+    windows: Windows
+    masked: npt.NDArray[np.bool_]
+    regions: list[Interval]
+    dropped_unmappable: int
+
+
+def plan_windows(
+    inputs: Inputs,
+    layout: Layout,
+    split: SplitOptions,
+    *,
+    min_n_run: int = 1024,
+    max_unmappable: float = 0.5,
+) -> Plan:
+    """Tile the genome into windows and compute which target bins are masked.
+
+    Windows lie wholly inside one contig (between gaps and N runs ≥ `min_n_run`) and
+    inside regions of one split label. A window is dropped when at least `max_unmappable`
+    of its target bins overlap the unmappable BED. `masked` marks target bins that overlap
+    the blacklist or the unmappable regions.
+    """
+    pieces = contigs(inputs.genome, inputs.gaps, min_n_run=min_n_run)
+    if inputs.regions is not None:
+        labelled = labelled_regions(inputs.regions, source="regions BED")
+        regions = intersect_labelled(pieces, labelled)
+    else:
+        regions = fraction_split(
+            pieces,
+            valid=split.valid_fraction,
+            test=split.test_fraction,
+            block_size=split.block_size,
+            seed=split.seed,
+        )
+    windows = tile(regions, layout.seq_length, layout.stride)
+    target_starts = windows.starts + layout.crop_bp
+    bins = layout.target_bins
+    unmappable = bin_mask(windows.chroms, target_starts, bins, layout.pool_width, inputs.unmappable)
+    keep = unmappable.mean(axis=1) < max_unmappable if bins else np.ones(len(windows), bool)
+    dropped = int((~keep).sum())
+    if dropped:
+        log.info("dropped %d windows with ≥ %.0f%% unmappable bins", dropped, 100 * max_unmappable)
+    windows = windows.take(keep)
+    windows = order_by_split(windows)
+    target_starts = windows.starts + layout.crop_bp
+    masked = bin_mask(
+        windows.chroms,
+        target_starts,
+        bins,
+        layout.pool_width,
+        [*inputs.blacklist, *inputs.unmappable],
+    )
+    return Plan(windows, masked, regions, dropped)

@@ -1,0 +1,404 @@
+"""The dataset store: one self-describing directory per genome.
+
+Layout (rows of every array are windows: the train ones, then valid, then test, then any
+other split label, genomic order within a split; ``dataset.json`` gives each split's rows):
+
+- ``dataset.json``: genome, assembly, geometry, split row ranges, per-track statistics,
+  options and crossreg version. Written last: a directory without it is not a dataset.
+- ``targets.txt``: the targets table (track files as absolute paths).
+- ``sequences.bed``: chrom, start, end, split of each window (input region).
+- ``regions.bed``: the labelled regions that were tiled.
+- ``sequences.npy``: ``(windows, seq_length)`` uint8 ASCII codes, uppercase.
+- ``targets.npy``: ``(windows, bins, tracks)`` float16: one window is one contiguous read.
+- ``masked.npy``: ``(windows, bins)`` bool, bins overlapping the blacklist/unmappable BEDs.
+
+A build writes into ``.<name>.partial`` beside the destination and renames it when
+complete; a leftover partial directory (from a crash) is removed by the next build.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg import __version__
+from crossreg.data.checks import check_inputs, check_numbers
+from crossreg.data.npy import NpyRows
+from crossreg.data.plan import Layout, Plan, SplitOptions, plan_windows
+from crossreg.data.tracks import compute_targets
+from crossreg.genome import Genome
+from crossreg.io.atomic import atomic_write
+from crossreg.io.bed import Interval, read_bed, write_bed
+from crossreg.io.targets import TargetsTable, read_targets, write_targets
+
+log = logging.getLogger("crossreg")
+
+STORE_FORMAT = "crossreg-dataset"
+FORMAT_VERSION = 1
+METADATA = "dataset.json"
+
+#: Upper-casing table for ASCII codes.
+_UPPER = np.array([c - 32 if 97 <= c <= 122 else c for c in range(256)], dtype=np.uint8)
+
+#: Windows whose sequences are fetched at once.
+_SEQ_BATCH = 256
+
+#: Bytes of targets assembled at once when interleaving track chunks.
+_MERGE_BLOCK_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything about a build except the input files."""
+
+    genome: str
+    assembly: str | None = None
+    layout: Layout = field(default_factory=Layout)
+    split: SplitOptions = field(default_factory=SplitOptions)
+    min_n_run: int = 1024
+    max_unmappable: float = 0.5
+    fill_quantile: float = 0.25
+    threads: int | None = None
+    memory_gb: float = 8.0
+    overwrite: bool = False
+
+
+def tracks_per_chunk(
+    n_windows: int, bins: int, n_tracks: int, threads: int, memory_gb: float
+) -> int:
+    """Tracks processed together so that the native buffers stay within `memory_gb`.
+
+    Per track in flight: pooled float32 + a quantile copy + float16 (10 B per bin); per
+    track held until written: float16 output (2 B per bin) and its float16 copy (2 B).
+    """
+    per_bin = max(n_windows * bins, 1)
+    budget = memory_gb * 2**30 - threads * 10 * per_bin
+    return int(max(1, min(n_tracks, budget // (4 * per_bin))))
+
+
+def _check_destination(out: Path, overwrite: bool) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"{out} exists and is not a directory; choose another --out")
+    if (out / METADATA).exists():
+        if not overwrite:
+            raise ValueError(
+                f"{out} already holds a dataset; pass --overwrite to rebuild it or choose "
+                "another --out"
+            )
+    elif any(out.iterdir()):
+        raise ValueError(f"{out} exists, is not empty and is not a dataset; choose another --out")
+
+
+def _write_sequences(path: Path, genome: Genome, plan: Plan, seq_length: int) -> None:
+    w = plan.windows
+    with NpyRows(path, "w", dtype=np.uint8, shape=(len(w), seq_length)) as seqs:
+        for a in range(0, len(w), _SEQ_BATCH):
+            b = min(a + _SEQ_BATCH, len(w))
+            codes = genome.fetch_many(w.chroms[a:b].tolist(), w.starts[a:b], seq_length)
+            seqs.write(a, _UPPER[codes])
+
+
+def _write_targets(
+    work: Path, table: TargetsTable, plan: Plan, layout: Layout, options: BuildOptions
+) -> list[dict]:
+    """Compute the targets in chunks of tracks (each within the memory budget), then
+    interleave the chunk files into ``targets.npy``."""
+    w = plan.windows
+    bins, n_tracks = layout.target_bins, len(table)
+    threads = options.threads or os.cpu_count() or 1
+    chunk = tracks_per_chunk(len(w), bins, n_tracks, threads, options.memory_gb)
+    starts = w.starts + layout.crop_bp
+    final = work / "targets.npy"
+    stats: list[dict] = []
+    parts: list[Path] = []
+    for k, t0 in enumerate(range(0, n_tracks, chunk)):
+        group = list(table.targets[t0 : t0 + chunk])
+        log.info("targets of tracks %d-%d of %d", t0 + 1, t0 + len(group), n_tracks)
+        values, group_stats = compute_targets(
+            table,
+            group,
+            w.chroms,
+            starts,
+            bins=bins,
+            pool_width=layout.pool_width,
+            mask=plan.masked,
+            fill_quantile=options.fill_quantile,
+            threads=options.threads,
+        )
+        path = final if chunk >= n_tracks else work / f"targets.part{k:05d}.npy"
+        with NpyRows(path, "w", dtype=np.float16, shape=values.shape) as part:
+            part.write(0, values)
+        del values
+        stats += [
+            {"identifier": t.identifier, **s} for t, s in zip(group, group_stats, strict=True)
+        ]
+        parts.append(path)
+    if chunk < n_tracks:
+        block_bytes = min(_MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
+        _merge_chunks(final, parts, len(w), bins, n_tracks, block_bytes)
+    return stats
+
+
+def _merge_chunks(
+    final: Path, parts: Sequence[Path], n: int, bins: int, n_tracks: int, block_bytes: int
+) -> None:
+    """Interleave track-chunk files ``(n, bins, c)`` into ``(n, bins, n_tracks)``, reading
+    and writing contiguous blocks of windows of about `block_bytes` (at least one window)."""
+    rows = max(1, block_bytes // max(bins * n_tracks * 2, 1))
+    chunks = [NpyRows(p, "r") for p in parts]
+    try:
+        with NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out:
+            for a in range(0, n, rows):
+                b = min(a + rows, n)
+                block = np.empty((b - a, bins, n_tracks), dtype=np.float16)
+                col = 0
+                for c in chunks:
+                    block[:, :, col : col + c.shape[2]] = c.read(a, b)
+                    col += c.shape[2]
+                out.write(a, block)
+    finally:
+        for c in chunks:
+            c.close()
+    for p in parts:
+        p.unlink()
+
+
+def _split_rows(plan: Plan) -> dict[str, dict[str, int]]:
+    rows: dict[str, dict[str, int]] = {}
+    offset = 0
+    for name in plan.windows.split_names():
+        count = int((plan.windows.splits == name).sum())
+        rows[name] = {"offset": offset, "count": count}
+        offset += count
+    return rows
+
+
+def build_dataset(
+    out: str | os.PathLike[str],
+    *,
+    fasta: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    options: BuildOptions,
+    regions: str | os.PathLike[str] | None = None,
+    gaps: str | os.PathLike[str] | None = None,
+    blacklist: Sequence[str | os.PathLike[str]] = (),
+    unmappable: str | os.PathLike[str] | None = None,
+) -> DataStore:
+    """Build the dataset store of one genome at `out` and open it.
+
+    Every input is checked before work starts (ValueError naming the file and record).
+    """
+    layout = options.layout
+    check_numbers(
+        seq_length=layout.seq_length,
+        stride=layout.stride,
+        crop_bins=layout.crop_bins,
+        pool_width=layout.pool_width,
+        threads=options.threads,
+        max_unmappable=options.max_unmappable,
+        fill_quantile=options.fill_quantile,
+    )
+    out = Path(out)
+    _check_destination(out, options.overwrite)
+    inputs = check_inputs(
+        fasta=fasta,
+        targets=targets,
+        regions=regions,
+        gaps=gaps,
+        blacklist=blacklist,
+        unmappable=unmappable,
+    )
+    plan = plan_windows(
+        inputs,
+        layout,
+        options.split,
+        min_n_run=options.min_n_run,
+        max_unmappable=options.max_unmappable,
+    )
+    if len(plan.windows) == 0:
+        raise ValueError(
+            f"no window of {layout.seq_length:,} bp fits inside the contigs/regions of "
+            f"{fasta}; use a shorter --seq-length or check the gaps and regions BEDs"
+        )
+    log.info("%d windows: %s", len(plan.windows), _split_rows(plan))
+    work = out.parent / f".{out.name}.partial"
+    if work.exists():
+        log.info("removing %s left by an interrupted build", work)
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    try:
+        table = replace(
+            inputs.table,
+            targets=tuple(
+                replace(t, files=tuple(str(f) for f in inputs.table.track_files(t)))
+                for t in inputs.table
+            ),
+        )
+        extra_columns = list(dict.fromkeys(k for t in table for k in t.extra))
+        write_targets(work / "targets.txt", table.targets, extra_columns=extra_columns)
+        w = plan.windows
+        rows = zip(w.chroms.tolist(), w.starts.tolist(), w.splits.tolist(), strict=True)
+        write_bed(
+            work / "sequences.bed",
+            (Interval(c, s, s + layout.seq_length, (sp,)) for c, s, sp in rows),
+        )
+        write_bed(work / "regions.bed", plan.regions)
+        np.save(work / "masked.npy", plan.masked)
+        _write_sequences(work / "sequences.npy", inputs.genome, plan, layout.seq_length)
+        stats = _write_targets(work, table, plan, layout, options)
+        metadata = {
+            "format": STORE_FORMAT,
+            "format_version": FORMAT_VERSION,
+            "crossreg_version": __version__,
+            "genome": options.genome,
+            "assembly": options.assembly or Path(fasta).name.split(".")[0],
+            "seq_length": layout.seq_length,
+            "pool_width": layout.pool_width,
+            "crop_bins": layout.crop_bins,
+            "crop_bp": layout.crop_bp,
+            "target_length": layout.target_bins,
+            "stride": layout.stride,
+            "num_targets": len(table),
+            "num_windows": len(w),
+            "splits": _split_rows(plan),
+            "dropped_unmappable": plan.dropped_unmappable,
+            "sequence_codes": "ASCII, uppercase; A,C,G,T and N (other IUPAC codes kept)",
+            "options": {
+                "min_n_run": options.min_n_run,
+                "max_unmappable": options.max_unmappable,
+                "fill_quantile": options.fill_quantile,
+                "split": asdict(options.split) if regions is None else None,
+            },
+            "inputs": {
+                "fasta": str(Path(fasta).resolve()),
+                "targets": str(Path(targets).resolve()),
+                "regions": str(Path(regions).resolve()) if regions else None,
+                "gaps": str(Path(gaps).resolve()) if gaps else None,
+                "blacklist": [str(Path(b).resolve()) for b in blacklist],
+                "unmappable": str(Path(unmappable).resolve()) if unmappable else None,
+            },
+            "tracks": stats,
+        }
+        with atomic_write(work / METADATA) as handle:
+            json.dump(metadata, handle, indent=1)
+        if out.exists():
+            old = out.parent / f".{out.name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            shutil.rmtree(old)
+        os.replace(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return DataStore(out)
+
+
+class DataStore:
+    """A finished dataset store, opened read-only (arrays are memory-mapped)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        meta = self.path / METADATA
+        if not meta.exists():
+            raise ValueError(
+                f"{self.path} is not a finished crossreg dataset (no {METADATA}); build it with "
+                "`crossreg data`"
+            )
+        with open(meta) as handle:
+            self.metadata: dict = json.load(handle)
+        if self.metadata.get("format") != STORE_FORMAT:
+            raise ValueError(f"{meta}: not a crossreg dataset description")
+        if self.metadata.get("format_version", 0) > FORMAT_VERSION:
+            raise ValueError(
+                f"{meta}: format version {self.metadata['format_version']} is newer than this "
+                f"crossreg reads ({FORMAT_VERSION}); upgrade crossreg"
+            )
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k} {v['count']}" for k, v in self.splits.items())
+        return f"DataStore({str(self.path)!r}, {self.genome}, {self.num_targets} tracks, {counts})"
+
+    @property
+    def genome(self) -> str:
+        """The genome's name (e.g. ``human``)."""
+        return self.metadata["genome"]
+
+    @property
+    def seq_length(self) -> int:
+        """Input window length in bp."""
+        return self.metadata["seq_length"]
+
+    @property
+    def pool_width(self) -> int:
+        """Bin width in bp."""
+        return self.metadata["pool_width"]
+
+    @property
+    def target_length(self) -> int:
+        """Target bins per window."""
+        return self.metadata["target_length"]
+
+    @property
+    def num_targets(self) -> int:
+        """Tracks per bin."""
+        return self.metadata["num_targets"]
+
+    @property
+    def splits(self) -> dict[str, dict[str, int]]:
+        """Row range (``offset``, ``count``) of each split."""
+        return self.metadata["splits"]
+
+    @cached_property
+    def table(self) -> TargetsTable:
+        """The targets table of the tracks, in column order."""
+        return read_targets(self.path / "targets.txt")
+
+    @cached_property
+    def _sequences(self) -> npt.NDArray[np.uint8]:
+        return np.load(self.path / "sequences.npy", mmap_mode="r")
+
+    @cached_property
+    def _targets(self) -> npt.NDArray[np.float16]:
+        return np.load(self.path / "targets.npy", mmap_mode="r")
+
+    @cached_property
+    def _masked(self) -> npt.NDArray[np.bool_]:
+        return np.load(self.path / "masked.npy", mmap_mode="r")
+
+    def _rows(self, split: str) -> slice:
+        if split not in self.splits:
+            raise ValueError(f"{self.path}: no split '{split}' (it has {', '.join(self.splits)})")
+        r = self.splits[split]
+        return slice(r["offset"], r["offset"] + r["count"])
+
+    def sequences(self, split: str) -> npt.NDArray[np.uint8]:
+        """``(n, seq_length)`` uint8 ASCII codes of the split's windows (memory-mapped)."""
+        return self._sequences[self._rows(split)]
+
+    def targets(self, split: str) -> npt.NDArray[np.float16]:
+        """``(n, target_length, num_targets)`` float16 targets (memory-mapped)."""
+        return self._targets[self._rows(split)]
+
+    def masked(self, split: str) -> npt.NDArray[np.bool_]:
+        """``(n, target_length)`` bool: bins overlapping the blacklist/unmappable BEDs."""
+        return self._masked[self._rows(split)]
+
+    def windows(self, split: str) -> list[Interval]:
+        """The split's windows (input regions) in row order."""
+        rows = self._rows(split)
+        return read_bed(self.path / "sequences.bed")[rows]
+
+    def track_stats(self) -> list[dict]:
+        """Per-track statistics recorded at build time (fill value, means, clipped share)."""
+        return self.metadata["tracks"]

@@ -1,0 +1,114 @@
+"""PyTorch datasets over a store: batches, seeded rc/shift augmentation, worker processes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from crossreg.data import (
+    BuildOptions,
+    Layout,
+    SplitDataset,
+    augmentation_draws,
+    build_dataset,
+    codes_to_one_hot,
+    make_loader,
+)
+from crossreg.dna import one_hot, reverse_complement, shift_sequence
+
+from tests.data_inputs import small_inputs
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    inputs = small_inputs(tmp_path_factory.mktemp("inputs"))
+    return build_dataset(
+        tmp_path_factory.mktemp("stores") / "s",
+        fasta=inputs["fasta"],
+        targets=inputs["targets"],
+        options=BuildOptions(genome="t", layout=Layout(4096, 128, 4, 700), threads=1),
+        regions=inputs["regions"],
+    )
+
+
+def test_a_batch_has_the_documented_keys_shapes_and_dtypes(store):
+    ds = SplitDataset(store, "train")
+    batch = ds[np.array([0, 3, 1])]
+    assert batch["sequence"].shape == (3, 4096, 4) and batch["sequence"].dtype == torch.uint8
+    assert batch["targets"].shape == (3, 24, 4) and batch["targets"].dtype == torch.float16
+    assert batch["index"].tolist() == [0, 3, 1]
+    assert not batch["rc"].any() and not batch["shift"].any()
+    seqs = store.sequences("train")
+    np.testing.assert_array_equal(batch["sequence"].numpy(), one_hot(seqs[[0, 3, 1]]))
+    np.testing.assert_array_equal(batch["targets"].numpy(), store.targets("train")[[0, 3, 1]])
+    single = ds[2]
+    assert single["sequence"].shape == (4096, 4) and single["targets"].shape == (24, 4)
+
+
+def test_each_augmented_example_is_a_transform_of_the_stored_one(store):
+    ds = SplitDataset(store, "train", augment_rc=True, augment_shift=3, seed=5, sequence="codes")
+    n = len(ds)
+    seen = set()
+    for epoch in range(4):
+        batch = ds[(epoch, np.arange(n))]
+        for i in range(n):
+            rc, shift = bool(batch["rc"][i]), int(batch["shift"][i])
+            seen.add((rc, shift))
+            seq = shift_sequence(store.sequences("train")[i].tobytes(), shift)
+            target = store.targets("train")[i]
+            if rc:
+                seq, target = reverse_complement(seq), target[::-1]
+            assert batch["sequence"][i].numpy().tobytes() == seq
+            np.testing.assert_array_equal(batch["targets"][i].numpy(), target)
+    assert {rc for rc, _ in seen} == {True, False}
+    assert {s for _, s in seen} == set(range(-3, 4))
+
+
+def test_augmentation_draws_depend_only_on_seed_epoch_and_index():
+    a = augmentation_draws(1, 2, [5, 6, 7], rc=True, max_shift=3)
+    b = augmentation_draws(1, 2, [7, 5], rc=True, max_shift=3)
+    assert a[0][[2, 0]].tolist() == b[0].tolist() and a[1][[2, 0]].tolist() == b[1].tolist()
+    flips, shifts = augmentation_draws(1, 2, np.arange(20_000), rc=True, max_shift=3)
+    assert abs(flips.mean() - 0.5) < 0.02
+    assert np.bincount(shifts + 3).min() > 20_000 / 7 * 0.9
+    other = augmentation_draws(1, 3, np.arange(20_000), rc=True, max_shift=3)
+    assert (other[0] != flips).any()
+
+
+def test_batches_are_identical_with_and_without_worker_processes(store):
+    ds = SplitDataset(store, "test", augment_rc=True, augment_shift=2, seed=3)
+
+    def two_epochs(workers: int) -> list[torch.Tensor]:
+        loader = make_loader(ds, 4, seed=9, num_workers=workers)
+        return [b[key] for _ in range(2) for b in loader for key in ("sequence", "targets")]
+
+    serial, parallel = two_epochs(0), two_epochs(2)
+    assert len(serial) == len(parallel) > 0
+    for x, y in zip(serial, parallel, strict=True):
+        assert torch.equal(x, y)
+
+
+def test_sampler_covers_every_example_once_per_epoch(store):
+    ds = SplitDataset(store, "test")
+    loader = make_loader(ds, 4, seed=1)
+    first = torch.cat([b["index"] for b in loader])
+    second = torch.cat([b["index"] for b in loader])
+    assert sorted(first.tolist()) == list(range(len(ds))) == sorted(second.tolist())
+    assert first.tolist() != second.tolist()
+
+
+def test_codes_expand_to_one_hot_like_the_native_encoder():
+    codes = np.frombuffer(b"ACGTNacgtRx", dtype=np.uint8)
+    expanded = codes_to_one_hot(torch.from_numpy(codes.copy()), dtype=torch.float16)
+    assert expanded.dtype == torch.float16
+    np.testing.assert_array_equal(expanded.numpy(), one_hot(codes).astype(np.float16))
+
+
+def test_bad_keys_and_options_are_refused(store):
+    with pytest.raises(ValueError, match="no split 'nope'"):
+        SplitDataset(store, "nope")
+    with pytest.raises(ValueError, match="sequence must be"):
+        SplitDataset(store, "train", sequence="bits")  # type: ignore[arg-type]
+    ds = SplitDataset(store, "train")
+    with pytest.raises(IndexError, match="within"):
+        ds[np.array([len(ds)])]

@@ -1,0 +1,271 @@
+"""The dataset store: contents against the FASTA and a numpy reference, crash safety and
+the message of every bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from crossreg.cli import main
+from crossreg.data import BuildOptions, DataStore, Layout, build_dataset
+from crossreg.genome import Genome
+from crossreg.io.bed import read_bed
+
+from tests.data_inputs import SMALL_SIZES, small_inputs, write_bigwig, write_table
+from tests.data_reference import reference_targets
+
+LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
+
+
+def cli_args(inputs: dict[str, Path], out: Path, *extra: str) -> list[str]:
+    return [
+        "-q", "data", "--genome", "test", "--fasta", str(inputs["fasta"]),
+        "--targets", str(inputs["targets"]), "--out", str(out),
+        "--regions", str(inputs["regions"]), "--gaps", str(inputs["gaps"]),
+        "--blacklist", str(inputs["blacklist"]), "--unmappable", str(inputs["unmappable"]),
+        "--seq-length", "4096", "--stride", "1500", "--crop", "4", "--threads", "2", *extra,
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, Path]:
+    return small_inputs(tmp_path_factory.mktemp("inputs"))
+
+
+@pytest.fixture(scope="module")
+def store(inputs, tmp_path_factory) -> DataStore:
+    out = tmp_path_factory.mktemp("stores") / "test"
+    assert main(cli_args(inputs, out)) == 0
+    return DataStore(out)
+
+
+def all_windows(store: DataStore):
+    return read_bed(store.path / "sequences.bed")
+
+
+def test_metadata_describes_the_store(store, inputs):
+    meta = json.loads((store.path / "dataset.json").read_text())
+    assert meta["genome"] == "test" and meta["assembly"] == "genome"
+    assert (meta["seq_length"], meta["pool_width"], meta["crop_bins"]) == (4096, 128, 4)
+    assert meta["target_length"] == 24 and meta["num_targets"] == 4
+    assert list(meta["splits"]) == ["train", "valid", "test"]
+    assert sum(s["count"] for s in meta["splits"].values()) == len(all_windows(store))
+    assert [t["identifier"] for t in meta["tracks"]] == ["dnase", "cage", "chip", "atac"]
+    assert meta["crossreg_version"] and meta["dropped_unmappable"] > 0
+    assert store.table.identifiers == ["dnase", "cage", "chip", "atac"]
+    assert all(Path(f).is_absolute() for t in store.table for f in t.files)
+    assert [t.clip for t in store.table] == [32, 384, 16, 64]
+
+
+def test_windows_respect_splits_contigs_and_unmappable_filter(store):
+    regions = {"train": ("chr1", 0, 20_000), "valid": ("chr1", 20_000, 40_000)}
+    regions["test"] = ("chr2", 0, 26_000)
+    holes = [("chr1", 20_000, 22_000), ("chr2", 10_000, 10_500)]
+    for split in store.splits:
+        for w in store.windows(split):
+            chrom, lo, hi = regions[split]
+            assert w.chrom == chrom and lo <= w.start and w.end <= hi
+            assert not any(c == w.chrom and s < w.end and e > w.start for c, s, e in holes)
+            target = (w.start + 512, w.end - 512)
+            unmap = max(0, min(target[1], 34_000) - max(target[0], 30_000))
+            assert unmap < 0.5 * (target[1] - target[0]) + 128
+
+
+def test_sequences_equal_the_fasta(store, inputs):
+    genome = Genome(inputs["fasta"])
+    for split in store.splits:
+        seqs = store.sequences(split)
+        for row, w in enumerate(store.windows(split)):
+            assert seqs[row].tobytes() == genome.fetch(w.chrom, w.start, w.end).upper()
+
+
+def test_targets_equal_the_numpy_pybigwig_reference(store):
+    windows = all_windows(store)
+    masked = np.concatenate([store.masked(s) for s in store.splits])
+    ref = reference_targets(
+        store.table,
+        [w.chrom for w in windows],
+        [w.start + 512 for w in windows],
+        bins=24,
+        mask=masked,
+    )
+    ours = np.concatenate([store.targets(s) for s in store.splits])
+    assert ours.dtype == np.float16 and ours.shape == ref.shape
+    np.testing.assert_allclose(
+        ours.astype(np.float32), ref.astype(np.float32), rtol=2e-3, atol=1e-3
+    )
+    # the blacklist bins are masked and hold the fill value
+    stats = store.track_stats()
+    rows = [i for i, w in enumerate(windows) if w.chrom == "chr1" and w.start < 5300 < w.end]
+    assert rows and masked[rows].any()
+    fill = stats[0]["fill_value"]
+    assert ours[rows][masked[rows]][:, 0].astype(float) == pytest.approx(
+        min(fill, 32) * 2, rel=2e-3
+    )
+
+
+def test_track_chunks_give_the_same_store(store, inputs, tmp_path):
+    # a tiny memory budget processes one track at a time and merges the chunk files
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=1, memory_gb=1e-9)
+    chunked = build_dataset(
+        tmp_path / "chunked",
+        fasta=inputs["fasta"],
+        targets=inputs["targets"],
+        options=options,
+        regions=inputs["regions"],
+        gaps=inputs["gaps"],
+        blacklist=[inputs["blacklist"]],
+        unmappable=inputs["unmappable"],
+    )
+    for split in store.splits:
+        np.testing.assert_array_equal(chunked.targets(split), store.targets(split))
+    assert not list(chunked.path.glob("*.part*"))
+
+
+def test_fraction_split_is_deterministic(inputs, tmp_path):
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=1)
+    options = BuildOptions(
+        genome="test",
+        layout=LAYOUT,
+        threads=1,
+        split=type(options.split)(valid_fraction=0.2, test_fraction=0.2, block_size=8192, seed=1),
+    )
+    beds = []
+    for name in ("a", "b"):
+        built = build_dataset(
+            tmp_path / name, fasta=inputs["fasta"], targets=inputs["targets"], options=options
+        )
+        beds.append((built.path / "sequences.bed").read_text())
+        assert set(built.splits) == {"train", "valid", "test"}
+    assert beds[0] == beds[1]
+
+
+def test_an_interrupted_build_leaves_no_finished_looking_store(inputs, tmp_path, monkeypatch):
+    import crossreg.data.store as store_module
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("disk died")
+
+    out = tmp_path / "crashed"
+    monkeypatch.setattr(store_module, "_write_targets", fail)
+    with pytest.raises(RuntimeError, match="disk died"):
+        main(cli_args(inputs, out))
+    assert not out.exists()
+    assert not (tmp_path / ".crashed.partial").exists()
+    monkeypatch.undo()
+    # a hard kill leaves the partial directory: it is not a store, and the rerun cleans it
+    partial = tmp_path / ".crashed.partial"
+    partial.mkdir()
+    (partial / "sequences.npy").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="not a finished crossreg dataset"):
+        DataStore(partial)
+    assert main(cli_args(inputs, out)) == 0
+    assert not partial.exists() and DataStore(out).num_targets == 4
+
+
+def test_existing_store_needs_overwrite(store, inputs):
+    with pytest.raises(ValueError, match="already holds a dataset; pass --overwrite"):
+        build_dataset(
+            store.path,
+            fasta=inputs["fasta"],
+            targets=inputs["targets"],
+            options=BuildOptions(genome="x", layout=LAYOUT),
+        )
+
+
+def _bad(inputs: dict[str, Path], tmp: Path, case: str) -> dict:
+    """Keyword arguments of build_dataset with one thing wrong."""
+    kw: dict = {"fasta": inputs["fasta"], "targets": inputs["targets"]}
+    row = {"identifier": "t", "file": str(inputs["targets"].parent / "r0.bw"), "clip": 32,
+           "scale": 2, "sum_stat": "mean"}  # fmt: skip
+    rows = [row]
+    if case == "missing fasta":
+        kw["fasta"] = tmp / "none.fa"
+    elif case == "missing bigwig":
+        rows = [{**row, "file": "absent.bw"}]
+    elif case == "chr prefix":
+        sizes = {c.removeprefix("chr"): n for c, n in SMALL_SIZES.items()}
+        rows = [{**row, "file": str(write_bigwig(tmp / "nochr.bw", sizes, [("1", 0, 10, 1.0)]))}]
+    elif case == "build mismatch":
+        sizes = {"chr1": 41_000, "chr2": 26_000}
+        rows = [{**row, "file": str(write_bigwig(tmp / "hg19.bw", sizes, [("chr1", 0, 9, 1.0)]))}]
+    elif case == "not a bigwig":
+        (tmp / "fake.bw").write_text("track type=bedGraph\n" * 10)
+        rows = [{**row, "file": "fake.bw"}]
+    elif case == "unknown sum_stat":
+        rows = [{**row, "sum_stat": "median"}]
+    elif case == "duplicate identifier":
+        rows = [row, row]
+    elif case == "bad number":
+        rows = [{**row, "clip": "lots"}]
+    elif case == "blacklist names":
+        (tmp / "bl.bed").write_text("1\t0\t10\n")
+        kw["blacklist"] = [tmp / "bl.bed"]
+    elif case == "regions past end":
+        (tmp / "reg.bed").write_text("chr1\t0\t50000\ttrain\nchrUn_x\t0\t9\ttest\n")
+        kw["regions"] = tmp / "reg.bed"
+    kw["targets"] = write_table(tmp / "bad_targets.txt", rows)
+    return kw
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing fasta", r"none.fa: FASTA not found"),
+        ("missing bigwig", r"bad_targets.txt:2: track file .*absent.bw of 't' does not exist"),
+        ("chr prefix", r"nochr.bw .*chromosome '1' is not in .*'chr1'.*'chr' prefix"),
+        ("build mismatch", r"hg19.bw .*'chr1' is 41,000 bp but 40,000 bp .*genome builds"),
+        ("not a BigWig", r"fake.bw.*not a BigWig"),
+        ("unknown sum_stat", r"bad_targets.txt:2: sum_stat 'median' is unknown"),
+        ("duplicate identifier", r"bad_targets.txt:3: identifier 't' already used on line 2"),
+        ("bad number", r"bad_targets.txt:2: column 'clip' is 'lots', not a number"),
+        ("blacklist names", r"bl.bed \(blacklist BED\): chromosome '1' .*'chr' prefix"),
+        ("regions past end", r"reg.bed \(regions BED\): interval chr1:0-50000 runs past"),
+    ],
+)
+def test_bad_inputs_are_refused_with_one_clear_message(inputs, tmp_path, case, message):
+    kw = _bad(inputs, tmp_path, case.replace("BigWig", "bigwig"))
+    with pytest.raises(ValueError, match=message):
+        build_dataset(tmp_path / "out", options=BuildOptions(genome="x", layout=LAYOUT), **kw)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        (Layout(seq_length=4000), r"--seq-length 4000 must be a positive multiple of the pool"),
+        (Layout(seq_length=4096, crop_bins=16), r"--crop 16 bins per side leaves no target bins"),
+        (Layout(seq_length=4096, stride=0), r"--stride must be positive"),
+    ],
+)
+def test_bad_numbers_are_refused(inputs, tmp_path, layout, message):
+    with pytest.raises(ValueError, match=message):
+        build_dataset(
+            tmp_path / "out",
+            fasta=inputs["fasta"],
+            targets=inputs["targets"],
+            options=BuildOptions(genome="x", layout=layout),
+        )
+
+
+def test_cli_reports_bad_input_and_fails(inputs, tmp_path, caplog):
+    args = cli_args(inputs, tmp_path / "out")
+    args[args.index("--fasta") + 1] = str(tmp_path / "missing.fa")
+    assert main(args) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_npy_rows_write_and_read_blocks_of_rows(tmp_path):
+    from crossreg.data.npy import NpyRows
+
+    data = np.arange(5 * 3 * 2, dtype=np.float16).reshape(5, 3, 2)
+    with NpyRows(tmp_path / "x.npy", "w", dtype=np.float16, shape=data.shape) as out:
+        out.write(3, data[3:])
+        out.write(0, data[:3])
+        with pytest.raises(ValueError, match="do not fit"):
+            out.write(4, data[:2])
+    np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), data)
+    with NpyRows(tmp_path / "x.npy") as back:
+        np.testing.assert_array_equal(back.read(1, 4), data[1:4])

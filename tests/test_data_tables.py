@@ -1,0 +1,52 @@
+"""The paper's two targets tables parse, with the published settings per assay."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from crossreg.io.targets import read_targets
+
+TABLES = Path(__file__).parent / "data" / "basenji_targets"
+
+
+@pytest.mark.parametrize(
+    ("name", "count", "first_index", "combos"),
+    [
+        (
+            "targets_human.txt",
+            5313,
+            0,
+            {
+                ("DNASE", 32, 2, "mean"): 674,
+                ("ATAC", 64, 1, "sum"): 10,
+                ("CHIP", 32, 2, "mean"): 3832,
+                ("CHIP", 64, 1, "sum"): 159,
+                ("CAGE", 384, 1, "sum"): 638,
+            },
+        ),
+        (
+            "targets_mouse.txt",
+            1643,
+            5313,
+            {
+                ("DNASE", 32, 2, "mean"): 93,
+                ("DNASE", 64, 1, "sum"): 8,
+                ("ATAC", 32, 2, "mean"): 42,
+                ("ATAC", 32, 4, "mean"): 85,
+                ("CHIP", 32, 2, "mean"): 884,
+                ("CHIP", 64, 1, "sum"): 174,
+                ("CAGE", 384, 1, "sum"): 357,
+            },
+        ),
+    ],
+)
+def test_paper_tables_parse_with_their_settings(name, count, first_index, combos):
+    table = read_targets(TABLES / name)
+    assert len(table) == count
+    assert [t.index for t in table] == list(range(first_index, first_index + count))
+    found = Counter((t.assay, t.clip, t.scale, t.sum_stat) for t in table)
+    assert found == combos
+    assert all(t.soft_clip_threshold == t.clip for t in table)  # no clip_soft column
+    assert {t.extra["genome"] for t in table} == {"0" if first_index == 0 else "1"}
