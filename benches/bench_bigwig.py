@@ -30,6 +30,7 @@ import numpy as np
 import pybigtools
 import pyBigWig
 import torch
+
 from crossreg.data import Layout, SplitDataset, codes_to_one_hot, compute_targets, make_loader
 from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
 from crossreg.io.targets import read_targets

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyBigWig
+
 from crossreg.io.targets import TargetsTable
 
 

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+
 from crossreg.data import bigwig_chrom_sizes, compute_targets
 from crossreg.io.targets import read_targets
-
 from tests.data_inputs import random_bigwig, write_bigwig, write_table
 from tests.data_reference import reference_targets
 

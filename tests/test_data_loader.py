@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from crossreg.data import (
     BuildOptions,
     Layout,
@@ -15,7 +16,6 @@ from crossreg.data import (
     make_loader,
 )
 from crossreg.dna import one_hot, reverse_complement, shift_sequence
-
 from tests.data_inputs import small_inputs
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, build_dataset
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
-
 from tests.data_inputs import SMALL_SIZES, small_inputs, write_bigwig, write_table
 from tests.data_reference import reference_targets
 

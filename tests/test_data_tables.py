@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from crossreg.io.targets import read_targets
 
 TABLES = Path(__file__).parent / "data" / "basenji_targets"

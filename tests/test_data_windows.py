@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from crossreg.data.windows import (
     bin_mask,
     fraction_split,

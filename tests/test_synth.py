@@ -13,13 +13,13 @@ import pyfaidx
 import pytest
 
 from crossreg.cli import main
+from crossreg.commands import synth as synth_cli
 from crossreg.dna import reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
 from crossreg.io.gtf import read_gtf
 from crossreg.io.targets import read_targets
 from crossreg.io.vcf import read_vcf
-from crossreg.synth import cli as synth_cli
 from crossreg.synth import synthesize
 from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.tracks import BIN_BP

@@ -77,6 +77,8 @@ def split_genomes(
     one per component), `link_a`, `link_b`, `link_bases` (aligned bases per region pair,
     `a < b`), `nets` (one summary dict per net: chroms, fills, gaps, segments,
     aligned_bases, skipped_fills, skipped_chroms) and `warnings` (list of str).
+    """
+
 def augment_batch(
     seqs: npt.NDArray[np.uint8],
     targets: npt.NDArray[np.uint16],

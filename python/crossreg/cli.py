@@ -1,7 +1,8 @@
 """The ``crossreg`` command line: one subcommand per pipeline step.
 
-Each step lives in its own module, which provides ``HELP`` (one line), ``add_arguments``
-(its options) and ``run`` (does the work, returns an exit code). Command modules keep
+Each step lives in its own module of :mod:`crossreg.commands`, which provides ``HELP``
+(one line), ``add_arguments`` (its options) and ``run`` (does the work, returns an exit
+code). Command modules keep
 heavy imports (torch) inside ``run`` so that ``crossreg --help`` stays fast.
 """
 
@@ -19,11 +20,14 @@ log = logging.getLogger("crossreg")
 
 # subcommand name -> module implementing it, in the order of the pipeline
 COMMANDS: dict[str, str] = {
-    "synth": "crossreg.synth.cli",
-    "split": "crossreg.split_cli",
-    "import-basenji": "crossreg.import_basenji_cli",
-    "predict": "crossreg.predict_cli",
-    "data": "crossreg.data.command",
+    "synth": "crossreg.commands.synth",
+    "split": "crossreg.commands.split",
+    "data": "crossreg.commands.data",
+    "train": "crossreg.commands.train",
+    "evaluate": "crossreg.commands.evaluate",
+    "compare": "crossreg.commands.compare",
+    "predict": "crossreg.commands.predict",
+    "import-basenji": "crossreg.commands.import_basenji",
 }
 
 

@@ -11,7 +11,7 @@ HELP = "per-track Pearson R and R² of a checkpoint on one split of a dataset st
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg evaluate``."""
-    from crossreg.predict_cli import parse_shifts
+    from crossreg.commands.predict import parse_shifts
 
     parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
     parser.add_argument("--data", type=Path, required=True, help="dataset store")
