@@ -1,0 +1,78 @@
+"""A small end-to-end dataset for training tests: synth tiny → split → one store per genome."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crossreg.cli import main
+
+SEQ_LENGTH = 8192
+CROP_BINS = 8
+
+
+def small_params(tracks: dict[str, int], *, dropout: float = 0.1) -> dict:
+    """A Basenji2-shaped params dict scaled down to 8,192 bp and a few thousand weights."""
+    model = {
+        "seq_length": SEQ_LENGTH,
+        "activation": "gelu",
+        "norm_type": "batch",
+        "bn_momentum": 0.9,
+        "trunk": [
+            {"name": "conv_block", "filters": 16, "kernel_size": 15, "pool_size": 2},
+            {
+                "name": "conv_tower",
+                "filters_init": 16,
+                "filters_mult": 1.1,
+                "kernel_size": 5,
+                "pool_size": 2,
+                "repeat": 6,
+            },
+            {
+                "name": "dilated_residual",
+                "filters": 12,
+                "rate_mult": 1.5,
+                "repeat": 2,
+                "dropout": dropout,
+                "round": True,
+            },
+            {"name": "Cropping1D", "cropping": CROP_BINS},
+            {"name": "conv_block", "filters": 32, "dropout": dropout / 2},
+        ],
+    }
+    for genome, units in tracks.items():
+        model[f"head_{genome}"] = {"name": "final", "units": units, "activation": "softplus"}
+    train = {"batch_size": 4, "optimizer": "adam", "learning_rate": 0.002, "patience": 3}
+    return {"train": train, "model": model}
+
+
+def build_tiny_stores(root: Path, seed: int = 1) -> dict[str, Path]:
+    """Synthesise the tiny world under `root` and build a dataset store per genome."""
+    synth = root / "synth"
+    assert main(["-q", "synth", "--preset", "tiny", "--seed", str(seed), "--out", str(synth)]) == 0
+    manifest = json.loads((synth / "manifest.json").read_text())
+    genomes = manifest["genomes"]
+    split_args = ["-q", "split", "--out", str(root / "split")]
+    for name, files in genomes.items():
+        split_args += ["--sizes", f"{name}={synth / files['sizes']}"]
+    for net in manifest["nets"]:
+        split_args += ["--net", f"{','.join(net['genomes'])}={synth / net['file']}"]
+    split_args += ["--region-size", "50000", "--min-aligned", "10000"]
+    assert main(split_args) == 0
+    stores = {}
+    for name, files in genomes.items():
+        out = root / f"data_{name}"
+        args = ["-q", "data", "--genome", name, "--out", str(out)]
+        args += ["--fasta", str(synth / files["fasta"]), "--targets", str(synth / files["targets"])]
+        args += ["--regions", str(root / "split" / f"{name}.regions.bed")]
+        args += ["--blacklist", str(synth / files["blacklist"])]
+        args += [
+            "--unmappable",
+            str(synth / files["unmappable"]),
+            "--gaps",
+            str(synth / files["gaps"]),
+        ]
+        args += ["--seq-length", str(SEQ_LENGTH), "--stride", "4096", "--crop", str(CROP_BINS)]
+        assert main(args) == 0
+        stores[name] = out
+    return stores

@@ -1,0 +1,164 @@
+"""Training end to end on the tiny synthetic world: loss, resume, torchrun, evaluation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from crossreg.cli import main
+from crossreg.data.loader import SplitDataset, codes_to_one_hot
+from crossreg.data.store import DataStore
+from crossreg.model.checkpoint import load_checkpoint, read_config
+from crossreg.train import trainer as trainer_module
+from crossreg.train.trainer import TrainOptions, train
+from tests.pipeline import build_tiny_stores, small_params
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory) -> dict[str, Path]:
+    return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
+
+
+def write_params(path: Path, stores: dict[str, Path], **kwargs) -> Path:
+    """Small params with one head per store, sized to its tracks."""
+    tracks = {name: DataStore(d).num_targets for name, d in stores.items()}
+    path.write_text(json.dumps(small_params(tracks, **kwargs)))
+    return path
+
+
+def metric_rows(run: Path) -> list[dict[str, str]]:
+    with open(run / "metrics.csv") as handle:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(handle)]
+
+
+@pytest.fixture(scope="module")
+def joint_run(tmp_path_factory, stores) -> Path:
+    root = tmp_path_factory.mktemp("joint")
+    params = write_params(root / "params.json", stores)
+    out = root / "run"
+    args = ["-q", "train", "--params", str(params), "--out", str(out), "--max-epochs", "4"]
+    for d in stores.values():
+        args += ["--data", str(d)]
+    assert main(args) == 0
+    return out
+
+
+def test_joint_training_lowers_the_loss_and_writes_checkpoints(joint_run):
+    rows = metric_rows(joint_run)
+    assert [(r["epoch"], r["genome"]) for r in rows[:2]] == [("1", "human"), ("1", "mouse")]
+    for genome in ("human", "mouse"):
+        losses = [float(r["train_loss"]) for r in rows if r["genome"] == genome]
+        assert len(losses) == 4 and losses[-1] < losses[0]
+    config = read_config(joint_run / "best")
+    assert sorted(config.genomes) == ["human", "mouse"]
+    assert config.params["model"]["seq_length"] == 8192
+    model, _ = load_checkpoint(joint_run / "last")
+    assert model.genomes == ["human", "mouse"]
+
+
+def test_resume_continues_exactly(tmp_path, stores, monkeypatch):
+    params = write_params(tmp_path / "params.json", stores, dropout=0.1)
+    options = TrainOptions(max_epochs=2, steps_per_epoch=5, seed=3)
+    whole = train(params, list(stores.values()), tmp_path / "whole", options)
+
+    original = trainer_module.Trainer._write_metrics
+    calls = {"n": 0}
+
+    def crash_after_first_epoch(self):
+        original(self)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(trainer_module.Trainer, "_write_metrics", crash_after_first_epoch)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        train(params, list(stores.values()), tmp_path / "resumed", options)
+    assert len(metric_rows(tmp_path / "resumed")) == 2  # one epoch, two genomes
+    monkeypatch.setattr(trainer_module.Trainer, "_write_metrics", original)
+    resumed = train(params, list(stores.values()), tmp_path / "resumed", options, resume=True)
+
+    assert metric_rows(resumed) == metric_rows(whole)
+    a = load_file(str(whole / "last" / "model.safetensors"))
+    b = load_file(str(resumed / "last" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_two_processes_take_the_same_steps_as_one(tmp_path, stores):
+    params = write_params(tmp_path / "params.json", stores, dropout=0.0)
+    common = ["train", "--params", str(params), "--max-epochs", "1", "--steps-per-epoch", "4"]
+    common += ["--batch-size", "4", "--seed", "5"]
+    for d in stores.values():
+        common += ["--data", str(d)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    one = [sys.executable, "-m", "crossreg", "-q", *common, "--out", str(tmp_path / "one")]
+    subprocess.run(one, check=True, env=env, capture_output=True)
+    two = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    two += ["-m", "crossreg", "-q", *common, "--out", str(tmp_path / "two")]
+    result = subprocess.run(two, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    a = load_file(str(tmp_path / "one" / "last" / "model.safetensors"))
+    b = load_file(str(tmp_path / "two" / "last" / "model.safetensors"))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_evaluate_matches_a_numpy_reference(tmp_path, joint_run, stores):
+    out = tmp_path / "eval"
+    args = ["-q", "evaluate", "--model", str(joint_run / "best"), "--data", str(stores["human"])]
+    assert main([*args, "--out", str(out)]) == 0
+    lines = (out / "metrics.tsv").read_text().splitlines()
+    assert lines[0] == "identifier\tdescription\tpearson_r\tr2"
+    got = np.array([float(line.split("\t")[2]) for line in lines[1:]])
+
+    model, _ = load_checkpoint(joint_run / "best")
+    data = SplitDataset(stores["human"], "test", sequence="codes")
+    batch = data.batch(np.arange(len(data)))
+    with torch.no_grad():
+        pred = model(codes_to_one_hot(batch["sequence"]), "human").numpy()
+    y = batch["targets"].numpy().astype(np.float64)
+    extra = (pred.shape[1] - y.shape[1]) // 2
+    pred = pred[:, extra : extra + y.shape[1]].astype(np.float64)
+    expect = [
+        np.corrcoef(pred[..., t].ravel(), y[..., t].ravel())[0, 1] for t in range(y.shape[-1])
+    ]
+    np.testing.assert_allclose(got, expect, atol=1e-4)
+    summary = json.loads((out / "summary.json").read_text())
+    assert {row["assay"] for row in summary["by_assay"]} == {"DNASE", "ATAC", "CHIP", "CAGE"}
+
+
+def test_single_genome_model_compares_with_the_joint_one(tmp_path, joint_run, stores):
+    params = write_params(tmp_path / "params.json", {"human": stores["human"]})
+    single = tmp_path / "single"
+    args = ["-q", "train", "--params", str(params), "--data", str(stores["human"])]
+    assert main([*args, "--out", str(single), "--max-epochs", "2"]) == 0
+    for name, run in [("joint", joint_run), ("single", single)]:
+        args = ["-q", "evaluate", "--model", str(run / "best"), "--data", str(stores["human"])]
+        assert main([*args, "--out", str(tmp_path / f"eval_{name}")]) == 0
+    out = tmp_path / "compare"
+    args = ["-q", "compare", "--joint", str(tmp_path / "eval_joint" / "metrics.tsv")]
+    args += ["--single", str(tmp_path / "eval_single" / "metrics.tsv"), "--out", str(out)]
+    assert main(args) == 0
+    table = (out / "comparison.tsv").read_text().splitlines()
+    assert table[0].split("\t")[:3] == ["assay", "tracks", "mean_r_joint"]
+    assert table[1].startswith("ALL\t18\t")
+    assert (out / "scatter.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_mismatched_params_are_refused(tmp_path, stores):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(small_params({"human": 5})))
+    with pytest.raises(ValueError, match=r"has 5 units but dataset .* has 18 tracks"):
+        train(params, [stores["human"]], tmp_path / "run", TrainOptions(max_epochs=1))
+    with pytest.raises(ValueError, match="no head for genome"):
+        train(params, list(stores.values()), tmp_path / "run2", TrainOptions(max_epochs=1))
