@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "compare": "crossreg.commands.compare",
     "predict": "crossreg.commands.predict",
     "import-basenji": "crossreg.commands.import_basenji",
+    "demo": "crossreg.commands.demo",
 }
 
 
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.run(args) or 0)
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, RuntimeError) as err:
         log.error("%s", err)
         return 1
 
