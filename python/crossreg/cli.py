@@ -32,6 +32,10 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class CommandError(Exception):
+    """A command failed in a way its message explains (no traceback is shown)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
@@ -74,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.run(args) or 0)
-    except (ValueError, OSError, RuntimeError) as err:
+    except (ValueError, OSError, CommandError) as err:
         log.error("%s", err)
         return 1
 

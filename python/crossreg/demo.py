@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from crossreg.cli import CommandError
 from crossreg.cli import main as crossreg_main
 from crossreg.evaluate.compare import compare_by_assay, paired_tracks
 from crossreg.evaluate.table import read_metrics
@@ -92,7 +93,7 @@ def _run(args: list[str]) -> None:
     """Run one ``crossreg`` step, logging the equivalent command line."""
     log.info("$ crossreg %s", shlex.join(args))
     if crossreg_main(["-q", *args]) != 0:
-        raise RuntimeError(f"demo step failed: crossreg {shlex.join(args)}")
+        raise CommandError(f"demo step failed: crossreg {shlex.join(args)}")
 
 
 def _ceilings(synth: Path, genome: str, manifest: dict) -> pl.DataFrame:
