@@ -27,9 +27,9 @@ venv: $(VENV)/.deps
 dev: venv
 	$(BIN)/maturin develop --release --quiet --uv
 
-# The main job: until the pipeline grows, the most complete step that works.
+# The main job: the whole pipeline on generated genomes, summary in demo-out/summary.txt.
 demo: dev
-	$(BIN)/crossreg synth --preset mini --seed 0 --out demo-out/synth
+	$(BIN)/crossreg demo --out demo-out
 
 lint: venv
 	$(BIN)/ruff check python tests benches
