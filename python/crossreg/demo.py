@@ -99,7 +99,12 @@ def demo_params(tracks: dict[str, int]) -> dict:
 def _run(args: list[str]) -> None:
     """Run one ``crossreg`` step, logging the equivalent command line."""
     log.info("$ crossreg %s", shlex.join(args))
-    if crossreg_main(["-q", *args]) != 0:
+    level = log.level
+    try:
+        code = crossreg_main(["-q", *args])
+    finally:
+        log.setLevel(level)  # the step ran quietly; the demo keeps logging its steps
+    if code != 0:
         raise CommandError(f"demo step failed: crossreg {shlex.join(args)}")
 
 
