@@ -34,6 +34,15 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """`device`; ``None``/``auto`` → this process's CUDA device when there is one, else CPU."""
+    if device is None or device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank())
+        return torch.device("cpu")
+    return torch.device(device)
+
+
 def init() -> None:
     """Join the process group when launched by torchrun (NCCL on GPUs, else gloo)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():

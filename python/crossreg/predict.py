@@ -38,13 +38,6 @@ class Window:
     end: int
 
 
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """`device`, or CUDA when available, else CPU."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def record_windows(genome: Genome, seq_length: int) -> list[Window]:
     """One window per FASTA record; every record must be `seq_length` bp long."""
     windows = []

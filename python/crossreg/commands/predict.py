@@ -59,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write the output file."""
+    from crossreg.distributed import resolve_device
     from crossreg.genome import Genome
     from crossreg.io.bed import read_bed
     from crossreg.model.checkpoint import load_checkpoint
@@ -66,7 +67,6 @@ def run(args: argparse.Namespace) -> int:
         predict_windows,
         record_windows,
         region_windows,
-        resolve_device,
         write_predictions,
     )
 

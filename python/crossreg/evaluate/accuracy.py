@@ -13,12 +13,13 @@ import torch
 
 from crossreg.data.loader import SplitDataset, codes_to_one_hot, make_loader
 from crossreg.data.store import DataStore
+from crossreg.distributed import resolve_device
 from crossreg.evaluate.table import metrics_table
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.ensemble import ensemble_predict
 from crossreg.train.metrics import TrackMetrics
 from crossreg.train.step import crop_to_targets
-from crossreg.train.trainer import check_compatible, resolve_device
+from crossreg.train.trainer import check_compatible
 
 log = logging.getLogger("crossreg")
 

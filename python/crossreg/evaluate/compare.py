@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 from scipy.stats import binomtest
 
-from crossreg.evaluate.table import assay_of
+from crossreg.io.targets import assay_of
 
 
 def paired_tracks(joint: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:

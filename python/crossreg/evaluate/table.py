@@ -9,13 +9,9 @@ import numpy as np
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.targets import assay_of
 
 METRIC_COLUMNS = ("identifier", "description", "pearson_r", "r2")
-
-
-def assay_of(description: str) -> str:
-    """The assay of a track description: its prefix before ':' (``DNASE``, ``CAGE``, ...)."""
-    return description.split(":", 1)[0] if ":" in description else "OTHER"
 
 
 def metrics_table(

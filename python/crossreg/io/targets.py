@@ -23,6 +23,12 @@ SUM_STATS = ("sum", "mean", "max", "sum_sqrt", "mean_sqrt")
 ASSAYS = ("DNASE", "ATAC", "CHIP", "CAGE")
 
 
+def assay_of(description: str) -> str:
+    """The assay of a track description: its prefix before ':' (``DNASE``, ``CAGE``, ...),
+    or ``OTHER`` when it has none."""
+    return description.split(":", 1)[0] if ":" in description else "OTHER"
+
+
 @dataclass(frozen=True)
 class Target:
     """One output track and how its coverage becomes training targets."""
@@ -40,7 +46,7 @@ class Target:
     @property
     def assay(self) -> str:
         """The description's prefix before ':' (``DNASE``, ``ATAC``, ``CHIP``, ``CAGE``)."""
-        return self.description.split(":", 1)[0] if ":" in self.description else ""
+        return assay_of(self.description)
 
     @property
     def soft_clip_threshold(self) -> float:

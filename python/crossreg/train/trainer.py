@@ -169,15 +169,6 @@ def check_compatible(model: SeqNN, store: DataStore, source: str) -> None:
         )
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → this process's CUDA device when there is one, else the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", distributed.local_rank())
-        return torch.device("cpu")
-    return torch.device(name)
-
-
 class Trainer:
     """Trains one model on the dataset stores of one or more genomes."""
 
@@ -198,7 +189,7 @@ class Trainer:
         if len(set(names)) != len(names):
             raise ValueError(f"two datasets are of the same genome: {', '.join(names)}")
         self.heads = head_map(params, names)
-        self.device = resolve_device(self.options.device)
+        self.device = distributed.resolve_device(self.options.device)
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
