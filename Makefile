@@ -62,3 +62,6 @@ bench: dev
 	cargo bench --bench synteny
 	$(BIN)/python benches/bench_split.py
 	$(BIN)/python benches/bench_model.py
+	$(BIN)/python benches/bench_bigwig.py
+	$(BIN)/python benches/bench_synth.py mini
+	$(BIN)/python benches/bench_train.py --params tests/data/basenji_fixtures/params_joint_mini.json
