@@ -305,7 +305,9 @@ class Trainer:
         if o.steps_per_epoch:
             order = order[: o.steps_per_epoch]
         iterators = [self._batches(g, epoch) for g in genomes]
-        sums = [[0, 0.0] for _ in genomes]
+        # losses stay on the device until the epoch ends: no synchronisation per step
+        steps = [0] * len(genomes)
+        loss_sums = torch.zeros(len(genomes), device=self.device)
         start, total = time.perf_counter(), len(order)
         for step, g in enumerate(order, start=1):
             batch = next(iterators[g])
@@ -320,8 +322,8 @@ class Trainer:
                 clip_mode=o.clip_mode,
                 bf16=o.bf16,
             )
-            sums[g][0] += 1
-            sums[g][1] += float(loss)
+            steps[g] += 1
+            loss_sums[g] += loss
             if step % 50 == 0 or step == total:
                 rate = step * int(o.batch_size or 4) / (time.perf_counter() - start)
                 log.info(
@@ -333,7 +335,8 @@ class Trainer:
                     float(loss),
                     rate,
                 )
-        return {g.name: (n, s / max(n, 1)) for g, (n, s) in zip(genomes, sums, strict=True)}
+        means = (loss_sums / torch.tensor(steps, device=self.device).clamp_min(1)).tolist()
+        return {g.name: (n, m) for g, n, m in zip(genomes, steps, means, strict=True)}
 
     def _shard(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """This process's part of a global batch, on the device, one-hot float32."""
