@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from crossreg.cli import main
+import numpy as np
+import pytest
+
+from crossreg.cli import CommandError, main
+from crossreg.data.store import DataStore
+from crossreg.demo import store_ceilings
 
 
 def test_fast_demo_writes_every_step_and_the_summary(tmp_path):
@@ -15,7 +20,10 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path):
     for genome, assays in summary["genomes"].items():
         assert set(assays) == {"ALL", "DNASE", "ATAC", "CHIP", "CAGE"}
         for row in assays.values():
-            assert 0.9 < row["ceiling"] <= 1.0
+            assert 0.5 < row["ceiling"] <= 1.0
+            assert row["joint_over_ceiling"] == pytest.approx(
+                row["test_r_joint"] / row["ceiling"], abs=2e-3
+            )
             assert -1.0 <= row["test_r_joint"] <= 1.0 and -1.0 <= row["test_r_single"] <= 1.0
             assert 0 <= row["improved_by_joint"] <= row["tracks"]
         assert (out / "compare" / genome / "scatter.png").read_bytes()[:4] == b"\x89PNG"
@@ -23,3 +31,16 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path):
         assert (out / "models" / genome / "best" / "model.safetensors").exists()
     assert (out / "models" / "joint" / "metrics.csv").exists()
     assert "joint R" in (out / "summary.txt").read_text()
+    # the ceilings: measured against noise-free targets of the same windows
+    data = out / "data"
+    ceilings = store_ceilings(data / "human", data / "human.noise_free")
+    measured = DataStore(data / "human").targets("test").astype(np.float64)
+    clean = DataStore(data / "human.noise_free").targets("test").astype(np.float64)
+    for k, (identifier, r) in enumerate(ceilings.items()):
+        expected = np.corrcoef(measured[..., k].ravel(), clean[..., k].ravel())[0, 1]
+        assert r == pytest.approx(expected, abs=1e-6), identifier
+    assert all(
+        r == pytest.approx(1.0) for r in store_ceilings(data / "mouse", data / "mouse").values()
+    )
+    with pytest.raises(CommandError, match="same windows"):
+        store_ceilings(data / "human", data / "mouse.noise_free")

@@ -53,8 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bf16",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="bf16 autocast on CUDA (default on; the CPU always computes in float32)",
+        default=None,
+        help="bf16 autocast (default: on CUDA only; --bf16 also on the CPU, faster on CPUs "
+        "with bf16 instructions)",
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")

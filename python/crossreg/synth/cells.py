@@ -14,6 +14,11 @@ GENERAL_PROMOTER_TFS = ("SP1", "NFYA", "TBP", "YY1", "Nrf1", "CREB1")
 INSULATOR_TF = "CTCF"
 REPRESSOR_TF = "REST"
 REPRESSOR_WEIGHT = -1.5
+# per-base coverage is written in these units for tracks pooled by sum (see TrackSpec)
+SUM_UNIT = 1 / 32
+# CAGE: reads per unit of expression spread over 20 bp, written as one per read per bin
+CAGE_PEAK = 40.0
+CAGE_UNIT = 1 / 20
 
 # cell type -> its specific transcription factors
 PROGRAMS: dict[str, tuple[str, ...]] = {
@@ -63,7 +68,10 @@ class TrackSpec:
     `kind` is ``accessibility``, ``tf``, ``histone`` (H3K27ac-like, broad around active
     elements), ``promoter_mark`` (H3K4me3-like), ``insulator`` (CTCF ChIP) or ``cage``.
     `read_bp` is the fragment length that spreads each read; `background` and `peak` are
-    the expected per-base coverage off and on a fully active element.
+    the expected per-base coverage off and on a fully active element. `unit` is what one
+    base of read coverage is written as (a library-size normalisation): tracks pooled by
+    sum take small units so that their 128-bp sums span the range below their clip value,
+    as real normalised tracks do.
     """
 
     identifier: str
@@ -78,6 +86,7 @@ class TrackSpec:
     clip: float
     scale: float
     sum_stat: str
+    unit: float = 1.0
 
 
 def track_specs(genome: str, prefix: str) -> list[TrackSpec]:
@@ -105,7 +114,7 @@ def track_specs(genome: str, prefix: str) -> list[TrackSpec]:
             )
         )
     # ATAC settings follow the paper's tables: human clip 64 scale 1 sum, mouse 32/4/mean
-    atac = (64, 1, "sum") if genome == "human" else (32, 4, "mean")
+    atac = (64, 1, "sum", SUM_UNIT) if genome == "human" else (32, 4, "mean", 1.0)
     specs.append(
         TrackSpec(
             f"{prefix}_ATAC_{atac_cell}",
@@ -185,6 +194,7 @@ def track_specs(genome: str, prefix: str) -> list[TrackSpec]:
             64,
             1,
             "sum",
+            SUM_UNIT,
         )
     )
     for cell in cells:
@@ -198,10 +208,11 @@ def track_specs(genome: str, prefix: str) -> list[TrackSpec]:
                 "",
                 20,
                 0.01,
-                1.0,
+                CAGE_PEAK,
                 384,
                 1,
                 "sum",
+                CAGE_UNIT,
             )
         )
     return specs

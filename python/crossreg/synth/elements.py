@@ -129,7 +129,7 @@ def lay_out(rng: np.random.Generator, preset: Preset, ancestor: Ancestor) -> Lay
                 unit=unit,
                 strand=strand,
                 exons=_exons(rng, gstart, gstart + span),
-                base_expression=float(rng.normal(-1.0, 1.0)),
+                base_expression=float(rng.normal(-1.0, 0.3)),
             )
             layout.genes.append(gene)
             tss = gene.tss

@@ -25,9 +25,9 @@ from crossreg.synth.genomes import SpeciesGenome
 
 GAIN = 0.7
 PROMOTER_GAIN = 3.0
-ENHANCER_GAIN = 2.5
-DECAY_BP = 30_000
-MAX_LINK_BP = 100_000
+ENHANCER_GAIN = 1.0
+DECAY_BP = 5_000
+MAX_LINK_BP = 25_000
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from crossreg.synth.regulation import Regulation
 BIN_BP = 128
 DISPERSION_SHAPE = 8.0  # gamma shape of the regional read-rate noise (NB size)
 DISPERSION_BLOCK_BP = 256  # the read rate of each block varies by one gamma factor
-CLEAN_DECIMALS = 6  # noise-free values are rounded so that flat stretches stay flat
 CHROMATIN_BLOCK_BP = 5_000
 ARTEFACT_LEVEL = {"cage": 40.0}
 
@@ -139,8 +138,8 @@ class TrackSynthesizer:
         starts = rng.poisson(rng.gamma(DISPERSION_SHAPE, rate / DISPERSION_SHAPE)).astype(
             np.float64
         )
-        noisy = _spread(starts, spec.read_bp)
-        clean = _spread(rate, spec.read_bp)
+        noisy = _spread(starts, spec.read_bp) * spec.unit
+        clean = _spread(rate, spec.read_bp) * spec.unit
         for iv in (*self.genome.gaps, *no_data):
             if iv.chrom == chrom:
                 noisy[iv.start : iv.end] = np.nan

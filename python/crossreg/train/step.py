@@ -13,10 +13,15 @@ from crossreg.train.metrics import TrackMetrics
 from crossreg.train.optim import clip_gradients
 
 
-def autocast_for(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA when asked; a no-op otherwise (CPU trains in float32)."""
-    if bf16 and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def autocast_for(device: torch.device, bf16: bool | None) -> contextlib.AbstractContextManager:
+    """bf16 autocast: ``None`` on CUDA only, ``True`` on CUDA and CPU, ``False`` never.
+
+    The CPU gains from bf16 where it has bf16 instructions (AVX512-BF16, AMX); elsewhere
+    it computes in float32.
+    """
+    wanted = bf16 if bf16 is not None else device.type == "cuda"
+    if wanted and device.type in ("cuda", "cpu"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -40,7 +45,7 @@ def train_step(
     *,
     clip_norm: float | None,
     clip_mode: str = "per_tensor",
-    bf16: bool = False,
+    bf16: bool | None = False,
 ) -> torch.Tensor:
     """Forward, Poisson loss on the target bins, backward, clip, update; returns the loss.
 
@@ -66,7 +71,7 @@ def evaluate_batches(
     genome: str,
     *,
     device: torch.device,
-    bf16: bool = False,
+    bf16: bool | None = False,
 ) -> tuple[TrackMetrics, float]:
     """Per-track metrics and mean Poisson loss of `model` in inference mode over `batches`."""
     model.eval()

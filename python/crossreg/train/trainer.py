@@ -76,7 +76,7 @@ class TrainOptions:
     gelu_form: str = "tanh"
     seed: int = 0
     device: str = "auto"
-    bf16: bool = True
+    bf16: bool | None = None  # None: on CUDA only
     compile: bool = False
     num_workers: int = 0
 

@@ -1,0 +1,135 @@
+"""SAD: how much each variant changes a model's predicted tracks.
+
+For every VCF record and each of its alternative alleles, a reference and an alternative
+window of the model's length are scored; the variant's first base sits at index
+``L / 2 - 1`` of both (Basenji's placement: for 1-based ``POS`` the window is
+``[POS - L/2 + 1, POS + L/2]``). Bases off the chromosome ends are N, encoded as 0.25 in
+every channel as Basenji's SAD does. ``SAD = Σ_bins (alt − ref)`` per track, in float32,
+averaged over the reverse-complement/shift ensemble when asked.
+
+Indels keep the bases before the variant in place: a deletion pulls in the genome's next
+bases at the window's end, an insertion pushes bases out of it. A SNP whose REF differs
+from the genome while its ALT matches (REF/ALT swapped) is scored as written, with the
+VCF's REF in the reference window, as Basenji does, and reported; a REF that matches
+nothing is an error naming the record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.dna import one_hot
+from crossreg.genome import Genome
+from crossreg.io.vcf import Variant
+from crossreg.model.seqnn import SeqNN
+from crossreg.predict import predict
+
+log = logging.getLogger("crossreg")
+
+
+@dataclass(frozen=True)
+class Allele:
+    """One scored (variant, alternative allele) pair."""
+
+    variant: Variant
+    alt: str
+
+    @property
+    def label(self) -> str:
+        """The record's ID, or ``chrom:pos:ref>alt`` when it has none."""
+        v = self.variant
+        return v.id if v.id != "." else f"{v.chrom}:{v.pos + 1}:{v.ref}>{self.alt}"
+
+
+def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) -> list[Allele]:
+    """Every (variant, ALT) pair to score, checked against `genome`.
+
+    Symbolic or missing ALTs (``<DEL>``, ``*``, ``.``) are skipped with a note; a chromosome
+    the genome lacks or a REF that matches neither the genome nor (for SNPs) the ALT is an
+    error naming the record.
+    """
+    alleles: list[Allele] = []
+    skipped = 0
+    for v in variants:
+        if v.chrom not in genome.sizes:
+            raise ValueError(
+                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} is on a chromosome the "
+                "genome lacks; is the VCF from another build or naming ('chr1' vs '1')?"
+            )
+        found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
+        for alt in v.alts:
+            if not alt.isalpha():
+                skipped += 1
+                continue
+            if found != v.ref:
+                if not (v.is_snp and found == alt):
+                    raise ValueError(
+                        f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} has REF {v.ref} "
+                        f"but the genome has {found}; check the genome build"
+                    )
+                log.warning(
+                    "%s: %s at %s:%d has the genome's base as ALT (%s); scored as written, "
+                    "with REF %s in the reference window (as Basenji does): the sign is "
+                    "that of %s>%s",
+                    source,
+                    v.id,
+                    v.chrom,
+                    v.pos + 1,
+                    alt,
+                    v.ref,
+                    v.ref,
+                    alt,
+                )
+            alleles.append(Allele(v, alt))
+    if skipped:
+        log.info("%s: skipped %d symbolic or missing ALT alleles", source, skipped)
+    return alleles
+
+
+def allele_windows(
+    alleles: Sequence[Allele], genome: Genome, seq_length: int
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """Reference and alternative windows ``(n, seq_length)`` as ASCII codes (N-padded)."""
+    centre = seq_length // 2 - 1
+    extra = max((len(a.variant.ref) - len(a.alt) for a in alleles), default=0)
+    extra = max(extra, 0)
+    starts = [a.variant.pos - centre for a in alleles]
+    codes = genome.fetch_many([a.variant.chrom for a in alleles], starts, seq_length + extra)
+    ref = np.ascontiguousarray(codes[:, :seq_length])
+    alt = np.empty_like(ref)
+    for i, a in enumerate(alleles):
+        ref_allele = np.frombuffer(a.variant.ref.encode("ascii"), dtype=np.uint8)
+        ref[i, centre : centre + len(ref_allele)] = ref_allele
+        tail = codes[i, centre + len(ref_allele) :]
+        row = np.concatenate(
+            [codes[i, :centre], np.frombuffer(a.alt.encode("ascii"), dtype=np.uint8), tail]
+        )
+        alt[i] = row[:seq_length]
+    return ref, alt
+
+
+def score_alleles(
+    model: SeqNN,
+    alleles: Sequence[Allele],
+    genome: Genome,
+    head: str | None = None,
+    *,
+    batch_size: int = 8,
+    rc: bool = False,
+    shifts: Sequence[int] = (0,),
+    bf16: bool = False,
+) -> Iterator[npt.NDArray[np.float32]]:
+    """Yield SAD ``(b, tracks)`` float32 batch by batch, in allele order."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    for i in range(0, len(alleles), batch_size):
+        ref, alt = allele_windows(alleles[i : i + batch_size], genome, model.seq_length)
+        x = one_hot(np.concatenate([ref, alt]), dtype=np.float32, n_value=0.25)
+        pred = predict(model, x, head, rc=rc, shifts=shifts, bf16=bf16)
+        n = len(ref)
+        yield (pred[n:] - pred[:n]).sum(axis=1, dtype=np.float32)
