@@ -31,6 +31,13 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path):
         assert (out / "models" / genome / "best" / "model.safetensors").exists()
     assert (out / "models" / "joint" / "metrics.csv").exists()
     assert "joint R" in (out / "summary.txt").read_text()
+    # planted variants scored with both heads of the joint model, across species too
+    assert set(summary["variants"]) == {
+        f"{h}_head_on_{g}" for h in ("human", "mouse") for g in ("human", "mouse")
+    }
+    for row in summary["variants"].values():
+        assert row["pairs_with_effect"] > 0 and 0 <= row["sign_agreement"] <= 1
+    assert (out / "variants" / "joint_mouse_head_on_human.tsv").exists()
     # the ceilings: measured against noise-free targets of the same windows
     data = out / "data"
     ceilings = store_ceilings(data / "human", data / "human.noise_free")

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "crossreg.commands.evaluate",
     "compare": "crossreg.commands.compare",
     "predict": "crossreg.commands.predict",
+    "sad": "crossreg.commands.sad",
     "import-basenji": "crossreg.commands.import_basenji",
     "demo": "crossreg.commands.demo",
 }

@@ -69,6 +69,18 @@ def region_windows(
     return windows
 
 
+def choose_head(model: SeqNN, genome: str | None, source: str | os.PathLike[str]) -> str:
+    """The head to predict with: `genome`, or the model's only head when it is ``None``."""
+    if genome is None:
+        if len(model.genomes) != 1:
+            raise ValueError(
+                f"{source} has heads for {', '.join(model.genomes)}; choose one with --genome"
+            )
+        genome = model.genomes[0]
+    model.head(genome)  # an unknown genome fails here, before any work
+    return genome
+
+
 @torch.inference_mode()
 def predict(
     model: SeqNN,

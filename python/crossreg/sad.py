@@ -17,17 +17,28 @@ nothing is an error naming the record.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
+from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
 from crossreg.model.seqnn import SeqNN
 from crossreg.predict import predict
+
+OUTPUT_SUFFIXES = (".h5", ".tsv")
+# Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
+# 0.10-0.89 by 0.01, 0.900-0.999 by 0.001
+PERCENTILES = np.concatenate(
+    [np.arange(0.001, 0.1, 0.001), np.arange(0.1, 0.9, 0.01), np.arange(0.9, 1, 0.001)]
+)
+TRACK_BLOCK = 256  # tracks per block when computing percentiles over all variants
 
 log = logging.getLogger("crossreg")
 
@@ -133,3 +144,95 @@ def score_alleles(
         pred = predict(model, x, head, rc=rc, shifts=shifts, bf16=bf16)
         n = len(ref)
         yield (pred[n:] - pred[:n]).sum(axis=1, dtype=np.float32)
+
+
+def write_sad(
+    out: str | os.PathLike[str],
+    alleles: Sequence[Allele],
+    batches: Iterable[npt.NDArray[np.float32]],
+    targets: Sequence[Target],
+    *,
+    attrs: dict[str, object] | None = None,
+) -> Path:
+    """Stream SAD `batches` into `out` under a temporary name, renamed when complete.
+
+    ``.h5`` follows ``basenji_sad.py``'s layout: ``snp``, ``chr``, ``pos`` (1-based),
+    ``ref_allele``, ``alt_allele``, ``target_ids``, ``target_labels``, ``SAD`` (variants ×
+    tracks, float16), ``percentiles`` and ``SAD_pct`` (tracks × percentiles, over the
+    variants). ``.tsv`` has one row per allele: snp, chrom, pos, ref, alt, then one float32
+    column per track identifier.
+    """
+    out = Path(out)
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{out}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        if out.suffix == ".h5":
+            _write_h5(tmp, alleles, batches, targets, attrs or {})
+        else:
+            _write_tsv(tmp, alleles, batches, targets)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
+
+
+def _write_h5(
+    path: Path,
+    alleles: Sequence[Allele],
+    batches: Iterable[npt.NDArray[np.float32]],
+    targets: Sequence[Target],
+    attrs: dict[str, object],
+) -> None:
+    import h5py
+
+    n, n_tracks = len(alleles), len(targets)
+    with h5py.File(path, "w") as handle:
+        sad = handle.create_dataset(
+            "SAD", shape=(n, n_tracks), dtype="f2", chunks=(max(1, min(n, 1024)), n_tracks)
+        )
+        row = 0
+        for batch in batches:
+            sad[row : row + len(batch)] = batch.astype(np.float16)
+            row += len(batch)
+        if row != n:
+            raise RuntimeError(f"expected {n} SAD rows, got {row}")
+        handle["snp"] = np.array([a.label for a in alleles], dtype="S")
+        handle["chr"] = np.array([a.variant.chrom for a in alleles], dtype="S")
+        handle["pos"] = np.array([a.variant.pos + 1 for a in alleles], dtype=np.uint32)
+        handle["ref_allele"] = np.array([a.variant.ref for a in alleles], dtype="S")
+        handle["alt_allele"] = np.array([a.alt for a in alleles], dtype="S")
+        handle["target_ids"] = np.array([t.identifier for t in targets], dtype="S")
+        handle["target_labels"] = np.array([t.description for t in targets], dtype="S")
+        handle["percentiles"] = PERCENTILES
+        pct = handle.create_dataset("SAD_pct", shape=(n_tracks, len(PERCENTILES)), dtype="f2")
+        for start in range(0, n_tracks, TRACK_BLOCK):
+            block = sad[:, start : start + TRACK_BLOCK]
+            if n:
+                pct[start : start + block.shape[1]] = np.percentile(
+                    block, 100 * PERCENTILES, axis=0
+                ).T.astype(np.float16)
+        for key, value in attrs.items():
+            handle.attrs[key] = value
+
+
+def _write_tsv(
+    path: Path,
+    alleles: Sequence[Allele],
+    batches: Iterable[npt.NDArray[np.float32]],
+    targets: Sequence[Target],
+) -> None:
+    with open(path, "w") as handle:
+        header = ["snp", "chrom", "pos", "ref", "alt", *(t.identifier for t in targets)]
+        handle.write("\t".join(header) + "\n")
+        row = 0
+        for batch in batches:
+            for values in batch:
+                a = alleles[row]
+                fields = [a.label, a.variant.chrom, str(a.variant.pos + 1), a.variant.ref, a.alt]
+                fields += [f"{v:.6g}" for v in values.tolist()]
+                handle.write("\t".join(fields) + "\n")
+                row += 1
+        if row != len(alleles):
+            raise RuntimeError(f"expected {len(alleles)} SAD rows, got {row}")

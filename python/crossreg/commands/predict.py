@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from crossreg.io.bed import read_bed
     from crossreg.model.checkpoint import load_checkpoint
     from crossreg.predict import (
+        choose_head,
         predict_windows,
         record_windows,
         region_windows,
@@ -72,14 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     model, config = load_checkpoint(args.model, device=device)
-    genome = args.genome
-    if genome is None:
-        if len(model.genomes) != 1:
-            raise ValueError(
-                f"{args.model} has heads for {', '.join(model.genomes)}; choose one with --genome"
-            )
-        genome = model.genomes[0]
-    model.head(genome)  # an unknown genome fails here, before any work
+    genome = choose_head(model, args.genome, args.model)
     fasta = Genome(args.fasta)
     if args.bed is None:
         windows = record_windows(fasta, model.seq_length)

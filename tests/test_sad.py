@@ -1,0 +1,170 @@
+"""``crossreg sad``: Basenji's SAD scores end to end, window building, outputs and errors."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import polars as pl
+import pytest
+
+from crossreg.cli import build_parser, main
+from crossreg.dna import one_hot
+from crossreg.genome import Genome
+from crossreg.io.vcf import Variant, read_vcf
+from crossreg.model.checkpoint import load_checkpoint
+from crossreg.sad import PERCENTILES, Allele, allele_windows, score_alleles, scored_alleles
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+RUNS = {  # fixture run -> (GELU form, extra options)
+    "gelu1702_default": ("sigmoid1702", []),
+    "gelu1702_rc_shifts": ("sigmoid1702", ["--rc", "--shifts", "1,0,-1"]),
+    "tanh_default": ("tanh", []),
+    "tanh_rc_shifts": ("tanh", ["--rc", "--shifts", "1,0,-1"]),
+}
+
+
+@pytest.fixture(scope="module")
+def fixture() -> dict[str, np.ndarray]:
+    with np.load(FIXTURES / "sad_fixture.npz") as data:
+        return dict(data)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    """The fixture genome and VCF, and the joint mini model imported in both GELU forms."""
+    root = tmp_path_factory.mktemp("sad")
+    shutil.copy(FIXTURES / "genome_chr2.fa", root / "genome.fa")
+    shutil.copy(FIXTURES / "sad_snps.vcf", root / "snps.vcf")
+    for gelu in ("sigmoid1702", "tanh"):
+        args = ["import-basenji", "--params", str(FIXTURES / "params_joint_mini.json")]
+        for genome, weights in (("human", "model0_best.h5"), ("mouse", "model1_best.h5")):
+            args += ["--weights", str(FIXTURES / weights), "--genome", genome]
+            args += ["--targets", str(FIXTURES / f"targets_{genome}_mini.txt")]
+        assert main([*args, "--out", str(root / gelu), "--gelu", gelu]) == 0
+    return root
+
+
+def _run(argv: list[str]) -> int:
+    """Run a subcommand, letting its errors raise (``main`` would log them)."""
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+@pytest.mark.parametrize("run", list(RUNS))
+def test_sad_h5_equals_basenji(work, fixture, run, caplog):
+    gelu, extra = RUNS[run]
+    out = work / f"{run}.h5"
+    argv = ["sad", "--model", str(work / gelu), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--vcf", str(work / "snps.vcf"), "--out", str(out)]
+    with caplog.at_level(logging.WARNING, logger="crossreg"):
+        assert _run([*argv, "--batch-size", "3", *extra]) == 0
+    assert "rs_swapped" in caplog.text  # scored as written, and said so
+    with h5py.File(out) as got:
+        for key in ("snp", "chr", "ref_allele", "alt_allele"):  # bytes, as Basenji writes
+            assert got[key].dtype.kind == "S"
+            np.testing.assert_array_equal(got[key][:].astype(str), fixture[key], err_msg=key)
+        for key in ("pos", "percentiles"):
+            assert got[key].dtype == fixture[key].dtype
+            np.testing.assert_array_equal(got[key][:], fixture[key], err_msg=key)
+        assert got["SAD"].dtype == np.float16 and got["SAD_pct"].dtype == np.float16
+        # float32 SAD within 1e-4 of Basenji's, so float16 within one rounding step
+        np.testing.assert_allclose(
+            got["SAD"][:].astype(np.float32), fixture[f"{run}_SAD_f32"], rtol=1e-3, atol=1e-4
+        )
+        np.testing.assert_allclose(
+            got["SAD_pct"][:].astype(np.float32),
+            fixture[f"{run}_SAD_pct"].astype(np.float32),
+            rtol=2e-3,
+            atol=2e-4,
+        )
+        assert got.attrs["genome"] == "human"
+
+
+@pytest.mark.parametrize("run", list(RUNS))
+def test_sad_float32_equals_basenji(work, fixture, run):
+    gelu, extra = RUNS[run]
+    model, _ = load_checkpoint(work / gelu)
+    genome = Genome(work / "genome.fa")
+    alleles = scored_alleles(read_vcf(work / "snps.vcf"), genome, source="snps.vcf")
+    ensemble = {"rc": True, "shifts": [1, 0, -1]} if extra else {}
+    got = np.concatenate(list(score_alleles(model, alleles, genome, "human", **ensemble)))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, fixture[f"{run}_SAD_f32"], rtol=0, atol=1e-4)
+
+
+def test_windows_place_the_variant_as_basenji_does(work, fixture):
+    genome = Genome(work / "genome.fa")
+    alleles = scored_alleles(read_vcf(work / "snps.vcf"), genome, source="snps.vcf")
+    ref, alt = allele_windows(alleles, genome, 8192)
+    np.testing.assert_array_equal((ref == ord("N")).sum(axis=1), fixture["window_N_count"])
+    assert (ref[:, 4095] == [ord(a) for a in fixture["ref_allele"]]).all()
+    assert (alt[:, 4095] == [ord(a) for a in fixture["alt_allele"]]).all()
+    assert ((ref != alt).sum(axis=1) == 1).all()
+    # N reads as 0.25 in every channel in SAD windows
+    assert (one_hot(ref[:1], dtype=np.float32, n_value=0.25)[0, 0] == 0.25).all()
+
+
+@pytest.fixture()
+def small_genome(tmp_path) -> Genome:
+    (tmp_path / "g.fa").write_text(">c\nAACCGGTTACGT\n")
+    return Genome(tmp_path / "g.fa")
+
+
+def test_indel_windows_keep_the_left_flank(small_genome):
+    # window of 6 around 0-based pos 5 (T): starts at pos - 2 = 3 -> "CGGTTA"
+    deletion = Allele(Variant("c", 5, "GTT", ("G",)), "G")
+    insertion = Allele(Variant("c", 5, "G", ("GAAA",)), "GAAA")
+    snp = Allele(Variant("c", 5, "G", ("A",)), "A")
+    ref, alt = allele_windows([deletion, insertion, snp], small_genome, 6)
+    assert [bytes(r) for r in ref] == [b"CGGTTA"] * 3
+    assert bytes(alt[0]) == b"CGGACG"  # TT deleted, the next genome bases move in
+    assert bytes(alt[1]) == b"CGGAAA"  # AAA inserted, the right end pushed out
+    assert bytes(alt[2]) == b"CGATTA"
+
+
+def test_deletion_at_the_chromosome_end_pulls_in_n(small_genome):
+    ref, alt = allele_windows([Allele(Variant("c", 10, "GT", ("G",)), "G")], small_genome, 6)
+    # window of 6 around 0-based pos 10 starts at 8: "ACGT" then N
+    assert bytes(ref[0]) == b"ACGTNN" and bytes(alt[0]) == b"ACGNNN"
+
+
+def test_bad_records_name_themselves(small_genome, caplog):
+    wrong = Variant("c", 0, "G", ("T",), id="rs_wrong")
+    with pytest.raises(ValueError, match=r"rs_wrong at c:1 has REF G but the genome has A"):
+        scored_alleles([wrong], small_genome, source="x.vcf")
+    with pytest.raises(ValueError, match=r"rs_other.*chromosome the genome lacks"):
+        scored_alleles([Variant("chr9", 0, "A", ("C",), id="rs_other")], small_genome, source="x")
+    symbolic = Variant("c", 0, "A", ("<DEL>", "C", "*"), id="rs_multi")
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        alleles = scored_alleles([symbolic], small_genome, source="x.vcf")
+    assert [a.alt for a in alleles] == ["C"] and "skipped 2" in caplog.text
+    assert Allele(Variant("c", 0, "A", ("C",)), "C").label == "c:1:A>C"
+
+
+def test_tsv_output_and_the_mouse_head_on_human_variants(work):
+    base = ["sad", "--model", str(work / "tanh"), "--fasta", str(work / "genome.fa")]
+    base += ["--vcf", str(work / "snps.vcf")]
+    assert _run([*base, "--genome", "mouse", "--out", str(work / "mouse.tsv")]) == 0
+    assert _run([*base, "--genome", "mouse", "--out", str(work / "mouse.h5")]) == 0
+    table = pl.read_csv(work / "mouse.tsv", separator="\t")
+    assert table.columns[:5] == ["snp", "chrom", "pos", "ref", "alt"]
+    assert len(table.columns) == 5 + 3 and table.height == 8
+    with h5py.File(work / "mouse.h5") as h5:
+        values = table.select(table.columns[5:]).to_numpy()
+        np.testing.assert_allclose(values, h5["SAD"][:].astype(np.float32), rtol=1e-3, atol=1e-4)
+        assert [s.decode() for s in h5["target_ids"][:]] == table.columns[5:]
+        np.testing.assert_array_equal(h5["percentiles"][:], PERCENTILES)
+
+
+def test_errors_leave_no_output(work):
+    out = work / "bad.h5"
+    base = ["sad", "--model", str(work / "tanh"), "--fasta", str(work / "genome.fa")]
+    with pytest.raises(ValueError, match="choose one with --genome"):
+        _run([*base, "--vcf", str(work / "snps.vcf"), "--out", str(out)])
+    with pytest.raises(ValueError, match=r"must end in \.h5 or \.tsv"):
+        _run([*base, "--genome", "human", "--vcf", str(work / "snps.vcf"), "--out", "x.npy"])
+    assert not out.exists() and not list(work.glob(".bad.h5*"))
