@@ -82,6 +82,30 @@ def choose_head(model: SeqNN, genome: str | None, source: str | os.PathLike[str]
 
 
 @torch.inference_mode()
+def predict_on_device(
+    model: SeqNN,
+    one_hot: npt.NDArray | torch.Tensor,
+    genome: str | None = None,
+    *,
+    rc: bool = False,
+    shifts: Sequence[int] = (0,),
+    bf16: bool = False,
+) -> torch.Tensor:
+    """Predictions ``(B, bins, tracks)`` float32 on the model's device for one-hot
+    ``(B, L, 4)`` (uint8 or float), in inference mode, averaged over the rc/shift ensemble.
+    `bf16` autocasts on CUDA. Integer one-hot travels to the device as is and becomes float
+    there."""
+    device = next(model.parameters()).device
+    if bf16 and device.type != "cuda":
+        raise ValueError("bf16 autocast is offered on CUDA only; drop --bf16 on CPU")
+    model.eval()
+    x = torch.as_tensor(one_hot).to(device).float()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+    with autocast:
+        out = ensemble_predict(lambda s: model(s, genome), x, rc=rc, shifts=shifts)
+    return out.float()
+
+
 def predict(
     model: SeqNN,
     one_hot: npt.NDArray | torch.Tensor,
@@ -91,19 +115,8 @@ def predict(
     shifts: Sequence[int] = (0,),
     bf16: bool = False,
 ) -> npt.NDArray[np.float32]:
-    """Predictions ``(B, bins, tracks)`` float32 for one-hot ``(B, L, 4)`` (uint8 or float)
-    on the model's device, in inference mode, averaged over the rc/shift ensemble. `bf16`
-    autocasts on CUDA. Integer one-hot travels to the device as is and becomes float there.
-    """
-    device = next(model.parameters()).device
-    if bf16 and device.type != "cuda":
-        raise ValueError("bf16 autocast is offered on CUDA only; drop --bf16 on CPU")
-    model.eval()
-    x = torch.as_tensor(one_hot).to(device).float()
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    with autocast:
-        out = ensemble_predict(lambda s: model(s, genome), x, rc=rc, shifts=shifts)
-    return out.float().cpu().numpy()
+    """:func:`predict_on_device`, returned as a numpy array on the host."""
+    return predict_on_device(model, one_hot, genome, rc=rc, shifts=shifts, bf16=bf16).cpu().numpy()
 
 
 def predict_windows(

@@ -30,7 +30,7 @@ from crossreg.genome import Genome
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
 from crossreg.model.seqnn import SeqNN
-from crossreg.predict import predict
+from crossreg.predict import predict_on_device
 
 OUTPUT_SUFFIXES = (".h5", ".tsv")
 # Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
@@ -141,9 +141,10 @@ def score_alleles(
     for i in range(0, len(alleles), batch_size):
         ref, alt = allele_windows(alleles[i : i + batch_size], genome, model.seq_length)
         x = one_hot(np.concatenate([ref, alt]), dtype=np.float32, n_value=0.25)
-        pred = predict(model, x, head, rc=rc, shifts=shifts, bf16=bf16)
+        pred = predict_on_device(model, x, head, rc=rc, shifts=shifts, bf16=bf16)
         n = len(ref)
-        yield (pred[n:] - pred[:n]).sum(axis=1, dtype=np.float32)
+        # summed on the device: only (alleles, tracks) travels back
+        yield (pred[n:] - pred[:n]).sum(dim=1).cpu().numpy()
 
 
 def write_sad(
