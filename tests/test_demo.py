@@ -38,6 +38,10 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path):
     for row in summary["variants"].values():
         assert row["pairs_with_effect"] > 0 and 0 <= row["sign_agreement"] <= 1
     assert (out / "variants" / "joint_mouse_head_on_human.tsv").exists()
+    denovo = summary["denovo"]
+    assert denovo["cases"] == denovo["controls"] == 20 and 0 <= denovo["risk_auc"] <= 1
+    assert (out / "denovo" / "report" / "tracks.tsv").exists()
+    assert "de novo variants of 20 cases" in (out / "summary.txt").read_text()
     # the ceilings: measured against noise-free targets of the same windows
     data = out / "data"
     ceilings = store_ceilings(data / "human", data / "human.noise_free")

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "compare": "crossreg.commands.compare",
     "predict": "crossreg.commands.predict",
     "sad": "crossreg.commands.sad",
+    "denovo": "crossreg.commands.denovo",
     "import-basenji": "crossreg.commands.import_basenji",
     "demo": "crossreg.commands.demo",
 }

@@ -218,6 +218,7 @@ def run_demo(out: str | os.PathLike[str], settings: DemoSettings = DemoSettings(
             pairs, comparison, store_ceilings(stores[name], noise_free[name])
         )
     summary["variants"] = _score_variants(out, synth, manifest, stores)
+    summary["denovo"] = _denovo_tests(out, synth, manifest)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
@@ -250,6 +251,35 @@ def _score_variants(
             )
             result[f"{head}_head_on_{name}"] = effect_recovery(sad_long(table, descriptions), truth)
     return result
+
+
+def _denovo_tests(out: Path, synth: Path, manifest: dict) -> dict:
+    """SAD of the de novo case and control variants with the joint model's head of their
+    genome, then ``crossreg denovo``; the summary says which tracks came out first."""
+    cohorts = manifest["cohorts"]
+    genome = cohorts["genome"]
+    folder = out / "denovo"
+    denovo = ["denovo", "--out", str(folder / "report")]
+    for group in ("cases", "controls"):
+        vcf, table = synth / cohorts[f"denovo_{group}"], folder / f"{group}.sad.tsv"
+        args = ["sad", "--model", str(out / "models" / "joint" / "best"), "--genome", genome]
+        args += ["--fasta", str(synth / manifest["genomes"][genome]["fasta"])]
+        _run([*args, "--vcf", str(vcf), "--out", str(table)])
+        denovo += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
+    _run(denovo)
+    report = json.loads((folder / "report" / "summary.json").read_text())
+    tracks = pl.read_csv(folder / "report" / "tracks.tsv", separator="\t")
+    significant = tracks.filter(pl.col("q") < 0.05)["identifier"].to_list()
+    return {
+        "enriched_cell_type": cohorts["denovo_enriched_cell_type"],
+        "cases": report["cases"],
+        "controls": report["controls"],
+        "tracks_q_below_0.05": significant,
+        "top_track": report["top_track"]["identifier"],
+        "top_track_q": report["top_track"]["q"],
+        "risk_auc": round(report["risk_auc"], 4),
+        "risk_p": float(f"{report['risk_p']:.3g}"),
+    }
 
 
 def _genome_summary(
@@ -296,5 +326,19 @@ def format_summary(summary: dict) -> str:
         lines.append(
             f"{key.replace('_', ' '):22s} {v['pairs_with_effect']:6d} {v['sign_agreement']:11.3f} "
             f"{v['sign_p']:9.3g} {v['effect_vs_neutral']:21.2f}"
+        )
+    if "denovo" in summary:
+        d = summary["denovo"]
+        lines.append("")
+        lines.append(
+            f"de novo variants of {d['cases']} cases vs {d['controls']} controls (planted: "
+            f"{d['enriched_cell_type']} enhancer sites broken in cases)"
+        )
+        lines.append(
+            f"tracks with BH q < 0.05: {', '.join(d['tracks_q_below_0.05']) or 'none'}; top "
+            f"{d['top_track']} (q {d['top_track_q']:.3g})"
+        )
+        lines.append(
+            f"per-person risk score, 5-fold: AUC {d['risk_auc']:.3f} (p {d['risk_p']:.3g})"
         )
     return "\n".join(lines) + "\n"

@@ -237,3 +237,43 @@ def _write_tsv(
                 row += 1
         if row != len(alleles):
             raise RuntimeError(f"expected {len(alleles)} SAD rows, got {row}")
+
+
+@dataclass(frozen=True)
+class SadTable:
+    """SAD scores read back: allele labels, track identifiers and descriptions (empty from
+    ``.tsv``), and the ``(alleles, tracks)`` float32 matrix."""
+
+    labels: list[str]
+    identifiers: list[str]
+    descriptions: list[str]
+    values: npt.NDArray[np.float32]
+
+
+def read_sad(path: str | os.PathLike[str]) -> SadTable:
+    """Read a ``crossreg sad`` (or ``basenji_sad.py``) ``.h5``, or a ``crossreg sad`` ``.tsv``."""
+    path = Path(path)
+    if path.suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            missing = [k for k in ("snp", "SAD", "target_ids") if k not in handle]
+            if missing:
+                raise ValueError(f"{path}: not a SAD file (no {', '.join(missing)} dataset)")
+            labels = handle["snp"][:].astype(str).tolist()
+            ids = handle["target_ids"][:].astype(str).tolist()
+            descriptions = (
+                handle["target_labels"][:].astype(str).tolist() if "target_labels" in handle else []
+            )
+            values = handle["SAD"][:].astype(np.float32)
+        return SadTable(labels, ids, descriptions, values)
+    if path.suffix != ".tsv":
+        raise ValueError(f"{path}: SAD files are .h5 or .tsv")
+    import polars as pl
+
+    table = pl.read_csv(path, separator="\t")
+    if table.columns[:5] != ["snp", "chrom", "pos", "ref", "alt"]:
+        raise ValueError(f"{path}: a SAD .tsv starts with columns snp chrom pos ref alt")
+    ids = table.columns[5:]
+    values = table.select(ids).to_numpy().astype(np.float32)
+    return SadTable(table["snp"].cast(str).to_list(), ids, [], values)

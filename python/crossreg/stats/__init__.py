@@ -1,0 +1,1 @@
+"""Statistics on variant scores: case/control de novo tests."""

@@ -1,0 +1,147 @@
+"""Case/control tests of de novo variants' predicted effects.
+
+Input: one SAD row per variant (tracks as columns) and, for each variant, its group (case
+or control) and the individual carrying it. Three views, each answering whether the cases'
+variants change predicted regulation differently from the controls':
+
+* per track, a two-sided Mann–Whitney U test of case vs control SAD, with
+  Benjamini–Hochberg q-values over tracks and the AUC ``U / (n_case · n_control)``
+  (above 0.5: case variants score higher);
+* per principal component of the variants' standardised SAD (tracks centred and scaled by
+  the controls), the same test on the variants' PC scores;
+* per individual, a risk score: the sum over their variants of the SAD projected on the
+  case − control direction, that direction learned on the other folds of individuals
+  (k-fold cross-validation, so no individual scores itself), with its AUC and test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+CASE, CONTROL = "case", "control"
+
+
+def benjamini_hochberg(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Benjamini–Hochberg q-values of `p` (NaN stays NaN), in input order."""
+    p = np.asarray(p, dtype=np.float64)
+    q = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    values = p[ok]
+    n = values.size
+    if n == 0:
+        return q
+    order = np.argsort(values)
+    ranked = values[order] * n / np.arange(1, n + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.minimum(ranked, 1.0)
+    q[ok] = out
+    return q
+
+
+@dataclass(frozen=True)
+class GroupTest:
+    """Mann–Whitney U of one score between case and control variants (or individuals)."""
+
+    n_case: int
+    n_control: int
+    median_case: float
+    median_control: float
+    auc: float
+    p: float
+
+
+def mann_whitney(case: npt.ArrayLike, control: npt.ArrayLike) -> GroupTest:
+    """Two-sided Mann–Whitney U test (ties corrected, asymptotic) of `case` vs `control`."""
+    a, b = np.asarray(case, np.float64), np.asarray(control, np.float64)
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"both groups need values (cases {a.size}, controls {b.size})")
+    u, p = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")
+    return GroupTest(
+        a.size, b.size, float(np.median(a)), float(np.median(b)), float(u) / (a.size * b.size), p
+    )
+
+
+def track_tests(sad: npt.NDArray, is_case: npt.NDArray[np.bool_]) -> list[GroupTest]:
+    """:func:`mann_whitney` of each track (column of `sad`)."""
+    return [mann_whitney(sad[is_case, t], sad[~is_case, t]) for t in range(sad.shape[1])]
+
+
+def standardise(sad: npt.NDArray, reference: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """Centre and scale each track by the mean and sd of the `reference` rows (constant
+    tracks scale by 1)."""
+    ref = sad[reference].astype(np.float64)
+    sd = ref.std(axis=0)
+    return (sad - ref.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+@dataclass(frozen=True)
+class Components:
+    """Principal components of standardised SAD: scores (variants × k), loadings
+    (tracks × k) and the share of variance each explains."""
+
+    scores: npt.NDArray[np.float64]
+    loadings: npt.NDArray[np.float64]
+    explained: npt.NDArray[np.float64]
+
+
+def principal_components(z: npt.NDArray[np.float64], k: int) -> Components:
+    """The top `k` principal components of the rows of `z` (centred here), signs fixed so
+    each loading's largest entry is positive."""
+    centred = z - z.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    k = min(k, vt.shape[0])
+    loadings = vt[:k].T
+    flip = np.sign(loadings[np.abs(loadings).argmax(axis=0), np.arange(k)])
+    loadings = loadings * np.where(flip == 0, 1.0, flip)
+    variance = s**2
+    return Components(centred @ loadings, loadings, variance[:k] / variance.sum())
+
+
+@dataclass(frozen=True)
+class RiskScores:
+    """Out-of-fold risk score per individual, with its fold and group."""
+
+    individuals: list[str]
+    is_case: npt.NDArray[np.bool_]
+    scores: npt.NDArray[np.float64]
+    folds: npt.NDArray[np.int64]
+
+
+def risk_scores(
+    z: npt.NDArray[np.float64],
+    individual: list[str],
+    is_case: npt.NDArray[np.bool_],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+) -> RiskScores:
+    """Each individual's sum of variant scores ``z · w``, where ``w`` (unit length) is the
+    mean standardised SAD of case variants minus that of control variants, estimated on the
+    individuals of the other folds (folds drawn within cases and within controls)."""
+    names = sorted(set(individual))
+    index = {name: i for i, name in enumerate(names)}
+    owner = np.array([index[name] for name in individual])
+    group = np.zeros(len(names), dtype=bool)
+    group[owner[is_case]] = True
+    if np.any(group[owner] != is_case):
+        raise ValueError("an individual carries both case and control variants")
+    if folds < 2 or min(group.sum(), (~group).sum()) < folds:
+        raise ValueError(f"{folds}-fold scores need at least {folds} cases and {folds} controls")
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(names), dtype=np.int64)
+    for members in (np.flatnonzero(group), np.flatnonzero(~group)):
+        fold_of[rng.permutation(members)] = np.arange(members.size) % folds
+    scores = np.zeros(len(names))
+    for fold in range(folds):
+        train = fold_of[owner] != fold
+        direction = z[train & is_case].mean(axis=0) - z[train & ~is_case].mean(axis=0)
+        norm = np.linalg.norm(direction)
+        variant_score = z @ (direction / norm if norm > 0 else direction)
+        held = ~train
+        np.add.at(scores, owner[held], variant_score[held])
+    return RiskScores(names, group, scores, fold_of)

@@ -1,0 +1,173 @@
+"""``crossreg denovo`` inputs and outputs: VCF + SAD files in, tables and a summary out."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from crossreg.io.atomic import atomic_write
+from crossreg.io.vcf import iter_vcf
+from crossreg.sad import Allele, read_sad
+from crossreg.stats.denovo import (
+    CASE,
+    CONTROL,
+    benjamini_hochberg,
+    mann_whitney,
+    principal_components,
+    risk_scores,
+    standardise,
+    track_tests,
+)
+
+TOP_LOADINGS = 3
+
+
+@dataclass(frozen=True)
+class DenovoData:
+    """Every scored de novo allele of cases and controls."""
+
+    labels: list[str]
+    individuals: list[str]
+    is_case: npt.NDArray[np.bool_]
+    identifiers: list[str]
+    descriptions: list[str]
+    values: npt.NDArray[np.float32]
+
+
+def _carriers(vcf: Path, sample_field: str) -> list[tuple[str, str]]:
+    """(allele label, individual) of each scorable ALT of `vcf`, in file order."""
+    rows = []
+    for v in iter_vcf(vcf):
+        who = v.info.get(sample_field)
+        if not isinstance(who, str) or not who:
+            raise ValueError(
+                f"{vcf}: variant {v.id} at {v.chrom}:{v.pos + 1} has no INFO {sample_field}=NAME "
+                "naming its carrier; give the key with --sample-field"
+            )
+        rows += [(Allele(v, alt).label, who) for alt in v.alts if alt.isalpha()]
+    return rows
+
+
+def load_groups(
+    groups: Mapping[str, tuple[str | os.PathLike[str], str | os.PathLike[str]]],
+    *,
+    sample_field: str = "SAMPLE",
+) -> DenovoData:
+    """Read ``{"case": (vcf, sad), "control": (vcf, sad)}``: each SAD file must hold the
+    VCF's alleles in order (as ``crossreg sad`` writes them) and both the same tracks."""
+    labels: list[str] = []
+    individuals: list[str] = []
+    is_case: list[bool] = []
+    blocks = []
+    tracks: tuple[list[str], list[str]] | None = None
+    for group in (CASE, CONTROL):
+        vcf, sad_path = (Path(p) for p in groups[group])
+        carriers = _carriers(vcf, sample_field)
+        sad = read_sad(sad_path)
+        if [label for label, _ in carriers] != sad.labels:
+            raise ValueError(
+                f"{sad_path} does not hold the alleles of {vcf} in order ({len(sad.labels)} rows "
+                f"vs {len(carriers)} alleles); score that VCF with crossreg sad"
+            )
+        if tracks is None:
+            tracks = (sad.identifiers, sad.descriptions)
+        elif sad.identifiers != tracks[0]:
+            raise ValueError(f"{sad_path} has other tracks than the {CASE}s' SAD file")
+        labels += sad.labels
+        individuals += [who for _, who in carriers]
+        is_case += [group == CASE] * len(carriers)
+        blocks.append(sad.values)
+    assert tracks is not None
+    overlap = set(w for w, c in zip(individuals, is_case, strict=True) if c) & set(
+        w for w, c in zip(individuals, is_case, strict=True) if not c
+    )
+    if overlap:
+        raise ValueError(f"individuals among both cases and controls: {sorted(overlap)[:5]}")
+    return DenovoData(
+        labels, individuals, np.array(is_case), tracks[0], tracks[1], np.concatenate(blocks)
+    )
+
+
+def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: int = 0) -> dict:
+    """Per-track, per-component and per-individual tests; tables as polars frames plus a
+    summary dict."""
+    tests = track_tests(data.values, data.is_case)
+    q = benjamini_hochberg([t.p for t in tests])
+    descriptions = data.descriptions or [""] * len(data.identifiers)
+    tracks = pl.DataFrame(
+        {
+            "identifier": data.identifiers,
+            "description": descriptions,
+            "n_case": [t.n_case for t in tests],
+            "n_control": [t.n_control for t in tests],
+            "median_case": [t.median_case for t in tests],
+            "median_control": [t.median_control for t in tests],
+            "auc": [t.auc for t in tests],
+            "p": [t.p for t in tests],
+            "q": q,
+        }
+    ).sort("p")
+    z = standardise(data.values, ~data.is_case)
+    pcs = principal_components(z, components)
+    pc_tests = [mann_whitney(s[data.is_case], s[~data.is_case]) for s in pcs.scores.T]
+    top = np.argsort(-np.abs(pcs.loadings), axis=0)[:TOP_LOADINGS]
+    comps = pl.DataFrame(
+        {
+            "component": [f"PC{k + 1}" for k in range(len(pc_tests))],
+            "explained": pcs.explained,
+            "auc": [t.auc for t in pc_tests],
+            "p": [t.p for t in pc_tests],
+            "q": benjamini_hochberg([t.p for t in pc_tests]),
+            "top_tracks": [
+                ",".join(data.identifiers[i] for i in top[:, k]) for k in range(len(pc_tests))
+            ],
+        }
+    )
+    risk = risk_scores(z, data.individuals, data.is_case, folds=folds, seed=seed)
+    counts = pl.DataFrame({"individual": data.individuals}).group_by("individual").len()
+    people = (
+        pl.DataFrame(
+            {
+                "individual": risk.individuals,
+                "group": np.where(risk.is_case, CASE, CONTROL),
+                "risk_score": risk.scores,
+                "fold": risk.folds,
+            }
+        )
+        .join(counts.rename({"len": "variants"}), on="individual")
+        .sort("risk_score", descending=True)
+    )
+    risk_test = mann_whitney(risk.scores[risk.is_case], risk.scores[~risk.is_case])
+    summary = {
+        "case_variants": int(data.is_case.sum()),
+        "control_variants": int((~data.is_case).sum()),
+        "cases": int(risk.is_case.sum()),
+        "controls": int((~risk.is_case).sum()),
+        "tracks": len(data.identifiers),
+        "tracks_q_below_0.05": int((q < 0.05).sum()),
+        "top_track": tracks.row(0, named=True),
+        "components_q_below_0.05": int((comps["q"] < 0.05).sum()),
+        "risk_auc": risk_test.auc,
+        "risk_p": risk_test.p,
+        "folds": folds,
+    }
+    return {"tracks": tracks, "components": comps, "individuals": people, "summary": summary}
+
+
+def write_report(out: str | os.PathLike[str], data: DenovoData, report: dict) -> Path:
+    """``tracks.tsv``, ``components.tsv``, ``individuals.tsv`` and ``summary.json`` in `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("tracks", "components", "individuals"):
+        with atomic_write(out / f"{name}.tsv") as handle:
+            handle.write(report[name].write_csv(separator="\t", float_precision=6))
+    with atomic_write(out / "summary.json") as handle:
+        json.dump(report["summary"], handle, indent=1)
+    return out

@@ -1,0 +1,164 @@
+"""De novo case/control tests: exact answers, references, planted enrichment recovered."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+from crossreg.cli import build_parser
+from crossreg.io.vcf import Variant, write_vcf
+from crossreg.stats.denovo import (
+    benjamini_hochberg,
+    mann_whitney,
+    principal_components,
+    risk_scores,
+    standardise,
+)
+
+
+def _bh_reference(p: list[float]) -> list[float]:
+    """q_i = min over j with p_j >= p_i of p_j * n / rank_j, capped at 1."""
+    n = len(p)
+    ranks = {i: r + 1 for r, i in enumerate(sorted(range(n), key=lambda i: p[i]))}
+    return [min(1.0, min(p[j] * n / ranks[j] for j in range(n) if p[j] >= p[i])) for i in range(n)]
+
+
+def test_benjamini_hochberg_known_answer_and_reference():
+    q = benjamini_hochberg([0.01, 0.04, 0.03, 0.2])
+    np.testing.assert_allclose(q, [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2])
+    p = np.random.default_rng(0).uniform(size=50) ** 3
+    np.testing.assert_allclose(benjamini_hochberg(p), _bh_reference(list(p)))
+    with_nan = benjamini_hochberg([0.01, np.nan, 0.02])
+    assert np.isnan(with_nan[1]) and with_nan[0] == pytest.approx(0.02)
+
+
+def test_mann_whitney_auc_and_p():
+    perfect = mann_whitney([3.0, 4.0, 5.0], [1.0, 2.0])
+    assert perfect.auc == 1.0 and perfect.median_case == 4.0 and perfect.n_control == 2
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(0.5, 1, 40), rng.normal(0, 1, 30)
+    got = mann_whitney(a, b)
+    u, p = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")
+    assert got.auc == pytest.approx(u / 1200) and got.p == pytest.approx(p)
+    with pytest.raises(ValueError, match="both groups"):
+        mann_whitney([], [1.0])
+
+
+def test_principal_components_match_the_covariance_eigenvectors():
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(200, 6)) @ rng.normal(size=(6, 6))
+    pcs = principal_components(z, 3)
+    centred = z - z.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov(centred.T))
+    np.testing.assert_allclose(pcs.explained, values[::-1][:3] / values.sum(), rtol=1e-10)
+    for k in range(3):
+        assert abs(pcs.loadings[:, k] @ vectors[:, -1 - k]) == pytest.approx(1.0)
+    np.testing.assert_allclose(pcs.scores, centred @ pcs.loadings)
+    assert (pcs.loadings[np.abs(pcs.loadings).argmax(axis=0), range(3)] > 0).all()
+
+
+def _planted(n_people: int = 40, per_person: int = 6, shift: float = 1.0, seed: int = 3):
+    """SAD of cases' and controls' variants; one case variant per person shifted on track 0."""
+    rng = np.random.default_rng(seed)
+    rows, people, is_case = [], [], []
+    for group in ("case", "control"):
+        for k in range(n_people):
+            values = rng.normal(size=(per_person, 4))
+            if group == "case":
+                values[0, 0] -= 3 * shift
+            rows.append(values)
+            people += [f"{group}{k:03d}"] * per_person
+            is_case += [group == "case"] * per_person
+    return np.concatenate(rows), people, np.array(is_case)
+
+
+def test_risk_scores_are_out_of_fold_and_find_planted_cases():
+    sad, people, is_case = _planted()
+    z = standardise(sad, ~is_case)
+    risk = risk_scores(z, people, is_case, folds=4, seed=0)
+    # fold 0's scores from the direction learned on folds 1-3 only
+    owner = np.array([risk.individuals.index(p) for p in people])
+    train = risk.folds[owner] != 0
+    w = z[train & is_case].mean(axis=0) - z[train & ~is_case].mean(axis=0)
+    expected = {}
+    for i, score in zip(owner[~train], (z[~train] @ (w / np.linalg.norm(w))), strict=True):
+        expected[i] = expected.get(i, 0.0) + score
+    for i, value in expected.items():
+        assert risk.scores[i] == pytest.approx(value)
+    found = mann_whitney(risk.scores[risk.is_case], risk.scores[~risk.is_case])
+    assert found.auc > 0.65 and found.p < 0.01
+    # folds are balanced within each group
+    assert np.bincount(risk.folds[risk.is_case]).tolist() == [10, 10, 10, 10]
+    with pytest.raises(ValueError, match="both case and control"):
+        risk_scores(z, ["x"] * len(people), is_case)
+
+
+def _write_inputs(tmp_path, sad, people, is_case):
+    """VCFs with INFO SAMPLE and matching crossreg-sad TSVs for each group."""
+    paths = {}
+    for group, mask in (("cases", is_case), ("controls", ~is_case)):
+        rows = np.flatnonzero(mask)
+        variants = [
+            Variant("chr1", 100 + int(i), "A", ("C",), id=f"dn{i}", info={"SAMPLE": people[i]})
+            for i in rows
+        ]
+        vcf = tmp_path / f"{group}.vcf"
+        write_vcf(vcf, variants, contigs={"chr1": 10_000})
+        table = pl.DataFrame(
+            {
+                "snp": [v.id for v in variants],
+                "chrom": "chr1",
+                "pos": [v.pos + 1 for v in variants],
+                "ref": "A",
+                "alt": "C",
+                **{f"t{k}_{'liver' if k == 0 else 'other'}": sad[rows, k] for k in range(4)},
+            }
+        )
+        table.write_csv(tmp_path / f"{group}.tsv", separator="\t")
+        paths[group] = (vcf, tmp_path / f"{group}.tsv")
+    return paths
+
+
+def _run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+def test_denovo_command_recovers_the_planted_track(tmp_path):
+    sad, people, is_case = _planted(shift=1.5)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    argv = ["denovo", "--out", str(tmp_path / "report"), "--components", "3", "--folds", "4"]
+    for group, (vcf, table) in paths.items():
+        argv += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
+    assert _run(argv) == 0
+    tracks = pl.read_csv(tmp_path / "report" / "tracks.tsv", separator="\t")
+    assert tracks["identifier"][0] == "t0_liver" and tracks["q"][0] < 0.05
+    assert tracks["auc"][0] < 0.5  # case variants score lower there
+    assert (tracks["q"][1:] > 0.05).all()
+    people_table = pl.read_csv(tmp_path / "report" / "individuals.tsv", separator="\t")
+    assert people_table.height == 80 and set(people_table["variants"]) == {6}
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["tracks_q_below_0.05"] == 1 and summary["risk_auc"] > 0.8
+    assert summary["cases"] == summary["controls"] == 40
+    components = pl.read_csv(tmp_path / "report" / "components.tsv", separator="\t")
+    assert components.height == 3 and components["explained"].sum() <= 1.0
+
+
+def test_denovo_inputs_are_checked(tmp_path):
+    sad, people, is_case = _planted(n_people=6)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    base = ["denovo", "--out", str(tmp_path / "r")]
+    swapped = [*base, "--cases-vcf", str(paths["cases"][0]), "--cases-sad"]
+    swapped += [str(paths["controls"][1]), "--controls-vcf", str(paths["controls"][0])]
+    swapped += ["--controls-sad", str(paths["controls"][1])]
+    with pytest.raises(ValueError, match="does not hold the alleles of"):
+        _run(swapped)
+    ok = [*base, "--cases-vcf", str(paths["cases"][0]), "--cases-sad", str(paths["cases"][1])]
+    ok += ["--controls-vcf", str(paths["controls"][0]), "--controls-sad"]
+    with pytest.raises(ValueError, match="no INFO WHO=NAME"):
+        _run([*ok, str(paths["controls"][1]), "--sample-field", "WHO"])
+    assert not (tmp_path / "r").exists()
