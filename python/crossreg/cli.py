@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "predict": "crossreg.commands.predict",
     "sad": "crossreg.commands.sad",
     "denovo": "crossreg.commands.denovo",
+    "transfer": "crossreg.commands.transfer",
     "import-basenji": "crossreg.commands.import_basenji",
     "demo": "crossreg.commands.demo",
 }

@@ -28,7 +28,7 @@ import numpy.typing as npt
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.targets import Target
-from crossreg.io.vcf import Variant
+from crossreg.io.vcf import Variant, require_chromosome
 from crossreg.model.seqnn import SeqNN
 from crossreg.predict import predict_on_device
 
@@ -67,11 +67,7 @@ def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) 
     alleles: list[Allele] = []
     skipped = 0
     for v in variants:
-        if v.chrom not in genome.sizes:
-            raise ValueError(
-                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} is on a chromosome the "
-                "genome lacks; is the VCF from another build or naming ('chr1' vs '1')?"
-            )
+        require_chromosome(v, genome, source=source)
         found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
         for alt in v.alts:
             if not alt.isalpha():

@@ -141,14 +141,19 @@ def read_vcf(path: str | os.PathLike[str], *, genome: Genome | None = None) -> l
     return variants
 
 
+def require_chromosome(variant: Variant, genome: Genome, *, source: str) -> None:
+    """Raise ValueError when `variant` lies on a chromosome `genome` lacks."""
+    if variant.chrom not in genome.sizes:
+        raise ValueError(
+            f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} is on a "
+            "chromosome the genome lacks; is the VCF from another build or naming ('chr1' vs '1')?"
+        )
+
+
 def check_reference(variants: Iterable[Variant], genome: Genome, *, source: str) -> None:
     """Raise ValueError at the first variant whose chromosome or REF disagrees with `genome`."""
     for v in variants:
-        if v.chrom not in genome.sizes:
-            raise ValueError(
-                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} is on a chromosome the "
-                "genome lacks; is the VCF from another build or naming ('chr1' vs '1')?"
-            )
+        require_chromosome(v, genome, source=source)
         found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
         if found != v.ref:
             raise ValueError(

@@ -1,0 +1,156 @@
+"""Cross-species transfer at gene TSSs: any head's predictions against a genome's tracks.
+
+Each gene's TSS (from a GTF: transcript starts, strand-aware) that falls inside the target
+bins of a store's windows on a split is taken once, from the window where it lies most
+centrally. There the measured value of every track in the TSS's bin is paired with a
+head's prediction in that bin; tracks of the two pair by description (assay and cell type,
+``CAGE:liver``), so the mouse head answers for the human CAGE of the same cell type. Per
+track pair, Pearson R across TSSs of ``log(1 + x)`` ("raw"), and after mean-normalising:
+at each TSS ``log(1 + x)`` minus its mean over the paired tracks of the same experiment in
+other cell types (the description without its cell type: ``CAGE``, ``CHIP:H3K27ac``),
+which leaves each gene's tissue specificity (Kelley 2020).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import torch
+
+from crossreg.data.loader import codes_to_one_hot
+from crossreg.data.store import DataStore
+from crossreg.io.gtf import GtfRecord
+from crossreg.io.targets import assay_of
+from crossreg.model.seqnn import SeqNN
+from crossreg.predict import predict_on_device
+from crossreg.train.step import crop_to_targets
+
+
+@dataclass(frozen=True)
+class TssBin:
+    """A gene's TSS: the split's window row and target bin it falls in."""
+
+    gene_id: str
+    row: int
+    bin: int
+
+
+def gene_tss(records: Sequence[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
+    """Gene → its transcripts' TSSs ``(chrom, 0-based position)``; genes without transcript
+    records use their gene record."""
+    by_gene: dict[str, list[tuple[str, int]]] = {}
+    for feature in ("transcript", "gene"):
+        for r in records:
+            if r.feature != feature or (feature == "gene" and r.gene_id in by_gene):
+                continue
+            tss = r.start if r.strand != "-" else r.end - 1
+            by_gene.setdefault(r.gene_id, [])
+            if (r.chrom, tss) not in by_gene[r.gene_id]:
+                by_gene[r.gene_id].append((r.chrom, tss))
+    return by_gene
+
+
+def tss_bins(store: DataStore, split: str, records: Sequence[GtfRecord]) -> list[TssBin]:
+    """One :class:`TssBin` per gene with a TSS in the split's target bins (the most central
+    placement when windows overlap)."""
+    windows = store.windows(split)
+    crop_bp = store.metadata["crop_bp"]
+    width, bins = store.pool_width, store.target_length
+    by_chrom: dict[str, list[tuple[int, int]]] = {}
+    for row, w in enumerate(windows):
+        by_chrom.setdefault(w.chrom, []).append((w.start + crop_bp, row))
+    found: dict[str, tuple[float, TssBin]] = {}
+    for gene, sites in gene_tss(records).items():
+        for chrom, pos in sites:
+            for first_bp, row in by_chrom.get(chrom, []):
+                offset = pos - first_bp
+                if not 0 <= offset < bins * width:
+                    continue
+                distance = abs(offset - bins * width / 2)
+                if gene not in found or distance < found[gene][0]:
+                    found[gene] = (distance, TssBin(gene, row, offset // width))
+    return sorted((b for _, b in found.values()), key=lambda b: (b.row, b.bin, b.gene_id))
+
+
+@torch.inference_mode()
+def predict_at(
+    model: SeqNN,
+    store: DataStore,
+    split: str,
+    sites: Sequence[TssBin],
+    head: str,
+    *,
+    batch_size: int = 8,
+) -> npt.NDArray[np.float32]:
+    """``(sites, tracks)`` predictions of `head` at each site's bin."""
+    rows = sorted({s.row for s in sites})
+    codes = store.sequences(split)
+    device = next(model.parameters()).device
+    by_row: dict[int, npt.NDArray[np.float32]] = {}
+    for i in range(0, len(rows), batch_size):
+        chunk = rows[i : i + batch_size]
+        x = codes_to_one_hot(torch.from_numpy(np.ascontiguousarray(codes[chunk]))).to(device)
+        pred = crop_to_targets(predict_on_device(model, x, head), store.target_length)
+        by_row.update(zip(chunk, pred.cpu().numpy(), strict=True))
+    return np.stack([by_row[s.row][s.bin] for s in sites]) if sites else np.empty((0, 0))
+
+
+def experiment_of(description: str) -> str:
+    """A description without its cell type: ``CHIP:H3K27ac:liver`` → ``CHIP:H3K27ac``."""
+    return description.rsplit(":", 1)[0]
+
+
+def _mean_normalised(values: npt.NDArray, groups: Sequence[str]) -> npt.NDArray[np.float64]:
+    """``log(1 + x)`` minus, per row, its mean over the columns of the same group."""
+    logged = np.log1p(np.maximum(values.astype(np.float64), 0.0))
+    out = np.empty_like(logged)
+    for group in set(groups):
+        cols = [i for i, g in enumerate(groups) if g == group]
+        out[:, cols] = logged[:, cols] - logged[:, cols].mean(axis=1, keepdims=True)
+    return out
+
+
+def _pearson(x: npt.NDArray, y: npt.NDArray) -> float:
+    if x.size < 3 or x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def transfer_table(
+    measured: npt.NDArray,
+    predicted: npt.NDArray,
+    measured_ids: Sequence[str],
+    measured_descriptions: Sequence[str],
+    predicted_descriptions: Sequence[str],
+) -> pl.DataFrame:
+    """Per pair of tracks with the same description: Pearson R across TSSs, raw and
+    mean-normalised within the assay (one row per measured track that has a partner)."""
+    partner = {d: i for i, d in enumerate(predicted_descriptions)}
+    pairs = [(i, partner[d]) for i, d in enumerate(measured_descriptions) if d in partner]
+    if not pairs:
+        raise ValueError(
+            "no track of the head has the description (assay:cell type) of a measured track"
+        )
+    groups = [experiment_of(measured_descriptions[i]) for i, _ in pairs]
+    m = measured[:, [i for i, _ in pairs]]
+    p = predicted[:, [j for _, j in pairs]]
+    m_log, p_log = np.log1p(np.maximum(m, 0.0)), np.log1p(np.maximum(p, 0.0))
+    m_norm, p_norm = _mean_normalised(m, groups), _mean_normalised(p, groups)
+    cells = {g: groups.count(g) for g in groups}
+    return pl.DataFrame(
+        {
+            "identifier": [measured_ids[i] for i, _ in pairs],
+            "description": [measured_descriptions[i] for i, _ in pairs],
+            "assay": [assay_of(measured_descriptions[i]) for i, _ in pairs],
+            "tss": [m.shape[0]] * len(pairs),
+            "pearson_r": [_pearson(m_log[:, k], p_log[:, k]) for k in range(len(pairs))],
+            "pearson_r_normalised": [
+                _pearson(m_norm[:, k], p_norm[:, k]) if cells[g] > 1 else float("nan")
+                for k, g in enumerate(groups)
+            ],
+        }
+    )
