@@ -94,6 +94,17 @@ def test_resume_continues_exactly(tmp_path, stores, monkeypatch):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
 
 
+def test_resume_extends_a_finished_run_with_more_epochs(tmp_path, stores):
+    params = write_params(tmp_path / "params.json", stores)
+    short = TrainOptions(max_epochs=1, steps_per_epoch=3, seed=5, patience=50)
+    train(params, list(stores.values()), tmp_path / "extended", short)
+    longer = TrainOptions(max_epochs=2, steps_per_epoch=3, seed=5, patience=50)
+    extended = train(params, list(stores.values()), tmp_path / "extended", longer, resume=True)
+    whole = train(params, list(stores.values()), tmp_path / "whole", longer)
+    assert [r["epoch"] for r in metric_rows(extended)] == ["1", "1", "2", "2"]
+    assert metric_rows(extended) == metric_rows(whole)
+
+
 def test_two_processes_take_the_same_steps_as_one(tmp_path, stores):
     params = write_params(tmp_path / "params.json", stores, dropout=0.0)
     common = ["train", "--params", str(params), "--max-epochs", "1", "--steps-per-epoch", "4"]
