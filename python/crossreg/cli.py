@@ -27,10 +27,10 @@ COMMANDS: dict[str, str] = {
     "evaluate": "crossreg.commands.evaluate",
     "compare": "crossreg.commands.compare",
     "predict": "crossreg.commands.predict",
+    "import-basenji": "crossreg.commands.import_basenji",
+    "transfer": "crossreg.commands.transfer",
     "sad": "crossreg.commands.sad",
     "denovo": "crossreg.commands.denovo",
-    "transfer": "crossreg.commands.transfer",
-    "import-basenji": "crossreg.commands.import_basenji",
     "demo": "crossreg.commands.demo",
 }
 
