@@ -261,7 +261,7 @@ def _denovo_tests(out: Path, synth: Path, manifest: dict) -> dict:
     folder = out / "denovo"
     denovo = ["denovo", "--out", str(folder / "report")]
     for group in ("cases", "controls"):
-        vcf, table = synth / cohorts[f"denovo_{group}"], folder / f"{group}.sad.tsv"
+        vcf, table = synth / cohorts[f"denovo_{group}"], folder / f"{group}.sad.h5"
         args = ["sad", "--model", str(out / "models" / "joint" / "best"), "--genome", genome]
         args += ["--fasta", str(synth / manifest["genomes"][genome]["fasta"])]
         _run([*args, "--vcf", str(vcf), "--out", str(table)])
