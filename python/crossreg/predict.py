@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import numpy.typing as npt
 import torch
 
 from crossreg.genome import Genome
+from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, check_within
 from crossreg.io.targets import Target
 from crossreg.model.ensemble import ensemble_predict
@@ -141,10 +142,6 @@ def predict_windows(
         yield predict(model, x, genome, rc=rc, shifts=shifts, bf16=bf16)
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def write_predictions(
     out: str | os.PathLike[str],
     batches: Iterator[npt.NDArray[np.float32]],
@@ -160,13 +157,11 @@ def write_predictions(
     out = Path(out)
     if out.suffix not in OUTPUT_SUFFIXES:
         raise ValueError(f"{out}: the output must end in .npy or .h5")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(out)
     full_shape = (len(windows), *shape)
-    try:
+    with atomic_path(out) as tmp:
         if out.suffix == ".npy":
             array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=full_shape)
-            _fill(array, batches)
+            fill_rows(array, batches)
             array.flush()
             del array
         else:
@@ -176,7 +171,7 @@ def write_predictions(
                 preds = handle.create_dataset(
                     "preds", shape=full_shape, dtype="f4", chunks=(1, *shape)
                 )
-                _fill(preds, batches)
+                fill_rows(preds, batches)
                 strings = h5py.string_dtype()
                 handle["target_ids"] = np.array([t.identifier for t in targets], dtype=strings)
                 handle["target_labels"] = np.array([t.description for t in targets], dtype=strings)
@@ -186,14 +181,12 @@ def write_predictions(
                 handle["end"] = np.array([w.end for w in windows], dtype=np.int64)
                 for key, value in (attrs or {}).items():
                     handle.attrs[key] = value
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 
-def _fill(dest: Any, batches: Iterator[npt.NDArray[np.float32]]) -> None:
-    """Write `batches` row after row into `dest` (a memory-mapped array or HDF5 dataset)."""
+def fill_rows(dest: Any, batches: Iterable[npt.NDArray[np.float32]]) -> None:
+    """Write `batches` row after row into `dest` (a memory-mapped array or HDF5 dataset),
+    converting to its dtype; the rows must fill it exactly."""
     row = 0
     for batch in batches:
         dest[row : row + len(batch)] = batch

@@ -27,10 +27,11 @@ import numpy.typing as npt
 
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
+from crossreg.io.atomic import atomic_path
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant, require_chromosome
 from crossreg.model.seqnn import SeqNN
-from crossreg.predict import predict_on_device
+from crossreg.predict import fill_rows, predict_on_device
 
 OUTPUT_SUFFIXES = (".h5", ".tsv")
 # Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
@@ -162,16 +163,11 @@ def write_sad(
     out = Path(out)
     if out.suffix not in OUTPUT_SUFFIXES:
         raise ValueError(f"{out}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(out) as tmp:
         if out.suffix == ".h5":
             _write_h5(tmp, alleles, batches, targets, attrs or {})
         else:
             _write_tsv(tmp, alleles, batches, targets)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 
@@ -189,12 +185,7 @@ def _write_h5(
         sad = handle.create_dataset(
             "SAD", shape=(n, n_tracks), dtype="f2", chunks=(max(1, min(n, 1024)), n_tracks)
         )
-        row = 0
-        for batch in batches:
-            sad[row : row + len(batch)] = batch.astype(np.float16)
-            row += len(batch)
-        if row != n:
-            raise RuntimeError(f"expected {n} SAD rows, got {row}")
+        fill_rows(sad, batches)
         handle["snp"] = np.array([a.label for a in alleles], dtype="S")
         handle["chr"] = np.array([a.variant.chrom for a in alleles], dtype="S")
         handle["pos"] = np.array([a.variant.pos + 1 for a in alleles], dtype=np.uint32)

@@ -18,16 +18,24 @@ def _current_umask() -> int:
 
 
 @contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
-    """Open a temporary file beside `path`; rename it over `path` only on success."""
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary path beside `path` for a writer that needs a file name (HDF5, BigWig,
+    memory maps); it is renamed over `path` only when the block succeeds, else removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
         os.chmod(tmp, 0o666 & ~_current_umask())
-        with os.fdopen(fd, mode) as handle:
-            yield handle
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside `path`; rename it over `path` only on success."""
+    with atomic_path(path) as tmp, open(tmp, mode) as handle:
+        yield handle

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.io.atomic import atomic_path
+
 
 def runs(values: npt.NDArray[np.float32]) -> tuple[npt.NDArray, npt.NDArray, npt.NDArray]:
     """``(starts, ends, values)`` of the maximal constant runs of `values`, NaN runs dropped."""
@@ -37,27 +39,23 @@ def write_bigwig(
     import pyBigWig
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    handle = pyBigWig.open(str(tmp), "w")
-    if handle is None:
-        raise OSError(f"{path}: cannot open for writing")
-    try:
-        handle.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=10)
-        for chrom in sizes:
-            if chrom not in signal:
-                continue
-            values = signal[chrom]
-            if values.size != sizes[chrom]:
-                raise ValueError(
-                    f"{path}: {chrom} has {values.size:,} values but is {sizes[chrom]:,} bp long"
-                )
-            starts, ends, vals = runs(values)
-            if starts.size:
-                handle.addEntries([chrom] * int(starts.size), starts, ends=ends, values=vals)
-    except BaseException:
-        handle.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    handle.close()
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        handle = pyBigWig.open(str(tmp), "w")
+        if handle is None:
+            raise OSError(f"{path}: cannot open for writing")
+        try:
+            handle.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=10)
+            for chrom in sizes:
+                if chrom not in signal:
+                    continue
+                values = signal[chrom]
+                if values.size != sizes[chrom]:
+                    raise ValueError(
+                        f"{path}: {chrom} has {values.size:,} values but is "
+                        f"{sizes[chrom]:,} bp long"
+                    )
+                starts, ends, vals = runs(values)
+                if starts.size:
+                    handle.addEntries([chrom] * int(starts.size), starts, ends=ends, values=vals)
+        finally:
+            handle.close()
