@@ -58,6 +58,11 @@ class Allele:
         return v.id if v.id != "." else f"{v.chrom}:{v.pos + 1}:{v.ref}>{self.alt}"
 
 
+def scorable_alts(variant: Variant) -> list[str]:
+    """The ALTs of `variant` that are bases (not ``<DEL>``, ``*`` or ``.``), in order."""
+    return [alt for alt in variant.alts if alt.isalpha()]
+
+
 def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) -> list[Allele]:
     """Every (variant, ALT) pair to score, checked against `genome`.
 
@@ -70,10 +75,9 @@ def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) 
     for v in variants:
         require_chromosome(v, genome, source=source)
         found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
-        for alt in v.alts:
-            if not alt.isalpha():
-                skipped += 1
-                continue
+        alts = scorable_alts(v)
+        skipped += len(v.alts) - len(alts)
+        for alt in alts:
             if found != v.ref:
                 if not (v.is_snp and found == alt):
                     raise ValueError(

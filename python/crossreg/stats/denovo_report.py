@@ -14,7 +14,7 @@ import polars as pl
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.vcf import iter_vcf
-from crossreg.sad import Allele, read_sad
+from crossreg.sad import Allele, read_sad, scorable_alts
 from crossreg.stats.denovo import (
     CASE,
     CONTROL,
@@ -51,7 +51,7 @@ def _carriers(vcf: Path, sample_field: str) -> list[tuple[str, str]]:
                 f"{vcf}: variant {v.id} at {v.chrom}:{v.pos + 1} has no INFO {sample_field}=NAME "
                 "naming its carrier; give the key with --sample-field"
             )
-        rows += [(Allele(v, alt).label, who) for alt in v.alts if alt.isalpha()]
+        rows += [(Allele(v, alt).label, who) for alt in scorable_alts(v)]
     return rows
 
 
