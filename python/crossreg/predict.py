@@ -19,10 +19,12 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from crossreg.distributed import resolve_device
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, check_within
 from crossreg.io.targets import Target
+from crossreg.model.checkpoint import CheckpointConfig, load_checkpoint
 from crossreg.model.ensemble import ensemble_predict
 from crossreg.model.seqnn import SeqNN
 
@@ -70,16 +72,21 @@ def region_windows(
     return windows
 
 
-def choose_head(model: SeqNN, genome: str | None, source: str | os.PathLike[str]) -> str:
-    """The head to predict with: `genome`, or the model's only head when it is ``None``."""
+def load_head(
+    directory: str | os.PathLike[str], genome: str | None, device: str = "auto"
+) -> tuple[SeqNN, CheckpointConfig, str]:
+    """Load a checkpoint on `device` (``auto``: CUDA when available) and choose its head:
+    `genome`, or the only head when `genome` is ``None``. Fails before any work on an
+    unknown or ambiguous head."""
+    model, config = load_checkpoint(directory, device=resolve_device(device))
     if genome is None:
         if len(model.genomes) != 1:
             raise ValueError(
-                f"{source} has heads for {', '.join(model.genomes)}; choose one with --genome"
+                f"{directory} has heads for {', '.join(model.genomes)}; choose one with --genome"
             )
         genome = model.genomes[0]
-    model.head(genome)  # an unknown genome fails here, before any work
-    return genome
+    model.head(genome)  # an unknown genome fails here
+    return model, config, genome
 
 
 @torch.inference_mode()

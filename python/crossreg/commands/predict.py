@@ -59,21 +59,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write the output file."""
-    from crossreg.distributed import resolve_device
     from crossreg.genome import Genome
     from crossreg.io.bed import read_bed
-    from crossreg.model.checkpoint import load_checkpoint
     from crossreg.predict import (
-        choose_head,
+        load_head,
         predict_windows,
         record_windows,
         region_windows,
         write_predictions,
     )
 
-    device = resolve_device(args.device)
-    model, config = load_checkpoint(args.model, device=device)
-    genome = choose_head(model, args.genome, args.model)
+    model, config, genome = load_head(args.model, args.genome, args.device)
     fasta = Genome(args.fasta)
     if args.bed is None:
         windows = record_windows(fasta, model.seq_length)
@@ -84,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         len(windows),
         model.seq_length,
         genome,
-        device,
+        next(model.parameters()).device,
         f" (rc={args.rc}, shifts={args.shifts})" if args.rc or args.shifts != [0] else "",
     )
     batches = predict_windows(

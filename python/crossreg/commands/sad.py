@@ -44,16 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score the variants and write the output file."""
-    from crossreg.distributed import resolve_device
     from crossreg.genome import Genome
     from crossreg.io.vcf import read_vcf
-    from crossreg.model.checkpoint import load_checkpoint
-    from crossreg.predict import choose_head
+    from crossreg.predict import load_head
     from crossreg.sad import score_alleles, scored_alleles, write_sad
 
-    device = resolve_device(args.device)
-    model, config = load_checkpoint(args.model, device=device)
-    head = choose_head(model, args.genome, args.model)
+    model, config, head = load_head(args.model, args.genome, args.device)
     fasta = Genome(args.fasta)
     alleles = scored_alleles(read_vcf(args.vcf), fasta, source=str(args.vcf))
     log.info(
@@ -61,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         len(alleles),
         head,
         model.num_targets(head),
-        device,
+        next(model.parameters()).device,
         f" (rc={args.rc}, shifts={args.shifts})" if args.rc or args.shifts != [0] else "",
     )
     batches = score_alleles(

@@ -34,15 +34,12 @@ def run(args: argparse.Namespace) -> int:
     import polars as pl
 
     from crossreg.data.store import DataStore
-    from crossreg.distributed import resolve_device
     from crossreg.evaluate.transfer import predict_at, transfer_table, tss_bins
     from crossreg.io.atomic import atomic_write
     from crossreg.io.gtf import read_gtf
-    from crossreg.model.checkpoint import load_checkpoint
-    from crossreg.predict import choose_head
+    from crossreg.predict import load_head
 
-    model, config = load_checkpoint(args.model, device=resolve_device(args.device))
-    head = choose_head(model, args.head, args.model)
+    model, config, head = load_head(args.model, args.head, args.device)
     store = DataStore(args.data)
     sites = tss_bins(store, args.split, read_gtf(args.gtf))
     if len(sites) < 3:
