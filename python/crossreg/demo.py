@@ -234,22 +234,20 @@ def _score_variants(
 ) -> dict[str, dict]:
     """SAD of each genome's planted variants with every head of the joint model, against
     the effects planted with them (tracks matched by assay and cell type)."""
+    targets = {head: DataStore(store).table for head, store in stores.items()}
+    descriptions = {
+        head: dict(zip(t.identifiers, t.descriptions, strict=True)) for head, t in targets.items()
+    }
     result = {}
     for name, entry in manifest["genomes"].items():
         truth = pl.read_csv(synth / entry["variant_effects"], separator="\t")
         for head in manifest["genomes"]:
-            table = out / "variants" / f"joint_{head}_head_on_{name}.tsv"
+            sad_tsv = out / "variants" / f"joint_{head}_head_on_{name}.tsv"
             args = ["sad", "--model", str(out / "models" / "joint" / "best"), "--genome", head]
             args += ["--fasta", str(synth / entry["fasta"]), "--vcf", str(synth / entry["vcf"])]
-            _run([*args, "--rc", "--out", str(table)])
-            descriptions = dict(
-                zip(
-                    DataStore(stores[head]).table.identifiers,
-                    DataStore(stores[head]).table.descriptions,
-                    strict=True,
-                )
-            )
-            result[f"{head}_head_on_{name}"] = effect_recovery(sad_long(table, descriptions), truth)
+            _run([*args, "--rc", "--out", str(sad_tsv)])
+            scores = sad_long(sad_tsv, descriptions[head])
+            result[f"{head}_head_on_{name}"] = effect_recovery(scores, truth)
     return result
 
 

@@ -128,8 +128,11 @@ def risk_scores(
     owner = np.array([index[name] for name in individual])
     group = np.zeros(len(names), dtype=bool)
     group[owner[is_case]] = True
-    if np.any(group[owner] != is_case):
-        raise ValueError("an individual carries both case and control variants")
+    mixed = sorted({names[i] for i in owner[group[owner] != is_case]})
+    if mixed:
+        raise ValueError(
+            f"an individual carries both case and control variants: {', '.join(mixed[:5])}"
+        )
     if folds < 2 or min(group.sum(), (~group).sum()) < folds:
         raise ValueError(f"{folds}-fold scores need at least {folds} cases and {folds} controls")
     rng = np.random.default_rng(seed)

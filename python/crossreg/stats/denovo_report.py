@@ -85,11 +85,6 @@ def load_groups(
         is_case += [group == CASE] * len(carriers)
         blocks.append(sad.values)
     assert tracks is not None
-    overlap = set(w for w, c in zip(individuals, is_case, strict=True) if c) & set(
-        w for w, c in zip(individuals, is_case, strict=True) if not c
-    )
-    if overlap:
-        raise ValueError(f"individuals among both cases and controls: {sorted(overlap)[:5]}")
     return DenovoData(
         labels, individuals, np.array(is_case), tracks[0], tracks[1], np.concatenate(blocks)
     )
