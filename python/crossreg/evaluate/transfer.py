@@ -13,6 +13,8 @@ which leaves each gene's tissue specificity (Kelley 2020).
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,20 +59,26 @@ def gene_tss(records: Sequence[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
 def tss_bins(store: DataStore, split: str, records: Sequence[GtfRecord]) -> list[TssBin]:
     """One :class:`TssBin` per gene with a TSS in the split's target bins (the most central
     placement when windows overlap)."""
-    windows = store.windows(split)
     crop_bp = store.metadata["crop_bp"]
     width, bins = store.pool_width, store.target_length
+    span = bins * width
     by_chrom: dict[str, list[tuple[int, int]]] = {}
-    for row, w in enumerate(windows):
+    for row, w in enumerate(store.windows(split)):
         by_chrom.setdefault(w.chrom, []).append((w.start + crop_bp, row))
+    for spans in by_chrom.values():
+        spans.sort()
     found: dict[str, tuple[float, TssBin]] = {}
     for gene, sites in gene_tss(records).items():
         for chrom, pos in sites:
-            for first_bp, row in by_chrom.get(chrom, []):
+            spans = by_chrom.get(chrom, [])
+            # only the windows whose target span starts within `span` bp before pos
+            lo = bisect.bisect_right(spans, (pos - span, math.inf))
+            hi = bisect.bisect_right(spans, (pos, math.inf))
+            for first_bp, row in spans[lo:hi]:
                 offset = pos - first_bp
-                if not 0 <= offset < bins * width:
+                if not 0 <= offset < span:
                     continue
-                distance = abs(offset - bins * width / 2)
+                distance = abs(offset - span / 2)
                 if gene not in found or distance < found[gene][0]:
                     found[gene] = (distance, TssBin(gene, row, offset // width))
     return sorted((b for _, b in found.values()), key=lambda b: (b.row, b.bin, b.gene_id))
