@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         sample_field=args.sample_field,
     )
     report = run_tests(data, components=args.components, folds=args.folds, seed=args.seed)
-    write_report(args.out, data, report)
+    write_report(args.out, report)
     best = report["summary"]
     print(
         f"{best['tracks_q_below_0.05']} of {best['tracks']} tracks differ (BH q < 0.05); "

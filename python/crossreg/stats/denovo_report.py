@@ -33,7 +33,6 @@ TOP_LOADINGS = 3
 class DenovoData:
     """Every scored de novo allele of cases and controls."""
 
-    labels: list[str]
     individuals: list[str]
     is_case: npt.NDArray[np.bool_]
     identifiers: list[str]
@@ -62,7 +61,6 @@ def load_groups(
 ) -> DenovoData:
     """Read ``{"case": (vcf, sad), "control": (vcf, sad)}``: each SAD file must hold the
     VCF's alleles in order (as ``crossreg sad`` writes them) and both the same tracks."""
-    labels: list[str] = []
     individuals: list[str] = []
     is_case: list[bool] = []
     blocks = []
@@ -80,14 +78,11 @@ def load_groups(
             tracks = (sad.identifiers, sad.descriptions)
         elif sad.identifiers != tracks[0]:
             raise ValueError(f"{sad_path} has other tracks than the {CASE}s' SAD file")
-        labels += sad.labels
         individuals += [who for _, who in carriers]
         is_case += [group == CASE] * len(carriers)
         blocks.append(sad.values)
     assert tracks is not None
-    return DenovoData(
-        labels, individuals, np.array(is_case), tracks[0], tracks[1], np.concatenate(blocks)
-    )
+    return DenovoData(individuals, np.array(is_case), tracks[0], tracks[1], np.concatenate(blocks))
 
 
 def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: int = 0) -> dict:
@@ -156,7 +151,7 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
     return {"tracks": tracks, "components": comps, "individuals": people, "summary": summary}
 
 
-def write_report(out: str | os.PathLike[str], data: DenovoData, report: dict) -> Path:
+def write_report(out: str | os.PathLike[str], report: dict) -> Path:
     """``tracks.tsv``, ``components.tsv``, ``individuals.tsv`` and ``summary.json`` in `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
