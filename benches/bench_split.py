@@ -5,7 +5,7 @@ Generates a synteny-like UCSC net between hg38 and mm10 (real chromosome sizes f
 colinear fills of 20-300 kb cut by gaps every few kb, some fills nested inside gaps),
 writes it plain and gzipped, then times in a fresh process each:
 
-- ``crossreg``: :func:`crossreg.split.split_genomes` (parse, count, components, assign),
+- ``crossreg``: :func:`crossreg.split.synteny.split_genomes` (parse, count, components, assign),
   then writing all output files;
 - ``python``: the same counting and union-find written in plain Python (what one would
   otherwise write; Basenji's ``basenji_data_align.py`` needs bedtools, FASTAs and gap
@@ -242,7 +242,7 @@ def fraction_errors(component_bp: np.ndarray, split: np.ndarray, fractions: list
 
 def compare_assignments(net: Path) -> None:
     """Fraction errors of crossreg's assignment and a Basenji-style one, same components."""
-    from crossreg.split import NetSpec, split_genomes
+    from crossreg.split.synteny import NetSpec, split_genomes
 
     hg = read_chrom_sizes(GENOMES / "human.hg38.genome")
     mm = read_chrom_sizes(GENOMES / "mouse.mm10.genome")
@@ -272,14 +272,15 @@ def measure(which: str, net: str) -> None:
     """Run one measurement in this process and print JSON (seconds, peak RSS)."""
     hg = read_chrom_sizes(GENOMES / "human.hg38.genome")
     mm = read_chrom_sizes(GENOMES / "mouse.mm10.genome")
-    from crossreg.split import NetSpec, split_genomes
+    from crossreg.split.report import write_split
+    from crossreg.split.synteny import NetSpec, split_genomes
 
     start = time.perf_counter()
     if which == "crossreg":
         result = split_genomes({"hg38": hg, "mm10": mm}, [NetSpec("hg38", "mm10", net)])
         split_seconds = time.perf_counter() - start
         with tempfile.TemporaryDirectory() as out:
-            result.write(out)
+            write_split(result, out)
         info = {
             "split_seconds": split_seconds,
             "links": len(result.link_bases),

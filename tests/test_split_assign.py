@@ -1,4 +1,4 @@
-"""Components and their assignment in ``crossreg.split``: three genomes, thresholds,
+"""Components and their assignment in ``crossreg.split.synteny``: three genomes, thresholds,
 determinism, requested fractions, folds, indivisible components."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossreg.split import NetSpec, SplitResult, split_genomes
+from crossreg.split.synteny import NetSpec, SplitResult, split_genomes
 from tests.split_reference import syntenic_net, union_find_components, write
 
 

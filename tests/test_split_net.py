@@ -1,4 +1,4 @@
-"""Aligned-base counting of ``crossreg.split`` against hand-computed answers and a
+"""Aligned-base counting of ``crossreg.split.synteny`` against hand-computed answers and a
 per-base pure-Python reference; net parsing errors."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from crossreg.io.chrom_sizes import read_chrom_sizes
-from crossreg.split import NetSpec, SplitResult, split_genomes
+from crossreg.split.synteny import NetSpec, SplitResult, split_genomes
 from tests.split_reference import aligned_pairs_per_region, random_net, write
 
 

@@ -68,7 +68,7 @@ def split_genomes(
     seed: int,
     skip_unknown: bool,
 ) -> dict[str, object]:
-    """Split genomes by synteny (see crossreg.split.split_genomes).
+    """Split genomes by synteny (see crossreg.split.synteny.split_genomes).
 
     `genomes`: (name, [(chrom, length bp), ...]) each; `nets`: (target genome index, query
     genome index, path of a plain or gzipped UCSC .net). Returns a dict with uint32/uint64

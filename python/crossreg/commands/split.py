@@ -30,7 +30,7 @@ def _net_arg(text: str) -> tuple[str, str, Path]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg split``."""
-    from crossreg import split_defaults as s
+    from crossreg.split import defaults as s
 
     parser.add_argument(
         "--sizes",
@@ -96,8 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the split, write it to ``--out`` and log the summary."""
-    from crossreg.split import NetSpec, split_genomes
-    from crossreg.split_defaults import DEFAULT_TEST, DEFAULT_VALID
+    from crossreg.split.defaults import DEFAULT_TEST, DEFAULT_VALID
+    from crossreg.split.report import write_split
+    from crossreg.split.synteny import NetSpec, split_genomes
 
     if args.folds is not None and (args.valid is not None or args.test is not None):
         raise ValueError("give either --folds or --valid/--test, not both")
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         skip_unknown_chroms=args.skip_unknown_chroms,
     )
-    paths = result.write(args.out)
+    paths = write_split(result, args.out)
     for warning in result.warnings:
         log.warning("%s", warning)
     log.info("%s", paths["text"].read_text().rstrip())

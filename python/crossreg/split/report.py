@@ -1,6 +1,6 @@
-"""Files and reports of a synteny split (:mod:`crossreg.split`).
+"""Files and reports of a synteny split (:mod:`crossreg.split.synteny`).
 
-:func:`write_outputs` writes into one directory, each file atomically:
+:func:`write_split` writes into one directory, each file atomically:
 
 - ``<genome>.regions.bed``: chrom, start, end, split label — every region of the genome;
 - ``components.tsv``: one row per region, grouped by component (component, split,
@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 from crossreg import __version__
 from crossreg.io.atomic import atomic_write
 from crossreg.io.bed import write_bed
-from crossreg.split import SplitResult
+from crossreg.split.synteny import SplitResult
 
 # Bins of the regions-per-component histogram: (low, high) inclusive.
 _REGION_BINS = ((1, 1), (2, 2), (3, 5), (6, 10), (11, 50), (51, 200), (201, None))
@@ -178,8 +179,9 @@ def render_text(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(result: SplitResult, out_dir: Path) -> dict[str, Path]:
+def write_split(result: SplitResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write every output file of `result` into `out_dir`; returns them by role."""
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name in result.genomes:

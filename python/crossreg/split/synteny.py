@@ -29,7 +29,7 @@ numbers.
 ...                        [NetSpec("hg38", "mm10", "hg38.mm10.net.gz")])  # doctest: +SKIP
 >>> result.fractions()["hg38"]["test"]  # doctest: +SKIP
 0.1201
->>> result.write("split-out")  # doctest: +SKIP
+>>> write_split(result, "split-out")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ import numpy.typing as npt
 from crossreg import _native
 from crossreg.io.bed import Interval
 from crossreg.io.chrom_sizes import read_chrom_sizes
-from crossreg.split_defaults import (
+from crossreg.split.defaults import (
     DEFAULT_MIN_ALIGNED,
     DEFAULT_REGION_SIZE,
     DEFAULT_SEED,
@@ -190,15 +190,6 @@ class SplitResult:
             below_pairs=int(below.sum()),
             total_aligned_bases=int(self.link_bases.sum()),
         )
-
-    def write(self, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-        """Write the regions BEDs, the components and links tables and the reports.
-
-        See :func:`crossreg.split_report.write_outputs` for the files.
-        """
-        from crossreg.split_report import write_outputs
-
-        return write_outputs(self, Path(out_dir))
 
     def _genome_index(self, genome: str) -> int:
         try:

@@ -1,4 +1,4 @@
-"""Default settings of the synteny split (:mod:`crossreg.split`), in a module of their own
+"""Default settings of the synteny split (:mod:`crossreg.split.synteny`), in a module of their own
 so that ``crossreg --help`` can show them without importing numpy."""
 
 DEFAULT_REGION_SIZE = 1_000_000  # bp per region (the last region of a chromosome is shorter)
