@@ -1,4 +1,4 @@
-"""SAD throughput of ``crossreg.sad`` (window building, one-hot, model, alt − ref sums).
+"""SAD throughput of ``crossreg.variants.sad`` (window building, one-hot, model, alt − ref sums).
 
 A random genome and random SNPs; the model has random weights (timing does not depend on
 them): the mini fixture architecture (8,192 bp) or the full cross2020 human one
@@ -23,7 +23,7 @@ from crossreg.genome import Genome
 from crossreg.io.vcf import Variant
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN
-from crossreg.sad import Allele, allele_windows, score_alleles
+from crossreg.variants.sad import Allele, allele_windows, score_alleles
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "basenji_fixtures"
 PARAMS = {"mini": "params_joint_mini.json", "full": "params_human.json"}

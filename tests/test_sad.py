@@ -16,7 +16,7 @@ from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.vcf import Variant, read_vcf
 from crossreg.model.checkpoint import load_checkpoint
-from crossreg.sad import PERCENTILES, Allele, allele_windows, score_alleles, scored_alleles
+from crossreg.variants.sad import PERCENTILES, Allele, allele_windows, score_alleles, scored_alleles
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 RUNS = {  # fixture run -> (GELU form, extra options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from crossreg.evaluate.variants import effect_recovery, sad_long
+from crossreg.variants.recovery import effect_recovery, sad_long
 
 
 def test_sad_long_matches_tracks_by_description(tmp_path):

@@ -32,10 +32,10 @@ from crossreg.cli import main as crossreg_main
 from crossreg.data.store import DataStore
 from crossreg.evaluate.compare import compare_by_assay, paired_tracks
 from crossreg.evaluate.table import read_metrics
-from crossreg.evaluate.variants import effect_recovery, sad_long
 from crossreg.io.atomic import atomic_write
 from crossreg.plots import joint_vs_single_scatter
 from crossreg.train.metrics import TrackMetrics
+from crossreg.variants.recovery import effect_recovery, sad_long
 
 log = logging.getLogger("crossreg")
 

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from crossreg.genome import Genome
     from crossreg.io.vcf import read_vcf
     from crossreg.predict import load_head
-    from crossreg.sad import score_alleles, scored_alleles, write_sad
+    from crossreg.variants.sad import score_alleles, scored_alleles, write_sad
 
     model, config, head = load_head(args.model, args.genome, args.device)
     fasta = Genome(args.fasta)

@@ -14,7 +14,6 @@ import polars as pl
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.vcf import iter_vcf
-from crossreg.sad import Allele, read_sad, scorable_alts
 from crossreg.stats.denovo import (
     CASE,
     CONTROL,
@@ -25,6 +24,7 @@ from crossreg.stats.denovo import (
     standardise,
     track_tests,
 )
+from crossreg.variants.sad import Allele, read_sad, scorable_alts
 
 TOP_LOADINGS = 3
 
