@@ -21,6 +21,7 @@ import torch
 
 from crossreg.genome import Genome
 from crossreg.io.vcf import Variant
+from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.sad import Allele, allele_windows, score_alleles
@@ -70,25 +71,14 @@ def main() -> None:
         )
         for label, ensemble in (
             ("plain", {}),
-            ("--rc --shifts 1,0,-1", {"rc": True, "shifts": [1, 0, -1]}),
+            ("--rc --shifts 1,0,-1", {"rc": True, "shifts": (1, 0, -1)}),
         ):
-            list(
-                score_alleles(
-                    model, alleles[: args.batch_size], genome, "human", bf16=args.bf16, **ensemble
-                )
-            )
+            options = InferenceOptions(batch_size=args.batch_size, bf16=args.bf16, **ensemble)
+            list(score_alleles(model, alleles[: args.batch_size], genome, "human", options))
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
-            for _ in score_alleles(
-                model,
-                alleles,
-                genome,
-                "human",
-                batch_size=args.batch_size,
-                bf16=args.bf16,
-                **ensemble,
-            ):
+            for _ in score_alleles(model, alleles, genome, "human", options):
                 pass
             seconds = time.perf_counter() - start
             print(

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from crossreg.genome import Genome
+from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.keras_import import BasenjiSource, import_basenji
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN
-from crossreg.predict import predict
 from crossreg.train.optim import build_optimizer
 from crossreg.train.step import train_step
 
@@ -48,14 +48,15 @@ def test_float32_predictions_match_basenji_on_gpu(model, inputs, rc):
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     for genome in ("human", "mouse"):
-        got = predict(model, inputs, genome, rc=rc, shifts=(1, 0, -1) if rc else (0,))
+        options = InferenceOptions(rc=rc, shifts=(1, 0, -1) if rc else (0,))
+        got = predict_batch(model, inputs, genome, options).cpu().numpy()
         tag = "_rc_shifts" if rc else ""
         expect = np.load(FIXTURES / f"preds_{genome}_gelu1702{tag}.npy")
         np.testing.assert_allclose(got, expect, atol=1e-4, rtol=0)
 
 
 def test_bf16_predictions_stay_close(model, inputs):
-    got = predict(model, inputs, "human", bf16=True)
+    got = predict_batch(model, inputs, "human", InferenceOptions(bf16=True)).cpu().numpy()
     expect = np.load(FIXTURES / "preds_human_gelu1702.npy")
     r = np.corrcoef(got.ravel(), expect.ravel())[0, 1]
     error = np.abs(got - expect)

@@ -16,6 +16,7 @@ from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.vcf import Variant, read_vcf
 from crossreg.model.checkpoint import load_checkpoint
+from crossreg.model.inference import InferenceOptions
 from crossreg.variants.sad import PERCENTILES, Allele, allele_windows, score_alleles, scored_alleles
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
@@ -90,8 +91,8 @@ def test_sad_float32_equals_basenji(work, fixture, run):
     model, _ = load_checkpoint(work / gelu)
     genome = Genome(work / "genome.fa")
     alleles = scored_alleles(read_vcf(work / "snps.vcf"), genome, source="snps.vcf")
-    ensemble = {"rc": True, "shifts": [1, 0, -1]} if extra else {}
-    got = np.concatenate(list(score_alleles(model, alleles, genome, "human", **ensemble)))
+    options = InferenceOptions(rc=True, shifts=(1, 0, -1)) if extra else InferenceOptions()
+    got = np.concatenate(list(score_alleles(model, alleles, genome, "human", options)))
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, fixture[f"{run}_SAD_f32"], rtol=0, atol=1e-4)
 

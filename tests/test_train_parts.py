@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from crossreg.model.metrics import TrackMetrics
 from crossreg.train.loss import poisson_loss
-from crossreg.train.metrics import TrackMetrics
 from crossreg.train.optim import build_optimizer, clip_gradients
 from crossreg.train.schedule import EarlyStopping, epoch_schedule
 

@@ -15,9 +15,10 @@ from crossreg.data.store import DataStore
 from crossreg.evaluate.transfer import gene_tss, predict_at, transfer_table, tss_bins
 from crossreg.io.gtf import GtfRecord, read_gtf
 from crossreg.model.checkpoint import make_config, save_checkpoint
+from crossreg.model.geometry import crop_to_targets
+from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
-from crossreg.train.step import crop_to_targets
 from tests.pipeline import build_tiny_stores, small_params
 
 
@@ -108,5 +109,5 @@ def test_transfer_command_predicts_at_the_tss_bins(world, capsys):
     with torch.inference_mode():
         x = codes_to_one_hot(torch.from_numpy(store.sequences("train")[[s.row for s in sites]]))
         pred = crop_to_targets(model(x, "mouse"), store.target_length).numpy()
-    got = predict_at(model, store, "train", sites, "mouse", batch_size=3)
+    got = predict_at(model, store, "train", sites, "mouse", InferenceOptions(batch_size=3))
     np.testing.assert_allclose(got, pred[np.arange(len(sites)), [s.bin for s in sites]], atol=1e-5)

@@ -8,25 +8,24 @@ written as ``.npy`` or as ``.h5`` together with target labels and window coordin
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
-from crossreg.distributed import resolve_device
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
-from crossreg.io.bed import Interval, check_within
+from crossreg.io.bed import Interval, check_within, read_bed
+from crossreg.io.rows import fill_rows
 from crossreg.io.targets import Target
-from crossreg.model.checkpoint import CheckpointConfig, load_checkpoint
-from crossreg.model.ensemble import ensemble_predict
+from crossreg.model.inference import InferenceOptions, load_head, model_device, run_inference
 from crossreg.model.seqnn import SeqNN
+
+log = logging.getLogger("crossreg")
 
 OUTPUT_SUFFIXES = (".npy", ".h5")
 
@@ -72,86 +71,81 @@ def region_windows(
     return windows
 
 
-def load_head(
-    directory: str | os.PathLike[str], genome: str | None, device: str = "auto"
-) -> tuple[SeqNN, CheckpointConfig, str]:
-    """Load a checkpoint on `device` (``auto``: CUDA when available) and choose its head:
-    `genome`, or the only head when `genome` is ``None``. Fails before any work on an
-    unknown or ambiguous head."""
-    model, config = load_checkpoint(directory, device=resolve_device(device))
-    if genome is None:
-        if len(model.genomes) != 1:
-            raise ValueError(
-                f"{directory} has heads for {', '.join(model.genomes)}; choose one with --genome"
-            )
-        genome = model.genomes[0]
-    model.head(genome)  # an unknown genome fails here
-    return model, config, genome
-
-
-@torch.inference_mode()
-def predict_on_device(
-    model: SeqNN,
-    one_hot: npt.NDArray | torch.Tensor,
-    genome: str | None = None,
-    *,
-    rc: bool = False,
-    shifts: Sequence[int] = (0,),
-    bf16: bool = False,
-) -> torch.Tensor:
-    """Predictions ``(B, bins, tracks)`` float32 on the model's device for one-hot
-    ``(B, L, 4)`` (uint8 or float), in inference mode, averaged over the rc/shift ensemble.
-    `bf16` autocasts on CUDA. Integer one-hot travels to the device as is and becomes float
-    there."""
-    device = next(model.parameters()).device
-    if bf16 and device.type != "cuda":
-        raise ValueError("bf16 autocast is offered on CUDA only; drop --bf16 on CPU")
-    model.eval()
-    x = torch.as_tensor(one_hot).to(device).float()
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    with autocast:
-        out = ensemble_predict(lambda s: model(s, genome), x, rc=rc, shifts=shifts)
-    return out.float()
-
-
-def predict(
-    model: SeqNN,
-    one_hot: npt.NDArray | torch.Tensor,
-    genome: str | None = None,
-    *,
-    rc: bool = False,
-    shifts: Sequence[int] = (0,),
-    bf16: bool = False,
-) -> npt.NDArray[np.float32]:
-    """:func:`predict_on_device`, returned as a numpy array on the host."""
-    return predict_on_device(model, one_hot, genome, rc=rc, shifts=shifts, bf16=bf16).cpu().numpy()
-
-
 def predict_windows(
     model: SeqNN,
     fasta: Genome,
     windows: Sequence[Window],
-    genome: str | None = None,
-    *,
-    batch_size: int = 4,
-    rc: bool = False,
-    shifts: Sequence[int] = (0,),
-    bf16: bool = False,
-) -> Iterator[npt.NDArray[np.float32]]:
-    """Yield predictions ``(b, bins, tracks)`` batch by batch, in window order."""
-    if batch_size < 1:
-        raise ValueError(f"batch size must be at least 1, got {batch_size}")
-    for i in range(0, len(windows), batch_size):
-        batch = windows[i : i + batch_size]
-        x = fasta.one_hot_many(
-            [w.chrom for w in batch], [w.start for w in batch], model.seq_length, dtype=np.uint8
-        )
-        yield predict(model, x, genome, rc=rc, shifts=shifts, bf16=bf16)
+    head: str | None = None,
+    options: InferenceOptions = InferenceOptions(),
+) -> Iterable[npt.NDArray[np.float32]]:
+    """Yield predictions ``(b, bins, tracks)`` on the host batch by batch, in window order."""
+
+    def load(chunk: Sequence[Window]) -> npt.NDArray[np.uint8]:
+        chroms, starts = [w.chrom for w in chunk], [w.start for w in chunk]
+        return fasta.one_hot_many(chroms, starts, model.seq_length, dtype=np.uint8)
+
+    return run_inference(
+        model, head, windows, options, load=load, reduce=lambda pred, _: pred.cpu().numpy()
+    )
 
 
 def write_predictions(
+    model_dir: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
     out: str | os.PathLike[str],
-    batches: Iterator[npt.NDArray[np.float32]],
+    *,
+    head: str | None = None,
+    bed: str | os.PathLike[str] | None = None,
+    options: InferenceOptions = InferenceOptions(),
+) -> Path:
+    """The predict step: predict every record of `fasta` (or every region of `bed`, centred
+    in a window of the model's length) with `head` of the checkpoint in `model_dir` and
+    write them to `out` (``.npy`` or ``.h5``, see :func:`save_predictions`)."""
+    out = Path(out)
+    check_output_suffix(out)
+    model, config, head = load_head(model_dir, head, options.device)
+    genome = Genome(fasta)
+    if bed is None:
+        windows = record_windows(genome, model.seq_length)
+    else:
+        windows = region_windows(read_bed(bed), genome, model.seq_length, source=str(bed))
+    log.info(
+        "predicting %d windows of %d bp with the '%s' head on %s%s",
+        len(windows),
+        model.seq_length,
+        head,
+        model_device(model),
+        options.describe(),
+    )
+    save_predictions(
+        out,
+        predict_windows(model, genome, windows, head, options),
+        windows,
+        (model.output_length(), model.num_targets(head)),
+        targets=config.targets[head],
+        attrs={
+            "genome": head,
+            "model": str(model_dir),
+            "rc": options.rc,
+            "shifts": list(options.shifts),
+            "gelu_form": config.gelu_form,
+            "bin_width": config.bin_width,
+            "crop_bins": list(config.crop),
+        },
+    )
+    log.info("wrote %s", out)
+    return out
+
+
+def check_output_suffix(out: Path) -> None:
+    """Stop before any work when `out` is neither ``.npy`` nor ``.h5``."""
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{out}: the output must end in .npy or .h5")
+
+
+def save_predictions(
+    out: str | os.PathLike[str],
+    batches: Iterable[npt.NDArray[np.float32]],
     windows: Sequence[Window],
     shape: tuple[int, int],
     *,
@@ -162,8 +156,7 @@ def write_predictions(
     under a temporary name renamed when complete. ``.h5`` also holds ``target_ids``,
     ``target_labels`` and the windows (``name``, ``chrom``, ``start``, ``end``)."""
     out = Path(out)
-    if out.suffix not in OUTPUT_SUFFIXES:
-        raise ValueError(f"{out}: the output must end in .npy or .h5")
+    check_output_suffix(out)
     full_shape = (len(windows), *shape)
     with atomic_path(out) as tmp:
         if out.suffix == ".npy":
@@ -189,14 +182,3 @@ def write_predictions(
                 for key, value in (attrs or {}).items():
                     handle.attrs[key] = value
     return out
-
-
-def fill_rows(dest: Any, batches: Iterable[npt.NDArray[np.float32]]) -> None:
-    """Write `batches` row after row into `dest` (a memory-mapped array or HDF5 dataset),
-    converting to its dtype; the rows must fill it exactly."""
-    row = 0
-    for batch in batches:
-        dest[row : row + len(batch)] = batch
-        row += len(batch)
-    if row != dest.shape[0]:
-        raise RuntimeError(f"expected {dest.shape[0]} predictions, got {row}")

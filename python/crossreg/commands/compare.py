@@ -20,16 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write ``comparison.tsv`` (per assay) and ``scatter.png``."""
-    from crossreg.evaluate.compare import compare_by_assay, paired_tracks
+    from crossreg.evaluate.compare import write_comparison
     from crossreg.evaluate.table import read_metrics
-    from crossreg.io.atomic import atomic_write
-    from crossreg.plots import joint_vs_single_scatter
 
-    pairs = paired_tracks(read_metrics(args.joint), read_metrics(args.single))
-    result = compare_by_assay(pairs)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(args.out / "comparison.tsv") as handle:
-        handle.write(result.write_csv(separator="\t"))
-    joint_vs_single_scatter(pairs, args.out / "scatter.png", title=args.title)
-    print(result)
+    _, comparison = write_comparison(
+        read_metrics(args.joint), read_metrics(args.single), args.out, title=args.title
+    )
+    print(comparison)
     return 0

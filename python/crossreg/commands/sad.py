@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
-from crossreg.commands.predict import parse_shifts
+from crossreg.commands.options import add_inference_arguments, inference_options
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
-
-log = logging.getLogger("crossreg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,61 +24,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, required=True, help="output .h5 (basenji_sad.py layout) or .tsv"
     )
-    parser.add_argument("--rc", action="store_true", help="average with reverse complements")
     parser.add_argument(
-        "--shifts",
-        type=parse_shifts,
-        default=[0],
-        metavar="1,0,-1",
-        help="average over these sequence shifts (default 0)",
+        "--strict",
+        action="store_true",
+        help="stop at the first record on a chromosome the FASTA lacks (default: skip such "
+        "records, count them in the log and the output's metadata)",
     )
-    parser.add_argument("--batch-size", type=int, default=8, help="variants per batch")
-    parser.add_argument(
-        "--device", default="auto", help="torch device: auto (CUDA when available), cpu, cuda:0"
-    )
-    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (CUDA only)")
+    add_inference_arguments(parser, batch_size=8)
 
 
 def run(args: argparse.Namespace) -> int:
     """Score the variants and write the output file."""
-    from crossreg.genome import Genome
-    from crossreg.io.vcf import read_vcf
-    from crossreg.predict import load_head
-    from crossreg.variants.sad import score_alleles, scored_alleles, write_sad
+    from crossreg.variants.sad import write_sad
 
-    model, config, head = load_head(args.model, args.genome, args.device)
-    fasta = Genome(args.fasta)
-    alleles = scored_alleles(read_vcf(args.vcf), fasta, source=str(args.vcf))
-    log.info(
-        "scoring %d alleles with the '%s' head (%d tracks) on %s%s",
-        len(alleles),
-        head,
-        model.num_targets(head),
-        next(model.parameters()).device,
-        f" (rc={args.rc}, shifts={args.shifts})" if args.rc or args.shifts != [0] else "",
-    )
-    batches = score_alleles(
-        model,
-        alleles,
-        fasta,
-        head,
-        batch_size=args.batch_size,
-        rc=args.rc,
-        shifts=args.shifts,
-        bf16=args.bf16,
-    )
-    write_sad(
+    result = write_sad(
+        args.model,
+        args.fasta,
+        args.vcf,
         args.out,
-        alleles,
-        batches,
-        config.targets[head],
-        attrs={
-            "genome": head,
-            "model": str(args.model),
-            "rc": args.rc,
-            "shifts": args.shifts,
-            "gelu_form": config.gelu_form,
-        },
+        head=args.genome,
+        options=inference_options(args),
+        strict=args.strict,
     )
-    print(f"SAD of {len(alleles)} alleles × {model.num_targets(head)} tracks in {args.out}")
+    skipped = sum(result.skipped.values())
+    note = f" ({skipped} records off the FASTA's chromosomes skipped)" if skipped else ""
+    print(f"SAD of {result.alleles} alleles × {result.tracks} tracks in {result.path}{note}")
     return 0

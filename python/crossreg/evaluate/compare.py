@@ -6,10 +6,15 @@ of that count against 1/2.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import polars as pl
 from scipy.stats import binomtest
 
+from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import assay_of
+from crossreg.plots import joint_vs_single_scatter
 
 
 def paired_tracks(joint: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
@@ -51,3 +56,23 @@ def compare_by_assay(pairs: pl.DataFrame) -> pl.DataFrame:
             }
         )
     return pl.DataFrame(rows)
+
+
+def write_comparison(
+    joint: pl.DataFrame,
+    single: pl.DataFrame,
+    out: str | os.PathLike[str],
+    *,
+    title: str = "",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The compare step: from two metrics tables of the same tracks, write
+    ``comparison.tsv`` (per assay) and ``scatter.png`` into `out`; returns the paired
+    tracks and the per-assay comparison."""
+    pairs = paired_tracks(joint, single)
+    comparison = compare_by_assay(pairs)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "comparison.tsv") as handle:
+        handle.write(comparison.write_csv(separator="\t"))
+    joint_vs_single_scatter(pairs, out / "scatter.png", title=title)
+    return pairs, comparison

@@ -14,22 +14,29 @@ which leaves each gene's tissue specificity (Kelley 2020).
 from __future__ import annotations
 
 import bisect
+import json
+import logging
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 import torch
 
-from crossreg.data.loader import codes_to_one_hot
 from crossreg.data.store import DataStore
-from crossreg.io.gtf import GtfRecord
+from crossreg.dna import one_hot
+from crossreg.io.atomic import atomic_write
+from crossreg.io.gtf import GtfRecord, read_gtf
 from crossreg.io.targets import assay_of
+from crossreg.model.geometry import crop_to_targets
+from crossreg.model.inference import InferenceOptions, load_head, run_inference
 from crossreg.model.seqnn import SeqNN
-from crossreg.predict import predict_on_device
-from crossreg.train.step import crop_to_targets
+
+log = logging.getLogger("crossreg")
 
 
 @dataclass(frozen=True)
@@ -84,26 +91,28 @@ def tss_bins(store: DataStore, split: str, records: Sequence[GtfRecord]) -> list
     return sorted((b for _, b in found.values()), key=lambda b: (b.row, b.bin, b.gene_id))
 
 
-@torch.inference_mode()
 def predict_at(
     model: SeqNN,
     store: DataStore,
     split: str,
     sites: Sequence[TssBin],
     head: str,
-    *,
-    batch_size: int = 8,
+    options: InferenceOptions = InferenceOptions(batch_size=8),
 ) -> npt.NDArray[np.float32]:
     """``(sites, tracks)`` predictions of `head` at each site's bin."""
     rows = sorted({s.row for s in sites})
     codes = store.sequences(split)
-    device = next(model.parameters()).device
+
+    def load(chunk: Sequence[int]) -> npt.NDArray[np.uint8]:
+        return one_hot(np.ascontiguousarray(codes[list(chunk)]))
+
+    def reduce(pred: torch.Tensor, chunk: Sequence[int]) -> list:
+        cropped = crop_to_targets(pred, store.target_length).cpu().numpy()
+        return list(zip(chunk, cropped, strict=True))
+
     by_row: dict[int, npt.NDArray[np.float32]] = {}
-    for i in range(0, len(rows), batch_size):
-        chunk = rows[i : i + batch_size]
-        x = codes_to_one_hot(torch.from_numpy(np.ascontiguousarray(codes[chunk]))).to(device)
-        pred = crop_to_targets(predict_on_device(model, x, head), store.target_length)
-        by_row.update(zip(chunk, pred.cpu().numpy(), strict=True))
+    for pairs in run_inference(model, head, rows, options, load=load, reduce=reduce):
+        by_row.update(pairs)
     return np.stack([by_row[s.row][s.bin] for s in sites]) if sites else np.empty((0, 0))
 
 
@@ -162,3 +171,61 @@ def transfer_table(
             ],
         }
     )
+
+
+def write_transfer(
+    model_dir: str | os.PathLike[str],
+    head: str,
+    data_dir: str | os.PathLike[str],
+    gtf: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    split: str = "test",
+    options: InferenceOptions = InferenceOptions(batch_size=8),
+) -> dict:
+    """The transfer step: predict with `head` at the gene TSSs of `gtf` in the `split`
+    windows of the store, pair its tracks with the store's by description, and write
+    ``transfer.tsv`` (per track pair) and ``summary.json`` (means per assay) into `out`;
+    returns the summary."""
+    model, config, head = load_head(model_dir, head, options.device)
+    store = DataStore(data_dir)
+    sites = tss_bins(store, split, read_gtf(gtf))
+    if len(sites) < 3:
+        raise ValueError(
+            f"{gtf}: only {len(sites)} gene TSSs fall in the {split} windows of "
+            f"{data_dir}; is the GTF of the store's genome?"
+        )
+    log.info("%d TSSs in %s windows; predicting with the '%s' head", len(sites), split, head)
+    predicted = predict_at(model, store, split, sites, head, options)
+    targets = store.targets(split)
+    measured = np.stack([targets[s.row, s.bin] for s in sites]).astype(np.float32)
+    table = transfer_table(
+        measured,
+        predicted,
+        store.table.identifiers,
+        store.table.descriptions,
+        [t.description for t in config.targets[head]],
+    )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "transfer.tsv") as handle:
+        handle.write(table.write_csv(separator="\t", float_precision=6))
+    by_assay = (
+        table.group_by("assay")
+        .agg(
+            pl.col("pearson_r").fill_nan(None).mean(),
+            pl.col("pearson_r_normalised").fill_nan(None).mean(),
+            pl.len().alias("tracks"),
+        )
+        .sort("assay")
+    )
+    summary = {
+        "head": head,
+        "store_genome": store.genome,
+        "split": split,
+        "tss": len(sites),
+        "assays": {row.pop("assay"): row for row in by_assay.iter_rows(named=True)},
+    }
+    with atomic_write(out / "summary.json") as handle:
+        json.dump(summary, handle, indent=1)
+    return summary

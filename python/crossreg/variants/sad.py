@@ -12,26 +12,35 @@ bases at the window's end, an insertion pushes bases out of it. A SNP whose REF 
 from the genome while its ALT matches (REF/ALT swapped) is scored as written, with the
 VCF's REF in the reference window, as Basenji does, and reported; a REF that matches
 nothing is an error naming the record.
+
+Records on chromosomes the FASTA lacks (unplaced contigs, chrM) are skipped, counted per
+chromosome in the log and in the output's metadata; when no record's chromosome is in the
+FASTA (``1`` against ``chr1``) the run stops with a hint, and ``strict`` stops at the first
+such record.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import torch
 
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
-from crossreg.io.atomic import atomic_path
+from crossreg.io.atomic import atomic_path, atomic_write
+from crossreg.io.rows import fill_rows
 from crossreg.io.targets import Target
-from crossreg.io.vcf import Variant, require_chromosome
+from crossreg.io.vcf import Variant, read_vcf, require_chromosome
+from crossreg.model.inference import InferenceOptions, load_head, model_device, run_inference
 from crossreg.model.seqnn import SeqNN
-from crossreg.predict import fill_rows, predict_on_device
 
 OUTPUT_SUFFIXES = (".h5", ".tsv")
 # Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
@@ -61,6 +70,33 @@ class Allele:
 def scorable_alts(variant: Variant) -> list[str]:
     """The ALTs of `variant` that are bases (not ``<DEL>``, ``*`` or ``.``), in order."""
     return [alt for alt in variant.alts if alt.isalpha()]
+
+
+def variants_on_genome(
+    variants: Sequence[Variant], genome: Genome, *, source: str, strict: bool = False
+) -> tuple[list[Variant], dict[str, int]]:
+    """The variants on the genome's chromosomes, and the number of records skipped per
+    chromosome it lacks. Stops when no record is on the genome (a naming mismatch), or with
+    `strict` at the first record off it."""
+    kept = [v for v in variants if v.chrom in genome.sizes]
+    off = [v for v in variants if v.chrom not in genome.sizes]
+    if off and (strict or not kept):
+        require_chromosome(off[0], genome, source=source)
+    skipped = dict(sorted(Counter(v.chrom for v in off).items()))
+    if skipped:
+        log.warning(
+            "%s: skipped %d records on %d chromosome(s) the FASTA lacks: %s",
+            source,
+            len(off),
+            len(skipped),
+            format_counts(skipped),
+        )
+    return kept, skipped
+
+
+def format_counts(counts: dict[str, int]) -> str:
+    """``{"chrM": 2, "chrUn": 1}`` → ``"chrM:2,chrUn:1"``."""
+    return ",".join(f"{name}:{n}" for name, n in counts.items())
 
 
 def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) -> list[Allele]:
@@ -130,25 +166,88 @@ def score_alleles(
     alleles: Sequence[Allele],
     genome: Genome,
     head: str | None = None,
-    *,
-    batch_size: int = 8,
-    rc: bool = False,
-    shifts: Sequence[int] = (0,),
-    bf16: bool = False,
+    options: InferenceOptions = InferenceOptions(batch_size=8),
 ) -> Iterator[npt.NDArray[np.float32]]:
     """Yield SAD ``(b, tracks)`` float32 batch by batch, in allele order."""
-    if batch_size < 1:
-        raise ValueError(f"batch size must be at least 1, got {batch_size}")
-    for i in range(0, len(alleles), batch_size):
-        ref, alt = allele_windows(alleles[i : i + batch_size], genome, model.seq_length)
-        x = one_hot(np.concatenate([ref, alt]), dtype=np.float32, n_value=0.25)
-        pred = predict_on_device(model, x, head, rc=rc, shifts=shifts, bf16=bf16)
-        n = len(ref)
-        # summed on the device: only (alleles, tracks) travels back
-        yield (pred[n:] - pred[:n]).sum(dim=1).cpu().numpy()
+
+    def load(chunk: Sequence[Allele]) -> npt.NDArray[np.float32]:
+        ref, alt = allele_windows(chunk, genome, model.seq_length)
+        return one_hot(np.concatenate([ref, alt]), dtype=np.float32, n_value=0.25)
+
+    def reduce(pred: torch.Tensor, chunk: Sequence[Allele]) -> npt.NDArray[np.float32]:
+        n = len(chunk)  # summed on the device: only (alleles, tracks) travels back
+        return (pred[n:] - pred[:n]).sum(dim=1).cpu().numpy()
+
+    return run_inference(model, head, alleles, options, load=load, reduce=reduce)
+
+
+@dataclass(frozen=True)
+class SadRun:
+    """What a SAD run wrote: the file, alleles × tracks scored, records skipped per
+    chromosome the FASTA lacks."""
+
+    path: Path
+    alleles: int
+    tracks: int
+    skipped: dict[str, int]
 
 
 def write_sad(
+    model_dir: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
+    vcf: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    head: str | None = None,
+    options: InferenceOptions = InferenceOptions(batch_size=8),
+    strict: bool = False,
+) -> SadRun:
+    """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
+    `head` of the checkpoint in `model_dir`, and write `out` (see :func:`save_sad`)."""
+    out = Path(out)
+    check_output_suffix(out)
+    model, config, head = load_head(model_dir, head, options.device)
+    genome = Genome(fasta)
+    variants, skipped = variants_on_genome(read_vcf(vcf), genome, source=str(vcf), strict=strict)
+    alleles = scored_alleles(variants, genome, source=str(vcf))
+    log.info(
+        "scoring %d alleles with the '%s' head (%d tracks) on %s%s",
+        len(alleles),
+        head,
+        model.num_targets(head),
+        model_device(model),
+        options.describe(),
+    )
+    save_sad(
+        out,
+        alleles,
+        score_alleles(model, alleles, genome, head, options),
+        config.targets[head],
+        attrs={
+            "genome": head,
+            "model": str(model_dir),
+            "rc": options.rc,
+            "shifts": list(options.shifts),
+            "gelu_form": config.gelu_form,
+            "skipped_records": sum(skipped.values()),
+            "skipped_chromosomes": format_counts(skipped),
+        },
+    )
+    return SadRun(out, len(alleles), model.num_targets(head), skipped)
+
+
+def check_output_suffix(out: Path) -> None:
+    """Stop before any work when `out` is neither ``.h5`` nor ``.tsv``."""
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{out}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+
+
+def metadata_path(tsv: Path) -> Path:
+    """The JSON file beside a ``.tsv`` output that holds its metadata."""
+    return tsv.with_name(tsv.name + ".json")
+
+
+def save_sad(
     out: str | os.PathLike[str],
     alleles: Sequence[Allele],
     batches: Iterable[npt.NDArray[np.float32]],
@@ -162,16 +261,19 @@ def write_sad(
     ``ref_allele``, ``alt_allele``, ``target_ids``, ``target_labels``, ``SAD`` (variants ×
     tracks, float16), ``percentiles`` and ``SAD_pct`` (tracks × percentiles, over the
     variants). ``.tsv`` has one row per allele: snp, chrom, pos, ref, alt, then one float32
-    column per track identifier.
+    column per track identifier, and `attrs` go to ``OUT.tsv.json`` beside it (written
+    after the table: a table without its metadata file was interrupted).
     """
     out = Path(out)
-    if out.suffix not in OUTPUT_SUFFIXES:
-        raise ValueError(f"{out}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+    check_output_suffix(out)
     with atomic_path(out) as tmp:
         if out.suffix == ".h5":
             _write_h5(tmp, alleles, batches, targets, attrs or {})
         else:
             _write_tsv(tmp, alleles, batches, targets)
+    if out.suffix == ".tsv":
+        with atomic_write(metadata_path(out)) as handle:
+            json.dump(attrs or {}, handle, indent=1)
     return out
 
 

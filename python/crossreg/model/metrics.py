@@ -9,8 +9,16 @@ accumulate in float64 (linear space) over every position of every batch; from th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
+import numpy.typing as npt
 import torch
+
+from crossreg.dna import one_hot
+from crossreg.model.geometry import crop_to_targets
+from crossreg.model.inference import InferenceOptions, model_device, run_inference
+from crossreg.model.seqnn import SeqNN
 
 ZERO_VARIANCE = 1e-12
 
@@ -73,3 +81,38 @@ class TrackMetrics:
         total = syy - sy * sy / n
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(total > 0, 1 - sse / total, np.nan)
+
+
+def array_metrics(
+    model: SeqNN,
+    head: str,
+    codes: npt.NDArray[np.uint8],
+    targets: npt.NDArray,
+    options: InferenceOptions,
+    *,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> tuple[TrackMetrics, float]:
+    """Per-track metrics of `head` over every target bin of every window, for windows given
+    as ASCII codes ``(N, L)`` with targets ``(N, bins, tracks)`` (a store split's arrays,
+    read chunk by chunk), and the mean of ``loss(pred, targets)`` per window when `loss` is
+    given (else NaN)."""
+    if not len(codes):
+        raise ValueError("no windows to score")
+    metrics = TrackMetrics(model.num_targets(head), device=model_device(model))
+    loss_sum = 0.0
+
+    def load(rows: Sequence[int]) -> npt.NDArray[np.uint8]:
+        return one_hot(np.ascontiguousarray(codes[rows[0] : rows[-1] + 1]))
+
+    def reduce(pred: torch.Tensor, rows: Sequence[int]) -> None:
+        nonlocal loss_sum
+        y = np.ascontiguousarray(targets[rows[0] : rows[-1] + 1])
+        y_t = torch.from_numpy(y).to(pred.device).float()
+        pred = crop_to_targets(pred, y_t.shape[1])
+        metrics.update(pred, y_t)
+        if loss is not None:
+            loss_sum += float(loss(pred, y_t)) * len(rows)
+
+    for _ in run_inference(model, head, range(len(codes)), options, load=load, reduce=reduce):
+        pass
+    return metrics, (loss_sum / len(codes) if loss is not None else float("nan"))

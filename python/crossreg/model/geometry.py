@@ -1,0 +1,45 @@
+"""How a model's output lines up with a dataset's targets: cropping and compatibility."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from crossreg.data.store import DataStore
+    from crossreg.model.seqnn import SeqNN
+
+
+def crop_to_targets(pred: torch.Tensor, bins: int) -> torch.Tensor:
+    """Centre-crop predictions ``(B, model_bins, T)`` to the targets' ``bins``."""
+    extra = pred.shape[1] - bins
+    if extra < 0 or extra % 2:
+        raise ValueError(
+            f"the model predicts {pred.shape[1]} bins but the targets have {bins}; the model's "
+            "seq_length and crop must match the dataset's"
+        )
+    return pred[:, extra // 2 : extra // 2 + bins] if extra else pred
+
+
+def check_compatible(model: SeqNN, store: DataStore, source: str, head: str | None = None) -> None:
+    """Raise ValueError when the model's length, bins or the size of `head` (default: the
+    store's genome) do not fit the store."""
+    head = head or store.genome
+    if model.seq_length != store.seq_length:
+        raise ValueError(
+            f"{source}: the model reads {model.seq_length:,} bp but dataset {store.path} has "
+            f"{store.seq_length:,}-bp windows; set model.seq_length to {store.seq_length}"
+        )
+    bins, want = model.output_length(), store.target_length
+    if bins < want or (bins - want) % 2:
+        raise ValueError(
+            f"{source}: the model predicts {bins} bins but dataset {store.path} has {want} "
+            "target bins; adjust the model's Cropping1D (or the dataset's --crop)"
+        )
+    if model.num_targets(head) != store.num_targets:
+        raise ValueError(
+            f"{source}: head for '{head}' has {model.num_targets(head)} units but dataset "
+            f"{store.path} has {store.num_targets} tracks; set the head's units to "
+            f"{store.num_targets}"
+        )

@@ -1,0 +1,136 @@
+"""Batched inference: the one loop through which every step runs a model.
+
+Prediction, SAD, evaluation, transfer and validation all go through :func:`run_inference`:
+items (windows, alleles, store rows) are taken :attr:`InferenceOptions.batch_size` at a
+time, a ``load`` function turns each chunk into one-hot input on the CPU (the next chunk
+is loaded in a background thread while the model runs on the current one), the model
+predicts on its device under the options' reverse-complement/shift ensemble and
+precision, and a ``reduce`` function turns each batch of predictions into what the step
+keeps (crop and metric update, alt − ref sums, host copies).
+
+bf16 has one rule everywhere: ``bf16=True`` autocasts to bfloat16 on whatever device the
+model is on (CUDA, or a CPU, which gains where it has bf16 instructions); ``False``
+computes in float32. Only training has a device-dependent default (``None``: CUDA only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy.typing as npt
+import torch
+
+from crossreg.distributed import resolve_device
+from crossreg.model.checkpoint import CheckpointConfig, load_checkpoint
+from crossreg.model.ensemble import ensemble_predict
+from crossreg.model.seqnn import SeqNN
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """How a model is run: on which device, with which rc/shift ensemble, in which
+    precision and how many sequences (windows, alleles) per batch."""
+
+    device: str = "auto"
+    rc: bool = False
+    shifts: tuple[int, ...] = field(default=(0,))
+    bf16: bool = False
+    batch_size: int = 4
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shifts", tuple(int(s) for s in self.shifts))
+        if not self.shifts:
+            raise ValueError("give at least one shift (0 for none)")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+
+    def describe(self) -> str:
+        """The ensemble and precision in words, for logs (empty when plain float32)."""
+        parts = []
+        if self.rc or self.shifts != (0,):
+            parts.append(f"rc={self.rc}, shifts={list(self.shifts)}")
+        if self.bf16:
+            parts.append("bf16")
+        return f" ({'; '.join(parts)})" if parts else ""
+
+
+def autocast_for(device: torch.device, bf16: bool | None) -> contextlib.AbstractContextManager:
+    """bf16 autocast: ``True`` on CUDA and CPU, ``False`` never, ``None`` on CUDA only."""
+    wanted = bf16 if bf16 is not None else device.type == "cuda"
+    if wanted and device.type in ("cuda", "cpu"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of the model's parameters."""
+    return next(model.parameters()).device
+
+
+def load_head(
+    directory: str | os.PathLike[str], head: str | None, device: str = "auto"
+) -> tuple[SeqNN, CheckpointConfig, str]:
+    """Load a checkpoint on `device` (``auto``: CUDA when available) and choose its head:
+    `head`, or the only head when `head` is ``None``. Fails before any work on an unknown
+    or ambiguous head."""
+    model, config = load_checkpoint(directory, device=resolve_device(device))
+    if head is None:
+        if len(model.genomes) != 1:
+            raise ValueError(
+                f"{directory} has heads for {', '.join(model.genomes)}; choose one with --genome"
+            )
+        head = model.genomes[0]
+    model.head(head)  # an unknown head fails here
+    return model, config, head
+
+
+@torch.inference_mode()
+def predict_batch(
+    model: SeqNN,
+    one_hot: npt.NDArray | torch.Tensor,
+    head: str | None = None,
+    options: InferenceOptions = InferenceOptions(),
+) -> torch.Tensor:
+    """Predictions ``(B, bins, tracks)`` float32 on the model's device for one-hot
+    ``(B, L, 4)`` (uint8 or float), in eval and inference mode, averaged over the options'
+    rc/shift ensemble. Integer one-hot travels to the device as is and becomes float there."""
+    device = model_device(model)
+    model.eval()
+    x = torch.as_tensor(one_hot).to(device, non_blocking=True).float()
+    with autocast_for(device, options.bf16):
+        out = ensemble_predict(lambda s: model(s, head), x, rc=options.rc, shifts=options.shifts)
+    return out.float()
+
+
+def run_inference(
+    model: SeqNN,
+    head: str | None,
+    items: Sequence[T],
+    options: InferenceOptions,
+    *,
+    load: Callable[[Sequence[T]], npt.NDArray | torch.Tensor],
+    reduce: Callable[[torch.Tensor, Sequence[T]], R],
+) -> Iterator[R]:
+    """Yield ``reduce(predictions, chunk)`` for each chunk of `batch_size` items, in order.
+
+    ``load(chunk)`` returns the chunk's one-hot ``(b, L, 4)``; it runs one chunk ahead in a
+    background thread, so reading and encoding overlap the model's work.
+    """
+    chunks = [items[i : i + options.batch_size] for i in range(0, len(items), options.batch_size)]
+    if not chunks:
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: Future = pool.submit(load, chunks[0])
+        for k, chunk in enumerate(chunks):
+            x = pending.result()
+            if k + 1 < len(chunks):
+                pending = pool.submit(load, chunks[k + 1])
+            yield reduce(predict_batch(model, x, head, options), chunk)
