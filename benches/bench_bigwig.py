@@ -35,6 +35,12 @@ from crossreg.data import Layout, SplitDataset, codes_to_one_hot, compute_target
 from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
 from crossreg.io.targets import read_targets
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
+
+from tests import data_reference as ref
+from tests.data_inputs import write_fasta
+from tests.data_inputs import write_table as write_targets_table
+
 SEQ, STRIDE, CROP, POOL = 131_072, 65_599, 64, 128
 BINS = SEQ // POOL - 2 * CROP
 HUMAN_TRACKS = 5313
@@ -64,13 +70,15 @@ def write_track(path: Path, sizes: dict[str, int], seed: int) -> None:
 
 
 def write_table(path: Path, files: list[str], n: int) -> None:
+    """A targets table of `n` tracks T0, T1, ... cycling through `files` and four settings."""
     stats = [("mean", 32, 2), ("sum", 384, 1), ("mean", 32, 2), ("sum", 64, 1)]
-    with open(path, "w") as handle:
-        handle.write("index\tidentifier\tfile\tclip\tscale\tsum_stat\tdescription\n")
-        for i in range(n):
-            stat, clip, scale = stats[i % len(stats)]
-            file = files[i % len(files)]
-            handle.write(f"{i}\tT{i}\t{file}\t{clip}\t{scale}\t{stat}\tDNASE:t{i}\n")
+    rows = []
+    for i in range(n):
+        stat, clip, scale = stats[i % len(stats)]
+        file = files[i % len(files)]
+        row = {"identifier": f"T{i}", "file": file, "clip": clip, "scale": scale, "sum_stat": stat}
+        rows.append(row)
+    write_targets_table(path, rows)
 
 
 def windows(sizes: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -82,23 +90,9 @@ def windows(sizes: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(chroms), np.concatenate(starts)
 
 
-def finish(pooled: np.ndarray, mask: np.ndarray, clip: float, scale: float) -> np.ndarray:
-    """The transforms after pooling, in numpy (what a pyBigWig user would write)."""
-    fill = np.percentile(pooled[~mask], 25)
-    pooled[mask] = fill
-    over = pooled > clip
-    pooled[over] = np.minimum(pooled[over], clip + np.sqrt(pooled[over] - clip))
-    return (np.clip(pooled, 0, clip) * scale).astype(np.float16)
-
-
-def pool(values: np.ndarray, stat: str) -> np.ndarray:
-    values = np.nan_to_num(values, nan=0.0)
-    values[values < 0] = 0
-    bins = values.reshape(BINS, POOL)
-    return bins.sum(axis=1) if stat == "sum" else bins.mean(axis=1)
-
-
 def numpy_targets(table, chroms, starts, mask, reader: str) -> np.ndarray:
+    """What a user would otherwise write: per track, read each window with `reader` and pool
+    it, then the remaining transforms (the tests' numpy reference, ``tests/data_reference``)."""
     out = np.empty((len(starts), BINS, len(table)), dtype=np.float16)
     for k, t in enumerate(table):
         path = str(table.track_files(t)[0])
@@ -106,13 +100,14 @@ def numpy_targets(table, chroms, starts, mask, reader: str) -> np.ndarray:
         if reader == "pyBigWig":
             bw = pyBigWig.open(path)
             for w, (c, s) in enumerate(zip(chroms, starts, strict=True)):
-                pooled[w] = pool(bw.values(c, int(s), int(s) + BINS * POOL, numpy=True), t.sum_stat)
+                values = bw.values(c, int(s), int(s) + BINS * POOL, numpy=True)
+                pooled[w] = ref.pool(ref.clean(values), POOL, t.sum_stat)
             bw.close()
         elif reader == "pybigtools":
             bw = pybigtools.open(path)
             for w, (c, s) in enumerate(zip(chroms, starts, strict=True)):
                 values = bw.values(c, int(s), int(s) + BINS * POOL, fillna=None)
-                pooled[w] = pool(values, t.sum_stat)
+                pooled[w] = ref.pool(ref.clean(values), POOL, t.sum_stat)
         else:  # pybigtools exact binned sums
             bw = pybigtools.open(path)
             for w, (c, s) in enumerate(zip(chroms, starts, strict=True)):
@@ -120,7 +115,7 @@ def numpy_targets(table, chroms, starts, mask, reader: str) -> np.ndarray:
                     c, int(s), int(s) + BINS * POOL, bins=BINS, exact=True, summary="sum", fillna=0
                 )
                 pooled[w] = sums if t.sum_stat == "sum" else sums / POOL
-        out[:, :, k] = finish(pooled, mask, t.clip, t.scale)
+        out[:, :, k] = ref.finish(pooled, mask, t)
     return out
 
 
@@ -168,12 +163,9 @@ def peak_memory(root: Path, sizes: dict[str, int], track_counts: list[int], memo
     fasta = root / "genome.fa"
     if not fasta.exists():
         rng = np.random.default_rng(1)
-        with open(fasta, "w") as handle:
-            for chrom, size in sizes.items():
-                seq = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, size)].tobytes()
-                handle.write(f">{chrom}\n")
-                for i in range(0, size, 60):
-                    handle.write(seq[i : i + 60].decode() + "\n")
+        acgt = np.frombuffer(b"ACGT", np.uint8)
+        seqs = {c: acgt[rng.integers(0, 4, n)].tobytes().decode() for c, n in sizes.items()}
+        write_fasta(fasta, seqs)
     rows = []
     for n in track_counts:
         write_table(root / f"targets{n}.txt", files, n)

@@ -9,7 +9,9 @@ writes it plain and gzipped, then times in a fresh process each:
   then writing all output files;
 - ``python``: the same counting and union-find written in plain Python (what one would
   otherwise write; Basenji's ``basenji_data_align.py`` needs bedtools, FASTAs and gap
-  files and counts only top-level fills, so it is not the same computation).
+  files and counts only top-level fills, so it is not the same computation): the tests'
+  references in ``tests/split_reference.py``, whose numbers of links and components
+  must equal crossreg's.
 
 Peak memory is the process's maximum resident set size, beside that of a process that
 only imports crossreg. Usage: ``python benches/bench_split.py [--lines N] [--skip-python]``.
@@ -32,6 +34,15 @@ import numpy as np
 
 from crossreg.io.chrom_sizes import read_chrom_sizes
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
+
+from tests.split_reference import (
+    aligned_pairs_per_region_by_runs,
+    forward_start,
+    genome_blocks,
+    union_find_components,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 GENOMES = ROOT / "tests" / "data" / "genomes"
 REGION_SIZE = 1_000_000
@@ -50,18 +61,8 @@ def generate_net(path: Path, target: dict[str, int], query: dict[str, int], line
     # fraction of the target so that the line count comes out near `lines`.
     q_chroms = primary(query)
 
-    def blocks(sizes: dict[str, int], lo: int, hi: int) -> list[tuple[str, int, int]]:
-        out = []
-        for chrom, size in primary(sizes).items():
-            start = 0
-            while start < size:
-                end = min(size, start + rng.randint(lo, hi))
-                out.append((chrom, start, end))
-                start = end
-        return out
-
-    t_blocks = blocks(target, 500_000, 20_000_000)
-    q_blocks = blocks(query, 500_000, 20_000_000)
+    t_blocks = genome_blocks(rng, primary(target), 500_000, 20_000_000)
+    q_blocks = genome_blocks(rng, primary(query), 500_000, 20_000_000)
     rng.shuffle(q_blocks)
     per_chrom: dict[str, list[tuple[int, list[str]]]] = {c: [] for c in primary(target)}
     total_t = sum(t1 - t0 for _, t0, t1 in t_blocks)
@@ -99,9 +100,7 @@ def generate_net(path: Path, target: dict[str, int], query: dict[str, int], line
                 f"score {fill_t * 9} ali {fill_t - sum(g[1] for g in gaps)} qDup 0 type top"
             )
             for g_t0, g_tl, g_off, g_ql in gaps:
-                # the net holds forward query coordinates: on the minus strand they count
-                # from the other end of the fill
-                g_q = q + g_off if strand == "+" else q + fill_q - g_off - g_ql
+                g_q = forward_start(strand, q, fill_q, g_off, g_ql)
                 out.append(
                     f"  gap {g_t0} {g_tl} {q_chrom} {strand} {g_q} {g_ql} "
                     "tN 0 qN 0 tR 0 qR 0 tTrf 0 qTrf 0"
@@ -127,81 +126,18 @@ def generate_net(path: Path, target: dict[str, int], query: dict[str, int], line
 
 
 def python_split(net: Path, target: dict[str, int], query: dict[str, int]) -> dict[str, int]:
-    """Aligned bases per region pair and union-find components, in plain Python."""
-    first: dict[tuple[int, str], int] = {}
-    n = 0
-    for g, sizes in enumerate((target, query)):
+    """Aligned bases per region pair and union-find components, in plain Python: the
+    tests' run-by-run counter and union-find (``tests/split_reference.py``)."""
+    index: dict[tuple[int, str, int], int] = {}  # (genome, chrom, region) -> node
+    for genome, sizes in enumerate((target, query)):
         for chrom, size in sizes.items():
-            first[g, chrom] = n
-            n += -(-size // REGION_SIZE)
-    pairs: dict[tuple[int, int], int] = {}
-
-    def add(t_chrom: str, ts: int, tl: int, q_chrom: str, qs: int, ql: int, strand: str) -> None:
-        k_total = min(tl, ql)
-        k = 0
-        q_size = query[q_chrom]
-        while k < k_total:
-            t = ts + k * tl // k_total
-            s = qs + k * ql // k_total
-            tr = t // REGION_SIZE
-            t_stop = (tr + 1) * REGION_SIZE - ts
-            if strand == "+":
-                qr = s // REGION_SIZE
-                q_stop = (qr + 1) * REGION_SIZE - qs
-            else:
-                qr = (q_size - 1 - s) // REGION_SIZE
-                q_stop = q_size - qr * REGION_SIZE - qs
-            next_t = k_total if t_stop >= tl else -(-t_stop * k_total // tl)
-            next_q = k_total if q_stop >= ql else -(-q_stop * k_total // ql)
-            nxt = min(next_t, next_q, k_total)
-            key = (first[0, t_chrom] + tr, first[1, q_chrom] + qr)
-            pairs[key] = pairs.get(key, 0) + nxt - k
-            k = nxt
-
-    stack: list[list] = []  # open fills: [depth, t_chrom, t_end, q_chrom, q_end, strand, ct, cq]
-    chrom = ""
-
-    def close(depth: int) -> None:
-        while stack and stack[-1][0] >= depth:
-            _, tc, te, qc, qe, st, ct, cq = stack.pop()
-            add(tc, ct, te - ct, qc, cq, qe - cq, st)
-
+            for region in range(-(-size // REGION_SIZE)):
+                index[genome, chrom, region] = len(index)
     with open(net) as handle:
-        for line in handle:
-            depth = len(line) - len(line.lstrip(" "))
-            f = line.split()
-            if f[0] == "net":
-                close(0)
-                chrom = f[1]
-            elif f[0] == "fill":
-                close(depth)
-                ts, tl, qs, ql = int(f[1]), int(f[2]), int(f[5]), int(f[6])
-                if f[4] == "-":  # forward coordinates in the file; count along the strand
-                    qs = query[f[3]] - (qs + ql)
-                stack.append([depth, chrom, ts + tl, f[3], qs + ql, f[4], ts, qs])
-            else:
-                close(depth)
-                ts, tl, qs, ql = int(f[1]), int(f[2]), int(f[5]), int(f[6])
-                if f[4] == "-":
-                    qs = query[f[3]] - (qs + ql)
-                top = stack[-1]
-                add(chrom, top[6], ts - top[6], top[3], top[7], qs - top[7], top[5])
-                top[6], top[7] = ts + tl, qs + ql
-    close(0)
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for (a, b), bases in pairs.items():
-        if bases > MIN_ALIGNED:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    return {"links": len(pairs), "components": len({find(i) for i in range(n)})}
+        pairs = aligned_pairs_per_region_by_runs(handle, target, query, REGION_SIZE)
+    links = [(index[(0, *t)], index[(1, *q)], bases) for (t, q), bases in pairs.items()]
+    labels = union_find_components(len(index), links, MIN_ALIGNED)
+    return {"links": len(pairs), "components": len(set(labels))}
 
 
 def basenji_style_assignment(
@@ -339,10 +275,11 @@ def main() -> None:
             results[label] = r = run(which, net)
             print(f"{label}: {r['seconds']:.2f} s, peak RSS {r['peak_rss_mib']:.0f} MiB: {r}")
         if "plain Python, plain net" in results:
-            ratio = (
-                results["plain Python, plain net"]["seconds"]
-                / results["crossreg, plain net"]["split_seconds"]
-            )
+            python, ours = results["plain Python, plain net"], results["crossreg, plain net"]
+            for key in ("links", "components"):
+                if python[key] != ours[key]:
+                    raise SystemExit(f"plain Python {key} {python[key]} != crossreg's {ours[key]}")
+            ratio = python["seconds"] / ours["split_seconds"]
             print(
                 f"split_genomes is {ratio:.1f}x faster than plain-Python counting and "
                 "union-find on the plain net"

@@ -1,4 +1,5 @@
-"""A plain numpy + pyBigWig implementation of the dataset targets, for parity tests.
+"""A plain numpy + pyBigWig implementation of the dataset targets, for parity tests (and
+the numpy baselines of ``benches/bench_bigwig.py``).
 
 Deliberately simple and independent of crossreg's native code: per track and window,
 read base values with pyBigWig, then apply the paper's transforms one numpy step at a time.
@@ -12,7 +13,14 @@ import numpy as np
 import numpy.typing as npt
 import pyBigWig
 
-from crossreg.io.targets import TargetsTable
+from crossreg.io.targets import Target, TargetsTable
+
+
+def clean(values: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """Base values as float32 with missing data (NaN) and negatives as 0."""
+    out = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0)
+    out[out < 0] = 0.0
+    return out
 
 
 def base_values(path: str, chrom: str, start: int, end: int) -> npt.NDArray[np.float32]:
@@ -27,9 +35,7 @@ def base_values(path: str, chrom: str, start: int, end: int) -> npt.NDArray[np.f
             out[: stop - start] = vals
     finally:
         with_file.close()
-    out = np.nan_to_num(out, nan=0.0)
-    out[out < 0] = 0.0
-    return out
+    return clean(out)
 
 
 def pool(values: npt.NDArray[np.float32], pool_width: int, sum_stat: str) -> npt.NDArray:
@@ -46,6 +52,27 @@ def pool(values: npt.NDArray[np.float32], pool_width: int, sum_stat: str) -> npt
     if sum_stat == "mean_sqrt":
         return -1 + np.sqrt(1 + bins.mean(axis=1))
     raise ValueError(sum_stat)
+
+
+def soft_clip(x: npt.NDArray, t: float) -> npt.NDArray:
+    """Values above `t` become ``t + sqrt(x - t)``; the others stay."""
+    return np.minimum(x, t + np.sqrt(np.maximum(x - t, 0)))
+
+
+def finish(
+    pooled: npt.NDArray,
+    mask: npt.NDArray[np.bool_],
+    target: Target,
+    fill_quantile: float = 0.25,
+) -> npt.NDArray[np.float16]:
+    """The transforms after pooling of one track's ``(windows, bins)`` values: masked bins
+    take the `fill_quantile` of the unmasked ones (of all windows), then soft clip, hard
+    clip at ``target.clip``, scale, float16."""
+    unmasked = pooled[~mask]
+    fill = np.percentile(unmasked, 100 * fill_quantile) if unmasked.size else 0.0
+    pooled = np.where(mask, fill, pooled)
+    pooled = soft_clip(pooled, target.soft_clip_threshold)
+    return (np.clip(pooled, 0, target.clip) * target.scale).astype(np.float16)
 
 
 def reference_targets(
@@ -69,13 +96,5 @@ def reference_targets(
             end = int(start) + bins * pool_width
             reps = [base_values(str(f), chrom, int(start), end) for f in files]
             pooled[w] = pool(np.mean(reps, axis=0), pool_width, target.sum_stat)
-        unmasked = pooled[~mask]
-        fill = np.percentile(unmasked, 100 * fill_quantile) if unmasked.size else 0.0
-        pooled[mask] = fill
-        t = target.soft_clip_threshold
-        pooled = np.where(
-            pooled > t, np.minimum(pooled, t + np.sqrt(np.maximum(pooled - t, 0))), pooled
-        )
-        pooled = np.clip(pooled, 0, target.clip) * target.scale
-        out[:, :, k] = pooled.astype(np.float16)
+        out[:, :, k] = finish(pooled, mask, target, fill_quantile)
     return out

@@ -1,4 +1,5 @@
-"""Plain numpy reference implementations of crossreg.dna, used only by the tests."""
+"""Plain numpy reference implementations of crossreg.dna, used by the tests (and, for its
+baselines, by ``benches/bench_dna.py``)."""
 
 from __future__ import annotations
 

@@ -1,52 +1,61 @@
-"""Plain-Python references for the synteny split tests: a per-base aligned-base counter
-for UCSC nets and a generator of random valid nets (nested gaps and fills, both strands,
-gaps with unequal sides)."""
+"""Plain-Python references for the synteny split tests and ``benches/bench_split.py``: a
+streaming reader of UCSC nets' aligned pieces, a per-base aligned-base counter and a
+run-by-run one (fast enough for a genome-size net), union-find components, and
+generators of random valid nets (nested gaps and fills, both strands, gaps with unequal
+sides) and synteny-like ones."""
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
-def _segments(lines: list[str], query_sizes: Mapping[str, int]):
+def net_segments(lines: Iterable[str], query_sizes: Mapping[str, int]):
     """Yield (t_chrom, t_start, t_len, q_chrom, q_start, q_len, strand) per aligned piece,
-    query in strand coordinates.
+    query in strand coordinates, reading the net one line at a time.
 
-    Every fill, at any depth, minus its own child gaps (gaps are the lines one level deeper
-    that follow it, up to the next line at its level or above). The file gives forward
-    query coordinates on both strands; on the minus strand they are turned into reverse
-    strand ones, ``size - (start + length)``."""
-    parsed = []
-    chrom = None
+    Every fill, at any depth, minus its own child gaps (the gap lines one level deeper
+    that follow it, up to the next line at its level or above): open fills are kept on a
+    stack with a cursor on each side; a child gap yields the piece up to it and moves the
+    cursor past it, and a fill yields its last piece when a line at its level or above (or
+    the end) closes it. The file gives forward query coordinates on both strands; on the
+    minus strand they are turned into reverse strand ones, ``size - (start + length)``."""
+    # open fills: [depth, t_chrom, t_end, q_chrom, q_end, strand, cursor_t, cursor_q]
+    stack: list[list] = []
+
+    def close(depth: int) -> list[tuple[str, int, int, str, int, int, str]]:
+        """Pop the open fills at `depth` or deeper; their last pieces."""
+        pieces = []
+        while stack and stack[-1][0] >= depth:
+            _, tc, te, qc, qe, strand, ct, cq = stack.pop()
+            pieces.append((tc, ct, te - ct, qc, cq, qe - cq, strand))
+        return pieces
+
+    chrom = ""
     for line in lines:
-        if not line.strip():
+        fields = line.split()
+        if not fields:
             continue
         depth = len(line) - len(line.lstrip(" "))
-        fields = line.split()
+        if stack and stack[-1][0] >= depth:  # most lines are gaps, which close nothing
+            yield from close(depth)
         if fields[0] == "net":
             chrom = fields[1]
             continue
-        t_start, t_size = int(fields[1]), int(fields[2])
-        q_chrom, strand = fields[3], fields[4]
-        q_start, q_size = int(fields[5]), int(fields[6])
+        ts, tl = int(fields[1]), int(fields[2])
+        qc, strand = fields[3], fields[4]
+        qs, ql = int(fields[5]), int(fields[6])
         if strand == "-":
-            q_start = query_sizes[q_chrom] - (q_start + q_size)
-        parsed.append((depth, fields[0], chrom, t_start, t_size, q_chrom, strand, q_start, q_size))
-    for i, (depth, kind, chrom, ts, tl, qc, strand, qs, ql) in enumerate(parsed):
-        if kind != "fill":
-            continue
-        gaps = []
-        for other in parsed[i + 1 :]:
-            if other[0] <= depth:
-                break
-            if other[0] == depth + 1 and other[1] == "gap":
-                gaps.append((other[3], other[4], other[7], other[8]))
-        cursor_t, cursor_q = ts, qs
-        for gts, gtl, gqs, gql in [*gaps, (ts + tl, 0, qs + ql, 0)]:
-            yield chrom, cursor_t, gts - cursor_t, qc, cursor_q, gqs - cursor_q, strand
-            cursor_t, cursor_q = gts + gtl, gqs + gql
+            qs = query_sizes[qc] - (qs + ql)
+        if fields[0] == "fill":
+            stack.append([depth, chrom, ts + tl, qc, qs + ql, strand, ts, qs])
+        else:  # a gap of the fill on top of the stack
+            top = stack[-1]
+            yield chrom, top[6], ts - top[6], top[3], top[7], qs - top[7], top[5]
+            top[6], top[7] = ts + tl, qs + ql
+    yield from close(0)
 
 
 def aligned_pairs_per_region(
@@ -63,7 +72,7 @@ def aligned_pairs_per_region(
     reading of the net format; it is slow (one step per base) and meant for small nets.
     """
     counts: Counter = Counter()
-    for chrom, ts, tl, qc, qs, ql, strand in _segments(net_text.splitlines(), query_sizes):
+    for chrom, ts, tl, qc, qs, ql, strand in net_segments(net_text.splitlines(), query_sizes):
         assert ts + tl <= target_sizes[chrom]
         n = min(tl, ql)
         for k in range(n):
@@ -72,6 +81,68 @@ def aligned_pairs_per_region(
             q = s if strand == "+" else query_sizes[qc] - 1 - s
             counts[(chrom, t // region_size), (qc, q // region_size)] += 1
     return counts
+
+
+def aligned_pairs_per_region_by_runs(
+    lines: Iterable[str],
+    target_sizes: Mapping[str, int],
+    query_sizes: Mapping[str, int],
+    region_size: int,
+) -> Counter:
+    """The counts of :func:`aligned_pairs_per_region`, one step per run of aligned bases
+    that stays in one region pair instead of one per base: fast enough in plain Python
+    for a genome-size net (``benches/bench_split.py`` times it), read from any iterable
+    of lines (an open file streams).
+
+    From aligned base ``k`` of a piece, the next ``k`` where the target region changes is
+    the smallest with ``k*tLen//n`` at or past the region's end offset ``stop``, that is
+    ``ceil(stop*n/tLen)``; likewise on the query side, whose strand offsets run the other
+    way through forward regions on the minus strand."""
+    counts: Counter = Counter()
+    for chrom, ts, tl, qc, qs, ql, strand in net_segments(lines, query_sizes):
+        assert ts + tl <= target_sizes[chrom]
+        n = min(tl, ql)
+        q_size = query_sizes[qc]
+        k = 0
+        while k < n:
+            t = ts + k * tl // n
+            s = qs + k * ql // n
+            tr = t // region_size
+            t_stop = (tr + 1) * region_size - ts
+            if strand == "+":
+                qr = s // region_size
+                q_stop = (qr + 1) * region_size - qs
+            else:
+                qr = (q_size - 1 - s) // region_size
+                q_stop = q_size - qr * region_size - qs
+            next_t = n if t_stop >= tl else -(-t_stop * n // tl)
+            next_q = n if q_stop >= ql else -(-q_stop * n // ql)
+            stop = min(next_t, next_q)
+            counts[(chrom, tr), (qc, qr)] += stop - k
+            k = stop
+    return counts
+
+
+def genome_blocks(
+    rng: random.Random, sizes: Mapping[str, int], low: int, high: int
+) -> list[tuple[str, int, int]]:
+    """Each chromosome cut from its start into blocks of ``rng.randint(low, high)`` bases
+    (the last one shorter): ``(chrom, start, end)`` in order."""
+    out = []
+    for chrom, size in sizes.items():
+        start = 0
+        while start < size:
+            end = min(size, start + rng.randint(low, high))
+            out.append((chrom, start, end))
+            start = end
+    return out
+
+
+def forward_start(strand: str, q_start: int, q_total: int, offset: int, length: int) -> int:
+    """Forward query start, as a net line holds it, of the stretch ``length`` bases long
+    at strand offset `offset` into a fill whose query side starts at forward `q_start` and
+    spans `q_total` bases: on the minus strand offsets count from the fill's other end."""
+    return q_start + offset if strand == "+" else q_start + q_total - offset - length
 
 
 def random_net(
@@ -112,18 +183,13 @@ def random_net(
             return
         # Query offsets above count along the strand; the file holds forward coordinates.
         q_start = rng.randint(0, q_size - q_total)
-
-        def forward(offset: int, length: int) -> int:
-            return q_start + offset if strand == "+" else q_start + q_total - offset - length
-
         lines.append(
             " " * depth + f"fill {t_start} {t_len} {q_chrom} {strand} {q_start} {q_total} "
             f"id {rng.randint(1, 999)} score 1 ali {q_total}"
         )
         for gt, gtl, gq, gql in gaps:
-            lines.append(
-                " " * (depth + 1) + f"gap {gt} {gtl} {q_chrom} {strand} {forward(gq, gql)} {gql}"
-            )
+            gap_q = forward_start(strand, q_start, q_total, gq, gql)
+            lines.append(" " * (depth + 1) + f"gap {gt} {gtl} {q_chrom} {strand} {gap_q} {gql}")
             if gtl >= 2 and depth + 2 < max_depth and rng.random() < 0.7:
                 offset = rng.randint(0, gtl - 1)
                 fill(depth + 2, gt + offset, gtl - offset)
@@ -148,18 +214,8 @@ def syntenic_net(
     paired in a shuffled order (a rearrangement), and each pair is aligned colinearly by
     fills of 0.5-5 kb (each with a small gap) separated by unaligned stretches, on a random
     strand per block."""
-
-    def blocks(sizes: Mapping[str, int]) -> list[tuple[str, int, int]]:
-        out = []
-        for chrom, size in sizes.items():
-            start = 0
-            while start < size:
-                end = min(size, start + rng.randint(*block))
-                out.append((chrom, start, end))
-                start = end
-        return out
-
-    t_blocks, q_blocks = blocks(target_sizes), blocks(query_sizes)
+    t_blocks = genome_blocks(rng, target_sizes, *block)
+    q_blocks = genome_blocks(rng, query_sizes, *block)
     rng.shuffle(q_blocks)
     fills: dict[str, list[tuple[int, str]]] = {chrom: [] for chrom in target_sizes}
     for (t_chrom, t0, t1), (q_chrom, q0, q1) in zip(t_blocks, q_blocks, strict=False):
@@ -172,9 +228,7 @@ def syntenic_net(
                 break
             q_start = q0 + x
             mid = size // 2
-            # the gap follows `mid` aligned bases: forward coordinates count from the other
-            # end of the fill on the minus strand
-            q_gap = q_start + mid if strand == "+" else q_start + size - mid - 10
+            q_gap = forward_start(strand, q_start, size, mid, 10)  # after `mid` aligned bases
             text = (
                 f" fill {t0 + x} {size} {q_chrom} {strand} {q_start} {size} id 1\n"
                 f"  gap {t0 + x + mid} 10 {q_chrom} {strand} {q_gap} 10"
