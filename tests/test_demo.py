@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from crossreg.cli import CommandError, main
+from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.demo import store_ceilings
+from crossreg.errors import CommandError
 
 
 def test_fast_demo_writes_every_step_and_the_summary(tmp_path):

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from crossreg import __version__
+from crossreg.errors import CommandError
 
 log = logging.getLogger("crossreg")
 
@@ -33,10 +34,6 @@ COMMANDS: dict[str, str] = {
     "denovo": "crossreg.commands.denovo",
     "demo": "crossreg.commands.demo",
 }
-
-
-class CommandError(Exception):
-    """A command failed in a way its message explains (no traceback is shown)."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,12 @@
 """The whole pipeline on generated data: synth → split → data → train → evaluate → compare.
 
-``crossreg demo --out DIR`` writes every step's files under DIR, each rerunnable on its own
-with the command it logs, and ends with ``summary.json`` / ``summary.txt``: per genome and
-assay, the test Pearson R of the joint and single-genome models beside the synthetic
-ceiling (the R of the measured targets against the noise-free ones, same test windows,
-same transforms: the best any model can reach), the share of tracks the joint model
-improves with its binomial test, and the scatter plots.
+``crossreg demo --out DIR`` runs each step's function and writes its files under DIR,
+logging each step as the equivalent ``crossreg`` command line (any step can be rerun
+alone), and ends with ``summary.json`` / ``summary.txt``: per genome and assay, the test
+Pearson R of the joint and single-genome models beside the synthetic ceiling (the R of
+the measured targets against the noise-free ones, same test windows, same transforms:
+the best any model can reach), the share of tracks the joint model improves with its
+binomial test, and the scatter plots.
 
 The genomes are a few Mbp, so lengths shrink with them: 100-kbp regions joined above
 10 kbp of alignment (the paper: 1 Mbp and 100 kbp on 3 Gbp genomes; 50-kbp regions for
@@ -20,22 +21,30 @@ import logging
 import os
 import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 import torch
 
-from crossreg.cli import CommandError
-from crossreg.cli import main as crossreg_main
-from crossreg.data.store import DataStore
-from crossreg.evaluate.compare import compare_by_assay, paired_tracks
-from crossreg.evaluate.table import read_metrics
+from crossreg.data.plan import Layout
+from crossreg.data.store import BuildOptions, DataStore, build_dataset
+from crossreg.errors import CommandError
+from crossreg.evaluate.accuracy import evaluate_model
+from crossreg.evaluate.compare import write_comparison
 from crossreg.io.atomic import atomic_write
-from crossreg.plots import joint_vs_single_scatter
-from crossreg.train.metrics import TrackMetrics
+from crossreg.model.inference import InferenceOptions
+from crossreg.model.metrics import TrackMetrics
+from crossreg.split.report import write_split
+from crossreg.split.synteny import NetSpec, split_genomes
+from crossreg.stats.denovo_report import write_denovo
+from crossreg.synth.world import synthesize
+from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.recovery import effect_recovery, sad_long
+from crossreg.variants.sad import write_sad
 
 log = logging.getLogger("crossreg")
 
@@ -102,25 +111,33 @@ def demo_params(tracks: dict[str, int]) -> dict:
     return {"train": train, "model": model}
 
 
-def _run(args: list[str]) -> None:
-    """Run one ``crossreg`` step, logging the equivalent command line."""
-    log.info("$ crossreg %s", shlex.join(args))
-    level = log.level
-    try:
-        code = crossreg_main(["-q", *args])
-    finally:
-        log.setLevel(level)  # the step ran quietly; the demo keeps logging its steps
-    if code != 0:
-        raise CommandError(f"demo step failed: crossreg {shlex.join(args)}")
+def _step(argv: list[str], step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Log `argv` as the ``crossreg`` command line that does this step alone, then run
+    `step` with the same settings."""
+    log.info("$ crossreg %s", shlex.join(argv))
+    return step(*args, **kwargs)
 
 
-def _data_args(name: str, files: dict[str, Path], targets: Path, regions: Path, out: Path) -> list:
-    """The ``crossreg data`` command line for one genome's store of `targets`."""
-    args = ["data", "--genome", name, "--fasta", str(files["fasta"]), "--targets", str(targets)]
-    args += ["--regions", str(regions), "--blacklist", str(files["blacklist"])]
-    args += ["--unmappable", str(files["unmappable"]), "--gaps", str(files["gaps"])]
-    args += ["--seq-length", str(SEQ_LENGTH), "--stride", str(SEQ_LENGTH // 2)]
-    return [*args, "--crop", str(CROP_BINS), "--overwrite", "--out", str(out)]
+def _build_store(name: str, files: dict[str, Path], targets: Path, regions: Path, out: Path):
+    """``crossreg data`` of one genome's store of `targets` on the demo's windows."""
+    argv = ["data", "--genome", name, "--fasta", str(files["fasta"]), "--targets", str(targets)]
+    argv += ["--regions", str(regions), "--blacklist", str(files["blacklist"])]
+    argv += ["--unmappable", str(files["unmappable"]), "--gaps", str(files["gaps"])]
+    argv += ["--seq-length", str(SEQ_LENGTH), "--stride", str(SEQ_LENGTH // 2)]
+    argv += ["--crop", str(CROP_BINS), "--overwrite", "--out", str(out)]
+    layout = Layout(seq_length=SEQ_LENGTH, crop_bins=CROP_BINS, stride=SEQ_LENGTH // 2)
+    return _step(
+        argv,
+        build_dataset,
+        out,
+        fasta=files["fasta"],
+        targets=targets,
+        options=BuildOptions(genome=name, layout=layout, overwrite=True),
+        regions=regions,
+        gaps=files["gaps"],
+        blacklist=[files["blacklist"]],
+        unmappable=files["unmappable"],
+    )
 
 
 def store_ceilings(measured: Path, noise_free: Path, split: str = "test") -> dict[str, float]:
@@ -149,17 +166,29 @@ def run_demo(out: str | os.PathLike[str], settings: DemoSettings = DemoSettings(
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     synth = out / "synth"
-    _run(["synth", "--preset", settings.preset, "--seed", str(settings.seed), "--out", str(synth)])
+    argv = ["synth", "--preset", settings.preset, "--seed", str(settings.seed), "--out", str(synth)]
+    _step(argv, synthesize, synth, settings.preset, settings.seed)
     manifest = json.loads((synth / "manifest.json").read_text())
     genomes = list(manifest["genomes"])
 
-    split_args = ["split", "--out", str(out / "split"), "--region-size", str(settings.region_size)]
-    split_args += ["--min-aligned", "10000", "--seed", str(settings.seed)]
-    for name in genomes:
-        split_args += ["--sizes", f"{name}={synth / manifest['genomes'][name]['sizes']}"]
-    for net in manifest["nets"]:
-        split_args += ["--net", f"{','.join(net['genomes'])}={synth / net['file']}"]
-    _run(split_args)
+    sizes = {name: synth / manifest["genomes"][name]["sizes"] for name in genomes}
+    nets = [NetSpec(*net["genomes"], synth / net["file"]) for net in manifest["nets"]]
+    argv = ["split", "--out", str(out / "split"), "--region-size", str(settings.region_size)]
+    argv += ["--min-aligned", "10000", "--seed", str(settings.seed)]
+    argv += [arg for name in genomes for arg in ("--sizes", f"{name}={sizes[name]}")]
+    argv += [arg for n in nets for arg in ("--net", f"{n.target},{n.query}={n.path}")]
+    result = _step(
+        argv,
+        split_genomes,
+        sizes,
+        nets,
+        region_size=settings.region_size,
+        min_aligned=10_000,
+        seed=settings.seed,
+    )
+    if not result.leakage().ok:
+        raise CommandError("the demo's split leaks aligned regions across splits")
+    write_split(result, out / "split")
 
     stores: dict[str, Path] = {}
     noise_free: dict[str, Path] = {}
@@ -168,52 +197,56 @@ def run_demo(out: str | os.PathLike[str], settings: DemoSettings = DemoSettings(
         stores[name] = out / "data" / name
         noise_free[name] = out / "data" / f"{name}.noise_free"
         regions = out / "split" / f"{name}.regions.bed"
-        _run(_data_args(name, files, files["targets"], regions, stores[name]))
-        _run(_data_args(name, files, files["targets_noise_free"], regions, noise_free[name]))
+        _build_store(name, files, files["targets"], regions, stores[name])
+        _build_store(name, files, files["targets_noise_free"], regions, noise_free[name])
 
     tracks = {name: DataStore(stores[name]).num_targets for name in genomes}
     runs = {"joint": genomes, **{name: [name] for name in genomes}}
+    options = TrainOptions(
+        max_epochs=settings.max_epochs,
+        patience=settings.patience,
+        steps_per_epoch=settings.steps_per_epoch,
+        seed=settings.seed,
+        bf16=True,  # also on the CPU: 1.1-1.3x faster where it has AVX512-BF16
+    )
     for run, members in runs.items():
         params = out / "models" / f"{run}.params.json"
         params.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(params) as handle:
             json.dump(demo_params({g: tracks[g] for g in members}), handle, indent=1)
-        train_args = ["train", "--params", str(params), "--out", str(out / "models" / run)]
-        train_args += ["--max-epochs", str(settings.max_epochs)]
-        train_args += ["--patience", str(settings.patience), "--seed", str(settings.seed)]
-        train_args += ["--bf16"]  # also on the CPU: 1.1-1.3x faster where it has AVX512-BF16
+        argv = ["train", "--params", str(params), "--out", str(out / "models" / run)]
+        argv += ["--max-epochs", str(settings.max_epochs)]
+        argv += ["--patience", str(settings.patience), "--seed", str(settings.seed), "--bf16"]
         if settings.steps_per_epoch:
-            train_args += ["--steps-per-epoch", str(settings.steps_per_epoch)]
-        for g in members:
-            train_args += ["--data", str(stores[g])]
-        _run(train_args)
+            argv += ["--steps-per-epoch", str(settings.steps_per_epoch)]
+        argv += [arg for g in members for arg in ("--data", str(stores[g]))]
+        _step(argv, train, params, [stores[g] for g in members], out / "models" / run, options)
 
     summary: dict = {"settings": settings.__dict__, "genomes": {}}
     for name in genomes:
         evals = {}
         for run in ("joint", name):
             folder = out / "evaluate" / f"{run}_on_{name}"
-            _run(
-                [
-                    "evaluate",
-                    "--model",
-                    str(out / "models" / run / "best"),
-                    "--data",
-                    str(stores[name]),
-                    "--genome",
-                    name,
-                    "--out",
-                    str(folder),
-                ]
-            )
-            evals[run] = read_metrics(folder / "metrics.tsv")
+            model = out / "models" / run / "best"
+            argv = ["evaluate", "--model", str(model), "--data", str(stores[name])]
+            argv += ["--genome", name, "--out", str(folder)]
+            evals[run] = _step(argv, evaluate_model, model, stores[name], folder, genome=name)
         compare_dir = out / "compare" / name
-        compare_dir.mkdir(parents=True, exist_ok=True)
-        pairs = paired_tracks(evals["joint"], evals[name])
-        comparison = compare_by_assay(pairs)
-        with atomic_write(compare_dir / "comparison.tsv") as handle:
-            handle.write(comparison.write_csv(separator="\t"))
-        joint_vs_single_scatter(pairs, compare_dir / "scatter.png", title=f"{name} test tracks")
+        joint, single = (
+            out / "evaluate" / f"joint_on_{name}",
+            out / "evaluate" / f"{name}_on_{name}",
+        )
+        argv = ["compare", "--joint", str(joint / "metrics.tsv"), "--single"]
+        argv += [str(single / "metrics.tsv"), "--out", str(compare_dir)]
+        argv += ["--title", f"{name} test tracks"]
+        pairs, comparison = _step(
+            argv,
+            write_comparison,
+            evals["joint"],
+            evals[name],
+            compare_dir,
+            title=f"{name} test tracks",
+        )
         summary["genomes"][name] = _genome_summary(
             pairs, comparison, store_ceilings(stores[name], noise_free[name])
         )
@@ -238,14 +271,17 @@ def _score_variants(
     descriptions = {
         head: dict(zip(t.identifiers, t.descriptions, strict=True)) for head, t in targets.items()
     }
+    model = out / "models" / "joint" / "best"
     result = {}
     for name, entry in manifest["genomes"].items():
         truth = pl.read_csv(synth / entry["variant_effects"], separator="\t")
         for head in manifest["genomes"]:
             sad_tsv = out / "variants" / f"joint_{head}_head_on_{name}.tsv"
-            args = ["sad", "--model", str(out / "models" / "joint" / "best"), "--genome", head]
-            args += ["--fasta", str(synth / entry["fasta"]), "--vcf", str(synth / entry["vcf"])]
-            _run([*args, "--rc", "--out", str(sad_tsv)])
+            fasta, vcf = synth / entry["fasta"], synth / entry["vcf"]
+            argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
+            argv += ["--vcf", str(vcf), "--rc", "--out", str(sad_tsv)]
+            options = InferenceOptions(rc=True, batch_size=8)
+            _step(argv, write_sad, model, fasta, vcf, sad_tsv, head=head, options=options)
             scores = sad_long(sad_tsv, descriptions[head])
             result[f"{head}_head_on_{name}"] = effect_recovery(scores, truth)
     return result
@@ -257,14 +293,19 @@ def _denovo_tests(out: Path, synth: Path, manifest: dict) -> dict:
     cohorts = manifest["cohorts"]
     genome = cohorts["genome"]
     folder = out / "denovo"
+    model = out / "models" / "joint" / "best"
+    fasta = synth / manifest["genomes"][genome]["fasta"]
+    groups = {}
     denovo = ["denovo", "--out", str(folder / "report")]
     for group in ("cases", "controls"):
         vcf, table = synth / cohorts[f"denovo_{group}"], folder / f"{group}.sad.h5"
-        args = ["sad", "--model", str(out / "models" / "joint" / "best"), "--genome", genome]
-        args += ["--fasta", str(synth / manifest["genomes"][genome]["fasta"])]
-        _run([*args, "--vcf", str(vcf), "--out", str(table)])
+        argv = ["sad", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
+        argv += ["--vcf", str(vcf), "--out", str(table)]
+        options = InferenceOptions(batch_size=8)
+        _step(argv, write_sad, model, fasta, vcf, table, head=genome, options=options)
+        groups[group[:-1]] = (vcf, table)
         denovo += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
-    _run(denovo)
+    _step(denovo, write_denovo, groups, folder / "report")
     report = json.loads((folder / "report" / "summary.json").read_text())
     tracks = pl.read_csv(folder / "report" / "tracks.tsv", separator="\t")
     significant = tracks.filter(pl.col("q") < 0.05)["identifier"].to_list()

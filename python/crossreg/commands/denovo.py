@@ -36,18 +36,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the three tests and write their tables and ``summary.json``."""
-    from crossreg.stats.denovo_report import load_groups, run_tests, write_report
+    from crossreg.stats.denovo_report import write_denovo
 
-    data = load_groups(
+    best = write_denovo(
         {
             "case": (args.cases_vcf, args.cases_sad),
             "control": (args.controls_vcf, args.controls_sad),
         },
+        args.out,
         sample_field=args.sample_field,
+        components=args.components,
+        folds=args.folds,
+        seed=args.seed,
     )
-    report = run_tests(data, components=args.components, folds=args.folds, seed=args.seed)
-    write_report(args.out, report)
-    best = report["summary"]
     print(
         f"{best['tracks_q_below_0.05']} of {best['tracks']} tracks differ (BH q < 0.05); "
         f"risk score AUC {best['risk_auc']:.3f} (p {best['risk_p']:.3g}); tables in {args.out}"

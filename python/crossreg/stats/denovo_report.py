@@ -161,3 +161,21 @@ def write_report(out: str | os.PathLike[str], report: dict) -> Path:
     with atomic_write(out / "summary.json") as handle:
         json.dump(report["summary"], handle, indent=1)
     return out
+
+
+def write_denovo(
+    groups: Mapping[str, tuple[str | os.PathLike[str], str | os.PathLike[str]]],
+    out: str | os.PathLike[str],
+    *,
+    sample_field: str = "SAMPLE",
+    components: int = 10,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict:
+    """The denovo step: `groups` maps ``case`` and ``control`` to ``(vcf, sad)``; runs the
+    per-track, per-component and per-person tests and writes their tables and
+    ``summary.json`` into `out` (see :func:`write_report`); returns the summary."""
+    data = load_groups(groups, sample_field=sample_field)
+    report = run_tests(data, components=components, folds=folds, seed=seed)
+    write_report(out, report)
+    return report["summary"]
