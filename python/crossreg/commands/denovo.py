@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 HELP = "case/control tests of de novo variants' SAD: per track, per principal component, per person"
-
-log = logging.getLogger("crossreg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from crossreg.model.params import GELU_FORMS
 
 HELP = "convert Basenji2 Keras .h5 weights (e.g. the cross2020 models) into a crossreg checkpoint"
-
-log = logging.getLogger("crossreg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,8 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Import, then save the checkpoint."""
-    from crossreg.model.checkpoint import make_config, save_checkpoint
-    from crossreg.model.keras_import import BasenjiSource, import_basenji
+    from crossreg.model.keras_import import BasenjiSource, import_checkpoint
 
     counts = {len(args.weights), len(args.targets), len(args.genome)}
     if len(counts) != 1:
@@ -73,30 +69,5 @@ def run(args: argparse.Namespace) -> int:
         BasenjiSource(genome, weights, targets)
         for genome, weights, targets in zip(args.genome, args.weights, args.targets, strict=True)
     ]
-    imported = import_basenji(args.params, sources, gelu=args.gelu, trunk_from=args.trunk_from)
-    log.info("GELU form: %s (%s)", imported.gelu_form, imported.gelu_reason)
-    config = make_config(
-        imported.model,
-        imported.params.raw,
-        imported.targets,
-        genomes=imported.genomes,
-        source={
-            "imported_from": "basenji-keras-h5",
-            "params": args.params.name,
-            "weights": {s.genome: s.weights.name for s in sources},
-            "trunk": Path(imported.trunk_source).name,
-            "gelu_reason": imported.gelu_reason,
-            "keras_version": {s.genome: imported.keras_versions[s.genome] for s in sources},
-        },
-    )
-    save_checkpoint(args.out, imported.model, config)
-    heads = ", ".join(f"{g} ({imported.model.num_targets(g)} tracks)" for g in imported.genomes)
-    log.info(
-        "wrote %s: %s, input %d bp -> %d bins of %d bp",
-        args.out,
-        heads,
-        config.seq_length,
-        config.bins,
-        config.bin_width,
-    )
+    import_checkpoint(args.params, sources, args.out, gelu=args.gelu, trunk_from=args.trunk_from)
     return 0

@@ -20,6 +20,7 @@ from torch import nn
 
 from crossreg.io.targets import TargetsTable, read_targets
 from crossreg.model.blocks import KerasBatchNorm
+from crossreg.model.checkpoint import CheckpointConfig, make_config, save_checkpoint
 from crossreg.model.keras_h5 import (
     LAYER_WEIGHTS,
     KerasFile,
@@ -299,3 +300,42 @@ def import_basenji(
         trunk_source=files[trunk_genome].path,
         keras_versions={g: f.keras_version for g, f in files.items()},
     )
+
+
+def import_checkpoint(
+    params: str | os.PathLike[str],
+    sources: Sequence[BasenjiSource],
+    out: str | os.PathLike[str],
+    *,
+    gelu: str | None = None,
+    trunk_from: str | None = None,
+) -> CheckpointConfig:
+    """The import-basenji step: :func:`import_basenji`, then save the model as a crossreg
+    checkpoint in `out` whose config records where each part came from."""
+    imported = import_basenji(params, sources, gelu=gelu, trunk_from=trunk_from)
+    log.info("GELU form: %s (%s)", imported.gelu_form, imported.gelu_reason)
+    config = make_config(
+        imported.model,
+        imported.params.raw,
+        imported.targets,
+        genomes=imported.genomes,
+        source={
+            "imported_from": "basenji-keras-h5",
+            "params": Path(params).name,
+            "weights": {s.genome: Path(s.weights).name for s in sources},
+            "trunk": Path(imported.trunk_source).name,
+            "gelu_reason": imported.gelu_reason,
+            "keras_version": {s.genome: imported.keras_versions[s.genome] for s in sources},
+        },
+    )
+    save_checkpoint(out, imported.model, config)
+    heads = ", ".join(f"{g} ({imported.model.num_targets(g)} tracks)" for g in imported.genomes)
+    log.info(
+        "wrote %s: %s, input %d bp -> %d bins of %d bp",
+        out,
+        heads,
+        config.seq_length,
+        config.bins,
+        config.bin_width,
+    )
+    return config
