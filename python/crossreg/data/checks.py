@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from crossreg.data.tracks import bigwig_chrom_sizes
+from crossreg.data.windows import SPLIT_ORDER
 from crossreg.genome import Genome
-from crossreg.io.bed import Interval, check_within, read_bed
+from crossreg.io.bed import Interval, check_within, iter_bed_lines, read_bed
 from crossreg.io.targets import TargetsTable, read_targets
 
 log = logging.getLogger("crossreg")
+
+#: A fold label as ``crossreg split --folds K`` writes them: ``fold0`` .. ``fold{K-1}``.
+_FOLD = re.compile(r"fold(0|[1-9][0-9]*)")
+
+#: The allowed split labels, as error messages give them.
+_ALLOWED = (
+    "train, valid and test (or, in every line, the folds fold0..fold{K-1} that "
+    "`crossreg split --folds K` writes)"
+)
 
 
 @dataclass(frozen=True)
@@ -80,12 +91,72 @@ def check_chromosomes(
             )
 
 
-def _genome_bed(path: str, what: str, sizes: Mapping[str, int], fasta: str) -> list[Interval]:
+def check_split_labels(records: Sequence[tuple[int, Interval]], path: str) -> None:
+    """The split labels (column 4) of a regions BED's `records` (line number, interval) must
+    all be train/valid/test, or all folds ``fold0..fold{K-1}`` without gaps (as written by
+    ``crossreg split --folds K``); ValueError naming the file, the line and the allowed
+    labels otherwise.
+
+    The kind of labels is the one most lines carry; a file mixing both kinds is refused at
+    the first line of the other kind.
+    """
+    labels = [(line, iv.extra[0] if iv.extra else "") for line, iv in records]
+    for line, label in labels:
+        if not label:
+            raise ValueError(
+                f"{path}:{line}: no split label in column 4 (regions BED); the labels are "
+                f"{_ALLOWED}"
+            )
+    folds = [(line, label) for line, label in labels if _FOLD.fullmatch(label)]
+    standard = [(line, label) for line, label in labels if label in SPLIT_ORDER]
+    if len(folds) <= len(standard):
+        for line, label in labels:
+            if label in SPLIT_ORDER:
+                continue
+            if _FOLD.fullmatch(label):
+                raise ValueError(
+                    f"{path}:{line}: split label '{label}' is a fold but line {standard[0][0]} "
+                    f"has '{standard[0][1]}' (regions BED): the labels are train, valid and "
+                    "test, or in every line the folds fold0..fold{K-1}, not both"
+                )
+            raise ValueError(
+                f"{path}:{line}: split label '{label}' is not allowed (regions BED); the "
+                f"labels are {_ALLOWED}"
+            )
+        return
+    present = {int(label[4:]) for _, label in folds}
+    k = next(i for i in range(len(present) + 1) if i not in present)
+    allowed = f"fold0..fold{k - 1}" if k else "fold0, fold1, ..."
+    first = folds[0]
+    for line, label in labels:
+        if _FOLD.fullmatch(label) and int(label[4:]) < k:
+            continue
+        if label in SPLIT_ORDER:
+            why = f"this file's labels are folds (line {first[0]} has '{first[1]}')"
+            why += "; a file holds either train/valid/test or folds, not both"
+        elif _FOLD.fullmatch(label):
+            why = f"the file has no 'fold{k}' (folds run from fold0 without gaps)"
+        else:
+            why = f"this file's labels are folds (line {first[0]} has '{first[1]}')"
+        raise ValueError(
+            f"{path}:{line}: split label '{label}' is not allowed (regions BED): the labels "
+            f"are the folds {allowed}, as `crossreg split --folds K` writes them; {why}"
+        )
+
+
+def _genome_bed(
+    path: str,
+    what: str,
+    sizes: Mapping[str, int],
+    fasta: str,
+    intervals: list[Interval] | None = None,
+) -> list[Interval]:
     """A BED of the genome (regions, gaps, blacklist, unmappable): intervals on chromosomes
     the FASTA lacks are dropped (with a log line), but a file sharing no chromosome with it,
     or differing from it by the ``chr`` prefix, is refused, and intervals must end within
-    their chromosome."""
-    intervals = read_bed(check_file(path, what))
+    their chromosome. `intervals` are the file's, when already read."""
+    if intervals is None:
+        intervals = read_bed(check_file(path, what))
     names = dict.fromkeys(iv.chrom for iv in intervals)
     for name in names:
         hint = _prefix_hint(name, sizes)
@@ -166,7 +237,12 @@ def check_inputs(
     def bed(path: str | os.PathLike[str] | None, what: str) -> list[Interval]:
         return _genome_bed(str(path), what, sizes, fasta_name) if path else []
 
-    region_list = bed(regions, "regions BED") if regions is not None else None
+    region_list = None
+    if regions is not None:
+        records = list(iter_bed_lines(check_file(regions, "regions BED")))
+        check_split_labels(records, str(regions))
+        intervals = [iv for _, iv in records]
+        region_list = _genome_bed(str(regions), "regions BED", sizes, fasta_name, intervals)
     gap_list = bed(gaps, "gaps BED")
     black = [iv for b in blacklist for iv in bed(b, "blacklist BED")]
     unmap = bed(unmappable, "unmappable BED")

@@ -40,6 +40,14 @@ def _open_text(path: Path) -> IO[str]:
 
 def iter_bed(path: str | os.PathLike[str], *, min_columns: int = 3) -> Iterator[Interval]:
     """Yield the intervals of a BED file in file order, checking each line."""
+    for _, interval in iter_bed_lines(path, min_columns=min_columns):
+        yield interval
+
+
+def iter_bed_lines(
+    path: str | os.PathLike[str], *, min_columns: int = 3
+) -> Iterator[tuple[int, Interval]]:
+    """Like :func:`iter_bed`, each interval with its 1-based line number in the file."""
     path = Path(path)
     with _open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
@@ -67,7 +75,7 @@ def iter_bed(path: str | os.PathLike[str], *, min_columns: int = 3) -> Iterator[
                     f"{path}:{line_no}: interval {chrom}:{start}-{end} is invalid "
                     "(BED needs 0 <= start <= end)"
                 )
-            yield Interval(chrom, start, end, tuple(fields[3:]))
+            yield line_no, Interval(chrom, start, end, tuple(fields[3:]))
 
 
 def read_bed(
