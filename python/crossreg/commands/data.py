@@ -11,50 +11,88 @@ log = logging.getLogger("crossreg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``crossreg data``."""
+    """Options of ``crossreg data``; defaults from :mod:`crossreg.data.defaults`."""
+    from crossreg.data import defaults as d
+
     inputs = parser.add_argument_group("inputs")
     inputs.add_argument("--genome", required=True, help="genome name stored in the dataset")
     inputs.add_argument("--assembly", help="assembly name (default: the FASTA's file stem)")
     inputs.add_argument("--fasta", required=True, help="genome FASTA (uncompressed)")
     inputs.add_argument("--targets", required=True, help="Basenji targets table")
     inputs.add_argument("--out", required=True, help="dataset directory to create")
-    inputs.add_argument("--regions", help="BED of regions with a split label in column 4")
+    inputs.add_argument(
+        "--regions",
+        help="BED of regions with a split label in column 4: train, valid or test, or the "
+        "folds fold0..fold{K-1} of `crossreg split --folds K`",
+    )
     inputs.add_argument(
         "--blacklist", action="append", default=[], help="blacklist BED (repeatable)"
     )
     inputs.add_argument("--unmappable", help="BED of unmappable regions")
     inputs.add_argument("--gaps", help="BED of assembly gaps (contigs lie between them)")
     geometry = parser.add_argument_group("windows")
-    geometry.add_argument("--seq-length", type=int, default=131_072, help="input bp [131072]")
-    geometry.add_argument("--stride", type=int, default=65_599, help="tiling stride bp [65599]")
-    geometry.add_argument("--crop", type=int, default=64, help="bins cropped per side [64]")
-    geometry.add_argument("--pool-width", type=int, default=128, help="bin width bp [128]")
     geometry.add_argument(
-        "--min-n-run", type=int, default=1024, help="N runs this long end contigs; 0: never [1024]"
+        "--seq-length", type=int, default=d.DEFAULT_SEQ_LENGTH, help="input bp [%(default)s]"
+    )
+    geometry.add_argument(
+        "--stride", type=int, default=d.DEFAULT_STRIDE, help="tiling stride bp [%(default)s]"
+    )
+    geometry.add_argument(
+        "--crop", type=int, default=d.DEFAULT_CROP_BINS, help="bins cropped per side [%(default)s]"
+    )
+    geometry.add_argument(
+        "--pool-width", type=int, default=d.DEFAULT_POOL_WIDTH, help="bin width bp [%(default)s]"
+    )
+    geometry.add_argument(
+        "--min-n-run",
+        type=int,
+        default=d.DEFAULT_MIN_N_RUN,
+        help="N runs this long end contigs; 0: never [%(default)s]",
     )
     geometry.add_argument(
         "--max-unmappable",
         type=float,
-        default=0.5,
-        help="drop windows with at least this fraction of unmappable target bins [0.5]",
+        default=d.DEFAULT_MAX_UNMAPPABLE,
+        help="drop windows with at least this fraction of unmappable target bins [%(default)s]",
     )
     geometry.add_argument(
         "--fill-quantile",
         type=float,
-        default=0.25,
-        help="masked bins get this quantile of the track's bins [0.25]",
+        default=d.DEFAULT_FILL_QUANTILE,
+        help="masked bins get this quantile of the track's bins [%(default)s]",
     )
     split = parser.add_argument_group("split (without --regions)")
-    split.add_argument("--valid-fraction", type=float, default=0.05, help="[0.05]")
-    split.add_argument("--test-fraction", type=float, default=0.05, help="[0.05]")
     split.add_argument(
-        "--split-block", type=int, default=1_048_576, help="bp per randomly assigned block [1Mb]"
+        "--valid-fraction",
+        type=float,
+        default=d.DEFAULT_VALID_FRACTION,
+        help="fraction of the blocks for validation [%(default)s]",
     )
-    split.add_argument("--seed", type=int, default=44, help="seed of the block assignment [44]")
+    split.add_argument(
+        "--test-fraction",
+        type=float,
+        default=d.DEFAULT_TEST_FRACTION,
+        help="fraction of the blocks for test [%(default)s]",
+    )
+    split.add_argument(
+        "--split-block",
+        type=int,
+        default=d.DEFAULT_SPLIT_BLOCK,
+        help="bp per randomly assigned block [%(default)s]",
+    )
+    split.add_argument(
+        "--seed",
+        type=int,
+        default=d.DEFAULT_SEED,
+        help="seed of the block assignment [%(default)s]",
+    )
     run_group = parser.add_argument_group("resources")
     run_group.add_argument("--threads", type=int, help="worker threads [all cores]")
     run_group.add_argument(
-        "--memory-gb", type=float, default=8.0, help="budget for track buffers [8]"
+        "--memory-gb",
+        type=float,
+        default=d.DEFAULT_MEMORY_GB,
+        help="budget for track buffers [%(default)s]",
     )
     run_group.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
 

@@ -7,27 +7,43 @@
   the device.
 """
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from crossreg.data.plan import Layout, SplitOptions
-from crossreg.data.store import BuildOptions, DataStore, build_dataset
-from crossreg.data.tracks import bigwig_chrom_sizes, compute_targets
+if TYPE_CHECKING:
+    from crossreg.data.loader import (
+        EpochBatchSampler,
+        SplitDataset,
+        augmentation_draws,
+        codes_to_one_hot,
+        make_loader,
+    )
+    from crossreg.data.plan import Layout, SplitOptions
+    from crossreg.data.store import BuildOptions, DataStore, build_dataset
+    from crossreg.data.tracks import bigwig_chrom_sizes, compute_targets
 
-#: Names served by crossreg.data.loader, imported on first use (it imports torch).
-_LOADER_NAMES = (
-    "EpochBatchSampler",
-    "SplitDataset",
-    "augmentation_draws",
-    "codes_to_one_hot",
-    "make_loader",
-)
+#: Public name -> the submodule serving it, imported on first use: importing the package
+#: (e.g. for crossreg.data.defaults, which ``crossreg --help`` reads) pulls in neither numpy
+#: nor torch (crossreg.data.loader imports torch).
+_SOURCES = {
+    "bigwig_chrom_sizes": "crossreg.data.tracks",
+    "compute_targets": "crossreg.data.tracks",
+    "Layout": "crossreg.data.plan",
+    "SplitOptions": "crossreg.data.plan",
+    "BuildOptions": "crossreg.data.store",
+    "DataStore": "crossreg.data.store",
+    "build_dataset": "crossreg.data.store",
+    "EpochBatchSampler": "crossreg.data.loader",
+    "SplitDataset": "crossreg.data.loader",
+    "augmentation_draws": "crossreg.data.loader",
+    "codes_to_one_hot": "crossreg.data.loader",
+    "make_loader": "crossreg.data.loader",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LOADER_NAMES:
-        from crossreg.data import loader
-
-        return getattr(loader, name)
+    if name in _SOURCES:
+        return getattr(importlib.import_module(_SOURCES[name]), name)
     raise AttributeError(f"module 'crossreg.data' has no attribute '{name}'")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.data import defaults
 from crossreg.data.checks import Inputs
 from crossreg.data.windows import (
     Windows,
@@ -28,10 +29,10 @@ log = logging.getLogger("crossreg")
 class Layout:
     """Window geometry: input length, bin width, bins cropped per side, tiling stride."""
 
-    seq_length: int = 131_072
-    pool_width: int = 128
-    crop_bins: int = 64
-    stride: int = 65_599
+    seq_length: int = defaults.DEFAULT_SEQ_LENGTH
+    pool_width: int = defaults.DEFAULT_POOL_WIDTH
+    crop_bins: int = defaults.DEFAULT_CROP_BINS
+    stride: int = defaults.DEFAULT_STRIDE
 
     @property
     def target_bins(self) -> int:
@@ -48,10 +49,10 @@ class Layout:
 class SplitOptions:
     """How windows get split labels when no regions BED is given."""
 
-    valid_fraction: float = 0.05
-    test_fraction: float = 0.05
-    block_size: int = 1_048_576
-    seed: int = 44
+    valid_fraction: float = defaults.DEFAULT_VALID_FRACTION
+    test_fraction: float = defaults.DEFAULT_TEST_FRACTION
+    block_size: int = defaults.DEFAULT_SPLIT_BLOCK
+    seed: int = defaults.DEFAULT_SEED
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,8 @@ def plan_windows(
     layout: Layout,
     split: SplitOptions,
     *,
-    min_n_run: int = 1024,
-    max_unmappable: float = 0.5,
+    min_n_run: int = defaults.DEFAULT_MIN_N_RUN,
+    max_unmappable: float = defaults.DEFAULT_MAX_UNMAPPABLE,
 ) -> Plan:
     """Tile the genome into windows and compute which target bins are masked.
 

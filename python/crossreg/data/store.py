@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg import __version__
+from crossreg.data import defaults
 from crossreg.data.checks import check_inputs, check_numbers
 from crossreg.data.npy import NpyRows
 from crossreg.data.plan import Layout, Plan, SplitOptions, plan_windows
@@ -64,11 +65,11 @@ class BuildOptions:
     assembly: str | None = None
     layout: Layout = field(default_factory=Layout)
     split: SplitOptions = field(default_factory=SplitOptions)
-    min_n_run: int = 1024
-    max_unmappable: float = 0.5
-    fill_quantile: float = 0.25
+    min_n_run: int = defaults.DEFAULT_MIN_N_RUN
+    max_unmappable: float = defaults.DEFAULT_MAX_UNMAPPABLE
+    fill_quantile: float = defaults.DEFAULT_FILL_QUANTILE
     threads: int | None = None
-    memory_gb: float = 8.0
+    memory_gb: float = defaults.DEFAULT_MEMORY_GB
     overwrite: bool = False
 
 
