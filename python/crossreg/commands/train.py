@@ -8,6 +8,15 @@ from pathlib import Path
 HELP = "train a Basenji2 model jointly on the dataset stores of one or more genomes"
 
 
+def _head_arg(text: str) -> tuple[str, str]:
+    genome, sep, head = text.partition("=")
+    if not sep or not genome or not head:
+        raise argparse.ArgumentTypeError(
+            f"expected GENOME=HEAD (e.g. human=head_mouse or human=mouse), got '{text}'"
+        )
+    return genome, head
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg train``; unset ones come from the params' ``train`` section."""
     from crossreg.model.params import GELU_FORMS
@@ -21,6 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="dataset store of one genome (crossreg data); repeat for joint training",
     )
     parser.add_argument("--out", type=Path, required=True, help="output (checkpoint) directory")
+    parser.add_argument(
+        "--head",
+        type=_head_arg,
+        action="append",
+        default=[],
+        metavar="GENOME=HEAD",
+        help="train the params' head HEAD (its key, head_mouse, or its genome, mouse) on the "
+        "dataset of genome GENOME; repeatable (default: each dataset trains head_<its genome>)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last")
     parser.add_argument("--max-epochs", type=int, help="stop after this many epochs")
     parser.add_argument("--patience", type=int, help="epochs without improvement before stopping")
@@ -61,6 +79,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")
 
 
+def _heads(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    heads: dict[str, str] = {}
+    for genome, head in pairs:
+        if heads.get(genome, head) != head:
+            raise ValueError(f"--head gives genome '{genome}' two heads: {heads[genome]}, {head}")
+        heads[genome] = head
+    return heads
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and report where the checkpoints are."""
     from crossreg.train.trainer import TrainOptions, train
@@ -82,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         bf16=args.bf16,
         compile=args.compile,
         num_workers=args.workers,
+        heads=_heads(args.head),
     )
     out = train(args.params, args.data, args.out, options, resume=args.resume)
     print(f"checkpoints in {out} (best/, last/), per-epoch metrics in {out / 'metrics.csv'}")

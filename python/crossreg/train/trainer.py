@@ -79,6 +79,9 @@ class TrainOptions:
     bf16: bool | None = None  # None: on CUDA only
     compile: bool = False
     num_workers: int = 0
+    #: genome -> head (params key ``head_mouse`` or its genome ``mouse``) for a dataset
+    #: whose genome has no head of its own name (``crossreg train --head GENOME=HEAD``)
+    heads: dict[str, str] = field(default_factory=dict)
 
     def resolved(self, train: dict[str, Any], model_params: Any) -> TrainOptions:
         """These options with every ``None`` filled from the params (Basenji's defaults)."""
@@ -131,20 +134,51 @@ class RunState:
     finished_phases: list[str] = field(default_factory=list)
 
 
-def head_map(params: Params, genomes: Sequence[str]) -> dict[str, str]:
-    """Genome name → params head key, by the head's genome name (``head_human``); a single
-    head serves a single genome whatever its name."""
-    by_genome = {h.genome: h.key for h in params.model.heads}
-    if len(genomes) == 1 and len(by_genome) == 1 and genomes[0] not in by_genome:
-        return {genomes[0]: next(iter(by_genome.values()))}
-    missing = [g for g in genomes if g not in by_genome]
+def head_map(
+    params: Params, genomes: Sequence[str], explicit: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Genome name → params head key: the head of the genome's name (``head_human`` for
+    ``human``), or the head `explicit` pairs the genome with, given by its key
+    (``head_mouse``) or its genome name (``mouse``). Every genome needs a head, and a head
+    serves one genome; ValueError naming the genomes and the params' heads otherwise."""
+    heads = params.model.heads
+    defined = ", ".join(h.key for h in heads)
+    by_name = {h.genome: h.key for h in heads}
+    keys = {h.key for h in heads}
+    explicit = dict(explicit or {})
+    for genome, head in explicit.items():
+        if genome not in genomes:
+            raise ValueError(
+                f"--head {genome}={head}: no dataset is of genome '{genome}' (the datasets "
+                f"are of {', '.join(genomes)})"
+            )
+        if head not in keys and head not in by_name:
+            raise ValueError(
+                f"{params.source}: --head {genome}={head}: the params define no head "
+                f"'{head}'; their heads are {defined}"
+            )
+    missing = [g for g in genomes if g not in explicit and g not in by_name]
     if missing:
         raise ValueError(
-            f"{params.source}: no head for genome(s) {', '.join(missing)}; the params have "
-            f"{', '.join(h.key for h in params.model.heads)}: add a 'head_<genome>' entry "
-            "per dataset genome"
+            f"{params.source}: no head for genome(s) {', '.join(missing)} of the dataset(s); "
+            f"the params define {defined}: add a 'head_<genome>' entry per dataset genome, "
+            f"or pass --head {missing[0]}={heads[0].key} to train that head on the "
+            f"'{missing[0]}' dataset"
         )
-    return {g: by_genome[g] for g in genomes}
+    mapping: dict[str, str] = {}
+    for genome in genomes:
+        head = explicit.get(genome, genome)
+        mapping[genome] = head if head in keys else by_name[head]
+    served: dict[str, list[str]] = {}
+    for genome, key in mapping.items():
+        served.setdefault(key, []).append(genome)
+    for key, users in served.items():
+        if len(users) > 1:
+            raise ValueError(
+                f"{params.source}: head {key} would serve genomes {' and '.join(users)}; a "
+                "head serves one genome: give each dataset its own head (--head GENOME=HEAD)"
+            )
+    return mapping
 
 
 def check_compatible(model: SeqNN, store: DataStore, source: str) -> None:
@@ -188,7 +222,7 @@ class Trainer:
         names = [s.genome for s in stores]
         if len(set(names)) != len(names):
             raise ValueError(f"two datasets are of the same genome: {', '.join(names)}")
-        self.heads = head_map(params, names)
+        self.heads = head_map(params, names, self.options.heads)
         self.device = distributed.resolve_device(self.options.device)
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
