@@ -31,9 +31,11 @@ dev: venv
 demo: dev
 	$(BIN)/crossreg demo --out demo-out
 
-lint: venv
+# The stub check imports the built extension, hence dev.
+lint: dev
 	$(BIN)/ruff check python tests benches
 	$(BIN)/ruff format --check python tests benches
+	$(BIN)/python tests/check_native_stub.py
 	cargo fmt --all --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --all-targets --features python -- -D warnings

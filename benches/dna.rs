@@ -6,7 +6,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use std::hint::black_box;
 use std::time::Duration;
 
-use crossreg::{dna, fasta::Genome, signal};
+use crossreg::{dna, genome::Genome, signal};
 
 const WINDOW: usize = 131_072;
 

@@ -1,11 +1,14 @@
 """Type stub of the native extension. Users call the wrappers in crossreg.dna,
-crossreg.genome and crossreg.signal; this documents the calls they make.
+crossreg.genome, crossreg.signal, crossreg.data.bigwig, crossreg.data.loader,
+crossreg.split.synteny and crossreg.io.chroms; this documents the calls they make.
+``tests/check_native_stub.py`` (run by ``make lint``) checks it against the built extension.
 
 Every function releases the GIL while it works. Arrays must be C-contiguous; "in place"
 functions write into the array they are given.
 """
 
 import os
+from collections.abc import Container, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -111,3 +114,12 @@ def bigwig_targets(
     `pooled_mean`, `pooled_max`, `clipped_fraction`, `target_mean`. Parallel over tracks on
     `threads` threads (the global pool when None).
     """
+
+def chrom_hint(name: str, known: Sequence[str]) -> str:
+    """The hint that follows "chromosome 'name' is not in ...": the name in `known` that
+    differs from `name` only by the 'chr' prefix or by case, else the first names of `known`
+    (starts with "; " or " ("); the native errors about unknown chromosomes use the same."""
+
+def chrom_prefix_twin(name: str, known: Container[str]) -> str | None:
+    """The name in `known` (tested with `in`) that differs from `name` only by the 'chr'
+    prefix (`chr1` for `1`, `1` for `chr1`), or None."""

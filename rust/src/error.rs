@@ -54,24 +54,33 @@ impl Error {
     }
 }
 
+/// The name `is_known` accepts that differs from `name` only by the `chr` prefix
+/// (`chr1` for `1`, `1` for `chr1`), the mismatch users hit most; `None` when there is none.
+pub fn prefix_twin(name: &str, mut is_known: impl FnMut(&str) -> bool) -> Option<String> {
+    let prefixed = format!("chr{name}");
+    if is_known(&prefixed) {
+        return Some(prefixed);
+    }
+    name.strip_prefix("chr")
+        .filter(|stripped| is_known(stripped))
+        .map(str::to_string)
+}
+
 /// A hint for an unknown chromosome name: the `chr`-prefix mismatch users hit most
-/// (`1` vs `chr1`), or a case-only difference.
+/// (`1` vs `chr1`), or a case-only difference, or else the first names `known` holds.
+/// It starts with `"; "` or `" ("`, to follow "chromosome 'x' is not in ...".
 pub fn chrom_hint<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     let known: Vec<&str> = known.into_iter().collect();
-    let prefixed = format!("chr{name}");
-    if known.contains(&prefixed.as_str()) {
+    if let Some(twin) = prefix_twin(name, |n| known.contains(&n)) {
+        let names = if twin.len() > name.len() {
+            "carry the 'chr' prefix"
+        } else {
+            "have no 'chr' prefix"
+        };
         return format!(
-            "; did you mean '{prefixed}'? The names here carry the 'chr' prefix: rename the \
-             chromosomes of one file to match the other"
+            "; did you mean '{twin}'? The names here {names}: rename the chromosomes of one \
+             file to match the other"
         );
-    }
-    if let Some(stripped) = name.strip_prefix("chr") {
-        if known.contains(&stripped) {
-            return format!(
-                "; did you mean '{stripped}'? The names here have no 'chr' prefix: rename the \
-                 chromosomes of one file to match the other"
-            );
-        }
     }
     if let Some(other) = known.iter().find(|k| k.eq_ignore_ascii_case(name)) {
         return format!("; did you mean '{other}'? (names are case-sensitive)");
@@ -91,6 +100,32 @@ mod tests {
         assert!(chrom_hint("chr1", ["1", "2"]).contains("'1'"));
         assert!(chrom_hint("CHRX", ["chrX"]).contains("case-sensitive"));
         assert!(chrom_hint("chr9", ["chr1"]).contains("it holds chr1"));
+    }
+
+    #[test]
+    fn hint_wording_is_kept() {
+        assert_eq!(
+            chrom_hint("1", ["chr1"]),
+            "; did you mean 'chr1'? The names here carry the 'chr' prefix: rename the \
+             chromosomes of one file to match the other"
+        );
+        assert_eq!(
+            chrom_hint("chr1", ["1"]),
+            "; did you mean '1'? The names here have no 'chr' prefix: rename the chromosomes \
+             of one file to match the other"
+        );
+        let many = ["a", "b", "c", "d", "e", "f"];
+        assert_eq!(chrom_hint("z", many), " (it holds a, b, c, d, e, ...)");
+    }
+
+    #[test]
+    fn prefix_twin_finds_the_other_spelling_only() {
+        let known = |n: &str| ["chr1", "2"].contains(&n);
+        assert_eq!(prefix_twin("1", known).as_deref(), Some("chr1"));
+        assert_eq!(prefix_twin("chr2", known).as_deref(), Some("2"));
+        assert_eq!(prefix_twin("chr1", known), None);
+        assert_eq!(prefix_twin("3", known), None);
+        assert_eq!(prefix_twin("CHR1", known), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod augment;
 pub mod bigwig;
 pub mod dna;
 pub mod error;
-pub mod fasta;
+pub mod genome;
 pub mod net;
 pub mod signal;
 pub mod synteny;

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from crossreg.data.bigwig import bigwig_chrom_sizes, compute_targets
     from crossreg.data.loader import (
         EpochBatchSampler,
         SplitDataset,
@@ -20,14 +21,13 @@ if TYPE_CHECKING:
     )
     from crossreg.data.plan import Layout, SplitOptions
     from crossreg.data.store import BuildOptions, DataStore, build_dataset
-    from crossreg.data.tracks import bigwig_chrom_sizes, compute_targets
 
 #: Public name -> the submodule serving it, imported on first use: importing the package
 #: (e.g. for crossreg.data.defaults, which ``crossreg --help`` reads) pulls in neither numpy
 #: nor torch (crossreg.data.loader imports torch).
 _SOURCES = {
-    "bigwig_chrom_sizes": "crossreg.data.tracks",
-    "compute_targets": "crossreg.data.tracks",
+    "bigwig_chrom_sizes": "crossreg.data.bigwig",
+    "compute_targets": "crossreg.data.bigwig",
     "Layout": "crossreg.data.plan",
     "SplitOptions": "crossreg.data.plan",
     "BuildOptions": "crossreg.data.store",

@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crossreg.data.tracks import bigwig_chrom_sizes
+from crossreg.data.bigwig import bigwig_chrom_sizes
 from crossreg.data.windows import SPLIT_ORDER
 from crossreg.genome import Genome
 from crossreg.io.bed import Interval, check_within, iter_bed_lines, read_bed
+from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.targets import TargetsTable, read_targets
 
 log = logging.getLogger("crossreg")
@@ -52,14 +53,6 @@ def check_file(path: str | os.PathLike[str], what: str) -> Path:
     return p
 
 
-def _prefix_hint(name: str, known: Mapping[str, int]) -> str:
-    if f"chr{name}" in known:
-        return f" (the FASTA calls it 'chr{name}': the files differ in the 'chr' prefix)"
-    if name.startswith("chr") and name[3:] in known:
-        return f" (the FASTA calls it '{name[3:]}': the files differ in the 'chr' prefix)"
-    return ""
-
-
 def check_chromosomes(
     source: str, chroms: Mapping[str, int], fasta_sizes: Mapping[str, int], *, fasta: str
 ) -> None:
@@ -70,12 +63,9 @@ def check_chromosomes(
     """
     shared = [c for c in chroms if c in fasta_sizes]
     for name in chroms:
-        hint = _prefix_hint(name, fasta_sizes)
-        if name not in fasta_sizes and hint:
-            raise ValueError(
-                f"{source}: chromosome '{name}' is not in {fasta}{hint}; rename the "
-                "chromosomes of one file to match the other"
-            )
+        if name not in fasta_sizes and prefix_twin(name, fasta_sizes) is not None:
+            hint = chrom_hint(name, fasta_sizes)
+            raise ValueError(f"{source}: chromosome '{name}' is not in {fasta}{hint}")
     if chroms and not shared:
         shown = ", ".join(list(chroms)[:3])
         raise ValueError(
@@ -159,12 +149,9 @@ def _genome_bed(
         intervals = read_bed(check_file(path, what))
     names = dict.fromkeys(iv.chrom for iv in intervals)
     for name in names:
-        hint = _prefix_hint(name, sizes)
-        if name not in sizes and hint:
-            raise ValueError(
-                f"{path} ({what}): chromosome '{name}' is not in {fasta}{hint}; rename the "
-                "chromosomes of one file to match the other"
-            )
+        if name not in sizes and prefix_twin(name, sizes) is not None:
+            hint = chrom_hint(name, sizes)
+            raise ValueError(f"{path} ({what}): chromosome '{name}' is not in {fasta}{hint}")
     if names and not any(n in sizes for n in names):
         raise ValueError(
             f"{path} ({what}): none of its chromosomes is in {fasta}; is it for another genome?"

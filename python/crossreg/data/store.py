@@ -32,10 +32,10 @@ import numpy.typing as npt
 
 from crossreg import __version__
 from crossreg.data import defaults
+from crossreg.data.bigwig import compute_targets
 from crossreg.data.checks import check_inputs, check_numbers
 from crossreg.data.npy import NpyRows
 from crossreg.data.plan import Layout, Plan, SplitOptions, plan_windows
-from crossreg.data.tracks import compute_targets
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
 from crossreg.io.bed import Interval, read_bed, write_bed

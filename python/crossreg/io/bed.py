@@ -2,19 +2,20 @@
 
 Only the first three columns are interpreted (chrom, start, end; 0-based half-open);
 further columns are kept as strings. ``track``/``browser`` lines and ``#`` comments are
-skipped. Gzipped files (``.gz``) are read transparently.
+skipped. Gzipped files are read transparently, whatever their name
+(:func:`crossreg.io.text.open_text`).
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.chroms import chrom_hint
+from crossreg.io.text import open_text
 
 
 @dataclass(frozen=True, order=True)
@@ -32,12 +33,6 @@ class Interval:
         return self.end - self.start
 
 
-def _open_text(path: Path) -> IO[str]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt")
-    return open(path)
-
-
 def iter_bed(path: str | os.PathLike[str], *, min_columns: int = 3) -> Iterator[Interval]:
     """Yield the intervals of a BED file in file order, checking each line."""
     for _, interval in iter_bed_lines(path, min_columns=min_columns):
@@ -49,7 +44,7 @@ def iter_bed_lines(
 ) -> Iterator[tuple[int, Interval]]:
     """Like :func:`iter_bed`, each interval with its 1-based line number in the file."""
     path = Path(path)
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             text = line.rstrip("\r\n")
             if not text.strip() or text.startswith(("#", "track", "browser")):
@@ -99,11 +94,7 @@ def check_within(intervals: Iterable[Interval], sizes: Mapping[str, int], *, sou
     """Raise ValueError naming the first interval on an unknown chromosome or past its end."""
     for iv in intervals:
         if iv.chrom not in sizes:
-            hint = ""
-            if f"chr{iv.chrom}" in sizes:
-                hint = f"; the genome calls it 'chr{iv.chrom}': add the 'chr' prefix"
-            elif iv.chrom.startswith("chr") and iv.chrom[3:] in sizes:
-                hint = f"; the genome calls it '{iv.chrom[3:]}': drop the 'chr' prefix"
+            hint = chrom_hint(iv.chrom, sizes)
             raise ValueError(f"{source}: chromosome '{iv.chrom}' is not in the genome{hint}")
         if iv.end > sizes[iv.chrom]:
             raise ValueError(

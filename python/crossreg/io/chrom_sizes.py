@@ -1,22 +1,23 @@
 """Chromosome sizes tables: ``name<TAB>length`` per line (UCSC ``chrom.sizes``, ``.genome``).
 
 A samtools ``.fai`` index reads as one too (its first two columns are name and length).
-Blank lines and ``#`` comments are skipped; gzipped files (``.gz``) are read transparently.
+Blank lines and ``#`` comments are skipped; gzipped files are read transparently, whatever
+their name (:func:`crossreg.io.text.open_text`).
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
+
+from crossreg.io.text import open_text
 
 
 def read_chrom_sizes(path: str | os.PathLike[str]) -> dict[str, int]:
     """Chromosome lengths in bp by name, in file order; errors name the file and line."""
     path = Path(path)
     sizes: dict[str, int] = {}
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt") as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             text = line.strip()
             if not text or text.startswith("#"):

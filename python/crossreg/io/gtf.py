@@ -2,19 +2,19 @@
 
 GTF rows are 1-based and inclusive (``start``..``end``); :class:`GtfRecord` holds them
 0-based half-open (``[start, end)``), converted here. Attributes are ``key "value";``
-pairs. Gzipped files (``.gz``) are read transparently.
+pairs. Gzipped files are read transparently, whatever their name
+(:func:`crossreg.io.text.open_text`).
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.text import open_text
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,6 @@ class GtfRecord:
         return self.attributes.get("transcript_id", "")
 
 
-def _open_text(path: Path) -> IO[str]:
-    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path)
-
-
 def _parse_attributes(text: str, where: str) -> dict[str, str]:
     attributes: dict[str, str] = {}
     for item in text.strip().split(";"):
@@ -64,7 +60,7 @@ def _parse_attributes(text: str, where: str) -> dict[str, str]:
 def iter_gtf(path: str | os.PathLike[str]) -> Iterator[GtfRecord]:
     """Yield the features of a GTF file in file order, checking each line."""
     path = Path(path)
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             text = line.rstrip("\r\n")
             if not text.strip() or text.startswith("#"):

@@ -2,22 +2,23 @@
 
 The reader converts VCF's 1-based ``POS`` to a 0-based ``pos`` once, here; everything else
 in crossreg uses 0-based half-open coordinates. A variant's REF occupies
-``[pos, pos + len(ref))``. Gzipped files (``.gz``) are read transparently. Sample
-columns are kept as text. Records that stop after ALT, QUAL or FILTER (as some tools write)
-are read with the missing columns as ``.``.
+``[pos, pos + len(ref))``. Gzipped files are read transparently, whatever their name
+(:func:`crossreg.io.text.open_text`). Sample columns are kept as text. Records that stop
+after ALT, QUAL or FILTER (as some tools write) are read with the missing columns as ``.``.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.chroms import chrom_hint
+from crossreg.io.text import open_text
 
 if TYPE_CHECKING:
     from crossreg.genome import Genome
@@ -52,10 +53,6 @@ class Variant:
         return len(self.ref) == 1 and all(len(a) == 1 for a in self.alts)
 
 
-def _open_text(path: Path) -> IO[str]:
-    return gzip.open(path, "rt") if path.suffix == ".gz" else open(path)
-
-
 def _parse_info(text: str) -> dict[str, str | bool]:
     if text in (".", ""):
         return {}
@@ -72,7 +69,7 @@ def iter_vcf(path: str | os.PathLike[str]) -> Iterator[Variant]:
     """Yield the records of a VCF in file order, checking each line."""
     path = Path(path)
     seen_header = False
-    with _open_text(path) as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             text = line.rstrip("\r\n")
             if text.startswith("##") or not text.strip():
@@ -144,9 +141,10 @@ def read_vcf(path: str | os.PathLike[str], *, genome: Genome | None = None) -> l
 def require_chromosome(variant: Variant, genome: Genome, *, source: str) -> None:
     """Raise ValueError when `variant` lies on a chromosome `genome` lacks."""
     if variant.chrom not in genome.sizes:
+        hint = chrom_hint(variant.chrom, genome.sizes)
         raise ValueError(
             f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} is on a "
-            "chromosome the genome lacks; is the VCF from another build or naming ('chr1' vs '1')?"
+            f"chromosome the genome lacks{hint}"
         )
 
 

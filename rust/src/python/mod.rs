@@ -9,8 +9,9 @@ use crate::Error;
 
 mod augment;
 mod bigwig;
+mod chroms;
 mod dna;
-mod fasta;
+mod genome;
 mod signal;
 mod synteny;
 
@@ -39,8 +40,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     augment::register(m)?;
     bigwig::register(m)?;
+    chroms::register(m)?;
     dna::register(m)?;
-    fasta::register(m)?;
+    genome::register(m)?;
     signal::register(m)?;
     synteny::register(m)?;
     Ok(())

@@ -1,4 +1,4 @@
-//! Bindings of [`crate::fasta`]: the in-memory genome.
+//! Bindings of [`crate::genome`]: the in-memory genome.
 
 use std::path::PathBuf;
 
@@ -7,19 +7,19 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use super::contiguous;
-use crate::fasta;
+use crate::genome;
 
 /// A FASTA file held in memory; windows may run off either chromosome end (N-padded).
 #[pyclass(frozen, module = "crossreg._native")]
 struct Genome {
-    inner: fasta::Genome,
+    inner: genome::Genome,
 }
 
 #[pymethods]
 impl Genome {
     #[new]
     fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let inner = py.detach(|| fasta::Genome::load(&path))?;
+        let inner = py.detach(|| genome::Genome::load(&path))?;
         Ok(Genome { inner })
     }
 
