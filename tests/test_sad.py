@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -169,3 +170,49 @@ def test_errors_leave_no_output(work):
     with pytest.raises(ValueError, match=r"must end in \.h5 or \.tsv"):
         _run([*base, "--genome", "human", "--vcf", str(work / "snps.vcf"), "--out", "x.npy"])
     assert not out.exists() and not list(work.glob(".bad.h5*"))
+
+
+def _vcf_with(work: Path, extra_records: list[str], name: str) -> Path:
+    """The fixture VCF with `extra_records` appended."""
+    path = work / name
+    path.write_text((work / "snps.vcf").read_text() + "".join(r + "\n" for r in extra_records))
+    return path
+
+
+def test_records_off_the_fasta_are_skipped_counted_and_recorded(work, caplog):
+    off = [
+        "chrUn_x\t10\tu1\tA\tC\t.\t.\t.",
+        "chrM\t5\tm1\tA\tG\t.\t.\t.",
+        "chrM\t9\tm2\tC\tT\t.\t.\t.",
+    ]
+    vcf = _vcf_with(work, off, "with_off.vcf")
+    base = ["sad", "--model", str(work / "tanh"), "--genome", "human"]
+    base += ["--fasta", str(work / "genome.fa"), "--vcf", str(vcf)]
+    with caplog.at_level(logging.WARNING, logger="crossreg"):
+        assert _run([*base, "--out", str(work / "off.h5")]) == 0
+    assert "skipped 3 records on 2 chromosome(s) the FASTA lacks: chrM:2,chrUn_x:1" in caplog.text
+    assert _run([*base, "--out", str(work / "plain.h5"), "--vcf", str(work / "snps.vcf")]) == 0
+    with h5py.File(work / "off.h5") as got, h5py.File(work / "plain.h5") as plain:
+        assert got.attrs["skipped_records"] == 3
+        assert got.attrs["skipped_chromosomes"] == "chrM:2,chrUn_x:1"
+        np.testing.assert_array_equal(got["SAD"][:], plain["SAD"][:])
+        np.testing.assert_array_equal(got["snp"][:], plain["snp"][:])
+    assert _run([*base, "--out", str(work / "off.tsv")]) == 0
+    meta = json.loads((work / "off.tsv.json").read_text())
+    assert meta["skipped_records"] == 3 and meta["genome"] == "human"
+    # --strict keeps stopping at the first such record, and writes nothing
+    with pytest.raises(ValueError, match=r"u1 at chrUn_x:10 is on a chromosome the genome lacks"):
+        _run([*base, "--strict", "--out", str(work / "strict.h5")])
+    assert not (work / "strict.h5").exists()
+
+
+def test_a_vcf_with_no_record_on_the_fasta_stops_with_the_naming_hint(work):
+    renamed = work / "renamed.vcf"
+    lines = (work / "snps.vcf").read_text().splitlines()
+    body = [line.removeprefix("chr") if not line.startswith("#") else line for line in lines]
+    renamed.write_text("\n".join(body) + "\n")
+    argv = ["sad", "--model", str(work / "tanh"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--vcf", str(renamed), "--out", str(work / "none.h5")]
+    with pytest.raises(ValueError, match=r"chromosome the genome lacks.*chr"):
+        _run(argv)
+    assert not (work / "none.h5").exists()

@@ -37,12 +37,16 @@ from crossreg.data.loader import SplitDataset, codes_to_one_hot, make_loader
 from crossreg.data.store import DataStore
 from crossreg.io.atomic import atomic_write
 from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
+from crossreg.model.geometry import check_compatible
+from crossreg.model.inference import InferenceOptions
+from crossreg.model.metrics import array_metrics
 from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.train.loss import poisson_loss
 from crossreg.train.optim import CLIP_MODES, build_optimizer
 from crossreg.train.schedule import EarlyStopping, epoch_schedule
 from crossreg.train.state import load_training_state, save_training_state
-from crossreg.train.step import evaluate_batches, train_step
+from crossreg.train.step import train_step
 
 log = logging.getLogger("crossreg")
 
@@ -112,11 +116,10 @@ class TrainOptions:
 
 @dataclass
 class GenomeData:
-    """One genome's store and its training / validation loaders."""
+    """One genome's store and its training loader (validation reads the store directly)."""
 
     store: DataStore
     train: torch.utils.data.DataLoader
-    valid: torch.utils.data.DataLoader
 
     @property
     def name(self) -> str:
@@ -181,28 +184,6 @@ def head_map(
     return mapping
 
 
-def check_compatible(model: SeqNN, store: DataStore, source: str) -> None:
-    """Raise ValueError when the model's length, bins or head size do not fit the store."""
-    genome = store.genome
-    if model.seq_length != store.seq_length:
-        raise ValueError(
-            f"{source}: the model reads {model.seq_length:,} bp but dataset {store.path} has "
-            f"{store.seq_length:,}-bp windows; set model.seq_length to {store.seq_length}"
-        )
-    bins, want = model.output_length(), store.target_length
-    if bins < want or (bins - want) % 2:
-        raise ValueError(
-            f"{source}: the model predicts {bins} bins but dataset {store.path} has {want} "
-            "target bins; adjust the model's Cropping1D (or the dataset's --crop)"
-        )
-    if model.num_targets(genome) != store.num_targets:
-        raise ValueError(
-            f"{source}: head for '{genome}' has {model.num_targets(genome)} units but dataset "
-            f"{store.path} has {store.num_targets} tracks; set the head's units to "
-            f"{store.num_targets}"
-        )
-
-
 class Trainer:
     """Trains one model on the dataset stores of one or more genomes."""
 
@@ -256,13 +237,11 @@ class Trainer:
             seed=o.seed,
             sequence="codes",
         )
-        valid = SplitDataset(store, "valid", sequence="codes")
         common = {"num_workers": o.num_workers, "pin_memory": self.device.type == "cuda"}
         batch = int(o.batch_size or 4)
         return GenomeData(
             store=store,
             train=make_loader(train, batch, shuffle=True, seed=o.seed, drop_last=True, **common),
-            valid=make_loader(valid, batch, shuffle=False, **common),
         )
 
     # ----------------------------------------------------------------- checkpoints
@@ -379,11 +358,19 @@ class Trainer:
         return codes_to_one_hot(codes), targets.to(self.device, non_blocking=True).float()
 
     def _validate(self, data: GenomeData) -> tuple[float, float, float]:
-        batches = (
-            (codes_to_one_hot(b["sequence"].to(self.device)), b["targets"]) for b in data.valid
+        o = self.options
+        options = InferenceOptions(
+            bf16=o.bf16 if o.bf16 is not None else self.device.type == "cuda",
+            batch_size=int(o.batch_size or 4),
         )
-        metrics, loss = evaluate_batches(
-            self.model, batches, data.name, device=self.device, bf16=self.options.bf16
+        split = data.store
+        metrics, loss = array_metrics(
+            self.model,
+            data.name,
+            split.sequences("valid"),
+            split.targets("valid"),
+            options,
+            loss=poisson_loss,
         )
         return loss, float(np.mean(metrics.pearson_r())), float(np.nanmean(metrics.r2()))
 
