@@ -22,7 +22,13 @@ from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.rows import fill_rows
 from crossreg.io.targets import Target
-from crossreg.model.inference import InferenceOptions, load_head, model_device, run_inference
+from crossreg.model.inference import (
+    InferenceOptions,
+    load_head,
+    model_device,
+    provenance,
+    run_inference,
+)
 from crossreg.model.seqnn import SeqNN
 
 log = logging.getLogger("crossreg")
@@ -124,11 +130,7 @@ def write_predictions(
         (model.output_length(), model.num_targets(head)),
         targets=config.targets[head],
         attrs={
-            "genome": head,
-            "model": str(model_dir),
-            "rc": options.rc,
-            "shifts": list(options.shifts),
-            "gelu_form": config.gelu_form,
+            **provenance(model_dir, head, config, options),
             "bin_width": config.bin_width,
             "crop_bins": list(config.crop),
         },

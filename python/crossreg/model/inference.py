@@ -92,6 +92,24 @@ def load_head(
     return model, config, head
 
 
+def provenance(
+    model_dir: str | os.PathLike[str],
+    head: str,
+    config: CheckpointConfig,
+    options: InferenceOptions,
+) -> dict[str, object]:
+    """What an output file records about the predictions it holds: the head, the
+    checkpoint, the ensemble, the precision and the GELU form."""
+    return {
+        "genome": head,
+        "model": str(model_dir),
+        "rc": options.rc,
+        "shifts": list(options.shifts),
+        "bf16": options.bf16,
+        "gelu_form": config.gelu_form,
+    }
+
+
 @torch.inference_mode()
 def predict_batch(
     model: SeqNN,

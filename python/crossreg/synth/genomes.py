@@ -254,22 +254,29 @@ def build_species(
     placements: dict[int, Placement] = {}
     features = _Features()
     slot = 0
+
+    def boundary(chrom: _ChromBuilder, is_first: bool, is_last: bool) -> None:
+        """The next boundary slot's sequence (an artefact or a duplicate where drawn)."""
+        nonlocal slot
+        dup = dup_seq if slot in dup_slots else None
+        _boundary(
+            rng,
+            preset,
+            repeats,
+            chrom,
+            features,
+            is_first,
+            is_last,
+            artefact=slot in artefact_slots,
+            dup=dup,
+        )
+        slot += 1
+
     for ci, group in enumerate(chrom_groups):
         chrom = _ChromBuilder(f"chr{ci + 1}")
         for gi, k in enumerate(group):
             is_first = gi == 0
-            _boundary(
-                rng,
-                preset,
-                repeats,
-                chrom,
-                features,
-                is_first,
-                False,
-                artefact=slot in artefact_slots,
-                dup=dup_seq if slot in dup_slots else None,
-            )
-            slot += 1
+            boundary(chrom, is_first, False)
             s = seg_order[k]
             units = ancestor.segments[s][::-1] if seg_strand[s] < 0 else ancestor.segments[s]
             for ui, u in enumerate(units):
@@ -281,18 +288,7 @@ def build_species(
                     codes = (3 - codes)[::-1]
                 start, _ = chrom.add(ASCII_UPPER[codes])
                 placements[u] = Placement(u, chrom.name, start, int(codes.size), strand)
-        _boundary(
-            rng,
-            preset,
-            repeats,
-            chrom,
-            features,
-            False,
-            True,
-            artefact=slot in artefact_slots,
-            dup=dup_seq if slot in dup_slots else None,
-        )
-        slot += 1
+        boundary(chrom, False, True)
         sequences[chrom.name] = np.concatenate(chrom.pieces)
     return SpeciesGenome(
         name=name,

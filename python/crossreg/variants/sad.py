@@ -39,7 +39,13 @@ from crossreg.io.atomic import atomic_path, atomic_write
 from crossreg.io.rows import fill_rows
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant, read_vcf, require_chromosome
-from crossreg.model.inference import InferenceOptions, load_head, model_device, run_inference
+from crossreg.model.inference import (
+    InferenceOptions,
+    load_head,
+    model_device,
+    provenance,
+    run_inference,
+)
 from crossreg.model.seqnn import SeqNN
 
 OUTPUT_SUFFIXES = (".h5", ".tsv")
@@ -224,11 +230,7 @@ def write_sad(
         score_alleles(model, alleles, genome, head, options),
         config.targets[head],
         attrs={
-            "genome": head,
-            "model": str(model_dir),
-            "rc": options.rc,
-            "shifts": list(options.shifts),
-            "gelu_form": config.gelu_form,
+            **provenance(model_dir, head, config, options),
             "skipped_records": sum(skipped.values()),
             "skipped_chromosomes": format_counts(skipped),
         },
