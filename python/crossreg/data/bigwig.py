@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg import _native
+from crossreg.data.defaults import DEFAULT_FILL_QUANTILE
 from crossreg.io.targets import Target, TargetsTable
 
 #: Names of the per-track statistics returned by :func:`compute_targets`.
@@ -46,7 +47,7 @@ def compute_targets(
     bins: int,
     pool_width: int = 128,
     mask: npt.NDArray[np.bool_] | None = None,
-    fill_quantile: float = 0.25,
+    fill_quantile: float = DEFAULT_FILL_QUANTILE,
     threads: int | None = None,
     out: npt.NDArray[np.float16] | None = None,
 ) -> tuple[npt.NDArray[np.float16], list[dict[str, float]]]:

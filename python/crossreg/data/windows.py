@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.data.defaults import DEFAULT_MIN_N_RUN
 from crossreg.genome import Genome
 from crossreg.io.bed import Interval, merge_intervals
 
@@ -79,7 +80,7 @@ def subtract(regions: Iterable[Interval], holes: Iterable[Interval]) -> list[Int
 
 
 def contigs(
-    genome: Genome, gaps: Iterable[Interval] = (), *, min_n_run: int = 1024
+    genome: Genome, gaps: Iterable[Interval] = (), *, min_n_run: int = DEFAULT_MIN_N_RUN
 ) -> list[Interval]:
     """Maximal stretches of each chromosome between assembly gaps and N runs ≥ `min_n_run`.
 

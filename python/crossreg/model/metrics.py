@@ -106,7 +106,7 @@ def array_metrics(
 
     def reduce(pred: torch.Tensor, rows: Sequence[int]) -> None:
         nonlocal loss_sum
-        y = np.ascontiguousarray(targets[rows[0] : rows[-1] + 1])
+        y = np.array(targets[rows[0] : rows[-1] + 1])  # a writable copy for torch
         y_t = torch.from_numpy(y).to(pred.device).float()
         pred = crop_to_targets(pred, y_t.shape[1])
         metrics.update(pred, y_t)
