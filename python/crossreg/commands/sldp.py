@@ -1,0 +1,98 @@
+"""``crossreg sldp``: signed LD profile regression of annotations on summary statistics."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "SLDP: test signed variant annotations (e.g. SAD) against GWAS or eQTL summary statistics"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg sldp`` (named as the reference package's)."""
+    parser.add_argument(
+        "--bfile-chr", required=True, help="panel prefix: PREFIX{chrom}.bed/.bim/.fam/.frq"
+    )
+    parser.add_argument("--print-snps", type=Path, required=True, help="regression SNP ids")
+    parser.add_argument("--ld-blocks", type=Path, required=True, help="LD blocks: chrN start end")
+    parser.add_argument(
+        "--ldscores-chr",
+        required=True,
+        help="prefix of PREFIX{chrom}.l2.ldscore.gz and .l2.M_5_50 (every chromosome found)",
+    )
+    annotations = parser.add_mutually_exclusive_group(required=True)
+    annotations.add_argument(
+        "--sannot-chr", nargs="+", default=[], help="annotation prefixes: PREFIX{chrom}.sannot.gz"
+    )
+    annotations.add_argument(
+        "--sad", type=Path, nargs="+", default=[], help="crossreg sad .h5/.tsv files"
+    )
+    parser.add_argument(
+        "--background-sannot-chr", nargs="+", default=[], help="background annotation prefixes"
+    )
+    parser.add_argument(
+        "--sumstats", type=Path, nargs="+", default=[], help="ldsc munged SNP A1 A2 Z N files"
+    )
+    parser.add_argument(
+        "--eqtl",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="GTEx-style per-gene eQTL tables (SNP|rsid|variant_id, gene_id, ref/alt or "
+        "chr_pos_ref_alt ids, z or slope+slope_se, N), combined per SNP",
+    )
+    parser.add_argument("--eqtl-n", type=float, default=None, help="eQTL sample size (no N)")
+    parser.add_argument(
+        "--chroms",
+        default=None,
+        help="comma-separated chromosomes (default: every one with panel files)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="sign-flip RNG seed")
+    parser.add_argument("--flips", type=int, default=1_000_000, help="most sign flips (T)")
+    parser.add_argument("--jk-blocks", type=int, default=300, help="number of chunks")
+    parser.add_argument("--weights", default="Winv_ahat_h", choices=["Winv_ahat_h", "Winv_ahat_I"])
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=-1.0,
+        help="-1: annotation is per normalised genotype; 0: per allele",
+    )
+    parser.add_argument("--spectrum-percent", type=float, default=95.0)
+    parser.add_argument("--ld-cache", type=Path, default=None, help="cache of LD spectra")
+    parser.add_argument(
+        "--verbose-thresh", type=float, default=0.05, help="write chunk tables below this p"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run SLDP and write the results directory."""
+    from crossreg.stats.sldp.run import write_sldp
+
+    result = write_sldp(
+        args.bfile_chr,
+        args.print_snps,
+        args.ld_blocks,
+        args.ldscores_chr,
+        args.out,
+        sumstats=args.sumstats,
+        eqtl=args.eqtl,
+        eqtl_n=args.eqtl_n,
+        sannot_chr=args.sannot_chr,
+        sad=args.sad,
+        background_sannot_chr=args.background_sannot_chr,
+        chroms=args.chroms.split(",") if args.chroms else None,
+        seed=args.seed,
+        flips=args.flips,
+        jk_blocks=args.jk_blocks,
+        weights=args.weights,
+        alpha=args.alpha,
+        spectrum_percent=args.spectrum_percent,
+        ld_cache=args.ld_cache,
+        verbose_thresh=args.verbose_thresh,
+    )
+    print(
+        f"SLDP of {result.phenotypes} phenotype(s) × {result.annotations} annotation(s) "
+        f"in {result.results}"
+    )
+    return 0

@@ -1,0 +1,2 @@
+"""SLDP: signed LD profile regression (Reshef et al. 2018), as the reference package
+``sldp`` 1.1.5 computes it. :func:`crossreg.stats.sldp.run.write_sldp` is the step."""

@@ -1,0 +1,163 @@
+"""Signed annotations v (``preprocessannot``): read from ``.sannot.gz`` files or built from
+``crossreg sad`` scores, aligned to the panel's bim A1, rescaled by `alpha`, summarised
+(the ``.info`` numbers) and turned into signed LD profiles Rv per LD block."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from crossreg.stats.sldp.panel import ChromPanel
+from crossreg.stats.sldp.reconcile import Alignment, reconcile
+from crossreg.stats.sldp.tables import numbers, read_text_table
+
+META_COLUMNS = ("SNP", "CHR", "CM", "BP", "A1", "A2")
+INFO_FIELDS = ("M", "M_5_50", "sqnorm", "sqnorm_5_50", "supp", "supp_5_50")
+ROWS_PER_PASS = 1 << 16  # bim rows per pass when summarising an annotation
+
+
+@dataclass(frozen=True)
+class AnnotationTable:
+    """Annotation values for some SNPs: rows × names, with ids and alleles (``snp`` None:
+    a thin annotation, one row per bim SNP in bim order)."""
+
+    source: str
+    names: list[str]
+    values: npt.NDArray[np.floating]
+    snp: npt.NDArray[np.str_] | None = None
+    a1: npt.NDArray[np.str_] | None = None
+    a2: npt.NDArray[np.str_] | None = None
+
+    def align(self, panel: ChromPanel) -> Alignment:
+        """Rows of this table for the panel's SNPs, oriented to bim A1."""
+        if self.snp is None:
+            if len(self.values) != len(panel.bim):
+                raise ValueError(
+                    f"{self.source}: a thin annotation (no SNP column) needs one row per SNP "
+                    f"of {panel.bim.path} ({len(panel.bim)}), not {len(self.values)}"
+                )
+            n = len(self.values)
+            return Alignment(np.arange(n), np.ones(n), {"matched": n})
+        bim = panel.bim
+        assert self.a1 is not None and self.a2 is not None
+        return reconcile(bim.snp, bim.a1, bim.a2, self.snp, self.a1, self.a2)
+
+
+def read_sannot(path: str | os.PathLike[str]) -> AnnotationTable:
+    """A ``.sannot.gz`` (tab-separated; SNP, A1, A2, optional CHR/BP/CM, then one column
+    per annotation). Names are taken literally: ``NA`` and ``null`` are names."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such annotation file")
+    table = read_text_table(path, header=True, whitespace=False)
+    names = [c for c in table.columns if c not in META_COLUMNS]
+    if not names:
+        raise ValueError(f"{path}: no annotation columns besides {', '.join(META_COLUMNS)}")
+    values = np.column_stack([numbers(table, n, path, header=True, na=True) for n in names])
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        raise ValueError(
+            f"{path} line {bad[0][0] + 2}: annotation {names[bad[0][1]]} is not a finite number"
+        )
+    if "SNP" not in table.columns:
+        return AnnotationTable(str(path), names, values)
+    for column in ("A1", "A2"):
+        if column not in table.columns:
+            raise ValueError(f"{path}: has a SNP column but no {column} column")
+    return AnnotationTable(
+        str(path),
+        names,
+        values,
+        table["SNP"].to_numpy().astype(str),
+        table["A1"].to_numpy().astype(str),
+        table["A2"].to_numpy().astype(str),
+    )
+
+
+def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
+    """One annotation per track of a ``crossreg sad`` file, named by target id: the
+    alt − ref score, as data alleles A1 = alt, A2 = ref (so it is kept where bim A1 is the
+    alt allele and negated where bim A1 is the reference allele)."""
+    from crossreg.variants.sad import read_sad
+
+    path = Path(path)
+    table = read_sad(path)
+    if path.suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            missing = [k for k in ("ref_allele", "alt_allele") if k not in handle]
+            if missing:
+                raise ValueError(f"{path}: no {', '.join(missing)} dataset")
+            ref = handle["ref_allele"][:].astype(str)
+            alt = handle["alt_allele"][:].astype(str)
+    else:
+        alleles = pl.read_csv(path, separator="\t", columns=["ref", "alt"], infer_schema=False)
+        ref, alt = (alleles[c].to_numpy().astype(str) for c in ("ref", "alt"))
+    return AnnotationTable(
+        str(path), list(table.ids), table.values, np.array(table.labels, dtype=str), alt, ref
+    )
+
+
+@dataclass
+class ChromAnnotations:
+    """Annotations (background first, then marginal) aligned to one chromosome's panel:
+    v = sign · value · (2p(1−p))^((α+1)/2), 0 where a SNP is unmatched."""
+
+    panel: ChromPanel
+    tables: list[AnnotationTable]
+    alignments: list[Alignment]
+    alpha: float = -1.0
+    scale: npt.NDArray[np.float64] = field(init=False)
+
+    def __post_init__(self) -> None:
+        maf = self.panel.maf
+        self.scale = (
+            np.ones(len(maf))
+            if self.alpha == -1
+            else np.power(2 * maf * (1 - maf), (1.0 + self.alpha) / 2)
+        )
+
+    def values(self, start: int, stop: int) -> npt.NDArray[np.float64]:
+        """v for bim rows ``start:stop``: rows × all annotations."""
+        rows = slice(start, stop)
+        parts = [
+            a.apply(t.values, 0.0, rows) for t, a in zip(self.tables, self.alignments, strict=True)
+        ]
+        v = np.concatenate(parts, axis=1)
+        if self.alpha != -1:
+            v = v * self.scale[rows, None]
+        return v
+
+    def info(self) -> dict[str, npt.NDArray[np.float64]]:
+        """The reference's ``.info`` numbers per annotation (MAF ≥ 0.05 for ``_5_50``)."""
+        common = self.panel.maf >= 0.05
+        sq = sq_common = supp = supp_common = 0.0
+        for start in range(0, len(self.panel.bim), ROWS_PER_PASS):
+            v = self.values(start, start + ROWS_PER_PASS)
+            keep = common[start : start + ROWS_PER_PASS]
+            sq = sq + (v * v).sum(axis=0)
+            sq_common = sq_common + (v[keep] * v[keep]).sum(axis=0)
+            supp = supp + (v != 0).sum(axis=0)
+            supp_common = supp_common + (v[keep] != 0).sum(axis=0)
+        n = sum(len(t.names) for t in self.tables)
+        return {
+            "M": np.full(n, float(len(self.panel.bim))),
+            "M_5_50": np.full(n, float(common.sum())),
+            "sqnorm": np.sqrt(sq) ** 2,
+            "sqnorm_5_50": np.sqrt(sq_common) ** 2,
+            "supp": np.asarray(supp, dtype=np.float64),
+            "supp_5_50": np.asarray(supp_common, dtype=np.float64),
+        }
+
+
+def signed_ld_profiles(
+    x: npt.NDArray[np.float64], printed: npt.NDArray[np.bool_], v: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """(Rv)_o = X_oᵀ(X_B v_B)/N for all annotations at once: print SNPs × annotations."""
+    return x[:, printed].T.dot(x.dot(v)) / x.shape[0]

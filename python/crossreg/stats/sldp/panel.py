@@ -1,0 +1,129 @@
+"""One chromosome of the reference panel: its SNPs, their MAF, which are print (regression)
+SNPs, and the LD block each SNP falls in."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.stats.sldp.plink import Bim, read_bim, read_fam_count, read_frq
+from crossreg.stats.sldp.tables import numbers, read_text_table
+
+MHC = (25_684_587, 35_455_756)  # blocks on chr6 overlapping this are dropped
+
+
+def bare_chrom(name: str) -> str:
+    """``chr22`` → ``22`` (block files name ``chrN``, panel files ``STEM{N}``)."""
+    return name.removeprefix("chr")
+
+
+def chrom_order(name: str) -> tuple[int, int, str]:
+    """Numbers first, in numeric order, then the rest by name."""
+    return (0, int(name), "") if name.isdigit() else (1, 0, name)
+
+
+def panel_chroms(stem: str) -> list[str]:
+    """The chromosomes c with ``{stem}{c}.bed``, ``.bim`` and ``.fam``, in natural order."""
+    folder = Path(stem).parent
+    prefix = Path(stem).name if not str(stem).endswith(os.sep) else ""
+    found = []
+    for path in folder.glob(f"{prefix}*.bed"):
+        chrom = path.name[len(prefix) : -len(".bed")]
+        if chrom and re.fullmatch(r"[\w.-]+", chrom) and path.with_suffix(".bim").exists():
+            found.append(chrom)
+    return sorted(found, key=chrom_order)
+
+
+@dataclass(frozen=True)
+class LdBlocks:
+    """LD blocks ``chrN start end``: block id = 0-based line of the file; MHC blocks kept
+    in the table but flagged."""
+
+    path: Path
+    chrom: npt.NDArray[np.str_]  # as written (``chr22``)
+    bare: npt.NDArray[np.str_]  # without ``chr`` (``22``), as the panel files name it
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    mhc: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.chrom)
+
+    def on(self, chrom: str) -> npt.NDArray[np.int64]:
+        """Ids of the non-MHC blocks on `chrom` (bare name), in file order."""
+        return np.nonzero((self.bare == chrom) & ~self.mhc)[0]
+
+
+def read_ld_blocks(path: str | os.PathLike[str], panel: list[str]) -> LdBlocks:
+    """Read a blocks BED; a chromosome the panel lacks, or overlapping blocks, stop."""
+    path = Path(path)
+    table = read_text_table(path, header=False)
+    if table.width < 3:
+        raise ValueError(f"{path}: LD blocks need 3 columns (chrN start end)")
+    table.columns = ["chr", "start", "end", *table.columns[3:]]
+    chrom = table["chr"].to_numpy().astype(str)
+    start = numbers(table, "start", path, header=False, dtype=np.int64)
+    end = numbers(table, "end", path, header=False, dtype=np.int64)
+    bare = np.array([bare_chrom(c) for c in chrom.tolist()], dtype=str)
+    for name in np.unique(bare):
+        if name not in panel:
+            line = int(np.nonzero(bare == name)[0][0]) + 1
+            raise ValueError(
+                f"{path} line {line}: chromosome {name} has no panel files (panel has "
+                f"{', '.join(panel) or 'none'})"
+            )
+    for name in np.unique(bare):
+        ids = np.nonzero(bare == name)[0]
+        order = ids[np.argsort(start[ids], kind="stable")]
+        overlap = np.nonzero(start[order][1:] < end[order][:-1])[0]
+        if len(overlap):
+            raise ValueError(f"{path} line {order[overlap[0] + 1] + 1}: overlaps another block")
+    mhc = (bare == "6") & (end > MHC[0]) & (start < MHC[1])
+    return LdBlocks(path, chrom, bare, start, end, mhc)
+
+
+@dataclass(frozen=True)
+class ChromPanel:
+    """One chromosome's panel: SNPs, MAF, print mask, and the non-MHC blocks' SNP ranges."""
+
+    chrom: str
+    bed: Path
+    n_samples: int
+    bim: Bim
+    maf: npt.NDArray[np.float64]
+    printed: npt.NDArray[np.bool_]
+    block_ids: npt.NDArray[np.int64]  # this chromosome's non-MHC blocks, file order
+    block_start: npt.NDArray[np.int64]  # first SNP row of each block
+    block_stop: npt.NDArray[np.int64]  # one past its last SNP row
+
+    @property
+    def files(self) -> list[Path]:
+        """The panel files this chromosome was read from."""
+        return [self.bed, self.bed.with_suffix(".bim"), self.bed.with_suffix(".fam")]
+
+
+def load_chrom_panel(
+    stem: str, chrom: str, print_snps: npt.NDArray[np.str_], blocks: LdBlocks
+) -> ChromPanel:
+    """Read ``{stem}{chrom}.bim/.fam/.frq`` and place its SNPs in the LD blocks
+    (start ≤ BP < end by binary search on BP)."""
+    bed = Path(f"{stem}{chrom}.bed")
+    bim = read_bim(bed.with_suffix(".bim"))
+    maf = read_frq(bed.with_suffix(".frq"), bim)
+    ids = blocks.on(chrom)
+    return ChromPanel(
+        chrom,
+        bed,
+        read_fam_count(bed.with_suffix(".fam")),
+        bim,
+        maf,
+        np.isin(bim.snp, print_snps),
+        ids,
+        np.searchsorted(bim.bp, blocks.start[ids]),
+        np.searchsorted(bim.bp, blocks.end[ids]),
+    )

@@ -1,0 +1,122 @@
+"""Truncated eigendecompositions of each LD block's print-SNP LD (``preprocessrefpanel``),
+cached on disk per chromosome and reused across annotations and phenotypes."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.io.atomic import atomic_write
+from crossreg.stats.sldp.panel import ChromPanel, LdBlocks
+from crossreg.stats.sldp.plink import standardized_genotypes
+
+CACHE_VERSION = "sldp-refpanel-1"
+log = logging.getLogger("crossreg")
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Kept eigenvectors (print SNPs × k) and eigenvalues (k) of one block's R_oo, and
+    the same for its R2 = X_oᵀX_B X_BᵀX_o/N² (used by no supported weight mode's
+    numbers, kept for comparison with the reference's ``.R2.npz``)."""
+
+    u: npt.NDArray[np.float64]
+    svs: npt.NDArray[np.float64]
+    r2_u: npt.NDArray[np.float64]
+    r2_svs: npt.NDArray[np.float64]
+
+
+def truncation_rank(svs: npt.NDArray[np.float64], percent: float) -> int:
+    """The reference's k: the first index where the cumulative share of the spectrum
+    reaches `percent`; that component is dropped (k = 0 when the first alone does)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return int(np.argmax(np.cumsum(svs) / svs.sum() >= percent / 100.0))
+
+
+def block_spectrum(
+    x: npt.NDArray[np.float64], printed: npt.NDArray[np.bool_], percent: float
+) -> Spectrum:
+    """Spectrum of one block from its standardised genotypes (samples × block SNPs)."""
+    x_o = x[:, printed]
+    n = x.shape[0]
+    u, s, _ = np.linalg.svd(x_o.T)
+    svs = s**2 / n
+    k = truncation_rank(svs, percent)
+    r2 = x_o.T.dot(x.dot(x.T)).dot(x_o) / n**2
+    r2_u, r2_svs, _ = np.linalg.svd(r2)
+    k2 = truncation_rank(r2_svs, percent)
+    return Spectrum(u[:, :k], svs[:k], r2_u[:, :k2], r2_svs[:k2])
+
+
+def cache_key(panel: ChromPanel, blocks: LdBlocks, percent: float) -> str:
+    """Hash of the panel files' content, the print SNPs, the blocks file and `percent`."""
+    digest = hashlib.sha256(CACHE_VERSION.encode())
+    for path in [*panel.files, blocks.path]:
+        with open(path, "rb") as handle:
+            for piece in iter(lambda: handle.read(1 << 24), b""):
+                digest.update(piece)
+        digest.update(b"\0")
+    digest.update(np.packbits(panel.printed).tobytes())
+    digest.update(repr(float(percent)).encode())
+    return digest.hexdigest()[:24]
+
+
+def _pack(spectra: dict[int, Spectrum]) -> dict[str, npt.NDArray]:
+    ids = np.array(sorted(spectra), dtype=np.int64)
+    parts = [spectra[i] for i in ids]
+    packed: dict[str, npt.NDArray] = {"ids": ids}
+    for name in ("u", "r2_u"):
+        packed[f"{name}_shape"] = np.array([getattr(p, name).shape for p in parts]).reshape(-1, 2)
+        packed[name] = np.concatenate([getattr(p, name).ravel() for p in parts] or [np.zeros(0)])
+    for name in ("svs", "r2_svs"):
+        packed[name] = np.concatenate([getattr(p, name) for p in parts] or [np.zeros(0)])
+    return packed
+
+
+def _unpack(packed: dict[str, npt.NDArray]) -> dict[int, Spectrum]:
+    spectra = {}
+    cursors = dict.fromkeys(("u", "r2_u", "svs", "r2_svs"), 0)
+    for row, block in enumerate(packed["ids"].tolist()):
+        fields = {}
+        for name, svs in (("u", "svs"), ("r2_u", "r2_svs")):
+            o, k = packed[f"{name}_shape"][row]
+            fields[name] = packed[name][cursors[name] : cursors[name] + o * k].reshape(o, k)
+            fields[svs] = packed[svs][cursors[svs] : cursors[svs] + k]
+            cursors[name] += o * k
+            cursors[svs] += k
+        spectra[block] = Spectrum(**fields)
+    return spectra
+
+
+def chrom_spectra(
+    panel: ChromPanel,
+    blocks: LdBlocks,
+    percent: float = 95.0,
+    cache: str | os.PathLike[str] | None = None,
+) -> dict[int, Spectrum]:
+    """Spectrum of every block of `panel` with print SNPs, by block id; read from
+    ``{cache}/{chrom}.{key}.npz`` when there, else computed (and written there)."""
+    path = Path(cache) / f"{panel.chrom}.{cache_key(panel, blocks, percent)}.npz" if cache else None
+    if path is not None and path.exists():
+        with np.load(path) as packed:
+            log.info("chr%s: LD spectra from %s", panel.chrom, path)
+            return _unpack(dict(packed))
+    spectra = {}
+    for block, start, stop in zip(
+        panel.block_ids, panel.block_start, panel.block_stop, strict=True
+    ):
+        printed = panel.printed[start:stop]
+        if printed.any():
+            x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
+            spectra[int(block)] = block_spectrum(x, printed, percent)
+    log.info("chr%s: LD spectra of %d blocks computed", panel.chrom, len(spectra))
+    if path is not None:
+        with atomic_write(path, "wb") as handle:
+            np.savez(handle, **_pack(spectra))
+    return spectra

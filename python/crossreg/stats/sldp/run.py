@@ -1,0 +1,381 @@
+"""``write_sldp``: the SLDP step from panel, annotations and summary statistics to results."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from crossreg.io.atomic import atomic_write
+from crossreg.stats.sldp.annotations import (
+    INFO_FIELDS,
+    AnnotationTable,
+    ChromAnnotations,
+    read_sad_annotations,
+    read_sannot,
+    signed_ld_profiles,
+)
+from crossreg.stats.sldp.panel import LdBlocks, load_chrom_panel, panel_chroms, read_ld_blocks
+from crossreg.stats.sldp.plink import standardized_genotypes
+from crossreg.stats.sldp.refpanel import chrom_spectra
+from crossreg.stats.sldp.regression import BlockStats, block_stats, chunk_bounds, regress
+from crossreg.stats.sldp.sumstats import (
+    WEIGHTS,
+    Heritability,
+    Sumstats,
+    block_weights,
+    estimate_h2g,
+    read_eqtl,
+    read_ldscores,
+    read_sumstats,
+)
+from crossreg.stats.sldp.tables import read_text_table
+
+RESULT_COLUMNS = [
+    "pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se_mu", "h2g", "r_f", "h2v_h2g",
+    "h2v", "supp_frac",
+]  # fmt: skip
+log = logging.getLogger("crossreg")
+
+
+@dataclass(frozen=True)
+class SldpRun:
+    """What a run wrote: the results table, phenotypes × annotations, chunk tables."""
+
+    results: Path
+    phenotypes: int
+    annotations: int
+    chunk_tables: int
+
+
+@dataclass
+class PhenoBlocks:
+    """One phenotype's per-block statistics, typed counts and print-SNP index ranges."""
+
+    stats: dict[int, BlockStats]
+    m_h: npt.NDArray[np.float64]
+    snpind: npt.NDArray[np.int64]  # blocks × (begin, end)
+
+
+class AnnotationSet:
+    """Annotation sources by kind; sannot stems are read per chromosome, SAD files once."""
+
+    def __init__(self, stems: Sequence[str], sad: Sequence[str | os.PathLike[str]] = ()):
+        self.stems = list(stems)
+        self.sad = [read_sad_annotations(p) for p in sad]
+        self.names: list[str] | None = None
+        self.matched = {source: 0 for source in self.sources}
+
+    @property
+    def sources(self) -> list[str]:
+        return self.stems + [t.source for t in self.sad]
+
+    def tables(self, chrom: str) -> list[AnnotationTable]:
+        tables = [read_sannot(f"{stem}{chrom}.sannot.gz") for stem in self.stems] + self.sad
+        names = [n for t in tables for n in t.names]
+        if self.names is None:
+            if len(set(names)) != len(names):
+                raise ValueError(f"annotation names repeat across {', '.join(self.sources)}")
+            self.names = names
+        elif names != self.names:
+            raise ValueError(f"chr{chrom}: annotation columns differ from the first chromosome's")
+        return tables
+
+
+def read_print_snps(path: str | os.PathLike[str]) -> npt.NDArray[np.str_]:
+    """One SNP id per line (the first field), no header."""
+    table = read_text_table(path, header=False)
+    return np.unique(table[table.columns[0]].to_numpy().astype(str))
+
+
+def _phenotypes(
+    sumstats: Sequence[str | os.PathLike[str]],
+    eqtl: Sequence[str | os.PathLike[str]],
+    eqtl_n: float | None,
+    print_snps: npt.NDArray[np.str_],
+) -> list[Sumstats]:
+    found = [read_sumstats(p, print_snps) for p in sumstats]
+    found += [read_eqtl(p, print_snps, eqtl_n) for p in eqtl]
+    if not found:
+        raise ValueError("give at least one --sumstats or --eqtl file")
+    names = [s.name for s in found]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"phenotype names repeat (file names without suffix): {repeated}")
+    return found
+
+
+def write_sldp(
+    bfile_chr: str,
+    print_snps: str | os.PathLike[str],
+    ld_blocks: str | os.PathLike[str],
+    ldscores_chr: str,
+    out: str | os.PathLike[str],
+    *,
+    sumstats: Sequence[str | os.PathLike[str]] = (),
+    eqtl: Sequence[str | os.PathLike[str]] = (),
+    eqtl_n: float | None = None,
+    sannot_chr: Sequence[str] = (),
+    sad: Sequence[str | os.PathLike[str]] = (),
+    background_sannot_chr: Sequence[str] = (),
+    chroms: Sequence[str] | None = None,
+    seed: int = 0,
+    flips: int = 1_000_000,
+    jk_blocks: int = 300,
+    weights: str = "Winv_ahat_h",
+    alpha: float = -1.0,
+    spectrum_percent: float = 95.0,
+    ld_cache: str | os.PathLike[str] | None = None,
+    verbose_thresh: float = 0.05,
+) -> SldpRun:
+    """Run SLDP for every phenotype × marginal annotation and write ``out/results.tsv``,
+    ``out/summary.json`` and ``out/chunks/{pheno}.{annot}.tsv`` (rows with p below
+    `verbose_thresh`). Each phenotype's sign flips use a fresh legacy RNG seeded by `seed`,
+    so its numbers equal a reference run on that phenotype alone."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights}")
+    if flips < 1 or jk_blocks < 2:
+        raise ValueError("flips must be ≥ 1 and jk-blocks ≥ 2")
+    if bool(sannot_chr) == bool(sad):
+        raise ValueError("give annotations as --sannot-chr stems or --sad files (one kind)")
+    available = panel_chroms(bfile_chr)
+    if not available:
+        raise ValueError(f"{bfile_chr}: no panel files {bfile_chr}{{chrom}}.bed/.bim/.fam")
+    chroms = list(chroms) if chroms else available
+    absent = [c for c in chroms if c not in available]
+    if absent:
+        raise ValueError(f"{bfile_chr}: no panel files for chromosome(s) {', '.join(absent)}")
+    printed = read_print_snps(print_snps)
+    blocks = read_ld_blocks(ld_blocks, available)
+    ld = read_ldscores(ldscores_chr)
+    phenos = _phenotypes(sumstats, eqtl, eqtl_n, printed)
+    heritability = {s.name: estimate_h2g(s, ld) for s in phenos}
+    marginal = AnnotationSet(sannot_chr, sad)
+    background = AnnotationSet(background_sannot_chr)
+    per_pheno = {
+        s.name: PhenoBlocks({}, np.zeros(len(blocks)), np.zeros((len(blocks), 2), dtype=np.int64))
+        for s in phenos
+    }
+    info = {name: 0.0 for name in INFO_FIELDS}
+    counts: dict[str, dict[str, int]] = {}
+    for chrom in chroms:
+        panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
+        spectra = chrom_spectra(panel, blocks, spectrum_percent, ld_cache)
+        sets = [(background, background.tables(chrom)), (marginal, marginal.tables(chrom))]
+        tables, alignments = [], []
+        for group, group_tables in sets:
+            for table, source in zip(group_tables, group.sources, strict=True):
+                alignment = table.align(panel)
+                group.matched[source] += alignment.counts["matched"]
+                _add_counts(counts, table.source, alignment.counts)
+                tables.append(table)
+                alignments.append(alignment)
+        annotations = ChromAnnotations(panel, tables, alignments, alpha)
+        n_background = sum(len(t.names) for t in sets[0][1])
+        chrom_info = annotations.info()
+        for name in INFO_FIELDS:
+            info[name] = info[name] + chrom_info[name][n_background:]
+        aligned = {}
+        for stats in phenos:
+            alignment, z, n = stats.align(panel)
+            _add_counts(counts, f"{stats.source} chr{chrom}", alignment.counts)
+            aligned[stats.name] = (z / np.sqrt(n), n)
+        print_index = np.cumsum(panel.printed) - 1
+        for block, start, stop in zip(
+            panel.block_ids, panel.block_start, panel.block_stop, strict=True
+        ):
+            spectrum = spectra.get(int(block))
+            if spectrum is None:
+                continue
+            mask = panel.printed[start:stop]
+            x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
+            profiles = signed_ld_profiles(x, mask, annotations.values(start, stop))
+            if not profiles.any():
+                continue
+            for name, (ahat, n) in aligned.items():
+                ahat_o, n_o = ahat[start:stop][mask], n[start:stop][mask]
+                typed = ~np.isnan(ahat_o)
+                if not typed.any():
+                    continue
+                target = per_pheno[name]
+                weighting = block_weights(
+                    spectrum, ahat_o, n_o, heritability[name].sigma2g, weights
+                )
+                target.stats[int(block)] = block_stats(weighting, profiles, n_background)
+                target.m_h[block] = typed.sum()
+                rows = print_index[start:stop][mask]
+                target.snpind[block] = (rows.min(), rows.max() + 1)
+        log.info("chr%s: %d blocks with print SNPs, %d SNPs", chrom, len(spectra), len(panel.bim))
+    for group in (marginal, background):
+        for source, matched in group.matched.items():
+            if matched == 0:
+                raise ValueError(f"{source}: no annotated SNP matches the panel {bfile_chr}")
+    names = marginal.names or []
+    background_names = background.names or []
+    overlap = sorted(set(names) & set(background_names))
+    if overlap:
+        raise ValueError(f"background and marginal annotation names overlap: {overlap}")
+    return _write_outputs(
+        Path(out),
+        phenos,
+        heritability,
+        per_pheno,
+        blocks,
+        names,
+        info,
+        counts,
+        n_background=len(background_names),
+        flips=flips,
+        seed=seed,
+        jk_blocks=jk_blocks,
+        verbose_thresh=verbose_thresh,
+        settings={
+            "bfile_chr": bfile_chr,
+            "print_snps": str(print_snps),
+            "ld_blocks": str(ld_blocks),
+            "ldscores_chr": ldscores_chr,
+            "ldscore_chroms": ld.chroms,
+            "M_5_50": ld.m_5_50,
+            "annotations": marginal.sources,
+            "background": background.sources,
+            "background_names": background_names,
+            "chroms": chroms,
+            "seed": seed,
+            "flips": flips,
+            "jk_blocks": jk_blocks,
+            "weights": weights,
+            "alpha": alpha,
+            "spectrum_percent": spectrum_percent,
+            "verbose_thresh": verbose_thresh,
+        },
+    )
+
+
+def _add_counts(counts: dict[str, dict[str, int]], key: str, new: dict[str, int]) -> None:
+    into = counts.setdefault(key, {})
+    for name, value in new.items():
+        into[name] = into.get(name, 0) + value
+
+
+def _chunks(
+    target: PhenoBlocks, blocks: LdBlocks, jk_blocks: int
+) -> tuple[list[BlockStats], list[dict[str, object]]]:
+    """Chunk sums and the reference's chunk description rows."""
+    order = np.nonzero(~blocks.mhc)[0]
+    sums, rows = [], []
+    for begin, end in chunk_bounds(target.m_h[order], jk_blocks):
+        ids = [int(i) for i in order[begin:end] if int(i) in target.stats]
+        if not ids:
+            continue
+        total = target.stats[ids[0]]
+        for i in ids[1:]:
+            total = total + target.stats[i]
+        sums.append(total)
+        first, last = min(ids), max(ids)
+        rows.append(
+            {
+                "ldblock_begin": first,
+                "ldblock_end": last + 1,
+                "chr_begin": str(blocks.chrom[first]),
+                "chr_end": str(blocks.chrom[last]),
+                "bp_begin": int(blocks.start[first]),
+                "bp_end": int(blocks.end[last]),
+                "snpind_begin": int(target.snpind[first, 0]),
+                "snpind_end": int(target.snpind[last, 1]),
+                "numsnps": float(target.m_h[ids].sum()),
+            }
+        )
+    return sums, rows
+
+
+def _write_outputs(
+    out: Path,
+    phenos: list[Sumstats],
+    heritability: dict[str, Heritability],
+    per_pheno: dict[str, PhenoBlocks],
+    blocks: LdBlocks,
+    names: list[str],
+    info: dict[str, npt.NDArray[np.float64] | float],
+    counts: dict[str, dict[str, int]],
+    *,
+    n_background: int,
+    flips: int,
+    seed: int,
+    jk_blocks: int,
+    verbose_thresh: float,
+    settings: dict[str, object],
+) -> SldpRun:
+    rows: list[dict[str, object]] = []
+    chunk_tables: dict[Path, pl.DataFrame] = {}
+    chunk_counts = {}
+    sqnorm, supp, m = (np.asarray(info[k], dtype=np.float64) for k in ("sqnorm", "supp", "M"))
+    for stats in phenos:
+        h = heritability[stats.name]
+        sums, chunk_rows = _chunks(per_pheno[stats.name], blocks, jk_blocks)
+        if len(sums) < 2:
+            raise ValueError(f"{stats.source}: {len(sums)} chunk(s) with typed SNPs; need ≥ 2")
+        chunk_counts[stats.name] = len(sums)
+        log.info("%s: regression over %d chunks, %d annotations", stats.name, len(sums), len(names))
+        res = regress(sums, n_background, flips, seed)
+        rf = res.mu * np.sqrt(sqnorm / h.h2g)
+        h2v_h2g = rf**2 - res.se**2 * sqnorm / (m * h.sigma2g)
+        for k, name in enumerate(names):
+            rows.append(
+                {
+                    "pheno": stats.name,
+                    "annot": name,
+                    "z": res.z[k],
+                    "p": res.p[k],
+                    "z_fast": res.z_fast[k],
+                    "p_fast": res.p_fast[k],
+                    "mu": res.mu[k],
+                    "se_mu": res.se[k],
+                    "h2g": h.h2g,
+                    "r_f": rf[k],
+                    "h2v_h2g": h2v_h2g[k],
+                    "h2v": h2v_h2g[k] * h.h2g,
+                    "supp_frac": supp[k] / m[k],
+                }
+            )
+            if res.p[k] < verbose_thresh:
+                table = pl.DataFrame(chunk_rows).with_columns(
+                    q=pl.Series(res.q[:, k]), r=pl.Series(res.r[:, k])
+                )
+                chunk_tables[out / "chunks" / f"{stats.name}.{name}.tsv"] = table
+    for path, table in chunk_tables.items():
+        with atomic_write(path) as handle:
+            table.write_csv(handle, separator="\t")
+    results = pl.DataFrame(
+        rows,
+        schema=[(c, pl.String if c in ("pheno", "annot") else pl.Float64) for c in RESULT_COLUMNS],
+    )
+    with atomic_write(out / "results.tsv") as handle:
+        results.write_csv(handle, separator="\t", null_value="nan")
+    summary = {
+        "settings": settings,
+        "phenotypes": {
+            s.name: {
+                "source": s.source,
+                "h2g": heritability[s.name].h2g,
+                "sigma2g": heritability[s.name].sigma2g,
+                "Nbar": heritability[s.name].nbar,
+                "mean_chi2": heritability[s.name].mean_chi2,
+                "chunks": chunk_counts[s.name],
+                "blocks": len(per_pheno[s.name].stats),
+            }
+            for s in phenos
+        },
+        "annotations": names,
+        "reconciliation": counts,
+        "chunk_tables": len(chunk_tables),
+    }
+    with atomic_write(out / "summary.json") as handle:
+        json.dump(summary, handle, indent=2)
+    return SldpRun(out / "results.tsv", len(phenos), len(names), len(chunk_tables))

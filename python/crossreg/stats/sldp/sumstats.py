@@ -1,0 +1,263 @@
+"""Phenotypes (``preprocesspheno``): summary statistics, h²_g by the aggregate LD-score
+estimator, α̂ = Z/√N aligned to the panel, and the weighted statistics W⁻¹α̂ per block."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from crossreg.stats.sldp.panel import ChromPanel, chrom_order
+from crossreg.stats.sldp.reconcile import Alignment, reconcile, with_match
+from crossreg.stats.sldp.refpanel import Spectrum
+from crossreg.stats.sldp.tables import (
+    file_stem,
+    numbers,
+    read_text_table,
+    require_columns,
+)
+
+WEIGHTS = ("Winv_ahat_h", "Winv_ahat_I")
+H2G_FLOOR = 0.03
+log = logging.getLogger("crossreg")
+
+
+@dataclass(frozen=True)
+class Sumstats:
+    """One phenotype's statistics at print SNPs: Z for allele A1 and N."""
+
+    name: str
+    source: str
+    snp: npt.NDArray[np.str_]
+    a1: npt.NDArray[np.str_]
+    a2: npt.NDArray[np.str_]
+    z: npt.NDArray[np.float64]
+    n: npt.NDArray[np.float64]
+
+    def restricted(self, keep: npt.NDArray[np.bool_]) -> Sumstats:
+        """The rows in `keep`."""
+        return Sumstats(
+            self.name,
+            self.source,
+            self.snp[keep],
+            self.a1[keep],
+            self.a2[keep],
+            self.z[keep],
+            self.n[keep],
+        )
+
+    def align(
+        self, panel: ChromPanel
+    ) -> tuple[Alignment, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Alignment to the panel's bim, Z oriented to bim A1 (NaN = untyped) and N."""
+        bim = panel.bim
+        alignment = reconcile(bim.snp, bim.a1, bim.a2, self.snp, self.a1, self.a2)
+        return (
+            alignment,
+            alignment.apply(self.z, np.nan),
+            alignment.apply(self.n, np.nan, signed=False),
+        )
+
+
+def read_sumstats(path: str | os.PathLike[str], print_snps: npt.NDArray[np.str_]) -> Sumstats:
+    """ldsc munged sumstats ``SNP A1 A2 Z N`` (gz or plain): rows with a missing Z or N
+    dropped, then restricted to the print SNPs."""
+    path = Path(path)
+    table = read_text_table(path, header=True)
+    require_columns(table, ["SNP", "A1", "A2", "Z", "N"], path)
+    z = numbers(table, "Z", path, header=True, na=True)
+    n = numbers(table, "N", path, header=True, na=True)
+    found = Sumstats(
+        file_stem(path),
+        str(path),
+        table["SNP"].to_numpy().astype(str),
+        table["A1"].to_numpy().astype(str),
+        table["A2"].to_numpy().astype(str),
+        z,
+        n,
+    )
+    return found.restricted(~np.isnan(z) & ~np.isnan(n) & np.isin(found.snp, print_snps))
+
+
+def read_eqtl(
+    path: str | os.PathLike[str], print_snps: npt.NDArray[np.str_], n: float | None = None
+) -> Sumstats:
+    """Per-SNP statistics from a GTEx-style per-gene eQTL table.
+
+    Columns: a SNP id (``SNP``, else ``rsid``, else ``variant_id``), ``gene_id``, the
+    alleles (``alt``/``ref``, else parsed from a ``variant_id`` ``chr_pos_ref_alt[_build]``),
+    ``z`` or ``slope`` and ``slope_se`` (for the alt allele), and ``N`` unless `n` is given.
+    Every row is oriented to the alleles of the SNP's first row (rows that do not match
+    them are dropped) and Z_m = Σ_k Z_m^(k)/√|G_m| over the genes k kept for SNP m.
+    """
+    path = Path(path)
+    table = read_text_table(path, header=True)
+    id_column = next((c for c in ("SNP", "rsid", "variant_id") if c in table.columns), "SNP")
+    require_columns(table, [id_column, "gene_id"], path)
+    if "alt" in table.columns and "ref" in table.columns:
+        alt, ref = table["alt"], table["ref"]
+    else:
+        require_columns(table, ["variant_id"], path)
+        parts = table["variant_id"].str.split("_")
+        if (parts.list.len() < 4).any():
+            raise ValueError(
+                f"{path}: variant_id is not chr_pos_ref_alt[_build] and no ref/alt columns"
+            )
+        ref, alt = parts.list.get(2), parts.list.get(3)
+    if "z" in table.columns:
+        z = numbers(table, "z", path, header=True, na=True)
+    else:
+        require_columns(table, ["slope", "slope_se"], path)
+        z = numbers(table, "slope", path, header=True, na=True) / numbers(
+            table, "slope_se", path, header=True, na=True
+        )
+    if n is None:
+        require_columns(table, ["N"], path)
+        sizes = numbers(table, "N", path, header=True, na=True)
+    else:
+        sizes = np.full(len(table), float(n))
+    snp = table[id_column].to_numpy().astype(str)
+    keep = np.isfinite(z) & np.isfinite(sizes) & np.isin(snp, print_snps)
+    rows = pl.DataFrame(
+        {
+            "SNP": snp,
+            "a1": alt.to_numpy().astype(str),
+            "a2": ref.to_numpy().astype(str),
+            "z": z,
+            "n": sizes,
+        }
+    ).filter(pl.Series(keep))
+    first = rows.unique(subset="SNP", keep="first", maintain_order=True).select(
+        "SNP", b1=pl.col("a1"), b2=pl.col("a2")
+    )
+    upper = pl.col("b1", "b2", "d1", "d2").str.to_uppercase()
+    oriented = with_match(
+        rows.rename({"a1": "d1", "a2": "d2"})
+        .join(first, on="SNP", maintain_order="left")
+        .with_columns(upper)
+    )
+    log.info(
+        "%s: %d of %d gene-SNP rows at print SNPs match their SNP's first alleles",
+        path,
+        int(oriented["match"].sum()),
+        len(oriented),
+    )
+    summed = (
+        oriented.filter("match")
+        .with_columns(z=pl.when("flip").then(-pl.col("z")).otherwise(pl.col("z")))
+        .group_by("SNP", maintain_order=True)
+        .agg(
+            pl.col("b1", "b2").first(),
+            pl.col("z").sum(),
+            pl.len().alias("genes"),
+            pl.col("n").mean(),
+        )
+    )
+    return Sumstats(
+        file_stem(path),
+        str(path),
+        summed["SNP"].to_numpy().astype(str),
+        summed["b1"].to_numpy().astype(str),
+        summed["b2"].to_numpy().astype(str),
+        summed["z"].to_numpy() / np.sqrt(summed["genes"].to_numpy()),
+        summed["n"].to_numpy(),
+    )
+
+
+@dataclass(frozen=True)
+class Heritability:
+    """The aggregate LD-score estimate: σ²_g = (mean χ² − 1)/mean(N·ℓ), h²_g =
+    max(σ²_g·M₅₋₅₀, 0.03) (σ²_g is not floored), and the mean N."""
+
+    h2g: float
+    sigma2g: float
+    nbar: float
+    mean_chi2: float
+
+
+@dataclass(frozen=True)
+class LdScores:
+    """LD scores and Σ M₅₋₅₀ over the chromosomes whose files exist."""
+
+    snp: npt.NDArray[np.str_]
+    l2: npt.NDArray[np.float64]
+    m_5_50: int
+    chroms: list[str]
+
+
+def read_ldscores(stem: str) -> LdScores:
+    """``{stem}{c}.l2.ldscore.gz`` (columns SNP and L2) and ``{stem}{c}.l2.M_5_50`` for
+    every c with files. (The reference reads exactly chromosomes 1–22.)"""
+    pattern = f"{glob.escape(stem)}*.l2.ldscore.gz"
+    paths = {p[len(stem) : -len(".l2.ldscore.gz")]: Path(p) for p in glob.glob(pattern)}
+    chroms = sorted(paths, key=chrom_order)
+    if not chroms:
+        raise ValueError(f"{stem}: no LD-score files {stem}{{chrom}}.l2.ldscore.gz")
+    snps, scores, m = [], [], 0
+    for chrom in chroms:
+        table = read_text_table(paths[chrom], header=True)
+        require_columns(table, ["SNP", "L2"], paths[chrom])
+        snps.append(table["SNP"].to_numpy().astype(str))
+        scores.append(numbers(table, "L2", paths[chrom], header=True, na=True))
+        m_path = Path(f"{stem}{chrom}.l2.M_5_50")
+        if not m_path.exists():
+            raise ValueError(f"{m_path}: missing (needed with {paths[chrom]})")
+        first = m_path.read_text().split("\n", 1)[0].strip()
+        try:
+            m += int(first)
+        except ValueError:
+            raise ValueError(f"{m_path} line 1: {first!r} is not one whole number") from None
+    return LdScores(np.concatenate(snps), np.concatenate(scores), m, chroms)
+
+
+def estimate_h2g(stats: Sumstats, ld: LdScores) -> Heritability:
+    """h²_g and σ²_g of a phenotype (§4.2): mean χ² over its print-SNP rows, mean N·ℓ over
+    those with an LD score."""
+    joined = pl.DataFrame({"SNP": stats.snp, "Z": stats.z, "N": stats.n}).join(
+        pl.DataFrame({"SNP": ld.snp, "L2": ld.l2}), on="SNP", how="left", maintain_order="left"
+    )
+    z, n, l2 = (joined[c].to_numpy().astype(np.float64) for c in ("Z", "N", "L2"))
+    if not len(z):
+        raise ValueError(f"{stats.source}: no rows at print SNPs")
+    mean_chi2 = float(np.mean(z**2))
+    nl2 = n * l2
+    sigma2g = (mean_chi2 - 1) / float(np.mean(nl2[~np.isnan(nl2)]))
+    return Heritability(
+        max(sigma2g * ld.m_5_50, H2G_FLOOR), sigma2g, float(np.mean(stats.n)), mean_chi2
+    )
+
+
+@dataclass(frozen=True)
+class BlockWeights:
+    """A block's weighting for one phenotype: the typed print SNPs, W⁻¹α̂ at them, and the
+    basis B (typed × k) and divisors c (k) with W⁻¹ = B diag(1/c) Bᵀ (for ``Winv_ahat_I``,
+    B is None: W⁻¹ = I)."""
+
+    typed: npt.NDArray[np.bool_]
+    winv_ahat: npt.NDArray[np.float64]
+    basis: npt.NDArray[np.float64] | None
+    divisors: npt.NDArray[np.float64] | None
+
+
+def block_weights(
+    spectrum: Spectrum,
+    ahat: npt.NDArray[np.float64],
+    n: npt.NDArray[np.float64],
+    sigma2g: float,
+    mode: str,
+) -> BlockWeights:
+    """W⁻¹α̂ over a block's print SNPs (§4.4): typed = α̂ present; N_b = mean N over
+    them; W⁻¹ ≈ U_t diag(1/(σ²_g λ² + λ/N_b)) U_tᵀ (``Winv_ahat_h``) or I."""
+    typed = ~np.isnan(ahat)
+    if mode == "Winv_ahat_I":
+        return BlockWeights(typed, ahat[typed], None, None)
+    u = spectrum.u[typed, :]
+    svs = spectrum.svs
+    divisors = sigma2g * svs**2 + svs / n[typed].mean()
+    return BlockWeights(typed, (u / divisors).dot(u.T.dot(ahat[typed])), u, divisors)
