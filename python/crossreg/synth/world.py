@@ -14,7 +14,7 @@ from crossreg import __version__
 from crossreg.io.atomic import atomic_write
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.targets import Target, write_targets
-from crossreg.synth import cohorts, tables
+from crossreg.synth import cohorts, panel, tables
 from crossreg.synth.bigwig import write_bigwig
 from crossreg.synth.cells import TrackSpec, track_specs
 from crossreg.synth.elements import lay_out, plant
@@ -47,7 +47,8 @@ def synthesize(
     """Write a synthetic human + mouse world into `out`; return the path of its manifest.
 
     Same `preset` and `seed` give byte-identical files. `cohort_sets` adds the de novo
-    case/control sets and eQTL-like summary statistics (human).
+    case/control sets and eQTL-like summary statistics (human), and the human reference
+    panel with per-tissue summary statistics for SLDP (:mod:`crossreg.synth.panel`).
     """
     preset = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out)
@@ -102,6 +103,9 @@ def synthesize(
             rng_for(seed, "cohorts"),
         )
         manifest["cohorts"] = cohorts.write_cohorts(out, "cohorts", maker, preset)
+        manifest["panel"] = panel.write_panel(
+            out, "panel", human, reg, motifs, preset, rng_for(seed, "panel")
+        )
     manifest_path = out / "manifest.json"
     with atomic_write(manifest_path) as handle:
         json.dump(manifest, handle, indent=2)
