@@ -45,7 +45,9 @@ def block_spectrum(
     """Spectrum of one block from its standardised genotypes (samples × block SNPs)."""
     x_o = x[:, printed]
     n = x.shape[0]
-    u, s, _ = np.linalg.svd(x_o.T)
+    # the reference takes the full SVD; only the first k < min(o, N) columns are kept,
+    # which the reduced one gives too
+    u, s, _ = np.linalg.svd(x_o.T, full_matrices=False)
     svs = s**2 / n
     k = truncation_rank(svs, percent)
     r2 = x_o.T.dot(x.dot(x.T)).dot(x_o) / n**2
