@@ -170,18 +170,21 @@ def _background_positions(
         cidx = rng.choice(len(chroms), size=n, p=sizes / sizes.sum())
         pos = (rng.random(n) * (sizes[cidx] - 2)).astype(np.int64) + 1
         new = (cidx << 40) | pos
-        new = new[~_is_gap(genome, new)]
+        new = new[~_unusable(genome, new)]
         new = new[~np.isin(new, keys)]
         _, first = np.unique(new, return_index=True)
         keys = np.concatenate([keys, new[np.sort(first)][: taken.size + count - keys.size]])
     return keys[taken.size :]
 
 
-def _is_gap(genome: SpeciesGenome, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """Whether each key's base is N."""
+def _unusable(genome: SpeciesGenome, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Whether each key's base is N or a chromosome's first or last base."""
     chroms = list(genome.sequences)
-    bases = [genome.sequences[chroms[k >> 40]][k & POS_MASK] for k in keys]
-    return (np.array(bases, dtype=np.uint8) | 0x20) == ord("n")
+    seqs = [genome.sequences[chroms[k >> 40]] for k in keys]
+    pos = keys & POS_MASK
+    bases = np.array([s[p] for s, p in zip(seqs, pos, strict=True)], dtype=np.uint8)
+    last = np.array([s.size - 1 for s in seqs], dtype=np.int64)
+    return ((bases | 0x20) == ord("n")) | (pos < 1) | (pos >= last)
 
 
 def choose_snps(
@@ -189,7 +192,7 @@ def choose_snps(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """(chromosome index, 0-based position) of `count` SNPs, sorted; a share in sites."""
     in_sites = _site_positions(rng, reg, list(genome.sequences), round(SITE_SHARE * count))
-    in_sites = in_sites[~_is_gap(genome, in_sites)]
+    in_sites = in_sites[~_unusable(genome, in_sites)]
     anywhere = _background_positions(rng, genome, count - in_sites.size, in_sites)
     keys = np.sort(np.concatenate([in_sites, anywhere]))
     return keys >> 40, keys & POS_MASK
