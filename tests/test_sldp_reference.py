@@ -179,3 +179,14 @@ def test_weighted_sumstats_match_the_reference(world):
             assert (np.isnan(mine) == np.isnan(reference)).all()
             close(mine[~np.isnan(mine)], reference[~np.isnan(reference)])
             close(n[panel.printed][~np.isnan(mine)], theirs["N"].to_numpy()[~np.isnan(reference)])
+
+
+def test_planted_effect_is_recovered_and_the_null_is_not(runs):
+    truth = json.loads((INPUTS / "world.json").read_text())["truth"]
+    ours = read_tsv(runs["h.bg"] / "results.tsv").filter(pl.col("annot") == "pred1")
+    planted = ours.filter(pl.col("pheno") == "pheno_a").row(0, named=True)
+    null = ours.filter(pl.col("pheno") == "pheno_b").row(0, named=True)
+    assert truth["pheno_a"]["mu_pred1"] > 0 and truth["pheno_b"]["mu_pred1"] == 0
+    assert abs(planted["mu"] - truth["pheno_a"]["mu_pred1"]) < 3 * planted["se_mu"]
+    assert planted["z"] > 3 and planted["p"] < 1e-3
+    assert null["p"] > 0.05 and abs(null["mu"]) < 3 * null["se_mu"]

@@ -100,7 +100,12 @@ def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
         alleles = pl.read_csv(path, separator="\t", columns=["ref", "alt"], infer_schema=False)
         ref, alt = (alleles[c].to_numpy().astype(str) for c in ("ref", "alt"))
     return AnnotationTable(
-        str(path), list(table.ids), table.values, np.array(table.labels, dtype=str), alt, ref
+        str(path),
+        list(table.identifiers),
+        table.values,
+        np.array(table.labels, dtype=str),
+        alt,
+        ref,
     )
 
 

@@ -198,7 +198,9 @@ def regress(chunks: list[BlockStats], n_background: int, flips: int, seed: int) 
     leave_one_out = np.array([joint_estimates(total - c, n_background) for c in chunks])
     q, r = residualized(chunks, total, n_background)
     rng = np.random.RandomState(seed)
-    flipped = np.array([sign_flip(q[:, k], flips, rng) for k in range(q.shape[1])]).reshape(-1, 2)
+    flipped = np.array(
+        [sign_flip(np.ascontiguousarray(q[:, k]), flips, rng) for k in range(q.shape[1])]
+    ).reshape(-1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         z_fast = q.sum(axis=0) / np.linalg.norm(q, axis=0)
     return Results(

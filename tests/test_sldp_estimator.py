@@ -1,0 +1,284 @@
+"""crossreg sldp on a tiny hand-built world against the dense reference estimator
+(tests/sldp_reference.py), hand-checked pieces, reconciliation, the RNG stream, bad inputs
+and the command line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import polars as pl
+import pytest
+
+from crossreg.cli import main
+from crossreg.stats.sldp.plink import BYTE_TABLE, unit_standardize
+from crossreg.stats.sldp.reconcile import reconcile
+from crossreg.stats.sldp.refpanel import truncation_rank
+from crossreg.stats.sldp.regression import sign_flip
+from crossreg.stats.sldp.run import write_sldp
+from tests import sldp_reference as dense
+from tests.sldp_world import pack_bed
+
+CHROM = "7"
+N_SAMPLES, N_BLOCKS, PER_BLOCK = 60, 24, 8
+JK_BLOCKS = 20  # enough chunks that the all-same sign pattern (a float tie) is rare
+PAIRS = ["AC", "AG", "CA", "CT", "GA", "GT", "TC", "TG"]
+
+
+def write_world(root: Path, seed: int = 1) -> dict:
+    """Panel, blocks, print SNPs, LD scores, annotations and sumstats for one chromosome;
+    block 2 has a single print SNP (rank 0), block 5 none; SNPs between blocks exist."""
+    rng = np.random.default_rng(seed)
+    m = N_BLOCKS * (PER_BLOCK + 1)
+    latent = np.zeros((2 * N_SAMPLES, m))
+    for j in range(m):
+        fresh = rng.standard_normal(2 * N_SAMPLES)
+        latent[:, j] = fresh if j % (PER_BLOCK + 1) == 0 else 0.8 * latent[:, j - 1] + 0.6 * fresh
+    freq = rng.uniform(0.1, 0.6, m)
+    from scipy.special import ndtri
+
+    haps = (latent > ndtri(1 - freq)).astype(int)
+    counts = haps[:N_SAMPLES] + haps[N_SAMPLES:]
+    counts[:, 3] = 2  # monomorphic
+    counts[rng.random(counts.shape) < 0.02] = -1  # missing calls
+    snp = np.array([f"rs{100 + j}" for j in range(m)])
+    bp = 10_000 + 1000 * np.arange(m)
+    pair = [PAIRS[j % len(PAIRS)] for j in range(m)]
+    (root / f"panel.{CHROM}.bed").write_bytes(pack_bed(counts))
+    (root / f"panel.{CHROM}.bim").write_text(
+        "".join(f"{CHROM} {snp[j]} 0 {bp[j]} {pair[j][0]} {pair[j][1]}\n" for j in range(m))
+    )
+    (root / f"panel.{CHROM}.fam").write_text(
+        "".join(f"f{i} i{i} 0 0 1 -9\n" for i in range(N_SAMPLES))
+    )
+    observed = np.where(counts >= 0, counts, 0).sum(0) / (2 * (counts >= 0).sum(0))
+    maf = np.minimum(observed, 1 - observed)
+    (root / f"panel.{CHROM}.frq").write_text(
+        " CHR SNP A1 A2 MAF NCHROBS\n"
+        + "".join(
+            f"{CHROM} {snp[j]} {pair[j][0]} {pair[j][1]} {maf[j]:.4f} 120\n" for j in range(m)
+        )
+    )
+    starts = [1 + b * (PER_BLOCK + 1) for b in range(N_BLOCKS)]  # SNP 0 etc. outside blocks
+    (root / "blocks.bed").write_text(
+        "".join(f"chr{CHROM}\t{bp[s]}\t{bp[s + PER_BLOCK - 1] + 1}\n" for s in starts)
+    )
+    printed = rng.random(m) < 0.75
+    block_of = np.full(m, -1)
+    for b, s in enumerate(starts):
+        block_of[s : s + PER_BLOCK] = b
+    printed[block_of == 5] = False
+    printed[block_of == 2] = False
+    printed[starts[2]] = True
+    (root / "print_snps.txt").write_text("\n".join(snp[printed]) + "\n")
+    v = rng.standard_normal((m, 3)) * (rng.random((m, 3)) < 0.8)
+    bg = rng.standard_normal((m, 1))
+    for name, values, cols in (("annot", v, ["pred1", "NA", "null"]), ("bg", bg, ["bgmaf"])):
+        text = "SNP\tA1\tA2\t" + "\t".join(cols) + "\n"
+        text += "".join(
+            f"{snp[j]}\t{pair[j][0]}\t{pair[j][1]}\t"
+            + "\t".join(repr(float(x)) for x in values[j])
+            + "\n"
+            for j in range(m)
+        )
+        with gzip.open(root / f"{name}.{CHROM}.sannot.gz", "wt") as handle:
+            handle.write(text)
+    z = rng.standard_normal(m) * 1.3
+    keep = printed & (rng.random(m) < 0.9)
+    with gzip.open(root / "trait.sumstats.gz", "wt") as handle:
+        handle.write("SNP\tA1\tA2\tZ\tN\n")
+        handle.write(
+            "".join(
+                f"{snp[j]}\t{pair[j][0]}\t{pair[j][1]}\t{float(z[j])!r}\t5000\n"
+                for j in np.nonzero(keep)[0]
+            )
+        )
+    l2 = rng.uniform(1, 10, m)
+    with gzip.open(root / f"ld.{CHROM}.l2.ldscore.gz", "wt") as handle:
+        handle.write(
+            "CHR\tSNP\tBP\tL2\n"
+            + "".join(f"{CHROM}\t{snp[j]}\t{bp[j]}\t{float(l2[j])!r}\n" for j in range(m))
+        )
+    (root / f"ld.{CHROM}.l2.M_5_50").write_text(f"{m}\n")
+    return {
+        "counts": counts, "printed": printed, "block_of": block_of, "v": v, "bg": bg,
+        "z": np.where(keep, z, np.nan), "l2": l2, "snp": snp, "pair": pair, "bp": bp,
+    }  # fmt: skip
+
+
+def run_world(root: Path, out: Path, **options) -> pl.DataFrame:
+    options = {
+        "sannot_chr": [str(root / "annot.")],
+        "sumstats": [root / "trait.sumstats.gz"],
+    } | options
+    write_sldp(
+        str(root / "panel."), root / "print_snps.txt", root / "blocks.bed", str(root / "ld."), out,
+        jk_blocks=JK_BLOCKS, flips=300_000, seed=3, verbose_thresh=1.0, **options,
+    )  # fmt: skip
+    return pl.read_csv(out / "results.tsv", separator="\t")
+
+
+@pytest.mark.parametrize(
+    ("weights", "background"),
+    [("Winv_ahat_h", True), ("Winv_ahat_h", False), ("Winv_ahat_I", True)],
+)
+def test_matches_the_dense_reference(tmp_path, weights, background):
+    world = write_world(tmp_path)
+    ours = run_world(
+        tmp_path, tmp_path / "out", weights=weights,
+        background_sannot_chr=[str(tmp_path / "bg.")] if background else [],
+    )  # fmt: skip
+    counts = world["counts"].astype(float)
+    counts[counts < 0] = np.nan
+    x_all = dense.standardize(2 - counts)  # A1 counts would give the same numbers
+    z, n = world["z"], np.where(np.isnan(world["z"]), np.nan, 5000.0)
+    typed = ~np.isnan(z)
+    sigma2g = (np.mean(z[typed] ** 2) - 1) / np.mean(5000 * world["l2"][typed])
+    v = np.hstack([world["bg"], world["v"]]) if background else world["v"]
+    blocks = []
+    for b in range(N_BLOCKS):
+        rows = np.nonzero(world["block_of"] == b)[0]
+        printed = world["printed"][rows]
+        if not printed.any():
+            blocks.append(None)
+            continue
+        blocks.append(
+            (x_all[:, rows], printed, v[rows], (z / np.sqrt(n))[rows][printed], n[rows][printed])
+        )
+    expected = dense.sldp(blocks, sigma2g, int(background), JK_BLOCKS, 300_000, 3, weights)
+    assert ours["annot"].to_list() == ["pred1", "NA", "null"]
+    assert ours["p"].to_list() == expected["p"].tolist()
+    np.testing.assert_allclose(ours["z"], expected["z"], rtol=1e-12)
+    for column, key in (("mu", "mu"), ("se_mu", "se"), ("z_fast", "z_fast"), ("p_fast", "p_fast")):
+        np.testing.assert_allclose(ours[column], expected[key], rtol=1e-9)
+    for k, name in enumerate(["pred1", "NA", "null"]):
+        chunks = pl.read_csv(tmp_path / "out" / "chunks" / f"trait.{name}.tsv", separator="\t")
+        np.testing.assert_allclose(chunks["q"], expected["q"][:, k], rtol=1e-9, atol=1e-20)
+        np.testing.assert_allclose(chunks["r"], expected["r"][:, k], rtol=1e-9)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    np.testing.assert_allclose(summary["phenotypes"]["trait"]["sigma2g"], sigma2g, rtol=1e-12)
+
+
+def test_hand_checked_pieces():
+    assert truncation_rank(np.array([3.0, 1.0]), 95) == 1  # shares 0.75, 1.0
+    assert truncation_rank(np.array([1.9, 0.1]), 95) == 0  # the first alone reaches 95%
+    assert truncation_rank(np.array([5.0]), 95) == 0  # one print SNP: nothing kept
+    assert truncation_rank(np.array([0.0, 0.0]), 95) == 0
+    # byte 0b11_10_01_00: samples hom A1 (0 A2), missing, het, hom A2
+    np.testing.assert_array_equal(BYTE_TABLE[0b11100100], [0, np.nan, 1, 2])
+    x = unit_standardize(np.array([[0.0, 2, 1], [1, 2, np.nan], [2, 2, 1], [1, 2, 0]]))
+    np.testing.assert_allclose(x[:, 0], np.array([-1, 0, 1, 0]) / np.sqrt(0.5))
+    assert (x[:, 1] == 0).all()  # monomorphic
+    assert x[1, 2] == 0  # missing call at the mean
+
+
+def test_reconciliation_cases():
+    bim = (
+        np.array(["s1", "s2", "s3", "s4", "s5", "s6", "s7"]),
+        np.array(list("AAAAACG")),
+        np.array(list("CCCCTAC")),
+    )
+    data = (
+        np.array(["s1", "s2", "s3", "s4", "s4", "s5", "s7", "sX"]),
+        np.array(list("ACTGGAGA")),
+        np.array(list("CAGTAACC")),
+    )
+    aligned = reconcile(*bim, *data)
+    values = aligned.apply(np.arange(1.0, 9.0), np.nan)
+    # same, swapped, complemented, duplicate (its 2nd row is the swapped complement),
+    # ambiguous, missing, ambiguous
+    np.testing.assert_array_equal(values, [1, -2, 3, -4, np.nan, np.nan, np.nan])
+    assert aligned.counts == {
+        "matched": 4, "swapped": 2, "complemented": 2, "ambiguous": 2, "mismatched": 0,
+        "missing": 1, "duplicated": 1,
+    }  # fmt: skip
+    assert aligned.apply(np.arange(1.0, 9.0), 0.0, signed=False)[1] == 2
+
+
+def test_rng_stream_equals_the_reference_global_state():
+    q = np.random.default_rng(0).standard_normal(7)
+    np.random.seed(11)
+    reference = [((-1) ** np.random.binomial(1, 0.5, size=(100_000, 7))).dot(q) for _ in range(2)]
+    rng = np.random.RandomState(11)
+    ours = [((-1) ** rng.binomial(1, 0.5, size=(n, 7))).dot(q) for n in (30_000, 70_000, 100_000)]
+    np.testing.assert_array_equal(np.concatenate(reference), np.concatenate(ours))
+    # 7 equal q: only the all-same signs (2 of 128) reach |score|, so p ≈ 1/64 ≥ 0.01 and
+    # the first batch ends it
+    p, z = sign_flip(np.ones(7), 1_000_000, np.random.RandomState(0))
+    assert p == pytest.approx(1 / 64, rel=0.05) and z > 0
+    # 30 equal q: no flip reaches the score, p sits at its floor 1/T after every batch
+    p, z = sign_flip(np.ones(30), 200_000, np.random.RandomState(0))
+    assert p == 1 / 200_000 and z > 4
+
+
+def test_bad_inputs_stop_naming_the_file(tmp_path):
+    write_world(tmp_path)
+
+    def fails(match: str, **options) -> None:
+        with pytest.raises(ValueError, match=match):
+            run_world(tmp_path, tmp_path / "bad", **options)
+        assert not (tmp_path / "bad" / "results.tsv").exists()
+
+    bim = tmp_path / f"panel.{CHROM}.bim"
+    lines = bim.read_text().splitlines(keepends=True)
+    bim.write_text("".join([lines[1], lines[0], *lines[2:]]))
+    fails(r"panel\.7\.bim line 2: .*sorted")
+    bim.write_text("".join(lines))
+    frq = tmp_path / f"panel.{CHROM}.frq"
+    frq.rename(tmp_path / "kept.frq")
+    fails(r"panel\.7\.frq: missing \.frq")
+    (tmp_path / "kept.frq").rename(frq)
+    blocks = tmp_path / "blocks.bed"
+    blocks.write_text(blocks.read_text() + "chr9\t1\t100\n")
+    fails(r"blocks\.bed line 25: chromosome 9 has no panel files")
+    blocks.write_text("".join(blocks.read_text().splitlines(keepends=True)[:N_BLOCKS]))
+    with gzip.open(tmp_path / "other.7.sannot.gz", "wt") as handle:
+        handle.write("SNP\tA1\tA2\tx\nrsNONE\tA\tC\t1.0\n")
+    fails(r"other\.: no annotated SNP matches the panel", sannot_chr=[str(tmp_path / "other.")])
+    with gzip.open(tmp_path / "noz.sumstats.gz", "wt") as handle:
+        handle.write("SNP\tA1\tA2\tN\nrs101\tA\tG\t10\n")
+    fails(r"noz\.sumstats\.gz: missing column\(s\) Z", sumstats=[tmp_path / "noz.sumstats.gz"])
+
+
+def test_command_line_with_sad_scores(tmp_path):
+    world = write_world(tmp_path)
+    expected = run_world(tmp_path, tmp_path / "sannot")
+    # the same values as SAD tracks (alt − ref), with alt = bim A2 on every other SNP (negated)
+    flip = np.arange(len(world["snp"])) % 2 == 1
+    a1 = np.array([p[0] for p in world["pair"]])
+    a2 = np.array([p[1] for p in world["pair"]])
+    with h5py.File(tmp_path / "scores.h5", "w") as handle:
+        handle["snp"] = world["snp"].astype("S")
+        handle["chr"] = np.array([CHROM] * len(a1), dtype="S")
+        handle["pos"] = world["bp"].astype(np.uint32)
+        handle["ref_allele"] = np.where(flip, a1, a2).astype("S")
+        handle["alt_allele"] = np.where(flip, a2, a1).astype("S")
+        handle["target_ids"] = np.array(["pred1", "NA", "null"], dtype="S")
+        handle["SAD"] = (world["v"] * np.where(flip, -1, 1)[:, None]).astype(np.float64)
+    root = str(tmp_path)
+    code = main([
+        "sldp", "--bfile-chr", f"{root}/panel.", "--print-snps", f"{root}/print_snps.txt",
+        "--ld-blocks", f"{root}/blocks.bed", "--ldscores-chr", f"{root}/ld.",
+        "--sad", f"{root}/scores.h5", "--sumstats", f"{root}/trait.sumstats.gz",
+        "--chroms", CHROM, "--seed", "3", "--flips", "300000", "--jk-blocks", str(JK_BLOCKS),
+        "--verbose-thresh", "1", "--out", f"{root}/cli",
+    ])  # fmt: skip
+    assert code == 0
+    ours = pl.read_csv(tmp_path / "cli" / "results.tsv", separator="\t")
+    assert ours.columns == [
+        "pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se_mu", "h2g", "r_f", "h2v_h2g",
+        "h2v", "supp_frac",
+    ]  # fmt: skip
+    # SAD is float32: agreement to its precision, identical p
+    for column in ("mu", "z_fast", "se_mu"):
+        np.testing.assert_allclose(ours[column], expected[column], rtol=1e-5)
+    assert ours["p"].to_list() == expected["p"].to_list()
+    summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    assert summary["reconciliation"][f"{root}/scores.h5"]["swapped"] == int(flip.sum())
+    shutil.rmtree(tmp_path / "cli")
+    assert main(["sldp", "--bfile-chr", f"{root}/nothing.", "--print-snps", "x", "--ld-blocks", "x",
+                 "--ldscores-chr", "x", "--sad", "x.h5", "--out", f"{root}/cli"]) == 1  # fmt: skip
