@@ -282,3 +282,45 @@ def test_command_line_with_sad_scores(tmp_path):
     shutil.rmtree(tmp_path / "cli")
     assert main(["sldp", "--bfile-chr", f"{root}/nothing.", "--print-snps", "x", "--ld-blocks", "x",
                  "--ldscores-chr", "x", "--sad", "x.h5", "--out", f"{root}/cli"]) == 1  # fmt: skip
+
+
+def test_eqtl_rows_are_oriented_and_combined_per_snp(tmp_path):
+    from crossreg.stats.sldp.sumstats import read_eqtl
+
+    path = tmp_path / "gtex.tsv"
+    path.write_text(
+        "variant_id\tgene_id\tslope\tslope_se\n"
+        "chr1_100_A_G_b38\tg1\t2.0\t1.0\n"  # alt G: z 2
+        "chr1_100_G_A_b38\tg2\t1.0\t2.0\n"  # another id: its own SNP, z 0.5 for alt A
+        "chr1_100_A_T_b38\tg3\t9.0\t1.0\n"  # not a print SNP
+        "chr1_200_C_T_b38\tg1\t-3.0\t1.0\n"
+        "chr1_300_C_T_b38\tg1\t1.0\t1.0\n"  # not a print SNP
+    )
+    printed = np.array(["chr1_100_A_G_b38", "chr1_200_C_T_b38", "chr1_100_G_A_b38"])
+    stats = read_eqtl(path, printed, n=500)
+    assert stats.snp.tolist() == ["chr1_100_A_G_b38", "chr1_100_G_A_b38", "chr1_200_C_T_b38"]
+    np.testing.assert_allclose(stats.z, [2.0, 0.5, -3.0])
+    assert stats.a1.tolist() == ["G", "A", "T"] and (stats.n == 500).all()
+    path.write_text("SNP\tgene_id\tref\talt\tz\tN\nrs1\tg1\tA\tG\t2.0\t90\nrs1\tg2\tA\tG\t1.0\t90\n"
+                    "rs1\tg3\tG\tA\t1.0\t90\nrs1\tg4\tT\tC\t-1.0\t90\n")  # fmt: skip
+    stats = read_eqtl(path, np.array(["rs1"]))
+    # g3 is swapped (negated), g4 the strand complement (kept): oriented to alt G of g1
+    np.testing.assert_allclose(stats.z, [(2.0 + 1.0 - 1.0 - 1.0) / 2])
+    assert stats.n.tolist() == [90.0]
+
+
+def test_thin_annotations_and_the_ld_cache(tmp_path):
+    write_world(tmp_path)
+    expected = run_world(tmp_path, tmp_path / "full")
+    with gzip.open(tmp_path / f"annot.{CHROM}.sannot.gz", "rt") as handle:
+        table = pl.read_csv(handle.read().encode(), separator="\t")
+    with gzip.open(tmp_path / f"thin.{CHROM}.sannot.gz", "wt") as handle:
+        handle.write(table.drop("SNP", "A1", "A2").write_csv(separator="\t"))
+    cache = tmp_path / "cache"
+    for out in ("thin1", "thin2"):
+        ours = run_world(
+            tmp_path, tmp_path / out, sannot_chr=[str(tmp_path / "thin.")], ld_cache=cache
+        )
+        assert ours["p"].to_list() == expected["p"].to_list()
+        np.testing.assert_allclose(ours["mu"], expected["mu"], rtol=1e-12)
+    assert len(list(cache.glob(f"{CHROM}.*.npz"))) == 1
