@@ -279,6 +279,8 @@ def test_command_line_with_sad_scores(tmp_path):
     assert ours["p"].to_list() == expected["p"].to_list()
     summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
     assert summary["reconciliation"][f"{root}/scores.h5"]["swapped"] == int(flip.sum())
+    assert summary["figures"] == ["z_heatmap.png", "z_correlation.png"]
+    assert (tmp_path / "cli" / "z_heatmap.png").read_bytes()[:4] == b"\x89PNG"
     shutil.rmtree(tmp_path / "cli")
     assert main(["sldp", "--bfile-chr", f"{root}/nothing.", "--print-snps", "x", "--ld-blocks", "x",
                  "--ldscores-chr", "x", "--sad", "x.h5", "--out", f"{root}/cli"]) == 1  # fmt: skip

@@ -22,16 +22,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     annotations = parser.add_mutually_exclusive_group(required=True)
     annotations.add_argument(
-        "--sannot-chr", nargs="+", default=[], help="annotation prefixes: PREFIX{chrom}.sannot.gz"
+        "--sannot-chr",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="annotation prefixes: PREFIX{chrom}.sannot.gz",
     )
     annotations.add_argument(
-        "--sad", type=Path, nargs="+", default=[], help="crossreg sad .h5/.tsv files"
+        "--sad",
+        type=Path,
+        nargs="+",
+        action="extend",
+        default=[],
+        help="crossreg sad .h5/.tsv files",
     )
     parser.add_argument(
-        "--background-sannot-chr", nargs="+", default=[], help="background annotation prefixes"
+        "--background-sannot-chr",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="background annotation prefixes",
     )
     parser.add_argument(
-        "--sumstats", type=Path, nargs="+", default=[], help="ldsc munged SNP A1 A2 Z N files"
+        "--sumstats",
+        type=Path,
+        nargs="+",
+        action="extend",
+        default=[],
+        help="ldsc munged SNP A1 A2 Z N files",
     )
     parser.add_argument(
         "--eqtl",

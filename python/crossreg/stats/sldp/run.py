@@ -22,6 +22,7 @@ from crossreg.stats.sldp.annotations import (
     read_sannot,
     signed_ld_profiles,
 )
+from crossreg.stats.sldp.figures import write_figures
 from crossreg.stats.sldp.panel import LdBlocks, load_chrom_panel, panel_chroms, read_ld_blocks
 from crossreg.stats.sldp.plink import standardized_genotypes
 from crossreg.stats.sldp.refpanel import chrom_spectra
@@ -358,6 +359,7 @@ def _write_outputs(
     )
     with atomic_write(out / "results.tsv") as handle:
         results.write_csv(handle, separator="\t", null_value="nan")
+    figures = write_figures(results, out)
     summary = {
         "settings": settings,
         "phenotypes": {
@@ -375,6 +377,7 @@ def _write_outputs(
         "annotations": names,
         "reconciliation": counts,
         "chunk_tables": len(chunk_tables),
+        "figures": [f.name for f in figures],
     }
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=2)
