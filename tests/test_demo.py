@@ -43,6 +43,14 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path):
     assert denovo["cases"] == denovo["controls"] == 20 and 0 <= denovo["risk_auc"] <= 1
     assert (out / "denovo" / "report" / "tracks.tsv").exists()
     assert "de novo variants of 20 cases" in (out / "summary.txt").read_text()
+    # SLDP of the panel's SAD from both heads against every tissue's statistics
+    assert set(summary["sldp"]) == {
+        f"{h}_head_on_{t}" for h in ("human", "mouse") for t in ("liver", "macrophage", "null")
+    }
+    assert summary["sldp"]["mouse_head_on_null"]["tracks"] == 18
+    assert summary["sldp"]["mouse_head_on_liver"]["tracks"] > 0
+    assert (out / "sldp" / "results" / "z_heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    assert "SLDP of the panel" in (out / "summary.txt").read_text()
     # the ceilings: measured against noise-free targets of the same windows
     data = out / "data"
     ceilings = store_ceilings(data / "human", data / "human.noise_free")

@@ -41,6 +41,7 @@ from crossreg.model.metrics import TrackMetrics
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
+from crossreg.stats.sldp.run import write_sldp
 from crossreg.synth.world import synthesize
 from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.recovery import effect_recovery, sad_long
@@ -62,9 +63,19 @@ class DemoSettings:
     patience: int = 5
     steps_per_epoch: int | None = None
     seed: int = 0
+    panel_snps: int | None = None  # panel SNPs scored for SLDP (evenly spaced); None: all
+    sldp_flips: int = 100_000
 
 
-FAST = DemoSettings(preset="tiny", region_size=50_000, max_epochs=2, patience=1, steps_per_epoch=8)
+FAST = DemoSettings(
+    preset="tiny",
+    region_size=50_000,
+    max_epochs=2,
+    patience=1,
+    steps_per_epoch=8,
+    panel_snps=150,
+    sldp_flips=10_000,
+)
 
 
 def demo_params(tracks: dict[str, int]) -> dict:
@@ -252,6 +263,7 @@ def run_demo(out: str | os.PathLike[str], settings: DemoSettings = DemoSettings(
         )
     summary["variants"] = _score_variants(out, synth, manifest, stores)
     summary["denovo"] = _denovo_tests(out, synth, manifest)
+    summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
@@ -321,6 +333,94 @@ def _denovo_tests(out: Path, synth: Path, manifest: dict) -> dict:
     }
 
 
+def _sldp_of_panel(out: Path, synth: Path, manifest: dict, settings: DemoSettings) -> dict:
+    """SAD of the human reference panel's SNPs with both heads of the joint model, then
+    SLDP of every track against each tissue's summary statistics; the summary gives, per
+    head, the z of its tracks of each tissue's cell type, and of all tracks on the null."""
+    panel = manifest["panel"]
+    folder = out / "sldp"
+    folder.mkdir(parents=True, exist_ok=True)
+    genome = panel["genome"]
+    fasta = synth / manifest["genomes"][genome]["fasta"]
+    vcf = _panel_vcf(synth / panel["vcf"], folder / "panel.vcf", settings.panel_snps)
+    model = out / "models" / "joint" / "best"
+    tables = []
+    for head in manifest["genomes"]:
+        table = folder / f"panel.{head}_head.sad.h5"
+        argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
+        argv += ["--vcf", str(vcf), "--batch-size", "32", "--out", str(table)]
+        options = InferenceOptions(batch_size=32)
+        _step(argv, write_sad, model, fasta, vcf, table, head=head, options=options)
+        tables.append(table)
+    sumstats = [synth / panel["sumstats"][tissue] for tissue in panel["tissues"]]
+    stems = {key: str(synth / panel[key]) for key in ("bfile", "ldscores")}
+    files = {key: synth / panel[key] for key in ("print_snps", "blocks")}
+    argv = ["sldp", "--bfile-chr", stems["bfile"], "--print-snps", str(files["print_snps"])]
+    argv += ["--ld-blocks", str(files["blocks"]), "--ldscores-chr", stems["ldscores"]]
+    argv += ["--sad", *map(str, tables), "--sumstats", *map(str, sumstats), "--alpha", "0"]
+    argv += ["--seed", str(settings.seed), "--flips", str(settings.sldp_flips)]
+    argv += ["--out", str(folder / "results")]
+    _step(
+        argv,
+        write_sldp,
+        stems["bfile"],
+        files["print_snps"],
+        files["blocks"],
+        stems["ldscores"],
+        folder / "results",
+        sumstats=sumstats,
+        sad=tables,
+        alpha=0.0,  # SAD is per allele; the planted effects are per normalised genotype
+        seed=settings.seed,
+        flips=settings.sldp_flips,
+    )
+    results = pl.read_csv(folder / "results" / "results.tsv", separator="\t")
+    return _sldp_summary(results, tables, panel)
+
+
+def _panel_vcf(vcf: Path, out: Path, most: int | None) -> Path:
+    """`vcf` itself, or evenly spaced records of it (at most `most`) written to `out`."""
+    if most is None:
+        return vcf
+    lines = vcf.read_text().splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    records = [line for line in lines if not line.startswith("#")]
+    step = max(1, -(-len(records) // most))
+    with atomic_write(out) as handle:
+        handle.write("".join(header + records[::step]))
+    return out
+
+
+def _sldp_summary(results: pl.DataFrame, tables: list[Path], panel: dict) -> dict:
+    """Per head and tissue: the z and p of the head's tracks of that tissue's cell type
+    (all tracks for the null tissue), and how many pass p < 0.05 with a positive z."""
+    from crossreg.variants.sad import read_sad
+
+    summary: dict[str, dict] = {}
+    for table in tables:
+        sad = read_sad(table)
+        head = table.name.split(".")[1].removesuffix("_head")
+        for tissue in panel["tissues"]:
+            cell = panel["cell_types"].get(tissue)
+            wanted = [
+                i
+                for i, d in zip(sad.identifiers, sad.descriptions, strict=True)
+                if cell is None or d.endswith(f":{cell}")
+            ]
+            rows = results.filter((pl.col("pheno") == tissue) & pl.col("annot").is_in(wanted))
+            summary[f"{head}_head_on_{tissue}"] = {
+                "tracks": rows.height,
+                "significant_positive": int(((rows["p"] < 0.05) & (rows["z"] > 0)).sum()),
+                "significant": int((rows["p"] < 0.05).sum()),
+                "mean_z": round(float(rows["z"].mean()), 3) if rows.height else None,
+                "best": {
+                    r["annot"]: [round(r["z"], 3), float(f"{r['p']:.3g}")]
+                    for r in rows.sort("p").head(3).iter_rows(named=True)
+                },
+            }
+    return summary
+
+
 def _genome_summary(
     pairs: pl.DataFrame, comparison: pl.DataFrame, ceilings: dict[str, float]
 ) -> dict[str, dict]:
@@ -380,4 +480,17 @@ def format_summary(summary: dict) -> str:
         lines.append(
             f"per-person risk score, 5-fold: AUC {d['risk_auc']:.3f} (p {d['risk_p']:.3g})"
         )
+    if "sldp" in summary:
+        lines.append("")
+        lines.append(
+            "SLDP of the panel's SAD (joint model) on each tissue's statistics: the head's tracks "
+            "of that cell type (all tracks on null)"
+        )
+        lines.append(f"{'head on tissue':26s} {'tracks':>6s} {'p<0.05, z>0':>11s} {'mean z':>7s}")
+        for key, v in summary["sldp"].items():
+            mean_z = "n/a" if v["mean_z"] is None else f"{v['mean_z']:.2f}"
+            lines.append(
+                f"{key.replace('_', ' '):26s} {v['tracks']:6d} "
+                f"{v['significant_positive']:5d}/{v['tracks']:<5d} {mean_z:>7s}"
+            )
     return "\n".join(lines) + "\n"
