@@ -20,6 +20,12 @@ writes a directory whose ``manifest.json`` names every file, with paths relative
 ``cohorts`` (unless ``cohort_sets=False``)
     Human de novo case/control VCFs with the planted calls marked in a truth table, and
     eQTL-like summary statistics with each SNP's true effect.
+``panel`` (unless ``cohort_sets=False``)
+    A human reference panel for SLDP in the reference package's formats: PLINK 1
+    ``bfile`` stem per chromosome (with ``.frq``), LD ``blocks``, ``print_snps``,
+    ``ldscores`` stem, a ``vcf`` of the SNPs for ``crossreg sad``, per-tissue ldsc-munged
+    ``sumstats`` (liver and macrophage effects from the planted programme, and a
+    ``null``), and the ``truth`` (each SNP's causal effect per tissue).
 
 Human track indices run 0..n-1 and mouse indices continue after them, as in Basenji's
 cross-species tables.
