@@ -44,6 +44,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="background annotation prefixes",
     )
     parser.add_argument(
+        "--background-maf-bins",
+        type=int,
+        default=0,
+        metavar="K",
+        help="add K background MAF bins (maf_bin1..K; edges: MAF quantiles of the panel's "
+        "MAF >= 0.05 SNPs, from its .frq), each SNP signed +1/-1 by whether bim A1 is its "
+        "minor allele",
+    )
+    parser.add_argument(
+        "--background-gtf",
+        type=Path,
+        default=None,
+        metavar="GTF",
+        help="add coding, utr, intron backgrounds and their .extend.500 versions from this "
+        "GTF (CDS/stop_codon, UTR features, transcript minus exons), signed by minor allele",
+    )
+    parser.add_argument(
         "--sumstats",
         type=Path,
         nargs="+",
@@ -99,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
         sannot_chr=args.sannot_chr,
         sad=args.sad,
         background_sannot_chr=args.background_sannot_chr,
+        background_maf_bins=args.background_maf_bins,
+        background_gtf=args.background_gtf,
         chroms=args.chroms.split(",") if args.chroms else None,
         seed=args.seed,
         flips=args.flips,

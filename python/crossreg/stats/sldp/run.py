@@ -22,6 +22,7 @@ from crossreg.stats.sldp.annotations import (
     read_sannot,
     signed_ld_profiles,
 )
+from crossreg.stats.sldp.background import BuiltBackgrounds, build_backgrounds
 from crossreg.stats.sldp.figures import write_figures
 from crossreg.stats.sldp.panel import LdBlocks, load_chrom_panel, panel_chroms, read_ld_blocks
 from crossreg.stats.sldp.plink import standardized_genotypes
@@ -66,20 +67,29 @@ class PhenoBlocks:
 
 
 class AnnotationSet:
-    """Annotation sources by kind; sannot stems are read per chromosome, SAD files once."""
+    """Annotation sources by kind; sannot stems are read per chromosome, SAD files once,
+    built backgrounds (MAF bins, GTF features) come per chromosome from `built`."""
 
-    def __init__(self, stems: Sequence[str], sad: Sequence[str | os.PathLike[str]] = ()):
+    def __init__(
+        self,
+        stems: Sequence[str],
+        sad: Sequence[str | os.PathLike[str]] = (),
+        built: BuiltBackgrounds | None = None,
+    ):
         self.stems = list(stems)
         self.sad = [read_sad_annotations(p) for p in sad]
+        self.built = built
         self.names: list[str] | None = None
         self.matched = {source: 0 for source in self.sources}
 
     @property
     def sources(self) -> list[str]:
-        return self.stems + [t.source for t in self.sad]
+        built = [s.source for s in self.built.sources] if self.built else []
+        return self.stems + [t.source for t in self.sad] + built
 
     def tables(self, chrom: str) -> list[AnnotationTable]:
         tables = [read_sannot(f"{stem}{chrom}.sannot.gz") for stem in self.stems] + self.sad
+        tables += self.built.tables(chrom) if self.built else []
         names = [n for t in tables for n in t.names]
         if self.names is None:
             if len(set(names)) != len(names):
@@ -126,6 +136,8 @@ def write_sldp(
     sannot_chr: Sequence[str] = (),
     sad: Sequence[str | os.PathLike[str]] = (),
     background_sannot_chr: Sequence[str] = (),
+    background_maf_bins: int = 0,
+    background_gtf: str | os.PathLike[str] | None = None,
     chroms: Sequence[str] | None = None,
     seed: int = 0,
     flips: int = 1_000_000,
@@ -159,7 +171,10 @@ def write_sldp(
     phenos = _phenotypes(sumstats, eqtl, eqtl_n, printed)
     heritability = {s.name: estimate_h2g(s, ld) for s in phenos}
     marginal = AnnotationSet(sannot_chr, sad)
-    background = AnnotationSet(background_sannot_chr)
+    built = build_backgrounds(
+        bfile_chr, chroms, maf_bins=background_maf_bins, gtf=background_gtf, alpha=alpha
+    )
+    background = AnnotationSet(background_sannot_chr, built=built)
     per_pheno = {
         s.name: PhenoBlocks({}, np.zeros(len(blocks)), np.zeros((len(blocks), 2), dtype=np.int64))
         for s in phenos
@@ -247,6 +262,9 @@ def write_sldp(
             "annotations": marginal.sources,
             "background": background.sources,
             "background_names": background_names,
+            "background_maf_bins": background_maf_bins,
+            "background_gtf": None if background_gtf is None else str(background_gtf),
+            "background_built": built.describe() if built else None,
             "chroms": chroms,
             "seed": seed,
             "flips": flips,
