@@ -67,3 +67,4 @@ bench: dev
 	$(BIN)/python benches/bench_bigwig.py
 	$(BIN)/python benches/bench_synth.py mini
 	$(BIN)/python benches/bench_train.py --params tests/data/basenji_fixtures/params_joint_mini.json
+	$(BIN)/python benches/bench_sldp.py
