@@ -151,7 +151,7 @@ def sign_flip(
         batch = min(FLIP_BATCH, flips - current)
         for start in range(0, batch, rows_per_piece):
             draws = rng.binomial(1, 0.5, size=(min(rows_per_piece, batch - start), len(q)))
-            null = ((-1) ** draws).dot(q)
+            null = (1 - 2 * draws).dot(q)  # the reference's (-1)**draws, cheaper
             exceed += int((np.abs(null) >= np.abs(score)).sum())
         current += batch
         unfilled = flips - current if np.abs(score) <= 0 else 0  # the reference's zeros
