@@ -1,0 +1,92 @@
+"""``crossreg ism``: in silico saturation mutagenesis around variants or regions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from crossreg.commands.options import add_inference_arguments, inference_options
+
+HELP = (
+    "saturation mutagenesis: every base of a central window around each VCF variant or BED "
+    "region mutated to the 3 others, scored per track (Basenji's scores.h5)"
+)
+
+
+def parse_stats(text: str) -> list[str]:
+    """``"sum,center"`` → ``["sum", "center"]``."""
+    stats = [part.strip() for part in text.split(",") if part.strip()]
+    bad = [s for s in stats if s not in ("sum", "center")]
+    if bad or not stats:
+        raise argparse.ArgumentTypeError(f"statistics are sum and center, got '{text}'")
+    return stats
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg ism``."""
+    parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
+    parser.add_argument(
+        "--genome", default=None, help="which head scores (required when the model has several)"
+    )
+    parser.add_argument("--fasta", type=Path, required=True, help="the sites' genome (FASTA)")
+    sites = parser.add_mutually_exclusive_group(required=True)
+    sites.add_argument(
+        "--vcf",
+        type=Path,
+        help="variants: the window SAD builds for each record's REF (the ALT is not applied)",
+    )
+    sites.add_argument("--bed", type=Path, help="regions: a window centred on each region")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="output .h5 (basenji_sat_vcf.py's scores.h5)"
+    )
+    parser.add_argument(
+        "--width", type=int, default=200, help="central bases to mutate (default %(default)s)"
+    )
+    parser.add_argument(
+        "--tracks",
+        nargs="+",
+        default=None,
+        metavar="TRACK",
+        help="keep these tracks: indices, identifiers or fnmatch patterns over identifiers "
+        "and descriptions (default all); figures are then drawn for each of them",
+    )
+    parser.add_argument(
+        "--stats",
+        type=parse_stats,
+        default=["sum", "center"],
+        metavar="sum,center",
+        help="statistics: sum over bins, center (the 2 central bins); default both",
+    )
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        help="write one PNG per site (logo + mutation heat map) here, for the track with the "
+        "largest |score| (or each --tracks track)",
+    )
+    add_inference_arguments(parser, batch_size=16)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Mutate, score and write the output file (and figures)."""
+    from crossreg.variants.ism import write_ism
+
+    result = write_ism(
+        args.model,
+        args.fasta,
+        args.out,
+        vcf=args.vcf,
+        bed=args.bed,
+        head=args.genome,
+        width=args.width,
+        tracks=args.tracks,
+        stats=args.stats,
+        options=inference_options(args),
+        figures=args.figures,
+    )
+    note = f"; {len(result.figures)} figures in {args.figures}" if args.figures else ""
+    print(
+        f"ISM of {result.sites} sites × {result.width} bp × {result.tracks} tracks in "
+        f"{result.path}{note}"
+    )
+    return 0

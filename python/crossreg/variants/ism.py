@@ -1,0 +1,385 @@
+"""In silico saturation mutagenesis (ISM) around variants or regions, as Basenji's
+``basenji_sat_vcf.py`` / ``basenji_sat_bed.py`` do it.
+
+Sites
+    A VCF record's site is the model window SAD builds for its reference allele (the REF's
+    first base at index ``L / 2 - 1``; see :func:`crossreg.variants.sad.allele_windows`):
+    the reference genome with the VCF's REF in place. The ALT is **not** applied; ISM
+    mutates the reference sequence (Basenji without ``--f2``). A BED region's site is the
+    model window centred on the region (:func:`crossreg.predict.region_windows`).
+
+Mutations
+    Every position of the central `width` bases, window indices ``[L/2 - width//2,
+    L/2 - width//2 + width)`` (for ``width`` 200 around a variant: ``[L/2 - 100, L/2 +
+    100)``, the variant at index 99), is set to each base other than the reference's:
+    ``1 + 3 * width`` sequences per site (4 mutants at an N). Windows are one-hot with N as
+    zeros (Basenji's ISM uses N = 0, unlike its SAD).
+
+Statistics, per track
+    ``sum``: the prediction summed over all bins. ``center``: summed over the central bins,
+    ``[B/2 - 1, B/2 + 1)`` for an even number of bins ``B`` (Basenji's 2 central bins), the
+    middle bin for an odd ``B``. The mutation effect of base ``b`` at a position is
+    ``stat(mutant) - stat(reference)`` (0 for the reference base); the stored score has the
+    mean over the 4 bases at each position removed, which equals Basenji's ``stat(sequence)
+    - mean`` (the reference's own value cancels). So each position's 4 scores sum to 0.
+
+Output ``FILE.h5`` (Basenji's ``scores.h5`` names): ``label`` (S), ``chr`` (S), ``start``
+and ``end`` (0-based, of the mutated span), ``seqs`` bool ``(sites, width, 4)`` (the
+reference bases of the mutated span, A C G T), one float16 ``(sites, width, 4, tracks)``
+array per statistic, ``target_ids`` and ``target_labels`` (S) of the kept tracks, and the
+run's provenance as attributes. Written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from crossreg.dna import one_hot
+from crossreg.genome import Genome
+from crossreg.io.atomic import atomic_path
+from crossreg.io.targets import Target
+from crossreg.io.vcf import Variant, read_vcf
+from crossreg.model.inference import (
+    InferenceOptions,
+    load_head,
+    model_device,
+    provenance,
+    run_inference,
+)
+from crossreg.variants.sad import scored_alleles, variants_on_genome
+
+STATS = ("sum", "center")
+BASES = "ACGT"
+F16_MAX = float(np.finfo(np.float16).max)
+
+log = logging.getLogger("crossreg")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One mutagenesis site: the model window ``chrom:[window_start, window_start + L)``
+    (N-padded off the chromosome), with the VCF's REF spliced at ``L/2 - 1`` when given."""
+
+    label: str
+    chrom: str
+    window_start: int
+    ref: str | None = None
+
+
+def mutated_span(seq_length: int, width: int) -> tuple[int, int]:
+    """Window indices ``[start, end)`` of the mutated central `width` bases."""
+    if not 0 < width <= seq_length:
+        raise ValueError(f"--width must be between 1 and the model's {seq_length} bp, got {width}")
+    start = seq_length // 2 - width // 2
+    return start, start + width
+
+
+def center_bins(bins: int) -> slice:
+    """The bins of the ``center`` statistic: the 2 central ones (1 when `bins` is odd)."""
+    if bins % 2 == 0:
+        return slice(max(bins // 2 - 1, 0), bins // 2 + 1)
+    return slice(bins // 2, bins // 2 + 1)
+
+
+def vcf_sites(
+    variants: Sequence[Variant], genome: Genome, seq_length: int, *, source: str
+) -> list[Site]:
+    """One site per record, checked against `genome`: a chromosome it lacks, a REF past the
+    chromosome's end or a REF matching neither the genome nor the ALT stops with the record
+    named (SAD's checks, strictly)."""
+    variants, _ = variants_on_genome(variants, genome, source=source, strict=True)
+    for v in variants:
+        if v.end > genome.sizes[v.chrom]:
+            raise ValueError(
+                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} runs past the end of "
+                f"{v.chrom} ({genome.sizes[v.chrom]:,} bp); is the VCF from another build?"
+            )
+    scored_alleles(variants, genome, source=source)  # REF checks (swapped SNPs as SAD)
+    if not variants:
+        raise ValueError(f"{source}: the VCF has no records")
+    centre = seq_length // 2 - 1
+    return [
+        Site(
+            v.id if v.id != "." else f"{v.chrom}:{v.pos + 1}",
+            v.chrom,
+            v.pos - centre,
+            v.ref,
+        )
+        for v in variants
+    ]
+
+
+def bed_sites(bed: str | os.PathLike[str], genome: Genome, seq_length: int) -> list[Site]:
+    """One site per BED region, its model window centred on the region."""
+    from crossreg.io.bed import read_bed
+    from crossreg.predict import region_windows
+
+    windows = region_windows(read_bed(bed), genome, seq_length, source=str(bed))
+    return [Site(w.name, w.chrom, w.start) for w in windows]
+
+
+def site_codes(sites: Sequence[Site], genome: Genome, seq_length: int) -> npt.NDArray[np.uint8]:
+    """The sites' reference windows ``(n, L)`` as ASCII codes (REF spliced in for VCF
+    sites, exactly as SAD's reference window)."""
+    codes = genome.fetch_many([s.chrom for s in sites], [s.window_start for s in sites], seq_length)
+    centre = seq_length // 2 - 1
+    for i, s in enumerate(sites):
+        if s.ref is not None:
+            allele = np.frombuffer(s.ref.encode("ascii"), dtype=np.uint8)
+            n = min(len(allele), seq_length - centre)
+            codes[i, centre : centre + n] = allele[:n]
+    return codes
+
+
+def site_mutations(reference: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+    """``(n, 2)`` (position, base) of every mutant of a `(width, 4)` one-hot span, the
+    reference first as ``(-1, -1)``: each base that is not the position's (all 4 at N)."""
+    pos, base = np.nonzero(reference == 0)
+    return np.concatenate([[[-1, -1]], np.stack([pos, base], axis=1)]).astype(np.int64)
+
+
+def select_tracks(targets: Sequence[Target], patterns: Sequence[str] | None) -> list[int]:
+    """Track indices chosen by `patterns`: a number is an index, otherwise an identifier
+    or an fnmatch pattern over identifiers and descriptions. All tracks when ``None``."""
+    if not patterns:
+        return list(range(len(targets)))
+    chosen: list[int] = []
+    for pattern in patterns:
+        if pattern.lstrip("-").isdigit():
+            index = int(pattern)
+            if not 0 <= index < len(targets):
+                raise ValueError(f"--tracks {pattern}: the head has {len(targets)} tracks")
+            hits = [index]
+        else:
+            hits = [i for i, t in enumerate(targets) if t.identifier == pattern]
+            hits = hits or [
+                i
+                for i, t in enumerate(targets)
+                if fnmatch.fnmatchcase(t.identifier, pattern)
+                or fnmatch.fnmatchcase(t.description, pattern)
+            ]
+        if not hits:
+            raise ValueError(f"--tracks {pattern}: no track's identifier or description matches")
+        chosen += [i for i in hits if i not in chosen]
+    return chosen
+
+
+def mutation_effects(
+    model: torch.nn.Module,
+    sites: Sequence[Site],
+    genome: Genome,
+    *,
+    head: str | None = None,
+    width: int = 200,
+    tracks: Sequence[int] | None = None,
+    stats: Sequence[str] = STATS,
+    options: InferenceOptions = InferenceOptions(batch_size=16),
+) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
+    """Yield, site by site, ``{stat: (width, 4, tracks)}`` float32 mutation effects
+    ``stat(mutant) - stat(reference)`` (0 for the reference base), before the
+    per-position mean is removed (:func:`remove_position_mean`).
+
+    All sites' mutants go through :func:`run_inference` as one stream of
+    ``options.batch_size`` sequences; each batch is built from the site's one-hot window by
+    indexing, and only ``(batch, tracks)`` statistics come back from the device.
+    """
+    seq_length = int(model.seq_length)
+    span_start, span_end = mutated_span(seq_length, width)
+    unknown = [s for s in stats if s not in STATS]
+    if unknown or not stats:
+        raise ValueError(f"statistics are {', '.join(STATS)}; got {', '.join(stats) or 'none'}")
+    track_index = None if tracks is None else torch.as_tensor(list(tracks), dtype=torch.long)
+
+    spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start:span_end])
+    per_site = [site_mutations(spans[i]) for i in range(len(sites))]
+    items = (
+        np.concatenate([np.column_stack([np.full(len(m), i), m]) for i, m in enumerate(per_site)])
+        if sites
+        else np.zeros((0, 3), dtype=np.int64)
+    )
+
+    cache: dict[int, npt.NDArray[np.uint8]] = {}
+
+    def load(chunk: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+        wanted = np.unique(chunk[:, 0])
+        for key in [k for k in cache if k not in wanted]:
+            del cache[key]
+        missing = [int(i) for i in wanted if int(i) not in cache]
+        if missing:
+            windows = one_hot(site_codes([sites[i] for i in missing], genome, seq_length))
+            cache.update(zip(missing, windows, strict=True))
+        x = np.stack([cache[int(i)] for i in chunk[:, 0]])
+        rows = np.nonzero(chunk[:, 1] >= 0)[0]
+        where = span_start + chunk[rows, 1]
+        x[rows, where, :] = 0
+        x[rows, where, chunk[rows, 2]] = 1
+        return x
+
+    def reduce(pred: torch.Tensor, chunk: npt.NDArray[np.int64]) -> dict[str, np.ndarray]:
+        if track_index is not None:
+            pred = pred[..., track_index.to(pred.device)]
+        out = {}
+        if "sum" in stats:
+            out["sum"] = pred.sum(dim=1)
+        if "center" in stats:
+            out["center"] = pred[:, center_bins(pred.shape[1])].sum(dim=1)
+        return {k: v.cpu().numpy() for k, v in out.items()}
+
+    n_tracks = None
+    current, reference, row = -1, {}, 0
+    effects: dict[str, np.ndarray] = {}
+    for batch in run_inference(model, head, items, options, load=load, reduce=reduce):
+        n = len(next(iter(batch.values())))
+        for j in range(n):
+            site, pos, base = items[row + j]
+            values = {k: v[j] for k, v in batch.items()}
+            if pos < 0:
+                current, reference = int(site), values
+                n_tracks = len(next(iter(values.values())))
+                effects = {k: np.zeros((width, 4, n_tracks), np.float32) for k in stats}
+            else:
+                for k in stats:
+                    effects[k][pos, base] = values[k] - reference[k]
+            if row + j + 1 == len(items) or items[row + j + 1, 0] != current:
+                yield effects
+        row += n
+
+
+def remove_position_mean(effects: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``(..., width, 4, tracks)`` scores with each position's mean over the 4 bases removed."""
+    return effects - effects.mean(axis=-2, keepdims=True)
+
+
+@dataclass(frozen=True)
+class IsmRun:
+    """What an ISM run wrote: the file, sites, mutated width, tracks, and figures."""
+
+    path: Path
+    sites: int
+    width: int
+    tracks: int
+    figures: list[Path]
+
+
+def write_ism(
+    model_dir: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    vcf: str | os.PathLike[str] | None = None,
+    bed: str | os.PathLike[str] | None = None,
+    head: str | None = None,
+    width: int = 200,
+    tracks: Sequence[str] | None = None,
+    stats: Sequence[str] = STATS,
+    options: InferenceOptions = InferenceOptions(batch_size=16),
+    figures: str | os.PathLike[str] | None = None,
+) -> IsmRun:
+    """The ISM step: mutate the central `width` bases around every record of `vcf` (or
+    every region of `bed`) with `head` of the checkpoint in `model_dir`, write `out` in
+    Basenji's ``scores.h5`` layout and, with `figures`, one PNG per site and track."""
+    out = Path(out)
+    if out.suffix != ".h5":
+        raise ValueError(f"{out}: the output must end in .h5")
+    if (vcf is None) == (bed is None):
+        raise ValueError("give either a VCF or a BED file of sites")
+    model, config, head = load_head(model_dir, head, options.device)
+    seq_length = model.seq_length
+    span_start, _ = mutated_span(seq_length, width)
+    genome = Genome(fasta)
+    if vcf is not None:
+        sites = vcf_sites(read_vcf(vcf), genome, seq_length, source=str(vcf))
+    else:
+        sites = bed_sites(bed, genome, seq_length)
+    targets = config.targets[head]
+    chosen = select_tracks(targets, tracks)
+    log.info(
+        "ISM of %d sites x %d bp x 3 bases with the '%s' head (%d of %d tracks) on %s%s",
+        len(sites),
+        width,
+        head,
+        len(chosen),
+        len(targets),
+        model_device(model),
+        options.describe(),
+    )
+    effects = mutation_effects(
+        model,
+        sites,
+        genome,
+        head=head,
+        width=width,
+        tracks=None if tracks is None else chosen,
+        stats=stats,
+        options=options,
+    )
+    kept = [targets[i] for i in chosen]
+    attrs = {
+        **provenance(model_dir, head, config, options),
+        "width": width,
+        "stats": ",".join(stats),
+        "sites_from": "vcf" if vcf is not None else "bed",
+        "source": str(vcf if vcf is not None else bed),
+        "alt_applied": False,
+        "n_one_hot": 0.0,
+        "tracks": chosen,
+    }
+    spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start : span_start + width])
+    with atomic_path(out) as tmp:
+        _write_h5(tmp, sites, spans, effects, kept, stats, span_start, width, attrs)
+    drawn: list[Path] = []
+    if figures is not None:
+        from crossreg.variants.ism_figures import plot_ism_file
+
+        drawn = plot_ism_file(out, figures, all_tracks=tracks is not None)
+    return IsmRun(out, len(sites), width, len(kept), drawn)
+
+
+def _write_h5(
+    path: Path,
+    sites: Sequence[Site],
+    spans: npt.NDArray[np.uint8],
+    effects: Iterator[dict[str, npt.NDArray[np.float32]]],
+    targets: Sequence[Target],
+    stats: Sequence[str],
+    span_start: int,
+    width: int,
+    attrs: dict[str, object],
+) -> None:
+    import h5py
+
+    n, n_tracks = len(sites), len(targets)
+    with h5py.File(path, "w") as handle:
+        handle["label"] = np.array([s.label for s in sites], dtype="S")
+        handle["chr"] = np.array([s.chrom for s in sites], dtype="S")
+        starts = np.array([s.window_start + span_start for s in sites], dtype=np.int64)
+        handle["start"] = starts
+        handle["end"] = starts + width
+        handle["seqs"] = spans.astype(bool)
+        handle["target_ids"] = np.array([t.identifier for t in targets], dtype="S")
+        handle["target_labels"] = np.array([t.description for t in targets], dtype="S")
+        arrays = {
+            k: handle.create_dataset(
+                k, shape=(n, width, 4, n_tracks), dtype="f2", chunks=(1, width, 4, n_tracks)
+            )
+            for k in stats
+        }
+        done = 0
+        for site in effects:
+            for k in stats:
+                scores = remove_position_mean(site[k])
+                arrays[k][done] = np.clip(scores, -F16_MAX, F16_MAX).astype(np.float16)
+            done += 1
+        if done != n:
+            raise RuntimeError(f"expected ISM scores of {n} sites, got {done}")
+        for key, value in attrs.items():
+            handle.attrs[key] = value

@@ -1,0 +1,163 @@
+"""Figures of saturation mutagenesis (the paper's Figure 5b): the reference sequence as a
+letter logo scaled by each base's importance above a heat map of every mutation's effect.
+
+Importance of a position is the negative of the mean effect of its 3 mutations
+(``-mean_b (stat(mutant_b) - stat(reference))``): tall upright letters where mutating the
+base lowers the prediction, letters below the axis where mutating it raises it. From the
+stored scores (mean over the 4 bases removed) it is ``4/3`` of the reference base's score,
+so it is proportional to Basenji's ``basenji_sat_plot.py`` logo heights (the reference
+base's score). The heat map has a row per base (A, C, G, T) and a column per position; its
+cells are the mutation effects ``stat(mutant) - stat(reference)``, the reference base's
+cell left blank, so each column shows that position's 3 mutations. N positions (no
+reference base) have no letter.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.io.atomic import atomic_path
+
+BASES = "ACGT"
+COLOURS = {"A": "#109648", "C": "#255c99", "G": "#f7b32b", "T": "#d62839"}
+
+
+def importance(scores: npt.NDArray, seq: npt.NDArray) -> npt.NDArray[np.float32]:
+    """Per-position importance ``(width,)`` from mean-removed scores ``(width, 4)`` and the
+    reference one-hot ``(width, 4)``: minus the mean effect of the 3 mutations (0 at N)."""
+    ref_score = (scores.astype(np.float32) * seq).sum(axis=1)
+    return (4.0 / 3.0 * ref_score * seq.any(axis=1)).astype(np.float32)
+
+
+def mutation_matrix(scores: npt.NDArray, seq: npt.NDArray) -> npt.NDArray[np.float32]:
+    """``(4, width)`` mutation effects (mutant − reference), NaN at the reference base.
+    At N positions (no reference) the mean-removed scores are shown as they are."""
+    scores = scores.astype(np.float32)
+    ref_score = (scores * seq).sum(axis=1, keepdims=True)
+    effects = scores - ref_score
+    effects[seq.astype(bool)] = np.nan
+    return effects.T
+
+
+def draw_letter(ax, letter: str, x: float, y: float, height: float) -> None:
+    """Draw `letter` filling ``[x, x + 1] × [y, y + height]`` (negative height: below y)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import PathPatch
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+
+    if height == 0:
+        return
+    path = TextPath(
+        (0, 0), letter, size=1, prop=FontProperties(family="DejaVu Sans", weight="bold")
+    )
+    box = path.get_extents()
+    transform = (
+        Affine2D()
+        .translate(-box.x0, -box.y0)
+        .scale(0.9 / box.width, height / box.height)
+        .translate(x + 0.05, y)
+    )
+    ax.add_patch(PathPatch(transform.transform_path(path), color=COLOURS[letter], lw=0))
+
+
+def plot_site(
+    out: str | os.PathLike[str],
+    scores: npt.NDArray,
+    seq: npt.NDArray,
+    *,
+    title: str,
+    stat: str = "sum",
+    start: int | None = None,
+) -> Path:
+    """Write the logo and heat map of one site and track (`scores` ``(width, 4)``,
+    mean-removed; `seq` the reference one-hot ``(width, 4)``) to the PNG `out`."""
+    from matplotlib.figure import Figure
+
+    width = len(seq)
+    heights = importance(scores, seq)
+    effects = mutation_matrix(scores, seq)
+    fig = Figure(figsize=(max(6.0, width * 0.09), 3.6), layout="constrained")
+    logo, heat = fig.subplots(2, 1, sharex=True, height_ratios=[1, 1.1])
+    for i in range(width):
+        if seq[i].any():
+            draw_letter(logo, BASES[int(np.argmax(seq[i]))], i, 0.0, float(heights[i]))
+    bound = float(np.abs(heights).max()) or 1.0
+    logo.set_ylim(min(-0.05 * bound, float(heights.min()) * 1.05), bound * 1.05)
+    logo.axhline(0, color="0.6", lw=0.5)
+    logo.set_ylabel("importance")
+    logo.set_title(title, fontsize=9)
+    finite = effects[np.isfinite(effects)]
+    limit = float(np.abs(finite).max()) if finite.size else 1.0
+    image = heat.imshow(
+        np.ma.masked_invalid(effects),
+        aspect="auto",
+        cmap="RdBu_r",
+        vmin=-(limit or 1.0),
+        vmax=limit or 1.0,
+        extent=(0, width, 3.5, -0.5),
+        interpolation="nearest",
+    )
+    heat.set_yticks(range(4), list(BASES))
+    heat.set_xlim(0, width)
+    heat.set_xlabel(f"position (from {start:,})" if start is not None else "position")
+    fig.colorbar(image, ax=heat, label=f"{stat}: mutant − reference", pad=0.01)
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    return out
+
+
+def safe_name(text: str) -> str:
+    """`text` with anything but letters, digits, ``._-`` replaced by ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "site"
+
+
+def plot_ism_file(
+    path: str | os.PathLike[str],
+    directory: str | os.PathLike[str],
+    *,
+    all_tracks: bool = False,
+    stat: str | None = None,
+) -> list[Path]:
+    """One PNG per site of an ISM ``.h5`` in `directory`: for the track with the largest
+    |score| of the site, or for every stored track with `all_tracks`."""
+    import h5py
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with h5py.File(path, "r") as handle:
+        stat = stat or next(k for k in ("sum", "center") if k in handle)
+        labels = handle["label"][:].astype(str)
+        chroms = handle["chr"][:].astype(str)
+        starts = handle["start"][:]
+        ids = handle["target_ids"][:].astype(str)
+        for i, label in enumerate(labels):
+            scores = handle[stat][i].astype(np.float32)  # (width, 4, tracks)
+            seq = handle["seqs"][i].astype(np.float32)
+            if all_tracks:
+                chosen = range(scores.shape[-1])
+            else:
+                chosen = [int(np.abs(scores).reshape(-1, scores.shape[-1]).max(axis=0).argmax())]
+            for t in chosen:
+                name = f"{i:04d}_{safe_name(label)}_{safe_name(ids[t])}.png"
+                title = (
+                    f"{label}  {chroms[i]}:{starts[i]:,}-{starts[i] + len(seq):,}  track {ids[t]}"
+                )
+                written.append(
+                    plot_site(
+                        directory / name,
+                        scores[..., t],
+                        seq,
+                        title=title,
+                        stat=stat,
+                        start=int(starts[i]),
+                    )
+                )
+    return written

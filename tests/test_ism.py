@@ -1,0 +1,237 @@
+"""``crossreg ism``: saturation mutagenesis equals SAD, mean removal, a planted motif, the
+``scores.h5`` layout and figures end to end, and bad sites."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from crossreg.cli import build_parser, main
+from crossreg.genome import Genome
+from crossreg.io.targets import Target
+from crossreg.io.vcf import Variant
+from crossreg.model.checkpoint import make_config, save_checkpoint
+from crossreg.model.inference import InferenceOptions
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
+from crossreg.variants.ism import (
+    Site,
+    center_bins,
+    mutated_span,
+    mutation_effects,
+    remove_position_mean,
+    select_tracks,
+    site_codes,
+    vcf_sites,
+)
+from crossreg.variants.ism_figures import importance
+from crossreg.variants.sad import Allele, allele_windows, score_alleles
+from tests.pipeline import SEQ_LENGTH, small_params
+
+BASES = "ACGT"
+CHROM_LENGTH = 3 * SEQ_LENGTH
+VARIANT_POS = 10_000  # 0-based; its window lies inside the chromosome
+
+
+def _targets(n: int) -> list[Target]:
+    return [
+        Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"assay {'DNASE' if i else 'CAGE'}:{i}")
+        for i in range(n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("ism")
+    rng = np.random.default_rng(7)
+    seq = "".join(BASES[i] for i in rng.integers(0, 4, CHROM_LENGTH))
+    (root / "genome.fa").write_text(f">chr1\n{seq}\n")
+    params = small_params({"human": 3}, dropout=0.0)
+    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(5)).eval()
+    save_checkpoint(root / "model", model, make_config(model, params, {"human": _targets(3)}))
+    ref = seq[VARIANT_POS]
+    alts = ",".join(b for b in BASES if b != ref)
+    (root / "snps.vcf").write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"chr1\t{VARIANT_POS + 1}\trs1\t{ref}\t{alts}\t.\t.\t.\n"
+    )
+    (root / "regions.bed").write_text("chr1\t12000\t12100\tpeak1\n")
+    return {"root": root, "model": model, "genome": Genome(root / "genome.fa"), "seq": seq}
+
+
+def test_site_window_is_sads_reference_window(world):
+    genome, model = world["genome"], world["model"]
+    ref = world["seq"][VARIANT_POS]
+    variant = Variant("chr1", VARIANT_POS, ref, ("A" if ref != "A" else "C",), id="rs1")
+    sites = vcf_sites([variant], genome, model.seq_length, source="test")
+    sad_ref, _ = allele_windows([Allele(variant, variant.alts[0])], genome, model.seq_length)
+    np.testing.assert_array_equal(site_codes(sites, genome, model.seq_length), sad_ref)
+    start, end = mutated_span(model.seq_length, 200)
+    assert (start, end) == (SEQ_LENGTH // 2 - 100, SEQ_LENGTH // 2 + 100)
+    assert sites[0].window_start + start + 99 == VARIANT_POS  # the variant at index 99
+
+
+def test_ism_before_mean_removal_equals_sad_of_the_snp(world):
+    """The issue's test: a single-base ISM effect (sum over bins, not mean-removed) is the
+    SAD of that SNP, scored in the same window."""
+    genome, model = world["genome"], world["model"]
+    ref = world["seq"][VARIANT_POS]
+    variant = Variant("chr1", VARIANT_POS, ref, tuple(b for b in BASES if b != ref), id="rs1")
+    width = 6
+    sites = vcf_sites([variant], genome, model.seq_length, source="test")
+    options = InferenceOptions(batch_size=5, rc=True, shifts=(1, 0, -1))
+    (effects,) = list(
+        mutation_effects(model, sites, genome, width=width, stats=("sum",), options=options)
+    )
+    at = width // 2 - 1  # the variant's index in the mutated span
+    alleles = [Allele(variant, alt) for alt in variant.alts]
+    sad = np.concatenate(list(score_alleles(model, alleles, genome, options=options)))
+    for k, alt in enumerate(variant.alts):
+        np.testing.assert_allclose(
+            effects["sum"][at, BASES.index(alt)], sad[k], rtol=1e-4, atol=1e-4
+        )
+    assert np.all(effects["sum"][at, BASES.index(ref)] == 0)
+    assert np.abs(sad).max() > 1e-3  # not trivially zero
+
+
+def test_position_means_are_removed_exactly(world):
+    genome, model = world["genome"], world["model"]
+    sites = [Site("r", "chr1", 12_050 - SEQ_LENGTH // 2)]
+    (effects,) = list(
+        mutation_effects(
+            model, sites, genome, width=5, tracks=[2, 0], options=InferenceOptions(batch_size=7)
+        )
+    )
+    for stat in ("sum", "center"):
+        assert effects[stat].shape == (5, 4, 2)
+        scores = remove_position_mean(effects[stat])
+        np.testing.assert_allclose(scores.sum(axis=1), 0.0, atol=1e-5)
+        # differences between bases are kept
+        np.testing.assert_allclose(
+            scores[:, 1] - scores[:, 0], effects[stat][:, 1] - effects[stat][:, 0], atol=1e-5
+        )
+    assert center_bins(96) == slice(47, 49) and center_bins(5) == slice(2, 3)
+
+
+class MotifModel(torch.nn.Module):
+    """Counts exact matches of an 8-mer, binned by 16 bp; track 1 is a constant."""
+
+    seq_length = 512
+    motif = "GATTACCA"
+
+    def __init__(self) -> None:
+        super().__init__()
+        weight = torch.zeros(1, 4, len(self.motif))
+        for i, base in enumerate(self.motif):
+            weight[0, BASES.index(base), i] = 1.0
+        self.weight = torch.nn.Parameter(weight, requires_grad=False)
+
+    def forward(self, x: torch.Tensor, head: str | None = None) -> torch.Tensor:
+        k = len(self.motif)
+        hits = torch.nn.functional.conv1d(
+            torch.nn.functional.pad(x.transpose(1, 2), (0, k - 1)), self.weight
+        )
+        hits = torch.relu(hits - (k - 1))[:, 0]  # 1 at an exact match, else 0
+        binned = hits.reshape(len(x), -1, 16).sum(-1)
+        return torch.stack([binned, torch.ones_like(binned)], dim=-1)
+
+
+def test_a_planted_motif_carries_the_importance(tmp_path):
+    rng = np.random.default_rng(11)
+    seq = [BASES[i] for i in rng.integers(0, 4, 2000)]
+    plant = 1000 + 3  # the motif's first base in the genome
+    seq[plant : plant + 8] = MotifModel.motif
+    (tmp_path / "g.fa").write_text(">chrM\n" + "".join(seq) + "\n")
+    genome = Genome(tmp_path / "g.fa")
+    model = MotifModel()
+    width = 48
+    sites = [Site("motif", "chrM", 1000 + 8 - 256)]  # window centred near the motif
+    (effects,) = list(mutation_effects(model, sites, genome, width=width, stats=("sum", "center")))
+    span_first = sites[0].window_start + mutated_span(512, width)[0]
+    scores = remove_position_mean(effects["sum"])[..., 0]
+    ref = np.eye(4)[[BASES.index(b) for b in seq[span_first : span_first + width]]]
+    weight = np.abs(importance(scores, ref))
+    motif_positions = np.arange(plant - span_first, plant - span_first + 8)
+    share = weight[motif_positions].sum() / weight.sum()
+    assert share > 0.99  # all of it here: no 7-of-8 near-match elsewhere in the span
+    np.testing.assert_allclose(importance(scores, ref)[motif_positions], 1.0, atol=1e-6)
+    # every mutation of the motif loses the one hit; the constant track never moves
+    assert np.allclose(effects["sum"][motif_positions][ref[motif_positions] == 0][:, 0], -1)
+    assert np.all(effects["sum"][..., 1] == 0)
+
+
+def test_tracks_by_index_identifier_and_pattern():
+    targets = _targets(4)
+    assert select_tracks(targets, None) == [0, 1, 2, 3]
+    assert select_tracks(targets, ["2", "T0"]) == [2, 0]
+    assert select_tracks(targets, ["*DNASE*"]) == [1, 2, 3]
+    with pytest.raises(ValueError, match="no track"):
+        select_tracks(targets, ["ATAC*"])
+    with pytest.raises(ValueError, match="4 tracks"):
+        select_tracks(targets, ["9"])
+
+
+def _run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+def test_cli_writes_scores_h5_and_figures(world, capsys):
+    root = world["root"]
+    out, figures = root / "ism_vcf.h5", root / "figures"
+    argv = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    argv += ["--vcf", str(root / "snps.vcf"), "--out", str(out), "--width", "6"]
+    argv += ["--batch-size", "8", "--figures", str(figures)]
+    assert main(argv) == 0
+    assert "ISM of 1 sites" in capsys.readouterr().out
+    with h5py.File(out) as h5:
+        assert set(h5) == {
+            "label", "chr", "start", "end", "seqs", "sum", "center", "target_ids", "target_labels"
+        }  # fmt: skip
+        assert h5["sum"].shape == h5["center"].shape == (1, 6, 4, 3)
+        assert h5["sum"].dtype == np.float16 and h5["seqs"].dtype == bool
+        assert h5["seqs"].shape == (1, 6, 4) and (h5["seqs"][:].sum(-1) == 1).all()
+        assert h5["label"][0] == b"rs1" and h5["chr"][0] == b"chr1"
+        assert h5["start"][0] == VARIANT_POS - 2 and h5["end"][0] == VARIANT_POS + 4
+        seq = world["seq"][VARIANT_POS - 2 : VARIANT_POS + 4]
+        assert "".join(BASES[i] for i in h5["seqs"][0].argmax(-1)) == seq
+        np.testing.assert_allclose(h5["sum"][:].astype(np.float32).sum(axis=2), 0, atol=2e-2)
+        assert h5.attrs["genome"] == "human" and h5.attrs["alt_applied"] == np.False_
+        assert list(h5["target_ids"][:].astype(str)) == ["T0", "T1", "T2"]
+    pngs = sorted(figures.glob("*.png"))
+    assert len(pngs) == 1 and pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    out_bed = root / "ism_bed.h5"
+    argv = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    argv += ["--bed", str(root / "regions.bed"), "--out", str(out_bed), "--width", "4"]
+    argv += ["--tracks", "T2", "*CAGE*", "--stats", "center", "--figures", str(root / "f2")]
+    assert main(argv) == 0
+    with h5py.File(out_bed) as h5:
+        assert "sum" not in h5 and h5["center"].shape == (1, 4, 4, 2)
+        assert list(h5["target_ids"][:].astype(str)) == ["T2", "T0"]
+        assert h5["start"][0] == 12_050 - 2 and h5["label"][0] == b"peak1"
+    assert len(list((root / "f2").glob("*.png"))) == 2  # one per chosen track
+
+
+def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):
+    root = world["root"]
+    base = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    cases = {
+        "off.bed": ("chr1\t100\t200\tok\nchr1\t70000\t70100\tfar\n", "chr1:70000-70100"),
+        "chr9.bed": ("chr9\t100\t200\n", "chr9"),
+        "chr9.vcf": ("chr9\t500\trs_off\tA\tG\t.\t.\t.\n", "rs_off"),
+        "past.vcf": (f"chr1\t{CHROM_LENGTH + 5}\trs_past\tA\tG\t.\t.\t.\n", "rs_past"),
+    }
+    for name, (body, named) in cases.items():
+        path = tmp_path / name
+        header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        path.write_text((header if name.endswith(".vcf") else "") + body)
+        out = tmp_path / "out" / f"{name}.h5"
+        flag = "--vcf" if name.endswith(".vcf") else "--bed"
+        with pytest.raises(ValueError, match=named):
+            _run([*base, flag, str(path), "--out", str(out), "--width", "4"])
+        assert not out.parent.exists() or not list(out.parent.iterdir())
+    with pytest.raises(ValueError, match=r"must end in \.h5"):
+        _run([*base, "--bed", str(root / "regions.bed"), "--out", str(tmp_path / "x.tsv")])
