@@ -30,13 +30,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop at the first record on a chromosome the FASTA lacks (default: skip such "
         "records, count them in the log and the output's metadata)",
     )
+    parser.add_argument(
+        "--stats",
+        default="SAD",
+        help="comma-separated statistics, as basenji_sad.py --stats (default SAD): SAD, "
+        "logSAD, sqrtSAD, SAX, D1, logD1, sqrtD1, D2, logD2, sqrtD2, JS, logJS, REF, ALT "
+        "(REF/ALT: the bin profiles, .h5 only); each goes to its own dataset with "
+        "{stat}_pct, or to STAT:track columns of a .tsv",
+    )
     add_inference_arguments(parser, batch_size=8)
 
 
 def run(args: argparse.Namespace) -> int:
     """Score the variants and write the output file."""
     from crossreg.variants.sad import write_sad
+    from crossreg.variants.sad_stats import parse_stats
 
+    stats = parse_stats(args.stats)
     result = write_sad(
         args.model,
         args.fasta,
@@ -45,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
         head=args.genome,
         options=inference_options(args),
         strict=args.strict,
+        stats=stats,
     )
     skipped = sum(result.skipped.values())
     note = f" ({skipped} records off the FASTA's chromosomes skipped)" if skipped else ""
-    print(f"SAD of {result.alleles} alleles × {result.tracks} tracks in {result.path}{note}")
+    what = ",".join(result.stats)
+    print(f"{what} of {result.alleles} alleles × {result.tracks} tracks in {result.path}{note}")
     return 0

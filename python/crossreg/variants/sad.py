@@ -5,7 +5,10 @@ window of the model's length are scored; the variant's first base sits at index
 ``L / 2 - 1`` of both (Basenji's placement: for 1-based ``POS`` the window is
 ``[POS - L/2 + 1, POS + L/2]``). Bases off the chromosome ends are N, encoded as 0.25 in
 every channel as Basenji's SAD does. ``SAD = Σ_bins (alt − ref)`` per track, in float32,
-averaged over the reverse-complement/shift ensemble when asked.
+averaged over the reverse-complement/shift ensemble when asked. Basenji's other ``--stats``
+(logSAD, SAX, D1, D2, JS, REF, ALT, ...) are defined in :mod:`crossreg.variants.sad_stats`
+and chosen with ``stats``; each is computed on the model's device, so only ``(alleles,
+tracks)`` per statistic travels back.
 
 Indels keep the bases before the variant in place: a deletion pulls in the genome's next
 bases at the window's end, an insertion pushes bases out of it. A SNP whose REF differs
@@ -25,7 +28,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +39,6 @@ import torch
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path, atomic_write
-from crossreg.io.rows import fill_rows
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant, read_vcf, require_chromosome
 from crossreg.model.inference import (
@@ -47,6 +49,7 @@ from crossreg.model.inference import (
     run_inference,
 )
 from crossreg.model.seqnn import SeqNN
+from crossreg.variants.sad_stats import PROFILE_STATS, STATS, check_stats, compute_stats
 
 OUTPUT_SUFFIXES = (".h5", ".tsv")
 # Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
@@ -55,6 +58,7 @@ PERCENTILES = np.concatenate(
     [np.arange(0.001, 0.1, 0.001), np.arange(0.1, 0.9, 0.01), np.arange(0.9, 1, 0.001)]
 )
 TRACK_BLOCK = 256  # tracks per block when computing percentiles over all variants
+FLOAT16_MAX = float(np.finfo(np.float16).max)  # stats are clipped to it before float16
 
 log = logging.getLogger("crossreg")
 
@@ -175,14 +179,29 @@ def score_alleles(
     options: InferenceOptions = InferenceOptions(batch_size=8),
 ) -> Iterator[npt.NDArray[np.float32]]:
     """Yield SAD ``(b, tracks)`` float32 batch by batch, in allele order."""
+    return (batch["SAD"] for batch in score_stats(model, alleles, genome, head, options))
+
+
+def score_stats(
+    model: SeqNN,
+    alleles: Sequence[Allele],
+    genome: Genome,
+    head: str | None = None,
+    options: InferenceOptions = InferenceOptions(batch_size=8),
+    stats: Sequence[str] = ("SAD",),
+) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
+    """Yield ``{stat: (b, tracks) float32}`` batch by batch, in allele order, for each of
+    `stats` (``REF``/``ALT``: ``(b, bins, tracks)``); see :mod:`crossreg.variants.sad_stats`."""
+    stats = check_stats(stats)
 
     def load(chunk: Sequence[Allele]) -> npt.NDArray[np.float32]:
         ref, alt = allele_windows(chunk, genome, model.seq_length)
         return one_hot(np.concatenate([ref, alt]), dtype=np.float32, n_value=0.25)
 
-    def reduce(pred: torch.Tensor, chunk: Sequence[Allele]) -> npt.NDArray[np.float32]:
-        n = len(chunk)  # summed on the device: only (alleles, tracks) travels back
-        return (pred[n:] - pred[:n]).sum(dim=1).cpu().numpy()
+    def reduce(pred: torch.Tensor, chunk: Sequence[Allele]) -> dict[str, npt.NDArray[np.float32]]:
+        n = len(chunk)  # reduced on the device: only (alleles, tracks) per stat travels back
+        values = compute_stats(pred[:n], pred[n:], stats)
+        return {name: value.cpu().numpy() for name, value in values.items()}
 
     return run_inference(model, head, alleles, options, load=load, reduce=reduce)
 
@@ -196,6 +215,7 @@ class SadRun:
     alleles: int
     tracks: int
     skipped: dict[str, int]
+    stats: tuple[str, ...] = ("SAD",)
 
 
 def write_sad(
@@ -207,41 +227,67 @@ def write_sad(
     head: str | None = None,
     options: InferenceOptions = InferenceOptions(batch_size=8),
     strict: bool = False,
+    stats: Sequence[str] = ("SAD",),
 ) -> SadRun:
     """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
-    `head` of the checkpoint in `model_dir`, and write `out` (see :func:`save_sad`)."""
+    `head` of the checkpoint in `model_dir` for each of `stats` (default SAD only), and
+    write `out` (see :func:`save_sad`)."""
     out = Path(out)
-    check_output_suffix(out)
+    stats = check_output(out, stats)
     model, config, head = load_head(model_dir, head, options.device)
     genome = Genome(fasta)
     variants, skipped = variants_on_genome(read_vcf(vcf), genome, source=str(vcf), strict=strict)
     alleles = scored_alleles(variants, genome, source=str(vcf))
     log.info(
-        "scoring %d alleles with the '%s' head (%d tracks) on %s%s",
+        "scoring %d alleles with the '%s' head (%d tracks) on %s%s%s",
         len(alleles),
         head,
         model.num_targets(head),
         model_device(model),
         options.describe(),
+        "" if stats == ("SAD",) else f"; stats {','.join(stats)}",
     )
     save_sad(
         out,
         alleles,
-        score_alleles(model, alleles, genome, head, options),
+        score_stats(model, alleles, genome, head, options, stats),
         config.targets[head],
         attrs={
             **provenance(model_dir, head, config, options),
             "skipped_records": sum(skipped.values()),
             "skipped_chromosomes": format_counts(skipped),
         },
+        stats=stats,
     )
-    return SadRun(out, len(alleles), model.num_targets(head), skipped)
+    return SadRun(out, len(alleles), model.num_targets(head), skipped, stats)
 
 
 def check_output_suffix(out: Path) -> None:
     """Stop before any work when `out` is neither ``.h5`` nor ``.tsv``."""
     if out.suffix not in OUTPUT_SUFFIXES:
         raise ValueError(f"{out}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+
+
+def check_output(out: Path, stats: Sequence[str]) -> tuple[str, ...]:
+    """The checked `stats` for `out`; stops before any work on an unknown statistic, a
+    wrong suffix, or REF/ALT (3-D) asked of a ``.tsv``."""
+    check_output_suffix(out)
+    stats = check_stats(stats)
+    profiles = [name for name in stats if name in PROFILE_STATS]
+    if profiles and out.suffix == ".tsv":
+        raise ValueError(
+            f"{out}: {','.join(profiles)} are (alleles, bins, tracks) profiles; "
+            "write them to an .h5"
+        )
+    return stats
+
+
+def tsv_columns(stats: Sequence[str], targets: Sequence[Target]) -> list[str]:
+    """A ``.tsv``'s score columns: the track identifiers for SAD alone (the default),
+    else ``STAT:identifier`` per statistic, statistic by statistic."""
+    if tuple(stats) == ("SAD",):
+        return [t.identifier for t in targets]
+    return [f"{name}:{t.identifier}" for name in stats for t in targets]
 
 
 def metadata_path(tsv: Path) -> Path:
@@ -252,48 +298,95 @@ def metadata_path(tsv: Path) -> Path:
 def save_sad(
     out: str | os.PathLike[str],
     alleles: Sequence[Allele],
-    batches: Iterable[npt.NDArray[np.float32]],
+    batches: Iterable[npt.NDArray[np.float32] | Mapping[str, npt.NDArray[np.float32]]],
     targets: Sequence[Target],
     *,
     attrs: dict[str, object] | None = None,
+    stats: Sequence[str] = ("SAD",),
 ) -> Path:
-    """Stream SAD `batches` into `out` under a temporary name, renamed when complete.
+    """Stream score `batches` into `out` under a temporary name, renamed when complete.
 
-    ``.h5`` follows ``basenji_sad.py``'s layout: ``snp``, ``chr``, ``pos`` (1-based),
-    ``ref_allele``, ``alt_allele``, ``target_ids``, ``target_labels``, ``SAD`` (variants ×
-    tracks, float16), ``percentiles`` and ``SAD_pct`` (tracks × percentiles, over the
-    variants). ``.tsv`` has one row per allele: snp, chrom, pos, ref, alt, then one float32
-    column per track identifier, and `attrs` go to ``OUT.tsv.json`` beside it (written
-    after the table: a table without its metadata file was interrupted).
+    A batch is ``{stat: values}`` for each of `stats`, or, with a single statistic, its
+    ``(b, tracks)`` array. ``.h5`` follows ``basenji_sad.py``'s layout: ``snp``, ``chr``,
+    ``pos`` (1-based), ``ref_allele``, ``alt_allele``, ``target_ids``, ``target_labels``,
+    one dataset per statistic (variants × tracks, float16, clipped to its range; REF and
+    ALT variants × bins × tracks), ``percentiles`` and ``{stat}_pct`` (tracks ×
+    percentiles, over the variants; none for REF and ALT, as Basenji). ``.tsv`` has one row
+    per allele: snp, chrom, pos, ref, alt, then float32 columns, one per track identifier
+    for SAD alone and ``STAT:identifier`` per statistic otherwise (see :func:`tsv_columns`),
+    and `attrs` go to ``OUT.tsv.json`` beside it (written after the table: a table without
+    its metadata file was interrupted).
     """
     out = Path(out)
-    check_output_suffix(out)
+    stats = check_output(out, stats)
+    rows = (_as_stats(batch, stats) for batch in batches)
     with atomic_path(out) as tmp:
         if out.suffix == ".h5":
-            _write_h5(tmp, alleles, batches, targets, attrs or {})
+            _write_h5(tmp, alleles, rows, targets, attrs or {}, stats)
         else:
-            _write_tsv(tmp, alleles, batches, targets)
+            _write_tsv(tmp, alleles, rows, targets, stats)
     if out.suffix == ".tsv":
         with atomic_write(metadata_path(out)) as handle:
             json.dump(attrs or {}, handle, indent=1)
     return out
 
 
+def _as_stats(
+    batch: npt.NDArray[np.float32] | Mapping[str, npt.NDArray[np.float32]], stats: Sequence[str]
+) -> Mapping[str, npt.NDArray[np.float32]]:
+    """A batch as ``{stat: values}``; a bare array is the only statistic's."""
+    if isinstance(batch, Mapping):
+        missing = [name for name in stats if name not in batch]
+        if missing:
+            raise ValueError(f"a score batch lacks {','.join(missing)}")
+        return batch
+    if len(stats) != 1:
+        raise ValueError(f"an array batch holds one statistic, not {','.join(stats)}")
+    return {stats[0]: batch}
+
+
+def _clip16(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`values` clipped to the float16 range (as Basenji does before storing)."""
+    return np.clip(values, -FLOAT16_MAX, FLOAT16_MAX)
+
+
 def _write_h5(
     path: Path,
     alleles: Sequence[Allele],
-    batches: Iterable[npt.NDArray[np.float32]],
+    batches: Iterable[Mapping[str, npt.NDArray[np.float32]]],
     targets: Sequence[Target],
     attrs: dict[str, object],
+    stats: Sequence[str] = ("SAD",),
 ) -> None:
     import h5py
 
     n, n_tracks = len(alleles), len(targets)
     with h5py.File(path, "w") as handle:
-        sad = handle.create_dataset(
-            "SAD", shape=(n, n_tracks), dtype="f2", chunks=(max(1, min(n, 1024)), n_tracks)
-        )
-        fill_rows(sad, batches)
+        flat = [name for name in stats if name not in PROFILE_STATS]
+        # the datasets stay open while written (closing one flushes its chunks early,
+        # which would change the file's layout)
+        datasets = {
+            name: handle.create_dataset(
+                name, shape=(n, n_tracks), dtype="f2", chunks=(max(1, min(n, 1024)), n_tracks)
+            )
+            for name in flat
+        }
+        row = 0
+        for batch in batches:
+            for name in stats:
+                values = _clip16(batch[name])
+                if name not in datasets:  # REF/ALT: the bins are known from the first batch
+                    bins = values.shape[1]
+                    datasets[name] = handle.create_dataset(
+                        name, shape=(n, bins, n_tracks), dtype="f2", chunks=(1, bins, n_tracks)
+                    )
+                datasets[name][row : row + len(values)] = values
+            row += len(batch[stats[0]])
+        if row != n:
+            raise RuntimeError(f"expected {n} rows, got {row}")
+        for name in stats:
+            if name not in datasets:  # no alleles
+                datasets[name] = handle.create_dataset(name, shape=(0, 0, n_tracks), dtype="f2")
         handle["snp"] = np.array([a.label for a in alleles], dtype="S")
         handle["chr"] = np.array([a.variant.chrom for a in alleles], dtype="S")
         handle["pos"] = np.array([a.variant.pos + 1 for a in alleles], dtype=np.uint32)
@@ -302,13 +395,17 @@ def _write_h5(
         handle["target_ids"] = np.array([t.identifier for t in targets], dtype="S")
         handle["target_labels"] = np.array([t.description for t in targets], dtype="S")
         handle["percentiles"] = PERCENTILES
-        pct = handle.create_dataset("SAD_pct", shape=(n_tracks, len(PERCENTILES)), dtype="f2")
-        for start in range(0, n_tracks, TRACK_BLOCK):
-            block = sad[:, start : start + TRACK_BLOCK]
-            if n:
-                pct[start : start + block.shape[1]] = np.percentile(
-                    block, 100 * PERCENTILES, axis=0
-                ).T.astype(np.float16)
+        for name in flat:
+            scores = datasets[name]
+            pct = handle.create_dataset(
+                f"{name}_pct", shape=(n_tracks, len(PERCENTILES)), dtype="f2"
+            )
+            for start in range(0, n_tracks, TRACK_BLOCK):
+                block = scores[:, start : start + TRACK_BLOCK]
+                if n:
+                    pct[start : start + block.shape[1]] = np.percentile(
+                        block, 100 * PERCENTILES, axis=0
+                    ).T.astype(np.float16)
         for key, value in attrs.items():
             handle.attrs[key] = value
 
@@ -316,15 +413,17 @@ def _write_h5(
 def _write_tsv(
     path: Path,
     alleles: Sequence[Allele],
-    batches: Iterable[npt.NDArray[np.float32]],
+    batches: Iterable[Mapping[str, npt.NDArray[np.float32]]],
     targets: Sequence[Target],
+    stats: Sequence[str] = ("SAD",),
 ) -> None:
     with open(path, "w") as handle:
-        header = ["snp", "chrom", "pos", "ref", "alt", *(t.identifier for t in targets)]
+        header = ["snp", "chrom", "pos", "ref", "alt", *tsv_columns(stats, targets)]
         handle.write("\t".join(header) + "\n")
         row = 0
         for batch in batches:
-            for values in batch:
+            block = np.concatenate([batch[name] for name in stats], axis=1)
+            for values in block:
                 a = alleles[row]
                 fields = [a.label, a.variant.chrom, str(a.variant.pos + 1), a.variant.ref, a.alt]
                 fields += [f"{v:.6g}" for v in values.tolist()]
@@ -345,14 +444,17 @@ class SadTable:
     values: npt.NDArray[np.float32]
 
 
-def read_sad(path: str | os.PathLike[str]) -> SadTable:
-    """Read a ``crossreg sad`` (or ``basenji_sad.py``) ``.h5``, or a ``crossreg sad`` ``.tsv``."""
+def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
+    """Read a ``crossreg sad`` (or ``basenji_sad.py``) ``.h5``, or a ``crossreg sad`` ``.tsv``;
+    `stat` picks the (alleles × tracks) statistic (default SAD)."""
     path = Path(path)
+    if stat in PROFILE_STATS:
+        raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
     if path.suffix == ".h5":
         import h5py
 
         with h5py.File(path, "r") as handle:
-            missing = [k for k in ("snp", "SAD", "target_ids") if k not in handle]
+            missing = [k for k in ("snp", stat, "target_ids") if k not in handle]
             if missing:
                 raise ValueError(f"{path}: not a SAD file (no {', '.join(missing)} dataset)")
             labels = handle["snp"][:].astype(str).tolist()
@@ -360,7 +462,7 @@ def read_sad(path: str | os.PathLike[str]) -> SadTable:
             descriptions = (
                 handle["target_labels"][:].astype(str).tolist() if "target_labels" in handle else []
             )
-            values = handle["SAD"][:].astype(np.float32)
+            values = handle[stat][:].astype(np.float32)
         return SadTable(labels, ids, descriptions, values)
     if path.suffix != ".tsv":
         raise ValueError(f"{path}: SAD files are .h5 or .tsv")
@@ -369,6 +471,14 @@ def read_sad(path: str | os.PathLike[str]) -> SadTable:
     table = pl.read_csv(path, separator="\t")
     if table.columns[:5] != ["snp", "chrom", "pos", "ref", "alt"]:
         raise ValueError(f"{path}: a SAD .tsv starts with columns snp chrom pos ref alt")
-    ids = table.columns[5:]
-    values = table.select(ids).to_numpy().astype(np.float32)
+    columns = table.columns[5:]
+    blocks = {c.split(":", 1)[0] for c in columns if ":" in c} & set(STATS)
+    if blocks:  # several statistics (or one other than SAD): STAT:identifier columns
+        columns = [c for c in columns if c.startswith(f"{stat}:")]
+        if not columns:
+            raise ValueError(f"{path}: no {stat} columns (it holds {','.join(sorted(blocks))})")
+    elif stat != "SAD":
+        raise ValueError(f"{path}: holds SAD only, not {stat}")
+    ids = [c.removeprefix(f"{stat}:") if blocks else c for c in columns]
+    values = table.select(columns).to_numpy().astype(np.float32)
     return SadTable(table["snp"].cast(str).to_list(), ids, [], values)

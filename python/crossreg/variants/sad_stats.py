@@ -1,0 +1,160 @@
+"""The statistics of ``basenji_sad.py --stats``, as torch functions of prediction batches.
+
+Every function takes the reference and alternative predictions ``(B, bins, tracks)`` of the
+same alleles (already averaged over the reverse-complement/shift ensemble) and returns
+``(B, tracks)``, except ``REF`` and ``ALT``, which are the predictions themselves
+``(B, bins, tracks)``, stored 3-D as Basenji stores them. They run wherever the tensors
+are, so on the model's device only the reduced values travel back.
+
+Definitions (Basenji's ``write_snp_len``; ``log`` is ``log2(p + 1)``, ``sqrt`` is ``√p``):
+
+* ``SAD`` = Σ_bins (alt − ref); ``logSAD``, ``sqrtSAD`` the same of the transformed
+  predictions (``logSAD`` is the paper era's geoSAD).
+* ``SAX`` = alt − ref at the bin where |alt − ref| is largest (the first such bin).
+* ``D1`` = Σ_bins |alt − ref| (L1), ``D2`` = √Σ_bins (alt − ref)² (L2), and their
+  ``log``/``sqrt`` forms on the transformed predictions.
+* ``JS`` = (KL(r‖a) + KL(a‖r)) / 2 over bins, where r and a are ref and alt plus the
+  per-track 25th percentile of ref over bins (linear interpolation, numpy's default),
+  each normalised to sum to 1 over bins; KL terms follow ``scipy.special.rel_entr``.
+  ``logJS`` is the same on the ``log`` predictions.
+* ``REF``, ``ALT``: the predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import torch
+
+Stat = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def log_transform(pred: torch.Tensor) -> torch.Tensor:
+    """``log2(p + 1)``, Basenji's log transform (pseudocount 1)."""
+    return torch.log2(pred + 1)
+
+
+def sqrt_transform(pred: torch.Tensor) -> torch.Tensor:
+    """``√p`` (no pseudocount, as Basenji)."""
+    return torch.sqrt(pred)
+
+
+def sad(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+    """Σ_bins (alt − ref)."""
+    return (alt - ref).sum(dim=1)
+
+
+def sax(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+    """alt − ref at the bin of largest |alt − ref| (the first one on ties)."""
+    diff = alt - ref
+    at = diff.abs().argmax(dim=1, keepdim=True)
+    return diff.gather(1, at).squeeze(1)
+
+
+def d1(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+    """Σ_bins |alt − ref|."""
+    return (alt - ref).abs().sum(dim=1)
+
+
+def d2(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+    """√Σ_bins (alt − ref)²."""
+    return (alt - ref).square().sum(dim=1).sqrt()
+
+
+def bin_quantile(pred: torch.Tensor, q: float) -> torch.Tensor:
+    """Per-track `q` quantile over bins ``(B, tracks)``, numpy's linear interpolation
+    (``torch.quantile`` refuses inputs this large)."""
+    n = pred.shape[1]
+    ordered = pred.sort(dim=1).values
+    pos = q * (n - 1)
+    lo = int(pos)
+    frac = pos - lo
+    low = ordered[:, lo]
+    if frac == 0 or lo + 1 >= n:
+        return low
+    return low + frac * (ordered[:, lo + 1] - low)
+
+
+def rel_entr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``scipy.special.rel_entr``: x·log(x/y) for x, y > 0; 0 for x = 0, y ≥ 0; else ∞."""
+    both = (x > 0) & (y > 0)
+    value = torch.where(both, x * torch.log(torch.where(both, x / y, 1.0)), torch.inf)
+    return torch.where((x == 0) & (y >= 0), 0.0, value)
+
+
+def js(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+    """Symmetrised KL of the pseudocounted, bin-normalised profiles (Basenji's JS)."""
+    pseudo = bin_quantile(ref, 0.25).unsqueeze(1)
+    r = ref + pseudo
+    r = r / r.sum(dim=1, keepdim=True)
+    a = alt + pseudo
+    a = a / a.sum(dim=1, keepdim=True)
+    return (rel_entr(r, a).sum(dim=1) + rel_entr(a, r).sum(dim=1)) / 2
+
+
+def _on(transform: Callable[[torch.Tensor], torch.Tensor], stat: Stat) -> Stat:
+    def transformed(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+        return stat(transform(ref), transform(alt))
+
+    return transformed
+
+
+STATS: dict[str, Stat] = {
+    "SAD": sad,
+    "logSAD": _on(log_transform, sad),
+    "sqrtSAD": _on(sqrt_transform, sad),
+    "SAX": sax,
+    "D1": d1,
+    "logD1": _on(log_transform, d1),
+    "sqrtD1": _on(sqrt_transform, d1),
+    "D2": d2,
+    "logD2": _on(log_transform, d2),
+    "sqrtD2": _on(sqrt_transform, d2),
+    "JS": js,
+    "logJS": _on(log_transform, js),
+    "REF": lambda ref, alt: ref,
+    "ALT": lambda ref, alt: alt,
+}
+PROFILE_STATS = ("REF", "ALT")  # (alleles, bins, tracks), no percentiles (as Basenji)
+
+
+def check_stats(names: Iterable[str]) -> tuple[str, ...]:
+    """The requested statistics in order, without repeats; an unknown name stops with the
+    list of known ones."""
+    chosen = tuple(dict.fromkeys(names))
+    unknown = [name for name in chosen if name not in STATS]
+    if unknown or not chosen:
+        what = f"unknown SAD statistic {', '.join(unknown)}" if unknown else "no SAD statistic"
+        raise ValueError(f"{what}; choose among {','.join(STATS)}")
+    return chosen
+
+
+def parse_stats(text: str) -> tuple[str, ...]:
+    """``"SAD,logD2"`` → ``("SAD", "logD2")``, checked."""
+    return check_stats(name.strip() for name in text.split(",") if name.strip())
+
+
+def compute_stats(
+    ref: torch.Tensor, alt: torch.Tensor, stats: Sequence[str]
+) -> dict[str, torch.Tensor]:
+    """Each of `stats` of the batch ``(B, bins, tracks)``, transforms computed once."""
+    memo: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def pair(kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if kind not in memo:
+            transform = log_transform if kind == "log" else sqrt_transform
+            memo[kind] = (transform(ref), transform(alt))
+        return memo[kind]
+
+    out: dict[str, torch.Tensor] = {}
+    for name in stats:
+        for kind in ("log", "sqrt"):
+            if name.startswith(kind):
+                out[name] = _BASE[name[len(kind) :]](*pair(kind))
+                break
+        else:
+            out[name] = STATS[name](ref, alt)
+    return out
+
+
+_BASE: dict[str, Stat] = {"SAD": sad, "D1": d1, "D2": d2, "JS": js}
