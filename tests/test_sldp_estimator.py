@@ -244,6 +244,17 @@ def test_bad_inputs_stop_naming_the_file(tmp_path):
     fails(r"noz\.sumstats\.gz: missing column\(s\) Z", sumstats=[tmp_path / "noz.sumstats.gz"])
 
 
+def argv_of(root: str, scores: str) -> list[str]:
+    """``crossreg sldp`` on the test world with SAD scores from `scores` (no --out)."""
+    return [
+        "sldp", "--bfile-chr", f"{root}/panel.", "--print-snps", f"{root}/print_snps.txt",
+        "--ld-blocks", f"{root}/blocks.bed", "--ldscores-chr", f"{root}/ld.",
+        "--sad", f"{root}/{scores}", "--sumstats", f"{root}/trait.sumstats.gz",
+        "--chroms", CHROM, "--seed", "3", "--flips", "300000", "--jk-blocks", str(JK_BLOCKS),
+        "--verbose-thresh", "1",
+    ]  # fmt: skip
+
+
 def test_command_line_with_sad_scores(tmp_path):
     world = write_world(tmp_path)
     expected = run_world(tmp_path, tmp_path / "sannot")
@@ -260,13 +271,7 @@ def test_command_line_with_sad_scores(tmp_path):
         handle["target_ids"] = np.array(["pred1", "NA", "null"], dtype="S")
         handle["SAD"] = (world["v"] * np.where(flip, -1, 1)[:, None]).astype(np.float64)
     root = str(tmp_path)
-    code = main([
-        "sldp", "--bfile-chr", f"{root}/panel.", "--print-snps", f"{root}/print_snps.txt",
-        "--ld-blocks", f"{root}/blocks.bed", "--ldscores-chr", f"{root}/ld.",
-        "--sad", f"{root}/scores.h5", "--sumstats", f"{root}/trait.sumstats.gz",
-        "--chroms", CHROM, "--seed", "3", "--flips", "300000", "--jk-blocks", str(JK_BLOCKS),
-        "--verbose-thresh", "1", "--out", f"{root}/cli",
-    ])  # fmt: skip
+    code = main([*argv_of(root, "scores.h5"), "--out", f"{root}/cli"])
     assert code == 0
     ours = pl.read_csv(tmp_path / "cli" / "results.tsv", separator="\t")
     assert ours.columns == [
@@ -281,6 +286,18 @@ def test_command_line_with_sad_scores(tmp_path):
     assert summary["reconciliation"][f"{root}/scores.h5"]["swapped"] == int(flip.sum())
     assert summary["figures"] == ["z_heatmap.png", "z_correlation.png"]
     assert (tmp_path / "cli" / "z_heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    # the same scores as a crossreg sad .tsv give the same results
+    values = (world["v"] * np.where(flip, -1, 1)[:, None]).astype(np.float32)
+    lines = ["snp\tchrom\tpos\tref\talt\tpred1\tNA\tnull"]
+    for k, snp in enumerate(world["snp"]):
+        ref, alt = (a2[k], a1[k]) if not flip[k] else (a1[k], a2[k])
+        lines.append(
+            "\t".join([snp, CHROM, str(world["bp"][k]), ref, alt, *(f"{v:.9g}" for v in values[k])])
+        )
+    (tmp_path / "scores.tsv").write_text("\n".join(lines) + "\n")
+    assert main([*argv_of(root, "scores.tsv"), "--out", f"{root}/cli_tsv"]) == 0
+    from_tsv = pl.read_csv(tmp_path / "cli_tsv" / "results.tsv", separator="\t")
+    assert from_tsv.equals(ours)
     shutil.rmtree(tmp_path / "cli")
     assert main(["sldp", "--bfile-chr", f"{root}/nothing.", "--print-snps", "x", "--ld-blocks", "x",
                  "--ldscores-chr", "x", "--sad", "x.h5", "--out", f"{root}/cli"]) == 1  # fmt: skip
