@@ -24,6 +24,7 @@ such record.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -40,7 +41,7 @@ from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path, atomic_write
 from crossreg.io.targets import Target
-from crossreg.io.vcf import Variant, read_vcf, require_chromosome
+from crossreg.io.vcf import Variant, require_chromosome
 from crossreg.model.inference import (
     InferenceOptions,
     load_head,
@@ -50,6 +51,19 @@ from crossreg.model.inference import (
 )
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.sad_stats import PROFILE_STATS, STATS, check_stats, compute_stats
+from crossreg.variants.sad_stream import (
+    DEFAULT_CHUNK_SIZE,
+    Shard,
+    kept_records,
+    plan_run,
+    record_chunks,
+    refuse_partial,
+    run_settings,
+    settings_hash,
+    survey_vcf,
+    write_h5_stream,
+    write_tsv_stream,
+)
 
 OUTPUT_SUFFIXES = (".h5", ".tsv")
 # Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
@@ -228,38 +242,90 @@ def write_sad(
     options: InferenceOptions = InferenceOptions(batch_size=8),
     strict: bool = False,
     stats: Sequence[str] = ("SAD",),
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    resume: bool = False,
+    shard: Shard | str | None = None,
 ) -> SadRun:
     """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
     `head` of the checkpoint in `model_dir` for each of `stats` (default SAD only), and
-    write `out` (see :func:`save_sad`)."""
+    write `out` (see :func:`save_sad` for the layout).
+
+    The VCF is streamed: records are scored in chunks of about `chunk_size` alleles and
+    each chunk's rows are written before the next is read (:mod:`crossreg.variants.sad_stream`).
+    An ``.h5`` is written into ``OUT.partial`` with its progress in ``OUT.partial.json``;
+    `resume` continues such a file from its last finished chunk (without it, one is
+    refused). `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the
+    records on the FASTA (merge the shards with :func:`sad_stream.merge_shards`)."""
     out = Path(out)
     stats = check_output(out, stats)
+    if isinstance(shard, str):
+        shard = Shard.parse(shard)
+    if chunk_size < 1:
+        raise ValueError(f"the chunk size must be at least 1, got {chunk_size}")
+    if (resume or shard is not None) and out.suffix != ".h5":
+        raise ValueError(f"{out}: --resume and --shard write an .h5")
+    if out.suffix == ".h5" and not resume:
+        refuse_partial(out)
     model, config, head = load_head(model_dir, head, options.device)
     genome = Genome(fasta)
-    variants, skipped = variants_on_genome(read_vcf(vcf), genome, source=str(vcf), strict=strict)
-    alleles = scored_alleles(variants, genome, source=str(vcf))
+    source = str(vcf)
+    kept, skipped = survey_vcf(vcf, genome, source=source, strict=strict)
+    start, stop = shard.bounds(kept) if shard is not None else (0, kept)
+    plan = plan_run(vcf, genome, start, stop)
     log.info(
-        "scoring %d alleles with the '%s' head (%d tracks) on %s%s%s",
-        len(alleles),
+        "scoring %d alleles%s with the '%s' head (%d tracks) on %s%s%s",
+        plan.alleles,
+        "" if shard is None else f" (shard {shard}: records {start}-{stop} of {kept})",
         head,
         model.num_targets(head),
         model_device(model),
         options.describe(),
         "" if stats == ("SAD",) else f"; stats {','.join(stats)}",
     )
-    save_sad(
-        out,
-        alleles,
-        score_stats(model, alleles, genome, head, options, stats),
-        config.targets[head],
-        attrs={
-            **provenance(model_dir, head, config, options),
-            "skipped_records": sum(skipped.values()),
-            "skipped_chromosomes": format_counts(skipped),
-        },
-        stats=stats,
-    )
-    return SadRun(out, len(alleles), model.num_targets(head), skipped, stats)
+    attrs: dict[str, object] = {
+        **provenance(model_dir, head, config, options),
+        "skipped_records": sum(skipped.values()),
+        "skipped_chromosomes": format_counts(skipped),
+    }
+    settings = run_settings(model_dir, fasta, vcf, head, options, stats, strict)
+    if shard is not None:
+        attrs |= {
+            "shard_index": shard.index,
+            "shard_count": shard.count,
+            "run_settings": settings_hash(settings),
+            "shard_records": np.array([start, stop], dtype=np.int64),
+        }
+
+    def chunks(done: int) -> Iterator[tuple[list[Variant], list[Allele]]]:
+        records = itertools.islice(kept_records(vcf, genome), start + done, stop)
+        for group in record_chunks(records, chunk_size):
+            yield group, scored_alleles(group, genome, source=source)
+
+    def score(alleles: Sequence[Allele]) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
+        if not alleles:
+            return iter(())
+        return score_stats(model, alleles, genome, head, options, stats)
+
+    if out.suffix == ".h5":
+        key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
+        write_h5_stream(
+            out,
+            chunks,
+            score,
+            plan,
+            config.targets[head],
+            attrs,
+            stats,
+            settings=settings_hash(key),
+            resume=resume,
+        )
+    else:
+        with atomic_path(out) as tmp:
+            columns = tsv_columns(stats, config.targets[head])
+            write_tsv_stream(tmp, chunks(0), score, columns, stats, plan.alleles)
+        with atomic_write(metadata_path(out)) as handle:
+            json.dump(attrs, handle, indent=1)
+    return SadRun(out, plan.alleles, model.num_targets(head), skipped, stats)
 
 
 def check_output_suffix(out: Path) -> None:
