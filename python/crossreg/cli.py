@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "import-basenji": "crossreg.commands.import_basenji",
     "transfer": "crossreg.commands.transfer",
     "sad": "crossreg.commands.sad",
+    "sad-merge": "crossreg.commands.sad_merge",
     "ism": "crossreg.commands.ism",
     "sldp": "crossreg.commands.sldp",
     "denovo": "crossreg.commands.denovo",

@@ -38,6 +38,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(REF/ALT: the bin profiles, .h5 only); each goes to its own dataset with "
         "{stat}_pct, or to STAT:track columns of a .tsv",
     )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=50_000,
+        help="alleles scored and written per chunk (default 50000); memory stays bounded by "
+        "it whatever the VCF's size",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted .h5 run from OUT.partial after its last finished chunk "
+        "(without it, a left-over OUT.partial is refused)",
+    )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="score only the I-th (from 0) of N contiguous shares of the VCF's records on the "
+        "FASTA; join the shards with crossreg sad-merge",
+    )
     add_inference_arguments(parser, batch_size=8)
 
 
@@ -56,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         options=inference_options(args),
         strict=args.strict,
         stats=stats,
+        chunk_size=args.chunk_size,
+        resume=args.resume,
+        shard=args.shard,
     )
     skipped = sum(result.skipped.values())
     note = f" ({skipped} records off the FASTA's chromosomes skipped)" if skipped else ""

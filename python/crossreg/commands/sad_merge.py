@@ -1,0 +1,25 @@
+"""``crossreg sad-merge``: join the ``.h5`` shards of a ``crossreg sad --shard`` run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "join the .h5 shards of a crossreg sad --shard i/n run into one file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg sad-merge``."""
+    parser.add_argument("--out", type=Path, required=True, help="the merged .h5")
+    parser.add_argument(
+        "shards", type=Path, nargs="+", help="the shard files, in order 0/n, 1/n, ... n-1/n"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Merge the shards, with percentiles over all variants."""
+    from crossreg.variants.sad_stream import merge_shards
+
+    path, alleles = merge_shards(args.out, args.shards)
+    print(f"{len(args.shards)} shards, {alleles} alleles in {path}")
+    return 0
