@@ -24,7 +24,8 @@ from crossreg.io.vcf import Variant
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN
-from crossreg.variants.sad import Allele, allele_windows, score_alleles
+from crossreg.variants.alleles import Allele
+from crossreg.variants.sad import allele_windows, score_alleles
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "basenji_fixtures"
 PARAMS = {"mini": "params_joint_mini.json", "full": "params_human.json"}

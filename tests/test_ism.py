@@ -16,6 +16,7 @@ from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.variants.alleles import Allele
 from crossreg.variants.ism import (
     Site,
     center_bins,
@@ -27,7 +28,7 @@ from crossreg.variants.ism import (
     vcf_sites,
 )
 from crossreg.variants.ism_figures import importance
-from crossreg.variants.sad import Allele, allele_windows, score_alleles
+from crossreg.variants.sad import allele_windows, score_alleles
 from tests.pipeline import SEQ_LENGTH, small_params
 
 BASES = "ACGT"

@@ -19,14 +19,19 @@ from crossreg.io.vcf import read_vcf
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.inference import InferenceOptions
 from crossreg.variants.sad import (
-    PERCENTILES,
     read_sad,
     score_alleles,
     score_stats,
     scored_alleles,
     write_sad,
 )
-from crossreg.variants.sad_stats import STATS, check_stats, compute_stats, parse_stats
+from crossreg.variants.sad_stats import (
+    PERCENTILES,
+    STATS,
+    check_stats,
+    compute_stats,
+    parse_stats,
+)
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 FLAT = [name for name in STATS if name not in ("REF", "ALT")]

@@ -11,12 +11,7 @@ import numpy as np
 import pytest
 
 from crossreg.cli import build_parser, main
-from crossreg.genome import Genome
-from crossreg.io.vcf import read_vcf
-from crossreg.model.checkpoint import load_checkpoint
-from crossreg.model.inference import InferenceOptions
 from crossreg.variants import sad
-from crossreg.variants.sad import save_sad, score_stats, scored_alleles
 from crossreg.variants.sad_stream import Shard
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
@@ -78,7 +73,7 @@ def whole(work) -> Path:
     return out
 
 
-def test_chunks_write_what_one_chunk_and_the_in_memory_writer_write(work, whole, caplog):
+def test_chunks_write_what_one_chunk_writes(work, whole, caplog):
     with caplog.at_level(logging.INFO, logger="crossreg"):
         assert _sad(work, work / "chunked.h5", "--chunk-size", "3") == 0
     assert_same_h5(whole, work / "chunked.h5")
@@ -86,20 +81,6 @@ def test_chunks_write_what_one_chunk_and_the_in_memory_writer_write(work, whole,
     progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("chunk ")]
     assert len(progress) == 3 and progress[-1].startswith("chunk 3: 10/10 alleles (100.0%)")
     assert "alleles/s, ETA" in progress[0]
-    # the in-memory writer (save_sad, the layout before streaming) holds the same datasets
-    model, config = load_checkpoint(work / "model")
-    genome = Genome(work / "genome.fa")
-    variants = [v for v in read_vcf(work / "snps.vcf") if v.chrom in genome.sizes]
-    alleles = scored_alleles(variants, genome, source="snps.vcf")
-    options = InferenceOptions(batch_size=8)
-    stats = STATS.split(",")
-    batches = score_stats(model, alleles, genome, "human", options, stats)
-    with h5py.File(whole, "r") as h5:
-        attrs = dict(h5.attrs)
-    save_sad(
-        work / "memory.h5", alleles, batches, config.targets["human"], attrs=attrs, stats=stats
-    )
-    assert_same_h5(whole, work / "memory.h5")
 
 
 def test_resume_after_a_failure_in_chunk_two(work, whole, monkeypatch):

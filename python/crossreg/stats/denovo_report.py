@@ -24,7 +24,8 @@ from crossreg.stats.denovo import (
     standardise,
     track_tests,
 )
-from crossreg.variants.sad import Allele, read_sad, scorable_alts
+from crossreg.variants.alleles import Allele, scorable_alts
+from crossreg.variants.sad import read_sad
 
 TOP_LOADINGS = 3
 

@@ -29,7 +29,7 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +50,13 @@ from crossreg.model.inference import (
     run_inference,
 )
 from crossreg.model.seqnn import SeqNN
-from crossreg.variants.sad_stats import PROFILE_STATS, STATS, check_stats, compute_stats
+from crossreg.variants.alleles import Allele, format_counts, scorable_alts
+from crossreg.variants.sad_stats import (
+    PROFILE_STATS,
+    STATS,
+    check_stats,
+    compute_stats,
+)
 from crossreg.variants.sad_stream import (
     DEFAULT_CHUNK_SIZE,
     Shard,
@@ -66,34 +72,8 @@ from crossreg.variants.sad_stream import (
 )
 
 OUTPUT_SUFFIXES = (".h5", ".tsv")
-# Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
-# 0.10-0.89 by 0.01, 0.900-0.999 by 0.001
-PERCENTILES = np.concatenate(
-    [np.arange(0.001, 0.1, 0.001), np.arange(0.1, 0.9, 0.01), np.arange(0.9, 1, 0.001)]
-)
-TRACK_BLOCK = 256  # tracks per block when computing percentiles over all variants
-FLOAT16_MAX = float(np.finfo(np.float16).max)  # stats are clipped to it before float16
 
 log = logging.getLogger("crossreg")
-
-
-@dataclass(frozen=True)
-class Allele:
-    """One scored (variant, alternative allele) pair."""
-
-    variant: Variant
-    alt: str
-
-    @property
-    def label(self) -> str:
-        """The record's ID, or ``chrom:pos:ref>alt`` when it has none."""
-        v = self.variant
-        return v.id if v.id != "." else f"{v.chrom}:{v.pos + 1}:{v.ref}>{self.alt}"
-
-
-def scorable_alts(variant: Variant) -> list[str]:
-    """The ALTs of `variant` that are bases (not ``<DEL>``, ``*`` or ``.``), in order."""
-    return [alt for alt in variant.alts if alt.isalpha()]
 
 
 def variants_on_genome(
@@ -116,11 +96,6 @@ def variants_on_genome(
             format_counts(skipped),
         )
     return kept, skipped
-
-
-def format_counts(counts: dict[str, int]) -> str:
-    """``{"chrM": 2, "chrUn": 1}`` → ``"chrM:2,chrUn:1"``."""
-    return ",".join(f"{name}:{n}" for name, n in counts.items())
 
 
 def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) -> list[Allele]:
@@ -248,7 +223,7 @@ def write_sad(
 ) -> SadRun:
     """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
     `head` of the checkpoint in `model_dir` for each of `stats` (default SAD only), and
-    write `out` (see :func:`save_sad` for the layout).
+    write `out` (see :mod:`crossreg.variants.sad_stream` for the layout).
 
     The VCF is streamed: records are scored in chunks of about `chunk_size` alleles and
     each chunk's rows are written before the next is read (:mod:`crossreg.variants.sad_stream`).
@@ -359,144 +334,6 @@ def tsv_columns(stats: Sequence[str], targets: Sequence[Target]) -> list[str]:
 def metadata_path(tsv: Path) -> Path:
     """The JSON file beside a ``.tsv`` output that holds its metadata."""
     return tsv.with_name(tsv.name + ".json")
-
-
-def save_sad(
-    out: str | os.PathLike[str],
-    alleles: Sequence[Allele],
-    batches: Iterable[npt.NDArray[np.float32] | Mapping[str, npt.NDArray[np.float32]]],
-    targets: Sequence[Target],
-    *,
-    attrs: dict[str, object] | None = None,
-    stats: Sequence[str] = ("SAD",),
-) -> Path:
-    """Stream score `batches` into `out` under a temporary name, renamed when complete.
-
-    A batch is ``{stat: values}`` for each of `stats`, or, with a single statistic, its
-    ``(b, tracks)`` array. ``.h5`` follows ``basenji_sad.py``'s layout: ``snp``, ``chr``,
-    ``pos`` (1-based), ``ref_allele``, ``alt_allele``, ``target_ids``, ``target_labels``,
-    one dataset per statistic (variants × tracks, float16, clipped to its range; REF and
-    ALT variants × bins × tracks), ``percentiles`` and ``{stat}_pct`` (tracks ×
-    percentiles, over the variants; none for REF and ALT, as Basenji). ``.tsv`` has one row
-    per allele: snp, chrom, pos, ref, alt, then float32 columns, one per track identifier
-    for SAD alone and ``STAT:identifier`` per statistic otherwise (see :func:`tsv_columns`),
-    and `attrs` go to ``OUT.tsv.json`` beside it (written after the table: a table without
-    its metadata file was interrupted).
-    """
-    out = Path(out)
-    stats = check_output(out, stats)
-    rows = (_as_stats(batch, stats) for batch in batches)
-    with atomic_path(out) as tmp:
-        if out.suffix == ".h5":
-            _write_h5(tmp, alleles, rows, targets, attrs or {}, stats)
-        else:
-            _write_tsv(tmp, alleles, rows, targets, stats)
-    if out.suffix == ".tsv":
-        with atomic_write(metadata_path(out)) as handle:
-            json.dump(attrs or {}, handle, indent=1)
-    return out
-
-
-def _as_stats(
-    batch: npt.NDArray[np.float32] | Mapping[str, npt.NDArray[np.float32]], stats: Sequence[str]
-) -> Mapping[str, npt.NDArray[np.float32]]:
-    """A batch as ``{stat: values}``; a bare array is the only statistic's."""
-    if isinstance(batch, Mapping):
-        missing = [name for name in stats if name not in batch]
-        if missing:
-            raise ValueError(f"a score batch lacks {','.join(missing)}")
-        return batch
-    if len(stats) != 1:
-        raise ValueError(f"an array batch holds one statistic, not {','.join(stats)}")
-    return {stats[0]: batch}
-
-
-def _clip16(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """`values` clipped to the float16 range (as Basenji does before storing)."""
-    return np.clip(values, -FLOAT16_MAX, FLOAT16_MAX)
-
-
-def _write_h5(
-    path: Path,
-    alleles: Sequence[Allele],
-    batches: Iterable[Mapping[str, npt.NDArray[np.float32]]],
-    targets: Sequence[Target],
-    attrs: dict[str, object],
-    stats: Sequence[str] = ("SAD",),
-) -> None:
-    import h5py
-
-    n, n_tracks = len(alleles), len(targets)
-    with h5py.File(path, "w") as handle:
-        flat = [name for name in stats if name not in PROFILE_STATS]
-        # the datasets stay open while written (closing one flushes its chunks early,
-        # which would change the file's layout)
-        datasets = {
-            name: handle.create_dataset(
-                name, shape=(n, n_tracks), dtype="f2", chunks=(max(1, min(n, 1024)), n_tracks)
-            )
-            for name in flat
-        }
-        row = 0
-        for batch in batches:
-            for name in stats:
-                values = _clip16(batch[name])
-                if name not in datasets:  # REF/ALT: the bins are known from the first batch
-                    bins = values.shape[1]
-                    datasets[name] = handle.create_dataset(
-                        name, shape=(n, bins, n_tracks), dtype="f2", chunks=(1, bins, n_tracks)
-                    )
-                datasets[name][row : row + len(values)] = values
-            row += len(batch[stats[0]])
-        if row != n:
-            raise RuntimeError(f"expected {n} rows, got {row}")
-        for name in stats:
-            if name not in datasets:  # no alleles
-                datasets[name] = handle.create_dataset(name, shape=(0, 0, n_tracks), dtype="f2")
-        handle["snp"] = np.array([a.label for a in alleles], dtype="S")
-        handle["chr"] = np.array([a.variant.chrom for a in alleles], dtype="S")
-        handle["pos"] = np.array([a.variant.pos + 1 for a in alleles], dtype=np.uint32)
-        handle["ref_allele"] = np.array([a.variant.ref for a in alleles], dtype="S")
-        handle["alt_allele"] = np.array([a.alt for a in alleles], dtype="S")
-        handle["target_ids"] = np.array([t.identifier for t in targets], dtype="S")
-        handle["target_labels"] = np.array([t.description for t in targets], dtype="S")
-        handle["percentiles"] = PERCENTILES
-        for name in flat:
-            scores = datasets[name]
-            pct = handle.create_dataset(
-                f"{name}_pct", shape=(n_tracks, len(PERCENTILES)), dtype="f2"
-            )
-            for start in range(0, n_tracks, TRACK_BLOCK):
-                block = scores[:, start : start + TRACK_BLOCK]
-                if n:
-                    pct[start : start + block.shape[1]] = np.percentile(
-                        block, 100 * PERCENTILES, axis=0
-                    ).T.astype(np.float16)
-        for key, value in attrs.items():
-            handle.attrs[key] = value
-
-
-def _write_tsv(
-    path: Path,
-    alleles: Sequence[Allele],
-    batches: Iterable[Mapping[str, npt.NDArray[np.float32]]],
-    targets: Sequence[Target],
-    stats: Sequence[str] = ("SAD",),
-) -> None:
-    with open(path, "w") as handle:
-        header = ["snp", "chrom", "pos", "ref", "alt", *tsv_columns(stats, targets)]
-        handle.write("\t".join(header) + "\n")
-        row = 0
-        for batch in batches:
-            block = np.concatenate([batch[name] for name in stats], axis=1)
-            for values in block:
-                a = alleles[row]
-                fields = [a.label, a.variant.chrom, str(a.variant.pos + 1), a.variant.ref, a.alt]
-                fields += [f"{v:.6g}" for v in values.tolist()]
-                handle.write("\t".join(fields) + "\n")
-                row += 1
-        if row != len(alleles):
-            raise RuntimeError(f"expected {len(alleles)} SAD rows, got {row}")
 
 
 @dataclass(frozen=True)

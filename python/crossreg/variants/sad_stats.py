@@ -24,7 +24,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+import numpy as np
+import numpy.typing as npt
 import torch
+
+# Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
+# 0.10-0.89 by 0.01, 0.900-0.999 by 0.001
+PERCENTILES = np.concatenate(
+    [np.arange(0.001, 0.1, 0.001), np.arange(0.1, 0.9, 0.01), np.arange(0.9, 1, 0.001)]
+)
+TRACK_BLOCK = 256  # tracks per block when computing percentiles over all variants
+FLOAT16_MAX = float(np.finfo(np.float16).max)  # stats are clipped to it before float16
+
+
+def clip_float16(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`values` clipped to the float16 range (as Basenji does before storing)."""
+    return np.clip(values, -FLOAT16_MAX, FLOAT16_MAX)
+
 
 Stat = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -35,6 +35,14 @@ import numpy.typing as npt
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path, atomic_write
 from crossreg.io.vcf import Variant, iter_vcf, require_chromosome
+from crossreg.variants.alleles import Allele, format_counts, scorable_alts
+from crossreg.variants.sad_stats import (
+    PERCENTILES,
+    PROFILE_STATS,
+    STATS,
+    TRACK_BLOCK,
+    clip_float16,
+)
 
 log = logging.getLogger("crossreg")
 
@@ -81,8 +89,6 @@ def survey_vcf(
     """First pass: the number of records on the genome and the records skipped per
     chromosome it lacks (logged); stops as :func:`crossreg.variants.sad.variants_on_genome`
     does (no record on the genome, or `strict` and any record off it)."""
-    from crossreg.variants.sad import format_counts
-
     kept = 0
     off: Counter[str] = Counter()
     first_off: Variant | None = None
@@ -121,8 +127,6 @@ class Plan:
 
 def plan_run(vcf: str | os.PathLike[str], genome: Genome, start: int, stop: int) -> Plan:
     """Second pass: count the alleles of records ``[start, stop)`` and their name widths."""
-    from crossreg.variants.sad import Allele, scorable_alts
-
     widths = dict.fromkeys(("snp", "chr", "ref_allele", "alt_allele"), 1)
     alleles = 0
     for v in itertools.islice(kept_records(vcf, genome), start, stop):
@@ -141,8 +145,6 @@ def plan_run(vcf: str | os.PathLike[str], genome: Genome, start: int, stop: int)
 def record_chunks(records: Iterable[Variant], chunk_size: int) -> Iterator[list[Variant]]:
     """Records grouped so that each group has at least `chunk_size` scorable alleles (the
     last one fewer); a group ends on a record."""
-    from crossreg.variants.sad import scorable_alts
-
     group: list[Variant] = []
     count = 0
     for v in records:
@@ -254,8 +256,6 @@ def write_h5_stream(
     yields ``(records, alleles)`` from record `records_done` of the plan on."""
     import h5py
 
-    from crossreg.variants.sad import PROFILE_STATS, _clip16
-
     partial, progress_path = partial_paths(out)
     state = {"settings": settings, "records_done": 0, "alleles_done": 0, "chunks_done": 0}
     fresh = True
@@ -293,14 +293,14 @@ def write_h5_stream(
             handle.create_dataset("pos", shape=(n,), dtype=np.uint32)
             handle["target_ids"] = np.array([t.identifier for t in targets], dtype="S")
             handle["target_labels"] = np.array([t.description for t in targets], dtype="S")
-            handle["percentiles"] = _percentiles()
+            handle["percentiles"] = PERCENTILES
         datasets = {name: handle[name] for name in stats if name in handle}
         meter = Progress(n, state["alleles_done"])
         for records, alleles in chunks(state["records_done"]):
             row = start = state["alleles_done"]
             for batch in score(alleles):
                 for name in stats:
-                    values = _clip16(batch[name])
+                    values = clip_float16(batch[name])
                     if name not in datasets:  # REF/ALT: the bins are known from the first batch
                         bins = values.shape[1]
                         datasets[name] = handle.create_dataset(
@@ -344,17 +344,9 @@ def write_h5_stream(
     progress_path.unlink(missing_ok=True)
 
 
-def _percentiles() -> npt.NDArray[np.float64]:
-    from crossreg.variants.sad import PERCENTILES
-
-    return PERCENTILES
-
-
 def write_percentiles(handle: object, flat: Sequence[str], n: int, n_tracks: int) -> None:
     """``{stat}_pct`` (tracks × percentiles, float16) over all `n` rows, reading each
     statistic back block of tracks by block."""
-    from crossreg.variants.sad import PERCENTILES, TRACK_BLOCK
-
     for name in flat:
         scores = handle[name]
         pct = handle.create_dataset(f"{name}_pct", shape=(n_tracks, len(PERCENTILES)), dtype="f2")
@@ -374,7 +366,8 @@ def write_tsv_stream(
     stats: Sequence[str],
     total: int,
 ) -> None:
-    """A ``.tsv`` written chunk by chunk (rows as :func:`crossreg.variants.sad.save_sad`)."""
+    """A ``.tsv`` written chunk by chunk: one row per allele (snp, chrom, pos, ref, alt,
+    then the statistics' columns)."""
     meter = Progress(total, 0)
     done = 0
     with open(path, "w") as handle:
@@ -405,8 +398,6 @@ def merge_shards(
     percentiles over all rows: the file a single run would have written. Returns the path
     and the number of alleles."""
     import h5py
-
-    from crossreg.variants.sad import PROFILE_STATS, STATS
 
     out = Path(out)
     if out.suffix != ".h5":
