@@ -85,7 +85,7 @@ def write_figures(
 
 
 def _figure(plt, columns: int, rows: int):
-    width = min(3.0 + 0.25 * min(columns, MAX_LABELS), 16.0)
+    width = min(max(5.0, 3.0 + 0.25 * min(columns, MAX_LABELS)), 16.0)
     height = min(2.5 + 0.2 * min(rows, MAX_LABELS), 16.0)
     return plt.subplots(figsize=(width, height), dpi=120)
 
@@ -109,7 +109,7 @@ def _save(plt, fig, stem: Path, formats: tuple[str, ...]) -> list[Path]:
     for fmt in formats:
         path = stem.with_suffix(f".{fmt}")
         with atomic_write(path, "wb") as handle:
-            fig.savefig(handle, format=fmt)
+            fig.savefig(handle, format=fmt, bbox_inches="tight")
         paths.append(path)
     plt.close(fig)
     return paths
