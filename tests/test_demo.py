@@ -51,6 +51,11 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path):
     assert summary["sldp"]["mouse_head_on_liver"]["tracks"] > 0
     assert (out / "sldp" / "results" / "z_heatmap.png").read_bytes()[:4] == b"\x89PNG"
     assert "SLDP of the panel" in (out / "summary.txt").read_text()
+    # saturation mutagenesis around planted motif-breaking variants, with figures
+    ism = summary["ism"]
+    assert ism["sites"] == 3 and 0 <= ism["mean_share_on_motif"] <= 1
+    assert 0 < ism["mean_share_by_chance"] < 1
+    assert len(list((out / "ism" / "figures").glob("*.png"))) == 3
     # the ceilings: measured against noise-free targets of the same windows
     data = out / "data"
     ceilings = store_ceilings(data / "human", data / "human.noise_free")

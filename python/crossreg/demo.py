@@ -44,6 +44,7 @@ from crossreg.stats.denovo_report import write_denovo
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.synth.world import synthesize
 from crossreg.train.trainer import TrainOptions, train
+from crossreg.variants.ism import write_ism
 from crossreg.variants.recovery import effect_recovery, sad_long
 from crossreg.variants.sad import write_sad
 
@@ -65,6 +66,7 @@ class DemoSettings:
     seed: int = 0
     panel_snps: int | None = None  # panel SNPs scored for SLDP (evenly spaced); None: all
     sldp_flips: int = 100_000
+    ism_sites: int = 12  # planted motif-breaking variants read by saturation mutagenesis
 
 
 FAST = DemoSettings(
@@ -75,7 +77,9 @@ FAST = DemoSettings(
     steps_per_epoch=8,
     panel_snps=150,
     sldp_flips=10_000,
+    ism_sites=3,
 )
+ISM_WIDTH = 60
 
 
 def demo_params(tracks: dict[str, int]) -> dict:
@@ -264,6 +268,7 @@ def run_demo(out: str | os.PathLike[str], settings: DemoSettings = DemoSettings(
     summary["variants"] = _score_variants(out, synth, manifest, stores)
     summary["denovo"] = _denovo_tests(out, synth, manifest)
     summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings)
+    summary["ism"] = _ism_of_planted_sites(out, synth, manifest, settings)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
@@ -421,6 +426,77 @@ def _sldp_summary(results: pl.DataFrame, tables: list[Path], panel: dict) -> dic
     return summary
 
 
+def _ism_of_planted_sites(out: Path, synth: Path, manifest: dict, settings: DemoSettings) -> dict:
+    """Saturation mutagenesis around the human's first planted motif-breaking variants
+    with the joint model's human head; per site, the share of the importance (the track
+    with the most) that falls on the bases of the broken motif site, beside the share a
+    site of that length would get by chance."""
+    genome = "human"
+    entry = manifest["genomes"][genome]
+    folder = out / "ism"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = (synth / entry["vcf"]).read_text().splitlines(keepends=True)
+    header = [line for line in lines if line.startswith("#")]
+    breaks = [line for line in lines if "KIND=break" in line][: settings.ism_sites]
+    vcf = folder / "planted_breaks.vcf"
+    with atomic_write(vcf) as handle:
+        handle.write("".join(header + breaks))
+    model, fasta = out / "models" / "joint" / "best", synth / entry["fasta"]
+    table, figures = folder / "planted_breaks.ism.h5", folder / "figures"
+    argv = ["ism", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
+    argv += ["--vcf", str(vcf), "--width", str(ISM_WIDTH), "--stats", "sum"]
+    argv += ["--batch-size", "32", "--out", str(table), "--figures", str(figures)]
+    options = InferenceOptions(batch_size=32)
+    _step(
+        argv,
+        write_ism,
+        model,
+        fasta,
+        table,
+        vcf=vcf,
+        head=genome,
+        width=ISM_WIDTH,
+        stats=("sum",),
+        options=options,
+        figures=figures,
+    )
+    sites = pl.read_csv(synth / entry["motif_sites"], separator="\t")
+    return _ism_summary(table, sites)
+
+
+def _ism_summary(table: Path, sites: pl.DataFrame) -> dict:
+    """Share of each ISM site's |importance| on the motif site under its variant."""
+    import h5py
+
+    with h5py.File(table, "r") as handle:
+        scores = handle["sum"][:].astype(np.float64)  # sites, width, 4, tracks
+        reference = handle["seqs"][:].astype(np.float64)  # sites, width, 4
+        chroms = handle["chr"][:].astype(str)
+        starts = handle["start"][:].astype(np.int64)
+    # importance: minus the mean effect of the three mutations (4/3 of the reference
+    # base's mean-removed score)
+    importance = np.abs(4 / 3 * np.einsum("swbt,swb->swt", scores, reference))
+    shares, chance = [], []
+    for k, (chrom, start) in enumerate(zip(chroms, starts, strict=True)):
+        centre = start + ISM_WIDTH // 2 - 1  # the variant's 0-based position
+        site = sites.filter(
+            (pl.col("chrom") == chrom) & (pl.col("start") <= centre) & (pl.col("end") > centre)
+        )
+        if site.is_empty():
+            continue
+        lo, hi = int(site["start"].min()) - start, int(site["end"].max()) - start
+        track = int(importance[k].sum(axis=0).argmax())
+        per_base = importance[k, :, track]
+        shares.append(float(per_base[max(lo, 0) : min(hi, ISM_WIDTH)].sum() / per_base.sum()))
+        chance.append((min(hi, ISM_WIDTH) - max(lo, 0)) / ISM_WIDTH)
+    return {
+        "sites": len(shares),
+        "mean_share_on_motif": round(float(np.mean(shares)), 3) if shares else None,
+        "mean_share_by_chance": round(float(np.mean(chance)), 3) if chance else None,
+        "sites_above_chance": int(sum(a > b for a, b in zip(shares, chance, strict=True))),
+    }
+
+
 def _genome_summary(
     pairs: pl.DataFrame, comparison: pl.DataFrame, ceilings: dict[str, float]
 ) -> dict[str, dict]:
@@ -479,6 +555,15 @@ def format_summary(summary: dict) -> str:
         )
         lines.append(
             f"per-person risk score, 5-fold: AUC {d['risk_auc']:.3f} (p {d['risk_p']:.3g})"
+        )
+    if summary.get("ism", {}).get("sites"):
+        m = summary["ism"]
+        lines.append("")
+        lines.append(
+            f"saturation mutagenesis of {m['sites']} planted motif-breaking variants (human head): "
+            f"{m['mean_share_on_motif']:.2f} of the importance on the broken motif site "
+            f"(chance {m['mean_share_by_chance']:.2f}; {m['sites_above_chance']}/{m['sites']} "
+            "sites above chance)"
         )
     if "sldp" in summary:
         lines.append("")
