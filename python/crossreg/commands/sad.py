@@ -58,6 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="score only the I-th (from 0) of N contiguous shares of the VCF's records on the "
         "FASTA; join the shards with crossreg sad-merge",
     )
+    parser.add_argument(
+        "--gtf",
+        type=Path,
+        default=None,
+        help="gene annotations (GTF, .gz allowed): also write OUT.genes.tsv beside the output, "
+        "one row per variant x gene with a TSS in the window's output bins: the sum of "
+        "alt - ref over the gene's TSS bins, per track (read the CAGE tracks' columns)",
+    )
     add_inference_arguments(parser, batch_size=8)
 
 
@@ -79,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         resume=args.resume,
         shard=args.shard,
+        gtf=args.gtf,
     )
     skipped = sum(result.skipped.values())
     note = f" ({skipped} records off the FASTA's chromosomes skipped)" if skipped else ""

@@ -20,10 +20,14 @@ Records on chromosomes the FASTA lacks (unplaced contigs, chrM) are skipped, cou
 chromosome in the log and in the output's metadata; when no record's chromosome is in the
 FASTA (``1`` against ``chr1``) the run stops with a hint, and ``strict`` stops at the first
 such record.
+
+With a GTF (``gtf``), gene-level scores go to ``OUT.genes.tsv`` beside the output: one row
+per allele × gene with a TSS in the window's output bins (:mod:`crossreg.variants.genes`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -32,6 +36,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +56,15 @@ from crossreg.model.inference import (
 )
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.alleles import Allele, format_counts, scorable_alts
+from crossreg.variants.genes import (
+    GENES,
+    GeneBatch,
+    GeneIndex,
+    gene_scores,
+    genes_path,
+    write_gene_header,
+    write_gene_rows,
+)
 from crossreg.variants.sad_stats import (
     PROFILE_STATS,
     STATS,
@@ -178,19 +192,26 @@ def score_stats(
     head: str | None = None,
     options: InferenceOptions = InferenceOptions(batch_size=8),
     stats: Sequence[str] = ("SAD",),
-) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
+    genes: GeneIndex | None = None,
+) -> Iterator[dict[str, Any]]:
     """Yield ``{stat: (b, tracks) float32}`` batch by batch, in allele order, for each of
-    `stats` (``REF``/``ALT``: ``(b, bins, tracks)``); see :mod:`crossreg.variants.sad_stats`."""
+    `stats` (``REF``/``ALT``: ``(b, bins, tracks)``); see :mod:`crossreg.variants.sad_stats`.
+    With `genes`, each batch also holds a :class:`GeneBatch` under ``"genes"``: the batch's
+    (allele, gene) rows and their gene-level scores, summed on the device."""
     stats = check_stats(stats)
 
     def load(chunk: Sequence[Allele]) -> npt.NDArray[np.float32]:
         ref, alt = allele_windows(chunk, genome, model.seq_length)
         return one_hot(np.concatenate([ref, alt]), dtype=np.float32, n_value=0.25)
 
-    def reduce(pred: torch.Tensor, chunk: Sequence[Allele]) -> dict[str, npt.NDArray[np.float32]]:
+    def reduce(pred: torch.Tensor, chunk: Sequence[Allele]) -> dict[str, Any]:
         n = len(chunk)  # reduced on the device: only (alleles, tracks) per stat travels back
         values = compute_stats(pred[:n], pred[n:], stats)
-        return {name: value.cpu().numpy() for name, value in values.items()}
+        result: dict[str, Any] = {name: value.cpu().numpy() for name, value in values.items()}
+        if genes is not None:
+            pairs = genes.pairs(chunk, model.seq_length, pred.shape[1], model.stride)
+            result[GENES] = GeneBatch(pairs, gene_scores(pred[:n], pred[n:], pairs))
+        return result
 
     return run_inference(model, head, alleles, options, load=load, reduce=reduce)
 
@@ -220,6 +241,7 @@ def write_sad(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     resume: bool = False,
     shard: Shard | str | None = None,
+    gtf: str | os.PathLike[str] | None = None,
 ) -> SadRun:
     """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
     `head` of the checkpoint in `model_dir` for each of `stats` (default SAD only), and
@@ -230,9 +252,15 @@ def write_sad(
     An ``.h5`` is written into ``OUT.partial`` with its progress in ``OUT.partial.json``;
     `resume` continues such a file from its last finished chunk (without it, one is
     refused). `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the
-    records on the FASTA (merge the shards with :func:`sad_stream.merge_shards`)."""
+    records on the FASTA (merge the shards with :func:`sad_stream.merge_shards`).
+
+    With `gtf`, gene-level scores are written to ``OUT.genes.tsv`` (:func:`genes_path`) as
+    the chunks are scored, atomically; its row count is the metadata's ``gene_rows``. It
+    cannot be resumed: `gtf` with `resume` is refused."""
     out = Path(out)
     stats = check_output(out, stats)
+    if gtf is not None and resume:
+        raise ValueError(f"{out}: --gtf cannot be resumed; rerun without --resume")
     if isinstance(shard, str):
         shard = Shard.parse(shard)
     if chunk_size < 1:
@@ -244,6 +272,9 @@ def write_sad(
     model, config, head = load_head(model_dir, head, options.device)
     genome = Genome(fasta)
     source = str(vcf)
+    genes = GeneIndex.from_gtf(gtf) if gtf is not None else None
+    if genes is not None and not genes.chromosomes & set(genome.sizes):
+        log.warning("%s: none of its genes is on the FASTA's chromosomes", gtf)
     kept, skipped = survey_vcf(vcf, genome, source=source, strict=strict)
     start, stop = shard.bounds(kept) if shard is not None else (0, kept)
     plan = plan_run(vcf, genome, start, stop)
@@ -276,30 +307,55 @@ def write_sad(
         for group in record_chunks(records, chunk_size):
             yield group, scored_alleles(group, genome, source=source)
 
-    def score(alleles: Sequence[Allele]) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
+    table: TextIO | None = None  # the gene table being written, with `gtf`
+
+    def score(alleles: Sequence[Allele]) -> Iterator[dict[str, Any]]:
         if not alleles:
             return iter(())
-        return score_stats(model, alleles, genome, head, options, stats)
+        batches = score_stats(model, alleles, genome, head, options, stats, genes)
+        return batches if table is None else with_genes(batches, alleles)
 
-    if out.suffix == ".h5":
-        key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
-        write_h5_stream(
-            out,
-            chunks,
-            score,
-            plan,
-            config.targets[head],
-            attrs,
-            stats,
-            settings=settings_hash(key),
-            resume=resume,
-        )
-    else:
-        with atomic_path(out) as tmp:
-            columns = tsv_columns(stats, config.targets[head])
-            write_tsv_stream(tmp, chunks(0), score, columns, stats, plan.alleles)
-        with atomic_write(metadata_path(out)) as handle:
-            json.dump(attrs, handle, indent=1)
+    def with_genes(
+        batches: Iterator[dict[str, Any]], alleles: Sequence[Allele]
+    ) -> Iterator[dict[str, Any]]:
+        row = 0  # each batch's gene rows are written as it is scored
+        for batch in batches:
+            found: GeneBatch = batch.pop(GENES)
+            n = len(batch[stats[0]])
+            attrs["gene_rows"] += write_gene_rows(
+                table, alleles[row : row + n], found.pairs, found.scores
+            )
+            row += n
+            yield batch
+
+    with contextlib.ExitStack() as stack:
+        if genes is not None:
+            genes_tmp = stack.enter_context(atomic_path(genes_path(out)))
+            table = stack.enter_context(open(genes_tmp, "w"))
+            write_gene_header(table, [t.identifier for t in config.targets[head]])
+            attrs |= {"gtf": str(gtf), "gene_rows": 0}
+        if out.suffix == ".h5":
+            key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
+            write_h5_stream(
+                out,
+                chunks,
+                score,
+                plan,
+                config.targets[head],
+                attrs,
+                stats,
+                settings=settings_hash(key),
+                resume=resume,
+            )
+        else:
+            with atomic_path(out) as tmp:
+                columns = tsv_columns(stats, config.targets[head])
+                write_tsv_stream(tmp, chunks(0), score, columns, stats, plan.alleles)
+            with atomic_write(metadata_path(out)) as handle:
+                json.dump(attrs, handle, indent=1)
+        if table is not None:
+            table.close()  # before the rename
+            log.info("%d gene rows in %s", attrs["gene_rows"], genes_path(out))
     return SadRun(out, plan.alleles, model.num_targets(head), skipped, stats)
 
 

@@ -1,0 +1,159 @@
+"""Gene-level variant scores: alt − ref summed over the bins of each gene's TSSs.
+
+For each scored allele, the genes with a TSS (a transcript's first base, strand-aware: its
+last base on the minus strand; genes without transcript records use their gene record, as
+:func:`crossreg.evaluate.transfer.gene_tss` reads a GTF) inside the model's output bins of
+the allele's window get one row each: per track, the sum over the gene's TSS bins (each bin
+once, however many TSSs fall in it) of ``alt − ref``. The output bins are those the model
+predicts: ``bins`` of ``bin_width`` bp centred in the window, so the first covers
+``[start + (L − bins·bin_width) / 2, …)`` where the window starts at ``start = pos − (L/2 −
+1)`` (Basenji's placement, the same for indels: the bases before the variant stay in place).
+The sums are taken on the model's device; only ``(pairs, tracks)`` travels back.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from crossreg.evaluate.transfer import gene_tss
+from crossreg.io.gtf import read_gtf
+from crossreg.variants.alleles import Allele
+
+GENES = "genes"  # the key of a scored batch's GeneBatch
+GENE_COLUMNS = ("snp", "chrom", "pos", "ref", "alt", "gene_id", "tss_count", "tss_distance")
+
+
+@dataclass(frozen=True)
+class GenePair:
+    """One (allele, gene) row: the allele's index in its batch, the gene, how many of its
+    TSSs lie in the window's output bins, the distance (bp) of the nearest to the variant's
+    first base, and the distinct output bins they fall in."""
+
+    row: int
+    gene_id: str
+    tss_count: int
+    distance: int
+    bins: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class GeneBatch:
+    """A batch's (allele, gene) rows and their ``(pairs, tracks)`` float32 scores."""
+
+    pairs: list[GenePair]
+    scores: npt.NDArray[np.float32]
+
+
+class GeneIndex:
+    """The TSSs of a GTF's genes, sorted per chromosome for window look-ups."""
+
+    def __init__(self, sites: dict[str, list[tuple[str, int]]]) -> None:
+        by_chrom: dict[str, list[tuple[int, str]]] = {}
+        for gene, places in sites.items():
+            for chrom, pos in places:
+                by_chrom.setdefault(chrom, []).append((pos, gene))
+        self.positions: dict[str, list[int]] = {}
+        self.genes: dict[str, list[str]] = {}
+        for chrom, items in by_chrom.items():
+            items.sort()
+            self.positions[chrom] = [pos for pos, _ in items]
+            self.genes[chrom] = [gene for _, gene in items]
+        self.gene_count = len(sites)
+
+    @classmethod
+    def from_gtf(cls, path: str | os.PathLike[str]) -> GeneIndex:
+        """Read `path`'s gene TSSs (transcript starts, strand-aware)."""
+        return cls(gene_tss(read_gtf(path)))
+
+    @property
+    def chromosomes(self) -> set[str]:
+        return set(self.positions)
+
+    def pairs(
+        self, alleles: Sequence[Allele], seq_length: int, bins: int, bin_width: int
+    ) -> list[GenePair]:
+        """The (allele, gene) rows of `alleles`, in allele order, genes by identifier."""
+        centre = seq_length // 2 - 1
+        offset = (seq_length - bins * bin_width) // 2
+        found: list[GenePair] = []
+        for row, a in enumerate(alleles):
+            v = a.variant
+            positions = self.positions.get(v.chrom)
+            if not positions:
+                continue
+            first = v.pos - centre + offset
+            lo = bisect.bisect_left(positions, first)
+            hi = bisect.bisect_left(positions, first + bins * bin_width)
+            per_gene: dict[str, list[int]] = {}
+            for k in range(lo, hi):
+                per_gene.setdefault(self.genes[v.chrom][k], []).append(positions[k])
+            for gene in sorted(per_gene):
+                tss = per_gene[gene]
+                found.append(
+                    GenePair(
+                        row,
+                        gene,
+                        len(tss),
+                        min(abs(p - v.pos) for p in tss),
+                        tuple(sorted({(p - first) // bin_width for p in tss})),
+                    )
+                )
+        return found
+
+
+def gene_scores(
+    ref: torch.Tensor, alt: torch.Tensor, pairs: Sequence[GenePair]
+) -> npt.NDArray[np.float32]:
+    """``(pairs, tracks)`` float32: per pair, Σ over its bins of ``alt − ref``, summed on
+    the predictions' device from ``(b, bins, tracks)`` `ref` and `alt`."""
+    tracks = ref.shape[-1]
+    if not pairs:
+        return np.zeros((0, tracks), dtype=np.float32)
+    rows = [p.row for p in pairs for _ in p.bins]
+    bins = [b for p in pairs for b in p.bins]
+    which = [i for i, p in enumerate(pairs) for _ in p.bins]
+    device = ref.device
+    rows_t = torch.tensor(rows, dtype=torch.long, device=device)
+    bins_t = torch.tensor(bins, dtype=torch.long, device=device)
+    which_t = torch.tensor(which, dtype=torch.long, device=device)
+    diff = alt[rows_t, bins_t].float() - ref[rows_t, bins_t].float()
+    out = torch.zeros((len(pairs), tracks), dtype=torch.float32, device=device)
+    out.index_add_(0, which_t, diff)
+    return out.cpu().numpy()
+
+
+def genes_path(out: str | os.PathLike[str]) -> Path:
+    """``OUT.genes.tsv`` beside a SAD output ``OUT.h5`` or ``OUT.tsv``."""
+    out = Path(out)
+    return out.with_name(out.stem + ".genes.tsv")
+
+
+def write_gene_header(handle: TextIO, identifiers: Sequence[str]) -> None:
+    """The gene table's header: :data:`GENE_COLUMNS`, then one column per track."""
+    handle.write("\t".join([*GENE_COLUMNS, *identifiers]) + "\n")
+
+
+def write_gene_rows(
+    handle: TextIO,
+    alleles: Sequence[Allele],
+    pairs: Sequence[GenePair],
+    scores: npt.NDArray[np.float32],
+) -> int:
+    """Write one row per pair (`alleles` is the batch the pairs index); returns the count."""
+    for pair, values in zip(pairs, scores, strict=True):
+        a = alleles[pair.row]
+        v = a.variant
+        fields = [a.label, v.chrom, str(v.pos + 1), v.ref, a.alt, pair.gene_id]
+        fields += [str(pair.tss_count), str(pair.distance)]
+        fields += [f"{x:.6g}" for x in values.tolist()]
+        handle.write("\t".join(fields) + "\n")
+    return len(pairs)

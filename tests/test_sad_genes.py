@@ -1,0 +1,176 @@
+"""``crossreg sad --gtf``: gene-level scores, alt − ref summed over each gene's TSS bins."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from crossreg.cli import build_parser, main
+from crossreg.dna import one_hot
+from crossreg.genome import Genome
+from crossreg.io.vcf import read_vcf
+from crossreg.model.checkpoint import load_checkpoint
+from crossreg.model.inference import predict_batch
+from crossreg.variants.genes import GENE_COLUMNS, GeneIndex, genes_path
+from crossreg.variants.sad import allele_windows, scored_alleles, write_sad
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+SNP, DEL, LONE = 30_000, 61_000, 90_000  # 0-based variant positions on chr2
+
+
+def _gtf_line(gene: str, feature: str, start0: int, end0: int, strand: str, tx: str = "") -> str:
+    attrs = f'gene_id "{gene}";' + (f' transcript_id "{tx}";' if tx else "")
+    return "\t".join(["chr2", "t", feature, str(start0 + 1), str(end0), ".", strand, ".", attrs])
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    """The fixture genome and mini model, a VCF (a SNP, a deletion, a SNP with no gene near)
+    and a GTF around them."""
+    root = tmp_path_factory.mktemp("sad_genes")
+    shutil.copy(FIXTURES / "genome_chr2.fa", root / "genome.fa")
+    genome = Genome(root / "genome.fa")
+
+    def base(pos: int, n: int = 1) -> str:
+        return genome.fetch("chr2", pos, pos + n).decode().upper()
+
+    snp_alt = next(b for b in "ACGT" if b != base(SNP))
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    lines += [
+        f"chr2\t{SNP + 1}\tsnp1\t{base(SNP)}\t{snp_alt}\t.\t.\t.",
+        f"chr2\t{DEL + 1}\tdel1\t{base(DEL, 4)}\t{base(DEL)}\t.\t.\t.",
+        f"chr2\t{LONE + 1}\tlone\t{base(LONE)}\t{next(b for b in 'ACGT' if b != base(LONE))}"
+        "\t.\t.\t.",
+    ]
+    (root / "v.vcf").write_text("\n".join(lines) + "\n")
+    gtf = [
+        # two transcripts, TSSs in different bins of the SNP's window
+        _gtf_line("GTWO", "gene", SNP - 1000, SNP + 3000, "+"),
+        _gtf_line("GTWO", "transcript", SNP - 1000, SNP + 3000, "+", "T1"),
+        _gtf_line("GTWO", "transcript", SNP + 100, SNP + 3000, "+", "T2"),
+        # minus strand: the TSS is the transcript's end; its start is outside the window
+        _gtf_line("GMINUS", "transcript", SNP - 9000, SNP + 500, "-", "T3"),
+        # two TSSs in the same bin: counted twice, the bin summed once
+        _gtf_line("GSAME", "transcript", SNP + 2000, SNP + 4000, "+", "T4"),
+        _gtf_line("GSAME", "transcript", SNP + 2001, SNP + 4000, "+", "T5"),
+        # far from every variant: no row
+        _gtf_line("GFAR", "transcript", SNP + 12_000, SNP + 15_000, "+", "T6"),
+        # a gene record only, near the deletion
+        _gtf_line("GDEL", "gene", DEL + 40, DEL + 900, "+"),
+    ]
+    (root / "genes.gtf").write_text("\n".join(gtf) + "\n")
+    args = ["import-basenji", "--params", str(FIXTURES / "params_joint_mini.json")]
+    for name, weights in (("human", "model0_best.h5"), ("mouse", "model1_best.h5")):
+        args += ["--weights", str(FIXTURES / weights), "--genome", name]
+        args += ["--targets", str(FIXTURES / f"targets_{name}_mini.txt")]
+    assert main([*args, "--out", str(root / "model"), "--gelu", "tanh"]) == 0
+    return root
+
+
+def _expected(
+    work: Path, tss: dict[str, dict[str, list[int]]]
+) -> dict[tuple[str, str], np.ndarray]:
+    """Plain numpy: per (snp, gene), Σ over the distinct bins of the TSSs of `tss` (per
+    allele label: gene → 0-based TSSs) of alt − ref, from predict_batch of both windows."""
+    model, _ = load_checkpoint(work / "model")
+    genome = Genome(work / "genome.fa")
+    alleles = scored_alleles(read_vcf(work / "v.vcf"), genome, source="v.vcf")
+    ref, alt = allele_windows(alleles, genome, model.seq_length)
+    x = one_hot(np.concatenate([ref, alt]), dtype=np.float32, n_value=0.25)
+    pred = predict_batch(model, x, "human").cpu().numpy()
+    n, bins, width = len(alleles), model.output_length(), model.stride
+    out = {}
+    for i, a in enumerate(alleles):
+        first = a.variant.pos - (model.seq_length // 2 - 1)
+        first += (model.seq_length - bins * width) // 2
+        for gene, sites in tss.get(a.label, {}).items():
+            idx = sorted({(p - first) // width for p in sites})
+            assert all(0 <= b < bins for b in idx)
+            out[(a.label, gene)] = (pred[n + i, idx] - pred[i, idx]).sum(axis=0)
+    return out
+
+
+def test_gene_scores_equal_numpy(work):
+    out = work / "run.tsv"
+    write_sad(work / "model", work / "genome.fa", work / "v.vcf", out, head="human",
+              gtf=work / "genes.gtf")  # fmt: skip
+    path = genes_path(out)
+    assert path.name == "run.genes.tsv"
+    table = pl.read_csv(path, separator="\t", schema_overrides={"gene_id": pl.Utf8})
+    assert table.columns == [*GENE_COLUMNS, "t0", "t1", "t2", "t3", "t4"]
+    rows = {(r["snp"], r["gene_id"]): r for r in table.iter_rows(named=True)}
+    assert sorted(rows) == [
+        ("del1", "GDEL"),
+        ("snp1", "GMINUS"),
+        ("snp1", "GSAME"),
+        ("snp1", "GTWO"),
+    ]  # GFAR is outside every window; 'lone' has no gene
+    assert rows[("snp1", "GTWO")]["tss_count"] == 2
+    assert rows[("snp1", "GTWO")]["tss_distance"] == 100
+    assert rows[("snp1", "GSAME")]["tss_count"] == 2
+    assert rows[("snp1", "GMINUS")]["tss_distance"] == 499  # the end, not the start
+    assert rows[("del1", "GDEL")]["tss_distance"] == 40
+    expected = _expected(
+        work,
+        {
+            "snp1": {
+                "GTWO": [SNP - 1000, SNP + 100],
+                "GMINUS": [SNP + 499],
+                "GSAME": [SNP + 2000, SNP + 2001],
+            },
+            "del1": {"GDEL": [DEL + 40]},
+        },
+    )
+    for key, want in expected.items():
+        got = np.array([rows[key][t] for t in ("t0", "t1", "t2", "t3", "t4")], dtype=np.float32)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6, err_msg=str(key))
+    # two bins summed: differs from either TSS's bin alone
+    one = _expected(work, {"snp1": {"GTWO": [SNP + 100]}})[("snp1", "GTWO")]
+    assert not np.allclose(expected[("snp1", "GTWO")], one)
+    meta = json.loads((work / "run.tsv.json").read_text())
+    assert meta["gene_rows"] == 4
+
+
+def test_window_bounds():
+    """A TSS in the first and the last bp of the output bins counts; one bp outside does not."""
+    from crossreg.io.vcf import Variant
+    from crossreg.variants.alleles import Allele
+
+    seq_length, bins, width, pos = 1024, 8, 64, 500
+    first = pos - (seq_length // 2 - 1) + (seq_length - bins * width) // 2
+    last = first + bins * width - 1
+    index = GeneIndex({"A": [("c", first)], "B": [("c", last)], "C": [("c", first - 1)],
+                       "D": [("c", last + 1)]})  # fmt: skip
+    variant = Variant("c", pos, "A", ("C",), id="v")
+    pairs = index.pairs([Allele(variant, "C")], seq_length, bins, width)
+    assert [(p.gene_id, p.bins) for p in pairs] == [("A", (0,)), ("B", (bins - 1,))]
+
+
+def test_cli_gtf_writes_gene_table_with_h5(work):
+    out = work / "cli.h5"
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--vcf", str(work / "v.vcf"), "--out", str(out)]
+    args = build_parser().parse_args([*argv, "--gtf", str(work / "genes.gtf"), "--batch-size", "1"])
+    assert args.run(args) == 0
+    table = pl.read_csv(work / "cli.genes.tsv", separator="\t")
+    reference = pl.read_csv(work / "run.genes.tsv", separator="\t")
+    assert table["gene_id"].to_list() == reference["gene_id"].to_list()
+    np.testing.assert_allclose(
+        table["t4"].to_numpy(), reference["t4"].to_numpy(), rtol=1e-4, atol=1e-6
+    )
+    import h5py
+
+    with h5py.File(out) as handle:
+        assert int(handle.attrs["gene_rows"]) == 4
+    assert not list(work.glob(".cli.genes.tsv.*"))  # the temporary name is gone
+
+
+def test_gtf_with_resume_is_refused(work):
+    with pytest.raises(ValueError, match="--gtf cannot be resumed"):
+        write_sad(work / "model", work / "genome.fa", work / "v.vcf", work / "r.h5",
+                  head="human", resume=True, gtf=work / "genes.gtf")  # fmt: skip
