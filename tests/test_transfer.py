@@ -12,8 +12,8 @@ import torch
 from crossreg.cli import build_parser
 from crossreg.data.loader import codes_to_one_hot
 from crossreg.data.store import DataStore
-from crossreg.evaluate.transfer import gene_tss, predict_at, transfer_table, tss_bins
-from crossreg.io.gtf import GtfRecord, read_gtf
+from crossreg.evaluate.transfer import predict_at, transfer_table, tss_bins
+from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.inference import InferenceOptions

@@ -30,7 +30,7 @@ import torch
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
 from crossreg.io.atomic import atomic_write
-from crossreg.io.gtf import GtfRecord, read_gtf
+from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
 from crossreg.io.targets import assay_of
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.inference import InferenceOptions, load_head, run_inference
@@ -46,21 +46,6 @@ class TssBin:
     gene_id: str
     row: int
     bin: int
-
-
-def gene_tss(records: Sequence[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
-    """Gene → its transcripts' TSSs ``(chrom, 0-based position)``; genes without transcript
-    records use their gene record."""
-    by_gene: dict[str, list[tuple[str, int]]] = {}
-    for feature in ("transcript", "gene"):
-        for r in records:
-            if r.feature != feature or (feature == "gene" and r.gene_id in by_gene):
-                continue
-            tss = r.start if r.strand != "-" else r.end - 1
-            by_gene.setdefault(r.gene_id, [])
-            if (r.chrom, tss) not in by_gene[r.gene_id]:
-                by_gene[r.gene_id].append((r.chrom, tss))
-    return by_gene
 
 
 def tss_bins(store: DataStore, split: str, records: Sequence[GtfRecord]) -> list[TssBin]:

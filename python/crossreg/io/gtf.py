@@ -9,7 +9,7 @@ pairs. Gzipped files are read transparently, whatever their name
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,3 +110,18 @@ def write_gtf(path: str | os.PathLike[str], records: Iterable[GtfRecord]) -> Non
             attributes = " ".join(f'{k} "{v}";' for k, v in r.attributes.items())
             row = [r.chrom, r.source, r.feature, str(r.start + 1), str(r.end), r.score, r.strand]
             handle.write("\t".join([*row, r.frame, attributes]) + "\n")
+
+
+def gene_tss(records: Sequence[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
+    """Gene → its transcripts' TSSs ``(chrom, 0-based position)``; genes without transcript
+    records use their gene record."""
+    by_gene: dict[str, list[tuple[str, int]]] = {}
+    for feature in ("transcript", "gene"):
+        for r in records:
+            if r.feature != feature or (feature == "gene" and r.gene_id in by_gene):
+                continue
+            tss = r.start if r.strand != "-" else r.end - 1
+            by_gene.setdefault(r.gene_id, [])
+            if (r.chrom, tss) not in by_gene[r.gene_id]:
+                by_gene[r.gene_id].append((r.chrom, tss))
+    return by_gene

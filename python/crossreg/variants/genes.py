@@ -2,7 +2,7 @@
 
 For each scored allele, the genes with a TSS (a transcript's first base, strand-aware: its
 last base on the minus strand; genes without transcript records use their gene record, as
-:func:`crossreg.evaluate.transfer.gene_tss` reads a GTF) inside the model's output bins of
+:func:`crossreg.io.gtf.gene_tss` reads a GTF) inside the model's output bins of
 the allele's window get one row each: per track, the sum over the gene's TSS bins (each bin
 once, however many TSSs fall in it) of ``alt − ref``. The output bins are those the model
 predicts: ``bins`` of ``bin_width`` bp centred in the window, so the first covers
@@ -24,8 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from crossreg.evaluate.transfer import gene_tss
-from crossreg.io.gtf import read_gtf
+from crossreg.io.gtf import gene_tss, read_gtf
 from crossreg.variants.alleles import Allele
 
 GENES = "genes"  # the key of a scored batch's GeneBatch
