@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from crossreg.cli import main, setup_logging
+from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, build_dataset
 from crossreg.data.checks import check_split_labels
 from crossreg.io.bed import Interval
@@ -22,16 +21,6 @@ LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> dict[str, Path]:
     return small_inputs(tmp_path_factory.mktemp("inputs"))
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Records of the ``crossreg`` logger (which does not propagate once configured)."""
-    setup_logging()
-    logger = logging.getLogger("crossreg")
-    logger.propagate = True
-    yield caplog
-    logger.propagate = False
 
 
 def regions_bed(path: Path, *labels: str) -> Path:

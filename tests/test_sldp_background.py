@@ -21,8 +21,7 @@ from crossreg.stats.sldp.background import (
     gtf_regions,
     maf_bin_edges,
 )
-from tests import sldp_reference as dense
-from tests.test_sldp_estimator import CHROM, JK_BLOCKS, N_BLOCKS, write_world
+from tests.test_sldp_estimator import CHROM, JK_BLOCKS, dense_expected, write_world
 
 # chromosome 1: (BP, frq A1 is bim "A1" or "A2", frq MAF); bim alleles A/G
 TINY_1 = [
@@ -287,32 +286,13 @@ def test_joint_regression_with_built_backgrounds_matches_the_dense_reference(tmp
     v = np.hstack([world["bg"], maf_cols, gtf_cols, world["v"]])
     n_background = 1 + 3 + len(GTF_NAMES)
 
-    counts = world["counts"].astype(float)
-    counts[counts < 0] = np.nan
-    x_all = dense.standardize(2 - counts)
-    z, n = world["z"], np.where(np.isnan(world["z"]), np.nan, 5000.0)
-    typed = ~np.isnan(z)
-    sigma2g = (np.mean(z[typed] ** 2) - 1) / np.mean(5000 * world["l2"][typed])
-    blocks = []
-    for b in range(N_BLOCKS):
-        rows = np.nonzero(world["block_of"] == b)[0]
-        printed = world["printed"][rows]
-        if not printed.any():
-            blocks.append(None)
-            continue
-        blocks.append(
-            (x_all[:, rows], printed, v[rows], (z / np.sqrt(n))[rows][printed], n[rows][printed])
-        )
-    expected = dense.sldp(blocks, sigma2g, n_background, JK_BLOCKS, 300_000, 3)
+    expected, _ = dense_expected(world, v, n_background)
     assert ours["annot"].to_list() == ["pred1", "NA", "null"]
     assert ours["p"].to_list() == expected["p"].tolist()
     for column, key in (("mu", "mu"), ("se_mu", "se"), ("z_fast", "z_fast")):
         np.testing.assert_allclose(ours[column], expected[key], rtol=1e-8)
     # the background changes the estimates (the joint regression, not the marginal one)
-    alone = dense.sldp(
-        [None if b is None else (b[0], b[1], b[2][:, -3:], b[3], b[4]) for b in blocks],
-        sigma2g, 0, JK_BLOCKS, 1, 3,
-    )  # fmt: skip
+    alone, _ = dense_expected(world, world["v"], 0)
     assert not np.allclose(alone["mu"], ours["mu"], rtol=1e-3)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     settings = summary["settings"]

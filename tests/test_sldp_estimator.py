@@ -122,23 +122,17 @@ def run_world(root: Path, out: Path, **options) -> pl.DataFrame:
     return pl.read_csv(out / "results.tsv", separator="\t")
 
 
-@pytest.mark.parametrize(
-    ("weights", "background"),
-    [("Winv_ahat_h", True), ("Winv_ahat_h", False), ("Winv_ahat_I", True)],
-)
-def test_matches_the_dense_reference(tmp_path, weights, background):
-    world = write_world(tmp_path)
-    ours = run_world(
-        tmp_path, tmp_path / "out", weights=weights,
-        background_sannot_chr=[str(tmp_path / "bg.")] if background else [],
-    )  # fmt: skip
+def dense_expected(
+    world: dict, v: np.ndarray, n_background: int, weights: str = "Winv_ahat_h"
+) -> tuple[dict, float]:
+    """The dense reference's results on the test world for annotations `v` (background
+    columns first), and the σ²_g it used."""
     counts = world["counts"].astype(float)
     counts[counts < 0] = np.nan
     x_all = dense.standardize(2 - counts)  # A1 counts would give the same numbers
     z, n = world["z"], np.where(np.isnan(world["z"]), np.nan, 5000.0)
     typed = ~np.isnan(z)
     sigma2g = (np.mean(z[typed] ** 2) - 1) / np.mean(5000 * world["l2"][typed])
-    v = np.hstack([world["bg"], world["v"]]) if background else world["v"]
     blocks = []
     for b in range(N_BLOCKS):
         rows = np.nonzero(world["block_of"] == b)[0]
@@ -149,7 +143,21 @@ def test_matches_the_dense_reference(tmp_path, weights, background):
         blocks.append(
             (x_all[:, rows], printed, v[rows], (z / np.sqrt(n))[rows][printed], n[rows][printed])
         )
-    expected = dense.sldp(blocks, sigma2g, int(background), JK_BLOCKS, 300_000, 3, weights)
+    return dense.sldp(blocks, sigma2g, n_background, JK_BLOCKS, 300_000, 3, weights), sigma2g
+
+
+@pytest.mark.parametrize(
+    ("weights", "background"),
+    [("Winv_ahat_h", True), ("Winv_ahat_h", False), ("Winv_ahat_I", True)],
+)
+def test_matches_the_dense_reference(tmp_path, weights, background):
+    world = write_world(tmp_path)
+    ours = run_world(
+        tmp_path, tmp_path / "out", weights=weights,
+        background_sannot_chr=[str(tmp_path / "bg.")] if background else [],
+    )  # fmt: skip
+    v = np.hstack([world["bg"], world["v"]]) if background else world["v"]
+    expected, sigma2g = dense_expected(world, v, int(background), weights)
     assert ours["annot"].to_list() == ["pred1", "NA", "null"]
     assert ours["p"].to_list() == expected["p"].tolist()
     np.testing.assert_allclose(ours["z"], expected["z"], rtol=1e-12)

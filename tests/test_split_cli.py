@@ -6,13 +6,12 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from crossreg.cli import main, setup_logging
+from crossreg.cli import main
 from crossreg.io.bed import read_bed
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from tests.split_reference import syntenic_net, write
@@ -21,16 +20,6 @@ SIZES = {
     "hg": {f"chr{i}": 200_000 + 37_000 * i for i in range(1, 6)},
     "mm": {f"chr{i}": 180_000 + 41_000 * i for i in range(1, 5)},
 }
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Records of the ``crossreg`` logger (which does not propagate once configured)."""
-    setup_logging()
-    logger = logging.getLogger("crossreg")
-    logger.propagate = True
-    yield caplog
-    logger.propagate = False
 
 
 @pytest.fixture

@@ -6,12 +6,11 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from crossreg.cli import main, setup_logging
+from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.model.params import parse_params
@@ -22,16 +21,6 @@ from tests.pipeline import build_tiny_stores, small_params
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory) -> dict[str, Path]:
     return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Records of the ``crossreg`` logger (which does not propagate once configured)."""
-    setup_logging()
-    logger = logging.getLogger("crossreg")
-    logger.propagate = True
-    yield caplog
-    logger.propagate = False
 
 
 @pytest.fixture(scope="module")
