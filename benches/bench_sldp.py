@@ -32,8 +32,8 @@ workload's shape.
 
 Usage: ``python benches/bench_sldp.py [--reference-python PATH] [--skip-compare]
 [--skip-scale] [--scale-snps 100000 20000] [--flips N]``. Without the reference (default
-``/tmp/sldp-ref/venv/bin/python``) the reference columns are skipped; build it with
-``bash tests/data/sldp/make_reference.sh``.
+``.sldp-ref/venv/bin/python``, or ``$SCRATCH/venv/bin/python``) the reference columns are
+skipped; build it with ``bash tests/data/sldp/make_reference.sh``.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_REFERENCE = [Path("/tmp/sldp-ref/venv/bin/python"), Path("/tmp/sldp-ref/bin/python")]
+# the venv make_reference.sh builds ($SCRATCH, default .sldp-ref/ at the repository root)
+DEFAULT_REFERENCE = Path(os.environ.get("SCRATCH", ROOT / ".sldp-ref")) / "venv" / "bin" / "python"
 
 # (stage, module, attribute) wrapped with exclusive timers in the measured crossreg process;
 # "other" is the run's wall time outside all of them (logging, output tables, figures...)
@@ -201,7 +202,7 @@ def reference_python(option: str | None) -> Path | None:
         if not path.exists():
             raise SystemExit(f"--reference-python {path}: no such file")
         return path
-    return next((p for p in DEFAULT_REFERENCE if p.exists()), None)
+    return DEFAULT_REFERENCE if DEFAULT_REFERENCE.exists() else None
 
 
 def read_table(path: Path) -> list[dict[str, str]]:

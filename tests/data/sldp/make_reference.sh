@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerate tests/data/sldp/reference/ from the REFERENCE sldp package (documentation: CI does
-# not run this). It builds its own scratch venv outside the repository, patches three
+# not run this). It builds its own scratch venv in .sldp-ref/ (ignored by git; $SCRATCH elsewhere), patches three
 # Python-3/pandas-2 crashes in the reference (no number changes), runs preprocessrefpanel,
 # preprocessannot, preprocesspheno and sldp on tests/data/sldp/inputs/, and copies the outputs.
 #
@@ -12,7 +12,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 HERE="$REPO/tests/data/sldp"
-SCRATCH="${SCRATCH:-/tmp/sldp-ref}"
+SCRATCH="${SCRATCH:-$REPO/.sldp-ref}"  # ignored by git
 PY="${PYTHON:-python3.11}"
 JK_BLOCKS="${JK_BLOCKS:-25}"
 SEED=0
