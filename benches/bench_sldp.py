@@ -384,6 +384,8 @@ def fast_world(
     import polars as pl
     from scipy.special import ndtri
 
+    from crossreg.io.plink import pack_bed
+
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     per_chrom = n_snps // len(chroms)
@@ -415,15 +417,8 @@ def fast_world(
         g = dosage.astype(np.float64)
         missing = rng.random(g.shape) < 0.002
         g[missing] = np.nan
-        # PLINK bed, SNP-major; A1 = allele "1" (minor); codes by A1 count 2->00 1->10 0->11
-        codes = np.array([0b11, 0b10, 0b00], dtype=np.uint8)[dosage]
-        codes[missing] = 0b01
-        per = (n_ind + 3) // 4
-        padded = np.zeros((m, per * 4), dtype=np.uint8)
-        padded[:, :n_ind] = codes
-        q = padded.reshape(m, per, 4)
-        packed = q[..., 0] | (q[..., 1] << 2) | (q[..., 2] << 4) | (q[..., 3] << 6)
-        (out / f"panel.{c}.bed").write_bytes(bytes([0x6C, 0x1B, 0x01]) + packed.tobytes())
+        a1_counts = np.where(missing, -1, dosage).T  # A1 = allele "1" (minor)
+        (out / f"panel.{c}.bed").write_bytes(pack_bed(a1_counts))
         pair = np.array(["AC", "AG", "CA", "CT", "GA", "GT", "TC", "TG"])[rng.integers(0, 8, m)]
         a1, a2 = pair.astype("U2").view("U1").reshape(m, 2).T
         snp = np.char.add(f"rs{c}_", np.arange(m).astype(str))

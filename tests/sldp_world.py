@@ -35,13 +35,13 @@ from pathlib import Path
 import numpy as np
 from scipy.special import ndtri
 
+from crossreg.io.plink import pack_bed
+
 CHROMS = (1, 22)
 COMPLEMENT = {"A": "T", "T": "A", "C": "G", "G": "C"}
 UNAMBIGUOUS = ["AC", "AG", "CA", "CT", "GA", "GT", "TC", "TG"]
 AMBIGUOUS = ["AT", "TA", "CG", "GC"]
-BED_MAGIC = bytes([0x6C, 0x1B, 0x01])
 # PLINK 1 bed 2-bit codes by count of bim A1: 2 -> 00, 1 -> 10, 0 -> 11, missing -> 01
-_BED_CODE = {2: 0b00, 1: 0b10, 0: 0b11, -1: 0b01}
 
 MU_A = 0.003  # planted mu (per normalised genotype) of pred1 for pheno_a; pheno_b has mu = 0
 
@@ -58,18 +58,6 @@ def _fmt(x: float, nd: int = 4) -> str:
 
 def _comp(a: str) -> str:
     return "".join(COMPLEMENT[b] for b in a)
-
-
-def pack_bed(g_a1: np.ndarray) -> bytes:
-    """SNP-major PLINK 1 .bed bytes of an (individuals x SNPs) matrix of A1 counts, -1 missing."""
-    n, m = g_a1.shape
-    codes = np.vectorize(_BED_CODE.get, otypes=[np.uint8])(g_a1)  # n x m
-    nbytes = (n + 3) // 4
-    padded = np.zeros((nbytes * 4, m), dtype=np.uint8)
-    padded[:n] = codes
-    quads = padded.reshape(nbytes, 4, m)
-    packed = quads[:, 0] | (quads[:, 1] << 2) | (quads[:, 2] << 4) | (quads[:, 3] << 6)
-    return BED_MAGIC + np.ascontiguousarray(packed.T).tobytes()
 
 
 def standardise(g_a1: np.ndarray) -> np.ndarray:

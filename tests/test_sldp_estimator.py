@@ -15,13 +15,13 @@ import polars as pl
 import pytest
 
 from crossreg.cli import main
-from crossreg.stats.sldp.plink import BYTE_TABLE, unit_standardize
+from crossreg.io.plink import BYTE_TABLE, pack_bed
+from crossreg.stats.sldp.plink import unit_standardize
 from crossreg.stats.sldp.reconcile import reconcile
 from crossreg.stats.sldp.refpanel import truncation_rank
 from crossreg.stats.sldp.regression import sign_flip
 from crossreg.stats.sldp.run import write_sldp
 from tests import sldp_reference as dense
-from tests.sldp_world import pack_bed
 
 CHROM = "7"
 N_SAMPLES, N_BLOCKS, PER_BLOCK = 60, 24, 8

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.sldp_world import BED_MAGIC, COMPLEMENT, make_world, pack_bed, standardise
+from crossreg.io.plink import BED_MAGIC, pack_bed
+from tests.sldp_world import COMPLEMENT, make_world, standardise
 
 INPUTS = Path(__file__).parent / "data" / "sldp" / "inputs"
 

@@ -42,6 +42,7 @@ import numpy.typing as npt
 from scipy.special import ndtri
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.plink import pack_bed
 from crossreg.io.vcf import Variant, write_vcf
 from crossreg.synth.cells import CELL_TYPES, track_specs
 from crossreg.synth.genomes import SpeciesGenome
@@ -64,8 +65,6 @@ DECAY_SNPS = 15.0  # latent correlation falls by 1/e over this many SNP spacings
 HOTSPOT_RATE = 0.05
 HOTSPOT_FACTOR = 0.2
 PRINT_MAF = 0.01
-BED_MAGIC = b"\x6c\x1b\x01"
-BED_CODE = np.array([3, 2, 0], dtype=np.uint8)  # ALT count -> 2-bit code (A1 = ALT)
 BASES = "ACGT"
 POS_MASK = (1 << 40) - 1  # SNP keys are chrom_index << 40 | pos
 
@@ -391,16 +390,6 @@ def write_gz_lines(path: Path, lines: Iterable[str]) -> None:
         gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as handle,
     ):
         handle.write("".join(lines).encode())
-
-
-def pack_bed(genotypes: npt.NDArray[np.int8]) -> bytes:
-    """SNP-major PLINK 1 ``.bed`` bytes (magic included) of ``(individuals, snps)`` ALT counts."""
-    n, m = genotypes.shape
-    codes = np.zeros((m, -(-n // 4) * 4), dtype=np.uint8)
-    codes[:, :n] = BED_CODE[genotypes.T]
-    quads = codes.reshape(m, -1, 4)
-    packed = quads[..., 0] | quads[..., 1] << 2 | quads[..., 2] << 4 | quads[..., 3] << 6
-    return BED_MAGIC + packed.astype(np.uint8).tobytes()
 
 
 def write_plink(root: Path, panel: Panel, cols: npt.NDArray[np.int64], number: str) -> None:

@@ -16,14 +16,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.io.plink import BED_MAGIC, BYTE_TABLE
 from crossreg.stats.sldp.tables import numbers, read_text_table, require_columns
-
-BED_MAGIC = bytes([0x6C, 0x1B, 0x01])  # PLINK 1 .bed, SNP-major
-
-# byte -> its four genotypes (first sample in the low bits), as A2 counts:
-# 00 hom A1 -> 0, 01 missing -> NaN, 10 het -> 1, 11 hom A2 -> 2
-_CODES = np.array([0.0, np.nan, 1.0, 2.0])
-BYTE_TABLE = _CODES[(np.arange(256)[:, None] >> (2 * np.arange(4))[None, :]) & 3]
 
 
 @dataclass(frozen=True)
