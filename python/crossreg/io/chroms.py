@@ -22,3 +22,9 @@ def prefix_twin(name: str, known: Container[str]) -> str | None:
     """The name in `known` that differs from `name` only by the ``chr`` prefix (``chr1``
     for ``1``, ``1`` for ``chr1``), or None."""
     return _native.chrom_prefix_twin(name, known)
+
+
+def bare_chrom(name: str) -> str:
+    """The name without a ``chr`` prefix (``chr7`` → ``7``): how numbered per-chromosome
+    files (PLINK panels, LD scores) name a chromosome."""
+    return name.removeprefix("chr")

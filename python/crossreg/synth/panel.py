@@ -42,6 +42,7 @@ import numpy.typing as npt
 from scipy.special import ndtri
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.chroms import bare_chrom
 from crossreg.io.plink import pack_bed
 from crossreg.io.vcf import Variant, write_vcf
 from crossreg.synth.cells import CELL_TYPES, track_specs
@@ -130,11 +131,6 @@ class Panel:
             self.block[keep],
             self.blocks,
         )
-
-
-def chrom_number(name: str) -> str:
-    """The file suffix and ``.bim`` CHR of chromosome `name` (``chr1`` -> ``1``)."""
-    return name.removeprefix("chr")
 
 
 # ---- positions and alleles -----------------------------------------------------------
@@ -470,7 +466,7 @@ def write_panel(
     beta = np.concatenate([beta, np.zeros((beta.shape[0], 1))], axis=1)
     z, l2 = block_statistics(rng, panel, beta)
     tissues = [*TISSUES, NULL_TISSUE]
-    numbers = [chrom_number(c) for c in panel.chroms]
+    numbers = [bare_chrom(c) for c in panel.chroms]
     for k, number in enumerate(numbers):
         cols = np.flatnonzero(panel.chrom == k)
         write_plink(root, panel, cols, number)

@@ -52,9 +52,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.io.chroms import bare_chrom
 from crossreg.io.gtf import read_gtf
 from crossreg.stats.sldp.annotations import AnnotationTable
-from crossreg.stats.sldp.panel import bare_chrom
 from crossreg.stats.sldp.plink import Bim, read_bim
 from crossreg.stats.sldp.tables import numbers, read_text_table, require_columns
 

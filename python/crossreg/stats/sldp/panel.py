@@ -11,15 +11,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.io.chroms import bare_chrom
 from crossreg.stats.sldp.plink import Bim, read_bim, read_fam_count, read_frq
 from crossreg.stats.sldp.tables import numbers, read_text_table
 
 MHC = (25_684_587, 35_455_756)  # blocks on chr6 overlapping this are dropped
-
-
-def bare_chrom(name: str) -> str:
-    """``chr22`` → ``22`` (block files name ``chrN``, panel files ``STEM{N}``)."""
-    return name.removeprefix("chr")
 
 
 def chrom_order(name: str) -> tuple[int, int, str]:
