@@ -347,7 +347,10 @@ def _sldp_of_panel(out: Path, synth: Path, manifest: dict, settings: DemoSetting
     folder.mkdir(parents=True, exist_ok=True)
     genome = panel["genome"]
     fasta = synth / manifest["genomes"][genome]["fasta"]
-    vcf = _panel_vcf(synth / panel["vcf"], folder / "panel.vcf", settings.panel_snps)
+    vcf = synth / panel["vcf"]
+    if settings.panel_snps is not None:  # evenly spaced records, at most panel_snps
+        most = settings.panel_snps
+        vcf = _vcf_subset(vcf, folder / "panel.vcf", lambda r: r[:: max(1, -(-len(r) // most))])
     model = out / "models" / "joint" / "best"
     tables = []
     for head in manifest["genomes"]:
@@ -383,16 +386,12 @@ def _sldp_of_panel(out: Path, synth: Path, manifest: dict, settings: DemoSetting
     return _sldp_summary(results, tables, panel)
 
 
-def _panel_vcf(vcf: Path, out: Path, most: int | None) -> Path:
-    """`vcf` itself, or evenly spaced records of it (at most `most`) written to `out`."""
-    if most is None:
-        return vcf
+def _vcf_subset(vcf: Path, out: Path, pick: Callable[[list[str]], list[str]]) -> Path:
+    """A VCF at `out` with the header of `vcf` and the record lines `pick` keeps."""
     lines = vcf.read_text().splitlines(keepends=True)
     header = [line for line in lines if line.startswith("#")]
-    records = [line for line in lines if not line.startswith("#")]
-    step = max(1, -(-len(records) // most))
     with atomic_write(out) as handle:
-        handle.write("".join(header + records[::step]))
+        handle.write("".join(header + pick([line for line in lines if line[0] != "#"])))
     return out
 
 
@@ -435,12 +434,11 @@ def _ism_of_planted_sites(out: Path, synth: Path, manifest: dict, settings: Demo
     entry = manifest["genomes"][genome]
     folder = out / "ism"
     folder.mkdir(parents=True, exist_ok=True)
-    lines = (synth / entry["vcf"]).read_text().splitlines(keepends=True)
-    header = [line for line in lines if line.startswith("#")]
-    breaks = [line for line in lines if "KIND=break" in line][: settings.ism_sites]
-    vcf = folder / "planted_breaks.vcf"
-    with atomic_write(vcf) as handle:
-        handle.write("".join(header + breaks))
+    vcf = _vcf_subset(
+        synth / entry["vcf"],
+        folder / "planted_breaks.vcf",
+        lambda r: [line for line in r if "KIND=break" in line][: settings.ism_sites],
+    )
     model, fasta = out / "models" / "joint" / "best", synth / entry["fasta"]
     table, figures = folder / "planted_breaks.ism.h5", folder / "figures"
     argv = ["ism", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
