@@ -47,7 +47,7 @@ from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.targets import Target
-from crossreg.io.vcf import Variant, read_vcf
+from crossreg.io.vcf import Variant, read_vcf, require_chromosome
 from crossreg.model.inference import (
     InferenceOptions,
     load_head,
@@ -55,7 +55,7 @@ from crossreg.model.inference import (
     provenance,
     run_inference,
 )
-from crossreg.variants.sad import scored_alleles, variants_on_genome
+from crossreg.variants.sad import scored_alleles
 
 STATS = ("sum", "center")
 BASES = "ACGT"
@@ -96,8 +96,8 @@ def vcf_sites(
     """One site per record, checked against `genome`: a chromosome it lacks, a REF past the
     chromosome's end or a REF matching neither the genome nor the ALT stops with the record
     named (SAD's checks, strictly)."""
-    variants, _ = variants_on_genome(variants, genome, source=source, strict=True)
     for v in variants:
+        require_chromosome(v, genome, source=source)
         if v.end > genome.sizes[v.chrom]:
             raise ValueError(
                 f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} runs past the end of "

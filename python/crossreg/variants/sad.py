@@ -32,7 +32,6 @@ import itertools
 import json
 import logging
 import os
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,28 +87,6 @@ from crossreg.variants.sad_stream import (
 OUTPUT_SUFFIXES = (".h5", ".tsv")
 
 log = logging.getLogger("crossreg")
-
-
-def variants_on_genome(
-    variants: Sequence[Variant], genome: Genome, *, source: str, strict: bool = False
-) -> tuple[list[Variant], dict[str, int]]:
-    """The variants on the genome's chromosomes, and the number of records skipped per
-    chromosome it lacks. Stops when no record is on the genome (a naming mismatch), or with
-    `strict` at the first record off it."""
-    kept = [v for v in variants if v.chrom in genome.sizes]
-    off = [v for v in variants if v.chrom not in genome.sizes]
-    if off and (strict or not kept):
-        require_chromosome(off[0], genome, source=source)
-    skipped = dict(sorted(Counter(v.chrom for v in off).items()))
-    if skipped:
-        log.warning(
-            "%s: skipped %d records on %d chromosome(s) the FASTA lacks: %s",
-            source,
-            len(off),
-            len(skipped),
-            format_counts(skipped),
-        )
-    return kept, skipped
 
 
 def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) -> list[Allele]:

@@ -87,8 +87,8 @@ def survey_vcf(
     vcf: str | os.PathLike[str], genome: Genome, *, source: str, strict: bool = False
 ) -> tuple[int, dict[str, int]]:
     """First pass: the number of records on the genome and the records skipped per
-    chromosome it lacks (logged); stops as :func:`crossreg.variants.sad.variants_on_genome`
-    does (no record on the genome, or `strict` and any record off it)."""
+    chromosome it lacks (logged); stops when no record is on the genome (a naming mismatch:
+    the error carries the hint), or with `strict` at the first record off it."""
     kept = 0
     off: Counter[str] = Counter()
     first_off: Variant | None = None
