@@ -351,3 +351,28 @@ def test_thin_annotations_and_the_ld_cache(tmp_path):
         assert ours["p"].to_list() == expected["p"].to_list()
         np.testing.assert_allclose(ours["mu"], expected["mu"], rtol=1e-12)
     assert len(list(cache.glob(f"{CHROM}.*.npz"))) == 1
+
+
+def test_a_panel_chromosome_without_blocks_adds_snps_but_no_signal(tmp_path):
+    write_world(tmp_path)
+    one = run_world(tmp_path, tmp_path / "one")
+    # chromosome 9: the same genotypes under other ids, no LD block, annotation all zero
+    rows = (tmp_path / f"panel.{CHROM}.bim").read_text().splitlines()
+    (tmp_path / "panel.9.bim").write_text(
+        "".join(f"9 c9_{f[1]} {' '.join(f[2:])}\n" for f in (r.split() for r in rows))
+    )
+    for suffix in ("bed", "fam"):
+        data = (tmp_path / f"panel.{CHROM}.{suffix}").read_bytes()
+        (tmp_path / f"panel.9.{suffix}").write_bytes(data)
+    frq = (tmp_path / f"panel.{CHROM}.frq").read_text().splitlines()
+    (tmp_path / "panel.9.frq").write_text(
+        "\n".join([frq[0], *(f"9 c9_{f[1]} {' '.join(f[2:])}" for f in map(str.split, frq[1:]))])
+        + "\n"
+    )
+    with gzip.open(tmp_path / "annot.9.sannot.gz", "wt") as handle:
+        handle.write("SNP\tA1\tA2\tpred1\tNA\tnull\n")
+        handle.write("".join(f"c9_{f[1]}\t{f[4]}\t{f[5]}\t0\t0\t0\n" for f in map(str.split, rows)))
+    two = run_world(tmp_path, tmp_path / "two")
+    for column in ("z", "p", "z_fast", "p_fast", "mu", "se_mu"):
+        assert two[column].to_list() == one[column].to_list(), column
+    np.testing.assert_allclose(two["supp_frac"], one["supp_frac"] / 2, rtol=1e-12)
