@@ -25,7 +25,7 @@ from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.alleles import Allele
-from crossreg.variants.sad import allele_windows, score_alleles
+from crossreg.variants.scoring import allele_windows, score_alleles
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "basenji_fixtures"
 PARAMS = {"mini": "params_joint_mini.json", "full": "params_human.json"}

@@ -28,7 +28,7 @@ from crossreg.variants.ism import (
     vcf_sites,
 )
 from crossreg.variants.ism_figures import importance
-from crossreg.variants.sad import allele_windows, score_alleles
+from crossreg.variants.scoring import allele_windows, score_alleles
 from tests.pipeline import SEQ_LENGTH, small_params
 
 BASES = "ACGT"

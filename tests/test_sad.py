@@ -19,8 +19,8 @@ from crossreg.io.vcf import Variant, read_vcf
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.inference import InferenceOptions
 from crossreg.variants.alleles import Allele
-from crossreg.variants.sad import allele_windows, score_alleles, scored_alleles
 from crossreg.variants.sad_stats import PERCENTILES
+from crossreg.variants.scoring import allele_windows, score_alleles, scored_alleles
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 RUNS = {  # fixture run -> (GELU form, extra options)

@@ -17,7 +17,8 @@ from crossreg.io.vcf import read_vcf
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.inference import predict_batch
 from crossreg.variants.genes import GENE_COLUMNS, GeneIndex, genes_path
-from crossreg.variants.sad import allele_windows, scored_alleles, write_sad
+from crossreg.variants.sad import write_sad
+from crossreg.variants.scoring import allele_windows, scored_alleles
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 SNP, DEL, LONE = 30_000, 61_000, 90_000  # 0-based variant positions on chr2

@@ -55,7 +55,7 @@ from crossreg.model.inference import (
     provenance,
     run_inference,
 )
-from crossreg.variants.sad import scored_alleles
+from crossreg.variants.scoring import scored_alleles
 
 STATS = ("sum", "center")
 BASES = "ACGT"
