@@ -21,9 +21,23 @@ class Allele:
         return v.id if v.id != "." else f"{v.chrom}:{v.pos + 1}:{v.ref}>{self.alt}"
 
 
-def scorable_alts(variant: Variant) -> list[str]:
-    """The ALTs of `variant` that are bases (not ``<DEL>``, ``*`` or ``.``), in order."""
-    return [alt for alt in variant.alts if alt.isalpha()]
+def skip_reason(variant: Variant, alt: str, seq_length: int | None = None) -> str | None:
+    """Why the (`variant`, `alt`) pair cannot be scored, or ``None`` when it can: a symbolic
+    or missing ALT (``<DEL>``, ``*``, ``.``), a structural variant (``SVTYPE`` in INFO), or,
+    given the model's `seq_length`, an allele that does not fit in the window from its
+    centre (REF or ALT longer than ``seq_length // 2 + 1`` bp)."""
+    if not alt.isalpha():
+        return "symbolic or missing ALT"
+    if "SVTYPE" in variant.info:
+        return "structural variant"
+    if seq_length is not None and max(len(variant.ref), len(alt)) > seq_length // 2 + 1:
+        return "longer than the window"
+    return None
+
+
+def scorable_alts(variant: Variant, seq_length: int | None = None) -> list[str]:
+    """The ALTs of `variant` that can be scored (:func:`skip_reason` is ``None``), in order."""
+    return [alt for alt in variant.alts if skip_reason(variant, alt, seq_length) is None]
 
 
 def format_counts(counts: dict[str, int]) -> str:
