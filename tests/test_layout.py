@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "signal": 0,
     "distributed": 0,
     "plots": 0,
+    "progress": 0,
     "synth": 1,
     "split": 1,
     "data": 1,

@@ -1,0 +1,194 @@
+"""Progress of long work: a ``tqdm`` bar on a terminal, log lines elsewhere.
+
+Every step that can take more than a few seconds reports through :func:`progress`. Where
+it goes depends on where the process runs:
+
+- ``bar``: stderr is a terminal: a ``tqdm`` bar with the count, rate and ETA (and the
+  step's own figures, e.g. the loss); log lines written meanwhile go above the bar.
+- ``log``: stderr is not a terminal (CI, job arrays, files): the same figures as
+  ``crossreg`` log lines, at most one every :data:`LOG_INTERVAL` seconds, and one when the
+  work ends.
+- ``off``: workers of a ``torchrun`` job other than rank 0 report nothing.
+
+``CROSSREG_PROGRESS=bar|log|off`` overrides the choice (``CROSSREG_PROGRESS_INTERVAL``
+sets the seconds between log lines).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import TypeVar
+
+log = logging.getLogger("crossreg")
+
+MODE_VARIABLE = "CROSSREG_PROGRESS"
+INTERVAL_VARIABLE = "CROSSREG_PROGRESS_INTERVAL"
+LOG_INTERVAL = 30.0
+MODES = ("bar", "log", "off")
+
+T = TypeVar("T")
+
+
+def progress_mode() -> str:
+    """``bar``, ``log`` or ``off`` for this process (see the module's docstring)."""
+    chosen = os.environ.get(MODE_VARIABLE, "").strip().lower()
+    if chosen:
+        if chosen not in MODES:
+            raise ValueError(f"{MODE_VARIABLE}={chosen}: choose one of {', '.join(MODES)}")
+        return chosen
+    if int(os.environ.get("RANK", "0") or 0) != 0:
+        return "off"
+    return "bar" if sys.stderr.isatty() else "log"
+
+
+def log_interval() -> float:
+    """Seconds between two progress log lines."""
+    text = os.environ.get(INTERVAL_VARIABLE, "")
+    try:
+        return float(text) if text else LOG_INTERVAL
+    except ValueError:
+        raise ValueError(f"{INTERVAL_VARIABLE}={text}: give a number of seconds") from None
+
+
+def format_seconds(seconds: float) -> str:
+    """``75`` → ``1:15``, ``3725`` → ``1:02:05``, unknown → ``?``."""
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_postfix(postfix: dict[str, object]) -> str:
+    """``{"loss": 0.5312}`` → ``loss=0.531``."""
+    return ", ".join(
+        f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in postfix.items()
+    )
+
+
+class Progress:
+    """Counts done of `total` (``None``: unknown) `unit`s of the work `desc`; use it as a
+    context manager, call :meth:`update` as work finishes."""
+
+    def __init__(
+        self,
+        total: int | None,
+        desc: str,
+        unit: str = "it",
+        *,
+        initial: int = 0,
+        mode: str | None = None,
+    ) -> None:
+        self.total, self.desc, self.unit = total, desc, unit
+        self.done = self.initial = initial
+        self.mode = mode or progress_mode()
+        self.postfix: dict[str, object] = {}
+        self.start = self.last_log = time.monotonic()
+        self.interval = log_interval()
+        self._bar = None
+        self._redirect: contextlib.ExitStack | None = None
+        if self.mode == "bar":
+            from tqdm import tqdm
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            self._bar = tqdm(
+                total=total,
+                desc=desc,
+                unit=f" {unit}",
+                initial=initial,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                smoothing=0.1,
+            )
+            self._redirect = contextlib.ExitStack()
+            self._redirect.enter_context(logging_redirect_tqdm(loggers=[log]))
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close(finished=kind is None)
+
+    def rate(self) -> float:
+        """Units per second since this progress began (not counting `initial`)."""
+        elapsed = time.monotonic() - self.start
+        return (self.done - self.initial) / elapsed if elapsed > 0 else 0.0
+
+    def eta(self) -> float:
+        """Seconds left at the current rate (``inf`` when unknown)."""
+        rate = self.rate()
+        if self.total is None or rate <= 0:
+            return math.inf
+        return max(self.total - self.done, 0) / rate
+
+    def describe(self) -> str:
+        """``desc: done/total unit (pct), rate unit/s, ETA m:ss[, postfix]``."""
+        count = f"{self.done}" if self.total is None else f"{self.done}/{self.total}"
+        share = f" ({100.0 * self.done / self.total:.1f}%)" if self.total else ""
+        text = f"{self.desc}: {count} {self.unit}{share}, {self.rate():.3g} {self.unit}/s"
+        if self.total is not None and self.done < self.total:
+            text += f", ETA {format_seconds(self.eta())}"
+        if self.postfix:
+            text += f", {format_postfix(self.postfix)}"
+        return text
+
+    def set_postfix(self, **postfix: object) -> None:
+        """Figures shown beside the count (e.g. ``loss=0.53``), kept until replaced."""
+        self.postfix.update(postfix)
+        if self._bar is not None:
+            self._bar.set_postfix_str(format_postfix(self.postfix), refresh=False)
+
+    def update(self, n: int = 1, **postfix: object) -> None:
+        """`n` more units done, with optional figures to show."""
+        self.done += n
+        if postfix:
+            self.set_postfix(**postfix)
+        if self._bar is not None:
+            self._bar.update(n)
+        elif self.mode == "log":
+            now = time.monotonic()
+            if now - self.last_log >= self.interval:
+                self.last_log = now
+                log.info("%s", self.describe())
+
+    def close(self, *, finished: bool = True) -> None:
+        """End the bar (or log the final line when `finished`)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+            if self._redirect is not None:
+                self._redirect.close()
+        elif self.mode == "log" and finished and self.done > self.initial:
+            elapsed = format_seconds(time.monotonic() - self.start)
+            log.info("%s, done in %s", self.describe(), elapsed)
+        self.mode = "closed"
+
+
+def progress(total: int | None, desc: str, unit: str = "it", *, initial: int = 0) -> Progress:
+    """A :class:`Progress` for this process (a bar, log lines, or nothing)."""
+    return Progress(total, desc, unit, initial=initial)
+
+
+def track(
+    items: Iterable[T], desc: str, unit: str = "it", *, total: int | None = None
+) -> Iterator[T]:
+    """Yield `items`, reporting one unit per item (`total`: ``len(items)`` when it has one)."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with progress(total, desc, unit) as meter:
+        for item in items:
+            yield item
+            meter.update()
