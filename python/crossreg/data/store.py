@@ -40,6 +40,7 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
 from crossreg.io.bed import Interval, read_bed, write_bed
 from crossreg.io.targets import TargetsTable, read_targets, write_targets
+from crossreg.progress import progress
 
 log = logging.getLogger("crossreg")
 
@@ -103,11 +104,15 @@ def _check_destination(out: Path, overwrite: bool) -> None:
 
 def _write_sequences(path: Path, genome: Genome, plan: Plan, seq_length: int) -> None:
     w = plan.windows
-    with NpyRows(path, "w", dtype=np.uint8, shape=(len(w), seq_length)) as seqs:
+    with (
+        NpyRows(path, "w", dtype=np.uint8, shape=(len(w), seq_length)) as seqs,
+        progress(len(w), "sequences", "windows") as meter,
+    ):
         for a in range(0, len(w), _SEQ_BATCH):
             b = min(a + _SEQ_BATCH, len(w))
             codes = genome.fetch_many(w.chroms[a:b].tolist(), w.starts[a:b], seq_length)
             seqs.write(a, _UPPER[codes])
+            meter.update(b - a)
 
 
 def _write_targets(
@@ -123,28 +128,40 @@ def _write_targets(
     final = work / "targets.npy"
     stats: list[dict] = []
     parts: list[Path] = []
-    for k, t0 in enumerate(range(0, n_tracks, chunk)):
-        group = list(table.targets[t0 : t0 + chunk])
-        log.info("targets of tracks %d-%d of %d", t0 + 1, t0 + len(group), n_tracks)
-        values, group_stats = compute_targets(
-            table,
-            group,
-            w.chroms,
-            starts,
-            bins=bins,
-            pool_width=layout.pool_width,
-            mask=plan.masked,
-            fill_quantile=options.fill_quantile,
-            threads=options.threads,
-        )
-        path = final if chunk >= n_tracks else work / f"targets.part{k:05d}.npy"
-        with NpyRows(path, "w", dtype=np.float16, shape=values.shape) as part:
-            part.write(0, values)
-        del values
-        stats += [
-            {"identifier": t.identifier, **s} for t, s in zip(group, group_stats, strict=True)
-        ]
-        parts.append(path)
+    # tracks run in parallel on the threads: a native call per `threads` tracks or so
+    # keeps them busy and lets the progress move as the tracks finish
+    step = max(1, 2 * threads)
+    desc = f"targets ({n_tracks} tracks × {len(w)} windows)"
+    with progress(n_tracks * len(w), desc, "track-windows") as meter:
+        for k, t0 in enumerate(range(0, n_tracks, chunk)):
+            group = list(table.targets[t0 : t0 + chunk])
+            values = np.empty((len(w), bins, len(group)), dtype=np.float16)
+            for g0 in range(0, len(group), step):
+                some = group[g0 : g0 + step]
+                part, part_stats = compute_targets(
+                    table,
+                    some,
+                    w.chroms,
+                    starts,
+                    bins=bins,
+                    pool_width=layout.pool_width,
+                    mask=plan.masked,
+                    fill_quantile=options.fill_quantile,
+                    threads=options.threads,
+                    out=values if len(some) == len(group) else None,
+                )
+                if part is not values:
+                    values[:, :, g0 : g0 + len(some)] = part
+                del part
+                stats += [
+                    {"identifier": t.identifier, **s} for t, s in zip(some, part_stats, strict=True)
+                ]
+                meter.update(len(some) * len(w))
+            path = final if chunk >= n_tracks else work / f"targets.part{k:05d}.npy"
+            with NpyRows(path, "w", dtype=np.float16, shape=values.shape) as out:
+                out.write(0, values)
+            del values
+            parts.append(path)
     if chunk < n_tracks:
         block_bytes = min(_MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
         _merge_chunks(final, parts, len(w), bins, n_tracks, block_bytes)
@@ -159,7 +176,10 @@ def _merge_chunks(
     rows = max(1, block_bytes // max(bins * n_tracks * 2, 1))
     chunks = [NpyRows(p, "r") for p in parts]
     try:
-        with NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out:
+        with (
+            NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out,
+            progress(n, "merging track chunks", "windows") as meter,
+        ):
             for a in range(0, n, rows):
                 b = min(a + rows, n)
                 block = np.empty((b - a, bins, n_tracks), dtype=np.float16)
@@ -168,6 +188,7 @@ def _merge_chunks(
                     block[:, :, col : col + c.shape[2]] = c.read(a, b)
                     col += c.shape[2]
                 out.write(a, block)
+                meter.update(b - a)
     finally:
         for c in chunks:
             c.close()

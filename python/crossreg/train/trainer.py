@@ -13,6 +13,8 @@ Output directory::
     last/                  checkpoint of the last finished epoch + training state (resume)
     finetune_<genome>/     per-genome fine-tuned checkpoint (with fine-tuning)
     metrics.csv            one row per epoch, phase and genome
+    tensorboard/           the same figures (and the learning rate) as TensorBoard events,
+                           when ``tensorboard`` is installed (``crossreg[tensorboard]``)
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ from crossreg.model.inference import InferenceOptions
 from crossreg.model.metrics import array_metrics
 from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.progress import progress
+from crossreg.train.board import MetricsBoard
 from crossreg.train.loss import poisson_loss
 from crossreg.train.optim import CLIP_MODES, build_optimizer
 from crossreg.train.schedule import EarlyStopping, epoch_schedule
@@ -49,6 +53,10 @@ from crossreg.train.state import load_training_state, save_training_state
 from crossreg.train.step import train_step
 
 log = logging.getLogger("crossreg")
+
+#: Steps between two reads of the epoch's mean loss shown beside the progress (a read
+#: waits for the device, so it is not done every step).
+LOSS_EVERY = 10
 
 METRIC_FIELDS = (
     "phase",
@@ -184,6 +192,22 @@ def head_map(
     return mapping
 
 
+def epoch_summary(rows: Sequence[dict[str, Any]], max_epochs: int, stopping: bool) -> str:
+    """One line for a finished epoch: its figures per genome, as in ``metrics.csv``."""
+    first = rows[0]
+    genomes = "; ".join(
+        f"{row['genome']}: train loss {row['train_loss']:.4f}, valid loss "
+        f"{row['valid_loss']:.4f}, R {row['valid_pearson_r']:.4f}, R² {row['valid_r2']:.4f}"
+        for row in rows
+    )
+    steps = sum(int(row["steps"]) for row in rows)
+    end = ", stopping early" if stopping and first["epoch"] < max_epochs else ""
+    return (
+        f"{first['phase']} epoch {first['epoch']}/{max_epochs} ({steps} steps, "
+        f"{first['seconds']:.0f} s): {genomes}{end}"
+    )
+
+
 class Trainer:
     """Trains one model on the dataset stores of one or more genomes."""
 
@@ -223,6 +247,7 @@ class Trainer:
         self.optimizer = build_optimizer(self.model.parameters(), params.train)
         self.state = RunState()
         self.rows: list[dict[str, Any]] = []
+        self.board = MetricsBoard(self.out, enabled=distributed.is_main())
 
     def _loaders(self, store: DataStore) -> GenomeData:
         o = self.options
@@ -321,33 +346,29 @@ class Trainer:
         # losses stay on the device until the epoch ends: no synchronisation per step
         steps = [0] * len(genomes)
         loss_sums = torch.zeros(len(genomes), device=self.device)
-        start, total = time.perf_counter(), len(order)
-        for step, g in enumerate(order, start=1):
-            batch = next(iterators[g])
-            x, y = self._shard(batch)
-            loss = train_step(
-                self.runner,
-                self.optimizer,
-                x,
-                y,
-                genomes[g].name,
-                clip_norm=o.clip_norm,
-                clip_mode=o.clip_mode,
-                bf16=o.bf16,
-            )
-            steps[g] += 1
-            loss_sums[g] += loss
-            if step % 50 == 0 or step == total:
-                rate = step * int(o.batch_size or 4) / (time.perf_counter() - start)
-                log.info(
-                    "%s epoch %d step %d/%d loss %.4f (%.1f sequences/s)",
-                    self.state.phase,
-                    epoch + 1,
-                    step,
-                    total,
-                    float(loss),
-                    rate,
+        batch_size = int(o.batch_size or 4)
+        desc, start = f"{self.state.phase} epoch {epoch + 1}", time.perf_counter()
+        with progress(len(order), desc, "steps") as meter:
+            for step, g in enumerate(order, start=1):
+                batch = next(iterators[g])
+                x, y = self._shard(batch)
+                loss = train_step(
+                    self.runner,
+                    self.optimizer,
+                    x,
+                    y,
+                    genomes[g].name,
+                    clip_norm=o.clip_norm,
+                    clip_mode=o.clip_mode,
+                    bf16=o.bf16,
                 )
+                steps[g] += 1
+                loss_sums[g] += loss
+                rate = step * batch_size / max(time.perf_counter() - start, 1e-9)
+                figures: dict[str, object] = {"seq/s": round(rate, 1)}
+                if step % LOSS_EVERY == 1 or step == len(order):
+                    figures["loss"] = float(loss_sums.sum()) / step  # the epoch's mean so far
+                meter.update(1, **figures)
         means = (loss_sums / torch.tensor(steps, device=self.device).clamp_min(1)).tolist()
         return {g.name: (n, m) for g, n, m in zip(genomes, steps, means, strict=True)}
 
@@ -390,10 +411,11 @@ class Trainer:
             stopping.update(mean_rs)
             self.state.epoch += 1
             seconds = time.perf_counter() - started
+            rows = []
             for g in genomes:
                 valid_loss, r, r2 = results[g.name]
                 steps, train_loss = train[g.name]
-                self.rows.append(
+                rows.append(
                     {
                         "phase": phase,
                         "epoch": self.state.epoch,
@@ -406,16 +428,7 @@ class Trainer:
                         "seconds": round(seconds, 2),
                     }
                 )
-                log.info(
-                    "%s epoch %d %s: train loss %.4f, valid loss %.4f, valid R %.4f, R² %.4f",
-                    phase,
-                    self.state.epoch,
-                    g.name,
-                    train_loss,
-                    valid_loss,
-                    r,
-                    r2,
-                )
+            self.rows += rows
             mean_r = float(np.mean(mean_rs))
             if distributed.is_main():
                 if mean_r > self.state.best_mean_r:
@@ -425,6 +438,8 @@ class Trainer:
                 self.state.stopping = stopping.state_dict()
                 self._save_last()
                 self._write_metrics()
+                self.board.epoch(rows, float(self.optimizer.param_groups[0]["lr"]))
+                log.info("%s", epoch_summary(rows, max_epochs, stopping.should_stop))
             distributed.barrier()
         self.state.finished_phases.append(phase)
 
@@ -434,6 +449,13 @@ class Trainer:
         if distributed.is_main():
             with atomic_write(self.out / "train_options.json") as handle:
                 json.dump(asdict(self.options), handle, indent=1)
+        try:
+            self._fit()
+        finally:
+            self.board.close()
+        return self.out
+
+    def _fit(self) -> None:
         o = self.options
         if "joint" not in self.state.finished_phases:
             self._run_phase("joint", self.genomes, int(o.max_epochs or 1))
@@ -446,7 +468,6 @@ class Trainer:
                     self.model.load_state_dict(best.state_dict())
                     self.optimizer = build_optimizer(self.model.parameters(), self.params.train)
                 self._run_phase(data.name, [data], o.finetune_epochs)
-        return self.out
 
 
 def train(

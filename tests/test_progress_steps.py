@@ -1,0 +1,93 @@
+"""Each long step reports its progress: log lines with counts and totals off a terminal,
+nothing on torchrun ranks other than 0."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from crossreg.data import BuildOptions, Layout, build_dataset
+from crossreg.data.store import DataStore
+from crossreg.train.trainer import TrainOptions, train
+from tests.data_inputs import small_inputs
+from tests.pipeline import build_tiny_stores, small_params
+
+LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
+
+
+@pytest.fixture
+def progress_logs(logs: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch):
+    """Log-mode progress with a line per update, as rank 0."""
+    monkeypatch.setenv("CROSSREG_PROGRESS", "log")
+    monkeypatch.setenv("CROSSREG_PROGRESS_INTERVAL", "0")
+    monkeypatch.delenv("RANK", raising=False)
+    return logs
+
+
+def messages(logs: pytest.LogCaptureFixture, prefix: str) -> list[str]:
+    return [r.getMessage() for r in logs.records if r.getMessage().startswith(prefix)]
+
+
+def build(root: Path, inputs: dict[str, Path]):
+    return build_dataset(
+        root,
+        fasta=inputs["fasta"],
+        targets=inputs["targets"],
+        regions=inputs["regions"],
+        gaps=inputs["gaps"],
+        options=BuildOptions(genome="test", layout=LAYOUT, threads=1),
+    )
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, Path]:
+    return small_inputs(tmp_path_factory.mktemp("inputs"))
+
+
+def test_data_reports_tracks_times_windows(progress_logs, inputs, tmp_path):
+    store = build(tmp_path / "store", inputs)
+    windows, tracks = store.metadata["num_windows"], store.num_targets
+    total = windows * tracks
+    lines = messages(progress_logs, "targets (")
+    assert lines[0].startswith(f"targets ({tracks} tracks × {windows} windows): ")
+    # one native call per two tracks (threads=1): the count moves in steps of 2 tracks
+    counts = [int(re.search(r": (\d+)/", line).group(1)) for line in lines]
+    assert counts == [2 * windows, 4 * windows, 4 * windows]
+    assert all(f"/{total} track-windows" in line for line in lines)
+    assert "done in" in lines[-1]
+    assert messages(progress_logs, "sequences: ")[-1].startswith(
+        f"sequences: {windows}/{windows} windows (100.0%)"
+    )
+
+
+def test_other_ranks_report_nothing(progress_logs, inputs, tmp_path, monkeypatch):
+    monkeypatch.delenv("CROSSREG_PROGRESS")
+    monkeypatch.setenv("RANK", "1")
+    build(tmp_path / "store", inputs)
+    assert not [m for m in progress_logs.messages if "windows (" in m or "ETA" in m]
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory) -> dict[str, Path]:
+    return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
+
+
+def test_train_reports_steps_loss_rate_and_one_summary_per_epoch(progress_logs, stores, tmp_path):
+    tracks = {name: DataStore(d).num_targets for name, d in stores.items()}
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(small_params(tracks)))
+    options = TrainOptions(max_epochs=2, steps_per_epoch=12)
+    train(params, list(stores.values()), tmp_path / "run", options)
+    for epoch in (1, 2):
+        lines = messages(progress_logs, f"joint epoch {epoch}: ")
+        assert lines[0].startswith(f"joint epoch {epoch}: 1/12 steps (8.3%)")
+        assert "loss=" in lines[0] and "seq/s=" in lines[0] and "ETA" in lines[0]
+        assert lines[-1].startswith(f"joint epoch {epoch}: 12/12 steps (100.0%)")
+        assert "done in" in lines[-1]
+        summary = messages(progress_logs, f"joint epoch {epoch}/2 (12 steps, ")
+        assert len(summary) == 1
+        assert "human: train loss" in summary[0] and "mouse: train loss" in summary[0]
+        assert ", R " in summary[0]
