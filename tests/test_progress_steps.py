@@ -11,6 +11,8 @@ import pytest
 
 from crossreg.data import BuildOptions, Layout, build_dataset
 from crossreg.data.store import DataStore
+from crossreg.synth import synthesize
+from crossreg.synth.world import _stage_count
 from crossreg.train.trainer import TrainOptions, train
 from tests.data_inputs import small_inputs
 from tests.pipeline import build_tiny_stores, small_params
@@ -91,3 +93,14 @@ def test_train_reports_steps_loss_rate_and_one_summary_per_epoch(progress_logs, 
         assert len(summary) == 1
         assert "human: train loss" in summary[0] and "mouse: train loss" in summary[0]
         assert ", R " in summary[0]
+
+
+def test_synth_reports_its_stages(progress_logs, tmp_path):
+    synthesize(tmp_path / "world", "tiny", 3, cohort_sets=True)
+    lines = messages(progress_logs, "synth: ")
+    total = _stage_count(True)
+    assert lines[0].startswith(f"synth: 1/{total} stages") and "stage=human tracks" in lines[0]
+    stages = {line.split("stage=")[1].split(",")[0] for line in lines if "stage=" in line}
+    assert {"human tracks", "mouse genome", "mouse variants", "net", "panel"} <= stages
+    assert lines[-1].startswith(f"synth: {total}/{total} stages (100.0%)")
+    assert len(lines) == total + 1  # a line per stage (interval 0) and the final one

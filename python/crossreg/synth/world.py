@@ -14,12 +14,13 @@ from crossreg import __version__
 from crossreg.io.atomic import atomic_write
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.targets import Target, write_targets
+from crossreg.progress import Progress, progress
 from crossreg.synth import cohorts, panel, tables
 from crossreg.synth.bigwig import write_bigwig
 from crossreg.synth.cells import TrackSpec, track_specs
-from crossreg.synth.elements import lay_out, plant
+from crossreg.synth.elements import Layout, lay_out, plant
 from crossreg.synth.fasta import write_fasta
-from crossreg.synth.genomes import SpeciesGenome, build_species, make_ancestor
+from crossreg.synth.genomes import Ancestor, SpeciesGenome, build_species, make_ancestor
 from crossreg.synth.motifs import Motif, bundled_motifs
 from crossreg.synth.net import write_net, write_unit_map
 from crossreg.synth.presets import PRESETS, Preset
@@ -65,9 +66,39 @@ def synthesize(
         "nets": [],
         "ceiling_bin_bp": BIN_BP,
     }
+    with progress(_stage_count(cohort_sets), "synth", "stages") as meter:
+        _build(out, preset, seed, cohort_sets, motifs, ancestor, layout, manifest, meter)
+    manifest_path = out / "manifest.json"
+    with atomic_write(manifest_path) as handle:
+        json.dump(manifest, handle, indent=2)
+        handle.write("\n")
+    return manifest_path
+
+
+def _stage_count(cohort_sets: bool) -> int:
+    """Units of a world's progress: per genome its sequence, each track and its variants;
+    then the net, and the cohorts and the panel."""
+    tracks = sum(len(track_specs(name, prefix)) for name, prefix, _ in GENOMES)
+    return 2 * len(GENOMES) + tracks + 1 + (2 if cohort_sets else 0)
+
+
+def _build(
+    out: Path,
+    preset: Preset,
+    seed: int,
+    cohort_sets: bool,
+    motifs: dict[str, Motif],
+    ancestor: Ancestor,
+    layout: Layout,
+    manifest: dict,
+    meter: Progress,
+) -> None:
+    """Write the genomes, the net and (with `cohort_sets`) the cohorts and panel under
+    `out`, filling `manifest`."""
     genomes: list[SpeciesGenome] = []
     regulations: list[Regulation] = []
     index_offset = 0
+    meter.set_postfix(stage=f"{GENOMES[0][0]} genome")
     for genome_index, (name, prefix, rearrange) in enumerate(GENOMES):
         genome = build_species(
             rng_for(seed, f"{name}/genome"), preset, ancestor, name, rearrange=rearrange
@@ -85,14 +116,17 @@ def synthesize(
             len(sites),
         )
         entry, n_tracks = _write_genome(
-            out, name, prefix, genome_index, index_offset, genome, reg, motifs, preset, seed
+            out, name, prefix, genome_index, index_offset, genome, reg, motifs, preset, seed, meter
         )
         index_offset += n_tracks
         manifest["genomes"][name] = entry
+        following = GENOMES[genome_index + 1 :]
+        meter.update(stage=f"{following[0][0]} genome" if following else "net")
     write_net(out / "human.mouse.net", ancestor, genomes[0], genomes[1])
     write_unit_map(out / "orthology.tsv", ancestor, genomes)
     manifest["nets"].append({"genomes": ["human", "mouse"], "file": "human.mouse.net"})
     manifest["orthology"] = "orthology.tsv"
+    meter.update(stage="cohorts" if cohort_sets else "net")
     if cohort_sets:
         human, reg = genomes[0], regulations[0]
         maker = VariantMaker(
@@ -103,14 +137,11 @@ def synthesize(
             rng_for(seed, "cohorts"),
         )
         manifest["cohorts"] = cohorts.write_cohorts(out, "cohorts", maker, preset)
+        meter.update(stage="panel")
         manifest["panel"] = panel.write_panel(
             out, "panel", human, reg, motifs, preset, rng_for(seed, "panel")
         )
-    manifest_path = out / "manifest.json"
-    with atomic_write(manifest_path) as handle:
-        json.dump(manifest, handle, indent=2)
-        handle.write("\n")
-    return manifest_path
+        meter.update()
 
 
 def _write_genome(
@@ -124,6 +155,7 @@ def _write_genome(
     motifs: dict[str, Motif],
     preset: Preset,
     seed: int,
+    meter: Progress,
 ) -> tuple[dict, int]:
     """Write one genome's files under ``out/name``; return its manifest entry and track count."""
     root = out / name
@@ -147,6 +179,7 @@ def _write_genome(
     tables.write_gene_expression(root / "gene_expression.tsv", reg, synth.expression)
     no_data = _no_data(rng_for(seed, f"{name}/no_data"), genome, specs)
     write_bed(root / "no_data.bed", [iv for spec in specs for iv in no_data[spec.identifier]])
+    meter.update(stage=f"{name} tracks")
     ceilings: list[tuple[TrackSpec, float, int]] = []
     for spec in specs:
         noisy: dict[str, np.ndarray] = {}
@@ -158,6 +191,7 @@ def _write_genome(
         write_bigwig(root / "tracks" / f"{spec.identifier}.bw", genome.sizes, noisy)
         write_bigwig(root / "tracks_noise_free" / f"{spec.identifier}.bw", genome.sizes, clean)
         ceilings.append((spec, *ceiling(noisy, clean)))
+        meter.update(stage=f"{name} tracks" if spec is not specs[-1] else f"{name} variants")
     for folder, table in (
         ("tracks", "targets.txt"),
         ("tracks_noise_free", "targets_noise_free.txt"),
