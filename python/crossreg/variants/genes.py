@@ -78,9 +78,15 @@ class GeneIndex:
         return set(self.positions)
 
     def pairs(
-        self, alleles: Sequence[Allele], seq_length: int, bins: int, bin_width: int
+        self,
+        alleles: Sequence[Allele],
+        seq_length: int,
+        bins: int,
+        bin_width: int,
+        starts: Sequence[int] | None = None,
     ) -> list[GenePair]:
-        """The (allele, gene) rows of `alleles`, in allele order, genes by identifier."""
+        """The (allele, gene) rows of `alleles`, in allele order, genes by identifier; the
+        windows start at `starts` (default: Basenji's, ``pos − (L/2 − 1)``)."""
         centre = seq_length // 2 - 1
         offset = (seq_length - bins * bin_width) // 2
         found: list[GenePair] = []
@@ -89,7 +95,7 @@ class GeneIndex:
             positions = self.positions.get(v.chrom)
             if not positions:
                 continue
-            first = v.pos - centre + offset
+            first = (v.pos - centre if starts is None else starts[row]) + offset
             lo = bisect.bisect_left(positions, first)
             hi = bisect.bisect_left(positions, first + bins * bin_width)
             per_gene: dict[str, list[int]] = {}

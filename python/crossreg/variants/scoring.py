@@ -12,7 +12,17 @@ Indels keep the bases before the variant in place: a deletion pulls in the genom
 bases at the window's end, an insertion pushes bases out of it. A SNP whose REF differs
 from the genome while its ALT matches (REF/ALT swapped) is scored as written, with the
 VCF's REF in the reference window, as Basenji does, and reported; a REF that matches
-nothing is an error naming the record.
+nothing is an error naming the record. ``indel="realign"`` maps an indel's alternative
+prediction into reference coordinates before the statistics
+(:mod:`crossreg.variants.realign`).
+
+Reference predictions are shared: alleles whose reference windows are identical (the ALTs
+of a multi-allelic record, duplicated records, records at one position with the same REF)
+are one reference sequence through the model, with the same values they would have alone.
+With ``cluster_bp = D > 0``, consecutive SNPs within D bp of their cluster's first SNP also
+share one reference window, placed on the midpoint of the cluster's first and last SNP
+(:func:`window_starts`); each SNP's alternative window is that window with its ALT at its
+own offset, so it sits up to ``D / 2`` bp off the window's centre.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from crossreg.model.inference import InferenceOptions, run_inference
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.alleles import Allele, scorable_alts
 from crossreg.variants.genes import GENES, GeneBatch, GeneIndex, gene_scores
+from crossreg.variants.realign import check_indel_rule, realign
 from crossreg.variants.sad_stats import check_stats, compute_stats
 
 log = logging.getLogger("crossreg")
@@ -77,26 +88,98 @@ def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) 
     return alleles
 
 
-def allele_windows(
-    alleles: Sequence[Allele], genome: Genome, seq_length: int
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    """Reference and alternative windows ``(n, seq_length)`` as ASCII codes (N-padded)."""
+def _is_snp(allele: Allele) -> bool:
+    return len(allele.variant.ref) == 1 and len(allele.alt) == 1
+
+
+def window_starts(alleles: Sequence[Allele], seq_length: int, cluster_bp: int = 0) -> list[int]:
+    """The 0-based genome start of each allele's windows (reference and alternative).
+
+    With `cluster_bp` 0 every window is Basenji's: the variant's first base at index
+    ``seq_length / 2 - 1``. With ``cluster_bp = D > 0``, SNPs are grouped in the given
+    order: a SNP joins the cluster of the allele before it when that is a SNP on the same
+    chromosome, its position is not before that SNP's (an unsorted neighbour starts a new
+    cluster) and at most D bp after the cluster's first SNP. A cluster's windows place the
+    midpoint ``(first + last) // 2`` of its first and last SNP at index
+    ``seq_length / 2 - 1``. Indels and multi-base substitutions keep their own windows and
+    end the cluster before them. D must be below ``seq_length / 2``, which keeps every SNP
+    in its window.
+    """
+    if not 0 <= cluster_bp < seq_length // 2:
+        raise ValueError(
+            f"cluster_bp must be at least 0 and below half the window ({seq_length // 2}), "
+            f"got {cluster_bp}"
+        )
     centre = seq_length // 2 - 1
+    starts = [a.variant.pos - centre for a in alleles]
+    if cluster_bp == 0:
+        return starts
+    first = 0
+    for i in range(1, len(alleles) + 1):
+        if i < len(alleles) and _is_snp(alleles[first]) and _is_snp(alleles[i]):
+            a, prev, lead = alleles[i].variant, alleles[i - 1].variant, alleles[first].variant
+            if a.chrom == lead.chrom and prev.pos <= a.pos <= lead.pos + cluster_bp:
+                continue
+        mid = (alleles[first].variant.pos + alleles[i - 1].variant.pos) // 2
+        starts[first:i] = [mid - centre] * (i - first)
+        first = i
+    return starts
+
+
+def reference_keys(
+    alleles: Sequence[Allele], genome: Genome, starts: Sequence[int]
+) -> list[tuple[object, ...]]:
+    """One key per allele, equal for alleles whose reference windows are identical: the
+    chromosome and window start, plus the position and REF where REF differs from the
+    genome (a REF placed over other bases; case is ignored, as one-hot encoding does)."""
+    keys: list[tuple[object, ...]] = []
+    for a, start in zip(alleles, starts, strict=True):
+        v = a.variant
+        found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
+        keys.append((v.chrom, start) if found == v.ref.upper() else (v.chrom, start, v.pos, v.ref))
+    return keys
+
+
+def allele_windows(
+    alleles: Sequence[Allele],
+    genome: Genome,
+    seq_length: int,
+    starts: Sequence[int] | None = None,
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """Reference and alternative windows ``(n, seq_length)`` as ASCII codes (N-padded),
+    starting at `starts` (default: Basenji's, the variant's first base at index
+    ``seq_length / 2 - 1``); REF and ALT are placed at the variant's offset in its window."""
+    if starts is None:
+        starts = window_starts(alleles, seq_length)
     extra = max((len(a.variant.ref) - len(a.alt) for a in alleles), default=0)
     extra = max(extra, 0)
-    starts = [a.variant.pos - centre for a in alleles]
     codes = genome.fetch_many([a.variant.chrom for a in alleles], starts, seq_length + extra)
     ref = np.ascontiguousarray(codes[:, :seq_length])
     alt = np.empty_like(ref)
-    for i, a in enumerate(alleles):
+    for i, (a, start) in enumerate(zip(alleles, starts, strict=True)):
+        at = a.variant.pos - start
         ref_allele = np.frombuffer(a.variant.ref.encode("ascii"), dtype=np.uint8)
-        ref[i, centre : centre + len(ref_allele)] = ref_allele
-        tail = codes[i, centre + len(ref_allele) :]
+        ref[i, at : at + len(ref_allele)] = ref_allele
+        tail = codes[i, at + len(ref_allele) :]
         row = np.concatenate(
-            [codes[i, :centre], np.frombuffer(a.alt.encode("ascii"), dtype=np.uint8), tail]
+            [codes[i, :at], np.frombuffer(a.alt.encode("ascii"), dtype=np.uint8), tail]
         )
         alt[i] = row[:seq_length]
     return ref, alt
+
+
+def shared_layout(keys: Sequence[object]) -> tuple[list[int], list[int]]:
+    """The first index of each distinct key (in order of first occurrence) and, per key, the
+    index of its distinct key among those."""
+    where: dict[object, int] = {}
+    firsts: list[int] = []
+    inverse: list[int] = []
+    for i, key in enumerate(keys):
+        if key not in where:
+            where[key] = len(firsts)
+            firsts.append(i)
+        inverse.append(where[key])
+    return firsts, inverse
 
 
 def score_alleles(
@@ -105,9 +188,14 @@ def score_alleles(
     genome: Genome,
     head: str | None = None,
     options: InferenceOptions = InferenceOptions(batch_size=8),
+    *,
+    cluster_bp: int = 0,
+    indel: str = "left",
 ) -> Iterator[npt.NDArray[np.float32]]:
-    """Yield SAD ``(b, tracks)`` float32 batch by batch, in allele order."""
-    return (batch["SAD"] for batch in score_stats(model, alleles, genome, head, options))
+    """Yield SAD ``(b, tracks)`` float32 batch by batch, in allele order (`cluster_bp` and
+    `indel` as :func:`score_stats`)."""
+    batches = score_stats(model, alleles, genome, head, options, cluster_bp=cluster_bp, indel=indel)
+    return (batch["SAD"] for batch in batches)
 
 
 def score_stats(
@@ -118,24 +206,57 @@ def score_stats(
     options: InferenceOptions = InferenceOptions(batch_size=8),
     stats: Sequence[str] = ("SAD",),
     genes: GeneIndex | None = None,
+    *,
+    cluster_bp: int = 0,
+    indel: str = "left",
 ) -> Iterator[dict[str, Any]]:
     """Yield ``{stat: (b, tracks) float32}`` batch by batch, in allele order, for each of
     `stats` (``REF``/``ALT``: ``(b, bins, tracks)``); see :mod:`crossreg.variants.sad_stats`.
     With `genes`, each batch also holds a :class:`GeneBatch` under ``"genes"``: the batch's
-    (allele, gene) rows and their gene-level scores, summed on the device."""
+    (allele, gene) rows and their gene-level scores, summed on the device.
+
+    Each batch of ``options.batch_size`` alleles sends its distinct reference windows and
+    its alternative windows through the model. `cluster_bp` > 0 lets nearby SNPs share a
+    reference window (:func:`window_starts`). `indel` is ``"left"`` (Basenji's windows,
+    compared bin by bin) or ``"realign"`` (indels' alternative predictions mapped into
+    reference coordinates first, :func:`crossreg.variants.realign.realign`; this also
+    applies to the gene-level scores and to ``REF``/``ALT``)."""
     stats = check_stats(stats)
+    check_indel_rule(indel)
+    starts = window_starts(alleles, model.seq_length, cluster_bp)
+    keys = reference_keys(alleles, genome, starts)
 
-    def load(chunk: Sequence[Allele]) -> npt.NDArray[np.float32]:
-        ref, alt = allele_windows(chunk, genome, model.seq_length)
-        return one_hot(np.concatenate([ref, alt]), dtype=np.float32, n_value=0.25)
+    def load(chunk: range) -> npt.NDArray[np.float32]:
+        firsts, _ = shared_layout(keys[chunk.start : chunk.stop])
+        ref, alt = allele_windows(
+            [alleles[i] for i in chunk], genome, model.seq_length, starts[chunk.start : chunk.stop]
+        )
+        return one_hot(np.concatenate([ref[firsts], alt]), dtype=np.float32, n_value=0.25)
 
-    def reduce(pred: torch.Tensor, chunk: Sequence[Allele]) -> dict[str, Any]:
-        n = len(chunk)  # reduced on the device: only (alleles, tracks) per stat travels back
-        values = compute_stats(pred[:n], pred[n:], stats)
+    def reduce(pred: torch.Tensor, chunk: range) -> dict[str, Any]:
+        part = [alleles[i] for i in chunk]
+        part_starts = starts[chunk.start : chunk.stop]
+        firsts, inverse = shared_layout(keys[chunk.start : chunk.stop])
+        ref = pred[: len(firsts)][torch.tensor(inverse, device=pred.device)]
+        alt = pred[len(firsts) :]
+        if indel == "realign":
+            ref, alt = realign(
+                ref,
+                alt,
+                [a.variant.pos - s for a, s in zip(part, part_starts, strict=True)],
+                [len(a.variant.ref) for a in part],
+                [len(a.alt) for a in part],
+                first_base=(model.seq_length - pred.shape[1] * model.stride) // 2,
+                bin_width=model.stride,
+            )
+        # reduced on the device: only (alleles, tracks) per stat travels back
+        values = compute_stats(ref, alt, stats)
         result: dict[str, Any] = {name: value.cpu().numpy() for name, value in values.items()}
         if genes is not None:
-            pairs = genes.pairs(chunk, model.seq_length, pred.shape[1], model.stride)
-            result[GENES] = GeneBatch(pairs, gene_scores(pred[:n], pred[n:], pairs))
+            pairs = genes.pairs(
+                part, model.seq_length, pred.shape[1], model.stride, starts=part_starts
+            )
+            result[GENES] = GeneBatch(pairs, gene_scores(ref, alt, pairs))
         return result
 
-    return run_inference(model, head, alleles, options, load=load, reduce=reduce)
+    return run_inference(model, head, range(len(alleles)), options, load=load, reduce=reduce)
