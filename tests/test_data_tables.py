@@ -51,3 +51,22 @@ def test_paper_tables_parse_with_their_settings(name, count, first_index, combos
     assert found == combos
     assert all(t.soft_clip_threshold == t.clip for t in table)  # no clip_soft column
     assert {t.extra["genome"] for t in table} == {"0" if first_index == 0 else "1"}
+
+
+def test_select_targets_by_index_range_identifier_and_pattern():
+    from crossreg.io.targets import Target, select_targets
+
+    described = ["DNASE:liver", "CAGE:liver", "CAGE:macrophage", "CHIP:CTCF/liver", "ATAC:heart"]
+    targets = [
+        Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 2.0, "sum", text)
+        for i, text in enumerate(described)
+    ]
+    assert select_targets(targets, "CAGE") == [1, 2]
+    assert select_targets(targets, "4,0-1") == [0, 1, 4]
+    assert select_targets(targets, "T3, cage:MAC") == [2, 3]
+    assert select_targets(targets, "liver$") == [0, 1, 3]
+    for spec, message in (("9", "indices run 0-4"), ("3-1", "indices run"), ("RNA", "selects no")):
+        with pytest.raises(ValueError, match=message):
+            select_targets(targets, spec)
+    with pytest.raises(ValueError, match="not a valid pattern"):
+        select_targets(targets, "CAGE[")

@@ -171,7 +171,34 @@ def test_cli_gtf_writes_gene_table_with_h5(work):
     assert not list(work.glob(".cli.genes.tsv.*"))  # the temporary name is gone
 
 
-def test_gtf_with_resume_is_refused(work):
-    with pytest.raises(ValueError, match="--gtf cannot be resumed"):
-        write_sad(work / "model", work / "genome.fa", work / "v.vcf", work / "r.h5",
-                  head="human", resume=True, gtf=work / "genes.gtf")  # fmt: skip
+def test_gene_tables_resume_and_merge_to_the_same_bytes(work, monkeypatch):
+    from crossreg.variants import sad
+    from crossreg.variants.sad_files import merge_shards
+
+    def run(out: Path, **extra) -> None:
+        write_sad(work / "model", work / "genome.fa", work / "v.vcf", out, head="human",
+                  gtf=work / "genes.gtf", chunk_size=1, **extra)  # fmt: skip
+
+    run(work / "one.h5")
+    real, calls = sad.score_stats, []
+
+    def stopping(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("stopped in chunk 2")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sad, "score_stats", stopping)
+    with pytest.raises(RuntimeError, match="chunk 2"):
+        run(work / "again.h5")
+    monkeypatch.setattr(sad, "score_stats", real)
+    run(work / "again.h5", resume=True)
+    shards = [work / f"genes{i}.h5" for i in range(2)]
+    for i, path in enumerate(shards):
+        run(path, shard=f"{i}/2")
+    merge_shards(work / "merged.h5", shards)
+    one = genes_path(work / "one.h5").read_bytes()
+    assert one.count(b"\n") == 5  # the header and 4 rows
+    for other in ("again.h5", "merged.h5"):
+        assert genes_path(work / other).read_bytes() == one
+        assert (work / other).read_bytes() == (work / "one.h5").read_bytes()

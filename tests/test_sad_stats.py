@@ -18,13 +18,7 @@ from crossreg.genome import Genome
 from crossreg.io.vcf import read_vcf
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.inference import InferenceOptions
-from crossreg.variants.sad import (
-    read_sad,
-    score_alleles,
-    score_stats,
-    scored_alleles,
-    write_sad,
-)
+from crossreg.variants.sad import read_sad, write_sad
 from crossreg.variants.sad_stats import (
     PERCENTILES,
     STATS,
@@ -32,6 +26,7 @@ from crossreg.variants.sad_stats import (
     compute_stats,
     parse_stats,
 )
+from crossreg.variants.scoring import score_alleles, score_stats, scored_alleles
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 FLAT = [name for name in STATS if name not in ("REF", "ALT")]

@@ -84,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError, CommandError) as err:
         log.error("%s", err)
         return 1
+    except KeyboardInterrupt as err:
+        log.error("interrupted%s", f"; {err}" if str(err) else "")
+        return 130
 
 
 if __name__ == "__main__":

@@ -48,23 +48,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue an interrupted .h5 run from OUT.partial after its last finished chunk "
-        "(without it, a left-over OUT.partial is refused)",
+        help="continue an interrupted run from OUT.partial/ after its last finished chunk; "
+        "the output is the same bytes as an uninterrupted run's (without --resume, a "
+        "left-over OUT.partial/ is refused)",
     )
     parser.add_argument(
         "--shard",
         default=None,
         metavar="I/N",
         help="score only the I-th (from 0) of N contiguous shares of the VCF's records on the "
-        "FASTA; join the shards with crossreg sad-merge",
+        "FASTA; join the shards with crossreg sad-merge. Under torchrun each process takes "
+        "its rank's share by itself and the last to finish merges them into --out",
     )
     parser.add_argument(
         "--gtf",
         type=Path,
         default=None,
-        help="gene annotations (GTF, .gz allowed): also write OUT.genes.tsv beside the output, "
+        help="gene annotations (GTF, .gz allowed): also write OUT.genes.tsv beside the output "
+        "(resumed, sharded and merged with it), "
         "one row per variant x gene with a TSS in the window's output bins: the sum of "
         "alt - ref over the gene's TSS bins, per track (read the CAGE tracks' columns)",
+    )
+    parser.add_argument(
+        "--targets",
+        default=None,
+        metavar="SPEC",
+        help="score only these tracks: comma-separated indices (5), ranges (0-9), "
+        "identifiers, or patterns searched in the descriptions (CAGE, 'liver|hepat'); the "
+        "head is cut to them, so fewer tracks also cost less",
     )
     add_inference_arguments(parser, batch_size=8)
 
@@ -88,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         shard=args.shard,
         gtf=args.gtf,
+        tracks=args.targets,
     )
     skipped = sum(result.skipped.values())
     note = f" ({skipped} records off the FASTA's chromosomes skipped)" if skipped else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "join the .h5 shards of a crossreg sad --shard i/n run into one file"
+HELP = "join the shards (.h5 or .tsv) of a crossreg sad --shard i/n run into one file"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Merge the shards, with percentiles over all variants."""
-    from crossreg.variants.sad_stream import merge_shards
+    from crossreg.variants.sad_files import merge_shards
 
     path, alleles = merge_shards(args.out, args.shards)
     print(f"{len(args.shards)} shards, {alleles} alleles in {path}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,3 +222,41 @@ def write_targets(
                 **t.extra,
             }
             handle.write("\t".join(values.get(c, "") for c in columns) + "\n")
+
+
+def select_targets(targets: Sequence[Target], spec: str) -> list[int]:
+    """The indices (in table order) of the tracks `spec` names: comma-separated items, each
+    an index (``5``), a range of indices (``0-9``, both ends included), an identifier, or a
+    case-insensitive regular expression searched in the descriptions (``CAGE``,
+    ``liver|hepat``). An item that selects nothing is an error naming it."""
+    chosen: set[int] = set()
+    identifiers = {t.identifier: i for i, t in enumerate(targets)}
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        found = _select_item(targets, identifiers, item)
+        if not found:
+            raise ValueError(
+                f"--targets '{item}' selects no track: give indices 0-{len(targets) - 1}, "
+                "identifiers or a pattern found in the descriptions"
+            )
+        chosen |= found
+    if not chosen:
+        raise ValueError(f"--targets '{spec}' selects no track")
+    return sorted(chosen)
+
+
+def _select_item(targets: Sequence[Target], identifiers: dict[str, int], item: str) -> set[int]:
+    if item in identifiers:
+        return {identifiers[item]}
+    bounds = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
+    if bounds:
+        lo, hi = int(bounds[1]), int(bounds[2] or bounds[1])
+        if hi < lo or hi >= len(targets):
+            raise ValueError(f"--targets '{item}': indices run 0-{len(targets) - 1}")
+        return set(range(lo, hi + 1))
+    try:
+        pattern = re.compile(item, re.IGNORECASE)
+    except re.error as err:
+        raise ValueError(f"--targets '{item}': not a valid pattern ({err})") from None
+    return {i for i, t in enumerate(targets) if pattern.search(t.description)}

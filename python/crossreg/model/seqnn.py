@@ -7,6 +7,8 @@ activation (GELU) before the heads; each head is a per-bin Dense layer with soft
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -114,6 +116,19 @@ class SeqNN(nn.Module):
                 f"{', '.join(self.heads)}"
             )
         return self.heads[genome]
+
+    def keep_tracks(self, genome: str, indices: Sequence[int]) -> None:
+        """Cut `genome`'s head down to the tracks `indices` (in that order): its Dense
+        layer keeps only their rows, so the model predicts and costs only those tracks."""
+        dense = self.head(genome).dense
+        rows = torch.as_tensor(list(indices), dtype=torch.long, device=dense.weight.device)
+        kept = nn.Linear(
+            dense.in_features, len(rows), device=dense.weight.device, dtype=dense.weight.dtype
+        )
+        with torch.no_grad():
+            kept.weight.copy_(dense.weight[rows])
+            kept.bias.copy_(dense.bias[rows])
+        self.head(genome).dense = kept
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Trunk output after the final activation: ``(B, L, 4)`` → ``(B, bins, channels)``.

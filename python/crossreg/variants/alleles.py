@@ -43,3 +43,12 @@ def scorable_alts(variant: Variant, seq_length: int | None = None) -> list[str]:
 def format_counts(counts: dict[str, int]) -> str:
     """``{"chrM": 2, "chrUn": 1}`` → ``"chrM:2,chrUn:1"``."""
     return ",".join(f"{name}:{n}" for name, n in counts.items())
+
+
+def parse_counts(text: str) -> dict[str, int]:
+    """``"chrM:2,chrUn:1"`` → ``{"chrM": 2, "chrUn": 1}`` (the inverse of format_counts)."""
+    counts: dict[str, int] = {}
+    for item in filter(None, text.split(",")):
+        name, _, count = item.rpartition(":")
+        counts[name] = int(count)
+    return counts

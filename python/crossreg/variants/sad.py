@@ -3,13 +3,15 @@
 ``SAD = Σ_bins (alt − ref)`` per track, in float32, averaged over the reverse-complement/
 shift ensemble when asked; Basenji's other ``--stats`` (logSAD, SAX, D1, D2, JS, REF, ALT,
 ...) are defined in :mod:`crossreg.variants.sad_stats`. How each allele's windows are built
-and scored is in :mod:`crossreg.variants.scoring`; how the output is streamed, resumed,
-sharded and merged is in :mod:`crossreg.variants.sad_stream`.
+and scored is in :mod:`crossreg.variants.scoring`; how a run is chunked, resumed and
+sharded is in :mod:`crossreg.variants.sad_stream`, and the output files and merging in
+:mod:`crossreg.variants.sad_files`.
 
 Records on chromosomes the FASTA lacks (unplaced contigs, chrM) are skipped, counted per
 chromosome in the log and in the output's metadata; when no record's chromosome is in the
 FASTA (``1`` against ``chr1``) the run stops with a hint, and ``strict`` stops at the first
-such record.
+such record. Alleles that cannot be scored (symbolic ALTs, structural variants, alleles
+longer than half the window) are skipped and counted per reason (``skipped_alleles``).
 
 With a GTF (``gtf``), gene-level scores go to ``OUT.genes.tsv`` beside the output: one row
 per allele × gene with a TSS in the window's output bins (:mod:`crossreg.variants.genes`).
@@ -17,30 +19,26 @@ per allele × gene with a TSS in the window's output bins (:mod:`crossreg.varian
 
 from __future__ import annotations
 
-import contextlib
+import fcntl
+import io
 import itertools
-import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.errors import Interrupted
 from crossreg.genome import Genome
-from crossreg.io.atomic import atomic_path, atomic_write
-from crossreg.io.targets import Target
+from crossreg.io.targets import Target, select_targets
 from crossreg.io.vcf import Variant
-from crossreg.model.inference import (
-    InferenceOptions,
-    load_head,
-    model_device,
-    provenance,
-)
-from crossreg.variants.alleles import Allele, format_counts
+from crossreg.model.inference import InferenceOptions, load_head, model_device, provenance
+from crossreg.model.seqnn import SeqNN
+from crossreg.progress import progress
+from crossreg.variants.alleles import Allele, format_counts, skip_reason
 from crossreg.variants.genes import (
     GENES,
     GeneBatch,
@@ -49,23 +47,23 @@ from crossreg.variants.genes import (
     write_gene_header,
     write_gene_rows,
 )
-from crossreg.variants.sad_stats import (
-    PROFILE_STATS,
-    STATS,
-    check_stats,
-)
+from crossreg.variants.sad_files import join_tables, merge_shards, write_h5, write_tsv
+from crossreg.variants.sad_stats import PROFILE_STATS, STATS, check_stats
 from crossreg.variants.sad_stream import (
     DEFAULT_CHUNK_SIZE,
+    ChunkStore,
+    Plan,
     Shard,
+    StoreState,
     kept_records,
     plan_run,
     record_chunks,
     refuse_partial,
     run_settings,
     settings_hash,
+    shard_output,
     survey_vcf,
-    write_h5_stream,
-    write_tsv_stream,
+    torchrun_shard,
 )
 from crossreg.variants.scoring import score_stats, scored_alleles
 
@@ -86,6 +84,34 @@ class SadRun:
     stats: tuple[str, ...] = ("SAD",)
 
 
+@dataclass(frozen=True)
+class Scorer:
+    """What scores a run's chunks: the model and its head, the genome, the statistics,
+    the inference options and, with a GTF, the gene index."""
+
+    model: SeqNN
+    head: str
+    genome: Genome
+    source: str
+    stats: tuple[str, ...]
+    options: InferenceOptions
+    genes: GeneIndex | None
+
+    def alleles(self, records: Sequence[Variant]) -> list[Allele]:
+        """The scorable alleles of `records`, checked against the genome."""
+        length = self.model.seq_length
+        checked = scored_alleles(records, self.genome, source=self.source)
+        return [a for a in checked if skip_reason(a.variant, a.alt, length) is None]
+
+    def score(self, alleles: Sequence[Allele]) -> Iterator[dict[str, object]]:
+        """The statistics (and gene batches) of `alleles`, batch by batch."""
+        if not alleles:
+            return iter(())
+        return score_stats(
+            self.model, alleles, self.genome, self.head, self.options, self.stats, self.genes
+        )
+
+
 def write_sad(
     model_dir: str | os.PathLike[str],
     fasta: str | os.PathLike[str],
@@ -100,57 +126,58 @@ def write_sad(
     resume: bool = False,
     shard: Shard | str | None = None,
     gtf: str | os.PathLike[str] | None = None,
+    tracks: str | None = None,
 ) -> SadRun:
     """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
     `head` of the checkpoint in `model_dir` for each of `stats` (default SAD only), and
-    write `out` (see :mod:`crossreg.variants.sad_stream` for the layout).
+    write `out` (``.h5`` in Basenji's layout, or ``.tsv``; :mod:`crossreg.variants.sad_files`).
 
-    The VCF is streamed: records are scored in chunks of about `chunk_size` alleles and
-    each chunk's rows are written before the next is read (:mod:`crossreg.variants.sad_stream`).
-    An ``.h5`` is written into ``OUT.partial`` with its progress in ``OUT.partial.json``;
-    `resume` continues such a file from its last finished chunk (without it, one is
-    refused). `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the
-    records on the FASTA (merge the shards with :func:`sad_stream.merge_shards`).
-
-    With `gtf`, gene-level scores are written to ``OUT.genes.tsv`` (:func:`genes_path`) as
-    the chunks are scored, atomically; its row count is the metadata's ``gene_rows``. It
-    cannot be resumed: `gtf` with `resume` is refused."""
+    Records are scored in chunks of about `chunk_size` alleles, each kept on disk as it
+    finishes (:class:`crossreg.variants.sad_stream.ChunkStore`); `resume` continues an
+    interrupted run from its last finished chunk (without it, a left-over one is refused),
+    and the output is the same bytes as an uninterrupted run's. `shard` (``"i/n"``) scores
+    only the i-th of n contiguous shares of the records on the FASTA (join the shards with
+    :func:`crossreg.variants.sad_files.merge_shards`); under ``torchrun`` each process
+    scores its rank's shard into ``OUT.shard-i-of-n`` and the last to finish merges them
+    into `out`. `tracks` keeps only the tracks it names
+    (:func:`crossreg.io.targets.select_targets`). With `gtf`, gene-level scores go to
+    ``OUT.genes.tsv`` (:func:`crossreg.variants.genes.genes_path`)."""
     out = Path(out)
     stats = check_output(out, stats)
-    if gtf is not None and resume:
-        raise ValueError(f"{out}: --gtf cannot be resumed; rerun without --resume")
     if isinstance(shard, str):
         shard = Shard.parse(shard)
     if chunk_size < 1:
         raise ValueError(f"the chunk size must be at least 1, got {chunk_size}")
-    if (resume or shard is not None) and out.suffix != ".h5":
-        raise ValueError(f"{out}: --resume and --shard write an .h5")
-    if out.suffix == ".h5" and not resume:
-        refuse_partial(out)
+    ranked = torchrun_shard() if shard is None else None
+    target = shard_output(out, ranked) if ranked is not None else out
+    shard = shard or ranked
+    if not resume:
+        refuse_partial(target)
     model, config, head = load_head(model_dir, head, options.device)
+    targets: list[Target] = list(config.targets[head])
+    if tracks is not None:
+        kept_tracks = select_targets(targets, tracks)
+        model.keep_tracks(head, kept_tracks)
+        targets = [targets[i] for i in kept_tracks]
     genome = Genome(fasta)
-    source = str(vcf)
     genes = GeneIndex.from_gtf(gtf) if gtf is not None else None
     if genes is not None and not genes.chromosomes & set(genome.sizes):
         log.warning("%s: none of its genes is on the FASTA's chromosomes", gtf)
-    kept, skipped = survey_vcf(vcf, genome, source=source, strict=strict)
+    kept, skipped = survey_vcf(vcf, genome, source=str(vcf), strict=strict)
     start, stop = shard.bounds(kept) if shard is not None else (0, kept)
-    plan = plan_run(vcf, genome, start, stop)
-    log.info(
-        "scoring %d alleles%s with the '%s' head (%d tracks) on %s%s%s",
-        plan.alleles,
-        "" if shard is None else f" (shard {shard}: records {start}-{stop} of {kept})",
-        head,
-        model.num_targets(head),
-        model_device(model),
-        options.describe(),
-        "" if stats == ("SAD",) else f"; stats {','.join(stats)}",
-    )
+    plan = plan_run(vcf, genome, start, stop, model.seq_length)
+    _log_plan(plan, kept, shard, head, len(targets), model, options, stats)
     attrs: dict[str, object] = {
         **provenance(model_dir, head, config, options),
+        "stats": ",".join(stats),
         "skipped_records": sum(skipped.values()),
         "skipped_chromosomes": format_counts(skipped),
+        "skipped_alleles": format_counts(plan.skipped),
     }
+    if tracks is not None:
+        attrs["tracks"] = tracks
+    if gtf is not None:
+        attrs["gtf"] = str(gtf)
     settings = run_settings(model_dir, fasta, vcf, head, options, stats, strict)
     if shard is not None:
         attrs |= {
@@ -159,62 +186,122 @@ def write_sad(
             "run_settings": settings_hash(settings),
             "shard_records": np.array([start, stop], dtype=np.int64),
         }
+    key = {**settings, "shard": str(shard), "chunk_size": chunk_size, "tracks": tracks}
+    scorer = Scorer(model, head, genome, str(vcf), stats, options, genes)
+    store = ChunkStore(target)
+    state = store.open(settings_hash(key), resume=resume, total=plan.alleles)
+    records = itertools.islice(kept_records(vcf, genome), start + state.records_done, stop)
+    dtype = "f2" if out.suffix == ".h5" else "f4"
+    try:
+        state = score_chunks(
+            scorer, record_chunks(records, chunk_size, model.seq_length), store, state, plan, dtype
+        )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{store.saved().alleles_done} of {plan.alleles} alleles kept in {store.root}; rerun "
+            "with --resume to continue"
+        ) from None
+    write_outputs(target, store, state, scorer, targets, attrs)
+    if ranked is not None:
+        merge_when_complete(out, ranked.count)
+    return SadRun(target, plan.alleles, len(targets), skipped, stats)
 
-    def chunks(done: int) -> Iterator[tuple[list[Variant], list[Allele]]]:
-        records = itertools.islice(kept_records(vcf, genome), start + done, stop)
-        for group in record_chunks(records, chunk_size):
-            yield group, scored_alleles(group, genome, source=source)
 
-    table: TextIO | None = None  # the gene table being written, with `gtf`
+def _log_plan(
+    plan: Plan,
+    kept: int,
+    shard: Shard | None,
+    head: str,
+    n_tracks: int,
+    model: SeqNN,
+    options: InferenceOptions,
+    stats: Sequence[str],
+) -> None:
+    skipped = sum(plan.skipped.values())
+    log.info(
+        "scoring %d alleles%s with the '%s' head (%d tracks) on %s%s%s%s",
+        plan.alleles,
+        "" if shard is None else f" (shard {shard}: records {plan.start}-{plan.stop} of {kept})",
+        head,
+        n_tracks,
+        model_device(model),
+        options.describe(),
+        "" if tuple(stats) == ("SAD",) else f"; stats {','.join(stats)}",
+        f"; {skipped} alleles skipped ({format_counts(plan.skipped)})" if skipped else "",
+    )
 
-    def score(alleles: Sequence[Allele]) -> Iterator[dict[str, Any]]:
-        if not alleles:
-            return iter(())
-        batches = score_stats(model, alleles, genome, head, options, stats, genes)
-        return batches if table is None else with_genes(batches, alleles)
 
-    def with_genes(
-        batches: Iterator[dict[str, Any]], alleles: Sequence[Allele]
-    ) -> Iterator[dict[str, Any]]:
-        row = 0  # each batch's gene rows are written as it is scored
-        for batch in batches:
-            found: GeneBatch = batch.pop(GENES)
-            n = len(batch[stats[0]])
-            attrs["gene_rows"] += write_gene_rows(
-                table, alleles[row : row + n], found.pairs, found.scores
-            )
-            row += n
-            yield batch
+def score_chunks(
+    scorer: Scorer,
+    chunks: Iterator[list[Variant]],
+    store: ChunkStore,
+    state: StoreState,
+    plan: Plan,
+    dtype: str,
+) -> StoreState:
+    """Score each chunk of records into the store; returns the final state."""
+    with progress(plan.alleles, "sad", "alleles", initial=state.alleles_done) as meter:
+        for records in chunks:
+            alleles = scorer.alleles(records)
+            gene_rows = 0
+            with store.chunk(state, len(alleles), dtype) as chunk:
+                row = 0
+                for batch in scorer.score(alleles):
+                    found: GeneBatch | None = batch.pop(GENES, None)  # type: ignore[assignment]
+                    size = chunk.add(batch, scorer.stats)  # type: ignore[arg-type]
+                    if found is not None:
+                        gene_rows += write_gene_rows(
+                            chunk.genes(), alleles[row : row + size], found.pairs, found.scores
+                        )
+                    row += size
+                    meter.update(size)
+                chunk.finish(alleles)
+            state = store.commit(state, len(records), len(alleles), gene_rows)
+    if state.alleles_done != plan.alleles:
+        raise RuntimeError(f"expected {plan.alleles} alleles, scored {state.alleles_done}")
+    return state
 
-    with contextlib.ExitStack() as stack:
-        if genes is not None:
-            genes_tmp = stack.enter_context(atomic_path(genes_path(out)))
-            table = stack.enter_context(open(genes_tmp, "w"))
-            write_gene_header(table, [t.identifier for t in config.targets[head]])
-            attrs |= {"gtf": str(gtf), "gene_rows": 0}
-        if out.suffix == ".h5":
-            key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
-            write_h5_stream(
-                out,
-                chunks,
-                score,
-                plan,
-                config.targets[head],
-                attrs,
-                stats,
-                settings=settings_hash(key),
-                resume=resume,
-            )
-        else:
-            with atomic_path(out) as tmp:
-                columns = tsv_columns(stats, config.targets[head])
-                write_tsv_stream(tmp, chunks(0), score, columns, stats, plan.alleles)
-            with atomic_write(metadata_path(out)) as handle:
-                json.dump(attrs, handle, indent=1)
-        if table is not None:
-            table.close()  # before the rename
-            log.info("%d gene rows in %s", attrs["gene_rows"], genes_path(out))
-    return SadRun(out, plan.alleles, model.num_targets(head), skipped, stats)
+
+def write_outputs(
+    out: Path,
+    store: ChunkStore,
+    state: StoreState,
+    scorer: Scorer,
+    targets: Sequence[Target],
+    attrs: dict[str, object],
+) -> None:
+    """Write the output (and its gene table) from the finished chunks, then remove them."""
+    ids = [t.identifier for t in targets]
+    if scorer.genes is not None:
+        header = io.StringIO()
+        write_gene_header(header, ids)
+        rows = join_tables(genes_path(out), header.getvalue(), store.gene_pieces(state))
+        attrs["gene_rows"] = rows
+        log.info("%d gene rows in %s", rows, genes_path(out))
+    parts = store.parts(state)
+    if out.suffix == ".h5":
+        write_h5(out, parts, scorer.stats, ids, [t.description for t in targets], attrs)
+    else:
+        write_tsv(out, parts, scorer.stats, ids, attrs)
+    store.remove()
+
+
+def merge_when_complete(out: Path, count: int) -> bool:
+    """Under ``torchrun``: the process that finds every shard written merges them into
+    `out` and deletes them (a lock makes it one process); returns whether it merged."""
+    lock = out.with_name(out.name + ".merge.lock")
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        paths = [shard_output(out, Shard(i, count)) for i in range(count)]
+        if not all(path.exists() for path in paths):
+            return False
+        merge_shards(out, paths)
+        for path in paths:
+            for made in (path, genes_path(path), path.with_name(path.name + ".json")):
+                made.unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)
+    log.info("merged %d shards into %s", count, out)
+    return True
 
 
 def check_output_suffix(out: Path) -> None:
@@ -235,19 +322,6 @@ def check_output(out: Path, stats: Sequence[str]) -> tuple[str, ...]:
             "write them to an .h5"
         )
     return stats
-
-
-def tsv_columns(stats: Sequence[str], targets: Sequence[Target]) -> list[str]:
-    """A ``.tsv``'s score columns: the track identifiers for SAD alone (the default),
-    else ``STAT:identifier`` per statistic, statistic by statistic."""
-    if tuple(stats) == ("SAD",):
-        return [t.identifier for t in targets]
-    return [f"{name}:{t.identifier}" for name in stats for t in targets]
-
-
-def metadata_path(tsv: Path) -> Path:
-    """The JSON file beside a ``.tsv`` output that holds its metadata."""
-    return tsv.with_name(tsv.name + ".json")
 
 
 @dataclass(frozen=True)

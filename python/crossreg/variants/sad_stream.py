@@ -1,54 +1,51 @@
-"""Streaming SAD: chunked scoring with bounded memory, resumable runs, shards and merging.
+"""Streaming SAD: chunked scoring with bounded memory, resumable runs and shards.
 
 :func:`crossreg.variants.sad.write_sad` reads the VCF twice before scoring: a first pass
 counts the records on the FASTA's chromosomes (and those it skips), a second one counts the
-alleles of this run's records (all of them, or shard ``i/n``'s contiguous share) and the
-widths of their names, so every ``.h5`` dataset is created at its final shape. Then records
-are scored in chunks of about ``chunk_size`` alleles (a chunk ends on a record), each chunk's
-rows are written and flushed into ``OUT.partial``, and ``OUT.partial.json`` records how many
-records and alleles are done; ``{stat}_pct`` are computed over all rows at the end, reading
-the scores back block of tracks by block, and the partial file is renamed to ``OUT``.
-A run stopped at any point continues from its last finished chunk with ``resume``.
+alleles of this run's records (all of them, or shard ``i/n``'s contiguous share), scored and
+skipped. Then records are scored in chunks of about ``chunk_size`` alleles (a chunk ends on
+a record). Each finished chunk is a directory of ``.npy`` files in ``OUT.partial/``
+(:class:`ChunkStore`), renamed into place before ``OUT.partial/progress.json`` counts it, so
+a run killed at any point — even mid-chunk — continues with ``resume`` from its last
+finished chunk. When every chunk is done the output is written from the chunks in one pass
+(:mod:`crossreg.variants.sad_files`) and ``OUT.partial/`` is removed: the disk holds the
+scores twice for the length of that copy.
 
-Shard files are complete SAD files of their share (with percentiles over it) that record
-``shard_index``, ``shard_count`` and ``run_settings`` as attributes; :func:`merge_shards`
-joins the shards of one run, in order, into the file a single run would have written.
+Under ``torchrun`` (or with ``--shard i/n``) each process scores a contiguous share of the
+records; shard files record ``shard_index``, ``shard_count``, ``run_settings`` and
+``shard_records`` so :func:`crossreg.variants.sad_files.merge_shards` can join them into
+the file one process would have written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import itertools
 import json
 import logging
 import os
-import time
+import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from crossreg.genome import Genome
-from crossreg.io.atomic import atomic_path, atomic_write
+from crossreg.io.atomic import atomic_write
 from crossreg.io.vcf import Variant, iter_vcf, require_chromosome
-from crossreg.variants.alleles import Allele, format_counts, scorable_alts
-from crossreg.variants.sad_stats import (
-    PERCENTILES,
-    PROFILE_STATS,
-    STATS,
-    TRACK_BLOCK,
-    clip_float16,
-)
+from crossreg.variants.alleles import Allele, format_counts, scorable_alts, skip_reason
+from crossreg.variants.sad_stats import clip_float16
 
 log = logging.getLogger("crossreg")
 
 DEFAULT_CHUNK_SIZE = 50_000
-SHARD_ATTRS = ("shard_index", "shard_count", "run_settings", "shard_records")
-COPY_ROWS = 65_536  # rows per block when merging shards
+CHUNK_NAME = "chunk-{:06d}"
 
 
 @dataclass(frozen=True)
@@ -76,6 +73,17 @@ class Shard:
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
+
+
+def torchrun_shard() -> Shard | None:
+    """This process's shard under ``torchrun`` (``RANK/WORLD_SIZE``), else ``None``."""
+    count = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    return Shard(int(os.environ.get("RANK", "0") or 0), count) if count > 1 else None
+
+
+def shard_output(out: Path, shard: Shard) -> Path:
+    """Where shard `i/n` of a ``torchrun`` run writes: ``OUT.shard-i-of-n.h5`` (or .tsv)."""
+    return out.with_name(f"{out.stem}.shard-{shard.index}-of-{shard.count}{out.suffix}")
 
 
 def kept_records(vcf: str | os.PathLike[str], genome: Genome) -> Iterator[Variant]:
@@ -116,40 +124,41 @@ def survey_vcf(
 
 @dataclass(frozen=True)
 class Plan:
-    """This run's records ``[start, stop)`` of the kept ones, its allele count and the byte
-    widths of the string datasets (as ``np.array(..., dtype="S")`` would choose them)."""
+    """This run's records ``[start, stop)`` of the kept ones, the alleles it scores and
+    the alleles it skips, per reason (:func:`crossreg.variants.alleles.skip_reason`)."""
 
     start: int
     stop: int
     alleles: int
-    widths: dict[str, int]
+    skipped: dict[str, int]
 
 
-def plan_run(vcf: str | os.PathLike[str], genome: Genome, start: int, stop: int) -> Plan:
-    """Second pass: count the alleles of records ``[start, stop)`` and their name widths."""
-    widths = dict.fromkeys(("snp", "chr", "ref_allele", "alt_allele"), 1)
+def plan_run(
+    vcf: str | os.PathLike[str], genome: Genome, start: int, stop: int, seq_length: int
+) -> Plan:
+    """Second pass: count the alleles of records ``[start, stop)``, scored and skipped."""
     alleles = 0
+    skipped: Counter[str] = Counter()
     for v in itertools.islice(kept_records(vcf, genome), start, stop):
-        for alt in scorable_alts(v):
-            alleles += 1
-            for key, text in (
-                ("snp", Allele(v, alt).label),
-                ("chr", v.chrom),
-                ("ref_allele", v.ref),
-                ("alt_allele", alt),
-            ):
-                widths[key] = max(widths[key], len(text.encode("ascii")))
-    return Plan(start, stop, alleles, widths)
+        for alt in v.alts:
+            reason = skip_reason(v, alt, seq_length)
+            if reason is None:
+                alleles += 1
+            else:
+                skipped[reason] += 1
+    return Plan(start, stop, alleles, dict(sorted(skipped.items())))
 
 
-def record_chunks(records: Iterable[Variant], chunk_size: int) -> Iterator[list[Variant]]:
+def record_chunks(
+    records: Iterable[Variant], chunk_size: int, seq_length: int
+) -> Iterator[list[Variant]]:
     """Records grouped so that each group has at least `chunk_size` scorable alleles (the
     last one fewer); a group ends on a record."""
     group: list[Variant] = []
     count = 0
     for v in records:
         group.append(v)
-        count += len(scorable_alts(v))
+        count += len(scorable_alts(v, seq_length))
         if count >= chunk_size:
             yield group
             group, count = [], 0
@@ -199,274 +208,175 @@ def run_settings(
     }
 
 
-def partial_paths(out: Path) -> tuple[Path, Path]:
-    """``OUT.partial`` (the ``.h5`` being written) and ``OUT.partial.json`` (its progress)."""
-    return out.with_name(out.name + ".partial"), out.with_name(out.name + ".partial.json")
+def partial_dir(out: Path) -> Path:
+    """``OUT.partial/``: the finished chunks of a run being written, and its progress."""
+    return out.with_name(out.name + ".partial")
 
 
 def refuse_partial(out: Path) -> None:
-    """Stop when an interrupted run left ``OUT.partial`` and ``resume`` was not asked."""
-    partial, progress = partial_paths(out)
-    if partial.exists() or progress.exists():
+    """Stop when an interrupted run left ``OUT.partial/`` and ``resume`` was not asked."""
+    partial = partial_dir(out)
+    if partial.exists():
         raise FileExistsError(
             f"{partial} is left from an interrupted run: rerun with --resume to continue it "
-            f"(same model, FASTA, VCF and options), or delete {partial.name} and "
-            f"{progress.name} to start again"
+            f"(same model, FASTA, VCF and options), or delete {partial.name} to start again"
         )
 
 
-class Progress:
-    """Alleles done / total, rate and ETA, logged after each chunk."""
+@dataclass(frozen=True)
+class StoreState:
+    """How far a run is: records, alleles and chunks finished, gene rows written."""
 
-    def __init__(self, total: int, done: int) -> None:
-        self.total, self.start_done, self.start = total, done, time.monotonic()
-
-    def log(self, done: int, chunk: int) -> None:
-        elapsed = max(time.monotonic() - self.start, 1e-9)
-        rate = (done - self.start_done) / elapsed
-        left = (self.total - done) / rate if rate > 0 else float("inf")
-        eta = f"{left:.0f}s" if left != float("inf") else "?"
-        log.info(
-            "chunk %d: %d/%d alleles (%.1f%%), %.1f alleles/s, ETA %s",
-            chunk,
-            done,
-            self.total,
-            100.0 * done / max(self.total, 1),
-            rate,
-            eta,
-        )
+    settings: str
+    records_done: int = 0
+    alleles_done: int = 0
+    chunks_done: int = 0
+    gene_rows: int = 0
 
 
-ScoreChunk = Callable[[Sequence[object]], Iterable[Mapping[str, npt.NDArray[np.float32]]]]
+class ChunkWriter:
+    """The files of one chunk being written: each statistic's rows (memory-mapped
+    ``.npy`` of `dtype`, float16 values clipped to its range), the alleles' fields, and
+    the chunk's gene-table rows."""
 
+    def __init__(self, directory: Path, rows: int, dtype: str) -> None:
+        self.directory, self.rows, self.dtype = directory, rows, np.dtype(dtype)
+        self.row = 0
+        self.arrays: dict[str, np.memmap] = {}
+        self._genes: Any = None
 
-def write_h5_stream(
-    out: Path,
-    chunks: Callable[[int], Iterator[tuple[list[Variant], list[object]]]],
-    score: ScoreChunk,
-    plan: Plan,
-    targets: Sequence[object],
-    attrs: Mapping[str, object],
-    stats: Sequence[str],
-    *,
-    settings: str,
-    resume: bool,
-) -> None:
-    """Write `out` (``.h5``) chunk by chunk through ``OUT.partial``; `chunks(records_done)`
-    yields ``(records, alleles)`` from record `records_done` of the plan on."""
-    import h5py
-
-    partial, progress_path = partial_paths(out)
-    state = {"settings": settings, "records_done": 0, "alleles_done": 0, "chunks_done": 0}
-    fresh = True
-    if resume and partial.exists() and progress_path.exists():
-        saved = json.loads(progress_path.read_text())
-        if saved.get("settings") != settings:
-            raise ValueError(
-                f"{partial}: left by a run with other settings (model, FASTA, VCF, head, "
-                "options, stats, shard or chunk size); delete it and its .json to start again"
-            )
-        state, fresh = saved, False
-        log.info(
-            "resuming %s after chunk %d: %d/%d alleles done",
-            partial,
-            state["chunks_done"],
-            state["alleles_done"],
-            plan.alleles,
-        )
-    elif resume:
-        log.info("%s: no finished chunk to resume; starting from the beginning", out)
-    if fresh:
-        partial.unlink(missing_ok=True)
-        progress_path.unlink(missing_ok=True)
-        partial.parent.mkdir(parents=True, exist_ok=True)
-    n, n_tracks = plan.alleles, len(targets)
-    flat = [name for name in stats if name not in PROFILE_STATS]
-    with h5py.File(partial, "w" if fresh else "r+") as handle:
-        if fresh:
-            for name in flat:
-                handle.create_dataset(
-                    name, shape=(n, n_tracks), dtype="f2", chunks=(max(1, min(n, 1024)), n_tracks)
-                )
-            for key in ("snp", "chr", "ref_allele", "alt_allele"):
-                handle.create_dataset(key, shape=(n,), dtype=f"S{plan.widths[key]}")
-            handle.create_dataset("pos", shape=(n,), dtype=np.uint32)
-            handle["target_ids"] = np.array([t.identifier for t in targets], dtype="S")
-            handle["target_labels"] = np.array([t.description for t in targets], dtype="S")
-            handle["percentiles"] = PERCENTILES
-        datasets = {name: handle[name] for name in stats if name in handle}
-        meter = Progress(n, state["alleles_done"])
-        for records, alleles in chunks(state["records_done"]):
-            row = start = state["alleles_done"]
-            for batch in score(alleles):
-                for name in stats:
-                    values = clip_float16(batch[name])
-                    if name not in datasets:  # REF/ALT: the bins are known from the first batch
-                        bins = values.shape[1]
-                        datasets[name] = handle.create_dataset(
-                            name, shape=(n, bins, n_tracks), dtype="f2", chunks=(1, bins, n_tracks)
-                        )
-                    datasets[name][row : row + len(values)] = values
-                row += len(batch[stats[0]])
-            if row != start + len(alleles):
-                raise RuntimeError(f"expected {len(alleles)} rows in a chunk, got {row - start}")
-            stop = start + len(alleles)
-            if alleles:
-                handle["snp"][start:stop] = np.array([a.label for a in alleles], dtype="S")
-                handle["chr"][start:stop] = np.array([a.variant.chrom for a in alleles], dtype="S")
-                handle["pos"][start:stop] = np.array(
-                    [a.variant.pos + 1 for a in alleles], dtype=np.uint32
-                )
-                handle["ref_allele"][start:stop] = np.array(
-                    [a.variant.ref for a in alleles], dtype="S"
-                )
-                handle["alt_allele"][start:stop] = np.array([a.alt for a in alleles], dtype="S")
-            handle.flush()  # the rows are on disk before the progress file says so
-            state = {
-                "settings": settings,
-                "records_done": state["records_done"] + len(records),
-                "alleles_done": stop,
-                "chunks_done": state["chunks_done"] + 1,
-                "alleles_total": n,
-            }
-            with atomic_write(progress_path) as out_handle:
-                json.dump(state, out_handle)
-            meter.log(stop, state["chunks_done"])
-        if state["alleles_done"] != n:
-            raise RuntimeError(f"expected {n} rows, got {state['alleles_done']}")
+    def add(self, batch: Mapping[str, npt.NDArray[np.float32]], stats: Sequence[str]) -> int:
+        """Append a scored batch's rows of each of `stats`; returns how many rows."""
+        size = len(batch[stats[0]])
         for name in stats:
-            if name not in datasets:  # no alleles
-                datasets[name] = handle.create_dataset(name, shape=(0, 0, n_tracks), dtype="f2")
-        write_percentiles(handle, flat, n, n_tracks)
-        for key, value in attrs.items():
-            handle.attrs[key] = value
-    os.replace(partial, out)
-    progress_path.unlink(missing_ok=True)
-
-
-def write_percentiles(handle: object, flat: Sequence[str], n: int, n_tracks: int) -> None:
-    """``{stat}_pct`` (tracks × percentiles, float16) over all `n` rows, reading each
-    statistic back block of tracks by block."""
-    for name in flat:
-        scores = handle[name]
-        pct = handle.create_dataset(f"{name}_pct", shape=(n_tracks, len(PERCENTILES)), dtype="f2")
-        for start in range(0, n_tracks, TRACK_BLOCK):
-            block = scores[:, start : start + TRACK_BLOCK]
-            if n:
-                pct[start : start + block.shape[1]] = np.percentile(
-                    block, 100 * PERCENTILES, axis=0
-                ).T.astype(np.float16)
-
-
-def write_tsv_stream(
-    path: Path,
-    chunks: Iterator[tuple[list[Variant], list[object]]],
-    score: ScoreChunk,
-    columns: Sequence[str],
-    stats: Sequence[str],
-    total: int,
-) -> None:
-    """A ``.tsv`` written chunk by chunk: one row per allele (snp, chrom, pos, ref, alt,
-    then the statistics' columns)."""
-    meter = Progress(total, 0)
-    done = 0
-    with open(path, "w") as handle:
-        handle.write("\t".join(["snp", "chrom", "pos", "ref", "alt", *columns]) + "\n")
-        for index, (_, alleles) in enumerate(chunks, start=1):
-            row = 0
-            for batch in score(alleles):
-                block = np.concatenate([batch[name] for name in stats], axis=1)
-                for values in block:
-                    a = alleles[row]
-                    v = a.variant
-                    fields = [a.label, v.chrom, str(v.pos + 1), v.ref, a.alt]
-                    fields += [f"{x:.6g}" for x in values.tolist()]
-                    handle.write("\t".join(fields) + "\n")
-                    row += 1
-            if row != len(alleles):
-                raise RuntimeError(f"expected {len(alleles)} SAD rows in a chunk, got {row}")
-            done += row
-            meter.log(done, index)
-    if done != total:
-        raise RuntimeError(f"expected {total} SAD rows, got {done}")
-
-
-def merge_shards(
-    out: str | os.PathLike[str], shards: Sequence[str | os.PathLike[str]]
-) -> tuple[Path, int]:
-    """Join the ``.h5`` shards ``0/n … n-1/n`` of one run, given in order, into `out` with
-    percentiles over all rows: the file a single run would have written. Returns the path
-    and the number of alleles."""
-    import h5py
-
-    out = Path(out)
-    if out.suffix != ".h5":
-        raise ValueError(f"{out}: merged shards are written to an .h5")
-    if not shards:
-        raise ValueError("give the shard files to merge")
-    handles = [h5py.File(path, "r") for path in shards]
-    try:
-        first = handles[0]
-        count = int(first.attrs.get("shard_count", 0))
-        if not count:
-            raise ValueError(f"{shards[0]}: not a shard of a crossreg sad --shard run")
-        if len(handles) != count:
-            raise ValueError(f"the run has {count} shards; {len(handles)} were given")
-        names = [name for name in first if name in STATS]
-        for i, (path, handle) in enumerate(zip(shards, handles, strict=True)):
-            if int(handle.attrs.get("shard_count", 0)) != count:
-                raise ValueError(f"{path}: not shard of the same {count}-shard run")
-            if int(handle.attrs["shard_index"]) != i:
-                raise ValueError(
-                    f"{path}: shard {int(handle.attrs['shard_index'])}/{count} given in "
-                    f"place {i}; give the shards in order 0..{count - 1}"
+            values = batch[name]
+            if self.dtype == np.float16:
+                values = clip_float16(values)
+            if name not in self.arrays:
+                self.arrays[name] = np.lib.format.open_memmap(
+                    self.directory / f"{name}.npy",
+                    mode="w+",
+                    dtype=self.dtype,
+                    shape=(self.rows, *values.shape[1:]),
                 )
-            if handle.attrs["run_settings"] != first.attrs["run_settings"]:
-                raise ValueError(f"{path}: a shard of another run (other settings)")
-            if [name for name in handle if name in STATS] != names:
-                raise ValueError(f"{path}: holds other statistics than {shards[0]}")
-            if not np.array_equal(handle["target_ids"][:], first["target_ids"][:]):
-                raise ValueError(f"{path}: other tracks than {shards[0]}")
-            if i and int(handle.attrs["shard_records"][0]) != int(
-                handles[i - 1].attrs["shard_records"][1]
-            ):
-                raise ValueError(f"{path}: does not start where shard {i - 1} ends")
-        sizes = [len(handle["snp"]) for handle in handles]
-        n, n_tracks = sum(sizes), len(first["target_ids"])
-        flat = [name for name in names if name not in PROFILE_STATS]
-        with atomic_path(out) as tmp, h5py.File(tmp, "w") as merged:
-            for name in names:
-                if name in PROFILE_STATS:
-                    bins = max(handle[name].shape[1] for handle in handles)
-                    shape, chunks = (n, bins, n_tracks), (1, bins, n_tracks)
-                    if not n:
-                        shape, chunks = (0, 0, n_tracks), None
-                else:
-                    shape, chunks = (n, n_tracks), (max(1, min(n, 1024)), n_tracks)
-                dataset = merged.create_dataset(name, shape=shape, dtype="f2", chunks=chunks)
-                _copy_rows(dataset, [handle[name] for handle in handles])
-            for key in ("snp", "chr", "pos", "ref_allele", "alt_allele"):
-                dtype = first[key].dtype
-                if dtype.kind == "S":
-                    dtype = np.dtype(f"S{max(handle[key].dtype.itemsize for handle in handles)}")
-                merged[key] = np.concatenate([handle[key][:] for handle in handles]).astype(dtype)
-            for key in ("target_ids", "target_labels", "percentiles"):
-                merged[key] = first[key][:]
-            write_percentiles(merged, flat, n, n_tracks)
-            for key, value in first.attrs.items():
-                if key not in SHARD_ATTRS:
-                    merged.attrs[key] = value
-    finally:
-        for handle in handles:
-            handle.close()
-    return out, n
+            self.arrays[name][self.row : self.row + size] = values
+        self.row += size
+        return size
+
+    def genes(self) -> Any:
+        """The chunk's gene-table rows (a text file, opened on first use)."""
+        if self._genes is None:
+            self._genes = open(self.directory / "genes.tsv", "w")  # noqa: SIM115
+        return self._genes
+
+    def finish(self, alleles: Sequence[Allele]) -> None:
+        """Check every row was written, save the alleles' fields and close the files."""
+        if self.row != self.rows or len(alleles) != self.rows:
+            raise RuntimeError(f"expected {self.rows} rows in a chunk, got {self.row}")
+        fields = {
+            "snp": [a.label for a in alleles],
+            "chr": [a.variant.chrom for a in alleles],
+            "ref_allele": [a.variant.ref for a in alleles],
+            "alt_allele": [a.alt for a in alleles],
+        }
+        for name, values in fields.items():
+            np.save(self.directory / f"{name}.npy", np.array(values, dtype="S"))
+        positions = np.array([a.variant.pos + 1 for a in alleles], dtype=np.uint32)
+        np.save(self.directory / "pos.npy", positions)
+        for array in self.arrays.values():
+            array.flush()
+        self.arrays.clear()
+        if self._genes is not None:
+            self._genes.close()
 
 
-def _copy_rows(target: object, sources: Sequence[object]) -> None:
-    """Copy `sources` one after another into `target`'s rows, in blocks of rows."""
-    row = 0
-    for source in sources:
-        for start in range(0, len(source), COPY_ROWS):
-            block = source[start : start + COPY_ROWS]
-            target[row + start : row + start + len(block)] = block
-        row += len(source)
+class ChunkStore:
+    """``OUT.partial/``: one directory per finished chunk and ``progress.json``."""
+
+    def __init__(self, out: Path) -> None:
+        self.root = partial_dir(out)
+        self.progress_path = self.root / "progress.json"
+
+    def open(self, settings: str, *, resume: bool, total: int) -> StoreState:
+        """Start afresh, or with `resume` continue a store left by the same settings."""
+        if resume and self.progress_path.exists():
+            saved = self.saved()
+            if saved.settings != settings:
+                raise ValueError(
+                    f"{self.root}: left by a run with other settings (model, FASTA, VCF, "
+                    "head, options, stats, tracks, shard or chunk size); delete it to start "
+                    "again"
+                )
+            for stale in self.root.iterdir():  # a chunk begun but not counted
+                if stale.is_dir() and stale.name not in self.chunk_names(saved):
+                    shutil.rmtree(stale)
+            log.info(
+                "resuming %s after chunk %d: %d/%d alleles done",
+                self.root,
+                saved.chunks_done,
+                saved.alleles_done,
+                total,
+            )
+            return saved
+        if resume:
+            log.info("%s: no finished chunk to resume; starting from the beginning", self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root.mkdir(parents=True)
+        state = StoreState(settings)
+        self._save(state)
+        return state
+
+    def saved(self) -> StoreState:
+        """The state of the last finished chunk, as ``progress.json`` records it."""
+        return StoreState(**json.loads(self.progress_path.read_text()))
+
+    def chunk_names(self, state: StoreState) -> list[str]:
+        """The directory names of the finished chunks, in order."""
+        return [CHUNK_NAME.format(k) for k in range(state.chunks_done)]
+
+    @contextlib.contextmanager
+    def chunk(self, state: StoreState, rows: int, dtype: str) -> Iterator[ChunkWriter]:
+        """A writer for the next chunk; the chunk is in place only when the block ends."""
+        final = self.root / CHUNK_NAME.format(state.chunks_done)
+        tmp = final.with_name(f".{final.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            yield ChunkWriter(tmp, rows, dtype)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def commit(self, state: StoreState, records: int, alleles: int, gene_rows: int) -> StoreState:
+        """Count one more finished chunk (after its directory is in place)."""
+        state = dataclasses.replace(
+            state,
+            records_done=state.records_done + records,
+            alleles_done=state.alleles_done + alleles,
+            chunks_done=state.chunks_done + 1,
+            gene_rows=state.gene_rows + gene_rows,
+        )
+        self._save(state)
+        return state
+
+    def _save(self, state: StoreState) -> None:
+        with atomic_write(self.progress_path) as handle:
+            json.dump(dataclasses.asdict(state), handle)
+
+    def parts(self, state: StoreState) -> list[dict[str, np.ndarray]]:
+        """The finished chunks' arrays (memory-mapped), in order."""
+        return [
+            {path.stem: np.load(path, mmap_mode="r") for path in sorted(directory.glob("*.npy"))}
+            for directory in (self.root / name for name in self.chunk_names(state))
+        ]
+
+    def gene_pieces(self, state: StoreState) -> list[Path]:
+        """The finished chunks' gene-table rows, in order."""
+        pieces = [self.root / name / "genes.tsv" for name in self.chunk_names(state)]
+        return [piece for piece in pieces if piece.exists()]
+
+    def remove(self) -> None:
+        """Delete the store once the output is written."""
+        shutil.rmtree(self.root, ignore_errors=True)

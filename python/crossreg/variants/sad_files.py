@@ -1,0 +1,302 @@
+"""SAD output files: Basenji's ``.h5`` layout, the ``.tsv``, the gene table, and merging.
+
+Every output is written in one uninterrupted pass from *parts* — the finished chunks of a
+run (:class:`crossreg.variants.sad_stream.ChunkStore`) or the shard files of a sharded one
+— each a mapping from a dataset name to rows (a memory-mapped ``.npy`` or an HDF5
+dataset). Rows are copied in blocks of :data:`COPY_ROWS` counted from the first row, and
+attributes are written in sorted order, so the same rows give the same bytes however they
+were computed: in one run or several resumed ones, in one process or in shards.
+
+The ``.h5`` holds, in this order: each statistic ``(alleles, tracks)`` float16 (``REF``/
+``ALT``: ``(alleles, bins, tracks)``), ``snp``, ``chr``, ``pos`` (1-based), ``ref_allele``,
+``alt_allele``, ``target_ids``, ``target_labels``, ``percentiles`` and ``{stat}_pct``
+(tracks × percentiles over all alleles), with the run's metadata as attributes
+(``stats`` names the statistics in their order).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.io.atomic import atomic_path, atomic_write
+from crossreg.variants.alleles import format_counts, parse_counts
+from crossreg.variants.genes import genes_path
+from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS, TRACK_BLOCK
+
+COPY_ROWS = 65_536  # rows per block when copying parts into an output
+ROW_FIELDS = ("snp", "chr", "pos", "ref_allele", "alt_allele")
+TSV_FIELDS = ("snp", "chrom", "pos", "ref", "alt")
+SHARD_ATTRS = ("shard_index", "shard_count", "run_settings", "shard_records")
+SUMMED_ATTRS = ("gene_rows",)  # per shard; the merged file holds their sum
+
+Part = Mapping[str, Any]  # dataset name -> rows (np.ndarray, np.memmap or h5py.Dataset)
+
+
+def part_rows(part: Part) -> int:
+    """The number of alleles in a part."""
+    return len(part["snp"])
+
+
+def read_rows(parts: Sequence[Part], name: str, start: int, stop: int) -> npt.NDArray:
+    """Rows ``[start, stop)`` of dataset `name` over `parts` joined end to end."""
+    pieces = []
+    offset = 0
+    for part in parts:
+        size = part_rows(part)
+        lo, hi = max(start - offset, 0), min(stop - offset, size)
+        if lo < hi:
+            pieces.append(np.asarray(part[name][lo:hi]))
+        offset += size
+        if offset >= stop:
+            break
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def field_dtype(parts: Sequence[Part], name: str) -> np.dtype:
+    """``pos``: uint32; the text fields: bytes as wide as the widest value (at least 1)."""
+    if name == "pos":
+        return np.dtype(np.uint32)
+    width = max([1, *(np.asarray(part[name][:0]).dtype.itemsize for part in parts)])
+    return np.dtype(f"S{width}")
+
+
+def write_h5(
+    path: Path,
+    parts: Sequence[Part],
+    stats: Sequence[str],
+    target_ids: Sequence[str],
+    target_labels: Sequence[str],
+    attrs: Mapping[str, object],
+) -> int:
+    """Write the ``.h5`` at `path` (atomically) from `parts`; returns the allele count."""
+    import h5py
+
+    n = sum(part_rows(part) for part in parts)
+    n_tracks = len(target_ids)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
+        for name in stats:
+            if name in PROFILE_STATS:
+                bins = next((part[name].shape[1] for part in parts if part_rows(part)), 0)
+                shape, chunks = (n, bins, n_tracks), (1, bins, n_tracks) if n else None
+            else:
+                shape, chunks = (n, n_tracks), (max(1, min(n, 1024)), n_tracks)
+            dataset = handle.create_dataset(name, shape=shape, dtype="f2", chunks=chunks)
+            _copy(dataset, parts, name, n)
+        for name in ROW_FIELDS:
+            dataset = handle.create_dataset(name, shape=(n,), dtype=field_dtype(parts, name))
+            _copy(dataset, parts, name, n)
+        handle["target_ids"] = np.array(list(target_ids), dtype="S")
+        handle["target_labels"] = np.array(list(target_labels), dtype="S")
+        handle["percentiles"] = PERCENTILES
+        write_percentiles(handle, [s for s in stats if s not in PROFILE_STATS], n, n_tracks)
+        for key in sorted(attrs):
+            handle.attrs[key] = attrs[key]
+    return n
+
+
+def _copy(dataset: Any, parts: Sequence[Part], name: str, n: int) -> None:
+    for start in range(0, n, COPY_ROWS):
+        stop = min(start + COPY_ROWS, n)
+        dataset[start:stop] = read_rows(parts, name, start, stop)
+
+
+def write_percentiles(handle: Any, flat: Sequence[str], n: int, n_tracks: int) -> None:
+    """``{stat}_pct`` (tracks × percentiles, float16) over all `n` rows, reading each
+    statistic back block of tracks by block."""
+    for name in flat:
+        scores = handle[name]
+        pct = handle.create_dataset(f"{name}_pct", shape=(n_tracks, len(PERCENTILES)), dtype="f2")
+        for start in range(0, n_tracks, TRACK_BLOCK):
+            block = scores[:, start : start + TRACK_BLOCK]
+            if n:
+                pct[start : start + block.shape[1]] = np.percentile(
+                    block, 100 * PERCENTILES, axis=0
+                ).T.astype(np.float16)
+
+
+def tsv_columns(stats: Sequence[str], target_ids: Sequence[str]) -> list[str]:
+    """A ``.tsv``'s score columns: the track identifiers for SAD alone (the default),
+    else ``STAT:identifier`` per statistic, statistic by statistic."""
+    if tuple(stats) == ("SAD",):
+        return list(target_ids)
+    return [f"{name}:{identifier}" for name in stats for identifier in target_ids]
+
+
+def write_tsv(
+    path: Path,
+    parts: Sequence[Part],
+    stats: Sequence[str],
+    target_ids: Sequence[str],
+    attrs: Mapping[str, object],
+) -> int:
+    """Write the ``.tsv`` at `path` (one row per allele: snp, chrom, pos, ref, alt, then
+    the statistics' columns, ``%.6g``) and its metadata ``path.json``, both atomically;
+    returns the allele count."""
+    n = 0
+    with atomic_write(path) as handle:
+        handle.write("\t".join([*TSV_FIELDS, *tsv_columns(stats, target_ids)]) + "\n")
+        for part in parts:
+            size = part_rows(part)
+            fields = [np.asarray(part[name][:]) for name in ROW_FIELDS]
+            for start in range(0, size, COPY_ROWS):
+                stop = min(start + COPY_ROWS, size)
+                block = np.concatenate([np.asarray(part[s][start:stop]) for s in stats], axis=1)
+                for i, values in enumerate(block, start=start):
+                    row = [
+                        f.decode() if isinstance(f, bytes) else str(f)
+                        for f in (field[i] for field in fields)
+                    ]
+                    row += [f"{x:.6g}" for x in values.tolist()]
+                    handle.write("\t".join(row) + "\n")
+            n += size
+    with atomic_write(metadata_path(path)) as handle:
+        json.dump({key: attrs[key] for key in sorted(attrs)}, handle, indent=1, default=_plain)
+    return n
+
+
+def _plain(value: object) -> object:
+    """numpy values in metadata → JSON numbers and lists."""
+    return value.tolist() if isinstance(value, np.ndarray | np.generic) else str(value)
+
+
+def metadata_path(tsv: Path) -> Path:
+    """The JSON file beside a ``.tsv`` output that holds its metadata."""
+    return tsv.with_name(tsv.name + ".json")
+
+
+def join_tables(path: Path, header: str, pieces: Iterable[Path], *, headed: bool = False) -> int:
+    """Write `header`, then the rows of each of `pieces` (after their own header line
+    when `headed`), into `path`, atomically; returns the row count."""
+    rows = 0
+    with atomic_path(path) as tmp, open(tmp, "w") as out:
+        out.write(header)
+        for piece in pieces:
+            with open(piece) as handle:
+                if headed:
+                    handle.readline()
+                for line in handle:
+                    out.write(line)
+                    rows += 1
+    return rows
+
+
+def read_attrs(path: Path) -> dict[str, object]:
+    """The metadata of a SAD output: an ``.h5``'s attributes or a ``.tsv``'s JSON."""
+    if path.suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            return dict(handle.attrs.items())
+    meta = metadata_path(path)
+    if not meta.exists():
+        raise ValueError(f"{path}: no {meta.name} beside it; is it a crossreg sad output?")
+    return json.loads(meta.read_text())
+
+
+def merged_attrs(metas: Sequence[Mapping[str, object]]) -> dict[str, object]:
+    """The attributes of the file the shards make: the first's without the shard keys,
+    per-shard counts summed."""
+    attrs = {key: value for key, value in metas[0].items() if key not in SHARD_ATTRS}
+    for key in SUMMED_ATTRS:
+        if key in attrs:
+            attrs[key] = sum(int(meta[key]) for meta in metas)  # type: ignore[call-overload]
+    if "skipped_alleles" in attrs:
+        total: dict[str, int] = {}
+        for meta in metas:
+            for reason, count in parse_counts(str(meta["skipped_alleles"])).items():
+                total[reason] = total.get(reason, 0) + count
+        attrs["skipped_alleles"] = format_counts(dict(sorted(total.items())))
+    return attrs
+
+
+def check_shards(shards: Sequence[Path], metas: Sequence[Mapping[str, object]]) -> None:
+    """Stop unless `shards` are all the shards of one run, in order, end to end."""
+    count = int(metas[0].get("shard_count", 0))  # type: ignore[call-overload]
+    if not count:
+        raise ValueError(f"{shards[0]}: not a shard of a crossreg sad --shard run")
+    if len(shards) != count:
+        raise ValueError(f"the run has {count} shards; {len(shards)} were given")
+    for i, (path, meta) in enumerate(zip(shards, metas, strict=True)):
+        if int(meta.get("shard_count", 0)) != count:  # type: ignore[call-overload]
+            raise ValueError(f"{path}: not a shard of the same {count}-shard run")
+        index = int(meta["shard_index"])  # type: ignore[call-overload]
+        if index != i:
+            raise ValueError(
+                f"{path}: shard {index}/{count} given in place {i}; "
+                f"give the shards in order 0..{count - 1}"
+            )
+        if meta["run_settings"] != metas[0]["run_settings"]:
+            raise ValueError(f"{path}: a shard of another run (other settings)")
+        if i and int(np.asarray(meta["shard_records"])[0]) != int(
+            np.asarray(metas[i - 1]["shard_records"])[1]
+        ):
+            raise ValueError(f"{path}: does not start where shard {i - 1} ends")
+
+
+def merge_shards(
+    out: str | os.PathLike[str], shards: Sequence[str | os.PathLike[str]]
+) -> tuple[Path, int]:
+    """Join the shards ``0/n … n-1/n`` of one run (``.h5`` or ``.tsv``), given in order,
+    into `out`: byte for byte the file one process would have written (``.h5``
+    percentiles over all rows), and the gene tables beside them likewise. Returns the
+    path and the number of alleles."""
+    out = Path(out)
+    paths = [Path(p) for p in shards]
+    if not paths:
+        raise ValueError("give the shard files to merge")
+    if out.suffix not in (".h5", ".tsv") or any(p.suffix != out.suffix for p in paths):
+        raise ValueError(f"{out}: merge .h5 shards into an .h5 and .tsv shards into a .tsv")
+    metas = [read_attrs(path) for path in paths]
+    check_shards(paths, metas)
+    attrs = merged_attrs(metas)
+    n = _merge_h5(out, paths, attrs) if out.suffix == ".h5" else _merge_tsv(out, paths, attrs)
+    if "gtf" in attrs:
+        tables = [genes_path(path) for path in paths]
+        join_tables(genes_path(out), _first_line(tables[0]), tables, headed=True)
+    return out, n
+
+
+def _merge_h5(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) -> int:
+    import h5py
+
+    handles = [h5py.File(path, "r") for path in paths]
+    try:
+        first = handles[0]
+        stats = str(attrs["stats"]).split(",")
+        for path, handle in zip(paths, handles, strict=True):
+            if not np.array_equal(handle["target_ids"][:], first["target_ids"][:]):
+                raise ValueError(f"{path}: other tracks than {paths[0]}")
+        return write_h5(
+            out,
+            [{name: handle[name] for name in [*stats, *ROW_FIELDS]} for handle in handles],
+            stats,
+            first["target_ids"][:].astype(str).tolist(),
+            first["target_labels"][:].astype(str).tolist(),
+            attrs,
+        )
+    finally:
+        for handle in handles:
+            handle.close()
+
+
+def _merge_tsv(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) -> int:
+    header = _first_line(paths[0])
+    for path in paths[1:]:
+        if _first_line(path) != header:
+            raise ValueError(f"{path}: other columns than {paths[0]}")
+    n = join_tables(out, header, paths, headed=True)
+    with atomic_write(metadata_path(out)) as handle:
+        json.dump({key: attrs[key] for key in sorted(attrs)}, handle, indent=1, default=_plain)
+    return n
+
+
+def _first_line(path: Path) -> str:
+    with open(path) as handle:
+        return handle.readline()
