@@ -48,6 +48,7 @@ def _taps(
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The (at most two) output bins covering the base interval ``[lo, hi)`` (at most one
     bin long) and their overlap weights (overlap / bin width); empty intervals weigh 0."""
+    lo, hi = torch.broadcast_tensors(lo, hi)
     k0 = torch.div(lo - first_base, bin_width, rounding_mode="floor")
     boundary = first_base + (k0 + 1) * bin_width
     taps = []

@@ -1,0 +1,176 @@
+"""Realigned indel scores (``indel="realign"``): SNPs unchanged, a binned base-level signal
+with bases deleted or inserted maps back onto the reference profile, insertions fold into
+one bin and keep the total, and ``score_stats`` end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from crossreg.genome import Genome
+from crossreg.io.vcf import Variant
+from crossreg.model.inference import InferenceOptions
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
+from crossreg.variants.alleles import Allele
+from crossreg.variants.genes import GENES, GeneIndex
+from crossreg.variants.realign import check_indel_rule, realign
+from crossreg.variants.scoring import score_stats
+from tests.pipeline import SEQ_LENGTH, small_params
+
+WIDTH, BINS = 128, 48  # the small model's output: 48 bins of 128 bp
+FIRST = (SEQ_LENGTH - BINS * WIDTH) // 2  # window index of the first output bin's first base
+AT = SEQ_LENGTH // 2 - 1  # the variant's first base (the last base of bin 23)
+
+
+def _signal(length: int, tapered: bool = False) -> np.ndarray:
+    """A smooth positive base-level signal ``(length, 2 tracks)``; `tapered`: zero from three
+    bins before the output bins' end on."""
+    x = np.arange(length, dtype=np.float64)[:, None]
+    phase = np.array([[0.0, 1.3]])
+    s = 2 + np.sin(2 * np.pi * x / 3000 + phase) + 0.5 * np.cos(2 * np.pi * x / 1700 + phase)
+    if tapered:
+        s[FIRST + (BINS - 3) * WIDTH :] = 0
+    return s
+
+
+def _binned(signal: np.ndarray) -> torch.Tensor:
+    """Mean of each output bin ``(1, bins, tracks)``, as a model's bins cover the window."""
+    out = signal[FIRST : FIRST + BINS * WIDTH].reshape(BINS, WIDTH, -1).mean(axis=1)
+    return torch.tensor(out[None], dtype=torch.float32)
+
+
+def _deleted(signal: np.ndarray, delta: int) -> np.ndarray:
+    """The signal of the alternative window of a deletion of `delta` bases after ``AT``."""
+    return np.concatenate([signal[: AT + 1], signal[AT + 1 + delta :]])
+
+
+def _inserted(signal: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """The signal of the alternative window with `extra` inserted after ``AT``."""
+    return np.concatenate([signal[: AT + 1], extra, signal[AT + 1 :]])
+
+
+def _realign(ref: torch.Tensor, alt: torch.Tensor, lengths: list[tuple[int, int]]):
+    return realign(
+        ref,
+        alt,
+        [AT] * len(lengths),
+        [r for r, _ in lengths],
+        [a for _, a in lengths],
+        first_base=FIRST,
+        bin_width=WIDTH,
+    )
+
+
+def test_snps_and_substitutions_are_unchanged():
+    gen = torch.Generator().manual_seed(0)
+    ref, alt = torch.rand(3, BINS, 4, generator=gen), torch.rand(3, BINS, 4, generator=gen)
+    got_ref, got_alt = _realign(ref, alt, [(1, 1), (3, 3), (40, 40)])
+    assert torch.equal(got_ref, ref) and torch.equal(got_alt, alt)
+
+
+@pytest.mark.parametrize("delta", [128, 256, 37, 300])
+def test_deletions_realign_to_the_reference_profile(delta):
+    signal = _signal(SEQ_LENGTH + delta)
+    ref, alt = _binned(signal), _binned(_deleted(signal, delta))
+    got_ref, got_alt = _realign(ref, alt, [(1 + delta, 1)])
+    # bins holding the deleted bases [AT + 1, AT + 1 + delta) are masked in both
+    masked = np.zeros(BINS, dtype=bool)
+    masked[(AT + 1 - FIRST) // WIDTH : (AT + delta - FIRST) // WIDTH + 1] = True
+    assert (got_ref[0, masked] == 0).all() and (got_alt[0, masked] == 0).all()
+    assert torch.equal(got_ref[0, ~masked], ref[0, ~masked])
+    if delta % WIDTH == 0:  # whole bins move: exact
+        assert torch.equal(got_alt[0, ~masked], ref[0, ~masked])
+    else:  # an overlap-weighted mix of two bins: close on a smooth signal
+        np.testing.assert_allclose(got_alt[0, ~masked], ref[0, ~masked], rtol=0.02)
+    # the left rule compares shifted bins downstream
+    after = (AT + 1 + delta - FIRST) // WIDTH + 1
+    assert not np.allclose(alt[0, after:], ref[0, after:], rtol=0.02)
+
+
+@pytest.mark.parametrize("size", [128, 256, 37])
+def test_insertions_fold_into_the_insertion_bin_and_keep_the_total(size):
+    signal = _signal(SEQ_LENGTH, tapered=True)
+    extra = np.full((size, 2), 3.0)
+    ref, alt = _binned(signal), _binned(_inserted(signal, extra))
+    got_ref, got_alt = _realign(ref, alt, [(1, 1 + size)])
+    torch.testing.assert_close(got_alt.sum(dim=1), alt.sum(dim=1), rtol=1e-6, atol=0)
+    at = (AT - FIRST) // WIDTH  # the bin of REF's last base takes the inserted bases
+    # the bins at the window's end whose bases were pushed out are masked
+    pushed = np.arange(BINS) >= BINS - -(-size // WIDTH)
+    assert (got_ref[0, pushed] == 0).all() and (got_alt[0, pushed] == 0).all()
+    kept = ~pushed
+    kept[at] = False
+    folded = float(extra[:, 0].sum()) / WIDTH
+    if size % WIDTH == 0:
+        assert torch.equal(got_alt[0, kept], ref[0, kept])
+        torch.testing.assert_close(got_alt[0, at], ref[0, at] + folded)
+    else:  # close on the smooth signal, away from the bins that mix in inserted bases
+        smooth = kept & (np.abs(np.arange(BINS) - at) > 2) & (np.arange(BINS) < BINS - 5)
+        np.testing.assert_allclose(got_alt[0, smooth], ref[0, smooth], rtol=0.02)
+
+
+def test_a_batch_realigns_each_allele_by_its_own_delta():
+    gen = torch.Generator().manual_seed(1)
+    ref, alt = torch.rand(5, BINS, 3, generator=gen), torch.rand(5, BINS, 3, generator=gen)
+    lengths = [(1, 1), (201, 1), (1, 61), (3, 1), (2, 2)]
+    got_ref, got_alt = _realign(ref, alt, lengths)
+    for i, pair in enumerate(lengths):
+        one_ref, one_alt = _realign(ref[i : i + 1], alt[i : i + 1], [pair])
+        assert torch.equal(got_ref[i], one_ref[0]) and torch.equal(got_alt[i], one_alt[0])
+
+
+def test_unknown_rules_are_named():
+    assert check_indel_rule("realign") == "realign"
+    with pytest.raises(ValueError, match="unknown indel rule 'right'; choose among left, realign"):
+        check_indel_rule("right")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict:
+    """A random genome and a small random-weight model (3 softplus tracks)."""
+    root = tmp_path_factory.mktemp("sad_realign")
+    rng = np.random.default_rng(5)
+    seq = "".join("ACGT"[i] for i in rng.integers(0, 4, 40_000))
+    (root / "g.fa").write_text(f">c1\n{seq}\n")
+    params = small_params({"human": 3}, dropout=0.0)
+    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(2)).eval()
+    return {"genome": Genome(root / "g.fa"), "seq": seq, "model": model}
+
+
+def test_score_stats_realign_end_to_end(world):
+    seq, model, genome = world["seq"], world["model"], world["genome"]
+    snp_alt = "A" if seq[12_000] != "A" else "C"
+    variants = [
+        Variant("c1", 12_000, seq[12_000], (snp_alt,), id="snp"),
+        Variant("c1", 15_000, seq[15_000:15_301], (seq[15_000],), id="del300"),
+        Variant("c1", 18_000, seq[18_000], (seq[18_000] + "ACGTA" * 20,), id="ins100"),
+        Variant("c1", 21_000, seq[21_000:21_003], (seq[21_000],), id="del2"),
+    ]
+    alleles = [Allele(v, v.alts[0]) for v in variants]
+    stats = ("SAD", "JS", "logSAD", "SAX", "REF", "ALT")
+    index = GeneIndex({"G1": [("c1", 15_000 + 900)], "G2": [("c1", 18_000 + 900)]})
+    options = InferenceOptions(batch_size=3, rc=True)
+
+    def run(rule: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        batches = list(score_stats(model, alleles, genome, None, options, stats, index,
+                                   indel=rule))  # fmt: skip
+        genes = np.concatenate([b[GENES].scores for b in batches])
+        return {name: np.concatenate([b[name] for b in batches]) for name in stats}, genes
+
+    left, left_genes = run("left")
+    got, got_genes = run("realign")
+    for name in stats:
+        assert np.isfinite(got[name]).all(), name
+        np.testing.assert_array_equal(got[name][0], left[name][0], err_msg=name)  # the SNP
+    assert (got["JS"] >= 0).all() and np.isfinite(got_genes).all()
+    # the 300-bp deletion: its bins are masked (0 in REF and ALT), the SAD changes
+    deleted = slice((AT + 1 - FIRST) // WIDTH, (AT + 300 - FIRST) // WIDTH + 1)
+    assert (got["REF"][1, deleted] == 0).all() and (got["ALT"][1, deleted] == 0).all()
+    assert not np.allclose(got["SAD"][1], left["SAD"][1])
+    # masked bins count as no difference: SAD is the sum over the others
+    np.testing.assert_allclose(
+        got["SAD"][1], (got["ALT"][1] - got["REF"][1]).sum(axis=0), rtol=1e-5, atol=1e-5
+    )
+    assert not np.allclose(got_genes, left_genes)
