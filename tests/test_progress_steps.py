@@ -8,12 +8,21 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from crossreg.data import BuildOptions, Layout, build_dataset
 from crossreg.data.store import DataStore
+from crossreg.evaluate.accuracy import evaluate_model
+from crossreg.genome import Genome
+from crossreg.model.checkpoint import make_config, save_checkpoint
+from crossreg.model.inference import InferenceOptions
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
+from crossreg.predict import write_predictions
 from crossreg.synth import synthesize
 from crossreg.synth.world import _stage_count
 from crossreg.train.trainer import TrainOptions, train
+from crossreg.variants.ism import write_ism
 from tests.data_inputs import small_inputs
 from tests.pipeline import build_tiny_stores, small_params
 
@@ -104,3 +113,57 @@ def test_synth_reports_its_stages(progress_logs, tmp_path):
     assert {"human tracks", "mouse genome", "mouse variants", "net", "panel"} <= stages
     assert lines[-1].startswith(f"synth: {total}/{total} stages (100.0%)")
     assert len(lines) == total + 1  # a line per stage (interval 0) and the final one
+
+
+@pytest.fixture(scope="module")
+def checkpoint(stores, tmp_path_factory) -> Path:
+    """An untrained two-head checkpoint sized to the tiny stores."""
+    opened = {name: DataStore(d) for name, d in stores.items()}
+    params = small_params({name: s.num_targets for name, s in opened.items()}, dropout=0.0)
+    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(5)).eval()
+    targets = {name: list(s.table.targets) for name, s in opened.items()}
+    path = tmp_path_factory.mktemp("model") / "model"
+    save_checkpoint(path, model, make_config(model, params, targets))
+    return path
+
+
+@pytest.fixture(scope="module")
+def regions(stores, tmp_path_factory) -> tuple[Path, Path]:
+    """The human FASTA of the tiny world and a BED of five regions on it."""
+    fasta = Path(DataStore(stores["human"]).metadata["inputs"]["fasta"])
+    chrom, size = next(iter(Genome(fasta).sizes.items()))
+    bed = tmp_path_factory.mktemp("regions") / "regions.bed"
+    bed.write_text("".join(f"{chrom}\t{s}\t{s + 100}\tr{s}\n" for s in range(10_000, 15_000, 1000)))
+    assert size > 20_000
+    return fasta, bed
+
+
+def test_evaluate_reports_windows(progress_logs, checkpoint, stores, tmp_path):
+    store = DataStore(stores["human"])
+    count = store.splits["valid"]["count"]
+    evaluate_model(checkpoint, stores["human"], tmp_path / "eval", split="valid")
+    lines = messages(progress_logs, "evaluating human valid: ")
+    assert lines[0].startswith(f"evaluating human valid: 4/{count} windows")
+    assert lines[-1].startswith(f"evaluating human valid: {count}/{count} windows (100.0%)")
+
+
+def test_predict_reports_windows(progress_logs, checkpoint, regions, tmp_path):
+    fasta, bed = regions
+    options = InferenceOptions(batch_size=2)
+    write_predictions(checkpoint, fasta, tmp_path / "p.npy", head="human", bed=bed, options=options)
+    lines = messages(progress_logs, "predicting: ")
+    assert [line.split(" windows")[0] for line in lines] == [
+        "predicting: 2/5",
+        "predicting: 4/5",
+        "predicting: 5/5",
+        "predicting: 5/5",
+    ]
+    assert "windows/s" in lines[0] and "done in" in lines[-1]
+
+
+def test_ism_reports_sites(progress_logs, checkpoint, regions, tmp_path):
+    fasta, bed = regions
+    write_ism(checkpoint, fasta, tmp_path / "ism.h5", bed=bed, head="human", width=2)
+    lines = messages(progress_logs, "ISM: ")
+    assert lines[0].startswith("ISM: 1/5 sites (20.0%)") and "sites/s" in lines[0]
+    assert lines[-1].startswith("ISM: 5/5 sites (100.0%)") and "done in" in lines[-1]

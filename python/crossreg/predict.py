@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from crossreg.model.inference import (
     run_inference,
 )
 from crossreg.model.seqnn import SeqNN
+from crossreg.progress import Progress, progress
 
 log = logging.getLogger("crossreg")
 
@@ -123,20 +124,30 @@ def write_predictions(
         model_device(model),
         options.describe(),
     )
-    save_predictions(
-        out,
-        predict_windows(model, genome, windows, head, options),
-        windows,
-        (model.output_length(), model.num_targets(head)),
-        targets=config.targets[head],
-        attrs={
-            **provenance(model_dir, head, config, options),
-            "bin_width": config.bin_width,
-            "crop_bins": list(config.crop),
-        },
-    )
+    with progress(len(windows), "predicting", "windows") as meter:
+        save_predictions(
+            out,
+            counted(predict_windows(model, genome, windows, head, options), meter),
+            windows,
+            (model.output_length(), model.num_targets(head)),
+            targets=config.targets[head],
+            attrs={
+                **provenance(model_dir, head, config, options),
+                "bin_width": config.bin_width,
+                "crop_bins": list(config.crop),
+            },
+        )
     log.info("wrote %s", out)
     return out
+
+
+def counted(
+    batches: Iterable[npt.NDArray[np.float32]], meter: Progress
+) -> Iterator[npt.NDArray[np.float32]]:
+    """`batches`, each counted as its windows on `meter` once the caller has taken it."""
+    for batch in batches:
+        yield batch
+        meter.update(len(batch))
 
 
 def check_output_suffix(out: Path) -> None:

@@ -35,6 +35,7 @@ from crossreg.io.targets import assay_of
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.inference import InferenceOptions, load_head, run_inference
 from crossreg.model.seqnn import SeqNN
+from crossreg.progress import progress
 
 log = logging.getLogger("crossreg")
 
@@ -96,8 +97,10 @@ def predict_at(
         return list(zip(chunk, cropped, strict=True))
 
     by_row: dict[int, npt.NDArray[np.float32]] = {}
-    for pairs in run_inference(model, head, rows, options, load=load, reduce=reduce):
-        by_row.update(pairs)
+    with progress(len(rows), f"predicting {split} windows with TSSs", "windows") as meter:
+        for pairs in run_inference(model, head, rows, options, load=load, reduce=reduce):
+            by_row.update(pairs)
+            meter.update(len(pairs))
     return np.stack([by_row[s.row][s.bin] for s in sites]) if sites else np.empty((0, 0))
 
 

@@ -37,6 +37,7 @@ import torch
 from crossreg import distributed
 from crossreg.data.loader import SplitDataset, codes_to_one_hot, make_loader
 from crossreg.data.store import DataStore
+from crossreg.evaluate.accuracy import CountedRows
 from crossreg.io.atomic import atomic_write
 from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
 from crossreg.model.geometry import check_compatible
@@ -384,15 +385,17 @@ class Trainer:
             bf16=o.bf16 if o.bf16 is not None else self.device.type == "cuda",
             batch_size=int(o.batch_size or 4),
         )
-        split = data.store
-        metrics, loss = array_metrics(
-            self.model,
-            data.name,
-            split.sequences("valid"),
-            split.targets("valid"),
-            options,
-            loss=poisson_loss,
-        )
+        store = data.store
+        count = store.splits["valid"]["count"]
+        with progress(count, f"{self.state.phase} validation {data.name}", "windows") as meter:
+            metrics, loss = array_metrics(
+                self.model,
+                data.name,
+                store.sequences("valid"),
+                CountedRows(store.targets("valid"), meter),
+                options,
+                loss=poisson_loss,
+            )
         return loss, float(np.mean(metrics.pearson_r())), float(np.nanmean(metrics.r2()))
 
     def _run_phase(self, phase: str, genomes: Sequence[GenomeData], max_epochs: int) -> None:

@@ -3,7 +3,7 @@
 
 Sites
     A VCF record's site is the model window SAD builds for its reference allele (the REF's
-    first base at index ``L / 2 - 1``; see :func:`crossreg.variants.sad.allele_windows`):
+    first base at index ``L / 2 - 1``; see :func:`crossreg.variants.scoring.allele_windows`):
     the reference genome with the VCF's REF in place. The ALT is **not** applied; ISM
     mutates the reference sequence (Basenji without ``--f2``). A BED region's site is the
     model window centred on the region (:func:`crossreg.predict.region_windows`).
@@ -55,6 +55,7 @@ from crossreg.model.inference import (
     provenance,
     run_inference,
 )
+from crossreg.progress import track
 from crossreg.variants.scoring import scored_alleles
 
 STATS = ("sum", "center")
@@ -312,15 +313,20 @@ def write_ism(
         model_device(model),
         options.describe(),
     )
-    effects = mutation_effects(
-        model,
-        sites,
-        genome,
-        head=head,
-        width=width,
-        tracks=None if tracks is None else chosen,
-        stats=stats,
-        options=options,
+    effects = track(
+        mutation_effects(
+            model,
+            sites,
+            genome,
+            head=head,
+            width=width,
+            tracks=None if tracks is None else chosen,
+            stats=stats,
+            options=options,
+        ),
+        "ISM",
+        "sites",
+        total=len(sites),
     )
     kept = [targets[i] for i in chosen]
     attrs = {
