@@ -18,11 +18,14 @@ prediction into reference coordinates before the statistics
 
 Reference predictions are shared: alleles whose reference windows are identical (the ALTs
 of a multi-allelic record, duplicated records, records at one position with the same REF)
-are one reference sequence through the model, with the same values they would have alone.
-With ``cluster_bp = D > 0``, consecutive SNPs within D bp of their cluster's first SNP also
+are one reference sequence through the model per batch: nothing is approximated (only
+batched kernels' last-bit dependence on a batch's size, present anyway, can differ). With
+``cluster_bp = D > 0``, consecutive SNPs within D bp of their cluster's first SNP also
 share one reference window, placed on the midpoint of the cluster's first and last SNP
 (:func:`window_starts`); each SNP's alternative window is that window with its ALT at its
-own offset, so it sits up to ``D / 2`` bp off the window's centre.
+own offset, so it sits up to ``D / 2`` bp off the window's centre: an approximation, which
+changes a SNP's SAD as much as the model is sensitive to where in its bins a variant falls
+(an offset by whole bins changes nothing while the effect stays inside the output bins).
 """
 
 from __future__ import annotations
