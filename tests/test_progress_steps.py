@@ -25,6 +25,7 @@ from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.ism import write_ism
 from tests.data_inputs import small_inputs
 from tests.pipeline import build_tiny_stores, small_params
+from tests.test_sldp_estimator import CHROM, run_world, write_world
 
 LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
 
@@ -167,3 +168,22 @@ def test_ism_reports_sites(progress_logs, checkpoint, regions, tmp_path):
     lines = messages(progress_logs, "ISM: ")
     assert lines[0].startswith("ISM: 1/5 sites (20.0%)") and "sites/s" in lines[0]
     assert lines[-1].startswith("ISM: 5/5 sites (100.0%)") and "done in" in lines[-1]
+
+
+def test_sldp_reports_blocks_and_annotations(progress_logs, tmp_path):
+    write_world(tmp_path)
+    results = run_world(tmp_path, tmp_path / "out")
+    n_blocks = sum(1 for line in (tmp_path / "blocks.bed").read_text().splitlines() if line)
+    spectra = messages(progress_logs, f"chr{CHROM} LD spectra: ")
+    assert spectra[-1].startswith(f"chr{CHROM} LD spectra: {n_blocks}/{n_blocks} blocks (100.0%)")
+    assert "computed=" in spectra[-1]
+    profiles = messages(progress_logs, "SLDP signed LD profiles: ")
+    assert profiles[0].startswith(f"SLDP signed LD profiles: 1/{n_blocks} blocks")
+    assert profiles[-1].startswith(f"SLDP signed LD profiles: {n_blocks}/{n_blocks} blocks")
+    flips = messages(progress_logs, "SLDP sign flips: ")
+    n = results.height  # one phenotype: one row per annotation
+    assert [line.split(" annotations")[0] for line in flips] == [
+        *(f"SLDP sign flips: {k}/{n}" for k in range(1, n + 1)),
+        f"SLDP sign flips: {n}/{n}",
+    ]
+    assert "pheno=trait" in flips[0]

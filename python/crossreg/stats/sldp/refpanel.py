@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.atomic import atomic_write
+from crossreg.progress import progress
 from crossreg.stats.sldp.panel import ChromPanel, LdBlocks
 from crossreg.stats.sldp.plink import standardized_genotypes
 
@@ -110,14 +111,14 @@ def chrom_spectra(
             log.info("chr%s: LD spectra from %s", panel.chrom, path)
             return _unpack(dict(packed))
     spectra = {}
-    for block, start, stop in zip(
-        panel.block_ids, panel.block_start, panel.block_stop, strict=True
-    ):
-        printed = panel.printed[start:stop]
-        if printed.any():
-            x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
-            spectra[int(block)] = block_spectrum(x, printed, percent)
-    log.info("chr%s: LD spectra of %d blocks computed", panel.chrom, len(spectra))
+    rows = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
+    with progress(len(panel.block_ids), f"chr{panel.chrom} LD spectra", "blocks") as meter:
+        for block, start, stop in rows:
+            printed = panel.printed[start:stop]
+            if printed.any():
+                x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
+                spectra[int(block)] = block_spectrum(x, printed, percent)
+            meter.update(1, computed=len(spectra))
     if path is not None:
         with atomic_write(path, "wb") as handle:
             np.savez(handle, **_pack(spectra))

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.stats as st
 
+from crossreg.progress import Progress
 from crossreg.stats.sldp.sumstats import BlockWeights
 
 SCALE = 1e6  # the reference's cosmetic 1e-6 factor (visible in chunk q and r)
@@ -188,9 +189,16 @@ class Results:
     r: npt.NDArray[np.float64]
 
 
-def regress(chunks: list[BlockStats], n_background: int, flips: int, seed: int) -> Results:
+def regress(
+    chunks: list[BlockStats],
+    n_background: int,
+    flips: int,
+    seed: int,
+    meter: Progress | None = None,
+) -> Results:
     """Estimates, sign-flip and analytic p-values and jackknife SEs of every marginal
-    annotation, in order; one legacy RNG stream seeded by `seed` runs across them."""
+    annotation, in order; one legacy RNG stream seeded by `seed` runs across them. Each
+    annotation's sign flips done count one unit on `meter`."""
     total = chunks[0]
     for chunk in chunks[1:]:
         total = total + chunk
@@ -198,9 +206,12 @@ def regress(chunks: list[BlockStats], n_background: int, flips: int, seed: int) 
     leave_one_out = np.array([joint_estimates(total - c, n_background) for c in chunks])
     q, r = residualized(chunks, total, n_background)
     rng = np.random.RandomState(seed)
-    flipped = np.array(
-        [sign_flip(np.ascontiguousarray(q[:, k]), flips, rng) for k in range(q.shape[1])]
-    ).reshape(-1, 2)
+    flipped_rows = []
+    for k in range(q.shape[1]):
+        flipped_rows.append(sign_flip(np.ascontiguousarray(q[:, k]), flips, rng))
+        if meter is not None:
+            meter.update()
+    flipped = np.array(flipped_rows).reshape(-1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         z_fast = q.sum(axis=0) / np.linalg.norm(q, axis=0)
     return Results(

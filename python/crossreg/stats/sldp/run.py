@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
+from crossreg.progress import Progress, progress
 from crossreg.stats.sldp.annotations import (
     INFO_FIELDS,
     AnnotationTable,
@@ -45,6 +47,7 @@ RESULT_COLUMNS = [
     "h2v", "supp_frac",
 ]  # fmt: skip
 log = logging.getLogger("crossreg")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -181,54 +184,57 @@ def write_sldp(
     }
     info = {name: 0.0 for name in INFO_FIELDS}
     counts: dict[str, dict[str, int]] = {}
-    for chrom in chroms:
-        panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
-        spectra = chrom_spectra(panel, blocks, spectrum_percent, ld_cache)
-        sets = [(background, background.tables(chrom)), (marginal, marginal.tables(chrom))]
-        tables, alignments = [], []
-        for group, group_tables in sets:
-            for table, source in zip(group_tables, group.sources, strict=True):
-                alignment = table.align(panel)
-                group.matched[source] += alignment.counts["matched"]
-                _add_counts(counts, table.source, alignment.counts)
-                tables.append(table)
-                alignments.append(alignment)
-        annotations = ChromAnnotations(panel, tables, alignments, alpha)
-        n_background = sum(len(t.names) for t in sets[0][1])
-        chrom_info = annotations.info()
-        for name in INFO_FIELDS:
-            info[name] = info[name] + chrom_info[name][n_background:]
-        aligned = {}
-        for stats in phenos:
-            alignment, z, n = stats.align(panel)
-            _add_counts(counts, f"{stats.source} chr{chrom}", alignment.counts)
-            aligned[stats.name] = (z / np.sqrt(n), n)
-        print_index = np.cumsum(panel.printed) - 1
-        for block, start, stop in zip(
-            panel.block_ids, panel.block_start, panel.block_stop, strict=True
-        ):
-            spectrum = spectra.get(int(block))
-            if spectrum is None:
-                continue
-            mask = panel.printed[start:stop]
-            x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
-            profiles = signed_ld_profiles(x, mask, annotations.values(start, stop))
-            if not profiles.any():
-                continue
-            for name, (ahat, n) in aligned.items():
-                ahat_o, n_o = ahat[start:stop][mask], n[start:stop][mask]
-                typed = ~np.isnan(ahat_o)
-                if not typed.any():
+    total_blocks = sum(len(blocks.on(c)) for c in chroms)
+    with progress(total_blocks, "SLDP signed LD profiles", "blocks") as meter:
+        for chrom in chroms:
+            panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
+            spectra = chrom_spectra(panel, blocks, spectrum_percent, ld_cache)
+            sets = [(background, background.tables(chrom)), (marginal, marginal.tables(chrom))]
+            tables, alignments = [], []
+            for group, group_tables in sets:
+                for table, source in zip(group_tables, group.sources, strict=True):
+                    alignment = table.align(panel)
+                    group.matched[source] += alignment.counts["matched"]
+                    _add_counts(counts, table.source, alignment.counts)
+                    tables.append(table)
+                    alignments.append(alignment)
+            annotations = ChromAnnotations(panel, tables, alignments, alpha)
+            n_background = sum(len(t.names) for t in sets[0][1])
+            chrom_info = annotations.info()
+            for name in INFO_FIELDS:
+                info[name] = info[name] + chrom_info[name][n_background:]
+            aligned = {}
+            for stats in phenos:
+                alignment, z, n = stats.align(panel)
+                _add_counts(counts, f"{stats.source} chr{chrom}", alignment.counts)
+                aligned[stats.name] = (z / np.sqrt(n), n)
+            print_index = np.cumsum(panel.printed) - 1
+            ranges = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
+            for block, start, stop in _counting(ranges, meter):
+                spectrum = spectra.get(int(block))
+                if spectrum is None:
                     continue
-                target = per_pheno[name]
-                weighting = block_weights(
-                    spectrum, ahat_o, n_o, heritability[name].sigma2g, weights
-                )
-                target.stats[int(block)] = block_stats(weighting, profiles, n_background)
-                target.m_h[block] = typed.sum()
-                rows = print_index[start:stop][mask]
-                target.snpind[block] = (rows.min(), rows.max() + 1)
-        log.info("chr%s: %d blocks with print SNPs, %d SNPs", chrom, len(spectra), len(panel.bim))
+                mask = panel.printed[start:stop]
+                x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
+                profiles = signed_ld_profiles(x, mask, annotations.values(start, stop))
+                if not profiles.any():
+                    continue
+                for name, (ahat, n) in aligned.items():
+                    ahat_o, n_o = ahat[start:stop][mask], n[start:stop][mask]
+                    typed = ~np.isnan(ahat_o)
+                    if not typed.any():
+                        continue
+                    target = per_pheno[name]
+                    weighting = block_weights(
+                        spectrum, ahat_o, n_o, heritability[name].sigma2g, weights
+                    )
+                    target.stats[int(block)] = block_stats(weighting, profiles, n_background)
+                    target.m_h[block] = typed.sum()
+                    rows = print_index[start:stop][mask]
+                    target.snpind[block] = (rows.min(), rows.max() + 1)
+            log.info(
+                "chr%s: %d blocks with print SNPs, %d SNPs", chrom, len(spectra), len(panel.bim)
+            )
     for group in (marginal, background):
         for source, matched in group.matched.items():
             if matched == 0:
@@ -275,6 +281,13 @@ def write_sldp(
             "verbose_thresh": verbose_thresh,
         },
     )
+
+
+def _counting(items: Iterable[T], meter: Progress) -> Iterator[T]:
+    """`items`, each counted as one unit on `meter` once the caller is done with it."""
+    for item in items:
+        yield item
+        meter.update()
 
 
 def _add_counts(counts: dict[str, dict[str, int]], key: str, new: dict[str, int]) -> None:
@@ -335,39 +348,43 @@ def _write_outputs(
     chunk_tables: dict[Path, pl.DataFrame] = {}
     chunk_counts = {}
     sqnorm, supp, m = (np.asarray(info[k], dtype=np.float64) for k in ("sqnorm", "supp", "M"))
-    for stats in phenos:
-        h = heritability[stats.name]
-        sums, chunk_rows = _chunks(per_pheno[stats.name], blocks, jk_blocks)
-        if len(sums) < 2:
-            raise ValueError(f"{stats.source}: {len(sums)} chunk(s) with typed SNPs; need ≥ 2")
-        chunk_counts[stats.name] = len(sums)
-        log.info("%s: regression over %d chunks, %d annotations", stats.name, len(sums), len(names))
-        res = regress(sums, n_background, flips, seed)
-        rf = res.mu * np.sqrt(sqnorm / h.h2g)
-        h2v_h2g = rf**2 - res.se**2 * sqnorm / (m * h.sigma2g)
-        for k, name in enumerate(names):
-            rows.append(
-                {
-                    "pheno": stats.name,
-                    "annot": name,
-                    "z": res.z[k],
-                    "p": res.p[k],
-                    "z_fast": res.z_fast[k],
-                    "p_fast": res.p_fast[k],
-                    "mu": res.mu[k],
-                    "se_mu": res.se[k],
-                    "h2g": h.h2g,
-                    "r_f": rf[k],
-                    "h2v_h2g": h2v_h2g[k],
-                    "h2v": h2v_h2g[k] * h.h2g,
-                    "supp_frac": supp[k] / m[k],
-                }
+    with progress(len(phenos) * len(names), "SLDP sign flips", "annotations") as meter:
+        for stats in phenos:
+            h = heritability[stats.name]
+            sums, chunk_rows = _chunks(per_pheno[stats.name], blocks, jk_blocks)
+            if len(sums) < 2:
+                raise ValueError(f"{stats.source}: {len(sums)} chunk(s) with typed SNPs; need ≥ 2")
+            chunk_counts[stats.name] = len(sums)
+            log.info(
+                "%s: regression over %d chunks, %d annotations", stats.name, len(sums), len(names)
             )
-            if res.p[k] < verbose_thresh:
-                table = pl.DataFrame(chunk_rows).with_columns(
-                    q=pl.Series(res.q[:, k]), r=pl.Series(res.r[:, k])
+            meter.set_postfix(pheno=stats.name)
+            res = regress(sums, n_background, flips, seed, meter)
+            rf = res.mu * np.sqrt(sqnorm / h.h2g)
+            h2v_h2g = rf**2 - res.se**2 * sqnorm / (m * h.sigma2g)
+            for k, name in enumerate(names):
+                rows.append(
+                    {
+                        "pheno": stats.name,
+                        "annot": name,
+                        "z": res.z[k],
+                        "p": res.p[k],
+                        "z_fast": res.z_fast[k],
+                        "p_fast": res.p_fast[k],
+                        "mu": res.mu[k],
+                        "se_mu": res.se[k],
+                        "h2g": h.h2g,
+                        "r_f": rf[k],
+                        "h2v_h2g": h2v_h2g[k],
+                        "h2v": h2v_h2g[k] * h.h2g,
+                        "supp_frac": supp[k] / m[k],
+                    }
                 )
-                chunk_tables[out / "chunks" / f"{stats.name}.{name}.tsv"] = table
+                if res.p[k] < verbose_thresh:
+                    table = pl.DataFrame(chunk_rows).with_columns(
+                        q=pl.Series(res.q[:, k]), r=pl.Series(res.r[:, k])
+                    )
+                    chunk_tables[out / "chunks" / f"{stats.name}.{name}.tsv"] = table
     for path, table in chunk_tables.items():
         with atomic_write(path) as handle:
             table.write_csv(handle, separator="\t")
