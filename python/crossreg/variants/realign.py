@@ -94,7 +94,8 @@ def realign(
 
     o, lr, la = column(offsets), column(ref_lengths), column(alt_lengths)
     delta = lr - la
-    r0 = first_base + torch.arange(bins, device=device).reshape(1, bins) * bin_width
+    k = torch.arange(bins, device=device).reshape(1, bins)
+    r0 = first_base + k * bin_width  # bin k's first base, in either window
     r1 = r0 + bin_width
     end = first_base + bins * bin_width  # the alternative output bins end here
 
@@ -107,13 +108,11 @@ def realign(
 
     taps = _taps(r0, same_hi, first_base, bin_width, bins)
     taps += _taps(after_lo - delta, r1 - delta, first_base, bin_width, bins)
-    moved = sum(_gather(alt, k) * w.to(alt.dtype).unsqueeze(-1) for k, w in taps)
+    moved = sum(_gather(alt, at) * w.to(alt.dtype).unsqueeze(-1) for at, w in taps)
 
     # insertions: alt bins holding the inserted bases [o + lr, o + la) fold into the bin of
     # REF's last base
-    k = torch.arange(bins, device=device).reshape(1, bins)
-    a0 = first_base + k * bin_width
-    inserted = (torch.minimum(a0 + bin_width, o + la) - torch.maximum(a0, o + lr)).clamp(min=0)
+    inserted = (torch.minimum(r1, o + la) - torch.maximum(r0, o + lr)).clamp(min=0)
     fold = torch.einsum("bk,bkt->bt", (inserted / bin_width).to(alt.dtype), alt)
     target = torch.div(o + lr - 1 - first_base, bin_width, rounding_mode="floor")
     moved = moved + (k == target).to(alt.dtype).unsqueeze(-1) * fold.unsqueeze(1)
