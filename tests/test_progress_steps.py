@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,6 +20,7 @@ from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.predict import write_predictions
+from crossreg.stats.denovo import track_tests
 from crossreg.synth import synthesize
 from crossreg.synth.world import _stage_count
 from crossreg.train.trainer import TrainOptions, train
@@ -187,3 +189,12 @@ def test_sldp_reports_blocks_and_annotations(progress_logs, tmp_path):
         f"SLDP sign flips: {n}/{n}",
     ]
     assert "pheno=trait" in flips[0]
+
+
+def test_denovo_reports_tracks(progress_logs):
+    rng = np.random.default_rng(0)
+    tests = track_tests(rng.normal(size=(40, 6)), np.arange(40) < 20)
+    assert len(tests) == 6
+    lines = messages(progress_logs, "case/control tests: ")
+    assert lines[0].startswith("case/control tests: 1/6 tracks (16.7%)")
+    assert lines[-1].startswith("case/control tests: 6/6 tracks (100.0%)")

@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from crossreg.progress import track
+
 CASE, CONTROL = "case", "control"
 
 
@@ -68,7 +70,8 @@ def mann_whitney(case: npt.ArrayLike, control: npt.ArrayLike) -> GroupTest:
 
 def track_tests(sad: npt.NDArray, is_case: npt.NDArray[np.bool_]) -> list[GroupTest]:
     """:func:`mann_whitney` of each track (column of `sad`)."""
-    return [mann_whitney(sad[is_case, t], sad[~is_case, t]) for t in range(sad.shape[1])]
+    tracks = track(range(sad.shape[1]), "case/control tests", "tracks")
+    return [mann_whitney(sad[is_case, t], sad[~is_case, t]) for t in tracks]
 
 
 def standardise(sad: npt.NDArray, reference: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
