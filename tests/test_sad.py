@@ -143,9 +143,13 @@ def test_bad_records_name_themselves(small_genome, caplog):
     with pytest.raises(ValueError, match=r"rs_other.*chromosome the genome lacks"):
         scored_alleles([Variant("chr9", 0, "A", ("C",), id="rs_other")], small_genome, source="x")
     symbolic = Variant("c", 0, "A", ("<DEL>", "C", "*"), id="rs_multi")
-    with caplog.at_level(logging.INFO, logger="crossreg"):
+    with caplog.at_level(logging.DEBUG, logger="crossreg"):
         alleles = scored_alleles([symbolic], small_genome, source="x.vcf")
     assert [a.alt for a in alleles] == ["C"] and "skipped 2" in caplog.text
+    first = small_genome.fetch("c", 0, 4).decode()
+    long_ref = Variant("c", 0, first, (first[0],), id="rs_long")
+    assert scored_alleles([long_ref], small_genome, source="x.vcf", seq_length=4) == []
+    assert len(scored_alleles([long_ref], small_genome, source="x.vcf")) == 1
     assert Allele(Variant("c", 0, "A", ("C",)), "C").label == "c:1:A>C"
 
 

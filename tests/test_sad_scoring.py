@@ -147,16 +147,18 @@ def test_window_starts_group_sorted_snps():
         allele("c1", 1000),
         allele("c1", 1000, alt="G"),  # the same SNP's next ALT
         allele("c1", 1300),
-        allele("c1", 1600),  # more than 500 bp after the cluster's first SNP: a new one
-        allele("c1", 1700, "AT", "A"),  # an indel: its own window, ends the cluster
+        allele("c1", 1499),  # the tile [1000, 1500) ends here
+        allele("c1", 1500),  # a new tile
+        allele("c1", 1700, "AT", "A"),  # an indel: its own window
         allele("c1", 1800),
-        allele("c1", 1750),  # unsorted: a new cluster
-        allele("c2", 1800),  # another chromosome: a new cluster
+        allele("c1", 1200),  # unsorted: still its tile's window
+        allele("c2", 1200),  # another chromosome: its own tiles
         allele("c2", 1900, "AC", "GT"),  # a two-base substitution: its own window
     ]
     got = window_starts(alleles, SEQ_LENGTH, cluster_bp=500)
-    mids = [1150, 1150, 1150, 1600, 1700, 1800, 1750, 1800, 1900]
+    mids = [1250, 1250, 1250, 1250, 1750, 1700, 1750, 1250, 1250, 1900]
     assert got == [m - CENTRE for m in mids]
+    assert window_starts(alleles[::-1], SEQ_LENGTH, cluster_bp=500) == got[::-1]
     assert window_starts(alleles, SEQ_LENGTH) == [a.variant.pos - CENTRE for a in alleles]
     with pytest.raises(ValueError, match="cluster_bp"):
         window_starts(alleles, SEQ_LENGTH, cluster_bp=SEQ_LENGTH // 2)
@@ -182,10 +184,10 @@ def _reference(world: dict, alleles: list[Allele], starts: list[int]) -> np.ndar
 
 
 def _clustered(world: dict) -> list[Allele]:
-    """Two clusters of SNPs around an indel, a lone SNP, a multi-allelic SNP, an unsorted
+    """Two tiles of SNPs around an indel, a lone SNP, a multi-allelic SNP, an unsorted
     neighbour."""
     seq = world["seqs"]["c1"]
-    positions = [10_000, 10_040, 10_150, 10_310]  # one cluster at D = 400
+    positions = [10_000, 10_040, 10_150, 10_310]  # one tile at D = 400
     variants = [_snp(world, "c1", p) for p in positions]
     variants.append(Variant("c1", 10_320, seq[10_320:10_323], (seq[10_320],)))  # deletion
     variants += [
@@ -203,17 +205,18 @@ def test_clusters_equal_hand_built_shifted_windows(world, batch_size):
     model, genome = world["model"], world["genome"]
     alleles = _clustered(world)
     starts = window_starts(alleles, SEQ_LENGTH, cluster_bp=400)
-    mids = [10_155] * 4 + [10_320] + [10_515] * 5 + [10_650, 20_000]
+    mids = [10_200] * 4 + [10_320] + [10_200] * 3 + [10_600] * 3 + [20_200]
     assert starts == [m - CENTRE for m in mids]
     options = InferenceOptions(batch_size=batch_size)
     with Counter(model) as counter:
         got = np.concatenate(list(score_alleles(model, alleles, genome, None, options,
                                                 cluster_bp=400)))  # fmt: skip
     np.testing.assert_allclose(got, _reference(world, alleles, starts), rtol=1e-5, atol=1e-5)
-    # references: the 4-SNP cluster, the deletion, the 3 ALTs of 10,330 with 10,500 and
-    # 10,700, the unsorted SNP, the lone SNP; one more per batch a cluster continues into
+    # references: the tile [10,000, 10,400) (4 SNPs and the 3 ALTs of 10,330), the
+    # deletion, the tile [10,400, 10,800) (10,500, 10,700 and the unsorted 10,650), the
+    # lone SNP's tile; one more per batch a tile continues into
     splits = 3 if batch_size == 3 else 0
-    assert counter.sequences == len(alleles) + 5 + splits
+    assert counter.sequences == len(alleles) + 4 + splits
     plain = np.concatenate(list(score_alleles(model, alleles, genome, None, options)))
     assert not np.allclose(got, plain, rtol=1e-3, atol=1e-5)  # off-centre windows differ
     np.testing.assert_array_equal(got[4], plain[4])  # the indel keeps its window

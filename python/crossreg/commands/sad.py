@@ -77,6 +77,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "identifiers, or patterns searched in the descriptions (CAGE, 'liver|hepat'); the "
         "head is cut to them, so fewer tracks also cost less",
     )
+    parser.add_argument(
+        "--cluster-bp",
+        type=int,
+        default=0,
+        metavar="D",
+        help="let SNPs within D bp share one reference window, placed on their group's "
+        "centre (each SNP at most D/2 bp off its own window's centre; fewer sequences "
+        "through the model, slightly different scores). Default 0: only identical "
+        "reference windows are shared (multi-allelic and duplicated records), which is exact",
+    )
+    parser.add_argument(
+        "--indel",
+        default="left",
+        metavar="RULE",
+        help="how an indel's alternative prediction is compared: left (Basenji's: bin by "
+        "bin, the bases after the variant shift), or realign (mapped back into reference "
+        "coordinates: deleted bins masked, inserted bins folded)",
+    )
     add_inference_arguments(parser, batch_size=8)
 
 
@@ -100,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         shard=args.shard,
         gtf=args.gtf,
         tracks=args.targets,
+        cluster_bp=args.cluster_bp,
+        indel=args.indel,
     )
     skipped = sum(result.skipped.values())
     note = f" ({skipped} records off the FASTA's chromosomes skipped)" if skipped else ""

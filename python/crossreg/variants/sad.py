@@ -38,7 +38,7 @@ from crossreg.io.vcf import Variant
 from crossreg.model.inference import InferenceOptions, load_head, model_device, provenance
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import progress
-from crossreg.variants.alleles import Allele, format_counts, skip_reason
+from crossreg.variants.alleles import Allele, format_counts
 from crossreg.variants.genes import (
     GENES,
     GeneBatch,
@@ -47,6 +47,7 @@ from crossreg.variants.genes import (
     write_gene_header,
     write_gene_rows,
 )
+from crossreg.variants.realign import check_indel_rule
 from crossreg.variants.sad_files import join_tables, merge_shards, write_h5, write_tsv
 from crossreg.variants.sad_stats import PROFILE_STATS, STATS, check_stats
 from crossreg.variants.sad_stream import (
@@ -96,19 +97,28 @@ class Scorer:
     stats: tuple[str, ...]
     options: InferenceOptions
     genes: GeneIndex | None
+    cluster_bp: int = 0
+    indel: str = "left"
 
     def alleles(self, records: Sequence[Variant]) -> list[Allele]:
         """The scorable alleles of `records`, checked against the genome."""
         length = self.model.seq_length
-        checked = scored_alleles(records, self.genome, source=self.source)
-        return [a for a in checked if skip_reason(a.variant, a.alt, length) is None]
+        return scored_alleles(records, self.genome, source=self.source, seq_length=length)
 
     def score(self, alleles: Sequence[Allele]) -> Iterator[dict[str, object]]:
         """The statistics (and gene batches) of `alleles`, batch by batch."""
         if not alleles:
             return iter(())
         return score_stats(
-            self.model, alleles, self.genome, self.head, self.options, self.stats, self.genes
+            self.model,
+            alleles,
+            self.genome,
+            self.head,
+            self.options,
+            self.stats,
+            self.genes,
+            cluster_bp=self.cluster_bp,
+            indel=self.indel,
         )
 
 
@@ -127,6 +137,8 @@ def write_sad(
     shard: Shard | str | None = None,
     gtf: str | os.PathLike[str] | None = None,
     tracks: str | None = None,
+    cluster_bp: int = 0,
+    indel: str = "left",
 ) -> SadRun:
     """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
     `head` of the checkpoint in `model_dir` for each of `stats` (default SAD only), and
@@ -140,7 +152,9 @@ def write_sad(
     :func:`crossreg.variants.sad_files.merge_shards`); under ``torchrun`` each process
     scores its rank's shard into ``OUT.shard-i-of-n`` and the last to finish merges them
     into `out`. `tracks` keeps only the tracks it names
-    (:func:`crossreg.io.targets.select_targets`). With `gtf`, gene-level scores go to
+    (:func:`crossreg.io.targets.select_targets`). `cluster_bp` lets nearby SNPs share one
+    reference window and `indel` picks how indels are compared (``"left"``, Basenji's, or
+    ``"realign"``); see :mod:`crossreg.variants.scoring`. With `gtf`, gene-level scores go to
     ``OUT.genes.tsv`` (:func:`crossreg.variants.genes.genes_path`)."""
     out = Path(out)
     stats = check_output(out, stats)
@@ -148,6 +162,7 @@ def write_sad(
         shard = Shard.parse(shard)
     if chunk_size < 1:
         raise ValueError(f"the chunk size must be at least 1, got {chunk_size}")
+    check_indel_rule(indel)
     ranked = torchrun_shard() if shard is None else None
     target = shard_output(out, ranked) if ranked is not None else out
     shard = shard or ranked
@@ -170,6 +185,8 @@ def write_sad(
     attrs: dict[str, object] = {
         **provenance(model_dir, head, config, options),
         "stats": ",".join(stats),
+        "cluster_bp": cluster_bp,
+        "indel": indel,
         "skipped_records": sum(skipped.values()),
         "skipped_chromosomes": format_counts(skipped),
         "skipped_alleles": format_counts(plan.skipped),
@@ -179,6 +196,7 @@ def write_sad(
     if gtf is not None:
         attrs["gtf"] = str(gtf)
     settings = run_settings(model_dir, fasta, vcf, head, options, stats, strict)
+    settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
     if shard is not None:
         attrs |= {
             "shard_index": shard.index,
@@ -186,8 +204,8 @@ def write_sad(
             "run_settings": settings_hash(settings),
             "shard_records": np.array([start, stop], dtype=np.int64),
         }
-    key = {**settings, "shard": str(shard), "chunk_size": chunk_size, "tracks": tracks}
-    scorer = Scorer(model, head, genome, str(vcf), stats, options, genes)
+    key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
+    scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
     store = ChunkStore(target)
     state = store.open(settings_hash(key), resume=resume, total=plan.alleles)
     records = itertools.islice(kept_records(vcf, genome), start + state.records_done, stop)

@@ -20,11 +20,11 @@ Reference predictions are shared: alleles whose reference windows are identical 
 of a multi-allelic record, duplicated records, records at one position with the same REF)
 are one reference sequence through the model per batch: nothing is approximated (only
 batched kernels' last-bit dependence on a batch's size, present anyway, can differ). With
-``cluster_bp = D > 0``, consecutive SNPs within D bp of their cluster's first SNP also
-share one reference window, placed on the midpoint of the cluster's first and last SNP
-(:func:`window_starts`); each SNP's alternative window is that window with its ALT at its
-own offset, so it sits up to ``D / 2`` bp off the window's centre: an approximation, which
-changes a SNP's SAD as much as the model is sensitive to where in its bins a variant falls
+``cluster_bp = D > 0``, the SNPs of each D-bp tile of a chromosome also share one
+reference window, centred on the tile (:func:`window_starts`); each SNP's alternative
+window is that window with its ALT at its own offset, so it sits up to ``D / 2`` bp off
+the window's centre: an approximation, which changes a SNP's SAD as much as the model is
+sensitive to where in its bins a variant falls
 (an offset by whole bins changes nothing while the effect stays inside the output bins).
 """
 
@@ -51,10 +51,14 @@ from crossreg.variants.sad_stats import check_stats, compute_stats
 log = logging.getLogger("crossreg")
 
 
-def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) -> list[Allele]:
+def scored_alleles(
+    variants: Sequence[Variant], genome: Genome, *, source: str, seq_length: int | None = None
+) -> list[Allele]:
     """Every (variant, ALT) pair to score, checked against `genome`.
 
-    Symbolic or missing ALTs (``<DEL>``, ``*``, ``.``) are skipped with a note; a chromosome
+    Alleles that cannot be scored (:func:`crossreg.variants.alleles.skip_reason`; with
+    `seq_length`, also those longer than half the window) are skipped, counted at debug
+    level (a SAD run counts them per reason in its metadata); a chromosome
     the genome lacks or a REF that matches neither the genome nor (for SNPs) the ALT is an
     error naming the record.
     """
@@ -63,7 +67,7 @@ def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) 
     for v in variants:
         require_chromosome(v, genome, source=source)
         found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
-        alts = scorable_alts(v)
+        alts = scorable_alts(v, seq_length)
         skipped += len(v.alts) - len(alts)
         for alt in alts:
             if found != v.ref:
@@ -87,7 +91,7 @@ def scored_alleles(variants: Sequence[Variant], genome: Genome, *, source: str) 
                 )
             alleles.append(Allele(v, alt))
     if skipped:
-        log.info("%s: skipped %d symbolic or missing ALT alleles", source, skipped)
+        log.debug("%s: skipped %d alleles that cannot be scored", source, skipped)
     return alleles
 
 
@@ -99,14 +103,13 @@ def window_starts(alleles: Sequence[Allele], seq_length: int, cluster_bp: int = 
     """The 0-based genome start of each allele's windows (reference and alternative).
 
     With `cluster_bp` 0 every window is Basenji's: the variant's first base at index
-    ``seq_length / 2 - 1``. With ``cluster_bp = D > 0``, SNPs are grouped in the given
-    order: a SNP joins the cluster of the allele before it when that is a SNP on the same
-    chromosome, its position is not before that SNP's (an unsorted neighbour starts a new
-    cluster) and at most D bp after the cluster's first SNP. A cluster's windows place the
-    midpoint ``(first + last) // 2`` of its first and last SNP at index
-    ``seq_length / 2 - 1``. Indels and multi-base substitutions keep their own windows and
-    end the cluster before them. D must be below ``seq_length / 2``, which keeps every SNP
-    in its window.
+    ``seq_length / 2 - 1``. With ``cluster_bp = D > 0`` each chromosome is cut into tiles
+    ``[kD, (k+1)D)`` and every SNP of a tile gets the tile's window: its centre
+    ``kD + D // 2`` at index ``seq_length / 2 - 1``, so a SNP is at most D/2 bp off its
+    own window's centre. A SNP's window depends on its position only — not on its
+    neighbours, the VCF's order, chunks or shards — so every way of running gives the
+    same scores. Indels and multi-base substitutions keep their own windows. D must be
+    below ``seq_length / 2``, which keeps every SNP in its window.
     """
     if not 0 <= cluster_bp < seq_length // 2:
         raise ValueError(
@@ -114,18 +117,12 @@ def window_starts(alleles: Sequence[Allele], seq_length: int, cluster_bp: int = 
             f"got {cluster_bp}"
         )
     centre = seq_length // 2 - 1
-    starts = [a.variant.pos - centre for a in alleles]
-    if cluster_bp == 0:
-        return starts
-    first = 0
-    for i in range(1, len(alleles) + 1):
-        if i < len(alleles) and _is_snp(alleles[first]) and _is_snp(alleles[i]):
-            a, prev, lead = alleles[i].variant, alleles[i - 1].variant, alleles[first].variant
-            if a.chrom == lead.chrom and prev.pos <= a.pos <= lead.pos + cluster_bp:
-                continue
-        mid = (alleles[first].variant.pos + alleles[i - 1].variant.pos) // 2
-        starts[first:i] = [mid - centre] * (i - first)
-        first = i
+    starts = []
+    for a in alleles:
+        pos = a.variant.pos
+        if cluster_bp and _is_snp(a):
+            pos = pos // cluster_bp * cluster_bp + cluster_bp // 2
+        starts.append(pos - centre)
     return starts
 
 
