@@ -42,7 +42,7 @@ from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
 from crossreg.stats.sldp.run import write_sldp
-from crossreg.synth.world import synthesize
+from crossreg.synth.world import GENOMES, synthesize
 from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.ism import write_ism
 from crossreg.variants.recovery import effect_recovery, sad_long
@@ -126,9 +126,37 @@ def demo_params(tracks: dict[str, int]) -> dict:
     return {"train": train, "model": model}
 
 
+def step_count(genomes: int) -> int:
+    """Steps of a demo of `genomes` genomes: synth, split, two stores per genome (measured
+    and noise-free), a joint and one single-genome training per genome, per genome two
+    evaluations and a comparison, SAD of each genome's variants with every head, two SAD
+    tables and the de novo tests, SAD of the panel with every head and SLDP, and ISM."""
+    g = genomes
+    return 2 + 2 * g + (1 + g) + 3 * g + g * g + 3 + (g + 1) + 1
+
+
+@dataclass
+class _Counter:
+    """Which step of how many the demo is on."""
+
+    total: int
+    done: int = 0
+
+
+_counter: _Counter | None = None
+
+
 def _step(argv: list[str], step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Log `argv` as the ``crossreg`` command line that does this step alone, then run
-    `step` with the same settings."""
+    """Log which step of the demo this is (``[k/N] command name``) and `argv` as the
+    ``crossreg`` command line that does this step alone, then run `step` with the same
+    settings (its own progress follows)."""
+    if _counter is not None:
+        _counter.done += 1
+        name = argv[0]
+        if "--out" in argv:
+            folder = Path(argv[argv.index("--out") + 1]).name
+            name += f" {folder}" if folder != argv[0] else ""
+        log.info("[%d/%d] %s", _counter.done, _counter.total, name)
     log.info("$ crossreg %s", shlex.join(argv))
     return step(*args, **kwargs)
 
@@ -177,7 +205,15 @@ def store_ceilings(measured: Path, noise_free: Path, split: str = "test") -> dic
 
 def run_demo(out: str | os.PathLike[str], settings: DemoSettings = DemoSettings()) -> dict:
     """Run every step into `out`; returns the summary (also written as summary.json)."""
-    out = Path(out)
+    global _counter
+    _counter = _Counter(step_count(len(GENOMES)))
+    try:
+        return _run_demo(Path(out), settings)
+    finally:
+        _counter = None
+
+
+def _run_demo(out: Path, settings: DemoSettings) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     synth = out / "synth"

@@ -90,6 +90,7 @@ def _heads(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Train and report where the checkpoints are."""
+    from crossreg.train.board import FOLDER
     from crossreg.train.trainer import TrainOptions, train
 
     options = TrainOptions(
@@ -113,4 +114,6 @@ def run(args: argparse.Namespace) -> int:
     )
     out = train(args.params, args.data, args.out, options, resume=args.resume)
     print(f"checkpoints in {out} (best/, last/), per-epoch metrics in {out / 'metrics.csv'}")
+    if (out / FOLDER).is_dir():
+        print(f"TensorBoard events in {out / FOLDER} (tensorboard --logdir {out / FOLDER})")
     return 0
