@@ -40,7 +40,7 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
 from crossreg.io.bed import Interval, read_bed, write_bed
 from crossreg.io.targets import TargetsTable, read_targets, write_targets
-from crossreg.progress import progress
+from crossreg.progress import Progress, progress
 
 log = logging.getLogger("crossreg")
 
@@ -424,3 +424,23 @@ class DataStore:
     def track_stats(self) -> list[dict]:
         """Per-track statistics recorded at build time (fill value, means, clipped share)."""
         return self.metadata["tracks"]
+
+
+class CountedRows:
+    """An array whose slices, as they are read, count their rows on a progress `meter`.
+
+    :func:`crossreg.model.metrics.array_metrics` reads each batch's targets by a slice
+    once the batch is predicted: given its targets so wrapped, it reports the windows it
+    has scored.
+    """
+
+    def __init__(self, array: npt.NDArray, meter: Progress) -> None:
+        self.array, self.meter = array, meter
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, key: slice) -> npt.NDArray:
+        rows = self.array[key]
+        self.meter.update(len(rows))
+        return rows

@@ -8,38 +8,17 @@ import os
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
-from crossreg.data.store import DataStore
+from crossreg.data.store import CountedRows, DataStore
 from crossreg.evaluate.table import assay_summary, metrics_table, write_metrics
 from crossreg.io.atomic import atomic_write
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, load_head
 from crossreg.model.metrics import array_metrics
-from crossreg.progress import Progress, progress
+from crossreg.progress import progress
 
 log = logging.getLogger("crossreg")
-
-
-class CountedRows:
-    """An array whose slices, as they are read, count their rows on a progress `meter`.
-
-    :func:`~crossreg.model.metrics.array_metrics` reads each batch's targets by a slice
-    once the batch is predicted: given its targets so wrapped, it reports the windows it
-    has scored.
-    """
-
-    def __init__(self, array: npt.NDArray, meter: Progress) -> None:
-        self.array, self.meter = array, meter
-
-    def __len__(self) -> int:
-        return len(self.array)
-
-    def __getitem__(self, key: slice) -> npt.NDArray:
-        rows = self.array[key]
-        self.meter.update(len(rows))
-        return rows
 
 
 def evaluate_store(

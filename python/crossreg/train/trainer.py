@@ -36,8 +36,7 @@ import torch
 
 from crossreg import distributed
 from crossreg.data.loader import SplitDataset, codes_to_one_hot, make_loader
-from crossreg.data.store import DataStore
-from crossreg.evaluate.accuracy import CountedRows
+from crossreg.data.store import CountedRows, DataStore
 from crossreg.io.atomic import atomic_write
 from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
 from crossreg.model.geometry import check_compatible
