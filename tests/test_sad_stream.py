@@ -260,3 +260,24 @@ def test_unscorable_alleles_are_skipped_and_counted(work, tmp_path):
         assert np.isfinite(h5["SAD"][:]).all()
         skipped = h5.attrs["skipped_alleles"]
     assert skipped == ("longer than the window:1,structural variant:1,symbolic or missing ALT:2")
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 5000])
+def test_float16_percentiles_equal_numpy(n, monkeypatch):
+    from crossreg.variants import sad_files
+    from crossreg.variants.sad_stats import PERCENTILES
+
+    monkeypatch.setattr(sad_files, "HISTOGRAM_TRACKS", 3)  # several passes over tracks
+    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 256)  # several blocks of rows
+    rng = np.random.default_rng(n)
+    scale = rng.choice([1e-3, 1.0, 300.0], size=7)
+    scores = (rng.standard_normal((n, 7)) * scale).astype(np.float16)
+    scores[rng.random(scores.shape) < 0.2] = 0  # ties
+    scores[:, 6] = np.float16(-2.5)  # a constant track
+    want = np.percentile(scores, 100 * PERCENTILES, axis=0).T.astype(np.float16)
+    got = sad_files.float16_percentiles(scores, n)
+    np.testing.assert_array_equal(got, want)
+    keys = sad_files.float16_order_keys(np.sort(scores[:, 0]))
+    assert np.all(np.diff(keys.astype(np.int64)) >= 0)
+    back = sad_files.float16_from_order_keys(keys)
+    np.testing.assert_array_equal(back, np.sort(scores[:, 0]))

@@ -33,7 +33,6 @@ import torch
 PERCENTILES = np.concatenate(
     [np.arange(0.001, 0.1, 0.001), np.arange(0.1, 0.9, 0.01), np.arange(0.9, 1, 0.001)]
 )
-TRACK_BLOCK = 256  # tracks per block when computing percentiles over all variants
 FLOAT16_MAX = float(np.finfo(np.float16).max)  # stats are clipped to it before float16
 
 
