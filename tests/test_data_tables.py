@@ -61,12 +61,12 @@ def test_select_targets_by_index_range_identifier_and_pattern():
         Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 2.0, "sum", text)
         for i, text in enumerate(described)
     ]
+    assert select_targets(targets, None) == [0, 1, 2, 3, 4]
     assert select_targets(targets, "CAGE") == [1, 2]
-    assert select_targets(targets, "4,0-1") == [0, 1, 4]
-    assert select_targets(targets, "T3, cage:MAC") == [2, 3]
-    assert select_targets(targets, "liver$") == [0, 1, 3]
-    for spec, message in (("9", "indices run 0-4"), ("3-1", "indices run"), ("RNA", "selects no")):
+    assert select_targets(targets, "4,0-1") == [4, 0, 1]  # in the order named
+    assert select_targets(targets, ["T3", "cage:MAC*"]) == [3, 2]
+    assert select_targets(targets, "*liver,1") == [0, 1, 3]  # each once
+    assert select_targets(targets, "t?") == [0, 1, 2, 3, 4]  # globs see identifiers too
+    for spec, message in (("9", "tracks are 0-4"), ("3-1", "tracks are"), ("RNA", "selects no")):
         with pytest.raises(ValueError, match=message):
             select_targets(targets, spec)
-    with pytest.raises(ValueError, match="not a valid pattern"):
-        select_targets(targets, "CAGE[")

@@ -23,7 +23,6 @@ from crossreg.variants.ism import (
     mutated_span,
     mutation_effects,
     remove_position_mean,
-    select_tracks,
     site_codes,
     vcf_sites,
 )
@@ -163,17 +162,6 @@ def test_a_planted_motif_carries_the_importance(tmp_path):
     assert np.all(effects["sum"][..., 1] == 0)
 
 
-def test_tracks_by_index_identifier_and_pattern():
-    targets = _targets(4)
-    assert select_tracks(targets, None) == [0, 1, 2, 3]
-    assert select_tracks(targets, ["2", "T0"]) == [2, 0]
-    assert select_tracks(targets, ["*DNASE*"]) == [1, 2, 3]
-    with pytest.raises(ValueError, match="no track"):
-        select_tracks(targets, ["ATAC*"])
-    with pytest.raises(ValueError, match="4 tracks"):
-        select_tracks(targets, ["9"])
-
-
 def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     return args.run(args)
@@ -207,7 +195,7 @@ def test_cli_writes_scores_h5_and_figures(world, capsys):
     out_bed = root / "ism_bed.h5"
     argv = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
     argv += ["--bed", str(root / "regions.bed"), "--out", str(out_bed), "--width", "4"]
-    argv += ["--tracks", "T2", "*CAGE*", "--stats", "center", "--figures", str(root / "f2")]
+    argv += ["--targets", "T2,*CAGE*", "--stats", "center", "--figures", str(root / "f2")]
     assert main(argv) == 0
     with h5py.File(out_bed) as h5:
         assert "sum" not in h5 and h5["center"].shape == (1, 4, 4, 2)

@@ -43,12 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--width", type=int, default=200, help="central bases to mutate (default %(default)s)"
     )
     parser.add_argument(
-        "--tracks",
-        nargs="+",
+        "--targets",
         default=None,
-        metavar="TRACK",
-        help="keep these tracks: indices, identifiers or fnmatch patterns over identifiers "
-        "and descriptions (default all); figures are then drawn for each of them",
+        metavar="SPEC",
+        help="keep these tracks (default all): comma-separated indices (5), ranges (0-9), "
+        "identifiers, words found in the descriptions (CAGE) or glob patterns "
+        "('CAGE:*liver*'); figures are then drawn for each of them",
     )
     parser.add_argument(
         "--stats",
@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="write one PNG per site (logo + mutation heat map) here, for the track with the "
-        "largest |score| (or each --tracks track)",
+        "largest |score| (or each --targets track)",
     )
     add_inference_arguments(parser, batch_size=16)
 
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         bed=args.bed,
         head=args.genome,
         width=args.width,
-        tracks=args.tracks,
+        tracks=args.targets,
         stats=args.stats,
         options=inference_options(args),
         figures=args.figures,

@@ -73,9 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--targets",
         default=None,
         metavar="SPEC",
-        help="score only these tracks: comma-separated indices (5), ranges (0-9), "
-        "identifiers, or patterns searched in the descriptions (CAGE, 'liver|hepat'); the "
-        "head is cut to them, so fewer tracks also cost less",
+        help="score only these tracks, in the order named: comma-separated indices (5), "
+        "ranges (0-9), identifiers, words found in the descriptions (CAGE) or glob "
+        "patterns ('CAGE:*liver*'); the head is cut to them, so fewer tracks cost less",
     )
     parser.add_argument(
         "--cluster-bp",

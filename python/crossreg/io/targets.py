@@ -10,6 +10,7 @@ comma-separated replicate files; relative paths are relative to the table's fold
 from __future__ import annotations
 
 import csv
+import fnmatch
 import math
 import os
 import re
@@ -224,39 +225,46 @@ def write_targets(
             handle.write("\t".join(values.get(c, "") for c in columns) + "\n")
 
 
-def select_targets(targets: Sequence[Target], spec: str) -> list[int]:
-    """The indices (in table order) of the tracks `spec` names: comma-separated items, each
-    an index (``5``), a range of indices (``0-9``, both ends included), an identifier, or a
-    case-insensitive regular expression searched in the descriptions (``CAGE``,
-    ``liver|hepat``). An item that selects nothing is an error naming it."""
-    chosen: set[int] = set()
+def select_targets(targets: Sequence[Target], spec: str | Sequence[str] | None) -> list[int]:
+    """The indices of the tracks `spec` names, in the order named (each once); all tracks
+    when `spec` is ``None``. `spec` is comma-separated items (or a list of them), each an
+    index (``5``), a range of indices (``0-9``, both ends included), an identifier, a
+    glob pattern over identifiers and descriptions (``CAGE:*liver*``), or a word found in
+    a description (``CAGE``, ``liver``); patterns and words ignore case. An item that
+    selects nothing is an error naming it."""
+    if spec is None:
+        return list(range(len(targets)))
+    items = spec.split(",") if isinstance(spec, str) else [p for i in spec for p in i.split(",")]
     identifiers = {t.identifier: i for i, t in enumerate(targets)}
-    for item in (part.strip() for part in spec.split(",")):
-        if not item:
-            continue
+    chosen: dict[int, None] = {}
+    for item in filter(None, (part.strip() for part in items)):
         found = _select_item(targets, identifiers, item)
         if not found:
             raise ValueError(
                 f"--targets '{item}' selects no track: give indices 0-{len(targets) - 1}, "
-                "identifiers or a pattern found in the descriptions"
+                "identifiers, or a word or glob pattern found in the descriptions"
             )
-        chosen |= found
+        chosen |= dict.fromkeys(found)
     if not chosen:
         raise ValueError(f"--targets '{spec}' selects no track")
-    return sorted(chosen)
+    return list(chosen)
 
 
-def _select_item(targets: Sequence[Target], identifiers: dict[str, int], item: str) -> set[int]:
+def _select_item(targets: Sequence[Target], identifiers: dict[str, int], item: str) -> list[int]:
     if item in identifiers:
-        return {identifiers[item]}
+        return [identifiers[item]]
     bounds = re.fullmatch(r"(\d+)(?:-(\d+))?", item)
     if bounds:
         lo, hi = int(bounds[1]), int(bounds[2] or bounds[1])
         if hi < lo or hi >= len(targets):
-            raise ValueError(f"--targets '{item}': indices run 0-{len(targets) - 1}")
-        return set(range(lo, hi + 1))
-    try:
-        pattern = re.compile(item, re.IGNORECASE)
-    except re.error as err:
-        raise ValueError(f"--targets '{item}': not a valid pattern ({err})") from None
-    return {i for i, t in enumerate(targets) if pattern.search(t.description)}
+            raise ValueError(f"--targets '{item}': the head's tracks are 0-{len(targets) - 1}")
+        return list(range(lo, hi + 1))
+    wanted = item.lower()
+    if any(c in item for c in "*?["):
+        return [
+            i
+            for i, t in enumerate(targets)
+            if fnmatch.fnmatchcase(t.identifier.lower(), wanted)
+            or fnmatch.fnmatchcase(t.description.lower(), wanted)
+        ]
+    return [i for i, t in enumerate(targets) if wanted in t.description.lower()]

@@ -32,7 +32,6 @@ run's provenance as attributes. Written under a temporary name and renamed when 
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -46,7 +45,7 @@ import torch
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
-from crossreg.io.targets import Target
+from crossreg.io.targets import Target, select_targets
 from crossreg.io.vcf import Variant, read_vcf, require_chromosome
 from crossreg.model.inference import (
     InferenceOptions,
@@ -146,32 +145,6 @@ def site_mutations(reference: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
     reference first as ``(-1, -1)``: each base that is not the position's (all 4 at N)."""
     pos, base = np.nonzero(reference == 0)
     return np.concatenate([[[-1, -1]], np.stack([pos, base], axis=1)]).astype(np.int64)
-
-
-def select_tracks(targets: Sequence[Target], patterns: Sequence[str] | None) -> list[int]:
-    """Track indices chosen by `patterns`: a number is an index, otherwise an identifier
-    or an fnmatch pattern over identifiers and descriptions. All tracks when ``None``."""
-    if not patterns:
-        return list(range(len(targets)))
-    chosen: list[int] = []
-    for pattern in patterns:
-        if pattern.lstrip("-").isdigit():
-            index = int(pattern)
-            if not 0 <= index < len(targets):
-                raise ValueError(f"--tracks {pattern}: the head has {len(targets)} tracks")
-            hits = [index]
-        else:
-            hits = [i for i, t in enumerate(targets) if t.identifier == pattern]
-            hits = hits or [
-                i
-                for i, t in enumerate(targets)
-                if fnmatch.fnmatchcase(t.identifier, pattern)
-                or fnmatch.fnmatchcase(t.description, pattern)
-            ]
-        if not hits:
-            raise ValueError(f"--tracks {pattern}: no track's identifier or description matches")
-        chosen += [i for i in hits if i not in chosen]
-    return chosen
 
 
 def mutation_effects(
@@ -280,7 +253,7 @@ def write_ism(
     bed: str | os.PathLike[str] | None = None,
     head: str | None = None,
     width: int = 200,
-    tracks: Sequence[str] | None = None,
+    tracks: str | Sequence[str] | None = None,
     stats: Sequence[str] = STATS,
     options: InferenceOptions = InferenceOptions(batch_size=16),
     figures: str | os.PathLike[str] | None = None,
@@ -302,7 +275,7 @@ def write_ism(
     else:
         sites = bed_sites(bed, genome, seq_length)
     targets = config.targets[head]
-    chosen = select_tracks(targets, tracks)
+    chosen = select_targets(targets, tracks)
     log.info(
         "ISM of %d sites x %d bp x 3 bases with the '%s' head (%d of %d tracks) on %s%s",
         len(sites),
