@@ -140,15 +140,23 @@ def run_inference(
     """Yield ``reduce(predictions, chunk)`` for each chunk of `batch_size` items, in order.
 
     ``load(chunk)`` returns the chunk's one-hot ``(b, L, 4)``; it runs one chunk ahead in a
-    background thread, so reading and encoding overlap the model's work.
+    background thread (Rust fetch and one-hot release the GIL), so reading and encoding
+    overlap the model's work; on CUDA the batch is pinned there too, so its copy to the
+    device does not hold up the GPU.
     """
     chunks = [items[i : i + options.batch_size] for i in range(0, len(items), options.batch_size)]
     if not chunks:
         return
+    pinned = model_device(model).type == "cuda"
+
+    def prepare(chunk: Sequence[T]) -> npt.NDArray | torch.Tensor:
+        x = load(chunk)  # in page-locked memory for CUDA: the copy to the device is async
+        return torch.as_tensor(x).pin_memory() if pinned else x
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: Future = pool.submit(load, chunks[0])
+        pending: Future = pool.submit(prepare, chunks[0])
         for k, chunk in enumerate(chunks):
             x = pending.result()
             if k + 1 < len(chunks):
-                pending = pool.submit(load, chunks[k + 1])
+                pending = pool.submit(prepare, chunks[k + 1])
             yield reduce(predict_batch(model, x, head, options), chunk)
