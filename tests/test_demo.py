@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 import numpy as np
 import pytest
 
 from crossreg.cli import main
 from crossreg.data.store import DataStore
-from crossreg.demo import store_ceilings
+from crossreg.demo import step_count, store_ceilings
 from crossreg.errors import CommandError
+from crossreg.synth.world import GENOMES
 
 
-def test_fast_demo_writes_every_step_and_the_summary(tmp_path):
+def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch):
+    monkeypatch.setenv("CROSSREG_PROGRESS", "log")
+    monkeypatch.setenv("CROSSREG_PROGRESS_INTERVAL", "0")
+    monkeypatch.delenv("RANK", raising=False)
     out = tmp_path / "demo"
-    assert main(["-q", "demo", "--fast", "--out", str(out)]) == 0
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main(["demo", "--fast", "--out", str(out)]) == 0
+    says_which_step_it_is_on(logs.messages)
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["genomes"]) == {"human", "mouse"}
     for genome, assays in summary["genomes"].items():
@@ -69,3 +77,19 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path):
     )
     with pytest.raises(CommandError, match="same windows"):
         store_ceilings(data / "human", data / "mouse.noise_free")
+
+
+def says_which_step_it_is_on(lines: list[str]) -> None:
+    """Each step logs ``[k/N] name``, then its command line, then its own progress."""
+    steps = [(k, line) for k, line in enumerate(lines) if re.match(r"\[\d+/\d+\] ", line)]
+    total = step_count(len(GENOMES))
+    numbers = [line.split("]")[0] for _, line in steps]
+    assert numbers == [f"[{k}/{total}" for k in range(1, total + 1)]
+    names = [line.split("] ")[1] for _, line in steps]
+    assert names[:4] == ["synth", "split", "data human", "data human.noise_free"]
+    assert "train joint" in names and names[-1] == "ism planted_breaks.ism.h5"
+    for k, _ in steps:
+        assert lines[k + 1].startswith("$ crossreg ")
+    train_at = names.index("train joint")
+    following = lines[steps[train_at][0] : steps[train_at + 1][0]]
+    assert any(line.startswith("joint epoch 1: 1/8 steps") for line in following)

@@ -13,7 +13,6 @@ import torch
 
 from crossreg.data import BuildOptions, Layout, build_dataset
 from crossreg.data.store import DataStore
-from crossreg.demo import FAST, run_demo, step_count
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.genome import Genome
 from crossreg.model.checkpoint import make_config, save_checkpoint
@@ -23,7 +22,7 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.predict import write_predictions
 from crossreg.stats.denovo import track_tests
 from crossreg.synth import synthesize
-from crossreg.synth.world import GENOMES, _stage_count
+from crossreg.synth.world import _stage_count
 from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.ism import write_ism
 from tests.data_inputs import small_inputs
@@ -199,20 +198,3 @@ def test_denovo_reports_tracks(progress_logs):
     lines = messages(progress_logs, "case/control tests: ")
     assert lines[0].startswith("case/control tests: 1/6 tracks (16.7%)")
     assert lines[-1].startswith("case/control tests: 6/6 tracks (100.0%)")
-
-
-def test_demo_says_which_step_it_is_on(progress_logs, tmp_path):
-    run_demo(tmp_path / "demo", FAST)
-    lines = progress_logs.messages
-    steps = [(k, line) for k, line in enumerate(lines) if re.match(r"\[\d+/\d+\] ", line)]
-    total = step_count(len(GENOMES))
-    numbers = [line.split("]")[0] for _, line in steps]
-    assert numbers == [f"[{k}/{total}" for k in range(1, total + 1)]
-    names = [line.split("] ")[1] for _, line in steps]
-    assert names[:4] == ["synth", "split", "data human", "data human.noise_free"]
-    assert "train joint" in names and names[-1] == "ism planted_breaks.ism.h5"
-    for k, _ in steps:  # the command line, then the step's own progress
-        assert lines[k + 1].startswith("$ crossreg ")
-    train_at = names.index("train joint")
-    following = lines[steps[train_at][0] : steps[train_at + 1][0]]
-    assert any(line.startswith("joint epoch 1: 1/8 steps") for line in following)
