@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "distributed": 0,
     "plots": 0,
     "progress": 0,
+    "runlog": 0,
     "synth": 1,
     "split": 1,
     "data": 1,

@@ -55,6 +55,7 @@ def test_split_writes_consistent_files(inputs: dict[str, Path], tmp_path: Path) 
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         "components.tsv",
+        "crossreg-runs.jsonl",
         "hg.regions.bed",
         "links.tsv",
         "mm.regions.bed",

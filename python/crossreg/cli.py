@@ -12,10 +12,12 @@ import argparse
 import importlib
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 from crossreg import __version__
 from crossreg.errors import CommandError
+from crossreg.runlog import output_folder, record_run
 
 log = logging.getLogger("crossreg")
 
@@ -74,19 +76,25 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crossreg`` command."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.quiet)
     if getattr(args, "run", None) is None:
         parser.print_help()
         return 0
+    started, clock = time.time(), time.perf_counter()
+    status = 1
     try:
-        return int(args.run(args) or 0)
+        status = int(args.run(args) or 0)
     except (ValueError, OSError, CommandError) as err:
         log.error("%s", err)
-        return 1
     except KeyboardInterrupt as err:
         log.error("interrupted%s", f"; {err}" if str(err) else "")
-        return 130
+        status = 130
+    out = getattr(args, "out", None)
+    if status == 0 and out is not None and output_folder(out).is_dir():
+        record_run(output_folder(out), argv, started, time.perf_counter() - clock)
+    return status
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from crossreg.evaluate.compare import write_comparison
 from crossreg.io.atomic import atomic_write
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.metrics import TrackMetrics
+from crossreg.runlog import record_run
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
@@ -137,9 +138,10 @@ def step_count(genomes: int) -> int:
 
 @dataclass
 class _Counter:
-    """Which step of how many the demo is on."""
+    """Which step of how many the demo is on, and the folder whose run log records them."""
 
     total: int
+    folder: Path
     done: int = 0
 
 
@@ -149,7 +151,8 @@ _counter: _Counter | None = None
 def _step(argv: list[str], step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Log which step of the demo this is (``[k/N] command name``) and `argv` as the
     ``crossreg`` command line that does this step alone, then run `step` with the same
-    settings (its own progress follows)."""
+    settings (its own progress follows) and record the command and its time in the demo
+    folder's run log (:mod:`crossreg.runlog`)."""
     if _counter is not None:
         _counter.done += 1
         name = argv[0]
@@ -158,7 +161,11 @@ def _step(argv: list[str], step: Callable[..., Any], *args: Any, **kwargs: Any) 
             name += f" {folder}" if folder != argv[0] else ""
         log.info("[%d/%d] %s", _counter.done, _counter.total, name)
     log.info("$ crossreg %s", shlex.join(argv))
-    return step(*args, **kwargs)
+    started, clock = time.time(), time.perf_counter()
+    result = step(*args, **kwargs)
+    if _counter is not None:
+        record_run(_counter.folder, argv, started, time.perf_counter() - clock)
+    return result
 
 
 def _build_store(name: str, files: dict[str, Path], targets: Path, regions: Path, out: Path):
@@ -206,7 +213,7 @@ def store_ceilings(measured: Path, noise_free: Path, split: str = "test") -> dic
 def run_demo(out: str | os.PathLike[str], settings: DemoSettings = DemoSettings()) -> dict:
     """Run every step into `out`; returns the summary (also written as summary.json)."""
     global _counter
-    _counter = _Counter(step_count(len(GENOMES)))
+    _counter = _Counter(step_count(len(GENOMES)), Path(out))
     try:
         return _run_demo(Path(out), settings)
     finally:

@@ -1,0 +1,71 @@
+"""What made an output folder: one JSON line per command run into it.
+
+Every ``crossreg`` command that writes with ``--out`` (and every step of ``crossreg
+demo``) appends a record to :data:`RUNS_FILE` in its output folder (the folder itself, or
+the folder of an output file) when it succeeds: the command line, when it started, how
+long it took, and the versions of crossreg, Python, torch and numpy. ``crossreg report``
+shows them beside the tables and figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+RUNS_FILE = "crossreg-runs.jsonl"
+VERSIONED = ("crossreg", "torch", "numpy")
+
+
+def versions() -> dict[str, str]:
+    """The versions a result depends on: Python, crossreg, torch, numpy, and the machine."""
+    found = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def output_folder(out: str | os.PathLike[str]) -> Path:
+    """The folder an ``--out`` writes into: `out` itself, or its parent for a file name."""
+    out = Path(out)
+    return out.parent if out.suffix and not out.is_dir() else out
+
+
+def record_run(
+    folder: str | os.PathLike[str], argv: Sequence[str], started: float, seconds: float
+) -> Path:
+    """Append one finished run (``crossreg`` + `argv`, started at epoch `started`, lasting
+    `seconds`) to the folder's :data:`RUNS_FILE`; returns its path."""
+    path = Path(folder) / RUNS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {
+        "command": "crossreg " + shlex.join(argv),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "seconds": round(seconds, 3),
+        "cwd": os.getcwd(),
+        "versions": versions(),
+    }
+    with open(path, "a") as handle:
+        handle.write(json.dumps(entry) + "\n")
+    return path
+
+
+def read_runs(path: str | os.PathLike[str]) -> list[dict[str, object]]:
+    """The records of a :data:`RUNS_FILE` (lines that are not JSON objects are skipped)."""
+    runs = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict):
+            runs.append(entry)
+    return runs

@@ -1,0 +1,30 @@
+"""Each command records its command line, time and versions in its output folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crossreg.runlog import RUNS_FILE, output_folder, read_runs, record_run
+from tests.test_split_cli import inputs, run_split  # noqa: F401 (the fixture)
+
+
+def test_a_command_appends_its_run(inputs: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
+    out = tmp_path / "out"
+    assert run_split(inputs, out, "--seed", "5") == 0
+    assert run_split(inputs, out, "--seed", "6") == 0
+    runs = read_runs(out / RUNS_FILE)
+    assert [r["command"].split()[:2] for r in runs] == [["crossreg", "split"]] * 2
+    assert runs[1]["command"].endswith("--seed 6") and runs[0]["seconds"] >= 0
+    assert set(runs[0]["versions"]) >= {"python", "crossreg", "torch", "numpy"}
+    # a failed run records nothing
+    assert run_split(inputs, out, "--valid", "2") != 0
+    assert len(read_runs(out / RUNS_FILE)) == 2
+
+
+def test_output_folder_and_unreadable_lines(tmp_path: Path) -> None:
+    assert output_folder(tmp_path / "scores.h5") == tmp_path
+    assert output_folder(tmp_path / "train_dir") == tmp_path / "train_dir"
+    path = record_run(tmp_path, ["sad", "--out", "x.h5"], 0.0, 1.5)
+    with open(path, "a") as handle:
+        handle.write("not json\n[1, 2]\n")
+    assert [r["command"] for r in read_runs(path)] == ["crossreg sad --out x.h5"]
