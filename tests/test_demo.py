@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from crossreg.data.store import DataStore
 from crossreg.demo import step_count, store_ceilings
 from crossreg.errors import CommandError
 from crossreg.synth.world import GENOMES
+from tests.browser import CHROMIUM, figures_loaded, screenshot
 
 
 def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch):
@@ -24,6 +26,7 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main(["demo", "--fast", "--out", str(out)]) == 0
     says_which_step_it_is_on(logs.messages)
+    the_report_shows_every_figure(out, tmp_path)
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["genomes"]) == {"human", "mouse"}
     for genome, assays in summary["genomes"].items():
@@ -93,3 +96,16 @@ def says_which_step_it_is_on(lines: list[str]) -> None:
     train_at = names.index("train joint")
     following = lines[steps[train_at][0] : steps[train_at + 1][0]]
     assert any(line.startswith("joint epoch 1: 1/8 steps") for line in following)
+
+
+def the_report_shows_every_figure(out: Path, tmp_path: Path) -> None:
+    """``report.html`` embeds every figure of the run and lists every demo step's command;
+    in a browser every figure loads (when Chromium is installed)."""
+    page = out / "report.html"
+    text = page.read_text()
+    pngs = list(out.rglob("*.png"))
+    assert len(pngs) > 10 and text.count('class="figure"') == len(pngs)
+    assert text.count("<code>crossreg ") == step_count(len(GENOMES))
+    if CHROMIUM is not None:
+        assert figures_loaded(page) == (len(pngs), len(pngs))
+        assert screenshot(page, tmp_path / "report.png")[:4] == b"\x89PNG"

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "evaluate": 4,
     "variants": 4,
     "stats": 5,
+    "report": 5,
     "demo": 6,
     "commands": 7,
     "cli": 7,

@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "sldp": "crossreg.commands.sldp",
     "denovo": "crossreg.commands.denovo",
     "demo": "crossreg.commands.demo",
+    "report": "crossreg.commands.report",
 }
 
 

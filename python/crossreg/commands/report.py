@@ -1,0 +1,26 @@
+"""``crossreg report``: one self-contained HTML page of an output folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "write one self-contained HTML page showing a crossreg output folder"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg report``."""
+    parser.add_argument(
+        "directory", type=Path, help="an output folder (a demo run, or train/sad/... folders)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the HTML file (default DIRECTORY/report.html)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report and print its path."""
+    from crossreg.report import write_report
+
+    print(write_report(args.directory, args.out))
+    return 0

@@ -1,0 +1,272 @@
+"""``crossreg report``: one self-contained HTML page that shows an output folder.
+
+The page holds, for any folder crossreg wrote (a demo run, or a user's own train/evaluate/
+sad/... folders): the summary (``summary.txt``, and ``summary.json`` folded), the command
+lines that made the folder with their start, duration and versions (every
+``crossreg-runs.jsonl`` under it, :mod:`crossreg.runlog`), then one section per sub-folder
+with its figures (PNG and SVG, embedded), the first rows of its tables (``.tsv``/``.csv``)
+and a list of its other files. Nothing is fetched from the network and no script library
+is used; one inline script only counts the figures that loaded
+(``data-figures="loaded/total"`` on ``<body>``), for checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crossreg.io.atomic import atomic_write
+from crossreg.runlog import RUNS_FILE, read_runs, versions
+
+FIGURES = (".png", ".svg")
+TABLES = (".tsv", ".csv")
+TEXTS = (".txt", ".md")
+TABLE_ROWS = 12  # rows shown per table
+TABLE_COLUMNS = 14  # columns shown per table
+TABLE_READ_BYTES = 1 << 20  # a table's head is read from its first MiB
+TEXT_BYTES = 20_000  # longer texts are cut
+SKIPPED = ("tensorboard",)  # folders whose files are only listed by count
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;
+color:#1d2430;background:#f7f8fa}
+header{background:#1d3557;color:#fff;padding:18px 32px}
+header h1{margin:0;font-size:22px} header p{margin:4px 0 0;opacity:.85;font-size:13px}
+nav{padding:12px 32px;background:#fff;border-bottom:1px solid #dde1e6;font-size:13px}
+nav a{margin-right:14px;color:#1d3557;text-decoration:none;display:inline-block}
+main{padding:8px 32px 40px;max-width:1400px}
+section{background:#fff;border:1px solid #dde1e6;border-radius:6px;margin:18px 0;
+padding:12px 20px}
+h2{font-size:17px;margin:6px 0 10px;color:#1d3557} h3{font-size:14px;margin:14px 0 6px}
+pre{background:#f0f2f5;padding:10px;overflow:auto;font-size:12px;max-height:480px}
+table{border-collapse:collapse;font-size:12px;margin:4px 0 10px}
+td,th{border:1px solid #dde1e6;padding:3px 7px;text-align:right;white-space:nowrap}
+th{background:#eef1f5} td:first-child,th:first-child{text-align:left}
+.figures{display:flex;flex-wrap:wrap;gap:14px}
+figure{margin:0;max-width:620px} figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:12px;color:#556;margin-top:3px} .note{font-size:12px;color:#667}
+details{margin:6px 0} summary{cursor:pointer;font-size:13px}
+"""
+
+COUNT_FIGURES = """
+window.addEventListener("load", function () {
+  var images = document.querySelectorAll("img.figure");
+  var loaded = 0;
+  images.forEach(function (img) { if (img.complete && img.naturalWidth > 0) loaded++; });
+  document.body.dataset.figures = loaded + "/" + images.length;
+});
+"""
+
+
+@dataclass
+class Folder:
+    """The files of one folder of the report, by kind."""
+
+    path: Path
+    figures: list[Path] = field(default_factory=list)
+    tables: list[Path] = field(default_factory=list)
+    texts: list[Path] = field(default_factory=list)
+    others: list[Path] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        """No file worth a section."""
+        return not (self.figures or self.tables or self.texts or self.others)
+
+
+def scan(root: Path) -> list[Folder]:
+    """Every folder under `root` (itself first, then depth-first by name) with its files."""
+    folders = []
+    for current, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".partial"))
+        folder = Folder(Path(current))
+        for name in sorted(files):
+            path = folder.path / name
+            if name.startswith(".") or name == RUNS_FILE or path.name == "report.html":
+                continue
+            suffix = path.suffix.lower()
+            skipped = any(part in SKIPPED for part in path.relative_to(root).parts)
+            if suffix in FIGURES and not skipped:
+                folder.figures.append(path)
+            elif suffix in TABLES and not skipped:
+                folder.tables.append(path)
+            elif suffix in TEXTS and not skipped:
+                folder.texts.append(path)
+            else:
+                folder.others.append(path)
+        folders.append(folder)
+    return folders
+
+
+def figure_html(path: Path, root: Path) -> str:
+    """An embedded figure with its file name as caption."""
+    kind = "image/svg+xml" if path.suffix.lower() == ".svg" else "image/png"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    name = html.escape(str(path.relative_to(root)))
+    return (
+        f'<figure><img class="figure" alt="{name}" src="data:{kind};base64,{data}">'
+        f"<figcaption>{name}</figcaption></figure>"
+    )
+
+
+def table_html(path: Path, root: Path) -> str:
+    """The first rows and columns of a table, with its size."""
+    with open(path, errors="replace") as handle:
+        head = handle.read(TABLE_READ_BYTES)
+    lines = head.splitlines()
+    if len(head) == TABLE_READ_BYTES and lines:
+        lines = lines[:-1]  # the last line may be cut
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    rows = list(csv.reader(lines[: TABLE_ROWS + 1], delimiter=delimiter))
+    name = html.escape(str(path.relative_to(root)))
+    if not rows:
+        return f"<h3>{name}</h3><p class='note'>empty</p>"
+    columns = len(rows[0])
+    shown = [row[:TABLE_COLUMNS] for row in rows]
+    cells = "".join(f"<th>{html.escape(c)}</th>" for c in shown[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in shown[1:]
+    )
+    more = f"first {len(shown) - 1} rows" if len(lines) > len(shown) else f"{len(shown) - 1} rows"
+    wide = f", first {TABLE_COLUMNS} of {columns} columns" if columns > TABLE_COLUMNS else ""
+    size = _size(path.stat().st_size)
+    return (
+        f"<h3>{name}</h3><p class='note'>{more}{wide}; {size}</p>"
+        f"<table><tr>{cells}</tr>{body}</table>"
+    )
+
+
+def text_html(path: Path, root: Path) -> str:
+    """A text file, cut after :data:`TEXT_BYTES`."""
+    text = path.read_text(errors="replace")
+    cut = "\n…" if len(text) > TEXT_BYTES else ""
+    name = html.escape(str(path.relative_to(root)))
+    return f"<h3>{name}</h3><pre>{html.escape(text[:TEXT_BYTES])}{cut}</pre>"
+
+
+def runs_html(root: Path) -> str:
+    """The commands that wrote into the folder, oldest first."""
+    entries = []
+    for path in sorted(root.rglob(RUNS_FILE)):
+        for run in read_runs(path):
+            entries.append((str(run.get("started", "")), path.parent, run))
+    if not entries:
+        return "<p class='note'>No run log (crossreg-runs.jsonl) in this folder.</p>"
+    entries.sort(key=lambda entry: entry[0])
+    rows = "".join(
+        f"<tr><td>{html.escape(started)}</td><td>{float(run.get('seconds', 0)):.1f}</td>"
+        f"<td>{html.escape(str(folder.relative_to(root)) or '.')}</td>"
+        f"<td><code>{html.escape(str(run.get('command', '')))}</code></td></tr>"
+        for started, folder, run in entries
+    )
+    total = sum(float(run.get("seconds", 0)) for _, _, run in entries)
+    used = entries[-1][2].get("versions", {})
+    return (
+        f"<p class='note'>{len(entries)} commands, {total:.0f} s in all; versions of the "
+        f"last: {html.escape(_versions_text(used))}</p>"
+        "<table><tr><th>started</th><th>seconds</th><th>folder</th><th>command</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def _versions_text(found: object) -> str:
+    if not isinstance(found, dict):
+        return ""
+    return ", ".join(f"{key} {value}" for key, value in found.items())
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _anchor(folder: Path, root: Path) -> str:
+    rel = str(folder.relative_to(root))
+    return "top" if rel == "." else "f-" + "".join(c if c.isalnum() else "-" for c in rel)
+
+
+def folder_html(folder: Folder, root: Path) -> str:
+    """One folder's section."""
+    rel = str(folder.path.relative_to(root))
+    parts = [f"<section id='{_anchor(folder.path, root)}'><h2>{html.escape(rel)}/</h2>"]
+    if folder.figures:
+        figures = "".join(figure_html(p, root) for p in folder.figures)
+        parts.append(f"<div class='figures'>{figures}</div>")
+    parts += [text_html(p, root) for p in folder.texts]
+    parts += [table_html(p, root) for p in folder.tables]
+    if folder.others:
+        items = "".join(
+            f"<li>{html.escape(p.name)} ({_size(p.stat().st_size)})</li>" for p in folder.others
+        )
+        parts.append(
+            f"<details><summary>{len(folder.others)} other files</summary><ul>{items}</ul>"
+            "</details>"
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def summary_html(root: Path) -> str:
+    """The folder's own summary: summary.txt, and summary.json folded."""
+    parts = []
+    text = root / "summary.txt"
+    if text.exists():
+        parts.append(f"<pre>{html.escape(text.read_text(errors='replace'))}</pre>")
+    data = root / "summary.json"
+    if data.exists():
+        pretty = json.dumps(json.loads(data.read_text()), indent=1)
+        parts.append(
+            f"<details><summary>summary.json</summary><pre>{html.escape(pretty)}</pre></details>"
+        )
+    return "".join(parts)
+
+
+def write_report(
+    directory: str | os.PathLike[str], out: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write the report of `directory` to `out` (default ``DIRECTORY/report.html``)."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ValueError(f"{root}: not a folder; give a crossreg output folder")
+    out = Path(out) if out is not None else root / "report.html"
+    folders = [f for f in scan(root) if not f.empty()]
+    sections = [folder_html(f, root) for f in folders]
+    nav = "".join(
+        f"<a href='#{_anchor(f.path, root)}'>{html.escape(str(f.path.relative_to(root)))}</a>"
+        for f in folders
+    )
+    figures = sum(len(f.figures) for f in folders)
+    made = time.strftime("%Y-%m-%d %H:%M")
+    page = _page(
+        title=f"crossreg report: {root.resolve().name}",
+        subtitle=f"{figures} figures from {len(folders)} folders; written {made} by crossreg "
+        f"{versions().get('crossreg', '')}",
+        nav=nav,
+        body=[
+            "<section><h2>Summary</h2>" + (summary_html(root) or "<p class='note'>none</p>"),
+            "</section><section><h2>Commands</h2>" + runs_html(root) + "</section>",
+            *sections,
+        ],
+    )
+    with atomic_write(out) as handle:
+        handle.write(page)
+    return out
+
+
+def _page(title: str, subtitle: str, nav: str, body: Iterable[str]) -> str:
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<header><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>"
+        f"<nav>{nav}</nav><main>{''.join(body)}</main>"
+        f"<script>{COUNT_FIGURES}</script></body></html>"
+    )
