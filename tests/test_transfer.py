@@ -1,8 +1,10 @@
-"""Cross-species transfer at TSSs: TSS placement, pairing, normalisation and the command."""
+"""Cross-species transfer (Figure 3): held-out sites, pairing, normalisation, the matrix,
+the variable accessibility sites, the heat maps and the command."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import polars as pl
@@ -12,7 +14,17 @@ import torch
 from crossreg.cli import build_parser
 from crossreg.data.loader import codes_to_one_hot
 from crossreg.data.store import DataStore
-from crossreg.evaluate.transfer import predict_at, transfer_table, tss_bins
+from crossreg.evaluate.transfer import (
+    Site,
+    assay_summary,
+    experiment_of,
+    gene_sites,
+    measured_at,
+    predict_at,
+    transfer_tables,
+    variable_sites,
+)
+from crossreg.evaluate.transfer_figures import plot_matrix, plot_matrix_file, read_matrix, wide
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.geometry import crop_to_targets
@@ -21,9 +33,13 @@ from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from tests.pipeline import build_tiny_stores, small_params
 
+CELLS = ["liver", "kidney", "blood", "brain"]
 
-def _record(feature: str, start: int, end: int, strand: str, gene: str) -> GtfRecord:
-    return GtfRecord("chr1", "t", feature, start, end, ".", strand, ".", {"gene_id": gene})
+
+def _record(
+    feature: str, start: int, end: int, strand: str, gene: str, chrom: str = "chr1"
+) -> GtfRecord:
+    return GtfRecord(chrom, "t", feature, start, end, ".", strand, ".", {"gene_id": gene})
 
 
 def test_gene_tss_is_strand_aware():
@@ -41,25 +57,110 @@ def test_gene_tss_is_strand_aware():
     }
 
 
-def test_transfer_table_pairs_by_description_and_normalises_per_experiment():
-    rng = np.random.default_rng(0)
-    specificity = rng.normal(size=(50, 3))
-    gene_level = rng.normal(scale=2.0, size=(50, 1))
-    measured = np.expm1(specificity + gene_level + 12)
-    # the head sees the tissue pattern but not the gene's overall level, in another order
-    predicted = np.expm1(specificity[:, [2, 0, 1]] + 12)
-    table = transfer_table(
+def test_experiments_group_accessibility_and_split_chip_by_target():
+    assert experiment_of("CAGE:liver") == "CAGE"
+    assert experiment_of("DNASE:liver") == experiment_of("ATAC:muscle") == "DNASE"
+    assert experiment_of("CHIP:H3K27ac:liver") == "CHIP:H3K27ac"
+    assert experiment_of("liver") is None
+
+
+def _planted(genes_per_cell: int = 10, seed: int = 0):
+    """Each gene expressed in one cell type (balanced): the tissue pattern, on top of a
+    gene level the head does not see; the head's tracks in another order."""
+    rng = np.random.default_rng(seed)
+    k = len(CELLS)
+    specific = np.repeat(np.eye(k), genes_per_cell, axis=0) * 3.0  # (genes, cell types)
+    level = rng.normal(scale=2.0, size=(specific.shape[0], 1))
+    measured = np.expm1(specific + level + 10.0)  # all positive
+    order = [2, 0, 3, 1]
+    predicted = np.expm1(np.hstack([specific[:, order] + 1.0, rng.normal(size=(len(level), 1))]))
+    return measured, predicted, order
+
+
+def test_planted_tissue_pattern_gives_exact_diagonal_and_off_diagonal():
+    measured, predicted, order = _planted()
+    head = [f"CAGE:{CELLS[c]}" for c in order] + ["CHIP:CTCF:liver"]
+    tables = transfer_tables(
         measured,
         predicted,
-        ["hs_CAGE_liver", "hs_CAGE_kidney", "hs_CAGE_blood"],
-        ["CAGE:liver", "CAGE:kidney", "CAGE:blood"],
-        ["CAGE:blood", "CAGE:liver", "CAGE:kidney", "DNASE:liver"],
+        [f"hs_{c}" for c in CELLS],
+        [f"CAGE:{c}" for c in CELLS],
+        [f"mm_{i}" for i in range(len(head))],
+        head,
     )
-    assert table["identifier"].to_list() == ["hs_CAGE_liver", "hs_CAGE_kidney", "hs_CAGE_blood"]
-    assert (table["pearson_r"] < 0.7).all()  # the gene level dominates the raw values
-    np.testing.assert_allclose(table["pearson_r_normalised"].to_numpy(), 1.0)
-    with pytest.raises(ValueError, match="no track of the head"):
-        transfer_table(measured, predicted, ["a"] * 3, ["X:1", "X:2", "X:3"], ["Y:1"])
+    pairs, matrix = tables.pairs, tables.matrix
+    assert sorted(pairs["cell_type"]) == sorted(CELLS) and set(pairs["experiment"]) == {"CAGE"}
+    assert matrix.height == 16 and matrix["matched"].sum() == 4  # CHIP: not measured
+    # mean-normalised, each side is the tissue indicator minus 1/4 (times 3): the matched
+    # cells correlate perfectly, the unmatched at -1/(k - 1) for k balanced cell types
+    np.testing.assert_allclose(pairs["pearson_r_normalised"].to_numpy(), 1.0, atol=1e-12)
+    off = matrix.filter(~pl.col("matched"))["pearson_r_normalised"].to_numpy()
+    np.testing.assert_allclose(off, -1 / 3, atol=1e-12)
+    # raw R: log(1 + x) of the pair across genes, the gene level included
+    for row in pairs.iter_rows(named=True):
+        c = CELLS.index(row["cell_type"])
+        expected = np.corrcoef(np.log1p(measured[:, c]), np.log1p(predicted[:, order.index(c)]))
+        assert row["pearson_r"] == pytest.approx(expected[0, 1], abs=1e-12)
+        assert row["pearson_r"] < 0.9
+    summary = assay_summary(tables)
+    assert summary == {
+        "CAGE": {
+            "pairs": 4,
+            "tss": 40,
+            "raw_r": round(float(pairs["pearson_r"].mean()), 4),
+            "normalised_r_matched": 1.0,
+            "normalised_r_unmatched": -0.3333,
+        }
+    }
+
+
+def test_an_experiment_with_one_track_has_no_normalised_r():
+    measured, predicted, _ = _planted()
+    tables = transfer_tables(
+        measured[:, :2],
+        predicted[:, :2],
+        ["a", "b"],
+        ["CAGE:liver", "CHIP:CTCF:liver"],
+        ["c", "d"],
+        ["CAGE:liver", "CHIP:CTCF:liver"],
+    )
+    assert tables.pairs.height == 2
+    assert tables.pairs["pearson_r_normalised"].is_nan().all()
+    assert tables.pairs["pearson_r"].is_finite().all()
+
+
+def test_heat_map_draws_the_matrix_read_back_from_matrix_tsv(tmp_path):
+    measured, predicted, order = _planted(seed=1)
+    noisy = predicted * np.exp(np.random.default_rng(2).normal(scale=0.3, size=predicted.shape))
+    head = [f"CAGE:{CELLS[c]}" for c in order] + ["CAGE:lung"]
+    tables = transfer_tables(
+        measured,
+        noisy,
+        [f"hs_{c}" for c in CELLS],
+        [f"CAGE:{c}" for c in CELLS],
+        [f"mm_{c}" for c in head],
+        head,
+    )
+    path = tmp_path / "matrix.tsv"
+    path.write_text(tables.matrix.write_csv(separator="\t", float_precision=6))
+    back = wide(read_matrix(path), "CAGE")
+    computed = wide(tables.matrix, "CAGE")
+    assert back.rows == computed.rows and back.columns == computed.columns
+    np.testing.assert_allclose(back.values, computed.values, atol=1e-6)
+    np.testing.assert_array_equal(back.matched, computed.matched)
+    assert computed.values.shape == (5, 4) and computed.matched.sum() == 4
+    drawn = plot_matrix(tmp_path / "heat.png", back, title="test", svg=True)
+    assert [p.name for p in drawn.paths] == ["heat.png", "heat.svg"]
+    assert (tmp_path / "heat.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # what was drawn: the computed matrix, rows and columns in the clustered order
+    r = [computed.rows.index(x) for x in drawn.rows]
+    c = [computed.columns.index(x) for x in drawn.columns]
+    assert sorted(r) == list(range(5)) and sorted(c) == list(range(4))
+    np.testing.assert_allclose(drawn.values, computed.values[np.ix_(r, c)], atol=1e-6)
+    np.testing.assert_array_equal(drawn.matched, computed.matched[np.ix_(r, c)])
+    assert plot_matrix_file(path, tmp_path / "figures") == [
+        tmp_path / "figures" / "matrix_CAGE.png"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -75,39 +176,158 @@ def world(tmp_path_factory):
     return root, stores, model
 
 
-def test_tss_bins_place_each_gene_once_in_its_bin(world):
-    root, stores, _ = world
-    store = DataStore(stores["human"])
-    records = read_gtf(root / "synth" / "human" / "genes.gtf")
-    sites = tss_bins(store, "train", records)
-    assert sites and len({s.gene_id for s in sites}) == len(sites)
-    windows = store.windows("train")
-    tss = gene_tss(records)
-    for s in sites:
-        first = windows[s.row].start + store.metadata["crop_bp"] + s.bin * store.pool_width
-        assert any(first <= pos < first + store.pool_width for _, pos in tss[s.gene_id])
-
-
-def test_transfer_command_predicts_at_the_tss_bins(world, capsys):
-    root, stores, model = world
-    out = root / "mouse_on_human"
-    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
-    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
-    args = build_parser().parse_args([*argv, "--split", "train", "--out", str(out)])
-    assert args.run(args) == 0
-    table = pl.read_csv(out / "transfer.tsv", separator="\t")
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["head"] == "mouse" and summary["tss"] == table["tss"][0] > 2
-    # every paired track is a human track whose description a mouse track shares
-    mouse = {t.description for t in DataStore(stores["mouse"]).table.targets}
-    assert set(table["description"]) == mouse & set(DataStore(stores["human"]).table.descriptions)
-    assert "mouse head on human CAGE" in capsys.readouterr().out
-    # the predictions it used: the model's, at those bins (reference computed directly)
-    store = DataStore(stores["human"])
-    sites = tss_bins(store, "train", read_gtf(root / "synth" / "human" / "genes.gtf"))
+def _predicted_bins(model, store: DataStore, split: str, rows: list[int], head: str):
+    """The head's ``(rows, bins, tracks)`` predictions, computed directly."""
     model.eval()
     with torch.inference_mode():
-        x = codes_to_one_hot(torch.from_numpy(store.sequences("train")[[s.row for s in sites]]))
-        pred = crop_to_targets(model(x, "mouse"), store.target_length).numpy()
-    got = predict_at(model, store, "train", sites, "mouse", InferenceOptions(batch_size=3))
-    np.testing.assert_allclose(got, pred[np.arange(len(sites)), [s.bin for s in sites]], atol=1e-5)
+        x = codes_to_one_hot(torch.from_numpy(store.sequences(split)[rows]))
+        return crop_to_targets(model(x, head), store.target_length).numpy()
+
+
+def test_gene_sites_sum_the_distinct_tss_bins_of_one_held_out_window(world):
+    _, stores, model = world
+    store = DataStore(stores["human"])
+    crop, width = store.metadata["crop_bp"], store.pool_width
+    masked = np.asarray(store.masked("valid"))
+    windows = store.windows("valid")
+    row = int(np.flatnonzero(~masked.any(axis=1))[0])
+    first = windows[row].start + crop
+
+    def at(r: int, b: int) -> int:
+        return windows[r].start + crop + b * width + 7
+
+    chrom = windows[row].chrom
+    records = [
+        # two transcripts in bin 20, one in bin 26: bins 20 and 26, each once
+        _record("transcript", first + 20 * width + 3, first + 9000, "+", "G", chrom),
+        _record("transcript", first + 20 * width + 90, first + 9000, "+", "G", chrom),
+        _record("transcript", first + 20 * width, first + 26 * width + 1, "-", "G", chrom),
+        # one TSS in each of two windows, two in a third (bins no other window holds)
+        _record("transcript", at(row, 22), at(row, 22) + 10, "+", "H", chrom),
+        _record("transcript", at(row + 2, 18), at(row + 2, 18) + 10, "+", "H", chrom),
+        _record("transcript", at(row + 2, 28), at(row + 2, 28) + 10, "+", "H", chrom),
+        _record("transcript", at(row + 4, 24), at(row + 4, 24) + 10, "+", "H", chrom),
+    ]
+    train = store.windows("train")[0]
+    train_tss = train.start + crop + 20 * width
+    records.append(_record("transcript", train_tss, train_tss + 10, "+", "T", train.chrom))
+    if masked.any():
+        r, b = (int(v[0]) for v in np.nonzero(masked))
+        records.append(_record("transcript", at(r, b), at(r, b) + 10, "+", "M", chrom))
+    sites = gene_sites(store, ["valid", "test"], records)
+    by_gene = {s.name: s for s in sites}
+    assert set(by_gene) == {"G", "H"}  # not the training window's gene, nor the masked TSS
+    assert by_gene["G"] == Site("G", "valid", row, (20, 26))
+    assert by_gene["H"] == Site("H", "valid", row + 2, (18, 28))
+    tracks = [14, 15, 0]
+    targets = store.targets("valid")
+    expected = targets[row, [20, 26]][:, tracks].astype(np.float64).sum(axis=0)
+    got = measured_at(store, sites, tracks)
+    np.testing.assert_allclose(got[[s.name for s in sites].index("G")], expected)
+    # the predictions, summed over the same bins (reference computed with the model)
+    pred = _predicted_bins(model, store, "valid", [row, row + 2], "mouse")
+    head_tracks = [1, 2]
+    (summed,) = predict_at(
+        model, store, "mouse", [(sites, head_tracks)], InferenceOptions(batch_size=1)
+    )
+    for s in sites:
+        ref = pred[0 if s.row == row else 1][list(s.bins)][:, head_tracks].sum(axis=0)
+        np.testing.assert_allclose(summed[sites.index(s)], ref, rtol=1e-5, atol=1e-6)
+
+
+def test_variable_sites_equal_a_numpy_reference(world):
+    _, stores, _ = world
+    store = DataStore(stores["human"])
+    descriptions = store.table.descriptions
+    tracks = [i for i, d in enumerate(descriptions) if d.split(":")[0] in ("DNASE", "ATAC")]
+    cells = [d.rsplit(":", 1)[-1] for d in (descriptions[i] for i in tracks)]
+    assert len(set(cells)) > 1
+    sites, variances = variable_sites(store, ["valid", "test"], tracks)
+    # reference: every unmasked genomic bin of the held-out windows once, variance across
+    # cell types of log(1 + x)
+    reference: dict[str, float] = {}
+    for split in ("valid", "test"):
+        targets, masked = store.targets(split), store.masked(split)
+        for r, w in enumerate(store.windows(split)):
+            for b in range(store.target_length):
+                if masked[r, b]:
+                    continue
+                logged = np.log1p(np.maximum(targets[r, b, tracks].astype(np.float64), 0))
+                per_cell = [np.mean(logged[[c == cell for c in cells]]) for cell in set(cells)]
+                name = f"{w.chrom}:{w.start + store.metadata['crop_bp'] + b * store.pool_width}"
+                reference[name] = float(np.var(per_cell))
+    keep = math.ceil(0.1 * len(reference))
+    top = sorted(reference, key=lambda n: -reference[n])[:keep]
+    assert len(sites) == keep and {s.name for s in sites} == set(top)
+    np.testing.assert_allclose(variances, sorted((reference[n] for n in top), reverse=True))
+    assert (np.diff(variances) <= 0).all()
+    # each site's measured values are the store's at that bin
+    values = measured_at(store, sites[:5], tracks)
+    for s, v in zip(sites[:5], values, strict=True):
+        np.testing.assert_array_equal(v, store.targets(s.split)[s.row, s.bins[0], tracks])
+
+
+def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
+    root, stores, model = world
+    out = root / "mouse_on_human"
+    gtf = root / "synth" / "human" / "genes.gtf"
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(gtf), "--out", str(out), "--svg"]
+    args = build_parser().parse_args(argv)
+    assert args.splits == ["valid", "test"]
+    assert args.run(args) == 0
+    table = pl.read_csv(out / "transfer.tsv", separator="\t")
+    matrix = read_matrix(out / "matrix.tsv")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["head"] == "mouse" and summary["splits"] == ["valid", "test"]
+    assert set(summary["assays"]) == {"CAGE", "CHIP", "DNASE"}
+    keys = {"pairs", "raw_r", "normalised_r_matched", "normalised_r_unmatched"}
+    assert set(summary["assays"]["CAGE"]) == keys | {"tss"}
+    assert set(summary["assays"]["DNASE"]) == keys | {"sites"}
+    assert "most variable" in summary["sites"]["DNASE"] and "TSS" in summary["sites"]["CAGE"]
+    # every pair: a human track and a mouse track of the same description
+    human = DataStore(stores["human"]).table.descriptions
+    mouse = DataStore(stores["mouse"]).table.descriptions
+    assert set(table["description"]) == set(mouse) & set(human)
+    assert (table["description"] == table["head_description"]).all()
+    assert summary["assays"]["CAGE"]["pairs"] == table.filter(pl.col("assay") == "CAGE").height
+    # the matched cells of the matrix are the pairs' normalised R
+    diagonal = matrix.filter(pl.col("matched")).sort("identifier", "head_identifier")
+    pairs = table.sort("identifier", "head_identifier")
+    np.testing.assert_allclose(
+        diagonal["pearson_r_normalised"].to_numpy(),
+        pairs["pearson_r_normalised"].to_numpy(),
+        atol=1e-6,
+    )
+    cage = matrix.filter(pl.col("experiment") == "CAGE")
+    h_cage, m_cage = ({d for d in t if d.startswith("CAGE:")} for t in (mouse, human))
+    assert cage.height == len(h_cage) * len(m_cage)
+    assert cage["matched"].sum() == len(h_cage & m_cage) > 1
+    for name in ("matrix_CAGE.png", "matrix_CAGE.svg", "matrix_DNASE.png"):
+        assert (out / name).stat().st_size > 0 and name in summary["figures"]
+    printed = capsys.readouterr().out
+    assert "mouse head on human CAGE" in printed and "variable sites" in printed
+    # raw R of a CAGE pair, from the gene sites and the model directly
+    store = DataStore(stores["human"])
+    sites = gene_sites(store, ["valid", "test"], read_gtf(gtf))
+    assert (
+        summary["assays"]["CAGE"]["tss"]
+        == len(sites)
+        == table.filter(pl.col("assay") == "CAGE")["sites"][0]
+    )
+    i = human.index("CAGE:liver")
+    j = mouse.index("CAGE:liver")
+    measured = measured_at(store, sites, [i])[:, 0]
+    predicted = np.zeros(len(sites))
+    for split in ("valid", "test"):
+        rows = sorted({s.row for s in sites if s.split == split})
+        if rows:
+            pred = _predicted_bins(model, store, split, rows, "mouse")
+            for k, s in enumerate(sites):
+                if s.split == split:
+                    predicted[k] = pred[rows.index(s.row)][list(s.bins), j].sum()
+    expected = np.corrcoef(np.log1p(measured), np.log1p(predicted))[0, 1]
+    got = table.filter(pl.col("description") == "CAGE:liver")["pearson_r"][0]
+    assert got == pytest.approx(expected, abs=1e-4)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*argv, "--splits", "train"])

@@ -1,4 +1,5 @@
-"""``crossreg transfer``: a head's predictions at a genome's gene TSSs against its tracks."""
+"""``crossreg transfer``: a head's predictions on a genome's held-out windows against its
+measured tracks (gene TSSs; the most variable bins for accessibility)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,26 @@ from pathlib import Path
 
 from crossreg.commands.options import add_inference_arguments, inference_options
 
-HELP = "compare a head's predictions (e.g. mouse) with a genome's measured tracks at gene TSSs"
+HELP = (
+    "compare a head's predictions (e.g. mouse) with a genome's measured tracks at held-out "
+    "gene TSSs (DNase: most variable bins): per matched pair and as a track × track matrix"
+)
+
+
+def _splits(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one split")
+    if "train" in names:
+        raise argparse.ArgumentTypeError("held-out splits only (not train)")
+    return names
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"a fraction in (0, 1], not {text}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,31 +40,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data", type=Path, required=True, help="dataset store with the measured tracks"
     )
     parser.add_argument("--gtf", type=Path, required=True, help="genes of the store's genome")
-    parser.add_argument("--split", default="test", help="windows to use (default test)")
+    parser.add_argument(
+        "--splits",
+        type=_splits,
+        default=["valid", "test"],
+        metavar="valid,test",
+        help="held-out splits whose windows give the sites (default valid,test)",
+    )
+    parser.add_argument("--split", dest="splits", type=_splits, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--variable-fraction",
+        type=_fraction,
+        default=0.1,
+        help="accessibility (DNASE, ATAC) is compared at this fraction of the held-out bins "
+        "most variable across the genome's cell types (default %(default)s)",
+    )
+    parser.add_argument("--svg", action="store_true", help="heat maps as SVG too")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     add_inference_arguments(parser, batch_size=8)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Predict at the TSSs, pair tracks by description and write the tables."""
+    """Predict at the sites, compare tracks and write the tables and heat maps."""
     from crossreg.evaluate.transfer import write_transfer
 
-    summary = write_transfer(
+    result = write_transfer(
         args.model,
         args.head,
         args.data,
         args.gtf,
         args.out,
-        split=args.split,
+        splits=args.splits,
+        fraction=args.variable_fraction,
+        svg=args.svg,
         options=inference_options(args),
     )
-    for assay, row in summary["assays"].items():
-        r, normalised = (
-            "n/a" if v is None else f"{v:.3f}"
-            for v in (row["pearson_r"], row["pearson_r_normalised"])
-        )
+
+    def text(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    for assay, row in result.assays.items():
+        where = f"{row['tss']} TSSs" if "tss" in row else f"{row['sites']} variable sites"
         print(
-            f"{summary['head']} head on {summary['store_genome']} {assay}: R {r}, "
-            f"mean-normalised {normalised} ({row['tracks']} tracks, {summary['tss']} TSSs)"
+            f"{result.head} head on {result.genome} {assay}: R {text(row['raw_r'])}, "
+            f"mean-normalised matched {text(row['normalised_r_matched'])} vs unmatched "
+            f"{text(row['normalised_r_unmatched'])} ({row['pairs']} pairs, {where})"
         )
     return 0

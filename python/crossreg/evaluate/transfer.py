@@ -1,14 +1,29 @@
-"""Cross-species transfer at gene TSSs: any head's predictions against a genome's tracks.
+"""Cross-species transfer (the paper's Figure 3): any head's predictions against the
+measured tracks of a genome, on held-out windows only.
 
-Each gene's TSS (from a GTF: transcript starts, strand-aware) that falls inside the target
-bins of a store's windows on a split is taken once, from the window where it lies most
-centrally. There the measured value of every track in the TSS's bin is paired with a
-head's prediction in that bin; tracks of the two pair by description (assay and cell type,
-``CAGE:liver``), so the mouse head answers for the human CAGE of the same cell type. Per
-track pair, Pearson R across TSSs of ``log(1 + x)`` ("raw"), and after mean-normalising:
-at each TSS ``log(1 + x)`` minus its mean over the paired tracks of the same experiment in
-other cell types (the description without its cell type: ``CAGE``, ``CHIP:H3K27ac``),
-which leaves each gene's tissue specificity (Kelley 2020).
+Sites. The windows of the held-out splits (``valid`` and ``test`` by default; never
+``train``) give two kinds of site:
+
+* gene TSSs, for CAGE and every other assay but accessibility: each gene of a GTF
+  (transcript starts, strand-aware) is taken once, from the window that holds the most of
+  its TSSs (then the one where they lie most centrally); its value is the sum over the
+  distinct target bins of its TSSs in that window (masked bins left out), for the
+  measured tracks and the predictions alike;
+* for accessibility (DNASE and ATAC descriptions, one class ``DNASE``), as the paper did,
+  the 10% most variable bins: each genomic bin of the held-out windows' targets once
+  (from the window where it lies most centrally; masked bins left out), ranked by the
+  variance across the genome's measured accessibility cell types of ``log(1 + x)`` (the
+  mean over a cell type's tracks first).
+
+Pairs and matrices. Tracks are compared within an *experiment*, the description without
+its cell type (``CAGE``, ``CHIP:H3K27ac``; DNASE and ATAC together as ``DNASE``); the cell
+type is the description's last part (``CAGE:liver`` → ``liver``). A head track and a
+measured track of the same experiment and cell type are a matched pair. Per pair, Pearson R
+across sites of ``log(1 + x)`` ("raw"). After mean-normalising, ``log(1 + x)`` at each site
+minus its mean over that side's tracks of the experiment (the head's over the head's
+tracks, the measured over the genome's), which leaves each site's cell-type specificity
+(Kelley 2020), the R of every head track × every measured track of the experiment: the
+matrix, whose matched cells are its diagonal and the rest its off-diagonal.
 """
 
 from __future__ import annotations
@@ -19,7 +34,7 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,126 +54,429 @@ from crossreg.progress import progress
 
 log = logging.getLogger("crossreg")
 
+ACCESSIBILITY = ("DNASE", "ATAC")
+DEFAULT_SPLITS = ("valid", "test")
+VARIABLE_FRACTION = 0.1
+TSS_SITES = "tss"
+VARIABLE_SITES = "sites"
+SITE_KINDS = {TSS_SITES: "gene_tss", VARIABLE_SITES: "variable_bin"}
+
 
 @dataclass(frozen=True)
-class TssBin:
-    """A gene's TSS: the split's window row and target bin it falls in."""
+class Site:
+    """A place where tracks are compared: target `bins` of one window (`split`, `row`),
+    summed; `name` is the gene, or ``chrom:start`` of a single bin."""
 
-    gene_id: str
+    name: str
+    split: str
     row: int
-    bin: int
+    bins: tuple[int, ...]
 
 
-def tss_bins(store: DataStore, split: str, records: Sequence[GtfRecord]) -> list[TssBin]:
-    """One :class:`TssBin` per gene with a TSS in the split's target bins (the most central
-    placement when windows overlap)."""
+# --- descriptions ------------------------------------------------------------------------
+
+
+def experiment_of(description: str) -> str | None:
+    """The experiment of a track: its description without the cell type
+    (``CHIP:H3K27ac:liver`` → ``CHIP:H3K27ac``), ``DNASE`` for any accessibility track,
+    ``None`` for a description without a cell type (no ``:``)."""
+    if ":" not in description:
+        return None
+    if assay_of(description) in ACCESSIBILITY:
+        return "DNASE"
+    return description.rsplit(":", 1)[0]
+
+
+def cell_type_of(description: str) -> str:
+    """The cell type of a track: its description's last part (``CAGE:liver`` → ``liver``)."""
+    return description.rsplit(":", 1)[-1]
+
+
+def is_accessibility(description: str) -> bool:
+    """DNASE and ATAC tracks (compared at variable sites, not at TSSs)."""
+    return assay_of(description) in ACCESSIBILITY
+
+
+def assay_of_experiment(experiment: str) -> str:
+    """The assay an experiment's numbers are summarised under (``CHIP:H3K27ac`` → ``CHIP``)."""
+    return experiment.split(":", 1)[0]
+
+
+# --- sites -------------------------------------------------------------------------------
+
+
+def _held_out(splits: Sequence[str]) -> list[str]:
+    if not splits:
+        raise ValueError("no split to evaluate")
+    if "train" in splits:
+        raise ValueError("transfer evaluates held-out windows only: 'train' is not allowed")
+    return list(dict.fromkeys(splits))
+
+
+def gene_sites(store: DataStore, splits: Sequence[str], records: Sequence[GtfRecord]) -> list[Site]:
+    """One :class:`Site` per gene with a TSS in the unmasked target bins of the `splits`'
+    windows: the window that holds the most of its TSSs (then the smallest mean distance
+    of those TSSs from the window's centre), and the distinct bins they fall in."""
     crop_bp = store.metadata["crop_bp"]
-    width, bins = store.pool_width, store.target_length
-    span = bins * width
-    by_chrom: dict[str, list[tuple[int, int]]] = {}
-    for row, w in enumerate(store.windows(split)):
-        by_chrom.setdefault(w.chrom, []).append((w.start + crop_bp, row))
+    width, span = store.pool_width, store.target_length * store.pool_width
+    by_chrom: dict[str, list[tuple[int, int, str, int]]] = {}
+    masked = {}
+    for k, split in enumerate(_held_out(splits)):
+        masked[split] = np.asarray(store.masked(split))
+        for row, w in enumerate(store.windows(split)):
+            by_chrom.setdefault(w.chrom, []).append((w.start + crop_bp, k, split, row))
     for spans in by_chrom.values():
         spans.sort()
-    found: dict[str, tuple[float, TssBin]] = {}
-    for gene, sites in gene_tss(records).items():
-        for chrom, pos in sites:
+    found: list[tuple[tuple, Site]] = []
+    for gene, tss in gene_tss(records).items():
+        placements: dict[tuple[int, str, int], list[tuple[int, float]]] = {}
+        for chrom, pos in tss:
             spans = by_chrom.get(chrom, [])
-            # only the windows whose target span starts within `span` bp before pos
             lo = bisect.bisect_right(spans, (pos - span, math.inf))
             hi = bisect.bisect_right(spans, (pos, math.inf))
-            for first_bp, row in spans[lo:hi]:
+            for first_bp, k, split, row in spans[lo:hi]:
                 offset = pos - first_bp
-                if not 0 <= offset < span:
-                    continue
-                distance = abs(offset - span / 2)
-                if gene not in found or distance < found[gene][0]:
-                    found[gene] = (distance, TssBin(gene, row, offset // width))
-    return sorted((b for _, b in found.values()), key=lambda b: (b.row, b.bin, b.gene_id))
+                if 0 <= offset < span and not masked[split][row, offset // width]:
+                    placement = placements.setdefault((k, split, row), [])
+                    placement.append((offset // width, abs(offset - span / 2)))
+        if not placements:
+            continue
+        (k, split, row), inside = min(
+            placements.items(),
+            key=lambda p: (-len(p[1]), sum(d for _, d in p[1]) / len(p[1]), p[0][0], p[0][2]),
+        )
+        bins = tuple(sorted({b for b, _ in inside}))
+        found.append(((k, row, bins, gene), Site(gene, split, row, bins)))
+    return [site for _, site in sorted(found, key=lambda f: f[0])]
+
+
+def _cell_type_means(logged: npt.NDArray, cell_types: Sequence[str]) -> npt.NDArray:
+    """``(..., cell types)``: the mean over each cell type's columns, cell types sorted."""
+    return np.stack(
+        [
+            logged[..., [i for i, c in enumerate(cell_types) if c == cell]].mean(axis=-1)
+            for cell in sorted(set(cell_types))
+        ],
+        axis=-1,
+    )
+
+
+def variable_sites(
+    store: DataStore,
+    splits: Sequence[str],
+    tracks: Sequence[int],
+    fraction: float = VARIABLE_FRACTION,
+) -> tuple[list[Site], npt.NDArray[np.float64]]:
+    """The `fraction` most variable genomic bins of the `splits`' windows (each once, from
+    the window where it lies most centrally; masked bins left out), by the variance across
+    cell types (the mean over a cell type's `tracks` first) of ``log(1 + x)``; most
+    variable first. Returns the sites and their variances."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"the fraction of variable sites must be in (0, 1], not {fraction}")
+    crop_bp, width, bins = store.metadata["crop_bp"], store.pool_width, store.target_length
+    cells = [cell_type_of(store.table.descriptions[t]) for t in tracks]
+    chroms: dict[str, int] = {}
+    parts: list[dict[str, npt.NDArray]] = []
+    names = _held_out(splits)
+    step = max(1, 2**26 // max(1, bins * store.num_targets * 2))
+    for k, split in enumerate(names):
+        windows = store.windows(split)
+        if not windows:
+            continue
+        targets, masked = store.targets(split), np.asarray(store.masked(split))
+        variance = np.empty((len(windows), bins))
+        for r0 in range(0, len(windows), step):
+            chunk = np.asarray(targets[r0 : r0 + step])[:, :, list(tracks)]
+            logged = np.log1p(np.maximum(chunk.astype(np.float64), 0.0))
+            variance[r0 : r0 + step] = _cell_type_means(logged, cells).var(axis=-1)
+        rows, cols = np.nonzero(~masked)
+        starts = np.array([w.start + crop_bp for w in windows], dtype=np.int64)
+        codes = np.array([chroms.setdefault(w.chrom, len(chroms)) for w in windows])
+        parts.append(
+            {
+                "split": np.full(rows.size, k),
+                "row": rows,
+                "bin": cols,
+                "chrom": codes[rows],
+                "position": starts[rows] + cols.astype(np.int64) * width,
+                "distance": np.abs(cols + 0.5 - bins / 2),
+                "variance": variance[rows, cols],
+            }
+        )
+    if not parts:
+        return [], np.empty(0)
+    every = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    # each genomic bin once: its most central placement (then the first split and row)
+    order = np.lexsort(
+        (every["row"], every["split"], every["distance"], every["position"], every["chrom"])
+    )
+    first = np.ones(order.size, dtype=bool)
+    keys = np.stack([every["chrom"][order], every["position"][order]])
+    first[1:] = (keys[:, 1:] != keys[:, :-1]).any(axis=0)
+    unique = order[first]
+    keep = math.ceil(fraction * unique.size)
+    ranked = unique[
+        np.lexsort((every["position"][unique], every["chrom"][unique], -every["variance"][unique]))
+    ][:keep]
+    chrom_names = {code: name for name, code in chroms.items()}
+    sites = [
+        Site(
+            f"{chrom_names[int(every['chrom'][i])]}:{int(every['position'][i])}",
+            names[int(every["split"][i])],
+            int(every["row"][i]),
+            (int(every["bin"][i]),),
+        )
+        for i in ranked
+    ]
+    return sites, every["variance"][ranked]
+
+
+def _entries(sites: Sequence[Site]) -> dict[str, tuple[npt.NDArray, npt.NDArray, npt.NDArray]]:
+    """Per split: the ``(site index, row, bin)`` of every bin of the sites, by row."""
+    out: dict[str, list[tuple[int, int, int]]] = {}
+    for i, s in enumerate(sites):
+        out.setdefault(s.split, []).extend((i, s.row, b) for b in s.bins)
+    arrays = {}
+    for split, entries in out.items():
+        a = np.array(sorted(entries, key=lambda e: (e[1], e[2], e[0])), dtype=np.int64)
+        arrays[split] = (a[:, 0], a[:, 1], a[:, 2])
+    return arrays
+
+
+def measured_at(
+    store: DataStore, sites: Sequence[Site], tracks: Sequence[int]
+) -> npt.NDArray[np.float64]:
+    """``(sites, tracks)``: the store's targets of `tracks`, summed over each site's bins."""
+    out = np.zeros((len(sites), len(tracks)))
+    cols = list(tracks)
+    for split, (index, rows, bins) in _entries(sites).items():
+        targets = store.targets(split)
+        for e0 in range(0, index.size, 4096):
+            part = slice(e0, e0 + 4096)
+            values = np.asarray(targets[rows[part], bins[part]])[:, cols].astype(np.float64)
+            np.add.at(out, index[part], values)
+    return out
 
 
 def predict_at(
     model: SeqNN,
     store: DataStore,
-    split: str,
-    sites: Sequence[TssBin],
     head: str,
+    requests: Sequence[tuple[Sequence[Site], Sequence[int]]],
     options: InferenceOptions = InferenceOptions(batch_size=8),
-) -> npt.NDArray[np.float32]:
-    """``(sites, tracks)`` predictions of `head` at each site's bin."""
-    rows = sorted({s.row for s in sites})
-    codes = store.sequences(split)
+) -> list[npt.NDArray[np.float64]]:
+    """For each ``(sites, head tracks)`` of `requests`: ``(sites, tracks)`` predictions of
+    `head`, summed over each site's bins; every window is predicted once."""
+    out = [np.zeros((len(sites), len(tracks))) for sites, tracks in requests]
+    columns = [np.asarray(tracks, dtype=np.intp) for _, tracks in requests]
+    per_split: dict[str, dict[int, list[tuple[int, npt.NDArray, npt.NDArray]]]] = {}
+    for k, (sites, _) in enumerate(requests):
+        for split, (index, rows, bins) in _entries(sites).items():
+            by_row = per_split.setdefault(split, {})
+            bounds = np.flatnonzero(np.diff(rows)) + 1
+            for idx, r, b in zip(
+                np.split(index, bounds), np.split(rows, bounds), np.split(bins, bounds), strict=True
+            ):
+                by_row.setdefault(int(r[0]), []).append((k, idx, b))
+    total = sum(len(rows) for rows in per_split.values())
+    with progress(total, "predicting held-out windows", "windows") as meter:
+        for split, by_row in per_split.items():
+            codes = store.sequences(split)
 
-    def load(chunk: Sequence[int]) -> npt.NDArray[np.uint8]:
-        return one_hot(np.ascontiguousarray(codes[list(chunk)]))
+            def load(chunk: Sequence[int], codes=codes) -> npt.NDArray[np.uint8]:
+                return one_hot(np.ascontiguousarray(codes[list(chunk)]))
 
-    def reduce(pred: torch.Tensor, chunk: Sequence[int]) -> list:
-        cropped = crop_to_targets(pred, store.target_length).cpu().numpy()
-        return list(zip(chunk, cropped, strict=True))
+            def reduce(pred: torch.Tensor, chunk: Sequence[int], by_row=by_row) -> int:
+                cropped = crop_to_targets(pred, store.target_length).float().cpu().numpy()
+                for row, values in zip(chunk, cropped, strict=True):
+                    for k, idx, b in by_row[row]:
+                        np.add.at(out[k], idx, values[np.ix_(b, columns[k])])
+                return len(chunk)
 
-    by_row: dict[int, npt.NDArray[np.float32]] = {}
-    with progress(len(rows), f"predicting {split} windows with TSSs", "windows") as meter:
-        for pairs in run_inference(model, head, rows, options, load=load, reduce=reduce):
-            by_row.update(pairs)
-            meter.update(len(pairs))
-    return np.stack([by_row[s.row][s.bin] for s in sites]) if sites else np.empty((0, 0))
-
-
-def experiment_of(description: str) -> str:
-    """A description without its cell type: ``CHIP:H3K27ac:liver`` → ``CHIP:H3K27ac``."""
-    return description.rsplit(":", 1)[0]
+            for n in run_inference(model, head, sorted(by_row), options, load=load, reduce=reduce):
+                meter.update(n)
+    return out
 
 
-def _mean_normalised(values: npt.NDArray, groups: Sequence[str]) -> npt.NDArray[np.float64]:
-    """``log(1 + x)`` minus, per row, its mean over the columns of the same group."""
-    logged = np.log1p(np.maximum(values.astype(np.float64), 0.0))
-    out = np.empty_like(logged)
-    for group in set(groups):
-        cols = [i for i, g in enumerate(groups) if g == group]
+# --- statistics --------------------------------------------------------------------------
+
+
+def _log(values: npt.NDArray) -> npt.NDArray[np.float64]:
+    return np.log1p(np.maximum(np.asarray(values, dtype=np.float64), 0.0))
+
+
+def mean_normalised(values: npt.NDArray, experiments: Sequence[str | None]) -> npt.NDArray:
+    """``log(1 + x)`` minus, per row, its mean over the columns of the same experiment."""
+    logged = _log(values)
+    out = np.full_like(logged, np.nan)
+    for experiment in {e for e in experiments if e is not None}:
+        cols = [i for i, e in enumerate(experiments) if e == experiment]
         out[:, cols] = logged[:, cols] - logged[:, cols].mean(axis=1, keepdims=True)
     return out
 
 
-def _pearson(x: npt.NDArray, y: npt.NDArray) -> float:
-    if x.size < 3 or x.std() == 0 or y.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
+def pearson_matrix(x: npt.NDArray, y: npt.NDArray) -> npt.NDArray[np.float64]:
+    """``(x columns, y columns)`` Pearson R across rows (NaN for a constant column or
+    fewer than 3 rows)."""
+    n = x.shape[0]
+    if n < 3:
+        return np.full((x.shape[1], y.shape[1]), np.nan)
+
+    def standardised(a: npt.NDArray) -> npt.NDArray:
+        a = a - a.mean(axis=0)
+        norm = np.sqrt((a * a).sum(axis=0))
+        scale = np.where(norm > 1e-12 * np.maximum(1.0, np.abs(a).max(axis=0)), norm, np.nan)
+        return a / scale
+
+    r = standardised(np.asarray(x, np.float64)).T @ standardised(np.asarray(y, np.float64))
+    return np.clip(r, -1.0, 1.0)
 
 
-def transfer_table(
+@dataclass
+class TransferTables:
+    """Per matched pair (`pairs`) and per head track × measured track (`matrix`, long)."""
+
+    pairs: pl.DataFrame
+    matrix: pl.DataFrame
+    sites: int = 0
+    kind: str = TSS_SITES
+
+
+PAIR_SCHEMA = {
+    "assay": pl.Utf8,
+    "experiment": pl.Utf8,
+    "cell_type": pl.Utf8,
+    "head_identifier": pl.Utf8,
+    "head_description": pl.Utf8,
+    "identifier": pl.Utf8,
+    "description": pl.Utf8,
+    "site_kind": pl.Utf8,
+    "sites": pl.Int64,
+    "pearson_r": pl.Float64,
+    "pearson_r_normalised": pl.Float64,
+}
+MATRIX_SCHEMA = {
+    "assay": pl.Utf8,
+    "experiment": pl.Utf8,
+    "head_identifier": pl.Utf8,
+    "head_description": pl.Utf8,
+    "identifier": pl.Utf8,
+    "description": pl.Utf8,
+    "matched": pl.Boolean,
+    "pearson_r_normalised": pl.Float64,
+    "n": pl.Int64,
+}
+
+
+def transfer_tables(
     measured: npt.NDArray,
     predicted: npt.NDArray,
     measured_ids: Sequence[str],
     measured_descriptions: Sequence[str],
-    predicted_descriptions: Sequence[str],
-) -> pl.DataFrame:
-    """Per pair of tracks with the same description: Pearson R across TSSs, raw and
-    mean-normalised within the assay (one row per measured track that has a partner)."""
-    partner = {d: i for i, d in enumerate(predicted_descriptions)}
-    pairs = [(i, partner[d]) for i, d in enumerate(measured_descriptions) if d in partner]
-    if not pairs:
-        raise ValueError(
-            "no track of the head has the description (assay:cell type) of a measured track"
-        )
-    groups = [experiment_of(measured_descriptions[i]) for i, _ in pairs]
-    m = measured[:, [i for i, _ in pairs]]
-    p = predicted[:, [j for _, j in pairs]]
-    m_log, p_log = np.log1p(np.maximum(m, 0.0)), np.log1p(np.maximum(p, 0.0))
-    m_norm, p_norm = _mean_normalised(m, groups), _mean_normalised(p, groups)
-    cells = {g: groups.count(g) for g in groups}
-    return pl.DataFrame(
-        {
-            "identifier": [measured_ids[i] for i, _ in pairs],
-            "description": [measured_descriptions[i] for i, _ in pairs],
-            "assay": [assay_of(measured_descriptions[i]) for i, _ in pairs],
-            "tss": [m.shape[0]] * len(pairs),
-            "pearson_r": [_pearson(m_log[:, k], p_log[:, k]) for k in range(len(pairs))],
-            "pearson_r_normalised": [
-                _pearson(m_norm[:, k], p_norm[:, k]) if cells[g] > 1 else float("nan")
-                for k, g in enumerate(groups)
-            ],
-        }
+    head_ids: Sequence[str],
+    head_descriptions: Sequence[str],
+    *,
+    kind: str = TSS_SITES,
+) -> TransferTables:
+    """Compare `predicted` ``(sites, head tracks)`` with `measured` ``(sites, measured
+    tracks)`` in every experiment both have: raw and mean-normalised R per matched pair
+    (same experiment and cell type), and the normalised-R matrix of every head track ×
+    every measured track of the experiment. Each side is mean-normalised over its own
+    tracks of the experiment."""
+    m_exp = [experiment_of(d) for d in measured_descriptions]
+    h_exp = [experiment_of(d) for d in head_descriptions]
+    m_log, h_log = _log(measured), _log(predicted)
+    m_norm, h_norm = mean_normalised(measured, m_exp), mean_normalised(predicted, h_exp)
+    n = measured.shape[0]
+    pairs: list[dict] = []
+    matrix: list[dict] = []
+    for experiment in sorted({e for e in m_exp if e is not None} & set(h_exp)):
+        mc = [i for i, e in enumerate(m_exp) if e == experiment]
+        hc = [j for j, e in enumerate(h_exp) if e == experiment]
+        normalised = pearson_matrix(h_norm[:, hc], m_norm[:, mc])
+        assay = assay_of_experiment(experiment)
+        for a, j in enumerate(hc):
+            for b, i in enumerate(mc):
+                cell = cell_type_of(measured_descriptions[i])
+                matched = cell_type_of(head_descriptions[j]) == cell
+                common = {
+                    "assay": assay,
+                    "experiment": experiment,
+                    "head_identifier": head_ids[j],
+                    "head_description": head_descriptions[j],
+                    "identifier": measured_ids[i],
+                    "description": measured_descriptions[i],
+                }
+                matrix.append(
+                    {**common, "matched": matched, "pearson_r_normalised": normalised[a, b], "n": n}
+                )
+                if matched:
+                    raw = pearson_matrix(h_log[:, [j]], m_log[:, [i]])[0, 0]
+                    pairs.append(
+                        {
+                            **common,
+                            "cell_type": cell,
+                            "site_kind": SITE_KINDS[kind],
+                            "sites": n,
+                            "pearson_r": raw,
+                            "pearson_r_normalised": normalised[a, b],
+                        }
+                    )
+    return TransferTables(
+        pl.DataFrame(pairs, schema=PAIR_SCHEMA),
+        pl.DataFrame(matrix, schema=MATRIX_SCHEMA),
+        n,
+        kind,
     )
+
+
+def _mean(values: pl.Series) -> float | None:
+    """The mean of the finite values, rounded; ``None`` when there are none."""
+    array = values.to_numpy().astype(np.float64)
+    finite = array[np.isfinite(array)]
+    return round(float(finite.mean()), 4) if finite.size else None
+
+
+def assay_summary(tables: TransferTables) -> dict[str, dict]:
+    """Per assay: ``{"pairs", "tss" (or "sites"), "raw_r", "normalised_r_matched",
+    "normalised_r_unmatched"}``, the means over its matched pairs and unmatched cells."""
+    out = {}
+    for assay in sorted(set(tables.pairs["assay"])):
+        pairs = tables.pairs.filter(pl.col("assay") == assay)
+        cells = tables.matrix.filter(pl.col("assay") == assay)
+        out[assay] = {
+            "pairs": pairs.height,
+            tables.kind: tables.sites,
+            "raw_r": _mean(pairs["pearson_r"]),
+            "normalised_r_matched": _mean(pairs["pearson_r_normalised"]),
+            "normalised_r_unmatched": _mean(
+                cells.filter(~pl.col("matched"))["pearson_r_normalised"]
+            ),
+        }
+    return out
+
+
+# --- the step ----------------------------------------------------------------------------
+
+
+@dataclass
+class TransferResult:
+    """What :func:`write_transfer` found: `assays` is the summary per assay (the demo's
+    ``summary["transfer"]["<head>_head_on_<genome>"]``), `summary` what ``summary.json``
+    holds, `pairs` and `matrix` the tables, `figures` the heat maps written."""
+
+    head: str
+    genome: str
+    splits: list[str]
+    assays: dict[str, dict]
+    summary: dict
+    pairs: pl.DataFrame
+    matrix: pl.DataFrame
+    figures: list[Path] = field(default_factory=list)
+
+    def __getitem__(self, key: str):
+        """``result["assays"]`` etc.: the summary's entries (as the step's old dict)."""
+        return self.summary[key]
 
 
 def write_transfer(
@@ -168,52 +486,108 @@ def write_transfer(
     gtf: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    split: str = "test",
+    splits: Sequence[str] = DEFAULT_SPLITS,
+    fraction: float = VARIABLE_FRACTION,
+    figures: bool = True,
+    svg: bool = False,
     options: InferenceOptions = InferenceOptions(batch_size=8),
-) -> dict:
-    """The transfer step: predict with `head` at the gene TSSs of `gtf` in the `split`
-    windows of the store, pair its tracks with the store's by description, and write
-    ``transfer.tsv`` (per track pair) and ``summary.json`` (means per assay) into `out`;
-    returns the summary."""
+) -> TransferResult:
+    """The transfer step: predict with `head` at the held-out gene TSSs of `gtf` (and, for
+    accessibility, the `fraction` most variable bins) of the store's `splits`, compare with
+    the store's tracks, and write ``transfer.tsv`` (per matched pair), ``matrix.tsv`` (per
+    head track × measured track), ``summary.json`` and the heat maps into `out`."""
+    splits = _held_out(splits)
     model, config, head = load_head(model_dir, head, options.device)
     store = DataStore(data_dir)
-    sites = tss_bins(store, split, read_gtf(gtf))
-    if len(sites) < 3:
+    m_desc, m_ids = store.table.descriptions, store.table.identifiers
+    h_desc = [t.description for t in config.targets[head]]
+    h_ids = [t.identifier for t in config.targets[head]]
+    shared = {e for e in map(experiment_of, m_desc) if e is not None} & set(
+        map(experiment_of, h_desc)
+    )
+    if not shared:
         raise ValueError(
-            f"{gtf}: only {len(sites)} gene TSSs fall in the {split} windows of "
-            f"{data_dir}; is the GTF of the store's genome?"
+            f"no experiment (description without its cell type) of the '{head}' head's "
+            f"tracks is among {data_dir}'s tracks"
         )
-    log.info("%d TSSs in %s windows; predicting with the '%s' head", len(sites), split, head)
-    predicted = predict_at(model, store, split, sites, head, options)
-    targets = store.targets(split)
-    measured = np.stack([targets[s.row, s.bin] for s in sites]).astype(np.float32)
-    table = transfer_table(
-        measured,
-        predicted,
-        store.table.identifiers,
-        store.table.descriptions,
-        [t.description for t in config.targets[head]],
-    )
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out / "transfer.tsv") as handle:
-        handle.write(table.write_csv(separator="\t", float_precision=6))
-    by_assay = (
-        table.group_by("assay")
-        .agg(
-            pl.col("pearson_r").fill_nan(None).mean(),
-            pl.col("pearson_r_normalised").fill_nan(None).mean(),
-            pl.len().alias("tracks"),
+    accessible = [i for i, d in enumerate(m_desc) if is_accessibility(d)]
+    variable = "DNASE" in shared and len({cell_type_of(m_desc[i]) for i in accessible}) > 1
+    if "DNASE" in shared and not variable:
+        log.warning("fewer than 2 measured accessibility cell types: DNase at TSSs instead")
+
+    def tracks(descriptions: Sequence[str], at_variable: bool) -> list[int]:
+        return [
+            i
+            for i, d in enumerate(descriptions)
+            if experiment_of(d) in shared and (variable and is_accessibility(d)) == at_variable
+        ]
+
+    groups: list[tuple[str, list[Site], list[int], list[int]]] = []
+    if tracks(m_desc, False):
+        genes = gene_sites(store, splits, read_gtf(gtf))
+        if len(genes) < 3:
+            raise ValueError(
+                f"{gtf}: only {len(genes)} gene TSSs fall in the {', '.join(splits)} windows "
+                f"of {data_dir}; is the GTF of the store's genome?"
+            )
+        groups.append((TSS_SITES, genes, tracks(m_desc, False), tracks(h_desc, False)))
+        log.info("%d gene TSSs in the %s windows", len(genes), ", ".join(splits))
+    if variable:
+        sites, _ = variable_sites(store, splits, accessible, fraction)
+        groups.append((VARIABLE_SITES, sites, tracks(m_desc, True), tracks(h_desc, True)))
+        log.info("%d variable accessibility bins (top %g%%)", len(sites), 100 * fraction)
+    log.info("predicting with the '%s' head", head)
+    predicted = predict_at(model, store, head, [(g[1], g[3]) for g in groups], options)
+    results = []
+    for (kind, sites, m_cols, h_cols), pred in zip(groups, predicted, strict=True):
+        results.append(
+            transfer_tables(
+                measured_at(store, sites, m_cols),
+                pred,
+                [m_ids[i] for i in m_cols],
+                [m_desc[i] for i in m_cols],
+                [h_ids[j] for j in h_cols],
+                [h_desc[j] for j in h_cols],
+                kind=kind,
+            )
         )
-        .sort("assay")
-    )
+    pairs = pl.concat([r.pairs for r in results]).sort("assay", "experiment", "identifier")
+    matrix = pl.concat([r.matrix for r in results])
+    if pairs.is_empty():
+        raise ValueError(
+            f"no track of the '{head}' head has the description (assay:cell type) of a track "
+            f"of {data_dir}"
+        )
+    assays = {k: v for r in results for k, v in assay_summary(r).items()}
+    site_kinds = {
+        assay: (
+            f"the {100 * fraction:g}% most variable accessibility bins across the genome's "
+            f"cell types (variance of log(1 + x)) of the held-out windows, as the paper did"
+            if row.get(VARIABLE_SITES) is not None
+            else "gene TSSs of the held-out windows (each gene's TSS bins summed)"
+        )
+        for assay, row in assays.items()
+    }
     summary = {
         "head": head,
         "store_genome": store.genome,
-        "split": split,
-        "tss": len(sites),
-        "assays": {row.pop("assay"): row for row in by_assay.iter_rows(named=True)},
+        "splits": splits,
+        "sites": site_kinds,
+        "assays": assays,
     }
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out / "transfer.tsv") as handle:
+        handle.write(pairs.write_csv(separator="\t", float_precision=6))
+    with atomic_write(out / "matrix.tsv") as handle:
+        handle.write(matrix.write_csv(separator="\t", float_precision=6))
+    written: list[Path] = []
+    if figures:
+        from crossreg.evaluate.transfer_figures import plot_matrix_file
+
+        title = f"{head} head on {store.genome}"
+        written = plot_matrix_file(out / "matrix.tsv", out, title=title, svg=svg)
+    summary["figures"] = [p.name for p in written]
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
-    return summary
+    return TransferResult(head, store.genome, splits, assays, summary, pairs, matrix, written)

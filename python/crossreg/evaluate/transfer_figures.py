@@ -1,0 +1,198 @@
+"""Heat maps of cross-species transfer (the paper's Figure 3): per experiment, the
+mean-normalised R of every head track (rows) × every measured track (columns), drawn from
+``matrix.tsv``.
+
+Rows and columns are ordered by hierarchical clustering (scipy, average linkage on the
+Euclidean distance between rows, or columns, of R; NaN counted as 0 there, drawn blank),
+matched cells (same cell type) are outlined, and a panel beside the map shows the
+distribution of the matched cells (the diagonal) against the unmatched ones.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from crossreg.io.atomic import atomic_path
+
+LABELS_UP_TO = 60  # tracks per axis beyond which tick labels are left off
+
+
+@dataclass
+class PlottedMatrix:
+    """One experiment's matrix as drawn: `values` ``(rows, columns)`` in the clustered
+    order of `rows` (head identifiers) and `columns` (measured identifiers)."""
+
+    experiment: str
+    rows: list[str]
+    columns: list[str]
+    row_labels: list[str]
+    column_labels: list[str]
+    values: npt.NDArray[np.float64]
+    matched: npt.NDArray[np.bool_]
+    paths: list[Path] = field(default_factory=list)
+
+
+def read_matrix(path: str | os.PathLike[str]) -> pl.DataFrame:
+    """A ``matrix.tsv`` (long form), as :func:`crossreg.evaluate.transfer.write_transfer`
+    writes it."""
+    return pl.read_csv(
+        path,
+        separator="\t",
+        schema_overrides={"pearson_r_normalised": pl.Float64, "matched": pl.Boolean},
+    )
+
+
+def wide(frame: pl.DataFrame, experiment: str) -> PlottedMatrix:
+    """The experiment's cells of a long matrix as a ``(head tracks, measured tracks)``
+    array, in the order the tracks first appear."""
+    part = frame.filter(pl.col("experiment") == experiment)
+    rows = list(dict.fromkeys(part["head_identifier"]))
+    columns = list(dict.fromkeys(part["identifier"]))
+    r_at = {r: i for i, r in enumerate(rows)}
+    c_at = {c: i for i, c in enumerate(columns)}
+    values = np.full((len(rows), len(columns)), np.nan)
+    matched = np.zeros(values.shape, dtype=bool)
+    row_labels, column_labels = [""] * len(rows), [""] * len(columns)
+    for cell in part.iter_rows(named=True):
+        i, j = r_at[cell["head_identifier"]], c_at[cell["identifier"]]
+        value = cell["pearson_r_normalised"]
+        values[i, j] = np.nan if value is None else value
+        matched[i, j] = bool(cell["matched"])
+        row_labels[i], column_labels[j] = cell["head_description"], cell["description"]
+    return PlottedMatrix(experiment, rows, columns, row_labels, column_labels, values, matched)
+
+
+def cluster_order(values: npt.NDArray) -> npt.NDArray[np.intp]:
+    """The leaf order of the rows of `values` under average-linkage clustering (Euclidean,
+    NaN as 0), optimally ordered; the identity for fewer than 3 rows."""
+    n = values.shape[0]
+    if n < 3:
+        return np.arange(n)
+    from scipy.cluster.hierarchy import leaves_list, linkage, optimal_leaf_ordering
+    from scipy.spatial.distance import pdist
+
+    filled = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    distances = pdist(filled)
+    tree = linkage(distances, method="average")
+    if distances.any():
+        tree = optimal_leaf_ordering(tree, distances)
+    return leaves_list(tree)
+
+
+def clustered(matrix: PlottedMatrix) -> PlottedMatrix:
+    """`matrix` with rows and columns in their clustered order."""
+    r, c = cluster_order(matrix.values), cluster_order(matrix.values.T)
+    return PlottedMatrix(
+        matrix.experiment,
+        [matrix.rows[i] for i in r],
+        [matrix.columns[j] for j in c],
+        [matrix.row_labels[i] for i in r],
+        [matrix.column_labels[j] for j in c],
+        matrix.values[np.ix_(r, c)],
+        matrix.matched[np.ix_(r, c)],
+    )
+
+
+def safe_name(text: str) -> str:
+    """`text` with anything but letters, digits, ``._-`` replaced by ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "experiment"
+
+
+def plot_matrix(
+    out: str | os.PathLike[str],
+    matrix: PlottedMatrix,
+    *,
+    title: str = "",
+    svg: bool = False,
+) -> PlottedMatrix:
+    """Draw the clustered heat map of `matrix` with its diagonal-vs-off-diagonal panel to
+    the PNG `out` (and an SVG beside it with `svg`); returns the matrix as drawn."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    drawn = clustered(matrix)
+    n_rows, n_cols = drawn.values.shape
+    heat_width = min(20.0, 3.5 + 0.25 * n_cols)
+    height = min(20.0, max(4.0, 2.5 + 0.25 * n_rows))
+    fig = Figure(figsize=(heat_width + 3.0, height), layout="constrained")
+    heat, panel = fig.subplots(1, 2, width_ratios=[heat_width, 2.2])
+    image = heat.imshow(
+        np.ma.masked_invalid(drawn.values),
+        cmap="RdBu_r",
+        vmin=-1.0,
+        vmax=1.0,
+        aspect="auto",
+        interpolation="nearest",
+    )
+    rows, cols = np.nonzero(drawn.matched)
+    outline = [Rectangle((j - 0.5, i - 0.5), 1, 1) for i, j in zip(rows, cols, strict=True)]
+    heat.add_collection(
+        PatchCollection(outline, facecolor="none", edgecolor="black", linewidth=1.2)
+    )
+    if n_cols <= LABELS_UP_TO:
+        heat.set_xticks(range(n_cols), drawn.column_labels, rotation=90, fontsize=7)
+    else:
+        heat.set_xticks([])
+    if n_rows <= LABELS_UP_TO:
+        heat.set_yticks(range(n_rows), drawn.row_labels, fontsize=7)
+    else:
+        heat.set_yticks([])
+    heat.set_xlabel("measured tracks")
+    heat.set_ylabel("head tracks")
+    heat.set_title(f"{title}: {drawn.experiment}" if title else drawn.experiment, fontsize=9)
+    fig.colorbar(image, ax=heat, label="R, mean-normalised", shrink=0.8)
+    groups = []
+    for name, cells in (("matched", drawn.matched), ("unmatched", ~drawn.matched)):
+        values = drawn.values[cells]
+        groups.append((name, values[np.isfinite(values)]))
+    rng = np.random.default_rng(0)
+    for x, (_, values) in enumerate(groups):
+        if values.size:
+            shown = values if values.size <= 2000 else rng.choice(values, 2000, replace=False)
+            jitter = rng.uniform(-0.15, 0.15, shown.size)
+            panel.scatter(x + jitter, shown, s=6, alpha=0.5, color=("#c0392b", "#7f8c8d")[x])
+            panel.hlines(values.mean(), x - 0.3, x + 0.3, color="black", lw=1.5)
+    panel.set_xticks([0, 1], [f"{name}\n(n={v.size})" for name, v in groups], fontsize=7)
+    panel.set_xlim(-0.6, 1.6)
+    panel.set_ylim(-1.05, 1.05)
+    panel.axhline(0, color="0.7", lw=0.5)
+    panel.set_title("diagonal vs\noff-diagonal", fontsize=9)
+    out = Path(out)
+    drawn.paths = [out]
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    if svg:
+        drawn.paths.append(out.with_suffix(".svg"))
+        with atomic_path(drawn.paths[-1]) as tmp:
+            fig.savefig(tmp, format="svg")
+    return drawn
+
+
+def plot_matrix_file(
+    path: str | os.PathLike[str],
+    directory: str | os.PathLike[str],
+    *,
+    title: str = "",
+    svg: bool = False,
+) -> list[Path]:
+    """One heat map per experiment of a ``matrix.tsv`` (with any finite cell), as
+    ``matrix_<experiment>.png`` in `directory`; returns the files written."""
+    frame = read_matrix(path)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for experiment in sorted(set(frame["experiment"])):
+        matrix = wide(frame, experiment)
+        if not np.isfinite(matrix.values).any():
+            continue
+        name = directory / f"matrix_{safe_name(experiment)}.png"
+        written += plot_matrix(name, matrix, title=title, svg=svg).paths
+    return written
