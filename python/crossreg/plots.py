@@ -1,36 +1,133 @@
-"""Figures, written as PNG files without a display."""
+"""Figures, written as PNG files (and SVG on request) without a display.
+
+Every step that draws builds a :class:`matplotlib.figure.Figure` (no pyplot state, no
+display needed) through a function that returns it, so tests can read back what was
+plotted, and writes it with :func:`save_figure`: PNG, plus an SVG beside it with ``svg``,
+each written atomically.
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+DPI = 120
+#: A qualitative palette for assays (and genomes), in the order they are met.
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
+
+
+def new_figure(**kwargs: Any) -> Figure:
+    """A stand-alone figure (constrained layout unless told otherwise)."""
+    from matplotlib.figure import Figure
+
+    kwargs.setdefault("layout", "constrained")
+    return Figure(**kwargs)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike[str], *, svg: bool = False) -> list[Path]:
+    """Write `fig` to the PNG `path` (and the SVG beside it with `svg`), each atomically,
+    and release it; returns the files written."""
+    path = Path(path)
+    written = [path]
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    if svg:
+        written.append(path.with_suffix(".svg"))
+        with atomic_path(written[-1]) as tmp:
+            fig.savefig(tmp, format="svg")
+    if getattr(fig.canvas, "manager", None) is not None:  # made through pyplot
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return written
+
+
+def colours(names: list[str]) -> dict[str, str]:
+    """A colour per name, in the order given."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def format_p(p: float) -> str:
+    """A p-value for a title: ``p = 0.031``, ``p = 2.1e-07``."""
+    return f"p = {p:.2g}" if p < 0.001 else f"p = {p:.3f}"
+
+
+def joint_vs_single_figure(
+    pairs: pl.DataFrame, comparison: pl.DataFrame | None = None, *, title: str = ""
+) -> Figure:
+    """One scatter per assay of per-track test Pearson R, single-genome model (x) vs joint
+    model (y), each titled with the binomial test of the tracks the joint model improves
+    (from `comparison`, :func:`crossreg.evaluate.compare.compare_by_assay`; computed the
+    same way when not given)."""
+    tests = (
+        {row["assay"]: row for row in comparison.iter_rows(named=True)}
+        if comparison is not None
+        else _binomial_tests(pairs)
+    )
+    assays = sorted(set(pairs["assay"]))
+    low = min(float(pairs["r_single"].min()), float(pairs["r_joint"].min()), 0.0)
+    columns = min(len(assays), 4)
+    rows = -(-len(assays) // columns)
+    fig = new_figure(figsize=(3.4 * columns, 3.5 * rows + 0.4))
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    palette = colours(assays)
+    for ax, assay in zip(axes, assays, strict=False):
+        group = pairs.filter(pl.col("assay") == assay)
+        ax.scatter(group["r_single"], group["r_joint"], s=12, alpha=0.7, color=palette[assay])
+        ax.plot([low, 1], [low, 1], color="grey", linewidth=0.8, linestyle="--")
+        ax.set_xlim(low, 1)
+        ax.set_ylim(low, 1)
+        ax.set_aspect("equal")
+        ax.set_xlabel("single-genome model, test Pearson R")
+        ax.set_ylabel("joint model, test Pearson R")
+        test = tests[assay]
+        ax.set_title(
+            f"{assay}: joint better on {test['improved']}/{test['tracks']}\n"
+            f"binomial {format_p(test['binomial_p'])}",
+            fontsize=9,
+        )
+    for ax in axes[len(assays) :]:
+        ax.set_visible(False)
+    every = tests.get("ALL")
+    heading = title
+    if every is not None:
+        overall = (
+            f"all tracks: joint better on {every['improved']}/{every['tracks']}, "
+            f"binomial {format_p(every['binomial_p'])}"
+        )
+        heading = f"{title} — {overall}" if title else overall
+    fig.suptitle(heading, fontsize=10)
+    return fig
+
+
+def _binomial_tests(pairs: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per assay and ``ALL``: tracks, tracks improved, two-sided binomial p against 1/2."""
+    from scipy.stats import binomtest
+
+    tests = {}
+    for assay in ["ALL", *sorted(set(pairs["assay"]))]:
+        group = pairs if assay == "ALL" else pairs.filter(pl.col("assay") == assay)
+        improved = int((group["r_joint"] > group["r_single"]).sum())
+        p = float(binomtest(improved, group.height, 0.5).pvalue)
+        tests[assay] = {"tracks": group.height, "improved": improved, "binomial_p": p}
+    return tests
 
 
 def joint_vs_single_scatter(
-    pairs: pl.DataFrame, path: str | os.PathLike[str], *, title: str = ""
-) -> None:
-    """Scatter of per-track Pearson R, single-genome (x) vs joint (y), coloured by assay."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=120)
-    low = min(float(pairs["r_single"].min()), float(pairs["r_joint"].min()), 0.0)
-    for (assay,), group in pairs.group_by(["assay"], maintain_order=True):
-        ax.scatter(group["r_single"], group["r_joint"], s=10, alpha=0.7, label=assay)
-    ax.plot([low, 1], [low, 1], color="grey", linewidth=0.8, linestyle="--")
-    ax.set_xlim(low, 1)
-    ax.set_ylim(low, 1)
-    ax.set_xlabel("single-genome model, test Pearson R")
-    ax.set_ylabel("joint model, test Pearson R")
-    if title:
-        ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
-    with atomic_write(path, "wb") as handle:
-        fig.savefig(handle, format="png")
-    plt.close(fig)
+    pairs: pl.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    title: str = "",
+    comparison: pl.DataFrame | None = None,
+    svg: bool = False,
+) -> list[Path]:
+    """Write :func:`joint_vs_single_figure` to the PNG `path` (and SVG with `svg`)."""
+    return save_figure(joint_vs_single_figure(pairs, comparison, title=title), path, svg=svg)

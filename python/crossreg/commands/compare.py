@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.options import add_plot_arguments, plot_options
+
 HELP = "compare per-track test accuracy of a joint and a single-genome model (paper Fig. 2)"
 
 
@@ -16,15 +18,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--title", default="", help="title of the scatter plot")
+    add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write ``comparison.tsv`` (per assay) and ``scatter.png``."""
+    """Write ``comparison.tsv`` (per assay) and ``scatter.png`` (per assay panels)."""
     from crossreg.evaluate.compare import write_comparison
     from crossreg.evaluate.table import read_metrics
 
     _, comparison = write_comparison(
-        read_metrics(args.joint), read_metrics(args.single), args.out, title=args.title
+        read_metrics(args.joint),
+        read_metrics(args.single),
+        args.out,
+        title=args.title,
+        **plot_options(args),
     )
     print(comparison)
     return 0

@@ -62,3 +62,21 @@ def inference_options(args: argparse.Namespace) -> InferenceOptions:
         bf16=args.bf16,
         batch_size=args.batch_size,
     )
+
+
+def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-plots`` and ``--svg``: the figures every drawing command writes beside its
+    tables (PNG by default)."""
+    group = parser.add_argument_group("figures")
+    group.add_argument(
+        "--no-plots",
+        dest="plots",
+        action="store_false",
+        help="write the tables only, no figures (redraw them later from the tables)",
+    )
+    group.add_argument("--svg", action="store_true", help="write each figure as SVG too")
+
+
+def plot_options(args: argparse.Namespace) -> dict[str, bool]:
+    """``{"plots": ..., "svg": ...}``, the keyword arguments of a step that draws."""
+    return {"plots": args.plots, "svg": args.svg}

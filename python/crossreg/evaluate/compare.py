@@ -64,15 +64,21 @@ def write_comparison(
     out: str | os.PathLike[str],
     *,
     title: str = "",
+    plots: bool = True,
+    svg: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The compare step: from two metrics tables of the same tracks, write
-    ``comparison.tsv`` (per assay) and ``scatter.png`` into `out`; returns the paired
-    tracks and the per-assay comparison."""
+    ``comparison.tsv`` (per assay) and, unless `plots` is off, ``scatter.png`` (one panel
+    per assay with its binomial test; ``scatter.svg`` too with `svg`) into `out`; returns
+    the paired tracks and the per-assay comparison."""
     pairs = paired_tracks(joint, single)
     comparison = compare_by_assay(pairs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / "comparison.tsv") as handle:
         handle.write(comparison.write_csv(separator="\t"))
-    joint_vs_single_scatter(pairs, out / "scatter.png", title=title)
+    if plots:
+        joint_vs_single_scatter(
+            pairs, out / "scatter.png", title=title, comparison=comparison, svg=svg
+        )
     return pairs, comparison

@@ -1,0 +1,58 @@
+"""``crossreg compare``'s figure: one scatter per assay, its binomial test in the title."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from crossreg.cli import main
+from crossreg.evaluate.compare import compare_by_assay, write_comparison
+from crossreg.evaluate.table import metrics_table, write_metrics
+from crossreg.plots import format_p, joint_vs_single_figure
+
+DESCRIPTIONS = ["DNASE:a", "DNASE:b", "DNASE:c", "CAGE:a", "CAGE:b", "CHIP:H3K27ac:a"]
+
+
+def tables() -> tuple[pl.DataFrame, pl.DataFrame]:
+    ids = [f"t{i}" for i in range(len(DESCRIPTIONS))]
+    joint = metrics_table(ids, DESCRIPTIONS, np.array([0.6, 0.7, 0.5, 0.4, 0.3, 0.2]), np.zeros(6))
+    single = metrics_table(ids, DESCRIPTIONS, np.array([0.5, 0.6, 0.4, 0.5, 0.2, 0.1]), np.zeros(6))
+    return joint, single
+
+
+def test_each_assay_has_a_panel_with_its_binomial_test(tmp_path):
+    joint, single = tables()
+    pairs, comparison = write_comparison(joint, single, tmp_path, title="human", svg=True)
+    assert (tmp_path / "scatter.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "scatter.svg").read_text().lstrip().startswith("<?xml")
+    fig = joint_vs_single_figure(pairs, compare_by_assay(pairs), title="human")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    tests = {row["assay"]: row for row in comparison.iter_rows(named=True)}
+    assert len(panels) == 3
+    for ax in panels:
+        assay = ax.get_title().split(":")[0]
+        test = tests[assay]
+        assert f"{test['improved']}/{test['tracks']}" in ax.get_title()
+        assert format_p(test["binomial_p"]) in ax.get_title()
+        group = pairs.filter(pl.col("assay") == assay)
+        points = ax.collections[0].get_offsets()
+        np.testing.assert_allclose(points[:, 0], group["r_single"])
+        np.testing.assert_allclose(points[:, 1], group["r_joint"])
+    assert format_p(tests["ALL"]["binomial_p"]) in fig.get_suptitle()
+    # without the per-assay table the figure computes the same tests
+    again = joint_vs_single_figure(pairs)
+    assert [ax.get_title() for ax in again.axes] == [ax.get_title() for ax in fig.axes]
+
+
+def test_no_plots_writes_the_table_only(tmp_path):
+    joint, single = tables()
+    write_metrics(tmp_path / "joint.tsv", joint)
+    write_metrics(tmp_path / "single.tsv", single)
+    base = ["-q", "compare", "--joint", str(tmp_path / "joint.tsv")]
+    base += ["--single", str(tmp_path / "single.tsv")]
+    assert main([*base, "--out", str(tmp_path / "a"), "--no-plots"]) == 0
+    assert sorted(p.name for p in (tmp_path / "a").iterdir() if p.suffix != ".jsonl") == [
+        "comparison.tsv"
+    ]
+    assert main([*base, "--out", str(tmp_path / "b"), "--svg"]) == 0
+    assert (tmp_path / "b" / "scatter.png").exists() and (tmp_path / "b" / "scatter.svg").exists()
