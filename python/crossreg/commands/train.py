@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.options import add_plot_arguments, plot_options
+
 HELP = "train a Basenji2 model jointly on the dataset stores of one or more genomes"
 
 
@@ -77,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")
+    add_plot_arguments(parser)
 
 
 def _heads(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -112,8 +115,10 @@ def run(args: argparse.Namespace) -> int:
         num_workers=args.workers,
         heads=_heads(args.head),
     )
-    out = train(args.params, args.data, args.out, options, resume=args.resume)
+    out = train(args.params, args.data, args.out, options, resume=args.resume, **plot_options(args))
     print(f"checkpoints in {out} (best/, last/), per-epoch metrics in {out / 'metrics.csv'}")
+    if (out / "training.png").exists() and args.plots:
+        print(f"training curves in {out / 'training.png'}")
     if (out / FOLDER).is_dir():
         print(f"TensorBoard events in {out / FOLDER} (tensorboard --logdir {out / FOLDER})")
     return 0

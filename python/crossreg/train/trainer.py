@@ -13,6 +13,7 @@ Output directory::
     last/                  checkpoint of the last finished epoch + training state (resume)
     finetune_<genome>/     per-genome fine-tuned checkpoint (with fine-tuning)
     metrics.csv            one row per epoch, phase and genome
+    training.png           its curves (crossreg.train.figures), unless plots are off
     tensorboard/           the same figures (and the learning rate) as TensorBoard events,
                            when ``tensorboard`` is installed (``crossreg[tensorboard]``)
 """
@@ -479,13 +480,22 @@ def train(
     options: TrainOptions | None = None,
     *,
     resume: bool = False,
+    plots: bool = True,
+    svg: bool = False,
 ) -> Path:
-    """Train a model from a params file on one or more dataset stores; see :class:`Trainer`."""
+    """Train a model from a params file on one or more dataset stores; see :class:`Trainer`.
+    At the end the main process draws ``training.png`` from ``metrics.csv`` (with `svg`,
+    ``training.svg`` too) unless `plots` is off."""
     distributed.init()
     try:
         trainer = Trainer(load_params(params), data_dirs, out, options or TrainOptions())
         if resume:
             trainer.resume()
-        return trainer.fit()
+        done = trainer.fit()
+        if plots and distributed.is_main():
+            from crossreg.train.figures import plot_training
+
+            plot_training(done, svg=svg)
+        return done
     finally:
         distributed.shutdown()

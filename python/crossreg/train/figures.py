@@ -1,0 +1,86 @@
+"""Training curves from ``metrics.csv``: train loss, validation loss and validation
+Pearson R per epoch, one colour per genome, one line style per phase (the joint phase
+solid, each genome's fine-tuning dashed and continuing after the joint epochs)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crossreg.plots import colours, new_figure, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: (column of metrics.csv, panel title, y label)
+PANELS = (
+    ("train_loss", "training loss", "Poisson loss"),
+    ("valid_loss", "validation loss", "Poisson loss"),
+    ("valid_pearson_r", "validation Pearson R", "mean Pearson R over tracks"),
+)
+FIGURE = "training.png"
+
+
+def read_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """The rows of a ``metrics.csv``."""
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def curves(rows: list[dict[str, str]]) -> dict[tuple[str, str], tuple[list[int], dict]]:
+    """``(phase, genome)`` → (epochs on one axis, ``{column: values}``): fine-tuning
+    epochs are counted on after the joint phase's last epoch."""
+    joint_end = max((int(r["epoch"]) for r in rows if r["phase"] == "joint"), default=0)
+    out: dict[tuple[str, str], tuple[list[int], dict]] = {}
+    for row in rows:
+        epochs, values = out.setdefault((row["phase"], row["genome"]), ([], {}))
+        epoch = int(row["epoch"])
+        epochs.append(epoch if row["phase"] == "joint" else joint_end + epoch)
+        for column, _, _ in PANELS:
+            values.setdefault(column, []).append(float(row[column]))
+    return out
+
+
+def training_figure(rows: list[dict[str, str]], *, title: str = "") -> Figure:
+    """Three panels (train loss, validation loss, validation R) against epoch; one line
+    per genome and phase, labelled ``genome (phase)``."""
+    lines = curves(rows)
+    genomes = list(dict.fromkeys(genome for _, genome in lines))
+    palette = colours(genomes)
+    joint_end = max((int(r["epoch"]) for r in rows if r["phase"] == "joint"), default=0)
+    fig = new_figure(figsize=(12, 3.6))
+    axes = fig.subplots(1, len(PANELS))
+    for ax, (column, name, unit) in zip(axes, PANELS, strict=True):
+        for (phase, genome), (epochs, values) in lines.items():
+            tuned = phase != "joint"
+            ax.plot(
+                epochs,
+                values[column],
+                color=palette[genome],
+                linestyle="--" if tuned else "-",
+                marker="^" if tuned else "o",
+                markersize=3,
+                label=f"{genome} ({'fine-tuned' if tuned else 'joint'})",
+            )
+        if any(phase != "joint" for phase, _ in lines):
+            ax.axvline(joint_end + 0.5, color="0.6", linestyle=":", linewidth=0.8)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(unit)
+        ax.set_title(name, fontsize=10)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    axes[-1].legend(frameon=False, fontsize=8)
+    fig.suptitle(title or "training curves (metrics.csv)", fontsize=11)
+    return fig
+
+
+def plot_training(out: str | os.PathLike[str], *, svg: bool = False, title: str = "") -> list[Path]:
+    """Draw ``training.png`` (and ``training.svg`` with `svg`) in the training output
+    directory `out` from its ``metrics.csv``; returns the files written (none when the
+    run has no finished epoch)."""
+    out = Path(out)
+    rows = read_rows(out / "metrics.csv") if (out / "metrics.csv").exists() else []
+    if not rows:
+        return []
+    return save_figure(training_figure(rows, title=title), out / FIGURE, svg=svg)
