@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.options import add_inference_arguments, inference_options
+from crossreg.commands.options import (
+    add_inference_arguments,
+    add_plot_arguments,
+    inference_options,
+    plot_options,
+)
 
 HELP = "per-track Pearson R and R² of a checkpoint on one split of a dataset store"
 
@@ -18,10 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--genome", help="head to use (default: the dataset's genome)")
     add_inference_arguments(parser, batch_size=4)
+    add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write ``metrics.tsv`` (one row per track) and ``summary.json`` (means per assay)."""
+    """Write ``metrics.tsv`` (one row per track) and ``summary.json`` (means per assay),
+    and the figures ``tracks.png`` (with ``tracks.npz``) and ``r_by_assay.png``."""
     from crossreg.evaluate.accuracy import evaluate_model
     from crossreg.evaluate.table import assay_summary
 
@@ -32,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         split=args.split,
         genome=args.genome,
         options=inference_options(args),
+        **plot_options(args),
     )
     print(assay_summary(table))
     return 0

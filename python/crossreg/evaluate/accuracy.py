@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -19,6 +21,18 @@ from crossreg.model.metrics import array_metrics
 from crossreg.progress import progress
 
 log = logging.getLogger("crossreg")
+
+
+@dataclass
+class Scored:
+    """An evaluation with what its figures need: the per-track table, the model and head
+    that scored, the store and each window's per-track sum of targets."""
+
+    table: pl.DataFrame
+    model: Any
+    head: str
+    store: DataStore
+    window_sums: np.ndarray
 
 
 def evaluate_store(
@@ -35,6 +49,20 @@ def evaluate_store(
     mouse head scored on human windows, which needs matching track counts). With the
     options' rc and shifts the predictions are Basenji's ensemble average.
     """
+    return score_store(model_dir, data_dir, split=split, genome=genome, options=options).table
+
+
+def score_store(
+    model_dir: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    *,
+    split: str = "test",
+    genome: str | None = None,
+    options: InferenceOptions = InferenceOptions(),
+) -> Scored:
+    """:func:`evaluate_store`, keeping the model and the windows' target sums."""
+    from crossreg.evaluate.figures import WindowSums
+
     store = DataStore(data_dir)
     head = genome or store.genome
     model, config, head = load_head(model_dir, head, options.device)
@@ -44,7 +72,8 @@ def evaluate_store(
     if count == 0:
         raise ValueError(f"dataset {Path(data_dir)} has no '{split}' windows")
     with progress(count, f"evaluating {store.genome} {split}", "windows") as meter:
-        targets = CountedRows(store.targets(split), meter)
+        sums = WindowSums(store.targets(split))
+        targets = CountedRows(sums, meter)
         metrics, _ = array_metrics(model, head, store.sequences(split), targets, options)
     table = config.targets[head]
     log.info(
@@ -55,12 +84,13 @@ def evaluate_store(
         count,
         float(np.mean(metrics.pearson_r())),
     )
-    return metrics_table(
+    frame = metrics_table(
         [t.identifier for t in table],
         [t.description for t in table],
         metrics.pearson_r(),
         metrics.r2(),
     )
+    return Scored(frame, model, head, store, sums.sums)
 
 
 def evaluate_model(
@@ -71,10 +101,18 @@ def evaluate_model(
     split: str = "test",
     genome: str | None = None,
     options: InferenceOptions = InferenceOptions(),
+    plots: bool = True,
+    svg: bool = False,
 ) -> pl.DataFrame:
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
-    (means over tracks and per assay) into `out`; returns the per-track table."""
-    table = evaluate_store(model_dir, data_dir, split=split, genome=genome, options=options)
+    (means over tracks and per assay) into `out`; returns the per-track table.
+
+    Unless `plots` is off it also draws (:mod:`crossreg.evaluate.figures`) ``tracks.png``,
+    predicted vs measured coverage of three typical tracks along the three windows with
+    the most signal (the values drawn in ``tracks.npz``), and ``r_by_assay.png``, the
+    per-track R by assay; with `svg` an SVG beside each."""
+    scored = score_store(model_dir, data_dir, split=split, genome=genome, options=options)
+    table = scored.table
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_metrics(out / "metrics.tsv", table)
@@ -90,4 +128,12 @@ def evaluate_model(
             handle,
             indent=1,
         )
+    if plots:
+        from crossreg.evaluate.figures import plot_evaluation, save_tracks, window_tracks
+
+        drawn = window_tracks(
+            scored.model, scored.head, scored.store, split, table, scored.window_sums, options
+        )
+        save_tracks(out / "tracks.npz", drawn)
+        plot_evaluation(out, svg=svg, title=f"{scored.store.genome} {split}")
     return table

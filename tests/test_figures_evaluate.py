@@ -1,0 +1,113 @@
+"""``crossreg evaluate``'s figures: predicted vs measured along test windows, R by assay."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+
+from crossreg.cli import main
+from crossreg.data.loader import codes_to_one_hot
+from crossreg.data.store import DataStore
+from crossreg.evaluate.figures import (
+    choose_tracks,
+    choose_windows,
+    load_tracks,
+    r_by_assay_figure,
+    tracks_figure,
+)
+from crossreg.evaluate.table import metrics_table, read_metrics
+from crossreg.io.targets import assay_of
+from crossreg.model.checkpoint import make_config, save_checkpoint
+from crossreg.model.geometry import crop_to_targets
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
+from tests.pipeline import build_tiny_stores, small_params
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluate_figures")
+    store = build_tiny_stores(root)["human"]
+    params = small_params({"human": DataStore(store).num_targets})
+    torch.manual_seed(0)
+    model = SeqNN(parse_params(params).model)
+    save_checkpoint(
+        root / "model",
+        model,
+        make_config(model, params, {"human": list(DataStore(store).table.targets)}),
+    )
+    return root, store, model
+
+
+def test_tracks_are_typical_and_windows_have_the_most_signal():
+    descriptions = ["DNASE:a", "DNASE:b", "DNASE:c", "CAGE:a", "CAGE:b", "CHIP:H3K27ac:a"]
+    r = np.array([0.9, 0.5, 0.1, 0.2, 0.8, 0.4])
+    table = metrics_table([f"t{i}" for i in range(6)], descriptions, r, r)
+    tracks = choose_tracks(table)
+    assert [descriptions[t] for t in tracks] == ["DNASE:b", "CAGE:a", "CHIP:H3K27ac:a"]
+    # two assays: the median (the lower one of an even count), then the next DNASE track
+    assert choose_tracks(table.head(5)) == [1, 3, 0]
+    sums = np.array([[1.0, 10.0], [3.0, 0.0], [0.0, 30.0], [1.0, 0.0]])
+    # per track over its mean (1.25, 10): windows 1.8, 2.4, 3, 0.8
+    assert choose_windows(sums, [0, 1], 3) == [2, 1, 0]
+
+
+@pytest.mark.parametrize("extra", [[], ["--no-plots"], ["--svg"]])
+def test_evaluate_draws_what_it_measured_and_predicted(tmp_path, world, extra):
+    root, store_dir, model = world
+    out = tmp_path / "eval"
+    args = ["-q", "evaluate", "--model", str(root / "model"), "--data", str(store_dir)]
+    assert main([*args, "--out", str(out), *extra]) == 0
+    figures = {"r_by_assay.png", "tracks.png"}
+    names = {p.name for p in out.iterdir()}
+    if extra == ["--no-plots"]:
+        assert not names & (figures | {"tracks.npz"})
+        return
+    assert figures | {"tracks.npz"} <= names
+    assert ({"r_by_assay.svg", "tracks.svg"} <= names) == (extra == ["--svg"])
+    if extra:
+        return
+
+    table = read_metrics(out / "metrics.tsv")
+    drawn = load_tracks(out / "tracks.npz")
+    store = DataStore(store_dir)
+    rows, tracks = drawn["rows"].tolist(), drawn["track"].tolist()
+    assert len(rows) == 3 and len(tracks) == 3
+    assert len({assay_of(table["description"][t]) for t in tracks}) == 3
+    targets = np.asarray(store.targets("test"), dtype=np.float64)
+    # the windows with the most signal in the chosen tracks
+    assert rows == choose_windows(targets.sum(axis=1), tracks)
+    np.testing.assert_allclose(
+        drawn["measured"], targets[rows][..., tracks].transpose(0, 2, 1), rtol=1e-6
+    )
+    model.eval()
+    batch = codes_to_one_hot(torch.from_numpy(np.asarray(store.sequences("test")[rows])))
+    with torch.no_grad():
+        pred = crop_to_targets(model(batch, "human"), store.target_length).numpy()
+    np.testing.assert_allclose(
+        drawn["predicted"], pred[..., tracks].transpose(0, 2, 1), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(drawn["pearson_r"], table["pearson_r"].to_numpy()[tracks])
+    windows = store.windows("test")
+    assert [str(c) for c in drawn["chrom"]] == [windows[i].chrom for i in rows]
+
+    fig = tracks_figure(drawn)
+    axes = np.array(fig.axes).reshape(3, 3)  # tracks × windows
+    for w in range(3):
+        for t in range(3):
+            line = axes[t, w].lines[0]
+            np.testing.assert_allclose(line.get_ydata(), drawn["predicted"][w, t])
+            assert line.get_label() == "predicted"
+    assert table["description"][tracks[0]] in axes[0, 0].get_ylabel()
+
+    by_assay = r_by_assay_figure(table)
+    ax = by_assay.axes[0]
+    labels = [tick.get_text().split("\n")[0] for tick in ax.get_xticklabels()]
+    assays = table.with_columns(
+        pl.col("description").map_elements(assay_of, return_dtype=pl.Utf8).alias("assay")
+    )
+    for i, assay in enumerate(labels):
+        expect = assays.filter(pl.col("assay") == assay)["pearson_r"].to_numpy()
+        np.testing.assert_allclose(np.sort(ax.collections[i].get_offsets()[:, 1]), np.sort(expect))
