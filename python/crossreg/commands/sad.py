@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.options import add_inference_arguments, inference_options
+from crossreg.commands.options import (
+    add_inference_arguments,
+    add_plot_arguments,
+    inference_options,
+    plot_options,
+)
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
 
@@ -96,6 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "coordinates: deleted bins masked, inserted bins folded)",
     )
     add_inference_arguments(parser, batch_size=8)
+    add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         tracks=args.targets,
         cluster_bp=args.cluster_bp,
         indel=args.indel,
+        **plot_options(args),
     )
     skipped = sum(result.skipped.values())
     note = f" ({skipped} records off the FASTA's chromosomes skipped)" if skipped else ""

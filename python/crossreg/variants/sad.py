@@ -139,6 +139,8 @@ def write_sad(
     tracks: str | None = None,
     cluster_bp: int = 0,
     indel: str = "left",
+    plots: bool = True,
+    svg: bool = False,
 ) -> SadRun:
     """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
     `head` of the checkpoint in `model_dir` for each of `stats` (default SAD only), and
@@ -155,7 +157,10 @@ def write_sad(
     (:func:`crossreg.io.targets.select_targets`). `cluster_bp` lets nearby SNPs share one
     reference window and `indel` picks how indels are compared (``"left"``, Basenji's, or
     ``"realign"``); see :mod:`crossreg.variants.scoring`. With `gtf`, gene-level scores go to
-    ``OUT.genes.tsv`` (:func:`crossreg.variants.genes.genes_path`)."""
+    ``OUT.genes.tsv`` (:func:`crossreg.variants.genes.genes_path`). Unless `plots` is off,
+    the finished output's figures go beside it (:func:`crossreg.variants.sad_figures.plot_sad`:
+    ``OUT.score_distribution.png``, ``OUT.top_variants.png`` with ``OUT.top_variants.tsv``;
+    SVG too with `svg`); under ``torchrun``, by the process that merges."""
     out = Path(out)
     stats = check_output(out, stats)
     if isinstance(shard, str):
@@ -220,8 +225,11 @@ def write_sad(
             "with --resume to continue"
         ) from None
     write_outputs(target, store, state, scorer, targets, attrs)
-    if ranked is not None:
-        merge_when_complete(out, ranked.count)
+    merged = merge_when_complete(out, ranked.count) if ranked is not None else False
+    if plots and (ranked is None or merged):
+        from crossreg.variants.sad_figures import plot_sad
+
+        plot_sad(out, svg=svg, title=head)
     return SadRun(target, plan.alleles, len(targets), skipped, stats)
 
 

@@ -1,0 +1,269 @@
+"""Figures of ``crossreg sad``, drawn from its output (``.h5`` or ``.tsv``) so they can be
+redrawn: the distribution of each track's scores, and the top variants with their tracks.
+
+* ``OUT.score_distribution.png``: per track (ordered by assay, then by spread), the median
+  and the 25–75% and 1–99% ranges of the statistic over all alleles. An ``.h5`` holds these
+  percentiles (``{stat}_pct``), so nothing else is read; a ``.tsv`` is read whole.
+* ``OUT.top_variants.png``: a heat map of the alleles with the largest ``|score|`` on any
+  track (rows) across the tracks where they score most (columns), with
+  ``OUT.top_variants.tsv`` listing them (each one's strongest track). The ``.h5`` is read
+  in blocks, so memory stays bounded whatever the number of alleles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from crossreg.io.atomic import atomic_write
+from crossreg.io.targets import assay_of
+from crossreg.plots import colours, new_figure, save_figure
+from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+TOP_VARIANTS = 20
+TOP_TRACKS = 40
+LABELS_UP_TO = 60
+BLOCK_BYTES = 32 << 20
+
+
+@dataclass
+class SadSummary:
+    """What the figures show of one SAD output: per track its percentiles, and the top
+    alleles' rows (``values``: alleles × tracks) with their identity."""
+
+    stat: str
+    alleles: int
+    identifiers: list[str]
+    descriptions: list[str]
+    percentiles: npt.NDArray[np.float64]  # (levels,), fractions
+    track_pct: npt.NDArray[np.float64]  # (tracks, levels)
+    top: pl.DataFrame  # snp, chrom, pos, ref, alt, row
+    values: npt.NDArray[np.float32]  # (top alleles, tracks)
+
+
+def first_stat(stats: list[str]) -> str:
+    """The first (alleles × tracks) statistic of a run (SAD by default)."""
+    return next((s for s in stats if s not in PROFILE_STATS), "SAD")
+
+
+def _top_rows(scores: npt.NDArray, n: int) -> npt.NDArray[np.int64]:
+    """Row indices of the `n` largest `scores`, largest first (ties: lower row first)."""
+    order = np.argsort(-scores, kind="stable")
+    return order[:n].astype(np.int64)
+
+
+def summarise(path: str | os.PathLike[str], *, top: int = TOP_VARIANTS) -> SadSummary:
+    """Read what the figures need from a SAD ``.h5`` or ``.tsv``."""
+    path = Path(path)
+    if path.suffix == ".h5":
+        return _summarise_h5(path, top)
+    meta = path.with_name(path.name + ".json")
+    stats = json.loads(meta.read_text()).get("stats", "SAD") if meta.exists() else "SAD"
+    stat = first_stat(str(stats).split(","))
+    from crossreg.variants.sad import read_sad
+
+    sad = read_sad(path, stat)
+    rows = pl.read_csv(path, separator="\t", columns=["snp", "chrom", "pos", "ref", "alt"])
+    values = sad.values.astype(np.float64)
+    chosen = _top_rows(np.abs(values).max(axis=1), top) if len(values) else np.zeros(0, int)
+    pct = np.quantile(values, PERCENTILES, axis=0).T if len(values) else np.zeros((0, 0))
+    return SadSummary(
+        stat,
+        len(values),
+        sad.identifiers,
+        sad.descriptions or [""] * len(sad.identifiers),
+        PERCENTILES.astype(np.float64),
+        pct,
+        rows[chosen.tolist()].with_columns(pl.Series("row", chosen)),
+        sad.values[chosen],
+    )
+
+
+def _summarise_h5(path: Path, top: int) -> SadSummary:
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        stats = str(handle.attrs.get("stats", "SAD")).split(",")
+        stat = first_stat([s for s in stats if s in handle] or ["SAD"])
+        scores = handle[stat]
+        n, n_tracks = scores.shape
+        ids = handle["target_ids"][:].astype(str).tolist()
+        labels = (
+            handle["target_labels"][:].astype(str).tolist()
+            if "target_labels" in handle
+            else [""] * n_tracks
+        )
+        levels = handle["percentiles"][:] if "percentiles" in handle else PERCENTILES
+        pct = handle[f"{stat}_pct"][:].astype(np.float64) if f"{stat}_pct" in handle else None
+        peak = np.zeros(n, dtype=np.float32)
+        step = max(1, BLOCK_BYTES // max(1, n_tracks * scores.dtype.itemsize))
+        for start in range(0, n, step):
+            block = np.abs(scores[start : start + step].astype(np.float32))
+            peak[start : start + len(block)] = block.max(axis=1) if n_tracks else 0
+        chosen = _top_rows(peak, top)
+        sorted_rows = np.sort(chosen)
+        values = scores[sorted_rows.tolist()].astype(np.float32) if len(chosen) else None
+        values = (
+            values[np.searchsorted(sorted_rows, chosen)]
+            if values is not None
+            else np.zeros((0, n_tracks), dtype=np.float32)
+        )
+        fields = {}
+        for name, key in (("snp", "snp"), ("chrom", "chr"), ("pos", "pos")):
+            fields[name] = handle[key][sorted_rows.tolist()] if len(chosen) else np.zeros(0)
+        for name, key in (("ref", "ref_allele"), ("alt", "alt_allele")):
+            fields[name] = handle[key][sorted_rows.tolist()] if len(chosen) else np.zeros(0)
+        if pct is None:  # a file without percentiles (not crossreg's): none drawn
+            pct = np.full((n_tracks, len(levels)), np.nan)
+    order = np.searchsorted(sorted_rows, chosen)
+    rows = pl.DataFrame(
+        {
+            name: [v.decode() if isinstance(v, bytes) else v for v in np.asarray(col)[order]]
+            for name, col in fields.items()
+        }
+    ).with_columns(pl.col("pos").cast(pl.Int64), pl.Series("row", chosen))
+    return SadSummary(
+        stat, n, ids, labels, np.asarray(levels, np.float64), pct, rows, np.asarray(values)
+    )
+
+
+def _at(summary: SadSummary, level: float) -> npt.NDArray[np.float64]:
+    """Each track's percentile nearest `level` (a fraction)."""
+    return summary.track_pct[:, int(np.abs(summary.percentiles - level).argmin())]
+
+
+def track_order(summary: SadSummary) -> list[int]:
+    """Tracks by assay, then by the width of their 1–99% range, widest first."""
+    spread = _at(summary, 0.99) - _at(summary, 0.01)
+    spread = np.nan_to_num(spread, nan=-np.inf)
+    assays = [assay_of(d) for d in summary.descriptions]
+    return sorted(range(len(assays)), key=lambda t: (assays[t], -spread[t], t))
+
+
+def distribution_figure(summary: SadSummary, *, title: str = "") -> Figure:
+    """Per track, in :func:`track_order`: the median (a line), the 25–75% and 1–99%
+    ranges (bands) of the statistic over all alleles, coloured by assay."""
+    order = track_order(summary)
+    assays = [assay_of(summary.descriptions[t]) for t in order]
+    palette = colours(list(dict.fromkeys(assays)))
+    x = np.arange(len(order))
+    fig = new_figure(figsize=(min(16.0, max(6.0, 0.18 * len(order) + 2)), 4.2))
+    ax = fig.subplots()
+    median = _at(summary, 0.5)[order]
+    ax.plot(x, median, color="black", lw=0.8, marker="." if len(x) < 200 else None, label="median")
+    for assay in dict.fromkeys(assays):
+        at = np.array([a == assay for a in assays])
+        for low, high, alpha, what in ((0.01, 0.99, 0.25, "1–99%"), (0.25, 0.75, 0.6, "25–75%")):
+            ax.fill_between(
+                x,
+                _at(summary, low)[order],
+                _at(summary, high)[order],
+                where=at,
+                step="mid",
+                color=palette[assay],
+                alpha=alpha,
+                lw=0,
+                label=f"{assay} {what}",
+            )
+    ax.axhline(0, color="0.6", lw=0.5)
+    if len(order) <= LABELS_UP_TO:
+        ax.set_xticks(x, [summary.identifiers[t] for t in order], rotation=90, fontsize=6)
+    else:
+        ax.set_xticks([])
+    ax.set_xlabel(f"track ({len(order)}, by assay, widest range first)")
+    ax.set_ylabel(f"{summary.stat} (alt − ref, summed over bins)")
+    heading = f"{summary.stat} per track over {summary.alleles:,} alleles"
+    ax.set_title(f"{title}: {heading}" if title else heading, fontsize=10)
+    ax.legend(frameon=False, fontsize=7, ncol=2, loc="upper right")
+    return fig
+
+
+def top_tracks(summary: SadSummary, n: int = TOP_TRACKS) -> list[int]:
+    """The `n` tracks with the largest ``|score|`` among the top alleles, by assay."""
+    peak = np.abs(summary.values).max(axis=0) if len(summary.values) else np.zeros(0)
+    chosen = _top_rows(peak, n).tolist()
+    return sorted(chosen, key=lambda t: (assay_of(summary.descriptions[t]), -peak[t]))
+
+
+def allele_label(row: dict) -> str:
+    """``rs1 chr1:1,234 A>G``."""
+    return f"{row['snp']} {row['chrom']}:{row['pos']:,} {row['ref']}>{row['alt']}"
+
+
+def top_variants_figure(summary: SadSummary, *, title: str = "") -> Figure:
+    """The top alleles (rows, strongest first) × their strongest tracks (columns): the
+    statistic, on a diverging scale centred on 0."""
+    tracks = top_tracks(summary)
+    shown = summary.values[:, tracks]
+    limit = float(np.abs(shown).max()) if shown.size else 1.0
+    fig = new_figure(
+        figsize=(min(16.0, 4.0 + 0.22 * len(tracks)), min(14.0, 2.2 + 0.28 * len(shown)))
+    )
+    ax = fig.subplots()
+    image = ax.imshow(
+        shown,
+        cmap="RdBu_r",
+        vmin=-(limit or 1),
+        vmax=limit or 1,
+        aspect="auto",
+        interpolation="nearest",
+    )
+    ax.set_yticks(range(len(shown)), [allele_label(r) for r in summary.top.iter_rows(named=True)])
+    ax.tick_params(axis="y", labelsize=7)
+    labels = [summary.descriptions[t] or summary.identifiers[t] for t in tracks]
+    ax.set_xticks(range(len(tracks)), labels, rotation=90, fontsize=6)
+    ax.set_xlabel("tracks where these alleles score most")
+    fig.colorbar(image, ax=ax, label=f"{summary.stat} (alt − ref)", shrink=0.8)
+    heading = f"top {len(shown)} alleles by largest |{summary.stat}| on any track"
+    ax.set_title(f"{title}: {heading}" if title else heading, fontsize=10)
+    return fig
+
+
+def top_table(summary: SadSummary) -> pl.DataFrame:
+    """The top alleles with their strongest track: snp, chrom, pos, ref, alt, max_abs,
+    track, description and the statistic there."""
+    strongest = np.abs(summary.values).argmax(axis=1) if summary.values.size else np.zeros(0, int)
+    return summary.top.drop("row").with_columns(
+        pl.Series("max_abs", np.abs(summary.values).max(axis=1) if summary.values.size else []),
+        pl.Series("track", [summary.identifiers[t] for t in strongest], dtype=pl.Utf8),
+        pl.Series("description", [summary.descriptions[t] for t in strongest], dtype=pl.Utf8),
+        pl.Series(
+            summary.stat,
+            [float(summary.values[i, t]) for i, t in enumerate(strongest)],
+            dtype=pl.Float64,
+        ),
+    )
+
+
+def figure_paths(out: str | os.PathLike[str]) -> dict[str, Path]:
+    """Where the figures of the SAD output `out` go: beside it, named after it."""
+    out = Path(out)
+    return {
+        "distribution": out.with_name(out.stem + ".score_distribution.png"),
+        "top": out.with_name(out.stem + ".top_variants.png"),
+        "table": out.with_name(out.stem + ".top_variants.tsv"),
+    }
+
+
+def plot_sad(out: str | os.PathLike[str], *, svg: bool = False, title: str = "") -> list[Path]:
+    """Draw the figures of the SAD output `out` (and ``.top_variants.tsv``) beside it;
+    returns the files written (none for an output without alleles or tracks)."""
+    summary = summarise(out)
+    if not summary.alleles or not summary.identifiers:
+        return []
+    paths = figure_paths(out)
+    written = save_figure(distribution_figure(summary, title=title), paths["distribution"], svg=svg)
+    written += save_figure(top_variants_figure(summary, title=title), paths["top"], svg=svg)
+    with atomic_write(paths["table"]) as handle:
+        handle.write(top_table(summary).write_csv(separator="\t", float_precision=6))
+    return [*written, paths["table"]]

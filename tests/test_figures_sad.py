@@ -1,0 +1,85 @@
+"""``crossreg sad``'s figures: per-track score distributions, the top variants' tracks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from crossreg.cli import build_parser, main
+from crossreg.variants.sad import read_sad
+from crossreg.variants.sad_figures import (
+    distribution_figure,
+    figure_paths,
+    summarise,
+    top_tracks,
+    top_variants_figure,
+    track_order,
+)
+from crossreg.variants.sad_stats import PERCENTILES
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sad_figures")
+    shutil.copy(FIXTURES / "genome_chr2.fa", root / "genome.fa")
+    shutil.copy(FIXTURES / "sad_snps.vcf", root / "snps.vcf")
+    args = ["-q", "import-basenji", "--params", str(FIXTURES / "params_joint_mini.json")]
+    for genome, weights in (("human", "model0_best.h5"), ("mouse", "model1_best.h5")):
+        args += ["--weights", str(FIXTURES / weights), "--genome", genome]
+        args += ["--targets", str(FIXTURES / f"targets_{genome}_mini.txt")]
+    assert main([*args, "--out", str(root / "model")]) == 0
+    return root
+
+
+def _sad(work: Path, out: Path, *extra: str) -> None:
+    argv = ["sad", "--model", str(work / "model"), "--fasta", str(work / "genome.fa")]
+    argv += ["--vcf", str(work / "snps.vcf"), "--genome", "human", "--out", str(out), *extra]
+    args = build_parser().parse_args(argv)
+    assert args.run(args) == 0
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".tsv"])
+def test_figures_show_the_written_scores(work, suffix):
+    out = work / f"scores{suffix}"
+    _sad(work, out)
+    paths = figure_paths(out)
+    assert paths["distribution"].name == "scores.score_distribution.png"
+    for key in ("distribution", "top"):
+        assert paths[key].read_bytes()[:4] == b"\x89PNG"
+    sad = read_sad(out)
+    values = sad.values.astype(np.float64)
+    summary = summarise(out)
+    assert summary.alleles == len(values) and summary.identifiers == sad.identifiers
+
+    # the distribution: each track's median over all alleles, in the drawn order
+    order = track_order(summary)
+    median = distribution_figure(summary).axes[0].lines[0].get_ydata()
+    expect = np.quantile(values, PERCENTILES, axis=0).T
+    at = int(np.abs(PERCENTILES - 0.5).argmin())
+    tolerance = 2e-3 * np.abs(values).max()  # the .h5 keeps float16 percentiles
+    np.testing.assert_allclose(median, expect[order, at], atol=tolerance)
+
+    # the top variants: the alleles with the largest |SAD|, strongest first, and their rows
+    peak = np.abs(values).max(axis=1)
+    rows = summary.top["row"].to_list()
+    assert sorted(peak[rows], reverse=True) == list(peak[rows])
+    assert peak[rows[-1]] >= np.delete(peak, rows).max(initial=0)
+    heat = top_variants_figure(summary).axes[0].images[0].get_array()
+    np.testing.assert_allclose(heat, values[rows][:, top_tracks(summary)], rtol=1e-6)
+    table = pl.read_csv(paths["table"], separator="\t")
+    assert table["snp"].to_list() == [sad.labels[r] for r in rows]
+    np.testing.assert_allclose(table["max_abs"], peak[rows], rtol=1e-5)
+
+
+def test_no_plots_and_svg(work):
+    _sad(work, work / "bare.h5", "--no-plots")
+    assert not any(p.exists() for p in figure_paths(work / "bare.h5").values())
+    _sad(work, work / "vector.tsv", "--svg")
+    for key in ("distribution", "top"):
+        assert figure_paths(work / "vector.tsv")[key].with_suffix(".svg").exists()
