@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.options import add_plot_arguments, plot_options
+
 HELP = "case/control tests of de novo variants' SAD: per track, per principal component, per person"
 
 
@@ -29,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--components", type=int, default=10, help="principal components tested")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds of people")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
+    add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         components=args.components,
         folds=args.folds,
         seed=args.seed,
+        **plot_options(args),
     )
     print(
         f"{best['tracks_q_below_0.05']} of {best['tracks']} tracks differ (BH q < 0.05); "

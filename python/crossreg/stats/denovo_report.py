@@ -28,6 +28,7 @@ from crossreg.variants.alleles import Allele, scorable_alts
 from crossreg.variants.sad import read_sad
 
 TOP_LOADINGS = 3
+SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,14 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
             ],
         }
     )
+    shown = min(SHOWN_COMPONENTS, pcs.scores.shape[1])
+    component_scores = pl.DataFrame(
+        {
+            "individual": data.individuals,
+            "group": np.where(data.is_case, CASE, CONTROL),
+            **{f"PC{k + 1}": pcs.scores[:, k] for k in range(shown)},
+        }
+    )
     risk = risk_scores(z, data.individuals, data.is_case, folds=folds, seed=seed)
     counts = pl.DataFrame({"individual": data.individuals}).group_by("individual").len()
     people = (
@@ -149,14 +158,24 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
         "risk_p": risk_test.p,
         "folds": folds,
     }
-    return {"tracks": tracks, "components": comps, "individuals": people, "summary": summary}
+    return {
+        "tracks": tracks,
+        "components": comps,
+        "component_scores": component_scores,
+        "individuals": people,
+        "summary": summary,
+    }
 
 
 def write_report(out: str | os.PathLike[str], report: dict) -> Path:
-    """``tracks.tsv``, ``components.tsv``, ``individuals.tsv`` and ``summary.json`` in `out`."""
+    """``tracks.tsv``, ``components.tsv``, ``component_scores.tsv`` (each variant's scores
+    on the first components, what ``components.png`` shows), ``individuals.tsv`` and
+    ``summary.json`` in `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("tracks", "components", "individuals"):
+    for name in ("tracks", "components", "component_scores", "individuals"):
+        if name not in report:
+            continue
         with atomic_write(out / f"{name}.tsv") as handle:
             handle.write(report[name].write_csv(separator="\t", float_precision=6))
     with atomic_write(out / "summary.json") as handle:
@@ -172,11 +191,19 @@ def write_denovo(
     components: int = 10,
     folds: int = 5,
     seed: int = 0,
+    plots: bool = True,
+    svg: bool = False,
 ) -> dict:
     """The denovo step: `groups` maps ``case`` and ``control`` to ``(vcf, sad)``; runs the
     per-track, per-component and per-person tests and writes their tables and
-    ``summary.json`` into `out` (see :func:`write_report`); returns the summary."""
+    ``summary.json`` into `out` (see :func:`write_report`) and, unless `plots` is off, the
+    figures ``tracks_q.png``, ``components.png`` and ``risk_score.png``
+    (:mod:`crossreg.stats.denovo_figures`; SVG too with `svg`); returns the summary."""
     data = load_groups(groups, sample_field=sample_field)
     report = run_tests(data, components=components, folds=folds, seed=seed)
     write_report(out, report)
+    if plots:
+        from crossreg.stats.denovo_figures import plot_denovo
+
+        plot_denovo(out, svg=svg)
     return report["summary"]

@@ -1,0 +1,143 @@
+"""Figures of ``crossreg denovo`` (the paper's Figure 5a and 5c), drawn from the tables it
+writes, so they can be redrawn:
+
+* ``tracks_q.png``: −log10 BH q of every track's case/control test, tracks ordered by cell
+  type (then assay), coloured by assay, with the q = 0.05 line (Figure 5a);
+* ``components.png``: case vs control distributions of the variants' scores on the first
+  principal components (``component_scores.tsv``), each titled with its test;
+* ``risk_score.png``: the per-person out-of-fold risk score of cases and controls, with its
+  AUC and test (Figure 5c).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from crossreg.io.targets import assay_of
+from crossreg.plots import colours, format_p, new_figure, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+SHOWN_COMPONENTS = 3
+GROUP_COLOURS = {"case": "#c0392b", "control": "#7f8c8d"}
+LABELS_UP_TO = 60
+
+
+def cell_type(description: str, identifier: str) -> str:
+    """A track's cell type: the last ``:`` part of its description (else its identifier)."""
+    return description.rsplit(":", 1)[-1] if description else identifier
+
+
+def q_order(tracks: pl.DataFrame) -> pl.DataFrame:
+    """``tracks.tsv`` ordered by cell type, then assay, then identifier, with columns
+    cell_type, assay and minus_log10_q."""
+    descriptions = tracks["description"].fill_null("").cast(pl.Utf8).to_list()
+    ids = tracks["identifier"].cast(pl.Utf8).to_list()
+    q = tracks["q"].cast(pl.Float64).to_numpy()
+    return tracks.with_columns(
+        pl.Series("cell_type", [cell_type(d, i) for d, i in zip(descriptions, ids, strict=True)]),
+        pl.Series("assay", [assay_of(d) for d in descriptions]),
+        pl.Series("minus_log10_q", -np.log10(np.clip(q, 1e-300, 1.0))),
+    ).sort("cell_type", "assay", "identifier")
+
+
+def tracks_q_figure(tracks: pl.DataFrame) -> Figure:
+    """Bars of −log10 q per track in :func:`q_order`, coloured by assay."""
+    shown = q_order(tracks)
+    assays = sorted(set(shown["assay"]))
+    palette = colours(assays)
+    fig = new_figure(figsize=(min(16.0, max(6.0, 0.2 * shown.height + 2)), 4.2))
+    ax = fig.subplots()
+    x = np.arange(shown.height)
+    ax.bar(
+        x,
+        shown["minus_log10_q"].to_numpy(),
+        color=[palette[a] for a in shown["assay"]],
+        width=0.85,
+    )
+    ax.axhline(-np.log10(0.05), color="black", lw=0.8, ls="--", label="q = 0.05")
+    for assay in assays:
+        ax.bar([0], [0], color=palette[assay], label=assay)  # legend entries only
+    cells = shown["cell_type"].to_list()
+    if shown.height <= LABELS_UP_TO:
+        ax.set_xticks(x, [f"{c} ({a})" for c, a in zip(cells, shown["assay"], strict=True)])
+        ax.tick_params(axis="x", rotation=90, labelsize=7)
+    else:  # one label per cell type, at its first track
+        first = [i for i in range(len(cells)) if i == 0 or cells[i] != cells[i - 1]]
+        ax.set_xticks(first, [cells[i] for i in first], rotation=90, fontsize=6)
+    ax.set_xlabel("track, ordered by cell type")
+    ax.set_ylabel("−log10 q (BH), case vs control SAD")
+    n = int((shown["q"] < 0.05).sum())
+    ax.set_title(f"de novo variants: {n} of {shown.height} tracks differ at q < 0.05", fontsize=10)
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def components_figure(scores: pl.DataFrame, components: pl.DataFrame) -> Figure:
+    """Per shown component, the histograms of case and control variants' scores."""
+    names = [c for c in scores.columns if c.startswith("PC")][:SHOWN_COMPONENTS]
+    tests = {row["component"]: row for row in components.iter_rows(named=True)}
+    fig = new_figure(figsize=(3.8 * max(1, len(names)), 3.4))
+    axes = fig.subplots(1, max(1, len(names)), squeeze=False)[0]
+    for ax, name in zip(axes, names, strict=False):
+        values = scores[name].to_numpy()
+        bins = np.histogram_bin_edges(values, bins=30)
+        for group, colour in GROUP_COLOURS.items():
+            part = scores.filter(pl.col("group") == group)[name].to_numpy()
+            ax.hist(part, bins=bins, density=True, alpha=0.55, color=colour, label=group)
+        test = tests.get(name)
+        if test is not None:
+            ax.set_title(
+                f"{name} ({100 * test['explained']:.0f}% of variance)\n"
+                f"AUC {test['auc']:.2f}, {format_p(test['p'])}",
+                fontsize=9,
+            )
+        ax.set_xlabel(f"variant score on {name}")
+        ax.set_ylabel("density")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle("case vs control de novo variants on the principal components", fontsize=10)
+    return fig
+
+
+def risk_figure(people: pl.DataFrame, summary: dict) -> Figure:
+    """Histograms of the per-person risk score, cases and controls."""
+    fig = new_figure(figsize=(5.0, 3.6))
+    ax = fig.subplots()
+    bins = np.histogram_bin_edges(people["risk_score"].to_numpy(), bins=25)
+    for group, colour in GROUP_COLOURS.items():
+        part = people.filter(pl.col("group") == group)["risk_score"].to_numpy()
+        ax.hist(part, bins=bins, alpha=0.55, color=colour, label=f"{group}s (n={part.size})")
+    ax.set_xlabel("risk score (sum over a person's variants, out of fold)")
+    ax.set_ylabel("people")
+    ax.set_title(
+        f"per-person risk score: AUC {summary['risk_auc']:.2f}, {format_p(summary['risk_p'])}",
+        fontsize=10,
+    )
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def plot_denovo(out: str | os.PathLike[str], *, svg: bool = False) -> list[Path]:
+    """Draw the three figures in the denovo output directory `out` from its tables;
+    returns the files written."""
+    out = Path(out)
+
+    def read(name: str) -> pl.DataFrame:
+        return pl.read_csv(out / name, separator="\t", infer_schema_length=None)
+
+    written = save_figure(tracks_q_figure(read("tracks.tsv")), out / "tracks_q.png", svg=svg)
+    if (out / "component_scores.tsv").exists():
+        figure = components_figure(read("component_scores.tsv"), read("components.tsv"))
+        written += save_figure(figure, out / "components.png", svg=svg)
+    summary = json.loads((out / "summary.json").read_text())
+    written += save_figure(
+        risk_figure(read("individuals.tsv"), summary), out / "risk_score.png", svg=svg
+    )
+    return written

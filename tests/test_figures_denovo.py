@@ -1,0 +1,81 @@
+"""``crossreg denovo``'s figures: −log10 q by cell type, components, the risk score."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+
+from crossreg.cli import build_parser
+from crossreg.plots import format_p
+from crossreg.stats.denovo_figures import (
+    components_figure,
+    q_order,
+    risk_figure,
+    tracks_q_figure,
+)
+from tests.test_denovo import _planted, _write_inputs
+
+
+def _run(tmp_path, *extra: str):
+    sad, people, is_case = _planted(shift=1.5)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    out = tmp_path / "report"
+    argv = ["denovo", "--out", str(out), "--components", "3", "--folds", "4", *extra]
+    for group, (vcf, table) in paths.items():
+        argv += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
+    args = build_parser().parse_args(argv)
+    assert args.run(args) == 0
+    return out
+
+
+def read(path) -> pl.DataFrame:
+    return pl.read_csv(path, separator="\t")
+
+
+def test_figures_show_the_tables(tmp_path):
+    out = _run(tmp_path)
+    for name in ("tracks_q", "components", "risk_score"):
+        assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert not (out / f"{name}.svg").exists()
+
+    tracks = read(out / "tracks.tsv")
+    bars = tracks_q_figure(tracks).axes[0].patches[: tracks.height]
+    ordered = q_order(tracks)
+    assert ordered["cell_type"].to_list() == sorted(ordered["cell_type"].to_list())
+    heights = np.array([bar.get_height() for bar in bars])
+    np.testing.assert_allclose(heights, -np.log10(ordered["q"].to_numpy()), rtol=1e-9)
+    planted = ordered["identifier"].to_list().index("t0_liver")
+    assert heights[planted] > -np.log10(0.05) and heights.argmax() == planted
+
+    scores = read(out / "component_scores.tsv")
+    components = read(out / "components.tsv")
+    assert scores.columns == ["individual", "group", "PC1", "PC2", "PC3"]
+    counts = json.loads((out / "summary.json").read_text())
+    assert scores.height == counts["case_variants"] + counts["control_variants"]
+    fig = components_figure(scores, components)
+    first = fig.axes[0]
+    cases = scores.filter(pl.col("group") == "case")["PC1"].to_numpy()
+    counted = sum(bar.get_height() * bar.get_width() for bar in first.containers[0])
+    assert abs(counted - 1.0) < 1e-9 and len(cases) > 0  # a density of the cases' scores
+    assert format_p(components["p"][0]) in first.get_title()
+
+    people = read(out / "individuals.tsv")
+    summary = json.loads((out / "summary.json").read_text())
+    ax = risk_figure(people, summary).axes[0]
+    assert f"AUC {summary['risk_auc']:.2f}" in ax.get_title()
+    for container, group in zip(ax.containers, ("case", "control"), strict=True):
+        assert sum(bar.get_height() for bar in container) == (people["group"] == group).sum()
+
+
+def test_no_plots_and_svg(tmp_path):
+    bare = _run(tmp_path / "a", "--no-plots")
+    assert not list(bare.glob("*.png"))
+    assert (bare / "component_scores.tsv").exists()
+    vector = _run(tmp_path / "b", "--svg")
+    assert sorted(p.name for p in vector.glob("*.svg")) == [
+        "components.svg",
+        "risk_score.svg",
+        "tracks_q.svg",
+    ]
