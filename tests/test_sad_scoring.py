@@ -139,7 +139,7 @@ def test_identical_reference_windows_share_one_pass_bitwise(world, options):
     assert counter.sequences == (len(alleles) + refs) * ensemble
 
 
-def test_window_starts_group_sorted_snps():
+def test_window_starts_share_a_tile_per_d_bp():
     def allele(chrom: str, pos: int, ref: str = "A", alt: str = "C") -> Allele:
         return Allele(Variant(chrom, pos, ref, (alt,)), alt)
 
