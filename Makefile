@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export PYO3_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: venv dev demo test lint rust-test py-test wheel-check bench
+.PHONY: venv dev demo test lint rust-test py-test docs wheel-check bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,13 @@ wheel-check: venv
 	cd / && $(CURDIR)/.wheel-check/bin/python -c "import crossreg, crossreg.dna as d; assert d.one_hot('ACGTN').sum() == 4; print('wheel ok:', crossreg.__version__)"
 	.wheel-check/bin/crossreg --version
 
-test: lint rust-test py-test wheel-check
+# The documentation site (mkdocs.yml, docs/) built strictly: a broken link, a missing API
+# reference or any other warning fails. Its tools come with venv (the `docs` extra); dev
+# because the pages' --help texts are rendered from the package's own parsers.
+docs: dev
+	$(BIN)/mkdocs build --strict --site-dir site
+
+test: lint rust-test py-test docs wheel-check
 
 bench: dev
 	cargo bench --bench dna
