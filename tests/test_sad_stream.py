@@ -281,3 +281,23 @@ def test_float16_percentiles_equal_numpy(n, monkeypatch):
     assert np.all(np.diff(keys.astype(np.int64)) >= 0)
     back = sad_files.float16_from_order_keys(keys)
     np.testing.assert_array_equal(back, np.sort(scores[:, 0]))
+
+
+def test_a_long_allele_does_not_pad_the_file(work, tmp_path):
+    from crossreg.genome import Genome
+
+    genome = Genome(work / "genome.fa")
+    ref = genome.fetch("chr2", 40_000, 43_380).decode().upper()
+    lines = (work / "snps.vcf").read_text().splitlines()
+    vcf = tmp_path / "long.vcf"
+    deletion = f"chr2\t40001\tbig_del\t{ref}\t{ref[0]}\t.\t.\t."
+    vcf.write_text("\n".join([*lines, deletion]) + "\n")
+    out = tmp_path / "long.h5"
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--vcf", str(vcf), "--out", str(out)]
+    assert _run(argv) == 0
+    with h5py.File(out, "r") as h5:
+        assert h5["ref_allele"].dtype.itemsize == 3380  # Basenji's fixed-width strings
+        assert h5["ref_allele"][-1].decode() == ref and h5["snp"][-1] == b"big_del"
+        assert h5["ref_allele"].compression == "gzip"
+    assert out.stat().st_size < 100_000  # 11 rows padded to 3,380 bytes would be 37 kB each

@@ -196,8 +196,14 @@ def top_tracks(summary: SadSummary, n: int = TOP_TRACKS) -> list[int]:
 
 
 def allele_label(row: dict) -> str:
-    """``rs1 chr1:1,234 A>G``."""
-    return f"{row['snp']} {row['chrom']}:{row['pos']:,} {row['ref']}>{row['alt']}"
+    """``rs1 chr1:1,234 A>G``; alleles longer than 10 bases are shown by their length
+    (``AGT…(3380 bp)``), so a long indel does not crowd out the figure."""
+    ref, alt = (_short(row[key]) for key in ("ref", "alt"))
+    return f"{row['snp']} {row['chrom']}:{row['pos']:,} {ref}>{alt}"
+
+
+def _short(allele: str, keep: int = 10) -> str:
+    return allele if len(allele) <= keep else f"{allele[:3]}…({len(allele)} bp)"
 
 
 def top_variants_figure(summary: SadSummary, *, title: str = "") -> Figure:

@@ -13,7 +13,8 @@ The ``.h5`` holds, in this order: each statistic ``(alleles, tracks)`` float16 (
 ``ALT``: ``(alleles, bins, tracks)``), ``snp``, ``chr``, ``pos`` (1-based), ``ref_allele``,
 ``alt_allele``, ``target_ids``, ``target_labels``, ``percentiles`` and ``{stat}_pct``
 (tracks × percentiles over all alleles), with the run's metadata as attributes
-(``stats`` names the statistics in their order).
+(``stats`` names the statistics in their order). The allele fields are fixed-width byte
+strings as Basenji writes them, gzip-compressed, so one long allele does not pad the file.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS
 BLOCK_BYTES = 64 << 20  # about this much of a dataset is read or written at a time
 HISTOGRAM_TRACKS = 1024  # tracks counted per pass for percentiles: 512 MiB of counts
 FLOAT16_CODES = 1 << 16
+FIELD_CHUNK = 16_384  # rows per compressed chunk of the allele fields
 ROW_FIELDS = ("snp", "chr", "pos", "ref_allele", "alt_allele")
 TSV_FIELDS = ("snp", "chrom", "pos", "ref", "alt")
 SHARD_ATTRS = ("shard_index", "shard_count", "run_settings", "shard_records")
@@ -93,8 +95,10 @@ def write_h5(
                 shape, chunks = (n, n_tracks), (max(1, min(n, 1024)), n_tracks)
             dataset = handle.create_dataset(name, shape=shape, dtype="f2", chunks=chunks)
             _copy(dataset, parts, name, n)
-        for name in ROW_FIELDS:
-            dataset = handle.create_dataset(name, shape=(n,), dtype=field_dtype(parts, name))
+        for name in ROW_FIELDS:  # compressed: one long allele pads every row to its width
+            packed = {"chunks": (min(n, FIELD_CHUNK),), "compression": "gzip"} if n else {}
+            dtype = field_dtype(parts, name)
+            dataset = handle.create_dataset(name, shape=(n,), dtype=dtype, **packed)
             _copy(dataset, parts, name, n)
         handle["target_ids"] = np.array(list(target_ids), dtype="S")
         handle["target_labels"] = np.array(list(target_labels), dtype="S")
