@@ -36,6 +36,10 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
             assert row["joint_over_ceiling"] == pytest.approx(
                 row["test_r_joint"] / row["ceiling"], abs=2e-3
             )
+            assert 0.0 <= row["reachable_ceiling"] <= row["ceiling"] + 1e-2
+            assert row["joint_over_reachable"] == pytest.approx(
+                row["test_r_joint"] / row["reachable_ceiling"], abs=2e-3
+            )
             assert -1.0 <= row["test_r_joint"] <= 1.0 and -1.0 <= row["test_r_single"] <= 1.0
             assert 0 <= row["improved_by_joint"] <= row["tracks"]
         assert (out / "compare" / genome / "scatter.png").read_bytes()[:4] == b"\x89PNG"
@@ -58,7 +62,8 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
     assert set(summary["sldp"]) == {
         f"{h}_head_on_{t}" for h in ("human", "mouse") for t in ("liver", "macrophage", "null")
     }
-    assert summary["sldp"]["mouse_head_on_null"]["tracks"] == 18
+    mouse_tracks = DataStore(out / "data" / "mouse").num_targets
+    assert summary["sldp"]["mouse_head_on_null"]["tracks"] == mouse_tracks
     assert summary["sldp"]["mouse_head_on_liver"]["tracks"] > 0
     assert (out / "sldp" / "results" / "z_heatmap.png").read_bytes()[:4] == b"\x89PNG"
     assert "SLDP of the panel" in (out / "summary.txt").read_text()
@@ -78,6 +83,17 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
     assert all(
         r == pytest.approx(1.0) for r in store_ceilings(data / "mouse", data / "mouse").values()
     )
+    # the reachable ceiling: a model returning the in-window truth reaches 1, and the
+    # in-window truth is no closer to the measurements than the noise-free truth
+    in_window = data / "human.in_window"
+    truth = DataStore(in_window).targets("test").astype(np.float64)
+    for k, r in enumerate(store_ceilings(in_window, in_window).values()):
+        # 1 where the in-window truth varies over the test windows (a ChIP factor without
+        # sites there has only the regional chromatin level, which no window encodes: 0)
+        assert r == pytest.approx(1.0 if truth[..., k].std() > 0 else 0.0)
+    reachable = store_ceilings(data / "human", in_window)
+    for identifier, r in reachable.items():
+        assert 0 <= r <= ceilings[identifier] + 1e-2, identifier
     with pytest.raises(CommandError, match="same windows"):
         store_ceilings(data / "human", data / "mouse.noise_free")
 
@@ -89,7 +105,13 @@ def says_which_step_it_is_on(lines: list[str]) -> None:
     numbers = [line.split("]")[0] for _, line in steps]
     assert numbers == [f"[{k}/{total}" for k in range(1, total + 1)]
     names = [line.split("] ")[1] for _, line in steps]
-    assert names[:4] == ["synth", "split", "data human", "data human.noise_free"]
+    assert names[:5] == [
+        "synth",
+        "split",
+        "data human",
+        "data human.noise_free",
+        "data human.in_window",
+    ]
     assert "train joint" in names and names[-1] == "ism planted_breaks.ism.h5"
     for k, _ in steps:
         assert lines[k + 1].startswith("$ crossreg ")

@@ -21,7 +21,7 @@ from crossreg.io.gtf import read_gtf
 from crossreg.io.targets import read_targets
 from crossreg.io.vcf import read_vcf
 from crossreg.runlog import RUNS_FILE
-from crossreg.synth import synthesize
+from crossreg.synth import PRESETS, synthesize
 from crossreg.synth.cells import track_specs
 from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.tracks import BIN_BP
@@ -111,7 +111,7 @@ def test_every_file_parses(world, manifest):
         assert str(fasta["chr1"][100:160]) == genome.fetch("chr1", 100, 160).decode()
         for key in ("gaps", "blacklist", "unmappable", "no_data"):
             assert read_bed(world / entry[key], sizes=sizes)
-        for key in ("targets", "targets_noise_free"):
+        for key in ("targets", "targets_noise_free", "targets_in_window"):
             table = read_targets(world / entry[key], check_files=True)
             assert [t.index for t in table] == list(range(offset, offset + len(table)))
             assert {t.extra["genome"] for t in table} == {str(genome_index)}
@@ -222,12 +222,66 @@ def test_net_agrees_with_sequences(world, manifest):
         shuffled = np.frombuffer(t, np.uint8) == np.frombuffer(q, np.uint8)[::-1]
         assert shuffled.mean() < 0.5
     identities = np.array(identities)
-    assert identities.min() > 0.85
-    # planted divergence 4% (plus motif sites sampled separately in each species)
-    assert 0.93 < np.average(identities, weights=None) < 0.975
-    assert aligned > 0.7 * sum(human.sizes.values())
+    assert identities.min() > 0.75
+    # planted divergence 15% (plus motif sites sampled separately in each species)
+    assert 0.82 < np.average(identities, weights=None) < 0.9
     units = _tsv(world / "orthology.tsv")
     assert sum(int(u["length"]) for u in units) == aligned
+
+
+def _called_bp(genome: Genome) -> int:
+    """Bases outside assembly gaps."""
+    return sum(
+        int((np.frombuffer(genome.fetch(c, 0, n), np.uint8) != ord("N")).sum())
+        for c, n in genome.sizes.items()
+    )
+
+
+def test_turnover_and_aligned_fraction_match_the_preset(world, manifest):
+    preset = PRESETS[manifest["preset"]]
+    units = _tsv(world / "orthology.tsv")
+    aligned = sum(int(u["length"]) for u in units)
+    enhancers, sites = {}, {}
+    for k, (name, entry) in enumerate(manifest["genomes"].items()):
+        genome = Genome(world / entry["fasta"])
+        # the share of each genome in ancestral units, gaps aside
+        assert aligned / _called_bp(genome) == pytest.approx(preset.aligned_fraction[k], abs=0.03)
+        elements = _tsv(world / entry["regulatory_elements"])
+        enhancers[name] = {e["element_id"]: e for e in elements if e["kind"] == "enhancer"}
+        sites[name] = {s["element_id"] for s in _tsv(world / entry["motif_sites"])}
+    spans = {
+        name: [(u[f"{name}_chrom"], int(u[f"{name}_start"]), int(u[f"{name}_end"])) for u in units]
+        for name in enhancers
+    }
+    for name, other in (("human", "mouse"), ("mouse", "human")):
+        own = set(enhancers[name]) - set(enhancers[other])
+        # half of each species' enhancers are its own (the other lost them, or it gained them)
+        assert len(own) / len(enhancers[name]) == pytest.approx(preset.turnover, abs=0.06)
+        assert not own & sites[other]  # their motif sites are planted in this species only
+        gained = [
+            e
+            for k in own
+            for e in [enhancers[name][k]]
+            if not any(c == e["chrom"] and s <= int(e["start"]) < e_ for c, s, e_ in spans[name])
+        ]
+        # the gained ones lie in the species' inserted DNA, about as many as were lost
+        assert 0.3 * len(own) < len(gained) < 0.7 * len(own)
+        programs = {e["program"] for e in gained}
+        assert len(programs) >= 4  # the same programmes (grammar) as the shared ones
+
+
+def test_cell_types_and_tracks_per_genome(manifest):
+    cells = {name: set(entry["cell_types"]) for name, entry in manifest["genomes"].items()}
+    shared = cells["human"] & cells["mouse"]
+    assert {"liver", "macrophage"} <= shared and len(shared) >= 4
+    assert cells["human"] - shared and cells["mouse"] - shared  # some in one species only
+    total = 0
+    for name, prefix, _ in GENOMES:
+        specs = track_specs(name, prefix)
+        cage = [s for s in specs if s.kind == "cage"]
+        assert len(cage) >= 8 and {s.cell for s in cage} == cells[name]
+        total += len(specs)
+    assert total >= 40
 
 
 def test_planted_motifs_score_where_the_truth_says(world, manifest):
@@ -248,10 +302,17 @@ def test_planted_motifs_score_where_the_truth_says(world, manifest):
             else:
                 assert motif.occupancy(score) < 0.5
         # planted sites stand out: they beat 99.9% of the windows of a stretch of background
+        # (elements masked: genes and their elements are a few kbp apart)
         chrom = sites[0]["chrom"]
-        background = genome.fetch(chrom, 0, min(genome.sizes[chrom], 50_000))
+        end = min(genome.sizes[chrom], 100_000)
+        background = bytearray(genome.fetch(chrom, 0, end))
+        for e in _tsv(world / entry["regulatory_elements"]):
+            if e["chrom"] == chrom and int(e["start"]) < end:
+                start, stop = int(e["start"]), min(int(e["end"]), end)
+                background[start:stop] = b"N" * (stop - start)
         for tf in {s["tf"] for s in sites}:
-            cutoff = np.quantile(motifs[tf].scan(background), 0.999)
+            scores = motifs[tf].scan(bytes(background))
+            cutoff = np.quantile(scores[np.isfinite(scores)], 0.999)
             planted = [float(s["score"]) for s in sites if s["tf"] == tf and s["latent"] == "0"]
             assert min(planted) > cutoff, tf
 
@@ -294,6 +355,10 @@ def test_noisy_tracks_match_noise_free_at_the_reported_ceiling(world, manifest):
             assert r == pytest.approx(float(row["pearson_r_128bp"]), abs=1e-5)
             assert int(row["bins"]) == sum(len(x) for x in xs)
             assert 0.5 < r < 1.0
+            # the in-window truth (what the window determines) is no closer to the
+            # measurements than the noise-free truth
+            reachable = float(row["pearson_r_128bp_in_window"])
+            assert 0.5 < reachable <= r + 1e-3
 
 
 def _mean_signal(bw, elements: list[dict[str, str]]) -> float:

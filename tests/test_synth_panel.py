@@ -14,7 +14,7 @@ import pytest
 from crossreg.genome import Genome
 from crossreg.io.vcf import read_vcf
 from crossreg.synth import synthesize
-from crossreg.synth.elements import lay_out, plant
+from crossreg.synth.elements import lay_out, lay_out_private, plant
 from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.panel import write_panel
@@ -238,6 +238,7 @@ def test_panel_is_determined_by_its_own_seed_stream(world, tmp_path):
     ancestor = make_ancestor(rng_for(SEED, "ancestor"), preset)
     layout = lay_out(rng_for(SEED, "layout"), preset, ancestor)
     human = build_species(rng_for(SEED, "human/genome"), preset, ancestor, "human", rearrange=False)
+    lay_out_private(rng_for(SEED, "human/private"), preset, human, layout)
     sites = plant(rng_for(SEED, "human/motifs"), layout, human, motifs)
     reg = Regulation(human, layout, sites, rng_for(SEED, "human/regulation"))
     for seed, folder in ((SEED, "same"), (SEED + 1, "other")):

@@ -1,5 +1,9 @@
 """A synthetic mini human + mini mouse with known truth, generated from a seed.
 
+The two share the regulatory grammar (motifs, cell-type programmes) but not all of their
+DNA or elements: about 40% of the human and 45% of the mouse genome is ancestral and
+aligns, and half of each species' enhancers are its own (see :class:`Preset`).
+
 ``synthesize(out, preset, seed)`` (or ``crossreg synth --preset P --seed N --out DIR``)
 writes a directory whose ``manifest.json`` names every file, with paths relative to it:
 
@@ -9,7 +13,10 @@ writes a directory whose ``manifest.json`` names every file, with paths relative
     ``targets`` (Basenji targets table of the noisy BigWigs; ``file`` relative to the
     table), ``gtf``, ``vcf`` (variants tagged with INFO ``KIND``, ``MOTIF``, ``ELEMENT``,
     ``UP``/``DOWN`` = tracks expected to rise/fall); and the truth: ``targets_noise_free``,
-    ``track_ceilings`` (Pearson R of noisy vs noise-free 128-bp bin sums), ``no_data``
+    ``targets_in_window`` (the expectation from what a model's window can see: regional
+    chromatin level at its mean, CAGE without the unencoded gene level and enhancers
+    beyond ``REACH_BP``), ``track_ceilings`` (Pearson R of noisy vs noise-free and vs
+    in-window 128-bp bin sums), ``no_data``
     (stretches without data per track), ``motif_sites``, ``regulatory_elements`` (with
     activity per cell type), ``gene_expression`` (expected CAGE tags per TSS),
     ``variant_effects`` (expected change and sign per variant and track), ``cell_types``.

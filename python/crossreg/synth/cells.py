@@ -2,8 +2,10 @@
 
 Every cell type has a program: the factors expressed in it. A motif contributes to an
 element's activity in a cell type with the factor's weight there (1 when expressed, 0 when
-not; the repressor REST weighs -1.5 everywhere). Three cell types are matched across
-species; each species also has one of its own.
+not; the repressor REST weighs -1.5 everywhere but in neurons, which lack it). Six cell
+types are matched across species; each species also has two of its own. The bundled
+motifs stand in for their family where the cell type's own factor is not bundled (the
+GATA1 matrix for T cells' GATA3, the MYOD1 E-box for neuronal bHLH factors).
 """
 
 from __future__ import annotations
@@ -26,20 +28,45 @@ PROGRAMS: dict[str, tuple[str, ...]] = {
     "erythroid": ("GATA1", "GATA1::TAL1"),
     "macrophage": ("Spi1", "CEBPB", "FOS::JUN"),
     "muscle": ("MYOD1", "FOS::JUN"),
+    "neuron": ("MYOD1",),
+    "tcell": ("GATA1", "FOS::JUN"),
+    "bcell": ("Spi1",),
+    "keratinocyte": ("FOS::JUN", "CEBPB"),
     "kidney": ("HNF1A", "HNF4A"),
+    "megakaryocyte": ("GATA1::TAL1", "Spi1"),
 }
-# the factor each cell type's TF ChIP track measures
+# the factor each cell type's TF ChIP track measures (the first TF_CHIP_CELLS cell types)
 CHIP_TF = {
     "liver": "HNF4A",
     "erythroid": "GATA1",
     "macrophage": "Spi1",
     "muscle": "MYOD1",
-    "kidney": "HNF1A",
 }
+# the first cell types are matched across species; the last two of each are its own
 CELL_TYPES: dict[str, tuple[str, ...]] = {
-    "human": ("liver", "erythroid", "macrophage", "muscle"),
-    "mouse": ("liver", "erythroid", "macrophage", "kidney"),
+    "human": (
+        "liver",
+        "erythroid",
+        "macrophage",
+        "muscle",
+        "neuron",
+        "tcell",
+        "bcell",
+        "keratinocyte",
+    ),
+    "mouse": (
+        "liver",
+        "erythroid",
+        "macrophage",
+        "muscle",
+        "neuron",
+        "tcell",
+        "megakaryocyte",
+        "kidney",
+    ),
 }
+DNASE_CELLS = 5  # DNase in the first five cell types, ATAC in the last
+TF_CHIP_CELLS = 4  # TF ChIP and H3K27ac in the first four; CAGE in every cell type
 ALL_TFS = tuple(
     sorted(
         {
@@ -55,7 +82,7 @@ ALL_TFS = tuple(
 def tf_weight(tf: str, cell: str) -> float:
     """Contribution of one fully occupied `tf` site to element activity in `cell`."""
     if tf == REPRESSOR_TF:
-        return REPRESSOR_WEIGHT
+        return 0.0 if cell == "neuron" else REPRESSOR_WEIGHT
     if tf in GENERAL_PROMOTER_TFS or tf == INSULATOR_TF or tf in PROGRAMS[cell]:
         return 1.0
     return 0.0
@@ -94,9 +121,7 @@ def track_specs(genome: str, prefix: str) -> list[TrackSpec]:
     cells = CELL_TYPES[genome]
     specs: list[TrackSpec] = []
     atac_cell = cells[-1]
-    for cell in cells:
-        if cell == atac_cell:
-            continue
+    for cell in cells[:DNASE_CELLS]:
         specs.append(
             TrackSpec(
                 f"{prefix}_DNASE_{cell}",
@@ -145,7 +170,7 @@ def track_specs(genome: str, prefix: str) -> list[TrackSpec]:
             "mean",
         )
     )
-    for cell in cells:
+    for cell in cells[:TF_CHIP_CELLS]:
         tf = CHIP_TF[cell]
         specs.append(
             TrackSpec(
@@ -163,7 +188,7 @@ def track_specs(genome: str, prefix: str) -> list[TrackSpec]:
                 "mean",
             )
         )
-    for cell in cells:
+    for cell in cells[:TF_CHIP_CELLS]:
         specs.append(
             TrackSpec(
                 f"{prefix}_CHIP_H3K27ac_{cell}",

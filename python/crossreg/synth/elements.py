@@ -1,16 +1,20 @@
 """Genes and regulatory elements: laid out on the ancestor, planted into each species.
 
-Every element lies inside one ancestral unit, so it has an exact ortholog. Its *grammar*
-(which motifs, in which order and orientation) is ancestral; each species samples its own
-motif instances from the JASPAR matrices and its own offsets within the element, so the
-logic is conserved while the positions and bases diverge. A few enhancers exist in one
-species only. Some enhancers also carry a *latent* site: a motif instance with its key
-base broken, which a single substitution can restore (the motif-creating variants).
+Most elements lie inside an ancestral unit, so they have an exact ortholog. Their
+*grammar* (which motifs, in which order and orientation) is ancestral; each species
+samples its own motif instances from the JASPAR matrices and its own offsets within the
+element, so the logic is conserved while the positions and bases diverge. Enhancers turn
+over: a share of the ancestral ones survives in one species only, and each species gains
+as many, with genes of its own, in its private (inserted, unaligned) DNA, drawn from the
+same programmes. Genes are dense (a TSS every few kbp) and most enhancers lie within
+1.3 kbp of a TSS, so that a model of an 8-kbp window sees what sets most expression.
+Some enhancers also carry a *latent* site: a motif instance with its key base broken,
+which a single substitution can restore (the motif-creating variants).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -21,7 +25,7 @@ from crossreg.synth.cells import (
     PROGRAMS,
     REPRESSOR_TF,
 )
-from crossreg.synth.genomes import Ancestor, SpeciesGenome
+from crossreg.synth.genomes import PRIVATE_BASE, Ancestor, SpeciesGenome
 from crossreg.synth.motifs import Motif
 from crossreg.synth.presets import Preset
 
@@ -30,6 +34,13 @@ PROMOTER_DOWNSTREAM = 50
 ENHANCER_BP = 300
 INSULATOR_BP = 100
 SPECIES = ("human", "mouse")
+PRIVATE_UNIT = min(PRIVATE_BASE.values())  # units numbered from here are species-only DNA
+PROXIMAL_PER_GENE = 1.0  # mean enhancers placed within 1.3 kbp of each TSS (about)
+BASE_EXPRESSION = -1.0  # mean of the log expression no sequence encodes
+BASE_EXPRESSION_SD = 0.15  # its spread between genes (shared by the species)
+NEURONAL = ("neuron",)  # programmes whose enhancers mostly carry a REST site
+GENE_SPAN_BP = (500, 2_400)  # first to last transcribed base
+GENE_SPACING_BP = 800  # between one gene's end and the next one's start
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,7 @@ class Gene:
     strand: int
     exons: tuple[tuple[int, int], ...]  # in ancestral orientation, sorted by start
     base_expression: float  # log-scale expression independent of regulation
+    species: tuple[str, ...] = ("human", "mouse")
 
     @property
     def tss(self) -> int:
@@ -65,11 +77,21 @@ class Element:
 
 
 @dataclass
+class _Counts:
+    """How many genes, enhancers and insulators are numbered so far."""
+
+    gene: int = 0
+    enhancer: int = 0
+    insulator: int = 0
+
+
+@dataclass
 class Layout:
     """All genes and elements of the ancestor."""
 
     genes: list[Gene] = field(default_factory=list)
     elements: list[Element] = field(default_factory=list)
+    counts: _Counts = field(default_factory=_Counts)
 
 
 @dataclass(frozen=True)
@@ -93,9 +115,12 @@ def _free(occupied: list[tuple[int, int]], start: int, end: int, pad: int) -> bo
 
 def _exons(rng: np.random.Generator, start: int, end: int) -> tuple[tuple[int, int], ...]:
     """2-5 exons spanning ``[start, end)``: first and last at the gene ends."""
+    inner_room = np.arange(start + 400, end - 400, 50)
     n = int(rng.integers(2, 6))
-    lengths = rng.integers(80, 300, size=n)
-    inner = np.sort(rng.choice(np.arange(start + 400, end - 400, 50), size=n - 2, replace=False))
+    n = min(n, 2 + inner_room.size // 4)
+    top = max(81, min(300, (end - start) // 3))
+    lengths = rng.integers(80, top, size=n)
+    inner = np.sort(rng.choice(inner_room, size=n - 2, replace=False)) if n > 2 else []
     exons = [(start, start + int(lengths[0]))]
     exons += [(int(s), int(s) + int(ln)) for s, ln in zip(inner, lengths[1:-1], strict=True)]
     exons.append((end - int(lengths[-1]), end))
@@ -110,103 +135,208 @@ def _exons(rng: np.random.Generator, start: int, end: int) -> tuple[tuple[int, i
     return tuple(merged)
 
 
-def lay_out(rng: np.random.Generator, preset: Preset, ancestor: Ancestor) -> Layout:
-    """Place genes (with promoters), enhancers and CTCF insulators on the ancestral units."""
-    layout = Layout()
+def _enhancer(
+    rng: np.random.Generator,
+    counts: _Counts,
+    unit: int,
+    start: int,
+    species: tuple[str, ...],
+) -> Element:
+    """An enhancer of a random cell-type programme at unit-relative `start`."""
     programs = sorted(PROGRAMS)
-    n_gene = n_enh = n_ins = 0
-    for unit, codes in enumerate(ancestor.units):
-        length = int(codes.size)
-        occupied: list[tuple[int, int]] = []
-        margin = 400
-        if rng.random() < preset.gene_per_unit and length > 6_000:
-            span = int(rng.integers(2_500, min(30_000, length - 2 * margin - 400)))
-            gstart = int(rng.integers(margin + PROMOTER_UPSTREAM, length - margin - span))
-            strand = 1 if rng.random() < 0.5 else -1
-            n_gene += 1
-            gene = Gene(
-                gene_id=f"G{n_gene:05d}",
-                unit=unit,
-                strand=strand,
-                exons=_exons(rng, gstart, gstart + span),
-                base_expression=float(rng.normal(-1.0, 0.3)),
+    counts.enhancer += 1
+    program = programs[int(rng.integers(len(programs)))]
+    tfs = list(rng.choice(PROGRAMS[program], size=int(rng.integers(2, 5))))
+    if rng.random() < 0.2:
+        tfs.append("FOS::JUN")
+    if rng.random() < (0.7 if program in NEURONAL else 0.1):
+        tfs.insert(int(rng.integers(len(tfs) + 1)), REPRESSOR_TF)
+    latent = None
+    if rng.random() < 0.3:
+        latent = (str(rng.choice(PROGRAMS[program])), int(rng.choice([-1, 1])))
+    return Element(
+        f"E{counts.enhancer:05d}",
+        "enhancer",
+        unit,
+        start,
+        start + ENHANCER_BP,
+        tuple((str(t), int(rng.choice([-1, 1]))) for t in tfs),
+        species,
+        program=program,
+        latent=latent,
+    )
+
+
+def _lay_out_unit(
+    rng: np.random.Generator,
+    layout: Layout,
+    counts: _Counts,
+    unit: int,
+    length: int,
+    genes_per_100kb: float,
+    enhancers_per_100kb: float,
+    insulators_per_100kb: float,
+    species: tuple[str, ...] | None,
+) -> None:
+    """Genes (each with its promoter and 0-2 enhancers within 1.3 kbp of its TSS), distal
+    enhancers and insulators on one unit. `species` None: an ancestral unit, whose
+    enhancers turn over later (:func:`lay_out`); else the species owning the private unit."""
+    programs = sorted(PROGRAMS)
+    occupied: list[tuple[int, int]] = []
+    margin = 400
+    where = SPECIES if species is None else species
+
+    # genes one after another along the unit, at least GENE_SPACING_BP apart
+    cursor = margin + PROMOTER_UPSTREAM
+    end_of_room = length - margin - PROMOTER_UPSTREAM
+    per_gene = 100_000 / max(genes_per_100kb, 1e-9)
+    mean_gap = max(1.0, per_gene - sum(GENE_SPAN_BP) / 2 - GENE_SPACING_BP)
+    while genes_per_100kb > 0:
+        gstart = cursor + int(rng.exponential(mean_gap))
+        span = int(rng.integers(*GENE_SPAN_BP))
+        if gstart + span > end_of_room:
+            break
+        cursor = gstart + span + GENE_SPACING_BP
+        strand = 1 if rng.random() < 0.5 else -1
+        counts.gene += 1
+        gene = Gene(
+            gene_id=f"G{counts.gene:05d}",
+            unit=unit,
+            strand=strand,
+            exons=_exons(rng, gstart, gstart + span),
+            base_expression=float(rng.normal(BASE_EXPRESSION, BASE_EXPRESSION_SD)),
+            species=where,
+        )
+        layout.genes.append(gene)
+        tss = gene.tss
+        if strand > 0:
+            pstart, pend = tss - PROMOTER_UPSTREAM, tss + PROMOTER_DOWNSTREAM
+        else:
+            pstart, pend = tss + 1 - PROMOTER_DOWNSTREAM, tss + 1 + PROMOTER_UPSTREAM
+        # the promoter's strength is its grammar: 1-4 general factors, maybe a programme's
+        general = rng.choice(GENERAL_PROMOTER_TFS, size=int(rng.integers(1, 5)), replace=False)
+        grammar = [(str(t), strand) for t in general]
+        if rng.random() < 0.5:
+            program = programs[int(rng.integers(len(programs)))]
+            grammar.append((str(rng.choice(PROGRAMS[program])), int(rng.choice([-1, 1]))))
+        layout.elements.append(
+            Element(
+                f"P{counts.gene:05d}",
+                "promoter",
+                unit,
+                pstart,
+                pend,
+                tuple(grammar),
+                where,
+                gene_id=gene.gene_id,
             )
-            layout.genes.append(gene)
-            tss = gene.tss
-            if strand > 0:
-                pstart, pend = tss - PROMOTER_UPSTREAM, tss + PROMOTER_DOWNSTREAM
+        )
+        occupied.append((pstart, pend))
+        for _k in range(int(rng.choice(3, p=[0.25, 0.4, 0.35]))):
+            centre = tss + int(rng.choice([-1, 1])) * int(rng.integers(450, 1_300))
+            start = centre - ENHANCER_BP // 2
+            if margin <= start < length - margin - ENHANCER_BP and _free(
+                occupied, start, start + ENHANCER_BP, 100
+            ):
+                occupied.append((start, start + ENHANCER_BP))
+                layout.elements.append(_enhancer(rng, counts, unit, start, where))
+    for kind, rate, width in (
+        ("enhancer", enhancers_per_100kb, ENHANCER_BP),
+        ("insulator", insulators_per_100kb, INSULATOR_BP),
+    ):
+        for _ in range(int(rng.poisson(rate * length / 100_000))):
+            if length - margin - width <= margin:
+                break
+            for _try in range(20):
+                start = int(rng.integers(margin, length - margin - width))
+                if _free(occupied, start, start + width, 300):
+                    break
             else:
-                pstart, pend = tss + 1 - PROMOTER_DOWNSTREAM, tss + 1 + PROMOTER_UPSTREAM
-            general = rng.choice(GENERAL_PROMOTER_TFS, size=int(rng.integers(2, 4)), replace=False)
-            grammar = [(str(t), strand) for t in general]
-            if rng.random() < 0.5:
-                program = programs[int(rng.integers(len(programs)))]
-                grammar.append((str(rng.choice(PROGRAMS[program])), int(rng.choice([-1, 1]))))
+                continue
+            occupied.append((start, start + width))
+            if kind == "enhancer":
+                layout.elements.append(_enhancer(rng, counts, unit, start, where))
+                continue
+            counts.insulator += 1
             layout.elements.append(
                 Element(
-                    f"P{n_gene:05d}",
-                    "promoter",
+                    f"I{counts.insulator:05d}",
+                    kind,
                     unit,
-                    pstart,
-                    pend,
-                    tuple(grammar),
-                    SPECIES,
-                    gene_id=gene.gene_id,
+                    start,
+                    start + width,
+                    ((INSULATOR_TF, int(rng.choice([-1, 1]))),),
+                    where,
                 )
             )
-            occupied.append((pstart, pend))
-        for kind, rate, width in (
-            ("enhancer", preset.enhancers_per_100kb, ENHANCER_BP),
-            ("insulator", preset.insulators_per_100kb, INSULATOR_BP),
-        ):
-            for _ in range(int(rng.poisson(rate * length / 100_000))):
-                for _try in range(20):
-                    start = int(rng.integers(margin, length - margin - width))
-                    if _free(occupied, start, start + width, 300):
-                        break
-                else:
-                    continue
-                occupied.append((start, start + width))
-                if kind == "insulator":
-                    n_ins += 1
-                    layout.elements.append(
-                        Element(
-                            f"I{n_ins:05d}",
-                            kind,
-                            unit,
-                            start,
-                            start + width,
-                            ((INSULATOR_TF, int(rng.choice([-1, 1]))),),
-                            SPECIES,
-                        )
-                    )
-                    continue
-                n_enh += 1
-                program = programs[int(rng.integers(len(programs)))]
-                tfs = list(rng.choice(PROGRAMS[program], size=int(rng.integers(2, 5))))
-                if rng.random() < 0.2:
-                    tfs.append("FOS::JUN")
-                if rng.random() < 0.1:
-                    tfs.insert(int(rng.integers(len(tfs) + 1)), REPRESSOR_TF)
-                u = rng.random()
-                species = SPECIES if u < 0.85 else ("human",) if u < 0.925 else ("mouse",)
-                latent = None
-                if rng.random() < 0.3:
-                    latent = (str(rng.choice(PROGRAMS[program])), int(rng.choice([-1, 1])))
-                layout.elements.append(
-                    Element(
-                        f"E{n_enh:05d}",
-                        kind,
-                        unit,
-                        start,
-                        start + width,
-                        tuple((str(t), int(rng.choice([-1, 1]))) for t in tfs),
-                        species,
-                        program=program,
-                        latent=latent,
-                    )
-                )
+
+
+def lay_out(rng: np.random.Generator, preset: Preset, ancestor: Ancestor) -> Layout:
+    """Place genes (with promoters and nearby enhancers), distal enhancers and CTCF
+    insulators on the ancestral units; ``turnover / 2`` of the enhancers survive in human
+    only and as many in mouse only (see :class:`Preset`)."""
+    layout = Layout()
+    distal = max(0.0, preset.enhancers_per_100kb - PROXIMAL_PER_GENE * preset.genes_per_100kb)
+    for unit, codes in enumerate(ancestor.units):
+        _lay_out_unit(
+            rng,
+            layout,
+            layout.counts,
+            unit,
+            int(codes.size),
+            preset.genes_per_100kb,
+            distal,
+            preset.insulators_per_100kb,
+            None,
+        )
+    enhancers = [k for k, e in enumerate(layout.elements) if e.kind == "enhancer"]
+    lost = round(preset.turnover / 2 * len(enhancers))
+    order = rng.permutation(len(enhancers))
+    for rank, k in enumerate(order[: 2 * lost]):
+        survivor = ("human",) if rank < lost else ("mouse",)
+        index = enhancers[int(k)]
+        layout.elements[index] = replace(layout.elements[index], species=survivor)
     return layout
+
+
+def lay_out_private(
+    rng: np.random.Generator, preset: Preset, genome: SpeciesGenome, layout: Layout
+) -> None:
+    """Add the genes and enhancers `genome` gained to `layout`, on its private units: as
+    many enhancers as each species lost of the ancestral ones (``turnover / 2`` of them),
+    so that ``turnover`` of its enhancers are its own."""
+    ancestral = sum(1 for e in layout.elements if e.kind == "enhancer" and e.unit < PRIVATE_UNIT)
+    units = sorted(genome.private.items())
+    if not units:
+        return
+    before = len(layout.elements)
+    for unit, placement in units:
+        _lay_out_unit(
+            rng,
+            layout,
+            layout.counts,
+            unit,
+            placement.length,
+            preset.private_genes_per_100kb,
+            0.0,
+            preset.insulators_per_100kb / 2,
+            (genome.name,),
+        )
+    placed = sum(1 for e in layout.elements[before:] if e.kind == "enhancer")
+    wanted = round(preset.turnover / 2 * ancestral) - placed
+    lengths = np.array([p.length for _, p in units], dtype=np.float64)
+    tries = 0
+    while wanted > 0 and tries < 50 * max(1, wanted):
+        tries += 1
+        unit, placement = units[int(rng.choice(len(units), p=lengths / lengths.sum()))]
+        occupied = [(e.start, e.end) for e in layout.elements if e.unit == unit]
+        start = int(rng.integers(400, max(401, placement.length - 400 - ENHANCER_BP)))
+        if start + ENHANCER_BP > placement.length - 400 or not _free(
+            occupied, start, start + ENHANCER_BP, 300
+        ):
+            continue
+        layout.elements.append(_enhancer(rng, layout.counts, unit, start, (genome.name,)))
+        wanted -= 1
 
 
 def broken_site(motif: Motif, site: bytes) -> bytes:
@@ -228,7 +358,7 @@ def plant(
     for element in layout.elements:
         if genome.name not in element.species:
             continue
-        placement = genome.placements[element.unit]
+        placement = genome.placement(element.unit)
         chrom = placement.chrom
         seq = genome.sequences[chrom]
         entries = [(tf, strand, False) for tf, strand in element.grammar]

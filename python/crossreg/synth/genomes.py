@@ -8,6 +8,11 @@ species-specific insertions between units (random DNA or diverged copies of a fe
 interspersed-repeat families, soft-masked), assembly gaps (N runs), satellite arrays that
 later produce artefactual signal (blacklist) and two copies of one duplicated stretch
 (unmappable). Orthology is therefore exact: a unit is the same ancestral DNA in both.
+
+The insertions are sized so that only the preset's ``aligned_fraction`` of each species'
+sequence (gaps aside) lies in ancestral units, as for human and mouse (about 40% and
+45%). Their unique stretches are recorded as *private units* of the species, where
+:mod:`crossreg.synth.elements` lays out the genes and enhancers that species gained.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ ASCII_UPPER = np.frombuffer(b"ACGT", dtype=np.uint8)
 ASCII_LOWER = np.frombuffer(b"acgt", dtype=np.uint8)
 BASE_P = np.array([0.295, 0.205, 0.205, 0.295])
 N = ord("N")
+# private units (species-specific unique DNA) are numbered from here, per species
+PRIVATE_BASE = {"human": 1_000_000, "mouse": 2_000_000}
+PRIVATE_MIN_BP = 2_500  # unique inserted stretches at least this long become private units
 
 
 @dataclass(frozen=True)
@@ -61,11 +69,23 @@ class SpeciesGenome:
     gaps: list[Interval] = field(default_factory=list)
     artefacts: list[Interval] = field(default_factory=list)
     duplicates: list[Interval] = field(default_factory=list)
+    private: dict[int, Placement] = field(default_factory=dict)  # species-only unique DNA
 
     @property
     def sizes(self) -> dict[str, int]:
         """Chromosome lengths in bp."""
         return {c: int(s.size) for c, s in self.sequences.items()}
+
+    def placement(self, unit: int) -> Placement:
+        """Where ancestral or private unit `unit` lies."""
+        found = self.placements.get(unit)
+        return found if found is not None else self.private[unit]
+
+    def aligned_fraction(self) -> float:
+        """Share of the non-N sequence that lies in ancestral units."""
+        aligned = sum(p.length for p in self.placements.values())
+        called = sum(int((s != N).sum()) for s in self.sequences.values())
+        return aligned / called
 
 
 @dataclass
@@ -152,6 +172,30 @@ def _insertion(
     return ASCII_UPPER[random_codes(rng, length)]
 
 
+def _long_insertion(
+    rng: np.random.Generator, repeats: _RepeatLibrary, length: int
+) -> tuple[npt.NDArray[np.uint8], list[tuple[int, int]]]:
+    """Species-specific DNA of `length` bp: unique stretches of 3-12 kbp between repeat
+    copies of 0.3-3 kbp; returns it and the ``(offset, length)`` of its unique stretches
+    long enough to hold elements."""
+    if length < PRIVATE_MIN_BP:
+        return _insertion(rng, repeats, length), []
+    pieces: list[npt.NDArray[np.uint8]] = []
+    unique: list[tuple[int, int]] = []
+    filled = 0
+    while filled < length:
+        if rng.random() < 0.35:
+            n = min(length - filled, int(rng.integers(300, 3_000)))
+            pieces.append(repeats.piece(rng, n))
+        else:
+            n = min(length - filled, int(rng.integers(3_000, 12_000)))
+            pieces.append(ASCII_UPPER[random_codes(rng, n)])
+            if n >= PRIVATE_MIN_BP:
+                unique.append((filled, n))
+        filled += n
+    return np.concatenate(pieces), unique
+
+
 def _satellite(rng: np.random.Generator, length: int) -> npt.NDArray[np.uint8]:
     """A tandem array of a 171-bp monomer with 2% divergence (soft-masked)."""
     monomer = random_codes(rng, 171)
@@ -227,6 +271,7 @@ def build_species(
 ) -> SpeciesGenome:
     """Assemble one species from the ancestor (see the module docstring)."""
     divergence_each = preset.divergence / 2
+    aligned_fraction = preset.aligned_fraction[0 if name == "human" else 1]
     repeats = _RepeatLibrary(rng)
     seg_order = list(range(len(ancestor.segments)))
     seg_strand = dict.fromkeys(seg_order, 1)
@@ -249,6 +294,18 @@ def build_species(
     dup_slots = [int(x) for x in special[n_artefacts : n_artefacts + 2]]
     dup_len = max(2_000, preset.unit_bp[0] // 2)
     dup_seq = ASCII_UPPER[random_codes(rng, dup_len)]
+
+    # the species' own DNA between the units of each segment, sized so that the units
+    # make up `aligned_fraction` of the genome (less what the boundaries add anyway)
+    ancestral = sum(u.size for u in ancestor.units)
+    boundary_bp = n_slots * (preset.unit_bp[0] + 500) / 2 + n_artefacts * 3_100
+    boundary_bp += 2 * (dup_len + 600) + 0.6 * n_slots * 1_100
+    budget = max(0.0, ancestral * (1 / aligned_fraction - 1) - boundary_bp)
+    inner_slots = sum(len(ancestor.segments[s]) - 1 for s in seg_order)
+    weights = rng.lognormal(0.0, 0.7, size=max(1, inner_slots))
+    inner_lengths = iter((budget * weights / weights.sum()).astype(np.int64).tolist())
+    private: dict[int, Placement] = {}
+    private_next = PRIVATE_BASE.get(name, 3_000_000)
 
     sequences: dict[str, npt.NDArray[np.uint8]] = {}
     placements: dict[int, Placement] = {}
@@ -280,8 +337,14 @@ def build_species(
             s = seg_order[k]
             units = ancestor.segments[s][::-1] if seg_strand[s] < 0 else ancestor.segments[s]
             for ui, u in enumerate(units):
-                if ui > 0 and rng.random() < 0.7:
-                    chrom.add(_insertion(rng, repeats, int(rng.lognormal(np.log(400), 1.0)) + 1))
+                if ui > 0:
+                    piece, unique = _long_insertion(rng, repeats, next(inner_lengths) + 1)
+                    start, _ = chrom.add(piece)
+                    for offset, length in unique:
+                        private[private_next] = Placement(
+                            private_next, chrom.name, start + offset, length, 1
+                        )
+                        private_next += 1
                 strand = seg_strand[s] * unit_flip.get(u, 1)
                 codes = mutate(rng, ancestor.units[u], divergence_each)
                 if strand < 0:
@@ -297,4 +360,5 @@ def build_species(
         gaps=features.gaps,
         artefacts=features.artefacts,
         duplicates=features.duplicates,
+        private=private,
     )

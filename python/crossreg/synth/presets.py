@@ -1,4 +1,9 @@
-"""Sizes of the synthetic worlds: ``tiny`` (unit tests), ``mini`` (the demo), ``small``."""
+"""Sizes of the synthetic worlds: ``tiny`` (unit tests), ``mini`` (the demo), ``small``.
+
+Every preset has human-mouse-like turnover: about 40% of the human and 45% of the mouse
+genome is ancestral (alignable), 15% of aligned neutral bases differ, and half of each
+species' enhancers are its own.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,11 @@ class Preset:
     """How big a synthetic world is and how much of everything it holds.
 
     Lengths are in bp. Ancestral DNA comes in units (stretches that stay intact in both
-    species) grouped into segments (syntenic runs that move as a whole).
+    species) grouped into segments (syntenic runs that move as a whole); each species puts
+    its own inserted DNA between them, so that only `aligned_fraction` of its (non-N)
+    sequence is ancestral. `turnover` is the share of each species' enhancers that the
+    other species lacks: half of them ancestral enhancers the other species lost, half
+    gained in the species' own inserted DNA (with the same grammar).
     """
 
     name: str
@@ -19,14 +28,17 @@ class Preset:
     unit_bp: tuple[int, int]  # min, max unit length
     units_per_segment: tuple[int, int]
     divergence: float  # expected fraction of aligned bases that differ between the species
-    gene_per_unit: float  # probability that a unit holds a gene
-    enhancers_per_100kb: float
+    genes_per_100kb: float  # in ancestral units
+    enhancers_per_100kb: float  # in ancestral units
     insulators_per_100kb: float
     gap_bp: tuple[int, int]  # assembly gap (N run) length range
     read_depth: float  # scales every track's coverage
     variants: int  # SNPs + indels per genome in the effect-labelled VCF
     denovo_samples: int  # cases and controls each (0: no de novo sets)
     eqtl_snps: int  # SNPs in the eQTL-like summary statistics (0: none)
+    aligned_fraction: tuple[float, float] = (0.40, 0.45)  # human, mouse: share in units
+    turnover: float = 0.5  # share of each species' enhancers that are species-specific
+    private_genes_per_100kb: float = 16.0  # in species-specific inserted DNA
 
 
 PRESETS: dict[str, Preset] = {
@@ -35,12 +47,12 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="tiny",
             chromosomes=2,
-            ancestral_bp=300_000,
+            ancestral_bp=200_000,
             unit_bp=(6_000, 16_000),
             units_per_segment=(4, 7),
-            divergence=0.04,
-            gene_per_unit=0.6,
-            enhancers_per_100kb=20.0,
+            divergence=0.15,
+            genes_per_100kb=20.0,
+            enhancers_per_100kb=40.0,
             insulators_per_100kb=4.0,
             gap_bp=(1_000, 3_000),
             read_depth=1.0,
@@ -51,12 +63,12 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="mini",
             chromosomes=3,
-            ancestral_bp=3_600_000,
+            ancestral_bp=1_800_000,
             unit_bp=(10_000, 40_000),
-            units_per_segment=(8, 20),
-            divergence=0.04,
-            gene_per_unit=0.9,
-            enhancers_per_100kb=50.0,
+            units_per_segment=(6, 14),
+            divergence=0.15,
+            genes_per_100kb=36.0,
+            enhancers_per_100kb=70.0,
             insulators_per_100kb=10.0,
             gap_bp=(5_000, 30_000),
             read_depth=1.0,
@@ -67,12 +79,12 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="small",
             chromosomes=6,
-            ancestral_bp=36_000_000,
+            ancestral_bp=24_000_000,
             unit_bp=(20_000, 80_000),
             units_per_segment=(10, 40),
-            divergence=0.04,
-            gene_per_unit=0.9,
-            enhancers_per_100kb=50.0,
+            divergence=0.15,
+            genes_per_100kb=36.0,
+            enhancers_per_100kb=70.0,
             insulators_per_100kb=10.0,
             gap_bp=(10_000, 100_000),
             read_depth=1.0,

@@ -9,6 +9,11 @@ Per species and cell type ``c``:
   + ENHANCER_GAIN * sum_e A[e, c] * exp(-d(e, g) / DECAY_BP))`` where each enhancer
   regulates the nearest TSS within ``MAX_LINK_BP`` on its chromosome.
 
+``base_g`` is the part no sequence encodes (small: the promoter's grammar sets most of a
+gene's level). *In-window* expression is what a sequence model that sees ``REACH_BP`` on
+either side of a TSS can know: ``base_g`` and the contributions of enhancers farther than
+that replaced by their means over the species' genes (per cell type).
+
 The same functions score variants: change the occupancies, recompute, compare.
 """
 
@@ -25,9 +30,13 @@ from crossreg.synth.genomes import SpeciesGenome
 
 GAIN = 0.7
 PROMOTER_GAIN = 3.0
-ENHANCER_GAIN = 1.0
-DECAY_BP = 5_000
-MAX_LINK_BP = 25_000
+ENHANCER_GAIN = 1.5
+DECAY_BP = 1_500
+MAX_LINK_BP = 10_000
+# what the demo's model sees around a bin: its receptive field (about 3.2 kbp in all), and
+# at least the 1,024 bp its windows keep beyond the cropped bins
+REACH_BP = 1_500
+SPECIES_BASE_SD = 0.1  # each species' own unencoded deviation of a gene's level
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,7 @@ class PlacedElement:
 
 def place_gene(gene: Gene, genome: SpeciesGenome) -> PlacedGene:
     """Map an ancestral gene into `genome`."""
-    placement = genome.placements[gene.unit]
+    placement = genome.placement(gene.unit)
     exons = sorted(placement.to_species(s, e) for s, e in gene.exons)
     strand = gene.strand * placement.strand
     tss = exons[0][0] if strand > 0 else exons[-1][1] - 1
@@ -88,15 +97,16 @@ class Regulation:
         self.genome = genome.name
         self.cells = CELL_TYPES[genome.name]
         self.elements = [
-            PlacedElement(e, genome.placements[e.unit].chrom, *self._span(e, genome))
+            PlacedElement(e, genome.placement(e.unit).chrom, *self._span(e, genome))
             for e in layout.elements
             if genome.name in e.species
         ]
         self.element_index = {p.element.element_id: i for i, p in enumerate(self.elements)}
-        self.genes = [place_gene(g, genome) for g in layout.genes]
+        genes = [g for g in layout.genes if genome.name in g.species]
+        self.genes = [place_gene(g, genome) for g in genes]
         gene_index = {g.gene_id: i for i, g in enumerate(self.genes)}
-        self.base_expression = np.array([g.base_expression for g in layout.genes]) + rng.normal(
-            0.0, 0.3, size=len(layout.genes)
+        self.base_expression = np.array([g.base_expression for g in genes]) + rng.normal(
+            0.0, SPECIES_BASE_SD, size=len(genes)
         )
         self.sites = sites
         self.site_element = np.array([self.element_index[s.element_id] for s in sites], np.int64)
@@ -110,6 +120,7 @@ class Regulation:
         # enhancer -> (gene, weight): the nearest TSS on the same chromosome
         self.link_gene = np.full(n_el, -1, dtype=np.int64)
         self.link_weight = np.zeros(n_el)
+        self.link_reachable = np.zeros(n_el, dtype=bool)
         tss_by_chrom: dict[str, list[tuple[int, int]]] = {}
         for gi, g in enumerate(self.genes):
             tss_by_chrom.setdefault(g.chrom, []).append((g.tss, gi))
@@ -120,10 +131,11 @@ class Regulation:
             if dist <= MAX_LINK_BP:
                 self.link_gene[i] = gi
                 self.link_weight[i] = np.exp(-dist / DECAY_BP)
+                self.link_reachable[i] = dist <= REACH_BP
 
     @staticmethod
     def _span(element: Element, genome: SpeciesGenome) -> tuple[int, int]:
-        return genome.placements[element.unit].to_species(element.start, element.end)
+        return genome.placement(element.unit).to_species(element.start, element.end)
 
     def activity(self, occupancy: npt.NDArray[np.float64] | None = None) -> npt.NDArray:
         """``(elements, cells)`` activity in [0, 1) for the given site occupancies."""
@@ -132,17 +144,25 @@ class Regulation:
         np.add.at(drive, self.site_element, self.site_weight * occ[:, None])
         return 1.0 - np.exp(-GAIN * np.maximum(drive, 0.0))
 
-    def expression(self, activity: npt.NDArray) -> npt.NDArray:
-        """``(genes, cells)`` expected CAGE tags at each TSS."""
-        log_e = np.repeat(self.base_expression[:, None], len(self.cells), axis=1)
+    def expression(self, activity: npt.NDArray, *, in_window: bool = False) -> npt.NDArray:
+        """``(genes, cells)`` expected CAGE tags at each TSS; with `in_window`, what lies
+        within ``REACH_BP`` of the TSS determines it and the rest is at its mean."""
+        n_cells = len(self.cells)
+        base = np.full(len(self.genes), self.base_expression.mean() if in_window else 0.0)
+        log_e = np.repeat((base if in_window else self.base_expression)[:, None], n_cells, 1)
         has = self.promoter_of_gene >= 0
         log_e[has] += PROMOTER_GAIN * activity[self.promoter_of_gene[has]]
-        linked = np.flatnonzero(self.link_gene >= 0)
-        np.add.at(
-            log_e,
-            self.link_gene[linked],
-            ENHANCER_GAIN * activity[linked] * self.link_weight[linked, None],
-        )
+        for reachable in (True, False):
+            linked = np.flatnonzero((self.link_gene >= 0) & (self.link_reachable == reachable))
+            part = np.zeros((len(self.genes), n_cells))
+            np.add.at(
+                part,
+                self.link_gene[linked],
+                ENHANCER_GAIN * activity[linked] * self.link_weight[linked, None],
+            )
+            if in_window and not reachable and len(self.genes):
+                part[:] = part.mean(axis=0)
+            log_e += part
         return np.exp(log_e)
 
     def site_signal(

@@ -8,6 +8,11 @@ gamma factor per 256-bp block (so counts are negative binomial), and each covers
 ``read_bp`` bases centred on its start; the noise-free track is the exact expectation of
 that coverage. Assembly gaps and a few drop-out stretches per track hold no data (NaN,
 absent from the BigWig).
+
+The *in-window* track is the same expectation with only what a sequence model of the
+window can know: the regional chromatin level (a random factor per 5-kbp block) at its
+mean and CAGE from in-window expression (:meth:`Regulation.expression`). Its R with the
+measured track is the reachable ceiling; the noise-free track's is the noise ceiling.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class ChromTrack:
 
     noisy: npt.NDArray[np.float32]
     clean: npt.NDArray[np.float32]
+    in_window: npt.NDArray[np.float32]
 
 
 def _add_gaussians(
@@ -72,18 +78,26 @@ class TrackSynthesizer:
         self.read_depth = read_depth
         self.activity = regulation.activity()
         self.expression = regulation.expression(self.activity)
+        self.in_window_expression = regulation.expression(self.activity, in_window=True)
         self.site_signal = regulation.site_signal(self.activity)
         self.chromatin = {
             chrom: np.exp(rng.normal(0.0, 0.25, size=n // CHROMATIN_BLOCK_BP + 1))
             for chrom, n in genome.sizes.items()
         }
 
-    def expected(self, spec: TrackSpec, chrom: str) -> npt.NDArray[np.float64]:
-        """Per-base expected coverage of `spec` on `chrom` before read spreading."""
+    def expected(
+        self, spec: TrackSpec, chrom: str, *, in_window: bool = False
+    ) -> npt.NDArray[np.float64]:
+        """Per-base expected coverage of `spec` on `chrom` before read spreading (with
+        `in_window`: of the in-window track, see the module docstring)."""
         n = self.genome.sizes[chrom]
         reg = self.reg
         c = reg.cells.index(spec.cell)
-        lam = np.repeat(self.chromatin[chrom] * spec.background, CHROMATIN_BLOCK_BP)[:n].copy()
+        if in_window:
+            level = np.concatenate(list(self.chromatin.values())).mean()
+            lam = np.full(n, level * spec.background)
+        else:
+            lam = np.repeat(self.chromatin[chrom] * spec.background, CHROMATIN_BLOCK_BP)[:n].copy()
         on = [i for i, p in enumerate(reg.elements) if p.chrom == chrom]
         centers = np.array([reg.elements[i].center for i in on], dtype=np.int64)
         kinds = np.array([reg.elements[i].element.kind for i in on])
@@ -112,7 +126,8 @@ class TrackSynthesizer:
                 _add_gaussians(lam, tss + 400 * strands, heights * spec.peak, 600.0)
             else:
                 sd = 6.0
-                area = self.expression[genes, c] if genes else np.empty(0)
+                expression = self.in_window_expression if in_window else self.expression
+                area = expression[genes, c] if genes else np.empty(0)
                 _add_gaussians(lam, tss, area * spec.peak / (sd * np.sqrt(2 * np.pi)), sd)
         else:
             raise ValueError(f"unknown track kind '{spec.kind}' of {spec.identifier}")
@@ -132,7 +147,8 @@ class TrackSynthesizer:
         no_data: list[Interval],
         rng: np.random.Generator,
     ) -> ChromTrack:
-        """Noisy read coverage and its exact expectation; NaN over gaps and `no_data`."""
+        """Noisy read coverage, its exact expectation and the in-window expectation; NaN
+        over gaps and `no_data`."""
         lam = self.expected(spec, chrom)
         rate = lam / spec.read_bp
         starts = rng.poisson(rng.gamma(DISPERSION_SHAPE, rate / DISPERSION_SHAPE)).astype(
@@ -140,11 +156,15 @@ class TrackSynthesizer:
         )
         noisy = _spread(starts, spec.read_bp) * spec.unit
         clean = _spread(rate, spec.read_bp) * spec.unit
+        reachable = _spread(self.expected(spec, chrom, in_window=True) / spec.read_bp, spec.read_bp)
+        reachable *= spec.unit
         for iv in (*self.genome.gaps, *no_data):
             if iv.chrom == chrom:
-                noisy[iv.start : iv.end] = np.nan
-                clean[iv.start : iv.end] = np.nan
-        return ChromTrack(noisy.astype(np.float32), clean.astype(np.float32))
+                for values in (noisy, clean, reachable):
+                    values[iv.start : iv.end] = np.nan
+        return ChromTrack(
+            noisy.astype(np.float32), clean.astype(np.float32), reachable.astype(np.float32)
+        )
 
 
 def _spread(starts: npt.NDArray[np.float64], width: int) -> npt.NDArray[np.float64]:

@@ -18,7 +18,7 @@ from crossreg.progress import Progress, progress
 from crossreg.synth import cohorts, panel, tables
 from crossreg.synth.bigwig import write_bigwig
 from crossreg.synth.cells import TrackSpec, track_specs
-from crossreg.synth.elements import Layout, lay_out, plant
+from crossreg.synth.elements import Layout, lay_out, lay_out_private, plant
 from crossreg.synth.fasta import write_fasta
 from crossreg.synth.genomes import Ancestor, SpeciesGenome, build_species, make_ancestor
 from crossreg.synth.motifs import Motif, bundled_motifs
@@ -103,6 +103,7 @@ def _build(
         genome = build_species(
             rng_for(seed, f"{name}/genome"), preset, ancestor, name, rearrange=rearrange
         )
+        lay_out_private(rng_for(seed, f"{name}/private"), preset, genome, layout)
         sites = plant(rng_for(seed, f"{name}/motifs"), layout, genome, motifs)
         genomes.append(genome)
         reg = Regulation(genome, layout, sites, rng_for(seed, f"{name}/regulation"))
@@ -180,21 +181,25 @@ def _write_genome(
     no_data = _no_data(rng_for(seed, f"{name}/no_data"), genome, specs)
     write_bed(root / "no_data.bed", [iv for spec in specs for iv in no_data[spec.identifier]])
     meter.update(stage=f"{name} tracks")
-    ceilings: list[tuple[TrackSpec, float, int]] = []
+    ceilings: list[tuple[TrackSpec, float, int, float]] = []
     for spec in specs:
         noisy: dict[str, np.ndarray] = {}
         clean: dict[str, np.ndarray] = {}
+        in_window: dict[str, np.ndarray] = {}
         rng = rng_for(seed, f"{name}/track/{spec.identifier}")
         for chrom in genome.sizes:
             track = synth.sample(spec, chrom, no_data[spec.identifier], rng)
             noisy[chrom], clean[chrom] = track.noisy, track.clean
+            in_window[chrom] = track.in_window
         write_bigwig(root / "tracks" / f"{spec.identifier}.bw", genome.sizes, noisy)
         write_bigwig(root / "tracks_noise_free" / f"{spec.identifier}.bw", genome.sizes, clean)
-        ceilings.append((spec, *ceiling(noisy, clean)))
+        write_bigwig(root / "tracks_in_window" / f"{spec.identifier}.bw", genome.sizes, in_window)
+        ceilings.append((spec, *ceiling(noisy, clean), ceiling(noisy, in_window)[0]))
         meter.update(stage=f"{name} tracks" if spec is not specs[-1] else f"{name} variants")
     for folder, table in (
         ("tracks", "targets.txt"),
         ("tracks_noise_free", "targets_noise_free.txt"),
+        ("tracks_in_window", "targets_in_window.txt"),
     ):
         write_targets(
             root / table,
@@ -229,6 +234,7 @@ def _write_genome(
         "vcf": f"{name}/variants.vcf",
         "fasta_index": f"{name}/genome.fa.fai",
         "targets_noise_free": f"{name}/targets_noise_free.txt",
+        "targets_in_window": f"{name}/targets_in_window.txt",
         "track_ceilings": f"{name}/ceilings.tsv",
         "no_data": f"{name}/no_data.bed",
         "motif_sites": f"{name}/motif_sites.tsv",
