@@ -204,6 +204,30 @@ def test_cli_writes_scores_h5_and_figures(world, capsys):
     assert len(list((root / "f2").glob("*.png"))) == 2  # one per chosen track
 
 
+def test_cli_draws_beside_the_output_by_default_svg_on_request_none_without_plots(
+    world, tmp_path, capsys
+):
+    root = world["root"]
+    base = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    base += ["--vcf", str(root / "snps.vcf"), "--width", "4", "--batch-size", "8"]
+    assert main([*base, "--out", str(tmp_path / "a.h5"), "--svg"]) == 0
+    assert "1 figures in" in capsys.readouterr().out
+    pngs = sorted((tmp_path / "a.figures").glob("*.png"))
+    assert len(pngs) == 1 and pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert pngs[0].with_suffix(".svg").stat().st_size > 0
+    assert main([*base, "--out", str(tmp_path / "b.h5"), "--no-plots"]) == 0
+    assert "figures in" not in capsys.readouterr().out
+    assert (tmp_path / "b.h5").exists() and not (tmp_path / "b.figures").exists()
+    assert {p.parent.name for p in tmp_path.rglob("*.png")} == {"a.figures"}
+    # --figures names the folder; --no-plots wins over it
+    assert main([*base, "--out", str(tmp_path / "c.h5"), "--figures", str(tmp_path / "f")]) == 0
+    assert len(list((tmp_path / "f").glob("*.png"))) == 1
+    assert not (tmp_path / "c.figures").exists()
+    argv = [*base, "--out", str(tmp_path / "d.h5"), "--figures", str(tmp_path / "g"), "--no-plots"]
+    assert main(argv) == 0
+    assert not (tmp_path / "g").exists() and not (tmp_path / "d.figures").exists()
+
+
 def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):
     root = world["root"]
     base = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]

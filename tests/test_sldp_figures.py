@@ -1,16 +1,23 @@
-"""SLDP figures: the z matrix, the profile correlation, clustering and the PNG files."""
+"""SLDP figures: the z matrix, the profile correlation, clustering, the PNG (and SVG)
+files, and ``crossreg sldp --no-plots`` / ``--svg``."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import polars as pl
 
+from crossreg.cli import main
 from crossreg.stats.sldp.figures import (
     cluster_order,
     profile_correlation,
     write_figures,
+    z_correlation_figure,
+    z_heatmap_figure,
     z_matrix,
 )
+from tests.test_sldp_estimator import CHROM, JK_BLOCKS, write_world
 
 
 def _results() -> pl.DataFrame:
@@ -38,12 +45,48 @@ def test_profile_correlation_and_clustering_group_alike_profiles():
     assert list(cluster_order(z[:2])) == [0, 1]  # too few rows to cluster
 
 
-def test_figures_are_pngs(tmp_path):
-    paths = write_figures(_results(), tmp_path, formats=("png", "svg"))
-    assert sorted(p.name for p in paths) == [
-        "z_correlation.png",
-        "z_correlation.svg",
+def test_figures_are_pngs_and_svgs_on_request(tmp_path):
+    paths = write_figures(_results(), tmp_path / "a")
+    assert [p.name for p in paths] == ["z_heatmap.png", "z_correlation.png"]
+    assert (tmp_path / "a" / "z_heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    paths = write_figures(_results(), tmp_path / "b", svg=True)
+    assert [p.name for p in paths] == [
         "z_heatmap.png",
         "z_heatmap.svg",
+        "z_correlation.png",
+        "z_correlation.svg",
     ]
-    assert (tmp_path / "z_heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    assert b"<svg" in (tmp_path / "b" / "z_correlation.svg").read_bytes()[:1000]
+
+
+def test_figures_draw_the_clustered_z_and_correlation():
+    annots, phenos, z = z_matrix(_results())
+    ax = z_heatmap_figure(_results()).axes[0]
+    rows, cols = cluster_order(z), cluster_order(z.T)
+    np.testing.assert_array_equal(ax.get_images()[0].get_array(), z[np.ix_(rows, cols)])
+    assert [t.get_text() for t in ax.get_yticklabels()] == [annots[i] for i in rows]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [phenos[j] for j in cols]
+    corr = profile_correlation(z)
+    order = cluster_order(corr)
+    drawn = z_correlation_figure(_results()).axes[0].get_images()[0].get_array()
+    np.testing.assert_allclose(drawn, corr[np.ix_(order, order)], atol=1e-12)
+
+
+def test_command_without_plots_and_with_svg(tmp_path):
+    write_world(tmp_path)
+    root = str(tmp_path)
+    argv = [
+        "sldp", "--bfile-chr", f"{root}/panel.", "--print-snps", f"{root}/print_snps.txt",
+        "--ld-blocks", f"{root}/blocks.bed", "--ldscores-chr", f"{root}/ld.",
+        "--sannot-chr", f"{root}/annot.", "--sumstats", f"{root}/trait.sumstats.gz",
+        "--chroms", CHROM, "--flips", "1000", "--jk-blocks", str(JK_BLOCKS),
+    ]  # fmt: skip
+    assert main([*argv, "--out", f"{root}/bare", "--no-plots"]) == 0
+    assert not list((tmp_path / "bare").glob("*.png"))
+    assert not list((tmp_path / "bare").glob("*.svg"))
+    assert json.loads((tmp_path / "bare" / "summary.json").read_text())["figures"] == []
+    assert main([*argv, "--out", f"{root}/svg", "--svg"]) == 0
+    figures = ["z_heatmap.png", "z_heatmap.svg", "z_correlation.png", "z_correlation.svg"]
+    assert json.loads((tmp_path / "svg" / "summary.json").read_text())["figures"] == figures
+    for name in figures:
+        assert (tmp_path / "svg" / name).stat().st_size > 0

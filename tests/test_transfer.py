@@ -24,7 +24,13 @@ from crossreg.evaluate.transfer import (
     transfer_tables,
     variable_sites,
 )
-from crossreg.evaluate.transfer_figures import plot_matrix, plot_matrix_file, read_matrix, wide
+from crossreg.evaluate.transfer_figures import (
+    matrix_figure,
+    plot_matrix,
+    plot_matrix_file,
+    read_matrix,
+    wide,
+)
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.geometry import crop_to_targets
@@ -158,6 +164,10 @@ def test_heat_map_draws_the_matrix_read_back_from_matrix_tsv(tmp_path):
     assert sorted(r) == list(range(5)) and sorted(c) == list(range(4))
     np.testing.assert_allclose(drawn.values, computed.values[np.ix_(r, c)], atol=1e-6)
     np.testing.assert_array_equal(drawn.matched, computed.matched[np.ix_(r, c)])
+    # the heat map's image holds those values
+    fig, again = matrix_figure(back, title="test")
+    image = fig.axes[0].get_images()[0].get_array()
+    np.testing.assert_allclose(np.ma.filled(image, np.nan), again.values, atol=1e-6)
     assert plot_matrix_file(path, tmp_path / "figures") == [
         tmp_path / "figures" / "matrix_CAGE.png"
     ]
@@ -331,3 +341,15 @@ def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     assert got == pytest.approx(expected, abs=1e-4)
     with pytest.raises(SystemExit):
         build_parser().parse_args([*argv, "--splits", "train"])
+
+
+def test_transfer_command_without_plots_writes_the_tables_only(world):
+    root, stores, _ = world
+    out = root / "no_plots"
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    args = build_parser().parse_args([*argv, "--out", str(out), "--no-plots"])
+    assert args.plots is False and args.svg is False
+    assert args.run(args) == 0
+    assert {p.name for p in out.iterdir()} == {"transfer.tsv", "matrix.tsv", "summary.json"}
+    assert json.loads((out / "summary.json").read_text())["figures"] == []

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.options import add_inference_arguments, inference_options
+from crossreg.commands.options import (
+    add_inference_arguments,
+    add_plot_arguments,
+    inference_options,
+    plot_options,
+)
 
 HELP = (
     "saturation mutagenesis: every base of a central window around each VCF variant or BED "
@@ -61,15 +66,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--figures",
         type=Path,
         default=None,
-        help="write one PNG per site (logo + mutation heat map) here, for the track with the "
-        "largest |score| (or each --targets track)",
+        metavar="DIR",
+        help="where to draw one PNG per site (logo + mutation heat map) for the track with "
+        "the largest |score| (or each --targets track); default: beside OUT, named after "
+        "it (ism.h5: ism.figures/)",
     )
     add_inference_arguments(parser, batch_size=16)
+    add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Mutate, score and write the output file (and figures)."""
-    from crossreg.variants.ism import write_ism
+    from crossreg.variants.ism import figures_folder, write_ism
 
     result = write_ism(
         args.model,
@@ -83,8 +91,11 @@ def run(args: argparse.Namespace) -> int:
         stats=args.stats,
         options=inference_options(args),
         figures=args.figures,
+        **plot_options(args),
     )
-    note = f"; {len(result.figures)} figures in {args.figures}" if args.figures else ""
+    folder = args.figures or figures_folder(args.out)
+    pngs = sum(p.suffix == ".png" for p in result.figures)
+    note = f"; {pngs} figures in {folder}" if args.plots else ""
     print(
         f"ISM of {result.sites} sites × {result.width} bp × {result.tracks} tracks in "
         f"{result.path}{note}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.options import add_plot_arguments, plot_options
+
 HELP = "SLDP: test signed variant annotations (e.g. SAD) against GWAS or eQTL summary statistics"
 
 
@@ -98,6 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--verbose-thresh", type=float, default=0.05, help="write chunk tables below this p"
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         spectrum_percent=args.spectrum_percent,
         ld_cache=args.ld_cache,
         verbose_thresh=args.verbose_thresh,
+        **plot_options(args),
     )
     print(
         f"SLDP of {result.phenotypes} phenotype(s) × {result.annotations} annotation(s) "

@@ -6,7 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.options import add_inference_arguments, inference_options
+from crossreg.commands.options import (
+    add_inference_arguments,
+    add_plot_arguments,
+    inference_options,
+    plot_options,
+)
 
 HELP = (
     "compare a head's predictions (e.g. mouse) with a genome's measured tracks at held-out "
@@ -55,9 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="accessibility (DNASE, ATAC) is compared at this fraction of the held-out bins "
         "most variable across the genome's cell types (default %(default)s)",
     )
-    parser.add_argument("--svg", action="store_true", help="heat maps as SVG too")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     add_inference_arguments(parser, batch_size=8)
+    add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         splits=args.splits,
         fraction=args.variable_fraction,
-        svg=args.svg,
         options=inference_options(args),
+        **plot_options(args),
     )
 
     def text(value: float | None) -> str:

@@ -488,14 +488,15 @@ def write_transfer(
     *,
     splits: Sequence[str] = DEFAULT_SPLITS,
     fraction: float = VARIABLE_FRACTION,
-    figures: bool = True,
+    plots: bool = True,
     svg: bool = False,
     options: InferenceOptions = InferenceOptions(batch_size=8),
 ) -> TransferResult:
     """The transfer step: predict with `head` at the held-out gene TSSs of `gtf` (and, for
     accessibility, the `fraction` most variable bins) of the store's `splits`, compare with
     the store's tracks, and write ``transfer.tsv`` (per matched pair), ``matrix.tsv`` (per
-    head track × measured track), ``summary.json`` and the heat maps into `out`."""
+    head track × measured track), ``summary.json`` and, unless `plots` is false, the heat
+    maps ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into `out`."""
     splits = _held_out(splits)
     model, config, head = load_head(model_dir, head, options.device)
     store = DataStore(data_dir)
@@ -582,7 +583,7 @@ def write_transfer(
     with atomic_write(out / "matrix.tsv") as handle:
         handle.write(matrix.write_csv(separator="\t", float_precision=6))
     written: list[Path] = []
-    if figures:
+    if plots:
         from crossreg.evaluate.transfer_figures import plot_matrix_file
 
         title = f"{head} head on {store.genome}"

@@ -14,12 +14,16 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.io.atomic import atomic_path
+from crossreg.plots import new_figure, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 LABELS_UP_TO = 60  # tracks per axis beyond which tick labels are left off
 
@@ -105,24 +109,17 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "experiment"
 
 
-def plot_matrix(
-    out: str | os.PathLike[str],
-    matrix: PlottedMatrix,
-    *,
-    title: str = "",
-    svg: bool = False,
-) -> PlottedMatrix:
-    """Draw the clustered heat map of `matrix` with its diagonal-vs-off-diagonal panel to
-    the PNG `out` (and an SVG beside it with `svg`); returns the matrix as drawn."""
+def matrix_figure(matrix: PlottedMatrix, *, title: str = "") -> tuple[Figure, PlottedMatrix]:
+    """The clustered heat map of `matrix` with its diagonal-vs-off-diagonal panel, and the
+    matrix as drawn (rows and columns in their clustered order)."""
     from matplotlib.collections import PatchCollection
-    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     drawn = clustered(matrix)
     n_rows, n_cols = drawn.values.shape
     heat_width = min(20.0, 3.5 + 0.25 * n_cols)
     height = min(20.0, max(4.0, 2.5 + 0.25 * n_rows))
-    fig = Figure(figsize=(heat_width + 3.0, height), layout="constrained")
+    fig = new_figure(figsize=(heat_width + 3.0, height))
     heat, panel = fig.subplots(1, 2, width_ratios=[heat_width, 2.2])
     image = heat.imshow(
         np.ma.masked_invalid(drawn.values),
@@ -165,14 +162,20 @@ def plot_matrix(
     panel.set_ylim(-1.05, 1.05)
     panel.axhline(0, color="0.7", lw=0.5)
     panel.set_title("diagonal vs\noff-diagonal", fontsize=9)
-    out = Path(out)
-    drawn.paths = [out]
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    if svg:
-        drawn.paths.append(out.with_suffix(".svg"))
-        with atomic_path(drawn.paths[-1]) as tmp:
-            fig.savefig(tmp, format="svg")
+    return fig, drawn
+
+
+def plot_matrix(
+    out: str | os.PathLike[str],
+    matrix: PlottedMatrix,
+    *,
+    title: str = "",
+    svg: bool = False,
+) -> PlottedMatrix:
+    """Draw :func:`matrix_figure` of `matrix` to the PNG `out` (and an SVG beside it with
+    `svg`); returns the matrix as drawn, with the files written as its `paths`."""
+    fig, drawn = matrix_figure(matrix, title=title)
+    drawn.paths = save_figure(fig, out, svg=svg)
     return drawn
 
 
@@ -184,7 +187,8 @@ def plot_matrix_file(
     svg: bool = False,
 ) -> list[Path]:
     """One heat map per experiment of a ``matrix.tsv`` (with any finite cell), as
-    ``matrix_<experiment>.png`` in `directory`; returns the files written."""
+    ``matrix_<experiment>.png`` in `directory` (and ``.svg`` beside each with `svg`);
+    returns the files written."""
     frame = read_matrix(path)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

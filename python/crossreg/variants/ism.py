@@ -244,6 +244,13 @@ class IsmRun:
     figures: list[Path]
 
 
+def figures_folder(out: str | os.PathLike[str]) -> Path:
+    """Where :func:`write_ism` draws its figures unless told: beside the output file, named
+    after it (``ism.h5`` → ``ism.figures/``)."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.figures")
+
+
 def write_ism(
     model_dir: str | os.PathLike[str],
     fasta: str | os.PathLike[str],
@@ -257,10 +264,14 @@ def write_ism(
     stats: Sequence[str] = STATS,
     options: InferenceOptions = InferenceOptions(batch_size=16),
     figures: str | os.PathLike[str] | None = None,
+    plots: bool = True,
+    svg: bool = False,
 ) -> IsmRun:
     """The ISM step: mutate the central `width` bases around every record of `vcf` (or
     every region of `bed`) with `head` of the checkpoint in `model_dir`, write `out` in
-    Basenji's ``scores.h5`` layout and, with `figures`, one PNG per site and track."""
+    Basenji's ``scores.h5`` layout and, unless `plots` is false, one PNG per site (for the
+    track with the largest |score|, or per chosen track with `tracks`; an SVG beside each
+    with `svg`) in the folder `figures`, by default :func:`figures_folder` of `out`."""
     out = Path(out)
     if out.suffix != ".h5":
         raise ValueError(f"{out}: the output must end in .h5")
@@ -316,10 +327,11 @@ def write_ism(
     with atomic_path(out) as tmp:
         _write_h5(tmp, sites, spans, effects, kept, stats, span_start, width, attrs)
     drawn: list[Path] = []
-    if figures is not None:
+    if plots:
         from crossreg.variants.ism_figures import plot_ism_file
 
-        drawn = plot_ism_file(out, figures, all_tracks=tracks is not None)
+        folder = figures_folder(out) if figures is None else figures
+        drawn = plot_ism_file(out, folder, all_tracks=tracks is not None, svg=svg)
     return IsmRun(out, len(sites), width, len(kept), drawn)
 
 

@@ -17,11 +17,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.io.atomic import atomic_path
+from crossreg.plots import new_figure, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BASES = "ACGT"
 COLOURS = {"A": "#109648", "C": "#255c99", "G": "#f7b32b", "T": "#d62839"}
@@ -66,23 +70,20 @@ def draw_letter(ax, letter: str, x: float, y: float, height: float) -> None:
     ax.add_patch(PathPatch(transform.transform_path(path), color=COLOURS[letter], lw=0))
 
 
-def plot_site(
-    out: str | os.PathLike[str],
+def site_figure(
     scores: npt.NDArray,
     seq: npt.NDArray,
     *,
     title: str,
     stat: str = "sum",
     start: int | None = None,
-) -> Path:
-    """Write the logo and heat map of one site and track (`scores` ``(width, 4)``,
-    mean-removed; `seq` the reference one-hot ``(width, 4)``) to the PNG `out`."""
-    from matplotlib.figure import Figure
-
+) -> Figure:
+    """The logo and heat map of one site and track (`scores` ``(width, 4)``, mean-removed;
+    `seq` the reference one-hot ``(width, 4)``)."""
     width = len(seq)
     heights = importance(scores, seq)
     effects = mutation_matrix(scores, seq)
-    fig = Figure(figsize=(max(6.0, width * 0.09), 3.6), layout="constrained")
+    fig = new_figure(figsize=(max(6.0, width * 0.09), 3.6))
     logo, heat = fig.subplots(2, 1, sharex=True, height_ratios=[1, 1.1])
     for i in range(width):
         if seq[i].any():
@@ -107,10 +108,23 @@ def plot_site(
     heat.set_xlim(0, width)
     heat.set_xlabel(f"position (from {start:,})" if start is not None else "position")
     fig.colorbar(image, ax=heat, label=f"{stat}: mutant − reference", pad=0.01)
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    return out
+    return fig
+
+
+def plot_site(
+    out: str | os.PathLike[str],
+    scores: npt.NDArray,
+    seq: npt.NDArray,
+    *,
+    title: str,
+    stat: str = "sum",
+    start: int | None = None,
+    svg: bool = False,
+) -> list[Path]:
+    """Write :func:`site_figure` to the PNG `out` (and an SVG beside it with `svg`);
+    returns the files written."""
+    fig = site_figure(scores, seq, title=title, stat=stat, start=start)
+    return save_figure(fig, out, svg=svg)
 
 
 def safe_name(text: str) -> str:
@@ -124,9 +138,11 @@ def plot_ism_file(
     *,
     all_tracks: bool = False,
     stat: str | None = None,
+    svg: bool = False,
 ) -> list[Path]:
-    """One PNG per site of an ISM ``.h5`` in `directory`: for the track with the largest
-    |score| of the site, or for every stored track with `all_tracks`."""
+    """One PNG per site of an ISM ``.h5`` in `directory` (and an SVG beside each with
+    `svg`): for the track with the largest |score| of the site, or for every stored track
+    with `all_tracks`; returns the files written."""
     import h5py
 
     directory = Path(directory)
@@ -150,14 +166,13 @@ def plot_ism_file(
                 title = (
                     f"{label}  {chroms[i]}:{starts[i]:,}-{starts[i] + len(seq):,}  track {ids[t]}"
                 )
-                written.append(
-                    plot_site(
-                        directory / name,
-                        scores[..., t],
-                        seq,
-                        title=title,
-                        stat=stat,
-                        start=int(starts[i]),
-                    )
+                written += plot_site(
+                    directory / name,
+                    scores[..., t],
+                    seq,
+                    title=title,
+                    stat=stat,
+                    start=int(starts[i]),
+                    svg=svg,
                 )
     return written

@@ -1,16 +1,21 @@
 """The paper's Figure 4b–d views of SLDP results: z of annotations (tracks) × phenotypes
-(tissues), and how alike the tracks' z profiles are across phenotypes, both clustered."""
+(tissues), and how alike the tracks' z profiles are across phenotypes, both clustered;
+drawn from ``results.tsv`` and written with :func:`crossreg.plots.save_figure`."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.io.atomic import atomic_write
+from crossreg.plots import new_figure, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_LABELS = 60  # tick labels beyond this many rows or columns are left off
 
@@ -49,45 +54,53 @@ def profile_correlation(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return unit @ unit.T
 
 
-def write_figures(
-    results: pl.DataFrame, out: str | os.PathLike[str], *, formats: tuple[str, ...] = ("png",)
-) -> list[Path]:
-    """``z_heatmap`` and ``z_correlation`` in `out`, one file per format; returns them."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def z_heatmap_figure(results: pl.DataFrame) -> Figure:
+    """z of annotations (rows) × phenotypes (columns) of a ``results.tsv``, both clustered."""
     annots, phenos, z = z_matrix(results)
     rows = cluster_order(z)
     cols = cluster_order(z.T) if len(phenos) > 2 else np.arange(len(phenos))
-    written: list[Path] = []
     limit = max(float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0, 1.0)
-
-    fig, ax = _figure(plt, len(phenos), len(annots))
+    fig = _figure(len(phenos), len(annots))
+    ax = fig.subplots()
     image = ax.imshow(z[np.ix_(rows, cols)], cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     _ticks(ax, [phenos[j] for j in cols], [annots[i] for i in rows])
     ax.set_xlabel("phenotype")
     ax.set_ylabel("annotation")
     ax.set_title("SLDP z (sign-flip), clustered")
     fig.colorbar(image, ax=ax, label="z")
-    written += _save(plt, fig, Path(out) / "z_heatmap", formats)
+    return fig
 
+
+def z_correlation_figure(results: pl.DataFrame) -> Figure:
+    """The correlation of the annotations' z profiles across phenotypes, clustered."""
+    annots, phenos, z = z_matrix(results)
     corr = profile_correlation(z) if len(phenos) > 1 else np.eye(len(annots))
     order = cluster_order(np.nan_to_num(corr))
-    fig, ax = _figure(plt, len(annots), len(annots))
+    fig = _figure(len(annots), len(annots))
+    ax = fig.subplots()
     image = ax.imshow(corr[np.ix_(order, order)], cmap="RdBu_r", vmin=-1, vmax=1)
     _ticks(ax, [annots[i] for i in order], [annots[i] for i in order])
     ax.set_title("correlation of annotations' z across phenotypes")
     fig.colorbar(image, ax=ax, label="Pearson r")
-    written += _save(plt, fig, Path(out) / "z_correlation", formats)
+    return fig
+
+
+def write_figures(
+    results: pl.DataFrame, out: str | os.PathLike[str], *, svg: bool = False
+) -> list[Path]:
+    """``z_heatmap.png`` and ``z_correlation.png`` in `out` (an SVG beside each with `svg`);
+    returns the files written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = save_figure(z_heatmap_figure(results), out / "z_heatmap.png", svg=svg)
+    written += save_figure(z_correlation_figure(results), out / "z_correlation.png", svg=svg)
     return written
 
 
-def _figure(plt, columns: int, rows: int):
+def _figure(columns: int, rows: int) -> Figure:
     width = min(max(5.0, 3.0 + 0.25 * min(columns, MAX_LABELS)), 16.0)
     height = min(2.5 + 0.2 * min(rows, MAX_LABELS), 16.0)
-    return plt.subplots(figsize=(width, height), dpi=120)
+    return new_figure(figsize=(width, height))
 
 
 def _ticks(ax, x: list[str], y: list[str]) -> None:
@@ -100,16 +113,3 @@ def _ticks(ax, x: list[str], y: list[str]) -> None:
             set_labels(labels, rotation=rotation, fontsize=7)
         else:
             set_ticks([])
-
-
-def _save(plt, fig, stem: Path, formats: tuple[str, ...]) -> list[Path]:
-    fig.tight_layout()
-    paths = []
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    for fmt in formats:
-        path = stem.with_suffix(f".{fmt}")
-        with atomic_write(path, "wb") as handle:
-            fig.savefig(handle, format=fmt, bbox_inches="tight")
-        paths.append(path)
-    plt.close(fig)
-    return paths

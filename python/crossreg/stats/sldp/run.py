@@ -150,11 +150,15 @@ def write_sldp(
     spectrum_percent: float = 95.0,
     ld_cache: str | os.PathLike[str] | None = None,
     verbose_thresh: float = 0.05,
+    plots: bool = True,
+    svg: bool = False,
 ) -> SldpRun:
     """Run SLDP for every phenotype × marginal annotation and write ``out/results.tsv``,
-    ``out/summary.json`` and ``out/chunks/{pheno}.{annot}.tsv`` (rows with p below
-    `verbose_thresh`). Each phenotype's sign flips use a fresh legacy RNG seeded by `seed`,
-    so its numbers equal a reference run on that phenotype alone."""
+    ``out/summary.json``, ``out/chunks/{pheno}.{annot}.tsv`` (rows with p below
+    `verbose_thresh`) and, unless `plots` is false, the figures ``out/z_heatmap.png`` and
+    ``out/z_correlation.png`` (an SVG beside each with `svg`). Each phenotype's sign flips
+    use a fresh legacy RNG seeded by `seed`, so its numbers equal a reference run on that
+    phenotype alone."""
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights}")
     if flips < 1 or jk_blocks < 2:
@@ -258,6 +262,8 @@ def write_sldp(
         seed=seed,
         jk_blocks=jk_blocks,
         verbose_thresh=verbose_thresh,
+        plots=plots,
+        svg=svg,
         settings={
             "bfile_chr": bfile_chr,
             "print_snps": str(print_snps),
@@ -342,6 +348,8 @@ def _write_outputs(
     seed: int,
     jk_blocks: int,
     verbose_thresh: float,
+    plots: bool,
+    svg: bool,
     settings: dict[str, object],
 ) -> SldpRun:
     rows: list[dict[str, object]] = []
@@ -394,7 +402,7 @@ def _write_outputs(
     )
     with atomic_write(out / "results.tsv") as handle:
         results.write_csv(handle, separator="\t", null_value="nan")
-    figures = write_figures(results, out)
+    figures = write_figures(results, out, svg=svg) if plots else []
     summary = {
         "settings": settings,
         "phenotypes": {
