@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from crossreg import __version__
 from crossreg.errors import CommandError
+from crossreg.memory import tune_malloc
 from crossreg.runlog import output_folder, record_run
 
 log = logging.getLogger("crossreg")
@@ -80,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.quiet)
+    tune_malloc()
     if getattr(args, "run", None) is None:
         parser.print_help()
         return 0

@@ -1,0 +1,36 @@
+"""glibc's allocator, tuned for the large, short-lived buffers of CPU inference and training.
+
+By default glibc serves every allocation above 32 MiB with a fresh ``mmap`` and returns it
+to the system when freed, so each forward pass of a model on the CPU maps, faults in and
+unmaps its activations again: on the demo's model a third to half of the CPU time went to
+page faults (``benches/bench_malloc.py``). :func:`tune_malloc` keeps such buffers in the
+heap (mmap threshold 1 GiB), does not trim the heap back below 1 GiB, and grows it 256 MiB
+at a time, so they are reused. The cost: the process keeps its peak heap for its lifetime.
+``crossreg`` calls it at start; ``CROSSREG_MALLOC=default`` leaves glibc as it is.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # glibc's mallopt parameters
+SETTINGS = ((M_MMAP_THRESHOLD, 1 << 30), (M_TRIM_THRESHOLD, 1 << 30), (M_TOP_PAD, 256 << 20))
+VARIABLE = "CROSSREG_MALLOC"
+
+
+def tune_malloc() -> bool:
+    """Apply :data:`SETTINGS` through glibc's ``mallopt``; returns whether they took (False
+    off glibc, or when ``CROSSREG_MALLOC=default``)."""
+    if os.environ.get(VARIABLE, "").strip().lower() == "default":
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return False  # not glibc (musl, macOS)
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return all(mallopt(param, value) == 1 for param, value in SETTINGS)
