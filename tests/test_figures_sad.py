@@ -10,7 +10,6 @@ import polars as pl
 import pytest
 
 from crossreg.cli import build_parser, main
-from crossreg.variants.sad import read_sad
 from crossreg.variants.sad_figures import (
     distribution_figure,
     figure_paths,
@@ -19,6 +18,7 @@ from crossreg.variants.sad_figures import (
     top_variants_figure,
     track_order,
 )
+from crossreg.variants.sad_files import read_sad
 from crossreg.variants.sad_stats import PERCENTILES
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"

@@ -18,7 +18,8 @@ from crossreg.genome import Genome
 from crossreg.io.vcf import read_vcf
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.inference import InferenceOptions
-from crossreg.variants.sad import read_sad, write_sad
+from crossreg.variants.sad import write_sad
+from crossreg.variants.sad_files import read_sad
 from crossreg.variants.sad_stats import (
     PERCENTILES,
     STATS,

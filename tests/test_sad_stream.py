@@ -14,6 +14,7 @@ import pytest
 
 from crossreg.cli import build_parser, main
 from crossreg.variants import sad
+from crossreg.variants.sad_files import read_sad
 from crossreg.variants.sad_stream import Shard
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
@@ -204,7 +205,7 @@ def test_tsv_streams_resumes_and_merges(work, whole):
     argv += ["--fasta", str(work / "genome.fa"), "--vcf", str(work / "snps.vcf")]
     out = work / "one.tsv"
     assert _run([*argv, "--out", str(out)]) == 0
-    table = sad.read_sad(out)
+    table = read_sad(out)
     with h5py.File(whole, "r") as h5:
         np.testing.assert_allclose(table.values, h5["SAD"][:].astype(np.float32), rtol=1e-3)
         assert table.labels == h5["snp"][:].astype(str).tolist()

@@ -454,7 +454,7 @@ def _vcf_subset(vcf: Path, out: Path, pick: Callable[[list[str]], list[str]]) ->
 def _sldp_summary(results: pl.DataFrame, tables: list[Path], panel: dict) -> dict:
     """Per head and tissue: the z and p of the head's tracks of that tissue's cell type
     (all tracks for the null tissue), and how many pass p < 0.05 with a positive z."""
-    from crossreg.variants.sad import read_sad
+    from crossreg.variants.sad_files import read_sad
 
     summary: dict[str, dict] = {}
     for table in tables:

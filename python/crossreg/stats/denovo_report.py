@@ -25,7 +25,7 @@ from crossreg.stats.denovo import (
     track_tests,
 )
 from crossreg.variants.alleles import Allele, scorable_alts
-from crossreg.variants.sad import read_sad
+from crossreg.variants.sad_files import read_sad
 
 TOP_LOADINGS = 3
 SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)

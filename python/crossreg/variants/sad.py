@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
@@ -49,7 +48,7 @@ from crossreg.variants.genes import (
 )
 from crossreg.variants.realign import check_indel_rule
 from crossreg.variants.sad_files import join_tables, merge_shards, write_h5, write_tsv
-from crossreg.variants.sad_stats import PROFILE_STATS, STATS, check_stats
+from crossreg.variants.sad_stats import PROFILE_STATS, check_stats
 from crossreg.variants.sad_stream import (
     DEFAULT_CHUNK_SIZE,
     ChunkStore,
@@ -348,54 +347,3 @@ def check_output(out: Path, stats: Sequence[str]) -> tuple[str, ...]:
             "write them to an .h5"
         )
     return stats
-
-
-@dataclass(frozen=True)
-class SadTable:
-    """SAD scores read back: allele labels, track identifiers and descriptions (empty from
-    ``.tsv``), and the ``(alleles, tracks)`` float32 matrix."""
-
-    labels: list[str]
-    identifiers: list[str]
-    descriptions: list[str]
-    values: npt.NDArray[np.float32]
-
-
-def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
-    """Read a ``crossreg sad`` (or ``basenji_sad.py``) ``.h5``, or a ``crossreg sad`` ``.tsv``;
-    `stat` picks the (alleles × tracks) statistic (default SAD)."""
-    path = Path(path)
-    if stat in PROFILE_STATS:
-        raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
-    if path.suffix == ".h5":
-        import h5py
-
-        with h5py.File(path, "r") as handle:
-            missing = [k for k in ("snp", stat, "target_ids") if k not in handle]
-            if missing:
-                raise ValueError(f"{path}: not a SAD file (no {', '.join(missing)} dataset)")
-            labels = handle["snp"][:].astype(str).tolist()
-            ids = handle["target_ids"][:].astype(str).tolist()
-            descriptions = (
-                handle["target_labels"][:].astype(str).tolist() if "target_labels" in handle else []
-            )
-            values = handle[stat][:].astype(np.float32)
-        return SadTable(labels, ids, descriptions, values)
-    if path.suffix != ".tsv":
-        raise ValueError(f"{path}: SAD files are .h5 or .tsv")
-    import polars as pl
-
-    table = pl.read_csv(path, separator="\t")
-    if table.columns[:5] != ["snp", "chrom", "pos", "ref", "alt"]:
-        raise ValueError(f"{path}: a SAD .tsv starts with columns snp chrom pos ref alt")
-    columns = table.columns[5:]
-    blocks = {c.split(":", 1)[0] for c in columns if ":" in c} & set(STATS)
-    if blocks:  # several statistics (or one other than SAD): STAT:identifier columns
-        columns = [c for c in columns if c.startswith(f"{stat}:")]
-        if not columns:
-            raise ValueError(f"{path}: no {stat} columns (it holds {','.join(sorted(blocks))})")
-    elif stat != "SAD":
-        raise ValueError(f"{path}: holds SAD only, not {stat}")
-    ids = [c.removeprefix(f"{stat}:") if blocks else c for c in columns]
-    values = table.select(columns).to_numpy().astype(np.float32)
-    return SadTable(table["snp"].cast(str).to_list(), ids, [], values)

@@ -25,6 +25,7 @@ import polars as pl
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import assay_of
 from crossreg.plots import colours, new_figure, save_figure
+from crossreg.variants.sad_files import read_sad
 from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS
 
 if TYPE_CHECKING:
@@ -70,7 +71,6 @@ def summarise(path: str | os.PathLike[str], *, top: int = TOP_VARIANTS) -> SadSu
     meta = path.with_name(path.name + ".json")
     stats = json.loads(meta.read_text()).get("stats", "SAD") if meta.exists() else "SAD"
     stat = first_stat(str(stats).split(","))
-    from crossreg.variants.sad import read_sad
 
     sad = read_sad(path, stat)
     rows = pl.read_csv(path, separator="\t", columns=["snp", "chrom", "pos", "ref", "alt"])

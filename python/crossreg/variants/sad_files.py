@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ import numpy.typing as npt
 from crossreg.io.atomic import atomic_path, atomic_write
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
-from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS
+from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS, STATS
 
 BLOCK_BYTES = 64 << 20  # about this much of a dataset is read or written at a time
 HISTOGRAM_TRACKS = 1024  # tracks counted per pass for percentiles: 512 MiB of counts
@@ -370,3 +371,54 @@ def _merge_tsv(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) ->
 def _first_line(path: Path) -> str:
     with open(path) as handle:
         return handle.readline()
+
+
+@dataclass(frozen=True)
+class SadTable:
+    """SAD scores read back: allele labels, track identifiers and descriptions (empty from
+    ``.tsv``), and the ``(alleles, tracks)`` float32 matrix."""
+
+    labels: list[str]
+    identifiers: list[str]
+    descriptions: list[str]
+    values: npt.NDArray[np.float32]
+
+
+def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
+    """Read a ``crossreg sad`` (or ``basenji_sad.py``) ``.h5``, or a ``crossreg sad`` ``.tsv``;
+    `stat` picks the (alleles × tracks) statistic (default SAD)."""
+    path = Path(path)
+    if stat in PROFILE_STATS:
+        raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
+    if path.suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            missing = [k for k in ("snp", stat, "target_ids") if k not in handle]
+            if missing:
+                raise ValueError(f"{path}: not a SAD file (no {', '.join(missing)} dataset)")
+            labels = handle["snp"][:].astype(str).tolist()
+            ids = handle["target_ids"][:].astype(str).tolist()
+            descriptions = (
+                handle["target_labels"][:].astype(str).tolist() if "target_labels" in handle else []
+            )
+            values = handle[stat][:].astype(np.float32)
+        return SadTable(labels, ids, descriptions, values)
+    if path.suffix != ".tsv":
+        raise ValueError(f"{path}: SAD files are .h5 or .tsv")
+    import polars as pl
+
+    table = pl.read_csv(path, separator="\t")
+    if table.columns[:5] != ["snp", "chrom", "pos", "ref", "alt"]:
+        raise ValueError(f"{path}: a SAD .tsv starts with columns snp chrom pos ref alt")
+    columns = table.columns[5:]
+    blocks = {c.split(":", 1)[0] for c in columns if ":" in c} & set(STATS)
+    if blocks:  # several statistics (or one other than SAD): STAT:identifier columns
+        columns = [c for c in columns if c.startswith(f"{stat}:")]
+        if not columns:
+            raise ValueError(f"{path}: no {stat} columns (it holds {','.join(sorted(blocks))})")
+    elif stat != "SAD":
+        raise ValueError(f"{path}: holds SAD only, not {stat}")
+    ids = [c.removeprefix(f"{stat}:") if blocks else c for c in columns]
+    values = table.select(columns).to_numpy().astype(np.float32)
+    return SadTable(table["snp"].cast(str).to_list(), ids, [], values)

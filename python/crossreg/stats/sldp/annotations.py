@@ -83,7 +83,7 @@ def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
     """One annotation per track of a ``crossreg sad`` file, named by target id: the
     alt − ref score, as data alleles A1 = alt, A2 = ref (so it is kept where bim A1 is the
     alt allele and negated where bim A1 is the reference allele)."""
-    from crossreg.variants.sad import read_sad
+    from crossreg.variants.sad_files import read_sad
 
     path = Path(path)
     table = read_sad(path)
