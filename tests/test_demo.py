@@ -47,6 +47,17 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
         assert (out / "models" / genome / "best" / "model.safetensors").exists()
     assert (out / "models" / "joint" / "metrics.csv").exists()
     assert "joint R" in (out / "summary.txt").read_text()
+    # Figure 3: every head of the joint model on every genome's held-out sites
+    assert set(summary["transfer"]) == {
+        f"{h}_head_on_{g}" for h in ("human", "mouse") for g in ("human", "mouse")
+    }
+    for key, assays in summary["transfer"].items():
+        assert "CAGE" in assays and "DNASE" in assays, key
+        for assay, row in assays.items():
+            assert {"pairs", "raw_r", "normalised_r_matched", "normalised_r_unmatched"} <= set(row)
+            assert row["pairs"] > 0 and row.get("tss", row.get("sites", 0)) > 0, (key, assay)
+        assert (out / "transfer" / key / "matrix.tsv").exists()
+    assert "transfer at held-out sites" in (out / "summary.txt").read_text()
     # planted variants scored with both heads of the joint model, across species too
     assert set(summary["variants"]) == {
         f"{h}_head_on_{g}" for h in ("human", "mouse") for g in ("human", "mouse")

@@ -162,14 +162,16 @@ def test_single_genome_model_compares_with_the_joint_one(tmp_path, joint_run, st
     assert main(args) == 0
     table = (out / "comparison.tsv").read_text().splitlines()
     assert table[0].split("\t")[:3] == ["assay", "tracks", "mean_r_joint"]
-    assert table[1].startswith("ALL\t18\t")
+    tracks = DataStore(stores["human"]).num_targets
+    assert table[1].startswith(f"ALL\t{tracks}\t")
     assert (out / "scatter.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_mismatched_params_are_refused(tmp_path, stores):
     params = tmp_path / "params.json"
     params.write_text(json.dumps(small_params({"human": 5})))
-    with pytest.raises(ValueError, match=r"has 5 units but dataset .* has 18 tracks"):
+    tracks = DataStore(stores["human"]).num_targets
+    with pytest.raises(ValueError, match=rf"has 5 units but dataset .* has {tracks} tracks"):
         train(params, [stores["human"]], tmp_path / "run", TrainOptions(max_epochs=1))
     with pytest.raises(ValueError, match="no head for genome"):
         train(params, list(stores.values()), tmp_path / "run2", TrainOptions(max_epochs=1))

@@ -36,6 +36,7 @@ from crossreg.data.store import BuildOptions, DataStore, build_dataset
 from crossreg.errors import CommandError
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.compare import write_comparison
+from crossreg.evaluate.transfer import write_transfer
 from crossreg.io.atomic import atomic_write
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.metrics import TrackMetrics
@@ -132,11 +133,12 @@ def demo_params(tracks: dict[str, int]) -> dict:
 def step_count(genomes: int) -> int:
     """Steps of a demo of `genomes` genomes: synth, split, three stores per genome (measured,
     noise-free and in-window truth), a joint and one single-genome training per genome, per
-    genome two evaluations and a comparison, SAD of each genome's variants with every head,
+    genome two evaluations and a comparison, transfer of every head on every genome, SAD of
+    each genome's variants with every head,
     two SAD tables and the de novo tests, SAD of the panel with every head and SLDP, and
     ISM."""
     g = genomes
-    return 2 + 3 * g + (1 + g) + 3 * g + g * g + 3 + (g + 1) + 1
+    return 2 + 3 * g + (1 + g) + 3 * g + g * g + g * g + 3 + (g + 1) + 1
 
 
 @dataclass
@@ -320,6 +322,7 @@ def _run_demo(out: Path, settings: DemoSettings) -> dict:
             store_ceilings(stores[name], noise_free[name]),
             store_ceilings(stores[name], in_window[name]),
         )
+    summary["transfer"] = _transfer_at_tss(out, synth, manifest, stores)
     summary["variants"] = _score_variants(out, synth, manifest, stores)
     summary["denovo"] = _denovo_tests(out, synth, manifest)
     summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings)
@@ -333,6 +336,25 @@ def _run_demo(out: Path, settings: DemoSettings) -> dict:
     print(text)
     print(f"report: {write_report(out)}")
     return summary
+
+
+def _transfer_at_tss(
+    out: Path, synth: Path, manifest: dict, stores: dict[str, Path]
+) -> dict[str, dict]:
+    """``crossreg transfer`` of every head of the joint model on every genome's held-out
+    sites (valid and test): per assay the matched pairs' raw and mean-normalised R and the
+    unmatched pairs' normalised R (the paper's Figure 3)."""
+    model = out / "models" / "joint" / "best"
+    result = {}
+    for name, entry in manifest["genomes"].items():
+        gtf = synth / entry["gtf"]
+        for head in manifest["genomes"]:
+            folder = out / "transfer" / f"{head}_head_on_{name}"
+            argv = ["transfer", "--model", str(model), "--head", head, "--data", str(stores[name])]
+            argv += ["--gtf", str(gtf), "--out", str(folder)]
+            found = _step(argv, write_transfer, model, head, stores[name], gtf, folder)
+            result[f"{head}_head_on_{name}"] = found.assays
+    return result
 
 
 def _score_variants(
@@ -583,6 +605,11 @@ def _genome_summary(
     return result
 
 
+def _fmt(value: float | None) -> str:
+    """A correlation for the summary table (``n/a`` when it could not be computed)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def format_summary(summary: dict) -> str:
     """The summary as a readable table."""
     lines = [f"crossreg demo ({summary['settings']['preset']} preset, {summary['seconds']} s)"]
@@ -602,6 +629,22 @@ def format_summary(summary: dict) -> str:
                 f"{s['reachable_ceiling']:6.3f} {s['joint_over_reachable']:11.2f} "
                 f"{s['improved_by_joint']:4d}/{s['tracks']:<4d} {s['binomial_p']:8.3g}"
             )
+    if summary.get("transfer"):
+        lines.append("")
+        lines.append(
+            "transfer at held-out sites (valid+test; CAGE/CHIP at gene TSSs, DNASE at the 10% "
+            "most variable bins), joint model"
+        )
+        header = f"{'head on genome':22s} {'assay':6s} {'pairs':>5s} {'sites':>6s} {'raw R':>7s}"
+        lines.append(header + f" {'norm R matched':>14s} {'norm R unmatched':>16s}")
+        for key, assays in summary["transfer"].items():
+            for assay, t in assays.items():
+                sites = t.get("tss", t.get("sites", 0))
+                lines.append(
+                    f"{key.replace('_', ' '):22s} {assay:6s} {t['pairs']:5d} {sites:6d} "
+                    f"{_fmt(t['raw_r']):>7s} {_fmt(t['normalised_r_matched']):>14s} "
+                    f"{_fmt(t['normalised_r_unmatched']):>16s}"
+                )
     lines.append("")
     lines.append("planted variant effects, SAD of the joint model (--rc), tracks matched by assay")
     header = f"{'head on variants':22s} {'pairs':>6s} {'sign agrees':>11s} {'p':>9s}"
