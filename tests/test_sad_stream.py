@@ -237,7 +237,7 @@ def test_targets_keep_the_named_tracks(work, whole):
         _sad(work, work / "none.h5", "--targets", "no-such-assay")
 
 
-def test_unscorable_alleles_are_skipped_and_counted(work, tmp_path):
+def test_unscorable_alleles_are_skipped_and_counted(work, tmp_path, logs):
     lines = (work / "snps.vcf").read_text().splitlines()
     first = next(line for line in lines if not line.startswith("#")).split("\t")
     pos, ref = first[1], first[3]
@@ -261,6 +261,8 @@ def test_unscorable_alleles_are_skipped_and_counted(work, tmp_path):
         assert np.isfinite(h5["SAD"][:]).all()
         skipped = h5.attrs["skipped_alleles"]
     assert skipped == ("longer than the window:1,structural variant:1,symbolic or missing ALT:2")
+    warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
+    assert any(m.startswith("skipping 4 alleles that cannot be scored") for m in warned)
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 5000])

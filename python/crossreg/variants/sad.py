@@ -243,8 +243,15 @@ def _log_plan(
     stats: Sequence[str],
 ) -> None:
     skipped = sum(plan.skipped.values())
+    if skipped:  # a warning: it shows under -q too
+        log.warning(
+            "skipping %d alleles that cannot be scored (%s); counted in the output's "
+            "skipped_alleles",
+            skipped,
+            format_counts(plan.skipped),
+        )
     log.info(
-        "scoring %d alleles%s with the '%s' head (%d tracks) on %s%s%s%s",
+        "scoring %d alleles%s with the '%s' head (%d tracks) on %s%s%s",
         plan.alleles,
         "" if shard is None else f" (shard {shard}: records {plan.start}-{plan.stop} of {kept})",
         head,
@@ -252,7 +259,6 @@ def _log_plan(
         model_device(model),
         options.describe(),
         "" if tuple(stats) == ("SAD",) else f"; stats {','.join(stats)}",
-        f"; {skipped} alleles skipped ({format_counts(plan.skipped)})" if skipped else "",
     )
 
 
