@@ -29,3 +29,8 @@ def test_help_runs_as_a_module():
         [sys.executable, "-m", "crossreg", "--help"], capture_output=True, text=True, check=True
     )
     assert "usage: crossreg" in result.stdout
+
+
+def test_no_subcommand_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "usage: crossreg" in capsys.readouterr().err

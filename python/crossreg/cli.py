@@ -82,9 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.quiet)
     tune_malloc()
-    if getattr(args, "run", None) is None:
-        parser.print_help()
-        return 0
+    if getattr(args, "run", None) is None:  # no subcommand: a usage error, as argparse's
+        parser.print_help(sys.stderr)
+        return 2
     started, clock = time.time(), time.perf_counter()
     status = 1
     try:
