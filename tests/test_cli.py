@@ -34,3 +34,10 @@ def test_help_runs_as_a_module():
 def test_no_subcommand_prints_help_and_exits_2(capsys):
     assert main([]) == 2
     assert "usage: crossreg" in capsys.readouterr().err
+
+
+def test_a_missing_input_names_its_option(tmp_path, logs):
+    missing = tmp_path / "nope.txt"
+    assert main(["compare", "--joint", str(missing), "--single", str(missing), "--out",
+                 str(tmp_path / "out")]) == 1  # fmt: skip
+    assert f"--joint {missing}: no such file or directory" in logs.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -75,6 +76,21 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     log.setLevel(level)
 
 
+def missing_file_message(args: argparse.Namespace, err: FileNotFoundError) -> str:
+    """A missing file named by the option that gave it (``--vcf nope.vcf: no such file``)
+    when an option's value is the missing path; the error's own text otherwise."""
+    text = str(err)
+    missing = str(err.filename) if err.filename is not None else None
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            path = str(item) if isinstance(item, str | os.PathLike) else None
+            named = path == missing or (missing is None and path in text)
+            if path and named and not os.path.exists(path):
+                option = name if name in ("directory", "shards") else f"--{name.replace('_', '-')}"
+                return f"{option} {path}: no such file or directory (check the path)"
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crossreg`` command."""
     parser = build_parser()
@@ -89,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 1
     try:
         status = int(args.run(args) or 0)
+    except FileNotFoundError as err:
+        log.error("%s", missing_file_message(args, err))
     except (ValueError, OSError, CommandError) as err:
         log.error("%s", err)
     except KeyboardInterrupt as err:
