@@ -41,3 +41,21 @@ def test_a_missing_input_names_its_option(tmp_path, logs):
     assert main(["compare", "--joint", str(missing), "--single", str(missing), "--out",
                  str(tmp_path / "out")]) == 1  # fmt: skip
     assert f"--joint {missing}: no such file or directory" in logs.text
+
+
+def test_every_option_says_what_it_does_and_its_default():
+    import argparse
+
+    from crossreg.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            if action.option_strings and action.help != argparse.SUPPRESS:
+                assert action.help, f"crossreg {name} {action.option_strings[0]} has no help"
+        text = sub.format_help()
+        assert "%(default)" not in text, name
+    train = subparsers.choices["train"].format_help()
+    assert "(default: 0)" in train  # --seed
+    assert "else 16" in train  # --patience from the params

@@ -44,6 +44,20 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Help that shows each option's default, unless its text already says it or there is
+    none to show (``None``, ``False``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = default is not None and default is not False and default != argparse.SUPPRESS
+        shown = shown and bool(action.option_strings)
+        if shown and "default" not in text.lower() and not isinstance(default, list):
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
     parser = argparse.ArgumentParser(
@@ -59,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="<command>")
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
-        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        sub = subparsers.add_parser(
+            name, help=module.HELP, description=module.HELP, formatter_class=DefaultsFormatter
+        )
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser

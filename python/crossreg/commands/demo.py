@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "run synth → split → data → train → evaluate → compare on generated genomes"
+HELP = (
+    "the whole pipeline on generated genomes: synth → split → data → train (joint and "
+    "single) → evaluate → compare → transfer → SAD of planted variants → de novo tests → "
+    "SLDP → ISM, then summary.txt and report.html"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,8 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="tiny genomes and two short epochs: checks the pipeline in about a minute",
     )
-    parser.add_argument("--epochs", type=int, help="maximum training epochs per model")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--epochs", type=int, help="maximum training epochs per model (default: 15; with --fast, 2)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the synthetic world, the split and training"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -87,14 +87,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sign-flip RNG seed")
     parser.add_argument("--flips", type=int, default=1_000_000, help="most sign flips (T)")
     parser.add_argument("--jk-blocks", type=int, default=300, help="number of chunks")
-    parser.add_argument("--weights", default="Winv_ahat_h", choices=["Winv_ahat_h", "Winv_ahat_I"])
+    parser.add_argument(
+        "--weights",
+        default="Winv_ahat_h",
+        choices=["Winv_ahat_h", "Winv_ahat_I"],
+        help="regression weights, as sldp --weights: the LD-aware inverse (with h2g) or "
+        "without h2g",
+    )
     parser.add_argument(
         "--alpha",
         type=float,
         default=-1.0,
         help="-1: annotation is per normalised genotype; 0: per allele",
     )
-    parser.add_argument("--spectrum-percent", type=float, default=95.0)
+    parser.add_argument(
+        "--spectrum-percent",
+        type=float,
+        default=95.0,
+        help="keep the LD eigenvectors explaining this percent of each block's variance",
+    )
     parser.add_argument("--ld-cache", type=Path, default=None, help="cache of LD spectra")
     parser.add_argument(
         "--verbose-thresh", type=float, default=0.05, help="write chunk tables below this p"

@@ -42,12 +42,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "dataset of genome GENOME; repeatable (default: each dataset trains head_<its genome>)",
     )
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last")
-    parser.add_argument("--max-epochs", type=int, help="stop after this many epochs")
-    parser.add_argument("--patience", type=int, help="epochs without improvement before stopping")
-    parser.add_argument("--min-epochs", type=int, help="never stop before this many epochs")
-    parser.add_argument("--batch-size", type=int, help="examples per step (global)")
-    parser.add_argument("--steps-per-epoch", type=int, help="cap on training steps per epoch")
-    parser.add_argument("--clip-norm", type=float, help="gradient clipping norm (0: none)")
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        help="stop after this many epochs (default: the params' train_epochs_max, else 10000)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        help="epochs without improvement before stopping (default: the params' patience, else 16)",
+    )
+    parser.add_argument(
+        "--min-epochs",
+        type=int,
+        help="never stop before this many epochs (default: the params' train_epochs_min, else 1)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="examples per step, over all processes (default: the params' batch_size, else 4)",
+    )
+    parser.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        help="cap on training steps per epoch (default: every training window once)",
+    )
+    parser.add_argument(
+        "--clip-norm",
+        type=float,
+        help="gradient clipping norm, 0 for none (default: the params' clip_norm, else none)",
+    )
     parser.add_argument(
         "--clip-mode",
         choices=["per_tensor", "global"],
@@ -68,7 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="then fine-tune each genome alone for up to this many epochs (paper: yes)",
     )
     parser.add_argument("--gelu", choices=GELU_FORMS, default="tanh", help="GELU form")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of initial weights, batch order and augmentation"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument(
         "--bf16",
