@@ -81,12 +81,22 @@ def test_vcf_errors_name_file_and_line(tmp_path, body, message):
         read_vcf(path)
 
 
-def test_vcf_without_header_is_rejected(tmp_path):
-    path = _write(tmp_path / "a.vcf", "chr1\t5\tv\tA\tC\t.\t.\t.\n")
-    with pytest.raises(ValueError, match=r"a\.vcf:1: a record comes before"):
-        read_vcf(path)
-    with pytest.raises(ValueError, match="no '#CHROM"):
+def test_basenji_tutorial_vcf_without_header_and_with_six_columns(tmp_path, logs):
+    # Basenji's tutorial VCF: VCFv4.0, no #CHROM line, records of six columns
+    text = "##fileformat=VCFv4.0\nchr6\t117210052\trs339331\tT\tC\t100\n"
+    (v,) = read_vcf(_write(tmp_path / "a.vcf", text))
+    assert (v.chrom, v.pos, v.id, v.ref, v.alts, v.qual) == (
+        "chr6", 117210051, "rs339331", "T", ("C",), "100"
+    )  # fmt: skip
+    assert "no '#CHROM POS ID REF ALT ...' header line" in logs.text
+    short_header = "#CHROM\tPOS\tID\tREF\tALT\nchr1\t5\tv\tA\tC\n"
+    assert read_vcf(_write(tmp_path / "s.vcf", short_header))[0].alts == ("C",)
+    with pytest.raises(ValueError, match="no records and no '#CHROM"):
         read_vcf(_write(tmp_path / "b.vcf", "##fileformat=VCFv4.2\n"))
+    with pytest.raises(ValueError, match="must start with #CHROM POS ID REF ALT"):
+        read_vcf(_write(tmp_path / "c.vcf", "#CHROM\tSTART\tEND\nchr1\t5\t6\n"))
+    with pytest.raises(ValueError, match="3 tab-separated fields"):
+        read_vcf(_write(tmp_path / "d.vcf", "chr1\t5\t6\n"))
 
 
 def test_vcf_reference_check(tmp_path):

@@ -9,6 +9,7 @@ after ALT, QUAL or FILTER (as some tools write) are read with the missing column
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -22,6 +23,8 @@ from crossreg.io.text import open_text
 
 if TYPE_CHECKING:
     from crossreg.genome import Genome
+
+log = logging.getLogger("crossreg")
 
 HEADER_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _ALLELE = re.compile(r"^[ACGTNacgtn]+$")
@@ -76,23 +79,27 @@ def iter_vcf(path: str | os.PathLike[str]) -> Iterator[Variant]:
                 continue
             fields = text.split("\t")
             if text.startswith("#"):
-                if tuple(fields[:8]) != HEADER_COLUMNS:
+                shown = tuple(fields[:8])
+                if len(shown) < 5 or shown != HEADER_COLUMNS[: len(shown)]:
                     raise ValueError(
                         f"{path}:{line_no}: the column header must start with "
-                        f"{' '.join(HEADER_COLUMNS)} (tab-separated), got '{text[:80]}'"
+                        f"{' '.join(HEADER_COLUMNS[:5])} (tab-separated; then QUAL FILTER "
+                        f"INFO), got '{text[:80]}'"
                     )
                 seen_header = True
                 continue
-            if not seen_header:
-                raise ValueError(
-                    f"{path}:{line_no}: a record comes before the '#CHROM POS ...' header line; "
-                    "is this a VCF file?"
-                )
             if len(fields) < 5:
                 raise ValueError(
                     f"{path}:{line_no}: {len(fields)} tab-separated fields; a VCF record needs "
                     "CHROM POS ID REF ALT (then QUAL FILTER INFO)"
                 )
+            if not seen_header:  # older files (Basenji's tutorial VCF) go without one
+                log.warning(
+                    "%s: no '#CHROM POS ID REF ALT ...' header line; reading the records as "
+                    "CHROM POS ID REF ALT [QUAL FILTER INFO]",
+                    path,
+                )
+                seen_header = True
             fields += ["."] * (8 - len(fields))
             chrom, pos_text, vid, ref, alt = fields[:5]
             try:
@@ -123,7 +130,7 @@ def iter_vcf(path: str | os.PathLike[str]) -> Iterator[Variant]:
                 samples=tuple(fields[8:]),
             )
     if not seen_header:
-        raise ValueError(f"{path}: no '#CHROM POS ID REF ALT QUAL FILTER INFO' header line")
+        raise ValueError(f"{path}: no records and no '#CHROM POS ID REF ALT ...' header line")
 
 
 def read_vcf(path: str | os.PathLike[str], *, genome: Genome | None = None) -> list[Variant]:
