@@ -70,3 +70,28 @@ def test_select_targets_by_index_range_identifier_and_pattern():
     for spec, message in (("9", "tracks are 0-4"), ("3-1", "tracks are"), ("RNA", "selects no")):
         with pytest.raises(ValueError, match=message):
             select_targets(targets, spec)
+
+
+def test_every_bad_row_is_listed_in_one_error(tmp_path):
+    from crossreg.io.targets import read_targets
+
+    header = "index\tidentifier\tfile\tclip\tscale\tsum_stat\tdescription"
+    rows = [
+        "0\tT0\ta.bw\t32\t2\tsum\tDNASE:liver",  # file missing
+        "1\tT1\tb.bw\tlots\t2\tsum\tDNASE:heart",  # bad clip
+        "2\tT0\tc.bw\t32\t2\tsum\tCAGE:liver",  # duplicate identifier
+        "3\tT3\td.bw\t32\t2\tmedian\tCAGE:heart",  # unknown sum_stat
+    ]
+    table = tmp_path / "targets.txt"
+    table.write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(ValueError) as caught:
+        read_targets(table, check_files=True)
+    text = str(caught.value)
+    assert text.startswith(f"{table}: 4 problems in the targets table:")
+    for needle in (
+        ":2: track file",
+        ":3: column 'clip' is 'lots'",
+        ":4: identifier 'T0'",
+        ":5: sum_stat 'median'",
+    ):
+        assert needle in text, needle

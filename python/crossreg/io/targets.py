@@ -103,12 +103,16 @@ def _number(path: Path, line: int, column: str, text: str, *, positive: bool) ->
     return value
 
 
+MAX_PROBLEMS = 25  # problems listed at most in one error about a targets table
+
+
 def read_targets(path: str | os.PathLike[str], *, check_files: bool = False) -> TargetsTable:
     """Read and check a targets table.
 
-    Raises ValueError naming the line for a missing column, a bad number, an unknown
-    ``sum_stat`` or a duplicate identifier; with `check_files`, also for a track file
-    that does not exist.
+    Every row is checked before anything is raised: one ValueError lists every problem
+    (up to :data:`MAX_PROBLEMS`), each naming its line — a wrong number of fields, a bad
+    number, an unknown ``sum_stat``, a duplicate identifier and, with `check_files`, a
+    track file that does not exist.
     """
     path = Path(path)
     with open(path, newline="") as handle:
@@ -126,72 +130,96 @@ def read_targets(path: str | os.PathLike[str], *, check_files: bool = False) -> 
         )
     col = {name: i for i, name in enumerate(header)}
     targets: list[Target] = []
+    lines: list[int] = []
+    problems: list[str] = []
     seen: dict[str, int] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(header):
-            raise ValueError(
-                f"{path}:{line}: {len(row)} tab-separated fields but the header has "
-                f"{len(header)}; check for a missing or extra tab"
-            )
-        cell = {name: row[i].strip() for name, i in col.items()}
-        identifier = cell["identifier"]
-        if not identifier:
-            raise ValueError(f"{path}:{line}: the identifier is empty")
-        if identifier in seen:
-            raise ValueError(
-                f"{path}:{line}: identifier '{identifier}' already used on line "
-                f"{seen[identifier]}; identifiers must be unique"
-            )
-        seen[identifier] = line
-        sum_stat = cell["sum_stat"].lower()
-        if sum_stat == "avg":
-            sum_stat = "mean"
-        if sum_stat not in SUM_STATS:
-            raise ValueError(
-                f"{path}:{line}: sum_stat '{cell['sum_stat']}' is unknown; use one of "
-                f"{', '.join(SUM_STATS)}"
-            )
-        clip_soft_text = cell.get("clip_soft", "")
-        index_text = cell.get("index", "")
         try:
-            index = int(index_text) if index_text else len(targets)
-        except ValueError:
-            raise ValueError(f"{path}:{line}: index '{index_text}' is not a whole number") from None
-        files = tuple(f.strip() for f in cell["file"].split(",") if f.strip())
-        if not files:
-            raise ValueError(f"{path}:{line}: no track file given for '{identifier}'")
-        known = {"index", "clip_soft", *REQUIRED_COLUMNS}
-        targets.append(
-            Target(
-                index=index,
-                identifier=identifier,
-                files=files,
-                clip=_number(path, line, "clip", cell["clip"], positive=True),
-                scale=_number(path, line, "scale", cell["scale"], positive=True),
-                sum_stat=sum_stat,
-                description=cell["description"],
-                clip_soft=(
-                    _number(path, line, "clip_soft", clip_soft_text, positive=True)
-                    if clip_soft_text
-                    else None
-                ),
-                extra={k: v for k, v in cell.items() if k not in known},
-            )
-        )
-    if not targets:
-        raise ValueError(f"{path}: the targets table has a header but no tracks")
+            targets.append(_parse_row(path, line, row, header, col, seen, len(targets)))
+            lines.append(line)
+        except ValueError as err:
+            problems.append(str(err))
     table = TargetsTable(path=path, targets=tuple(targets))
     if check_files:
-        for line, target in enumerate(table.targets, start=2):
-            for file in table.track_files(target):
-                if not file.exists():
-                    raise ValueError(
-                        f"{path}:{line}: track file {file} of '{target.identifier}' does not "
-                        "exist (relative paths are relative to the table's folder)"
-                    )
+        for line, target in zip(lines, table.targets, strict=True):
+            problems += [
+                f"{path}:{line}: track file {file} of '{target.identifier}' does not exist "
+                "(relative paths are relative to the table's folder)"
+                for file in table.track_files(target)
+                if not file.exists()
+            ]
+    if problems:
+        shown = problems[:MAX_PROBLEMS]
+        more = (
+            f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+        )
+        head = f"{path}: {len(problems)} problems in the targets table:\n  "
+        raise ValueError((head if len(problems) > 1 else "") + "\n  ".join(shown) + more)
+    if not targets:
+        raise ValueError(f"{path}: the targets table has a header but no tracks")
     return table
+
+
+def _parse_row(
+    path: Path,
+    line: int,
+    row: list[str],
+    header: list[str],
+    col: dict[str, int],
+    seen: dict[str, int],
+    position: int,
+) -> Target:
+    """One row of a targets table as a Target; a ValueError naming the line otherwise."""
+    if len(row) != len(header):
+        raise ValueError(
+            f"{path}:{line}: {len(row)} tab-separated fields but the header has "
+            f"{len(header)}; check for a missing or extra tab"
+        )
+    cell = {name: row[i].strip() for name, i in col.items()}
+    identifier = cell["identifier"]
+    if not identifier:
+        raise ValueError(f"{path}:{line}: the identifier is empty")
+    if identifier in seen:
+        raise ValueError(
+            f"{path}:{line}: identifier '{identifier}' already used on line "
+            f"{seen[identifier]}; identifiers must be unique"
+        )
+    seen[identifier] = line
+    sum_stat = cell["sum_stat"].lower()
+    if sum_stat == "avg":
+        sum_stat = "mean"
+    if sum_stat not in SUM_STATS:
+        raise ValueError(
+            f"{path}:{line}: sum_stat '{cell['sum_stat']}' is unknown; use one of "
+            f"{', '.join(SUM_STATS)}"
+        )
+    clip_soft_text = cell.get("clip_soft", "")
+    index_text = cell.get("index", "")
+    try:
+        index = int(index_text) if index_text else position
+    except ValueError:
+        raise ValueError(f"{path}:{line}: index '{index_text}' is not a whole number") from None
+    files = tuple(f.strip() for f in cell["file"].split(",") if f.strip())
+    if not files:
+        raise ValueError(f"{path}:{line}: no track file given for '{identifier}'")
+    known = {"index", "clip_soft", *REQUIRED_COLUMNS}
+    return Target(
+        index=index,
+        identifier=identifier,
+        files=files,
+        clip=_number(path, line, "clip", cell["clip"], positive=True),
+        scale=_number(path, line, "scale", cell["scale"], positive=True),
+        sum_stat=sum_stat,
+        description=cell["description"],
+        clip_soft=(
+            _number(path, line, "clip_soft", clip_soft_text, positive=True)
+            if clip_soft_text
+            else None
+        ),
+        extra={k: v for k, v in cell.items() if k not in known},
+    )
 
 
 def _format_number(value: float) -> str:
