@@ -226,3 +226,15 @@ def test_training_mode_gradients():
     for name, param in model.named_parameters():
         if not name.startswith("heads.mouse."):
             assert param.grad.abs().sum() > 0, name
+
+
+def test_windows_of_another_length_are_refused():
+    from crossreg.model.params import parse_params
+    from crossreg.model.seqnn import SeqNN
+    from tests.pipeline import small_params
+
+    model = SeqNN(parse_params(small_params({"human": 3})).model)
+    length = model.seq_length
+    with pytest.raises(ValueError, match=f"windows of {length + 8:,} bp given to a model of"):
+        model(torch.zeros(1, length + 8, 4), "human")
+    assert model(torch.zeros(1, length, 4, dtype=torch.uint8), "human").dtype == torch.float32

@@ -133,9 +133,15 @@ class SeqNN(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Trunk output after the final activation: ``(B, L, 4)`` → ``(B, bins, channels)``.
 
-        Integer one-hot (e.g. uint8) is converted to float32."""
+        Integer one-hot (e.g. uint8) is converted to float32; windows must be the model's
+        ``seq_length`` long (another length would give another number of bins)."""
         if x.ndim != 3 or x.shape[-1] != 4:
             raise ValueError(f"input must be one-hot (batch, length, 4), got {tuple(x.shape)}")
+        if x.shape[1] != self.seq_length:
+            raise ValueError(
+                f"windows of {x.shape[1]:,} bp given to a model of {self.seq_length:,}-bp "
+                "windows; cut or pad them to the model's seq_length"
+            )
         if not x.is_floating_point():
             x = x.float()
         h = self.trunk(x.transpose(1, 2).contiguous())
