@@ -222,3 +222,14 @@ def test_a_vcf_with_no_record_on_the_fasta_stops_with_the_naming_hint(work):
     with pytest.raises(ValueError, match=r"chromosome the genome lacks.*chr"):
         _run(argv)
     assert not (work / "none.h5").exists()
+
+
+def test_records_past_the_end_or_in_gaps(small_genome):
+    size = small_genome.sizes["c"]
+    past = Variant("c", size + 49_000_000, "A", ("G",), id="rs_far")
+    with pytest.raises(
+        ValueError, match=rf"rs_far at c:{size + 49_000_001} lies past the end of c \({size:,} bp"
+    ):
+        scored_alleles([past], small_genome, source="x.vcf")
+    in_gap = Variant("c", size + 10, "N", ("A",), id="rs_gap")
+    assert scored_alleles([in_gap], small_genome, source="x.vcf") == []

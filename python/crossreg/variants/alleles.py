@@ -23,13 +23,16 @@ class Allele:
 
 def skip_reason(variant: Variant, alt: str, seq_length: int | None = None) -> str | None:
     """Why the (`variant`, `alt`) pair cannot be scored, or ``None`` when it can: a symbolic
-    or missing ALT (``<DEL>``, ``*``, ``.``), a structural variant (``SVTYPE`` in INFO), or,
+    or missing ALT (``<DEL>``, ``*``, ``.``), a structural variant (``SVTYPE`` in INFO), a
+    REF of N only (an assembly gap, or past the chromosome's end), or,
     given the model's `seq_length`, an allele that does not fit in the window from its
     centre (REF or ALT longer than ``seq_length // 2 + 1`` bp)."""
     if not alt.isalpha():
         return "symbolic or missing ALT"
     if "SVTYPE" in variant.info:
         return "structural variant"
+    if set(variant.ref) <= {"N"}:
+        return "REF is N (assembly gap or off the chromosome)"
     if seq_length is not None and max(len(variant.ref), len(alt)) > seq_length // 2 + 1:
         return "longer than the window"
     return None

@@ -58,17 +58,25 @@ def scored_alleles(
 
     Alleles that cannot be scored (:func:`crossreg.variants.alleles.skip_reason`; with
     `seq_length`, also those longer than half the window) are skipped, counted at debug
-    level (a SAD run counts them per reason in its metadata); a chromosome
-    the genome lacks or a REF that matches neither the genome nor (for SNPs) the ALT is an
-    error naming the record.
+    level (a SAD run counts them per reason in its metadata); a chromosome the genome
+    lacks, a record past the chromosome's end, or a REF that matches neither the genome nor
+    (for SNPs) the ALT is an error naming the record.
     """
     alleles: list[Allele] = []
     skipped = 0
     for v in variants:
         require_chromosome(v, genome, source=source)
-        found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
         alts = scorable_alts(v, seq_length)
         skipped += len(v.alts) - len(alts)
+        if not alts:
+            continue
+        size = genome.sizes[v.chrom]
+        if v.end > size:
+            raise ValueError(
+                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} lies past the end of "
+                f"{v.chrom} ({size:,} bp in the FASTA); check the genome build"
+            )
+        found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
         for alt in alts:
             if found != v.ref:
                 if not (v.is_snp and found == alt):
