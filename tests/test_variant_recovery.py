@@ -46,3 +46,16 @@ def test_effect_recovery_counts_signs_and_magnitudes():
     assert got["sign_agreement"] == pytest.approx(2 / 3, abs=1e-4)
     assert got["sign_p"] == pytest.approx(0.5)  # P(X >= 2), X ~ Bin(3, 1/2)
     assert got["effect_vs_neutral"] == pytest.approx(2.0 / 0.5)
+
+
+def test_effects_read_as_numbers_whatever_the_first_rows_hold(tmp_path):
+    from crossreg.variants.recovery import read_effects
+
+    rows = ["variant_id\tkind\tidentifier\tdescription\texpected_change\tsign"]
+    rows += [f"v{i}\tbreak\tT{i}\tDNASE:liver\t0\t0" for i in range(200)]
+    rows.append("v200\tbreak\tT0\tDNASE:liver\t-0.0621411\t-1")
+    path = tmp_path / "variant_effects.tsv"
+    path.write_text("\n".join(rows) + "\n")
+    effects = read_effects(path)
+    assert effects["expected_change"].dtype == pl.Float64
+    assert effects["expected_change"][-1] == pytest.approx(-0.0621411)

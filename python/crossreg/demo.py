@@ -49,7 +49,7 @@ from crossreg.stats.sldp.run import write_sldp
 from crossreg.synth.world import GENOMES, synthesize
 from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.ism import write_ism
-from crossreg.variants.recovery import effect_recovery, sad_long
+from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
 from crossreg.variants.sad import write_sad
 
 log = logging.getLogger("crossreg")
@@ -369,7 +369,7 @@ def _score_variants(
     model = out / "models" / "joint" / "best"
     result = {}
     for name, entry in manifest["genomes"].items():
-        truth = pl.read_csv(synth / entry["variant_effects"], separator="\t")
+        truth = read_effects(synth / entry["variant_effects"])
         for head in manifest["genomes"]:
             sad_tsv = out / "variants" / f"joint_{head}_head_on_{name}.tsv"
             fasta, vcf = synth / entry["fasta"], synth / entry["vcf"]

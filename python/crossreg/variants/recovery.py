@@ -29,6 +29,17 @@ def sad_long(sad_tsv: str | os.PathLike[str], descriptions: Mapping[str, str]) -
     )
 
 
+def read_effects(path: str | os.PathLike[str]) -> pl.DataFrame:
+    """A synthetic world's ``variant_effects.tsv`` (one row per variant × track: the
+    planted ``expected_change`` and its ``sign``), with its number columns typed whatever
+    its first rows hold (``0`` where a track is unaffected)."""
+    return pl.read_csv(
+        path,
+        separator="\t",
+        schema_overrides={"expected_change": pl.Float64, "sign": pl.Int64},
+    )
+
+
 def effect_recovery(scores: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float | int]:
     """Agreement of SAD with the expected effects over the (variant, track) pairs both hold.
 
