@@ -18,8 +18,6 @@ measured rate, for runs with a narrower ``--width``. Times are the best of ``--r
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import tempfile
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from bench_sad import (
     best_times,
     build_model,
     describe_machine,
+    parse_timing_arguments,
     random_genome,
     rate,
     save_random_checkpoint,
@@ -58,18 +57,7 @@ def main() -> None:
     parser.add_argument("--ensemble", nargs="+", choices=list(ENSEMBLES), default=list(ENSEMBLES))
     parser.add_argument("--write", action="store_true", help="also time write_ism end to end")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs; the best is kept")
-    parser.add_argument(
-        "--no-warmup",
-        dest="warmup",
-        action="store_false",
-        help="skip the one-batch warm-up before each timing (for slow models on a CPU)",
-    )
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    os.environ.setdefault("CROSSREG_PROGRESS", "off")
-    logging.getLogger("crossreg").setLevel(logging.ERROR)
+    args = parse_timing_arguments(parser)
     device = torch.device(args.device)
     model, raw = build_model(args.model, device)
     per_site = 1 + 3 * args.width

@@ -334,6 +334,24 @@ def describe_machine(device: torch.device) -> str:
     return f"{where}; torch {torch.__version__}"
 
 
+def parse_timing_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add the options every throughput bench shares (``--no-warmup``, ``--threads``),
+    parse, and quiet crossreg's progress and logs so they do not take part in the timing."""
+    parser.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="skip the one-batch warm-up before each timing (for slow models on a CPU)",
+    )
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    os.environ.setdefault("CROSSREG_PROGRESS", "off")
+    logging.getLogger("crossreg").setLevel(logging.ERROR)
+    return args
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=MODELS, default="demo")
@@ -361,18 +379,7 @@ def main() -> None:
         help="records of each end-to-end VCF (none: no end-to-end table)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best is kept")
-    parser.add_argument(
-        "--no-warmup",
-        dest="warmup",
-        action="store_false",
-        help="skip the one-batch warm-up before each timing (for slow models on a CPU)",
-    )
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    os.environ.setdefault("CROSSREG_PROGRESS", "off")
-    logging.getLogger("crossreg").setLevel(logging.ERROR)
+    args = parse_timing_arguments(parser)
     device = torch.device(args.device)
     model, raw = build_model(args.model, device)
     print(
