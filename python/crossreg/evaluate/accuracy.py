@@ -35,23 +35,6 @@ class Scored:
     window_sums: np.ndarray
 
 
-def evaluate_store(
-    model_dir: str | os.PathLike[str],
-    data_dir: str | os.PathLike[str],
-    *,
-    split: str = "test",
-    genome: str | None = None,
-    options: InferenceOptions = InferenceOptions(),
-) -> pl.DataFrame:
-    """Pearson R and R² per track over all bins of all windows of `split`.
-
-    The head is the dataset's genome unless `genome` names another one (for example a
-    mouse head scored on human windows, which needs matching track counts). With the
-    options' rc and shifts the predictions are Basenji's ensemble average.
-    """
-    return score_store(model_dir, data_dir, split=split, genome=genome, options=options).table
-
-
 def score_store(
     model_dir: str | os.PathLike[str],
     data_dir: str | os.PathLike[str],
@@ -60,7 +43,13 @@ def score_store(
     genome: str | None = None,
     options: InferenceOptions = InferenceOptions(),
 ) -> Scored:
-    """:func:`evaluate_store`, keeping the model and the windows' target sums."""
+    """Pearson R and R² per track over all bins of all windows of `split`, with the model
+    and each window's target sums (for the figures).
+
+    The head is the dataset's genome unless `genome` names another one (for example a
+    mouse head scored on human windows, which needs matching track counts). With the
+    options' rc and shifts the predictions are Basenji's ensemble average.
+    """
     from crossreg.evaluate.figures import WindowSums
 
     store = DataStore(data_dir)
