@@ -42,28 +42,11 @@ CHIP_TF = {
     "macrophage": "Spi1",
     "muscle": "MYOD1",
 }
-# the first cell types are matched across species; the last two of each are its own
+# cell types in both species, then each species' own
+MATCHED_CELLS = ("liver", "erythroid", "macrophage", "muscle", "neuron", "tcell")
 CELL_TYPES: dict[str, tuple[str, ...]] = {
-    "human": (
-        "liver",
-        "erythroid",
-        "macrophage",
-        "muscle",
-        "neuron",
-        "tcell",
-        "bcell",
-        "keratinocyte",
-    ),
-    "mouse": (
-        "liver",
-        "erythroid",
-        "macrophage",
-        "muscle",
-        "neuron",
-        "tcell",
-        "megakaryocyte",
-        "kidney",
-    ),
+    "human": (*MATCHED_CELLS, "bcell", "keratinocyte"),
+    "mouse": (*MATCHED_CELLS, "megakaryocyte", "kidney"),
 }
 DNASE_CELLS = 5  # DNase in the first five cell types, ATAC in the last
 TF_CHIP_CELLS = 4  # TF ChIP and H3K27ac in the first four; CAGE in every cell type
