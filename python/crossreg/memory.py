@@ -12,7 +12,6 @@ at a time, so they are reused. The cost: the process keeps its peak heap for its
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # glibc's mallopt parameters
@@ -25,12 +24,9 @@ def tune_malloc() -> bool:
     off glibc, or when ``CROSSREG_MALLOC=default``)."""
     if os.environ.get(VARIABLE, "").strip().lower() == "default":
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
+    try:  # the process's own symbols: no library search (find_library runs ldconfig)
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
-        return False  # not glibc (musl, macOS)
+        return False  # no mallopt: not glibc (macOS)
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return all(mallopt(param, value) == 1 for param, value in SETTINGS)
