@@ -118,6 +118,7 @@ def main() -> None:
                         head=HEAD,
                         width=args.width,
                         options=options,
+                        plots=False,  # the scoring path; drawing is not throughput
                     )
 
                 runs["`write_ism` (VCF → .h5)"] = written

@@ -56,7 +56,6 @@ from crossreg.variants.sad_stream import (
     Shard,
     StoreState,
     kept_records,
-    plan_run,
     record_chunks,
     refuse_partial,
     run_settings,
@@ -182,9 +181,10 @@ def write_sad(
     genes = GeneIndex.from_gtf(gtf) if gtf is not None else None
     if genes is not None and not genes.chromosomes & set(genome.sizes):
         log.warning("%s: none of its genes is on the FASTA's chromosomes", gtf)
-    kept, skipped = survey_vcf(vcf, genome, source=str(vcf), strict=strict)
+    survey = survey_vcf(vcf, genome, model.seq_length, source=str(vcf), strict=strict)
+    kept, skipped = survey.kept, survey.off_fasta
     start, stop = shard.bounds(kept) if shard is not None else (0, kept)
-    plan = plan_run(vcf, genome, start, stop, model.seq_length)
+    plan = survey.plan(start, stop)
     _log_plan(plan, kept, shard, head, len(targets), model, options, stats)
     attrs: dict[str, object] = {
         **provenance(model_dir, head, config, options),

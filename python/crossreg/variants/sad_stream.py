@@ -1,9 +1,10 @@
 """Streaming SAD: chunked scoring with bounded memory, resumable runs and shards.
 
-:func:`crossreg.variants.sad.write_sad` reads the VCF twice before scoring: a first pass
-counts the records on the FASTA's chromosomes (and those it skips), a second one counts the
-alleles of this run's records (all of them, or shard ``i/n``'s contiguous share), scored and
-skipped. Then records are scored in chunks of about ``chunk_size`` alleles (a chunk ends on
+:func:`crossreg.variants.sad.write_sad` reads the VCF once before scoring
+(:func:`survey_vcf`): it counts the records on the FASTA's chromosomes (and those it
+skips) and each one's scorable alleles, so the alleles of this run's records (all of them,
+or shard ``i/n``'s contiguous share) are known before the first is scored. Then records
+are scored in chunks of about ``chunk_size`` alleles (a chunk ends on
 a record). Each finished chunk is a directory of ``.npy`` files in ``OUT.partial/``
 (:class:`ChunkStore`), renamed into place before ``OUT.partial/progress.json`` counts it, so
 a run killed at any point — even mid-chunk — continues with ``resume`` from its last
@@ -19,10 +20,10 @@ the file one process would have written.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import dataclasses
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -91,37 +92,6 @@ def kept_records(vcf: str | os.PathLike[str], genome: Genome) -> Iterator[Varian
     return (v for v in iter_vcf(vcf) if v.chrom in genome.sizes)
 
 
-def survey_vcf(
-    vcf: str | os.PathLike[str], genome: Genome, *, source: str, strict: bool = False
-) -> tuple[int, dict[str, int]]:
-    """First pass: the number of records on the genome and the records skipped per
-    chromosome it lacks (logged); stops when no record is on the genome (a naming mismatch:
-    the error carries the hint), or with `strict` at the first record off it."""
-    kept = 0
-    off: Counter[str] = Counter()
-    first_off: Variant | None = None
-    for v in iter_vcf(vcf):
-        if v.chrom in genome.sizes:
-            kept += 1
-            continue
-        if strict:
-            require_chromosome(v, genome, source=source)
-        off[v.chrom] += 1
-        first_off = first_off or v
-    if first_off is not None and not kept:
-        require_chromosome(first_off, genome, source=source)
-    skipped = dict(sorted(off.items()))
-    if skipped:
-        log.warning(
-            "%s: skipped %d records on %d chromosome(s) the FASTA lacks: %s",
-            source,
-            sum(skipped.values()),
-            len(skipped),
-            format_counts(skipped),
-        )
-    return kept, skipped
-
-
 @dataclass(frozen=True)
 class Plan:
     """This run's records ``[start, stop)`` of the kept ones, the alleles it scores and
@@ -133,20 +103,63 @@ class Plan:
     skipped: dict[str, int]
 
 
-def plan_run(
-    vcf: str | os.PathLike[str], genome: Genome, start: int, stop: int, seq_length: int
-) -> Plan:
-    """Second pass: count the alleles of records ``[start, stop)``, scored and skipped."""
-    alleles = 0
-    skipped: Counter[str] = Counter()
-    for v in itertools.islice(kept_records(vcf, genome), start, stop):
-        for alt in v.alts:
-            reason = skip_reason(v, alt, seq_length)
-            if reason is None:
-                alleles += 1
-            else:
-                skipped[reason] += 1
-    return Plan(start, stop, alleles, dict(sorted(skipped.items())))
+@dataclass(frozen=True)
+class Survey:
+    """One pass over a VCF: the records on the genome (`kept`), those skipped per
+    chromosome the FASTA lacks, each kept record's number of scorable alleles and the
+    (kept record, reason) of every allele that cannot be scored."""
+
+    kept: int
+    off_fasta: dict[str, int]
+    alleles: npt.NDArray[np.uint16]
+    unscorable: list[tuple[int, str]]
+
+    def plan(self, start: int, stop: int) -> Plan:
+        """The alleles of kept records ``[start, stop)``, scored and skipped."""
+        reasons = Counter(reason for i, reason in self.unscorable if start <= i < stop)
+        scored = int(self.alleles[start:stop].sum(dtype=np.int64))
+        return Plan(start, stop, scored, dict(sorted(reasons.items())))
+
+
+def survey_vcf(
+    vcf: str | os.PathLike[str],
+    genome: Genome,
+    seq_length: int,
+    *,
+    source: str,
+    strict: bool = False,
+) -> Survey:
+    """The one pass before scoring: counts the records on the genome and the records
+    skipped per chromosome it lacks (logged), and each kept record's scorable alleles for
+    a model of `seq_length` (:class:`Survey`); stops when no record is on the genome (a
+    naming mismatch: the error carries the hint), or with `strict` at the first record
+    off it."""
+    counts = array.array("H")
+    unscorable: list[tuple[int, str]] = []
+    off: Counter[str] = Counter()
+    first_off: Variant | None = None
+    for v in iter_vcf(vcf):
+        if v.chrom not in genome.sizes:
+            if strict:
+                require_chromosome(v, genome, source=source)
+            off[v.chrom] += 1
+            first_off = first_off or v
+            continue
+        reasons = [skip_reason(v, alt, seq_length) for alt in v.alts]
+        unscorable += [(len(counts), r) for r in reasons if r is not None]
+        counts.append(reasons.count(None))
+    if first_off is not None and not counts:
+        require_chromosome(first_off, genome, source=source)
+    skipped = dict(sorted(off.items()))
+    if skipped:
+        log.warning(
+            "%s: skipped %d records on %d chromosome(s) the FASTA lacks: %s",
+            source,
+            sum(skipped.values()),
+            len(skipped),
+            format_counts(skipped),
+        )
+    return Survey(len(counts), skipped, np.frombuffer(counts, dtype=np.uint16), unscorable)
 
 
 def record_chunks(
@@ -283,8 +296,8 @@ class ChunkWriter:
             np.save(self.directory / f"{name}.npy", np.array(values, dtype="S"))
         positions = np.array([a.variant.pos + 1 for a in alleles], dtype=np.uint32)
         np.save(self.directory / "pos.npy", positions)
-        for array in self.arrays.values():
-            array.flush()
+        for written in self.arrays.values():
+            written.flush()
         self.arrays.clear()
         if self._genes is not None:
             self._genes.close()
