@@ -154,7 +154,6 @@ def mutation_effects(
     *,
     head: str | None = None,
     width: int = 200,
-    tracks: Sequence[int] | None = None,
     stats: Sequence[str] = STATS,
     options: InferenceOptions = InferenceOptions(batch_size=16),
 ) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
@@ -164,14 +163,14 @@ def mutation_effects(
 
     All sites' mutants go through :func:`run_inference` as one stream of
     ``options.batch_size`` sequences; each batch is built from the site's one-hot window by
-    indexing, and only ``(batch, tracks)`` statistics come back from the device.
+    indexing, and only ``(batch, tracks)`` statistics come back from the device. To score
+    some tracks only, cut the head first (:meth:`crossreg.model.seqnn.SeqNN.keep_tracks`).
     """
     seq_length = int(model.seq_length)
     span_start, span_end = mutated_span(seq_length, width)
     unknown = [s for s in stats if s not in STATS]
     if unknown or not stats:
         raise ValueError(f"statistics are {', '.join(STATS)}; got {', '.join(stats) or 'none'}")
-    track_index = None if tracks is None else torch.as_tensor(list(tracks), dtype=torch.long)
 
     spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start:span_end])
     per_site = [site_mutations(spans[i]) for i in range(len(sites))]
@@ -199,8 +198,6 @@ def mutation_effects(
         return x
 
     def reduce(pred: torch.Tensor, chunk: npt.NDArray[np.int64]) -> dict[str, np.ndarray]:
-        if track_index is not None:
-            pred = pred[..., track_index.to(pred.device)]
         out = {}
         if "sum" in stats:
             out["sum"] = pred.sum(dim=1)
@@ -287,6 +284,8 @@ def write_ism(
         sites = bed_sites(bed, genome, seq_length)
     targets = config.targets[head]
     chosen = select_targets(targets, tracks)
+    if tracks is not None:  # the head predicts only these (as crossreg sad --targets)
+        model.keep_tracks(head, chosen)
     log.info(
         "ISM of %d sites x %d bp x 3 bases with the '%s' head (%d of %d tracks) on %s%s",
         len(sites),
@@ -304,7 +303,6 @@ def write_ism(
             genome,
             head=head,
             width=width,
-            tracks=None if tracks is None else chosen,
             stats=stats,
             options=options,
         ),
