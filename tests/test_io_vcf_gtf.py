@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crossreg.genome import Genome
-from crossreg.io.gtf import GtfRecord, read_gtf, write_gtf
+from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf, write_gtf
 from crossreg.io.vcf import Variant, check_reference, read_vcf, write_vcf
 
 DATA = Path(__file__).parent / "data" / "basenji"
@@ -133,6 +133,79 @@ def test_real_gencode_gtf():
     first = records[0]
     assert (first.chrom, first.start, first.end, first.strand) == ("chr16", 67596309, 67596627, "+")
     assert first.attributes["exon_number"] == "1"
+
+
+# UCSC Table Browser / refGene GTF: exon, CDS and codon lines only, no transcript or
+# gene lines, exons in genomic order whatever the strand (gene, transcript, feature,
+# chrom, 1-based start, end, strand)
+REFGENE_ROWS = [
+    ("DDX11L1", "NR_046018", "exon", "chr1", 11874, 12227, "+"),
+    ("DDX11L1", "NR_046018", "exon", "chr1", 12613, 12721, "+"),
+    ("WASH7P", "NR_024540", "exon", "chr1", 14362, 14829, "-"),
+    ("WASH7P", "NR_024540", "exon", "chr1", 24738, 24891, "-"),
+    ("WASH7P", "NR_024540", "exon", "chr1", 29321, 29370, "-"),
+    ("OR4F5", "NM_001005484", "start_codon", "chr1", 69091, 69093, "+"),
+    ("OR4F5", "NM_001005484", "CDS", "chr1", 69091, 70005, "+"),
+    ("OR4F5", "NM_001005484", "exon", "chr1", 69063, 70008, "+"),
+    ("OR4F5", "NM_001005484.2", "exon", "chr1", 65419, 65433, "+"),
+    ("OR4F5", "NM_001005484.2", "exon", "chr1", 65520, 65573, "+"),
+    ("PLCXD1", "NM_018390", "exon", "chrX", 253743, 255091, "+"),
+    ("PLCXD1", "NM_018390", "exon", "chrY", 203743, 205091, "+"),
+]
+
+
+def _refgene_gtf(path: Path) -> Path:
+    lines = []
+    for number, (gene, tx, feature, chrom, start, end, strand) in enumerate(REFGENE_ROWS):
+        frame = "0" if feature != "exon" else "."
+        attrs = f'gene_id "{gene}"; transcript_id "{tx}"; exon_number "{number}"; '
+        attrs += f'gene_name "{gene}";'
+        row = [chrom, "hg38_refGene", feature, str(start), str(end), "0.000000", strand]
+        lines.append("\t".join([*row, frame, attrs]) + "\n")
+    return _write(path, "".join(lines))
+
+
+def test_exon_only_gtf_takes_each_transcripts_first_exon(tmp_path):
+    records = read_gtf(_refgene_gtf(tmp_path / "refGene.gtf"))
+    assert gene_tss(records) == {
+        "DDX11L1": [("chr1", 11873)],  # + strand: the smallest exon start (0-based)
+        "WASH7P": [("chr1", 29369)],  # - strand: the largest exon end, its last base
+        # two transcripts, each its first exon; the CDS and start codon are not TSSs
+        "OR4F5": [("chr1", 69062), ("chr1", 65418)],
+        "PLCXD1": [("chrX", 253742), ("chrY", 203742)],  # one transcript id on X and Y
+    }
+
+
+def test_transcript_lines_win_over_exons_and_genes_fall_back_to_their_record(tmp_path):
+    def row(feature: str, start: int, end: int, strand: str, gene: str) -> str:
+        attrs = f'gene_id "{gene}"; transcript_id "{gene}.1";'
+        return f"chr2\ts\t{feature}\t{start}\t{end}\t.\t{strand}\t.\t{attrs}\n"
+
+    text = row("transcript", 100, 900, "-", "A") + row("exon", 50, 950, "-", "A")
+    text += row("gene", 2000, 3000, "-", "B") + row("exon", 2500, 2600, "+", "C")
+    assert gene_tss(read_gtf(_write(tmp_path / "mixed.gtf", text))) == {
+        "A": [("chr2", 899)],
+        "C": [("chr2", 2499)],
+        "B": [("chr2", 2999)],
+    }
+
+
+def test_real_exon_only_gencode_gtf_gives_each_transcripts_tss():
+    records = read_gtf(DATA / "genes.gtf")
+    tss = gene_tss(records)
+    assert len(tss) == 2
+    # reference: per transcript, the first exon on its strand, computed plainly
+    for gene, sites in tss.items():
+        expected = []
+        for transcript in dict.fromkeys(r.transcript_id for r in records if r.gene_id == gene):
+            exons = [r for r in records if r.transcript_id == transcript]
+            strand, chrom = exons[0].strand, exons[0].chrom
+            pos = max(r.end for r in exons) - 1 if strand == "-" else min(r.start for r in exons)
+            if (chrom, pos) not in expected:
+                expected.append((chrom, pos))
+        assert sites == expected and sites
+    ctcf = next(g for g in records if g.attributes["gene_name"] == "CTCF").gene_id
+    assert ("chr16", 67596309) in tss[ctcf]
 
 
 @pytest.mark.parametrize(

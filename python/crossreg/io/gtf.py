@@ -9,7 +9,7 @@ pairs. Gzipped files are read transparently, whatever their name
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,16 +112,42 @@ def write_gtf(path: str | os.PathLike[str], records: Iterable[GtfRecord]) -> Non
             handle.write("\t".join([*row, r.frame, attributes]) + "\n")
 
 
+def _start_of(strand: str, start: int, end: int) -> int:
+    """The 0-based TSS of a feature ``[start, end)``: its end's last base on ``-``."""
+    return end - 1 if strand == "-" else start
+
+
+def _first_exons(records: Sequence[GtfRecord], skip: Container[str]) -> list[GtfRecord]:
+    """One record per transcript of genes not in `skip`, spanning its exons: the shape of
+    a transcript line, for GTFs that have exon lines only (UCSC Table Browser, refGene).
+    Exons group by ``transcript_id`` (the gene's when absent), chromosome and strand."""
+    spans: dict[tuple[str, str, str, str], list[int]] = {}
+    for r in records:
+        if r.feature != "exon" or r.gene_id in skip:
+            continue
+        key = (r.gene_id, r.transcript_id or r.gene_id, r.chrom, r.strand)
+        span = spans.setdefault(key, [r.start, r.end])
+        span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
+    return [
+        GtfRecord(chrom, "", "transcript", start, end, ".", strand, ".", {"gene_id": gene})
+        for (gene, _, chrom, strand), (start, end) in spans.items()
+    ]
+
+
 def gene_tss(records: Sequence[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
-    """Gene → its transcripts' TSSs ``(chrom, 0-based position)``; genes without transcript
-    records use their gene record."""
+    """Gene → its transcripts' TSSs ``(chrom, 0-based position)``, strand-aware: the start
+    of each transcript record; for a gene without transcript records, the first exon of
+    each of its transcripts (the smallest exon start on ``+``, the largest end on ``-``);
+    without exons either, the gene record's start."""
     by_gene: dict[str, list[tuple[str, int]]] = {}
-    for feature in ("transcript", "gene"):
-        for r in records:
-            if r.feature != feature or (feature == "gene" and r.gene_id in by_gene):
-                continue
-            tss = r.start if r.strand != "-" else r.end - 1
-            by_gene.setdefault(r.gene_id, [])
-            if (r.chrom, tss) not in by_gene[r.gene_id]:
-                by_gene[r.gene_id].append((r.chrom, tss))
+
+    def add(features: Iterable[GtfRecord]) -> None:
+        for r in features:
+            sites = by_gene.setdefault(r.gene_id, [])
+            if (r.chrom, _start_of(r.strand, r.start, r.end)) not in sites:
+                sites.append((r.chrom, _start_of(r.strand, r.start, r.end)))
+
+    add(r for r in records if r.feature == "transcript")
+    add(_first_exons(records, skip=set(by_gene)))
+    add([r for r in records if r.feature == "gene" and r.gene_id not in by_gene])
     return by_gene
