@@ -4,6 +4,7 @@ the message of every bad input."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,14 @@ from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, build_dataset
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
-from tests.data_inputs import SMALL_SIZES, small_inputs, write_bigwig, write_table
+from tests.data_inputs import (
+    SMALL_SIZES,
+    random_genome,
+    small_inputs,
+    write_bigwig,
+    write_fasta,
+    write_table,
+)
 from tests.data_reference import reference_targets
 
 LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
@@ -140,6 +148,22 @@ def test_fraction_split_is_deterministic(inputs, tmp_path):
         beds.append((built.path / "sequences.bed").read_text())
         assert set(built.splits) == {"train", "valid", "test"}
     assert beds[0] == beds[1]
+
+
+def test_a_small_genome_without_regions_gets_every_split_and_a_warning(tmp_path, caplog):
+    # one 1-Mb chromosome and six 5-kb ones at Basenji's window: every window went to valid
+    sizes = {"chr1": 1_000_000, **{f"chrUn{i}": 5_000 for i in range(6)}}
+    fasta = write_fasta(tmp_path / "small.fa", random_genome(sizes, seed=2))
+    track = write_bigwig(tmp_path / "t.bw", sizes, [("chr1", 1000, 9000, 2.0)])
+    row = {"identifier": "t", "file": str(track), "clip": 32, "scale": 1, "sum_stat": "sum"}
+    table = write_table(tmp_path / "targets.txt", [row])
+    args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
+    with caplog.at_level(logging.WARNING, logger="crossreg"):
+        assert main([*args, "--out", str(tmp_path / "store"), "--threads", "1"]) == 0
+    counts = {k: v["count"] for k, v in DataStore(tmp_path / "store").splits.items()}
+    assert counts["valid"] == counts["test"] == 1 and counts["train"] >= 8
+    assert "blocks of 1 window(s) are used" in caplog.text
+    assert "the requested split fractions cannot be met: train" in caplog.text
 
 
 def test_an_interrupted_build_leaves_no_finished_looking_store(inputs, tmp_path, monkeypatch):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
+
 import numpy as np
 import pytest
 
+from crossreg.data.fractions import fraction_split, fraction_warnings
 from crossreg.data.windows import (
     bin_mask,
-    fraction_split,
     intersect_labelled,
     labelled_regions,
     n_runs,
@@ -78,22 +81,73 @@ def test_windows_stay_inside_one_split_and_one_contig():
     assert list(w.splits) == sorted(w.splits, key=["train", "valid"].index)
 
 
+def split_windows(pieces, seed=3, **fractions):
+    regions = fraction_split(
+        pieces, seq_length=131_072, stride=65_599, block_size=1_048_576, seed=seed, **fractions
+    )
+    return regions, tile(regions, 131_072, 65_599)
+
+
+def shares(windows) -> dict[str, float]:
+    names, counts = np.unique(windows.splits, return_counts=True)
+    return {str(n): c / len(windows) for n, c in zip(names, counts, strict=True)}
+
+
+def assert_no_overlap_across_splits(windows) -> None:
+    order = np.lexsort((windows.starts, windows.chroms))
+    for i, j in itertools.pairwise(order.tolist()):
+        if (
+            windows.chroms[i] == windows.chroms[j]
+            and windows.starts[i] + 131_072 > windows.starts[j]
+        ):
+            assert windows.splits[i] == windows.splits[j]
+
+
 def test_fraction_split_is_deterministic_and_hits_the_fractions():
-    pieces = [Interval("a", 0, 10_000_000), Interval("b", 0, 7_000_000)]
-    one = fraction_split(pieces, valid=0.1, test=0.2, block_size=100_000, seed=3)
-    two = fraction_split(pieces, valid=0.1, test=0.2, block_size=100_000, seed=3)
-    other = fraction_split(pieces, valid=0.1, test=0.2, block_size=100_000, seed=4)
-    assert [(r.chrom, r.start, r.end, r.extra) for r in one] == [
-        (r.chrom, r.start, r.end, r.extra) for r in two
-    ]
-    assert [r.extra for r in one] != [r.extra for r in other]
-    total = 17_000_000
-    share = {s: sum(r.length for r in one if r.extra[0] == s) / total for s in ("valid", "test")}
-    assert share["valid"] == pytest.approx(0.1, abs=0.006)
-    assert share["test"] == pytest.approx(0.2, abs=0.006)
-    assert sum(r.length for r in one) == total
+    pieces = [Interval("a", 0, 200_000_000), Interval("b", 0, 70_000_000)]
+    one, windows = split_windows(pieces, valid=0.1, test=0.2)
+    two, _ = split_windows(pieces, valid=0.1, test=0.2)
+    other, _ = split_windows(pieces, seed=4, valid=0.1, test=0.2)
+    assert one == two and [r.extra for r in one] != [r.extra for r in other]
+    # within a block of windows, and the train windows dropped where splits meet
+    got = shares(windows)
+    assert got["valid"] == pytest.approx(0.1, abs=0.01)
+    assert got["test"] == pytest.approx(0.2, abs=0.01)
+    assert_no_overlap_across_splits(windows)
+    # the regions tile back into windows that each lie inside one region
+    for r in one:
+        assert r.length >= 131_072 and (r.length - 131_072) % 65_599 == 0
     with pytest.raises(ValueError, match="fractions"):
-        fraction_split(pieces, valid=0.6, test=0.5, block_size=10, seed=0)
+        fraction_split(pieces, seq_length=10, stride=5, valid=0.6, test=0.5, block_size=10, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("pieces", "block", "counts"),
+    [
+        # one 1-Mb chromosome and six 5-kb ones (hold no window): every window went to valid
+        (
+            [Interval("chr1", 0, 1_000_000)] + [Interval(f"chrU{i}", 0, 5_000) for i in range(6)],
+            1,
+            {"train": 9, "valid": 1, "test": 1},
+        ),
+        # a 3-Mb stretch of human: exactly 90/5/5
+        ([Interval("chr21", 0, 3_000_000)], 2, {"train": 36, "valid": 2, "test": 2}),
+    ],
+)
+def test_fraction_split_of_a_small_genome_gives_every_split_windows(pieces, block, counts, caplog):
+    with caplog.at_level(logging.WARNING, logger="crossreg"):
+        _, windows = split_windows(pieces, seed=44, valid=0.05, test=0.05)
+    assert f"blocks of {block} window(s) are used" in caplog.text
+    assert {s: int((windows.splits == s).sum()) for s in counts} == counts
+    assert_no_overlap_across_splits(windows)
+
+
+def test_fraction_warnings_name_the_splits_that_miss():
+    assert fraction_warnings({"train": 90, "valid": 5, "test": 5}, 0.05, 0.05) == []
+    (warning,) = fraction_warnings({"train": 9, "valid": 1, "test": 1}, 0.05, 0.05)
+    assert "valid 1 (9.1%, requested 5.0%)" in warning and "of 11 windows" in warning
+    (warning,) = fraction_warnings({"train": 14}, 0.05, 0.05)
+    assert "valid 0 (0.0%" in warning and "test 0 (0.0%" in warning
 
 
 def test_bin_mask_matches_brute_force_overlap():

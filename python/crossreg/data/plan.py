@@ -10,11 +10,11 @@ import numpy.typing as npt
 
 from crossreg.data import defaults
 from crossreg.data.checks import Inputs
+from crossreg.data.fractions import fraction_split, fraction_warnings
 from crossreg.data.windows import (
     Windows,
     bin_mask,
     contigs,
-    fraction_split,
     intersect_labelled,
     labelled_regions,
     order_by_split,
@@ -76,8 +76,10 @@ def plan_windows(
     """Tile the genome into windows and compute which target bins are masked.
 
     Windows lie wholly inside one contig (between gaps and N runs ≥ `min_n_run`) and
-    inside regions of one split label. A window is dropped when at least `max_unmappable`
-    of its target bins overlap the unmappable BED. `masked` marks target bins that overlap
+    inside regions of one split label (the regions BED's, or by fraction: see
+    :mod:`crossreg.data.fractions`, with a warning when the fractions cannot be met). A
+    window is dropped when at least `max_unmappable` of its target bins overlap the
+    unmappable BED. `masked` marks target bins that overlap
     the blacklist or the unmappable regions.
     """
     pieces = contigs(inputs.genome, inputs.gaps, min_n_run=min_n_run)
@@ -87,6 +89,8 @@ def plan_windows(
     else:
         regions = fraction_split(
             pieces,
+            seq_length=layout.seq_length,
+            stride=layout.stride,
             valid=split.valid_fraction,
             test=split.test_fraction,
             block_size=split.block_size,
@@ -102,6 +106,10 @@ def plan_windows(
         log.info("dropped %d windows with ≥ %.0f%% unmappable bins", dropped, 100 * max_unmappable)
     windows = windows.take(keep)
     windows = order_by_split(windows)
+    if inputs.regions is None:
+        counts = {name: int((windows.splits == name).sum()) for name in windows.split_names()}
+        for warning in fraction_warnings(counts, split.valid_fraction, split.test_fraction):
+            log.warning("%s", warning)
     target_starts = windows.starts + layout.crop_bp
     masked = bin_mask(
         windows.chroms,

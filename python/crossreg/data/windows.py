@@ -136,52 +136,6 @@ def intersect_labelled(pieces: Sequence[Interval], labelled: Sequence[Interval])
     return sorted(out)
 
 
-def fraction_split(
-    pieces: Sequence[Interval],
-    *,
-    valid: float,
-    test: float,
-    block_size: int,
-    seed: int,
-) -> list[Interval]:
-    """Label blocks of `block_size` bp of `pieces` train/valid/test, deterministically.
-
-    Blocks are visited in a seeded random order; each goes to valid until valid holds
-    `valid` of all bases, then to test until it holds `test`, then to train. Adjacent
-    blocks with the same label are merged, so windows only avoid label boundaries.
-    """
-    if not (0 <= valid < 1 and 0 <= test < 1 and valid + test < 1):
-        raise ValueError(
-            f"split fractions valid={valid}, test={test} must each be in [0, 1) and sum below 1"
-        )
-    if block_size <= 0:
-        raise ValueError(f"the split block size must be positive, got {block_size}")
-    blocks = [
-        Interval(p.chrom, s, min(s + block_size, p.end))
-        for p in pieces
-        for s in range(p.start, p.end, block_size)
-    ]
-    total = sum(b.length for b in blocks)
-    labels = ["train"] * len(blocks)
-    filled = {"valid": 0, "test": 0}
-    aims = {"valid": valid * total, "test": test * total}
-    for i in np.random.default_rng(seed).permutation(len(blocks)).tolist():
-        for label in ("valid", "test"):
-            if filled[label] < aims[label]:
-                labels[i] = label
-                filled[label] += blocks[i].length
-                break
-    out: list[Interval] = []
-    for block, label in zip(blocks, labels, strict=True):
-        last = out[-1] if out else None
-        joins = last is not None and (last.chrom, last.end) == (block.chrom, block.start)
-        if last is not None and joins and last.extra == (label,):
-            out[-1] = Interval(last.chrom, last.start, block.end, (label,))
-        else:
-            out.append(Interval(block.chrom, block.start, block.end, (label,)))
-    return out
-
-
 def tile(regions: Sequence[Interval], seq_length: int, stride: int) -> Windows:
     """Windows of `seq_length` every `stride` bp from each region's start, wholly inside it."""
     if seq_length <= 0 or stride <= 0:
