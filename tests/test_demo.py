@@ -14,7 +14,7 @@ from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.demo import step_count, store_ceilings
 from crossreg.errors import CommandError
-from crossreg.synth.world import GENOMES
+from crossreg.synth.species import DEFAULT_GENOMES
 from tests.browser import CHROMIUM, figures_loaded, screenshot
 
 
@@ -112,7 +112,7 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
 def says_which_step_it_is_on(lines: list[str]) -> None:
     """Each step logs ``[k/N] name``, then its command line, then its own progress."""
     steps = [(k, line) for k, line in enumerate(lines) if re.match(r"\[\d+/\d+\] ", line)]
-    total = step_count(len(GENOMES))
+    total = step_count(DEFAULT_GENOMES)
     numbers = [line.split("]")[0] for _, line in steps]
     assert numbers == [f"[{k}/{total}" for k in range(1, total + 1)]
     names = [line.split("] ")[1] for _, line in steps]
@@ -138,7 +138,7 @@ def the_report_shows_every_figure(out: Path, tmp_path: Path) -> None:
     text = page.read_text()
     pngs = list(out.rglob("*.png"))
     assert len(pngs) >= 5 and text.count('class="figure"') == len(pngs)
-    assert text.count("<code>crossreg ") == step_count(len(GENOMES))
+    assert text.count("<code>crossreg ") == step_count(DEFAULT_GENOMES)
     if CHROMIUM is not None:
         assert figures_loaded(page) == (len(pngs), len(pngs))
         assert screenshot(page, tmp_path / "report.png")[:4] == b"\x89PNG"

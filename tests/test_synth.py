@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
@@ -24,8 +25,8 @@ from crossreg.runlog import RUNS_FILE
 from crossreg.synth import PRESETS, synthesize
 from crossreg.synth.cells import track_specs
 from crossreg.synth.motifs import bundled_motifs
+from crossreg.synth.species import species_of
 from crossreg.synth.tracks import BIN_BP
-from crossreg.synth.world import GENOMES
 
 CONTRACT_KEYS = {"fasta", "sizes", "gaps", "blacklist", "unmappable", "targets", "gtf", "vcf"}
 ASSAY_SETTINGS = {  # (genome, assay) -> (clip, scale, sum_stat), as in the paper's tables
@@ -48,6 +49,14 @@ def world(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def manifest(world) -> dict:
     return json.loads((world / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def world_of_three(tmp_path_factory) -> Path:
+    """Human, mouse and rat: two rearranged genomes, so one net has a rearranged target."""
+    out = tmp_path_factory.mktemp("world_3")
+    synthesize(out, "tiny", 7, cohort_sets=False, genomes=3)
+    return out
 
 
 def _tsv(path: Path) -> list[dict[str, str]]:
@@ -203,9 +212,35 @@ def _net_blocks(path: Path) -> list[tuple[str, int, str, int, int, str]]:
 
 
 def test_net_agrees_with_sequences(world, manifest):
-    human = Genome(world / manifest["genomes"]["human"]["fasta"])
-    mouse = Genome(world / manifest["genomes"]["mouse"]["fasta"])
-    blocks = _net_blocks(world / "human.mouse.net")
+    _net_agrees_with_sequences(world, manifest, "human", "mouse")
+
+
+def test_three_genomes_have_a_net_for_every_pair(world_of_three):
+    manifest = json.loads((world_of_three / "manifest.json").read_text())
+    assert list(manifest["genomes"]) == ["human", "mouse", "rat"]
+    pairs = [tuple(net["genomes"]) for net in manifest["nets"]]
+    assert pairs == [("human", "mouse"), ("human", "rat"), ("mouse", "rat")]
+    for target, query in pairs:  # mouse.rat: both genomes rearranged
+        _net_agrees_with_sequences(world_of_three, manifest, target, query)
+    rat = manifest["genomes"]["rat"]
+    assert {"liver", "macrophage"} <= set(rat["cell_types"])
+    assert read_targets(world_of_three / rat["targets"]).identifiers[0].startswith("rn_")
+
+
+def test_worlds_hold_two_to_four_genomes(tmp_path):
+    with pytest.raises(ValueError, match="2 to 4 genomes, got 5"):
+        synthesize(tmp_path, "tiny", 0, genomes=5)
+    with pytest.raises(SystemExit) as exit_:
+        main(["synth", "--genomes", "1", "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+
+
+def _net_agrees_with_sequences(world: Path, manifest: dict, target: str, query: str) -> None:
+    """Every aligned block of the target.query net holds orthologous DNA (85% identical)
+    and the blocks add up to the ancestral units."""
+    human = Genome(world / manifest["genomes"][target]["fasta"])
+    mouse = Genome(world / manifest["genomes"][query]["fasta"])
+    blocks = _net_blocks(world / f"{target}.{query}.net")
     assert {b[5] for b in blocks} == {"+", "-"}
     identities = []
     aligned = 0
@@ -237,7 +272,10 @@ def _called_bp(genome: Genome) -> int:
     )
 
 
-def test_turnover_and_aligned_fraction_match_the_preset(world, manifest):
+@pytest.mark.parametrize("world_name", ["world", "world_of_three"])
+def test_turnover_and_aligned_fraction_match_the_preset(world_name, request):
+    world = request.getfixturevalue(world_name)
+    manifest = json.loads((world / "manifest.json").read_text())
     preset = PRESETS[manifest["preset"]]
     units = _tsv(world / "orthology.tsv")
     aligned = sum(int(u["length"]) for u in units)
@@ -245,7 +283,8 @@ def test_turnover_and_aligned_fraction_match_the_preset(world, manifest):
     for k, (name, entry) in enumerate(manifest["genomes"].items()):
         genome = Genome(world / entry["fasta"])
         # the share of each genome in ancestral units, gaps aside
-        assert aligned / _called_bp(genome) == pytest.approx(preset.aligned_fraction[k], abs=0.03)
+        wanted = preset.aligned_fraction[min(k, 1)]  # rat and dog as mouse
+        assert aligned / _called_bp(genome) == pytest.approx(wanted, abs=0.03)
         elements = _tsv(world / entry["regulatory_elements"])
         enhancers[name] = {e["element_id"]: e for e in elements if e["kind"] == "enhancer"}
         sites[name] = {s["element_id"] for s in _tsv(world / entry["motif_sites"])}
@@ -253,7 +292,7 @@ def test_turnover_and_aligned_fraction_match_the_preset(world, manifest):
         name: [(u[f"{name}_chrom"], int(u[f"{name}_start"]), int(u[f"{name}_end"])) for u in units]
         for name in enhancers
     }
-    for name, other in (("human", "mouse"), ("mouse", "human")):
+    for name, other in itertools.permutations(manifest["genomes"], 2):
         own = set(enhancers[name]) - set(enhancers[other])
         # half of each species' enhancers are its own (the other lost them, or it gained them)
         assert len(own) / len(enhancers[name]) == pytest.approx(preset.turnover, abs=0.06)
@@ -276,8 +315,8 @@ def test_cell_types_and_tracks_per_genome(manifest):
     assert {"liver", "macrophage"} <= shared and len(shared) >= 4
     assert cells["human"] - shared and cells["mouse"] - shared  # some in one species only
     total = 0
-    for name, prefix, _ in GENOMES:
-        specs = track_specs(name, prefix)
+    for species in species_of(2):
+        name, specs = species.name, track_specs(species.name, species.prefix)
         cage = [s for s in specs if s.kind == "cage"]
         assert len(cage) >= 8 and {s.cell for s in cage} == cells[name]
         total += len(specs)
@@ -331,7 +370,8 @@ def test_noisy_tracks_match_noise_free_at_the_reported_ceiling(world, manifest):
         assert noisy.identifiers == clean.identifiers == list(ceilings)
         genome = Path(entry["fasta"]).parent.name
         unit = {
-            s.identifier: s.unit for s in track_specs(genome, {g: p for g, p, _ in GENOMES}[genome])
+            s.identifier: s.unit
+            for s in track_specs(genome, {s.name: s.prefix for s in species_of(2)}[genome])
         }
         for t_noisy, t_clean in zip(noisy, clean, strict=True):
             a = pyBigWig.open(str(noisy.track_files(t_noisy)[0]))

@@ -46,7 +46,8 @@ from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
 from crossreg.stats.sldp.run import write_sldp
-from crossreg.synth.world import GENOMES, synthesize
+from crossreg.synth.species import DEFAULT_GENOMES
+from crossreg.synth.world import synthesize
 from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.ism import write_ism
 from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
@@ -71,6 +72,7 @@ class DemoSettings:
     panel_snps: int | None = None  # panel SNPs scored for SLDP (evenly spaced); None: all
     sldp_flips: int = 100_000
     ism_sites: int = 12  # planted motif-breaking variants read by saturation mutagenesis
+    genomes: int = DEFAULT_GENOMES  # species in the world (human, mouse, then rat and dog)
 
 
 FAST = DemoSettings(
@@ -221,7 +223,7 @@ def store_ceilings(measured: Path, noise_free: Path, split: str = "test") -> dic
 def run_demo(out: str | os.PathLike[str], settings: DemoSettings = DemoSettings()) -> dict:
     """Run every step into `out`; returns the summary (also written as summary.json)."""
     global _counter
-    _counter = _Counter(step_count(len(GENOMES)), Path(out))
+    _counter = _Counter(step_count(settings.genomes), Path(out))
     try:
         return _run_demo(Path(out), settings)
     finally:
@@ -233,7 +235,9 @@ def _run_demo(out: Path, settings: DemoSettings) -> dict:
     started = time.perf_counter()
     synth = out / "synth"
     argv = ["synth", "--preset", settings.preset, "--seed", str(settings.seed), "--out", str(synth)]
-    _step(argv, synthesize, synth, settings.preset, settings.seed)
+    if settings.genomes != DEFAULT_GENOMES:
+        argv += ["--genomes", str(settings.genomes)]
+    _step(argv, synthesize, synth, settings.preset, settings.seed, genomes=settings.genomes)
     manifest = json.loads((synth / "manifest.json").read_text())
     genomes = list(manifest["genomes"])
 

@@ -14,6 +14,8 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg demo``."""
+    from crossreg.synth.species import DEFAULT_GENOMES, MAX_GENOMES, MIN_GENOMES
+
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
         "--fast",
@@ -26,6 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the synthetic world, the split and training"
     )
+    parser.add_argument(
+        "--genomes",
+        type=int,
+        choices=range(MIN_GENOMES, MAX_GENOMES + 1),
+        default=DEFAULT_GENOMES,
+        metavar="N",
+        help=f"species in the world ({MIN_GENOMES}-{MAX_GENOMES}: human, mouse, then rat and "
+        "dog): one trunk trained on all of them, every head evaluated and transferred to "
+        f"every genome (default: {DEFAULT_GENOMES})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from crossreg.demo import FAST, DemoSettings, run_demo
 
     settings = FAST if args.fast else DemoSettings()
-    settings = replace(settings, seed=args.seed)
+    settings = replace(settings, seed=args.seed, genomes=args.genomes)
     if args.epochs:
         settings = replace(settings, max_epochs=args.epochs)
     run_demo(args.out, settings)

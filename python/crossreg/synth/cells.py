@@ -3,7 +3,8 @@
 Every cell type has a program: the factors expressed in it. A motif contributes to an
 element's activity in a cell type with the factor's weight there (1 when expressed, 0 when
 not; the repressor REST weighs -1.5 everywhere but in neurons, which lack it). Six cell
-types are matched across species; each species also has two of its own. The bundled
+types are matched across species; human and mouse also have two of their own each (rat and
+dog, in worlds of more genomes, have two each that one of them has). The bundled
 motifs stand in for their family where the cell type's own factor is not bundled (the
 GATA1 matrix for T cells' GATA3, the MYOD1 E-box for neuronal bHLH factors).
 """
@@ -47,6 +48,8 @@ MATCHED_CELLS = ("liver", "erythroid", "macrophage", "muscle", "neuron", "tcell"
 CELL_TYPES: dict[str, tuple[str, ...]] = {
     "human": (*MATCHED_CELLS, "bcell", "keratinocyte"),
     "mouse": (*MATCHED_CELLS, "megakaryocyte", "kidney"),
+    "rat": (*MATCHED_CELLS, "kidney", "bcell"),
+    "dog": (*MATCHED_CELLS, "keratinocyte", "megakaryocyte"),
 }
 DNASE_CELLS = 5  # DNase in the first five cell types, ATAC in the last
 TF_CHIP_CELLS = 4  # TF ChIP and H3K27ac in the first four; CAGE in every cell type

@@ -25,16 +25,18 @@ from crossreg.synth.cells import (
     PROGRAMS,
     REPRESSOR_TF,
 )
-from crossreg.synth.genomes import PRIVATE_BASE, Ancestor, SpeciesGenome
+from crossreg.synth.genomes import Ancestor, SpeciesGenome
 from crossreg.synth.motifs import Motif
 from crossreg.synth.presets import Preset
+from crossreg.synth.species import CATALOGUE
 
 PROMOTER_UPSTREAM = 250
 PROMOTER_DOWNSTREAM = 50
 ENHANCER_BP = 300
 INSULATOR_BP = 100
-SPECIES = ("human", "mouse")
-PRIVATE_UNIT = min(PRIVATE_BASE.values())  # units numbered from here are species-only DNA
+PRIVATE_UNIT = min(
+    s.private_base for s in CATALOGUE
+)  # units numbered from here are species-only DNA
 PROXIMAL_PER_GENE = 1.0  # mean enhancers placed within 1.3 kbp of each TSS (about)
 BASE_EXPRESSION = -1.0  # mean of the log expression no sequence encodes
 BASE_EXPRESSION_SD = 0.15  # its spread between genes (shared by the species)
@@ -52,7 +54,7 @@ class Gene:
     strand: int
     exons: tuple[tuple[int, int], ...]  # in ancestral orientation, sorted by start
     base_expression: float  # log-scale expression independent of regulation
-    species: tuple[str, ...] = ("human", "mouse")
+    species: tuple[str, ...]  # the species that have it
 
     @property
     def tss(self) -> int:
@@ -87,8 +89,9 @@ class _Counts:
 
 @dataclass
 class Layout:
-    """All genes and elements of the ancestor."""
+    """All genes and elements of the ancestor, in a world of `species`."""
 
+    species: tuple[str, ...]
     genes: list[Gene] = field(default_factory=list)
     elements: list[Element] = field(default_factory=list)
     counts: _Counts = field(default_factory=_Counts)
@@ -184,7 +187,7 @@ def _lay_out_unit(
     programs = sorted(PROGRAMS)
     occupied: list[tuple[int, int]] = []
     margin = 400
-    where = SPECIES if species is None else species
+    where = layout.species if species is None else species
 
     # genes one after another along the unit, at least GENE_SPACING_BP apart
     cursor = margin + PROMOTER_UPSTREAM
@@ -271,11 +274,20 @@ def _lay_out_unit(
             )
 
 
-def lay_out(rng: np.random.Generator, preset: Preset, ancestor: Ancestor) -> Layout:
+def lay_out(
+    rng: np.random.Generator, preset: Preset, ancestor: Ancestor, species: tuple[str, ...]
+) -> Layout:
     """Place genes (with promoters and nearby enhancers), distal enhancers and CTCF
-    insulators on the ancestral units; ``turnover / 2`` of the enhancers survive in human
-    only and as many in mouse only (see :class:`Preset`)."""
-    layout = Layout()
+    insulators on the ancestral units of a world of `species`; each species loses
+    ``turnover / 2`` of the ancestral enhancers, a different share for each (see
+    :class:`Preset`), so that of two species ``turnover`` of each one's enhancers are its
+    own once it gains as many (:func:`lay_out_private`)."""
+    if len(species) * preset.turnover / 2 > 1:
+        raise ValueError(
+            f"turnover {preset.turnover} leaves too few enhancers for {len(species)} species "
+            f"to each lose a separate {preset.turnover / 2:.0%}"
+        )
+    layout = Layout(species)
     distal = max(0.0, preset.enhancers_per_100kb - PROXIMAL_PER_GENE * preset.genes_per_100kb)
     for unit, codes in enumerate(ancestor.units):
         _lay_out_unit(
@@ -292,10 +304,11 @@ def lay_out(rng: np.random.Generator, preset: Preset, ancestor: Ancestor) -> Lay
     enhancers = [k for k, e in enumerate(layout.elements) if e.kind == "enhancer"]
     lost = round(preset.turnover / 2 * len(enhancers))
     order = rng.permutation(len(enhancers))
-    for rank, k in enumerate(order[: 2 * lost]):
-        survivor = ("human",) if rank < lost else ("mouse",)
+    losers = (species[1], species[0], *species[2:])
+    for rank, k in enumerate(order[: len(species) * lost]):
+        survivors = tuple(s for s in species if s != losers[rank // lost])
         index = enhancers[int(k)]
-        layout.elements[index] = replace(layout.elements[index], species=survivor)
+        layout.elements[index] = replace(layout.elements[index], species=survivors)
     return layout
 
 

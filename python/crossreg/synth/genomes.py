@@ -1,13 +1,14 @@
-"""Two genomes from one ancestor: shared units, rearranged, inverted, diverged and padded.
+"""Genomes from one ancestor: shared units, rearranged, inverted, diverged and padded.
 
 The ancestor is a list of *units* (random DNA at 41% GC) grouped into *segments*. The
-first species ("human") keeps the ancestral order and orientation; the second ("mouse")
-shuffles the segments across its chromosomes, reverses some of them and flips single units
-inside others. Each species copies every unit with its own point substitutions and puts
-species-specific insertions between units (random DNA or diverged copies of a few
-interspersed-repeat families, soft-masked), assembly gaps (N runs), satellite arrays that
-later produce artefactual signal (blacklist) and two copies of one duplicated stretch
-(unmappable). Orthology is therefore exact: a unit is the same ancestral DNA in both.
+first species ("human") keeps the ancestral order and orientation; every other one
+("mouse", then "rat" and "dog" in worlds of more genomes) shuffles the segments across its
+chromosomes, reverses some of them and flips single units inside others. Each species
+copies every unit with its own point substitutions and puts species-specific insertions
+between units (random DNA or diverged copies of a few interspersed-repeat families,
+soft-masked), assembly gaps (N runs), satellite arrays that later produce artefactual
+signal (blacklist) and two copies of one duplicated stretch (unmappable). Orthology is
+therefore exact: a unit is the same ancestral DNA in every species.
 
 The insertions are sized so that only the preset's ``aligned_fraction`` of each species'
 sequence (gaps aside) lies in ancestral units, as for human and mouse (about 40% and
@@ -24,13 +25,12 @@ import numpy.typing as npt
 
 from crossreg.io.bed import Interval
 from crossreg.synth.presets import Preset
+from crossreg.synth.species import private_base
 
 ASCII_UPPER = np.frombuffer(b"ACGT", dtype=np.uint8)
 ASCII_LOWER = np.frombuffer(b"acgt", dtype=np.uint8)
 BASE_P = np.array([0.295, 0.205, 0.205, 0.295])
 N = ord("N")
-# private units (species-specific unique DNA) are numbered from here, per species
-PRIVATE_BASE = {"human": 1_000_000, "mouse": 2_000_000}
 PRIVATE_MIN_BP = 2_500  # unique inserted stretches at least this long become private units
 
 
@@ -271,7 +271,7 @@ def build_species(
 ) -> SpeciesGenome:
     """Assemble one species from the ancestor (see the module docstring)."""
     divergence_each = preset.divergence / 2
-    aligned_fraction = preset.aligned_fraction[0 if name == "human" else 1]
+    aligned_fraction = preset.aligned_fraction[0 if name == "human" else 1]  # rat, dog: as mouse
     repeats = _RepeatLibrary(rng)
     seg_order = list(range(len(ancestor.segments)))
     seg_strand = dict.fromkeys(seg_order, 1)
@@ -305,7 +305,7 @@ def build_species(
     weights = rng.lognormal(0.0, 0.7, size=max(1, inner_slots))
     inner_lengths = iter((budget * weights / weights.sum()).astype(np.int64).tolist())
     private: dict[int, Placement] = {}
-    private_next = PRIVATE_BASE.get(name, 3_000_000)
+    private_next = private_base(name)
 
     sequences: dict[str, npt.NDArray[np.uint8]] = {}
     placements: dict[int, Placement] = {}

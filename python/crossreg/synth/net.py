@@ -1,10 +1,12 @@
-"""The syntenic net between the two species (UCSC ``.net`` text) and the exact unit map.
+"""The syntenic net between two species (UCSC ``.net`` text) and the exact unit map.
 
 The first genome is the target (``t``), the second the query (``q``). Each segment becomes
-one top-level ``fill`` (a chain on the query strand of the segment); the species-specific
-DNA between its units becomes nested ``gap`` lines, and a unit the query reads in the other
-orientation sits inside such a gap as a nested ``fill`` of type ``inv``. Query coordinates
-are on the query's forward strand for either ``qStrand``, as UCSC net files give them.
+one top-level ``fill`` (a chain on the strand the query reads the segment in, relative to
+the target); the species-specific DNA between its units becomes nested ``gap`` lines, and a
+unit the query reads in the other relative orientation sits inside such a gap as a nested
+``fill`` of type ``inv``. Query coordinates are on the query's forward strand for either
+``qStrand``, as UCSC net files give them. Either species may be rearranged: a segment's
+units are contiguous, in ancestral order or reversed, in every species.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ def write_net(
     target: SpeciesGenome,
     query: SpeciesGenome,
 ) -> None:
-    """Write the net of `query` onto `target` (target keeps ancestral order and strands)."""
+    """Write the net of `query` onto `target`."""
     by_chrom: dict[str, list[list[int]]] = {c: [] for c in target.sizes}
     for units in ancestor.segments:
-        by_chrom[target.placements[units[0]].chrom].append(units)
+        # the segment's units in target order
+        ordered = sorted(units, key=lambda u: target.placements[u].start)
+        by_chrom[target.placements[units[0]].chrom].append(ordered)
     lines: list[str] = []
     for chrom, segments in by_chrom.items():
         lines.append(f"net {chrom} {target.sizes[chrom]}")
@@ -37,9 +41,12 @@ def write_net(
         for units in segments:
             t = [target.placements[u] for u in units]
             q = [query.placements[u] for u in units]
-            chain_strand = q[0].strand
-            blocks = [i for i in range(len(units)) if q[i].strand == chain_strand]
-            flipped = [i for i in range(len(units)) if q[i].strand != chain_strand]
+            relative = [tp.strand * qp.strand for tp, qp in zip(t, q, strict=True)]
+            # the segment's end units are never flipped alone, so the first one's
+            # orientation is the segment's
+            chain_strand = relative[0]
+            blocks = [i for i in range(len(units)) if relative[i] == chain_strand]
+            flipped = [i for i in range(len(units)) if relative[i] != chain_strand]
             q_start = min(p.start for p in q)
             q_end = max(p.end for p in q)
             ali = sum(p.length for p in t)
@@ -50,7 +57,14 @@ def write_net(
             )
             for a, b in itertools.pairwise(blocks):
                 lines.extend(
-                    _gap(t[a], t[b], q[a], q[b], chain_strand, [(t[i], q[i]) for i in flipped])
+                    _gap(
+                        t[a],
+                        t[b],
+                        q[a],
+                        q[b],
+                        chain_strand,
+                        [(t[i], q[i], -chain_strand) for i in flipped],
+                    )
                 )
     # number the fills in file order
     counter = 0
@@ -71,9 +85,11 @@ def _gap(
     q_a: Placement,
     q_b: Placement,
     chain_strand: int,
-    flipped: list[tuple[Placement, Placement]],
+    flipped: list[tuple[Placement, Placement, int]],
 ) -> list[str]:
-    """The gap between consecutive chain blocks a, b and the inverted units inside it."""
+    """The gap between consecutive chain blocks a, b and the inverted units inside it
+    (target and query placement, and the strand the query reads it in relative to the
+    target)."""
     t_start, t_end = t_a.end, t_b.start
     if chain_strand > 0:
         q_start, q_end = q_a.end, q_b.start
@@ -85,10 +101,10 @@ def _gap(
         f"  gap {t_start} {t_end - t_start} {q_a.chrom} {_strand(chain_strand)} "
         f"{q_start} {q_end - q_start}"
     ]
-    for t, q in flipped:
+    for t, q, strand in flipped:
         if t_start <= t.start < t_end:
             lines.append(
-                f"   fill {t.start} {t.length} {q.chrom} {_strand(q.strand)} {q.start} "
+                f"   fill {t.start} {t.length} {q.chrom} {_strand(strand)} {q.start} "
                 f"{q.length} id 0 score {t.length} ali {t.length} type inv"
             )
     return lines

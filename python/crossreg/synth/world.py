@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -25,12 +26,11 @@ from crossreg.synth.motifs import Motif, bundled_motifs
 from crossreg.synth.net import write_net, write_unit_map
 from crossreg.synth.presets import PRESETS, Preset
 from crossreg.synth.regulation import Regulation
+from crossreg.synth.species import DEFAULT_GENOMES, Species, species_of
 from crossreg.synth.tracks import BIN_BP, TrackSynthesizer, ceiling
 from crossreg.synth.variants import EffectModel, VariantMaker
 
 log = logging.getLogger("crossreg")
-
-GENOMES = (("human", "hs", False), ("mouse", "mm", True))
 
 
 def rng_for(seed: int, name: str) -> np.random.Generator:
@@ -44,19 +44,23 @@ def synthesize(
     seed: int = 0,
     *,
     cohort_sets: bool = True,
+    genomes: int = DEFAULT_GENOMES,
 ) -> Path:
-    """Write a synthetic human + mouse world into `out`; return the path of its manifest.
+    """Write a synthetic world of `genomes` species (human + mouse, then rat and dog) into
+    `out`; return the path of its manifest.
 
-    Same `preset` and `seed` give byte-identical files. `cohort_sets` adds the de novo
-    case/control sets and eQTL-like summary statistics (human), and the human reference
-    panel with per-tissue summary statistics for SLDP (:mod:`crossreg.synth.panel`).
+    Same `preset`, `seed` and `genomes` give byte-identical files. Every pair of genomes
+    gets a net. `cohort_sets` adds the de novo case/control sets and eQTL-like summary
+    statistics (human), and the human reference panel with per-tissue summary statistics
+    for SLDP (:mod:`crossreg.synth.panel`).
     """
+    species = species_of(genomes)
     preset = PRESETS[preset] if isinstance(preset, str) else preset
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     motifs = bundled_motifs()
     ancestor = make_ancestor(rng_for(seed, "ancestor"), preset)
-    layout = lay_out(rng_for(seed, "layout"), preset, ancestor)
+    layout = lay_out(rng_for(seed, "layout"), preset, ancestor, tuple(s.name for s in species))
     manifest: dict = {
         "format": "crossreg-synth",
         "crossreg_version": __version__,
@@ -66,8 +70,8 @@ def synthesize(
         "nets": [],
         "ceiling_bin_bp": BIN_BP,
     }
-    with progress(_stage_count(cohort_sets), "synth", "stages") as meter:
-        _build(out, preset, seed, cohort_sets, motifs, ancestor, layout, manifest, meter)
+    with progress(_stage_count(species, cohort_sets), "synth", "stages") as meter:
+        _build(out, preset, seed, species, cohort_sets, motifs, ancestor, layout, manifest, meter)
     manifest_path = out / "manifest.json"
     with atomic_write(manifest_path) as handle:
         json.dump(manifest, handle, indent=2)
@@ -75,17 +79,18 @@ def synthesize(
     return manifest_path
 
 
-def _stage_count(cohort_sets: bool) -> int:
+def _stage_count(species: tuple[Species, ...], cohort_sets: bool) -> int:
     """Units of a world's progress: per genome its sequence, each track and its variants;
-    then the net, and the cohorts and the panel."""
-    tracks = sum(len(track_specs(name, prefix)) for name, prefix, _ in GENOMES)
-    return 2 * len(GENOMES) + tracks + 1 + (2 if cohort_sets else 0)
+    then the nets, and the cohorts and the panel."""
+    tracks = sum(len(track_specs(s.name, s.prefix)) for s in species)
+    return 2 * len(species) + tracks + 1 + (2 if cohort_sets else 0)
 
 
 def _build(
     out: Path,
     preset: Preset,
     seed: int,
+    species: tuple[Species, ...],
     cohort_sets: bool,
     motifs: dict[str, Motif],
     ancestor: Ancestor,
@@ -93,15 +98,16 @@ def _build(
     manifest: dict,
     meter: Progress,
 ) -> None:
-    """Write the genomes, the net and (with `cohort_sets`) the cohorts and panel under
-    `out`, filling `manifest`."""
+    """Write the genomes of `species`, a net for each pair and (with `cohort_sets`) the
+    cohorts and panel under `out`, filling `manifest`."""
     genomes: list[SpeciesGenome] = []
     regulations: list[Regulation] = []
     index_offset = 0
-    meter.set_postfix(stage=f"{GENOMES[0][0]} genome")
-    for genome_index, (name, prefix, rearrange) in enumerate(GENOMES):
+    meter.set_postfix(stage=f"{species[0].name} genome")
+    for genome_index, kind in enumerate(species):
+        name, prefix = kind.name, kind.prefix
         genome = build_species(
-            rng_for(seed, f"{name}/genome"), preset, ancestor, name, rearrange=rearrange
+            rng_for(seed, f"{name}/genome"), preset, ancestor, name, rearrange=kind.rearranged
         )
         lay_out_private(rng_for(seed, f"{name}/private"), preset, genome, layout)
         sites = plant(rng_for(seed, f"{name}/motifs"), layout, genome, motifs)
@@ -121,11 +127,13 @@ def _build(
         )
         index_offset += n_tracks
         manifest["genomes"][name] = entry
-        following = GENOMES[genome_index + 1 :]
-        meter.update(stage=f"{following[0][0]} genome" if following else "net")
-    write_net(out / "human.mouse.net", ancestor, genomes[0], genomes[1])
+        following = species[genome_index + 1 :]
+        meter.update(stage=f"{following[0].name} genome" if following else "nets")
+    for target, query in itertools.combinations(genomes, 2):
+        net = f"{target.name}.{query.name}.net"
+        write_net(out / net, ancestor, target, query)
+        manifest["nets"].append({"genomes": [target.name, query.name], "file": net})
     write_unit_map(out / "orthology.tsv", ancestor, genomes)
-    manifest["nets"].append({"genomes": ["human", "mouse"], "file": "human.mouse.net"})
     manifest["orthology"] = "orthology.tsv"
     meter.update(stage="cohorts" if cohort_sets else "net")
     if cohort_sets:
