@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,9 @@ import pytest
 
 from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, build_dataset
+from crossreg.data.plan import TrackShard
+from crossreg.data.shards import merge_shards
+from crossreg.data.store import build_shard
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
 from tests.data_inputs import (
@@ -164,6 +168,68 @@ def test_a_small_genome_without_regions_gets_every_split_and_a_warning(tmp_path,
     assert counts["valid"] == counts["test"] == 1 and counts["train"] >= 8
     assert "blocks of 1 window(s) are used" in caplog.text
     assert "the requested split fractions cannot be met: train" in caplog.text
+
+
+def files_of(directory: Path) -> dict[str, bytes]:
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(directory.iterdir())
+        if p.name != "crossreg-runs.jsonl"  # the commands run, by nature not the same
+    }
+
+
+def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):
+    # a small memory budget makes the one build and the shards assemble track chunks
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=2, memory_gb=1e-5)
+    kw = {
+        "fasta": inputs["fasta"], "targets": inputs["targets"], "options": options,
+        "regions": inputs["regions"], "gaps": inputs["gaps"], "blacklist": [inputs["blacklist"]],
+        "unmappable": inputs["unmappable"],
+    }  # fmt: skip
+    whole = build_dataset(tmp_path / "whole", **kw)
+    shards = [build_shard(tmp_path / f"shard{i}", TrackShard(i, 3), **kw) for i in range(3)]
+    assert [np.load(s / "targets.npy").shape[2] for s in shards] == [1, 1, 2]
+    assert not (shards[1] / "sequences.npy").exists()
+    with pytest.raises(ValueError, match="one shard of a `crossreg data --tracks i/n` build"):
+        DataStore(shards[0])
+    merged = merge_shards(tmp_path / "merged", shards, overwrite=False)
+    expected = files_of(whole.path)
+    assert set(expected) == {
+        "dataset.json", "masked.npy", "regions.bed", "sequences.bed", "sequences.npy",
+        "targets.npy", "targets.txt",
+    }  # fmt: skip
+    assert files_of(merged.path) == expected
+    # the merge refuses shards out of order, missing, or of another build
+    with pytest.raises(ValueError, match="the shards given are 1/3, 0/3, 2/3; pass all n"):
+        merge_shards(tmp_path / "bad", [shards[1], shards[0], shards[2]], overwrite=False)
+    with pytest.raises(ValueError, match="the shards given are 0/3, 1/3; pass all n"):
+        merge_shards(tmp_path / "bad", shards[:2], overwrite=False)
+    other = build_shard(
+        tmp_path / "other",
+        TrackShard(1, 3),
+        **{**kw, "options": replace(options, fill_quantile=0.5)},
+    )
+    with pytest.raises(ValueError, match=r"other is a shard of another build .*differ in options"):
+        merge_shards(tmp_path / "bad", [shards[0], other, shards[2]], overwrite=False)
+    with pytest.raises(ValueError, match=r"whole is not a finished shard .*it is a finished"):
+        merge_shards(tmp_path / "bad", [whole.path], overwrite=False)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_track_shards_on_the_command_line(inputs, store, tmp_path):
+    shards = [tmp_path / f"s{i}" for i in range(2)]
+    for i, shard in enumerate(shards):
+        assert main(cli_args(inputs, shard, "--tracks", f"{i}/2")) == 0
+    assert main(["-q", "data-merge", "--out", str(tmp_path / "merged"), *map(str, shards)]) == 0
+    assert files_of(tmp_path / "merged") == files_of(store.path)
+    with pytest.raises(ValueError, match="--tracks 0/5: the targets table has only 4 tracks"):
+        build_shard(
+            tmp_path / "many", TrackShard.parse("0/5"), fasta=inputs["fasta"],
+            targets=inputs["targets"], options=BuildOptions(genome="x", layout=LAYOUT),
+        )  # fmt: skip
+    for text in ("2/2", "1", "a/b"):
+        with pytest.raises(ValueError, match=f"--tracks '{text}'"):
+            TrackShard.parse(text)
 
 
 def test_an_interrupted_build_leaves_no_finished_looking_store(inputs, tmp_path, monkeypatch):

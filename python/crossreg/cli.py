@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "synth": "crossreg.commands.synth",
     "split": "crossreg.commands.split",
     "data": "crossreg.commands.data",
+    "data-merge": "crossreg.commands.data_merge",
     "train": "crossreg.commands.train",
     "evaluate": "crossreg.commands.evaluate",
     "compare": "crossreg.commands.compare",

@@ -95,12 +95,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="budget for track buffers [%(default)s]",
     )
     run_group.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    run_group.add_argument(
+        "--tracks",
+        metavar="I/N",
+        help="build only the I-th (from 0) of N contiguous shares of the targets table's "
+        "tracks, as a shard directory at --out (every window; sequences in shard 0 only); "
+        "join the N shards with crossreg data-merge",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the dataset; returns 0 on success."""
-    from crossreg.data.plan import Layout, SplitOptions
-    from crossreg.data.store import BuildOptions, build_dataset
+    from crossreg.data.plan import Layout, SplitOptions, TrackShard
+    from crossreg.data.store import BuildOptions, build_dataset, build_shard
 
     options = BuildOptions(
         genome=args.genome,
@@ -114,15 +121,22 @@ def run(args: argparse.Namespace) -> int:
         memory_gb=args.memory_gb,
         overwrite=args.overwrite,
     )
-    store = build_dataset(
-        args.out,
-        fasta=args.fasta,
-        targets=args.targets,
-        options=options,
-        regions=args.regions,
-        gaps=args.gaps,
-        blacklist=args.blacklist,
-        unmappable=args.unmappable,
-    )
-    log.info("wrote %r", store)
+    inputs = {
+        "fasta": args.fasta,
+        "targets": args.targets,
+        "options": options,
+        "regions": args.regions,
+        "gaps": args.gaps,
+        "blacklist": args.blacklist,
+        "unmappable": args.unmappable,
+    }
+    if args.tracks is not None:
+        shard = TrackShard.parse(args.tracks)
+        log.info(
+            "wrote shard %s of the tracks in %s",
+            args.tracks,
+            build_shard(args.out, shard, **inputs),
+        )
+        return 0
+    log.info("wrote %r", build_dataset(args.out, **inputs))
     return 0

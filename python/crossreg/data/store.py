@@ -14,6 +14,12 @@ other split label, genomic order within a split; ``dataset.json`` gives each spl
 
 A build writes into ``.<name>.partial`` beside the destination and renames it when
 complete; a leftover partial directory (from a crash) is removed by the next build.
+
+A build of one shard of the tracks (:func:`build_shard`, ``crossreg data --tracks i/n``)
+writes a *shard directory* instead: ``shard.json`` (the dataset description with
+this shard's tracks' statistics), ``targets.npy`` of its tracks, the small window files,
+and ``sequences.npy`` in shard 0 only; :func:`crossreg.data.shards.merge_shards` joins the
+shards into the store one build would have written, byte for byte.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from crossreg.data import defaults
 from crossreg.data.bigwig import compute_targets
 from crossreg.data.checks import check_inputs, check_numbers
 from crossreg.data.npy import NpyRows
-from crossreg.data.plan import Layout, Plan, SplitOptions, plan_windows
+from crossreg.data.plan import Layout, Plan, SplitOptions, TrackShard, plan_windows
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
 from crossreg.io.bed import Interval, read_bed, write_bed
@@ -47,6 +53,8 @@ log = logging.getLogger("crossreg")
 STORE_FORMAT = "crossreg-dataset"
 FORMAT_VERSION = 1
 METADATA = "dataset.json"
+SHARD_FORMAT = "crossreg-dataset-shard"
+SHARD_METADATA = "shard.json"
 
 #: Upper-casing table for ASCII codes.
 _UPPER = np.array([c - 32 if 97 <= c <= 122 else c for c in range(256)], dtype=np.uint8)
@@ -55,7 +63,7 @@ _UPPER = np.array([c - 32 if 97 <= c <= 122 else c for c in range(256)], dtype=n
 _SEQ_BATCH = 256
 
 #: Bytes of targets assembled at once when interleaving track chunks.
-_MERGE_BLOCK_BYTES = 256 * 2**20
+MERGE_BLOCK_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -87,15 +95,17 @@ def tracks_per_chunk(
     return int(max(1, min(n_tracks, budget // (4 * per_bin))))
 
 
-def _check_destination(out: Path, overwrite: bool) -> None:
+def check_destination(out: Path, overwrite: bool) -> None:
+    """`out` may be written: absent, empty, or a store or shard to replace with `overwrite`."""
     if not out.exists():
         return
     if not out.is_dir():
         raise ValueError(f"{out} exists and is not a directory; choose another --out")
-    if (out / METADATA).exists():
+    if (out / METADATA).exists() or (out / SHARD_METADATA).exists():
         if not overwrite:
+            what = "a dataset" if (out / METADATA).exists() else "a shard of a dataset"
             raise ValueError(
-                f"{out} already holds a dataset; pass --overwrite to rebuild it or choose "
+                f"{out} already holds {what}; pass --overwrite to rebuild it or choose "
                 "another --out"
             )
     elif any(out.iterdir()):
@@ -163,12 +173,14 @@ def _write_targets(
             del values
             parts.append(path)
     if chunk < n_tracks:
-        block_bytes = min(_MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
-        _merge_chunks(final, parts, len(w), bins, n_tracks, block_bytes)
+        block_bytes = min(MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
+        merge_track_chunks(final, parts, len(w), bins, n_tracks, block_bytes)
+        for p in parts:
+            p.unlink()
     return stats
 
 
-def _merge_chunks(
+def merge_track_chunks(
     final: Path, parts: Sequence[Path], n: int, bins: int, n_tracks: int, block_bytes: int
 ) -> None:
     """Interleave track-chunk files ``(n, bins, c)`` into ``(n, bins, n_tracks)``, reading
@@ -192,8 +204,32 @@ def _merge_chunks(
     finally:
         for c in chunks:
             c.close()
-    for p in parts:
-        p.unlink()
+
+
+def write_json(path: Path, content: dict) -> None:
+    """Write `content` as the store's JSON files are written (indent 1), atomically."""
+    with atomic_write(path) as handle:
+        json.dump(content, handle, indent=1)
+
+
+def partial_directory(out: Path) -> Path:
+    """The empty hidden directory a build of `out` writes into (a crashed build's removed)."""
+    work = out.parent / f".{out.name}.partial"
+    if work.exists():
+        log.info("removing %s left by an interrupted build", work)
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    return work
+
+
+def finish_directory(work: Path, out: Path) -> None:
+    """Move the finished `work` directory to `out`, replacing what was there."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        shutil.rmtree(old)
+    os.replace(work, out)
 
 
 def _split_rows(plan: Plan) -> dict[str, dict[str, int]]:
@@ -221,6 +257,42 @@ def build_dataset(
 
     Every input is checked before work starts (ValueError naming the file and record).
     """
+    inputs = {"regions": regions, "gaps": gaps, "blacklist": blacklist, "unmappable": unmappable}
+    _build(Path(out), fasta, targets, options, None, **inputs)
+    return DataStore(out)
+
+
+def build_shard(
+    out: str | os.PathLike[str],
+    shard: TrackShard,
+    *,
+    fasta: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    options: BuildOptions,
+    regions: str | os.PathLike[str] | None = None,
+    gaps: str | os.PathLike[str] | None = None,
+    blacklist: Sequence[str | os.PathLike[str]] = (),
+    unmappable: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Build `shard` of the tracks of the store :func:`build_dataset` would write, as a shard
+    directory at `out` (returned); :func:`crossreg.data.shards.merge_shards` joins them."""
+    inputs = {"regions": regions, "gaps": gaps, "blacklist": blacklist, "unmappable": unmappable}
+    _build(Path(out), fasta, targets, options, shard, **inputs)
+    return Path(out)
+
+
+def _build(
+    out: Path,
+    fasta: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    options: BuildOptions,
+    shard: TrackShard | None,
+    *,
+    regions: str | os.PathLike[str] | None,
+    gaps: str | os.PathLike[str] | None,
+    blacklist: Sequence[str | os.PathLike[str]],
+    unmappable: str | os.PathLike[str] | None,
+) -> None:
     layout = options.layout
     check_numbers(
         seq_length=layout.seq_length,
@@ -231,8 +303,7 @@ def build_dataset(
         max_unmappable=options.max_unmappable,
         fill_quantile=options.fill_quantile,
     )
-    out = Path(out)
-    _check_destination(out, options.overwrite)
+    check_destination(out, options.overwrite)
     inputs = check_inputs(
         fasta=fasta,
         targets=targets,
@@ -241,6 +312,7 @@ def build_dataset(
         blacklist=blacklist,
         unmappable=unmappable,
     )
+    first, stop = (0, len(inputs.table)) if shard is None else shard.bounds(len(inputs.table))
     plan = plan_windows(
         inputs,
         layout,
@@ -254,11 +326,9 @@ def build_dataset(
             f"{fasta}; use a shorter --seq-length or check the gaps and regions BEDs"
         )
     log.info("%d windows: %s", len(plan.windows), _split_rows(plan))
-    work = out.parent / f".{out.name}.partial"
-    if work.exists():
-        log.info("removing %s left by an interrupted build", work)
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    if shard is not None:
+        log.info("shard %d/%d: tracks %d-%d", shard.index, shard.count, first, stop - 1)
+    work = partial_directory(out)
     try:
         table = replace(
             inputs.table,
@@ -277,8 +347,10 @@ def build_dataset(
         )
         write_bed(work / "regions.bed", plan.regions)
         np.save(work / "masked.npy", plan.masked)
-        _write_sequences(work / "sequences.npy", inputs.genome, plan, layout.seq_length)
-        stats = _write_targets(work, table, plan, layout, options)
+        if shard is None or shard.index == 0:
+            _write_sequences(work / "sequences.npy", inputs.genome, plan, layout.seq_length)
+        shard_table = replace(table, targets=table.targets[first:stop])
+        stats = _write_targets(work, shard_table, plan, layout, options)
         metadata = {
             "format": STORE_FORMAT,
             "format_version": FORMAT_VERSION,
@@ -312,18 +384,23 @@ def build_dataset(
             },
             "tracks": stats,
         }
-        with atomic_write(work / METADATA) as handle:
-            json.dump(metadata, handle, indent=1)
-        if out.exists():
-            old = out.parent / f".{out.name}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            shutil.rmtree(old)
-        os.replace(work, out)
+        if shard is None:
+            write_json(work / METADATA, metadata)
+        else:
+            shard = {"index": shard.index, "count": shard.count}
+            write_json(
+                work / SHARD_METADATA,
+                {
+                    "format": SHARD_FORMAT,
+                    "format_version": FORMAT_VERSION,
+                    "shard": {**shard, "first_track": first, "stop_track": stop},
+                    "dataset": metadata,
+                },
+            )
+        finish_directory(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return DataStore(out)
 
 
 class DataStore:
@@ -332,6 +409,11 @@ class DataStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         meta = self.path / METADATA
+        if not meta.exists() and (self.path / SHARD_METADATA).exists():
+            raise ValueError(
+                f"{self.path} is one shard of a `crossreg data --tracks i/n` build, not a "
+                "dataset; join all the shards with `crossreg data-merge --out STORE SHARD...`"
+            )
         if not meta.exists():
             raise ValueError(
                 f"{self.path} is not a finished crossreg dataset (no {METADATA}); build it with "

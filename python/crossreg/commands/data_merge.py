@@ -1,0 +1,29 @@
+"""``crossreg data-merge``: join the shards of a ``crossreg data --tracks i/n`` build."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+HELP = "join the shard directories of a crossreg data --tracks i/n build into one dataset"
+
+log = logging.getLogger("crossreg")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg data-merge``."""
+    parser.add_argument("--out", type=Path, required=True, help="dataset directory to create")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    parser.add_argument(
+        "shards", type=Path, nargs="+", help="the shard directories, in order 0/n, 1/n, ..."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Merge the shards into the store one build would have written."""
+    from crossreg.data.shards import merge_shards
+
+    store = merge_shards(args.out, args.shards, overwrite=args.overwrite)
+    log.info("wrote %r", store)
+    return 0

@@ -1,0 +1,132 @@
+"""Join the shard directories of ``crossreg data --tracks i/n`` into one dataset store.
+
+Each shard holds every window of its contiguous share of the tracks, so each track's
+genome-wide statistics (its 25th percentile fill value, means, clipped share) are computed
+whole inside its shard and carried in the shard's ``shard.json``. The merge interleaves
+the shards' targets track-wise and writes the store one build would have written, byte
+for byte: the same ``targets.npy``, the same ``dataset.json``, and the window files of
+shard 0 (the other shards' must be identical).
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from crossreg.data.npy import NpyRows
+from crossreg.data.store import (
+    FORMAT_VERSION,
+    MERGE_BLOCK_BYTES,
+    METADATA,
+    SHARD_FORMAT,
+    SHARD_METADATA,
+    DataStore,
+    check_destination,
+    finish_directory,
+    merge_track_chunks,
+    partial_directory,
+    write_json,
+)
+
+log = logging.getLogger("crossreg")
+
+#: Files every shard writes for the whole store, identical in all shards.
+WINDOW_FILES = ("targets.txt", "sequences.bed", "regions.bed", "masked.npy")
+
+
+def read_shard(path: Path) -> dict:
+    """The ``shard.json`` of a shard directory, checked."""
+    meta = path / SHARD_METADATA
+    if not meta.exists():
+        hint = " (it is a finished dataset)" if (path / METADATA).exists() else ""
+        raise ValueError(
+            f"{path} is not a finished shard of `crossreg data --tracks i/n` (no "
+            f"{SHARD_METADATA}){hint}; pass the shard directories"
+        )
+    with open(meta) as handle:
+        content = json.load(handle)
+    if content.get("format") != SHARD_FORMAT:
+        raise ValueError(f"{meta}: not a crossreg dataset shard description")
+    if content.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{meta}: written by a newer crossreg; upgrade crossreg to merge it")
+    return content
+
+
+def _check_together(shards: Sequence[Path], metas: Sequence[dict]) -> None:
+    """The shards are all `n` shards of one build, each once, in order."""
+    count = metas[0]["shard"]["count"]
+    indices = [m["shard"]["index"] for m in metas]
+    if any(m["shard"]["count"] != count for m in metas) or indices != list(range(count)):
+        listed = ", ".join(f"{m['shard']['index']}/{m['shard']['count']}" for m in metas)
+        raise ValueError(
+            f"the shards given are {listed}; pass all n shards of one build, in order "
+            "0/n, 1/n, ..., (n-1)/n"
+        )
+    first = {k: v for k, v in metas[0]["dataset"].items() if k != "tracks"}
+    for path, meta in zip(shards[1:], metas[1:], strict=True):
+        other = {k: v for k, v in meta["dataset"].items() if k != "tracks"}
+        differs = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
+        if differs:
+            raise ValueError(
+                f"{path} is a shard of another build than {shards[0]} (they differ in "
+                f"{', '.join(differs)}); rebuild the shards with the same inputs and options"
+            )
+        for name in WINDOW_FILES:
+            if not filecmp.cmp(shards[0] / name, path / name, shallow=False):
+                raise ValueError(
+                    f"{path / name} differs from {shards[0] / name}: the shards are of "
+                    "different builds; rebuild them with the same inputs and options"
+                )
+    stops = [m["shard"]["first_track"] for m in metas[1:]]
+    if [m["shard"]["stop_track"] for m in metas[:-1]] != stops:
+        raise ValueError("the shards' track ranges do not follow each other")
+
+
+def _link_or_copy(source: Path, destination: Path) -> None:
+    """Hard-link `source` at `destination` (the shards are read-only inputs), else copy."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copyfile(source, destination)
+
+
+def merge_shards(
+    out: str | os.PathLike[str], shards: Sequence[str | os.PathLike[str]], *, overwrite: bool
+) -> DataStore:
+    """Join the shard directories of one ``crossreg data --tracks i/n`` build, given in
+    order 0/n .. (n-1)/n, into the dataset store at `out` (opened and returned)."""
+    paths = [Path(s) for s in shards]
+    if not paths:
+        raise ValueError("no shard directories given")
+    metas = [read_shard(p) for p in paths]
+    _check_together(paths, metas)
+    out = Path(out)
+    check_destination(out, overwrite)
+    dataset = metas[0]["dataset"]
+    n, bins, n_tracks = dataset["num_windows"], dataset["target_length"], dataset["num_targets"]
+    if metas[-1]["shard"]["stop_track"] != n_tracks or metas[0]["shard"]["first_track"] != 0:
+        raise ValueError("the shards' tracks do not cover the targets table")
+    work = partial_directory(out)
+    try:
+        for name in (*WINDOW_FILES, "sequences.npy"):
+            _link_or_copy(paths[0] / name, work / name)
+        parts = [p / "targets.npy" for p in paths]
+        for path, meta in zip(parts, metas, strict=True):
+            with NpyRows(path) as part:
+                tracks = meta["shard"]["stop_track"] - meta["shard"]["first_track"]
+                if part.shape != (n, bins, tracks):
+                    raise ValueError(f"{path} has shape {part.shape}, not {(n, bins, tracks)}")
+        merge_track_chunks(work / "targets.npy", parts, n, bins, n_tracks, MERGE_BLOCK_BYTES)
+        tracks = [t for m in metas for t in m["dataset"]["tracks"]]
+        write_json(work / METADATA, {**dataset, "tracks": tracks})
+        finish_directory(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    log.info("merged %d shards into %s", len(paths), out)
+    return DataStore(out)
