@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 import torch
 
-from crossreg.cli import build_parser
+from crossreg.cli import build_parser, main
 from crossreg.data.loader import codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.evaluate.transfer import (
@@ -20,7 +20,9 @@ from crossreg.evaluate.transfer import (
     experiment_of,
     gene_sites,
     measured_at,
+    normalised_r_gap,
     predict_at,
+    summary_line,
     transfer_tables,
     variable_sites,
 )
@@ -120,7 +122,7 @@ def test_planted_tissue_pattern_gives_exact_diagonal_and_off_diagonal():
     }
 
 
-def test_an_experiment_with_one_track_has_no_normalised_r():
+def test_an_experiment_with_one_track_has_no_normalised_r_and_says_why():
     measured, predicted, _ = _planted()
     tables = transfer_tables(
         measured[:, :2],
@@ -133,6 +135,52 @@ def test_an_experiment_with_one_track_has_no_normalised_r():
     assert tables.pairs.height == 2
     assert tables.pairs["pearson_r_normalised"].is_nan().all()
     assert tables.pairs["pearson_r"].is_finite().all()
+    why = (
+        "the head has one track (liver) and the genome has one track (liver): "
+        "mean-normalising over a side's tracks leaves 0 at every site, so normalised R "
+        "needs two or more cell types on each side"
+    )
+    assert tables.notes == {"CAGE": f"CAGE: {why}", "CHIP:CTCF": f"CHIP:CTCF: {why}"}
+    summary = assay_summary(tables)
+    assert summary["CAGE"]["normalised_r_matched"] is None
+    assert summary["CAGE"]["normalised_r_note"] == f"CAGE: {why}"
+    line = summary_line(summary["CAGE"])
+    assert "n/a" not in line and line.endswith(f"normalised R not computable: CAGE: {why}")
+    assert "R 0." in line or "R -0." in line or "R 1." in line
+
+
+def test_normalised_r_gap_names_each_reason(tmp_path, logs):
+    values, cells = np.full((2, 2), np.nan), ["liver", "kidney"]
+    matched = np.eye(2, dtype=bool)
+    assert normalised_r_gap("CAGE", 2, cells, cells, values, matched) == (
+        "CAGE: 2 sites, and R needs 3"
+    )
+    one = normalised_r_gap("CAGE", 10, cells, ["liver"], values[:, :1], matched[:, :1])
+    assert one is not None and one.startswith("CAGE: the genome has one track (liver): ")
+    # two tracks of one cell type on each side: no unmatched pair
+    same = np.ones((2, 2), dtype=bool)
+    r = np.array([[0.5, 0.4], [0.3, 0.2]])
+    assert normalised_r_gap("DNASE", 10, ["liver"] * 2, ["liver"] * 2, r, same) == (
+        "DNASE: every head track has the cell type of every measured track: no unmatched pair"
+    )
+    assert normalised_r_gap("CAGE", 10, cells, cells, r, matched) is None
+    assert normalised_r_gap("CAGE", 10, cells, cells, values, matched) == (
+        "CAGE: the tracks of a side are equal at every site once mean-normalised"
+    )
+    # the heat maps leave such an experiment out and say why
+    tables = transfer_tables(
+        np.expm1(np.random.default_rng(0).normal(size=(10, 1)) + 5),
+        np.expm1(np.random.default_rng(1).normal(size=(10, 1)) + 5),
+        ["a"],
+        ["CAGE:liver"],
+        ["b"],
+        ["CAGE:liver"],
+    )
+    assert set(tables.notes) == {"CAGE"}
+    path = tmp_path / "matrix.tsv"
+    path.write_text(tables.matrix.write_csv(separator="\t", float_precision=6))
+    assert plot_matrix_file(path, tmp_path) == []
+    assert f"no heat map of normalised R for {tables.notes['CAGE']}" in logs.text
 
 
 def test_heat_map_draws_the_matrix_read_back_from_matrix_tsv(tmp_path):
@@ -353,3 +401,35 @@ def test_transfer_command_without_plots_writes_the_tables_only(world):
     assert args.run(args) == 0
     assert {p.name for p in out.iterdir()} == {"transfer.tsv", "matrix.tsv", "summary.json"}
     assert json.loads((out / "summary.json").read_text())["figures"] == []
+
+
+def test_exon_only_gtf_gives_the_sites_of_its_transcripts(world):
+    root, stores, _ = world
+    store = DataStore(stores["human"])
+    records = read_gtf(root / "synth" / "human" / "genes.gtf")
+    exons = [r for r in records if r.feature == "exon"]
+    # reference: a transcript line spanning each transcript's exons
+    spans: dict[str, GtfRecord] = {}
+    for r in exons:
+        old = spans.get(r.transcript_id, r)
+        start, end = min(old.start, r.start), max(old.end, r.end)
+        spans[r.transcript_id] = _record("transcript", start, end, r.strand, r.gene_id, r.chrom)
+    expected = gene_sites(store, ["valid", "test"], list(spans.values()))
+    assert len(expected) >= 3
+    assert gene_sites(store, ["valid", "test"], exons) == expected
+
+
+def test_transfer_gives_the_prefix_hint_for_a_gtf_named_1_not_chr1(world, tmp_path, logs):
+    root, stores, _ = world
+    gtf = root / "synth" / "human" / "genes.gtf"
+    lines = gtf.read_text().splitlines(keepends=True)
+    assert lines[0].startswith("chr")
+    renamed = tmp_path / "ensembl.gtf"
+    renamed.write_text("".join(line.removeprefix("chr") for line in lines))
+    name = lines[0].split("\t")[0]
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(renamed), "--out", str(tmp_path / "out")]
+    assert main(argv) == 1
+    assert f"{renamed}: chromosome '{name[3:]}' is not in {stores['human']}" in logs.text
+    assert f"did you mean '{name}'?" in logs.text and "'chr' prefix" in logs.text
+    assert not (tmp_path / "out").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.inputs import require_paths
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -67,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict at the sites, compare tracks and write the tables and heat maps."""
-    from crossreg.evaluate.transfer import write_transfer
+    require_paths(args, "model", "data", "gtf")
+    from crossreg.evaluate.transfer import summary_line, write_transfer
 
     result = write_transfer(
         args.model,
@@ -80,15 +82,6 @@ def run(args: argparse.Namespace) -> int:
         options=inference_options(args),
         **plot_options(args),
     )
-
-    def text(value: float | None) -> str:
-        return "n/a" if value is None else f"{value:.3f}"
-
     for assay, row in result.assays.items():
-        where = f"{row['tss']} TSSs" if "tss" in row else f"{row['sites']} variable sites"
-        print(
-            f"{result.head} head on {result.genome} {assay}: R {text(row['raw_r'])}, "
-            f"mean-normalised matched {text(row['normalised_r_matched'])} vs unmatched "
-            f"{text(row['normalised_r_unmatched'])} ({row['pairs']} pairs, {where})"
-        )
+        print(f"{result.head} head on {result.genome} {assay}: {summary_line(row)}")
     return 0

@@ -36,21 +36,26 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import torch
 
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
 from crossreg.io.atomic import atomic_write
+from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
 from crossreg.io.targets import assay_of
-from crossreg.model.geometry import crop_to_targets
-from crossreg.model.inference import InferenceOptions, load_head, run_inference
-from crossreg.model.seqnn import SeqNN
+from crossreg.model.checkpoint_info import checkpoint_info
 from crossreg.progress import progress
+
+if TYPE_CHECKING:
+    import torch
+
+    from crossreg.model.inference import InferenceOptions
+    from crossreg.model.seqnn import SeqNN
 
 log = logging.getLogger("crossreg")
 
@@ -263,10 +268,15 @@ def predict_at(
     store: DataStore,
     head: str,
     requests: Sequence[tuple[Sequence[Site], Sequence[int]]],
-    options: InferenceOptions = InferenceOptions(batch_size=8),
+    options: InferenceOptions | None = None,
 ) -> list[npt.NDArray[np.float64]]:
     """For each ``(sites, head tracks)`` of `requests`: ``(sites, tracks)`` predictions of
-    `head`, summed over each site's bins; every window is predicted once."""
+    `head`, summed over each site's bins; every window is predicted once (`options`:
+    batches of 8 on the default device unless given)."""
+    from crossreg.model.geometry import crop_to_targets
+    from crossreg.model.inference import InferenceOptions, run_inference
+
+    options = options or InferenceOptions(batch_size=8)
     out = [np.zeros((len(sites), len(tracks))) for sites, tracks in requests]
     columns = [np.asarray(tracks, dtype=np.intp) for _, tracks in requests]
     per_split: dict[str, dict[int, list[tuple[int, npt.NDArray, npt.NDArray]]]] = {}
@@ -284,7 +294,7 @@ def predict_at(
             codes = store.sequences(split)
 
             def load(chunk: Sequence[int], codes=codes) -> npt.NDArray[np.uint8]:
-                return one_hot(np.ascontiguousarray(codes[list(chunk)]))
+                return one_hot(np.ascontiguousarray(codes[list(chunk)]), dtype=np.uint8)
 
             def reduce(pred: torch.Tensor, chunk: Sequence[int], by_row=by_row) -> int:
                 cropped = crop_to_targets(pred, store.target_length).float().cpu().numpy()
@@ -332,14 +342,52 @@ def pearson_matrix(x: npt.NDArray, y: npt.NDArray) -> npt.NDArray[np.float64]:
     return np.clip(r, -1.0, 1.0)
 
 
+def normalised_r_gap(
+    experiment: str,
+    sites: int,
+    head_cells: Sequence[str],
+    measured_cells: Sequence[str],
+    values: npt.NDArray,
+    matched: npt.NDArray[np.bool_],
+) -> str | None:
+    """Why an experiment's matrix `values` ``(head tracks, measured tracks)`` of
+    normalised R (`matched` cells marked; the tracks' cell types given) has no finite
+    matched cell or no finite unmatched one; ``None`` when it has both."""
+    values = np.asarray(values, dtype=np.float64)
+    if np.isfinite(values[matched]).any() and np.isfinite(values[~matched]).any():
+        return None
+    sides = [
+        f"{who} has one track ({cells[0]})"
+        for who, cells in (("the head", head_cells), ("the genome", measured_cells))
+        if len(cells) == 1
+    ]
+    if sites < 3:
+        why = f"{sites} sites, and R needs 3"
+    elif sides:
+        why = (
+            f"{' and '.join(sides)}: mean-normalising over a side's tracks leaves 0 at every "
+            "site, so normalised R needs two or more cell types on each side"
+        )
+    elif not (~matched).any():
+        why = "every head track has the cell type of every measured track: no unmatched pair"
+    elif not matched.any():
+        why = "no head track has the cell type of a measured track: no matched pair"
+    else:
+        why = "the tracks of a side are equal at every site once mean-normalised"
+    return f"{experiment}: {why}"
+
+
 @dataclass
 class TransferTables:
-    """Per matched pair (`pairs`) and per head track × measured track (`matrix`, long)."""
+    """Per matched pair (`pairs`) and per head track × measured track (`matrix`, long);
+    `notes` says, per experiment that lacks them, why its matched or unmatched normalised
+    R could not be computed (:func:`normalised_r_gap`)."""
 
     pairs: pl.DataFrame
     matrix: pl.DataFrame
     sites: int = 0
     kind: str = TSS_SITES
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 PAIR_SCHEMA = {
@@ -390,11 +438,18 @@ def transfer_tables(
     n = measured.shape[0]
     pairs: list[dict] = []
     matrix: list[dict] = []
+    notes: dict[str, str] = {}
     for experiment in sorted({e for e in m_exp if e is not None} & set(h_exp)):
         mc = [i for i, e in enumerate(m_exp) if e == experiment]
         hc = [j for j, e in enumerate(h_exp) if e == experiment]
         normalised = pearson_matrix(h_norm[:, hc], m_norm[:, mc])
         assay = assay_of_experiment(experiment)
+        h_cells = [cell_type_of(head_descriptions[j]) for j in hc]
+        m_cells = [cell_type_of(measured_descriptions[i]) for i in mc]
+        same = np.equal.outer(np.array(h_cells, dtype=object), np.array(m_cells, dtype=object))
+        note = normalised_r_gap(experiment, n, h_cells, m_cells, normalised, same.astype(bool))
+        if note is not None:
+            notes[experiment] = note
         for a, j in enumerate(hc):
             for b, i in enumerate(mc):
                 cell = cell_type_of(measured_descriptions[i])
@@ -427,6 +482,7 @@ def transfer_tables(
         pl.DataFrame(matrix, schema=MATRIX_SCHEMA),
         n,
         kind,
+        notes,
     )
 
 
@@ -439,12 +495,13 @@ def _mean(values: pl.Series) -> float | None:
 
 def assay_summary(tables: TransferTables) -> dict[str, dict]:
     """Per assay: ``{"pairs", "tss" (or "sites"), "raw_r", "normalised_r_matched",
-    "normalised_r_unmatched"}``, the means over its matched pairs and unmatched cells."""
+    "normalised_r_unmatched"}``, the means over its matched pairs and unmatched cells;
+    where a normalised mean is ``None``, ``"normalised_r_note"`` says why."""
     out = {}
     for assay in sorted(set(tables.pairs["assay"])):
         pairs = tables.pairs.filter(pl.col("assay") == assay)
         cells = tables.matrix.filter(pl.col("assay") == assay)
-        out[assay] = {
+        row = {
             "pairs": pairs.height,
             tables.kind: tables.sites,
             "raw_r": _mean(pairs["pearson_r"]),
@@ -453,7 +510,30 @@ def assay_summary(tables: TransferTables) -> dict[str, dict]:
                 cells.filter(~pl.col("matched"))["pearson_r_normalised"]
             ),
         }
+        if row["normalised_r_matched"] is None or row["normalised_r_unmatched"] is None:
+            experiments = sorted(set(cells["experiment"]))
+            row["normalised_r_note"] = "; ".join(
+                tables.notes[e] for e in experiments if e in tables.notes
+            )
+        out[assay] = row
     return out
+
+
+def summary_line(row: dict) -> str:
+    """An assay's summary row as text: raw R and the normalised means, or why a
+    normalised mean is missing."""
+
+    def text(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    where = f"{row['tss']} TSSs" if "tss" in row else f"{row['sites']} variable sites"
+    line = (
+        f"R {text(row['raw_r'])}, mean-normalised matched {text(row['normalised_r_matched'])} "
+        f"vs unmatched {text(row['normalised_r_unmatched'])} ({row['pairs']} pairs, {where})"
+    )
+    if "normalised_r_note" in row:
+        line += f"; normalised R not computable: {row['normalised_r_note']}"
+    return line
 
 
 # --- the step ----------------------------------------------------------------------------
@@ -479,6 +559,19 @@ class TransferResult:
         return self.summary[key]
 
 
+def check_gtf_chromosomes(
+    gtf: str | os.PathLike[str], records: Sequence[GtfRecord], chroms: Sequence[str], store: str
+) -> None:
+    """A GTF chromosome that differs from one of the store's `chroms` only by the ``chr``
+    prefix (``1`` for ``chr1``) is an error with the renaming hint, as ``crossreg data``
+    gives for track files."""
+    for name in dict.fromkeys(r.chrom for r in records):
+        if name not in chroms and prefix_twin(name, set(chroms)) is not None:
+            raise ValueError(
+                f"{gtf}: chromosome '{name}' is not in {store}{chrom_hint(name, chroms)}"
+            )
+
+
 def write_transfer(
     model_dir: str | os.PathLike[str],
     head: str,
@@ -490,19 +583,23 @@ def write_transfer(
     fraction: float = VARIABLE_FRACTION,
     plots: bool = True,
     svg: bool = False,
-    options: InferenceOptions = InferenceOptions(batch_size=8),
+    options: InferenceOptions | None = None,
 ) -> TransferResult:
     """The transfer step: predict with `head` at the held-out gene TSSs of `gtf` (and, for
     accessibility, the `fraction` most variable bins) of the store's `splits`, compare with
     the store's tracks, and write ``transfer.tsv`` (per matched pair), ``matrix.tsv`` (per
     head track × measured track), ``summary.json`` and, unless `plots` is false, the heat
-    maps ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into `out`."""
+    maps ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into `out`. The sites
+    are found before the model loads (`options`: batches of 8 on the default device
+    unless given)."""
     splits = _held_out(splits)
-    model, config, head = load_head(model_dir, head, options.device)
+    info = checkpoint_info(model_dir)
+    head = info.choose(head, "--head")
+    head_targets = info.targets[head]
     store = DataStore(data_dir)
     m_desc, m_ids = store.table.descriptions, store.table.identifiers
-    h_desc = [t.description for t in config.targets[head]]
-    h_ids = [t.identifier for t in config.targets[head]]
+    h_desc = [t.description for t in head_targets]
+    h_ids = [t.identifier for t in head_targets]
     shared = {e for e in map(experiment_of, m_desc) if e is not None} & set(
         map(experiment_of, h_desc)
     )
@@ -510,6 +607,12 @@ def write_transfer(
         raise ValueError(
             f"no experiment (description without its cell type) of the '{head}' head's "
             f"tracks is among {data_dir}'s tracks"
+        )
+    measured = {(experiment_of(d), cell_type_of(d)) for d in m_desc if experiment_of(d)}
+    if not any((experiment_of(d), cell_type_of(d)) in measured for d in h_desc):
+        raise ValueError(
+            f"no track of the '{head}' head has the description (assay:cell type) of a track "
+            f"of {data_dir}"
         )
     accessible = [i for i, d in enumerate(m_desc) if is_accessibility(d)]
     variable = "DNASE" in shared and len({cell_type_of(m_desc[i]) for i in accessible}) > 1
@@ -525,7 +628,12 @@ def write_transfer(
 
     groups: list[tuple[str, list[Site], list[int], list[int]]] = []
     if tracks(m_desc, False):
-        genes = gene_sites(store, splits, read_gtf(gtf))
+        records = read_gtf(gtf)
+        chroms = list(
+            dict.fromkeys(w.chrom for split in store.splits for w in store.windows(split))
+        )
+        check_gtf_chromosomes(gtf, records, chroms, str(data_dir))
+        genes = gene_sites(store, splits, records)
         if len(genes) < 3:
             raise ValueError(
                 f"{gtf}: only {len(genes)} gene TSSs fall in the {', '.join(splits)} windows "
@@ -537,6 +645,10 @@ def write_transfer(
         sites, _ = variable_sites(store, splits, accessible, fraction)
         groups.append((VARIABLE_SITES, sites, tracks(m_desc, True), tracks(h_desc, True)))
         log.info("%d variable accessibility bins (top %g%%)", len(sites), 100 * fraction)
+    from crossreg.model.inference import InferenceOptions, load_head
+
+    options = options or InferenceOptions(batch_size=8)
+    model, _, head = load_head(model_dir, head, options.device)
     log.info("predicting with the '%s' head", head)
     predicted = predict_at(model, store, head, [(g[1], g[3]) for g in groups], options)
     results = []
@@ -554,11 +666,6 @@ def write_transfer(
         )
     pairs = pl.concat([r.pairs for r in results]).sort("assay", "experiment", "identifier")
     matrix = pl.concat([r.matrix for r in results])
-    if pairs.is_empty():
-        raise ValueError(
-            f"no track of the '{head}' head has the description (assay:cell type) of a track "
-            f"of {data_dir}"
-        )
     assays = {k: v for r in results for k, v in assay_summary(r).items()}
     site_kinds = {
         assay: (

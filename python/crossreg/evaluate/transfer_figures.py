@@ -10,6 +10,7 @@ distribution of the matched cells (the diagonal) against the unmatched ones.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -20,10 +21,13 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.evaluate.transfer import cell_type_of, normalised_r_gap
 from crossreg.plots import new_figure, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+log = logging.getLogger("crossreg")
 
 LABELS_UP_TO = 60  # tracks per axis beyond which tick labels are left off
 
@@ -196,6 +200,11 @@ def plot_matrix_file(
     for experiment in sorted(set(frame["experiment"])):
         matrix = wide(frame, experiment)
         if not np.isfinite(matrix.values).any():
+            sites = int(frame.filter(pl.col("experiment") == experiment)["n"].max() or 0)
+            rows = [cell_type_of(label) for label in matrix.row_labels]
+            columns = [cell_type_of(label) for label in matrix.column_labels]
+            gap = normalised_r_gap(experiment, sites, rows, columns, matrix.values, matrix.matched)
+            log.warning("no heat map of normalised R for %s", gap)
             continue
         name = directory / f"matrix_{safe_name(experiment)}.png"
         written += plot_matrix(name, matrix, title=title, svg=svg).paths

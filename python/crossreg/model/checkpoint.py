@@ -26,12 +26,10 @@ from crossreg import __version__
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import Target
 from crossreg.model.activations import GELU_FORMS
+from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT, WEIGHTS_NAME, target_from_json
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-FORMAT = "crossreg-checkpoint"
 FORMAT_VERSION = 1
 
 
@@ -70,10 +68,6 @@ def _target_to_json(target: Target) -> dict[str, Any]:
     data = dataclasses.asdict(target)
     data["files"] = list(target.files)
     return data
-
-
-def _target_from_json(data: Mapping[str, Any]) -> Target:
-    return Target(**{**data, "files": tuple(data["files"]), "extra": dict(data.get("extra", {}))})
 
 
 def make_config(
@@ -157,7 +151,7 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     kwargs = {k: v for k, v in data.items() if k in fields}
     try:
         kwargs["targets"] = {
-            g: [_target_from_json(t) for t in ts] for g, ts in data["targets"].items()
+            g: [target_from_json(t) for t in ts] for g, ts in data["targets"].items()
         }
         kwargs["crop"] = tuple(data["crop"])
     except (TypeError, KeyError, AttributeError) as err:

@@ -1,0 +1,55 @@
+"""Checks of a command's inputs that need no model, run before anything imports torch:
+a mistyped path, head or track is reported in a moment, not after seconds of imports."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from crossreg.data.store import DataStore
+from crossreg.io.targets import select_targets
+from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
+
+
+def require_paths(args: argparse.Namespace, *names: str) -> None:
+    """Every path the options `names` give (one, a list, or ``None``) exists; the first
+    that does not is a :class:`FileNotFoundError`, which the command line reports with
+    the option that gave it."""
+    for name in names:
+        value = getattr(args, name)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if item is not None and not Path(item).exists():
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(item))
+
+
+def model_head(
+    args: argparse.Namespace, head: str | None, *, option: str = "--genome"
+) -> tuple[CheckpointInfo, str]:
+    """The checkpoint of ``--model`` and its head `head` (the only one when `head` is
+    ``None``), checked; `option` is the head's option in messages."""
+    info = checkpoint_info(args.model)
+    return info, info.choose(head, option)
+
+
+def check_tracks(info: CheckpointInfo, head: str, spec: str | None) -> None:
+    """A ``--targets`` spec selects tracks of the head (an item that selects none is an
+    error naming it)."""
+    select_targets(info.targets[head], spec)
+
+
+def open_store(path: Path, splits: Sequence[str], *, option: str = "--split") -> DataStore:
+    """The dataset store at `path` (existing), whose `splits` are all known and hold
+    windows between them."""
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    store = DataStore(path)
+    counts = {name: split.get("count", 0) for name, split in store.splits.items()}
+    have = ", ".join(f"{name} ({count} windows)" for name, count in counts.items())
+    unknown = [split for split in splits if split not in counts]
+    if unknown or not any(counts.get(split, 0) for split in splits):
+        what = f"no split '{unknown[0]}'" if unknown else f"no windows in {', '.join(splits)}"
+        raise ValueError(f"{option} {','.join(splits)}: dataset {path} has {what}; it has {have}")
+    return store

@@ -1,0 +1,88 @@
+"""What a checkpoint directory holds, read without torch: its heads and each head's tracks.
+
+Commands check their arguments against it (``--model``, ``--genome``/``--head``,
+``--targets``) before the model, and torch with it, loads;
+:func:`crossreg.model.checkpoint.load_checkpoint` still checks everything when it does.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crossreg.io.targets import Target
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT = "crossreg-checkpoint"
+
+
+def target_from_json(data: Mapping[str, Any]) -> Target:
+    """A :class:`~crossreg.io.targets.Target` from its entry in ``config.json``."""
+    return Target(**{**data, "files": tuple(data["files"]), "extra": dict(data.get("extra", {}))})
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """A checkpoint's `directory` and, per head (genome name), its tracks in output
+    order."""
+
+    directory: Path
+    targets: dict[str, list[Target]]
+
+    @property
+    def heads(self) -> list[str]:
+        """The genome names of the heads."""
+        return list(self.targets)
+
+    def choose(self, head: str | None, option: str = "--genome") -> str:
+        """`head`, checked, or the only head when `head` is None."""
+        if head is None:
+            if len(self.heads) != 1:
+                raise ValueError(
+                    f"{self.directory} has heads for {', '.join(self.heads)}; choose one "
+                    f"with {option}"
+                )
+            return self.heads[0]
+        if head not in self.targets:
+            raise ValueError(
+                f"{option} {head}: {self.directory} has no head for genome '{head}'; its "
+                f"heads are {', '.join(self.heads)}"
+            )
+        return head
+
+
+def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
+    """The heads and tracks of the checkpoint in `directory`; a missing directory is a
+    :class:`FileNotFoundError` naming it, one without a crossreg config a ValueError."""
+    directory = Path(directory)
+    if not directory.exists():
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(directory))
+    path = directory / CONFIG_NAME
+    if not directory.is_dir() or not path.is_file():
+        raise ValueError(
+            f"{directory}: not a crossreg checkpoint directory (no {CONFIG_NAME}); give the "
+            "folder crossreg train or import-basenji wrote (e.g. train_out/best)"
+        )
+    if not (directory / WEIGHTS_NAME).is_file():
+        raise ValueError(f"{directory}: {WEIGHTS_NAME} is missing")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise ValueError(f"{path}: not a crossreg checkpoint config (format {found!r})")
+    try:
+        targets = {
+            genome: [target_from_json(t) for t in data["targets"][genome]]
+            for genome in data["genomes"]
+        }
+    except (TypeError, KeyError, AttributeError) as err:
+        raise ValueError(f"{path}: malformed genomes or targets ({err})") from None
+    return CheckpointInfo(directory, targets)
