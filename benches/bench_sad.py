@@ -51,7 +51,7 @@ from crossreg.model.inference import InferenceOptions, load_head
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.synth.cells import track_specs
-from crossreg.synth.world import GENOMES
+from crossreg.synth.species import species_of
 from crossreg.variants.alleles import Allele
 from crossreg.variants.sad import write_sad
 from crossreg.variants.sad_stream import survey_vcf
@@ -81,7 +81,7 @@ def model_params(name: str) -> dict:
     """The raw params dict of a model: the demo's joint model with the demo world's track
     counts, or a Basenji fixture's params JSON."""
     if name == "demo":
-        return demo_params({g: len(track_specs(g, prefix)) for g, prefix, _ in GENOMES})
+        return demo_params({s.name: len(track_specs(s.name, s.prefix)) for s in species_of(2)})
     return json.loads((FIXTURES / FIXTURE_PARAMS[name]).read_text())
 
 
