@@ -142,3 +142,49 @@ def the_report_shows_every_figure(out: Path, tmp_path: Path) -> None:
     if CHROMIUM is not None:
         assert figures_loaded(page) == (len(pngs), len(pngs))
         assert screenshot(page, tmp_path / "report.png")[:4] == b"\x89PNG"
+
+
+def test_three_genomes_train_one_trunk_and_transfer_every_head(tmp_path, monkeypatch):
+    """``demo --fast --genomes 3``: one trunk with a head per genome, trained on all three;
+    each genome evaluated joint vs single, and every head transferred to every genome."""
+    monkeypatch.setenv("CROSSREG_PROGRESS", "off")
+    out = tmp_path / "demo3"
+    assert main(["demo", "--fast", "--genomes", "3", "--out", str(out)]) == 0
+    genomes = ("human", "mouse", "rat")
+    summary = json.loads((out / "summary.json").read_text())
+    assert tuple(summary["genomes"]) == genomes
+    params = json.loads((out / "models" / "joint.params.json").read_text())["model"]
+    assert {key for key in params if key.startswith("head_")} == {f"head_{g}" for g in genomes}
+    for genome, assays in summary["genomes"].items():
+        tracks = DataStore(out / "data" / genome).num_targets
+        assert assays["ALL"]["tracks"] == tracks == 24
+        assert (out / "compare" / genome / "scatter.png").exists()
+    assert set(summary["transfer"]) == {f"{h}_head_on_{g}" for h in genomes for g in genomes}
+    assert summary["transfer"]["rat_head_on_human"]["CAGE"]["pairs"] == 6  # matched cells
+    assert len(list((out / "split").glob("*.regions.bed"))) == 3
+    runs = (out / "crossreg-runs.jsonl").read_text().splitlines()
+    assert len(runs) == step_count(3)
+
+
+@pytest.mark.parametrize("preset", ["mini", "small"])
+def test_each_configuration_builds_a_model_of_its_windows(preset):
+    """The demo's model maps a window of each configuration to its cropped 128-bp bins;
+    ``small`` (the paper's proportions) has 32,768-bp windows and a deeper trunk."""
+    import torch
+
+    from crossreg.demo import CONFIGURATIONS, demo_params
+    from crossreg.model.params import parse_params
+    from crossreg.model.seqnn import SeqNN
+
+    settings = CONFIGURATIONS[preset]
+    params = demo_params({"human": 24, "mouse": 24}, settings)
+    model = SeqNN(parse_params(params).model).eval()
+    x = torch.zeros(1, settings.seq_length, 4)
+    with torch.no_grad():
+        y = model(x, "mouse")
+    bins = settings.seq_length // 128 - 2 * settings.crop_bins
+    assert y.shape == (1, bins, 24)
+    blocks = [b for b in params["model"]["trunk"] if b["name"] == "dilated_residual"]
+    assert blocks[0]["repeat"] == settings.residual_blocks
+    if preset == "small":
+        assert settings.seq_length >= 32_768 and settings.region_size == 1_000_000

@@ -55,16 +55,19 @@ from crossreg.variants.sad import write_sad
 
 log = logging.getLogger("crossreg")
 
-SEQ_LENGTH = 8192
-CROP_BINS = 8
-
 
 @dataclass(frozen=True)
 class DemoSettings:
-    """Sizes of one demo run."""
+    """Sizes of one demo run: the world, the split, the windows, the model and training."""
 
     preset: str = "mini"
     region_size: int = 100_000
+    min_aligned: int = 10_000  # aligned bp that join two regions
+    seq_length: int = 8192  # window bp (stride half of it)
+    crop_bins: int = 8  # target bins cropped from each side
+    residual_blocks: int = 4  # dilated residual blocks of the trunk
+    filters: int = 48  # first convolution's filters (the tower grows from it)
+    batch_size: int = 4
     max_epochs: int = 15
     patience: int = 5
     steps_per_epoch: int | None = None
@@ -85,23 +88,40 @@ FAST = DemoSettings(
     sldp_flips=10_000,
     ism_sites=3,
 )
+# The paper's proportions on a world ten times the demo's: 1-Mbp regions joined above
+# 100 kbp of alignment, 32,768-bp windows (the crop the paper's share of each side), and a
+# deeper, wider trunk whose dilated blocks reach across the window. Meant for a GPU.
+SMALL = DemoSettings(
+    preset="small",
+    region_size=1_000_000,
+    min_aligned=100_000,
+    seq_length=32_768,
+    crop_bins=16,
+    residual_blocks=8,
+    filters=96,
+    batch_size=8,
+    max_epochs=40,
+    patience=8,
+)
+CONFIGURATIONS = {"tiny": FAST, "mini": DemoSettings(), "small": SMALL}
 ISM_WIDTH = 60
 
 
-def demo_params(tracks: dict[str, int]) -> dict:
-    """A Basenji2-shaped params dict for 8,192-bp windows: the same block types (conv block,
-    conv tower to 128-bp bins, dilated residual blocks, cropping, final conv block, one
-    softplus head per genome), far fewer filters."""
+def demo_params(tracks: dict[str, int], settings: DemoSettings = DemoSettings()) -> dict:
+    """A Basenji2-shaped params dict for the windows of `settings` (8,192 bp by default):
+    the same block types (conv block, conv tower to 128-bp bins, dilated residual blocks,
+    cropping, final conv block, one softplus head per genome), far fewer filters."""
+    width = settings.filters
     model: dict = {
-        "seq_length": SEQ_LENGTH,
+        "seq_length": settings.seq_length,
         "activation": "gelu",
         "norm_type": "batch",
         "bn_momentum": 0.9,
         "trunk": [
-            {"name": "conv_block", "filters": 48, "kernel_size": 15, "pool_size": 2},
+            {"name": "conv_block", "filters": width, "kernel_size": 15, "pool_size": 2},
             {
                 "name": "conv_tower",
-                "filters_init": 48,
+                "filters_init": width,
                 "filters_mult": 1.12,
                 "kernel_size": 5,
                 "pool_size": 2,
@@ -109,21 +129,21 @@ def demo_params(tracks: dict[str, int]) -> dict:
             },
             {
                 "name": "dilated_residual",
-                "filters": 32,
+                "filters": width * 2 // 3,
                 "rate_mult": 1.5,
-                "repeat": 4,
+                "repeat": settings.residual_blocks,
                 "dropout": 0.1,
                 "round": True,
             },
-            {"name": "Cropping1D", "cropping": CROP_BINS},
-            {"name": "conv_block", "filters": 96, "dropout": 0.05},
+            {"name": "Cropping1D", "cropping": settings.crop_bins},
+            {"name": "conv_block", "filters": width * 2, "dropout": 0.05},
         ],
     }
     for genome, units in tracks.items():
         model[f"head_{genome}"] = {"name": "final", "units": units, "activation": "softplus"}
     # Basenji's optimiser: on small data it learns motifs where Adam memorises windows
     train = {
-        "batch_size": 4,
+        "batch_size": settings.batch_size,
         "optimizer": "sgd",
         "learning_rate": 0.05,
         "momentum": 0.98,
@@ -175,14 +195,22 @@ def _step(argv: list[str], step: Callable[..., Any], *args: Any, **kwargs: Any) 
     return result
 
 
-def _build_store(name: str, files: dict[str, Path], targets: Path, regions: Path, out: Path):
+def _build_store(
+    name: str,
+    files: dict[str, Path],
+    targets: Path,
+    regions: Path,
+    out: Path,
+    settings: DemoSettings,
+):
     """``crossreg data`` of one genome's store of `targets` on the demo's windows."""
+    seq_length, crop_bins = settings.seq_length, settings.crop_bins
     argv = ["data", "--genome", name, "--fasta", str(files["fasta"]), "--targets", str(targets)]
     argv += ["--regions", str(regions), "--blacklist", str(files["blacklist"])]
     argv += ["--unmappable", str(files["unmappable"]), "--gaps", str(files["gaps"])]
-    argv += ["--seq-length", str(SEQ_LENGTH), "--stride", str(SEQ_LENGTH // 2)]
-    argv += ["--crop", str(CROP_BINS), "--overwrite", "--out", str(out)]
-    layout = Layout(seq_length=SEQ_LENGTH, crop_bins=CROP_BINS, stride=SEQ_LENGTH // 2)
+    argv += ["--seq-length", str(seq_length), "--stride", str(seq_length // 2)]
+    argv += ["--crop", str(crop_bins), "--overwrite", "--out", str(out)]
+    layout = Layout(seq_length=seq_length, crop_bins=crop_bins, stride=seq_length // 2)
     return _step(
         argv,
         build_dataset,
@@ -244,7 +272,7 @@ def _run_demo(out: Path, settings: DemoSettings) -> dict:
     sizes = {name: synth / manifest["genomes"][name]["sizes"] for name in genomes}
     nets = [NetSpec(*net["genomes"], synth / net["file"]) for net in manifest["nets"]]
     argv = ["split", "--out", str(out / "split"), "--region-size", str(settings.region_size)]
-    argv += ["--min-aligned", "10000", "--seed", str(settings.seed)]
+    argv += ["--min-aligned", str(settings.min_aligned), "--seed", str(settings.seed)]
     argv += [arg for name in genomes for arg in ("--sizes", f"{name}={sizes[name]}")]
     argv += [arg for n in nets for arg in ("--net", f"{n.target},{n.query}={n.path}")]
     result = _step(
@@ -253,7 +281,7 @@ def _run_demo(out: Path, settings: DemoSettings) -> dict:
         sizes,
         nets,
         region_size=settings.region_size,
-        min_aligned=10_000,
+        min_aligned=settings.min_aligned,
         seed=settings.seed,
     )
     if not result.leakage().ok:
@@ -269,9 +297,12 @@ def _run_demo(out: Path, settings: DemoSettings) -> dict:
         noise_free[name] = out / "data" / f"{name}.noise_free"
         in_window[name] = out / "data" / f"{name}.in_window"
         regions = out / "split" / f"{name}.regions.bed"
-        _build_store(name, files, files["targets"], regions, stores[name])
-        _build_store(name, files, files["targets_noise_free"], regions, noise_free[name])
-        _build_store(name, files, files["targets_in_window"], regions, in_window[name])
+        for table, store in (
+            ("targets", stores[name]),
+            ("targets_noise_free", noise_free[name]),
+            ("targets_in_window", in_window[name]),
+        ):
+            _build_store(name, files, files[table], regions, store, settings)
 
     tracks = {name: DataStore(stores[name]).num_targets for name in genomes}
     runs = {"joint": genomes, **{name: [name] for name in genomes}}
@@ -286,7 +317,7 @@ def _run_demo(out: Path, settings: DemoSettings) -> dict:
         params = out / "models" / f"{run}.params.json"
         params.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(params) as handle:
-            json.dump(demo_params({g: tracks[g] for g in members}), handle, indent=1)
+            json.dump(demo_params({g: tracks[g] for g in members}, settings), handle, indent=1)
         argv = ["train", "--params", str(params), "--out", str(out / "models" / run)]
         argv += ["--max-epochs", str(settings.max_epochs)]
         argv += ["--patience", str(settings.patience), "--seed", str(settings.seed), "--bf16"]

@@ -17,13 +17,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from crossreg.synth.species import DEFAULT_GENOMES, MAX_GENOMES, MIN_GENOMES
 
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument(
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
         "--fast",
         action="store_true",
-        help="tiny genomes and two short epochs: checks the pipeline in about a minute",
+        help="tiny genomes and two short epochs: checks the pipeline in a few minutes "
+        "(the same as --preset tiny)",
+    )
+    size.add_argument(
+        "--preset",
+        choices=("tiny", "mini", "small"),
+        default="mini",
+        help="size of the run: tiny (= --fast); mini (the demo: a few-Mbp world, 8,192-bp "
+        "windows, 15 epochs, about 20 minutes on two CPU cores); small (the paper's "
+        "proportions: a world ten times larger, 1-Mbp regions, 32,768-bp windows, a deeper "
+        "trunk, 40 epochs; for a GPU)",
     )
     parser.add_argument(
-        "--epochs", type=int, help="maximum training epochs per model (default: 15; with --fast, 2)"
+        "--epochs",
+        type=int,
+        help="maximum training epochs per model (default: 15; tiny/--fast 2, small 40)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the synthetic world, the split and training"
@@ -44,9 +57,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo and print its summary."""
     from dataclasses import replace
 
-    from crossreg.demo import FAST, DemoSettings, run_demo
+    from crossreg.demo import CONFIGURATIONS, run_demo
 
-    settings = FAST if args.fast else DemoSettings()
+    settings = CONFIGURATIONS["tiny" if args.fast else args.preset]
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
     if args.epochs:
         settings = replace(settings, max_epochs=args.epochs)
