@@ -23,13 +23,16 @@ def clean(values: npt.ArrayLike) -> npt.NDArray[np.float32]:
     return out
 
 
-def base_values(path: str, chrom: str, start: int, end: int) -> npt.NDArray[np.float32]:
-    """Base-level values of ``[start, end)``: missing data and negatives as 0."""
+def base_values(path: str, chrom: str, start: int, end: int) -> npt.NDArray[np.float32] | None:
+    """Base-level values of ``[start, end)``: missing data, negatives and bases past the
+    chromosome's end as 0; None when the file lacks the chromosome."""
     with_file = pyBigWig.open(str(path))
     try:
         chroms = with_file.chroms()
+        if chrom not in chroms:
+            return None
         out = np.zeros(end - start, dtype=np.float32)
-        if chrom in chroms and start < chroms[chrom]:
+        if start < chroms[chrom]:
             stop = min(end, chroms[chrom])
             vals = np.asarray(with_file.values(chrom, start, stop), dtype=np.float32)
             out[: stop - start] = vals
@@ -85,16 +88,25 @@ def reference_targets(
     mask: npt.NDArray[np.bool_] | None = None,
     fill_quantile: float = 0.25,
 ) -> npt.NDArray[np.float16]:
-    """``(windows, bins, tracks)`` float16 targets of target regions at `starts`."""
+    """``(windows, bins, tracks)`` float16 targets of target regions at `starts`.
+
+    Replicates are averaged per base over the files that have the window's chromosome; a
+    window on a chromosome none of a track's files has is masked for that track."""
     n = len(starts)
     mask = np.zeros((n, bins), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     out = np.zeros((n, bins, len(table)), dtype=np.float16)
     for k, target in enumerate(table):
         files = table.track_files(target)
         pooled = np.zeros((n, bins))
+        track_mask = mask.copy()
         for w, (chrom, start) in enumerate(zip(chroms, starts, strict=True)):
             end = int(start) + bins * pool_width
             reps = [base_values(str(f), chrom, int(start), end) for f in files]
-            pooled[w] = pool(np.mean(reps, axis=0), pool_width, target.sum_stat)
-        out[:, :, k] = finish(pooled, mask, target, fill_quantile)
+            reps = [r for r in reps if r is not None]
+            if not reps:
+                track_mask[w] = True
+                continue
+            mean = np.sum(reps, axis=0, dtype=np.float32) * np.float32(1 / len(reps))
+            pooled[w] = pool(mean, pool_width, target.sum_stat)
+        out[:, :, k] = finish(pooled, track_mask, target, fill_quantile)
     return out

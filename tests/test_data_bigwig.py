@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyBigWig
 import pytest
 
-from crossreg.data import bigwig_chrom_sizes, compute_targets
+from crossreg.cli import main
+from crossreg.data import DataStore, bigwig_chrom_sizes, compute_targets
 from crossreg.io.targets import read_targets
-from tests.data_inputs import random_bigwig, write_bigwig, write_table
+from tests.data_inputs import random_bigwig, random_genome, write_bigwig, write_fasta, write_table
 from tests.data_reference import reference_targets
 
 SIZES = {"chr1": 2048, "chr2": 1024}
@@ -62,10 +64,36 @@ def test_replicates_average_per_base_with_missing_as_zero(tmp_path):
     np.testing.assert_allclose(values[0, 0], [256, 2, 3])
 
 
-def test_chromosome_absent_from_the_bigwig_reads_as_zero(tmp_path, step_bw):
+def test_chromosome_absent_from_the_bigwig_is_masked_with_the_fill_value(tmp_path, step_bw):
+    # chr2 is in the file without data (true zeros); chr3 is not in the file at all
     row = {"identifier": "t", "file": step_bw.name, "clip": BIG, "scale": 1, "sum_stat": "sum"}
-    values, _ = targets_of(tmp_path, [row], [("chr2", 0), ("chr3", 0)], bins=4)
-    assert not values.any()
+    windows = [("chr1", 0), ("chr1", 128), ("chr2", 0), ("chr3", 0)]
+    values, stats = targets_of(tmp_path, [row], windows, bins=2)
+    # unmasked bins: 384, 0 | 0, 128 | 0, 0 → 25th percentile 0; then chr1 at 128 masked too
+    assert stats[0]["absent_fraction"] == pytest.approx(1 / 4)
+    assert stats[0]["fill_value"] == 0
+    np.testing.assert_allclose(values[:, :, 0], [[384, 0], [0, 128], [0, 0], [0, 0]])
+    mask = np.zeros((4, 2), dtype=bool)
+    mask[0] = True  # masking the 384 and 0 leaves 0, 128, 0, 0: fill 0; chr3 gets it
+    _, stats = targets_of(tmp_path, [row], windows, bins=2, mask=mask)
+    assert stats[0]["fill_value"] == 0
+    step = write_bigwig(
+        tmp_path / "ones.bw", SIZES, [("chr1", 0, 2048, 1.0), ("chr2", 0, 1024, 3.0)]
+    )
+    row = {"identifier": "t", "file": step.name, "clip": BIG, "scale": 1, "sum_stat": "mean"}
+    values, stats = targets_of(tmp_path, [row], [("chr1", 0), ("chr2", 0), ("chrX", 0)], bins=2)
+    # unmasked bins 1, 1, 3, 3: the 25th percentile is 1, given to both chrX bins
+    np.testing.assert_allclose(values[:, :, 0], [[1, 1], [3, 3], [1, 1]])
+    assert stats[0]["absent_fraction"] == pytest.approx(1 / 3)
+
+
+def test_replicate_lacking_a_chromosome_is_left_out_of_its_average(tmp_path):
+    write_bigwig(tmp_path / "a.bw", SIZES, [("chr1", 0, 128, 2.0), ("chr2", 0, 128, 2.0)])
+    write_bigwig(tmp_path / "b.bw", {"chr1": 2048}, [("chr1", 0, 128, 4.0)])
+    row = {"identifier": "t", "file": "a.bw,b.bw", "clip": BIG, "scale": 1, "sum_stat": "mean"}
+    values, stats = targets_of(tmp_path, [row], [("chr1", 0), ("chr2", 0)], bins=1)
+    np.testing.assert_allclose(values[:, 0, 0], [3, 2])  # chr2: a alone, not (2 + 0) / 2
+    assert stats[0]["absent_fraction"] == 0
 
 
 def test_masked_bins_get_the_tracks_25th_percentile_over_all_windows(tmp_path):
@@ -148,6 +176,103 @@ def test_windows_in_any_order_match_the_numpy_pybigwig_reference(tmp_path):
     )
 
 
+def mixed_bigwig(path, sizes, seed):
+    """A BigWig of every record kind (bedGraph runs, fixed steps, variable steps) with
+    gaps, zeros, negatives, 1-bp runs and runs spanning many 128-bp bins; the last runs
+    may reach past the chromosome's end (pyBigWig writes them; readers cut them there)."""
+    rng = np.random.default_rng(seed)
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader(list(sizes.items()))
+    for chrom, size in sizes.items():
+        pos = int(rng.integers(0, 500))
+        while pos < size - 2000:
+            kind = rng.integers(0, 4)
+            if kind == 0:  # an uncovered gap
+                pos += int(rng.geometric(1 / 1500))
+                continue
+            n = int(rng.integers(1, 40))
+            values = rng.lognormal(0.0, 1.0, n)
+            values[rng.random(n) < 0.2] = 0.0
+            values[rng.random(n) < 0.05] *= -1
+            if kind == 1:  # bedGraph: runs of 1 bp to several kbp
+                lengths = np.minimum(rng.geometric(1 / 60, n), 3000)
+                lengths[rng.random(n) < 0.1] = 1
+                ends = pos + np.cumsum(lengths)
+                starts = np.concatenate(([pos], ends[:-1]))
+                bw.addEntries(
+                    [chrom] * n, starts.tolist(), ends=ends.tolist(), values=values.tolist()
+                )
+                pos = int(ends[-1])
+            elif kind == 2:  # fixedStep: span ≤ step
+                step = int(rng.integers(1, 200))
+                span = int(rng.integers(1, step + 1))
+                bw.addEntries(chrom, pos, values=values.tolist(), span=span, step=step)
+                pos += n * step
+            else:  # variableStep
+                starts = pos + np.cumsum(rng.integers(20, 400, n))
+                span = 20
+                bw.addEntries(chrom, starts.tolist(), values=values.tolist(), span=span)
+                pos = int(starts[-1]) + span
+            pos += int(rng.integers(0, 50))
+    bw.close()
+    return path
+
+
+@pytest.mark.parametrize("pool_width", [128, 50])
+def test_interval_pooling_matches_the_per_base_reference_on_random_tracks(tmp_path, pool_width):
+    full = {"chr1": 90_000, "chr2": 40_000, "chr3": 20_000}
+    mixed_bigwig(tmp_path / "m0.bw", full, seed=1)
+    mixed_bigwig(tmp_path / "m1.bw", full, seed=2)
+    mixed_bigwig(tmp_path / "m2.bw", {"chr1": 90_000, "chr2": 40_000}, seed=3)  # lacks chr3
+    rows = [
+        {"identifier": f"{s}{k}", "file": f, "clip": BIG, "scale": 1, "sum_stat": s}
+        for s in ("sum", "mean", "max", "sum_sqrt", "mean_sqrt")
+        for k, f in enumerate(["m0.bw", "m1.bw,m2.bw", "m2.bw", "m0.bw,m1.bw,m2.bw"])
+    ]
+    table = read_targets(write_table(tmp_path / "t.txt", rows))
+    bins = 96
+    span = bins * pool_width
+    rng = np.random.default_rng(pool_width)
+    chroms, starts = [], []
+    for chrom, size in full.items():
+        # overlapping windows at odd offsets, one past the chromosome's end, one at 0
+        s = [*rng.integers(0, size - span, 12).tolist(), size - span // 3, 0]
+        chroms += [chrom] * len(s)
+        starts += s
+    chroms.append("chr1")
+    starts.append(full["chr1"] + 500)  # entirely past the end: zeros, not absent
+    chroms, starts = np.array(chroms), np.array(starts)
+    order = rng.permutation(len(starts))
+    chroms, starts = chroms[order], starts[order]
+    mask = rng.random((len(starts), bins)) < 0.05
+    ours, stats = compute_targets(
+        table, list(table), chroms, starts, bins=bins, pool_width=pool_width, mask=mask, threads=2
+    )
+    ref = reference_targets(
+        table, chroms.tolist(), starts.tolist(), bins=bins, pool_width=pool_width, mask=mask
+    )
+    np.testing.assert_allclose(
+        ours.astype(np.float32), ref.astype(np.float32), rtol=2e-3, atol=1e-3
+    )
+    assert (ours == ref).mean() > 0.99
+    on_chr3 = (chroms == "chr3").mean()
+    absent = {r["identifier"]: s["absent_fraction"] for r, s in zip(rows, stats, strict=True)}
+    assert absent == {r["identifier"]: on_chr3 if r["file"] == "m2.bw" else 0 for r in rows}
+
+
+def test_threads_and_window_order_do_not_change_the_targets(tmp_path):
+    sizes = {"chr1": 60_000, "chr2": 30_000}
+    mixed_bigwig(tmp_path / "m.bw", sizes, seed=4)
+    rows = [{"identifier": "a", "file": "m.bw", "clip": 32, "scale": 2, "sum_stat": "sum"}]
+    table = read_targets(write_table(tmp_path / "t.txt", rows))
+    chroms = np.array(["chr1"] * 20 + ["chr2"] * 8)
+    starts = np.concatenate([np.arange(20) * 2_500, np.arange(8) * 2_500])
+    one, _ = compute_targets(table, list(table), chroms, starts, bins=40, threads=1)
+    order = np.random.default_rng(0).permutation(len(starts))
+    two, _ = compute_targets(table, list(table), chroms[order], starts[order], bins=40, threads=2)
+    np.testing.assert_array_equal(two, one[order])
+
+
 def test_chrom_sizes_and_unreadable_files(tmp_path, step_bw):
     assert bigwig_chrom_sizes(step_bw) == list(SIZES.items())
     with pytest.raises(FileNotFoundError, match=r"nope\.bw"):
@@ -155,3 +280,32 @@ def test_chrom_sizes_and_unreadable_files(tmp_path, step_bw):
     (tmp_path / "text.bw").write_text("not a bigwig\n" * 20)
     with pytest.raises(ValueError, match="not a BigWig"):
         bigwig_chrom_sizes(tmp_path / "text.bw")
+
+
+def test_data_masks_chromosomes_a_track_lacks_and_strict_refuses(tmp_path, capsys):
+    sizes = {"chr1": 12_000, "chr2": 8_000}
+    fasta = write_fasta(tmp_path / "g.fa", random_genome(sizes, seed=1))
+    write_bigwig(tmp_path / "full.bw", sizes, [("chr1", 0, 12_000, 2.0), ("chr2", 0, 8_000, 4.0)])
+    write_bigwig(tmp_path / "chr1.bw", {"chr1": 12_000}, [("chr1", 0, 12_000, 1.0)])
+    rows = [
+        {"identifier": "full", "file": "full.bw", "clip": BIG, "scale": 1, "sum_stat": "mean"},
+        {"identifier": "part", "file": "chr1.bw", "clip": BIG, "scale": 1, "sum_stat": "mean"},
+    ]
+    table = write_table(tmp_path / "t.txt", rows)
+    args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
+    args += ["--seq-length", "2048", "--crop", "2", "--stride", "2048", "--regions"]
+    (tmp_path / "regions.bed").write_text("chr1\t0\t12000\ttrain\nchr2\t0\t8000\ttest\n")
+    args += [str(tmp_path / "regions.bed")]
+    assert main([*args, "--out", str(tmp_path / "store")]) == 0
+    err = capsys.readouterr().err
+    assert "track 'part': no data on 1 of the genome's 2 chromosomes (chr2, 40.00%" in err
+    store = DataStore(tmp_path / "store")
+    assert [t["absent_fraction"] for t in store.track_stats()] == [0, pytest.approx(3 / 8)]
+    test = store.targets("test").astype(np.float64)
+    np.testing.assert_array_equal(test[:, :, 0], 4)  # chr2: real data
+    np.testing.assert_array_equal(test[:, :, 1], 1)  # chr2 lacked: chr1's fill value, not 0
+    assert main([*args, "--out", str(tmp_path / "strict"), "--strict"]) != 0
+    err = capsys.readouterr().err
+    assert "1 track(s) lack chromosomes of the genome (--strict)" in err
+    assert "track 'part': no data on 1 of the genome's 2 chromosomes (chr2, 40.00%" in err
+    assert not (tmp_path / "strict").exists()

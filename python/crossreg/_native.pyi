@@ -110,10 +110,15 @@ def bigwig_targets(
 
     `tracks`: dicts with `files` (replicates), `sum_stat`, `clip`, `clip_soft`, `scale`.
     Windows start at `starts` on `chroms[chrom_ids]`; `mask` `(windows, bins)` marks bins
-    set to the track's `fill_quantile` of unmasked bins. Returns per-track `fill_value`,
-    `pooled_mean`, `pooled_max`, `clipped_fraction`, `target_mean`. Parallel over tracks on
-    `threads` threads (the global pool when None).
+    set to the track's `fill_quantile` of unmasked bins (as are, per track, windows on a
+    chromosome none of its files has). Returns per-track `fill_value`, `pooled_mean`,
+    `pooled_max`, `clipped_fraction`, `target_mean`, `absent_fraction`. Parallel over tracks
+    and chromosomes on `threads` threads (the global pool when None).
     """
+
+def bigwig_decode_all(path: str | os.PathLike[str]) -> tuple[int, int, int]:
+    """Decompress every data block of a BigWig once, keeping nothing (the floor of any exact
+    reader): `(blocks, compressed bytes, decompressed bytes)`."""
 
 def chrom_hint(name: str, known: Sequence[str]) -> str:
     """The hint that follows "chromosome 'name' is not in ...": the name in `known` that

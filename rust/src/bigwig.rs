@@ -1,32 +1,31 @@
 //! BigWig coverage → binned training targets.
 //!
 //! Reads exact base-level values from the data sections of BigWig files (never the zoom
-//! levels) with the `bigtools` crate and turns them into the paper's targets, per track:
+//! levels, [`crate::bigwig_file`]) and turns them into the paper's targets, per track:
 //!
 //! 1. missing data → 0, negative values → 0, replicates averaged per base;
 //! 2. pooling into bins of `pool` bp with the track's [`SumStat`];
-//! 3. masked bins (blacklist / unmappable) set to the track's fill value: the `q`-quantile
-//!    (default 0.25) of its unmasked bins over every window given;
+//! 3. masked bins (blacklist / unmappable, and windows on chromosomes none of the track's
+//!    files has) set to the track's fill value: the `q`-quantile (default 0.25) of its
+//!    unmasked bins over every window given;
 //! 4. soft clip at `clip_soft` (or `clip`), hard clip into `[0, clip]`, multiply by `scale`;
 //! 5. float16.
 //!
-//! Each track's files are opened once; windows are visited in chromosome order and
-//! neighbouring windows are read together, so overlapping windows decode each block once.
+//! Pooling works on intervals, not bases ([`crate::bigwig_sweep`]): one sweep per track
+//! and chromosome reads each compressed block once for all the windows on it. Tracks and
+//! chromosomes run in parallel.
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use bigtools::{BigWigRead, BigWigReadOpenError};
 use half::f16;
 use rayon::prelude::*;
 
+use crate::bigwig_file::BigWigFile;
+use crate::bigwig_sweep::pool_chrom;
 use crate::signal;
 use crate::{Error, Result};
-
-/// An open BigWig file and its path (for error messages).
-type Reader = (PathBuf, BigWigRead<bigtools::utils::reopen::ReopenableFile>);
-
-/// Windows closer than this share one read of the file (bp of the span read at once).
-const GROUP_SPAN: u64 = 1 << 22;
 
 /// How the base-level values of a bin become one number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,51 +59,6 @@ impl SumStat {
             }
         })
     }
-
-    /// Pool one bin of base-level values (all ≥ 0).
-    #[inline]
-    pub fn pool(self, values: &[f32]) -> f32 {
-        let mean = || lane_sum(values) / values.len() as f32;
-        match self {
-            SumStat::Sum => lane_sum(values),
-            SumStat::Mean => mean(),
-            SumStat::Max => lane_max(values),
-            SumStat::SumSqrt => (1.0 + lane_sum(values)).sqrt() - 1.0,
-            SumStat::MeanSqrt => (1.0 + mean()).sqrt() - 1.0,
-        }
-    }
-}
-
-/// Accumulator lanes of the pooling loops: independent lanes let the compiler use SIMD
-/// (a single running sum cannot be reordered).
-const LANES: usize = 8;
-
-/// Sum of `values` in `LANES` interleaved partial sums.
-#[inline]
-fn lane_sum(values: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for chunk in chunks {
-        for (a, &v) in acc.iter_mut().zip(chunk) {
-            *a += v;
-        }
-    }
-    acc.iter().sum::<f32>() + rest
-}
-
-/// Maximum of non-negative `values` (0 for an empty slice).
-#[inline]
-fn lane_max(values: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let chunks = values.chunks_exact(LANES);
-    let rest = chunks.remainder().iter().fold(0f32, |m, &v| m.max(v));
-    for chunk in chunks {
-        for (a, &v) in acc.iter_mut().zip(chunk) {
-            *a = if v > *a { v } else { *a };
-        }
-    }
-    acc.iter().fold(rest, |m, &v| m.max(v))
 }
 
 /// One output track: its replicate files and the transforms of its values.
@@ -145,10 +99,6 @@ impl Windows<'_> {
         self.starts.is_empty()
     }
 
-    fn span(&self) -> u64 {
-        (self.bins * self.pool) as u64
-    }
-
     fn check(&self) -> Result<()> {
         if self.chrom_ids.len() != self.starts.len() {
             return Err(Error::Invalid(format!(
@@ -175,26 +125,20 @@ impl Windows<'_> {
         Ok(())
     }
 
-    /// Runs of windows (in chromosome, start order) read together: each is
-    /// `(chrom id, span start, span end, window indices)`.
-    fn groups(&self) -> Vec<(u32, u64, u64, Vec<usize>)> {
+    /// Window indices sorted by (chromosome, start), and the runs of that order that
+    /// share a chromosome: `(chrom id, range of sorted positions)`.
+    fn order(&self) -> (Vec<usize>, Vec<(u32, Range<usize>)>) {
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.sort_by_key(|&i| (self.chrom_ids[i], self.starts[i]));
-        let span = self.span();
-        let mut groups: Vec<(u32, u64, u64, Vec<usize>)> = Vec::new();
-        for i in order {
-            let (chrom, start) = (self.chrom_ids[i], self.starts[i]);
-            match groups.last_mut() {
-                Some((c, gs, ge, members))
-                    if *c == chrom && start + span - *gs <= GROUP_SPAN.max(span) =>
-                {
-                    *ge = (*ge).max(start + span);
-                    members.push(i);
-                }
-                _ => groups.push((chrom, start, start + span, vec![i])),
+        let mut runs: Vec<(u32, Range<usize>)> = Vec::new();
+        for (at, &i) in order.iter().enumerate() {
+            let chrom = self.chrom_ids[i];
+            match runs.last_mut() {
+                Some((c, range)) if *c == chrom => range.end = at + 1,
+                _ => runs.push((chrom, at..at + 1)),
             }
         }
-        groups
+        (order, runs)
     }
 }
 
@@ -211,116 +155,63 @@ pub struct TrackStats {
     pub clipped_fraction: f64,
     /// Mean of the final (clipped, scaled) targets.
     pub target_mean: f64,
-}
-
-fn open_error(path: &Path, err: BigWigReadOpenError) -> Error {
-    match err {
-        BigWigReadOpenError::IoError(e) => Error::io(path, e),
-        BigWigReadOpenError::NotABigWig => {
-            Error::parse(path, 0, "not a BigWig file (wrong magic number)")
-        }
-        BigWigReadOpenError::InvalidChroms => {
-            Error::parse(path, 0, "the BigWig's chromosome list is unreadable")
-        }
-    }
-}
-
-fn read_error(path: &Path, chrom: &str, err: impl std::fmt::Display) -> Error {
-    Error::parse(path, 0, format!("reading {chrom}: {err}"))
+    /// Fraction of the bins on chromosomes none of the track's files has (masked).
+    pub absent_fraction: f64,
 }
 
 /// Chromosome names and lengths of a BigWig file, in the file's order.
 pub fn chrom_sizes(path: &Path) -> Result<Vec<(String, u64)>> {
-    let reader = BigWigRead::open_file(path).map_err(|e| open_error(path, e))?;
-    Ok(reader
+    let file = BigWigFile::open(path)?;
+    Ok(file
         .chroms()
         .iter()
-        .map(|c| (c.name.clone(), u64::from(c.length)))
+        .map(|c| (c.name.clone(), c.length))
         .collect())
 }
 
-/// Base-level values of the replicates of one track over `[start, end)` of `chrom`,
-/// averaged per base, with missing data and negatives as 0, written into `buf`.
-fn read_span(
-    readers: &mut [Reader],
-    chrom: &str,
-    start: u64,
-    end: u64,
-    buf: &mut Vec<f32>,
-) -> Result<()> {
-    buf.clear();
-    buf.resize((end - start) as usize, 0.0);
-    let replicates = readers.len();
-    for (k, (path, reader)) in readers.iter_mut().enumerate() {
-        let Some(info) = reader.chroms().iter().find(|c| c.name == chrom) else {
-            continue; // no data on this chromosome: zeros
-        };
-        let chrom_len = u64::from(info.length);
-        if start >= chrom_len {
-            continue;
-        }
-        let (s, e) = (start as u32, end.min(chrom_len) as u32);
-        let intervals = reader
-            .get_interval(chrom, s, e)
-            .map_err(|err| read_error(path, chrom, err))?;
-        for interval in intervals {
-            let v = interval.map_err(|err| read_error(path, chrom, err))?;
-            if v.value.is_nan() || v.value <= 0.0 {
-                continue;
-            }
-            let a = (v.start.max(s) - s) as usize;
-            let b = (v.end.min(e).max(s) - s) as usize;
-            if k == 0 {
-                // A file's intervals do not overlap: the first replicate can assign.
-                buf[a..b].fill(v.value);
-            } else {
-                buf[a..b].iter_mut().for_each(|x| *x += v.value);
-            }
-        }
-    }
-    if replicates > 1 {
-        let inv = 1.0 / replicates as f32;
-        buf.iter_mut().for_each(|x| *x *= inv);
-    }
-    Ok(())
-}
-
-/// Pooled (not yet masked or clipped) bins of one track for every window: `windows.len()
-/// × windows.bins` float32, row-major in the windows' order.
-pub fn pooled_track(track: &TrackSpec, windows: &Windows<'_>) -> Result<Vec<f32>> {
-    windows.check()?;
+/// Pooled (not yet masked or clipped) bins of one track for the windows in `order`
+/// (`order.len() × bins` float32, row-major in that order), and per run of `runs`
+/// whether some file of the track has its chromosome. Runs are pooled in parallel.
+fn pooled_sorted(
+    track: &TrackSpec,
+    windows: &Windows<'_>,
+    sorted_starts: &[u64],
+    runs: &[(u32, Range<usize>)],
+) -> Result<(Vec<f32>, Vec<bool>)> {
     if track.files.is_empty() {
         return Err(Error::Invalid(
             "a track needs at least one BigWig file".into(),
         ));
     }
-    let mut readers = track
+    let files = track
         .files
         .iter()
-        .map(|p| {
-            BigWigRead::open_file(p)
-                .map(|r| (p.clone(), r))
-                .map_err(|e| open_error(p, e))
-        })
+        .map(|p| BigWigFile::open(p))
         .collect::<Result<Vec<_>>>()?;
-    let (bins, pool) = (windows.bins, windows.pool);
-    let mut out = vec![0f32; windows.len() * bins];
-    let mut buf = Vec::new();
-    for (chrom_id, gs, ge, members) in windows.groups() {
-        let chrom = &windows.chroms[chrom_id as usize];
-        read_span(&mut readers, chrom, gs, ge, &mut buf)?;
-        for i in members {
-            let offset = (windows.starts[i] - gs) as usize;
-            let bases = &buf[offset..offset + bins * pool];
-            for (dst, bin) in out[i * bins..(i + 1) * bins]
-                .iter_mut()
-                .zip(bases.chunks_exact(pool))
-            {
-                *dst = track.sum_stat.pool(bin);
-            }
-        }
+    let bins = windows.bins;
+    let mut values = vec![0f32; sorted_starts.len() * bins];
+    let mut parts = Vec::with_capacity(runs.len());
+    let mut rest = &mut values[..];
+    for (chrom, range) in runs {
+        let (part, tail) = rest.split_at_mut(range.len() * bins);
+        parts.push((*chrom, range.clone(), part));
+        rest = tail;
     }
-    Ok(out)
+    let present = parts
+        .into_par_iter()
+        .map(|(chrom, range, part)| {
+            pool_chrom(
+                &files,
+                track.sum_stat,
+                &windows.chroms[chrom as usize],
+                &sorted_starts[range],
+                bins,
+                windows.pool,
+                part,
+            )
+        })
+        .collect::<Result<Vec<bool>>>()?;
+    Ok((values, present))
 }
 
 /// The `q`-quantile (0 ≤ q ≤ 1, linear interpolation as numpy's default) of the values
@@ -379,14 +270,17 @@ pub fn finish_track(
         pooled_max,
         clipped_fraction: clipped as f64 / n,
         target_mean,
+        absent_fraction: 0.0,
     }
 }
 
 /// Finished float16 targets of several tracks over the same windows.
 ///
-/// `mask` (`windows.len() × bins`, true = blacklisted/unmappable) marks bins to fill.
+/// `mask` (`windows.len() × bins`, true = blacklisted/unmappable) marks bins to fill;
+/// windows on a chromosome none of a track's files has are filled too, for that track.
 /// `out` receives `windows.len() × bins × tracks.len()` float16 values (row-major: one
-/// window's bins × tracks block is contiguous). Tracks are processed in parallel.
+/// window's bins × tracks block is contiguous). Tracks, and the chromosomes within a
+/// track, are processed in parallel.
 pub fn targets(
     tracks: &[TrackSpec],
     windows: &Windows<'_>,
@@ -420,21 +314,52 @@ pub fn targets(
     if n_tracks == 0 || n_windows == 0 {
         return Ok(vec![TrackStats::default(); n_tracks]);
     }
+    let (order, runs) = windows.order();
+    let sorted_starts: Vec<u64> = order.iter().map(|&i| windows.starts[i]).collect();
+    let sorted_mask: Option<Vec<bool>> = mask.map(|m| {
+        order
+            .iter()
+            .flat_map(|&i| m[i * bins..(i + 1) * bins].iter().copied())
+            .collect()
+    });
     let per_track: Vec<(Vec<f16>, TrackStats)> = tracks
         .par_iter()
         .map(|track| {
-            let mut values = pooled_track(track, windows)?;
-            let stats = finish_track(&mut values, mask, track, fill_quantile);
+            let (mut values, present) = pooled_sorted(track, windows, &sorted_starts, &runs)?;
+            let absent: Vec<&Range<usize>> = runs
+                .iter()
+                .zip(&present)
+                .filter(|(_, &p)| !p)
+                .map(|((_, r), _)| r)
+                .collect();
+            let track_mask: Option<Cow<'_, [bool]>> = if absent.is_empty() {
+                sorted_mask.as_deref().map(Cow::Borrowed)
+            } else {
+                let mut m = sorted_mask
+                    .clone()
+                    .unwrap_or_else(|| vec![false; n_windows * bins]);
+                for r in &absent {
+                    m[r.start * bins..r.end * bins].fill(true);
+                }
+                Some(Cow::Owned(m))
+            };
+            let mut stats = finish_track(&mut values, track_mask.as_deref(), track, fill_quantile);
+            let absent_windows: usize = absent.iter().map(|r| r.len()).sum();
+            stats.absent_fraction = absent_windows as f64 / n_windows as f64;
             let mut half = vec![f16::ZERO; values.len()];
             half::slice::HalfFloatSliceExt::convert_from_f32_slice(&mut half[..], &values);
             Ok((half, stats))
         })
         .collect::<Result<_>>()?;
+    let mut rank = vec![0usize; n_windows];
+    for (at, &i) in order.iter().enumerate() {
+        rank[i] = at;
+    }
     out.par_chunks_mut(bins * n_tracks)
         .enumerate()
         .for_each(|(w, block)| {
             for (b, row) in block.chunks_exact_mut(n_tracks).enumerate() {
-                let at = w * bins + b;
+                let at = rank[w] * bins + b;
                 for (dst, (values, _)) in row.iter_mut().zip(&per_track) {
                     *dst = values[at];
                 }
@@ -458,25 +383,10 @@ mod tests {
     }
 
     #[test]
-    fn pooling_statistics() {
-        let v = [0.0, 1.0, 2.0, 5.0];
-        assert_eq!(SumStat::Sum.pool(&v), 8.0);
-        assert_eq!(SumStat::Mean.pool(&v), 2.0);
-        assert_eq!(SumStat::Max.pool(&v), 5.0);
-        assert_eq!(SumStat::SumSqrt.pool(&v), 2.0);
-        assert_eq!(SumStat::MeanSqrt.pool(&[3.0, 3.0]), 1.0);
+    fn sum_stat_names() {
         assert!(SumStat::parse("median").is_err());
         assert_eq!(SumStat::parse("avg").unwrap(), SumStat::Mean);
-    }
-
-    #[test]
-    fn lane_loops_cover_every_value() {
-        let values: Vec<f32> = (0..21).map(|i| i as f32).collect();
-        for n in [0, 1, 7, 8, 9, 21] {
-            let v = &values[..n];
-            assert_eq!(lane_sum(v), v.iter().sum::<f32>());
-            assert_eq!(lane_max(v), v.iter().copied().fold(0.0, f32::max));
-        }
+        assert_eq!(SumStat::parse("sum_sqrt").unwrap(), SumStat::SumSqrt);
     }
 
     #[test]
@@ -513,7 +423,7 @@ mod tests {
     }
 
     #[test]
-    fn groups_cover_each_window_once_in_order() {
+    fn order_sorts_windows_into_runs_per_chromosome() {
         let chroms = vec!["a".to_string(), "b".to_string()];
         let ids = [1, 0, 0, 0];
         let starts = [0, 5_000_000, 0, 100];
@@ -524,10 +434,8 @@ mod tests {
             bins: 4,
             pool: 128,
         };
-        let groups = w.groups();
-        assert_eq!(groups.len(), 3);
-        assert_eq!(groups[0], (0, 0, 100 + 512, vec![2, 3]));
-        assert_eq!(groups[1].3, vec![1]);
-        assert_eq!(groups[2].3, vec![0]);
+        let (order, runs) = w.order();
+        assert_eq!(order, vec![2, 3, 1, 0]);
+        assert_eq!(runs, vec![(0, 0..3), (1, 3..4)]);
     }
 }

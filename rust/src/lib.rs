@@ -6,6 +6,8 @@
 
 pub mod augment;
 pub mod bigwig;
+pub mod bigwig_file;
+pub mod bigwig_sweep;
 pub mod dna;
 pub mod error;
 pub mod genome;

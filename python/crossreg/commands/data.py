@@ -96,6 +96,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run_group.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     run_group.add_argument(
+        "--strict",
+        action="store_true",
+        help="a track whose BigWigs lack some of the FASTA's chromosomes is an error "
+        "(default: warn and mask those bins with the track's fill value)",
+    )
+    run_group.add_argument(
         "--tracks",
         metavar="I/N",
         help="build only the I-th (from 0) of N contiguous shares of the targets table's "
@@ -120,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         memory_gb=args.memory_gb,
         overwrite=args.overwrite,
+        strict=args.strict,
     )
     inputs = {
         "fasta": args.fasta,

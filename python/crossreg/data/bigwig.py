@@ -4,12 +4,20 @@ The transforms, per track and in this order (the paper's): missing data → 0, n
 → 0, replicates averaged per base, pooling into bins with ``sum_stat``, masked bins set to
 the track's `fill_quantile` (0.25) of its unmasked bins over all windows given, soft clip
 at ``clip_soft`` (or ``clip``), hard clip at ``clip``, multiplication by ``scale``, float16.
+
+A chromosome that a track's BigWig lacks (not in its chromosome list: chrY, chrM or
+unplaced contigs, typically) is no data, not zeros: a replicate lacking it is left out of
+the per-base average there, and when every replicate lacks it its bins are masked for that
+track (the fill value, as blacklisted bins). :func:`absent_chromosomes` says how much of a
+genome each track lacks.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -18,8 +26,20 @@ from crossreg import _native
 from crossreg.data.defaults import DEFAULT_FILL_QUANTILE
 from crossreg.io.targets import Target, TargetsTable
 
+log = logging.getLogger("crossreg")
+
+#: Tracks named in one error or warning at most.
+_SHOWN_TRACKS = 25
+
 #: Names of the per-track statistics returned by :func:`compute_targets`.
-TRACK_STATS = ("fill_value", "pooled_mean", "pooled_max", "clipped_fraction", "target_mean")
+TRACK_STATS = (
+    "fill_value",
+    "pooled_mean",
+    "pooled_max",
+    "clipped_fraction",
+    "target_mean",
+    "absent_fraction",
+)
 
 
 def bigwig_chrom_sizes(path: str | os.PathLike[str]) -> list[tuple[str, int]]:
@@ -78,3 +98,83 @@ def compute_targets(
         threads,
     )
     return out, stats
+
+
+@dataclass(frozen=True)
+class AbsentChromosomes:
+    """The genome's chromosomes that a track's BigWigs lack."""
+
+    identifier: str
+    #: Chromosomes none of the track's files has: masked in every window on them.
+    absent: tuple[str, ...]
+    #: Fraction of the genome's bases on `absent` chromosomes.
+    fraction: float
+    #: Chromosomes some but not all replicates have (averaged over those that do).
+    partial: tuple[str, ...]
+
+
+def absent_chromosomes(
+    table: TargetsTable, genome_sizes: Mapping[str, int]
+) -> list[AbsentChromosomes]:
+    """Per track lacking any of the genome's chromosomes (`genome_sizes`: name → length),
+    which ones and how much of the genome they hold; tracks lacking none are left out."""
+    total = max(sum(genome_sizes.values()), 1)
+    known: dict[str, set[str]] = {}
+    found = []
+    for target in table:
+        have = []
+        for file in table.track_files(target):
+            key = str(file)
+            if key not in known:
+                known[key] = {name for name, _ in bigwig_chrom_sizes(key)}
+            have.append(known[key])
+        absent = tuple(c for c in genome_sizes if not any(c in h for h in have))
+        partial = tuple(
+            c for c in genome_sizes if c not in absent and not all(c in h for h in have)
+        )
+        if absent or partial:
+            fraction = sum(genome_sizes[c] for c in absent) / total
+            found.append(AbsentChromosomes(target.identifier, absent, fraction, partial))
+    return found
+
+
+def _names(chroms: Sequence[str], shown: int = 4) -> str:
+    more = f", ... ({len(chroms)} in all)" if len(chroms) > shown else ""
+    return ", ".join(chroms[:shown]) + more
+
+
+def report_absent_chromosomes(
+    table: TargetsTable, genome_sizes: Mapping[str, int], *, strict: bool = False
+) -> list[AbsentChromosomes]:
+    """Warn about each track whose BigWigs lack some of the genome's chromosomes (their bins
+    are masked, see the module's docstring); with `strict`, raise ValueError listing them
+    instead. Returns what :func:`absent_chromosomes` found."""
+    found = absent_chromosomes(table, genome_sizes)
+    lines = []
+    for a in found:
+        parts = []
+        if a.absent:
+            parts.append(
+                f"no data on {len(a.absent)} of the genome's {len(genome_sizes)} chromosomes "
+                f"({_names(a.absent)}, {100 * a.fraction:.2f}% of its bases)"
+                + ("" if strict else ": their bins are masked")
+            )
+        if a.partial:
+            parts.append(
+                f"some replicates lack {_names(a.partial)}: averaged over the others there"
+            )
+        lines.append(f"track '{a.identifier}': " + "; ".join(parts))
+    if not lines:
+        return found
+    shown = lines[:_SHOWN_TRACKS]
+    if len(lines) > _SHOWN_TRACKS:
+        shown.append(f"... and {len(lines) - _SHOWN_TRACKS} more tracks")
+    if strict:
+        raise ValueError(
+            f"{table.path}: {len(lines)} track(s) lack chromosomes of the genome (--strict):\n  "
+            + "\n  ".join(shown)
+            + "\ngive BigWigs covering every chromosome, or drop --strict to mask those bins"
+        )
+    for line in shown:
+        log.warning("%s (--strict makes this an error)", line)
+    return found

@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from crossreg import __version__
 from crossreg.data import defaults
-from crossreg.data.bigwig import compute_targets
+from crossreg.data.bigwig import compute_targets, report_absent_chromosomes
 from crossreg.data.checks import check_inputs, check_numbers
 from crossreg.data.npy import NpyRows
 from crossreg.data.plan import Layout, Plan, SplitOptions, TrackShard, plan_windows
@@ -80,6 +80,8 @@ class BuildOptions:
     threads: int | None = None
     memory_gb: float = defaults.DEFAULT_MEMORY_GB
     overwrite: bool = False
+    #: A track whose BigWigs lack some of the genome's chromosomes is an error, not masked.
+    strict: bool = False
 
 
 def tracks_per_chunk(
@@ -312,6 +314,7 @@ def _build(
         blacklist=blacklist,
         unmappable=unmappable,
     )
+    report_absent_chromosomes(inputs.table, inputs.genome.sizes, strict=options.strict)
     first, stop = (0, len(inputs.table)) if shard is None else shard.bounds(len(inputs.table))
     plan = plan_windows(
         inputs,

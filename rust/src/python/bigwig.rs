@@ -30,7 +30,7 @@ struct TrackArgs {
 
 /// Finished targets of `tracks` over the windows into `out` (`(windows, bins, tracks)`
 /// float16 viewed as uint16). Returns one dict of statistics per track (`fill_value`,
-/// `pooled_mean`, `pooled_max`, `clipped_fraction`, `target_mean`).
+/// `pooled_mean`, `pooled_max`, `clipped_fraction`, `target_mean`, `absent_fraction`).
 #[pyfunction]
 #[pyo3(signature = (tracks, chroms, chrom_ids, starts, pool, mask, fill_quantile, out, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -97,13 +97,22 @@ fn bigwig_targets<'py>(
             d.set_item("pooled_max", s.pooled_max)?;
             d.set_item("clipped_fraction", s.clipped_fraction)?;
             d.set_item("target_mean", s.target_mean)?;
+            d.set_item("absent_fraction", s.absent_fraction)?;
             Ok(d)
         })
         .collect()
 }
 
+/// Decompress every data block of a BigWig once, keeping nothing (the floor of any
+/// exact reader): `(blocks, compressed bytes, decompressed bytes)`.
+#[pyfunction]
+fn bigwig_decode_all(py: Python<'_>, path: PathBuf) -> PyResult<(u64, u64, u64)> {
+    Ok(py.detach(|| crate::bigwig_file::decode_all(&path))?)
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bigwig_chrom_sizes, m)?)?;
     m.add_function(wrap_pyfunction!(bigwig_targets, m)?)?;
+    m.add_function(wrap_pyfunction!(bigwig_decode_all, m)?)?;
     Ok(())
 }

@@ -1,0 +1,226 @@
+//! One sweep over a chromosome's BigWig blocks pools the intervals into the bins of every
+//! window on it.
+//!
+//! Each interval adds `value × overlap` to each bin it touches (sum and mean pooling) or
+//! raises the bin to its value (max pooling); bases outside every interval, and past the
+//! chromosome's length in the file, stay 0.
+//! Windows are visited in start order with a moving pointer, so each block is read and
+//! decompressed once however much the windows overlap. Replicates are merged into the
+//! piecewise-constant per-base average (the mean of the files having the chromosome,
+//! in float32 as a per-base loop computes it) before pooling.
+
+use crate::bigwig::SumStat;
+use crate::bigwig_file::{BigWigFile, Block, BlockReader};
+use crate::Result;
+
+/// Pooling target: the rows of windows sorted by start, all `bins × pool` bp long.
+struct Sink<'a> {
+    starts: &'a [u64],
+    bins: usize,
+    pool: usize,
+    span: u64,
+    max: bool,
+    out: &'a mut [f32],
+    /// First window that may still meet the next interval.
+    lo: usize,
+    /// Start of the previous interval (a smaller one resets `lo`).
+    last: u64,
+}
+
+impl Sink<'_> {
+    /// Pool the interval `[a, b)` of value `v > 0` into every window it meets.
+    #[inline]
+    fn add(&mut self, a: u64, b: u64, v: f32) {
+        if b <= a {
+            return;
+        }
+        let (span, pool, bins) = (self.span, self.pool, self.bins);
+        if a < self.last {
+            self.lo = self.starts.partition_point(|&s| s + span <= a);
+        }
+        self.last = a;
+        while self.lo < self.starts.len() && self.starts[self.lo] + span <= a {
+            self.lo += 1;
+        }
+        for (j, &s) in self.starts.iter().enumerate().skip(self.lo) {
+            if s >= b {
+                break;
+            }
+            let x0 = (a.max(s) - s) as usize;
+            let x1 = (b.min(s + span) - s) as usize;
+            let row = &mut self.out[j * bins..(j + 1) * bins];
+            let (b0, b1) = (x0 / pool, (x1 - 1) / pool);
+            if self.max {
+                for r in &mut row[b0..=b1] {
+                    *r = r.max(v);
+                }
+            } else if b0 == b1 {
+                row[b0] += v * (x1 - x0) as f32;
+            } else {
+                row[b0] += v * ((b0 + 1) * pool - x0) as f32;
+                let full = v * pool as f32;
+                for r in &mut row[b0 + 1..b1] {
+                    *r += full;
+                }
+                row[b1] += v * (x1 - b1 * pool) as f32;
+            }
+        }
+    }
+
+    /// Whether any window meets `[start, end)`.
+    fn meets(&self, start: u64, end: u64) -> bool {
+        let span = self.span;
+        let first = self.starts.partition_point(|&s| s + span <= start);
+        first < self.starts.len() && self.starts[first] < end
+    }
+}
+
+/// The blocks of `file` on chromosome `chrom_id` that some window of `sink` meets.
+fn window_blocks(file: &BigWigFile, chrom_id: u32, sink: &Sink<'_>) -> Result<Vec<Block>> {
+    let (first, last) = match (sink.starts.first(), sink.starts.last()) {
+        (Some(&f), Some(&l)) => (f, l + sink.span),
+        _ => return Ok(Vec::new()),
+    };
+    let mut blocks = file.blocks(chrom_id, first, last)?;
+    blocks.retain(|b| sink.meets(b.start, b.end));
+    Ok(blocks)
+}
+
+/// Pooled bins of the windows at `starts` (sorted) on `chrom` from a track's replicate
+/// `files`, into `out` (`starts.len() × bins`, zeroed). Returns false, leaving `out`
+/// untouched, when no file has the chromosome.
+pub fn pool_chrom(
+    files: &[BigWigFile],
+    stat: SumStat,
+    chrom: &str,
+    starts: &[u64],
+    bins: usize,
+    pool: usize,
+    out: &mut [f32],
+) -> Result<bool> {
+    let present: Vec<(&BigWigFile, u32, u64)> = files
+        .iter()
+        .filter_map(|f| f.chrom(chrom).map(|c| (f, c.id, c.length)))
+        .collect();
+    if present.is_empty() {
+        return Ok(false);
+    }
+    let mut sink = Sink {
+        starts,
+        bins,
+        pool,
+        span: (bins * pool) as u64,
+        max: stat == SumStat::Max,
+        out,
+        lo: 0,
+        last: 0,
+    };
+    if let [(file, id, length)] = present[..] {
+        let mut reader = BlockReader::new(file);
+        for block in window_blocks(file, id, &sink)? {
+            reader.for_each_record(&block, id, |a, b, v| {
+                if v > 0.0 {
+                    sink.add(a, b.min(length), v);
+                }
+            })?;
+        }
+    } else {
+        merge_replicates(&present, &mut sink)?;
+    }
+    let pool_f = pool as f32;
+    let finish: fn(f32, f32) -> f32 = match stat {
+        SumStat::Sum | SumStat::Max => |x, _| x,
+        SumStat::Mean => |x, p| x / p,
+        SumStat::SumSqrt => |x, _| (1.0 + x).sqrt() - 1.0,
+        SumStat::MeanSqrt => |x, p| (1.0 + x / p).sqrt() - 1.0,
+    };
+    if !matches!(stat, SumStat::Sum | SumStat::Max) {
+        sink.out.iter_mut().for_each(|x| *x = finish(*x, pool_f));
+    }
+    Ok(true)
+}
+
+/// The positive intervals of one replicate, block by block, as a pull iterator.
+struct Cursor<'a> {
+    reader: BlockReader<'a>,
+    chrom_id: u32,
+    /// The chromosome's length: records reaching past it are cut there.
+    length: u64,
+    blocks: std::vec::IntoIter<Block>,
+    records: Vec<(u64, u64, f32)>,
+    at: usize,
+}
+
+impl Cursor<'_> {
+    /// The current interval, decoding the next block when this one is used up.
+    fn peek(&mut self) -> Result<Option<(u64, u64, f32)>> {
+        while self.at == self.records.len() {
+            let Some(block) = self.blocks.next() else {
+                return Ok(None);
+            };
+            self.records.clear();
+            self.at = 0;
+            let (records, length) = (&mut self.records, self.length);
+            self.reader
+                .for_each_record(&block, self.chrom_id, |a, b, v| {
+                    let b = b.min(length);
+                    if v > 0.0 && b > a {
+                        records.push((a, b, v));
+                    }
+                })?;
+        }
+        Ok(Some(self.records[self.at]))
+    }
+}
+
+/// Pool the per-base mean of several replicates: the sweep cuts the chromosome where any
+/// replicate's interval starts or ends and pools each piece with its mean value.
+fn merge_replicates(present: &[(&BigWigFile, u32, u64)], sink: &mut Sink<'_>) -> Result<()> {
+    let mut cursors = present
+        .iter()
+        .map(|&(file, id, length)| {
+            Ok(Cursor {
+                reader: BlockReader::new(file),
+                chrom_id: id,
+                length,
+                blocks: window_blocks(file, id, sink)?.into_iter(),
+                records: Vec::new(),
+                at: 0,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let inv = 1.0 / present.len() as f32;
+    let mut pos = 0u64;
+    loop {
+        let (mut next_start, mut end, mut value, mut live, mut covered) =
+            (u64::MAX, u64::MAX, 0f32, false, false);
+        for c in cursors.iter_mut() {
+            while let Some((_, e, _)) = c.peek()? {
+                if e > pos {
+                    break;
+                }
+                c.at += 1;
+            }
+            if let Some((s, e, v)) = c.peek()? {
+                live = true;
+                if s <= pos {
+                    covered = true;
+                    value += v;
+                    end = end.min(e);
+                } else {
+                    next_start = next_start.min(s);
+                    end = end.min(s);
+                }
+            }
+        }
+        if !live {
+            return Ok(());
+        }
+        if !covered {
+            pos = next_start;
+            continue;
+        }
+        sink.add(pos, end, value * inv);
+        pos = end;
+    }
+}
