@@ -72,7 +72,7 @@ def main() -> None:
         out_u8.nbytes,
         {
             "numpy lookup table LUT[codes]": lambda: LUT[codes],
-            "crossreg one_hot (new array)": lambda: dna.one_hot(codes),
+            "crossreg one_hot (new array)": lambda: dna.one_hot(codes, dtype=np.uint8),
             "crossreg one_hot (out=buffer)": lambda: dna.one_hot(codes, out=out_u8),
             "ceiling: numpy copy, same size": lambda: np.copyto(out_u8, src_u8),
         },
@@ -97,7 +97,9 @@ def main() -> None:
             "crossreg reverse_complement": lambda: dna.reverse_complement(seq),
         },
     )
-    hot = dna.one_hot(rng.choice(np.frombuffer(b"ACGT", np.uint8), size=(64, WINDOW)))
+    hot = dna.one_hot(
+        rng.choice(np.frombuffer(b"ACGT", np.uint8), size=(64, WINDOW)), dtype=np.uint8
+    )
     report(
         "reverse complement of a one-hot batch (64 x 131072 x 4 uint8)",
         hot.nbytes,

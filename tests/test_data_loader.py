@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -34,7 +40,7 @@ def store(tmp_path_factory):
 def test_a_batch_has_the_documented_keys_shapes_and_dtypes(store):
     ds = SplitDataset(store, "train")
     batch = ds[np.array([0, 3, 1])]
-    assert batch["sequence"].shape == (3, 4096, 4) and batch["sequence"].dtype == torch.uint8
+    assert batch["sequence"].shape == (3, 4096, 4) and batch["sequence"].dtype == torch.float32
     assert batch["targets"].shape == (3, 24, 4) and batch["targets"].dtype == torch.float16
     assert batch["index"].tolist() == [0, 3, 1]
     assert not batch["rc"].any() and not batch["shift"].any()
@@ -43,6 +49,12 @@ def test_a_batch_has_the_documented_keys_shapes_and_dtypes(store):
     np.testing.assert_array_equal(batch["targets"].numpy(), store.targets("train")[[0, 3, 1]])
     single = ds[2]
     assert single["sequence"].shape == (4096, 4) and single["targets"].shape == (24, 4)
+    small = SplitDataset(store, "train", one_hot_dtype=np.uint8)[np.array([0, 3, 1])]
+    assert small["sequence"].dtype == torch.uint8
+    np.testing.assert_array_equal(small["sequence"].numpy(), batch["sequence"].numpy())
+    # as a user writes it: the batch goes into a model as it comes
+    conv = torch.nn.Conv1d(4, 2, 5)
+    assert conv(batch["sequence"].mT).shape == (3, 2, 4092)
 
 
 def test_each_augmented_example_is_a_transform_of_the_stored_one(store):
@@ -109,6 +121,40 @@ def test_bad_keys_and_options_are_refused(store):
         SplitDataset(store, "nope")
     with pytest.raises(ValueError, match="sequence must be"):
         SplitDataset(store, "train", sequence="bits")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="one_hot_dtype must be float32 or uint8"):
+        SplitDataset(store, "train", one_hot_dtype=np.float16)
+    with pytest.raises(ValueError, match="start_method must be"):
+        make_loader(SplitDataset(store, "train"), 2, num_workers=1, start_method="fork")  # type: ignore[arg-type]
     ds = SplitDataset(store, "train")
     with pytest.raises(IndexError, match="within"):
         ds[np.array([len(ds)])]
+
+
+def readme_snippet(path: Path) -> str:
+    """The Python block of `path` that builds a loader."""
+    blocks = re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
+    (snippet,) = [b for b in blocks if "make_loader(" in b]
+    return snippet
+
+
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_the_documented_loader_snippet_runs_as_a_script(store, tmp_path, start_method):
+    root = Path(__file__).resolve().parents[1]
+    snippet = readme_snippet(root / "README.md")
+    assert snippet == readme_snippet(root / "docs" / "steps" / "data.md")
+    if start_method == "spawn":
+        snippet = snippet.replace("num_workers=2,", "num_workers=2, start_method='spawn',")
+    # no `if __name__ == "__main__":` guard, as pasted; plus one line to see it ran
+    script = snippet + "print('batches', len(loader), tuple(x.shape), tuple(y.shape))\n"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "human").symlink_to(store.path)
+    (tmp_path / "snippet.py").write_text(script)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    run = subprocess.run(
+        [sys.executable, "snippet.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    n = len(SplitDataset(store, "train"))
+    last = n % 4 or 4
+    assert run.stdout == f"batches {-(-n // 4)} ({last}, 4096, 4) ({last}, 24, 4)\n"

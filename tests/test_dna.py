@@ -41,7 +41,8 @@ def test_basenji_shift_examples():
 
 def test_one_hot_every_byte_matches_lookup_table():
     codes = np.arange(256, dtype=np.uint8)
-    np.testing.assert_array_equal(dna.one_hot(codes), ref.one_hot(codes).astype(np.uint8))
+    np.testing.assert_array_equal(dna.one_hot(codes, dtype=np.uint8), ref.one_hot(codes))
+    assert dna.one_hot(codes, dtype=np.uint8).dtype == np.uint8
     np.testing.assert_array_equal(dna.one_hot(codes, dtype=np.float32), ref.one_hot(codes))
     np.testing.assert_array_equal(
         dna.one_hot(codes, dtype=np.float32, n_value=0.25), ref.one_hot(codes, 0.25)
@@ -51,7 +52,19 @@ def test_one_hot_every_byte_matches_lookup_table():
 @pytest.mark.parametrize("length", [0, 1, 7, 65_536 * 2 + 3])
 def test_one_hot_random_lengths(rng, length):
     codes = rng.choice(np.frombuffer(b"ACGTNacgtRX-", np.uint8), size=length)
-    np.testing.assert_array_equal(dna.one_hot(codes), ref.one_hot(codes).astype(np.uint8))
+    np.testing.assert_array_equal(dna.one_hot(codes), ref.one_hot(codes))
+    np.testing.assert_array_equal(dna.one_hot(codes, dtype=np.uint8), ref.one_hot(codes))
+
+
+def test_one_hot_is_float32_by_default_and_feeds_a_model_as_it_comes():
+    import torch
+
+    codes = np.frombuffer(b"ACGTN" * 4, np.uint8)[None]
+    x = torch.from_numpy(dna.one_hot(codes))  # (1, 20, 4)
+    assert x.dtype == torch.float32
+    conv = torch.nn.Conv1d(4, 2, 3)
+    expected = torch.from_numpy(ref.one_hot(codes).astype(np.float32))
+    torch.testing.assert_close(conv(x.mT), conv(expected.mT))
 
 
 def test_one_hot_all_n_and_empty():
@@ -60,7 +73,7 @@ def test_one_hot_all_n_and_empty():
         dna.one_hot("NN", dtype=np.float32, n_value=0.25), np.full((2, 4), 0.25)
     )
     assert dna.one_hot("").shape == (0, 4)
-    assert dna.one_hot(b"").dtype == np.uint8
+    assert dna.one_hot(b"").dtype == np.float32
 
 
 def test_one_hot_batch_and_out_buffer(rng):
@@ -73,7 +86,7 @@ def test_one_hot_batch_and_out_buffer(rng):
 
 def test_one_hot_rejects_bad_requests():
     with pytest.raises(ValueError, match=r"uint8 one-hot cannot hold 0\.25"):
-        dna.one_hot("ACGT", n_value=0.25)
+        dna.one_hot("ACGT", dtype=np.uint8, n_value=0.25)
     with pytest.raises(ValueError, match="shape"):
         dna.one_hot("ACGT", out=np.zeros((3, 4), np.uint8))
     with pytest.raises(TypeError, match="uint8 or float32"):
@@ -86,7 +99,7 @@ def test_one_hot_rejects_bad_requests():
 
 def test_one_hot_accepts_non_contiguous_codes(rng):
     codes = rng.choice(np.frombuffer(b"ACGT", np.uint8), size=(4, 20))[:, ::2]
-    np.testing.assert_array_equal(dna.one_hot(codes), ref.one_hot(codes).astype(np.uint8))
+    np.testing.assert_array_equal(dna.one_hot(codes), ref.one_hot(codes))
 
 
 # reverse complement

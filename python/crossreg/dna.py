@@ -36,15 +36,22 @@ def as_codes(seq: SequenceLike) -> npt.NDArray[np.uint8]:
 def one_hot(
     seq: SequenceLike,
     *,
-    dtype: npt.DTypeLike = np.uint8,
+    dtype: npt.DTypeLike = np.float32,
     n_value: float = 0.0,
     out: npt.NDArray | None = None,
 ) -> npt.NDArray:
     """One-hot encode `seq` to shape ``seq.shape + (4,)`` in A, C, G, T order.
 
-    Lowercase bases encode like uppercase. Any other byte (N, IUPAC codes) becomes all
-    zeros, or ``n_value`` in every channel when it is 0.25 (float32 only). Writes into
-    `out` when given (uint8 or float32, C-contiguous, of the right shape).
+    float32 by default, ready for a model (``torch.from_numpy(one_hot(seq))``); pass
+    ``dtype=np.uint8`` for a quarter of the memory (and convert on the device). Lowercase
+    bases encode like uppercase. Any other byte (N, IUPAC codes) becomes all zeros, or
+    ``n_value`` in every channel when it is 0.25 (float32 only). Writes into `out` when
+    given (uint8 or float32, C-contiguous, of the right shape; `dtype` is then `out`'s).
+
+    >>> one_hot("ACN")
+    array([[1., 0., 0., 0.],
+           [0., 1., 0., 0.],
+           [0., 0., 0., 0.]], dtype=float32)
     """
     codes = as_codes(seq)
     if n_value not in (0.0, 0.25):

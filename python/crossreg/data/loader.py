@@ -6,9 +6,10 @@ of ``(seed, epoch, i)``, so batches are identical whatever the number of worker 
 
 Batch contents (``B`` examples, ``L`` = seq_length, ``N`` = target bins, ``T`` = tracks):
 
-- ``sequence``: ``(B, L, 4)`` uint8 one-hot (A, C, G, T; N all zero), or ``(B, L)``
-  uint8 ASCII codes with ``sequence="codes"`` (expand on the device with
-  :func:`codes_to_one_hot`);
+- ``sequence``: ``(B, L, 4)`` float32 one-hot (A, C, G, T; N all zero; uint8 with
+  ``one_hot_dtype=np.uint8``), or ``(B, L)`` uint8 ASCII codes with ``sequence="codes"``
+  (a sixteenth of float32's bytes: expand on the device with :func:`codes_to_one_hot`, as
+  training does);
 - ``targets``: ``(B, N, T)`` float16;
 - ``index``: ``(B,)`` int64 rows within the split; ``rc``: ``(B,)`` bool;
   ``shift``: ``(B,)`` int64.
@@ -16,8 +17,13 @@ Batch contents (``B`` examples, ``L`` = seq_length, ``N`` = target bins, ``T`` =
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 import os
+import sys
+import types
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
@@ -67,7 +73,8 @@ class SplitDataset(Dataset):
     ``dataset[i]`` is one example (no batch axis); ``dataset[indices]`` or
     ``dataset[(epoch, indices)]`` is a whole batch (see the module docstring for the
     keys). Augmentation (`augment_rc`, `augment_shift` bp) uses `seed` and the epoch
-    (given in the key, else :meth:`set_epoch`'s).
+    (given in the key, else :meth:`set_epoch`'s). One-hot sequences are float32, ready
+    for ``model(batch["sequence"])``, unless `one_hot_dtype` is ``np.uint8``.
     """
 
     def __init__(
@@ -79,6 +86,7 @@ class SplitDataset(Dataset):
         augment_shift: int = 0,
         seed: int = 0,
         sequence: Literal["one_hot", "codes"] = "one_hot",
+        one_hot_dtype: npt.DTypeLike = np.float32,
     ) -> None:
         store = store if isinstance(store, DataStore) else DataStore(store)
         if sequence not in ("one_hot", "codes"):
@@ -91,6 +99,9 @@ class SplitDataset(Dataset):
         self.augment_shift = int(augment_shift)
         self.seed = int(seed)
         self.sequence = sequence
+        self.one_hot_dtype = np.dtype(one_hot_dtype)
+        if self.one_hot_dtype not in (np.float32, np.uint8):
+            raise ValueError(f"one_hot_dtype must be float32 or uint8, got {self.one_hot_dtype}")
         self.epoch = 0
         self._store: DataStore | None = store
         self._length = len(store.sequences(split))
@@ -141,7 +152,7 @@ class SplitDataset(Dataset):
         )
         if flips.any() or shifts.any():
             _native.augment_batch(seqs, targets.view(np.uint16), flips, shifts)
-        sequence = one_hot(seqs) if self.sequence == "one_hot" else seqs
+        sequence = one_hot(seqs, dtype=self.one_hot_dtype) if self.sequence == "one_hot" else seqs
         return {
             "sequence": torch.from_numpy(sequence),
             "targets": torch.from_numpy(targets),
@@ -197,13 +208,16 @@ def make_loader(
     num_workers: int = 0,
     pin_memory: bool = False,
     start_epoch: int = 0,
+    start_method: Literal["forkserver", "spawn"] = "forkserver",
 ) -> DataLoader:
     """A DataLoader yielding whole batches built by :meth:`SplitDataset.batch`.
 
     Reproducible: order and augmentation depend only on `seed`, the epoch and the index.
-    Worker processes start from a fork server, not by forking this process: the native
-    core's thread pool does not survive a fork (a forked worker would wait on threads that
-    no longer exist).
+    Worker processes start from a fork server (or are spawned), not by forking this
+    process: the native core's thread pool does not survive a fork (a forked worker would
+    wait on threads that no longer exist). They do not import the caller's script (what
+    Python's fork server and spawn do by default), so a script that builds a loader at its
+    top level, without ``if __name__ == "__main__":``, works as written.
     """
     sampler = EpochBatchSampler(
         len(dataset),
@@ -220,11 +234,54 @@ def make_loader(
         num_workers=num_workers,
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
-        multiprocessing_context="forkserver" if num_workers > 0 else None,
+        multiprocessing_context=_worker_context(start_method) if num_workers > 0 else None,
     )
 
 
-_ONE_HOT_TABLE = torch.from_numpy(one_hot(np.arange(256, dtype=np.uint8)))
+@contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """While a worker starts, ``__main__`` is a bare module: the worker is not told to
+    import the caller's script (which would build the loader again as it bootstraps)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+class _ForkServerWorker(multiprocessing.context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: multiprocessing.process.BaseProcess) -> object:  # noqa: N802 (its name)
+        with _main_script_hidden():
+            return multiprocessing.context.ForkServerProcess._Popen(process_obj)
+
+
+class _SpawnWorker(multiprocessing.context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj: multiprocessing.process.BaseProcess) -> object:  # noqa: N802 (its name)
+        with _main_script_hidden():
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+
+
+class _ForkServerContext(multiprocessing.context.ForkServerContext):
+    Process = _ForkServerWorker
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnWorker
+
+
+def _worker_context(start_method: str) -> multiprocessing.context.BaseContext:
+    """The multiprocessing context of the loader's workers (see :func:`make_loader`)."""
+    if start_method == "forkserver":
+        return _ForkServerContext()
+    if start_method == "spawn":
+        return _SpawnContext()
+    raise ValueError(f"start_method must be 'forkserver' or 'spawn', got {start_method!r}")
+
+
+_ONE_HOT_TABLE = torch.from_numpy(one_hot(np.arange(256, dtype=np.uint8), dtype=np.uint8))
 
 
 def codes_to_one_hot(codes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -111,7 +111,7 @@ def window_tracks(
     measured = np.stack([np.asarray(store.targets(split)[i], dtype=np.float32) for i in rows])
     codes = np.stack([np.asarray(store.sequences(split)[i]) for i in rows])
     with torch.inference_mode():
-        pred = predict_batch(model, one_hot(np.ascontiguousarray(codes)), head, options)
+        pred = predict_batch(model, one_hot(codes, dtype=np.uint8), head, options)
         pred = crop_to_targets(pred, measured.shape[1]).cpu().numpy()
     windows = store.windows(split)
     bins = store.target_length

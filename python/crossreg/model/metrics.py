@@ -102,7 +102,7 @@ def array_metrics(
     loss_sum = 0.0
 
     def load(rows: Sequence[int]) -> npt.NDArray[np.uint8]:
-        return one_hot(np.ascontiguousarray(codes[rows[0] : rows[-1] + 1]))
+        return one_hot(np.ascontiguousarray(codes[rows[0] : rows[-1] + 1]), dtype=np.uint8)
 
     def reduce(pred: torch.Tensor, rows: Sequence[int]) -> None:
         nonlocal loss_sum

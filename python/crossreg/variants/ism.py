@@ -172,7 +172,7 @@ def mutation_effects(
     if unknown or not stats:
         raise ValueError(f"statistics are {', '.join(STATS)}; got {', '.join(stats) or 'none'}")
 
-    spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start:span_end])
+    spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start:span_end], dtype=np.uint8)
     per_site = [site_mutations(spans[i]) for i in range(len(sites))]
     items = (
         np.concatenate([np.column_stack([np.full(len(m), i), m]) for i, m in enumerate(per_site)])
@@ -188,7 +188,9 @@ def mutation_effects(
             del cache[key]
         missing = [int(i) for i in wanted if int(i) not in cache]
         if missing:
-            windows = one_hot(site_codes([sites[i] for i in missing], genome, seq_length))
+            windows = one_hot(
+                site_codes([sites[i] for i in missing], genome, seq_length), dtype=np.uint8
+            )
             cache.update(zip(missing, windows, strict=True))
         x = np.stack([cache[int(i)] for i in chunk[:, 0]])
         rows = np.nonzero(chunk[:, 1] >= 0)[0]
@@ -321,7 +323,9 @@ def write_ism(
         "n_one_hot": 0.0,
         "tracks": chosen,
     }
-    spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start : span_start + width])
+    spans = one_hot(
+        site_codes(sites, genome, seq_length)[:, span_start : span_start + width], dtype=np.uint8
+    )
     with atomic_path(out) as tmp:
         _write_h5(tmp, sites, spans, effects, kept, stats, span_start, width, attrs)
     drawn: list[Path] = []
