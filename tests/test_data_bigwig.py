@@ -203,8 +203,8 @@ def mixed_bigwig(path, sizes, seed):
                     [chrom] * n, starts.tolist(), ends=ends.tolist(), values=values.tolist()
                 )
                 pos = int(ends[-1])
-            elif kind == 2:  # fixedStep: span ≤ step
-                step = int(rng.integers(1, 200))
+            elif kind == 2:  # fixedStep: span ≤ step, half of them base by base
+                step = 1 if rng.random() < 0.5 else int(rng.integers(1, 200))
                 span = int(rng.integers(1, step + 1))
                 bw.addEntries(chrom, pos, values=values.tolist(), span=span, step=step)
                 pos += n * step

@@ -293,6 +293,21 @@ fn read_exact_at(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> Resul
     })
 }
 
+/// What receives the records of a block.
+pub trait Records {
+    /// One record: `value` on `[start, end)`.
+    fn record(&mut self, start: u64, end: u64, value: f32);
+
+    /// A run of one-base records from `start` on, as little-endian float32 bytes (a
+    /// fixed-step section of step and span 1).
+    fn per_base(&mut self, start: u64, values: &[u8]) {
+        for (i, v) in values.chunks_exact(4).enumerate() {
+            let v = f32::from_le_bytes(v.try_into().unwrap());
+            self.record(start + i as u64, start + i as u64 + 1, v);
+        }
+    }
+}
+
 /// Reads and decompresses blocks of one file, reusing its buffers.
 pub struct BlockReader<'a> {
     file: &'a BigWigFile,
@@ -334,13 +349,13 @@ impl<'a> BlockReader<'a> {
         Ok(&self.data[..n])
     }
 
-    /// Call `each(start, end, value)` for every record of chromosome `chrom_id` in the
-    /// decompressed `block`, in the block's order.
+    /// Hand every record of chromosome `chrom_id` in the decompressed `block` to `sink`,
+    /// in the block's order.
     pub fn for_each_record(
         &mut self,
         block: &Block,
         chrom_id: u32,
-        mut each: impl FnMut(u64, u64, f32),
+        sink: &mut impl Records,
     ) -> Result<()> {
         let swap = self.file.swap;
         let file = self.file;
@@ -383,19 +398,20 @@ impl<'a> BlockReader<'a> {
                 1 => {
                     for r in body.chunks_exact(12) {
                         let (s, e) = (word(r, 0), word(r, 4));
-                        each(u64::from(s), u64::from(e), f32::from_bits(word(r, 8)));
+                        sink.record(u64::from(s), u64::from(e), f32::from_bits(word(r, 8)));
                     }
                 }
                 2 => {
                     for r in body.chunks_exact(8) {
                         let s = u64::from(word(r, 0));
-                        each(s, s + span, f32::from_bits(word(r, 4)));
+                        sink.record(s, s + span, f32::from_bits(word(r, 4)));
                     }
                 }
+                _ if step == 1 && span == 1 && !swap => sink.per_base(u64::from(start), body),
                 _ => {
                     let mut s = u64::from(start);
                     for r in body.chunks_exact(4) {
-                        each(s, s + span, f32::from_bits(word(r, 0)));
+                        sink.record(s, s + span, f32::from_bits(word(r, 0)));
                         s += step;
                     }
                 }

@@ -10,7 +10,7 @@
 //! in float32 as a per-base loop computes it) before pooling.
 
 use crate::bigwig::SumStat;
-use crate::bigwig_file::{BigWigFile, Block, BlockReader};
+use crate::bigwig_file::{BigWigFile, Block, BlockReader, Records};
 use crate::Result;
 
 /// Pooling target: the rows of windows sorted by start, all `bins × pool` bp long.
@@ -18,6 +18,8 @@ struct Sink<'a> {
     starts: &'a [u64],
     bins: usize,
     pool: usize,
+    /// `log2(pool)` when `pool` is a power of two: a shift instead of a division.
+    shift: Option<u32>,
     span: u64,
     max: bool,
     out: &'a mut [f32],
@@ -49,7 +51,10 @@ impl Sink<'_> {
             let x0 = (a.max(s) - s) as usize;
             let x1 = (b.min(s + span) - s) as usize;
             let row = &mut self.out[j * bins..(j + 1) * bins];
-            let (b0, b1) = (x0 / pool, (x1 - 1) / pool);
+            let (b0, b1) = match self.shift {
+                Some(k) => (x0 >> k, (x1 - 1) >> k),
+                None => (x0 / pool, (x1 - 1) / pool),
+            };
             if self.max {
                 for r in &mut row[b0..=b1] {
                     *r = r.max(v);
@@ -67,11 +72,125 @@ impl Sink<'_> {
         }
     }
 
+    /// Pool one-base values `values` (little-endian float32; missing, NaN and negative
+    /// as 0) from `a` on, a whole bin at a time.
+    fn add_per_base(&mut self, a: u64, values: &[u8]) {
+        let n = (values.len() / 4) as u64;
+        let b = a + n;
+        let (span, pool, bins) = (self.span, self.pool, self.bins);
+        if a < self.last {
+            self.lo = self.starts.partition_point(|&s| s + span <= a);
+        }
+        self.last = a;
+        while self.lo < self.starts.len() && self.starts[self.lo] + span <= a {
+            self.lo += 1;
+        }
+        for (j, &s) in self.starts.iter().enumerate().skip(self.lo) {
+            if s >= b {
+                break;
+            }
+            let (x0, x1) = ((a.max(s) - s) as usize, (b.min(s + span) - s) as usize);
+            let row = &mut self.out[j * bins..(j + 1) * bins];
+            let mut x = x0;
+            while x < x1 {
+                let bin = x / pool;
+                let stop = ((bin + 1) * pool).min(x1);
+                let from = (s + x as u64 - a) as usize * 4;
+                let chunk = &values[from..from + (stop - x) * 4];
+                if self.max {
+                    row[bin] = row[bin].max(lane_max(chunk));
+                } else {
+                    row[bin] += lane_sum(chunk);
+                }
+                x = stop;
+            }
+        }
+    }
+
     /// Whether any window meets `[start, end)`.
     fn meets(&self, start: u64, end: u64) -> bool {
         let span = self.span;
         let first = self.starts.partition_point(|&s| s + span <= start);
         first < self.starts.len() && self.starts[first] < end
+    }
+}
+
+/// Accumulator lanes of the per-base loops (independent lanes vectorise).
+const LANES: usize = 8;
+
+/// The value of 4 little-endian bytes with missing data (NaN) and negatives as 0.
+#[inline]
+fn clean(bytes: &[u8]) -> f32 {
+    f32::from_le_bytes(bytes.try_into().unwrap()).max(0.0)
+}
+
+/// Sum of the cleaned little-endian float32 `bytes`, in `LANES` partial sums.
+fn lane_sum(bytes: &[u8]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let chunks = bytes.chunks_exact(4 * LANES);
+    let rest: f32 = chunks.remainder().chunks_exact(4).map(clean).sum();
+    for chunk in chunks {
+        for (a, v) in acc.iter_mut().zip(chunk.chunks_exact(4)) {
+            *a += clean(v);
+        }
+    }
+    acc.iter().sum::<f32>() + rest
+}
+
+/// Maximum of the cleaned little-endian float32 `bytes` (0 for none).
+fn lane_max(bytes: &[u8]) -> f32 {
+    let mut acc = [0f32; LANES];
+    let chunks = bytes.chunks_exact(4 * LANES);
+    let rest = chunks
+        .remainder()
+        .chunks_exact(4)
+        .map(clean)
+        .fold(0f32, f32::max);
+    for chunk in chunks {
+        for (a, v) in acc.iter_mut().zip(chunk.chunks_exact(4)) {
+            *a = a.max(clean(v));
+        }
+    }
+    acc.iter().fold(rest, |m, &v| m.max(v))
+}
+
+/// One file's records, cut at the chromosome's length, into the sink.
+struct Clamped<'s, 'a> {
+    sink: &'s mut Sink<'a>,
+    length: u64,
+}
+
+impl Records for Clamped<'_, '_> {
+    #[inline]
+    fn record(&mut self, start: u64, end: u64, value: f32) {
+        if value > 0.0 {
+            self.sink.add(start, end.min(self.length), value);
+        }
+    }
+
+    fn per_base(&mut self, start: u64, values: &[u8]) {
+        let keep = self
+            .length
+            .saturating_sub(start)
+            .min((values.len() / 4) as u64);
+        if keep > 0 {
+            self.sink.add_per_base(start, &values[..keep as usize * 4]);
+        }
+    }
+}
+
+/// The positive records of one block, cut at the chromosome's length.
+struct Collected<'r> {
+    records: &'r mut Vec<(u64, u64, f32)>,
+    length: u64,
+}
+
+impl Records for Collected<'_> {
+    fn record(&mut self, start: u64, end: u64, value: f32) {
+        let end = end.min(self.length);
+        if value > 0.0 && end > start {
+            self.records.push((start, end, value));
+        }
     }
 }
 
@@ -109,6 +228,7 @@ pub fn pool_chrom(
         starts,
         bins,
         pool,
+        shift: pool.is_power_of_two().then(|| pool.trailing_zeros()),
         span: (bins * pool) as u64,
         max: stat == SumStat::Max,
         out,
@@ -117,12 +237,13 @@ pub fn pool_chrom(
     };
     if let [(file, id, length)] = present[..] {
         let mut reader = BlockReader::new(file);
-        for block in window_blocks(file, id, &sink)? {
-            reader.for_each_record(&block, id, |a, b, v| {
-                if v > 0.0 {
-                    sink.add(a, b.min(length), v);
-                }
-            })?;
+        let blocks = window_blocks(file, id, &sink)?;
+        let mut clamped = Clamped {
+            sink: &mut sink,
+            length,
+        };
+        for block in blocks {
+            reader.for_each_record(&block, id, &mut clamped)?;
         }
     } else {
         merge_replicates(&present, &mut sink)?;
@@ -160,14 +281,12 @@ impl Cursor<'_> {
             };
             self.records.clear();
             self.at = 0;
-            let (records, length) = (&mut self.records, self.length);
+            let mut collected = Collected {
+                records: &mut self.records,
+                length: self.length,
+            };
             self.reader
-                .for_each_record(&block, self.chrom_id, |a, b, v| {
-                    let b = b.min(length);
-                    if v > 0.0 && b > a {
-                        records.push((a, b, v));
-                    }
-                })?;
+                .for_each_record(&block, self.chrom_id, &mut collected)?;
         }
         Ok(Some(self.records[self.at]))
     }
