@@ -17,10 +17,8 @@ from crossreg.data.store import DataStore
 from crossreg.evaluate.transfer import (
     Site,
     assay_summary,
-    experiment_of,
     gene_sites,
     measured_at,
-    normalised_r_gap,
     predict_at,
     summary_line,
     transfer_tables,
@@ -33,6 +31,7 @@ from crossreg.evaluate.transfer_figures import (
     read_matrix,
     wide,
 )
+from crossreg.evaluate.transfer_tracks import experiment_of, normalised_r_gap
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.geometry import crop_to_targets

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.inputs import open_store, require_paths
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
     inference_options,
     plot_options,
 )
+from crossreg.model.checkpoint_info import checkpoint_info
 
 HELP = "per-track Pearson R and R² of a checkpoint on one split of a dataset store"
 
@@ -29,6 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write ``metrics.tsv`` (one row per track) and ``summary.json`` (means per assay),
     and the figures ``tracks.png`` (with ``tracks.npz``) and ``r_by_assay.png``."""
+    require_paths(args, "model", "data")
+    store = open_store(args.data, [args.split])
+    info = checkpoint_info(args.model)
+    if args.genome is not None:
+        info.choose(args.genome)
+    elif store.genome not in info.heads:
+        raise ValueError(
+            f"{args.model} has no head for the dataset's genome '{store.genome}' (its heads: "
+            f"{', '.join(info.heads)}); name the head to score with --genome"
+        )
     from crossreg.evaluate.accuracy import evaluate_model
     from crossreg.evaluate.table import assay_summary
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.inputs import require_paths
 from crossreg.model.params import GELU_FORMS
 
 HELP = "convert Basenji2 Keras .h5 weights (e.g. the cross2020 models) into a crossreg checkpoint"
@@ -57,14 +58,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Import, then save the checkpoint."""
-    from crossreg.model.keras_import import BasenjiSource, import_checkpoint
-
     counts = {len(args.weights), len(args.targets), len(args.genome)}
     if len(counts) != 1:
         raise ValueError(
             f"give --weights, --targets and --genome once per head: got {len(args.weights)}, "
             f"{len(args.targets)} and {len(args.genome)}"
         )
+    require_paths(args, "params", "weights", "targets")
+    from crossreg.model.keras_import import BasenjiSource, import_checkpoint
+
     sources = [
         BasenjiSource(genome, weights, targets)
         for genome, weights, targets in zip(args.genome, args.weights, args.targets, strict=True)

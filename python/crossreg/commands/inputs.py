@@ -8,10 +8,13 @@ import errno
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crossreg.data.store import DataStore
 from crossreg.io.targets import select_targets
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
+
+if TYPE_CHECKING:
+    from crossreg.data.store import DataStore
 
 
 def require_paths(args: argparse.Namespace, *names: str) -> None:
@@ -43,6 +46,8 @@ def check_tracks(info: CheckpointInfo, head: str, spec: str | None) -> None:
 def open_store(path: Path, splits: Sequence[str], *, option: str = "--split") -> DataStore:
     """The dataset store at `path` (existing), whose `splits` are all known and hold
     windows between them."""
+    from crossreg.data.store import DataStore
+
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     store = DataStore(path)

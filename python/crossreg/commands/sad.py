@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.inputs import check_tracks, model_head, require_paths
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -106,6 +107,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score the variants and write the output file."""
+    require_paths(args, "model", "fasta", "vcf", "gtf")
+    info, head = model_head(args, args.genome)
+    check_tracks(info, head, args.targets)
     from crossreg.variants.sad import write_sad
     from crossreg.variants.sad_stats import parse_stats
 

@@ -69,19 +69,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Predict at the sites, compare tracks and write the tables and heat maps."""
     require_paths(args, "model", "data", "gtf")
-    from crossreg.evaluate.transfer import summary_line, write_transfer
+    from crossreg.evaluate.transfer import plan_transfer, run_transfer, summary_line
 
-    result = write_transfer(
+    plan = plan_transfer(
         args.model,
         args.head,
         args.data,
         args.gtf,
-        args.out,
         splits=args.splits,
         fraction=args.variable_fraction,
-        options=inference_options(args),
-        **plot_options(args),
     )
+    result = run_transfer(plan, args.out, options=inference_options(args), **plot_options(args))
     for assay, row in result.assays.items():
         print(f"{result.head} head on {result.genome} {assay}: {summary_line(row)}")
     return 0

@@ -44,10 +44,17 @@ import polars as pl
 
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
+from crossreg.evaluate.transfer_tracks import (
+    assay_of_experiment,
+    cell_type_of,
+    experiment_of,
+    is_accessibility,
+    normalised_r_gap,
+)
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
-from crossreg.io.targets import assay_of
+from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import checkpoint_info
 from crossreg.progress import progress
 
@@ -59,7 +66,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crossreg")
 
-ACCESSIBILITY = ("DNASE", "ATAC")
 DEFAULT_SPLITS = ("valid", "test")
 VARIABLE_FRACTION = 0.1
 TSS_SITES = "tss"
@@ -76,35 +82,6 @@ class Site:
     split: str
     row: int
     bins: tuple[int, ...]
-
-
-# --- descriptions ------------------------------------------------------------------------
-
-
-def experiment_of(description: str) -> str | None:
-    """The experiment of a track: its description without the cell type
-    (``CHIP:H3K27ac:liver`` → ``CHIP:H3K27ac``), ``DNASE`` for any accessibility track,
-    ``None`` for a description without a cell type (no ``:``)."""
-    if ":" not in description:
-        return None
-    if assay_of(description) in ACCESSIBILITY:
-        return "DNASE"
-    return description.rsplit(":", 1)[0]
-
-
-def cell_type_of(description: str) -> str:
-    """The cell type of a track: its description's last part (``CAGE:liver`` → ``liver``)."""
-    return description.rsplit(":", 1)[-1]
-
-
-def is_accessibility(description: str) -> bool:
-    """DNASE and ATAC tracks (compared at variable sites, not at TSSs)."""
-    return assay_of(description) in ACCESSIBILITY
-
-
-def assay_of_experiment(experiment: str) -> str:
-    """The assay an experiment's numbers are summarised under (``CHIP:H3K27ac`` → ``CHIP``)."""
-    return experiment.split(":", 1)[0]
 
 
 # --- sites -------------------------------------------------------------------------------
@@ -342,41 +319,6 @@ def pearson_matrix(x: npt.NDArray, y: npt.NDArray) -> npt.NDArray[np.float64]:
     return np.clip(r, -1.0, 1.0)
 
 
-def normalised_r_gap(
-    experiment: str,
-    sites: int,
-    head_cells: Sequence[str],
-    measured_cells: Sequence[str],
-    values: npt.NDArray,
-    matched: npt.NDArray[np.bool_],
-) -> str | None:
-    """Why an experiment's matrix `values` ``(head tracks, measured tracks)`` of
-    normalised R (`matched` cells marked; the tracks' cell types given) has no finite
-    matched cell or no finite unmatched one; ``None`` when it has both."""
-    values = np.asarray(values, dtype=np.float64)
-    if np.isfinite(values[matched]).any() and np.isfinite(values[~matched]).any():
-        return None
-    sides = [
-        f"{who} has one track ({cells[0]})"
-        for who, cells in (("the head", head_cells), ("the genome", measured_cells))
-        if len(cells) == 1
-    ]
-    if sites < 3:
-        why = f"{sites} sites, and R needs 3"
-    elif sides:
-        why = (
-            f"{' and '.join(sides)}: mean-normalising over a side's tracks leaves 0 at every "
-            "site, so normalised R needs two or more cell types on each side"
-        )
-    elif not (~matched).any():
-        why = "every head track has the cell type of every measured track: no unmatched pair"
-    elif not matched.any():
-        why = "no head track has the cell type of a measured track: no matched pair"
-    else:
-        why = "the tracks of a side are equal at every site once mean-normalised"
-    return f"{experiment}: {why}"
-
-
 @dataclass
 class TransferTables:
     """Per matched pair (`pairs`) and per head track × measured track (`matrix`, long);
@@ -560,7 +502,10 @@ class TransferResult:
 
 
 def check_gtf_chromosomes(
-    gtf: str | os.PathLike[str], records: Sequence[GtfRecord], chroms: Sequence[str], store: str
+    gtf: str | os.PathLike[str],
+    records: Sequence[GtfRecord],
+    chroms: Sequence[str],
+    store: str | os.PathLike[str],
 ) -> None:
     """A GTF chromosome that differs from one of the store's `chroms` only by the ``chr``
     prefix (``1`` for ``chr1``) is an error with the renaming hint, as ``crossreg data``
@@ -572,34 +517,38 @@ def check_gtf_chromosomes(
             )
 
 
-def write_transfer(
+@dataclass
+class TransferPlan:
+    """What :func:`plan_transfer` found, all before the model loads: the checked `head`
+    of the checkpoint in `model_dir`, the `store` and its held-out `splits`, and per site
+    kind ``(kind, sites, measured tracks, head tracks)`` in `groups`."""
+
+    model_dir: Path
+    head: str
+    head_targets: list[Target]
+    store: DataStore
+    splits: list[str]
+    fraction: float
+    groups: list[tuple[str, list[Site], list[int], list[int]]]
+
+
+def plan_transfer(
     model_dir: str | os.PathLike[str],
     head: str,
     data_dir: str | os.PathLike[str],
     gtf: str | os.PathLike[str],
-    out: str | os.PathLike[str],
     *,
     splits: Sequence[str] = DEFAULT_SPLITS,
     fraction: float = VARIABLE_FRACTION,
-    plots: bool = True,
-    svg: bool = False,
-    options: InferenceOptions | None = None,
-) -> TransferResult:
-    """The transfer step: predict with `head` at the held-out gene TSSs of `gtf` (and, for
-    accessibility, the `fraction` most variable bins) of the store's `splits`, compare with
-    the store's tracks, and write ``transfer.tsv`` (per matched pair), ``matrix.tsv`` (per
-    head track × measured track), ``summary.json`` and, unless `plots` is false, the heat
-    maps ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into `out`. The sites
-    are found before the model loads (`options`: batches of 8 on the default device
-    unless given)."""
+) -> TransferPlan:
+    """Check the inputs of a transfer and find its sites (see :func:`write_transfer`),
+    without loading the model or importing torch."""
     splits = _held_out(splits)
     info = checkpoint_info(model_dir)
     head = info.choose(head, "--head")
-    head_targets = info.targets[head]
     store = DataStore(data_dir)
-    m_desc, m_ids = store.table.descriptions, store.table.identifiers
-    h_desc = [t.description for t in head_targets]
-    h_ids = [t.identifier for t in head_targets]
+    m_desc = store.table.descriptions
+    h_desc = [t.description for t in info.targets[head]]
     shared = {e for e in map(experiment_of, m_desc) if e is not None} & set(
         map(experiment_of, h_desc)
     )
@@ -629,10 +578,8 @@ def write_transfer(
     groups: list[tuple[str, list[Site], list[int], list[int]]] = []
     if tracks(m_desc, False):
         records = read_gtf(gtf)
-        chroms = list(
-            dict.fromkeys(w.chrom for split in store.splits for w in store.windows(split))
-        )
-        check_gtf_chromosomes(gtf, records, chroms, str(data_dir))
+        windows = (w for split in store.splits for w in store.windows(split))
+        check_gtf_chromosomes(gtf, records, list(dict.fromkeys(w.chrom for w in windows)), data_dir)
         genes = gene_sites(store, splits, records)
         if len(genes) < 3:
             raise ValueError(
@@ -645,14 +592,55 @@ def write_transfer(
         sites, _ = variable_sites(store, splits, accessible, fraction)
         groups.append((VARIABLE_SITES, sites, tracks(m_desc, True), tracks(h_desc, True)))
         log.info("%d variable accessibility bins (top %g%%)", len(sites), 100 * fraction)
+    return TransferPlan(Path(model_dir), head, info.targets[head], store, splits, fraction, groups)
+
+
+def write_transfer(
+    model_dir: str | os.PathLike[str],
+    head: str,
+    data_dir: str | os.PathLike[str],
+    gtf: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    splits: Sequence[str] = DEFAULT_SPLITS,
+    fraction: float = VARIABLE_FRACTION,
+    plots: bool = True,
+    svg: bool = False,
+    options: InferenceOptions | None = None,
+) -> TransferResult:
+    """The transfer step: predict with `head` at the held-out gene TSSs of `gtf` (and, for
+    accessibility, the `fraction` most variable bins) of the store's `splits`, compare with
+    the store's tracks, and write ``transfer.tsv`` (per matched pair), ``matrix.tsv`` (per
+    head track × measured track), ``summary.json`` and, unless `plots` is false, the heat
+    maps ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into `out`
+    (:func:`plan_transfer`, then :func:`run_transfer`)."""
+    plan = plan_transfer(model_dir, head, data_dir, gtf, splits=splits, fraction=fraction)
+    return run_transfer(plan, out, plots=plots, svg=svg, options=options)
+
+
+def run_transfer(
+    plan: TransferPlan,
+    out: str | os.PathLike[str],
+    *,
+    plots: bool = True,
+    svg: bool = False,
+    options: InferenceOptions | None = None,
+) -> TransferResult:
+    """Predict at the sites of `plan`, compare and write the outputs of
+    :func:`write_transfer` into `out` (`options`: batches of 8 on the default device
+    unless given)."""
     from crossreg.model.inference import InferenceOptions, load_head
 
+    store, splits, fraction = plan.store, plan.splits, plan.fraction
+    m_desc, m_ids = store.table.descriptions, store.table.identifiers
+    h_desc = [t.description for t in plan.head_targets]
+    h_ids = [t.identifier for t in plan.head_targets]
     options = options or InferenceOptions(batch_size=8)
-    model, _, head = load_head(model_dir, head, options.device)
+    model, _, head = load_head(plan.model_dir, plan.head, options.device)
     log.info("predicting with the '%s' head", head)
-    predicted = predict_at(model, store, head, [(g[1], g[3]) for g in groups], options)
+    predicted = predict_at(model, store, head, [(g[1], g[3]) for g in plan.groups], options)
     results = []
-    for (kind, sites, m_cols, h_cols), pred in zip(groups, predicted, strict=True):
+    for (kind, sites, m_cols, h_cols), pred in zip(plan.groups, predicted, strict=True):
         results.append(
             transfer_tables(
                 measured_at(store, sites, m_cols),

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.evaluate.transfer import cell_type_of, normalised_r_gap
+from crossreg.evaluate.transfer_tracks import cell_type_of, normalised_r_gap
 from crossreg.plots import new_figure, save_figure
 
 if TYPE_CHECKING:

@@ -1,0 +1,135 @@
+"""Commands that run a model check their arguments and inputs before importing torch: a
+mistyped path, head or track is reported at once, by a process that never loaded torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT, WEIGHTS_NAME
+
+
+def _target(index: int, description: str) -> dict:
+    return {
+        "index": index,
+        "identifier": f"t{index}",
+        "files": [f"t{index}.bw"],
+        "clip": 32.0,
+        "scale": 1.0,
+        "sum_stat": "sum",
+        "description": description,
+    }
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, Path]:
+    """A checkpoint's files (config of two heads; the weights file only needs to exist),
+    a dataset description, and small FASTA, VCF and GTF files."""
+    root = tmp_path_factory.mktemp("inputs")
+    model = root / "model"
+    model.mkdir()
+    targets = [_target(0, "CAGE:liver"), _target(1, "DNASE:liver")]
+    config = {"format": FORMAT, "genomes": {"human": "head_human", "mouse": "head_mouse"}}
+    config["targets"] = {"human": targets, "mouse": targets}
+    (model / CONFIG_NAME).write_text(json.dumps(config))
+    (model / WEIGHTS_NAME).write_bytes(b"")
+    store = root / "store"
+    store.mkdir()
+    splits = {"train": {"offset": 0, "count": 4}, "valid": {"offset": 4, "count": 0}}
+    meta = {"format": "crossreg-dataset", "format_version": 1, "genome": "dog", "splits": splits}
+    (store / "dataset.json").write_text(json.dumps(meta))
+    files = {"model": model, "store": store}
+    for name, text in {
+        "fasta": ">chr1\nACGT\n",
+        "vcf": "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t2\tv\tC\tG\n",
+        "gtf": 'chr1\ts\texon\t1\t2\t.\t+\t.\tgene_id "G";\n',
+        "h5": "",
+    }.items():
+        files[name] = root / f"input.{name}"
+        files[name].write_text(text)
+    return files
+
+
+def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
+    """(argv, the message it must log) of each command that runs a model."""
+    model, store, fasta, vcf, gtf = (str(f[k]) for k in ("model", "store", "fasta", "vcf", "gtf"))
+    nope = str(out / "nope")
+    o = ["--out", str(out / "o")]
+    return [
+        (["evaluate", "--model", nope, "--data", store, *o], f"--model {nope}: no such file"),
+        (["evaluate", "--model", model, "--data", nope, *o], f"--data {nope}: no such file"),
+        (["evaluate", "--model", model, "--data", store, "--split", "tset", *o], "no split 'tset'"),
+        (["evaluate", "--model", model, "--data", store, "--split", "valid", *o], "no windows"),
+        (["evaluate", "--model", model, "--data", store, "--split", "train", *o],
+         "no head for the dataset's genome 'dog'"),
+        (["evaluate", "--model", model, "--data", store, "--genome", "rat", "--split", "train",
+          *o], "--genome rat: "),
+        (["evaluate", "--model", str(f["fasta"]), "--data", store, "--split", "train", *o],
+         "not a crossreg checkpoint directory"),
+        (["transfer", "--model", model, "--head", "rat", "--data", store, "--gtf", gtf, *o],
+         "--head rat: "),
+        (["transfer", "--model", model, "--head", "human", "--data", store, "--gtf", nope, *o],
+         f"--gtf {nope}: no such file"),
+        (["sad", "--model", model, "--fasta", fasta, "--vcf", nope, *o], f"--vcf {nope}: no such"),
+        (["sad", "--model", model, "--fasta", fasta, "--vcf", vcf, *o], "choose one with --genome"),
+        (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
+          "--targets", "CHIP", *o], "--targets 'CHIP' selects no track"),
+        (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
+          "--gtf", nope, *o], f"--gtf {nope}: no such"),
+        (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", nope, *o],
+         f"--bed {nope}: no such"),
+        (["ism", "--model", model, "--genome", "mouse", "--fasta", nope, "--vcf", vcf, *o],
+         f"--fasta {nope}: no such"),
+        (["import-basenji", "--params", gtf, "--weights", gtf, "--weights", gtf, "--targets",
+          gtf, "--genome", "human", *o], "once per head: got 2, 1 and 1"),
+        (["import-basenji", "--params", gtf, "--weights", nope, "--targets", gtf, "--genome",
+          "human", *o], f"--weights {nope}: no such"),
+        (["denovo", "--cases-vcf", vcf, "--controls-vcf", vcf, "--cases-sad", nope,
+          "--controls-sad", nope, *o], f"--cases-sad {nope}: no such"),
+        (["sad-merge", *o, str(f["h5"]), nope], f"{nope}: no such file"),
+    ]  # fmt: skip
+
+
+DRIVER = textwrap.dedent(
+    """
+    import json, logging, sys
+    from crossreg.cli import build_parser, main
+
+    build_parser()
+    results = [{"argv": ["--help"], "torch": "torch" in sys.modules, "rc": 0, "log": ""}]
+
+    class Last(logging.Handler):
+        def emit(self, record):
+            self.text = record.getMessage()
+
+    for argv in json.loads(sys.argv[1]):
+        last = Last()
+        logging.getLogger("crossreg").addHandler(last)
+        rc = main(argv)
+        logging.getLogger("crossreg").removeHandler(last)
+        entry = {"argv": argv, "rc": rc, "log": getattr(last, "text", "")}
+        results.append({**entry, "torch": "torch" in sys.modules})
+    print(json.dumps(results))
+    """
+)
+
+
+def test_bad_arguments_fail_before_torch_is_imported(inputs, tmp_path):
+    cases = _cases(inputs, tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", DRIVER, json.dumps([argv for argv, _ in cases])],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    results = json.loads(run.stdout)
+    assert results[0]["torch"] is False  # the parser of every command: no torch
+    for (argv, message), got in zip(cases, results[1:], strict=True):
+        assert got["rc"] == 1 and message in got["log"], (argv, got)
+        assert got["torch"] is False, f"crossreg {' '.join(argv)} imported torch"
+    assert "Traceback" not in run.stderr
