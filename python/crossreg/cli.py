@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "data": "crossreg.commands.data",
     "data-merge": "crossreg.commands.data_merge",
     "train": "crossreg.commands.train",
+    "finetune": "crossreg.commands.finetune",
     "evaluate": "crossreg.commands.evaluate",
     "compare": "crossreg.commands.compare",
     "predict": "crossreg.commands.predict",

@@ -1,44 +1,137 @@
-"""``crossreg predict``: tracks for FASTA records or BED regions from a checkpoint."""
+"""``crossreg predict``: tracks for FASTA records, BED regions or whole chromosomes."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from crossreg.commands.inputs import check_tracks, model_head, require_paths
 from crossreg.commands.options import add_inference_arguments, inference_options
 
-HELP = "predict tracks for each FASTA record (or each BED region of a FASTA) with a checkpoint"
+HELP = (
+    "predict tracks for each FASTA record or BED region with a checkpoint (an array), or "
+    "along whole chromosomes or BED regions as one BigWig per track (--bigwig)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg predict``."""
     parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
     parser.add_argument(
-        "--genome", default=None, help="which head to use (required when the model has several)"
+        "--genome",
+        "--head",
+        dest="genome",
+        default=None,
+        help="which head predicts (required when the model has several); any head on any "
+        "FASTA, e.g. --head mouse on human DNA",
     )
     parser.add_argument("--fasta", type=Path, required=True, help="sequences (FASTA)")
     parser.add_argument(
         "--bed",
         type=Path,
         default=None,
-        help="regions of the FASTA to predict, each centred in a window of the model's length",
+        help="regions of the FASTA to predict: with --out each is centred in a window of the "
+        "model's length, and one longer than that window is tiled into windows "
+        "NAME:1..NAME:k whose central bins abut, as --bigwig tiles; with --bigwig, the "
+        "regions to tile",
     )
-    parser.add_argument(
-        "--out", type=Path, required=True, help="output .npy (N, bins, tracks) or .h5 with labels"
+    outputs = parser.add_mutually_exclusive_group(required=True)
+    outputs.add_argument(
+        "--out", type=Path, help="output .npy (N, bins, tracks) or .h5 with labels"
+    )
+    outputs.add_argument(
+        "--bigwig",
+        type=Path,
+        metavar="OUTDIR",
+        help="tile whole chromosomes (--chroms) or the --bed regions with windows whose "
+        "central bins abut and write one BigWig per track into OUTDIR at the model's bin "
+        "width (bins within the crop of a chromosome's ends, where no window fits, get no "
+        "value); with tracks.tsv and summary.json",
+    )
+    group = parser.add_argument_group("--bigwig")
+    group.add_argument(
+        "--chroms",
+        default=None,
+        metavar="CHR,CHR",
+        help="chromosomes to tile, comma-separated (default: every FASTA record)",
+    )
+    group.add_argument(
+        "--targets",
+        default=None,
+        metavar="SPEC",
+        help="tracks to write, in the order named: indices (5), ranges (0-9), identifiers, "
+        "words found in the descriptions (CAGE) or glob patterns ('CAGE:*liver*'); the head "
+        "is cut to them (default: every track)",
+    )
+    group.add_argument(
+        "--chunk-size",
+        type=int,
+        default=32,
+        metavar="WINDOWS",
+        help="windows predicted and kept on disk per chunk; memory holds one chunk "
+        "(WINDOWS x bins x tracks float32)",
+    )
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from OUTDIR.partial/ after its last finished chunk "
+        "(without it, a left-over OUTDIR.partial/ is refused)",
+    )
+    group.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="predict only the I-th (from 0) of N contiguous shares of the windows; the "
+        "shard that finishes last writes the BigWigs from every shard's chunks (under "
+        "torchrun each rank takes its share by itself)",
     )
     add_inference_arguments(parser, batch_size=4)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Predict and write the output file."""
-    from crossreg.predict import write_predictions
+    """Predict and write the output file (or the BigWigs); arguments and inputs are
+    checked before the model loads."""
+    if args.bigwig is None:
+        bigwig_only = [name for name in ("chroms", "targets", "shard") if getattr(args, name)]
+        if bigwig_only or args.resume:
+            options = [f"--{n}" for n in bigwig_only] + (["--resume"] if args.resume else [])
+            raise ValueError(f"{', '.join(options)}: only with --bigwig OUTDIR")
+    elif args.chroms and args.bed:
+        raise ValueError(
+            "--chroms and --bed: give one of them (the chromosomes or regions to tile)"
+        )
+    require_paths(args, "model", "fasta", "bed")
+    info, head = model_head(args, args.genome)
+    check_tracks(info, head, args.targets)
+    if args.bigwig is None:
+        from crossreg.predict import write_predictions
 
-    write_predictions(
+        write_predictions(
+            args.model,
+            args.fasta,
+            args.out,
+            head=args.genome,
+            bed=args.bed,
+            options=inference_options(args),
+        )
+        return 0
+    from crossreg.predict.bigwig import write_bigwigs
+
+    result = write_bigwigs(
         args.model,
         args.fasta,
-        args.out,
+        args.bigwig,
         head=args.genome,
+        chroms=args.chroms.split(",") if args.chroms else None,
         bed=args.bed,
+        tracks=args.targets,
         options=inference_options(args),
+        chunk_windows=args.chunk_size,
+        resume=args.resume,
+        shard=args.shard,
     )
+    if result.written:
+        print(f"{result.tracks} BigWigs in {result.outdir} (tracks.tsv lists them)")
+    else:
+        print(f"shard done ({result.windows} windows); the last shard to finish writes the BigWigs")
     return 0

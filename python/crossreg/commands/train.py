@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crossreg.commands.options import add_plot_arguments, plot_options
+
+if TYPE_CHECKING:
+    from crossreg.train.trainer import TrainOptions
 
 HELP = "train a Basenji2 model jointly on the dataset stores of one or more genomes"
 
@@ -41,6 +45,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="train the params' head HEAD (its key, head_mouse, or its genome, mouse) on the "
         "dataset of genome GENOME; repeatable (default: each dataset trains head_<its genome>)",
     )
+    add_training_arguments(parser)
+    parser.add_argument(
+        "--finetune-epochs",
+        type=int,
+        default=0,
+        help="then fine-tune each genome alone for up to this many epochs (paper: yes)",
+    )
+    parser.add_argument("--gelu", choices=GELU_FORMS, default="tanh", help="GELU form")
+    add_plot_arguments(parser)
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The trainer's options that ``train`` and ``finetune`` share (schedule, stopping,
+    batches, clipping, augmentation, seed, device, precision, loader, resume)."""
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last")
     parser.add_argument(
         "--max-epochs",
@@ -86,13 +104,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--augment-shift", type=int, help="max shift in bp (default 3)")
     parser.add_argument(
-        "--finetune-epochs",
-        type=int,
-        default=0,
-        help="then fine-tune each genome alone for up to this many epochs (paper: yes)",
-    )
-    parser.add_argument("--gelu", choices=GELU_FORMS, default="tanh", help="GELU form")
-    parser.add_argument(
         "--seed", type=int, default=0, help="seed of initial weights, batch order and augmentation"
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -105,7 +116,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")
-    add_plot_arguments(parser)
 
 
 def _heads(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -117,12 +127,12 @@ def _heads(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return heads
 
 
-def run(args: argparse.Namespace) -> int:
-    """Train and report where the checkpoints are."""
-    from crossreg.train.board import FOLDER
-    from crossreg.train.trainer import TrainOptions, train
+def training_options(args: argparse.Namespace) -> TrainOptions:
+    """The :class:`~crossreg.train.trainer.TrainOptions` of :func:`add_training_arguments`'
+    options (and ``train``'s own, when present)."""
+    from crossreg.train.trainer import TrainOptions
 
-    options = TrainOptions(
+    return TrainOptions(
         max_epochs=args.max_epochs,
         patience=args.patience,
         min_epochs=args.min_epochs,
@@ -132,19 +142,33 @@ def run(args: argparse.Namespace) -> int:
         augment_rc=args.augment_rc,
         augment_shift=args.augment_shift,
         steps_per_epoch=args.steps_per_epoch,
-        finetune_epochs=args.finetune_epochs,
-        gelu_form=args.gelu,
+        finetune_epochs=getattr(args, "finetune_epochs", 0),
+        gelu_form=getattr(args, "gelu", "tanh"),
         seed=args.seed,
         device=args.device,
         bf16=args.bf16,
         compile=args.compile,
         num_workers=args.workers,
-        heads=_heads(args.head),
+        heads=_heads(getattr(args, "head", [])),
     )
-    out = train(args.params, args.data, args.out, options, resume=args.resume, **plot_options(args))
+
+
+def report_outputs(out: Path, args: argparse.Namespace) -> None:
+    """Print where a training run's checkpoints, metrics, curves and events are."""
+    from crossreg.train.board import FOLDER
+
     print(f"checkpoints in {out} (best/, last/), per-epoch metrics in {out / 'metrics.csv'}")
     if (out / "training.png").exists() and args.plots:
         print(f"training curves in {out / 'training.png'}")
     if (out / FOLDER).is_dir():
         print(f"TensorBoard events in {out / FOLDER} (tensorboard --logdir {out / FOLDER})")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and report where the checkpoints are."""
+    from crossreg.train.trainer import train
+
+    options = training_options(args)
+    out = train(args.params, args.data, args.out, options, resume=args.resume, **plot_options(args))
+    report_outputs(out, args)
     return 0

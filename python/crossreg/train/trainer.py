@@ -39,9 +39,14 @@ from crossreg import distributed
 from crossreg.data.loader import SplitDataset, codes_to_one_hot, make_loader
 from crossreg.data.store import CountedRows, DataStore
 from crossreg.io.atomic import atomic_write
-from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
+from crossreg.model.checkpoint import (
+    CheckpointConfig,
+    load_checkpoint,
+    make_config,
+    save_checkpoint,
+)
 from crossreg.model.geometry import check_compatible
-from crossreg.model.inference import InferenceOptions
+from crossreg.model.inference import InferenceOptions, model_device
 from crossreg.model.metrics import array_metrics
 from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
@@ -125,10 +130,12 @@ class TrainOptions:
 
 @dataclass
 class GenomeData:
-    """One genome's store and its training loader (validation reads the store directly)."""
+    """One genome's store, its training loader (validation reads the store directly) and
+    the model head it trains (its genome's, unless a :class:`ModelSetup` routes it)."""
 
     store: DataStore
     train: torch.utils.data.DataLoader
+    head: str
 
     @property
     def name(self) -> str:
@@ -209,8 +216,72 @@ def epoch_summary(rows: Sequence[dict[str, Any]], max_epochs: int, stopping: boo
     )
 
 
+class ModelSetup:
+    """What the trainer trains and what its checkpoints hold. This default builds a new
+    model from the params, with a head per dataset genome, and trains every parameter;
+    :class:`crossreg.train.finetune.FineTune` starts from a checkpoint and trains part of it."""
+
+    #: the name of the main phase in ``metrics.csv`` and checkpoints
+    phase = "joint"
+
+    def build(self, trainer: Trainer) -> SeqNN:
+        """The model to train (on the CPU; the trainer moves it)."""
+        return SeqNN(
+            trainer.params.model.select_heads(trainer.heads),
+            gelu_form=trainer.options.gelu_form,
+            generator=torch.Generator().manual_seed(trainer.options.seed),
+        )
+
+    def head_of(self, genome: str) -> str:
+        """The model head that the dataset of `genome` trains."""
+        return genome
+
+    def trainable(self, model: SeqNN) -> list[torch.nn.Parameter]:
+        """The parameters the optimiser updates."""
+        return list(model.parameters())
+
+    def checkpoint(
+        self, trainer: Trainer, genomes: Sequence[str], metrics: dict
+    ) -> tuple[SeqNN, CheckpointConfig]:
+        """The model and config to save, with the heads of `genomes` (all the trainer's
+        genomes, or one genome's after its fine-tuning phase)."""
+        model = trainer.model
+        if list(genomes) != model.genomes:
+            model = SeqNN(
+                trainer.params.model.select_heads({g: trainer.heads[g] for g in genomes}),
+                gelu_form=trainer.options.gelu_form,
+            )
+            model.load_state_dict(
+                {
+                    k: v
+                    for k, v in trainer.model.state_dict().items()
+                    if not k.startswith("heads.") or k.split(".")[1] in genomes
+                }
+            )
+        config = make_config(
+            model,
+            trainer.params.raw,
+            {g.name: list(g.store.table.targets) for g in trainer.genomes},
+            genomes={g: trainer.heads[g] for g in genomes},
+            epoch=trainer.state.epoch,
+            metrics=metrics,
+            source={"params": trainer.params.source, "phase": trainer.state.phase},
+            extra={"train_options": asdict(trainer.options)},
+        )
+        return model, config
+
+    def save_state(self, folder: Path, model: SeqNN) -> None:
+        """Write beside ``last/``'s checkpoint what a resume needs that it lacks."""
+
+    def restore(self, folder: Path, model: SeqNN) -> None:
+        """Load the weights of checkpoint `folder` (``last/``, ``best/``) into `model`."""
+        saved, _ = load_checkpoint(folder, device=model_device(model))
+        model.load_state_dict(saved.state_dict())
+
+
 class Trainer:
-    """Trains one model on the dataset stores of one or more genomes."""
+    """Trains one model on the dataset stores of one or more genomes; `setup` says what
+    model and which of its parameters (default :class:`ModelSetup`: a new model, all)."""
 
     def __init__(
         self,
@@ -218,8 +289,10 @@ class Trainer:
         data_dirs: Sequence[str | os.PathLike[str]],
         out: str | os.PathLike[str],
         options: TrainOptions,
+        setup: ModelSetup | None = None,
     ) -> None:
         self.params = params
+        self.setup = setup or ModelSetup()
         self.out = Path(out)
         self.options = options.resolved(params.train, params.model)
         if self.options.clip_mode not in CLIP_MODES:
@@ -233,20 +306,15 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        generator = torch.Generator().manual_seed(self.options.seed)
-        self.model = SeqNN(
-            params.model.select_heads(self.heads),
-            gelu_form=self.options.gelu_form,
-            generator=generator,
-        ).to(self.device)
+        self.model = self.setup.build(self).to(self.device)
         for store in stores:
-            check_compatible(self.model, store, params.source)
+            check_compatible(self.model, store, params.source, self.setup.head_of(store.genome))
         self.genomes = [self._loaders(s) for s in stores]
         self.runner = distributed.wrap(self.model, self.device)
         if self.options.compile:
             self.runner = torch.compile(self.runner)
-        self.optimizer = build_optimizer(self.model.parameters(), params.train)
-        self.state = RunState()
+        self.optimizer = build_optimizer(self.setup.trainable(self.model), params.train)
+        self.state = RunState(phase=self.setup.phase)
         self.rows: list[dict[str, Any]] = []
         self.board = MetricsBoard(self.out, enabled=distributed.is_main())
 
@@ -268,42 +336,19 @@ class Trainer:
         return GenomeData(
             store=store,
             train=make_loader(train, batch, shuffle=True, seed=o.seed, drop_last=True, **common),
+            head=self.setup.head_of(store.genome),
         )
 
     # ----------------------------------------------------------------- checkpoints
 
-    def _targets(self) -> dict[str, list]:
-        return {g.name: list(g.store.table.targets) for g in self.genomes}
-
     def _save_model(self, folder: Path, genomes: Sequence[str], metrics: dict) -> None:
-        model = self.model
-        if list(genomes) != self.model.genomes:
-            model = SeqNN(
-                self.params.model.select_heads({g: self.heads[g] for g in genomes}),
-                gelu_form=self.options.gelu_form,
-            )
-            model.load_state_dict(
-                {
-                    k: v
-                    for k, v in self.model.state_dict().items()
-                    if not k.startswith("heads.") or k.split(".")[1] in genomes
-                }
-            )
-        config = make_config(
-            model,
-            self.params.raw,
-            self._targets(),
-            genomes={g: self.heads[g] for g in genomes},
-            epoch=self.state.epoch,
-            metrics=metrics,
-            source={"params": self.params.source, "phase": self.state.phase},
-            extra={"train_options": asdict(self.options)},
-        )
+        model, config = self.setup.checkpoint(self, genomes, metrics)
         save_checkpoint(folder, model, config)
 
     def _save_last(self) -> None:
         last = self.out / "last"
-        self._save_model(last, self.model.genomes, {})
+        self._save_model(last, [g.name for g in self.genomes], {})
+        self.setup.save_state(last, self.model)
         save_training_state(
             last,
             self.optimizer,
@@ -314,8 +359,7 @@ class Trainer:
     def resume(self) -> None:
         """Continue from ``out/last`` exactly where the previous run stopped."""
         last = self.out / "last"
-        model, _ = load_checkpoint(last, device=self.device)
-        self.model.load_state_dict(model.state_dict())
+        self.setup.restore(last, self.model)
         extra = load_training_state(last, self.optimizer, np.random.default_rng(self.options.seed))
         self.state = RunState(**extra["run"])
         self.rows = list(extra["rows"])
@@ -358,7 +402,7 @@ class Trainer:
                     self.optimizer,
                     x,
                     y,
-                    genomes[g].name,
+                    genomes[g].head,
                     clip_norm=o.clip_norm,
                     clip_mode=o.clip_mode,
                     bf16=o.bf16,
@@ -390,7 +434,7 @@ class Trainer:
         with progress(count, f"{self.state.phase} validation {data.name}", "windows") as meter:
             metrics, loss = array_metrics(
                 self.model,
-                data.name,
+                data.head,
                 store.sequences("valid"),
                 CountedRows(store.targets("valid"), meter),
                 options,
@@ -405,7 +449,8 @@ class Trainer:
             stopping.load_state_dict(self.state.stopping)
         else:
             self.state = RunState(phase=phase, finished_phases=self.state.finished_phases, epoch=0)
-        best_folder = self.out / ("best" if phase == "joint" else f"finetune_{phase}")
+        first = phase == self.setup.phase
+        best_folder = self.out / ("best" if first else f"finetune_{phase}")
         while self.state.epoch < max_epochs and not stopping.should_stop:
             started = time.perf_counter()
             train = self._train_epoch(genomes)
@@ -460,16 +505,17 @@ class Trainer:
 
     def _fit(self) -> None:
         o = self.options
-        if "joint" not in self.state.finished_phases:
-            self._run_phase("joint", self.genomes, int(o.max_epochs or 1))
+        if self.setup.phase not in self.state.finished_phases:
+            self._run_phase(self.setup.phase, self.genomes, int(o.max_epochs or 1))
         if o.finetune_epochs > 0 and len(self.genomes) > 1:
             for data in self.genomes:
                 if data.name in self.state.finished_phases:
                     continue
                 if self.state.phase != data.name:
-                    best, _ = load_checkpoint(self.out / "best", device=self.device)
-                    self.model.load_state_dict(best.state_dict())
-                    self.optimizer = build_optimizer(self.model.parameters(), self.params.train)
+                    self.setup.restore(self.out / "best", self.model)
+                    self.optimizer = build_optimizer(
+                        self.setup.trainable(self.model), self.params.train
+                    )
                 self._run_phase(data.name, [data], o.finetune_epochs)
 
 
@@ -489,13 +535,19 @@ def train(
     distributed.init()
     try:
         trainer = Trainer(load_params(params), data_dirs, out, options or TrainOptions())
-        if resume:
-            trainer.resume()
-        done = trainer.fit()
-        if plots and distributed.is_main():
-            from crossreg.train.figures import plot_training
-
-            plot_training(done, svg=svg)
-        return done
+        return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
     finally:
         distributed.shutdown()
+
+
+def run_trainer(trainer: Trainer, *, resume: bool, plots: bool, svg: bool) -> Path:
+    """Fit `trainer` (after a resume from ``last/`` if asked) and draw ``training.png``
+    from the main process unless `plots` is off; returns the output directory."""
+    if resume:
+        trainer.resume()
+    done = trainer.fit()
+    if plots and distributed.is_main():
+        from crossreg.train.figures import plot_training
+
+        plot_training(done, svg=svg)
+    return done

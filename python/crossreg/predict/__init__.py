@@ -2,8 +2,11 @@
 
 Windows are whole FASTA records of the model's input length, or BED regions of a FASTA,
 each centred in a window of the model's length (off-chromosome parts are N, encoded as
-zeros as in Basenji's prediction path). Predictions ``(N, bins, tracks)`` float32 are
-written as ``.npy`` or as ``.h5`` together with target labels and window coordinates.
+zeros as in Basenji's prediction path); a region longer than the bins one window predicts
+is tiled into several windows as ``--bigwig`` tiles chromosomes (:mod:`crossreg.model.tiling`).
+Predictions ``(N, bins, tracks)`` float32 are written as ``.npy`` or as ``.h5`` together
+with target labels and window coordinates. :func:`predict` is the same for one-hot arrays
+in Python.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from crossreg.model.inference import (
     InferenceOptions,
     load_head,
     model_device,
+    predict_batch,
     provenance,
     run_inference,
 )
 from crossreg.model.seqnn import SeqNN
+from crossreg.model.tiling import Geometry, tile_interval
 from crossreg.progress import Progress, progress
 
 log = logging.getLogger("crossreg")
@@ -78,6 +83,64 @@ def region_windows(
     return windows
 
 
+def tiled_region_windows(
+    intervals: Sequence[Interval], genome: Genome, geometry: Geometry, *, source: str
+) -> list[Window]:
+    """As :func:`region_windows`, except that a region longer than the model's window
+    becomes the windows whose central bins tile it (:func:`crossreg.model.tiling.tile_interval`),
+    named ``NAME:1`` .. ``NAME:k``; stops when such a region's chromosome is shorter than
+    a window. (A region up to a window long is centred in one window, whose predicted bins
+    are its central ``bins × bin_width`` bp.)"""
+    windows = []
+    for iv in intervals:
+        if iv.end - iv.start <= geometry.seq_length:
+            windows += region_windows([iv], genome, geometry.seq_length, source=source)
+            continue
+        name = iv.extra[0] if iv.extra else f"{iv.chrom}:{iv.start}-{iv.end}"
+        tiles = tile_interval(iv.chrom, iv.start, iv.end, genome.sizes[iv.chrom], geometry)
+        if not tiles:
+            raise ValueError(
+                f"{source}: region {name} is {iv.end - iv.start:,} bp, longer than the "
+                f"model's {geometry.seq_length:,}-bp window, and no window fits on "
+                f"{iv.chrom} ({genome.sizes[iv.chrom]:,} bp) to tile it"
+            )
+        log.info(
+            "%s: region %s (%s bp) is longer than the model's %s-bp window; tiled into "
+            "%d windows %s:1..%s:%d whose central bins abut",
+            source,
+            name,
+            f"{iv.end - iv.start:,}",
+            f"{geometry.seq_length:,}",
+            len(tiles),
+            name,
+            name,
+            len(tiles),
+        )
+        for k, tile in enumerate(tiles, start=1):
+            start = tile.start
+            windows.append(Window(f"{name}:{k}", iv.chrom, start, start + geometry.seq_length))
+    if not windows:
+        raise ValueError(f"{source}: the BED file has no regions")
+    return windows
+
+
+def predict(
+    model: SeqNN,
+    one_hot: npt.ArrayLike,
+    head: str | None = None,
+    options: InferenceOptions = InferenceOptions(),
+) -> npt.NDArray[np.float32]:
+    """Predictions ``(B, bins, tracks)`` float32 (numpy, on the host) of `head` for DNA.
+
+    `one_hot` is ``(B, L, 4)`` with ``L = model.seq_length`` (another length is refused),
+    channels A, C, G, T, and an N (or any other base) as an all-zero row, as
+    :func:`crossreg.dna.one_hot` and :meth:`crossreg.genome.Genome.one_hot_many` make it.
+    Any dtype: integer or bool one-hot (``uint8``, their default) becomes float32 on the
+    model's device; float input is used as is. `options` gives the rc/shift ensemble,
+    precision and (not used here: the whole array is one batch) batch size."""
+    return predict_batch(model, np.asarray(one_hot), head, options).cpu().numpy()
+
+
 def predict_windows(
     model: SeqNN,
     fasta: Genome,
@@ -106,8 +169,9 @@ def write_predictions(
     options: InferenceOptions = InferenceOptions(),
 ) -> Path:
     """The predict step: predict every record of `fasta` (or every region of `bed`, centred
-    in a window of the model's length) with `head` of the checkpoint in `model_dir` and
-    write them to `out` (``.npy`` or ``.h5``, see :func:`save_predictions`)."""
+    in a window of the model's length, or tiled when longer than a window predicts:
+    :func:`tiled_region_windows`) with `head` of the checkpoint in `model_dir` and write
+    them to `out` (``.npy`` or ``.h5``, see :func:`save_predictions`)."""
     out = Path(out)
     check_output_suffix(out)
     model, config, head = load_head(model_dir, head, options.device)
@@ -115,7 +179,9 @@ def write_predictions(
     if bed is None:
         windows = record_windows(genome, model.seq_length)
     else:
-        windows = region_windows(read_bed(bed), genome, model.seq_length, source=str(bed))
+        intervals = read_bed(bed)
+        check_within(intervals, genome.sizes, source=str(bed))
+        windows = tiled_region_windows(intervals, genome, Geometry.of(model), source=str(bed))
     log.info(
         "predicting %d windows of %d bp with the '%s' head on %s%s",
         len(windows),

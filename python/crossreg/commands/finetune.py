@@ -1,0 +1,98 @@
+"""``crossreg finetune``: a new head for a new targets table on a trained model's trunk."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from crossreg.commands.options import add_plot_arguments, plot_options
+from crossreg.commands.train import add_training_arguments, report_outputs, training_options
+
+HELP = (
+    "add a head for a dataset store's tracks to a checkpoint and train it on the frozen "
+    "trunk (probe), with the trunk's last blocks (unfreeze) or with low-rank adapters (lora)"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg finetune``; unset training options come from the parent's
+    params' ``train`` section."""
+    parser.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        help="parent checkpoint directory (crossreg train, finetune or import-basenji)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="dataset store of the new tracks (crossreg data; new tracks of a known genome, "
+        "or a new genome)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output (checkpoint) directory")
+    parser.add_argument(
+        "--mode",
+        choices=["probe", "unfreeze", "lora"],
+        default="probe",
+        help="probe: the trunk frozen, only the new head trains (the parent's heads are kept, "
+        "their predictions unchanged); unfreeze: the trunk's last --unfreeze-blocks blocks "
+        "train too; lora: low-rank adapters on every trunk convolution train too, merged into "
+        "the weights when saved (unfreeze and lora checkpoints hold the new head only)",
+    )
+    parser.add_argument(
+        "--head-name",
+        default=None,
+        help="name of the new head (default: the dataset's genome; needed when the parent "
+        "already has a head of that name)",
+    )
+    parser.add_argument(
+        "--unfreeze-blocks",
+        type=int,
+        default=1,
+        metavar="K",
+        help="--mode unfreeze: train the trunk's last K blocks with weights",
+    )
+    parser.add_argument(
+        "--lora-rank", type=int, default=8, metavar="R", help="--mode lora: the adapters' rank"
+    )
+    parser.add_argument(
+        "--lora-alpha",
+        type=float,
+        default=None,
+        help="--mode lora: adapters scale by alpha / rank (default: alpha = rank)",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="the optimiser's learning rate (default: the parent's params' train section)",
+    )
+    add_training_arguments(parser)
+    add_plot_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fine-tune and report where the checkpoints are."""
+    from crossreg.train.finetune import FineTuneSpec, finetune
+
+    spec = FineTuneSpec(
+        mode=args.mode,
+        head=args.head_name,
+        unfreeze_blocks=args.unfreeze_blocks,
+        lora_rank=args.lora_rank,
+        lora_alpha=args.lora_alpha,
+    )
+    spec.check()
+    out = finetune(
+        args.model,
+        args.data,
+        args.out,
+        spec,
+        training_options(args),
+        learning_rate=args.learning_rate,
+        resume=args.resume,
+        **plot_options(args),
+    )
+    report_outputs(out, args)
+    return 0

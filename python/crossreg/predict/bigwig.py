@@ -1,0 +1,364 @@
+"""Genome-wide predictions as BigWig tracks: ``crossreg predict --bigwig OUTDIR``.
+
+Whole chromosomes (or BED regions) are tiled with model windows whose central bins abut
+(:mod:`crossreg.model.tiling`); the chosen tracks of one head are predicted window by window and
+written at the model's resolution, one BigWig per track (``OUTDIR/<identifier>.bw``, with
+``OUTDIR/tracks.tsv`` listing index, identifier, description and file). Bins no window
+lying on the chromosome predicts (about ``crop · bin_width`` bp at each chromosome end, and
+chromosomes shorter than a window) have no value in the BigWigs; ``OUTDIR/summary.json``
+counts them.
+
+Predictions are kept in chunks of windows on disk as they finish, through the chunk store
+``crossreg sad`` uses (:class:`crossreg.variants.sad_stream.ChunkStore`, in
+``OUTDIR.partial/``): memory holds one chunk, a killed run continues with ``resume`` after
+its last finished chunk, and the BigWigs are written from the chunks in one pass at the
+end. With ``shard`` (``"i/n"``, or each rank under ``torchrun``) a process predicts the
+i-th of n contiguous shares of the windows into ``OUTDIR.shard-i-of-n.partial/``; the
+process that finishes last writes the BigWigs from every shard's chunks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.errors import Interrupted
+from crossreg.genome import Genome
+from crossreg.io.atomic import atomic_path, atomic_write
+from crossreg.io.bed import check_within, read_bed
+from crossreg.io.targets import Target, select_targets
+from crossreg.model.inference import InferenceOptions, load_head, model_device, run_inference
+from crossreg.model.seqnn import SeqNN
+from crossreg.model.tiling import Geometry, Tile, bin_intervals, chromosome_intervals, plan_tiles
+from crossreg.progress import progress
+from crossreg.variants.sad_stream import (
+    ChunkStore,
+    Shard,
+    StoreState,
+    file_identity,
+    partial_dir,
+    refuse_partial,
+    settings_hash,
+    torchrun_shard,
+)
+
+log = logging.getLogger("crossreg")
+
+DEFAULT_CHUNK_WINDOWS = 32
+#: BigWigs written at once in the final pass (each pass reads every chunk once)
+OPEN_FILES = 64
+VALUES_FILE = "values.npy"
+
+
+@dataclass(frozen=True)
+class BigWigRun:
+    """What a run wrote: the folder, its tracks, the windows it predicted and whether
+    the BigWigs are written (a shard that is not the last to finish leaves that to it)."""
+
+    outdir: Path
+    tracks: int
+    windows: int
+    written: bool
+
+
+def track_file_names(targets: Sequence[Target]) -> list[str]:
+    """One file name per track: its identifier with characters other than letters,
+    digits, ``.``, ``_`` and ``-`` replaced by ``_`` (then ``_<index>`` when two agree)."""
+    names = [re.sub(r"[^A-Za-z0-9._-]+", "_", t.identifier) or "track" for t in targets]
+    seen: set[str] = set()
+    unique = []
+    for i, name in enumerate(names):
+        name = name if names.count(name) == 1 else f"{name}_{i}"
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        unique.append(f"{name}.bw")
+    return unique
+
+
+def shard_root(outdir: Path, shard: Shard | None) -> Path:
+    """Where a run keeps its chunks: ``OUTDIR`` (``OUTDIR.partial/``), or per shard
+    ``OUTDIR.shard-i-of-n`` (``OUTDIR.shard-i-of-n.partial/``)."""
+    if shard is None:
+        return outdir
+    return outdir.with_name(f"{outdir.name}.shard-{shard.index}-of-{shard.count}")
+
+
+def chunk_bounds(start: int, stop: int, size: int) -> list[tuple[int, int]]:
+    """Tiles ``[start, stop)`` in chunks of `size`."""
+    return [(a, min(a + size, stop)) for a in range(start, stop, size)]
+
+
+def predict_tiles(
+    model: SeqNN,
+    genome: Genome,
+    tiles: Sequence[Tile],
+    head: str,
+    options: InferenceOptions,
+) -> Iterator[npt.NDArray[np.float32]]:
+    """Yield, per batch of `tiles`, their kept bins ``(tracks, bins)`` end to end."""
+
+    def load(chunk: Sequence[Tile]) -> npt.NDArray[np.uint8]:
+        starts = [t.start for t in chunk]
+        return genome.one_hot_many([t.chrom for t in chunk], starts, model.seq_length)
+
+    def keep(pred: object, chunk: Sequence[Tile]) -> npt.NDArray[np.float32]:
+        values = pred.cpu().numpy()  # type: ignore[attr-defined]
+        kept = [values[i, t.first : t.first + t.count] for i, t in enumerate(chunk)]
+        return np.concatenate(kept).T
+
+    return run_inference(model, head, tiles, options, load=load, reduce=keep)
+
+
+def write_bigwigs(
+    model_dir: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
+    outdir: str | os.PathLike[str],
+    *,
+    head: str | None = None,
+    chroms: Sequence[str] | None = None,
+    bed: str | os.PathLike[str] | None = None,
+    tracks: str | None = None,
+    options: InferenceOptions = InferenceOptions(),
+    chunk_windows: int = DEFAULT_CHUNK_WINDOWS,
+    resume: bool = False,
+    shard: Shard | str | None = None,
+) -> BigWigRun:
+    """Predict `head`'s tracks (those `tracks` selects,
+    :func:`crossreg.io.targets.select_targets`) along the chromosomes `chroms` (default
+    all of `fasta`) or the regions of `bed`, and write one BigWig per track into `outdir`
+    at the model's bin width (see the module's docstring)."""
+    outdir = Path(outdir)
+    if isinstance(shard, str):
+        shard = Shard.parse(shard)
+    if chunk_windows < 1:
+        raise ValueError(f"the chunk size must be at least 1 window, got {chunk_windows}")
+    if bed is not None and chroms is not None:
+        raise ValueError("give --chroms or --bed, not both")
+    shard = shard or torchrun_shard()
+    root = shard_root(outdir, shard)
+    if not resume:
+        refuse_partial(root)
+    model, config, head = load_head(model_dir, head, options.device)
+    targets: list[Target] = list(config.targets[head])
+    chosen = select_targets(targets, tracks)
+    if tracks is not None:
+        model.keep_tracks(head, chosen)
+    targets = [targets[i] for i in chosen]
+    genome = Genome(fasta)
+    geometry = Geometry.of(model)
+    if bed is None:
+        intervals = chromosome_intervals(genome.sizes, chroms, geometry, source=str(fasta))
+    else:
+        regions = read_bed(bed)
+        check_within(regions, genome.sizes, source=str(bed))
+        if not regions:
+            raise ValueError(f"{bed}: the BED file has no regions")
+        spans = ((iv.chrom, iv.start, iv.end) for iv in regions)
+        intervals = bin_intervals(spans, genome.sizes, geometry)
+    tiles = plan_tiles(intervals, genome.sizes, geometry)
+    summary = coverage_summary(intervals, tiles, geometry)
+    if not tiles:
+        raise ValueError(
+            f"no window of {geometry.seq_length:,} bp fits on the chosen chromosomes or "
+            f"regions of {fasta}: nothing to predict"
+        )
+    start, stop = shard.bounds(len(tiles)) if shard is not None else (0, len(tiles))
+    log.info(
+        "predicting %d windows of %d bp%s (%s of %s bins) with the '%s' head (%d tracks) on "
+        "%s%s; %s bins lie where no window fits and get no value",
+        stop - start,
+        geometry.seq_length,
+        "" if shard is None else f" (shard {shard}: windows {start}-{stop} of {len(tiles)})",
+        f"{summary['predicted_bins']:,}",
+        f"{summary['requested_bins']:,}",
+        head,
+        len(targets),
+        model_device(model),
+        options.describe(),
+        f"{summary['requested_bins'] - summary['predicted_bins']:,}",
+    )
+    settings = {
+        "model": file_identity(Path(model_dir) / "model.safetensors"),
+        "fasta": file_identity(fasta),
+        "bed": file_identity(bed) if bed is not None else None,
+        "chroms": list(chroms) if chroms is not None else None,
+        "head": head,
+        "tracks": tracks,
+        "options": [options.rc, list(options.shifts), options.bf16],
+        "chunk_windows": chunk_windows,
+        "shard": str(shard),
+    }
+    store = ChunkStore(root)
+    state = store.open(settings_hash(settings), resume=resume, total=stop - start)
+    try:
+        state = predict_chunks(
+            model, genome, tiles, head, options, store, state, start, stop, chunk_windows
+        )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{store.saved().records_done} of {stop - start} windows kept in {store.root}; "
+            "rerun with --resume to continue"
+        ) from None
+    shards = (
+        [shard_root(outdir, Shard(i, shard.count)) for i in range(shard.count)] if shard else [root]
+    )
+    bounds = (
+        [Shard(i, shard.count).bounds(len(tiles)) for i in range(shard.count)]
+        if shard
+        else [(0, len(tiles))]
+    )
+    meta = {
+        "model": str(model_dir),
+        "head": head,
+        "fasta": str(fasta),
+        "bin_width": geometry.bin_width,
+        "seq_length": geometry.seq_length,
+        "windows": len(tiles),
+        **summary,
+    }
+    written = write_when_complete(
+        outdir, shards, bounds, tiles, chunk_windows, genome, targets, geometry, meta
+    )
+    return BigWigRun(outdir, len(targets), stop - start, written)
+
+
+def predict_chunks(
+    model: SeqNN,
+    genome: Genome,
+    tiles: Sequence[Tile],
+    head: str,
+    options: InferenceOptions,
+    store: ChunkStore,
+    state: StoreState,
+    start: int,
+    stop: int,
+    chunk_windows: int,
+) -> StoreState:
+    """Predict tiles ``[start, stop)`` chunk by chunk from where `state` stands, each
+    chunk saved in `store` (``values.npy``, ``(tracks, bins)`` float32) when it ends."""
+    done = start + state.records_done
+    with progress(stop - start, "predicting", "windows", initial=state.records_done) as meter:
+        for a, b in chunk_bounds(done, stop, chunk_windows):
+            parts = list(predict_tiles(model, genome, tiles[a:b], head, options))
+            values = np.concatenate(parts, axis=1)
+            with store.chunk(state, values.shape[1], "f4") as writer:
+                np.save(writer.directory / VALUES_FILE, values)
+            state = store.commit(state, b - a, values.shape[1], 0)
+            meter.update(b - a)
+    return state
+
+
+def coverage_summary(
+    intervals: Sequence[tuple[str, int, int]], tiles: Sequence[Tile], geometry: Geometry
+) -> dict[str, int]:
+    """Bins asked for and bins predicted (the others lie where no window fits)."""
+    return {
+        "requested_bins": sum(hi - lo for _, lo, hi in intervals),
+        "predicted_bins": sum(t.count for t in tiles),
+    }
+
+
+def shard_complete(root: Path, windows: int) -> bool:
+    """Whether the chunk store under `root` holds all its `windows`."""
+    progress_path = partial_dir(root) / "progress.json"
+    if not progress_path.exists():
+        return False
+    return json.loads(progress_path.read_text())["records_done"] == windows
+
+
+def write_when_complete(
+    outdir: Path,
+    roots: Sequence[Path],
+    bounds: Sequence[tuple[int, int]],
+    tiles: Sequence[Tile],
+    chunk_windows: int,
+    genome: Genome,
+    targets: Sequence[Target],
+    geometry: Geometry,
+    meta: dict[str, object],
+) -> bool:
+    """Write the BigWigs from the chunk stores of `roots` (one per shard, in order) when
+    every one is complete (a lock makes it one process); returns whether it wrote."""
+    lock = outdir.with_name(outdir.name + ".lock")
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        complete = [shard_complete(root, b - a) for root, (a, b) in zip(roots, bounds, strict=True)]
+        if not all(complete):
+            log.info(
+                "%d of %d shards done; the BigWigs are written by the last to finish",
+                sum(complete),
+                len(roots),
+            )
+            return False
+        chunks: list[tuple[Path, Sequence[Tile]]] = []
+        for root, (a, b) in zip(roots, bounds, strict=True):
+            for k, (c, d) in enumerate(chunk_bounds(a, b, chunk_windows)):
+                directory = partial_dir(root) / f"chunk-{k:06d}"
+                chunks.append((directory / VALUES_FILE, tiles[c:d]))
+        write_track_files(outdir, chunks, genome.sizes, targets, geometry, meta)
+        for root in roots:
+            shutil.rmtree(partial_dir(root), ignore_errors=True)
+    lock.unlink(missing_ok=True)
+    log.info("wrote %d BigWigs in %s", len(targets), outdir)
+    return True
+
+
+def write_track_files(
+    outdir: Path,
+    chunks: Sequence[tuple[Path, Sequence[Tile]]],
+    sizes: dict[str, int],
+    targets: Sequence[Target],
+    geometry: Geometry,
+    meta: dict[str, object],
+) -> None:
+    """One BigWig per track from the chunks' values (each under a temporary name renamed
+    when complete), then ``tracks.tsv`` and ``summary.json``."""
+    import pyBigWig
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    names = track_file_names(targets)
+    header = list(sizes.items())
+    w = geometry.bin_width
+    with progress(len(targets), "writing BigWigs", "tracks") as meter:
+        for group in range(0, len(targets), OPEN_FILES):
+            members = range(group, min(group + OPEN_FILES, len(targets)))
+            with contextlib.ExitStack() as stack:
+                files = []
+                for t in members:
+                    path = stack.enter_context(atomic_path(outdir / names[t]))
+                    bw = pyBigWig.open(str(path), "w")
+                    stack.callback(bw.close)  # closed before the rename (callbacks run first)
+                    bw.addHeader(header, maxZooms=10)
+                    files.append(bw)
+                for values_path, chunk_tiles in chunks:
+                    values = np.load(values_path, mmap_mode="r")
+                    ends = np.cumsum([t.count for t in chunk_tiles])
+                    for bw, t in zip(files, members, strict=True):
+                        row = np.ascontiguousarray(values[t], dtype=np.float64)
+                        for tile, end in zip(chunk_tiles, ends, strict=True):
+                            bw.addEntries(
+                                tile.chrom,
+                                tile.position(geometry),
+                                values=row[end - tile.count : end],
+                                span=w,
+                                step=w,
+                            )
+            meter.update(len(members))
+    with atomic_write(outdir / "tracks.tsv") as handle:
+        handle.write("index\tidentifier\tdescription\tfile\n")
+        for target, name in zip(targets, names, strict=True):
+            handle.write(f"{target.index}\t{target.identifier}\t{target.description}\t{name}\n")
+    with atomic_write(outdir / "summary.json") as handle:
+        json.dump({**meta, "tracks": len(targets)}, handle, indent=1)

@@ -1,0 +1,234 @@
+"""``crossreg predict --bigwig``: tiled genome-wide predictions read back with pyBigWig."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyBigWig
+import pytest
+import torch
+
+from crossreg.cli import build_parser, main
+from crossreg.errors import Interrupted
+from crossreg.io.targets import Target
+from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
+from crossreg.model.tiling import Geometry, Tile, plan_tiles, tile_interval
+from crossreg.predict.bigwig import write_bigwigs
+from crossreg.variants.sad_stream import ChunkStore
+from tests.pipeline import small_params
+
+SIZES = {"chr1": 40_000, "chr2": 17_000, "chrS": 5_000}  # chrS: shorter than a window
+TRACKS = {"human": 3, "mouse": 2}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    """A random two-head model of 8,192-bp windows (128-bp bins, 48 kept) and a FASTA."""
+    root = tmp_path_factory.mktemp("bigwig")
+    params = small_params(TRACKS, dropout=0.0)
+    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(0))
+    targets = {
+        genome: [
+            Target(i, f"{genome}_t{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"CAGE:{genome} {i}")
+            for i in range(n)
+        ]
+        for genome, n in TRACKS.items()
+    }
+    save_checkpoint(root / "model", model, make_config(model, params, targets))
+    rng = np.random.default_rng(0)
+    with open(root / "genome.fa", "w") as handle:
+        for chrom, size in SIZES.items():
+            bases = rng.choice(list("ACGT"), size)
+            bases[1000:1100] = "N"
+            handle.write(f">{chrom}\n{''.join(bases)}\n")
+    return root
+
+
+def _run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+def bigwig_args(work: Path, out: Path, *extra: str) -> list[str]:
+    base = ["predict", "--model", str(work / "model"), "--genome", "human"]
+    return [*base, "--fasta", str(work / "genome.fa"), "--bigwig", str(out), *extra]
+
+
+def expected_tracks(work: Path, tiles: list[Tile], head: str = "human") -> dict[str, np.ndarray]:
+    """Per chromosome ``(tracks, bins)``: NaN, and each tile's kept bins from ``crossreg
+    predict`` run on the tiles' windows written as FASTA records."""
+    model, _ = load_checkpoint(work / "model")
+    geometry = Geometry.of(model)
+    lines = (work / "genome.fa").read_text().split()
+    sequences = {name[1:]: seq for name, seq in zip(lines[::2], lines[1::2], strict=True)}
+    fasta = work / f"windows_{head}_{len(tiles)}.fa"
+    with open(fasta, "w") as handle:
+        for i, t in enumerate(tiles):
+            handle.write(f">w{i}\n{sequences[t.chrom][t.start : t.start + geometry.seq_length]}\n")
+    assert main(["-q", "predict", "--model", str(work / "model"), "--genome", head,
+                 "--fasta", str(fasta), "--out", str(fasta.with_suffix(".npy"))]) == 0  # fmt: skip
+    preds = np.load(fasta.with_suffix(".npy"))
+    w = geometry.bin_width
+    out = {c: np.full((preds.shape[-1], -(-n // w)), np.nan) for c, n in SIZES.items()}
+    for i, t in enumerate(tiles):
+        out[t.chrom][:, t.start_bin : t.start_bin + t.count] = preds[
+            i, t.first : t.first + t.count
+        ].T
+    return out
+
+
+def read_tracks(out: Path, names: list[str]) -> dict[str, np.ndarray]:
+    """Per chromosome ``(tracks, bins)`` of the BigWigs `names`, NaN where no value."""
+    tracks: dict[str, list[np.ndarray]] = {c: [] for c in SIZES}
+    for name in names:
+        with pyBigWig.open(str(out / name)) as bw:
+            assert bw.chroms() == SIZES
+            for chrom, size in SIZES.items():
+                values = np.full(-(-size // 128), np.nan)
+                for start, end, value in bw.intervals(chrom) or ():
+                    assert start % 128 == 0 and (end - start) % 128 == 0
+                    values[start // 128 : -(-end // 128)] = value
+                tracks[chrom].append(values)
+    return {c: np.array(v) for c, v in tracks.items()}
+
+
+def test_tiles_abut_and_stay_on_the_chromosome():
+    g = Geometry(seq_length=8192, bin_width=128, crop=8, bins=48)
+    tiles = tile_interval("c", 0, 40_000, 40_000, g)
+    assert tiles[0] == Tile("c", 0, 0, 48, 8)  # the first bin a window on the chromosome keeps
+    covered = [b for t in tiles for b in range(t.start_bin, t.start_bin + t.count)]
+    assert covered == list(range(8, (40_000 - 8192) // 128 + 8 + 48))
+    assert all(t.start >= 0 and t.start + 8192 <= 40_000 and t.start % 128 == 0 for t in tiles)
+    last = tiles[-1]  # moved back to fit, keeping only the bins not predicted yet
+    assert last.start == (40_000 - 8192) // 128 * 128 and last.first + last.count == 48
+    assert tile_interval("c", 0, 5_000, 5_000, g) == []
+    # a region: the grid bins it overlaps
+    inner = tile_interval("c", 2_000, 2_300, 40_000, g)
+    assert [(t.start_bin, t.count) for t in inner] == [(15, 3)]
+
+
+def test_bigwigs_equal_predict_on_the_same_windows(work, tmp_path):
+    out = tmp_path / "bw"
+    assert _run(bigwig_args(work, out)) == 0
+    names = [line.split("\t")[3] for line in (out / "tracks.tsv").read_text().splitlines()[1:]]
+    assert names == ["human_t0.bw", "human_t1.bw", "human_t2.bw"]
+    model, _ = load_checkpoint(work / "model")
+    geometry = Geometry.of(model)
+    tiles = plan_tiles([(c, 0, math.ceil(n / 128)) for c, n in SIZES.items()], SIZES, geometry)
+    expected = expected_tracks(work, tiles)
+    got = read_tracks(out, names)
+    for chrom in SIZES:
+        np.testing.assert_allclose(got[chrom], expected[chrom], rtol=1e-5, atol=1e-6)
+    # where no full window fits: nothing (the first 8 bins, the end, all of chrS)
+    assert np.isnan(got["chr1"][:, :8]).all() and not np.isnan(got["chr1"][:, 8]).any()
+    assert np.isnan(got["chrS"]).all()
+    assert not list(out.parent.glob("*.partial"))
+
+
+def test_resume_after_a_kill_gives_the_same_files(work, tmp_path, monkeypatch):
+    whole = tmp_path / "whole"
+    assert _run(bigwig_args(work, whole, "--chunk-size", "2", "--targets", "human_t2,0")) == 0
+    original = ChunkStore.commit
+    calls = {"n": 0}
+
+    def killed_after_two_chunks(self, *args):
+        state = original(self, *args)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return state
+
+    monkeypatch.setattr(ChunkStore, "commit", killed_after_two_chunks)
+    resumed = tmp_path / "resumed"
+    with pytest.raises(Interrupted, match=r"4 of \d+ windows kept .*--resume"):
+        _run(bigwig_args(work, resumed, "--chunk-size", "2", "--targets", "human_t2,0"))
+    monkeypatch.setattr(ChunkStore, "commit", original)
+    with pytest.raises(FileExistsError, match="--resume"):
+        _run(bigwig_args(work, resumed, "--chunk-size", "2", "--targets", "human_t2,0"))
+    assert (
+        _run(bigwig_args(work, resumed, "--chunk-size", "2", "--targets", "human_t2,0", "--resume"))
+        == 0
+    )
+    assert calls["n"] == 2
+    for name in ("human_t2.bw", "human_t0.bw", "tracks.tsv"):
+        assert (resumed / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_shards_write_what_one_run_writes(work, tmp_path):
+    whole = tmp_path / "whole"
+    assert _run(bigwig_args(work, whole, "--chroms", "chr1")) == 0
+    sharded = tmp_path / "sharded"
+    assert _run(bigwig_args(work, sharded, "--chroms", "chr1", "--shard", "1/2")) == 0
+    assert not sharded.exists()  # written by the last shard to finish
+    assert _run(bigwig_args(work, sharded, "--chroms", "chr1", "--shard", "0/2")) == 0
+    for name in ("human_t0.bw", "human_t1.bw", "human_t2.bw"):
+        with pyBigWig.open(str(sharded / name)) as a, pyBigWig.open(str(whole / name)) as b:
+            assert a.chroms() == b.chroms()
+            np.testing.assert_allclose(a.intervals("chr1"), b.intervals("chr1"), rtol=1e-6)
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_bed_regions_and_another_head(work, tmp_path):
+    bed = tmp_path / "regions.bed"
+    # near chr1's start (partly before the first predictable bin), two overlapping
+    # regions, one across chr2's end, one on a chromosome shorter than a window
+    bed.write_text("chr1\t500\t1500\nchr1\t20000\t21000\nchr1\t20500\t22000\n"
+                   "chr2\t16000\t17000\nchrS\t0\t100\n")  # fmt: skip
+    out = tmp_path / "bed"
+    argv = bigwig_args(work, out, "--bed", str(bed))
+    argv[argv.index("human")] = "mouse"  # the mouse head on this (any) genome
+    assert _run(argv) == 0
+    model, _ = load_checkpoint(work / "model")
+    geometry = Geometry.of(model)
+    intervals = [("chr1", 3, 12), ("chr1", 156, 172), ("chr2", 125, 133), ("chrS", 0, 1)]
+    tiles = plan_tiles(intervals, SIZES, geometry)
+    expected = expected_tracks(work, tiles, head="mouse")
+    got = read_tracks(out, ["mouse_t0.bw", "mouse_t1.bw"])
+    for chrom in SIZES:
+        np.testing.assert_allclose(got[chrom], expected[chrom], rtol=1e-5, atol=1e-6)
+    assert not np.isnan(got["chr1"][:, 8:12]).any() and np.isnan(got["chr1"][:, :8]).all()
+    assert not np.isnan(got["chr1"][:, 156:172]).any() and np.isnan(got["chr1"][:, 172:]).all()
+    last = (17_000 - 8192) // 128 + 8 + 48  # chr2's last predictable bin + 1
+    assert not np.isnan(got["chr2"][:, 125:last]).any() and np.isnan(got["chr2"][:, last:]).all()
+
+
+def test_predict_bed_tiles_a_region_longer_than_a_window(work, tmp_path):
+    bed = tmp_path / "long.bed"
+    bed.write_text("chr1\t10000\t30000\tlong\nchr1\t5000\t5100\tshort\n")
+    out = tmp_path / "long.h5"
+    base = ["-q", "predict", "--model", str(work / "model"), "--genome", "human"]
+    assert (
+        main([*base, "--fasta", str(work / "genome.fa"), "--bed", str(bed), "--out", str(out)]) == 0
+    )
+    import h5py
+
+    model, _ = load_checkpoint(work / "model")
+    tiles = tile_interval("chr1", 10_000, 30_000, SIZES["chr1"], Geometry.of(model))
+    with h5py.File(out) as handle:
+        names = [s.decode() for s in handle["name"][:]]
+        assert names == [f"long:{k}" for k in range(1, len(tiles) + 1)] + ["short"]
+        assert list(handle["start"][: len(tiles)]) == [t.start for t in tiles]
+        preds = handle["preds"][:]
+    expected = expected_tracks(work, tiles)
+    for i, t in enumerate(tiles):
+        got = preds[i, t.first : t.first + t.count].T
+        want = expected["chr1"][:, t.start_bin : t.start_bin + t.count]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_bigwig_options_are_checked_before_any_work(work, tmp_path):
+    base = ["predict", "--model", str(work / "model"), "--fasta", str(work / "genome.fa")]
+    with pytest.raises(ValueError, match="--chroms: only with --bigwig"):
+        _run([*base, "--out", str(tmp_path / "x.npy"), "--chroms", "chr1"])
+    with pytest.raises(ValueError, match="--chroms chrX: not in"):
+        write_bigwigs(
+            work / "model", work / "genome.fa", tmp_path / "o", head="human", chroms=["chrX"]
+        )
+    with pytest.raises(ValueError, match="no window of 8,192 bp fits"):
+        write_bigwigs(
+            work / "model", work / "genome.fa", tmp_path / "o", head="human", chroms=["chrS"]
+        )
