@@ -2,15 +2,18 @@
 
     .venv/bin/python benches/bench_bigwig.py [--genome-mb 16] [--tracks 4] [--threads 1,2]
 
-1. Targets: the same windows (131,072 bp every 65,599 bp, 896 target bins) and files, all
-   transforms (missing/negatives → 0, pooling, 25th-percentile fill of masked bins, soft
-   clip, hard clip, scale, float16), by
-   - crossreg (`compute_targets`, native, one call for all tracks),
+1. Targets, on two shapes of track (``--shapes dense,sparse``, see `write_dense_track` and
+   `write_sparse_track`): the same windows (131,072 bp every 65,599 bp, 896 target bins)
+   and files, all transforms (missing/negatives → 0, pooling, 25th-percentile fill of
+   masked bins, soft clip, hard clip, scale, float16), by
+   - crossreg (`compute_targets`, native, one call for all tracks), on each thread count,
    - pyBigWig `values(numpy=True)` per window + numpy,
    - pybigtools base-level `values()` per window + numpy,
    - pybigtools exact binned `values(bins=896, exact=True, summary="sum")` + numpy (valid
-     here because the generated tracks hold no negative values).
-   Every result is checked against crossreg's before timing is reported.
+     here because the generated tracks hold no negative values),
+   beside the floor: decompressing every data block of the files once with libdeflate
+   (`bigwig_decode_all`), nothing else. Every result is checked against crossreg's
+   before timing is reported.
 2. Peak memory (max RSS) of `crossreg data` runs with growing track counts.
 3. Loader: examples/s of `make_loader` batches at full human width (5,313 tracks) from a
    warm page cache, one-hot vs byte-coded sequences.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,6 +35,7 @@ import pybigtools
 import pyBigWig
 import torch
 
+from crossreg import _native
 from crossreg.data import Layout, SplitDataset, codes_to_one_hot, compute_targets, make_loader
 from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
 from crossreg.io.targets import read_targets
@@ -47,7 +52,7 @@ HUMAN_TRACKS = 5313
 DISTINCT_FILES = 4  # further tracks reuse these files (identifiers stay distinct)
 
 
-def write_track(path: Path, sizes: dict[str, int], seed: int) -> None:
+def write_dense_track(path: Path, sizes: dict[str, int], seed: int) -> None:
     """A coverage-like BigWig: runs of 1-40 bp (mean ~10) over ~85% of each chromosome."""
     rng = np.random.default_rng(seed)
     bw = pyBigWig.open(str(path), "w")
@@ -67,6 +72,41 @@ def write_track(path: Path, sizes: dict[str, int], seed: int) -> None:
             values=values[keep].tolist(),
         )
     bw.close()
+
+
+#: Sparse shape: mean run length (bp, geometric), fraction of runs written as 0, lognormal
+#: (mu, sigma) of the other values, assembly gaps (no records) per Mbp and their length range.
+SPARSE_RUN_BP, SPARSE_ZERO, SPARSE_LOGNORMAL = 50, 0.2, (0.0, 1.0)
+SPARSE_GAPS_PER_MBP, SPARSE_GAP_BP = 0.5, (20_000, 200_000)
+
+
+def write_sparse_track(path: Path, sizes: dict[str, int], seed: int) -> None:
+    """A fold-change-like BigWig: bedGraph runs of geometric length (mean 50 bp) tiling each
+    chromosome, 20% of them of value 0, the others lognormal, and assembly gaps (20-200 kbp,
+    0.5 per Mbp) without records."""
+    rng = np.random.default_rng(seed)
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader(list(sizes.items()))
+    for chrom, size in sizes.items():
+        ends = np.cumsum(rng.geometric(1 / SPARSE_RUN_BP, size // SPARSE_RUN_BP * 2))
+        ends = ends[ends < size]
+        starts = np.concatenate(([0], ends[:-1]))
+        values = rng.lognormal(*SPARSE_LOGNORMAL, len(starts))
+        values[rng.random(len(starts)) < SPARSE_ZERO] = 0.0
+        keep = np.ones(len(starts), dtype=bool)
+        for _ in range(rng.poisson(SPARSE_GAPS_PER_MBP * size / 1e6)):
+            gap = int(rng.integers(0, size))
+            keep &= (ends <= gap) | (starts >= gap + int(rng.integers(*SPARSE_GAP_BP)))
+        bw.addEntries(
+            [chrom] * int(keep.sum()),
+            starts[keep].tolist(),
+            ends=ends[keep].tolist(),
+            values=values[keep].tolist(),
+        )
+    bw.close()
+
+
+SHAPES = {"dense": write_dense_track, "sparse": write_sparse_track}
 
 
 def write_table(path: Path, files: list[str], n: int) -> None:
@@ -128,17 +168,32 @@ def timed(fn, repeat: int = 1):
     return best, result
 
 
-def bench_targets(root: Path, sizes: dict[str, int], n_tracks: int, threads: list[int]) -> dict:
+def decode_alone(table) -> int:
+    """Decompress every data block of the table's distinct files once; the bytes out."""
+    paths = {str(f) for t in table for f in table.track_files(t)}
+    return sum(_native.bigwig_decode_all(p)[2] for p in paths)
+
+
+def bench_targets(
+    root: Path, sizes: dict[str, int], n_tracks: int, threads: list[int], shape: str
+) -> dict:
+    root.mkdir(parents=True, exist_ok=True)
     files = []
     for i in range(min(n_tracks, DISTINCT_FILES)):
         files.append(f"track{i}.bw")
         if not (root / files[-1]).exists():
-            write_track(root / files[-1], sizes, seed=i)
+            SHAPES[shape](root / files[-1], sizes, seed=i)
     write_table(root / "targets.txt", files, n_tracks)
     table = read_targets(root / "targets.txt")
     chroms, starts = windows(sizes)
     mask = np.random.default_rng(0).random((len(starts), BINS)) < 0.02
-    results: dict = {"windows": len(starts), "tracks": n_tracks, "bases": int(sum(sizes.values()))}
+    results: dict = {
+        "shape": shape,
+        "windows": len(starts),
+        "tracks": n_tracks,
+        "bases": int(sum(sizes.values())),
+        "cores": os.cpu_count(),
+    }
     compute_targets(table, list(table), chroms, starts, bins=BINS, mask=mask, threads=1)  # warm
     ours = {}
     for n in threads:
@@ -148,13 +203,19 @@ def bench_targets(root: Path, sizes: dict[str, int], n_tracks: int, threads: lis
             )[0],
             repeat=3,
         )
-    results["crossreg_s"] = ours
     for reader in ("pyBigWig", "pybigtools", "pybigtools_binned"):
         seconds, theirs = timed(lambda r=reader: numpy_targets(table, chroms, starts, mask, r))
         np.testing.assert_allclose(
             theirs.astype(np.float32), values.astype(np.float32), rtol=2e-3, atol=2e-3
         )
         results[f"{reader}_s"] = seconds
+    results["crossreg_s"] = ours
+    results["decode_alone_s"], decoded = timed(lambda: decode_alone(table), repeat=3)
+    results["decoded_mb"] = decoded / 2**20
+    results["crossreg_1_thread_vs_decode"] = ours[min(threads)] / results["decode_alone_s"]
+    results["pybigtools_binned_vs_crossreg_1_thread"] = (
+        results["pybigtools_binned_s"] / ours[min(threads)]
+    )
     return results
 
 
@@ -279,7 +340,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--genome-mb", type=float, default=16)
     parser.add_argument("--tracks", type=int, default=4)
-    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--threads", default=f"1,{os.cpu_count()}")
+    parser.add_argument("--shapes", default="dense,sparse", help="track shapes to time")
     parser.add_argument("--memory-tracks", default="16,64,256")
     parser.add_argument("--memory-gb", type=float, default=0.02)
     parser.add_argument("--loader-windows", type=int, default=48)
@@ -296,14 +358,18 @@ def main() -> None:
     sizes = {"chr1": third + 200_000, "chr2": third, "chr3": third - 200_000}
     parts = args.parts.split(",")
     report: dict = {"layout": Layout().__dict__}
-    if "targets" in parts or "memory" in parts:
-        report["targets"] = bench_targets(
-            root, sizes, args.tracks, [int(t) for t in args.threads.split(",")]
-        )
+    threads = sorted({int(t) for t in args.threads.split(",")})
+    if "targets" in parts:
+        report["targets"] = [
+            bench_targets(root / shape, sizes, args.tracks, threads, shape)
+            for shape in args.shapes.split(",")
+        ]
         print(json.dumps(report["targets"], indent=1), flush=True)
     if "memory" in parts:
+        if not (root / "dense" / "targets.txt").exists():
+            bench_targets(root / "dense", sizes, args.tracks, threads[:1], "dense")
         report["memory"] = peak_memory(
-            root, sizes, [int(n) for n in args.memory_tracks.split(",")], args.memory_gb
+            root / "dense", sizes, [int(n) for n in args.memory_tracks.split(",")], args.memory_gb
         )
         print(json.dumps(report["memory"], indent=1), flush=True)
     if "loader" in parts:

@@ -240,7 +240,8 @@ pub fn masked_quantile(values: &[f32], mask: Option<&[bool]>, q: f64) -> f32 {
     (f64::from(lo_value) + (f64::from(hi_value) - f64::from(lo_value)) * frac) as f32
 }
 
-/// Mask fill, soft clip, hard clip and scale of one track's pooled bins, in place.
+/// Mask fill, soft clip, hard clip and scale of one track's pooled bins, in place (one
+/// pass after the fill quantile).
 pub fn finish_track(
     values: &mut [f32],
     mask: Option<&[bool]>,
@@ -248,28 +249,42 @@ pub fn finish_track(
     fill_quantile: f64,
 ) -> TrackStats {
     let n = values.len().max(1) as f64;
-    let pooled_mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let pooled_max = values.iter().copied().fold(0.0, f32::max);
+    let (pooled_sum, pooled_max) = values.iter().fold((0f64, 0f32), |(sum, max), &v| {
+        (sum + f64::from(v), max.max(v))
+    });
     let fill_value = masked_quantile(values, mask, fill_quantile);
-    if let Some(mask) = mask {
-        for (v, &masked) in values.iter_mut().zip(mask) {
-            if masked {
-                *v = fill_value;
+    let clip_from = track.clip_soft.min(track.clip);
+    let (mut clipped, mut target_sum) = (0usize, 0f64);
+    let mut finish = |v: &mut f32| {
+        clipped += usize::from(*v > clip_from);
+        let mut x = signal::soft_clip_value(*v, track.clip_soft);
+        // as signal::hard_clip: NaN stays
+        if x < 0.0 {
+            x = 0.0;
+        } else if x > track.clip {
+            x = track.clip;
+        }
+        x *= track.scale;
+        target_sum += f64::from(x);
+        *v = x;
+    };
+    match mask {
+        Some(mask) => {
+            for (v, &masked) in values.iter_mut().zip(mask) {
+                if masked {
+                    *v = fill_value;
+                }
+                finish(v);
             }
         }
+        None => values.iter_mut().for_each(finish),
     }
-    let clip_from = track.clip_soft.min(track.clip);
-    let clipped = values.iter().filter(|&&v| v > clip_from).count();
-    signal::soft_clip(values, track.clip_soft);
-    signal::hard_clip(values, track.clip);
-    signal::scale(values, track.scale);
-    let target_mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
     TrackStats {
         fill_value,
-        pooled_mean,
+        pooled_mean: pooled_sum / n,
         pooled_max,
         clipped_fraction: clipped as f64 / n,
-        target_mean,
+        target_mean: target_sum / n,
         absent_fraction: 0.0,
     }
 }

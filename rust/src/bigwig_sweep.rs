@@ -44,30 +44,36 @@ impl Sink<'_> {
         while self.lo < self.starts.len() && self.starts[self.lo] + span <= a {
             self.lo += 1;
         }
-        for (j, &s) in self.starts.iter().enumerate().skip(self.lo) {
+        let starts = self.starts;
+        for (row_at, &s) in (self.lo * bins..).step_by(bins).zip(&starts[self.lo..]) {
             if s >= b {
                 break;
             }
             let x0 = (a.max(s) - s) as usize;
             let x1 = (b.min(s + span) - s) as usize;
-            let row = &mut self.out[j * bins..(j + 1) * bins];
             let (b0, b1) = match self.shift {
                 Some(k) => (x0 >> k, (x1 - 1) >> k),
                 None => (x0 / pool, (x1 - 1) / pool),
             };
-            if self.max {
-                for r in &mut row[b0..=b1] {
+            let out = &mut *self.out;
+            if b0 == b1 {
+                let at = row_at + b0;
+                if self.max {
+                    out[at] = out[at].max(v);
+                } else {
+                    out[at] += v * (x1 - x0) as f32;
+                }
+            } else if self.max {
+                for r in &mut out[row_at + b0..=row_at + b1] {
                     *r = r.max(v);
                 }
-            } else if b0 == b1 {
-                row[b0] += v * (x1 - x0) as f32;
             } else {
-                row[b0] += v * ((b0 + 1) * pool - x0) as f32;
+                out[row_at + b0] += v * ((b0 + 1) * pool - x0) as f32;
                 let full = v * pool as f32;
-                for r in &mut row[b0 + 1..b1] {
+                for r in &mut out[row_at + b0 + 1..row_at + b1] {
                     *r += full;
                 }
-                row[b1] += v * (x1 - b1 * pool) as f32;
+                out[row_at + b1] += v * (x1 - b1 * pool) as f32;
             }
         }
     }
