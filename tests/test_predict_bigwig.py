@@ -170,6 +170,10 @@ def test_shards_write_what_one_run_writes(work, tmp_path):
             assert a.chroms() == b.chroms()
             np.testing.assert_allclose(a.intervals("chr1"), b.intervals("chr1"), rtol=1e-6)
     assert not list(tmp_path.glob("*.partial"))
+    mixed = tmp_path / "mixed"
+    assert _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "0/2")) == 0
+    with pytest.raises(ValueError, match=r"shards of \S+ were run with different settings"):
+        _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "1/2", "--targets", "0"))
 
 
 def test_bed_regions_and_another_head(work, tmp_path):

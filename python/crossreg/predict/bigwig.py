@@ -43,6 +43,7 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Geometry, Tile, bin_intervals, chromosome_intervals, plan_tiles
 from crossreg.progress import progress
 from crossreg.variants.sad_stream import (
+    CHUNK_NAME,
     ChunkStore,
     Shard,
     StoreState,
@@ -59,6 +60,7 @@ DEFAULT_CHUNK_WINDOWS = 32
 #: BigWigs written at once in the final pass (each pass reads every chunk once)
 OPEN_FILES = 64
 VALUES_FILE = "values.npy"
+RUN_FILE = "run_settings.txt"
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def write_bigwigs(
         spans = ((iv.chrom, iv.start, iv.end) for iv in regions)
         intervals = bin_intervals(spans, genome.sizes, geometry)
     tiles = plan_tiles(intervals, genome.sizes, geometry)
-    summary = coverage_summary(intervals, tiles, geometry)
+    summary = coverage_summary(intervals, tiles)
     if not tiles:
         raise ValueError(
             f"no window of {geometry.seq_length:,} bp fits on the chosen chromosomes or "
@@ -198,10 +200,12 @@ def write_bigwigs(
         "tracks": tracks,
         "options": [options.rc, list(options.shifts), options.bf16],
         "chunk_windows": chunk_windows,
-        "shard": str(shard),
     }
     store = ChunkStore(root)
-    state = store.open(settings_hash(settings), resume=resume, total=stop - start)
+    key = settings_hash({**settings, "shard": str(shard)})
+    state = store.open(key, resume=resume, total=stop - start)
+    with atomic_write(store.root / RUN_FILE) as handle:  # what every shard must share
+        handle.write(settings_hash(settings))
     try:
         state = predict_chunks(
             model, genome, tiles, head, options, store, state, start, stop, chunk_windows
@@ -261,7 +265,7 @@ def predict_chunks(
 
 
 def coverage_summary(
-    intervals: Sequence[tuple[str, int, int]], tiles: Sequence[Tile], geometry: Geometry
+    intervals: Sequence[tuple[str, int, int]], tiles: Sequence[Tile]
 ) -> dict[str, int]:
     """Bins asked for and bins predicted (the others lie where no window fits)."""
     return {
@@ -302,10 +306,16 @@ def write_when_complete(
                 len(roots),
             )
             return False
+        settings = {(partial_dir(root) / RUN_FILE).read_text() for root in roots}
+        if len(settings) != 1:
+            raise ValueError(
+                f"the shards of {outdir} were run with different settings (model, FASTA, "
+                "regions, head, tracks, options or chunk size); rerun them alike"
+            )
         chunks: list[tuple[Path, Sequence[Tile]]] = []
         for root, (a, b) in zip(roots, bounds, strict=True):
             for k, (c, d) in enumerate(chunk_bounds(a, b, chunk_windows)):
-                directory = partial_dir(root) / f"chunk-{k:06d}"
+                directory = partial_dir(root) / CHUNK_NAME.format(k)
                 chunks.append((directory / VALUES_FILE, tiles[c:d]))
         write_track_files(outdir, chunks, genome.sizes, targets, geometry, meta)
         for root in roots:
