@@ -12,7 +12,7 @@ import pytest
 
 from crossreg.cli import main
 from crossreg.data.store import DataStore
-from crossreg.demo import step_count, store_ceilings
+from crossreg.demo import demo_params, step_count, store_ceilings
 from crossreg.errors import CommandError
 from crossreg.synth.species import DEFAULT_GENOMES
 from tests.browser import CHROMIUM, figures_loaded, screenshot
@@ -144,26 +144,50 @@ def the_report_shows_every_figure(out: Path, tmp_path: Path) -> None:
         assert screenshot(page, tmp_path / "report.png")[:4] == b"\x89PNG"
 
 
-def test_three_genomes_train_one_trunk_and_transfer_every_head(tmp_path, monkeypatch):
-    """``demo --fast --genomes 3``: one trunk with a head per genome, trained on all three;
-    each genome evaluated joint vs single, and every head transferred to every genome."""
-    monkeypatch.setenv("CROSSREG_PROGRESS", "off")
-    out = tmp_path / "demo3"
-    assert main(["demo", "--fast", "--genomes", "3", "--out", str(out)]) == 0
+def test_three_genomes_train_one_trunk_end_to_end(tmp_path):
+    """``synth --genomes 3`` → ``split`` on the three pairwise nets → ``data`` per genome →
+    ``train`` of one trunk with three heads → ``evaluate`` and ``transfer`` of the third
+    genome's head: the commands a user runs, as ``demo --genomes 3`` does (fewer steps)."""
     genomes = ("human", "mouse", "rat")
-    summary = json.loads((out / "summary.json").read_text())
-    assert tuple(summary["genomes"]) == genomes
-    params = json.loads((out / "models" / "joint.params.json").read_text())["model"]
-    assert {key for key in params if key.startswith("head_")} == {f"head_{g}" for g in genomes}
-    for genome, assays in summary["genomes"].items():
-        tracks = DataStore(out / "data" / genome).num_targets
-        assert assays["ALL"]["tracks"] == tracks == 24
-        assert (out / "compare" / genome / "scatter.png").exists()
-    assert set(summary["transfer"]) == {f"{h}_head_on_{g}" for h in genomes for g in genomes}
-    assert summary["transfer"]["rat_head_on_human"]["CAGE"]["pairs"] == 6  # matched cells
-    assert len(list((out / "split").glob("*.regions.bed"))) == 3
-    runs = (out / "crossreg-runs.jsonl").read_text().splitlines()
-    assert len(runs) == step_count(3)
+    world = tmp_path / "world"
+    assert main(["-q", "synth", "--genomes", "3", "--no-cohorts", "--out", str(world)]) == 0
+    manifest = json.loads((world / "manifest.json").read_text())
+    split = ["-q", "split", "--out", str(tmp_path / "split"), "--region-size", "50000"]
+    split += ["--min-aligned", "10000"]
+    for name in genomes:
+        split += ["--sizes", f"{name}={world / manifest['genomes'][name]['sizes']}"]
+    for net in manifest["nets"]:
+        split += ["--net", f"{','.join(net['genomes'])}={world / net['file']}"]
+    assert main(split) == 0
+    components = (tmp_path / "split" / "components.tsv").read_text()
+    assert all(name in components for name in genomes)
+    stores = {}
+    for name in genomes:
+        entry = {k: world / v for k, v in manifest["genomes"][name].items() if isinstance(v, str)}
+        stores[name] = tmp_path / "data" / name
+        data = ["-q", "data", "--genome", name, "--fasta", str(entry["fasta"])]
+        data += ["--targets", str(entry["targets"]), "--gaps", str(entry["gaps"])]
+        data += ["--regions", str(tmp_path / "split" / f"{name}.regions.bed")]
+        data += ["--seq-length", "8192", "--stride", "4096", "--crop", "8"]
+        assert main([*data, "--out", str(stores[name])]) == 0
+    tracks = {name: DataStore(stores[name]).num_targets for name in genomes}
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(demo_params(tracks)))
+    train = ["-q", "train", "--params", str(params), "--max-epochs", "1"]
+    train += ["--steps-per-epoch", "3", "--out", str(tmp_path / "joint")]
+    assert main([*train, *(a for s in stores.values() for a in ("--data", str(s)))]) == 0
+    model = tmp_path / "joint" / "best"
+    config = json.loads((model / "config.json").read_text())
+    assert set(config["genomes"]) == set(genomes)
+    evaluate = ["-q", "evaluate", "--model", str(model), "--data", str(stores["rat"])]
+    assert main([*evaluate, "--genome", "rat", "--out", str(tmp_path / "eval")]) == 0
+    rows = (tmp_path / "eval" / "metrics.tsv").read_text().splitlines()[1:]
+    assert len(rows) == tracks["rat"] == 24 and rows[0].startswith("rn_")
+    transfer = ["-q", "transfer", "--model", str(model), "--head", "rat"]
+    transfer += ["--data", str(stores["human"]), "--gtf", str(world / "human" / "genes.gtf")]
+    assert main([*transfer, "--out", str(tmp_path / "transfer")]) == 0
+    pairs = (tmp_path / "transfer" / "transfer.tsv").read_text()
+    assert "rn_CAGE_liver" in pairs and "hs_CAGE_liver" in pairs
 
 
 @pytest.mark.parametrize("preset", ["mini", "small"])
