@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import crossreg
 from crossreg.cli import main
 
@@ -59,3 +61,33 @@ def test_every_option_says_what_it_does_and_its_default():
     train = subparsers.choices["train"].format_help()
     assert "(default: 0)" in train  # --seed
     assert "else 16" in train  # --patience from the params
+
+
+def test_a_mistyped_device_is_a_usage_error(capsys):
+    from crossreg.cli import build_parser
+
+    parser = build_parser()
+    base = ["evaluate", "--model", "m", "--data", "d", "--out", "o", "--device"]
+    for device in ("auto", "cpu", "cuda", "cuda:1", "mps"):
+        assert parser.parse_args([*base, device]).device == device
+    for device in ("cdua", "cuda:", "cuda:x", "gpu"):
+        try:
+            parser.parse_args([*base, device])
+        except SystemExit as stop:
+            assert stop.code == 2
+        else:
+            raise AssertionError(f"--device {device} was accepted")
+        assert f"unknown device '{device}'" in capsys.readouterr().err
+
+
+def test_a_cuda_device_the_machine_lacks_is_named():
+    import argparse
+
+    from crossreg.commands.options import inference_options
+
+    def args(device: str) -> argparse.Namespace:
+        return argparse.Namespace(device=device, rc=False, shifts=[0], bf16=False, batch_size=2)
+
+    assert inference_options(args("cpu")).device == "cpu"
+    with pytest.raises(ValueError, match=r"--device cuda:99: this machine has .*CUDA device"):
+        inference_options(args("cuda:99"))

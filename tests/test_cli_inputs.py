@@ -56,7 +56,8 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
 
 
 def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
-    """(argv, the message it must log) of each command that runs a model."""
+    """(argv, the message it must log) of each command that runs a model, and of the
+    commands whose inputs are NAME=FILE pairs or many files."""
     model, store, fasta, vcf, gtf = (str(f[k]) for k in ("model", "store", "fasta", "vcf", "gtf"))
     nope = str(out / "nope")
     o = ["--out", str(out / "o")]
@@ -92,6 +93,12 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
         (["denovo", "--cases-vcf", vcf, "--controls-vcf", vcf, "--cases-sad", nope,
           "--controls-sad", nope, *o], f"--cases-sad {nope}: no such"),
         (["sad-merge", *o, str(f["h5"]), nope], f"{nope}: no such file"),
+        (["split", "--sizes", f"human={nope}", *o], f"--sizes human={nope}: no such file"),
+        (["split", "--sizes", f"human={fasta}", "--sizes", f"mouse={fasta}", "--net",
+          f"human,mouse={nope}", *o],
+         f"--net human,mouse={nope}: no such file"),
+        (["sldp", "--bfile-chr", nope, "--print-snps", vcf, "--ld-blocks", vcf, "--ldscores-chr",
+          nope, "--sad", f"{nope}.h5", "--sumstats", vcf, *o], f"--sad {nope}.h5: no such file"),
     ]  # fmt: skip
 
 

@@ -22,6 +22,25 @@ def parse_shifts(text: str) -> list[int]:
     return shifts
 
 
+# torch's device types (torch.device names them), checked here so that a typo is a usage
+# error before torch is imported
+DEVICE_TYPES = (
+    "cpu", "cuda", "mps", "xpu", "hip", "xla", "meta", "hpu", "mtia", "ipu", "ve", "fpga",
+    "maia", "lazy", "vulkan", "mkldnn", "opengl", "opencl", "ideep", "privateuseone",
+)  # fmt: skip
+
+
+def parse_device(text: str) -> str:
+    """``auto``, or a torch device: a type of :data:`DEVICE_TYPES` and an optional
+    ``:index`` (``cuda:1``)."""
+    kind, sep, index = text.partition(":")
+    if text == "auto" or (kind in DEVICE_TYPES and (not sep or index.isdigit())):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown device '{text}': give auto, cpu, cuda, cuda:N, mps or another torch device"
+    )
+
+
 def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int) -> None:
     """``--rc``, ``--shifts``, ``--batch-size``, ``--device`` and ``--bf16``."""
     group = parser.add_argument_group("inference")
@@ -42,7 +61,10 @@ def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int)
         help="sequences per batch (default %(default)s)",
     )
     group.add_argument(
-        "--device", default="auto", help="torch device: auto (CUDA when available), cpu, cuda:0"
+        "--device",
+        type=parse_device,
+        default="auto",
+        help="torch device: auto (CUDA when available), cpu, cuda:0",
     )
     group.add_argument(
         "--bf16",
@@ -52,8 +74,23 @@ def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int)
 
 
 def inference_options(args: argparse.Namespace) -> InferenceOptions:
-    """The :class:`~crossreg.model.inference.InferenceOptions` the arguments ask for."""
+    """The :class:`~crossreg.model.inference.InferenceOptions` the arguments ask for; a
+    CUDA or MPS device this machine lacks is an error naming ``--device``."""
+    import torch
+
     from crossreg.model.inference import InferenceOptions
+
+    kind, _, index = args.device.partition(":")
+    count = torch.cuda.device_count() if kind == "cuda" else 0
+    if kind == "cuda" and int(index or 0) >= count:
+        have = f"{count} CUDA device(s)" if count else "no CUDA device"
+        raise ValueError(
+            f"--device {args.device}: this machine has {have}; use --device auto or cpu"
+        )
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"--device {args.device}: MPS is not available here; use --device auto or cpu"
+        )
 
     return InferenceOptions(
         device=args.device,

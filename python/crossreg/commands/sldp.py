@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.inputs import require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 
 HELP = "SLDP: test signed variant annotations (e.g. SAD) against GWAS or eQTL summary statistics"
@@ -116,6 +117,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run SLDP and write the results directory."""
+    require_paths(args, "print_snps", "ld_blocks", "sad", "sumstats", "eqtl", "background_gtf")
     from crossreg.stats.sldp.run import write_sldp
 
     result = write_sldp(

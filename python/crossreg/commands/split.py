@@ -106,6 +106,13 @@ def run(args: argparse.Namespace) -> int:
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ValueError(f"--sizes given twice for genome {', '.join(duplicated)}")
+    nets = [net for net in args.net if net[0] in names and net[1] in names]  # else: unknown
+    for option, values in (("--sizes", args.sizes), ("--net", nets)):
+        for *pair, path in values:
+            if not path.exists():
+                raise ValueError(
+                    f"{option} {','.join(pair)}={path}: no such file or directory (check the path)"
+                )
     result = split_genomes(
         dict(args.sizes),
         [NetSpec(t, q, p) for t, q, p in args.net],
