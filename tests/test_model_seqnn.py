@@ -238,3 +238,26 @@ def test_windows_of_another_length_are_refused():
     with pytest.raises(ValueError, match=f"windows of {length + 8:,} bp given to a model of"):
         model(torch.zeros(1, length + 8, 4), "human")
     assert model(torch.zeros(1, length, 4, dtype=torch.uint8), "human").dtype == torch.float32
+
+
+def test_dropout_masks_do_not_depend_on_the_process_count(monkeypatch):
+    """Two processes with half the batch each drop exactly what one process drops on the
+    whole batch (same seeded stream): each draws the global mask and keeps its slice."""
+    from crossreg import distributed
+    from crossreg.model.blocks import BatchSplitDropout
+
+    layer = BatchSplitDropout(0.25).train()
+    x = torch.randn(6, 5, 40)
+    torch.manual_seed(3)
+    whole = layer(x)
+    parts = []
+    for rank in range(2):
+        monkeypatch.setattr(distributed, "world_size", lambda: 2)
+        monkeypatch.setattr(distributed, "rank", lambda rank=rank: rank)
+        torch.manual_seed(3)
+        parts.append(layer(x[rank * 3 : (rank + 1) * 3]))
+    torch.testing.assert_close(torch.cat(parts), whole, rtol=0, atol=0)
+    dropped = (whole == 0).float().mean().item()
+    assert 0.2 < dropped < 0.3
+    torch.testing.assert_close(whole[whole != 0], x[whole != 0] / 0.75)
+    assert torch.equal(layer.eval()(x), x)

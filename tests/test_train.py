@@ -106,7 +106,7 @@ def test_resume_extends_a_finished_run_with_more_epochs(tmp_path, stores):
 
 
 def test_two_processes_take_the_same_steps_as_one(tmp_path, stores):
-    params = write_params(tmp_path / "params.json", stores, dropout=0.0)
+    params = write_params(tmp_path / "params.json", stores, dropout=0.2)
     common = ["train", "--params", str(params), "--max-epochs", "1", "--steps-per-epoch", "4"]
     common += ["--batch-size", "4", "--seed", "5"]
     for d in stores.values():

@@ -2,7 +2,8 @@
 
 Each block follows Basenji's pre-activation ``conv_block``: activation → Conv1D (no bias,
 "same" padding) → batch norm → dropout → max-pool. Batch norm uses Keras' epsilon 1e-3 and
-updates its moving variance with the biased batch variance, as Keras does.
+updates its moving variance with the biased batch variance, as Keras does. Under torchrun
+batch norm and dropout see the global batch, so N processes compute what one does.
 """
 
 from __future__ import annotations
@@ -80,6 +81,35 @@ class KerasBatchNorm(nn.BatchNorm1d):
         return (xf * scale[None, :, None] + shift[None, :, None]).to(x.dtype)
 
 
+class BatchSplitDropout(nn.Module):
+    """Dropout whose masks do not depend on how a batch is split over processes.
+
+    Each process draws the mask of the whole global batch (its part times the number of
+    processes) from the random stream every process shares (the trainer seeds it per
+    epoch) and applies its own contiguous slice, so N processes drop exactly what one
+    process drops for the same examples. Drawing the global mask costs N times the random
+    numbers of the local one, small beside the convolutions.
+    """
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        if not 0.0 < rate < 1.0:
+            raise ValueError(f"dropout rate must be in (0, 1), got {rate}")
+        self.rate = rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        local, processes = x.shape[0], distributed.world_size()
+        draws = torch.rand((local * processes, *x.shape[1:]), device=x.device)
+        start = distributed.rank() * local
+        keep = draws[start : start + local] >= self.rate
+        return x * keep.to(x.dtype) * (1.0 / (1.0 - self.rate))
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}"
+
+
 class ConvBlock(nn.Module):
     """Basenji ``conv_block``: ``(B, C_in, L)`` → ``(B, filters, ceil(L / pool_size))``."""
 
@@ -103,7 +133,7 @@ class ConvBlock(nn.Module):
             in_channels, filters, kernel_size, dilation=dilation, padding="same", bias=False
         )
         self.norm = KerasBatchNorm(filters, bn_momentum, gamma_init)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.dropout = BatchSplitDropout(dropout) if dropout > 0 else nn.Identity()
         # Keras "same" max-pooling with stride = pool: a short last window when L is odd
         self.pool = nn.MaxPool1d(pool_size, ceil_mode=True) if pool_size > 1 else nn.Identity()
         self.pool_size = pool_size
