@@ -14,10 +14,12 @@ For each, two timings:
   disk to the BigWigs of the ``--targets`` tracks (default: all of the demo's, the first
   ten of the full model's), of which the final BigWig pass is timed alone.
 
-Mbp/s counts the bp of the bins written (a window's central bins); chr1 (248,956,422 bp)
-needs ``ceil((248,956,422 − seq_length) / span) + 1`` windows, its estimate is that count
-over the model's windows/s. By default the demo model runs on the CPU, and the full model
-too when CUDA is present (on the GPU); ``--models`` picks.
+Windows per CPU second (the process's CPU time, all its threads) tells a machine shared
+with other work apart from a slow one. Mbp/s counts the bp of the bins written (a
+window's central bins); chr1 (248,956,422 bp) needs ``ceil((248,956,422 − seq_length) /
+span) + 1`` windows, its estimate is that count over the model's windows/s. By default
+the demo model runs on the CPU, and the full model too when CUDA is present (on the GPU);
+``--models`` picks.
 
     python benches/bench_predict.py [--models demo full] [--device cpu|cuda] [--bf16]
         [--mbp 2] [--full-mbp 4] [--batch-size 8] [--targets SPEC] [--threads N]
@@ -51,6 +53,7 @@ COLUMNS = (
     "windows",
     "model: windows/s",
     "Mbp/s",
+    "windows per CPU s",
     "end to end: s",
     "of it BigWigs",
     "tracks written",
@@ -75,8 +78,9 @@ def chromosome_windows(length: int, geometry: Geometry) -> int:
 
 def time_model(
     model, fasta: Path, options: InferenceOptions, warmup: bool
-) -> tuple[int, int, float]:
-    """Windows, bins and seconds of the tiles of `fasta` through the model, all tracks."""
+) -> tuple[int, int, float, float]:
+    """Windows, bins, wall and process CPU seconds of the tiles of `fasta` through the
+    model, all tracks."""
     genome = Genome(fasta)
     geometry = Geometry.of(model)
     intervals = chromosome_intervals(genome.sizes, None, geometry, source=str(fasta))
@@ -85,10 +89,10 @@ def time_model(
         for _ in bigwig.predict_tiles(model, genome, tiles[: options.batch_size], HEAD, options):
             pass
     synchronize(model)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     bins = sum(v.shape[1] for v in bigwig.predict_tiles(model, genome, tiles, HEAD, options))
     synchronize(model)
-    return len(tiles), bins, time.perf_counter() - start
+    return len(tiles), bins, time.perf_counter() - start, time.process_time() - cpu
 
 
 def synchronize(model) -> None:
@@ -148,7 +152,7 @@ def main() -> None:
             checkpoint = save_random_checkpoint(model.cpu(), raw, root / name)
             model.to(device)
             fasta = random_genome(root, args.mbp if name == "demo" else args.full_mbp)
-            windows, bins, seconds = time_model(model, fasta, options, args.warmup)
+            windows, bins, seconds, cpu = time_model(model, fasta, options, args.warmup)
             geometry = Geometry.of(model)
             targets = args.targets if args.targets or name == "demo" else "0-9"
             total, writing, tracks = time_end_to_end(
@@ -159,7 +163,8 @@ def main() -> None:
             mbp = Genome(fasta).sizes["chr1"] / 1e6
             print(
                 f"| {name} | {mbp:g} Mbp | {windows} | {rate:.1f} | "
-                f"{bins * geometry.bin_width / 1e6 / seconds:.3f} | {total:.1f} | {writing:.1f} | "
+                f"{bins * geometry.bin_width / 1e6 / seconds:.3f} | {windows / cpu:.2f} | "
+                f"{total:.1f} | {writing:.1f} | "
                 f"{tracks} | {chr1 / 60:.1f} min |"
             )
             del model
