@@ -162,3 +162,32 @@ def test_training_state_missing_files_are_named(tmp_path):
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     with pytest.raises(ValueError, match="not a resumable training checkpoint"):
         load_training_state(tmp_path, opt, np.random.default_rng())
+
+
+def test_ddp_searches_for_unused_parameters_only_with_several_trained_heads(tmp_path, monkeypatch):
+    """Each step trains one genome's head: with two heads DDP must find the other's unused
+    parameters; with one head (or one left trainable) it is built without the search."""
+    import torch.distributed as dist
+
+    from crossreg import distributed
+    from crossreg.model.params import parse_params
+    from crossreg.model.seqnn import SeqNN
+    from tests.pipeline import small_params
+
+    dist.init_process_group(
+        "gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1
+    )
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)  # wrap as under torchrun
+    try:
+        for heads, frozen, search in (
+            ({"a": 3, "b": 2}, [], True),
+            ({"a": 3}, [], False),
+            ({"a": 3, "b": 2}, ["b"], False),
+        ):
+            model = SeqNN(parse_params(small_params(heads)).model)
+            for name in frozen:
+                model.heads[name].requires_grad_(False)
+            wrapped = distributed.wrap(model, torch.device("cpu"))
+            assert wrapped.find_unused_parameters is search, (heads, frozen)
+    finally:
+        dist.destroy_process_group()

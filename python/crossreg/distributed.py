@@ -69,9 +69,16 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     if world_size() == 1:
         return model
     device_ids = [device.index] if device.type == "cuda" else None
-    # each step trains one genome's head, so the other heads get no gradient
+    # each step trains one genome's head, so with several trained heads the others get no
+    # gradient that step and DDP must look for them; with one it would search in vain (an
+    # extra pass over the autograd graph every step)
+    trained_heads = [
+        name
+        for name, head in getattr(model, "heads", {}).items()
+        if any(p.requires_grad for p in head.parameters())
+    ]
     return torch.nn.parallel.DistributedDataParallel(
-        model, device_ids=device_ids, find_unused_parameters=True
+        model, device_ids=device_ids, find_unused_parameters=len(trained_heads) > 1
     )
 
 
