@@ -112,11 +112,6 @@ def write_gtf(path: str | os.PathLike[str], records: Iterable[GtfRecord]) -> Non
             handle.write("\t".join([*row, r.frame, attributes]) + "\n")
 
 
-def _start_of(strand: str, start: int, end: int) -> int:
-    """The 0-based TSS of a feature ``[start, end)``: its end's last base on ``-``."""
-    return end - 1 if strand == "-" else start
-
-
 def _first_exons(records: Sequence[GtfRecord], skip: Container[str]) -> list[GtfRecord]:
     """One record per transcript of genes not in `skip`, spanning its exons: the shape of
     a transcript line, for GTFs that have exon lines only (UCSC Table Browser, refGene).
@@ -144,8 +139,9 @@ def gene_tss(records: Sequence[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
     def add(features: Iterable[GtfRecord]) -> None:
         for r in features:
             sites = by_gene.setdefault(r.gene_id, [])
-            if (r.chrom, _start_of(r.strand, r.start, r.end)) not in sites:
-                sites.append((r.chrom, _start_of(r.strand, r.start, r.end)))
+            site = (r.chrom, r.end - 1 if r.strand == "-" else r.start)
+            if site not in sites:
+                sites.append(site)
 
     add(r for r in records if r.feature == "transcript")
     add(_first_exons(records, skip=set(by_gene)))
