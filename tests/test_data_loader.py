@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from crossreg.data import (
     codes_to_one_hot,
     make_loader,
 )
+from crossreg.data.loader import to_device
 from crossreg.dna import one_hot, reverse_complement, shift_sequence
 from tests.data_inputs import small_inputs
 
@@ -90,14 +92,40 @@ def test_augmentation_draws_depend_only_on_seed_epoch_and_index():
 def test_batches_are_identical_with_and_without_worker_processes(store):
     ds = SplitDataset(store, "test", augment_rc=True, augment_shift=2, seed=3)
 
-    def two_epochs(workers: int) -> list[torch.Tensor]:
-        loader = make_loader(ds, 4, seed=9, num_workers=workers)
+    def two_epochs(workers: int, read_ahead: int = 2) -> list[torch.Tensor]:
+        loader = make_loader(ds, 4, seed=9, num_workers=workers, read_ahead=read_ahead)
         return [b[key] for _ in range(2) for b in loader for key in ("sequence", "targets")]
 
-    serial, parallel = two_epochs(0), two_epochs(2)
-    assert len(serial) == len(parallel) > 0
-    for x, y in zip(serial, parallel, strict=True):
-        assert torch.equal(x, y)
+    serial = two_epochs(0, read_ahead=0)
+    for other in (two_epochs(0, read_ahead=3), two_epochs(2)):
+        assert len(serial) == len(other) > 0
+        for x, y in zip(serial, other, strict=True):
+            assert torch.equal(x, y)
+    # and as read back from the store by hand
+    loader = make_loader(ds, 4, seed=9, read_ahead=0)
+    for batch in loader:
+        rows = batch["index"].numpy()
+        plain = SplitDataset(store, "test")[rows]
+        unaugmented = ~batch["rc"] & (batch["shift"] == 0)
+        assert torch.equal(batch["targets"][unaugmented], plain["targets"][unaugmented])
+
+
+def test_read_ahead_loader_follows_the_sampler_and_stops_cleanly(store):
+    ds = SplitDataset(store, "train", sequence="codes")
+    loader = make_loader(ds, 3, seed=2, read_ahead=4)
+    assert len(loader) == -(-len(ds) // 3)
+    loader.sampler.epoch = 5  # as the trainer sets it
+    first = [b["index"] for b in loader]
+    expected = np.random.default_rng([2, 5]).permutation(len(ds))
+    assert torch.cat(first).tolist() == expected.tolist()
+    # a pass abandoned after one batch leaves no reader behind and the next pass goes on
+    it = iter(loader)
+    next(it)
+    it.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("crossreg-read")]
+    assert torch.cat([b["index"] for b in loader]).tolist() == (
+        np.random.default_rng([2, 7]).permutation(len(ds)).tolist()
+    )
 
 
 def test_sampler_covers_every_example_once_per_epoch(store):
@@ -158,3 +186,27 @@ def test_the_documented_loader_snippet_runs_as_a_script(store, tmp_path, start_m
     n = len(SplitDataset(store, "train"))
     last = n % 4 or 4
     assert run.stdout == f"batches {-(-n // 4)} ({last}, 4096, 4) ({last}, 24, 4)\n"
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+        ),
+    ],
+)
+def test_to_device_hands_over_every_batch_intact(store, device):
+    ds = SplitDataset(store, "train", augment_rc=True, augment_shift=2, seed=4, sequence="codes")
+    expected = list(make_loader(ds, 3, seed=1, read_ahead=0))
+    loader = make_loader(ds, 3, seed=1, pin_memory=True)
+    loader.sampler.epoch = 0
+    got = list(to_device(loader, device))
+    assert len(got) == len(expected) > 1
+    for moved, plain in zip(got, expected, strict=True):
+        assert moved.keys() == plain.keys()
+        for key, value in moved.items():
+            assert value.device.type == device
+            assert torch.equal(value.cpu(), plain[key])

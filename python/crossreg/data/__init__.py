@@ -3,8 +3,9 @@
 - :func:`build_dataset` writes one genome's store (``crossreg data`` on the command line);
 - :class:`DataStore` opens a finished store (memory-mapped arrays, metadata);
 - :class:`SplitDataset`, :func:`make_loader` feed training, with seeded rc/shift
-  augmentation done by the native core; :func:`codes_to_one_hot` expands byte codes on
-  the device.
+  augmentation done by the native core, the next batches read ahead on threads
+  (:class:`ReadAheadLoader`); :func:`to_device` copies each batch to the GPU while the one
+  before is used; :func:`codes_to_one_hot` expands byte codes on the device.
 """
 
 import importlib
@@ -14,10 +15,12 @@ if TYPE_CHECKING:
     from crossreg.data.bigwig import bigwig_chrom_sizes, compute_targets
     from crossreg.data.loader import (
         EpochBatchSampler,
+        ReadAheadLoader,
         SplitDataset,
         augmentation_draws,
         codes_to_one_hot,
         make_loader,
+        to_device,
     )
     from crossreg.data.plan import Layout, SplitOptions
     from crossreg.data.store import BuildOptions, DataStore, build_dataset
@@ -38,6 +41,8 @@ _SOURCES = {
     "augmentation_draws": "crossreg.data.loader",
     "codes_to_one_hot": "crossreg.data.loader",
     "make_loader": "crossreg.data.loader",
+    "ReadAheadLoader": "crossreg.data.loader",
+    "to_device": "crossreg.data.loader",
 }
 
 
@@ -52,6 +57,7 @@ __all__ = [
     "DataStore",
     "EpochBatchSampler",
     "Layout",
+    "ReadAheadLoader",
     "SplitDataset",
     "SplitOptions",
     "augmentation_draws",
@@ -60,4 +66,5 @@ __all__ = [
     "codes_to_one_hot",
     "compute_targets",
     "make_loader",
+    "to_device",
 ]

@@ -22,22 +22,29 @@ import multiprocessing.context
 import os
 import sys
 import types
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from itertools import islice
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from crossreg import _native
+from crossreg.data.npy import NpyRows
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
 
 BatchKey = int | Sequence[int] | npt.NDArray[np.integer] | tuple[int, npt.NDArray[np.integer]]
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+#: Rows of a batch read at once (each read releases the GIL; from disk they queue together).
+READ_THREADS = 4
 
 
 def _splitmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -105,12 +112,31 @@ class SplitDataset(Dataset):
         self.epoch = 0
         self._store: DataStore | None = store
         self._length = len(store.sequences(split))
+        self._offset = store.splits[split]["offset"]
+        self._files: dict[str, NpyRows] = {}
+        self.pin_memory = False  # batches read into page-locked memory (set by make_loader)
 
     def __getstate__(self) -> dict:
-        # Worker processes reopen the memory maps instead of receiving copies.
+        # Worker processes reopen the store's files instead of receiving copies.
         state = self.__dict__.copy()
         state["_store"] = None
+        state["_files"] = {}
         return state
+
+    def _rows(self, name: str, idx: npt.NDArray[np.int64]) -> torch.Tensor:
+        """Rows `idx` of this split from the store's ``name.npy``, one read per row; in a
+        DataLoader worker, straight into shared memory (the batch then goes to the main
+        process without another copy)."""
+        if name not in self._files:
+            self._files[name] = NpyRows(self.path / f"{name}.npy")
+        rows = self._files[name]
+        shape = (len(idx), *rows.shape[1:])
+        dtype = torch.from_numpy(np.empty(0, rows.dtype)).dtype
+        out = torch.empty(shape, dtype=dtype, pin_memory=self.pin_memory)
+        if get_worker_info() is not None:
+            out.share_memory_()
+        rows.take(self._offset + idx, threads=READ_THREADS, out=out.numpy())
+        return out
 
     @property
     def store(self) -> DataStore:
@@ -141,8 +167,8 @@ class SplitDataset(Dataset):
         if idx.ndim != 1 or (idx.size and (idx.min() < -n or idx.max() >= n)):
             raise IndexError(f"indices must be a 1-D array within [0, {n}) for split {self.split}")
         idx = idx % max(n, 1)
-        seqs = np.ascontiguousarray(self.store.sequences(self.split)[idx])
-        targets = np.ascontiguousarray(self.store.targets(self.split)[idx])
+        seq_tensor, target_tensor = self._rows("sequences", idx), self._rows("targets", idx)
+        seqs, targets = seq_tensor.numpy(), target_tensor.numpy()
         flips, shifts = augmentation_draws(
             self.seed,
             self.epoch if epoch is None else epoch,
@@ -152,10 +178,12 @@ class SplitDataset(Dataset):
         )
         if flips.any() or shifts.any():
             _native.augment_batch(seqs, targets.view(np.uint16), flips, shifts)
-        sequence = one_hot(seqs, dtype=self.one_hot_dtype) if self.sequence == "one_hot" else seqs
+        if self.sequence == "one_hot":
+            seq_tensor = torch.from_numpy(one_hot(seqs, dtype=self.one_hot_dtype))
+            seq_tensor = seq_tensor.pin_memory() if self.pin_memory else seq_tensor
         return {
-            "sequence": torch.from_numpy(sequence),
-            "targets": torch.from_numpy(targets),
+            "sequence": seq_tensor,
+            "targets": target_tensor,
             "index": torch.from_numpy(idx),
             "rc": torch.from_numpy(flips),
             "shift": torch.from_numpy(shifts),
@@ -209,10 +237,18 @@ def make_loader(
     pin_memory: bool = False,
     start_epoch: int = 0,
     start_method: Literal["forkserver", "spawn"] = "forkserver",
-) -> DataLoader:
-    """A DataLoader yielding whole batches built by :meth:`SplitDataset.batch`.
+    read_ahead: int = 2,
+) -> DataLoader | ReadAheadLoader:
+    """An iterable of whole batches built by :meth:`SplitDataset.batch`; each pass over it
+    is the next epoch (``loader.sampler.epoch`` sets the epoch of the next pass).
 
     Reproducible: order and augmentation depend only on `seed`, the epoch and the index.
+    Without worker processes (`num_workers` 0) a :class:`ReadAheadLoader` reads the next
+    `read_ahead` batches on threads of this process while the caller uses the current one
+    (0: read each batch when asked), straight into page-locked memory with `pin_memory`
+    (where CUDA is available): no process boundary, no shared-memory copies. With
+    `num_workers`, a :class:`~torch.utils.data.DataLoader` whose workers read into shared
+    memory.
     Worker processes start from a fork server (or are spawned), not by forking this
     process: the native core's thread pool does not survive a fork (a forked worker would
     wait on threads that no longer exist). They do not import the caller's script (what
@@ -227,6 +263,11 @@ def make_loader(
         drop_last=drop_last,
         start_epoch=start_epoch,
     )
+    if read_ahead < 0:
+        raise ValueError(f"read_ahead must be >= 0, got {read_ahead}")
+    if num_workers == 0:
+        dataset.pin_memory = pin_memory and torch.cuda.is_available()
+        return ReadAheadLoader(dataset, sampler, read_ahead)
     return DataLoader(
         dataset,
         sampler=sampler,
@@ -236,6 +277,72 @@ def make_loader(
         persistent_workers=num_workers > 0,
         multiprocessing_context=_worker_context(start_method) if num_workers > 0 else None,
     )
+
+
+class ReadAheadLoader:
+    """Batches of `dataset` in the order of `sampler`, the next `read_ahead` of them read by
+    threads of this process while the caller uses the current one (the reads and the
+    native augmentation release the GIL)."""
+
+    def __init__(self, dataset: SplitDataset, sampler: EpochBatchSampler, read_ahead: int) -> None:
+        self.dataset, self.sampler, self.read_ahead = dataset, sampler, read_ahead
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        keys = iter(self.sampler)
+        if self.read_ahead == 0:
+            yield from (self.dataset[key] for key in keys)
+            return
+        with ThreadPoolExecutor(self.read_ahead, thread_name_prefix="crossreg-read") as pool:
+            pending = deque(
+                pool.submit(self.dataset.__getitem__, k) for k in islice(keys, self.read_ahead)
+            )
+            while pending:
+                batch = pending.popleft().result()
+                for key in islice(keys, 1):
+                    pending.append(pool.submit(self.dataset.__getitem__, key))
+                yield batch
+
+
+def to_device(
+    batches: Iterable[dict[str, torch.Tensor]], device: torch.device | str
+) -> Iterator[dict[str, torch.Tensor]]:
+    """`batches` moved to `device`, each copied while the caller still uses the one before.
+
+    On a CUDA device the copies of batch k+1 run on a side stream (asynchronous from
+    page-locked memory: ``make_loader(..., pin_memory=True)``) while the caller's kernels
+    for batch k run on its stream; each batch is handed over once its copy is done, and its
+    memory is not reused before the caller's stream has finished with it. Elsewhere the
+    batches are moved as they come.
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        for batch in batches:
+            yield {k: v.to(device) for k, v in batch.items()}
+        return
+    side = torch.cuda.Stream(device)
+    ahead: tuple[dict[str, torch.Tensor], torch.cuda.Event] | None = None
+    for batch in batches:
+        with torch.cuda.stream(side):
+            moved = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            copied = torch.cuda.Event()
+            copied.record(side)
+        if ahead is not None:
+            yield _hand_over(*ahead)
+        ahead = (moved, copied)
+    if ahead is not None:
+        yield _hand_over(*ahead)
+
+
+def _hand_over(batch: dict[str, torch.Tensor], copied: torch.cuda.Event) -> dict[str, torch.Tensor]:
+    """`batch`, copied on a side stream, made safe to use on the current stream."""
+    current = torch.cuda.current_stream()
+    current.wait_event(copied)
+    for tensor in batch.values():
+        tensor.record_stream(current)
+    return batch
 
 
 @contextmanager

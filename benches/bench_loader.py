@@ -1,0 +1,238 @@
+"""What a dataset store delivers to training: examples/s and GB/s of float16 targets, from
+the page cache and from disk, through ``SplitDataset`` + ``make_loader``.
+
+Writes a synthetic store of `--windows` full-size examples (131,072 bp; 896 bins ×
+`--tracks` float16 targets: 9.1 MiB per example at 5,313 tracks), then measures
+
+- the file's sequential read ceiling (``os.preadv`` of 16 MiB blocks) warm and cold;
+- shuffled batches of `--batch` with rc/shift augmentation, per number of worker
+  processes in `--workers`, warm (page cache) and cold (from disk).
+
+*Cold* evicts the store's files from the page cache before each pass with
+``posix_fadvise(POSIX_FADV_DONTNEED)`` (no root needed; clean pages of a file we can open
+are dropped) and checks with ``fincore`` (util-linux), where present, how much stayed.
+The store is deleted afterwards unless --keep.
+
+    python benches/bench_loader.py [--dir DIR] [--windows 256] [--tracks 5313]
+        [--batch 4] [--batches 40] [--workers 0,2] [--keep] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from crossreg.data.loader import SplitDataset, make_loader
+from crossreg.data.npy import NpyRows
+from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
+from crossreg.memory import tune_malloc
+
+SEQ_LENGTH, BINS = 131_072, 896
+BLOCK = 16 * 2**20
+
+
+def write_store(path: Path, windows: int, tracks: int, seed: int = 0) -> Path:
+    """A store of `windows` random examples in the layout ``crossreg data`` writes."""
+    path.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    acgt = np.frombuffer(b"ACGT", np.uint8)
+    np.save(path / "sequences.npy", acgt[rng.integers(0, 4, (windows, SEQ_LENGTH))])
+    np.save(path / "masked.npy", np.zeros((windows, BINS), bool))
+    shape = (windows, BINS, tracks)
+    with NpyRows(path / "targets.npy", "w", dtype=np.float16, shape=shape) as out:
+        for a in range(windows):
+            out.write(a, rng.gamma(0.5, 2.0, (1, BINS, tracks)).astype(np.float16))
+    meta = {
+        "format": STORE_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "genome": "bench",
+        "seq_length": SEQ_LENGTH,
+        "pool_width": 128,
+        "crop_bins": 64,
+        "target_length": BINS,
+        "num_targets": tracks,
+        "num_windows": windows,
+        "splits": {"train": {"offset": 0, "count": windows}},
+        "tracks": [],
+    }
+    (path / METADATA).write_text(json.dumps(meta))
+    return path
+
+
+def evict(path: Path) -> float | None:
+    """Drop `path`'s files from the page cache; the fraction still cached (fincore), if known."""
+    cached = total = 0
+    for name in ("targets.npy", "sequences.npy"):
+        fd = os.open(path / name, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        if shutil.which("fincore") is None:
+            return None
+        out = subprocess.run(
+            ["fincore", "--bytes", "--noheadings", "--output", "RES,SIZE", str(path / name)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        cached, total = cached + int(out[0]), total + int(out[1])
+    return cached / total
+
+
+def sequential_read(path: Path) -> float:
+    """Seconds to read `path` start to end in 16 MiB blocks."""
+    buf = bytearray(BLOCK)
+    fd = os.open(path, os.O_RDONLY)
+    start, pos = time.perf_counter(), 0
+    try:
+        while got := os.preadv(fd, [buf], pos):
+            pos += got
+    finally:
+        os.close(fd)
+    return time.perf_counter() - start
+
+
+class MemoryMapped(SplitDataset):
+    """The reader before: fancy indexing of the memory-mapped arrays (a page fault per
+    4 KiB), for comparison."""
+
+    def _rows(self, name: str, idx: np.ndarray) -> torch.Tensor:
+        array = self.store.sequences(self.split) if name == "sequences" else None
+        array = self.store.targets(self.split) if array is None else array
+        return torch.from_numpy(np.ascontiguousarray(array[idx]))
+
+
+#: label -> (dataset class, worker processes, batches read ahead by threads)
+MODES = {
+    "memory map, on demand (before)": (MemoryMapped, 0, 0),
+    "preadv per row, on demand": (SplitDataset, 0, 0),
+    "preadv per row, 2 batches read ahead": (SplitDataset, 0, 2),
+}
+
+
+def loader_pass(
+    path: Path, mode: tuple, batch: int, batches: int, step_ms: float
+) -> tuple[float, int]:
+    """Seconds and examples of `batches` shuffled, augmented batches (after one warm-up batch
+    that starts the workers), the caller spending `step_ms` on each (a sleep, as while a GPU
+    computes)."""
+    kind, workers, read_ahead = mode
+    ds = kind(path, "train", augment_rc=True, augment_shift=3, seed=0, sequence="codes")
+    loader = make_loader(
+        ds, batch, seed=0, num_workers=workers, read_ahead=read_ahead, drop_last=True
+    )
+    it = iter(loader)
+    next(it)
+    count, start = 0, time.perf_counter()
+    for _ in range(batches):
+        try:
+            got = next(it)
+        except StopIteration:
+            break
+        count += len(got["index"])
+        time.sleep(step_ms / 1000)
+    seconds = time.perf_counter() - start
+    del it, loader
+    return seconds, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, help="where to write the store [a temp dir]")
+    parser.add_argument("--windows", type=int, default=256)
+    parser.add_argument("--tracks", type=int, default=5313)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--batches", type=int, default=40, help="batches timed per pass")
+    parser.add_argument(
+        "--workers", default="2", help="also DataLoader worker processes, comma-separated"
+    )
+    parser.add_argument(
+        "--step-ms", default="0", help="the caller's time per batch, comma-separated [0]"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the store (path printed)")
+    parser.add_argument("--store", type=Path, help="reuse a store kept by an earlier run")
+    parser.add_argument(
+        "--default-malloc", action="store_true", help="leave glibc's allocator untuned"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if not args.default_malloc:
+        tune_malloc()  # as the crossreg command does at start
+    root = args.store.parent if args.store else Path(tempfile.mkdtemp(dir=args.dir))
+    example_bytes = BINS * args.tracks * 2
+    results: dict = {
+        "windows": args.windows,
+        "tracks": args.tracks,
+        "batch": args.batch,
+        "cores": os.cpu_count(),
+        "target_mib_per_example": example_bytes / 2**20,
+        "passes": [],
+    }
+    try:
+        start = time.perf_counter()
+        store = args.store or write_store(root / "store", args.windows, args.tracks)
+        args.windows, args.tracks = np.load(store / "targets.npy", mmap_mode="r").shape[::2]
+        example_bytes = BINS * args.tracks * 2
+        results.update(windows=args.windows, tracks=args.tracks)
+        results["target_mib_per_example"] = example_bytes / 2**20
+        size = (store / "targets.npy").stat().st_size
+        print(
+            f"store: {args.windows} examples × {example_bytes / 2**20:.1f} MiB of targets "
+            f"({size / 1e9:.2f} GB) written in {time.perf_counter() - start:.0f} s; "
+            f"{os.cpu_count()} cores"
+        )
+        for state in ("cold", "warm"):
+            left = evict(store) if state == "cold" else None
+            seconds = sequential_read(store / "targets.npy")
+            row = {"what": "sequential read", "state": state, "cached_before": left}
+            row["gb_per_s"] = size / seconds / 1e9
+            results["passes"].append(row)
+            print(f"sequential read of targets.npy, {state}: {row['gb_per_s']:.2f} GB/s")
+        modes = dict(MODES)
+        for w in (int(w) for w in args.workers.split(",") if w.strip()):
+            modes[f"{w} worker processes (shared memory)"] = (SplitDataset, w, 0)
+        for step_ms in (float(t) for t in args.step_ms.split(",")):
+            for label, mode in modes.items():
+                for state in ("cold", "warm"):
+                    left = evict(store) if state == "cold" else None
+                    if state == "warm":  # the page cache holds the whole store
+                        sequential_read(store / "targets.npy")
+                    seconds, count = loader_pass(store, mode, args.batch, args.batches, step_ms)
+                    row = {
+                        "what": label,
+                        "step_ms": step_ms,
+                        "state": state,
+                        "cached_before": left,
+                        "examples_per_s": count / seconds,
+                        "target_gb_per_s": count * example_bytes / seconds / 1e9,
+                    }
+                    results["passes"].append(row)
+                    cached = "" if left is None else f" (cached before: {100 * left:.1f}%)"
+                    print(
+                        f"{label}, step {step_ms:g} ms, {state}{cached}: "
+                        f"{row['examples_per_s']:.1f} examples/s, "
+                        f"{row['target_gb_per_s']:.2f} GB/s of targets",
+                        flush=True,
+                    )
+    finally:
+        if args.keep or args.store:
+            print(f"store kept: {root / 'store'}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
