@@ -236,3 +236,22 @@ def test_bigwig_options_are_checked_before_any_work(work, tmp_path):
         write_bigwigs(
             work / "model", work / "genome.fa", tmp_path / "o", head="human", chroms=["chrS"]
         )
+
+
+def test_the_python_predict_takes_uint8_one_hot_with_n_as_zeros(work):
+    import crossreg.dna as dna
+    from crossreg.genome import Genome
+    from crossreg.predict import predict
+
+    model, _ = load_checkpoint(work / "model")
+    genome = Genome(work / "genome.fa")
+    codes = genome.fetch_many(["chr1", "chr1"], [0, 900], model.seq_length)  # N at 1000-1100
+    x = dna.one_hot(codes, dtype=np.uint8)
+    assert not x[1, 100:200].any()  # N: an all-zero row
+    got = predict(model, x, "human")
+    with torch.no_grad():
+        expected = model(torch.as_tensor(x).float(), "human").numpy()
+    assert got.dtype == np.float32 and got.shape == (2, 48, 3)
+    np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="windows of 8,000 bp given to a model of 8,192-bp"):
+        predict(model, x[:, :8000], "human")

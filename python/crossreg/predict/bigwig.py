@@ -29,6 +29,7 @@ import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +54,9 @@ from crossreg.variants.sad_stream import (
     settings_hash,
     torchrun_shard,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("crossreg")
 
@@ -115,8 +119,8 @@ def predict_tiles(
         starts = [t.start for t in chunk]
         return genome.one_hot_many([t.chrom for t in chunk], starts, model.seq_length)
 
-    def keep(pred: object, chunk: Sequence[Tile]) -> npt.NDArray[np.float32]:
-        values = pred.cpu().numpy()  # type: ignore[attr-defined]
+    def keep(pred: torch.Tensor, chunk: Sequence[Tile]) -> npt.NDArray[np.float32]:
+        values = pred.cpu().numpy()
         kept = [values[i, t.first : t.first + t.count] for i, t in enumerate(chunk)]
         return np.concatenate(kept).T
 
