@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import open_store, require_paths
+from crossreg.commands.inputs import open_store, require_output, require_paths
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     """Write ``metrics.tsv`` (one row per track) and ``summary.json`` (means per assay),
     and the figures ``tracks.png`` (with ``tracks.npz``) and ``r_by_assay.png``."""
     require_paths(args, "model", "data")
+    require_output(args)
     store = open_store(args.data, [args.split])
     info = checkpoint_info(args.model)
     if args.genome is not None:

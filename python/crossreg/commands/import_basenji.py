@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import require_paths
+from crossreg.commands.inputs import require_output, require_paths
 from crossreg.model.params import GELU_FORMS
 
 HELP = "convert Basenji2 Keras .h5 weights (e.g. the cross2020 models) into a crossreg checkpoint"
@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             f"{len(args.targets)} and {len(args.genome)}"
         )
     require_paths(args, "params", "weights", "targets")
+    require_output(args)
     from crossreg.model.keras_import import BasenjiSource, import_checkpoint
 
     sources = [

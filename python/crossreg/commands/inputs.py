@@ -28,6 +28,20 @@ def require_paths(args: argparse.Namespace, *names: str) -> None:
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(item))
 
 
+def require_output(args: argparse.Namespace, name: str = "out") -> None:
+    """The output path of option `name` can be created: its nearest existing folder is a
+    writable folder (checked first, so that no work is lost at the end)."""
+    path = Path(getattr(args, name)).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    folder = existing if existing != path or existing.is_dir() else existing.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        option = f"--{name.replace('_', '-')}"
+        raise ValueError(
+            f"{option} {getattr(args, name)}: cannot be written ({folder} is not a writable "
+            "folder); choose another path"
+        )
+
+
 def model_head(
     args: argparse.Namespace, head: str | None, *, option: str = "--genome"
 ) -> tuple[CheckpointInfo, str]:

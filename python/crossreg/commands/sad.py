@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import check_tracks, model_head, require_paths
+from crossreg.commands.inputs import check_tracks, model_head, require_output, require_paths
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -108,6 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Score the variants and write the output file."""
     require_paths(args, "model", "fasta", "vcf", "gtf")
+    require_output(args)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
     from crossreg.variants.sad import write_sad

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import require_paths
+from crossreg.commands.inputs import require_output, require_paths
 
 HELP = "join the shards (.h5 or .tsv) of a crossreg sad --shard i/n run into one file"
 
@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Merge the shards, with percentiles over all variants."""
     require_paths(args, "shards")
+    require_output(args)
     from crossreg.variants.sad_files import merge_shards
 
     path, alleles = merge_shards(args.out, args.shards)

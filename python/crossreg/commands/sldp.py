@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import require_paths
+from crossreg.commands.inputs import require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 
 HELP = "SLDP: test signed variant annotations (e.g. SAD) against GWAS or eQTL summary statistics"
@@ -118,6 +118,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run SLDP and write the results directory."""
     require_paths(args, "print_snps", "ld_blocks", "sad", "sumstats", "eqtl", "background_gtf")
+    require_output(args)
     from crossreg.stats.sldp.run import write_sldp
 
     result = write_sldp(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import require_paths
+from crossreg.commands.inputs import require_output, require_paths
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -69,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Predict at the sites, compare tracks and write the tables and heat maps."""
     require_paths(args, "model", "data", "gtf")
+    require_output(args)
     from crossreg.evaluate.transfer import plan_transfer, run_transfer, summary_line
 
     plan = plan_transfer(
