@@ -5,7 +5,10 @@ after every epoch each genome is validated (mean Pearson R over its tracks) and 
 stops once every genome has gone `patience` epochs without improving. An optional
 fine-tuning phase then trains each genome alone from the best joint weights, as the paper
 did. Everything random is a function of the seed and the epoch, so a run resumed from its
-last checkpoint continues exactly as an uninterrupted one.
+last checkpoint continues exactly as an uninterrupted one. A :class:`ModelSetup` says
+which model trains, which of its parameters the optimiser updates and what a checkpoint
+holds: by default a new model, all of it; ``crossreg finetune`` passes
+:class:`crossreg.train.finetune.FineTune`.
 
 Output directory::
 
