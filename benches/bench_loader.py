@@ -5,16 +5,21 @@ Writes a synthetic store of `--windows` full-size examples (131,072 bp; 896 bins
 `--tracks` float16 targets: 9.1 MiB per example at 5,313 tracks), then measures
 
 - the file's sequential read ceiling (``os.preadv`` of 16 MiB blocks) warm and cold;
-- shuffled batches of `--batch` with rc/shift augmentation, per number of worker
-  processes in `--workers`, warm (page cache) and cold (from disk).
+- shuffled batches of `--batch` with rc/shift augmentation per reader (the memory-map
+  reader before, one ``preadv`` per window on demand or read ahead on threads, worker
+  processes in `--workers`), warm (page cache) and cold (from disk), the caller spending
+  each of `--step-ms` per batch.
 
 *Cold* evicts the store's files from the page cache before each pass with
 ``posix_fadvise(POSIX_FADV_DONTNEED)`` (no root needed; clean pages of a file we can open
 are dropped) and checks with ``fincore`` (util-linux), where present, how much stayed.
-The store is deleted afterwards unless --keep.
+The store is deleted afterwards unless --keep. ``--parts codec`` measures the native row
+codec (byte shuffle + deflate per window) on synthetic dense and sparse targets: ratio,
+encoding and decoding speed.
 
     python benches/bench_loader.py [--dir DIR] [--windows 256] [--tracks 5313]
-        [--batch 4] [--batches 40] [--workers 0,2] [--keep] [--json FILE]
+        [--batch 4] [--batches 40] [--workers 2] [--step-ms 0,25] [--keep | --store DIR]
+        [--parts loader,codec] [--codec-windows 16] [--codec-levels 1,6] [--json FILE]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from crossreg import _native
 from crossreg.data.loader import SplitDataset, make_loader
 from crossreg.data.npy import NpyRows
 from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
@@ -66,6 +72,56 @@ def write_store(path: Path, windows: int, tracks: int, seed: int = 0) -> Path:
     }
     (path / METADATA).write_text(json.dumps(meta))
     return path
+
+
+def synthetic_targets(kind: str, windows: int, tracks: int, seed: int = 0) -> np.ndarray:
+    """``(windows, BINS, tracks)`` float16 targets: ``dense`` (every bin a gamma draw around
+    a per-track level, like pooled DNase/ATAC) or ``sparse`` (90% of bins 0, peaks
+    elsewhere, like ChIP or CAGE). Bins are independent: real tracks, correlated along
+    the genome, compress better."""
+    rng = np.random.default_rng(seed)
+    level = rng.lognormal(0.0, 1.0, tracks)
+    values = rng.gamma(2.0, 1.0, (windows, BINS, tracks)) * level
+    if kind == "sparse":
+        values *= rng.random((windows, BINS, tracks)) < 0.1
+    return values.astype(np.float16)
+
+
+def codec_figures(tracks: int, windows: int, levels: list[int]) -> list[dict]:
+    """Ratio and speed of the native row codec (byte shuffle + deflate per window) on
+    synthetic dense and sparse targets."""
+    rows = []
+    for kind in ("dense", "sparse"):
+        values = synthetic_targets(kind, windows, tracks).view(np.uint16).reshape(windows, -1)
+        for level in levels:
+            start = time.perf_counter()
+            blob, offsets = _native.compress_rows(values, level)
+            encode = time.perf_counter() - start
+            out = np.empty_like(values)
+            order = np.random.default_rng(1).permutation(windows).astype(np.uint64)
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                _native.decompress_rows(blob, offsets, order, out)
+                times.append(time.perf_counter() - start)
+            np.testing.assert_array_equal(out, values[order.astype(np.int64)])
+            rows.append(
+                {
+                    "kind": kind,
+                    "level": level,
+                    "ratio": values.nbytes / blob.nbytes,
+                    "encode_gb_per_s": values.nbytes / encode / 1e9,
+                    "decode_gb_per_s": values.nbytes / min(times) / 1e9,
+                }
+            )
+            r = rows[-1]
+            print(
+                f"codec, {kind} targets, level {level}: ratio {r['ratio']:.2f}, encode "
+                f"{r['encode_gb_per_s']:.2f} GB/s, decode {r['decode_gb_per_s']:.2f} GB/s "
+                f"of float16 out",
+                flush=True,
+            )
+    return rows
 
 
 def evict(path: Path) -> float | None:
@@ -166,65 +222,20 @@ def main() -> None:
         "--default-malloc", action="store_true", help="leave glibc's allocator untuned"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--parts", default="loader,codec", help="what to measure")
+    parser.add_argument("--codec-windows", type=int, default=16)
+    parser.add_argument("--codec-levels", default="1,6")
     args = parser.parse_args()
     if not args.default_malloc:
         tune_malloc()  # as the crossreg command does at start
     root = args.store.parent if args.store else Path(tempfile.mkdtemp(dir=args.dir))
-    example_bytes = BINS * args.tracks * 2
-    results: dict = {
-        "windows": args.windows,
-        "tracks": args.tracks,
-        "batch": args.batch,
-        "cores": os.cpu_count(),
-        "target_mib_per_example": example_bytes / 2**20,
-        "passes": [],
-    }
+    results: dict = {"batch": args.batch, "cores": os.cpu_count(), "passes": []}
+    if "codec" in args.parts:
+        levels = [int(v) for v in args.codec_levels.split(",")]
+        results["codec"] = codec_figures(args.tracks, args.codec_windows, levels)
     try:
-        start = time.perf_counter()
-        store = args.store or write_store(root / "store", args.windows, args.tracks)
-        args.windows, args.tracks = np.load(store / "targets.npy", mmap_mode="r").shape[::2]
-        example_bytes = BINS * args.tracks * 2
-        results.update(windows=args.windows, tracks=args.tracks)
-        results["target_mib_per_example"] = example_bytes / 2**20
-        size = (store / "targets.npy").stat().st_size
-        print(
-            f"store: {args.windows} examples × {example_bytes / 2**20:.1f} MiB of targets "
-            f"({size / 1e9:.2f} GB) written in {time.perf_counter() - start:.0f} s; "
-            f"{os.cpu_count()} cores"
-        )
-        for state in ("cold", "warm"):
-            left = evict(store) if state == "cold" else None
-            seconds = sequential_read(store / "targets.npy")
-            row = {"what": "sequential read", "state": state, "cached_before": left}
-            row["gb_per_s"] = size / seconds / 1e9
-            results["passes"].append(row)
-            print(f"sequential read of targets.npy, {state}: {row['gb_per_s']:.2f} GB/s")
-        modes = dict(MODES)
-        for w in (int(w) for w in args.workers.split(",") if w.strip()):
-            modes[f"{w} worker processes (shared memory)"] = (SplitDataset, w, 0)
-        for step_ms in (float(t) for t in args.step_ms.split(",")):
-            for label, mode in modes.items():
-                for state in ("cold", "warm"):
-                    left = evict(store) if state == "cold" else None
-                    if state == "warm":  # the page cache holds the whole store
-                        sequential_read(store / "targets.npy")
-                    seconds, count = loader_pass(store, mode, args.batch, args.batches, step_ms)
-                    row = {
-                        "what": label,
-                        "step_ms": step_ms,
-                        "state": state,
-                        "cached_before": left,
-                        "examples_per_s": count / seconds,
-                        "target_gb_per_s": count * example_bytes / seconds / 1e9,
-                    }
-                    results["passes"].append(row)
-                    cached = "" if left is None else f" (cached before: {100 * left:.1f}%)"
-                    print(
-                        f"{label}, step {step_ms:g} ms, {state}{cached}: "
-                        f"{row['examples_per_s']:.1f} examples/s, "
-                        f"{row['target_gb_per_s']:.2f} GB/s of targets",
-                        flush=True,
-                    )
+        if "loader" in args.parts:
+            loader_figures(args, root, results)
     finally:
         if args.keep or args.store:
             print(f"store kept: {root / 'store'}")
@@ -232,6 +243,55 @@ def main() -> None:
             shutil.rmtree(root, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
+
+
+def loader_figures(args: argparse.Namespace, root: Path, results: dict) -> None:
+    """The sequential read ceiling and every reader of :data:`MODES`, cold and warm."""
+    start = time.perf_counter()
+    store = args.store or write_store(root / "store", args.windows, args.tracks)
+    args.windows, args.tracks = np.load(store / "targets.npy", mmap_mode="r").shape[::2]
+    example_bytes = BINS * args.tracks * 2
+    results.update(windows=args.windows, tracks=args.tracks)
+    results["target_mib_per_example"] = example_bytes / 2**20
+    size = (store / "targets.npy").stat().st_size
+    print(
+        f"store: {args.windows} examples × {example_bytes / 2**20:.1f} MiB of targets "
+        f"({size / 1e9:.2f} GB) written in {time.perf_counter() - start:.0f} s; "
+        f"{os.cpu_count()} cores"
+    )
+    for state in ("cold", "warm"):
+        left = evict(store) if state == "cold" else None
+        seconds = sequential_read(store / "targets.npy")
+        row = {"what": "sequential read", "state": state, "cached_before": left}
+        row["gb_per_s"] = size / seconds / 1e9
+        results["passes"].append(row)
+        print(f"sequential read of targets.npy, {state}: {row['gb_per_s']:.2f} GB/s")
+    modes = dict(MODES)
+    for w in (int(w) for w in args.workers.split(",") if w.strip()):
+        modes[f"{w} worker processes (shared memory)"] = (SplitDataset, w, 0)
+    for step_ms in (float(t) for t in args.step_ms.split(",")):
+        for label, mode in modes.items():
+            for state in ("cold", "warm"):
+                left = evict(store) if state == "cold" else None
+                if state == "warm":  # the page cache holds the whole store
+                    sequential_read(store / "targets.npy")
+                seconds, count = loader_pass(store, mode, args.batch, args.batches, step_ms)
+                row = {
+                    "what": label,
+                    "step_ms": step_ms,
+                    "state": state,
+                    "cached_before": left,
+                    "examples_per_s": count / seconds,
+                    "target_gb_per_s": count * example_bytes / seconds / 1e9,
+                }
+                results["passes"].append(row)
+                cached = "" if left is None else f" (cached before: {100 * left:.1f}%)"
+                print(
+                    f"{label}, step {step_ms:g} ms, {state}{cached}: "
+                    f"{row['examples_per_s']:.1f} examples/s, "
+                    f"{row['target_gb_per_s']:.2f} GB/s of targets",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ pub mod augment;
 pub mod bigwig;
 pub mod bigwig_file;
 pub mod bigwig_sweep;
+pub mod codec;
 pub mod dna;
 pub mod error;
 pub mod genome;

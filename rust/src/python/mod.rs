@@ -10,6 +10,7 @@ use crate::Error;
 mod augment;
 mod bigwig;
 mod chroms;
+mod codec;
 mod dna;
 mod genome;
 mod signal;
@@ -41,6 +42,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     augment::register(m)?;
     bigwig::register(m)?;
     chroms::register(m)?;
+    codec::register(m)?;
     dna::register(m)?;
     genome::register(m)?;
     signal::register(m)?;

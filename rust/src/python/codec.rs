@@ -1,0 +1,53 @@
+//! Bindings of [`crate::codec`].
+
+use numpy::{
+    PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2, PyUntypedArrayMethods,
+};
+use pyo3::prelude::*;
+
+use super::contiguous;
+use crate::codec;
+
+/// Compressed bytes and row offsets, as numpy arrays.
+type Compressed<'py> = (Bound<'py, PyArray1<u8>>, Bound<'py, PyArray1<u64>>);
+
+/// Compress each row of `values` (`(rows, row_len)` 2-byte values, e.g. float16 viewed as
+/// uint16) on its own at deflate `level`; returns `(blob, offsets)`.
+#[pyfunction]
+fn compress_rows<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray2<'py, u16>,
+    level: i32,
+) -> PyResult<Compressed<'py>> {
+    let row_len = values.shape()[1];
+    let data = contiguous(values.as_slice(), "values")?;
+    let (blob, offsets) = py.detach(|| codec::compress_rows(data, row_len, level))?;
+    Ok((
+        PyArray1::from_vec(py, blob),
+        PyArray1::from_vec(py, offsets),
+    ))
+}
+
+/// Decode rows `rows` of `(blob, offsets)` into `out` (`(len(rows), row_len)` uint16).
+#[pyfunction]
+fn decompress_rows(
+    py: Python<'_>,
+    blob: PyReadonlyArray1<'_, u8>,
+    offsets: PyReadonlyArray1<'_, u64>,
+    rows: PyReadonlyArray1<'_, u64>,
+    mut out: PyReadwriteArray2<'_, u16>,
+) -> PyResult<()> {
+    let row_len = out.shape()[1];
+    let blob = contiguous(blob.as_slice(), "blob")?;
+    let offsets = contiguous(offsets.as_slice(), "offsets")?;
+    let rows = contiguous(rows.as_slice(), "rows")?;
+    let out = contiguous(out.as_slice_mut(), "out")?;
+    py.detach(|| codec::decompress_rows(blob, offsets, rows, row_len, out))?;
+    Ok(())
+}
+
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(compress_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(decompress_rows, m)?)?;
+    Ok(())
+}

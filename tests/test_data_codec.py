@@ -1,0 +1,35 @@
+"""The native row codec: float16 rows compressed one by one, any of them decoded alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crossreg import _native
+
+
+def test_rows_decode_to_the_exact_float16_values_in_any_order():
+    rng = np.random.default_rng(3)
+    values = rng.gamma(2.0, 3.0, (6, 40, 50)) * (rng.random((6, 40, 50)) < 0.2)
+    values = values.astype(np.float16)
+    values[2, 0, :3] = [np.inf, -0.0, 65504]
+    rows = values.view(np.uint16).reshape(6, -1)
+    blob, offsets = _native.compress_rows(rows, 6)
+    assert offsets.tolist()[0] == 0 and offsets.tolist()[-1] == blob.size and offsets.size == 7
+    assert blob.nbytes < rows.nbytes / 2  # 80% zeros
+    wanted = np.array([5, 2, 2, 0], dtype=np.uint64)
+    out = np.empty((4, rows.shape[1]), dtype=np.uint16)
+    _native.decompress_rows(blob, offsets, wanted, out)
+    np.testing.assert_array_equal(out.view(np.float16).reshape(4, 40, 50), values[[5, 2, 2, 0]])
+
+
+def test_bad_rows_and_data_are_refused():
+    rows = np.ones((3, 10), dtype=np.uint16)
+    blob, offsets = _native.compress_rows(rows, 1)
+    out = np.empty((1, 10), dtype=np.uint16)
+    with pytest.raises(ValueError, match="row 3 is not among the 3 rows"):
+        _native.decompress_rows(blob, offsets, np.array([3], np.uint64), out)
+    with pytest.raises(ValueError, match=r"does not decode|past the end"):
+        _native.decompress_rows(blob[:-2], offsets, np.array([2], np.uint64), out)
+    with pytest.raises(ValueError, match="level 13 is not in 0-12"):
+        _native.compress_rows(rows, 13)
