@@ -395,6 +395,12 @@ impl<'a> BlockReader<'a> {
                 }
             };
             match kind {
+                1 if !swap => {
+                    for r in body.chunks_exact(12) {
+                        let le = |i: usize| u32::from_le_bytes(r[i..i + 4].try_into().unwrap());
+                        sink.record(u64::from(le(0)), u64::from(le(4)), f32::from_bits(le(8)));
+                    }
+                }
                 1 => {
                     for r in body.chunks_exact(12) {
                         let (s, e) = (word(r, 0), word(r, 4));

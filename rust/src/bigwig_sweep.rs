@@ -13,15 +13,15 @@ use crate::bigwig::SumStat;
 use crate::bigwig_file::{BigWigFile, Block, BlockReader, Records};
 use crate::Result;
 
-/// Pooling target: the rows of windows sorted by start, all `bins × pool` bp long.
-struct Sink<'a> {
+/// Pooling target: the rows of windows sorted by start, all `bins × pool` bp long;
+/// `MAX` pools by maximum, else by sum.
+struct Sink<'a, const MAX: bool> {
     starts: &'a [u64],
     bins: usize,
     pool: usize,
     /// `log2(pool)` when `pool` is a power of two: a shift instead of a division.
     shift: Option<u32>,
     span: u64,
-    max: bool,
     out: &'a mut [f32],
     /// First window that may still meet the next interval.
     lo: usize,
@@ -29,7 +29,7 @@ struct Sink<'a> {
     last: u64,
 }
 
-impl Sink<'_> {
+impl<const MAX: bool> Sink<'_, MAX> {
     /// Pool the interval `[a, b)` of value `v > 0` into every window it meets.
     #[inline]
     fn add(&mut self, a: u64, b: u64, v: f32) {
@@ -56,17 +56,25 @@ impl Sink<'_> {
                 None => (x0 / pool, (x1 - 1) / pool),
             };
             let out = &mut *self.out;
-            if b0 == b1 {
+            if x1 - x0 <= pool && b0 + 1 < bins {
+                // at most two bins, written without a data-dependent branch (the second
+                // gets nothing when the piece ends in the first)
+                let edge = (b0 + 1) * pool;
+                let (first, second) = (edge.min(x1) - x0, x1.saturating_sub(edge));
                 let at = row_at + b0;
-                if self.max {
+                if MAX {
                     out[at] = out[at].max(v);
+                    out[at + 1] = out[at + 1].max(if second > 0 { v } else { 0.0 });
                 } else {
-                    out[at] += v * (x1 - x0) as f32;
+                    out[at] += v * first as f32;
+                    out[at + 1] += v * second as f32;
                 }
-            } else if self.max {
+            } else if MAX {
                 for r in &mut out[row_at + b0..=row_at + b1] {
                     *r = r.max(v);
                 }
+            } else if b0 == b1 {
+                out[row_at + b0] += v * (x1 - x0) as f32;
             } else {
                 out[row_at + b0] += v * ((b0 + 1) * pool - x0) as f32;
                 let full = v * pool as f32;
@@ -103,7 +111,7 @@ impl Sink<'_> {
                 let stop = ((bin + 1) * pool).min(x1);
                 let from = (s + x as u64 - a) as usize * 4;
                 let chunk = &values[from..from + (stop - x) * 4];
-                if self.max {
+                if MAX {
                     row[bin] = row[bin].max(lane_max(chunk));
                 } else {
                     row[bin] += lane_sum(chunk);
@@ -161,12 +169,12 @@ fn lane_max(bytes: &[u8]) -> f32 {
 }
 
 /// One file's records, cut at the chromosome's length, into the sink.
-struct Clamped<'s, 'a> {
-    sink: &'s mut Sink<'a>,
+struct Clamped<'s, 'a, const MAX: bool> {
+    sink: &'s mut Sink<'a, MAX>,
     length: u64,
 }
 
-impl Records for Clamped<'_, '_> {
+impl<const MAX: bool> Records for Clamped<'_, '_, MAX> {
     #[inline]
     fn record(&mut self, start: u64, end: u64, value: f32) {
         if value > 0.0 {
@@ -201,7 +209,11 @@ impl Records for Collected<'_> {
 }
 
 /// The blocks of `file` on chromosome `chrom_id` that some window of `sink` meets.
-fn window_blocks(file: &BigWigFile, chrom_id: u32, sink: &Sink<'_>) -> Result<Vec<Block>> {
+fn window_blocks<const MAX: bool>(
+    file: &BigWigFile,
+    chrom_id: u32,
+    sink: &Sink<'_, MAX>,
+) -> Result<Vec<Block>> {
     let (first, last) = match (sink.starts.first(), sink.starts.last()) {
         (Some(&f), Some(&l)) => (f, l + sink.span),
         _ => return Ok(Vec::new()),
@@ -230,29 +242,32 @@ pub fn pool_chrom(
     if present.is_empty() {
         return Ok(false);
     }
-    let mut sink = Sink {
-        starts,
-        bins,
-        pool,
-        shift: pool.is_power_of_two().then(|| pool.trailing_zeros()),
-        span: (bins * pool) as u64,
-        max: stat == SumStat::Max,
-        out,
-        lo: 0,
-        last: 0,
-    };
-    if let [(file, id, length)] = present[..] {
-        let mut reader = BlockReader::new(file);
-        let blocks = window_blocks(file, id, &sink)?;
-        let mut clamped = Clamped {
-            sink: &mut sink,
-            length,
+    let shift = pool.is_power_of_two().then(|| pool.trailing_zeros());
+    let span = (bins * pool) as u64;
+    if stat == SumStat::Max {
+        let mut sink = Sink::<true> {
+            starts,
+            bins,
+            pool,
+            shift,
+            span,
+            out: &mut *out,
+            lo: 0,
+            last: 0,
         };
-        for block in blocks {
-            reader.for_each_record(&block, id, &mut clamped)?;
-        }
+        sweep(&present, &mut sink)?;
     } else {
-        merge_replicates(&present, &mut sink)?;
+        let mut sink = Sink::<false> {
+            starts,
+            bins,
+            pool,
+            shift,
+            span,
+            out: &mut *out,
+            lo: 0,
+            last: 0,
+        };
+        sweep(&present, &mut sink)?;
     }
     let pool_f = pool as f32;
     let finish: fn(f32, f32) -> f32 = match stat {
@@ -262,9 +277,28 @@ pub fn pool_chrom(
         SumStat::MeanSqrt => |x, p| (1.0 + x / p).sqrt() - 1.0,
     };
     if !matches!(stat, SumStat::Sum | SumStat::Max) {
-        sink.out.iter_mut().for_each(|x| *x = finish(*x, pool_f));
+        out.iter_mut().for_each(|x| *x = finish(*x, pool_f));
     }
     Ok(true)
+}
+
+/// Pool the records of the files having the chromosome: one file's straight into the
+/// sink, several merged into their per-base mean first.
+fn sweep<const MAX: bool>(
+    present: &[(&BigWigFile, u32, u64)],
+    sink: &mut Sink<'_, MAX>,
+) -> Result<()> {
+    if let [(file, id, length)] = present[..] {
+        let mut reader = BlockReader::new(file);
+        let blocks = window_blocks(file, id, sink)?;
+        let mut clamped = Clamped { sink, length };
+        for block in blocks {
+            reader.for_each_record(&block, id, &mut clamped)?;
+        }
+        Ok(())
+    } else {
+        merge_replicates(present, sink)
+    }
 }
 
 /// The positive intervals of one replicate, block by block, as a pull iterator.
@@ -300,7 +334,10 @@ impl Cursor<'_> {
 
 /// Pool the per-base mean of several replicates: the sweep cuts the chromosome where any
 /// replicate's interval starts or ends and pools each piece with its mean value.
-fn merge_replicates(present: &[(&BigWigFile, u32, u64)], sink: &mut Sink<'_>) -> Result<()> {
+fn merge_replicates<const MAX: bool>(
+    present: &[(&BigWigFile, u32, u64)],
+    sink: &mut Sink<'_, MAX>,
+) -> Result<()> {
     let mut cursors = present
         .iter()
         .map(|&(file, id, length)| {
