@@ -82,6 +82,10 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
           "--targets", "CHIP", *o], "--targets 'CHIP' selects no track"),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
           "--gtf", nope, *o], f"--gtf {nope}: no such"),
+        (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
+          "--stats", "SAD,logSDA", *o], "unknown SAD statistic logSDA; choose among SAD,"),
+        (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
+          "--indel", "right", *o], "unknown indel rule 'right'; choose among left, realign"),
         (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", nope, *o],
          f"--bed {nope}: no such"),
         (["ism", "--model", model, "--genome", "mouse", "--fasta", nope, "--vcf", vcf, *o],
@@ -146,3 +150,10 @@ def test_bad_arguments_fail_before_torch_is_imported(inputs, tmp_path):
         assert got["rc"] == 1 and message in got["log"], (argv, got)
         assert got["torch"] is False, f"crossreg {' '.join(argv)} imported torch"
     assert "Traceback" not in run.stderr
+
+
+def test_the_statistic_names_checked_without_torch_are_those_computed():
+    from crossreg.variants.sad_names import STAT_NAMES
+    from crossreg.variants.sad_stats import STATS
+
+    assert tuple(STATS) == STAT_NAMES

@@ -12,6 +12,7 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
+from crossreg.variants.sad_names import check_indel_rule, parse_stats
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
 
@@ -111,10 +112,10 @@ def run(args: argparse.Namespace) -> int:
     require_output(args)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
-    from crossreg.variants.sad import write_sad
-    from crossreg.variants.sad_stats import parse_stats
-
     stats = parse_stats(args.stats)
+    check_indel_rule(args.indel)
+    from crossreg.variants.sad import write_sad
+
     result = write_sad(
         args.model,
         args.fasta,

@@ -33,14 +33,8 @@ from collections.abc import Sequence
 
 import torch
 
-INDEL_RULES = ("left", "realign")
-
-
-def check_indel_rule(rule: str) -> str:
-    """`rule` when it is one of :data:`INDEL_RULES`; otherwise a ValueError naming them."""
-    if rule not in INDEL_RULES:
-        raise ValueError(f"unknown indel rule {rule!r}; choose among {', '.join(INDEL_RULES)}")
-    return rule
+from crossreg.variants.sad_names import INDEL_RULES as INDEL_RULES
+from crossreg.variants.sad_names import check_indel_rule as check_indel_rule
 
 
 def _taps(

@@ -22,11 +22,14 @@ Definitions (Basenji's ``write_snp_len``; ``log`` is ``log2(p + 1)``, ``sqrt`` i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 import torch
+
+from crossreg.variants.sad_names import check_stats as check_stats
+from crossreg.variants.sad_names import parse_stats as parse_stats
 
 # Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
 # 0.10-0.89 by 0.01, 0.900-0.999 by 0.001
@@ -131,22 +134,6 @@ STATS: dict[str, Stat] = {
     "ALT": lambda ref, alt: alt,
 }
 PROFILE_STATS = ("REF", "ALT")  # (alleles, bins, tracks), no percentiles (as Basenji)
-
-
-def check_stats(names: Iterable[str]) -> tuple[str, ...]:
-    """The requested statistics in order, without repeats; an unknown name stops with the
-    list of known ones."""
-    chosen = tuple(dict.fromkeys(names))
-    unknown = [name for name in chosen if name not in STATS]
-    if unknown or not chosen:
-        what = f"unknown SAD statistic {', '.join(unknown)}" if unknown else "no SAD statistic"
-        raise ValueError(f"{what}; choose among {','.join(STATS)}")
-    return chosen
-
-
-def parse_stats(text: str) -> tuple[str, ...]:
-    """``"SAD,logD2"`` → ``("SAD", "logD2")``, checked."""
-    return check_stats(name.strip() for name in text.split(",") if name.strip())
 
 
 def compute_stats(
