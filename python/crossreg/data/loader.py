@@ -21,6 +21,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import sys
+import threading
 import types
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -114,6 +115,7 @@ class SplitDataset(Dataset):
         self._length = len(store.sequences(split))
         self._offset = store.splits[split]["offset"]
         self._files: dict[str, NpyRows] = {}
+        self._opening = threading.Lock()
         self.pin_memory = False  # batches read into page-locked memory (set by make_loader)
 
     def __getstate__(self) -> dict:
@@ -121,14 +123,20 @@ class SplitDataset(Dataset):
         state = self.__dict__.copy()
         state["_store"] = None
         state["_files"] = {}
+        del state["_opening"]
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._opening = threading.Lock()
 
     def _rows(self, name: str, idx: npt.NDArray[np.int64]) -> torch.Tensor:
         """Rows `idx` of this split from the store's ``name.npy``, one read per row; in a
         DataLoader worker, straight into shared memory (the batch then goes to the main
         process without another copy)."""
-        if name not in self._files:
-            self._files[name] = NpyRows(self.path / f"{name}.npy")
+        with self._opening:  # read-ahead threads share the open files
+            if name not in self._files:
+                self._files[name] = NpyRows(self.path / f"{name}.npy")
         rows = self._files[name]
         shape = (len(idx), *rows.shape[1:])
         dtype = torch.from_numpy(np.empty(0, rows.dtype)).dtype

@@ -59,9 +59,12 @@ class NpyRows:
 
     def close(self) -> None:
         """Close the file (idempotent)."""
-        if self._fd >= 0:
+        if getattr(self, "_fd", -1) >= 0:
             os.close(self._fd)
             self._fd = -1
+
+    def __del__(self) -> None:
+        self.close()
 
     def write(self, start: int, rows: npt.NDArray) -> None:
         """Write `rows` (``(k, *shape[1:])``) at rows ``start .. start + k``."""
