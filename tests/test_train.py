@@ -118,6 +118,9 @@ def test_two_processes_take_the_same_steps_as_one(tmp_path, stores):
     two += ["-m", "crossreg", "-q", *common, "--out", str(tmp_path / "two")]
     result = subprocess.run(two, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
+    # metrics.csv logs the global batch's training loss, not rank 0's share of it
+    for one, two in zip(metric_rows(tmp_path / "one"), metric_rows(tmp_path / "two"), strict=True):
+        assert float(two["train_loss"]) == pytest.approx(float(one["train_loss"]), rel=1e-4)
     a = load_file(str(tmp_path / "one" / "last" / "model.safetensors"))
     b = load_file(str(tmp_path / "two" / "last" / "model.safetensors"))
     for key in a:

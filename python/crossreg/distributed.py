@@ -96,6 +96,15 @@ def shard(batch: torch.Tensor) -> torch.Tensor:
     return batch[rank() * size : (rank() + 1) * size]
 
 
+def mean_over_processes(tensor: torch.Tensor) -> torch.Tensor:
+    """Mean of `tensor` over processes (not differentiable; `tensor` itself in one)."""
+    if world_size() == 1:
+        return tensor
+    total = tensor.detach().clone()
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return total / world_size()
+
+
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     """Sum of `tensor` over processes, differentiable (gradients flow back to every process)."""
     if world_size() == 1:

@@ -417,6 +417,9 @@ class Trainer:
                 if step % LOSS_EVERY == 1 or step == len(order):
                     figures["loss"] = float(loss_sums.sum()) / step  # the epoch's mean so far
                 meter.update(1, **figures)
+        # each process's loss is its share's mean; the global batch's is their mean (one
+        # collective per epoch)
+        loss_sums = distributed.mean_over_processes(loss_sums)
         means = (loss_sums / torch.tensor(steps, device=self.device).clamp_min(1)).tolist()
         return {g.name: (n, m) for g, n, m in zip(genomes, steps, means, strict=True)}
 
