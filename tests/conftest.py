@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossreg.cli import setup_logging
+from crossreg.logs import setup_logging
 
 DATA = Path(__file__).parent / "data"
 

@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "plots": 0,
     "progress": 0,
     "runlog": 0,
+    "logs": 0,
     "memory": 0,
     "synth": 1,
     "split": 1,

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from crossreg import __version__
 from crossreg.errors import CommandError
+from crossreg.logs import setup_logging
 from crossreg.memory import tune_malloc
 from crossreg.runlog import output_folder, record_run
 
@@ -81,17 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser
-
-
-def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
-    """Configure the ``crossreg`` logger once: messages to stderr with a timestamp."""
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
-        log.addHandler(handler)
-        log.propagate = False
-    log.setLevel(level)
 
 
 def missing_file_message(args: argparse.Namespace, err: FileNotFoundError) -> str:

@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from crossreg.logs import setup_logging
 from crossreg.progress import MODE_VARIABLE
 from crossreg.train.trainer import TrainOptions, train
 
@@ -58,8 +59,6 @@ def _train_group(
 ) -> list[RunTime]:
     """In a worker process: set the threads and logging, then train each run in turn."""
     import torch
-
-    from crossreg.cli import setup_logging
 
     torch.set_num_threads(threads)
     if os.environ.get(MODE_VARIABLE, "").strip().lower() != "off":
