@@ -677,7 +677,8 @@ def _genome_summary(
 
 
 def _fmt(value: float | None) -> str:
-    """A correlation for the summary table (``n/a`` when it could not be computed)."""
+    """A correlation for the summary table (``n/a`` when it could not be computed; the
+    transfer rows then say why)."""
     return "n/a" if value is None else f"{value:.3f}"
 
 
@@ -715,6 +716,11 @@ def format_summary(summary: dict) -> str:
                     f"{key.replace('_', ' '):22s} {assay:6s} {t['pairs']:5d} {sites:6d} "
                     f"{_fmt(t['raw_r']):>7s} {_fmt(t['normalised_r_matched']):>14s} "
                     f"{_fmt(t['normalised_r_unmatched']):>16s}"
+                    + (
+                        f"  (normalised: {t['normalised_r_note']})"
+                        if "normalised_r_note" in t
+                        else ""
+                    )
                 )
     lines.append("")
     lines.append("planted variant effects, SAD of the joint model (--rc), tracks matched by assay")
