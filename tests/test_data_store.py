@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from crossreg.cli import main
-from crossreg.data import BuildOptions, DataStore, Layout, build_dataset
+from crossreg.data import BuildOptions, DataStore, Layout, SplitDataset, build_dataset
 from crossreg.data.plan import TrackShard
 from crossreg.data.shards import merge_shards
 from crossreg.data.store import build_shard
@@ -230,6 +231,48 @@ def test_track_shards_on_the_command_line(inputs, store, tmp_path):
     for text in ("2/2", "1", "a/b"):
         with pytest.raises(ValueError, match=f"--tracks '{text}'"):
             TrackShard.parse(text)
+
+
+def test_compressed_targets_read_back_as_the_plain_store_s(inputs, store, tmp_path):
+    out = tmp_path / "packed"
+    assert main(cli_args(inputs, out, "--compress-targets", "1")) == 0
+    packed = DataStore(out)
+    assert packed.compressed and not store.compressed
+    assert not (out / "targets.npy").exists() and (out / "targets.rows").exists()
+    assert (out / "targets.rows").stat().st_size < (store.path / "targets.npy").stat().st_size
+    for name in ("sequences.npy", "masked.npy", "sequences.bed", "regions.bed", "targets.txt"):
+        assert (out / name).read_bytes() == (store.path / name).read_bytes()
+    rng = np.random.default_rng(0)
+    for split in store.splits:
+        plain, rows = store.targets(split), packed.targets(split)
+        assert rows.shape == plain.shape and len(rows) == len(plain)
+        np.testing.assert_array_equal(np.asarray(rows), plain)
+        np.testing.assert_array_equal(rows[1:4], plain[1:4])
+        np.testing.assert_array_equal(rows[-1], plain[-1])
+        pick = rng.integers(0, len(plain), 7)
+        np.testing.assert_array_equal(rows[pick], plain[pick])
+        bins = rng.integers(0, plain.shape[1], 7)
+        np.testing.assert_array_equal(rows[pick, bins], plain[pick, bins])
+        np.testing.assert_array_equal(rows[2:5, 3, 1:3], plain[2:5, 3, 1:3])
+        with pytest.raises(IndexError, match="within"):
+            rows[[len(plain)]]
+        kw = {"augment_rc": True, "augment_shift": 3, "seed": 2, "sequence": "codes"}
+        a, b = SplitDataset(store, split, **kw), SplitDataset(packed, split, **kw)
+        keys = np.arange(len(a))[::-1]
+        for key in ("sequence", "targets", "rc", "shift"):
+            assert torch.equal(a[keys][key], b[keys][key])
+    # shards of a compressed build merge into the same bytes as the one build
+    shards = [tmp_path / f"s{i}" for i in range(2)]
+    for i, shard in enumerate(shards):
+        assert main(cli_args(inputs, shard, "--compress-targets", "1", "--tracks", f"{i}/2")) == 0
+    assert (shards[0] / "targets.npy").exists()  # shards hold plain targets
+    assert main(["-q", "data-merge", "--out", str(tmp_path / "merged"), *map(str, shards)]) == 0
+    assert files_of(tmp_path / "merged") == files_of(out)
+    with pytest.raises(ValueError, match="--compress-targets 13: the deflate level is 0 to 12"):
+        build_dataset(
+            tmp_path / "bad", fasta=inputs["fasta"], targets=inputs["targets"],
+            options=BuildOptions(genome="x", layout=LAYOUT, compress_targets=13),
+        )  # fmt: skip
 
 
 def test_an_interrupted_build_leaves_no_finished_looking_store(inputs, tmp_path, monkeypatch):

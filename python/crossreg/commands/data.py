@@ -102,6 +102,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: warn and mask those bins with the track's fill value)",
     )
     run_group.add_argument(
+        "--compress-targets",
+        type=int,
+        metavar="LEVEL",
+        help="store the targets compressed, each window on its own (byte shuffle + deflate "
+        "at LEVEL 0-12; 1 is fast): for stores larger than the page cache, read from disk",
+    )
+    run_group.add_argument(
         "--tracks",
         metavar="I/N",
         help="build only the I-th (from 0) of N contiguous shares of the targets table's "
@@ -127,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         memory_gb=args.memory_gb,
         overwrite=args.overwrite,
         strict=args.strict,
+        compress_targets=args.compress_targets,
     )
     inputs = {
         "fasta": args.fasta,

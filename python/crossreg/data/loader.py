@@ -36,6 +36,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from crossreg import _native
+from crossreg.data.compressed import CompressedRows
 from crossreg.data.npy import NpyRows
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
@@ -114,7 +115,7 @@ class SplitDataset(Dataset):
         self._store: DataStore | None = store
         self._length = len(store.sequences(split))
         self._offset = store.splits[split]["offset"]
-        self._files: dict[str, NpyRows] = {}
+        self._files: dict[str, NpyRows | CompressedRows] = {}
         self._opening = threading.Lock()
         self.pin_memory = False  # batches read into page-locked memory (set by make_loader)
 
@@ -136,14 +137,22 @@ class SplitDataset(Dataset):
         process without another copy)."""
         with self._opening:  # read-ahead threads share the open files
             if name not in self._files:
-                self._files[name] = NpyRows(self.path / f"{name}.npy")
+                compressed = name == "targets" and self.store.compressed
+                self._files[name] = (
+                    self.store.targets(self.split)
+                    if compressed
+                    else NpyRows(self.path / f"{name}.npy")
+                )
         rows = self._files[name]
         shape = (len(idx), *rows.shape[1:])
         dtype = torch.from_numpy(np.empty(0, rows.dtype)).dtype
         out = torch.empty(shape, dtype=dtype, pin_memory=self.pin_memory)
         if get_worker_info() is not None:
             out.share_memory_()
-        rows.take(self._offset + idx, threads=READ_THREADS, out=out.numpy())
+        if isinstance(rows, CompressedRows):  # decoded in parallel by the native core
+            rows.take(idx, out=out.numpy())
+        else:
+            rows.take(self._offset + idx, threads=READ_THREADS, out=out.numpy())
         return out
 
     @property

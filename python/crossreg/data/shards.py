@@ -5,7 +5,8 @@ genome-wide statistics (its 25th percentile fill value, means, clipped share) ar
 whole inside its shard and carried in the shard's ``shard.json``. The merge interleaves
 the shards' targets track-wise and writes the store one build would have written, byte
 for byte: the same ``targets.npy``, the same ``dataset.json``, and the window files of
-shard 0 (the other shards' must be identical).
+shard 0 (the other shards' must be identical). Shards of a build with compressed
+targets hold them plain; the merge compresses them as the one build does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from crossreg.data.compressed import compress_targets
 from crossreg.data.npy import NpyRows
 from crossreg.data.store import (
     FORMAT_VERSION,
@@ -122,6 +124,8 @@ def merge_shards(
                 if part.shape != (n, bins, tracks):
                     raise ValueError(f"{path} has shape {part.shape}, not {(n, bins, tracks)}")
         merge_track_chunks(work / "targets.npy", parts, n, bins, n_tracks, MERGE_BLOCK_BYTES)
+        if dataset["options"].get("compress_targets") is not None:
+            compress_targets(work, dataset["options"]["compress_targets"])
         tracks = [t for m in metas for t in m["dataset"]["tracks"]]
         write_json(work / METADATA, {**dataset, "tracks": tracks})
         finish_directory(work, out)

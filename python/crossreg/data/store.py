@@ -9,7 +9,9 @@ other split label, genomic order within a split; ``dataset.json`` gives each spl
 - ``sequences.bed``: chrom, start, end, split of each window (input region).
 - ``regions.bed``: the labelled regions that were tiled.
 - ``sequences.npy``: ``(windows, seq_length)`` uint8 ASCII codes, uppercase.
-- ``targets.npy``: ``(windows, bins, tracks)`` float16: one window is one contiguous read.
+- ``targets.npy``: ``(windows, bins, tracks)`` float16: one window is one contiguous read;
+  with ``--compress-targets``, ``targets.rows`` and ``targets.offsets.npy`` instead
+  (:mod:`crossreg.data.compressed`).
 - ``masked.npy``: ``(windows, bins)`` bool, bins overlapping the blacklist/unmappable BEDs.
 
 A build writes into ``.<name>.partial`` beside the destination and renames it when
@@ -40,6 +42,7 @@ from crossreg import __version__
 from crossreg.data import defaults
 from crossreg.data.bigwig import compute_targets, report_absent_chromosomes
 from crossreg.data.checks import check_inputs, check_numbers
+from crossreg.data.compressed import CompressedRows, compress_targets
 from crossreg.data.npy import NpyRows
 from crossreg.data.plan import Layout, Plan, SplitOptions, TrackShard, plan_windows
 from crossreg.genome import Genome
@@ -82,6 +85,8 @@ class BuildOptions:
     overwrite: bool = False
     #: A track whose BigWigs lack some of the genome's chromosomes is an error, not masked.
     strict: bool = False
+    #: Deflate level (0-12) of compressed targets (``targets.rows``); None: ``targets.npy``.
+    compress_targets: int | None = None
 
 
 def tracks_per_chunk(
@@ -305,6 +310,9 @@ def _build(
         max_unmappable=options.max_unmappable,
         fill_quantile=options.fill_quantile,
     )
+    level = options.compress_targets
+    if level is not None and not 0 <= level <= 12:
+        raise ValueError(f"--compress-targets {level}: the deflate level is 0 to 12 (1: fast)")
     check_destination(out, options.overwrite)
     inputs = check_inputs(
         fasta=fasta,
@@ -376,6 +384,7 @@ def _build(
                 "max_unmappable": options.max_unmappable,
                 "fill_quantile": options.fill_quantile,
                 "split": asdict(options.split) if regions is None else None,
+                "compress_targets": options.compress_targets,
             },
             "inputs": {
                 "fasta": str(Path(fasta).resolve()),
@@ -388,6 +397,8 @@ def _build(
             "tracks": stats,
         }
         if shard is None:
+            if options.compress_targets is not None:
+                compress_targets(work, options.compress_targets)
             write_json(work / METADATA, metadata)
         else:
             shard = {"index": shard.index, "count": shard.count}
@@ -479,6 +490,11 @@ class DataStore:
     def _targets(self) -> npt.NDArray[np.float16]:
         return np.load(self.path / "targets.npy", mmap_mode="r")
 
+    @property
+    def compressed(self) -> bool:
+        """Whether the targets are stored compressed (``crossreg data --compress-targets``)."""
+        return (self.metadata.get("options") or {}).get("compress_targets") is not None
+
     @cached_property
     def _masked(self) -> npt.NDArray[np.bool_]:
         return np.load(self.path / "masked.npy", mmap_mode="r")
@@ -493,8 +509,14 @@ class DataStore:
         """``(n, seq_length)`` uint8 ASCII codes of the split's windows (memory-mapped)."""
         return self._sequences[self._rows(split)]
 
-    def targets(self, split: str) -> npt.NDArray[np.float16]:
-        """``(n, target_length, num_targets)`` float16 targets (memory-mapped)."""
+    def targets(self, split: str) -> npt.NDArray[np.float16] | CompressedRows:
+        """``(n, target_length, num_targets)`` float16 targets (memory-mapped), or in a store
+        of compressed targets, a :class:`~crossreg.data.compressed.CompressedRows` that
+        decodes the windows it is indexed by."""
+        if self.compressed:
+            return CompressedRows(
+                self.path, self.target_length, self.num_targets, self._rows(split)
+            )
         return self._targets[self._rows(split)]
 
     def masked(self, split: str) -> npt.NDArray[np.bool_]:

@@ -1,0 +1,116 @@
+"""Compressed float16 targets: ``targets.rows`` holds each window's ``(bins, tracks)``
+values compressed on its own by the native row codec (byte shuffle + deflate,
+``rust/src/codec.rs``), ``targets.offsets.npy`` where each window's bytes start and the
+last ends. :class:`CompressedRows` reads them back like the memory-mapped
+``targets.npy`` of a plain store (``len``, ``shape``, indexing by window), decoding only
+the windows asked for, in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg import _native
+from crossreg.data.npy import NpyRows
+
+ROWS_FILE = "targets.rows"
+OFFSETS_FILE = "targets.offsets.npy"
+
+#: Windows compressed at once when a store's targets are compressed.
+_BLOCK_WINDOWS = 64
+
+
+def compress_targets(directory: Path, level: int) -> None:
+    """Replace ``directory/targets.npy`` with its compressed form (`level` 0-12), reading and
+    compressing :data:`_BLOCK_WINDOWS` windows at a time."""
+    source = directory / "targets.npy"
+    offsets = [np.zeros(1, dtype=np.uint64)]
+    with NpyRows(source) as rows, open(directory / ROWS_FILE, "wb") as out:
+        n = rows.shape[0]
+        total = 0
+        for a in range(0, n, _BLOCK_WINDOWS):
+            block = rows.read(a, min(a + _BLOCK_WINDOWS, n))
+            blob, bounds = _native.compress_rows(
+                block.view(np.uint16).reshape(len(block), -1), level
+            )
+            out.write(memoryview(blob))
+            offsets.append(bounds[1:] + np.uint64(total))
+            total += blob.size
+    np.save(directory / OFFSETS_FILE, np.concatenate(offsets))
+    source.unlink()
+
+
+class CompressedRows:
+    """Windows `rows` (a slice of step 1) of a compressed targets file, read like a
+    ``(windows, bins, tracks)`` float16 array: indexing by an int, a slice, an index array,
+    or a tuple whose first item is one of these (the rest indexes the decoded windows)
+    decodes the windows it names and returns a numpy array."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        bins: int,
+        tracks: int,
+        rows: slice | None = None,
+    ) -> None:
+        self.directory = Path(directory)
+        self._offsets = np.load(self.directory / OFFSETS_FILE)
+        count = len(self._offsets) - 1
+        start, stop, step = (rows or slice(None)).indices(count)
+        if step != 1:
+            raise ValueError("compressed targets are read by slices of step 1")
+        self._start, self._stop = start, max(start, stop)
+        self.bins, self.tracks = bins, tracks
+        self.dtype = np.dtype(np.float16)
+        size = (self.directory / ROWS_FILE).stat().st_size
+        self._blob = np.memmap(self.directory / ROWS_FILE, np.uint8, "r") if size else None
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(windows, bins, tracks)``."""
+        return (self._stop - self._start, self.bins, self.tracks)
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def take(self, rows: npt.ArrayLike, out: npt.NDArray[np.float16] | None = None) -> npt.NDArray:
+        """Windows `rows` (relative to this view) decoded into `out` or a new array."""
+        idx = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
+            raise IndexError(f"window indices must lie within [0, {len(self)})")
+        if out is None:
+            out = np.empty((idx.size, self.bins, self.tracks), dtype=np.float16)
+        if idx.size:
+            _native.decompress_rows(
+                self._blob,
+                self._offsets,
+                (idx + self._start).astype(np.uint64),
+                out.view(np.uint16).reshape(idx.size, -1),
+            )
+        return out
+
+    def __getitem__(self, key: Any) -> Any:
+        first, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        if isinstance(first, slice):
+            return self.take(np.arange(*first.indices(len(self))))[(slice(None), *rest)]
+        if np.ndim(first) == 0:
+            index = int(first)
+            index = index + len(self) if index < 0 else index
+            return self.take([index])[(0, *rest)]
+        wanted = np.asarray(first, dtype=np.int64)
+        wanted = np.where(wanted < 0, wanted + len(self), wanted)
+        unique, inverse = np.unique(wanted, return_inverse=True)
+        return self.take(unique)[(inverse.reshape(wanted.shape), *rest)]
+
+    def __array__(self, dtype: npt.DTypeLike = None, copy: bool | None = None) -> npt.NDArray:
+        values = self.take(np.arange(len(self)))
+        return values if dtype is None else values.astype(dtype)
+
+    def astype(self, dtype: npt.DTypeLike) -> npt.NDArray:
+        """All the windows decoded, as `dtype`."""
+        return np.asarray(self, dtype=dtype)
