@@ -88,10 +88,31 @@ def test_every_bad_row_is_listed_in_one_error(tmp_path):
         read_targets(table, check_files=True)
     text = str(caught.value)
     assert text.startswith(f"{table}: 4 problems in the targets table:")
-    for needle in (
+    needles = (
         ":2: track file",
         ":3: column 'clip' is 'lots'",
         ":4: identifier 'T0'",
         ":5: sum_stat 'median'",
-    ):
+    )
+    for needle in needles:
         assert needle in text, needle
+    # in line order: the missing file of line 2 (found after every row is read) comes first
+    assert sorted(needles, key=text.index) == list(needles)
+
+
+def test_problems_beyond_the_cap_are_counted_in_line_order(tmp_path):
+    from crossreg.io.targets import MAX_PROBLEMS, read_targets
+
+    header = "identifier\tfile\tclip\tscale\tsum_stat\tdescription"
+    # even rows: a missing file (found after reading); odd rows: a bad scale (found reading)
+    rows = [
+        f"T{i}\tt{i}.bw\t32\t{'x' if i % 2 else 2}\tsum\tDNASE:{i}" for i in range(MAX_PROBLEMS + 5)
+    ]
+    table = tmp_path / "targets.txt"
+    table.write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(ValueError) as caught:
+        read_targets(table, check_files=True)
+    listed = str(caught.value).splitlines()[1:]
+    lines = [int(entry.split(":")[1]) for entry in listed[:MAX_PROBLEMS]]
+    assert lines == list(range(2, MAX_PROBLEMS + 2))
+    assert listed[MAX_PROBLEMS].strip() == "... and 5 more"

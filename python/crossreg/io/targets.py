@@ -110,9 +110,9 @@ def read_targets(path: str | os.PathLike[str], *, check_files: bool = False) -> 
     """Read and check a targets table.
 
     Every row is checked before anything is raised: one ValueError lists every problem
-    (up to :data:`MAX_PROBLEMS`), each naming its line — a wrong number of fields, a bad
-    number, an unknown ``sum_stat``, a duplicate identifier and, with `check_files`, a
-    track file that does not exist.
+    in line order (up to :data:`MAX_PROBLEMS`), each naming its line — a wrong number of
+    fields, a bad number, an unknown ``sum_stat``, a duplicate identifier and, with
+    `check_files`, a track file that does not exist.
     """
     path = Path(path)
     with open(path, newline="") as handle:
@@ -131,7 +131,7 @@ def read_targets(path: str | os.PathLike[str], *, check_files: bool = False) -> 
     col = {name: i for i, name in enumerate(header)}
     targets: list[Target] = []
     lines: list[int] = []
-    problems: list[str] = []
+    found: list[tuple[int, str]] = []  # (line, problem)
     seen: dict[str, int] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -140,16 +140,20 @@ def read_targets(path: str | os.PathLike[str], *, check_files: bool = False) -> 
             targets.append(_parse_row(path, line, row, header, col, seen, len(targets)))
             lines.append(line)
         except ValueError as err:
-            problems.append(str(err))
+            found.append((line, str(err)))
     table = TargetsTable(path=path, targets=tuple(targets))
     if check_files:
         for line, target in zip(lines, table.targets, strict=True):
-            problems += [
-                f"{path}:{line}: track file {file} of '{target.identifier}' does not exist "
-                "(relative paths are relative to the table's folder)"
+            found += [
+                (
+                    line,
+                    f"{path}:{line}: track file {file} of '{target.identifier}' does not "
+                    "exist (relative paths are relative to the table's folder)",
+                )
                 for file in table.track_files(target)
                 if not file.exists()
             ]
+    problems = [problem for _, problem in sorted(found, key=lambda item: item[0])]
     if problems:
         shown = problems[:MAX_PROBLEMS]
         more = (
