@@ -101,9 +101,14 @@ def missing_file_message(args: argparse.Namespace, err: FileNotFoundError) -> st
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crossreg`` command."""
-    parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()  # imports every command's module: about a second
+        argv = list(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        setup_logging()
+        log.error("interrupted")
+        return 130
     setup_logging(args.verbose, args.quiet)
     tune_malloc()
     if getattr(args, "run", None) is None:  # no subcommand: a usage error, as argparse's
