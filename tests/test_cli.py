@@ -67,17 +67,19 @@ def test_a_mistyped_device_is_a_usage_error(capsys):
     from crossreg.cli import build_parser
 
     parser = build_parser()
-    base = ["evaluate", "--model", "m", "--data", "d", "--out", "o", "--device"]
-    for device in ("auto", "cpu", "cuda", "cuda:1", "mps"):
-        assert parser.parse_args([*base, device]).device == device
-    for device in ("cdua", "cuda:", "cuda:x", "gpu"):
-        try:
-            parser.parse_args([*base, device])
-        except SystemExit as stop:
-            assert stop.code == 2
-        else:
-            raise AssertionError(f"--device {device} was accepted")
-        assert f"unknown device '{device}'" in capsys.readouterr().err
+    evaluate = ["evaluate", "--model", "m", "--data", "d", "--out", "o", "--device"]
+    train = ["train", "--params", "p", "--data", "d", "--out", "o", "--device"]
+    for base in (evaluate, train):
+        for device in ("auto", "cpu", "cuda", "cuda:1", "mps"):
+            assert parser.parse_args([*base, device]).device == device
+        for device in ("cdua", "cuda:", "cuda:x", "gpu"):
+            try:
+                parser.parse_args([*base, device])
+            except SystemExit as stop:
+                assert stop.code == 2
+            else:
+                raise AssertionError(f"{base[0]} --device {device} was accepted")
+            assert f"unknown device '{device}'" in capsys.readouterr().err
 
 
 def test_a_cuda_device_the_machine_lacks_is_named():
@@ -91,3 +93,51 @@ def test_a_cuda_device_the_machine_lacks_is_named():
     assert inference_options(args("cpu")).device == "cpu"
     with pytest.raises(ValueError, match=r"--device cuda:99: this machine has .*CUDA device"):
         inference_options(args("cuda:99"))
+
+
+def test_an_interrupt_while_the_parser_is_built_is_one_line():
+    script = (
+        "import sys, crossreg.cli as cli\n"
+        "def build_parser():\n"
+        "    raise KeyboardInterrupt  # Ctrl-C while the commands' modules load\n"
+        "cli.build_parser = build_parser\n"
+        "sys.exit(cli.main(['train', '--help']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 130
+    assert result.stderr.strip().endswith("ERROR interrupted")
+    assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
+
+
+@pytest.mark.parametrize("finished_epoch", [True, False])
+def test_an_interrupted_training_says_whether_resume_can_continue(
+    tmp_path, monkeypatch, logs, finished_epoch
+):
+    import json
+
+    import crossreg.train.trainer
+    from tests.pipeline import small_params
+
+    store = tmp_path / "store"
+    store.mkdir()
+    splits = {"train": {"offset": 0, "count": 4}, "valid": {"offset": 4, "count": 2}}
+    meta = {"format": "crossreg-dataset", "format_version": 1, "genome": "dog", "splits": splits}
+    (store / "dataset.json").write_text(json.dumps(meta))
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(small_params({"dog": 2})))
+    out = tmp_path / "run"
+
+    def train(*args, **kwargs):  # an epoch finishes (or not), then Ctrl-C
+        if finished_epoch:
+            (out / "last").mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(crossreg.train.trainer, "train", train)
+    argv = ["train", "--params", str(params), "--data", str(store), "--out", str(out)]
+    assert main(argv) == 130
+    expected = (
+        "interrupted; rerun with --resume to continue from the last finished epoch"
+        if finished_epoch
+        else "interrupted; no epoch had finished, so there is nothing to resume; rerun to start"
+    )
+    assert [r.getMessage() for r in logs.records] == [expected]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT, WEIGHTS_NAME
+from tests.pipeline import small_params
 
 
 def _target(index: int, description: str) -> dict:
@@ -38,12 +39,15 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     config["targets"] = {"human": targets, "mouse": targets}
     (model / CONFIG_NAME).write_text(json.dumps(config))
     (model / WEIGHTS_NAME).write_bytes(b"")
-    store = root / "store"
-    store.mkdir()
-    splits = {"train": {"offset": 0, "count": 4}, "valid": {"offset": 4, "count": 0}}
-    meta = {"format": "crossreg-dataset", "format_version": 1, "genome": "dog", "splits": splits}
-    (store / "dataset.json").write_text(json.dumps(meta))
-    files = {"model": model, "store": store}
+    files = {"model": model}
+    for name, valid in (("store", 0), ("store_valid", 2)):  # without and with valid windows
+        files[name] = root / name
+        files[name].mkdir()
+        splits = {"train": {"offset": 0, "count": 4}, "valid": {"offset": 4, "count": valid}}
+        meta = {"format": "crossreg-dataset", "format_version": 1, "genome": "dog"}
+        (files[name] / "dataset.json").write_text(json.dumps({**meta, "splits": splits}))
+    files["params"] = root / "params.json"
+    files["params"].write_text(json.dumps(small_params({"dog": 2})))
     for name, text in {
         "fasta": ">chr1\nACGT\n",
         "vcf": "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t2\tv\tC\tG\n",
@@ -59,9 +63,23 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
     """(argv, the message it must log) of each command that runs a model, and of the
     commands whose inputs are NAME=FILE pairs or many files."""
     model, store, fasta, vcf, gtf = (str(f[k]) for k in ("model", "store", "fasta", "vcf", "gtf"))
+    params, good = str(f["params"]), str(f["store_valid"])
     nope = str(out / "nope")
     o = ["--out", str(out / "o")]
     return [
+        (["train", "--params", f"{nope}.json", "--data", good, *o],
+         f"--params {nope}.json: no such file"),
+        (["train", "--params", gtf, "--data", good, *o], f"{gtf}: not valid JSON"),
+        (["train", "--params", params, "--data", good, "--data", nope, *o],
+         f"--data {nope}: no such file"),
+        (["train", "--params", params, "--data", store, *o],
+         f"dataset {store} has no windows in valid; it has train (4 windows), valid (0"),
+        (["train", "--params", params, "--data", str(f["fasta"]), *o],
+         "not a finished crossreg dataset"),
+        (["train", "--params", params, "--data", good, "--out", f"{vcf}/run"],
+         f"--out {vcf}/run: cannot be written"),
+        (["train", "--params", params, "--data", good, "--resume", *o],
+         f"--resume: {out / 'o' / 'last'} does not exist"),
         (["evaluate", "--model", nope, "--data", store, *o], f"--model {nope}: no such file"),
         (["evaluate", "--model", model, "--data", nope, *o], f"--data {nope}: no such file"),
         (["evaluate", "--model", model, "--data", store, "--split", "tset", *o], "no split 'tset'"),

@@ -57,9 +57,12 @@ def check_tracks(info: CheckpointInfo, head: str, spec: str | None) -> None:
     select_targets(info.targets[head], spec)
 
 
-def open_store(path: Path, splits: Sequence[str], *, option: str = "--split") -> DataStore:
+def open_store(
+    path: Path, splits: Sequence[str], *, option: str | None = "--split", each: bool = False
+) -> DataStore:
     """The dataset store at `path` (existing), whose `splits` are all known and hold
-    windows between them."""
+    windows between them (with `each`, every one of them holds windows); `option` is the
+    option that named the splits, in messages (``None``: the command's own)."""
     from crossreg.data.store import DataStore
 
     if not path.exists():
@@ -68,7 +71,9 @@ def open_store(path: Path, splits: Sequence[str], *, option: str = "--split") ->
     counts = {name: split.get("count", 0) for name, split in store.splits.items()}
     have = ", ".join(f"{name} ({count} windows)" for name, count in counts.items())
     unknown = [split for split in splits if split not in counts]
-    if unknown or not any(counts.get(split, 0) for split in splits):
-        what = f"no split '{unknown[0]}'" if unknown else f"no windows in {', '.join(splits)}"
-        raise ValueError(f"{option} {','.join(splits)}: dataset {path} has {what}; it has {have}")
+    empty = [split for split in splits if not counts.get(split, 0)]
+    if unknown or len(empty) == len(splits) or (each and empty):
+        what = f"no split '{unknown[0]}'" if unknown else f"no windows in {', '.join(empty)}"
+        given = f"{option} {','.join(splits)}: " if option else ""
+        raise ValueError(f"{given}dataset {path} has {what}; it has {have}")
     return store

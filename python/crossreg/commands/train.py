@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossreg.commands.options import add_plot_arguments, plot_options
+from crossreg.commands.inputs import open_store, require_output, require_paths
+from crossreg.commands.options import add_plot_arguments, parse_device, plot_options
+from crossreg.errors import Interrupted
 
 if TYPE_CHECKING:
     from crossreg.train.trainer import TrainOptions
@@ -106,7 +108,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of initial weights, batch order and augmentation"
     )
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--device", type=parse_device, default="auto", help="auto, cpu, cuda or cuda:N"
+    )
     parser.add_argument(
         "--bf16",
         action=argparse.BooleanOptionalAction,
@@ -164,11 +168,42 @@ def report_outputs(out: Path, args: argparse.Namespace) -> None:
         print(f"TensorBoard events in {out / FOLDER} (tensorboard --logdir {out / FOLDER})")
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """What ``train`` can check before torch loads: the params file parses, each
+    ``--data`` store has train and valid windows, ``--out`` can be written and, with
+    ``--resume``, holds a ``last/`` checkpoint to continue from."""
+    from crossreg.model.params import load_params
+
+    require_paths(args, "params", "data")
+    require_output(args)
+    load_params(args.params)
+    for path in args.data:
+        open_store(path, ("train", "valid"), option=None, each=True)
+    if args.resume and not (args.out / "last").is_dir():
+        raise ValueError(
+            f"--resume: {args.out / 'last'} does not exist (no finished epoch to continue "
+            "from); run without --resume to start"
+        )
+
+
+def interrupted(out: Path) -> Interrupted:
+    """The interrupt of a training run into `out`: what ``--resume`` would continue from."""
+    if (out / "last").is_dir():
+        return Interrupted("rerun with --resume to continue from the last finished epoch")
+    return Interrupted("no epoch had finished, so there is nothing to resume; rerun to start")
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and report where the checkpoints are."""
+    check_inputs(args)
     from crossreg.train.trainer import train
 
     options = training_options(args)
-    out = train(args.params, args.data, args.out, options, resume=args.resume, **plot_options(args))
+    try:
+        out = train(
+            args.params, args.data, args.out, options, resume=args.resume, **plot_options(args)
+        )
+    except KeyboardInterrupt:
+        raise interrupted(args.out) from None
     report_outputs(out, args)
     return 0
