@@ -19,7 +19,8 @@ encoding and decoding speed.
 
     python benches/bench_loader.py [--dir DIR] [--windows 256] [--tracks 5313]
         [--batch 4] [--batches 40] [--workers 2] [--step-ms 0,25] [--keep | --store DIR]
-        [--parts loader,codec] [--codec-windows 16] [--codec-levels 1,6] [--json FILE]
+        [--kind sparse|dense] [--compressed LEVEL] [--parts loader,codec]
+        [--codec-windows 16] [--codec-levels 1,6] [--json FILE]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import numpy as np
 import torch
 
 from crossreg import _native
+from crossreg.data.compressed import compress_targets
 from crossreg.data.loader import SplitDataset, make_loader
 from crossreg.data.npy import NpyRows
 from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
@@ -46,8 +48,9 @@ SEQ_LENGTH, BINS = 131_072, 896
 BLOCK = 16 * 2**20
 
 
-def write_store(path: Path, windows: int, tracks: int, seed: int = 0) -> Path:
-    """A store of `windows` random examples in the layout ``crossreg data`` writes."""
+def write_store(path: Path, windows: int, tracks: int, kind: str, seed: int = 0) -> Path:
+    """A store of `windows` random examples (targets of :func:`synthetic_targets` `kind`)
+    in the layout ``crossreg data`` writes."""
     path.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     acgt = np.frombuffer(b"ACGT", np.uint8)
@@ -56,7 +59,7 @@ def write_store(path: Path, windows: int, tracks: int, seed: int = 0) -> Path:
     shape = (windows, BINS, tracks)
     with NpyRows(path / "targets.npy", "w", dtype=np.float16, shape=shape) as out:
         for a in range(windows):
-            out.write(a, rng.gamma(0.5, 2.0, (1, BINS, tracks)).astype(np.float16))
+            out.write(a, synthetic_targets(kind, 1, tracks, seed=seed * 1_000_003 + a))
     meta = {
         "format": STORE_FORMAT,
         "format_version": FORMAT_VERSION,
@@ -69,6 +72,7 @@ def write_store(path: Path, windows: int, tracks: int, seed: int = 0) -> Path:
         "num_windows": windows,
         "splits": {"train": {"offset": 0, "count": windows}},
         "tracks": [],
+        "options": {"compress_targets": None},
     }
     (path / METADATA).write_text(json.dumps(meta))
     return path
@@ -124,10 +128,25 @@ def codec_figures(tracks: int, windows: int, levels: list[int]) -> list[dict]:
     return rows
 
 
+def compressed_copy(store: Path, level: int) -> Path:
+    """`store` with its targets compressed at `level`, beside it (files hard-linked)."""
+    packed = store.with_name(f"{store.name}-level{level}")
+    if not packed.exists():
+        packed.mkdir()
+        for name in ("sequences.npy", "masked.npy", "targets.npy"):
+            os.link(store / name, packed / name)
+        compress_targets(packed, level)
+        meta = json.loads((store / METADATA).read_text())
+        meta["options"]["compress_targets"] = level
+        (packed / METADATA).write_text(json.dumps(meta))
+    return packed
+
+
 def evict(path: Path) -> float | None:
     """Drop `path`'s files from the page cache; the fraction still cached (fincore), if known."""
     cached = total = 0
-    for name in ("targets.npy", "sequences.npy"):
+    names = [n for n in ("targets.npy", "targets.rows", "sequences.npy") if (path / n).exists()]
+    for name in names:
         fd = os.open(path / name, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -223,6 +242,12 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--parts", default="loader,codec", help="what to measure")
+    parser.add_argument(
+        "--kind", default="sparse", choices=["dense", "sparse"], help="the store's targets"
+    )
+    parser.add_argument(
+        "--compressed", type=int, metavar="LEVEL", help="also read a compressed copy"
+    )
     parser.add_argument("--codec-windows", type=int, default=16)
     parser.add_argument("--codec-levels", default="1,6")
     args = parser.parse_args()
@@ -248,7 +273,7 @@ def main() -> None:
 def loader_figures(args: argparse.Namespace, root: Path, results: dict) -> None:
     """The sequential read ceiling and every reader of :data:`MODES`, cold and warm."""
     start = time.perf_counter()
-    store = args.store or write_store(root / "store", args.windows, args.tracks)
+    store = args.store or write_store(root / "store", args.windows, args.tracks, args.kind)
     args.windows, args.tracks = np.load(store / "targets.npy", mmap_mode="r").shape[::2]
     example_bytes = BINS * args.tracks * 2
     results.update(windows=args.windows, tracks=args.tracks)
@@ -266,16 +291,29 @@ def loader_figures(args: argparse.Namespace, root: Path, results: dict) -> None:
         row["gb_per_s"] = size / seconds / 1e9
         results["passes"].append(row)
         print(f"sequential read of targets.npy, {state}: {row['gb_per_s']:.2f} GB/s")
-    modes = dict(MODES)
+    modes = {label: (*mode, store) for label, mode in MODES.items()}
     for w in (int(w) for w in args.workers.split(",") if w.strip()):
-        modes[f"{w} worker processes (shared memory)"] = (SplitDataset, w, 0)
+        modes[f"{w} worker processes (shared memory)"] = (SplitDataset, w, 0, store)
+    if args.compressed is not None:
+        start = time.perf_counter()
+        packed = compressed_copy(store, args.compressed)
+        packed_size = (packed / "targets.rows").stat().st_size
+        results["compressed"] = {"level": args.compressed, "ratio": size / packed_size}
+        print(
+            f"compressed copy (level {args.compressed}): {packed_size / 1e9:.2f} GB, ratio "
+            f"{size / packed_size:.2f}, in {time.perf_counter() - start:.0f} s"
+        )
+        label = f"compressed store (level {args.compressed}), 2 batches read ahead"
+        modes[label] = (SplitDataset, 0, 2, packed)
     for step_ms in (float(t) for t in args.step_ms.split(",")):
-        for label, mode in modes.items():
+        for label, (*mode, path) in modes.items():
             for state in ("cold", "warm"):
-                left = evict(store) if state == "cold" else None
+                left = evict(path) if state == "cold" else None
                 if state == "warm":  # the page cache holds the whole store
-                    sequential_read(store / "targets.npy")
-                seconds, count = loader_pass(store, mode, args.batch, args.batches, step_ms)
+                    for name in ("targets.npy", "targets.rows"):
+                        if (path / name).exists():
+                            sequential_read(path / name)
+                seconds, count = loader_pass(path, mode, args.batch, args.batches, step_ms)
                 row = {
                     "what": label,
                     "step_ms": step_ms,
