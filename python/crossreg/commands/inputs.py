@@ -42,6 +42,17 @@ def require_output(args: argparse.Namespace, name: str = "out") -> None:
         )
 
 
+def require_suffix(args: argparse.Namespace, name: str, suffixes: Sequence[str]) -> None:
+    """The path of option `name` ends in one of `suffixes` (the formats it can be
+    written in)."""
+    path = Path(getattr(args, name))
+    if path.suffix not in suffixes:
+        option = f"--{name.replace('_', '-')}"
+        raise ValueError(
+            f"{option} {path}: the output must end in {' or '.join(suffixes)}; rename it"
+        )
+
+
 def model_head(
     args: argparse.Namespace, head: str | None, *, option: str = "--genome"
 ) -> tuple[CheckpointInfo, str]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import check_tracks, model_head, require_output, require_paths
+from crossreg.commands.inputs import (
+    check_tracks,
+    model_head,
+    require_output,
+    require_paths,
+    require_suffix,
+)
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -79,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Mutate, score and write the output file (and figures)."""
     require_paths(args, "model", "fasta", "vcf", "bed")
+    require_suffix(args, "out", [".h5"])
     require_output(args)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)

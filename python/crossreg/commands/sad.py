@@ -13,6 +13,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.variants.sad_names import check_indel_rule, parse_stats
+from crossreg.variants.shard import Shard
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
 
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     check_tracks(info, head, args.targets)
     stats = parse_stats(args.stats)
     check_indel_rule(args.indel)
+    shard = Shard.parse(args.shard) if args.shard is not None else None
     from crossreg.variants.sad import write_sad
 
     result = write_sad(
@@ -127,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         stats=stats,
         chunk_size=args.chunk_size,
         resume=args.resume,
-        shard=args.shard,
+        shard=shard,
         gtf=args.gtf,
         tracks=args.targets,
         cluster_bp=args.cluster_bp,

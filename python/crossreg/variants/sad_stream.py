@@ -42,38 +42,12 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.vcf import Variant, iter_vcf, require_chromosome
 from crossreg.variants.alleles import Allele, format_counts, scorable_alts, skip_reason
 from crossreg.variants.sad_stats import clip_float16
+from crossreg.variants.shard import Shard as Shard
 
 log = logging.getLogger("crossreg")
 
 DEFAULT_CHUNK_SIZE = 50_000
 CHUNK_NAME = "chunk-{:06d}"
-
-
-@dataclass(frozen=True)
-class Shard:
-    """Shard `index` (from 0) of `count` contiguous shares of a VCF's records."""
-
-    index: int
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        """``"i/n"`` → ``Shard(i, n)``, checked."""
-        left, sep, right = text.partition("/")
-        try:
-            index, count = int(left), int(right)
-        except ValueError:
-            raise ValueError(f"--shard '{text}': write it i/n, e.g. 0/4") from None
-        if not sep or count < 1 or not 0 <= index < count:
-            raise ValueError(f"--shard '{text}': need 0 <= i < n, e.g. 0/4")
-        return cls(index, count)
-
-    def bounds(self, records: int) -> tuple[int, int]:
-        """Records ``[i*N/n, (i+1)*N/n)`` of `records` scorable records."""
-        return self.index * records // self.count, (self.index + 1) * records // self.count
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
 
 
 def torchrun_shard() -> Shard | None:
