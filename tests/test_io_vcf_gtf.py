@@ -99,6 +99,19 @@ def test_basenji_tutorial_vcf_without_header_and_with_six_columns(tmp_path, logs
         read_vcf(_write(tmp_path / "d.vcf", "chr1\t5\t6\n"))
 
 
+def test_a_vcf_without_header_warns_once_per_sad_run(tmp_path, logs):
+    from crossreg.variants.sad_stream import kept_records, survey_vcf
+
+    fasta = _write(tmp_path / "g.fa", ">chr1\n" + "ACGT" * 50 + "\n")
+    vcf = _write(tmp_path / "t.vcf", "##fileformat=VCFv4.0\nchr1\t5\ta\tA\tC\nchr1\t9\tb\tA\tG\n")
+    genome = Genome(fasta)
+    # write_sad's two passes: the survey, then the records it scores
+    survey = survey_vcf(vcf, genome, 64, source=str(vcf))
+    assert survey.kept == 2 and [v.id for v in kept_records(vcf, genome)] == ["a", "b"]
+    assert logs.text.count("header line") == 1
+    assert len(read_vcf(vcf)) == 2 and logs.text.count("header line") == 2  # a new reading
+
+
 def test_vcf_reference_check(tmp_path):
     fasta = _write(tmp_path / "g.fa", ">chr1\nACGTACGTAC\n")
     genome = Genome(fasta)

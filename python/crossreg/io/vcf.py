@@ -68,8 +68,10 @@ def _parse_info(text: str) -> dict[str, str | bool]:
     return info
 
 
-def iter_vcf(path: str | os.PathLike[str]) -> Iterator[Variant]:
-    """Yield the records of a VCF in file order, checking each line."""
+def iter_vcf(path: str | os.PathLike[str], *, warn: bool = True) -> Iterator[Variant]:
+    """Yield the records of a VCF in file order, checking each line; a file without the
+    ``#CHROM`` column header line is read with a warning (with `warn` off, as by a second
+    pass over a file already read, without)."""
     path = Path(path)
     seen_header = False
     with open_text(path) as handle:
@@ -93,13 +95,13 @@ def iter_vcf(path: str | os.PathLike[str]) -> Iterator[Variant]:
                     f"{path}:{line_no}: {len(fields)} tab-separated fields; a VCF record needs "
                     "CHROM POS ID REF ALT (then QUAL FILTER INFO)"
                 )
-            if not seen_header:  # older files (Basenji's tutorial VCF) go without one
+            if not seen_header and warn:  # older files (Basenji's tutorial VCF) have none
                 log.warning(
                     "%s: no '#CHROM POS ID REF ALT ...' header line; reading the records as "
                     "CHROM POS ID REF ALT [QUAL FILTER INFO]",
                     path,
                 )
-                seen_header = True
+            seen_header = True
             fields += ["."] * (8 - len(fields))
             chrom, pos_text, vid, ref, alt = fields[:5]
             try:

@@ -62,8 +62,9 @@ def shard_output(out: Path, shard: Shard) -> Path:
 
 
 def kept_records(vcf: str | os.PathLike[str], genome: Genome) -> Iterator[Variant]:
-    """The VCF's records on the genome's chromosomes, streamed in file order."""
-    return (v for v in iter_vcf(vcf) if v.chrom in genome.sizes)
+    """The VCF's records on the genome's chromosomes, streamed in file order (the pass
+    after :func:`survey_vcf`'s, which gave the file's warnings)."""
+    return (v for v in iter_vcf(vcf, warn=False) if v.chrom in genome.sizes)
 
 
 @dataclass(frozen=True)
