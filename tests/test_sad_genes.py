@@ -222,3 +222,23 @@ def test_indel_rule_and_clustering_reach_the_output(work):
     args = build_parser().parse_args([*argv, "--out", str(work / "x.h5"), "--indel", "right"])
     with pytest.raises(ValueError, match="unknown indel rule"):
         args.run(args)
+
+
+def test_a_gtf_named_without_the_chr_prefix_is_refused_with_the_hint(work, logs):
+    genome = Genome(work / "genome.fa")  # chr2
+    ensembl = work / "ensembl.gtf"  # Ensembl's names: 2, not chr2
+    ensembl.write_text((work / "genes.gtf").read_text().replace("chr2\t", "2\t"))
+    with pytest.raises(ValueError, match=r"chromosome '2' is not in .*did you mean 'chr2'\?"):
+        GeneIndex.from_gtf(ensembl).check_chromosomes(ensembl, genome)
+    other = work / "other.gtf"  # another genome's names: a warning, no hint to give
+    other.write_text((work / "genes.gtf").read_text().replace("chr2\t", "scaffold_9\t"))
+    GeneIndex.from_gtf(other).check_chromosomes(other, genome)
+    assert "none of its genes is on the FASTA's chromosomes (the GTF has scaffold_9" in logs.text
+    GeneIndex.from_gtf(work / "genes.gtf").check_chromosomes(work / "genes.gtf", genome)
+    assert logs.text.count("none of its genes") == 1
+    out = work / "ensembl.h5"
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--vcf", str(work / "v.vcf"), "--out", str(out)]
+    assert main([*argv, "--gtf", str(ensembl)]) == 1
+    assert "rename the chromosomes" in logs.records[-1].getMessage()
+    assert not out.exists() and not genes_path(out).exists()

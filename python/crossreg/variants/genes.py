@@ -14,18 +14,26 @@ The sums are taken on the model's device; only ``(pairs, tracks)`` travels back.
 from __future__ import annotations
 
 import bisect
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
+from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.gtf import gene_tss, read_gtf
 from crossreg.variants.alleles import Allele
+
+if TYPE_CHECKING:
+    import torch
+
+    from crossreg.genome import Genome
+
+log = logging.getLogger("crossreg")
 
 GENES = "genes"  # the key of a scored batch's GeneBatch
 GENE_COLUMNS = ("snp", "chrom", "pos", "ref", "alt", "gene_id", "tss_count", "tss_distance")
@@ -75,7 +83,28 @@ class GeneIndex:
 
     @property
     def chromosomes(self) -> set[str]:
+        """The chromosomes with a TSS."""
         return set(self.positions)
+
+    def check_chromosomes(self, gtf: str | os.PathLike[str], fasta: Genome) -> None:
+        """Stop when a chromosome of `gtf` differs from one of `fasta`'s only by the
+        ``chr`` prefix (``1`` for ``chr1``), with the renaming hint, as ``crossreg data``
+        and ``transfer`` do; warn when no gene is on `fasta`'s chromosomes otherwise."""
+        sizes: Mapping[str, int] = fasta.sizes
+        for name in self.positions:
+            if name not in sizes and prefix_twin(name, sizes) is not None:
+                raise ValueError(
+                    f"{gtf}: chromosome '{name}' is not in {fasta.path}{chrom_hint(name, sizes)}"
+                )
+        if not self.chromosomes & set(sizes):
+            shown = ", ".join(list(self.positions)[:3])
+            log.warning(
+                "%s: none of its genes is on the FASTA's chromosomes (the GTF has %s, ...); "
+                "is it of the genome of %s?",
+                gtf,
+                shown,
+                fasta.path,
+            )
 
     def pairs(
         self,
@@ -120,6 +149,8 @@ def gene_scores(
 ) -> npt.NDArray[np.float32]:
     """``(pairs, tracks)`` float32: per pair, Σ over its bins of ``alt − ref``, summed on
     the predictions' device from ``(b, bins, tracks)`` `ref` and `alt`."""
+    import torch
+
     tracks = ref.shape[-1]
     if not pairs:
         return np.zeros((0, tracks), dtype=np.float32)

@@ -179,8 +179,8 @@ def write_sad(
         targets = [targets[i] for i in kept_tracks]
     genome = Genome(fasta)
     genes = GeneIndex.from_gtf(gtf) if gtf is not None else None
-    if genes is not None and not genes.chromosomes & set(genome.sizes):
-        log.warning("%s: none of its genes is on the FASTA's chromosomes", gtf)
+    if genes is not None:
+        genes.check_chromosomes(gtf, genome)
     survey = survey_vcf(vcf, genome, model.seq_length, source=str(vcf), strict=strict)
     kept, skipped = survey.kept, survey.off_fasta
     start, stop = shard.bounds(kept) if shard is not None else (0, kept)
