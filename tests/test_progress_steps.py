@@ -22,6 +22,7 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.predict import write_predictions
 from crossreg.stats.denovo import track_tests
 from crossreg.synth import synthesize
+from crossreg.synth.species import species_of
 from crossreg.synth.world import _stage_count
 from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.ism import write_ism
@@ -110,10 +111,10 @@ def test_train_reports_steps_loss_rate_and_one_summary_per_epoch(progress_logs, 
 def test_synth_reports_its_stages(progress_logs, tmp_path):
     synthesize(tmp_path / "world", "tiny", 3, cohort_sets=True)
     lines = messages(progress_logs, "synth: ")
-    total = _stage_count(True)
+    total = _stage_count(species_of(2), True)
     assert lines[0].startswith(f"synth: 1/{total} stages") and "stage=human tracks" in lines[0]
     stages = {line.split("stage=")[1].split(",")[0] for line in lines if "stage=" in line}
-    assert {"human tracks", "mouse genome", "mouse variants", "net", "panel"} <= stages
+    assert {"human tracks", "mouse genome", "mouse variants", "nets", "panel"} <= stages
     assert lines[-1].startswith(f"synth: {total}/{total} stages (100.0%)")
     assert len(lines) == total + 1  # a line per stage (interval 0) and the final one
 

@@ -135,7 +135,7 @@ def _build(
         manifest["nets"].append({"genomes": [target.name, query.name], "file": net})
     write_unit_map(out / "orthology.tsv", ancestor, genomes)
     manifest["orthology"] = "orthology.tsv"
-    meter.update(stage="cohorts" if cohort_sets else "net")
+    meter.update(stage="cohorts" if cohort_sets else "nets")
     if cohort_sets:
         human, reg = genomes[0], regulations[0]
         maker = VariantMaker(
