@@ -159,7 +159,9 @@ def main() -> None:
             64 * WINDOW * 4,
             {
                 "pyfaidx + numpy lookup table": pyfaidx_one_hot,
-                "crossreg Genome.one_hot_many": lambda: genome.one_hot_many(chroms, starts, WINDOW),
+                "crossreg Genome.one_hot_many": lambda: genome.one_hot_many(
+                    chroms, starts, WINDOW, dtype=np.uint8
+                ),
             },
         )
 

@@ -8,6 +8,7 @@ import numpy as np
 import pyfaidx
 import pytest
 
+from crossreg.dna import one_hot
 from crossreg.genome import Genome
 
 
@@ -74,8 +75,12 @@ def test_fetch_many_matches_fetch(tmp_path, rng):
     assert windows.shape == (4, 200) and windows.dtype == np.uint8
     for row, chrom, start in zip(windows, chroms, starts, strict=True):
         assert row.tobytes() == genome.fetch(chrom, start, start + 200)
-    hot = genome.one_hot_many(chroms, starts, 200, dtype=np.float32)
-    assert hot.shape == (4, 200, 4)
+    hot = genome.one_hot_many(chroms, starts, 200)  # float32 by default, as dna.one_hot
+    assert hot.shape == (4, 200, 4) and hot.dtype == np.float32
+    np.testing.assert_array_equal(hot, one_hot(windows))
+    small = genome.one_hot_many(chroms, starts, 200, dtype=np.uint8)
+    assert small.dtype == np.uint8
+    np.testing.assert_array_equal(small, hot)
 
 
 def test_unknown_chromosome_names_the_fix(tmp_path):

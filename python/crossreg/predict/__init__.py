@@ -134,12 +134,11 @@ def predict(
 
     `one_hot` is ``(B, L, 4)`` with ``L = model.seq_length`` (another length is refused),
     channels A, C, G, T, and an N (or any other base) as an all-zero row, as
-    :func:`crossreg.dna.one_hot` (float32 by default) and
-    :meth:`crossreg.genome.Genome.one_hot_many` (uint8 by default) make it. Any dtype:
-    integer or bool one-hot becomes float32 on the model's device (so ``uint8`` travels
-    there at a quarter of the size); float input is used as is. `options` gives the
-    rc/shift ensemble and the precision; the model runs where it is, on the whole array
-    as one batch."""
+    :func:`crossreg.dna.one_hot` and :meth:`crossreg.genome.Genome.one_hot_many` make it
+    (float32 by default). Any dtype: integer or bool one-hot (their ``dtype=np.uint8``)
+    becomes float32 on the model's device, so it travels there at a quarter of the size;
+    float input is used as is. `options` gives the rc/shift ensemble and the precision;
+    the model runs where it is, on the whole array as one batch."""
     return predict_batch(model, np.asarray(one_hot), head, options).cpu().numpy()
 
 

@@ -117,7 +117,8 @@ def predict_tiles(
 
     def load(chunk: Sequence[Tile]) -> npt.NDArray[np.uint8]:
         starts = [t.start for t in chunk]
-        return genome.one_hot_many([t.chrom for t in chunk], starts, model.seq_length)
+        chroms = [t.chrom for t in chunk]
+        return genome.one_hot_many(chroms, starts, model.seq_length, dtype=np.uint8)
 
     def keep(pred: torch.Tensor, chunk: Sequence[Tile]) -> npt.NDArray[np.float32]:
         values = pred.cpu().numpy()
