@@ -309,3 +309,26 @@ def test_data_masks_chromosomes_a_track_lacks_and_strict_refuses(tmp_path, capsy
     assert "1 track(s) lack chromosomes of the genome (--strict)" in err
     assert "track 'part': no data on 1 of the genome's 2 chromosomes (chr2, 40.00%" in err
     assert not (tmp_path / "strict").exists()
+
+
+def test_a_track_shard_checks_only_its_own_tracks_chromosomes(tmp_path, capsys):
+    sizes = {"chr1": 12_000, "chr2": 8_000}
+    fasta = write_fasta(tmp_path / "g.fa", random_genome(sizes, seed=1))
+    write_bigwig(tmp_path / "full.bw", sizes, [("chr1", 0, 12_000, 2.0), ("chr2", 0, 8_000, 4.0)])
+    write_bigwig(tmp_path / "chr1.bw", {"chr1": 12_000}, [("chr1", 0, 12_000, 1.0)])
+    rows = [
+        {"identifier": "full", "file": "full.bw", "clip": BIG, "scale": 1, "sum_stat": "mean"},
+        {"identifier": "part", "file": "chr1.bw", "clip": BIG, "scale": 1, "sum_stat": "mean"},
+    ]
+    table = write_table(tmp_path / "t.txt", rows)
+    args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
+    args += ["--seq-length", "2048", "--crop", "2", "--stride", "2048", "--strict"]
+    # shard 0 holds only 'full', which covers the genome: no warning, --strict passes
+    assert main([*args, "--tracks", "0/2", "--out", str(tmp_path / "s0")]) == 0
+    assert "track 'part'" not in capsys.readouterr().err
+    # shard 1 holds 'part', which lacks chr2: --strict refuses it, naming only that track
+    assert main([*args, "--tracks", "1/2", "--out", str(tmp_path / "s1")]) != 0
+    err = capsys.readouterr().err
+    assert "1 track(s) lack chromosomes of the genome (--strict)" in err
+    assert "track 'part': no data on 1 of the genome's 2 chromosomes" in err
+    assert not (tmp_path / "s1").exists()

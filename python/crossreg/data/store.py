@@ -322,8 +322,10 @@ def _build(
         blacklist=blacklist,
         unmappable=unmappable,
     )
-    report_absent_chromosomes(inputs.table, inputs.genome.sizes, strict=options.strict)
     first, stop = (0, len(inputs.table)) if shard is None else shard.bounds(len(inputs.table))
+    # a shard checks (warns about, or with --strict refuses) only its own tracks
+    own_tracks = replace(inputs.table, targets=inputs.table.targets[first:stop])
+    report_absent_chromosomes(own_tracks, inputs.genome.sizes, strict=options.strict)
     plan = plan_windows(
         inputs,
         layout,
