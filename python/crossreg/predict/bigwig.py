@@ -156,7 +156,7 @@ def write_bigwigs(
     shard = shard or torchrun_shard()
     root = shard_root(outdir, shard)
     if not resume:
-        refuse_partial(root)
+        refuse_partial(root, "model, FASTA, chromosomes or regions and options")
     model, config, head = load_head(model_dir, head, options.device)
     targets: list[Target] = list(config.targets[head])
     chosen = select_targets(targets, tracks)
@@ -206,7 +206,7 @@ def write_bigwigs(
         "options": [options.rc, list(options.shifts), options.bf16],
         "chunk_windows": chunk_windows,
     }
-    store = ChunkStore(root)
+    store = ChunkStore(root, unit="windows")
     key = settings_hash({**settings, "shard": str(shard)})
     state = store.open(key, resume=resume, total=stop - start)
     with atomic_write(store.root / RUN_FILE) as handle:  # what every shard must share

@@ -201,13 +201,17 @@ def partial_dir(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def refuse_partial(out: Path) -> None:
-    """Stop when an interrupted run left ``OUT.partial/`` and ``resume`` was not asked."""
+SAD_INPUTS = "model, FASTA, VCF and options"
+
+
+def refuse_partial(out: Path, inputs: str = SAD_INPUTS) -> None:
+    """Stop when an interrupted run left ``OUT.partial/`` and ``resume`` was not asked;
+    `inputs` names what a resumed run must share with it."""
     partial = partial_dir(out)
     if partial.exists():
         raise FileExistsError(
             f"{partial} is left from an interrupted run: rerun with --resume to continue it "
-            f"(same model, FASTA, VCF and options), or delete {partial.name} to start again"
+            f"(same {inputs}), or delete {partial.name} to start again"
         )
 
 
@@ -279,11 +283,13 @@ class ChunkWriter:
 
 
 class ChunkStore:
-    """``OUT.partial/``: one directory per finished chunk and ``progress.json``."""
+    """``OUT.partial/``: one directory per finished chunk and ``progress.json``; `unit`
+    names what the chunks count (alleles for SAD) in the log."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, unit: str = "alleles") -> None:
         self.root = partial_dir(out)
         self.progress_path = self.root / "progress.json"
+        self.unit = unit
 
     def open(self, settings: str, *, resume: bool, total: int) -> StoreState:
         """Start afresh, or with `resume` continue a store left by the same settings."""
@@ -291,19 +297,19 @@ class ChunkStore:
             saved = self.saved()
             if saved.settings != settings:
                 raise ValueError(
-                    f"{self.root}: left by a run with other settings (model, FASTA, VCF, "
-                    "head, options, stats, tracks, shard or chunk size); delete it to start "
-                    "again"
+                    f"{self.root}: left by a run with other settings (its inputs, head, "
+                    "options, tracks, shard or chunk size); delete it to start again"
                 )
             for stale in self.root.iterdir():  # a chunk begun but not counted
                 if stale.is_dir() and stale.name not in self.chunk_names(saved):
                     shutil.rmtree(stale)
             log.info(
-                "resuming %s after chunk %d: %d/%d alleles done",
+                "resuming %s after chunk %d: %d/%d %s done",
                 self.root,
                 saved.chunks_done,
                 saved.alleles_done,
                 total,
+                self.unit,
             )
             return saved
         if resume:
