@@ -196,10 +196,10 @@ def interrupted(out: Path) -> Interrupted:
 def run(args: argparse.Namespace) -> int:
     """Train and report where the checkpoints are."""
     check_inputs(args)
-    from crossreg.train.trainer import train
-
-    options = training_options(args)
     try:
+        from crossreg.train.trainer import train
+
+        options = training_options(args)
         out = train(
             args.params, args.data, args.out, options, resume=args.resume, **plot_options(args)
         )
