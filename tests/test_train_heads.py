@@ -14,7 +14,8 @@ from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.model.params import parse_params
-from crossreg.train.trainer import TrainOptions, head_map, train
+from crossreg.train.heads import head_map
+from crossreg.train.trainer import TrainOptions, train
 from tests.pipeline import build_tiny_stores, small_params
 
 

@@ -170,15 +170,17 @@ def report_outputs(out: Path, args: argparse.Namespace) -> None:
 
 def check_inputs(args: argparse.Namespace) -> None:
     """What ``train`` can check before torch loads: the params file parses, each
-    ``--data`` store has train and valid windows, ``--out`` can be written and, with
-    ``--resume``, holds a ``last/`` checkpoint to continue from."""
+    ``--data`` store has train and valid windows, the stores are of different genomes with
+    a params head each (``--head``), ``--out`` can be written and, with ``--resume``, holds
+    a ``last/`` checkpoint to continue from."""
     from crossreg.model.params import load_params
+    from crossreg.train.heads import dataset_heads
 
     require_paths(args, "params", "data")
     require_output(args)
-    load_params(args.params)
-    for path in args.data:
-        open_store(path, ("train", "valid"), option=None, each=True)
+    params = load_params(args.params)
+    stores = [open_store(path, ("train", "valid"), option=None, each=True) for path in args.data]
+    dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))
     if args.resume and not (args.out / "last").is_dir():
         raise ValueError(
             f"--resume: {args.out / 'last'} does not exist (no finished epoch to continue "

@@ -55,6 +55,7 @@ from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import progress
 from crossreg.train.board import MetricsBoard
+from crossreg.train.heads import dataset_heads
 from crossreg.train.loss import poisson_loss
 from crossreg.train.optim import CLIP_MODES, build_optimizer
 from crossreg.train.schedule import EarlyStopping, epoch_schedule
@@ -156,53 +157,6 @@ class RunState:
     finished_phases: list[str] = field(default_factory=list)
 
 
-def head_map(
-    params: Params, genomes: Sequence[str], explicit: dict[str, str] | None = None
-) -> dict[str, str]:
-    """Genome name → params head key: the head of the genome's name (``head_human`` for
-    ``human``), or the head `explicit` pairs the genome with, given by its key
-    (``head_mouse``) or its genome name (``mouse``). Every genome needs a head, and a head
-    serves one genome; ValueError naming the genomes and the params' heads otherwise."""
-    heads = params.model.heads
-    defined = ", ".join(h.key for h in heads)
-    by_name = {h.genome: h.key for h in heads}
-    keys = {h.key for h in heads}
-    explicit = dict(explicit or {})
-    for genome, head in explicit.items():
-        if genome not in genomes:
-            raise ValueError(
-                f"--head {genome}={head}: no dataset is of genome '{genome}' (the datasets "
-                f"are of {', '.join(genomes)})"
-            )
-        if head not in keys and head not in by_name:
-            raise ValueError(
-                f"{params.source}: --head {genome}={head}: the params define no head "
-                f"'{head}'; their heads are {defined}"
-            )
-    missing = [g for g in genomes if g not in explicit and g not in by_name]
-    if missing:
-        raise ValueError(
-            f"{params.source}: no head for genome(s) {', '.join(missing)} of the dataset(s); "
-            f"the params define {defined}: add a 'head_<genome>' entry per dataset genome, "
-            f"or pass --head {missing[0]}={heads[0].key} to train that head on the "
-            f"'{missing[0]}' dataset"
-        )
-    mapping: dict[str, str] = {}
-    for genome in genomes:
-        head = explicit.get(genome, genome)
-        mapping[genome] = head if head in keys else by_name[head]
-    served: dict[str, list[str]] = {}
-    for genome, key in mapping.items():
-        served.setdefault(key, []).append(genome)
-    for key, users in served.items():
-        if len(users) > 1:
-            raise ValueError(
-                f"{params.source}: head {key} would serve genomes {' and '.join(users)}; a "
-                "head serves one genome: give each dataset its own head (--head GENOME=HEAD)"
-            )
-    return mapping
-
-
 def epoch_summary(rows: Sequence[dict[str, Any]], max_epochs: int, stopping: bool) -> str:
     """One line for a finished epoch: its figures per genome, as in ``metrics.csv``."""
     first = rows[0]
@@ -301,10 +255,7 @@ class Trainer:
         if self.options.clip_mode not in CLIP_MODES:
             raise ValueError(f"clip mode must be one of {', '.join(CLIP_MODES)}")
         stores = [DataStore(d) for d in data_dirs]
-        names = [s.genome for s in stores]
-        if len(set(names)) != len(names):
-            raise ValueError(f"two datasets are of the same genome: {', '.join(names)}")
-        self.heads = head_map(params, names, self.options.heads)
+        self.heads = dataset_heads(params, [s.genome for s in stores], self.options.heads)
         self.device = distributed.resolve_device(self.options.device)
         if self.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
