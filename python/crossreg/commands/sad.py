@@ -12,7 +12,7 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
-from crossreg.variants.sad_names import check_indel_rule, parse_stats
+from crossreg.variants.sad_names import check_indel_rule, check_output, parse_stats
 from crossreg.variants.shard import Shard
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     stats = parse_stats(args.stats)
     check_indel_rule(args.indel)
     shard = Shard.parse(args.shard) if args.shard is not None else None
+    stats = check_output(args.out, stats)
     from crossreg.variants.sad import write_sad
 
     result = write_sad(

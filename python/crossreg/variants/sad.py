@@ -48,7 +48,7 @@ from crossreg.variants.genes import (
 )
 from crossreg.variants.realign import check_indel_rule
 from crossreg.variants.sad_files import join_tables, merge_shards, write_h5, write_tsv
-from crossreg.variants.sad_stats import PROFILE_STATS, check_stats
+from crossreg.variants.sad_names import check_output
 from crossreg.variants.sad_stream import (
     DEFAULT_CHUNK_SIZE,
     ChunkStore,
@@ -65,8 +65,6 @@ from crossreg.variants.sad_stream import (
     torchrun_shard,
 )
 from crossreg.variants.scoring import score_stats, scored_alleles
-
-OUTPUT_SUFFIXES = (".h5", ".tsv")
 
 log = logging.getLogger("crossreg")
 
@@ -333,23 +331,3 @@ def merge_when_complete(out: Path, count: int) -> bool:
         lock.unlink(missing_ok=True)
     log.info("merged %d shards into %s", count, out)
     return True
-
-
-def check_output_suffix(out: Path) -> None:
-    """Stop before any work when `out` is neither ``.h5`` nor ``.tsv``."""
-    if out.suffix not in OUTPUT_SUFFIXES:
-        raise ValueError(f"{out}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
-
-
-def check_output(out: Path, stats: Sequence[str]) -> tuple[str, ...]:
-    """The checked `stats` for `out`; stops before any work on an unknown statistic, a
-    wrong suffix, or REF/ALT (3-D) asked of a ``.tsv``."""
-    check_output_suffix(out)
-    stats = check_stats(stats)
-    profiles = [name for name in stats if name in PROFILE_STATS]
-    if profiles and out.suffix == ".tsv":
-        raise ValueError(
-            f"{out}: {','.join(profiles)} are (alleles, bins, tracks) profiles; "
-            "write them to an .h5"
-        )
-    return stats

@@ -4,7 +4,8 @@ torch (the statistics themselves are :mod:`crossreg.variants.sad_stats`, the rul
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 # basenji_sad.py's --stats, in the order crossreg lists them
 STAT_NAMES = (
@@ -12,6 +13,8 @@ STAT_NAMES = (
     "JS", "logJS", "REF", "ALT",
 )  # fmt: skip
 INDEL_RULES = ("left", "realign")
+PROFILE_STATS = ("REF", "ALT")  # (alleles, bins, tracks), no percentiles (as Basenji)
+OUTPUT_SUFFIXES = (".h5", ".tsv")
 
 
 def check_stats(names: Iterable[str]) -> tuple[str, ...]:
@@ -35,3 +38,18 @@ def check_indel_rule(rule: str) -> str:
     if rule not in INDEL_RULES:
         raise ValueError(f"unknown indel rule {rule!r}; choose among {', '.join(INDEL_RULES)}")
     return rule
+
+
+def check_output(out: Path, stats: Sequence[str]) -> tuple[str, ...]:
+    """The checked `stats` for the output `out`; stops before any work on an unknown
+    statistic, a suffix other than ``.h5``/``.tsv``, or REF/ALT (3-D) asked of a ``.tsv``."""
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{out}: the output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+    stats = check_stats(stats)
+    profiles = [name for name in stats if name in PROFILE_STATS]
+    if profiles and out.suffix == ".tsv":
+        raise ValueError(
+            f"{out}: {','.join(profiles)} are (alleles, bins, tracks) profiles; "
+            "write them to an .h5"
+        )
+    return stats

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from crossreg.variants.sad_names import PROFILE_STATS as PROFILE_STATS
 from crossreg.variants.sad_names import check_stats as check_stats
 from crossreg.variants.sad_names import parse_stats as parse_stats
 
@@ -133,7 +134,6 @@ STATS: dict[str, Stat] = {
     "REF": lambda ref, alt: ref,
     "ALT": lambda ref, alt: alt,
 }
-PROFILE_STATS = ("REF", "ALT")  # (alleles, bins, tracks), no percentiles (as Basenji)
 
 
 def compute_stats(
