@@ -240,8 +240,9 @@ pub fn masked_quantile(values: &[f32], mask: Option<&[bool]>, q: f64) -> f32 {
     (f64::from(lo_value) + (f64::from(hi_value) - f64::from(lo_value)) * frac) as f32
 }
 
-/// Mask fill, soft clip, hard clip and scale of one track's pooled bins, in place (one
-/// pass after the fill quantile).
+/// Mask fill, soft clip, hard clip and scale of one track's pooled bins, in place (after
+/// the fill quantile: a pass for the fill, one for the clip count, one for the transforms
+/// and one for the mean).
 pub fn finish_track(
     values: &mut [f32],
     mask: Option<&[bool]>,
@@ -254,31 +255,28 @@ pub fn finish_track(
     });
     let fill_value = masked_quantile(values, mask, fill_quantile);
     let clip_from = track.clip_soft.min(track.clip);
-    let (mut clipped, mut target_sum) = (0usize, 0f64);
-    let mut finish = |v: &mut f32| {
-        clipped += usize::from(*v > clip_from);
-        let mut x = signal::soft_clip_value(*v, track.clip_soft);
+    let transform = |v: f32| {
+        let mut x = signal::soft_clip_value(v, track.clip_soft);
         // as signal::hard_clip: NaN stays
         if x < 0.0 {
             x = 0.0;
         } else if x > track.clip {
             x = track.clip;
         }
-        x *= track.scale;
-        target_sum += f64::from(x);
-        *v = x;
+        x * track.scale
     };
-    match mask {
-        Some(mask) => {
-            for (v, &masked) in values.iter_mut().zip(mask) {
-                if masked {
-                    *v = fill_value;
-                }
-                finish(v);
+    // one pass per step: each but the sum vectorises, and the sum's chain (in the
+    // values' order) stays in a register
+    if let Some(mask) = mask {
+        for (v, &masked) in values.iter_mut().zip(mask) {
+            if masked {
+                *v = fill_value;
             }
         }
-        None => values.iter_mut().for_each(finish),
     }
+    let clipped = values.iter().filter(|&&v| v > clip_from).count();
+    values.iter_mut().for_each(|v| *v = transform(*v));
+    let target_sum: f64 = values.iter().map(|&v| f64::from(v)).sum();
     TrackStats {
         fill_value,
         pooled_mean: pooled_sum / n,

@@ -30,7 +30,7 @@ struct Sink<'a, const MAX: bool> {
 }
 
 impl<const MAX: bool> Sink<'_, MAX> {
-    /// Pool the interval `[a, b)` of value `v > 0` into every window it meets.
+    /// Pool the interval `[a, b)` of value `v ≥ 0` into every window it meets.
     #[inline]
     fn add(&mut self, a: u64, b: u64, v: f32) {
         if b <= a {
@@ -66,22 +66,22 @@ impl<const MAX: bool> Sink<'_, MAX> {
                     out[at] = out[at].max(v);
                     out[at + 1] = out[at + 1].max(if second > 0 { v } else { 0.0 });
                 } else {
-                    out[at] += v * first as f32;
-                    out[at + 1] += v * second as f32;
+                    out[at] += v * count(first);
+                    out[at + 1] += v * count(second);
                 }
             } else if MAX {
                 for r in &mut out[row_at + b0..=row_at + b1] {
                     *r = r.max(v);
                 }
             } else if b0 == b1 {
-                out[row_at + b0] += v * (x1 - x0) as f32;
+                out[row_at + b0] += v * count(x1 - x0);
             } else {
-                out[row_at + b0] += v * ((b0 + 1) * pool - x0) as f32;
-                let full = v * pool as f32;
+                out[row_at + b0] += v * count((b0 + 1) * pool - x0);
+                let full = v * count(pool);
                 for r in &mut out[row_at + b0 + 1..row_at + b1] {
                     *r += full;
                 }
-                out[row_at + b1] += v * (x1 - b1 * pool) as f32;
+                out[row_at + b1] += v * count(x1 - b1 * pool);
             }
         }
     }
@@ -127,6 +127,13 @@ impl<const MAX: bool> Sink<'_, MAX> {
         let first = self.starts.partition_point(|&s| s + span <= start);
         first < self.starts.len() && self.starts[first] < end
     }
+}
+
+/// A count of bases within a window as f32: windows are shorter than 2^32 bp (see
+/// `pool_chrom`), and from u32 the conversion needs no branch (from u64 it does).
+#[inline(always)]
+fn count(n: usize) -> f32 {
+    n as u32 as f32
 }
 
 /// Accumulator lanes of the per-base loops (independent lanes vectorise).
@@ -177,9 +184,10 @@ struct Clamped<'s, 'a, const MAX: bool> {
 impl<const MAX: bool> Records for Clamped<'_, '_, MAX> {
     #[inline]
     fn record(&mut self, start: u64, end: u64, value: f32) {
-        if value > 0.0 {
-            self.sink.add(start, end.min(self.length), value);
-        }
+        // missing (NaN) and negative values pool as 0: adding 0 (or taking the maximum
+        // with 0) leaves a bin of non-negative values as it was, so they go through
+        // without a branch on the value
+        self.sink.add(start, end.min(self.length), value.max(0.0));
     }
 
     fn per_base(&mut self, start: u64, values: &[u8]) {
@@ -244,6 +252,11 @@ pub fn pool_chrom(
     }
     let shift = pool.is_power_of_two().then(|| pool.trailing_zeros());
     let span = (bins * pool) as u64;
+    if span > u64::from(u32::MAX) {
+        return Err(crate::Error::Invalid(format!(
+            "windows of {span} bp are longer than a BigWig chromosome can be (2^32 - 1 bp)"
+        )));
+    }
     if stat == SumStat::Max {
         let mut sink = Sink::<true> {
             starts,
