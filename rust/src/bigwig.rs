@@ -371,10 +371,11 @@ pub fn targets(
     out.par_chunks_mut(bins * n_tracks)
         .enumerate()
         .for_each(|(w, block)| {
-            for (b, row) in block.chunks_exact_mut(n_tracks).enumerate() {
-                let at = rank[w] * bins + b;
-                for (dst, (values, _)) in row.iter_mut().zip(&per_track) {
-                    *dst = values[at];
+            // a track at a time: one slice of its values, stored with a stride
+            let at = rank[w] * bins;
+            for (k, (values, _)) in per_track.iter().enumerate() {
+                for (row, &x) in block.chunks_exact_mut(n_tracks).zip(&values[at..at + bins]) {
+                    row[k] = x;
                 }
             }
         });
