@@ -96,11 +96,17 @@ def _expected(
     return out
 
 
-def test_gene_scores_equal_numpy(work):
+@pytest.fixture(scope="module")
+def gene_run(work) -> Path:
+    """A SAD run with the GTF into ``run.tsv`` (gene table ``run.genes.tsv``)."""
     out = work / "run.tsv"
     write_sad(work / "model", work / "genome.fa", work / "v.vcf", out, head="human",
               gtf=work / "genes.gtf")  # fmt: skip
-    path = genes_path(out)
+    return out
+
+
+def test_gene_scores_equal_numpy(work, gene_run):
+    path = genes_path(gene_run)
     assert path.name == "run.genes.tsv"
     table = pl.read_csv(path, separator="\t", schema_overrides={"gene_id": pl.Utf8})
     assert table.columns == [*GENE_COLUMNS, "t0", "t1", "t2", "t3", "t4"]
@@ -133,7 +139,7 @@ def test_gene_scores_equal_numpy(work):
     # two bins summed: differs from either TSS's bin alone
     one = _expected(work, {"snp1": {"GTWO": [SNP + 100]}})[("snp1", "GTWO")]
     assert not np.allclose(expected[("snp1", "GTWO")], one)
-    meta = json.loads((work / "run.tsv.json").read_text())
+    meta = json.loads(gene_run.with_name(gene_run.name + ".json").read_text())
     assert meta["gene_rows"] == 4
 
 
@@ -152,14 +158,14 @@ def test_window_bounds():
     assert [(p.gene_id, p.bins) for p in pairs] == [("A", (0,)), ("B", (bins - 1,))]
 
 
-def test_cli_gtf_writes_gene_table_with_h5(work):
+def test_cli_gtf_writes_gene_table_with_h5(work, gene_run):
     out = work / "cli.h5"
     argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
     argv += [str(work / "genome.fa"), "--vcf", str(work / "v.vcf"), "--out", str(out)]
     args = build_parser().parse_args([*argv, "--gtf", str(work / "genes.gtf"), "--batch-size", "1"])
     assert args.run(args) == 0
     table = pl.read_csv(work / "cli.genes.tsv", separator="\t")
-    reference = pl.read_csv(work / "run.genes.tsv", separator="\t")
+    reference = pl.read_csv(genes_path(gene_run), separator="\t")
     assert table["gene_id"].to_list() == reference["gene_id"].to_list()
     np.testing.assert_allclose(
         table["t4"].to_numpy(), reference["t4"].to_numpy(), rtol=1e-4, atol=1e-6
