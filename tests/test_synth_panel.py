@@ -236,7 +236,7 @@ def _hashes(root: Path) -> dict[str, str]:
 def test_panel_is_determined_by_its_own_seed_stream(world, tmp_path):
     preset, motifs = PRESETS["tiny"], bundled_motifs()
     ancestor = make_ancestor(rng_for(SEED, "ancestor"), preset)
-    layout = lay_out(rng_for(SEED, "layout"), preset, ancestor)
+    layout = lay_out(rng_for(SEED, "layout"), preset, ancestor, ("human", "mouse"))
     human = build_species(rng_for(SEED, "human/genome"), preset, ancestor, "human", rearrange=False)
     lay_out_private(rng_for(SEED, "human/private"), preset, human, layout)
     sites = plant(rng_for(SEED, "human/motifs"), layout, human, motifs)
