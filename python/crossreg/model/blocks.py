@@ -52,10 +52,21 @@ class KerasBatchNorm(nn.BatchNorm1d):
             )
         if distributed.world_size() > 1:
             return self._global_batch_forward(x)
+        # one pass: the native kernel normalises and updates copies of the moving averages
+        # (autograd keeps them), with the unbiased batch variance; Keras takes the biased
+        # one, put right after
+        mean, var = self.running_mean.clone(), self.running_var.clone()
+        out = functional.batch_norm(
+            x, mean, var, self.weight, self.bias, True, self.momentum, self.eps
+        )
         with torch.no_grad():
-            var, mean = torch.var_mean(x.float(), dim=(0, 2), correction=0)
-            self._update_moving(mean, var)
-        return functional.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+            count = x.shape[0] * x.shape[2]
+            kept = self.running_var * (1.0 - self.momentum)
+            unbiased_part = var - kept
+            self.running_mean.copy_(mean)
+            self.running_var.copy_(kept + unbiased_part * ((count - 1) / max(count, 1)))
+            self.num_batches_tracked.add_(1)
+        return out
 
     def _update_moving(self, mean: torch.Tensor, var: torch.Tensor) -> None:
         self.running_mean.lerp_(mean, self.momentum)
