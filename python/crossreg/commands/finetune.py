@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.inputs import open_store, require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
-from crossreg.commands.train import add_training_arguments, report_outputs, training_options
+from crossreg.commands.train import (
+    add_training_arguments,
+    interrupted,
+    report_outputs,
+    training_options,
+)
+from crossreg.model.checkpoint_info import checkpoint_info
 
 HELP = (
     "add a head for a dataset store's tracks to a checkpoint and train it on the frozen "
@@ -72,8 +79,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_plot_arguments(parser)
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """What ``finetune`` can check before torch loads: the parent checkpoint reads, the
+    store has train and valid windows, the mode's count is at least 1, ``--out`` can be
+    written and, with ``--resume``, holds a ``last/`` checkpoint to continue from."""
+    require_paths(args, "model", "data")
+    require_output(args)
+    checkpoint_info(args.model)
+    open_store(args.data, ("train", "valid"), option=None, each=True)
+    for option, value in (
+        ("--unfreeze-blocks", args.unfreeze_blocks),
+        ("--lora-rank", args.lora_rank),
+    ):
+        if value < 1:
+            raise ValueError(f"{option} must be at least 1, got {value}")
+    if args.resume and not (args.out / "last").is_dir():
+        raise ValueError(
+            f"--resume: {args.out / 'last'} does not exist (no finished epoch to continue "
+            "from); run without --resume to start"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Fine-tune and report where the checkpoints are."""
+    check_inputs(args)
+    try:
+        return _finetune(args)
+    except KeyboardInterrupt:
+        raise interrupted(args.out) from None
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    """Import the trainer, fine-tune and report where the checkpoints are."""
     from crossreg.train.finetune import FineTuneSpec, finetune
 
     spec = FineTuneSpec(
