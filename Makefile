@@ -74,3 +74,11 @@ bench: dev
 	$(BIN)/python benches/bench_synth.py mini
 	$(BIN)/python benches/bench_train.py --params tests/data/basenji_fixtures/params_joint_mini.json
 	$(BIN)/python benches/bench_sldp.py
+	$(BIN)/python benches/bench_sad.py
+	$(BIN)/python benches/bench_ism.py
+	$(BIN)/python benches/bench_malloc.py --repeats 2
+	$(BIN)/python benches/bench_loader.py
+	$(BIN)/python benches/bench_flops.py --check
+	$(BIN)/python benches/profile_train.py --threads 1 --steps 20 --bf16
+	$(BIN)/python benches/bench_predict.py --threads 1 --mbp 2
+	$(BIN)/python benches/bench_finetune.py --preset mini --joint-epochs 6 --finetune-epochs 4
