@@ -122,6 +122,8 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
           "--out", str(out / "sad.txt")], f"{out / 'sad.txt'}: the output must end in .h5 or .tsv"),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
           "--stats", "SAD,REF", "--out", str(out / "sad.tsv")], "REF are (alleles, bins, tracks)"),
+        (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--bigwig",
+          str(out / "bw"), "--shard", "3/2"], "--shard '3/2': need 0 <= i < n"),
         (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
           "--out", str(out / "ism.npy")], f"--out {out / 'ism.npy'}: the output must end in .h5"),
         (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", nope, *o],

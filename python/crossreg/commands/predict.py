@@ -7,6 +7,7 @@ from pathlib import Path
 
 from crossreg.commands.inputs import check_tracks, model_head, require_paths
 from crossreg.commands.options import add_inference_arguments, inference_options
+from crossreg.variants.shard import Shard
 
 HELP = (
     "predict tracks for each FASTA record or BED region with a checkpoint (an array), or "
@@ -103,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "model", "fasta", "bed")
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
+    shard = Shard.parse(args.shard) if args.shard is not None else None
+    if args.chunk_size < 1:
+        raise ValueError(f"--chunk-size must be at least 1 window, got {args.chunk_size}")
     if args.bigwig is None:
         from crossreg.predict import write_predictions
 
@@ -128,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         options=inference_options(args),
         chunk_windows=args.chunk_size,
         resume=args.resume,
-        shard=args.shard,
+        shard=shard,
     )
     if result.written:
         print(f"{result.tracks} BigWigs in {result.outdir} (tracks.tsv lists them)")
