@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.options import add_genomes_argument
+
 HELP = (
     "the whole pipeline on generated genomes: synth → split → data → train (joint and "
     "single) → evaluate → compare → transfer → SAD of planted variants → de novo tests → "
@@ -14,8 +16,6 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg demo``."""
-    from crossreg.synth.species import DEFAULT_GENOMES, MAX_GENOMES, MIN_GENOMES
-
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("tiny", "mini", "small"),
         default="mini",
         help="size of the run: tiny (= --fast); mini (the demo: a few-Mbp world, 8,192-bp "
-        "windows, 15 epochs, about 20 minutes on two CPU cores); small (the paper's "
+        "windows, 15 epochs, about 12 minutes on two CPU cores); small (the paper's "
         "proportions: a world ten times larger, 1-Mbp regions, 32,768-bp windows, a deeper "
         "trunk, 40 epochs; for a GPU)",
     )
@@ -41,15 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the synthetic world, the split and training"
     )
-    parser.add_argument(
-        "--genomes",
-        type=int,
-        choices=range(MIN_GENOMES, MAX_GENOMES + 1),
-        default=DEFAULT_GENOMES,
-        metavar="N",
-        help=f"species in the world ({MIN_GENOMES}-{MAX_GENOMES}: human, mouse, then rat and "
-        "dog): one trunk trained on all of them, every head evaluated and transferred to "
-        f"every genome (default: {DEFAULT_GENOMES})",
+    add_genomes_argument(
+        parser,
+        "one trunk trained on all of them, every head evaluated and transferred to every genome",
     )
 
 

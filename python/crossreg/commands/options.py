@@ -117,3 +117,20 @@ def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
 def plot_options(args: argparse.Namespace) -> dict[str, bool]:
     """``{"plots": ..., "svg": ...}``, the keyword arguments of a step that draws."""
     return {"plots": args.plots, "svg": args.svg}
+
+
+def add_genomes_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--genomes N``: how many species a synthetic world holds (2-4); `what` says what
+    the command does with them."""
+    from crossreg.synth.species import CATALOGUE, DEFAULT_GENOMES, MAX_GENOMES, MIN_GENOMES
+
+    names = ", ".join(s.name for s in CATALOGUE)
+    parser.add_argument(
+        "--genomes",
+        type=int,
+        choices=range(MIN_GENOMES, MAX_GENOMES + 1),
+        default=DEFAULT_GENOMES,
+        metavar="N",
+        help=f"species from one ancestor ({MIN_GENOMES}-{MAX_GENOMES}: {names}, in this "
+        f"order): {what} (default: {DEFAULT_GENOMES})",
+    )

@@ -6,6 +6,8 @@ import argparse
 import logging
 import time
 
+from crossreg.commands.options import add_genomes_argument
+
 HELP = (
     "write a synthetic world of related genomes (mini human + mini mouse, optionally rat "
     "and dog): genomes, nets, tracks, variants, truth"
@@ -17,22 +19,12 @@ log = logging.getLogger("crossreg")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg synth``."""
     from crossreg.synth.presets import PRESETS
-    from crossreg.synth.species import CATALOGUE, DEFAULT_GENOMES, MAX_GENOMES, MIN_GENOMES
 
     parser.add_argument(
         "--preset", choices=list(PRESETS), default="tiny", help="size of the world (default: tiny)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument(
-        "--genomes",
-        type=int,
-        choices=range(MIN_GENOMES, MAX_GENOMES + 1),
-        default=DEFAULT_GENOMES,
-        metavar="N",
-        help=f"how many species from the same ancestor, each with its own tracks and a net "
-        f"to every other ({MIN_GENOMES}-{MAX_GENOMES}: "
-        f"{', '.join(s.name for s in CATALOGUE)}, in this order; default: {DEFAULT_GENOMES})",
-    )
+    add_genomes_argument(parser, "each with its own tracks and a net to every other")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument(
         "--no-cohorts",
