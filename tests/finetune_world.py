@@ -10,7 +10,7 @@ from pathlib import Path
 
 from crossreg.cli import main
 from crossreg.io.targets import read_targets, write_targets
-from tests.pipeline import CROP_BINS, SEQ_LENGTH
+from tests.pipeline import CROP_BINS, SEQ_LENGTH, split_world
 
 
 def held_out_tables(genome_dir: Path, targets: Path, cell: str) -> tuple[Path, Path]:
@@ -39,13 +39,7 @@ def build_held_out_world(
     assert main(args) == 0
     manifest = json.loads((synth / "manifest.json").read_text())
     genomes = manifest["genomes"]
-    split_args = ["-q", "split", "--out", str(root / "split")]
-    for name, files in genomes.items():
-        split_args += ["--sizes", f"{name}={synth / files['sizes']}"]
-    for net in manifest["nets"]:
-        split_args += ["--net", f"{','.join(net['genomes'])}={synth / net['file']}"]
-    split_args += ["--region-size", "50000", "--min-aligned", "10000"]
-    assert main(split_args) == 0
+    split_world(synth, manifest, root / "split")
     stores: dict[str, Path] = {}
     for name, files in genomes.items():
         targets = synth / files["targets"]

@@ -46,19 +46,24 @@ def small_params(tracks: dict[str, int], *, dropout: float = 0.1) -> dict:
     return {"train": train, "model": model}
 
 
+def split_world(synth: Path, manifest: dict, out: Path) -> None:
+    """``crossreg split`` of a synthetic world (every genome, every pairwise net) into
+    `out`, with the tiny worlds' 50-kbp regions joined above 10 kbp."""
+    args = ["-q", "split", "--out", str(out), "--region-size", "50000", "--min-aligned", "10000"]
+    for name, files in manifest["genomes"].items():
+        args += ["--sizes", f"{name}={synth / files['sizes']}"]
+    for net in manifest["nets"]:
+        args += ["--net", f"{','.join(net['genomes'])}={synth / net['file']}"]
+    assert main(args) == 0
+
+
 def build_tiny_stores(root: Path, seed: int = 1) -> dict[str, Path]:
     """Synthesise the tiny world under `root` and build a dataset store per genome."""
     synth = root / "synth"
     assert main(["-q", "synth", "--preset", "tiny", "--seed", str(seed), "--out", str(synth)]) == 0
     manifest = json.loads((synth / "manifest.json").read_text())
     genomes = manifest["genomes"]
-    split_args = ["-q", "split", "--out", str(root / "split")]
-    for name, files in genomes.items():
-        split_args += ["--sizes", f"{name}={synth / files['sizes']}"]
-    for net in manifest["nets"]:
-        split_args += ["--net", f"{','.join(net['genomes'])}={synth / net['file']}"]
-    split_args += ["--region-size", "50000", "--min-aligned", "10000"]
-    assert main(split_args) == 0
+    split_world(synth, manifest, root / "split")
     stores = {}
     for name, files in genomes.items():
         out = root / f"data_{name}"

@@ -16,6 +16,7 @@ from crossreg.demo import demo_params, step_count, store_ceilings
 from crossreg.errors import CommandError
 from crossreg.synth.species import DEFAULT_GENOMES
 from tests.browser import CHROMIUM, figures_loaded, screenshot
+from tests.pipeline import split_world
 
 
 def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch, capfd):
@@ -154,13 +155,7 @@ def test_three_genomes_train_one_trunk_end_to_end(tmp_path):
     world = tmp_path / "world"
     assert main(["-q", "synth", "--genomes", "3", "--no-cohorts", "--out", str(world)]) == 0
     manifest = json.loads((world / "manifest.json").read_text())
-    split = ["-q", "split", "--out", str(tmp_path / "split"), "--region-size", "50000"]
-    split += ["--min-aligned", "10000"]
-    for name in genomes:
-        split += ["--sizes", f"{name}={world / manifest['genomes'][name]['sizes']}"]
-    for net in manifest["nets"]:
-        split += ["--net", f"{','.join(net['genomes'])}={world / net['file']}"]
-    assert main(split) == 0
+    split_world(world, manifest, tmp_path / "split")
     components = (tmp_path / "split" / "components.tsv").read_text()
     assert all(name in components for name in genomes)
     stores = {}
