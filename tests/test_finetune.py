@@ -1,4 +1,6 @@
-"""``crossreg finetune`` on the tiny world with a cell type held out of joint training."""
+"""``crossreg finetune`` on the tiny world with a cell type held out of joint training: in
+every mode the parent's heads and tensors stay bitwise as they were, and the new head
+predicts after a save and a load what it did in memory."""
 
 from __future__ import annotations
 
@@ -13,18 +15,17 @@ import torch
 from safetensors.torch import load_file
 
 from crossreg.cli import main
-from crossreg.data.loader import SplitDataset, codes_to_one_hot
 from crossreg.data.store import DataStore
-from crossreg.model.adapters import add_adapters, merge_adapters
-from crossreg.model.checkpoint import load_checkpoint, read_config
-from crossreg.model.seqnn import SeqNN, TrackHead
+from crossreg.model.checkpoint import load_checkpoint
+from crossreg.model.seqnn import SeqNN
 from crossreg.train import finetune as finetune_module
-from crossreg.train.finetune import FineTuneSpec, finetune, trunk_blocks
+from crossreg.train.finetune import FineTuneSpec, finetune, finetune_trainer, trunk_blocks
 from crossreg.train.trainer import Trainer, TrainOptions
 from tests.finetune_world import build_held_out_world
-from tests.pipeline import small_params
+from tests.pipeline import SEQ_LENGTH, small_params
 
 STEPS = ["--max-epochs", "2", "--steps-per-epoch", "6", "--seed", "2", "--no-plots"]
+LORA_RATE = 0.01
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +44,33 @@ def world(tmp_path_factory) -> dict[str, Path]:
     return {**stores, "joint": joint / "best"}
 
 
-def run_finetune(world: dict[str, Path], out: Path, *extra: str) -> Path:
-    args = ["-q", "finetune", "--model", str(world["joint"]), "--data", str(world["held_out"])]
-    args += ["--head-name", "liver", "--out", str(out), *extra, *STEPS]
+@pytest.fixture(scope="module")
+def sequences(tmp_path_factory) -> tuple[Path, torch.Tensor]:
+    """Three random windows of the model's length, as a FASTA file and as one-hot."""
+    codes = torch.randint(0, 4, (3, SEQ_LENGTH), generator=torch.Generator().manual_seed(7))
+    fasta = tmp_path_factory.mktemp("sequences") / "windows.fa"
+    records = ["".join("ACGT"[c] for c in row) for row in codes.tolist()]
+    fasta.write_text("".join(f">w{i}\n{seq}\n" for i, seq in enumerate(records)))
+    return fasta, torch.nn.functional.one_hot(codes, 4).float()
+
+
+def run_finetune(model: Path, data: Path, out: Path, head: str, *extra: str) -> Path:
+    args = ["-q", "finetune", "--model", str(model), "--data", str(data)]
+    args += ["--head-name", head, "--out", str(out), *extra, *STEPS]
     assert main(args) == 0
     return out
 
 
-def held_out_windows(world: dict[str, Path]) -> torch.Tensor:
-    data = SplitDataset(DataStore(world["held_out"]), "test", sequence="codes")
-    return codes_to_one_hot(data.batch(np.arange(min(4, len(data))))["sequence"])
+def predict(model: Path, genome: str, fasta: Path, out: Path) -> np.ndarray:
+    """``crossreg predict`` of `genome`'s head for every record of `fasta`."""
+    argv = ["-q", "predict", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
+    assert main([*argv, "--out", str(out)]) == 0
+    return np.load(out)
+
+
+def predictions(model: SeqNN, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    with torch.no_grad():
+        return {genome: model(x, genome) for genome in model.genomes}
 
 
 def assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], keys) -> None:
@@ -60,82 +78,94 @@ def assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], keys) ->
         assert torch.equal(a[key], b[key]), key
 
 
-def test_probe_trains_the_new_head_only_and_keeps_the_parent_heads(world, tmp_path):
-    out = run_finetune(world, tmp_path / "probe", "--mode", "probe")
+def assert_parent_kept(parent_dir: Path, child_dir: Path, x: torch.Tensor) -> set[str]:
+    """Every tensor of the parent is bitwise the child's, and so are the parent's heads'
+    predictions on `x`; returns the tensors the child adds."""
+    parent, _ = load_checkpoint(parent_dir)
+    child, _ = load_checkpoint(child_dir)
+    a, b = parent.state_dict(), child.state_dict()
+    assert_same(a, b, a)
+    got = predictions(child, x)
+    for genome, expected in predictions(parent, x).items():
+        assert torch.equal(got[genome], expected), genome
+    return set(b) - set(a)
+
+
+@pytest.mark.parametrize("mode", ["probe", "unfreeze", "lora"])
+def test_each_mode_keeps_the_parent_and_reloads_the_new_head(world, sequences, tmp_path, mode):
+    fasta, x = sequences
+    spec = FineTuneSpec(mode=mode, head="liver", unfreeze_blocks=2, lora_rank=2)
+    options = TrainOptions(max_epochs=2, steps_per_epoch=6, seed=2)
+    rate = LORA_RATE if mode == "lora" else None
+    trainer = finetune_trainer(
+        world["joint"], world["held_out"], tmp_path / mode, spec, options, learning_rate=rate
+    )
+    out = trainer.fit()
+    # the new head after a save and a load predicts what it did in memory
+    trainer.model.eval()
+    with torch.no_grad():
+        in_memory = trainer.model(x, "liver")
+    last, _ = load_checkpoint(out / "last")
+    with torch.no_grad():
+        assert torch.equal(last(x, "liver"), in_memory)
+
+    added = assert_parent_kept(world["joint"], out / "best", x)
     parent, parent_config = load_checkpoint(world["joint"])
     model, config = load_checkpoint(out / "best")
     assert model.genomes == ["human", "mouse", "liver"]
     held = DataStore(world["held_out"]).table
     assert [t.identifier for t in config.targets["liver"]] == held.identifiers
     assert all(t.description.endswith(":liver") for t in config.targets["liver"])
-    # every parent tensor is bitwise the parent's: the trunk (and its batch-norm moving
-    # statistics) and both heads
-    a, b = parent.state_dict(), model.state_dict()
-    assert set(b) - set(a) == {"heads.liver.dense.weight", "heads.liver.dense.bias"}
-    assert_same(a, b, a)
-    x = held_out_windows(world)
-    with torch.no_grad():
-        for genome in ("human", "mouse"):
-            assert torch.equal(parent(x, genome), model(x, genome))
-        liver = model(x, "liver")
-    assert liver.shape[-1] == len(held.identifiers)
     finetuned = config.extra["finetune"]
-    assert finetuned["mode"] == "probe" and finetuned["trained"] == ["heads.liver"]
+    assert finetuned["mode"] == mode and finetuned["head"] == "liver"
     assert finetuned["parent_heads"] == ["human", "mouse"]
     weights = (world["joint"] / "model.safetensors").read_bytes()
     assert config.source["parent"]["sha256"] == hashlib.sha256(weights).hexdigest()
     assert config.source["parent"]["save_id"] == parent_config.save_id
-    with open(out / "metrics.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    assert [(r["phase"], r["genome"]) for r in rows] == [("finetune", "human")] * 2
-    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
-
-
-def test_unfreeze_trains_the_last_blocks_and_keeps_the_others(world, tmp_path):
-    out = run_finetune(world, tmp_path / "unfreeze", "--mode", "unfreeze", "--unfreeze-blocks", "2")
-    parent, _ = load_checkpoint(world["joint"])
-    model, config = load_checkpoint(out / "best")
-    assert model.genomes == ["liver"]  # the trunk changed: the parent's heads are not kept
-    blocks = [name for name, _ in trunk_blocks(parent)]
-    assert config.extra["finetune"]["trained"] == [*blocks[-2:], "heads.liver"]
+    head = {"heads.liver.dense.weight", "heads.liver.dense.bias"}
     a, b = parent.state_dict(), model.state_dict()
-    frozen = [k for k in a if k.startswith("trunk.") and ".".join(k.split(".")[:2]) in blocks[:-2]]
-    changed = [k for k in a if ".".join(k.split(".")[:2]) in blocks[-2:] and "weight" in k]
-    assert frozen and changed
-    assert_same(a, b, frozen)
-    assert not all(torch.equal(a[k], b[k]) for k in changed)
-
-
-def test_lora_checkpoint_is_merged_and_resumes_exactly(world, tmp_path, monkeypatch):
-    args = ("--mode", "lora", "--lora-rank", "2", "--learning-rate", "0.01")
-    whole = run_finetune(world, tmp_path / "whole", *args)
-    parent, _ = load_checkpoint(world["joint"])
-    model, config = load_checkpoint(whole / "best")  # merged: a plain checkpoint
-    assert config.extra["finetune"]["lora_rank"] == 2
-    assert config.extra["finetune"]["adapters"] == "merged into the weights"
-    a, b = parent.state_dict(), model.state_dict()
-    convs = [k for k in a if k.endswith("conv.weight")]
-    others = [k for k in a if k.startswith("trunk.") and k not in convs]
-    assert_same(a, b, others)  # batch norm and everything else of the trunk: untouched
-    assert not all(torch.equal(a[k], b[k]) for k in convs)
-    assert (whole / "last" / "adapters.safetensors").exists()
-    # the merged checkpoint predicts as the adapted model it came from
-    model, _ = load_checkpoint(whole / "last")
-    adapted, _ = load_checkpoint(world["joint"])
-    trainer_model = _adapted_like(adapted, model, whole / "last")
-    x = held_out_windows(world)
-    with torch.no_grad():
-        torch.testing.assert_close(
-            model(x, "liver"), trainer_model(x, "liver"), rtol=1e-4, atol=1e-5
+    if mode == "probe":
+        assert added == head and config.branches == {}
+        assert finetuned["trained"] == ["heads.liver"] and finetuned["branch"] is None
+        with open(out / "metrics.csv") as handle:
+            rows = list(csv.DictReader(handle))
+        assert [(r["phase"], r["genome"]) for r in rows] == [("finetune", "human")] * 2
+        assert float(rows[-1]["valid_loss"]) < float(rows[0]["valid_loss"])
+    elif mode == "unfreeze":
+        first, second = (int(name.split(".")[1]) for name, _ in trunk_blocks(parent)[-2:])
+        branch = {"kind": "blocks", "start": first}
+        assert config.branches == {"liver": branch} and finetuned["branch"] == branch
+        copies = [f"branches.liver.blocks.{i}" for i in range(first, len(parent.trunk))]
+        assert finetuned["trained"] == ["heads.liver", *copies[:1], copies[second - first]]
+        assert added == head | {k for k in b if k.startswith(tuple(copies))}
+        # the copies trained: their weights left the parent's blocks they started from
+        trained = [k for k in added if k.endswith("conv.weight")]
+        assert trained
+        assert not any(
+            torch.equal(b[k], a[k.replace("branches.liver.blocks", "trunk")]) for k in trained
         )
-    # every command loads it: predict with the new head
-    bed = tmp_path / "region.bed"
-    bed.write_text("chr2\t100000\t100100\n")
-    out = tmp_path / "pred.npy"
-    argv = ["-q", "predict", "--model", str(whole / "best"), "--genome", "liver", "--bed", str(bed)]
-    fasta = world["held_out"].parent / "synth" / "human" / "genome.fa"
-    assert main([*argv, "--fasta", str(fasta), "--out", str(out)]) == 0
-    assert np.load(out).shape == (1, model.output_length(), model.num_targets("liver"))
+    else:
+        branch = {"kind": "lora", "start": 0, "rank": 2, "alpha": 2.0}
+        assert config.branches == {"liver": branch} and finetuned["branch"] == branch
+        assert finetuned["trained"][0] == "heads.liver"
+        assert all(p.startswith("branches.liver.adapters.") for p in finetuned["trained"][1:])
+        ups = [k for k in added if k.endswith(".up")]
+        assert len(ups) == sum(isinstance(m, torch.nn.Conv1d) for m in parent.trunk.modules())
+        assert any(b[k].abs().sum() > 0 for k in ups)  # the adapters trained, unmerged
+
+    # crossreg predict reads the checkpoint with either head: the parent's as the parent,
+    # the new one as the model loaded here
+    human = predict(out / "best", "human", fasta, tmp_path / "human.npy")
+    assert np.array_equal(human, predict(world["joint"], "human", fasta, tmp_path / "p.npy"))
+    liver = predict(out / "best", "liver", fasta, tmp_path / "liver.npy")
+    with torch.no_grad():
+        expected = model(x, "liver").numpy()
+    np.testing.assert_allclose(liver, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path, monkeypatch):
+    args = ("--mode", "lora", "--lora-rank", "2", "--learning-rate", str(LORA_RATE))
+    whole = run_finetune(world["joint"], world["held_out"], tmp_path / "whole", "liver", *args)
 
     # killed after its first epoch, then resumed: the same run
     original = Trainer._write_metrics
@@ -152,44 +182,26 @@ def test_lora_checkpoint_is_merged_and_resumes_exactly(world, tmp_path, monkeypa
     options = TrainOptions(max_epochs=2, steps_per_epoch=6, seed=2)
     common = (world["joint"], world["held_out"], tmp_path / "resumed", spec, options)
     with pytest.raises(RuntimeError, match="killed"):
-        finetune(*common, learning_rate=0.01, plots=False)
+        finetune(*common, learning_rate=LORA_RATE, plots=False)
     monkeypatch.setattr(Trainer, "_write_metrics", original)
-    finetune(*common, learning_rate=0.01, plots=False, resume=True)
-    for name in ("model.safetensors", "adapters.safetensors"):
-        x1 = load_file(str(whole / "last" / name))
-        x2 = load_file(str(tmp_path / "resumed" / "last" / name))
-        assert x1.keys() == x2.keys()
-        assert_same(x1, x2, x1)
+    finetune(*common, learning_rate=LORA_RATE, plots=False, resume=True)
+    x1 = load_file(str(whole / "last" / "model.safetensors"))
+    x2 = load_file(str(tmp_path / "resumed" / "last" / "model.safetensors"))
+    assert x1.keys() == x2.keys() and any(".adapters." in k for k in x1)
+    assert_same(x1, x2, x1)
 
-
-def _adapted_like(parent: SeqNN, merged: SeqNN, last: Path) -> SeqNN:
-    """The parent with adapters loaded from `last` and the new head of `merged`: the
-    model as it trained, before merging."""
-    parent.heads["liver"] = TrackHead(parent.channels, merged.num_targets("liver"), "softplus")
-    parent.heads["liver"].load_state_dict(merged.heads["liver"].state_dict())
-    config = read_config(last).extra["finetune"]
-    add_adapters(parent.trunk, config["lora_rank"], config["lora_alpha"])
-    state = parent.state_dict()
-    state.update(load_file(str(last / "adapters.safetensors")))
-    parent.load_state_dict(state)
-    parent.eval()
-    return parent
-
-
-def test_merging_adapters_keeps_the_predictions(world):
-    model, _ = load_checkpoint(world["joint"])
-    add_adapters(model.trunk, 3, 6.0, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        for name, tensor in model.state_dict().items():
-            if name.endswith(".up"):
-                tensor.normal_(0, 0.05)
-    x = held_out_windows(world)
-    with torch.no_grad():
-        before = model(x, "human")
-        merge_adapters(model)
-        after = model(x, "human")
-    assert not any(".parametrizations." in k for k in model.state_dict())
-    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+    # a fine-tuned checkpoint is a parent like any other: every head it has, the LoRA
+    # one included, predicts as it did beside a new head with its own last block
+    again = run_finetune(
+        whole / "best", world["held_out"], tmp_path / "again", "liver2", "--mode", "unfreeze"
+    )
+    _, x = sequences
+    added = assert_parent_kept(whole / "best", again / "best", x)
+    model, config = load_checkpoint(again / "best")
+    assert model.genomes == ["human", "mouse", "liver", "liver2"]
+    assert set(config.branches) == {"liver", "liver2"}
+    assert config.extra["finetune"]["parent_heads"] == ["human", "mouse", "liver"]
+    assert all(k.startswith(("heads.liver2.", "branches.liver2.blocks.")) for k in added)
 
 
 def test_a_head_of_an_existing_name_is_refused(world, tmp_path):

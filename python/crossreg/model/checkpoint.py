@@ -2,7 +2,9 @@
 
 The config makes a checkpoint self-describing: the Basenji params, which head serves which
 genome, a copy of each genome's targets table, the GELU form, input length, bin width and
-crop, the crossreg version, and room for training state (epoch, metrics, anything else).
+crop, the heads' branches (a fine-tuned head's own path through the trunk's tail,
+:mod:`crossreg.model.branches`), the crossreg version, and room for training state
+(epoch, metrics, anything else).
 Both files are written under temporary names and renamed; a random ``save_id`` stored in
 both lets loading detect a pair from two different saves. Nothing is pickled.
 """
@@ -26,6 +28,7 @@ from crossreg import __version__
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import Target
 from crossreg.model.activations import GELU_FORMS
+from crossreg.model.branches import BranchSpec
 from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT, WEIGHTS_NAME, target_from_json
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
@@ -36,7 +39,8 @@ FORMAT_VERSION = 1
 @dataclass
 class CheckpointConfig:
     """Everything in ``config.json``. `genomes` maps genome name -> params head key;
-    `targets` holds each genome's tracks in output order."""
+    `targets` holds each genome's tracks in output order; `branches` maps a genome whose
+    head has a branch to its :class:`~crossreg.model.branches.BranchSpec` as JSON."""
 
     params: dict[str, Any]
     genomes: dict[str, str]
@@ -52,11 +56,27 @@ class CheckpointConfig:
     source: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     save_id: str | None = None
+    branches: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def build_model(self) -> SeqNN:
-        """A freshly initialised SeqNN of this configuration (weights not loaded)."""
-        params = parse_params(self.params, CONFIG_NAME)
-        return SeqNN(params.model.select_heads(self.genomes), gelu_form=self.gelu_form)
+    def build_model(self, source: str = CONFIG_NAME) -> SeqNN:
+        """A freshly initialised SeqNN of this configuration (weights not loaded); errors
+        name `source`, the config's path."""
+        params = parse_params(self.params, source)
+        branches = {
+            genome: BranchSpec.from_json(spec, f"{source}: branches.{genome}")
+            for genome, spec in self.branches.items()
+        }
+        unknown = sorted(set(branches) - set(self.genomes))
+        if unknown:
+            raise ValueError(
+                f"{source}: branches for {', '.join(unknown)}, which have no head; heads are "
+                f"{', '.join(self.genomes)}"
+            )
+        heads = params.model.select_heads(self.genomes)
+        try:
+            return SeqNN(heads, gelu_form=self.gelu_form, branches=branches)
+        except ValueError as err:
+            raise ValueError(f"{source}: {err}") from None
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -97,6 +117,7 @@ def make_config(
         metrics=dict(metrics or {}),
         source=dict(source or {}),
         extra=dict(extra or {}),
+        branches={genome: spec.to_json() for genome, spec in model.branch_specs.items()},
     )
 
 
@@ -144,7 +165,7 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     if data.get("gelu_form") not in GELU_FORMS:
         raise ValueError(f"{path}: gelu_form {data.get('gelu_form')!r} is not one of {GELU_FORMS}")
     fields = {f.name for f in dataclasses.fields(CheckpointConfig)}
-    optional = {"crossreg_version", "epoch", "metrics", "source", "extra", "save_id"}
+    optional = {"crossreg_version", "epoch", "metrics", "source", "extra", "save_id", "branches"}
     missing = sorted(fields - set(data) - optional)
     if missing:
         raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
@@ -166,7 +187,7 @@ def load_checkpoint(
     directory = Path(directory)
     config = read_config(directory)
     with torch.device("meta"):  # every tensor comes from the file: allocate nothing twice
-        model = config.build_model()
+        model = config.build_model(str(directory / CONFIG_NAME))
     for genome in model.genomes:
         if genome not in config.targets or len(config.targets[genome]) != model.num_targets(genome):
             have = len(config.targets.get(genome, []))

@@ -3,17 +3,21 @@
 Input ``(B, L, 4)`` float one-hot (A, C, G, T; channels last as in Basenji), output
 ``(B, bins, tracks)`` of the chosen genome's head. The trunk output passes through one more
 activation (GELU) before the heads; each head is a per-bin Dense layer with softplus.
+A head may have a branch (:mod:`crossreg.model.branches`, from fine-tuning): its own path
+through the trunk's last modules; the other heads run the shared trunk alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import islice
 
 import torch
 from torch import nn
 
 from crossreg.model.activations import GELU_FORMS, head_activation, make_activation
 from crossreg.model.blocks import ConvBlock, Crop, KerasBatchNorm, build_block, init_weights
+from crossreg.model.branches import AdapterBranch, BlocksBranch, BranchSpec, build_branch
 from crossreg.model.params import ModelParams
 
 
@@ -34,7 +38,8 @@ class SeqNN(nn.Module):
 
     ``gelu_form`` picks the GELU used everywhere (``tanh``, ``sigmoid1702`` or ``erf``).
     Heads are keyed by genome name (``model.heads["human"]``). Weights are initialised as
-    Basenji does, from `generator` when given.
+    Basenji does, from `generator` when given. `branches` (genome -> spec) gives heads
+    their own path through the trunk's tail (:meth:`add_branch`).
     """
 
     def __init__(
@@ -43,6 +48,7 @@ class SeqNN(nn.Module):
         *,
         gelu_form: str = "tanh",
         generator: torch.Generator | None = None,
+        branches: Mapping[str, BranchSpec] | None = None,
     ) -> None:
         super().__init__()
         if gelu_form not in GELU_FORMS:
@@ -63,6 +69,28 @@ class SeqNN(nn.Module):
             {h.genome: TrackHead(channels, h.units, h.activation) for h in params.heads}
         )
         init_weights(self, generator)
+        self.branches = nn.ModuleDict()
+        for genome, spec in (branches or {}).items():
+            self.add_branch(genome, spec, generator)
+
+    def add_branch(
+        self, genome: str, spec: BranchSpec, generator: torch.Generator | None = None
+    ) -> BlocksBranch | AdapterBranch:
+        """Give `genome`'s head its own path through the trunk from module ``spec.start``
+        on, built from the trunk as it is now (a copy of its modules, or adapters drawn
+        from `generator` that start at zero): the head predicts what it did until the
+        branch trains, and the other heads never run it."""
+        self.head(genome)
+        if genome in self.branches:
+            raise ValueError(f"the head '{genome}' has a branch already")
+        spec.check(len(self.trunk), f"the branch of head '{genome}'")
+        self.branches[genome] = build_branch(spec, self.trunk, generator)
+        return self.branches[genome]
+
+    @property
+    def branch_specs(self) -> dict[str, BranchSpec]:
+        """The heads' branches (genome -> spec), in the order they were added."""
+        return {genome: branch.spec for genome, branch in self.branches.items()}
 
     @property
     def genomes(self) -> list[str]:
@@ -106,6 +134,10 @@ class SeqNN(nn.Module):
 
     def head(self, genome: str | None = None) -> TrackHead:
         """The head of `genome` (optional when there is only one)."""
+        return self.heads[self.head_name(genome)]
+
+    def head_name(self, genome: str | None = None) -> str:
+        """`genome`, checked, or the only head's name when `genome` is None."""
         if genome is None:
             if len(self.heads) != 1:
                 raise ValueError(f"name the genome: this model has heads {', '.join(self.heads)}")
@@ -115,7 +147,7 @@ class SeqNN(nn.Module):
                 f"the model has no head for genome '{genome}'; its genomes are "
                 f"{', '.join(self.heads)}"
             )
-        return self.heads[genome]
+        return genome
 
     def keep_tracks(self, genome: str, indices: Sequence[int]) -> None:
         """Cut `genome`'s head down to the tracks `indices` (in that order): its Dense
@@ -130,8 +162,9 @@ class SeqNN(nn.Module):
             kept.bias.copy_(dense.bias[rows])
         self.head(genome).dense = kept
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Trunk output after the final activation: ``(B, L, 4)`` → ``(B, bins, channels)``.
+    def embed(self, x: torch.Tensor, genome: str | None = None) -> torch.Tensor:
+        """Trunk output after the final activation: ``(B, L, 4)`` → ``(B, bins, channels)``,
+        through `genome`'s branch when its head has one (the shared trunk otherwise).
 
         Integer one-hot (e.g. uint8) is converted to float32; windows must be the model's
         ``seq_length`` long (another length would give another number of bins)."""
@@ -144,13 +177,20 @@ class SeqNN(nn.Module):
             )
         if not x.is_floating_point():
             x = x.float()
-        h = self.trunk(x.transpose(1, 2).contiguous())
+        h = x.transpose(1, 2).contiguous()
+        if genome is not None and genome in self.branches:
+            branch = self.branches[genome]
+            for module in islice(self.trunk, branch.spec.start):
+                h = module(h)
+            h = branch(self.trunk, h)
+        else:
+            h = self.trunk(h)
         return self.trunk_activation(h).transpose(1, 2)
 
     def forward(self, x: torch.Tensor, genome: str | None = None) -> torch.Tensor:
         """Predictions ``(B, bins, tracks)`` of `genome`'s head for one-hot ``(B, L, 4)``."""
-        head = self.head(genome)
-        return head(self.embed(x))
+        genome = self.head_name(genome)
+        return self.heads[genome](self.embed(x, genome))
 
 
 def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:

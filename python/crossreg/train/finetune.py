@@ -8,21 +8,23 @@ by :class:`crossreg.train.trainer.Trainer` (same schedule, early stopping, resum
 ``probe``
     the trunk frozen: only the new head trains (a linear probe of the trunk's features).
 ``unfreeze``
-    the trunk's last `unfreeze_blocks` blocks train with the head (a block is one entry of
-    the trunk that holds weights: a conv block, a tower's conv block, a residual block).
+    the new head gets its own copy of the trunk's last `unfreeze_blocks` blocks (a block is
+    one entry of the trunk that holds weights: a conv block, a tower's conv block, a
+    residual block), which trains with it; the parent's heads keep reading the parent's
+    blocks.
 ``lora``
-    low-rank adapters on every trunk convolution train with the head; the base weights
-    stay frozen (:mod:`crossreg.model.adapters`). Adapters are merged into the weights when
-    a checkpoint is saved, so a LoRA checkpoint is a plain one that every command loads;
-    ``last/`` keeps them unmerged too (``adapters.safetensors``) for ``--resume``.
+    low-rank adapters on every trunk convolution train with the head; they apply on the
+    new head's path only, the base weights stay frozen and the parent's heads read the
+    plain trunk.
 
-Frozen parts run as at inference (batch norm with its moving statistics, no dropout) and
-end bitwise as they were. In ``probe`` mode the checkpoint keeps the parent's heads, whose
-predictions are unchanged; ``unfreeze`` and ``lora`` change the trunk, so their checkpoints
-hold the new head only (the parent's heads were trained on the parent's trunk: use the
-parent for them). Each checkpoint's ``config.json`` records the parent (path, SHA-256 of its
-weights, save id) under ``source.parent`` and the mode, the trained parts and the new
-head's name and tracks under ``extra.finetune``.
+The new head's own path is a branch of the model (:mod:`crossreg.model.branches`), saved
+unmerged in the checkpoint and rebuilt by every command that loads it. Every checkpoint
+holds the parent's heads and everything of the parent bitwise as it was (frozen parts run
+as at inference: batch norm with its moving statistics, no dropout), so the parent's
+heads predict exactly what they did. Each checkpoint's ``config.json`` records the parent
+(path, SHA-256 of its weights, save id) under ``source.parent``, the new head's branch
+under ``branches``, and the mode, the trained parts and the new head's name under
+``extra.finetune``; the new head's tracks are its ``targets``.
 """
 
 from __future__ import annotations
@@ -37,14 +39,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save
 from torch import nn
 
 from crossreg import distributed
 from crossreg.data.store import DataStore
-from crossreg.io.atomic import atomic_write
-from crossreg.model.adapters import adapted_convs, adapter_state, add_adapters, freeze
+from crossreg.model.adapters import freeze
 from crossreg.model.blocks import init_weights
+from crossreg.model.branches import BranchSpec
 from crossreg.model.checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -60,7 +61,6 @@ from crossreg.train.trainer import ModelSetup, Trainer, TrainOptions, run_traine
 log = logging.getLogger("crossreg")
 
 MODES = ("probe", "unfreeze", "lora")
-ADAPTERS_FILE = "adapters.safetensors"
 
 
 @dataclass(frozen=True)
@@ -115,13 +115,15 @@ def weights_digest(directory: str | os.PathLike[str], save_id: str | None) -> di
 
 
 def trained_parts(model: nn.Module) -> list[str]:
-    """The modules whose parameters train, named down to a trunk block or a head
-    (``trunk.21``, ``heads.liver``; adapters as ``trunk.3 adapters``)."""
+    """The modules whose parameters train, named down to a trunk block, a head or a
+    branch's block (``trunk.21``, ``heads.liver``, ``branches.liver.blocks.21`` for the
+    head's copy of ``trunk.21``, ``branches.liver.adapters.3`` for the adapters on
+    ``trunk.3``'s convolutions)."""
     parts: dict[str, None] = {}
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
-            top = ".".join(name.split(".")[:2])
-            parts[f"{top} adapters" if ".parametrizations." in name else top] = None
+            depth = 4 if name.startswith("branches.") else 2
+            parts[".".join(name.split(".")[:depth])] = None
     return list(parts)
 
 
@@ -147,24 +149,14 @@ class FineTune(ModelSetup):
         generator = torch.Generator().manual_seed(trainer.options.seed)
         model.heads[self.name] = TrackHead(model.channels, head.units, head.activation)
         init_weights(model.heads[self.name], generator)
+        branch = self.branch_spec(model)
+        if branch is not None:  # built before anything is frozen: a copy trains
+            model.add_branch(self.name, branch, generator)
         for genome in model.genomes[:-1]:
             freeze(model.heads[genome])
-        if self.spec.mode == "unfreeze":
-            blocks = trunk_blocks(model)
-            if self.spec.unfreeze_blocks > len(blocks):
-                raise ValueError(
-                    f"--unfreeze-blocks {self.spec.unfreeze_blocks}: the trunk of {self.parent} "
-                    f"has {len(blocks)} blocks with weights"
-                )
-            for _, block in blocks[: len(blocks) - self.spec.unfreeze_blocks]:
-                freeze(block)
-        else:
-            freeze(model.trunk)
-        if self.spec.mode == "lora":
-            described = self.spec.describe()
-            add_adapters(
-                model.trunk, described["lora_rank"], described["lora_alpha"], generator=generator
-            )
+            if genome in model.branches:
+                freeze(model.branches[genome])
+        freeze(model.trunk)
         model.train()
         self.trained = trained_parts(model)
         log.info(
@@ -177,6 +169,24 @@ class FineTune(ModelSetup):
         )
         return model
 
+    def branch_spec(self, model: SeqNN) -> BranchSpec | None:
+        """The new head's branch on `model`'s trunk: none (``probe``), a copy of the
+        trunk from its last `unfreeze_blocks` blocks on, or adapters on every trunk
+        convolution."""
+        if self.spec.mode == "unfreeze":
+            blocks = trunk_blocks(model)
+            if self.spec.unfreeze_blocks > len(blocks):
+                raise ValueError(
+                    f"--unfreeze-blocks {self.spec.unfreeze_blocks}: the trunk of {self.parent} "
+                    f"has {len(blocks)} blocks with weights"
+                )
+            first = blocks[len(blocks) - self.spec.unfreeze_blocks][0]
+            return BranchSpec("blocks", int(first.split(".")[1]))
+        if self.spec.mode == "lora":
+            described = self.spec.describe()
+            return BranchSpec("lora", 0, described["lora_rank"], described["lora_alpha"])
+        return None
+
     def head_of(self, genome: str) -> str:
         return self.name
 
@@ -186,18 +196,14 @@ class FineTune(ModelSetup):
     def checkpoint(
         self, trainer: Trainer, genomes: Sequence[str], metrics: dict
     ) -> tuple[SeqNN, CheckpointConfig]:
+        """The whole model: the parent's heads (and branches) as they were, the new head
+        and its branch; `genomes` (the store's) is not needed."""
         parent = self.parent_config
-        keep_parent_heads = self.spec.mode == "probe"
-        heads = {**(parent.genomes if keep_parent_heads else {}), self.name: self.key}
-        targets = {**(parent.targets if keep_parent_heads else {})}
-        targets[self.name] = list(trainer.genomes[0].store.table.targets)
-        with torch.device("meta"):
-            saved = SeqNN(
-                trainer.params.model.select_heads(heads), gelu_form=trainer.model.gelu_form
-            )
-        saved.load_state_dict(merged_state(trainer.model, keep=set(heads)), assign=True)
+        heads = {**parent.genomes, self.name: self.key}
+        targets = {**parent.targets, self.name: list(trainer.genomes[0].store.table.targets)}
+        branch = trainer.model.branch_specs.get(self.name)
         config = make_config(
-            saved,
+            trainer.model,
             trainer.params.raw,
             targets,
             genomes=heads,
@@ -210,47 +216,13 @@ class FineTune(ModelSetup):
                     "head": self.name,
                     "dataset_genome": trainer.genomes[0].name,
                     "trained": self.trained,
-                    "parent_heads": list(parent.genomes) if keep_parent_heads else [],
-                    "adapters": "merged into the weights" if self.spec.mode == "lora" else None,
+                    "parent_heads": list(parent.genomes),
+                    "branch": None if branch is None else branch.to_json(),
                 },
                 "train_options": asdict(trainer.options),
             },
         )
-        return saved, config
-
-    def save_state(self, folder: Path, model: SeqNN) -> None:
-        if self.spec.mode == "lora":
-            tensors = {k: v.detach().cpu().contiguous() for k, v in adapter_state(model).items()}
-            with atomic_write(folder / ADAPTERS_FILE, "wb") as handle:
-                handle.write(save(tensors))
-
-    def restore(self, folder: Path, model: SeqNN) -> None:
-        saved, _ = load_checkpoint(folder)
-        adapted = {f"{name}.weight" for name, _ in adapted_convs(model)}
-        state = model.state_dict()
-        for key, tensor in saved.state_dict().items():
-            if key in state and key not in adapted:
-                state[key] = tensor
-        if self.spec.mode == "lora":
-            state.update(load_file(str(folder / ADAPTERS_FILE)))
-        model.load_state_dict(state)
-
-
-def merged_state(model: SeqNN, keep: set[str]) -> dict[str, torch.Tensor]:
-    """`model`'s state dict on the CPU with its adapters merged into the weights (the
-    names of a model without adapters) and only the heads in `keep`."""
-    adapted = dict(adapted_convs(model))
-    state: dict[str, torch.Tensor] = {}
-    for key, tensor in model.state_dict().items():
-        if ".parametrizations." in key:
-            continue
-        if key.startswith("heads.") and key.split(".")[1] not in keep:
-            continue
-        state[key] = tensor.detach().cpu()
-    with torch.no_grad():
-        for name, conv in adapted.items():
-            state[f"{name}.weight"] = conv.weight.detach().float().cpu().clone()
-    return state
+        return trainer.model, config
 
 
 def new_head_params(
@@ -266,6 +238,37 @@ def new_head_params(
     raw = copy.deepcopy(config.params)
     raw["model"][key] = {"name": "final", "units": units, "activation": "softplus"}
     return raw, key
+
+
+def finetune_trainer(
+    model_dir: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    spec: FineTuneSpec,
+    options: TrainOptions | None = None,
+    *,
+    learning_rate: float | None = None,
+) -> Trainer:
+    """The trainer of the finetune step (see :func:`finetune`), its model built: the
+    parent in `model_dir` with a new head for the tracks of the store `data_dir`, frozen as
+    `spec` says. Under ``torchrun``, call :func:`crossreg.distributed.init` first."""
+    spec.check()
+    parent = Path(model_dir)
+    store = DataStore(data_dir)
+    config = read_config(parent)
+    name = spec.head or store.genome
+    raw, key = new_head_params(config, name, store.num_targets, str(parent))
+    if learning_rate is not None:
+        raw.setdefault("train", {})["learning_rate"] = learning_rate
+    params = parse_params(raw, str(parent / CONFIG_NAME))
+    options = replace(
+        options or TrainOptions(),
+        gelu_form=config.gelu_form,
+        finetune_epochs=0,
+        heads={store.genome: key},
+    )
+    setup = FineTune(parent, config, spec, name, key)
+    return Trainer(params, [data_dir], out, options, setup)
 
 
 def finetune(
@@ -286,24 +289,11 @@ def finetune(
     checkpoints ``best/`` and ``last/`` go to `out` as :func:`crossreg.train.trainer.train`
     writes them."""
     spec.check()
-    parent = Path(model_dir)
-    store = DataStore(data_dir)
-    config = read_config(parent)
-    name = spec.head or store.genome
-    raw, key = new_head_params(config, name, store.num_targets, str(parent))
-    if learning_rate is not None:
-        raw.setdefault("train", {})["learning_rate"] = learning_rate
-    params = parse_params(raw, str(parent / CONFIG_NAME))
-    options = replace(
-        options or TrainOptions(),
-        gelu_form=config.gelu_form,
-        finetune_epochs=0,
-        heads={store.genome: key},
-    )
     distributed.init()
     try:
-        setup = FineTune(parent, config, spec, name, key)
-        trainer = Trainer(params, [data_dir], out, options, setup)
+        trainer = finetune_trainer(
+            model_dir, data_dir, out, spec, options, learning_rate=learning_rate
+        )
         return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
     finally:
         distributed.shutdown()
