@@ -17,7 +17,8 @@ from crossreg.model.checkpoint_info import checkpoint_info
 
 HELP = (
     "add a head for a dataset store's tracks to a checkpoint and train it on the frozen "
-    "trunk (probe), with the trunk's last blocks (unfreeze) or with low-rank adapters (lora)"
+    "trunk (probe), with its own copy of the trunk's last blocks (unfreeze) or with "
+    "low-rank adapters on its path (lora); the parent's heads are kept as they were"
 )
 
 
@@ -42,10 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mode",
         choices=["probe", "unfreeze", "lora"],
         default="probe",
-        help="probe: the trunk frozen, only the new head trains (the parent's heads are kept, "
-        "their predictions unchanged); unfreeze: the trunk's last --unfreeze-blocks blocks "
-        "train too; lora: low-rank adapters on every trunk convolution train too, merged into "
-        "the weights when saved (unfreeze and lora checkpoints hold the new head only)",
+        help="probe: the trunk frozen, only the new head trains; unfreeze: the new head's own "
+        "copy of the trunk's last --unfreeze-blocks blocks trains too; lora: low-rank "
+        "adapters on every trunk convolution, applied on the new head's path only, train too "
+        "(in every mode the checkpoint keeps the parent's heads and trunk as they were, their "
+        "predictions unchanged, beside the new head and its copy or adapters)",
     )
     parser.add_argument(
         "--head-name",
