@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Geometry, Tile, plan_tiles, tile_interval
 from crossreg.predict.bigwig import write_bigwigs
+from crossreg.runlog import RUNS_FILE, read_runs
 from crossreg.variants.sad_stream import ChunkStore
 from tests.pipeline import small_params
 
@@ -174,6 +176,25 @@ def test_shards_write_what_one_run_writes(work, tmp_path):
     assert _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "0/2")) == 0
     with pytest.raises(ValueError, match=r"shards of \S+ were run with different settings"):
         _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "1/2", "--targets", "0"))
+
+
+def test_a_bigwig_run_is_logged_in_outdir(work, tmp_path):
+    out = tmp_path / "logged"
+    argv = ["-q", *bigwig_args(work, out, "--chroms", "chr2")]
+    assert main(argv) == 0
+    (run,) = read_runs(out / RUNS_FILE)
+    assert run["command"] == "crossreg " + shlex.join(argv) and run["seconds"] > 0
+    assert main([*argv, "--targets", "0"]) == 0  # written again: appended
+    assert main([*argv, "--chunk-size", "0"]) == 1  # refused: not logged
+    assert [r["command"].endswith("--targets 0") for r in read_runs(out / RUNS_FILE)] == [
+        False,
+        True,
+    ]
+    sharded = tmp_path / "sharded"
+    for shard in ("1/2", "0/2"):  # the shard that writes the BigWigs logs its run there
+        assert main([*bigwig_args(work, sharded, "--chroms", "chr2", "--shard", shard)]) == 0
+    (run,) = read_runs(sharded / RUNS_FILE)
+    assert run["command"].endswith("--shard 0/2")
 
 
 def test_bed_regions_and_another_head(work, tmp_path):

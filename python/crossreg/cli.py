@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as err:
         log.error("interrupted%s", f"; {err}" if str(err) else "")
         status = 130
-    out = getattr(args, "out", None)
+    out = getattr(args, "out", None) or getattr(args, "bigwig", None)  # predict --bigwig OUTDIR
     if status == 0 and out is not None and output_folder(out).is_dir():
         record_run(output_folder(out), argv, started, time.perf_counter() - clock)
     return status
