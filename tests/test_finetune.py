@@ -202,6 +202,23 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     assert set(config.branches) == {"liver", "liver2"}
     assert config.extra["finetune"]["parent_heads"] == ["human", "mouse", "liver"]
     assert all(k.startswith(("heads.liver2.", "branches.liver2.blocks.")) for k in added)
+    # the other commands read it too: the LoRA head's BigWigs as from its own checkpoint,
+    # and the newest head evaluated on the held-out store
+    fasta = world["held_out"].parent / "synth" / "human" / "genome.fa"
+    bed = tmp_path / "region.bed"
+    bed.write_text("chr1\t20000\t40000\n")
+    for name, checkpoint in (("whole", whole / "best"), ("again", again / "best")):
+        argv = ["-q", "predict", "--model", str(checkpoint), "--genome", "liver"]
+        argv += ["--fasta", str(fasta), "--bed", str(bed), "--bigwig", str(tmp_path / name)]
+        assert main(argv) == 0
+    written = sorted((tmp_path / "whole").glob("*.bw"))
+    assert len(written) == model.num_targets("liver")
+    for path in written:
+        assert path.read_bytes() == (tmp_path / "again" / path.name).read_bytes(), path.name
+    argv = ["-q", "evaluate", "--model", str(again / "best"), "--data", str(world["held_out"])]
+    assert main([*argv, "--genome", "liver2", "--out", str(tmp_path / "eval"), "--no-plots"]) == 0
+    with open(tmp_path / "eval" / "metrics.tsv") as handle:
+        assert len(list(csv.DictReader(handle, delimiter="\t"))) == model.num_targets("liver2")
 
 
 def test_a_head_of_an_existing_name_is_refused(world, tmp_path):
