@@ -201,6 +201,8 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     assert model.genomes == ["human", "mouse", "liver", "liver2"]
     assert set(config.branches) == {"liver", "liver2"}
     assert config.extra["finetune"]["parent_heads"] == ["human", "mouse", "liver"]
+    joint_sha = hashlib.sha256((world["joint"] / "model.safetensors").read_bytes()).hexdigest()
+    assert config.source["parent"]["source"]["parent"]["sha256"] == joint_sha
     assert all(k.startswith(("heads.liver2.", "branches.liver2.blocks.")) for k in added)
     # the other commands read it too: the LoRA head's BigWigs as from its own checkpoint,
     # and the newest head evaluated on the held-out store

@@ -22,7 +22,8 @@ unmerged in the checkpoint and rebuilt by every command that loads it. Every che
 holds the parent's heads and everything of the parent bitwise as it was (frozen parts run
 as at inference: batch norm with its moving statistics, no dropout), so the parent's
 heads predict exactly what they did. Each checkpoint's ``config.json`` records the parent
-(path, SHA-256 of its weights, save id) under ``source.parent``, the new head's branch
+(path, SHA-256 of its weights, save id, and its own ``source``, so a chain of fine-tunings
+leads back to the joint training or import) under ``source.parent``, the new head's branch
 under ``branches``, and the mode, the trained parts and the new head's name under
 ``extra.finetune``; the new head's tracks are its ``targets``.
 """
@@ -209,7 +210,10 @@ class FineTune(ModelSetup):
             genomes=heads,
             epoch=trainer.state.epoch,
             metrics=metrics,
-            source={"parent": self.digest, "phase": trainer.state.phase},
+            source={
+                "parent": {**self.digest, "source": parent.source},
+                "phase": trainer.state.phase,
+            },
             extra={
                 "finetune": {
                     **self.spec.describe(),
