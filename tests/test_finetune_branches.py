@@ -147,6 +147,10 @@ def test_branches_are_saved_unmerged_and_loaded(tmp_path):
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"config.json: branches for rat, which have no head"):
         load_checkpoint(folder)
+    config["branches"] = [{"kind": "blocks", "start": 1}]
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"config.json: 'branches' must be an object"):
+        load_checkpoint(folder)
 
 
 def test_an_ordinary_model_has_no_branch_state():

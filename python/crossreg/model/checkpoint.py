@@ -170,6 +170,8 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     if missing:
         raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
     kwargs = {k: v for k, v in data.items() if k in fields}
+    if not isinstance(kwargs.get("branches", {}), dict):
+        raise ValueError(f"{path}: 'branches' must be an object (head name -> branch)")
     try:
         kwargs["targets"] = {
             g: [target_from_json(t) for t in ts] for g, ts in data["targets"].items()
