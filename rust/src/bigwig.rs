@@ -23,7 +23,7 @@ use half::f16;
 use rayon::prelude::*;
 
 use crate::bigwig_file::BigWigFile;
-use crate::bigwig_sweep::pool_chrom;
+use crate::bigwig_sweep::{pool_chrom, Grid};
 use crate::signal;
 use crate::{Error, Result};
 
@@ -169,14 +169,15 @@ pub fn chrom_sizes(path: &Path) -> Result<Vec<(String, u64)>> {
         .collect())
 }
 
-/// Pooled (not yet masked or clipped) bins of one track for the windows in `order`
-/// (`order.len() × bins` float32, row-major in that order), and per run of `runs`
-/// whether some file of the track has its chromosome. Runs are pooled in parallel.
+/// Pooled (not yet masked or clipped) bins of one track for the windows sorted by
+/// chromosome and start (`windows × bins` float32, row-major in that order), and per run
+/// of `runs` (with its `grids`) whether some file of the track has its chromosome. Runs
+/// are pooled in parallel.
 fn pooled_sorted(
     track: &TrackSpec,
     windows: &Windows<'_>,
-    sorted_starts: &[u64],
     runs: &[(u32, Range<usize>)],
+    grids: &[Grid<'_>],
 ) -> Result<(Vec<f32>, Vec<bool>)> {
     if track.files.is_empty() {
         return Err(Error::Invalid(
@@ -189,26 +190,19 @@ fn pooled_sorted(
         .map(|p| BigWigFile::open(p))
         .collect::<Result<Vec<_>>>()?;
     let bins = windows.bins;
-    let mut values = vec![0f32; sorted_starts.len() * bins];
+    let mut values = vec![0f32; windows.len() * bins];
     let mut parts = Vec::with_capacity(runs.len());
     let mut rest = &mut values[..];
-    for (chrom, range) in runs {
+    for ((chrom, range), grid) in runs.iter().zip(grids) {
         let (part, tail) = rest.split_at_mut(range.len() * bins);
-        parts.push((*chrom, range.clone(), part));
+        parts.push((*chrom, grid, part));
         rest = tail;
     }
     let present = parts
         .into_par_iter()
-        .map(|(chrom, range, part)| {
-            pool_chrom(
-                &files,
-                track.sum_stat,
-                &windows.chroms[chrom as usize],
-                &sorted_starts[range],
-                bins,
-                windows.pool,
-                part,
-            )
+        .map(|(chrom, grid, part)| {
+            let chrom = &windows.chroms[chrom as usize];
+            pool_chrom(&files, track.sum_stat, chrom, grid, part)
         })
         .collect::<Result<Vec<bool>>>()?;
     Ok((values, present))
@@ -216,23 +210,67 @@ fn pooled_sorted(
 
 /// The `q`-quantile (0 ≤ q ≤ 1, linear interpolation as numpy's default) of the values
 /// whose mask entry is false; 0 when every value is masked.
+///
+/// A radix select: a histogram of the top 16 bits of each value's order-preserving key
+/// finds the buckets holding the ranks needed, and only their values are selected from.
 pub fn masked_quantile(values: &[f32], mask: Option<&[bool]>, q: f64) -> f32 {
-    let mut kept: Vec<f32> = match mask {
+    const SHIFT: u32 = 16;
+    let mut counts = vec![0u32; 1 << (32 - SHIFT)];
+    match mask {
+        Some(m) => {
+            for (&v, &masked) in values.iter().zip(m) {
+                counts[(order_key(v) >> SHIFT) as usize] += u32::from(!masked);
+            }
+        }
+        None => values
+            .iter()
+            .for_each(|&v| counts[(order_key(v) >> SHIFT) as usize] += 1),
+    }
+    let n: usize = counts.iter().map(|&c| c as usize).sum();
+    if n == 0 {
+        return 0.0;
+    }
+    let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    let frac = pos - lo as f64;
+    let last = if frac == 0.0 { lo } else { (lo + 1).min(n - 1) };
+    // the buckets holding ranks `lo` and `last`, and how many values lie below them
+    let (mut first_bucket, mut last_bucket, mut below, mut seen) = (None, 0, 0, 0);
+    for (bucket, &c) in counts.iter().enumerate() {
+        let c = c as usize;
+        if first_bucket.is_none() && seen + c > lo {
+            first_bucket = Some(bucket);
+            below = seen;
+        }
+        if seen + c > last {
+            last_bucket = bucket;
+            break;
+        }
+        seen += c;
+    }
+    let first_bucket = first_bucket.unwrap_or(last_bucket);
+    // their values, gathered without a branch: each value is written to the next free
+    // place, which moves on only for a wanted one
+    let wanted: usize = counts[first_bucket..=last_bucket]
+        .iter()
+        .map(|&c| c as usize)
+        .sum();
+    let mut kept = vec![0f32; wanted + 1];
+    let (mut len, width) = (0, (last_bucket - first_bucket) as u32);
+    let mut keep = |v: f32, masked: bool| {
+        let bucket = (order_key(v) >> SHIFT).wrapping_sub(first_bucket as u32);
+        kept[len] = v;
+        len += usize::from((bucket <= width) & !masked);
+    };
+    match mask {
         Some(m) => values
             .iter()
             .zip(m)
-            .filter(|(_, &masked)| !masked)
-            .map(|(&v, _)| v)
-            .collect(),
-        None => values.to_vec(),
-    };
-    if kept.is_empty() {
-        return 0.0;
+            .for_each(|(&v, &masked)| keep(v, masked)),
+        None => values.iter().for_each(|&v| keep(v, false)),
     }
-    let pos = q.clamp(0.0, 1.0) * (kept.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let frac = pos - lo as f64;
-    let (_, &mut lo_value, upper) = kept.select_nth_unstable_by(lo, f32::total_cmp);
+    kept.truncate(len);
+    let (_, &mut lo_value, upper) = kept.select_nth_unstable_by(lo - below, f32::total_cmp);
     if frac == 0.0 || upper.is_empty() {
         return lo_value;
     }
@@ -240,20 +278,45 @@ pub fn masked_quantile(values: &[f32], mask: Option<&[bool]>, q: f64) -> f32 {
     (f64::from(lo_value) + (f64::from(hi_value) - f64::from(lo_value)) * frac) as f32
 }
 
-/// Mask fill, soft clip, hard clip and scale of one track's pooled bins, in place (after
-/// the fill quantile: a pass for the fill, one for the clip count, one for the transforms
-/// and one for the mean).
+/// A key of `v` whose unsigned order is `f32::total_cmp`'s.
+#[inline]
+fn order_key(v: f32) -> u32 {
+    let bits = v.to_bits();
+    bits ^ (((bits as i32) >> 31) as u32 | 0x8000_0000)
+}
+
+/// Values finished per stack buffer in [`finish_track`] (transformed, summed, converted).
+const FINISH_CHUNK: usize = 256;
+
+/// Mask fill, soft clip, hard clip, scale and float16 of one track's pooled bins: the fill
+/// in place in `values`, the finished targets into `out` (as long as `values`).
 pub fn finish_track(
     values: &mut [f32],
     mask: Option<&[bool]>,
     track: &TrackSpec,
     fill_quantile: f64,
+    out: &mut [f16],
 ) -> TrackStats {
     let n = values.len().max(1) as f64;
-    let (pooled_sum, pooled_max) = values.iter().fold((0f64, 0f32), |(sum, max), &v| {
-        (sum + f64::from(v), max.max(v))
-    });
+    // partial sums and maxima in lanes: independent chains, which vectorise (the pooled
+    // values are never NaN)
+    let (mut sums, mut maxima) = ([0f64; 8], [0f32; 8]);
+    for chunk in values.chunks(8) {
+        for ((s, m), &v) in sums.iter_mut().zip(&mut maxima).zip(chunk) {
+            *s += f64::from(v);
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    let pooled_sum: f64 = sums.iter().sum();
+    let pooled_max = maxima.iter().fold(0f32, |m, &v| m.max(v));
     let fill_value = masked_quantile(values, mask, fill_quantile);
+    if let Some(mask) = mask {
+        for (v, &masked) in values.iter_mut().zip(mask) {
+            if masked {
+                *v = fill_value;
+            }
+        }
+    }
     let clip_from = track.clip_soft.min(track.clip);
     let transform = |v: f32| {
         let mut x = signal::soft_clip_value(v, track.clip_soft);
@@ -265,18 +328,26 @@ pub fn finish_track(
         }
         x * track.scale
     };
-    // one pass per step: each but the sum vectorises, and the sum's chain (in the
-    // values' order) stays in a register
-    if let Some(mask) = mask {
-        for (v, &masked) in values.iter_mut().zip(mask) {
-            if masked {
-                *v = fill_value;
+    // the clip count, transforms, sum and float16 conversion a stack buffer at a time
+    let (mut clipped, mut sums) = (0usize, [0f64; 8]);
+    let mut buf = [0f32; FINISH_CHUNK];
+    for (src, dst) in values
+        .chunks(FINISH_CHUNK)
+        .zip(out.chunks_mut(FINISH_CHUNK))
+    {
+        let buf = &mut buf[..src.len()];
+        for (b, &v) in buf.iter_mut().zip(src) {
+            clipped += usize::from(v > clip_from);
+            *b = transform(v);
+        }
+        for chunk in buf.chunks(8) {
+            for (s, &x) in sums.iter_mut().zip(chunk) {
+                *s += f64::from(x);
             }
         }
+        half::slice::HalfFloatSliceExt::convert_from_f32_slice(dst, buf);
     }
-    let clipped = values.iter().filter(|&&v| v > clip_from).count();
-    values.iter_mut().for_each(|v| *v = transform(*v));
-    let target_sum: f64 = values.iter().map(|&v| f64::from(v)).sum();
+    let target_sum: f64 = sums.iter().sum();
     TrackStats {
         fill_value,
         pooled_mean: pooled_sum / n,
@@ -329,6 +400,10 @@ pub fn targets(
     }
     let (order, runs) = windows.order();
     let sorted_starts: Vec<u64> = order.iter().map(|&i| windows.starts[i]).collect();
+    let grids = runs
+        .par_iter()
+        .map(|(_, range)| Grid::new(&sorted_starts[range.clone()], bins, windows.pool))
+        .collect::<Result<Vec<_>>>()?;
     let sorted_mask: Option<Vec<bool>> = mask.map(|m| {
         order
             .iter()
@@ -338,7 +413,7 @@ pub fn targets(
     let per_track: Vec<(Vec<f16>, TrackStats)> = tracks
         .par_iter()
         .map(|track| {
-            let (mut values, present) = pooled_sorted(track, windows, &sorted_starts, &runs)?;
+            let (mut values, present) = pooled_sorted(track, windows, &runs, &grids)?;
             let absent: Vec<&Range<usize>> = runs
                 .iter()
                 .zip(&present)
@@ -356,11 +431,11 @@ pub fn targets(
                 }
                 Some(Cow::Owned(m))
             };
-            let mut stats = finish_track(&mut values, track_mask.as_deref(), track, fill_quantile);
+            let mut half = vec![f16::ZERO; values.len()];
+            let mask = track_mask.as_deref();
+            let mut stats = finish_track(&mut values, mask, track, fill_quantile, &mut half);
             let absent_windows: usize = absent.iter().map(|r| r.len()).sum();
             stats.absent_fraction = absent_windows as f64 / n_windows as f64;
-            let mut half = vec![f16::ZERO; values.len()];
-            half::slice::HalfFloatSliceExt::convert_from_f32_slice(&mut half[..], &values);
             Ok((half, stats))
         })
         .collect::<Result<_>>()?;
@@ -420,19 +495,68 @@ mod tests {
     }
 
     #[test]
+    fn radix_quantile_matches_a_sort() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [1, 2, 3, 10, 1000, 20_000] {
+            // zeros, repeats, negatives, -0.0, tiny and huge values
+            let values: Vec<f32> = (0..n)
+                .map(|_| match next() % 6 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => (next() % 7) as f32,
+                    3 => -((next() % 1000) as f32) / 7.0,
+                    4 => f32::from_bits((next() % 0x7F00_0000) as u32),
+                    _ => (next() % 100_000) as f32 / 3.0,
+                })
+                .collect();
+            let mask: Vec<bool> = (0..n).map(|_| next() % 5 == 0).collect();
+            for q in [0.0, 0.1, 0.25, 0.5, 0.77, 1.0] {
+                for m in [None, Some(&mask[..])] {
+                    let mut kept: Vec<f32> = values
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !m.is_some_and(|m| m[*i]))
+                        .map(|(_, &v)| v)
+                        .collect();
+                    kept.sort_by(f32::total_cmp);
+                    let expect = if kept.is_empty() {
+                        0.0
+                    } else {
+                        let pos = q * (kept.len() - 1) as f64;
+                        let (lo, frac) = (pos.floor() as usize, pos - pos.floor());
+                        let (a, b) = (kept[lo], kept[(lo + 1).min(kept.len() - 1)]);
+                        if frac == 0.0 {
+                            a
+                        } else {
+                            (f64::from(a) + (f64::from(b) - f64::from(a)) * frac) as f32
+                        }
+                    };
+                    let got = masked_quantile(&values, m, q);
+                    assert_eq!(got.to_bits(), expect.to_bits(), "n {n} q {q}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn finish_fills_then_clips_then_scales() {
         // fill value = 25th pct of unmasked [0, 1, 2, 3, 100] = 1
         let mut v = vec![0.0, 1.0, 2.0, 3.0, 100.0, 50.0];
         let mask = [false, false, false, false, false, true];
-        let stats = finish_track(
-            &mut v,
-            Some(&mask),
-            &spec(SumStat::Sum, 10.0, 4.0, 2.0),
-            0.25,
-        );
+        let mut out = vec![f16::ZERO; v.len()];
+        let track = spec(SumStat::Sum, 10.0, 4.0, 2.0);
+        let stats = finish_track(&mut v, Some(&mask), &track, 0.25, &mut out);
         assert_eq!(stats.fill_value, 1.0);
         // 100 → soft 4 + sqrt(96) = 13.8 → hard 10 → ×2
-        assert_eq!(v, vec![0.0, 2.0, 4.0, 6.0, 20.0, 2.0]);
+        let out: Vec<f32> = out.iter().map(|x| x.to_f32()).collect();
+        assert_eq!(out, vec![0.0, 2.0, 4.0, 6.0, 20.0, 2.0]);
+        assert_eq!(stats.target_mean, 34.0 / 6.0);
         assert!((stats.clipped_fraction - 1.0 / 6.0).abs() < 1e-12);
     }
 

@@ -298,6 +298,14 @@ pub trait Records {
     /// One record: `value` on `[start, end)`.
     fn record(&mut self, start: u64, end: u64, value: f32);
 
+    /// The records of one section, in its order (one loop per section for receivers
+    /// that keep state across records).
+    fn records(&mut self, records: impl Iterator<Item = (u64, u64, f32)>) {
+        for (start, end, value) in records {
+            self.record(start, end, value);
+        }
+    }
+
     /// A run of one-base records from `start` on, as little-endian float32 bytes (a
     /// fixed-step section of step and span 1).
     fn per_base(&mut self, start: u64, values: &[u8]) {
@@ -395,31 +403,25 @@ impl<'a> BlockReader<'a> {
                 }
             };
             match kind {
-                1 if !swap => {
-                    for r in body.chunks_exact(12) {
-                        let le = |i: usize| u32::from_le_bytes(r[i..i + 4].try_into().unwrap());
-                        sink.record(u64::from(le(0)), u64::from(le(4)), f32::from_bits(le(8)));
-                    }
-                }
-                1 => {
-                    for r in body.chunks_exact(12) {
-                        let (s, e) = (word(r, 0), word(r, 4));
-                        sink.record(u64::from(s), u64::from(e), f32::from_bits(word(r, 8)));
-                    }
-                }
-                2 => {
-                    for r in body.chunks_exact(8) {
-                        let s = u64::from(word(r, 0));
-                        sink.record(s, s + span, f32::from_bits(word(r, 4)));
-                    }
-                }
+                1 if !swap => sink.records(body.chunks_exact(12).map(|r| {
+                    let le = |i: usize| u32::from_le_bytes(r[i..i + 4].try_into().unwrap());
+                    (u64::from(le(0)), u64::from(le(4)), f32::from_bits(le(8)))
+                })),
+                1 => sink.records(body.chunks_exact(12).map(|r| {
+                    let (s, e) = (word(r, 0), word(r, 4));
+                    (u64::from(s), u64::from(e), f32::from_bits(word(r, 8)))
+                })),
+                2 => sink.records(body.chunks_exact(8).map(|r| {
+                    let s = u64::from(word(r, 0));
+                    (s, s + span, f32::from_bits(word(r, 4)))
+                })),
                 _ if step == 1 && span == 1 && !swap => sink.per_base(u64::from(start), body),
                 _ => {
-                    let mut s = u64::from(start);
-                    for r in body.chunks_exact(4) {
-                        sink.record(s, s + span, f32::from_bits(word(r, 0)));
-                        s += step;
-                    }
+                    let start = u64::from(start);
+                    sink.records(body.chunks_exact(4).enumerate().map(|(i, r)| {
+                        let s = start + i as u64 * step;
+                        (s, s + span, f32::from_bits(word(r, 0)))
+                    }))
                 }
             }
         }

@@ -1,124 +1,102 @@
 //! One sweep over a chromosome's BigWig blocks pools the intervals into the bins of every
 //! window on it.
 //!
-//! Each interval adds `value × overlap` to each bin it touches (sum and mean pooling) or
-//! raises the bin to its value (max pooling); bases outside every interval, and past the
-//! chromosome's length in the file, stay 0.
-//! Windows are visited in start order with a moving pointer, so each block is read and
+//! The bin edges of all the windows on a chromosome, merged, cut it into pieces that each
+//! lie within one bin of every window over them ([`Grid`], built once per chromosome and
+//! shared by the tracks). A track's sweep adds each record's `value × overlap` to the piece
+//! it falls in (or raises the piece to its value, for max pooling), keeping the current
+//! piece in a register, so a record costs one addition however many windows overlap it;
+//! then each window's bin is the sum (maximum) of its pieces. Bases outside every interval,
+//! and past the chromosome's length in the file, stay 0. Each block is read and
 //! decompressed once however much the windows overlap. Replicates are merged into the
-//! piecewise-constant per-base average (the mean of the files having the chromosome,
-//! in float32 as a per-base loop computes it) before pooling.
+//! piecewise-constant per-base average (the mean of the files having the chromosome, in
+//! float32 as a per-base loop computes it) before pooling.
 
 use crate::bigwig::SumStat;
 use crate::bigwig_file::{BigWigFile, Block, BlockReader, Records};
 use crate::Result;
 
-/// Pooling target: the rows of windows sorted by start, all `bins × pool` bp long;
-/// `MAX` pools by maximum, else by sum.
-struct Sink<'a, const MAX: bool> {
+/// The last coordinate a BigWig holds (its positions are 32-bit): edges beyond it are cut
+/// there, where no record reaches.
+const LAST: u64 = u32::MAX as u64;
+
+/// The windows on one chromosome (sorted by start, all `bins × pool` bp long) and the
+/// pieces their bin edges cut the chromosome into.
+pub struct Grid<'a> {
     starts: &'a [u64],
     bins: usize,
-    pool: usize,
-    /// `log2(pool)` when `pool` is a power of two: a shift instead of a division.
-    shift: Option<u32>,
+    pool: u64,
     span: u64,
-    out: &'a mut [f32],
-    /// First window that may still meet the next interval.
-    lo: usize,
-    /// Start of the previous interval (a smaller one resets `lo`).
-    last: u64,
+    /// The distinct bin edges of all windows, ascending, after a first edge at 0 and with
+    /// three edges at [`LAST`] at the end (the pieces `[edges[k], edges[k + 1])`; the last
+    /// two are empty, so a piece holding a base always has two edges after it).
+    edges: Vec<u32>,
+    /// Index in `edges` of each window's start.
+    first: Vec<usize>,
 }
 
-impl<const MAX: bool> Sink<'_, MAX> {
-    /// Pool the interval `[a, b)` of value `v ≥ 0` into every window it meets.
-    #[inline]
-    fn add(&mut self, a: u64, b: u64, v: f32) {
-        if b <= a {
-            return;
+impl<'a> Grid<'a> {
+    /// The grid of the windows at `starts` (sorted) of `bins` bins of `pool` bp.
+    pub fn new(starts: &'a [u64], bins: usize, pool: usize) -> Result<Grid<'a>> {
+        debug_assert!(starts.is_sorted());
+        let span = (bins * pool) as u64;
+        if span > LAST {
+            return Err(crate::Error::Invalid(format!(
+                "windows of {span} bp are longer than a BigWig chromosome can be (2^32 - 1 bp)"
+            )));
         }
-        let (span, pool, bins) = (self.span, self.pool, self.bins);
-        if a < self.last {
-            self.lo = self.starts.partition_point(|&s| s + span <= a);
-        }
-        self.last = a;
-        while self.lo < self.starts.len() && self.starts[self.lo] + span <= a {
-            self.lo += 1;
-        }
-        let starts = self.starts;
-        for (row_at, &s) in (self.lo * bins..).step_by(bins).zip(&starts[self.lo..]) {
-            if s >= b {
-                break;
+        let pool = pool as u64;
+        let mut edges = Vec::with_capacity(starts.len() * (bins + 1) + 4);
+        edges.push(0u32);
+        // Window edges are `q × pool + r` for its start's remainder `r` and `q` from its
+        // start's quotient on: between the quotients where a window begins or ends, every
+        // quotient gives the same remainders (the active windows', ascending, each once).
+        let mut active: Vec<(u64, u64)> = Vec::new(); // (remainder, last quotient)
+        let (mut next, mut q) = (0, 0);
+        while next < starts.len() || !active.is_empty() {
+            if active.is_empty() {
+                q = starts[next] / pool;
             }
-            let x0 = (a.max(s) - s) as usize;
-            let x1 = (b.min(s + span) - s) as usize;
-            let (b0, b1) = match self.shift {
-                Some(k) => (x0 >> k, (x1 - 1) >> k),
-                None => (x0 / pool, (x1 - 1) / pool),
-            };
-            let out = &mut *self.out;
-            if x1 - x0 <= pool && b0 + 1 < bins {
-                // at most two bins, written without a data-dependent branch (the second
-                // gets nothing when the piece ends in the first)
-                let edge = (b0 + 1) * pool;
-                let (first, second) = (edge.min(x1) - x0, x1.saturating_sub(edge));
-                let at = row_at + b0;
-                if MAX {
-                    out[at] = out[at].max(v);
-                    out[at + 1] = out[at + 1].max(if second > 0 { v } else { 0.0 });
-                } else {
-                    out[at] += v * count(first);
-                    out[at + 1] += v * count(second);
+            while let Some(&s) = starts.get(next).filter(|&&s| s / pool == q) {
+                let (r, last) = (s % pool, q + bins as u64);
+                let at = active.partition_point(|&(x, _)| x < r);
+                match active.get_mut(at) {
+                    // same remainder: the same edges, to the later end
+                    Some(a) if a.0 == r => a.1 = a.1.max(last),
+                    _ => active.insert(at, (r, last)),
                 }
-            } else if MAX {
-                for r in &mut out[row_at + b0..=row_at + b1] {
-                    *r = r.max(v);
-                }
-            } else if b0 == b1 {
-                out[row_at + b0] += v * count(x1 - x0);
-            } else {
-                out[row_at + b0] += v * count((b0 + 1) * pool - x0);
-                let full = v * count(pool);
-                for r in &mut out[row_at + b0 + 1..row_at + b1] {
-                    *r += full;
-                }
-                out[row_at + b1] += v * count(x1 - b1 * pool);
+                next += 1;
             }
-        }
-    }
-
-    /// Pool one-base values `values` (little-endian float32; missing, NaN and negative
-    /// as 0) from `a` on, a whole bin at a time.
-    fn add_per_base(&mut self, a: u64, values: &[u8]) {
-        let n = (values.len() / 4) as u64;
-        let b = a + n;
-        let (span, pool, bins) = (self.span, self.pool, self.bins);
-        if a < self.last {
-            self.lo = self.starts.partition_point(|&s| s + span <= a);
-        }
-        self.last = a;
-        while self.lo < self.starts.len() && self.starts[self.lo] + span <= a {
-            self.lo += 1;
-        }
-        for (j, &s) in self.starts.iter().enumerate().skip(self.lo) {
-            if s >= b {
-                break;
+            let enter = starts.get(next).map_or(u64::MAX, |s| s / pool);
+            let leave = active.iter().map(|a| a.1 + 1).min().unwrap_or(u64::MAX);
+            let until = enter.min(leave);
+            for qq in q..until {
+                edges.extend(
+                    active
+                        .iter()
+                        .map(|&(r, _)| (qq * pool + r).min(LAST) as u32),
+                );
             }
-            let (x0, x1) = ((a.max(s) - s) as usize, (b.min(s + span) - s) as usize);
-            let row = &mut self.out[j * bins..(j + 1) * bins];
-            let mut x = x0;
-            while x < x1 {
-                let bin = x / pool;
-                let stop = ((bin + 1) * pool).min(x1);
-                let from = (s + x as u64 - a) as usize * 4;
-                let chunk = &values[from..from + (stop - x) * 4];
-                if MAX {
-                    row[bin] = row[bin].max(lane_max(chunk));
-                } else {
-                    row[bin] += lane_sum(chunk);
-                }
-                x = stop;
-            }
+            q = until;
+            active.retain(|a| a.1 >= q);
         }
+        edges.dedup();
+        if edges.last() != Some(&(LAST as u32)) {
+            edges.push(LAST as u32);
+        }
+        edges.extend([LAST as u32; 2]);
+        let first = starts
+            .iter()
+            .map(|&s| edges.partition_point(|&e| u64::from(e) < s.min(LAST)))
+            .collect();
+        Ok(Grid {
+            starts,
+            bins,
+            pool,
+            span,
+            edges,
+            first,
+        })
     }
 
     /// Whether any window meets `[start, end)`.
@@ -127,13 +105,198 @@ impl<const MAX: bool> Sink<'_, MAX> {
         let first = self.starts.partition_point(|&s| s + span <= start);
         first < self.starts.len() && self.starts[first] < end
     }
+
+    /// Each window's bins (rows of `out`) from the pooled `pieces`, through `finish`.
+    fn gather<const MAX: bool>(
+        &self,
+        pieces: &[f32],
+        out: &mut [f32],
+        finish: impl Fn(f32) -> f32,
+    ) {
+        let edges = &self.edges[..];
+        for ((row, &s), &first) in out
+            .chunks_exact_mut(self.bins)
+            .zip(self.starts)
+            .zip(&self.first)
+        {
+            let mut k = first;
+            let mut end = s;
+            for bin in row.iter_mut() {
+                end += self.pool;
+                let stop = end.min(LAST);
+                let mut acc = 0f64;
+                while u64::from(edges[k]) < stop {
+                    let piece = f64::from(pieces[k]);
+                    acc = if MAX { acc.max(piece) } else { acc + piece };
+                    k += 1;
+                }
+                *bin = finish(acc as f32);
+            }
+        }
+    }
 }
 
-/// A count of bases within a window as f32: windows are shorter than 2^32 bp (see
-/// `pool_chrom`), and from u32 the conversion needs no branch (from u64 it does).
-#[inline(always)]
-fn count(n: usize) -> f32 {
-    n as u32 as f32
+/// A track's pieces of one chromosome being pooled: the sum (`MAX`: the maximum) of the
+/// values over each piece of the grid's `edges`.
+struct Sink<'a, const MAX: bool> {
+    edges: &'a [u32],
+    pieces: &'a mut [f32],
+    /// The current piece, whose value `acc` holds (`pieces[k]` may be behind it).
+    k: usize,
+    acc: f64,
+    /// The furthest piece made current yet: the pieces after it are still 0.
+    reached: usize,
+}
+
+impl<const MAX: bool> Sink<'_, MAX> {
+    /// Pool the interval `[a, b)` of value `v ≥ 0`.
+    #[inline(always)]
+    fn add(&mut self, a: u64, b: u64, v: f32) {
+        let k = self.k;
+        let e = &self.edges[k..k + 3];
+        let (e0, e1, e2) = (u64::from(e[0]), u64::from(e[1]), u64::from(e[2]));
+        // the common case: a non-empty interval starting in the current piece and ending
+        // in it or the next, pooled without a branch on which
+        if (a >= e0) & (a < e1) & (b <= e2) & (a < b) {
+            let v = f64::from(v);
+            let next = f64::from(self.pieces[k + 1]);
+            let (total, next) = if MAX {
+                (self.acc.max(v), next.max(if b > e1 { v } else { 0.0 }))
+            } else {
+                let second = b.saturating_sub(e1) as i64 as f64;
+                (
+                    self.acc + v * (b.min(e1) - a) as i64 as f64,
+                    next + v * second,
+                )
+            };
+            let cross = b >= e1;
+            self.pieces[k] = total as f32;
+            self.acc = if cross { next } else { total };
+            self.k = k + usize::from(cross);
+            self.reached = self.reached.max(self.k);
+        } else if a < b {
+            self.add_across(a, b, v);
+        }
+    }
+
+    /// Pool the records of one section (values ≥ 0) in one loop.
+    ///
+    /// For sum pooling the common case runs without a branch: a running total `run` of
+    /// the section's values from the current piece's value on (so its rounding is the
+    /// section's, not the chromosome's), and `base`, the total where the current piece
+    /// began; each record adds to `run` and writes `run − base` as its piece's value.
+    #[inline(always)]
+    fn add_all(&mut self, records: impl Iterator<Item = (u64, u64, f32)>) {
+        if MAX {
+            records.for_each(|(a, b, v)| self.add(a, b, v));
+            return;
+        }
+        let edges = self.edges;
+        let (mut k, mut run, mut base) = (self.k, self.acc, 0f64);
+        for (a, b, v) in records {
+            let e = &edges[k..k + 3];
+            let (e0, e1, e2) = (u64::from(e[0]), u64::from(e[1]), u64::from(e[2]));
+            // in the current piece, ending in it or the next, and the next still empty
+            if (a >= e0) & (a < e1) & (b <= e2) & (a < b) & (k == self.reached) {
+                let v = f64::from(v);
+                let edge = b.min(e1);
+                let at_edge = run + v * (edge - a) as i64 as f64;
+                run = at_edge + v * (b - edge) as i64 as f64;
+                self.pieces[k] = (at_edge - base) as f32;
+                let cross = b >= e1;
+                // base = if cross { at_edge } else { base }, as bits: a float select
+                // becomes a branch, mispredicted about as often as records cross edges
+                let keep = u64::from(cross).wrapping_sub(1);
+                base = f64::from_bits((base.to_bits() & keep) | (at_edge.to_bits() & !keep));
+                k += usize::from(cross);
+                self.reached = k;
+            } else if a < b {
+                (self.k, self.acc) = (k, run - base);
+                self.add_across(a, b, v);
+                (k, run, base) = (self.k, self.acc, 0.0);
+            }
+        }
+        (self.k, self.acc) = (k, run - base);
+    }
+
+    /// Pool `[a, b)` (`a < b`) wherever it lies, across any number of pieces.
+    #[inline(never)]
+    fn add_across(&mut self, a: u64, b: u64, v: f32) {
+        self.seek(a);
+        let v64 = f64::from(v);
+        let mut x = a;
+        loop {
+            let e1 = u64::from(self.edges[self.k + 1]);
+            let part = (b.min(e1) - x) as i64 as f64;
+            self.acc = if MAX {
+                self.acc.max(v64)
+            } else {
+                self.acc + v64 * part
+            };
+            if b <= e1 {
+                return;
+            }
+            self.step();
+            x = e1;
+        }
+    }
+
+    /// Store the current piece and make the next one current.
+    #[inline]
+    fn step(&mut self) {
+        self.pieces[self.k] = self.acc as f32;
+        self.k += 1;
+        self.reached = self.reached.max(self.k);
+        self.acc = f64::from(self.pieces[self.k]);
+    }
+
+    /// Make the piece holding base `x` (`x < LAST`) current.
+    fn seek(&mut self, x: u64) {
+        let (k, edges) = (self.k, self.edges);
+        let within = |k: usize| u64::from(edges[k]) <= x && x < u64::from(edges[k + 1]);
+        if within(k) {
+            return;
+        }
+        self.pieces[k] = self.acc as f32;
+        self.k = if within(k + 1) {
+            k + 1
+        } else {
+            edges.partition_point(|&e| u64::from(e) <= x) - 1
+        };
+        self.reached = self.reached.max(self.k);
+        self.acc = f64::from(self.pieces[self.k]);
+    }
+
+    /// Pool one-base values `values` (little-endian float32; missing, NaN and negative
+    /// as 0) from `a` on, a whole piece at a time.
+    fn add_per_base(&mut self, a: u64, values: &[u8]) {
+        let b = a + (values.len() / 4) as u64;
+        if b <= a {
+            return;
+        }
+        self.seek(a);
+        let mut x = a;
+        loop {
+            let e1 = u64::from(self.edges[self.k + 1]);
+            let stop = b.min(e1);
+            let chunk = &values[(x - a) as usize * 4..(stop - a) as usize * 4];
+            self.acc = if MAX {
+                self.acc.max(f64::from(lane_max(chunk)))
+            } else {
+                self.acc + f64::from(lane_sum(chunk))
+            };
+            if b <= e1 {
+                return;
+            }
+            self.step();
+            x = e1;
+        }
+    }
+
+    /// Store the current piece (after the last record).
+    fn flush(&mut self) {
+        self.pieces[self.k] = self.acc as f32;
+    }
 }
 
 /// Accumulator lanes of the per-base loops (independent lanes vectorise).
@@ -185,9 +348,16 @@ impl<const MAX: bool> Records for Clamped<'_, '_, MAX> {
     #[inline]
     fn record(&mut self, start: u64, end: u64, value: f32) {
         // missing (NaN) and negative values pool as 0: adding 0 (or taking the maximum
-        // with 0) leaves a bin of non-negative values as it was, so they go through
+        // with 0) leaves a piece of non-negative values as it was, so they go through
         // without a branch on the value
         self.sink.add(start, end.min(self.length), value.max(0.0));
+    }
+
+    #[inline]
+    fn records(&mut self, records: impl Iterator<Item = (u64, u64, f32)>) {
+        let length = self.length;
+        self.sink
+            .add_all(records.map(|(start, end, value)| (start, end.min(length), value.max(0.0))));
     }
 
     fn per_base(&mut self, start: u64, values: &[u8]) {
@@ -216,31 +386,25 @@ impl Records for Collected<'_> {
     }
 }
 
-/// The blocks of `file` on chromosome `chrom_id` that some window of `sink` meets.
-fn window_blocks<const MAX: bool>(
-    file: &BigWigFile,
-    chrom_id: u32,
-    sink: &Sink<'_, MAX>,
-) -> Result<Vec<Block>> {
-    let (first, last) = match (sink.starts.first(), sink.starts.last()) {
-        (Some(&f), Some(&l)) => (f, l + sink.span),
+/// The blocks of `file` on chromosome `chrom_id` that some window of `grid` meets.
+fn window_blocks(file: &BigWigFile, chrom_id: u32, grid: &Grid<'_>) -> Result<Vec<Block>> {
+    let (first, last) = match (grid.starts.first(), grid.starts.last()) {
+        (Some(&f), Some(&l)) => (f, l + grid.span),
         _ => return Ok(Vec::new()),
     };
     let mut blocks = file.blocks(chrom_id, first, last)?;
-    blocks.retain(|b| sink.meets(b.start, b.end));
+    blocks.retain(|b| grid.meets(b.start, b.end));
     Ok(blocks)
 }
 
-/// Pooled bins of the windows at `starts` (sorted) on `chrom` from a track's replicate
-/// `files`, into `out` (`starts.len() × bins`, zeroed). Returns false, leaving `out`
-/// untouched, when no file has the chromosome.
+/// Pooled bins of the windows of `grid` on `chrom` from a track's replicate `files`, into
+/// `out` (`windows × bins`). Returns false, leaving `out` untouched, when no file has the
+/// chromosome.
 pub fn pool_chrom(
     files: &[BigWigFile],
     stat: SumStat,
     chrom: &str,
-    starts: &[u64],
-    bins: usize,
-    pool: usize,
+    grid: &Grid<'_>,
     out: &mut [f32],
 ) -> Result<bool> {
     let present: Vec<(&BigWigFile, u32, u64)> = files
@@ -250,68 +414,61 @@ pub fn pool_chrom(
     if present.is_empty() {
         return Ok(false);
     }
-    let shift = pool.is_power_of_two().then(|| pool.trailing_zeros());
-    let span = (bins * pool) as u64;
-    if span > u64::from(u32::MAX) {
-        return Err(crate::Error::Invalid(format!(
-            "windows of {span} bp are longer than a BigWig chromosome can be (2^32 - 1 bp)"
-        )));
-    }
-    if stat == SumStat::Max {
-        let mut sink = Sink::<true> {
-            starts,
-            bins,
-            pool,
-            shift,
-            span,
-            out: &mut *out,
-            lo: 0,
-            last: 0,
-        };
-        sweep(&present, &mut sink)?;
-    } else {
-        let mut sink = Sink::<false> {
-            starts,
-            bins,
-            pool,
-            shift,
-            span,
-            out: &mut *out,
-            lo: 0,
-            last: 0,
-        };
-        sweep(&present, &mut sink)?;
-    }
-    let pool_f = pool as f32;
-    let finish: fn(f32, f32) -> f32 = match stat {
-        SumStat::Sum | SumStat::Max => |x, _| x,
-        SumStat::Mean => |x, p| x / p,
-        SumStat::SumSqrt => |x, _| (1.0 + x).sqrt() - 1.0,
-        SumStat::MeanSqrt => |x, p| (1.0 + x / p).sqrt() - 1.0,
-    };
-    if !matches!(stat, SumStat::Sum | SumStat::Max) {
-        out.iter_mut().for_each(|x| *x = finish(*x, pool_f));
+    let mut pieces = vec![0f32; grid.edges.len()];
+    let pool = grid.pool as f32;
+    match stat {
+        SumStat::Max => {
+            pool_pieces::<true>(&present, grid, &mut pieces)?;
+            grid.gather::<true>(&pieces, out, |x| x);
+        }
+        SumStat::Sum => {
+            pool_pieces::<false>(&present, grid, &mut pieces)?;
+            grid.gather::<false>(&pieces, out, |x| x);
+        }
+        SumStat::Mean => {
+            pool_pieces::<false>(&present, grid, &mut pieces)?;
+            grid.gather::<false>(&pieces, out, |x| x / pool);
+        }
+        SumStat::SumSqrt => {
+            pool_pieces::<false>(&present, grid, &mut pieces)?;
+            grid.gather::<false>(&pieces, out, |x| (1.0 + x).sqrt() - 1.0);
+        }
+        SumStat::MeanSqrt => {
+            pool_pieces::<false>(&present, grid, &mut pieces)?;
+            grid.gather::<false>(&pieces, out, |x| (1.0 + x / pool).sqrt() - 1.0);
+        }
     }
     Ok(true)
 }
 
-/// Pool the records of the files having the chromosome: one file's straight into the
-/// sink, several merged into their per-base mean first.
-fn sweep<const MAX: bool>(
+/// Pool the records of the files having the chromosome into the grid's `pieces`: one
+/// file's straight, several merged into their per-base mean first.
+fn pool_pieces<const MAX: bool>(
     present: &[(&BigWigFile, u32, u64)],
-    sink: &mut Sink<'_, MAX>,
+    grid: &Grid<'_>,
+    pieces: &mut [f32],
 ) -> Result<()> {
+    let mut sink = Sink::<MAX> {
+        edges: &grid.edges,
+        pieces,
+        k: 0,
+        acc: 0.0,
+        reached: 0,
+    };
     if let [(file, id, length)] = present[..] {
         let mut reader = BlockReader::new(file);
-        let blocks = window_blocks(file, id, sink)?;
-        let mut clamped = Clamped { sink, length };
-        for block in blocks {
+        let mut clamped = Clamped {
+            sink: &mut sink,
+            length,
+        };
+        for block in window_blocks(file, id, grid)? {
             reader.for_each_record(&block, id, &mut clamped)?;
         }
-        Ok(())
     } else {
-        merge_replicates(present, sink)
+        merge_replicates(present, grid, &mut sink)?;
     }
+    sink.flush();
+    Ok(())
 }
 
 /// The positive intervals of one replicate, block by block, as a pull iterator.
@@ -349,6 +506,7 @@ impl Cursor<'_> {
 /// replicate's interval starts or ends and pools each piece with its mean value.
 fn merge_replicates<const MAX: bool>(
     present: &[(&BigWigFile, u32, u64)],
+    grid: &Grid<'_>,
     sink: &mut Sink<'_, MAX>,
 ) -> Result<()> {
     let mut cursors = present
@@ -358,7 +516,7 @@ fn merge_replicates<const MAX: bool>(
                 reader: BlockReader::new(file),
                 chrom_id: id,
                 length,
-                blocks: window_blocks(file, id, sink)?.into_iter(),
+                blocks: window_blocks(file, id, grid)?.into_iter(),
                 records: Vec::new(),
                 at: 0,
             })
@@ -397,5 +555,151 @@ fn merge_replicates<const MAX: bool>(
         }
         sink.add(pos, end, value * inv);
         pos = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Pool `records` (sum, or max with `MAX`) and one-base `runs` through a grid and a
+    /// sink, in sections of random length, and compare with a per-base reference.
+    fn check<const MAX: bool>(rng: &mut Rng, starts: &[u64], bins: usize, pool: usize) {
+        let mut records: Vec<(u64, u64, f32)> = Vec::new();
+        let mut at = rng.below(50);
+        while at < 6_000 {
+            let longest = if rng.below(10) == 0 { 400 } else { 40 };
+            let len = 1 + rng.below(longest);
+            let value = if rng.below(5) == 0 {
+                0.0
+            } else {
+                rng.below(1000) as f32 / 7.0
+            };
+            records.push((at, at + len, value));
+            at += len + if rng.below(4) == 0 { rng.below(300) } else { 0 };
+        }
+        // overlapping and out-of-order records among them
+        for _ in 0..30 {
+            let (a, len) = (rng.below(6_000), 1 + rng.below(200));
+            let at = rng.below(records.len() as u64) as usize;
+            records.insert(at, (a, a + len, rng.below(100) as f32 / 3.0));
+        }
+        let runs: Vec<(u64, Vec<f32>)> = (0..5)
+            .map(|_| {
+                let n = rng.below(300) as usize;
+                (
+                    rng.below(6_000),
+                    (0..n).map(|_| rng.below(50) as f32 / 9.0).collect(),
+                )
+            })
+            .collect();
+        let mut per_base = vec![0f64; 8_000];
+        for &(a, b, v) in &records {
+            for x in &mut per_base[a as usize..b as usize] {
+                *x = if MAX {
+                    x.max(f64::from(v))
+                } else {
+                    *x + f64::from(v)
+                };
+            }
+        }
+        for (a, values) in &runs {
+            for (x, &v) in per_base[*a as usize..].iter_mut().zip(values) {
+                *x = if MAX {
+                    x.max(f64::from(v))
+                } else {
+                    *x + f64::from(v)
+                };
+            }
+        }
+        let grid = Grid::new(starts, bins, pool).unwrap();
+        let mut pieces = vec![0f32; grid.edges.len()];
+        let mut sink = Sink::<MAX> {
+            edges: &grid.edges,
+            pieces: &mut pieces,
+            k: 0,
+            acc: 0.0,
+            reached: 0,
+        };
+        let mut rest = &records[..];
+        while !rest.is_empty() {
+            let (section, tail) = rest.split_at((1 + rng.below(20) as usize).min(rest.len()));
+            sink.add_all(section.iter().copied());
+            rest = tail;
+            if let Some(&(a, b, v)) = rest.first() {
+                sink.add(a, b, v);
+                rest = &rest[1..];
+            }
+        }
+        for (a, values) in &runs {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            sink.add_per_base(*a, &bytes);
+        }
+        sink.flush();
+        let mut out = vec![0f32; starts.len() * bins];
+        grid.gather::<MAX>(&pieces, &mut out, |x| x);
+        for (j, &s) in starts.iter().enumerate() {
+            for i in 0..bins {
+                let from = s as usize + i * pool;
+                let bin = &per_base[from..from + pool];
+                let expect = if MAX {
+                    bin.iter().fold(0f64, |m, &x| m.max(x))
+                } else {
+                    bin.iter().sum()
+                };
+                let got = f64::from(out[j * bins + i]);
+                assert!(
+                    (got - expect).abs() <= 1e-5 * expect.abs() + 1e-6,
+                    "window {j} at {s}, bin {i}: {got} != {expect}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pieces_pool_as_the_per_base_values() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for round in 0..40 {
+            let (bins, pool) = [(7, 13), (4, 128), (16, 1), (3, 50)][round % 4];
+            let span = (bins * pool) as u64;
+            // overlapping windows, windows with the same edges, far apart ones
+            let mut starts: Vec<u64> = (0..1 + rng.below(12))
+                .map(|_| rng.below(6_500 - span))
+                .collect();
+            if round % 3 == 0 {
+                starts.push(starts[0]);
+                starts.push(starts[0] + pool as u64);
+            }
+            starts.sort_unstable();
+            check::<false>(&mut rng, &starts, bins, pool);
+            check::<true>(&mut rng, &starts, bins, pool);
+        }
+    }
+
+    #[test]
+    fn grid_edges_are_every_windows_bin_edges() {
+        let starts = [0, 5, 5, 30, 200];
+        let grid = Grid::new(&starts, 3, 10).unwrap();
+        let mut expect: Vec<u32> = starts
+            .iter()
+            .flat_map(|&s| (0..=3).map(move |i| (s + i * 10) as u32))
+            .collect();
+        expect.sort_unstable();
+        expect.dedup();
+        let last = u32::MAX;
+        assert_eq!(grid.edges, [&expect[..], &[last; 3]].concat());
+        assert_eq!(grid.first, vec![0, 1, 1, 6, 11]);
+        assert!(Grid::new(&[0], 1 << 20, 1 << 13).is_err());
     }
 }
