@@ -34,6 +34,10 @@ from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 
 FORMAT_VERSION = 1
+# a checkpoint with branches (a fine-tuned head's own trunk tail or adapters) is version 2,
+# so that a crossreg that cannot rebuild branches refuses it by its version
+BRANCHED_FORMAT_VERSION = 2
+READABLE_VERSIONS = (FORMAT_VERSION, BRANCHED_FORMAT_VERSION)
 
 
 @dataclass
@@ -81,7 +85,8 @@ class CheckpointConfig:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["targets"] = {g: [_target_to_json(t) for t in ts] for g, ts in self.targets.items()}
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, **data}
+        version = BRANCHED_FORMAT_VERSION if self.branches else FORMAT_VERSION
+        return {"format": FORMAT, "format_version": version, **data}
 
 
 def _target_to_json(target: Target) -> dict[str, Any]:
@@ -157,10 +162,10 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
         raise ValueError(
             f"{path}: not a crossreg checkpoint config (format {data.get('format')!r})"
         )
-    if data.get("format_version") != FORMAT_VERSION:
+    if data.get("format_version") not in READABLE_VERSIONS:
         raise ValueError(
             f"{path}: checkpoint format version {data.get('format_version')}; this crossreg "
-            f"reads version {FORMAT_VERSION}"
+            f"reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     if data.get("gelu_form") not in GELU_FORMS:
         raise ValueError(f"{path}: gelu_form {data.get('gelu_form')!r} is not one of {GELU_FORMS}")
