@@ -301,7 +301,12 @@ pub fn finish_track(
     // partial sums and maxima in lanes: independent chains, which vectorise (the pooled
     // values are never NaN)
     let (mut sums, mut maxima) = ([0f64; 8], [0f32; 8]);
-    for chunk in values.chunks(8) {
+    let chunks = values.chunks_exact(8);
+    for (s, &v) in sums.iter_mut().zip(chunks.remainder()) {
+        *s += f64::from(v);
+        maxima[0] = maxima[0].max(v);
+    }
+    for chunk in chunks {
         for ((s, m), &v) in sums.iter_mut().zip(&mut maxima).zip(chunk) {
             *s += f64::from(v);
             *m = if v > *m { v } else { *m };

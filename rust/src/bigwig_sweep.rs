@@ -28,8 +28,9 @@ pub struct Grid<'a> {
     pool: u64,
     span: u64,
     /// The distinct bin edges of all windows, ascending, after a first edge at 0 and with
-    /// three edges at [`LAST`] at the end (the pieces `[edges[k], edges[k + 1])`; the last
-    /// two are empty, so a piece holding a base always has two edges after it).
+    /// five edges at [`LAST`] at the end (the pieces `[edges[k], edges[k + 1])`; the last
+    /// four are empty, so a piece holding a base, and the two after it, always have three
+    /// edges after them).
     edges: Vec<u32>,
     /// Index in `edges` of each window's start.
     first: Vec<usize>,
@@ -84,7 +85,7 @@ impl<'a> Grid<'a> {
         if edges.last() != Some(&(LAST as u32)) {
             edges.push(LAST as u32);
         }
-        edges.extend([LAST as u32; 2]);
+        edges.extend([LAST as u32; 4]);
         let first = starts
             .iter()
             .map(|&s| edges.partition_point(|&e| u64::from(e) < s.min(LAST)))
@@ -184,7 +185,8 @@ impl<const MAX: bool> Sink<'_, MAX> {
     /// For sum pooling the common case runs without a branch: a running total `run` of
     /// the section's values from the current piece's value on (so its rounding is the
     /// section's, not the chromosome's), and `base`, the total where the current piece
-    /// began; each record adds to `run` and writes `run − base` as its piece's value.
+    /// began; each record adds to `run` and writes its pieces' values as differences of
+    /// totals.
     #[inline(always)]
     fn add_all(&mut self, records: impl Iterator<Item = (u64, u64, f32)>) {
         if MAX {
@@ -194,21 +196,29 @@ impl<const MAX: bool> Sink<'_, MAX> {
         let edges = self.edges;
         let (mut k, mut run, mut base) = (self.k, self.acc, 0f64);
         for (a, b, v) in records {
-            let e = &edges[k..k + 3];
-            let (e0, e1, e2) = (u64::from(e[0]), u64::from(e[1]), u64::from(e[2]));
-            // in the current piece, ending in it or the next, and the next still empty
-            if (a >= e0) & (a < e1) & (b <= e2) & (a < b) & (k == self.reached) {
+            let e = &edges[k..k + 4];
+            let [e0, e1, e2, e3] = [e[0], e[1], e[2], e[3]].map(u64::from);
+            // in the current piece, ending in it or one of the next two, which are still
+            // empty
+            if (a >= e0) & (a < e1) & (b <= e3) & (a < b) & (k == self.reached) {
                 let v = f64::from(v);
-                let edge = b.min(e1);
-                let at_edge = run + v * (edge - a) as i64 as f64;
-                run = at_edge + v * (b - edge) as i64 as f64;
-                self.pieces[k] = (at_edge - base) as f32;
-                let cross = b >= e1;
-                // base = if cross { at_edge } else { base }, as bits: a float select
-                // becomes a branch, mispredicted about as often as records cross edges
-                let keep = u64::from(cross).wrapping_sub(1);
-                base = f64::from_bits((base.to_bits() & keep) | (at_edge.to_bits() & !keep));
-                k += usize::from(cross);
+                // totals at the piece's end and the next one's (each only one addition
+                // from `run`, so the loop's chain from record to record is one addition)
+                let at1 = run + v * (b.min(e1) - a) as i64 as f64;
+                let at2 = run + v * (b.min(e2) - a) as i64 as f64;
+                run += v * (b - a) as i64 as f64;
+                self.pieces[k] = (at1 - base) as f32;
+                self.pieces[k + 1] = (at2 - at1) as f32;
+                let (cross1, cross2) = (b >= e1, b >= e2);
+                // base = at2, at1 or itself as the record reaches the pieces' ends, by
+                // bits: a float select becomes a branch, mispredicted about as often as
+                // records cross edges
+                let pick = |cross: bool, new: f64, old: f64| {
+                    let keep = u64::from(cross).wrapping_sub(1);
+                    f64::from_bits((old.to_bits() & keep) | (new.to_bits() & !keep))
+                };
+                base = pick(cross2, at2, pick(cross1, at1, base));
+                k += usize::from(cross1) + usize::from(cross2);
                 self.reached = k;
             } else if a < b {
                 (self.k, self.acc) = (k, run - base);
@@ -698,7 +708,7 @@ mod tests {
         expect.sort_unstable();
         expect.dedup();
         let last = u32::MAX;
-        assert_eq!(grid.edges, [&expect[..], &[last; 3]].concat());
+        assert_eq!(grid.edges, [&expect[..], &[last; 5]].concat());
         assert_eq!(grid.first, vec![0, 1, 1, 6, 11]);
         assert!(Grid::new(&[0], 1 << 20, 1 << 13).is_err());
     }
