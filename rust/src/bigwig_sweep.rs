@@ -137,6 +137,14 @@ impl<'a> Grid<'a> {
     }
 }
 
+/// Records between two shifts of [`Sink::add_all`]'s running total back to 0.
+const REBASE: usize = 16;
+
+/// The largest value [`Sink::add_all`] adds to its running total: a larger one (above
+/// any signal track's, 2^24) is added to its pieces alone, so that the rounding of the
+/// total stays far below its neighbours' values.
+const FAST_MAX: f32 = 16_777_216.0;
+
 /// A track's pieces of one chromosome being pooled: the sum (`MAX`: the maximum) of the
 /// values over each piece of the grid's `edges`.
 struct Sink<'a, const MAX: bool> {
@@ -180,35 +188,43 @@ impl<const MAX: bool> Sink<'_, MAX> {
         }
     }
 
-    /// Pool the records of one section (values ≥ 0) in one loop.
+    /// Pool the records of one section (values in `[0, f32::MAX]`) in one loop.
     ///
     /// For sum pooling the common case runs without a branch: a running total `run` of
-    /// the section's values from the current piece's value on (so its rounding is the
-    /// section's, not the chromosome's), and `base`, the total where the current piece
-    /// began; each record adds to `run` and writes its pieces' values as differences of
-    /// totals.
+    /// the section's values and `base`, the total where the current piece began (less
+    /// the piece's value before the section); each record adds to `run` and writes its
+    /// pieces' values as differences of totals. Both are shifted back to a `run` of 0
+    /// every [`REBASE`] records, so that a piece's rounding is that of its neighbours'
+    /// total, and values above [`FAST_MAX`] are added to their pieces alone.
     #[inline(always)]
     fn add_all(&mut self, records: impl Iterator<Item = (u64, u64, f32)>) {
         if MAX {
             records.for_each(|(a, b, v)| self.add(a, b, v));
             return;
         }
-        let edges = self.edges;
-        let (mut k, mut run, mut base) = (self.k, self.acc, 0f64);
-        for (a, b, v) in records {
+        // the pieces and position in locals (stores through `self.pieces` would make the
+        // loop reload them), handed back for the slow path
+        let (edges, mut pieces) = (self.edges, std::mem::take(&mut self.pieces));
+        let (mut k, mut reached, mut run, mut base) = (self.k, self.reached, 0f64, -self.acc);
+        for (i, (a, b, v)) in records.enumerate() {
+            if i % REBASE == 0 {
+                base -= run;
+                run = 0.0;
+            }
             let e = &edges[k..k + 4];
             let [e0, e1, e2, e3] = [e[0], e[1], e[2], e[3]].map(u64::from);
             // in the current piece, ending in it or one of the next two, which are still
             // empty
-            if (a >= e0) & (a < e1) & (b <= e3) & (a < b) & (k == self.reached) {
+            let fast = (a >= e0) & (a < e1) & (b <= e3) & (a < b) & (v <= FAST_MAX);
+            if fast & (k == reached) {
                 let v = f64::from(v);
                 // totals at the piece's end and the next one's (each only one addition
                 // from `run`, so the loop's chain from record to record is one addition)
                 let at1 = run + v * (b.min(e1) - a) as i64 as f64;
                 let at2 = run + v * (b.min(e2) - a) as i64 as f64;
                 run += v * (b - a) as i64 as f64;
-                self.pieces[k] = (at1 - base) as f32;
-                self.pieces[k + 1] = (at2 - at1) as f32;
+                pieces[k] = (at1 - base) as f32;
+                pieces[k + 1] = (at2 - at1) as f32;
                 let (cross1, cross2) = (b >= e1, b >= e2);
                 // base = at2, at1 or itself as the record reaches the pieces' ends, by
                 // bits: a float select becomes a branch, mispredicted about as often as
@@ -219,14 +235,15 @@ impl<const MAX: bool> Sink<'_, MAX> {
                 };
                 base = pick(cross2, at2, pick(cross1, at1, base));
                 k += usize::from(cross1) + usize::from(cross2);
-                self.reached = k;
+                reached = k;
             } else if a < b {
-                (self.k, self.acc) = (k, run - base);
+                (self.pieces, self.k, self.reached, self.acc) = (pieces, k, reached, run - base);
                 self.add_across(a, b, v);
-                (k, run, base) = (self.k, self.acc, 0.0);
+                pieces = std::mem::take(&mut self.pieces);
+                (k, reached, run, base) = (self.k, self.reached, 0.0, -self.acc);
             }
         }
-        (self.k, self.acc) = (k, run - base);
+        (self.pieces, self.k, self.reached, self.acc) = (pieces, k, reached, run - base);
     }
 
     /// Pool `[a, b)` (`a < b`) wherever it lies, across any number of pieces.
@@ -348,6 +365,16 @@ fn lane_max(bytes: &[u8]) -> f32 {
     acc.iter().fold(rest, |m, &v| m.max(v))
 }
 
+/// A record's value as pooled: missing (NaN) and negative values as 0 (adding 0, or
+/// taking the maximum with 0, leaves a piece of non-negative values as it was, so they go
+/// through without a branch on the value), and +inf as the largest float32 (the pooled
+/// sum still becomes +inf in float32, and a product with an overlap of 0 stays 0).
+#[inline(always)]
+#[allow(clippy::manual_clamp)] // `clamp` keeps NaN
+fn pooled(value: f32) -> f32 {
+    value.max(0.0).min(f32::MAX)
+}
+
 /// One file's records, cut at the chromosome's length, into the sink.
 struct Clamped<'s, 'a, const MAX: bool> {
     sink: &'s mut Sink<'a, MAX>,
@@ -357,17 +384,14 @@ struct Clamped<'s, 'a, const MAX: bool> {
 impl<const MAX: bool> Records for Clamped<'_, '_, MAX> {
     #[inline]
     fn record(&mut self, start: u64, end: u64, value: f32) {
-        // missing (NaN) and negative values pool as 0: adding 0 (or taking the maximum
-        // with 0) leaves a piece of non-negative values as it was, so they go through
-        // without a branch on the value
-        self.sink.add(start, end.min(self.length), value.max(0.0));
+        self.sink.add(start, end.min(self.length), pooled(value));
     }
 
     #[inline]
     fn records(&mut self, records: impl Iterator<Item = (u64, u64, f32)>) {
         let length = self.length;
         self.sink
-            .add_all(records.map(|(start, end, value)| (start, end.min(length), value.max(0.0))));
+            .add_all(records.map(|(start, end, value)| (start, end.min(length), pooled(value))));
     }
 
     fn per_base(&mut self, start: u64, values: &[u8]) {
@@ -391,7 +415,7 @@ impl Records for Collected<'_> {
     fn record(&mut self, start: u64, end: u64, value: f32) {
         let end = end.min(self.length);
         if value > 0.0 && end > start {
-            self.records.push((start, end, value));
+            self.records.push((start, end, pooled(value)));
         }
     }
 }
@@ -563,7 +587,7 @@ fn merge_replicates<const MAX: bool>(
             pos = next_start;
             continue;
         }
-        sink.add(pos, end, value * inv);
+        sink.add(pos, end, pooled(value * inv));
         pos = end;
     }
 }
@@ -591,10 +615,11 @@ mod tests {
         while at < 6_000 {
             let longest = if rng.below(10) == 0 { 400 } else { 40 };
             let len = 1 + rng.below(longest);
-            let value = if rng.below(5) == 0 {
-                0.0
-            } else {
-                rng.below(1000) as f32 / 7.0
+            let value = match rng.below(200) {
+                0 => f32::INFINITY,
+                1 => 1e30,
+                2..=40 => 0.0,
+                _ => rng.below(1000) as f32 / 7.0,
             };
             records.push((at, at + len, value));
             at += len + if rng.below(4) == 0 { rng.below(300) } else { 0 };
@@ -616,6 +641,7 @@ mod tests {
             .collect();
         let mut per_base = vec![0f64; 8_000];
         for &(a, b, v) in &records {
+            let v = pooled(v);
             for x in &mut per_base[a as usize..b as usize] {
                 *x = if MAX {
                     x.max(f64::from(v))
@@ -645,10 +671,10 @@ mod tests {
         let mut rest = &records[..];
         while !rest.is_empty() {
             let (section, tail) = rest.split_at((1 + rng.below(20) as usize).min(rest.len()));
-            sink.add_all(section.iter().copied());
+            sink.add_all(section.iter().map(|&(a, b, v)| (a, b, pooled(v))));
             rest = tail;
             if let Some(&(a, b, v)) = rest.first() {
-                sink.add(a, b, v);
+                sink.add(a, b, pooled(v));
                 rest = &rest[1..];
             }
         }
@@ -668,9 +694,15 @@ mod tests {
                 } else {
                     bin.iter().sum()
                 };
+                // sums past the largest float32 are +inf, as a float32 sum makes them
+                let expect = if expect > f64::from(f32::MAX) {
+                    f64::INFINITY
+                } else {
+                    expect
+                };
                 let got = f64::from(out[j * bins + i]);
                 assert!(
-                    (got - expect).abs() <= 1e-5 * expect.abs() + 1e-6,
+                    got == expect || (got - expect).abs() <= 1e-5 * expect.abs() + 1e-6,
                     "window {j} at {s}, bin {i}: {got} != {expect}"
                 );
             }
@@ -694,6 +726,36 @@ mod tests {
             starts.sort_unstable();
             check::<false>(&mut rng, &starts, bins, pool);
             check::<true>(&mut rng, &starts, bins, pool);
+        }
+    }
+
+    #[test]
+    fn huge_and_infinite_values_leave_their_neighbours_exact() {
+        let starts = [0];
+        let grid = Grid::new(&starts, 4, 100).unwrap();
+        for big in [1e30, f32::INFINITY] {
+            let mut pieces = vec![0f32; grid.edges.len()];
+            let mut sink = Sink::<false> {
+                edges: &grid.edges,
+                pieces: &mut pieces,
+                k: 0,
+                acc: 0.0,
+                reached: 0,
+            };
+            // tiling records: the third reaches into the second bin
+            let records = [
+                (0, 10, 1.0),
+                (10, 20, big),
+                (20, 110, 2.0),
+                (110, 130, 3.0),
+                (250, 260, 0.5),
+            ];
+            sink.add_all(records.iter().map(|&(a, b, v)| (a, b, pooled(v))));
+            sink.flush();
+            let mut out = vec![0f32; 4];
+            grid.gather::<false>(&pieces, &mut out, |x| x);
+            let first = if big.is_finite() { 1e31 } else { f32::INFINITY };
+            assert_eq!(out, [first, 80.0, 5.0, 0.0]);
         }
     }
 
