@@ -341,9 +341,17 @@ pub fn finish_track(
         .zip(out.chunks_mut(FINISH_CHUNK))
     {
         let buf = &mut buf[..src.len()];
-        for (b, &v) in buf.iter_mut().zip(src) {
-            clipped += usize::from(v > clip_from);
-            *b = transform(v);
+        let over = src.iter().filter(|&&v| v > clip_from).count();
+        clipped += over;
+        if over == 0 {
+            // nothing to clip: the transform is the scale (negatives as 0, NaN kept)
+            for (b, &v) in buf.iter_mut().zip(src) {
+                *b = if v < 0.0 { 0.0 } else { v } * track.scale;
+            }
+        } else {
+            for (b, &v) in buf.iter_mut().zip(src) {
+                *b = transform(v);
+            }
         }
         for chunk in buf.chunks(8) {
             for (s, &x) in sums.iter_mut().zip(chunk) {
