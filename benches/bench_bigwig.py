@@ -12,8 +12,9 @@
    - pybigtools exact binned `values(bins=896, exact=True, summary="sum")` + numpy (valid
      here because the generated tracks hold no negative values),
    beside the floor: decompressing every data block of the files once with libdeflate
-   (`bigwig_decode_all`), nothing else. Every result is checked against crossreg's
-   before timing is reported.
+   (`bigwig_decode_all`), nothing else, and optionally another build of the extension
+   (``--baseline-native``, e.g. an older one, timed interleaved with this one). Every
+   result is checked against crossreg's before timing is reported.
 2. Peak memory (max RSS) of `crossreg data` runs with growing track counts.
 3. Loader: examples/s of `make_loader` batches at full human width (5,313 tracks) from a
    warm page cache, one-hot vs byte-coded sequences.
@@ -22,6 +23,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -37,6 +39,7 @@ import torch
 
 from crossreg import _native
 from crossreg.data import Layout, SplitDataset, codes_to_one_hot, compute_targets, make_loader
+from crossreg.data.bigwig import track_spec
 from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
 from crossreg.io.targets import read_targets
 
@@ -168,6 +171,34 @@ def timed(fn, repeat: int = 1):
     return best, result
 
 
+def load_native(path: str):
+    """Another build of the extension module (``_native.abi3.so``), loaded from `path`."""
+    spec = importlib.util.spec_from_file_location("_native", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--baseline-native: {path} is not a loadable extension module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def native_targets(native, table, chroms, starts, mask, threads: int) -> np.ndarray:
+    """The targets by `native`'s `bigwig_targets`, called as `compute_targets` calls it."""
+    names, ids = np.unique(np.asarray(chroms, dtype=np.str_), return_inverse=True)
+    out = np.empty((len(starts), BINS, len(table)), dtype=np.float16)
+    native.bigwig_targets(
+        [track_spec(table, t) for t in table],
+        [str(n) for n in names],
+        np.ascontiguousarray(ids, dtype=np.uint32),
+        np.ascontiguousarray(starts, dtype=np.uint64),
+        POOL,
+        np.ascontiguousarray(mask, dtype=bool),
+        0.25,
+        out.view(np.uint16),
+        threads,
+    )
+    return out
+
+
 def decode_alone(table) -> int:
     """Decompress every data block of the table's distinct files once; the bytes out."""
     paths = {str(f) for t in table for f in table.track_files(t)}
@@ -175,7 +206,12 @@ def decode_alone(table) -> int:
 
 
 def bench_targets(
-    root: Path, sizes: dict[str, int], n_tracks: int, threads: list[int], shape: str
+    root: Path,
+    sizes: dict[str, int],
+    n_tracks: int,
+    threads: list[int],
+    shape: str,
+    baseline=None,
 ) -> dict:
     root.mkdir(parents=True, exist_ok=True)
     files = []
@@ -200,11 +236,17 @@ def bench_targets(
     # time, the process's CPU time, which other jobs on the cores inflate less
     ours: dict = {n: float("inf") for n in threads}
     ours_cpu: dict = {n: float("inf") for n in threads}
-    floor = floor_cpu = float("inf")
+    floor = floor_cpu = base = base_cpu = float("inf")
     for _ in range(5):
         cpu = time.process_time()
         seconds, decoded = timed(lambda: decode_alone(table))
         floor, floor_cpu = min(floor, seconds), min(floor_cpu, time.process_time() - cpu)
+        if baseline is not None:
+            cpu = time.process_time()
+            seconds, base_values = timed(
+                lambda: native_targets(baseline, table, chroms, starts, mask, min(threads))
+            )
+            base, base_cpu = min(base, seconds), min(base_cpu, time.process_time() - cpu)
         for n in threads:
             cpu = time.process_time()
             seconds, values = timed(
@@ -220,6 +262,13 @@ def bench_targets(
             theirs.astype(np.float32), values.astype(np.float32), rtol=2e-3, atol=2e-3
         )
         results[f"{reader}_s"] = seconds
+    if baseline is not None:
+        np.testing.assert_allclose(
+            base_values.astype(np.float32), values.astype(np.float32), rtol=2e-3, atol=2e-3
+        )
+        results["baseline_s"], results["baseline_cpu_s"] = base, base_cpu
+        results["baseline_vs_decode_cpu"] = base_cpu / floor_cpu
+        results["baseline_values_differing"] = int((base_values != values).sum())
     results["crossreg_s"] = ours
     results["crossreg_cpu_s"] = ours_cpu
     results["decode_alone_s"] = floor
@@ -362,6 +411,10 @@ def main() -> None:
     parser.add_argument("--workers", default="0,2")
     parser.add_argument("--device", help="also move each batch to this device (e.g. cuda)")
     parser.add_argument("--parts", default="targets,memory,loader", help="what to measure")
+    parser.add_argument(
+        "--baseline-native",
+        help="another build of the extension (_native.abi3.so) to time beside this one",
+    )
     parser.add_argument("--json", help="also write the report to this file")
     parser.add_argument("--root", help="working folder (default: a temporary one)")
     args = parser.parse_args()
@@ -373,8 +426,9 @@ def main() -> None:
     report: dict = {"layout": Layout().__dict__}
     threads = sorted({int(t) for t in args.threads.split(",")})
     if "targets" in parts:
+        baseline = load_native(args.baseline_native) if args.baseline_native else None
         report["targets"] = [
-            bench_targets(root / shape, sizes, args.tracks, threads, shape)
+            bench_targets(root / shape, sizes, args.tracks, threads, shape, baseline)
             for shape in args.shapes.split(",")
         ]
         print(json.dumps(report["targets"], indent=1), flush=True)
