@@ -94,11 +94,14 @@ def tracks_per_chunk(
 ) -> int:
     """Tracks processed together so that the native buffers stay within `memory_gb`.
 
-    Per track in flight: pooled float32 + a quantile copy + float16 (10 B per bin); per
-    track held until written: float16 output (2 B per bin) and its float16 copy (2 B).
+    Once per call: the windows' merged bin edges (about one 4-B piece per bin and 8 B per
+    window); per track in flight: pooled float32 + a quantile copy + float16 (10 B per
+    bin); per track held until written: float16 output (2 B per bin) and its float16 copy
+    (2 B).
     """
     per_bin = max(n_windows * bins, 1)
-    budget = memory_gb * 2**30 - threads * 10 * per_bin
+    shared = 4 * per_bin + 8 * n_windows
+    budget = memory_gb * 2**30 - shared - threads * 10 * per_bin
     return int(max(1, min(n_tracks, budget // (4 * per_bin))))
 
 
