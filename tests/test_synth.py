@@ -23,7 +23,8 @@ from crossreg.io.targets import read_targets
 from crossreg.io.vcf import read_vcf
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth import PRESETS, synthesize
-from crossreg.synth.cells import track_specs
+from crossreg.synth.cells import CORE_PROMOTER_TF, track_specs
+from crossreg.synth.elements import CORE_GAP_BP
 from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.species import species_of
 from crossreg.synth.tracks import BIN_BP
@@ -354,6 +355,30 @@ def test_planted_motifs_score_where_the_truth_says(world, manifest):
             cutoff = np.quantile(scores[np.isfinite(scores)], 0.999)
             planted = [float(s["score"]) for s in sites if s["tf"] == tf and s["latent"] == "0"]
             assert min(planted) > cutoff, tf
+
+
+def test_every_promoter_has_its_core_site_a_fixed_gap_upstream_of_its_tss(world, manifest):
+    for entry in manifest["genomes"].values():
+        tss = {
+            g["gene_id"]: (int(g["tss"]), g["strand"])
+            for g in _tsv(world / entry["gene_expression"])
+        }
+        promoters = {
+            e["element_id"]: e["gene_id"]
+            for e in _tsv(world / entry["regulatory_elements"])
+            if e["kind"] == "promoter"
+        }
+        cores = [s for s in _tsv(world / entry["motif_sites"]) if s["element_id"] in promoters]
+        assert {s["element_id"] for s in cores if s["tf"] == CORE_PROMOTER_TF} == set(promoters)
+        for s in cores:
+            if s["tf"] != CORE_PROMOTER_TF:
+                continue
+            position, strand = tss[promoters[s["element_id"]]]
+            assert s["strand"] == strand
+            if strand == "+":
+                assert position - int(s["end"]) == CORE_GAP_BP
+            else:
+                assert int(s["start"]) - (position + 1) == CORE_GAP_BP
 
 
 def _values(bw, chrom: str, size: int) -> np.ndarray:

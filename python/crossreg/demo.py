@@ -69,7 +69,7 @@ class DemoSettings:
     residual_blocks: int = 4  # dilated residual blocks of the trunk
     filters: int = 48  # first convolution's filters (the tower grows from it)
     batch_size: int = 4
-    max_epochs: int = 15
+    max_epochs: int = 24
     patience: int = 5
     steps_per_epoch: int | None = None
     seed: int = 0

@@ -1,10 +1,10 @@
 """What made an output folder: one JSON line per command run into it.
 
 Every ``crossreg`` command that writes with ``--out`` (or ``predict --bigwig``, into its
-folder; and every step of ``crossreg demo``) appends a record to :data:`RUNS_FILE` in its output folder (the folder itself, or
-the folder of an output file) when it succeeds: the command line, when it started, how
-long it took, and the versions of crossreg, Python, torch and numpy. ``crossreg report``
-shows them beside the tables and figures.
+folder; and every step of ``crossreg demo``) appends a record to :data:`RUNS_FILE` in its
+output folder (the folder itself, or the folder of an output file) when it succeeds: the
+command line, when it started, how long it took, and the versions of crossreg, Python,
+torch and numpy. ``crossreg report`` shows them beside the tables and figures.
 """
 
 from __future__ import annotations

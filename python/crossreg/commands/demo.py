@@ -29,14 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("tiny", "mini", "small"),
         default="mini",
         help="size of the run: tiny (= --fast); mini (the demo: a few-Mbp world, 8,192-bp "
-        "windows, 15 epochs, about 12 minutes on two CPU cores); small (the paper's "
+        "windows, 24 epochs, about 13 minutes on two CPU cores); small (the paper's "
         "proportions: a world ten times larger, 1-Mbp regions, 32,768-bp windows, a deeper "
         "trunk, 40 epochs; for a GPU)",
     )
     parser.add_argument(
         "--epochs",
         type=int,
-        help="maximum training epochs per model (default: 15; tiny/--fast 2, small 40)",
+        help="maximum training epochs per model (default: 24; tiny/--fast 2, small 40)",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the synthetic world, the split and training"

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GENERAL_PROMOTER_TFS = ("SP1", "NFYA", "TBP", "YY1", "Nrf1", "CREB1")
+GENERAL_PROMOTER_TFS = ("SP1", "NFYA", "YY1", "Nrf1", "CREB1")
+# every promoter's core site (a TATA box a fixed gap upstream of the TSS): it sets where
+# transcription starts, not how much, so it weighs nothing in activity
+CORE_PROMOTER_TF = "TBP"
 INSULATOR_TF = "CTCF"
 REPRESSOR_TF = "REST"
 REPRESSOR_WEIGHT = -1.5
 # per-base coverage is written in these units for tracks pooled by sum (see TrackSpec)
 SUM_UNIT = 1 / 32
-# CAGE: reads per unit of expression spread over 20 bp, written as one per read per bin
-CAGE_PEAK = 40.0
-CAGE_UNIT = 1 / 20
+# CAGE: 10 reads per unit of expression (coverage 200 spread over 20-bp reads), each read
+# written as 0.4 per bin (a library-size normalisation of deep libraries)
+CAGE_PEAK = 200.0
+CAGE_UNIT = 1 / 50
 
 # cell type -> its specific transcription factors
 PROGRAMS: dict[str, tuple[str, ...]] = {
@@ -57,6 +61,7 @@ ALL_TFS = tuple(
     sorted(
         {
             *GENERAL_PROMOTER_TFS,
+            CORE_PROMOTER_TF,
             INSULATOR_TF,
             REPRESSOR_TF,
             *(t for p in PROGRAMS.values() for t in p),

@@ -20,6 +20,7 @@ import numpy as np
 
 from crossreg.dna import reverse_complement
 from crossreg.synth.cells import (
+    CORE_PROMOTER_TF,
     GENERAL_PROMOTER_TFS,
     INSULATOR_TF,
     PROGRAMS,
@@ -43,6 +44,9 @@ BASE_EXPRESSION_SD = 0.15  # its spread between genes (shared by the species)
 NEURONAL = ("neuron",)  # programmes whose enhancers mostly carry a REST site
 GENE_SPAN_BP = (500, 2_400)  # first to last transcribed base
 GENE_SPACING_BP = 800  # between one gene's end and the next one's start
+HOUSEKEEPING_SHARE = 0.4  # genes whose promoters carry general factors only
+CORE_GAP_BP = 25  # from the core site's end to the TSS
+COHERENT_ENHANCERS = 0.7  # chance that an enhancer near a tissue gene shares its programme
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,12 @@ class Element:
     program: str = ""  # the cell type whose factors dominate (enhancers)
     gene_id: str = ""  # promoters: their gene
     latent: tuple[str, int] | None = None  # a broken site a substitution can restore
+    core: tuple[str, int] | None = None  # promoters: the site CORE_GAP_BP upstream of the TSS
+
+    @property
+    def sites_in_order(self) -> tuple[tuple[str, int], ...]:
+        """The grammar, with a promoter's core site last (nearest the TSS)."""
+        return (*self.grammar, *([self.core] if self.core else []))
 
 
 @dataclass
@@ -144,11 +154,13 @@ def _enhancer(
     unit: int,
     start: int,
     species: tuple[str, ...],
+    program: str | None = None,
 ) -> Element:
-    """An enhancer of a random cell-type programme at unit-relative `start`."""
+    """An enhancer of cell-type `program` (default: a random one) at unit-relative `start`."""
     programs = sorted(PROGRAMS)
     counts.enhancer += 1
-    program = programs[int(rng.integers(len(programs)))]
+    drawn = programs[int(rng.integers(len(programs)))]
+    program = drawn if program is None else program
     tfs = list(rng.choice(PROGRAMS[program], size=int(rng.integers(2, 5))))
     if rng.random() < 0.2:
         tfs.append("FOS::JUN")
@@ -168,6 +180,24 @@ def _enhancer(
         program=program,
         latent=latent,
     )
+
+
+def _promoter_grammar(
+    rng: np.random.Generator, strand: int, programs: list[str]
+) -> tuple[str | None, list[tuple[str, int]]]:
+    """A gene's programme (None: housekeeping) and its promoter's motif grammar upstream of
+    the core site (which every promoter has, see :data:`CORE_PROMOTER_TF`).
+
+    A housekeeping promoter carries 2-4 general factors, active alike in every cell type;
+    a tissue gene's promoter carries two sites of its programme's factors, so it is strong
+    where the programme runs and off elsewhere.
+    """
+    if rng.random() < HOUSEKEEPING_SHARE:
+        general = rng.choice(GENERAL_PROMOTER_TFS, size=int(rng.integers(2, 5)), replace=False)
+        return None, [(str(t), strand) for t in general]
+    program = programs[int(rng.integers(len(programs)))]
+    factors = rng.choice(PROGRAMS[program], size=2)
+    return program, [(str(t), int(rng.choice([-1, 1]))) for t in factors]
 
 
 def _lay_out_unit(
@@ -216,12 +246,7 @@ def _lay_out_unit(
             pstart, pend = tss - PROMOTER_UPSTREAM, tss + PROMOTER_DOWNSTREAM
         else:
             pstart, pend = tss + 1 - PROMOTER_DOWNSTREAM, tss + 1 + PROMOTER_UPSTREAM
-        # the promoter's strength is its grammar: 1-4 general factors, maybe a programme's
-        general = rng.choice(GENERAL_PROMOTER_TFS, size=int(rng.integers(1, 5)), replace=False)
-        grammar = [(str(t), strand) for t in general]
-        if rng.random() < 0.5:
-            program = programs[int(rng.integers(len(programs)))]
-            grammar.append((str(rng.choice(PROGRAMS[program])), int(rng.choice([-1, 1]))))
+        program, grammar = _promoter_grammar(rng, strand, programs)
         layout.elements.append(
             Element(
                 f"P{counts.gene:05d}",
@@ -232,6 +257,7 @@ def _lay_out_unit(
                 tuple(grammar),
                 where,
                 gene_id=gene.gene_id,
+                core=(CORE_PROMOTER_TF, strand),
             )
         )
         occupied.append((pstart, pend))
@@ -242,7 +268,9 @@ def _lay_out_unit(
                 occupied, start, start + ENHANCER_BP, 100
             ):
                 occupied.append((start, start + ENHANCER_BP))
-                layout.elements.append(_enhancer(rng, counts, unit, start, where))
+                coherent = program is not None and rng.random() < COHERENT_ENHANCERS
+                own = program if coherent else None
+                layout.elements.append(_enhancer(rng, counts, unit, start, where, own))
     for kind, rate, width in (
         ("enhancer", enhancers_per_100kb, ENHANCER_BP),
         ("insulator", insulators_per_100kb, INSULATOR_BP),
@@ -360,6 +388,14 @@ def broken_site(motif: Motif, site: bytes) -> bytes:
     return bytes(out)
 
 
+def _core_start(promoter: Element, strand: int, width: int) -> int:
+    """Unit-relative start of `promoter`'s core site, which ends :data:`CORE_GAP_BP`
+    upstream of its TSS on the gene's `strand`."""
+    if strand > 0:
+        return promoter.end - PROMOTER_DOWNSTREAM - CORE_GAP_BP - width
+    return promoter.start + PROMOTER_DOWNSTREAM + CORE_GAP_BP
+
+
 def plant(
     rng: np.random.Generator,
     layout: Layout,
@@ -377,11 +413,23 @@ def plant(
         entries = [(tf, strand, False) for tf, strand in element.grammar]
         if element.latent is not None:
             entries.insert(int(rng.integers(len(entries) + 1)), (*element.latent, True))
-        slot = (element.end - element.start) // len(entries)
+        first, last = element.start, element.end
+        placed: list[tuple[str, int, bool, int]] = []
+        if element.core is not None:
+            core_tf, core_strand = element.core
+            core_start = _core_start(element, core_strand, motifs[core_tf].length)
+            placed.append((core_tf, core_strand, False, core_start))
+            if core_strand > 0:
+                last = core_start
+            else:
+                first = core_start + motifs[core_tf].length
+        slot = (last - first) // len(entries)
         for k, (tf, a_strand, latent) in enumerate(entries):
+            room = max(1, slot - motifs[tf].length + 1)
+            placed.append((tf, a_strand, latent, first + k * slot + int(rng.integers(0, room))))
+        for tf, a_strand, latent, a_start in placed:
             motif = motifs[tf]
             width = motif.length
-            a_start = element.start + k * slot + int(rng.integers(0, max(1, slot - width + 1)))
             start, end = placement.to_species(a_start, a_start + width)
             forward = motif.sample(rng)
             if latent:

@@ -82,7 +82,7 @@ def write_elements(path: Path, reg: Regulation) -> None:
                 p.end,
                 p.element.program or ".",
                 p.element.gene_id or ".",
-                ",".join(tf for tf, _ in p.element.grammar),
+                ",".join(tf for tf, _ in p.element.sites_in_order),
                 *(f"{a:.4f}" for a in act[i]),
             ]
             for i, p in enumerate(reg.elements)
