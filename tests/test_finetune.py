@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -232,3 +235,27 @@ def test_a_head_of_an_existing_name_is_refused(world, tmp_path):
     with pytest.raises(ValueError, match="--unfreeze-blocks must be at least 1"):
         FineTuneSpec(mode="unfreeze", unfreeze_blocks=0).check()
     assert finetune_module.MODES == ("probe", "unfreeze", "lora")
+
+
+@pytest.mark.parametrize("mode", ["unfreeze", "lora"])
+def test_a_branch_trains_under_torchrun(world, sequences, tmp_path, mode):
+    # two gloo processes fine-tune as one: the same first step (before the parent's Adam
+    # can amplify rounding), the parent kept bitwise, the branch saved and reloaded
+    _, x = sequences
+    args = ["finetune", "--model", str(world["joint"]), "--data", str(world["held_out"])]
+    args += ["--head-name", "liver", "--mode", mode, "--unfreeze-blocks", "2"]
+    args += ["--lora-rank", "2", "--learning-rate", str(LORA_RATE), "--batch-size", "4"]
+    args += ["--max-epochs", "1", "--steps-per-epoch", "1", "--seed", "2", "--no-plots"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    one = [sys.executable, "-m", "crossreg", "-q", *args, "--out", str(tmp_path / "one")]
+    subprocess.run(one, check=True, env=env, capture_output=True)
+    two = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    two += ["-m", "crossreg", "-q", *args, "--out", str(tmp_path / "two")]
+    result = subprocess.run(two, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    added = assert_parent_kept(world["joint"], tmp_path / "two" / "last", x)
+    a = load_file(str(tmp_path / "one" / "last" / "model.safetensors"))
+    b = load_file(str(tmp_path / "two" / "last" / "model.safetensors"))
+    assert added and any(k.startswith("branches.liver.") for k in added)
+    for key in added:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6, msg=key)
