@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from crossreg.cli import main
@@ -81,3 +84,16 @@ def build_tiny_stores(root: Path, seed: int = 1) -> dict[str, Path]:
         assert main(args) == 0
         stores[name] = out
     return stores
+
+
+def run_in_one_and_two_processes(args: list[str], root: Path) -> tuple[Path, Path]:
+    """``crossreg ARGS --out ROOT/one`` in one process, then ``--out ROOT/two`` under
+    torchrun with two gloo processes (one thread each); returns the two output folders."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    one = [sys.executable, "-m", "crossreg", "-q", *args, "--out", str(root / "one")]
+    subprocess.run(one, check=True, env=env, capture_output=True)
+    two = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    two += ["-m", "crossreg", "-q", *args, "--out", str(root / "two")]
+    result = subprocess.run(two, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root / "one", root / "two"

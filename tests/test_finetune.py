@@ -7,9 +7,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +22,7 @@ from crossreg.train import finetune as finetune_module
 from crossreg.train.finetune import FineTuneSpec, finetune, finetune_trainer, trunk_blocks
 from crossreg.train.trainer import Trainer, TrainOptions
 from tests.finetune_world import build_held_out_world
-from tests.pipeline import SEQ_LENGTH, small_params
+from tests.pipeline import SEQ_LENGTH, run_in_one_and_two_processes, small_params
 
 STEPS = ["--max-epochs", "2", "--steps-per-epoch", "6", "--seed", "2", "--no-plots"]
 LORA_RATE = 0.01
@@ -246,16 +243,10 @@ def test_a_branch_trains_under_torchrun(world, sequences, tmp_path, mode):
     args += ["--head-name", "liver", "--mode", mode, "--unfreeze-blocks", "2"]
     args += ["--lora-rank", "2", "--learning-rate", str(LORA_RATE), "--batch-size", "4"]
     args += ["--max-epochs", "1", "--steps-per-epoch", "1", "--seed", "2", "--no-plots"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    one = [sys.executable, "-m", "crossreg", "-q", *args, "--out", str(tmp_path / "one")]
-    subprocess.run(one, check=True, env=env, capture_output=True)
-    two = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    two += ["-m", "crossreg", "-q", *args, "--out", str(tmp_path / "two")]
-    result = subprocess.run(two, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    added = assert_parent_kept(world["joint"], tmp_path / "two" / "last", x)
-    a = load_file(str(tmp_path / "one" / "last" / "model.safetensors"))
-    b = load_file(str(tmp_path / "two" / "last" / "model.safetensors"))
+    one_dir, two_dir = run_in_one_and_two_processes(args, tmp_path)
+    added = assert_parent_kept(world["joint"], two_dir / "last", x)
+    a = load_file(str(one_dir / "last" / "model.safetensors"))
+    b = load_file(str(two_dir / "last" / "model.safetensors"))
     assert added and any(k.startswith("branches.liver.") for k in added)
     for key in added:
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6, msg=key)

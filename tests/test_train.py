@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +17,7 @@ from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.train import trainer as trainer_module
 from crossreg.train.trainer import TrainOptions, train
-from tests.pipeline import build_tiny_stores, small_params
+from tests.pipeline import build_tiny_stores, run_in_one_and_two_processes, small_params
 
 
 @pytest.fixture(scope="module")
@@ -116,18 +113,12 @@ def test_two_processes_take_the_same_steps_as_one(tmp_path, stores):
     common += ["--batch-size", "4", "--seed", "5"]
     for d in stores.values():
         common += ["--data", str(d)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    one = [sys.executable, "-m", "crossreg", "-q", *common, "--out", str(tmp_path / "one")]
-    subprocess.run(one, check=True, env=env, capture_output=True)
-    two = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    two += ["-m", "crossreg", "-q", *common, "--out", str(tmp_path / "two")]
-    result = subprocess.run(two, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
+    one_dir, two_dir = run_in_one_and_two_processes(common, tmp_path)
     # metrics.csv logs the global batch's training loss, not rank 0's share of it
-    for one, two in zip(metric_rows(tmp_path / "one"), metric_rows(tmp_path / "two"), strict=True):
+    for one, two in zip(metric_rows(one_dir), metric_rows(two_dir), strict=True):
         assert float(two["train_loss"]) == pytest.approx(float(one["train_loss"]), rel=1e-4)
-    a = load_file(str(tmp_path / "one" / "last" / "model.safetensors"))
-    b = load_file(str(tmp_path / "two" / "last" / "model.safetensors"))
+    a = load_file(str(one_dir / "last" / "model.safetensors"))
+    b = load_file(str(two_dir / "last" / "model.safetensors"))
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5, msg=key)
 
