@@ -149,10 +149,11 @@ class AdapterBranch(nn.Module):
 
 
 def build_branch(
-    spec: BranchSpec, trunk: nn.Sequential, generator: torch.Generator | None = None
+    spec: BranchSpec, trunk: nn.Sequential, where: str, generator: torch.Generator | None = None
 ) -> BlocksBranch | AdapterBranch:
-    """The branch `spec` describes on `trunk` (adapters drawn from `generator`)."""
-    spec.check(len(trunk), f"a {spec.kind} branch")
+    """The branch `spec` describes on `trunk` (adapters drawn from `generator`), checked
+    first; `where` names the spec in errors."""
+    spec.check(len(trunk), where)
     if spec.kind == "blocks":
         return BlocksBranch(spec, trunk)
     return AdapterBranch(spec, trunk, generator)

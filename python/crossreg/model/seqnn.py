@@ -83,8 +83,8 @@ class SeqNN(nn.Module):
         self.head(genome)
         if genome in self.branches:
             raise ValueError(f"the head '{genome}' has a branch already")
-        spec.check(len(self.trunk), f"the branch of head '{genome}'")
-        self.branches[genome] = build_branch(spec, self.trunk, generator)
+        where = f"the branch of head '{genome}'"
+        self.branches[genome] = build_branch(spec, self.trunk, where, generator)
         return self.branches[genome]
 
     @property

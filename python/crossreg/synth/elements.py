@@ -159,7 +159,7 @@ def _enhancer(
     """An enhancer of cell-type `program` (default: a random one) at unit-relative `start`."""
     programs = sorted(PROGRAMS)
     counts.enhancer += 1
-    drawn = programs[int(rng.integers(len(programs)))]
+    drawn = programs[int(rng.integers(len(programs)))]  # either way: the same random stream
     program = drawn if program is None else program
     tfs = list(rng.choice(PROGRAMS[program], size=int(rng.integers(2, 5))))
     if rng.random() < 0.2:

@@ -292,7 +292,6 @@ def finetune(
     section (its ``learning_rate`` replaced by `learning_rate` when given) and `options`;
     checkpoints ``best/`` and ``last/`` go to `out` as :func:`crossreg.train.trainer.train`
     writes them."""
-    spec.check()
     distributed.init()
     try:
         trainer = finetune_trainer(
