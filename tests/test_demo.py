@@ -209,3 +209,24 @@ def test_each_configuration_builds_a_model_of_its_windows(preset):
     assert blocks[0]["repeat"] == settings.residual_blocks
     if preset == "small":
         assert settings.seq_length >= 32_768 and settings.region_size == 1_000_000
+
+
+def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch):
+    """``--preset``, ``--epochs``, ``--panel-snps`` and ``--seed`` reach the settings the
+    demo runs with; unnamed fields keep the preset's values."""
+    import crossreg.demo
+
+    seen = []
+    monkeypatch.setattr(crossreg.demo, "run_demo", lambda out, settings: seen.append(settings))
+    argv = ["demo", "--out", str(tmp_path), "--preset", "small", "--epochs", "7"]
+    assert main([*argv, "--panel-snps", "5000", "--seed", "3"]) == 0
+    (settings,) = seen
+    assert (settings.preset, settings.max_epochs, settings.panel_snps, settings.seed) == (
+        "small",
+        7,
+        5000,
+        3,
+    )
+    assert settings.seq_length == crossreg.demo.SMALL.seq_length
+    assert main(["demo", "--out", str(tmp_path), "--fast"]) == 0
+    assert seen[1].panel_snps == crossreg.demo.FAST.panel_snps

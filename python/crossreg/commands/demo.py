@@ -39,6 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="maximum training epochs per model (default: 24; tiny/--fast 2, small 40)",
     )
     parser.add_argument(
+        "--panel-snps",
+        type=int,
+        metavar="N",
+        help="score N evenly spaced SNPs of the reference panel for SLDP instead of all of "
+        "them (tiny 2,000, mini 6,500, small 20,000; --fast scores 150)",
+    )
+    parser.add_argument(
         "--seed", type=int, default=0, help="seed of the synthetic world, the split and training"
     )
     add_genomes_argument(
@@ -57,5 +64,7 @@ def run(args: argparse.Namespace) -> int:
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
     if args.epochs:
         settings = replace(settings, max_epochs=args.epochs)
+    if args.panel_snps:
+        settings = replace(settings, panel_snps=args.panel_snps)
     run_demo(args.out, settings)
     return 0
