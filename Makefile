@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export PYO3_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: venv dev demo test lint rust-test py-test docs wheel-check bench
+.PHONY: venv dev demo test lint rust-test py-test docs wheel-check bench device-wheels
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,3 +82,18 @@ bench: dev
 	$(BIN)/python benches/profile_train.py --threads 1 --steps 20 --bf16
 	$(BIN)/python benches/bench_predict.py --threads 1 --mbp 2
 	$(BIN)/python benches/bench_finetune.py --preset mini --joint-epochs 6 --finetune-epochs 4
+
+# What a GPU machine without crossreg needs to run benches/device_run.sh: the abi3 wheel
+# and the dependencies such a machine's Python 3.12 (with torch, numpy, scipy, h5py,
+# matplotlib, safetensors, tqdm) lacks, as wheels in .whl/ (about 60 MB; the script
+# installs them from there, for machines that cannot reach a package index).
+DEVICE_PACKAGES := pyfaidx pyBigWig polars polars-runtime-32
+device-wheels: venv
+	rm -rf .whl
+	$(BIN)/maturin build --release --quiet --out .whl
+	for name in $(DEVICE_PACKAGES); do \
+	    version=$$($(BIN)/python -c "import importlib.metadata as m; print(m.version('$$name'))"); \
+	    $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+	        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+	        --platform manylinux2014_x86_64 -d .whl "$$name==$$version" || exit 1; \
+	done

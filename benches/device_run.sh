@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The GPU figures of benches/README.md in one run of under 10 minutes on one
+# H100/H200-class GPU: the device, FLOPs per sequence and MFU, training steps of the paper's
+# model (bf16 eager over batch sizes, then torch.compile), a profile of a step with its
+# trace, the loader with 2 and 16 cores, SAD and ISM throughput, and the CUDA tests.
+#
+# Usage, in the repository root of the GPU machine:
+#     bash benches/device_run.sh OUT_DIR
+# crossreg must import there: installed, or its wheels in .whl/ (`make device-wheels`
+# here builds the abi3 wheel and fetches the packages such a machine lacks), which this
+# script installs into a private folder first.
+#
+# Each step gets at most its own limit and never more than what is left of BUDGET_S
+# (default 560 s); a step that fails or runs out of time is logged and the next one runs.
+# Everything printed goes to OUT_DIR/device_run.log; the profile's trace is
+# OUT_DIR/trace.json.gz and the loader's figures OUT_DIR/loader_16.json and
+# OUT_DIR/loader_2.json (all 16 cores, then 2 of them by taskset).
+# PARAMS (default: the paper's human model), SAD_MODEL (full), DEVICE (cuda) and the
+# sizes below can point the run at small models on the CPU, to check the script itself.
+set -uo pipefail
+
+out=${1:?usage: bash benches/device_run.sh OUT_DIR}
+mkdir -p "$out"
+log="$out/device_run.log"
+: >"$log"
+params=${PARAMS:-tests/data/basenji_fixtures/params_human.json}
+device=${DEVICE:-cuda}
+deadline=$((SECONDS + ${BUDGET_S:-560}))
+python=${PYTHON:-python3}
+
+if [ -d .whl ]; then
+    "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/crossreg-site .whl/*.whl >>"$log" 2>&1 || exit 1
+    export PYTHONPATH=/tmp/crossreg-site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONUNBUFFERED=1
+
+# step NAME LIMIT_S COMMAND...: run COMMAND for at most LIMIT_S seconds (less if the
+# budget is nearly spent), its output appended to the log and echoed.
+step() {
+    local name=$1 limit=$2
+    shift 2
+    local left=$((deadline - SECONDS))
+    if ((left < 10)); then
+        echo "== $name: skipped, the budget is spent" | tee -a "$log"
+        return
+    fi
+    ((limit > left)) && limit=$left
+    echo "== $name (at most ${limit} s): $*" | tee -a "$log"
+    local started=$SECONDS
+    timeout --signal=INT --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$log"
+    local status=${PIPESTATUS[0]}
+    echo "== $name: exit $status after $((SECONDS - started)) s" | tee -a "$log"
+}
+
+step device 30 bash -c "nvidia-smi; $python -c 'import torch, crossreg; \
+print(\"torch\", torch.__version__, \"crossreg\", crossreg.__version__, \
+torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA\")'"
+step flops 60 "$python" benches/bench_flops.py --params "$params"
+step train_bf16 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
+    --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64}"
+step train_compile 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
+    --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
+step profile 60 "$python" benches/profile_train.py --params "$params" --device "$device" \
+    --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
+[ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
+step loader_16 90 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
+    --batches 40 --workers 4,16 --step-ms 0 --compressed 1 --parts loader,codec \
+    --dir "${LOADER_DIR:-/tmp}" --json "$out/loader_16.json"
+step loader_2 60 taskset -c 0,1 "$python" benches/bench_loader.py \
+    --windows "${LOADER_WINDOWS:-256}" --batches 40 --workers 2 --step-ms 0 --compressed 1 \
+    --parts loader --dir "${LOADER_DIR:-/tmp}" --json "$out/loader_2.json"
+step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
+step sad 60 "$python" benches/bench_sad.py --model "${SAD_MODEL:-full}" --device "$device" \
+    --bf16 --alleles 512 --batch-size 16 --vcf-records 1000 --repeats 2
+step ism 30 "$python" benches/bench_ism.py --model "${SAD_MODEL:-full}" --device "$device" \
+    --bf16 --sites 4 --batch-size 32
+echo "== done in $SECONDS s" | tee -a "$log"
