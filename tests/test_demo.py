@@ -131,7 +131,11 @@ def says_which_step_it_is_on(lines: list[str], stderr: str) -> None:
     train_at = names.index("train joint")
     following = lines[steps[train_at][0] : steps[train_at + 1][0]]
     progress = "joint epoch 1: 1/8 steps"
-    assert any(line.startswith(progress) for line in following) or f"INFO {progress}" in stderr
+    if any(line.startswith(progress) for line in following):
+        return  # trained in this process, one model after another
+    # side by side: each process's lines are led by the run they come from
+    for run in ("joint", "human", "mouse"):
+        assert f"INFO {run}: {progress}" in stderr, run
 
 
 def the_report_shows_every_figure(out: Path, tmp_path: Path) -> None:

@@ -3,7 +3,8 @@
 Small convolutions scale poorly across threads: on two cores, two trainings of one thread
 each finish sooner than the same trainings one after another with two threads. Each group
 runs in its own spawned process, its runs one after another; progress there is written
-as log lines (two bars cannot share a terminal line).
+as log lines (two bars cannot share a terminal line), each led by the name of the run's
+output folder, so that two processes' "joint epoch 1" lines can be told apart.
 """
 
 from __future__ import annotations
@@ -54,6 +55,19 @@ def train_side_by_side(
         return [future.result() for future in futures]
 
 
+class _RunName(logging.Filter):
+    """Puts the name of the run being trained before each message of the ``crossreg``
+    logger."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = f"{self.run.replace('%', '%%')}: {record.msg}"
+        return True
+
+
 def _train_group(
     runs: list[TrainRun], options: TrainOptions, threads: int, level: int
 ) -> list[RunTime]:
@@ -64,8 +78,11 @@ def _train_group(
     if os.environ.get(MODE_VARIABLE, "").strip().lower() != "off":
         os.environ[MODE_VARIABLE] = "log"
     setup_logging(verbose=level <= logging.DEBUG, quiet=level >= logging.WARNING)
+    name = _RunName()
+    logging.getLogger("crossreg").addFilter(name)
     times = []
     for run in runs:
+        name.run = run.out.name
         started, clock = time.time(), time.perf_counter()
         train(run.params, run.data, run.out, options)
         times.append(RunTime(started, time.perf_counter() - clock))
