@@ -83,6 +83,25 @@ def test_per_tensor_clipping_clips_each_gradient_alone():
     torch.testing.assert_close(params[1].grad, before_small)
 
 
+def test_per_tensor_clipping_equals_one_tensor_at_a_time():
+    """The multi-tensor clipping gives what clipping each gradient on its own gives, on a
+    model's real gradients (some above the limit, some below, one all zero)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv1d(4, 8, 5), torch.nn.ReLU(), torch.nn.Conv1d(8, 3, 1))
+    model(torch.randn(2, 4, 50)).pow(2).mean().backward()
+    model[2].bias.grad.zero_()
+    expected = []
+    for p in model.parameters():
+        norm = torch.linalg.vector_norm(p.grad)
+        expected.append(p.grad * torch.clamp(0.09 / (norm + 1e-12), max=1.0))
+    assert any(float(torch.linalg.vector_norm(p.grad)) > 0.09 for p in model.parameters())
+    assert any(0 < float(torch.linalg.vector_norm(p.grad)) < 0.09 for p in model.parameters())
+    clip_gradients(model.parameters(), 0.09, "per_tensor")
+    for p, want in zip(model.parameters(), expected, strict=True):
+        torch.testing.assert_close(p.grad, want, rtol=1e-6, atol=0)
+    clip_gradients([torch.nn.Parameter(torch.zeros(2))], 0.5, "per_tensor")  # no gradients
+
+
 def test_global_clipping_clips_the_joint_norm():
     params = _params_with_grads([10.0, 0.1])
     clip_gradients(params, 2.0, "global")
