@@ -85,7 +85,7 @@ bench: dev
 
 # What a GPU machine without crossreg needs to run benches/device_run.sh: the abi3 wheel
 # and the dependencies such a machine's Python 3.12 (with torch, numpy, scipy, h5py,
-# matplotlib, safetensors, tqdm) lacks, as wheels in .whl/ (about 60 MB; the script
+# matplotlib, safetensors, tqdm) lacks, as wheels in .whl/ (about 55 MB; the script
 # installs them from there, for machines that cannot reach a package index).
 DEVICE_PACKAGES := pyfaidx pyBigWig polars polars-runtime-32
 device-wheels: venv
