@@ -29,9 +29,10 @@ deadline=$((SECONDS + ${BUDGET_S:-560}))
 python=${PYTHON:-python3}
 
 if [ -d .whl ]; then
+    site=$(mktemp -d)
     "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/crossreg-site .whl/*.whl >>"$log" 2>&1 || exit 1
-    export PYTHONPATH=/tmp/crossreg-site${PYTHONPATH:+:$PYTHONPATH}
+        --target "$site" .whl/*.whl >>"$log" 2>&1 || { echo "installing .whl/ failed: see $log"; exit 1; }
+    export PYTHONPATH=$site${PYTHONPATH:+:$PYTHONPATH}
 fi
 export PYTHONUNBUFFERED=1
 
@@ -66,10 +67,10 @@ step profile 60 "$python" benches/profile_train.py --params "$params" --device "
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
 step loader_16 90 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
     --batches 40 --workers 4,16 --step-ms 0 --compressed 1 --parts loader,codec \
-    --dir "${LOADER_DIR:-/tmp}" --json "$out/loader_16.json"
+    ${LOADER_DIR:+--dir "$LOADER_DIR"} --json "$out/loader_16.json"
 step loader_2 60 taskset -c 0,1 "$python" benches/bench_loader.py \
     --windows "${LOADER_WINDOWS:-256}" --batches 40 --workers 2 --step-ms 0 --compressed 1 \
-    --parts loader --dir "${LOADER_DIR:-/tmp}" --json "$out/loader_2.json"
+    --parts loader ${LOADER_DIR:+--dir "$LOADER_DIR"} --json "$out/loader_2.json"
 step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step sad 60 "$python" benches/bench_sad.py --model "${SAD_MODEL:-full}" --device "$device" \
     --bf16 --alleles 512 --batch-size 16 --vcf-records 1000 --repeats 2

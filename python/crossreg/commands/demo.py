@@ -62,6 +62,9 @@ def run(args: argparse.Namespace) -> int:
 
     settings = CONFIGURATIONS["tiny" if args.fast else args.preset]
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
+    for option, value in (("--epochs", args.epochs), ("--panel-snps", args.panel_snps)):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be at least 1, got {value}")
     if args.epochs:
         settings = replace(settings, max_epochs=args.epochs)
     if args.panel_snps:

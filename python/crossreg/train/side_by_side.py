@@ -64,7 +64,7 @@ class _RunName(logging.Filter):
         self.run = ""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = f"{self.run.replace('%', '%%')}: {record.msg}"
+        record.msg, record.args = f"{self.run}: {record.getMessage()}", ()
         return True
 
 
