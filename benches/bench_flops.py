@@ -50,7 +50,7 @@ def count_training_flops(
     with counter:
         pred = model(x, genome)
         forward = counter.get_total_flops()
-        loss = poisson_loss(crop_to_targets(pred.float(), y.shape[1]), y)
+        loss = poisson_loss(crop_to_targets(pred, y.shape[1]), y)
         loss.backward()
     per_op = {str(k): int(v) for k, v in counter.get_flop_counts()["Global"].items()}
     return forward, counter.get_total_flops(), per_op, model

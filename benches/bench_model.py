@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from crossreg.model.inference import tune_cuda
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN, count_parameters
 
@@ -64,6 +65,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    tune_cuda(device)  # as inference commands do
     print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     for label, (params_file, genome) in MODELS.items():
         params = load_params(FIXTURES / params_file)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from crossreg.model.inference import tune_cuda
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN, count_parameters
 from crossreg.train.optim import build_optimizer
@@ -34,7 +35,7 @@ def bench_batch(model, optimizer, genome, batch, bins, args, device) -> str:
     gen = torch.Generator().manual_seed(0)
     bases = torch.randint(0, 4, (batch, model.seq_length), generator=gen)
     x = torch.nn.functional.one_hot(bases, 4).float().to(device)
-    y = torch.poisson(torch.full((batch, bins, model.num_targets(genome)), 2.0)).to(device)
+    y = torch.poisson(torch.full((batch, bins, model.num_targets(genome)), 2.0)).half().to(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     for _ in range(args.warmup):
@@ -65,10 +66,7 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
     device = torch.device(args.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
+    tune_cuda(device, tf32=True)  # as `crossreg train` does
     params = load_params(args.params)
     model = SeqNN(params.model).to(device)
     genome = model.genomes[0]

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile, schedule
 
+from crossreg.model.inference import tune_cuda
 from crossreg.model.params import load_params, parse_params
 from crossreg.model.seqnn import SeqNN, count_parameters
 from crossreg.train.optim import build_optimizer
@@ -40,6 +41,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    tune_cuda(device, tf32=True)  # as `crossreg train` does
     if args.params:
         params = load_params(args.params)
     else:
@@ -54,7 +56,7 @@ def main() -> None:
     bases = torch.randint(0, 4, (args.batch, model.seq_length), generator=gen)
     x = torch.nn.functional.one_hot(bases, 4).float().to(device)
     shape = (args.batch, model.output_length(), model.num_targets(genome))
-    y = torch.poisson(torch.full(shape, 2.0), generator=gen).to(device)
+    y = torch.poisson(torch.full(shape, 2.0), generator=gen).half().to(device)  # as stored
     activities = [ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)

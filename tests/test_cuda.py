@@ -73,6 +73,7 @@ def test_training_steps_fit_one_batch_on_gpu(bf16):
     params = load_params(PARAMS)
     net = SeqNN(params.model).to("cuda")
     optimizer = build_optimizer(net.parameters(), {"learning_rate": 0.01, "momentum": 0.9})
+    assert optimizer.defaults["fused"]  # CUDA parameters take the fused update
     x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 8192)), 4).float().cuda()
     y = torch.poisson(torch.full((2, net.output_length(), 5), 3.0)).cuda()
     losses = [

@@ -21,6 +21,36 @@ def test_poisson_loss_matches_formula(rng):
     assert float(got) == pytest.approx(expect, rel=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("pred_dtype", "target_dtype"),
+    [(torch.float64, torch.float64), (torch.bfloat16, torch.float16)],
+)
+def test_poisson_loss_gradient_equals_autograd_of_the_formula(rng, pred_dtype, target_dtype):
+    values = rng.gamma(2.0, 1.0, size=(3, 8, 5))
+    values[0, 0] = 0.0  # the epsilon keeps the log finite where a prediction is 0
+    target = torch.from_numpy(rng.poisson(2.0, size=(3, 8, 5)).astype(np.float64))
+    target = target.to(target_dtype)
+    ours = torch.from_numpy(values).to(pred_dtype).requires_grad_(True)
+    plain = ours.detach().clone().requires_grad_(True)
+    poisson_loss(ours, target).backward()
+    p = plain.float() if pred_dtype != torch.float64 else plain
+    (p - target.to(p.dtype) * torch.log(p + 1e-7)).mean().backward()
+    assert ours.grad.dtype == pred_dtype
+    torch.testing.assert_close(ours.grad, plain.grad)
+
+
+def test_poisson_loss_passes_gradcheck_and_runs_without_grad(rng):
+    pred = torch.from_numpy(rng.gamma(2.0, 1.0, size=(2, 4, 3))).requires_grad_(True)
+    target = torch.from_numpy(rng.poisson(2.0, size=(2, 4, 3)).astype(np.float64))
+    assert torch.autograd.gradcheck(lambda p: poisson_loss(p, target).double(), (pred,))
+    with torch.inference_mode():
+        assert float(poisson_loss(pred, target)) == pytest.approx(
+            float(poisson_loss(pred.detach(), target))
+        )
+    with pytest.raises(ValueError, match="predictions only"):
+        poisson_loss(pred, target.clone().requires_grad_(True))
+
+
 def test_poisson_loss_is_minimised_at_the_target():
     target = torch.tensor([0.5, 3.0, 10.0])
     pred = target.clone().requires_grad_(True)
@@ -116,6 +146,7 @@ def test_optimizer_from_train_section():
     sgd = build_optimizer(p, {"optimizer": "sgd", "learning_rate": 0.15, "momentum": 0.99})
     assert isinstance(sgd, torch.optim.SGD)
     assert sgd.defaults["lr"] == 0.15 and sgd.defaults["momentum"] == 0.99
+    assert not sgd.defaults["fused"]  # the fused kernel is for CUDA parameters
     assert isinstance(build_optimizer(p, {"optimizer": "adam"}), torch.optim.Adam)
     with pytest.raises(ValueError, match="not supported"):
         build_optimizer(p, {"optimizer": "lbfgs"})

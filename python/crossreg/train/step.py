@@ -23,14 +23,15 @@ def train_step(
 ) -> torch.Tensor:
     """Forward, Poisson loss on the target bins, backward, clip, update; returns the loss.
 
-    `x` is a one-hot batch ``(B, L, 4)``, `y` the targets ``(B, bins, tracks)``; `model`
+    `x` is a one-hot batch ``(B, L, 4)``, `y` the targets ``(B, bins, tracks)`` (float16
+    as stored, or any float dtype; the loss is computed in float32); `model`
     may be wrapped (DDP), in which case it is called with the genome name.
     """
     model.train()
     optimizer.zero_grad(set_to_none=True)
     with autocast_for(x.device, bf16):
         pred = model(x, genome)
-    loss = poisson_loss(crop_to_targets(pred.float(), y.shape[1]), y)
+    loss = poisson_loss(crop_to_targets(pred, y.shape[1]), y)
     loss.backward()
     if clip_norm:
         clip_gradients(model.parameters(), clip_norm, clip_mode)

@@ -49,7 +49,7 @@ from crossreg.model.checkpoint import (
     save_checkpoint,
 )
 from crossreg.model.geometry import check_compatible
-from crossreg.model.inference import InferenceOptions, model_device
+from crossreg.model.inference import InferenceOptions, model_device, tune_cuda
 from crossreg.model.metrics import array_metrics
 from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
@@ -257,9 +257,7 @@ class Trainer:
         stores = [DataStore(d) for d in data_dirs]
         self.heads = dataset_heads(params, [s.genome for s in stores], self.options.heads)
         self.device = distributed.resolve_device(self.options.device)
-        if self.device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+        tune_cuda(self.device, tf32=True)
         self.model = self.setup.build(self).to(self.device)
         for store in stores:
             check_compatible(self.model, store, params.source, self.setup.head_of(store.genome))
@@ -375,10 +373,11 @@ class Trainer:
         return {g.name: (n, m) for g, n, m in zip(genomes, steps, means, strict=True)}
 
     def _shard(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """This process's part of a global batch, on the device, one-hot float32."""
+        """This process's part of a global batch on the device: one-hot float32 sequences,
+        targets as stored (float16; the loss reads them in float32)."""
         codes, targets = distributed.shard(batch["sequence"]), distributed.shard(batch["targets"])
         codes = codes.to(self.device, non_blocking=True)
-        return codes_to_one_hot(codes), targets.to(self.device, non_blocking=True).float()
+        return codes_to_one_hot(codes), targets.to(self.device, non_blocking=True)
 
     def _validate(self, data: GenomeData) -> tuple[float, float, float]:
         o = self.options
