@@ -206,6 +206,24 @@ def test_training_state_round_trip_resumes_exactly(tmp_path):
         torch.testing.assert_close(v, expected[k], rtol=0, atol=0)
 
 
+def test_resumed_optimizer_keeps_its_own_update_kernel(tmp_path):
+    """A run saved with the fused kernel (a GPU's) resumes with the kernel chosen for where
+    its parameters are now, and the same momentum."""
+    from crossreg.train.state import load_training_state, save_training_state
+
+    param = torch.nn.Parameter(torch.ones(3))
+    fused = torch.optim.SGD([param], lr=0.1, momentum=0.9, fused=True)
+    param.grad = torch.full((3,), 0.5)
+    fused.step()
+    save_training_state(tmp_path, fused, np.random.default_rng(0), {})
+    plain = torch.optim.SGD([torch.nn.Parameter(torch.ones(3))], lr=0.1, momentum=0.9)
+    load_training_state(tmp_path, plain, np.random.default_rng(0))
+    assert not plain.param_groups[0]["fused"]
+    assert plain.param_groups[0]["momentum"] == 0.9
+    momentum = next(iter(plain.state.values()))["momentum_buffer"]
+    torch.testing.assert_close(momentum, torch.full((3,), 0.5))
+
+
 def test_training_state_missing_files_are_named(tmp_path):
     from crossreg.train.state import load_training_state
 

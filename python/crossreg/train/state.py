@@ -20,6 +20,7 @@ from crossreg.io.atomic import atomic_write
 
 TENSORS_FILE = "training_state.safetensors"
 JSON_FILE = "training_state.json"
+KERNEL_CHOICES = ("fused", "foreach")  # how an optimizer updates, not what it computes
 
 
 def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict]:
@@ -79,7 +80,11 @@ def load_training_state(
             state.setdefault(int(index), {})[name] = value
     for index, entries in optimizer_json["scalars"].items():
         state.setdefault(int(index), {}).update(entries)
+    # the update kernel follows where this run's parameters are, not where the saved run's were
+    kernels = [{k: g.get(k) for k in KERNEL_CHOICES} for g in optimizer.param_groups]
     optimizer.load_state_dict({"state": state, "param_groups": optimizer_json["param_groups"]})
+    for group, chosen in zip(optimizer.param_groups, kernels, strict=True):
+        group.update(chosen)
     torch.set_rng_state(tensors["rng.torch"])
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
     if cuda_states and torch.cuda.is_available():
