@@ -73,9 +73,9 @@ def autocast_for(device: torch.device, bf16: bool | None) -> contextlib.Abstract
 def tune_cuda(device: torch.device, *, tf32: bool = False) -> None:
     """On CUDA, let cuDNN time its convolution algorithms on each new input shape and keep
     the fastest (windows come in one or two shapes, so the timing is paid once); with
-    `tf32`, let float32 convolutions and matrix products use TF32 tensor cores (training;
-    inference keeps full float32, the precision its parity with Basenji is tested in).
-    Nothing changes on other devices."""
+    `tf32` (training), let float32 convolutions and matrix products both use TF32 tensor
+    cores. Without it PyTorch's defaults stand (TF32 for cuDNN convolutions, full float32
+    for matrix products). Nothing changes on other devices."""
     if device.type != "cuda":
         return
     torch.backends.cudnn.benchmark = True
