@@ -144,6 +144,8 @@ def test_denovo_command_recovers_the_planted_track(tmp_path):
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert summary["tracks_q_below_0.05"] == 1 and summary["risk_auc"] > 0.8
     assert summary["cases"] == summary["controls"] == 40
+    # the table keeps six significant figures of q, however small (not six decimals)
+    assert tracks["q"][0] == pytest.approx(summary["top_track"]["q"], rel=1e-5)
     components = pl.read_csv(tmp_path / "report" / "components.tsv", separator="\t")
     assert components.height == 3 and components["explained"].sum() <= 1.0
 

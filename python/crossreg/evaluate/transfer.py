@@ -54,6 +54,7 @@ from crossreg.evaluate.transfer_tracks import (
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
+from crossreg.io.tables import tsv_text
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import checkpoint_info
 from crossreg.progress import progress
@@ -674,9 +675,9 @@ def run_transfer(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / "transfer.tsv") as handle:
-        handle.write(pairs.write_csv(separator="\t", float_precision=6))
+        handle.write(tsv_text(pairs))
     with atomic_write(out / "matrix.tsv") as handle:
-        handle.write(matrix.write_csv(separator="\t", float_precision=6))
+        handle.write(tsv_text(matrix))
     written: list[Path] = []
     if plots:
         from crossreg.evaluate.transfer_figures import plot_matrix_file

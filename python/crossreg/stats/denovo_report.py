@@ -13,6 +13,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.tables import tsv_text
 from crossreg.io.vcf import iter_vcf
 from crossreg.stats.denovo import (
     CASE,
@@ -177,7 +178,7 @@ def write_report(out: str | os.PathLike[str], report: dict) -> Path:
         if name not in report:
             continue
         with atomic_write(out / f"{name}.tsv") as handle:
-            handle.write(report[name].write_csv(separator="\t", float_precision=6))
+            handle.write(tsv_text(report[name]))
     with atomic_write(out / "summary.json") as handle:
         json.dump(report["summary"], handle, indent=1)
     return out

@@ -23,6 +23,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.tables import tsv_text
 from crossreg.io.targets import assay_of
 from crossreg.plots import colours, new_figure, save_figure
 from crossreg.variants.sad_files import read_sad
@@ -271,5 +272,5 @@ def plot_sad(out: str | os.PathLike[str], *, svg: bool = False, title: str = "")
     written = save_figure(distribution_figure(summary, title=title), paths["distribution"], svg=svg)
     written += save_figure(top_variants_figure(summary, title=title), paths["top"], svg=svg)
     with atomic_write(paths["table"]) as handle:
-        handle.write(top_table(summary).write_csv(separator="\t", float_precision=6))
+        handle.write(tsv_text(top_table(summary)))
     return [*written, paths["table"]]
