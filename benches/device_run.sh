@@ -62,7 +62,7 @@ step train_bf16 120 "$python" benches/bench_train.py --params "$params" --device
     --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64}"
 step train_compile 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
-step loss 20 "$python" benches/bench_loss.py --device "$device" --batch "${PROFILE_BATCH:-32}"
+step loss 30 "$python" benches/bench_loss.py --device "$device" --batch "${PROFILE_BATCH:-32}"
 step profile 60 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
