@@ -81,3 +81,28 @@ def test_training_steps_fit_one_batch_on_gpu(bf16):
         for _ in range(30)
     ]
     assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_training_step_waits_on_the_host_nowhere(bf16):
+    """After warm-up, forward, loss, backward, clipping and the fused update queue on the
+    GPU without one synchronising call (a `.item()`, a device-to-host copy, a
+    data-dependent shape), so the CPU runs ahead and the GPU never idles within a step."""
+    from crossreg.data.loader import codes_to_one_hot
+
+    torch.manual_seed(0)
+    net = SeqNN(load_params(PARAMS).model).to("cuda")
+    optimizer = build_optimizer(net.parameters(), {"learning_rate": 0.01, "momentum": 0.9})
+    codes = torch.tensor(list(b"ACGT"), dtype=torch.uint8)[torch.randint(0, 4, (2, 8192))]
+    codes = codes.cuda()
+    y = torch.poisson(torch.full((2, net.output_length(), 5), 3.0)).half().cuda()
+    for _ in range(2):
+        train_step(net, optimizer, codes_to_one_hot(codes), y, "human", clip_norm=2.0, bf16=bf16)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(2):
+            x = codes_to_one_hot(codes)
+            train_step(net, optimizer, x, y, "human", clip_norm=2.0, bf16=bf16)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

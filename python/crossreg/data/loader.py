@@ -17,6 +17,7 @@ Batch contents (``B`` examples, ``L`` = seq_length, ``N`` = target bins, ``T`` =
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import multiprocessing.context
 import os
@@ -408,8 +409,14 @@ def _worker_context(start_method: str) -> multiprocessing.context.BaseContext:
 _ONE_HOT_TABLE = torch.from_numpy(one_hot(np.arange(256, dtype=np.uint8), dtype=np.uint8))
 
 
+@functools.cache
+def _one_hot_table(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The code → one-hot table on `device` in `dtype`, copied there once: a copy from
+    pageable host memory at every batch would make the host wait for the GPU."""
+    return _ONE_HOT_TABLE.to(device=device, dtype=dtype)
+
+
 def codes_to_one_hot(codes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """``(..., L)`` uint8 ASCII codes → ``(..., L, 4)`` one-hot in `dtype`, on the codes'
     device (A, C, G, T; any other code all zero)."""
-    table = _ONE_HOT_TABLE.to(device=codes.device, dtype=dtype)
-    return table[codes.long()]
+    return _one_hot_table(codes.device, dtype)[codes.long()]
