@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
-SIGNIFICANT_FIGURES = 6
+
+def six_figures(value: float | None) -> str | None:
+    """`value` to six significant figures; NaN as ``NaN`` (as polars writes and reads it)."""
+    if value is None:
+        return None
+    return "NaN" if math.isnan(value) else f"{value:.6g}"
 
 
 def tsv_text(frame: pl.DataFrame) -> str:
-    """`frame` as tab-separated text with every float rounded to six significant figures:
-    compact like fixed decimals, but a q-value of 3e-36 or a SAD of 9e-6 keeps its digits
-    where six decimals would write 0.000000."""
-    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
-    return frame.with_columns(pl.col(floats).round_sig_figs(SIGNIFICANT_FIGURES)).write_csv(
-        separator="\t"
-    )
+    """`frame` as tab-separated text with every float to six significant figures: compact
+    like fixed decimals, but a q-value of 3e-36 or a SAD of 9e-6 keeps its digits where
+    six decimals would write 0.000000. Nulls stay empty."""
+    floats = [
+        pl.Series(name, [six_figures(v) for v in column], dtype=pl.String)
+        for name, column in frame.to_dict().items()
+        if column.dtype.is_float()
+    ]
+    return frame.with_columns(floats).write_csv(separator="\t")
