@@ -108,6 +108,38 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
         assert 0 <= r <= ceilings[identifier] + 1e-2, identifier
     with pytest.raises(CommandError, match="same windows"):
         store_ceilings(data / "human", data / "mouse.noise_free")
+    a_stopped_run_resumes_where_it_stopped(out, summary, logs)
+
+
+def a_stopped_run_resumes_where_it_stopped(out: Path, summary: dict, logs) -> None:
+    """``--resume`` keeps the world, the finished trainings and SAD tables, redoes what
+    is missing, and ends with the summary an unbroken run wrote; it refuses a world made
+    with other settings."""
+    trained = {p: p.read_bytes() for p in (out / "models").rglob("*") if p.is_file()}
+    gone = out / "variants" / "joint_mouse_head_on_human.tsv"
+    gone.unlink()
+    (out / "summary.json").unlink()
+    logs.clear()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main(["demo", "--fast", "--resume", "--out", str(out)]) == 0
+    total = step_count(DEFAULT_GENOMES)
+    steps = [line for line in logs.messages if re.match(r"\[\d+/\d+\] ", line)]
+    assert [line.split("]")[0] for line in steps] == [f"[{k}/{total}" for k in range(1, total + 1)]
+    kept = [line for line in logs.messages if line.startswith("kept from the stopped run: ")]
+    assert kept[0].endswith(str(out / "synth"))
+    assert not any(line.endswith(gone.name) for line in kept)
+    assert len(kept) == 1 + 4 - 1 + 2 + 2  # world, SAD of variants, cohorts, panel
+    for path, data in trained.items():
+        if path.name in ("training.png", "training.svg") or "tensorboard" in path.parts:
+            continue  # redrawn from the same metrics
+        assert path.read_bytes() == data, path
+    resumed = json.loads((out / "summary.json").read_text())
+    resumed.pop("seconds"), summary.pop("seconds")
+    assert resumed == summary
+    logs.clear()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main(["demo", "--resume", "--out", str(out)]) == 1
+    assert any("preset tiny" in line and "not mini" in line for line in logs.messages)
 
 
 def says_which_step_it_is_on(lines: list[str], stderr: str) -> None:
@@ -221,7 +253,9 @@ def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch):
     import crossreg.demo
 
     seen = []
-    monkeypatch.setattr(crossreg.demo, "run_demo", lambda out, settings: seen.append(settings))
+    monkeypatch.setattr(
+        crossreg.demo, "run_demo", lambda out, settings, resume: seen.append(settings)
+    )
     argv = ["demo", "--out", str(tmp_path), "--preset", "small", "--epochs", "7"]
     assert main([*argv, "--panel-snps", "5000", "--seed", "3"]) == 0
     (settings,) = seen

@@ -23,7 +23,7 @@ import os
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.ism import write_ism
 from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
 from crossreg.variants.sad import write_sad
+from crossreg.variants.sad_stream import partial_dir
 
 log = logging.getLogger("crossreg")
 
@@ -206,17 +207,67 @@ def _record(argv: list[str], started: float, seconds: float) -> None:
         record_run(_counter.folder, argv, started, seconds)
 
 
-def _train_models(jobs: dict[str, tuple[list[str], TrainRun]], options: TrainOptions) -> None:
+def _keep(argv: list[str], output: Path) -> None:
+    """Count the step `argv` as done: a resumed run keeps its `output` from before."""
+    _announce(argv)
+    log.info("kept from the stopped run: %s", output)
+
+
+def _check_world(synth: Path, settings: DemoSettings) -> None:
+    """Refuse to resume on a world made with another preset, seed or number of genomes."""
+    manifest = json.loads((synth / "manifest.json").read_text())
+    made = (manifest.get("preset"), manifest.get("seed"), len(manifest.get("genomes", ())))
+    wanted = (settings.preset, settings.seed, settings.genomes)
+    if made != wanted:
+        raise CommandError(
+            f"{synth} holds a world of preset {made[0]}, seed {made[1]} and {made[2]} "
+            f"genomes, not {wanted[0]}, {wanted[1]} and {wanted[2]}: resume with the "
+            "settings of the stopped run, or give another --out"
+        )
+
+
+def _sad_step(
+    argv: list[str],
+    model: Path,
+    fasta: Path,
+    vcf: Path,
+    table: Path,
+    head: str,
+    options: InferenceOptions,
+    resume: bool,
+) -> None:
+    """``crossreg sad`` of `vcf` into `table`; with `resume`, a finished table is kept and
+    an interrupted one continues from its last finished chunk."""
+    if resume and table.exists():
+        _keep(argv, table)
+        return
+    interrupted = resume and partial_dir(table).exists()
+    if interrupted:
+        argv = [*argv, "--resume"]
+    _step(argv, write_sad, model, fasta, vcf, table, head=head, options=options, resume=interrupted)
+
+
+def _train_models(
+    jobs: dict[str, tuple[list[str], TrainRun]], options: TrainOptions, resume: bool
+) -> None:
     """Train the joint and single-genome models (`jobs`: run name -> command line and run,
     the joint run first). On a GPU, one after another. On a CPU of two or more cores, side
     by side in two processes with half the cores each: the joint model in one, the
     single-genome models one after another in the other (together as many steps per epoch
-    as the joint model), which is faster than one after another with every core."""
+    as the joint model), which is faster than one after another with every core. With
+    `resume`, each run that finished an epoch before continues from it (``--resume``)."""
+    if resume:
+        jobs = {
+            name: ([*argv, "--resume"], replace(run, resume=True))
+            if (run.out / "last").is_dir()
+            else (argv, run)
+            for name, (argv, run) in jobs.items()
+        }
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = cores or 1
     if torch.cuda.is_available() or cores < 2 or len(jobs) < 2:
         for argv, run in jobs.values():
-            _step(argv, train, run.params, list(run.data), run.out, options)
+            _step(argv, train, run.params, list(run.data), run.out, options, resume=run.resume)
         return
     for argv, _ in jobs.values():
         _announce(argv)
@@ -279,24 +330,35 @@ def store_ceilings(measured: Path, noise_free: Path, split: str = "test") -> dic
     return dict(zip(ids, metrics.pearson_r().tolist(), strict=True))
 
 
-def run_demo(out: str | os.PathLike[str], settings: DemoSettings = DemoSettings()) -> dict:
-    """Run every step into `out`; returns the summary (also written as summary.json)."""
+def run_demo(
+    out: str | os.PathLike[str], settings: DemoSettings = DemoSettings(), *, resume: bool = False
+) -> dict:
+    """Run every step into `out`; returns the summary (also written as summary.json).
+
+    With `resume`, continue a run stopped in `out`: keep its world (made with the same
+    preset, seed and genomes), continue each training from its last finished epoch (a
+    finished one stays as it is), keep finished SAD tables and continue interrupted ones
+    from their last chunk; the steps that take seconds run again."""
     global _counter
     _counter = _Counter(step_count(settings.genomes), Path(out))
     try:
-        return _run_demo(Path(out), settings)
+        return _run_demo(Path(out), settings, resume)
     finally:
         _counter = None
 
 
-def _run_demo(out: Path, settings: DemoSettings) -> dict:
+def _run_demo(out: Path, settings: DemoSettings, resume: bool) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     synth = out / "synth"
     argv = ["synth", "--preset", settings.preset, "--seed", str(settings.seed), "--out", str(synth)]
     if settings.genomes != DEFAULT_GENOMES:
         argv += ["--genomes", str(settings.genomes)]
-    _step(argv, synthesize, synth, settings.preset, settings.seed, genomes=settings.genomes)
+    if resume and (synth / "manifest.json").exists():
+        _check_world(synth, settings)
+        _keep(argv, synth)
+    else:
+        _step(argv, synthesize, synth, settings.preset, settings.seed, genomes=settings.genomes)
     manifest = json.loads((synth / "manifest.json").read_text())
     genomes = list(manifest["genomes"])
 
@@ -360,7 +422,7 @@ def _run_demo(out: Path, settings: DemoSettings) -> dict:
             argv,
             TrainRun(params, tuple(stores[g] for g in members), out / "models" / run),
         )
-    _train_models(jobs, options)
+    _train_models(jobs, options, resume)
 
     summary: dict = {"settings": settings.__dict__, "genomes": {}}
     for name in genomes:
@@ -394,9 +456,9 @@ def _run_demo(out: Path, settings: DemoSettings) -> dict:
             store_ceilings(stores[name], in_window[name]),
         )
     summary["transfer"] = _transfer_at_tss(out, synth, manifest, stores)
-    summary["variants"] = _score_variants(out, synth, manifest, stores)
-    summary["denovo"] = _denovo_tests(out, synth, manifest)
-    summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings)
+    summary["variants"] = _score_variants(out, synth, manifest, stores, resume)
+    summary["denovo"] = _denovo_tests(out, synth, manifest, resume)
+    summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings, resume)
     summary["ism"] = _ism_of_planted_sites(out, synth, manifest, settings)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     with atomic_write(out / "summary.json") as handle:
@@ -429,7 +491,7 @@ def _transfer_at_tss(
 
 
 def _score_variants(
-    out: Path, synth: Path, manifest: dict, stores: dict[str, Path]
+    out: Path, synth: Path, manifest: dict, stores: dict[str, Path], resume: bool
 ) -> dict[str, dict]:
     """SAD of each genome's planted variants with every head of the joint model, against
     the effects planted with them (tracks matched by assay and cell type)."""
@@ -447,13 +509,13 @@ def _score_variants(
             argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
             argv += ["--vcf", str(vcf), "--rc", "--out", str(sad_tsv)]
             options = InferenceOptions(rc=True, batch_size=8)
-            _step(argv, write_sad, model, fasta, vcf, sad_tsv, head=head, options=options)
+            _sad_step(argv, model, fasta, vcf, sad_tsv, head, options, resume)
             scores = sad_long(sad_tsv, descriptions[head])
             result[f"{head}_head_on_{name}"] = effect_recovery(scores, truth)
     return result
 
 
-def _denovo_tests(out: Path, synth: Path, manifest: dict) -> dict:
+def _denovo_tests(out: Path, synth: Path, manifest: dict, resume: bool) -> dict:
     """SAD of the de novo case and control variants with the joint model's head of their
     genome, then ``crossreg denovo``; the summary says which tracks came out first."""
     cohorts = manifest["cohorts"]
@@ -467,8 +529,7 @@ def _denovo_tests(out: Path, synth: Path, manifest: dict) -> dict:
         vcf, table = synth / cohorts[f"denovo_{group}"], folder / f"{group}.sad.h5"
         argv = ["sad", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
         argv += ["--vcf", str(vcf), "--out", str(table)]
-        options = InferenceOptions(batch_size=8)
-        _step(argv, write_sad, model, fasta, vcf, table, head=genome, options=options)
+        _sad_step(argv, model, fasta, vcf, table, genome, InferenceOptions(batch_size=8), resume)
         groups[group[:-1]] = (vcf, table)
         denovo += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
     _step(denovo, write_denovo, groups, folder / "report")
@@ -487,7 +548,9 @@ def _denovo_tests(out: Path, synth: Path, manifest: dict) -> dict:
     }
 
 
-def _sldp_of_panel(out: Path, synth: Path, manifest: dict, settings: DemoSettings) -> dict:
+def _sldp_of_panel(
+    out: Path, synth: Path, manifest: dict, settings: DemoSettings, resume: bool
+) -> dict:
     """SAD of the human reference panel's SNPs with both heads of the joint model, then
     SLDP of every track against each tissue's summary statistics; the summary gives, per
     head, the z of its tracks of each tissue's cell type, and of all tracks on the null."""
@@ -506,8 +569,7 @@ def _sldp_of_panel(out: Path, synth: Path, manifest: dict, settings: DemoSetting
         table = folder / f"panel.{head}_head.sad.h5"
         argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
         argv += ["--vcf", str(vcf), "--batch-size", "32", "--out", str(table)]
-        options = InferenceOptions(batch_size=32)
-        _step(argv, write_sad, model, fasta, vcf, table, head=head, options=options)
+        _sad_step(argv, model, fasta, vcf, table, head, InferenceOptions(batch_size=32), resume)
         tables.append(table)
     sumstats = [synth / panel["sumstats"][tissue] for tissue in panel["tissues"]]
     stems = {key: str(synth / panel[key]) for key in ("bfile", "ldscores")}

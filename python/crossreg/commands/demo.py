@@ -48,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the synthetic world, the split and training"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a run stopped in OUT (same --preset, --seed, --genomes): keep its "
+        "world, continue each training from its last finished epoch, keep finished SAD "
+        "tables and continue interrupted ones; the steps that take seconds run again",
+    )
     add_genomes_argument(
         parser,
         "one trunk trained on all of them, every head evaluated and transferred to every genome",
@@ -69,5 +76,5 @@ def run(args: argparse.Namespace) -> int:
         settings = replace(settings, max_epochs=args.epochs)
     if args.panel_snps:
         settings = replace(settings, panel_snps=args.panel_snps)
-    run_demo(args.out, settings)
+    run_demo(args.out, settings, resume=args.resume)
     return 0

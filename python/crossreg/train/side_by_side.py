@@ -30,6 +30,7 @@ class TrainRun:
     params: Path
     data: tuple[Path, ...]
     out: Path
+    resume: bool = False  # continue from out/last (``--resume``)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,6 @@ def _train_group(
     for run in runs:
         name.run = run.out.name
         started, clock = time.time(), time.perf_counter()
-        train(run.params, run.data, run.out, options)
+        train(run.params, run.data, run.out, options, resume=run.resume)
         times.append(RunTime(started, time.perf_counter() - clock))
     return times
