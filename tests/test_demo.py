@@ -270,3 +270,44 @@ def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch):
     assert seen[1].panel_snps == crossreg.demo.FAST.panel_snps
     assert main(["demo", "--out", str(tmp_path), "--panel-snps", "0"]) == 1
     assert len(seen) == 2
+
+
+def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
+    """A resumed demo keeps a SAD table written after the model's last save, and scores
+    afresh a table or an interrupted run that predates it (a training resumed for more
+    epochs saved the model again)."""
+    import os
+
+    import crossreg.demo
+    from crossreg.model.inference import InferenceOptions
+    from crossreg.variants.sad_stream import partial_dir
+
+    model = tmp_path / "best"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights")
+    scored: list[list[str]] = []
+    monkeypatch.setattr(crossreg.demo, "_step", lambda argv, *a, **k: scored.append(argv))
+
+    def sad(table: Path) -> None:
+        argv = ["sad", "--out", str(table)]
+        crossreg.demo._sad_step(
+            argv, model, tmp_path, tmp_path, table, "human", InferenceOptions(), True
+        )
+
+    fresh, stale, interrupted = tmp_path / "fresh.h5", tmp_path / "stale.h5", tmp_path / "i.h5"
+    fresh.write_bytes(b"scores")
+    stale.write_bytes(b"scores")
+    partial_dir(interrupted).mkdir()
+    past = (model / "model.safetensors").stat().st_mtime_ns - 10**9
+    for old in (stale, partial_dir(interrupted)):
+        os.utime(old, ns=(past, past))
+    sad(fresh)
+    assert scored == [] and fresh.exists()
+    sad(stale)
+    assert scored == [["sad", "--out", str(stale)]] and not stale.exists()
+    sad(interrupted)
+    assert scored[-1] == ["sad", "--out", str(interrupted)]  # afresh, not --resume
+    assert not partial_dir(interrupted).exists()
+    partial_dir(interrupted).mkdir()  # stopped after the model's last save: continued
+    sad(interrupted)
+    assert scored[-1] == ["sad", "--out", str(interrupted), "--resume"]

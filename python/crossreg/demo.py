@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -226,6 +227,12 @@ def _check_world(synth: Path, settings: DemoSettings) -> None:
         )
 
 
+def _written_after(output: Path, model: Path) -> bool:
+    """Whether `output` was last written after every file of the checkpoint `model`."""
+    newest = max(p.stat().st_mtime_ns for p in model.iterdir() if p.is_file())
+    return output.stat().st_mtime_ns >= newest
+
+
 def _sad_step(
     argv: list[str],
     model: Path,
@@ -237,7 +244,16 @@ def _sad_step(
     resume: bool,
 ) -> None:
     """``crossreg sad`` of `vcf` into `table`; with `resume`, a finished table is kept and
-    an interrupted one continues from its last finished chunk."""
+    an interrupted one continues from its last finished chunk, unless the model was saved
+    again since (a resumed training that ran more epochs): then it is scored afresh."""
+    if resume:
+        for output in (table, partial_dir(table)):
+            if output.exists() and not _written_after(output, model):
+                log.info("%s predates the model's last save: scoring again", output)
+                if output.is_dir():
+                    shutil.rmtree(output)
+                else:
+                    output.unlink()
     if resume and table.exists():
         _keep(argv, table)
         return
