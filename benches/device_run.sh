@@ -2,7 +2,8 @@
 # The GPU figures of benches/README.md in one run of under 10 minutes on one
 # H100/H200-class GPU: the device, FLOPs per sequence and MFU, training steps of the paper's
 # model (bf16 eager over batch sizes, then torch.compile), the Poisson loss's passes, a
-# profile of a step with its trace, the loader with 2 and 16 cores, SAD and ISM throughput, and the CUDA tests.
+# profile of a step with its trace, the loader with 2 and 16 cores, SAD and ISM
+# throughput, and the CUDA tests.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR

@@ -214,9 +214,9 @@ def _keep(argv: list[str], output: Path) -> None:
     log.info("kept from the stopped run: %s", output)
 
 
-def _check_world(synth: Path, settings: DemoSettings) -> None:
-    """Refuse to resume on a world made with another preset, seed or number of genomes."""
-    manifest = json.loads((synth / "manifest.json").read_text())
+def _check_world(synth: Path, manifest: dict, settings: DemoSettings) -> None:
+    """Refuse to resume on a world (`synth`, its `manifest`) made with another preset, seed
+    or number of genomes."""
     made = (manifest.get("preset"), manifest.get("seed"), len(manifest.get("genomes", ())))
     wanted = (settings.preset, settings.seed, settings.genomes)
     if made != wanted:
@@ -246,18 +246,17 @@ def _sad_step(
     """``crossreg sad`` of `vcf` into `table`; with `resume`, a finished table is kept and
     an interrupted one continues from its last finished chunk, unless the model was saved
     again since (a resumed training that ran more epochs): then it is scored afresh."""
-    if resume:
-        for output in (table, partial_dir(table)):
-            if output.exists() and not _written_after(output, model):
-                log.info("%s predates the model's last save: scoring again", output)
-                if output.is_dir():
-                    shutil.rmtree(output)
-                else:
-                    output.unlink()
+    partial = partial_dir(table)
+    if resume and partial.exists() and not _written_after(partial, model):
+        log.info("%s predates the model's last save: scoring again", partial)
+        shutil.rmtree(partial)
     if resume and table.exists():
-        _keep(argv, table)
-        return
-    interrupted = resume and partial_dir(table).exists()
+        if _written_after(table, model):
+            _keep(argv, table)
+            return
+        log.info("%s predates the model's last save: scoring again", table)
+        table.unlink()
+    interrupted = resume and partial.exists()
     if interrupted:
         argv = [*argv, "--resume"]
     _step(argv, write_sad, model, fasta, vcf, table, head=head, options=options, resume=interrupted)
@@ -370,12 +369,14 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool) -> dict:
     argv = ["synth", "--preset", settings.preset, "--seed", str(settings.seed), "--out", str(synth)]
     if settings.genomes != DEFAULT_GENOMES:
         argv += ["--genomes", str(settings.genomes)]
-    if resume and (synth / "manifest.json").exists():
-        _check_world(synth, settings)
+    kept = resume and (synth / "manifest.json").exists()
+    if kept:
         _keep(argv, synth)
     else:
         _step(argv, synthesize, synth, settings.preset, settings.seed, genomes=settings.genomes)
     manifest = json.loads((synth / "manifest.json").read_text())
+    if kept:
+        _check_world(synth, manifest, settings)
     genomes = list(manifest["genomes"])
 
     sizes = {name: synth / manifest["genomes"][name]["sizes"] for name in genomes}
