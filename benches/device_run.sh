@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU figures of benches/README.md in one run of under 10 minutes on one
 # H100/H200-class GPU: the device, FLOPs per sequence and MFU, training steps of the paper's
-# model (bf16 eager over batch sizes, then torch.compile), the Poisson loss's passes, a
-# profile of a step with its trace, the loader with 2 and 16 cores, SAD and ISM
-# throughput, and the CUDA tests.
+# model (bf16 eager over batch sizes, then torch.compile), the Poisson loss's and the
+# max pooling's passes, a profile of a step with its trace, the loader with 2 and 16
+# cores, SAD and ISM throughput, and the CUDA tests.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -60,10 +60,12 @@ print(\"torch\", torch.__version__, \"crossreg\", crossreg.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA\")'"
 step flops 60 "$python" benches/bench_flops.py --params "$params"
 step train_bf16 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
-    --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64}"
+    --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64,128}"
 step train_compile 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
 step loss 30 "$python" benches/bench_loss.py --device "$device" --batch "${PROFILE_BATCH:-32}"
+step pool 30 "$python" benches/bench_pool.py --device "$device" --batch "${PROFILE_BATCH:-32}" \
+    --repeats 3
 step profile 60 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"

@@ -19,6 +19,7 @@ from torch.nn import functional
 from crossreg import distributed
 from crossreg.model.activations import make_activation
 from crossreg.model.params import Block
+from crossreg.model.pooling import MaxPool
 
 BN_EPSILON = 1e-3
 # Keras' truncated normal keeps values within 2 std; this rescales it to the wanted std
@@ -145,8 +146,9 @@ class ConvBlock(nn.Module):
         )
         self.norm = KerasBatchNorm(filters, bn_momentum, gamma_init)
         self.dropout = BatchSplitDropout(dropout) if dropout > 0 else nn.Identity()
-        # Keras "same" max-pooling with stride = pool: a short last window when L is odd
-        self.pool = nn.MaxPool1d(pool_size, ceil_mode=True) if pool_size > 1 else nn.Identity()
+        # Keras "same" max-pooling with stride = pool: a short last window when L is odd;
+        # a byte per output kept for backward (MaxPool1d keeps its input and int64 indices)
+        self.pool = MaxPool(pool_size) if pool_size > 1 else nn.Identity()
         self.pool_size = pool_size
 
     @property
