@@ -2,11 +2,12 @@
 per-tensor clipping, SGD update) on random one-hot batches.
 
     python benches/bench_train.py [--params FILE] [--device cuda] [--batch-sizes 4,8,16]
-                                  [--bf16] [--compile] [--steps 10]
+                                  [--bf16] [--compile] [--channels-last] [--steps 10]
 
 The default params are the paper's full human model (131,072 bp → 896 bins × 5,313 tracks).
 Prints sequences per second and peak GPU memory per batch size; a batch that runs out of
-memory is reported as such.
+memory is reported as such. ``--channels-last`` runs the trunk in its (B, C, 1, L)
+channels-last form (:attr:`crossreg.model.seqnn.SeqNN.channels_last`).
 """
 
 from __future__ import annotations
@@ -64,18 +65,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--bf16", action="store_true")
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--channels-last", action="store_true", help="channels-last trunk")
     args = parser.parse_args()
     device = torch.device(args.device)
     tune_cuda(device, tf32=True)  # as `crossreg train` does
     params = load_params(args.params)
-    model = SeqNN(params.model).to(device)
+    model = SeqNN(params.model, channels_last=args.channels_last).to(device)
     genome = model.genomes[0]
     bins = model.output_length()
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
     print(
         f"{args.params.name}: {count_parameters(model):,} parameters, {model.seq_length:,} bp → "
         f"{bins} bins × {model.num_targets(genome)} tracks; {name}, torch {torch.__version__}, "
-        f"bf16 {args.bf16}, compile {args.compile}"
+        f"bf16 {args.bf16}, compile {args.compile}, channels-last {args.channels_last}"
     )
     optimizer = build_optimizer(model.parameters(), params.train)
     runner = torch.compile(model) if args.compile else model

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The GPU figures of benches/README.md in one run of under 10 minutes on one
-# H100/H200-class GPU: the device, FLOPs per sequence and MFU, training steps of the paper's
-# model (bf16 eager over batch sizes, then torch.compile), the Poisson loss's and the
-# max pooling's passes, a profile of a step with its trace, the loader with 2 and 16
-# cores, SAD and ISM throughput, and the CUDA tests.
+# H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
+# (bf16 eager over batch sizes, with the trunk channels-last, a profile of a step with its
+# trace, then torch.compile in both layouts); the loader with 16 and 2 cores; the CUDA
+# tests; the Poisson loss's and the max pooling's passes; SAD and ISM throughput; FLOPs
+# per sequence.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -58,17 +59,17 @@ step() {
 step device 30 bash -c "nvidia-smi; $python -c 'import torch, crossreg; \
 print(\"torch\", torch.__version__, \"crossreg\", crossreg.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA\")'"
-step flops 60 "$python" benches/bench_flops.py --params "$params"
 step train_bf16 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64,128}"
-step train_compile 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
-    --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
-step loss 30 "$python" benches/bench_loss.py --device "$device" --batch "${PROFILE_BATCH:-32}"
-step pool 30 "$python" benches/bench_pool.py --device "$device" --batch "${PROFILE_BATCH:-32}" \
-    --repeats 3
+step train_channels_last 75 "$python" benches/bench_train.py --params "$params" \
+    --device "$device" --bf16 --channels-last --batch-sizes "${LAYOUT_BATCHES:-32,64}"
 step profile 60 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
+step train_compile 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
+    --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
+step train_compile_channels_last 120 "$python" benches/bench_train.py --params "$params" \
+    --device "$device" --bf16 --compile --channels-last --batch-sizes "${COMPILE_BATCHES:-32}"
 step loader_16 90 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
     --batches 40 --workers 4,16 --step-ms 0 --compressed 1 --parts loader,codec \
     ${LOADER_DIR:+--dir "$LOADER_DIR"} --json "$out/loader_16.json"
@@ -76,8 +77,12 @@ step loader_2 60 taskset -c 0,1 "$python" benches/bench_loader.py \
     --windows "${LOADER_WINDOWS:-256}" --batches 40 --workers 2 --step-ms 0 --compressed 1 \
     --parts loader ${LOADER_DIR:+--dir "$LOADER_DIR"} --json "$out/loader_2.json"
 step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
+step loss 30 "$python" benches/bench_loss.py --device "$device" --batch "${PROFILE_BATCH:-32}"
+step pool 30 "$python" benches/bench_pool.py --device "$device" --batch "${PROFILE_BATCH:-32}" \
+    --repeats 3
 step sad 60 "$python" benches/bench_sad.py --model "${SAD_MODEL:-full}" --device "$device" \
     --bf16 --alleles 512 --batch-size 16 --vcf-records 1000 --repeats 2
 step ism 30 "$python" benches/bench_ism.py --model "${SAD_MODEL:-full}" --device "$device" \
     --bf16 --sites 4 --batch-size 32
+step flops 60 "$python" benches/bench_flops.py --params "$params"
 echo "== done in $SECONDS s" | tee -a "$log"

@@ -261,3 +261,92 @@ def test_dropout_masks_do_not_depend_on_the_process_count(monkeypatch):
     assert 0.2 < dropped < 0.3
     torch.testing.assert_close(whole[whole != 0], x[whole != 0] / 0.75)
     assert torch.equal(layer.eval()(x), x)
+
+
+def _train_and_read(model: SeqNN, x: torch.Tensor, genome: str) -> dict[str, torch.Tensor]:
+    """One training-mode pass of `model` on `x` through `genome`'s head (dropout drawn
+    from seed 5) with a loss, then an inference pass of every head: the outputs, every
+    gradient and every buffer."""
+    model.train()
+    torch.manual_seed(5)
+    out = model(x, genome)
+    (out * torch.linspace(0.5, 2.0, out.shape[-1])).mean().backward()
+    read = {"train": out.detach()}
+    read |= {f"grad {n}": p.grad for n, p in model.named_parameters() if p.grad is not None}
+    read |= {f"buffer {n}": b.float() for n, b in model.named_buffers()}
+    model.eval()
+    with torch.no_grad():
+        read |= {f"eval {g}": model(x, g) for g in model.genomes}
+    return read
+
+
+@pytest.mark.parametrize("branch", [None, ("blocks", 9, None, None), ("lora", 8, 2, 4.0)])
+def test_channels_last_trunk_computes_what_the_plain_one_does(branch):
+    """The (B, C, 1, L) channels-last trunk is the same function: outputs in training and
+    inference, gradients and batch-norm statistics equal the (B, C, L) trunk's, through a
+    head's branch too, and its convolutions really see channels-last tensors."""
+    import copy
+
+    from crossreg.model.blocks import LengthConv
+    from crossreg.model.branches import BranchSpec
+    from tests.pipeline import small_params
+
+    model = SeqNN(
+        parse_params(small_params({"human": 5, "mouse": 3})).model,
+        generator=torch.Generator().manual_seed(4),
+    )
+    with torch.no_grad():  # residual branches start at zero: give them a say
+        for residual in (m for m in model.trunk if isinstance(m, Residual)):
+            residual.inner[1].norm.weight.fill_(0.7)
+    if branch is not None:
+        model.add_branch("mouse", BranchSpec(*branch), torch.Generator().manual_seed(6))
+        with torch.no_grad():
+            for name, param in model.branches.named_parameters():
+                if name.endswith(".up"):
+                    param.normal_(0.0, 0.05, generator=torch.Generator().manual_seed(7))
+    gen = torch.Generator().manual_seed(8)
+    x = torch.nn.functional.one_hot(
+        torch.randint(0, 4, (3, model.seq_length), generator=gen), 4
+    ).float()
+    plain = _train_and_read(copy.deepcopy(model), x, "mouse")
+    model.channels_last = True
+    seen: list[bool] = []
+    for conv in (m for m in model.modules() if isinstance(m, LengthConv)):
+        conv.register_forward_pre_hook(
+            lambda _m, args: seen.append(
+                args[0].dim() == 4 and args[0].is_contiguous(memory_format=torch.channels_last)
+            )
+        )
+    last = _train_and_read(model, x, "mouse")
+    assert seen and all(seen)
+    assert plain.keys() == last.keys()
+    for key in plain:
+        torch.testing.assert_close(last[key], plain[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_global_batch_norm_takes_channels_last_input(tmp_path, monkeypatch):
+    """Batch norm with statistics over every process's part of the batch (the torchrun
+    path) gives the (B, C, 1, L) form what it gives the (B, C, L) form, and what the
+    one-process kernel gives."""
+    import torch.distributed as dist
+
+    from crossreg import distributed
+
+    x = torch.randn(4, 6, 20, generator=torch.Generator().manual_seed(9)) * 3 + 1
+    local = KerasBatchNorm(6).train()
+    expected = local(x)
+    dist.init_process_group(
+        "gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1
+    )
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)  # take the torchrun path
+    try:
+        norms = [KerasBatchNorm(6).train() for _ in range(2)]
+        flat = norms[0](x)
+        image = norms[1](x.unsqueeze(2).contiguous(memory_format=torch.channels_last))
+    finally:
+        dist.destroy_process_group()
+    torch.testing.assert_close(flat, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(image.squeeze(2), expected, rtol=1e-5, atol=1e-5)
+    for norm in norms:
+        torch.testing.assert_close(norm.running_mean, local.running_mean)
+        torch.testing.assert_close(norm.running_var, local.running_var)

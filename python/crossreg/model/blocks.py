@@ -1,4 +1,9 @@
-"""Basenji2 trunk blocks as PyTorch modules, channels-first ``(B, C, L)`` inside the trunk.
+"""Basenji2 trunk blocks as PyTorch modules over ``(B, C, L)``, or over ``(B, C, 1, L)``.
+
+The second form is the trunk's channels-last layout (:attr:`SeqNN.channels_last`): the
+same values as a one-row image in ``torch.channels_last`` memory, where each convolution
+is the 1 × k two-dimensional convolution of the same weights. Every block computes the
+same function in either form.
 
 Each block follows Basenji's pre-activation ``conv_block``: activation → Conv1D (no bias,
 "same" padding) → batch norm → dropout → max-pool. Batch norm uses Keras' epsilon 1e-3 and
@@ -27,7 +32,7 @@ TRUNCATED_NORMAL_STD_CORRECTION = 0.87962566103423978
 
 
 class KerasBatchNorm(nn.BatchNorm1d):
-    """Batch norm over ``(B, C, L)`` with Keras semantics.
+    """Batch norm over ``(B, C, L)`` (or ``(B, C, 1, L)``) with Keras semantics.
 
     ``keras_momentum`` is Keras' (moving = m·moving + (1−m)·batch), i.e. PyTorch momentum
     ``1 − m``. In training the moving variance takes the biased batch variance.
@@ -61,7 +66,7 @@ class KerasBatchNorm(nn.BatchNorm1d):
             x, mean, var, self.weight, self.bias, True, self.momentum, self.eps
         )
         with torch.no_grad():
-            count = x.shape[0] * x.shape[2]
+            count = x.numel() // x.shape[1]
             kept = self.running_var * (1.0 - self.momentum)
             unbiased_part = var - kept
             self.running_mean.copy_(mean)
@@ -79,18 +84,20 @@ class KerasBatchNorm(nn.BatchNorm1d):
         so that N processes compute what one process would on the whole batch."""
         channels = x.shape[1]
         xf = x.float()
-        count = torch.full((1,), xf.shape[0] * xf.shape[2], dtype=xf.dtype, device=xf.device)
+        count = torch.full((1,), xf.numel() // channels, dtype=xf.dtype, device=xf.device)
+        dims = [d for d in range(xf.dim()) if d != 1]
         sums = distributed.all_reduce_sum(
-            torch.cat([xf.sum(dim=(0, 2)), (xf * xf).sum(dim=(0, 2)), count])
+            torch.cat([xf.sum(dim=dims), (xf * xf).sum(dim=dims), count])
         )
         total = sums[-1]
         mean = sums[:channels] / total
         var = (sums[channels : 2 * channels] / total - mean * mean).clamp_min(0.0)
         with torch.no_grad():
             self._update_moving(mean.detach(), var.detach())
-        scale = self.weight * torch.rsqrt(var + self.eps)
-        shift = self.bias - mean * scale
-        return (xf * scale[None, :, None] + shift[None, :, None]).to(x.dtype)
+        per_channel = (1, channels) + (1,) * (xf.dim() - 2)
+        scale = (self.weight * torch.rsqrt(var + self.eps)).view(per_channel)
+        shift = self.bias.view(per_channel) - mean.view(per_channel) * scale
+        return (xf * scale + shift).to(x.dtype)
 
 
 class BatchSplitDropout(nn.Module):
@@ -122,6 +129,18 @@ class BatchSplitDropout(nn.Module):
         return f"rate={self.rate}"
 
 
+class LengthConv(nn.Conv1d):
+    """``Conv1d`` ("same" padding, stride 1) over ``(B, C, L)``, or over the trunk's
+    channels-last ``(B, C, 1, L)`` as the 1 × k two-dimensional convolution of the same
+    weights (cuDNN's NHWC kernels, which bf16 tensor cores prefer)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            return super().forward(x)
+        weight = self.weight.unsqueeze(2)
+        return functional.conv2d(x, weight, self.bias, 1, "same", (1, self.dilation[0]))
+
+
 class ConvBlock(nn.Module):
     """Basenji ``conv_block``: ``(B, C_in, L)`` → ``(B, filters, ceil(L / pool_size))``."""
 
@@ -141,7 +160,7 @@ class ConvBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.activation = make_activation(activation, gelu_form)
-        self.conv = nn.Conv1d(
+        self.conv = LengthConv(
             in_channels, filters, kernel_size, dilation=dilation, padding="same", bias=False
         )
         self.norm = KerasBatchNorm(filters, bn_momentum, gamma_init)

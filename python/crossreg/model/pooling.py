@@ -36,6 +36,13 @@ def _max_of_windows(windows: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    """``channels_last`` for a channels-last ``(B, C, 1, L)`` input, else contiguous."""
+    if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
 class _MaxPool(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, size: int) -> torch.Tensor:
@@ -52,6 +59,8 @@ class _MaxPool(torch.autograd.Function):
             out = torch.maximum(out, value)
         ctx.save_for_backward(first_max)
         ctx.size, ctx.length = size, x.shape[-1]
+        ctx.padded_shape = (*windows.shape[:-2], windows.shape[-2] * size)
+        ctx.memory_format = _memory_format(x)
         return out
 
     @staticmethod
@@ -59,8 +68,13 @@ class _MaxPool(torch.autograd.Function):
         (first_max,) = ctx.saved_tensors
         offsets = torch.arange(ctx.size, dtype=torch.uint8, device=grad.device)
         chosen = first_max.unsqueeze(-1) == offsets
-        d_x = torch.where(chosen, grad.unsqueeze(-1), 0)
-        return d_x.flatten(-2)[..., : ctx.length], None
+        # written in the input's layout, so a channels-last trunk's gradients stay so
+        d_x = torch.empty(
+            ctx.padded_shape, dtype=grad.dtype, device=grad.device, memory_format=ctx.memory_format
+        )
+        zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
+        torch.where(chosen, grad.unsqueeze(-1), zero, out=d_x.unflatten(-1, (-1, ctx.size)))
+        return d_x[..., : ctx.length], None
 
 
 class MaxPool(nn.Module):

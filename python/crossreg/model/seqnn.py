@@ -40,6 +40,11 @@ class SeqNN(nn.Module):
     Heads are keyed by genome name (``model.heads["human"]``). Weights are initialised as
     Basenji does, from `generator` when given. `branches` (genome -> spec) gives heads
     their own path through the trunk's tail (:meth:`add_branch`).
+
+    ``channels_last`` (an attribute, settable at any time; not saved with the weights)
+    runs the trunk on ``(B, C, 1, L)`` tensors in ``torch.channels_last`` memory rather
+    than on ``(B, C, L)``: the same function, laid out as cuDNN's NHWC convolution and
+    batch-norm kernels read it, and the heads read its output without a transpose.
     """
 
     def __init__(
@@ -49,8 +54,10 @@ class SeqNN(nn.Module):
         gelu_form: str = "tanh",
         generator: torch.Generator | None = None,
         branches: Mapping[str, BranchSpec] | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
+        self.channels_last = channels_last
         if gelu_form not in GELU_FORMS:
             raise ValueError(f"GELU form '{gelu_form}' is unknown; use {', '.join(GELU_FORMS)}")
         self.params = params
@@ -177,7 +184,10 @@ class SeqNN(nn.Module):
             )
         if not x.is_floating_point():
             x = x.float()
-        h = x.transpose(1, 2).contiguous()
+        if self.channels_last:
+            h = x.transpose(1, 2).unsqueeze(2).contiguous(memory_format=torch.channels_last)
+        else:
+            h = x.transpose(1, 2).contiguous()
         if genome is not None and genome in self.branches:
             branch = self.branches[genome]
             for module in islice(self.trunk, branch.spec.start):
@@ -185,7 +195,8 @@ class SeqNN(nn.Module):
             h = branch(self.trunk, h)
         else:
             h = self.trunk(h)
-        return self.trunk_activation(h).transpose(1, 2)
+        h = self.trunk_activation(h)
+        return (h.squeeze(2) if self.channels_last else h).transpose(1, 2)
 
     def forward(self, x: torch.Tensor, genome: str | None = None) -> torch.Tensor:
         """Predictions ``(B, bins, tracks)`` of `genome`'s head for one-hot ``(B, L, 4)``."""
