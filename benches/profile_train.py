@@ -3,7 +3,8 @@
 and the ops with the most self time.
 
     python benches/profile_train.py [--params FILE] [--device cpu|cuda] [--batch 4]
-        [--steps 5] [--bf16] [--compile] [--rows 25] [--trace trace.json] [--threads N]
+        [--steps 5] [--bf16] [--compile] [--channels-last] [--rows 25] [--trace trace.json]
+        [--threads N]
 
 Without --params the model is the demo's (8,192 bp, two 24-track heads; steps on the
 human head); ``--params tests/data/basenji_fixtures/params_human.json --device cuda``
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="steps recorded (after 2 warm-up)")
     parser.add_argument("--bf16", action="store_true")
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--channels-last", action="store_true", help="channels-last trunk")
     parser.add_argument("--rows", type=int, default=25, help="ops in the table")
     parser.add_argument("--trace", type=Path, help="write a Chrome trace JSON here")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
@@ -48,7 +50,7 @@ def main() -> None:
         from crossreg.demo import demo_params
 
         params = parse_params(demo_params({"human": 24, "mouse": 24}))
-    model = SeqNN(params.model).to(device)
+    model = SeqNN(params.model, channels_last=args.channels_last).to(device)
     genome = model.genomes[0]
     optimizer = build_optimizer(model.parameters(), params.train)
     runner = torch.compile(model) if args.compile else model

@@ -1,8 +1,9 @@
 """Max pooling over the length axis that keeps one byte per output for its backward pass.
 
 PyTorch's ``MaxPool1d`` keeps, for training, its whole input and the int64 index of each
-window's maximum: in the paper's model at bf16 that is 491 MB of the 1.07 GB a sequence
-keeps for the backward pass, and on a GPU it writes the int64 indices even at inference.
+window's maximum: in the paper's model at bf16, with this pooling a sequence keeps 514 MiB
+for the backward pass instead of 983 (``benches/bench_roofline.py``), and on a GPU
+``MaxPool1d`` writes the int64 indices even at inference.
 :class:`MaxPool` keeps only the offset of each maximum inside its window (uint8) and
 writes nothing beyond the output when no gradient is wanted. Outputs and gradients equal
 ``MaxPool1d(k, ceil_mode=True)``'s: the first maximum of a window takes the gradient and a
@@ -20,7 +21,7 @@ from torch.nn import functional
 
 
 def _windows(x: torch.Tensor, size: int) -> torch.Tensor:
-    """`x` ``(B, C, L)`` as ``(B, C, ceil(L / size), size)``, the short last window padded
+    """`x` ``(..., L)`` as ``(..., ceil(L / size), size)``, the short last window padded
     with −inf (a view when `size` divides L)."""
     short = -x.shape[-1] % size
     if short:
@@ -68,18 +69,24 @@ class _MaxPool(torch.autograd.Function):
         (first_max,) = ctx.saved_tensors
         offsets = torch.arange(ctx.size, dtype=torch.uint8, device=grad.device)
         chosen = first_max.unsqueeze(-1) == offsets
-        # written in the input's layout, so a channels-last trunk's gradients stay so
-        d_x = torch.empty(
-            ctx.padded_shape, dtype=grad.dtype, device=grad.device, memory_format=ctx.memory_format
-        )
         zero = torch.zeros((), dtype=grad.dtype, device=grad.device)
-        torch.where(chosen, grad.unsqueeze(-1), zero, out=d_x.unflatten(-1, (-1, ctx.size)))
+        if torch.compiler.is_compiling():  # the compiler lays out what it fuses
+            d_x = torch.where(chosen, grad.unsqueeze(-1), zero).flatten(-2)
+        else:  # written in the input's layout, so a channels-last trunk's gradients stay so
+            d_x = torch.empty(
+                ctx.padded_shape,
+                dtype=grad.dtype,
+                device=grad.device,
+                memory_format=ctx.memory_format,
+            )
+            torch.where(chosen, grad.unsqueeze(-1), zero, out=d_x.unflatten(-1, (-1, ctx.size)))
         return d_x[..., : ctx.length], None
 
 
 class MaxPool(nn.Module):
-    """Keras "same" max pooling with stride = `size` over ``(B, C, L)`` →
-    ``(B, C, ceil(L / size))``, keeping a byte per output for the backward pass."""
+    """Keras "same" max pooling with stride = `size` over the last axis of ``(B, C, L)``
+    or ``(B, C, 1, L)`` (to ``ceil(L / size)``), keeping a byte per output for the
+    backward pass."""
 
     def __init__(self, size: int) -> None:
         super().__init__()
