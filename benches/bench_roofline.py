@@ -14,9 +14,13 @@ storage once), which with the weights, their gradients and the momentum sets the
 batch a device's memory holds.
 
     python benches/bench_roofline.py [--params FILE] [--device H200] [--rows 16] [--check]
+        [--tensors meta|cpu]
 
 ``--check`` counts the demo's model on the meta device and on real CPU tensors and
-asserts that bytes moved and kept agree.
+asserts that bytes moved and kept agree. ``--tensors cpu`` counts on real CPU tensors
+(any model, slowly for the paper's); so counted under ``torchrun --nproc-per-node N``,
+each process counts its own step of one sequence, with batch norm's statistics summed
+over the processes, and process 0 prints its count.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import flop_registry
 
+from crossreg import distributed
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.params import load_params, parse_params
 from crossreg.model.seqnn import SeqNN
@@ -44,8 +49,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "basenji_
 #: Dense bf16 tensor-core peak (TFLOP/s) and memory bandwidth (TB/s) from vendor data sheets.
 DEVICES = {"H100 SXM": (989.4, 3.35), "H200": (989.4, 4.8), "H100 PCIe": (756.0, 2.0)}
 
-#: Ops that only view their input: no bytes move.
-VIEW_OPS = frozenset(
+#: Ops that only view their input or allocate without writing: no bytes move.
+NO_TRAFFIC_OPS = frozenset(
     [
         "view",
         "_unsafe_view",
@@ -68,6 +73,9 @@ VIEW_OPS = frozenset(
         "unbind",
         "unflatten",
         "flatten",
+        "empty",
+        "empty_like",
+        "empty_strided",
     ]
 )
 
@@ -94,9 +102,12 @@ class Traffic(TorchDispatchMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         name = func._overloadpacket.__name__
-        if name in VIEW_OPS or func.namespace == "prim":
+        if name in NO_TRAFFIC_OPS or func.namespace == "prim":
             return out
-        tensors = [t for t in tree_leaves((args, kwargs, out)) if isinstance(t, torch.Tensor)]
+        # an out= argument is written, not read: it counts once, as the output
+        written = {a.name for a in func._schema.arguments if a.is_out}
+        read = (args, {k: v for k, v in kwargs.items() if k not in written})
+        tensors = [t for t in tree_leaves((read, out)) if isinstance(t, torch.Tensor)]
         totals = self.ops[name]
         totals.calls += 1
         totals.bytes += sum(t.numel() * t.element_size() for t in tensors)
@@ -148,31 +159,43 @@ def main() -> None:
     parser.add_argument("--device", choices=sorted(DEVICES), default="H200")
     parser.add_argument("--rows", type=int, default=16, help="ops listed, largest bound first")
     parser.add_argument("--check", action="store_true", help="also count the demo's model")
+    parser.add_argument(
+        "--tensors", choices=("meta", "cpu"), default="meta", help="count on shapes or values"
+    )
     args = parser.parse_args()
     peak, bandwidth = DEVICES[args.device]
     model_params = load_params(args.params).model
+    distributed.init()
+    processes = distributed.world_size()
+    if processes > 1 and args.tensors == "meta":
+        parser.error("under torchrun count with --tensors cpu: processes exchange real sums")
     start = time.perf_counter()
-    ops, kept = count_training_step(model_params, 1, "meta", torch.bfloat16)
+    ops, kept = count_training_step(model_params, 1, args.tensors, torch.bfloat16)
     seconds = time.perf_counter() - start
-    print(f"{args.params.name}, one bf16 training sequence, counted in {seconds:.1f} s")
+    main_process = distributed.is_main()
+    distributed.shutdown()
+    if not main_process:
+        return
+    where = f", process 1 of {processes}" if processes > 1 else ""
+    print(f"{args.params.name}, one bf16 training sequence{where}, counted in {seconds:.1f} s")
     print(f"on {args.device}: {peak} TFLOP/s dense bf16, {bandwidth} TB/s")
-    print(f"{'op':34s} {'calls':>5s} {'GFLOP':>7s} {'GB':>7s} {'bound ms':>8s}")
+    print(f"{'op':34s} {'calls':>5s} {'GFLOP':>7s} {'MB':>7s} {'bound ms':>8s}")
     bounds = {name: roofline_ms(t, peak, bandwidth) for name, t in ops.items()}
     for name in sorted(bounds, key=lambda n: -bounds[n])[: args.rows]:
         t = ops[name]
         print(
-            f"{name:34s} {t.calls:5d} {t.flops / 1e9:7.1f} {t.bytes / 1e9:7.3f} {bounds[name]:8.3f}"
+            f"{name:34s} {t.calls:5d} {t.flops / 1e9:7.1f} {t.bytes / 1e6:7.1f} {bounds[name]:8.3f}"
         )
     flops = sum(t.flops for t in ops.values())
     moved = sum(t.bytes for t in ops.values())
     bound = sum(bounds.values())
     compute = flops / (peak * 1e12) * 1e3
-    print(f"{'all ops':34s} {'':5s} {flops / 1e9:7.1f} {moved / 1e9:7.3f} {bound:8.3f}")
+    print(f"{'all ops':34s} {'':5s} {flops / 1e9:7.1f} {moved / 1e6:7.1f} {bound:8.3f}")
     print(
         f"unfused bound: {1e3 / bound:.0f} sequences/s = {100 * compute / bound:.0f}% MFU; "
         f"the FLOPs alone: {compute:.3f} ms"
     )
-    print(f"kept for the backward pass: {kept / 2**20:.0f} MiB per sequence")
+    print(f"kept for the backward pass: {kept / 2**20:.1f} MiB per sequence")
     if args.check:
         from crossreg.demo import demo_params
 

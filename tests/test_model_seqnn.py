@@ -324,32 +324,62 @@ def test_channels_last_trunk_computes_what_the_plain_one_does(branch):
         torch.testing.assert_close(last[key], plain[key], rtol=1e-4, atol=1e-5, msg=key)
 
 
-def test_global_batch_norm_takes_channels_last_input(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("dtype", "weight_dtype"),
+    [(torch.float32, torch.float32), (torch.bfloat16, torch.float32), (torch.bfloat16,) * 2],
+)
+def test_global_batch_norm_equals_the_one_process_kernel(
+    tmp_path, monkeypatch, dtype, weight_dtype
+):
     """Batch norm with statistics over every process's part of the batch (the torchrun
-    path) gives the (B, C, 1, L) form what it gives the (B, C, L) form, and what the
-    one-process kernel gives."""
+    path, here over a group of one) gives what the one-process kernel gives: output,
+    gradients of input, weight and bias, moving statistics; for (B, C, L) and for the
+    channels-last (B, C, 1, L) form; float32, autocast-like (bf16 input, float32 weights)
+    and bf16 throughout. (Two real processes: tests/test_train.py.)"""
     import torch.distributed as dist
 
     from crossreg import distributed
 
-    x = torch.randn(4, 6, 20, generator=torch.Generator().manual_seed(9)) * 3 + 1
-    local = KerasBatchNorm(6).train()
-    expected = local(x)
+    gen = torch.Generator().manual_seed(9)
+    x = (torch.randn(4, 6, 20, generator=gen) * 3 + 1).to(dtype)
+    grad = torch.randn(4, 6, 20, generator=gen).to(dtype)
+
+    def run(norm: KerasBatchNorm, inputs: torch.Tensor, grads: torch.Tensor):
+        with torch.no_grad():
+            norm.weight.copy_(torch.linspace(0.5, 1.5, 6))
+            norm.bias.copy_(torch.linspace(-1.0, 1.0, 6))
+        leaf = inputs.clone().requires_grad_(True)
+        out = norm.train()(leaf)
+        out.backward(grads)
+        return [
+            out.reshape(x.shape),
+            leaf.grad.reshape(x.shape),
+            norm.weight.grad,
+            norm.bias.grad,
+            norm.running_mean,
+            norm.running_var,
+        ]
+
+    expected = run(KerasBatchNorm(6).to(weight_dtype), x, grad)
     dist.init_process_group(
         "gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1
     )
     monkeypatch.setattr(distributed, "world_size", lambda: 2)  # take the torchrun path
     try:
-        norms = [KerasBatchNorm(6).train() for _ in range(2)]
-        flat = norms[0](x)
-        image = norms[1](x.unsqueeze(2).contiguous(memory_format=torch.channels_last))
+        flat = run(KerasBatchNorm(6).to(weight_dtype), x, grad)
+        image = run(
+            KerasBatchNorm(6).to(weight_dtype),
+            x.unsqueeze(2).contiguous(memory_format=torch.channels_last),
+            grad.unsqueeze(2).contiguous(memory_format=torch.channels_last),
+        )
     finally:
         dist.destroy_process_group()
-    torch.testing.assert_close(flat, expected, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(image.squeeze(2), expected, rtol=1e-5, atol=1e-5)
-    for norm in norms:
-        torch.testing.assert_close(norm.running_mean, local.running_mean)
-        torch.testing.assert_close(norm.running_var, local.running_var)
+    tolerance = (
+        {"rtol": 1e-5, "atol": 1e-5} if dtype == torch.float32 else {"rtol": 2e-2, "atol": 2e-2}
+    )
+    for got in (flat, image):
+        for value, want in zip(got, expected, strict=True):
+            torch.testing.assert_close(value.float(), want.float(), **tolerance)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

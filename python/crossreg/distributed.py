@@ -9,7 +9,6 @@ takes the same steps as one process with the whole batch. Process 0 writes the o
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -97,34 +96,15 @@ def shard(batch: torch.Tensor) -> torch.Tensor:
     return batch[rank() * size : (rank() + 1) * size]
 
 
-def mean_over_processes(tensor: torch.Tensor) -> torch.Tensor:
-    """Mean of `tensor` over processes (not differentiable; `tensor` itself in one)."""
+def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:
+    """Sum of `tensor` over processes (not differentiable; `tensor` itself in one)."""
     if world_size() == 1:
         return tensor
     total = tensor.detach().clone()
     dist.all_reduce(total, op=dist.ReduceOp.SUM)
-    return total / world_size()
+    return total
 
 
-class _SumOverProcesses(torch.autograd.Function):
-    """The sum of a tensor over processes; each process's gradient is the sum of every
-    process's gradient of the result (each process's loss depends on the sum)."""
-
-    @staticmethod
-    def forward(ctx: Any, tensor: torch.Tensor) -> torch.Tensor:
-        total = tensor.clone(memory_format=torch.contiguous_format)
-        dist.all_reduce(total, op=dist.ReduceOp.SUM)
-        return total
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        total = grad.clone(memory_format=torch.contiguous_format)
-        dist.all_reduce(total, op=dist.ReduceOp.SUM)
-        return total
-
-
-def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum of `tensor` over processes, differentiable (gradients flow back to every process)."""
-    if world_size() == 1:
-        return tensor
-    return _SumOverProcesses.apply(tensor)
+def mean_over_processes(tensor: torch.Tensor) -> torch.Tensor:
+    """Mean of `tensor` over processes (not differentiable; `tensor` itself in one)."""
+    return sum_over_processes(tensor) / world_size()

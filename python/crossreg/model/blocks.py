@@ -74,30 +74,85 @@ class KerasBatchNorm(nn.BatchNorm1d):
             self.num_batches_tracked.add_(1)
         return out
 
-    def _update_moving(self, mean: torch.Tensor, var: torch.Tensor) -> None:
-        self.running_mean.lerp_(mean, self.momentum)
-        self.running_var.lerp_(var, self.momentum)
-        self.num_batches_tracked.add_(1)
-
     def _global_batch_forward(self, x: torch.Tensor) -> torch.Tensor:
         """Training-mode batch norm with statistics over every process's part of the batch,
         so that N processes compute what one process would on the whole batch."""
+        out, mean, var = _GlobalBatchNorm.apply(x, self.weight, self.bias, self.eps)
+        with torch.no_grad():
+            self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
+            self.running_var.lerp_(var.to(self.running_var.dtype), self.momentum)
+            self.num_batches_tracked.add_(1)
+        return out
+
+
+def _per_channel(x: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """`values` ``(C,)`` shaped to broadcast over `x` ``(B, C, ...)``."""
+    return values.view((1, x.shape[1]) + (1,) * (x.dim() - 2))
+
+
+def _moment_sums(x: torch.Tensor) -> torch.Tensor:
+    """``[Σx per channel, Σx² per channel, count]`` over all but the channel axis, in
+    float32 (float64 for float64 input), without a float32 copy of `x`."""
+    dims = tuple(d for d in range(x.dim()) if d != 1)
+    count = x.numel() // x.shape[1]
+    if x.dtype in (torch.float32, torch.float64):  # one pass (Welford), exact on any device
+        var, mean = torch.var_mean(x, dims, correction=0)
+        sums = [mean * count, (var + mean * mean) * count]
+    else:  # bf16/fp16 (autocast): float32 accumulation, exact on GPUs (tree reductions)
+        wide = torch.float32
+        sums = [x.sum(dims, dtype=wide), torch.linalg.vector_norm(x, 2, dims, dtype=wide) ** 2]
+    return torch.cat([*sums, sums[0].new_full((1,), count)])
+
+
+class _GlobalBatchNorm(torch.autograd.Function):
+    """Batch norm over the global batch of all processes, forward and backward.
+
+    Each pass sums per-channel statistics over this process's part (float32 sums, no
+    float32 copy of the activations), adds them up over processes, and lets PyTorch's
+    batch-norm kernels do the work: the inference kernel normalises with the global mean
+    and variance in one pass; the backward kernel's gradient, computed with this
+    process's sums, is corrected to the global sums in two more. What a step keeps is
+    what one process's batch norm keeps: the input and two numbers per channel. Returns
+    the output and the global (biased) mean and variance.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         channels = x.shape[1]
-        xf = x.float()
-        count = torch.full((1,), xf.numel() // channels, dtype=xf.dtype, device=xf.device)
-        dims = [d for d in range(xf.dim()) if d != 1]
-        sums = distributed.all_reduce_sum(
-            torch.cat([xf.sum(dim=dims), (xf * xf).sum(dim=dims), count])
-        )
+        sums = distributed.sum_over_processes(_moment_sums(x))
         total = sums[-1]
         mean = sums[:channels] / total
         var = (sums[channels : 2 * channels] / total - mean * mean).clamp_min(0.0)
-        with torch.no_grad():
-            self._update_moving(mean.detach(), var.detach())
-        per_channel = (1, channels) + (1,) * (xf.dim() - 2)
-        scale = (self.weight * torch.rsqrt(var + self.eps)).view(per_channel)
-        shift = self.bias.view(per_channel) - mean.view(per_channel) * scale
-        return (xf * scale + shift).to(x.dtype)
+        # PyTorch's kernels take statistics in the weights' dtype (float32 under autocast)
+        mean_w, var_w = mean.to(weight.dtype), var.to(weight.dtype)
+        out = functional.batch_norm(x, mean_w, var_w, weight, bias, False, 0.0, eps)
+        ctx.save_for_backward(x, weight, mean_w, torch.rsqrt(var + eps).to(weight.dtype), total)
+        ctx.eps = eps
+        ctx.mark_non_differentiable(mean, var)
+        return out, mean, var
+
+    @staticmethod
+    def backward(
+        ctx: Any, grad: torch.Tensor, _mean: torch.Tensor, _var: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, None]:
+        x, weight, mean, invstd, total = ctx.saved_tensors
+        # the kernel's gradient with this process's sums of grad and grad · x̂ (returned as
+        # the bias's and the weight's gradients), corrected to the global batch's sums
+        d_x, grad_weight, grad_bias = torch.ops.aten.native_batch_norm_backward(
+            grad, x, weight, None, None, mean, invstd, True, ctx.eps, [True, True, True]
+        )
+        wide, channels, local = total.dtype, x.shape[1], x.numel() // x.shape[1]
+        local_sums = torch.cat([grad_bias, grad_weight]).to(wide)
+        shift = local_sums / local - distributed.sum_over_processes(local_sums) / total
+        # d_x += weight·invstd·(shift of mean grad + x̂ · shift of mean grad·x̂), as b·x + c
+        invstd, mean = invstd.to(wide), mean.to(wide)
+        a = weight.to(wide) * invstd
+        b = a * invstd * shift[channels:]
+        c = a * shift[:channels] - b * mean
+        d_x.addcmul_(_per_channel(x, b), x).add_(_per_channel(x, c))
+        return d_x, grad_weight, grad_bias, None
 
 
 class BatchSplitDropout(nn.Module):
