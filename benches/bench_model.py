@@ -2,10 +2,11 @@
 
 Models: the two-head mini fixture model (8,192 bp → 104 bins) and the full cross2020 human
 architecture (131,072 bp → 896 bins × 5,313 tracks, random weights). Prints the median
-wall time of repeated forward passes after warm-up.
+wall time of repeated forward passes after warm-up; ``--channels-last`` runs the trunk
+channels-last (:attr:`crossreg.model.seqnn.SeqNN.channels_last`).
 
     python benches/bench_model.py [--device cpu|cuda] [--batch 1] [--repeats 5] [--bf16]
-                                  [--threads N]
+                                  [--channels-last] [--threads N]
 """
 
 from __future__ import annotations
@@ -60,16 +61,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--channels-last", action="store_true", help="channels-last trunk")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     tune_cuda(device)  # as inference commands do
-    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(
+        f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"channels-last {args.channels_last}"
+    )
     for label, (params_file, genome) in MODELS.items():
         params = load_params(FIXTURES / params_file)
-        model = SeqNN(params.model).to(device).eval()
+        model = SeqNN(params.model, channels_last=args.channels_last).to(device).eval()
         seconds = time_forward(model, genome, args.batch, args.repeats, device, args.bf16)
         print(
             f"{label}: {count_parameters(model):,} parameters, batch {args.batch} × "
