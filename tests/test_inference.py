@@ -96,23 +96,3 @@ def test_bf16_runs_on_the_cpu_too_and_stays_close(model, inputs):
     r = np.corrcoef(low.numpy().ravel(), plain.numpy().ravel())[0, 1]
     assert r > 0.99
     assert not torch.equal(low, plain)  # it did compute in bfloat16
-
-
-def test_cpu_inference_runs_the_trunk_channels_last_and_restores_the_model(model, inputs):
-    """On a CPU every step's inference runs the trunk channels-last (faster there); the
-    model's own setting is back afterwards, and the predictions are the plain trunk's."""
-    from crossreg.model.blocks import LengthConv
-    from crossreg.model.inference import inference_layout
-
-    assert inference_layout(torch.device("cpu")) and not inference_layout(torch.device("cuda"))
-    layouts: list[int] = []
-    first_conv = next(m for m in model.modules() if isinstance(m, LengthConv))
-    hook = first_conv.register_forward_pre_hook(lambda _m, args: layouts.append(args[0].dim()))
-    try:
-        got = predict_batch(model, inputs, "human")
-    finally:
-        hook.remove()
-    assert layouts == [4] and model.channels_last is False
-    with torch.no_grad():
-        plain = model(torch.from_numpy(inputs).float(), "human")
-    torch.testing.assert_close(got, plain, rtol=1e-5, atol=1e-5)

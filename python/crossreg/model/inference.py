@@ -126,28 +126,6 @@ def provenance(
     }
 
 
-def inference_layout(device: torch.device) -> bool:
-    """Whether inference runs the trunk channels-last on `device`: on CPUs, where it
-    measured 1.3–1.5× faster (``benches/README.md``); GPUs keep the plain trunk until
-    it is measured there."""
-    return device.type == "cpu"
-
-
-@contextlib.contextmanager
-def trunk_layout(model: torch.nn.Module, channels_last: bool) -> Iterator[None]:
-    """Run a :class:`SeqNN`'s trunk channels-last or not inside the block, as it was
-    after (other models, such as test stand-ins, run as they are)."""
-    if not isinstance(model, SeqNN):
-        yield
-        return
-    before = model.channels_last
-    model.channels_last = channels_last
-    try:
-        yield
-    finally:
-        model.channels_last = before
-
-
 @torch.inference_mode()
 def predict_batch(
     model: SeqNN,
@@ -157,12 +135,11 @@ def predict_batch(
 ) -> torch.Tensor:
     """Predictions ``(B, bins, tracks)`` float32 on the model's device for one-hot
     ``(B, L, 4)`` (uint8 or float), in eval and inference mode, averaged over the options'
-    rc/shift ensemble, the trunk in the device's :func:`inference_layout`. Integer one-hot
-    travels to the device as is and becomes float there."""
+    rc/shift ensemble. Integer one-hot travels to the device as is and becomes float there."""
     device = model_device(model)
     model.eval()
     x = torch.as_tensor(one_hot).to(device, non_blocking=True).float()
-    with autocast_for(device, options.bf16), trunk_layout(model, inference_layout(device)):
+    with autocast_for(device, options.bf16):
         out = ensemble_predict(lambda s: model(s, head), x, rc=options.rc, shifts=options.shifts)
     return out.float()
 
