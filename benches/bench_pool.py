@@ -4,20 +4,21 @@ int64 indices kept), at the first and the last pooling of the conv tower.
 
     python benches/bench_pool.py [--device cpu|cuda] [--batch 4] [--repeats 5]
 
-Per shape and variant: median milliseconds of training's forward + backward, of an
-inference forward (no gradient), and the bytes autograd keeps for the backward pass
-(saved-tensor hooks, each storage once). float32 on a CPU, bf16 on a GPU (the
-dtype autocast gives the trunk's activations there).
+Per shape and variant: the best milliseconds over rounds that alternate the variants
+(``bench_sad.best_times``) of training's forward + backward and of an inference forward
+(no gradient), and the bytes autograd keeps for the backward pass (saved-tensor hooks,
+each storage once). float32 on a CPU, bf16 on a GPU (the dtype autocast gives the
+trunk's activations there).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
+from functools import partial
 
 import torch
+from bench_sad import best_times
 from torch import nn
 
 from crossreg.model.pooling import MaxPool
@@ -40,35 +41,16 @@ def kept_bytes(pool: Callable, x: torch.Tensor) -> int:
     return sum(seen.values())
 
 
-def median_ms(run: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Median milliseconds of `run` over `repeats` calls after one warm-up."""
-    times = []
-    for i in range(repeats + 1):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        run()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if i > 0:
-            times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+def train_pass(pool: Callable, x: torch.Tensor, grad: torch.Tensor) -> None:
+    """`pool`'s forward and backward on `x` (a leaf)."""
+    x.grad = None
+    pool(x).backward(grad)
 
 
-def time_pool(
-    pool: Callable, x: torch.Tensor, grad: torch.Tensor, repeats: int
-) -> tuple[float, float]:
-    """Median ms of `pool`'s forward + backward on `x` (a leaf), and of a forward alone."""
-
-    def train() -> None:
-        x.grad = None
-        pool(x).backward(grad)
-
-    def infer() -> None:
-        with torch.no_grad():
-            pool(x)
-
-    return median_ms(train, x.device, repeats), median_ms(infer, x.device, repeats)
+def inference_pass(pool: Callable, x: torch.Tensor) -> None:
+    """`pool`'s forward without a gradient."""
+    with torch.no_grad():
+        pool(x)
 
 
 def main() -> None:
@@ -84,17 +66,21 @@ def main() -> None:
         "MaxPool1d (before)": nn.MaxPool1d(2, ceil_mode=True),
         "crossreg MaxPool (now)": MaxPool(2),
     }
-    print(f"batch {args.batch}, {dtype} on {device}")
+    print(f"batch {args.batch}, {dtype} on {device}, best of {args.repeats} rounds")
     for shape_name, (channels, length) in SHAPES.items():
         x = torch.randn(args.batch, channels, length, device=device, dtype=dtype)
         x.requires_grad_(True)
         grad = torch.ones(args.batch, channels, length // 2, device=device, dtype=dtype)
+        runs = {}
         for name, pool in variants.items():
-            train_ms, infer_ms = time_pool(pool, x, grad, args.repeats)
-            kept = kept_bytes(pool, x) / 2**20
+            runs[name, "train"] = partial(train_pass, pool, x, grad)
+            runs[name, "inference"] = partial(inference_pass, pool, x)
+        seconds = best_times(runs, args.repeats, device)
+        for name, pool in variants.items():
             print(
-                f"{shape_name:22s} {name:24s} train {train_ms:8.2f} ms, inference "
-                f"{infer_ms:8.2f} ms, keeps {kept:8.1f} MiB"
+                f"{shape_name:22s} {name:24s} train {1e3 * seconds[name, 'train']:8.2f} ms, "
+                f"inference {1e3 * seconds[name, 'inference']:8.2f} ms, "
+                f"keeps {kept_bytes(pool, x) / 2**20:8.1f} MiB"
             )
 
 
