@@ -88,7 +88,9 @@ def test_a_cuda_device_the_machine_lacks_is_named():
     from crossreg.commands.options import inference_options
 
     def args(device: str) -> argparse.Namespace:
-        return argparse.Namespace(device=device, rc=False, shifts=[0], bf16=False, batch_size=2)
+        return argparse.Namespace(
+            device=device, rc=False, shifts=[0], bf16=False, batch_size=2, trunk_layout="auto"
+        )
 
     assert inference_options(args("cpu")).device == "cpu"
     with pytest.raises(ValueError, match=r"--device cuda:99: this machine has .*CUDA device"):

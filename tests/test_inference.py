@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import threading
 
 import numpy as np
@@ -96,3 +97,54 @@ def test_bf16_runs_on_the_cpu_too_and_stays_close(model, inputs):
     r = np.corrcoef(low.numpy().ravel(), plain.numpy().ravel())[0, 1]
     assert r > 0.99
     assert not torch.equal(low, plain)  # it did compute in bfloat16
+
+
+def _trunk_input_dims(model, run) -> list[int]:
+    """The dimensions of the first convolution's input each time `run()` runs the model."""
+    from crossreg.model.blocks import LengthConv
+
+    dims: list[int] = []
+    first_conv = next(m for m in model.modules() if isinstance(m, LengthConv))
+    hook = first_conv.register_forward_pre_hook(lambda _m, args: dims.append(args[0].dim()))
+    try:
+        run()
+    finally:
+        hook.remove()
+    return dims
+
+
+def test_cpu_inference_runs_the_trunk_channels_last_and_restores_the_model(model, inputs):
+    """By default a CPU runs the trunk channels-last at inference (faster there) and a GPU
+    the plain trunk; the options can say either; the model's own setting is back
+    afterwards, and the predictions are the plain trunk's to float32 rounding."""
+    default = InferenceOptions()
+    assert default.trunk_channels_last(torch.device("cpu"))
+    assert not default.trunk_channels_last(torch.device("cuda"))
+    assert not InferenceOptions(channels_last=False).trunk_channels_last(torch.device("cpu"))
+    assert InferenceOptions(channels_last=True).trunk_channels_last(torch.device("cuda"))
+    got: dict[bool | None, torch.Tensor] = {}
+    for layout, dims in ((None, 4), (False, 3)):
+        options = InferenceOptions(channels_last=layout)
+
+        def run(options: InferenceOptions = options, layout: bool | None = layout) -> None:
+            got[layout] = predict_batch(model, inputs, "human", options)
+
+        assert _trunk_input_dims(model, run) == [dims]
+        assert model.channels_last is False
+    with torch.no_grad():
+        plain = model(torch.from_numpy(inputs).float(), "human")
+    assert torch.equal(got[False], plain)
+    torch.testing.assert_close(got[None], plain, rtol=1e-5, atol=1e-5)
+
+
+def test_trunk_layout_option_reaches_the_inference_options():
+    from crossreg.commands.options import add_inference_arguments, inference_options
+
+    parser = argparse.ArgumentParser()
+    add_inference_arguments(parser, batch_size=4)
+    for text, wanted in (("auto", None), ("plain", False), ("channels-last", True)):
+        args = parser.parse_args(["--trunk-layout", text])
+        assert inference_options(args).channels_last is wanted
+    assert inference_options(parser.parse_args([])).channels_last is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--trunk-layout", "nhwc"])

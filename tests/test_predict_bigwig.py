@@ -262,6 +262,7 @@ def test_bigwig_options_are_checked_before_any_work(work, tmp_path):
 def test_the_python_predict_takes_uint8_one_hot_with_n_as_zeros(work):
     import crossreg.dna as dna
     from crossreg.genome import Genome
+    from crossreg.model.inference import trunk_layout
     from crossreg.predict import predict
 
     model, _ = load_checkpoint(work / "model")
@@ -270,7 +271,7 @@ def test_the_python_predict_takes_uint8_one_hot_with_n_as_zeros(work):
     x = dna.one_hot(codes, dtype=np.uint8)
     assert not x[1, 100:200].any()  # N: an all-zero row
     got = predict(model, x, "human")
-    with torch.no_grad():
+    with torch.no_grad(), trunk_layout(model, True):  # as CPU inference runs it
         expected = model(torch.as_tensor(x).float(), "human").numpy()
     assert got.dtype == np.float32 and got.shape == (2, 48, 3)
     np.testing.assert_array_equal(got, expected)

@@ -58,6 +58,17 @@ def same_bytes(a: Path, b: Path) -> bool:
     return a.read_bytes() == b.read_bytes()
 
 
+def same_up_to_rounding(a: Path, b: Path) -> None:
+    """Two SAD tables hold the same rows and the same scores up to float32 rounding: a
+    prediction's last bits depend on the other sequences in its batch, and chunks and
+    shards batch alleles differently (the TSV's six digits can show it; HDF5's float16
+    does not)."""
+    one, other = read_sad(a), read_sad(b)
+    assert one.labels == other.labels
+    scale = float(np.abs(one.values).max())
+    np.testing.assert_allclose(other.values, one.values, rtol=1e-5, atol=1e-6 * scale)
+
+
 @pytest.fixture(scope="module")
 def whole(work) -> Path:
     """One uninterrupted run with the default chunk size (all alleles in one chunk)."""
@@ -210,13 +221,13 @@ def test_tsv_streams_resumes_and_merges(work, whole):
         np.testing.assert_allclose(table.values, h5["SAD"][:].astype(np.float32), rtol=1e-3)
         assert table.labels == h5["snp"][:].astype(str).tolist()
     assert _run([*argv, "--out", str(work / "chunked.tsv"), "--chunk-size", "3"]) == 0
-    assert same_bytes(out, work / "chunked.tsv")
+    same_up_to_rounding(out, work / "chunked.tsv")
     shards = [work / f"part{i}.tsv" for i in range(2)]
     for i, path in enumerate(shards):
         assert _run([*argv, "--out", str(path), "--shard", f"{i}/2"]) == 0
     merged = work / "merged.tsv"
     assert _run(["sad-merge", "--out", str(merged), *map(str, shards)]) == 0
-    assert same_bytes(out, merged)
+    same_up_to_rounding(out, merged)
     assert same_bytes(out.with_name("one.tsv.json"), merged.with_name("merged.tsv.json"))
 
 

@@ -102,6 +102,42 @@ def test_resume_extends_a_finished_run_with_more_epochs(tmp_path, stores):
     assert metric_rows(extended) == metric_rows(whole)
 
 
+def test_a_channels_last_trunk_takes_the_plain_trunks_steps(tmp_path, stores, monkeypatch):
+    """``--trunk-layout channels-last`` trains the same function: SGD from one seed takes
+    the plain trunk's steps to float32 rounding, and the options record the layout."""
+    layouts: list[bool] = []
+    original = trainer_module.Trainer._write_metrics
+
+    def note_layout(self):
+        layouts.append(self.model.channels_last)
+        original(self)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_write_metrics", note_layout)
+    params = write_params(tmp_path / "params.json", stores, dropout=0.2)
+    config = json.loads(params.read_text())
+    config["train"].update(optimizer="sgd", learning_rate=0.05, momentum=0.98, clip_norm=2)
+    params.write_text(json.dumps(config))
+    common = ["-q", "train", "--params", str(params), "--max-epochs", "1"]
+    common += ["--steps-per-epoch", "4", "--batch-size", "4", "--seed", "5"]
+    for d in stores.values():
+        common += ["--data", str(d)]
+    for layout in ("plain", "channels-last"):
+        assert main([*common, "--out", str(tmp_path / layout), "--trunk-layout", layout]) == 0
+    assert layouts == [False, True]
+    plain, last = tmp_path / "plain", tmp_path / "channels-last"
+    recorded = json.loads((last / "train_options.json").read_text())
+    assert recorded["channels_last"] is True
+    for one, other in zip(metric_rows(plain), metric_rows(last), strict=True):
+        for key in ("train_loss", "valid_loss", "valid_pearson_r"):
+            assert float(other[key]) == pytest.approx(float(one[key]), rel=1e-4), key
+    a = load_file(str(plain / "last" / "model.safetensors"))
+    b = load_file(str(last / "last" / "model.safetensors"))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5, msg=key)
+    model, _ = load_checkpoint(last / "last")
+    assert model.channels_last is False  # a layout is how a run computes, not a weight
+
+
 def test_two_processes_take_the_same_steps_as_one(tmp_path, stores):
     # Basenji's SGD with momentum and clipping: Adam divides each gradient by its own
     # magnitude, so the rounding of a near-zero gradient can flip a whole step's sign

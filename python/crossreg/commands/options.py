@@ -22,6 +22,9 @@ def parse_shifts(text: str) -> list[int]:
     return shifts
 
 
+# --trunk-layout's choices and the InferenceOptions.channels_last each one means
+TRUNK_LAYOUTS: dict[str, bool | None] = {"auto": None, "plain": False, "channels-last": True}
+
 # torch's device types (torch.device names them), checked here so that a typo is a usage
 # error before torch is imported
 DEVICE_TYPES = (
@@ -71,6 +74,13 @@ def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int)
         action="store_true",
         help="bfloat16 autocast on the model's device (CUDA, or a CPU with bf16 instructions)",
     )
+    group.add_argument(
+        "--trunk-layout",
+        choices=sorted(TRUNK_LAYOUTS),
+        default="auto",
+        help="the trunk's memory layout: auto (channels-last on CPUs, where it is faster; "
+        "plain on GPUs), plain or channels-last; predictions agree to float32 rounding",
+    )
 
 
 def inference_options(args: argparse.Namespace) -> InferenceOptions:
@@ -98,6 +108,7 @@ def inference_options(args: argparse.Namespace) -> InferenceOptions:
         shifts=tuple(args.shifts),
         bf16=args.bf16,
         batch_size=args.batch_size,
+        channels_last=TRUNK_LAYOUTS[args.trunk_layout],
     )
 
 

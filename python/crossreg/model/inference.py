@@ -37,13 +37,15 @@ R = TypeVar("R")
 @dataclass(frozen=True)
 class InferenceOptions:
     """How a model is run: on which device, with which rc/shift ensemble, in which
-    precision and how many sequences (windows, alleles) per batch."""
+    precision, how many sequences (windows, alleles) per batch and with the trunk in which
+    memory layout (``channels_last``: ``None`` for the device's default)."""
 
     device: str = "auto"
     rc: bool = False
     shifts: tuple[int, ...] = field(default=(0,))
     bf16: bool = False
     batch_size: int = 4
+    channels_last: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shifts", tuple(int(s) for s in self.shifts))
@@ -51,6 +53,13 @@ class InferenceOptions:
             raise ValueError("give at least one shift (0 for none)")
         if self.batch_size < 1:
             raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+
+    def trunk_channels_last(self, device: torch.device) -> bool:
+        """Whether a :class:`SeqNN`'s trunk runs channels-last on `device`: as
+        :attr:`channels_last` says, or when it is ``None`` on CPUs only, where it measured
+        1.3–2.4× faster (``benches/README.md``); GPUs keep the plain trunk until it is
+        measured there. Either way the predictions agree to float32 rounding."""
+        return self.channels_last if self.channels_last is not None else device.type == "cpu"
 
     def describe(self) -> str:
         """The ensemble and precision in words, for logs (empty when plain float32)."""
@@ -126,6 +135,21 @@ def provenance(
     }
 
 
+@contextlib.contextmanager
+def trunk_layout(model: torch.nn.Module, channels_last: bool) -> Iterator[None]:
+    """Run a :class:`SeqNN`'s trunk channels-last or not inside the block, as it was
+    after (other models, such as test stand-ins, run as they are)."""
+    if not isinstance(model, SeqNN):
+        yield
+        return
+    before = model.channels_last
+    model.channels_last = channels_last
+    try:
+        yield
+    finally:
+        model.channels_last = before
+
+
 @torch.inference_mode()
 def predict_batch(
     model: SeqNN,
@@ -135,11 +159,13 @@ def predict_batch(
 ) -> torch.Tensor:
     """Predictions ``(B, bins, tracks)`` float32 on the model's device for one-hot
     ``(B, L, 4)`` (uint8 or float), in eval and inference mode, averaged over the options'
-    rc/shift ensemble. Integer one-hot travels to the device as is and becomes float there."""
+    rc/shift ensemble, the trunk laid out as :meth:`InferenceOptions.trunk_channels_last`
+    says. Integer one-hot travels to the device as is and becomes float there."""
     device = model_device(model)
     model.eval()
     x = torch.as_tensor(one_hot).to(device, non_blocking=True).float()
-    with autocast_for(device, options.bf16):
+    layout = trunk_layout(model, options.trunk_channels_last(device))
+    with autocast_for(device, options.bf16), layout:
         out = ensemble_predict(lambda s: model(s, head), x, rc=options.rc, shifts=options.shifts)
     return out.float()
 

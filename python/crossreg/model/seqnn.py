@@ -45,6 +45,8 @@ class SeqNN(nn.Module):
     runs the trunk on ``(B, C, 1, L)`` tensors in ``torch.channels_last`` memory rather
     than on ``(B, C, L)``: the same function, laid out as cuDNN's NHWC convolution and
     batch-norm kernels read it, and the heads read its output without a transpose.
+    Inference through :func:`crossreg.model.inference.predict_batch` sets it for the
+    call as its :class:`~crossreg.model.inference.InferenceOptions` say.
     """
 
     def __init__(

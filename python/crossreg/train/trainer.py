@@ -100,6 +100,8 @@ class TrainOptions:
     device: str = "auto"
     bf16: bool | None = None  # None: on CUDA only
     compile: bool = False
+    #: run the trunk channels-last while training (:attr:`SeqNN.channels_last`)
+    channels_last: bool = False
     num_workers: int = 0
     #: genome -> head (params key ``head_mouse`` or its genome ``mouse``) for a dataset
     #: whose genome has no head of its own name (``crossreg train --head GENOME=HEAD``)
@@ -259,6 +261,7 @@ class Trainer:
         self.device = distributed.resolve_device(self.options.device)
         tune_cuda(self.device, tf32=True)
         self.model = self.setup.build(self).to(self.device)
+        self.model.channels_last = self.options.channels_last
         for store in stores:
             check_compatible(self.model, store, params.source, self.setup.head_of(store.genome))
         self.genomes = [self._loaders(s) for s in stores]
@@ -384,6 +387,8 @@ class Trainer:
         options = InferenceOptions(
             bf16=o.bf16 if o.bf16 is not None else self.device.type == "cuda",
             batch_size=int(o.batch_size or 4),
+            # a channels-last run validates so too; a plain one in the device's layout
+            channels_last=True if o.channels_last else None,
         )
         store = data.store
         count = store.splits["valid"]["count"]
