@@ -57,7 +57,7 @@ class InferenceOptions:
     def trunk_channels_last(self, device: torch.device) -> bool:
         """Whether a :class:`SeqNN`'s trunk runs channels-last on `device`: as
         :attr:`channels_last` says, or when it is ``None`` on CPUs only, where it measured
-        1.3–2.4× faster (``benches/README.md``); GPUs keep the plain trunk until it is
+        1.2–2.4× faster (``benches/README.md``); GPUs keep the plain trunk until it is
         measured there. Either way the predictions agree to float32 rounding."""
         return self.channels_last if self.channels_last is not None else device.type == "cpu"
 
