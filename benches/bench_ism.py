@@ -32,6 +32,7 @@ from bench_sad import (
     best_times,
     build_model,
     describe_machine,
+    describe_model,
     parse_timing_arguments,
     random_genome,
     rate,
@@ -62,8 +63,7 @@ def main() -> None:
     model, raw = build_model(args.model, device)
     per_site = 1 + 3 * args.width
     print(
-        f"{args.model} model, {model.seq_length:,} bp → {model.output_length():,} bins × "
-        f"{model.num_targets(HEAD):,} tracks; width {args.width} ({per_site} sequences a "
+        f"{describe_model(args.model, model)}; width {args.width} ({per_site} sequences a "
         f"site), {device}, batch {args.batch_size} sequences, bf16 {args.bf16}; "
         f"{describe_machine(device)}; best of {args.repeats}",
         flush=True,

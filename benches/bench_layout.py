@@ -33,6 +33,7 @@ from bench_sad import (
     best_times,
     build_model,
     describe_machine,
+    describe_model,
     parse_timing_arguments,
     random_genome,
     rate,
@@ -107,8 +108,7 @@ def main() -> None:
     device = torch.device(args.device)
     model, _ = build_model(args.model, device)
     print(
-        f"{args.model} model, {model.seq_length:,} bp → {model.output_length():,} bins × "
-        f"{model.num_targets(HEAD):,} tracks; {device}, bf16 {args.bf16}; "
+        f"{describe_model(args.model, model)}; {device}, bf16 {args.bf16}; "
         f"{describe_machine(device)}; best of {args.repeats}\n",
         flush=True,
     )

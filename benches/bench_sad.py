@@ -318,6 +318,14 @@ def end_to_end_table(
     return rows
 
 
+def describe_model(name: str, model: SeqNN) -> str:
+    """``demo model, 8,192 bp → 48 bins × 24 tracks``: a bench model's shape."""
+    return (
+        f"{name} model, {model.seq_length:,} bp → {model.output_length():,} bins × "
+        f"{model.num_targets(HEAD):,} tracks"
+    )
+
+
 def describe_machine(device: torch.device) -> str:
     if device.type == "cuda":
         where = torch.cuda.get_device_name(device)
@@ -383,8 +391,7 @@ def main() -> None:
     device = torch.device(args.device)
     model, raw = build_model(args.model, device)
     print(
-        f"{args.model} model, {model.seq_length:,} bp → {model.output_length():,} bins × "
-        f"{model.num_targets(HEAD):,} tracks; {device}, batch {args.batch_size} alleles, "
+        f"{describe_model(args.model, model)}; {device}, batch {args.batch_size} alleles, "
         f"bf16 {args.bf16}; {describe_machine(device)}; best of {args.repeats}",
         flush=True,
     )
