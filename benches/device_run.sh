@@ -3,8 +3,8 @@
 # H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
 # (bf16 eager over batch sizes, with the trunk channels-last, a profile of a step with its
 # trace, then torch.compile in both layouts); the loader with 16 and 2 cores; the CUDA
-# tests; inference in both layouts; the Poisson loss's and the max pooling's passes; SAD
-# and ISM throughput; FLOPs per sequence.
+# tests; inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the max
+# pooling's passes; SAD and ISM throughput; FLOPs per sequence.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -77,10 +77,9 @@ step loader_2 60 taskset -c 0,1 "$python" benches/bench_loader.py \
     --windows "${LOADER_WINDOWS:-256}" --batches 40 --workers 2 --step-ms 0 --compressed 1 \
     --parts loader ${LOADER_DIR:+--dir "$LOADER_DIR"} --json "$out/loader_2.json"
 step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
-step inference 30 "$python" benches/bench_model.py --device "$device" --bf16 \
-    --batch "${INFERENCE_BATCH:-16}"
-step inference_channels_last 30 "$python" benches/bench_model.py --device "$device" --bf16 \
-    --channels-last --batch "${INFERENCE_BATCH:-16}"
+step inference_layouts 60 "$python" benches/bench_layout.py --model "${SAD_MODEL:-full}" \
+    --device "$device" --bf16 --batches "${INFERENCE_BATCH:-16}" --alleles 256 \
+    --sad-batch 16 --sites 1 --width 50 --repeats 3
 step loss 30 "$python" benches/bench_loss.py --device "$device" --batch "${PROFILE_BATCH:-32}"
 step pool 30 "$python" benches/bench_pool.py --device "$device" --batch "${PROFILE_BATCH:-32}" \
     --repeats 3
