@@ -3,11 +3,14 @@ per-tensor clipping, SGD update) on random one-hot batches.
 
     python benches/bench_train.py [--params FILE] [--device cuda] [--batch-sizes 4,8,16]
                                   [--bf16] [--compile] [--channels-last] [--steps 10]
+                                  [--compare-layouts] [--rounds 3]
 
 The default params are the paper's full human model (131,072 bp → 896 bins × 5,313 tracks).
 Prints sequences per second and peak GPU memory per batch size; a batch that runs out of
 memory is reported as such. ``--channels-last`` runs the trunk in its (B, C, 1, L)
-channels-last form (:attr:`crossreg.model.seqnn.SeqNN.channels_last`).
+channels-last form (:attr:`crossreg.model.seqnn.SeqNN.channels_last`);
+``--compare-layouts`` times both layouts alternately instead, in rounds of ``--steps``
+steps each, and gives their ratio (the best round of each).
 """
 
 from __future__ import annotations
@@ -32,11 +35,17 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def bench_batch(model, optimizer, genome, batch, bins, args, device) -> str:
+def random_batch(model, genome: str, batch: int, bins: int, device: torch.device):
+    """Random one-hot sequences and Poisson targets (float16) of one batch on `device`."""
     gen = torch.Generator().manual_seed(0)
     bases = torch.randint(0, 4, (batch, model.seq_length), generator=gen)
     x = torch.nn.functional.one_hot(bases, 4).float().to(device)
     y = torch.poisson(torch.full((batch, bins, model.num_targets(genome)), 2.0)).half().to(device)
+    return x, y
+
+
+def bench_batch(model, optimizer, genome, batch, bins, args, device) -> str:
+    x, y = random_batch(model, genome, batch, bins, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     for _ in range(args.warmup):
@@ -56,6 +65,47 @@ def bench_batch(model, optimizer, genome, batch, bins, args, device) -> str:
     )
 
 
+def compare_layouts(model, optimizer, genome, batch, bins, args, device) -> str:
+    """One batch size's steps with the trunk plain and channels-last, alternating: each of
+    ``--rounds`` rounds runs ``--steps`` steps in one layout, then in the other; the best
+    round of each counts, so that both see the same load on a shared machine."""
+    x, y = random_batch(model, genome, batch, bins, device)
+    layouts = {"plain": False, "channels-last": True}
+    best = dict.fromkeys(layouts, float("inf"))
+    peak = dict.fromkeys(layouts, 0.0)
+
+    def steps(count: int) -> None:
+        for _ in range(count):
+            train_step(model, optimizer, x, y, genome, clip_norm=2.0, bf16=args.bf16)
+
+    for layout in layouts.values():
+        model.channels_last = layout
+        steps(args.warmup)
+    for _ in range(args.rounds):
+        for name, layout in layouts.items():
+            model.channels_last = layout
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            synchronize(device)
+            start = time.perf_counter()
+            steps(args.steps)
+            synchronize(device)
+            best[name] = min(best[name], (time.perf_counter() - start) / args.steps)
+            if device.type == "cuda":
+                peak[name] = torch.cuda.max_memory_allocated() / 2**30
+    cells = []
+    for name in layouts:
+        memory = f", {peak[name]:.1f} GiB" if device.type == "cuda" else ""
+        cells.append(
+            f"{name} {best[name] * 1000:.1f} ms/step, {batch / best[name]:.4g} sequences/s{memory}"
+        )
+    return (
+        f"batch {batch:3d}: "
+        + "; ".join(cells)
+        + f"; ratio {best['plain'] / best['channels-last']:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, default=FIXTURES / "params_human.json")
@@ -66,6 +116,12 @@ def main() -> None:
     parser.add_argument("--bf16", action="store_true")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--channels-last", action="store_true", help="channels-last trunk")
+    parser.add_argument(
+        "--compare-layouts",
+        action="store_true",
+        help="time the plain and the channels-last trunk alternately, and their ratio",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --compare-layouts")
     args = parser.parse_args()
     device = torch.device(args.device)
     tune_cuda(device, tf32=True)  # as `crossreg train` does
@@ -77,13 +133,15 @@ def main() -> None:
     print(
         f"{args.params.name}: {count_parameters(model):,} parameters, {model.seq_length:,} bp → "
         f"{bins} bins × {model.num_targets(genome)} tracks; {name}, torch {torch.__version__}, "
-        f"bf16 {args.bf16}, compile {args.compile}, channels-last {args.channels_last}"
+        f"bf16 {args.bf16}, compile {args.compile}, channels-last "
+        f"{'both, alternating' if args.compare_layouts else args.channels_last}"
     )
     optimizer = build_optimizer(model.parameters(), params.train)
     runner = torch.compile(model) if args.compile else model
     for batch in (int(b) for b in args.batch_sizes.split(",")):
         try:
-            print(bench_batch(runner, optimizer, genome, batch, bins, args, device), flush=True)
+            bench = compare_layouts if args.compare_layouts else bench_batch
+            print(bench(runner, optimizer, genome, batch, bins, args, device), flush=True)
         except torch.OutOfMemoryError:
             print(f"batch {batch:3d}: out of memory", flush=True)
             break

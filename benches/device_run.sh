@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU figures of benches/README.md in one run of under 10 minutes on one
 # H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
-# (bf16 eager over batch sizes, with the trunk channels-last, a profile of a step with its
+# (bf16 eager over batch sizes, both trunk layouts alternately, a profile of a step with its
 # trace, then torch.compile in both layouts); the loader with 16 and 2 cores; the CUDA
 # tests; inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the max
 # pooling's passes; SAD and ISM throughput; FLOPs per sequence.
@@ -61,8 +61,8 @@ print(\"torch\", torch.__version__, \"crossreg\", crossreg.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA\")'"
 step train_bf16 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64,128}"
-step train_channels_last 75 "$python" benches/bench_train.py --params "$params" \
-    --device "$device" --bf16 --channels-last --batch-sizes "${LAYOUT_BATCHES:-32,64}"
+step train_layouts 75 "$python" benches/bench_train.py --params "$params" \
+    --device "$device" --bf16 --compare-layouts --rounds 2 --batch-sizes "${LAYOUT_BATCHES:-32,64}"
 step profile 60 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"

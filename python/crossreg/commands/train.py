@@ -124,7 +124,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("plain", "channels-last"),
         default="plain",
         help="the trunk's memory layout while training (default plain; channels-last trains "
-        "the demo's model 1.3x faster on a CPU, the paper's 0.7x; see benches/README.md)",
+        "small models 1.0-1.3x faster on a CPU, the paper's 0.74x; see benches/README.md)",
     )
     parser.add_argument("--workers", type=int, default=0, help="data loader processes")
 
