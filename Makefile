@@ -82,7 +82,7 @@ bench: dev
 	$(BIN)/python benches/bench_loss.py --batch 8
 	$(BIN)/python benches/bench_roofline.py --check
 	$(BIN)/python benches/bench_pool.py --batch 4
-	$(BIN)/python benches/bench_layout.py
+	$(BIN)/python benches/bench_inference.py
 	$(BIN)/python benches/profile_train.py --threads 1 --steps 20 --bf16
 	$(BIN)/python benches/bench_predict.py --threads 1 --mbp 2
 	$(BIN)/python benches/bench_finetune.py --preset mini --joint-epochs 6 --finetune-epochs 4

@@ -4,7 +4,7 @@
 # (bf16 eager over batch sizes, both trunk layouts alternately, a profile of a step with its
 # trace, then torch.compile in both layouts); the loader with 16 and 2 cores; the CUDA
 # tests; inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the max
-# pooling's passes; SAD and ISM throughput; FLOPs per sequence.
+# pooling's passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -77,9 +77,10 @@ step loader_2 60 taskset -c 0,1 "$python" benches/bench_loader.py \
     --windows "${LOADER_WINDOWS:-256}" --batches 40 --workers 2 --step-ms 0 --compressed 1 \
     --parts loader ${LOADER_DIR:+--dir "$LOADER_DIR"} --json "$out/loader_2.json"
 step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
-step inference_layouts 60 "$python" benches/bench_layout.py --model "${SAD_MODEL:-full}" \
-    --device "$device" --bf16 --batches "${INFERENCE_BATCH:-16}" --alleles 256 \
-    --sad-batch 16 --sites 1 --width 50 --repeats 3
+step inference_layouts 60 "$python" benches/bench_inference.py --model "${SAD_MODEL:-full}" \
+    --device "$device" --bf16 --variants plain channels-last \
+    --batches "${INFERENCE_BATCH:-16}" --alleles 256 --sad-batch 16 --sites 1 --width 50 \
+    --repeats 3
 step loss 30 "$python" benches/bench_loss.py --device "$device" --batch "${PROFILE_BATCH:-32}"
 step pool 30 "$python" benches/bench_pool.py --device "$device" --batch "${PROFILE_BATCH:-32}" \
     --repeats 3
@@ -87,5 +88,8 @@ step sad 60 "$python" benches/bench_sad.py --model "${SAD_MODEL:-full}" --device
     --bf16 --alleles 512 --batch-size 16 --vcf-records 1000 --repeats 2
 step ism 30 "$python" benches/bench_ism.py --model "${SAD_MODEL:-full}" --device "$device" \
     --bf16 --sites 4 --batch-size 32
+step inference_compiled 120 "$python" benches/bench_inference.py --model "${SAD_MODEL:-full}" \
+    --device "$device" --bf16 --variants plain compiled --batches "${INFERENCE_BATCH:-16}" \
+    --alleles 256 --sad-batch 16 --sites 0 --repeats 3
 step flops 60 "$python" benches/bench_flops.py --params "$params"
 echo "== done in $SECONDS s" | tee -a "$log"

@@ -85,12 +85,13 @@ def test_a_mistyped_device_is_a_usage_error(capsys):
 def test_a_cuda_device_the_machine_lacks_is_named():
     import argparse
 
-    from crossreg.commands.options import inference_options
+    from crossreg.commands.options import add_inference_arguments, inference_options
+
+    parser = argparse.ArgumentParser()
+    add_inference_arguments(parser, batch_size=2)
 
     def args(device: str) -> argparse.Namespace:
-        return argparse.Namespace(
-            device=device, rc=False, shifts=[0], bf16=False, batch_size=2, trunk_layout="auto"
-        )
+        return parser.parse_args(["--device", device])
 
     assert inference_options(args("cpu")).device == "cpu"
     with pytest.raises(ValueError, match=r"--device cuda:99: this machine has .*CUDA device"):

@@ -137,7 +137,7 @@ def test_cpu_inference_runs_the_trunk_channels_last_and_restores_the_model(model
     torch.testing.assert_close(got[None], plain, rtol=1e-5, atol=1e-5)
 
 
-def test_trunk_layout_option_reaches_the_inference_options():
+def test_layout_and_compile_options_reach_the_inference_options():
     from crossreg.commands.options import add_inference_arguments, inference_options
 
     parser = argparse.ArgumentParser()
@@ -145,6 +145,44 @@ def test_trunk_layout_option_reaches_the_inference_options():
     for text, wanted in (("auto", None), ("plain", False), ("channels-last", True)):
         args = parser.parse_args(["--trunk-layout", text])
         assert inference_options(args).channels_last is wanted
-    assert inference_options(parser.parse_args([])).channels_last is None
+    default = inference_options(parser.parse_args([]))
+    assert default.channels_last is None and default.compile is False
+    assert inference_options(parser.parse_args(["--compile"])).compile is True
     with pytest.raises(SystemExit):
         parser.parse_args(["--trunk-layout", "nhwc"])
+
+
+def test_compiled_inference_predicts_what_eager_inference_does(model, inputs):
+    """``compile=True`` runs the model through ``torch.compile``: the same predictions to
+    float32 rounding, over a last batch of another size (the batch dimension then becomes
+    dynamic) and with the rc ensemble; logs say it is compiled."""
+    options = InferenceOptions(batch_size=4, rc=True, compile=True)
+    assert "compiled" in options.describe()
+    eager = InferenceOptions(batch_size=4, rc=True)
+
+    def predictions(o: InferenceOptions) -> torch.Tensor:
+        parts = run_inference(
+            model,
+            "human",
+            range(len(inputs)),
+            o,
+            load=lambda c: inputs[c.start : c.stop],
+            reduce=lambda pred, _c: pred,
+        )
+        return torch.cat(list(parts))
+
+    got = predictions(options)
+    assert got.shape[0] == len(inputs)
+    torch.testing.assert_close(got, predictions(eager), rtol=1e-4, atol=1e-5)
+
+
+def test_a_compilation_that_fails_names_the_option_to_drop(model, inputs, monkeypatch):
+    import crossreg.model.inference as inference
+
+    def broken(*_args):
+        raise torch._dynamo.exc.TorchDynamoException("InvalidCxxCompiler: no working compiler")
+
+    monkeypatch.setattr(inference, "_compiled_forward", lambda: broken)
+    with pytest.raises(RuntimeError, match=r"InvalidCxxCompiler.*run without --compile"):
+        predict_batch(model, inputs, "human", InferenceOptions(compile=True))
+    predict_batch(model, inputs, "human", InferenceOptions())  # eager is untouched

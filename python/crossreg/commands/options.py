@@ -81,6 +81,13 @@ def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int)
         help="the trunk's memory layout: auto (channels-last on CPUs, where it is faster; "
         "plain on GPUs), plain or channels-last; predictions agree to float32 rounding",
     )
+    group.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the model: each new batch shape compiles first (up to 30 s on "
+        "a CPU, which needs a C++ compiler for it), so it pays on runs of minutes or more "
+        "(0.9-2x the eager speed on a CPU; see benches/README.md)",
+    )
 
 
 def inference_options(args: argparse.Namespace) -> InferenceOptions:
@@ -109,6 +116,7 @@ def inference_options(args: argparse.Namespace) -> InferenceOptions:
         bf16=args.bf16,
         batch_size=args.batch_size,
         channels_last=TRUNK_LAYOUTS[args.trunk_layout],
+        compile=args.compile,
     )
 
 

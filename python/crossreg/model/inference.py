@@ -16,6 +16,7 @@ computes in float32. Only training has a device-dependent default (``None``: CUD
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,8 +38,10 @@ R = TypeVar("R")
 @dataclass(frozen=True)
 class InferenceOptions:
     """How a model is run: on which device, with which rc/shift ensemble, in which
-    precision, how many sequences (windows, alleles) per batch and with the trunk in which
-    memory layout (``channels_last``: ``None`` for the device's default)."""
+    precision, how many sequences (windows, alleles) per batch, with the trunk in which
+    memory layout (``channels_last``: ``None`` for the device's default) and whether
+    through ``torch.compile`` (``compile``: each new input shape is compiled first, so it
+    pays on long runs)."""
 
     device: str = "auto"
     rc: bool = False
@@ -46,6 +49,7 @@ class InferenceOptions:
     bf16: bool = False
     batch_size: int = 4
     channels_last: bool | None = None
+    compile: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shifts", tuple(int(s) for s in self.shifts))
@@ -62,12 +66,15 @@ class InferenceOptions:
         return self.channels_last if self.channels_last is not None else device.type == "cpu"
 
     def describe(self) -> str:
-        """The ensemble and precision in words, for logs (empty when plain float32)."""
+        """The ensemble, precision and compilation in words, for logs (empty when plain
+        float32, eager)."""
         parts = []
         if self.rc or self.shifts != (0,):
             parts.append(f"rc={self.rc}, shifts={list(self.shifts)}")
         if self.bf16:
             parts.append("bf16")
+        if self.compile:
+            parts.append("compiled")
         return f" ({'; '.join(parts)})" if parts else ""
 
 
@@ -150,6 +157,18 @@ def trunk_layout(model: torch.nn.Module, channels_last: bool) -> Iterator[None]:
         model.channels_last = before
 
 
+def _eager_forward(model: SeqNN, x: torch.Tensor, head: str | None) -> torch.Tensor:
+    return model(x, head)
+
+
+@functools.cache
+def _compiled_forward() -> Callable[[SeqNN, torch.Tensor, str | None], torch.Tensor]:
+    """``model(x, head)`` through ``torch.compile``, made on first use: it compiles for
+    each model, head, layout and input shape it meets (a second batch size makes the
+    batch dimension dynamic, so a run compiles two or three times)."""
+    return torch.compile(_eager_forward)
+
+
 @torch.inference_mode()
 def predict_batch(
     model: SeqNN,
@@ -160,13 +179,24 @@ def predict_batch(
     """Predictions ``(B, bins, tracks)`` float32 on the model's device for one-hot
     ``(B, L, 4)`` (uint8 or float), in eval and inference mode, averaged over the options'
     rc/shift ensemble, the trunk laid out as :meth:`InferenceOptions.trunk_channels_last`
-    says. Integer one-hot travels to the device as is and becomes float there."""
+    says, compiled if they ask. Integer one-hot travels to the device as is and becomes
+    float there."""
     device = model_device(model)
     model.eval()
     x = torch.as_tensor(one_hot).to(device, non_blocking=True).float()
     layout = trunk_layout(model, options.trunk_channels_last(device))
-    with autocast_for(device, options.bf16), layout:
-        out = ensemble_predict(lambda s: model(s, head), x, rc=options.rc, shifts=options.shifts)
+    forward = _compiled_forward() if options.compile else _eager_forward
+    try:
+        with autocast_for(device, options.bf16), layout:
+            out = ensemble_predict(
+                lambda s: forward(model, s, head), x, rc=options.rc, shifts=options.shifts
+            )
+    except torch._dynamo.exc.TorchDynamoException as error:  # only raised when compiling
+        raise RuntimeError(
+            f"torch.compile could not compile the model on {device} ({type(error).__name__}: "
+            f"{str(error).strip().splitlines()[0]}); run without --compile (compile=False), "
+            "or on a CPU install a C++ compiler for it"
+        ) from error
     return out.float()
 
 
