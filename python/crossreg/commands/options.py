@@ -84,9 +84,9 @@ def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int)
     group.add_argument(
         "--compile",
         action="store_true",
-        help="torch.compile the model: each new batch shape compiles first (up to 30 s on "
+        help="torch.compile the model: each new batch shape compiles first (the first 15-35 s on "
         "a CPU, which needs a C++ compiler for it), so it pays on runs of minutes or more "
-        "(0.9-2x the eager speed on a CPU; see benches/README.md)",
+        "(1.0-2x the eager speed on a CPU; see benches/README.md)",
     )
 
 
