@@ -106,3 +106,18 @@ def test_training_step_waits_on_the_host_nowhere(bf16):
             train_step(net, optimizer, x, y, "human", clip_norm=2.0, bf16=bf16)
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.parametrize("variant", ["channels-last", "compiled", "compiled channels-last"])
+def test_other_inference_variants_predict_what_the_plain_trunk_does(model, inputs, variant):
+    """The channels-last trunk and compiled inference on the GPU: Basenji's float32
+    predictions, as the plain eager trunk gives them."""
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    options = InferenceOptions(
+        channels_last="channels-last" in variant, compile="compiled" in variant
+    )
+    got = predict_batch(model, inputs, "human", options).cpu().numpy()
+    expect = np.load(FIXTURES / "preds_human_gelu1702.npy")
+    np.testing.assert_allclose(got, expect, atol=1e-4, rtol=0)
+    assert model.channels_last is False
