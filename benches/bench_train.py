@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_sad import best_times
 
 from crossreg.model.inference import tune_cuda
 from crossreg.model.params import load_params
@@ -71,28 +72,21 @@ def compare_layouts(model, optimizer, genome, batch, bins, args, device) -> str:
     round of each counts, so that both see the same load on a shared machine."""
     x, y = random_batch(model, genome, batch, bins, device)
     layouts = {"plain": False, "channels-last": True}
-    best = dict.fromkeys(layouts, float("inf"))
     peak = dict.fromkeys(layouts, 0.0)
 
-    def steps(count: int) -> None:
+    def steps(name: str, count: int) -> None:
+        model.channels_last = layouts[name]
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
         for _ in range(count):
             train_step(model, optimizer, x, y, genome, clip_norm=2.0, bf16=args.bf16)
+        if device.type == "cuda":
+            peak[name] = torch.cuda.max_memory_allocated() / 2**30
 
-    for layout in layouts.values():
-        model.channels_last = layout
-        steps(args.warmup)
-    for _ in range(args.rounds):
-        for name, layout in layouts.items():
-            model.channels_last = layout
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats()
-            synchronize(device)
-            start = time.perf_counter()
-            steps(args.steps)
-            synchronize(device)
-            best[name] = min(best[name], (time.perf_counter() - start) / args.steps)
-            if device.type == "cuda":
-                peak[name] = torch.cuda.max_memory_allocated() / 2**30
+    for name in layouts:
+        steps(name, args.warmup)
+    runs = {name: lambda name=name: steps(name, args.steps) for name in layouts}
+    best = {k: v / args.steps for k, v in best_times(runs, args.rounds, device).items()}
     cells = []
     for name in layouts:
         memory = f", {peak[name]:.1f} GiB" if device.type == "cuda" else ""
