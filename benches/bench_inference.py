@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from bench_sad import (
     HEAD,
-    MODELS,
+    add_model_arguments,
     best_times,
     build_model,
     describe_machine,
@@ -116,9 +116,7 @@ def row(what: str, units: float, unit: str, runs: Runs, first: dict[str, float],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=MODELS, default="demo")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--bf16", action="store_true")
+    add_model_arguments(parser)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--alleles", type=int, default=128, help="SAD alleles (0: no SAD row)")

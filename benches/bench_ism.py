@@ -28,7 +28,7 @@ from bench_sad import (
     ENSEMBLE_LABELS,
     ENSEMBLES,
     HEAD,
-    MODELS,
+    add_model_arguments,
     best_times,
     build_model,
     describe_machine,
@@ -48,9 +48,7 @@ from crossreg.variants.ism import mutation_effects, vcf_sites, write_ism
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=MODELS, default="demo")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--bf16", action="store_true")
+    add_model_arguments(parser)
     parser.add_argument("--sites", type=int, default=8)
     parser.add_argument("--rc-sites", type=int, default=0, help="sites of the rc rows")
     parser.add_argument("--width", type=int, default=200, help="mutated bases a site")

@@ -342,6 +342,14 @@ def describe_machine(device: torch.device) -> str:
     return f"{where}; torch {torch.__version__}"
 
 
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model`` (one of :data:`MODELS`), ``--device`` and ``--bf16``: what every
+    variant-scoring bench runs."""
+    parser.add_argument("--model", choices=MODELS, default="demo")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--bf16", action="store_true")
+
+
 def parse_timing_arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
     """Add the options every throughput bench shares (``--no-warmup``, ``--threads``),
     parse, and quiet crossreg's progress and logs so they do not take part in the timing."""
@@ -362,9 +370,7 @@ def parse_timing_arguments(parser: argparse.ArgumentParser) -> argparse.Namespac
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=MODELS, default="demo")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--bf16", action="store_true")
+    add_model_arguments(parser)
     parser.add_argument("--alleles", type=int, default=512, help="alleles scored per row")
     parser.add_argument(
         "--rc-alleles",
