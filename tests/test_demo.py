@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import binomtest
 
 from crossreg.cli import main
 from crossreg.data.store import DataStore
@@ -43,6 +44,8 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
             )
             assert -1.0 <= row["test_r_joint"] <= 1.0 and -1.0 <= row["test_r_single"] <= 1.0
             assert 0 <= row["improved_by_joint"] <= row["tracks"]
+            p = binomtest(row["improved_by_joint"], row["tracks"], 0.5).pvalue
+            assert row["binomial_p"] == float(f"{p:.3g}") > 0  # 3 significant digits
         assert (out / "compare" / genome / "scatter.png").read_bytes()[:4] == b"\x89PNG"
         assert (out / "evaluate" / f"joint_on_{genome}" / "metrics.tsv").exists()
         assert (out / "models" / genome / "best" / "model.safetensors").exists()

@@ -750,7 +750,7 @@ def _genome_summary(
             "reachable_ceiling": round(reach, 4),
             "joint_over_reachable": round(row["mean_r_joint"] / reach, 3),
             "improved_by_joint": row["improved"],
-            "binomial_p": round(row["binomial_p"], 4),
+            "binomial_p": float(f"{row['binomial_p']:.3g}"),
         }
     return result
 

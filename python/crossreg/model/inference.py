@@ -163,9 +163,12 @@ def _eager_forward(model: SeqNN, x: torch.Tensor, head: str | None) -> torch.Ten
 
 @functools.cache
 def _compiled_forward() -> Callable[[SeqNN, torch.Tensor, str | None], torch.Tensor]:
-    """``model(x, head)`` through ``torch.compile``, made on first use: it compiles for
-    each model, head, layout and input shape it meets (a second batch size makes the
-    batch dimension dynamic, so a run compiles two or three times)."""
+    """``model(x, head)`` through ``torch.compile``, made on first use. Parameters are
+    graph inputs, so models of one architecture share a compilation; a new head name,
+    track count, layout or input shape compiles again (a second batch size makes the batch
+    dimension dynamic, so a run compiles two or three times). One process holds at most
+    ``torch._dynamo.config.recompile_limit`` (8) of them; past it PyTorch warns and runs
+    the new ones eagerly."""
     return torch.compile(_eager_forward)
 
 
