@@ -70,5 +70,5 @@ def test_scatter_is_a_png(tmp_path):
         table([0.6, 0.7, 0.2], descriptions), table([0.5, 0.8, 0.1], descriptions)
     )
     out = tmp_path / "scatter.png"
-    joint_vs_single_scatter(pairs, out, title="human")
+    joint_vs_single_scatter(pairs, compare_by_assay(pairs), out, title="human")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -61,17 +61,12 @@ def format_p(p: float) -> str:
 
 
 def joint_vs_single_figure(
-    pairs: pl.DataFrame, comparison: pl.DataFrame | None = None, *, title: str = ""
+    pairs: pl.DataFrame, comparison: pl.DataFrame, *, title: str = ""
 ) -> Figure:
     """One scatter per assay of per-track test Pearson R, single-genome model (x) vs joint
     model (y), each titled with the binomial test of the tracks the joint model improves
-    (from `comparison`, :func:`crossreg.evaluate.compare.compare_by_assay`; computed the
-    same way when not given)."""
-    tests = (
-        {row["assay"]: row for row in comparison.iter_rows(named=True)}
-        if comparison is not None
-        else _binomial_tests(pairs)
-    )
+    (from `comparison`, :func:`crossreg.evaluate.compare.compare_by_assay`)."""
+    tests = {row["assay"]: row for row in comparison.iter_rows(named=True)}
     assays = sorted(set(pairs["assay"]))
     low = min(float(pairs["r_single"].min()), float(pairs["r_joint"].min()), 0.0)
     columns = min(len(assays), 4)
@@ -108,25 +103,12 @@ def joint_vs_single_figure(
     return fig
 
 
-def _binomial_tests(pairs: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per assay and ``ALL``: tracks, tracks improved, two-sided binomial p against 1/2."""
-    from scipy.stats import binomtest
-
-    tests = {}
-    for assay in ["ALL", *sorted(set(pairs["assay"]))]:
-        group = pairs if assay == "ALL" else pairs.filter(pl.col("assay") == assay)
-        improved = int((group["r_joint"] > group["r_single"]).sum())
-        p = float(binomtest(improved, group.height, 0.5).pvalue)
-        tests[assay] = {"tracks": group.height, "improved": improved, "binomial_p": p}
-    return tests
-
-
 def joint_vs_single_scatter(
     pairs: pl.DataFrame,
+    comparison: pl.DataFrame,
     path: str | os.PathLike[str],
     *,
     title: str = "",
-    comparison: pl.DataFrame | None = None,
     svg: bool = False,
 ) -> list[Path]:
     """Write :func:`joint_vs_single_figure` to the PNG `path` (and SVG with `svg`)."""

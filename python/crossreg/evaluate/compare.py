@@ -78,7 +78,5 @@ def write_comparison(
     with atomic_write(out / "comparison.tsv") as handle:
         handle.write(comparison.write_csv(separator="\t"))
     if plots:
-        joint_vs_single_scatter(
-            pairs, out / "scatter.png", title=title, comparison=comparison, svg=svg
-        )
+        joint_vs_single_scatter(pairs, comparison, out / "scatter.png", title=title, svg=svg)
     return pairs, comparison
