@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from crossreg.cli import main
+from crossreg.report import table_cell, wall_seconds
 from crossreg.runlog import record_run
 from tests.browser import figures_loaded, needs_chromium, screenshot
 
@@ -31,6 +32,10 @@ def _folder(root: Path) -> Path:
     rows = ["track\tpearson_r"] + [f"T{i}\t0.{i}" for i in range(30)]
     (root / "evaluate" / "metrics.tsv").write_text("\n".join(rows) + "\n")
     (root / "evaluate" / "scores.h5").write_bytes(b"\x89HDF" + bytes(2000))
+    (root / "data").mkdir()
+    targets = ["index\tidentifier\tdescription", "0\tENCFF1\tDNASE:liver", "1\tENCFF2\tCAGE:liver"]
+    (root / "data" / "targets.txt").write_text("\n".join(targets) + "\n")
+    (root / "data" / "notes.txt").write_text("trained twice\n\tthe second\tfrom a checkpoint\n")
     return root
 
 
@@ -43,11 +48,39 @@ def test_report_embeds_figures_tables_and_commands(tmp_path: Path, capsys) -> No
     png = re.search(r'src="data:image/png;base64,([^"]+)"', text)
     assert png and base64.b64decode(png[1]) == (root / "evaluate" / "curve.png").read_bytes()
     assert "data:image/svg+xml;base64," in text
-    assert "joint R 0.61" in text and "summary.json" in text
+    assert text.count("joint R 0.61") == 1 and text.count("summary.json") == 1  # Summary only
     assert "crossreg train --out models/joint" in text and "12.5" in text
-    assert "first 12 rows" in text and "<td>T11</td>" in text and "<td>T12</td>" not in text
+    assert "first 12 rows" in text and ">T11</td>" in text and ">T12</td>" not in text
+    assert "<td class='command'><code>crossreg train" in text  # left-aligned, wrapping
     assert "scores.h5 (2.0 KiB)" in text
+    # a tab-separated .txt (a targets file) is a table; other text stays text
+    assert "<h3>data/targets.txt</h3><p class='note'>2 rows" in text
+    assert "<td class='text'>DNASE:liver</td>" in text
+    assert "<h3>data/notes.txt</h3><pre>trained twice" in text
     assert "http://" not in text and "https://" not in text  # nothing from the network
+
+
+def test_table_cells_round_fractions_and_keep_integers_and_text() -> None:
+    assert table_cell("0.7913776644527482") == "<td title='0.7913776644527482'>0.7914</td>"
+    assert table_cell("1.1920928955078125e-7") == (
+        "<td title='1.1920928955078125e-7'>1.192e-07</td>"
+    )
+    assert table_cell("-2.5") == "<td title='-2.5'>-2.5</td>"
+    assert table_cell("24") == "<td>24</td>" and table_cell("007") == "<td>007</td>"
+    assert table_cell("nan") == "<td>nan</td>" and table_cell("inf") == "<td>inf</td>"
+    assert table_cell("hs_CAGE<liver>") == "<td class='text'>hs_CAGE&lt;liver&gt;</td>"
+    assert table_cell("") == "<td class='text'></td>"
+
+
+def test_commands_inside_or_beside_others_count_once() -> None:
+    demo = ("2026-01-01T10:00:00+0000", 100.0)
+    steps = [("2026-01-01T10:00:10+0000", 30.0), ("2026-01-01T10:00:20+0000", 30.0)]
+    assert wall_seconds([demo, *steps]) == 100.0  # the steps run inside the demo
+    assert wall_seconds(steps) == 40.0  # beside each other: 10:00:10 to 10:00:50
+    later = ("2026-01-01T12:00:00+0200", 5.0)  # 10:00:00 UTC, another zone
+    assert wall_seconds([later, ("2026-01-01T10:00:10+0000", 1.0)]) == 6.0
+    assert wall_seconds([("yesterday", 7.0), *steps]) == 47.0  # unreadable: its own seconds
+    assert wall_seconds([]) == 0.0
 
 
 def test_report_of_a_missing_folder_is_refused(tmp_path: Path) -> None:

@@ -16,10 +16,12 @@ import base64
 import csv
 import html
 import json
+import math
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from crossreg.io.atomic import atomic_write
@@ -32,6 +34,8 @@ TABLE_ROWS = 12  # rows shown per table
 TABLE_COLUMNS = 14  # columns shown per table
 TABLE_READ_BYTES = 1 << 20  # a table's head is read from its first MiB
 TEXT_BYTES = 20_000  # longer texts are cut
+SIGNIFICANT_DIGITS = 4  # fractional numbers in tables are shown to this many (in full on hover)
+SUMMARY_FILES = ("summary.txt", "summary.json")  # the root's: shown in the Summary section
 SKIPPED = ("tensorboard",)  # folders whose files are only listed by count
 
 STYLE = """
@@ -48,7 +52,9 @@ h2{font-size:17px;margin:6px 0 10px;color:#1d3557} h3{font-size:14px;margin:14px
 pre{background:#f0f2f5;padding:10px;overflow:auto;font-size:12px;max-height:480px}
 table{border-collapse:collapse;font-size:12px;margin:4px 0 10px}
 td,th{border:1px solid #dde1e6;padding:3px 7px;text-align:right;white-space:nowrap}
-th{background:#eef1f5} td:first-child,th:first-child{text-align:left}
+th{background:#eef1f5}
+td:first-child,th:first-child,td.text,th.command,td.command{text-align:left}
+td.command{white-space:normal;overflow-wrap:anywhere;min-width:40em}
 .figures{display:flex;flex-wrap:wrap;gap:14px}
 figure{margin:0;max-width:620px} figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:12px;color:#556;margin-top:3px} .note{font-size:12px;color:#667}
@@ -90,18 +96,31 @@ def scan(root: Path) -> list[Folder]:
             path = folder.path / name
             if name.startswith(".") or name == RUNS_FILE or path.name == "report.html":
                 continue
+            if folder.path == root and name in SUMMARY_FILES:
+                continue
             suffix = path.suffix.lower()
             skipped = any(part in SKIPPED for part in path.relative_to(root).parts)
-            if suffix in FIGURES and not skipped:
+            if skipped:
+                folder.others.append(path)
+            elif suffix in FIGURES:
                 folder.figures.append(path)
-            elif suffix in TABLES and not skipped:
+            elif suffix in TABLES or (suffix == ".txt" and tab_separated(path)):
                 folder.tables.append(path)
-            elif suffix in TEXTS and not skipped:
+            elif suffix in TEXTS:
                 folder.texts.append(path)
             else:
                 folder.others.append(path)
         folders.append(folder)
     return folders
+
+
+def tab_separated(path: Path) -> bool:
+    """Whether a text file is a table (e.g. a targets file): its first lines all hold the
+    same number (two or more) of tab-separated fields."""
+    with open(path, errors="replace") as handle:
+        lines = handle.read(8192).splitlines()[:20]
+    widths = {line.count("\t") for line in lines[:-1] or lines}
+    return bool(lines) and len(widths) == 1 and widths.pop() > 0
 
 
 def figure_html(path: Path, root: Path) -> str:
@@ -122,7 +141,7 @@ def table_html(path: Path, root: Path) -> str:
     lines = head.splitlines()
     if len(head) == TABLE_READ_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    delimiter = "," if path.suffix.lower() == ".csv" else "\t"
     rows = list(csv.reader(lines[: TABLE_ROWS + 1], delimiter=delimiter))
     name = html.escape(str(path.relative_to(root)))
     if not rows:
@@ -130,9 +149,7 @@ def table_html(path: Path, root: Path) -> str:
     columns = len(rows[0])
     shown = [row[:TABLE_COLUMNS] for row in rows]
     cells = "".join(f"<th>{html.escape(c)}</th>" for c in shown[0])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in shown[1:]
-    )
+    body = "".join("<tr>" + "".join(map(table_cell, row)) + "</tr>" for row in shown[1:])
     more = f"first {len(shown) - 1} rows" if len(lines) > len(shown) else f"{len(shown) - 1} rows"
     wide = f", first {TABLE_COLUMNS} of {columns} columns" if columns > TABLE_COLUMNS else ""
     size = _size(path.stat().st_size)
@@ -140,6 +157,18 @@ def table_html(path: Path, root: Path) -> str:
         f"<h3>{name}</h3><p class='note'>{more}{wide}; {size}</p>"
         f"<table><tr>{cells}</tr>{body}</table>"
     )
+
+
+def table_cell(value: str) -> str:
+    """One table cell: a fractional number to :data:`SIGNIFICANT_DIGITS` (its full text on
+    hover), an integer as it is, both right-aligned; any other text left-aligned."""
+    try:
+        number = float(value)
+    except ValueError:
+        return f"<td class='text'>{html.escape(value)}</td>"
+    if value.strip().lstrip("+-").isdigit() or not math.isfinite(number):
+        return f"<td>{html.escape(value)}</td>"
+    return f"<td title='{html.escape(value)}'>{number:.{SIGNIFICANT_DIGITS}g}</td>"
 
 
 def text_html(path: Path, root: Path) -> str:
@@ -162,17 +191,38 @@ def runs_html(root: Path) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(started)}</td><td>{float(run.get('seconds', 0)):.1f}</td>"
         f"<td>{html.escape(str(folder.relative_to(root)) or '.')}</td>"
-        f"<td><code>{html.escape(str(run.get('command', '')))}</code></td></tr>"
+        f"<td class='command'><code>{html.escape(str(run.get('command', '')))}</code></td></tr>"
         for started, folder, run in entries
     )
-    total = sum(float(run.get("seconds", 0)) for _, _, run in entries)
+    wall = wall_seconds((started, float(run.get("seconds", 0))) for started, _, run in entries)
     used = entries[-1][2].get("versions", {})
     return (
-        f"<p class='note'>{len(entries)} commands, {total:.0f} s in all; versions of the "
+        f"<p class='note'>{len(entries)} commands over {wall:.0f} s (commands run inside "
+        "or beside others counted once); versions of the "
         f"last: {html.escape(_versions_text(used))}</p>"
-        "<table><tr><th>started</th><th>seconds</th><th>folder</th><th>command</th></tr>"
+        "<table><tr><th>started</th><th>seconds</th><th>folder</th>"
+        "<th class='command'>command</th></tr>"
         f"{rows}</table>"
     )
+
+
+def wall_seconds(runs: Iterable[tuple[str, float]]) -> float:
+    """Seconds covered by runs given as (start ``%Y-%m-%dT%H:%M:%S%z``, duration): a run
+    inside another (the demo's steps) or beside it (parallel trainings) counts once; a run
+    whose start cannot be read counts its own seconds."""
+    spans, loose = [], 0.0
+    for started, seconds in runs:
+        try:
+            begin = datetime.strptime(started, "%Y-%m-%dT%H:%M:%S%z").timestamp()
+        except ValueError:
+            loose += seconds
+            continue
+        spans.append((begin, begin + seconds))
+    covered, reach = 0.0, float("-inf")
+    for begin, end in sorted(spans):
+        covered += max(0.0, end - max(begin, reach))
+        reach = max(reach, end)
+    return covered + loose
 
 
 def _versions_text(found: object) -> str:
