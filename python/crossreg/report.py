@@ -4,10 +4,10 @@ The page holds, for any folder crossreg wrote (a demo run, or a user's own train
 sad/... folders): the summary (``summary.txt``, and ``summary.json`` folded), the command
 lines that made the folder with their start, duration and versions (every
 ``crossreg-runs.jsonl`` under it, :mod:`crossreg.runlog`), then one section per sub-folder
-with its figures (PNG and SVG, embedded), the first rows of its tables (``.tsv``/``.csv``)
-and a list of its other files. Nothing is fetched from the network and no script library
-is used; one inline script only counts the figures that loaded
-(``data-figures="loaded/total"`` on ``<body>``), for checks.
+with its figures (PNG and SVG, embedded), the first rows of its tables (``.tsv``/``.csv``,
+and ``.txt`` files of tab-separated columns) and a list of its other files. Nothing is
+fetched from the network and no script library is used; one inline script only counts the
+figures that loaded (``data-figures="loaded/total"`` on ``<body>``), for checks.
 """
 
 from __future__ import annotations
