@@ -7,10 +7,13 @@ import json
 
 import numpy as np
 import polars as pl
+import pytest
+from scipy.stats import chi2
 
 from crossreg.cli import main
 from crossreg.stats.sldp.figures import (
     cluster_order,
+    largest_z,
     profile_correlation,
     write_figures,
     z_correlation_figure,
@@ -66,6 +69,10 @@ def test_figures_draw_the_clustered_z_and_correlation():
     np.testing.assert_array_equal(ax.get_images()[0].get_array(), z[np.ix_(rows, cols)])
     assert [t.get_text() for t in ax.get_yticklabels()] == [annots[i] for i in rows]
     assert [t.get_text() for t in ax.get_xticklabels()] == [phenos[j] for j in cols]
+    assert ax.figure.axes[1].get_ylabel() == "z"
+    resolved = z_heatmap_figure(_results(), flips=100_000).axes[1].get_ylabel()
+    assert resolved == "z (|z| ≤ 4.42: p ≥ 1/100,000 flips)"
+    assert chi2.sf(largest_z(1000) ** 2, 1) == pytest.approx(1e-3)
     corr = profile_correlation(z)
     order = cluster_order(corr)
     drawn = z_correlation_figure(_results()).axes[0].get_images()[0].get_array()

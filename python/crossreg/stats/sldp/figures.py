@@ -54,8 +54,18 @@ def profile_correlation(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return unit @ unit.T
 
 
-def z_heatmap_figure(results: pl.DataFrame) -> Figure:
-    """z of annotations (rows) × phenotypes (columns) of a ``results.tsv``, both clustered."""
+def largest_z(flips: int) -> float:
+    """The largest |z| that `flips` sign flips can give: the z of their smallest p,
+    ``1/flips`` (every cell whose score no flip reached)."""
+    from scipy.stats import chi2
+
+    return float(np.sqrt(chi2.isf(1.0 / flips, 1)))
+
+
+def z_heatmap_figure(results: pl.DataFrame, flips: int | None = None) -> Figure:
+    """z of annotations (rows) × phenotypes (columns) of a ``results.tsv``, both clustered;
+    with `flips` the colour bar says the largest |z| they can resolve (cells there have a
+    p below ``1/flips``, not a known z)."""
     annots, phenos, z = z_matrix(results)
     rows = cluster_order(z)
     cols = cluster_order(z.T) if len(phenos) > 2 else np.arange(len(phenos))
@@ -67,7 +77,8 @@ def z_heatmap_figure(results: pl.DataFrame) -> Figure:
     ax.set_xlabel("phenotype")
     ax.set_ylabel("annotation")
     ax.set_title("SLDP z (sign-flip), clustered")
-    fig.colorbar(image, ax=ax, label="z")
+    label = "z" if flips is None else f"z (|z| ≤ {largest_z(flips):.2f}: p ≥ 1/{flips:,} flips)"
+    fig.colorbar(image, ax=ax, label=label)
     return fig
 
 
@@ -86,13 +97,17 @@ def z_correlation_figure(results: pl.DataFrame) -> Figure:
 
 
 def write_figures(
-    results: pl.DataFrame, out: str | os.PathLike[str], *, svg: bool = False
+    results: pl.DataFrame,
+    out: str | os.PathLike[str],
+    *,
+    flips: int | None = None,
+    svg: bool = False,
 ) -> list[Path]:
-    """``z_heatmap.png`` and ``z_correlation.png`` in `out` (an SVG beside each with `svg`);
-    returns the files written."""
+    """``z_heatmap.png`` (its z range given by `flips`) and ``z_correlation.png`` in `out`
+    (an SVG beside each with `svg`); returns the files written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = save_figure(z_heatmap_figure(results), out / "z_heatmap.png", svg=svg)
+    written = save_figure(z_heatmap_figure(results, flips), out / "z_heatmap.png", svg=svg)
     written += save_figure(z_correlation_figure(results), out / "z_correlation.png", svg=svg)
     return written
 

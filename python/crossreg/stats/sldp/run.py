@@ -402,7 +402,7 @@ def _write_outputs(
     )
     with atomic_write(out / "results.tsv") as handle:
         results.write_csv(handle, separator="\t", null_value="nan")
-    figures = write_figures(results, out, svg=svg) if plots else []
+    figures = write_figures(results, out, flips=flips, svg=svg) if plots else []
     summary = {
         "settings": settings,
         "phenotypes": {
