@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from crossreg.cli import main
-from crossreg.report import table_cell, wall_seconds
+from crossreg.report import runs_html, table_cell, wall_seconds
 from crossreg.runlog import record_run
 from tests.browser import figures_loaded, needs_chromium, screenshot
 
@@ -70,6 +70,15 @@ def test_table_cells_round_fractions_and_keep_integers_and_text() -> None:
     assert table_cell("nan") == "<td>nan</td>" and table_cell("inf") == "<td>inf</td>"
     assert table_cell("hs_CAGE<liver>") == "<td class='text'>hs_CAGE&lt;liver&gt;</td>"
     assert table_cell("") == "<td class='text'></td>"
+
+
+def test_a_long_run_log_lists_its_first_and_last_commands(tmp_path: Path) -> None:
+    for shard in range(1, 251):
+        record_run(tmp_path, ["sad", "--shard", f"{shard}/250"], 1_700_000_000.0 + shard, 2.0)
+    text = runs_html(tmp_path)
+    shown = re.findall(r"--shard (\d+)/250", text)
+    assert shown == [str(i) for i in [*range(1, 51), *range(201, 251)]]
+    assert "… 150 more …" in text and "250 commands over 251 s" in text
 
 
 def test_commands_inside_or_beside_others_count_once() -> None:

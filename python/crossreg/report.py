@@ -32,6 +32,7 @@ TABLES = (".tsv", ".csv")
 TEXTS = (".txt", ".md")
 TABLE_ROWS = 12  # rows shown per table
 TABLE_COLUMNS = 14  # columns shown per table
+RUN_ROWS = 100  # commands listed at most (the first and last half of them)
 TABLE_READ_BYTES = 1 << 20  # a table's head is read from its first MiB
 TEXT_BYTES = 20_000  # longer texts are cut
 SIGNIFICANT_DIGITS = 4  # fractional numbers in tables are shown to this many (in full on hover)
@@ -180,7 +181,8 @@ def text_html(path: Path, root: Path) -> str:
 
 
 def runs_html(root: Path) -> str:
-    """The commands that wrote into the folder, oldest first."""
+    """The commands that wrote into the folder, oldest first (the first and last
+    :data:`RUN_ROWS` / 2 of more)."""
     entries = []
     for path in sorted(root.rglob(RUNS_FILE)):
         for run in read_runs(path):
@@ -188,21 +190,31 @@ def runs_html(root: Path) -> str:
     if not entries:
         return "<p class='note'>No run log (crossreg-runs.jsonl) in this folder.</p>"
     entries.sort(key=lambda entry: entry[0])
-    rows = "".join(
-        f"<tr><td>{html.escape(started)}</td><td>{float(run.get('seconds', 0)):.1f}</td>"
-        f"<td>{html.escape(str(folder.relative_to(root)) or '.')}</td>"
-        f"<td class='command'><code>{html.escape(str(run.get('command', '')))}</code></td></tr>"
-        for started, folder, run in entries
-    )
+    half = RUN_ROWS // 2
+    if len(entries) > RUN_ROWS:  # e.g. a job array's shards: the first and the last
+        more = len(entries) - 2 * half
+        left_out = f"<tr><td colspan='4' class='text'>… {more:,} more …</td></tr>"
+        rows = _run_rows(entries[:half], root) + left_out + _run_rows(entries[-half:], root)
+    else:
+        rows = _run_rows(entries, root)
     wall = wall_seconds((started, float(run.get("seconds", 0))) for started, _, run in entries)
     used = entries[-1][2].get("versions", {})
     return (
-        f"<p class='note'>{len(entries)} commands over {wall:.0f} s (commands run inside "
+        f"<p class='note'>{len(entries):,} commands over {wall:.0f} s (commands run inside "
         "or beside others counted once); versions of the "
         f"last: {html.escape(_versions_text(used))}</p>"
         "<table><tr><th>started</th><th>seconds</th><th>folder</th>"
         "<th class='command'>command</th></tr>"
         f"{rows}</table>"
+    )
+
+
+def _run_rows(entries: list[tuple[str, Path, dict[str, object]]], root: Path) -> str:
+    return "".join(
+        f"<tr><td>{html.escape(started)}</td><td>{float(run.get('seconds', 0)):.1f}</td>"
+        f"<td>{html.escape(str(folder.relative_to(root)) or '.')}</td>"
+        f"<td class='command'><code>{html.escape(str(run.get('command', '')))}</code></td></tr>"
+        for started, folder, run in entries
     )
 
 
