@@ -81,6 +81,16 @@ def test_a_long_run_log_lists_its_first_and_last_commands(tmp_path: Path) -> Non
     assert "… 150 more …" in text and "250 commands over 251 s" in text
 
 
+def test_commands_are_listed_in_the_order_they_started_across_time_zones(tmp_path) -> None:
+    runs = [
+        {"command": "crossreg earlier", "started": "2026-01-01T11:30:00+0100", "seconds": 1},
+        {"command": "crossreg later", "started": "2026-01-01T10:45:00+0000", "seconds": 1},
+    ]  # 10:30 and 10:45 UTC: as text the later one sorts first
+    (tmp_path / "crossreg-runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
+    text = runs_html(tmp_path)
+    assert text.index("crossreg earlier") < text.index("crossreg later")
+
+
 def test_commands_inside_or_beside_others_count_once() -> None:
     demo = ("2026-01-01T10:00:00+0000", 100.0)
     steps = [("2026-01-01T10:00:10+0000", 30.0), ("2026-01-01T10:00:20+0000", 30.0)]

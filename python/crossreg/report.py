@@ -189,7 +189,7 @@ def runs_html(root: Path) -> str:
             entries.append((str(run.get("started", "")), path.parent, run))
     if not entries:
         return "<p class='note'>No run log (crossreg-runs.jsonl) in this folder.</p>"
-    entries.sort(key=lambda entry: entry[0])
+    entries.sort(key=lambda entry: (start_time(entry[0]) or 0.0, entry[0]))
     half = RUN_ROWS // 2
     if len(entries) > RUN_ROWS:  # e.g. a job array's shards: the first and the last
         more = len(entries) - 2 * half
@@ -218,18 +218,26 @@ def _run_rows(entries: list[tuple[str, Path, dict[str, object]]], root: Path) ->
     )
 
 
+def start_time(started: str) -> float | None:
+    """Epoch seconds of a run log's ``%Y-%m-%dT%H:%M:%S%z`` start (``None`` if unreadable),
+    so that runs logged in different time zones order and overlap as they happened."""
+    try:
+        return datetime.strptime(started, "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    except ValueError:
+        return None
+
+
 def wall_seconds(runs: Iterable[tuple[str, float]]) -> float:
     """Seconds covered by runs given as (start ``%Y-%m-%dT%H:%M:%S%z``, duration): a run
     inside another (the demo's steps) or beside it (parallel trainings) counts once; a run
     whose start cannot be read counts its own seconds."""
     spans, loose = [], 0.0
     for started, seconds in runs:
-        try:
-            begin = datetime.strptime(started, "%Y-%m-%dT%H:%M:%S%z").timestamp()
-        except ValueError:
+        begin = start_time(started)
+        if begin is None:
             loose += seconds
-            continue
-        spans.append((begin, begin + seconds))
+        else:
+            spans.append((begin, begin + seconds))
     covered, reach = 0.0, float("-inf")
     for begin, end in sorted(spans):
         covered += max(0.0, end - max(begin, reach))
