@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crossreg.runlog import RUNS_FILE, output_folder, read_runs, record_run
+from crossreg.runlog import RUNS_FILE, output_folder, read_runs, record_run, start_time
 from tests.test_split_cli import inputs, run_split  # noqa: F401 (the fixture)
 
 
@@ -28,3 +28,9 @@ def test_output_folder_and_unreadable_lines(tmp_path: Path) -> None:
     with open(path, "a") as handle:
         handle.write("not json\n[1, 2]\n")
     assert [r["command"] for r in read_runs(path)] == ["crossreg sad --out x.h5"]
+
+
+def test_a_recorded_start_reads_back_as_its_epoch(tmp_path: Path) -> None:
+    path = record_run(tmp_path, ["synth"], 1_700_000_123.0, 2.0)
+    assert start_time(str(read_runs(path)[0]["started"])) == 1_700_000_123.0
+    assert start_time("yesterday") is None

@@ -21,11 +21,10 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from crossreg.io.atomic import atomic_write
-from crossreg.runlog import RUNS_FILE, read_runs, versions
+from crossreg.runlog import RUNS_FILE, read_runs, start_time, versions
 
 FIGURES = (".png", ".svg")
 TABLES = (".tsv", ".csv")
@@ -218,17 +217,8 @@ def _run_rows(entries: list[tuple[str, Path, dict[str, object]]], root: Path) ->
     )
 
 
-def start_time(started: str) -> float | None:
-    """Epoch seconds of a run log's ``%Y-%m-%dT%H:%M:%S%z`` start (``None`` if unreadable),
-    so that runs logged in different time zones order and overlap as they happened."""
-    try:
-        return datetime.strptime(started, "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    except ValueError:
-        return None
-
-
 def wall_seconds(runs: Iterable[tuple[str, float]]) -> float:
-    """Seconds covered by runs given as (start ``%Y-%m-%dT%H:%M:%S%z``, duration): a run
+    """Seconds covered by runs given as (``started`` text of a run log, duration): a run
     inside another (the demo's steps) or beside it (parallel trainings) counts once; a run
     whose start cannot be read counts its own seconds."""
     spans, loose = [], 0.0

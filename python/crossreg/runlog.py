@@ -15,11 +15,13 @@ import platform
 import shlex
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
 RUNS_FILE = "crossreg-runs.jsonl"
 VERSIONED = ("crossreg", "torch", "numpy")
+STARTED_FORMAT = "%Y-%m-%dT%H:%M:%S%z"  # a record's "started": local time with its offset
 
 
 def versions() -> dict[str, str]:
@@ -48,7 +50,7 @@ def record_run(
     path.parent.mkdir(parents=True, exist_ok=True)
     entry = {
         "command": "crossreg " + shlex.join(argv),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "started": time.strftime(STARTED_FORMAT, time.localtime(started)),
         "seconds": round(seconds, 3),
         "cwd": os.getcwd(),
         "versions": versions(),
@@ -69,3 +71,12 @@ def read_runs(path: str | os.PathLike[str]) -> list[dict[str, object]]:
         if isinstance(entry, dict):
             runs.append(entry)
     return runs
+
+
+def start_time(started: str) -> float | None:
+    """Epoch seconds of a record's ``started`` text (``None`` if unreadable), so runs
+    logged in different time zones order and overlap as they happened."""
+    try:
+        return datetime.strptime(started, STARTED_FORMAT).timestamp()
+    except ValueError:
+        return None
