@@ -60,7 +60,7 @@ def scored_alleles(
     `seq_length`, also those longer than half the window) are skipped, counted at debug
     level (a SAD run counts them per reason in its metadata); a chromosome the genome
     lacks, a record past the chromosome's end, or a REF that matches neither the genome nor
-    (for SNPs) the ALT is an error naming the record.
+    (for SNPs) any of its ALTs is an error naming the record.
     """
     alleles: list[Allele] = []
     skipped = 0
@@ -77,26 +77,25 @@ def scored_alleles(
                 f"{v.chrom} ({size:,} bp in the FASTA); check the genome build"
             )
         found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
-        for alt in alts:
-            if found != v.ref:
-                if not (v.is_snp and found == alt):
-                    raise ValueError(
-                        f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} has REF {v.ref} "
-                        f"but the genome has {found}; check the genome build"
-                    )
-                log.warning(
-                    "%s: %s at %s:%d has the genome's base as ALT (%s); scored as written, "
-                    "with REF %s in the reference window (as Basenji does): the sign is "
-                    "that of %s>%s",
-                    source,
-                    v.id,
-                    v.chrom,
-                    v.pos + 1,
-                    alt,
-                    v.ref,
-                    v.ref,
-                    alt,
+        if found != v.ref:
+            if not (v.is_snp and found in v.alts):
+                raise ValueError(
+                    f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} has REF {v.ref} "
+                    f"but the genome has {found}; check the genome build"
                 )
+            log.warning(
+                "%s: %s at %s:%d has the genome's base as an ALT (%s); its alleles are "
+                "scored as written, with REF %s in the reference window (as Basenji does): "
+                "the sign is that of %s>ALT",
+                source,
+                v.id,
+                v.chrom,
+                v.pos + 1,
+                found,
+                v.ref,
+                v.ref,
+            )
+        for alt in alts:
             alleles.append(Allele(v, alt))
     if skipped:
         log.debug("%s: skipped %d alleles that cannot be scored", source, skipped)
