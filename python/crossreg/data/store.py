@@ -233,13 +233,23 @@ def partial_directory(out: Path) -> Path:
 
 
 def finish_directory(work: Path, out: Path) -> None:
-    """Move the finished `work` directory to `out`, replacing what was there."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        shutil.rmtree(old)
-    os.replace(work, out)
+    """Move the finished `work` directory to `out`, replacing what was there.
+
+    The previous `out` is removed only once `work` has taken its place: a crash in between
+    leaves it as ``.<name>.old`` beside the new store, never neither of them.
+    """
+    if not out.exists():
+        os.replace(work, out)
+        return
+    old = out.parent / f".{out.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(out, old)
+    try:
+        os.replace(work, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old)
 
 
 def _split_rows(plan: Plan) -> dict[str, dict[str, int]]:
