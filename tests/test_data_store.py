@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, SplitDataset, build_dataset
 from crossreg.data.plan import TrackShard
 from crossreg.data.shards import merge_shards
-from crossreg.data.store import build_shard, finish_directory, tracks_per_chunk
+from crossreg.data.store import build_shard, tracks_per_chunk
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
 from tests.data_inputs import (
@@ -307,28 +306,6 @@ def test_existing_store_needs_overwrite(store, inputs):
             targets=inputs["targets"],
             options=BuildOptions(genome="x", layout=LAYOUT),
         )
-
-
-def test_replacing_a_store_never_loses_both(tmp_path, monkeypatch):
-    out, work = tmp_path / "store", tmp_path / ".store.partial"
-    for path, text in ((out, "old"), (work, "new")):
-        path.mkdir()
-        (path / "f").write_text(text)
-    real_replace = os.replace
-
-    def failing_second_move(src, dst):
-        if Path(src) == work:
-            raise OSError("disk gone")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", failing_second_move)
-    with pytest.raises(OSError, match="disk gone"):
-        finish_directory(work, out)
-    assert (out / "f").read_text() == "old" and (work / "f").read_text() == "new"
-    monkeypatch.setattr(os, "replace", real_replace)
-    finish_directory(work, out)
-    assert (out / "f").read_text() == "new" and not work.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
 
 def _bad(inputs: dict[str, Path], tmp: Path, case: str) -> dict:

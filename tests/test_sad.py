@@ -153,7 +153,6 @@ def test_bad_records_name_themselves(small_genome, caplog):
     assert Allele(Variant("c", 0, "A", ("C",)), "C").label == "c:1:A>C"
 
 
-
 @pytest.mark.parametrize("alts", [("A", "T"), ("T", "A")])
 def test_a_swapped_multiallelic_snp_scores_every_alt_against_its_ref(small_genome, alts):
     # genome base A at c:1; REF G with the genome's base among its ALTs, first or not
@@ -164,6 +163,7 @@ def test_a_swapped_multiallelic_snp_scores_every_alt_against_its_ref(small_genom
     # REF spliced into every reference window (as Basenji does), each ALT into its own
     assert [bytes(r) for r in ref] == [b"NGAC"] * 2
     assert [bytes(a) for a in alt] == [f"N{x}AC".encode() for x in alts]
+
 
 def test_tsv_output_and_the_mouse_head_on_human_variants(work):
     base = ["sad", "--model", str(work / "tanh"), "--fasta", str(work / "genome.fa")]

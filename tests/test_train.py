@@ -91,6 +91,32 @@ def test_resume_continues_exactly(tmp_path, stores, monkeypatch):
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
 
 
+def test_a_crash_while_saving_last_resumes_from_the_epoch_before(tmp_path, stores, monkeypatch):
+    """``last/`` is replaced whole: killed after the second epoch's weights were written but
+    before its training state, the run resumes from the first epoch's weights and state
+    together and ends as an uninterrupted run."""
+    params = write_params(tmp_path / "params.json", stores)
+    options = TrainOptions(max_epochs=2, steps_per_epoch=3, seed=4, patience=50)
+    whole = train(params, list(stores.values()), tmp_path / "whole", options)
+
+    original = trainer_module.save_training_state
+    calls = {"n": 0}
+
+    def killed_in_the_second_save(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "save_training_state", killed_in_the_second_save)
+    with pytest.raises(KeyboardInterrupt):
+        train(params, list(stores.values()), tmp_path / "killed", options)
+    monkeypatch.setattr(trainer_module, "save_training_state", original)
+    assert sorted(p.name for p in (tmp_path / "killed").glob(".last*")) == []
+    resumed = train(params, list(stores.values()), tmp_path / "killed", options, resume=True)
+    assert metric_rows(resumed) == metric_rows(whole)
+
+
 def test_resume_extends_a_finished_run_with_more_epochs(tmp_path, stores):
     params = write_params(tmp_path / "params.json", stores)
     short = TrainOptions(max_epochs=1, steps_per_epoch=3, seed=5, patience=50)

@@ -183,25 +183,24 @@ def test_training_state_round_trip_resumes_exactly(tmp_path):
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         return model, opt
 
-    def step(model, opt, rng):
-        x = torch.randn(4, 3) + float(rng.normal())
+    def step(model, opt):
+        x = torch.randn(4, 3)
         opt.zero_grad()
         model(x).pow(2).mean().backward()
         opt.step()
 
     model, opt = make()
-    rng = np.random.default_rng(5)
-    step(model, opt, rng)
-    save_training_state(tmp_path, opt, rng, {"epoch": 1})
+    step(model, opt)
+    save_training_state(tmp_path, opt, {"epoch": 1})
     weights = {k: v.clone() for k, v in model.state_dict().items()}
-    step(model, opt, rng)
+    step(model, opt)
     expected = {k: v.clone() for k, v in model.state_dict().items()}
 
     model2, opt2 = make()
     model2.load_state_dict(weights)
-    rng2 = np.random.default_rng(999)
-    assert load_training_state(tmp_path, opt2, rng2) == {"epoch": 1}
-    step(model2, opt2, rng2)
+    torch.manual_seed(999)
+    assert load_training_state(tmp_path, opt2) == {"epoch": 1}
+    step(model2, opt2)
     for k, v in model2.state_dict().items():
         torch.testing.assert_close(v, expected[k], rtol=0, atol=0)
 
@@ -215,9 +214,9 @@ def test_resumed_optimizer_keeps_its_own_update_kernel(tmp_path):
     fused = torch.optim.SGD([param], lr=0.1, momentum=0.9, fused=True)
     param.grad = torch.full((3,), 0.5)
     fused.step()
-    save_training_state(tmp_path, fused, np.random.default_rng(0), {})
+    save_training_state(tmp_path, fused, {})
     plain = torch.optim.SGD([torch.nn.Parameter(torch.ones(3))], lr=0.1, momentum=0.9)
-    load_training_state(tmp_path, plain, np.random.default_rng(0))
+    load_training_state(tmp_path, plain)
     assert not plain.param_groups[0]["fused"]
     assert plain.param_groups[0]["momentum"] == 0.9
     momentum = next(iter(plain.state.values()))["momentum_buffer"]
@@ -229,7 +228,7 @@ def test_training_state_missing_files_are_named(tmp_path):
 
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     with pytest.raises(ValueError, match="not a resumable training checkpoint"):
-        load_training_state(tmp_path, opt, np.random.default_rng())
+        load_training_state(tmp_path, opt)
 
 
 def test_ddp_searches_for_unused_parameters_only_with_several_trained_heads(tmp_path, monkeypatch):

@@ -29,11 +29,10 @@ from crossreg.data.store import (
     SHARD_METADATA,
     DataStore,
     check_destination,
-    finish_directory,
     merge_track_chunks,
-    partial_directory,
     write_json,
 )
+from crossreg.io.atomic import atomic_directory
 
 log = logging.getLogger("crossreg")
 
@@ -113,8 +112,7 @@ def merge_shards(
     n, bins, n_tracks = dataset["num_windows"], dataset["target_length"], dataset["num_targets"]
     if metas[-1]["shard"]["stop_track"] != n_tracks or metas[0]["shard"]["first_track"] != 0:
         raise ValueError("the shards' tracks do not cover the targets table")
-    work = partial_directory(out)
-    try:
+    with atomic_directory(out) as work:
         for name in (*WINDOW_FILES, "sequences.npy"):
             _link_or_copy(paths[0] / name, work / name)
         parts = [p / "targets.npy" for p in paths]
@@ -128,9 +126,5 @@ def merge_shards(
             compress_targets(work, dataset["options"]["compress_targets"])
         tracks = [t for m in metas for t in m["dataset"]["tracks"]]
         write_json(work / METADATA, {**dataset, "tracks": tracks})
-        finish_directory(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     log.info("merged %d shards into %s", len(paths), out)
     return DataStore(out)

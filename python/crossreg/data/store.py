@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
@@ -46,7 +45,7 @@ from crossreg.data.compressed import CompressedRows, compress_targets
 from crossreg.data.npy import NpyRows
 from crossreg.data.plan import Layout, Plan, SplitOptions, TrackShard, plan_windows
 from crossreg.genome import Genome
-from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic import atomic_directory, atomic_write
 from crossreg.io.bed import Interval, read_bed, write_bed
 from crossreg.io.targets import TargetsTable, read_targets, write_targets
 from crossreg.progress import Progress, progress
@@ -222,36 +221,6 @@ def write_json(path: Path, content: dict) -> None:
         json.dump(content, handle, indent=1)
 
 
-def partial_directory(out: Path) -> Path:
-    """The empty hidden directory a build of `out` writes into (a crashed build's removed)."""
-    work = out.parent / f".{out.name}.partial"
-    if work.exists():
-        log.info("removing %s left by an interrupted build", work)
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    return work
-
-
-def finish_directory(work: Path, out: Path) -> None:
-    """Move the finished `work` directory to `out`, replacing what was there.
-
-    The previous `out` is removed only once `work` has taken its place: a crash in between
-    leaves it as ``.<name>.old`` beside the new store, never neither of them.
-    """
-    if not out.exists():
-        os.replace(work, out)
-        return
-    old = out.parent / f".{out.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(out, old)
-    try:
-        os.replace(work, out)
-    except BaseException:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old)
-
-
 def _split_rows(plan: Plan) -> dict[str, dict[str, int]]:
     rows: dict[str, dict[str, int]] = {}
     offset = 0
@@ -354,8 +323,7 @@ def _build(
     log.info("%d windows: %s", len(plan.windows), _split_rows(plan))
     if shard is not None:
         log.info("shard %d/%d: tracks %d-%d", shard.index, shard.count, first, stop - 1)
-    work = partial_directory(out)
-    try:
+    with atomic_directory(out) as work:
         table = replace(
             inputs.table,
             targets=tuple(
@@ -426,10 +394,6 @@ def _build(
                     "dataset": metadata,
                 },
             )
-        finish_directory(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
 
 
 class DataStore:

@@ -1,13 +1,18 @@
-"""Write files so that a crash never leaves a half-written one under the final name."""
+"""Write files and directories so that a crash never leaves a half-written one under the
+final name, and a finished one survives a power loss (fsync before the rename)."""
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+log = logging.getLogger("crossreg")
 
 
 def _current_umask() -> int:
@@ -15,6 +20,15 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _fsync(path: str | os.PathLike[str]) -> None:
+    """Flush a file's or a directory's data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -28,7 +42,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         os.chmod(tmp, 0o666 & ~_current_umask())
         yield Path(tmp)
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -39,3 +55,43 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside `path`; rename it over `path` only on success."""
     with atomic_path(path) as tmp, open(tmp, mode) as handle:
         yield handle
+
+
+def _swap_in(work: Path, path: Path) -> None:
+    """Put the finished directory `work` at `path`; the previous `path` is removed only once
+    `work` has taken its place (a crash in between leaves it as ``.<name>.old``)."""
+    for entry in work.rglob("*"):
+        if entry.is_file():
+            _fsync(entry)
+    if path.exists():
+        old = path.parent / f".{path.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        try:
+            os.replace(work, path)
+        except BaseException:
+            os.replace(old, path)
+            raise
+        shutil.rmtree(old)
+    else:
+        os.replace(work, path)
+    _fsync(path.parent)
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """An empty hidden directory ``.<name>.partial`` beside `path` to fill (one left by a
+    crashed writer is removed first); it replaces `path` whole only when the block
+    succeeds, else it is removed."""
+    path = Path(path)
+    work = path.parent / f".{path.name}.partial"
+    if work.exists():
+        log.info("removing %s left by an interrupted write", work)
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    try:
+        yield work
+        _swap_in(work, path)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise

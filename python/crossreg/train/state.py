@@ -1,7 +1,7 @@
 """Training state for an exact resume, stored without pickle.
 
 Tensors (optimiser buffers, torch RNG states) go to a safetensors file; everything else
-(hyper-parameters, numpy generator state, counters) to JSON. Loading never executes code
+(hyper-parameters, counters) to JSON. Loading never executes code
 from the files.
 """
 
@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load_file, save
 
@@ -38,7 +37,6 @@ def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tenso
 def save_training_state(
     folder: str | os.PathLike[str],
     optimizer: torch.optim.Optimizer,
-    numpy_rng: np.random.Generator,
     extra: dict[str, Any],
 ) -> None:
     """Write optimiser, RNG states and `extra` (JSON-serialisable) into `folder`."""
@@ -53,7 +51,6 @@ def save_training_state(
         handle.write(save(tensors))
     document = {
         "optimizer": optimizer_json,
-        "numpy_rng": numpy_rng.bit_generator.state,
         "extra": extra,
     }
     with atomic_write(folder / JSON_FILE) as handle:
@@ -61,9 +58,7 @@ def save_training_state(
 
 
 def load_training_state(
-    folder: str | os.PathLike[str],
-    optimizer: torch.optim.Optimizer,
-    numpy_rng: np.random.Generator,
+    folder: str | os.PathLike[str], optimizer: torch.optim.Optimizer
 ) -> dict[str, Any]:
     """Restore what :func:`save_training_state` wrote; returns its `extra`."""
     folder = Path(folder)
@@ -89,5 +84,4 @@ def load_training_state(
     cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
     if cuda_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(cuda_states)
-    numpy_rng.bit_generator.state = document["numpy_rng"]
     return document["extra"]

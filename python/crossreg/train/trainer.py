@@ -41,7 +41,7 @@ import torch
 from crossreg import distributed
 from crossreg.data.loader import SplitDataset, codes_to_one_hot, make_loader
 from crossreg.data.store import CountedRows, DataStore
-from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic import atomic_directory, atomic_write
 from crossreg.model.checkpoint import (
     CheckpointConfig,
     load_checkpoint,
@@ -301,21 +301,20 @@ class Trainer:
         save_checkpoint(folder, model, config)
 
     def _save_last(self) -> None:
-        last = self.out / "last"
-        self._save_model(last, [g.name for g in self.genomes], {})
-        self.setup.save_state(last, self.model)
-        save_training_state(
-            last,
-            self.optimizer,
-            np.random.default_rng(self.options.seed),
-            {"run": asdict(self.state), "rows": self.rows},
-        )
+        """Write ``out/last`` whole: weights, head state and training state of one epoch
+        replace the previous epoch's together or not at all."""
+        with atomic_directory(self.out / "last") as last:
+            self._save_model(last, [g.name for g in self.genomes], {})
+            self.setup.save_state(last, self.model)
+            save_training_state(
+                last, self.optimizer, {"run": asdict(self.state), "rows": self.rows}
+            )
 
     def resume(self) -> None:
         """Continue from ``out/last`` exactly where the previous run stopped."""
         last = self.out / "last"
         self.setup.restore(last, self.model)
-        extra = load_training_state(last, self.optimizer, np.random.default_rng(self.options.seed))
+        extra = load_training_state(last, self.optimizer)
         self.state = RunState(**extra["run"])
         self.rows = list(extra["rows"])
         log.info("resuming %s phase after epoch %d", self.state.phase, self.state.epoch)
