@@ -70,12 +70,13 @@ def finish(
 ) -> npt.NDArray[np.float16]:
     """The transforms after pooling of one track's ``(windows, bins)`` values: masked bins
     take the `fill_quantile` of the unmasked ones (of all windows), then soft clip, hard
-    clip at ``target.clip``, scale, float16."""
+    clip at ``target.hard_clip``, scale, float16 (clamped to its largest finite value)."""
     unmasked = pooled[~mask]
     fill = np.percentile(unmasked, 100 * fill_quantile) if unmasked.size else 0.0
     pooled = np.where(mask, fill, pooled)
     pooled = soft_clip(pooled, target.soft_clip_threshold)
-    return (np.clip(pooled, 0, target.clip) * target.scale).astype(np.float16)
+    scaled = np.clip(pooled, 0, target.hard_clip) * target.scale
+    return np.minimum(scaled, np.finfo(np.float16).max).astype(np.float16)
 
 
 def reference_targets(

@@ -144,12 +144,25 @@ def test_soft_clip_then_hard_clip_then_scale(tmp_path):
     assert stats[0]["clipped_fraction"] == pytest.approx(2 / 3)
 
 
-def test_soft_clip_threshold_defaults_to_clip(tmp_path):
-    bw = write_bigwig(tmp_path / "c.bw", SIZES, [("chr1", 0, 128, 32.5), ("chr1", 128, 256, 36)])
-    row = {"identifier": "t", "file": bw.name, "clip": 32, "scale": 1, "sum_stat": "mean"}
-    values, _ = targets_of(tmp_path, [row], [("chr1", 0)], bins=2)
-    # soft clip at 32 keeps 32.5 (< 33) and maps 36 to 34; the hard clip at 32 then caps both
-    np.testing.assert_allclose(values[0, :, 0], [32, 32])
+def test_without_clip_soft_clip_is_the_soft_clips_threshold_and_nothing_caps_it(tmp_path):
+    records = [("chr1", 0, 128, 32.5), ("chr1", 128, 256, 36), ("chr1", 256, 384, 132)]
+    bw = write_bigwig(tmp_path / "c.bw", SIZES, records)
+    row = {"identifier": "t", "file": bw.name, "clip": 32, "scale": 2, "sum_stat": "mean"}
+    values, stats = targets_of(tmp_path, [row], [("chr1", 0)], bins=3)
+    # the paper's min(x, t + sqrt(max(0, x - t))) at t = 32: 32.5 stays (< 33), 36 → 34,
+    # 132 → 42; then × 2
+    np.testing.assert_array_equal(values[0, :, 0], np.float16([65, 68, 84]))
+    assert stats[0]["clipped_fraction"] == pytest.approx(1)
+    assert stats[0]["overflow_fraction"] == 0
+
+
+def test_values_beyond_float16_are_stored_as_its_largest_and_counted(tmp_path):
+    bw = write_bigwig(tmp_path / "c.bw", SIZES, [("chr1", 0, 128, 1000), ("chr1", 128, 256, 1)])
+    row = {"identifier": "t", "file": bw.name, "clip": 1e6, "scale": 1, "sum_stat": "sum"}
+    values, stats = targets_of(tmp_path, [row], [("chr1", 0)], bins=2)
+    np.testing.assert_array_equal(values[0, :, 0], np.float16([65504, 128]))
+    assert stats[0]["overflow_fraction"] == pytest.approx(1 / 2)
+    assert stats[0]["pooled_max"] == 128_000
 
 
 def test_windows_in_any_order_match_the_numpy_pybigwig_reference(tmp_path):
@@ -309,6 +322,25 @@ def test_data_masks_chromosomes_a_track_lacks_and_strict_refuses(tmp_path, capsy
     assert "1 track(s) lack chromosomes of the genome (--strict)" in err
     assert "track 'part': no data on 1 of the genome's 2 chromosomes (chr2, 40.00%" in err
     assert not (tmp_path / "strict").exists()
+
+
+def test_data_warns_about_tracks_beyond_float16(tmp_path, capsys):
+    sizes = {"chr1": 12_000}
+    fasta = write_fasta(tmp_path / "g.fa", random_genome(sizes, seed=2))
+    write_bigwig(tmp_path / "hot.bw", sizes, [("chr1", 0, 12_000, 1000.0)])
+    rows = [
+        {"identifier": "ok", "file": "hot.bw", "clip": BIG, "scale": 1, "sum_stat": "mean"},
+        {"identifier": "hot", "file": "hot.bw", "clip": 1e6, "scale": 1, "sum_stat": "sum"},
+    ]
+    table = write_table(tmp_path / "t.txt", rows)
+    args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
+    args += ["--seq-length", "2048", "--crop", "2", "--stride", "2048"]
+    assert main([*args, "--out", str(tmp_path / "store")]) == 0
+    err = capsys.readouterr().err
+    assert "1 tracks have bins above the float16 range" in err and "hot (100%)" in err
+    store = DataStore(tmp_path / "store")
+    assert [t["overflow_fraction"] for t in store.track_stats()] == [0, 1]
+    assert float(store.targets("train").max()) == 65504
 
 
 def test_a_track_shard_checks_only_its_own_tracks_chromosomes(tmp_path, capsys):

@@ -128,7 +128,8 @@ def bigwig_targets(
     Windows start at `starts` on `chroms[chrom_ids]`; `mask` `(windows, bins)` marks bins
     set to the track's `fill_quantile` of unmasked bins (as are, per track, windows on a
     chromosome none of its files has). Returns per-track `fill_value`, `pooled_mean`,
-    `pooled_max`, `clipped_fraction`, `target_mean`, `absent_fraction`. Parallel over tracks
+    `pooled_max`, `clipped_fraction`, `target_mean`, `overflow_fraction` (bins beyond the
+    float16 range, stored as 65,504), `absent_fraction`. Parallel over tracks
     and chromosomes on `threads` threads (the global pool when None).
     """
 

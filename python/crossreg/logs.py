@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 log = logging.getLogger("crossreg")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a message comes (a notebook's, a test's
+    capture), not to the one there was when logging was configured."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
 
 
 def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
@@ -13,7 +27,7 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     DEBUG with `verbose`, WARNING with `quiet`."""
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         log.addHandler(handler)
         log.propagate = False

@@ -8,8 +8,9 @@
 //! 3. masked bins (blacklist / unmappable, and windows on chromosomes none of the track's
 //!    files has) set to the track's fill value: the `q`-quantile (default 0.25) of its
 //!    unmasked bins over every window given;
-//! 4. soft clip at `clip_soft` (or `clip`), hard clip into `[0, clip]`, multiply by `scale`;
-//! 5. float16.
+//! 4. soft clip at `clip_soft` (the caller passes `clip` when the table has none), hard
+//!    clip into `[0, clip]` (the caller passes infinity for none), multiply by `scale`;
+//! 5. float16, values beyond its range stored as its largest finite value and counted.
 //!
 //! Pooling works on intervals, not bases ([`crate::bigwig_sweep`]): one sweep per track
 //! and chromosome reads each compressed block once for all the windows on it. Tracks and
@@ -67,7 +68,7 @@ pub struct TrackSpec {
     /// Replicate BigWig files, averaged per base.
     pub files: Vec<PathBuf>,
     pub sum_stat: SumStat,
-    /// Hard clip: values above become `clip`.
+    /// Hard clip after the soft clip: values above become `clip` (infinity: none).
     pub clip: f32,
     /// Soft-clip threshold `t` of `min(x, t + sqrt(max(0, x − t)))`.
     pub clip_soft: f32,
@@ -155,6 +156,9 @@ pub struct TrackStats {
     pub clipped_fraction: f64,
     /// Mean of the final (clipped, scaled) targets.
     pub target_mean: f64,
+    /// Fraction of bins whose scaled value exceeded the float16 range (stored as its
+    /// largest finite value, 65,504).
+    pub overflow_fraction: f64,
     /// Fraction of the bins on chromosomes none of the track's files has (masked).
     pub absent_fraction: f64,
 }
@@ -288,8 +292,12 @@ fn order_key(v: f32) -> u32 {
 /// Values finished per stack buffer in [`finish_track`] (transformed, summed, converted).
 const FINISH_CHUNK: usize = 256;
 
+/// The largest finite float16 value.
+const F16_MAX: f32 = 65_504.0;
+
 /// Mask fill, soft clip, hard clip, scale and float16 of one track's pooled bins: the fill
-/// in place in `values`, the finished targets into `out` (as long as `values`).
+/// in place in `values`, the finished targets into `out` (as long as `values`). Scaled
+/// values beyond the float16 range are stored as its largest finite value and counted.
 pub fn finish_track(
     values: &mut [f32],
     mask: Option<&[bool]>,
@@ -334,7 +342,7 @@ pub fn finish_track(
         x * track.scale
     };
     // the clip count, transforms, sum and float16 conversion a stack buffer at a time
-    let (mut clipped, mut sums) = (0usize, [0f64; 8]);
+    let (mut clipped, mut overflow, mut sums) = (0usize, 0usize, [0f64; 8]);
     let mut buf = [0f32; FINISH_CHUNK];
     for (src, dst) in values
         .chunks(FINISH_CHUNK)
@@ -353,6 +361,13 @@ pub fn finish_track(
                 *b = transform(v);
             }
         }
+        let over_range = buf.iter().filter(|&&x| x > F16_MAX).count();
+        if over_range > 0 {
+            overflow += over_range;
+            for x in buf.iter_mut().filter(|x| **x > F16_MAX) {
+                *x = F16_MAX;
+            }
+        }
         for chunk in buf.chunks(8) {
             for (s, &x) in sums.iter_mut().zip(chunk) {
                 *s += f64::from(x);
@@ -367,6 +382,7 @@ pub fn finish_track(
         pooled_max,
         clipped_fraction: clipped as f64 / n,
         target_mean: target_sum / n,
+        overflow_fraction: overflow as f64 / n,
         absent_fraction: 0.0,
     }
 }
@@ -571,6 +587,33 @@ mod tests {
         assert_eq!(out, vec![0.0, 2.0, 4.0, 6.0, 20.0, 2.0]);
         assert_eq!(stats.target_mean, 34.0 / 6.0);
         assert!((stats.clipped_fraction - 1.0 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn finish_without_a_hard_clip_keeps_the_soft_clipped_excess() {
+        // the paper's tables: soft clip at clip, no ceiling after it
+        let mut v = vec![3.0, 4.5, 104.0];
+        let mut out = vec![f16::ZERO; v.len()];
+        let track = spec(SumStat::Mean, f32::INFINITY, 4.0, 1.0);
+        let stats = finish_track(&mut v, None, &track, 0.25, &mut out);
+        let out: Vec<f32> = out.iter().map(|x| x.to_f32()).collect();
+        // 4.5 < 4 + sqrt(0.5) stays; 104 → 4 + sqrt(100)
+        assert_eq!(out, vec![3.0, 4.5, 14.0]);
+        assert!((stats.clipped_fraction - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(stats.overflow_fraction, 0.0);
+    }
+
+    #[test]
+    fn finish_stores_values_beyond_float16_as_its_largest() {
+        // sum of 128 bases at 1,000, scaled: past 65,504 with and without clipping
+        let mut v = vec![128_000.0, 10.0, 70_000.0, 65_504.0];
+        let mut out = vec![f16::ZERO; v.len()];
+        let track = spec(SumStat::Sum, f32::INFINITY, 1e9, 1.0);
+        let stats = finish_track(&mut v, None, &track, 0.25, &mut out);
+        let out: Vec<f32> = out.iter().map(|x| x.to_f32()).collect();
+        assert_eq!(out, vec![65_504.0, 10.0, 65_504.0, 65_504.0]);
+        assert_eq!(stats.overflow_fraction, 0.5);
+        assert_eq!(stats.target_mean, (3.0 * 65_504.0 + 10.0) / 4.0);
     }
 
     #[test]

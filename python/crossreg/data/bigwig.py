@@ -3,7 +3,10 @@
 The transforms, per track and in this order (the paper's): missing data → 0, negatives
 → 0, replicates averaged per base, pooling into bins with ``sum_stat``, masked bins set to
 the track's `fill_quantile` (0.25) of its unmasked bins over all windows given, soft clip
-at ``clip_soft`` (or ``clip``), hard clip at ``clip``, multiplication by ``scale``, float16.
+``min(x, t + sqrt(max(0, x - t)))`` at ``t = clip`` (the paper's tables), or at ``t =
+clip_soft`` followed by a hard clip at ``clip`` when the table gives ``clip_soft`` (Basenji's
+later tables), multiplication by ``scale``, float16 (values beyond its range stored as
+65,504 and counted in ``overflow_fraction``).
 
 A chromosome that a track's BigWig lacks (not in its chromosome list: chrY, chrM or
 unplaced contigs, typically) is no data, not zeros: a replicate lacking it is left out of
@@ -38,6 +41,7 @@ TRACK_STATS = (
     "pooled_max",
     "clipped_fraction",
     "target_mean",
+    "overflow_fraction",
     "absent_fraction",
 )
 
@@ -52,7 +56,7 @@ def track_spec(table: TargetsTable, target: Target) -> dict:
     return {
         "files": [str(f) for f in table.track_files(target)],
         "sum_stat": target.sum_stat,
-        "clip": float(target.clip),
+        "clip": float(target.hard_clip),
         "clip_soft": float(target.soft_clip_threshold),
         "scale": float(target.scale),
     }

@@ -181,12 +181,30 @@ def _write_targets(
                 out.write(0, values)
             del values
             parts.append(path)
+    _warn_overflow(table, stats)
     if chunk < n_tracks:
         block_bytes = min(MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
         merge_track_chunks(final, parts, len(w), bins, n_tracks, block_bytes)
         for p in parts:
             p.unlink()
     return stats
+
+
+def _warn_overflow(table: TargetsTable, stats: Sequence[dict]) -> None:
+    """Warn about tracks whose scaled values overflowed float16 (stored as 65,504)."""
+    over = [s for s in stats if s["overflow_fraction"] > 0]
+    if not over:
+        return
+    shown = ", ".join(f"{s['identifier']} ({100 * s['overflow_fraction']:.3g}%)" for s in over[:5])
+    more = f" and {len(over) - 5} more" if len(over) > 5 else ""
+    log.warning(
+        "%s: %d tracks have bins above the float16 range after clipping and scaling, stored "
+        "as 65,504 (the share of bins in brackets): %s%s; lower their clip or scale",
+        table.path,
+        len(over),
+        shown,
+        more,
+    )
 
 
 def merge_track_chunks(

@@ -55,6 +55,13 @@ class Target:
         """Threshold of the soft clip: ``clip_soft`` when given, else ``clip``."""
         return self.clip if self.clip_soft is None else self.clip_soft
 
+    @property
+    def hard_clip(self) -> float:
+        """The ceiling after the soft clip: ``clip`` when the table also gives ``clip_soft``
+        (Basenji's later tables), else none (infinity): ``clip`` is then the soft clip's
+        threshold, as in the paper."""
+        return math.inf if self.clip_soft is None else self.clip
+
 
 @dataclass(frozen=True)
 class TargetsTable:
@@ -236,7 +243,7 @@ def write_targets(
     *,
     extra_columns: Sequence[str] = (),
 ) -> None:
-    """Write a targets table (with a ``clip_soft`` column) atomically."""
+    """Write a targets table atomically (its ``clip_soft`` column empty where not given)."""
     targets = list(targets)
     columns = ["index", *extra_columns, "identifier", "file", "clip", "clip_soft", "scale"]
     columns += ["sum_stat", "description"]
@@ -248,7 +255,7 @@ def write_targets(
                 "identifier": t.identifier,
                 "file": ",".join(t.files),
                 "clip": _format_number(t.clip),
-                "clip_soft": _format_number(t.soft_clip_threshold),
+                "clip_soft": "" if t.clip_soft is None else _format_number(t.clip_soft),
                 "scale": _format_number(t.scale),
                 "sum_stat": t.sum_stat,
                 "description": t.description,

@@ -30,7 +30,8 @@ struct TrackArgs {
 
 /// Finished targets of `tracks` over the windows into `out` (`(windows, bins, tracks)`
 /// float16 viewed as uint16). Returns one dict of statistics per track (`fill_value`,
-/// `pooled_mean`, `pooled_max`, `clipped_fraction`, `target_mean`, `absent_fraction`).
+/// `pooled_mean`, `pooled_max`, `clipped_fraction`, `target_mean`, `overflow_fraction`,
+/// `absent_fraction`).
 #[pyfunction]
 #[pyo3(signature = (tracks, chroms, chrom_ids, starts, pool, mask, fill_quantile, out, threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -97,6 +98,7 @@ fn bigwig_targets<'py>(
             d.set_item("pooled_max", s.pooled_max)?;
             d.set_item("clipped_fraction", s.clipped_fraction)?;
             d.set_item("target_mean", s.target_mean)?;
+            d.set_item("overflow_fraction", s.overflow_fraction)?;
             d.set_item("absent_fraction", s.absent_fraction)?;
             Ok(d)
         })
