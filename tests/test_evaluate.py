@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 import pytest
@@ -55,6 +57,19 @@ def test_compare_counts_and_binomial_test():
     assert rows["CAGE"]["share_improved"] == 0.0
     assert rows["ALL"]["tracks"] == 14
     assert rows["DNASE"]["mean_r_joint"] == pytest.approx(0.56)
+
+
+def test_compare_leaves_ties_out_of_the_sign_test():
+    descriptions = ["DNASE:x"] * 10 + ["CAGE:y"] * 2
+    single = table([0.5] * 8 + [0.0] * 2 + [0.0] * 2, descriptions)
+    joint = table([0.6] * 8 + [0.0] * 2 + [0.0] * 2, descriptions)  # constant tracks: R 0
+    result = compare_by_assay(paired_tracks(joint, single))
+    rows = {r["assay"]: r for r in result.iter_rows(named=True)}
+    assert (rows["DNASE"]["improved"], rows["DNASE"]["ties"]) == (8, 2)
+    assert rows["DNASE"]["binomial_p"] == pytest.approx(2 / 2**8)  # 8 of 8, not 8 of 10
+    assert rows["DNASE"]["share_improved"] == 1.0
+    assert rows["CAGE"]["ties"] == 2 and rows["CAGE"]["binomial_p"] == 1.0
+    assert math.isnan(rows["CAGE"]["share_improved"])
 
 
 def test_compare_refuses_different_tracks():

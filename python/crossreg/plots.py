@@ -85,8 +85,7 @@ def joint_vs_single_figure(
         ax.set_ylabel("joint model, test Pearson R")
         test = tests[assay]
         ax.set_title(
-            f"{assay}: joint better on {test['improved']}/{test['tracks']}\n"
-            f"binomial {format_p(test['binomial_p'])}",
+            f"{assay}: joint better on {_improved(test)}\nbinomial {format_p(test['binomial_p'])}",
             fontsize=9,
         )
     for ax in axes[len(assays) :]:
@@ -95,12 +94,19 @@ def joint_vs_single_figure(
     heading = title
     if every is not None:
         overall = (
-            f"all tracks: joint better on {every['improved']}/{every['tracks']}, "
+            f"all tracks: joint better on {_improved(every)}, "
             f"binomial {format_p(every['binomial_p'])}"
         )
         heading = f"{title} — {overall}" if title else overall
     fig.suptitle(heading, fontsize=10)
     return fig
+
+
+def _improved(test: dict) -> str:
+    """``improved/untied`` of a comparison row, with the ties when there are any."""
+    untied = test["tracks"] - test.get("ties", 0)
+    ties = f" ({test['ties']} tied)" if test.get("ties") else ""
+    return f"{test['improved']}/{untied}{ties}"
 
 
 def joint_vs_single_scatter(

@@ -1,7 +1,8 @@
 """Joint versus single-genome models on the same test windows (the paper's Figure 2).
 
 Per assay: how many tracks the joint model predicts better, and a two-sided binomial test
-of that count against 1/2.
+of that count against 1/2 over the tracks the models do not tie on (a sign test: a track
+both models predict equally, such as a constant one both score 0, counts for neither).
 """
 
 from __future__ import annotations
@@ -36,23 +37,26 @@ def paired_tracks(joint: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
 
 def compare_by_assay(pairs: pl.DataFrame) -> pl.DataFrame:
     """Per assay (and ``ALL``): tracks, mean R of each model, tracks improved by the
-    joint model, their share, and the binomial test p-value."""
+    joint model, tracks tied, the improved share of the untied tracks, and the binomial
+    test p-value over the untied tracks."""
     rows = []
     groups = [("ALL", pairs)] + [
         (assay, group) for (assay,), group in pairs.group_by(["assay"], maintain_order=True)
     ]
     for assay, group in sorted(groups, key=lambda g: (g[0] != "ALL", g[0])):
-        n = group.height
         improved = int((group["r_joint"] > group["r_single"]).sum())
+        ties = int((group["r_joint"] == group["r_single"]).sum())
+        untied = group.height - ties
         rows.append(
             {
                 "assay": assay,
-                "tracks": n,
+                "tracks": group.height,
                 "mean_r_joint": float(group["r_joint"].mean()),
                 "mean_r_single": float(group["r_single"].mean()),
                 "improved": improved,
-                "share_improved": improved / n,
-                "binomial_p": float(binomtest(improved, n, 0.5).pvalue),
+                "ties": ties,
+                "share_improved": improved / untied if untied else float("nan"),
+                "binomial_p": float(binomtest(improved, untied, 0.5).pvalue) if untied else 1.0,
             }
         )
     return pl.DataFrame(rows)
