@@ -78,11 +78,11 @@ def _planted(n_people: int = 40, per_person: int = 6, shift: float = 1.0, seed: 
 
 def test_risk_scores_are_out_of_fold_and_find_planted_cases():
     sad, people, is_case = _planted()
-    z = standardise(sad, ~is_case)
-    risk = risk_scores(z, people, is_case, folds=4, seed=0)
-    # fold 0's scores from the direction learned on folds 1-3 only
+    risk = risk_scores(sad, people, is_case, folds=4, seed=0)
+    # fold 0's scores from the standardisation and direction of folds 1-3 only
     owner = np.array([risk.individuals.index(p) for p in people])
     train = risk.folds[owner] != 0
+    z = standardise(sad, train & ~is_case)
     w = z[train & is_case].mean(axis=0) - z[train & ~is_case].mean(axis=0)
     expected = {}
     for i, score in zip(owner[~train], (z[~train] @ (w / np.linalg.norm(w))), strict=True):
@@ -94,7 +94,7 @@ def test_risk_scores_are_out_of_fold_and_find_planted_cases():
     # folds are balanced within each group
     assert np.bincount(risk.folds[risk.is_case]).tolist() == [10, 10, 10, 10]
     with pytest.raises(ValueError, match="both case and control"):
-        risk_scores(z, ["x"] * len(people), is_case)
+        risk_scores(sad, ["x"] * len(people), is_case)
 
 
 def _write_inputs(tmp_path, sad, people, is_case):

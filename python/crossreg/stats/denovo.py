@@ -116,16 +116,18 @@ class RiskScores:
 
 
 def risk_scores(
-    z: npt.NDArray[np.float64],
+    sad: npt.NDArray,
     individual: list[str],
     is_case: npt.NDArray[np.bool_],
     *,
     folds: int = 5,
     seed: int = 0,
 ) -> RiskScores:
-    """Each individual's sum of variant scores ``z · w``, where ``w`` (unit length) is the
-    mean standardised SAD of case variants minus that of control variants, estimated on the
-    individuals of the other folds (folds drawn within cases and within controls)."""
+    """Each individual's sum of variant scores ``z · w``, out of fold: for each fold of
+    individuals (drawn within cases and within controls), SAD is standardised by the mean
+    and sd of the other folds' control variants (:func:`standardise`) and ``w`` (unit
+    length) is the mean of the other folds' case variants minus that of their control
+    variants, so nothing of a held-out individual enters its score's making."""
     names = sorted(set(individual))
     index = {name: i for i, name in enumerate(names)}
     owner = np.array([index[name] for name in individual])
@@ -145,6 +147,7 @@ def risk_scores(
     scores = np.zeros(len(names))
     for fold in range(folds):
         train = fold_of[owner] != fold
+        z = standardise(sad, train & ~is_case)
         direction = z[train & is_case].mean(axis=0) - z[train & ~is_case].mean(axis=0)
         norm = np.linalg.norm(direction)
         variant_score = z @ (direction / norm if norm > 0 else direction)

@@ -131,7 +131,7 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
             **{f"PC{k + 1}": pcs.scores[:, k] for k in range(shown)},
         }
     )
-    risk = risk_scores(z, data.individuals, data.is_case, folds=folds, seed=seed)
+    risk = risk_scores(data.values, data.individuals, data.is_case, folds=folds, seed=seed)
     counts = pl.DataFrame({"individual": data.individuals}).group_by("individual").len()
     people = (
         pl.DataFrame(
