@@ -111,52 +111,59 @@ def js(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
     return (rel_entr(r, a).sum(dim=1) + rel_entr(a, r).sum(dim=1)) / 2
 
 
-def _on(transform: Callable[[torch.Tensor], torch.Tensor], stat: Stat) -> Stat:
-    def transformed(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
-        return stat(transform(ref), transform(alt))
-
-    return transformed
+def _ref(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+    return ref
 
 
-STATS: dict[str, Stat] = {
-    "SAD": sad,
-    "logSAD": _on(log_transform, sad),
-    "sqrtSAD": _on(sqrt_transform, sad),
-    "SAX": sax,
-    "D1": d1,
-    "logD1": _on(log_transform, d1),
-    "sqrtD1": _on(sqrt_transform, d1),
-    "D2": d2,
-    "logD2": _on(log_transform, d2),
-    "sqrtD2": _on(sqrt_transform, d2),
-    "JS": js,
-    "logJS": _on(log_transform, js),
-    "REF": lambda ref, alt: ref,
-    "ALT": lambda ref, alt: alt,
+def _alt(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+    return alt
+
+
+_TRANSFORMS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "log": log_transform,
+    "sqrt": sqrt_transform,
+}
+
+#: Each statistic: the transform applied to both profiles first ("" for none) and the
+#: statistic of the (transformed) pair.
+_DEFINITIONS: dict[str, tuple[str, Stat]] = {
+    "SAD": ("", sad),
+    "logSAD": ("log", sad),
+    "sqrtSAD": ("sqrt", sad),
+    "SAX": ("", sax),
+    "D1": ("", d1),
+    "logD1": ("log", d1),
+    "sqrtD1": ("sqrt", d1),
+    "D2": ("", d2),
+    "logD2": ("log", d2),
+    "sqrtD2": ("sqrt", d2),
+    "JS": ("", js),
+    "logJS": ("log", js),
+    "REF": ("", _ref),
+    "ALT": ("", _alt),
 }
 
 
 def compute_stats(
     ref: torch.Tensor, alt: torch.Tensor, stats: Sequence[str]
 ) -> dict[str, torch.Tensor]:
-    """Each of `stats` of the batch ``(B, bins, tracks)``, transforms computed once."""
-    memo: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def pair(kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-        if kind not in memo:
-            transform = log_transform if kind == "log" else sqrt_transform
-            memo[kind] = (transform(ref), transform(alt))
-        return memo[kind]
-
+    """Each of `stats` of the batch ``(B, bins, tracks)``, each transform computed once."""
+    pairs: dict[str, tuple[torch.Tensor, torch.Tensor]] = {"": (ref, alt)}
     out: dict[str, torch.Tensor] = {}
     for name in stats:
-        for kind in ("log", "sqrt"):
-            if name.startswith(kind):
-                out[name] = _BASE[name[len(kind) :]](*pair(kind))
-                break
-        else:
-            out[name] = STATS[name](ref, alt)
+        kind, stat = _DEFINITIONS[name]
+        if kind not in pairs:
+            pairs[kind] = (_TRANSFORMS[kind](ref), _TRANSFORMS[kind](alt))
+        out[name] = stat(*pairs[kind])
     return out
 
 
-_BASE: dict[str, Stat] = {"SAD": sad, "D1": d1, "D2": d2, "JS": js}
+def _single(name: str) -> Stat:
+    def one(ref: torch.Tensor, alt: torch.Tensor) -> torch.Tensor:
+        return compute_stats(ref, alt, [name])[name]
+
+    return one
+
+
+#: Each statistic by name, as a function of one ``(ref, alt)`` pair.
+STATS: dict[str, Stat] = {name: _single(name) for name in _DEFINITIONS}
