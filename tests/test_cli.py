@@ -63,6 +63,36 @@ def test_every_option_says_what_it_does_and_its_default():
     assert "else 16" in train  # --patience from the params
 
 
+def test_flags_and_empty_defaults_show_no_default():
+    import argparse
+
+    from crossreg.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        text = sub.format_help()
+        assert "(default: )" not in text, name
+        assert "(default: True)" not in text and "(default: False)" not in text, name
+    compare = subparsers.choices["compare"]  # figures are drawn unless --no-plots is given
+    assert compare.parse_args(["--joint", "j", "--single", "s", "--out", "o"]).plots
+    help_text = " ".join(compare.format_help().split())
+    assert "--title TITLE title of the scatter plot figures:" in help_text
+    assert "(redraw them later from the tables) --svg" in help_text
+
+
+def test_sad_merge_out_names_both_kinds_of_shards():
+    import argparse
+
+    from crossreg.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    merge = subparsers.choices["sad-merge"]
+    (out,) = (a for a in merge._actions if "--out" in a.option_strings)
+    assert ".h5" in out.help and ".tsv" in out.help
+
+
 def test_a_mistyped_device_is_a_usage_error(capsys):
     from crossreg.cli import build_parser
 

@@ -226,6 +226,25 @@ def test_three_genomes_train_one_trunk_end_to_end(tmp_path):
     assert "rn_CAGE_liver" in pairs and "hs_CAGE_liver" in pairs
 
 
+def test_each_step_logs_its_run_in_its_output_folder(tmp_path, monkeypatch):
+    """A demo step appends its command to the run log of the folder it writes, as the
+    command alone would, so ``crossreg report`` of a sub-folder lists what made it."""
+    import crossreg.demo
+    from crossreg.runlog import RUNS_FILE, read_runs
+
+    out = tmp_path / "demo"
+    model = out / "models" / "joint"
+    monkeypatch.setattr(crossreg.demo, "_counter", crossreg.demo._Counter(2, out))
+    train = ["train", "--params", "p.json", "--out", str(model)]
+    crossreg.demo._step(train, model.mkdir, parents=True)
+    sad = ["sad", "--vcf", "v.vcf", "--out", str(out / "variants" / "x.tsv")]
+    crossreg.demo._step(sad, (out / "variants").mkdir)
+    assert [r["command"] for r in read_runs(model / RUNS_FILE)] == ["crossreg " + " ".join(train)]
+    (run,) = read_runs(out / "variants" / RUNS_FILE)
+    assert run["command"] == "crossreg " + " ".join(sad)
+    assert not (out / RUNS_FILE).exists()
+
+
 @pytest.mark.parametrize("preset", ["mini", "small"])
 def test_each_configuration_builds_a_model_of_its_windows(preset):
     """The demo's model maps a window of each configuration to its cropped 128-bp bins;

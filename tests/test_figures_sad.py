@@ -75,6 +75,11 @@ def test_figures_show_the_written_scores(work, suffix):
     table = pl.read_csv(paths["table"], separator="\t")
     assert table["snp"].to_list() == [sad.labels[r] for r in rows]
     np.testing.assert_allclose(table["max_abs"], peak[rows], rtol=1e-5)
+    # each top allele's track with its description, from a .tsv as from an .h5
+    targets = pl.read_csv(FIXTURES / "targets_human_mini.txt", separator="\t")
+    described = dict(zip(targets["identifier"], targets["description"], strict=True))
+    assert sad.descriptions == [described[t] for t in sad.identifiers]
+    assert table["description"].to_list() == [described[t] for t in table["track"]]
 
 
 def test_no_plots_and_svg(work):

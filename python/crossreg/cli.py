@@ -49,14 +49,16 @@ COMMANDS: dict[str, str] = {
 
 class DefaultsFormatter(argparse.HelpFormatter):
     """Help that shows each option's default, unless its text already says it or there is
-    none to show (``None``, ``False``)."""
+    none to show: no default (``None``, ``False``, an empty string or list), or a flag
+    (``--svg``, ``--no-plots``), whose default is that it is not given."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
         default = action.default
         shown = default is not None and default is not False and default != argparse.SUPPRESS
-        shown = shown and bool(action.option_strings)
-        if shown and "default" not in text.lower() and not isinstance(default, list):
+        shown = shown and default != "" and not isinstance(default, list)
+        shown = shown and bool(action.option_strings) and action.nargs != 0
+        if shown and "default" not in text.lower():
             text += " (default: %(default)s)"
         return text
 

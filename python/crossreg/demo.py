@@ -42,7 +42,7 @@ from crossreg.io.atomic import atomic_write
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.metrics import TrackMetrics
 from crossreg.report import write_report
-from crossreg.runlog import record_run
+from crossreg.runlog import output_folder, record_run
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
@@ -75,7 +75,7 @@ class DemoSettings:
     patience: int = 5
     steps_per_epoch: int | None = None
     seed: int = 0
-    panel_snps: int | None = None  # panel SNPs scored for SLDP (evenly spaced); None: all
+    panel_snps: int | None = None  # at most this many panel SNPs for SLDP, evenly spaced; None: all
     sldp_flips: int = 100_000
     ism_sites: int = 12  # planted motif-breaking variants read by saturation mutagenesis
     genomes: int = DEFAULT_GENOMES  # species in the world (human, mouse, then rat and dog)
@@ -168,7 +168,7 @@ def step_count(genomes: int) -> int:
 
 @dataclass
 class _Counter:
-    """Which step of how many the demo is on, and the folder whose run log records them."""
+    """Which step of how many the demo is on, and the demo's folder."""
 
     total: int
     folder: Path
@@ -181,7 +181,7 @@ _counter: _Counter | None = None
 def _step(argv: list[str], step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Log which step of the demo this is (``[k/N] command name``) and `argv` as the
     ``crossreg`` command line that does this step alone, then run `step` with the same
-    settings (its own progress follows) and record the command and its time in the demo
+    settings (its own progress follows) and record the command and its time in its output
     folder's run log (:mod:`crossreg.runlog`)."""
     _announce(argv)
     started, clock = time.time(), time.perf_counter()
@@ -203,9 +203,13 @@ def _announce(argv: list[str]) -> None:
 
 
 def _record(argv: list[str], started: float, seconds: float) -> None:
-    """Record the step `argv` and its time in the demo folder's run log."""
+    """Record the step `argv` and its time in the run log of the step's output folder, as
+    the command alone would (the demo folder's for a step without ``--out``)."""
     if _counter is not None:
-        record_run(_counter.folder, argv, started, seconds)
+        folder = _counter.folder
+        if "--out" in argv:
+            folder = output_folder(argv[argv.index("--out") + 1])
+        record_run(folder, argv, started, seconds)
 
 
 def _keep(argv: list[str], output: Path) -> None:

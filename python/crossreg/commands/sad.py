@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated statistics, as basenji_sad.py --stats (default SAD): SAD, "
         "logSAD, sqrtSAD, SAX, D1, logD1, sqrtD1, D2, logD2, sqrtD2, JS, logJS, REF, ALT "
         "(REF/ALT: the bin profiles, .h5 only); each goes to its own dataset with "
-        "{stat}_pct, or to STAT:track columns of a .tsv",
+        "{stat}_pct, or to .tsv columns (one per track, named by its id for SAD alone, "
+        "else STAT:id)",
     )
     parser.add_argument(
         "--chunk-size",

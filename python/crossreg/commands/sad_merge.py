@@ -1,4 +1,5 @@
-"""``crossreg sad-merge``: join the ``.h5`` shards of a ``crossreg sad --shard`` run."""
+"""``crossreg sad-merge``: join the ``.h5`` or ``.tsv`` shards of a ``crossreg sad --shard``
+run."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ HELP = "join the shards (.h5 or .tsv) of a crossreg sad --shard i/n run into one
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg sad-merge``."""
-    parser.add_argument("--out", type=Path, required=True, help="the merged .h5")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the merged file, of the shards' kind: .h5 for .h5 shards, .tsv (with its "
+        ".tsv.json) for .tsv shards; a --gtf run's gene tables are merged beside it",
+    )
     parser.add_argument(
         "shards", type=Path, nargs="+", help="the shard files, in order 0/n, 1/n, ... n-1/n"
     )

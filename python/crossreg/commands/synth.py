@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-cohorts",
         action="store_true",
-        help="skip the de novo case/control sets and summary statistics",
+        help="skip the de novo case/control sets, the eQTL-like summary statistics and the "
+        "reference panel for SLDP",
     )
 
 

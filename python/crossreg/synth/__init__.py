@@ -19,7 +19,8 @@ writes a directory whose ``manifest.json`` names every file, with paths relative
     in-window 128-bp bin sums), ``no_data``
     (stretches without data per track), ``motif_sites``, ``regulatory_elements`` (with
     activity per cell type), ``gene_expression`` (expected CAGE tags per TSS),
-    ``variant_effects`` (expected change and sign per variant and track), ``cell_types``.
+    ``variant_effects`` (expected change and sign per variant and track), ``cell_types``;
+    ``genome_index`` (the genome's place in the world: 0 for human).
 ``nets``
     ``[{"genomes": ["human", "mouse"], "file": ...}]``: the UCSC ``.net`` alignment.
 ``orthology``

@@ -311,7 +311,7 @@ def write_outputs(
     if out.suffix == ".h5":
         write_h5(out, parts, scorer.stats, ids, [t.description for t in targets], attrs)
     else:
-        write_tsv(out, parts, scorer.stats, ids, attrs)
+        write_tsv(out, parts, scorer.stats, ids, [t.description for t in targets], attrs)
     store.remove()
 
 

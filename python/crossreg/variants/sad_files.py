@@ -15,6 +15,8 @@ The ``.h5`` holds, in this order: each statistic ``(alleles, tracks)`` float16 (
 (tracks × percentiles over all alleles), with the run's metadata as attributes
 (``stats`` names the statistics in their order). The allele fields are fixed-width byte
 strings as Basenji writes them, gzip-compressed, so one long allele does not pad the file.
+A ``.tsv`` keeps the metadata, and the tracks' descriptions as ``target_labels``, in the
+JSON file beside it (:func:`metadata_path`).
 """
 
 from __future__ import annotations
@@ -202,11 +204,12 @@ def write_tsv(
     parts: Sequence[Part],
     stats: Sequence[str],
     target_ids: Sequence[str],
+    target_labels: Sequence[str],
     attrs: Mapping[str, object],
 ) -> int:
     """Write the ``.tsv`` at `path` (one row per allele: snp, chrom, pos, ref, alt, then
-    the statistics' columns, ``%.6g``) and its metadata ``path.json``, both atomically;
-    returns the allele count."""
+    the statistics' columns, ``%.6g``) and its metadata ``path.json`` (`attrs` and the
+    tracks' descriptions, ``target_labels``), both atomically; returns the allele count."""
     n = 0
     with atomic_write(path) as handle:
         handle.write("\t".join([*TSV_FIELDS, *tsv_columns(stats, target_ids)]) + "\n")
@@ -227,8 +230,9 @@ def write_tsv(
                     row += [f"{x:.6g}" for x in values.tolist()]
                     handle.write("\t".join(row) + "\n")
             n += size
+    meta = {**attrs, "target_labels": list(target_labels)}
     with atomic_write(metadata_path(path)) as handle:
-        json.dump({key: attrs[key] for key in sorted(attrs)}, handle, indent=1, default=_plain)
+        json.dump({key: meta[key] for key in sorted(meta)}, handle, indent=1, default=_plain)
     return n
 
 
@@ -375,8 +379,8 @@ def _first_line(path: Path) -> str:
 
 @dataclass(frozen=True)
 class SadTable:
-    """SAD scores read back: allele labels, track identifiers and descriptions (empty from
-    ``.tsv``), and the ``(alleles, tracks)`` float32 matrix."""
+    """SAD scores read back: allele labels, track identifiers and descriptions (empty when
+    the file has none), and the ``(alleles, tracks)`` float32 matrix."""
 
     labels: list[str]
     identifiers: list[str]
@@ -421,4 +425,9 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
         raise ValueError(f"{path}: holds SAD only, not {stat}")
     ids = [c.removeprefix(f"{stat}:") if blocks else c for c in columns]
     values = table.select(columns).to_numpy().astype(np.float32)
-    return SadTable(table["snp"].cast(str).to_list(), ids, [], values)
+    meta = metadata_path(path)
+    labels = json.loads(meta.read_text()).get("target_labels") if meta.exists() else None
+    descriptions = [str(d) for d in labels] if isinstance(labels, list) else []
+    if len(descriptions) != len(ids):
+        descriptions = []
+    return SadTable(table["snp"].cast(str).to_list(), ids, descriptions, values)
