@@ -332,14 +332,8 @@ pub fn finish_track(
     }
     let clip_from = track.clip_soft.min(track.clip);
     let transform = |v: f32| {
-        let mut x = signal::soft_clip_value(v, track.clip_soft);
-        // as signal::hard_clip: NaN stays
-        if x < 0.0 {
-            x = 0.0;
-        } else if x > track.clip {
-            x = track.clip;
-        }
-        x * track.scale
+        signal::hard_clip_value(signal::soft_clip_value(v, track.clip_soft), track.clip)
+            * track.scale
     };
     // the clip count, transforms, sum and float16 conversion a stack buffer at a time
     let (mut clipped, mut overflow, mut sums) = (0usize, 0usize, [0f64; 8]);

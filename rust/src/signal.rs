@@ -41,16 +41,24 @@ pub fn soft_clip(values: &mut [f32], threshold: f32) {
     });
 }
 
+/// Hard clip of one value into `[0, max]` (negatives become 0; NaN stays).
+#[inline]
+pub fn hard_clip_value(x: f32, max: f32) -> f32 {
+    // `max`/`min` would turn NaN into a bound; compare explicitly to keep it.
+    if x < 0.0 {
+        0.0
+    } else if x > max {
+        max
+    } else {
+        x
+    }
+}
+
 /// Clamp every value into `[0, max]` in place (negatives become 0).
 pub fn hard_clip(values: &mut [f32], max: f32) {
     for_each_chunk(values, |chunk| {
         for x in chunk {
-            // `max`/`min` would turn NaN into a bound; compare explicitly to keep it.
-            if *x < 0.0 {
-                *x = 0.0;
-            } else if *x > max {
-                *x = max;
-            }
+            *x = hard_clip_value(*x, max);
         }
     });
 }

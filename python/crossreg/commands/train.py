@@ -70,7 +70,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--patience",
         type=int,
-        help="epochs without improvement before stopping (default: the params' patience, else 16)",
+        help="stop once every genome has gone more than this many epochs without improving "
+        "(default: the params' patience, else 16)",
     )
     parser.add_argument(
         "--min-epochs",

@@ -24,7 +24,8 @@ def epoch_schedule(batches_per_genome: Sequence[int], rng: np.random.Generator) 
 
 @dataclass
 class EarlyStopping:
-    """Per-genome patience: stop once every genome has gone `patience` epochs unimproved.
+    """Per-genome patience: stop once every genome has gone more than `patience` epochs
+    unimproved (Basenji's rule: with patience 16, the 17th epoch without improving stops).
 
     A genome improves when its validation statistic (mean Pearson R) beats its best so far.
     Training never stops before `min_epochs` epochs.

@@ -2,7 +2,7 @@
 
 Each step draws one genome (in proportion to its training batches) and one batch of it;
 after every epoch each genome is validated (mean Pearson R over its tracks) and training
-stops once every genome has gone `patience` epochs without improving. An optional
+stops once every genome has gone more than `patience` epochs without improving. An optional
 fine-tuning phase then trains each genome alone from the best joint weights, as the paper
 did. Everything random is a function of the seed and the epoch, so a run resumed from its
 last checkpoint continues exactly as an uninterrupted one. A :class:`ModelSetup` says
