@@ -14,9 +14,9 @@ import torch
 
 from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, SplitDataset, build_dataset
+from crossreg.data.build import build_shard, tracks_per_chunk
 from crossreg.data.plan import TrackShard
 from crossreg.data.shards import merge_shards
-from crossreg.data.store import build_shard, tracks_per_chunk
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
 from tests.data_inputs import (
@@ -276,13 +276,13 @@ def test_compressed_targets_read_back_as_the_plain_store_s(inputs, store, tmp_pa
 
 
 def test_an_interrupted_build_leaves_no_finished_looking_store(inputs, tmp_path, monkeypatch):
-    import crossreg.data.store as store_module
+    import crossreg.data.build as build_module
 
     def fail(*args, **kwargs):
         raise RuntimeError("disk died")
 
     out = tmp_path / "crashed"
-    monkeypatch.setattr(store_module, "_write_targets", fail)
+    monkeypatch.setattr(build_module, "_write_targets", fail)
     with pytest.raises(RuntimeError, match="disk died"):
         main(cli_args(inputs, out))
     assert not out.exists()

@@ -32,8 +32,9 @@ import numpy as np
 import polars as pl
 import torch
 
+from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.plan import Layout
-from crossreg.data.store import BuildOptions, DataStore, build_dataset
+from crossreg.data.store import DataStore
 from crossreg.errors import CommandError
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.compare import write_comparison

@@ -24,7 +24,10 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 log = logging.getLogger("crossreg")
 
@@ -192,3 +195,23 @@ def track(
         for item in items:
             yield item
             meter.update()
+
+
+class CountedRows:
+    """An array whose slices, as they are read, count their rows on a progress `meter`.
+
+    :func:`crossreg.model.metrics.array_metrics` reads each batch's targets by a slice
+    once the batch is predicted: given its targets so wrapped, it reports the windows it
+    has scored.
+    """
+
+    def __init__(self, array: npt.NDArray, meter: Progress) -> None:
+        self.array, self.meter = array, meter
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, key: slice) -> npt.NDArray:
+        rows = self.array[key]
+        self.meter.update(len(rows))
+        return rows

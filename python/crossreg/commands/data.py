@@ -119,8 +119,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the dataset; returns 0 on success."""
+    from crossreg.data.build import BuildOptions, build_dataset, build_shard
     from crossreg.data.plan import Layout, SplitOptions, TrackShard
-    from crossreg.data.store import BuildOptions, build_dataset, build_shard
 
     options = BuildOptions(
         genome=args.genome,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crossreg.data.bigwig import bigwig_chrom_sizes, compute_targets
+    from crossreg.data.build import BuildOptions, build_dataset
     from crossreg.data.loader import (
         EpochBatchSampler,
         ReadAheadLoader,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
         to_device,
     )
     from crossreg.data.plan import Layout, SplitOptions
-    from crossreg.data.store import BuildOptions, DataStore, build_dataset
+    from crossreg.data.store import DataStore
 
 #: Public name -> the submodule serving it, imported on first use: importing the package
 #: (e.g. for crossreg.data.defaults, which ``crossreg --help`` reads) pulls in neither numpy
@@ -33,9 +34,9 @@ _SOURCES = {
     "compute_targets": "crossreg.data.bigwig",
     "Layout": "crossreg.data.plan",
     "SplitOptions": "crossreg.data.plan",
-    "BuildOptions": "crossreg.data.store",
+    "BuildOptions": "crossreg.data.build",
     "DataStore": "crossreg.data.store",
-    "build_dataset": "crossreg.data.store",
+    "build_dataset": "crossreg.data.build",
     "EpochBatchSampler": "crossreg.data.loader",
     "SplitDataset": "crossreg.data.loader",
     "augmentation_draws": "crossreg.data.loader",

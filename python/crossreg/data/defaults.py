@@ -13,7 +13,7 @@ DEFAULT_TEST_FRACTION = 0.05
 DEFAULT_SPLIT_BLOCK = 1_048_576  # bp per randomly assigned block
 DEFAULT_SEED = 44  # seed of the block assignment
 
-# windows and targets (crossreg.data.store.BuildOptions)
+# windows and targets (crossreg.data.build.BuildOptions)
 DEFAULT_MIN_N_RUN = 1024  # N runs this long end contigs; 0: never
 DEFAULT_MAX_UNMAPPABLE = 0.5  # drop windows with at least this fraction of unmappable bins
 DEFAULT_FILL_QUANTILE = 0.25  # masked bins get this quantile of the track's bins

@@ -19,18 +19,20 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from crossreg.data.build import (
+    MERGE_BLOCK_BYTES,
+    check_destination,
+    merge_track_chunks,
+    write_json,
+)
 from crossreg.data.compressed import compress_targets
 from crossreg.data.npy import NpyRows
 from crossreg.data.store import (
     FORMAT_VERSION,
-    MERGE_BLOCK_BYTES,
     METADATA,
     SHARD_FORMAT,
     SHARD_METADATA,
     DataStore,
-    check_destination,
-    merge_track_chunks,
-    write_json,
 )
 from crossreg.io.atomic import atomic_directory
 

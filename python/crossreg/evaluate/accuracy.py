@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from crossreg.data.store import CountedRows, DataStore
+from crossreg.data.store import DataStore
 from crossreg.evaluate.table import assay_summary, metrics_table, write_metrics
 from crossreg.io.atomic import atomic_write
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, load_head
 from crossreg.model.metrics import array_metrics
-from crossreg.progress import progress
+from crossreg.progress import CountedRows, progress
 
 log = logging.getLogger("crossreg")
 

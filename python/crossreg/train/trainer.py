@@ -40,7 +40,7 @@ import torch
 
 from crossreg import distributed
 from crossreg.data.loader import SplitDataset, codes_to_one_hot, make_loader
-from crossreg.data.store import CountedRows, DataStore
+from crossreg.data.store import DataStore
 from crossreg.io.atomic import atomic_directory, atomic_write
 from crossreg.model.checkpoint import (
     CheckpointConfig,
@@ -53,7 +53,7 @@ from crossreg.model.inference import InferenceOptions, model_device, tune_cuda
 from crossreg.model.metrics import array_metrics
 from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
-from crossreg.progress import progress
+from crossreg.progress import CountedRows, progress
 from crossreg.train.board import MetricsBoard
 from crossreg.train.heads import dataset_heads
 from crossreg.train.loss import poisson_loss

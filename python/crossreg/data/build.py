@@ -1,0 +1,400 @@
+"""Building a dataset store (:mod:`crossreg.data.store` describes its layout).
+
+A build writes into ``.<name>.partial`` beside the destination and renames it when
+complete; a leftover partial directory (from a crash) is removed by the next build.
+
+A build of one shard of the tracks (:func:`build_shard`, ``crossreg data --tracks i/n``)
+writes a *shard directory* instead: ``shard.json`` (the dataset description with
+this shard's tracks' statistics), ``targets.npy`` of its tracks, the small window files,
+and ``sequences.npy`` in shard 0 only; :func:`crossreg.data.shards.merge_shards` joins the
+shards into the store one build would have written, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from crossreg import __version__
+from crossreg.data import defaults
+from crossreg.data.bigwig import compute_targets, report_absent_chromosomes
+from crossreg.data.checks import check_inputs, check_numbers
+from crossreg.data.compressed import compress_targets
+from crossreg.data.npy import NpyRows
+from crossreg.data.plan import Layout, Plan, SplitOptions, TrackShard, plan_windows
+from crossreg.data.store import (
+    FORMAT_VERSION,
+    METADATA,
+    SHARD_FORMAT,
+    SHARD_METADATA,
+    STORE_FORMAT,
+    DataStore,
+)
+from crossreg.genome import Genome
+from crossreg.io.atomic import atomic_directory, atomic_write
+from crossreg.io.bed import Interval, write_bed
+from crossreg.io.targets import TargetsTable, write_targets
+from crossreg.progress import progress
+
+log = logging.getLogger("crossreg")
+
+#: Upper-casing table for ASCII codes.
+_UPPER = np.array([c - 32 if 97 <= c <= 122 else c for c in range(256)], dtype=np.uint8)
+
+#: Windows whose sequences are fetched at once.
+_SEQ_BATCH = 256
+
+#: Bytes of targets assembled at once when interleaving track chunks.
+MERGE_BLOCK_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything about a build except the input files."""
+
+    genome: str
+    assembly: str | None = None
+    layout: Layout = field(default_factory=Layout)
+    split: SplitOptions = field(default_factory=SplitOptions)
+    min_n_run: int = defaults.DEFAULT_MIN_N_RUN
+    max_unmappable: float = defaults.DEFAULT_MAX_UNMAPPABLE
+    fill_quantile: float = defaults.DEFAULT_FILL_QUANTILE
+    threads: int | None = None
+    memory_gb: float = defaults.DEFAULT_MEMORY_GB
+    overwrite: bool = False
+    #: A track whose BigWigs lack some of the genome's chromosomes is an error, not masked.
+    strict: bool = False
+    #: Deflate level (0-12) of compressed targets (``targets.rows``); None: ``targets.npy``.
+    compress_targets: int | None = None
+
+
+def tracks_per_chunk(
+    n_windows: int, bins: int, n_tracks: int, threads: int, memory_gb: float
+) -> int:
+    """Tracks processed together so that the native buffers stay within `memory_gb`.
+
+    Once per call: the windows' merged bin edges (about one 4-B piece per bin and 8 B per
+    window); per track in flight: pooled float32 + a quantile copy + float16 (10 B per
+    bin); per track held until written: float16 output (2 B per bin) and its float16 copy
+    (2 B).
+    """
+    per_bin = max(n_windows * bins, 1)
+    shared = 4 * per_bin + 8 * n_windows
+    budget = memory_gb * 2**30 - shared - threads * 10 * per_bin
+    return int(max(1, min(n_tracks, budget // (4 * per_bin))))
+
+
+def check_destination(out: Path, overwrite: bool) -> None:
+    """`out` may be written: absent, empty, or a store or shard to replace with `overwrite`."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"{out} exists and is not a directory; choose another --out")
+    if (out / METADATA).exists() or (out / SHARD_METADATA).exists():
+        if not overwrite:
+            what = "a dataset" if (out / METADATA).exists() else "a shard of a dataset"
+            raise ValueError(
+                f"{out} already holds {what}; pass --overwrite to rebuild it or choose "
+                "another --out"
+            )
+    elif any(out.iterdir()):
+        raise ValueError(f"{out} exists, is not empty and is not a dataset; choose another --out")
+
+
+def _write_sequences(path: Path, genome: Genome, plan: Plan, seq_length: int) -> None:
+    w = plan.windows
+    with (
+        NpyRows(path, "w", dtype=np.uint8, shape=(len(w), seq_length)) as seqs,
+        progress(len(w), "sequences", "windows") as meter,
+    ):
+        for a in range(0, len(w), _SEQ_BATCH):
+            b = min(a + _SEQ_BATCH, len(w))
+            codes = genome.fetch_many(w.chroms[a:b].tolist(), w.starts[a:b], seq_length)
+            seqs.write(a, _UPPER[codes])
+            meter.update(b - a)
+
+
+def _write_targets(
+    work: Path, table: TargetsTable, plan: Plan, layout: Layout, options: BuildOptions
+) -> list[dict]:
+    """Compute the targets in chunks of tracks (each within the memory budget), then
+    interleave the chunk files into ``targets.npy``."""
+    w = plan.windows
+    bins, n_tracks = layout.target_bins, len(table)
+    threads = options.threads or os.cpu_count() or 1
+    chunk = tracks_per_chunk(len(w), bins, n_tracks, threads, options.memory_gb)
+    starts = w.starts + layout.crop_bp
+    final = work / "targets.npy"
+    stats: list[dict] = []
+    parts: list[Path] = []
+    # tracks run in parallel on the threads: a native call per `threads` tracks or so
+    # keeps them busy and lets the progress move as the tracks finish
+    step = max(1, 2 * threads)
+    desc = f"targets ({n_tracks} tracks × {len(w)} windows)"
+    with progress(n_tracks * len(w), desc, "track-windows") as meter:
+        for k, t0 in enumerate(range(0, n_tracks, chunk)):
+            group = list(table.targets[t0 : t0 + chunk])
+            values = np.empty((len(w), bins, len(group)), dtype=np.float16)
+            for g0 in range(0, len(group), step):
+                some = group[g0 : g0 + step]
+                part, part_stats = compute_targets(
+                    table,
+                    some,
+                    w.chroms,
+                    starts,
+                    bins=bins,
+                    pool_width=layout.pool_width,
+                    mask=plan.masked,
+                    fill_quantile=options.fill_quantile,
+                    threads=options.threads,
+                    out=values if len(some) == len(group) else None,
+                )
+                if part is not values:
+                    values[:, :, g0 : g0 + len(some)] = part
+                del part
+                stats += [
+                    {"identifier": t.identifier, **s} for t, s in zip(some, part_stats, strict=True)
+                ]
+                meter.update(len(some) * len(w))
+            path = final if chunk >= n_tracks else work / f"targets.part{k:05d}.npy"
+            with NpyRows(path, "w", dtype=np.float16, shape=values.shape) as out:
+                out.write(0, values)
+            del values
+            parts.append(path)
+    _warn_overflow(table, stats)
+    if chunk < n_tracks:
+        block_bytes = min(MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
+        merge_track_chunks(final, parts, len(w), bins, n_tracks, block_bytes)
+        for p in parts:
+            p.unlink()
+    return stats
+
+
+def _warn_overflow(table: TargetsTable, stats: Sequence[dict]) -> None:
+    """Warn about tracks whose scaled values overflowed float16 (stored as 65,504)."""
+    over = [s for s in stats if s["overflow_fraction"] > 0]
+    if not over:
+        return
+    shown = ", ".join(f"{s['identifier']} ({100 * s['overflow_fraction']:.3g}%)" for s in over[:5])
+    more = f" and {len(over) - 5} more" if len(over) > 5 else ""
+    log.warning(
+        "%s: %d tracks have bins above the float16 range after clipping and scaling, stored "
+        "as 65,504 (the share of bins in brackets): %s%s; lower their clip or scale",
+        table.path,
+        len(over),
+        shown,
+        more,
+    )
+
+
+def merge_track_chunks(
+    final: Path, parts: Sequence[Path], n: int, bins: int, n_tracks: int, block_bytes: int
+) -> None:
+    """Interleave track-chunk files ``(n, bins, c)`` into ``(n, bins, n_tracks)``, reading
+    and writing contiguous blocks of windows of about `block_bytes` (at least one window)."""
+    rows = max(1, block_bytes // max(bins * n_tracks * 2, 1))
+    chunks = [NpyRows(p, "r") for p in parts]
+    try:
+        with (
+            NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out,
+            progress(n, "merging track chunks", "windows") as meter,
+        ):
+            for a in range(0, n, rows):
+                b = min(a + rows, n)
+                block = np.empty((b - a, bins, n_tracks), dtype=np.float16)
+                col = 0
+                for c in chunks:
+                    block[:, :, col : col + c.shape[2]] = c.read(a, b)
+                    col += c.shape[2]
+                out.write(a, block)
+                meter.update(b - a)
+    finally:
+        for c in chunks:
+            c.close()
+
+
+def write_json(path: Path, content: dict) -> None:
+    """Write `content` as the store's JSON files are written (indent 1), atomically."""
+    with atomic_write(path) as handle:
+        json.dump(content, handle, indent=1)
+
+
+def _split_rows(plan: Plan) -> dict[str, dict[str, int]]:
+    rows: dict[str, dict[str, int]] = {}
+    offset = 0
+    for name in plan.windows.split_names():
+        count = int((plan.windows.splits == name).sum())
+        rows[name] = {"offset": offset, "count": count}
+        offset += count
+    return rows
+
+
+def build_dataset(
+    out: str | os.PathLike[str],
+    *,
+    fasta: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    options: BuildOptions,
+    regions: str | os.PathLike[str] | None = None,
+    gaps: str | os.PathLike[str] | None = None,
+    blacklist: Sequence[str | os.PathLike[str]] = (),
+    unmappable: str | os.PathLike[str] | None = None,
+) -> DataStore:
+    """Build the dataset store of one genome at `out` and open it.
+
+    Every input is checked before work starts (ValueError naming the file and record).
+    """
+    inputs = {"regions": regions, "gaps": gaps, "blacklist": blacklist, "unmappable": unmappable}
+    _build(Path(out), fasta, targets, options, None, **inputs)
+    return DataStore(out)
+
+
+def build_shard(
+    out: str | os.PathLike[str],
+    shard: TrackShard,
+    *,
+    fasta: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    options: BuildOptions,
+    regions: str | os.PathLike[str] | None = None,
+    gaps: str | os.PathLike[str] | None = None,
+    blacklist: Sequence[str | os.PathLike[str]] = (),
+    unmappable: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Build `shard` of the tracks of the store :func:`build_dataset` would write, as a shard
+    directory at `out` (returned); :func:`crossreg.data.shards.merge_shards` joins them."""
+    inputs = {"regions": regions, "gaps": gaps, "blacklist": blacklist, "unmappable": unmappable}
+    _build(Path(out), fasta, targets, options, shard, **inputs)
+    return Path(out)
+
+
+def _build(
+    out: Path,
+    fasta: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    options: BuildOptions,
+    shard: TrackShard | None,
+    *,
+    regions: str | os.PathLike[str] | None,
+    gaps: str | os.PathLike[str] | None,
+    blacklist: Sequence[str | os.PathLike[str]],
+    unmappable: str | os.PathLike[str] | None,
+) -> None:
+    layout = options.layout
+    check_numbers(
+        seq_length=layout.seq_length,
+        stride=layout.stride,
+        crop_bins=layout.crop_bins,
+        pool_width=layout.pool_width,
+        threads=options.threads,
+        max_unmappable=options.max_unmappable,
+        fill_quantile=options.fill_quantile,
+    )
+    level = options.compress_targets
+    if level is not None and not 0 <= level <= 12:
+        raise ValueError(f"--compress-targets {level}: the deflate level is 0 to 12 (1: fast)")
+    check_destination(out, options.overwrite)
+    inputs = check_inputs(
+        fasta=fasta,
+        targets=targets,
+        regions=regions,
+        gaps=gaps,
+        blacklist=blacklist,
+        unmappable=unmappable,
+    )
+    first, stop = (0, len(inputs.table)) if shard is None else shard.bounds(len(inputs.table))
+    # a shard checks (warns about, or with --strict refuses) only its own tracks
+    own_tracks = replace(inputs.table, targets=inputs.table.targets[first:stop])
+    report_absent_chromosomes(own_tracks, inputs.genome.sizes, strict=options.strict)
+    plan = plan_windows(
+        inputs,
+        layout,
+        options.split,
+        min_n_run=options.min_n_run,
+        max_unmappable=options.max_unmappable,
+    )
+    if len(plan.windows) == 0:
+        raise ValueError(
+            f"no window of {layout.seq_length:,} bp fits inside the contigs/regions of "
+            f"{fasta}; use a shorter --seq-length or check the gaps and regions BEDs"
+        )
+    log.info("%d windows: %s", len(plan.windows), _split_rows(plan))
+    if shard is not None:
+        log.info("shard %d/%d: tracks %d-%d", shard.index, shard.count, first, stop - 1)
+    with atomic_directory(out) as work:
+        table = replace(
+            inputs.table,
+            targets=tuple(
+                replace(t, files=tuple(str(f) for f in inputs.table.track_files(t)))
+                for t in inputs.table
+            ),
+        )
+        extra_columns = list(dict.fromkeys(k for t in table for k in t.extra))
+        write_targets(work / "targets.txt", table.targets, extra_columns=extra_columns)
+        w = plan.windows
+        rows = zip(w.chroms.tolist(), w.starts.tolist(), w.splits.tolist(), strict=True)
+        write_bed(
+            work / "sequences.bed",
+            (Interval(c, s, s + layout.seq_length, (sp,)) for c, s, sp in rows),
+        )
+        write_bed(work / "regions.bed", plan.regions)
+        np.save(work / "masked.npy", plan.masked)
+        if shard is None or shard.index == 0:
+            _write_sequences(work / "sequences.npy", inputs.genome, plan, layout.seq_length)
+        shard_table = replace(table, targets=table.targets[first:stop])
+        stats = _write_targets(work, shard_table, plan, layout, options)
+        metadata = {
+            "format": STORE_FORMAT,
+            "format_version": FORMAT_VERSION,
+            "crossreg_version": __version__,
+            "genome": options.genome,
+            "assembly": options.assembly or Path(fasta).name.split(".")[0],
+            "seq_length": layout.seq_length,
+            "pool_width": layout.pool_width,
+            "crop_bins": layout.crop_bins,
+            "crop_bp": layout.crop_bp,
+            "target_length": layout.target_bins,
+            "stride": layout.stride,
+            "num_targets": len(table),
+            "num_windows": len(w),
+            "splits": _split_rows(plan),
+            "dropped_unmappable": plan.dropped_unmappable,
+            "sequence_codes": "ASCII, uppercase; A,C,G,T and N (other IUPAC codes kept)",
+            "options": {
+                "min_n_run": options.min_n_run,
+                "max_unmappable": options.max_unmappable,
+                "fill_quantile": options.fill_quantile,
+                "split": asdict(options.split) if regions is None else None,
+                "compress_targets": options.compress_targets,
+            },
+            "inputs": {
+                "fasta": str(Path(fasta).resolve()),
+                "targets": str(Path(targets).resolve()),
+                "regions": str(Path(regions).resolve()) if regions else None,
+                "gaps": str(Path(gaps).resolve()) if gaps else None,
+                "blacklist": [str(Path(b).resolve()) for b in blacklist],
+                "unmappable": str(Path(unmappable).resolve()) if unmappable else None,
+            },
+            "tracks": stats,
+        }
+        if shard is None:
+            if options.compress_targets is not None:
+                compress_targets(work, options.compress_targets)
+            write_json(work / METADATA, metadata)
+        else:
+            shard = {"index": shard.index, "count": shard.count}
+            write_json(
+                work / SHARD_METADATA,
+                {
+                    "format": SHARD_FORMAT,
+                    "format_version": FORMAT_VERSION,
+                    "shard": {**shard, "first_track": first, "stop_track": stop},
+                    "dataset": metadata,
+                },
+            )
