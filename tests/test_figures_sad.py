@@ -88,3 +88,14 @@ def test_no_plots_and_svg(work):
     _sad(work, work / "vector.tsv", "--svg")
     for key in ("distribution", "top"):
         assert figure_paths(work / "vector.tsv")[key].with_suffix(".svg").exists()
+
+
+def test_profiles_alone_draw_no_figures_and_say_why(work, logs):
+    out = work / "profiles.h5"
+    _sad(work, out, "--stats", "REF,ALT")
+    assert out.exists()
+    assert not any(p.exists() for p in figure_paths(out).values())
+    assert "no figures: they show an (alleles × tracks) statistic" in logs.text
+    _sad(work, work / "mixed.h5", "--stats", "REF,D2")  # drawn from D2
+    assert figure_paths(work / "mixed.h5")["top"].exists()
+    assert summarise(work / "mixed.h5").stat == "D2"

@@ -73,6 +73,8 @@ def test_real_basenji_vcf_with_seven_columns():
         ("chr1\t5\tv\tAZ\tC\t.\t.\t.\n", r"a\.vcf:3: REF 'AZ'"),
         ("chr1\t5\tv\tA\tC?\t.\t.\t.\n", r"a\.vcf:3: ALT allele 'C\?'"),
         ("chr1\t5\tv\n", r"a\.vcf:3: 3 tab-separated fields"),
+        ("\t5\tv\tA\tC\t.\t.\t.\n", r"a\.vcf:3: CHROM is empty"),
+        (" \t5\tv\tA\tC\t.\t.\t.\n", r"a\.vcf:3: CHROM is empty"),
     ],
 )
 def test_vcf_errors_name_file_and_line(tmp_path, body, message):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import gzip
 
 import h5py
 import numpy as np
@@ -11,11 +12,12 @@ import pytest
 import torch
 
 from crossreg.cli import build_parser, main
+from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
 from crossreg.model.checkpoint import make_config, save_checkpoint
-from crossreg.model.inference import InferenceOptions
+from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.alleles import Allele
@@ -250,3 +252,61 @@ def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):
         assert not out.parent.exists() or not list(out.parent.iterdir())
     with pytest.raises(ValueError, match=r"must end in \.h5"):
         _run([*base, "--bed", str(root / "regions.bed"), "--out", str(tmp_path / "x.tsv")])
+
+
+def test_ism_differs_from_sad_only_where_the_window_holds_n(world, capsys):
+    """N is 0 in ISM windows (Basenji's ISM) and 0.25 in SAD's: a single mutation's effect
+    equals the SNP's SAD without N (above) and SAD with N encoded as 0 near an end."""
+    genome, model = world["genome"], world["model"]
+    pos = 100  # the window runs off the chromosome's start
+    ref = world["seq"][pos]
+    alt = next(b for b in BASES if b != ref)
+    variant = Variant("chr1", pos, ref, (alt,), id="near_start")
+    sites = vcf_sites([variant], genome, model.seq_length, source="test")
+    (effects,) = list(mutation_effects(model, sites, genome, width=4, stats=("sum",)))
+    ism = effects["sum"][1, BASES.index(alt)]  # the variant at index 1 of the span
+    allele = Allele(variant, alt)
+    sad = np.concatenate(list(score_alleles(model, [allele], genome)))[0]
+    ref_window, alt_window = allele_windows([allele], genome, model.seq_length)
+    assert (ref_window == ord("N")).sum() > 1000
+    x = one_hot(np.concatenate([ref_window, alt_window]), dtype=np.float32, n_value=0.0)
+    pred = predict_batch(model, x).cpu().numpy()
+    np.testing.assert_allclose(ism, (pred[1] - pred[0]).sum(axis=0), rtol=1e-4, atol=1e-5)
+    assert not np.allclose(ism, sad, rtol=1e-3, atol=1e-4)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["ism", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "N is encoded as 0, as Basenji's ISM does, where SAD uses 0.25" in shown
+    assert "equals the SNP's SAD only when the window holds no N" in shown
+
+
+def test_records_off_the_fasta_are_skipped_and_counted_as_sad_does(world, tmp_path, logs, capsys):
+    root = world["root"]
+    off = "chr9\t100\tx9\tA\tG\t.\t.\t.\nchrM\t5\tm1\tA\tG\t.\t.\t.\n"
+    vcf = tmp_path / "mixed.vcf"
+    vcf.write_text((root / "snps.vcf").read_text() + off)
+    base = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    base += ["--vcf", str(vcf), "--width", "4", "--no-plots"]
+    assert main([*base, "--out", str(tmp_path / "mixed.h5")]) == 0
+    assert "(2 records off the FASTA's chromosomes skipped)" in capsys.readouterr().out
+    assert "skipped 2 records on 2 chromosome(s) the FASTA lacks: chr9:1,chrM:1" in logs.text
+    with h5py.File(tmp_path / "mixed.h5") as h5:
+        assert h5["label"][:].tolist() == [b"rs1"]
+        assert h5.attrs["skipped_records"] == 2
+        assert h5.attrs["skipped_chromosomes"] == "chr9:1,chrM:1"
+    with pytest.raises(ValueError, match=r"x9 at chr9:100 is on a chromosome the genome lacks"):
+        _run([*base, "--out", str(tmp_path / "strict.h5"), "--strict"])
+    assert not (tmp_path / "strict.h5").exists()
+
+
+def test_a_truncated_gzip_vcf_stops_with_one_error_line(world, tmp_path, logs):
+    root = world["root"]
+    whole = gzip.compress((root / "snps.vcf").read_bytes())
+    vcf = tmp_path / "trunc.vcf.gz"
+    vcf.write_bytes(whole[: len(whole) - 12])
+    argv = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    argv += ["--vcf", str(vcf), "--out", str(tmp_path / "t.h5"), "--width", "4"]
+    assert main(argv) == 1
+    assert "trunc.vcf.gz: the gzip stream is truncated or corrupt after line" in logs.text
+    assert "re-download or re-compress it" in logs.text
+    assert not (tmp_path / "t.h5").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import shutil
@@ -245,3 +246,15 @@ def test_records_past_the_end_or_in_gaps(small_genome):
         scored_alleles([past], small_genome, source="x.vcf")
     in_gap = Variant("c", size + 10, "N", ("A",), id="rs_gap")
     assert scored_alleles([in_gap], small_genome, source="x.vcf") == []
+
+
+def test_a_truncated_gzip_vcf_stops_with_one_error_line(work, tmp_path, logs):
+    whole = gzip.compress((work / "snps.vcf").read_bytes())
+    vcf = tmp_path / "trunc.vcf.gz"
+    vcf.write_bytes(whole[: len(whole) - 12])
+    out = tmp_path / "t.h5"
+    argv = ["sad", "--model", str(work / "tanh"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--vcf", str(vcf), "--out", str(out)]
+    assert main(argv) == 1
+    assert "trunc.vcf.gz: the gzip stream is truncated or corrupt after line" in logs.text
+    assert not out.exists() and not (tmp_path / "t.h5.partial").exists()

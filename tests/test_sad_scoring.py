@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from crossreg.cli import build_parser
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.vcf import Variant
@@ -243,3 +244,14 @@ def test_cluster_gene_scores_use_the_shared_window(world):
         pred = predict_batch(model, one_hot(np.stack([ref, alt]), dtype=np.float32,
                                             n_value=0.25)).cpu().numpy()  # fmt: skip
         np.testing.assert_allclose(score, pred[1, at] - pred[0, at], rtol=1e-5, atol=1e-6)
+
+
+def test_the_cluster_help_says_what_the_windows_are(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["sad", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "group's centre" not in shown
+    assert "centred on the tile's middle (0-based kD + D/2)" in shown
+    assert "(a SNP alone in its tile too)" in shown
+    lone = Allele(Variant("c1", 1234, "A", ("C",)), "C")  # no other variant near it
+    assert window_starts([lone], SEQ_LENGTH, cluster_bp=1000) == [1500 - CENTRE]

@@ -315,3 +315,83 @@ def test_a_long_allele_does_not_pad_the_file(work, tmp_path):
         assert h5["ref_allele"][-1].decode() == ref and h5["snp"][-1] == b"big_del"
         assert h5["ref_allele"].compression == "gzip"
     assert out.stat().st_size < 100_000  # 11 rows padded to 3,380 bytes would be 37 kB each
+
+
+def _vcf(work: Path, path: Path, records: list[str]) -> Path:
+    """The header of the work VCF with `records`."""
+    lines = (work / "snps.vcf").read_text().splitlines()
+    path.write_text("\n".join([*[x for x in lines if x.startswith("#")], *records]) + "\n")
+    return path
+
+
+def _records(work: Path) -> list[str]:
+    lines = (work / "snps.vcf").read_text().splitlines()
+    return [x for x in lines if not x.startswith("#") and x.startswith("chr2")]
+
+
+def test_shards_without_alleles_write_empty_h5_that_merge(work, tmp_path):
+    vcf = _vcf(work, tmp_path / "two.vcf", _records(work)[:2])
+    base = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
+    base += [str(work / "genome.fa"), "--vcf", str(vcf), "--stats", STATS]
+    assert _run([*base, "--out", str(tmp_path / "whole.h5")]) == 0
+    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+    for i, path in enumerate(shards):  # 2 records in 3 shares: shard 0 has none
+        assert _run([*base, "--out", str(path), "--shard", f"{i}/3"]) == 0
+        assert not (tmp_path / f"s{i}.h5.partial").exists()
+    with h5py.File(shards[0], "r") as h5:
+        assert h5["SAD"].shape == (0, 5) and h5["D2"].shape == (0, 5)
+        assert h5["REF"].shape[0] == 0 and h5["snp"].shape == (0,)
+        assert h5.attrs["shard_index"] == 0
+    assert _run(["sad-merge", "--out", str(tmp_path / "merged.h5"), *map(str, shards)]) == 0
+    assert same_bytes(tmp_path / "whole.h5", tmp_path / "merged.h5")
+
+
+@pytest.mark.parametrize("body", ["header only", "symbolic ALTs only"])
+def test_a_vcf_without_scorable_alleles_writes_an_empty_h5(work, tmp_path, body):
+    first = _records(work)[0].split("\t")
+    records = [] if body == "header only" else ["\t".join([*first[:4], "<DEL>", *first[5:]])]
+    vcf = _vcf(work, tmp_path / "none.vcf", records)
+    out = tmp_path / "none.h5"
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--vcf", str(vcf), "--out", str(out)]
+    assert _run(argv) == 0
+    assert not (tmp_path / "none.h5.partial").exists()
+    assert read_sad(out).values.shape == (0, 5)
+
+
+def test_a_ref_mismatch_stops_before_scoring_and_leaves_no_partial(work, tmp_path, monkeypatch):
+    records = _records(work)
+    last = records[-1].split("\t")
+    wrong = next(b for b in "ACGT" if b not in (last[3], *last[4].split(",")))
+    bad = _vcf(
+        work, tmp_path / "bad.vcf", [*records[:-1], "\t".join([*last[:3], wrong, *last[4:]])]
+    )
+    out = tmp_path / "out.h5"
+    real, calls = sad.score_stats, []
+    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: calls.append(1) or real(*a, **k))
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--out", str(out), "--chunk-size", "2"]
+    with pytest.raises(ValueError, match=rf"has REF {wrong} but the genome has"):
+        _run([*argv, "--vcf", str(bad)])
+    assert not calls  # found by the pass that reads the VCF first
+    assert not (tmp_path / "out.h5.partial").exists() and not out.exists()
+    good = _vcf(work, tmp_path / "good.vcf", records)
+    assert _run([*argv, "--vcf", str(good)]) == 0  # the corrected rerun, without --resume
+
+
+def test_an_input_error_while_scoring_removes_the_partial(work, tmp_path, monkeypatch):
+    real, calls = sad.score_stats, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("a record the survey could not judge")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sad, "score_stats", failing)
+    out = tmp_path / "late.h5"
+    with pytest.raises(ValueError, match="could not judge"):
+        _sad(work, out, "--chunk-size", "3")
+    assert len(calls) == 2 and not (tmp_path / "late.h5.partial").exists()
+    monkeypatch.setattr(sad, "score_stats", real)
+    assert _sad(work, out, "--chunk-size", "3") == 0

@@ -45,9 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sites.add_argument(
         "--vcf",
         type=Path,
-        help="variants: the window SAD builds for each record's REF (the ALT is not applied)",
+        help="variants: the window SAD builds for each record's REF (the ALT is not applied). "
+        "N is encoded as 0, as Basenji's ISM does, where SAD uses 0.25: a mutation's effect "
+        "equals the SNP's SAD only when the window holds no N",
     )
     sites.add_argument("--bed", type=Path, help="regions: a window centred on each region")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first VCF record on a chromosome the FASTA lacks (default: skip such "
+        "records, count them in the log and the output's metadata)",
+    )
     parser.add_argument(
         "--out", type=Path, required=True, help="output .h5 (basenji_sat_vcf.py's scores.h5)"
     )
@@ -103,11 +111,15 @@ def run(args: argparse.Namespace) -> int:
         stats=args.stats,
         options=inference_options(args),
         figures=args.figures,
+        strict=args.strict,
         **plot_options(args),
     )
     folder = args.figures or figures_folder(args.out)
     pngs = sum(p.suffix == ".png" for p in result.figures)
     note = f"; {pngs} figures in {folder}" if args.plots else ""
+    skipped = sum(result.skipped.values())
+    if skipped:
+        note += f" ({skipped} records off the FASTA's chromosomes skipped)"
     print(
         f"ISM of {result.sites} sites × {result.width} bp × {result.tracks} tracks in "
         f"{result.path}{note}"

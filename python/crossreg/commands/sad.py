@@ -91,10 +91,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         metavar="D",
-        help="let SNPs within D bp share one reference window, placed on their group's "
-        "centre (each SNP at most D/2 bp off its own window's centre; fewer sequences "
-        "through the model, slightly different scores). Default 0: only identical "
-        "reference windows are shared (multi-allelic and duplicated records), which is exact",
+        help="let the SNPs of each D-bp tile of a chromosome, [kD, (k+1)D), share one "
+        "reference window centred on the tile's middle (0-based kD + D/2), whatever SNPs "
+        "the tile holds (a SNP alone in its tile too): each SNP sits up to D/2 bp off its "
+        "window's centre, so fewer sequences go through the model and a SNP's score can "
+        "differ slightly from its unclustered SAD; indels keep their own windows. Default "
+        "0: only identical reference windows are shared (multi-allelic and duplicated "
+        "records), which is exact",
     )
     parser.add_argument(
         "--indel",

@@ -4,7 +4,13 @@ The reader converts VCF's 1-based ``POS`` to a 0-based ``pos`` once, here; every
 in crossreg uses 0-based half-open coordinates. A variant's REF occupies
 ``[pos, pos + len(ref))``. Gzipped files are read transparently, whatever their name
 (:func:`crossreg.io.text.open_text`). Sample columns are kept as text. Records that stop
-after ALT, QUAL or FILTER (as some tools write) are read with the missing columns as ``.``.
+after ALT, QUAL or FILTER (as some tools write) are read with the missing columns as ``.``,
+as long as no record is shorter than the file's first one.
+
+A file cut short is caught where it can be: a gzip stream that ends early or does not
+decompress, a last record without its newline and a record with fewer columns than the
+first stop with the file and line named; a BGZF file without its end-of-file block (cut at
+a block boundary) is read with a warning.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint
-from crossreg.io.text import open_text
+from crossreg.io.text import bgzf_end_missing, numbered_lines
 
 if TYPE_CHECKING:
     from crossreg.genome import Genome
@@ -70,67 +76,87 @@ def _parse_info(text: str) -> dict[str, str | bool]:
 
 def iter_vcf(path: str | os.PathLike[str], *, warn: bool = True) -> Iterator[Variant]:
     """Yield the records of a VCF in file order, checking each line; a file without the
-    ``#CHROM`` column header line is read with a warning (with `warn` off, as by a second
-    pass over a file already read, without)."""
+    ``#CHROM`` column header line, or a BGZF file without its end-of-file block, is read
+    with a warning (with `warn` off, as by a second pass over a file already read,
+    without)."""
     path = Path(path)
+    if warn and bgzf_end_missing(path):
+        log.warning(
+            "%s: the BGZF file lacks its end-of-file block, so it may be truncated; "
+            "re-download or re-compress it (bgzip -t tests it)",
+            path,
+        )
     seen_header = False
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            text = line.rstrip("\r\n")
-            if text.startswith("##") or not text.strip():
-                continue
-            fields = text.split("\t")
-            if text.startswith("#"):
-                shown = tuple(fields[:8])
-                if len(shown) < 5 or shown != HEADER_COLUMNS[: len(shown)]:
-                    raise ValueError(
-                        f"{path}:{line_no}: the column header must start with "
-                        f"{' '.join(HEADER_COLUMNS[:5])} (tab-separated; then QUAL FILTER "
-                        f"INFO), got '{text[:80]}'"
-                    )
-                seen_header = True
-                continue
-            if len(fields) < 5:
+    first: tuple[int, int] | None = None  # the first record's line and number of fields
+    for line_no, line in numbered_lines(path):
+        text = line.rstrip("\r\n")
+        if text.startswith("##") or not text.strip():
+            continue
+        fields = text.split("\t")
+        if text.startswith("#"):
+            shown = tuple(fields[:8])
+            if len(shown) < 5 or shown != HEADER_COLUMNS[: len(shown)]:
                 raise ValueError(
-                    f"{path}:{line_no}: {len(fields)} tab-separated fields; a VCF record needs "
-                    "CHROM POS ID REF ALT (then QUAL FILTER INFO)"
-                )
-            if not seen_header and warn:  # older files (Basenji's tutorial VCF) have none
-                log.warning(
-                    "%s: no '#CHROM POS ID REF ALT ...' header line; reading the records as "
-                    "CHROM POS ID REF ALT [QUAL FILTER INFO]",
-                    path,
+                    f"{path}:{line_no}: the column header must start with "
+                    f"{' '.join(HEADER_COLUMNS[:5])} (tab-separated; then QUAL FILTER "
+                    f"INFO), got '{text[:80]}'"
                 )
             seen_header = True
-            fields += ["."] * (8 - len(fields))
-            chrom, pos_text, vid, ref, alt = fields[:5]
-            try:
-                pos1 = int(pos_text)
-            except ValueError:
-                raise ValueError(
-                    f"{path}:{line_no}: POS '{pos_text}' is not a whole number"
-                ) from None
-            if pos1 < 1:
-                raise ValueError(f"{path}:{line_no}: POS {pos1} is invalid (VCF POS is 1-based)")
-            if not _ALLELE.match(ref):
-                raise ValueError(f"{path}:{line_no}: REF '{ref}' must be bases A, C, G, T or N")
-            alts = tuple(alt.split(","))
-            bad = [a for a in alts if not _ALT.match(a)]
-            if bad:
-                raise ValueError(
-                    f"{path}:{line_no}: ALT allele '{bad[0]}' is not bases, '*', '.' or <ID>"
-                )
-            yield Variant(
-                chrom=chrom,
-                pos=pos1 - 1,
-                ref=ref.upper(),
-                alts=tuple(a.upper() if _ALLELE.match(a) else a for a in alts),
-                id=vid,
-                qual=fields[5],
-                filter=fields[6],
-                info=_parse_info(fields[7]),
-                samples=tuple(fields[8:]),
+            continue
+        if not line.endswith("\n"):
+            raise ValueError(
+                f"{path}:{line_no}: the last record has no newline, so the file may be "
+                "truncated; re-download or re-compress it (if it is complete, end it with "
+                "a newline)"
             )
+        if len(fields) < 5:
+            raise ValueError(
+                f"{path}:{line_no}: {len(fields)} tab-separated fields; a VCF record needs "
+                "CHROM POS ID REF ALT (then QUAL FILTER INFO)"
+            )
+        if first is None:
+            first = (line_no, len(fields))
+        elif len(fields) < min(first[1], len(HEADER_COLUMNS)):
+            raise ValueError(
+                f"{path}:{line_no}: {len(fields)} tab-separated fields where the first "
+                f"record (line {first[0]}) has {first[1]}; is the record cut short?"
+            )
+        if not seen_header and warn:  # older files (Basenji's tutorial VCF) have none
+            log.warning(
+                "%s: no '#CHROM POS ID REF ALT ...' header line; reading the records as "
+                "CHROM POS ID REF ALT [QUAL FILTER INFO]",
+                path,
+            )
+        seen_header = True
+        fields += ["."] * (8 - len(fields))
+        chrom, pos_text, vid, ref, alt = fields[:5]
+        if not chrom.strip():
+            raise ValueError(f"{path}:{line_no}: CHROM is empty")
+        try:
+            pos1 = int(pos_text)
+        except ValueError:
+            raise ValueError(f"{path}:{line_no}: POS '{pos_text}' is not a whole number") from None
+        if pos1 < 1:
+            raise ValueError(f"{path}:{line_no}: POS {pos1} is invalid (VCF POS is 1-based)")
+        if not _ALLELE.match(ref):
+            raise ValueError(f"{path}:{line_no}: REF '{ref}' must be bases A, C, G, T or N")
+        alts = tuple(alt.split(","))
+        bad = [a for a in alts if not _ALT.match(a)]
+        if bad:
+            raise ValueError(
+                f"{path}:{line_no}: ALT allele '{bad[0]}' is not bases, '*', '.' or <ID>"
+            )
+        yield Variant(
+            chrom=chrom,
+            pos=pos1 - 1,
+            ref=ref.upper(),
+            alts=tuple(a.upper() if _ALLELE.match(a) else a for a in alts),
+            id=vid,
+            qual=fields[5],
+            filter=fields[6],
+            info=_parse_info(fields[7]),
+            samples=tuple(fields[8:]),
+        )
     if not seen_header:
         raise ValueError(f"{path}: no records and no '#CHROM POS ID REF ALT ...' header line")
 
@@ -154,6 +180,43 @@ def require_chromosome(variant: Variant, genome: Genome, *, source: str) -> None
         raise ValueError(
             f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} is on a "
             f"chromosome the genome lacks{hint}"
+        )
+
+
+def on_genome(
+    variants: Iterable[Variant], genome: Genome, *, source: str, strict: bool = False
+) -> tuple[list[Variant], dict[str, int]]:
+    """The records of `variants` on `genome`'s chromosomes, and the number skipped per
+    chromosome it lacks (logged, :func:`log_skipped`). With `strict` the first record off
+    the genome stops with an error, as does a VCF none of whose records is on it (a naming
+    mismatch, ``1`` against ``chr1``: the error carries the hint)."""
+    kept: list[Variant] = []
+    off: dict[str, int] = {}
+    first_off: Variant | None = None
+    for v in variants:
+        if v.chrom in genome.sizes:
+            kept.append(v)
+            continue
+        if strict:
+            require_chromosome(v, genome, source=source)
+        off[v.chrom] = off.get(v.chrom, 0) + 1
+        first_off = first_off or v
+    if first_off is not None and not kept:
+        require_chromosome(first_off, genome, source=source)
+    skipped = dict(sorted(off.items()))
+    log_skipped(skipped, source=source)
+    return kept, skipped
+
+
+def log_skipped(skipped: Mapping[str, int], *, source: str) -> None:
+    """Warn of the records skipped per chromosome the FASTA lacks (when there are any)."""
+    if skipped:
+        log.warning(
+            "%s: skipped %d records on %d chromosome(s) the FASTA lacks: %s",
+            source,
+            sum(skipped.values()),
+            len(skipped),
+            ",".join(f"{name}:{n}" for name, n in skipped.items()),
         )
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from crossreg.io.vcf import Variant
+
+if TYPE_CHECKING:
+    from crossreg.genome import Genome
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,26 @@ def skip_reason(variant: Variant, alt: str, seq_length: int | None = None) -> st
     if seq_length is not None and max(len(variant.ref), len(alt)) > seq_length // 2 + 1:
         return "longer than the window"
     return None
+
+
+def check_ref(variant: Variant, genome: Genome, *, source: str) -> str:
+    """The genome's bases under `variant`'s REF (upper case), after checking them: a record
+    past its chromosome's end, or a REF that matches neither the genome nor (for a SNP)
+    any of its ALTs, is a ValueError naming the record. A SNP whose genome base is one of
+    its ALTs (REF/ALT swapped) passes; the caller decides what to say."""
+    size = genome.sizes[variant.chrom]
+    if variant.end > size:
+        raise ValueError(
+            f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} lies past "
+            f"the end of {variant.chrom} ({size:,} bp in the FASTA); check the genome build"
+        )
+    found = genome.fetch(variant.chrom, variant.pos, variant.end).decode("ascii").upper()
+    if found != variant.ref and not (variant.is_snp and found in variant.alts):
+        raise ValueError(
+            f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} has REF "
+            f"{variant.ref} but the genome has {found}; check the genome build"
+        )
+    return found
 
 
 def scorable_alts(variant: Variant, seq_length: int | None = None) -> list[str]:

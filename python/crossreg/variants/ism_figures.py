@@ -9,7 +9,8 @@ so it is proportional to Basenji's ``basenji_sat_plot.py`` logo heights (the ref
 base's score). The heat map has a row per base (A, C, G, T) and a column per position; its
 cells are the mutation effects ``stat(mutant) - stat(reference)``, the reference base's
 cell left blank, so each column shows that position's 3 mutations. N positions (no
-reference base) have no letter.
+reference base) have no letter. Titles and axes give positions 1-based, as a genome
+browser and the VCF do (the ``.h5`` stores 0-based starts).
 """
 
 from __future__ import annotations
@@ -79,7 +80,8 @@ def site_figure(
     start: int | None = None,
 ) -> Figure:
     """The logo and heat map of one site and track (`scores` ``(width, 4)``, mean-removed;
-    `seq` the reference one-hot ``(width, 4)``)."""
+    `seq` the reference one-hot ``(width, 4)``); `start`, the span's 0-based start, is
+    shown 1-based, as a genome browser shows it."""
     width = len(seq)
     heights = importance(scores, seq)
     effects = mutation_matrix(scores, seq)
@@ -106,7 +108,7 @@ def site_figure(
     )
     heat.set_yticks(range(4), list(BASES))
     heat.set_xlim(0, width)
-    heat.set_xlabel(f"position (from {start:,})" if start is not None else "position")
+    heat.set_xlabel(f"position (from {start + 1:,})" if start is not None else "position")
     fig.colorbar(image, ax=heat, label=f"{stat}: mutant − reference", pad=0.01)
     return fig
 
@@ -125,6 +127,12 @@ def plot_site(
     returns the files written."""
     fig = site_figure(scores, seq, title=title, stat=stat, start=start)
     return save_figure(fig, out, svg=svg)
+
+
+def browser_span(chrom: str, start: int, width: int) -> str:
+    """A 0-based span start and width as a genome browser writes the span, 1-based and
+    inclusive: ``chr8:11,561,680-11,561,682`` for start 11,561,679 and width 3."""
+    return f"{chrom}:{start + 1:,}-{start + width:,}"
 
 
 def safe_name(text: str) -> str:
@@ -164,7 +172,7 @@ def plot_ism_file(
             for t in chosen:
                 name = f"{i:04d}_{safe_name(label)}_{safe_name(ids[t])}.png"
                 title = (
-                    f"{label}  {chroms[i]}:{starts[i]:,}-{starts[i] + len(seq):,}  track {ids[t]}"
+                    f"{label}  {browser_span(chroms[i], int(starts[i]), len(seq))}  track {ids[t]}"
                 )
                 written += plot_site(
                     directory / name,

@@ -145,11 +145,12 @@ def write_sad(
     Records are scored in chunks of about `chunk_size` alleles, each kept on disk as it
     finishes (:class:`crossreg.variants.sad_stream.ChunkStore`); `resume` continues an
     interrupted run from its last finished chunk (without it, a left-over one is refused),
-    and the output is the same bytes as an uninterrupted run's. `shard` (``"i/n"``) scores
-    only the i-th of n contiguous shares of the records on the FASTA (join the shards with
-    :func:`crossreg.variants.sad_files.merge_shards`); under ``torchrun`` each process
-    scores its rank's shard into ``OUT.shard-i-of-n`` and the last to finish merges them
-    into `out`. `tracks` keeps only the tracks it names
+    and the output is the same bytes as an uninterrupted run's; an input error found while
+    scoring (a ValueError) removes the chunks, since the corrected rerun cannot resume.
+    `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the records on the
+    FASTA (join the shards with :func:`crossreg.variants.sad_files.merge_shards`); under
+    ``torchrun`` each process scores its rank's shard into ``OUT.shard-i-of-n`` and the
+    last to finish merges them into `out`. `tracks` keeps only the tracks it names
     (:func:`crossreg.io.targets.select_targets`). `cluster_bp` lets nearby SNPs share one
     reference window and `indel` picks how indels are compared (``"left"``, Basenji's, or
     ``"realign"``); see :mod:`crossreg.variants.scoring`. With `gtf`, gene-level scores go to
@@ -221,6 +222,9 @@ def write_sad(
             f"{store.saved().alleles_done} of {plan.alleles} alleles kept in {store.root}; rerun "
             "with --resume to continue"
         ) from None
+    except ValueError:  # an input error: a rerun must change the inputs, so none resumes
+        store.remove()
+        raise
     write_outputs(target, store, state, scorer, targets, attrs)
     merged = merge_when_complete(out, ranked.count) if ranked is not None else False
     if plots and (ranked is None or merged):

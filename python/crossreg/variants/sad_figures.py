@@ -8,11 +8,15 @@ redrawn: the distribution of each track's scores, and the top variants with thei
   track (rows) across the tracks where they score most (columns), with
   ``OUT.top_variants.tsv`` listing them (each one's strongest track). The ``.h5`` is read
   in blocks, so memory stays bounded whatever the number of alleles.
+
+An output with only the bin profiles (``--stats REF,ALT``) has no figures; a log line says
+so.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +41,8 @@ TOP_TRACKS = 40
 LABELS_UP_TO = 60
 BLOCK_BYTES = 32 << 20
 
+log = logging.getLogger("crossreg")
+
 
 @dataclass
 class SadSummary:
@@ -53,9 +59,34 @@ class SadSummary:
     values: npt.NDArray[np.float32]  # (top alleles, tracks)
 
 
-def first_stat(stats: list[str]) -> str:
-    """The first (alleles × tracks) statistic of a run (SAD by default)."""
-    return next((s for s in stats if s not in PROFILE_STATS), "SAD")
+def first_stat(stats: list[str]) -> str | None:
+    """The first (alleles × tracks) statistic of a run, or ``None`` when it has only the
+    bin profiles (``REF``, ``ALT``)."""
+    return next((s for s in stats if s not in PROFILE_STATS), None)
+
+
+def stored_stats(path: str | os.PathLike[str]) -> list[str]:
+    """The statistics a SAD output holds, in order (``SAD`` for a file that does not say)."""
+    path = Path(path)
+    if path.suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            stats = [s for s in str(handle.attrs.get("stats", "SAD")).split(",") if s in handle]
+            return stats or (["SAD"] if "SAD" in handle else [])
+    meta = path.with_name(path.name + ".json")
+    stats = json.loads(meta.read_text()).get("stats", "SAD") if meta.exists() else "SAD"
+    return str(stats).split(",")
+
+
+def _figure_stat(path: Path) -> str:
+    stats = stored_stats(path)
+    stat = first_stat(stats)
+    if stat is None:
+        raise ValueError(
+            f"{path}: no (alleles × tracks) statistic to draw; it holds {','.join(stats)}"
+        )
+    return stat
 
 
 def _top_rows(scores: npt.NDArray, n: int) -> npt.NDArray[np.int64]:
@@ -67,12 +98,9 @@ def _top_rows(scores: npt.NDArray, n: int) -> npt.NDArray[np.int64]:
 def summarise(path: str | os.PathLike[str], *, top: int = TOP_VARIANTS) -> SadSummary:
     """Read what the figures need from a SAD ``.h5`` or ``.tsv``."""
     path = Path(path)
+    stat = _figure_stat(path)
     if path.suffix == ".h5":
-        return _summarise_h5(path, top)
-    meta = path.with_name(path.name + ".json")
-    stats = json.loads(meta.read_text()).get("stats", "SAD") if meta.exists() else "SAD"
-    stat = first_stat(str(stats).split(","))
-
+        return _summarise_h5(path, stat, top)
     sad = read_sad(path, stat)
     rows = pl.read_csv(path, separator="\t", columns=["snp", "chrom", "pos", "ref", "alt"])
     values = sad.values.astype(np.float64)
@@ -90,12 +118,10 @@ def summarise(path: str | os.PathLike[str], *, top: int = TOP_VARIANTS) -> SadSu
     )
 
 
-def _summarise_h5(path: Path, top: int) -> SadSummary:
+def _summarise_h5(path: Path, stat: str, top: int) -> SadSummary:
     import h5py
 
     with h5py.File(path, "r") as handle:
-        stats = str(handle.attrs.get("stats", "SAD")).split(",")
-        stat = first_stat([s for s in stats if s in handle] or ["SAD"])
         scores = handle[stat]
         n, n_tracks = scores.shape
         ids = handle["target_ids"][:].astype(str).tolist()
@@ -264,7 +290,17 @@ def figure_paths(out: str | os.PathLike[str]) -> dict[str, Path]:
 
 def plot_sad(out: str | os.PathLike[str], *, svg: bool = False, title: str = "") -> list[Path]:
     """Draw the figures of the SAD output `out` (and ``.top_variants.tsv``) beside it;
-    returns the files written (none for an output without alleles or tracks)."""
+    returns the files written (none for an output without alleles or tracks, or with only
+    the bin profiles ``REF``/``ALT``, which is logged)."""
+    stats = stored_stats(out)
+    if first_stat(stats) is None:
+        log.info(
+            "%s: no figures: they show an (alleles × tracks) statistic and --stats %s has "
+            "none (add SAD or another)",
+            out,
+            ",".join(stats),
+        )
+        return []
     summary = summarise(out)
     if not summary.alleles or not summary.identifiers:
         return []

@@ -84,7 +84,9 @@ def write_h5(
     target_labels: Sequence[str],
     attrs: Mapping[str, object],
 ) -> int:
-    """Write the ``.h5`` at `path` (atomically) from `parts`; returns the allele count."""
+    """Write the ``.h5`` at `path` (atomically) from `parts`; returns the allele count.
+    Without alleles (a shard or VCF with none to score) every dataset has 0 rows and the
+    ``{stat}_pct`` tables hold zeros."""
     import h5py
 
     n = sum(part_rows(part) for part in parts)
@@ -95,7 +97,7 @@ def write_h5(
                 bins = next((part[name].shape[1] for part in parts if part_rows(part)), 0)
                 shape, chunks = (n, bins, n_tracks), (1, bins, n_tracks) if n else None
             else:
-                shape, chunks = (n, n_tracks), (max(1, min(n, 1024)), n_tracks)
+                shape, chunks = (n, n_tracks), (min(n, 1024), n_tracks) if n else None
             dataset = handle.create_dataset(name, shape=shape, dtype="f2", chunks=chunks)
             _copy(dataset, parts, name, n)
         for name in ROW_FIELDS:  # compressed: one long allele pads every row to its width

@@ -2,13 +2,14 @@
 
 :func:`crossreg.variants.sad.write_sad` reads the VCF once before scoring
 (:func:`survey_vcf`): it counts the records on the FASTA's chromosomes (and those it
-skips) and each one's scorable alleles, so the alleles of this run's records (all of them,
-or shard ``i/n``'s contiguous share) are known before the first is scored. Then records
-are scored in chunks of about ``chunk_size`` alleles (a chunk ends on
-a record). Each finished chunk is a directory of ``.npy`` files in ``OUT.partial/``
-(:class:`ChunkStore`), renamed into place before ``OUT.partial/progress.json`` counts it, so
-a run killed at any point — even mid-chunk — continues with ``resume`` from its last
-finished chunk. When every chunk is done the output is written from the chunks in one pass
+skips) and each one's scorable alleles, and checks their REF against the genome, so the
+alleles of this run's records (all of them, or shard ``i/n``'s contiguous share) are known,
+and a REF the genome contradicts has stopped the run, before the first is scored. Then
+records are scored in chunks of about ``chunk_size`` alleles (a chunk ends on a record).
+Each finished chunk is a directory of ``.npy`` files in ``OUT.partial/`` (:class:`ChunkStore`),
+renamed into place before ``OUT.partial/progress.json`` counts it, so a run killed at any
+point — even mid-chunk — continues with ``resume`` from its last finished chunk. When
+every chunk is done the output is written from the chunks in one pass
 (:mod:`crossreg.variants.sad_files`) and ``OUT.partial/`` is removed: the disk holds the
 scores twice for the length of that copy.
 
@@ -39,8 +40,8 @@ import numpy.typing as npt
 
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
-from crossreg.io.vcf import Variant, iter_vcf, require_chromosome
-from crossreg.variants.alleles import Allele, format_counts, scorable_alts, skip_reason
+from crossreg.io.vcf import Variant, iter_vcf, log_skipped, require_chromosome
+from crossreg.variants.alleles import Allele, check_ref, scorable_alts, skip_reason
 from crossreg.variants.sad_stats import clip_float16
 from crossreg.variants.shard import Shard as Shard
 
@@ -107,8 +108,9 @@ def survey_vcf(
     """The one pass before scoring: counts the records on the genome and the records
     skipped per chromosome it lacks (logged), and each kept record's scorable alleles for
     a model of `seq_length` (:class:`Survey`); stops when no record is on the genome (a
-    naming mismatch: the error carries the hint), or with `strict` at the first record
-    off it."""
+    naming mismatch: the error carries the hint), with `strict` at the first record off
+    it, and at the first record with a scorable allele whose REF the genome contradicts
+    (:func:`crossreg.variants.alleles.check_ref`), so such a run stops before it writes."""
     counts = array.array("H")
     unscorable: list[tuple[int, str]] = []
     off: Counter[str] = Counter()
@@ -122,18 +124,13 @@ def survey_vcf(
             continue
         reasons = [skip_reason(v, alt, seq_length) for alt in v.alts]
         unscorable += [(len(counts), r) for r in reasons if r is not None]
+        if None in reasons:  # the scorer's checks, before anything is written
+            check_ref(v, genome, source=source)
         counts.append(reasons.count(None))
     if first_off is not None and not counts:
         require_chromosome(first_off, genome, source=source)
     skipped = dict(sorted(off.items()))
-    if skipped:
-        log.warning(
-            "%s: skipped %d records on %d chromosome(s) the FASTA lacks: %s",
-            source,
-            sum(skipped.values()),
-            len(skipped),
-            format_counts(skipped),
-        )
+    log_skipped(skipped, source=source)
     return Survey(len(counts), skipped, np.frombuffer(counts, dtype=np.uint16), unscorable)
 
 

@@ -43,7 +43,7 @@ from crossreg.genome import Genome
 from crossreg.io.vcf import Variant, require_chromosome
 from crossreg.model.inference import InferenceOptions, run_inference
 from crossreg.model.seqnn import SeqNN
-from crossreg.variants.alleles import Allele, scorable_alts
+from crossreg.variants.alleles import Allele, check_ref, scorable_alts
 from crossreg.variants.genes import GENES, GeneBatch, GeneIndex, gene_scores
 from crossreg.variants.realign import check_indel_rule, realign
 from crossreg.variants.sad_stats import check_stats, compute_stats
@@ -70,19 +70,8 @@ def scored_alleles(
         skipped += len(v.alts) - len(alts)
         if not alts:
             continue
-        size = genome.sizes[v.chrom]
-        if v.end > size:
-            raise ValueError(
-                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} lies past the end of "
-                f"{v.chrom} ({size:,} bp in the FASTA); check the genome build"
-            )
-        found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
+        found = check_ref(v, genome, source=source)
         if found != v.ref:
-            if not (v.is_snp and found in v.alts):
-                raise ValueError(
-                    f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} has REF {v.ref} "
-                    f"but the genome has {found}; check the genome build"
-                )
             log.warning(
                 "%s: %s at %s:%d has the genome's base as an ALT (%s); its alleles are "
                 "scored as written, with REF %s in the reference window (as Basenji does): "
