@@ -174,3 +174,33 @@ def test_an_interrupted_training_says_whether_resume_can_continue(
         else "interrupted; no epoch had finished, so there is nothing to resume; rerun to start"
     )
     assert [r.getMessage() for r in logs.records] == [expected]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["predict", "--model", "m", "--fasta", "f", "--out", "o.npy"],
+        ["sad", "--model", "m", "--fasta", "f", "--vcf", "v", "--out", "o.h5"],
+        ["ism", "--model", "m", "--fasta", "f", "--vcf", "v", "--out", "o.h5"],
+        ["evaluate", "--model", "m", "--data", "d", "--out", "o"],
+        ["transfer", "--model", "m", "--head", "h", "--data", "d", "--gtf", "g", "--out", "o"],
+    ],
+)
+def test_shifts_may_start_with_a_negative_one(argv):
+    from crossreg.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args([*argv, "--shifts", "-1,0,1"]).shifts == [-1, 0, 1]
+    assert parser.parse_args([*argv, "--shifts", "-2", "--rc"]).shifts == [-2]
+    assert parser.parse_args([*argv, "--shifts=1,0,-1"]).shifts == [1, 0, -1]
+
+
+def test_a_shift_given_twice_is_named(capsys):
+    from crossreg.cli import build_parser
+
+    base = ["predict", "--model", "m", "--fasta", "f", "--out", "o.npy", "--shifts"]
+    for shifts, twice in (("0,0", "0"), ("-1,1,-1,1", "-1, 1")):
+        with pytest.raises(SystemExit) as stop:
+            build_parser().parse_args([*base, shifts])
+        assert stop.value.code == 2
+        assert f"shift {twice} is given more than once in '{shifts}'" in capsys.readouterr().err

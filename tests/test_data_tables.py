@@ -116,3 +116,32 @@ def test_problems_beyond_the_cap_are_counted_in_line_order(tmp_path):
     lines = [int(entry.split(":")[1]) for entry in listed[:MAX_PROBLEMS]]
     assert lines == list(range(2, MAX_PROBLEMS + 2))
     assert listed[MAX_PROBLEMS].strip() == "... and 5 more"
+
+
+def test_a_track_list_needs_only_identifier_and_description(tmp_path):
+    """A model's track list (import-basenji) reads coverage columns only when given;
+    a dataset's table (crossreg data) needs them all."""
+    table = tmp_path / "tracks.txt"
+    table.write_text(
+        "index\tidentifier\tdescription\tgenome\tscale\n"
+        "7\tT7\tDNASE:liver\t0\t\n"
+        "8\tT8\tCAGE:liver\t0\t4\n"
+    )
+    with pytest.raises(ValueError, match=r"lacks column\(s\) file, clip, sum_stat;"):
+        read_targets(table)
+    tracks = read_targets(table, tracks_only=True)
+    assert [(t.index, t.identifier, t.description) for t in tracks] == [
+        (7, "T7", "DNASE:liver"),
+        (8, "T8", "CAGE:liver"),
+    ]
+    assert [t.scale for t in tracks] == [1.0, 4.0]  # empty: the default; given: read
+    assert all(t.files == () and t.clip == float("inf") and t.sum_stat == "sum" for t in tracks)
+    assert tracks[0].extra == {"genome": "0"}
+    bad = tmp_path / "bad.txt"
+    bad.write_text("identifier\tdescription\tclip\nT0\tDNASE:liver\tlots\n")
+    with pytest.raises(ValueError, match=r"bad.txt:2: column 'clip' is 'lots', not a number"):
+        read_targets(bad, tracks_only=True)
+    nameless = tmp_path / "nameless.txt"
+    nameless.write_text("identifier\nT0\n")
+    with pytest.raises(ValueError, match=r"lacks column\(s\) description;"):
+        read_targets(nameless, tracks_only=True)

@@ -25,6 +25,9 @@ from tests.pipeline import small_params
 
 SIZES = {"chr1": 40_000, "chr2": 17_000, "chrS": 5_000}  # chrS: shorter than a window
 TRACKS = {"human": 3, "mouse": 2}
+# the index column of each head's targets table starts here (the paper's mouse table
+# continues the human one's: 5313, 5314, ...)
+TABLE_INDEX = {"human": 0, "mouse": 3}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,15 @@ def work(tmp_path_factory) -> Path:
     model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(0))
     targets = {
         genome: [
-            Target(i, f"{genome}_t{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"CAGE:{genome} {i}")
+            Target(
+                TABLE_INDEX[genome] + i,
+                f"{genome}_t{i}",
+                (f"t{i}.bw",),
+                32.0,
+                1.0,
+                "sum",
+                f"CAGE:{genome} {i}",
+            )
             for i in range(n)
         ]
         for genome, n in TRACKS.items()
@@ -219,6 +230,23 @@ def test_bed_regions_and_another_head(work, tmp_path):
     assert not np.isnan(got["chr1"][:, 156:172]).any() and np.isnan(got["chr1"][:, 172:]).all()
     last = (17_000 - 8192) // 128 + 8 + 48  # chr2's last predictable bin + 1
     assert not np.isnan(got["chr2"][:, 125:last]).any() and np.isnan(got["chr2"][:, last:]).all()
+
+
+def test_tracks_tsv_gives_the_indices_targets_takes(work, tmp_path):
+    """``index`` is the track's place in the head, which ``--targets`` takes;
+    ``table_index`` is the targets table's index."""
+    argv = bigwig_args(work, tmp_path / "first", "--chroms", "chr2", "--targets", "1")
+    argv[argv.index("human")] = "mouse"
+    assert main(argv) == 0
+    lines = (tmp_path / "first" / "tracks.tsv").read_text().splitlines()
+    assert lines == [
+        "index\tidentifier\tdescription\tfile\ttable_index",
+        "1\tmouse_t1\tCAGE:mouse 1\tmouse_t1.bw\t4",
+    ]
+    index = lines[1].split("\t")[0]
+    again = [*argv[: argv.index("--bigwig")], "--bigwig", str(tmp_path / "again")]
+    assert main([*again, "--chroms", "chr2", "--targets", index]) == 0
+    assert (tmp_path / "again" / "tracks.tsv").read_text().splitlines() == lines
 
 
 def test_predict_bed_tiles_a_region_longer_than_a_window(work, tmp_path):

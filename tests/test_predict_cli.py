@@ -76,6 +76,25 @@ def test_predict_h5_has_labels_and_windows(work):
     assert sorted(p.name for p in work.iterdir() if p.name.startswith(".")) == []
 
 
+def test_predict_out_keeps_only_the_targets_named(work):
+    """``--targets`` cuts the head: the values and labels are those of the tracks named,
+    in the order named."""
+    expected = np.load(FIXTURES / "preds_human_gelu1702.npy")[..., [4, 0, 1]]
+    argv = ["predict", "--model", str(work / "joint"), "--genome", "human"]
+    argv += ["--fasta", str(work / "inputs.fa"), "--targets", "CAGE,0-1"]
+    assert main([*argv, "--out", str(work / "cut.h5")]) == 0
+    with h5py.File(work / "cut.h5") as handle:
+        assert handle["preds"].shape == (4, expected.shape[1], 3)
+        np.testing.assert_allclose(handle["preds"][:], expected, atol=1e-4)
+        assert [s.decode() for s in handle["target_ids"][:]] == ["t4", "t0", "t1"]
+        assert handle["target_labels"][0].decode() == "CAGE:human mini track 4"
+        assert handle.attrs["tracks"] == "CAGE,0-1"
+    assert main([*argv, "--out", str(work / "cut.npy")]) == 0
+    np.testing.assert_allclose(np.load(work / "cut.npy"), expected, atol=1e-4)
+    with pytest.raises(ValueError, match="--targets 'liver' selects no track"):
+        _run([*argv[:-1], "liver", "--out", str(work / "none.npy")])
+
+
 def test_predict_bed_regions_are_centred_windows(work):
     bed = work / "regions.bed"
     bed.write_text("seq1\t0\t8192\twhole\nseq3\t4000\t4200\n")

@@ -9,15 +9,22 @@ heavy imports (torch) inside ``run`` so that ``crossreg --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 from crossreg import __version__
 from crossreg.errors import CommandError
+from crossreg.io.text import is_gzipped
 from crossreg.logs import setup_logging
 from crossreg.memory import tune_malloc
 from crossreg.runlog import output_folder, record_run
@@ -101,16 +108,101 @@ def missing_file_message(args: argparse.Namespace, err: FileNotFoundError) -> st
     return text
 
 
+# errors of a compressed input that ends early or is damaged (gzip.BadGzipFile: bytes
+# after a member that are not another gzip member)
+COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def _is_gzipped_file(path: Path) -> bool:
+    try:
+        return path.is_file() and is_gzipped(path)
+    except OSError:
+        return False
+
+
+def compression_message(args: argparse.Namespace, err: BaseException) -> str:
+    """A compressed input that ends early or is damaged, named by its option when the
+    command's inputs hold gzip files (``--vcf x.vcf.gz: the gzip stream is truncated or
+    corrupt (...)``)."""
+    detail = str(err) or type(err).__name__
+    named = []
+    for name, value in vars(args).items():
+        if name in ("out", "bigwig", "run"):
+            continue
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(item, str | os.PathLike) and _is_gzipped_file(Path(item)):
+                option = name if name in ("directory", "shards") else f"--{name.replace('_', '-')}"
+                named.append(f"{option} {item}")
+    if not named:
+        return f"an input is truncated or corrupt ({detail}); check or re-download it"
+    which = named[0] if len(named) == 1 else "one of " + ", ".join(named)
+    return (
+        f"{which}: the gzip stream is truncated or corrupt ({detail}); re-download or "
+        "re-compress it"
+    )
+
+
+# a SIGTERM this soon after the last is the same request sent twice (``timeout`` signals
+# the command and then its process group), not a second one
+REPEAT_SECONDS = 1.0
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[list[float]]:
+    """Within the block, SIGTERM (a scheduler's time limit or preemption, ``kill``) raises
+    KeyboardInterrupt as Ctrl-C does, so that temporary files are removed and finished
+    chunks kept; the list yielded receives the time of each SIGTERM that did. One that
+    follows the last within :data:`REPEAT_SECONDS` is ignored. Outside the main thread
+    nothing changes; a process forked within the block keeps SIGTERM's default action.
+    The previous handler is restored at the end."""
+    received: list[float] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    pid = os.getpid()
+
+    def handler(signum: int, frame: object) -> None:
+        if os.getpid() != pid:  # a forked child (not a command): end as SIGTERM would
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        now = time.monotonic()
+        if received and now - received[-1] < REPEAT_SECONDS:
+            return
+        received.append(now)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``crossreg`` command."""
+    """Entry point of the ``crossreg`` command. SIGTERM stops a command as Ctrl-C does
+    (:func:`sigterm_as_interrupt`); it exits with 143 instead of 130."""
+    with sigterm_as_interrupt() as terminated:
+        return _main(argv, terminated)
+
+
+def _interrupted(terminated: list[float], err: KeyboardInterrupt | None = None) -> int:
+    """Log an interrupt (Ctrl-C, or SIGTERM when `terminated` holds it) and its message;
+    the exit status."""
+    what = "terminated (SIGTERM)" if terminated else "interrupted"
+    log.error("%s%s", what, f"; {err}" if err is not None and str(err) else "")
+    return 128 + int(signal.SIGTERM) if terminated else 130
+
+
+def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
+    """:func:`main` once SIGTERM is handled."""
     try:
         parser = build_parser()  # imports every command's module: about a second
         argv = list(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
     except KeyboardInterrupt:
         setup_logging()
-        log.error("interrupted")
-        return 130
+        return _interrupted(terminated)
     setup_logging(args.verbose, args.quiet)
     tune_malloc()
     if getattr(args, "run", None) is None:  # no subcommand: a usage error, as argparse's
@@ -122,11 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = int(args.run(args) or 0)
     except FileNotFoundError as err:
         log.error("%s", missing_file_message(args, err))
+    except COMPRESSION_ERRORS as err:
+        log.error("%s", compression_message(args, err))
     except (ValueError, OSError, CommandError) as err:
         log.error("%s", err)
     except KeyboardInterrupt as err:
-        log.error("interrupted%s", f"; {err}" if str(err) else "")
-        status = 130
+        status = _interrupted(terminated, err)
     out = getattr(args, "out", None) or getattr(args, "bigwig", None)  # predict --bigwig OUTDIR
     if status == 0 and out is not None and output_folder(out).is_dir():
         record_run(output_folder(out), argv, started, time.perf_counter() - clock)

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         required=True,
         metavar="TARGETS.txt",
-        help="the targets table of that head, one row per output track",
+        help="the targets table of that head, one row per output track (only its identifier "
+        "and description columns are needed)",
     )
     parser.add_argument(
         "--genome",
@@ -38,9 +39,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         metavar="NAME",
         help="genome the head predicts; with several heads in params, the head's genome "
-        "(head_human -> human)",
+        "(head_human -> human); human or mouse must agree with the params' only head and the "
+        "table's genome column (0 human, 1 mouse)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="checkpoint directory to write")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="checkpoint directory to write: absent or empty, or a checkpoint with --overwrite",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a checkpoint already in --out"
+    )
     parser.add_argument(
         "--gelu",
         choices=GELU_FORMS,
@@ -72,5 +82,12 @@ def run(args: argparse.Namespace) -> int:
         BasenjiSource(genome, weights, targets)
         for genome, weights, targets in zip(args.genome, args.weights, args.targets, strict=True)
     ]
-    import_checkpoint(args.params, sources, args.out, gelu=args.gelu, trunk_from=args.trunk_from)
+    import_checkpoint(
+        args.params,
+        sources,
+        args.out,
+        gelu=args.gelu,
+        trunk_from=args.trunk_from,
+        overwrite=args.overwrite,
+    )
     return 0

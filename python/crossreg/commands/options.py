@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -10,7 +11,8 @@ if TYPE_CHECKING:
 
 
 def parse_shifts(text: str) -> list[int]:
-    """``"1,0,-1"`` → ``[1, 0, -1]``."""
+    """``"1,0,-1"`` → ``[1, 0, -1]``; a shift given twice is an error (it would count
+    twice in the average)."""
     try:
         shifts = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
@@ -19,7 +21,18 @@ def parse_shifts(text: str) -> list[int]:
         ) from None
     if not shifts:
         raise argparse.ArgumentTypeError("give at least one shift (0 for none)")
+    twice = sorted({shift for shift in shifts if shifts.count(shift) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(
+            f"shift {', '.join(map(str, twice))} is given more than once in '{text}'; give "
+            "each shift once"
+        )
     return shifts
+
+
+# what argparse takes for a value, not an option, when it starts with '-': a negative
+# number, or a list of numbers whose first is negative (``--shifts -1,0,1``)
+NEGATIVE_VALUES = re.compile(r"^-\d+(,\s*-?\d+)*,?$|^-\d*\.\d+$")
 
 
 # --trunk-layout's choices and the InferenceOptions.channels_last each one means
@@ -46,6 +59,8 @@ def parse_device(text: str) -> str:
 
 def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int) -> None:
     """``--rc``, ``--shifts``, ``--batch-size``, ``--device`` and ``--bf16``."""
+    # argparse's own pattern (``_negative_number_matcher``) takes ``-1,0,1`` for an option
+    parser._negative_number_matcher = NEGATIVE_VALUES
     group = parser.add_argument_group("inference")
     group.add_argument(
         "--rc", action="store_true", help="average with reverse-complement predictions"

@@ -49,20 +49,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "width (bins within the crop of a chromosome's ends, where no window fits, get no "
         "value); with tracks.tsv and summary.json",
     )
+    parser.add_argument(
+        "--targets",
+        default=None,
+        metavar="SPEC",
+        help="tracks to write, in the order named: indices of the head's tracks (5), ranges "
+        "(0-9), identifiers, words found in the descriptions (CAGE) or glob patterns "
+        "('CAGE:*liver*'); the head is cut to them (default: every track)",
+    )
     group = parser.add_argument_group("--bigwig")
     group.add_argument(
         "--chroms",
         default=None,
         metavar="CHR,CHR",
         help="chromosomes to tile, comma-separated (default: every FASTA record)",
-    )
-    group.add_argument(
-        "--targets",
-        default=None,
-        metavar="SPEC",
-        help="tracks to write, in the order named: indices (5), ranges (0-9), identifiers, "
-        "words found in the descriptions (CAGE) or glob patterns ('CAGE:*liver*'); the head "
-        "is cut to them (default: every track)",
     )
     group.add_argument(
         "--chunk-size",
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict and write the output file (or the BigWigs); arguments and inputs are
     checked before the model loads."""
     if args.bigwig is None:
-        bigwig_only = [name for name in ("chroms", "targets", "shard") if getattr(args, name)]
+        bigwig_only = [name for name in ("chroms", "shard") if getattr(args, name)]
         if bigwig_only or args.resume:
             options = [f"--{n}" for n in bigwig_only] + (["--resume"] if args.resume else [])
             raise ValueError(f"{', '.join(options)}: only with --bigwig OUTDIR")
@@ -116,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             head=args.genome,
             bed=args.bed,
+            tracks=args.targets,
             options=inference_options(args),
         )
         return 0

@@ -5,6 +5,8 @@ Tab-separated with a header. Columns crossreg reads: ``identifier``, ``file``, `
 unnamed), ``clip_soft`` and ``genome`` (optional); other columns are kept. Rows are
 tracks in output order (row order, not the ``index`` value). ``file`` may list several
 comma-separated replicate files; relative paths are relative to the table's folder.
+A model's track list (``read_targets(..., tracks_only=True)``) needs only ``identifier``
+and ``description``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 from crossreg.io.atomic import atomic_write
 
 REQUIRED_COLUMNS = ("identifier", "file", "clip", "scale", "sum_stat", "description")
+# the columns a model's track list needs (the others describe how coverage becomes targets)
+TRACK_COLUMNS = ("identifier", "description")
 SUM_STATS = ("sum", "mean", "max", "sum_sqrt", "mean_sqrt")
 ASSAYS = ("DNASE", "ATAC", "CHIP", "CAGE")
 
@@ -110,16 +114,26 @@ def _number(path: Path, line: int, column: str, text: str, *, positive: bool) ->
     return value
 
 
+# a track list's coverage cells when absent or empty: no file, no clip, scale 1, sum
+TRACK_DEFAULTS = {"file": "", "clip": "inf", "scale": "1", "sum_stat": "sum"}
+
 MAX_PROBLEMS = 25  # problems listed at most in one error about a targets table
 
 
-def read_targets(path: str | os.PathLike[str], *, check_files: bool = False) -> TargetsTable:
+def read_targets(
+    path: str | os.PathLike[str], *, check_files: bool = False, tracks_only: bool = False
+) -> TargetsTable:
     """Read and check a targets table.
 
     Every row is checked before anything is raised: one ValueError lists every problem
     in line order (up to :data:`MAX_PROBLEMS`), each naming its line — a wrong number of
     fields, a bad number, an unknown ``sum_stat``, a duplicate identifier and, with
     `check_files`, a track file that does not exist.
+
+    With `tracks_only` the table is read as a model's track list: only ``identifier`` and
+    ``description`` are required. A ``file``, ``clip``, ``scale`` or ``sum_stat`` cell
+    that is absent or empty then means no track file, no clip, scale 1 and ``sum``
+    (Basenji's defaults); one that is given is checked as usual.
     """
     path = Path(path)
     with open(path, newline="") as handle:
@@ -129,11 +143,12 @@ def read_targets(path: str | os.PathLike[str], *, check_files: bool = False) -> 
     header = [h.strip() for h in rows[0]]
     if header and header[0] == "":
         header[0] = "index"
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    required = TRACK_COLUMNS if tracks_only else REQUIRED_COLUMNS
+    missing = [c for c in required if c not in header]
     if missing:
         raise ValueError(
             f"{path}:1: the header lacks column(s) {', '.join(missing)}; a targets table needs "
-            f"tab-separated columns {' '.join(REQUIRED_COLUMNS)}"
+            f"tab-separated columns {' '.join(required)}"
         )
     col = {name: i for i, name in enumerate(header)}
     targets: list[Target] = []
@@ -144,7 +159,8 @@ def read_targets(path: str | os.PathLike[str], *, check_files: bool = False) -> 
         if not any(cell.strip() for cell in row):
             continue
         try:
-            targets.append(_parse_row(path, line, row, header, col, seen, len(targets)))
+            target = _parse_row(path, line, row, header, col, seen, len(targets), tracks_only)
+            targets.append(target)
             lines.append(line)
         except ValueError as err:
             found.append((line, str(err)))
@@ -181,8 +197,10 @@ def _parse_row(
     col: dict[str, int],
     seen: dict[str, int],
     position: int,
+    tracks_only: bool = False,
 ) -> Target:
-    """One row of a targets table as a Target; a ValueError naming the line otherwise."""
+    """One row of a targets table as a Target; a ValueError naming the line otherwise.
+    With `tracks_only`, absent or empty coverage cells take Basenji's defaults."""
     if len(row) != len(header):
         raise ValueError(
             f"{path}:{line}: {len(row)} tab-separated fields but the header has "
@@ -198,6 +216,8 @@ def _parse_row(
             f"{seen[identifier]}; identifiers must be unique"
         )
     seen[identifier] = line
+    if tracks_only:
+        cell |= {k: value for k, value in TRACK_DEFAULTS.items() if not cell.get(k)}
     sum_stat = cell["sum_stat"].lower()
     if sum_stat == "avg":
         sum_stat = "mean"
@@ -213,7 +233,7 @@ def _parse_row(
     except ValueError:
         raise ValueError(f"{path}:{line}: index '{index_text}' is not a whole number") from None
     files = tuple(f.strip() for f in cell["file"].split(",") if f.strip())
-    if not files:
+    if not files and not tracks_only:
         raise ValueError(f"{path}:{line}: no track file given for '{identifier}'")
     known = {"index", "clip_soft", *REQUIRED_COLUMNS}
     return Target(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -92,6 +93,8 @@ class CheckpointConfig:
 def _target_to_json(target: Target) -> dict[str, Any]:
     data = dataclasses.asdict(target)
     data["files"] = list(target.files)
+    if math.isinf(target.clip):  # a track list's "no clip": strict JSON has no Infinity
+        data["clip"] = None
     return data
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,8 +24,11 @@ FORMAT = "crossreg-checkpoint"
 
 
 def target_from_json(data: Mapping[str, Any]) -> Target:
-    """A :class:`~crossreg.io.targets.Target` from its entry in ``config.json``."""
-    return Target(**{**data, "files": tuple(data["files"]), "extra": dict(data.get("extra", {}))})
+    """A :class:`~crossreg.io.targets.Target` from its entry in ``config.json`` (a ``clip``
+    of null is a track list's "no clip")."""
+    clip = math.inf if data.get("clip") is None else data["clip"]
+    fields = {**data, "clip": clip, "files": tuple(data["files"])}
+    return Target(**{**fields, "extra": dict(data.get("extra", {}))})
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from crossreg.io.atomic import atomic_directory
 from crossreg.io.targets import TargetsTable, read_targets
 from crossreg.model.blocks import KerasBatchNorm
 from crossreg.model.checkpoint import CheckpointConfig, make_config, save_checkpoint
+from crossreg.model.checkpoint_info import CONFIG_NAME, WEIGHTS_NAME
 from crossreg.model.keras_h5 import (
     LAYER_WEIGHTS,
     KerasFile,
@@ -33,6 +35,9 @@ from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN, keras_weight_layers
 
 log = logging.getLogger("crossreg")
+
+# the genome numbers of the paper's targets tables (their ``genome`` column)
+PAPER_GENOMES = {"human": "0", "mouse": "1"}
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,55 @@ def _head_key(params: Params, genome: str, n_sources: int) -> str:
     )
 
 
+def check_head_genome(params: Params, genome: str) -> None:
+    """`genome` does not contradict the head of one-head params: ``--genome human`` with
+    only ``head_mouse`` is refused (only the paper's genome names are compared)."""
+    heads = params.model.heads
+    named = heads[0].genome
+    if len(heads) == 1 and genome in PAPER_GENOMES and named in PAPER_GENOMES and named != genome:
+        raise ValueError(
+            f"--genome {genome}: {params.source} has one head, '{heads[0].key}', which "
+            f"predicts {named}; give --genome {named}, or the params of the {genome} model"
+        )
+
+
+def check_table_genome(table: TargetsTable, genome: str) -> None:
+    """`genome` does not contradict the ``genome`` column of its targets table: ``--genome
+    human`` with a table whose every row is genome 1 (mouse in the paper's numbering) is
+    refused; a table without the column, or with other or mixed numbers, is not checked."""
+    numbers = {t.extra.get("genome", "") for t in table}
+    named = {number: name for name, number in PAPER_GENOMES.items()}
+    if genome not in PAPER_GENOMES or len(numbers) != 1:
+        return
+    number = numbers.pop()
+    if named.get(number, genome) != genome:
+        raise ValueError(
+            f"--genome {genome}: every track of {table.path} has genome {number}, which is "
+            f"{named[number]} in the paper's numbering (0 human, 1 mouse); give --genome "
+            f"{named[number]}, or the {genome} targets table"
+        )
+
+
+def check_destination(out: str | os.PathLike[str], overwrite: bool = False) -> None:
+    """`out` may receive a checkpoint: absent, an empty folder, or a checkpoint to
+    replace with `overwrite`."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory; choose another --out")
+    if (out / CONFIG_NAME).exists() or (out / WEIGHTS_NAME).exists():
+        if not overwrite:
+            raise ValueError(
+                f"--out {out} already holds a checkpoint; pass --overwrite to replace it or "
+                "choose another --out"
+            )
+    elif any(out.iterdir()):
+        raise ValueError(
+            f"--out {out} exists, is not empty and is not a checkpoint; choose another --out"
+        )
+
+
 def _choose_gelu(files: Sequence[KerasFile], gelu: str | None) -> tuple[str, str]:
     if gelu is not None:
         return gelu, "chosen by the user"
@@ -226,6 +280,10 @@ def import_basenji(
     With several files (one per head of a joint params file) the trunks must be identical,
     unless `trunk_from` names the genome whose file provides the shared trunk (the other
     heads then sit on a trunk they were not trained with, and a warning says so).
+    Each targets table is read as the head's track list
+    (:func:`~crossreg.io.targets.read_targets` with ``tracks_only``); a genome name that
+    one-head params or the table's ``genome`` column contradict is refused
+    (:func:`check_head_genome`, :func:`check_table_genome`).
     """
     if not sources:
         raise ValueError("give at least one weights file")
@@ -235,6 +293,7 @@ def import_basenji(
         if src.genome in genomes:
             raise ValueError(f"genome '{src.genome}' is given twice")
         genomes[src.genome] = _head_key(params, src.genome, len(sources))
+        check_head_genome(params, src.genome)
     model_params = params.model.select_heads(genomes)
     files = {src.genome: read_keras_file(src.weights) for src in sources}
     gelu_form, reason = _choose_gelu(list(files.values()), gelu)
@@ -243,7 +302,8 @@ def import_basenji(
         model = SeqNN(model_params, gelu_form=gelu_form)
     targets: dict[str, TargetsTable] = {}
     for src in sources:
-        table = read_targets(src.targets)
+        table = read_targets(src.targets, tracks_only=True)
+        check_table_genome(table, src.genome)
         keras = files[src.genome]
         map_keras_layers(model, src.genome, keras.layers, keras.path)
         dense = keras.layers[-1]
@@ -309,9 +369,13 @@ def import_checkpoint(
     *,
     gelu: str | None = None,
     trunk_from: str | None = None,
+    overwrite: bool = False,
 ) -> CheckpointConfig:
     """The import-basenji step: :func:`import_basenji`, then save the model as a crossreg
-    checkpoint in `out` whose config records where each part came from."""
+    checkpoint in `out` whose config records where each part came from. `out` must be
+    absent or an empty folder; with `overwrite` it may hold a checkpoint, which the new one
+    replaces whole (:func:`check_destination`)."""
+    check_destination(out, overwrite)
     imported = import_basenji(params, sources, gelu=gelu, trunk_from=trunk_from)
     log.info("GELU form: %s (%s)", imported.gelu_form, imported.gelu_reason)
     config = make_config(
@@ -328,7 +392,8 @@ def import_checkpoint(
             "keras_version": {s.genome: imported.keras_versions[s.genome] for s in sources},
         },
     )
-    save_checkpoint(out, imported.model, config)
+    with atomic_directory(Path(out).absolute()) as work:
+        save_checkpoint(work, imported.model, config)
     heads = ", ".join(f"{g} ({imported.model.num_targets(g)} tracks)" for g in imported.genomes)
     log.info(
         "wrote %s: %s, input %d bp -> %d bins of %d bp",

@@ -24,7 +24,7 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.rows import fill_rows
-from crossreg.io.targets import Target
+from crossreg.io.targets import Target, select_targets
 from crossreg.model.inference import (
     InferenceOptions,
     load_head,
@@ -167,15 +167,25 @@ def write_predictions(
     *,
     head: str | None = None,
     bed: str | os.PathLike[str] | None = None,
+    tracks: str | Sequence[str] | None = None,
     options: InferenceOptions = InferenceOptions(),
 ) -> Path:
     """The predict step: predict every record of `fasta` (or every region of `bed`, centred
     in a window of the model's length, or tiled when longer than a window predicts:
     :func:`tiled_region_windows`) with `head` of the checkpoint in `model_dir` and write
-    them to `out` (``.npy`` or ``.h5``, see :func:`save_predictions`)."""
+    them to `out` (``.npy`` or ``.h5``, see :func:`save_predictions`). `tracks` keeps only
+    the tracks it names, in that order (:func:`crossreg.io.targets.select_targets`): the
+    head is cut to them, and the ``.h5`` labels are theirs."""
     out = Path(out)
     check_output_suffix(out)
     model, config, head = load_head(model_dir, head, options.device)
+    targets: list[Target] = list(config.targets[head])
+    attrs: dict[str, object] = {}
+    if tracks is not None:
+        kept = select_targets(targets, tracks)
+        model.keep_tracks(head, kept)
+        targets = [targets[i] for i in kept]
+        attrs["tracks"] = tracks if isinstance(tracks, str) else ",".join(tracks)
     genome = Genome(fasta)
     if bed is None:
         windows = record_windows(genome, model.seq_length)
@@ -184,10 +194,11 @@ def write_predictions(
         check_within(intervals, genome.sizes, source=str(bed))
         windows = tiled_region_windows(intervals, genome, Geometry.of(model), source=str(bed))
     log.info(
-        "predicting %d windows of %d bp with the '%s' head on %s%s",
+        "predicting %d windows of %d bp with the '%s' head (%d tracks) on %s%s",
         len(windows),
         model.seq_length,
         head,
+        len(targets),
         model_device(model),
         options.describe(),
     )
@@ -197,11 +208,12 @@ def write_predictions(
             counted(predict_windows(model, genome, windows, head, options), meter),
             windows,
             (model.output_length(), model.num_targets(head)),
-            targets=config.targets[head],
+            targets=targets,
             attrs={
                 **provenance(model_dir, head, config, options),
                 "bin_width": config.bin_width,
                 "crop_bins": list(config.crop),
+                **attrs,
             },
         )
     log.info("wrote %s", out)

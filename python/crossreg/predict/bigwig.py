@@ -3,7 +3,8 @@
 Whole chromosomes (or BED regions) are tiled with model windows whose central bins abut
 (:mod:`crossreg.model.tiling`); the chosen tracks of one head are predicted window by window and
 written at the model's resolution, one BigWig per track (``OUTDIR/<identifier>.bw``, with
-``OUTDIR/tracks.tsv`` listing index, identifier, description and file). Bins no window
+``OUTDIR/tracks.tsv`` listing each track's index in the head (what ``--targets`` takes),
+identifier, description, file and index in the targets table). Bins no window
 lying on the chromosome predicts (about ``crop · bin_width`` bp at each chromosome end, and
 chromosomes shorter than a window) have no value in the BigWigs; ``OUTDIR/summary.json``
 counts them.
@@ -238,7 +239,7 @@ def write_bigwigs(
         **summary,
     }
     written = write_when_complete(
-        outdir, shards, bounds, tiles, chunk_windows, genome, targets, geometry, meta
+        outdir, shards, bounds, tiles, chunk_windows, genome, targets, geometry, meta, chosen
     )
     return BigWigRun(outdir, len(targets), stop - start, written)
 
@@ -297,9 +298,11 @@ def write_when_complete(
     targets: Sequence[Target],
     geometry: Geometry,
     meta: dict[str, object],
+    positions: Sequence[int] | None = None,
 ) -> bool:
     """Write the BigWigs from the chunk stores of `roots` (one per shard, in order) when
-    every one is complete (a lock makes it one process); returns whether it wrote."""
+    every one is complete (a lock makes it one process); returns whether it wrote.
+    `positions` are the tracks' indices in the head (default ``0 .. tracks-1``)."""
     lock = outdir.with_name(outdir.name + ".lock")
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -322,7 +325,7 @@ def write_when_complete(
             for k, (c, d) in enumerate(chunk_bounds(a, b, chunk_windows)):
                 directory = partial_dir(root) / CHUNK_NAME.format(k)
                 chunks.append((directory / VALUES_FILE, tiles[c:d]))
-        write_track_files(outdir, chunks, genome.sizes, targets, geometry, meta)
+        write_track_files(outdir, chunks, genome.sizes, targets, geometry, meta, positions)
         for root in roots:
             shutil.rmtree(partial_dir(root), ignore_errors=True)
     lock.unlink(missing_ok=True)
@@ -337,9 +340,12 @@ def write_track_files(
     targets: Sequence[Target],
     geometry: Geometry,
     meta: dict[str, object],
+    positions: Sequence[int] | None = None,
 ) -> None:
     """One BigWig per track from the chunks' values (each under a temporary name renamed
-    when complete), then ``tracks.tsv`` and ``summary.json``."""
+    when complete), then ``tracks.tsv`` and ``summary.json``. ``tracks.tsv`` gives each
+    track's ``index`` in the head, `positions` (default ``0 .. tracks-1``), which
+    ``--targets`` takes, and its ``table_index``, the index of the targets table."""
     import pyBigWig
 
     outdir.mkdir(parents=True, exist_ok=True)
@@ -372,8 +378,11 @@ def write_track_files(
                             )
             meter.update(len(members))
     with atomic_write(outdir / "tracks.tsv") as handle:
-        handle.write("index\tidentifier\tdescription\tfile\n")
-        for target, name in zip(targets, names, strict=True):
-            handle.write(f"{target.index}\t{target.identifier}\t{target.description}\t{name}\n")
+        handle.write("index\tidentifier\tdescription\tfile\ttable_index\n")
+        positions = range(len(targets)) if positions is None else positions
+        for position, target, name in zip(positions, targets, names, strict=True):
+            handle.write(
+                f"{position}\t{target.identifier}\t{target.description}\t{name}\t{target.index}\n"
+            )
     with atomic_write(outdir / "summary.json") as handle:
         json.dump({**meta, "tracks": len(targets)}, handle, indent=1)

@@ -1,0 +1,137 @@
+"""``crossreg import-basenji``: what it needs of the targets table, the genome names it
+refuses, and an --out that already exists."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from crossreg.cli import build_parser, main
+from crossreg.model.checkpoint import read_config
+from crossreg.runlog import RUNS_FILE, read_runs
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+PARAMS = FIXTURES / "params_joint_mini.json"
+WEIGHTS = {"human": FIXTURES / "model0_best.h5", "mouse": FIXTURES / "model1_best.h5"}
+TARGETS = {g: FIXTURES / f"targets_{g}_mini.txt" for g in WEIGHTS}
+
+
+def _argv(out: Path, *heads: tuple[str, str], params: Path = PARAMS, targets=None) -> list[str]:
+    """import-basenji of the fixture files: one (--genome name, file's genome) per head."""
+    argv = ["-q", "import-basenji", "--params", str(params)]
+    for name, genome in heads:
+        table = (targets or {}).get(name, TARGETS[genome])
+        argv += ["--weights", str(WEIGHTS[genome]), "--targets", str(table), "--genome", name]
+    return [*argv, "--out", str(out)]
+
+
+def _run(argv: list[str]) -> int:
+    """Run a subcommand, letting its errors raise (``main`` would log them)."""
+    args = build_parser().parse_args(argv[1:])
+    return args.run(args)
+
+
+def _with_columns(path: Path, table: Path, keep: list[str], genome: str | None = None) -> Path:
+    """`table` with only the columns `keep` (and a ``genome`` column of `genome`)."""
+    rows = [line.split("\t") for line in table.read_text().splitlines()]
+    rows[0][0] = rows[0][0] or "index"
+    columns = [rows[0].index(name) for name in keep]
+    lines = [[row[c] for c in columns] for row in rows]
+    if genome is not None:
+        lines = [[*lines[0], "genome"]] + [[*line, genome] for line in lines[1:]]
+    path.write_text("".join("\t".join(line) + "\n" for line in lines))
+    return path
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"{constant} is not JSON")
+
+
+def test_the_targets_table_needs_only_identifier_and_description(tmp_path):
+    table = _with_columns(tmp_path / "tracks.txt", TARGETS["human"], ["identifier", "description"])
+    assert main(_argv(tmp_path / "ck", ("human", "human"), targets={"human": table})) == 0
+    targets = read_config(tmp_path / "ck").targets["human"]
+    assert [t.identifier for t in targets] == ["t0", "t1", "t2", "t3", "t4"]
+    assert targets[4].description == "CAGE:human mini track 4"
+    assert [t.index for t in targets] == [0, 1, 2, 3, 4]
+    assert targets[0].files == () and math.isinf(targets[0].clip)
+    assert (targets[0].scale, targets[0].sum_stat) == (1.0, "sum")
+    # strict JSON: "no clip" is null, not Infinity
+    config = json.loads((tmp_path / "ck" / "config.json").read_text(), parse_constant=_refuse)
+    assert config["targets"]["human"][0]["clip"] is None
+    nameless = _with_columns(tmp_path / "nameless.txt", TARGETS["human"], ["description"])
+    with pytest.raises(ValueError, match=r"lacks column\(s\) identifier;.*identifier description"):
+        _run(_argv(tmp_path / "x", ("human", "human"), targets={"human": nameless}))
+
+
+def test_a_genome_name_the_one_head_contradicts_is_refused(tmp_path):
+    data = json.loads(PARAMS.read_text())
+    del data["model"]["head_human"]
+    params = tmp_path / "params_mouse_mini.json"
+    params.write_text(json.dumps(data))
+    argv = _argv(tmp_path / "wrong", ("human", "mouse"), params=params)
+    with pytest.raises(ValueError) as err:
+        _run(argv)
+    assert str(err.value) == (
+        f"--genome human: {params} has one head, 'head_mouse', which predicts mouse; give "
+        "--genome mouse, or the params of the human model"
+    )
+    assert not (tmp_path / "wrong").exists()
+    for name in ("mouse", "mm10"):  # another name for the genome is no contradiction
+        assert main(_argv(tmp_path / name, (name, "mouse"), params=params)) == 0
+
+
+def test_a_genome_name_the_tables_genome_column_contradicts_is_refused(tmp_path):
+    keep = ["index", "identifier", "file", "clip", "scale", "sum_stat", "description"]
+    mouse_rows = _with_columns(tmp_path / "t1.txt", TARGETS["human"], keep, genome="1")
+    with pytest.raises(ValueError) as err:
+        _run(_argv(tmp_path / "wrong", ("human", "human"), targets={"human": mouse_rows}))
+    assert str(err.value) == (
+        f"--genome human: every track of {mouse_rows} has genome 1, which is mouse in the "
+        "paper's numbering (0 human, 1 mouse); give --genome mouse, or the human targets table"
+    )
+    human_rows = _with_columns(tmp_path / "t0.txt", TARGETS["human"], keep, genome="0")
+    other = _with_columns(tmp_path / "t7.txt", TARGETS["human"], keep, genome="7")
+    for i, table in enumerate((human_rows, other)):
+        assert main(_argv(tmp_path / f"ok{i}", ("human", "human"), targets={"human": table})) == 0
+
+
+def test_an_existing_checkpoint_is_replaced_only_with_overwrite(tmp_path, logs):
+    out = tmp_path / "ck"
+    assert main(_argv(out, ("human", "human"), ("mouse", "mouse"))) == 0
+    (out / "notes.txt").write_text("mine\n")
+    argv = _argv(out, ("human", "human"))
+    assert main(argv) == 1
+    assert logs.records[-1].getMessage() == (
+        f"--out {out} already holds a checkpoint; pass --overwrite to replace it or choose "
+        "another --out"
+    )
+    assert list(read_config(out).genomes) == ["human", "mouse"]
+    assert main([*argv, "--overwrite"]) == 0
+    assert list(read_config(out).genomes) == ["human"]
+    # replaced whole: what the folder held before is gone, and its run log holds this run
+    names = ["config.json", RUNS_FILE, "model.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert [run["command"].endswith("--overwrite") for run in read_runs(out / RUNS_FILE)] == [True]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]  # nothing left beside it
+
+
+def test_an_out_that_is_not_a_checkpoint_is_refused(tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine\n")
+    for extra in ([], ["--overwrite"]):
+        with pytest.raises(ValueError, match="exists, is not empty and is not a checkpoint"):
+            _run([*_argv(folder, ("human", "human")), *extra])
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    file = tmp_path / "file"
+    file.write_text("x")
+    with pytest.raises(ValueError, match="exists and is not a directory"):
+        _run(_argv(file, ("human", "human")))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(_argv(empty, ("human", "human"))) == 0
+    assert list(read_config(empty).genomes) == ["human"]
