@@ -124,7 +124,7 @@ def test_an_out_that_is_not_a_checkpoint_is_refused(tmp_path):
     folder.mkdir()
     (folder / "notes.txt").write_text("mine\n")
     for extra in ([], ["--overwrite"]):
-        with pytest.raises(ValueError, match="exists, is not empty and is not a checkpoint"):
+        with pytest.raises(ValueError, match="exists, is not empty and is not a checkpoint;"):
             _run([*_argv(folder, ("human", "human")), *extra])
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
     file = tmp_path / "file"

@@ -37,7 +37,7 @@ from crossreg.data.store import (
     DataStore,
 )
 from crossreg.genome import Genome
-from crossreg.io.atomic import atomic_directory, atomic_write
+from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.targets import TargetsTable, write_targets
 from crossreg.progress import progress
@@ -90,21 +90,8 @@ def tracks_per_chunk(
     return int(max(1, min(n_tracks, budget // (4 * per_bin))))
 
 
-def check_destination(out: Path, overwrite: bool) -> None:
-    """`out` may be written: absent, empty, or a store or shard to replace with `overwrite`."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ValueError(f"{out} exists and is not a directory; choose another --out")
-    if (out / METADATA).exists() or (out / SHARD_METADATA).exists():
-        if not overwrite:
-            what = "a dataset" if (out / METADATA).exists() else "a shard of a dataset"
-            raise ValueError(
-                f"{out} already holds {what}; pass --overwrite to rebuild it or choose "
-                "another --out"
-            )
-    elif any(out.iterdir()):
-        raise ValueError(f"{out} exists, is not empty and is not a dataset; choose another --out")
+#: What a dataset build may replace (with ``--overwrite``): marker file → what it is.
+REPLACEABLE = {METADATA: "a dataset", SHARD_METADATA: "a shard of a dataset"}
 
 
 def _write_sequences(path: Path, genome: Genome, plan: Plan, seq_length: int) -> None:
@@ -299,7 +286,7 @@ def _build(
     level = options.compress_targets
     if level is not None and not 0 <= level <= 12:
         raise ValueError(f"--compress-targets {level}: the deflate level is 0 to 12 (1: fast)")
-    check_destination(out, options.overwrite)
+    check_replaceable(out, options.overwrite, REPLACEABLE)
     inputs = check_inputs(
         fasta=fasta,
         targets=targets,

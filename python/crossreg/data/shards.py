@@ -21,7 +21,7 @@ from pathlib import Path
 
 from crossreg.data.build import (
     MERGE_BLOCK_BYTES,
-    check_destination,
+    REPLACEABLE,
     merge_track_chunks,
     write_json,
 )
@@ -34,7 +34,7 @@ from crossreg.data.store import (
     SHARD_METADATA,
     DataStore,
 )
-from crossreg.io.atomic import atomic_directory
+from crossreg.io.atomic import atomic_directory, check_replaceable
 
 log = logging.getLogger("crossreg")
 
@@ -109,7 +109,7 @@ def merge_shards(
     metas = [read_shard(p) for p in paths]
     _check_together(paths, metas)
     out = Path(out)
-    check_destination(out, overwrite)
+    check_replaceable(out, overwrite, REPLACEABLE)
     dataset = metas[0]["dataset"]
     n, bins, n_tracks = dataset["num_windows"], dataset["target_length"], dataset["num_targets"]
     if metas[-1]["shard"]["stop_track"] != n_tracks or metas[0]["shard"]["first_track"] != 0:

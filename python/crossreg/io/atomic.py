@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -55,6 +55,32 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside `path`; rename it over `path` only on success."""
     with atomic_path(path) as tmp, open(tmp, mode) as handle:
         yield handle
+
+
+def check_replaceable(
+    out: str | os.PathLike[str], overwrite: bool, kinds: Mapping[str, str]
+) -> None:
+    """`out` may be written whole (:func:`atomic_directory`): absent, an empty folder, or a
+    folder holding one of `kinds` (marker file name → what it holds, ``"a checkpoint"``)
+    to replace with `overwrite`. Anything else is refused, so that no user file is
+    removed."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory; choose another --out")
+    held = [what for marker, what in kinds.items() if (out / marker).exists()]
+    if held:
+        if not overwrite:
+            raise ValueError(
+                f"--out {out} already holds {held[0]}; pass --overwrite to replace it or "
+                "choose another --out"
+            )
+    elif any(out.iterdir()):
+        kinds_text = " or ".join(dict.fromkeys(kinds.values()))
+        raise ValueError(
+            f"--out {out} exists, is not empty and is not {kinds_text}; choose another --out"
+        )
 
 
 def _swap_in(work: Path, path: Path) -> None:

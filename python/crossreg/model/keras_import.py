@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from crossreg.io.atomic import atomic_directory
+from crossreg.io.atomic import atomic_directory, check_replaceable
 from crossreg.io.targets import TargetsTable, read_targets
 from crossreg.model.blocks import KerasBatchNorm
 from crossreg.model.checkpoint import CheckpointConfig, make_config, save_checkpoint
@@ -233,24 +233,8 @@ def check_table_genome(table: TargetsTable, genome: str) -> None:
         )
 
 
-def check_destination(out: str | os.PathLike[str], overwrite: bool = False) -> None:
-    """`out` may receive a checkpoint: absent, an empty folder, or a checkpoint to
-    replace with `overwrite`."""
-    out = Path(out)
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory; choose another --out")
-    if (out / CONFIG_NAME).exists() or (out / WEIGHTS_NAME).exists():
-        if not overwrite:
-            raise ValueError(
-                f"--out {out} already holds a checkpoint; pass --overwrite to replace it or "
-                "choose another --out"
-            )
-    elif any(out.iterdir()):
-        raise ValueError(
-            f"--out {out} exists, is not empty and is not a checkpoint; choose another --out"
-        )
+#: What import-basenji may replace (with ``--overwrite``): a checkpoint's files.
+CHECKPOINT_FILES = {CONFIG_NAME: "a checkpoint", WEIGHTS_NAME: "a checkpoint"}
 
 
 def _choose_gelu(files: Sequence[KerasFile], gelu: str | None) -> tuple[str, str]:
@@ -374,8 +358,8 @@ def import_checkpoint(
     """The import-basenji step: :func:`import_basenji`, then save the model as a crossreg
     checkpoint in `out` whose config records where each part came from. `out` must be
     absent or an empty folder; with `overwrite` it may hold a checkpoint, which the new one
-    replaces whole (:func:`check_destination`)."""
-    check_destination(out, overwrite)
+    replaces whole (:func:`crossreg.io.atomic.check_replaceable`)."""
+    check_replaceable(out, overwrite, CHECKPOINT_FILES)
     imported = import_basenji(params, sources, gelu=gelu, trunk_from=trunk_from)
     log.info("GELU form: %s (%s)", imported.gelu_form, imported.gelu_reason)
     config = make_config(
