@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -114,3 +115,30 @@ def test_report_opens_in_a_browser(tmp_path: Path) -> None:
     assert figures_loaded(tmp_path / "page.html") == (2, 2)
     shot = screenshot(tmp_path / "page.html", tmp_path / "page.png")
     assert shot[:4] == b"\x89PNG" and len(shot) > 10_000
+
+
+def test_report_of_an_empty_or_foreign_folder_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    foreign = tmp_path / "photos"
+    (foreign / "2024").mkdir(parents=True)
+    (foreign / "2024" / "notes.txt").write_text("a\tb\n")
+    for folder in (empty, foreign):
+        assert main(["report", str(folder)]) == 1
+        assert f"{folder}: no crossreg run log (crossreg-runs.jsonl)" in caplog.text
+        assert not (folder / "report.html").exists()
+    # a run log in a sub-folder, or a summary at the top, is enough
+    record_run(foreign / "2024", ["sad", "--out", "x"], 1_700_000_000.0, 1.0)
+    assert main(["report", str(foreign)]) == 0
+    (empty / "summary.txt").write_text("R 0.5\n")
+    assert main(["report", str(empty)]) == 0
+
+
+def test_report_to_a_folder_is_refused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = _folder(tmp_path / "run")
+    (tmp_path / "pages").mkdir()
+    assert main(["report", str(root), "--out", str(tmp_path / "pages")]) == 1
+    assert "is a folder; give the HTML file to write" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pages", "run"]

@@ -104,9 +104,19 @@ def test_gzipped_net_gives_the_same_split(tmp_path: Path) -> None:
 
 def test_nets_of_several_files_add_up(tmp_path: Path) -> None:
     net = write(tmp_path / "a.b.net", HAND_NET)
+    copy = write(tmp_path / "a.b.copy.net", HAND_NET)
     once = split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
-    twice = split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)] * 2, region_size=1000)
+    nets = [NetSpec("a", "b", net), NetSpec("a", "b", copy)]
+    twice = split_genomes({"a": A, "b": B}, nets, region_size=1000)
     assert link_counts(twice) == Counter({k: 2 * v for k, v in link_counts(once).items()})
+
+
+@pytest.mark.parametrize("second", [("a", "b"), ("b", "a")])
+def test_one_net_file_given_twice_is_refused(tmp_path: Path, second: tuple[str, str]) -> None:
+    net = write(tmp_path / "a.b.net", HAND_NET)
+    nets = [NetSpec("a", "b", net), NetSpec(*second, tmp_path / "." / "a.b.net")]
+    with pytest.raises(ValueError, match=r"a\.b\.net is given twice .* give each file once"):
+        split_genomes({"a": A, "b": B}, nets, region_size=1000)
 
 
 def net_error(tmp_path: Path, text: str, **kwargs) -> str:

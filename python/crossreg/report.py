@@ -293,11 +293,22 @@ def summary_html(root: Path) -> str:
 def write_report(
     directory: str | os.PathLike[str], out: str | os.PathLike[str] | None = None
 ) -> Path:
-    """Write the report of `directory` to `out` (default ``DIRECTORY/report.html``)."""
+    """Write the report of `directory` to `out` (default ``DIRECTORY/report.html``).
+
+    A folder with neither a run log (``crossreg-runs.jsonl``) under it nor a summary
+    (``summary.txt``/``summary.json``) in it is not one crossreg wrote, and is refused.
+    """
     root = Path(directory)
     if not root.is_dir():
         raise ValueError(f"{root}: not a folder; give a crossreg output folder")
     out = Path(out) if out is not None else root / "report.html"
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give the HTML file to write (e.g. {out}.html)")
+    if not any((root / name).is_file() for name in SUMMARY_FILES) and not _has_run_log(root):
+        raise ValueError(
+            f"{root}: no crossreg run log ({RUNS_FILE}) under it and no summary in it, so no "
+            "crossreg command wrote it; give the folder of a crossreg command's --out"
+        )
     folders = [f for f in scan(root) if not f.empty()]
     sections = [folder_html(f, root) for f in folders]
     nav = "".join(
@@ -320,6 +331,15 @@ def write_report(
     with atomic_write(out) as handle:
         handle.write(page)
     return out
+
+
+def _has_run_log(root: Path) -> bool:
+    """Whether a :data:`RUNS_FILE` lies in `root` or a folder the report shows."""
+    for _current, dirs, files in os.walk(root):
+        if RUNS_FILE in files:
+            return True
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not d.endswith(".partial")]
+    return False
 
 
 def _page(title: str, subtitle: str, nav: str, body: Iterable[str]) -> str:

@@ -105,7 +105,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--spectrum-percent",
         type=float,
         default=95.0,
-        help="keep the LD eigenvectors explaining this percent of each block's variance",
+        help="keep the LD eigenvectors explaining this percent of each block's variance "
+        "(strictly between 0 and 100)",
     )
     parser.add_argument("--ld-cache", type=Path, default=None, help="cache of LD spectra")
     parser.add_argument(

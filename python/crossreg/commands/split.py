@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="TARGET,QUERY=FILE",
         help="UCSC .net alignment (plain or .gz) whose 'net' lines are on genome TARGET; "
-        "repeat for more pairs (aligned bases of all nets add up: give each pair once)",
+        "repeat for more pairs or more files of one pair (aligned bases of all nets add up: "
+        "give each alignment once)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(

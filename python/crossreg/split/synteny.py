@@ -237,7 +237,9 @@ def split_genomes(
     (train gets the rest); with `folds` = K the splits are ``fold0..fold{K-1}`` of 1/K
     each and `valid`/`test` are not used. The same inputs and `seed` give the same split.
     With `skip_unknown_chroms`, alignments to chromosomes outside the sizes are skipped
-    (and counted per net) instead of stopping with an error.
+    (and counted per net) instead of stopping with an error. The counts of all nets add
+    up (a net split by chromosome may come in several files); one file given twice is an
+    error.
     """
     requested = split_labels(valid, test, folds)
     if region_size < 1:
@@ -260,6 +262,15 @@ def split_genomes(
         for name, value in sizes.items()
     }
     nets = [NetSpec(n.target, n.query, n.path) for n in nets]
+    seen: dict[Path, NetSpec] = {}
+    for net in nets:
+        first = seen.setdefault(net.path.resolve(), net)
+        if first is not net:
+            raise ValueError(
+                f"net {net.path} is given twice ({first.target},{first.query} and "
+                f"{net.target},{net.query}); the aligned bases of all nets add up, so give "
+                "each file once"
+            )
     native_nets = []
     for net in nets:
         for side in (net.target, net.query):

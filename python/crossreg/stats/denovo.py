@@ -138,8 +138,13 @@ def risk_scores(
         raise ValueError(
             f"an individual carries both case and control variants: {', '.join(mixed[:5])}"
         )
-    if folds < 2 or min(group.sum(), (~group).sum()) < folds:
-        raise ValueError(f"{folds}-fold scores need at least {folds} cases and {folds} controls")
+    if folds < 2:
+        raise ValueError(f"the risk scores need at least 2 folds, got {folds}")
+    if min(group.sum(), (~group).sum()) < folds:
+        raise ValueError(
+            f"{folds}-fold scores need at least {folds} cases and {folds} controls; there are "
+            f"{int(group.sum())} cases and {int((~group).sum())} controls"
+        )
     rng = np.random.default_rng(seed)
     fold_of = np.empty(len(names), dtype=np.int64)
     for members in (np.flatnonzero(group), np.flatnonzero(~group)):

@@ -30,6 +30,7 @@ from crossreg.variants.sad_files import read_sad
 
 TOP_LOADINGS = 3
 SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)
+FIGURE_STEMS = ("tracks_q", "components", "risk_score")  # the figures of plot_denovo
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,16 @@ def load_groups(
         vcf, sad_path = (Path(p) for p in groups[group])
         carriers = _carriers(vcf, sample_field)
         sad = read_sad(sad_path)
-        if [label for label, _ in carriers] != sad.labels:
+        labels = [label for label, _ in carriers]
+        if labels != sad.labels:
+            common = min(len(labels), len(sad.labels))
+            first = next((k for k in range(common) if labels[k] != sad.labels[k]), common)
+            found = sad.labels[first] if first < len(sad.labels) else "nothing"
+            wanted = labels[first] if first < len(labels) else "nothing"
             raise ValueError(
                 f"{sad_path} does not hold the alleles of {vcf} in order ({len(sad.labels)} rows "
-                f"vs {len(carriers)} alleles); score that VCF with crossreg sad"
+                f"vs {len(carriers)} alleles; row {first + 1} holds {found}, the VCF's allele "
+                f"{first + 1} is {wanted}); score that VCF with crossreg sad"
             )
         if tracks is None:
             tracks = (sad.identifiers, sad.descriptions)
@@ -85,12 +92,39 @@ def load_groups(
         is_case += [group == CASE] * len(carriers)
         blocks.append(sad.values)
     assert tracks is not None
+    pairs = list(zip(individuals, is_case, strict=True))
+    group_of: dict[str, bool] = {}
+    for who, case in pairs:
+        group_of.setdefault(who, case)
+    shared = sorted({who for who, case in pairs if group_of[who] != case})
+    if shared:
+        raise ValueError(
+            f"{len(shared)} individual(s) carry variants in both {groups[CASE][0]} and "
+            f"{groups[CONTROL][0]} ({', '.join(shared[:5])}); each person is a case or a "
+            f"control: remove them from one VCF, or name them apart in INFO {sample_field}"
+        )
     return DenovoData(individuals, np.array(is_case), tracks[0], tracks[1], np.concatenate(blocks))
+
+
+def check_settings(*, components: int, folds: int) -> None:
+    """Stop on a number of components below 1 or of folds below 2."""
+    if components < 1:
+        raise ValueError(f"--components must be at least 1, got {components}")
+    if folds < 2:
+        raise ValueError(f"--folds must be at least 2, got {folds}")
 
 
 def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: int = 0) -> dict:
     """Per-track, per-component and per-individual tests; tables as polars frames plus a
     summary dict."""
+    check_settings(components=components, folds=folds)
+    people = len(set(data.individuals))
+    cases = len(set(np.asarray(data.individuals, dtype=object)[data.is_case]))
+    if min(cases, people - cases) < folds:
+        raise ValueError(
+            f"{folds}-fold risk scores need at least {folds} cases and {folds} controls; "
+            f"there are {cases} cases and {people - cases} controls (lower --folds)"
+        )
     tests = track_tests(data.values, data.is_case)
     q = benjamini_hochberg([t.p for t in tests])
     descriptions = data.descriptions or [""] * len(data.identifiers)
@@ -200,11 +234,17 @@ def write_denovo(
     ``summary.json`` into `out` (see :func:`write_report`) and, unless `plots` is off, the
     figures ``tracks_q.png``, ``components.png`` and ``risk_score.png``
     (:mod:`crossreg.stats.denovo_figures`; SVG too with `svg`); returns the summary."""
+    check_settings(components=components, folds=folds)
     data = load_groups(groups, sample_field=sample_field)
     report = run_tests(data, components=components, folds=folds, seed=seed)
     write_report(out, report)
+    written = []
     if plots:
         from crossreg.stats.denovo_figures import plot_denovo
 
-        plot_denovo(out, svg=svg)
+        written = plot_denovo(out, svg=svg)
+    for stem in FIGURE_STEMS:  # an earlier run's figures that this one did not draw
+        for path in (Path(out) / f"{stem}.png", Path(out) / f"{stem}.svg"):
+            if path.exists() and path not in written:
+                path.unlink()
     return report["summary"]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 MAX_LABELS = 60  # tick labels beyond this many rows or columns are left off
+FIGURE_STEMS = ("z_heatmap", "z_correlation")  # each a .png (and a .svg with svg)
 
 
 def z_matrix(results: pl.DataFrame) -> tuple[list[str], list[str], npt.NDArray[np.float64]]:
@@ -107,8 +108,9 @@ def write_figures(
     (an SVG beside each with `svg`); returns the files written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = save_figure(z_heatmap_figure(results, flips), out / "z_heatmap.png", svg=svg)
-    written += save_figure(z_correlation_figure(results), out / "z_correlation.png", svg=svg)
+    heatmap, correlation = FIGURE_STEMS
+    written = save_figure(z_heatmap_figure(results, flips), out / f"{heatmap}.png", svg=svg)
+    written += save_figure(z_correlation_figure(results), out / f"{correlation}.png", svg=svg)
     return written
 
 

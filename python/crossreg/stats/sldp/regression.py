@@ -144,7 +144,9 @@ def sign_flip(
     """The reference's sign-flip p and z for score Σq: batches of 100,000 × C fair signs
     from `rng` (legacy stream), p = max(1, #|null| ≥ |score|)/draws, stop once p ≥ 0.01;
     z = score/(|score|/√χ²₁⁻¹(p)). A last batch shorter than 100,000 draws the rest (the
-    reference stops with an error unless `flips` is a multiple of 100,000)."""
+    reference stops with an error unless `flips` is a multiple of 100,000). A score of
+    exactly 0 counts the undrawn flips as reached, as the reference does, which can take
+    its p above 1; p is capped at 1."""
     score = q.sum()
     exceed, current, p = 0, 0, 1.0
     rows_per_piece = max(1, FLIP_CELLS // max(1, len(q)))
@@ -159,6 +161,7 @@ def sign_flip(
         p = max(1, exceed + unfilled) / float(current)
         if p >= FLIP_STOP:
             break
+    p = min(p, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.abs(score) / np.sqrt(st.chi2.isf(p, 1))
         return p, float(score / se)

@@ -25,7 +25,7 @@ from crossreg.stats.sldp.annotations import (
     signed_ld_profiles,
 )
 from crossreg.stats.sldp.background import BuiltBackgrounds, build_backgrounds
-from crossreg.stats.sldp.figures import write_figures
+from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
 from crossreg.stats.sldp.panel import LdBlocks, load_chrom_panel, panel_chroms, read_ld_blocks
 from crossreg.stats.sldp.plink import standardized_genotypes
 from crossreg.stats.sldp.refpanel import chrom_spectra
@@ -163,6 +163,10 @@ def write_sldp(
         raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights}")
     if flips < 1 or jk_blocks < 2:
         raise ValueError("flips must be ≥ 1 and jk-blocks ≥ 2")
+    if not 0 < spectrum_percent < 100:
+        raise ValueError(
+            f"--spectrum-percent must lie strictly between 0 and 100, got {spectrum_percent}"
+        )
     if bool(sannot_chr) == bool(sad):
         raise ValueError("give annotations as --sannot-chr stems or --sad files (one kind)")
     available = panel_chroms(bfile_chr)
@@ -243,6 +247,18 @@ def write_sldp(
         for source, matched in group.matched.items():
             if matched == 0:
                 raise ValueError(f"{source}: no annotated SNP matches the panel {bfile_chr}")
+    for stats in phenos:
+        if not per_pheno[stats.name].m_h.any():
+            found = {key: 0 for key in ("matched", "ambiguous", "mismatched", "missing")}
+            for chrom in chroms:
+                for key in found:
+                    found[key] += counts.get(f"{stats.source} chr{chrom}", {}).get(key, 0)
+            raise ValueError(
+                f"{stats.source}: no SNP of it is typed in an LD block with signal "
+                f"(of the panel's SNPs: {found['matched']} matched, {found['ambiguous']} "
+                f"strand-ambiguous, {found['mismatched']} with other alleles, {found['missing']} "
+                "absent); check its SNP ids and A1/A2 against the panel's .bim"
+            )
     names = marginal.names or []
     background_names = background.names or []
     overlap = sorted(set(names) & set(background_names))
@@ -396,6 +412,9 @@ def _write_outputs(
     for path, table in chunk_tables.items():
         with atomic_write(path) as handle:
             table.write_csv(handle, separator="\t")
+    for path in sorted((out / "chunks").glob("*.tsv")):
+        if path not in chunk_tables:  # an earlier run's
+            path.unlink()
     results = pl.DataFrame(
         rows,
         schema=[(c, pl.String if c in ("pheno", "annot") else pl.Float64) for c in RESULT_COLUMNS],
@@ -403,6 +422,10 @@ def _write_outputs(
     with atomic_write(out / "results.tsv") as handle:
         results.write_csv(handle, separator="\t", null_value="nan")
     figures = write_figures(results, out, flips=flips, svg=svg) if plots else []
+    for stem in FIGURE_STEMS:  # an earlier run's figures that this one did not draw
+        for path in (out / f"{stem}.png", out / f"{stem}.svg"):
+            if path.exists() and path not in figures:
+                path.unlink()
     summary = {
         "settings": settings,
         "phenotypes": {

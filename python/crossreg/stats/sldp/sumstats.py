@@ -65,14 +65,32 @@ class Sumstats:
         )
 
 
+def _require_usable(
+    values: npt.NDArray[np.float64], name: str, path: Path, *, positive: bool
+) -> None:
+    """Stop at the first value of column `name` that is infinite (or, with `positive`, not
+    above 0), naming file and line; missing values (NaN) pass."""
+    bad = np.isinf(values) | ((values <= 0) if positive else False)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        need = "a finite number above 0" if positive else "a finite number"
+        raise ValueError(
+            f"{path} line {row + 2}: column {name} has {float(values[row])}; it must be {need} "
+            "(or NA to drop the row)"
+        )
+
+
 def read_sumstats(path: str | os.PathLike[str], print_snps: npt.NDArray[np.str_]) -> Sumstats:
     """ldsc munged sumstats ``SNP A1 A2 Z N`` (gz or plain): rows with a missing Z or N
-    dropped, then restricted to the print SNPs."""
+    dropped, then restricted to the print SNPs. An infinite Z, or an N that is infinite
+    or not above 0, stops naming file and line."""
     path = Path(path)
     table = read_text_table(path, header=True)
     require_columns(table, ["SNP", "A1", "A2", "Z", "N"], path)
     z = numbers(table, "Z", path, header=True, na=True)
     n = numbers(table, "N", path, header=True, na=True)
+    _require_usable(z, "Z", path, positive=False)
+    _require_usable(n, "N", path, positive=True)
     found = Sumstats(
         file_stem(path),
         str(path),
@@ -120,6 +138,9 @@ def read_eqtl(
     if n is None:
         require_columns(table, ["N"], path)
         sizes = numbers(table, "N", path, header=True, na=True)
+        _require_usable(sizes, "N", path, positive=True)
+    elif not (np.isfinite(n) and n > 0):
+        raise ValueError(f"{path}: the eQTL sample size must be a finite number above 0, got {n}")
     else:
         sizes = np.full(len(table), float(n))
     snp = table[id_column].to_numpy().astype(str)

@@ -1,0 +1,79 @@
+"""``crossreg denovo`` refuses inputs and settings it cannot test, before writing anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crossreg.cli import build_parser
+from crossreg.stats.denovo import risk_scores
+from tests.test_denovo import _planted, _write_inputs
+
+
+def _argv(tmp_path: Path, paths: dict, *extra: str) -> list[str]:
+    argv = ["denovo", "--out", str(tmp_path / "r"), "--no-plots", *extra]
+    for group, (vcf, table) in paths.items():
+        argv += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
+    return argv
+
+
+def _fails(argv: list[str], match: str) -> None:
+    args = build_parser().parse_args(argv)
+    with pytest.raises(ValueError, match=match):
+        args.run(args)
+
+
+def test_a_person_in_cases_and_controls_names_both_vcfs(tmp_path: Path) -> None:
+    sad, people, is_case = _planted(n_people=8)
+    people = list(people)
+    shared = people[int(is_case.nonzero()[0][0])]
+    people[int((~is_case).nonzero()[0][0])] = shared
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    _fails(
+        _argv(tmp_path, paths),
+        rf"1 individual\(s\) carry variants in both .*cases\.vcf and .*controls\.vcf \({shared}\)",
+    )
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (("--components", "0"), "--components must be at least 1, got 0"),
+        (("--folds", "1"), "--folds must be at least 2, got 1"),
+        (("--folds", "17"), "17-fold risk scores need at least 17 cases and 17 .*there are 16"),
+    ],
+)
+def test_settings_that_cannot_be_tested_stop(tmp_path: Path, extra: tuple, match: str) -> None:
+    sad, people, is_case = _planted(n_people=16)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    _fails(_argv(tmp_path, paths, *extra), match)
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_sad_file_of_other_alleles_names_the_first_that_differs(tmp_path: Path) -> None:
+    sad, people, is_case = _planted(n_people=6)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    table = paths["cases"][1]
+    lines = table.read_text().splitlines(keepends=True)
+    table.write_text("".join([lines[0], lines[2], lines[1], *lines[3:]]))
+    _fails(_argv(tmp_path, paths), r"row 1 holds .*, the VCF's allele 1 is ")
+
+
+def test_one_fold_is_refused_by_name() -> None:
+    sad, people, is_case = _planted(n_people=6)
+    with pytest.raises(ValueError, match="at least 2 folds, got 1"):
+        risk_scores(sad, list(people), is_case, folds=1)
+
+
+def test_a_rerun_without_figures_leaves_none_of_the_earlier_ones(tmp_path: Path) -> None:
+    sad, people, is_case = _planted(n_people=10)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    argv = [a for a in _argv(tmp_path, paths) if a != "--no-plots"]
+    args = build_parser().parse_args([*argv, "--svg"])
+    assert args.run(args) == 0
+    assert (tmp_path / "r" / "risk_score.svg").exists()
+    args = build_parser().parse_args(_argv(tmp_path, paths))
+    assert args.run(args) == 0
+    assert not [p.name for p in (tmp_path / "r").iterdir() if p.suffix in (".png", ".svg")]
