@@ -11,6 +11,7 @@ import pytest
 from crossreg.evaluate.compare import compare_by_assay, paired_tracks
 from crossreg.evaluate.table import (
     assay_summary,
+    mean_r2,
     metrics_table,
     read_metrics,
     write_metrics,
@@ -87,3 +88,32 @@ def test_scatter_is_a_png(tmp_path):
     out = tmp_path / "scatter.png"
     joint_vs_single_scatter(pairs, compare_by_assay(pairs), out, title="human")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty file"),
+        ("identifier\tdescription\tpearson_r\tr2\n", "no tracks"),
+        ("identifier\tdescription\tpearson_r\tr2\nA\tDNASE:x\tabc\t0.1\n", "not a number"),
+    ],
+)
+def test_unreadable_metrics_tables_are_refused(tmp_path, text, message):
+    path = tmp_path / "metrics.tsv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_metrics(path)
+
+
+def test_a_track_without_r2_is_left_out_of_the_r2_means():
+    t = metrics_table(
+        ["A", "B", "C"],
+        ["DNASE:x", "DNASE:y", "CAGE:z"],
+        np.array([0.5, 0.3, 0.2]),
+        np.array([0.4, np.nan, np.nan]),  # B and C constant over the split
+    )
+    summary = {row["assay"]: row for row in assay_summary(t).iter_rows(named=True)}
+    assert summary["DNASE"]["r2"] == pytest.approx(0.4)
+    assert summary["CAGE"]["r2"] is None
+    assert mean_r2(t) == pytest.approx(0.4)
+    assert mean_r2(t.filter(pl.col("identifier") == "C")) is None

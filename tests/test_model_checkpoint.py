@@ -135,3 +135,11 @@ def test_save_refuses_wrong_target_count(saved, tmp_path):
     config.targets["human"] = config.targets["human"][:4]
     with pytest.raises(ValueError, match="genome 'human': 4 targets for a head of 5 outputs"):
         save_checkpoint(tmp_path / "bad", model, config)
+
+
+def test_truncated_weights_are_named_not_a_traceback(saved):
+    directory, _ = saved
+    weights = directory / WEIGHTS_NAME
+    weights.write_bytes(weights.read_bytes()[:500])
+    with pytest.raises(ValueError, match=r"model.safetensors: not a readable safetensors file"):
+        load_checkpoint(directory)

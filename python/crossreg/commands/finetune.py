@@ -9,6 +9,7 @@ from crossreg.commands.inputs import open_store, require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.train import (
     add_training_arguments,
+    check_run_folder,
     interrupted,
     report_outputs,
     training_options,
@@ -84,7 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_inputs(args: argparse.Namespace) -> None:
     """What ``finetune`` can check before torch loads: the parent checkpoint reads, the
     store has train and valid windows, the mode's count is at least 1, ``--out`` can be
-    written and, with ``--resume``, holds a ``last/`` checkpoint to continue from."""
+    written and, with ``--resume``, holds a ``last/`` checkpoint to continue from (and,
+    without it, none)."""
     require_paths(args, "model", "data")
     require_output(args)
     checkpoint_info(args.model)
@@ -95,11 +97,9 @@ def check_inputs(args: argparse.Namespace) -> None:
     ):
         if value < 1:
             raise ValueError(f"{option} must be at least 1, got {value}")
-    if args.resume and not (args.out / "last").is_dir():
-        raise ValueError(
-            f"--resume: {args.out / 'last'} does not exist (no finished epoch to continue "
-            "from); run without --resume to start"
-        )
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        raise ValueError(f"--learning-rate must be above 0, got {args.learning_rate}")
+    check_run_folder(args)
 
 
 def run(args: argparse.Namespace) -> int:

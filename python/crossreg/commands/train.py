@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,21 @@ def _head_arg(text: str) -> tuple[str, str]:
             f"expected GENOME=HEAD (e.g. human=head_mouse or human=mouse), got '{text}'"
         )
     return genome, head
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least `low`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_training_arguments(parser)
     parser.add_argument(
         "--finetune-epochs",
-        type=int,
+        type=_at_least(0),
         default=0,
         help="then fine-tune each genome alone for up to this many epochs (paper: yes)",
     )
@@ -64,28 +80,28 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last")
     parser.add_argument(
         "--max-epochs",
-        type=int,
+        type=_at_least(1),
         help="stop after this many epochs (default: the params' train_epochs_max, else 10000)",
     )
     parser.add_argument(
         "--patience",
-        type=int,
+        type=_at_least(0),
         help="stop once every genome has gone more than this many epochs without improving "
         "(default: the params' patience, else 16)",
     )
     parser.add_argument(
         "--min-epochs",
-        type=int,
+        type=_at_least(1),
         help="never stop before this many epochs (default: the params' train_epochs_min, else 1)",
     )
     parser.add_argument(
         "--batch-size",
-        type=int,
+        type=_at_least(1),
         help="examples per step, over all processes (default: the params' batch_size, else 4)",
     )
     parser.add_argument(
         "--steps-per-epoch",
-        type=int,
+        type=_at_least(1),
         help="cap on training steps per epoch (default: every training window once)",
     )
     parser.add_argument(
@@ -105,7 +121,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="reverse-complement augmentation (default: on, as in the paper)",
     )
-    parser.add_argument("--augment-shift", type=int, help="max shift in bp (default 3)")
+    parser.add_argument("--augment-shift", type=_at_least(0), help="max shift in bp (default 3)")
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of initial weights, batch order and augmentation"
     )
@@ -127,7 +143,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="the trunk's memory layout while training (default plain; channels-last trains "
         "small models 1.0-1.3x faster on a CPU, the paper's 0.74x; see benches/README.md)",
     )
-    parser.add_argument("--workers", type=int, default=0, help="data loader processes")
+    parser.add_argument("--workers", type=_at_least(0), default=0, help="data loader processes")
 
 
 def _heads(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -181,7 +197,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     """What ``train`` can check before torch loads: the params file parses, each
     ``--data`` store has train and valid windows, the stores are of different genomes with
     a params head each (``--head``), ``--out`` can be written and, with ``--resume``, holds
-    a ``last/`` checkpoint to continue from."""
+    a ``last/`` checkpoint to continue from (and, without it, none)."""
     from crossreg.model.params import load_params
     from crossreg.train.heads import dataset_heads
 
@@ -190,10 +206,22 @@ def check_inputs(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     stores = [open_store(path, ("train", "valid"), option=None, each=True) for path in args.data]
     dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))
-    if args.resume and not (args.out / "last").is_dir():
+    check_run_folder(args)
+
+
+def check_run_folder(args: argparse.Namespace) -> None:
+    """``--out`` holds a ``last/`` checkpoint to continue from with ``--resume``, and none
+    (a run that a new one would overwrite) without it."""
+    last = args.out / "last"
+    if args.resume and not last.is_dir():
         raise ValueError(
-            f"--resume: {args.out / 'last'} does not exist (no finished epoch to continue "
-            "from); run without --resume to start"
+            f"--resume: {last} does not exist (no finished epoch to continue from); run "
+            "without --resume to start"
+        )
+    if not args.resume and last.is_dir():
+        raise ValueError(
+            f"--out {args.out} holds a run ({last}); continue it with --resume, or train into "
+            "a new --out (or delete this one) to start again"
         )
 
 

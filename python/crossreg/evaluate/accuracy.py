@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ import numpy as np
 import polars as pl
 
 from crossreg.data.store import DataStore
-from crossreg.evaluate.table import assay_summary, metrics_table, write_metrics
+from crossreg.evaluate.table import assay_summary, mean_r2, metrics_table, write_metrics
 from crossreg.io.atomic import atomic_write
+from crossreg.io.targets import Target
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, load_head
 from crossreg.model.metrics import array_metrics
@@ -35,6 +37,20 @@ class Scored:
     window_sums: np.ndarray
 
 
+def check_same_tracks(head_targets: Sequence[Target], store: DataStore, source: str) -> None:
+    """Stop unless the head's tracks are the store's in the same order, matched by
+    description (assay and cell type): each track's R compares one head output with the
+    store's track in the same column."""
+    for column, (ours, theirs) in enumerate(zip(head_targets, store.table.targets, strict=True)):
+        if ours.description != theirs.description:
+            raise ValueError(
+                f"{source}: track {column} is {ours.identifier} ({ours.description}) but "
+                f"dataset {store.path} has {theirs.identifier} ({theirs.description}) there; "
+                "evaluate scores a head on a store of the same tracks in the same order "
+                "(crossreg transfer pairs the tracks of two genomes by description)"
+            )
+
+
 def score_store(
     model_dir: str | os.PathLike[str],
     data_dir: str | os.PathLike[str],
@@ -47,7 +63,8 @@ def score_store(
     and each window's target sums (for the figures).
 
     The head is the dataset's genome unless `genome` names another one (for example a
-    mouse head scored on human windows, which needs matching track counts). With the
+    mouse head scored on human windows), whose tracks must be the store's: the same
+    descriptions in the same order. With the
     options' rc and shifts the predictions are Basenji's ensemble average.
     """
     from crossreg.evaluate.figures import WindowSums
@@ -55,8 +72,8 @@ def score_store(
     store = DataStore(data_dir)
     head = genome or store.genome
     model, config, head = load_head(model_dir, head, options.device)
-    if head == store.genome:
-        check_compatible(model, store, str(model_dir))
+    check_compatible(model, store, str(model_dir), head)
+    check_same_tracks(config.targets[head], store, f"{model_dir} head '{head}'")
     count = store.splits.get(split, {}).get("count", 0)
     if count == 0:
         raise ValueError(f"dataset {Path(data_dir)} has no '{split}' windows")
@@ -111,7 +128,7 @@ def evaluate_model(
                 "split": split,
                 "tracks": table.height,
                 "mean_pearson_r": float(table["pearson_r"].mean()),
-                "mean_r2": float(table["r2"].mean()),
+                "mean_r2": mean_r2(table),
                 "by_assay": assay_summary(table).to_dicts(),
             },
             handle,

@@ -43,19 +43,35 @@ def write_metrics(path: str | os.PathLike[str], table: pl.DataFrame) -> None:
 
 
 def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
-    """Read a ``metrics.tsv`` written by :func:`write_metrics` (or by hand, same columns)."""
-    table = pl.read_csv(path, separator="\t", quote_char=None)
+    """Read a ``metrics.tsv`` written by :func:`write_metrics` (or by hand, same columns);
+    an empty table, one without tracks or with a value that is not a number is refused."""
+    try:
+        table = pl.read_csv(path, separator="\t", quote_char=None)
+    except pl.exceptions.NoDataError:
+        raise ValueError(
+            f"{path}: empty file; a metrics table (crossreg evaluate) has the columns "
+            f"{' '.join(METRIC_COLUMNS)} and one row per track"
+        ) from None
     missing = [c for c in METRIC_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(
             f"{path}: missing column(s) {', '.join(missing)}; a metrics table has columns "
             f"{' '.join(METRIC_COLUMNS)}"
         )
-    return table.with_columns(pl.col("pearson_r").cast(pl.Float64), pl.col("r2").cast(pl.Float64))
+    if table.height == 0:
+        raise ValueError(f"{path}: no tracks (a header without rows)")
+    try:
+        return table.with_columns(
+            pl.col("pearson_r").cast(pl.Float64), pl.col("r2").cast(pl.Float64)
+        )
+    except pl.exceptions.InvalidOperationError:
+        raise ValueError(f"{path}: a pearson_r or r2 value is not a number") from None
 
 
 def assay_summary(table: pl.DataFrame) -> pl.DataFrame:
-    """Mean Pearson R and R² per assay, with track counts, sorted by assay."""
+    """Mean Pearson R and R² per assay, with track counts, sorted by assay. A track
+    constant over the split has no R² (NaN); the R² means leave it out (null when no track
+    of the assay has one)."""
     return (
         table.with_columns(
             pl.col("description").map_elements(assay_of, return_dtype=pl.Utf8).alias("assay")
@@ -64,7 +80,13 @@ def assay_summary(table: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.len().alias("tracks"),
             pl.col("pearson_r").mean().alias("pearson_r"),
-            pl.col("r2").mean().alias("r2"),
+            pl.col("r2").fill_nan(None).mean().alias("r2"),
         )
         .sort("assay")
     )
+
+
+def mean_r2(table: pl.DataFrame) -> float | None:
+    """The mean R² over the tracks that have one (None when none has)."""
+    value = table["r2"].fill_nan(None).mean()
+    return None if value is None else float(value)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from crossreg import __version__
@@ -209,6 +209,25 @@ def load_checkpoint(
     if not weights.exists():
         raise ValueError(f"{directory}: {WEIGHTS_NAME} is missing")
     expected = model.state_dict()
+    try:
+        state = _read_weights(directory, config, expected)
+    except SafetensorError as err:
+        raise ValueError(
+            f"{weights}: not a readable safetensors file ({err}); it is truncated or damaged: "
+            "use another checkpoint (best/, last/) or save this one again"
+        ) from None
+    model.load_state_dict(state, assign=True)
+    model.to(device)
+    model.eval()
+    return model, config
+
+
+def _read_weights(
+    directory: Path, config: CheckpointConfig, expected: Mapping[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """The tensors of `directory`'s weights file, checked against `config`'s save id and
+    the names and shapes of `expected`."""
+    weights = directory / WEIGHTS_NAME
     with safe_open(str(weights), framework="pt") as handle:
         meta = handle.metadata() or {}
         if config.save_id is not None and meta.get("save_id") != config.save_id:
@@ -232,7 +251,4 @@ def load_checkpoint(
                     f"configured model needs {list(expected[key].shape)}"
                 )
             state[key] = tensor
-    model.load_state_dict(state, assign=True)
-    model.to(device)
-    model.eval()
-    return model, config
+    return state

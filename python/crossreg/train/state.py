@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from crossreg.io.atomic import atomic_write
@@ -65,8 +66,20 @@ def load_training_state(
     for name in (TENSORS_FILE, JSON_FILE):
         if not (folder / name).exists():
             raise ValueError(f"{folder}: no {name}; this is not a resumable training checkpoint")
-    tensors = load_file(str(folder / TENSORS_FILE))
-    document = json.loads((folder / JSON_FILE).read_text())
+    try:
+        tensors = load_file(str(folder / TENSORS_FILE))
+    except SafetensorError as err:
+        raise ValueError(
+            f"{folder / TENSORS_FILE}: not a readable safetensors file ({err}); the training "
+            "state is damaged, so this run cannot be resumed"
+        ) from None
+    try:
+        document = json.loads((folder / JSON_FILE).read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{folder / JSON_FILE}: not valid JSON ({err.msg} at line {err.lineno}); the "
+            "training state is damaged, so this run cannot be resumed"
+        ) from None
     optimizer_json = document["optimizer"]
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():

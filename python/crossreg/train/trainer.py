@@ -46,6 +46,7 @@ from crossreg.model.checkpoint import (
     CheckpointConfig,
     load_checkpoint,
     make_config,
+    read_config,
     save_checkpoint,
 )
 from crossreg.model.geometry import check_compatible
@@ -81,6 +82,25 @@ METRIC_FIELDS = (
 )
 
 
+#: The options that decide the steps a run takes: a resume must keep them (with their
+#: command-line flags, for the message that says so).
+STEP_OPTIONS = {
+    "batch_size": "--batch-size",
+    "clip_norm": "--clip-norm",
+    "clip_mode": "--clip-mode",
+    "augment_rc": "--augment-rc",
+    "augment_shift": "--augment-shift",
+    "steps_per_epoch": "--steps-per-epoch",
+    "gelu_form": "--gelu",
+    "seed": "--seed",
+    "heads": "--head",
+}
+
+
+#: Entries of a checkpoint's ``extra`` settings that follow from the others.
+DERIVED_EXTRA = ("trained", "branch", "parent_heads")
+
+
 @dataclass
 class TrainOptions:
     """How to train; ``None`` fields come from the params file's ``train`` section."""
@@ -106,6 +126,18 @@ class TrainOptions:
     #: genome -> head (params key ``head_mouse`` or its genome ``mouse``) for a dataset
     #: whose genome has no head of its own name (``crossreg train --head GENOME=HEAD``)
     heads: dict[str, str] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Stop on a count that cannot be meant: epochs, batch size and steps below 1,
+        patience, shift, clipping norm, fine-tuning epochs or loader processes below 0."""
+        for name in ("max_epochs", "min_epochs", "batch_size", "steps_per_epoch"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        for name in ("patience", "augment_shift", "clip_norm", "finetune_epochs", "num_workers"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be 0 or more, got {value}")
 
     def resolved(self, train: dict[str, Any], model_params: Any) -> TrainOptions:
         """These options with every ``None`` filled from the params (Basenji's defaults)."""
@@ -253,7 +285,9 @@ class Trainer:
         self.params = params
         self.setup = setup or ModelSetup()
         self.out = Path(out)
+        options.check()
         self.options = options.resolved(params.train, params.model)
+        self.options.check()
         if self.options.clip_mode not in CLIP_MODES:
             raise ValueError(f"clip mode must be one of {', '.join(CLIP_MODES)}")
         stores = [DataStore(d) for d in data_dirs]
@@ -288,6 +322,11 @@ class Trainer:
         )
         common = {"num_workers": o.num_workers, "pin_memory": self.device.type == "cuda"}
         batch = int(o.batch_size or 4)
+        if len(train) < batch:
+            raise ValueError(
+                f"dataset {store.path} has {len(train)} train windows, fewer than one batch of "
+                f"{batch} (batches are whole); lower --batch-size to {len(train)} or less"
+            )
         return GenomeData(
             store=store,
             train=make_loader(train, batch, shuffle=True, seed=o.seed, drop_last=True, **common),
@@ -313,11 +352,61 @@ class Trainer:
     def resume(self) -> None:
         """Continue from ``out/last`` exactly where the previous run stopped."""
         last = self.out / "last"
+        self.check_resumable(last)
         self.setup.restore(last, self.model)
         extra = load_training_state(last, self.optimizer)
         self.state = RunState(**extra["run"])
         self.rows = list(extra["rows"])
         log.info("resuming %s phase after epoch %d", self.state.phase, self.state.epoch)
+
+    def check_resumable(self, last: Path) -> None:
+        """Stop when the run in `last` had other params, heads, tracks, fine-tuning settings
+        or step options (:data:`STEP_OPTIONS`) than this one: resumed, it would not take
+        the steps of one uninterrupted run."""
+        saved = read_config(last)
+        _, now = self.setup.checkpoint(self, [g.name for g in self.genomes], {})
+        fix = "resume with the settings the run started with, or train into a new --out"
+        for section in ("model", "train"):
+            before, after = saved.params.get(section, {}), now.params.get(section, {})
+            changed = sorted(
+                k for k in before.keys() | after.keys() if before.get(k) != after.get(k)
+            )
+            if changed:
+                keys = ", ".join(f"{section}.{k}" for k in changed)
+                raise ValueError(f"--resume: {last} was trained with other params ({keys}); {fix}")
+        if saved.genomes != now.genomes:
+            raise ValueError(
+                f"--resume: {last} has the heads {_heads_text(saved.genomes)} but this run "
+                f"trains {_heads_text(now.genomes)}; {fix}"
+            )
+        for head, targets in now.targets.items():
+            before = [t.identifier for t in saved.targets.get(head, [])]
+            if before != [t.identifier for t in targets]:
+                raise ValueError(
+                    f"--resume: the head '{head}' in {last} has other tracks than this run's "
+                    f"dataset; {fix}"
+                )
+        for key, value in now.extra.items():
+            before = saved.extra.get(key)
+            if key == "train_options" or before is None or before == value:
+                continue
+            if isinstance(before, dict) and isinstance(value, dict):
+                names = sorted(
+                    k for k in before.keys() | value.keys() if before.get(k) != value.get(k)
+                )
+                # what follows from the settings (the trained parts, the branch) is not named
+                names = [k for k in names if k not in DERIVED_EXTRA] or names
+                value = ", ".join(f"{k} {before.get(k)} there, {value.get(k)} here" for k in names)
+            raise ValueError(
+                f"--resume: {last} was trained with other {key} settings ({value}); {fix}"
+            )
+        options = saved.extra.get("train_options", {})
+        for key, flag in STEP_OPTIONS.items():
+            if key in options and options[key] != getattr(self.options, key):
+                raise ValueError(
+                    f"--resume: {last} was trained with {flag} {options[key]}, this run has "
+                    f"{getattr(self.options, key)}; {fix}"
+                )
 
     def _write_metrics(self) -> None:
         buffer = io.StringIO()
@@ -467,6 +556,11 @@ class Trainer:
         o = self.options
         if self.setup.phase not in self.state.finished_phases:
             self._run_phase(self.setup.phase, self.genomes, int(o.max_epochs or 1))
+        if o.finetune_epochs > 0 and len(self.genomes) == 1:
+            log.warning(
+                "finetune_epochs %d: no fine-tuning phase, the run trains one genome alone already",
+                o.finetune_epochs,
+            )
         if o.finetune_epochs > 0 and len(self.genomes) > 1:
             for data in self.genomes:
                 if data.name in self.state.finished_phases:
@@ -477,6 +571,10 @@ class Trainer:
                         self.setup.trainable(self.model), self.params.train
                     )
                 self._run_phase(data.name, [data], o.finetune_epochs)
+
+
+def _heads_text(genomes: dict[str, str]) -> str:
+    return ", ".join(f"{genome} ({key})" for genome, key in genomes.items())
 
 
 def train(

@@ -1,0 +1,156 @@
+"""A resume continues only the run it was started as; damaged checkpoints and a head
+scored on a store of other tracks are refused with one message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crossreg.cli import main
+from crossreg.data.store import DataStore
+from crossreg.evaluate.accuracy import evaluate_model
+from crossreg.train.state import JSON_FILE, TENSORS_FILE
+from crossreg.train.trainer import TrainOptions, train
+from tests.pipeline import build_tiny_stores, small_params
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory) -> dict[str, Path]:
+    return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, stores) -> tuple[Path, Path]:
+    """A one-epoch run on the human store: its params and output folder."""
+    root = tmp_path_factory.mktemp("run")
+    params = root / "params.json"
+    params.write_text(json.dumps(small_params({"human": DataStore(stores["human"]).num_targets})))
+    options = TrainOptions(max_epochs=1, steps_per_epoch=2, batch_size=2, seed=1)
+    return params, train(params, [stores["human"]], root / "out", options, plots=False)
+
+
+def resume(params: Path, data: list[Path], out: Path, **changes) -> Path:
+    options = {"max_epochs": 2, "steps_per_epoch": 2, "batch_size": 2, "seed": 1, **changes}
+    return train(params, data, out, TrainOptions(**options), resume=True, plots=False)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"batch_size": 4}, "trained with --batch-size 2, this run has 4"),
+        ({"seed": 2}, "trained with --seed 1, this run has 2"),
+        ({"augment_rc": False}, "trained with --augment-rc True, this run has False"),
+    ],
+)
+def test_resume_with_other_step_options_is_refused(run, stores, changes, message):
+    params, out = run
+    before = (out / "train_options.json").read_text()
+    with pytest.raises(ValueError, match=message):
+        resume(params, [stores["human"]], out, **changes)
+    assert (out / "train_options.json").read_text() == before
+
+
+def test_resume_with_other_params_or_data_is_refused(run, stores, tmp_path):
+    params, out = run
+    raw = json.loads(params.read_text())
+    raw["model"]["trunk"][0]["filters"] += 2
+    other = tmp_path / "params.json"
+    other.write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match=r"other params \(model.trunk\)"):
+        resume(other, [stores["human"]], out)
+    raw = json.loads(params.read_text())
+    raw["train"]["learning_rate"] = 0.5
+    other.write_text(json.dumps(raw))
+    with pytest.raises(ValueError, match=r"other params \(train.learning_rate\)"):
+        resume(other, [stores["human"]], out)
+    with pytest.raises(ValueError, match=r"has the heads human \(head_human\) but this run"):
+        resume(params, [stores["mouse"]], out, heads={"mouse": "human"})
+
+
+def test_damaged_training_state_is_named(run, stores, tmp_path):
+    params, out = run
+    copy = tmp_path / "copy"
+    (copy / "last").mkdir(parents=True)
+    for path in (out / "last").iterdir():
+        (copy / "last" / path.name).write_bytes(path.read_bytes())
+    (copy / "last" / JSON_FILE).write_text("{")
+    with pytest.raises(ValueError, match=f"{JSON_FILE}: not valid JSON"):
+        resume(params, [stores["human"]], copy)
+    state = copy / "last" / TENSORS_FILE
+    state.write_bytes(state.read_bytes()[:100])
+    with pytest.raises(ValueError, match=f"{TENSORS_FILE}: not a readable safetensors"):
+        resume(params, [stores["human"]], copy)
+
+
+def test_a_head_on_a_store_of_other_tracks_is_refused(run, stores, tmp_path):
+    _, out = run
+    store = tmp_path / "store"
+    store.mkdir()
+    for path in Path(stores["human"]).iterdir():
+        (store / path.name).symlink_to(path)
+    (store / "targets.txt").unlink()
+    lines = (Path(stores["human"]) / "targets.txt").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    rows[0], rows[1] = rows[1], rows[0]
+    (store / "targets.txt").write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(ValueError, match=r"track 0 is .* but dataset .* there"):
+        evaluate_model(out / "best", store, tmp_path / "eval", plots=False)
+    assert not (tmp_path / "eval").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"max_epochs": 0}, "max_epochs must be at least 1, got 0"),
+        ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
+        ({"steps_per_epoch": -1}, "steps_per_epoch must be at least 1, got -1"),
+        ({"patience": -1}, "patience must be 0 or more, got -1"),
+    ],
+)
+def test_counts_that_cannot_be_meant_are_refused(run, stores, tmp_path, changes, message):
+    params, _ = run
+    with pytest.raises(ValueError, match=message):
+        train(params, [stores["human"]], tmp_path / "out", TrainOptions(**changes), plots=False)
+
+
+def test_the_command_line_refuses_zero_epochs(run, stores, tmp_path, capsys):
+    params, _ = run
+    args = ["train", "--params", str(params), "--data", str(stores["human"])]
+    with pytest.raises(SystemExit):
+        main([*args, "--out", str(tmp_path / "out"), "--max-epochs", "0"])
+    assert "--max-epochs: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_a_batch_larger_than_the_training_windows_is_refused(run, stores, tmp_path):
+    params, _ = run
+    windows = DataStore(stores["human"]).splits["train"]["count"]
+    options = TrainOptions(max_epochs=1, batch_size=windows + 1)
+    with pytest.raises(ValueError, match=f"has {windows} train windows, fewer than one batch"):
+        train(params, [stores["human"]], tmp_path / "out", options, plots=False)
+    assert not (tmp_path / "out" / "last").exists()
+
+
+def test_a_new_run_into_a_finished_runs_folder_is_refused(run, stores, logs):
+    params, out = run
+    before = (out / "last" / "model.safetensors").read_bytes()
+    args = ["train", "--params", str(params), "--data", str(stores["human"]), "--out", str(out)]
+    assert main([*args, "--max-epochs", "1"]) == 1
+    assert "holds a run" in logs.text and "continue it with --resume" in logs.text
+    assert (out / "last" / "model.safetensors").read_bytes() == before
+
+
+def test_finetune_epochs_with_one_genome_say_there_is_no_such_phase(run, stores, tmp_path, logs):
+    params, _ = run
+    options = TrainOptions(max_epochs=1, steps_per_epoch=1, batch_size=2, finetune_epochs=2)
+    out = train(params, [stores["human"]], tmp_path / "out", options, plots=False)
+    assert "no fine-tuning phase, the run trains one genome alone" in logs.text
+    assert not list(out.glob("finetune_*"))
+
+
+def test_finetune_refuses_a_learning_rate_not_above_0(run, stores, tmp_path, logs):
+    _, out = run
+    args = ["finetune", "--model", str(out / "best"), "--data", str(stores["mouse"])]
+    assert main([*args, "--out", str(tmp_path / "ft"), "--learning-rate", "-1"]) == 1
+    assert "--learning-rate must be above 0, got -1.0" in logs.text
