@@ -147,12 +147,10 @@ class TrainOptions:
         return TrainOptions(
             **{
                 **asdict(self),
-                "max_epochs": self.max_epochs or int(train.get("train_epochs_max", 10_000)),
-                "patience": self.patience
-                if self.patience is not None
-                else int(train.get("patience", 16)),
-                "min_epochs": self.min_epochs or int(train.get("train_epochs_min", 1)),
-                "batch_size": self.batch_size or int(train.get("batch_size", 4)),
+                "max_epochs": _given(self.max_epochs, int(train.get("train_epochs_max", 10_000))),
+                "patience": _given(self.patience, int(train.get("patience", 16))),
+                "min_epochs": _given(self.min_epochs, int(train.get("train_epochs_min", 1))),
+                "batch_size": _given(self.batch_size, int(train.get("batch_size", 4))),
                 "clip_norm": self.clip_norm if self.clip_norm is not None else clip,
                 # The paper trains with reverse complements and ±3 bp shifts; its params
                 # files do not say so, hence these defaults when the params are silent.
@@ -164,6 +162,11 @@ class TrainOptions:
                 else (shift if has_augment else 3),
             }
         )
+
+
+def _given(value: Any, default: Any) -> Any:
+    """`value` when set (0 included: a count of 0 is refused, not replaced), else `default`."""
+    return default if value is None else value
 
 
 @dataclass
@@ -285,7 +288,6 @@ class Trainer:
         self.params = params
         self.setup = setup or ModelSetup()
         self.out = Path(out)
-        options.check()
         self.options = options.resolved(params.train, params.model)
         self.options.check()
         if self.options.clip_mode not in CLIP_MODES:
