@@ -27,6 +27,7 @@ import numpy.typing as npt
 import torch
 
 from crossreg.distributed import resolve_device
+from crossreg.io.targets import Target, select_targets
 from crossreg.model.checkpoint import CheckpointConfig, load_checkpoint
 from crossreg.model.ensemble import ensemble_predict
 from crossreg.model.seqnn import SeqNN
@@ -122,6 +123,18 @@ def load_head(
         head = model.genomes[0]
     model.head(head)  # an unknown head fails here
     return model, config, head
+
+
+def keep_head_tracks(
+    model: SeqNN, head: str, targets: Sequence[Target], tracks: str | Sequence[str] | None
+) -> list[int]:
+    """The indices of the `head` tracks `tracks` names, in the order named
+    (:func:`crossreg.io.targets.select_targets`; every track when ``None``); the head is
+    cut to them (:meth:`SeqNN.keep_tracks`) unless `tracks` is ``None``."""
+    chosen = select_targets(targets, tracks)
+    if tracks is not None:
+        model.keep_tracks(head, chosen)
+    return chosen
 
 
 def provenance(

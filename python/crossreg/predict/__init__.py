@@ -24,9 +24,10 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.rows import fill_rows
-from crossreg.io.targets import Target, select_targets
+from crossreg.io.targets import Target
 from crossreg.model.inference import (
     InferenceOptions,
+    keep_head_tracks,
     load_head,
     model_device,
     predict_batch,
@@ -179,12 +180,10 @@ def write_predictions(
     out = Path(out)
     check_output_suffix(out)
     model, config, head = load_head(model_dir, head, options.device)
-    targets: list[Target] = list(config.targets[head])
+    every = config.targets[head]
+    targets = [every[i] for i in keep_head_tracks(model, head, every, tracks)]
     attrs: dict[str, object] = {}
     if tracks is not None:
-        kept = select_targets(targets, tracks)
-        model.keep_tracks(head, kept)
-        targets = [targets[i] for i in kept]
         attrs["tracks"] = tracks if isinstance(tracks, str) else ",".join(tracks)
     genome = Genome(fasta)
     if bed is None:

@@ -39,8 +39,14 @@ from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path, atomic_write
 from crossreg.io.bed import check_within, read_bed
-from crossreg.io.targets import Target, select_targets
-from crossreg.model.inference import InferenceOptions, load_head, model_device, run_inference
+from crossreg.io.targets import Target
+from crossreg.model.inference import (
+    InferenceOptions,
+    keep_head_tracks,
+    load_head,
+    model_device,
+    run_inference,
+)
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Geometry, Tile, bin_intervals, chromosome_intervals, plan_tiles
 from crossreg.progress import progress
@@ -160,9 +166,7 @@ def write_bigwigs(
         refuse_partial(root, "model, FASTA, chromosomes or regions and options")
     model, config, head = load_head(model_dir, head, options.device)
     targets: list[Target] = list(config.targets[head])
-    chosen = select_targets(targets, tracks)
-    if tracks is not None:
-        model.keep_tracks(head, chosen)
+    chosen = keep_head_tracks(model, head, targets, tracks)
     targets = [targets[i] for i in chosen]
     genome = Genome(fasta)
     geometry = Geometry.of(model)

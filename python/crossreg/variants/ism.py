@@ -52,10 +52,11 @@ import torch
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
-from crossreg.io.targets import Target, select_targets
+from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant, on_genome, read_vcf, require_chromosome
 from crossreg.model.inference import (
     InferenceOptions,
+    keep_head_tracks,
     load_head,
     model_device,
     provenance,
@@ -301,9 +302,7 @@ def write_ism(
     else:
         sites = bed_sites(bed, genome, seq_length)
     targets = config.targets[head]
-    chosen = select_targets(targets, tracks)
-    if tracks is not None:  # the head predicts only these (as crossreg sad --targets)
-        model.keep_tracks(head, chosen)
+    chosen = keep_head_tracks(model, head, targets, tracks)
     log.info(
         "ISM of %d sites x %d bp x 3 bases with the '%s' head (%d of %d tracks) on %s%s",
         len(sites),

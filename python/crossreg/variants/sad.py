@@ -32,9 +32,15 @@ import numpy as np
 
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
-from crossreg.io.targets import Target, select_targets
+from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
-from crossreg.model.inference import InferenceOptions, load_head, model_device, provenance
+from crossreg.model.inference import (
+    InferenceOptions,
+    keep_head_tracks,
+    load_head,
+    model_device,
+    provenance,
+)
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import progress
 from crossreg.variants.alleles import Allele, format_counts
@@ -172,10 +178,7 @@ def write_sad(
         refuse_partial(target)
     model, config, head = load_head(model_dir, head, options.device)
     targets: list[Target] = list(config.targets[head])
-    if tracks is not None:
-        kept_tracks = select_targets(targets, tracks)
-        model.keep_tracks(head, kept_tracks)
-        targets = [targets[i] for i in kept_tracks]
+    targets = [targets[i] for i in keep_head_tracks(model, head, targets, tracks)]
     genome = Genome(fasta)
     genes = GeneIndex.from_gtf(gtf) if gtf is not None else None
     if genes is not None:
