@@ -9,7 +9,6 @@ heavy imports (torch) inside ``run`` so that ``crossreg --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import gzip
 import importlib
 import logging
 import os
@@ -17,14 +16,13 @@ import signal
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from crossreg import __version__
 from crossreg.errors import CommandError
-from crossreg.io.text import is_gzipped
+from crossreg.io.text import GZIP_ERRORS, is_gzipped
 from crossreg.logs import setup_logging
 from crossreg.memory import tune_malloc
 from crossreg.runlog import output_folder, record_run
@@ -106,11 +104,6 @@ def missing_file_message(args: argparse.Namespace, err: FileNotFoundError) -> st
                 option = name if name in ("directory", "shards") else f"--{name.replace('_', '-')}"
                 return f"{option} {path}: no such file or directory (check the path)"
     return text
-
-
-# errors of a compressed input that ends early or is damaged (gzip.BadGzipFile: bytes
-# after a member that are not another gzip member)
-COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 def _is_gzipped_file(path: Path) -> bool:
@@ -214,7 +207,7 @@ def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
         status = int(args.run(args) or 0)
     except FileNotFoundError as err:
         log.error("%s", missing_file_message(args, err))
-    except COMPRESSION_ERRORS as err:
+    except GZIP_ERRORS as err:
         log.error("%s", compression_message(args, err))
     except (ValueError, OSError, CommandError) as err:
         log.error("%s", err)

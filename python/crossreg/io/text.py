@@ -21,6 +21,10 @@ from typing import TextIO
 #: The first two bytes of every gzip (and bgzip) file.
 GZIP_MAGIC = b"\x1f\x8b"
 
+#: What reading a gzip stream that ends early or is damaged raises (gzip.BadGzipFile:
+#: bytes after a member that are not another gzip member).
+GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
 #: The empty block that ends every complete BGZF file (the SAM/BAM specification, 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
@@ -68,7 +72,7 @@ def numbered_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
         try:
             for line_no, line in enumerate(handle, start=1):
                 yield line_no, line
-        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        except GZIP_ERRORS as error:
             raise ValueError(
                 f"{path}: the gzip stream is truncated or corrupt {_after(line_no)} ({error}); "
                 "re-download or re-compress it"
