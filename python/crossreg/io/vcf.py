@@ -183,43 +183,6 @@ def require_chromosome(variant: Variant, genome: Genome, *, source: str) -> None
         )
 
 
-def on_genome(
-    variants: Iterable[Variant], genome: Genome, *, source: str, strict: bool = False
-) -> tuple[list[Variant], dict[str, int]]:
-    """The records of `variants` on `genome`'s chromosomes, and the number skipped per
-    chromosome it lacks (logged, :func:`log_skipped`). With `strict` the first record off
-    the genome stops with an error, as does a VCF none of whose records is on it (a naming
-    mismatch, ``1`` against ``chr1``: the error carries the hint)."""
-    kept: list[Variant] = []
-    off: dict[str, int] = {}
-    first_off: Variant | None = None
-    for v in variants:
-        if v.chrom in genome.sizes:
-            kept.append(v)
-            continue
-        if strict:
-            require_chromosome(v, genome, source=source)
-        off[v.chrom] = off.get(v.chrom, 0) + 1
-        first_off = first_off or v
-    if first_off is not None and not kept:
-        require_chromosome(first_off, genome, source=source)
-    skipped = dict(sorted(off.items()))
-    log_skipped(skipped, source=source)
-    return kept, skipped
-
-
-def log_skipped(skipped: Mapping[str, int], *, source: str) -> None:
-    """Warn of the records skipped per chromosome the FASTA lacks (when there are any)."""
-    if skipped:
-        log.warning(
-            "%s: skipped %d records on %d chromosome(s) the FASTA lacks: %s",
-            source,
-            sum(skipped.values()),
-            len(skipped),
-            ",".join(f"{name}:{n}" for name, n in skipped.items()),
-        )
-
-
 def check_reference(variants: Iterable[Variant], genome: Genome, *, source: str) -> None:
     """Raise ValueError at the first variant whose chromosome or REF disagrees with `genome`."""
     for v in variants:

@@ -53,7 +53,7 @@ from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.targets import Target
-from crossreg.io.vcf import Variant, on_genome, read_vcf, require_chromosome
+from crossreg.io.vcf import Variant, read_vcf, require_chromosome
 from crossreg.model.inference import (
     InferenceOptions,
     keep_head_tracks,
@@ -63,7 +63,7 @@ from crossreg.model.inference import (
     run_inference,
 )
 from crossreg.progress import track
-from crossreg.variants.alleles import format_counts
+from crossreg.variants.alleles import format_counts, on_genome
 from crossreg.variants.scoring import scored_alleles
 
 STATS = ("sum", "center")

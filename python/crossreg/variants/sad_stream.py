@@ -40,8 +40,8 @@ import numpy.typing as npt
 
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
-from crossreg.io.vcf import Variant, iter_vcf, log_skipped, require_chromosome
-from crossreg.variants.alleles import Allele, check_ref, scorable_alts, skip_reason
+from crossreg.io.vcf import Variant, iter_vcf, require_chromosome
+from crossreg.variants.alleles import Allele, check_ref, log_skipped, scorable_alts, skip_reason
 from crossreg.variants.sad_stats import clip_float16
 from crossreg.variants.shard import Shard as Shard
 
