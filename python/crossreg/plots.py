@@ -9,6 +9,7 @@ each written atomically.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,15 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, svg: bool = False)
 
         plt.close(fig)
     return written
+
+
+def remove_stale_figures(folder: Path, stems: Sequence[str], written: Sequence[Path]) -> None:
+    """Remove the ``STEM.png``/``STEM.svg`` of `stems` in `folder` that this run did not
+    write (`written`): an earlier run's, which would otherwise sit beside this run's."""
+    for stem in stems:
+        for path in (folder / f"{stem}.png", folder / f"{stem}.svg"):
+            if path.exists() and path not in written:
+                path.unlink()
 
 
 def colours(names: list[str]) -> dict[str, str]:

@@ -115,6 +115,15 @@ class RiskScores:
     folds: npt.NDArray[np.int64]
 
 
+def check_fold_groups(folds: int, cases: int, controls: int) -> None:
+    """Stop unless every one of `folds` folds can hold a case and a control person."""
+    if min(cases, controls) < folds:
+        raise ValueError(
+            f"{folds}-fold risk scores need at least {folds} cases and {folds} controls; "
+            f"there are {cases} cases and {controls} controls (lower --folds)"
+        )
+
+
 def risk_scores(
     sad: npt.NDArray,
     individual: list[str],
@@ -140,11 +149,7 @@ def risk_scores(
         )
     if folds < 2:
         raise ValueError(f"the risk scores need at least 2 folds, got {folds}")
-    if min(group.sum(), (~group).sum()) < folds:
-        raise ValueError(
-            f"{folds}-fold scores need at least {folds} cases and {folds} controls; there are "
-            f"{int(group.sum())} cases and {int((~group).sum())} controls"
-        )
+    check_fold_groups(folds, int(group.sum()), int((~group).sum()))
     rng = np.random.default_rng(seed)
     fold_of = np.empty(len(names), dtype=np.int64)
     for members in (np.flatnonzero(group), np.flatnonzero(~group)):

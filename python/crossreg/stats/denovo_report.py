@@ -15,10 +15,12 @@ import polars as pl
 from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import tsv_text
 from crossreg.io.vcf import iter_vcf
+from crossreg.plots import remove_stale_figures
 from crossreg.stats.denovo import (
     CASE,
     CONTROL,
     benjamini_hochberg,
+    check_fold_groups,
     mann_whitney,
     principal_components,
     risk_scores,
@@ -120,11 +122,7 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
     check_settings(components=components, folds=folds)
     people = len(set(data.individuals))
     cases = len(set(np.asarray(data.individuals, dtype=object)[data.is_case]))
-    if min(cases, people - cases) < folds:
-        raise ValueError(
-            f"{folds}-fold risk scores need at least {folds} cases and {folds} controls; "
-            f"there are {cases} cases and {people - cases} controls (lower --folds)"
-        )
+    check_fold_groups(folds, cases, people - cases)  # before the tests, not after them
     tests = track_tests(data.values, data.is_case)
     q = benjamini_hochberg([t.p for t in tests])
     descriptions = data.descriptions or [""] * len(data.identifiers)
@@ -243,8 +241,5 @@ def write_denovo(
         from crossreg.stats.denovo_figures import plot_denovo
 
         written = plot_denovo(out, svg=svg)
-    for stem in FIGURE_STEMS:  # an earlier run's figures that this one did not draw
-        for path in (Path(out) / f"{stem}.png", Path(out) / f"{stem}.svg"):
-            if path.exists() and path not in written:
-                path.unlink()
+    remove_stale_figures(Path(out), FIGURE_STEMS, written)
     return report["summary"]

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
+from crossreg.plots import remove_stale_figures
 from crossreg.progress import Progress, progress
 from crossreg.stats.sldp.annotations import (
     INFO_FIELDS,
@@ -422,10 +423,7 @@ def _write_outputs(
     with atomic_write(out / "results.tsv") as handle:
         results.write_csv(handle, separator="\t", null_value="nan")
     figures = write_figures(results, out, flips=flips, svg=svg) if plots else []
-    for stem in FIGURE_STEMS:  # an earlier run's figures that this one did not draw
-        for path in (out / f"{stem}.png", out / f"{stem}.svg"):
-            if path.exists() and path not in figures:
-                path.unlink()
+    remove_stale_figures(out, FIGURE_STEMS, figures)
     summary = {
         "settings": settings,
         "phenotypes": {
