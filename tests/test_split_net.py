@@ -119,6 +119,25 @@ def test_one_net_file_given_twice_is_refused(tmp_path: Path, second: tuple[str, 
         split_genomes({"a": A, "b": B}, nets, region_size=1000)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            HAND_NET + HAND_NET,
+            r"a\.b\.net:7: a second 'net' block for chr1 \(the first is at line 1\)",
+        ),
+        (
+            HAND_NET + " fill 2900 100 chrA + 1800 100\n",
+            r"a\.b\.net:7: the fill chr1:2900-3000 starts before the previous fill at depth 1 ends",
+        ),
+    ],
+)
+def test_a_net_repeating_part_of_itself_is_refused(tmp_path: Path, text: str, message: str) -> None:
+    net = write(tmp_path / "a.b.net", text)
+    with pytest.raises(ValueError, match=message):
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+
+
 def net_error(tmp_path: Path, text: str, **kwargs) -> str:
     net = write(tmp_path / "bad.net", text)
     with pytest.raises(ValueError) as info:
@@ -172,7 +191,8 @@ def test_unknown_chromosome_names_the_fix(tmp_path: Path) -> None:
 
 
 def test_unknown_chromosomes_can_be_skipped(tmp_path: Path) -> None:
-    text = "net chrUn 50\n fill 0 50 chrA + 0 50\n" + HAND_NET + " fill 100 50 chrQ + 0 50\n"
+    skipped_fill = " fill 2000 50 chrQ + 0 50\n fill 2500"
+    text = "net chrUn 50\n fill 0 50 chrA + 0 50\n" + HAND_NET.replace(" fill 2500", skipped_fill)
     net = write(tmp_path / "a.b.net", text)
     sizes = {"a": A, "b": B}
     skipped = split_genomes(

@@ -186,13 +186,17 @@ enum Frame {
     },
     Gap {
         level: usize,
+        t_start: u64,
+        t_end: u64,
+        /// End of the last fill nested in the gap so far (its start before any).
+        fills_end: u64,
     },
 }
 
 impl Frame {
     fn level(&self) -> usize {
         match self {
-            Frame::Fill { level, .. } | Frame::Gap { level } => *level,
+            Frame::Fill { level, .. } | Frame::Gap { level, .. } => *level,
         }
     }
 }
@@ -290,6 +294,8 @@ fn parse_stream<R: BufRead>(
         summary: NetSummary::default(),
         stack: Vec::new(),
         chrom: None,
+        top_fills_end: 0,
+        blocks: HashMap::new(),
         skipped: std::collections::BTreeSet::new(),
     };
     let mut buf = Vec::with_capacity(256);
@@ -343,6 +349,10 @@ struct NetParser<'a> {
     stack: Vec<Frame>,
     /// `None` before the first `net` line; `Some(None)` inside a skipped block.
     chrom: CurrentChrom,
+    /// End of the last top-level fill of the current `net` block.
+    top_fills_end: u64,
+    /// The line of each target chromosome's `net` line.
+    blocks: HashMap<String, usize>,
     skipped: std::collections::BTreeSet<String>,
 }
 
@@ -411,6 +421,17 @@ impl NetParser<'_> {
             return Err(self.error(line_no, "expected 'net <chrom> <size>'"));
         };
         let size = self.number(size_text, "chromosome size", line_no)?;
+        if let Some(first) = self.blocks.insert(name.to_string(), line_no) {
+            return Err(self.error(
+                line_no,
+                format!(
+                    "a second 'net' block for {name} (the first is at line {first}); a net file \
+                     lists each target chromosome once: was a net appended to itself? Give \
+                     each net once (several files may be given)"
+                ),
+            ));
+        }
+        self.top_fills_end = 0;
         self.summary.chroms += 1;
         match self.target.id(name) {
             Some(id) => {
@@ -559,18 +580,8 @@ impl NetParser<'_> {
             ));
         }
         self.close_to(level, emit);
-        if level > 1
-            && !matches!(self.stack.last(), Some(Frame::Gap { level: l }) if *l + 1 == level)
-        {
-            return Err(self.error(
-                line_no,
-                format!(
-                    "a 'fill' at depth {level} has no enclosing 'gap' at depth {}",
-                    level - 1
-                ),
-            ));
-        }
         let t_end = b.t_start + b.t_size;
+        self.place_fill(level, t_chrom, b.t_start, t_end, line_no)?;
         if t_end > t_size {
             let name = &self.target.names()[t_chrom as usize];
             return Err(self.error(
@@ -614,6 +625,68 @@ impl NetParser<'_> {
             cursor_t: b.t_start,
             cursor_q: q_start,
         });
+        Ok(())
+    }
+
+    /// Check that the fill `[t_start, t_end)` at `level` lies in its parent (the net's
+    /// chromosome or the enclosing gap) after the parent's previous fill, and record it
+    /// there: sibling fills follow in target order without overlap, as `chainNet` writes
+    /// them, so no alignment is counted twice.
+    fn place_fill(
+        &mut self,
+        level: usize,
+        t_chrom: u32,
+        t_start: u64,
+        t_end: u64,
+        line_no: usize,
+    ) -> Result<()> {
+        let name = &self.target.names()[t_chrom as usize];
+        let (bounds, fills_end) = if level == 1 {
+            (None, &mut self.top_fills_end)
+        } else {
+            match self.stack.last_mut() {
+                Some(Frame::Gap {
+                    level: l,
+                    t_start: g_start,
+                    t_end: g_end,
+                    fills_end,
+                }) if *l + 1 == level => (Some((*g_start, *g_end)), fills_end),
+                _ => {
+                    return Err(Error::parse(
+                        self.path,
+                        line_no,
+                        format!(
+                            "a 'fill' at depth {level} has no enclosing 'gap' at depth {}",
+                            level - 1
+                        ),
+                    ))
+                }
+            }
+        };
+        if let Some((g_start, g_end)) = bounds {
+            if t_start < g_start || t_end > g_end {
+                return Err(Error::parse(
+                    self.path,
+                    line_no,
+                    format!(
+                        "the fill {name}:{t_start}-{t_end} is not inside its gap \
+                         {name}:{g_start}-{g_end}; a nested fill lies inside its gap"
+                    ),
+                ));
+            }
+        }
+        if t_start < *fills_end {
+            return Err(Error::parse(
+                self.path,
+                line_no,
+                format!(
+                    "the fill {name}:{t_start}-{t_end} starts before the previous fill at depth \
+                     {level} ends ({fills_end}); the fills of a net or a gap follow in target \
+                     order without overlapping (is part of the net repeated?)"
+                ),
+            ));
+        }
+        *fills_end = t_end;
         Ok(())
     }
 
@@ -751,7 +824,12 @@ impl NetParser<'_> {
         if let Some(segment) = piece {
             self.piece(segment, emit);
         }
-        self.stack.push(Frame::Gap { level });
+        self.stack.push(Frame::Gap {
+            level,
+            t_start: b.t_start,
+            t_end: g_t_end,
+            fills_end: b.t_start,
+        });
         Ok(())
     }
 }
@@ -904,6 +982,28 @@ mod tests {
                 "net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 5 2 chrB + 5 2\n",
                 "its fill is on chrA",
             ),
+            (
+                "net chr1 100000\n fill 0 20 chrA + 0 20\nnet chr2 50000\nnet chr1 100000\n",
+                ":4: a second 'net' block for chr1 (the first is at line 1)",
+            ),
+            (
+                "net chr1 100000\n fill 100 20 chrA + 0 20\n fill 110 20 chrA + 40 20\n",
+                ":3: the fill chr1:110-130 starts before the previous fill at depth 1 ends (120)",
+            ),
+            (
+                "net chr1 100000\n fill 100 20 chrA + 0 20\n fill 50 20 chrA + 40 20\n",
+                "starts before the previous fill at depth 1 ends (120)",
+            ),
+            (
+                "net chr1 100000\n fill 0 100 chrA + 0 100\n  gap 10 50 chrA + 10 50\n   \
+                 fill 20 10 chrB + 0 10\n   fill 25 10 chrB + 20 10\n",
+                ":5: the fill chr1:25-35 starts before the previous fill at depth 3 ends (30)",
+            ),
+            (
+                "net chr1 100000\n fill 0 100 chrA + 0 100\n  gap 10 50 chrA + 10 50\n   \
+                 fill 55 10 chrB + 0 10\n",
+                ":4: the fill chr1:55-65 is not inside its gap chr1:10-60",
+            ),
             ("net chr1 100000\n bogus 1 2\n", "unknown line type 'bogus'"),
             ("net chr1 100000\n  fill 0 20 chrA + 0 20\n", "odd depths"),
             ("net 1 100000\n", "did you mean 'chr1'"),
@@ -946,6 +1046,16 @@ mod tests {
             summary.skipped_chroms,
             vec!["chr9".to_string(), "chrZ".to_string()]
         );
+    }
+
+    #[test]
+    fn sibling_fills_may_touch_and_nested_fills_may_fill_their_gap() {
+        let text = "net chr1 100000\n fill 0 100 chrA + 0 100\n  gap 10 50 chrA + 10 50\n   \
+                    fill 10 25 chrB + 0 25\n   fill 35 25 chrB + 30 25\n fill 100 10 chrA + 200 10\n";
+        let (segs, summary) = segments(text, false).unwrap();
+        assert_eq!(summary.segments, 5);
+        assert_eq!(summary.aligned_bases, 10 + 40 + 25 + 25 + 10);
+        assert_eq!(segs[4], seg(100, 10, 0, 200, 10, Strand::Plus));
     }
 
     #[test]
