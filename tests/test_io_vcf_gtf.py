@@ -8,7 +8,7 @@ import pytest
 
 from crossreg.genome import Genome
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf, write_gtf
-from crossreg.io.vcf import Variant, check_reference, read_vcf, write_vcf
+from crossreg.io.vcf import Variant, check_reference, read_vcf, reference_bases, write_vcf
 
 DATA = Path(__file__).parent / "data" / "basenji"
 
@@ -124,6 +124,17 @@ def test_vcf_reference_check(tmp_path):
         read_vcf(bad, genome=genome)
     with pytest.raises(ValueError, match="chromosome the genome lacks"):
         check_reference([Variant("1", 0, "A", ("C",))], genome, source="x")
+
+
+def test_reference_bases_accept_a_swapped_snp_only_when_asked(tmp_path):
+    genome = Genome(_write(tmp_path / "g.fa", ">chr1\nACGTACGTAC\n"))
+    swapped = Variant("chr1", 1, "A", ("T", "C"), id="s")
+    assert reference_bases(swapped, genome, source="x", swapped_snp=True) == "C"
+    with pytest.raises(ValueError, match=r"x: variant s at chr1:2 has REF A .* or whether REF/ALT"):
+        reference_bases(swapped, genome, source="x")
+    past_end = Variant("chr1", 9, "CG", ("C",), id="e")
+    with pytest.raises(ValueError, match=r"chr1:10 lies past the end of chr1 \(10 bp"):
+        reference_bases(past_end, genome, source="x", swapped_snp=True)
 
 
 def test_gtf_coordinates_and_round_trip(tmp_path):

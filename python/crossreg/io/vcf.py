@@ -186,13 +186,32 @@ def require_chromosome(variant: Variant, genome: Genome, *, source: str) -> None
 def check_reference(variants: Iterable[Variant], genome: Genome, *, source: str) -> None:
     """Raise ValueError at the first variant whose chromosome or REF disagrees with `genome`."""
     for v in variants:
-        require_chromosome(v, genome, source=source)
-        found = genome.fetch(v.chrom, v.pos, v.end).decode("ascii").upper()
-        if found != v.ref:
-            raise ValueError(
-                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} has REF {v.ref} but the "
-                f"genome has {found}; check the genome build or whether REF/ALT are swapped"
-            )
+        reference_bases(v, genome, source=source)
+
+
+def reference_bases(
+    variant: Variant, genome: Genome, *, source: str, swapped_snp: bool = False
+) -> str:
+    """The genome's bases under `variant`'s REF (upper case), after checking them: a record
+    on a chromosome the genome lacks or past its end, or whose REF is not the genome's
+    bases, is a ValueError naming the record. With `swapped_snp`, a SNP whose genome base
+    is one of its ALTs (REF and ALT swapped) passes too; the caller decides what to say."""
+    require_chromosome(variant, genome, source=source)
+    where = f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1}"
+    size = genome.sizes[variant.chrom]
+    if variant.end > size:
+        raise ValueError(
+            f"{where} lies past the end of {variant.chrom} ({size:,} bp in the FASTA); check "
+            "the genome build"
+        )
+    found = genome.fetch(variant.chrom, variant.pos, variant.end).decode("ascii").upper()
+    if found == variant.ref or (swapped_snp and variant.is_snp and found in variant.alts):
+        return found
+    swap_hint = "" if swapped_snp else " or whether REF/ALT are swapped"
+    raise ValueError(
+        f"{where} has REF {variant.ref} but the genome has {found}; check the genome "
+        f"build{swap_hint}"
+    )
 
 
 def _format_info(info: Mapping[str, str | bool]) -> str:

@@ -46,26 +46,6 @@ def skip_reason(variant: Variant, alt: str, seq_length: int | None = None) -> st
     return None
 
 
-def check_ref(variant: Variant, genome: Genome, *, source: str) -> str:
-    """The genome's bases under `variant`'s REF (upper case), after checking them: a record
-    past its chromosome's end, or a REF that matches neither the genome nor (for a SNP)
-    any of its ALTs, is a ValueError naming the record. A SNP whose genome base is one of
-    its ALTs (REF/ALT swapped) passes; the caller decides what to say."""
-    size = genome.sizes[variant.chrom]
-    if variant.end > size:
-        raise ValueError(
-            f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} lies past "
-            f"the end of {variant.chrom} ({size:,} bp in the FASTA); check the genome build"
-        )
-    found = genome.fetch(variant.chrom, variant.pos, variant.end).decode("ascii").upper()
-    if found != variant.ref and not (variant.is_snp and found in variant.alts):
-        raise ValueError(
-            f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} has REF "
-            f"{variant.ref} but the genome has {found}; check the genome build"
-        )
-    return found
-
-
 def scorable_alts(variant: Variant, seq_length: int | None = None) -> list[str]:
     """The ALTs of `variant` that can be scored (:func:`skip_reason` is ``None``), in order."""
     return [alt for alt in variant.alts if skip_reason(variant, alt, seq_length) is None]

@@ -40,8 +40,8 @@ import numpy.typing as npt
 
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
-from crossreg.io.vcf import Variant, iter_vcf, require_chromosome
-from crossreg.variants.alleles import Allele, check_ref, log_skipped, scorable_alts, skip_reason
+from crossreg.io.vcf import Variant, iter_vcf, reference_bases, require_chromosome
+from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
 from crossreg.variants.sad_stats import clip_float16
 from crossreg.variants.shard import Shard as Shard
 
@@ -110,7 +110,7 @@ def survey_vcf(
     a model of `seq_length` (:class:`Survey`); stops when no record is on the genome (a
     naming mismatch: the error carries the hint), with `strict` at the first record off
     it, and at the first record with a scorable allele whose REF the genome contradicts
-    (:func:`crossreg.variants.alleles.check_ref`), so such a run stops before it writes."""
+    (:func:`crossreg.io.vcf.reference_bases`), so such a run stops before it writes."""
     counts = array.array("H")
     unscorable: list[tuple[int, str]] = []
     off: Counter[str] = Counter()
@@ -125,7 +125,7 @@ def survey_vcf(
         reasons = [skip_reason(v, alt, seq_length) for alt in v.alts]
         unscorable += [(len(counts), r) for r in reasons if r is not None]
         if None in reasons:  # the scorer's checks, before anything is written
-            check_ref(v, genome, source=source)
+            reference_bases(v, genome, source=source, swapped_snp=True)
         counts.append(reasons.count(None))
     if first_off is not None and not counts:
         require_chromosome(first_off, genome, source=source)

@@ -40,10 +40,10 @@ import torch
 
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
-from crossreg.io.vcf import Variant, require_chromosome
+from crossreg.io.vcf import Variant, reference_bases, require_chromosome
 from crossreg.model.inference import InferenceOptions, run_inference
 from crossreg.model.seqnn import SeqNN
-from crossreg.variants.alleles import Allele, check_ref, scorable_alts
+from crossreg.variants.alleles import Allele, scorable_alts
 from crossreg.variants.genes import GENES, GeneBatch, GeneIndex, gene_scores
 from crossreg.variants.realign import check_indel_rule, realign
 from crossreg.variants.sad_stats import check_stats, compute_stats
@@ -70,7 +70,7 @@ def scored_alleles(
         skipped += len(v.alts) - len(alts)
         if not alts:
             continue
-        found = check_ref(v, genome, source=source)
+        found = reference_bases(v, genome, source=source, swapped_snp=True)
         if found != v.ref:
             log.warning(
                 "%s: %s at %s:%d has the genome's base as an ALT (%s); its alleles are "
