@@ -16,7 +16,7 @@ def test_atomic_path_renames_on_success_and_cleans_up_on_failure(tmp_path):
         tmp.write_bytes(b"done")
         assert not target.exists()
     assert target.read_bytes() == b"done"
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+    with pytest.raises(RuntimeError, match=r"^crash$"), atomic_path(target) as tmp:
         tmp.write_bytes(b"half")
         raise RuntimeError("crash")
     assert target.read_bytes() == b"done"
@@ -44,7 +44,7 @@ def test_atomic_directory_replaces_whole_or_not_at_all(tmp_path):
         assert work == tmp_path / ".store.partial" and not out.exists()
         _fill(work, "first")
     assert (out / "sub" / "f").read_text() == "first"
-    with pytest.raises(RuntimeError), atomic_directory(out) as work:
+    with pytest.raises(RuntimeError, match=r"^crash$"), atomic_directory(out) as work:
         _fill(work, "half")
         raise RuntimeError("crash")
     assert (out / "sub" / "f").read_text() == "first"

@@ -73,17 +73,39 @@ def test_metadata_describes_the_store(store, inputs):
 
 
 def test_windows_respect_splits_contigs_and_unmappable_filter(store):
-    regions = {"train": ("chr1", 0, 20_000), "valid": ("chr1", 20_000, 40_000)}
-    regions["test"] = ("chr2", 0, 26_000)
-    holes = [("chr1", 20_000, 22_000), ("chr2", 10_000, 10_500)]
-    for split in store.splits:
-        for w in store.windows(split):
-            chrom, lo, hi = regions[split]
-            assert w.chrom == chrom and lo <= w.start and w.end <= hi
-            assert not any(c == w.chrom and s < w.end and e > w.start for c, s, e in holes)
-            target = (w.start + 512, w.end - 512)
-            unmap = max(0, min(target[1], 34_000) - max(target[0], 30_000))
-            assert unmap < 0.5 * (target[1] - target[0]) + 128
+    # each split's region cut at the N run (chr1:20,000-22,000) and the gap (chr2:10,000-
+    # 10,500), tiled from each piece's start every 1,500 bp; a window is dropped when at
+    # least half of its 24 target bins overlap the unmappable chr1:30,000-34,000, and a
+    # bin is masked when it overlaps that or the blacklist chr1:5,000-5,300
+    pieces = {
+        "train": [("chr1", 0, 20_000)],
+        "valid": [("chr1", 22_000, 40_000)],
+        "test": [("chr2", 0, 10_000), ("chr2", 10_500, 26_000)],
+    }
+
+    def overlaps(chrom: str, start: int, lo: int, hi: int) -> bool:
+        return chrom == "chr1" and start < hi and start + 128 > lo
+
+    dropped = 0
+    for split, parts in pieces.items():
+        windows, mask = [], []
+        for chrom, lo, hi in parts:
+            for start in range(lo, hi - 4096 + 1, 1500):
+                bins = [start + 512 + 128 * b for b in range(24)]
+                if sum(overlaps(chrom, b, 30_000, 34_000) for b in bins) >= 12:
+                    dropped += 1
+                    continue
+                windows.append((chrom, start, start + 4096))
+                mask.append(
+                    [
+                        overlaps(chrom, b, 30_000, 34_000) or overlaps(chrom, b, 5000, 5300)
+                        for b in bins
+                    ]
+                )
+        assert [(w.chrom, w.start, w.end) for w in store.windows(split)] == windows, split
+        np.testing.assert_array_equal(store.masked(split), mask, err_msg=split)
+    assert dropped > 0
+    assert json.loads((store.path / "dataset.json").read_text())["dropped_unmappable"] == dropped
 
 
 def test_sequences_equal_the_fasta(store, inputs):

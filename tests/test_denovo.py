@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import polars as pl
 import pytest
-from scipy import stats
 
 from crossreg.cli import build_parser
 from crossreg.io.vcf import Variant, write_vcf
@@ -36,14 +36,44 @@ def test_benjamini_hochberg_known_answer_and_reference():
     assert np.isnan(with_nan[1]) and with_nan[0] == pytest.approx(0.02)
 
 
+def _mann_whitney_reference(case: list[float], control: list[float]) -> tuple[float, float]:
+    """AUC as the share of (case, control) pairs with the case higher (ties count 1/2), and
+    the two-sided p of the normal approximation to U (midranks, tie-corrected variance,
+    continuity correction 1/2)."""
+    n1, n2 = len(case), len(control)
+    auc = sum((a > b) + 0.5 * (a == b) for a in case for b in control) / (n1 * n2)
+    pooled = [*case, *control]
+    n = n1 + n2
+
+    def midrank(v: float) -> float:
+        return sum(x < v for x in pooled) + (sum(x == v for x in pooled) + 1) / 2
+
+    u = sum(midrank(a) for a in case) - n1 * (n1 + 1) / 2
+    ties = sum(t**3 - t for t in (pooled.count(v) for v in set(pooled)))
+    sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1))))
+    z = (abs(u - n1 * n2 / 2) - 0.5) / sigma
+    return auc, min(1.0, math.erfc(z / math.sqrt(2)))
+
+
 def test_mann_whitney_auc_and_p():
     perfect = mann_whitney([3.0, 4.0, 5.0], [1.0, 2.0])
     assert perfect.auc == 1.0 and perfect.median_case == 4.0 and perfect.n_control == 2
+    # the normal approximation even where an exact test applies (it would give 2/10):
+    # U = 6, mean 3, variance 6/12 * 6 = 3
+    assert perfect.p == pytest.approx(math.erfc(2.5 / math.sqrt(3) / math.sqrt(2)), rel=1e-12)
+    # by hand: pairs (1,2) (1,3) (2,3) (2,3) lose, (2,2) (2,2) tie: AUC 1/6; midranks
+    # 1, 3, 3 | 3, 5 give U = 1, var = 6/12 * (6 - 24/20) = 2.4, z = 1.5 / sqrt(2.4)
+    tied = mann_whitney([1.0, 2.0, 2.0], [2.0, 3.0])
+    assert tied.auc == pytest.approx(1 / 6)
+    assert tied.p == pytest.approx(math.erfc(1.5 / math.sqrt(2.4) / math.sqrt(2)), rel=1e-12)
+    assert (tied.n_case, tied.median_case, tied.median_control) == (3, 2.0, 2.5)
     rng = np.random.default_rng(1)
-    a, b = rng.normal(0.5, 1, 40), rng.normal(0, 1, 30)
+    a, b = rng.normal(0.5, 1, 40), rng.normal(0, 1, 30).round(1)
+    a[:10] = b[:10]  # ties across the groups
     got = mann_whitney(a, b)
-    u, p = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")
-    assert got.auc == pytest.approx(u / 1200) and got.p == pytest.approx(p)
+    auc, p = _mann_whitney_reference(a.tolist(), b.tolist())
+    assert got.auc == pytest.approx(auc, rel=1e-12) and got.p == pytest.approx(p, rel=1e-9)
+    assert mann_whitney(b, a).auc == pytest.approx(1 - auc, rel=1e-12)
     with pytest.raises(ValueError, match="both groups"):
         mann_whitney([], [1.0])
 
@@ -146,8 +176,24 @@ def test_denovo_command_recovers_the_planted_track(tmp_path):
     assert summary["cases"] == summary["controls"] == 40
     # the table keeps six significant figures of q, however small (not six decimals)
     assert tracks["q"][0] == pytest.approx(summary["top_track"]["q"], rel=1e-5)
+    # every track's AUC, p and q as a plain Mann-Whitney and Benjamini-Hochberg give them
+    plain = [
+        _mann_whitney_reference(sad[is_case, k].tolist(), sad[~is_case, k].tolist())
+        for k in range(4)
+    ]
+    by_id = {row["identifier"]: row for row in tracks.iter_rows(named=True)}
+    q = _bh_reference([p for _, p in plain])
+    for k, name in enumerate(["t0_liver", "t1_other", "t2_other", "t3_other"]):
+        assert by_id[name]["auc"] == pytest.approx(plain[k][0], rel=1e-5)
+        assert by_id[name]["p"] == pytest.approx(plain[k][1], rel=1e-5)
+        assert by_id[name]["q"] == pytest.approx(q[k], rel=1e-5)
+    assert tracks["p"].to_list() == sorted(tracks["p"])
+    # components of SAD standardised by the controls' mean and sd: the covariance spectrum
     components = pl.read_csv(tmp_path / "report" / "components.tsv", separator="\t")
-    assert components.height == 3 and components["explained"].sum() <= 1.0
+    z = (sad - sad[~is_case].mean(axis=0)) / sad[~is_case].std(axis=0)
+    spectrum = np.linalg.eigvalsh(np.cov(z.T))[::-1]
+    assert components["component"].to_list() == ["PC1", "PC2", "PC3"]
+    np.testing.assert_allclose(components["explained"], spectrum[:3] / spectrum.sum(), rtol=1e-5)
 
 
 def test_denovo_inputs_are_checked(tmp_path):

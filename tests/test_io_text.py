@@ -55,7 +55,7 @@ def test_concatenated_gzip_members_read_as_one(tmp_path):
 
 
 def test_missing_file_raises_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"absent\.gz"):
         open_text(tmp_path / "absent.gz")
 
 

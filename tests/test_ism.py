@@ -164,6 +164,16 @@ def test_a_planted_motif_carries_the_importance(tmp_path):
     # every mutation of the motif loses the one hit; the constant track never moves
     assert np.allclose(effects["sum"][motif_positions][ref[motif_positions] == 0][:, 0], -1)
     assert np.all(effects["sum"][..., 1] == 0)
+    # the hit lies at window base 251, in bin 15 of 32: one of the two central bins 15-16,
+    # so the center statistic loses exactly what the sum loses
+    np.testing.assert_array_equal(effects["center"], effects["sum"])
+    # 24 bp further left the window puts the hit at base 275, in bin 17: its first 5 bases
+    # are still mutated and lose the hit in the sum, never in the central bins
+    shifted = [Site("motif", "chrM", sites[0].window_start - 24)]
+    (moved,) = list(mutation_effects(model, shifted, genome, width=width, stats=("sum", "center")))
+    lost = moved["sum"][..., 0] == -1
+    assert lost.sum() == 5 * 3 and lost[width - 5 :].any(axis=1).all()
+    assert np.all(moved["center"] == 0)
 
 
 def _run(argv: list[str]) -> int:

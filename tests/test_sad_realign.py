@@ -111,6 +111,50 @@ def test_insertions_fold_into_the_insertion_bin_and_keep_the_total(size):
         np.testing.assert_allclose(got_alt[0, smooth], ref[0, smooth], rtol=0.02)
 
 
+def _realign_by_base(alt: np.ndarray, ref_len: int, alt_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Alt bins ``(bins, tracks)`` in reference coordinates, one reference base at a time:
+    each base takes the alt bin holding its image (the same index before and within the
+    variant's common part, minus δ after REF), a bin is masked when it holds a deleted base
+    or a base whose image lies outside the alt bins, and the inserted bases' alt bins fold
+    into the bin of REF's last base. Returns the values and the mask."""
+    delta = ref_len - alt_len
+    out = np.zeros_like(alt, dtype=np.float64)
+    mask = np.zeros(BINS, dtype=bool)
+    for k in range(BINS):
+        for j in range(FIRST + k * WIDTH, FIRST + (k + 1) * WIDTH):
+            if j < AT + min(ref_len, alt_len):
+                image = j
+            elif j < AT + ref_len:
+                mask[k] = True  # a deleted base
+                continue
+            else:
+                image = j - delta
+            if not FIRST <= image < FIRST + BINS * WIDTH:
+                mask[k] = True
+                continue
+            out[k] += alt[(image - FIRST) // WIDTH] / WIDTH
+    for image in range(AT + ref_len, AT + alt_len):  # inserted bases, alt coordinates
+        if FIRST <= image < FIRST + BINS * WIDTH:
+            out[(AT + ref_len - 1 - FIRST) // WIDTH] += alt[(image - FIRST) // WIDTH] / WIDTH
+    out[mask] = 0
+    return out, mask
+
+
+@pytest.mark.parametrize(
+    ("ref_len", "alt_len"),
+    [(2, 1), (38, 1), (1, 38), (130, 1), (1, 130), (5, 3), (3, 5), (301, 2), (1, 200), (1, 3100)],
+)
+def test_realigned_bins_equal_a_base_by_base_reference(ref_len, alt_len):
+    gen = torch.Generator().manual_seed(ref_len * 1000 + alt_len)
+    ref, alt = torch.rand(1, BINS, 3, generator=gen), torch.rand(1, BINS, 3, generator=gen)
+    got_ref, got_alt = _realign(ref, alt, [(ref_len, alt_len)])
+    want, mask = _realign_by_base(alt[0].double().numpy(), ref_len, alt_len)
+    assert mask.any()
+    np.testing.assert_allclose(got_alt[0].double().numpy(), want, rtol=1e-5, atol=1e-6)
+    assert (got_ref[0, mask] == 0).all()
+    assert torch.equal(got_ref[0, ~mask], ref[0, ~mask])
+
+
 def test_a_batch_realigns_each_allele_by_its_own_delta():
     gen = torch.Generator().manual_seed(1)
     ref, alt = torch.rand(5, BINS, 3, generator=gen), torch.rand(5, BINS, 3, generator=gen)

@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 import polars as pl
 import pytest
+from scipy.stats import norm
 
 from crossreg.cli import main
 from crossreg.io.plink import BYTE_TABLE, pack_bed
@@ -215,12 +216,17 @@ def test_rng_stream_equals_the_reference_global_state():
     ours = [((-1) ** rng.binomial(1, 0.5, size=(n, 7))).dot(q) for n in (30_000, 70_000, 100_000)]
     np.testing.assert_array_equal(np.concatenate(reference), np.concatenate(ours))
     # 7 equal q: only the all-same signs (2 of 128) reach |score|, so p ≈ 1/64 ≥ 0.01 and
-    # the first batch ends it
+    # the first batch of 100,000 rows ends it; z is the normal quantile of p/2, signed
     p, z = sign_flip(np.ones(7), 1_000_000, np.random.RandomState(0))
-    assert p == pytest.approx(1 / 64, rel=0.05) and z > 0
+    signs = np.random.RandomState(0).binomial(1, 0.5, size=(100_000, 7))
+    same = int(np.isin(signs.sum(axis=1), [0, 7]).sum())
+    assert p == same / 100_000 and p == pytest.approx(1 / 64, rel=0.05)
+    assert z == pytest.approx(norm.isf(p / 2), rel=1e-12)
+    p, z = sign_flip(-np.ones(7), 1_000_000, np.random.RandomState(0))
+    assert p == same / 100_000 and z == pytest.approx(-norm.isf(p / 2), rel=1e-12)
     # 30 equal q: no flip reaches the score, p sits at its floor 1/T after every batch
     p, z = sign_flip(np.ones(30), 200_000, np.random.RandomState(0))
-    assert p == 1 / 200_000 and z > 4
+    assert p == 1 / 200_000 and z == pytest.approx(norm.isf(0.5 / 200_000), rel=1e-12)
 
 
 def test_bad_inputs_stop_naming_the_file(tmp_path):

@@ -80,6 +80,18 @@ def test_constant_predictions_give_zero_correlation():
     np.testing.assert_array_equal(metrics.pearson_r(), [0.0, 0.0])
 
 
+def test_track_metrics_known_answers():
+    metrics = TrackMetrics(2)
+    pred = torch.tensor([[1.0, 2.0], [2.0, 2.0], [3.0, 2.0]])
+    target = torch.tensor([[1.0, 5.0], [2.0, 5.0], [5.0, 5.0]])
+    metrics.update(pred, target)
+    # track 0: deviations (-1, 0, 1) and (-5/3, -2/3, 7/3) give R = 4 / sqrt(2 * 26/3),
+    # R² = 1 - (0² + 0² + 2²) / (26/3) = 7/13; track 1: a constant target, R 0 and no R²
+    r, r2 = metrics.pearson_r(), metrics.r2()
+    assert r[0] == pytest.approx(4 / np.sqrt(2 * 26 / 3), rel=1e-12) and r[1] == 0
+    assert r2[0] == pytest.approx(7 / 13, rel=1e-12) and np.isnan(r2[1])
+
+
 def test_metrics_merge_equals_one_accumulator(rng):
     a, b, both = TrackMetrics(3), TrackMetrics(3), TrackMetrics(3)
     x = torch.from_numpy(rng.normal(size=(2, 10, 3)))
@@ -88,7 +100,9 @@ def test_metrics_merge_equals_one_accumulator(rng):
     b.update(x[1], y[1])
     both.update(x, y)
     a.merge(b)
-    np.testing.assert_allclose(a.pearson_r(), both.pearson_r())
+    assert a.count == both.count == 20
+    np.testing.assert_allclose(a.pearson_r(), both.pearson_r(), rtol=1e-12)
+    np.testing.assert_allclose(a.r2(), both.r2(), rtol=1e-12)
 
 
 def test_metrics_reject_shape_mismatch():
