@@ -108,6 +108,22 @@ def test_windows_respect_splits_contigs_and_unmappable_filter(store):
     assert json.loads((store.path / "dataset.json").read_text())["dropped_unmappable"] == dropped
 
 
+def test_a_window_with_exactly_the_limit_of_unmappable_bins_is_dropped(inputs, tmp_path):
+    # window chr1:0-4,096 (bins from 512) has 11 of its 24 bins unmappable and stays;
+    # window chr1:22,000-26,096 (bins from 22,512) has 12, half, and goes
+    unmappable = tmp_path / "unmappable.bed"
+    unmappable.write_text("chr1\t512\t1920\nchr1\t22512\t24048\n")
+    out = tmp_path / "store"
+    args = cli_args({**inputs, "unmappable": unmappable}, out, "--max-unmappable", "0.5")
+    assert main(args) == 0
+    store = DataStore(out)
+    assert json.loads((out / "dataset.json").read_text())["dropped_unmappable"] == 1
+    assert [w.start for w in store.windows("valid")][:1] == [23_500]
+    train = store.windows("train")
+    assert (train[0].chrom, train[0].start) == ("chr1", 0)
+    assert store.masked("train")[0].sum() == 11
+
+
 def test_sequences_equal_the_fasta(store, inputs):
     genome = Genome(inputs["fasta"])
     for split in store.splits:
