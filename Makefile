@@ -35,6 +35,7 @@ demo: dev
 lint: dev
 	$(BIN)/ruff check python tests benches
 	$(BIN)/ruff format --check python tests benches
+	$(BIN)/mypy
 	$(BIN)/python tests/check_native_stub.py
 	cargo fmt --all --check
 	cargo clippy --all-targets -- -D warnings

@@ -9,6 +9,7 @@ functions write into the array they are given.
 
 import os
 from collections.abc import Container, Sequence
+from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -61,16 +62,35 @@ class Genome:
     ) -> npt.NDArray[np.uint8]:
         """`(n, length)` byte codes of the windows at `starts` on `chroms`."""
 
+# what split_genomes returns; a call, not a class: check_native_stub.py would look for
+# the class in the extension
+_SplitOutput = TypedDict(  # noqa: UP013
+    "_SplitOutput",
+    {
+        "region_genome": npt.NDArray[np.uint32],
+        "region_chrom": npt.NDArray[np.uint32],
+        "region_start": npt.NDArray[np.uint64],
+        "region_end": npt.NDArray[np.uint64],
+        "region_component": npt.NDArray[np.uint32],
+        "component_split": npt.NDArray[np.uint32],
+        "link_a": npt.NDArray[np.uint32],
+        "link_b": npt.NDArray[np.uint32],
+        "link_bases": npt.NDArray[np.uint64],
+        "nets": list[dict[str, object]],
+        "warnings": list[str],
+    },
+)
+
 def split_genomes(
     genomes: list[tuple[str, list[tuple[str, int]]]],
-    nets: list[tuple[int, int, str | os.PathLike[str]]],
+    nets: Sequence[tuple[int, int, str | os.PathLike[str]]],
     region_size: int,
     min_aligned: int,
     fractions: list[float],
     labels: list[str],
     seed: int,
     skip_unknown: bool,
-) -> dict[str, object]:
+) -> _SplitOutput:
     """Split genomes by synteny (see crossreg.split.synteny.split_genomes).
 
     `genomes`: (name, [(chrom, length bp), ...]) each; `nets`: (target genome index, query

@@ -98,8 +98,8 @@ def missing_file_message(args: argparse.Namespace, err: FileNotFoundError) -> st
     missing = str(err.filename) if err.filename is not None else None
     for name, value in vars(args).items():
         for item in value if isinstance(value, list | tuple) else [value]:
-            path = str(item) if isinstance(item, str | os.PathLike) else None
-            named = path == missing or (missing is None and path in text)
+            path = str(item) if isinstance(item, str | os.PathLike) else ""
+            named = path in text if missing is None else path == missing
             if path and named and not os.path.exists(path):
                 option = name if name in ("directory", "shards") else f"--{name.replace('_', '-')}"
                 return f"{option} {path}: no such file or directory (check the path)"

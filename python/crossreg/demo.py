@@ -40,6 +40,7 @@ from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.compare import write_comparison
 from crossreg.evaluate.transfer import write_transfer
 from crossreg.io.atomic import atomic_write
+from crossreg.io.tables import as_float, as_int
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.metrics import TrackMetrics
 from crossreg.report import write_report
@@ -219,6 +220,12 @@ def _keep(argv: list[str], output: Path) -> None:
     log.info("kept from the stopped run: %s", output)
 
 
+def _net_spec(synth: Path, net: dict[str, Any]) -> NetSpec:
+    """A net of the world in `synth`, from its manifest entry."""
+    target, query = net["genomes"]
+    return NetSpec(target, query, synth / net["file"])
+
+
 def _check_world(synth: Path, manifest: dict, settings: DemoSettings) -> None:
     """Refuse to resume on a world (`synth`, its `manifest`) made with another preset, seed
     or number of genomes."""
@@ -385,7 +392,7 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool) -> dict:
     genomes = list(manifest["genomes"])
 
     sizes = {name: synth / manifest["genomes"][name]["sizes"] for name in genomes}
-    nets = [NetSpec(*net["genomes"], synth / net["file"]) for net in manifest["nets"]]
+    nets = [_net_spec(synth, net) for net in manifest["nets"]]
     argv = ["split", "--out", str(out / "split"), "--region-size", str(settings.region_size)]
     argv += ["--min-aligned", str(settings.min_aligned), "--seed", str(settings.seed)]
     argv += [arg for name in genomes for arg in ("--sizes", f"{name}={sizes[name]}")]
@@ -649,7 +656,7 @@ def _sldp_summary(results: pl.DataFrame, tables: list[Path], panel: dict) -> dic
                 "tracks": rows.height,
                 "significant_positive": int(((rows["p"] < 0.05) & (rows["z"] > 0)).sum()),
                 "significant": int((rows["p"] < 0.05).sum()),
-                "mean_z": round(float(rows["z"].mean()), 3) if rows.height else None,
+                "mean_z": round(as_float(rows["z"].mean()), 3) if rows.height else None,
                 "best": {
                     r["annot"]: [round(r["z"], 3), float(f"{r['p']:.3g}")]
                     for r in rows.sort("p").head(3).iter_rows(named=True)
@@ -715,7 +722,7 @@ def _ism_summary(table: Path, sites: pl.DataFrame) -> dict:
         )
         if site.is_empty():
             continue
-        lo, hi = int(site["start"].min()) - start, int(site["end"].max()) - start
+        lo, hi = as_int(site["start"].min()) - start, as_int(site["end"].max()) - start
         track = int(importance[k].sum(axis=0).argmax())
         per_base = importance[k, :, track]
         shares.append(float(per_base[max(lo, 0) : min(hi, ISM_WIDTH)].sum() / per_base.sum()))
@@ -744,8 +751,8 @@ def _genome_summary(
     for row in comparison.iter_rows(named=True):
         assay = row["assay"]
         group = rows if assay == "ALL" else rows.filter(pl.col("assay") == assay)
-        ceiling = float(group["ceiling"].mean())
-        reach = float(group["reachable"].mean())
+        ceiling = as_float(group["ceiling"].mean())
+        reach = as_float(group["reachable"].mean())
         result[assay] = {
             "tracks": row["tracks"],
             "test_r_joint": round(row["mean_r_joint"], 4),

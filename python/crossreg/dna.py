@@ -8,7 +8,7 @@ higher indices (``GATTACA`` → ``NGATTAC``).
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +72,10 @@ def one_hot(
     return out
 
 
+@overload
+def reverse_complement(seq: S) -> S: ...
+@overload
+def reverse_complement(seq: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]: ...
 def reverse_complement(seq: S | npt.NDArray[np.uint8]) -> S | npt.NDArray[np.uint8]:
     """Reverse complement of a sequence (IUPAC-aware, case kept), same type as given.
 

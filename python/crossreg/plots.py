@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from crossreg.io.atomic import atomic_path
+from crossreg.io.tables import as_float
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -78,7 +79,7 @@ def joint_vs_single_figure(
     (from `comparison`, :func:`crossreg.evaluate.compare.compare_by_assay`)."""
     tests = {row["assay"]: row for row in comparison.iter_rows(named=True)}
     assays = sorted(set(pairs["assay"]))
-    low = min(float(pairs["r_single"].min()), float(pairs["r_joint"].min()), 0.0)
+    low = min(as_float(pairs["r_single"].min()), as_float(pairs["r_joint"].min()), 0.0)
     columns = min(len(assays), 4)
     rows = -(-len(assays) // columns)
     fig = new_figure(figsize=(3.4 * columns, 3.5 * rows + 0.4))

@@ -22,9 +22,9 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from types import TracebackType
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -189,12 +189,21 @@ def track(
     items: Iterable[T], desc: str, unit: str = "it", *, total: int | None = None
 ) -> Iterator[T]:
     """Yield `items`, reporting one unit per item (`total`: ``len(items)`` when it has one)."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
+    if total is None and isinstance(items, Sized):
+        total = len(items)
     with progress(total, desc, unit) as meter:
         for item in items:
             yield item
             meter.update()
+
+
+class RowSlices(Protocol):
+    """Rows read by slices along the first axis: an array, a memory map, or what reads
+    them on demand (:class:`~crossreg.data.compressed.CompressedRows`)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: slice, /) -> npt.NDArray: ...
 
 
 class CountedRows:
@@ -205,7 +214,7 @@ class CountedRows:
     has scored.
     """
 
-    def __init__(self, array: npt.NDArray, meter: Progress) -> None:
+    def __init__(self, array: RowSlices, meter: Progress) -> None:
         self.array, self.meter = array, meter
 
     def __len__(self) -> int:

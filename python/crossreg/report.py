@@ -19,7 +19,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,7 +196,7 @@ def runs_html(root: Path) -> str:
         rows = _run_rows(entries[:half], root) + left_out + _run_rows(entries[-half:], root)
     else:
         rows = _run_rows(entries, root)
-    wall = wall_seconds((started, float(run.get("seconds", 0))) for started, _, run in entries)
+    wall = wall_seconds((started, run_seconds(run)) for started, _, run in entries)
     used = entries[-1][2].get("versions", {})
     return (
         f"<p class='note'>{len(entries):,} commands over {wall:.0f} s (commands run inside "
@@ -210,11 +210,17 @@ def runs_html(root: Path) -> str:
 
 def _run_rows(entries: list[tuple[str, Path, dict[str, object]]], root: Path) -> str:
     return "".join(
-        f"<tr><td>{html.escape(started)}</td><td>{float(run.get('seconds', 0)):.1f}</td>"
+        f"<tr><td>{html.escape(started)}</td><td>{run_seconds(run):.1f}</td>"
         f"<td>{html.escape(str(folder.relative_to(root)) or '.')}</td>"
         f"<td class='command'><code>{html.escape(str(run.get('command', '')))}</code></td></tr>"
         for started, folder, run in entries
     )
+
+
+def run_seconds(run: Mapping[str, object]) -> float:
+    """A run record's ``seconds``; 0 when it has no number there (as when it has none)."""
+    seconds = run.get("seconds", 0)
+    return float(seconds) if isinstance(seconds, int | float) else 0.0
 
 
 def wall_seconds(runs: Iterable[tuple[str, float]]) -> float:

@@ -237,8 +237,17 @@ def build_dataset(
 
     Every input is checked before work starts (ValueError naming the file and record).
     """
-    inputs = {"regions": regions, "gaps": gaps, "blacklist": blacklist, "unmappable": unmappable}
-    _build(Path(out), fasta, targets, options, None, **inputs)
+    _build(
+        Path(out),
+        fasta,
+        targets,
+        options,
+        None,
+        regions=regions,
+        gaps=gaps,
+        blacklist=blacklist,
+        unmappable=unmappable,
+    )
     return DataStore(out)
 
 
@@ -256,8 +265,17 @@ def build_shard(
 ) -> Path:
     """Build `shard` of the tracks of the store :func:`build_dataset` would write, as a shard
     directory at `out` (returned); :func:`crossreg.data.shards.merge_shards` joins them."""
-    inputs = {"regions": regions, "gaps": gaps, "blacklist": blacklist, "unmappable": unmappable}
-    _build(Path(out), fasta, targets, options, shard, **inputs)
+    _build(
+        Path(out),
+        fasta,
+        targets,
+        options,
+        shard,
+        regions=regions,
+        gaps=gaps,
+        blacklist=blacklist,
+        unmappable=unmappable,
+    )
     return Path(out)
 
 
@@ -375,13 +393,17 @@ def _build(
                 compress_targets(work, options.compress_targets)
             write_json(work / METADATA, metadata)
         else:
-            shard = {"index": shard.index, "count": shard.count}
             write_json(
                 work / SHARD_METADATA,
                 {
                     "format": SHARD_FORMAT,
                     "format_version": FORMAT_VERSION,
-                    "shard": {**shard, "first_track": first, "stop_track": stop},
+                    "shard": {
+                        "index": shard.index,
+                        "count": shard.count,
+                        "first_track": first,
+                        "stop_track": stop,
+                    },
                     "dataset": metadata,
                 },
             )

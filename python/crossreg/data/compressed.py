@@ -38,7 +38,7 @@ def compress_targets(directory: Path, level: int) -> None:
             blob, bounds = _native.compress_rows(
                 block.view(np.uint16).reshape(len(block), -1), level
             )
-            out.write(memoryview(blob))
+            out.write(blob.data)
             offsets.append(bounds[1:] + np.uint64(total))
             total += blob.size
     np.save(directory / OFFSETS_FILE, np.concatenate(offsets))
@@ -68,7 +68,9 @@ class CompressedRows:
         self.bins, self.tracks = bins, tracks
         self.dtype = np.dtype(np.float16)
         size = (self.directory / ROWS_FILE).stat().st_size
-        self._blob = np.memmap(self.directory / ROWS_FILE, np.uint8, "r") if size else None
+        self._blob: npt.NDArray[np.uint8] = (
+            np.memmap(self.directory / ROWS_FILE, np.uint8, "r") if size else np.zeros(0, np.uint8)
+        )
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -96,18 +98,23 @@ class CompressedRows:
 
     def __getitem__(self, key: Any) -> Any:
         first, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        lead: Any
         if isinstance(first, slice):
-            return self.take(np.arange(*first.indices(len(self))))[(slice(None), *rest)]
-        if np.ndim(first) == 0:
+            decoded, lead = self.take(np.arange(*first.indices(len(self)))), slice(None)
+        elif np.ndim(first) == 0:
             index = int(first)
-            index = index + len(self) if index < 0 else index
-            return self.take([index])[(0, *rest)]
-        wanted = np.asarray(first, dtype=np.int64)
-        wanted = np.where(wanted < 0, wanted + len(self), wanted)
-        unique, inverse = np.unique(wanted, return_inverse=True)
-        return self.take(unique)[(inverse.reshape(wanted.shape), *rest)]
+            decoded, lead = self.take([index + len(self) if index < 0 else index]), 0
+        else:
+            wanted = np.asarray(first, dtype=np.int64)
+            wanted = np.where(wanted < 0, wanted + len(self), wanted)
+            unique, inverse = np.unique(wanted, return_inverse=True)
+            decoded, lead = self.take(unique), inverse.reshape(wanted.shape)
+        within = (lead, *rest)
+        return decoded[within]
 
-    def __array__(self, dtype: npt.DTypeLike = None, copy: bool | None = None) -> npt.NDArray:
+    def __array__(
+        self, dtype: npt.DTypeLike | None = None, copy: bool | None = None
+    ) -> npt.NDArray:
         values = self.take(np.arange(len(self)))
         return values if dtype is None else values.astype(dtype)
 

@@ -56,8 +56,8 @@ def _assign(weights: Sequence[int], aims: Mapping[str, float], seed: int) -> lis
     """Largest blocks first (seeded order among equal sizes), each to the label whose
     distance to its aim it shortens most (or lengthens least), ties to the label furthest
     below its aim."""
-    order = np.random.default_rng(seed).permutation(len(weights))
-    order = sorted(order.tolist(), key=lambda i: -weights[i])
+    drawn = np.random.default_rng(seed).permutation(len(weights))
+    order = sorted(drawn.tolist(), key=lambda i: -weights[i])
     filled = dict.fromkeys(aims, 0)
     labels = [""] * len(weights)
     for i in order:

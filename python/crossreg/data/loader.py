@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from itertools import islice
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +41,9 @@ from crossreg.data.compressed import CompressedRows
 from crossreg.data.npy import NpyRows
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
+
+if TYPE_CHECKING:
+    from multiprocessing import popen_forkserver, popen_spawn_posix
 
 BatchKey = int | Sequence[int] | npt.NDArray[np.integer] | tuple[int, npt.NDArray[np.integer]]
 
@@ -138,12 +141,7 @@ class SplitDataset(Dataset):
         process without another copy)."""
         with self._opening:  # read-ahead threads share the open files
             if name not in self._files:
-                compressed = name == "targets" and self.store.compressed
-                self._files[name] = (
-                    self.store.targets(self.split)
-                    if compressed
-                    else NpyRows(self.path / f"{name}.npy")
-                )
+                self._files[name] = self._open(name)
         rows = self._files[name]
         shape = (len(idx), *rows.shape[1:])
         dtype = torch.from_numpy(np.empty(0, rows.dtype)).dtype
@@ -155,6 +153,12 @@ class SplitDataset(Dataset):
         else:
             rows.take(self._offset + idx, threads=READ_THREADS, out=out.numpy())
         return out
+
+    def _open(self, name: str) -> NpyRows | CompressedRows:
+        """The store's ``name.npy``, or its compressed targets."""
+        if name == "targets" and self.store.compressed:
+            return cast(CompressedRows, self.store.targets(self.split))
+        return NpyRows(self.path / f"{name}.npy")
 
     @property
     def store(self) -> DataStore:
@@ -172,11 +176,13 @@ class SplitDataset(Dataset):
 
     def __getitem__(self, key: BatchKey) -> dict[str, torch.Tensor]:
         if isinstance(key, tuple) and len(key) == 2 and np.ndim(key[1]) == 1:
-            return self.batch(key[1], epoch=int(key[0]))
-        if np.ndim(key) == 0:
-            item = self.batch(np.array([int(key)]))  # type: ignore[arg-type]
+            epoch, indices = key
+            return self.batch(indices, epoch=int(epoch))
+        rows = np.asarray(key)
+        if rows.ndim == 0:
+            item = self.batch(rows.reshape(1))
             return {k: v[0] for k, v in item.items()}
-        return self.batch(key)  # type: ignore[arg-type]
+        return self.batch(rows)
 
     def batch(self, indices: npt.ArrayLike, *, epoch: int | None = None) -> dict[str, torch.Tensor]:
         """The examples at `indices` (rows of this split), augmented, as one batch."""
@@ -377,14 +383,14 @@ def _main_script_hidden() -> Iterator[None]:
 
 class _ForkServerWorker(multiprocessing.context.ForkServerProcess):
     @staticmethod
-    def _Popen(process_obj: multiprocessing.process.BaseProcess) -> object:  # noqa: N802 (its name)
+    def _Popen(process_obj: multiprocessing.process.BaseProcess) -> popen_forkserver.Popen:  # noqa: N802 (its name)
         with _main_script_hidden():
             return multiprocessing.context.ForkServerProcess._Popen(process_obj)
 
 
 class _SpawnWorker(multiprocessing.context.SpawnProcess):
     @staticmethod
-    def _Popen(process_obj: multiprocessing.process.BaseProcess) -> object:  # noqa: N802 (its name)
+    def _Popen(process_obj: multiprocessing.process.BaseProcess) -> popen_spawn_posix.Popen:  # noqa: N802 (its name)
         with _main_script_hidden():
             return multiprocessing.context.SpawnProcess._Popen(process_obj)
 

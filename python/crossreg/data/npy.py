@@ -29,7 +29,7 @@ class NpyRows:
         path: str | os.PathLike[str],
         mode: str = "r",
         *,
-        dtype: npt.DTypeLike = None,
+        dtype: npt.DTypeLike | None = None,
         shape: tuple[int, ...] | None = None,
     ) -> None:
         self.path = Path(path)
@@ -73,7 +73,7 @@ class NpyRows:
             raise ValueError(
                 f"{self.path}: rows of shape {rows.shape} at {start} do not fit {self.shape}"
             )
-        data = memoryview(rows.reshape(-1)).cast("B")
+        data = rows.reshape(-1).data.cast("B")
         position = self.offset + start * self.row_bytes
         while data:
             written = os.pwrite(self._fd, data, position)
@@ -100,7 +100,7 @@ class NpyRows:
         flat = out.reshape(len(rows), -1)
 
         def read_row(k: int) -> None:
-            view = memoryview(flat[k]).cast("B")
+            view = flat[k].data.cast("B")
             position = self.offset + int(rows[k]) * self.row_bytes
             while view:
                 got = os.preadv(self._fd, [view], position)
@@ -125,7 +125,7 @@ class NpyRows:
     def read(self, start: int, stop: int) -> npt.NDArray:
         """Rows ``start .. stop`` as a new array."""
         out = np.empty((stop - start, *self.shape[1:]), dtype=self.dtype)
-        view = memoryview(out.reshape(-1)).cast("B")
+        view = out.reshape(-1).data.cast("B")
         position = self.offset + start * self.row_bytes
         while view:
             got = os.preadv(self._fd, [view], position)

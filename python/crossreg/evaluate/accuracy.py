@@ -16,6 +16,7 @@ import polars as pl
 from crossreg.data.store import DataStore
 from crossreg.evaluate.table import assay_summary, mean_r2, metrics_table, write_metrics
 from crossreg.io.atomic import atomic_write
+from crossreg.io.tables import as_float
 from crossreg.io.targets import Target
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, load_head
@@ -127,7 +128,7 @@ def evaluate_model(
             {
                 "split": split,
                 "tracks": table.height,
-                "mean_pearson_r": float(table["pearson_r"].mean()),
+                "mean_pearson_r": as_float(table["pearson_r"].mean()),
                 "mean_r2": mean_r2(table),
                 "by_assay": assay_summary(table).to_dicts(),
             },

@@ -112,7 +112,7 @@ def window_tracks(
     codes = np.stack([np.asarray(store.sequences(split)[i]) for i in rows])
     with torch.inference_mode():
         pred = predict_batch(model, one_hot(codes, dtype=np.uint8), head, options)
-        pred = crop_to_targets(pred, measured.shape[1]).cpu().numpy()
+        predicted = crop_to_targets(pred, measured.shape[1]).cpu().numpy()
     windows = store.windows(split)
     bins = store.target_length
     offset = (store.seq_length - bins * store.pool_width) // 2
@@ -127,7 +127,7 @@ def window_tracks(
         "pearson_r": np.array([table["pearson_r"][t] for t in tracks], dtype=np.float64),
         # (windows, tracks, bins)
         "measured": measured[..., tracks].transpose(0, 2, 1),
-        "predicted": pred[..., tracks].transpose(0, 2, 1).astype(np.float32),
+        "predicted": predicted[..., tracks].transpose(0, 2, 1).astype(np.float32),
     }
 
 
@@ -135,7 +135,7 @@ def save_tracks(path: str | os.PathLike[str], data: dict[str, npt.NDArray]) -> P
     """Write the drawn tracks as an ``.npz``, atomically."""
     path = Path(path)
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **data)
+        np.savez(handle, **data)  # type: ignore[arg-type]
     return path
 
 

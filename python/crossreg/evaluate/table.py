@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.tables import as_float
 from crossreg.io.targets import assay_of
 
 METRIC_COLUMNS = ("identifier", "description", "pearson_r", "r2")
@@ -46,7 +47,7 @@ def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
     """Read a ``metrics.tsv`` written by :func:`write_metrics` (or by hand, same columns);
     an empty table, one without tracks or with a value that is not a number is refused."""
     try:
-        table = pl.read_csv(path, separator="\t", quote_char=None)
+        table = pl.read_csv(os.fspath(path), separator="\t", quote_char=None)
     except pl.exceptions.NoDataError:
         raise ValueError(
             f"{path}: empty file; a metrics table (crossreg evaluate) has the columns "
@@ -89,4 +90,4 @@ def assay_summary(table: pl.DataFrame) -> pl.DataFrame:
 def mean_r2(table: pl.DataFrame) -> float | None:
     """The mean R² over the tracks that have one (None when none has)."""
     value = table["r2"].fill_nan(None).mean()
-    return None if value is None else float(value)
+    return None if value is None else as_float(value)

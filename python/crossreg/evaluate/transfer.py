@@ -444,7 +444,7 @@ def assay_summary(tables: TransferTables) -> dict[str, dict]:
     for assay in sorted(set(tables.pairs["assay"])):
         pairs = tables.pairs.filter(pl.col("assay") == assay)
         cells = tables.matrix.filter(pl.col("assay") == assay)
-        row = {
+        row: dict[str, float | str | None] = {
             "pairs": pairs.height,
             tables.kind: tables.sites,
             "raw_r": _mean(pairs["pearson_r"]),

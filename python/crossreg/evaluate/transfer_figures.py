@@ -22,6 +22,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.evaluate.transfer_tracks import cell_type_of, normalised_r_gap
+from crossreg.io.tables import as_int
 from crossreg.plots import new_figure, save_figure
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def read_matrix(path: str | os.PathLike[str]) -> pl.DataFrame:
     """A ``matrix.tsv`` (long form), as :func:`crossreg.evaluate.transfer.write_transfer`
     writes it."""
     return pl.read_csv(
-        path,
+        os.fspath(path),
         separator="\t",
         schema_overrides={"pearson_r_normalised": pl.Float64, "matched": pl.Boolean},
     )
@@ -77,7 +78,7 @@ def wide(frame: pl.DataFrame, experiment: str) -> PlottedMatrix:
     return PlottedMatrix(experiment, rows, columns, row_labels, column_labels, values, matched)
 
 
-def cluster_order(values: npt.NDArray) -> npt.NDArray[np.intp]:
+def cluster_order(values: npt.NDArray) -> npt.NDArray[np.integer]:
     """The leaf order of the rows of `values` under average-linkage clustering (Euclidean,
     NaN as 0), optimally ordered; the identity for fewer than 3 rows."""
     n = values.shape[0]
@@ -200,7 +201,7 @@ def plot_matrix_file(
     for experiment in sorted(set(frame["experiment"])):
         matrix = wide(frame, experiment)
         if not np.isfinite(matrix.values).any():
-            sites = int(frame.filter(pl.col("experiment") == experiment)["n"].max() or 0)
+            sites = as_int(frame.filter(pl.col("experiment") == experiment)["n"].max() or 0)
             rows = [cell_type_of(label) for label in matrix.row_labels]
             columns = [cell_type_of(label) for label in matrix.column_labels]
             gap = normalised_r_gap(experiment, sites, rows, columns, matrix.values, matrix.matched)

@@ -1,10 +1,25 @@
-"""Tables written as tab-separated text."""
+"""Tables written as tab-separated text, and their values read back as numbers."""
 
 from __future__ import annotations
 
 import math
 
 import polars as pl
+
+
+def as_float(value: object) -> float:
+    """A number handed back untyped (a polars aggregate such as ``Series.mean()``, a row's
+    cell, a JSON value) as a float; TypeError for anything else, a null included."""
+    if isinstance(value, int | float):
+        return float(value)
+    raise TypeError(f"expected a number, got {value!r}")
+
+
+def as_int(value: object) -> int:
+    """As :func:`as_float`, for a whole number."""
+    if isinstance(value, int):
+        return int(value)
+    raise TypeError(f"expected a whole number, got {value!r}")
 
 
 def six_figures(value: float | None) -> str | None:

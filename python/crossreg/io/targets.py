@@ -16,7 +16,7 @@ import fnmatch
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +77,7 @@ class TargetsTable:
     def __len__(self) -> int:
         return len(self.targets)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Target]:
         return iter(self.targets)
 
     def __getitem__(self, i: int) -> Target:

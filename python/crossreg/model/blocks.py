@@ -39,6 +39,12 @@ class KerasBatchNorm(nn.BatchNorm1d):
     ``gamma_init`` ("ones"/"zeros") is the initial scale.
     """
 
+    # never None here: the moving statistics are always tracked, with a fixed momentum
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+    num_batches_tracked: torch.Tensor
+    momentum: float
+
     def __init__(
         self, channels: int, keras_momentum: float = 0.99, gamma_init: str = "ones"
     ) -> None:

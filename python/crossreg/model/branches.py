@@ -16,7 +16,7 @@ import copy
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -141,7 +141,7 @@ class AdapterBranch(nn.Module):
                 h = module(h)
                 continue
             weights = {}
-            for name, delta in self.adapters[key].items():
+            for name, delta in cast(nn.ModuleDict, self.adapters[key]).items():
                 path = name.replace("-", ".")
                 weights[f"{path}.weight"] = delta(module.get_submodule(path).weight)
             h = functional_call(module, weights, (h,))

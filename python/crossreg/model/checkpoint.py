@@ -16,7 +16,7 @@ import json
 import math
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ def _target_to_json(target: Target) -> dict[str, Any]:
 def make_config(
     model: SeqNN,
     params: Mapping[str, Any],
-    targets: Mapping[str, Sequence[Target]],
+    targets: Mapping[str, Iterable[Target]],
     *,
     genomes: Mapping[str, str] | None = None,
     epoch: int | None = None,

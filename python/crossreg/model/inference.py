@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy.typing as npt
 import torch
@@ -32,8 +32,16 @@ from crossreg.model.checkpoint import CheckpointConfig, load_checkpoint
 from crossreg.model.ensemble import ensemble_predict
 from crossreg.model.seqnn import SeqNN
 
-T = TypeVar("T")
+C = TypeVar("C", bound="Chunkable")
 R = TypeVar("R")
+
+
+class Chunkable(Protocol):
+    """Items that slices cut into chunks of the same kind: a list, a range, an array."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self: C, key: slice, /) -> C: ...
 
 
 @dataclass(frozen=True)
@@ -219,11 +227,11 @@ def predict_batch(
 def run_inference(
     model: SeqNN,
     head: str | None,
-    items: Sequence[T],
+    items: C,
     options: InferenceOptions,
     *,
-    load: Callable[[Sequence[T]], npt.NDArray | torch.Tensor],
-    reduce: Callable[[torch.Tensor, Sequence[T]], R],
+    load: Callable[[C], npt.NDArray | torch.Tensor],
+    reduce: Callable[[torch.Tensor, C], R],
 ) -> Iterator[R]:
     """Yield ``reduce(predictions, chunk)`` for each chunk of `batch_size` items, in order.
 
@@ -237,7 +245,7 @@ def run_inference(
         return
     pinned = model_device(model).type == "cuda"
 
-    def prepare(chunk: Sequence[T]) -> npt.NDArray | torch.Tensor:
+    def prepare(chunk: C) -> npt.NDArray | torch.Tensor:
         x = load(chunk)  # in page-locked memory for CUDA: the copy to the device is async
         return torch.as_tensor(x).pin_memory() if pinned else x
 

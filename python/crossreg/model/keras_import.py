@@ -115,7 +115,7 @@ def map_keras_layers(
                 f"{_describe(kind, shapes)} at '{names[module]}'. Are these the right params "
                 "(and head) for this file?"
             )
-        if layer.kind == "Conv1D" and layer.config:
+        if isinstance(module, nn.Conv1d) and layer.config:
             dilation = next(iter(layer.config.get("dilation_rate", [1])))
             if dilation != module.dilation[0]:
                 raise ValueError(

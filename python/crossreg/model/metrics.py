@@ -10,6 +10,7 @@ accumulate in float64 (linear space) over every position of every batch; from th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +20,9 @@ from crossreg.dna import one_hot
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.inference import InferenceOptions, model_device, run_inference
 from crossreg.model.seqnn import SeqNN
+
+if TYPE_CHECKING:
+    from crossreg.progress import RowSlices
 
 ZERO_VARIANCE = 1e-12
 
@@ -87,7 +91,7 @@ def array_metrics(
     model: SeqNN,
     head: str,
     codes: npt.NDArray[np.uint8],
-    targets: npt.NDArray,
+    targets: RowSlices,
     options: InferenceOptions,
     *,
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,

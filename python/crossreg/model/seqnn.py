@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import islice
+from typing import cast
 
 import torch
 from torch import nn
@@ -93,13 +94,18 @@ class SeqNN(nn.Module):
         if genome in self.branches:
             raise ValueError(f"the head '{genome}' has a branch already")
         where = f"the branch of head '{genome}'"
-        self.branches[genome] = build_branch(spec, self.trunk, where, generator)
-        return self.branches[genome]
+        branch = build_branch(spec, self.trunk, where, generator)
+        self.branches[genome] = branch
+        return branch
+
+    def _branch(self, genome: str) -> BlocksBranch | AdapterBranch:
+        """The branch of `genome`'s head (which must have one)."""
+        return cast("BlocksBranch | AdapterBranch", self.branches[genome])
 
     @property
     def branch_specs(self) -> dict[str, BranchSpec]:
         """The heads' branches (genome -> spec), in the order they were added."""
-        return {genome: branch.spec for genome, branch in self.branches.items()}
+        return {genome: self._branch(genome).spec for genome in self.branches}
 
     @property
     def genomes(self) -> list[str]:
@@ -143,7 +149,7 @@ class SeqNN(nn.Module):
 
     def head(self, genome: str | None = None) -> TrackHead:
         """The head of `genome` (optional when there is only one)."""
-        return self.heads[self.head_name(genome)]
+        return cast(TrackHead, self.heads[self.head_name(genome)])
 
     def head_name(self, genome: str | None = None) -> str:
         """`genome`, checked, or the only head's name when `genome` is None."""
@@ -191,7 +197,7 @@ class SeqNN(nn.Module):
         else:
             h = x.transpose(1, 2).contiguous()
         if genome is not None and genome in self.branches:
-            branch = self.branches[genome]
+            branch = self._branch(genome)
             for module in islice(self.trunk, branch.spec.start):
                 h = module(h)
             h = branch(self.trunk, h)

@@ -64,7 +64,12 @@ def mann_whitney(case: npt.ArrayLike, control: npt.ArrayLike) -> GroupTest:
         raise ValueError(f"both groups need values (cases {a.size}, controls {b.size})")
     u, p = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic")
     return GroupTest(
-        a.size, b.size, float(np.median(a)), float(np.median(b)), float(u) / (a.size * b.size), p
+        a.size,
+        b.size,
+        float(np.median(a)),
+        float(np.median(b)),
+        float(u) / (a.size * b.size),
+        float(p),
     )
 
 

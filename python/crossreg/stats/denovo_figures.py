@@ -110,7 +110,7 @@ def risk_figure(people: pl.DataFrame, summary: dict) -> Figure:
     """Histograms of the per-person risk score, cases and controls."""
     fig = new_figure(figsize=(5.0, 3.6))
     ax = fig.subplots()
-    bins = np.histogram_bin_edges(people["risk_score"].to_numpy(), bins=25)
+    bins = np.histogram_bin_edges(people["risk_score"].to_numpy(), bins=25).tolist()
     for group, colour in GROUP_COLOURS.items():
         part = people.filter(pl.col("group") == group)["risk_score"].to_numpy()
         ax.hist(part, bins=bins, alpha=0.55, color=colour, label=f"{group}s (n={part.size})")

@@ -120,9 +120,9 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
     """Per-track, per-component and per-individual tests; tables as polars frames plus a
     summary dict."""
     check_settings(components=components, folds=folds)
-    people = len(set(data.individuals))
+    individuals = len(set(data.individuals))
     cases = len(set(np.asarray(data.individuals, dtype=object)[data.is_case]))
-    check_fold_groups(folds, cases, people - cases)  # before the tests, not after them
+    check_fold_groups(folds, cases, individuals - cases)  # before the tests, not after them
     tests = track_tests(data.values, data.is_case)
     q = benjamini_hochberg([t.p for t in tests])
     descriptions = data.descriptions or [""] * len(data.identifiers)

@@ -133,7 +133,11 @@ def _exons(rng: np.random.Generator, start: int, end: int) -> tuple[tuple[int, i
     n = min(n, 2 + inner_room.size // 4)
     top = max(81, min(300, (end - start) // 3))
     lengths = rng.integers(80, top, size=n)
-    inner = np.sort(rng.choice(inner_room, size=n - 2, replace=False)) if n > 2 else []
+    inner = (
+        np.sort(rng.choice(inner_room, size=n - 2, replace=False))
+        if n > 2
+        else np.zeros(0, dtype=np.int64)
+    )
     exons = [(start, start + int(lengths[0]))]
     exons += [(int(s), int(s) + int(ln)) for s, ln in zip(inner, lengths[1:-1], strict=True)]
     exons.append((end - int(lengths[-1]), end))

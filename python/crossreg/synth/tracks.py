@@ -181,7 +181,7 @@ def bin_sums(values: npt.NDArray[np.float32]) -> tuple[npt.NDArray, npt.NDArray[
     """Sums over whole 128-bp bins (NaN counted as 0) and whether a bin has any data."""
     n = values.size // BIN_BP * BIN_BP
     blocks = values[:n].astype(np.float64).reshape(-1, BIN_BP)
-    has = ~np.isnan(blocks).all(axis=1)
+    has = ~np.all(np.isnan(blocks), axis=1)
     return np.nansum(blocks, axis=1), has
 
 

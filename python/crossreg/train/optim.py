@@ -42,7 +42,7 @@ def clip_gradients(params: Iterable[torch.nn.Parameter], max_norm: float, mode: 
     if mode not in CLIP_MODES:
         raise ValueError(f"clip mode '{mode}' is unknown; use one of {', '.join(CLIP_MODES)}")
     with_grads = [p for p in params if p.grad is not None]
-    grads = [p.grad for p in with_grads]
+    grads = [p.grad for p in with_grads if p.grad is not None]
     if mode == "global":
         torch.nn.utils.clip_grad_norm_(with_grads, max_norm)
     elif grads:

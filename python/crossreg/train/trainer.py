@@ -33,13 +33,19 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from crossreg import distributed
-from crossreg.data.loader import SplitDataset, codes_to_one_hot, make_loader
+from crossreg.data.loader import (
+    EpochBatchSampler,
+    ReadAheadLoader,
+    SplitDataset,
+    codes_to_one_hot,
+    make_loader,
+)
 from crossreg.data.store import DataStore
 from crossreg.io.atomic import atomic_directory, atomic_write
 from crossreg.model.checkpoint import (
@@ -175,7 +181,7 @@ class GenomeData:
     the model head it trains (its genome's, unless a :class:`ModelSetup` routes it)."""
 
     store: DataStore
-    train: torch.utils.data.DataLoader
+    train: torch.utils.data.DataLoader | ReadAheadLoader
     head: str
 
     @property
@@ -303,7 +309,7 @@ class Trainer:
         self.genomes = [self._loaders(s) for s in stores]
         self.runner = distributed.wrap(self.model, self.device)
         if self.options.compile:
-            self.runner = torch.compile(self.runner)
+            self.runner = cast(torch.nn.Module, torch.compile(self.runner))
         self.optimizer = build_optimizer(self.setup.trainable(self.model), params.train)
         self.state = RunState(phase=self.setup.phase)
         self.rows: list[dict[str, Any]] = []
@@ -322,7 +328,6 @@ class Trainer:
             seed=o.seed,
             sequence="codes",
         )
-        common = {"num_workers": o.num_workers, "pin_memory": self.device.type == "cuda"}
         batch = int(o.batch_size or 4)
         if len(train) < batch:
             raise ValueError(
@@ -331,7 +336,15 @@ class Trainer:
             )
         return GenomeData(
             store=store,
-            train=make_loader(train, batch, shuffle=True, seed=o.seed, drop_last=True, **common),
+            train=make_loader(
+                train,
+                batch,
+                shuffle=True,
+                seed=o.seed,
+                drop_last=True,
+                num_workers=o.num_workers,
+                pin_memory=self.device.type == "cuda",
+            ),
             head=self.setup.head_of(store.genome),
         )
 
@@ -421,7 +434,8 @@ class Trainer:
     # ----------------------------------------------------------------- loops
 
     def _batches(self, data: GenomeData, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
-        data.train.sampler.epoch = epoch  # this epoch's permutation and augmentation
+        sampler = cast(EpochBatchSampler, data.train.sampler)
+        sampler.epoch = epoch  # this epoch's permutation and augmentation
         return iter(data.train)
 
     def _train_epoch(self, genomes: Sequence[GenomeData]) -> dict[str, tuple[int, float]]:

@@ -62,6 +62,7 @@ from crossreg.model.inference import (
     provenance,
     run_inference,
 )
+from crossreg.model.seqnn import SeqNN
 from crossreg.progress import track
 from crossreg.variants.alleles import format_counts, on_genome
 from crossreg.variants.scoring import scored_alleles
@@ -157,7 +158,7 @@ def site_mutations(reference: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
 
 
 def mutation_effects(
-    model: torch.nn.Module,
+    model: SeqNN,
     sites: Sequence[Site],
     genome: Genome,
     *,
@@ -175,7 +176,7 @@ def mutation_effects(
     indexing, and only ``(batch, tracks)`` statistics come back from the device. To score
     some tracks only, cut the head first (:meth:`crossreg.model.seqnn.SeqNN.keep_tracks`).
     """
-    seq_length = int(model.seq_length)
+    seq_length = model.seq_length
     span_start, span_end = mutated_span(seq_length, width)
     unknown = [s for s in stats if s not in STATS]
     if unknown or not stats:
@@ -300,6 +301,7 @@ def write_ism(
         variants, skipped = on_genome(read_vcf(vcf), genome, source=str(vcf), strict=strict)
         sites = vcf_sites(variants, genome, seq_length, source=str(vcf))
     else:
+        assert bed is not None
         sites = bed_sites(bed, genome, seq_length)
     targets = config.targets[head]
     chosen = keep_head_tracks(model, head, targets, tracks)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,6 +166,7 @@ def plot_ism_file(
         for i, label in enumerate(labels):
             scores = handle[stat][i].astype(np.float32)  # (width, 4, tracks)
             seq = handle["seqs"][i].astype(np.float32)
+            chosen: Sequence[int]
             if all_tracks:
                 chosen = range(scores.shape[-1])
             else:

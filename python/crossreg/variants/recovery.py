@@ -16,10 +16,12 @@ from collections.abc import Mapping
 import polars as pl
 from scipy import stats
 
+from crossreg.io.tables import as_float
+
 
 def sad_long(sad_tsv: str | os.PathLike[str], descriptions: Mapping[str, str]) -> pl.DataFrame:
     """``crossreg sad`` TSV as rows ``variant_id``, ``description``, ``sad`` (one per track)."""
-    wide = pl.read_csv(sad_tsv, separator="\t")
+    wide = pl.read_csv(os.fspath(sad_tsv), separator="\t")
     tracks = [c for c in wide.columns[5:] if c in descriptions]
     return (
         wide.select(pl.col("snp").alias("variant_id"), *tracks)
@@ -34,7 +36,7 @@ def read_effects(path: str | os.PathLike[str]) -> pl.DataFrame:
     planted ``expected_change`` and its ``sign``), with its number columns typed whatever
     its first rows hold (``0`` where a track is unaffected)."""
     return pl.read_csv(
-        path,
+        os.fspath(path),
         separator="\t",
         schema_overrides={"expected_change": pl.Float64, "sign": pl.Int64},
     )
@@ -55,8 +57,8 @@ def effect_recovery(scores: pl.DataFrame, truth: pl.DataFrame) -> dict[str, floa
     agree = int((effect["sad"].sign() == effect["sign"]).sum())
     pairs = effect.height
     sign_p = stats.binomtest(agree, pairs, 0.5, alternative="greater").pvalue if pairs else 1.0
-    neutral_mean = float(neutral["sad"].abs().mean()) if neutral.height else math.nan
-    effect_mean = float(effect["sad"].abs().mean()) if pairs else math.nan
+    neutral_mean = as_float(neutral["sad"].abs().mean()) if neutral.height else math.nan
+    effect_mean = as_float(effect["sad"].abs().mean()) if pairs else math.nan
     return {
         "pairs_with_effect": pairs,
         "sign_agreement": round(agree / pairs, 4) if pairs else math.nan,

@@ -180,8 +180,9 @@ def write_sad(
     targets: list[Target] = list(config.targets[head])
     targets = [targets[i] for i in keep_head_tracks(model, head, targets, tracks)]
     genome = Genome(fasta)
-    genes = GeneIndex.from_gtf(gtf) if gtf is not None else None
-    if genes is not None:
+    genes: GeneIndex | None = None
+    if gtf is not None:
+        genes = GeneIndex.from_gtf(gtf)
         genes.check_chromosomes(gtf, genome)
     survey = survey_vcf(vcf, genome, model.seq_length, source=str(vcf), strict=strict)
     kept, skipped = survey.kept, survey.off_fasta

@@ -75,8 +75,8 @@ def stored_stats(path: str | os.PathLike[str]) -> list[str]:
             stats = [s for s in str(handle.attrs.get("stats", "SAD")).split(",") if s in handle]
             return stats or (["SAD"] if "SAD" in handle else [])
     meta = path.with_name(path.name + ".json")
-    stats = json.loads(meta.read_text()).get("stats", "SAD") if meta.exists() else "SAD"
-    return str(stats).split(",")
+    listed = json.loads(meta.read_text()).get("stats", "SAD") if meta.exists() else "SAD"
+    return str(listed).split(",")
 
 
 def _figure_stat(path: Path) -> str:

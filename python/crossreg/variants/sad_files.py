@@ -93,6 +93,8 @@ def write_h5(
     n_tracks = len(target_ids)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
         for name in stats:
+            shape: tuple[int, ...]
+            chunks: tuple[int, ...] | None
             if name in PROFILE_STATS:
                 bins = next((part[name].shape[1] for part in parts if part_rows(part)), 0)
                 shape, chunks = (n, bins, n_tracks), (1, bins, n_tracks) if n else None

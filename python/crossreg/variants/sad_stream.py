@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +44,9 @@ from crossreg.io.vcf import Variant, iter_vcf, reference_bases, require_chromoso
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
 from crossreg.variants.sad_stats import clip_float16
 from crossreg.variants.shard import Shard as Shard
+
+if TYPE_CHECKING:
+    from crossreg.model.inference import InferenceOptions
 
 log = logging.getLogger("crossreg")
 
@@ -169,7 +172,7 @@ def run_settings(
     fasta: str | os.PathLike[str],
     vcf: str | os.PathLike[str],
     head: str,
-    options: object,
+    options: InferenceOptions,
     stats: Sequence[str],
     strict: bool,
 ) -> dict[str, object]:
@@ -187,7 +190,7 @@ def run_settings(
         "fasta": file_identity(fasta),
         "vcf": file_identity(vcf),
         "head": head,
-        "options": dataclasses.asdict(options) if dataclasses.is_dataclass(options) else options,
+        "options": dataclasses.asdict(options),
         "stats": list(stats),
         "strict": strict,
     }

@@ -272,7 +272,8 @@ def build_backgrounds(
     if not maf_bins and gtf is None:
         return None
     regions = gtf_regions(gtf) if gtf is not None else None
-    signs, mafs, unscale, in_gtf = {}, {}, {}, {}
+    signs, mafs, in_gtf = {}, {}, {}
+    unscale: dict[str, npt.NDArray[np.float64] | None] = {}
     for chrom in chroms:
         bim = read_bim(f"{bfile_chr}{chrom}.bim")
         raw, a1_freq = read_frq_alleles(f"{bfile_chr}{chrom}.frq", bim)

@@ -33,7 +33,7 @@ def z_matrix(results: pl.DataFrame) -> tuple[list[str], list[str], npt.NDArray[n
     return annots, phenos, z
 
 
-def cluster_order(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+def cluster_order(values: npt.NDArray[np.float64]) -> npt.NDArray[np.integer]:
     """Rows of `values` in the leaf order of average-linkage clustering on correlation
     distance (rows as given when fewer than three, or when a row is constant)."""
     from scipy.cluster.hierarchy import leaves_list, linkage

@@ -121,5 +121,5 @@ def chrom_spectra(
             meter.update(1, computed=len(spectra))
     if path is not None:
         with atomic_write(path, "wb") as handle:
-            np.savez(handle, **_pack(spectra))
+            np.savez(handle, **_pack(spectra))  # type: ignore[arg-type]
     return spectra

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -92,7 +93,7 @@ def chunk_bounds(m_h: npt.NDArray[np.float64], n_chunks: int) -> list[tuple[int,
 def solve_last(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """The last element of solve(a, b) over stacked systems; NaN where singular."""
     try:
-        return np.linalg.solve(a, b[..., None])[..., -1, 0]
+        return cast(npt.NDArray[np.float64], np.linalg.solve(a, b[..., None])[..., -1, 0])
     except np.linalg.LinAlgError:
         flat_a, flat_b = a.reshape(-1, *a.shape[-2:]), b.reshape(-1, b.shape[-1])
         out = np.full(len(flat_a), np.nan)

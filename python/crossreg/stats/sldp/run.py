@@ -191,7 +191,7 @@ def write_sldp(
         s.name: PhenoBlocks({}, np.zeros(len(blocks)), np.zeros((len(blocks), 2), dtype=np.int64))
         for s in phenos
     }
-    info = {name: 0.0 for name in INFO_FIELDS}
+    info: dict[str, npt.NDArray[np.float64] | float] = dict.fromkeys(INFO_FIELDS, 0.0)
     counts: dict[str, dict[str, int]] = {}
     total_blocks = sum(len(blocks.on(c)) for c in chroms)
     with progress(total_blocks, "SLDP signed LD profiles", "blocks") as meter:
