@@ -15,10 +15,10 @@ import torch
 from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, SplitDataset, build_dataset
 from crossreg.data.build import build_shard, tracks_per_chunk
-from crossreg.data.plan import TrackShard
 from crossreg.data.shards import merge_shards
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
+from crossreg.shard import Shard
 from tests.data_inputs import (
     SMALL_SIZES,
     random_genome,
@@ -226,7 +226,7 @@ def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):
         "unmappable": inputs["unmappable"],
     }  # fmt: skip
     whole = build_dataset(tmp_path / "whole", **kw)
-    shards = [build_shard(tmp_path / f"shard{i}", TrackShard(i, 3), **kw) for i in range(3)]
+    shards = [build_shard(tmp_path / f"shard{i}", Shard(i, 3), **kw) for i in range(3)]
     assert [np.load(s / "targets.npy").shape[2] for s in shards] == [1, 1, 2]
     assert not (shards[1] / "sequences.npy").exists()
     with pytest.raises(ValueError, match="one shard of a `crossreg data --tracks i/n` build"):
@@ -245,7 +245,7 @@ def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):
         merge_shards(tmp_path / "bad", shards[:2], overwrite=False)
     other = build_shard(
         tmp_path / "other",
-        TrackShard(1, 3),
+        Shard(1, 3),
         **{**kw, "options": replace(options, fill_quantile=0.5)},
     )
     with pytest.raises(ValueError, match=r"other is a shard of another build .*differ in options"):
@@ -255,7 +255,7 @@ def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
-def test_track_shards_on_the_command_line(inputs, store, tmp_path):
+def test_track_shards_on_the_command_line(inputs, store, tmp_path, logs):
     shards = [tmp_path / f"s{i}" for i in range(2)]
     for i, shard in enumerate(shards):
         assert main(cli_args(inputs, shard, "--tracks", f"{i}/2")) == 0
@@ -263,12 +263,13 @@ def test_track_shards_on_the_command_line(inputs, store, tmp_path):
     assert files_of(tmp_path / "merged") == files_of(store.path)
     with pytest.raises(ValueError, match="--tracks 0/5: the targets table has only 4 tracks"):
         build_shard(
-            tmp_path / "many", TrackShard.parse("0/5"), fasta=inputs["fasta"],
+            tmp_path / "many", Shard(0, 5), fasta=inputs["fasta"],
             targets=inputs["targets"], options=BuildOptions(genome="x", layout=LAYOUT),
         )  # fmt: skip
-    for text in ("2/2", "1", "a/b"):
-        with pytest.raises(ValueError, match=f"--tracks '{text}'"):
-            TrackShard.parse(text)
+    for text, problem in (("2/2", "need 0 <= i < n"), ("1", "write it i/n"), ("a/b", "write")):
+        assert main(cli_args(inputs, tmp_path / "bad", "--tracks", text)) == 1
+        assert logs.records[-1].getMessage().startswith(f"--tracks '{text}': {problem}")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_compressed_targets_read_back_as_the_plain_store_s(inputs, store, tmp_path):

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from crossreg.cli import build_parser, main
+from crossreg.shard import Shard
 from crossreg.variants import sad
 from crossreg.variants.sad_files import read_sad
-from crossreg.variants.sad_stream import Shard
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 STATS = "SAD,D2,REF"

@@ -120,7 +120,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the dataset; returns 0 on success."""
     from crossreg.data.build import BuildOptions, build_dataset, build_shard
-    from crossreg.data.plan import Layout, SplitOptions, TrackShard
+    from crossreg.data.plan import Layout, SplitOptions
+    from crossreg.shard import Shard
 
     options = BuildOptions(
         genome=args.genome,
@@ -146,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         "unmappable": args.unmappable,
     }
     if args.tracks is not None:
-        shard = TrackShard.parse(args.tracks)
+        shard = Shard.parse(args.tracks, "--tracks")
         log.info(
             "wrote shard %s of the tracks in %s",
             args.tracks,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from crossreg.commands.inputs import check_tracks, model_head, require_paths
 from crossreg.commands.options import add_inference_arguments, inference_options
-from crossreg.variants.shard import Shard
+from crossreg.shard import Shard
 
 HELP = (
     "predict tracks for each FASTA record or BED region with a checkpoint (an array), or "

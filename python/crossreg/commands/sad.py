@@ -12,8 +12,8 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
+from crossreg.shard import Shard
 from crossreg.variants.sad_names import check_indel_rule, check_output, parse_stats
-from crossreg.variants.shard import Shard
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
 

@@ -27,7 +27,7 @@ from crossreg.data.bigwig import compute_targets, report_absent_chromosomes
 from crossreg.data.checks import check_inputs, check_numbers
 from crossreg.data.compressed import compress_targets
 from crossreg.data.npy import NpyRows
-from crossreg.data.plan import Layout, Plan, SplitOptions, TrackShard, plan_windows
+from crossreg.data.plan import Layout, Plan, SplitOptions, plan_windows
 from crossreg.data.store import (
     FORMAT_VERSION,
     METADATA,
@@ -41,6 +41,7 @@ from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.targets import TargetsTable, write_targets
 from crossreg.progress import progress
+from crossreg.shard import Shard
 
 log = logging.getLogger("crossreg")
 
@@ -253,7 +254,7 @@ def build_dataset(
 
 def build_shard(
     out: str | os.PathLike[str],
-    shard: TrackShard,
+    shard: Shard,
     *,
     fasta: str | os.PathLike[str],
     targets: str | os.PathLike[str],
@@ -279,12 +280,25 @@ def build_shard(
     return Path(out)
 
 
+def track_bounds(shard: Shard | None, n_tracks: int) -> tuple[int, int]:
+    """The tracks ``[first, stop)`` a build writes: all of them, or `shard`'s share (every
+    shard must get one)."""
+    if shard is None:
+        return 0, n_tracks
+    if shard.count > n_tracks:
+        raise ValueError(
+            f"--tracks {shard}: the targets table has only {n_tracks} tracks; use at most "
+            f"{n_tracks} shards"
+        )
+    return shard.bounds(n_tracks)
+
+
 def _build(
     out: Path,
     fasta: str | os.PathLike[str],
     targets: str | os.PathLike[str],
     options: BuildOptions,
-    shard: TrackShard | None,
+    shard: Shard | None,
     *,
     regions: str | os.PathLike[str] | None,
     gaps: str | os.PathLike[str] | None,
@@ -313,7 +327,7 @@ def _build(
         blacklist=blacklist,
         unmappable=unmappable,
     )
-    first, stop = (0, len(inputs.table)) if shard is None else shard.bounds(len(inputs.table))
+    first, stop = track_bounds(shard, len(inputs.table))
     # a shard checks (warns about, or with --strict refuses) only its own tracks
     own_tracks = replace(inputs.table, targets=inputs.table.targets[first:stop])
     report_absent_chromosomes(own_tracks, inputs.genome.sizes, strict=options.strict)

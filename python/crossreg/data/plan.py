@@ -56,35 +56,6 @@ class SplitOptions:
 
 
 @dataclass(frozen=True)
-class TrackShard:
-    """Shard `index` (from 0) of `count` contiguous shares of a targets table's tracks."""
-
-    index: int
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> TrackShard:
-        """``"i/n"`` → ``TrackShard(i, n)``, checked."""
-        left, sep, right = text.partition("/")
-        try:
-            index, count = int(left), int(right)
-        except ValueError:
-            raise ValueError(f"--tracks '{text}': write it i/n, e.g. 0/4") from None
-        if not sep or count < 1 or not 0 <= index < count:
-            raise ValueError(f"--tracks '{text}': need 0 <= i < n, e.g. 0/4")
-        return cls(index, count)
-
-    def bounds(self, n_tracks: int) -> tuple[int, int]:
-        """Tracks ``[i*T/n, (i+1)*T/n)`` of `n_tracks`; more shards than tracks is an error."""
-        if self.count > n_tracks:
-            raise ValueError(
-                f"--tracks {self.index}/{self.count}: the targets table has only {n_tracks} "
-                f"tracks; use at most {n_tracks} shards"
-            )
-        return self.index * n_tracks // self.count, (self.index + 1) * n_tracks // self.count
-
-
-@dataclass(frozen=True)
 class Plan:
     """Windows (grouped by split) with their target-bin masks and the tiled regions."""
 

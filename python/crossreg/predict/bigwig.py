@@ -50,10 +50,10 @@ from crossreg.model.inference import (
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Geometry, Tile, bin_intervals, chromosome_intervals, plan_tiles
 from crossreg.progress import progress
+from crossreg.shard import Shard
 from crossreg.variants.sad_stream import (
     CHUNK_NAME,
     ChunkStore,
-    Shard,
     StoreState,
     file_identity,
     partial_dir,

@@ -43,6 +43,7 @@ from crossreg.model.inference import (
 )
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import progress
+from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, format_counts
 from crossreg.variants.genes import (
     GENES,
@@ -59,7 +60,6 @@ from crossreg.variants.sad_stream import (
     DEFAULT_CHUNK_SIZE,
     ChunkStore,
     Plan,
-    Shard,
     StoreState,
     kept_records,
     record_chunks,

@@ -41,9 +41,9 @@ import numpy.typing as npt
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
 from crossreg.io.vcf import Variant, iter_vcf, reference_bases, require_chromosome
+from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
 from crossreg.variants.sad_stats import clip_float16
-from crossreg.variants.shard import Shard as Shard
 
 if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions

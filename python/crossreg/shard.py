@@ -1,0 +1,34 @@
+"""``i/n``: one of n contiguous shares of what a run does (a SAD run's records,
+``predict --bigwig``'s tiles, ``data --tracks``' tracks), parsed without torch so that a
+command checks the option before a model loads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` (from 0) of `count` contiguous shares."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str, option: str = "--shard") -> Shard:
+        """``"i/n"`` → ``Shard(i, n)``, checked; errors name `option`."""
+        left, sep, right = text.partition("/")
+        try:
+            index, count = int(left), int(right)
+        except ValueError:
+            raise ValueError(f"{option} '{text}': write it i/n, e.g. 0/4") from None
+        if not sep or count < 1 or not 0 <= index < count:
+            raise ValueError(f"{option} '{text}': need 0 <= i < n, e.g. 0/4")
+        return cls(index, count)
+
+    def bounds(self, items: int) -> tuple[int, int]:
+        """Items ``[i*N/n, (i+1)*N/n)`` of `items` (none when there are more shards)."""
+        return self.index * items // self.count, (self.index + 1) * items // self.count
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
