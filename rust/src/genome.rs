@@ -183,6 +183,24 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
                     ),
                 ));
             }
+            // checked whole (no early exit, which vectorises); searched only when wrong
+            let all_bases = line.iter().fold(true, |ok, &b| ok & is_sequence_byte(b));
+            if let Some(col) = (!all_bases)
+                .then(|| line.iter().position(|&b| !is_sequence_byte(b)))
+                .flatten()
+            {
+                return Err(Error::parse(
+                    path,
+                    line_no,
+                    format!(
+                        "record '{}' has {} at column {}, which is not a base; sequence lines \
+                         hold letters only (IUPAC codes, N for unknown bases)",
+                        rec.name,
+                        describe_byte(line[col]),
+                        col + 1
+                    ),
+                ));
+            }
             let n = line.len() as u64;
             if rec.line_bases == 0 {
                 rec.line_bases = n;
@@ -208,6 +226,22 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
         pos = next;
     }
     Ok(Parsed { index, seqs })
+}
+
+/// A byte a sequence line may hold: a letter (any IUPAC code, either case; what is not
+/// A, C, G or T counts as N), or the gap and stop symbols `-` and `*`.
+fn is_sequence_byte(b: u8) -> bool {
+    ((b | 0x20).wrapping_sub(b'a') < 26) | (b == b'-') | (b == b'*')
+}
+
+/// A byte as a message shows it: `'x'` when printable, else its name or hex code.
+fn describe_byte(b: u8) -> String {
+    match b {
+        b'\t' => "a tab".to_string(),
+        b' ' => "a space".to_string(),
+        0x21..=0x7e => format!("'{}'", b as char),
+        _ => format!("the byte 0x{b:02X}"),
+    }
 }
 
 fn memchr_newline(haystack: &[u8]) -> Option<usize> {
@@ -471,12 +505,27 @@ mod tests {
             ("ACGT\n", "a.fa:1:"),
             (">a\nA\n>a\nC\n", "a.fa:3:"),
             (">\nA\n", "a.fa:1:"),
+            (
+                ">a\nACGTA\tGTAC\n",
+                "a.fa:2: record 'a' has a tab at column 6, which is not a base",
+            ),
+            (">a\nACGT\nAC12\n", "a.fa:3: record 'a' has '1' at column 3"),
+            (">a\nACGT \n", "a.fa:2: record 'a' has a space at column 5"),
         ];
         for (text, expect) in cases {
             let fa = write(dir.path(), "a.fa", text);
             let msg = build_index(&fa).unwrap_err().to_string();
             assert!(msg.contains(expect), "{text:?} gave {msg}");
         }
+        let latin = dir.path().join("l.fa");
+        fs::write(&latin, b">a\nAC\xe9T\n").unwrap();
+        let msg = build_index(&latin).unwrap_err().to_string();
+        assert!(
+            msg.contains("l.fa:2: record 'a' has the byte 0xE9 at column 3"),
+            "{msg}"
+        );
+        let iupac = write(dir.path(), "i.fa", ">a\nACGTNRYKMSWBDHV\nacgtnrykm-*\n");
+        assert_eq!(build_index(&iupac).unwrap()[0].length, 26);
         let gz = dir.path().join("z.fa");
         fs::write(&gz, [0x1f, 0x8b, 0, 0]).unwrap();
         assert!(build_index(&gz).unwrap_err().to_string().contains("gzip"));

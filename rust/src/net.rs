@@ -36,6 +36,10 @@ use flate2::read::MultiGzDecoder;
 use crate::error::chrom_hint;
 use crate::{Error, Result};
 
+/// The longest chromosome accepted (2^40 bp): far beyond any genome's, and small enough
+/// that coordinates and region counts never overflow.
+pub const MAX_CHROM_LENGTH: u64 = 1 << 40;
+
 /// The chromosomes of one genome: names, lengths and a name lookup.
 #[derive(Clone, Debug)]
 pub struct ChromSizes {
@@ -53,10 +57,10 @@ impl ChromSizes {
         let mut sizes = Vec::with_capacity(chroms.len());
         let mut index = HashMap::with_capacity(chroms.len());
         for (name, size) in chroms {
-            if size == 0 {
+            if size == 0 || size > MAX_CHROM_LENGTH {
                 return Err(Error::Invalid(format!(
-                    "genome '{genome}': chromosome '{name}' has length 0; give every \
-                     chromosome its length in bp"
+                    "genome '{genome}': chromosome '{name}' has length {size}; give every \
+                     chromosome its length in bp (1 to 2^40)"
                 )));
             }
             if index.insert(name.clone(), names.len() as u32).is_some() {
@@ -319,6 +323,14 @@ fn parse_stream<R: BufRead>(
         )?;
     }
     parser.close_to(0, &mut on_segment);
+    if parser.chrom.is_none() {
+        return Err(Error::parse(
+            path,
+            0,
+            "the file holds no 'net <chrom> <size>' line; is it a UCSC .net file (from \
+             chainNet/netSyntenic)?",
+        ));
+    }
     let mut summary = parser.summary;
     summary.skipped_chroms = parser.skipped.into_iter().collect();
     Ok(summary)
@@ -390,8 +402,9 @@ impl NetParser<'_> {
                     return Ok(());
                 };
                 let block = self.block(keyword, fields, line_no)?;
+                self.check_target_end(keyword, &block, t_chrom, t_size, line_no)?;
                 if keyword == "fill" {
-                    self.fill_line(level, t_chrom, t_size, &block, line_no, emit)
+                    self.fill_line(level, t_chrom, &block, line_no, emit)
                 } else {
                     self.gap_line(level, &block, line_no, emit)
                 }
@@ -565,7 +578,6 @@ impl NetParser<'_> {
         &mut self,
         level: usize,
         t_chrom: u32,
-        t_size: u64,
         b: &Block<'_>,
         line_no: usize,
         emit: &mut impl FnMut(Segment),
@@ -582,18 +594,6 @@ impl NetParser<'_> {
         self.close_to(level, emit);
         let t_end = b.t_start + b.t_size;
         self.place_fill(level, t_chrom, b.t_start, t_end, line_no)?;
-        if t_end > t_size {
-            let name = &self.target.names()[t_chrom as usize];
-            return Err(self.error(
-                line_no,
-                format!(
-                    "the fill {name}:{}-{t_end} runs past the end of {name} ({t_size} bp in \
-                     genome '{}'); the net and the sizes come from different assemblies",
-                    b.t_start,
-                    self.target.genome()
-                ),
-            ));
-        }
         let (skipped, q_chrom_id, q_size) = match self.query.id(b.q_chrom) {
             Some(id) => {
                 let q_size = self.query.sizes()[id as usize];
@@ -607,10 +607,11 @@ impl NetParser<'_> {
             }
             None => return Err(self.unknown_chrom(b.q_chrom, self.query, line_no)),
         };
-        let q_start = if skipped {
-            b.q_start
+        // a skipped fill's query side is never reported: kept as the empty [0, 0)
+        let (q_start, q_len) = if skipped {
+            (0, 0)
         } else {
-            to_strand(b.strand, q_size, b.q_start, b.q_size)
+            (to_strand(b.strand, q_size, b.q_start, b.q_size), b.q_size)
         };
         self.stack.push(Frame::Fill {
             level,
@@ -621,7 +622,7 @@ impl NetParser<'_> {
             q_chrom_id,
             q_size,
             strand: b.strand,
-            q_end: q_start + b.q_size,
+            q_end: q_start + q_len,
             cursor_t: b.t_start,
             cursor_q: q_start,
         });
@@ -690,6 +691,30 @@ impl NetParser<'_> {
         Ok(())
     }
 
+    /// Stop when the target interval of a fill or gap runs past its chromosome's end.
+    fn check_target_end(
+        &self,
+        what: &str,
+        b: &Block<'_>,
+        t_chrom: u32,
+        t_size: u64,
+        line_no: usize,
+    ) -> Result<()> {
+        if end_within(b.t_start, b.t_size, t_size) {
+            return Ok(());
+        }
+        let name = &self.target.names()[t_chrom as usize];
+        Err(self.error(
+            line_no,
+            format!(
+                "the {what} {name}:{} runs past the end of {name} ({t_size} bp in genome '{}'); \
+                 the net and the sizes come from different assemblies",
+                span(b.t_start, b.t_size),
+                self.target.genome()
+            ),
+        ))
+    }
+
     /// Stop when the query interval of a fill or gap runs past its chromosome's end.
     fn check_query_end(
         &self,
@@ -698,21 +723,20 @@ impl NetParser<'_> {
         q_size: u64,
         line_no: usize,
     ) -> Result<()> {
-        if b.q_start + b.q_size > q_size {
-            return Err(self.error(
-                line_no,
-                format!(
-                    "the {what}'s query {}:{}-{} runs past the end of {} ({q_size} bp in genome \
-                     '{}'); the net and the sizes come from different assemblies",
-                    b.q_chrom,
-                    b.q_start,
-                    b.q_start + b.q_size,
-                    b.q_chrom,
-                    self.query.genome()
-                ),
-            ));
+        if end_within(b.q_start, b.q_size, q_size) {
+            return Ok(());
         }
-        Ok(())
+        Err(self.error(
+            line_no,
+            format!(
+                "the {what}'s query {}:{} runs past the end of {} ({q_size} bp in genome '{}'); \
+                 the net and the sizes come from different assemblies",
+                b.q_chrom,
+                span(b.q_start, b.q_size),
+                b.q_chrom,
+                self.query.genome()
+            ),
+        ))
     }
 
     fn gap_line(
@@ -831,6 +855,19 @@ impl NetParser<'_> {
             fills_end: b.t_start,
         });
         Ok(())
+    }
+}
+
+/// Whether `[start, start + len)` ends within `size` (an end beyond `u64` does not).
+fn end_within(start: u64, len: u64, size: u64) -> bool {
+    start.checked_add(len).is_some_and(|end| end <= size)
+}
+
+/// `[start, start + len)` as `start-end`, or `start+len` where the end is beyond `u64`.
+fn span(start: u64, len: u64) -> String {
+    match start.checked_add(len) {
+        Some(end) => format!("{start}-{end}"),
+        None => format!("{start}+{len}"),
     }
 }
 
@@ -1004,6 +1041,20 @@ mod tests {
                  fill 55 10 chrB + 0 10\n",
                 ":4: the fill chr1:55-65 is not inside its gap chr1:10-60",
             ),
+            (
+                "net chr1 100000\n fill 18446744073709551615 2 chrA + 0 2\n",
+                ":2: the fill chr1:18446744073709551615+2 runs past the end of chr1",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA - 18446744073709551615 2\n",
+                ":2: the fill's query chrA:18446744073709551615+2 runs past the end",
+            ),
+            (
+                "net chr1 100000\n fill 0 20 chrA + 0 20\n  gap 5 18446744073709551615 chrA + 5 2\n",
+                ":3: the gap chr1:5+18446744073709551615 runs past the end of chr1",
+            ),
+            ("", "x.net: the file holds no 'net <chrom> <size>' line"),
+            ("# a comment\n", "x.net: the file holds no 'net"),
             ("net chr1 100000\n bogus 1 2\n", "unknown line type 'bogus'"),
             ("net chr1 100000\n  fill 0 20 chrA + 0 20\n", "odd depths"),
             ("net 1 100000\n", "did you mean 'chr1'"),
@@ -1064,5 +1115,8 @@ mod tests {
         assert!(dup.unwrap_err().to_string().contains("listed twice"));
         let zero = ChromSizes::new("g", vec![("c".into(), 0)]);
         assert!(zero.unwrap_err().to_string().contains("length 0"));
+        let huge = ChromSizes::new("g", vec![("c".into(), MAX_CHROM_LENGTH + 1)]);
+        assert!(huge.unwrap_err().to_string().contains("(1 to 2^40)"));
+        assert!(ChromSizes::new("g", vec![("c".into(), MAX_CHROM_LENGTH)]).is_ok());
     }
 }
