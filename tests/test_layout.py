@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "runlog": 0,
     "logs": 0,
     "memory": 0,
+    "shard": 0,
     "synth": 1,
     "split": 1,
     "data": 1,
