@@ -16,6 +16,7 @@ import pytest
 
 import crossreg.commands.compare
 from crossreg.cli import main, sigterm_as_interrupt
+from crossreg.stats.sldp.tables import read_text_table
 
 # a command `slow` that writes --out through atomic_path (or keeps chunks and says so, as
 # sad and predict --bigwig do) and waits there until it is stopped
@@ -172,3 +173,58 @@ def test_an_early_end_with_no_gzip_input_says_so(tmp_path, monkeypatch, logs):
     assert [r.getMessage() for r in logs.records] == [
         "an input is truncated or corrupt (Ran out of input); check or re-download it"
     ]
+
+
+def _truncated_gzip(path: Path) -> Path:
+    data = gzip.compress("".join(f"row {i}\t{i * i}\n" for i in range(5000)).encode())
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def test_a_damaged_gzip_read_by_a_prefix_is_not_blamed_on_another_option(
+    tmp_path, monkeypatch, logs
+):
+    damaged = _truncated_gzip(tmp_path / "table.1.tsv.gz")
+    _compare_reading(monkeypatch, damaged)
+    whole = tmp_path / "whole.tsv.gz"
+    whole.write_bytes(gzip.compress(b"x\n"))
+    argv = ["compare", "--joint", str(whole), "--single", f"{tmp_path}/table."]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+    assert [r.getMessage() for r in logs.records] == [
+        f"one of --joint {whole}, --single {tmp_path}/table.*: the gzip stream is truncated "
+        "or corrupt (Compressed file ended before the end-of-stream marker was reached); "
+        "re-download or re-compress it"
+    ]
+
+
+def test_a_damaged_gzip_in_a_folder_is_not_blamed_on_another_option(tmp_path, monkeypatch, logs):
+    (tmp_path / "runs").mkdir()
+    damaged = _truncated_gzip(tmp_path / "runs" / "metrics.tsv.gz")
+    _compare_reading(monkeypatch, damaged)
+    whole = tmp_path / "whole.tsv.gz"
+    whole.write_bytes(gzip.compress(b"x\n"))
+    argv = ["compare", "--joint", str(whole), "--single", str(tmp_path / "runs")]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+    assert (
+        logs.records[0]
+        .getMessage()
+        .startswith(
+            f"one of --joint {whole}, --single {tmp_path / 'runs'}{os.sep}*: the gzip stream is "
+        )
+    )
+
+
+def test_a_reader_that_names_the_damaged_gzip_is_logged_as_it_names_it(tmp_path, monkeypatch, logs):
+    damaged = _truncated_gzip(tmp_path / "table.1.tsv.gz")
+    whole = tmp_path / "whole.tsv.gz"
+    whole.write_bytes(gzip.compress(b"x\n"))
+
+    def run(args):
+        read_text_table(damaged, header=False)
+        return 0
+
+    monkeypatch.setattr(crossreg.commands.compare, "run", run)
+    argv = ["compare", "--joint", str(whole), "--single", f"{tmp_path}/table."]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+    (record,) = logs.records
+    assert record.getMessage().startswith(f"{damaged}: the gzip stream is truncated or corrupt")

@@ -97,7 +97,7 @@ def test_fold_labels_build_one_split_per_fold(inputs, tmp_path):
 )
 def test_bad_label_sets_are_refused(labels, message):
     records = [
-        (n, Interval("chr1", 10 * n, 10 * n + 10, (lab,))) for n, lab in enumerate(labels, 1)
+        Interval("chr1", 10 * n, 10 * n + 10, (lab,), line=n) for n, lab in enumerate(labels, 1)
     ]
     with pytest.raises(ValueError, match=message):
         check_split_labels(records, "r.bed")
@@ -109,13 +109,13 @@ def test_bad_label_sets_are_refused(labels, message):
 )
 def test_good_label_sets_pass(labels):
     records = [
-        (n, Interval("chr1", 10 * n, 10 * n + 10, (lab,))) for n, lab in enumerate(labels, 1)
+        Interval("chr1", 10 * n, 10 * n + 10, (lab,), line=n) for n, lab in enumerate(labels, 1)
     ]
     check_split_labels(records, "r.bed")
 
 
 def test_message_names_every_allowed_label():
-    records = [(7, Interval("chr1", 0, 10, ("trian",)))]
+    records = [Interval("chr1", 0, 10, ("trian",), line=7)]
     with pytest.raises(ValueError) as err:
         check_split_labels(records, "r.bed")
     assert re.search(r"train, valid and test .*fold0..fold\{K-1\}", str(err.value))

@@ -394,7 +394,7 @@ def _bad(inputs: dict[str, Path], tmp: Path, case: str) -> dict:
         ("duplicate identifier", r"bad_targets.txt:3: identifier 't' already used on line 2"),
         ("bad number", r"bad_targets.txt:2: column 'clip' is 'lots', not a number"),
         ("blacklist names", r"bl.bed \(blacklist BED\): chromosome '1' .*'chr' prefix"),
-        ("regions past end", r"reg.bed \(regions BED\): interval chr1:0-50000 runs past"),
+        ("regions past end", r"reg.bed:1 \(regions BED\): interval chr1:0-50000 runs past"),
     ],
 )
 def test_bad_inputs_are_refused_with_one_clear_message(inputs, tmp_path, case, message):

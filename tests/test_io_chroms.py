@@ -9,7 +9,7 @@ import pytest
 
 from crossreg.data.checks import check_chromosomes
 from crossreg.genome import Genome
-from crossreg.io.bed import Interval, check_within
+from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.vcf import Variant, require_chromosome
 
@@ -50,3 +50,15 @@ def test_python_and_native_errors_word_it_alike(tmp_path: Path):
     with pytest.raises(ValueError) as track:
         check_chromosomes("t.bw", {"1": 10}, genome.sizes, fasta="g.fa")
     assert str(track.value) == f"t.bw: chromosome '1' is not in g.fa{hint}"
+
+
+def test_check_within_names_the_line_an_interval_was_read_from(tmp_path: Path):
+    bed = tmp_path / "a.bed"
+    bed.write_text("# header\nchr1\t0\t5\nchr1\t5\t11\n")
+    intervals = read_bed(bed)
+    assert [iv.line for iv in intervals] == [2, 3]
+    with pytest.raises(ValueError) as caught:
+        check_within(intervals, {"chr1": 10}, source="a.bed", what="blacklist BED")
+    assert str(caught.value).startswith(
+        "a.bed:3 (blacklist BED): interval chr1:5-11 runs past the chromosome end (10 bp)"
+    )

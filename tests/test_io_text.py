@@ -1,5 +1,6 @@
-"""crossreg.io.text.open_text: gzip told by its magic bytes, not the file's name, and the
-readers built on it (BED, chrom sizes, VCF, GTF)."""
+"""crossreg.io.text.open_text and numbered_lines: gzip told by its magic bytes, not the
+file's name, a leading byte-order mark dropped, text that is not UTF-8 named by its line,
+and the readers built on them (BED, chrom sizes, VCF, GTF, targets tables)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from crossreg.io.bed import Interval, read_bed
-from crossreg.io.chrom_sizes import read_chrom_sizes
+from crossreg.io.chrom_sizes import MAX_LENGTH, read_chrom_sizes
 from crossreg.io.gtf import read_gtf
-from crossreg.io.text import is_gzipped, open_text
+from crossreg.io.targets import read_targets
+from crossreg.io.text import is_gzipped, numbered_lines, open_text
 from crossreg.io.vcf import read_vcf
 
 TEXT = "line one\nline two\n"
@@ -80,3 +82,77 @@ def test_readers_decide_by_content(tmp_path, gzipped, name):
     assert read_chrom_sizes(write("sizes", "chr1\t1000\n")) == {"chr1": 1000}
     assert [v.id for v in read_vcf(write("vcf", VCF))] == ["rs1"]
     assert [r.gene_id for r in read_gtf(write("gtf", GTF))] == ["G1"]
+
+
+TARGETS = (
+    "index\tidentifier\tfile\tclip\tscale\tsum_stat\tdescription\n"
+    "0\tT0\tr0.bw\tinf\t2\tmean\tDNASE:liver\n"
+    "\n"
+    "1\tT1\tr1.bw\t384\t1\tsum\tCAGE:brain\n"
+)
+
+
+def _write(path: Path, data: bytes, gzipped: bool) -> Path:
+    path.write_bytes(gzip.compress(data) if gzipped else data)
+    return path
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_a_leading_byte_order_mark_is_dropped_once(tmp_path, gzipped):
+    path = _write(tmp_path / "bom.txt", b"\xef\xbb\xbfa\n\xef\xbb\xbfb\n", gzipped)
+    assert list(numbered_lines(path)) == [(1, "a\n"), (2, "\ufeffb\n")]
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_readers_ignore_a_leading_byte_order_mark(tmp_path, gzipped):
+    def write(name: str, text: str) -> Path:
+        return _write(tmp_path / name, b"\xef\xbb\xbf" + text.encode(), gzipped)
+
+    assert read_bed(write("a.bed", "chr1\t0\t10\n")) == [Interval("chr1", 0, 10)]
+    assert read_chrom_sizes(write("a.sizes", "chr1\t1000\n")) == {"chr1": 1000}
+    assert [r.gene_id for r in read_gtf(write("a.gtf", GTF))] == ["G1"]
+    assert [v.id for v in read_vcf(write("a.vcf", VCF))] == ["rs1"]
+    assert read_targets(write("targets.txt", TARGETS)).identifiers == ["T0", "T1"]
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_a_byte_that_is_not_utf8_is_named_by_its_line_far_into_the_file(tmp_path, gzipped):
+    lines = [b"chr1\t%d\t%d\n" % (i, i + 1) for i in range(100_000)]
+    lines[70_000] = b"chr1\t\xe9\t1\n"  # far past the text layer's first chunk
+    path = _write(tmp_path / "a.bed", b"".join(lines), gzipped)
+    with pytest.raises(ValueError, match=r"a\.bed:70001: the line is not UTF-8 text"):
+        list(numbered_lines(path))
+
+
+def test_a_gzip_stream_cut_short_names_the_file_and_last_line(tmp_path):
+    text = b"".join(b"chr1\t%d\t%d\n" % (i * 7, i * 7 + i % 5) for i in range(100_000))
+    path = _write(tmp_path / "a.bed", text, gzipped=True)
+    path.write_bytes(path.read_bytes()[:-1000])
+    with pytest.raises(ValueError, match=r"a\.bed: the gzip stream is truncated .* after line \d"):
+        read_bed(path)
+
+
+def test_a_chromosome_length_up_to_2_to_the_40_is_accepted(tmp_path):
+    path = tmp_path / "g.sizes"
+    path.write_text(f"big\t{MAX_LENGTH}\n")
+    assert read_chrom_sizes(path) == {"big": 2**40}
+    path.write_text(f"chr1\t5\nbig\t{MAX_LENGTH + 1}\n")
+    message = r"g\.sizes:2: the length of 'big' is 1,099,511,627,777 bp, more than"
+    with pytest.raises(ValueError, match=message):
+        read_chrom_sizes(path)
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_a_targets_table_keeps_each_rows_own_line(tmp_path, gzipped):
+    table = read_targets(_write(tmp_path / "targets.txt", TARGETS.encode(), gzipped))
+    assert [table.line_of(t) for t in table] == [2, 4]
+    assert table.targets[0].clip == float("inf")  # an infinite clip means no clip
+
+
+@pytest.mark.parametrize(("column", "value"), [("scale", "inf"), ("scale", "1e400")])
+def test_an_infinite_scale_is_refused_by_its_line(tmp_path, column, value):
+    path = tmp_path / "targets.txt"
+    path.write_text(TARGETS.replace("384\t1\t", f"384\t{value}\t"))
+    message = rf"targets\.txt:4: column '{column}' is {value}; it must be a positive finite"
+    with pytest.raises(ValueError, match=message):
+        read_targets(path)

@@ -1,4 +1,5 @@
-"""``crossreg sldp`` stops with one clear error on phenotypes it cannot regress."""
+"""``crossreg sldp`` stops with one clear error on phenotypes it cannot regress and on input
+tables it cannot read, naming the file and the line."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from crossreg.stats.sldp.panel import read_ld_blocks
+from crossreg.stats.sldp.plink import read_bim, read_frq
 from crossreg.stats.sldp.regression import sign_flip
-from crossreg.stats.sldp.run import write_sldp
+from crossreg.stats.sldp.run import read_print_snps, write_sldp
+from crossreg.stats.sldp.sumstats import read_ldscores
+from crossreg.stats.sldp.tables import numbers, read_text_table
 from tests.test_sldp_estimator import run_world, write_world
 
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
@@ -63,3 +68,115 @@ def test_a_rerun_into_the_same_folder_leaves_no_earlier_tables_or_figures(
     )  # fmt: skip
     assert list((out / "chunks").glob("*.tsv")) == []
     assert sorted(p.name for p in out.iterdir()) == ["chunks", "results.tsv", "summary.json"]
+
+
+# ---- tables: every line a row, bad ones named ----------------------------------------------
+
+SUMSTATS = "SNP\tA1\tA2\tZ\tN\nrs1\tA\tG\t1.5\t5000\nrs2\tC\tT\t-0.3\t5000\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (SUMSTATS + "\n", "p.sumstats line 4: blank line; remove it"),
+        ("\n" + SUMSTATS, "p.sumstats line 1: blank line; remove it"),
+        (SUMSTATS.replace("\nrs2", "\n  \t \nrs2"), "p.sumstats line 3: blank line; remove it"),
+        (SUMSTATS + "# done\n", "p.sumstats line 4: a comment (starts with #); remove it"),
+        (
+            SUMSTATS + "rs3\tG\tA\t2.1\n",
+            "p.sumstats line 4: 4 fields but the header has 5; every row needs one field per "
+            "column",
+        ),
+        (
+            SUMSTATS.replace("\tN\n", "\tZ\n"),
+            "p.sumstats line 1: column 'Z' appears twice; rename one",
+        ),
+    ],
+)
+def test_a_bad_table_line_is_named_exactly(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "p.sumstats"
+    path.write_text(text)
+    with pytest.raises(ValueError) as caught:
+        read_text_table(path, header=True)
+    assert str(caught.value) == f"{tmp_path / message}"
+
+
+def test_runs_of_spaces_and_tabs_read_as_single_tabs_do(tmp_path: Path) -> None:
+    tabs, spaced = tmp_path / "tabs.txt", tmp_path / "spaced.txt"
+    tabs.write_text(SUMSTATS)
+    spaced.write_text("\ufeff  " + SUMSTATS.replace("\t", " \t  ").replace("\n", " \n"))
+    assert read_text_table(spaced, header=True).equals(read_text_table(tabs, header=True))
+
+
+def test_an_empty_field_is_missing_in_a_tab_separated_table_only(tmp_path: Path) -> None:
+    path = tmp_path / "p.sumstats"
+    path.write_text(SUMSTATS.replace("1.5", ""))
+    table = read_text_table(path, header=True, whitespace=False)
+    assert table["Z"].to_list() == ["", "-0.3"]
+    assert np.isnan(numbers(table, "Z", path, header=True, na=True)[0])
+    with pytest.raises(ValueError, match=r"p\.sumstats line 2: 4 fields but the header has 5"):
+        read_text_table(path, header=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rs1\n\nrs2\n", "print.txt line 2: blank line; remove it"),
+        ("# ids\nrs1\n", "print.txt line 1: a comment (starts with #); remove it"),
+    ],
+)
+def test_a_blank_or_comment_print_snp_line_is_named(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / "print.txt").write_text(text)
+    with pytest.raises(ValueError) as caught:
+        read_print_snps(tmp_path / "print.txt")
+    assert str(caught.value) == f"{tmp_path / message}"
+
+
+def test_print_snps_are_the_first_fields_once_each(tmp_path: Path) -> None:
+    (tmp_path / "print.txt").write_text("rs2 x\n  rs1\t\ty z\nrs2\n")
+    assert read_print_snps(tmp_path / "print.txt").tolist() == ["rs1", "rs2"]
+
+
+def test_a_snp_without_frequency_names_its_bim_line(tmp_path: Path) -> None:
+    (tmp_path / "p.bim").write_text("1 rs1 0 1000 A G\n1 rs2 0 2000 C T\n")
+    (tmp_path / "p.frq").write_text(" CHR SNP A1 A2 MAF NCHROBS\n1 rs1 A G 0.1 120\n")
+    with pytest.raises(ValueError) as caught:
+        read_frq(tmp_path / "p.frq", read_bim(tmp_path / "p.bim"))
+    assert str(caught.value) == (
+        f"{tmp_path}/p.frq: no frequency for SNP rs2 ({tmp_path}/p.bim line 2); make the .frq "
+        "with plink --freq on the same panel"
+    )
+
+
+def test_an_impossible_ld_block_is_named_exactly(tmp_path: Path) -> None:
+    (tmp_path / "b.bed").write_text("chr1\t0\t10\nchr1\t20\t20\nchr1\t40\t30\n")
+    with pytest.raises(ValueError) as caught:
+        read_ld_blocks(tmp_path / "b.bed", ["1"])
+    assert str(caught.value) == (
+        f"{tmp_path}/b.bed line 3: block chr1 40 30 is impossible; a block needs 0 <= start <= end"
+    )
+
+
+def _ld_files(folder: Path, m_5_50: bytes) -> str:
+    with gzip.open(folder / "ld.1.l2.ldscore.gz", "wt") as handle:
+        handle.write("CHR\tSNP\tBP\tL2\n1\trs1\t1000\t2.5\n")
+    (folder / "ld.1.l2.M_5_50").write_bytes(m_5_50)
+    return str(folder / "ld.")
+
+
+@pytest.mark.parametrize("m_5_50", [b"3\n", b"3", gzip.compress(b"3\n"), b" 3 \n7\n"])
+def test_m_5_50_is_the_number_on_its_first_line(tmp_path: Path, m_5_50: bytes) -> None:
+    assert read_ldscores(_ld_files(tmp_path, m_5_50)).m_5_50 == 3
+
+
+@pytest.mark.parametrize("m_5_50", [b"", b"3\t4\n", b"-3\n", b"3.0\n", "\u00b3\n".encode()])
+def test_an_m_5_50_that_is_not_one_count_is_named_exactly(tmp_path: Path, m_5_50: bytes) -> None:
+    first = m_5_50.decode().split("\n")[0].strip()
+    with pytest.raises(ValueError) as caught:
+        read_ldscores(_ld_files(tmp_path, m_5_50))
+    assert str(caught.value) == (
+        f"{tmp_path}/ld.1.l2.M_5_50 line 1: {first!r} is not one whole number of SNPs "
+        "(0 or more); ldsc --l2 writes it"
+    )

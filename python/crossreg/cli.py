@@ -114,18 +114,40 @@ def _is_gzipped_file(path: Path) -> bool:
 
 
 def compression_message(args: argparse.Namespace, err: BaseException) -> str:
-    """A compressed input that ends early or is damaged, named by its option when the
-    command's inputs hold gzip files (``--vcf x.vcf.gz: the gzip stream is truncated or
-    corrupt (...)``)."""
+    """A compressed input that ends early or is damaged, for readers that do not name it
+    themselves (those raise a ValueError that does): named by its option when it is the
+    only option value that may be or hold a gzip file (``--vcf x.vcf.gz: the gzip stream
+    is truncated or corrupt (...)``), else the candidates as ``one of ...``: a gzip file,
+    a folder (``--directory data/*``) or a prefix of gzip files (``--sannot-chr annot.*``),
+    so that a file read from a folder or a prefix is never blamed on another option."""
+
+    def candidate(item: str | os.PathLike[str]) -> str | None:
+        """`item` as it may be or hold the damaged file: ``x.gz``, ``folder/*``, ``prefix*``."""
+        path = Path(item)
+        if not str(item) or path.name in ("", "-"):
+            return None
+        if path.is_dir():
+            return f"{item}{os.sep}*"
+        if _is_gzipped_file(path):
+            return str(item)
+        if path.exists() or not path.parent.is_dir():
+            return None
+        try:
+            files = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+        except OSError:
+            return None
+        return f"{item}*" if any(_is_gzipped_file(p) for p in files) else None
+
     detail = str(err) or type(err).__name__
     named = []
     for name, value in vars(args).items():
         if name in ("out", "bigwig", "run"):
             continue
         for item in value if isinstance(value, list | tuple) else [value]:
-            if isinstance(item, str | os.PathLike) and _is_gzipped_file(Path(item)):
+            found = candidate(item) if isinstance(item, str | os.PathLike) else None
+            if found is not None:
                 option = name if name in ("directory", "shards") else f"--{name.replace('_', '-')}"
-                named.append(f"{option} {item}")
+                named.append(f"{option} {found}")
     if not named:
         return f"an input is truncated or corrupt ({detail}); check or re-download it"
     which = named[0] if len(named) == 1 else "one of " + ", ".join(named)

@@ -13,9 +13,9 @@ from pathlib import Path
 from crossreg.data.bigwig import bigwig_chrom_sizes
 from crossreg.data.windows import SPLIT_ORDER
 from crossreg.genome import Genome
-from crossreg.io.bed import Interval, check_within, iter_bed_lines, read_bed
+from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.chroms import chrom_hint, prefix_twin
-from crossreg.io.targets import TargetsTable, read_targets
+from crossreg.io.targets import Target, TargetsTable, read_targets
 
 log = logging.getLogger("crossreg")
 
@@ -81,8 +81,8 @@ def check_chromosomes(
             )
 
 
-def check_split_labels(records: Sequence[tuple[int, Interval]], path: str) -> None:
-    """The split labels (column 4) of a regions BED's `records` (line number, interval) must
+def check_split_labels(records: Sequence[Interval], path: str) -> None:
+    """The split labels (column 4) of a regions BED's `records` (read with their lines) must
     all be train/valid/test, or all folds ``fold0..fold{K-1}`` without gaps (as written by
     ``crossreg split --folds K``); ValueError naming the file, the line and the allowed
     labels otherwise.
@@ -90,7 +90,7 @@ def check_split_labels(records: Sequence[tuple[int, Interval]], path: str) -> No
     The kind of labels is the one most lines carry; a file mixing both kinds is refused at
     the first line of the other kind.
     """
-    labels = [(line, iv.extra[0] if iv.extra else "") for line, iv in records]
+    labels = [(iv.line, iv.extra[0] if iv.extra else "") for iv in records]
     for line, label in labels:
         if not label:
             raise ValueError(
@@ -167,7 +167,7 @@ def _genome_bed(
             fasta,
             ", ".join(absent[:3]) + (", ..." if len(absent) > 3 else ""),
         )
-    check_within(kept, sizes, source=f"{path} ({what})")
+    check_within(kept, sizes, source=path, what=what)
     return kept
 
 
@@ -204,6 +204,12 @@ def check_numbers(
         raise ValueError(f"--fill-quantile must be in [0, 1], got {fill_quantile}")
 
 
+def _row_of(table: TargetsTable, target: Target) -> str:
+    """Where `target` is in `table`: ``targets.txt line 3``."""
+    line = table.line_of(target)
+    return f"{table.path} line {line}" if line else str(table.path)
+
+
 def check_inputs(
     *,
     fasta: str | os.PathLike[str],
@@ -215,9 +221,9 @@ def check_inputs(
 ) -> Inputs:
     """Read and cross-check every input file; raise ValueError at the first problem."""
     table = read_targets(check_file(targets, "targets table"), check_files=True)
-    for line, target in enumerate(table, start=2):
+    for target in table:
         for file in table.track_files(target):
-            check_file(file, f"track file of '{target.identifier}' (targets line {line})")
+            check_file(file, f"track file of '{target.identifier}' ({_row_of(table, target)})")
     genome = Genome(check_file(fasta, "FASTA"))
     sizes, fasta_name = genome.sizes, str(fasta)
 
@@ -226,15 +232,15 @@ def check_inputs(
 
     region_list = None
     if regions is not None:
-        records = list(iter_bed_lines(check_file(regions, "regions BED")))
+        records = read_bed(check_file(regions, "regions BED"))
         check_split_labels(records, str(regions))
-        intervals = [iv for _, iv in records]
-        region_list = _genome_bed(str(regions), "regions BED", sizes, fasta_name, intervals)
+        region_list = _genome_bed(str(regions), "regions BED", sizes, fasta_name, records)
     gap_list = bed(gaps, "gaps BED")
     black = [iv for b in blacklist for iv in bed(b, "blacklist BED")]
     unmap = bed(unmappable, "unmappable BED")
     seen: set[Path] = set()
-    for line, target in enumerate(table, start=2):
+    for target in table:
+        row = _row_of(table, target)
         for file in table.track_files(target):
             if file in seen:
                 continue
@@ -243,11 +249,10 @@ def check_inputs(
                 chroms = dict(bigwig_chrom_sizes(file))
             except ValueError as err:
                 raise ValueError(
-                    f"{err} (track '{target.identifier}', {table.path} line {line}); is it a "
-                    "BigWig file?"
+                    f"{err} (track '{target.identifier}', {row}); is it a BigWig file?"
                 ) from None
             check_chromosomes(
-                f"{file} (track '{target.identifier}', {table.path} line {line})",
+                f"{file} (track '{target.identifier}', {row})",
                 chroms,
                 sizes,
                 fasta=fasta_name,

@@ -3,7 +3,8 @@
 Only the first three columns are interpreted (chrom, start, end; 0-based half-open);
 further columns are kept as strings. ``track``/``browser`` lines and ``#`` comments are
 skipped. Gzipped files are read transparently, whatever their name
-(:func:`crossreg.io.text.open_text`).
+(:func:`crossreg.io.text.numbered_lines`). Intervals read from a file carry their line
+number, so later checks (:func:`check_within`) can name it.
 """
 
 from __future__ import annotations
@@ -15,17 +16,19 @@ from pathlib import Path
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint
-from crossreg.io.text import open_text
+from crossreg.io.text import numbered_lines
 
 
 @dataclass(frozen=True, order=True)
 class Interval:
-    """One BED record: ``chrom:[start, end)`` plus any extra columns."""
+    """One BED record: ``chrom:[start, end)`` plus any extra columns, and the line of the
+    file it was read from (0 when not read from a file; not compared)."""
 
     chrom: str
     start: int
     end: int
     extra: tuple[str, ...] = field(default=(), compare=False)
+    line: int = field(default=0, compare=False, repr=False)
 
     @property
     def length(self) -> int:
@@ -34,43 +37,40 @@ class Interval:
 
 
 def iter_bed(path: str | os.PathLike[str], *, min_columns: int = 3) -> Iterator[Interval]:
-    """Yield the intervals of a BED file in file order, checking each line."""
-    for _, interval in iter_bed_lines(path, min_columns=min_columns):
-        yield interval
-
-
-def iter_bed_lines(
-    path: str | os.PathLike[str], *, min_columns: int = 3
-) -> Iterator[tuple[int, Interval]]:
-    """Like :func:`iter_bed`, each interval with its 1-based line number in the file."""
+    """Yield the intervals of a BED file in file order, checking each line; each carries
+    its 1-based line number (`Interval.line`)."""
     path = Path(path)
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            text = line.rstrip("\r\n")
-            if not text.strip() or text.startswith(("#", "track", "browser")):
-                continue
-            fields = text.split("\t")
-            if len(fields) < min_columns:
-                fields = text.split()
-            if len(fields) < min_columns:
-                raise ValueError(
-                    f"{path}:{line_no}: expected at least {min_columns} tab-separated columns "
-                    f"(chrom, start, end), found {len(fields)}"
-                )
-            chrom, start_text, end_text = fields[:3]
-            try:
-                start, end = int(start_text), int(end_text)
-            except ValueError:
-                raise ValueError(
-                    f"{path}:{line_no}: start and end must be whole numbers, got "
-                    f"'{start_text}' and '{end_text}'"
-                ) from None
-            if start < 0 or end < start:
-                raise ValueError(
-                    f"{path}:{line_no}: interval {chrom}:{start}-{end} is invalid "
-                    "(BED needs 0 <= start <= end)"
-                )
-            yield line_no, Interval(chrom, start, end, tuple(fields[3:]))
+    for line_no, line in numbered_lines(path):
+        text = line.rstrip("\r\n")
+        if not text.strip() or text.startswith(("#", "track", "browser")):
+            continue
+        yield _parse_line(path, line_no, text, min_columns)
+
+
+def _parse_line(path: Path, line_no: int, text: str, min_columns: int) -> Interval:
+    """Line `line_no` of the BED file `path` (`text`, without its newline) as an Interval;
+    a ValueError naming the file and line otherwise."""
+    where = f"{path}:{line_no}"
+    fields = text.split("\t")
+    if len(fields) < min_columns:
+        fields = text.split()
+    if len(fields) < min_columns:
+        raise ValueError(
+            f"{where}: expected at least {min_columns} tab-separated columns "
+            f"(chrom, start, end), found {len(fields)}"
+        )
+    chrom, start_text, end_text = fields[:3]
+    try:
+        start, end = int(start_text), int(end_text)
+    except ValueError:
+        raise ValueError(
+            f"{where}: start and end must be whole numbers, got '{start_text}' and '{end_text}'"
+        ) from None
+    if start < 0 or end < start:
+        raise ValueError(
+            f"{where}: interval {chrom}:{start}-{end} is invalid (BED needs 0 <= start <= end)"
+        )
+    return Interval(chrom, start, end, tuple(fields[3:]), line=line_no)
 
 
 def read_bed(
@@ -90,15 +90,20 @@ def read_bed(
     return intervals
 
 
-def check_within(intervals: Iterable[Interval], sizes: Mapping[str, int], *, source: str) -> None:
-    """Raise ValueError naming the first interval on an unknown chromosome or past its end."""
+def check_within(
+    intervals: Iterable[Interval], sizes: Mapping[str, int], *, source: str, what: str = ""
+) -> None:
+    """Raise ValueError naming the first interval on an unknown chromosome or past its end:
+    `source` (the file) with the interval's line when it has one, then `what` (the file's
+    role, such as ``regions BED``) in parentheses when given."""
     for iv in intervals:
+        where = (f"{source}:{iv.line}" if iv.line else source) + (f" ({what})" if what else "")
         if iv.chrom not in sizes:
             hint = chrom_hint(iv.chrom, sizes)
-            raise ValueError(f"{source}: chromosome '{iv.chrom}' is not in the genome{hint}")
+            raise ValueError(f"{where}: chromosome '{iv.chrom}' is not in the genome{hint}")
         if iv.end > sizes[iv.chrom]:
             raise ValueError(
-                f"{source}: interval {iv.chrom}:{iv.start}-{iv.end} runs past the chromosome "
+                f"{where}: interval {iv.chrom}:{iv.start}-{iv.end} runs past the chromosome "
                 f"end ({sizes[iv.chrom]:,} bp); is the BED from another genome build?"
             )
 

@@ -2,7 +2,7 @@
 
 A samtools ``.fai`` index reads as one too (its first two columns are name and length).
 Blank lines and ``#`` comments are skipped; gzipped files are read transparently, whatever
-their name (:func:`crossreg.io.text.open_text`).
+their name (:func:`crossreg.io.text.numbered_lines`).
 """
 
 from __future__ import annotations
@@ -10,34 +10,48 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from crossreg.io.text import open_text
+from crossreg.io.text import numbered_lines
+
+#: The longest chromosome accepted, 2**40 bp (about 1.1 Tbp): far above any real genome
+#: (the largest known chromosomes are a few Gbp), far below what native code's 64-bit
+#: coordinates can hold once added together.
+MAX_LENGTH = 2**40
 
 
 def read_chrom_sizes(path: str | os.PathLike[str]) -> dict[str, int]:
     """Chromosome lengths in bp by name, in file order; errors name the file and line."""
     path = Path(path)
     sizes: dict[str, int] = {}
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            fields = text.split("\t") if "\t" in text else text.split()
-            if len(fields) < 2:
-                raise ValueError(f"{path}:{line_no}: expected 'name<TAB>length', found {text!r}")
-            name, length_text = fields[0], fields[1]
-            try:
-                length = int(length_text)
-            except ValueError:
-                raise ValueError(
-                    f"{path}:{line_no}: the length of '{name}' is '{length_text}', not a whole "
-                    "number"
-                ) from None
-            if length <= 0:
-                raise ValueError(f"{path}:{line_no}: the length of '{name}' must be positive")
-            if name in sizes:
-                raise ValueError(f"{path}:{line_no}: chromosome '{name}' is listed twice")
-            sizes[name] = length
+    for line_no, line in numbered_lines(path):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        name, length = _parse_line(f"{path}:{line_no}", text)
+        if name in sizes:
+            raise ValueError(f"{path}:{line_no}: chromosome '{name}' is listed twice")
+        sizes[name] = length
     if not sizes:
         raise ValueError(f"{path}: no chromosomes found; expected 'name<TAB>length' lines")
     return sizes
+
+
+def _parse_line(where: str, text: str) -> tuple[str, int]:
+    """The name and length of one sizes line (stripped); a ValueError naming `where`."""
+    fields = text.split("\t") if "\t" in text else text.split()
+    if len(fields) < 2:
+        raise ValueError(f"{where}: expected 'name<TAB>length', found {text!r}")
+    name, length_text = fields[0], fields[1]
+    try:
+        length = int(length_text)
+    except ValueError:
+        raise ValueError(
+            f"{where}: the length of '{name}' is '{length_text}', not a whole number"
+        ) from None
+    if length <= 0:
+        raise ValueError(f"{where}: the length of '{name}' must be positive")
+    if length > MAX_LENGTH:
+        raise ValueError(
+            f"{where}: the length of '{name}' is {length:,} bp, more than the {MAX_LENGTH:,} bp "
+            "(2**40) accepted for one chromosome; is the second column the length in bp?"
+        )
+    return name, length

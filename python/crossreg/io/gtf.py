@@ -3,7 +3,7 @@
 GTF rows are 1-based and inclusive (``start``..``end``); :class:`GtfRecord` holds them
 0-based half-open (``[start, end)``), converted here. Attributes are ``key "value";``
 pairs. Gzipped files are read transparently, whatever their name
-(:func:`crossreg.io.text.open_text`).
+(:func:`crossreg.io.text.numbered_lines`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossreg.io.atomic import atomic_write
-from crossreg.io.text import open_text
+from crossreg.io.text import numbered_lines
 
 
 @dataclass(frozen=True)
@@ -60,42 +60,44 @@ def _parse_attributes(text: str, where: str) -> dict[str, str]:
 def iter_gtf(path: str | os.PathLike[str]) -> Iterator[GtfRecord]:
     """Yield the features of a GTF file in file order, checking each line."""
     path = Path(path)
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            text = line.rstrip("\r\n")
-            if not text.strip() or text.startswith("#"):
-                continue
-            fields = text.split("\t")
-            where = f"{path}:{line_no}"
-            if len(fields) != 9:
-                raise ValueError(
-                    f"{where}: {len(fields)} tab-separated fields; GTF needs 9 (seqname source "
-                    "feature start end score strand frame attributes)"
-                )
-            try:
-                start1, end1 = int(fields[3]), int(fields[4])
-            except ValueError:
-                raise ValueError(
-                    f"{where}: start '{fields[3]}' and end '{fields[4]}' must be whole numbers"
-                ) from None
-            if start1 < 1 or end1 < start1:
-                raise ValueError(
-                    f"{where}: feature {fields[0]}:{start1}-{end1} is invalid (GTF is 1-based "
-                    "and inclusive: 1 <= start <= end)"
-                )
-            if fields[6] not in ("+", "-", "."):
-                raise ValueError(f"{where}: strand '{fields[6]}' must be '+', '-' or '.'")
-            yield GtfRecord(
-                chrom=fields[0],
-                source=fields[1],
-                feature=fields[2],
-                start=start1 - 1,
-                end=end1,
-                score=fields[5],
-                strand=fields[6],
-                frame=fields[7],
-                attributes=_parse_attributes(fields[8], where),
-            )
+    for line_no, line in numbered_lines(path):
+        text = line.rstrip("\r\n")
+        if text.strip() and not text.startswith("#"):
+            yield _parse_line(f"{path}:{line_no}", text)
+
+
+def _parse_line(where: str, text: str) -> GtfRecord:
+    """One GTF line (without its newline) as a GtfRecord; a ValueError naming `where`."""
+    fields = text.split("\t")
+    if len(fields) != 9:
+        raise ValueError(
+            f"{where}: {len(fields)} tab-separated fields; GTF needs 9 (seqname source "
+            "feature start end score strand frame attributes)"
+        )
+    try:
+        start1, end1 = int(fields[3]), int(fields[4])
+    except ValueError:
+        raise ValueError(
+            f"{where}: start '{fields[3]}' and end '{fields[4]}' must be whole numbers"
+        ) from None
+    if start1 < 1 or end1 < start1:
+        raise ValueError(
+            f"{where}: feature {fields[0]}:{start1}-{end1} is invalid (GTF is 1-based "
+            "and inclusive: 1 <= start <= end)"
+        )
+    if fields[6] not in ("+", "-", "."):
+        raise ValueError(f"{where}: strand '{fields[6]}' must be '+', '-' or '.'")
+    return GtfRecord(
+        chrom=fields[0],
+        source=fields[1],
+        feature=fields[2],
+        start=start1 - 1,
+        end=end1,
+        score=fields[5],
+        strand=fields[6],
+        frame=fields[7],
+        attributes=_parse_attributes(fields[8], where),
+    )
 
 
 def read_gtf(path: str | os.PathLike[str]) -> list[GtfRecord]:

@@ -5,6 +5,7 @@ Tab-separated with a header. Columns crossreg reads: ``identifier``, ``file``, `
 unnamed), ``clip_soft`` and ``genome`` (optional); other columns are kept. Rows are
 tracks in output order (row order, not the ``index`` value). ``file`` may list several
 comma-separated replicate files; relative paths are relative to the table's folder.
+The table may be gzipped (:func:`crossreg.io.text.numbered_lines`).
 A model's track list (``read_targets(..., tracks_only=True)``) needs only ``identifier``
 and ``description``.
 """
@@ -16,11 +17,12 @@ import fnmatch
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.text import numbered_lines
 
 REQUIRED_COLUMNS = ("identifier", "file", "clip", "scale", "sum_stat", "description")
 # the columns a model's track list needs (the others describe how coverage becomes targets)
@@ -69,10 +71,12 @@ class Target:
 
 @dataclass(frozen=True)
 class TargetsTable:
-    """A parsed targets table; relative track paths resolve against its folder."""
+    """A parsed targets table; relative track paths resolve against its folder. `lines`
+    gives each track's line in the file by identifier (identifiers are unique)."""
 
     path: Path
     targets: tuple[Target, ...]
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -102,14 +106,19 @@ class TargetsTable:
         """The resolved replicate files of `target`."""
         return [self.resolve(f) for f in target.files]
 
+    def line_of(self, target: Target) -> int | None:
+        """The line of `target`'s row in the file (None when unknown)."""
+        return self.lines.get(target.identifier)
 
-def _number(path: Path, line: int, column: str, text: str, *, positive: bool) -> float:
+
+def _number(path: Path, line: int, column: str, text: str, *, finite: bool = False) -> float:
+    """A positive number from a cell; infinity (no clip) only when not `finite`."""
     try:
         value = float(text)
     except ValueError:
         raise ValueError(f"{path}:{line}: column '{column}' is '{text}', not a number") from None
-    if math.isnan(value) or (positive and value <= 0) or value < 0:
-        need = "a positive number" if positive else "a number >= 0"
+    if math.isnan(value) or value <= 0 or (finite and math.isinf(value)):
+        need = "a positive finite number" if finite else "a positive number"
         raise ValueError(f"{path}:{line}: column '{column}' is {text}; it must be {need}")
     return value
 
@@ -136,11 +145,10 @@ def read_targets(
     (Basenji's defaults); one that is given is checked as usual.
     """
     path = Path(path)
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle, delimiter="\t"))
+    rows = _read_rows(path)
     if not rows:
         raise ValueError(f"{path}: the targets table is empty (it needs a header row)")
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in rows[0][1]]
     if header and header[0] == "":
         header[0] = "index"
     required = TRACK_COLUMNS if tracks_only else REQUIRED_COLUMNS
@@ -152,21 +160,22 @@ def read_targets(
         )
     col = {name: i for i, name in enumerate(header)}
     targets: list[Target] = []
-    lines: list[int] = []
+    lines: dict[str, int] = {}  # identifier -> line
     found: list[tuple[int, str]] = []  # (line, problem)
     seen: dict[str, int] = {}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
         try:
             target = _parse_row(path, line, row, header, col, seen, len(targets), tracks_only)
             targets.append(target)
-            lines.append(line)
+            lines[target.identifier] = line
         except ValueError as err:
             found.append((line, str(err)))
-    table = TargetsTable(path=path, targets=tuple(targets))
+    table = TargetsTable(path=path, targets=tuple(targets), lines=lines)
     if check_files:
-        for line, target in zip(lines, table.targets, strict=True):
+        for target in table:
+            line = lines[target.identifier]
             found += [
                 (
                     line,
@@ -187,6 +196,14 @@ def read_targets(
     if not targets:
         raise ValueError(f"{path}: the targets table has a header but no tracks")
     return table
+
+
+def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """The tab-separated rows of the table at `path` (plain or gzipped), each with its line
+    in the file (the last line of a row whose quoted cell spans lines)."""
+    lines = (line for _, line in numbered_lines(path))
+    reader = csv.reader(lines, delimiter="\t")
+    return [(reader.line_num, row) for row in reader]
 
 
 def _parse_row(
@@ -240,15 +257,11 @@ def _parse_row(
         index=index,
         identifier=identifier,
         files=files,
-        clip=_number(path, line, "clip", cell["clip"], positive=True),
-        scale=_number(path, line, "scale", cell["scale"], positive=True),
+        clip=_number(path, line, "clip", cell["clip"]),
+        scale=_number(path, line, "scale", cell["scale"], finite=True),
         sum_stat=sum_stat,
         description=cell["description"],
-        clip_soft=(
-            _number(path, line, "clip_soft", clip_soft_text, positive=True)
-            if clip_soft_text
-            else None
-        ),
+        clip_soft=(_number(path, line, "clip_soft", clip_soft_text) if clip_soft_text else None),
         extra={k: v for k, v in cell.items() if k not in known},
     )
 

@@ -4,8 +4,9 @@ Compression is detected by the file's first two bytes, the gzip magic ``1f 8b`` 
 files carry it too), not by its suffix: a gzipped file without ``.gz`` and a plain file
 named ``.gz`` both read correctly. The native net reader decides the same way.
 
-:func:`numbered_lines` reads a file line by line and turns a truncated or corrupt gzip
-stream into a :class:`ValueError` naming the file and the last line read;
+:func:`numbered_lines` reads a UTF-8 file line by line, drops a leading byte-order mark,
+and turns a truncated or corrupt gzip stream into a :class:`ValueError` naming the file
+and the last line read, and bytes that are not UTF-8 into one naming their line;
 :func:`bgzf_end_missing` tells a BGZF (bgzip) file cut short at a block boundary, which
 decompresses without error, by its missing end-of-file block.
 """
@@ -24,6 +25,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: What reading a gzip stream that ends early or is damaged raises (gzip.BadGzipFile:
 #: bytes after a member that are not another gzip member).
 GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+#: The byte-order mark some editors put at the start of a UTF-8 file, dropped on reading.
+BOM = "\ufeff"
 
 #: The empty block that ends every complete BGZF file (the SAM/BAM specification, 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
@@ -56,36 +60,58 @@ def bgzf_end_missing(path: str | os.PathLike[str]) -> bool:
 
 
 def open_text(path: str | os.PathLike[str]) -> TextIO:
-    """Open `path` for reading text, decompressing it when it is gzipped."""
+    """Open `path` for reading UTF-8 text, decompressing it when it is gzipped."""
     if is_gzipped(path):
-        return gzip.open(path, "rt")
-    return open(path)
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
 
 
 def numbered_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
     """Yield ``(line number from 1, line)`` of the text file at `path` (plain or gzipped,
-    newlines kept); a gzip stream that ends early or does not decompress, and bytes that
-    are not UTF-8, stop with a ValueError naming the file and the last line read."""
-    gzipped = is_gzipped(path)
+    newlines kept, a leading UTF-8 byte-order mark dropped); a gzip stream that ends early
+    or does not decompress, and bytes that are not UTF-8, stop with a ValueError naming
+    the file and the line."""
     line_no = 0
     with open_text(path) as handle:
         try:
             for line_no, line in enumerate(handle, start=1):
-                yield line_no, line
+                yield line_no, line.removeprefix(BOM) if line_no == 1 else line
         except GZIP_ERRORS as error:
             raise ValueError(
                 f"{path}: the gzip stream is truncated or corrupt {_after(line_no)} ({error}); "
                 "re-download or re-compress it"
             ) from None
         except UnicodeDecodeError:
-            if gzipped:
-                raise ValueError(
-                    f"{path}: the gzip stream is corrupt {_after(line_no)} (it decompresses to "
-                    "bytes that are not text); re-download or re-compress it"
-                ) from None
-            raise ValueError(
-                f"{path}: the text {_after(line_no)} is not UTF-8; is it the right file?"
-            ) from None
+            raise ValueError(_not_utf8(path, line_no)) from None
+
+
+def _not_utf8(path: str | os.PathLike[str], line_no: int) -> str:
+    """The error for text of `path` that is not UTF-8, found after line `line_no`."""
+    bad = _first_line_not_utf8(path)
+    if bad is None:
+        return f"{path}: the text {_after(line_no)} is not UTF-8; is it the right file?"
+    return (
+        f"{path}:{bad}: the line is not UTF-8 text; is it the right file? If so, convert it "
+        "to UTF-8 (iconv -f latin1 -t utf-8)"
+    )
+
+
+def _first_line_not_utf8(path: str | os.PathLike[str]) -> int | None:
+    """The number of the first line of `path` (decompressed) that is not UTF-8; None when
+    none is found (or the gzip stream breaks first). Decoding line by line finds the line
+    the text layer's chunked decoding cannot name; a newline byte never occurs inside a
+    UTF-8 character, so the lines split the same way (but for a lone carriage return,
+    which text mode also ends a line at)."""
+    try:
+        with gzip.open(path, "rb") if is_gzipped(path) else open(path, "rb") as handle:
+            for line_no, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    return line_no
+    except GZIP_ERRORS:
+        return None
+    return None
 
 
 def _after(line_no: int) -> str:

@@ -26,15 +26,19 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.atomic import atomic_path, atomic_write
+from crossreg.io.text import numbered_lines
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
 from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS, STATS
+
+if TYPE_CHECKING:
+    import polars as pl
 
 BLOCK_BYTES = 64 << 20  # about this much of a dataset is read or written at a time
 HISTOGRAM_TRACKS = 1024  # tracks counted per pass for percentiles: 512 MiB of counts
@@ -414,11 +418,7 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
         return SadTable(labels, ids, descriptions, values)
     if path.suffix != ".tsv":
         raise ValueError(f"{path}: SAD files are .h5 or .tsv")
-    import polars as pl
-
-    table = pl.read_csv(path, separator="\t")
-    if table.columns[:5] != ["snp", "chrom", "pos", "ref", "alt"]:
-        raise ValueError(f"{path}: a SAD .tsv starts with columns snp chrom pos ref alt")
+    table = read_sad_tsv(path)
     columns = table.columns[5:]
     blocks = {c.split(":", 1)[0] for c in columns if ":" in c} & set(STATS)
     if blocks:  # several statistics (or one other than SAD): STAT:identifier columns
@@ -428,10 +428,83 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
     elif stat != "SAD":
         raise ValueError(f"{path}: holds SAD only, not {stat}")
     ids = [c.removeprefix(f"{stat}:") if blocks else c for c in columns]
-    values = table.select(columns).to_numpy().astype(np.float32)
+    scores = table.select(columns).to_numpy()
+    with np.errstate(over="ignore"):  # a score beyond float32 becomes inf, refused below
+        values = scores.astype(np.float32)
+    _refuse_infinite(path, columns, scores, values)
+    del scores
     meta = metadata_path(path)
     labels = json.loads(meta.read_text()).get("target_labels") if meta.exists() else None
     descriptions = [str(d) for d in labels] if isinstance(labels, list) else []
     if len(descriptions) != len(ids):
         descriptions = []
     return SadTable(table["snp"].cast(str).to_list(), ids, descriptions, values)
+
+
+def read_sad_tsv(path: Path) -> pl.DataFrame:
+    """A ``crossreg sad`` ``.tsv``: the allele fields as text, the scores as numbers (``nan``
+    is a number). A missing header, a row with too few or too many fields, and a score that
+    is not a number stop naming the file and the line."""
+    import polars as pl
+
+    header = next(numbered_lines(path), (1, ""))[1].rstrip("\n").split("\t")
+    if header == [""]:
+        raise ValueError(f"{path}: empty file; a SAD .tsv has a header and one row per allele")
+    if header[:5] != list(TSV_FIELDS):
+        raise ValueError(f"{path} line 1: a SAD .tsv starts with columns {' '.join(TSV_FIELDS)}")
+    repeated = next((n for i, n in enumerate(header) if n in header[:i]), None)
+    if repeated is not None:
+        raise ValueError(f"{path} line 1: column {repeated!r} appears twice")
+    schema = {name: pl.String if i < 5 else pl.Float64 for i, name in enumerate(header)}
+    try:
+        table = pl.read_csv(path, separator="\t", schema=schema, quote_char=None)
+    except pl.exceptions.PolarsError as error:
+        raise _bad_tsv_line(path, header) or ValueError(f"{path}: {error}") from None
+    if sum(table.null_count().row(0)):
+        raise _bad_tsv_line(path, header) or ValueError(f"{path}: a field is missing")
+    return table
+
+
+def _bad_tsv_line(path: Path, header: list[str]) -> ValueError | None:
+    """An error naming the first line of a SAD ``.tsv`` (after its header) that is blank,
+    has a wrong number of fields, an empty field or a score that is not a number; None if
+    there is none."""
+    for number, line in numbered_lines(path):
+        if number == 1:
+            continue
+        if not line.strip():
+            return ValueError(f"{path} line {number}: blank line; remove it")
+        fields = line.rstrip("\n").split("\t")
+        if len(fields) != len(header):
+            return ValueError(
+                f"{path} line {number}: {len(fields)} field{'s' * (len(fields) != 1)} but the "
+                f"header has {len(header)}"
+            )
+        if not all(fields[:5]):
+            return ValueError(f"{path} line {number}: an empty field among {' '.join(TSV_FIELDS)}")
+        for name, field in zip(header[5:], fields[5:], strict=True):
+            try:
+                float(field)
+            except ValueError:
+                return ValueError(
+                    f"{path} line {number}: column {name} has {field!r}, not a number"
+                )
+    return None
+
+
+def _refuse_infinite(
+    path: Path,
+    columns: list[str],
+    scores: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float32],
+) -> None:
+    """Stop at the first score that is infinite as float32 `values` (``crossreg sad`` clips
+    scores to the float16 range, so it writes none; ``nan`` passes), naming the file, the
+    line, the column and the score as read (`scores`)."""
+    bad = np.argwhere(np.isinf(values))
+    if len(bad):
+        row, column = (int(i) for i in bad[0])
+        raise ValueError(
+            f"{path} line {row + 2}: column {columns[column]} has {scores[row, column]}; SAD "
+            "scores are finite float32 numbers (or nan)"
+        )

@@ -56,7 +56,8 @@ class LdBlocks:
 
 
 def read_ld_blocks(path: str | os.PathLike[str], panel: list[str]) -> LdBlocks:
-    """Read a blocks BED; a chromosome the panel lacks, or overlapping blocks, stop."""
+    """Read a blocks BED; a chromosome the panel lacks, a block with a negative start or
+    an end below its start, or overlapping blocks, stop naming the line."""
     path = Path(path)
     table = read_text_table(path, header=False)
     if table.width < 3:
@@ -65,6 +66,13 @@ def read_ld_blocks(path: str | os.PathLike[str], panel: list[str]) -> LdBlocks:
     chrom = table["chr"].to_numpy().astype(str)
     start = numbers(table, "start", path, header=False, dtype=np.int64)
     end = numbers(table, "end", path, header=False, dtype=np.int64)
+    bad = np.flatnonzero((start < 0) | (end < start))
+    if len(bad):
+        i = int(bad[0])
+        raise ValueError(
+            f"{path} line {i + 1}: block {chrom[i]} {start[i]} {end[i]} is impossible; a block "
+            "needs 0 <= start <= end"
+        )
     bare = np.array([bare_chrom(c) for c in chrom.tolist()], dtype=str)
     for name in np.unique(bare):
         if name not in panel:

@@ -75,6 +75,10 @@ def read_frq(path: str | os.PathLike[str], bim: Bim) -> npt.NDArray[np.float64]:
         raise ValueError(f"{path}: missing .frq (plink --freq output) for panel {bim.path}")
     table = read_text_table(path, header=True)
     require_columns(table, ["SNP", "MAF"], path)
+    if not len(table):
+        raise ValueError(
+            f"{path}: a header but no rows; it needs a row for every SNP of {bim.path}"
+        )
     maf = numbers(table, "MAF", path, header=True, na=True)
     snp = table["SNP"].to_numpy().astype(str)
     order = np.argsort(snp, kind="stable")
@@ -83,7 +87,10 @@ def read_frq(path: str | os.PathLike[str], bim: Bim) -> npt.NDArray[np.float64]:
     found = snp[order][where] == bim.snp
     if not found.all():
         first = int(np.nonzero(~found)[0][0])
-        raise ValueError(f"{path}: no frequency for SNP {bim.snp[first]} of {bim.path}")
+        raise ValueError(
+            f"{path}: no frequency for SNP {bim.snp[first]} ({bim.path} line {first + 1}); "
+            "make the .frq with plink --freq on the same panel"
+        )
     return maf[order][where]
 
 

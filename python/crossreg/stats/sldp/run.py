@@ -41,7 +41,7 @@ from crossreg.stats.sldp.sumstats import (
     read_ldscores,
     read_sumstats,
 )
-from crossreg.stats.sldp.tables import read_text_table
+from crossreg.stats.sldp.tables import read_first_fields
 
 RESULT_COLUMNS = [
     "pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se_mu", "h2g", "r_f", "h2v_h2g",
@@ -106,8 +106,7 @@ class AnnotationSet:
 
 def read_print_snps(path: str | os.PathLike[str]) -> npt.NDArray[np.str_]:
     """One SNP id per line (the first field), no header."""
-    table = read_text_table(path, header=False)
-    return np.unique(table[table.columns[0]].to_numpy().astype(str))
+    return np.unique(read_first_fields(path))
 
 
 def _phenotypes(

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.io.text import numbered_lines
 from crossreg.stats.sldp.panel import ChromPanel, chrom_order
 from crossreg.stats.sldp.reconcile import Alignment, reconcile, with_match
 from crossreg.stats.sldp.refpanel import Spectrum
@@ -214,7 +215,8 @@ class LdScores:
 
 def read_ldscores(stem: str) -> LdScores:
     """``{stem}{c}.l2.ldscore.gz`` (columns SNP and L2) and ``{stem}{c}.l2.M_5_50`` for
-    every c with files. (The reference reads exactly chromosomes 1–22.)"""
+    every c with files. (The reference reads exactly chromosomes 1–22.) An infinite L2
+    stops naming file and line."""
     pattern = f"{glob.escape(stem)}*.l2.ldscore.gz"
     paths = {p[len(stem) : -len(".l2.ldscore.gz")]: Path(p) for p in glob.glob(pattern)}
     chroms = sorted(paths, key=chrom_order)
@@ -226,15 +228,24 @@ def read_ldscores(stem: str) -> LdScores:
         require_columns(table, ["SNP", "L2"], paths[chrom])
         snps.append(table["SNP"].to_numpy().astype(str))
         scores.append(numbers(table, "L2", paths[chrom], header=True, na=True))
+        _require_usable(scores[-1], "L2", paths[chrom], positive=False)
         m_path = Path(f"{stem}{chrom}.l2.M_5_50")
         if not m_path.exists():
             raise ValueError(f"{m_path}: missing (needed with {paths[chrom]})")
-        first = m_path.read_text().split("\n", 1)[0].strip()
-        try:
-            m += int(first)
-        except ValueError:
-            raise ValueError(f"{m_path} line 1: {first!r} is not one whole number") from None
+        m += read_m_5_50(m_path)
     return LdScores(np.concatenate(snps), np.concatenate(scores), m, chroms)
+
+
+def read_m_5_50(path: Path) -> int:
+    """The count of common SNPs on line 1 of an ``.l2.M_5_50`` (plain or gzip): one whole
+    number, 0 or more."""
+    first = next(numbered_lines(path), (1, ""))[1].strip()
+    if not (first.isascii() and first.isdigit()):
+        raise ValueError(
+            f"{path} line 1: {first!r} is not one whole number of SNPs (0 or more); "
+            "ldsc --l2 writes it"
+        )
+    return int(first)
 
 
 def estimate_h2g(stats: Sumstats, ld: LdScores) -> Heritability:

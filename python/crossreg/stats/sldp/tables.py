@@ -1,5 +1,10 @@
 """Whitespace- and tab-separated text tables (plain or gzip) read as strings, and typed
-columns whose bad values are errors naming the file and line."""
+columns whose bad values are errors naming the file and line.
+
+Every line of a table is a row: a blank line, a ``#`` comment or a row whose number of
+fields differs from the header's (or, without a header, the first line's) stops with an
+error naming the file and the line. Tables are parsed at once by polars; only when that
+fails, or leaves a field missing, are the lines read one by one to name the bad one."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.io.text import open_text
+from crossreg.io.text import GZIP_ERRORS, numbered_lines, open_text
 
 # the strings pandas reads as missing (the reference reads its numbers with pandas)
 PANDAS_NA = [
@@ -25,22 +30,108 @@ def read_text_table(
     path: str | os.PathLike[str], *, header: bool, whitespace: bool = True
 ) -> pl.DataFrame:
     """Every column as a string, names taken literally (``NA`` is a name, not a missing
-    value). With `whitespace`, runs of spaces and tabs separate fields; else tabs do."""
-    with open_text(path) as handle:
-        text = handle.read()
-    if whitespace:
+    value; an empty field is ``""``). With `whitespace`, runs of spaces and tabs separate
+    fields; else tabs do. A blank line, a comment or a row with too few or too many
+    fields stops naming the file and the line."""
+    text = table_text(path, whitespace=whitespace)
+    try:
+        table = pl.read_csv(
+            io.StringIO(text + "\n"),
+            separator="\t",
+            has_header=header,
+            infer_schema=False,
+            null_values=None,
+            quote_char=None,
+        )
+    except pl.exceptions.PolarsError as error:  # a row with more fields than the first
+        raise _bad_line(path, text, header=header) or ValueError(f"{path}: {error}") from None
+    if sum(table.null_count().row(0)) or _has_blank_or_comment(text):
+        problem = _bad_line(path, text, header=header)
+        if problem:
+            raise problem
+        table = table.fill_null("")  # only empty fields of a tab-separated table are null
+    if header and "_duplicated_" in "".join(table.columns):
+        _refuse_repeated_names(path, text.split("\n", 1)[0])
+    return table
+
+
+def read_first_fields(path: str | os.PathLike[str]) -> npt.NDArray[np.str_]:
+    """The first whitespace-separated field of every line (no header); a blank line or a
+    comment stops naming the file and the line."""
+    text = table_text(path, whitespace=True)
+    if _has_blank_or_comment(text):
+        problem = _bad_line(path, text, header=False, ragged=True)
+        if problem:
+            raise problem
+    first = re.sub(r"(?m)\t.*$", "", text)
+    return np.array(first.split("\n"), dtype=str)
+
+
+def table_text(path: str | os.PathLike[str], *, whitespace: bool) -> str:
+    """The text of the table at `path` without its final newline; with `whitespace`, its
+    fields separated by single tabs. An empty file, a gzip stream cut short and bytes that
+    are not UTF-8 stop naming the file."""
+    try:
+        with open_text(path) as handle:
+            text = handle.read()
+    except (UnicodeDecodeError, *GZIP_ERRORS):
+        for _ in numbered_lines(path):  # reads again, to raise a ValueError naming the line
+            pass
+        raise
+    text = text.removeprefix("\ufeff").removesuffix("\n")
+    if whitespace and not _tab_separated(text):
         text = re.sub(r"[ \t]+", "\t", re.sub(r"(?m)^[ \t]+|[ \t]+$", "", text))
-    text = "\n".join(line for line in text.splitlines() if line)
-    if not text:
+    if not text.strip():
         raise ValueError(f"{path}: empty file")
-    return pl.read_csv(
-        io.StringIO(text + "\n"),
-        separator="\t",
-        has_header=header,
-        infer_schema=False,
-        null_values=None,
-        quote_char=None,
+    return text
+
+
+def _tab_separated(text: str) -> bool:
+    """Whether fields in `text` are already separated by single tabs, with no space and no
+    tab at a line's ends (a few fast scans, to skip the slow substitutions)."""
+    return not (
+        " " in text
+        or "\t\t" in text
+        or "\n\t" in text
+        or "\t\n" in text
+        or text.startswith("\t")
+        or text.endswith("\t")
     )
+
+
+def _has_blank_or_comment(text: str) -> bool:
+    """Whether `text` (without its final newline) may hold a blank line or a comment."""
+    return text.startswith(("\n", "#")) or text.endswith("\n") or "\n\n" in text or "\n#" in text
+
+
+def _bad_line(
+    path: str | os.PathLike[str], text: str, *, header: bool, ragged: bool = False
+) -> ValueError | None:
+    """An error naming the first blank line, comment or (unless `ragged`) row whose field
+    count differs from the first line's in `text` (tab-separated); None if there is none."""
+    lines = text.split("\n")
+    width = lines[0].count("\t") + 1
+    first = "the header" if header else "line 1"
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            return ValueError(f"{path} line {number}: blank line; remove it")
+        if line.startswith("#"):
+            return ValueError(f"{path} line {number}: a comment (starts with #); remove it")
+        fields = line.count("\t") + 1
+        if fields != width and not ragged:
+            return ValueError(
+                f"{path} line {number}: {fields} field{'s' * (fields != 1)} but {first} has "
+                f"{width}; every row needs one field per column"
+            )
+    return None
+
+
+def _refuse_repeated_names(path: str | os.PathLike[str], header: str) -> None:
+    """Stop naming the first column name that `header` repeats."""
+    names = header.split("\t")
+    repeated = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if repeated is not None:
+        raise ValueError(f"{path} line 1: column {repeated!r} appears twice; rename one")
 
 
 def require_columns(table: pl.DataFrame, names: list[str], path: str | os.PathLike[str]) -> None:

@@ -1,0 +1,69 @@
+"""A ``crossreg sad`` ``.tsv`` read back: what the writer writes (``nan`` included) reads
+as written; what it cannot write stops naming the file, the line and the column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossreg.variants.sad_files import read_sad, write_tsv
+
+HEADER = "snp\tchrom\tpos\tref\talt\tt0\tt1\n"
+
+
+def test_a_nan_score_written_by_crossreg_reads_back_as_nan(tmp_path: Path) -> None:
+    part = {
+        "snp": np.array([b"rs1", b"rs2"]),
+        "chr": np.array([b"chr1", b"chr1"]),
+        "pos": np.array([101, 201]),
+        "ref_allele": np.array([b"A", b"G"]),
+        "alt_allele": np.array([b"C", b"T"]),
+        "SAD": np.array([[0.5, np.nan], [-0.25, 2.0]], dtype=np.float16),
+    }
+    path = tmp_path / "s.tsv"
+    write_tsv(path, [part], ["SAD"], ["t0", "t1"], ["a", "b"], {"stats": "SAD"})
+    table = read_sad(path)
+    assert table.labels == ["rs1", "rs2"] and table.identifiers == ["t0", "t1"]
+    assert table.descriptions == ["a", "b"]
+    np.testing.assert_array_equal(table.values, np.array([[0.5, np.nan], [-0.25, 2.0]]))
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("rs1\tchr1\t101\tA\tC\t0.5\t-inf\n", "line 2: column t1 has -inf; SAD scores are finite"),
+        ("rs1\tchr1\t101\tA\tC\t0.5\t1\nrs2\tchr1\t201\tG\tT\t\t1\n", "line 3: column t0 has ''"),
+        ("rs1\tchr1\t101\tA\tC\t0.5\n", "line 2: 6 fields but the header has 7"),
+        ("rs1\tchr1\t101\tA\tC\t0.5\t1\t9\n", "line 2: 8 fields but the header has 7"),
+        ("rs1\tchr1\t101\tA\tC\t0.5\t1\n\n", "line 3: blank line; remove it"),
+        ("rs1\t\t101\tA\tC\t0.5\t1\n", "line 2: an empty field among snp chrom pos ref alt"),
+        ("rs1\tchr1\t101\tA\tC\t1e39\t1\n", "line 2: column t0 has 1e+39; SAD scores are finite"),
+        ("rs1\n", "line 2: 1 field but the header has 7"),
+    ],
+)
+def test_a_score_crossreg_cannot_write_is_named(tmp_path: Path, rows: str, message: str) -> None:
+    path = tmp_path / "s.tsv"
+    path.write_text(HEADER + rows)
+    with pytest.raises(ValueError) as caught:
+        read_sad(path)
+    assert str(caught.value).startswith(f"{path} {message}")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", ": empty file; a SAD .tsv has a header and one row per allele"),
+        ("snp\tpos\n", " line 1: a SAD .tsv starts with columns snp chrom pos ref alt"),
+        (HEADER.replace("t1", "t0"), " line 1: column 't0' appears twice"),
+    ],
+)
+def test_a_sad_header_crossreg_cannot_write_is_named(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "s.tsv"
+    path.write_text(text)
+    with pytest.raises(ValueError) as caught:
+        read_sad(path)
+    assert str(caught.value) == f"{path}{message}"
