@@ -78,7 +78,6 @@ SUMSTATS = "SNP\tA1\tA2\tZ\tN\nrs1\tA\tG\t1.5\t5000\nrs2\tC\tT\t-0.3\t5000\n"
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (SUMSTATS + "\n", "p.sumstats line 4: blank line; remove it"),
         ("\n" + SUMSTATS, "p.sumstats line 1: blank line; remove it"),
         (SUMSTATS.replace("\nrs2", "\n  \t \nrs2"), "p.sumstats line 3: blank line; remove it"),
         (SUMSTATS + "# done\n", "p.sumstats line 4: a comment (starts with #); remove it"),
@@ -99,6 +98,17 @@ def test_a_bad_table_line_is_named_exactly(tmp_path: Path, text: str, message: s
     with pytest.raises(ValueError) as caught:
         read_text_table(path, header=True)
     assert str(caught.value) == f"{tmp_path / message}"
+
+
+def test_blank_lines_at_the_end_are_ignored(tmp_path: Path) -> None:
+    plain, padded = tmp_path / "plain.txt", tmp_path / "padded.txt"
+    plain.write_text(SUMSTATS)
+    padded.write_text(SUMSTATS + "\n  \t\n\n")
+    assert read_text_table(padded, header=True).equals(read_text_table(plain, header=True))
+    ragged_end = tmp_path / "ragged.txt"
+    ragged_end.write_text(SUMSTATS.replace("5000\n", "\n") + "\n")
+    table = read_text_table(ragged_end, header=True, whitespace=False)
+    assert table["N"].to_list() == ["", ""]
 
 
 def test_runs_of_spaces_and_tabs_read_as_single_tabs_do(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@ columns whose bad values are errors naming the file and line.
 
 Every line of a table is a row: a blank line, a ``#`` comment or a row whose number of
 fields differs from the header's (or, without a header, the first line's) stops with an
-error naming the file and the line. Tables are parsed at once by polars; only when that
-fails, or leaves a field missing, are the lines read one by one to name the bad one."""
+error naming the file and the line; blank lines at the end of a file are ignored. Tables
+are parsed at once by polars; only when that fails, or leaves a field missing, are the
+lines read one by one to name the bad one."""
 
 from __future__ import annotations
 
@@ -78,12 +79,19 @@ def table_text(path: str | os.PathLike[str], *, whitespace: bool) -> str:
         for _ in numbered_lines(path):  # reads again, to raise a ValueError naming the line
             pass
         raise
-    text = text.removeprefix("\ufeff").removesuffix("\n")
+    text = _without_blank_end(text.removeprefix("\ufeff"))
     if whitespace and not _tab_separated(text):
         text = re.sub(r"[ \t]+", "\t", re.sub(r"(?m)^[ \t]+|[ \t]+$", "", text))
     if not text.strip():
         raise ValueError(f"{path}: empty file")
     return text
+
+
+def _without_blank_end(text: str) -> str:
+    """`text` up to the end of its last line holding more than spaces and tabs (that line's
+    own spaces and tabs kept: a tab-separated row may end in an empty field)."""
+    newline = text.find("\n", len(text.rstrip(" \t\n")))
+    return text if newline == -1 else text[:newline]
 
 
 def _tab_separated(text: str) -> bool:
