@@ -20,6 +20,9 @@ const CHROM_TREE_MAGIC: u32 = 0x78CA_8C91;
 const INDEX_MAGIC: u32 = 0x2468_ACE0;
 /// Bytes of a section header inside a data block.
 const SECTION_HEADER: usize = 24;
+/// The most bytes a data block may decompress to (real files use kilobytes; a corrupt
+/// header must not make every reader allocate gigabytes).
+const MAX_BLOCK_BYTES: usize = 64 << 20;
 
 /// A chromosome of the file: name, id used by the index and length.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +50,8 @@ pub struct BigWigFile {
     path: PathBuf,
     file: File,
     swap: bool,
+    /// The file's size in bytes: nothing is read (or allocated for reading) past it.
+    len: u64,
     /// 0 when the data blocks are stored uncompressed.
     uncompress_buf_size: usize,
     index_offset: u64,
@@ -100,6 +105,7 @@ impl BigWigFile {
     /// Open `path` and read its header and chromosome list.
     pub fn open(path: &Path) -> Result<BigWigFile> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let mut header = [0u8; 64];
         read_exact_at(&file, path, &mut header, 0).map_err(|err| match err {
             Error::Parse { .. } => {
@@ -129,9 +135,20 @@ impl BigWigFile {
         let index_offset = f.u64();
         f.skip(2 + 2 + 8 + 8);
         let uncompress_buf_size = f.u32() as usize;
+        if uncompress_buf_size > MAX_BLOCK_BYTES {
+            return Err(Error::parse(
+                path,
+                0,
+                format!(
+                    "corrupt BigWig: its blocks would decompress to {uncompress_buf_size} bytes \
+                     (at most {MAX_BLOCK_BYTES} are expected)"
+                ),
+            ));
+        }
         let mut bw = BigWigFile {
             path: path.to_path_buf(),
             file,
+            len,
             swap,
             uncompress_buf_size,
             index_offset,
@@ -160,7 +177,19 @@ impl BigWigFile {
         Error::parse(&self.path, 0, format!("corrupt BigWig: {what}"))
     }
 
+    /// Stop, before anything is allocated, when `len` bytes at `offset` run past the file.
+    fn check_within(&self, offset: u64, len: u64) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(self.corrupt(format!(
+                "{len} bytes at offset {offset} lie past the end of the file ({} bytes)",
+                self.len
+            ))),
+        }
+    }
+
     fn read_at(&self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        self.check_within(offset, len as u64)?;
         let mut buf = vec![0u8; len];
         read_exact_at(&self.file, &self.path, &mut buf, offset)?;
         Ok(buf)
@@ -189,6 +218,15 @@ impl BigWigFile {
         let _val_size = f.u32();
         let mut chroms = Vec::new();
         self.read_chrom_node(offset + 32, key_size, &mut chroms, 0)?;
+        let mut ids: Vec<u32> = chroms.iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        if ids.iter().enumerate().any(|(i, &id)| id as usize != i) {
+            return Err(self.corrupt(format!(
+                "its {} chromosomes do not have the ids 0 to {}",
+                chroms.len(),
+                chroms.len().saturating_sub(1)
+            )));
+        }
         Ok(chroms)
     }
 
@@ -206,7 +244,7 @@ impl BigWigFile {
         let is_leaf = head[0] != 0;
         let count = self.fields(&head[2..]).u16() as usize;
         let item = key_size + 8;
-        let items = self.read_at(offset + 4, count * item)?;
+        let items = self.read_at(offset.saturating_add(4), count.saturating_mul(item))?;
         for raw in items.chunks_exact(item) {
             let key = &raw[..key_size];
             let mut f = self.fields(&raw[key_size..]);
@@ -250,10 +288,15 @@ impl BigWigFile {
         let is_leaf = head[0] != 0;
         let count = self.fields(&head[2..]).u16() as usize;
         let item = if is_leaf { 32 } else { 24 };
-        let items = self.read_at(offset + 4, count * item)?;
+        let items = self.read_at(offset.saturating_add(4), count * item)?;
         for raw in items.chunks_exact(item) {
             let mut f = self.fields(raw);
             let (sc, sb, ec, eb) = (f.u32(), u64::from(f.u32()), f.u32(), u64::from(f.u32()));
+            if (sc, sb) > (ec, eb) {
+                return Err(self.corrupt(format!(
+                    "an index entry ends ({ec}:{eb}) before it starts ({sc}:{sb})"
+                )));
+            }
             // the item covers (sc, sb) .. (ec, eb); keep it when it meets (chrom, start..end)
             let starts_before_end = sc < chrom || (sc == chrom && sb < end);
             let ends_after_start = ec > chrom || (ec == chrom && eb > start);
@@ -338,6 +381,7 @@ impl<'a> BlockReader<'a> {
     /// The decompressed bytes of `block`.
     pub fn decode(&mut self, block: &Block) -> Result<&[u8]> {
         let file = self.file;
+        file.check_within(block.offset, block.size)?;
         let size = usize::try_from(block.size).map_err(|_| file.corrupt("a huge block"))?;
         self.raw.resize(size, 0);
         read_exact_at(&file.file, &file.path, &mut self.raw, block.offset)?;
@@ -390,6 +434,13 @@ impl<'a> BlockReader<'a> {
                 file.corrupt(format!("a section at offset {} is cut short", block.offset))
             })?;
             at += count * item;
+            if id as usize >= file.chroms.len() {
+                return Err(file.corrupt(format!(
+                    "the block at offset {} holds chromosome id {id}, which the file does not \
+                     have",
+                    block.offset
+                )));
+            }
             if id != chrom_id {
                 continue;
             }
