@@ -451,3 +451,35 @@ def test_the_chunk_budget_counts_the_merged_bin_edges():
     budget = (held + 8 * 1_000) + 2 * 10 * per_bin + 4 * held - 1
     assert tracks_per_chunk(1_000, 100, 50, 2, budget / 2**30) == 3
     assert tracks_per_chunk(1_000, 100, 50, 2, (budget + 1) / 2**30) == 4
+
+
+def _damaged_copy(store: DataStore, tmp_path: Path, edit) -> Path:
+    import shutil
+
+    copy = Path(shutil.copytree(store.path, tmp_path / "copy"))
+    meta = json.loads((copy / "dataset.json").read_text())
+    edit(meta)
+    (copy / "dataset.json").write_text(json.dumps(meta))
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (lambda m: m.update(num_targets=True), "num_targets"),
+        (lambda m: m["splits"]["train"].update(count=-1), "train"),
+        (lambda m: m.update(tracks={}), "tracks"),
+    ],
+)
+def test_a_mistyped_dataset_json_is_refused_at_open(store, tmp_path, edit, key) -> None:
+    copy = _damaged_copy(store, tmp_path, edit)
+    with pytest.raises(ValueError, match=rf"dataset\.json: .*{key}.*rebuild the store"):
+        DataStore(copy)
+
+
+def test_a_store_array_of_the_wrong_width_is_named(store, tmp_path) -> None:
+    copy = _damaged_copy(store, tmp_path, lambda m: None)
+    masked = np.load(copy / "masked.npy")
+    np.save(copy / "masked.npy", masked[:, :-1])
+    with pytest.raises(ValueError, match=r"masked\.npy: rows of shape"):
+        DataStore(copy).masked("train")

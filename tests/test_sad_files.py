@@ -3,6 +3,7 @@ as written; what it cannot write stops naming the file, the line and the column.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +68,25 @@ def test_a_sad_header_crossreg_cannot_write_is_named(
     with pytest.raises(ValueError) as caught:
         read_sad(path)
     assert str(caught.value) == f"{path}{message}"
+
+
+def test_read_sad_names_a_non_hdf5_file_and_keeps_a_missing_one_missing(tmp_path: Path) -> None:
+    path = tmp_path / "scores.h5"
+    path.write_text("not hdf5\n")
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: not a complete HDF5 file"):
+        read_sad(path)
+    with pytest.raises(FileNotFoundError):
+        read_sad(tmp_path / "absent.h5")
+
+
+def test_read_sad_names_a_row_field_of_another_length(tmp_path: Path) -> None:
+    import h5py
+
+    path = tmp_path / "scores.h5"
+    with h5py.File(path, "w") as handle:
+        handle["snp"] = np.array([b"rs1", b"rs2"])
+        handle["pos"] = np.array([1], np.uint32)
+        handle["target_ids"] = np.array([b"t0"])
+        handle["SAD"] = np.zeros((2, 1), np.float16)
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: dataset pos has shape"):
+        read_sad(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,8 @@ from crossreg.data.npy import NpyRows
 
 ROWS_FILE = "targets.rows"
 OFFSETS_FILE = "targets.offsets.npy"
+
+REBUILD = "rebuild the store with `crossreg data`"
 
 #: Windows compressed at once when a store's targets are compressed.
 _BLOCK_WINDOWS = 64
@@ -45,6 +47,18 @@ def compress_targets(directory: Path, level: int) -> None:
     source.unlink()
 
 
+def load_npy(path: Path, mmap_mode: Literal["r"] | None = None) -> npt.NDArray[Any]:
+    """``np.load`` of the ``.npy`` file at `path`: a ValueError naming it where it is cut,
+    empty or not a ``.npy`` file (a missing one stays a FileNotFoundError)."""
+    try:
+        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, EOFError, OSError) as err:
+        what = "empty" if isinstance(err, EOFError) else f"cut or not a .npy array ({err})"
+        raise ValueError(f"{path}: {what}; {REBUILD}") from err
+
+
 class CompressedRows:
     """Windows `rows` (a slice of step 1) of a compressed targets file, read like a
     ``(windows, bins, tracks)`` float16 array: indexing by an int, a slice, an index array,
@@ -59,7 +73,15 @@ class CompressedRows:
         rows: slice | None = None,
     ) -> None:
         self.directory = Path(directory)
-        self._offsets = np.load(self.directory / OFFSETS_FILE)
+        self.offsets_path = self.directory / OFFSETS_FILE
+        self.rows_path = self.directory / ROWS_FILE
+        offsets = load_npy(self.offsets_path)
+        if offsets.dtype != np.uint64 or offsets.ndim != 1 or len(offsets) < 1:
+            raise ValueError(
+                f"{self.offsets_path}: {offsets.dtype} array of shape {offsets.shape}, not the "
+                f"uint64 byte offsets of the windows in {ROWS_FILE}; {REBUILD}"
+            )
+        self._offsets = offsets
         count = len(self._offsets) - 1
         start, stop, step = (rows or slice(None)).indices(count)
         if step != 1:
@@ -67,10 +89,21 @@ class CompressedRows:
         self._start, self._stop = start, max(start, stop)
         self.bins, self.tracks = bins, tracks
         self.dtype = np.dtype(np.float16)
-        size = (self.directory / ROWS_FILE).stat().st_size
+        size = self.rows_path.stat().st_size
         self._blob: npt.NDArray[np.uint8] = (
-            np.memmap(self.directory / ROWS_FILE, np.uint8, "r") if size else np.zeros(0, np.uint8)
+            np.memmap(self.rows_path, np.uint8, "r") if size else np.zeros(0, np.uint8)
         )
+
+    def view(self, rows: slice) -> CompressedRows:
+        """Windows `rows` (a slice of step 1, relative to this view) of the same files,
+        without reading them again."""
+        start, stop, step = rows.indices(len(self))
+        if step != 1:
+            raise ValueError("compressed targets are read by slices of step 1")
+        other = object.__new__(CompressedRows)
+        other.__dict__.update(self.__dict__)
+        other._start, other._stop = self._start + start, self._start + max(start, stop)
+        return other
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -88,12 +121,15 @@ class CompressedRows:
         if out is None:
             out = np.empty((idx.size, self.bins, self.tracks), dtype=np.float16)
         if idx.size:
-            _native.decompress_rows(
-                self._blob,
-                self._offsets,
-                (idx + self._start).astype(np.uint64),
-                out.view(np.uint16).reshape(idx.size, -1),
-            )
+            try:
+                _native.decompress_rows(
+                    self._blob,
+                    self._offsets,
+                    (idx + self._start).astype(np.uint64),
+                    out.view(np.uint16).reshape(idx.size, -1),
+                )
+            except ValueError as err:
+                raise ValueError(f"{self.rows_path}: {err}; {REBUILD}") from err
         return out
 
     def __getitem__(self, key: Any) -> Any:

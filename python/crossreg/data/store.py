@@ -23,11 +23,12 @@ import json
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.data.compressed import CompressedRows
+from crossreg.data.compressed import CompressedRows, load_npy
 from crossreg.io.bed import Interval, read_bed
 from crossreg.io.targets import TargetsTable, read_targets
 
@@ -36,6 +37,104 @@ FORMAT_VERSION = 1
 METADATA = "dataset.json"
 SHARD_FORMAT = "crossreg-dataset-shard"
 SHARD_METADATA = "shard.json"
+REBUILD = "rebuild the store with `crossreg data`"
+
+#: Keys of ``dataset.json`` every store has: their types.
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "format": str,
+    "genome": str,
+    "splits": dict,
+}
+#: Keys a finished store has (checked for type where present, required when read).
+_TYPED: dict[str, type | tuple[type, ...]] = {
+    "format_version": int,
+    "seq_length": int,
+    "pool_width": int,
+    "target_length": int,
+    "num_targets": int,
+    "num_windows": int,
+    "crop_bp": int,
+    "crop_bins": int,
+    "options": (dict, type(None)),
+    "tracks": list,
+}
+
+
+def _is(value: object, kind: type | tuple[type, ...]) -> bool:
+    """`value` is of `kind`, a bool counting as no int."""
+    if isinstance(value, bool) and not (isinstance(kind, tuple) and bool in kind):
+        return kind is bool
+    return isinstance(value, kind)
+
+
+def _kind(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "text", int: "an integer", dict: "an object", list: "a list"}
+    return " or ".join("null" if k is type(None) else names.get(k, k.__name__) for k in kinds)
+
+
+def load_rows(path: Path, rows: int, tail: tuple[int, ...] | None = None) -> np.ndarray:
+    """The ``.npy`` array at `path`, memory-mapped, with at least `rows` rows (and rows of
+    shape `tail`): a ValueError naming the file where it is cut, not an array or too short
+    (a missing file is a FileNotFoundError)."""
+    array = load_npy(path, mmap_mode="r")
+    if array.ndim == 0 or len(array) < rows:
+        have = "no rows" if array.ndim == 0 else f"{len(array)} rows"
+        raise ValueError(f"{path}: {have}, fewer than the store's {rows} windows; {REBUILD}")
+    if tail is not None and array.shape[1:] != tail:
+        raise ValueError(
+            f"{path}: rows of shape {array.shape[1:]}, not {tail} as {METADATA} says; {REBUILD}"
+        )
+    return array
+
+
+def _read_metadata(meta: Path) -> dict[str, Any]:
+    """``dataset.json`` at `meta`, checked: a ValueError naming the file and the key for a
+    description that is not JSON, not an object, or has a key missing or of the wrong type."""
+    try:
+        with open(meta, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{meta}: not a crossreg dataset description ({err}); {REBUILD}") from err
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{meta}: not a crossreg dataset description (a JSON {type(data).__name__}, not an "
+            f"object); {REBUILD}"
+        )
+    if data.get("format") != STORE_FORMAT:
+        raise ValueError(f"{meta}: not a crossreg dataset description")
+    for key in _REQUIRED:
+        if key not in data:
+            raise ValueError(f"{meta}: no '{key}'; {REBUILD}")
+    for key, kind in {**_REQUIRED, **_TYPED}.items():
+        if key in data and not _is(data[key], kind):
+            raise ValueError(
+                f"{meta}: '{key}' is {json.dumps(data[key])[:40]}, not {_kind(kind)}; {REBUILD}"
+            )
+    if data.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{meta}: format version {data['format_version']} is newer than this "
+            f"crossreg reads ({FORMAT_VERSION}); upgrade crossreg"
+        )
+    total = data.get("num_windows")
+    for name, split in data["splits"].items():
+        if not isinstance(split, dict):
+            raise ValueError(f"{meta}: split '{name}' is not an object; {REBUILD}")
+        for key in ("offset", "count"):
+            if key not in split:
+                raise ValueError(f"{meta}: split '{name}' has no '{key}'; {REBUILD}")
+            if not _is(split[key], int) or split[key] < 0:
+                raise ValueError(
+                    f"{meta}: split '{name}' has '{key}' {json.dumps(split[key])[:40]}, not a "
+                    f"count of windows; {REBUILD}"
+                )
+        if total is not None and split["offset"] + split["count"] > total:
+            raise ValueError(
+                f"{meta}: split '{name}' (rows {split['offset']} to "
+                f"{split['offset'] + split['count']}) runs past the store's {total} windows; "
+                f"{REBUILD}"
+            )
+    return data
 
 
 class DataStore:
@@ -54,49 +153,60 @@ class DataStore:
                 f"{self.path} is not a finished crossreg dataset (no {METADATA}); build it with "
                 "`crossreg data`"
             )
-        with open(meta) as handle:
-            self.metadata: dict = json.load(handle)
-        if self.metadata.get("format") != STORE_FORMAT:
-            raise ValueError(f"{meta}: not a crossreg dataset description")
-        if self.metadata.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(
-                f"{meta}: format version {self.metadata['format_version']} is newer than this "
-                f"crossreg reads ({FORMAT_VERSION}); upgrade crossreg"
-            )
+        self.metadata: dict[str, Any] = _read_metadata(meta)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k} {v['count']}" for k, v in self.splits.items())
         return f"DataStore({str(self.path)!r}, {self.genome}, {self.num_targets} tracks, {counts})"
 
+    def _key(self, key: str) -> Any:
+        """``dataset.json``'s `key` (its type checked at open), a ValueError where missing."""
+        if key not in self.metadata:
+            raise ValueError(f"{self.path / METADATA}: no '{key}'; {REBUILD}")
+        return self.metadata[key]
+
+    @property
+    def num_windows(self) -> int:
+        """Windows (rows of every array): ``num_windows``, or where an older description
+        lacks it, the end of the last split."""
+        if "num_windows" in self.metadata:
+            return int(self.metadata["num_windows"])
+        return max((r["offset"] + r["count"] for r in self.splits.values()), default=0)
+
+    def _load(self, name: str, tail: tuple[int, ...] | None = None) -> np.ndarray:
+        """``name`` memory-mapped, a ValueError naming it where it does not read or holds
+        fewer than :attr:`num_windows` rows (or rows not of shape `tail`)."""
+        return load_rows(self.path / name, self.num_windows, tail)
+
     @property
     def genome(self) -> str:
         """The genome's name (e.g. ``human``)."""
-        return self.metadata["genome"]
+        return self._key("genome")
 
     @property
     def seq_length(self) -> int:
         """Input window length in bp."""
-        return self.metadata["seq_length"]
+        return self._key("seq_length")
 
     @property
     def pool_width(self) -> int:
         """Bin width in bp."""
-        return self.metadata["pool_width"]
+        return self._key("pool_width")
 
     @property
     def target_length(self) -> int:
         """Target bins per window."""
-        return self.metadata["target_length"]
+        return self._key("target_length")
 
     @property
     def num_targets(self) -> int:
         """Tracks per bin."""
-        return self.metadata["num_targets"]
+        return self._key("num_targets")
 
     @property
     def splits(self) -> dict[str, dict[str, int]]:
         """Row range (``offset``, ``count``) of each split."""
-        return self.metadata["splits"]
+        return self._key("splits")
 
     @cached_property
     def table(self) -> TargetsTable:
@@ -105,11 +215,15 @@ class DataStore:
 
     @cached_property
     def _sequences(self) -> npt.NDArray[np.uint8]:
-        return np.load(self.path / "sequences.npy", mmap_mode="r")
+        tail = (self.seq_length,) if "seq_length" in self.metadata else None
+        return self._load("sequences.npy", tail)
 
     @cached_property
     def _targets(self) -> npt.NDArray[np.float16]:
-        return np.load(self.path / "targets.npy", mmap_mode="r")
+        tail = None
+        if "target_length" in self.metadata and "num_targets" in self.metadata:
+            tail = (self.target_length, self.num_targets)
+        return self._load("targets.npy", tail)
 
     @property
     def compressed(self) -> bool:
@@ -117,8 +231,19 @@ class DataStore:
         return (self.metadata.get("options") or {}).get("compress_targets") is not None
 
     @cached_property
+    def _compressed_rows(self) -> CompressedRows:
+        rows = CompressedRows(self.path, self.target_length, self.num_targets)
+        if len(rows) < self.num_windows:
+            raise ValueError(
+                f"{rows.offsets_path}: {len(rows)} windows, fewer than the {self.num_windows} "
+                f"of {self.path / METADATA}; {REBUILD}"
+            )
+        return rows
+
+    @cached_property
     def _masked(self) -> npt.NDArray[np.bool_]:
-        return np.load(self.path / "masked.npy", mmap_mode="r")
+        tail = (self.target_length,) if "target_length" in self.metadata else None
+        return self._load("masked.npy", tail)
 
     def _rows(self, split: str) -> slice:
         if split not in self.splits:
@@ -135,9 +260,7 @@ class DataStore:
         of compressed targets, a :class:`~crossreg.data.compressed.CompressedRows` that
         decodes the windows it is indexed by."""
         if self.compressed:
-            return CompressedRows(
-                self.path, self.target_length, self.num_targets, self._rows(split)
-            )
+            return self._compressed_rows.view(self._rows(split))
         return self._targets[self._rows(split)]
 
     def masked(self, split: str) -> npt.NDArray[np.bool_]:
@@ -151,4 +274,4 @@ class DataStore:
 
     def track_stats(self) -> list[dict]:
         """Per-track statistics recorded at build time (fill value, means, clipped share)."""
-        return self.metadata["tracks"]
+        return self._key("tracks")

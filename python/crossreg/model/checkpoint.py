@@ -161,6 +161,12 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{path}: holds a JSON {type(data).__name__}, not the object of a crossreg "
+            "checkpoint config; the checkpoint is damaged: use another checkpoint (best/, "
+            "last/) or save this one again"
+        )
     if data.get("format") != FORMAT:
         raise ValueError(
             f"{path}: not a crossreg checkpoint config (format {data.get('format')!r})"
@@ -178,6 +184,7 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     if missing:
         raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
     kwargs = {k: v for k, v in data.items() if k in fields}
+    _check_config_types(path, kwargs)
     if not isinstance(kwargs.get("branches", {}), dict):
         raise ValueError(f"{path}: 'branches' must be an object (head name -> branch)")
     try:
@@ -188,6 +195,53 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     except (TypeError, KeyError, AttributeError) as err:
         raise ValueError(f"{path}: malformed targets or crop ({err})") from None
     return CheckpointConfig(**kwargs)
+
+
+def _check_config_types(path: Path, data: Mapping[str, Any]) -> None:
+    """Stop, naming `path` and the key, unless the config's keys have their JSON types."""
+    objects = ("params", "genomes", "targets", "metrics", "source", "extra", "branches")
+    for key in objects:
+        if key in data and not isinstance(data[key], dict):
+            raise ValueError(
+                f"{path}: '{key}' must be an object, not JSON {type(data[key]).__name__} "
+                f"{data[key]!r:.60}; fix or regenerate {CONFIG_NAME}"
+            )
+    for genome, head in data["genomes"].items():
+        if not isinstance(head, str):
+            raise ValueError(
+                f"{path}: 'genomes.{genome}' must be a head key (a string), not "
+                f"{type(head).__name__} {head!r:.60}; fix or regenerate {CONFIG_NAME}"
+            )
+    for genome, targets in data["targets"].items():
+        if not isinstance(targets, list):
+            raise ValueError(
+                f"{path}: 'targets.{genome}' must be a list of tracks, not "
+                f"{type(targets).__name__}; fix or regenerate {CONFIG_NAME}"
+            )
+    for key in ("seq_length", "bin_width", "bins"):
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                f"{path}: '{key}' must be an integer, not {type(value).__name__} "
+                f"{value!r:.60}; fix or regenerate {CONFIG_NAME}"
+            )
+    crop = data["crop"]
+    if not (
+        isinstance(crop, list)
+        and len(crop) == 2
+        and all(isinstance(c, int) and not isinstance(c, bool) for c in crop)
+    ):
+        raise ValueError(
+            f"{path}: 'crop' must be a list of two integers, not {crop!r:.60}; fix or "
+            f"regenerate {CONFIG_NAME}"
+        )
+    epoch = data.get("epoch")
+    if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)):
+        raise ValueError(f"{path}: 'epoch' must be an integer or null, not {epoch!r:.60}")
+    for key in ("crossreg_version", "save_id"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{path}: '{key}' must be a string, not {value!r:.60}")
 
 
 def load_checkpoint(

@@ -52,6 +52,69 @@ SUMMED_ATTRS = ("gene_rows",)  # per shard; the merged file holds their sum
 Part = Mapping[str, Any]  # dataset name -> rows (np.ndarray, np.memmap or h5py.Dataset)
 
 
+class DamagedH5Error(ValueError, OSError):
+    """An ``.h5`` that h5py cannot open: cut short or not HDF5 at all. A ValueError (the
+    message names the file and the fix) and an OSError (what h5py raised)."""
+
+
+def open_h5(path: Path) -> Any:
+    """`path` opened read-only with h5py; a cut or non-HDF5 file is a
+    :class:`DamagedH5Error` naming it (a missing file stays FileNotFoundError)."""
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        if not Path(path).is_file():
+            raise
+        raise DamagedH5Error(
+            f"{path}: not a complete HDF5 file ({err}); it is cut short or damaged: "
+            "rerun crossreg sad to write it again"
+        ) from None
+
+
+def check_sad_datasets(path: Path, handle: Any, stat: str = "SAD") -> tuple[int, int]:
+    """Stop unless `handle` (an open SAD ``.h5``) holds ``snp``, `stat` and ``target_ids``
+    with `stat` shaped (len(snp), len(target_ids)) (3-D profiles: (len(snp), bins,
+    len(target_ids))); the other row fields present must have len(snp) rows. Returns
+    (alleles, tracks)."""
+    missing = [k for k in ("snp", stat, "target_ids") if k not in handle]
+    if missing:
+        raise ValueError(f"{path}: not a SAD file (no {', '.join(missing)} dataset)")
+    rows = handle["snp"].shape[0] if handle["snp"].ndim == 1 else -1
+    tracks = handle["target_ids"].shape[0] if handle["target_ids"].ndim == 1 else -1
+    if rows < 0 or tracks < 0:
+        raise ValueError(
+            f"{path}: snp and target_ids must be 1-D lists (shapes {handle['snp'].shape}, "
+            f"{handle['target_ids'].shape}); the file is damaged: rerun crossreg sad"
+        )
+    shape = tuple(handle[stat].shape)
+    fits = (
+        len(shape) == 2 and shape == (rows, tracks)
+        if stat not in PROFILE_STATS
+        else len(shape) == 3 and shape[0] == rows and shape[2] == tracks
+    )
+    if not fits:
+        need = f"({rows}, {tracks})" if stat not in PROFILE_STATS else f"({rows}, bins, {tracks})"
+        raise ValueError(
+            f"{path}: dataset {stat} has shape {shape} but {rows} snp labels and {tracks} "
+            f"target_ids need {need}; the file is damaged: rerun crossreg sad"
+        )
+    for name in (*ROW_FIELDS[1:], "target_labels"):
+        if name not in handle:
+            continue
+        need_rows = tracks if name == "target_labels" else rows
+        if handle[name].ndim != 1 or handle[name].shape[0] != need_rows:
+            owner = "target_ids" if name == "target_labels" else "snp labels"
+            raise ValueError(
+                f"{path}: dataset {name} has shape {handle[name].shape} for {need_rows} "
+                f"{owner}; the file is damaged: rerun crossreg sad"
+            )
+    return rows, tracks
+
+
 def part_rows(part: Part) -> int:
     """The number of alleles in a part."""
     return len(part["snp"])
@@ -273,9 +336,7 @@ def join_tables(path: Path, header: str, pieces: Iterable[Path], *, headed: bool
 def read_attrs(path: Path) -> dict[str, object]:
     """The metadata of a SAD output: an ``.h5``'s attributes or a ``.tsv``'s JSON."""
     if path.suffix == ".h5":
-        import h5py
-
-        with h5py.File(path, "r") as handle:
+        with open_h5(path) as handle:
             return dict(handle.attrs.items())
     meta = metadata_path(path)
     if not meta.exists():
@@ -347,12 +408,21 @@ def merge_shards(
 
 
 def _merge_h5(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) -> int:
-    import h5py
-
-    handles = [h5py.File(path, "r") for path in paths]
+    handles: list[Any] = []
     try:
+        for path in paths:
+            handles.append(open_h5(path))
         first = handles[0]
         stats = str(attrs["stats"]).split(",")
+        for path, handle in zip(paths, handles, strict=True):
+            for stat in stats:
+                check_sad_datasets(path, handle, stat)
+            missing = [k for k in (*ROW_FIELDS, "target_labels") if k not in handle]
+            if missing:
+                raise ValueError(
+                    f"{path}: not a complete crossreg sad shard (no {', '.join(missing)} "
+                    "dataset); rerun crossreg sad for this shard"
+                )
         for path, handle in zip(paths, handles, strict=True):
             if not np.array_equal(handle["target_ids"][:], first["target_ids"][:]):
                 raise ValueError(f"{path}: other tracks than {paths[0]}")
@@ -403,12 +473,8 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
     if stat in PROFILE_STATS:
         raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
     if path.suffix == ".h5":
-        import h5py
-
-        with h5py.File(path, "r") as handle:
-            missing = [k for k in ("snp", stat, "target_ids") if k not in handle]
-            if missing:
-                raise ValueError(f"{path}: not a SAD file (no {', '.join(missing)} dataset)")
+        with open_h5(path) as handle:
+            check_sad_datasets(path, handle, stat)
             labels = handle["snp"][:].astype(str).tolist()
             ids = handle["target_ids"][:].astype(str).tolist()
             descriptions = (
