@@ -4,6 +4,7 @@ scored on a store of other tracks are refused with one message."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -106,12 +107,14 @@ def test_a_head_on_a_store_of_other_tracks_is_refused(run, stores, tmp_path):
         ({"max_epochs": 0}, "max_epochs must be at least 1, got 0"),
         ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
         ({"steps_per_epoch": -1}, "steps_per_epoch must be at least 1, got -1"),
-        ({"patience": -1}, "patience must be 0 or more, got -1"),
+        ({"patience": -1}, "patience must be a finite number, 0 or more, got -1"),
+        ({"clip_norm": float("nan")}, "clip_norm must be a finite number, 0 or more, got nan"),
+        ({"min_epochs": 5, "max_epochs": 2}, "min_epochs (5) is above max_epochs (2)"),
     ],
 )
 def test_counts_that_cannot_be_meant_are_refused(run, stores, tmp_path, changes, message):
     params, _ = run
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         train(params, [stores["human"]], tmp_path / "out", TrainOptions(**changes), plots=False)
 
 
@@ -153,4 +156,8 @@ def test_finetune_refuses_a_learning_rate_not_above_0(run, stores, tmp_path, log
     _, out = run
     args = ["finetune", "--model", str(out / "best"), "--data", str(stores["mouse"])]
     assert main([*args, "--out", str(tmp_path / "ft"), "--learning-rate", "-1"]) == 1
-    assert "--learning-rate must be above 0, got -1.0" in logs.text
+    assert "--learning-rate must be a finite number above 0, got -1.0" in logs.text
+    lora = [*args, "--out", str(tmp_path / "ft"), "--mode", "lora", "--lora-alpha", "nan"]
+    assert main(lora) == 1
+    assert "--lora-alpha must be a finite number above 0, got nan" in logs.text
+    assert not (tmp_path / "ft").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from crossreg.commands.inputs import open_store, require_output, require_paths
@@ -97,8 +98,10 @@ def check_inputs(args: argparse.Namespace) -> None:
     ):
         if value < 1:
             raise ValueError(f"{option} must be at least 1, got {value}")
-    if args.learning_rate is not None and not args.learning_rate > 0:
-        raise ValueError(f"--learning-rate must be above 0, got {args.learning_rate}")
+    rates = (("--learning-rate", args.learning_rate), ("--lora-alpha", args.lora_alpha))
+    for option, rate in rates:
+        if rate is not None and not 0 < rate < math.inf:
+            raise ValueError(f"{option} must be a finite number above 0, got {rate}")
     check_run_folder(args)
 
 

@@ -135,15 +135,20 @@ class TrainOptions:
 
     def check(self) -> None:
         """Stop on a count that cannot be meant: epochs, batch size and steps below 1,
-        patience, shift, clipping norm, fine-tuning epochs or loader processes below 0."""
+        patience, shift, clipping norm, fine-tuning epochs or loader processes below 0 (or
+        not finite: a NaN clipping norm would train NaN weights), and more epochs at the
+        least than at the most."""
         for name in ("max_epochs", "min_epochs", "batch_size", "steps_per_epoch"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         for name in ("patience", "augment_shift", "clip_norm", "finetune_epochs", "num_workers"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ValueError(f"{name} must be 0 or more, got {value}")
+            if value is not None and not 0 <= value < math.inf:
+                raise ValueError(f"{name} must be a finite number, 0 or more, got {value}")
+        least, most = self.min_epochs, self.max_epochs
+        if least is not None and most is not None and least > most:
+            raise ValueError(f"min_epochs ({least}) is above max_epochs ({most})")
 
     def resolved(self, train: dict[str, Any], model_params: Any) -> TrainOptions:
         """These options with every ``None`` filled from the params (Basenji's defaults)."""
