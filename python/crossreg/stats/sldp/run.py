@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -167,6 +168,8 @@ def write_sldp(
         raise ValueError(
             f"--spectrum-percent must lie strictly between 0 and 100, got {spectrum_percent}"
         )
+    if not math.isfinite(alpha):
+        raise ValueError(f"--alpha must be a finite number (-1 or 0, as sldp), got {alpha}")
     if bool(sannot_chr) == bool(sad):
         raise ValueError("give annotations as --sannot-chr stems or --sad files (one kind)")
     available = panel_chroms(bfile_chr)
