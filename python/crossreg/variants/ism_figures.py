@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.io.h5 import open_h5
 from crossreg.plots import new_figure, save_figure
 
 if TYPE_CHECKING:
@@ -152,12 +153,10 @@ def plot_ism_file(
     """One PNG per site of an ISM ``.h5`` in `directory` (and an SVG beside each with
     `svg`): for the track with the largest |score| of the site, or for every stored track
     with `all_tracks`; returns the files written."""
-    import h5py
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with h5py.File(path, "r") as handle:
+    with open_h5(path, "rerun crossreg ism to write it again") as handle:
         stat = stat or next(k for k in ("sum", "center") if k in handle)
         labels = handle["label"][:].astype(str)
         chroms = handle["chr"][:].astype(str)

@@ -27,10 +27,11 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.h5 import open_h5
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import assay_of
 from crossreg.plots import colours, new_figure, save_figure
-from crossreg.variants.sad_files import read_sad
+from crossreg.variants.sad_files import SAD_REMEDY, read_sad
 from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS
 
 if TYPE_CHECKING:
@@ -69,9 +70,7 @@ def stored_stats(path: str | os.PathLike[str]) -> list[str]:
     """The statistics a SAD output holds, in order (``SAD`` for a file that does not say)."""
     path = Path(path)
     if path.suffix == ".h5":
-        import h5py
-
-        with h5py.File(path, "r") as handle:
+        with open_h5(path, SAD_REMEDY) as handle:
             stats = [s for s in str(handle.attrs.get("stats", "SAD")).split(",") if s in handle]
             return stats or (["SAD"] if "SAD" in handle else [])
     meta = path.with_name(path.name + ".json")
@@ -119,9 +118,7 @@ def summarise(path: str | os.PathLike[str], *, top: int = TOP_VARIANTS) -> SadSu
 
 
 def _summarise_h5(path: Path, stat: str, top: int) -> SadSummary:
-    import h5py
-
-    with h5py.File(path, "r") as handle:
+    with open_h5(path, SAD_REMEDY) as handle:
         scores = handle[stat]
         n, n_tracks = scores.shape
         ids = handle["target_ids"][:].astype(str).tolist()

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.atomic import atomic_path, atomic_write
+from crossreg.io.h5 import open_h5
 from crossreg.io.text import numbered_lines
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
@@ -48,31 +49,9 @@ ROW_FIELDS = ("snp", "chr", "pos", "ref_allele", "alt_allele")
 TSV_FIELDS = ("snp", "chrom", "pos", "ref", "alt")
 SHARD_ATTRS = ("shard_index", "shard_count", "run_settings", "shard_records")
 SUMMED_ATTRS = ("gene_rows",)  # per shard; the merged file holds their sum
+SAD_REMEDY = "rerun crossreg sad to write it again"  # for an .h5 h5py cannot open
 
 Part = Mapping[str, Any]  # dataset name -> rows (np.ndarray, np.memmap or h5py.Dataset)
-
-
-class DamagedH5Error(ValueError, OSError):
-    """An ``.h5`` that h5py cannot open: cut short or not HDF5 at all. A ValueError (the
-    message names the file and the fix) and an OSError (what h5py raised)."""
-
-
-def open_h5(path: Path) -> Any:
-    """`path` opened read-only with h5py; a cut or non-HDF5 file is a
-    :class:`DamagedH5Error` naming it (a missing file stays FileNotFoundError)."""
-    import h5py
-
-    try:
-        return h5py.File(path, "r")
-    except FileNotFoundError:
-        raise
-    except OSError as err:
-        if not Path(path).is_file():
-            raise
-        raise DamagedH5Error(
-            f"{path}: not a complete HDF5 file ({err}); it is cut short or damaged: "
-            "rerun crossreg sad to write it again"
-        ) from None
 
 
 def check_sad_datasets(path: Path, handle: Any, stat: str = "SAD") -> tuple[int, int]:
@@ -336,7 +315,7 @@ def join_tables(path: Path, header: str, pieces: Iterable[Path], *, headed: bool
 def read_attrs(path: Path) -> dict[str, object]:
     """The metadata of a SAD output: an ``.h5``'s attributes or a ``.tsv``'s JSON."""
     if path.suffix == ".h5":
-        with open_h5(path) as handle:
+        with open_h5(path, SAD_REMEDY) as handle:
             return dict(handle.attrs.items())
     meta = metadata_path(path)
     if not meta.exists():
@@ -411,7 +390,7 @@ def _merge_h5(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) -> 
     handles: list[Any] = []
     try:
         for path in paths:
-            handles.append(open_h5(path))
+            handles.append(open_h5(path, SAD_REMEDY))
         first = handles[0]
         stats = str(attrs["stats"]).split(",")
         for path, handle in zip(paths, handles, strict=True):
@@ -473,7 +452,7 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
     if stat in PROFILE_STATS:
         raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
     if path.suffix == ".h5":
-        with open_h5(path) as handle:
+        with open_h5(path, SAD_REMEDY) as handle:
             check_sad_datasets(path, handle, stat)
             labels = handle["snp"][:].astype(str).tolist()
             ids = handle["target_ids"][:].astype(str).tolist()

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.io.h5 import open_h5
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
 from crossreg.stats.sldp.tables import numbers, read_text_table
@@ -83,14 +84,12 @@ def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
     """One annotation per track of a ``crossreg sad`` file, named by target id: the
     alt − ref score, as data alleles A1 = alt, A2 = ref (so it is kept where bim A1 is the
     alt allele and negated where bim A1 is the reference allele)."""
-    from crossreg.variants.sad_files import read_sad
+    from crossreg.variants.sad_files import SAD_REMEDY, read_sad
 
     path = Path(path)
     table = read_sad(path)
     if path.suffix == ".h5":
-        import h5py
-
-        with h5py.File(path, "r") as handle:
+        with open_h5(path, SAD_REMEDY) as handle:
             missing = [k for k in ("ref_allele", "alt_allele") if k not in handle]
             if missing:
                 raise ValueError(f"{path}: no {', '.join(missing)} dataset")

@@ -1,0 +1,131 @@
+"""Every reader of an ``.h5`` file stops on a cut, empty or non-HDF5 file with one error
+that names the file, says what is wrong and how to get a good one: never h5py's bare
+"Unable to synchronously open file" or a traceback."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import h5py
+import numpy as np
+import polars as pl
+import pytest
+
+from crossreg.cli import main
+from crossreg.demo import _ism_summary
+from crossreg.io.h5 import DamagedH5Error
+from crossreg.variants.ism_figures import plot_ism_file
+from crossreg.variants.sad_figures import plot_sad
+from crossreg.variants.sad_files import SAD_REMEDY, write_h5
+from tests.test_sldp_estimator import argv_of, write_world
+
+BASENJI = Path(__file__).parent / "data" / "basenji_fixtures"
+
+DAMAGE: dict[str, Callable[[bytes], bytes]] = {
+    "cut_in_half": lambda data: data[: len(data) // 2],
+    "empty": lambda data: b"",
+    "text": lambda data: b"snp\tchr\tpos\nrs1\tchr1\t100\n",
+}
+
+
+def _damage(path: Path, damage: str) -> Path:
+    """`path` rewritten with the `damage` done to its bytes."""
+    path.write_bytes(DAMAGE[damage](path.read_bytes()))
+    return path
+
+
+def _check_message(message: str, path: Path, remedy: str) -> None:
+    """`message` names `path`, says it is not a complete HDF5 file and ends with `remedy`."""
+    assert message.startswith(f"{path}: not a complete HDF5 file"), message
+    assert message.endswith(remedy), message
+
+
+def _check_one_error(logs: pytest.LogCaptureFixture, status: int, path: Path, remedy: str) -> None:
+    """The command exited with 1 after one ERROR line naming `path` and the fix."""
+    assert status == 1
+    errors = [r.getMessage() for r in logs.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    _check_message(errors[0], path, remedy)
+
+
+def _sad_h5(path: Path, n: int = 200) -> Path:
+    """A ``crossreg sad`` ``.h5`` of `n` alleles and 3 tracks."""
+    rng = np.random.default_rng(0)
+    part = {
+        "snp": np.array([f"rs{i}" for i in range(n)], dtype="S"),
+        "chr": np.array(["chr1"] * n, dtype="S"),
+        "pos": np.arange(n, dtype=np.uint32) + 100,
+        "ref_allele": np.array(["A"] * n, dtype="S"),
+        "alt_allele": np.array(["C"] * n, dtype="S"),
+        "SAD": rng.normal(size=(n, 3)).astype(np.float16),
+    }
+    write_h5(path, [part], ["SAD"], ["t0", "t1", "t2"], ["a", "b", "c"], {"stats": "SAD"})
+    return path
+
+
+def _ism_h5(path: Path, sites: int = 3, width: int = 20) -> Path:
+    """A ``crossreg ism`` ``.h5``: `sites` spans of `width` bp, 2 tracks, ``sum`` scores."""
+    rng = np.random.default_rng(1)
+    with h5py.File(path, "w") as handle:
+        handle["label"] = np.array([f"v{i}" for i in range(sites)], dtype="S")
+        handle["chr"] = np.array(["chr1"] * sites, dtype="S")
+        handle["start"] = np.arange(sites, dtype=np.int64) * 1000
+        handle["end"] = handle["start"][:] + width
+        handle["seqs"] = np.eye(4, dtype=bool)[rng.integers(0, 4, (sites, width))]
+        handle["target_ids"] = np.array([b"T0", b"T1"])
+        handle["sum"] = rng.standard_normal((sites, width, 4, 2)).astype(np.float16)
+    return path
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_sad_figures_name_a_damaged_h5(tmp_path: Path, damage: str) -> None:
+    path = _damage(_sad_h5(tmp_path / "scores.h5"), damage)
+    with pytest.raises(DamagedH5Error) as caught:
+        plot_sad(path)
+    _check_message(str(caught.value), path, SAD_REMEDY)
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_ism_figures_name_a_damaged_h5(tmp_path: Path, damage: str) -> None:
+    path = _damage(_ism_h5(tmp_path / "sites.ism.h5"), damage)
+    with pytest.raises(DamagedH5Error) as caught:
+        plot_ism_file(path, tmp_path / "figures")
+    _check_message(str(caught.value), path, "rerun crossreg ism to write it again")
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_the_demo_names_a_damaged_ism_h5(tmp_path: Path, damage: str) -> None:
+    path = _damage(_ism_h5(tmp_path / "planted_breaks.ism.h5"), damage)
+    with pytest.raises(DamagedH5Error) as caught:
+        _ism_summary(path, pl.DataFrame())
+    _check_message(str(caught.value), path, "rerun crossreg demo to write it again")
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_sldp_names_a_damaged_sad_h5(
+    tmp_path: Path, logs: pytest.LogCaptureFixture, damage: str
+) -> None:
+    write_world(tmp_path)
+    path = _damage(_sad_h5(tmp_path / "scores.h5"), damage)
+    status = main(["-q", *argv_of(str(tmp_path), "scores.h5"), "--out", str(tmp_path / "out")])
+    _check_one_error(logs, status, path, SAD_REMEDY)
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_import_basenji_names_damaged_weights(
+    tmp_path: Path, logs: pytest.LogCaptureFixture, damage: str
+) -> None:
+    path = tmp_path / "model0_best.h5"
+    shutil.copy(BASENJI / "model0_best.h5", path)
+    _damage(path, damage)
+    status = main(
+        [
+            "-q", "import-basenji", "--params", str(BASENJI / "params_human.json"),
+            "--weights", str(path), "--targets", str(BASENJI / "targets_human_mini.txt"),
+            "--genome", "human", "--out", str(tmp_path / "imported"),
+        ]
+    )  # fmt: skip
+    _check_one_error(logs, status, path, "download the Basenji weights file again")
