@@ -4,6 +4,7 @@ written at --out."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import json
@@ -16,6 +17,11 @@ from pathlib import Path
 import pytest
 
 from crossreg.cli import main
+from crossreg.commands import values
+from crossreg.commands.options import parse_device
+from crossreg.data.store import DataStore
+from crossreg.model.checkpoint import load_checkpoint
+from crossreg.shard import MAX_SHARDS, Shard
 from crossreg.train import trainer as trainer_module
 from tests.data_inputs import small_inputs
 from tests.split_reference import syntenic_net, write
@@ -215,10 +221,6 @@ def denovo_argv(w: dict[str, Path], out: Path, *extra: str) -> list[str]:
     return argv
 
 
-def bug(reason: str):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 # ------------------------------------------------------------------------- split
 
 
@@ -226,79 +228,16 @@ def bug(reason: str):
     ("extra", "option"),
     [
         (["--folds", "1"], "--folds"),
-        pytest.param(
-            ["--valid", "0.6", "--test", "0.6"],
-            "--valid",
-            marks=bug(
-                "split --valid 0.6 --test 0.6: 'valid 0.6 + test 0.6 leave nothing for train' "
-                "names neither --valid nor --test (split/synteny.py:213)"
-            ),
-        ),
+        (["--valid", "0.6", "--test", "0.6"], "--valid"),
         (["--folds", "3", "--valid", "0.1"], "--folds"),
-        pytest.param(
-            ["--region-size", HUGE],
-            "--region-size",
-            marks=bug(
-                "split --region-size 1e30: OverflowError traceback from _native.split_genomes "
-                "(split/synteny.py:283); no upper bound is checked"
-            ),
-        ),
-        pytest.param(
-            ["--min-aligned", HUGE],
-            "--min-aligned",
-            marks=bug(
-                "split --min-aligned 1e30: OverflowError traceback from _native.split_genomes "
-                "(split/synteny.py:283)"
-            ),
-        ),
-        pytest.param(
-            ["--folds", HUGE],
-            "--folds",
-            marks=bug(
-                "split --folds 1e30: builds a dict of 1e30 fold labels (split/synteny.py:208) and "
-                "never returns; folds are not bounded by the regions there are"
-            ),
-        ),
-        pytest.param(
-            ["--region-size", "0"],
-            "--region-size",
-            marks=bug(
-                "split --region-size 0: 'the region size must be at least 1 bp' does not name "
-                "--region-size (split/synteny.py:246)"
-            ),
-        ),
-        pytest.param(
-            ["--min-aligned", "-1"],
-            "--min-aligned",
-            marks=bug(
-                "split --min-aligned -1: 'min_aligned must be non-negative' names the Python "
-                "argument, not --min-aligned (split/synteny.py:248)"
-            ),
-        ),
-        pytest.param(
-            ["--valid", "1.5"],
-            "--valid",
-            marks=bug(
-                "split --valid 1.5: 'the valid fraction must lie in [0, 1)' does not name --valid "
-                "(split/synteny.py:211)"
-            ),
-        ),
-        pytest.param(
-            ["--test", "nan"],
-            "--test",
-            marks=bug(
-                "split --test nan: 'the test fraction must lie in [0, 1)' does not name --test "
-                "(split/synteny.py:211)"
-            ),
-        ),
-        pytest.param(
-            ["--seed", "-1"],
-            "--seed",
-            marks=bug(
-                "split --seed -1: 'the seed must lie in [0, 2**64)' does not name --seed "
-                "(split/synteny.py:250)"
-            ),
-        ),
+        (["--region-size", HUGE], "--region-size"),
+        (["--min-aligned", HUGE], "--min-aligned"),
+        (["--folds", HUGE], "--folds"),
+        (["--region-size", "0"], "--region-size"),
+        (["--min-aligned", "-1"], "--min-aligned"),
+        (["--valid", "1.5"], "--valid"),
+        (["--test", "nan"], "--test"),
+        (["--seed", "-1"], "--seed"),
     ],
 )
 def test_split_refuses_a_bad_number_naming_it(world, tmp_path, capsys, extra, option):
@@ -320,77 +259,14 @@ def test_split_refuses_a_bad_number_naming_it(world, tmp_path, capsys, extra, op
         (["--threads", "0"], "--threads", True),
         (["--compress-targets", "13"], "--compress-targets", True),
         (["--tracks", "2/2"], "--tracks", True),
-        pytest.param(
-            ["--threads", HUGE],
-            "--threads",
-            True,
-            marks=bug(
-                "data --threads 1e30: passes check_numbers (data/checks.py:199) and the native "
-                "call raises OverflowError as a traceback (data/bigwig.py:93) once the build runs"
-            ),
-        ),
-        pytest.param(
-            ["--seq-length", HUGE],
-            "--seq-length",
-            True,
-            marks=bug(
-                "data --seq-length 1e30: numpy's 'Maximum allowed size exceeded', no option named"
-            ),
-        ),
-        pytest.param(
-            ["--memory-gb", "nan"],
-            "--memory-gb",
-            True,
-            marks=bug(
-                "data --memory-gb nan: never checked; the budget becomes NaN and tracks_per_chunk "
-                "(data/build.py:90) silently ignores it, building as if unlimited"
-            ),
-        ),
-        pytest.param(
-            ["--memory-gb", "0"],
-            "--memory-gb",
-            True,
-            marks=bug(
-                "data --memory-gb 0: never checked, accepted (and -1 too): chunks of one track and "
-                "a negative merge block size (data/build.py:160)"
-            ),
-        ),
-        pytest.param(
-            ["--min-n-run", "-1"],
-            "--min-n-run",
-            True,
-            marks=bug(
-                "data --min-n-run -1: accepted silently as 'never' (data/windows.py:90); not "
-                "checked by check_numbers (data/checks.py:174)"
-            ),
-        ),
-        pytest.param(
-            ["--seed", "-1"],
-            "--seed",
-            False,
-            marks=bug(
-                "data --seed -1: numpy's 'expected non-negative integer' from "
-                "data/fractions.py:59, no option named"
-            ),
-        ),
-        pytest.param(
-            ["--valid-fraction", "1.5"],
-            "--valid-fraction",
-            False,
-            marks=bug(
-                "data --valid-fraction 1.5: 'split fractions valid=1.5, test=0.05 must...' does "
-                "not name --valid-fraction (data/fractions.py:35)"
-            ),
-        ),
-        pytest.param(
-            ["--split-block", "0"],
-            "--split-block",
-            False,
-            marks=bug(
-                "data --split-block 0: 'the split block size must be positive' does not name "
-                "--split-block (data/fractions.py:38)"
-            ),
-        ),
+        (["--threads", HUGE], "--threads", True),
+        (["--seq-length", HUGE], "--seq-length", True),
+        (["--memory-gb", "nan"], "--memory-gb", True),
+        (["--memory-gb", "0"], "--memory-gb", True),
+        (["--min-n-run", "-1"], "--min-n-run", True),
+        (["--seed", "-1"], "--seed", False),
+        (["--valid-fraction", "1.5"], "--valid-fraction", False),
+        (["--split-block", "0"], "--split-block", False),
     ],
 )
 def test_data_refuses_a_bad_number_naming_it(world, tmp_path, capsys, extra, option, regions):
@@ -413,82 +289,16 @@ def test_valid_training_options_reach_training(world, tmp_path, capsys, no_train
     ("extra", "option"),
     [
         (["--batch-size", "0"], "--batch-size"),
-        pytest.param(
-            ["--clip-norm", "-1"],
-            "--clip-norm",
-            marks=bug(
-                "train --clip-norm -1: refused inside Trainer by TrainOptions.check "
-                "(train/trainer.py:148) as 'clip_norm must be ...', the Python field, not "
-                "--clip-norm"
-            ),
-        ),
+        (["--clip-norm", "-1"], "--clip-norm"),
         (["--device", ""], "--device"),
-        pytest.param(
-            ["--clip-norm", "nan"],
-            "--clip-norm",
-            marks=bug(
-                "train --clip-norm nan: refused (since cc8a662; before, NaN weights and exit 0) "
-                "only inside Trainer by TrainOptions.check (train/trainer.py:148) as 'clip_norm "
-                "must be a finite number', which does not name --clip-norm"
-            ),
-        ),
-        pytest.param(
-            ["--workers", HUGE],
-            "--workers",
-            marks=bug(
-                "train --workers 1e30: only a lower bound (commands/train.py:146); the DataLoader "
-                "forks worker processes until the machine runs out"
-            ),
-        ),
-        pytest.param(
-            ["--augment-shift", "100000"],
-            "--augment-shift",
-            marks=bug(
-                "train --augment-shift 100000 with 8,192-bp windows: accepted (commands/train.py"
-                ":124 bounds it below only); shifted windows are all N padding"
-            ),
-        ),
-        pytest.param(
-            ["--augment-shift", HUGE],
-            "--augment-shift",
-            marks=bug(
-                "train --augment-shift 1e30: OverflowError traceback from augmentation_draws "
-                "(data/loader.py:78) in the first epoch, after train_options.json is written"
-            ),
-        ),
-        pytest.param(
-            ["--min-epochs", "5"],
-            "--min-epochs",
-            marks=bug(
-                "train --min-epochs 5 --max-epochs 2: refused (since cc8a662; before, --min-epochs "
-                "was silently ignored) as 'min_epochs (5) is above max_epochs (2)' "
-                "(train/trainer.py:151), naming neither option"
-            ),
-        ),
-        pytest.param(
-            ["--seed", "-1"],
-            "--seed",
-            marks=bug(
-                "train --seed -1: accepted; fails in the first epoch with numpy's 'expected "
-                "non-negative integer' (train/trainer.py:450), leaving OUT/train_options.json"
-            ),
-        ),
-        pytest.param(
-            ["--seed", HUGE],
-            "--seed",
-            marks=bug(
-                "train --seed 1e30: torch's 'Overflow when unpacking long long', no option named"
-            ),
-        ),
-        pytest.param(
-            ["--device", "cuda:99"],
-            "--device",
-            marks=bug(
-                "train --device cuda:99 on a machine without it: RuntimeError traceback from "
-                "model.to(device) (train/trainer.py:310); train does not check the device as "
-                "inference_options does (commands/options.py:117)"
-            ),
-        ),
+        (["--clip-norm", "nan"], "--clip-norm"),
+        (["--workers", HUGE], "--workers"),
+        (["--augment-shift", "100000"], "--augment-shift"),
+        (["--augment-shift", HUGE], "--augment-shift"),
+        (["--min-epochs", "5"], "--min-epochs"),
+        (["--seed", "-1"], "--seed"),
+        (["--seed", HUGE], "--seed"),
+        (["--device", "cuda:99"], "--device"),
     ],
 )
 def test_train_refuses_a_bad_value_before_training(
@@ -508,22 +318,8 @@ def test_train_refuses_a_bad_value_before_training(
         (["--learning-rate", "inf"], "--learning-rate"),
         (["--mode", "lora", "--lora-alpha", "nan"], "--lora-alpha"),
         (["--mode", "lora", "--lora-alpha", "inf"], "--lora-alpha"),
-        pytest.param(
-            ["--mode", "lora", "--lora-rank", HUGE],
-            "--lora-rank",
-            marks=bug(
-                "finetune --lora-rank 1e30: TypeError traceback from torch.empty "
-                "(model/adapters.py:35); the rank has no upper bound"
-            ),
-        ),
-        pytest.param(
-            ["--clip-norm", "nan"],
-            "--clip-norm",
-            marks=bug(
-                "finetune --clip-norm nan: as in train, 'clip_norm must be a finite number' "
-                "(train/trainer.py:148) does not name --clip-norm"
-            ),
-        ),
+        (["--mode", "lora", "--lora-rank", HUGE], "--lora-rank"),
+        (["--clip-norm", "nan"], "--clip-norm"),
     ],
 )
 def test_finetune_refuses_a_bad_value_before_training(
@@ -544,84 +340,16 @@ def test_finetune_refuses_a_bad_value_before_training(
         ("bigwig", ["--shard", "0/0"], "--shard"),
         ("predict", ["--shifts", "nan"], "--shifts"),
         ("predict", ["--device", "cuda:99"], "--device"),
-        pytest.param(
-            "sad",
-            ["--stats", ""],
-            "--stats",
-            marks=bug("sad --stats '': 'no SAD statistic; choose among ...' does not name --stats"),
-        ),
+        ("sad", ["--stats", ""], "--stats"),
         ("ism", ["--width", HUGE], "--width"),
-        pytest.param(
-            "predict",
-            ["--shifts", "100000"],
-            "--shifts",
-            marks=bug(
-                "predict --shifts 100000 (past the model's 8,192 bp): parse_shifts "
-                "(commands/options.py:13) has no bound; every window is shifted out to padding "
-                "and the predictions of an empty input are written, exit 0"
-            ),
-        ),
-        pytest.param(
-            "sad",
-            ["--shifts", HUGE],
-            "--shifts",
-            marks=bug("sad --shifts 1e30: accepted, scores of all-padding windows, exit 0"),
-        ),
-        pytest.param(
-            "predict",
-            ["--device", "xla"],
-            "--device",
-            marks=bug(
-                "predict --device xla (or vulkan, meta): parse_device accepts every torch device "
-                "type (commands/options.py:49) but inference_options checks only cuda and mps "
-                "(commands/options.py:117); RuntimeError traceback when the model moves"
-            ),
-        ),
-        pytest.param(
-            "bigwig",
-            ["--shard", f"1/{HUGE}"],
-            "--shard",
-            marks=bug(
-                "predict --bigwig --shard 1/1e30: builds a list of 1e30 shard folders "
-                "(predict/bigwig.py:229) and never returns; leaves OUTDIR.shard-1-of-N.partial/"
-            ),
-        ),
-        pytest.param(
-            "sad",
-            ["--shard", f"0/{HUGE}"],
-            "--shard",
-            marks=bug(
-                "sad --shard 0/1e30: h5py TypeError traceback writing the shard_count attribute "
-                "(variants/sad.py:210); leaves OUT.partial/"
-            ),
-        ),
-        pytest.param(
-            "predict",
-            ["--batch-size", "0"],
-            "--batch-size",
-            marks=bug(
-                "predict --batch-size 0 (and sad, ism, evaluate, transfer): 'batch size must be at "
-                "least 1' does not name --batch-size (model/inference.py:68)"
-            ),
-        ),
-        pytest.param(
-            "sad",
-            ["--chunk-size", "0"],
-            "--chunk-size",
-            marks=bug(
-                "sad --chunk-size 0: 'the chunk size must be at least 1' does not name "
-                "--chunk-size (variants/sad.py:172)"
-            ),
-        ),
-        pytest.param(
-            "sad",
-            ["--cluster-bp", "-1"],
-            "--cluster-bp",
-            marks=bug(
-                "sad --cluster-bp -1: 'cluster_bp must be at least 0' names the Python argument, "
-                "not --cluster-bp (variants/scoring.py:112)"
-            ),
-        ),
+        ("predict", ["--shifts", "100000"], "--shifts"),
+        ("sad", ["--shifts", HUGE], "--shifts"),
+        ("predict", ["--device", "xla"], "--device"),
+        ("bigwig", ["--shard", f"1/{HUGE}"], "--shard"),
+        ("sad", ["--shard", f"0/{HUGE}"], "--shard"),
+        ("predict", ["--batch-size", "0"], "--batch-size"),
+        ("sad", ["--chunk-size", "0"], "--chunk-size"),
+        ("sad", ["--cluster-bp", "-1"], "--cluster-bp"),
     ],
 )
 def test_inference_refuses_a_bad_value_naming_it(world, tmp_path, capsys, command, extra, option):
@@ -643,61 +371,13 @@ def test_inference_refuses_a_bad_value_naming_it(world, tmp_path, capsys, comman
         ("denovo", ["--folds", "1"], "--folds"),
         ("denovo", ["--folds", HUGE], "--folds"),
         ("denovo", ["--components", "0"], "--components"),
-        pytest.param(
-            "sldp",
-            ["--alpha", "nan"],
-            "--alpha",
-        ),
-        pytest.param(
-            "sldp",
-            ["--alpha", "inf"],
-            "--alpha",
-        ),
-        pytest.param(
-            "sldp",
-            ["--verbose-thresh", "nan"],
-            "--verbose-thresh",
-            marks=bug(
-                "sldp --verbose-thresh nan (or -1): a p threshold never checked; no chunk table is "
-                "ever written, silently"
-            ),
-        ),
-        pytest.param(
-            "sldp",
-            ["--seed", "-1"],
-            "--seed",
-            marks=bug(
-                "sldp --seed -1 (or >= 2**32): numpy's 'Seed must be between 0 and 2**32 - 1' "
-                "(stats/sldp/regression.py:212), no option named"
-            ),
-        ),
-        pytest.param(
-            "sldp",
-            ["--background-maf-bins", HUGE],
-            "--background-maf-bins",
-            marks=bug(
-                "sldp --background-maf-bins 1e30: numpy's 'Maximum allowed size exceeded', no "
-                "option named"
-            ),
-        ),
-        pytest.param(
-            "sldp",
-            ["--jk-blocks", "1"],
-            "--jk-blocks",
-            marks=bug(
-                "sldp --jk-blocks 1 (or --flips 0): 'flips must be ≥ 1 and jk-blocks ≥ 2' names "
-                "neither option nor the value given (stats/sldp/run.py:165)"
-            ),
-        ),
-        pytest.param(
-            "denovo",
-            ["--seed", "-1"],
-            "--seed",
-            marks=bug(
-                "denovo --seed -1: numpy's 'expected non-negative integer' "
-                "(stats/denovo.py:158), no option named"
-            ),
-        ),
+        ("sldp", ["--alpha", "nan"], "--alpha"),
+        ("sldp", ["--alpha", "inf"], "--alpha"),
+        ("sldp", ["--verbose-thresh", "nan"], "--verbose-thresh"),
+        ("sldp", ["--seed", "-1"], "--seed"),
+        ("sldp", ["--background-maf-bins", HUGE], "--background-maf-bins"),
+        ("sldp", ["--jk-blocks", "1"], "--jk-blocks"),
+        ("denovo", ["--seed", "-1"], "--seed"),
     ],
 )
 def test_statistics_refuse_a_bad_number_naming_it(world, tmp_path, capsys, command, extra, option):
@@ -719,11 +399,6 @@ def test_demo_and_synth_refuse_a_bad_seed_before_writing(world, tmp_path, capsys
     assert_refused(status, lines, "--epochs", tmp_path / "d")
 
 
-@bug(
-    "demo --seed -1: not checked up front (commands/demo.py:72 checks --epochs and "
-    "--panel-snps only); numpy's 'expected non-negative integer' after the world is begun, "
-    "leaving OUT; --seed 1e30 fails in split after synth ran"
-)
 def test_demo_refuses_a_negative_seed_before_writing(tmp_path, capsys):
     out = tmp_path / "demo"
     status, lines = run_cli(["demo", "--fast", "--out", str(out), "--seed", "-1"], capsys)
@@ -733,34 +408,11 @@ def test_demo_refuses_a_negative_seed_before_writing(tmp_path, capsys):
 @pytest.mark.parametrize(
     "command",
     [
-        pytest.param(
-            "synth", marks=bug("synth --out FILE: '[Errno 17] File exists: FILE', no option named")
-        ),
-        pytest.param(
-            "split", marks=bug("split --out FILE: '[Errno 17] File exists: FILE', no option named")
-        ),
-        pytest.param(
-            "denovo",
-            marks=bug(
-                "denovo --out FILE: require_output (commands/inputs.py:37) accepts an existing "
-                "file for a folder; after the tests run, '[Errno 17] File exists', no option "
-                "named"
-            ),
-        ),
-        pytest.param(
-            "train",
-            marks=bug(
-                "train --out FILE: passes require_output (commands/inputs.py:37); '[Errno 17] File "
-                "exists' once the model is built, no option named"
-            ),
-        ),
-        pytest.param(
-            "bigwig",
-            marks=bug(
-                "predict --bigwig FILE: '[Errno 17] File exists' after the first chunk is "
-                "predicted, no option named; leaves FILE.partial/ and FILE.lock"
-            ),
-        ),
+        "synth",
+        "split",
+        "denovo",
+        "train",
+        "bigwig",
         "data",
     ],
 )
@@ -783,11 +435,6 @@ def test_an_out_folder_that_is_a_file_is_refused_naming_out(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.txt"]
 
 
-@bug(
-    "ism --out DIR.h5 where DIR.h5 is a folder: require_output (commands/inputs.py:37) "
-    "accepts an existing folder; the whole ISM is computed, then '[Errno 21] Is a "
-    "directory' without naming --out"
-)
 def test_ism_refuses_an_out_that_is_a_folder(world, tmp_path, capsys):
     out = tmp_path / "ism.h5"
     out.mkdir()
@@ -804,3 +451,120 @@ def test_sad_merge_refuses_to_write_over_one_of_its_shards(world, tmp_path, caps
     status, lines = run_cli(["sad-merge", "--out", str(shards[0]), *map(str, shards)], capsys)
     assert status == 1 and len(lines) == 1 and "--out" in lines[0], lines
     assert digest(shards[0]) == before
+
+
+# ------------------------------------------------------------------------- the bounds
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [("2", True), ("1", False), ("7", True), ("8", False), ("-0", False), ("3.0", False)],
+)
+def test_a_whole_number_is_refused_outside_its_bounds_exactly(text, accepted):
+    parse = values.whole(2, 7)
+    if accepted:
+        assert parse(text) == int(text)
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match=f"from 2 to 7, got {text}|whole"):
+            parse(text)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "text", "accepted"),
+    [
+        ({}, "0", True),
+        ({}, "1", True),
+        ({"above": True}, "0", False),
+        ({"below": True}, "1", False),
+        ({"below": True}, "0.999", True),
+        ({}, "-1e-12", False),
+        ({}, "nan", False),
+        ({}, "1.0000001", False),
+    ],
+)
+def test_a_number_is_refused_outside_its_interval_exactly(bounds, text, accepted):
+    parse = values.number(0.0, 1.0, **bounds)
+    if accepted:
+        assert parse(text) == float(text)
+    else:
+        with pytest.raises(argparse.ArgumentTypeError, match=f"finite number in .*got {text}"):
+            parse(text)
+
+
+def test_no_bound_of_infinity_admits_infinity():
+    assert values.POSITIVE("1e300") == 1e300
+    for text in ("inf", "-inf", "0", "-1"):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"in \(0, inf\)"):
+            values.POSITIVE(text)
+
+
+def test_held_out_fractions_must_leave_some_to_train():
+    values.check_held_out(("--valid", 0.5), ("--test", 0.4999))
+    with pytest.raises(ValueError, match=r"--valid 0.5 \+ --test 0.5 leave nothing to train"):
+        values.check_held_out(("--valid", 0.5), ("--test", 0.5))
+
+
+def test_the_most_shards_are_accepted_and_one_more_is_not():
+    assert Shard.parse(f"{MAX_SHARDS - 1}/{MAX_SHARDS}") == Shard(MAX_SHARDS - 1, MAX_SHARDS)
+    with pytest.raises(ValueError, match="at most 10,000 shares"):
+        Shard.parse(f"0/{MAX_SHARDS + 1}", "--tracks")
+
+
+def test_shifts_within_a_bin_predict_and_a_bin_is_refused(world, tmp_path, capsys):
+    stride = load_checkpoint(world["model"])[0].stride
+    out = tmp_path / "p.npy"
+    edge = f"{stride - 1},0,{1 - stride}"
+    assert run_cli(predict_argv(world, out, "--shifts", edge), capsys)[0] == 0
+    assert out.is_file()
+    status, lines = run_cli(
+        predict_argv(world, tmp_path / "q.npy", "--shifts", f"0,-{stride}"), capsys
+    )
+    assert_refused(status, lines, "--shifts", tmp_path / "q.npy")
+    assert f"a shift of -{stride} bp moves the sequence past whole {stride}-bp" in lines[0]
+
+
+def test_an_augment_shift_below_the_bin_width_reaches_training(
+    world, tmp_path, capsys, no_training
+):
+    width = DataStore(world["store"]).pool_width
+    with pytest.raises(TrainingStartedError):
+        run_cli(train_argv(world, tmp_path / "a", "--augment-shift", str(width - 1)), capsys)
+    status, lines = run_cli(
+        train_argv(world, tmp_path / "b", "--augment-shift", str(width)), capsys
+    )
+    assert_refused(status, lines, "--augment-shift", tmp_path / "b")
+
+
+def test_equal_min_and_max_epochs_reach_training(world, tmp_path, capsys, no_training):
+    with pytest.raises(TrainingStartedError):
+        run_cli(train_argv(world, tmp_path / "a", "--min-epochs", "2"), capsys)
+
+
+@pytest.mark.parametrize("command", ["predict", "report", "sad"])
+def test_a_file_output_that_is_a_folder_is_refused_naming_it(world, tmp_path, capsys, command):
+    taken = tmp_path / "taken.h5"
+    (taken / "inside").mkdir(parents=True)
+    argv = {
+        "predict": lambda: predict_argv(world, taken),
+        "report": lambda: ["report", str(world["sldp"]), "--out", str(taken)],
+        "sad": lambda: sad_argv(world, taken),
+    }[command]()
+    status, lines = run_cli(argv, capsys)
+    assert status == 1 and len(lines) == 1, lines
+    assert f"--out {taken}: is a folder, where crossreg writes a file" in lines[0]
+    assert [p.name for p in taken.iterdir()] == ["inside"]
+
+
+def test_compare_refuses_an_out_folder_that_is_a_file(tmp_path, capsys):
+    taken = write(tmp_path / "taken", "keep me\n")
+    metrics = write(tmp_path / "metrics.tsv", "x\n")
+    argv = ["compare", "--joint", str(metrics), "--single", str(metrics), "--out", str(taken)]
+    status, lines = run_cli(argv, capsys)
+    assert status == 1 and f"--out {taken}: is a file, where crossreg writes a folder" in lines[0]
+    assert taken.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("device", ["xla", "meta", "vulkan", "cuda:x"])
+def test_a_device_type_no_model_runs_on_is_a_usage_error(device):
+    with pytest.raises(argparse.ArgumentTypeError, match=f"unknown device '{device}'"):
+        parse_device(device)

@@ -128,7 +128,7 @@ def test_folds_label_the_regions(inputs: dict[str, Path], tmp_path: Path) -> Non
         (("--folds", "3", "--valid", "0.1"), "either --folds or --valid/--test"),
         (("--sizes", "hg=x.sizes"), "--sizes given twice for genome hg"),
         (("--net", "hg,rn=x.net"), "genome 'rn' has no sizes"),
-        (("--valid", "0.5", "--test", "0.5"), "leave nothing for train"),
+        (("--valid", "0.5", "--test", "0.5"), "--valid 0.5 + --test 0.5 leave nothing to train"),
     ],
 )
 def test_errors_are_logged_with_exit_code_1(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import itertools
 import json
@@ -14,7 +13,6 @@ import pyfaidx
 import pytest
 
 from crossreg.cli import main
-from crossreg.commands import synth as synth_cli
 from crossreg.dna import reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
@@ -545,10 +543,12 @@ def test_cohorts_carry_the_planted_signal(world, manifest):
         )
 
 
-def test_cli_rejects_a_negative_seed(tmp_path):
+def test_cli_rejects_a_negative_seed(tmp_path, capsys):
     out = tmp_path / "w"
-    assert main(["synth", "--preset", "tiny", "--seed", "-1", "--out", str(out)]) == 1
-    args = argparse.Namespace(preset="tiny", seed=-1, out=str(out), no_cohorts=False)
-    with pytest.raises(ValueError, match="--seed must be a non-negative integer, got -1"):
-        synth_cli.run(args)
+    with pytest.raises(SystemExit) as stop:
+        main(["synth", "--preset", "tiny", "--seed", "-1", "--out", str(out)])
+    assert stop.value.code == 2
+    assert "argument --seed: must be a whole number from 0 to 4,294,967,295, got -1" in (
+        capsys.readouterr().err
+    )
     assert not out.exists()

@@ -123,7 +123,9 @@ def test_the_command_line_refuses_zero_epochs(run, stores, tmp_path, capsys):
     args = ["train", "--params", str(params), "--data", str(stores["human"])]
     with pytest.raises(SystemExit):
         main([*args, "--out", str(tmp_path / "out"), "--max-epochs", "0"])
-    assert "--max-epochs: must be at least 1, got 0" in capsys.readouterr().err
+    assert "--max-epochs: must be a whole number from 1 to 2,147,483,647, got 0" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_batch_larger_than_the_training_windows_is_refused(run, stores, tmp_path):
@@ -152,12 +154,14 @@ def test_finetune_epochs_with_one_genome_say_there_is_no_such_phase(run, stores,
     assert not list(out.glob("finetune_*"))
 
 
-def test_finetune_refuses_a_learning_rate_not_above_0(run, stores, tmp_path, logs):
+def test_finetune_refuses_a_learning_rate_not_above_0(run, stores, tmp_path, capsys):
     _, out = run
     args = ["finetune", "--model", str(out / "best"), "--data", str(stores["mouse"])]
-    assert main([*args, "--out", str(tmp_path / "ft"), "--learning-rate", "-1"]) == 1
-    assert "--learning-rate must be a finite number above 0, got -1.0" in logs.text
+    with pytest.raises(SystemExit):
+        main([*args, "--out", str(tmp_path / "ft"), "--learning-rate", "-1"])
+    assert "--learning-rate: must be a finite number in (0, inf), got -1" in capsys.readouterr().err
     lora = [*args, "--out", str(tmp_path / "ft"), "--mode", "lora", "--lora-alpha", "nan"]
-    assert main(lora) == 1
-    assert "--lora-alpha must be a finite number above 0, got nan" in logs.text
+    with pytest.raises(SystemExit):
+        main(lora)
+    assert "--lora-alpha: must be a finite number in (0, inf), got nan" in capsys.readouterr().err
     assert not (tmp_path / "ft").exists()

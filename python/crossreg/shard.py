@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The most shares a run is cut into: more than any job array holds (Slurm's default
+#: limit is 1,001), few enough that the last shard lists its siblings in a moment.
+MAX_SHARDS = 10_000
+
 
 @dataclass(frozen=True)
 class Shard:
@@ -24,6 +28,8 @@ class Shard:
             raise ValueError(f"{option} '{text}': write it i/n, e.g. 0/4") from None
         if not sep or count < 1 or not 0 <= index < count:
             raise ValueError(f"{option} '{text}': need 0 <= i < n, e.g. 0/4")
+        if count > MAX_SHARDS:
+            raise ValueError(f"{option} '{text}': at most {MAX_SHARDS:,} shares (n), got {count}")
         return cls(index, count)
 
     def bounds(self, items: int) -> tuple[int, int]:

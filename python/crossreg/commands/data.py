@@ -5,6 +5,17 @@ from __future__ import annotations
 import argparse
 import logging
 
+from crossreg.commands.values import (
+    FRACTION,
+    MAX_BP,
+    MAX_SEQ_LENGTH,
+    POSITIVE,
+    SEED,
+    WORKERS,
+    check_held_out,
+    whole,
+)
+
 HELP = "build a genome's training dataset (windows, sequences, binned BigWig targets)"
 
 log = logging.getLogger("crossreg")
@@ -32,20 +43,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     inputs.add_argument("--gaps", help="BED of assembly gaps (contigs lie between them)")
     geometry = parser.add_argument_group("windows")
     geometry.add_argument(
-        "--seq-length", type=int, default=d.DEFAULT_SEQ_LENGTH, help="input bp [%(default)s]"
+        "--seq-length",
+        type=whole(1, MAX_SEQ_LENGTH),
+        default=d.DEFAULT_SEQ_LENGTH,
+        help="input bp [%(default)s]",
     )
     geometry.add_argument(
-        "--stride", type=int, default=d.DEFAULT_STRIDE, help="tiling stride bp [%(default)s]"
+        "--stride",
+        type=whole(1, MAX_BP),
+        default=d.DEFAULT_STRIDE,
+        help="tiling stride bp [%(default)s]",
     )
     geometry.add_argument(
-        "--crop", type=int, default=d.DEFAULT_CROP_BINS, help="bins cropped per side [%(default)s]"
+        "--crop",
+        type=whole(0, MAX_SEQ_LENGTH),
+        default=d.DEFAULT_CROP_BINS,
+        help="bins cropped per side [%(default)s]",
     )
     geometry.add_argument(
-        "--pool-width", type=int, default=d.DEFAULT_POOL_WIDTH, help="bin width bp [%(default)s]"
+        "--pool-width",
+        type=whole(1, MAX_SEQ_LENGTH),
+        default=d.DEFAULT_POOL_WIDTH,
+        help="bin width bp [%(default)s]",
     )
     geometry.add_argument(
         "--min-n-run",
-        type=int,
+        type=whole(0, MAX_BP),
         default=d.DEFAULT_MIN_N_RUN,
         help="N runs this long end contigs; 0: never [%(default)s]",
     )
@@ -64,33 +87,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     split = parser.add_argument_group("split (without --regions)")
     split.add_argument(
         "--valid-fraction",
-        type=float,
+        type=FRACTION,
         default=d.DEFAULT_VALID_FRACTION,
         help="fraction of the blocks for validation [%(default)s]",
     )
     split.add_argument(
         "--test-fraction",
-        type=float,
+        type=FRACTION,
         default=d.DEFAULT_TEST_FRACTION,
         help="fraction of the blocks for test [%(default)s]",
     )
     split.add_argument(
         "--split-block",
-        type=int,
+        type=whole(1, MAX_BP),
         default=d.DEFAULT_SPLIT_BLOCK,
         help="bp per randomly assigned block [%(default)s]",
     )
     split.add_argument(
         "--seed",
-        type=int,
+        type=SEED,
         default=d.DEFAULT_SEED,
         help="seed of the block assignment [%(default)s]",
     )
     run_group = parser.add_argument_group("resources")
-    run_group.add_argument("--threads", type=int, help="worker threads [all cores]")
+    run_group.add_argument("--threads", type=WORKERS, help="worker threads [all cores]")
     run_group.add_argument(
         "--memory-gb",
-        type=float,
+        type=POSITIVE,
         default=d.DEFAULT_MEMORY_GB,
         help="budget for track buffers [%(default)s]",
     )
@@ -123,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
     from crossreg.data.plan import Layout, SplitOptions
     from crossreg.shard import Shard
 
+    check_held_out(
+        ("--valid-fraction", args.valid_fraction), ("--test-fraction", args.test_fraction)
+    )
     options = BuildOptions(
         genome=args.genome,
         assembly=args.assembly,

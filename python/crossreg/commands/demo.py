@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.inputs import require_output
 from crossreg.commands.options import add_genomes_argument
+from crossreg.commands.values import COUNT, SEED
 
 HELP = (
     "the whole pipeline on generated genomes: synth → split → data → train (joint and "
@@ -35,19 +37,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--epochs",
-        type=int,
+        type=COUNT,
         help="maximum training epochs per model (default: 24; tiny/--fast 2, small 40)",
     )
     parser.add_argument(
         "--panel-snps",
-        type=int,
+        type=COUNT,
         metavar="N",
         help="score every ceil(M/N)-th of the reference panel's M SNPs for SLDP instead of "
         "all of them: at most N, evenly spaced (M is about 2,000 for tiny, 6,500 for mini "
         "and 20,000 for small; --fast sets N to 150, which scores 143 of tiny's 1,994)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the synthetic world, the split and training"
+        "--seed", type=SEED, default=0, help="seed of the synthetic world, the split and training"
     )
     parser.add_argument(
         "--resume",
@@ -70,9 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = CONFIGURATIONS["tiny" if args.fast else args.preset]
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
-    for option, value in (("--epochs", args.epochs), ("--panel-snps", args.panel_snps)):
-        if value is not None and value < 1:
-            raise ValueError(f"{option} must be at least 1, got {value}")
+    require_output(args, folder=True)
     if args.epochs:
         settings = replace(settings, max_epochs=args.epochs)
     if args.panel_snps:

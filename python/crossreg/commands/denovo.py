@@ -7,6 +7,7 @@ from pathlib import Path
 
 from crossreg.commands.inputs import require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
+from crossreg.commands.values import COUNT, MAX_COUNT, SEED, whole
 
 HELP = "case/control tests of de novo variants' SAD: per track, per principal component, per person"
 
@@ -29,16 +30,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="SAMPLE",
         help="INFO key naming the individual who carries each variant (default SAMPLE)",
     )
-    parser.add_argument("--components", type=int, default=10, help="principal components tested")
-    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds of people")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
+    parser.add_argument("--components", type=COUNT, default=10, help="principal components tested")
+    parser.add_argument(
+        "--folds", type=whole(2, MAX_COUNT), default=5, help="cross-validation folds of people"
+    )
+    parser.add_argument("--seed", type=SEED, default=0, help="seed of the fold assignment")
     add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the three tests and write their tables and ``summary.json``."""
     require_paths(args, "cases_vcf", "controls_vcf", "cases_sad", "controls_sad")
-    require_output(args)
+    require_output(args, folder=True)
     from crossreg.stats.denovo_report import write_denovo
 
     best = write_denovo(

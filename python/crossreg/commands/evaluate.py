@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     """Write ``metrics.tsv`` (one row per track) and ``summary.json`` (means per assay),
     and the figures ``tracks.png`` (with ``tracks.npz``) and ``r_by_assay.png``."""
     require_paths(args, "model", "data")
-    require_output(args)
+    require_output(args, folder=True)
     store = open_store(args.data, [args.split])
     info = checkpoint_info(args.model)
     if args.genome is not None:

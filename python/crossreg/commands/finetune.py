@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 from crossreg.commands.inputs import open_store, require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.train import (
     add_training_arguments,
+    check_epochs,
     check_run_folder,
+    check_shift,
     interrupted,
     report_outputs,
     training_options,
 )
+from crossreg.commands.values import COUNT, POSITIVE, whole
 from crossreg.model.checkpoint_info import checkpoint_info
+
+#: The largest adapter rank: above a layer's narrower side a rank adds nothing (Basenji2's
+#: convolutions are 288-1,536 channels wide).
+MAX_LORA_RANK = 1024
 
 HELP = (
     "add a head for a dataset store's tracks to a checkpoint and train it on the frozen "
@@ -59,23 +65,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--unfreeze-blocks",
-        type=int,
+        type=COUNT,
         default=1,
         metavar="K",
         help="--mode unfreeze: train the trunk's last K blocks with weights",
     )
     parser.add_argument(
-        "--lora-rank", type=int, default=8, metavar="R", help="--mode lora: the adapters' rank"
+        "--lora-rank",
+        type=whole(1, MAX_LORA_RANK),
+        default=8,
+        metavar="R",
+        help=f"--mode lora: the adapters' rank (1-{MAX_LORA_RANK})",
     )
     parser.add_argument(
         "--lora-alpha",
-        type=float,
+        type=POSITIVE,
         default=None,
         help="--mode lora: adapters scale by alpha / rank (default: alpha = rank)",
     )
     parser.add_argument(
         "--learning-rate",
-        type=float,
+        type=POSITIVE,
         default=None,
         help="the optimiser's learning rate (default: the parent's params' train section)",
     )
@@ -85,23 +95,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_inputs(args: argparse.Namespace) -> None:
     """What ``finetune`` can check before torch loads: the parent checkpoint reads, the
-    store has train and valid windows, the mode's count is at least 1, ``--out`` can be
-    written and, with ``--resume``, holds a ``last/`` checkpoint to continue from (and,
+    store has train and valid windows, ``--out`` can be written, the epochs and shift fit
+    and, with ``--resume``, ``--out`` holds a ``last/`` checkpoint to continue from (and,
     without it, none)."""
     require_paths(args, "model", "data")
-    require_output(args)
+    require_output(args, folder=True)
     checkpoint_info(args.model)
-    open_store(args.data, ("train", "valid"), option=None, each=True)
-    for option, value in (
-        ("--unfreeze-blocks", args.unfreeze_blocks),
-        ("--lora-rank", args.lora_rank),
-    ):
-        if value < 1:
-            raise ValueError(f"{option} must be at least 1, got {value}")
-    rates = (("--learning-rate", args.learning_rate), ("--lora-alpha", args.lora_alpha))
-    for option, rate in rates:
-        if rate is not None and not 0 < rate < math.inf:
-            raise ValueError(f"{option} must be a finite number above 0, got {rate}")
+    check_epochs(args)
+    store = open_store(args.data, ("train", "valid"), option=None, each=True)
+    check_shift(args.augment_shift, [store])
     check_run_folder(args)
 
 

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             f"{len(args.targets)} and {len(args.genome)}"
         )
     require_paths(args, "params", "weights", "targets")
-    require_output(args)
+    require_output(args, folder=True)
     from crossreg.model.keras_import import BasenjiSource, import_checkpoint
 
     sources = [

@@ -28,17 +28,25 @@ def require_paths(args: argparse.Namespace, *names: str) -> None:
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(item))
 
 
-def require_output(args: argparse.Namespace, name: str = "out") -> None:
-    """The output path of option `name` can be created: its nearest existing folder is a
-    writable folder (checked first, so that no work is lost at the end)."""
-    path = Path(getattr(args, name)).absolute()
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    folder = existing if existing != path or existing.is_dir() else existing.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        option = f"--{name.replace('_', '-')}"
+def require_output(args: argparse.Namespace, name: str = "out", *, folder: bool) -> None:
+    """The output path of option `name`, a `folder` or a file, can be created: its nearest
+    existing folder is a writable folder, and the path is not already of the other kind
+    (checked first, so that no work is lost at the end)."""
+    given = getattr(args, name)
+    option = f"--{name.replace('_', '-')}"
+    path = Path(given).absolute()
+    if path.exists() and path.is_dir() != folder:
+        have, want = ("a file", "folder") if folder else ("a folder", "file")
         raise ValueError(
-            f"{option} {getattr(args, name)}: cannot be written ({folder} is not a writable "
-            "folder); choose another path"
+            f"{option} {given}: is {have}, where crossreg writes a {want}; choose another "
+            "path (or move it away)"
+        )
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    parent = existing if existing != path or existing.is_dir() else existing.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"{option} {given}: cannot be written ({parent} is not a writable folder); "
+            "choose another path"
         )
 
 

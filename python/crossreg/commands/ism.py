@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     """Mutate, score and write the output file (and figures)."""
     require_paths(args, "model", "fasta", "vcf", "bed")
     require_suffix(args, "out", [".h5"])
-    require_output(args)
+    require_output(args, folder=False)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
     from crossreg.variants.ism import figures_folder, write_ism

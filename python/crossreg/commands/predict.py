@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import check_tracks, model_head, require_paths
+from crossreg.commands.inputs import check_tracks, model_head, require_output, require_paths
 from crossreg.commands.options import add_inference_arguments, inference_options
+from crossreg.commands.values import COUNT
 from crossreg.shard import Shard
 
 HELP = (
@@ -66,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--chunk-size",
-        type=int,
+        type=COUNT,
         default=32,
         metavar="WINDOWS",
         help="windows predicted and kept on disk per chunk; memory holds one chunk "
@@ -102,11 +103,13 @@ def run(args: argparse.Namespace) -> int:
             "--chroms and --bed: give one of them (the chromosomes or regions to tile)"
         )
     require_paths(args, "model", "fasta", "bed")
+    if args.bigwig is None:
+        require_output(args, folder=False)
+    else:
+        require_output(args, "bigwig", folder=True)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
     shard = Shard.parse(args.shard) if args.shard is not None else None
-    if args.chunk_size < 1:
-        raise ValueError(f"--chunk-size must be at least 1 window, got {args.chunk_size}")
     if args.bigwig is None:
         from crossreg.predict import write_predictions
 

@@ -12,10 +12,19 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
+from crossreg.commands.values import COUNT, MAX_BP, whole
 from crossreg.shard import Shard
 from crossreg.variants.sad_names import check_indel_rule, check_output, parse_stats
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
+
+
+def _stats_arg(text: str) -> tuple[str, ...]:
+    """``--stats``: the statistics named, known and without repeats."""
+    try:
+        return parse_stats(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--stats",
+        type=_stats_arg,
         default="SAD",
         help="comma-separated statistics, as basenji_sad.py --stats (default SAD): SAD, "
         "logSAD, sqrtSAD, SAX, D1, logD1, sqrtD1, D2, logD2, sqrtD2, JS, logJS, REF, ALT "
@@ -49,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--chunk-size",
-        type=int,
+        type=COUNT,
         default=50_000,
         help="alleles scored and written per chunk (default 50000); memory stays bounded by "
         "it whatever the VCF's size",
@@ -88,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cluster-bp",
-        type=int,
+        type=whole(0, MAX_BP),
         default=0,
         metavar="D",
         help="let the SNPs of each D-bp tile of a chromosome, [kD, (k+1)D), share one "
@@ -114,13 +124,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Score the variants and write the output file."""
     require_paths(args, "model", "fasta", "vcf", "gtf")
-    require_output(args)
+    require_output(args, folder=False)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
-    stats = parse_stats(args.stats)
     check_indel_rule(args.indel)
     shard = Shard.parse(args.shard) if args.shard is not None else None
-    stats = check_output(args.out, stats)
+    stats = check_output(args.out, args.stats)
     from crossreg.variants.sad import write_sad
 
     result = write_sad(

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Merge the shards, with percentiles over all variants."""
     require_paths(args, "shards")
-    require_output(args)
+    require_output(args, folder=False)
     if any(shard.resolve() == args.out.resolve() for shard in args.shards):
         raise ValueError(f"--out {args.out} is one of the shards; merge into another file")
     from crossreg.variants.sad_files import merge_shards

@@ -7,6 +7,14 @@ from pathlib import Path
 
 from crossreg.commands.inputs import require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
+from crossreg.commands.values import MAX_COUNT, POSITIVE, SEED, number, whole
+
+#: The most background MAF bins: each needs panel SNPs of its own, and a panel's MAF
+#: quantiles do not go finer than this.
+MAX_MAF_BINS = 1000
+
+#: The most sign flips: far more than any p-value needs (the reference's default is 10**6).
+MAX_FLIPS = 10**10
 
 HELP = "SLDP: test signed variant annotations (e.g. SAD) against GWAS or eQTL summary statistics"
 
@@ -48,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--background-maf-bins",
-        type=int,
+        type=whole(0, MAX_MAF_BINS),
         default=0,
         metavar="K",
         help="add K background MAF bins (maf_bin1..K; edges: MAF quantiles of the panel's "
@@ -79,15 +87,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="GTEx-style per-gene eQTL tables (SNP|rsid|variant_id, gene_id, ref/alt or "
         "chr_pos_ref_alt ids, z or slope+slope_se, N), combined per SNP",
     )
-    parser.add_argument("--eqtl-n", type=float, default=None, help="eQTL sample size (no N)")
+    parser.add_argument("--eqtl-n", type=POSITIVE, default=None, help="eQTL sample size (no N)")
     parser.add_argument(
         "--chroms",
         default=None,
         help="comma-separated chromosomes (default: every one with panel files)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="sign-flip RNG seed")
-    parser.add_argument("--flips", type=int, default=1_000_000, help="most sign flips (T)")
-    parser.add_argument("--jk-blocks", type=int, default=300, help="number of chunks")
+    parser.add_argument("--seed", type=SEED, default=0, help="sign-flip RNG seed")
+    parser.add_argument(
+        "--flips",
+        type=whole(1, MAX_FLIPS),
+        default=1_000_000,
+        help="most sign flips (T; default %(default)s)",
+    )
+    parser.add_argument(
+        "--jk-blocks",
+        type=whole(2, MAX_COUNT),
+        default=300,
+        help="number of chunks, at least 2 (default %(default)s)",
+    )
     parser.add_argument(
         "--weights",
         default="Winv_ahat_h",
@@ -110,7 +128,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ld-cache", type=Path, default=None, help="cache of LD spectra")
     parser.add_argument(
-        "--verbose-thresh", type=float, default=0.05, help="write chunk tables below this p"
+        "--verbose-thresh",
+        type=number(0.0, 1.0),
+        default=0.05,
+        help="write chunk tables below this p (default %(default)s)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     add_plot_arguments(parser)
@@ -119,7 +140,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run SLDP and write the results directory."""
     require_paths(args, "print_snps", "ld_blocks", "sad", "sumstats", "eqtl", "background_gtf")
-    require_output(args)
+    require_output(args, folder=True)
     from crossreg.stats.sldp.run import write_sldp
 
     result = write_sldp(

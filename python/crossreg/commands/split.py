@@ -6,9 +6,15 @@ import argparse
 import logging
 from pathlib import Path
 
+from crossreg.commands.inputs import require_output
+from crossreg.commands.values import FRACTION, MAX_BP, SEED, check_held_out, whole
+
 HELP = "split several genomes into train/valid/test regions by synteny (UCSC .net alignments)"
 
 log = logging.getLogger("crossreg")
+
+#: The most folds: far more than cross-validation uses, few enough to list.
+MAX_FOLDS = 1000
 
 
 def _sizes_arg(text: str) -> tuple[str, Path]:
@@ -53,38 +59,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
         "--region-size",
-        type=int,
+        type=whole(1, MAX_BP),
         default=s.DEFAULT_REGION_SIZE,
         help="region size in bp (default %(default)s)",
     )
     parser.add_argument(
         "--min-aligned",
-        type=int,
+        type=whole(0, MAX_BP),
         default=s.DEFAULT_MIN_ALIGNED,
         help="join two regions when more than this many bases align between them "
         "(default %(default)s)",
     )
     parser.add_argument(
         "--valid",
-        type=float,
+        type=FRACTION,
         default=None,
         help=f"fraction of each genome for validation (default {s.DEFAULT_VALID})",
     )
     parser.add_argument(
         "--test",
-        type=float,
+        type=FRACTION,
         default=None,
         help=f"fraction of each genome for test (default {s.DEFAULT_TEST})",
     )
     parser.add_argument(
         "--folds",
-        type=int,
+        type=whole(2, MAX_FOLDS),
         default=None,
         help="K folds fold0..fold{K-1} of 1/K each instead of train/valid/test",
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=SEED,
         default=s.DEFAULT_SEED,
         help="seed of the assignment (default %(default)s)",
     )
@@ -103,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.folds is not None and (args.valid is not None or args.test is not None):
         raise ValueError("give either --folds or --valid/--test, not both")
+    valid = DEFAULT_VALID if args.valid is None else args.valid
+    test = DEFAULT_TEST if args.test is None else args.test
+    check_held_out(("--valid", valid), ("--test", test))
+    require_output(args, folder=True)
     names = [name for name, _ in args.sizes]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
@@ -119,8 +129,8 @@ def run(args: argparse.Namespace) -> int:
         [NetSpec(t, q, p) for t, q, p in args.net],
         region_size=args.region_size,
         min_aligned=args.min_aligned,
-        valid=DEFAULT_VALID if args.valid is None else args.valid,
-        test=DEFAULT_TEST if args.test is None else args.test,
+        valid=valid,
+        test=test,
         folds=args.folds,
         seed=args.seed,
         skip_unknown_chroms=args.skip_unknown_chroms,

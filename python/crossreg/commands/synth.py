@@ -6,7 +6,9 @@ import argparse
 import logging
 import time
 
+from crossreg.commands.inputs import require_output
 from crossreg.commands.options import add_genomes_argument
+from crossreg.commands.values import SEED
 
 HELP = (
     "write a synthetic world of related genomes (mini human + mini mouse, optionally rat "
@@ -23,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset", choices=list(PRESETS), default="tiny", help="size of the world (default: tiny)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=SEED, default=0, help="random seed (default: 0)")
     add_genomes_argument(parser, "each with its own tracks and a net to every other")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument(
@@ -38,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Generate the world and report where its manifest is."""
     from crossreg.synth.world import synthesize
 
-    if args.seed < 0:
-        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    require_output(args, folder=True)
     began = time.perf_counter()
     manifest = synthesize(
         args.out, args.preset, args.seed, cohort_sets=not args.no_cohorts, genomes=args.genomes

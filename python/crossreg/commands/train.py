@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossreg.commands.inputs import open_store, require_output, require_paths
-from crossreg.commands.options import add_plot_arguments, parse_device, plot_options
+from crossreg.commands.options import (
+    add_plot_arguments,
+    check_device,
+    parse_device,
+    plot_options,
+)
+from crossreg.commands.values import (
+    COUNT,
+    MAX_COUNT,
+    MAX_SEQ_LENGTH,
+    MAX_WORKERS,
+    SEED,
+    number,
+    whole,
+)
 from crossreg.errors import Interrupted
 
 if TYPE_CHECKING:
+    from crossreg.data.store import DataStore
     from crossreg.train.trainer import TrainOptions
 
 HELP = "train a Basenji2 model jointly on the dataset stores of one or more genomes"
@@ -24,21 +40,6 @@ def _head_arg(text: str) -> tuple[str, str]:
             f"expected GENOME=HEAD (e.g. human=head_mouse or human=mouse), got '{text}'"
         )
     return genome, head
-
-
-def _at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer of at least `low`."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_training_arguments(parser)
     parser.add_argument(
         "--finetune-epochs",
-        type=_at_least(0),
+        type=whole(0, MAX_COUNT),
         default=0,
         help="then fine-tune each genome alone for up to this many epochs (paper: yes)",
     )
@@ -80,33 +81,33 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last")
     parser.add_argument(
         "--max-epochs",
-        type=_at_least(1),
+        type=COUNT,
         help="stop after this many epochs (default: the params' train_epochs_max, else 10000)",
     )
     parser.add_argument(
         "--patience",
-        type=_at_least(0),
+        type=whole(0, MAX_COUNT),
         help="stop once every genome has gone more than this many epochs without improving "
         "(default: the params' patience, else 16)",
     )
     parser.add_argument(
         "--min-epochs",
-        type=_at_least(1),
+        type=COUNT,
         help="never stop before this many epochs (default: the params' train_epochs_min, else 1)",
     )
     parser.add_argument(
         "--batch-size",
-        type=_at_least(1),
+        type=COUNT,
         help="examples per step, over all processes (default: the params' batch_size, else 4)",
     )
     parser.add_argument(
         "--steps-per-epoch",
-        type=_at_least(1),
+        type=COUNT,
         help="cap on training steps per epoch (default: every training window once)",
     )
     parser.add_argument(
         "--clip-norm",
-        type=float,
+        type=number(0.0, math.inf),
         help="gradient clipping norm, 0 for none (default: the params' clip_norm, else none)",
     )
     parser.add_argument(
@@ -121,9 +122,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="reverse-complement augmentation (default: on, as in the paper)",
     )
-    parser.add_argument("--augment-shift", type=_at_least(0), help="max shift in bp (default 3)")
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of initial weights, batch order and augmentation"
+        "--augment-shift",
+        type=whole(0, MAX_SEQ_LENGTH),
+        help="max shift in bp, below the stores' bin width (default 3)",
+    )
+    parser.add_argument(
+        "--seed", type=SEED, default=0, help="seed of initial weights, batch order and augmentation"
     )
     parser.add_argument(
         "--device", type=parse_device, default="auto", help="auto, cpu, cuda or cuda:N"
@@ -143,7 +148,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="the trunk's memory layout while training (default plain; channels-last trains "
         "small models 1.0-1.3x faster on a CPU, the paper's 0.74x; see benches/README.md)",
     )
-    parser.add_argument("--workers", type=_at_least(0), default=0, help="data loader processes")
+    parser.add_argument(
+        "--workers", type=whole(0, MAX_WORKERS), default=0, help="data loader processes"
+    )
 
 
 def _heads(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -160,6 +167,7 @@ def training_options(args: argparse.Namespace) -> TrainOptions:
     options (and ``train``'s own, when present)."""
     from crossreg.train.trainer import TrainOptions
 
+    check_device(args.device)
     return TrainOptions(
         max_epochs=args.max_epochs,
         patience=args.patience,
@@ -202,11 +210,35 @@ def check_inputs(args: argparse.Namespace) -> None:
     from crossreg.train.heads import dataset_heads
 
     require_paths(args, "params", "data")
-    require_output(args)
+    require_output(args, folder=True)
+    check_epochs(args)
     params = load_params(args.params)
     stores = [open_store(path, ("train", "valid"), option=None, each=True) for path in args.data]
+    check_shift(args.augment_shift, stores)
     dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))
     check_run_folder(args)
+
+
+def check_epochs(args: argparse.Namespace) -> None:
+    """``--min-epochs`` is not above ``--max-epochs``, when both are given."""
+    least, most = args.min_epochs, args.max_epochs
+    if least is not None and most is not None and least > most:
+        raise ValueError(
+            f"--min-epochs {least} is above --max-epochs {most}; raise --max-epochs or lower "
+            "--min-epochs"
+        )
+
+
+def check_shift(shift: int | None, stores: Sequence[DataStore]) -> None:
+    """An ``--augment-shift`` moves the sequence by less than one target bin of every
+    store: a larger one would move it off the bins its targets measure."""
+    for store in stores:
+        if shift is not None and shift >= store.pool_width:
+            raise ValueError(
+                f"--augment-shift {shift}: the sequence would move past whole {store.pool_width}"
+                f"-bp target bins of {store.path}; give a shift below {store.pool_width} "
+                "(the paper's is 3)"
+            )
 
 
 def check_run_folder(args: argparse.Namespace) -> None:

@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Predict at the sites, compare tracks and write the tables and heat maps."""
     require_paths(args, "model", "data", "gtf")
-    require_output(args)
+    require_output(args, folder=True)
     from crossreg.evaluate.transfer import plan_transfer, run_transfer, summary_line
 
     plan = plan_transfer(

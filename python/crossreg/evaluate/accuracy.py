@@ -72,7 +72,7 @@ def score_store(
 
     store = DataStore(data_dir)
     head = genome or store.genome
-    model, config, head = load_head(model_dir, head, options.device)
+    model, config, head = load_head(model_dir, head, options)
     check_compatible(model, store, str(model_dir), head)
     check_same_tracks(config.targets[head], store, f"{model_dir} head '{head}'")
     count = store.splits.get(split, {}).get("count", 0)

@@ -637,7 +637,7 @@ def run_transfer(
     h_desc = [t.description for t in plan.head_targets]
     h_ids = [t.identifier for t in plan.head_targets]
     options = options or InferenceOptions(batch_size=8)
-    model, _, head = load_head(plan.model_dir, plan.head, options.device)
+    model, _, head = load_head(plan.model_dir, plan.head, options)
     log.info("predicting with the '%s' head", head)
     predicted = predict_at(model, store, head, [(g[1], g[3]) for g in plan.groups], options)
     results = []

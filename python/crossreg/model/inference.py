@@ -115,12 +115,12 @@ def model_device(model: torch.nn.Module) -> torch.device:
 
 
 def load_head(
-    directory: str | os.PathLike[str], head: str | None, device: str = "auto"
+    directory: str | os.PathLike[str], head: str | None, options: InferenceOptions
 ) -> tuple[SeqNN, CheckpointConfig, str]:
-    """Load a checkpoint on `device` (``auto``: CUDA when available) and choose its head:
-    `head`, or the only head when `head` is ``None``. Fails before any work on an unknown
-    or ambiguous head."""
-    where = resolve_device(device)
+    """Load a checkpoint on the options' device (``auto``: CUDA when available) and choose
+    its head: `head`, or the only head when `head` is ``None``. Fails before any work on an
+    unknown or ambiguous head, or on shifts of a bin or more."""
+    where = resolve_device(options.device)
     tune_cuda(where)
     model, config = load_checkpoint(directory, device=where)
     if head is None:
@@ -130,7 +130,20 @@ def load_head(
             )
         head = model.genomes[0]
     model.head(head)  # an unknown head fails here
+    check_shifts(options.shifts, model.stride)
     return model, config, head
+
+
+def check_shifts(shifts: tuple[int, ...], bin_width: int) -> None:
+    """Every shift moves the input by less than one of the model's `bin_width`-bp output
+    bins: the average over shifts is then of predictions for the same bins."""
+    far = [shift for shift in shifts if abs(shift) >= bin_width]
+    if far:
+        raise ValueError(
+            f"--shifts {','.join(map(str, shifts))}: a shift of {far[0]} bp moves the sequence "
+            f"past whole {bin_width}-bp output bins of the model; give shifts between "
+            f"{1 - bin_width} and {bin_width - 1} (Basenji's are 1,0,-1)"
+        )
 
 
 def keep_head_tracks(

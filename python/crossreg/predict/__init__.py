@@ -179,7 +179,7 @@ def write_predictions(
     head is cut to them, and the ``.h5`` labels are theirs."""
     out = Path(out)
     check_output_suffix(out)
-    model, config, head = load_head(model_dir, head, options.device)
+    model, config, head = load_head(model_dir, head, options)
     every = config.targets[head]
     targets = [every[i] for i in keep_head_tracks(model, head, every, tracks)]
     attrs: dict[str, object] = {}

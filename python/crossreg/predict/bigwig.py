@@ -164,7 +164,7 @@ def write_bigwigs(
     root = shard_root(outdir, shard)
     if not resume:
         refuse_partial(root, "model, FASTA, chromosomes or regions and options")
-    model, config, head = load_head(model_dir, head, options.device)
+    model, config, head = load_head(model_dir, head, options)
     targets: list[Target] = list(config.targets[head])
     chosen = keep_head_tracks(model, head, targets, tracks)
     targets = [targets[i] for i in chosen]

@@ -292,7 +292,7 @@ def write_ism(
         raise ValueError(f"{out}: the output must end in .h5")
     if (vcf is None) == (bed is None):
         raise ValueError("give either a VCF or a BED file of sites")
-    model, config, head = load_head(model_dir, head, options.device)
+    model, config, head = load_head(model_dir, head, options)
     seq_length = model.seq_length
     span_start, _ = mutated_span(seq_length, width)
     genome = Genome(fasta)

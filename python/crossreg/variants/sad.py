@@ -176,7 +176,7 @@ def write_sad(
     shard = shard or ranked
     if not resume:
         refuse_partial(target)
-    model, config, head = load_head(model_dir, head, options.device)
+    model, config, head = load_head(model_dir, head, options)
     targets: list[Target] = list(config.targets[head])
     targets = [targets[i] for i in keep_head_tracks(model, head, targets, tracks)]
     genome = Genome(fasta)
