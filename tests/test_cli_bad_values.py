@@ -341,6 +341,7 @@ def test_finetune_refuses_a_bad_value_before_training(
         ("predict", ["--shifts", "nan"], "--shifts"),
         ("predict", ["--device", "cuda:99"], "--device"),
         ("sad", ["--stats", ""], "--stats"),
+        ("sad", ["--stats", "SAD,logd2"], "unknown SAD statistic logd2; choose among SAD,"),
         ("ism", ["--width", HUGE], "--width"),
         ("predict", ["--shifts", "100000"], "--shifts"),
         ("sad", ["--shifts", HUGE], "--shifts"),
@@ -540,13 +541,12 @@ def test_equal_min_and_max_epochs_reach_training(world, tmp_path, capsys, no_tra
         run_cli(train_argv(world, tmp_path / "a", "--min-epochs", "2"), capsys)
 
 
-@pytest.mark.parametrize("command", ["predict", "report", "sad"])
+@pytest.mark.parametrize("command", ["predict", "sad"])
 def test_a_file_output_that_is_a_folder_is_refused_naming_it(world, tmp_path, capsys, command):
     taken = tmp_path / "taken.h5"
     (taken / "inside").mkdir(parents=True)
     argv = {
         "predict": lambda: predict_argv(world, taken),
-        "report": lambda: ["report", str(world["sldp"]), "--out", str(taken)],
         "sad": lambda: sad_argv(world, taken),
     }[command]()
     status, lines = run_cli(argv, capsys)

@@ -129,7 +129,7 @@ def test_an_out_that_is_not_a_checkpoint_is_refused(tmp_path):
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
     file = tmp_path / "file"
     file.write_text("x")
-    with pytest.raises(ValueError, match="exists and is not a directory"):
+    with pytest.raises(ValueError, match="is a file, where crossreg writes a folder"):
         _run(_argv(file, ("human", "human")))
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -17,7 +17,7 @@ def test_a_command_appends_its_run(inputs: dict[str, Path], tmp_path: Path) -> N
     assert runs[1]["command"].endswith("--seed 6") and runs[0]["seconds"] >= 0
     assert set(runs[0]["versions"]) >= {"python", "crossreg", "torch", "numpy"}
     # a failed run records nothing
-    assert run_split(inputs, out, "--valid", "2") != 0
+    assert run_split(inputs, out, "--valid", "0.5", "--test", "0.5") != 0
     assert len(read_runs(out / RUNS_FILE)) == 2
 
 

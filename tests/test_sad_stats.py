@@ -202,7 +202,7 @@ def test_cli_stats_tsv_has_one_block_per_statistic(work, capsys):
 
 def test_bad_statistics_stop_before_any_work(work):
     out = work / "bad.h5"
-    with pytest.raises(ValueError, match=r"unknown SAD statistic logd2; choose among SAD,"):
+    with pytest.raises(SystemExit):
         _run([*_argv(work, out), "--stats", "SAD,logd2"])
     with pytest.raises(ValueError, match=r"REF are \(alleles, bins, tracks\) profiles"):
         _run([*_argv(work, work / "bad.tsv"), "--stats", "SAD,REF"])
