@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -67,6 +69,7 @@ def test_metadata_describes_the_store(store, inputs):
     assert sum(s["count"] for s in meta["splits"].values()) == len(all_windows(store))
     assert [t["identifier"] for t in meta["tracks"]] == ["dnase", "cage", "chip", "atac"]
     assert meta["crossreg_version"] and meta["dropped_unmappable"] > 0
+    assert meta["format_version"] == 2
     assert store.table.identifiers == ["dnase", "cage", "chip", "atac"]
     assert all(Path(f).is_absolute() for t in store.table for f in t.files)
     assert [t.clip for t in store.table] == [32, 384, 16, 64]
@@ -305,6 +308,10 @@ def test_compressed_targets_read_back_as_the_plain_store_s(inputs, store, tmp_pa
     for i, shard in enumerate(shards):
         assert main(cli_args(inputs, shard, "--compress-targets", "1", "--tracks", f"{i}/2")) == 0
     assert (shards[0] / "targets.npy").exists()  # shards hold plain targets
+    for shard in shards:  # as an older crossreg wrote them: the merge writes this version
+        meta = json.loads((shard / "shard.json").read_text())
+        meta["format_version"] = meta["dataset"]["format_version"] = 1
+        (shard / "shard.json").write_text(json.dumps(meta))
     assert main(["-q", "data-merge", "--out", str(tmp_path / "merged"), *map(str, shards)]) == 0
     assert files_of(tmp_path / "merged") == files_of(out)
     with pytest.raises(ValueError, match="--compress-targets 13: the deflate level is 0 to 12"):
@@ -312,6 +319,47 @@ def test_compressed_targets_read_back_as_the_plain_store_s(inputs, store, tmp_pa
             tmp_path / "bad", fasta=inputs["fasta"], targets=inputs["targets"],
             options=BuildOptions(genome="x", layout=LAYOUT, compress_targets=13),
         )  # fmt: skip
+
+
+def _write_version_1_rows(directory: Path, targets: np.ndarray) -> None:
+    """`targets` in the compressed form of store format version 1, written without
+    crossreg's codec: each window's float16 values byte-shuffled (the low bytes, then the
+    high bytes) and raw-deflated, with no checksum."""
+    offsets = [0]
+    with open(directory / "targets.rows", "wb") as out:
+        for window in targets:
+            values = window.view(np.uint16).reshape(-1)
+            shuffled = np.concatenate([values & 0xFF, values >> 8]).astype(np.uint8)
+            packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+            row = packer.compress(shuffled.tobytes()) + packer.flush()
+            out.write(row)
+            offsets.append(offsets[-1] + len(row))
+    np.save(directory / "targets.offsets.npy", np.array(offsets, np.uint64))
+
+
+def test_stores_of_format_version_1_still_read(store, tmp_path):
+    plain = Path(shutil.copytree(store.path, tmp_path / "plain"))
+    meta = json.loads((plain / "dataset.json").read_text())
+    meta["format_version"] = 1
+    (plain / "dataset.json").write_text(json.dumps(meta))
+    old = DataStore(plain)
+    assert old.format_version == 1 and store.format_version == 2
+    for split in store.splits:
+        np.testing.assert_array_equal(old.targets(split), store.targets(split))
+    packed = Path(shutil.copytree(plain, tmp_path / "packed"))
+    _write_version_1_rows(packed, np.load(packed / "targets.npy"))
+    (packed / "targets.npy").unlink()
+    meta["options"]["compress_targets"] = 1
+    (packed / "dataset.json").write_text(json.dumps(meta))
+    old = DataStore(packed)
+    assert old.compressed
+    for split in store.splits:  # decoded without a checksum
+        np.testing.assert_array_equal(np.asarray(old.targets(split)), store.targets(split))
+    # the version decides: rows without a checksum are not those of version 2
+    meta["format_version"] = 2
+    (packed / "dataset.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"targets\.rows: window 0 "):
+        np.asarray(DataStore(packed).targets("train"))
 
 
 def test_an_interrupted_build_leaves_no_finished_looking_store(inputs, tmp_path, monkeypatch):

@@ -116,17 +116,21 @@ def compress_rows(
     values: npt.NDArray[np.uint16], level: int
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint64]]:
     """Compress each row of `values` (`(rows, row_len)` 2-byte values, e.g. float16 viewed
-    as uint16) on its own: byte-shuffled, deflated at `level` (0-12). Returns `(blob,
-    offsets)`: the rows' bytes one after the other and the `rows + 1` offsets bounding them."""
+    as uint16) on its own: byte-shuffled, deflated at `level` (0-12) and followed by the
+    CRC32 of its shuffled bytes. Returns `(blob, offsets)`: the rows' bytes one after the
+    other and the `rows + 1` offsets bounding them."""
 
 def decompress_rows(
     blob: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.uint64],
     rows: npt.NDArray[np.uint64],
     out: npt.NDArray[np.uint16],
+    *,
+    checked: bool = True,
 ) -> None:
     """Decode rows `rows` of `(blob, offsets)` into `out` (`(len(rows), row_len)`), in
-    parallel; a damaged or missing row raises ValueError."""
+    parallel, checking each row's CRC32 unless `checked` is false (rows of store format
+    version 1 have none); a damaged or missing row raises ValueError."""
 
 def bigwig_chrom_sizes(path: str | os.PathLike[str]) -> list[tuple[str, int]]:
     """`(name, length)` of each chromosome of a BigWig file."""

@@ -129,7 +129,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="LEVEL",
         help="store the targets compressed, each window on its own (byte shuffle + deflate "
-        "at LEVEL 0-12; 1 is fast): for stores larger than the page cache, read from disk",
+        "at LEVEL 0-12; 1 is fast) with a CRC32 checked when it is read: for stores larger "
+        "than the page cache, read from disk",
     )
     run_group.add_argument(
         "--tracks",

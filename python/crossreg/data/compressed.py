@@ -1,9 +1,10 @@
 """Compressed float16 targets: ``targets.rows`` holds each window's ``(bins, tracks)``
-values compressed on its own by the native row codec (byte shuffle + deflate,
-``rust/src/codec.rs``), ``targets.offsets.npy`` where each window's bytes start and the
-last ends. :class:`CompressedRows` reads them back like the memory-mapped
-``targets.npy`` of a plain store (``len``, ``shape``, indexing by window), decoding only
-the windows asked for, in parallel.
+values compressed on its own by the native row codec (byte shuffle + deflate, then the
+CRC32 of the shuffled bytes; ``rust/src/codec.rs``), ``targets.offsets.npy`` where each
+window's bytes start and the last ends. :class:`CompressedRows` reads them back like the
+memory-mapped ``targets.npy`` of a plain store (``len``, ``shape``, indexing by window),
+decoding only the windows asked for, in parallel, and refusing a window whose CRC32 does
+not match. Stores of format version 1 have no CRC32: their windows decode unchecked.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class CompressedRows:
     """Windows `rows` (a slice of step 1) of a compressed targets file, read like a
     ``(windows, bins, tracks)`` float16 array: indexing by an int, a slice, an index array,
     or a tuple whose first item is one of these (the rest indexes the decoded windows)
-    decodes the windows it names and returns a numpy array."""
+    decodes the windows it names and returns a numpy array. Each window's CRC32 is checked
+    unless `checked` is false (a store of format version 1, written without them)."""
 
     def __init__(
         self,
@@ -71,6 +73,8 @@ class CompressedRows:
         bins: int,
         tracks: int,
         rows: slice | None = None,
+        *,
+        checked: bool = True,
     ) -> None:
         self.directory = Path(directory)
         self.offsets_path = self.directory / OFFSETS_FILE
@@ -88,6 +92,7 @@ class CompressedRows:
             raise ValueError("compressed targets are read by slices of step 1")
         self._start, self._stop = start, max(start, stop)
         self.bins, self.tracks = bins, tracks
+        self.checked = checked
         self.dtype = np.dtype(np.float16)
         size = self.rows_path.stat().st_size
         self._blob: npt.NDArray[np.uint8] = (
@@ -127,6 +132,7 @@ class CompressedRows:
                     self._offsets,
                     (idx + self._start).astype(np.uint64),
                     out.view(np.uint16).reshape(idx.size, -1),
+                    checked=self.checked,
                 )
             except ValueError as err:
                 raise ValueError(f"{self.rows_path}: {err}; {REBUILD}") from err

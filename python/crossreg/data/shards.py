@@ -127,6 +127,7 @@ def merge_shards(
         if dataset["options"].get("compress_targets") is not None:
             compress_targets(work, dataset["options"]["compress_targets"])
         tracks = [t for m in metas for t in m["dataset"]["tracks"]]
-        write_json(work / METADATA, {**dataset, "tracks": tracks})
+        # shards of format version 1 (plain targets, alike in both) make a store of this one
+        write_json(work / METADATA, {**dataset, "format_version": FORMAT_VERSION, "tracks": tracks})
     log.info("merged %d shards into %s", len(paths), out)
     return DataStore(out)

@@ -11,7 +11,8 @@ other split label, genomic order within a split; ``dataset.json`` gives each spl
 - ``sequences.npy``: ``(windows, seq_length)`` uint8 ASCII codes, uppercase.
 - ``targets.npy``: ``(windows, bins, tracks)`` float16: one window is one contiguous read;
   with ``--compress-targets``, ``targets.rows`` and ``targets.offsets.npy`` instead
-  (:mod:`crossreg.data.compressed`).
+  (:mod:`crossreg.data.compressed`; each window's CRC32 is checked from format version 2
+  on, version 1 stores' windows decode unchecked).
 - ``masked.npy``: ``(windows, bins)`` bool, bins overlapping the blacklist/unmappable BEDs.
 
 Written by :mod:`crossreg.data.build`.
@@ -33,7 +34,11 @@ from crossreg.io.bed import Interval, read_bed
 from crossreg.io.targets import TargetsTable, read_targets
 
 STORE_FORMAT = "crossreg-dataset"
-FORMAT_VERSION = 1
+#: The version written. 2: each window of compressed targets ends with a CRC32 (a version 1
+#: store still reads, its compressed windows unchecked; plain stores are alike in both).
+FORMAT_VERSION = 2
+#: The first version whose compressed windows carry a CRC32.
+CHECKSUM_VERSION = 2
 METADATA = "dataset.json"
 SHARD_FORMAT = "crossreg-dataset-shard"
 SHARD_METADATA = "shard.json"
@@ -230,9 +235,15 @@ class DataStore:
         """Whether the targets are stored compressed (``crossreg data --compress-targets``)."""
         return (self.metadata.get("options") or {}).get("compress_targets") is not None
 
+    @property
+    def format_version(self) -> int:
+        """The store format version it was written in (1 where ``dataset.json`` lacks it)."""
+        return int(self.metadata.get("format_version", 1))
+
     @cached_property
     def _compressed_rows(self) -> CompressedRows:
-        rows = CompressedRows(self.path, self.target_length, self.num_targets)
+        checked = self.format_version >= CHECKSUM_VERSION
+        rows = CompressedRows(self.path, self.target_length, self.num_targets, checked=checked)
         if len(rows) < self.num_windows:
             raise ValueError(
                 f"{rows.offsets_path}: {len(rows)} windows, fewer than the {self.num_windows} "

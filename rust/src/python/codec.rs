@@ -12,7 +12,8 @@ use crate::codec;
 type Compressed<'py> = (Bound<'py, PyArray1<u8>>, Bound<'py, PyArray1<u64>>);
 
 /// Compress each row of `values` (`(rows, row_len)` 2-byte values, e.g. float16 viewed as
-/// uint16) on its own at deflate `level`; returns `(blob, offsets)`.
+/// uint16) on its own at deflate `level`, each followed by its CRC32; returns
+/// `(blob, offsets)`.
 #[pyfunction]
 fn compress_rows<'py>(
     py: Python<'py>,
@@ -28,21 +29,24 @@ fn compress_rows<'py>(
     ))
 }
 
-/// Decode rows `rows` of `(blob, offsets)` into `out` (`(len(rows), row_len)` uint16).
+/// Decode rows `rows` of `(blob, offsets)` into `out` (`(len(rows), row_len)` uint16),
+/// checking each row's CRC32 unless `checked` is false (rows of store format version 1).
 #[pyfunction]
+#[pyo3(signature = (blob, offsets, rows, out, *, checked = true))]
 fn decompress_rows(
     py: Python<'_>,
     blob: PyReadonlyArray1<'_, u8>,
     offsets: PyReadonlyArray1<'_, u64>,
     rows: PyReadonlyArray1<'_, u64>,
     mut out: PyReadwriteArray2<'_, u16>,
+    checked: bool,
 ) -> PyResult<()> {
     let row_len = out.shape()[1];
     let blob = contiguous(blob.as_slice(), "blob")?;
     let offsets = contiguous(offsets.as_slice(), "offsets")?;
     let rows = contiguous(rows.as_slice(), "rows")?;
     let out = contiguous(out.as_slice_mut(), "out")?;
-    py.detach(|| codec::decompress_rows(blob, offsets, rows, row_len, out))?;
+    py.detach(|| codec::decompress_rows(blob, offsets, rows, row_len, out, checked))?;
     Ok(())
 }
 
