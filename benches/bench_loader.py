@@ -15,12 +15,13 @@ Writes a synthetic store of `--windows` full-size examples (131,072 bp; 896 bins
 are dropped) and checks with ``fincore`` (util-linux), where present, how much stayed.
 The store is deleted afterwards unless --keep. ``--parts codec`` measures the native row
 codec (byte shuffle + deflate per window) on synthetic dense and sparse targets: ratio,
-encoding and decoding speed.
+encoding and decoding speed, decoding with each window's CRC32 checked and without (the
+rows of a store of format version 1).
 
     python benches/bench_loader.py [--dir DIR] [--windows 256] [--tracks 5313]
         [--batch 4] [--batches 40] [--workers 2] [--step-ms 0,25] [--keep | --store DIR]
         [--kind sparse|dense] [--compressed LEVEL] [--parts loader,codec]
-        [--codec-windows 16] [--codec-levels 1,6] [--json FILE]
+        [--codec-windows 16] [--codec-levels 1,6] [--codec-repeats 3] [--json FILE]
 """
 
 from __future__ import annotations
@@ -91,9 +92,27 @@ def synthetic_targets(kind: str, windows: int, tracks: int, seed: int = 0) -> np
     return values.astype(np.float16)
 
 
-def codec_figures(tracks: int, windows: int, levels: list[int]) -> list[dict]:
+def without_checksums(blob: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the native codec less their trailing CRC32s: the rows of a store of format
+    version 1, decoded unchecked."""
+    keep = np.ones(blob.size, dtype=bool)
+    keep[(offsets[1:, None].astype(np.int64) - 4 + np.arange(4)).ravel()] = False
+    return blob[keep], offsets - np.uint64(4) * np.arange(offsets.size, dtype=np.uint64)
+
+
+def decode_seconds(
+    blob: np.ndarray, offsets: np.ndarray, order: np.ndarray, out: np.ndarray, checked: bool
+) -> float:
+    """Seconds to decode rows `order` of `(blob, offsets)` into `out`."""
+    start = time.perf_counter()
+    _native.decompress_rows(blob, offsets, order, out, checked=checked)
+    return time.perf_counter() - start
+
+
+def codec_figures(tracks: int, windows: int, levels: list[int], repeats: int = 3) -> list[dict]:
     """Ratio and speed of the native row codec (byte shuffle + deflate per window) on
-    synthetic dense and sparse targets."""
+    synthetic dense and sparse targets; decoding's best of `repeats` passes, with each
+    row's CRC32 checked and, alternating with them, without (as a version 1 store)."""
     rows = []
     for kind in ("dense", "sparse"):
         values = synthetic_targets(kind, windows, tracks).view(np.uint16).reshape(windows, -1)
@@ -101,13 +120,13 @@ def codec_figures(tracks: int, windows: int, levels: list[int]) -> list[dict]:
             start = time.perf_counter()
             blob, offsets = _native.compress_rows(values, level)
             encode = time.perf_counter() - start
+            old, old_offsets = without_checksums(blob, offsets)
             out = np.empty_like(values)
             order = np.random.default_rng(1).permutation(windows).astype(np.uint64)
-            times = []
-            for _ in range(3):
-                start = time.perf_counter()
-                _native.decompress_rows(blob, offsets, order, out)
-                times.append(time.perf_counter() - start)
+            times: dict[bool, list[float]] = {True: [], False: []}
+            for _ in range(repeats):
+                times[True].append(decode_seconds(blob, offsets, order, out, True))
+                times[False].append(decode_seconds(old, old_offsets, order, out, False))
             np.testing.assert_array_equal(out, values[order.astype(np.int64)])
             rows.append(
                 {
@@ -115,14 +134,15 @@ def codec_figures(tracks: int, windows: int, levels: list[int]) -> list[dict]:
                     "level": level,
                     "ratio": values.nbytes / blob.nbytes,
                     "encode_gb_per_s": values.nbytes / encode / 1e9,
-                    "decode_gb_per_s": values.nbytes / min(times) / 1e9,
+                    "decode_gb_per_s": values.nbytes / min(times[True]) / 1e9,
+                    "decode_unchecked_gb_per_s": values.nbytes / min(times[False]) / 1e9,
                 }
             )
             r = rows[-1]
             print(
                 f"codec, {kind} targets, level {level}: ratio {r['ratio']:.2f}, encode "
                 f"{r['encode_gb_per_s']:.2f} GB/s, decode {r['decode_gb_per_s']:.2f} GB/s "
-                f"of float16 out",
+                f"of float16 out ({r['decode_unchecked_gb_per_s']:.2f} GB/s unchecked)",
                 flush=True,
             )
     return rows
@@ -250,6 +270,7 @@ def main() -> None:
     )
     parser.add_argument("--codec-windows", type=int, default=16)
     parser.add_argument("--codec-levels", default="1,6")
+    parser.add_argument("--codec-repeats", type=int, default=3, help="decoding passes timed")
     args = parser.parse_args()
     if not args.default_malloc:
         tune_malloc()  # as the crossreg command does at start
@@ -257,7 +278,9 @@ def main() -> None:
     results: dict = {"batch": args.batch, "cores": os.cpu_count(), "passes": []}
     if "codec" in args.parts:
         levels = [int(v) for v in args.codec_levels.split(",")]
-        results["codec"] = codec_figures(args.tracks, args.codec_windows, levels)
+        results["codec"] = codec_figures(
+            args.tracks, args.codec_windows, levels, args.codec_repeats
+        )
     try:
         if "loader" in args.parts:
             loader_figures(args, root, results)
