@@ -13,6 +13,7 @@ from crossreg.commands.values import (
     SEED,
     WORKERS,
     check_held_out,
+    number,
     whole,
 )
 
@@ -74,13 +75,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     geometry.add_argument(
         "--max-unmappable",
-        type=float,
+        type=number(0.0, 1.0, above=True),
         default=d.DEFAULT_MAX_UNMAPPABLE,
         help="drop windows with at least this fraction of unmappable target bins [%(default)s]",
     )
     geometry.add_argument(
         "--fill-quantile",
-        type=float,
+        type=number(0.0, 1.0),
         default=d.DEFAULT_FILL_QUANTILE,
         help="masked bins get this quantile of the track's bins [%(default)s]",
     )
@@ -126,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run_group.add_argument(
         "--compress-targets",
-        type=int,
+        type=whole(0, 12),
         metavar="LEVEL",
         help="store the targets compressed, each window on its own (byte shuffle + deflate "
         "at LEVEL 0-12; 1 is fast) with a CRC32 checked when it is read: for stores larger "

@@ -18,6 +18,7 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
+from crossreg.commands.values import MAX_SEQ_LENGTH, whole
 
 HELP = (
     "saturation mutagenesis: every base of a central window around each VCF variant or BED "
@@ -60,7 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, required=True, help="output .h5 (basenji_sat_vcf.py's scores.h5)"
     )
     parser.add_argument(
-        "--width", type=int, default=200, help="central bases to mutate (default %(default)s)"
+        "--width",
+        type=whole(1, MAX_SEQ_LENGTH),
+        default=200,
+        help="central bases to mutate, at most the model's input (default %(default)s)",
     )
     parser.add_argument(
         "--targets",

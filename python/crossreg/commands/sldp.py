@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from crossreg.commands.inputs import require_output, require_paths
@@ -115,13 +116,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--alpha",
-        type=float,
+        type=number(-math.inf, math.inf),
         default=-1.0,
         help="-1: annotation is per normalised genotype; 0: per allele",
     )
     parser.add_argument(
         "--spectrum-percent",
-        type=float,
+        type=number(0.0, 100.0, above=True, below=True),
         default=95.0,
         help="keep the LD eigenvectors explaining this percent of each block's variance "
         "(strictly between 0 and 100)",
