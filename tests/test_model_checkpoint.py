@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
+import re
 import struct
 from pathlib import Path
 
@@ -94,8 +97,17 @@ def test_weights_from_another_save_are_refused(saved, tmp_path):
         load_checkpoint(directory)
 
 
+def _forget_digest(directory: Path) -> None:
+    """Drop the weights' SHA-256 from the config, as in checkpoints saved before it was
+    stored: the weights load unchecked."""
+    data = json.loads((directory / CONFIG_NAME).read_text())
+    del data["weights_sha256"]
+    (directory / CONFIG_NAME).write_text(json.dumps(data))
+
+
 def test_missing_or_misshapen_tensor_is_named(saved):
     directory, _ = saved
+    _forget_digest(directory)
     tensors = load_file(directory / WEIGHTS_NAME)
     meta = {"format": "crossreg-checkpoint", "save_id": read_config(directory).save_id}
     tensors["heads.mouse.dense.bias"] = torch.zeros(4)
@@ -106,6 +118,41 @@ def test_missing_or_misshapen_tensor_is_named(saved):
     save_file(tensors, directory / WEIGHTS_NAME, metadata=meta)
     with pytest.raises(ValueError, match=r"missing \['heads.mouse.dense.bias'\]"):
         load_checkpoint(directory)
+
+
+def test_the_config_records_the_weights_sha256(saved):
+    directory, _ = saved
+    digest = hashlib.sha256((directory / WEIGHTS_NAME).read_bytes()).hexdigest()
+    assert read_config(directory).weights_sha256 == digest
+
+
+def test_every_flipped_bit_of_the_weights_is_refused(saved):
+    directory, model = saved
+    weights = directory / WEIGHTS_NAME
+    intact = weights.read_bytes()
+    header = 8 + struct.unpack("<Q", intact[:8])[0]
+    rng = random.Random(3)
+    # tensor bytes, where safetensors itself checks nothing, and the header's last bytes
+    places = [rng.randrange(header, len(intact)) for _ in range(40)] + [header - 2, len(intact) - 1]
+    for place in places:
+        damaged = bytearray(intact)
+        damaged[place] ^= 1 << rng.randrange(8)
+        weights.write_bytes(bytes(damaged))
+        with pytest.raises(ValueError, match=re.escape(str(weights))):
+            load_checkpoint(directory)
+    weights.write_bytes(intact)
+    reloaded, _ = load_checkpoint(directory)
+    for key, tensor in model.state_dict().items():
+        assert torch.equal(reloaded.state_dict()[key], tensor)
+
+
+def test_a_checkpoint_saved_without_a_digest_loads_unchecked(saved):
+    directory, model = saved
+    _forget_digest(directory)
+    assert read_config(directory).weights_sha256 is None
+    reloaded, _ = load_checkpoint(directory)
+    for key, tensor in model.state_dict().items():
+        assert torch.equal(reloaded.state_dict()[key], tensor)
 
 
 def test_bad_config_is_refused(saved, tmp_path):

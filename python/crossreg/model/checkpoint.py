@@ -6,12 +6,15 @@ crop, the heads' branches (a fine-tuned head's own path through the trunk's tail
 :mod:`crossreg.model.branches`), the crossreg version, and room for training state
 (epoch, metrics, anything else).
 Both files are written under temporary names and renamed; a random ``save_id`` stored in
-both lets loading detect a pair from two different saves. Nothing is pickled.
+both lets loading detect a pair from two different saves, and the SHA-256 of the weights
+file, stored in the config, a weights file changed since (safetensors has no check of its
+own: a flipped bit would load as another weight). Nothing is pickled.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -62,6 +65,9 @@ class CheckpointConfig:
     extra: dict[str, Any] = field(default_factory=dict)
     save_id: str | None = None
     branches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: SHA-256 of ``model.safetensors`` as saved (hex); None in checkpoints saved before
+    #: crossreg stored it, whose weights load unchecked
+    weights_sha256: str | None = None
 
     def build_model(self, source: str = CONFIG_NAME) -> SeqNN:
         """A freshly initialised SeqNN of this configuration (weights not loaded); errors
@@ -144,10 +150,14 @@ def save_checkpoint(
             )
     save_id = uuid.uuid4().hex
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    weights = save(tensors, metadata={"format": FORMAT, "save_id": save_id})
     with atomic_write(directory / WEIGHTS_NAME, "wb") as handle:
-        handle.write(save(tensors, metadata={"format": FORMAT, "save_id": save_id}))
+        handle.write(weights)
+    saved = dataclasses.replace(
+        config, save_id=save_id, weights_sha256=hashlib.sha256(weights).hexdigest()
+    )
     with atomic_write(directory / CONFIG_NAME) as handle:
-        json.dump(dataclasses.replace(config, save_id=save_id).to_json(), handle, indent=1)
+        json.dump(saved.to_json(), handle, indent=1)
         handle.write("\n")
     return directory
 
@@ -179,7 +189,10 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     if data.get("gelu_form") not in GELU_FORMS:
         raise ValueError(f"{path}: gelu_form {data.get('gelu_form')!r} is not one of {GELU_FORMS}")
     fields = {f.name for f in dataclasses.fields(CheckpointConfig)}
-    optional = {"crossreg_version", "epoch", "metrics", "source", "extra", "save_id", "branches"}
+    optional = {
+        "crossreg_version", "epoch", "metrics", "source", "extra", "save_id", "branches",
+        "weights_sha256",
+    }  # fmt: skip
     missing = sorted(fields - set(data) - optional)
     if missing:
         raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
@@ -238,7 +251,7 @@ def _check_config_types(path: Path, data: Mapping[str, Any]) -> None:
     epoch = data.get("epoch")
     if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)):
         raise ValueError(f"{path}: 'epoch' must be an integer or null, not {epoch!r:.60}")
-    for key in ("crossreg_version", "save_id"):
+    for key in ("crossreg_version", "save_id", "weights_sha256"):
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{path}: '{key}' must be a string, not {value!r:.60}")
@@ -276,6 +289,20 @@ def load_checkpoint(
     return model, config
 
 
+def _check_digest(weights: Path, expected: str) -> None:
+    """`weights` has the SHA-256 `expected` (the config's record of the save)."""
+    digest = hashlib.sha256()
+    with open(weights, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        raise ValueError(
+            f"{weights}: its SHA-256 is {digest.hexdigest()[:16]}..., not the "
+            f"{expected[:16]}... {CONFIG_NAME} recorded when it was saved: the file is "
+            "damaged; use another checkpoint (best/, last/) or save this one again"
+        )
+
+
 def _read_weights(
     directory: Path, config: CheckpointConfig, expected: Mapping[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
@@ -289,6 +316,8 @@ def _read_weights(
                 f"{directory}: {WEIGHTS_NAME} and {CONFIG_NAME} come from different saves "
                 "(a save was interrupted); use another checkpoint"
             )
+        if config.weights_sha256 is not None:
+            _check_digest(weights, config.weights_sha256)
         keys = set(handle.keys())
         missing, unexpected = sorted(set(expected) - keys), sorted(keys - set(expected))
         if missing or unexpected:
