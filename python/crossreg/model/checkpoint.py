@@ -289,15 +289,21 @@ def load_checkpoint(
     return model, config
 
 
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of the file at `path` (hex), read in 4 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _check_digest(weights: Path, expected: str) -> None:
     """`weights` has the SHA-256 `expected` (the config's record of the save)."""
-    digest = hashlib.sha256()
-    with open(weights, "rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    if digest.hexdigest() != expected:
+    found = file_sha256(weights)
+    if found != expected:
         raise ValueError(
-            f"{weights}: its SHA-256 is {digest.hexdigest()[:16]}..., not the "
+            f"{weights}: its SHA-256 is {found[:16]}..., not the "
             f"{expected[:16]}... {CONFIG_NAME} recorded when it was saved: the file is "
             "damaged; use another checkpoint (best/, last/) or save this one again"
         )

@@ -31,7 +31,6 @@ under ``branches``, and the mode, the trained parts and the new head's name unde
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -51,6 +50,7 @@ from crossreg.model.checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,
     CheckpointConfig,
+    file_sha256,
     load_checkpoint,
     make_config,
     read_config,
@@ -108,11 +108,8 @@ def weights_digest(directory: str | os.PathLike[str], save_id: str | None) -> di
     """Where a checkpoint is and what it holds: its resolved path, the SHA-256 of its
     weights file and its save id."""
     directory = Path(directory)
-    digest = hashlib.sha256()
-    with open(directory / WEIGHTS_NAME, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return {"path": str(directory.resolve()), "sha256": digest.hexdigest(), "save_id": save_id}
+    digest = file_sha256(directory / WEIGHTS_NAME)
+    return {"path": str(directory.resolve()), "sha256": digest, "save_id": save_id}
 
 
 def trained_parts(model: nn.Module) -> list[str]:
