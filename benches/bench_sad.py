@@ -300,7 +300,7 @@ def end_to_end_table(
 
             runs = {
                 "scoring": scoring_run(model, alleles, genome, options, 0, args.warmup),
-                "load": lambda: load_head(checkpoint, HEAD, args.device),
+                "load": lambda: load_head(checkpoint, HEAD, options),
                 "passes": passes,
                 "total": run,
             }
