@@ -204,6 +204,11 @@ def ism_argv(w: dict[str, Path], out: Path, *extra: str) -> list[str]:
             *extra]  # fmt: skip
 
 
+def evaluate_argv(w: dict[str, Path], out: Path) -> list[str]:
+    return ["evaluate", "--model", str(w["model"]), "--data", str(w["store"]), "--genome",
+            "human", "--split", "train", "--out", str(out)]  # fmt: skip
+
+
 def sldp_argv(w: dict[str, Path], out: Path, *extra: str) -> list[str]:
     r = w["sldp"]
     return [
@@ -415,6 +420,10 @@ def test_demo_refuses_a_negative_seed_before_writing(tmp_path, capsys):
         "train",
         "bigwig",
         "data",
+        "finetune",
+        "evaluate",
+        "sldp",
+        "demo",
     ],
 )
 def test_an_out_folder_that_is_a_file_is_refused_naming_out(
@@ -428,6 +437,10 @@ def test_an_out_folder_that_is_a_file_is_refused_naming_out(
         "train": lambda: train_argv(world, taken),
         "bigwig": lambda: bigwig_argv(world, taken),
         "data": lambda: data_argv(world, taken),
+        "finetune": lambda: finetune_argv(world, taken),
+        "evaluate": lambda: evaluate_argv(world, taken),
+        "sldp": lambda: sldp_argv(world, taken),
+        "demo": lambda: ["demo", "--fast", "--out", str(taken)],
     }[command]()
     option = "--bigwig" if command == "bigwig" else "--out"
     status, lines = run_cli(argv, capsys)
