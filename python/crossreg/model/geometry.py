@@ -23,13 +23,19 @@ def crop_to_targets(pred: torch.Tensor, bins: int) -> torch.Tensor:
 
 
 def check_compatible(model: SeqNN, store: DataStore, source: str, head: str | None = None) -> None:
-    """Raise ValueError when the model's length, bins or the size of `head` (default: the
-    store's genome) do not fit the store."""
+    """Raise ValueError when the model's length, bin width, bins or the size of `head`
+    (default: the store's genome) do not fit the store."""
     head = head or store.genome
     if model.seq_length != store.seq_length:
         raise ValueError(
             f"{source}: the model reads {model.seq_length:,} bp but dataset {store.path} has "
             f"{store.seq_length:,}-bp windows; set model.seq_length to {store.seq_length}"
+        )
+    if model.stride != store.pool_width:
+        raise ValueError(
+            f"{source}: the model predicts {model.stride}-bp bins but dataset {store.path} "
+            f"has {store.pool_width}-bp target bins; build the dataset with --pool-width "
+            f"{model.stride} (and the --crop that leaves the model's bins)"
         )
     bins, want = model.output_length(), store.target_length
     if bins < want or (bins - want) % 2:
