@@ -432,3 +432,22 @@ def test_transfer_gives_the_prefix_hint_for_a_gtf_named_1_not_chr1(world, tmp_pa
     assert f"{renamed}: chromosome '{name[3:]}' is not in {stores['human']}" in logs.text
     assert f"did you mean '{name}'?" in logs.text and "'chr' prefix" in logs.text
     assert not (tmp_path / "out").exists()
+
+
+def test_transfer_refuses_a_model_whose_bins_are_not_the_stores(world, tmp_path, logs):
+    """A 64-bp model cropped to the store's 48 bins: as many bins, half as wide."""
+    root, stores, _ = world
+    params = small_params({g: DataStore(p).num_targets for g, p in stores.items()})
+    params["model"]["trunk"][0]["pool_size"] = 1
+    params["model"]["trunk"][3]["cropping"] = 40
+    narrow = SeqNN(parse_params(params).model)
+    assert (narrow.stride, narrow.output_length()) == (64, DataStore(stores["human"]).target_length)
+    targets = {g: list(DataStore(p).table.targets) for g, p in stores.items()}
+    save_checkpoint(tmp_path / "model", narrow, make_config(narrow, params, targets))
+    out = tmp_path / "out"
+    argv = ["transfer", "--model", str(tmp_path / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    assert main([*argv, "--out", str(out)]) == 1
+    assert "the model predicts 64-bp bins but dataset" in logs.text
+    assert "has 128-bp target bins" in logs.text
+    assert not out.exists()

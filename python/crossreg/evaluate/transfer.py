@@ -630,6 +630,7 @@ def run_transfer(
     """Predict at the sites of `plan`, compare and write the outputs of
     :func:`write_transfer` into `out` (`options`: batches of 8 on the default device
     unless given)."""
+    from crossreg.model.geometry import check_geometry
     from crossreg.model.inference import InferenceOptions, load_head
 
     store, splits, fraction = plan.store, plan.splits, plan.fraction
@@ -638,6 +639,7 @@ def run_transfer(
     h_ids = [t.identifier for t in plan.head_targets]
     options = options or InferenceOptions(batch_size=8)
     model, _, head = load_head(plan.model_dir, plan.head, options)
+    check_geometry(model, store, str(plan.model_dir))
     log.info("predicting with the '%s' head", head)
     predicted = predict_at(model, store, head, [(g[1], g[3]) for g in plan.groups], options)
     results = []

@@ -23,9 +23,21 @@ def crop_to_targets(pred: torch.Tensor, bins: int) -> torch.Tensor:
 
 
 def check_compatible(model: SeqNN, store: DataStore, source: str, head: str | None = None) -> None:
-    """Raise ValueError when the model's length, bin width, bins or the size of `head`
-    (default: the store's genome) do not fit the store."""
+    """Raise ValueError when the model's geometry (:func:`check_geometry`) or the size of
+    `head` (default: the store's genome) do not fit the store."""
     head = head or store.genome
+    check_geometry(model, store, source)
+    if model.num_targets(head) != store.num_targets:
+        raise ValueError(
+            f"{source}: head for '{head}' has {model.num_targets(head)} units but dataset "
+            f"{store.path} has {store.num_targets} tracks; set the head's units to "
+            f"{store.num_targets}"
+        )
+
+
+def check_geometry(model: SeqNN, store: DataStore, source: str) -> None:
+    """Raise ValueError when the model's input length, bin width or bins do not fit the
+    store's windows (any head of the model then predicts the store's target bins)."""
     if model.seq_length != store.seq_length:
         raise ValueError(
             f"{source}: the model reads {model.seq_length:,} bp but dataset {store.path} has "
@@ -42,10 +54,4 @@ def check_compatible(model: SeqNN, store: DataStore, source: str, head: str | No
         raise ValueError(
             f"{source}: the model predicts {bins} bins but dataset {store.path} has {want} "
             "target bins; adjust the model's Cropping1D (or the dataset's --crop)"
-        )
-    if model.num_targets(head) != store.num_targets:
-        raise ValueError(
-            f"{source}: head for '{head}' has {model.num_targets(head)} units but dataset "
-            f"{store.path} has {store.num_targets} tracks; set the head's units to "
-            f"{store.num_targets}"
         )
