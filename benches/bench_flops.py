@@ -23,7 +23,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from crossreg.model.geometry import crop_to_targets
-from crossreg.model.params import load_params, parse_params
+from crossreg.model.params import ModelParams, load_params, parse_params
 from crossreg.model.seqnn import SeqNN, count_parameters
 from crossreg.train.loss import poisson_loss
 
@@ -34,7 +34,7 @@ PEAKS_TFLOPS = {"H100 SXM": 989.4, "H200": 989.4, "H100 PCIe": 756.0}
 
 
 def count_training_flops(
-    model_params: dict, batch: int, device: str
+    model_params: ModelParams, batch: int, device: str
 ) -> tuple[int, int, dict[str, int], SeqNN]:
     """``(forward, total, per-op, model)`` FLOPs of one training step's forward, loss and
     backward on a batch of `batch` sequences, the model built on `device`."""
@@ -46,7 +46,7 @@ def count_training_flops(
     if device != "meta":
         x[..., 0] = 1.0
     y = torch.ones(batch, model.output_length(), model.num_targets(genome), device=device)
-    counter = FlopCounterMode(display=False, depth=None)
+    counter = FlopCounterMode(display=False)
     with counter:
         pred = model(x, genome)
         forward = counter.get_total_flops()

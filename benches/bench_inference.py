@@ -29,7 +29,9 @@ import argparse
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -50,11 +52,19 @@ from bench_sad import (
 from crossreg.genome import Genome
 from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.seqnn import SeqNN
-from crossreg.variants.ism import mutation_effects, vcf_sites
+from crossreg.variants.ism import Site, mutation_effects, vcf_sites
 from crossreg.variants.scoring import scored_alleles
 
+
+class VariantOptions(TypedDict, total=False):
+    """The :class:`InferenceOptions` fields a variant sets."""
+
+    channels_last: bool
+    compile: bool
+
+
 #: each variant's InferenceOptions fields
-VARIANTS: dict[str, dict[str, object]] = {
+VARIANTS: dict[str, VariantOptions] = {
     "plain": {"channels_last": False},
     "channels-last": {"channels_last": True},
     "compiled": {"compile": True},
@@ -81,17 +91,17 @@ def forward_runs(
     def run(name: str, o: InferenceOptions) -> None:
         outputs[name] = predict_batch(model, x, HEAD, o)
 
-    return {name: lambda n=name, o=o: run(n, o) for name, o in options(args, len(x)).items()}
+    return {name: partial(run, name, o) for name, o in options(args, len(x)).items()}
 
 
-def ism_runs(model: SeqNN, sites: list, genome: Genome, args: argparse.Namespace) -> Runs:
+def ism_runs(model: SeqNN, sites: list[Site], genome: Genome, args: argparse.Namespace) -> Runs:
     """ISM of `sites` under each variant (``--width`` bases, batches of 32 sequences)."""
 
     def run(o: InferenceOptions) -> None:
         for _ in mutation_effects(model, sites, genome, head=HEAD, width=args.width, options=o):
             pass
 
-    return {name: lambda o=o: run(o) for name, o in options(args, 32).items()}
+    return {name: partial(run, o) for name, o in options(args, 32).items()}
 
 
 def first_runs(runs: Runs) -> dict[str, float]:
@@ -104,7 +114,14 @@ def first_runs(runs: Runs) -> dict[str, float]:
     return seconds
 
 
-def row(what: str, units: float, unit: str, runs: Runs, first: dict[str, float], args) -> str:
+def row(
+    what: str,
+    units: float,
+    unit: str,
+    runs: Runs,
+    first: dict[str, float],
+    args: argparse.Namespace,
+) -> str:
     """A table row: `units` per second under each variant, each one's ratio to the first
     variant, and the first compiled run's time."""
     seconds = best_times(runs, args.repeats, torch.device(args.device))

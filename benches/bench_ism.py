@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -43,7 +44,7 @@ from bench_sad import (
 from crossreg.genome import Genome
 from crossreg.io.vcf import write_vcf
 from crossreg.model.inference import InferenceOptions
-from crossreg.variants.ism import mutation_effects, vcf_sites, write_ism
+from crossreg.variants.ism import Site, mutation_effects, vcf_sites, write_ism
 
 
 def main() -> None:
@@ -88,7 +89,7 @@ def main() -> None:
                 **ENSEMBLES[ensemble],
             )
 
-            def effects(sites=sites, options=options) -> None:
+            def effects(sites: list[Site] = sites, options: InferenceOptions = options) -> None:
                 for _ in mutation_effects(
                     model, sites, genome, head=HEAD, width=args.width, options=options
                 ):
@@ -100,12 +101,12 @@ def main() -> None:
                     model, warm, genome, head=HEAD, width=min(args.width, 16), options=options
                 ):
                     pass
-            runs = {"`mutation_effects`": effects}
+            runs: dict[str, Callable[[], object]] = {"`mutation_effects`": effects}
             if checkpoint is not None:
                 vcf = tmp / f"sites_{n}.vcf"
                 write_vcf(vcf, chosen, contigs={CHROM: CHROM_BP})
 
-                def written(vcf=vcf, options=options) -> None:
+                def written(vcf: Path = vcf, options: InferenceOptions = options) -> None:
                     out = tmp / "ism.h5"
                     out.unlink(missing_ok=True)
                     write_ism(

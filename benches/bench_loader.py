@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from crossreg import _native
@@ -202,14 +203,17 @@ class MemoryMapped(SplitDataset):
     """The reader before: fancy indexing of the memory-mapped arrays (a page fault per
     4 KiB), for comparison."""
 
-    def _rows(self, name: str, idx: np.ndarray) -> torch.Tensor:
-        array = self.store.sequences(self.split) if name == "sequences" else None
-        array = self.store.targets(self.split) if array is None else array
+    def _rows(self, name: str, idx: npt.NDArray[np.int64]) -> torch.Tensor:
+        store = self.store
+        array = store.sequences(self.split) if name == "sequences" else store.targets(self.split)
         return torch.from_numpy(np.ascontiguousarray(array[idx]))
 
 
-#: label -> (dataset class, worker processes, batches read ahead by threads)
-MODES = {
+#: a reader: (dataset class, worker processes, batches read ahead by threads)
+Mode = tuple[type[SplitDataset], int, int]
+
+#: label -> reader
+MODES: dict[str, Mode] = {
     "memory map, on demand (before)": (MemoryMapped, 0, 0),
     "preadv per row, on demand": (SplitDataset, 0, 0),
     "preadv per row, 2 batches read ahead": (SplitDataset, 0, 2),
@@ -217,7 +221,7 @@ MODES = {
 
 
 def loader_pass(
-    path: Path, mode: tuple, batch: int, batches: int, step_ms: float
+    path: Path, mode: Mode, batch: int, batches: int, step_ms: float
 ) -> tuple[float, int]:
     """Seconds and examples of `batches` shuffled, augmented batches (after one warm-up batch
     that starts the workers), the caller spending `step_ms` on each (a sleep, as while a GPU
@@ -296,7 +300,7 @@ def main() -> None:
 def loader_figures(args: argparse.Namespace, root: Path, results: dict) -> None:
     """The sequential read ceiling and every reader of :data:`MODES`, cold and warm."""
     start = time.perf_counter()
-    store = args.store or write_store(root / "store", args.windows, args.tracks, args.kind)
+    store: Path = args.store or write_store(root / "store", args.windows, args.tracks, args.kind)
     args.windows, args.tracks = np.load(store / "targets.npy", mmap_mode="r").shape[::2]
     example_bytes = BINS * args.tracks * 2
     results.update(windows=args.windows, tracks=args.tracks)
@@ -314,9 +318,9 @@ def loader_figures(args: argparse.Namespace, root: Path, results: dict) -> None:
         row["gb_per_s"] = size / seconds / 1e9
         results["passes"].append(row)
         print(f"sequential read of targets.npy, {state}: {row['gb_per_s']:.2f} GB/s")
-    modes = {label: (*mode, store) for label, mode in MODES.items()}
+    modes: dict[str, tuple[Mode, Path]] = {label: (mode, store) for label, mode in MODES.items()}
     for w in (int(w) for w in args.workers.split(",") if w.strip()):
-        modes[f"{w} worker processes (shared memory)"] = (SplitDataset, w, 0, store)
+        modes[f"{w} worker processes (shared memory)"] = ((SplitDataset, w, 0), store)
     if args.compressed is not None:
         start = time.perf_counter()
         packed = compressed_copy(store, args.compressed)
@@ -327,9 +331,9 @@ def loader_figures(args: argparse.Namespace, root: Path, results: dict) -> None:
             f"{size / packed_size:.2f}, in {time.perf_counter() - start:.0f} s"
         )
         label = f"compressed store (level {args.compressed}), 2 batches read ahead"
-        modes[label] = (SplitDataset, 0, 2, packed)
+        modes[label] = ((SplitDataset, 0, 2), packed)
     for step_ms in (float(t) for t in args.step_ms.split(",")):
-        for label, (*mode, path) in modes.items():
+        for label, (mode, path) in modes.items():
             for state in ("cold", "warm"):
                 left = evict(path) if state == "cold" else None
                 if state == "warm":  # the page cache holds the whole store

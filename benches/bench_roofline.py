@@ -40,7 +40,7 @@ from torch.utils.flop_counter import flop_registry
 
 from crossreg import distributed
 from crossreg.model.geometry import crop_to_targets
-from crossreg.model.params import load_params, parse_params
+from crossreg.model.params import ModelParams, load_params, parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.train.loss import poisson_loss
 
@@ -117,7 +117,7 @@ class Traffic(TorchDispatchMode):
 
 
 def count_training_step(
-    model_params: dict, batch: int, device: str, dtype: torch.dtype
+    model_params: ModelParams, batch: int, device: str, dtype: torch.dtype
 ) -> tuple[dict[str, OpTotals], int]:
     """Per-op totals of one training step (forward, loss, backward) on a batch of `batch`
     sequences, and the bytes kept for the backward pass (each storage once)."""

@@ -36,8 +36,10 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
+from typing import TypedDict, TypeVar
 
 import numpy as np
 import torch
@@ -70,7 +72,16 @@ MODELS = ("demo", "mini", "full")
 CHROM = "chr1"
 CHROM_BP = 2_000_000
 HEAD = "human"
-ENSEMBLES: dict[str, dict[str, object]] = {
+
+
+class Ensemble(TypedDict, total=False):
+    """The :class:`InferenceOptions` fields of an rc/shift ensemble."""
+
+    rc: bool
+    shifts: tuple[int, ...]
+
+
+ENSEMBLES: dict[str, Ensemble] = {
     "plain": {},
     "rc": {"rc": True, "shifts": (1, 0, -1)},
 }
@@ -171,9 +182,12 @@ def sequences_per_allele(
     return total / max(len(keys), 1)
 
 
+K = TypeVar("K", bound=Hashable)
+
+
 def best_times(
-    runs: dict[str, Callable[[], object]], repeats: int, device: torch.device
-) -> dict[str, float]:
+    runs: Mapping[K, Callable[[], object]], repeats: int, device: torch.device
+) -> dict[K, float]:
     """The shortest wall time of each of `runs` over `repeats` rounds; each round calls
     every run once, in turn, so that what is compared sees the same load on a shared
     machine."""
@@ -298,9 +312,9 @@ def end_to_end_table(
                 out.unlink(missing_ok=True)
                 write_sad(checkpoint, fasta, vcf, out, head=HEAD, options=options, plots=False)
 
-            runs = {
+            runs: dict[str, Callable[[], object]] = {
                 "scoring": scoring_run(model, alleles, genome, options, 0, args.warmup),
-                "load": lambda: load_head(checkpoint, HEAD, options),
+                "load": partial(load_head, checkpoint, HEAD, options),
                 "passes": passes,
                 "total": run,
             }

@@ -382,10 +382,11 @@ def fast_world(
     out.mkdir(parents=True, exist_ok=True)
     per_chrom = n_snps // len(chroms)
     blocks, print_ids, ld_rows = [], [], []
-    annot_frames, pheno_parts = [], {p: [] for p in range(n_pheno)}
+    annot_frames: list[tuple[str, pl.DataFrame]] = []
+    pheno_parts: dict[int, list[pl.DataFrame]] = {p: [] for p in range(n_pheno)}
     n_gwas = 5000
     for c in chroms:
-        sizes = []
+        sizes: list[int] = []
         while sum(sizes) < per_chrom:
             sizes.append(int(rng.integers(150, 451)))
         sizes[-1] -= sum(sizes) - per_chrom

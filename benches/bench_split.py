@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,10 @@ def python_split(net: Path, target: dict[str, int], query: dict[str, int]) -> di
                 index[genome, chrom, region] = len(index)
     with open(net) as handle:
         pairs = aligned_pairs_per_region_by_runs(handle, target, query, REGION_SIZE)
-    links = [(index[(0, *t)], index[(1, *q)], bases) for (t, q), bases in pairs.items()]
+    links = [
+        (index[0, t_chrom, t_region], index[1, q_chrom, q_region], bases)
+        for ((t_chrom, t_region), (q_chrom, q_region)), bases in pairs.items()
+    ]
     labels = union_find_components(len(index), links, MIN_ALIGNED)
     return {"links": len(pairs), "components": len(set(labels))}
 
@@ -211,9 +215,10 @@ def measure(which: str, net: str) -> None:
     from crossreg.split.report import write_split
     from crossreg.split.synteny import NetSpec, split_genomes
 
+    info: Mapping[str, object]
     start = time.perf_counter()
     if which == "crossreg":
-        result = split_genomes({"hg38": hg, "mm10": mm}, [NetSpec("hg38", "mm10", net)])
+        result = split_genomes({"hg38": hg, "mm10": mm}, [NetSpec("hg38", "mm10", Path(net))])
         split_seconds = time.perf_counter() - start
         with tempfile.TemporaryDirectory() as out:
             write_split(result, out)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -85,7 +86,7 @@ def compare_layouts(model, optimizer, genome, batch, bins, args, device) -> str:
 
     for name in layouts:
         steps(name, args.warmup)
-    runs = {name: lambda name=name: steps(name, args.steps) for name in layouts}
+    runs = {name: partial(steps, name, args.steps) for name in layouts}
     best = {k: v / args.steps for k, v in best_times(runs, args.rounds, device).items()}
     cells = []
     for name in layouts:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch.profiler import ProfilerActivity, profile, schedule
@@ -53,7 +54,8 @@ def main() -> None:
     model = SeqNN(params.model, channels_last=args.channels_last).to(device)
     genome = model.genomes[0]
     optimizer = build_optimizer(model.parameters(), params.train)
-    runner = torch.compile(model) if args.compile else model
+    # torch.compile returns an OptimizedModule for a module; its stubs say only Callable
+    runner = cast(torch.nn.Module, torch.compile(model)) if args.compile else model
     gen = torch.Generator().manual_seed(0)
     bases = torch.randint(0, 4, (args.batch, model.seq_length), generator=gen)
     x = torch.nn.functional.one_hot(bases, 4).float().to(device)
