@@ -129,3 +129,73 @@ def test_import_basenji_names_damaged_weights(
         ]
     )  # fmt: skip
     _check_one_error(logs, status, path, "download the Basenji weights file again")
+
+
+# ---- a flipped bit inside a dataset's chunks ------------------------------------------------
+
+
+def _flip_in_chunk(path: Path, name: str, chunk: int = 0, at: int = 3) -> None:
+    """One bit flipped `at` bytes into chunk `chunk` of dataset `name` of `path`."""
+    with h5py.File(path, "r") as handle:
+        offset = handle[name].id.get_chunk_info(chunk).byte_offset
+    data = bytearray(path.read_bytes())
+    data[offset + at] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+def _check_damaged_data(message: str, path: Path, remedy: str) -> None:
+    assert message.startswith(f"{path}: its data do not read back"), message
+    assert message.endswith(remedy), message
+
+
+def test_every_sad_dataset_is_written_with_a_checksum_per_chunk(tmp_path: Path) -> None:
+    path = _sad_h5(tmp_path / "sad.h5")
+    with h5py.File(path, "r") as handle:
+        for name in ("SAD", "snp", "chr", "pos", "ref_allele", "alt_allele"):
+            assert handle[name].fletcher32, name
+
+
+@pytest.mark.parametrize("name", ["SAD", "snp"])
+def test_sldp_names_a_sad_file_whose_chunk_fails_its_checksum(
+    tmp_path: Path, logs: pytest.LogCaptureFixture, name: str
+) -> None:
+    write_world(tmp_path)
+    sad = _sad_h5(tmp_path / "scores.h5", n=1500)
+    _flip_in_chunk(sad, name, chunk=1 if name == "SAD" else 0)
+    status = main(["-q", *argv_of(str(tmp_path), "scores.h5"), "--out", str(tmp_path / "out")])
+    assert status == 1
+    errors = [r.getMessage() for r in logs.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    _check_damaged_data(errors[0], sad, SAD_REMEDY)
+
+
+def test_sad_merge_names_the_shard_whose_chunk_fails_its_checksum(
+    tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    shards = []
+    for i in range(2):
+        path = _sad_h5(tmp_path / f"s{i}.h5", n=1500)
+        with h5py.File(path, "r+") as handle:
+            attrs = {"shard_index": i, "shard_count": 2, "run_settings": "{}"}
+            handle.attrs.update({**attrs, "shard_records": np.array([1500 * i, 1500 * (i + 1)])})
+        shards.append(path)
+    _flip_in_chunk(shards[1], "SAD", chunk=1)
+    out = tmp_path / "merged.h5"
+    status = main(["-q", "sad-merge", "--out", str(out), *map(str, shards)])
+    assert status == 1
+    errors = [r.getMessage() for r in logs.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, errors
+    _check_damaged_data(errors[0], shards[1], SAD_REMEDY)
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["s0.h5", "s1.h5"]
+
+
+def test_ism_figures_name_a_file_whose_chunk_fails_its_checksum(tmp_path: Path) -> None:
+    path = _ism_h5(tmp_path / "ism.h5")
+    with h5py.File(path, "r+") as handle:
+        scores = handle["sum"][:]
+        del handle["sum"]
+        handle.create_dataset("sum", data=scores, chunks=(1, *scores.shape[1:]), fletcher32=True)
+    _flip_in_chunk(path, "sum", chunk=2)
+    with pytest.raises(DamagedH5Error) as caught:
+        plot_ism_file(path, tmp_path / "figures")
+    _check_damaged_data(str(caught.value), path, "rerun crossreg ism to write it again")

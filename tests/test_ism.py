@@ -194,6 +194,7 @@ def test_cli_writes_scores_h5_and_figures(world, capsys):
             "label", "chr", "start", "end", "seqs", "sum", "center", "target_ids", "target_labels"
         }  # fmt: skip
         assert h5["sum"].shape == h5["center"].shape == (1, 6, 4, 3)
+        assert h5["sum"].fletcher32 and h5["center"].fletcher32  # a checksum per chunk
         assert h5["sum"].dtype == np.float16 and h5["seqs"].dtype == bool
         assert h5["seqs"].shape == (1, 6, 4) and (h5["seqs"][:].sum(-1) == 1).all()
         assert h5["label"][0] == b"rs1" and h5["chr"][0] == b"chr1"

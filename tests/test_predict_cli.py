@@ -64,6 +64,7 @@ def test_predict_h5_has_labels_and_windows(work):
     argv = ["predict", "--model", str(work / "joint"), "--genome", "human"]
     assert main([*argv, "--fasta", str(work / "inputs.fa"), "--out", str(out)]) == 0
     with h5py.File(out) as handle:
+        assert handle["preds"].fletcher32  # a checksum per chunk
         np.testing.assert_allclose(
             handle["preds"][:], np.load(FIXTURES / "preds_human_gelu1702.npy"), atol=1e-4
         )

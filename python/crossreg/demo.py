@@ -40,7 +40,7 @@ from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.compare import write_comparison
 from crossreg.evaluate.transfer import write_transfer
 from crossreg.io.atomic import atomic_write
-from crossreg.io.h5 import open_h5
+from crossreg.io.h5 import read_h5
 from crossreg.io.tables import as_float, as_int
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.metrics import TrackMetrics
@@ -705,7 +705,7 @@ def _ism_of_planted_sites(out: Path, synth: Path, manifest: dict, settings: Demo
 
 def _ism_summary(table: Path, sites: pl.DataFrame) -> dict:
     """Share of each ISM site's |importance| on the motif site under its variant."""
-    with open_h5(table, "rerun crossreg demo to write it again") as handle:
+    with read_h5(table, "rerun crossreg demo to write it again") as handle:
         scores = handle["sum"][:].astype(np.float64)  # sites, width, 4, tracks
         reference = handle["seqs"][:].astype(np.float64)  # sites, width, 4
         chroms = handle["chr"][:].astype(str)

@@ -1,9 +1,12 @@
-"""Opening an HDF5 (``.h5``) file to read: a cut, empty or non-HDF5 file is one error that
-names it and says how to get a good one."""
+"""Reading an HDF5 (``.h5``) file: a cut, empty or non-HDF5 file, or data that fail their
+Fletcher32 checksum (crossreg writes one per chunk), is one error that names the file and
+says how to get a good one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +33,24 @@ def open_h5(path: str | os.PathLike[str], remedy: str) -> Any:
             f"{path}: not a complete HDF5 file ({err}); it is cut short, damaged or not "
             f"HDF5: {remedy}"
         ) from None
+
+
+@contextlib.contextmanager
+def read_h5(path: str | os.PathLike[str], remedy: str) -> Iterator[Any]:
+    """`path` open to read (:func:`open_h5`) for the ``with`` block, which must only read
+    it: an error reading its data (a chunk that fails its checksum or lies past a cut) is
+    a :class:`DamagedH5Error` naming it and ending with `remedy`."""
+    with open_h5(path, remedy) as handle:
+        try:
+            yield handle
+        except (DamagedH5Error, FileNotFoundError):
+            raise
+        except OSError as err:
+            raise damaged_data(path, err, remedy) from None
+
+
+def damaged_data(path: str | os.PathLike[str], err: OSError, remedy: str) -> DamagedH5Error:
+    """The error for data of `path` that h5py could not read (`err`)."""
+    return DamagedH5Error(
+        f"{path}: its data do not read back ({err}); the file is damaged: {remedy}"
+    )

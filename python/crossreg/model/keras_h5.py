@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from crossreg.io.h5 import open_h5
+from crossreg.io.h5 import read_h5
 
 # weight short names of each Keras layer kind, in Keras' order
 LAYER_WEIGHTS = {
@@ -114,7 +114,7 @@ def gelu_form_of_config(model_config: Mapping[str, Any] | None) -> tuple[str | N
 def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -> KerasFile:
     """Read the weighted layers of a Keras HDF5 file in Keras' load order."""
     path = Path(path)
-    with open_h5(path, "download the Basenji weights file again") as handle:
+    with read_h5(path, "download the Basenji weights file again") as handle:
         group = handle.get("model_weights", handle)
         if "layer_names" not in group.attrs:
             raise ValueError(

@@ -260,7 +260,7 @@ def save_predictions(
 
             with h5py.File(tmp, "w") as handle:
                 preds = handle.create_dataset(
-                    "preds", shape=full_shape, dtype="f4", chunks=(1, *shape)
+                    "preds", shape=full_shape, dtype="f4", chunks=(1, *shape), fletcher32=True
                 )
                 fill_rows(preds, batches)
                 strings = h5py.string_dtype()

@@ -382,7 +382,11 @@ def _write_h5(
         handle["target_labels"] = np.array([t.description for t in targets], dtype="S")
         arrays = {
             k: handle.create_dataset(
-                k, shape=(n, width, 4, n_tracks), dtype="f2", chunks=(1, width, 4, n_tracks)
+                k,
+                shape=(n, width, 4, n_tracks),
+                dtype="f2",
+                chunks=(1, width, 4, n_tracks),
+                fletcher32=True,
             )
             for k in stats
         }

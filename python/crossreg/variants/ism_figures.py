@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.io.h5 import open_h5
+from crossreg.io.h5 import read_h5
 from crossreg.plots import new_figure, save_figure
 
 if TYPE_CHECKING:
@@ -142,6 +143,43 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "site"
 
 
+@dataclass(frozen=True)
+class StoredSite:
+    """One site of an ISM ``.h5``: its row `index`, label and window, the statistic's
+    scores ``(width, 4, tracks)`` and the reference one-hot ``(width, 4)``."""
+
+    index: int
+    label: str
+    chrom: str
+    start: int
+    ids: list[str]
+    stat: str
+    scores: npt.NDArray[np.float32]
+    seq: npt.NDArray[np.float32]
+
+
+def _stored_sites(path: str | os.PathLike[str], stat: str | None) -> Iterator[StoredSite]:
+    """The sites of the ISM ``.h5`` at `path`, read one at a time with statistic `stat`
+    (default: ``sum``, else ``center``); a file or chunk that does not read back is named."""
+    with read_h5(path, "rerun crossreg ism to write it again") as handle:
+        stat = stat or next(k for k in ("sum", "center") if k in handle)
+        labels = handle["label"][:].astype(str)
+        chroms = handle["chr"][:].astype(str)
+        starts = handle["start"][:]
+        ids = handle["target_ids"][:].astype(str).tolist()
+        for i, label in enumerate(labels):
+            yield StoredSite(
+                i,
+                str(label),
+                str(chroms[i]),
+                int(starts[i]),
+                ids,
+                stat,
+                handle[stat][i].astype(np.float32),
+                handle["seqs"][i].astype(np.float32),
+            )
+
+
 def plot_ism_file(
     path: str | os.PathLike[str],
     directory: str | os.PathLike[str],
@@ -156,32 +194,23 @@ def plot_ism_file(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with open_h5(path, "rerun crossreg ism to write it again") as handle:
-        stat = stat or next(k for k in ("sum", "center") if k in handle)
-        labels = handle["label"][:].astype(str)
-        chroms = handle["chr"][:].astype(str)
-        starts = handle["start"][:]
-        ids = handle["target_ids"][:].astype(str)
-        for i, label in enumerate(labels):
-            scores = handle[stat][i].astype(np.float32)  # (width, 4, tracks)
-            seq = handle["seqs"][i].astype(np.float32)
-            chosen: Sequence[int]
-            if all_tracks:
-                chosen = range(scores.shape[-1])
-            else:
-                chosen = [int(np.abs(scores).reshape(-1, scores.shape[-1]).max(axis=0).argmax())]
-            for t in chosen:
-                name = f"{i:04d}_{safe_name(label)}_{safe_name(ids[t])}.png"
-                title = (
-                    f"{label}  {browser_span(chroms[i], int(starts[i]), len(seq))}  track {ids[t]}"
-                )
-                written += plot_site(
-                    directory / name,
-                    scores[..., t],
-                    seq,
-                    title=title,
-                    stat=stat,
-                    start=int(starts[i]),
-                    svg=svg,
-                )
+    for site in _stored_sites(path, stat):
+        chosen: Sequence[int]
+        if all_tracks:
+            chosen = range(site.scores.shape[-1])
+        else:
+            peaks = np.abs(site.scores).reshape(-1, site.scores.shape[-1]).max(axis=0)
+            chosen = [int(peaks.argmax())]
+        for t in chosen:
+            name = f"{site.index:04d}_{safe_name(site.label)}_{safe_name(site.ids[t])}.png"
+            span = browser_span(site.chrom, site.start, len(site.seq))
+            written += plot_site(
+                directory / name,
+                site.scores[..., t],
+                site.seq,
+                title=f"{site.label}  {span}  track {site.ids[t]}",
+                stat=site.stat,
+                start=site.start,
+                svg=svg,
+            )
     return written

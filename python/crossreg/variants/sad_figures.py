@@ -27,7 +27,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
-from crossreg.io.h5 import open_h5
+from crossreg.io.h5 import read_h5
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import assay_of
 from crossreg.plots import colours, new_figure, save_figure
@@ -70,7 +70,7 @@ def stored_stats(path: str | os.PathLike[str]) -> list[str]:
     """The statistics a SAD output holds, in order (``SAD`` for a file that does not say)."""
     path = Path(path)
     if path.suffix == ".h5":
-        with open_h5(path, SAD_REMEDY) as handle:
+        with read_h5(path, SAD_REMEDY) as handle:
             stats = [s for s in str(handle.attrs.get("stats", "SAD")).split(",") if s in handle]
             return stats or (["SAD"] if "SAD" in handle else [])
     meta = path.with_name(path.name + ".json")
@@ -118,7 +118,7 @@ def summarise(path: str | os.PathLike[str], *, top: int = TOP_VARIANTS) -> SadSu
 
 
 def _summarise_h5(path: Path, stat: str, top: int) -> SadSummary:
-    with open_h5(path, SAD_REMEDY) as handle:
+    with read_h5(path, SAD_REMEDY) as handle:
         scores = handle[stat]
         n, n_tracks = scores.shape
         ids = handle["target_ids"][:].astype(str).tolist()

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.atomic import atomic_path, atomic_write
-from crossreg.io.h5 import open_h5
+from crossreg.io.h5 import damaged_data, open_h5, read_h5
 from crossreg.io.text import numbered_lines
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
@@ -146,10 +146,16 @@ def write_h5(
                 shape, chunks = (n, bins, n_tracks), (1, bins, n_tracks) if n else None
             else:
                 shape, chunks = (n, n_tracks), (min(n, 1024), n_tracks) if n else None
-            dataset = handle.create_dataset(name, shape=shape, dtype="f2", chunks=chunks)
+            dataset = handle.create_dataset(
+                name, shape=shape, dtype="f2", chunks=chunks, fletcher32=chunks is not None
+            )
             _copy(dataset, parts, name, n)
         for name in ROW_FIELDS:  # compressed: one long allele pads every row to its width
-            packed = {"chunks": (min(n, FIELD_CHUNK),), "compression": "gzip"} if n else {}
+            packed = (
+                {"chunks": (min(n, FIELD_CHUNK),), "compression": "gzip", "fletcher32": True}
+                if n
+                else {}
+            )
             dtype = field_dtype(parts, name)
             dataset = handle.create_dataset(name, shape=(n,), dtype=dtype, **packed)
             _copy(dataset, parts, name, n)
@@ -315,7 +321,7 @@ def join_tables(path: Path, header: str, pieces: Iterable[Path], *, headed: bool
 def read_attrs(path: Path) -> dict[str, object]:
     """The metadata of a SAD output: an ``.h5``'s attributes or a ``.tsv``'s JSON."""
     if path.suffix == ".h5":
-        with open_h5(path, SAD_REMEDY) as handle:
+        with read_h5(path, SAD_REMEDY) as handle:
             return dict(handle.attrs.items())
     meta = metadata_path(path)
     if not meta.exists():
@@ -405,17 +411,39 @@ def _merge_h5(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) -> 
         for path, handle in zip(paths, handles, strict=True):
             if not np.array_equal(handle["target_ids"][:], first["target_ids"][:]):
                 raise ValueError(f"{path}: other tracks than {paths[0]}")
-        return write_h5(
-            out,
-            [{name: handle[name] for name in [*stats, *ROW_FIELDS]} for handle in handles],
-            stats,
-            first["target_ids"][:].astype(str).tolist(),
-            first["target_labels"][:].astype(str).tolist(),
-            attrs,
-        )
+        names = [*stats, *ROW_FIELDS]
+        try:
+            return write_h5(
+                out,
+                [{name: handle[name] for name in names} for handle in handles],
+                stats,
+                first["target_ids"][:].astype(str).tolist(),
+                first["target_labels"][:].astype(str).tolist(),
+                attrs,
+            )
+        except OSError as err:
+            raise _unreadable_shard(paths, handles, names) or err from None
     finally:
         for handle in handles:
             handle.close()
+
+
+def _unreadable_shard(
+    paths: Sequence[Path], handles: Sequence[Any], names: Sequence[str]
+) -> Exception | None:
+    """The error naming the first of the shards whose datasets `names` do not read back
+    (a chunk failing its checksum), read block by block; None when all of them read."""
+    for path, handle in zip(paths, handles, strict=True):
+        for name in names:
+            dataset = handle[name]
+            row_bytes = int(np.prod(dataset.shape[1:], dtype=np.int64)) * dataset.dtype.itemsize
+            step = block_rows(row_bytes)
+            try:
+                for start in range(0, dataset.shape[0], step):
+                    dataset[start : start + step]
+            except OSError as err:
+                return damaged_data(path, err, SAD_REMEDY)
+    return None
 
 
 def _merge_tsv(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) -> int:
@@ -452,7 +480,7 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
     if stat in PROFILE_STATS:
         raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
     if path.suffix == ".h5":
-        with open_h5(path, SAD_REMEDY) as handle:
+        with read_h5(path, SAD_REMEDY) as handle:
             check_sad_datasets(path, handle, stat)
             labels = handle["snp"][:].astype(str).tolist()
             ids = handle["target_ids"][:].astype(str).tolist()

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.io.h5 import open_h5
+from crossreg.io.h5 import read_h5
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
 from crossreg.stats.sldp.tables import numbers, read_text_table
@@ -89,7 +89,7 @@ def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
     path = Path(path)
     table = read_sad(path)
     if path.suffix == ".h5":
-        with open_h5(path, SAD_REMEDY) as handle:
+        with read_h5(path, SAD_REMEDY) as handle:
             missing = [k for k in ("ref_allele", "alt_allele") if k not in handle]
             if missing:
                 raise ValueError(f"{path}: no {', '.join(missing)} dataset")
