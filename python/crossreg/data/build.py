@@ -29,12 +29,13 @@ from crossreg.data.compressed import compress_targets
 from crossreg.data.npy import NpyRows
 from crossreg.data.plan import Layout, Plan, SplitOptions, plan_windows
 from crossreg.data.store import (
-    FORMAT_VERSION,
     METADATA,
     SHARD_FORMAT,
     SHARD_METADATA,
+    SHARD_VERSION,
     STORE_FORMAT,
     DataStore,
+    store_version,
 )
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
@@ -370,7 +371,7 @@ def _build(
         stats = _write_targets(work, shard_table, plan, layout, options)
         metadata = {
             "format": STORE_FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": store_version(options.compress_targets),
             "crossreg_version": __version__,
             "genome": options.genome,
             "assembly": options.assembly or Path(fasta).name.split(".")[0],
@@ -411,7 +412,7 @@ def _build(
                 work / SHARD_METADATA,
                 {
                     "format": SHARD_FORMAT,
-                    "format_version": FORMAT_VERSION,
+                    "format_version": SHARD_VERSION,
                     "shard": {
                         "index": shard.index,
                         "count": shard.count,

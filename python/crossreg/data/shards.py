@@ -28,11 +28,12 @@ from crossreg.data.build import (
 from crossreg.data.compressed import compress_targets
 from crossreg.data.npy import NpyRows
 from crossreg.data.store import (
-    FORMAT_VERSION,
     METADATA,
     SHARD_FORMAT,
     SHARD_METADATA,
+    SHARD_VERSION,
     DataStore,
+    store_version,
 )
 from crossreg.io.atomic import atomic_directory, check_replaceable
 
@@ -55,7 +56,7 @@ def read_shard(path: Path) -> dict:
         content = json.load(handle)
     if content.get("format") != SHARD_FORMAT:
         raise ValueError(f"{meta}: not a crossreg dataset shard description")
-    if content.get("format_version", 0) > FORMAT_VERSION:
+    if content.get("format_version", 0) > SHARD_VERSION:
         raise ValueError(f"{meta}: written by a newer crossreg; upgrade crossreg to merge it")
     return content
 
@@ -127,7 +128,7 @@ def merge_shards(
         if dataset["options"].get("compress_targets") is not None:
             compress_targets(work, dataset["options"]["compress_targets"])
         tracks = [t for m in metas for t in m["dataset"]["tracks"]]
-        # shards of format version 1 (plain targets, alike in both) make a store of this one
-        write_json(work / METADATA, {**dataset, "format_version": FORMAT_VERSION, "tracks": tracks})
+        version = store_version(dataset["options"].get("compress_targets"))
+        write_json(work / METADATA, {**dataset, "format_version": version, "tracks": tracks})
     log.info("merged %d shards into %s", len(paths), out)
     return DataStore(out)

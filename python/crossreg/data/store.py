@@ -34,14 +34,25 @@ from crossreg.io.bed import Interval, read_bed
 from crossreg.io.targets import TargetsTable, read_targets
 
 STORE_FORMAT = "crossreg-dataset"
-#: The version written. 2: each window of compressed targets ends with a CRC32 (a version 1
-#: store still reads, its compressed windows unchecked; plain stores are alike in both).
+#: The newest version this crossreg reads. 2: each window of compressed targets ends with
+#: a CRC32 (a version 1 compressed store still reads, its windows unchecked). Plain stores
+#: are alike in both and are written as version 1, so that older crossreg reads them.
 FORMAT_VERSION = 2
 #: The first version whose compressed windows carry a CRC32.
 CHECKSUM_VERSION = 2
+
+
+def store_version(compress_targets: int | None) -> int:
+    """The format version of a store written with targets compressed at level
+    `compress_targets` (None: plain): the oldest that describes it."""
+    return CHECKSUM_VERSION if compress_targets is not None else 1
+
+
 METADATA = "dataset.json"
 SHARD_FORMAT = "crossreg-dataset-shard"
 SHARD_METADATA = "shard.json"
+#: The version of a shard of the tracks (plain targets, whatever the store will be).
+SHARD_VERSION = 1
 REBUILD = "rebuild the store with `crossreg data`"
 
 #: Keys of ``dataset.json`` every store has: their types.
