@@ -9,6 +9,7 @@ not match. Stores of format version 1 have no CRC32: their windows decode unchec
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -105,8 +106,7 @@ class CompressedRows:
         start, stop, step = rows.indices(len(self))
         if step != 1:
             raise ValueError("compressed targets are read by slices of step 1")
-        other = object.__new__(CompressedRows)
-        other.__dict__.update(self.__dict__)
+        other = copy.copy(self)
         other._start, other._stop = self._start + start, self._start + max(start, stop)
         return other
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.data.compressed import CompressedRows, load_npy
+from crossreg.data.compressed import REBUILD, CompressedRows, load_npy
 from crossreg.io.bed import Interval, read_bed
 from crossreg.io.targets import TargetsTable, read_targets
 
@@ -53,7 +53,6 @@ SHARD_FORMAT = "crossreg-dataset-shard"
 SHARD_METADATA = "shard.json"
 #: The version of a shard of the tracks (plain targets, whatever the store will be).
 SHARD_VERSION = 1
-REBUILD = "rebuild the store with `crossreg data`"
 
 #: Keys of ``dataset.json`` every store has: their types.
 _REQUIRED: dict[str, type | tuple[type, ...]] = {

@@ -12,8 +12,9 @@ from typing import Any
 
 
 class DamagedH5Error(ValueError, OSError):
-    """An ``.h5`` that h5py cannot open: cut short or not HDF5 at all. A ValueError (the
-    message names the file and the fix) and an OSError (what h5py raised)."""
+    """An ``.h5`` that h5py cannot open or read: cut short, not HDF5 at all, or data that
+    fail their checksum. A ValueError (the message names the file and the fix) and an
+    OSError (what h5py raised)."""
 
 
 def open_h5(path: str | os.PathLike[str], remedy: str) -> Any:
