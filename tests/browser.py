@@ -18,10 +18,16 @@ needs_chromium = pytest.mark.skipif(
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000"]
 
 
+def chromium() -> str:
+    """The Chromium executable (the callers are tests marked ``needs_chromium``)."""
+    assert CHROMIUM is not None, "headless Chromium not installed"
+    return CHROMIUM
+
+
 def loaded_dom(page: Path) -> str:
     """The page's DOM once loaded and its scripts ran."""
     done = subprocess.run(
-        [CHROMIUM, *FLAGS, "--dump-dom", page.resolve().as_uri()],
+        [chromium(), *FLAGS, "--dump-dom", page.resolve().as_uri()],
         capture_output=True,
         text=True,
         timeout=120,
@@ -41,7 +47,7 @@ def screenshot(page: Path, image: Path, size: str = "1400,2400") -> bytes:
     """A PNG screenshot of the page at `size` (width,height)."""
     subprocess.run(
         [
-            CHROMIUM,
+            chromium(),
             *FLAGS,
             f"--screenshot={image}",
             f"--window-size={size}",

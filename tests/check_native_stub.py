@@ -14,6 +14,7 @@ import ast
 import importlib
 import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -49,11 +50,13 @@ def _stub_params(func: ast.FunctionDef) -> list[Param]:
     return params
 
 
-def _runtime_params(obj: object, what: str, problems: list[str]) -> list[Param] | None:
+def _runtime_params(
+    obj: Callable[..., object], what: str, problems: list[str]
+) -> list[Param] | None:
     """The parameters of a native callable, from its text signature; None (and a problem
     reported) when it has none."""
     try:
-        signature = inspect.signature(obj)  # type: ignore[arg-type]
+        signature = inspect.signature(obj)
     except (ValueError, TypeError):
         problems.append(
             f"{what}: the extension gives no text signature; add #[pyo3(signature = (...))] "
@@ -129,7 +132,7 @@ def find_discrepancies(
         module = importlib.import_module("crossreg._native")
     tree = ast.parse(stub_source)
     problems: list[str] = []
-    stub: dict[str, ast.AST] = {}
+    stub: dict[str, ast.FunctionDef | ast.ClassDef | ast.AnnAssign] = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             stub[node.name] = node

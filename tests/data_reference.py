@@ -102,8 +102,8 @@ def reference_targets(
         track_mask = mask.copy()
         for w, (chrom, start) in enumerate(zip(chroms, starts, strict=True)):
             end = int(start) + bins * pool_width
-            reps = [base_values(str(f), chrom, int(start), end) for f in files]
-            reps = [r for r in reps if r is not None]
+            found = [base_values(str(f), chrom, int(start), end) for f in files]
+            reps = [r for r in found if r is not None]
             if not reps:
                 track_mask[w] = True
                 continue

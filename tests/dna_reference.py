@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 ONE_HOT_TABLE = np.zeros((256, 4), dtype=np.float32)
-for channel, (upper, lower) in enumerate(["Aa", "Cc", "Gg", "Tt"]):
+for channel, (upper, lower) in enumerate([("A", "a"), ("C", "c"), ("G", "g"), ("T", "t")]):
     ONE_HOT_TABLE[ord(upper), channel] = 1
     ONE_HOT_TABLE[ord(lower), channel] = 1
 
 COMPLEMENT = np.arange(256, dtype=np.uint8)
-for a, b in ["AT", "CG", "RY", "KM", "BV", "DH"]:
+for a, b in [("A", "T"), ("C", "G"), ("R", "Y"), ("K", "M"), ("B", "V"), ("D", "H")]:
     for x, y in [(a, b), (a.lower(), b.lower())]:
         COMPLEMENT[ord(x)], COMPLEMENT[ord(y)] = ord(y), ord(x)
 

@@ -62,6 +62,8 @@ def run_cli(argv: list[str], capsys, seconds: float = 30.0) -> tuple[int, list[s
         try:
             status = main(["-q", *argv])
         except SystemExit as stop:
+            # argparse's exit: always an int status (SystemExit.code may be any str | int | None)
+            assert isinstance(stop.code, int), stop.code
             status = stop.code
     err = capsys.readouterr().err
     assert "Traceback" not in err

@@ -173,7 +173,7 @@ def test_bed_line_ends_comments_and_compression_do_not_change_the_intervals(
     tmp_path: Path,
 ) -> None:
     expected = read_bed(_write(tmp_path / "a.bed", BED), sizes=SIZES)
-    variants = {
+    variants: dict[str, str | bytes] = {
         "crlf.bed": BED.replace("\n", "\r\n"),
         "comments.bed": "# header\ntrack name=x\n" + BED + "\n\n",
         "spaces.bed": BED.replace("\t", " "),

@@ -15,6 +15,7 @@ import torch
 
 from crossreg.data import (
     BuildOptions,
+    DataStore,
     Layout,
     SplitDataset,
     augmentation_draws,
@@ -28,7 +29,7 @@ from tests.data_inputs import small_inputs
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def store(tmp_path_factory: pytest.TempPathFactory) -> DataStore:
     inputs = small_inputs(tmp_path_factory.mktemp("inputs"))
     return build_dataset(
         tmp_path_factory.mktemp("stores") / "s",
@@ -144,14 +145,16 @@ def test_codes_expand_to_one_hot_like_the_native_encoder():
     np.testing.assert_array_equal(expanded.numpy(), one_hot(codes).astype(np.float16))
 
 
-def test_bad_keys_and_options_are_refused(store):
+def test_bad_keys_and_options_are_refused(store: DataStore) -> None:
     with pytest.raises(ValueError, match="no split 'nope'"):
         SplitDataset(store, "nope")
     with pytest.raises(ValueError, match="sequence must be"):
+        # a value outside the Literal on purpose: the runtime check is under test
         SplitDataset(store, "train", sequence="bits")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="one_hot_dtype must be float32 or uint8"):
         SplitDataset(store, "train", one_hot_dtype=np.float16)
     with pytest.raises(ValueError, match="start_method must be"):
+        # a value outside the Literal on purpose: the runtime check is under test
         make_loader(SplitDataset(store, "train"), 2, num_workers=1, start_method="fork")  # type: ignore[arg-type]
     ds = SplitDataset(store, "train")
     with pytest.raises(IndexError, match="within"):

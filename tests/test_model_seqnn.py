@@ -351,6 +351,7 @@ def test_global_batch_norm_equals_the_one_process_kernel(
         leaf = inputs.clone().requires_grad_(True)
         out = norm.train()(leaf)
         out.backward(grads)
+        assert leaf.grad is not None
         return [
             out.reshape(x.shape),
             leaf.grad.reshape(x.shape),

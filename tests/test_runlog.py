@@ -8,14 +8,23 @@ from crossreg.runlog import RUNS_FILE, output_folder, read_runs, record_run, sta
 from tests.test_split_cli import inputs, run_split  # noqa: F401 (the fixture)
 
 
+def _text(value: object) -> str:
+    """A run record's field that must be text (the records are parsed JSON)."""
+    assert isinstance(value, str), value
+    return value
+
+
 def test_a_command_appends_its_run(inputs: dict[str, Path], tmp_path: Path) -> None:  # noqa: F811
     out = tmp_path / "out"
     assert run_split(inputs, out, "--seed", "5") == 0
     assert run_split(inputs, out, "--seed", "6") == 0
     runs = read_runs(out / RUNS_FILE)
-    assert [r["command"].split()[:2] for r in runs] == [["crossreg", "split"]] * 2
-    assert runs[1]["command"].endswith("--seed 6") and runs[0]["seconds"] >= 0
-    assert set(runs[0]["versions"]) >= {"python", "crossreg", "torch", "numpy"}
+    commands = [_text(r["command"]) for r in runs]
+    assert [c.split()[:2] for c in commands] == [["crossreg", "split"]] * 2
+    seconds, versions = runs[0]["seconds"], runs[0]["versions"]
+    assert isinstance(seconds, (int, float)) and isinstance(versions, dict)
+    assert commands[1].endswith("--seed 6") and seconds >= 0
+    assert set(versions) >= {"python", "crossreg", "torch", "numpy"}
     # a failed run records nothing
     assert run_split(inputs, out, "--valid", "0.5", "--test", "0.5") != 0
     assert len(read_runs(out / RUNS_FILE)) == 2

@@ -4,6 +4,8 @@ reference, fewer sequences reach the model, and batches may split a cluster."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 import torch
@@ -39,7 +41,9 @@ def world(tmp_path_factory) -> dict:
     return {"genome": Genome(root / "g.fa"), "seqs": seqs, "model": model}
 
 
-def _snp(world: dict, chrom: str, pos: int, alts: str | None = None, vid: str = ".") -> Variant:
+def _snp(
+    world: dict, chrom: str, pos: int, alts: Sequence[str] | None = None, vid: str = "."
+) -> Variant:
     ref = world["seqs"][chrom][pos]
     return Variant(chrom, pos, ref, tuple(alts or [b for b in BASES if b != ref][:1]), id=vid)
 
@@ -54,7 +58,9 @@ class Counter:
     batch it travels in (batched kernels may change the last bit with the batch's size)."""
 
     def __init__(self, model: SeqNN, per_sequence: bool = False) -> None:
-        self.model, self.forward, self.sequences = model, model.forward, 0
+        # kept as a Module, whose `forward` is an assignable attribute (__enter__ replaces it)
+        self.model: torch.nn.Module = model
+        self.forward, self.sequences = model.forward, 0
         self.per_sequence = per_sequence
 
     def __enter__(self) -> Counter:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 import h5py
 import numpy as np
@@ -23,6 +26,9 @@ from crossreg.stats.sldp.refpanel import truncation_rank
 from crossreg.stats.sldp.regression import sign_flip
 from crossreg.stats.sldp.run import write_sldp
 from tests import sldp_reference as dense
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 CHROM = "7"
 N_SAMPLES, N_BLOCKS, PER_BLOCK = 60, 24, 8
@@ -111,7 +117,27 @@ def write_world(root: Path, seed: int = 1) -> dict:
     }  # fmt: skip
 
 
-def run_world(root: Path, out: Path, **options) -> pl.DataFrame:
+class SldpOptions(TypedDict, total=False):
+    """The keyword options of :func:`write_sldp` that :func:`run_world` leaves open."""
+
+    sumstats: Sequence[str | os.PathLike[str]]
+    eqtl: Sequence[str | os.PathLike[str]]
+    eqtl_n: float | None
+    sannot_chr: Sequence[str]
+    sad: Sequence[str | os.PathLike[str]]
+    background_sannot_chr: Sequence[str]
+    background_maf_bins: int
+    background_gtf: str | os.PathLike[str] | None
+    chroms: Sequence[str] | None
+    weights: str
+    alpha: float
+    spectrum_percent: float
+    ld_cache: str | os.PathLike[str] | None
+    plots: bool
+    svg: bool
+
+
+def run_world(root: Path, out: Path, **options: Unpack[SldpOptions]) -> pl.DataFrame:
     options = {
         "sannot_chr": [str(root / "annot.")],
         "sumstats": [root / "trait.sumstats.gz"],
@@ -134,7 +160,8 @@ def dense_expected(
     z, n = world["z"], np.where(np.isnan(world["z"]), np.nan, 5000.0)
     typed = ~np.isnan(z)
     sigma2g = (np.mean(z[typed] ** 2) - 1) / np.mean(5000 * world["l2"][typed])
-    blocks = []
+    # per block (x, printed, v, ahat, n), None without print SNPs: dense.sldp's input
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None] = []
     for b in range(N_BLOCKS):
         rows = np.nonzero(world["block_of"] == b)[0]
         printed = world["printed"][rows]

@@ -55,16 +55,16 @@ def test_a_rerun_into_the_same_folder_leaves_no_earlier_tables_or_figures(
 ) -> None:
     write_world(tmp_path)
     out = tmp_path / "out"
-    common = [str(tmp_path / "panel."), tmp_path / "print_snps.txt", tmp_path / "blocks.bed"]
-    options = {"sannot_chr": [str(tmp_path / "annot.")], "jk_blocks": 20, "flips": 1000}
+    common = (str(tmp_path / "panel."), tmp_path / "print_snps.txt", tmp_path / "blocks.bed")
+    sannot_chr = [str(tmp_path / "annot.")]
     write_sldp(
         *common, str(tmp_path / "ld."), out, sumstats=[tmp_path / "trait.sumstats.gz"],
-        verbose_thresh=1.0, svg=True, **options,
+        sannot_chr=sannot_chr, jk_blocks=20, flips=1000, verbose_thresh=1.0, svg=True,
     )  # fmt: skip
     assert len(list((out / "chunks").glob("*.tsv"))) == 3 and (out / "z_heatmap.svg").exists()
     write_sldp(
         *common, str(tmp_path / "ld."), out, sumstats=[tmp_path / "trait.sumstats.gz"],
-        verbose_thresh=0.0, plots=False, **options,
+        sannot_chr=sannot_chr, jk_blocks=20, flips=1000, verbose_thresh=0.0, plots=False,
     )  # fmt: skip
     assert list((out / "chunks").glob("*.tsv")) == []
     assert sorted(p.name for p in out.iterdir()) == ["chunks", "results.tsv", "summary.json"]

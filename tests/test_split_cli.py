@@ -77,7 +77,7 @@ def test_split_writes_consistent_files(inputs: dict[str, Path], tmp_path: Path) 
             ivs = by_chrom[chrom]
             assert ivs[0].start == 0 and ivs[-1].end == size
             assert all(a.end == b.start for a, b in pairwise(ivs))
-        bp = defaultdict(int)
+        bp: defaultdict[str, int] = defaultdict(int)
         for iv in regions:
             bp[iv.extra[0]] += iv.length
         total = sum(sizes.values())

@@ -255,10 +255,10 @@ def _net_agrees_with_sequences(world: Path, manifest: dict, target: str, query: 
         aligned += length
         shuffled = np.frombuffer(t, np.uint8) == np.frombuffer(q, np.uint8)[::-1]
         assert shuffled.mean() < 0.5
-    identities = np.array(identities)
-    assert identities.min() > 0.75
+    identity = np.array(identities)
+    assert identity.min() > 0.75
     # planted divergence 15% (plus motif sites sampled separately in each species)
-    assert 0.82 < np.average(identities, weights=None) < 0.9
+    assert 0.82 < np.average(identity, weights=None) < 0.9
     units = _tsv(world / "orthology.tsv")
     assert sum(int(u["length"]) for u in units) == aligned
 
