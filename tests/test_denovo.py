@@ -91,6 +91,15 @@ def test_principal_components_match_the_covariance_eigenvectors():
     assert (pcs.loadings[np.abs(pcs.loadings).argmax(axis=0), range(3)] > 0).all()
 
 
+def test_components_stop_at_the_rank_of_the_scores():
+    # 6 variants centred span 5 dimensions: a 6th component would be rounding noise
+    z = np.random.default_rng(4).normal(size=(6, 10))
+    pcs = principal_components(z, 10)
+    assert pcs.scores.shape == (6, 5) and pcs.loadings.shape == (10, 5)
+    assert pcs.explained.sum() == pytest.approx(1.0)
+    assert principal_components(np.ones((5, 3)), 2).scores.shape == (5, 0)
+
+
 def _planted(n_people: int = 40, per_person: int = 6, shift: float = 1.0, seed: int = 3):
     """SAD of cases' and controls' variants; one case variant per person shifted on track 0."""
     rng = np.random.default_rng(seed)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from crossreg.cli import build_parser
+from crossreg.io.vcf import Variant, write_vcf
 from crossreg.stats.denovo import risk_scores
+from crossreg.stats.denovo_report import load_groups
 from tests.test_denovo import _planted, _write_inputs
 
 
@@ -75,3 +78,61 @@ def test_a_rerun_without_figures_leaves_none_of_the_earlier_ones(tmp_path: Path)
     args = build_parser().parse_args(_argv(tmp_path, paths))
     assert args.run(args) == 0
     assert not [p.name for p in (tmp_path / "r").iterdir() if p.suffix in (".png", ".svg")]
+
+
+def test_a_nan_score_names_the_allele_and_track(tmp_path: Path) -> None:
+    # before: the per-track tests ran and the PCA stopped with "SVD did not converge"
+    sad, people, is_case = _planted(n_people=6)
+    sad[2, 1] = float("nan")
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    _fails(
+        _argv(tmp_path, paths),
+        r"cases\.tsv: allele dn2 \(row 3\) has no score \(nan\) for track t1_other, and 0 "
+        r"more scores are nan",
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def _multi_allelic_inputs(tmp_path: Path, carriers: str) -> dict[str, tuple[Path, Path]]:
+    """Cases: a record ALT C,G whose INFO SAMPLE is `carriers`, and one of ann's own;
+    controls: two people with one variant each."""
+    groups: dict[str, list[tuple[tuple[str, ...], str]]] = {
+        "case": [(("C", "G"), carriers), (("T",), "ann")],
+        "control": [(("C",), "cy"), (("T",), "dee")],
+    }
+    paths = {}
+    for group, records in groups.items():
+        variants = [
+            Variant("chr1", 100 + 10 * i, "A", alts, info={"SAMPLE": who})
+            for i, (alts, who) in enumerate(records)
+        ]
+        write_vcf(tmp_path / f"{group}.vcf", variants, contigs={"chr1": 10_000})
+        alleles = [(v, alt) for v in variants for alt in v.alts]
+        pl.DataFrame(
+            {
+                "snp": [f"chr1:{v.pos + 1}:A>{alt}" for v, alt in alleles],
+                "chrom": "chr1",
+                "pos": [v.pos + 1 for v, _ in alleles],
+                "ref": "A",
+                "alt": [alt for _, alt in alleles],
+                "t0": [float(k) for k in range(len(alleles))],
+            }
+        ).write_csv(tmp_path / f"{group}.tsv", separator="\t")
+        paths[group] = (tmp_path / f"{group}.vcf", tmp_path / f"{group}.tsv")
+    return paths
+
+
+def test_one_carrier_per_alt_is_read_per_alt(tmp_path: Path) -> None:
+    # before: a person named "ann,bob" carried both alleles
+    data = load_groups(_multi_allelic_inputs(tmp_path, "ann,bob"))
+    assert data.individuals == ["ann", "bob", "ann", "cy", "dee"]
+    data = load_groups(_multi_allelic_inputs(tmp_path, "bob"))
+    assert data.individuals == ["bob", "bob", "ann", "cy", "dee"]
+
+
+@pytest.mark.parametrize("carriers", ["ann,bob,cy", "ann,"])
+def test_a_carrier_list_that_does_not_fit_the_alts_is_named(tmp_path: Path, carriers: str) -> None:
+    with pytest.raises(
+        ValueError, match=rf"INFO SAMPLE={carriers} names \d carrier\(s\) for 2 ALT"
+    ):
+        load_groups(_multi_allelic_inputs(tmp_path, carriers))

@@ -7,7 +7,9 @@ import gzip
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from crossreg.stats.sldp.panel import read_ld_blocks
 from crossreg.stats.sldp.plink import read_bim, read_frq
@@ -15,7 +17,7 @@ from crossreg.stats.sldp.regression import sign_flip
 from crossreg.stats.sldp.run import read_print_snps, write_sldp
 from crossreg.stats.sldp.sumstats import read_ldscores
 from crossreg.stats.sldp.tables import numbers, read_text_table
-from tests.test_sldp_estimator import run_world, write_world
+from tests.test_sldp_estimator import CHROM, run_world, write_world
 
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
 
@@ -40,6 +42,107 @@ def test_a_zero_score_has_p_one_at_most() -> None:
     # every flip reaches a score of 0; the undrawn ones count too, as in the reference
     p, z = sign_flip(np.zeros(20), 1_000_000, np.random.RandomState(0))
     assert p == 1.0 and np.isnan(z)
+
+
+def test_a_score_that_is_not_a_number_has_no_p() -> None:
+    # never the smallest p the flips could give (no null flip reaches a NaN score)
+    p, z = sign_flip(np.array([1.0, np.nan, 2.0]), 1000, np.random.RandomState(0))
+    assert np.isnan(p) and np.isnan(z)
+
+
+def test_ld_scores_that_name_no_print_snp_stop_naming_both(tmp_path: Path) -> None:
+    # LD scores keyed chrom:pos against rsID sumstats: before, h2g was NaN and every p 1/flips
+    write_world(tmp_path)
+    ld = tmp_path / f"ld.{CHROM}.l2.ldscore.gz"
+    with gzip.open(ld, "rt") as handle:
+        header, *rows = handle.read().splitlines()
+    renamed = [f"{c}\t{c}:{bp}\t{bp}\t{l2}" for c, _, bp, l2 in (r.split("\t") for r in rows)]
+    with gzip.open(ld, "wt") as handle:
+        handle.write("\n".join([header, *renamed]) + "\n")
+    message = (
+        r"trait\.sumstats\.gz: none of its \d+ rows at print SNPs has an LD score in "
+        rf"{tmp_path}/ld\.\*\.l2\.ldscore\.gz \({len(rows)} SNPs\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        run_world(tmp_path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def _sad_of_annotations(root: Path, world: dict, values: np.ndarray) -> Path:
+    """A ``crossreg sad`` .tsv of `values` (SNPs × 3 tracks) with alt = bim A1."""
+    table = pl.DataFrame(
+        {
+            "snp": world["snp"],
+            "chrom": CHROM,
+            "pos": world["bp"],
+            "ref": [pair[1] for pair in world["pair"]],
+            "alt": [pair[0] for pair in world["pair"]],
+            **{name: values[:, k] for k, name in enumerate(["pred1", "NA", "null"])},
+        }
+    )
+    table.write_csv(root / "scores.tsv", separator="\t")
+    return root / "scores.tsv"
+
+
+def test_a_sad_score_that_is_nan_is_named(tmp_path: Path) -> None:
+    # before, the track got p = 1/flips, a chunk table and a figure, exit 0
+    world = write_world(tmp_path)
+    values = world["v"].copy()
+    values[65, 0] = values[70, 2] = np.nan
+    sad = _sad_of_annotations(tmp_path, world, values)
+    message = (
+        r"scores\.tsv: variant rs165 \(row 66\) has no score \(nan\) for track pred1, and 1 "
+        r"more scores are nan; SLDP cannot take a missing score as 0"
+    )
+    with pytest.raises(ValueError, match=message):
+        run_world(tmp_path, tmp_path / "out", sad=[sad], sannot_chr=[])
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_na_frequency_is_a_snp_without_genotypes_under_alpha_0(tmp_path: Path) -> None:
+    # (2p(1-p))^(1/2) of an NA MAF was NaN, and made every profile of its block NaN; a SNP
+    # never observed is scaled as a monomorphic one (MAF 0): by 0
+    world = write_world(tmp_path)
+    sad = _sad_of_annotations(tmp_path, world, world["v"])
+    frq = tmp_path / f"panel.{CHROM}.frq"
+    header, *rows = frq.read_text().splitlines()
+    fields = rows[40].split()
+    results = {}
+    for maf in ("NA", "0"):
+        fields[4] = maf
+        frq.write_text("\n".join([header, *rows[:40], " ".join(fields), *rows[41:]]) + "\n")
+        results[maf] = run_world(
+            tmp_path, tmp_path / maf, sad=[sad], sannot_chr=[], alpha=0.0, plots=False
+        )
+    assert np.isfinite(results["NA"].select("z", "p", "mu", "r_f").to_numpy()).all()
+    assert_frame_equal(results["NA"], results["0"])
+
+
+def test_a_background_annotation_without_signal_is_named(tmp_path: Path) -> None:
+    # before: numpy's bare "Singular matrix"
+    write_world(tmp_path)
+    with gzip.open(tmp_path / f"bg.{CHROM}.sannot.gz", "rt") as handle:
+        header, *rows = handle.read().splitlines()
+    with gzip.open(tmp_path / f"bg2.{CHROM}.sannot.gz", "wt") as handle:
+        handle.write("\n".join([header + "\tempty", *(f"{r}\t0" for r in rows)]) + "\n")
+    message = (
+        r"background annotation\(s\) empty have no signed LD profile at the typed print SNPs, "
+        r"so they cannot be regressed out"
+    )
+    with pytest.raises(ValueError, match=message):
+        run_world(tmp_path, tmp_path / "out", background_sannot_chr=[str(tmp_path / "bg2.")])
+    assert not (tmp_path / "out").exists()
+
+
+def test_collinear_background_annotations_are_named(tmp_path: Path) -> None:
+    write_world(tmp_path)
+    with gzip.open(tmp_path / f"bg.{CHROM}.sannot.gz", "rt") as handle:
+        header, *rows = handle.read().splitlines()
+    doubled = (f"{r}\t{2 * float(r.split()[-1])!r}" for r in rows)
+    with gzip.open(tmp_path / f"bg2.{CHROM}.sannot.gz", "wt") as handle:
+        handle.write("\n".join([header + "\ttwice", *doubled]) + "\n")
+    with pytest.raises(ValueError, match=r"background annotations \(bgmaf, twice\) are collinear"):
+        run_world(tmp_path, tmp_path / "out", background_sannot_chr=[str(tmp_path / "bg2.")])
 
 
 @pytest.mark.parametrize("percent", [0.0, 100.0, 150.0])

@@ -99,10 +99,12 @@ class Components:
 
 def principal_components(z: npt.NDArray[np.float64], k: int) -> Components:
     """The top `k` principal components of the rows of `z` (centred here), signs fixed so
-    each loading's largest entry is positive."""
+    each loading's largest entry is positive; at most the centred matrix's rank of them
+    (numpy's ``matrix_rank`` tolerance), since a component past it is rounding noise."""
     centred = z - z.mean(axis=0)
     _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    k = min(k, vt.shape[0])
+    tolerance = (s.max() if len(s) else 0.0) * max(centred.shape) * np.finfo(np.float64).eps
+    k = min(k, int((s > tolerance).sum()))
     loadings = vt[:k].T
     flip = np.sign(loadings[np.abs(loadings).argmax(axis=0), np.arange(k)])
     loadings = loadings * np.where(flip == 0, 1.0, flip)

@@ -47,16 +47,31 @@ class DenovoData:
 
 
 def _carriers(vcf: Path, sample_field: str) -> list[tuple[str, str]]:
-    """(allele label, individual) of each scorable ALT of `vcf`, in file order."""
+    """(allele label, individual) of each scorable ALT of `vcf`, in file order. INFO
+    `sample_field` names one carrier of every ALT, or one per ALT (``Number=A``:
+    ``SAMPLE=ann,bob`` for ``ALT=T,G``)."""
     rows = []
     for v in iter_vcf(vcf):
+        where = f"{vcf}: variant {v.id} at {v.chrom}:{v.pos + 1}"
         who = v.info.get(sample_field)
         if not isinstance(who, str) or not who:
             raise ValueError(
-                f"{vcf}: variant {v.id} at {v.chrom}:{v.pos + 1} has no INFO {sample_field}=NAME "
-                "naming its carrier; give the key with --sample-field"
+                f"{where} has no INFO {sample_field}=NAME naming its carrier; give the key "
+                "with --sample-field"
             )
-        rows += [(Allele(v, alt).label, who) for alt in scorable_alts(v)]
+        names = who.split(",")
+        if len(names) not in (1, len(v.alts)) or not all(names):
+            raise ValueError(
+                f"{where}: INFO {sample_field}={who} names {len(names)} carrier(s) for "
+                f"{len(v.alts)} ALT allele(s); give one name, or one per ALT in ALT's order"
+            )
+        owners = names * len(v.alts) if len(names) == 1 else names
+        scorable = scorable_alts(v)
+        rows += [
+            (Allele(v, alt).label, owner)
+            for alt, owner in zip(v.alts, owners, strict=True)
+            if alt in scorable
+        ]
     return rows
 
 
@@ -75,6 +90,14 @@ def load_groups(
         vcf, sad_path = (Path(p) for p in groups[group])
         carriers = _carriers(vcf, sample_field)
         sad = read_sad(sad_path)
+        unscored = np.argwhere(np.isnan(sad.values))
+        if len(unscored):
+            row, track = (int(i) for i in unscored[0])
+            raise ValueError(
+                f"{sad_path}: allele {sad.labels[row]} (row {row + 1}) has no score (nan) for "
+                f"track {sad.identifiers[track]}, and {len(unscored) - 1} more scores are nan; "
+                "the tests need every score: score those variants, or drop them from the VCF"
+            )
         labels = [label for label, _ in carriers]
         if labels != sad.labels:
             common = min(len(labels), len(sad.labels))

@@ -88,6 +88,14 @@ def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
 
     path = Path(path)
     table = read_sad(path)
+    unscored = np.argwhere(np.isnan(table.values))
+    if len(unscored):
+        row, track = (int(i) for i in unscored[0])
+        raise ValueError(
+            f"{path}: variant {table.labels[row]} (row {row + 1}) has no score (nan) for track "
+            f"{table.identifiers[track]}, and {len(unscored) - 1} more scores are nan; SLDP "
+            "cannot take a missing score as 0: score those variants, or drop their rows"
+        )
     if path.suffix == ".h5":
         with read_h5(path, SAD_REMEDY) as handle:
             missing = [k for k in ("ref_allele", "alt_allele") if k not in handle]
@@ -121,11 +129,14 @@ class ChromAnnotations:
 
     def __post_init__(self) -> None:
         maf = self.panel.maf
-        self.scale = (
-            np.ones(len(maf))
-            if self.alpha == -1
-            else np.power(2 * maf * (1 - maf), (1.0 + self.alpha) / 2)
-        )
+        if self.alpha == -1:
+            self.scale = np.ones(len(maf))
+        else:
+            # a SNP whose frequency the .frq gives as NA has no observed genotype: its
+            # standardised genotypes are 0, and so is its scale
+            known = np.isfinite(maf)
+            het = 2 * np.where(known, maf, 0.0) * (1 - np.where(known, maf, 0.0))
+            self.scale = np.where(known, np.power(het, (1.0 + self.alpha) / 2), 0.0)
 
     def values(self, start: int, stop: int) -> npt.NDArray[np.float64]:
         """v for bim rows ``start:stop``: rows × all annotations."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -147,8 +149,11 @@ def sign_flip(
     z = score/(|score|/√χ²₁⁻¹(p)). A last batch shorter than 100,000 draws the rest (the
     reference stops with an error unless `flips` is a multiple of 100,000). A score of
     exactly 0 counts the undrawn flips as reached, as the reference does, which can take
-    its p above 1; p is capped at 1."""
+    its p above 1; p is capped at 1. A score that is not a finite number (which checked
+    inputs never give) has p and z NaN, never the smallest p the flips could give."""
     score = q.sum()
+    if not np.isfinite(score):
+        return math.nan, math.nan
     exceed, current, p = 0, 0, 1.0
     rows_per_piece = max(1, FLIP_CELLS // max(1, len(q)))
     while current < flips:
@@ -193,19 +198,49 @@ class Results:
     r: npt.NDArray[np.float64]
 
 
+def check_background(stats: BlockStats, names: Sequence[str], where: str = "") -> None:
+    """Stop, naming them, when background annotations `names` (D_BB's columns) are 0 at
+    every typed print SNP or collinear over `stats`, so that the background cannot be
+    regressed out (`where` says which chunks those are)."""
+    if not names:
+        return
+    empty = [name for i, name in enumerate(names) if not stats.dbb[i, i] > 0]
+    if empty:
+        raise ValueError(
+            f"background annotation(s) {', '.join(empty)} have no signed LD profile at the "
+            f"typed print SNPs{where}, so they cannot be regressed out; drop them from the "
+            "background"
+        )
+    if np.linalg.matrix_rank(stats.dbb) < len(names):
+        raise ValueError(
+            f"the background annotations ({', '.join(names)}) are collinear{where}: one is a "
+            "combination of the others, so they cannot be regressed out; drop one"
+        )
+
+
 def regress(
     chunks: list[BlockStats],
-    n_background: int,
+    background: Sequence[str],
     flips: int,
     seed: int,
     meter: Progress | None = None,
 ) -> Results:
     """Estimates, sign-flip and analytic p-values and jackknife SEs of every marginal
-    annotation, in order; one legacy RNG stream seeded by `seed` runs across them. Each
-    annotation's sign flips done count one unit on `meter`."""
+    annotation, in order, with the `background` annotations (the first columns) regressed
+    out; one legacy RNG stream seeded by `seed` runs across them. Each annotation's sign
+    flips done count one unit on `meter`."""
+    n_background = len(background)
     total = chunks[0]
     for chunk in chunks[1:]:
         total = total + chunk
+    check_background(total, background)
+    for i, chunk in enumerate(chunks):
+        check_background(
+            total - chunk,
+            background,
+            f" once chunk {i + 1} of {len(chunks)} is left out by the jackknife (it holds "
+            "all their signal)",
+        )
     mu = joint_estimates(total, n_background)
     leave_one_out = np.array([joint_estimates(total - c, n_background) for c in chunks])
     q, r = residualized(chunks, total, n_background)

@@ -276,7 +276,7 @@ def write_sldp(
         names,
         info,
         counts,
-        n_background=len(background_names),
+        background_names=background_names,
         flips=flips,
         seed=seed,
         jk_blocks=jk_blocks,
@@ -362,7 +362,7 @@ def _write_outputs(
     info: dict[str, npt.NDArray[np.float64] | float],
     counts: dict[str, dict[str, int]],
     *,
-    n_background: int,
+    background_names: list[str],
     flips: int,
     seed: int,
     jk_blocks: int,
@@ -386,7 +386,7 @@ def _write_outputs(
                 "%s: regression over %d chunks, %d annotations", stats.name, len(sums), len(names)
             )
             meter.set_postfix(pheno=stats.name)
-            res = regress(sums, n_background, flips, seed, meter)
+            res = regress(sums, background_names, flips, seed, meter)
             rf = res.mu * np.sqrt(sqnorm / h.h2g)
             h2v_h2g = rf**2 - res.se**2 * sqnorm / (m * h.sigma2g)
             for k, name in enumerate(names):

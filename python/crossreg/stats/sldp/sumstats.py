@@ -211,6 +211,7 @@ class LdScores:
     l2: npt.NDArray[np.float64]
     m_5_50: int
     chroms: list[str]
+    stem: str
 
 
 def read_ldscores(stem: str) -> LdScores:
@@ -233,7 +234,7 @@ def read_ldscores(stem: str) -> LdScores:
         if not m_path.exists():
             raise ValueError(f"{m_path}: missing (needed with {paths[chrom]})")
         m += read_m_5_50(m_path)
-    return LdScores(np.concatenate(snps), np.concatenate(scores), m, chroms)
+    return LdScores(np.concatenate(snps), np.concatenate(scores), m, chroms, stem)
 
 
 def read_m_5_50(path: Path) -> int:
@@ -259,7 +260,20 @@ def estimate_h2g(stats: Sumstats, ld: LdScores) -> Heritability:
         raise ValueError(f"{stats.source}: no rows at print SNPs")
     mean_chi2 = float(np.mean(z**2))
     nl2 = n * l2
-    sigma2g = (mean_chi2 - 1) / float(np.mean(nl2[~np.isnan(nl2)]))
+    scored = ~np.isnan(nl2)
+    if not scored.any():
+        raise ValueError(
+            f"{stats.source}: none of its {len(z)} rows at print SNPs has an LD score in "
+            f"{ld.stem}*.l2.ldscore.gz ({len(ld.snp)} SNPs); the two must name SNPs alike "
+            "(e.g. both rsIDs)"
+        )
+    sigma2g = (mean_chi2 - 1) / float(np.mean(nl2[scored]))
+    if not np.isfinite(sigma2g):
+        raise ValueError(
+            f"{stats.source}: its heritability is not a finite number (mean chi2 {mean_chi2}, "
+            f"mean N*L2 {float(np.mean(nl2[scored]))}); check its Z and N columns and the LD "
+            f"scores {ld.stem}*.l2.ldscore.gz"
+        )
     return Heritability(
         max(sigma2g * ld.m_5_50, H2G_FLOOR), sigma2g, float(np.mean(stats.n)), mean_chi2
     )
