@@ -265,6 +265,17 @@ def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):
         _run([*base, "--bed", str(root / "regions.bed"), "--out", str(tmp_path / "x.tsv")])
 
 
+@pytest.mark.parametrize(("ref", "alt"), [("other", "<DEL>"), ("N", "A"), ("other", "*")])
+def test_a_wrong_ref_stops_even_when_no_alt_is_scorable(world, ref: str, alt: str):
+    # ISM writes REF into the window: before, these put a base that is not the genome's there
+    found = world["seq"][VARIANT_POS]
+    ref = "A" if ref == "other" and found != "A" else "C" if ref == "other" else ref
+    variant = Variant("chr1", VARIANT_POS, ref, (alt,), id="rs_bad")
+    message = rf"rs_bad at chr1:{VARIANT_POS + 1} has REF {ref} but the genome has {found}"
+    with pytest.raises(ValueError, match=message):
+        vcf_sites([variant], world["genome"], world["model"].seq_length, source="test")
+
+
 def test_ism_differs_from_sad_only_where_the_window_holds_n(world, capsys):
     """N is 0 in ISM windows (Basenji's ISM) and 0.25 in SAD's: a single mutation's effect
     equals the SNP's SAD without N (above) and SAD with N encoded as 0 near an end."""

@@ -119,16 +119,21 @@ def small_genome(tmp_path) -> Genome:
     return Genome(tmp_path / "g.fa")
 
 
-def test_indel_windows_keep_the_left_flank(small_genome):
-    # window of 6 around 0-based pos 5 (T): starts at pos - 2 = 3 -> "CGGTTA"
+def test_indel_windows_of_each_rule(small_genome):
+    # window of 6 around 0-based pos 5 (T): starts at pos - 2 = 3 -> "CGGTTA", then "CG"
     deletion = Allele(Variant("c", 5, "GTT", ("G",)), "G")
     insertion = Allele(Variant("c", 5, "G", ("GAAA",)), "GAAA")
     snp = Allele(Variant("c", 5, "G", ("A",)), "A")
-    ref, alt = allele_windows([deletion, insertion, snp], small_genome, 6)
+    ref, alt = allele_windows([deletion, insertion, snp], small_genome, 6, indel="left")
     assert [bytes(r) for r in ref] == [b"CGGTTA"] * 3
     assert bytes(alt[0]) == b"CGGACG"  # TT deleted, the next genome bases move in
     assert bytes(alt[1]) == b"CGGAAA"  # AAA inserted, the right end pushed out
     assert bytes(alt[2]) == b"CGATTA"
+    # Basenji's: 8 bases read for the deletion, its reference cut to 6 from the middle;
+    # the insertion's 9-base alternative loses 1 base at the front and 2 at the back
+    ref, alt = allele_windows([deletion, insertion, snp], small_genome, 6)
+    assert [bytes(r) for r in ref] == [b"GGTTAC", b"CGGTTA", b"CGGTTA"]
+    assert [bytes(a) for a in alt] == [b"CGGACG", b"GGAAAT", b"CGATTA"]
 
 
 def test_deletion_at_the_chromosome_end_pulls_in_n(small_genome):

@@ -1,6 +1,8 @@
-"""Realigned indel scores (``indel="realign"``): SNPs unchanged, a binned base-level signal
-with bases deleted or inserted maps back onto the reference profile, insertions fold into
-one bin and keep the total, and ``score_stats`` end to end."""
+"""Indel rules. Basenji's windows (``indel="basenji"``) equal a plain copy of Basenji's
+``snp_seq1`` + ``dna_length_1hot``, and score as the model does on them. Realigned scores
+(``indel="realign"``): SNPs unchanged, a binned base-level signal with bases deleted or
+inserted maps back onto the reference profile, insertions fold into one bin and keep the
+total, and ``score_stats`` end to end."""
 
 from __future__ import annotations
 
@@ -8,15 +10,16 @@ import numpy as np
 import pytest
 import torch
 
+from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.vcf import Variant
-from crossreg.model.inference import InferenceOptions
+from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.alleles import Allele
 from crossreg.variants.genes import GENES, GeneIndex
 from crossreg.variants.realign import check_indel_rule, realign
-from crossreg.variants.scoring import score_stats
+from crossreg.variants.scoring import allele_windows, score_stats
 from tests.pipeline import SEQ_LENGTH, small_params
 
 WIDTH, BINS = 128, 48  # the small model's output: 48 bins of 128 bp
@@ -167,7 +170,9 @@ def test_a_batch_realigns_each_allele_by_its_own_delta():
 
 def test_unknown_rules_are_named():
     assert check_indel_rule("realign") == "realign"
-    with pytest.raises(ValueError, match="unknown indel rule 'right'; choose among left, realign"):
+    with pytest.raises(
+        ValueError, match="unknown indel rule 'right'; choose among basenji, left, realign"
+    ):
         check_indel_rule("right")
 
 
@@ -218,3 +223,96 @@ def test_score_stats_realign_end_to_end(world):
         got["SAD"][1], (got["ALT"][1] - got["REF"][1]).sum(axis=0), rtol=1e-5, atol=1e-5
     )
     assert not np.allclose(got_genes, left_genes)
+
+
+def basenji_windows(seq: str, pos: int, ref: str, alts: tuple[str, ...], alt: str, length: int):
+    """Basenji's reference and alternative sequences of one ALT, as its ``snp_seq1`` and
+    ``dna_length_1hot`` build them (written out plainly from their description)."""
+    left = length // 2 - 1
+    extra = max(0, len(ref) - max(len(a) for a in alts))
+    start = pos - left
+    read = "".join(
+        seq[i] if 0 <= i < len(seq) else "N" for i in range(start, start + length + extra)
+    )
+    ref_seq = read[:left] + ref + read[left + len(ref) :]
+    alt_seq = read[:left] + alt + read[left + len(ref) :]
+
+    def to_length(text: str) -> str:
+        if len(text) >= length:
+            front = (len(text) - length) // 2
+            return text[front : front + length]
+        pad = length - len(text)
+        return "N" * (pad // 2) + text + "N" * (pad - pad // 2)
+
+    return to_length(ref_seq), to_length(alt_seq)
+
+
+def _records(seq: str) -> list[Variant]:
+    """SNP, deletions of 1, 2 and 9 bp, insertions of 1, 2 and 10 bp, an MNP, a record
+    whose ALTs are a deletion and a substitution (Basenji pads the deletion's window with
+    N), deletions and insertions at both chromosome ends."""
+    end = len(seq)
+    return [
+        Variant("c1", 12_000, seq[12_000], ("A" if seq[12_000] != "A" else "C",), id="snp"),
+        Variant("c1", 13_000, seq[13_000:13_002], (seq[13_000],), id="del1"),
+        Variant("c1", 14_000, seq[14_000:14_003], (seq[14_000],), id="del2"),
+        Variant("c1", 15_000, seq[15_000:15_010], (seq[15_000],), id="del9"),
+        Variant("c1", 16_000, seq[16_000], (seq[16_000] + "G",), id="ins1"),
+        Variant("c1", 17_000, seq[17_000], (seq[17_000] + "GT",), id="ins2"),
+        Variant("c1", 18_000, seq[18_000], (seq[18_000] + "ACGTACGTAC",), id="ins10"),
+        Variant("c1", 19_000, seq[19_000:19_003], ("TTT",), id="mnp"),
+        Variant(
+            "c1", 20_000, seq[20_000:20_003], (seq[20_000], "T" + seq[20_001:20_003]), id="mix"
+        ),
+        Variant("c1", 5, seq[5:12], (seq[5],), id="del6_start"),
+        Variant("c1", end - 30, seq[end - 30 : end - 20], (seq[end - 30],), id="del9_end"),
+        Variant("c1", end - 3, seq[end - 3], (seq[end - 3] + "CCCCC",), id="ins5_end"),
+    ]
+
+
+def _left_windows(seq: str, pos: int, ref: str, alt: str, length: int) -> tuple[str, str]:
+    """Both windows from the same base, the variant's first base at ``L/2 - 1``."""
+    start = pos - (length // 2 - 1)
+    read = "".join(seq[i] if 0 <= i < len(seq) else "N" for i in range(start, start + 2 * length))
+    at = pos - start
+    return (read[:at] + ref + read[at + len(ref) :])[:length], (
+        read[:at] + alt + read[at + len(ref) :]
+    )[:length]
+
+
+def test_windows_of_each_rule_equal_a_plain_copy(world):
+    seq, genome = world["seq"], world["genome"]
+    alleles = [Allele(v, alt) for v in _records(seq) for alt in v.alts]
+    basenji = allele_windows(alleles, genome, SEQ_LENGTH, indel="basenji")
+    left = allele_windows(alleles, genome, SEQ_LENGTH, indel="left")
+    differ = set()
+    for i, a in enumerate(alleles):
+        v = a.variant
+        want = basenji_windows(seq, v.pos, v.ref, v.alts, a.alt, SEQ_LENGTH)
+        assert (basenji[0][i].tobytes().decode(), basenji[1][i].tobytes().decode()) == want
+        want_left = _left_windows(seq, v.pos, v.ref, a.alt, SEQ_LENGTH)
+        assert (left[0][i].tobytes().decode(), left[1][i].tobytes().decode()) == want_left
+        if want_left != want:
+            differ.add(a.label)
+    # the rules agree on SNPs, MNPs and 1-bp indels (half of 1 is 0), and on nothing else
+    assert differ == {"del2", "del9", "ins2", "ins10", "mix", "del6_start", "del9_end", "ins5_end"}
+
+
+def test_basenji_windows_score_as_the_model_does_on_them(world):
+    # a deletion and a SNP at one position: their reference windows differ by the deletion's
+    # front trim, so they must not share a reference prediction
+    seq, model, genome = world["seq"], world["model"], world["genome"]
+    records = [
+        *_records(seq),
+        Variant("c1", 14_000, seq[14_000], ("A" if seq[14_000] != "A" else "C",)),
+    ]
+    alleles = [Allele(v, alt) for v in records for alt in v.alts]
+    options = InferenceOptions(batch_size=5)
+    got = np.concatenate([b["SAD"] for b in score_stats(model, alleles, genome, None, options)])
+    for i, a in enumerate(alleles):
+        v = a.variant
+        ref, alt = basenji_windows(seq, v.pos, v.ref, v.alts, a.alt, SEQ_LENGTH)
+        codes = np.frombuffer((ref + alt).encode(), dtype=np.uint8).reshape(2, SEQ_LENGTH)
+        pred = predict_batch(model, one_hot(codes, dtype=np.float32, n_value=0.25), None, options)
+        want = (pred[1] - pred[0]).sum(dim=0).numpy()
+        np.testing.assert_allclose(got[i], want, rtol=1e-4, atol=1e-4, err_msg=a.label)

@@ -217,14 +217,14 @@ def test_clusters_equal_hand_built_shifted_windows(world, batch_size):
     options = InferenceOptions(batch_size=batch_size)
     with Counter(model) as counter:
         got = np.concatenate(list(score_alleles(model, alleles, genome, None, options,
-                                                cluster_bp=400)))  # fmt: skip
+                                                cluster_bp=400, indel="left")))  # fmt: skip
     np.testing.assert_allclose(got, _reference(world, alleles, starts), rtol=1e-5, atol=1e-5)
     # references: the tile [10,000, 10,400) (4 SNPs and the 3 ALTs of 10,330), the
     # deletion, the tile [10,400, 10,800) (10,500, 10,700 and the unsorted 10,650), the
     # lone SNP's tile; one more per batch a tile continues into
     splits = 3 if batch_size == 3 else 0
     assert counter.sequences == len(alleles) + 4 + splits
-    plain = np.concatenate(list(score_alleles(model, alleles, genome, None, options)))
+    plain = np.concatenate(list(score_alleles(model, alleles, genome, None, options, indel="left")))
     assert not np.allclose(got, plain, rtol=1e-3, atol=1e-5)  # off-centre windows differ
     np.testing.assert_array_equal(got[4], plain[4])  # the indel keeps its window
 

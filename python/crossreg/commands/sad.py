@@ -111,11 +111,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--indel",
-        default="left",
+        default="basenji",
         metavar="RULE",
-        help="how an indel's alternative prediction is compared: left (Basenji's: bin by "
-        "bin, the bases after the variant shift), or realign (mapped back into reference "
-        "coordinates: deleted bins masked, inserted bins folded)",
+        help="how an indel's windows are framed and its predictions compared: basenji "
+        "(Basenji's windows: each sequence cut to the window from its middle, so the two "
+        "are offset by half the length difference; bin by bin), left (the bases before "
+        "the variant in place in both; bin by bin, the bases after it shift), or realign "
+        "(left-anchored, the alternative prediction mapped back into reference "
+        "coordinates: deleted bins masked, inserted bins folded) [%(default)s]",
     )
     add_inference_arguments(parser, batch_size=8)
     add_plot_arguments(parser)

@@ -7,7 +7,8 @@ the allele's window get one row each: per track, the sum over the gene's TSS bin
 once, however many TSSs fall in it) of ``alt − ref``. The output bins are those the model
 predicts: ``bins`` of ``bin_width`` bp centred in the window, so the first covers
 ``[start + (L − bins·bin_width) / 2, …)`` where the window starts at ``start = pos − (L/2 −
-1)`` (Basenji's placement, the same for indels: the bases before the variant stay in place).
+1)`` (Basenji's placement; under ``indel="basenji"`` a deletion's reference window starts
+``e // 2`` bases later, :func:`crossreg.variants.scoring.basenji_fronts`).
 The sums are taken on the model's device; only ``(pairs, tracks)`` travels back.
 """
 

@@ -24,7 +24,8 @@ Mutations
 
 Statistics, per track
     ``sum``: the prediction summed over all bins. ``center``: summed over the central bins,
-    ``[B/2 - 1, B/2 + 1)`` for an even number of bins ``B`` (Basenji's 2 central bins), the
+    ``[B/2 - 1, B/2 + 1)`` for an even number of bins ``B`` (the two either side of the
+    window's centre; a VCF site's variant base is the last base of bin ``B/2 - 1``), the
     middle bin for an odd ``B``. The mutation effect of base ``b`` at a position is
     ``stat(mutant) - stat(reference)`` (0 for the reference base); the stored score has the
     mean over the 4 bases at each position removed, which equals Basenji's ``stat(sequence)
@@ -53,7 +54,7 @@ from crossreg.dna import one_hot
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.targets import Target
-from crossreg.io.vcf import Variant, read_vcf, require_chromosome
+from crossreg.io.vcf import Variant, read_vcf, reference_bases, require_chromosome
 from crossreg.model.inference import (
     InferenceOptions,
     keep_head_tracks,
@@ -105,7 +106,8 @@ def vcf_sites(
 ) -> list[Site]:
     """One site per record, checked against `genome`: a chromosome it lacks, a REF past the
     chromosome's end or a REF matching neither the genome nor the ALT stops with the record
-    named (SAD's checks, strictly)."""
+    named (SAD's checks, strictly), for every record: its REF goes into the window even
+    when no ALT of it could be scored (a symbolic ALT, a REF of N)."""
     for v in variants:
         require_chromosome(v, genome, source=source)
         if v.end > genome.sizes[v.chrom]:
@@ -113,7 +115,8 @@ def vcf_sites(
                 f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} runs past the end of "
                 f"{v.chrom} ({genome.sizes[v.chrom]:,} bp); is the VCF from another build?"
             )
-    scored_alleles(variants, genome, source=source)  # REF checks (swapped SNPs as SAD)
+        reference_bases(v, genome, source=source, swapped_snp=True)
+    scored_alleles(variants, genome, source=source)  # SAD's warning for swapped SNPs
     if not variants:
         raise ValueError(f"{source}: the VCF has no records")
     centre = seq_length // 2 - 1

@@ -1,8 +1,11 @@
 """How an indel's alternative prediction is compared with its reference prediction.
 
-Two rules, chosen by ``score_stats(..., indel=...)``:
+Three rules, chosen by ``score_stats(..., indel=...)``:
 
-* ``"left"`` (Basenji's rule, the default): both windows start at the same genome base and
+* ``"basenji"`` (the default): Basenji's windows (:func:`crossreg.variants.scoring.basenji_fronts`),
+  each cut to the window from its middle, compared bin by bin; both flanks are offset by
+  about half the length difference.
+* ``"left"``: both windows start at the same genome base and
   the variant's first base sits at index ``L / 2 - 1`` of both, so the bases before the
   variant line up and the statistics compare bin ``k`` of the reference prediction with bin
   ``k`` of the alternative one. After the variant the alternative window is shifted by

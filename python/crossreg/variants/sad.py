@@ -100,7 +100,7 @@ class Scorer:
     options: InferenceOptions
     genes: GeneIndex | None
     cluster_bp: int = 0
-    indel: str = "left"
+    indel: str = "basenji"
 
     def alleles(self, records: Sequence[Variant]) -> list[Allele]:
         """The scorable alleles of `records`, checked against the genome."""
@@ -140,7 +140,7 @@ def write_sad(
     gtf: str | os.PathLike[str] | None = None,
     tracks: str | None = None,
     cluster_bp: int = 0,
-    indel: str = "left",
+    indel: str = "basenji",
     plots: bool = True,
     svg: bool = False,
 ) -> SadRun:
@@ -158,8 +158,9 @@ def write_sad(
     ``torchrun`` each process scores its rank's shard into ``OUT.shard-i-of-n`` and the
     last to finish merges them into `out`. `tracks` keeps only the tracks it names
     (:func:`crossreg.io.targets.select_targets`). `cluster_bp` lets nearby SNPs share one
-    reference window and `indel` picks how indels are compared (``"left"``, Basenji's, or
-    ``"realign"``); see :mod:`crossreg.variants.scoring`. With `gtf`, gene-level scores go to
+    reference window and `indel` picks how indels are framed and compared
+    (``"basenji"``, Basenji's windows; ``"left"``; or ``"realign"``); see
+    :mod:`crossreg.variants.scoring`. With `gtf`, gene-level scores go to
     ``OUT.genes.tsv`` (:func:`crossreg.variants.genes.genes_path`). Unless `plots` is off,
     the finished output's figures go beside it (:func:`crossreg.variants.sad_figures.plot_sad`:
     ``OUT.score_distribution.png``, ``OUT.top_variants.png`` with ``OUT.top_variants.tsv``;

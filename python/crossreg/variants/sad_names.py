@@ -12,7 +12,7 @@ STAT_NAMES = (
     "SAD", "logSAD", "sqrtSAD", "SAX", "D1", "logD1", "sqrtD1", "D2", "logD2", "sqrtD2",
     "JS", "logJS", "REF", "ALT",
 )  # fmt: skip
-INDEL_RULES = ("left", "realign")
+INDEL_RULES = ("basenji", "left", "realign")
 PROFILE_STATS = ("REF", "ALT")  # (alleles, bins, tracks), no percentiles (as Basenji)
 OUTPUT_SUFFIXES = (".h5", ".tsv")
 

@@ -8,12 +8,18 @@ chromosome ends are N, encoded as 0.25 in every channel as Basenji's SAD does. E
 statistic is computed on the model's device, so only ``(alleles, tracks)`` per statistic
 travels back.
 
-Indels keep the bases before the variant in place: a deletion pulls in the genome's next
-bases at the window's end, an insertion pushes bases out of it. A SNP whose REF differs
+Indels are framed as Basenji frames them (``indel="basenji"``, the default;
+:func:`basenji_fronts`): the genome is read for ``L + e`` bases, ``e`` being how much
+longer REF is than the record's longest ALT (0 for none), and each of the reference and
+alternative sequences is cut to ``L`` from its middle (half the excess off the front, the
+rest off the back) or padded with N (half in front), so the two windows are offset by
+about half the length difference. ``indel="left"`` keeps the bases before the variant in
+place in both windows instead: a deletion pulls in the genome's next bases at the window's
+end, an insertion pushes bases out of it. A SNP whose REF differs
 from the genome while its ALT matches (REF/ALT swapped) is scored as written, with the
 VCF's REF in the reference window, as Basenji does, and reported; a REF that matches
 nothing is an error naming the record. ``indel="realign"`` maps an indel's alternative
-prediction into reference coordinates before the statistics
+prediction (framed as ``"left"``) into reference coordinates before the statistics
 (:mod:`crossreg.variants.realign`).
 
 Reference predictions are shared: alleles whose reference windows are identical (the ALTs
@@ -122,6 +128,43 @@ def window_starts(alleles: Sequence[Allele], seq_length: int, cluster_bp: int = 
     return starts
 
 
+def basenji_extra(variant: Variant) -> int:
+    """How many bases past the window Basenji reads for `variant`: how much longer REF is
+    than the record's longest ALT (0 when no ALT is shorter)."""
+    return max(0, len(variant.ref) - max(len(alt) for alt in variant.alts))
+
+
+def basenji_fronts(allele: Allele, seq_length: int) -> tuple[int, int]:
+    """Where Basenji's reference and alternative windows of `allele` begin, relative to the
+    left-anchored window (the variant's first base at ``L/2 − 1``), in bp; negative: that
+    many N in front.
+
+    Basenji (``basenji/vcf.py``, ``snp_seq1`` and ``dna_length_1hot``) reads ``L + e``
+    bases (:func:`basenji_extra`) and brings each sequence to ``L``: a longer one loses
+    ``(len − L) // 2`` bases at the front and the rest at the back, a shorter one gets
+    ``(L − len) // 2`` N in front and the rest at the back."""
+    v = allele.variant
+    extra = basenji_extra(v)
+    alt_length = seq_length + extra + len(allele.alt) - len(v.ref)
+    if alt_length >= seq_length:
+        alt_front = (alt_length - seq_length) // 2
+    else:
+        alt_front = -((seq_length - alt_length) // 2)
+    return extra // 2, alt_front
+
+
+def reference_starts(
+    alleles: Sequence[Allele], seq_length: int, starts: Sequence[int], indel: str
+) -> list[int]:
+    """The genome start of each allele's reference window: `starts` (the left-anchored
+    windows') moved by Basenji's front trim under ``indel="basenji"``."""
+    if indel != "basenji":
+        return list(starts)
+    return [
+        start + basenji_fronts(a, seq_length)[0] for a, start in zip(alleles, starts, strict=True)
+    ]
+
+
 def reference_keys(
     alleles: Sequence[Allele], genome: Genome, starts: Sequence[int]
 ) -> list[tuple[object, ...]]:
@@ -136,31 +179,52 @@ def reference_keys(
     return keys
 
 
+def _framed(row: npt.NDArray[np.uint8], front: int, length: int) -> npt.NDArray[np.uint8]:
+    """``row[front : front + length]``, N wherever that runs off either end of `row`."""
+    out = np.full(length, ord("N"), dtype=np.uint8)
+    lo, hi = max(front, 0), min(front + length, len(row))
+    if hi > lo:
+        out[lo - front : hi - front] = row[lo:hi]
+    return out
+
+
 def allele_windows(
     alleles: Sequence[Allele],
     genome: Genome,
     seq_length: int,
     starts: Sequence[int] | None = None,
+    indel: str = "basenji",
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    """Reference and alternative windows ``(n, seq_length)`` as ASCII codes (N-padded),
-    starting at `starts` (default: Basenji's, the variant's first base at index
-    ``seq_length / 2 - 1``); REF and ALT are placed at the variant's offset in its window."""
+    """Reference and alternative windows ``(n, seq_length)`` as ASCII codes (N-padded).
+
+    The left-anchored window of each allele starts at `starts` (default: Basenji's, the
+    variant's first base at index ``seq_length / 2 - 1``), with REF and ALT placed at the
+    variant's offset. Under ``indel="basenji"`` an indel's windows are then framed as
+    Basenji frames them (:func:`basenji_fronts`); under ``"left"`` and ``"realign"`` they
+    stay left-anchored. SNPs and equal-length substitutions are the same under every rule."""
     if starts is None:
         starts = window_starts(alleles, seq_length)
-    extra = max((len(a.variant.ref) - len(a.alt) for a in alleles), default=0)
-    extra = max(extra, 0)
-    codes = genome.fetch_many([a.variant.chrom for a in alleles], starts, seq_length + extra)
-    ref = np.ascontiguousarray(codes[:, :seq_length])
+    # enough bases after the window for the longest deletion (Basenji reads fewer)
+    longer_ref = max((len(a.variant.ref) - len(a.alt) for a in alleles), default=0)
+    codes = genome.fetch_many(
+        [a.variant.chrom for a in alleles], starts, seq_length + max(longer_ref, 0)
+    )
+    ref = np.empty((len(alleles), seq_length), dtype=np.uint8)
     alt = np.empty_like(ref)
     for i, (a, start) in enumerate(zip(alleles, starts, strict=True)):
-        at = a.variant.pos - start
-        ref_allele = np.frombuffer(a.variant.ref.encode("ascii"), dtype=np.uint8)
-        ref[i, at : at + len(ref_allele)] = ref_allele
-        tail = codes[i, at + len(ref_allele) :]
-        row = np.concatenate(
-            [codes[i, :at], np.frombuffer(a.alt.encode("ascii"), dtype=np.uint8), tail]
+        v = a.variant
+        at = v.pos - start
+        ref_allele = np.frombuffer(v.ref.encode("ascii"), dtype=np.uint8)
+        row = codes[i].copy()
+        row[at : at + len(ref_allele)] = ref_allele
+        if indel == "basenji":
+            row = row[: seq_length + basenji_extra(v)]  # what Basenji reads
+        alt_row = np.concatenate(
+            [row[:at], np.frombuffer(a.alt.encode("ascii"), dtype=np.uint8), row[at + len(v.ref) :]]
         )
-        alt[i] = row[:seq_length]
+        ref_front, alt_front = basenji_fronts(a, seq_length) if indel == "basenji" else (0, 0)
+        ref[i] = _framed(row, ref_front, seq_length)
+        alt[i] = _framed(alt_row, alt_front, seq_length)
     return ref, alt
 
 
@@ -186,7 +250,7 @@ def score_alleles(
     options: InferenceOptions = InferenceOptions(batch_size=8),
     *,
     cluster_bp: int = 0,
-    indel: str = "left",
+    indel: str = "basenji",
 ) -> Iterator[npt.NDArray[np.float32]]:
     """Yield SAD ``(b, tracks)`` float32 batch by batch, in allele order (`cluster_bp` and
     `indel` as :func:`score_stats`)."""
@@ -204,7 +268,7 @@ def score_stats(
     genes: GeneIndex | None = None,
     *,
     cluster_bp: int = 0,
-    indel: str = "left",
+    indel: str = "basenji",
 ) -> Iterator[dict[str, Any]]:
     """Yield ``{stat: (b, tracks) float32}`` batch by batch, in allele order, for each of
     `stats` (``REF``/``ALT``: ``(b, bins, tracks)``); see :mod:`crossreg.variants.sad_stats`.
@@ -213,19 +277,25 @@ def score_stats(
 
     Each batch of ``options.batch_size`` alleles sends its distinct reference windows and
     its alternative windows through the model. `cluster_bp` > 0 lets nearby SNPs share a
-    reference window (:func:`window_starts`). `indel` is ``"left"`` (Basenji's windows,
-    compared bin by bin) or ``"realign"`` (indels' alternative predictions mapped into
-    reference coordinates first, :func:`crossreg.variants.realign.realign`; this also
+    reference window (:func:`window_starts`). `indel` is ``"basenji"`` (Basenji's windows,
+    :func:`basenji_fronts`, compared bin by bin), ``"left"`` (both windows left-anchored,
+    compared bin by bin) or ``"realign"`` (left-anchored, the alternative prediction mapped
+    into reference coordinates first, :func:`crossreg.variants.realign.realign`; this also
     applies to the gene-level scores and to ``REF``/``ALT``)."""
     stats = check_stats(stats)
     check_indel_rule(indel)
     starts = window_starts(alleles, model.seq_length, cluster_bp)
-    keys = reference_keys(alleles, genome, starts)
+    ref_starts = reference_starts(alleles, model.seq_length, starts, indel)
+    keys = reference_keys(alleles, genome, ref_starts)
 
     def load(chunk: range) -> npt.NDArray[np.float32]:
         firsts, _ = shared_layout(keys[chunk.start : chunk.stop])
         ref, alt = allele_windows(
-            [alleles[i] for i in chunk], genome, model.seq_length, starts[chunk.start : chunk.stop]
+            [alleles[i] for i in chunk],
+            genome,
+            model.seq_length,
+            starts[chunk.start : chunk.stop],
+            indel,
         )
         return one_hot(np.concatenate([ref[firsts], alt]), dtype=np.float32, n_value=0.25)
 
@@ -250,7 +320,11 @@ def score_stats(
         result: dict[str, Any] = {name: value.cpu().numpy() for name, value in values.items()}
         if genes is not None:
             pairs = genes.pairs(
-                part, model.seq_length, pred.shape[1], model.stride, starts=part_starts
+                part,
+                model.seq_length,
+                pred.shape[1],
+                model.stride,
+                starts=ref_starts[chunk.start : chunk.stop],
             )
             result[GENES] = GeneBatch(pairs, gene_scores(ref, alt, pairs))
         return result
