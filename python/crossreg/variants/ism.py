@@ -26,7 +26,9 @@ Statistics, per track
     ``sum``: the prediction summed over all bins. ``center``: summed over the central bins,
     ``[B/2 - 1, B/2 + 1)`` for an even number of bins ``B`` (the two either side of the
     window's centre; a VCF site's variant base is the last base of bin ``B/2 - 1``), the
-    middle bin for an odd ``B``. The mutation effect of base ``b`` at a position is
+    middle bin for an odd ``B``. Basenji's ``basenji_sat_vcf.py`` sums ``[B/2, B/2 + 2)``,
+    one bin to the right, which holds no base of the variant: its ``center`` scores are
+    not crossreg's. The mutation effect of base ``b`` at a position is
     ``stat(mutant) - stat(reference)`` (0 for the reference base); the stored score has the
     mean over the 4 bases at each position removed, which equals Basenji's ``stat(sequence)
     - mean`` (the reference's own value cancels). So each position's 4 scores sum to 0.
