@@ -80,6 +80,27 @@ def test_constant_predictions_give_zero_correlation():
     np.testing.assert_array_equal(metrics.pearson_r(), [0.0, 0.0])
 
 
+def test_a_constant_target_gives_zero_correlation_whatever_the_rounding(rng):
+    # float16 targets at one value (1.7 rounds to 1.7001953125) against varied predictions:
+    # Σy² − (Σy)²/n came out exactly 0 while the covariance kept rounding, and R was ±1.8e308
+    for _ in range(100):
+        value = float(rng.uniform(0.1, 100.0))
+        target = torch.full((896, 3), value, dtype=torch.float16)
+        metrics = TrackMetrics(3)
+        for _ in range(4):
+            metrics.update(torch.from_numpy(rng.gamma(0.5, 2.0, size=(896, 3))), target)
+        np.testing.assert_array_equal(metrics.pearson_r(), [0.0, 0.0, 0.0])
+        assert np.isnan(metrics.r2()).all()
+
+
+def test_pearson_r_stays_within_one_for_tiny_spreads(rng):
+    # a spread far below rounding on a large offset: never a correlation outside [-1, 1]
+    x = rng.normal(size=(4096, 2))
+    metrics = TrackMetrics(2)
+    metrics.update(torch.from_numpy(1e6 + 1e-6 * x), torch.from_numpy(1e6 + 1e-6 * x[:, ::-1]))
+    assert (np.abs(metrics.pearson_r()) <= 1).all()
+
+
 def test_track_metrics_known_answers():
     metrics = TrackMetrics(2)
     pred = torch.tensor([[1.0, 2.0], [2.0, 2.0], [3.0, 2.0]])

@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from crossreg.progress import RowSlices
 
 ZERO_VARIANCE = 1e-12
+# float64 sums of squares lose about this share of Σx² when a spread is taken from them
+# (Σx² − (Σx)²/n): a spread below it is rounding, and the track constant
+RELATIVE_ROUNDING = 1e-9
+
+
+def _spread(sum_sq: np.ndarray, total: np.ndarray, n: int) -> np.ndarray:
+    """Σ(x − x̄)² from Σx² and Σx, 0 where it is within rounding of 0."""
+    spread = sum_sq - total * total / n
+    return np.where(spread <= ZERO_VARIANCE + RELATIVE_ROUNDING * np.abs(sum_sq), 0.0, spread)
 
 
 class TrackMetrics:
@@ -67,24 +76,25 @@ class TrackMetrics:
         return self._sums
 
     def pearson_r(self) -> np.ndarray:
-        """Per-track Pearson R, float64 ``(tracks,)``."""
+        """Per-track Pearson R, float64 ``(tracks,)``, within [−1, 1]; 0 for a track whose
+        targets or predictions are constant (within float64 rounding)."""
         sy, sp, syy, spp, syp, _ = self._sums.cpu().numpy()
         n = max(self.count, 1)
         cov = syp - sy * sp / n
-        var_y = syy - sy * sy / n
-        var_p = spp - sp * sp / n
-        var_p = np.where(var_p <= ZERO_VARIANCE, np.inf, var_p)
+        var_y, var_p = _spread(syy, sy, n), _spread(spp, sp, n)
+        spread = np.sqrt(var_y * var_p)
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = cov / np.sqrt(np.maximum(var_y, 0) * var_p)
-        return np.nan_to_num(r, nan=0.0)
+            r = np.where(spread > 0, cov / np.where(spread > 0, spread, 1.0), 0.0)
+        return np.clip(r, -1.0, 1.0)
 
     def r2(self) -> np.ndarray:
-        """Per-track coefficient of determination, float64 ``(tracks,)``."""
+        """Per-track coefficient of determination, float64 ``(tracks,)``; NaN for a track
+        whose targets are constant (within float64 rounding)."""
         sy, _, syy, _, _, sse = self._sums.cpu().numpy()
         n = max(self.count, 1)
-        total = syy - sy * sy / n
+        total = _spread(syy, sy, n)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(total > 0, 1 - sse / total, np.nan)
+            return np.where(total > 0, 1 - sse / np.where(total > 0, total, 1.0), np.nan)
 
 
 def array_metrics(
