@@ -48,6 +48,10 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
         (files[name] / "dataset.json").write_text(json.dumps({**meta, "splits": splits}))
     files["params"] = root / "params.json"
     files["params"].write_text(json.dumps(small_params({"dog": 2})))
+    unclipped = small_params({"dog": 2})
+    unclipped["train"]["global_clipnorm"] = 1.0
+    files["params_unread"] = root / "params_unread.json"
+    files["params_unread"].write_text(json.dumps(unclipped))
     for name, text in {
         "fasta": ">chr1\nACGT\n",
         "vcf": "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t2\tv\tC\tG\n",
@@ -88,6 +92,8 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
          "two datasets are of the same genome: dog, dog"),
         (["train", "--params", params, "--data", good, "--head", "dog=head_cat", *o],
          "--head dog=head_cat: the params define no head 'head_cat'; their heads are head_dog"),
+        (["train", "--params", str(f["params_unread"]), "--data", good, *o],
+         "train key(s) global_clipnorm are not implemented by crossreg"),
         (["evaluate", "--model", nope, "--data", store, *o], f"--model {nope}: no such file"),
         (["evaluate", "--model", model, "--data", nope, *o], f"--data {nope}: no such file"),
         (["evaluate", "--model", model, "--data", store, "--split", "tset", *o], "no split 'tset'"),
@@ -109,7 +115,7 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
           "--gtf", nope, *o], f"--gtf {nope}: no such"),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
-          "--indel", "right", *o], "unknown indel rule 'right'; choose among left, realign"),
+          "--indel", "right", *o], "unknown indel rule 'right'; choose among basenji, left"),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
           "--shard", "4/4", *o], "--shard '4/4': need 0 <= i < n"),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,

@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from crossreg.model.blocks import conv_tower_filters, residual_dilations
-from crossreg.model.params import genome_of_head_key, load_params, parse_params
+from crossreg.model.params import (
+    check_train_section,
+    genome_of_head_key,
+    load_params,
+    parse_params,
+)
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 
@@ -132,3 +137,38 @@ def test_bad_json_names_the_file(tmp_path):
     path.write_text('{"model": {')
     with pytest.raises(ValueError, match=r"params.json: not valid JSON"):
         load_params(path)
+
+
+@pytest.mark.parametrize(
+    "name", ["params_human.json", "params_mouse.json", "params_joint_mini.json"]
+)
+def test_the_papers_train_sections_are_read_whole(name: str) -> None:
+    params = load_params(FIXTURES / name)
+    check_train_section(params.train, params.source)
+
+
+@pytest.mark.parametrize(
+    ("train", "message"),
+    [
+        # before: read without a word, and the run went unclipped
+        (
+            {"global_clipnorm": 2},
+            r"train key\(s\) global_clipnorm are not implemented .* "
+            r"global_clipnorm: give clip_norm and train with --clip-mode global; remove them",
+        ),
+        ({"loss": "mse", "warmup_steps": 10}, r"train key\(s\) loss, warmup_steps are not"),
+        ({"learning_rate": "0.1"}, r"train\.learning_rate must be a number, not '0\.1'"),
+        ({"clip_norm": True}, r"train\.clip_norm must be a number, not True"),
+        ({"optimizer": 3}, r"train\.optimizer must be a name, not 3"),
+    ],
+)
+def test_a_train_key_crossreg_does_not_read_stops_training(train: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=rf"p\.json: {message}"):
+        check_train_section(train, "p.json")
+
+
+def test_weights_import_reads_params_with_train_keys_it_does_not_use() -> None:
+    # importing or predicting reads no train key: a later Basenji params file still parses
+    data = json.loads((FIXTURES / "params_human.json").read_text())
+    data["train"] |= {"global_clipnorm": 1.0, "warmup_steps": 100}
+    assert parse_params(data).train["warmup_steps"] == 100

@@ -214,17 +214,24 @@ def test_indel_rule_and_clustering_reach_the_output(work):
     argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
     argv += [str(work / "genome.fa"), "--vcf", str(work / "v.vcf")]
     outs = {}
-    for name, extra in (("left", []), ("realign", ["--indel", "realign"])):
+    for name, extra in (("basenji", []), ("left", ["--indel", "left"]),
+                        ("realign", ["--indel", "realign"])):  # fmt: skip
         outs[name] = work / f"rule_{name}.h5"
         args = build_parser().parse_args([*argv, "--out", str(outs[name]), *extra])
         assert args.run(args) == 0
     import h5py
 
-    with h5py.File(outs["left"]) as left, h5py.File(outs["realign"]) as realigned:
-        assert realigned.attrs["indel"] == "realign" and left.attrs["cluster_bp"] == 0
-        snps = [0, 2]  # the deletion (row 1) is compared differently; SNPs are not
-        np.testing.assert_array_equal(left["SAD"][snps], realigned["SAD"][snps])
-        assert not np.array_equal(left["SAD"][1], realigned["SAD"][1])
+    with (
+        h5py.File(outs["basenji"]) as basenji,
+        h5py.File(outs["left"]) as left,
+        h5py.File(outs["realign"]) as realigned,
+    ):
+        assert [f.attrs["indel"] for f in (basenji, left, realigned)] == [*outs]
+        assert left.attrs["cluster_bp"] == 0
+        snps = [0, 2]  # the deletion (row 1) is framed and compared differently; SNPs are not
+        for other in (left, realigned):
+            np.testing.assert_array_equal(basenji["SAD"][snps], other["SAD"][snps])
+            assert not np.array_equal(basenji["SAD"][1], other["SAD"][1])
     args = build_parser().parse_args([*argv, "--out", str(work / "x.h5"), "--indel", "right"])
     with pytest.raises(ValueError, match="unknown indel rule"):
         args.run(args)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -31,8 +33,9 @@ from crossreg.evaluate.transfer_figures import (
     read_matrix,
     wide,
 )
-from crossreg.evaluate.transfer_tracks import experiment_of, normalised_r_gap
+from crossreg.evaluate.transfer_tracks import cell_type_of, experiment_of, normalised_r_gap
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
+from crossreg.io.targets import read_targets
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.inference import InferenceOptions
@@ -69,6 +72,25 @@ def test_experiments_group_accessibility_and_split_chip_by_target():
     assert experiment_of("DNASE:liver") == experiment_of("ATAC:muscle") == "DNASE"
     assert experiment_of("CHIP:H3K27ac:liver") == "CHIP:H3K27ac"
     assert experiment_of("liver") is None
+
+
+TABLES = Path(__file__).parent / "data" / "basenji_targets"
+
+
+def test_the_paper_tables_cell_types_keep_their_colons():
+    # 251 human CAGE cell types hold a colon; splitting at the last one made ~150 CAGE
+    # "experiments" that never paired with the other genome's CAGE tracks
+    for name, counts in (("human", {"CAGE": 638, "DNASE": 684}), ("mouse", {"CAGE": 357})):
+        table = read_targets(TABLES / f"targets_{name}.txt")
+        experiments = Counter(map(experiment_of, table.descriptions))
+        for experiment, count in counts.items():
+            assert experiments[experiment] == count, (name, experiment)
+        assert all(e is not None and not e.startswith("CAGE:") for e in experiments)
+    thp1 = "CAGE:acute myeloid leukemia (FAB M5) cell line:THP-1 (fresh)"
+    assert cell_type_of(thp1) == "acute myeloid leukemia (FAB M5) cell line:THP-1 (fresh)"
+    bmal1 = "CHIP:BMAL1:BMAL1_DMSO_ChIPSeq / U2OS cells stably expressing Bmal1:Luc"
+    assert experiment_of(bmal1) == "CHIP:BMAL1"
+    assert cell_type_of(bmal1) == "BMAL1_DMSO_ChIPSeq / U2OS cells stably expressing Bmal1:Luc"
 
 
 def _planted(genes_per_cell: int = 10, seed: int = 0):

@@ -206,13 +206,14 @@ def check_inputs(args: argparse.Namespace) -> None:
     ``--data`` store has train and valid windows, the stores are of different genomes with
     a params head each (``--head``), ``--out`` can be written and, with ``--resume``, holds
     a ``last/`` checkpoint to continue from (and, without it, none)."""
-    from crossreg.model.params import load_params
+    from crossreg.model.params import check_train_section, load_params
     from crossreg.train.heads import dataset_heads
 
     require_paths(args, "params", "data")
     require_output(args, folder=True)
     check_epochs(args)
     params = load_params(args.params)
+    check_train_section(params.train, params.source)
     stores = [open_store(path, ("train", "valid"), option=None, each=True) for path in args.data]
     check_shift(args.augment_shift, stores)
     dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))

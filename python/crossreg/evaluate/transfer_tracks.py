@@ -2,8 +2,8 @@
 normalised R may be missing.
 
 A track's *experiment* is its description without the cell type (``CAGE``,
-``CHIP:H3K27ac``; DNASE and ATAC together as ``DNASE``); its cell type is the
-description's last part (``CAGE:liver`` → ``liver``).
+``CHIP:H3K27ac``; DNASE and ATAC together as ``DNASE``); its cell type is the rest
+(``CAGE:liver`` → ``liver``; :func:`crossreg.io.targets.split_description`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.io.targets import assay_of
+from crossreg.io.targets import assay_of, split_description
 
 ACCESSIBILITY = ("DNASE", "ATAC")
 
@@ -26,12 +26,13 @@ def experiment_of(description: str) -> str | None:
         return None
     if assay_of(description) in ACCESSIBILITY:
         return "DNASE"
-    return description.rsplit(":", 1)[0]
+    return split_description(description)[0]
 
 
 def cell_type_of(description: str) -> str:
-    """The cell type of a track: its description's last part (``CAGE:liver`` → ``liver``)."""
-    return description.rsplit(":", 1)[-1]
+    """The cell type of a track: its description after the assay (and a ChIP's target),
+    ``CAGE:liver`` → ``liver``."""
+    return split_description(description)[1]
 
 
 def is_accessibility(description: str) -> bool:

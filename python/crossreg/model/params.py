@@ -4,7 +4,9 @@ The ``model`` section describes one trunk (a list of blocks) and one or more hea
 genome (keys starting with ``head``, natsorted as Basenji orders them: ``head_human`` is
 head 0, ``head_mouse`` head 1). Globals (``activation``, ``norm_type``, ``bn_momentum``, ...)
 apply to every lower-case block unless the block sets its own value. Anything crossreg does
-not implement is an error naming the key and what is supported, never silently ignored.
+not implement in ``model`` is an error naming the key and what is supported, never silently
+ignored; so is a ``train`` key other than :data:`TRAIN_KEYS` when a run trains from the
+file (:func:`check_train_section`; importing weights or predicting reads no ``train`` key).
 """
 
 from __future__ import annotations
@@ -311,6 +313,40 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
         augment_rc=bool(section.get("augment_rc", False)),
         augment_shift=tuple(int(s) for s in shifts),
     )
+
+
+# the train keys crossreg reads (train.trainer, train.optim); numbers unless named here
+TRAIN_KEYS = (
+    "batch_size", "optimizer", "learning_rate", "momentum", "adam_beta1", "adam_beta2",
+    "clip_norm", "clipnorm", "patience", "train_epochs_min", "train_epochs_max",
+)  # fmt: skip
+TRAIN_TEXT_KEYS = ("optimizer",)
+# keys of Basenji's or baskerville's params that crossreg does not implement, and what to do
+TRAIN_KEY_HINTS = {
+    "global_clipnorm": "give clip_norm and train with --clip-mode global",
+}
+
+
+def unknown_train_keys(train: Mapping[str, Any]) -> list[str]:
+    """The keys of a ``train`` section that crossreg does not read, sorted."""
+    return sorted(set(train) - set(TRAIN_KEYS))
+
+
+def check_train_section(train: Mapping[str, Any], source: str) -> None:
+    """Stop on a ``train`` key crossreg does not read (training would ignore it: a
+    ``global_clipnorm`` would leave the run unclipped) or a value of the wrong type."""
+    unknown = unknown_train_keys(train)
+    if unknown:
+        hints = "".join(f"; {k}: {TRAIN_KEY_HINTS[k]}" for k in unknown if k in TRAIN_KEY_HINTS)
+        raise ValueError(
+            f"{source}: train key(s) {', '.join(unknown)} are not implemented by crossreg "
+            f"(it reads {', '.join(TRAIN_KEYS)}){hints}; remove them"
+        )
+    for key, value in train.items():
+        text = key in TRAIN_TEXT_KEYS
+        if text != isinstance(value, str) or (not text and isinstance(value, bool)):
+            kind = "a name" if text else "a number"
+            raise ValueError(f"{source}: train.{key} must be {kind}, not {value!r}")
 
 
 def parse_params(data: Mapping[str, Any], source: str = "<params>") -> Params:

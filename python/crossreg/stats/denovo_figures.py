@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from crossreg.io.targets import assay_of
+from crossreg.io.targets import assay_of, split_description
 from crossreg.plots import colours, format_p, new_figure, save_figure
 
 if TYPE_CHECKING:
@@ -31,8 +31,8 @@ LABELS_UP_TO = 60
 
 
 def cell_type(description: str, identifier: str) -> str:
-    """A track's cell type: the last ``:`` part of its description (else its identifier)."""
-    return description.rsplit(":", 1)[-1] if description else identifier
+    """A track's cell type: its description after the assay (else its identifier)."""
+    return split_description(description)[1] if description else identifier
 
 
 def q_order(tracks: pl.DataFrame) -> pl.DataFrame:

@@ -55,7 +55,7 @@ from crossreg.model.checkpoint import (
     make_config,
     read_config,
 )
-from crossreg.model.params import parse_params
+from crossreg.model.params import parse_params, unknown_train_keys
 from crossreg.model.seqnn import SeqNN, TrackHead
 from crossreg.train.trainer import ModelSetup, Trainer, TrainOptions, run_trainer
 
@@ -262,6 +262,13 @@ def finetune_trainer(
     if learning_rate is not None:
         raw.setdefault("train", {})["learning_rate"] = learning_rate
     params = parse_params(raw, str(parent / CONFIG_NAME))
+    ignored = unknown_train_keys(params.train)
+    if ignored:
+        log.warning(
+            "%s: the parent's train key(s) %s are not implemented by crossreg and are ignored",
+            parent / CONFIG_NAME,
+            ", ".join(ignored),
+        )
     options = replace(
         options or TrainOptions(),
         gelu_form=config.gelu_form,

@@ -58,7 +58,7 @@ from crossreg.model.checkpoint import (
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, model_device, tune_cuda
 from crossreg.model.metrics import array_metrics
-from crossreg.model.params import Params, load_params
+from crossreg.model.params import Params, check_train_section, load_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import CountedRows, progress
 from crossreg.train.board import MetricsBoard
@@ -613,7 +613,9 @@ def train(
     ``training.svg`` too) unless `plots` is off."""
     distributed.init()
     try:
-        trainer = Trainer(load_params(params), data_dirs, out, options or TrainOptions())
+        loaded = load_params(params)
+        check_train_section(loaded.train, loaded.source)
+        trainer = Trainer(loaded, data_dirs, out, options or TrainOptions())
         return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
     finally:
         distributed.shutdown()
