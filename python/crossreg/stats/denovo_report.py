@@ -90,14 +90,9 @@ def load_groups(
         vcf, sad_path = (Path(p) for p in groups[group])
         carriers = _carriers(vcf, sample_field)
         sad = read_sad(sad_path)
-        unscored = np.argwhere(np.isnan(sad.values))
-        if len(unscored):
-            row, track = (int(i) for i in unscored[0])
-            raise ValueError(
-                f"{sad_path}: allele {sad.labels[row]} (row {row + 1}) has no score (nan) for "
-                f"track {sad.identifiers[track]}, and {len(unscored) - 1} more scores are nan; "
-                "the tests need every score: score those variants, or drop them from the VCF"
-            )
+        sad.require_every_score(
+            sad_path, "the tests need every score: score those variants, or drop them from the VCF"
+        )
         labels = [label for label, _ in carriers]
         if labels != sad.labels:
             common = min(len(labels), len(sad.labels))

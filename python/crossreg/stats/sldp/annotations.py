@@ -88,14 +88,9 @@ def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
 
     path = Path(path)
     table = read_sad(path)
-    unscored = np.argwhere(np.isnan(table.values))
-    if len(unscored):
-        row, track = (int(i) for i in unscored[0])
-        raise ValueError(
-            f"{path}: variant {table.labels[row]} (row {row + 1}) has no score (nan) for track "
-            f"{table.identifiers[track]}, and {len(unscored) - 1} more scores are nan; SLDP "
-            "cannot take a missing score as 0: score those variants, or drop their rows"
-        )
+    table.require_every_score(
+        path, "SLDP cannot take a missing score as 0: score those variants, or drop their rows"
+    )
     if path.suffix == ".h5":
         with read_h5(path, SAD_REMEDY) as handle:
             missing = [k for k in ("ref_allele", "alt_allele") if k not in handle]
