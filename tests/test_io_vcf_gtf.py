@@ -243,8 +243,27 @@ def test_real_exon_only_gencode_gtf_gives_each_transcripts_tss():
         ("chr1\ts\texon\t1\t4\t.\t+\n", r"a\.gtf:1: 7 tab-separated fields"),
         ('chr1\ts\texon\ta\t4\t.\t+\t.\tgene_id "G";\n', r"a\.gtf:1: start 'a'"),
         ("chr1\ts\texon\t1\t4\t.\t+\t.\tgene_id;\n", r"a\.gtf:1: attribute 'gene_id'"),
+        ('chr1\ts\texon\t1\t4\t.\t+\t.\tgene_id "G"; note "open;\n', r"attribute 'note \"open'"),
     ],
 )
 def test_gtf_errors_name_file_and_line(tmp_path, line, message):
     with pytest.raises(ValueError, match=message):
         read_gtf(_write(tmp_path / "a.gtf", line))
+
+
+def test_a_quoted_attribute_keeps_its_semicolons(tmp_path):
+    # before: split at every ';', so a note could rename the gene without an error
+    attributes = (
+        'gene_id "G1"; transcript_id "T1"; note "merged; gene_id G9"; exon_number 2; '
+        'tag "isoform b; alt"'
+    )
+    path = _write(tmp_path / "q.gtf", f"chr1\ts\texon\t100\t200\t.\t+\t.\t{attributes}\n")
+    (record,) = read_gtf(path)
+    assert record.attributes == {
+        "gene_id": "G1",
+        "transcript_id": "T1",
+        "note": "merged; gene_id G9",
+        "exon_number": "2",
+        "tag": "isoform b; alt",
+    }
+    assert set(gene_tss([record])) == {"G1"}

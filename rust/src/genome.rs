@@ -29,6 +29,20 @@ pub struct FaiRecord {
     pub line_bytes: u64,
 }
 
+impl FaiRecord {
+    /// Whether `other` indexes the same bases at the same places: a record of one line
+    /// never steps from line to line, so its `line_bytes` does not matter (older crossreg
+    /// wrote it without the terminator a last unterminated line lacks; samtools with it).
+    fn same_layout(&self, other: &FaiRecord) -> bool {
+        let one_line = self.length <= self.line_bases;
+        (self.name == other.name)
+            & (self.length == other.length)
+            & (self.offset == other.offset)
+            & (self.line_bases == other.line_bases)
+            & (one_line || self.line_bytes == other.line_bytes)
+    }
+}
+
 /// Path of the index that belongs to `fasta`: the FASTA path with `.fai` appended.
 pub fn fai_path(fasta: &Path) -> PathBuf {
     let mut p = fasta.as_os_str().to_owned();
@@ -130,7 +144,8 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
         if line.last() == Some(&b'\r') {
             line = &line[..line.len() - 1];
         }
-        let line_bytes = (next - pos) as u64;
+        // a last line without its terminator counts one, as samtools counts it
+        let line_bytes = (next - pos) as u64 + u64::from(end == data.len());
         if line.first() == Some(&b'>') {
             let header = String::from_utf8_lossy(&line[1..]);
             let name = header.split_whitespace().next().unwrap_or("").to_string();
@@ -279,7 +294,12 @@ impl Genome {
         let fai = fai_path(path);
         if fai.exists() {
             let on_disk = read_fai(&fai)?;
-            if on_disk != parsed.index {
+            let agrees = on_disk.len() == parsed.index.len()
+                && on_disk
+                    .iter()
+                    .zip(&parsed.index)
+                    .all(|(disk, found)| found.same_layout(disk));
+            if !agrees {
                 return Err(Error::parse(
                     &fai,
                     0,
@@ -447,6 +467,32 @@ mod tests {
         );
         // A second load reads and checks that index.
         assert!(Genome::load(&fa).is_ok());
+    }
+
+    #[test]
+    fn an_unterminated_last_line_is_indexed_as_samtools_does() {
+        // samtools faidx writes `c2 2 13 2 3` and `a 4 4 4 5`: the missing newline counted
+        let dir = tempfile::tempdir().unwrap();
+        let fa = write(dir.path(), "g.fa", ">c1\nACGT\n>c2\nAC");
+        let idx = build_index(&fa).unwrap();
+        assert_eq!(
+            (idx[1].offset, idx[1].line_bases, idx[1].line_bytes),
+            (13, 2, 3)
+        );
+        let crlf = write(dir.path(), "crlf.fa", ">a\r\nACGT");
+        assert_eq!(build_index(&crlf).unwrap()[0].line_bytes, 5);
+        // samtools' index beside it is accepted, and so is one older crossreg wrote
+        for old in [
+            "c1\t4\t4\t4\t5\nc2\t2\t13\t2\t3\n",
+            "c1\t4\t4\t4\t5\nc2\t2\t13\t2\t2\n",
+        ] {
+            fs::write(fai_path(&fa), old).unwrap();
+            assert_eq!(Genome::load(&fa).unwrap().fetch("c2", 0, 2).unwrap(), b"AC");
+        }
+        // a multi-line record whose line width differs is still refused
+        let multi = write(dir.path(), "m.fa", ">m\nACG\nT");
+        fs::write(fai_path(&multi), "m\t4\t3\t3\t5\n").unwrap();
+        assert!(Genome::load(&multi).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pairs. Gzipped files are read transparently, whatever their name
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,18 +43,26 @@ class GtfRecord:
         return self.attributes.get("transcript_id", "")
 
 
+# one attribute: a key, then a quoted value (which may hold ';') or a bare one, then ';'
+# or the end of the field
+_ATTRIBUTE = re.compile(r'[\s;]*([^\s;"]+)[ \t]+("[^"]*"|[^"\s;][^";]*?)[ \t]*(?:;|$)')
+
+
 def _parse_attributes(text: str, where: str) -> dict[str, str]:
+    """``key "value"; key value; ...`` as a dict (a later key wins); quoted values keep
+    their ``;``."""
     attributes: dict[str, str] = {}
-    for item in text.strip().split(";"):
-        item = item.strip()
-        if not item:
-            continue
-        key, sep, value = item.partition(" ")
-        if not sep:
+    at, text = 0, text.rstrip()
+    while text[at:].strip(" \t;"):
+        found = _ATTRIBUTE.match(text, at)
+        if found is None or found.end() == at:
+            item = text[at:].strip(" \t;").split(";", 1)[0].strip()
             raise ValueError(
                 f"{where}: attribute '{item}' needs a key and a value ('gene_id \"G1\";')"
             )
-        attributes[key] = value.strip().strip('"')
+        key, value = found.groups()
+        attributes[key] = value[1:-1] if value.startswith('"') else value
+        at = found.end()
     return attributes
 
 
