@@ -99,3 +99,14 @@ def test_profiles_alone_draw_no_figures_and_say_why(work, logs):
     _sad(work, work / "mixed.h5", "--stats", "REF,D2")  # drawn from D2
     assert figure_paths(work / "mixed.h5")["top"].exists()
     assert summarise(work / "mixed.h5").stat == "D2"
+
+
+def test_each_statistic_is_labelled_by_what_it_is() -> None:
+    # before: every statistic was labelled "alt − ref, summed over bins"
+    from crossreg.variants.sad_figures import stat_label
+    from crossreg.variants.sad_names import PROFILE_STATS, STAT_MEANINGS, STAT_NAMES
+
+    assert set(STAT_MEANINGS) == set(STAT_NAMES) - set(PROFILE_STATS)
+    assert stat_label("SAD") == "SAD (alt − ref, summed over bins)"
+    assert stat_label("D2") == "D2 (√Σ (alt − ref)² over bins)"
+    assert stat_label("SAX") == "SAX (alt − ref at the bin of largest |alt − ref|)"

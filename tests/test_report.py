@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from crossreg.cli import main
-from crossreg.report import runs_html, table_cell, wall_seconds
+from crossreg.report import runs_html, summary_html, table_cell, wall_seconds
 from crossreg.runlog import record_run
 from tests.browser import figures_loaded, needs_chromium, screenshot
 
@@ -142,3 +142,21 @@ def test_report_to_a_folder_is_refused(tmp_path: Path, caplog: pytest.LogCapture
     assert main(["report", str(root), "--out", str(tmp_path / "pages")]) == 1
     assert "is a folder; give the HTML file to write" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pages", "run"]
+
+
+def test_commands_of_unfinished_and_hidden_folders_are_left_out(tmp_path: Path) -> None:
+    # the rest of the report skips them; the command table counted them
+    record_run(tmp_path, ["evaluate", "--out", "e"], 1_700_000_000.0, 3.0)
+    record_run(tmp_path / "models" / "joint.partial", ["train"], 1_700_000_100.0, 900.0)
+    record_run(tmp_path / ".hidden", ["sad"], 1_700_000_200.0, 40.0)
+    text = runs_html(tmp_path)
+    assert "1 command over 3 s" in text
+    assert "crossreg train" not in text and "crossreg sad" not in text
+
+
+def test_a_summary_json_that_does_not_parse_is_shown_as_it_is(tmp_path: Path) -> None:
+    # before: the whole report stopped with a JSON error naming no file
+    (tmp_path / "summary.json").write_text('{"genomes": {"human" 0.5}}')
+    text = summary_html(tmp_path)
+    assert "not valid JSON: Expecting &#x27;:&#x27; delimiter" in text
+    assert "&quot;human&quot; 0.5" in text

@@ -135,12 +135,31 @@ def test_planted_tissue_pattern_gives_exact_diagonal_and_off_diagonal():
     assert summary == {
         "CAGE": {
             "pairs": 4,
+            "normalised_pairs": 4,
             "tss": 40,
             "raw_r": round(float(pairs["pearson_r"].mean()), 4),
             "normalised_r_matched": 1.0,
             "normalised_r_unmatched": -0.3333,
         }
     }
+
+
+def test_an_assays_normalised_mean_counts_only_the_pairs_that_have_one():
+    # before: "pairs 10" beside a normalised mean over the 4 pairs that had one, unsaid
+    measured, predicted, order = _planted()
+    extra = np.arange(measured.shape[0], dtype=np.float64)[:, None]
+    tables = transfer_tables(
+        np.hstack([measured, extra]),
+        np.hstack([predicted[:, :4], extra]),
+        [f"m{i}" for i in range(5)],
+        [*(f"CHIP:H3K27ac:{c}" for c in CELLS), "CHIP:CTCF:liver"],
+        [f"h{i}" for i in range(5)],
+        [*(f"CHIP:H3K27ac:{CELLS[c]}" for c in order), "CHIP:CTCF:liver"],
+    )
+    row = assay_summary(tables)["CHIP"]
+    assert (row["pairs"], row["normalised_pairs"], row["normalised_r_matched"]) == (5, 4, 1.0)
+    assert "CHIP:CTCF: the head has one track (liver)" in row["normalised_r_note"]
+    assert "(5 pairs, 4 with a normalised R, 40 TSSs)" in summary_line(row)
 
 
 def test_an_experiment_with_one_track_has_no_normalised_r_and_says_why():
@@ -360,7 +379,7 @@ def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["head"] == "mouse" and summary["splits"] == ["valid", "test"]
     assert set(summary["assays"]) == {"CAGE", "CHIP", "DNASE"}
-    keys = {"pairs", "raw_r", "normalised_r_matched", "normalised_r_unmatched"}
+    keys = {"pairs", "normalised_pairs", "raw_r", "normalised_r_matched", "normalised_r_unmatched"}
     assert set(summary["assays"]["CAGE"]) == keys | {"tss"}
     assert set(summary["assays"]["DNASE"]) == keys | {"sites"}
     assert "most variable" in summary["sites"]["DNASE"] and "TSS" in summary["sites"]["CAGE"]

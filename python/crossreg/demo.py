@@ -787,8 +787,8 @@ def format_summary(summary: dict) -> str:
         for assay, s in assays.items():
             lines.append(
                 f"{genome:8s} {assay:6s} {s['tracks']:6d} {s['test_r_joint']:8.3f} "
-                f"{s['test_r_single']:8.3f} {s['ceiling']:8.3f} {s['joint_over_ceiling']:10.2f} "
-                f"{s['reachable_ceiling']:6.3f} {s['joint_over_reachable']:11.2f} "
+                f"{s['test_r_single']:8.3f} {s['ceiling']:8.3f} {s['joint_over_ceiling']:10.3f} "
+                f"{s['reachable_ceiling']:6.3f} {s['joint_over_reachable']:11.3f} "
                 f"{s['improved_by_joint']:4d}/{s['tracks']:<4d} {s['binomial_p']:8.3g}"
             )
     if summary.get("transfer"):
@@ -798,17 +798,19 @@ def format_summary(summary: dict) -> str:
             "most variable bins), joint model"
         )
         header = f"{'head on genome':22s} {'assay':6s} {'pairs':>5s} {'sites':>6s} {'raw R':>7s}"
-        lines.append(header + f" {'norm R matched':>14s} {'norm R unmatched':>16s}")
+        header += f" {'norm pairs':>10s} {'norm R matched':>14s} {'norm R unmatched':>16s}"
+        lines.append(header)
         for key, assays in summary["transfer"].items():
             for assay, t in assays.items():
                 sites = t.get("tss", t.get("sites", 0))
                 lines.append(
                     f"{key.replace('_', ' '):22s} {assay:6s} {t['pairs']:5d} {sites:6d} "
-                    f"{_fmt(t['raw_r']):>7s} {_fmt(t['normalised_r_matched']):>14s} "
+                    f"{_fmt(t['raw_r']):>7s} {t.get('normalised_pairs', t['pairs']):10d} "
+                    f"{_fmt(t['normalised_r_matched']):>14s} "
                     f"{_fmt(t['normalised_r_unmatched']):>16s}"
                     + (
                         f"  (normalised: {t['normalised_r_note']})"
-                        if "normalised_r_note" in t
+                        if None in (t["normalised_r_matched"], t["normalised_r_unmatched"])
                         else ""
                     )
                 )

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,7 +183,7 @@ def runs_html(root: Path) -> str:
     """The commands that wrote into the folder, oldest first (the first and last
     :data:`RUN_ROWS` / 2 of more)."""
     entries = []
-    for path in sorted(root.rglob(RUNS_FILE)):
+    for path in _run_logs(root):
         for run in read_runs(path):
             entries.append((str(run.get("started", "")), path.parent, run))
     if not entries:
@@ -199,7 +199,8 @@ def runs_html(root: Path) -> str:
     wall = wall_seconds((started, run_seconds(run)) for started, _, run in entries)
     used = entries[-1][2].get("versions", {})
     return (
-        f"<p class='note'>{len(entries):,} commands over {wall:.0f} s (commands run inside "
+        f"<p class='note'>{len(entries):,} command{'s' * (len(entries) != 1)} over "
+        f"{wall:.0f} s (commands run inside "
         "or beside others counted once); versions of the "
         f"last: {html.escape(_versions_text(used))}</p>"
         "<table><tr><th>started</th><th>seconds</th><th>folder</th>"
@@ -289,7 +290,11 @@ def summary_html(root: Path) -> str:
         parts.append(f"<pre>{html.escape(text.read_text(errors='replace'))}</pre>")
     data = root / "summary.json"
     if data.exists():
-        pretty = json.dumps(json.loads(data.read_text()), indent=1)
+        raw = data.read_text(errors="replace")
+        try:
+            pretty = json.dumps(json.loads(raw), indent=1)
+        except json.JSONDecodeError as error:  # shown as it is, with what is wrong
+            pretty = f"(not valid JSON: {error})\n{raw}"
         parts.append(
             f"<details><summary>summary.json</summary><pre>{html.escape(pretty)}</pre></details>"
         )
@@ -339,13 +344,18 @@ def write_report(
     return out
 
 
+def _run_logs(root: Path) -> Iterator[Path]:
+    """Every :data:`RUNS_FILE` in `root` and the folders the report shows (not hidden ones,
+    nor the ``.partial`` folders of unfinished runs), in sorted order."""
+    for current, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".partial"))
+        if RUNS_FILE in files:
+            yield Path(current) / RUNS_FILE
+
+
 def _has_run_log(root: Path) -> bool:
     """Whether a :data:`RUNS_FILE` lies in `root` or a folder the report shows."""
-    for _current, dirs, files in os.walk(root):
-        if RUNS_FILE in files:
-            return True
-        dirs[:] = [d for d in dirs if not d.startswith(".") and not d.endswith(".partial")]
-    return False
+    return next(_run_logs(root), None) is not None
 
 
 def _page(title: str, subtitle: str, nav: str, body: Iterable[str]) -> str:

@@ -437,15 +437,20 @@ def _mean(values: pl.Series) -> float | None:
 
 
 def assay_summary(tables: TransferTables) -> dict[str, dict]:
-    """Per assay: ``{"pairs", "tss" (or "sites"), "raw_r", "normalised_r_matched",
-    "normalised_r_unmatched"}``, the means over its matched pairs and unmatched cells;
-    where a normalised mean is ``None``, ``"normalised_r_note"`` says why."""
+    """Per assay: ``{"pairs", "normalised_pairs", "tss" (or "sites"), "raw_r",
+    "normalised_r_matched", "normalised_r_unmatched"}``, the means over its matched pairs
+    (the normalised one over the ``normalised_pairs`` that have a normalised R) and
+    unmatched cells; where a normalised mean is ``None`` or leaves pairs out,
+    ``"normalised_r_note"`` says why."""
     out = {}
     for assay in sorted(set(tables.pairs["assay"])):
         pairs = tables.pairs.filter(pl.col("assay") == assay)
         cells = tables.matrix.filter(pl.col("assay") == assay)
+        normalised = pairs["pearson_r_normalised"].to_numpy().astype(np.float64)
+        with_normalised = int(np.isfinite(normalised).sum())
         row: dict[str, float | str | None] = {
             "pairs": pairs.height,
+            "normalised_pairs": with_normalised,
             tables.kind: tables.sites,
             "raw_r": _mean(pairs["pearson_r"]),
             "normalised_r_matched": _mean(pairs["pearson_r_normalised"]),
@@ -453,7 +458,8 @@ def assay_summary(tables: TransferTables) -> dict[str, dict]:
                 cells.filter(~pl.col("matched"))["pearson_r_normalised"]
             ),
         }
-        if row["normalised_r_matched"] is None or row["normalised_r_unmatched"] is None:
+        incomplete = with_normalised < pairs.height
+        if incomplete or None in (row["normalised_r_matched"], row["normalised_r_unmatched"]):
             experiments = sorted(set(cells["experiment"]))
             row["normalised_r_note"] = "; ".join(
                 tables.notes[e] for e in experiments if e in tables.notes
@@ -470,9 +476,12 @@ def summary_line(row: dict) -> str:
         return "-" if value is None else f"{value:.3f}"
 
     where = f"{row['tss']} TSSs" if "tss" in row else f"{row['sites']} variable sites"
+    pairs = f"{row['pairs']} pairs"
+    if row["normalised_pairs"] != row["pairs"]:
+        pairs += f", {row['normalised_pairs']} with a normalised R"
     line = (
         f"R {text(row['raw_r'])}, mean-normalised matched {text(row['normalised_r_matched'])} "
-        f"vs unmatched {text(row['normalised_r_unmatched'])} ({row['pairs']} pairs, {where})"
+        f"vs unmatched {text(row['normalised_r_unmatched'])} ({pairs}, {where})"
     )
     if "normalised_r_note" in row:
         line += f"; normalised R not computable: {row['normalised_r_note']}"

@@ -32,6 +32,7 @@ from crossreg.io.tables import tsv_text
 from crossreg.io.targets import assay_of
 from crossreg.plots import colours, new_figure, save_figure
 from crossreg.variants.sad_files import SAD_REMEDY, read_sad
+from crossreg.variants.sad_names import STAT_MEANINGS
 from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS
 
 if TYPE_CHECKING:
@@ -205,11 +206,17 @@ def distribution_figure(summary: SadSummary, *, title: str = "") -> Figure:
     else:
         ax.set_xticks([])
     ax.set_xlabel(f"track ({len(order)}, by assay, widest range first)")
-    ax.set_ylabel(f"{summary.stat} (alt − ref, summed over bins)")
+    ax.set_ylabel(stat_label(summary.stat))
     heading = f"{summary.stat} per track over {summary.alleles:,} alleles"
     ax.set_title(f"{title}: {heading}" if title else heading, fontsize=10)
     ax.legend(frameon=False, fontsize=7, ncol=2, loc="upper right")
     return fig
+
+
+def stat_label(stat: str) -> str:
+    """An axis label saying what the statistic `stat` is (``SAD (alt − ref, ...)``)."""
+    meaning = STAT_MEANINGS.get(stat)
+    return f"{stat} ({meaning})" if meaning else stat
 
 
 def top_tracks(summary: SadSummary, n: int = TOP_TRACKS) -> list[int]:
@@ -253,7 +260,7 @@ def top_variants_figure(summary: SadSummary, *, title: str = "") -> Figure:
     labels = [summary.descriptions[t] or summary.identifiers[t] for t in tracks]
     ax.set_xticks(range(len(tracks)), labels, rotation=90, fontsize=6)
     ax.set_xlabel("tracks where these alleles score most")
-    fig.colorbar(image, ax=ax, label=f"{summary.stat} (alt − ref)", shrink=0.8)
+    fig.colorbar(image, ax=ax, label=stat_label(summary.stat), shrink=0.8)
     heading = f"top {len(shown)} alleles by largest |{summary.stat}| on any track"
     ax.set_title(f"{title}: {heading}" if title else heading, fontsize=10)
     return fig

@@ -13,6 +13,21 @@ STAT_NAMES = (
     "JS", "logJS", "REF", "ALT",
 )  # fmt: skip
 INDEL_RULES = ("basenji", "left", "realign")
+# what each (alleles, tracks) statistic is, for figure labels; log is log2(p + 1)
+STAT_MEANINGS = {
+    "SAD": "alt − ref, summed over bins",
+    "logSAD": "log alt − log ref, summed over bins",
+    "sqrtSAD": "√alt − √ref, summed over bins",
+    "SAX": "alt − ref at the bin of largest |alt − ref|",
+    "D1": "Σ |alt − ref| over bins",
+    "logD1": "Σ |log alt − log ref| over bins",
+    "sqrtD1": "Σ |√alt − √ref| over bins",
+    "D2": "√Σ (alt − ref)² over bins",
+    "logD2": "√Σ (log alt − log ref)² over bins",
+    "sqrtD2": "√Σ (√alt − √ref)² over bins",
+    "JS": "symmetrised KL of the bin profiles",
+    "logJS": "symmetrised KL of the log bin profiles",
+}
 PROFILE_STATS = ("REF", "ALT")  # (alleles, bins, tracks), no percentiles (as Basenji)
 OUTPUT_SUFFIXES = (".h5", ".tsv")
 
