@@ -183,7 +183,9 @@ def the_report_shows_every_figure(out: Path, tmp_path: Path) -> None:
     text = page.read_text()
     pngs = list(out.rglob("*.png"))
     assert len(pngs) >= 5 and text.count('class="figure"') == len(pngs)
-    assert text.count("<code>crossreg ") == step_count(DEFAULT_GENOMES)
+    # every step, and the demo command itself (before: written before the demo's own entry)
+    assert text.count("<code>crossreg ") == step_count(DEFAULT_GENOMES) + 1
+    assert "<code>crossreg demo --fast --out" in text
     if CHROMIUM is not None:
         assert figures_loaded(page) == (len(pngs), len(pngs))
         assert screenshot(page, tmp_path / "report.png")[:4] == b"\x89PNG"

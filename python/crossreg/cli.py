@@ -238,6 +238,10 @@ def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
     out = getattr(args, "out", None) or getattr(args, "bigwig", None)  # predict --bigwig OUTDIR
     if status == 0 and out is not None and output_folder(out).is_dir():
         record_run(output_folder(out), argv, started, time.perf_counter() - clock)
+        if getattr(args, "report_after_run", False):  # the page lists this command too
+            from crossreg.report import write_report
+
+            write_report(output_folder(out))
     return status
 
 

@@ -62,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         "one trunk trained on all of them, every head evaluated and transferred to every genome",
     )
+    parser.set_defaults(report_after_run=True)  # report.html then lists `crossreg demo` too
 
 
 def run(args: argparse.Namespace) -> int:
