@@ -172,3 +172,15 @@ def test_weights_import_reads_params_with_train_keys_it_does_not_use() -> None:
     data = json.loads((FIXTURES / "params_human.json").read_text())
     data["train"] |= {"global_clipnorm": 1.0, "warmup_steps": 100}
     assert parse_params(data).train["warmup_steps"] == 100
+
+
+@pytest.mark.parametrize("cropping", [[2, 6], [3]])
+def test_an_uneven_crop_is_refused(cropping: list[int]) -> None:
+    # with crop [a, b] the flipped reverse-complement bins are b - a bins off the forward ones
+    data = json.loads((FIXTURES / "params_human.json").read_text())
+    crop = next(b for b in data["model"]["trunk"] if b["name"] == "Cropping1D")
+    crop["cropping"] = cropping
+    with pytest.raises(ValueError, match=r"\(Cropping1D\) cropping .* is not one number of bins"):
+        parse_params(data)
+    crop["cropping"] = [64, 64]
+    assert parse_params(data).model.trunk

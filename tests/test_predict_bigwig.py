@@ -265,6 +265,11 @@ def test_predict_bed_tiles_a_region_longer_than_a_window(work, tmp_path):
         names = [s.decode() for s in handle["name"][:]]
         assert names == [f"long:{k}" for k in range(1, len(tiles) + 1)] + ["short"]
         assert list(handle["start"][: len(tiles)]) == [t.start for t in tiles]
+        # the bins of each row that tile the region (the last window repeats some); a
+        # region up to a window long keeps all of its window's bins
+        first, count = handle["first_bin"][:], handle["bin_count"][:]
+        assert list(first) == [t.first for t in tiles] + [0]
+        assert list(count) == [t.count for t in tiles] + [handle["preds"].shape[1]]
         preds = handle["preds"][:]
     expected = expected_tracks(work, tiles)
     for i, t in enumerate(tiles):

@@ -33,9 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="regions of the FASTA to predict: with --out each is centred in a window of the "
-        "model's length, and one longer than that window is tiled into windows "
-        "NAME:1..NAME:k whose central bins abut, as --bigwig tiles; with --bigwig, the "
-        "regions to tile",
+        "model's length (its bins cover the window's central bins x bin width bp), and one "
+        "longer than that window is tiled into "
+        "windows NAME:1..NAME:k, as --bigwig tiles (the .h5's first_bin and bin_count say "
+        "which bins of each tile it); with --bigwig, the regions to tile",
     )
     outputs = parser.add_mutually_exclusive_group(required=True)
     outputs.add_argument(

@@ -218,6 +218,14 @@ def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str
     }.get(name, ())
     for key in required:
         _require(opts, key, where, src)
+    cropping = opts.get("cropping") if name == "Cropping1D" else None
+    if isinstance(cropping, (list, tuple)) and (len(cropping) != 2 or cropping[0] != cropping[1]):
+        # reverse-complement averaging and augmentation flip bins about the window's centre
+        raise ValueError(
+            f"{src}: {where} cropping {list(cropping)} is not one number of bins for both "
+            "ends; crossreg crops both ends alike (reverse-complement predictions and "
+            "augmentation flip bins about the centre, which an uneven crop moves)"
+        )
 
 
 def _parse_block(spec: Any, globals_: Mapping[str, Any], index: int, source: str) -> Block:

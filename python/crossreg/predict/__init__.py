@@ -2,8 +2,10 @@
 
 Windows are whole FASTA records of the model's input length, or BED regions of a FASTA,
 each centred in a window of the model's length (off-chromosome parts are N, encoded as
-zeros as in Basenji's prediction path); a region longer than the bins one window predicts
-is tiled into several windows as ``--bigwig`` tiles chromosomes (:mod:`crossreg.model.tiling`).
+zeros as in Basenji's prediction path; a region up to a window long gets bins over its
+central ``bins × bin_width`` bp only); a region longer than the model's input window
+is tiled into several windows as ``--bigwig`` tiles chromosomes (:mod:`crossreg.model.tiling`),
+the ``.h5`` saying which bins of each window tile it (``first_bin``, ``bin_count``).
 Predictions ``(N, bins, tracks)`` float32 are written as ``.npy`` or as ``.h5`` together
 with target labels and window coordinates. :func:`predict` is the same for one-hot arrays
 in Python.
@@ -45,12 +47,17 @@ OUTPUT_SUFFIXES = (".npy", ".h5")
 
 @dataclass(frozen=True)
 class Window:
-    """One input window ``chrom:[start, end)`` (0-based half-open) and its label."""
+    """One input window ``chrom:[start, end)`` (0-based half-open) and its label; of a
+    tiled region's windows, output bins ``[first_bin, first_bin + bin_count)`` are the
+    ones that tile it (the last window, moved back to fit its chromosome, repeats bins of
+    the one before); ``bin_count`` None: all of them."""
 
     name: str
     chrom: str
     start: int
     end: int
+    first_bin: int = 0
+    bin_count: int | None = None
 
 
 def record_windows(genome: Genome, seq_length: int) -> list[Window]:
@@ -87,14 +94,16 @@ def region_windows(
 def tiled_region_windows(
     intervals: Sequence[Interval], genome: Genome, geometry: Geometry, *, source: str
 ) -> list[Window]:
-    """As :func:`region_windows`, except that a region longer than the model's window
+    """As :func:`region_windows`, except that a region longer than the model's input window
     becomes the windows whose central bins tile it (:func:`crossreg.model.tiling.tile_interval`),
-    named ``NAME:1`` .. ``NAME:k``; stops when such a region's chromosome is shorter than
-    a window. (A region up to a window long is centred in one window, whose predicted bins
-    are its central ``bins × bin_width`` bp.)"""
+    named ``NAME:1`` .. ``NAME:k``, each with the bins it keeps (:class:`Window`); stops
+    when such a region's chromosome is shorter than a window. A region up to a window long
+    (a BED of input windows, say) is centred in one window, whose bins cover only its
+    central ``bins × bin_width`` bp."""
     windows = []
     for iv in intervals:
-        if iv.end - iv.start <= geometry.seq_length:
+        length = iv.end - iv.start
+        if length <= geometry.seq_length:
             windows += region_windows([iv], genome, geometry.seq_length, source=source)
             continue
         name = iv.extra[0] if iv.extra else f"{iv.chrom}:{iv.start}-{iv.end}"
@@ -107,10 +116,10 @@ def tiled_region_windows(
             )
         log.info(
             "%s: region %s (%s bp) is longer than the model's %s-bp window; tiled into "
-            "%d windows %s:1..%s:%d whose central bins abut",
+            "%d windows %s:1..%s:%d whose kept bins abut",
             source,
             name,
-            f"{iv.end - iv.start:,}",
+            f"{length:,}",
             f"{geometry.seq_length:,}",
             len(tiles),
             name,
@@ -118,8 +127,8 @@ def tiled_region_windows(
             len(tiles),
         )
         for k, tile in enumerate(tiles, start=1):
-            start = tile.start
-            windows.append(Window(f"{name}:{k}", iv.chrom, start, start + geometry.seq_length))
+            end = tile.start + geometry.seq_length
+            windows.append(Window(f"{name}:{k}", iv.chrom, tile.start, end, tile.first, tile.count))
     if not windows:
         raise ValueError(f"{source}: the BED file has no regions")
     return windows
@@ -245,7 +254,8 @@ def save_predictions(
 ) -> Path:
     """Stream `batches` into `out` (``.npy`` or ``.h5``) of shape ``(len(windows),) + shape``,
     under a temporary name renamed when complete. ``.h5`` also holds ``target_ids``,
-    ``target_labels`` and the windows (``name``, ``chrom``, ``start``, ``end``)."""
+    ``target_labels`` and the windows (``name``, ``chrom``, ``start``, ``end``, and
+    ``first_bin``/``bin_count``: the rows' bins that tile a region, all for other windows)."""
     out = Path(out)
     check_output_suffix(out)
     full_shape = (len(windows), *shape)
@@ -270,6 +280,9 @@ def save_predictions(
                 handle["chrom"] = np.array([w.chrom for w in windows], dtype=strings)
                 handle["start"] = np.array([w.start for w in windows], dtype=np.int64)
                 handle["end"] = np.array([w.end for w in windows], dtype=np.int64)
+                handle["first_bin"] = np.array([w.first_bin for w in windows], dtype=np.int64)
+                counts = [shape[0] if w.bin_count is None else w.bin_count for w in windows]
+                handle["bin_count"] = np.array(counts, dtype=np.int64)
                 for key, value in (attrs or {}).items():
                     handle.attrs[key] = value
     return out
