@@ -281,7 +281,7 @@ def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch):
 
     seen = []
     monkeypatch.setattr(
-        crossreg.demo, "run_demo", lambda out, settings, resume: seen.append(settings)
+        crossreg.demo, "run_demo", lambda out, settings, resume, report: seen.append(settings)
     )
     argv = ["demo", "--out", str(tmp_path), "--preset", "small", "--epochs", "7"]
     assert main([*argv, "--panel-snps", "5000", "--seed", "3"]) == 0

@@ -241,7 +241,7 @@ def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
         if getattr(args, "report_after_run", False):  # the page lists this command too
             from crossreg.report import write_report
 
-            write_report(output_folder(out))
+            print(f"report: {write_report(output_folder(out))}")
     return status
 
 

@@ -359,9 +359,14 @@ def store_ceilings(measured: Path, noise_free: Path, split: str = "test") -> dic
 
 
 def run_demo(
-    out: str | os.PathLike[str], settings: DemoSettings = DemoSettings(), *, resume: bool = False
+    out: str | os.PathLike[str],
+    settings: DemoSettings = DemoSettings(),
+    *,
+    resume: bool = False,
+    report: bool = True,
 ) -> dict:
-    """Run every step into `out`; returns the summary (also written as summary.json).
+    """Run every step into `out`; returns the summary (also written as summary.json) and,
+    unless `report` is off (the command writes it once its own run is logged), report.html.
 
     With `resume`, continue a run stopped in `out`: keep its world (made with the same
     preset, seed and genomes), continue each training from its last finished epoch (a
@@ -370,12 +375,12 @@ def run_demo(
     global _counter
     _counter = _Counter(step_count(settings.genomes), Path(out))
     try:
-        return _run_demo(Path(out), settings, resume)
+        return _run_demo(Path(out), settings, resume, report)
     finally:
         _counter = None
 
 
-def _run_demo(out: Path, settings: DemoSettings, resume: bool) -> dict:
+def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     synth = out / "synth"
@@ -497,7 +502,8 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool) -> dict:
     with atomic_write(out / "summary.txt") as handle:
         handle.write(text)
     print(text)
-    print(f"report: {write_report(out)}")
+    if report:
+        print(f"report: {write_report(out)}")
     return summary
 
 
@@ -805,7 +811,7 @@ def format_summary(summary: dict) -> str:
                 sites = t.get("tss", t.get("sites", 0))
                 lines.append(
                     f"{key.replace('_', ' '):22s} {assay:6s} {t['pairs']:5d} {sites:6d} "
-                    f"{_fmt(t['raw_r']):>7s} {t.get('normalised_pairs', t['pairs']):10d} "
+                    f"{_fmt(t['raw_r']):>7s} {t['normalised_pairs']:10d} "
                     f"{_fmt(t['normalised_r_matched']):>14s} "
                     f"{_fmt(t['normalised_r_unmatched']):>16s}"
                     + (

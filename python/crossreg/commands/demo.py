@@ -78,5 +78,5 @@ def run(args: argparse.Namespace) -> int:
         settings = replace(settings, max_epochs=args.epochs)
     if args.panel_snps:
         settings = replace(settings, panel_snps=args.panel_snps)
-    run_demo(args.out, settings, resume=args.resume)
+    run_demo(args.out, settings, resume=args.resume, report=False)  # the CLI writes it
     return 0

@@ -124,14 +124,14 @@ class ChromAnnotations:
 
     def __post_init__(self) -> None:
         maf = self.panel.maf
-        if self.alpha == -1:
-            self.scale = np.ones(len(maf))
-        else:
-            # a SNP whose frequency the .frq gives as NA has no observed genotype: its
-            # standardised genotypes are 0, and so is its scale
-            known = np.isfinite(maf)
-            het = 2 * np.where(known, maf, 0.0) * (1 - np.where(known, maf, 0.0))
-            self.scale = np.where(known, np.power(het, (1.0 + self.alpha) / 2), 0.0)
+        # a SNP whose frequency the .frq gives as NA has no observed genotype: it is
+        # scaled as a monomorphic one (MAF 0)
+        maf = np.nan_to_num(maf, nan=0.0)
+        self.scale = (
+            np.ones(len(maf))
+            if self.alpha == -1
+            else np.power(2 * maf * (1 - maf), (1.0 + self.alpha) / 2)
+        )
 
     def values(self, start: int, stop: int) -> npt.NDArray[np.float64]:
         """v for bim rows ``start:stop``: rows × all annotations."""
