@@ -160,3 +160,29 @@ def test_a_summary_json_that_does_not_parse_is_shown_as_it_is(tmp_path: Path) ->
     text = summary_html(tmp_path)
     assert "not valid JSON: Expecting &#x27;:&#x27; delimiter" in text
     assert "&quot;human&quot; 0.5" in text
+
+
+def test_folders_named_alike_get_their_own_sections(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text("{}")
+    for name in ("a_b", "a-b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "t.tsv").write_text(f"x\ty\n{name}\t2\n")
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    ids = re.findall(r"<section id='([^']+)'", page)
+    assert len(ids) == len(set(ids)) == 2
+    for name in ("a_b", "a-b"):
+        (link,) = re.findall(rf"<a href='#([^']+)'>{name}</a>", page)
+        section = page.split(f"<section id='{link}'>")[1].split("</section>")[0]
+        assert f"{name}/</h2>" in section and f"<td class='text'>{name}</td>" in section
+
+
+def test_broken_links_and_unreadable_files_are_listed_not_opened(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text("{}")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "gone.png").symlink_to(tmp_path / "missing.png")
+    (tmp_path / "sub" / "t.tsv").write_text("x\ty\n1\t2\n")
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "<li>gone.png (broken link)</li>" in page
+    assert "<td>1</td>" in page

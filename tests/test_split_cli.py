@@ -116,6 +116,21 @@ def test_same_seed_same_files(inputs: dict[str, Path], tmp_path: Path) -> None:
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
 
 
+def test_a_rerun_without_a_genome_removes_its_regions(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert run_split(inputs, out) == 0
+    only_hg = ["split", "--sizes", f"hg={inputs['hg']}", "--out", str(out)]
+    assert main([*only_hg, "--region-size", "2000"]) == 0
+    assert sorted(p.name for p in out.glob("*.regions.bed")) == ["hg.regions.bed"]
+    keep = tmp_path / "mine"
+    keep.mkdir()
+    (keep / "mm.regions.bed").write_text("chr1\t0\t10\ttrain\n")  # not a split's folder
+    assert main(["split", "--sizes", f"hg={inputs['hg']}", "--out", str(keep)]) == 0
+    assert (keep / "mm.regions.bed").exists()
+
+
 def test_folds_label_the_regions(inputs: dict[str, Path], tmp_path: Path) -> None:
     assert run_split(inputs, tmp_path / "f", "--folds", "4") == 0
     labels = {iv.extra[0] for iv in read_bed(tmp_path / "f" / "hg.regions.bed")}

@@ -206,6 +206,18 @@ def test_unknown_chromosomes_can_be_skipped(tmp_path: Path) -> None:
     assert skipped.net_summaries[0]["skipped_chroms"] == ["chrQ", "chrUn"]
 
 
+def test_a_net_whose_fills_are_all_skipped_is_warned_about(tmp_path: Path) -> None:
+    net = write(tmp_path / "b.a.net", "net chrA 2000\n fill 0 500 chr1 + 0 500\n")
+    swapped = split_genomes(
+        {"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000, skip_unknown_chroms=True
+    )
+    warning = swapped.warnings[-1]
+    assert f"net {net}: all 1 fills lie on chromosomes outside the sizes" in warning
+    assert "target is 'a' and its query 'b'" in warning
+    right = split_genomes({"a": A, "b": B}, [NetSpec("b", "a", net)], region_size=1000)
+    assert not any("joined no regions" in w for w in right.warnings)
+
+
 def test_missing_net_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"nope\.net"):
         split_genomes({"a": A, "b": B}, [NetSpec("a", "b", tmp_path / "nope.net")])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,28 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(world, tmp_path)
         "mouse/variants.vcf",
     ):
         assert third[name] != first[name], name
+
+
+def test_a_world_is_replaced_whole_and_only_when_asked(world_of_three, tmp_path, monkeypatch):
+    out = tmp_path / "w"
+    shutil.copytree(world_of_three, out)
+    before = _hashes(out)
+    with pytest.raises(ValueError, match="already holds a synthetic world; pass --overwrite"):
+        synthesize(out, "tiny", 8, cohort_sets=False)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:  # stopped after the genomes, before the nets
+        patch.setattr("crossreg.synth.world.write_net", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            synthesize(out, "tiny", 8, cohort_sets=False, overwrite=True)
+    assert _hashes(out) == before  # the old world, untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]  # no partial world left
+
+    synthesize(out, "tiny", 8, cohort_sets=False, overwrite=True)
+    assert not (out / "rat").exists() and not list(out.glob("*rat*"))
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 8
 
 
 def test_manifest_contract(world, manifest):

@@ -51,7 +51,7 @@ from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.synth.species import DEFAULT_GENOMES
-from crossreg.synth.world import synthesize
+from crossreg.synth.world import MANIFEST, synthesize
 from crossreg.train.side_by_side import TrainRun, train_side_by_side
 from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.ism import write_ism
@@ -384,15 +384,24 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     synth = out / "synth"
-    argv = ["synth", "--preset", settings.preset, "--seed", str(settings.seed), "--out", str(synth)]
+    argv = ["synth", "--preset", settings.preset, "--seed", str(settings.seed)]
     if settings.genomes != DEFAULT_GENOMES:
         argv += ["--genomes", str(settings.genomes)]
-    kept = resume and (synth / "manifest.json").exists()
+    argv += ["--overwrite", "--out", str(synth)]
+    kept = resume and (synth / MANIFEST).exists()
     if kept:
         _keep(argv, synth)
     else:
-        _step(argv, synthesize, synth, settings.preset, settings.seed, genomes=settings.genomes)
-    manifest = json.loads((synth / "manifest.json").read_text())
+        _step(
+            argv,
+            synthesize,
+            synth,
+            settings.preset,
+            settings.seed,
+            genomes=settings.genomes,
+            overwrite=True,
+        )
+    manifest = json.loads((synth / MANIFEST).read_text())
     if kept:
         _check_world(synth, manifest, settings)
     genomes = list(manifest["genomes"])

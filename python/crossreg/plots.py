@@ -36,15 +36,24 @@ def new_figure(**kwargs: Any) -> Figure:
 
 def save_figure(fig: Figure, path: str | os.PathLike[str], *, svg: bool = False) -> list[Path]:
     """Write `fig` to the PNG `path` (and the SVG beside it with `svg`), each atomically,
-    and release it; returns the files written."""
+    and release it; returns the files written.
+
+    Every text is drawn literally: labels carry users' track descriptions and names, and a
+    ``$`` in them must not start a formula (an unbalanced one would fail the drawing)."""
+    from matplotlib import rc_context
+    from matplotlib.text import Text
+
     path = Path(path)
     written = [path]
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI)
-    if svg:
-        written.append(path.with_suffix(".svg"))
-        with atomic_path(written[-1]) as tmp:
-            fig.savefig(tmp, format="svg")
+    with rc_context({"text.parse_math": False}):  # also for tick labels made while drawing
+        for text in fig.findobj(Text):
+            text.set_parse_math(False)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI)
+        if svg:
+            written.append(path.with_suffix(".svg"))
+            with atomic_path(written[-1]) as tmp:
+                fig.savefig(tmp, format="svg")
     if getattr(fig.canvas, "manager", None) is not None:  # made through pyplot
         import matplotlib.pyplot as plt
 

@@ -100,7 +100,7 @@ def scan(root: Path) -> list[Folder]:
                 continue
             suffix = path.suffix.lower()
             skipped = any(part in SKIPPED for part in path.relative_to(root).parts)
-            if skipped:
+            if skipped or not _readable_file(path):
                 folder.others.append(path)
             elif suffix in FIGURES:
                 folder.figures.append(path)
@@ -112,6 +112,21 @@ def scan(root: Path) -> list[Folder]:
                 folder.others.append(path)
         folders.append(folder)
     return folders
+
+
+def _readable_file(path: Path) -> bool:
+    """A regular file (a link followed) that can be read: not a broken link, a pipe or a
+    file without read permission, which the report lists without opening."""
+    return path.is_file() and os.access(path, os.R_OK)
+
+
+def _listed(path: Path) -> str:
+    """A file of the "other files" list: its name and size, or why it has none."""
+    try:
+        size = _size(path.stat().st_size)
+    except OSError:
+        size = "broken link"
+    return f"<li>{html.escape(path.name)} ({size})</li>"
 
 
 def tab_separated(path: Path) -> bool:
@@ -256,24 +271,24 @@ def _size(n: int) -> str:
     return f"{n} B" if units[0] == "B" else f"{value:.1f} {units[0]}"
 
 
-def _anchor(folder: Path, root: Path) -> str:
+def _anchor(index: int, folder: Path, root: Path) -> str:
+    """The id of the `index`-th folder's section: unique (``a_b`` and ``a-b`` differ) and
+    readable."""
     rel = str(folder.relative_to(root))
-    return "top" if rel == "." else "f-" + "".join(c if c.isalnum() else "-" for c in rel)
+    return "top" if rel == "." else f"f{index}-" + "".join(c if c.isalnum() else "-" for c in rel)
 
 
-def folder_html(folder: Folder, root: Path) -> str:
-    """One folder's section."""
+def folder_html(folder: Folder, root: Path, anchor: str) -> str:
+    """One folder's section, with the id `anchor`."""
     rel = str(folder.path.relative_to(root))
-    parts = [f"<section id='{_anchor(folder.path, root)}'><h2>{html.escape(rel)}/</h2>"]
+    parts = [f"<section id='{anchor}'><h2>{html.escape(rel)}/</h2>"]
     if folder.figures:
         figures = "".join(figure_html(p, root) for p in folder.figures)
         parts.append(f"<div class='figures'>{figures}</div>")
     parts += [text_html(p, root) for p in folder.texts]
     parts += [table_html(p, root) for p in folder.tables]
     if folder.others:
-        items = "".join(
-            f"<li>{html.escape(p.name)} ({_size(p.stat().st_size)})</li>" for p in folder.others
-        )
+        items = "".join(_listed(p) for p in folder.others)
         parts.append(
             f"<details><summary>{len(folder.others)} other files</summary><ul>{items}</ul>"
             "</details>"
@@ -321,10 +336,11 @@ def write_report(
             "crossreg command wrote it; give the folder of a crossreg command's --out"
         )
     folders = [f for f in scan(root) if not f.empty()]
-    sections = [folder_html(f, root) for f in folders]
+    anchors = [_anchor(i, f.path, root) for i, f in enumerate(folders)]
+    sections = [folder_html(f, root, a) for f, a in zip(folders, anchors, strict=True)]
     nav = "".join(
-        f"<a href='#{_anchor(f.path, root)}'>{html.escape(str(f.path.relative_to(root)))}</a>"
-        for f in folders
+        f"<a href='#{a}'>{html.escape(str(f.path.relative_to(root)))}</a>"
+        for f, a in zip(folders, anchors, strict=True)
     )
     figures = sum(len(f.figures) for f in folders)
     made = time.strftime("%Y-%m-%d %H:%M")

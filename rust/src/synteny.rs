@@ -48,9 +48,24 @@ impl Regions {
                 "the region size must be at least 1 bp".into(),
             ));
         }
+        let count: u64 = genomes
+            .iter()
+            .flat_map(|sizes| sizes.sizes().iter())
+            .map(|&size| size.div_ceil(region_size))
+            .fold(0u64, u64::saturating_add);
+        if count > u64::from(u32::MAX) {
+            return Err(Error::Invalid(format!(
+                "{count} regions are too many; raise the region size"
+            )));
+        }
+        let count = count as usize;
         let mut regions = Regions {
             region_size,
-            ..Regions::default()
+            genome: Vec::with_capacity(count),
+            chrom: Vec::with_capacity(count),
+            start: Vec::with_capacity(count),
+            end: Vec::with_capacity(count),
+            first: Vec::with_capacity(genomes.len()),
         };
         for (g, sizes) in genomes.iter().enumerate() {
             let mut firsts = Vec::with_capacity(sizes.len());
@@ -67,12 +82,6 @@ impl Regions {
                 }
             }
             regions.first.push(firsts);
-        }
-        if regions.genome.len() > u32::MAX as usize {
-            return Err(Error::Invalid(format!(
-                "{} regions are too many; raise the region size",
-                regions.genome.len()
-            )));
         }
         Ok(regions)
     }
@@ -536,6 +545,18 @@ mod tests {
             *out.entry((a, b)).or_insert(0) += k;
         });
         out
+    }
+
+    #[test]
+    fn tile_refuses_too_many_regions_before_allocating() {
+        let big = sizes("h", &[("chr1", 5_000_000_000)]);
+        let err = Regions::tile(std::slice::from_ref(&big), 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("5000000000 regions are too many"), "{err}");
+        let regions = Regions::tile(&[big], 1_000_000).unwrap();
+        assert_eq!(regions.len(), 5000);
+        assert_eq!(regions.end[4999], 5_000_000_000);
     }
 
     #[test]

@@ -27,7 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=SEED, default=0, help="random seed (default: 0)")
     add_genomes_argument(parser, "each with its own tracks and a net to every other")
-    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="output directory, written whole: absent or empty, or a world to replace with "
+        "--overwrite",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the world already in --out"
+    )
     parser.add_argument(
         "--no-cohorts",
         action="store_true",
@@ -43,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
     require_output(args, folder=True)
     began = time.perf_counter()
     manifest = synthesize(
-        args.out, args.preset, args.seed, cohort_sets=not args.no_cohorts, genomes=args.genomes
+        args.out,
+        args.preset,
+        args.seed,
+        cohort_sets=not args.no_cohorts,
+        genomes=args.genomes,
+        overwrite=args.overwrite,
     )
     log.info("wrote %s in %.1f s", manifest, time.perf_counter() - began)
     return 0

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,10 @@ from crossreg.io.bed import write_bed
 from crossreg.split.synteny import SplitResult
 
 # Bins of the regions-per-component histogram: (low, high) inclusive.
+log = logging.getLogger("crossreg")
+
+#: The file name ending of a genome's regions (``GENOME.regions.bed``).
+REGIONS_SUFFIX = ".regions.bed"
 _REGION_BINS = ((1, 1), (2, 2), (3, 5), (6, 10), (11, 50), (51, 200), (201, None))
 
 
@@ -183,9 +188,10 @@ def write_split(result: SplitResult, out_dir: str | os.PathLike[str]) -> dict[st
     """Write every output file of `result` into `out_dir`; returns them by role."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_other_regions(out_dir, result.genomes)
     paths: dict[str, Path] = {}
     for name in result.genomes:
-        path = out_dir / f"{name}.regions.bed"
+        path = out_dir / f"{name}{REGIONS_SUFFIX}"
         write_bed(path, result.regions(name))
         paths[f"{name}.regions"] = path
     paths["components"] = out_dir / "components.tsv"
@@ -201,6 +207,18 @@ def write_split(result: SplitResult, out_dir: str | os.PathLike[str]) -> dict[st
     with atomic_write(paths["text"]) as handle:
         handle.write(render_text(report))
     return paths
+
+
+def _remove_other_regions(out_dir: Path, genomes: list[str]) -> None:
+    """Remove an earlier split's ``GENOME.regions.bed`` of a genome this split lacks, which
+    ``crossreg data --regions`` could otherwise take for this split's (only in a folder
+    that holds a split)."""
+    if not (out_dir / "split.json").exists():
+        return
+    for path in out_dir.glob(f"*{REGIONS_SUFFIX}"):
+        if path.name.removesuffix(REGIONS_SUFFIX) not in genomes:
+            log.info("removing %s of an earlier split", path)
+            path.unlink()
 
 
 def _region_names(result: SplitResult) -> list[tuple[str, str, int, int]]:

@@ -39,6 +39,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -310,5 +311,21 @@ def split_genomes(
         link_a=out["link_a"],
         link_b=out["link_b"],
         link_bases=out["link_bases"],
-        warnings=list(out["warnings"]),
+        warnings=list(out["warnings"]) + _idle_net_warnings(nets, out["nets"]),
     )
+
+
+def _idle_net_warnings(
+    nets: Sequence[NetSpec], summaries: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """A warning for each net whose fills were all skipped: it joined no regions."""
+    warnings = []
+    for net, summary in zip(nets, summaries, strict=True):
+        if summary["fills"] and summary["skipped_fills"] == summary["fills"]:
+            warnings.append(
+                f"net {net.path}: all {summary['fills']:,} fills lie on chromosomes outside "
+                f"the sizes, so it joined no regions; check that the net's target is "
+                f"'{net.target}' and its query '{net.query}' (--net TARGET,QUERY=FILE) and "
+                "that both sizes files name chromosomes as the net does"
+            )
+    return warnings

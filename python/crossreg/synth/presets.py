@@ -27,7 +27,7 @@ class Preset:
     ancestral_bp: int  # total length of the shared ancestral units
     unit_bp: tuple[int, int]  # min, max unit length
     units_per_segment: tuple[int, int]
-    divergence: float  # expected fraction of aligned bases that differ between the species
+    divergence: float  # substitutions per aligned base, divergence / 2 on each lineage
     genes_per_100kb: float  # in ancestral units
     enhancers_per_100kb: float  # in ancestral units
     insulators_per_100kb: float

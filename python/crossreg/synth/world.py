@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from crossreg import __version__
-from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.targets import Target, write_targets
 from crossreg.progress import Progress, progress
@@ -32,6 +32,8 @@ from crossreg.synth.variants import EffectModel, VariantMaker
 
 log = logging.getLogger("crossreg")
 
+MANIFEST = "manifest.json"
+
 
 def rng_for(seed: int, name: str) -> np.random.Generator:
     """An independent random stream for one named part of the world."""
@@ -45,9 +47,14 @@ def synthesize(
     *,
     cohort_sets: bool = True,
     genomes: int = DEFAULT_GENOMES,
+    overwrite: bool = False,
 ) -> Path:
     """Write a synthetic world of `genomes` species (human + mouse, then rat and dog) into
     `out`; return the path of its manifest.
+
+    The world is written whole: `out` must be absent or empty, or hold a world to replace
+    with `overwrite` (no file of the old world is left beside the new one, and an
+    interrupted run leaves the old world as it was).
 
     Same `preset`, `seed` and `genomes` give byte-identical files. Every pair of genomes
     gets a net. `cohort_sets` adds the de novo case/control sets and eQTL-like summary
@@ -56,8 +63,8 @@ def synthesize(
     """
     species = species_of(genomes)
     preset = PRESETS[preset] if isinstance(preset, str) else preset
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out).absolute()
+    check_replaceable(out, overwrite, {MANIFEST: "a synthetic world"})
     motifs = bundled_motifs()
     ancestor = make_ancestor(rng_for(seed, "ancestor"), preset)
     layout = lay_out(rng_for(seed, "layout"), preset, ancestor, tuple(s.name for s in species))
@@ -70,13 +77,15 @@ def synthesize(
         "nets": [],
         "ceiling_bin_bp": BIN_BP,
     }
-    with progress(_stage_count(species, cohort_sets), "synth", "stages") as meter:
-        _build(out, preset, seed, species, cohort_sets, motifs, ancestor, layout, manifest, meter)
-    manifest_path = out / "manifest.json"
-    with atomic_write(manifest_path) as handle:
-        json.dump(manifest, handle, indent=2)
-        handle.write("\n")
-    return manifest_path
+    with atomic_directory(out) as work:
+        with progress(_stage_count(species, cohort_sets), "synth", "stages") as meter:
+            _build(
+                work, preset, seed, species, cohort_sets, motifs, ancestor, layout, manifest, meter
+            )
+        with open(work / MANIFEST, "w") as handle:
+            json.dump(manifest, handle, indent=2)
+            handle.write("\n")
+    return out / MANIFEST
 
 
 def _stage_count(species: tuple[Species, ...], cohort_sets: bool) -> int:
