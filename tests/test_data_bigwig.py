@@ -72,6 +72,8 @@ def test_chromosome_absent_from_the_bigwig_is_masked_with_the_fill_value(tmp_pat
     # unmasked bins: 384, 0 | 0, 128 | 0, 0 → 25th percentile 0; then chr1 at 128 masked too
     assert stats[0]["absent_fraction"] == pytest.approx(1 / 4)
     assert stats[0]["fill_value"] == 0
+    assert stats[0]["pooled_mean"] == pytest.approx(512 / 6)  # chr3's bins are not zeros
+    assert stats[0]["pooled_max"] == 384
     np.testing.assert_allclose(values[:, :, 0], [[384, 0], [0, 128], [0, 0], [0, 0]])
     mask = np.zeros((4, 2), dtype=bool)
     mask[0] = True  # masking the 384 and 0 leaves 0, 128, 0, 0: fill 0; chr3 gets it
@@ -364,3 +366,17 @@ def test_a_track_shard_checks_only_its_own_tracks_chromosomes(tmp_path, capsys):
     assert "1 track(s) lack chromosomes of the genome (--strict)" in err
     assert "track 'part': no data on 1 of the genome's 2 chromosomes" in err
     assert not (tmp_path / "s1").exists()
+
+
+def test_a_bigwig_without_data_reads_as_zeros_on_its_chromosomes(tmp_path):
+    empty = pyBigWig.open(str(tmp_path / "empty.bw"), "w")
+    empty.addHeader(list(SIZES.items()))  # libBigWig writes a data index offset of 0
+    empty.close()
+    write_bigwig(tmp_path / "a.bw", SIZES, [("chr1", 0, 128, 2.0)])
+    rows = [
+        {"identifier": "e", "file": "empty.bw", "clip": BIG, "scale": 1, "sum_stat": "sum"},
+        {"identifier": "r", "file": "a.bw,empty.bw", "clip": BIG, "scale": 1, "sum_stat": "sum"},
+    ]
+    values, stats = targets_of(tmp_path, rows, [("chr1", 0), ("chr2", 0)], bins=1)
+    np.testing.assert_allclose(values[:, 0], [[0, 128], [0, 0]])  # (2 + 0) / 2 per base
+    assert [s["absent_fraction"] for s in stats] == [0, 0]

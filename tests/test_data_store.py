@@ -255,6 +255,14 @@ def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):
         merge_shards(tmp_path / "bad", [shards[0], other, shards[2]], overwrite=False)
     with pytest.raises(ValueError, match=r"whole is not a finished shard .*it is a finished"):
         merge_shards(tmp_path / "bad", [whole.path], overwrite=False)
+    part = shards[1] / "targets.npy"
+    part.write_bytes(part.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"shard1/targets\.npy: cut or not a \.npy array"):
+        merge_shards(tmp_path / "bad", shards, overwrite=False)
+    meta = shards[2] / "shard.json"
+    meta.write_text(meta.read_text()[:100])
+    with pytest.raises(ValueError, match=r"shard2/shard\.json: not a crossreg dataset shard"):
+        merge_shards(tmp_path / "bad", shards, overwrite=False)
     assert not (tmp_path / "bad").exists()
 
 
@@ -298,6 +306,14 @@ def test_compressed_targets_read_back_as_the_plain_store_s(inputs, store, tmp_pa
         np.testing.assert_array_equal(rows[2:5, 3, 1:3], plain[2:5, 3, 1:3])
         with pytest.raises(IndexError, match="within"):
             rows[[len(plain)]]
+        chosen = np.zeros(len(plain), dtype=bool)
+        chosen[pick] = True
+        np.testing.assert_array_equal(rows[chosen], plain[chosen])
+        np.testing.assert_array_equal(rows[chosen, 2], plain[chosen, 2])
+        with pytest.raises(IndexError, match="does not match"):
+            rows[chosen[:-1]]
+        with pytest.raises(IndexError, match="integers or booleans"):
+            rows[np.array([0.0, 1.0])]
         kw = {"augment_rc": True, "augment_shift": 3, "seed": 2, "sequence": "codes"}
         a, b = SplitDataset(store, split, **kw), SplitDataset(packed, split, **kw)
         keys = np.arange(len(a))[::-1]
@@ -528,3 +544,11 @@ def test_a_store_array_of_the_wrong_width_is_named(store, tmp_path) -> None:
     np.save(copy / "masked.npy", masked[:, :-1])
     with pytest.raises(ValueError, match=r"masked\.npy: rows of shape"):
         DataStore(copy).masked("train")
+
+
+def test_a_cut_targets_file_is_named_when_training_reads_it(store, tmp_path) -> None:
+    copy = _damaged_copy(store, tmp_path, lambda m: None)
+    data = (copy / "targets.npy").read_bytes()
+    (copy / "targets.npy").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"targets\.npy: cut or not a \.npy array .*rebuild"):
+        SplitDataset(DataStore(copy), "train")[0]

@@ -152,15 +152,16 @@ def test_fraction_warnings_name_the_splits_that_miss():
 
 def test_bin_mask_matches_brute_force_overlap():
     rng = np.random.default_rng(1)
-    intervals = [Interval("a", s, s + int(rng.integers(1, 300))) for s in rng.integers(0, 9000, 40)]
-    intervals.append(Interval("b", 0, 5))
     chroms = np.array(["a"] * 20 + ["c"])
     starts = rng.integers(0, 8000, 21)
+    intervals = [Interval("a", s, s + int(rng.integers(0, 300))) for s in rng.integers(0, 9000, 60)]
+    intervals += [Interval("b", 0, 5), *(Interval("a", s, s) for s in starts[:6] + 200)]
     mask = bin_mask(chroms, starts, 8, 128, intervals)
     for w in range(21):
         for b in range(8):
             s = starts[w] + 128 * b
-            hit = any(
-                iv.chrom == chroms[w] and iv.start < s + 128 and iv.end > s for iv in intervals
+            hit = any(  # 1 bp or more in common; an empty interval has none
+                iv.chrom == chroms[w] and min(iv.end, s + 128) - max(iv.start, s) >= 1
+                for iv in intervals
             )
             assert mask[w, b] == hit

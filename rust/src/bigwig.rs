@@ -295,6 +295,32 @@ const FINISH_CHUNK: usize = 256;
 /// The largest finite float16 value.
 const F16_MAX: f32 = 65_504.0;
 
+/// Sum of `values` in eight lanes: independent chains, which vectorise.
+fn lane_sum(values: &[f32]) -> f64 {
+    let mut sums = [0f64; 8];
+    let chunks = values.chunks_exact(8);
+    for (s, &v) in sums.iter_mut().zip(chunks.remainder()) {
+        *s += f64::from(v);
+    }
+    for chunk in chunks {
+        for (s, &v) in sums.iter_mut().zip(chunk) {
+            *s += f64::from(v);
+        }
+    }
+    sums.iter().sum()
+}
+
+/// Largest of `values` and 0, in eight lanes (pooled values are never NaN).
+fn lane_max(values: &[f32]) -> f32 {
+    let mut maxima = [0f32; 8];
+    for chunk in values.chunks(8) {
+        for (m, &v) in maxima.iter_mut().zip(chunk) {
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    maxima.iter().fold(0f32, |m, &v| m.max(v))
+}
+
 /// Mask fill, soft clip, hard clip, scale and float16 of one track's pooled bins: the fill
 /// in place in `values`, the finished targets into `out` (as long as `values`). Scaled
 /// values beyond the float16 range are stored as its largest finite value and counted.
@@ -306,22 +332,16 @@ pub fn finish_track(
     out: &mut [f16],
 ) -> TrackStats {
     let n = values.len().max(1) as f64;
-    // partial sums and maxima in lanes: independent chains, which vectorise (the pooled
-    // values are never NaN)
-    let (mut sums, mut maxima) = ([0f64; 8], [0f32; 8]);
-    let chunks = values.chunks_exact(8);
-    for (s, &v) in sums.iter_mut().zip(chunks.remainder()) {
-        *s += f64::from(v);
-        maxima[0] = maxima[0].max(v);
-    }
-    for chunk in chunks {
-        for ((s, m), &v) in sums.iter_mut().zip(&mut maxima).zip(chunk) {
-            *s += f64::from(v);
-            *m = if v > *m { v } else { *m };
-        }
-    }
-    let pooled_sum: f64 = sums.iter().sum();
-    let pooled_max = maxima.iter().fold(0f32, |m, &v| m.max(v));
+    let (pooled_sum, pooled_max, pooled_bins) = match mask {
+        None => (lane_sum(values), lane_max(values), values.len()),
+        Some(mask) => values
+            .iter()
+            .zip(mask)
+            .filter(|(_, &masked)| !masked)
+            .fold((0f64, 0f32, 0usize), |(sum, max, bins), (&v, _)| {
+                (sum + f64::from(v), max.max(v), bins + 1)
+            }),
+    };
     let fill_value = masked_quantile(values, mask, fill_quantile);
     if let Some(mask) = mask {
         for (v, &masked) in values.iter_mut().zip(mask) {
@@ -372,7 +392,7 @@ pub fn finish_track(
     let target_sum: f64 = sums.iter().sum();
     TrackStats {
         fill_value,
-        pooled_mean: pooled_sum / n,
+        pooled_mean: pooled_sum / pooled_bins.max(1) as f64,
         pooled_max,
         clipped_fraction: clipped as f64 / n,
         target_mean: target_sum / n,
@@ -576,6 +596,8 @@ mod tests {
         let track = spec(SumStat::Sum, 10.0, 4.0, 2.0);
         let stats = finish_track(&mut v, Some(&mask), &track, 0.25, &mut out);
         assert_eq!(stats.fill_value, 1.0);
+        assert_eq!(stats.pooled_mean, 106.0 / 5.0); // the masked 50 left out
+        assert_eq!(stats.pooled_max, 100.0);
         // 100 → soft 4 + sqrt(96) = 13.8 → hard 10 → ×2
         let out: Vec<f32> = out.iter().map(|x| x.to_f32()).collect();
         assert_eq!(out, vec![0.0, 2.0, 4.0, 6.0, 20.0, 2.0]);

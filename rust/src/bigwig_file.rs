@@ -261,8 +261,12 @@ impl BigWigFile {
         Ok(())
     }
 
-    /// Data blocks overlapping `[start, end)` of chromosome `chrom_id`, in file order.
+    /// Data blocks overlapping `[start, end)` of chromosome `chrom_id`, in file order (none
+    /// in a file without data, whose index offset libBigWig writes as 0).
     pub fn blocks(&self, chrom_id: u32, start: u64, end: u64) -> Result<Vec<Block>> {
+        if self.index_offset == 0 {
+            return Ok(Vec::new());
+        }
         let head = self.read_at(self.index_offset, 48)?;
         if self.fields(&head).u32() != INDEX_MAGIC {
             return Err(self.corrupt("the data index has a wrong magic number"));

@@ -12,18 +12,17 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from crossreg import _native
-from crossreg.data.npy import NpyRows
+from crossreg.data.npy import REBUILD, NpyRows, load_npy
 
 ROWS_FILE = "targets.rows"
 OFFSETS_FILE = "targets.offsets.npy"
 
-REBUILD = "rebuild the store with `crossreg data`"
 
 #: Windows compressed at once when a store's targets are compressed.
 _BLOCK_WINDOWS = 64
@@ -47,18 +46,6 @@ def compress_targets(directory: Path, level: int) -> None:
             total += blob.size
     np.save(directory / OFFSETS_FILE, np.concatenate(offsets))
     source.unlink()
-
-
-def load_npy(path: Path, mmap_mode: Literal["r"] | None = None) -> npt.NDArray[Any]:
-    """``np.load`` of the ``.npy`` file at `path`: a ValueError naming it where it is cut,
-    empty or not a ``.npy`` file (a missing one stays a FileNotFoundError)."""
-    try:
-        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except (ValueError, EOFError, OSError) as err:
-        what = "empty" if isinstance(err, EOFError) else f"cut or not a .npy array ({err})"
-        raise ValueError(f"{path}: {what}; {REBUILD}") from err
 
 
 class CompressedRows:
@@ -147,12 +134,26 @@ class CompressedRows:
             index = int(first)
             decoded, lead = self.take([index + len(self) if index < 0 else index]), 0
         else:
-            wanted = np.asarray(first, dtype=np.int64)
+            wanted = self._window_indices(first)
             wanted = np.where(wanted < 0, wanted + len(self), wanted)
             unique, inverse = np.unique(wanted, return_inverse=True)
             decoded, lead = self.take(unique), inverse.reshape(wanted.shape)
         within = (lead, *rest)
         return decoded[within]
+
+    def _window_indices(self, key: Any) -> npt.NDArray[np.int64]:
+        """An index array of windows, or a boolean mask over them, as window indices."""
+        wanted = np.asarray(key)
+        if wanted.dtype == np.bool_:
+            if wanted.shape != (len(self),):
+                raise IndexError(
+                    f"a boolean index of shape {wanted.shape} does not match the "
+                    f"{len(self)} windows"
+                )
+            return np.flatnonzero(wanted)
+        if wanted.size and not np.issubdtype(wanted.dtype, np.integer):
+            raise IndexError(f"windows are indexed by integers or booleans, not {wanted.dtype}")
+        return wanted.astype(np.int64)
 
     def __array__(
         self, dtype: npt.DTypeLike | None = None, copy: bool | None = None

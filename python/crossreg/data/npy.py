@@ -12,10 +12,25 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.format import open_memmap
+
+REBUILD = "rebuild the store with `crossreg data`"
+
+
+def load_npy(path: Path, mmap_mode: Literal["r"] | None = None) -> npt.NDArray[Any]:
+    """``np.load`` of the ``.npy`` file at `path`: a ValueError naming it where it is cut,
+    empty or not a ``.npy`` file (a missing one stays a FileNotFoundError)."""
+    try:
+        return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, EOFError, OSError) as err:
+        what = "empty" if isinstance(err, EOFError) else f"cut or not a .npy array ({err})"
+        raise ValueError(f"{path}: {what}; {REBUILD}") from err
 
 
 class NpyRows:
@@ -38,7 +53,7 @@ class NpyRows:
                 raise ValueError("creating a .npy file needs its dtype and shape")
             header = open_memmap(self.path, mode="w+", dtype=dtype, shape=shape)
         elif mode == "r":
-            header = np.load(self.path, mmap_mode="r")
+            header = load_npy(self.path, mmap_mode="r")
         else:
             raise ValueError(f"mode must be 'r' or 'w', got {mode!r}")
         self.dtype, self.shape, self.offset = header.dtype, header.shape, header.offset

@@ -52,9 +52,15 @@ def read_shard(path: Path) -> dict:
             f"{path} is not a finished shard of `crossreg data --tracks i/n` (no "
             f"{SHARD_METADATA}){hint}; pass the shard directories"
         )
-    with open(meta) as handle:
-        content = json.load(handle)
-    if content.get("format") != SHARD_FORMAT:
+    try:
+        with open(meta, encoding="utf-8") as handle:
+            content = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{meta}: not a crossreg dataset shard description ({err}); build the shard "
+            "again with `crossreg data --tracks i/n`"
+        ) from err
+    if not isinstance(content, dict) or content.get("format") != SHARD_FORMAT:
         raise ValueError(f"{meta}: not a crossreg dataset shard description")
     if content.get("format_version", 0) > SHARD_VERSION:
         raise ValueError(f"{meta}: written by a newer crossreg; upgrade crossreg to merge it")

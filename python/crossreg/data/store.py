@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.data.compressed import REBUILD, CompressedRows, load_npy
+from crossreg.data.compressed import CompressedRows
+from crossreg.data.npy import REBUILD, load_npy
 from crossreg.io.bed import Interval, read_bed
 from crossreg.io.targets import TargetsTable, read_targets
 

@@ -175,10 +175,10 @@ def bin_mask(
     intervals: Iterable[Interval],
 ) -> npt.NDArray[np.bool_]:
     """``(n, bins)`` bool: which bins of ``[start, start + bins·pool_width)`` overlap
-    `intervals` by at least 1 bp."""
+    `intervals` by at least 1 bp (an empty interval, ``start == end``, overlaps none)."""
     mask = np.zeros((len(starts), bins), dtype=bool)
     by_chrom: Mapping[str, list[Interval]] = defaultdict(list)
-    for iv in merge_intervals(intervals):
+    for iv in merge_intervals(iv for iv in intervals if iv.end > iv.start):
         by_chrom[iv.chrom].append(iv)
     offsets = np.arange(bins, dtype=np.int64) * pool_width
     for chrom, ivs in by_chrom.items():
