@@ -12,7 +12,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +53,7 @@ class NpyRows:
                 raise ValueError("creating a .npy file needs its dtype and shape")
             header = open_memmap(self.path, mode="w+", dtype=dtype, shape=shape)
         elif mode == "r":
-            header = load_npy(self.path, mmap_mode="r")
+            header = cast(np.memmap, load_npy(self.path, mmap_mode="r"))
         else:
             raise ValueError(f"mode must be 'r' or 'w', got {mode!r}")
         self.dtype, self.shape, self.offset = header.dtype, header.shape, header.offset
