@@ -293,3 +293,27 @@ def test_ddp_searches_for_unused_parameters_only_with_several_trained_heads(tmp_
             assert wrapped.find_unused_parameters is search, (heads, frozen)
     finally:
         dist.destroy_process_group()
+
+
+@pytest.mark.parametrize(
+    ("says", "expected"),
+    [
+        ({}, (True, 3)),  # silent params: the paper's reverse complements and ±3 bp
+        ({"augment_rc": False, "augment_shift": 0}, (False, 0)),  # turned off: followed
+        ({"augment_rc": False}, (False, 0)),
+        ({"augment_shift": [-2, 0, 2]}, (False, 2)),
+        ({"augment_rc": True, "augment_shift": [0]}, (True, 0)),
+    ],
+)
+def test_augmentation_follows_the_params_and_the_paper_where_they_are_silent(says, expected):
+    from crossreg.model.params import parse_params
+    from crossreg.train.trainer import TrainOptions
+    from tests.pipeline import small_params
+
+    raw = small_params({"human": 2})
+    raw["model"].update(says)
+    params = parse_params(raw)
+    options = TrainOptions().resolved(params.train, params.model)
+    assert (options.augment_rc, options.augment_shift) == expected
+    given = TrainOptions(augment_rc=True, augment_shift=1).resolved(params.train, params.model)
+    assert (given.augment_rc, given.augment_shift) == (True, 1)  # the command line wins

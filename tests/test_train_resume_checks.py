@@ -165,3 +165,38 @@ def test_finetune_refuses_a_learning_rate_not_above_0(run, stores, tmp_path, cap
         main(lora)
     assert "--lora-alpha: must be a finite number in (0, inf), got nan" in capsys.readouterr().err
     assert not (tmp_path / "ft").exists()
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory, stores) -> tuple[Path, Path]:
+    """A finished run of one joint epoch and one fine-tuning epoch per genome."""
+    root = tmp_path_factory.mktemp("tuned")
+    params = root / "params.json"
+    tracks = {g: DataStore(stores[g]).num_targets for g in ("human", "mouse")}
+    params.write_text(json.dumps(small_params(tracks)))
+    options = TrainOptions(max_epochs=1, steps_per_epoch=2, batch_size=2, seed=1, finetune_epochs=1)
+    data = [stores["human"], stores["mouse"]]
+    return params, train(params, data, root / "out", options, plots=False)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"max_epochs": 2}, "the joint phase of .* finished with --max-epochs 1"),
+        ({"patience": 7}, "the joint phase of .* finished with --patience"),
+        ({"finetune_epochs": 2}, "the human phase of .* finished with --finetune-epochs 1"),
+    ],
+)
+def test_a_resume_that_would_change_a_finished_phase_is_refused(tuned, stores, changes, message):
+    params, out = tuned
+    before = (out / "metrics.csv").read_text()
+    options = {"max_epochs": 1, "finetune_epochs": 1, **changes}
+    with pytest.raises(ValueError, match=message):
+        resume(params, [stores["human"], stores["mouse"]], out, **options)
+    assert (out / "metrics.csv").read_text() == before
+
+
+def test_a_resume_with_the_stores_in_another_order_is_refused(tuned, stores):
+    params, out = tuned
+    with pytest.raises(ValueError, match="give the stores in the same --data order"):
+        resume(params, [stores["mouse"], stores["human"]], out, max_epochs=1, finetune_epochs=1)

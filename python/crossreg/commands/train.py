@@ -120,12 +120,14 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "--augment-rc",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="reverse-complement augmentation (default: on, as in the paper)",
+        help="reverse-complement augmentation (default: the params' model.augment_rc; on, as "
+        "in the paper, where the params name neither augmentation key)",
     )
     parser.add_argument(
         "--augment-shift",
         type=whole(0, MAX_SEQ_LENGTH),
-        help="max shift in bp, below the stores' bin width (default 3)",
+        help="max shift in bp, below the stores' bin width (default: the params' "
+        "model.augment_shift; 3 where the params name neither augmentation key)",
     )
     parser.add_argument(
         "--seed", type=SEED, default=0, help="seed of initial weights, batch order and augmentation"

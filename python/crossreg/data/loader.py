@@ -300,6 +300,9 @@ def make_loader(
         pin_memory=pin_memory,
         persistent_workers=num_workers > 0,
         multiprocessing_context=_worker_context(start_method) if num_workers > 0 else None,
+        # the workers' seeds come from this generator, not from torch's global one, which
+        # the first pass over the loader would otherwise advance (and with it dropout)
+        generator=torch.Generator().manual_seed(seed),
     )
 
 

@@ -94,8 +94,8 @@ class ModelParams:
     bn_momentum: float
     trunk: tuple[Block, ...]
     heads: tuple[Head, ...]
-    augment_rc: bool = False
-    augment_shift: tuple[int, ...] = (0,)
+    augment_rc: bool | None = None  # None where the params do not say
+    augment_shift: tuple[int, ...] | None = None
 
     @property
     def genomes(self) -> list[str]:
@@ -309,8 +309,9 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
     if len(set(genomes)) != len(genomes):
         raise ValueError(f"{source}: head keys {head_keys} name the same genome twice")
     target_length = section.get("target_length")
-    shifts = section.get("augment_shift", [0])
-    shifts = [shifts] if isinstance(shifts, int) else list(shifts)
+    shifts = section.get("augment_shift")
+    shifts = [shifts] if isinstance(shifts, int) else shifts
+    rc = section.get("augment_rc")
     return ModelParams(
         seq_length=seq_length,
         target_length=None if target_length is None else int(target_length),
@@ -318,8 +319,8 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
         bn_momentum=float(section.get("bn_momentum", 0.99)),
         trunk=trunk,
         heads=heads,
-        augment_rc=bool(section.get("augment_rc", False)),
-        augment_shift=tuple(int(s) for s in shifts),
+        augment_rc=None if rc is None else bool(rc),
+        augment_shift=None if shifts is None else tuple(int(s) for s in shifts),
     )
 
 

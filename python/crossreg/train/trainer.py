@@ -101,6 +101,14 @@ STEP_OPTIONS = {
     "seed": "--seed",
     "heads": "--head",
 }
+#: Options that decide when a phase ends: a resume may change them only for the phase that
+#: was running (a finished phase's last weights are not kept).
+PHASE_OPTIONS = {
+    "max_epochs": "--max-epochs",
+    "min_epochs": "--min-epochs",
+    "patience": "--patience",
+    "finetune_epochs": "--finetune-epochs",
+}
 
 
 #: Entries of a checkpoint's ``extra`` settings that follow from the others.
@@ -153,8 +161,8 @@ class TrainOptions:
     def resolved(self, train: dict[str, Any], model_params: Any) -> TrainOptions:
         """These options with every ``None`` filled from the params (Basenji's defaults)."""
         clip = train.get("clip_norm", train.get("clipnorm"))
-        shift = max((abs(s) for s in model_params.augment_shift), default=0)
-        has_augment = model_params.augment_rc or shift > 0
+        shift = max((abs(s) for s in model_params.augment_shift or ()), default=0)
+        says = model_params.augment_rc is not None or model_params.augment_shift is not None
         return TrainOptions(
             **{
                 **asdict(self),
@@ -164,13 +172,14 @@ class TrainOptions:
                 "batch_size": _given(self.batch_size, int(train.get("batch_size", 4))),
                 "clip_norm": self.clip_norm if self.clip_norm is not None else clip,
                 # The paper trains with reverse complements and ±3 bp shifts; its params
-                # files do not say so, hence these defaults when the params are silent.
+                # files do not say so, hence these defaults when the params are silent
+                # (params that name either key, even to turn it off, are followed).
                 "augment_rc": self.augment_rc
                 if self.augment_rc is not None
-                else (model_params.augment_rc if has_augment else True),
+                else (bool(model_params.augment_rc) if says else True),
                 "augment_shift": self.augment_shift
                 if self.augment_shift is not None
-                else (shift if has_augment else 3),
+                else (shift if says else 3),
             }
         )
 
@@ -377,6 +386,7 @@ class Trainer:
         extra = load_training_state(last, self.optimizer)
         self.state = RunState(**extra["run"])
         self.rows = list(extra["rows"])
+        self._check_finished_phases(last, read_config(last).extra.get("train_options", {}))
         log.info("resuming %s phase after epoch %d", self.state.phase, self.state.epoch)
 
     def check_resumable(self, last: Path) -> None:
@@ -394,10 +404,11 @@ class Trainer:
             if changed:
                 keys = ", ".join(f"{section}.{k}" for k in changed)
                 raise ValueError(f"--resume: {last} was trained with other params ({keys}); {fix}")
-        if saved.genomes != now.genomes:
+        if list(saved.genomes.items()) != list(now.genomes.items()):  # the order decides steps
             raise ValueError(
                 f"--resume: {last} has the heads {_heads_text(saved.genomes)} but this run "
-                f"trains {_heads_text(now.genomes)}; {fix}"
+                f"trains {_heads_text(now.genomes)} (give the stores in the same --data "
+                f"order); {fix}"
             )
         for head, targets in now.targets.items():
             before = [t.identifier for t in saved.targets.get(head, [])]
@@ -427,6 +438,25 @@ class Trainer:
                     f"--resume: {last} was trained with {flag} {options[key]}, this run has "
                     f"{getattr(self.options, key)}; {fix}"
                 )
+
+    def _check_finished_phases(self, last: Path, saved: dict[str, Any]) -> None:
+        """Stop when a changed :data:`PHASE_OPTIONS` option would have changed a phase that
+        had finished in `last`'s run (the joint phase, or a genome's fine-tuning before
+        the one that ran last): resumed, the run would not be one uninterrupted run's."""
+        for phase in self.state.finished_phases:
+            keys = ["min_epochs", "patience"]
+            keys.append("max_epochs" if phase == self.setup.phase else "finetune_epochs")
+            for key in keys:
+                before, now = saved.get(key), getattr(self.options, key)
+                if before is not None and before != now:
+                    flag = PHASE_OPTIONS[key]
+                    raise ValueError(
+                        f"--resume: the {phase} phase of {last}'s run finished with {flag} "
+                        f"{before}, and its last weights are not kept, so {flag} {now} cannot "
+                        "change it as one uninterrupted run would (only the phase that ran "
+                        f"last can be extended); resume with {flag} {before}, or train into "
+                        "a new --out"
+                    )
 
     def _write_metrics(self) -> None:
         buffer = io.StringIO()
