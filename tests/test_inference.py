@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from crossreg.errors import CommandError
 from crossreg.model.ensemble import ensemble_predict
 from crossreg.model.inference import InferenceOptions, predict_batch, run_inference
 from crossreg.model.params import parse_params
@@ -183,6 +184,6 @@ def test_a_compilation_that_fails_names_the_option_to_drop(model, inputs, monkey
         raise torch._dynamo.exc.TorchDynamoException("InvalidCxxCompiler: no working compiler")
 
     monkeypatch.setattr(inference, "_compiled_forward", lambda: broken)
-    with pytest.raises(RuntimeError, match=r"InvalidCxxCompiler.*run without --compile"):
+    with pytest.raises(CommandError, match=r"InvalidCxxCompiler.*run without --compile"):
         predict_batch(model, inputs, "human", InferenceOptions(compile=True))
     predict_batch(model, inputs, "human", InferenceOptions())  # eager is untouched

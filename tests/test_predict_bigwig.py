@@ -17,7 +17,7 @@ from crossreg.io.targets import Target
 from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
-from crossreg.model.tiling import Geometry, Tile, plan_tiles, tile_interval
+from crossreg.model.tiling import Geometry, Tile, bin_intervals, plan_tiles, tile_interval
 from crossreg.predict.bigwig import write_bigwigs
 from crossreg.runlog import RUNS_FILE, read_runs
 from crossreg.variants.sad_stream import ChunkStore
@@ -122,6 +122,9 @@ def test_tiles_abut_and_stay_on_the_chromosome():
     # a region: the grid bins it overlaps
     inner = tile_interval("c", 2_000, 2_300, 40_000, g)
     assert [(t.start_bin, t.count) for t in inner] == [(15, 3)]
+    # empty regions (points): the bin after the point, or the last at the chromosome's end
+    points = [("c", 300, 300), ("c", 256, 256), ("c", 40_000, 40_000), ("c", 384, 384)]
+    assert bin_intervals(points, {"c": 40_000}, g) == [("c", 2, 4), ("c", 312, 313)]
 
 
 def test_bigwigs_equal_predict_on_the_same_windows(work, tmp_path):
@@ -290,6 +293,24 @@ def test_bigwig_options_are_checked_before_any_work(work, tmp_path):
         write_bigwigs(
             work / "model", work / "genome.fa", tmp_path / "o", head="human", chroms=["chrS"]
         )
+
+
+def test_a_failed_first_batch_leaves_nothing_a_plain_rerun_refuses(
+    work, tmp_path, monkeypatch, capsys
+):
+    import crossreg.model.inference as inference
+
+    def broken(*_args):
+        raise torch._dynamo.exc.TorchDynamoException("InvalidCxxCompiler: no working compiler")
+
+    monkeypatch.setattr(inference, "_compiled_forward", lambda: broken)
+    monkeypatch.chdir(tmp_path)
+    argv = bigwig_args(work, Path("."), "--chroms", "chr2", "--targets", "0")
+    assert main([*argv, "--compile"]) == 1
+    assert "Traceback" not in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no partial store
+    assert main(argv) == 0  # the plain rerun the message asks for, into "."
+    assert (tmp_path / "human_t0.bw").exists()
 
 
 def test_the_python_predict_takes_uint8_one_hot_with_n_as_zeros(work):

@@ -27,6 +27,7 @@ import numpy.typing as npt
 import torch
 
 from crossreg.distributed import resolve_device
+from crossreg.errors import CommandError
 from crossreg.io.targets import Target, select_targets
 from crossreg.model.checkpoint import CheckpointConfig, load_checkpoint
 from crossreg.model.ensemble import ensemble_predict
@@ -229,7 +230,7 @@ def predict_batch(
                 lambda s: forward(model, s, head), x, rc=options.rc, shifts=options.shifts
             )
     except torch._dynamo.exc.TorchDynamoException as error:  # only raised when compiling
-        raise RuntimeError(
+        raise CommandError(
             f"torch.compile could not compile the model on {device} ({type(error).__name__}: "
             f"{str(error).strip().splitlines()[0]}); run without --compile (compile=False), "
             "or on a CPU install a C++ compiler for it"

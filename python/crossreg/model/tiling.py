@@ -89,11 +89,20 @@ def bin_intervals(
     regions: Iterable[tuple[str, int, int]], sizes: Mapping[str, int], geometry: Geometry
 ) -> list[tuple[str, int, int]]:
     """`regions` (``chrom, start, end`` in bp) as grid-bin intervals, merged where they
-    overlap or touch, in the order of `sizes`' chromosomes then by position."""
+    overlap or touch, in the order of `sizes`' chromosomes then by position. An empty
+    region (``start == end``, a point between two bases) is the bin of the base after it
+    (of the last base, at a chromosome's end)."""
     order = {chrom: i for i, chrom in enumerate(sizes)}
     w = geometry.bin_width
+
+    def bins(chrom: str, start: int, end: int) -> tuple[str, int, int]:
+        if start == end:
+            start = min(start, sizes[chrom] - 1)
+            end = start + 1
+        return chrom, start // w, -(-end // w)
+
     spans = sorted(
-        ((chrom, start // w, -(-end // w)) for chrom, start, end in regions),
+        (bins(*region) for region in regions),
         key=lambda r: (order[r[0]], r[1]),
     )
     merged: list[tuple[str, int, int]] = []

@@ -153,7 +153,7 @@ def write_bigwigs(
     :func:`crossreg.io.targets.select_targets`) along the chromosomes `chroms` (default
     all of `fasta`) or the regions of `bed`, and write one BigWig per track into `outdir`
     at the model's bin width (see the module's docstring)."""
-    outdir = Path(outdir)
+    outdir = Path(outdir).absolute()  # "." has no name to put the partial store beside
     if isinstance(shard, str):
         shard = Shard.parse(shard)
     if chunk_windows < 1:
@@ -225,6 +225,10 @@ def write_bigwigs(
             f"{store.saved().records_done} of {stop - start} windows kept in {store.root}; "
             "rerun with --resume to continue"
         ) from None
+    except Exception:
+        if store.saved().records_done == 0:  # nothing to resume: a plain rerun may start
+            shutil.rmtree(store.root, ignore_errors=True)
+        raise
     shards = (
         [shard_root(outdir, Shard(i, shard.count)) for i in range(shard.count)] if shard else [root]
     )
