@@ -236,3 +236,29 @@ def test_mismatched_params_are_refused(tmp_path, stores):
         train(params, [stores["human"]], tmp_path / "run", TrainOptions(max_epochs=1))
     with pytest.raises(ValueError, match="no head for genome"):
         train(params, list(stores.values()), tmp_path / "run2", TrainOptions(max_epochs=1))
+
+
+def test_a_genome_alone_is_scored_by_r_plus_a_quarter_r2_and_several_by_mean_r(
+    tmp_path, stores, monkeypatch
+):
+    # epoch 1: R 0.50, R² 0.40 (R + R²/4 = 0.60); epoch 2: R 0.55, R² -0.20 (0.50)
+    scripted = iter([(1.0, 0.50, 0.40), (1.0, 0.55, -0.20)] * 2)
+    monkeypatch.setattr(trainer_module.Trainer, "_validate", lambda self, data: next(scripted))
+    options = TrainOptions(max_epochs=2, steps_per_epoch=1, batch_size=2, patience=5)
+    human = {"human": stores["human"]}
+    alone = train(write_params(tmp_path / "p1.json", human), [stores["human"]], tmp_path / "a",
+                  options, plots=False)  # fmt: skip
+    best = read_config(alone / "best").metrics["human"]["valid_pearson_r"]
+    assert best == 0.50  # Basenji's fit_tape: R + R²/4 was best after epoch 1
+    scripted = iter([(1.0, 0.50, 0.40), (1.0, 0.50, 0.40), (1.0, 0.55, -0.20), (1.0, 0.55, -0.2)])
+    both = train(write_params(tmp_path / "p2.json", stores), list(stores.values()),
+                 tmp_path / "b", options, plots=False)  # fmt: skip
+    assert read_config(both / "best").metrics["human"]["valid_pearson_r"] == 0.55  # mean R
+
+
+def test_the_validation_statistic_counts_an_undefined_r2_as_zero():
+    from crossreg.train.schedule import validation_statistic
+
+    assert validation_statistic(0.5, 0.4, alone=True) == pytest.approx(0.6)
+    assert validation_statistic(0.5, float("nan"), alone=True) == 0.5
+    assert validation_statistic(0.5, 0.4, alone=False) == 0.5

@@ -22,12 +22,23 @@ def epoch_schedule(batches_per_genome: Sequence[int], rng: np.random.Generator) 
     return order
 
 
+def validation_statistic(pearson_r: float, r2: float, *, alone: bool) -> float:
+    """What a genome's validation scores as, for stopping and for the best checkpoint:
+    its mean Pearson R in a phase of several genomes (Basenji's ``fit2``), and
+    R + R²/4 for a genome trained alone (Basenji's ``fit_tape``), R² counted as 0 where it
+    is undefined (every track constant)."""
+    if not alone:
+        return pearson_r
+    return pearson_r + (r2 / 4 if np.isfinite(r2) else 0.0)
+
+
 @dataclass
 class EarlyStopping:
     """Per-genome patience: stop once every genome has gone more than `patience` epochs
     unimproved (Basenji's rule: with patience 16, the 17th epoch without improving stops).
 
-    A genome improves when its validation statistic (mean Pearson R) beats its best so far.
+    A genome improves when its validation statistic (:func:`validation_statistic`) beats
+    its best so far.
     Training never stops before `min_epochs` epochs.
     """
 

@@ -65,7 +65,7 @@ from crossreg.train.board import MetricsBoard
 from crossreg.train.heads import dataset_heads
 from crossreg.train.loss import poisson_loss
 from crossreg.train.optim import CLIP_MODES, build_optimizer
-from crossreg.train.schedule import EarlyStopping, epoch_schedule
+from crossreg.train.schedule import EarlyStopping, epoch_schedule, validation_statistic
 from crossreg.train.state import load_training_state, save_training_state
 from crossreg.train.step import train_step
 
@@ -209,7 +209,7 @@ class RunState:
 
     phase: str = "joint"
     epoch: int = 0
-    best_mean_r: float = -math.inf
+    best_mean_r: float = -math.inf  # the best mean validation statistic of the phase
     stopping: dict[str, Any] = field(default_factory=dict)
     finished_phases: list[str] = field(default_factory=list)
 
@@ -555,8 +555,9 @@ class Trainer:
             started = time.perf_counter()
             train = self._train_epoch(genomes)
             results = {g.name: self._validate(g) for g in genomes}
-            mean_rs = [results[g.name][1] for g in genomes]
-            stopping.update(mean_rs)
+            alone = len(genomes) == 1
+            scores = [validation_statistic(*results[g.name][1:], alone=alone) for g in genomes]
+            stopping.update(scores)
             self.state.epoch += 1
             seconds = time.perf_counter() - started
             rows = []
@@ -577,10 +578,10 @@ class Trainer:
                     }
                 )
             self.rows += rows
-            mean_r = float(np.mean(mean_rs))
+            score = float(np.mean(scores))
             if distributed.is_main():
-                if mean_r > self.state.best_mean_r:
-                    self.state.best_mean_r = mean_r
+                if score > self.state.best_mean_r:
+                    self.state.best_mean_r = score
                     metrics = {g.name: {"valid_pearson_r": results[g.name][1]} for g in genomes}
                     self._save_model(best_folder, [g.name for g in genomes], metrics)
                 self.state.stopping = stopping.state_dict()
