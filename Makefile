@@ -55,6 +55,7 @@ wheel-check: venv
 	$(UV) venv --quiet --python $(BIN)/python .wheel-check
 	$(UV) pip install --quiet --python .wheel-check/bin/python dist/*.whl
 	cd / && $(CURDIR)/.wheel-check/bin/python -c "import crossreg, crossreg.dna as d; assert d.one_hot('ACGTN').sum() == 4; print('wheel ok:', crossreg.__version__)"
+	$(BIN)/python -m zipfile -l dist/*.whl | grep -q 'dist-info/licenses/LICENSE' || { echo "the wheel lacks LICENSE"; exit 1; }
 	.wheel-check/bin/crossreg --version
 
 # The documentation site (mkdocs.yml, docs/) built strictly: a broken link, a missing API
@@ -92,7 +93,7 @@ bench: dev
 # and the dependencies such a machine's Python 3.12 (with torch, numpy, scipy, h5py,
 # matplotlib, safetensors, tqdm) lacks, as wheels in .whl/ (about 55 MB; the script
 # installs them from there, for machines that cannot reach a package index).
-DEVICE_PACKAGES := pyfaidx pyBigWig polars polars-runtime-32
+DEVICE_PACKAGES := pyBigWig polars polars-runtime-32
 device-wheels: venv
 	rm -rf .whl
 	$(BIN)/maturin build --release --quiet --out .whl
