@@ -165,7 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     peak, bandwidth = DEVICES[args.device]
     model_params = load_params(args.params).model
-    distributed.init()
+    distributed.init("cpu")  # the counts run on CPU tensors (or shapes)
     processes = distributed.world_size()
     if processes > 1 and args.tensors == "meta":
         parser.error("under torchrun count with --tensors cpu: processes exchange real sums")

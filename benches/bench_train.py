@@ -42,7 +42,8 @@ def random_batch(model, genome: str, batch: int, bins: int, device: torch.device
     gen = torch.Generator().manual_seed(0)
     bases = torch.randint(0, 4, (batch, model.seq_length), generator=gen)
     x = torch.nn.functional.one_hot(bases, 4).float().to(device)
-    y = torch.poisson(torch.full((batch, bins, model.num_targets(genome)), 2.0)).half().to(device)
+    shape = (batch, bins, model.num_targets(genome))  # drawn where it is used: a batch of
+    y = torch.poisson(torch.full(shape, 2.0, device=device)).half()  # 5,313 tracks is 10^8
     return x, y
 
 

@@ -60,7 +60,8 @@ def main() -> None:
     bases = torch.randint(0, 4, (args.batch, model.seq_length), generator=gen)
     x = torch.nn.functional.one_hot(bases, 4).float().to(device)
     shape = (args.batch, model.output_length(), model.num_targets(genome))
-    y = torch.poisson(torch.full(shape, 2.0), generator=gen).half().to(device)  # as stored
+    draws = torch.Generator(device=device).manual_seed(0)  # on the device: 10^8 draws
+    y = torch.poisson(torch.full(shape, 2.0, device=device), generator=draws).half()
     activities = [ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)

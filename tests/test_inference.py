@@ -187,3 +187,19 @@ def test_a_compilation_that_fails_names_the_option_to_drop(model, inputs, monkey
     with pytest.raises(CommandError, match=r"InvalidCxxCompiler.*run without --compile"):
         predict_batch(model, inputs, "human", InferenceOptions(compile=True))
     predict_batch(model, inputs, "human", InferenceOptions())  # eager is untouched
+
+
+def test_inference_sets_full_float32_matrix_products_after_a_training():
+    from crossreg.model.inference import tune_cuda
+
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = (matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark)
+    try:
+        tune_cuda(torch.device("cuda"), tf32=True)  # as a training does
+        assert matmul.allow_tf32 and cudnn.allow_tf32
+        tune_cuda(torch.device("cuda"))  # then an evaluation in the same process
+        assert not matmul.allow_tf32 and cudnn.allow_tf32 and cudnn.benchmark
+        tune_cuda(torch.device("cpu"), tf32=True)
+        assert not matmul.allow_tf32  # nothing changes on other devices
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark = saved

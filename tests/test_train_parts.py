@@ -317,3 +317,48 @@ def test_augmentation_follows_the_params_and_the_paper_where_they_are_silent(say
     assert (options.augment_rc, options.augment_shift) == expected
     given = TrainOptions(augment_rc=True, augment_shift=1).resolved(params.train, params.model)
     assert (given.augment_rc, given.augment_shift) == (True, 1)  # the command line wins
+
+
+def test_a_training_state_leaves_the_gpus_generators_alone(tmp_path, monkeypatch):
+    """A run saved on a machine with 8 GPUs resumes on one with fewer: the state holds the
+    host's generator only (every epoch reseeds the GPUs' from it)."""
+    from safetensors.torch import load_file
+
+    from crossreg.train.state import TENSORS_FILE, load_training_state, save_training_state
+
+    def untouched(*_args):
+        raise AssertionError("a GPU generator was read or set")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", untouched)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", untouched)
+    opt = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=0.1)
+    save_training_state(tmp_path, opt, {})
+    assert [k for k in load_file(str(tmp_path / TENSORS_FILE)) if k.startswith("rng")] == [
+        "rng.torch"
+    ]
+    assert load_training_state(tmp_path, opt) == {}
+
+
+def test_under_torchrun_a_bare_cuda_is_this_processs_gpu_and_the_backend_follows_the_device(
+    monkeypatch,
+):
+    from crossreg import distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert distributed.resolve_device("cuda") == torch.device("cuda", 3)
+    assert distributed.resolve_device("cuda:1") == torch.device("cuda", 1)
+    assert distributed.resolve_device("cpu") == torch.device("cpu")
+    backends = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda index: backends.append(index))
+    monkeypatch.setattr(distributed.dist, "is_initialized", lambda: False)
+    monkeypatch.setattr(
+        distributed.dist, "init_process_group", lambda backend: backends.append(backend)
+    )
+    distributed.init("cpu")  # a CPU run on a machine with GPUs: gloo, as NCCL cannot
+    distributed.init(None)
+    assert backends == ["gloo", 3, "nccl"]
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert distributed.resolve_device("cuda") == torch.device("cuda")

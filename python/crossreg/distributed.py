@@ -35,18 +35,29 @@ def is_main() -> bool:
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """`device`; ``None``/``auto`` → this process's CUDA device when there is one, else CPU."""
+    """`device`; ``None``/``auto`` → this process's CUDA device when there is one, else CPU.
+    Under torchrun a bare ``cuda`` is this process's GPU too (``cuda:LOCAL_RANK``), not
+    every process's current device, GPU 0."""
     if device is None or device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", local_rank())
         return torch.device("cpu")
-    return torch.device(device)
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and resolved.index is None and _launched_world() > 1:
+        return torch.device("cuda", local_rank())
+    return resolved
 
 
-def init() -> None:
-    """Join the process group when launched by torchrun (NCCL on GPUs, else gloo)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+def _launched_world() -> int:
+    """The number of processes torchrun started (1 without it)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def init(device: str | torch.device | None = None) -> None:
+    """Join the process group when launched by torchrun: NCCL when the run's `device`
+    (:func:`resolve_device`) is a GPU, gloo on the CPU (even where GPUs are present)."""
+    if _launched_world() > 1 and not dist.is_initialized():
+        backend = "nccl" if resolve_device(device).type == "cuda" else "gloo"
         if backend == "nccl":
             torch.cuda.set_device(local_rank())
         dist.init_process_group(backend=backend)

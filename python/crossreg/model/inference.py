@@ -100,14 +100,14 @@ def tune_cuda(device: torch.device, *, tf32: bool = False) -> None:
     """On CUDA, let cuDNN time its convolution algorithms on each new input shape and keep
     the fastest (windows come in one or two shapes, so the timing is paid once); with
     `tf32` (training), let float32 convolutions and matrix products both use TF32 tensor
-    cores. Without it PyTorch's defaults stand (TF32 for cuDNN convolutions, full float32
-    for matrix products). Nothing changes on other devices."""
+    cores. Without it PyTorch's defaults are set (TF32 for cuDNN convolutions, full
+    float32 for matrix products), also after a training in the same process. Nothing
+    changes on other devices."""
     if device.type != "cuda":
         return
     torch.backends.cudnn.benchmark = True
-    if tf32:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = True
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

@@ -296,7 +296,7 @@ def finetune(
     section (its ``learning_rate`` replaced by `learning_rate` when given) and `options`;
     checkpoints ``best/`` and ``last/`` go to `out` as :func:`crossreg.train.trainer.train`
     writes them."""
-    distributed.init()
+    distributed.init(options.device if options is not None else None)
     try:
         trainer = finetune_trainer(
             model_dir, data_dir, out, spec, options, learning_rate=learning_rate

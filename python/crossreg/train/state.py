@@ -40,14 +40,13 @@ def save_training_state(
     optimizer: torch.optim.Optimizer,
     extra: dict[str, Any],
 ) -> None:
-    """Write optimiser, RNG states and `extra` (JSON-serialisable) into `folder`."""
+    """Write optimiser, the host's RNG state and `extra` (JSON-serialisable) into `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors, optimizer_json = _split_optimizer_state(optimizer.state_dict())
+    # the host generator only: GPUs' generators are reseeded with it every epoch, and their
+    # number differs from machine to machine (a run resumes on any)
     tensors["rng.torch"] = torch.get_rng_state()
-    if torch.cuda.is_available():
-        for i, cuda_state in enumerate(torch.cuda.get_rng_state_all()):
-            tensors[f"rng.cuda.{i}"] = cuda_state
     with atomic_write(folder / TENSORS_FILE, "wb") as handle:
         handle.write(save(tensors))
     document = {
@@ -93,8 +92,5 @@ def load_training_state(
     optimizer.load_state_dict({"state": state, "param_groups": optimizer_json["param_groups"]})
     for group, chosen in zip(optimizer.param_groups, kernels, strict=True):
         group.update(chosen)
-    torch.set_rng_state(tensors["rng.torch"])
-    cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
-    if cuda_states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda_states)
+    torch.set_rng_state(tensors["rng.torch"])  # a run saved with GPUs' states: not needed
     return document["extra"]

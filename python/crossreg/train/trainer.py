@@ -642,11 +642,12 @@ def train(
     """Train a model from a params file on one or more dataset stores; see :class:`Trainer`.
     At the end the main process draws ``training.png`` from ``metrics.csv`` (with `svg`,
     ``training.svg`` too) unless `plots` is off."""
-    distributed.init()
+    options = options or TrainOptions()
+    distributed.init(options.device)
     try:
         loaded = load_params(params)
         check_train_section(loaded.train, loaded.source)
-        trainer = Trainer(loaded, data_dirs, out, options or TrainOptions())
+        trainer = Trainer(loaded, data_dirs, out, options)
         return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
     finally:
         distributed.shutdown()
