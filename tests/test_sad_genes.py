@@ -255,3 +255,41 @@ def test_a_gtf_named_without_the_chr_prefix_is_refused_with_the_hint(work, logs)
     assert main([*argv, "--gtf", str(ensembl)]) == 1
     assert "rename the chromosomes" in logs.records[-1].getMessage()
     assert not out.exists() and not genes_path(out).exists()
+
+
+def test_runs_and_shards_scored_with_other_gtfs_do_not_mix(work, tmp_path, monkeypatch):
+    from crossreg.variants import sad
+    from crossreg.variants.sad_files import merge_shards
+
+    def run(out: Path, gtf: Path | None, **extra) -> None:
+        write_sad(work / "model", work / "genome.fa", work / "v.vcf", out, head="human",
+                  gtf=gtf, chunk_size=1, plots=False, **extra)  # fmt: skip
+
+    real, calls = sad.score_stats, []
+
+    def stopping(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("stopped in chunk 2")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sad, "score_stats", stopping)
+    with pytest.raises(RuntimeError, match="chunk 2"):
+        run(tmp_path / "r.h5", None)  # stopped without --gtf
+    monkeypatch.setattr(sad, "score_stats", real)
+    with pytest.raises(ValueError, match="left by a run with other settings"):
+        run(tmp_path / "r.h5", work / "genes.gtf", resume=True)  # resumed with it
+
+    shards = [tmp_path / f"s{i}.h5" for i in range(2)]
+    run(shards[0], work / "genes.gtf", shard="0/2")
+    run(shards[1], None, shard="1/2")
+    with pytest.raises(ValueError, match="a shard of another run"):
+        merge_shards(tmp_path / "m.h5", shards)
+    run(shards[1], work / "genes.gtf", shard="1/2")
+    moved = genes_path(shards[1]).rename(tmp_path / "elsewhere.tsv")
+    with pytest.raises(ValueError, match=r"s1\.genes\.tsv: missing"):
+        merge_shards(tmp_path / "m.h5", shards)
+    assert not (tmp_path / "m.h5").exists()  # nothing written before the check
+    moved.rename(genes_path(shards[1]))
+    merge_shards(tmp_path / "m.h5", shards)
+    assert genes_path(tmp_path / "m.h5").exists()

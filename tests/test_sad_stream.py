@@ -180,13 +180,16 @@ def test_three_shards_merged_equal_one_run(work, whole, capsys):
     assert not (work / "bad.h5").exists()
 
 
-def test_torchrun_ranks_shard_and_the_last_merges(work, whole, monkeypatch):
+def test_torchrun_ranks_shard_and_the_last_merges(work, whole, monkeypatch, capsys):
     out = work / "ranks.h5"
     monkeypatch.setenv("WORLD_SIZE", "2")
     for rank in (1, 0):  # rank 1 finishes first; rank 0 finds both shards and merges
         monkeypatch.setenv("RANK", str(rank))
         assert _sad(work, out) == 0
         assert out.exists() == (rank == 0)
+    said = capsys.readouterr().out.splitlines()
+    assert "ranks.shard-1-of-2.h5" in said[0]
+    assert f"of 10 alleles × 5 tracks in {out} (" in said[1]  # the merged file, all alleles
     assert same_bytes(whole, out)
     assert not list(work.glob("ranks.shard-*")) and not (work / "ranks.h5.merge.lock").exists()
 
@@ -257,6 +260,8 @@ def test_unscorable_alleles_are_skipped_and_counted(work, tmp_path, logs):
         f"chr2\t{pos}\tstar\t{ref}\t*\t.\t.\t.",
         f"chr2\t{pos}\tsv\t{ref}\t{ref}ACGT\t.\t.\tSVTYPE=INS",
         f"chr2\t{pos}\tlong\t{ref}\t{ref + 'A' * 4200}\t.\t.\t.",
+        f"chr2\t{pos}\tbnd\t{ref}\t{ref}]chr2:600]\t.\t.\t.",  # breakends
+        f"chr2\t{pos}\tbnd2\t{ref}\t.{ref},[chr2:90[{ref}\t.\t.\t.",
         "\t".join([*first[:2], "dup1", *first[3:]]),
         "\t".join([*first[:2], "dup2", *first[3:]]),
     ]
@@ -271,9 +276,9 @@ def test_unscorable_alleles_are_skipped_and_counted(work, tmp_path, logs):
         np.testing.assert_array_equal(h5["SAD"][0], h5["SAD"][1])  # identical rows, no NaN
         assert np.isfinite(h5["SAD"][:]).all()
         skipped = h5.attrs["skipped_alleles"]
-    assert skipped == ("longer than the window:1,structural variant:1,symbolic or missing ALT:2")
+    assert skipped == ("longer than the window:1,structural variant:1,symbolic or missing ALT:5")
     warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
-    assert any(m.startswith("skipping 4 alleles that cannot be scored") for m in warned)
+    assert any(m.startswith("skipping 7 alleles that cannot be scored") for m in warned)
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 5000])
@@ -395,3 +400,32 @@ def test_an_input_error_while_scoring_removes_the_partial(work, tmp_path, monkey
     assert len(calls) == 2 and not (tmp_path / "late.h5.partial").exists()
     monkeypatch.setattr(sad, "score_stats", real)
     assert _sad(work, out, "--chunk-size", "3") == 0
+
+
+def test_text_a_sad_file_cannot_store_stops_before_scoring(work, tmp_path, monkeypatch):
+    records = _records(work)
+    first = records[0].split("\t")
+    named = _vcf(
+        work, tmp_path / "named.vcf", [*records, "\t".join([*first[:2], "rs_café", *first[3:]])]
+    )
+    real, calls = sad.score_stats, []
+    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: calls.append(1) or real(*a, **k))
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--chunk-size", "2"]
+    with pytest.raises(ValueError, match=r"named\.vcf: the record at chr2:\d+ \(rs_café\) .*ASCII"):
+        _run([*argv, "--vcf", str(named), "--out", str(tmp_path / "n.h5")])
+    targets = tmp_path / "targets.txt"
+    table = (FIXTURES / "targets_human_mini.txt").read_text().splitlines()
+    cells = table[1].split("\t")
+    cells[-1] = "DNASE:β cell"
+    targets.write_text("\n".join([table[0], "\t".join(cells), *table[2:]]) + "\n")
+    model = tmp_path / "model"
+    args = ["import-basenji", "--params", str(FIXTURES / "params_joint_mini.json"), "--gelu"]
+    args += ["tanh", "--weights", str(FIXTURES / "model0_best.h5"), "--genome", "human"]
+    assert main([*args, "--targets", str(targets), "--out", str(model)]) == 0
+    argv[2] = str(model)
+    good = ["--vcf", str(work / "snps.vcf")]
+    with pytest.raises(ValueError, match=r"DNASE:β cell.*outside ASCII.*--out \.tsv"):
+        _run([*argv, *good, "--out", str(tmp_path / "b.h5")])
+    assert not calls and not list(tmp_path.glob("*.partial"))
+    assert _run([*argv, *good, "--out", str(tmp_path / "b.tsv")]) == 0  # JSON holds it

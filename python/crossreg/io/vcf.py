@@ -34,7 +34,12 @@ log = logging.getLogger("crossreg")
 
 HEADER_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _ALLELE = re.compile(r"^[ACGTNacgtn]+$")
-_ALT = re.compile(r"^([ACGTNacgtn]+|\*|\.|<[^>]+>)$")
+# bases, a deleted allele (*), none (.), a symbolic allele (<DEL>) or a breakend: joined
+# (t[p[, t]p], ]p]t, [p[t) or single (.t, t.)
+_ALT = re.compile(
+    r"^([ACGTNacgtn]+|\*|\.|<[^>]+>"
+    r"|[ACGTNacgtn]*[\[\]][^\[\]]+[\[\]][ACGTNacgtn]*|\.[ACGTNacgtn]+|[ACGTNacgtn]+\.)$"
+)
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,8 @@ def iter_vcf(path: str | os.PathLike[str], *, warn: bool = True) -> Iterator[Var
         bad = [a for a in alts if not _ALT.match(a)]
         if bad:
             raise ValueError(
-                f"{path}:{line_no}: ALT allele '{bad[0]}' is not bases, '*', '.' or <ID>"
+                f"{path}:{line_no}: ALT allele '{bad[0]}' is not bases, '*', '.', <ID> or a "
+                "breakend"
             )
         yield Variant(
             chrom=chrom,

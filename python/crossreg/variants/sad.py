@@ -61,6 +61,7 @@ from crossreg.variants.sad_stream import (
     ChunkStore,
     Plan,
     StoreState,
+    file_identity,
     kept_records,
     record_chunks,
     refuse_partial,
@@ -180,6 +181,8 @@ def write_sad(
     model, config, head = load_head(model_dir, head, options)
     targets: list[Target] = list(config.targets[head])
     targets = [targets[i] for i in keep_head_tracks(model, head, targets, tracks)]
+    if out.suffix == ".h5":
+        _require_ascii_labels(targets, model_dir)
     genome = Genome(fasta)
     genes: GeneIndex | None = None
     if gtf is not None:
@@ -205,6 +208,7 @@ def write_sad(
         attrs["gtf"] = str(gtf)
     settings = run_settings(model_dir, fasta, vcf, head, options, stats, strict)
     settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
+    settings["gtf"] = file_identity(gtf) if gtf is not None else None
     if shard is not None:
         attrs |= {
             "shard_index": shard.index,
@@ -231,12 +235,26 @@ def write_sad(
         store.remove()
         raise
     write_outputs(target, store, state, scorer, targets, attrs)
-    merged = merge_when_complete(out, ranked.count) if ranked is not None else False
-    if plots and (ranked is None or merged):
+    merged = merge_when_complete(out, ranked.count) if ranked is not None else None
+    if plots and (ranked is None or merged is not None):
         from crossreg.variants.sad_figures import plot_sad
 
         plot_sad(out, svg=svg, title=head)
+    if merged is not None:  # this process wrote the whole run's file
+        return SadRun(out, merged, len(targets), skipped, stats)
     return SadRun(target, plan.alleles, len(targets), skipped, stats)
+
+
+def _require_ascii_labels(targets: Sequence[Target], model_dir: str | os.PathLike[str]) -> None:
+    """A SAD ``.h5`` stores track identifiers and descriptions as ASCII bytes (as Basenji's
+    does): stop, before scoring, at a track whose are not."""
+    for t in targets:
+        if not (t.identifier.isascii() and t.description.isascii()):
+            raise ValueError(
+                f"{model_dir}: track {t.identifier!r} ({t.description!r}) has a character "
+                "outside ASCII, which a SAD .h5 cannot store; write --out .tsv, or rename "
+                "the track in the targets table the model was trained or imported with"
+            )
 
 
 def _log_plan(
@@ -324,19 +342,20 @@ def write_outputs(
     store.remove()
 
 
-def merge_when_complete(out: Path, count: int) -> bool:
+def merge_when_complete(out: Path, count: int) -> int | None:
     """Under ``torchrun``: the process that finds every shard written merges them into
-    `out` and deletes them (a lock makes it one process); returns whether it merged."""
+    `out` and deletes them (a lock makes it one process); returns the alleles it merged,
+    ``None`` in the other processes."""
     lock = out.with_name(out.name + ".merge.lock")
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         paths = [shard_output(out, Shard(i, count)) for i in range(count)]
         if not all(path.exists() for path in paths):
-            return False
-        merge_shards(out, paths)
+            return None
+        _, alleles = merge_shards(out, paths)
         for path in paths:
             for made in (path, genes_path(path), path.with_name(path.name + ".json")):
                 made.unlink(missing_ok=True)
         lock.unlink(missing_ok=True)
     log.info("merged %d shards into %s", count, out)
-    return True
+    return alleles

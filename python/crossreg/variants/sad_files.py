@@ -384,10 +384,18 @@ def merge_shards(
         raise ValueError(f"{out}: merge .h5 shards into an .h5 and .tsv shards into a .tsv")
     metas = [read_attrs(path) for path in paths]
     check_shards(paths, metas)
+    if len({"gtf" in meta for meta in metas}) > 1:  # shards of runs before --gtf counted
+        raise ValueError("the shards were scored with and without --gtf; score them alike")
     attrs = merged_attrs(metas)
+    tables = [genes_path(path) for path in paths] if "gtf" in attrs else []
+    for table in tables:  # checked before anything is written
+        if not table.exists():
+            raise ValueError(
+                f"{table}: missing; a shard scored with --gtf keeps its gene table beside it "
+                "(move the two together)"
+            )
     n = _merge_h5(out, paths, attrs) if out.suffix == ".h5" else _merge_tsv(out, paths, attrs)
-    if "gtf" in attrs:
-        tables = [genes_path(path) for path in paths]
+    if tables:
         join_tables(genes_path(out), _first_line(tables[0]), tables, headed=True)
     return out, n
 

@@ -119,6 +119,12 @@ def survey_vcf(
     off: Counter[str] = Counter()
     first_off: Variant | None = None
     for v in iter_vcf(vcf):
+        if not (v.id.isascii() and v.chrom.isascii()):
+            raise ValueError(
+                f"{source}: the record at {v.chrom}:{v.pos + 1} ({v.id}) has a character "
+                "outside ASCII in its ID or CHROM, which SAD files store as ASCII bytes (as "
+                "Basenji's do); rename it"
+            )
         if v.chrom not in genome.sizes:
             if strict:
                 require_chromosome(v, genome, source=source)
