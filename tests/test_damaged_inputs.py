@@ -284,7 +284,7 @@ def test_a_truncated_gzip_net_names_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        ("", r"g\.fa: no '>' records"),
+        ("", r"g\.fa: no '>' record with bases"),
         ("ACGT\n>chr1\nACGT\n", r"g\.fa:1: sequence data before the first '>' header"),
         (">chr1\nACGT\nACGTAC\n", r"g\.fa:3: record 'chr1' has a line of 6 bases after lines"),
         (">chr1\nACGT\nAC\nACGT\n", r"g\.fa:4: record 'chr1' has lines of different lengths"),

@@ -145,3 +145,15 @@ def test_a_track_list_needs_only_identifier_and_description(tmp_path):
     nameless.write_text("identifier\nT0\n")
     with pytest.raises(ValueError, match=r"lacks column\(s\) description;"):
         read_targets(nameless, tracks_only=True)
+
+
+def test_a_quote_that_never_closes_is_named_not_read_as_one_long_description(tmp_path):
+    header = "index\tidentifier\tfile\tclip\tscale\tsum_stat\tdescription\n"
+    rows = [f"{i}\tE{i}\ta.bw\t32\t2\tmean\tDNASE:cell {i}\n" for i in range(3)]
+    table = tmp_path / "targets.txt"
+    table.write_text(header + rows[0].replace("DNASE", '"DNASE') + rows[1] + rows[2])
+    with pytest.raises(ValueError, match=r"targets\.txt:4: unexpected end of data.*double quote"):
+        read_targets(table)
+    quoted = rows[0].replace("DNASE:cell 0", '"DNASE:cell\t""0"""')  # a tab and quotes inside
+    table.write_text(header + quoted + rows[1])
+    assert [t.description for t in read_targets(table)] == ['DNASE:cell\t"0"', "DNASE:cell 1"]

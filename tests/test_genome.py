@@ -100,7 +100,8 @@ def test_unknown_chromosome_names_the_fix(tmp_path):
         (">a\nAC\nACGT\n", r":3: record 'a' has a line of 4 bases after lines of 2"),
         ("ACGT\n", r":1: sequence data before the first '>' header"),
         (">a\nA\n>a\nC\n", r":3: sequence name 'a' appears twice"),
-        ("", r"no '>' records"),
+        ("", r"no '>' record with bases"),
+        (">empty\n", r"no '>' record with bases"),
     ],
 )
 def test_malformed_fasta_errors_name_the_line(tmp_path, text, message):

@@ -134,6 +134,16 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
     // State of the record being read: line length seen so far and whether a short
     // (final) line has already appeared.
     let mut short_line_at: Option<usize> = None;
+    // whether that line had as many bases as the lines before it, but another line ending
+    let mut ending_differs = false;
+    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(Error::parse(
+            path,
+            1,
+            "the file starts with a UTF-8 byte-order mark, which a FASTA cannot hold (samtools \
+             refuses it too); remove it (e.g. `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`)",
+        ));
+    }
     let mut pos = 0usize;
     let mut line_no = 0usize;
     while pos < data.len() {
@@ -147,6 +157,14 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
         // a last line without its terminator counts one, as samtools counts it
         let line_bytes = (next - pos) as u64 + u64::from(end == data.len());
         if line.first() == Some(&b'>') {
+            if line.contains(&b'\r') {
+                return Err(Error::parse(
+                    path,
+                    line_no,
+                    "a header line holds a carriage return: the file ends its lines with CR \
+                     alone (old Mac); convert them to LF (e.g. `mac2unix`)",
+                ));
+            }
             let header = String::from_utf8_lossy(&line[1..]);
             let name = header.split_whitespace().next().unwrap_or("").to_string();
             if name.is_empty() {
@@ -173,6 +191,7 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
             });
             seqs.push(Vec::new());
             short_line_at = None;
+            ending_differs = false;
         } else if line.is_empty() {
             // Blank lines are allowed only where no more sequence follows in the record.
             if !index.is_empty() && short_line_at.is_none() {
@@ -187,16 +206,22 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
                 ));
             };
             if let Some(at) = short_line_at {
-                return Err(Error::parse(
-                    path,
-                    line_no,
+                let message = if ending_differs {
+                    format!(
+                        "record '{}' mixes line endings (line {at} ends differently from the \
+                         lines before it, CRLF against LF, but more sequence follows); convert \
+                         the file's line endings to one kind (e.g. `dos2unix`)",
+                        rec.name
+                    )
+                } else {
                     format!(
                         "record '{}' has lines of different lengths (line {at} is shorter than \
                          the lines before it, but more sequence follows); rewrap the FASTA \
                          with equal line lengths (e.g. `seqkit seq -w 60`)",
                         rec.name
-                    ),
-                ));
+                    )
+                };
+                return Err(Error::parse(path, line_no, message));
             }
             // checked whole (no early exit, which vectorises); searched only when wrong
             let all_bases = line.iter().fold(true, |ok, &b| ok & is_sequence_byte(b));
@@ -232,6 +257,7 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
                 ));
             } else if n < rec.line_bases || line_bytes != rec.line_bytes {
                 short_line_at = Some(line_no);
+                ending_differs = n == rec.line_bases;
             }
             rec.length += n;
             seqs.last_mut()
@@ -240,6 +266,12 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
         }
         pos = next;
     }
+    // a record without bases is left out, as samtools leaves it out of its index
+    let (index, seqs) = index
+        .into_iter()
+        .zip(seqs)
+        .filter(|(record, _)| record.length > 0)
+        .unzip();
     Ok(Parsed { index, seqs })
 }
 
@@ -288,7 +320,7 @@ impl Genome {
             return Err(Error::parse(
                 path,
                 0,
-                "no '>' records: is this a FASTA file?",
+                "no '>' record with bases: is this a FASTA file?",
             ));
         }
         let fai = fai_path(path);
@@ -458,15 +490,54 @@ mod tests {
             ">chr1 first\nACGT\nACgt\nAC\n>chr2\nNNNN\n>empty\n",
         );
         let g = Genome::load(&fa).unwrap();
-        assert_eq!(g.names(), ["chr1", "chr2", "empty"]);
-        assert_eq!(g.lengths(), vec![10, 4, 0]);
+        assert_eq!(g.names(), ["chr1", "chr2"]); // a record without bases is left out
+        assert_eq!(g.lengths(), vec![10, 4]);
         let fai = fs::read_to_string(fai_path(&fa)).unwrap();
-        assert_eq!(
-            fai,
-            "chr1\t10\t12\t4\t5\nchr2\t4\t31\t4\t5\nempty\t0\t43\t0\t0\n"
-        );
+        assert_eq!(fai, "chr1\t10\t12\t4\t5\nchr2\t4\t31\t4\t5\n");
         // A second load reads and checks that index.
         assert!(Genome::load(&fa).is_ok());
+    }
+
+    #[test]
+    fn a_record_without_bases_is_left_out_as_samtools_leaves_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = write(dir.path(), "g.fa", ">a\nACGT\n>e\n>c\nGGCC\n");
+        // the index `samtools faidx` writes for it, read back as crossreg's own
+        fs::write(fai_path(&fa), "a\t4\t3\t4\t5\nc\t4\t14\t4\t5\n").unwrap();
+        let g = Genome::load(&fa).unwrap();
+        assert_eq!(g.names(), ["a", "c"]);
+        let none = write(dir.path(), "none.fa", ">e\n>f\n");
+        let err = Genome::load(&none).err().unwrap().to_string();
+        assert!(err.contains("no '>' record with bases"), "{err}");
+    }
+
+    #[test]
+    fn line_endings_a_fasta_cannot_have_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cr = write(dir.path(), "cr.fa", ">chr1\rACGT\r>chr2\rGG\r");
+        let err = build_index(&cr).unwrap_err().to_string();
+        assert!(
+            err.contains("cr.fa:1: a header line holds a carriage return"),
+            "{err}"
+        );
+        let bom = write(dir.path(), "bom.fa", "\u{feff}>chr1\nACGT\n");
+        let err = build_index(&bom).unwrap_err().to_string();
+        assert!(
+            err.contains("bom.fa:1: the file starts with a UTF-8 byte-order mark"),
+            "{err}"
+        );
+        let mixed = write(dir.path(), "mixed.fa", ">c\nACGT\r\nACGT\nAC\n");
+        let err = build_index(&mixed).unwrap_err().to_string();
+        assert!(
+            err.contains("mixes line endings (line 3 ends differently"),
+            "{err}"
+        );
+        let short = write(dir.path(), "short.fa", ">c\nACGT\nAC\nACGT\n");
+        let err = build_index(&short).unwrap_err().to_string();
+        assert!(
+            err.contains("line 3 is shorter than the lines before it"),
+            "{err}"
+        );
     }
 
     #[test]

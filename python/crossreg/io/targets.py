@@ -215,8 +215,14 @@ def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
     """The tab-separated rows of the table at `path` (plain or gzipped), each with its line
     in the file (the last line of a row whose quoted cell spans lines)."""
     lines = (line for _, line in numbered_lines(path))
-    reader = csv.reader(lines, delimiter="\t")
-    return [(reader.line_num, row) for row in reader]
+    reader = csv.reader(lines, delimiter="\t", strict=True)
+    try:
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as err:  # most often a quote that never closes, which ate the rest
+        raise ValueError(
+            f"{path}:{reader.line_num}: {err}; a cell that starts with a double quote must "
+            "end with one (a quote inside a cell that starts with one is written twice)"
+        ) from None
 
 
 def _parse_row(
