@@ -237,6 +237,8 @@ def loader_pass(
     computes)."""
     kind, workers, read_ahead = mode
     ds = kind(path, "train", augment_rc=True, augment_shift=3, seed=0, sequence="codes")
+    if len(ds) < batch:
+        raise SystemExit(f"--windows {len(ds)}: fewer than one batch of {batch}")
     loader = make_loader(
         ds, batch, seed=0, num_workers=workers, read_ahead=read_ahead, drop_last=True
     )

@@ -42,7 +42,7 @@ def time_forward(
     gen = torch.Generator().manual_seed(0)
     bases = torch.randint(0, 4, (batch, model.seq_length), generator=gen)
     x = torch.nn.functional.one_hot(bases, 4).float().to(device)
-    autocast = torch.autocast("cuda", torch.bfloat16) if bf16 else contextlib.nullcontext()
+    autocast = torch.autocast(device.type, torch.bfloat16) if bf16 else contextlib.nullcontext()
     times = []
     with torch.inference_mode(), autocast:
         for i in range(repeats + 1):

@@ -8,6 +8,7 @@ Each preset runs in a fresh ``crossreg synth`` process; its peak resident memory
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -46,7 +47,11 @@ def measure(preset: str, seed: int = 0) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    presets = sys.argv[1:] or ["mini", "small"]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "presets", nargs="*", choices=["tiny", "mini", "small"], default=["mini", "small"]
+    )
+    presets = parser.parse_args().presets
     print("preset\twall_s\tpeak_rss_mib\toutput_mib")
     for preset in presets:
         wall, peak, size = measure(preset)

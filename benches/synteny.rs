@@ -45,7 +45,7 @@ impl Rng {
     }
 }
 
-/// A net of colinear fills (~95 kb, a gap every ~4 kb) along every target chromosome,
+/// A net of colinear fills (~64 kb on average, a gap every ~4 kb) along every target chromosome,
 /// each to a random query place; returns the text and its fill+gap line count.
 fn generate_net(target: &[u64], query: &[u64], fills_per_chrom: u64) -> (String, u64) {
     let mut rng = Rng(2020);
