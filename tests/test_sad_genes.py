@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -177,15 +179,11 @@ def test_cli_gtf_writes_gene_table_with_h5(work, gene_run):
     assert not list(work.glob(".cli.genes.tsv.*"))  # the temporary name is gone
 
 
-def test_gene_tables_resume_and_merge_to_the_same_bytes(work, monkeypatch):
+@contextmanager
+def stopped_in_second_chunk(monkeypatch) -> Iterator[None]:
+    """The SAD run in the block stops with an error in its second chunk (the first kept)."""
     from crossreg.variants import sad
-    from crossreg.variants.sad_files import merge_shards
 
-    def run(out: Path, **extra) -> None:
-        write_sad(work / "model", work / "genome.fa", work / "v.vcf", out, head="human",
-                  gtf=work / "genes.gtf", chunk_size=1, **extra)  # fmt: skip
-
-    run(work / "one.h5")
     real, calls = sad.score_stats, []
 
     def stopping(*args, **kwargs):
@@ -196,8 +194,20 @@ def test_gene_tables_resume_and_merge_to_the_same_bytes(work, monkeypatch):
 
     monkeypatch.setattr(sad, "score_stats", stopping)
     with pytest.raises(RuntimeError, match="chunk 2"):
-        run(work / "again.h5")
+        yield
     monkeypatch.setattr(sad, "score_stats", real)
+
+
+def test_gene_tables_resume_and_merge_to_the_same_bytes(work, monkeypatch):
+    from crossreg.variants.sad_files import merge_shards
+
+    def run(out: Path, **extra) -> None:
+        write_sad(work / "model", work / "genome.fa", work / "v.vcf", out, head="human",
+                  gtf=work / "genes.gtf", chunk_size=1, **extra)  # fmt: skip
+
+    run(work / "one.h5")
+    with stopped_in_second_chunk(monkeypatch):
+        run(work / "again.h5")
     run(work / "again.h5", resume=True)
     shards = [work / f"genes{i}.h5" for i in range(2)]
     for i, path in enumerate(shards):
@@ -258,25 +268,14 @@ def test_a_gtf_named_without_the_chr_prefix_is_refused_with_the_hint(work, logs)
 
 
 def test_runs_and_shards_scored_with_other_gtfs_do_not_mix(work, tmp_path, monkeypatch):
-    from crossreg.variants import sad
     from crossreg.variants.sad_files import merge_shards
 
     def run(out: Path, gtf: Path | None, **extra) -> None:
         write_sad(work / "model", work / "genome.fa", work / "v.vcf", out, head="human",
                   gtf=gtf, chunk_size=1, plots=False, **extra)  # fmt: skip
 
-    real, calls = sad.score_stats, []
-
-    def stopping(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("stopped in chunk 2")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sad, "score_stats", stopping)
-    with pytest.raises(RuntimeError, match="chunk 2"):
+    with stopped_in_second_chunk(monkeypatch):
         run(tmp_path / "r.h5", None)  # stopped without --gtf
-    monkeypatch.setattr(sad, "score_stats", real)
     with pytest.raises(ValueError, match="left by a run with other settings"):
         run(tmp_path / "r.h5", work / "genes.gtf", resume=True)  # resumed with it
 

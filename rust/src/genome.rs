@@ -514,30 +514,29 @@ mod tests {
     #[test]
     fn line_endings_a_fasta_cannot_have_are_named() {
         let dir = tempfile::tempdir().unwrap();
-        let cr = write(dir.path(), "cr.fa", ">chr1\rACGT\r>chr2\rGG\r");
-        let err = build_index(&cr).unwrap_err().to_string();
-        assert!(
-            err.contains("cr.fa:1: a header line holds a carriage return"),
-            "{err}"
-        );
-        let bom = write(dir.path(), "bom.fa", "\u{feff}>chr1\nACGT\n");
-        let err = build_index(&bom).unwrap_err().to_string();
-        assert!(
-            err.contains("bom.fa:1: the file starts with a UTF-8 byte-order mark"),
-            "{err}"
-        );
-        let mixed = write(dir.path(), "mixed.fa", ">c\nACGT\r\nACGT\nAC\n");
-        let err = build_index(&mixed).unwrap_err().to_string();
-        assert!(
-            err.contains("mixes line endings (line 3 ends differently"),
-            "{err}"
-        );
-        let short = write(dir.path(), "short.fa", ">c\nACGT\nAC\nACGT\n");
-        let err = build_index(&short).unwrap_err().to_string();
-        assert!(
-            err.contains("line 3 is shorter than the lines before it"),
-            "{err}"
-        );
+        let cases = [
+            (
+                ">chr1\rACGT\r>chr2\rGG\r",
+                ":1: a header line holds a carriage return",
+            ),
+            (
+                "\u{feff}>chr1\nACGT\n",
+                ":1: the file starts with a UTF-8 byte-order mark",
+            ),
+            (
+                ">c\nACGT\r\nACGT\nAC\n",
+                "mixes line endings (line 3 ends differently",
+            ),
+            (
+                ">c\nACGT\nAC\nACGT\n",
+                "line 3 is shorter than the lines before it",
+            ),
+        ];
+        for (text, expected) in cases {
+            let fa = write(dir.path(), "g.fa", text);
+            let err = build_index(&fa).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
     }
 
     #[test]
