@@ -96,6 +96,11 @@ def test_scatter_is_a_png(tmp_path):
         ("", "empty file"),
         ("identifier\tdescription\tpearson_r\tr2\n", "no tracks"),
         ("identifier\tdescription\tpearson_r\tr2\nA\tDNASE:x\tabc\t0.1\n", "not a number"),
+        (  # compare counted a NaN R as the joint model's win (NaN sorts above numbers)
+            "identifier\tdescription\tpearson_r\tr2\nA\tDNASE:x\t0.4\t0.1\nB\tDNASE:y\tNaN\t0.1\n",
+            "track B has pearson_r nan, not a finite number",
+        ),
+        ("identifier\tdescription\tpearson_r\tr2\nA\tDNASE:x\tinf\t0.1\n", "track A has"),
     ],
 )
 def test_unreadable_metrics_tables_are_refused(tmp_path, text, message):
@@ -117,3 +122,10 @@ def test_a_track_without_r2_is_left_out_of_the_r2_means():
     assert summary["CAGE"]["r2"] is None
     assert mean_r2(t) == pytest.approx(0.4)
     assert mean_r2(t.filter(pl.col("identifier") == "C")) is None
+
+
+def test_a_track_with_constant_targets_keeps_r_0_and_r2_nan(tmp_path):
+    path = tmp_path / "metrics.tsv"
+    path.write_text("identifier\tdescription\tpearson_r\tr2\nA\tDNASE:x\t0.0\tNaN\n")
+    table = read_metrics(path)
+    assert table["pearson_r"][0] == 0 and np.isnan(table["r2"][0])

@@ -93,6 +93,7 @@ def test_evaluate_draws_what_it_measured_and_predicted(tmp_path, world, extra):
     windows = store.windows("test")
     assert [str(c) for c in drawn["chrom"]] == [windows[i].chrom for i in rows]
 
+    assert "valid R" in tracks_figure(drawn, split="valid").axes[0].get_ylabel()
     fig = tracks_figure(drawn)
     axes = np.array(fig.axes).reshape(3, 3)  # tracks × windows
     for w in range(3):

@@ -142,5 +142,5 @@ def evaluate_model(
             scored.model, scored.head, scored.store, split, table, scored.window_sums, options
         )
         save_tracks(out / "tracks.npz", drawn)
-        plot_evaluation(out, svg=svg, title=f"{scored.store.genome} {split}")
+        plot_evaluation(out, svg=svg, title=f"{scored.store.genome} {split}", split=split)
     return table

@@ -145,9 +145,10 @@ def load_tracks(path: str | os.PathLike[str]) -> dict[str, npt.NDArray]:
         return {key: handle[key] for key in handle.files}
 
 
-def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "") -> Figure:
-    """A panel per track (rows) and window (columns): measured coverage (grey, filled)
-    and the prediction (coloured line) along the window's target bins."""
+def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "", split: str = "test") -> Figure:
+    """A panel per track (rows) and window (columns) of the `split` scored: measured
+    coverage (grey, filled) and the prediction (coloured line) along the window's target
+    bins."""
     n_windows, n_tracks, n_bins = data["measured"].shape
     fig = new_figure(figsize=(4.2 * n_windows, 1.9 * n_tracks + 0.8))
     axes = fig.subplots(n_tracks, n_windows, squeeze=False)
@@ -176,19 +177,19 @@ def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "") -> Figure:
                 ax.set_title(f"{data['chrom'][w]}:{start:,}-{end:,}", fontsize=9)
             if w == 0:
                 r = float(data["pearson_r"][t])
-                ax.set_ylabel(f"{description}\n(test R {r:.2f})\ncoverage", fontsize=8)
+                ax.set_ylabel(f"{description}\n({split} R {r:.2f})\ncoverage", fontsize=8)
             if t == n_tracks - 1:
                 ax.set_xlabel(f"position on {data['chrom'][w]} (kb)")
             if t == 0 and w == n_windows - 1:
                 ax.legend(frameon=False, fontsize=8, loc="upper right")
-    heading = "predicted vs measured, test windows with the most signal"
+    heading = f"predicted vs measured, {split} windows with the most signal"
     fig.suptitle(f"{title}: {heading}" if title else heading, fontsize=10)
     return fig
 
 
-def r_by_assay_figure(table: pl.DataFrame, *, title: str = "") -> Figure:
-    """Per assay, every track's test Pearson R (jittered points) over a box plot, with the
-    track count and mean R below each."""
+def r_by_assay_figure(table: pl.DataFrame, *, title: str = "", split: str = "test") -> Figure:
+    """Per assay, every track's Pearson R on `split` (jittered points) over a box plot,
+    with the track count and mean R below each."""
     assays_of = [assay_of(d) for d in table["description"]]
     assays = sorted(set(assays_of))
     r = table["pearson_r"].to_numpy()
@@ -206,7 +207,7 @@ def r_by_assay_figure(table: pl.DataFrame, *, title: str = "") -> Figure:
         for a, v in zip(assays, values, strict=True)
     ]
     ax.set_xticks(range(len(assays)), labels, fontsize=8)
-    ax.set_ylabel("test Pearson R per track")
+    ax.set_ylabel(f"{split} Pearson R per track")
     ax.axhline(0, color="0.7", lw=0.5)
     heading = "per-track Pearson R by assay"
     ax.set_title(f"{title}: {heading}" if title else heading, fontsize=10)
@@ -214,20 +215,20 @@ def r_by_assay_figure(table: pl.DataFrame, *, title: str = "") -> Figure:
 
 
 def plot_evaluation(
-    out: str | os.PathLike[str], *, svg: bool = False, title: str = ""
+    out: str | os.PathLike[str], *, svg: bool = False, title: str = "", split: str = "test"
 ) -> list[Path]:
     """Draw ``r_by_assay.png`` from ``metrics.tsv`` and ``tracks.png`` from
-    ``tracks.npz`` (when present) in the evaluate output directory `out`; returns the
-    files written."""
+    ``tracks.npz`` (when present) in the evaluate output directory `out` of a run that
+    scored `split`; returns the files written."""
     from crossreg.evaluate.table import read_metrics
 
     out = Path(out)
     written = save_figure(
-        r_by_assay_figure(read_metrics(out / "metrics.tsv"), title=title),
+        r_by_assay_figure(read_metrics(out / "metrics.tsv"), title=title, split=split),
         out / "r_by_assay.png",
         svg=svg,
     )
     if (out / TRACKS_FILE).exists():
-        figure = tracks_figure(load_tracks(out / TRACKS_FILE), title=title)
+        figure = tracks_figure(load_tracks(out / TRACKS_FILE), title=title, split=split)
         written += save_figure(figure, out / "tracks.png", svg=svg)
     return written

@@ -62,11 +62,19 @@ def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
     if table.height == 0:
         raise ValueError(f"{path}: no tracks (a header without rows)")
     try:
-        return table.with_columns(
+        table = table.with_columns(
             pl.col("pearson_r").cast(pl.Float64), pl.col("r2").cast(pl.Float64)
         )
     except pl.exceptions.InvalidOperationError:
         raise ValueError(f"{path}: a pearson_r or r2 value is not a number") from None
+    # R is a number for every track (0 where a track is constant); R² may be NaN there
+    bad = table.filter(~pl.col("pearson_r").is_finite() | pl.col("pearson_r").is_null())
+    if bad.height:
+        raise ValueError(
+            f"{path}: track {bad['identifier'][0]} has pearson_r {bad['pearson_r'][0]}, not a "
+            "finite number; write the table again with crossreg evaluate"
+        )
+    return table
 
 
 def assay_summary(table: pl.DataFrame) -> pl.DataFrame:

@@ -205,7 +205,7 @@ def plot_matrix_file(
             rows = [cell_type_of(label) for label in matrix.row_labels]
             columns = [cell_type_of(label) for label in matrix.column_labels]
             gap = normalised_r_gap(experiment, sites, rows, columns, matrix.values, matrix.matched)
-            log.info("no heat map of normalised R for %s", gap)
+            log.warning("no heat map of normalised R for %s", gap)
             continue
         name = directory / f"matrix_{safe_name(experiment)}.png"
         written += plot_matrix(name, matrix, title=title, svg=svg).paths
