@@ -14,9 +14,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from crossreg.cli import main
+from crossreg.cli import build_parser, main
 from crossreg.data.store import DataStore
-from crossreg.model.checkpoint import load_checkpoint
+from crossreg.model.checkpoint import load_checkpoint, save_checkpoint
 from crossreg.model.seqnn import SeqNN
 from crossreg.train import finetune as finetune_module
 from crossreg.train.finetune import FineTuneSpec, finetune, finetune_trainer, trunk_blocks
@@ -184,6 +184,12 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     with pytest.raises(RuntimeError, match="killed"):
         finetune(*common, learning_rate=LORA_RATE, plots=False)
     monkeypatch.setattr(Trainer, "_write_metrics", original)
+    other, other_config = load_checkpoint(world["joint"])  # the same model, other weights
+    with torch.no_grad():
+        next(other.parameters()).add_(0.01)
+    save_checkpoint(tmp_path / "other", other, other_config)
+    with pytest.raises(ValueError, match=r"fine-tunes the checkpoint .*holds other weights"):
+        finetune(tmp_path / "other", *common[1:], learning_rate=LORA_RATE, resume=True)
     finetune(*common, learning_rate=LORA_RATE, plots=False, resume=True)
     x1 = load_file(str(whole / "last" / "model.safetensors"))
     x2 = load_file(str(tmp_path / "resumed" / "last" / "model.safetensors"))
@@ -231,6 +237,15 @@ def test_a_head_of_an_existing_name_is_refused(world, tmp_path):
         finetune(world["joint"], world["held_out"], tmp_path / "x", spec)
     with pytest.raises(ValueError, match="--unfreeze-blocks must be at least 1"):
         FineTuneSpec(mode="unfreeze", unfreeze_blocks=0).check()
+    for name in ("my.liver", "", "a b"):  # a module name cannot hold a dot
+        with pytest.raises(ValueError, match="a head's name holds letters, digits"):
+            FineTuneSpec(mode="probe", head=name).check()
+    argv = ["finetune", "--model", str(world["joint"]), "--data", str(world["held_out"])]
+    argv += ["--out", str(tmp_path / "y"), "--head-name", "liver", "--lora-rank", "4"]
+    args = build_parser().parse_args(argv)
+    with pytest.raises(ValueError, match="--lora-rank apply to --mode lora only"):
+        args.run(args)
+    assert not (tmp_path / "y").exists()
     assert finetune_module.MODES == ("probe", "unfreeze", "lora")
 
 

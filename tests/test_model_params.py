@@ -184,3 +184,10 @@ def test_an_uneven_crop_is_refused(cropping: list[int]) -> None:
         parse_params(data)
     crop["cropping"] = [64, 64]
     assert parse_params(data).model.trunk
+
+
+def test_a_binary_file_given_as_params_is_named(tmp_path):
+    weights = tmp_path / "model_best.h5"
+    weights.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(ValueError, match=r"model_best\.h5: not a text file .*params JSON"):
+        load_params(weights)

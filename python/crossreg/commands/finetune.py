@@ -66,16 +66,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unfreeze-blocks",
         type=COUNT,
-        default=1,
+        default=None,
         metavar="K",
-        help="--mode unfreeze: train the trunk's last K blocks with weights",
+        help="--mode unfreeze: train the trunk's last K blocks with weights (default: 1)",
     )
     parser.add_argument(
         "--lora-rank",
         type=whole(1, MAX_LORA_RANK),
-        default=8,
+        default=None,
         metavar="R",
-        help=f"--mode lora: the adapters' rank (1-{MAX_LORA_RANK})",
+        help=f"--mode lora: the adapters' rank (1-{MAX_LORA_RANK}; default: 8)",
     )
     parser.add_argument(
         "--lora-alpha",
@@ -91,6 +91,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_training_arguments(parser)
     add_plot_arguments(parser)
+
+
+#: Options that belong to one fine-tuning mode.
+MODE_OPTIONS = {"unfreeze-blocks": "unfreeze", "lora-rank": "lora", "lora-alpha": "lora"}
 
 
 def check_inputs(args: argparse.Namespace) -> None:
@@ -120,11 +124,19 @@ def _finetune(args: argparse.Namespace) -> int:
     """Import the trainer, fine-tune and report where the checkpoints are."""
     from crossreg.train.finetune import FineTuneSpec, finetune
 
+    given = {k: v for k, v in MODE_OPTIONS.items() if getattr(args, k.replace("-", "_"))}
+    stray = [f"--{k}" for k, mode in given.items() if mode != args.mode]
+    if stray:
+        raise ValueError(
+            f"{', '.join(stray)} apply to --mode {given[stray[0][2:]]} only, and this run's "
+            f"mode is {args.mode}; drop them or set --mode"
+        )
+    defaults = FineTuneSpec()
     spec = FineTuneSpec(
         mode=args.mode,
         head=args.head_name,
-        unfreeze_blocks=args.unfreeze_blocks,
-        lora_rank=args.lora_rank,
+        unfreeze_blocks=args.unfreeze_blocks or defaults.unfreeze_blocks,
+        lora_rank=args.lora_rank or defaults.lora_rank,
         lora_alpha=args.lora_alpha,
     )
     spec.check()

@@ -385,4 +385,8 @@ def load_params(path: str | os.PathLike[str]) -> Params:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{path}: not a text file (a Keras .h5 or another binary file?); give the params JSON"
+        ) from None
     return parse_params(data, str(path))

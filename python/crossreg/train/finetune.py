@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -62,6 +63,7 @@ from crossreg.train.trainer import ModelSetup, Trainer, TrainOptions, run_traine
 log = logging.getLogger("crossreg")
 
 MODES = ("probe", "unfreeze", "lora")
+HEAD_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,14 @@ class FineTuneSpec:
     lora_alpha: float | None = None
 
     def check(self) -> None:
-        """Stop on an unknown mode or a count below 1."""
+        """Stop on an unknown mode, a count below 1 or a head name a model cannot hold."""
         if self.mode not in MODES:
             raise ValueError(f"fine-tuning mode '{self.mode}' is unknown; use {', '.join(MODES)}")
+        if self.head is not None and not HEAD_NAME.fullmatch(self.head):
+            raise ValueError(
+                f"--head-name {self.head!r}: a head's name holds letters, digits, '_' and '-' "
+                "only (it names the head's weights)"
+            )
         if self.mode == "unfreeze" and self.unfreeze_blocks < 1:
             raise ValueError(f"--unfreeze-blocks must be at least 1, got {self.unfreeze_blocks}")
         if self.mode == "lora" and self.lora_rank < 1:
@@ -257,7 +264,7 @@ def finetune_trainer(
     parent = Path(model_dir)
     store = DataStore(data_dir)
     config = read_config(parent)
-    name = spec.head or store.genome
+    name = spec.head if spec.head is not None else store.genome
     raw, key = new_head_params(config, name, store.num_targets, str(parent))
     if learning_rate is not None:
         raw.setdefault("train", {})["learning_rate"] = learning_rate

@@ -404,6 +404,12 @@ class Trainer:
             if changed:
                 keys = ", ".join(f"{section}.{k}" for k in changed)
                 raise ValueError(f"--resume: {last} was trained with other params ({keys}); {fix}")
+        parent_before, parent_now = saved.source.get("parent", {}), now.source.get("parent", {})
+        if parent_before.get("sha256") != parent_now.get("sha256"):  # a fine-tuning's parent
+            raise ValueError(
+                f"--resume: {last} fine-tunes the checkpoint {parent_before.get('path')}, and "
+                f"this run's --model {parent_now.get('path')} holds other weights; {fix}"
+            )
         if list(saved.genomes.items()) != list(now.genomes.items()):  # the order decides steps
             raise ValueError(
                 f"--resume: {last} has the heads {_heads_text(saved.genomes)} but this run "
