@@ -255,8 +255,9 @@ def test_a_branch_trains_under_torchrun(world, sequences, tmp_path, mode):
     # can amplify rounding), the parent kept bitwise, the branch saved and reloaded
     _, x = sequences
     args = ["finetune", "--model", str(world["joint"]), "--data", str(world["held_out"])]
-    args += ["--head-name", "liver", "--mode", mode, "--unfreeze-blocks", "2"]
-    args += ["--lora-rank", "2", "--learning-rate", str(LORA_RATE), "--batch-size", "4"]
+    args += ["--head-name", "liver", "--mode", mode]
+    args += ["--unfreeze-blocks", "2"] if mode == "unfreeze" else ["--lora-rank", "2"]
+    args += ["--learning-rate", str(LORA_RATE), "--batch-size", "4"]
     args += ["--max-epochs", "1", "--steps-per-epoch", "1", "--seed", "2", "--no-plots"]
     one_dir, two_dir = run_in_one_and_two_processes(args, tmp_path)
     added = assert_parent_kept(world["joint"], two_dir / "last", x)
