@@ -381,18 +381,18 @@ class Trainer:
     def resume(self) -> None:
         """Continue from ``out/last`` exactly where the previous run stopped."""
         last = self.out / "last"
-        self.check_resumable(last)
+        saved = self.check_resumable(last)
         self.setup.restore(last, self.model)
         extra = load_training_state(last, self.optimizer)
         self.state = RunState(**extra["run"])
         self.rows = list(extra["rows"])
-        self._check_finished_phases(last, read_config(last).extra.get("train_options", {}))
+        self._check_finished_phases(last, saved.extra.get("train_options", {}))
         log.info("resuming %s phase after epoch %d", self.state.phase, self.state.epoch)
 
-    def check_resumable(self, last: Path) -> None:
+    def check_resumable(self, last: Path) -> CheckpointConfig:
         """Stop when the run in `last` had other params, heads, tracks, fine-tuning settings
         or step options (:data:`STEP_OPTIONS`) than this one: resumed, it would not take
-        the steps of one uninterrupted run."""
+        the steps of one uninterrupted run. Returns the config of `last`."""
         saved = read_config(last)
         _, now = self.setup.checkpoint(self, [g.name for g in self.genomes], {})
         fix = "resume with the settings the run started with, or train into a new --out"
@@ -444,6 +444,7 @@ class Trainer:
                     f"--resume: {last} was trained with {flag} {options[key]}, this run has "
                     f"{getattr(self.options, key)}; {fix}"
                 )
+        return saved
 
     def _check_finished_phases(self, last: Path, saved: dict[str, Any]) -> None:
         """Stop when a changed :data:`PHASE_OPTIONS` option would have changed a phase that
