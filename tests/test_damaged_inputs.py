@@ -15,7 +15,7 @@ import pytest
 from crossreg.cli import main
 from crossreg.data.checks import check_inputs
 from crossreg.genome import Genome
-from crossreg.io.bed import read_bed
+from crossreg.io.bed import iter_bed, read_bed
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.io.gtf import read_gtf
 from crossreg.io.targets import read_targets
@@ -182,6 +182,16 @@ def test_bed_line_ends_comments_and_compression_do_not_change_the_intervals(
     }
     for name, data in variants.items():
         assert read_bed(_write(tmp_path / name, data), sizes=SIZES) == expected, name
+
+
+def test_a_chromosome_named_like_a_header_word_is_read(tmp_path: Path) -> None:
+    # before: any line starting "track" or "browser" was skipped, so contig trackA was lost
+    text = "browser position chr1:1-100\ntrack name=x\ntrackA\t0\t100\nbrowserB\t5\t9\n"
+    intervals = list(iter_bed(_write(tmp_path / "a.bed", text)))
+    assert [(i.chrom, i.start, i.end, i.line) for i in intervals] == [
+        ("trackA", 0, 100, 3),
+        ("browserB", 5, 9, 4),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -251,6 +251,27 @@ def test_gtf_errors_name_file_and_line(tmp_path, line, message):
         read_gtf(_write(tmp_path / "a.gtf", line))
 
 
+def test_a_gff3_file_is_named_as_gff3(tmp_path):
+    path = _write(tmp_path / "g.gff3", "chr1\ts\tgene\t1\t4\t.\t+\t.\tID=gene1;Name=G\n")
+    with pytest.raises(ValueError, match=r"g\.gff3:1: attributes 'ID=gene1' are GFF3's"):
+        read_gtf(path)
+
+
+def test_gtf_attributes_may_be_empty_or_end_in_a_comment(tmp_path):
+    # before: '.' was refused and a trailing comment became an attribute named '#'
+    text = (
+        "chr1\ts\tgene\t1\t4\t.\t+\t.\t.\n"
+        'chr1\ts\texon\t1\t4\t.\t+\t.\tgene_id "G1"; # from "build 2"; x y\n'
+        'chr1\ts\texon\t1\t4\t.\t+\t.\tgene_id "G2"; note "a # b";\n'
+    )
+    records = read_gtf(_write(tmp_path / "c.gtf", text))
+    assert [r.attributes for r in records] == [
+        {},
+        {"gene_id": "G1"},
+        {"gene_id": "G2", "note": "a # b"},
+    ]
+
+
 def test_a_quoted_attribute_keeps_its_semicolons(tmp_path):
     # before: split at every ';', so a note could rename the gene without an error
     attributes = (

@@ -36,13 +36,17 @@ class Interval:
         return self.end - self.start
 
 
+# the first word of UCSC's header lines ("track name=...", "browser position ...")
+HEADER_WORDS = ("track", "browser")
+
+
 def iter_bed(path: str | os.PathLike[str], *, min_columns: int = 3) -> Iterator[Interval]:
     """Yield the intervals of a BED file in file order, checking each line; each carries
     its 1-based line number (`Interval.line`)."""
     path = Path(path)
     for line_no, line in numbered_lines(path):
         text = line.rstrip("\r\n")
-        if not text.strip() or text.startswith(("#", "track", "browser")):
+        if not text.strip() or text.startswith("#") or text.split()[0] in HEADER_WORDS:
             continue
         yield _parse_line(path, line_no, text, min_columns)
 

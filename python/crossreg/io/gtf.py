@@ -48,12 +48,23 @@ class GtfRecord:
 _ATTRIBUTE = re.compile(r'[\s;]*([^\s;"]+)[ \t]+("[^"]*"|[^"\s;][^";]*?)[ \t]*(?:;|$)')
 
 
+# GFF3's attributes: ``key=value`` pairs
+_GFF3_ATTRIBUTE = re.compile(r"\s*[^\s;\"=]+=")
+
+
 def _parse_attributes(text: str, where: str) -> dict[str, str]:
     """``key "value"; key value; ...`` as a dict (a later key wins); quoted values keep
-    their ``;``."""
+    their ``;``, a ``#`` outside quotes starts a comment, and ``.`` is no attributes."""
+    if _GFF3_ATTRIBUTE.match(text):
+        raise ValueError(
+            f"{where}: attributes '{text.split(';', 1)[0].strip()}' are GFF3's key=value "
+            'pairs; give a GTF (gene_id "G1"; ...), e.g. from `gffread -T FILE.gff3`'
+        )
     attributes: dict[str, str] = {}
     at, text = 0, text.rstrip()
-    while text[at:].strip(" \t;"):
+    if text.strip() == ".":
+        return attributes
+    while text[at:].strip(" \t;") and not text[at:].lstrip(" \t;").startswith("#"):
         found = _ATTRIBUTE.match(text, at)
         if found is None or found.end() == at:
             item = text[at:].strip(" \t;").split(";", 1)[0].strip()
