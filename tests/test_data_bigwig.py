@@ -64,6 +64,31 @@ def test_replicates_average_per_base_with_missing_as_zero(tmp_path):
     np.testing.assert_allclose(values[0, 0], [256, 2, 3])
 
 
+def test_overlapping_records_add_up_alike_in_one_file_and_in_replicates(tmp_path):
+    # fixedStep with span 20 > step 10 (pyBigWig writes it): each base past the first 10
+    # is covered by two records; before, averaging replicates skipped the overlaps
+    path = tmp_path / "overlap.bw"
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader(list(SIZES.items()), maxZooms=0)
+    bw.addEntries("chr1", 0, values=[1.0, 2.0, 4.0, 8.0], span=20, step=10)
+    bw.close()
+    (tmp_path / "copy.bw").write_bytes(path.read_bytes())
+    other = write_bigwig(tmp_path / "flat.bw", SIZES, [("chr1", 5, 45, 1.0)])
+    per_base = np.zeros(128)
+    for i, value in enumerate([1.0, 2.0, 4.0, 8.0]):
+        per_base[10 * i : 10 * i + 20] += value
+    flat = np.zeros(128)
+    flat[5:45] = 1.0
+    for files, expect in (
+        ("overlap.bw", per_base),
+        ("overlap.bw,copy.bw", per_base),
+        (f"overlap.bw,{other.name}", (per_base + flat) / 2),
+    ):
+        row = {"identifier": "t", "file": files, "clip": BIG, "scale": 1, "sum_stat": "sum"}
+        values, _ = targets_of(tmp_path, [row], [("chr1", 0)], bins=2)
+        np.testing.assert_allclose(values[0, :, 0], [expect[:64].sum(), expect[64:].sum()])
+
+
 def test_chromosome_absent_from_the_bigwig_is_masked_with_the_fill_value(tmp_path, step_bw):
     # chr2 is in the file without data (true zeros); chr3 is not in the file at all
     row = {"identifier": "t", "file": step_bw.name, "clip": BIG, "scale": 1, "sum_stat": "sum"}

@@ -452,23 +452,23 @@ pub fn pool_chrom(
     let pool = grid.pool as f32;
     match stat {
         SumStat::Max => {
-            pool_pieces::<true>(&present, grid, &mut pieces)?;
+            pool_pieces::<true>(&present, chrom, grid, &mut pieces)?;
             grid.gather::<true>(&pieces, out, |x| x);
         }
         SumStat::Sum => {
-            pool_pieces::<false>(&present, grid, &mut pieces)?;
+            pool_pieces::<false>(&present, chrom, grid, &mut pieces)?;
             grid.gather::<false>(&pieces, out, |x| x);
         }
         SumStat::Mean => {
-            pool_pieces::<false>(&present, grid, &mut pieces)?;
+            pool_pieces::<false>(&present, chrom, grid, &mut pieces)?;
             grid.gather::<false>(&pieces, out, |x| x / pool);
         }
         SumStat::SumSqrt => {
-            pool_pieces::<false>(&present, grid, &mut pieces)?;
+            pool_pieces::<false>(&present, chrom, grid, &mut pieces)?;
             grid.gather::<false>(&pieces, out, |x| (1.0 + x).sqrt() - 1.0);
         }
         SumStat::MeanSqrt => {
-            pool_pieces::<false>(&present, grid, &mut pieces)?;
+            pool_pieces::<false>(&present, chrom, grid, &mut pieces)?;
             grid.gather::<false>(&pieces, out, |x| (1.0 + x / pool).sqrt() - 1.0);
         }
     }
@@ -479,6 +479,7 @@ pub fn pool_chrom(
 /// file's straight, several merged into their per-base mean first.
 fn pool_pieces<const MAX: bool>(
     present: &[(&BigWigFile, u32, u64)],
+    chrom: &str,
     grid: &Grid<'_>,
     pieces: &mut [f32],
 ) -> Result<()> {
@@ -499,40 +500,106 @@ fn pool_pieces<const MAX: bool>(
             reader.for_each_record(&block, id, &mut clamped)?;
         }
     } else {
-        merge_replicates(present, grid, &mut sink)?;
+        merge_replicates(present, chrom, grid, &mut sink)?;
     }
     sink.flush();
     Ok(())
 }
 
-/// The positive intervals of one replicate, block by block, as a pull iterator.
+/// One replicate's values on a chromosome as disjoint positive pieces in ascending order,
+/// decoded block by block: records that overlap add up on their common bases (as the
+/// one-file sweep pools them), and a block's records may come in any order.
 struct Cursor<'a> {
     reader: BlockReader<'a>,
+    path: &'a std::path::Path,
+    chrom: &'a str,
     chrom_id: u32,
     /// The chromosome's length: records reaching past it are cut there.
     length: u64,
     blocks: std::vec::IntoIter<Block>,
-    records: Vec<(u64, u64, f32)>,
-    at: usize,
+    /// The records of the last block decoded, by start; those before `next` have begun.
+    queue: Vec<(u64, u64, f32)>,
+    next: usize,
+    /// End and value of each begun record that reaches past `pos`.
+    active: Vec<(u64, f32)>,
+    /// Where the pieces handed out so far end.
+    pos: u64,
+    /// The current piece, once made.
+    piece: Option<(u64, u64, f32)>,
 }
 
 impl Cursor<'_> {
-    /// The current interval, decoding the next block when this one is used up.
+    /// The current piece `(start, end, value)`, or None after the last.
     fn peek(&mut self) -> Result<Option<(u64, u64, f32)>> {
-        while self.at == self.records.len() {
+        if self.piece.is_none() {
+            self.piece = self.next_piece()?;
+        }
+        Ok(self.piece)
+    }
+
+    /// Move past the current piece.
+    fn advance(&mut self) {
+        self.piece = None;
+    }
+
+    /// Decode blocks until a record is waiting in `queue`; false when no block is left.
+    fn refill(&mut self) -> Result<bool> {
+        while self.next == self.queue.len() {
             let Some(block) = self.blocks.next() else {
-                return Ok(None);
+                return Ok(false);
             };
-            self.records.clear();
-            self.at = 0;
+            self.queue.clear();
+            self.next = 0;
             let mut collected = Collected {
-                records: &mut self.records,
+                records: &mut self.queue,
                 length: self.length,
             };
             self.reader
                 .for_each_record(&block, self.chrom_id, &mut collected)?;
+            self.queue.sort_unstable_by_key(|r| r.0);
+            if let Some(&(start, _, _)) = self.queue.first().filter(|r| r.0 < self.pos) {
+                return Err(crate::Error::Invalid(format!(
+                    "{}: on {}, a data block starts at {start} after records up to {} were \
+                     read: its records are out of order across blocks, which averaging \
+                     replicates base by base cannot follow; rewrite it in order \
+                     (bigWigToBedGraph, sort -k1,1 -k2,2n, bedGraphToBigWig)",
+                    self.path.display(),
+                    self.chrom,
+                    self.pos
+                )));
+            }
         }
-        Ok(Some(self.records[self.at]))
+        Ok(true)
+    }
+
+    /// The piece after `pos`: from `pos` (or the next record's start, where nothing
+    /// covers `pos`) to the first base where a record begins or ends.
+    fn next_piece(&mut self) -> Result<Option<(u64, u64, f32)>> {
+        let pos = self.pos;
+        self.active.retain(|&(end, _)| end > pos);
+        let mut more = self.refill()?;
+        if self.active.is_empty() {
+            if !more {
+                return Ok(None);
+            }
+            self.pos = self.queue[self.next].0;
+        }
+        while more && self.queue[self.next].0 <= self.pos {
+            let (_, end, value) = self.queue[self.next];
+            self.active.push((end, value));
+            self.next += 1;
+            more = self.refill()?;
+        }
+        let (start, mut end, mut value) = (self.pos, u64::MAX, 0f32);
+        for &(e, v) in &self.active {
+            end = end.min(e);
+            value += v;
+        }
+        if more {
+            end = end.min(self.queue[self.next].0);
+        }
+        self.pos = end;
+        Ok(Some((start, end, value)))
     }
 }
 
@@ -540,6 +607,7 @@ impl Cursor<'_> {
 /// replicate's interval starts or ends and pools each piece with its mean value.
 fn merge_replicates<const MAX: bool>(
     present: &[(&BigWigFile, u32, u64)],
+    chrom: &str,
     grid: &Grid<'_>,
     sink: &mut Sink<'_, MAX>,
 ) -> Result<()> {
@@ -548,11 +616,16 @@ fn merge_replicates<const MAX: bool>(
         .map(|&(file, id, length)| {
             Ok(Cursor {
                 reader: BlockReader::new(file),
+                path: file.path(),
+                chrom,
                 chrom_id: id,
                 length,
                 blocks: window_blocks(file, id, grid)?.into_iter(),
-                records: Vec::new(),
-                at: 0,
+                queue: Vec::new(),
+                next: 0,
+                active: Vec::new(),
+                pos: 0,
+                piece: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -566,7 +639,7 @@ fn merge_replicates<const MAX: bool>(
                 if e > pos {
                     break;
                 }
-                c.at += 1;
+                c.advance();
             }
             if let Some((s, e, v)) = c.peek()? {
                 live = true;
