@@ -347,9 +347,8 @@ def test_a_bad_sumstats_value_names_the_file_and_line(
         ("panel.bim", read_bim, re.sub(r"\t\w\n", "\n", BIM), r"a \.bim has 6 columns"),
         ("panel.bim", read_bim, BIM.replace("3000", "x"), r"panel\.bim line 3: column BP"),
         ("panel.frq", _frq, FRQ.replace("rs3", "rs9"), r"no frequency for SNP rs3"),
-        ("blocks.bed", lambda p: read_ld_blocks(p, ["1"]), BLOCKS + "chr1\t600\t700\n", r"line 4"),
-        ("blocks.bed", lambda p: read_ld_blocks(p, ["1"]), "chr9\t5\t9\n", r"line 1: chromosome 9"),
-        ("blocks.bed", lambda p: read_ld_blocks(p, ["1"]), "chr1\t5\n", r"need 3 columns"),
+        ("blocks.bed", read_ld_blocks, BLOCKS + "chr1\t600\t700\n", r"line 4"),
+        ("blocks.bed", read_ld_blocks, "chr1\t5\n", r"need 3 columns"),
     ],
 )
 def test_a_bad_sldp_table_names_the_file(
@@ -507,7 +506,7 @@ def test_a_sldp_row_with_a_wrong_number_of_fields_names_the_file_and_line(
         "sannot": read_sannot,
         "frq": _frq,
         "bim": read_bim,
-        "blocks": lambda p: read_ld_blocks(p, ["1"]),
+        "blocks": read_ld_blocks,
     }
     path = _write(tmp_path / name, _replace_line(text, line, row))
     with pytest.raises(ValueError, match=_where(name, line)):
@@ -526,7 +525,7 @@ def test_a_sldp_table_that_is_not_utf8_names_the_file(tmp_path: Path, name: str,
     readers: dict[str, Callable[[Path], object]] = {
         "p.sumstats": lambda p: read_sumstats(p, PRINT_SNPS),
         "panel.bim": read_bim,
-        "blocks.bed": lambda p: read_ld_blocks(p, ["1"]),
+        "blocks.bed": read_ld_blocks,
     }
     path = _write(tmp_path / name, _latin1_on_line(text, 3))
     with pytest.raises(ValueError, match=re.escape(name)):
@@ -545,7 +544,7 @@ def test_an_ld_block_that_ends_before_it_starts_names_the_file_and_line(
 ) -> None:
     path = _write(tmp_path / "blocks.bed", _replace_line(BLOCKS, 2, row))
     with pytest.raises(ValueError, match=r"blocks\.bed line 2\b"):
-        read_ld_blocks(path, ["1"])
+        read_ld_blocks(path)
 
 
 def _ldscores(tmp_path: Path, scores: str, m_5_50: bytes) -> LdScores:

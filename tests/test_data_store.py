@@ -19,6 +19,7 @@ from crossreg.data import BuildOptions, DataStore, Layout, SplitDataset, build_d
 from crossreg.data.build import build_shard, tracks_per_chunk
 from crossreg.data.shards import merge_shards
 from crossreg.genome import Genome
+from crossreg.io.atomic import CONTENTS_FILE
 from crossreg.io.bed import read_bed
 from crossreg.shard import Shard
 from tests.data_inputs import (
@@ -237,8 +238,8 @@ def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):
     merged = merge_shards(tmp_path / "merged", shards, overwrite=False)
     expected = files_of(whole.path)
     assert set(expected) == {
-        "dataset.json", "masked.npy", "regions.bed", "sequences.bed", "sequences.npy",
-        "targets.npy", "targets.txt",
+        CONTENTS_FILE, "dataset.json", "masked.npy", "regions.bed", "sequences.bed",
+        "sequences.npy", "targets.npy", "targets.txt",
     }  # fmt: skip
     assert files_of(merged.path) == expected
     # the merge refuses shards out of order, missing, or of another build

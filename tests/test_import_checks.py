@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from crossreg.cli import build_parser, main
+from crossreg.io.atomic import CONTENTS_FILE
 from crossreg.model.checkpoint import read_config
 from crossreg.runlog import RUNS_FILE, read_runs
 
@@ -110,13 +111,38 @@ def test_an_existing_checkpoint_is_replaced_only_with_overwrite(tmp_path, logs):
         "another --out"
     )
     assert list(read_config(out).genomes) == ["human", "mouse"]
+    # a file crossreg did not write there is not removed (before: --overwrite deleted it)
+    assert main([*argv, "--overwrite"]) == 1
+    assert logs.records[-1].getMessage() == (
+        f"--out {out} holds a checkpoint and also notes.txt, which crossreg did not write "
+        "there and --overwrite would remove; move them out or choose another --out"
+    )
+    assert (out / "notes.txt").read_text() == "mine\n"
+    (out / "notes.txt").unlink()
     assert main([*argv, "--overwrite"]) == 0
     assert list(read_config(out).genomes) == ["human"]
     # replaced whole: what the folder held before is gone, and its run log holds this run
-    names = ["config.json", RUNS_FILE, "model.safetensors"]
+    names = [CONTENTS_FILE, "config.json", RUNS_FILE, "model.safetensors"]
     assert sorted(p.name for p in out.iterdir()) == names
     assert [run["command"].endswith("--overwrite") for run in read_runs(out / RUNS_FILE)] == [True]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]  # nothing left beside it
+
+
+def test_overwrite_replaces_only_a_folder_crossreg_wrote(tmp_path, monkeypatch):
+    # before: any folder holding a config.json was a checkpoint, removed whole
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "results.csv").write_text("a,b\n")
+    with pytest.raises(ValueError, match=r"has no \.crossreg-contents listing what crossreg"):
+        _run([*_argv(folder, ("human", "human")), "--overwrite"])
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "results.csv"]
+    out = tmp_path / "ck"
+    _run(_argv(out, ("human", "human")))
+    monkeypatch.chdir(out)
+    with pytest.raises(ValueError, match="holds the current directory"):
+        _run([*_argv(out, ("human", "human")), "--overwrite"])
+    assert (out / "model.safetensors").is_file()
 
 
 def test_an_out_that_is_not_a_checkpoint_is_refused(tmp_path):

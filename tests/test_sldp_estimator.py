@@ -274,9 +274,13 @@ def test_bad_inputs_stop_naming_the_file(tmp_path):
     fails(r"panel\.7\.frq: missing \.frq")
     (tmp_path / "kept.frq").rename(frq)
     blocks = tmp_path / "blocks.bed"
-    blocks.write_text(blocks.read_text() + "chr9\t1\t100\n")
-    fails(r"blocks\.bed line 25: chromosome 9 has no panel files")
-    blocks.write_text("".join(blocks.read_text().splitlines(keepends=True)[:N_BLOCKS]))
+    kept = blocks.read_text()
+    blocks.write_text("chr9\t1\t100\n")
+    fails(
+        r"blocks\.bed: no LD block lies on the analysed chromosome\(s\) 7 \(its blocks are on 9\)"
+    )
+    blocks.write_text(kept)
+    fails(r"--chroms names chromosome\(s\) 7 more than once", chroms=[CHROM, CHROM])
     with gzip.open(tmp_path / "other.7.sannot.gz", "wt") as handle:
         handle.write("SNP\tA1\tA2\tx\nrsNONE\tA\tC\t1.0\n")
     fails(r"other\.: no annotated SNP matches the panel", sannot_chr=[str(tmp_path / "other.")])

@@ -4,6 +4,7 @@ tables it cannot read, naming the file and the line."""
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from crossreg.cli import build_parser
+from crossreg.stats.sldp.background import read_frq_alleles
 from crossreg.stats.sldp.panel import read_ld_blocks
-from crossreg.stats.sldp.plink import read_bim, read_frq
+from crossreg.stats.sldp.plink import read_bim, read_fam_count, read_frq
 from crossreg.stats.sldp.regression import sign_flip
-from crossreg.stats.sldp.run import read_print_snps, write_sldp
+from crossreg.stats.sldp.run import chunk_file_name, read_print_snps, write_sldp
 from crossreg.stats.sldp.sumstats import read_ldscores
 from crossreg.stats.sldp.tables import numbers, read_text_table
 from tests.test_sldp_estimator import CHROM, run_world, write_world
@@ -266,7 +269,7 @@ def test_a_snp_without_frequency_names_its_bim_line(tmp_path: Path) -> None:
 def test_an_impossible_ld_block_is_named_exactly(tmp_path: Path) -> None:
     (tmp_path / "b.bed").write_text("chr1\t0\t10\nchr1\t20\t20\nchr1\t40\t30\n")
     with pytest.raises(ValueError) as caught:
-        read_ld_blocks(tmp_path / "b.bed", ["1"])
+        read_ld_blocks(tmp_path / "b.bed")
     assert str(caught.value) == (
         f"{tmp_path}/b.bed line 3: block chr1 40 30 is impossible; a block needs 0 <= start <= end"
     )
@@ -293,3 +296,84 @@ def test_an_m_5_50_that_is_not_one_count_is_named_exactly(tmp_path: Path, m_5_50
         f"{tmp_path}/ld.1.l2.M_5_50 line 1: {first!r} is not one whole number of SNPs "
         "(0 or more); ldsc --l2 writes it"
     )
+
+
+def test_repeated_frq_ids_in_bim_order_are_taken_by_position(tmp_path: Path) -> None:
+    # plink names SNPs without an id '.'; before, every '.' got the first '.' row's MAF
+    (tmp_path / "p.bim").write_text(
+        "1 . 0 100 A G\n1 . 0 200 C T\n1 rs3 0 300 G A\n1 . 0 400 T C\n"
+    )
+    rows = ["1 . A G 0.1 100", "1 . T C 0.2 100", "1 rs3 G A 0.3 100", "1 . C T 0.4 100"]
+    frq = tmp_path / "p.frq"
+    frq.write_text(" CHR SNP A1 A2 MAF NCHROBS\n" + "\n".join(rows) + "\n")
+    bim = read_bim(tmp_path / "p.bim")
+    np.testing.assert_allclose(read_frq(frq, bim), [0.1, 0.2, 0.3, 0.4])
+    maf, a1_freq = read_frq_alleles(frq, bim)
+    np.testing.assert_allclose(maf, [0.1, 0.2, 0.3, 0.4])
+    np.testing.assert_allclose(a1_freq, [0.1, 0.8, 0.3, 0.6])
+    frq.write_text(" CHR SNP A1 A2 MAF NCHROBS\n" + "\n".join(rows[::-1]) + "\n")
+    with pytest.raises(ValueError, match=r"p\.frq: SNP \. is on several rows and the rows"):
+        read_frq(frq, bim)
+
+
+def test_a_gzipped_fam_counts_its_samples(tmp_path: Path) -> None:
+    text = "".join(f"f{i} i{i} 0 0 1 -9\n" for i in range(100))
+    (tmp_path / "p.fam").write_text(text)
+    (tmp_path / "q.fam").write_bytes(gzip.compress(text.encode()))
+    assert read_fam_count(tmp_path / "p.fam") == read_fam_count(tmp_path / "q.fam") == 100
+
+
+def test_blocks_on_other_chromosomes_change_nothing(tmp_path: Path) -> None:
+    # the reference walks every line of a genome-wide blocks file; before, a block on a
+    # chromosome without panel files stopped the run
+    write_world(tmp_path)
+    expected = run_world(tmp_path, tmp_path / "a")
+    blocks = tmp_path / "blocks.bed"
+    blocks.write_text(blocks.read_text() + "chr9\t1\t100\nchr12\t1\t100\n")
+    assert_frame_equal(run_world(tmp_path, tmp_path / "b"), expected)
+
+
+def test_annotation_names_with_a_slash_stay_one_chunk_file(tmp_path: Path) -> None:
+    write_world(tmp_path)
+    path = tmp_path / f"annot.{CHROM}.sannot.gz"
+    with gzip.open(path, "rt") as handle:
+        header, rest = handle.read().split("\n", 1)
+    names = header.split("\t")[3:]
+    with gzip.open(path, "wt") as handle:
+        handle.write("\t".join([*header.split("\t")[:3], "DNase/liver", *names[1:]]))
+        handle.write("\n" + rest)
+    run_world(tmp_path, tmp_path / "out")
+    assert chunk_file_name("trait", "a/b%c\\d") == "trait.a%2Fb%25c%5Cd.tsv"
+    files = sorted(p.name for p in (tmp_path / "out" / "chunks").iterdir())
+    assert "trait.DNase%2Fliver.tsv" in files
+    assert all(p.is_file() for p in (tmp_path / "out" / "chunks").iterdir())
+
+
+def test_blocks_whose_spectrum_keeps_nothing_are_counted_or_stop(tmp_path: Path) -> None:
+    # one print SNP per block: each block's first eigenvalue is all its variance (k = 0);
+    # before, every statistic was NaN with exit 0
+    write_world(tmp_path)
+    bim = read_bim(tmp_path / f"panel.{CHROM}.bim")
+    blocks = read_ld_blocks(tmp_path / "blocks.bed")
+    firsts = [bim.snp[np.searchsorted(bim.bp, start)] for start in blocks.start]
+    printed = tmp_path / "print_snps.txt"
+    every = printed.read_text().split()
+    printed.write_text("\n".join(firsts) + "\n")
+    with pytest.raises(ValueError, match=r"every one of the \d+ LD blocks with print SNPs keeps"):
+        run_world(tmp_path, tmp_path / "out")
+    # the first two blocks with one print SNP each, the others with all theirs
+    lone = set(firsts[:2])
+    inside = (bim.bp[:, None] >= blocks.start[:2]) & (bim.bp[:, None] < blocks.end[:2])
+    dropped = set(bim.snp[inside.any(axis=1)]) - lone
+    printed.write_text("\n".join(s for s in every if s not in dropped) + "\n")
+    run_world(tmp_path, tmp_path / "out")
+    counts = json.loads((tmp_path / "out" / "summary.json").read_text())["ld_blocks"]
+    assert counts["rank_0"] == 2 and counts["with_print_snps"] > 2
+
+
+def test_every_repeated_eqtl_option_is_kept() -> None:
+    # before: --eqtl a --eqtl b kept b alone, as --sumstats did not
+    argv = ["sldp", "--bfile-chr", "p.", "--print-snps", "s", "--ld-blocks", "b"]
+    argv += ["--ldscores-chr", "ld.", "--sad", "x.h5", "--out", "o"]
+    args = build_parser().parse_args([*argv, "--eqtl", "a", "--eqtl", "b", "c"])
+    assert args.eqtl == [Path("a"), Path("b"), Path("c")]

@@ -46,3 +46,35 @@ def test_eqtl_sample_sizes_must_be_above_zero(tmp_path: Path) -> None:
         read_eqtl(path, PRINTED)
     with pytest.raises(ValueError, match=r"gtex\.tsv: the eQTL sample size must be .* got 0"):
         read_eqtl(path, PRINTED, n=0)
+
+
+@pytest.mark.parametrize(
+    ("columns", "row", "expected"),
+    [
+        ("z", "inf", r"line 2: column z has inf"),
+        ("slope\tslope_se", "0.5\t0", r"line 2: column slope_se has 0\.0"),
+        ("slope\tslope_se", "inf\t0.1", r"line 2: column slope has inf"),
+    ],
+)
+def test_an_infinite_eqtl_z_stops(tmp_path: Path, columns: str, row: str, expected: str) -> None:
+    # before: the row was dropped with only numpy's divide-by-zero warning
+    path = tmp_path / "gtex.tsv"
+    path.write_text(f"SNP\tgene_id\tref\talt\t{columns}\tN\nrs1\tg1\tA\tG\t{row}\t90\n")
+    with pytest.raises(ValueError, match=rf"gtex\.tsv {expected}"):
+        read_eqtl(path, PRINTED)
+
+
+def test_an_eqtl_snp_takes_the_alleles_of_its_first_valid_row(tmp_path: Path) -> None:
+    # before: an indel row listed first set the SNP's alleles, dropping its SNV rows
+    path = tmp_path / "gtex.tsv"
+    path.write_text(
+        "SNP\tgene_id\tref\talt\tz\tN\n"
+        "rs1\tg0\tA\tAT\t5.0\t90\n"
+        "rs1\tg1\ta\tg\t1.0\t90\n"
+        "rs1\tg2\tG\tA\t2.0\t90\n"
+        "rs2\tg1\tA\tT\t3.0\t90\n"
+    )
+    stats = read_eqtl(path, PRINTED)
+    assert stats.snp.tolist() == ["rs1"]  # rs2 is strand-ambiguous only
+    assert (stats.a1.tolist(), stats.a2.tolist()) == (["G"], ["A"])
+    np.testing.assert_allclose(stats.z, [(1.0 - 2.0) / np.sqrt(2)])

@@ -84,6 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--eqtl",
         type=Path,
         nargs="+",
+        action="extend",
         default=[],
         help="GTEx-style per-gene eQTL tables (SNP|rsid|variant_id, gene_id, ref/alt or "
         "chr_pos_ref_alt ids, z or slope+slope_se, N), combined per SNP",

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from crossreg.runlog import RUNS_FILE
+
 log = logging.getLogger("crossreg")
 
 
@@ -57,13 +59,19 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
         yield handle
 
 
+#: The list of the top-level entries :func:`atomic_directory` wrote, kept in the folder:
+#: what ``--overwrite`` may remove.
+CONTENTS_FILE = ".crossreg-contents"
+
+
 def check_replaceable(
     out: str | os.PathLike[str], overwrite: bool, kinds: Mapping[str, str]
 ) -> None:
     """`out` may be written whole (:func:`atomic_directory`): absent, an empty folder, or a
     folder holding one of `kinds` (marker file name → what it holds, ``"a checkpoint"``)
     to replace with `overwrite`. Anything else is refused, so that no user file is
-    removed."""
+    removed: a folder to replace must hold only what crossreg wrote there (its
+    :data:`CONTENTS_FILE` and run log), and not the current directory."""
     out = Path(out)
     if not out.exists():
         return
@@ -76,10 +84,39 @@ def check_replaceable(
                 f"--out {out} already holds {held[0]}; pass --overwrite to replace it or "
                 "choose another --out"
             )
+        _check_only_ours(out, held[0])
     elif any(out.iterdir()):
         kinds_text = " or ".join(dict.fromkeys(kinds.values()))
         raise ValueError(
             f"--out {out} exists, is not empty and is not {kinds_text}; choose another --out"
+        )
+
+
+def _check_only_ours(out: Path, what: str) -> None:
+    """Refuse to replace `out` (holding `what`) when it holds entries crossreg did not
+    write there, or the current directory."""
+    cwd = Path.cwd().resolve()
+    if cwd == out.resolve() or out.resolve() in cwd.parents:
+        raise ValueError(
+            f"--out {out} holds the current directory, which --overwrite would remove; "
+            "run from another directory or choose another --out"
+        )
+    record = out / CONTENTS_FILE
+    if not record.is_file():
+        raise ValueError(
+            f"--out {out} looks like {what} but has no {CONTENTS_FILE} listing what crossreg "
+            "wrote there, so --overwrite could remove files of yours; empty it or choose "
+            "another --out"
+        )
+    ours = set(record.read_text().splitlines()) | {CONTENTS_FILE, RUNS_FILE}
+    foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in ours)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise ValueError(
+            f"--out {out} holds {what} and also {shown}, which crossreg did not write there "
+            "and --overwrite would remove; move them out or choose another --out"
         )
 
 
@@ -108,7 +145,7 @@ def _swap_in(work: Path, path: Path) -> None:
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """An empty hidden directory ``.<name>.partial`` beside `path` to fill (one left by a
     crashed writer is removed first); it replaces `path` whole only when the block
-    succeeds, else it is removed."""
+    succeeds, listing its entries in :data:`CONTENTS_FILE`, else it is removed."""
     path = Path(path)
     work = path.parent / f".{path.name}.partial"
     if work.exists():
@@ -117,6 +154,8 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     work.mkdir(parents=True)
     try:
         yield work
+        names = sorted(entry.name for entry in work.iterdir())
+        (work / CONTENTS_FILE).write_text("".join(f"{name}\n" for name in names))
         _swap_in(work, path)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

@@ -55,7 +55,7 @@ import numpy.typing as npt
 from crossreg.io.chroms import bare_chrom
 from crossreg.io.gtf import read_gtf
 from crossreg.stats.sldp.annotations import AnnotationTable
-from crossreg.stats.sldp.plink import Bim, read_bim
+from crossreg.stats.sldp.plink import Bim, frq_rows, read_bim
 from crossreg.stats.sldp.tables import numbers, read_text_table, require_columns
 
 COMMON_MAF = 0.05
@@ -78,16 +78,9 @@ def read_frq_alleles(
         raise ValueError(f"{path}: missing .frq (plink --freq output) for panel {bim.path}")
     table = read_text_table(path, header=True)
     require_columns(table, ["SNP", "A1", "MAF"], path)
-    raw = numbers(table, "MAF", path, header=True, na=True)
-    snp = table["SNP"].to_numpy().astype(str)
-    a1 = table["A1"].to_numpy().astype(str)
-    order = np.argsort(snp, kind="stable")
-    where = np.minimum(np.searchsorted(snp[order], bim.snp), len(snp) - 1)
-    found = snp[order][where] == bim.snp
-    if not found.all():
-        first = int(np.nonzero(~found)[0][0])
-        raise ValueError(f"{path}: no frequency for SNP {bim.snp[first]} of {bim.path}")
-    raw, a1 = raw[order][where], a1[order][where]
+    rows = frq_rows(table["SNP"].to_numpy().astype(str), bim, path)
+    raw = numbers(table, "MAF", path, header=True, na=True)[rows]
+    a1 = table["A1"].to_numpy().astype(str)[rows]
     same, other = a1 == bim.a1, a1 == bim.a2
     polymorphic = (raw > 0) & (raw < 1)
     odd = np.nonzero(polymorphic & ~same & ~other)[0]

@@ -55,9 +55,10 @@ class LdBlocks:
         return np.nonzero((self.bare == chrom) & ~self.mhc)[0]
 
 
-def read_ld_blocks(path: str | os.PathLike[str], panel: list[str]) -> LdBlocks:
-    """Read a blocks BED; a chromosome the panel lacks, a block with a negative start or
-    an end below its start, or overlapping blocks, stop naming the line."""
+def read_ld_blocks(path: str | os.PathLike[str]) -> LdBlocks:
+    """Read a blocks BED; a block with a negative start or an end below its start, or
+    overlapping blocks, stop naming the line. Blocks on chromosomes that are not analysed
+    stay in the table (the reference's chunks walk every line of the file)."""
     path = Path(path)
     table = read_text_table(path, header=False)
     if table.width < 3:
@@ -74,13 +75,6 @@ def read_ld_blocks(path: str | os.PathLike[str], panel: list[str]) -> LdBlocks:
             "needs 0 <= start <= end"
         )
     bare = np.array([bare_chrom(c) for c in chrom.tolist()], dtype=str)
-    for name in np.unique(bare):
-        if name not in panel:
-            line = int(np.nonzero(bare == name)[0][0]) + 1
-            raise ValueError(
-                f"{path} line {line}: chromosome {name} has no panel files (panel has "
-                f"{', '.join(panel) or 'none'})"
-            )
     for name in np.unique(bare):
         ids = np.nonzero(bare == name)[0]
         order = ids[np.argsort(start[ids], kind="stable")]

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.plink import BED_MAGIC, BYTE_TABLE
+from crossreg.io.text import numbered_lines
 from crossreg.stats.sldp.tables import numbers, read_text_table, require_columns
 
 
@@ -63,27 +64,31 @@ def read_bim(path: str | os.PathLike[str]) -> Bim:
 
 
 def read_fam_count(path: str | os.PathLike[str]) -> int:
-    """The number of samples (lines) in a ``.fam``."""
-    with open(path, "rb") as handle:
-        return sum(1 for line in handle if line.strip())
+    """The number of samples (non-blank lines) in a ``.fam``, plain or gzipped."""
+    return sum(1 for _, line in numbered_lines(path) if line.strip())
 
 
-def read_frq(path: str | os.PathLike[str], bim: Bim) -> npt.NDArray[np.float64]:
-    """MAF of every bim SNP from a ``plink --freq`` ``.frq`` (columns SNP and MAF are used)."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{path}: missing .frq (plink --freq output) for panel {bim.path}")
-    table = read_text_table(path, header=True)
-    require_columns(table, ["SNP", "MAF"], path)
-    if not len(table):
+def frq_rows(snp: npt.NDArray[np.str_], bim: Bim, path: Path) -> npt.NDArray[np.int64]:
+    """The row of the ``.frq`` at `path` (SNP ids `snp`) for each bim SNP. ``plink --freq``
+    writes one row per bim SNP in its order, so rows whose ids agree with the bim's row by
+    row are taken by position (ids such as ``.`` may repeat); otherwise by id, which must
+    then name one row."""
+    if not len(snp):
         raise ValueError(
             f"{path}: a header but no rows; it needs a row for every SNP of {bim.path}"
         )
-    maf = numbers(table, "MAF", path, header=True, na=True)
-    snp = table["SNP"].to_numpy().astype(str)
+    if np.array_equal(snp, bim.snp):
+        return np.arange(len(snp))
+    ids, counts = np.unique(snp, return_counts=True)
+    repeated = ids[(counts > 1) & np.isin(ids, bim.snp)]
+    if len(repeated):
+        raise ValueError(
+            f"{path}: SNP {repeated[0]} is on several rows and the rows are not in the order "
+            f"of {bim.path}, so its frequency is ambiguous; make the .frq with plink --freq "
+            "on the same panel"
+        )
     order = np.argsort(snp, kind="stable")
-    where = np.searchsorted(snp[order], bim.snp)
-    where = np.minimum(where, len(snp) - 1)
+    where = np.minimum(np.searchsorted(snp[order], bim.snp), len(snp) - 1)
     found = snp[order][where] == bim.snp
     if not found.all():
         first = int(np.nonzero(~found)[0][0])
@@ -91,7 +96,19 @@ def read_frq(path: str | os.PathLike[str], bim: Bim) -> npt.NDArray[np.float64]:
             f"{path}: no frequency for SNP {bim.snp[first]} ({bim.path} line {first + 1}); "
             "make the .frq with plink --freq on the same panel"
         )
-    return maf[order][where]
+    return order[where]
+
+
+def read_frq(path: str | os.PathLike[str], bim: Bim) -> npt.NDArray[np.float64]:
+    """MAF of every bim SNP from a ``plink --freq`` ``.frq`` (columns SNP and MAF are used;
+    rows matched by :func:`frq_rows`)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: missing .frq (plink --freq output) for panel {bim.path}")
+    table = read_text_table(path, header=True)
+    require_columns(table, ["SNP", "MAF"], path)
+    maf = numbers(table, "MAF", path, header=True, na=True)
+    return maf[frq_rows(table["SNP"].to_numpy().astype(str), bim, path)]
 
 
 def read_bed(

@@ -46,7 +46,8 @@ class Alignment:
         return np.where((row >= 0).reshape(shape), out, missing)
 
 
-def _valid(a1: pl.Expr, a2: pl.Expr) -> pl.Expr:
+def valid_pair(a1: pl.Expr, a2: pl.Expr) -> pl.Expr:
+    """Whether the alleles `a1`, `a2` (upper case) are a valid pair (module docstring)."""
     bases = list(COMPLEMENT)
     return (
         a1.is_in(bases)
@@ -63,9 +64,9 @@ def with_match(frame: pl.DataFrame) -> pl.DataFrame:
     cb1, cb2 = (c.replace_strict(COMPLEMENT, default=None) for c in (b1, b2))
     same, strand = (d1 == b1) & (d2 == b2), (d1 == cb1) & (d2 == cb2)
     swap, swap_strand = (d1 == b2) & (d2 == b1), (d1 == cb2) & (d2 == cb1)
-    match = (_valid(b1, b2) & _valid(d1, d2) & (same | strand | swap | swap_strand)).fill_null(
-        False
-    )
+    match = (
+        valid_pair(b1, b2) & valid_pair(d1, d2) & (same | strand | swap | swap_strand)
+    ).fill_null(False)
     ambiguous = d1.is_not_null() & (
         (cb1 == b2) | (d1.replace_strict(COMPLEMENT, default=None) == d2)
     ).fill_null(False)

@@ -176,11 +176,15 @@ def write_sldp(
     if not available:
         raise ValueError(f"{bfile_chr}: no panel files {bfile_chr}{{chrom}}.bed/.bim/.fam")
     chroms = list(chroms) if chroms else available
+    twice = sorted({c for c in chroms if chroms.count(c) > 1})
+    if twice:
+        raise ValueError(f"--chroms names chromosome(s) {', '.join(twice)} more than once")
     absent = [c for c in chroms if c not in available]
     if absent:
         raise ValueError(f"{bfile_chr}: no panel files for chromosome(s) {', '.join(absent)}")
     printed = read_print_snps(print_snps)
-    blocks = read_ld_blocks(ld_blocks, available)
+    blocks = read_ld_blocks(ld_blocks)
+    _check_blocks_cover(blocks, chroms)
     ld = read_ldscores(ldscores_chr)
     phenos = _phenotypes(sumstats, eqtl, eqtl_n, printed)
     heritability = {s.name: estimate_h2g(s, ld) for s in phenos}
@@ -196,10 +200,14 @@ def write_sldp(
     info: dict[str, npt.NDArray[np.float64] | float] = dict.fromkeys(INFO_FIELDS, 0.0)
     counts: dict[str, dict[str, int]] = {}
     total_blocks = sum(len(blocks.on(c)) for c in chroms)
+    # blocks with print SNPs, and those whose truncated spectrum keeps no eigenvector
+    ranks = {"with_print_snps": 0, "rank_0": 0}
     with progress(total_blocks, "SLDP signed LD profiles", "blocks") as meter:
         for chrom in chroms:
             panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
             spectra = chrom_spectra(panel, blocks, spectrum_percent, ld_cache)
+            ranks["with_print_snps"] += len(spectra)
+            ranks["rank_0"] += sum(s.u.shape[1] == 0 for s in spectra.values())
             sets = [(background, background.tables(chrom)), (marginal, marginal.tables(chrom))]
             tables, alignments = [], []
             for group, group_tables in sets:
@@ -246,6 +254,7 @@ def write_sldp(
             log.info(
                 "chr%s: %d blocks with print SNPs, %d SNPs", chrom, len(spectra), len(panel.bim)
             )
+    _check_ranks(ranks, spectrum_percent)
     for group in (marginal, background):
         for source, matched in group.matched.items():
             if matched == 0:
@@ -276,6 +285,7 @@ def write_sldp(
         names,
         info,
         counts,
+        ranks,
         background_names=background_names,
         flips=flips,
         seed=seed,
@@ -306,6 +316,56 @@ def write_sldp(
             "verbose_thresh": verbose_thresh,
         },
     )
+
+
+def chunk_file_name(pheno: str, annotation: str) -> str:
+    """``{pheno}.{annotation}.tsv``, with ``%``, ``/`` and ``\\`` escaped as ``%25``,
+    ``%2F`` and ``%5C`` so that every name stays one file in ``chunks/``."""
+
+    def escape(name: str) -> str:
+        return name.replace("%", "%25").replace("/", "%2F").replace("\\", "%5C")
+
+    return f"{escape(pheno)}.{escape(annotation)}.tsv"
+
+
+def _check_ranks(ranks: dict[str, int], spectrum_percent: float) -> None:
+    """Stop when every block's truncated LD spectrum keeps no eigenvector (so every
+    statistic would be NaN); warn when some do not."""
+    total, empty = ranks["with_print_snps"], ranks["rank_0"]
+    why = (
+        f"its first eigenvalue alone holds {spectrum_percent:g}% of the block's variance "
+        "(--spectrum-percent), as with one print SNP in the block"
+    )
+    if total and empty == total:
+        raise ValueError(
+            f"every one of the {total} LD blocks with print SNPs keeps no LD eigenvector: "
+            f"{why}; give more print SNPs per block or a higher --spectrum-percent"
+        )
+    if empty:
+        log.warning(
+            "%d of %d LD blocks with print SNPs keep no LD eigenvector (%s): they contribute "
+            "0, as in the reference",
+            empty,
+            total,
+            why,
+        )
+
+
+def _check_blocks_cover(blocks: LdBlocks, chroms: list[str]) -> None:
+    """Stop when no LD block lies on the analysed chromosomes; warn about those without."""
+    without = [c for c in chroms if not len(blocks.on(c))]
+    if len(without) == len(chroms):
+        found = ", ".join(dict.fromkeys(blocks.bare.tolist())) or "none"
+        raise ValueError(
+            f"{blocks.path}: no LD block lies on the analysed chromosome(s) "
+            f"{', '.join(chroms)} (its blocks are on {found}); check its chromosome names"
+        )
+    if without:
+        log.warning(
+            "%s: no LD block on chromosome(s) %s: their SNPs take no part",
+            blocks.path,
+            ", ".join(without),
+        )
 
 
 def _counting(items: Iterable[T], meter: Progress) -> Iterator[T]:
@@ -361,6 +421,7 @@ def _write_outputs(
     names: list[str],
     info: dict[str, npt.NDArray[np.float64] | float],
     counts: dict[str, dict[str, int]],
+    ranks: dict[str, int],
     *,
     background_names: list[str],
     flips: int,
@@ -411,7 +472,7 @@ def _write_outputs(
                     table = pl.DataFrame(chunk_rows).with_columns(
                         q=pl.Series(res.q[:, k]), r=pl.Series(res.r[:, k])
                     )
-                    chunk_tables[out / "chunks" / f"{stats.name}.{name}.tsv"] = table
+                    chunk_tables[out / "chunks" / chunk_file_name(stats.name, name)] = table
     for path, table in chunk_tables.items():
         with atomic_write(path) as handle:
             table.write_csv(handle, separator="\t")
@@ -442,6 +503,7 @@ def _write_outputs(
         },
         "annotations": names,
         "reconciliation": counts,
+        "ld_blocks": ranks,
         "chunk_tables": len(chunk_tables),
         "figures": [f.name for f in figures],
     }

@@ -15,7 +15,7 @@ import polars as pl
 
 from crossreg.io.text import numbered_lines
 from crossreg.stats.sldp.panel import ChromPanel, chrom_order
-from crossreg.stats.sldp.reconcile import Alignment, reconcile, with_match
+from crossreg.stats.sldp.reconcile import Alignment, reconcile, valid_pair, with_match
 from crossreg.stats.sldp.refpanel import Spectrum
 from crossreg.stats.sldp.tables import (
     file_stem,
@@ -112,8 +112,10 @@ def read_eqtl(
     Columns: a SNP id (``SNP``, else ``rsid``, else ``variant_id``), ``gene_id``, the
     alleles (``alt``/``ref``, else parsed from a ``variant_id`` ``chr_pos_ref_alt[_build]``),
     ``z`` or ``slope`` and ``slope_se`` (for the alt allele), and ``N`` unless `n` is given.
-    Every row is oriented to the alleles of the SNP's first row (rows that do not match
-    them are dropped) and Z_m = Σ_k Z_m^(k)/√|G_m| over the genes k kept for SNP m.
+    Every row is oriented to the alleles of the SNP's first row with a valid pair (two
+    different A/C/G/T bases, not strand-ambiguous; rows that do not match them are
+    dropped) and Z_m = Σ_k Z_m^(k)/√|G_m| over the genes k kept for SNP m. An infinite
+    z or slope, or a slope_se that is infinite or not above 0, stops naming file and line.
     """
     path = Path(path)
     table = read_text_table(path, header=True)
@@ -131,11 +133,14 @@ def read_eqtl(
         ref, alt = parts.list.get(2), parts.list.get(3)
     if "z" in table.columns:
         z = numbers(table, "z", path, header=True, na=True)
+        _require_usable(z, "z", path, positive=False)
     else:
         require_columns(table, ["slope", "slope_se"], path)
-        z = numbers(table, "slope", path, header=True, na=True) / numbers(
-            table, "slope_se", path, header=True, na=True
-        )
+        slope = numbers(table, "slope", path, header=True, na=True)
+        slope_se = numbers(table, "slope_se", path, header=True, na=True)
+        _require_usable(slope, "slope", path, positive=False)
+        _require_usable(slope_se, "slope_se", path, positive=True)
+        z = slope / slope_se
     if n is None:
         require_columns(table, ["N"], path)
         sizes = numbers(table, "N", path, header=True, na=True)
@@ -155,8 +160,11 @@ def read_eqtl(
             "n": sizes,
         }
     ).filter(pl.Series(keep))
-    first = rows.unique(subset="SNP", keep="first", maintain_order=True).select(
-        "SNP", b1=pl.col("a1"), b2=pl.col("a2")
+    upper_pair = rows.select("SNP", pl.col("a1", "a2").str.to_uppercase())
+    first = (
+        upper_pair.filter(valid_pair(pl.col("a1"), pl.col("a2")))
+        .unique(subset="SNP", keep="first", maintain_order=True)
+        .select("SNP", b1=pl.col("a1"), b2=pl.col("a2"))
     )
     upper = pl.col("b1", "b2", "d1", "d2").str.to_uppercase()
     oriented = with_match(
