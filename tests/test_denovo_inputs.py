@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -11,6 +12,7 @@ from crossreg.cli import build_parser
 from crossreg.io.vcf import Variant, write_vcf
 from crossreg.stats.denovo import risk_scores
 from crossreg.stats.denovo_report import load_groups
+from crossreg.variants.sad_files import SadTable
 from tests.test_denovo import _planted, _write_inputs
 
 
@@ -59,7 +61,35 @@ def test_a_sad_file_of_other_alleles_names_the_first_that_differs(tmp_path: Path
     table = paths["cases"][1]
     lines = table.read_text().splitlines(keepends=True)
     table.write_text("".join([lines[0], lines[2], lines[1], *lines[3:]]))
-    _fails(_argv(tmp_path, paths), r"row 1 holds .*, the VCF's allele 1 is ")
+    _fails(
+        _argv(tmp_path, paths),
+        r"cases\.tsv does not hold the alleles of .*cases\.vcf in order: its row 2 \(dn0\) is "
+        r"not one of the VCF's alleles after the 1 matched \(36 rows, 36 alleles\)",
+    )
+
+
+def test_alleles_crossreg_sad_skipped_are_left_out_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # crossreg sad skips records on chromosomes its FASTA lacks and alleles longer than
+    # half its window; before, denovo refused the file it wrote
+    sad, people, is_case = _planted(n_people=6)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    table = paths["cases"][1]
+    lines = table.read_text().splitlines(keepends=True)
+    table.write_text("".join([lines[0], *lines[2:7], *lines[13:]]))  # dn0, and case001's six
+    data = load_groups({"case": paths["cases"], "control": paths["controls"]})
+    assert len(data.individuals) == 72 - 7
+    assert "case001" not in data.individuals and data.is_case.sum() == 36 - 7
+    np.testing.assert_array_equal(data.values[0], np.float32(sad[1]))
+    assert "7 of 36 alleles of" in caplog.text and "1 person(s) with no other" in caplog.text
+
+
+def test_an_infinite_score_is_named() -> None:
+    # before: an .h5 from another tool holding inf failed the PCA ("SVD did not converge")
+    table = SadTable(["a", "b"], ["t0", "t1"], [], np.array([[1, 2], [3, np.inf]], np.float32))
+    with pytest.raises(ValueError, match=r"allele b \(row 2\) has no finite score \(inf\)"):
+        table.require_every_score("x.h5", "drop it")
 
 
 def test_one_fold_is_refused_by_name() -> None:
@@ -87,8 +117,8 @@ def test_a_nan_score_names_the_allele_and_track(tmp_path: Path) -> None:
     paths = _write_inputs(tmp_path, sad, people, is_case)
     _fails(
         _argv(tmp_path, paths),
-        r"cases\.tsv: allele dn2 \(row 3\) has no score \(nan\) for track t1_other, and 0 "
-        r"more scores are nan",
+        r"cases\.tsv: allele dn2 \(row 3\) has no finite score \(nan\) for track t1_other, "
+        r"and 0 more scores are not finite",
     )
     assert not (tmp_path / "r").exists()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from crossreg.variants.sad_files import read_sad
 TOP_LOADINGS = 3
 SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)
 FIGURE_STEMS = ("tracks_q", "components", "risk_score")  # the figures of plot_denovo
+log = logging.getLogger("crossreg")
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,57 @@ def _carriers(vcf: Path, sample_field: str) -> list[tuple[str, str]]:
     return rows
 
 
+def _shortened(label: str, most: int = 60) -> str:
+    """`label`, cut to `most` characters (a long deletion's REF runs to thousands)."""
+    return label if len(label) <= most else f"{label[: most - 3]}..."
+
+
+def _scored(
+    carriers: list[tuple[str, str]], labels: list[str], vcf: Path, sad_path: Path
+) -> list[tuple[str, str]]:
+    """The `carriers` whose alleles the SAD file (row `labels`) scored. Its rows must be the
+    VCF's alleles in order, some may be left out: ``crossreg sad`` skips records on
+    chromosomes its FASTA lacks and alleles longer than half its window (a warning counts
+    them); a row that is not the VCF's next allele is an error."""
+    kept: list[tuple[str, str]] = []
+    left: list[tuple[str, str]] = []
+    for label, who in carriers:
+        if len(kept) < len(labels) and label == labels[len(kept)]:
+            kept.append((label, who))
+        else:
+            left.append((label, who))
+    if len(kept) < len(labels) or not kept:
+        row = len(kept)
+        found = f"{_shortened(labels[row])}" if row < len(labels) else "no rows"
+        raise ValueError(
+            f"{sad_path} does not hold the alleles of {vcf} in order: its row {row + 1} "
+            f"({found}) is not one of the VCF's alleles after the {row} matched "
+            f"({len(labels)} rows, {len(carriers)} alleles); score that VCF with crossreg sad"
+        )
+    if left:
+        people = len({who for _, who in left} - {who for _, who in kept})
+        log.warning(
+            "%s: %d of %d alleles of %s have no score there (e.g. %s; crossreg sad skips "
+            "records on chromosomes its FASTA lacks and alleles longer than half its "
+            "window): left out of the tests%s",
+            sad_path,
+            len(left),
+            len(carriers),
+            vcf,
+            _shortened(left[0][0]),
+            f", and {people} person(s) with no other allele with them" if people else "",
+        )
+    return kept
+
+
 def load_groups(
     groups: Mapping[str, tuple[str | os.PathLike[str], str | os.PathLike[str]]],
     *,
     sample_field: str = "SAMPLE",
 ) -> DenovoData:
     """Read ``{"case": (vcf, sad), "control": (vcf, sad)}``: each SAD file must hold the
-    VCF's alleles in order (as ``crossreg sad`` writes them) and both the same tracks."""
+    VCF's alleles in order (as ``crossreg sad`` writes them, which may leave some out:
+    :func:`_scored`) and both the same tracks."""
     individuals: list[str] = []
     is_case: list[bool] = []
     blocks = []
@@ -93,17 +139,7 @@ def load_groups(
         sad.require_every_score(
             sad_path, "the tests need every score: score those variants, or drop them from the VCF"
         )
-        labels = [label for label, _ in carriers]
-        if labels != sad.labels:
-            common = min(len(labels), len(sad.labels))
-            first = next((k for k in range(common) if labels[k] != sad.labels[k]), common)
-            found = sad.labels[first] if first < len(sad.labels) else "nothing"
-            wanted = labels[first] if first < len(labels) else "nothing"
-            raise ValueError(
-                f"{sad_path} does not hold the alleles of {vcf} in order ({len(sad.labels)} rows "
-                f"vs {len(carriers)} alleles; row {first + 1} holds {found}, the VCF's allele "
-                f"{first + 1} is {wanted}); score that VCF with crossreg sad"
-            )
+        carriers = _scored(carriers, sad.labels, vcf, sad_path)
         if tracks is None:
             tracks = (sad.identifiers, sad.descriptions)
         elif sad.identifiers != tracks[0]:

@@ -481,15 +481,16 @@ class SadTable:
     values: npt.NDArray[np.float32]
 
     def require_every_score(self, path: str | os.PathLike[str], remedy: str) -> None:
-        """Stop, naming the first allele and track, when a score is nan (``crossreg sad``
-        writes none; a table from elsewhere may hold them); `remedy` says what to do."""
-        unscored = np.argwhere(np.isnan(self.values))
+        """Stop, naming the first allele and track, when a score is nan or infinite
+        (``crossreg sad`` writes neither; a file from elsewhere may hold them); `remedy`
+        says what to do."""
+        unscored = np.argwhere(~np.isfinite(self.values))
         if len(unscored):
             row, track = (int(i) for i in unscored[0])
             raise ValueError(
-                f"{path}: allele {self.labels[row]} (row {row + 1}) has no score (nan) for "
-                f"track {self.identifiers[track]}, and {len(unscored) - 1} more scores are "
-                f"nan; {remedy}"
+                f"{path}: allele {self.labels[row]} (row {row + 1}) has no finite score "
+                f"({self.values[row, track]}) for track {self.identifiers[track]}, and "
+                f"{len(unscored) - 1} more scores are not finite; {remedy}"
             )
 
 
