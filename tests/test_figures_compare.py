@@ -53,3 +53,6 @@ def test_no_plots_writes_the_table_only(tmp_path):
     ]
     assert main([*base, "--out", str(tmp_path / "b"), "--svg"]) == 0
     assert (tmp_path / "b" / "scatter.png").exists() and (tmp_path / "b" / "scatter.svg").exists()
+    # a rerun without figures leaves none of the earlier ones beside its table
+    assert main([*base, "--out", str(tmp_path / "b"), "--no-plots"]) == 0
+    assert not list((tmp_path / "b").glob("scatter.*"))

@@ -68,6 +68,9 @@ def test_evaluate_draws_what_it_measured_and_predicted(tmp_path, world, extra):
     assert figures | {"tracks.npz"} <= names
     assert ({"r_by_assay.svg", "tracks.svg"} <= names) == (extra == ["--svg"])
     if extra:
+        # a rerun without figures leaves none of the earlier ones beside its tables
+        assert main([*args, "--out", str(out), "--no-plots", "--split", "valid"]) == 0
+        assert not {p.name for p in out.iterdir()} & (figures | {"tracks.npz", "tracks.svg"})
         return
 
     table = read_metrics(out / "metrics.tsv")

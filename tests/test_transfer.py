@@ -3,12 +3,14 @@ the variable accessibility sites, the heat maps and the command."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 import pytest
 import torch
@@ -34,6 +36,7 @@ from crossreg.evaluate.transfer_figures import (
     wide,
 )
 from crossreg.evaluate.transfer_tracks import cell_type_of, experiment_of, normalised_r_gap
+from crossreg.io.bed import Interval
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
 from crossreg.io.targets import read_targets
 from crossreg.model.checkpoint import make_config, save_checkpoint
@@ -41,6 +44,7 @@ from crossreg.model.geometry import crop_to_targets
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.runlog import RUNS_FILE
 from tests.pipeline import build_tiny_stores, small_params
 
 CELLS = ["liver", "kidney", "blood", "brain"]
@@ -135,6 +139,7 @@ def test_planted_tissue_pattern_gives_exact_diagonal_and_off_diagonal():
     assert summary == {
         "CAGE": {
             "pairs": 4,
+            "raw_pairs": 4,
             "normalised_pairs": 4,
             "tss": 40,
             "raw_r": round(float(pairs["pearson_r"].mean()), 4),
@@ -160,6 +165,26 @@ def test_an_assays_normalised_mean_counts_only_the_pairs_that_have_one():
     assert (row["pairs"], row["normalised_pairs"], row["normalised_r_matched"]) == (5, 4, 1.0)
     assert "CHIP:CTCF: the head has one track (liver)" in row["normalised_r_note"]
     assert "(5 pairs, 4 with a normalised R, 40 TSSs)" in summary_line(row)
+
+
+def test_a_pair_without_a_raw_r_is_counted_and_named():
+    # before: raw_r averaged the other pairs while "pairs" counted them all, unsaid
+    measured, predicted, order = _planted()
+    measured[:, 1] = 0.0  # a CAGE track of zeros at every TSS
+    tables = transfer_tables(
+        measured,
+        predicted[:, :4],
+        [f"m{i}" for i in range(4)],
+        [f"CAGE:{c}" for c in CELLS],
+        [f"h{i}" for i in range(4)],
+        [f"CAGE:{CELLS[c]}" for c in order],
+    )
+    row = assay_summary(tables)["CAGE"]
+    raw = tables.pairs["pearson_r"].to_numpy()
+    assert (row["pairs"], row["raw_pairs"]) == (4, 3)
+    assert row["raw_r"] == round(float(np.nanmean(raw)), 4)
+    assert row["raw_r_note"].endswith(f"same at every site: CAGE:{CELLS[1]}")
+    assert "(4 pairs, 3 with a raw R," in summary_line(row)
 
 
 def test_an_experiment_with_one_track_has_no_normalised_r_and_says_why():
@@ -365,6 +390,49 @@ def test_variable_sites_equal_a_numpy_reference(world):
         np.testing.assert_array_equal(v, store.targets(s.split)[s.row, s.bins[0], tracks])
 
 
+class _UnalignedStore:
+    """Held-out windows of 4 bins of 128 bp at strides that are not a multiple of 128."""
+
+    pool_width, target_length, num_targets = 128, 4, 2
+
+    def __init__(self) -> None:
+        self.metadata = {"crop_bp": 10}
+        self.starts = {"valid": [0, 450, 2000], "test": [200, 1990]}
+        self.table = type("Table", (), {"descriptions": ["DNASE:liver", "DNASE:brain"]})
+
+    def windows(self, split: str) -> list[Interval]:
+        return [Interval("chr1", s, s + 532) for s in self.starts[split]]
+
+    def targets(self, split: str) -> npt.NDArray[np.float16]:
+        rng = np.random.default_rng(len(split))
+        return rng.gamma(1.0, 2.0, (len(self.starts[split]), 4, 2)).astype(np.float16)
+
+    def masked(self, split: str) -> npt.NDArray[np.bool_]:
+        return np.zeros((len(self.starts[split]), 4), dtype=bool)
+
+
+def test_overlapping_windows_at_any_stride_give_each_bin_once():
+    # before: bins were the same site only at the same start, so windows 200 bp apart
+    # gave most bases twice
+    store = _UnalignedStore()
+    sites, _ = variable_sites(store, ["valid", "test"], [0, 1], fraction=1.0)  # type: ignore[arg-type]
+    crop, width = 10, 128
+    placed = [(split, row, s + crop) for split in ("valid", "test")
+              for row, s in enumerate(store.starts[split])]  # fmt: skip
+    expected = set()
+    for split, row, start in placed:
+        for b in range(4):
+            centre = start + b * width + width / 2
+            near = min(placed, key=lambda p: (abs(p[2] + 2 * width - centre), p[0] != "valid"))
+            if (near[0], near[1]) == (split, row):
+                expected.add(f"chr1:{start + b * width}")
+    assert {s.name for s in sites} == expected
+    assert len(sites) == 12  # of 20 bins in all
+    centres = sorted(int(s.name.split(":")[1]) + width // 2 for s in sites)
+    # overlapping windows share no bin: kept bins overlap only where two windows meet
+    assert sum(b - a < width for a, b in itertools.pairwise(centres)) == 2
+
+
 def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     root, stores, model = world
     out = root / "mouse_on_human"
@@ -379,7 +447,8 @@ def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["head"] == "mouse" and summary["splits"] == ["valid", "test"]
     assert set(summary["assays"]) == {"CAGE", "CHIP", "DNASE"}
-    keys = {"pairs", "normalised_pairs", "raw_r", "normalised_r_matched", "normalised_r_unmatched"}
+    keys = {"pairs", "raw_pairs", "normalised_pairs", "raw_r", "normalised_r_matched"}
+    keys |= {"normalised_r_unmatched"}
     assert set(summary["assays"]["CAGE"]) == keys | {"tss"}
     assert set(summary["assays"]["DNASE"]) == keys | {"sites"}
     assert "most variable" in summary["sites"]["DNASE"] and "TSS" in summary["sites"]["CAGE"]
@@ -436,9 +505,13 @@ def test_transfer_command_without_plots_writes_the_tables_only(world):
     out = root / "no_plots"
     argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
     argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    assert main([*argv, "--out", str(out), "--svg"]) == 0
+    assert list(out.glob("matrix_*.svg")) and list(out.glob("matrix_*.png"))
+    # a rerun without figures leaves none of the earlier ones beside its tables
     args = build_parser().parse_args([*argv, "--out", str(out), "--no-plots"])
     assert args.plots is False and args.svg is False
     assert args.run(args) == 0
+    (out / RUNS_FILE).unlink()
     assert {p.name for p in out.iterdir()} == {"transfer.tsv", "matrix.tsv", "summary.json"}
     assert json.loads((out / "summary.json").read_text())["figures"] == []
 

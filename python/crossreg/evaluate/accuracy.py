@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from crossreg.data.store import DataStore
+from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE
 from crossreg.evaluate.table import assay_summary, mean_r2, metrics_table, write_metrics
 from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import as_float
@@ -21,6 +22,7 @@ from crossreg.io.targets import Target
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, load_head
 from crossreg.model.metrics import array_metrics
+from crossreg.plots import remove_stale_figures
 from crossreg.progress import CountedRows, progress
 
 log = logging.getLogger("crossreg")
@@ -135,12 +137,15 @@ def evaluate_model(
             handle,
             indent=1,
         )
+    written: list[Path] = []
+    (out / TRACKS_FILE).unlink(missing_ok=True)  # an earlier run's, of other windows
     if plots:
         from crossreg.evaluate.figures import plot_evaluation, save_tracks, window_tracks
 
         drawn = window_tracks(
             scored.model, scored.head, scored.store, split, table, scored.window_sums, options
         )
-        save_tracks(out / "tracks.npz", drawn)
-        plot_evaluation(out, svg=svg, title=f"{scored.store.genome} {split}", split=split)
+        save_tracks(out / TRACKS_FILE, drawn)
+        written = plot_evaluation(out, svg=svg, title=f"{scored.store.genome} {split}", split=split)
+    remove_stale_figures(out, FIGURE_STEMS, written)
     return table

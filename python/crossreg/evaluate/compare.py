@@ -15,7 +15,7 @@ from scipy.stats import binomtest
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import assay_of
-from crossreg.plots import joint_vs_single_scatter
+from crossreg.plots import joint_vs_single_scatter, remove_stale_figures
 
 
 def paired_tracks(joint: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
@@ -81,6 +81,10 @@ def write_comparison(
     out.mkdir(parents=True, exist_ok=True)
     with atomic_write(out / "comparison.tsv") as handle:
         handle.write(comparison.write_csv(separator="\t"))
-    if plots:
+    written = (
         joint_vs_single_scatter(pairs, comparison, out / "scatter.png", title=title, svg=svg)
+        if plots
+        else []
+    )
+    remove_stale_figures(out, ["scatter"], written)
     return pairs, comparison

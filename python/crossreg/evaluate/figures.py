@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 WINDOWS = 3
 TRACKS = 3
 TRACKS_FILE = "tracks.npz"
+FIGURE_STEMS = ("r_by_assay", "tracks")  # the figures of plot_evaluation
 
 
 class WindowSums:

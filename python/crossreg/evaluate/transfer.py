@@ -33,7 +33,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,10 +53,11 @@ from crossreg.evaluate.transfer_tracks import (
 )
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint, prefix_twin
-from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
+from crossreg.io.gtf import GtfRecord, gene_tss, iter_gtf
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import checkpoint_info
+from crossreg.plots import remove_stale_figures
 from crossreg.progress import progress
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def _held_out(splits: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(splits))
 
 
-def gene_sites(store: DataStore, splits: Sequence[str], records: Sequence[GtfRecord]) -> list[Site]:
+def gene_sites(store: DataStore, splits: Sequence[str], records: Iterable[GtfRecord]) -> list[Site]:
     """One :class:`Site` per gene with a TSS in the unmasked target bins of the `splits`'
     windows: the window that holds the most of its TSSs (then the smallest mean distance
     of those TSSs from the window's centre), and the distinct bins they fall in."""
@@ -144,14 +145,45 @@ def _cell_type_means(logged: npt.NDArray, cell_types: Sequence[str]) -> npt.NDAr
     )
 
 
+def _nearest_windows(
+    windows: tuple[npt.NDArray[np.int64], ...], bins: tuple[npt.NDArray[np.int64], ...]
+) -> npt.NDArray[np.int64]:
+    """For each bin ``(chrom, 2 × centre)`` of `bins`, the index of the window of `windows`
+    ``(chrom, 2 × centre, split, row)`` on its chromosome whose centre is nearest (ties:
+    the first split, then row): every base of a chromosome belongs to one window."""
+    chrom, centre, split, row = windows
+    shift = np.int64(2) ** 40  # above any doubled position of a BigWig (2 × 2^32)
+    keys = chrom * shift + centre
+    order = np.lexsort((row, split, keys))
+    sorted_keys = keys[order]
+    wanted = bins[0] * shift + bins[1]
+    right = np.minimum(np.searchsorted(sorted_keys, wanted), len(order) - 1)
+    left = np.maximum(right - 1, 0)
+    # the last of equal centres to the left, so that ties go to the first split and row
+    left = np.searchsorted(sorted_keys, sorted_keys[left], side="left")
+
+    def distance(at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        same = chrom[order[at]] == bins[0]
+        return np.where(same, np.abs(sorted_keys[at] - wanted), np.iinfo(np.int64).max)
+
+    rank = np.empty(len(order), dtype=np.int64)  # each window's place by split, then row
+    rank[np.lexsort((row, split))] = np.arange(len(order))
+    near_left, near_right = distance(left), distance(right)
+    first_left = rank[order[left]] <= rank[order[right]]
+    pick = np.where(near_left < near_right, left, right)
+    pick = np.where((near_left == near_right) & first_left, left, pick)
+    return order[pick]
+
+
 def variable_sites(
     store: DataStore,
     splits: Sequence[str],
     tracks: Sequence[int],
     fraction: float = VARIABLE_FRACTION,
 ) -> tuple[list[Site], npt.NDArray[np.float64]]:
-    """The `fraction` most variable genomic bins of the `splits`' windows (each once, from
-    the window where it lies most centrally; masked bins left out), by the variance across
+    """The `fraction` most variable genomic bins of the `splits`' windows (each once: a bin
+    is kept in the window whose centre is nearest its own, so that windows overlapping
+    by any stride share no bin; masked bins left out), by the variance across
     cell types (the mean over a cell type's `tracks` first) of ``log(1 + x)``; most
     variable first. Returns the sites and their variances."""
     if not 0 < fraction <= 1:
@@ -160,6 +192,7 @@ def variable_sites(
     cells = [cell_type_of(store.table.descriptions[t]) for t in tracks]
     chroms: dict[str, int] = {}
     parts: list[dict[str, npt.NDArray]] = []
+    placed: list[tuple[npt.NDArray, ...]] = []  # each window's split, row, chrom and start
     names = _held_out(splits)
     step = max(1, 2**26 // max(1, bins * store.num_targets * 2))
     for k, split in enumerate(names):
@@ -175,6 +208,7 @@ def variable_sites(
         rows, cols = np.nonzero(~masked)
         starts = np.array([w.start + crop_bp for w in windows], dtype=np.int64)
         codes = np.array([chroms.setdefault(w.chrom, len(chroms)) for w in windows])
+        placed.append((np.full(len(windows), k), np.arange(len(windows)), codes, starts))
         parts.append(
             {
                 "split": np.full(rows.size, k),
@@ -182,21 +216,18 @@ def variable_sites(
                 "bin": cols,
                 "chrom": codes[rows],
                 "position": starts[rows] + cols.astype(np.int64) * width,
-                "distance": np.abs(cols + 0.5 - bins / 2),
                 "variance": variance[rows, cols],
             }
         )
     if not parts:
         return [], np.empty(0)
     every = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    # each genomic bin once: its most central placement (then the first split and row)
-    order = np.lexsort(
-        (every["row"], every["split"], every["distance"], every["position"], every["chrom"])
+    split_of, row_of, chrom_of, start_of = (np.concatenate(a) for a in zip(*placed, strict=True))
+    owner = _nearest_windows(
+        (chrom_of, 2 * start_of + bins * width, split_of, row_of),
+        (every["chrom"], 2 * every["position"] + width),
     )
-    first = np.ones(order.size, dtype=bool)
-    keys = np.stack([every["chrom"][order], every["position"][order]])
-    first[1:] = (keys[:, 1:] != keys[:, :-1]).any(axis=0)
-    unique = order[first]
+    unique = np.flatnonzero((split_of[owner] == every["split"]) & (row_of[owner] == every["row"]))
     keep = math.ceil(fraction * unique.size)
     ranked = unique[
         np.lexsort((every["position"][unique], every["chrom"][unique], -every["variance"][unique]))
@@ -437,19 +468,22 @@ def _mean(values: pl.Series) -> float | None:
 
 
 def assay_summary(tables: TransferTables) -> dict[str, dict]:
-    """Per assay: ``{"pairs", "normalised_pairs", "tss" (or "sites"), "raw_r",
+    """Per assay: ``{"pairs", "raw_pairs", "normalised_pairs", "tss" (or "sites"), "raw_r",
     "normalised_r_matched", "normalised_r_unmatched"}``, the means over its matched pairs
-    (the normalised one over the ``normalised_pairs`` that have a normalised R) and
-    unmatched cells; where a normalised mean is ``None`` or leaves pairs out,
-    ``"normalised_r_note"`` says why."""
+    (the raw one over the ``raw_pairs`` that have a raw R, the normalised one over the
+    ``normalised_pairs`` that have a normalised R) and unmatched cells; where the raw mean
+    leaves pairs out, ``"raw_r_note"`` names them, and where a normalised mean is ``None``
+    or leaves pairs out, ``"normalised_r_note"`` says why."""
     out = {}
     for assay in sorted(set(tables.pairs["assay"])):
         pairs = tables.pairs.filter(pl.col("assay") == assay)
         cells = tables.matrix.filter(pl.col("assay") == assay)
         normalised = pairs["pearson_r_normalised"].to_numpy().astype(np.float64)
         with_normalised = int(np.isfinite(normalised).sum())
+        raw = np.isfinite(pairs["pearson_r"].to_numpy().astype(np.float64))
         row: dict[str, float | str | None] = {
             "pairs": pairs.height,
+            "raw_pairs": int(raw.sum()),
             "normalised_pairs": with_normalised,
             tables.kind: tables.sites,
             "raw_r": _mean(pairs["pearson_r"]),
@@ -458,6 +492,12 @@ def assay_summary(tables: TransferTables) -> dict[str, dict]:
                 cells.filter(~pl.col("matched"))["pearson_r_normalised"]
             ),
         }
+        if not raw.all():
+            constant = pairs.filter(pl.Series(~raw)).select("experiment", "cell_type").rows()
+            row["raw_r_note"] = (
+                "no raw R where the measured or predicted values are the same at every site: "
+                + ", ".join(f"{experiment}:{cell}" for experiment, cell in constant)
+            )
         incomplete = with_normalised < pairs.height
         if incomplete or None in (row["normalised_r_matched"], row["normalised_r_unmatched"]):
             experiments = sorted(set(cells["experiment"]))
@@ -477,12 +517,16 @@ def summary_line(row: dict) -> str:
 
     where = f"{row['tss']} TSSs" if "tss" in row else f"{row['sites']} variable sites"
     pairs = f"{row['pairs']} pairs"
+    if row["raw_pairs"] != row["pairs"]:
+        pairs += f", {row['raw_pairs']} with a raw R"
     if row["normalised_pairs"] != row["pairs"]:
         pairs += f", {row['normalised_pairs']} with a normalised R"
     line = (
         f"R {text(row['raw_r'])}, mean-normalised matched {text(row['normalised_r_matched'])} "
         f"vs unmatched {text(row['normalised_r_unmatched'])} ({pairs}, {where})"
     )
+    if "raw_r_note" in row:
+        line += f"; {row['raw_r_note']}"
     if "normalised_r_note" in row:
         line += f"; normalised R not computable: {row['normalised_r_note']}"
     return line
@@ -511,16 +555,23 @@ class TransferResult:
         return self.summary[key]
 
 
+def _noting_chroms(records: Iterable[GtfRecord], named: dict[str, None]) -> Iterator[GtfRecord]:
+    """`records`, each one's chromosome noted in `named` as it passes."""
+    for r in records:
+        named[r.chrom] = None
+        yield r
+
+
 def check_gtf_chromosomes(
     gtf: str | os.PathLike[str],
-    records: Sequence[GtfRecord],
+    names: Iterable[str],
     chroms: Sequence[str],
     store: str | os.PathLike[str],
 ) -> None:
-    """A GTF chromosome that differs from one of the store's `chroms` only by the ``chr``
-    prefix (``1`` for ``chr1``) is an error with the renaming hint, as ``crossreg data``
-    gives for track files."""
-    for name in dict.fromkeys(r.chrom for r in records):
+    """A GTF chromosome (of `names`) that differs from one of the store's `chroms` only by
+    the ``chr`` prefix (``1`` for ``chr1``) is an error with the renaming hint, as
+    ``crossreg data`` gives for track files."""
+    for name in names:
         if name not in chroms and prefix_twin(name, set(chroms)) is not None:
             raise ValueError(
                 f"{gtf}: chromosome '{name}' is not in {store}{chrom_hint(name, chroms)}"
@@ -587,10 +638,10 @@ def plan_transfer(
 
     groups: list[tuple[str, list[Site], list[int], list[int]]] = []
     if tracks(m_desc, False):
-        records = read_gtf(gtf)
+        named: dict[str, None] = {}  # the GTF's chromosomes, noted as it streams past
+        genes = gene_sites(store, splits, _noting_chroms(iter_gtf(gtf), named))
         windows = (w for split in store.splits for w in store.windows(split))
-        check_gtf_chromosomes(gtf, records, list(dict.fromkeys(w.chrom for w in windows)), data_dir)
-        genes = gene_sites(store, splits, records)
+        check_gtf_chromosomes(gtf, named, list(dict.fromkeys(w.chrom for w in windows)), data_dir)
         if len(genes) < 3:
             raise ValueError(
                 f"{gtf}: only {len(genes)} gene TSSs fall in the {', '.join(splits)} windows "
@@ -695,6 +746,8 @@ def run_transfer(
 
         title = f"{head} head on {store.genome}"
         written = plot_matrix_file(out / "matrix.tsv", out, title=title, svg=svg)
+    earlier = {p.stem for p in out.glob("matrix_*.*") if p.suffix in (".png", ".svg")}
+    remove_stale_figures(out, sorted(earlier), written)
     summary["figures"] = [p.name for p in written]
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)

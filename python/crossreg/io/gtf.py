@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Container, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,38 +134,39 @@ def write_gtf(path: str | os.PathLike[str], records: Iterable[GtfRecord]) -> Non
             handle.write("\t".join([*row, r.frame, attributes]) + "\n")
 
 
-def _first_exons(records: Sequence[GtfRecord], skip: Container[str]) -> list[GtfRecord]:
-    """One record per transcript of genes not in `skip`, spanning its exons: the shape of
-    a transcript line, for GTFs that have exon lines only (UCSC Table Browser, refGene).
-    Exons group by ``transcript_id`` (the gene's when absent), chromosome and strand."""
-    spans: dict[tuple[str, str, str, str], list[int]] = {}
-    for r in records:
-        if r.feature != "exon" or r.gene_id in skip:
-            continue
-        key = (r.gene_id, r.transcript_id or r.gene_id, r.chrom, r.strand)
-        span = spans.setdefault(key, [r.start, r.end])
-        span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
-    return [
-        GtfRecord(chrom, "", "transcript", start, end, ".", strand, ".", {"gene_id": gene})
-        for (gene, _, chrom, strand), (start, end) in spans.items()
-    ]
-
-
-def gene_tss(records: Sequence[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
+def gene_tss(records: Iterable[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
     """Gene → its transcripts' TSSs ``(chrom, 0-based position)``, strand-aware: the start
     of each transcript record; for a gene without transcript records, the first exon of
-    each of its transcripts (the smallest exon start on ``+``, the largest end on ``-``);
-    without exons either, the gene record's start."""
+    each of its transcripts (the smallest exon start on ``+``, the largest end on ``-``;
+    exons group by ``transcript_id``, the gene's when absent, chromosome and strand: the
+    shape of a transcript line, for GTFs with exon lines only, as UCSC's Table Browser and
+    refGene write them); without exons either, the gene record's start. One pass over
+    `records`, keeping no record (a whole GENCODE GTF streams through :func:`iter_gtf`)."""
     by_gene: dict[str, list[tuple[str, int]]] = {}
+    exon_spans: dict[tuple[str, str, str, str], list[int]] = {}
+    gene_records: list[tuple[str, str, int, int, str]] = []
 
-    def add(features: Iterable[GtfRecord]) -> None:
-        for r in features:
-            sites = by_gene.setdefault(r.gene_id, [])
-            site = (r.chrom, r.end - 1 if r.strand == "-" else r.start)
-            if site not in sites:
-                sites.append(site)
+    def add(gene: str, chrom: str, start: int, end: int, strand: str) -> None:
+        sites = by_gene.setdefault(gene, [])
+        site = (chrom, end - 1 if strand == "-" else start)
+        if site not in sites:
+            sites.append(site)
 
-    add(r for r in records if r.feature == "transcript")
-    add(_first_exons(records, skip=set(by_gene)))
-    add([r for r in records if r.feature == "gene" and r.gene_id not in by_gene])
+    for r in records:
+        if r.feature == "transcript":
+            add(r.gene_id, r.chrom, r.start, r.end, r.strand)
+        elif r.feature == "exon":
+            key = (r.gene_id, r.transcript_id or r.gene_id, r.chrom, r.strand)
+            span = exon_spans.setdefault(key, [r.start, r.end])
+            span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
+        elif r.feature == "gene":
+            gene_records.append((r.gene_id, r.chrom, r.start, r.end, r.strand))
+    with_transcripts = set(by_gene)
+    for (gene, _, chrom, strand), (start, end) in exon_spans.items():
+        if gene not in with_transcripts:
+            add(gene, chrom, start, end, strand)
+    with_exons = set(by_gene)
+    for gene, chrom, start, end, strand in gene_records:
+        if gene not in with_exons:
+            add(gene, chrom, start, end, strand)
     return by_gene

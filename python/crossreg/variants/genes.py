@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.chroms import chrom_hint, prefix_twin
-from crossreg.io.gtf import gene_tss, read_gtf
+from crossreg.io.gtf import gene_tss, iter_gtf
 from crossreg.variants.alleles import Allele
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class GeneIndex:
     @classmethod
     def from_gtf(cls, path: str | os.PathLike[str]) -> GeneIndex:
         """Read `path`'s gene TSSs (transcript starts, strand-aware)."""
-        return cls(gene_tss(read_gtf(path)))
+        return cls(gene_tss(iter_gtf(path)))
 
     @property
     def chromosomes(self) -> set[str]:
