@@ -16,7 +16,12 @@ import torch
 from crossreg.genome import Genome
 from crossreg.model.ensemble import ensemble_predict
 from crossreg.model.keras_h5 import KerasLayer, gelu_form_of_config, layer_kind, read_keras_file
-from crossreg.model.keras_import import BasenjiSource, import_basenji, map_keras_layers
+from crossreg.model.keras_import import (
+    BasenjiSource,
+    import_basenji,
+    import_checkpoint,
+    map_keras_layers,
+)
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN
 
@@ -333,3 +338,140 @@ def test_differing_trunks_fail_unless_a_trunk_is_chosen(tmp_path, inputs, caplog
     with torch.inference_mode():
         human = result.model(inputs, "human").numpy()
     np.testing.assert_allclose(human, np.load(FIXTURES / "preds_human_tanh.npy"), atol=1e-4)
+
+
+def _params_with(tmp_path: Path, edit) -> Path:
+    """The mini joint params after `edit` (of the model section)."""
+    data = json.loads(PARAMS.read_text())
+    edit(data["model"])
+    path = tmp_path / "params_edited.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _block(model: dict, name: str) -> dict:
+    return next(b for b in model["trunk"] if b["name"] == name)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda m: m.update(activation="relu"),
+            r"records trunk activation gelu but the params \S+ build relu;.*"
+            r"check model\.activation",
+        ),
+        (
+            lambda m: _block(m, "dilated_residual").update(activation="relu"),
+            r"records trunk activation gelu but the params \S+ build gelu and relu;",
+        ),
+        (
+            lambda m: m["head_human"].update(activation="linear"),
+            r"layer 'dense' \(the head's Dense layer\) has activation 'softplus' but the params "
+            r"give the head activation 'linear'; set the head's \"activation\": \"softplus\"",
+        ),
+        (
+            lambda m: m["head_human"].pop("activation"),
+            r"has activation 'softplus' but the params give the head activation 'linear'",
+        ),
+        (
+            lambda m: _block(m, "Cropping1D").update(cropping=8),
+            r"records Cropping1D \(start, end\) bins \[\(12, 12\)\] but the params \S+ build "
+            r"\[\(8, 8\)\];.*check the Cropping1D cropping",
+        ),
+        (
+            lambda m: _block(m, "conv_tower").update(pool_size=1),
+            r"records MaxPooling1D pool sizes \[2, 2, 2, 2, 2, 2\] but the params \S+ build \[2\]",
+        ),
+        (
+            lambda m: m.update(seq_length=16384),
+            r"records input length \(bp\) 8192 but the params \S+ build 16384;.*model\.seq_length",
+        ),
+    ],
+)
+def test_params_that_differ_from_the_files_model_config_are_refused(tmp_path, edit, message):
+    # before: every weight shape matched, so these imported and predicted other numbers
+    params = _params_with(tmp_path, edit)
+    with pytest.raises(ValueError, match=message) as err:
+        import_basenji(params, _sources("human"))
+    assert str(err.value).startswith(str(WEIGHTS["human"]))
+
+
+def _to_relu(config: dict) -> None:
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "TFOpLambda":
+            layer["class_name"] = "ReLU"
+            layer["config"] = {"name": layer["config"]["name"], "trainable": True}
+
+
+def test_a_relu_file_imports_with_relu_params_and_no_gelu_claim(tmp_path, caplog):
+    weights = tmp_path / "relu.h5"
+    _rewrite_config(WEIGHTS["human"], weights, _to_relu)
+    assert read_keras_file(weights, read_arrays=False).architecture.activations == {"relu"}
+    with pytest.raises(ValueError, match="records trunk activation relu but the params"):
+        import_basenji(PARAMS, _sources("human", weights={"human": weights}))
+    params = _params_with(tmp_path, lambda m: m.update(activation="relu"))
+    logger = logging.getLogger("crossreg")
+    logger.addHandler(caplog.handler)  # the CLI's logger may not propagate to the root
+    caplog.set_level(logging.INFO, "crossreg")
+    try:
+        import_checkpoint(params, _sources("human", weights={"human": weights}), tmp_path / "ck")
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert "trunk activation: relu (the params use no GELU)" in caplog.text
+    assert "GELU form:" not in caplog.text  # before: "GELU form: tanh (...)" for a relu model
+
+
+def _damage(src: Path, dst: Path, edit) -> Path:
+    shutil.copy(src, dst)
+    dst.chmod(0o644)
+    with h5py.File(dst, "r+") as handle:
+        edit(handle["model_weights"])
+    return dst
+
+
+def _set_value(group, weight: str, value: float) -> None:
+    data = group[weight]
+    array = data[...]
+    array.flat[0] = value
+    data[...] = array
+
+
+BN3 = "batch_normalization_3/batch_normalization_3"
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda g: g.__delitem__(f"{BN3}/moving_mean:0"),
+            r"layer 'batch_normalization_3' lists weight "
+            r"'batch_normalization_3/moving_mean:0' but the file holds no such dataset",
+        ),
+        (
+            lambda g: g.__delitem__("conv1d_4"),
+            r"layer_names lists layer 'conv1d_4' but it has no group",
+        ),
+        (
+            lambda g: _set_value(g, f"{BN3}/moving_variance:0", np.nan),
+            r"weight 'batch_normalization_3/moving_variance:0' of layer 'batch_normalization_3' "
+            r"holds 1 NaN or infinite value\(s\)",
+        ),
+        (
+            lambda g: _set_value(g, "conv1d_2/conv1d_2/kernel:0", np.inf),
+            r"weight 'conv1d_2/kernel:0' of layer 'conv1d_2' holds 1 NaN or infinite",
+        ),
+        (
+            lambda g: _set_value(g, f"{BN3}/moving_variance:0", -5.0),
+            r"weight 'batch_normalization_3/moving_variance:0' of layer 'batch_normalization_3' "
+            r"holds a negative variance \(-5\)",
+        ),
+    ],
+)
+def test_a_damaged_file_names_the_layer_and_weight(tmp_path, edit, message):
+    # before: a raw h5py KeyError traceback, or NaN predictions from a file read in silence
+    path = _damage(WEIGHTS["human"], tmp_path / "damaged.h5", edit)
+    with pytest.raises(ValueError, match=message) as err:
+        read_keras_file(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert str(err.value).endswith("download the Basenji weights file again")

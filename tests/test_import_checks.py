@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
+import h5py
 import pytest
 
 from crossreg.cli import build_parser, main
@@ -161,3 +163,22 @@ def test_an_out_that_is_not_a_checkpoint_is_refused(tmp_path):
     empty.mkdir()
     assert main(_argv(empty, ("human", "human"))) == 0
     assert list(read_config(empty).genomes) == ["human"]
+
+
+def test_a_damaged_weights_file_stops_with_a_message_not_a_traceback(tmp_path, logs):
+    # before: h5py's KeyError traceback ("object 'moving_mean:0' doesn't exist"), exit 1
+    damaged = tmp_path / "model0_best.h5"
+    shutil.copy(WEIGHTS["human"], damaged)
+    damaged.chmod(0o644)
+    with h5py.File(damaged, "r+") as handle:
+        del handle["model_weights/batch_normalization_3/batch_normalization_3/moving_mean:0"]
+    argv = _argv(tmp_path / "ck", ("human", "human"))
+    argv[argv.index(str(WEIGHTS["human"]))] = str(damaged)
+    assert main(argv) == 1
+    assert logs.records[-1].getMessage() == (
+        f"{damaged}: layer 'batch_normalization_3' lists weight "
+        "'batch_normalization_3/moving_mean:0' but the file holds no such dataset; the file is "
+        "damaged or incomplete; download the Basenji weights file again"
+    )
+    assert not logs.records[-1].exc_info
+    assert not (tmp_path / "ck").exists()

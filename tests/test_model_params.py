@@ -191,3 +191,69 @@ def test_a_binary_file_given_as_params_is_named(tmp_path):
     weights.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)))
     with pytest.raises(ValueError, match=r"model_best\.h5: not a text file .*params JSON"):
         load_params(weights)
+
+
+def test_params_naming_no_normalization_are_refused() -> None:
+    # before: crossreg built batch norm where Basenji builds none
+    data = _human()
+    del data["model"]["norm_type"]
+    with pytest.raises(ValueError) as err:
+        parse_params(data, "p.json")
+    assert str(err.value) == (
+        "p.json: model.trunk[0] (conv_block) names no normalization (no norm_type or "
+        "batch_norm in the block or the model section); Basenji would build it without batch "
+        'norm, which crossreg does not support; add "norm_type": "batch" (or "batch_norm": '
+        "true) to the model section if the model has batch norm"
+    )
+    for named in ({"batch_norm": True}, {"norm_type": "batch-sync"}):
+        data["model"].update(named)
+        assert parse_params(copy.deepcopy(data)).model.trunk
+        data["model"].pop(next(iter(named)))
+    # named in every block but not the model section is named too
+    for block in data["model"]["trunk"]:
+        if block["name"] != "Cropping1D":
+            block["norm_type"] = "batch"
+    assert parse_params(data).model.trunk
+    del data["model"]["trunk"][0]["norm_type"]
+    data["model"]["trunk"][0]["batch_norm"] = False
+    with pytest.raises(ValueError, match=r"trunk\[0\] \(conv_block\) norm_type 'None'"):
+        parse_params(data)
+
+
+def test_a_paper_era_dense_head_must_name_its_activation() -> None:
+    # before: read as linear, where Basenji's blocks.dense then defaulted to softplus
+    data = _human()
+    data["model"]["head_human"] = {"name": "dense", "units": 5313}
+    with pytest.raises(ValueError) as err:
+        parse_params(data, "p.json")
+    assert str(err.value) == (
+        "p.json: model.head_human is a paper-era 'dense' head without an activation, which "
+        "Basenji then defaulted to softplus (its 'final' block to linear); name it, e.g. "
+        '"activation": "softplus"'
+    )
+    data["model"]["head_human"] = {"name": "final", "units": 5313}  # Basenji: linear
+    assert parse_params(data).model.heads[0].activation == "linear"
+
+
+@pytest.mark.parametrize(
+    ("cropping", "message"),
+    [
+        (-3, r"cropping -3 must be a whole number of bins, 0 or more"),
+        ([-3, -3], r"cropping \[-3, -3\] must be a whole number of bins"),
+        (2.5, r"cropping 2\.5 must be a whole number of bins"),
+        (True, r"cropping True must be a whole number of bins"),
+        # the mini trunk pools 8,192 bp to 128 bins: 64 a side leaves none
+        (64, r"cropping 64 removes every bin: 8192 bp reach it as 128 bins, so crop at most 63"),
+        ([100, 100], r"cropping \[100, 100\] removes every bin"),
+    ],
+)
+def test_a_crop_that_is_negative_or_leaves_no_bin_is_refused(cropping, message) -> None:
+    # before: accepted, and import wrote a checkpoint predicting no bin (or too many)
+    data = json.loads((FIXTURES / "params_joint_mini.json").read_text())
+    crop = next(b for b in data["model"]["trunk"] if b["name"] == "Cropping1D")
+    crop["cropping"] = cropping
+    with pytest.raises(ValueError, match=rf"p\.json: model\.trunk\[3\] \(Cropping1D\) {message}"):
+        parse_params(data, "p.json")
+    for kept in (63, 0):
+        crop["cropping"] = kept
+        assert parse_params(data).model.trunk[3].options == {"cropping": kept}

@@ -4,6 +4,8 @@ Keras loads weighted layers in the order of the ``layer_names`` attribute (topol
 not by name (``conv1d_10`` sorts before ``conv1d_2``); :func:`read_keras_file` returns them
 in that order. Files written by ``model.save`` keep the layers under ``model_weights``,
 ``save_weights`` files at the root; extra groups (``optimizer_weights``) are ignored.
+A layer or weight that ``layer_names`` or ``weight_names`` lists but the file lacks, a NaN
+or infinite weight, or a negative batch-norm moving variance is refused as a damaged file.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +46,28 @@ class KerasLayer:
 
 
 @dataclass(frozen=True)
+class KerasArchitecture:
+    """What a file's ``model_config`` records beyond the weights' shapes: the input length,
+    the trunk activation kinds (``gelu``, ``relu``), and the MaxPooling1D pool sizes and
+    Cropping1D (start, end) crops in layer order."""
+
+    seq_length: int | None
+    activations: frozenset[str]
+    pool_sizes: tuple[int, ...]
+    croppings: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
 class KerasFile:
-    """Weighted layers of a Keras HDF5 file in load order, and what the file says of GELU."""
+    """Weighted layers of a Keras HDF5 file in load order, what the file says of GELU and,
+    when it has a ``model_config``, its architecture."""
 
     path: str
     layers: tuple[KerasLayer, ...]
     gelu_form: str | None
     gelu_evidence: str
     keras_version: str | None
+    architecture: KerasArchitecture | None = None
 
 
 def _text(value: Any) -> str:
@@ -80,6 +96,59 @@ def layer_kind(name: str, shapes: Mapping[str, tuple[int, ...]], source: str) ->
     )
 
 
+def config_layers(model_config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The layers a ``model_config`` records, in its order, nested models' layers inlined."""
+    found: list[dict[str, Any]] = []
+    for layer in model_config.get("config", {}).get("layers", []):
+        if "layers" in layer.get("config", {}):
+            found.extend(config_layers(layer))
+        else:
+            found.append(layer)
+    return found
+
+
+def activation_kind(layer: Mapping[str, Any]) -> str | None:
+    """``gelu`` or ``relu`` for a ``model_config`` activation layer (Basenji's ``GELU``,
+    ``tf.nn.gelu``, ``ReLU``, ``Activation``), None for any other layer."""
+    cls, cfg = layer.get("class_name"), layer.get("config", {})
+    if cls in ("GELU", "ReLU"):
+        return str(cls).lower()
+    if cls == "TFOpLambda" and cfg.get("function") in ("nn.gelu", "nn.relu"):
+        return str(cfg["function"]).removeprefix("nn.")
+    if cls == "Activation" and cfg.get("activation") in ("gelu", "relu"):
+        return str(cfg["activation"])
+    return None
+
+
+def _input_length(layer: Mapping[str, Any]) -> int | None:
+    cfg = layer.get("config", {})
+    shape = cfg.get("batch_input_shape", cfg.get("batch_shape"))
+    return shape[1] if shape and len(shape) == 3 and isinstance(shape[1], int) else None
+
+
+def architecture_of_config(model_config: Mapping[str, Any] | None) -> KerasArchitecture | None:
+    """The :class:`KerasArchitecture` a ``model_config`` records (None without one)."""
+    layers = config_layers(model_config) if model_config else []
+    if not layers:
+        return None
+    lengths = {_input_length(la) for la in layers if la.get("class_name") == "InputLayer"}
+    by_class: dict[str, list[dict[str, Any]]] = {}
+    for layer in layers:
+        by_class.setdefault(str(layer.get("class_name")), []).append(layer.get("config", {}))
+    crops = [c["cropping"] for c in by_class.get("Cropping1D", [])]
+    return KerasArchitecture(
+        seq_length=lengths.pop() if len(lengths) == 1 else None,
+        activations=frozenset(k for la in layers if (k := activation_kind(la))),
+        pool_sizes=tuple(_first(c["pool_size"]) for c in by_class.get("MaxPooling1D", [])),
+        croppings=tuple((_first(c), _first(c, -1)) for c in crops),
+    )
+
+
+def _first(value: Any, index: int = 0) -> int:
+    """A Keras size given as a number or a list (``[2]``, ``[12, 12]``)."""
+    return int(value[index] if isinstance(value, (list, tuple)) else value)
+
+
 def gelu_form_of_config(model_config: Mapping[str, Any] | None) -> tuple[str | None, str]:
     """The GELU form a Keras ``model_config`` records, with the evidence.
 
@@ -88,7 +157,7 @@ def gelu_form_of_config(model_config: Mapping[str, Any] | None) -> tuple[str | N
     """
     if not model_config:
         return None, "the file has no model_config"
-    layers = model_config.get("config", {}).get("layers", [])
+    layers = config_layers(model_config)
     forms: dict[str, str] = {}
     for layer in layers:
         cls, cfg = layer.get("class_name"), layer.get("config", {})
@@ -111,8 +180,58 @@ def gelu_form_of_config(model_config: Mapping[str, Any] | None) -> tuple[str | N
     return None, f"model_config records several GELU forms ({', '.join(forms)})"
 
 
+_DAMAGED = "the file is damaged or incomplete; download the Basenji weights file again"
+
+
+def _datasets(group: Any, name: str, weights: Mapping[str, str], path: Path) -> dict[str, Any]:
+    """The datasets of layer `name`'s weights (short name -> dataset), each checked present."""
+    missing = [w for w in weights.values() if w not in group[name]]
+    if missing:
+        raise ValueError(
+            f"{path}: layer '{name}' lists weight '{missing[0]}' but the file holds no such "
+            f"dataset; {_DAMAGED}"
+        )
+    return {s: group[name][w] for s, w in weights.items()}
+
+
+def check_weight_values(array: np.ndarray, layer: str, weight: str, source: str) -> None:
+    """Refuse NaN or infinite values, and negative batch-norm moving variances."""
+    bad = int(np.count_nonzero(~np.isfinite(array)))
+    if bad:
+        raise ValueError(
+            f"{source}: weight '{weight}' of layer '{layer}' holds {bad} NaN or infinite "
+            f"value(s) (as float32), which would make every prediction NaN; {_DAMAGED}"
+        )
+    if short_weight_name(weight) == "moving_variance" and array.size and array.min() < 0:
+        raise ValueError(
+            f"{source}: weight '{weight}' of layer '{layer}' holds a negative variance "
+            f"({float(array.min()):.4g}), which batch norm cannot use; {_DAMAGED}"
+        )
+
+
+def _read_layer(group: Any, name: str, path: Path, read_arrays: bool) -> KerasLayer | None:
+    """Layer `name` of a ``model_weights`` group, or None where it holds no weights."""
+    if name not in group:
+        raise ValueError(
+            f"{path}: layer_names lists layer '{name}' but it has no group; {_DAMAGED}"
+        )
+    weight_names = [_text(w) for w in group[name].attrs.get("weight_names", [])]
+    if not weight_names:
+        return None
+    weights = {short_weight_name(w): w for w in weight_names}
+    datasets = _datasets(group, name, weights, path)
+    shapes = {s: tuple(d.shape) for s, d in datasets.items()}
+    arrays = None
+    if read_arrays:
+        arrays = {s: np.asarray(d, dtype=np.float32) for s, d in datasets.items()}
+        for s, array in arrays.items():
+            check_weight_values(array, name, weights[s], str(path))
+    return KerasLayer(name, layer_kind(name, shapes, str(path)), weights, shapes, arrays)
+
+
 def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -> KerasFile:
-    """Read the weighted layers of a Keras HDF5 file in Keras' load order."""
+    """Read the weighted layers of a Keras HDF5 file in Keras' load order (their values
+    checked finite when `read_arrays`)."""
     path = Path(path)
     with read_h5(path, "download the Basenji weights file again") as handle:
         group = handle.get("model_weights", handle)
@@ -121,21 +240,8 @@ def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -
                 f"{path}: no 'layer_names' attribute; this is not a Keras weights file "
                 "(expected one written by SeqNN.save or model.save_weights)"
             )
-        layers = []
-        for raw_name in group.attrs["layer_names"]:
-            name = _text(raw_name)
-            weight_names = [_text(w) for w in group[name].attrs.get("weight_names", [])]
-            if not weight_names:
-                continue
-            weights = {short_weight_name(w): w for w in weight_names}
-            shapes = {s: tuple(group[name][w].shape) for s, w in weights.items()}
-            arrays = (
-                {s: np.asarray(group[name][w], dtype=np.float32) for s, w in weights.items()}
-                if read_arrays
-                else None
-            )
-            kind = layer_kind(name, shapes, str(path))
-            layers.append(KerasLayer(name, kind, weights, shapes, arrays))
+        read = (_read_layer(group, _text(n), path, read_arrays) for n in group.attrs["layer_names"])
+        layers = [layer for layer in read if layer is not None]
         model_config = None
         if "model_config" in handle.attrs:
             model_config = json.loads(_text(handle.attrs["model_config"]))
@@ -143,15 +249,19 @@ def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -
         keras_version = None if version is None else _text(version)
     if model_config:
         configs = {
-            layer.get("config", {}).get("name"): layer.get("config", {})
-            for layer in model_config.get("config", {}).get("layers", [])
+            la.get("config", {}).get("name"): la.get("config", {})
+            for la in config_layers(model_config)
         }
-        layers = [
-            KerasLayer(la.name, la.kind, la.weights, la.shapes, la.arrays, configs.get(la.name))
-            for la in layers
-        ]
+        layers = [replace(la, config=configs.get(la.name)) for la in layers]
     gelu_form, evidence = gelu_form_of_config(model_config)
-    return KerasFile(str(path), tuple(layers), gelu_form, evidence, keras_version)
+    return KerasFile(
+        str(path),
+        tuple(layers),
+        gelu_form,
+        evidence,
+        keras_version,
+        architecture_of_config(model_config),
+    )
 
 
 def trunk_differences(a: KerasFile, b: KerasFile) -> list[tuple[str, float]]:

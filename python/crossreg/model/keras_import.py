@@ -20,7 +20,7 @@ from torch import nn
 
 from crossreg.io.atomic import atomic_directory, check_replaceable
 from crossreg.io.targets import TargetsTable, read_targets
-from crossreg.model.blocks import KerasBatchNorm
+from crossreg.model.blocks import ConvBlock, Crop, KerasBatchNorm
 from crossreg.model.checkpoint import CheckpointConfig, make_config, save_checkpoint
 from crossreg.model.checkpoint_info import CONFIG_NAME, WEIGHTS_NAME
 from crossreg.model.keras_h5 import (
@@ -31,7 +31,7 @@ from crossreg.model.keras_h5 import (
     short_weight_name,
     trunk_differences,
 )
-from crossreg.model.params import Params, load_params
+from crossreg.model.params import ModelParams, Params, load_params
 from crossreg.model.seqnn import SeqNN, keras_weight_layers
 
 log = logging.getLogger("crossreg")
@@ -85,7 +85,7 @@ def map_keras_layers(
     model: SeqNN, genome: str, layers: Sequence[KerasLayer], source: str
 ) -> list[WeightMapping]:
     """Pair every Keras weight with its PyTorch tensor, by load order, checking kinds, shapes
-    and (when the file records them) kernel size and dilation."""
+    and (when the file records them) dilation and the head's activation."""
     modules = keras_weight_layers(model, genome)
     names = {m: n for n, m in model.named_modules()}
     mappings: list[WeightMapping] = []
@@ -123,6 +123,8 @@ def map_keras_layers(
                     f"build dilation {module.dilation[0]} at '{names[module]}' (check the "
                     "dilated_residual rate_mult and round settings)"
                 )
+        if isinstance(module, nn.Linear) and layer.config and "activation" in layer.config:
+            _check_head_activation(model, genome, layer.name, layer.config["activation"], source)
         for short, keras_name in layer.weights.items():
             torch_name = f"{names[module]}.{_TORCH_NAMES[short]}"
             torch_shape = tuple(getattr(module, _TORCH_NAMES[short]).shape)
@@ -130,6 +132,75 @@ def map_keras_layers(
                 WeightMapping(layer.name, keras_name, layer.shapes[short], torch_name, torch_shape)
             )
     return mappings
+
+
+def _check_head_activation(
+    model: SeqNN, genome: str, layer: str, recorded: str, source: str
+) -> None:
+    """The Dense layer's `recorded` activation is the one the params give `genome`'s head."""
+    built = next(h.activation for h in model.params.heads if h.genome == genome)
+    if recorded != built:
+        raise ValueError(
+            f"{source}: layer '{layer}' (the head's Dense layer) has activation "
+            f"'{recorded}' but the params give the head activation '{built}'; set the head's "
+            f'"activation": "{recorded}" in the params'
+        )
+
+
+def trunk_activations(params: ModelParams) -> frozenset[str]:
+    """The trunk activation kinds the params build (``gelu``, ``relu``)."""
+    blocks = {b.options.get("activation", "gelu") for b in params.trunk if not b.name[0].isupper()}
+    return frozenset(blocks | {params.activation})
+
+
+def _built(model: SeqNN) -> dict[str, object]:
+    """What the params build, in the terms of :class:`KerasArchitecture`."""
+    convs = [m for m in model.trunk.modules() if isinstance(m, ConvBlock)]
+    return {
+        "seq_length": model.seq_length,
+        "activations": trunk_activations(model.params),
+        "pool_sizes": tuple(m.pool_size for m in convs if m.pool_size > 1),
+        "croppings": tuple((m.left, m.right) for m in model.trunk.modules() if isinstance(m, Crop)),
+    }
+
+
+# per architecture field: what it is, and the params settings that decide it
+_ARCHITECTURE_FIELDS = {
+    "seq_length": ("input length (bp)", "model.seq_length"),
+    "activations": ("trunk activation", "model.activation and the blocks' activation"),
+    "pool_sizes": ("MaxPooling1D pool sizes", "the conv_block and conv_tower pool_size"),
+    "croppings": ("Cropping1D (start, end) bins", "the Cropping1D cropping"),
+}
+
+
+def check_architecture(model: SeqNN, keras: KerasFile, params_source: str) -> None:
+    """Refuse params that build another architecture than the file's ``model_config``
+    records (input length, trunk activation, pooling, cropping): weights of the same shapes
+    would load, and predict other numbers than Basenji's. Files without one pass, and an
+    input length or activation the file does not record is not compared."""
+    recorded = keras.architecture
+    if recorded is None:
+        return
+    for name, built in _built(model).items():
+        found = getattr(recorded, name)
+        if found is None or found == frozenset():  # not recorded (no input, no activation)
+            continue
+        if found != built:
+            what, settings = _ARCHITECTURE_FIELDS[name]
+            raise ValueError(
+                f"{keras.path}: its model_config records {what} {_show(found)} but the params "
+                f"{params_source} build {_show(built)}; these are not the params the weights "
+                f"were trained with (check {settings})"
+            )
+
+
+def _show(value: object) -> str:
+    """An architecture value as the error messages write it."""
+    if isinstance(value, frozenset):
+        return " and ".join(sorted(value)) or "none"
+    if isinstance(value, tuple):
+        return str(list(value))
+    return str(value)
 
 
 def _keras_to_torch(short: str, kind: str, array: np.ndarray) -> np.ndarray:
@@ -290,6 +361,7 @@ def import_basenji(
         check_table_genome(table, src.genome)
         keras = files[src.genome]
         map_keras_layers(model, src.genome, keras.layers, keras.path)
+        check_architecture(model, keras, params.source)
         dense = keras.layers[-1]
         if len(table) != model.num_targets(src.genome):
             raise ValueError(
@@ -361,7 +433,10 @@ def import_checkpoint(
     replaces whole (:func:`crossreg.io.atomic.check_replaceable`)."""
     check_replaceable(out, overwrite, CHECKPOINT_FILES)
     imported = import_basenji(params, sources, gelu=gelu, trunk_from=trunk_from)
-    log.info("GELU form: %s (%s)", imported.gelu_form, imported.gelu_reason)
+    if "gelu" in trunk_activations(imported.params.model):
+        log.info("GELU form: %s (%s)", imported.gelu_form, imported.gelu_reason)
+    else:
+        log.info("trunk activation: relu (the params use no GELU)")
     config = make_config(
         imported.model,
         imported.params.raw,

@@ -7,6 +7,9 @@ apply to every lower-case block unless the block sets its own value. Anything cr
 not implement in ``model`` is an error naming the key and what is supported, never silently
 ignored; so is a ``train`` key other than :data:`TRAIN_KEYS` when a run trains from the
 file (:func:`check_train_section`; importing weights or predicting reads no ``train`` key).
+Where Basenji's default differs from what crossreg would build (no batch norm without
+``norm_type`` or ``batch_norm``; softplus for a paper-era ``dense`` head) the params must
+name the setting.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ BLOCK_GLOBALS = frozenset(
         "kernel_initializer",
     }
 )
+# the blocks that build conv → batch norm layers
+CONV_BLOCKS = ("conv_block", "conv_tower", "dilated_residual")
 HEAD_BLOCKS = ("final", "dense")
 HEAD_KEYS = frozenset(
     {"units", "activation", "flatten", "kernel_initializer", "l2_scale", "l1_scale"}
@@ -176,6 +181,44 @@ def _check_weight_settings(opts: Mapping[str, Any], where: str, src: str) -> Non
             )
 
 
+def _check_norm(name: str, opts: Mapping[str, Any], where: str, src: str) -> None:
+    """Batch norm, named: Basenji builds none where neither ``norm_type`` nor ``batch_norm``
+    is given, crossreg's blocks always have it."""
+    if "norm_type" not in opts and "batch_norm" not in opts:
+        if name in CONV_BLOCKS:
+            raise ValueError(
+                f"{src}: {where} names no normalization (no norm_type or batch_norm in the "
+                "block or the model section); Basenji would build it without batch norm, "
+                'which crossreg does not support; add "norm_type": "batch" (or '
+                '"batch_norm": true) to the model section if the model has batch norm'
+            )
+        return
+    norm = opts.get("norm_type", "batch" if opts.get("batch_norm") else None)
+    if norm not in NORM_TYPES:
+        raise ValueError(
+            f"{src}: {where} norm_type '{norm}' is not supported; Basenji2 uses batch norm "
+            f"({' or '.join(NORM_TYPES)})"
+        )
+
+
+def _check_cropping(cropping: Any, where: str, src: str) -> None:
+    """A Cropping1D value: whole bins, not negative, the same at both ends."""
+    listed = isinstance(cropping, (list, tuple))
+    values = list(cropping) if listed else [cropping]
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(
+                f"{src}: {where} cropping {cropping!r} must be a whole number of bins, 0 or more"
+            )
+    if listed and (len(values) != 2 or values[0] != values[1]):
+        # reverse-complement averaging and augmentation flip bins about the window's centre
+        raise ValueError(
+            f"{src}: {where} cropping {list(values)} is not one number of bins for both "
+            "ends; crossreg crops both ends alike (reverse-complement predictions and "
+            "augmentation flip bins about the centre, which an uneven crop moves)"
+        )
+
+
 def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str) -> None:
     activation = opts.get("activation", "gelu")
     if activation not in ACTIVATIONS:
@@ -183,12 +226,7 @@ def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str
             f"{src}: {where} activation '{activation}' is not supported; use "
             f"{' or '.join(ACTIVATIONS)}"
         )
-    norm = opts.get("norm_type", "batch" if opts.get("batch_norm", True) else None)
-    if norm not in NORM_TYPES:
-        raise ValueError(
-            f"{src}: {where} norm_type '{norm}' is not supported; Basenji2 uses batch norm "
-            f"({' or '.join(NORM_TYPES)})"
-        )
+    _check_norm(name, opts, where, src)
     if opts.get("padding", "same") != "same":
         raise ValueError(f"{src}: {where} padding '{opts['padding']}' is not supported; use 'same'")
     _check_weight_settings(opts, where, src)
@@ -218,14 +256,8 @@ def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str
     }.get(name, ())
     for key in required:
         _require(opts, key, where, src)
-    cropping = opts.get("cropping") if name == "Cropping1D" else None
-    if isinstance(cropping, (list, tuple)) and (len(cropping) != 2 or cropping[0] != cropping[1]):
-        # reverse-complement averaging and augmentation flip bins about the window's centre
-        raise ValueError(
-            f"{src}: {where} cropping {list(cropping)} is not one number of bins for both "
-            "ends; crossreg crops both ends alike (reverse-complement predictions and "
-            "augmentation flip bins about the centre, which an uneven crop moves)"
-        )
+    if name == "Cropping1D":
+        _check_cropping(opts["cropping"], where, src)
 
 
 def _parse_block(spec: Any, globals_: Mapping[str, Any], index: int, source: str) -> Block:
@@ -267,6 +299,12 @@ def _parse_head(key: str, spec: Any, source: str) -> Head:
     _check_keys(own, HEAD_KEYS, where, source)
     _check_weight_settings(own, where, source)
     units = _positive_int(_require(own, "units", where, source), f"{where}.units", source)
+    if spec["name"] == "dense" and "activation" not in own:
+        raise ValueError(
+            f"{source}: {where} is a paper-era 'dense' head without an activation, which "
+            "Basenji then defaulted to softplus (its 'final' block to linear); name it, "
+            'e.g. "activation": "softplus"'
+        )
     activation = own.get("activation", "linear")
     if activation not in HEAD_ACTIVATIONS:
         raise ValueError(
@@ -276,6 +314,28 @@ def _parse_head(key: str, spec: Any, source: str) -> Head:
     if own.get("flatten", False):
         raise ValueError(f"{source}: {where} flatten=true is not supported (per-bin heads only)")
     return Head(key=key, genome=genome_of_head_key(key), units=units, activation=activation)
+
+
+def _check_output_bins(seq_length: int, trunk: tuple[Block, ...], source: str) -> None:
+    """The trunk keeps at least one bin of a `seq_length` window after its crops."""
+    bins = seq_length
+    for i, block in enumerate(trunk):
+        opts = block.options
+        if block.name in ("conv_block", "conv_tower"):
+            pool = max(int(opts.get("pool_size", 1)), 1)  # as ConvBlock: 0 or 1, no pooling
+            repeat = int(opts.get("repeat", 1)) if block.name == "conv_tower" else 1
+            for _ in range(repeat):
+                bins = -(-bins // pool)
+        elif block.name == "Cropping1D":
+            cropping = opts["cropping"]
+            crop = cropping[0] if isinstance(cropping, (list, tuple)) else cropping
+            if bins - 2 * crop < 1:
+                raise ValueError(
+                    f"{source}: model.trunk[{i}] (Cropping1D) cropping {cropping!r} removes "
+                    f"every bin: {seq_length} bp reach it as {bins} bins, so crop at most "
+                    f"{(bins - 1) // 2} at each end"
+                )
+            bins -= 2 * crop
 
 
 def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> ModelParams:
@@ -304,6 +364,7 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
     globals_ = {k: section[k] for k in BLOCK_GLOBALS if k in section}
     _check_block_values("model", globals_, "the model section", source)
     trunk = tuple(_parse_block(b, globals_, i, source) for i, b in enumerate(trunk_specs))
+    _check_output_bins(seq_length, trunk, source)
     heads = tuple(_parse_head(k, section[k], source) for k in head_keys)
     genomes = [h.genome for h in heads]
     if len(set(genomes)) != len(genomes):
