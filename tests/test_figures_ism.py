@@ -1,4 +1,5 @@
-"""``crossreg ism``'s figures give positions as a genome browser does: 1-based, inclusive."""
+"""``crossreg ism``'s figures give positions as a genome browser does (1-based, inclusive;
+a minus-strand site from its last position), and a drawing replaces an earlier one's."""
 
 from __future__ import annotations
 
@@ -6,7 +7,27 @@ import h5py
 import numpy as np
 
 from crossreg.variants import ism_figures
-from crossreg.variants.ism_figures import browser_span, plot_ism_file, site_figure
+from crossreg.variants.ism_figures import (
+    browser_span,
+    plot_ism_file,
+    position_label,
+    site_figure,
+)
+
+
+def _write_ism(path, labels: list[str], strands: list[str] | None = None) -> None:
+    """A small ISM ``.h5`` of 3-bp sites on chr8 (no ``strand`` dataset when not given)."""
+    n, rng = len(labels), np.random.default_rng(5)
+    with h5py.File(path, "w") as h5:
+        h5["label"] = np.array(labels, dtype="S")
+        h5["chr"] = np.array([b"chr8"] * n)
+        h5["start"] = np.full(n, 100)
+        h5["end"] = np.full(n, 103)
+        if strands is not None:
+            h5["strand"] = np.array(strands, dtype="S")
+        h5["seqs"] = np.repeat(np.eye(4, dtype=bool)[[2, 0, 3]][None], n, axis=0)
+        h5["sum"] = rng.standard_normal((n, 3, 4, 1)).astype(np.float16)
+        h5["target_ids"] = np.array([b"T0"])
 
 
 def test_titles_and_axes_are_one_based(tmp_path, monkeypatch):
@@ -35,3 +56,33 @@ def test_titles_and_axes_are_one_based(tmp_path, monkeypatch):
     scores = rng.standard_normal((width, 4)).astype(np.float32)
     figure = site_figure(scores, np.eye(4)[[2, 0, 3]], title=shown["title"], start=start)
     assert figure.axes[1].get_xlabel() == "position (from 11,561,680)"
+
+
+def test_a_minus_strand_site_is_labelled_from_its_last_position(tmp_path, monkeypatch):
+    _write_ism(tmp_path / "ism.h5", ["fwd", "rev"], ["+", "-"])
+    drawn: list[dict] = []
+
+    def record(out, scores, seq, **kwargs):
+        drawn.append(kwargs)
+        return []
+
+    monkeypatch.setattr(ism_figures, "plot_site", record)
+    plot_ism_file(tmp_path / "ism.h5", tmp_path / "figures")
+    assert [d["strand"] for d in drawn] == ["+", "-"]
+    assert "minus strand" in drawn[1]["title"] and "minus" not in drawn[0]["title"]
+    assert position_label(100, 3, "-") == "position (from 103, minus strand)"
+    assert position_label(100, 3, "+") == "position (from 101)"
+    assert position_label(None, 3, "-") == "position"
+
+
+def test_a_drawing_replaces_the_figures_of_an_earlier_one(tmp_path):
+    folder = tmp_path / "figures"
+    _write_ism(tmp_path / "two.h5", ["a", "b"])
+    first = plot_ism_file(tmp_path / "two.h5", folder, svg=True)
+    assert len(first) == 4
+    (folder / "notes.png").write_bytes(b"not ours")
+    (folder / "0007_kept").mkdir()
+    _write_ism(tmp_path / "one.h5", ["c"])
+    second = plot_ism_file(tmp_path / "one.h5", folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["0000_c_T0.png", "0007_kept", "notes.png"]
+    assert second == [folder / "0000_c_T0.png"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import gzip
 
@@ -12,7 +13,8 @@ import pytest
 import torch
 
 from crossreg.cli import build_parser, main
-from crossreg.dna import one_hot
+from crossreg.commands.ism import parse_stats
+from crossreg.dna import one_hot, reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
@@ -23,15 +25,17 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.variants.alleles import Allele
 from crossreg.variants.ism import (
     Site,
+    bed_sites,
     center_bins,
     mutated_span,
     mutation_effects,
     remove_position_mean,
     site_codes,
+    span_starts,
     vcf_sites,
 )
 from crossreg.variants.ism_figures import importance
-from crossreg.variants.scoring import allele_windows, score_alleles
+from crossreg.variants.scoring import allele_windows, reference_starts, score_alleles
 from tests.pipeline import SEQ_LENGTH, small_params
 
 BASES = "ACGT"
@@ -77,46 +81,26 @@ def test_site_window_is_sads_reference_window(world):
     assert sites[0].window_start + start + 99 == VARIANT_POS  # the variant at index 99
 
 
-def test_ism_before_mean_removal_equals_sad_of_the_snp(world):
-    """The issue's test: a single-base ISM effect (sum over bins, not mean-removed) is the
-    SAD of that SNP, scored in the same window."""
-    genome, model = world["genome"], world["model"]
-    ref = world["seq"][VARIANT_POS]
-    variant = Variant("chr1", VARIANT_POS, ref, tuple(b for b in BASES if b != ref), id="rs1")
-    width = 6
-    sites = vcf_sites([variant], genome, model.seq_length, source="test")
-    options = InferenceOptions(batch_size=5, rc=True, shifts=(1, 0, -1))
-    (effects,) = list(
-        mutation_effects(model, sites, genome, width=width, stats=("sum",), options=options)
-    )
-    at = width // 2 - 1  # the variant's index in the mutated span
-    alleles = [Allele(variant, alt) for alt in variant.alts]
-    sad = np.concatenate(list(score_alleles(model, alleles, genome, options=options)))
-    for k, alt in enumerate(variant.alts):
-        np.testing.assert_allclose(
-            effects["sum"][at, BASES.index(alt)], sad[k], rtol=1e-4, atol=1e-4
+@pytest.mark.parametrize(
+    ("ref_length", "alt_lengths"), [(3, (1,)), (6, (1,)), (5, (2, 1)), (4, (4, 2)), (1, (3,))]
+)
+def test_an_indel_site_window_is_sads_reference_window(world, ref_length, alt_lengths):
+    """A deletion's window is framed as SAD (and Basenji) frame it: REF ``e // 2`` bases
+    before ``L/2 - 1``, ``e`` how much longer REF is than the longest ALT."""
+    genome, seq, length = world["genome"], world["seq"], world["model"].seq_length
+    ref = seq[VARIANT_POS : VARIANT_POS + ref_length]
+    alts = tuple(seq[VARIANT_POS] + "T" * (n - 1) for n in alt_lengths)
+    variant = Variant("chr1", VARIANT_POS, ref, alts, id="indel")
+    (site,) = vcf_sites([variant], genome, length, source="test")
+    for alt in alts:
+        allele = Allele(variant, alt)
+        sad_ref, _ = allele_windows([allele], genome, length)
+        np.testing.assert_array_equal(site_codes([site], genome, length), sad_ref)
+        assert [site.window_start] == reference_starts(
+            [allele], length, [VARIANT_POS - length // 2 + 1], "basenji"
         )
-    assert np.all(effects["sum"][at, BASES.index(ref)] == 0)
-    assert np.abs(sad).max() > 1e-3  # not trivially zero
-
-
-def test_position_means_are_removed_exactly(world):
-    genome, model = world["genome"], world["model"]
-    sites = [Site("r", "chr1", 12_050 - SEQ_LENGTH // 2)]
-    cut = copy.deepcopy(model)
-    cut.keep_tracks(cut.genomes[0], [2, 0])
-    (effects,) = list(
-        mutation_effects(cut, sites, genome, width=5, options=InferenceOptions(batch_size=7))
-    )
-    for stat in ("sum", "center"):
-        assert effects[stat].shape == (5, 4, 2)
-        scores = remove_position_mean(effects[stat])
-        np.testing.assert_allclose(scores.sum(axis=1), 0.0, atol=1e-5)
-        # differences between bases are kept
-        np.testing.assert_allclose(
-            scores[:, 1] - scores[:, 0], effects[stat][:, 1] - effects[stat][:, 0], atol=1e-5
-        )
-    assert center_bins(96) == slice(47, 49) and center_bins(5) == slice(2, 3)
+    extra = max(0, ref_length - max(alt_lengths))
+    assert VARIANT_POS - site.window_start == length // 2 - 1 - extra // 2
 
 
 class MotifModel(torch.nn.Module):
@@ -176,6 +160,73 @@ def test_a_planted_motif_carries_the_importance(tmp_path):
     assert np.all(moved["center"] == 0)
 
 
+def test_a_minus_strand_region_is_mutated_reverse_complemented(tmp_path):
+    """As basenji_sat_bed.py: the window of a '-' region is reverse-complemented, so a motif
+    on the minus strand is found, and the span is stored in the region's orientation."""
+    rng = np.random.default_rng(11)
+    seq = [BASES[i] for i in rng.integers(0, 4, 2000)]
+    seq[1003:1011] = reverse_complement(MotifModel.motif)
+    (tmp_path / "g.fa").write_text(">chrM\n" + "".join(seq) + "\n")
+    (tmp_path / "r.bed").write_text("chrM\t1003\t1011\tfwd\t0\t+\nchrM\t1003\t1011\trev\t0\t-\n")
+    genome, model, width = Genome(tmp_path / "g.fa"), MotifModel(), 48
+    plus, minus = bed_sites(tmp_path / "r.bed", genome, 512)
+    assert (plus.strand, minus.strand) == ("+", "-")
+    codes = site_codes([plus, minus], genome, 512)
+    np.testing.assert_array_equal(codes[1], reverse_complement(codes[0]))
+    starts = span_starts([plus, minus], 512, width)
+    np.testing.assert_array_equal(starts, [1007 - 24, 1007 - 24])  # both span [983, 1031)
+    span = codes[1, 256 - 24 : 256 + 24].tobytes().decode()
+    assert span == reverse_complement("".join(seq[983:1031]))
+    assert span[20:28] == MotifModel.motif
+    (fwd, rev) = list(mutation_effects(model, [plus, minus], genome, width=width))
+    scores = remove_position_mean(rev["sum"])[..., 0]
+    ref = one_hot(codes[1, 256 - 24 : 256 + 24], dtype=np.float32)
+    np.testing.assert_allclose(importance(scores, ref)[20:28], 1.0, atol=1e-6)
+    assert np.all(fwd["sum"][20:28, :, 0] >= 0)  # no motif to lose on the plus strand
+
+
+def test_ism_before_mean_removal_equals_sad_of_the_snp(world):
+    """The issue's test: a single-base ISM effect (sum over bins, not mean-removed) is the
+    SAD of that SNP, scored in the same window."""
+    genome, model = world["genome"], world["model"]
+    ref = world["seq"][VARIANT_POS]
+    variant = Variant("chr1", VARIANT_POS, ref, tuple(b for b in BASES if b != ref), id="rs1")
+    width = 6
+    sites = vcf_sites([variant], genome, model.seq_length, source="test")
+    options = InferenceOptions(batch_size=5, rc=True, shifts=(1, 0, -1))
+    (effects,) = list(
+        mutation_effects(model, sites, genome, width=width, stats=("sum",), options=options)
+    )
+    at = width // 2 - 1  # the variant's index in the mutated span
+    alleles = [Allele(variant, alt) for alt in variant.alts]
+    sad = np.concatenate(list(score_alleles(model, alleles, genome, options=options)))
+    for k, alt in enumerate(variant.alts):
+        np.testing.assert_allclose(
+            effects["sum"][at, BASES.index(alt)], sad[k], rtol=1e-4, atol=1e-4
+        )
+    assert np.all(effects["sum"][at, BASES.index(ref)] == 0)
+    assert np.abs(sad).max() > 1e-3  # not trivially zero
+
+
+def test_position_means_are_removed_exactly(world):
+    genome, model = world["genome"], world["model"]
+    sites = [Site("r", "chr1", 12_050 - SEQ_LENGTH // 2)]
+    cut = copy.deepcopy(model)
+    cut.keep_tracks(cut.genomes[0], [2, 0])
+    (effects,) = list(
+        mutation_effects(cut, sites, genome, width=5, options=InferenceOptions(batch_size=7))
+    )
+    for stat in ("sum", "center"):
+        assert effects[stat].shape == (5, 4, 2)
+        scores = remove_position_mean(effects[stat])
+        np.testing.assert_allclose(scores.sum(axis=1), 0.0, atol=1e-5)
+        # differences between bases are kept
+        np.testing.assert_allclose(
+            scores[:, 1] - scores[:, 0], effects[stat][:, 1] - effects[stat][:, 0], atol=1e-5
+        )
+    assert center_bins(96) == slice(47, 49) and center_bins(5) == slice(2, 3)
+
+
 def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     return args.run(args)
@@ -191,13 +242,14 @@ def test_cli_writes_scores_h5_and_figures(world, capsys):
     assert "ISM of 1 sites" in capsys.readouterr().out
     with h5py.File(out) as h5:
         assert set(h5) == {
-            "label", "chr", "start", "end", "seqs", "sum", "center", "target_ids", "target_labels"
+            "label", "chr", "start", "end", "strand", "seqs", "sum", "center", "target_ids",
+            "target_labels",
         }  # fmt: skip
         assert h5["sum"].shape == h5["center"].shape == (1, 6, 4, 3)
         assert h5["sum"].fletcher32 and h5["center"].fletcher32  # a checksum per chunk
         assert h5["sum"].dtype == np.float16 and h5["seqs"].dtype == bool
         assert h5["seqs"].shape == (1, 6, 4) and (h5["seqs"][:].sum(-1) == 1).all()
-        assert h5["label"][0] == b"rs1" and h5["chr"][0] == b"chr1"
+        assert h5["label"][0] == b"rs1" and h5["chr"][0] == b"chr1" and h5["strand"][0] == b"+"
         assert h5["start"][0] == VARIANT_POS - 2 and h5["end"][0] == VARIANT_POS + 4
         seq = world["seq"][VARIANT_POS - 2 : VARIANT_POS + 4]
         assert "".join(BASES[i] for i in h5["seqs"][0].argmax(-1)) == seq
@@ -243,6 +295,52 @@ def test_cli_draws_beside_the_output_by_default_svg_on_request_none_without_plot
     assert not (tmp_path / "g").exists() and not (tmp_path / "d.figures").exists()
 
 
+def test_a_minus_strand_bed_region_is_stored_in_its_orientation(world, tmp_path):
+    root = world["root"]
+    bed = tmp_path / "stranded.bed"
+    bed.write_text("chr1\t12000\t12100\tfwd\t0\t+\nchr1\t12000\t12100\trev\t0\t-\n")
+    out = tmp_path / "stranded.h5"
+    argv = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    argv += ["--bed", str(bed), "--out", str(out), "--width", "4", "--no-plots"]
+    assert main(argv) == 0
+    with h5py.File(out) as h5:
+        assert h5["strand"][:].tolist() == [b"+", b"-"]
+        assert h5["start"][:].tolist() == [12_048, 12_048] and h5["end"][:].tolist() == [12_052] * 2
+        seqs = h5["seqs"][:]
+        np.testing.assert_array_equal(seqs[1], seqs[0][::-1, ::-1])  # reverse complement
+        assert not np.allclose(h5["sum"][0], h5["sum"][1][::-1, ::-1])
+
+
+def test_plots_check_the_figures_folder_before_any_work(world, tmp_path, monkeypatch):
+    root = world["root"]
+    base = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    base += ["--bed", str(root / "regions.bed"), "--width", "2"]
+    (tmp_path / "taken").write_text("a file")
+    (tmp_path / "b.figures").write_text("a file")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the model was loaded before the figures folder was checked")
+
+    monkeypatch.setattr("crossreg.variants.ism.load_head", no_work)
+    for extra, out in ([["--figures", str(tmp_path / "taken")], "a.h5"], [[], "b.h5"]):
+        with pytest.raises(ValueError, match=r"--figures .*: is a file, where crossreg writes"):
+            _run([*base, *extra, "--out", str(tmp_path / out)])
+        assert not (tmp_path / out).exists()
+    monkeypatch.undo()
+    no_plots = [*base, "--figures", str(tmp_path / "taken"), "--no-plots"]
+    assert _run([*no_plots, "--out", str(tmp_path / "c.h5")]) == 0
+
+
+def test_a_statistic_given_twice_is_refused(capsys):
+    assert parse_stats("center, sum") == ["center", "sum"]
+    with pytest.raises(argparse.ArgumentTypeError, match="statistic sum is given more than once"):
+        parse_stats("sum,center,sum")
+    argv = ["ism", "--model", "m", "--fasta", "f", "--bed", "b", "--out", "o.h5"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*argv, "--stats", "sum,sum"])
+    assert "statistic sum is given more than once in 'sum,sum'" in capsys.readouterr().err
+
+
 def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):
     root = world["root"]
     base = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
@@ -250,6 +348,7 @@ def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):
         "off.bed": ("chr1\t100\t200\tok\nchr1\t70000\t70100\tfar\n", "chr1:70000-70100"),
         "chr9.bed": ("chr9\t100\t200\n", "chr9"),
         "chr9.vcf": ("chr9\t500\trs_off\tA\tG\t.\t.\t.\n", "rs_off"),
+        "strand.bed": ("chr1\t100\t200\tx\t0\tplus\n", r"strand.bed:1: strand \(column 6\)"),
         "past.vcf": (f"chr1\t{CHROM_LENGTH + 5}\trs_past\tA\tG\t.\t.\t.\n", "rs_past"),
     }
     for name, (body, named) in cases.items():
@@ -300,6 +399,9 @@ def test_ism_differs_from_sad_only_where_the_window_holds_n(world, capsys):
     shown = " ".join(capsys.readouterr().out.split())
     assert "N is encoded as 0, as Basenji's ISM does, where SAD uses 0.25" in shown
     assert "equals the SNP's SAD only when the window holds no N" in shown
+    assert "one site per record, the window SAD builds for its REF" in shown
+    assert "Basenji also scores each ALT's sequence" in shown
+    assert "complemented where the strand (column 6) is" in shown
 
 
 def test_records_off_the_fasta_are_skipped_and_counted_as_sad_does(world, tmp_path, logs, capsys):

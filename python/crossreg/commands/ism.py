@@ -27,11 +27,18 @@ HELP = (
 
 
 def parse_stats(text: str) -> list[str]:
-    """``"sum,center"`` → ``["sum", "center"]``."""
+    """``"sum,center"`` → ``["sum", "center"]``; a statistic given twice is an error (the
+    output holds one dataset per statistic)."""
     stats = [part.strip() for part in text.split(",") if part.strip()]
     bad = [s for s in stats if s not in ("sum", "center")]
     if bad or not stats:
         raise argparse.ArgumentTypeError(f"statistics are sum and center, got '{text}'")
+    twice = sorted({s for s in stats if stats.count(s) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(
+            f"statistic {', '.join(twice)} is given more than once in '{text}'; give each "
+            "statistic once"
+        )
     return stats
 
 
@@ -46,11 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sites.add_argument(
         "--vcf",
         type=Path,
-        help="variants: the window SAD builds for each record's REF (the ALT is not applied). "
-        "N is encoded as 0, as Basenji's ISM does, where SAD uses 0.25: a mutation's effect "
-        "equals the SNP's SAD only when the window holds no N",
+        help="variants: one site per record, the window SAD builds for its REF (the ALT is "
+        "not applied; Basenji also scores each ALT's sequence). N is encoded as 0, as "
+        "Basenji's ISM does, where SAD uses 0.25: a mutation's effect equals the SNP's SAD "
+        "only when the window holds no N",
     )
-    sites.add_argument("--bed", type=Path, help="regions: a window centred on each region")
+    sites.add_argument(
+        "--bed",
+        type=Path,
+        help="regions: a window centred on each region, reverse-complemented where the strand "
+        "(column 6) is '-', as basenji_sat_bed.py does",
+    )
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -99,9 +112,13 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "model", "fasta", "vcf", "bed")
     require_suffix(args, "out", [".h5"])
     require_output(args, folder=False)
+    from crossreg.variants.ism import figures_folder, write_ism
+
+    folder = args.figures or figures_folder(args.out)
+    if args.plots:
+        require_output(argparse.Namespace(figures=folder), "figures", folder=True)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
-    from crossreg.variants.ism import figures_folder, write_ism
 
     result = write_ism(
         args.model,
@@ -118,7 +135,6 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         **plot_options(args),
     )
-    folder = args.figures or figures_folder(args.out)
     pngs = sum(p.suffix == ".png" for p in result.figures)
     note = f"; {pngs} figures in {folder}" if args.plots else ""
     skipped = sum(result.skipped.values())

@@ -2,18 +2,26 @@
 ``basenji_sat_vcf.py`` / ``basenji_sat_bed.py`` do it.
 
 Sites
-    A VCF record's site is the model window SAD builds for its reference allele (the REF's
-    first base at index ``L / 2 - 1``; see :func:`crossreg.variants.scoring.allele_windows`):
-    the reference genome with the VCF's REF in place. The ALT is **not** applied; ISM
-    mutates the reference sequence (Basenji without ``--f2``). Records on chromosomes the
-    FASTA lacks are skipped and counted, as SAD skips them (``strict`` stops at the first).
-    A BED region's site is the model window centred on the region
-    (:func:`crossreg.predict.region_windows`).
+    A VCF record's site is the model window SAD builds for its reference allele
+    (:func:`crossreg.variants.scoring.allele_windows`, under SAD's default
+    ``indel="basenji"`` framing): the reference genome with the VCF's REF in place, the
+    REF's first base at index ``L / 2 - 1`` for a SNP, an insertion or a substitution, and
+    ``e // 2`` bases earlier for a deletion, ``e`` being how much longer REF is than the
+    record's longest ALT (as Basenji frames it). One site per record, its reference
+    sequence mutated: the ALT is **not** applied. This differs from Basenji on purpose:
+    ``basenji_sat_vcf.py`` writes one row per allele (``rsid_REF``, and ``rsid_ALT`` for
+    each ALT's sequence); crossreg writes only the reference allele's row, labelled by the
+    record's ID. Records on chromosomes the FASTA lacks are skipped and counted, as SAD
+    skips them (``strict`` stops at the first). A BED region's site is the model window
+    centred on the region (:func:`crossreg.predict.region_windows`); on a region whose
+    strand (column 6) is ``-`` the window is reverse-complemented, as
+    ``basenji_sat_bed.py`` does, so its mutated span, ``seqs`` and scores run 5' to 3' on
+    the minus strand (``.`` or no column: ``+``).
 
 Mutations
     Every position of the central `width` bases, window indices ``[L/2 - width//2,
-    L/2 - width//2 + width)`` (for ``width`` 200 around a variant: ``[L/2 - 100, L/2 +
-    100)``, the variant at index 99), is set to each base other than the reference's:
+    L/2 - width//2 + width)`` (for ``width`` 200 around a SNP: ``[L/2 - 100, L/2 + 100)``,
+    the SNP at index 99), is set to each base other than the reference's:
     ``1 + 3 * width`` sequences per site (4 mutants at an N). Windows are one-hot with N as
     zeros, as Basenji's ISM encodes them; its SAD (and ``crossreg sad``) encodes N as 0.25
     in every channel. So a single mutation's effect before the mean is removed equals the
@@ -34,8 +42,9 @@ Statistics, per track
     - mean`` (the reference's own value cancels). So each position's 4 scores sum to 0.
 
 Output ``FILE.h5`` (Basenji's ``scores.h5`` names): ``label`` (S), ``chr`` (S), ``start``
-and ``end`` (0-based, of the mutated span), ``seqs`` bool ``(sites, width, 4)`` (the
-reference bases of the mutated span, A C G T), one float16 ``(sites, width, 4, tracks)``
+and ``end`` (0-based, of the mutated span on the genome's forward strand), ``strand`` (S,
+``+`` or ``-``), ``seqs`` bool ``(sites, width, 4)`` (the reference bases of the mutated
+span, A C G T, in the site's orientation), one float16 ``(sites, width, 4, tracks)``
 array per statistic, ``target_ids`` and ``target_labels`` (S) of the kept tracks, and the
 run's provenance as attributes. Written under a temporary name and renamed when complete.
 """
@@ -52,9 +61,10 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from crossreg.dna import one_hot
+from crossreg.dna import one_hot, reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
+from crossreg.io.bed import Interval, read_bed
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant, read_vcf, reference_bases, require_chromosome
 from crossreg.model.inference import (
@@ -67,10 +77,16 @@ from crossreg.model.inference import (
 )
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import track
-from crossreg.variants.alleles import format_counts, on_genome
-from crossreg.variants.scoring import scored_alleles
+from crossreg.variants.alleles import Allele, format_counts, on_genome
+from crossreg.variants.scoring import (
+    allele_windows,
+    reference_starts,
+    scored_alleles,
+    window_starts,
+)
 
 STATS = ("sum", "center")
+STRANDS = {"+": "+", "-": "-", ".": "+"}  # a BED strand column, and the strand it means
 BASES = "ACGT"
 F16_MAX = float(np.finfo(np.float16).max)
 
@@ -80,12 +96,14 @@ log = logging.getLogger("crossreg")
 @dataclass(frozen=True)
 class Site:
     """One mutagenesis site: the model window ``chrom:[window_start, window_start + L)``
-    (N-padded off the chromosome), with the VCF's REF spliced at ``L/2 - 1`` when given."""
+    (N-padded off the chromosome): SAD's reference window of `variant` when given, read
+    reverse-complemented when `strand` is ``-``."""
 
     label: str
     chrom: str
     window_start: int
-    ref: str | None = None
+    variant: Variant | None = None
+    strand: str = "+"
 
 
 def mutated_span(seq_length: int, width: int) -> tuple[int, int]:
@@ -121,38 +139,75 @@ def vcf_sites(
     scored_alleles(variants, genome, source=source)  # SAD's warning for swapped SNPs
     if not variants:
         raise ValueError(f"{source}: the VCF has no records")
-    centre = seq_length // 2 - 1
+    alleles = [reference_allele(v) for v in variants]
+    starts = reference_starts(alleles, seq_length, window_starts(alleles, seq_length), "basenji")
     return [
-        Site(
-            v.id if v.id != "." else f"{v.chrom}:{v.pos + 1}",
-            v.chrom,
-            v.pos - centre,
-            v.ref,
-        )
-        for v in variants
+        Site(v.id if v.id != "." else f"{v.chrom}:{v.pos + 1}", v.chrom, start, v)
+        for v, start in zip(variants, starts, strict=True)
     ]
 
 
+def reference_allele(variant: Variant) -> Allele:
+    """An allele of `variant` whose reference window (:func:`allele_windows`) is SAD's for
+    the record: that window depends on the record alone (its REF and longest ALT), and the
+    empty ALT makes the genome be read far enough for any REF."""
+    return Allele(variant, "")
+
+
 def bed_sites(bed: str | os.PathLike[str], genome: Genome, seq_length: int) -> list[Site]:
-    """One site per BED region, its model window centred on the region."""
-    from crossreg.io.bed import read_bed
+    """One site per BED region, its model window centred on the region, on the region's
+    strand (column 6; :func:`bed_strand`)."""
     from crossreg.predict import region_windows
 
-    windows = region_windows(read_bed(bed), genome, seq_length, source=str(bed))
-    return [Site(w.name, w.chrom, w.start) for w in windows]
+    intervals = read_bed(bed)
+    windows = region_windows(intervals, genome, seq_length, source=str(bed))
+    return [
+        Site(w.name, w.chrom, w.start, strand=bed_strand(iv, source=str(bed)))
+        for iv, w in zip(intervals, windows, strict=True)
+    ]
+
+
+def bed_strand(interval: Interval, *, source: str) -> str:
+    """The strand of a BED record, ``+`` or ``-``, from its 6th column (``.`` or none:
+    ``+``); any other value stops with the line named."""
+    given = interval.extra[2] if len(interval.extra) > 2 else "."
+    if given not in STRANDS:
+        raise ValueError(
+            f"{source}:{interval.line}: strand (column 6) must be +, - or ., got '{given}'"
+        )
+    return STRANDS[given]
 
 
 def site_codes(sites: Sequence[Site], genome: Genome, seq_length: int) -> npt.NDArray[np.uint8]:
-    """The sites' reference windows ``(n, L)`` as ASCII codes (REF spliced in for VCF
-    sites, exactly as SAD's reference window)."""
-    codes = genome.fetch_many([s.chrom for s in sites], [s.window_start for s in sites], seq_length)
-    centre = seq_length // 2 - 1
-    for i, s in enumerate(sites):
-        if s.ref is not None:
-            allele = np.frombuffer(s.ref.encode("ascii"), dtype=np.uint8)
-            n = min(len(allele), seq_length - centre)
-            codes[i, centre : centre + n] = allele[:n]
+    """The sites' reference windows ``(n, L)`` as ASCII codes: SAD's reference window for
+    VCF sites (:func:`crossreg.variants.scoring.allele_windows`), the genome's for BED
+    sites, reverse-complemented on the ``-`` strand."""
+    codes = np.empty((len(sites), seq_length), dtype=np.uint8)
+    plain = [i for i, s in enumerate(sites) if s.variant is None]
+    if plain:
+        chroms, starts = [sites[i].chrom for i in plain], [sites[i].window_start for i in plain]
+        codes[plain] = genome.fetch_many(chroms, starts, seq_length)
+    variants = [(i, s.variant) for i, s in enumerate(sites) if s.variant is not None]
+    if variants:
+        alleles = [reference_allele(v) for _, v in variants]
+        codes[[i for i, _ in variants]] = allele_windows(alleles, genome, seq_length)[0]
+    minus = [i for i, s in enumerate(sites) if s.strand == "-"]
+    if minus:
+        codes[minus] = reverse_complement(codes[minus])
     return codes
+
+
+def span_starts(sites: Sequence[Site], seq_length: int, width: int) -> npt.NDArray[np.int64]:
+    """The 0-based genome start of each site's mutated span (on a ``-`` site, its window
+    indices run from the span's last base back to its first)."""
+    span_start, span_end = mutated_span(seq_length, width)
+    return np.array(
+        [
+            s.window_start + (seq_length - span_end if s.strand == "-" else span_start)
+            for s in sites
+        ],
+        dtype=np.int64,
+    )
 
 
 def site_mutations(reference: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
@@ -285,10 +340,11 @@ def write_ism(
     strict: bool = False,
 ) -> IsmRun:
     """The ISM step: mutate the central `width` bases around every record of `vcf` (or
-    every region of `bed`) with `head` of the checkpoint in `model_dir`, write `out` in
-    Basenji's ``scores.h5`` layout and, unless `plots` is false, one PNG per site (for the
-    track with the largest |score|, or per chosen track with `tracks`; an SVG beside each
-    with `svg`) in the folder `figures`, by default :func:`figures_folder` of `out`.
+    every region of `bed`, a ``-`` one reverse-complemented) with `head` of the checkpoint
+    in `model_dir`, write `out` in Basenji's ``scores.h5`` layout and, unless `plots` is
+    false, one PNG per site (for the track with the largest |score|, or per chosen track
+    with `tracks`; an SVG beside each with `svg`) in the folder `figures`, by default
+    :func:`figures_folder` of `out`.
     Records on chromosomes the FASTA lacks are skipped and counted in the log and the
     output's attributes, as ``crossreg sad`` does (`strict` stops at the first; a VCF none
     of whose records is on the FASTA stops with a hint)."""
@@ -351,8 +407,9 @@ def write_ism(
     spans = one_hot(
         site_codes(sites, genome, seq_length)[:, span_start : span_start + width], dtype=np.uint8
     )
+    starts = span_starts(sites, seq_length, width)
     with atomic_path(out) as tmp:
-        _write_h5(tmp, sites, spans, effects, kept, stats, span_start, width, attrs)
+        _write_h5(tmp, sites, starts, spans, effects, kept, stats, attrs)
     drawn: list[Path] = []
     if plots:
         from crossreg.variants.ism_figures import plot_ism_file
@@ -365,23 +422,22 @@ def write_ism(
 def _write_h5(
     path: Path,
     sites: Sequence[Site],
+    starts: npt.NDArray[np.int64],
     spans: npt.NDArray[np.uint8],
     effects: Iterator[dict[str, npt.NDArray[np.float32]]],
     targets: Sequence[Target],
     stats: Sequence[str],
-    span_start: int,
-    width: int,
     attrs: dict[str, object],
 ) -> None:
     import h5py
 
-    n, n_tracks = len(sites), len(targets)
+    n, width, n_tracks = len(sites), spans.shape[1], len(targets)
     with h5py.File(path, "w") as handle:
         handle["label"] = np.array([s.label for s in sites], dtype="S")
         handle["chr"] = np.array([s.chrom for s in sites], dtype="S")
-        starts = np.array([s.window_start + span_start for s in sites], dtype=np.int64)
         handle["start"] = starts
         handle["end"] = starts + width
+        handle["strand"] = np.array([s.strand for s in sites], dtype="S")
         handle["seqs"] = spans.astype(bool)
         handle["target_ids"] = np.array([t.identifier for t in targets], dtype="S")
         handle["target_labels"] = np.array([t.description for t in targets], dtype="S")

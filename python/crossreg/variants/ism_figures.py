@@ -10,7 +10,9 @@ base's score). The heat map has a row per base (A, C, G, T) and a column per pos
 cells are the mutation effects ``stat(mutant) - stat(reference)``, the reference base's
 cell left blank, so each column shows that position's 3 mutations. N positions (no
 reference base) have no letter. Titles and axes give positions 1-based, as a genome
-browser and the VCF do (the ``.h5`` stores 0-based starts).
+browser and the VCF do (the ``.h5`` stores 0-based starts); a minus-strand site is drawn
+5' to 3' on its strand, from the span's last genome position back to its first. Each
+drawing replaces the folder's figures of an earlier one (``NNNN_*.png`` and ``.svg``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.h5 import read_h5
-from crossreg.plots import new_figure, save_figure
+from crossreg.plots import new_figure, remove_stale_figures, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -81,10 +83,12 @@ def site_figure(
     title: str,
     stat: str = "sum",
     start: int | None = None,
+    strand: str = "+",
 ) -> Figure:
     """The logo and heat map of one site and track (`scores` ``(width, 4)``, mean-removed;
     `seq` the reference one-hot ``(width, 4)``); `start`, the span's 0-based start, is
-    shown 1-based, as a genome browser shows it."""
+    shown 1-based, as a genome browser shows it (a ``-`` `strand` site's first column is
+    the span's last genome position)."""
     width = len(seq)
     heights = importance(scores, seq)
     effects = mutation_matrix(scores, seq)
@@ -111,9 +115,18 @@ def site_figure(
     )
     heat.set_yticks(range(4), list(BASES))
     heat.set_xlim(0, width)
-    heat.set_xlabel(f"position (from {start + 1:,})" if start is not None else "position")
+    heat.set_xlabel(position_label(start, width, strand))
     fig.colorbar(image, ax=heat, label=f"{stat}: mutant − reference", pad=0.01)
     return fig
+
+
+def position_label(start: int | None, width: int, strand: str) -> str:
+    """The x-axis label: the genome position of the first column, 1-based."""
+    if start is None:
+        return "position"
+    if strand == "-":
+        return f"position (from {start + width:,}, minus strand)"
+    return f"position (from {start + 1:,})"
 
 
 def plot_site(
@@ -124,11 +137,12 @@ def plot_site(
     title: str,
     stat: str = "sum",
     start: int | None = None,
+    strand: str = "+",
     svg: bool = False,
 ) -> list[Path]:
     """Write :func:`site_figure` to the PNG `out` (and an SVG beside it with `svg`);
     returns the files written."""
-    fig = site_figure(scores, seq, title=title, stat=stat, start=start)
+    fig = site_figure(scores, seq, title=title, stat=stat, start=start, strand=strand)
     return save_figure(fig, out, svg=svg)
 
 
@@ -145,13 +159,14 @@ def safe_name(text: str) -> str:
 
 @dataclass(frozen=True)
 class StoredSite:
-    """One site of an ISM ``.h5``: its row `index`, label and window, the statistic's
-    scores ``(width, 4, tracks)`` and the reference one-hot ``(width, 4)``."""
+    """One site of an ISM ``.h5``: its row `index`, label, span and strand, the
+    statistic's scores ``(width, 4, tracks)`` and the reference one-hot ``(width, 4)``."""
 
     index: int
     label: str
     chrom: str
     start: int
+    strand: str
     ids: list[str]
     stat: str
     scores: npt.NDArray[np.float32]
@@ -160,12 +175,14 @@ class StoredSite:
 
 def _stored_sites(path: str | os.PathLike[str], stat: str | None) -> Iterator[StoredSite]:
     """The sites of the ISM ``.h5`` at `path`, read one at a time with statistic `stat`
-    (default: ``sum``, else ``center``); a file or chunk that does not read back is named."""
+    (default: ``sum``, else ``center``); a file or chunk that does not read back is named.
+    A file without ``strand`` (written before it was stored) is on the ``+`` strand."""
     with read_h5(path, "rerun crossreg ism to write it again") as handle:
         stat = stat or next(k for k in ("sum", "center") if k in handle)
         labels = handle["label"][:].astype(str)
         chroms = handle["chr"][:].astype(str)
         starts = handle["start"][:]
+        strands = handle["strand"][:].astype(str) if "strand" in handle else ["+"] * len(labels)
         ids = handle["target_ids"][:].astype(str).tolist()
         for i, label in enumerate(labels):
             yield StoredSite(
@@ -173,6 +190,7 @@ def _stored_sites(path: str | os.PathLike[str], stat: str | None) -> Iterator[St
                 str(label),
                 str(chroms[i]),
                 int(starts[i]),
+                str(strands[i]),
                 ids,
                 stat,
                 handle[stat][i].astype(np.float32),
@@ -190,9 +208,11 @@ def plot_ism_file(
 ) -> list[Path]:
     """One PNG per site of an ISM ``.h5`` in `directory` (and an SVG beside each with
     `svg`): for the track with the largest |score| of the site, or for every stored track
-    with `all_tracks`; returns the files written."""
+    with `all_tracks`; returns the files written. An earlier drawing's figures in
+    `directory` (``NNNN_*.png`` and ``.svg``) are removed first."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    remove_stale_figures(directory, earlier_figures(directory), [])
     written: list[Path] = []
     for site in _stored_sites(path, stat):
         chosen: Sequence[int]
@@ -204,13 +224,22 @@ def plot_ism_file(
         for t in chosen:
             name = f"{site.index:04d}_{safe_name(site.label)}_{safe_name(site.ids[t])}.png"
             span = browser_span(site.chrom, site.start, len(site.seq))
+            strand = "  minus strand" if site.strand == "-" else ""
             written += plot_site(
                 directory / name,
                 site.scores[..., t],
                 site.seq,
-                title=f"{site.label}  {span}  track {site.ids[t]}",
+                title=f"{site.label}  {span}{strand}  track {site.ids[t]}",
                 stat=site.stat,
                 start=site.start,
+                strand=site.strand,
                 svg=svg,
             )
     return written
+
+
+def earlier_figures(directory: Path) -> list[str]:
+    """The stems of the ISM figures in `directory` (``NNNN_*.png`` or ``.svg``, as
+    :func:`plot_ism_file` names them)."""
+    found = directory.glob("[0-9][0-9][0-9][0-9]_*")
+    return sorted({p.stem for p in found if p.suffix in (".png", ".svg") and p.is_file()})
