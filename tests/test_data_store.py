@@ -3,6 +3,7 @@ the message of every bad input."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
@@ -553,3 +554,19 @@ def test_a_cut_targets_file_is_named_when_training_reads_it(store, tmp_path) -> 
     (copy / "targets.npy").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match=r"targets\.npy: cut or not a \.npy array .*rebuild"):
         SplitDataset(DataStore(copy), "train")[0]
+
+
+def test_stride_test_spaces_the_held_out_windows_alone(inputs, store, tmp_path):
+    out = tmp_path / "apart"
+    assert main(cli_args(inputs, out, "--stride-test", "4096")) == 0
+    apart = DataStore(out)
+    assert (apart.metadata["stride"], apart.metadata["stride_test"]) == (1500, 4096)
+    assert store.metadata["stride_test"] == 1500
+    assert [(w.chrom, w.start) for w in apart.windows("train")] == [
+        (w.chrom, w.start) for w in store.windows("train")
+    ]
+    for split in ("valid", "test"):
+        windows = apart.windows(split)
+        assert windows and len(windows) < len(store.windows(split))
+        for a, b in itertools.pairwise(windows):
+            assert a.chrom != b.chrom or b.start - a.start >= 4096  # no two overlap

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from crossreg.data.fractions import fraction_split, fraction_warnings
+from crossreg.data.plan import Layout
 from crossreg.data.windows import (
     bin_mask,
     intersect_labelled,
@@ -43,6 +44,24 @@ def test_tile_keeps_windows_wholly_inside_each_region():
     assert w.starts.tolist() == [10, 17, 24]  # 31 + 10 > 40
     assert w.chroms.tolist() == ["a"] * 3
     assert set(w.splits.tolist()) == {"train"}
+
+
+def test_held_out_regions_take_their_own_stride():
+    regions = [
+        Interval("a", 0, 40, ("train",)),
+        Interval("a", 40, 80, ("test",)),
+        Interval("b", 0, 40, ("valid",)),
+        Interval("b", 40, 80, ("fold0",)),
+    ]
+    w = tile(regions, seq_length=10, stride=5, strides=Layout(stride=5, stride_test=10).strides)
+    by_split = {s: w.starts[w.splits == s].tolist() for s in ("train", "test", "valid", "fold0")}
+    assert by_split == {
+        "train": [0, 5, 10, 15, 20, 25, 30],
+        "test": [40, 50, 60, 70],
+        "valid": [0, 10, 20, 30],
+        "fold0": [40, 45, 50, 55, 60, 65, 70],
+    }
+    assert Layout(stride=5).strides == {}
 
 
 def test_labelled_regions_merge_per_label_and_refuse_overlaps():

@@ -56,6 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="tiling stride bp [%(default)s]",
     )
     geometry.add_argument(
+        "--stride-test",
+        type=whole(1, MAX_BP),
+        default=None,
+        metavar="BP",
+        help="tiling stride bp of the valid and test windows, as Basenji's --stride_test "
+        "(131072 leaves them apart: no base is scored twice) [the --stride]",
+    )
+    geometry.add_argument(
         "--crop",
         type=whole(0, MAX_SEQ_LENGTH),
         default=d.DEFAULT_CROP_BINS,
@@ -154,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(
         genome=args.genome,
         assembly=args.assembly,
-        layout=Layout(args.seq_length, args.pool_width, args.crop, args.stride),
+        layout=Layout(args.seq_length, args.pool_width, args.crop, args.stride, args.stride_test),
         split=SplitOptions(args.valid_fraction, args.test_fraction, args.split_block, args.seed),
         min_n_run=args.min_n_run,
         max_unmappable=args.max_unmappable,

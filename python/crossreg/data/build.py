@@ -310,6 +310,7 @@ def _build(
     check_numbers(
         seq_length=layout.seq_length,
         stride=layout.stride,
+        stride_test=layout.stride_test,
         crop_bins=layout.crop_bins,
         pool_width=layout.pool_width,
         threads=options.threads,
@@ -381,6 +382,7 @@ def _build(
             "crop_bp": layout.crop_bp,
             "target_length": layout.target_bins,
             "stride": layout.stride,
+            "stride_test": layout.stride_test or layout.stride,
             "num_targets": len(table),
             "num_windows": len(w),
             "splits": _split_rows(plan),

@@ -175,6 +175,7 @@ def check_numbers(
     *,
     seq_length: int,
     stride: int,
+    stride_test: int | None = None,
     crop_bins: int,
     pool_width: int,
     threads: int | None,
@@ -190,6 +191,8 @@ def check_numbers(
         )
     if stride <= 0:
         raise ValueError(f"--stride must be positive, got {stride}")
+    if stride_test is not None and stride_test <= 0:
+        raise ValueError(f"--stride-test must be positive, got {stride_test}")
     if crop_bins < 0 or 2 * crop_bins >= seq_length // pool_width:
         window_bins = seq_length // pool_width
         raise ValueError(

@@ -24,15 +24,24 @@ from crossreg.io.bed import Interval
 
 log = logging.getLogger("crossreg")
 
+HELD_OUT = ("valid", "test")  # the split labels --stride-test tiles
+
 
 @dataclass(frozen=True)
 class Layout:
-    """Window geometry: input length, bin width, bins cropped per side, tiling stride."""
+    """Window geometry: input length, bin width, bins cropped per side, tiling stride (of
+    the valid and test windows: `stride_test`, when given, as Basenji's ``--stride_test``)."""
 
     seq_length: int = defaults.DEFAULT_SEQ_LENGTH
     pool_width: int = defaults.DEFAULT_POOL_WIDTH
     crop_bins: int = defaults.DEFAULT_CROP_BINS
     stride: int = defaults.DEFAULT_STRIDE
+    stride_test: int | None = None
+
+    @property
+    def strides(self) -> dict[str, int]:
+        """The stride of each split label that has its own (``valid``, ``test``)."""
+        return dict.fromkeys(HELD_OUT, self.stride_test) if self.stride_test else {}
 
     @property
     def target_bins(self) -> int:
@@ -96,7 +105,7 @@ def plan_windows(
             block_size=split.block_size,
             seed=split.seed,
         )
-    windows = tile(regions, layout.seq_length, layout.stride)
+    windows = tile(regions, layout.seq_length, layout.stride, layout.strides)
     target_starts = windows.starts + layout.crop_bp
     bins = layout.target_bins
     unmappable = bin_mask(windows.chroms, target_starts, bins, layout.pool_width, inputs.unmappable)
@@ -107,7 +116,12 @@ def plan_windows(
     windows = windows.take(keep)
     windows = order_by_split(windows)
     if inputs.regions is None:
-        counts = {name: int((windows.splits == name).sum()) for name in windows.split_names()}
+        # the shares of the genome: a held-out window at a longer stride stands for more
+        weight = {name: step / layout.stride for name, step in layout.strides.items()}
+        counts = {
+            name: round(int((windows.splits == name).sum()) * weight.get(name, 1.0))
+            for name in windows.split_names()
+        }
         for warning in fraction_warnings(counts, split.valid_fraction, split.test_fraction):
             log.warning("%s", warning)
     target_starts = windows.starts + layout.crop_bp

@@ -136,15 +136,23 @@ def intersect_labelled(pieces: Sequence[Interval], labelled: Sequence[Interval])
     return sorted(out)
 
 
-def tile(regions: Sequence[Interval], seq_length: int, stride: int) -> Windows:
-    """Windows of `seq_length` every `stride` bp from each region's start, wholly inside it."""
-    if seq_length <= 0 or stride <= 0:
+def tile(
+    regions: Sequence[Interval],
+    seq_length: int,
+    stride: int,
+    strides: Mapping[str, int] | None = None,
+) -> Windows:
+    """Windows of `seq_length` every `stride` bp (`strides` of a split label that has its
+    own) from each region's start, wholly inside it."""
+    strides = strides or {}
+    if seq_length <= 0 or min([stride, *strides.values()]) <= 0:
         raise ValueError(f"seq_length ({seq_length}) and stride ({stride}) must be positive")
     chroms: list[str] = []
     starts: list[npt.NDArray[np.int64]] = []
     splits: list[str] = []
     for iv in regions:
-        s = np.arange(iv.start, iv.end - seq_length + 1, stride, dtype=np.int64)
+        step = strides.get(iv.extra[0], stride)
+        s = np.arange(iv.start, iv.end - seq_length + 1, step, dtype=np.int64)
         starts.append(s)
         chroms += [iv.chrom] * len(s)
         splits += [iv.extra[0]] * len(s)
