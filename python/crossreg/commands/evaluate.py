@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument("--genome", help="head to use (default: the dataset's genome)")
     add_inference_arguments(parser, batch_size=4)
-    add_plot_arguments(parser)
+    add_plot_arguments(
+        parser, redraw="r_by_assay.png can be redrawn from metrics.tsv; tracks.png needs the model"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

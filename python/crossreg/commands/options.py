@@ -143,15 +143,17 @@ def inference_options(args: argparse.Namespace) -> InferenceOptions:
     )
 
 
-def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
+def add_plot_arguments(
+    parser: argparse.ArgumentParser, redraw: str = "redraw them later from the tables"
+) -> None:
     """``--no-plots`` and ``--svg``: the figures every drawing command writes beside its
-    tables (PNG by default)."""
+    tables (PNG by default); `redraw` says how they can be drawn later."""
     group = parser.add_argument_group("figures")
     group.add_argument(
         "--no-plots",
         dest="plots",
         action="store_false",
-        help="write the tables only, no figures (redraw them later from the tables)",
+        help=f"write the tables only, no figures ({redraw})",
     )
     group.add_argument("--svg", action="store_true", help="write each figure as SVG too")
 
