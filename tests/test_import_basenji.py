@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import h5py
@@ -142,11 +143,20 @@ def _rewrite_config(src: Path, dst: Path, edit) -> None:
         handle.attrs["model_config"] = json.dumps(config)
 
 
-def _to_paper_era_gelu(config: dict) -> None:
-    for layer in config["config"]["layers"]:
-        if layer["class_name"] == "TFOpLambda":
-            layer["class_name"] = "GELU"
-            layer["config"] = {"name": layer["config"]["name"], "trainable": True}
+def _activation_layers_as(class_name: str) -> Callable[[dict], None]:
+    """An edit of a model_config that makes its TFOpLambda (tf.nn.gelu) layers `class_name`
+    layers (``GELU``: the paper era's; ``ReLU``)."""
+
+    def edit(config: dict) -> None:
+        for layer in config["config"]["layers"]:
+            if layer["class_name"] == "TFOpLambda":
+                layer["class_name"] = class_name
+                layer["config"] = {"name": layer["config"]["name"], "trainable": True}
+
+    return edit
+
+
+_to_paper_era_gelu = _activation_layers_as("GELU")
 
 
 def test_paper_era_gelu_layers_select_sigmoid1702(tmp_path, inputs):
@@ -397,11 +407,7 @@ def test_params_that_differ_from_the_files_model_config_are_refused(tmp_path, ed
     assert str(err.value).startswith(str(WEIGHTS["human"]))
 
 
-def _to_relu(config: dict) -> None:
-    for layer in config["config"]["layers"]:
-        if layer["class_name"] == "TFOpLambda":
-            layer["class_name"] = "ReLU"
-            layer["config"] = {"name": layer["config"]["name"], "trainable": True}
+_to_relu = _activation_layers_as("ReLU")
 
 
 def test_a_relu_file_imports_with_relu_params_and_no_gelu_claim(tmp_path, caplog):
