@@ -415,7 +415,7 @@ def test_overlapping_windows_at_any_stride_give_each_bin_once():
     # before: bins were the same site only at the same start, so windows 200 bp apart
     # gave most bases twice
     store = _UnalignedStore()
-    sites, _ = variable_sites(store, ["valid", "test"], [0, 1], fraction=1.0)  # type: ignore[arg-type]
+    sites, _ = variable_sites(store, ["valid", "test"], [0, 1], fraction=1.0)
     crop, width = 10, 128
     placed = [(split, row, s + crop) for split in ("valid", "test")
               for row, s in enumerate(store.starts[split])]  # fmt: skip
