@@ -53,6 +53,20 @@ def test_paper_tables_parse_with_their_settings(name, count, first_index, combos
     assert {t.extra["genome"] for t in table} == {"0" if first_index == 0 else "1"}
 
 
+def test_a_stranded_pair_is_refused_and_a_self_pair_read(tmp_path):
+    # before: the column was kept unread, and reverse-complement augmentation flipped the
+    # bins of + and - tracks without swapping them
+    head = "index\tidentifier\tfile\tclip\tscale\tsum_stat\tstrand_pair\tdescription\n"
+    path = tmp_path / "t.txt"
+    path.write_text(head + "0\tp\ta.bw\t32\t1\tsum\t1\tCAGE:+\n1\tm\tb.bw\t32\t1\tsum\t0\tCAGE:-\n")
+    with pytest.raises(ValueError, match=r"t\.txt:2: strand_pair 1 pairs track 'p' \(index 0\)"):
+        read_targets(path)
+    path.write_text(
+        head + "0\tp\ta.bw\t32\t1\tsum\t0\tDNASE:x\n1\tm\tb.bw\t32\t1\tsum\t1\tDNASE:y\n"
+    )
+    assert [t.identifier for t in read_targets(path)] == ["p", "m"]
+
+
 def test_select_targets_by_index_range_identifier_and_pattern():
     from crossreg.io.targets import Target, select_targets
 

@@ -91,6 +91,14 @@ def test_one_hot_rejects_bad_requests():
         dna.one_hot("ACGT", out=np.zeros((3, 4), np.uint8))
     with pytest.raises(TypeError, match="uint8 or float32"):
         dna.one_hot("ACGT", dtype=np.int64)
+    # before: a Fortran-order out got C-order values (scrambled), a read-only one a panic
+    fortran = np.asfortranarray(np.zeros((7, 4), np.float32))
+    with pytest.raises(ValueError, match="writeable C-contiguous"):
+        dna.one_hot("ACGTNac", out=fortran)
+    frozen = np.zeros((4, 4), np.uint8)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable C-contiguous"):
+        dna.one_hot("ACGT", dtype=np.uint8, out=frozen)
     with pytest.raises(TypeError, match="uint8"):
         dna.one_hot(np.array([65, 67], dtype=np.int32))
     with pytest.raises(ValueError, match="n_value"):

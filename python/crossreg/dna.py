@@ -61,6 +61,8 @@ def one_hot(
         out = np.empty(shape, dtype=np.dtype(dtype))
     elif out.shape != shape:
         raise ValueError(f"out has shape {out.shape}; one-hot of this input needs {shape}")
+    elif not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("out must be a writeable C-contiguous array (np.empty(shape, dtype))")
     if out.dtype == np.uint8:
         if n_value != 0.0:
             raise ValueError("uint8 one-hot cannot hold 0.25; use dtype=np.float32")

@@ -268,6 +268,15 @@ def _parse_row(
         index = int(index_text) if index_text else position
     except ValueError:
         raise ValueError(f"{path}:{line}: index '{index_text}' is not a whole number") from None
+    pair = cell.get("strand_pair", "")
+    if pair and pair != str(index):
+        raise ValueError(
+            f"{path}:{line}: strand_pair {pair} pairs track '{identifier}' (index {index}) "
+            "with its other strand; crossreg does not model stranded pairs (reverse-complement "
+            "augmentation and --rc flip the bins without swapping the strands): sum each "
+            "pair into one track, as the paper's tables do, or give each track its own index "
+            "as its strand_pair"
+        )
     files = tuple(f.strip() for f in cell["file"].split(",") if f.strip())
     if not files and not tracks_only:
         raise ValueError(f"{path}:{line}: no track file given for '{identifier}'")
