@@ -198,3 +198,17 @@ def test_real_window_round_trips(data_dir):
     rc = dna.reverse_complement_one_hot(x)
     np.testing.assert_array_equal(dna.reverse_complement_one_hot(rc), x)
     np.testing.assert_array_equal(rc, dna.one_hot(dna.reverse_complement(seq)))
+
+
+def test_edge_shapes_and_pads_give_documented_results():
+    # before: a 0-d array became 1-d, zero tracks stopped the Rust core, and a uint8
+    # shift silently padded 0.25 as 0
+    assert dna.one_hot(np.array(ord("C"), np.uint8)).tolist() == [0, 1, 0, 0]
+    with pytest.raises(ValueError, match="at least one axis"):
+        dna.reverse_complement(np.array(ord("C"), np.uint8))
+    assert dna.reverse_bins(np.zeros((2, 5, 0), np.float16)).shape == (2, 5, 0)
+    with pytest.raises(ValueError, match=r"uint8 one-hot cannot hold 0\.25"):
+        dna.shift_one_hot(np.zeros((5, 4), np.uint8), 1, pad_value=0.25)
+    assert (
+        dna.shift_one_hot(np.zeros((5, 4), np.float32), 1, pad_value=0.25)[0].tolist() == [0.25] * 4
+    )

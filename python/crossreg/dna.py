@@ -30,7 +30,7 @@ def as_codes(seq: SequenceLike) -> npt.NDArray[np.uint8]:
     arr = np.asarray(seq)
     if arr.dtype != np.uint8:
         raise TypeError(f"sequence codes must be uint8 (ASCII), got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr)
+    return np.require(arr, requirements="C")  # keeps a 0-d array 0-d
 
 
 def one_hot(
@@ -79,7 +79,8 @@ def reverse_complement(seq: S) -> S: ...
 @overload
 def reverse_complement(seq: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]: ...
 def reverse_complement(seq: S | npt.NDArray[np.uint8]) -> S | npt.NDArray[np.uint8]:
-    """Reverse complement of a sequence (IUPAC-aware, case kept), same type as given.
+    """Reverse complement of a sequence (IUPAC-aware, case kept): a str for a str, bytes
+    for bytes-like input, a uint8 array for an array.
 
     A 2-D code array is treated as a batch: each row is reverse complemented.
     """
@@ -116,6 +117,8 @@ def reverse_bins(targets: npt.NDArray) -> npt.NDArray:
     """Reverse binned targets ``(..., bins, tracks)`` along the bin axis (any dtype)."""
     if targets.ndim < 2:
         raise ValueError(f"binned targets have shape (..., bins, tracks), got {targets.shape}")
+    if targets.size == 0:
+        return targets.copy()
     view = _as_uint_view(targets)
     _native.reverse_rows(view, targets.shape[-2], targets.shape[-1])
     return view.view(targets.dtype)
@@ -130,7 +133,8 @@ def _shift(arr: npt.NDArray, rows: int, row_len: int, shift: int, pad: npt.NDArr
 
 
 def shift_sequence(seq: S | npt.NDArray[np.uint8], shift: int) -> S | npt.NDArray[np.uint8]:
-    """Shift a sequence (or each row of a code batch) by `shift` positions, padding with N."""
+    """Shift a sequence (or each row of a code batch) by `shift` positions, padding with N
+    (a str for a str, bytes for bytes-like input, a uint8 array for an array)."""
     codes = as_codes(seq)
     if codes.ndim == 0:
         raise ValueError("a sequence array needs at least one axis")
@@ -149,4 +153,6 @@ def shift_one_hot(x: npt.NDArray, shift: int, *, pad_value: float = 0.0) -> npt.
     """
     if x.ndim < 2 or x.shape[-1] != 4:
         raise ValueError(f"one-hot arrays have shape (..., L, 4), got {x.shape}")
+    if np.issubdtype(x.dtype, np.integer) and pad_value != int(pad_value):
+        raise ValueError(f"{x.dtype} one-hot cannot hold {pad_value}; use float32 arrays")
     return _shift(x, x.shape[-2], 4, shift, np.full(4, pad_value, dtype=x.dtype))
