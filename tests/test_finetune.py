@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,8 @@ def test_each_mode_keeps_the_parent_and_reloads_the_new_head(world, sequences, t
     assert all(t.description.endswith(":liver") for t in config.targets["liver"])
     finetuned = config.extra["finetune"]
     assert finetuned["mode"] == mode and finetuned["head"] == "liver"
+    # the new head's validation score is filed under it, not under the store's genome
+    assert list(config.metrics) == ["liver"]
     assert finetuned["parent_heads"] == ["human", "mouse"]
     weights = (world["joint"] / "model.safetensors").read_bytes()
     assert config.source["parent"]["sha256"] == hashlib.sha256(weights).hexdigest()
@@ -240,6 +243,16 @@ def test_a_head_of_an_existing_name_is_refused(world, tmp_path):
     for name in ("my.liver", "", "a b"):  # a module name cannot hold a dot
         with pytest.raises(ValueError, match="a head's name holds letters, digits"):
             FineTuneSpec(mode="probe", head=name).check()
+    for name in ("keys", "train", "to"):  # before: a KeyError from torch after loading
+        with pytest.raises(ValueError, match=f"'{name}' is a name torch keeps for itself"):
+            FineTuneSpec(mode="probe", head=name).check()
+    dotted = tmp_path / "dotted"  # a store whose genome cannot name a head
+    shutil.copytree(world["held_out"], dotted)
+    meta = json.loads((dotted / "dataset.json").read_text())
+    (dotted / "dataset.json").write_text(json.dumps({**meta, "genome": "rheMac10.v2"}))
+    with pytest.raises(ValueError, match=r"the genome 'rheMac10\.v2' of .*dotted, the new head's"):
+        finetune(world["joint"], dotted, tmp_path / "z", spec)
+    assert not (tmp_path / "z").exists()
     argv = ["finetune", "--model", str(world["joint"]), "--data", str(world["held_out"])]
     argv += ["--out", str(tmp_path / "y"), "--head-name", "liver", "--lora-rank", "4"]
     args = build_parser().parse_args(argv)

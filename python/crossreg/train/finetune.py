@@ -66,6 +66,19 @@ MODES = ("probe", "unfreeze", "lora")
 HEAD_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
+def check_head_name(name: str, what: str) -> None:
+    """Stop when `name` cannot name a head (`what` says where it came from): a head's
+    name holds letters, digits, '_' and '-' only, and is not a method of the heads'
+    container (``keys``, ``train``, ``to``)."""
+    if not HEAD_NAME.fullmatch(name):
+        raise ValueError(
+            f"{what}: a head's name holds letters, digits, '_' and '-' only (it names the "
+            "head's weights)"
+        )
+    if hasattr(nn.ModuleDict(), name):
+        raise ValueError(f"{what}: '{name}' is a name torch keeps for itself; choose another")
+
+
 @dataclass(frozen=True)
 class FineTuneSpec:
     """How to fine-tune: the `mode` (``probe``, ``unfreeze``, ``lora``), the new head's
@@ -82,11 +95,8 @@ class FineTuneSpec:
         """Stop on an unknown mode, a count below 1 or a head name a model cannot hold."""
         if self.mode not in MODES:
             raise ValueError(f"fine-tuning mode '{self.mode}' is unknown; use {', '.join(MODES)}")
-        if self.head is not None and not HEAD_NAME.fullmatch(self.head):
-            raise ValueError(
-                f"--head-name {self.head!r}: a head's name holds letters, digits, '_' and '-' "
-                "only (it names the head's weights)"
-            )
+        if self.head is not None:
+            check_head_name(self.head, f"--head-name {self.head!r}")
         if self.mode == "unfreeze" and self.unfreeze_blocks < 1:
             raise ValueError(f"--unfreeze-blocks must be at least 1, got {self.unfreeze_blocks}")
         if self.mode == "lora" and self.lora_rank < 1:
@@ -213,7 +223,11 @@ class FineTune(ModelSetup):
             targets,
             genomes=heads,
             epoch=trainer.state.epoch,
-            metrics=metrics,
+            # the store's genome scored the new head: file its figures under the head
+            metrics={
+                self.name if genome == trainer.genomes[0].name else genome: value
+                for genome, value in metrics.items()
+            },
             source={
                 "parent": {**self.digest, "source": parent.source},
                 "phase": trainer.state.phase,
@@ -265,6 +279,8 @@ def finetune_trainer(
     store = DataStore(data_dir)
     config = read_config(parent)
     name = spec.head if spec.head is not None else store.genome
+    if spec.head is None:
+        check_head_name(name, f"the genome '{name}' of {data_dir}, the new head's default name")
     raw, key = new_head_params(config, name, store.num_targets, str(parent))
     if learning_rate is not None:
         raw.setdefault("train", {})["learning_rate"] = learning_rate
