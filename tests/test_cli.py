@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import crossreg
-from crossreg.cli import main
+from crossreg.cli import build_parser, main
 
 ROOT = Path(__file__).parent.parent
 
@@ -204,3 +204,9 @@ def test_a_shift_given_twice_is_named(capsys):
             build_parser().parse_args([*base, shifts])
         assert stop.value.code == 2
         assert f"shift {twice} is given more than once in '{shifts}'" in capsys.readouterr().err
+
+
+def test_worker_counts_do_not_depend_on_this_machines_cpus():
+    # before: the bound was 4 per CPU, so a job script's --threads 16 failed on 2 CPUs
+    argv = ["data", "--genome", "g", "--fasta", "f.fa", "--targets", "t.txt", "--out", "o"]
+    assert build_parser().parse_args([*argv, "--threads", "64"]).threads == 64

@@ -9,6 +9,7 @@ from crossreg.cli import main
 from crossreg.evaluate.compare import compare_by_assay, write_comparison
 from crossreg.evaluate.table import metrics_table, write_metrics
 from crossreg.plots import format_p, joint_vs_single_figure
+from crossreg.runlog import RUNS_FILE
 
 DESCRIPTIONS = ["DNASE:a", "DNASE:b", "DNASE:c", "CAGE:a", "CAGE:b", "CHIP:H3K27ac:a"]
 
@@ -56,3 +57,19 @@ def test_no_plots_writes_the_table_only(tmp_path):
     # a rerun without figures leaves none of the earlier ones beside its table
     assert main([*base, "--out", str(tmp_path / "b"), "--no-plots"]) == 0
     assert not list((tmp_path / "b").glob("scatter.*"))
+    assert len((tmp_path / "b" / RUNS_FILE).read_text().splitlines()) == 2
+
+
+def test_only_rank_0_of_a_torchrun_job_logs_the_run(tmp_path, monkeypatch):
+    # before: every rank appended the same record
+    joint, single = tables()
+    write_metrics(tmp_path / "joint.tsv", joint)
+    write_metrics(tmp_path / "single.tsv", single)
+    base = ["-q", "compare", "--joint", str(tmp_path / "joint.tsv"), "--no-plots"]
+    base += ["--single", str(tmp_path / "single.tsv"), "--out", str(tmp_path / "c")]
+    monkeypatch.setenv("RANK", "1")
+    assert main(base) == 0
+    assert not (tmp_path / "c" / RUNS_FILE).exists()
+    monkeypatch.setenv("RANK", "0")
+    assert main(base) == 0
+    assert len((tmp_path / "c" / RUNS_FILE).read_text().splitlines()) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from pathlib import Path
 
@@ -59,6 +60,22 @@ def test_report_embeds_figures_tables_and_commands(tmp_path: Path, capsys) -> No
     assert "<td class='text'>DNASE:liver</td>" in text
     assert "<h3>data/notes.txt</h3><pre>trained twice" in text
     assert "http://" not in text and "https://" not in text  # nothing from the network
+
+
+def test_odd_names_and_long_fields_are_shown_and_the_report_not_logged(tmp_path: Path) -> None:
+    # before: a file name that is not UTF-8 and a cell over csv's 128 KiB limit failed the
+    # whole page, and the report logged its own run beside the page
+    root = _folder(tmp_path / "run")
+    latin = root / os.fsdecode(b"caf\xe9.tsv")
+    latin.write_text("a\tb\n1\t2\n")
+    (root / "wide.tsv").write_text("a\tb\n" + "x" * 200_000 + "\t1\n")
+    (root / "long.txt").write_text("y" * 5_000_000)
+    page = tmp_path / "page.html"
+    assert main(["report", str(root), "--out", str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert "caf?.tsv" in text and "wide.tsv</h3><p class='note'>not shown: field" in text
+    assert "<h3>long.txt</h3><pre>" + "y" * 100 in text
+    assert not (tmp_path / "crossreg-runs.jsonl").exists()
 
 
 def test_table_cells_round_fractions_and_keep_integers_and_text() -> None:

@@ -36,7 +36,12 @@ def test_output_folder_and_unreadable_lines(tmp_path: Path) -> None:
     path = record_run(tmp_path, ["sad", "--out", "x.h5"], 0.0, 1.5)
     with open(path, "a") as handle:
         handle.write("not json\n[1, 2]\n")
-    assert [r["command"] for r in read_runs(path)] == ["crossreg sad --out x.h5"]
+    with open(path, "ab") as handle:  # before: one byte that is not UTF-8 failed the report
+        handle.write(b'{"command": "crossreg caf\xe9"}\n')
+    assert [r["command"] for r in read_runs(path)] == [
+        "crossreg sad --out x.h5",
+        "crossreg caf\ufffd",
+    ]
 
 
 def test_a_recorded_start_reads_back_as_its_epoch(tmp_path: Path) -> None:

@@ -227,6 +227,8 @@ def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
     status = 1
     try:
         status = int(args.run(args) or 0)
+        if status == 0:
+            _after_run(args, argv, started, time.perf_counter() - clock)
     except FileNotFoundError as err:
         log.error("%s", missing_file_message(args, err))
     except GZIP_ERRORS as err:
@@ -235,14 +237,24 @@ def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
         log.error("%s", err)
     except KeyboardInterrupt as err:
         status = _interrupted(terminated, err)
-    out = getattr(args, "out", None) or getattr(args, "bigwig", None)  # predict --bigwig OUTDIR
-    if status == 0 and out is not None and output_folder(out).is_dir():
-        record_run(output_folder(out), argv, started, time.perf_counter() - clock)
-        if getattr(args, "report_after_run", False):  # the page lists this command too
-            from crossreg.report import write_report
-
-            print(f"report: {write_report(output_folder(out))}")
     return status
+
+
+def _after_run(
+    args: argparse.Namespace, argv: Sequence[str], started: float, seconds: float
+) -> None:
+    """Log a command that succeeded in its output folder (once, from rank 0 of a
+    ``torchrun`` job; never ``report``'s) and, for the demo, write its report page."""
+    out = getattr(args, "out", None) or getattr(args, "bigwig", None)  # predict --bigwig OUTDIR
+    rank = int(os.environ.get("RANK", "0") or 0)  # torchrun's; torch is not imported here
+    if out is None or not output_folder(out).is_dir() or rank != 0:
+        return
+    if getattr(args, "record_run", True):
+        record_run(output_folder(out), argv, started, seconds)
+    if getattr(args, "report_after_run", False):  # the page lists this command too
+        from crossreg.report import write_report
+
+        print(f"report: {write_report(output_folder(out))}")
 
 
 if __name__ == "__main__":

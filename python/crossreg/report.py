@@ -157,10 +157,14 @@ def table_html(path: Path, root: Path) -> str:
     if len(head) == TABLE_READ_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    rows = list(csv.reader(lines[: TABLE_ROWS + 1], delimiter=delimiter))
     name = html.escape(str(path.relative_to(root)))
+    try:
+        rows = list(csv.reader(lines[: TABLE_ROWS + 1], delimiter=delimiter))
+    except csv.Error as error:  # a field longer than csv's limit (128 KiB)
+        return f"<h3>{name}</h3><p class='note'>not shown: {html.escape(str(error))}</p>"
     if not rows:
-        return f"<h3>{name}</h3><p class='note'>empty</p>"
+        note = "empty" if not path.stat().st_size else "its first line is too long to show"
+        return f"<h3>{name}</h3><p class='note'>{note}</p>"
     columns = len(rows[0])
     shown = [row[:TABLE_COLUMNS] for row in rows]
     cells = "".join(f"<th>{html.escape(c)}</th>" for c in shown[0])
@@ -188,7 +192,8 @@ def table_cell(value: str) -> str:
 
 def text_html(path: Path, root: Path) -> str:
     """A text file, cut after :data:`TEXT_BYTES`."""
-    text = path.read_text(errors="replace")
+    with open(path, errors="replace") as handle:
+        text = handle.read(TEXT_BYTES + 1)
     cut = "\n…" if len(text) > TEXT_BYTES else ""
     name = html.escape(str(path.relative_to(root)))
     return f"<h3>{name}</h3><pre>{html.escape(text[:TEXT_BYTES])}{cut}</pre>"
@@ -355,8 +360,8 @@ def write_report(
             *sections,
         ],
     )
-    with atomic_write(out) as handle:
-        handle.write(page)
+    with atomic_write(out, "wb") as handle:  # names not UTF-8 (surrogates) as U+FFFD
+        handle.write(page.encode("utf-8", errors="replace"))
     return out
 
 

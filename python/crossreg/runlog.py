@@ -1,8 +1,9 @@
 """What made an output folder: one JSON line per command run into it.
 
 Every ``crossreg`` command that writes with ``--out`` (or ``predict --bigwig``, into its
-folder; and every step of ``crossreg demo``) appends a record to :data:`RUNS_FILE` in its
-output folder (the folder itself, or the folder of an output file) when it succeeds: the
+folder; and every step of ``crossreg demo``) but ``report`` appends a record to
+:data:`RUNS_FILE` in its output folder (the folder itself, or the folder of an output
+file) when it succeeds, from rank 0 of a ``torchrun`` job: the
 command line, when it started, how long it took, and the versions of crossreg, Python,
 torch and numpy. ``crossreg report`` shows them beside the tables and figures.
 """
@@ -61,9 +62,10 @@ def record_run(
 
 
 def read_runs(path: str | os.PathLike[str]) -> list[dict[str, object]]:
-    """The records of a :data:`RUNS_FILE` (lines that are not JSON objects are skipped)."""
+    """The records of a :data:`RUNS_FILE` (lines that are not JSON objects are skipped;
+    bytes that are not UTF-8 read as U+FFFD)."""
     runs = []
-    for line in Path(path).read_text().splitlines():
+    for line in Path(path).read_bytes().decode("utf-8", errors="replace").splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:

@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="the HTML file (default DIRECTORY/report.html)"
     )
+    # a view of a folder, not an output of its own: its run is not logged beside the page
+    parser.set_defaults(record_run=False)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from collections.abc import Callable
 
 from crossreg.io.chrom_sizes import MAX_LENGTH
@@ -27,8 +26,9 @@ MAX_SEED = 2**32 - 1
 #: every array index and file attribute holds.
 MAX_COUNT = 2**31 - 1
 
-#: The most worker threads or processes: four per CPU of this machine.
-MAX_WORKERS = 4 * (os.cpu_count() or 1)
+#: The most worker threads or processes: a bound that holds on any machine (a job script
+#: that passes on one machine passes on another; more than its CPUs only shares them).
+MAX_WORKERS = 1024
 
 
 def whole(low: int, high: int) -> Callable[[str], int]:
