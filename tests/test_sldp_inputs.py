@@ -144,7 +144,10 @@ def test_collinear_background_annotations_are_named(tmp_path: Path) -> None:
     doubled = (f"{r}\t{2 * float(r.split()[-1])!r}" for r in rows)
     with gzip.open(tmp_path / f"bg2.{CHROM}.sannot.gz", "wt") as handle:
         handle.write("\n".join([header + "\ttwice", *doubled]) + "\n")
-    with pytest.raises(ValueError, match=r"background annotations \(bgmaf, twice\) are collinear"):
+    message = (
+        r"background annotations \(bgmaf, twice\) are collinear: twice is a combination of bgmaf"
+    )
+    with pytest.raises(ValueError, match=message):
         run_world(tmp_path, tmp_path / "out", background_sannot_chr=[str(tmp_path / "bg2.")])
 
 

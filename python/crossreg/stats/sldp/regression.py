@@ -212,9 +212,18 @@ def check_background(stats: BlockStats, names: Sequence[str], where: str = "") -
             "background"
         )
     if np.linalg.matrix_rank(stats.dbb) < len(names):
+        kept: list[int] = []  # the first columns that add to the rank; the next one does not
+        redundant = names[-1]
+        for i in range(len(names)):
+            if np.linalg.matrix_rank(stats.dbb[np.ix_([*kept, i], [*kept, i])]) == len(kept):
+                redundant = names[i]
+                break
+            kept.append(i)
         raise ValueError(
-            f"the background annotations ({', '.join(names)}) are collinear{where}: one is a "
-            "combination of the others, so they cannot be regressed out; drop one"
+            f"the background annotations ({', '.join(names)}) are collinear{where}: "
+            f"{redundant} is a combination of {', '.join(names[k] for k in kept)}, so they "
+            "cannot be regressed out; drop it (the --background-gtf and --background-maf-bins "
+            "ones come as a set: give the ones you need as --background-sannot-chr files)"
         )
 
 
