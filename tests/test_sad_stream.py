@@ -429,3 +429,16 @@ def test_text_a_sad_file_cannot_store_stops_before_scoring(work, tmp_path, monke
         _run([*argv, *good, "--out", str(tmp_path / "b.h5")])
     assert not calls and not list(tmp_path.glob("*.partial"))
     assert _run([*argv, *good, "--out", str(tmp_path / "b.tsv")]) == 0  # JSON holds it
+
+
+def test_percentiles_between_the_float16_extremes_are_finite():
+    # scores clipped to both ends of float16: numpy's b - a overflows to inf
+    from crossreg.variants import sad_files
+    from crossreg.variants.sad_stats import PERCENTILES
+
+    top = float(np.finfo(np.float16).max)
+    scores = np.repeat(np.array([[-top], [top]], dtype=np.float16), [600, 400], axis=0)
+    got = sad_files.float16_percentiles(scores, len(scores))[0].astype(np.float64)
+    assert np.isfinite(got).all()
+    want = np.percentile(scores.astype(np.float64), 100 * PERCENTILES, axis=0)[:, 0]
+    np.testing.assert_allclose(got, want.astype(np.float16), rtol=1e-3)

@@ -240,10 +240,17 @@ def float16_from_order_keys(keys: npt.NDArray[np.uint16]) -> npt.NDArray[np.floa
 def _lerp(
     a: npt.NDArray[np.float16], b: npt.NDArray[np.float16], gamma: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """numpy's linear interpolation of quantiles, step for step (same dtypes, same form)."""
-    diff = b - a
+    """numpy's linear interpolation of quantiles, step for step (same dtypes, same form);
+    where float16's ``b - a`` overflows (scores at both ends of its range), in float64
+    instead, so that a percentile between finite scores is never inf."""
+    with np.errstate(over="ignore"):
+        diff = b - a
     result = np.add(a, diff * gamma)
     np.subtract(b, diff * (1 - gamma), out=result, where=gamma >= 0.5)
+    overflow = np.isinf(diff) & np.isfinite(a) & np.isfinite(b)
+    if overflow.any():
+        wide = a.astype(np.float64) + (b.astype(np.float64) - a) * gamma
+        result = np.where(overflow, wide, result)
     return result
 
 
