@@ -105,7 +105,8 @@ def _check_only_ours(out: Path, what: str) -> None:
     if not record.is_file():
         raise ValueError(
             f"--out {out} looks like {what} but has no {CONTENTS_FILE} listing what crossreg "
-            "wrote there, so --overwrite could remove files of yours; empty it or choose "
+            "wrote there (not written by crossreg, or by an earlier version of it), "
+            "so --overwrite could remove files of yours; remove it yourself or choose "
             "another --out"
         )
     ours = set(record.read_text().splitlines()) | {CONTENTS_FILE, RUNS_FILE}
