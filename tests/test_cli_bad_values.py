@@ -526,6 +526,32 @@ def test_the_most_shards_are_accepted_and_one_more_is_not():
         Shard.parse(f"0/{MAX_SHARDS + 1}", "--tracks")
 
 
+@pytest.mark.parametrize(
+    ("command", "text", "problem"),
+    [
+        ("sad", "4/4", "need 0 <= i < n"),
+        ("sad", "first", "write it i/n"),
+        ("predict", "3/2", "need 0 <= i < n"),
+        ("data", "0/10001", "at most 10,000 shares"),
+        ("data", "a/b", "write it i/n"),
+    ],
+)
+def test_a_bad_share_is_a_usage_error_before_any_input_is_read(
+    command: str, text: str, problem: str, tmp_path: Path, capsys
+) -> None:
+    # before: checked after the model's config (or the inputs) were read, exit 1
+    nope = str(tmp_path / "missing")
+    argv = {
+        "sad": ["sad", "--model", nope, "--fasta", nope, "--vcf", nope, "--shard", text],
+        "predict": ["predict", "--model", nope, "--fasta", nope, "--bigwig", nope],
+        "data": ["data", "--genome", "g", "--fasta", nope, "--targets", nope, "--out", nope],
+    }[command]
+    argv += {"sad": [], "predict": ["--shard", text], "data": ["--tracks", text]}[command]
+    status, lines = run_cli(argv, capsys)
+    option = "--tracks" if command == "data" else "--shard"
+    assert status == 2 and lines and f"{option} '{text}': {problem}" in lines[0], lines
+
+
 def test_shifts_within_a_bin_predict_and_a_bin_is_refused(world, tmp_path, capsys):
     stride = load_checkpoint(world["model"])[0].stride
     out = tmp_path / "p.npy"

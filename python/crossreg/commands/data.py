@@ -14,6 +14,7 @@ from crossreg.commands.values import (
     WORKERS,
     check_held_out,
     number,
+    shard_of,
     whole,
 )
 
@@ -143,6 +144,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run_group.add_argument(
         "--tracks",
+        type=shard_of("--tracks"),
         metavar="I/N",
         help="build only the I-th (from 0) of N contiguous shares of the targets table's "
         "tracks, as a shard directory at --out (every window; sequences in shard 0 only); "
@@ -154,7 +156,6 @@ def run(args: argparse.Namespace) -> int:
     """Build the dataset; returns 0 on success."""
     from crossreg.data.build import BuildOptions, build_dataset, build_shard
     from crossreg.data.plan import Layout, SplitOptions
-    from crossreg.shard import Shard
 
     check_held_out(
         ("--valid-fraction", args.valid_fraction), ("--test-fraction", args.test_fraction)
@@ -183,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
         "unmappable": args.unmappable,
     }
     if args.tracks is not None:
-        shard = Shard.parse(args.tracks, "--tracks")
+        shard = args.tracks
         log.info(
             "wrote shard %s of the tracks in %s",
             args.tracks,

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from crossreg.commands.inputs import check_tracks, model_head, require_output, require_paths
 from crossreg.commands.options import add_inference_arguments, inference_options
-from crossreg.commands.values import COUNT
-from crossreg.shard import Shard
+from crossreg.commands.values import COUNT, shard_of
 
 HELP = (
     "predict tracks for each FASTA record or BED region with a checkpoint (an array), or "
@@ -82,6 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--shard",
+        type=shard_of("--shard"),
         default=None,
         metavar="I/N",
         help="predict only the I-th (from 0) of N contiguous shares of the windows; the "
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         require_output(args, "bigwig", folder=True)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
-    shard = Shard.parse(args.shard) if args.shard is not None else None
+    shard = args.shard
     if args.bigwig is None:
         from crossreg.predict import write_predictions
 

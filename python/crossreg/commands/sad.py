@@ -12,8 +12,7 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
-from crossreg.commands.values import COUNT, MAX_BP, whole
-from crossreg.shard import Shard
+from crossreg.commands.values import COUNT, MAX_BP, shard_of, whole
 from crossreg.variants.sad_names import check_indel_rule, check_output, parse_stats
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
@@ -73,6 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--shard",
+        type=shard_of("--shard"),
         default=None,
         metavar="I/N",
         help="score only the I-th (from 0) of N contiguous shares of the VCF's records on the "
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
     check_indel_rule(args.indel)
-    shard = Shard.parse(args.shard) if args.shard is not None else None
+    shard = args.shard
     stats = check_output(args.out, args.stats)
     from crossreg.variants.sad import write_sad
 

@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 
 from crossreg.io.chrom_sizes import MAX_LENGTH
+from crossreg.shard import Shard
 
 #: The largest length in bp an option takes (a region, a block, a distance): the longest
 #: chromosome crossreg reads.
@@ -84,6 +85,19 @@ FRACTION = number(0.0, 1.0, below=True)
 
 #: A positive size in GB, bytes or a rate: finite and above 0.
 POSITIVE = number(0.0, math.inf, above=True)
+
+
+def shard_of(option: str) -> Callable[[str], Shard]:
+    """An argparse type: ``i/n`` as a :class:`~crossreg.shard.Shard`, `option` named in
+    its error (a usage error, before any input is read)."""
+
+    def parse(text: str) -> Shard:
+        try:
+            return Shard.parse(text, option)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return parse
 
 
 def check_held_out(valid: tuple[str, float], test: tuple[str, float]) -> None:
