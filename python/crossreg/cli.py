@@ -25,6 +25,7 @@ from crossreg.errors import CommandError
 from crossreg.io.text import GZIP_ERRORS, is_gzipped
 from crossreg.logs import setup_logging
 from crossreg.memory import tune_malloc
+from crossreg.progress import launched_rank
 from crossreg.runlog import output_folder, record_run
 
 log = logging.getLogger("crossreg")
@@ -246,8 +247,7 @@ def _after_run(
     """Log a command that succeeded in its output folder (once, from rank 0 of a
     ``torchrun`` job; never ``report``'s) and, for the demo, write its report page."""
     out = getattr(args, "out", None) or getattr(args, "bigwig", None)  # predict --bigwig OUTDIR
-    rank = int(os.environ.get("RANK", "0") or 0)  # torchrun's; torch is not imported here
-    if out is None or not output_folder(out).is_dir() or rank != 0:
+    if out is None or not output_folder(out).is_dir() or launched_rank() != 0:
         return
     if getattr(args, "record_run", True):
         record_run(output_folder(out), argv, started, seconds)

@@ -39,6 +39,12 @@ MODES = ("bar", "log", "off")
 T = TypeVar("T")
 
 
+def launched_rank() -> int:
+    """This process's rank in a ``torchrun`` job (0 without one), from its environment,
+    without importing torch."""
+    return int(os.environ.get("RANK", "0") or 0)
+
+
 def progress_mode() -> str:
     """``bar``, ``log`` or ``off`` for this process (see the module's docstring)."""
     chosen = os.environ.get(MODE_VARIABLE, "").strip().lower()
@@ -46,7 +52,7 @@ def progress_mode() -> str:
         if chosen not in MODES:
             raise ValueError(f"{MODE_VARIABLE}={chosen}: choose one of {', '.join(MODES)}")
         return chosen
-    if int(os.environ.get("RANK", "0") or 0) != 0:
+    if launched_rank() != 0:
         return "off"
     return "bar" if sys.stderr.isatty() else "log"
 

@@ -114,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
     require_output(args, folder=False)
     from crossreg.variants.ism import figures_folder, write_ism
 
-    folder = args.figures or figures_folder(args.out)
+    args.figures = args.figures or figures_folder(args.out)
     if args.plots:
-        require_output(argparse.Namespace(figures=folder), "figures", folder=True)
+        require_output(args, "figures", folder=True)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
 
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         **plot_options(args),
     )
     pngs = sum(p.suffix == ".png" for p in result.figures)
-    note = f"; {pngs} figures in {folder}" if args.plots else ""
+    note = f"; {pngs} figures in {args.figures}" if args.plots else ""
     skipped = sum(result.skipped.values())
     if skipped:
         note += f" ({skipped} records off the FASTA's chromosomes skipped)"
