@@ -50,3 +50,21 @@ def test_each_row_ends_with_a_crc32_checked_unless_told_otherwise():
     old_offsets = offsets - np.arange(4, dtype=np.uint64) * np.uint64(4)
     _native.decompress_rows(old, old_offsets, np.array([2], np.uint64), out, checked=False)
     np.testing.assert_array_equal(out[0], rows[2])
+
+
+def test_native_functions_refuse_fortran_order_arrays():
+    """A Fortran-order array is contiguous but not in row-major index order: the bindings
+    refuse it rather than read or write its buffer as if it were."""
+    rows = np.asfortranarray(np.arange(12, dtype=np.uint16).reshape(4, 3))
+    with pytest.raises(ValueError, match="values must be a C-contiguous"):
+        _native.compress_rows(rows, 1)
+    blob, offsets = _native.compress_rows(np.ascontiguousarray(rows), 1)
+    out = np.zeros((4, 3), np.uint16, order="F")
+    with pytest.raises(ValueError, match="out must be a C-contiguous"):
+        _native.decompress_rows(blob, offsets, np.arange(4, dtype=np.uint64), out)
+    seqs = np.zeros((2, 8), np.uint8, order="F")
+    targets = np.zeros((2, 1, 1), np.uint16)
+    with pytest.raises(ValueError, match="seqs must be a C-contiguous"):
+        _native.augment_batch(seqs, targets, np.zeros(2, bool), np.zeros(2, np.int64))
+    with pytest.raises(ValueError, match="data must be a C-contiguous"):
+        _native.reverse_rows(np.zeros((4, 2), np.uint8, order="F"), 4, 2)

@@ -3,7 +3,7 @@
 use numpy::{PyReadonlyArray1, PyReadwriteArray2, PyReadwriteArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
-use super::contiguous;
+use super::{c_slice, c_slice_mut};
 use crate::augment;
 
 /// Shift and reverse complement, in place, each example of a batch: `seqs` `(n, L)` ASCII
@@ -18,10 +18,10 @@ fn augment_batch(
 ) -> PyResult<()> {
     let seq_len = seqs.shape()[1];
     let (bins, tracks) = (targets.shape()[1], targets.shape()[2]);
-    let seqs = contiguous(seqs.as_slice_mut(), "seqs")?;
-    let targets = contiguous(targets.as_slice_mut(), "targets")?;
-    let rc = contiguous(rc.as_slice(), "rc")?;
-    let shifts = contiguous(shifts.as_slice(), "shifts")?;
+    let seqs = c_slice_mut(&mut seqs, "seqs")?;
+    let targets = c_slice_mut(&mut targets, "targets")?;
+    let rc = c_slice(&rc, "rc")?;
+    let shifts = c_slice(&shifts, "shifts")?;
     py.detach(|| augment::augment_batch(seqs, targets, seq_len, bins, tracks, rc, shifts))?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::contiguous;
+use super::{c_slice, c_slice_mut};
 use crate::bigwig::{self, SumStat, TrackSpec, Windows};
 
 /// Chromosome `(name, length)` pairs of a BigWig file.
@@ -66,13 +66,13 @@ fn bigwig_targets<'py>(
             specs.len()
         )));
     }
-    let chrom_ids = contiguous(chrom_ids.as_slice(), "chrom_ids")?;
-    let starts = contiguous(starts.as_slice(), "starts")?;
+    let chrom_ids = c_slice(&chrom_ids, "chrom_ids")?;
+    let starts = c_slice(&starts, "starts")?;
     let mask = match &mask {
-        Some(m) => Some(contiguous(m.as_slice(), "mask")?),
+        Some(m) => Some(c_slice(m, "mask")?),
         None => None,
     };
-    let out = contiguous(out.as_slice_mut(), "out")?.reinterpret_cast_mut();
+    let out = c_slice_mut(&mut out, "out")?.reinterpret_cast_mut();
     let windows = Windows {
         chroms: &chroms,
         chrom_ids,

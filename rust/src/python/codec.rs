@@ -5,7 +5,7 @@ use numpy::{
 };
 use pyo3::prelude::*;
 
-use super::contiguous;
+use super::{c_slice, c_slice_mut};
 use crate::codec;
 
 /// Compressed bytes and row offsets, as numpy arrays.
@@ -21,7 +21,7 @@ fn compress_rows<'py>(
     level: i32,
 ) -> PyResult<Compressed<'py>> {
     let row_len = values.shape()[1];
-    let data = contiguous(values.as_slice(), "values")?;
+    let data = c_slice(&values, "values")?;
     let (blob, offsets) = py.detach(|| codec::compress_rows(data, row_len, level))?;
     Ok((
         PyArray1::from_vec(py, blob),
@@ -42,10 +42,10 @@ fn decompress_rows(
     checked: bool,
 ) -> PyResult<()> {
     let row_len = out.shape()[1];
-    let blob = contiguous(blob.as_slice(), "blob")?;
-    let offsets = contiguous(offsets.as_slice(), "offsets")?;
-    let rows = contiguous(rows.as_slice(), "rows")?;
-    let out = contiguous(out.as_slice_mut(), "out")?;
+    let blob = c_slice(&blob, "blob")?;
+    let offsets = c_slice(&offsets, "offsets")?;
+    let rows = c_slice(&rows, "rows")?;
+    let out = c_slice_mut(&mut out, "out")?;
     py.detach(|| codec::decompress_rows(blob, offsets, rows, row_len, out, checked))?;
     Ok(())
 }

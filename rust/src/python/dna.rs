@@ -4,7 +4,7 @@ use numpy::{PyReadonlyArrayDyn, PyReadwriteArrayDyn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use super::contiguous;
+use super::{c_slice, c_slice_mut};
 use crate::dna;
 
 /// One-hot encode `seq` (uint8 codes, any shape) into `out` (uint8, `seq.shape + (4,)`).
@@ -14,8 +14,8 @@ fn one_hot_u8(
     seq: PyReadonlyArrayDyn<'_, u8>,
     mut out: PyReadwriteArrayDyn<'_, u8>,
 ) -> PyResult<()> {
-    let seq = contiguous(seq.as_slice(), "seq")?;
-    let out = contiguous(out.as_slice_mut(), "out")?;
+    let seq = c_slice(&seq, "seq")?;
+    let out = c_slice_mut(&mut out, "out")?;
     py.detach(|| dna::one_hot_u8(seq, out))?;
     Ok(())
 }
@@ -28,8 +28,8 @@ fn one_hot_f32(
     mut out: PyReadwriteArrayDyn<'_, f32>,
     n_uniform: bool,
 ) -> PyResult<()> {
-    let seq = contiguous(seq.as_slice(), "seq")?;
-    let out = contiguous(out.as_slice_mut(), "out")?;
+    let seq = c_slice(&seq, "seq")?;
+    let out = c_slice_mut(&mut out, "out")?;
     let n = if n_uniform {
         dna::NEncoding::Uniform
     } else {
@@ -46,7 +46,7 @@ fn reverse_complement_blocks(
     mut seqs: PyReadwriteArrayDyn<'_, u8>,
     block_len: usize,
 ) -> PyResult<()> {
-    let seqs = contiguous(seqs.as_slice_mut(), "seqs")?;
+    let seqs = c_slice_mut(&mut seqs, "seqs")?;
     py.detach(|| dna::reverse_complement_blocks(seqs, block_len))?;
     Ok(())
 }
@@ -57,16 +57,16 @@ macro_rules! with_uint_slice {
     ($array:expr, $what:expr, |$data:ident| $body:expr) => {{
         let array = $array;
         if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u8>>() {
-            let $data = contiguous(a.as_slice_mut(), $what)?;
+            let $data = c_slice_mut(&mut a, $what)?;
             $body
         } else if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u16>>() {
-            let $data = contiguous(a.as_slice_mut(), $what)?;
+            let $data = c_slice_mut(&mut a, $what)?;
             $body
         } else if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u32>>() {
-            let $data = contiguous(a.as_slice_mut(), $what)?;
+            let $data = c_slice_mut(&mut a, $what)?;
             $body
         } else if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u64>>() {
-            let $data = contiguous(a.as_slice_mut(), $what)?;
+            let $data = c_slice_mut(&mut a, $what)?;
             $body
         } else {
             Err(PyTypeError::new_err(format!(
@@ -108,11 +108,8 @@ fn shift_rows(
             let src = src.extract::<PyReadonlyArrayDyn<'_, $t>>()?;
             let pad = pad.extract::<PyReadonlyArrayDyn<'_, $t>>()?;
             let mut dst = dst.extract::<PyReadwriteArrayDyn<'_, $t>>()?;
-            let (src, pad) = (
-                contiguous(src.as_slice(), "src")?,
-                contiguous(pad.as_slice(), "pad")?,
-            );
-            let dst = contiguous(dst.as_slice_mut(), "dst")?;
+            let (src, pad) = (c_slice(&src, "src")?, c_slice(&pad, "pad")?);
+            let dst = c_slice_mut(&mut dst, "dst")?;
             py.detach(|| dna::shift_rows(src, dst, block_rows, row_len, shift, pad))?;
             Ok(())
         }};

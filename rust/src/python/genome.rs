@@ -6,7 +6,7 @@ use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use super::contiguous;
+use super::{c_slice, c_slice_mut};
 use crate::genome;
 
 /// A FASTA file held in memory; windows may run off either chromosome end (N-padded).
@@ -55,7 +55,7 @@ impl Genome {
         starts: PyReadonlyArray1<'py, i64>,
         length: usize,
     ) -> PyResult<Bound<'py, PyArray2<u8>>> {
-        let starts = contiguous(starts.as_slice(), "starts")?;
+        let starts = c_slice(&starts, "starts")?;
         let ids = chroms
             .iter()
             .map(|c| self.inner.chrom_id(c))
@@ -63,7 +63,7 @@ impl Genome {
         let out = PyArray2::<u8>::zeros(py, [ids.len(), length], false);
         {
             let mut view = out.readwrite();
-            let buf = contiguous(view.as_slice_mut(), "out")?;
+            let buf = c_slice_mut(&mut view, "out")?;
             py.detach(|| self.inner.fetch_many_into(&ids, starts, length, buf))?;
         }
         Ok(out)

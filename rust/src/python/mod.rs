@@ -2,6 +2,8 @@
 //! arrays without copying, release the GIL around the work and turn [`crate::Error`]
 //! into Python exceptions. One submodule per core module.
 
+use numpy::ndarray::Dimension;
+use numpy::{Element, PyReadonlyArray, PyReadwriteArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
@@ -31,9 +33,33 @@ impl From<Error> for PyErr {
     }
 }
 
-/// A numpy array that must be C-contiguous, with a clear message when it is not.
-fn contiguous<T>(slice: Result<T, numpy::AsSliceError>, what: &str) -> PyResult<T> {
-    slice.map_err(|_| PyValueError::new_err(format!("{what} must be a C-contiguous array")))
+/// The elements of `array`, which must be C-contiguous (row-major): a Fortran-order array
+/// is contiguous too but its buffer is not in the index order the core expects.
+fn c_slice<'a, T: Element, D: Dimension>(
+    array: &'a PyReadonlyArray<'_, T, D>,
+    what: &str,
+) -> PyResult<&'a [T]> {
+    if !array.is_c_contiguous() {
+        return Err(not_c_order(what));
+    }
+    array.as_slice().map_err(|_| not_c_order(what))
+}
+
+/// The elements of `array`, writable, under the same rule as [`c_slice`].
+fn c_slice_mut<'a, T: Element, D: Dimension>(
+    array: &'a mut PyReadwriteArray<'_, T, D>,
+    what: &str,
+) -> PyResult<&'a mut [T]> {
+    if !array.is_c_contiguous() {
+        return Err(not_c_order(what));
+    }
+    array.as_slice_mut().map_err(|_| not_c_order(what))
+}
+
+fn not_c_order(what: &str) -> PyErr {
+    PyValueError::new_err(format!(
+        "{what} must be a C-contiguous array (numpy.ascontiguousarray)"
+    ))
 }
 
 #[pymodule]

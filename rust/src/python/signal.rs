@@ -3,7 +3,7 @@
 use numpy::PyReadwriteArrayDyn;
 use pyo3::prelude::*;
 
-use super::contiguous;
+use super::c_slice_mut;
 use crate::signal;
 
 /// Soft clip in place: `min(x, t + sqrt(max(0, x − t)))`.
@@ -13,7 +13,7 @@ fn soft_clip(
     mut values: PyReadwriteArrayDyn<'_, f32>,
     threshold: f32,
 ) -> PyResult<()> {
-    let values = contiguous(values.as_slice_mut(), "values")?;
+    let values = c_slice_mut(&mut values, "values")?;
     py.detach(|| signal::soft_clip(values, threshold));
     Ok(())
 }
@@ -25,7 +25,7 @@ fn hard_clip(
     mut values: PyReadwriteArrayDyn<'_, f32>,
     max_value: f32,
 ) -> PyResult<()> {
-    let values = contiguous(values.as_slice_mut(), "values")?;
+    let values = c_slice_mut(&mut values, "values")?;
     py.detach(|| signal::hard_clip(values, max_value));
     Ok(())
 }
@@ -33,7 +33,7 @@ fn hard_clip(
 /// Multiply in place by `factor`.
 #[pyfunction]
 fn scale(py: Python<'_>, mut values: PyReadwriteArrayDyn<'_, f32>, factor: f32) -> PyResult<()> {
-    let values = contiguous(values.as_slice_mut(), "values")?;
+    let values = c_slice_mut(&mut values, "values")?;
     py.detach(|| signal::scale(values, factor));
     Ok(())
 }
