@@ -102,13 +102,39 @@ def test_gzipped_net_gives_the_same_split(tmp_path: Path) -> None:
     np.testing.assert_array_equal(runs[0].region_split, runs[1].region_split)
 
 
-def test_nets_of_several_files_add_up(tmp_path: Path) -> None:
+def test_a_net_split_by_chromosome_adds_up_to_the_whole(tmp_path: Path) -> None:
+    sizes = {"a": {**A, "chr2": 2000}, "b": B}
+    chr2 = "net chr2 2000\n fill 0 1500 chrA + 200 1500\n"
+    whole = write(tmp_path / "a.b.net", HAND_NET + chr2)
+    parts = [write(tmp_path / "chr1.net", HAND_NET), write(tmp_path / "chr2.net", chr2)]
+    one = split_genomes(sizes, [NetSpec("a", "b", whole)], region_size=1000)
+    two = split_genomes(sizes, [NetSpec("a", "b", p) for p in parts], region_size=1000)
+    assert link_counts(one) == link_counts(two)
+    assert link_counts(two)[("chr2", 0), ("chrA", 0)] == 800
+
+
+@pytest.mark.parametrize("copy_name", ["a.b.copy.net", "a.b.net.gz", "chr1.net"])
+def test_the_same_alignments_in_two_files_are_refused(tmp_path: Path, copy_name: str) -> None:
+    """A copy, the gzipped twin or a per-chromosome file beside the whole net would count
+    the same aligned bases twice."""
     net = write(tmp_path / "a.b.net", HAND_NET)
-    copy = write(tmp_path / "a.b.copy.net", HAND_NET)
-    once = split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+    copy = tmp_path / copy_name
+    copy.write_bytes(
+        gzip.compress(HAND_NET.encode()) if copy_name.endswith(".gz") else net.read_bytes()
+    )
     nets = [NetSpec("a", "b", net), NetSpec("a", "b", copy)]
-    twice = split_genomes({"a": A, "b": B}, nets, region_size=1000)
-    assert link_counts(twice) == Counter({k: 2 * v for k, v in link_counts(once).items()})
+    with pytest.raises(
+        ValueError,
+        match=rf"{copy_name}:1: the 'net' block for chr1 \(a against b\) is also in "
+        r".*a\.b\.net line 1; the same alignments given twice would count double",
+    ):
+        split_genomes({"a": A, "b": B}, nets, region_size=1000)
+    # the reverse net (b's chromosomes against a) is other alignments: both count
+    reverse = write(tmp_path / "b.a.net", "net chrA 2000\n fill 0 500 chr1 + 0 500\n")
+    both = split_genomes(
+        {"a": A, "b": B}, [NetSpec("a", "b", net), NetSpec("b", "a", reverse)], region_size=1000
+    )
+    assert link_counts(both)[("chr1", 0), ("chrA", 0)] > 0
 
 
 @pytest.mark.parametrize("second", [("a", "b"), ("b", "a")])
@@ -279,3 +305,32 @@ def test_corrupt_gzip_is_named(tmp_path: Path) -> None:
 def test_empty_sizes_are_rejected() -> None:
     with pytest.raises(ValueError, match="genome 'a' has no chromosomes"):
         split_genomes({"a": {}}, [])
+
+
+def test_a_net_given_the_wrong_way_round_says_so(tmp_path: Path) -> None:
+    net = write(tmp_path / "b.a.net", "net chrA 2000\n fill 0 500 chr1 + 0 500\n")
+    with pytest.raises(ValueError, match=r"looks like genome 'b': give it as --net b,a=FILE"):
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+    # the same chromosome name in both genomes, at the query's size
+    sizes = {"a": {"chr1": 3000}, "b": {"chr1": 2000}}
+    net = write(tmp_path / "b.a.same.net", "net chr1 2000\n fill 0 500 chr1 + 0 500\n")
+    with pytest.raises(ValueError, match=r"genome 'b' has chr1 at that size, so the net's target"):
+        split_genomes(sizes, [NetSpec("a", "b", net)], region_size=1000)
+    other = write(tmp_path / "other.net", "net chr1 2500\n fill 0 500 chr1 + 0 500\n")
+    with pytest.raises(ValueError, match="come from different assemblies"):
+        split_genomes(sizes, [NetSpec("a", "b", other)], region_size=1000)
+
+
+def test_a_threshold_no_pair_can_pass_is_warned_about(tmp_path: Path) -> None:
+    net = write(tmp_path / "a.b.net", HAND_NET)
+    kept = split_genomes(
+        {"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000, min_aligned=100
+    )
+    assert not any("no regions were joined" in w for w in kept.warnings)
+    too_high = split_genomes(
+        {"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000, min_aligned=1000
+    )
+    warning = too_high.warnings[-1]
+    assert "no two regions share more than --min-aligned (1,000 bp)" in warning
+    assert "one net aligns at most --region-size (1,000 bp)" in warning
+    assert len(set(too_high.region_component.tolist())) == len(too_high.region_component)

@@ -166,6 +166,8 @@ pub struct NetSummary {
     pub skipped_fills: u64,
     /// Distinct chromosome names skipped (only with `skip_unknown`), sorted.
     pub skipped_chroms: Vec<String>,
+    /// Each `net` block's target chromosome and the line it starts on, in file order.
+    pub blocks: Vec<(String, usize)>,
 }
 
 /// An open fill or gap on the nesting stack.
@@ -333,6 +335,8 @@ fn parse_stream<R: BufRead>(
     }
     let mut summary = parser.summary;
     summary.skipped_chroms = parser.skipped.into_iter().collect();
+    summary.blocks = parser.blocks.into_iter().collect();
+    summary.blocks.sort_unstable_by_key(|&(_, line)| line);
     Ok(summary)
 }
 
@@ -454,8 +458,9 @@ impl NetParser<'_> {
                         line_no,
                         format!(
                             "the net gives {name} {size} bp but the sizes of genome '{}' give \
-                             {known} bp; the net and the sizes come from different assemblies",
-                            self.target.genome()
+                             {known} bp; {}",
+                            self.target.genome(),
+                            self.mismatch_cause(name, size)
                         ),
                     ));
                 }
@@ -465,9 +470,51 @@ impl NetParser<'_> {
                 self.skipped.insert(name.to_string());
                 self.chrom = Some(None);
             }
+            None if self.query_has(name, size) => {
+                return Err(self.error(
+                    line_no,
+                    format!(
+                        "{name} is not a chromosome of genome '{}' but is one of '{}' with the \
+                         same size; {}",
+                        self.target.genome(),
+                        self.query.genome(),
+                        self.swap_hint()
+                    ),
+                ))
+            }
             None => return Err(self.unknown_chrom(name, self.target, line_no)),
         }
         Ok(())
+    }
+
+    /// Whether the query genome has a chromosome `name` of `size` bp.
+    fn query_has(&self, name: &str, size: u64) -> bool {
+        self.query
+            .id(name)
+            .is_some_and(|id| self.query.sizes()[id as usize] == size)
+    }
+
+    /// Why a `net` line's size differs from the target's: the genomes given the wrong way
+    /// round when the query has the chromosome at that size, else another assembly.
+    fn mismatch_cause(&self, name: &str, size: u64) -> String {
+        if self.query_has(name, size) {
+            format!(
+                "genome '{}' has {name} at that size, so {}",
+                self.query.genome(),
+                self.swap_hint()
+            )
+        } else {
+            "the net and the sizes come from different assemblies".to_string()
+        }
+    }
+
+    fn swap_hint(&self) -> String {
+        format!(
+            "the net's target (its 'net' lines) looks like genome '{q}': give it as --net \
+             {q},{t}=FILE (TARGET,QUERY)",
+            q = self.query.genome(),
+            t = self.target.genome()
+        )
     }
 
     fn unknown_chrom(&self, name: &str, sizes: &ChromSizes, line_no: usize) -> Error {

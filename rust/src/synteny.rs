@@ -18,7 +18,7 @@
 //!    fraction of its bases — [`assign_components`] (deterministic from a seed).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use petgraph::unionfind::UnionFind;
 use rayon::prelude::*;
@@ -225,6 +225,7 @@ pub fn count_aligned(
             Ok((pairs, summary))
         })
         .collect::<Result<_>>()?;
+    refuse_repeated_blocks(genomes, nets, per_net.iter().map(|(_, summary)| summary))?;
     let mut total = PairCounts::new();
     let mut summaries = Vec::with_capacity(per_net.len());
     for (pairs, summary) in per_net {
@@ -239,6 +240,38 @@ pub fn count_aligned(
         .collect();
     links.sort_unstable_by_key(|l| (l.a, l.b));
     Ok((links, summaries))
+}
+
+/// Refuse a target chromosome aligned to the same query genome by two nets: a net given
+/// twice under two names (a copy, `x.net` and `x.net.gz`, the whole net beside its
+/// per-chromosome files) would count its aligned bases double.
+fn refuse_repeated_blocks<'a>(
+    genomes: &[ChromSizes],
+    nets: &[NetInput],
+    summaries: impl Iterator<Item = &'a NetSummary>,
+) -> Result<()> {
+    let mut first: HashMap<(usize, usize, &str), (&Path, usize)> = HashMap::new();
+    for (net, summary) in nets.iter().zip(summaries) {
+        for (chrom, line) in &summary.blocks {
+            let key = (net.target, net.query, chrom.as_str());
+            if let Some((path, first_line)) = first.insert(key, (&net.path, *line)) {
+                return Err(Error::parse(
+                    &net.path,
+                    *line,
+                    format!(
+                        "the 'net' block for {chrom} ({} against {}) is also in {} line {first_line}; \
+                         the same alignments given twice would count double. Give each net \
+                         once (a net split by chromosome may come in several files, but not \
+                         beside the whole net)",
+                        genomes[net.target].genome(),
+                        genomes[net.query].genome(),
+                        path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Component label of each of `n_regions` regions when regions linked by more than

@@ -311,8 +311,29 @@ def split_genomes(
         link_a=out["link_a"],
         link_b=out["link_b"],
         link_bases=out["link_bases"],
-        warnings=list(out["warnings"]) + _idle_net_warnings(nets, out["nets"]),
+        warnings=list(out["warnings"])
+        + _idle_net_warnings(nets, out["nets"])
+        + _threshold_warnings(out["link_bases"], min_aligned, region_size),
     )
+
+
+def _threshold_warnings(link_bases: Any, min_aligned: int, region_size: int) -> list[str]:
+    """A warning when the nets align bases between regions but no pair reaches the
+    threshold: the split then ignores synteny, most often because ``min_aligned`` is not
+    below the region size (one net aligns at most a region's length between two regions)."""
+    if len(link_bases) == 0 or int(max(link_bases)) > min_aligned:
+        return []
+    hint = (
+        f"; one net aligns at most --region-size ({region_size:,} bp) between two regions, "
+        "so lower --min-aligned below it (the paper: 100 kbp of 1-Mbp regions)"
+        if min_aligned >= region_size
+        else ""
+    )
+    return [
+        f"no two regions share more than --min-aligned ({min_aligned:,} bp) of aligned "
+        f"bases (the most is {int(max(link_bases)):,} bp), so no regions were joined and "
+        f"orthologous regions may fall in different splits{hint}"
+    ]
 
 
 def _idle_net_warnings(
