@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from crossreg.io.atomic import atomic_directory, atomic_path, atomic_write
+from crossreg.io.atomic import atomic_directory, atomic_path, atomic_write, check_replaceable
 
 
 def test_atomic_path_renames_on_success_and_cleans_up_on_failure(tmp_path):
@@ -72,3 +72,78 @@ def test_atomic_directory_keeps_the_old_one_until_the_new_one_is_in_place(tmp_pa
         (work / "f").write_text("new")
     assert (out / "f").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def _entries(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("first", ["empty", "old store"])
+def test_atomic_directory_writes_through_a_symbolic_link(tmp_path, first):
+    scratch, out = tmp_path / "scratch", tmp_path / "out"
+    (scratch / "store").mkdir(parents=True)
+    if first == "old store":
+        _fill(scratch / "store", "old")
+    out.mkdir()
+    (out / "store").symlink_to(scratch / "store")
+    for text in ("first", "second"):
+        with atomic_directory(out / "store") as work:
+            assert work == scratch / ".store.partial"
+            _fill(work, text)
+        assert (out / "store").is_symlink()
+        assert (out / "store").resolve() == scratch / "store"
+        assert (scratch / "store" / "sub" / "f").read_text() == text
+        assert _entries(out) == ["store"]
+        assert _entries(scratch) == ["store"]
+
+
+def test_atomic_directory_refuses_a_symbolic_link_leading_nowhere(tmp_path):
+    (tmp_path / "store").symlink_to(tmp_path / "gone")
+    with pytest.raises(ValueError, match=r"store is a symbolic link to .*gone, which does not"):
+        check_replaceable(tmp_path / "store", True, {"dataset.json": "a dataset"})
+    with (
+        pytest.raises(ValueError, match=r"store is a symbolic link to .*gone, which does not"),
+        atomic_directory(tmp_path / "store"),
+    ):
+        pass
+    assert _entries(tmp_path) == ["store"]
+
+
+@pytest.mark.parametrize("stale", ["link", "file", "folder"])
+def test_atomic_directory_removes_any_stale_old_entry(tmp_path, stale):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "f").write_text("mine")
+    old = tmp_path / ".store.old"  # left by a writer killed between the two renames
+    if stale == "link":
+        old.symlink_to(keep)
+    elif stale == "file":
+        old.write_text("x")
+    else:
+        old.mkdir()
+        _fill(old, "x")
+    (tmp_path / "store").mkdir()
+    with atomic_directory(tmp_path / "store") as work:
+        _fill(work, "new")
+    assert (tmp_path / "store" / "sub" / "f").read_text() == "new"
+    assert _entries(tmp_path) == ["keep", "store"]
+    assert (keep / "f").read_text() == "mine"
+
+
+def test_atomic_write_writes_through_a_symbolic_link(tmp_path):
+    (tmp_path / "scratch").mkdir()
+    real, link = tmp_path / "scratch" / "a.txt", tmp_path / "a.txt"
+    real.write_text("old")
+    link.symlink_to(real)
+    with atomic_write(link) as handle:
+        handle.write("new")
+    assert link.is_symlink() and link.resolve() == real
+    assert real.read_text() == "new"
+    assert _entries(tmp_path / "scratch") == ["a.txt"]
+    (tmp_path / "b.txt").symlink_to(tmp_path / "gone.txt")
+    with (
+        pytest.raises(ValueError, match=r"b\.txt is a symbolic link to .*gone\.txt"),
+        atomic_write(tmp_path / "b.txt") as handle,
+    ):
+        handle.write("lost")
+    assert not (tmp_path / "gone.txt").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 import shutil
 import zlib
 from dataclasses import replace
@@ -280,6 +281,36 @@ def test_track_shards_on_the_command_line(inputs, store, tmp_path, logs):
             targets=inputs["targets"], options=BuildOptions(genome="x", layout=LAYOUT),
         )  # fmt: skip
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_merge_keeps_its_shards_and_writes_through_a_linked_out(inputs, store, tmp_path, logs):
+    shards = [tmp_path / "s" / f"sh{i}" for i in range(2)]
+    for i, shard in enumerate(shards):
+        assert main(cli_args(inputs, shard, "--tracks", f"{i}/2")) == 0
+    before = [files_of(shard) for shard in shards]
+    merge = ["-q", "data-merge", "--overwrite", *map(str, shards), "--out"]
+    assert main([*merge, str(shards[0])]) == 1
+    assert f"--out {shards[0]} is the shard {shards[0]} given to merge" in logs.text
+    (tmp_path / "link").symlink_to(shards[1])
+    for out, relation, shard in [
+        (tmp_path / "link", "is", shards[1]),
+        (tmp_path / "s", "holds", shards[0]),
+        (shards[1] / "m", "lies inside", shards[1]),
+    ]:
+        with pytest.raises(
+            ValueError, match=re.escape(f"--out {out} {relation} the shard {shard}")
+        ):
+            merge_shards(out, shards, overwrite=True)
+    assert [files_of(shard) for shard in shards] == before
+    # an --out linked to a folder elsewhere is written there, and stays linked
+    (tmp_path / "scratch" / "merged").mkdir(parents=True)
+    (tmp_path / "merged").symlink_to(tmp_path / "scratch" / "merged")
+    for _ in range(2):
+        assert main([*merge, str(tmp_path / "merged")]) == 0
+    assert (tmp_path / "merged").is_symlink()
+    assert files_of(tmp_path / "scratch" / "merged") == files_of(store.path)
+    assert sorted(p.name for p in (tmp_path / "scratch").iterdir()) == ["merged"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "merged", "s", "scratch"]
 
 
 def test_compressed_targets_read_back_as_the_plain_store_s(inputs, store, tmp_path):

@@ -105,6 +105,29 @@ def _link_or_copy(source: Path, destination: Path) -> None:
         shutil.copyfile(source, destination)
 
 
+def _overlap(out: Path, shard: Path) -> str | None:
+    """How the output folder `out` meets the input `shard` once links are resolved
+    (``"is"``, ``"holds"``, ``"lies inside"``), or None when they are apart."""
+    where, real = out.resolve(), shard.resolve()
+    if where == real:
+        return "is"
+    if where in real.parents:
+        return "holds"
+    return "lies inside" if real in where.parents else None
+
+
+def _check_apart(out: Path, shards: Sequence[Path]) -> None:
+    """Refuse an `out` that is, holds or lies inside one of the `shards`: writing it (with
+    ``--overwrite``) would replace an input, and the merge could not be rerun."""
+    for shard in shards:
+        relation = _overlap(out, shard)
+        if relation is not None:
+            raise ValueError(
+                f"--out {out} {relation} the shard {shard} given to merge; choose an --out "
+                "apart from the shard directories, so that the inputs stay as they are"
+            )
+
+
 def merge_shards(
     out: str | os.PathLike[str], shards: Sequence[str | os.PathLike[str]], *, overwrite: bool
 ) -> DataStore:
@@ -113,9 +136,10 @@ def merge_shards(
     paths = [Path(s) for s in shards]
     if not paths:
         raise ValueError("no shard directories given")
+    out = Path(out)
+    _check_apart(out, paths)
     metas = [read_shard(p) for p in paths]
     _check_together(paths, metas)
-    out = Path(out)
     check_replaceable(out, overwrite, REPLACEABLE)
     dataset = metas[0]["dataset"]
     n, bins, n_tracks = dataset["num_windows"], dataset["target_length"], dataset["num_targets"]

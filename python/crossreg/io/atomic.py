@@ -33,11 +33,37 @@ def _fsync(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def _check_not_dangling(path: Path) -> None:
+    """Refuse an output `path` that is a symbolic link leading nowhere."""
+    if path.is_symlink() and not path.exists():
+        raise ValueError(
+            f"{path} is a symbolic link to {os.readlink(path)}, which does not exist; "
+            "create what it points to, remove the link or choose another output path"
+        )
+
+
+def _real_target(path: Path) -> Path:
+    """Where an output `path` that is a symbolic link points (else `path`): the real file
+    or folder is what gets replaced, beside itself, and the link keeps pointing at it."""
+    _check_not_dangling(path)
+    return path.resolve() if path.is_symlink() else path
+
+
+def _remove(entry: Path) -> None:
+    """Remove `entry` if present: a folder with all it holds, a file or a symbolic link
+    (never what the link points to)."""
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry)
+    elif os.path.lexists(entry):
+        entry.unlink()
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path beside `path` for a writer that needs a file name (HDF5, BigWig,
-    memory maps); it is renamed over `path` only when the block succeeds, else removed."""
-    path = Path(path)
+    memory maps); it is renamed over `path` only when the block succeeds, else removed.
+    A `path` that is a symbolic link is written through: its target is replaced."""
+    path = _real_target(Path(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -71,8 +97,10 @@ def check_replaceable(
     folder holding one of `kinds` (marker file name → what it holds, ``"a checkpoint"``)
     to replace with `overwrite`. Anything else is refused, so that no user file is
     removed: a folder to replace must hold only what crossreg wrote there (its
-    :data:`CONTENTS_FILE` and run log), and not the current directory."""
+    :data:`CONTENTS_FILE` and run log), and not the current directory. A symbolic link is
+    judged by the folder it points to; one that leads nowhere is refused."""
     out = Path(out)
+    _check_not_dangling(out)
     if not out.exists():
         return
     if not out.is_dir():
@@ -127,16 +155,16 @@ def _swap_in(work: Path, path: Path) -> None:
     for entry in work.rglob("*"):
         if entry.is_file():
             _fsync(entry)
-    if path.exists():
+    if os.path.lexists(path):
         old = path.parent / f".{path.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
         os.replace(path, old)
         try:
             os.replace(work, path)
         except BaseException:
             os.replace(old, path)
             raise
-        shutil.rmtree(old)
+        _remove(old)
     else:
         os.replace(work, path)
     _fsync(path.parent)
@@ -146,12 +174,14 @@ def _swap_in(work: Path, path: Path) -> None:
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """An empty hidden directory ``.<name>.partial`` beside `path` to fill (one left by a
     crashed writer is removed first); it replaces `path` whole only when the block
-    succeeds, listing its entries in :data:`CONTENTS_FILE`, else it is removed."""
-    path = Path(path)
+    succeeds, listing its entries in :data:`CONTENTS_FILE`, else it is removed. A `path`
+    that is a symbolic link (to a folder on scratch space) is written through: the folder
+    it points to is replaced, beside itself, and the link keeps pointing at it."""
+    path = _real_target(Path(path))
     work = path.parent / f".{path.name}.partial"
-    if work.exists():
+    if os.path.lexists(work):
         log.info("removing %s left by an interrupted write", work)
-        shutil.rmtree(work)
+        _remove(work)
     work.mkdir(parents=True)
     try:
         yield work
