@@ -257,3 +257,102 @@ def test_a_crop_that_is_negative_or_leaves_no_bin_is_refused(cropping, message) 
     for kept in (63, 0):
         crop["cropping"] = kept
         assert parse_params(data).model.trunk[3].options == {"cropping": kept}
+
+
+def _mini_with_crop_at(index: int, cropping: int) -> dict:
+    """The mini params (64-bp output bins) with their Cropping1D moved to trunk[index]."""
+    data = json.loads((FIXTURES / "params_joint_mini.json").read_text())
+    trunk = data["model"]["trunk"]
+    crop = trunk.pop(next(i for i, b in enumerate(trunk) if b["name"] == "Cropping1D"))
+    trunk.insert(index, {**crop, "cropping": cropping})
+    return data
+
+
+def test_a_crop_before_pooling_must_be_whole_output_bins() -> None:
+    # trunk[1] crops 2-bp positions: 384 of them are 12 64-bp bins; 383 is not whole
+    assert parse_params(_mini_with_crop_at(1, 384)).model.trunk[1].options == {"cropping": 384}
+    with pytest.raises(ValueError) as err:
+        parse_params(_mini_with_crop_at(1, 383), "p.json")
+    assert str(err.value) == (
+        "p.json: model.trunk[1] (Cropping1D) cropping 383 crops 766 bp at each end (2-bp "
+        "bins there), not a whole number of the model's 64-bp output bins; crop a multiple "
+        "of 32"
+    )
+    with pytest.raises(ValueError, match=r"trunk\[0\] \(Cropping1D\) cropping 12 crops 12 bp"):
+        parse_params(_mini_with_crop_at(0, 12), "p.json")
+
+
+def test_a_pooling_that_keras_pads_at_the_start_is_refused() -> None:
+    # 131,072 positions pooled by 5: Keras pads 3, one at the start, so the bins would
+    # start 1 bp before the genome's grid
+    data = _human()
+    data["model"]["trunk"][0]["pool_size"] = 5
+    with pytest.raises(ValueError) as err:
+        parse_params(data, "p.json")
+    assert str(err.value) == (
+        "p.json: model.trunk[0] (conv_block) pools 131072 positions by 5, which Keras pads by "
+        "1 at the start, moving every bin off the 320-bp grid; use a seq_length that is a "
+        "multiple of 320"
+    )
+    data["model"]["seq_length"] = 320 * 400
+    data["model"]["trunk"][3]["cropping"] = 2
+    assert parse_params(data).model.trunk[0].options["pool_size"] == 5
+
+
+def _set(index: int, **values: object):
+    """An edit of the human params' model section setting `values` in trunk[index]."""
+    return lambda m: m["trunk"][index].update(values)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            _set(1, divisible_by=0),
+            r"trunk\[1\] \(conv_tower\) divisible_by must be positive, got 0",
+        ),
+        (_set(0, kernel_size=0), r"trunk\[0\] \(conv_block\) kernel_size must be positive"),
+        (_set(4, filters=0), r"trunk\[4\] \(conv_block\) filters must be positive, got 0"),
+        (
+            _set(4, filters=2.5),
+            r"trunk\[4\] \(conv_block\) filters must be a whole number, got 2.5",
+        ),
+        (
+            _set(4, filters=True),
+            r"trunk\[4\] \(conv_block\) filters must be a whole number, got True",
+        ),
+        (_set(4, dilation_rate=0), r"trunk\[4\] \(conv_block\) dilation_rate must be positive"),
+        (_set(1, repeat=5.5), r"trunk\[1\] \(conv_tower\) repeat must be a whole .* got 5.5"),
+        (_set(2, repeat=0), r"trunk\[2\] \(dilated_residual\) repeat must be positive, got 0"),
+        (_set(0, pool_size=-2), r"trunk\[0\] \(conv_block\) pool_size must be 0 or more"),
+        (_set(0, pool_size=2.5), r"trunk\[0\] \(conv_block\) pool_size must be a whole number"),
+        (_set(0, pool_size=256), r"trunk\[0\] \(conv_block\) pool_size 256 is not supported"),
+        (_set(2, rate_mult=0), r"trunk\[2\] \(dilated_residual\) rate_mult must be a positive"),
+        (_set(2, rate_mult="1.5"), r"trunk\[2\] .* rate_mult must be a positive .* '1.5'"),
+        (_set(2, rate_mult=0.4), r"trunk\[2\] .* rate_mult 0.4 gives .* rates \[1, 0, 0,"),
+        (_set(1, filters_mult=-1), r"trunk\[1\] \(conv_tower\) filters_mult must be a positive"),
+        (_set(1, filters_init=0.3), r"trunk\[1\] .* the repeats \[0, 0, 0, 0, 1, 1\] filters"),
+        (_set(4, dropout="0.1x"), r"trunk\[4\] \(conv_block\) dropout must be a number in"),
+        (lambda m: m.update(augment_shift="12"), r"augment_shift must be a whole number"),
+        (lambda m: m.update(augment_shift=1.5), r"augment_shift .* got 1.5"),
+        (lambda m: m.update(augment_shift=[1, "2"]), r"augment_shift .* got \[1, '2'\]"),
+        (lambda m: m.update(target_length="896"), r"target_length must be a whole number"),
+    ],
+)
+def test_bad_block_numbers_name_the_file_block_and_key(edit, message):
+    # before: tracebacks (ZeroDivisionError, torch errors at run), silent truncation of
+    # 5.5 repeats, or an augment_shift "12" read as shifts (1, 2)
+    data = _human()
+    edit(data["model"])
+    with pytest.raises(ValueError, match=rf"^params\.json: model\.{message}"):
+        parse_params(data, "params.json")
+
+
+def test_whole_numbers_may_be_written_as_floats_and_shifts_as_a_number_or_a_list():
+    data = _human()
+    data["model"]["trunk"][1].update(repeat=6.0, kernel_size=5.0)
+    data["model"].update(augment_shift=3, target_length=896.0)
+    model = parse_params(data).model
+    assert (model.augment_shift, model.target_length) == ((3,), 896)
+    data["model"]["augment_shift"] = [-1, 0, 1.0]
+    assert parse_params(data).model.augment_shift == (-1, 0, 1)

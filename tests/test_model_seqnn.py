@@ -412,3 +412,85 @@ def test_compiled_training_pass_equals_eager(channels_last):
         reads.append([out.detach(), *(p.grad for p in module.parameters() if p.grad is not None)])
     for eager, fused in zip(*reads, strict=True):  # rounding differs: sums in other orders
         torch.testing.assert_close(fused, eager, rtol=1e-4, atol=1e-4 * eager.abs().max().item())
+
+
+def _probe_params(trunk: list[dict]) -> dict:
+    """A 64-bp model of kernel-1 convolutions (no position mixes with another before the
+    pooling) with `trunk` and one 2-track head."""
+    return {
+        "model": {
+            "seq_length": 64,
+            "norm_type": "batch",
+            "trunk": trunk,
+            "head_human": {"name": "final", "units": 2},
+        }
+    }
+
+
+def _bp_read_by_each_bin(model: SeqNN) -> list[set[int]]:
+    """The input positions each output bin's value depends on (non-zero gradients)."""
+    model.eval()
+    x = torch.rand(1, model.seq_length, 4, generator=torch.Generator().manual_seed(0))
+    x.requires_grad_(True)
+    out = model(x)
+    read = []
+    for j in range(out.shape[1]):
+        (grad,) = torch.autograd.grad(out[0, j].sum(), x, retain_graph=True)
+        read.append(set(grad[0].abs().sum(-1).nonzero().flatten().tolist()))
+    return read
+
+
+@pytest.mark.parametrize(
+    ("trunk", "crop"),
+    [
+        # crop 4 positions of 2 bp before pooling by 4: 8 bp, one 8-bp output bin
+        (
+            [
+                {"name": "conv_block", "filters": 3, "pool_size": 2},
+                {"name": "Cropping1D", "cropping": 4},
+                {"name": "conv_block", "filters": 3, "pool_size": 4},
+            ],
+            1,
+        ),
+        # crop 16 bp of the raw input: two 8-bp output bins
+        (
+            [
+                {"name": "Cropping1D", "cropping": 16},
+                {"name": "conv_block", "filters": 3, "pool_size": 8},
+            ],
+            2,
+        ),
+        # crop after every pooling, as Basenji2's models do
+        (
+            [
+                {"name": "conv_block", "filters": 3, "pool_size": 8},
+                {"name": "Cropping1D", "cropping": 1},
+            ],
+            1,
+        ),
+    ],
+)
+def test_crop_is_counted_in_output_bins_wherever_the_trunk_crops(trunk, crop):
+    # before: a crop ahead of pooling was counted at its own resolution (4 and 16 bins
+    # here), and tiling put every predicted bin that many bins off
+    model = SeqNN(parse_params(_probe_params(trunk)).model)
+    assert model.stride == 8
+    assert model.crop == (crop, crop)
+    bins = model.output_length()
+    assert bins == 8 - 2 * crop
+    for j, read in enumerate(_bp_read_by_each_bin(model)):
+        start = (crop + j) * model.stride
+        assert read and read <= set(range(start, start + model.stride)), j
+
+
+@pytest.mark.parametrize("pool_size", [0, 1])
+def test_a_pool_size_of_0_or_1_pools_nothing(pool_size):
+    # before: a pool_size of 0 made the bins 0 bp wide
+    trunk = [
+        {"name": "conv_block", "filters": 3, "pool_size": 8},
+        {"name": "conv_block", "filters": 3, "pool_size": pool_size},
+    ]
+    model = SeqNN(parse_params(_probe_params(trunk)).model)
+    assert model.stride == 8
+    assert model.output_length() == 8
+    assert tuple(model(torch.zeros(1, 64, 4)).shape) == (1, 8, 2)

@@ -23,7 +23,7 @@ from torch.nn import functional
 
 from crossreg import distributed
 from crossreg.model.activations import make_activation
-from crossreg.model.params import Block
+from crossreg.model.params import Block, conv_tower_filters, residual_dilations
 from crossreg.model.pooling import MaxPool
 
 BN_EPSILON = 1e-3
@@ -226,8 +226,9 @@ class ConvBlock(nn.Module):
         )
         self.norm = KerasBatchNorm(filters, bn_momentum, gamma_init)
         self.dropout = BatchSplitDropout(dropout) if dropout > 0 else nn.Identity()
-        # Keras "same" max-pooling with stride = pool: a short last window when L is odd;
-        # a byte per output kept for backward (MaxPool1d keeps its input and int64 indices)
+        # Keras "same" max-pooling with stride = pool (−inf padding where pool does not
+        # divide L); a byte per output kept for backward (MaxPool1d keeps its input and
+        # int64 indices); Basenji pools only where pool_size > 1
         self.pool = MaxPool(pool_size) if pool_size > 1 else nn.Identity()
         self.pool_size = pool_size
 
@@ -262,36 +263,6 @@ class Crop(nn.Module):
 
     def extra_repr(self) -> str:
         return f"left={self.left}, right={self.right}"
-
-
-def conv_tower_filters(options: Mapping[str, Any]) -> list[int]:
-    """Filters of each conv_tower repeat: a float grows by ``filters_mult`` and each block
-    takes it rounded (half to even) to a multiple of ``divisible_by``."""
-    repeat = int(options["repeat"])
-    current = float(options["filters_init"])
-    divisible_by = int(options.get("divisible_by", 1))
-    mult = options.get("filters_mult")
-    if mult is None:
-        end = float(options["filters_end"])
-        mult = math.exp(math.log(end / current) / (repeat - 1)) if repeat > 1 else 1.0
-    filters = []
-    for _ in range(repeat):
-        filters.append(int(round(current / divisible_by) * divisible_by))
-        current *= float(mult)
-    return filters
-
-
-def residual_dilations(options: Mapping[str, Any]) -> list[int]:
-    """Dilation of each dilated_residual repeat: a rate from 1 times ``rate_mult`` per
-    repeat, rounded half to even each time when ``round`` is true (1,2,3,4,6,9,14,...)."""
-    rate = 1.0
-    dilations = []
-    for _ in range(int(options.get("repeat", 1))):
-        dilations.append(round(rate))
-        rate *= float(options.get("rate_mult", 2))
-        if options.get("round", False):
-            rate = float(round(rate))
-    return dilations
 
 
 def _conv_kwargs(options: Mapping[str, Any], gelu_form: str) -> dict[str, Any]:

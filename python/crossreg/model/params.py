@@ -15,6 +15,7 @@ name the setting.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -69,6 +70,19 @@ ACTIVATIONS = ("gelu", "relu")
 # GELU forms: tanh approximation (Basenji since 2022), x·sigmoid(1.702x) (paper era), exact erf
 GELU_FORMS = ("tanh", "sigmoid1702", "erf")
 NORM_TYPES = ("batch", "batch-sync")
+# whole-number block options and the least value each takes (pool_size 0 or 1: no pooling)
+BLOCK_WHOLE_NUMBERS = {
+    "filters": 1,
+    "kernel_size": 1,
+    "dilation_rate": 1,
+    "repeat": 1,
+    "divisible_by": 1,
+    "pool_size": 0,
+}
+# block options that are positive numbers, fractions allowed
+BLOCK_POSITIVE_NUMBERS = ("filters_init", "filters_end", "filters_mult", "rate_mult")
+# crossreg's max pooling keeps each maximum's offset in its window in a byte
+MAX_POOL_SIZE = 255
 
 
 @dataclass(frozen=True)
@@ -159,12 +173,28 @@ def _check_keys(options: Mapping[str, Any], allowed: frozenset[str], where: str,
         )
 
 
-def _positive_int(value: Any, what: str, source: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+def _is_number(value: Any) -> bool:
+    """An int or a finite float, not a bool."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value)
+
+
+def _whole_number(value: Any, what: str, source: str, least: int = 1) -> int:
+    """`value` as an int: a whole number (``5`` or ``5.0``), `least` or more."""
+    if not _is_number(value) or int(value) != value:
         raise ValueError(f"{source}: {what} must be a whole number, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{source}: {what} must be positive, got {value}")
+    if value < least:
+        bound = "positive" if least == 1 else f"{least} or more"
+        raise ValueError(f"{source}: {what} must be {bound}, got {value!r}")
     return int(value)
+
+
+def _positive_number(value: Any, what: str, source: str) -> float:
+    """`value` as a float: a number above 0."""
+    if not _is_number(value) or value <= 0:
+        raise ValueError(f"{source}: {what} must be a positive number, got {value!r}")
+    return float(value)
 
 
 def _check_weight_settings(opts: Mapping[str, Any], where: str, src: str) -> None:
@@ -219,6 +249,66 @@ def _check_cropping(cropping: Any, where: str, src: str) -> None:
         )
 
 
+def conv_tower_filters(options: Mapping[str, Any]) -> list[int]:
+    """Filters of each conv_tower repeat: a float grows by ``filters_mult`` and each block
+    takes it rounded (half to even) to a multiple of ``divisible_by``."""
+    repeat = int(options["repeat"])
+    current = float(options["filters_init"])
+    divisible_by = int(options.get("divisible_by", 1))
+    mult = options.get("filters_mult")
+    if mult is None:
+        end = float(options["filters_end"])
+        mult = math.exp(math.log(end / current) / (repeat - 1)) if repeat > 1 else 1.0
+    filters = []
+    for _ in range(repeat):
+        filters.append(int(round(current / divisible_by) * divisible_by))
+        current *= float(mult)
+    return filters
+
+
+def residual_dilations(options: Mapping[str, Any]) -> list[int]:
+    """Dilation of each dilated_residual repeat: a rate from 1 times ``rate_mult`` per
+    repeat, rounded half to even each time when ``round`` is true (1,2,3,4,6,9,14,...)."""
+    rate = 1.0
+    dilations = []
+    for _ in range(int(options.get("repeat", 1))):
+        dilations.append(round(rate))
+        rate *= float(options.get("rate_mult", 2))
+        if options.get("round", False):
+            rate = float(round(rate))
+    return dilations
+
+
+def _check_block_numbers(name: str, opts: Mapping[str, Any], where: str, src: str) -> None:
+    """Sizes, counts and rates: whole numbers where Keras takes integers, positive, and
+    schedules (conv_tower filters, dilated_residual dilations) of at least 1."""
+    for key, least in BLOCK_WHOLE_NUMBERS.items():
+        if key in opts:
+            _whole_number(opts[key], f"{where} {key}", src, least)
+    for key in BLOCK_POSITIVE_NUMBERS:
+        if key in opts:
+            _positive_number(opts[key], f"{where} {key}", src)
+    if opts.get("pool_size", 1) > MAX_POOL_SIZE:
+        raise ValueError(
+            f"{src}: {where} pool_size {opts['pool_size']} is not supported; crossreg pools "
+            f"at most {MAX_POOL_SIZE} positions into one"
+        )
+    if name == "conv_tower":
+        filters = conv_tower_filters(opts)
+        if min(filters) < 1:
+            raise ValueError(
+                f"{src}: {where} filters_init, filters_mult/filters_end and divisible_by give "
+                f"the repeats {filters} filters; every conv needs at least 1"
+            )
+    if name == "dilated_residual":
+        dilations = residual_dilations(opts)
+        if min(dilations) < 1:
+            raise ValueError(
+                f"{src}: {where} rate_mult {opts.get('rate_mult')!r} gives the repeats "
+                f"dilation rates {dilations}; each must be at least 1"
+            )
+
+
 def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str) -> None:
     activation = opts.get("activation", "gelu")
     if activation not in ACTIVATIONS:
@@ -245,8 +335,9 @@ def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str
         )
     if opts.get("bn_gamma") not in (None, "ones", "zeros"):
         raise ValueError(f"{src}: {where} bn_gamma must be 'ones' or 'zeros'")
-    if not 0.0 <= float(opts.get("dropout", 0.0)) < 1.0:
-        raise ValueError(f"{src}: {where} dropout must be in [0, 1), got {opts['dropout']}")
+    dropout = opts.get("dropout", 0.0)
+    if not _is_number(dropout) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"{src}: {where} dropout must be a number in [0, 1), got {dropout!r}")
     if name == "conv_tower" and "filters_mult" not in opts and "filters_end" not in opts:
         raise ValueError(f"{src}: {where} needs filters_mult or filters_end")
     required = {
@@ -258,6 +349,7 @@ def _check_block_values(name: str, opts: Mapping[str, Any], where: str, src: str
         _require(opts, key, where, src)
     if name == "Cropping1D":
         _check_cropping(opts["cropping"], where, src)
+    _check_block_numbers(name, opts, where, src)
 
 
 def _parse_block(spec: Any, globals_: Mapping[str, Any], index: int, source: str) -> Block:
@@ -298,7 +390,7 @@ def _parse_head(key: str, spec: Any, source: str) -> Head:
     own = {k: v for k, v in spec.items() if k != "name"}
     _check_keys(own, HEAD_KEYS, where, source)
     _check_weight_settings(own, where, source)
-    units = _positive_int(_require(own, "units", where, source), f"{where}.units", source)
+    units = _whole_number(_require(own, "units", where, source), f"{where}.units", source)
     if spec["name"] == "dense" and "activation" not in own:
         raise ValueError(
             f"{source}: {where} is a paper-era 'dense' head without an activation, which "
@@ -316,26 +408,68 @@ def _parse_head(key: str, spec: Any, source: str) -> Head:
     return Head(key=key, genome=genome_of_head_key(key), units=units, activation=activation)
 
 
+def _pools(block: Block) -> list[int]:
+    """The pool size of each pooling a block does, in order (Basenji pools only where
+    pool_size > 1)."""
+    if block.name not in ("conv_block", "conv_tower"):
+        return []
+    pool = int(block.options.get("pool_size", 1))
+    repeat = int(block.options.get("repeat", 1)) if block.name == "conv_tower" else 1
+    return [pool] * repeat if pool > 1 else []
+
+
+def _crop_of(block: Block) -> int:
+    """Positions a Cropping1D block crops at each end (checked even by then)."""
+    cropping = block.options["cropping"]
+    return int(cropping[0] if isinstance(cropping, (list, tuple)) else cropping)
+
+
 def _check_output_bins(seq_length: int, trunk: tuple[Block, ...], source: str) -> None:
-    """The trunk keeps at least one bin of a `seq_length` window after its crops."""
-    bins = seq_length
+    """The trunk keeps at least one bin of a `seq_length` window after its crops, every
+    pooling window starts on the bin grid (Keras pads the start where a pool does not
+    divide its input into windows, shifting every later bin), and every crop is a whole
+    number of output bins (the model's bins then lie on the genome's grid)."""
+    bins, bin_width = seq_length, 1
+    stride = math.prod(pool for block in trunk for pool in _pools(block))
     for i, block in enumerate(trunk):
-        opts = block.options
-        if block.name in ("conv_block", "conv_tower"):
-            pool = max(int(opts.get("pool_size", 1)), 1)  # as ConvBlock: 0 or 1, no pooling
-            repeat = int(opts.get("repeat", 1)) if block.name == "conv_tower" else 1
-            for _ in range(repeat):
-                bins = -(-bins // pool)
-        elif block.name == "Cropping1D":
-            cropping = opts["cropping"]
-            crop = cropping[0] if isinstance(cropping, (list, tuple)) else cropping
-            if bins - 2 * crop < 1:
+        where = f"model.trunk[{i}] ({block.name})"
+        for pool in _pools(block):
+            if -bins % pool >= 2:
                 raise ValueError(
-                    f"{source}: model.trunk[{i}] (Cropping1D) cropping {cropping!r} removes "
-                    f"every bin: {seq_length} bp reach it as {bins} bins, so crop at most "
-                    f"{(bins - 1) // 2} at each end"
+                    f"{source}: {where} pools {bins} positions by {pool}, which Keras pads "
+                    f"by {-bins % pool // 2} at the start, moving every bin off the "
+                    f"{stride}-bp grid; use a seq_length that is a multiple of {stride}"
                 )
-            bins -= 2 * crop
+            bins, bin_width = -(-bins // pool), bin_width * pool
+        if block.name != "Cropping1D":
+            continue
+        crop, cropping = _crop_of(block), block.options["cropping"]
+        if bins - 2 * crop < 1:
+            raise ValueError(
+                f"{source}: {where} cropping {cropping!r} removes every bin: {seq_length} "
+                f"bp reach it as {bins} bins, so crop at most {(bins - 1) // 2} at each end"
+            )
+        if crop * bin_width % stride:
+            raise ValueError(
+                f"{source}: {where} cropping {cropping!r} crops {crop * bin_width} bp at "
+                f"each end ({bin_width}-bp bins there), not a whole number of the model's "
+                f"{stride}-bp output bins; crop a multiple of {stride // bin_width}"
+            )
+        bins -= 2 * crop
+
+
+def _augment_shift(value: Any, source: str) -> tuple[int, ...] | None:
+    """``model.augment_shift``: a shift in bp or a list of them (None where absent)."""
+    if value is None:
+        return None
+    shifts = value if isinstance(value, list) else [value]
+    for shift in shifts:
+        if not _is_number(shift) or int(shift) != shift:
+            raise ValueError(
+                f"{source}: model.augment_shift must be a whole number of bp or a list of "
+                f"them, got {value!r}"
+            )
+    return tuple(int(shift) for shift in shifts)
 
 
 def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> ModelParams:
@@ -351,7 +485,7 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
     )
     if not head_keys:
         raise ValueError(f"{source}: the model section has no head (a key like 'head_human')")
-    seq_length = _positive_int(
+    seq_length = _whole_number(
         _require(section, "seq_length", "the model section", source), "model.seq_length", source
     )
     if section.get("seq_depth", 4) != 4:
@@ -370,18 +504,18 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
     if len(set(genomes)) != len(genomes):
         raise ValueError(f"{source}: head keys {head_keys} name the same genome twice")
     target_length = section.get("target_length")
-    shifts = section.get("augment_shift")
-    shifts = [shifts] if isinstance(shifts, int) else shifts
+    if target_length is not None:
+        target_length = _whole_number(target_length, "model.target_length", source)
     rc = section.get("augment_rc")
     return ModelParams(
         seq_length=seq_length,
-        target_length=None if target_length is None else int(target_length),
+        target_length=target_length,
         activation=section.get("activation", "gelu"),
         bn_momentum=float(section.get("bn_momentum", 0.99)),
         trunk=trunk,
         heads=heads,
         augment_rc=None if rc is None else bool(rc),
-        augment_shift=None if shifts is None else tuple(int(s) for s in shifts),
+        augment_shift=_augment_shift(section.get("augment_shift"), source),
     )
 
 

@@ -6,9 +6,11 @@ for the backward pass instead of 983 (``benches/bench_roofline.py``), and on a G
 ``MaxPool1d`` writes the int64 indices even at inference.
 :class:`MaxPool` keeps only the offset of each maximum inside its window (uint8) and
 writes nothing beyond the output when no gradient is wanted. Outputs and gradients equal
-``MaxPool1d(k, ceil_mode=True)``'s: the first maximum of a window takes the gradient and a
-short last window (Keras' "same" pooling) pools what it has. A window holding a NaN
-gives NaN, as there; where its gradient goes is not kept the same.
+``MaxPool1d(k)``'s on the input padded with −inf as Keras' (TensorFlow's) "same" pooling
+pads it: ``k − L mod k`` positions when `k` does not divide L, half of them (rounded
+down) at the start and the rest at the end. The first maximum of a window takes the
+gradient. A window holding a NaN gives NaN, as there; where its gradient goes is not
+kept the same.
 """
 
 from __future__ import annotations
@@ -20,12 +22,19 @@ from torch import nn
 from torch.nn import functional
 
 
+def _padding(length: int, size: int) -> tuple[int, int]:
+    """Keras "same" pooling's −inf padding (start, end) of `length` positions: what makes
+    it a multiple of `size`, the smaller half at the start."""
+    pad = -length % size
+    return pad // 2, pad - pad // 2
+
+
 def _windows(x: torch.Tensor, size: int) -> torch.Tensor:
-    """`x` ``(..., L)`` as ``(..., ceil(L / size), size)``, the short last window padded
-    with −inf (a view when `size` divides L)."""
-    short = -x.shape[-1] % size
-    if short:
-        x = functional.pad(x, (0, short), value=float("-inf"))
+    """`x` ``(..., L)`` as ``(..., ceil(L / size), size)``, padded with −inf as
+    :func:`_padding` says (a view when `size` divides L)."""
+    padding = _padding(x.shape[-1], size)
+    if any(padding):
+        x = functional.pad(x, padding, value=float("-inf"))
     return x.unflatten(-1, (x.shape[-1] // size, size))
 
 
@@ -60,6 +69,7 @@ class _MaxPool(torch.autograd.Function):
             out = torch.maximum(out, value)
         ctx.save_for_backward(first_max)
         ctx.size, ctx.length = size, x.shape[-1]
+        ctx.start = _padding(ctx.length, size)[0]
         ctx.padded_shape = (*windows.shape[:-2], windows.shape[-2] * size)
         ctx.memory_format = _memory_format(x)
         return out
@@ -80,13 +90,13 @@ class _MaxPool(torch.autograd.Function):
                 memory_format=ctx.memory_format,
             )
             torch.where(chosen, grad.unsqueeze(-1), zero, out=d_x.unflatten(-1, (-1, ctx.size)))
-        return d_x[..., : ctx.length], None
+        return d_x[..., ctx.start : ctx.start + ctx.length], None
 
 
 class MaxPool(nn.Module):
     """Keras "same" max pooling with stride = `size` over the last axis of ``(B, C, L)``
-    or ``(B, C, 1, L)`` (to ``ceil(L / size)``), keeping a byte per output for the
-    backward pass."""
+    or ``(B, C, 1, L)`` (to ``ceil(L / size)``; padded as :func:`_padding` says), keeping
+    a byte per output for the backward pass."""
 
     def __init__(self, size: int) -> None:
         super().__init__()

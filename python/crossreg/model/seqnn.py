@@ -119,19 +119,28 @@ class SeqNN(nn.Module):
 
     @property
     def stride(self) -> int:
-        """Input bp per output bin (product of the pool sizes)."""
+        """Input bp per output bin (product of the pool sizes; as in Basenji, a
+        ``pool_size`` of 0 or 1 pools nothing)."""
         stride = 1
         for m in self.trunk.modules():
-            if isinstance(m, ConvBlock):
+            if isinstance(m, ConvBlock) and m.pool_size > 1:
                 stride *= m.pool_size
         return stride
 
     @property
     def crop(self) -> tuple[int, int]:
-        """Bins cropped at (start, end) of the trunk output."""
-        left = sum(m.left for m in self.trunk.modules() if isinstance(m, Crop))
-        right = sum(m.right for m in self.trunk.modules() if isinstance(m, Crop))
-        return left, right
+        """Output bins cropped at (start, end): each Cropping1D's positions times the bp
+        of a position where it crops, in output bins (the params are refused where that
+        is not a whole number of them)."""
+        left = right = 0  # bp
+        position_bp = 1
+        for m in self.trunk.modules():
+            if isinstance(m, ConvBlock) and m.pool_size > 1:
+                position_bp *= m.pool_size
+            elif isinstance(m, Crop):
+                left += m.left * position_bp
+                right += m.right * position_bp
+        return left // self.stride, right // self.stride
 
     def output_length(self, seq_length: int | None = None) -> int:
         """Output bins for an input of `seq_length` bp (the model's length by default)."""
