@@ -337,6 +337,7 @@ def _set(index: int, **values: object):
         (lambda m: m.update(augment_shift=1.5), r"augment_shift .* got 1.5"),
         (lambda m: m.update(augment_shift=[1, "2"]), r"augment_shift .* got \[1, '2'\]"),
         (lambda m: m.update(target_length="896"), r"target_length must be a whole number"),
+        (lambda m: m.update(augment_rc="false"), r"augment_rc must be true or false, got 'f"),
     ],
 )
 def test_bad_block_numbers_name_the_file_block_and_key(edit, message):

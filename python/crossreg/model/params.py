@@ -507,6 +507,8 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
     if target_length is not None:
         target_length = _whole_number(target_length, "model.target_length", source)
     rc = section.get("augment_rc")
+    if rc is not None and not isinstance(rc, bool):
+        raise ValueError(f"{source}: model.augment_rc must be true or false, got {rc!r}")
     return ModelParams(
         seq_length=seq_length,
         target_length=target_length,
@@ -514,7 +516,7 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
         bn_momentum=float(section.get("bn_momentum", 0.99)),
         trunk=trunk,
         heads=heads,
-        augment_rc=None if rc is None else bool(rc),
+        augment_rc=rc,
         augment_shift=_augment_shift(section.get("augment_shift"), source),
     )
 
