@@ -147,3 +147,18 @@ def test_atomic_write_writes_through_a_symbolic_link(tmp_path):
     ):
         handle.write("lost")
     assert not (tmp_path / "gone.txt").exists()
+
+
+def test_a_file_added_at_any_depth_keeps_a_folder_from_being_replaced(tmp_path):
+    out = tmp_path / "world"
+    with atomic_directory(out) as work:
+        (work / "human").mkdir()
+        (work / "human" / "genome.fa").write_text(">c\nA\n")
+        (work / "manifest.json").write_text("{}")
+    kinds = {"manifest.json": "a synthetic world"}
+    check_replaceable(out, True, kinds)  # only what crossreg wrote: replaceable
+    (out / "human" / "notes.txt").write_text("mine\n")
+    with pytest.raises(ValueError, match=r"also human/notes\.txt, which crossreg did not write"):
+        check_replaceable(out, True, kinds, "--world")
+    with pytest.raises(ValueError, match=r"^--world .* choose another --world$"):
+        check_replaceable(out, True, kinds, "--world")

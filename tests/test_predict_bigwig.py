@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shlex
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def test_bigwigs_equal_predict_on_the_same_windows(work, tmp_path):
     assert not list(out.parent.glob("*.partial"))
 
 
-def test_resume_after_a_kill_gives_the_same_files(work, tmp_path, monkeypatch):
+def test_resume_after_a_kill_gives_the_same_files(work, tmp_path, monkeypatch, logs):
     whole = tmp_path / "whole"
     assert _run(bigwig_args(work, whole, "--chunk-size", "2", "--targets", "human_t2,0")) == 0
     original = ChunkStore.commit
@@ -165,11 +166,15 @@ def test_resume_after_a_kill_gives_the_same_files(work, tmp_path, monkeypatch):
     monkeypatch.setattr(ChunkStore, "commit", original)
     with pytest.raises(FileExistsError, match="--resume"):
         _run(bigwig_args(work, resumed, "--chunk-size", "2", "--targets", "human_t2,0"))
+    logs.clear()
     assert (
         _run(bigwig_args(work, resumed, "--chunk-size", "2", "--targets", "human_t2,0", "--resume"))
         == 0
     )
     assert calls["n"] == 2
+    total = re.search(r"predicting (\d+) windows", logs.text)
+    assert total is not None  # two chunks of 2 windows were kept
+    assert f"after chunk 2: 4/{total[1]} windows done" in logs.text
     for name in ("human_t2.bw", "human_t0.bw", "tracks.tsv"):
         assert (resumed / name).read_bytes() == (whole / name).read_bytes(), name
 
@@ -188,8 +193,60 @@ def test_shards_write_what_one_run_writes(work, tmp_path):
     assert not list(tmp_path.glob("*.partial"))
     mixed = tmp_path / "mixed"
     assert _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "0/2")) == 0
-    with pytest.raises(ValueError, match=r"shards of \S+ were run with different settings"):
+    with pytest.raises(ValueError, match=r"another --targets than this one"):
         _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "1/2", "--targets", "0"))
+
+
+@pytest.mark.parametrize(
+    ("second", "named"),
+    [
+        (["--chroms", "chr1,chr2", "--shard", "1/2"], "--chroms"),  # another window count
+        (["--chroms", "chr1", "--shard", "1/3"], "shard count"),
+        (["--bed", "BED", "--shard", "1/2"], "--bed, --chroms"),
+    ],
+)
+def test_shards_run_with_other_settings_are_refused(work, tmp_path, second, named):
+    """Shards whose window counts differ never all look complete: without the check,
+    each would exit leaving the BigWigs to another, and none would write them."""
+    bed = tmp_path / "regions.bed"
+    bed.write_text("chr1\t20000\t21000\n")
+    second = [str(bed) if value == "BED" else value for value in second]
+    out = tmp_path / "bw"
+    assert _run(bigwig_args(work, out, "--chroms", "chr1", "--shard", "0/2")) == 0
+    with pytest.raises(ValueError) as refused:
+        _run(bigwig_args(work, out, *second))
+    message = str(refused.value)
+    assert f"was run with another {named}" in message
+    assert "rerun every shard with the same options" in message
+    assert f"{out.name}.shard-0-of-2.partial" in message
+    # the refused shard leaves no store of its own: rerun alike, it writes the BigWigs
+    assert sorted(p.name for p in tmp_path.glob("*.partial")) == ["bw.shard-0-of-2.partial"]
+    assert _run(bigwig_args(work, out, "--chroms", "chr1", "--shard", "1/2")) == 0
+    assert (out / "human_t0.bw").exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_a_rerun_replaces_outdir_whole_only_with_overwrite(work, tmp_path):
+    out = tmp_path / "bw"
+    assert _run(bigwig_args(work, out, "--chroms", "chr2")) == 0
+    with pytest.raises(ValueError, match="pass --overwrite to replace it"):
+        _run(bigwig_args(work, out, "--chroms", "chr2", "--targets", "1"))
+    assert _run(bigwig_args(work, out, "--chroms", "chr2", "--targets", "1", "--overwrite")) == 0
+    # no BigWig of the first run is left beside the one tracks.tsv lists
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".crossreg-contents",
+        "human_t1.bw",
+        "summary.json",
+        "tracks.tsv",
+    ]
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"notes\.txt, which crossreg did not write there"):
+        _run(bigwig_args(work, out, "--chroms", "chr2", "--overwrite"))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="is not empty"):
+        _run(bigwig_args(work, other, "--chroms", "chr2"))
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
 
 
 def test_a_bigwig_run_is_logged_in_outdir(work, tmp_path):
@@ -198,15 +255,38 @@ def test_a_bigwig_run_is_logged_in_outdir(work, tmp_path):
     assert main(argv) == 0
     (run,) = read_runs(out / RUNS_FILE)
     assert run["command"] == "crossreg " + shlex.join(argv) and run["seconds"] > 0
-    assert main([*argv, "--targets", "0"]) == 0  # written again: appended
-    assert main([*argv, "--targets", "NOSUCHTRACK"]) == 1  # refused: not logged
-    assert [r["command"].endswith("--targets 0") for r in read_runs(out / RUNS_FILE)] == [
-        False,
-        True,
-    ]
+    assert main([*argv, "--targets", "0"]) == 1  # OUTDIR holds BigWigs: refused, not logged
+    assert main([*argv, "--targets", "NOSUCHTRACK", "--overwrite"]) == 1
+    assert [r["command"] for r in read_runs(out / RUNS_FILE)] == [run["command"]]
+    assert main([*argv, "--targets", "0", "--overwrite"]) == 0  # replaced whole, log too
+    (run,) = read_runs(out / RUNS_FILE)
+    assert run["command"].endswith("--targets 0 --overwrite")
     sharded = tmp_path / "sharded"
     for shard in ("1/2", "0/2"):  # the shard that writes the BigWigs logs its run there
         assert main([*bigwig_args(work, sharded, "--chroms", "chr2", "--shard", shard)]) == 0
+    (run,) = read_runs(sharded / RUNS_FILE)
+    assert run["command"].endswith("--shard 0/2")
+
+
+def test_the_torchrun_rank_that_writes_the_bigwigs_logs_the_run(work, tmp_path, monkeypatch):
+    """Whatever its rank; an OUTDIR whose name has a dot is a folder, not a file name."""
+    (tmp_path / "sub").mkdir()
+    out = tmp_path / "sub" / "bw.v1"
+    argv = ["-q", *bigwig_args(work, out, "--chroms", "chr2")]
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert main(argv) == 0  # shard 0/2 leaves the BigWigs to rank 1: no log anywhere
+    assert not out.exists() and not (tmp_path / "sub" / RUNS_FILE).exists()
+    monkeypatch.setenv("RANK", "1")
+    assert main(argv) == 0
+    assert (out / "human_t0.bw").exists()
+    (run,) = read_runs(out / RUNS_FILE)
+    assert run["command"] == "crossreg " + shlex.join(argv)
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["bw.v1"]
+    sharded = tmp_path / "sub" / "bw.v2"  # --shard: the same
+    assert main([*bigwig_args(work, sharded, "--chroms", "chr2", "--shard", "1/2")]) == 0
+    assert main([*bigwig_args(work, sharded, "--chroms", "chr2", "--shard", "0/2")]) == 0
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["bw.v1", "bw.v2"]
     (run,) = read_runs(sharded / RUNS_FILE)
     assert run["command"].endswith("--shard 0/2")
 
@@ -281,10 +361,17 @@ def test_predict_bed_tiles_a_region_longer_than_a_window(work, tmp_path):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
-def test_bigwig_options_are_checked_before_any_work(work, tmp_path):
+def test_bigwig_options_are_checked_before_any_work(work, tmp_path, monkeypatch):
     base = ["predict", "--model", str(work / "model"), "--fasta", str(work / "genome.fa")]
     with pytest.raises(ValueError, match="--chroms: only with --bigwig"):
         _run([*base, "--out", str(tmp_path / "x.npy"), "--chroms", "chr1"])
+    with pytest.raises(ValueError, match="--overwrite: only with --bigwig"):
+        _run([*base, "--out", str(tmp_path / "x.npy"), "--overwrite"])
+    monkeypatch.chdir(tmp_path)  # OUTDIR is replaced whole: never the current directory
+    for outdir in (".", str(tmp_path.parent)):
+        with pytest.raises(ValueError, match="is or holds the current directory"):
+            _run([*base, "--genome", "human", "--bigwig", outdir, "--chroms", "chr2"])
+    assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="--chroms chrX: not in"):
         write_bigwigs(
             work / "model", work / "genome.fa", tmp_path / "o", head="human", chroms=["chrX"]
@@ -305,12 +392,12 @@ def test_a_failed_first_batch_leaves_nothing_a_plain_rerun_refuses(
 
     monkeypatch.setattr(inference, "_compiled_forward", lambda: broken)
     monkeypatch.chdir(tmp_path)
-    argv = bigwig_args(work, Path("."), "--chroms", "chr2", "--targets", "0")
+    argv = bigwig_args(work, Path("out"), "--chroms", "chr2", "--targets", "0")
     assert main([*argv, "--compile"]) == 1
     assert "Traceback" not in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no partial store
-    assert main(argv) == 0  # the plain rerun the message asks for, into "."
-    assert (tmp_path / "human_t0.bw").exists()
+    assert main(argv) == 0  # the plain rerun the message asks for, into a relative path
+    assert (tmp_path / "out" / "human_t0.bw").exists()
 
 
 def test_the_python_predict_takes_uint8_one_hot_with_n_as_zeros(work):

@@ -48,3 +48,17 @@ def test_a_recorded_start_reads_back_as_its_epoch(tmp_path: Path) -> None:
     path = record_run(tmp_path, ["synth"], 1_700_000_123.0, 2.0)
     assert start_time(str(read_runs(path)[0]["started"])) == 1_700_000_123.0
     assert start_time("yesterday") is None
+
+
+def test_only_rank_0_of_a_torchrun_job_logs_an_out_command(
+    inputs: dict[str, Path],  # noqa: F811
+    tmp_path: Path,
+    monkeypatch,
+) -> None:
+    out = tmp_path / "out"
+    monkeypatch.setenv("RANK", "1")
+    assert run_split(inputs, out) == 0
+    assert not (out / RUNS_FILE).exists()
+    monkeypatch.setenv("RANK", "0")
+    assert run_split(inputs, out) == 0
+    assert len(read_runs(out / RUNS_FILE)) == 1

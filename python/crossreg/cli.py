@@ -241,20 +241,32 @@ def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
     return status
 
 
+def _log_folder(args: argparse.Namespace) -> Path | None:
+    """The folder this process logs a command that succeeded into, or ``None``: the one
+    the command says this process wrote, ``args.written_folder`` (set by a command whose
+    output the process that finishes last writes, whatever its rank: ``predict --bigwig``;
+    ``None`` in the other processes), else the folder of ``--out`` from rank 0 of a
+    ``torchrun`` job."""
+    if "written_folder" in vars(args):
+        return args.written_folder
+    out = getattr(args, "out", None)
+    return output_folder(out) if out is not None and launched_rank() == 0 else None
+
+
 def _after_run(
     args: argparse.Namespace, argv: Sequence[str], started: float, seconds: float
 ) -> None:
-    """Log a command that succeeded in its output folder (once, from rank 0 of a
-    ``torchrun`` job; never ``report``'s) and, for the demo, write its report page."""
-    out = getattr(args, "out", None) or getattr(args, "bigwig", None)  # predict --bigwig OUTDIR
-    if out is None or not output_folder(out).is_dir() or launched_rank() != 0:
+    """Log a command that succeeded in its output folder (once per ``torchrun`` job,
+    :func:`_log_folder`; never ``report``'s) and, for the demo, write its report page."""
+    folder = _log_folder(args)
+    if folder is None or not folder.is_dir():
         return
     if getattr(args, "record_run", True):
-        record_run(output_folder(out), argv, started, seconds)
+        record_run(folder, argv, started, seconds)
     if getattr(args, "report_after_run", False):  # the page lists this command too
         from crossreg.report import write_report
 
-        print(f"report: {write_report(output_folder(out))}")
+        print(f"report: {write_report(folder)}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Every ``crossreg`` command that writes with ``--out`` (or ``predict --bigwig``, into its
 folder; and every step of ``crossreg demo``) but ``report`` appends a record to
 :data:`RUNS_FILE` in its output folder (the folder itself, or the folder of an output
-file) when it succeeds, from rank 0 of a ``torchrun`` job: the
+file) when it succeeds, once per ``torchrun`` job (rank 0; for ``predict --bigwig``
+the process that writes the BigWigs): the
 command line, when it started, how long it took, and the versions of crossreg, Python,
 torch and numpy. ``crossreg report`` shows them beside the tables and figures.
 """

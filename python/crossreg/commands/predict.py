@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="tile whole chromosomes (--chroms) or the --bed regions with windows whose "
         "central bins abut and write one BigWig per track into OUTDIR at the model's bin "
         "width (bins within the crop of a chromosome's ends, where no window fits, get no "
-        "value); with tracks.tsv and summary.json",
+        "value); with tracks.tsv and summary.json. OUTDIR must be absent or empty, or hold "
+        "the BigWigs of an earlier run to replace whole with --overwrite",
     )
     parser.add_argument(
         "--targets",
@@ -88,17 +89,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "shard that finishes last writes the BigWigs from every shard's chunks (under "
         "torchrun each rank takes its share by itself)",
     )
+    group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the BigWigs of an earlier run in OUTDIR (the folder is replaced whole)",
+    )
     add_inference_arguments(parser, batch_size=4)
 
 
 def run(args: argparse.Namespace) -> int:
     """Predict and write the output file (or the BigWigs); arguments and inputs are
-    checked before the model loads."""
+    checked before the model loads. With --bigwig, ``args.written_folder`` tells the run
+    log which process wrote OUTDIR: OUTDIR in the one that wrote the BigWigs, ``None`` in
+    a shard that left them to another."""
     if args.bigwig is None:
-        bigwig_only = [name for name in ("chroms", "shard") if getattr(args, name)]
-        if bigwig_only or args.resume:
-            options = [f"--{n}" for n in bigwig_only] + (["--resume"] if args.resume else [])
-            raise ValueError(f"{', '.join(options)}: only with --bigwig OUTDIR")
+        bigwig_only = [
+            f"--{n}" for n in ("chroms", "shard", "resume", "overwrite") if getattr(args, n)
+        ]
+        if bigwig_only:
+            raise ValueError(f"{', '.join(bigwig_only)}: only with --bigwig OUTDIR")
     elif args.chroms and args.bed:
         raise ValueError(
             "--chroms and --bed: give one of them (the chromosomes or regions to tile)"
@@ -138,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
         chunk_windows=args.chunk_size,
         resume=args.resume,
         shard=shard,
+        overwrite=args.overwrite,
     )
+    args.written_folder = result.outdir if result.written else None
     if result.written:
         print(f"{result.tracks} BigWigs in {result.outdir} (tracks.tsv lists them)")
     else:

@@ -91,61 +91,71 @@ CONTENTS_FILE = ".crossreg-contents"
 
 
 def check_replaceable(
-    out: str | os.PathLike[str], overwrite: bool, kinds: Mapping[str, str]
+    out: str | os.PathLike[str],
+    overwrite: bool,
+    kinds: Mapping[str, str],
+    option: str = "--out",
 ) -> None:
     """`out` may be written whole (:func:`atomic_directory`): absent, an empty folder, or a
     folder holding one of `kinds` (marker file name → what it holds, ``"a checkpoint"``)
     to replace with `overwrite`. Anything else is refused, so that no user file is
     removed: a folder to replace must hold only what crossreg wrote there (its
     :data:`CONTENTS_FILE` and run log), and not the current directory. A symbolic link is
-    judged by the folder it points to; one that leads nowhere is refused."""
+    judged by the folder it points to; one that leads nowhere is refused. Messages name
+    the folder as the command's `option` gives it."""
     out = Path(out)
     _check_not_dangling(out)
     if not out.exists():
         return
     if not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory; choose another --out")
+        raise ValueError(f"{option} {out} exists and is not a directory; choose another {option}")
     held = [what for marker, what in kinds.items() if (out / marker).exists()]
     if held:
         if not overwrite:
             raise ValueError(
-                f"--out {out} already holds {held[0]}; pass --overwrite to replace it or "
-                "choose another --out"
+                f"{option} {out} already holds {held[0]}; pass --overwrite to replace it or "
+                f"choose another {option}"
             )
-        _check_only_ours(out, held[0])
+        _check_only_ours(out, held[0], option)
     elif any(out.iterdir()):
         kinds_text = " or ".join(dict.fromkeys(kinds.values()))
         raise ValueError(
-            f"--out {out} exists, is not empty and is not {kinds_text}; choose another --out"
+            f"{option} {out} exists, is not empty and is not {kinds_text}; choose another {option}"
         )
 
 
-def _check_only_ours(out: Path, what: str) -> None:
+def _entries(folder: Path) -> list[str]:
+    """Every file and folder under `folder`, at any depth, as sorted relative POSIX paths
+    (symbolic links are listed, not followed)."""
+    return sorted(entry.relative_to(folder).as_posix() for entry in folder.rglob("*"))
+
+
+def _check_only_ours(out: Path, what: str, option: str) -> None:
     """Refuse to replace `out` (holding `what`) when it holds entries crossreg did not
     write there, or the current directory."""
     cwd = Path.cwd().resolve()
     if cwd == out.resolve() or out.resolve() in cwd.parents:
         raise ValueError(
-            f"--out {out} holds the current directory, which --overwrite would remove; "
-            "run from another directory or choose another --out"
+            f"{option} {out} holds the current directory, which --overwrite would remove; "
+            f"run from another directory or choose another {option}"
         )
     record = out / CONTENTS_FILE
     if not record.is_file():
         raise ValueError(
-            f"--out {out} looks like {what} but has no {CONTENTS_FILE} listing what crossreg "
+            f"{option} {out} looks like {what} but has no {CONTENTS_FILE} listing what crossreg "
             "wrote there (not written by crossreg, or by an earlier version of it), "
             "so --overwrite could remove files of yours; remove it yourself or choose "
             "another --out"
         )
     ours = set(record.read_text().splitlines()) | {CONTENTS_FILE, RUNS_FILE}
-    foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in ours)
+    foreign = [name for name in _entries(out) if name not in ours]
     if foreign:
         shown = ", ".join(foreign[:5]) + (
             f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
         )
         raise ValueError(
-            f"--out {out} holds {what} and also {shown}, which crossreg did not write there "
-            "and --overwrite would remove; move them out or choose another --out"
+            f"{option} {out} holds {what} and also {shown}, which crossreg did not write there "
+            f"and --overwrite would remove; move them out or choose another {option}"
         )
 
 
@@ -174,7 +184,8 @@ def _swap_in(work: Path, path: Path) -> None:
 def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """An empty hidden directory ``.<name>.partial`` beside `path` to fill (one left by a
     crashed writer is removed first); it replaces `path` whole only when the block
-    succeeds, listing its entries in :data:`CONTENTS_FILE`, else it is removed. A `path`
+    succeeds, listing every entry in it (at any depth) in :data:`CONTENTS_FILE`, else it
+    is removed. A `path`
     that is a symbolic link (to a folder on scratch space) is written through: the folder
     it points to is replaced, beside itself, and the link keeps pointing at it."""
     path = _real_target(Path(path))
@@ -185,7 +196,7 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     work.mkdir(parents=True)
     try:
         yield work
-        names = sorted(entry.name for entry in work.iterdir())
+        names = _entries(work)
         (work / CONTENTS_FILE).write_text("".join(f"{name}\n" for name in names))
         _swap_in(work, path)
     except BaseException:

@@ -13,21 +13,26 @@ Predictions are kept in chunks of windows on disk as they finish, through the ch
 ``crossreg sad`` uses (:class:`crossreg.variants.sad_stream.ChunkStore`, in
 ``OUTDIR.partial/``): memory holds one chunk, a killed run continues with ``resume`` after
 its last finished chunk, and the BigWigs are written from the chunks in one pass at the
-end. With ``shard`` (``"i/n"``, or each rank under ``torchrun``) a process predicts the
-i-th of n contiguous shares of the windows into ``OUTDIR.shard-i-of-n.partial/``; the
-process that finishes last writes the BigWigs from every shard's chunks.
+end, into a hidden folder beside ``OUTDIR`` that takes its place whole when every file is
+done (:func:`crossreg.io.atomic.atomic_directory`): ``OUTDIR`` must be absent or empty,
+or hold the BigWigs of an earlier run to replace with ``overwrite``. With ``shard``
+(``"i/n"``, or each rank under ``torchrun``) a process predicts the i-th of n contiguous
+shares of the windows into ``OUTDIR.shard-i-of-n.partial/``, where it also records the
+settings every shard must share (checked when it starts and when it ends); the process
+that finishes last writes the BigWigs from every shard's chunks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import json
 import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +42,7 @@ import numpy.typing as npt
 
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
-from crossreg.io.atomic import atomic_path, atomic_write
+from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.targets import Target
 from crossreg.model.inference import (
@@ -71,7 +76,21 @@ DEFAULT_CHUNK_WINDOWS = 32
 #: BigWigs written at once in the final pass (each pass reads every chunk once)
 OPEN_FILES = 64
 VALUES_FILE = "values.npy"
-RUN_FILE = "run_settings.txt"
+#: in each shard's chunk store: the settings every shard must share (JSON)
+RUN_FILE = "run_settings.json"
+TRACKS_FILE = "tracks.tsv"
+#: the options that set each shared setting, named when two shards differ
+SETTING_OPTIONS = {
+    "model": "--model",
+    "fasta": "--fasta",
+    "bed": "--bed",
+    "chroms": "--chroms",
+    "head": "--genome",
+    "tracks": "--targets",
+    "options": "--rc/--shifts/--bf16",
+    "chunk_windows": "--chunk-size",
+    "shards": "shard count (the N of --shard I/N)",
+}
 
 
 @dataclass(frozen=True)
@@ -148,11 +167,13 @@ def write_bigwigs(
     chunk_windows: int = DEFAULT_CHUNK_WINDOWS,
     resume: bool = False,
     shard: Shard | str | None = None,
+    overwrite: bool = False,
 ) -> BigWigRun:
     """Predict `head`'s tracks (those `tracks` selects,
     :func:`crossreg.io.targets.select_targets`) along the chromosomes `chroms` (default
     all of `fasta`) or the regions of `bed`, and write one BigWig per track into `outdir`
-    at the model's bin width (see the module's docstring)."""
+    at the model's bin width (see the module's docstring); `overwrite` replaces the
+    BigWigs of an earlier run in `outdir`."""
     outdir = Path(outdir).absolute()  # "." has no name to put the partial store beside
     if isinstance(shard, str):
         shard = Shard.parse(shard)
@@ -160,6 +181,10 @@ def write_bigwigs(
         raise ValueError(f"the chunk size must be at least 1 window, got {chunk_windows}")
     if bed is not None and chroms is not None:
         raise ValueError("give --chroms or --bed, not both")
+    refuse_current_directory(outdir)
+    check_replaceable(
+        outdir, overwrite, {TRACKS_FILE: "the BigWigs of crossreg predict --bigwig"}, "--bigwig"
+    )
     shard = shard or torchrun_shard()
     root = shard_root(outdir, shard)
     if not resume:
@@ -211,12 +236,16 @@ def write_bigwigs(
         "options": [options.rc, list(options.shifts), options.bf16],
         "chunk_windows": chunk_windows,
     }
+    shared = {**settings, "shards": shard.count} if shard is not None else None
     store = ChunkStore(root, unit="windows")
     key = settings_hash({**settings, "shard": str(shard)})
     state = store.open(key, resume=resume, total=stop - start)
-    with atomic_write(store.root / RUN_FILE) as handle:  # what every shard must share
-        handle.write(settings_hash(settings))
+    if shared is not None:
+        with atomic_write(store.root / RUN_FILE) as handle:
+            json.dump(shared, handle, sort_keys=True, default=str)
     try:
+        if shared is not None:
+            check_shard_settings(outdir, shared)
         state = predict_chunks(
             model, genome, tiles, head, options, store, state, start, stop, chunk_windows
         )
@@ -247,7 +276,17 @@ def write_bigwigs(
         **summary,
     }
     written = write_when_complete(
-        outdir, shards, bounds, tiles, chunk_windows, genome, targets, geometry, meta, chosen
+        outdir,
+        shards,
+        bounds,
+        tiles,
+        chunk_windows,
+        genome,
+        targets,
+        geometry,
+        meta,
+        chosen,
+        shared,
     )
     return BigWigRun(outdir, len(targets), stop - start, written)
 
@@ -273,7 +312,7 @@ def predict_chunks(
             values = np.concatenate(parts, axis=1)
             with store.chunk(state, values.shape[1], "f4") as writer:
                 np.save(writer.directory / VALUES_FILE, values)
-            state = store.commit(state, b - a, values.shape[1], 0)
+            state = store.commit(state, b - a, b - a, 0)  # the store counts windows
             meter.update(b - a)
     return state
 
@@ -286,6 +325,48 @@ def coverage_summary(
         "requested_bins": sum(hi - lo for _, lo, hi in intervals),
         "predicted_bins": sum(t.count for t in tiles),
     }
+
+
+def refuse_current_directory(outdir: Path) -> None:
+    """Stop when `outdir` is or holds the current directory, which writing the BigWigs
+    would replace whole."""
+    cwd = Path.cwd().resolve()
+    if outdir.resolve() == cwd or outdir.resolve() in cwd.parents:
+        raise ValueError(
+            f"--bigwig {outdir}: is or holds the current directory, and OUTDIR is replaced "
+            "whole when the BigWigs are written; run from another directory or choose "
+            "another OUTDIR"
+        )
+
+
+def shard_stores(outdir: Path) -> list[Path]:
+    """The chunk stores of every shard of `outdir` on disk
+    (``OUTDIR.shard-i-of-n.partial/``, whatever n)."""
+    pattern = f"{glob.escape(outdir.name)}.shard-*-of-*.partial"
+    return sorted(path for path in outdir.parent.glob(pattern) if path.is_dir())
+
+
+def check_shard_settings(outdir: Path, shared: Mapping[str, object]) -> None:
+    """Stop when a shard of `outdir` on disk recorded other `shared` settings than this
+    one's (its inputs, regions, head, tracks, options, chunk size or shard count), naming
+    the options that differ; one that has not recorded them yet is skipped."""
+    ours = json.loads(json.dumps(shared, sort_keys=True, default=str))
+    for store in shard_stores(outdir):
+        recorded = store / RUN_FILE
+        if not recorded.is_file():
+            continue
+        theirs = json.loads(recorded.read_text())
+        differing = [
+            SETTING_OPTIONS.get(name, name)
+            for name in sorted(set(ours) | set(theirs), key=list(SETTING_OPTIONS).index)
+            if ours.get(name) != theirs.get(name)
+        ]
+        if differing:
+            raise ValueError(
+                f"{store}: a shard of {outdir} was run with another {', '.join(differing)} "
+                "than this one, so no shard would write the BigWigs; rerun every shard with "
+                f"the same options (delete {store.name} if it is left from another run)"
+            )
 
 
 def shard_complete(root: Path, windows: int) -> bool:
@@ -307,13 +388,18 @@ def write_when_complete(
     geometry: Geometry,
     meta: dict[str, object],
     positions: Sequence[int] | None = None,
+    shared: Mapping[str, object] | None = None,
 ) -> bool:
     """Write the BigWigs from the chunk stores of `roots` (one per shard, in order) when
-    every one is complete (a lock makes it one process); returns whether it wrote.
-    `positions` are the tracks' indices in the head (default ``0 .. tracks-1``)."""
+    every one is complete (a lock makes it one process), into a folder that replaces
+    `outdir` whole; returns whether it wrote. `positions` are the tracks' indices in the
+    head (default ``0 .. tracks-1``); `shared`, the settings every shard must share
+    (``None`` for one process), is checked against every shard's on disk first."""
     lock = outdir.with_name(outdir.name + ".lock")
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        if shared is not None:
+            check_shard_settings(outdir, shared)
         complete = [shard_complete(root, b - a) for root, (a, b) in zip(roots, bounds, strict=True)]
         if not all(complete):
             log.info(
@@ -322,18 +408,13 @@ def write_when_complete(
                 len(roots),
             )
             return False
-        settings = {(partial_dir(root) / RUN_FILE).read_text() for root in roots}
-        if len(settings) != 1:
-            raise ValueError(
-                f"the shards of {outdir} were run with different settings (model, FASTA, "
-                "regions, head, tracks, options or chunk size); rerun them alike"
-            )
         chunks: list[tuple[Path, Sequence[Tile]]] = []
         for root, (a, b) in zip(roots, bounds, strict=True):
             for k, (c, d) in enumerate(chunk_bounds(a, b, chunk_windows)):
                 directory = partial_dir(root) / CHUNK_NAME.format(k)
                 chunks.append((directory / VALUES_FILE, tiles[c:d]))
-        write_track_files(outdir, chunks, genome.sizes, targets, geometry, meta, positions)
+        with atomic_directory(outdir) as work:
+            write_track_files(work, chunks, genome.sizes, targets, geometry, meta, positions)
         for root in roots:
             shutil.rmtree(partial_dir(root), ignore_errors=True)
     lock.unlink(missing_ok=True)
@@ -350,13 +431,12 @@ def write_track_files(
     meta: dict[str, object],
     positions: Sequence[int] | None = None,
 ) -> None:
-    """One BigWig per track from the chunks' values (each under a temporary name renamed
-    when complete), then ``tracks.tsv`` and ``summary.json``. ``tracks.tsv`` gives each
-    track's ``index`` in the head, `positions` (default ``0 .. tracks-1``), which
-    ``--targets`` takes, and its ``table_index``, the index of the targets table."""
+    """One BigWig per track from the chunks' values into the folder `outdir`, then
+    ``tracks.tsv`` and ``summary.json``. ``tracks.tsv`` gives each track's ``index`` in the
+    head, `positions` (default ``0 .. tracks-1``), which ``--targets`` takes, and its
+    ``table_index``, the index of the targets table."""
     import pyBigWig
 
-    outdir.mkdir(parents=True, exist_ok=True)
     names = track_file_names(targets)
     header = list(sizes.items())
     w = geometry.bin_width
@@ -366,9 +446,8 @@ def write_track_files(
             with contextlib.ExitStack() as stack:
                 files = []
                 for t in members:
-                    path = stack.enter_context(atomic_path(outdir / names[t]))
-                    bw = pyBigWig.open(str(path), "w")
-                    stack.callback(bw.close)  # closed before the rename (callbacks run first)
+                    bw = pyBigWig.open(str(outdir / names[t]), "w")
+                    stack.callback(bw.close)
                     bw.addHeader(header, maxZooms=10)
                     files.append(bw)
                 for values_path, chunk_tiles in chunks:
@@ -385,12 +464,12 @@ def write_track_files(
                                 step=w,
                             )
             meter.update(len(members))
-    with atomic_write(outdir / "tracks.tsv") as handle:
+    with open(outdir / TRACKS_FILE, "w") as handle:
         handle.write("index\tidentifier\tdescription\tfile\ttable_index\n")
         positions = range(len(targets)) if positions is None else positions
         for position, target, name in zip(positions, targets, names, strict=True):
             handle.write(
                 f"{position}\t{target.identifier}\t{target.description}\t{name}\t{target.index}\n"
             )
-    with atomic_write(outdir / "summary.json") as handle:
+    with open(outdir / "summary.json", "w") as handle:
         json.dump({**meta, "tracks": len(targets)}, handle, indent=1)
