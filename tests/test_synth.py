@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,13 @@ from crossreg.io.vcf import read_vcf
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth import PRESETS, synthesize
 from crossreg.synth.cells import CORE_PROMOTER_TF, track_specs
-from crossreg.synth.elements import CORE_GAP_BP
+from crossreg.synth.elements import CORE_GAP_BP, lay_out, plant
+from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.motifs import bundled_motifs
+from crossreg.synth.regulation import Regulation
 from crossreg.synth.species import species_of
-from crossreg.synth.tracks import BIN_BP
+from crossreg.synth.tracks import BIN_BP, DISPERSION_SHAPE, TrackSynthesizer
+from crossreg.synth.world import rng_for
 
 CONTRACT_KEYS = {"fasta", "sizes", "gaps", "blacklist", "unmappable", "targets", "gtf", "vcf"}
 ASSAY_SETTINGS = {  # (genome, assay) -> (clip, scale, sum_stat), as in the paper's tables
@@ -534,6 +538,8 @@ def test_cohorts_carry_the_planted_signal(world, manifest):
     for records in (cases, controls):
         keys = [(order[v.chrom], v.pos) for v in records]
         assert keys == sorted(keys)
+        carried = [(truth[v.id]["sample"], v.chrom, v.pos) for v in records]
+        assert len(set(carried)) == len(carried)  # no sample carries a call twice
     planted = [v for v in cases if truth[v.id]["planted"] == "1"]
     assert planted and not any(truth[v.id]["planted"] == "1" for v in controls)
     entry = manifest["genomes"]["human"]
@@ -560,6 +566,15 @@ def test_cohorts_carry_the_planted_signal(world, manifest):
     assert slope / se > 4
     null = z[d == 0]
     assert abs(null.mean()) < 0.3 and 0.7 < null.std() < 1.3
+    tss = {
+        g["gene_id"]: (g["chrom"], int(g["tss"])) for g in _tsv(world / entry["gene_expression"])
+    }
+    for r in stats:  # a SNP names a gene on its chromosome; without effect, the nearest one
+        chrom, pos = r["chrom"], int(r["pos"]) - 1
+        assert tss[r["gene_id"]][0] == chrom, r
+        if deltas[r["snp"]] == 0:
+            nearest = min(abs(t - pos) for c, t in tss.values() if c == chrom)
+            assert abs(tss[r["gene_id"]][1] - pos) == nearest, r
     for r in stats[:50]:
         assert (
             human.fetch(r["chrom"], int(r["pos"]) - 1, int(r["pos"])).decode().upper() == r["ref"]
@@ -575,3 +590,27 @@ def test_cli_rejects_a_negative_seed(tmp_path, capsys):
         capsys.readouterr().err
     )
     assert not out.exists()
+
+
+def test_read_rate_noise_is_drawn_per_base(monkeypatch):
+    """A gamma factor per base (shape DISPERSION_SHAPE): a bin's read-start count has
+    variance/mean 1 + rate / shape, as the tracks module documents."""
+    preset, motifs = PRESETS["tiny"], bundled_motifs()
+    ancestor = make_ancestor(rng_for(0, "ancestor"), preset)
+    layout = lay_out(rng_for(0, "layout"), preset, ancestor, ("human", "mouse"))
+    genome = build_species(rng_for(0, "human/genome"), preset, ancestor, "human", rearrange=False)
+    sites = plant(rng_for(0, "human/motifs"), layout, genome, motifs)
+    reg = Regulation(genome, layout, sites, rng_for(0, "human/regulation"))
+    synth = TrackSynthesizer(genome, reg, 1.0, rng_for(0, "human/chromatin"))
+    rate = 25.0
+    monkeypatch.setattr(
+        synth, "expected", lambda spec, chrom, **_: np.full(genome.sizes[chrom], rate)
+    )
+    spec = replace(track_specs("human", "hs")[0], read_bp=1, unit=1.0)  # coverage = starts
+    starts = synth.sample(spec, "chr1", [], np.random.default_rng(0)).noisy
+    n = starts.size // BIN_BP * BIN_BP
+    bins = starts[:n].astype(np.float64).reshape(-1, BIN_BP)
+    counts = bins[~np.isnan(bins).any(axis=1)].sum(axis=1)
+    assert counts.size > 1_000
+    assert counts.mean() == pytest.approx(rate * BIN_BP, rel=0.01)
+    assert counts.var() / counts.mean() == pytest.approx(1 + rate / DISPERSION_SHAPE, rel=0.12)

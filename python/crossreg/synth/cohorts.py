@@ -8,10 +8,14 @@
   keratinocytes, FOS::JUN in muscle, T cells and keratinocytes). The programme is one whose
   motifs a demo-sized model learns well; it learns the liver factors HNF4A, HNF1A and
   FOXA2 only in part (test R of HNF4A ChIP about 0.4), so breaks of liver sites would be
-  faint in its scores.
+  faint in its scores. A sample carries at most one call per position: a draw at a
+  position it already carries (a site drawn twice for one case) is dropped.
 * Summary statistics: SNPs (a quarter inside motif sites) with
   ``z = TAU * sqrt(N) * delta + e``, ``e ~ N(0, 1)``, where ``delta`` is the SNP's true
-  effect on log expression of its linked gene in one cell type (zero off sites).
+  effect on log expression of its linked gene in one cell type (zero off sites). A SNP's
+  gene is the one whose log expression it changes most or, when it changes none (off
+  sites, or in an element inactive in that cell type), the gene with the nearest TSS on
+  its chromosome.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from crossreg.io.vcf import Variant, write_vcf
+from crossreg.synth.elements import Site
 from crossreg.synth.presets import Preset
 from crossreg.synth.tables import write_tsv
 from crossreg.synth.variants import (
@@ -68,7 +73,7 @@ def denovo_sets(maker: VariantMaker, samples: int) -> list[DenovoCall]:
     for group in ("case", "control"):
         for k in range(samples):
             sample = f"{group}{k + 1:04d}"
-            variants: list[tuple[Variant, bool]] = []
+            held: dict[tuple[str, int], tuple[Variant, bool]] = {}
             for _ in range(int(rng.poisson(DENOVO_PER_SAMPLE))):
                 chrom = chroms[int(rng.choice(len(chroms), p=sizes / sizes.sum()))]
                 pos = int(rng.integers(genome.sizes[chrom]))
@@ -76,26 +81,27 @@ def denovo_sets(maker: VariantMaker, samples: int) -> list[DenovoCall]:
                 if ref == "N":
                     continue
                 alt = "ACGT"[("ACGT".index(ref) + int(rng.integers(1, 4))) % 4]
-                variants.append((Variant(chrom, pos, ref, (alt,)), False))
+                held.setdefault((chrom, pos), (Variant(chrom, pos, ref, (alt,)), False))
             if group == "case" and target_sites:
                 for _ in range(int(rng.poisson(PLANTED_PER_CASE))):
-                    site = reg.sites[int(rng.choice(target_sites))]
-                    motif = maker.motifs[site.tf]
-                    col = motif.key_column()
-                    pos = site.start + col if site.strand > 0 else site.end - 1 - col
-                    ref = chr(genome.sequences[site.chrom][pos]).upper()
-                    worst = "ACGT"[int(motif.log_odds[:, col].argmin())]
-                    alt = (
-                        worst
-                        if site.strand > 0
-                        else {"A": "T", "C": "G", "G": "C", "T": "A"}[worst]
-                    )
-                    if alt != ref:
-                        variants.append((Variant(site.chrom, pos, ref, (alt,)), True))
+                    broken = _site_break(maker, reg.sites[int(rng.choice(target_sites))])
+                    if broken is not None:
+                        held.setdefault((broken.chrom, broken.pos), (broken, True))
             order = {c: i for i, c in enumerate(chroms)}
-            variants.sort(key=lambda vp: (order[vp[0].chrom], vp[0].pos))
+            variants = sorted(held.values(), key=lambda vp: (order[vp[0].chrom], vp[0].pos))
             calls += [DenovoCall(sample, group, v, planted) for v, planted in variants]
     return calls
+
+
+def _site_break(maker: VariantMaker, site: Site) -> Variant | None:
+    """The SNV that puts the worst base at `site`'s key column (None if it is there)."""
+    motif = maker.motifs[site.tf]
+    col = motif.key_column()
+    pos = site.start + col if site.strand > 0 else site.end - 1 - col
+    ref = chr(maker.genome.sequences[site.chrom][pos]).upper()
+    worst = "ACGT"[int(motif.log_odds[:, col].argmin())]
+    alt = worst if site.strand > 0 else {"A": "T", "C": "G", "G": "C", "T": "A"}[worst]
+    return Variant(site.chrom, pos, ref, (alt,)) if alt != ref else None
 
 
 @dataclass(frozen=True)
@@ -136,17 +142,16 @@ def eqtl_stats(maker: VariantMaker, model: EffectModel, count: int) -> list[Summ
         seen.add((chrom, pos))
         alt = "ACGT"[("ACGT".index(ref) + int(rng.integers(1, 4))) % 4]
         i = maker.sites_by_pos.get((chrom, pos))
-        delta = 0.0
-        if i is not None:
-            site = reg.sites[i]
-            occ = site_occupancy_after_snp(maker.genome, site, maker.motifs[site.tf], pos, alt)
-            act = reg.activity(_with(reg.occupancy, i, occ))
-            d_log = np.log(reg.expression(act)[:, c]) - model.log_expression[:, c]
+        d_log = np.zeros(0) if i is None else _log_expression_change(maker, model, i, pos, alt, c)
+        if d_log.any():
             gene = int(np.abs(d_log).argmax())
             delta = float(d_log[gene])
         else:
             same = [g for g, (gc, _) in enumerate(gene_tss) if gc == chrom]
-            gene = min(same, key=lambda g: abs(gene_tss[g][1] - pos)) if same else 0
+            if not same:
+                continue
+            gene = min(same, key=lambda g: abs(gene_tss[g][1] - pos))
+            delta = 0.0
         z = EQTL_TAU * np.sqrt(EQTL_N) * delta + float(rng.normal())
         stats.append(
             SummaryStat(Variant(chrom, pos, ref, (alt,)), reg.genes[gene].gene_id, delta, z)
@@ -154,6 +159,17 @@ def eqtl_stats(maker: VariantMaker, model: EffectModel, count: int) -> list[Summ
     order = {ch: k for k, ch in enumerate(maker.genome.sequences)}
     stats.sort(key=lambda s: (order[s.variant.chrom], s.variant.pos))
     return stats
+
+
+def _log_expression_change(
+    maker: VariantMaker, model: EffectModel, i: int, pos: int, alt: str, cell: int
+) -> np.ndarray:
+    """Per gene: change of log expression in `cell` when `alt` at `pos` hits site `i`."""
+    reg = maker.reg
+    site = reg.sites[i]
+    occ = site_occupancy_after_snp(maker.genome, site, maker.motifs[site.tf], pos, alt)
+    act = reg.activity(_with(reg.occupancy, i, occ))
+    return np.log(reg.expression(act)[:, cell]) - model.log_expression[:, cell]
 
 
 def _with(values: np.ndarray, i: int, value: float) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Sizes of the synthetic worlds: ``tiny`` (unit tests), ``mini`` (the demo), ``small``.
 
 Every preset has human-mouse-like turnover: about 40% of the human and 45% of the mouse
-genome is ancestral (alignable), 15% of aligned neutral bases differ, and half of each
-species' enhancers are its own.
+genome is ancestral (alignable), about 14% of aligned neutral bases differ (16-18% of all
+aligned bases, as each species' motif sites and turnover elements are planted on its own),
+and half of each species' enhancers are its own.
 """
 
 from __future__ import annotations
