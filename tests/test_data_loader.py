@@ -151,6 +151,37 @@ def test_codes_expand_to_one_hot_like_the_native_encoder():
     np.testing.assert_array_equal(expanded.numpy(), one_hot(codes).astype(np.float16))
 
 
+@pytest.mark.parametrize("compress_targets", [None, 1])
+def test_an_empty_index_gives_an_empty_batch_of_the_documented_shapes(
+    tmp_path: Path, compress_targets: int | None
+) -> None:
+    inputs = small_inputs(tmp_path / "inputs")
+    store = build_dataset(
+        tmp_path / "s",
+        fasta=inputs["fasta"],
+        targets=inputs["targets"],
+        options=BuildOptions(
+            genome="t",
+            layout=Layout(4096, 128, 4, 700),
+            threads=1,
+            compress_targets=compress_targets,
+        ),
+        regions=inputs["regions"],
+    )
+    expected = {
+        "sequence": ((0, 4096, 4), torch.float32),
+        "targets": ((0, 24, 4), torch.float16),
+        "index": ((0,), torch.int64),
+        "rc": ((0,), torch.bool),
+        "shift": ((0,), torch.int64),
+    }
+    ds = SplitDataset(store, "train", augment_rc=True, augment_shift=3)
+    for batch in (ds.batch([]), ds[np.array([], dtype=np.int64)]):
+        assert {k: (tuple(v.shape), v.dtype) for k, v in batch.items()} == expected
+    codes = SplitDataset(store, "train", sequence="codes").batch([])["sequence"]
+    assert codes.shape == (0, 4096) and codes.dtype == torch.uint8
+
+
 def test_bad_keys_and_options_are_refused(store: DataStore) -> None:
     with pytest.raises(ValueError, match="no split 'nope'"):
         SplitDataset(store, "nope")

@@ -130,3 +130,17 @@ def test_window_arguments_are_checked(tmp_path):
         genome.fetch("a", 3, 1)
     with pytest.raises(ValueError, match="one start per window"):
         genome.fetch_many(["a", "a"], [0], 2)
+
+
+def test_fetch_many_takes_integer_starts_only(tmp_path):
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">a\nACGTACGT\n")
+    genome = Genome(fasta)
+    for starts in ([2.7], [np.nan], np.array([1e30]), [True]):
+        with pytest.raises(TypeError, match="starts must be integers"):
+            genome.fetch_many(["a"], starts, 4)
+    with pytest.raises(ValueError, match="past the largest int64"):
+        genome.fetch_many(["a"], np.array([2**63], dtype=np.uint64), 4)
+    for starts in ([2], np.array([2], dtype=np.uint64), np.array([2], dtype=np.int32)):
+        assert genome.fetch_many(["a"], starts, 4).tobytes() == b"GTAC"
+    assert genome.fetch_many([], [], 4).shape == (0, 4)

@@ -91,6 +91,66 @@ def test_options_are_checked():
     assert "bf16" in InferenceOptions(bf16=True).describe()
 
 
+@pytest.mark.parametrize(
+    ("given", "error", "message"),
+    [
+        ({"shifts": (1, 1, 0)}, ValueError, r"shift 1 is given more than once"),
+        ({"shifts": (0.5,)}, TypeError, r"whole numbers of bp such as \(1, 0, -1\), got 0\.5"),
+        ({"shifts": (True,)}, TypeError, r"whole numbers of bp"),
+        ({"shifts": "1,0,-1"}, TypeError, r"not the string '1,0,-1'"),
+        ({"shifts": 1}, TypeError, r"a sequence of whole numbers"),
+        ({"batch_size": 2.5}, TypeError, r"batch size must be a whole number"),
+        ({"batch_size": "4"}, TypeError, r"batch size must be a whole number"),
+        ({"batch_size": True}, TypeError, r"batch size must be a whole number"),
+        ({"device": "gpu"}, ValueError, r"unknown device 'gpu': give auto, cpu, cuda"),
+        ({"device": "cuda:x"}, ValueError, r"unknown device 'cuda:x'"),
+    ],
+)
+def test_options_are_checked_as_the_command_line_checks_them(given, error, message):
+    with pytest.raises(error, match=message):
+        InferenceOptions(**given)
+
+
+def test_checked_options_keep_plain_values():
+    options = InferenceOptions(
+        shifts=[np.int64(1), 0, -1], batch_size=np.int32(3), device=torch.device("cpu")
+    )
+    assert options.shifts == (1, 0, -1) and type(options.shifts[0]) is int
+    assert options.batch_size == 3 and type(options.batch_size) is int
+    assert options.device == "cpu"
+
+
+def test_a_device_this_machine_lacks_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(ValueError, match="this machine has no CUDA device"):
+        InferenceOptions(device="cuda")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert InferenceOptions(device="cuda:0").device == "cuda:0"
+    with pytest.raises(ValueError, match="this machine has 1 CUDA device"):
+        InferenceOptions(device="cuda:1")
+
+
+def test_shifts_of_a_whole_bin_or_more_are_refused_at_inference(model, inputs):
+    from crossreg.predict import predict
+
+    bin_width = model.stride
+    for shifts in ((bin_width,), (0, -bin_width), (SEQ_LENGTH,)):
+        options = InferenceOptions(shifts=shifts)
+        far = f"past whole {bin_width}-bp output bins"
+        with pytest.raises(ValueError, match=far):
+            predict_batch(model, inputs, "human", options)
+        with pytest.raises(ValueError, match=far):
+            predict(model, inputs, "human", options)
+        with pytest.raises(ValueError, match=far):
+            list(run_inference(model, "human", [0], options, load=lambda c: inputs[:1], reduce=min))
+    widest = (bin_width - 1, 0, 1 - bin_width)
+    got = predict_batch(model, inputs[:2], "human", InferenceOptions(shifts=widest))
+    with torch.no_grad():
+        x = torch.from_numpy(inputs[:2]).float()
+        expect = ensemble_predict(lambda s: model(s, "human"), x, shifts=widest)
+    torch.testing.assert_close(got, expect, atol=1e-5, rtol=1e-5)
+
+
 def test_bf16_runs_on_the_cpu_too_and_stays_close(model, inputs):
     plain = predict_batch(model, inputs, "human")
     low = predict_batch(model, inputs, "human", InferenceOptions(bf16=True))

@@ -33,6 +33,7 @@ from crossreg.variants.ism import (
     site_codes,
     span_starts,
     vcf_sites,
+    write_ism,
 )
 from crossreg.variants.ism_figures import importance
 from crossreg.variants.scoring import allele_windows, reference_starts, score_alleles
@@ -107,6 +108,7 @@ class MotifModel(torch.nn.Module):
     """Counts exact matches of an 8-mer, binned by 16 bp; track 1 is a constant."""
 
     seq_length = 512
+    stride = 16  # bp per output bin
     motif = "GATTACCA"
 
     def __init__(self) -> None:
@@ -339,6 +341,20 @@ def test_a_statistic_given_twice_is_refused(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args([*argv, "--stats", "sum,sum"])
     assert "statistic sum is given more than once in 'sum,sum'" in capsys.readouterr().err
+
+
+def test_stats_given_as_one_string_are_refused_with_the_list_form(world, tmp_path):
+    genome, model = world["genome"], world["model"]
+    with pytest.raises(TypeError, match=r"stats must be a list of names, e\.g\. \['sum'\]"):
+        list(mutation_effects(model, [], genome, stats="sum"))
+    root, out = world["root"], tmp_path / "ism.h5"
+    with pytest.raises(TypeError, match="stats must be a list of names"):
+        write_ism(root / "model", root / "genome.fa", out, bed=root / "regions.bed", stats="sum")
+    assert not out.exists()
+    with pytest.raises(ValueError, match="statistics are sum, center; got mean"):
+        list(mutation_effects(model, [], genome, stats=["mean"]))
+    with pytest.raises(ValueError, match="give each statistic once; got sum, sum"):
+        list(mutation_effects(model, [], genome, stats=["sum", "sum"]))
 
 
 def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):

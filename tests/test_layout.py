@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "genome": 0,
     "signal": 0,
     "distributed": 0,
+    "devices": 0,
     "plots": 0,
     "progress": 0,
     "runlog": 0,

@@ -190,3 +190,14 @@ def test_truncated_weights_are_named_not_a_traceback(saved):
     weights.write_bytes(weights.read_bytes()[:500])
     with pytest.raises(ValueError, match=r"model.safetensors: not a readable safetensors file"):
         load_checkpoint(directory)
+
+
+def test_the_device_is_checked_before_the_weights_are_read(saved, monkeypatch):
+    directory, _ = saved
+    with pytest.raises(ValueError, match=r"unknown device 'gpu': give auto, cpu, cuda"):
+        load_checkpoint(directory, device="gpu")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(ValueError, match=r"device cuda:1: this machine has no CUDA device"):
+        load_checkpoint(directory, device="cuda:1")
+    model, _ = load_checkpoint(directory, device="auto" if not torch.cuda.is_available() else "cpu")
+    assert next(model.parameters()).device.type == "cpu"

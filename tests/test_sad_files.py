@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from crossreg.variants.sad import write_sad
 from crossreg.variants.sad_files import read_sad, write_tsv
+from crossreg.variants.sad_names import check_stats
 
 HEADER = "snp\tchrom\tpos\tref\talt\tt0\tt1\n"
 
@@ -90,3 +92,12 @@ def test_read_sad_names_a_row_field_of_another_length(tmp_path: Path) -> None:
         handle["SAD"] = np.zeros((2, 1), np.float16)
     with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: dataset pos has shape"):
         read_sad(path)
+
+
+def test_stats_given_as_one_string_are_refused_with_the_list_form(tmp_path: Path) -> None:
+    assert check_stats(["SAD", "logD2", "SAD"]) == ("SAD", "logD2")
+    with pytest.raises(TypeError, match=re.escape("stats must be a list of names, e.g. ['SAD']")):
+        check_stats("SAD")
+    with pytest.raises(TypeError, match="stats must be a list of names"):
+        write_sad("model", "genome.fa", "snps.vcf", tmp_path / "out.h5", stats="SAD")
+    assert not (tmp_path / "out.h5").exists()

@@ -43,8 +43,9 @@ class Genome:
     def fetch_many(
         self, chroms: Sequence[str], starts: npt.ArrayLike, length: int
     ) -> npt.NDArray[np.uint8]:
-        """``(n, length)`` uint8 ASCII codes of the windows starting at `starts` on `chroms`."""
-        starts_arr = np.ascontiguousarray(starts, dtype=np.int64)
+        """``(n, length)`` uint8 ASCII codes of the windows starting at `starts` (integers,
+        as :meth:`fetch` takes) on `chroms`."""
+        starts_arr = integer_starts(starts)
         if starts_arr.ndim != 1 or len(chroms) != len(starts_arr):
             raise ValueError(
                 f"{len(chroms)} chromosomes and {starts_arr.size} starts: give one start per window"
@@ -65,3 +66,16 @@ class Genome:
         default as :func:`crossreg.dna.one_hot` (``dtype=np.uint8`` for a quarter of the
         memory, converted on the model's device)."""
         return one_hot(self.fetch_many(chroms, starts, length), dtype=dtype)
+
+
+def integer_starts(starts: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """`starts` as contiguous int64: they must be integers (a float start such as 2.7 or
+    NaN is an error, never truncated), and unsigned ones must fit in int64."""
+    given = np.asarray(starts)
+    if given.size == 0:
+        return np.zeros(given.shape, dtype=np.int64)
+    if given.dtype.kind not in "iu":
+        raise TypeError(f"starts must be integers, got {given.dtype} (first {given.flat[0]})")
+    if given.dtype.kind == "u" and given.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"start {given.max()} is past the largest int64 position")
+    return np.ascontiguousarray(given, dtype=np.int64)

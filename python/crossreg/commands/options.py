@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from crossreg.commands.values import COUNT
+from crossreg.devices import check_device, device_name
 
 if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions
@@ -40,20 +41,14 @@ NEGATIVE_VALUES = re.compile(r"^-\d+(,\s*-?\d+)*,?$|^-\d*\.\d+$")
 # --trunk-layout's choices and the InferenceOptions.channels_last each one means
 TRUNK_LAYOUTS: dict[str, bool | None] = {"auto": None, "plain": False, "channels-last": True}
 
-# the torch device types a model runs on (ROCm GPUs are torch's "cuda"), checked here so
-# that a typo is a usage error before torch is imported
-DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
 
-
+# a device typo is a usage error before torch is imported
 def parse_device(text: str) -> str:
-    """``auto``, or a torch device: a type of :data:`DEVICE_TYPES` and an optional
-    ``:index`` (``cuda:1``)."""
-    kind, sep, index = text.partition(":")
-    if text == "auto" or (kind in DEVICE_TYPES and (not sep or index.isdigit())):
-        return text
-    raise argparse.ArgumentTypeError(
-        f"unknown device '{text}': give auto, cpu, cuda, cuda:N, mps or xpu"
-    )
+    """``--device``: ``auto`` or a torch device (:func:`crossreg.devices.device_name`)."""
+    try:
+        return device_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int) -> None:
@@ -102,28 +97,6 @@ def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int)
         "a CPU, which needs a C++ compiler for it), so it pays on runs of minutes or more "
         "(1.0-2x the eager speed on a CPU; see benches/README.md)",
     )
-
-
-def check_device(device: str) -> None:
-    """A ``--device`` this machine lacks (a CUDA or XPU index past its devices, MPS off a
-    Mac) is an error naming the option."""
-    import torch
-
-    kind, _, index = device.partition(":")
-    if device == "auto" or kind == "cpu":
-        return
-    xpu = getattr(torch, "xpu", None)  # torch 2.4 on
-    counts = {
-        "cuda": torch.cuda.device_count,
-        "mps": lambda: int(torch.backends.mps.is_available()),
-        "xpu": xpu.device_count if xpu is not None else lambda: 0,
-    }
-    count = counts[kind]()
-    if int(index or 0) < count:
-        return
-    name = kind.upper()
-    have = f"{count} {name} device(s)" if count else f"no {name} device"
-    raise ValueError(f"--device {device}: this machine has {have}; use --device auto or cpu")
 
 
 def inference_options(args: argparse.Namespace) -> InferenceOptions:

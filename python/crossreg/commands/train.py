@@ -9,12 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossreg.commands.inputs import open_store, require_output, require_paths
-from crossreg.commands.options import (
-    add_plot_arguments,
-    check_device,
-    parse_device,
-    plot_options,
-)
+from crossreg.commands.options import add_plot_arguments, parse_device, plot_options
 from crossreg.commands.values import (
     COUNT,
     MAX_COUNT,
@@ -24,6 +19,7 @@ from crossreg.commands.values import (
     number,
     whole,
 )
+from crossreg.devices import check_device
 from crossreg.errors import Interrupted
 
 if TYPE_CHECKING:

@@ -85,9 +85,10 @@ class SplitDataset(Dataset):
 
     ``dataset[i]`` is one example (no batch axis); ``dataset[indices]`` or
     ``dataset[(epoch, indices)]`` is a whole batch (see the module docstring for the
-    keys). Augmentation (`augment_rc`, `augment_shift` bp) uses `seed` and the epoch
-    (given in the key, else :meth:`set_epoch`'s). One-hot sequences are float32, ready
-    for ``model(batch["sequence"])``, unless `one_hot_dtype` is ``np.uint8``.
+    keys; empty `indices` give a batch of length 0). Augmentation (`augment_rc`,
+    `augment_shift` bp) uses `seed` and the epoch (given in the key, else
+    :meth:`set_epoch`'s). One-hot sequences are float32, ready for
+    ``model(batch["sequence"])``, unless `one_hot_dtype` is ``np.uint8``.
     """
 
     def __init__(
@@ -185,7 +186,8 @@ class SplitDataset(Dataset):
         return self.batch(rows)
 
     def batch(self, indices: npt.ArrayLike, *, epoch: int | None = None) -> dict[str, torch.Tensor]:
-        """The examples at `indices` (rows of this split), augmented, as one batch."""
+        """The examples at `indices` (rows of this split), augmented, as one batch (of
+        length 0 when `indices` is empty)."""
         idx = np.asarray(indices, dtype=np.int64)
         n = len(self)
         if idx.ndim != 1 or (idx.size and (idx.min() < -n or idx.max() >= n)):

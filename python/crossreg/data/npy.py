@@ -112,7 +112,7 @@ class NpyRows:
             out = np.empty(shape, dtype=self.dtype)
         if out.shape != shape or out.dtype != self.dtype or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous {self.dtype} array of shape {shape}")
-        flat = out.reshape(len(rows), -1)
+        flat = out.reshape(len(rows), math.prod(self.shape[1:]))
 
         def read_row(k: int) -> None:
             view = flat[k].data.cast("B")

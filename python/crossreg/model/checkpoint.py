@@ -29,6 +29,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from crossreg import __version__
+from crossreg.devices import check_device, device_name
+from crossreg.distributed import resolve_device
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import Target
 from crossreg.model.activations import GELU_FORMS
@@ -260,7 +262,11 @@ def _check_config_types(path: Path, data: Mapping[str, Any]) -> None:
 def load_checkpoint(
     directory: str | os.PathLike[str], *, device: str | torch.device = "cpu"
 ) -> tuple[SeqNN, CheckpointConfig]:
-    """Rebuild the model of a checkpoint directory and load its weights (eval mode)."""
+    """Rebuild the model of a checkpoint directory and load its weights (eval mode) on
+    `device` (``auto``: this process's GPU when there is one, else the CPU)."""
+    if isinstance(device, str):
+        check_device(device_name(device), "device")
+    device = resolve_device(device)
     directory = Path(directory)
     config = read_config(directory)
     with torch.device("meta"):  # every tensor comes from the file: allocate nothing twice

@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import numbers
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+import numpy as np
 import numpy.typing as npt
 import torch
 
+from crossreg.devices import check_device, device_name
 from crossreg.distributed import resolve_device
 from crossreg.errors import CommandError
 from crossreg.io.targets import Target, select_targets
@@ -51,7 +54,13 @@ class InferenceOptions:
     precision, how many sequences (windows, alleles) per batch, with the trunk in which
     memory layout (``channels_last``: ``None`` for the device's default) and whether
     through ``torch.compile`` (``compile``: each new input shape is compiled first, so it
-    pays on long runs)."""
+    pays on long runs).
+
+    They are checked as the commands' options are: `device` is ``auto`` or a torch device
+    this machine has (``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``xpu``; a ``torch.device``
+    is taken too), `shifts` whole numbers of bp (a tuple such as ``(1, 0, -1)``, not a
+    string), none given twice, and `batch_size` a whole number of at least 1. A shift of
+    an output bin or more is refused when the model is known (:func:`predict_batch`)."""
 
     device: str = "auto"
     rc: bool = False
@@ -62,11 +71,9 @@ class InferenceOptions:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shifts", tuple(int(s) for s in self.shifts))
-        if not self.shifts:
-            raise ValueError("give at least one shift (0 for none)")
-        if self.batch_size < 1:
-            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+        object.__setattr__(self, "device", checked_device(self.device))
+        object.__setattr__(self, "shifts", checked_shifts(self.shifts))
+        object.__setattr__(self, "batch_size", checked_batch_size(self.batch_size))
 
     def trunk_channels_last(self, device: torch.device) -> bool:
         """Whether a :class:`SeqNN`'s trunk runs channels-last on `device`: as
@@ -86,6 +93,62 @@ class InferenceOptions:
         if self.compile:
             parts.append("compiled")
         return f" ({'; '.join(parts)})" if parts else ""
+
+
+def is_whole_number(value: object) -> bool:
+    """An int or numpy integer, not a bool (nor a float, even 1.0)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def checked_device(device: object) -> str:
+    """`device` (a string, or a :class:`torch.device`) as ``auto`` or a torch device this
+    machine has, as ``--device`` is checked; otherwise a ValueError naming it."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise TypeError(
+            f"device must be a string such as 'auto', 'cpu' or 'cuda:0', got {device!r}"
+        )
+    device_name(device)
+    check_device(device, "device")
+    return device
+
+
+def checked_shifts(shifts: object) -> tuple[int, ...]:
+    """`shifts` as a tuple of ints: whole numbers of bp, at least one, none given twice (it
+    would count twice in the average), as ``--shifts`` is checked."""
+    if isinstance(shifts, str):
+        raise TypeError(
+            f"shifts must be whole numbers such as (1, 0, -1), not the string {shifts!r}"
+        )
+    if not isinstance(shifts, Iterable):
+        raise TypeError(
+            f"shifts must be a sequence of whole numbers such as (1, 0, -1), got {shifts!r}"
+        )
+    given = tuple(shifts)
+    odd = [shift for shift in given if not is_whole_number(shift)]
+    if odd:
+        raise TypeError(f"shifts must be whole numbers of bp such as (1, 0, -1), got {odd[0]!r}")
+    values = tuple(int(shift) for shift in given)
+    if not values:
+        raise ValueError("give at least one shift (0 for none)")
+    twice = sorted({shift for shift in values if values.count(shift) > 1})
+    if twice:
+        raise ValueError(
+            f"shift {', '.join(map(str, twice))} is given more than once in shifts={values}; "
+            "give each shift once"
+        )
+    return values
+
+
+def checked_batch_size(batch_size: object) -> int:
+    """`batch_size` as an int of at least 1."""
+    if not is_whole_number(batch_size):
+        raise TypeError(f"batch size must be a whole number of sequences, got {batch_size!r}")
+    assert isinstance(batch_size, numbers.Integral)
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    return int(batch_size)
 
 
 def autocast_for(device: torch.device, bf16: bool | None) -> contextlib.AbstractContextManager:
@@ -218,7 +281,8 @@ def predict_batch(
     ``(B, L, 4)`` (uint8 or float), in eval and inference mode, averaged over the options'
     rc/shift ensemble, the trunk laid out as :meth:`InferenceOptions.trunk_channels_last`
     says, compiled if they ask. Integer one-hot travels to the device as is and becomes
-    float there."""
+    float there. Shifts of an output bin or more are refused (:func:`check_shifts`)."""
+    check_shifts(options.shifts, model.stride)
     device = model_device(model)
     model.eval()
     x = torch.as_tensor(one_hot).to(device, non_blocking=True).float()
@@ -252,7 +316,8 @@ def run_inference(
     ``load(chunk)`` returns the chunk's one-hot ``(b, L, 4)``; it runs one chunk ahead in a
     background thread (Rust fetch and one-hot release the GIL), so reading and encoding
     overlap the model's work; on CUDA the batch is pinned there too, so its copy to the
-    device does not hold up the GPU.
+    device does not hold up the GPU. Shifts of an output bin or more are refused at the
+    first batch (:func:`predict_batch`).
     """
     chunks = [items[i : i + options.batch_size] for i in range(0, len(items), options.batch_size)]
     if not chunks:

@@ -217,6 +217,18 @@ def site_mutations(reference: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
     return np.concatenate([[[-1, -1]], np.stack([pos, base], axis=1)]).astype(np.int64)
 
 
+def check_ism_stats(stats: Sequence[str]) -> None:
+    """`stats` is a list of distinct names among :data:`STATS` (a string is a
+    TypeError)."""
+    if isinstance(stats, str):
+        raise TypeError(f"stats must be a list of names, e.g. ['sum'], got the string {stats!r}")
+    unknown = [s for s in stats if s not in STATS]
+    if unknown or not stats:
+        raise ValueError(f"statistics are {', '.join(STATS)}; got {', '.join(stats) or 'none'}")
+    if len(set(stats)) != len(stats):
+        raise ValueError(f"give each statistic once; got {', '.join(stats)}")
+
+
 def mutation_effects(
     model: SeqNN,
     sites: Sequence[Site],
@@ -238,9 +250,7 @@ def mutation_effects(
     """
     seq_length = model.seq_length
     span_start, span_end = mutated_span(seq_length, width)
-    unknown = [s for s in stats if s not in STATS]
-    if unknown or not stats:
-        raise ValueError(f"statistics are {', '.join(STATS)}; got {', '.join(stats) or 'none'}")
+    check_ism_stats(stats)
 
     spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start:span_end], dtype=np.uint8)
     per_site = [site_mutations(spans[i]) for i in range(len(sites))]

@@ -34,7 +34,12 @@ OUTPUT_SUFFIXES = (".h5", ".tsv")
 
 def check_stats(names: Iterable[str]) -> tuple[str, ...]:
     """The requested statistics in order, without repeats; an unknown name stops with the
-    list of known ones."""
+    list of known ones, a single string (not a list of names) with a TypeError."""
+    if isinstance(names, str):
+        raise TypeError(
+            f"stats must be a list of names, e.g. ['SAD'], got the string {names!r} "
+            "(parse_stats reads a comma-separated list)"
+        )
     chosen = tuple(dict.fromkeys(names))
     unknown = [name for name in chosen if name not in STAT_NAMES]
     if unknown or not chosen:
