@@ -86,6 +86,21 @@ def test_select_targets_by_index_range_identifier_and_pattern():
             select_targets(targets, spec)
 
 
+def test_a_description_holding_commas_selects_its_own_tracks():
+    # 571 human descriptions hold commas; cut at them, one selected 1,313 tracks
+    from crossreg.io.targets import read_targets, select_targets
+
+    targets = read_targets(TABLES / "targets_human.txt")
+    text = "CAGE:liver, adult, pool1"
+    exact = [i for i, t in enumerate(targets) if t.description == text]
+    assert exact and select_targets(targets, text) == exact
+    other = "DNASE:CD8-positive, alpha-beta T cell male adult (21 year)"
+    both = select_targets(targets, f"{text},{other}")
+    assert both == exact + [i for i, t in enumerate(targets) if t.description == other]
+    assert select_targets(targets, [text, "0"]) == [*exact, 0]
+    assert len(select_targets(targets, "CAGE,DNASE")) == 638 + 674  # words still words
+
+
 def test_every_bad_row_is_listed_in_one_error(tmp_path):
     from crossreg.io.targets import read_targets
 

@@ -136,6 +136,17 @@ def test_indel_windows_of_each_rule(small_genome):
     assert [bytes(a) for a in alt] == [b"CGGACG", b"GGAAAT", b"CGATTA"]
 
 
+@pytest.mark.parametrize("symbolic", ["<NON_REF>", "<*>", "*", "<DEL>"])
+def test_a_symbolic_alt_beside_a_deletion_leaves_its_windows_as_they_are(small_genome, symbolic):
+    # a gVCF writes each deletion as "GTT -> G,<NON_REF>": the symbolic ALT is skipped, and
+    # its text length must not move the windows of the deletion scored beside it
+    plain = Allele(Variant("c", 5, "GTT", ("G",)), "G")
+    gvcf = Allele(Variant("c", 5, "GTT", ("G", symbolic)), "G")
+    for rule in ("basenji", "left"):
+        ref, alt = allele_windows([plain, gvcf], small_genome, 6, indel=rule)
+        assert bytes(ref[0]) == bytes(ref[1]) and bytes(alt[0]) == bytes(alt[1])
+
+
 def test_deletion_at_the_chromosome_end_pulls_in_n(small_genome):
     ref, alt = allele_windows([Allele(Variant("c", 10, "GT", ("G",)), "G")], small_genome, 6)
     # window of 6 around 0-based pos 10 starts at 8: "ACGT" then N

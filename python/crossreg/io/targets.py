@@ -330,14 +330,16 @@ def select_targets(targets: Sequence[Target], spec: str | Sequence[str] | None) 
     when `spec` is ``None``. `spec` is comma-separated items (or a list of them), each an
     index (``5``), a range of indices (``0-9``, both ends included), an identifier, a
     glob pattern over identifiers and descriptions (``CAGE:*liver*``), or a word found in
-    a description (``CAGE``, ``liver``); patterns and words ignore case. An item that
-    selects nothing is an error naming it."""
+    a description (``CAGE``, ``liver``); patterns and words ignore case. A whole
+    description holding commas (``CAGE:liver, adult, pool1``, as hundreds of the paper's
+    tracks have) is one item, not three words. An item that selects nothing is an error
+    naming it."""
     if spec is None:
         return list(range(len(targets)))
-    items = spec.split(",") if isinstance(spec, str) else [p for i in spec for p in i.split(",")]
+    pieces = [spec] if isinstance(spec, str) else list(spec)
     identifiers = {t.identifier: i for i, t in enumerate(targets)}
     chosen: dict[int, None] = {}
-    for item in filter(None, (part.strip() for part in items)):
+    for item in (i for piece in pieces for i in _items(targets, piece)):
         found = _select_item(targets, identifiers, item)
         if not found:
             raise ValueError(
@@ -348,6 +350,27 @@ def select_targets(targets: Sequence[Target], spec: str | Sequence[str] | None) 
     if not chosen:
         raise ValueError(f"--targets '{spec}' selects no track")
     return list(chosen)
+
+
+def _items(targets: Sequence[Target], spec: str) -> list[str]:
+    """`spec` cut at its commas, except where a run of comma-joined pieces is a whole
+    description (or identifier): that run stays one item, the longest run first."""
+    whole = {t.description.strip().lower() for t in targets if "," in t.description}
+    whole |= {t.identifier.lower() for t in targets if "," in t.identifier}
+    pieces = spec.split(",")
+    items, i = [], 0
+    while i < len(pieces):
+        end = next(
+            (
+                j
+                for j in range(len(pieces), i + 1, -1)
+                if ",".join(pieces[i:j]).strip().lower() in whole
+            ),
+            i + 1,
+        )
+        items.append(",".join(pieces[i:end]).strip())
+        i = end
+    return [item for item in items if item]
 
 
 def _select_item(targets: Sequence[Target], identifiers: dict[str, int], item: str) -> list[int]:
@@ -367,4 +390,7 @@ def _select_item(targets: Sequence[Target], identifiers: dict[str, int], item: s
             if fnmatch.fnmatchcase(t.identifier.lower(), wanted)
             or fnmatch.fnmatchcase(t.description.lower(), wanted)
         ]
+    exact = [i for i, t in enumerate(targets) if t.description.strip().lower() == wanted]
+    if "," in item and exact:
+        return exact
     return [i for i, t in enumerate(targets) if wanted in t.description.lower()]

@@ -10,7 +10,7 @@ travels back.
 
 Indels are framed as Basenji frames them (``indel="basenji"``, the default;
 :func:`basenji_fronts`): the genome is read for ``L + e`` bases, ``e`` being how much
-longer REF is than the record's longest ALT (0 for none), and each of the reference and
+longer REF is than the record's longest sequence ALT (0 for none), and each of the reference and
 alternative sequences is cut to ``L`` from its middle (half the excess off the front, the
 rest off the back) or padded with N (half in front), so the two windows are offset by
 about half the length difference. ``indel="left"`` keeps the bases before the variant in
@@ -130,8 +130,11 @@ def window_starts(alleles: Sequence[Allele], seq_length: int, cluster_bp: int = 
 
 def basenji_extra(variant: Variant) -> int:
     """How many bases past the window Basenji reads for `variant`: how much longer REF is
-    than the record's longest ALT (0 when no ALT is shorter)."""
-    return max(0, len(variant.ref) - max(len(alt) for alt in variant.alts))
+    than the record's longest sequence ALT (0 when none is shorter). Symbolic ALTs
+    (``<NON_REF>``, ``<*>``, ``*``), which are never scored, do not count: a gVCF's
+    deletion ``G,<NON_REF>`` is framed as the plain ``G``."""
+    longest = max((len(alt) for alt in variant.alts if alt.isalpha()), default=len(variant.ref))
+    return max(0, len(variant.ref) - longest)
 
 
 def basenji_fronts(allele: Allele, seq_length: int) -> tuple[int, int]:
