@@ -274,3 +274,21 @@ def test_a_truncated_gzip_vcf_stops_with_one_error_line(work, tmp_path, logs):
     assert main(argv) == 1
     assert "trunc.vcf.gz: the gzip stream is truncated or corrupt after line" in logs.text
     assert not out.exists() and not (tmp_path / "t.h5.partial").exists()
+
+
+def test_the_summary_line_counts_skipped_alleles(work, tmp_path, capsys):
+    vcf = tmp_path / "gvcf.vcf"
+    lines = (work / "snps.vcf").read_text().splitlines()
+    body = [line.split("\t") for line in lines if not line.startswith("#")]
+    body[1][4] += ",<NON_REF>"
+    body[2][4] += ",*"
+    vcf.write_text(
+        "\n".join([*(x for x in lines if x.startswith("#")), *map("\t".join, body)]) + "\n"
+    )
+    base = ["sad", "--model", str(work / "tanh"), "--fasta", str(work / "genome.fa")]
+    assert (
+        main([*base, "--genome", "human", "--vcf", str(vcf), "--out", str(tmp_path / "s.h5")]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "SAD of 8 alleles" in out
+    assert "(2 alleles skipped (symbolic or missing ALT: 2))" in out

@@ -154,7 +154,14 @@ def run(args: argparse.Namespace) -> int:
         **plot_options(args),
     )
     skipped = sum(result.skipped.values())
-    note = f" ({skipped} records off the FASTA's chromosomes skipped)" if skipped else ""
+    notes = [f"{skipped} records off the FASTA's chromosomes skipped"] if skipped else []
+    if result.skipped_alleles:
+        reasons = "; ".join(f"{why}: {n}" for why, n in result.skipped_alleles.items())
+        share = " of this shard" if shard is not None else ""
+        notes.append(
+            f"{sum(result.skipped_alleles.values())} alleles{share} skipped ({reasons})"
+        )
+    note = f" ({', '.join(notes)})" if notes else ""
     what = ",".join(result.stats)
     print(f"{what} of {result.alleles} alleles × {result.tracks} tracks in {result.path}{note}")
     return 0

@@ -25,7 +25,7 @@ import itertools
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -79,13 +79,15 @@ log = logging.getLogger("crossreg")
 @dataclass(frozen=True)
 class SadRun:
     """What a SAD run wrote: the file, alleles × tracks scored, records skipped per
-    chromosome the FASTA lacks."""
+    chromosome the FASTA lacks, and alleles of this process's records skipped per reason
+    (its shard's only, with ``--shard``)."""
 
     path: Path
     alleles: int
     tracks: int
     skipped: dict[str, int]
     stats: tuple[str, ...] = ("SAD",)
+    skipped_alleles: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -241,8 +243,8 @@ def write_sad(
 
         plot_sad(out, svg=svg, title=head)
     if merged is not None:  # this process wrote the whole run's file
-        return SadRun(out, merged, len(targets), skipped, stats)
-    return SadRun(target, plan.alleles, len(targets), skipped, stats)
+        return SadRun(out, merged, len(targets), skipped, stats, plan.skipped)
+    return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
 
 
 def _require_ascii_labels(targets: Sequence[Target], model_dir: str | os.PathLike[str]) -> None:
