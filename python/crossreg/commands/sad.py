@@ -158,9 +158,7 @@ def run(args: argparse.Namespace) -> int:
     if result.skipped_alleles:
         reasons = "; ".join(f"{why}: {n}" for why, n in result.skipped_alleles.items())
         share = " of this shard" if shard is not None else ""
-        notes.append(
-            f"{sum(result.skipped_alleles.values())} alleles{share} skipped ({reasons})"
-        )
+        notes.append(f"{sum(result.skipped_alleles.values())} alleles{share} skipped ({reasons})")
     note = f" ({', '.join(notes)})" if notes else ""
     what = ",".join(result.stats)
     print(f"{what} of {result.alleles} alleles × {result.tracks} tracks in {result.path}{note}")
