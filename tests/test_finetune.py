@@ -220,12 +220,12 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     bed.write_text("chr1\t20000\t40000\n")
     for name, checkpoint in (("whole", whole / "best"), ("again", again / "best")):
         argv = ["-q", "predict", "--model", str(checkpoint), "--genome", "liver"]
-        argv += ["--fasta", str(fasta), "--bed", str(bed), "--bigwig", str(tmp_path / name)]
+        argv += ["--fasta", str(fasta), "--bed", str(bed), "--bigwig", str(tmp_path / f"{name}_bw")]
         assert main(argv) == 0
-    written = sorted((tmp_path / "whole").glob("*.bw"))
+    written = sorted((tmp_path / "whole_bw").glob("*.bw"))
     assert len(written) == model.num_targets("liver")
     for path in written:
-        assert path.read_bytes() == (tmp_path / "again" / path.name).read_bytes(), path.name
+        assert path.read_bytes() == (tmp_path / "again_bw" / path.name).read_bytes(), path.name
     argv = ["-q", "evaluate", "--model", str(again / "best"), "--data", str(world["held_out"])]
     assert main([*argv, "--genome", "liver2", "--out", str(tmp_path / "eval"), "--no-plots"]) == 0
     with open(tmp_path / "eval" / "metrics.tsv") as handle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from crossreg.data.loader import SplitDataset, codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.train import trainer as trainer_module
+from crossreg.train.board import FOLDER
+from crossreg.train.figures import read_rows, training_figure
 from crossreg.train.trainer import TrainOptions, train
 from tests.pipeline import build_tiny_stores, run_in_one_and_two_processes, small_params
 
@@ -126,6 +129,40 @@ def test_resume_extends_a_finished_run_with_more_epochs(tmp_path, stores):
     whole = train(params, list(stores.values()), tmp_path / "whole", longer)
     assert [r["epoch"] for r in metric_rows(extended)] == ["1", "1", "2", "2"]
     assert metric_rows(extended) == metric_rows(whole)
+
+
+def test_a_genome_without_a_step_in_an_epoch_has_no_training_loss(tmp_path, stores, logs):
+    """An epoch capped by ``--steps-per-epoch`` may draw none of a genome's batches: its
+    training loss is left empty in metrics.csv, out of the curve and the TensorBoard
+    events, and the log line says so, rather than a loss of 0."""
+    params = write_params(tmp_path / "params.json", stores)
+    options = TrainOptions(max_epochs=3, steps_per_epoch=3, seed=1, patience=50)
+    out = train(params, list(stores.values()), tmp_path / "run", options, plots=False)
+    rows = metric_rows(out)
+    idle = [r for r in rows if r["steps"] == "0"]
+    assert idle, "seed 1's schedule leaves a genome without a step in one of 3 epochs"
+    assert [r["train_loss"] for r in idle] == [""] * len(idle)
+    assert all(float(r["train_loss"]) > 0 for r in rows if r["steps"] != "0")
+    genome, epoch = idle[0]["genome"], int(idle[0]["epoch"])
+    assert f"{genome}: no training step, valid loss" in logs.text
+
+    [curve] = [
+        line
+        for line in training_figure(read_rows(out / "metrics.csv")).axes[0].lines
+        if line.get_label() == f"{genome} (joint)"
+    ]
+    trained = [int(r["epoch"]) for r in rows if r["genome"] == genome and r["steps"] != "0"]
+    np.testing.assert_array_equal(curve.get_xdata(), trained)
+    assert epoch not in trained
+
+    try:
+        reader = importlib.import_module("tensorboard.backend.event_processing.event_accumulator")
+    except ImportError:  # the events are an optional extra
+        return
+    events = reader.EventAccumulator(str(out / FOLDER))
+    events.Reload()
+    assert [e.step for e in events.Scalars(f"joint/{genome}/train_loss")] == trained
+    assert [e.step for e in events.Scalars(f"joint/{genome}/valid_loss")] == [1, 2, 3]
 
 
 def test_a_channels_last_trunk_takes_the_plain_trunks_steps(tmp_path, stores, monkeypatch):

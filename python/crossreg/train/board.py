@@ -2,8 +2,9 @@
 
 The figures are those of ``metrics.csv`` (tag ``<phase>/<genome>/<column>``, step = the
 phase's epoch) plus the learning rate (``<phase>/learning_rate``), written to
-``<out>/tensorboard/`` by rank 0. Without ``tensorboard`` (``pip install
-'crossreg[tensorboard]'``) nothing is written.
+``<out>/tensorboard/`` by rank 0; a figure that ``metrics.csv`` leaves empty (the
+training loss of a genome that took no step in the epoch) is not written. Without
+``tensorboard`` (``pip install 'crossreg[tensorboard]'``) nothing is written.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class MetricsBoard:
         phase, epoch = str(rows[0]["phase"]), int(rows[0]["epoch"])
         for row in rows:
             for column in SCALARS:
-                writer.add_scalar(f"{phase}/{row['genome']}/{column}", row[column], epoch)
+                if row[column] is not None:
+                    writer.add_scalar(f"{phase}/{row['genome']}/{column}", row[column], epoch)
         writer.add_scalar(f"{phase}/learning_rate", learning_rate, epoch)
         writer.flush()
 

@@ -1,10 +1,13 @@
 """Training curves from ``metrics.csv``: train loss, validation loss and validation
 Pearson R per epoch, one colour per genome, one line style per phase (the joint phase
-solid, each genome's fine-tuning dashed and continuing after the joint epochs)."""
+solid, each genome's fine-tuning dashed and continuing after the joint epochs). An empty
+cell (the training loss of a genome that took no step in an epoch) is left out of its
+curve."""
 
 from __future__ import annotations
 
 import csv
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,8 +42,19 @@ def curves(rows: list[dict[str, str]]) -> dict[tuple[str, str], tuple[list[int],
         epoch = int(row["epoch"])
         epochs.append(epoch if row["phase"] == "joint" else joint_end + epoch)
         for column, _, _ in PANELS:
-            values.setdefault(column, []).append(float(row[column]))
+            values.setdefault(column, []).append(_number(row[column]))
     return out
+
+
+def _number(cell: str) -> float:
+    """A cell of ``metrics.csv`` as a number; NaN where it is empty."""
+    return float(cell) if cell else math.nan
+
+
+def _present(epochs: list[int], values: list[float]) -> tuple[list[int], list[float]]:
+    """The points of a curve that have a value (NaN marks an empty cell)."""
+    kept = [(e, v) for e, v in zip(epochs, values, strict=True) if not math.isnan(v)]
+    return [e for e, _ in kept], [v for _, v in kept]
 
 
 def training_figure(rows: list[dict[str, str]], *, title: str = "") -> Figure:
@@ -56,8 +70,7 @@ def training_figure(rows: list[dict[str, str]], *, title: str = "") -> Figure:
         for (phase, genome), (epochs, values) in lines.items():
             tuned = phase != "joint"
             ax.plot(
-                epochs,
-                values[column],
+                *_present(epochs, values[column]),
                 color=palette[genome],
                 linestyle="--" if tuned else "-",
                 marker="^" if tuned else "o",

@@ -19,11 +19,16 @@ Output directory::
     training.png           its curves (crossreg.train.figures), unless plots are off
     tensorboard/           the same figures (and the learning rate) as TensorBoard events,
                            when ``tensorboard`` is installed (``crossreg[tensorboard]``)
+
+Each checkpoint folder is replaced whole, an epoch's TensorBoard events are written before
+``last/`` records it and a resume rewrites ``metrics.csv`` from the rows ``last/`` holds,
+so a kill at any moment leaves what a resume completes.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -214,11 +219,16 @@ class RunState:
     finished_phases: list[str] = field(default_factory=list)
 
 
+def _train_loss_text(loss: float | None) -> str:
+    """A genome's training loss in the epoch's log line (None: it took no step)."""
+    return "no training step" if loss is None else f"train loss {loss:.4f}"
+
+
 def epoch_summary(rows: Sequence[dict[str, Any]], max_epochs: int, stopping: bool) -> str:
     """One line for a finished epoch: its figures per genome, as in ``metrics.csv``."""
     first = rows[0]
     genomes = "; ".join(
-        f"{row['genome']}: train loss {row['train_loss']:.4f}, valid loss "
+        f"{row['genome']}: {_train_loss_text(row['train_loss'])}, valid loss "
         f"{row['valid_loss']:.4f}, R {row['valid_pearson_r']:.4f}, R² {row['valid_r2']:.4f}"
         for row in rows
     )
@@ -368,6 +378,12 @@ class Trainer:
         model, config = self.setup.checkpoint(self, genomes, metrics)
         save_checkpoint(folder, model, config)
 
+    def _save_whole(self, folder: Path, genomes: Sequence[str], metrics: dict) -> None:
+        """Write the checkpoint `folder` (``best/``, ``finetune_<genome>/``) whole: a
+        crash while saving leaves the previous one as it was."""
+        with atomic_directory(folder) as work:
+            self._save_model(work, genomes, metrics)
+
     def _save_last(self) -> None:
         """Write ``out/last`` whole: weights, head state and training state of one epoch
         replace the previous epoch's together or not at all."""
@@ -375,7 +391,13 @@ class Trainer:
             self._save_model(last, [g.name for g in self.genomes], {})
             self.setup.save_state(last, self.model)
             save_training_state(
-                last, self.optimizer, {"run": asdict(self.state), "rows": self.rows}
+                last,
+                self.optimizer,
+                {
+                    "run": asdict(self.state),
+                    "rows": self.rows,
+                    "stores": [store_fingerprint(g.store) for g in self.genomes],
+                },
             )
 
     def resume(self) -> None:
@@ -384,10 +406,35 @@ class Trainer:
         saved = self.check_resumable(last)
         self.setup.restore(last, self.model)
         extra = load_training_state(last, self.optimizer)
+        self._check_stores(last, extra.get("stores"))
         self.state = RunState(**extra["run"])
         self.rows = list(extra["rows"])
         self._check_finished_phases(last, saved.extra.get("train_options", {}))
+        if distributed.is_main():  # the rows of last/, whatever a crash left in metrics.csv
+            self._write_metrics()
         log.info("resuming %s phase after epoch %d", self.state.phase, self.state.epoch)
+
+    def _check_stores(self, last: Path, saved: list[dict[str, Any]] | None) -> None:
+        """Stop when a ``--data`` store is not the one `last`'s run trained its genome on
+        (another stride, split, window count or track statistics: :func:`store_fingerprint`);
+        `saved` is None for a ``last/`` written before crossreg recorded its stores."""
+        if saved is None:
+            log.warning(
+                "--resume: %s does not record its run's stores (written by an earlier "
+                "crossreg), so it cannot check that --data gives the same ones",
+                last,
+            )
+            return
+        before = {entry["genome"]: entry for entry in saved}
+        for data in self.genomes:
+            then, now = before.get(data.name, {}), store_fingerprint(data.store)
+            differences = _fingerprint_differences(then, now)
+            if differences:
+                raise ValueError(
+                    f"--resume: --data {data.store.path} is not the {data.name} store that "
+                    f"{last}'s run trained on ({then.get('path')}): {differences}; resume with "
+                    "that store, or train into a new --out"
+                )
 
     def check_resumable(self, last: Path) -> CheckpointConfig:
         """Stop when the run in `last` had other params, heads, tracks, fine-tuning settings
@@ -480,7 +527,9 @@ class Trainer:
         sampler.epoch = epoch  # this epoch's permutation and augmentation
         return iter(data.train)
 
-    def _train_epoch(self, genomes: Sequence[GenomeData]) -> dict[str, tuple[int, float]]:
+    def _train_epoch(self, genomes: Sequence[GenomeData]) -> dict[str, tuple[int, float | None]]:
+        """Train one epoch; each genome's steps and mean training loss (None without a
+        step: a capped epoch may draw none of a genome's batches)."""
         epoch, o = self.state.epoch, self.options
         torch.manual_seed(o.seed * 1_000_003 + epoch)  # dropout draws
         order = epoch_schedule(
@@ -519,7 +568,9 @@ class Trainer:
         # collective per epoch)
         loss_sums = distributed.mean_over_processes(loss_sums)
         means = (loss_sums / torch.tensor(steps, device=self.device).clamp_min(1)).tolist()
-        return {g.name: (n, m) for g, n, m in zip(genomes, steps, means, strict=True)}
+        return {
+            g.name: (n, m if n else None) for g, n, m in zip(genomes, steps, means, strict=True)
+        }
 
     def _shard(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """This process's part of a global batch on the device: one-hot float32 sequences,
@@ -577,7 +628,7 @@ class Trainer:
                         "epoch": self.state.epoch,
                         "genome": g.name,
                         "steps": steps,
-                        "train_loss": round(train_loss, 6),
+                        "train_loss": None if train_loss is None else round(train_loss, 6),
                         "valid_loss": round(valid_loss, 6),
                         "valid_pearson_r": round(r, 6),
                         "valid_r2": round(r2, 6),
@@ -590,12 +641,15 @@ class Trainer:
                 if score > self.state.best_mean_r:
                     self.state.best_mean_r = score
                     metrics = {g.name: {"valid_pearson_r": results[g.name][1]} for g in genomes}
-                    self._save_model(best_folder, [g.name for g in genomes], metrics)
+                    self._save_whole(best_folder, [g.name for g in genomes], metrics)
                 self.state.stopping = stopping.state_dict()
-                self._save_last()
-                self._write_metrics()
+                # the events and the log line go out before last/ records the epoch (killed
+                # in between, a resume runs it again); metrics.csv after, as a resume
+                # rewrites it from last/'s rows
                 self.board.epoch(rows, float(self.optimizer.param_groups[0]["lr"]))
                 log.info("%s", epoch_summary(rows, max_epochs, stopping.should_stop))
+                self._save_last()
+                self._write_metrics()
             distributed.barrier()
         self.state.finished_phases.append(phase)
 
@@ -630,6 +684,43 @@ class Trainer:
                         self.setup.trainable(self.model), self.params.train
                     )
                 self._run_phase(data.name, [data], o.finetune_epochs)
+
+
+#: Entries of ``dataset.json`` that describe how a store was made, not what it holds.
+PROVENANCE_KEYS = ("crossreg_version", "inputs")
+#: ``dataset.json`` entries a store's fingerprint names (beside its digest).
+FINGERPRINT_KEYS = ("seq_length", "pool_width", "crop_bins", "target_length", "stride")
+
+
+def store_fingerprint(store: DataStore) -> dict[str, Any]:
+    """What identifies the windows and targets a store holds: its genome, geometry, stride,
+    windows per split and the SHA-256 of its ``dataset.json`` without
+    :data:`PROVENANCE_KEYS` (so a copied or moved store keeps it), with its path for
+    messages."""
+    meta = store.metadata
+    described = {k: v for k, v in meta.items() if k not in PROVENANCE_KEYS}
+    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
+    return {
+        "genome": store.genome,
+        "path": str(store.path),
+        **{key: meta.get(key) for key in FINGERPRINT_KEYS},
+        "windows": {split: rows["count"] for split, rows in store.splits.items()},
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+
+
+def _fingerprint_differences(then: dict[str, Any], now: dict[str, Any]) -> str:
+    """What differs between two stores' :func:`store_fingerprint`, in words ("" if nothing)."""
+    pairs = [(key, then.get(key), now.get(key)) for key in ("genome", *FINGERPRINT_KEYS)]
+    windows_then, windows_now = then.get("windows", {}), now.get("windows", {})
+    for split in dict.fromkeys([*windows_then, *windows_now]):
+        pairs.append((f"{split} windows", windows_then.get(split, 0), windows_now.get(split, 0)))
+    named = [f"{what} {a} there, {b} here" for what, a, b in pairs if a != b]
+    if named:
+        return ", ".join(named)
+    if then.get("sha256") != now.get("sha256"):
+        return "its dataset.json describes other windows or tracks (options, track statistics)"
+    return ""
 
 
 def _heads_text(genomes: dict[str, str]) -> str:

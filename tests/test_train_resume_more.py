@@ -1,0 +1,178 @@
+"""A kill at any point of an epoch's end leaves outputs that a resume makes whole again:
+``metrics.csv`` holds the rows of ``last/``, ``best/`` is the previous one or the new one,
+and a resume on another store of the same genome and tracks is refused."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import crossreg.model.checkpoint as checkpoint_module
+from crossreg.cli import main
+from crossreg.data.store import DataStore
+from crossreg.model.checkpoint import load_checkpoint, read_config
+from crossreg.train import trainer as trainer_module
+from crossreg.train.board import MetricsBoard
+from crossreg.train.state import JSON_FILE
+from crossreg.train.trainer import METRIC_FIELDS, TrainOptions, train
+from tests.pipeline import build_tiny_stores, small_params
+
+
+def options(max_epochs: int) -> TrainOptions:
+    """The options of the human runs here, for `max_epochs` epochs."""
+    return TrainOptions(max_epochs=max_epochs, steps_per_epoch=2, batch_size=2, seed=1, patience=50)
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory) -> dict[str, Path]:
+    return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
+
+
+@pytest.fixture(scope="module")
+def params(tmp_path_factory, stores) -> Path:
+    path = tmp_path_factory.mktemp("params") / "params.json"
+    tracks = {name: DataStore(d).num_targets for name, d in stores.items()}
+    path.write_text(json.dumps(small_params(tracks)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, params, stores) -> Path:
+    """A finished two-epoch run on the human store."""
+    out = tmp_path_factory.mktemp("finished") / "out"
+    return train(params, [stores["human"]], out, options(2), plots=False)
+
+
+def copy_of(run: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(run, tmp_path / "run"))
+
+
+def csv_rows(run: Path) -> list[dict[str, str]]:
+    with open(run / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def last_rows(run: Path) -> list[dict[str, str]]:
+    """The metric rows that ``last/``'s training state holds, as ``metrics.csv`` spells them."""
+    rows = json.loads((run / "last" / JSON_FILE).read_text())["extra"]["rows"]
+    return [{k: "" if row[k] is None else str(row[k]) for k in METRIC_FIELDS} for row in rows]
+
+
+def resume(params: Path, data: list[Path], out: Path, max_epochs: int = 2) -> Path:
+    return train(params, data, out, options(max_epochs), resume=True, plots=False)
+
+
+@pytest.mark.parametrize(
+    ("owner", "method"),
+    [(trainer_module.Trainer, "_save_last"), (MetricsBoard, "epoch")],
+    ids=["right after last/ is saved", "while the events are written"],
+)
+def test_a_kill_at_the_end_of_the_last_epoch_loses_no_metrics(
+    tmp_path, params, stores, monkeypatch, owner, method
+):
+    """Killed at the end of a run's last epoch, before or after ``last/`` records it, the
+    resumed run's metrics.csv holds every epoch, as ``last/`` does."""
+    original = getattr(owner, method)
+    calls = {"n": 0}
+
+    def killed_in_the_second_epoch(self, *args):
+        original(self, *args)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(owner, method, killed_in_the_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(params, [stores["human"]], tmp_path / "out", options(2))
+    monkeypatch.setattr(owner, method, original)
+    out = resume(params, [stores["human"]], tmp_path / "out")
+    assert [row["epoch"] for row in csv_rows(out)] == ["1", "2"]
+    assert csv_rows(out) == last_rows(out)
+
+
+def test_a_resume_rewrites_metrics_csv_from_last(tmp_path, params, stores, finished):
+    """A metrics.csv that lost an epoch (as a kill left it in earlier versions) holds every
+    row of ``last/`` again once the run is resumed, though no epoch is left to train."""
+    out = copy_of(finished, tmp_path)
+    lines = (out / "metrics.csv").read_text().splitlines(keepends=True)
+    (out / "metrics.csv").write_text("".join(lines[:2]))  # the header and epoch 1
+    resume(params, [stores["human"]], out)
+    assert [row["epoch"] for row in csv_rows(out)] == ["1", "2"]
+    assert csv_rows(out) == last_rows(out)
+
+
+def test_a_kill_while_saving_best_keeps_the_previous_best(tmp_path, params, stores, monkeypatch):
+    """Killed between the weights and the config of the second epoch's ``best/``, the
+    first epoch's ``best/`` is still there whole."""
+    original = checkpoint_module.atomic_write
+    writes = {"n": 0}
+
+    def killed_in_the_second_best_config(path: Path, mode: str = "w") -> Any:
+        if path.name == checkpoint_module.CONFIG_NAME and "best" in path.parent.name:
+            writes["n"] += 1
+            if writes["n"] == 2:
+                raise KeyboardInterrupt
+        return original(path, mode)
+
+    monkeypatch.setattr(checkpoint_module, "atomic_write", killed_in_the_second_best_config)
+    joint = TrainOptions(max_epochs=2, steps_per_epoch=2, seed=1, patience=50)
+    with pytest.raises(KeyboardInterrupt):  # epoch 2 improved on epoch 1: best/ was saved again
+        train(params, [stores["human"], stores["mouse"]], tmp_path / "out", joint, plots=False)
+    out = tmp_path / "out"
+    model, config = load_checkpoint(out / "best")
+    assert config.epoch == 1
+    first = load_file(str(out / "last" / checkpoint_module.WEIGHTS_NAME))  # epoch 1's weights
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, first[key], rtol=0, atol=0)
+    assert read_config(out / "last").epoch == 1
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".best")) == []
+
+
+def rebuilt_with_stride(store: Path, out: Path, stride: int) -> Path:
+    """The store `store` built again from its inputs with another window stride."""
+    meta = json.loads((store / "dataset.json").read_text())
+    inputs = meta["inputs"]
+    args = ["-q", "data", "--genome", meta["genome"], "--out", str(out)]
+    args += ["--fasta", inputs["fasta"], "--targets", inputs["targets"]]
+    args += ["--regions", inputs["regions"], "--gaps", inputs["gaps"]]
+    args += ["--unmappable", inputs["unmappable"], "--blacklist", *inputs["blacklist"]]
+    args += ["--seq-length", str(meta["seq_length"]), "--crop", str(meta["crop_bins"])]
+    assert main([*args, "--stride", str(stride)]) == 0
+    return out
+
+
+def test_a_resume_on_another_store_of_the_genome_is_refused(tmp_path, params, stores, finished):
+    out = copy_of(finished, tmp_path)
+    other = rebuilt_with_stride(stores["human"], tmp_path / "human_8192", 8192)
+    before = (out / "metrics.csv").read_text()
+    with pytest.raises(ValueError) as refused:
+        resume(params, [other], out, max_epochs=3)
+    message = str(refused.value)
+    assert f"--data {other} is not the human store" in message
+    assert f"trained on ({stores['human']})" in message
+    assert "stride 4096 there, 8192 here" in message and "train windows" in message
+    assert (out / "metrics.csv").read_text() == before
+
+
+def test_a_moved_store_resumes(tmp_path, params, stores, finished):
+    out = copy_of(finished, tmp_path)
+    moved = Path(shutil.copytree(stores["human"], tmp_path / "moved"))
+    resume(params, [moved], out, max_epochs=3)
+    assert [row["epoch"] for row in csv_rows(out)] == ["1", "2", "3"]
+
+
+def test_a_last_without_its_stores_resumes_with_a_warning(tmp_path, params, stores, finished, logs):
+    """``last/`` written before crossreg recorded its stores: nothing to check against."""
+    out = copy_of(finished, tmp_path)
+    state = json.loads((out / "last" / JSON_FILE).read_text())
+    del state["extra"]["stores"]
+    (out / "last" / JSON_FILE).write_text(json.dumps(state))
+    resume(params, [stores["human"]], out)
+    assert "does not record its run's stores" in logs.text
