@@ -446,6 +446,11 @@ def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     matrix = read_matrix(out / "matrix.tsv")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["head"] == "mouse" and summary["splits"] == ["valid", "test"]
+    assert (summary["pairing"], summary["pairs_file"], summary["pairing_notes"]) == (
+        "cell type",
+        None,
+        {},
+    )
     assert set(summary["assays"]) == {"CAGE", "CHIP", "DNASE"}
     keys = {"pairs", "raw_pairs", "normalised_pairs", "raw_r", "normalised_r_matched"}
     keys |= {"normalised_r_unmatched"}
@@ -498,6 +503,50 @@ def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     assert got == pytest.approx(expected, abs=1e-4)
     with pytest.raises(SystemExit):
         build_parser().parse_args([*argv, "--splits", "train"])
+
+
+def test_transfer_command_takes_the_matched_pairs_from_a_pairs_file(world, tmp_path):
+    root, stores, _ = world
+    human, mouse = (DataStore(stores[g]).table for g in ("human", "mouse"))
+    h_cage = [i for i, d in zip(human.identifiers, human.descriptions, strict=True) if "CAGE" in d]
+    m_cage = [i for i, d in zip(mouse.identifiers, mouse.descriptions, strict=True) if "CAGE" in d]
+    # a head track in two pairs, neither of one cell type
+    pairs = {(m_cage[0], h_cage[1]), (m_cage[0], h_cage[2])}
+    lines = "".join(f"{m}\t{h}\n" for m, h in sorted(pairs))
+    path = tmp_path / "pairs.tsv"
+    path.write_text(f"# curated\nhead_track\tmeasured_track\n{lines}")
+    out = tmp_path / "out"
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    assert main([*argv, "--out", str(out), "--pairs", str(path)]) == 0
+    table = pl.read_csv(out / "transfer.tsv", separator="\t")
+    matrix = read_matrix(out / "matrix.tsv")
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(table.select("head_identifier", "identifier").rows()) == pairs
+    matched = matrix.filter(pl.col("matched")).select("head_identifier", "identifier")
+    assert set(matched.rows()) == pairs
+    assert (summary["pairing"], summary["pairs_file"]) == ("pairs file", str(path))
+    assert set(summary["assays"]) == {"CAGE"} and summary["assays"]["CAGE"]["pairs"] == 2
+    unmatched = matrix.filter((pl.col("experiment") == "CAGE") & ~pl.col("matched"))
+    expected = round(float(unmatched["pearson_r_normalised"].mean()), 4)
+    assert summary["assays"]["CAGE"]["normalised_r_unmatched"] == pytest.approx(expected, 1e-3)
+    assert "matrix_CAGE.png" in summary["figures"]
+
+
+def test_transfer_refuses_a_bad_pairs_file_before_the_model_loads(world, tmp_path, logs):
+    root, stores, _ = world
+    path = tmp_path / "pairs.tsv"
+    path.write_text("head_track\tmeasured_track\nmm_CAGE_livr\ths_CAGE_erythroid\n")
+    out = tmp_path / "out"
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    assert main([*argv, "--out", str(out), "--pairs", str(path)]) == 1
+    assert f"{path}:2: head track 'mm_CAGE_livr' is not a track identifier of the 'mouse'" in (
+        logs.text
+    )
+    assert "nearest: 'mm_CAGE_" in logs.text and not out.exists()
+    assert main([*argv, "--out", str(out), "--pairs", str(tmp_path / "none.tsv")]) == 1
+    assert "none.tsv" in logs.text and not out.exists()
 
 
 def test_transfer_command_without_plots_writes_the_tables_only(world):

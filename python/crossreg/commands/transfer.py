@@ -61,6 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="accessibility (DNASE, ATAC) is compared at this fraction of the held-out bins "
         "most variable across the genome's cell types (default %(default)s)",
     )
+    parser.add_argument(
+        "--pairs",
+        type=Path,
+        metavar="FILE",
+        help="matched pairs of tracks instead of equal cell types: a TSV with the header "
+        "head_track<TAB>measured_track and one pair of track identifiers (the head's, the "
+        "store's) a line",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     add_inference_arguments(parser, batch_size=8)
     add_plot_arguments(parser)
@@ -68,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict at the sites, compare tracks and write the tables and heat maps."""
-    require_paths(args, "model", "data", "gtf")
+    require_paths(args, "model", "data", "gtf", "pairs")
     require_output(args, folder=True)
     from crossreg.evaluate.transfer import plan_transfer, run_transfer, summary_line
 
@@ -79,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         args.gtf,
         splits=args.splits,
         fraction=args.variable_fraction,
+        pairs=args.pairs,
     )
     result = run_transfer(plan, args.out, options=inference_options(args), **plot_options(args))
     for assay, row in result.assays.items():

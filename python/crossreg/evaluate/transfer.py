@@ -17,13 +17,15 @@ Sites. The windows of the held-out splits (``valid`` and ``test`` by default; ne
 
 Pairs and matrices. Tracks are compared within an *experiment*, the description without
 its cell type (``CAGE``, ``CHIP:H3K27ac``; DNASE and ATAC together as ``DNASE``); the cell
-type is the description's last part (``CAGE:liver`` → ``liver``). A head track and a
-measured track of the same experiment and cell type are a matched pair. Per pair, Pearson R
-across sites of ``log(1 + x)`` ("raw"). After mean-normalising, ``log(1 + x)`` at each site
-minus its mean over that side's tracks of the experiment (the head's over the head's
-tracks, the measured over the genome's), which leaves each site's cell-type specificity
-(Kelley 2020), the R of every head track × every measured track of the experiment: the
-matrix, whose matched cells are its diagonal and the rest its off-diagonal.
+type is the rest of the description (``CAGE:liver`` → ``liver``). A head track and a
+measured track of the same experiment and cell type are a matched pair, or, given a pairs
+file (:func:`~crossreg.evaluate.transfer_tracks.read_pairs`), the pairs it names. Per
+pair, Pearson R across sites of ``log(1 + x)`` ("raw"). After mean-normalising,
+``log(1 + x)`` at each site minus its mean over that side's tracks of the experiment (the
+head's over the head's tracks, the measured over the genome's), which leaves each site's
+cell-type specificity (Kelley 2020), the R of every head track × every measured track of
+the experiment: the matrix, whose matched cells are its diagonal and the rest its
+off-diagonal.
 """
 
 from __future__ import annotations
@@ -45,18 +47,22 @@ import polars as pl
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
 from crossreg.evaluate.transfer_tracks import (
+    EQUAL_CELL_TYPES,
+    Pairing,
     assay_of_experiment,
     cell_type_of,
+    cell_type_pairing_notes,
     experiment_of,
     is_accessibility,
     normalised_r_gap,
+    read_pairs,
 )
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.gtf import GtfRecord, gene_tss, iter_gtf
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import Target
-from crossreg.model.checkpoint_info import checkpoint_info
+from crossreg.model.checkpoint_info import CONFIG_NAME, checkpoint_info
 from crossreg.plots import remove_stale_figures
 from crossreg.progress import progress
 
@@ -399,12 +405,13 @@ def transfer_tables(
     head_descriptions: Sequence[str],
     *,
     kind: str = TSS_SITES,
+    pairing: Pairing = EQUAL_CELL_TYPES,
 ) -> TransferTables:
     """Compare `predicted` ``(sites, head tracks)`` with `measured` ``(sites, measured
     tracks)`` in every experiment both have: raw and mean-normalised R per matched pair
-    (same experiment and cell type), and the normalised-R matrix of every head track ×
-    every measured track of the experiment. Each side is mean-normalised over its own
-    tracks of the experiment."""
+    (same experiment and, by `pairing`, cell type or a pair of the pairs file), and the
+    normalised-R matrix of every head track × every measured track of the experiment. Each
+    side is mean-normalised over its own tracks of the experiment."""
     m_exp = [experiment_of(d) for d in measured_descriptions]
     h_exp = [experiment_of(d) for d in head_descriptions]
     m_log, h_log = _log(measured), _log(predicted)
@@ -420,14 +427,15 @@ def transfer_tables(
         assay = assay_of_experiment(experiment)
         h_cells = [cell_type_of(head_descriptions[j]) for j in hc]
         m_cells = [cell_type_of(measured_descriptions[i]) for i in mc]
-        same = np.equal.outer(np.array(h_cells, dtype=object), np.array(m_cells, dtype=object))
-        note = normalised_r_gap(experiment, n, h_cells, m_cells, normalised, same.astype(bool))
+        same = pairing.matched(
+            [head_ids[j] for j in hc], h_cells, [measured_ids[i] for i in mc], m_cells
+        )
+        note = normalised_r_gap(experiment, n, h_cells, m_cells, normalised, same, pairing.rule)
         if note is not None:
             notes[experiment] = note
         for a, j in enumerate(hc):
             for b, i in enumerate(mc):
-                cell = cell_type_of(measured_descriptions[i])
-                matched = cell_type_of(head_descriptions[j]) == cell
+                matched = bool(same[a, b])
                 common = {
                     "assay": assay,
                     "experiment": experiment,
@@ -444,7 +452,7 @@ def transfer_tables(
                     pairs.append(
                         {
                             **common,
-                            "cell_type": cell,
+                            "cell_type": m_cells[b],
                             "site_kind": SITE_KINDS[kind],
                             "sites": n,
                             "pearson_r": raw,
@@ -581,8 +589,10 @@ def check_gtf_chromosomes(
 @dataclass
 class TransferPlan:
     """What :func:`plan_transfer` found, all before the model loads: the checked `head`
-    of the checkpoint in `model_dir`, the `store` and its held-out `splits`, and per site
-    kind ``(kind, sites, measured tracks, head tracks)`` in `groups`."""
+    of the checkpoint in `model_dir`, the `store` and its held-out `splits`, per site kind
+    ``(kind, sites, measured tracks, head tracks)`` in `groups`, the `pairing` of head and
+    measured tracks and, per experiment whose equal cell types pair few tracks, a note in
+    `pairing_notes`."""
 
     model_dir: Path
     head: str
@@ -591,6 +601,47 @@ class TransferPlan:
     splits: list[str]
     fraction: float
     groups: list[tuple[str, list[Site], list[int], list[int]]]
+    pairing: Pairing = EQUAL_CELL_TYPES
+    pairing_notes: dict[str, str] = field(default_factory=dict)
+
+
+def _pairing(
+    pairs: str | os.PathLike[str] | None,
+    head: str,
+    model_dir: str | os.PathLike[str],
+    head_targets: Sequence[Target],
+    data_dir: str | os.PathLike[str],
+    store: DataStore,
+) -> Pairing:
+    """Equal cell types, or the pairs of the pairs file `pairs` between the tracks of
+    `head` and those of the store (checked: see
+    :func:`~crossreg.evaluate.transfer_tracks.read_pairs`)."""
+    if pairs is None:
+        return EQUAL_CELL_TYPES
+    found = read_pairs(
+        pairs,
+        {t.identifier: t.description for t in head_targets},
+        dict(zip(store.table.identifiers, store.table.descriptions, strict=True)),
+        head_source=f"the '{head}' head of {model_dir}",
+        measured_source=str(data_dir),
+        head_listing=f"{Path(model_dir) / CONFIG_NAME} (the '{head}' head's targets)",
+        measured_listing=f"{Path(data_dir) / 'targets.txt'} (column identifier)",
+    )
+    log.info("%d matched pairs from %s", len(found), pairs)
+    return Pairing(found, os.fspath(pairs))
+
+
+def _warn_of_few_pairs(notes: dict[str, str], shown: int = 3) -> None:
+    """Log the first `shown` of the `notes` of experiments whose equal cell types pair few
+    tracks, and how many more there are."""
+    for note in list(notes.values())[:shown]:
+        log.warning("%s", note)
+    if len(notes) > shown:
+        log.warning(
+            "equal cell types pair few tracks in %d more experiments (summary.json: "
+            "pairing_notes); --pairs FILE names the matched tracks",
+            len(notes) - shown,
+        )
 
 
 def plan_transfer(
@@ -601,9 +652,10 @@ def plan_transfer(
     *,
     splits: Sequence[str] = DEFAULT_SPLITS,
     fraction: float = VARIABLE_FRACTION,
+    pairs: str | os.PathLike[str] | None = None,
 ) -> TransferPlan:
-    """Check the inputs of a transfer and find its sites (see :func:`write_transfer`),
-    without loading the model or importing torch."""
+    """Check the inputs of a transfer (the pairs file `pairs` too) and find its sites (see
+    :func:`write_transfer`), without loading the model or importing torch."""
     splits = _held_out(splits)
     info = checkpoint_info(model_dir)
     head = info.choose(head, "--head")
@@ -618,12 +670,17 @@ def plan_transfer(
             f"no experiment (description without its cell type) of the '{head}' head's "
             f"tracks is among {data_dir}'s tracks"
         )
+    pairing = _pairing(pairs, head, model_dir, info.targets[head], data_dir, store)
     measured = {(experiment_of(d), cell_type_of(d)) for d in m_desc if experiment_of(d)}
-    if not any((experiment_of(d), cell_type_of(d)) in measured for d in h_desc):
+    if pairing.pairs is None and not any(
+        (experiment_of(d), cell_type_of(d)) in measured for d in h_desc
+    ):
         raise ValueError(
             f"no track of the '{head}' head has the description (assay:cell type) of a track "
-            f"of {data_dir}"
+            f"of {data_dir}; name the matched tracks with --pairs FILE"
         )
+    notes = cell_type_pairing_notes(h_desc, m_desc) if pairing.pairs is None else {}
+    _warn_of_few_pairs(notes)
     accessible = [i for i, d in enumerate(m_desc) if is_accessibility(d)]
     variable = "DNASE" in shared and len({cell_type_of(m_desc[i]) for i in accessible}) > 1
     if "DNASE" in shared and not variable:
@@ -653,7 +710,9 @@ def plan_transfer(
         sites, _ = variable_sites(store, splits, accessible, fraction)
         groups.append((VARIABLE_SITES, sites, tracks(m_desc, True), tracks(h_desc, True)))
         log.info("%d variable accessibility bins (top %g%%)", len(sites), 100 * fraction)
-    return TransferPlan(Path(model_dir), head, info.targets[head], store, splits, fraction, groups)
+    return TransferPlan(
+        Path(model_dir), head, info.targets[head], store, splits, fraction, groups, pairing, notes
+    )
 
 
 def write_transfer(
@@ -665,17 +724,21 @@ def write_transfer(
     *,
     splits: Sequence[str] = DEFAULT_SPLITS,
     fraction: float = VARIABLE_FRACTION,
+    pairs: str | os.PathLike[str] | None = None,
     plots: bool = True,
     svg: bool = False,
     options: InferenceOptions | None = None,
 ) -> TransferResult:
     """The transfer step: predict with `head` at the held-out gene TSSs of `gtf` (and, for
     accessibility, the `fraction` most variable bins) of the store's `splits`, compare with
-    the store's tracks, and write ``transfer.tsv`` (per matched pair), ``matrix.tsv`` (per
-    head track × measured track), ``summary.json`` and, unless `plots` is false, the heat
-    maps ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into `out`
+    the store's tracks, and write ``transfer.tsv`` (per matched pair: equal cell types, or
+    the pairs of the pairs file `pairs`), ``matrix.tsv`` (per head track × measured
+    track), ``summary.json`` and, unless `plots` is false, the heat maps
+    ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into `out`
     (:func:`plan_transfer`, then :func:`run_transfer`)."""
-    plan = plan_transfer(model_dir, head, data_dir, gtf, splits=splits, fraction=fraction)
+    plan = plan_transfer(
+        model_dir, head, data_dir, gtf, splits=splits, fraction=fraction, pairs=pairs
+    )
     return run_transfer(plan, out, plots=plots, svg=svg, options=options)
 
 
@@ -713,6 +776,7 @@ def run_transfer(
                 [h_ids[j] for j in h_cols],
                 [h_desc[j] for j in h_cols],
                 kind=kind,
+                pairing=plan.pairing,
             )
         )
     pairs = pl.concat([r.pairs for r in results]).sort("assay", "experiment", "identifier")
@@ -732,6 +796,9 @@ def run_transfer(
         "store_genome": store.genome,
         "splits": splits,
         "sites": site_kinds,
+        "pairing": plan.pairing.rule,
+        "pairs_file": plan.pairing.path,
+        "pairing_notes": plan.pairing_notes,
         "assays": assays,
     }
     out = Path(out)
@@ -745,7 +812,9 @@ def run_transfer(
         from crossreg.evaluate.transfer_figures import plot_matrix_file
 
         title = f"{head} head on {store.genome}"
-        written = plot_matrix_file(out / "matrix.tsv", out, title=title, svg=svg)
+        written = plot_matrix_file(
+            out / "matrix.tsv", out, title=title, svg=svg, pairing=plan.pairing.rule
+        )
     earlier = {p.stem for p in out.glob("matrix_*.*") if p.suffix in (".png", ".svg")}
     remove_stale_figures(out, sorted(earlier), written)
     summary["figures"] = [p.name for p in written]

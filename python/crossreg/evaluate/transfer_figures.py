@@ -4,8 +4,9 @@ mean-normalised R of every head track (rows) × every measured track (columns), 
 
 Rows and columns are ordered by hierarchical clustering (scipy, average linkage on the
 Euclidean distance between rows, or columns, of R; NaN counted as 0 there, drawn blank),
-matched cells (same cell type) are outlined, and a panel beside the map shows the
-distribution of the matched cells (the diagonal) against the unmatched ones.
+matched cells (same cell type, or the pairs of a pairs file) are outlined, and a panel
+beside the map shows the distribution of the matched cells (the diagonal) against the
+unmatched ones, titled with the rule that matched them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.evaluate.transfer_tracks import cell_type_of, normalised_r_gap
+from crossreg.evaluate.transfer_tracks import BY_CELL_TYPE, cell_type_of, normalised_r_gap
 from crossreg.io.tables import as_int
 from crossreg.plots import new_figure, save_figure
 
@@ -114,9 +115,12 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "experiment"
 
 
-def matrix_figure(matrix: PlottedMatrix, *, title: str = "") -> tuple[Figure, PlottedMatrix]:
-    """The clustered heat map of `matrix` with its diagonal-vs-off-diagonal panel, and the
-    matrix as drawn (rows and columns in their clustered order)."""
+def matrix_figure(
+    matrix: PlottedMatrix, *, title: str = "", pairing: str = BY_CELL_TYPE
+) -> tuple[Figure, PlottedMatrix]:
+    """The clustered heat map of `matrix` with its diagonal-vs-off-diagonal panel (titled
+    with the rule `pairing` that matched the cells), and the matrix as drawn (rows and
+    columns in their clustered order)."""
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
 
@@ -166,7 +170,7 @@ def matrix_figure(matrix: PlottedMatrix, *, title: str = "") -> tuple[Figure, Pl
     panel.set_xlim(-0.6, 1.6)
     panel.set_ylim(-1.05, 1.05)
     panel.axhline(0, color="0.7", lw=0.5)
-    panel.set_title("diagonal vs\noff-diagonal", fontsize=9)
+    panel.set_title(f"diagonal vs\noff-diagonal\n(matched by {pairing})", fontsize=9)
     return fig, drawn
 
 
@@ -176,10 +180,11 @@ def plot_matrix(
     *,
     title: str = "",
     svg: bool = False,
+    pairing: str = BY_CELL_TYPE,
 ) -> PlottedMatrix:
     """Draw :func:`matrix_figure` of `matrix` to the PNG `out` (and an SVG beside it with
     `svg`); returns the matrix as drawn, with the files written as its `paths`."""
-    fig, drawn = matrix_figure(matrix, title=title)
+    fig, drawn = matrix_figure(matrix, title=title, pairing=pairing)
     drawn.paths = save_figure(fig, out, svg=svg)
     return drawn
 
@@ -190,10 +195,12 @@ def plot_matrix_file(
     *,
     title: str = "",
     svg: bool = False,
+    pairing: str = BY_CELL_TYPE,
 ) -> list[Path]:
     """One heat map per experiment of a ``matrix.tsv`` (with any finite cell), as
     ``matrix_<experiment>.png`` in `directory` (and ``.svg`` beside each with `svg`);
-    returns the files written."""
+    `pairing` is the rule that set its ``matched`` cells (``"cell type"`` or
+    ``"pairs file"``). Returns the files written."""
     frame = read_matrix(path)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -204,9 +211,11 @@ def plot_matrix_file(
             sites = as_int(frame.filter(pl.col("experiment") == experiment)["n"].max() or 0)
             rows = [cell_type_of(label) for label in matrix.row_labels]
             columns = [cell_type_of(label) for label in matrix.column_labels]
-            gap = normalised_r_gap(experiment, sites, rows, columns, matrix.values, matrix.matched)
+            gap = normalised_r_gap(
+                experiment, sites, rows, columns, matrix.values, matrix.matched, pairing
+            )
             log.warning("no heat map of normalised R for %s", gap)
             continue
         name = directory / f"matrix_{safe_name(experiment)}.png"
-        written += plot_matrix(name, matrix, title=title, svg=svg).paths
+        written += plot_matrix(name, matrix, title=title, svg=svg, pairing=pairing).paths
     return written

@@ -1,0 +1,233 @@
+"""Cross-species transfer with a pairs file (``crossreg transfer --pairs``): the matched
+head track × measured track cells named by track identifiers instead of equal cell
+types, the checks of the file, and what equal cell types find on the paper's tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from crossreg.evaluate.transfer import assay_summary, transfer_tables
+from crossreg.evaluate.transfer_figures import matrix_figure, wide
+from crossreg.evaluate.transfer_tracks import (
+    EQUAL_CELL_TYPES,
+    Pairing,
+    cell_type_of,
+    cell_type_pairing_notes,
+    experiment_of,
+    read_pairs,
+)
+from crossreg.io.targets import read_targets
+
+TABLES = Path(__file__).parent / "data" / "basenji_targets"
+
+# a head (mouse) and a genome (human) that name the same tissues differently
+HEAD = {
+    "mm_liver": "CAGE:liver, adult pregnant day01",
+    "mm_kidney": "CAGE:kidney, adult",
+    "mm_brain": "CAGE:brain, adult",
+    "mm_dnase": "DNASE:liver",
+}
+MEASURED = {
+    "hs_liver": "CAGE:liver, adult, pool1",
+    "hs_kidney": "CAGE:kidney, adult, pool1",
+    "hs_brain": "CAGE:brain, adult",
+    "hs_dnase": "DNASE:liver",
+}
+
+
+def _pairs_file(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return path
+
+
+def _read(path: Path) -> frozenset[tuple[str, str]]:
+    return read_pairs(path, HEAD, MEASURED, head_source="the head", measured_source="data/hs")
+
+
+def _values(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(sites, tracks)`` counts of the measured and the head tracks (CAGE only)."""
+    rng = np.random.default_rng(seed)
+    return np.expm1(rng.normal(3.0, 1.0, size=(12, 3))), np.expm1(rng.normal(3.0, 1.0, (12, 3)))
+
+
+def _tables(pairing: Pairing):
+    measured, predicted = _values(0)
+    cage = slice(0, 3)
+    return transfer_tables(
+        measured,
+        predicted,
+        list(MEASURED)[cage],
+        list(MEASURED.values())[cage],
+        list(HEAD)[cage],
+        list(HEAD.values())[cage],
+        pairing=pairing,
+    )
+
+
+def test_a_pairs_file_sets_the_matched_cells_exactly(tmp_path):
+    path = _pairs_file(
+        tmp_path,
+        "# liver and kidney, curated by hand; mm_liver also against the human kidney",
+        "head_track\tmeasured_track",
+        "",
+        "mm_liver\ths_liver",
+        "mm_kidney\ths_kidney",
+        "mm_liver\ths_kidney",
+        "mm_liver\ths_liver",
+    )
+    pairs = _read(path)
+    assert pairs == {
+        ("mm_liver", "hs_liver"),
+        ("mm_kidney", "hs_kidney"),
+        ("mm_liver", "hs_kidney"),
+    }
+    by_cell_type = _tables(EQUAL_CELL_TYPES)
+    by_file = _tables(Pairing(pairs, str(path)))
+    # equal cell types match brain only; the file matches its three pairs and not brain
+    assert set(by_cell_type.pairs.select("head_identifier", "identifier").rows()) == {
+        ("mm_brain", "hs_brain")
+    }
+    matched = by_file.matrix.filter(pl.col("matched")).select("head_identifier", "identifier")
+    assert set(matched.rows()) == pairs and by_file.matrix.height == 9
+    assert set(by_file.pairs.select("head_identifier", "identifier").rows()) == pairs
+    # R: a plain numpy computation of the same numbers
+    measured, predicted = _values(0)
+    m_log, h_log = np.log1p(measured), np.log1p(predicted)
+    m_norm = m_log - m_log.mean(axis=1, keepdims=True)
+    h_norm = h_log - h_log.mean(axis=1, keepdims=True)
+    m_at, h_at = {k: i for i, k in enumerate(MEASURED)}, {k: j for j, k in enumerate(HEAD)}
+    for row in by_file.matrix.iter_rows(named=True):
+        j, i = h_at[row["head_identifier"]], m_at[row["identifier"]]
+        expected = np.corrcoef(h_norm[:, j], m_norm[:, i])[0, 1]
+        assert row["pearson_r_normalised"] == pytest.approx(expected, abs=1e-12)
+    for row in by_file.pairs.iter_rows(named=True):
+        j, i = h_at[row["head_identifier"]], m_at[row["identifier"]]
+        assert row["pearson_r"] == pytest.approx(np.corrcoef(h_log[:, j], m_log[:, i])[0, 1])
+        assert row["cell_type"] == cell_type_of(MEASURED[row["identifier"]])
+    summary = assay_summary(by_file)["CAGE"]
+    unmatched = by_file.matrix.filter(~pl.col("matched"))["pearson_r_normalised"].to_numpy()
+    assert summary["pairs"] == 3
+    assert summary["normalised_r_unmatched"] == round(float(unmatched.mean()), 4)
+    assert by_file.notes == {}
+
+
+def test_the_normalised_r_gap_names_the_pairs_file(tmp_path):
+    # only the DNASE pair is named: no CAGE cell is matched
+    pairs = _read(_pairs_file(tmp_path, "head_track\tmeasured_track", "mm_dnase\ths_dnase"))
+    tables = _tables(Pairing(pairs, "pairs.tsv"))
+    assert tables.pairs.height == 0
+    assert tables.notes == {"CAGE": "CAGE: the pairs file names no CAGE pair: no matched pair"}
+    assert _tables(EQUAL_CELL_TYPES).notes == {}
+    # the heat map's panel says which rule matched its cells
+    matrix = wide(_tables(EQUAL_CELL_TYPES).matrix, "CAGE")
+    for rule in ("cell type", "pairs file"):
+        figure, _ = matrix_figure(matrix, pairing=rule)
+        assert figure.axes[1].get_title().endswith(f"(matched by {rule})")
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["head\tmeasured", "mm_liver\ths_liver"], ":1: the header must be 'head_track<TAB>"),
+        (["head_track\tmeasured_track"], ": no pairs; give the header"),
+        (
+            ["head_track\tmeasured_track", "mm_liver hs_liver"],
+            ":2: a pair is two tab-separated track identifiers (head, measured); found 1",
+        ),
+        (
+            ["head_track\tmeasured_track", "mm_liver\ths_liver\textra"],
+            ":2: a pair is two tab-separated track identifiers (head, measured); found 3",
+        ),
+        (
+            ["# a comment", "head_track\tmeasured_track", "mm_livr\ths_liver"],
+            ":3: head track 'mm_livr' is not a track identifier of the head; nearest: 'mm_liver'",
+        ),
+        (
+            ["head_track\tmeasured_track", "mm_liver\tENCFF000XYZ"],
+            ":2: measured track 'ENCFF000XYZ' is not a track identifier of data/hs; its "
+            "identifiers are in the store's targets.txt",
+        ),
+        (
+            ["head_track\tmeasured_track", "hs_liver\tmm_liver"],
+            ":2: head track 'hs_liver' is not a track identifier of the head; it is one of the "
+            "other side's: the head's track comes first",
+        ),
+        (
+            ["head_track\tmeasured_track", "CAGE:liver, adult pregnant day01\ths_liver"],
+            ":2: head track 'CAGE:liver, adult pregnant day01' is not a track identifier of "
+            "the head; it is the description of 'mm_liver': give that",
+        ),
+        (
+            ["head_track\tmeasured_track", "mm_liver\ths_liver", "mm_dnase\ths_liver"],
+            ":3: head track 'mm_dnase' (DNASE:liver) and measured track 'hs_liver' "
+            "(CAGE:liver, adult, pool1) are of different assays (DNASE, CAGE); a pair must "
+            "be of one assay",
+        ),
+    ],
+)
+def test_a_bad_pairs_file_is_refused_naming_the_file_and_line(tmp_path, lines, message):
+    path = _pairs_file(tmp_path, *lines)
+    with pytest.raises(ValueError) as error:
+        _read(path)
+    assert str(error.value).startswith(str(path)) and message in str(error.value)
+
+
+def _paper_tables():
+    mouse = read_targets(TABLES / "targets_mouse.txt", tracks_only=True)
+    human = read_targets(TABLES / "targets_human.txt", tracks_only=True)
+    return mouse, human
+
+
+def _matched_by_experiment(pairing: Pairing, head, measured) -> Counter:
+    """Matched cells per experiment of every head track × measured track."""
+    counts: Counter = Counter()
+    for experiment in {experiment_of(d) for d in head.descriptions} - {None}:
+        ids, cells = [], []
+        for table in (head, measured):
+            at = [k for k, d in enumerate(table.descriptions) if experiment_of(d) == experiment]
+            ids.append([table.identifiers[k] for k in at])
+            cells.append([cell_type_of(table.descriptions[k]) for k in at])
+        counts[experiment] = int(pairing.matched(ids[0], cells[0], ids[1], cells[1]).sum())
+    return +counts
+
+
+def test_on_the_paper_tables_equal_cell_types_find_four_cage_pairs_and_a_file_more(tmp_path):
+    mouse, human = _paper_tables()
+    # the paper matched tissues by hand: equal cell types pair 4 CAGE tracks, no DNase
+    assert _matched_by_experiment(EQUAL_CELL_TYPES, mouse, human) == {"CAGE": 4}
+    notes = cell_type_pairing_notes(mouse.descriptions, human.descriptions)
+    assert notes["CAGE"] == (
+        "CAGE: equal cell types pair only 4 of the head's 357 tracks with 4 of the genome's "
+        "638; where the genomes name matched tissues differently, give the pairs with "
+        "--pairs FILE"
+    )
+    assert notes["DNASE"].startswith(
+        "DNASE: equal cell types pair none of the head's 228 tracks with the genome's 684;"
+    )
+    # human liver CAGE against a mouse liver CAGE track, and fetal liver DNase, by hand
+    head_tracks = dict(zip(mouse.identifiers, mouse.descriptions, strict=True))
+    measured_tracks = dict(zip(human.identifiers, human.descriptions, strict=True))
+    chosen = {
+        "CNhs10466": "CAGE:liver, adult pregnant day01",
+        "CNhs10624": "CAGE:liver, adult, pool1",
+        "ENCFF395XSI": "DNASE:C57BL/6 liver male embryo (14.5 days)",
+        "ENCFF068ZBX": "DNASE:liver embryo (59 days) and embryo (80 days)",
+    }
+    assert chosen == {i: {**head_tracks, **measured_tracks}[i] for i in chosen}
+    path = _pairs_file(
+        tmp_path,
+        "head_track\tmeasured_track",
+        "# mouse\thuman",
+        "CNhs10466\tCNhs10624",
+        "ENCFF395XSI\tENCFF068ZBX",
+    )
+    pairs = read_pairs(path, head_tracks, measured_tracks)
+    assert pairs == {("CNhs10466", "CNhs10624"), ("ENCFF395XSI", "ENCFF068ZBX")}
+    file_pairing = Pairing(pairs, str(path))
+    assert _matched_by_experiment(file_pairing, mouse, human) == {"CAGE": 1, "DNASE": 1}
