@@ -283,7 +283,11 @@ def test_the_torchrun_rank_that_writes_the_bigwigs_logs_the_run(work, tmp_path, 
     (run,) = read_runs(out / RUNS_FILE)
     assert run["command"] == "crossreg " + shlex.join(argv)
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["bw.v1"]
-    sharded = tmp_path / "sub" / "bw.v2"  # --shard: the same
+    sharded = tmp_path / "sub" / "bw.v2"  # --shard: the same, in separate jobs
+    with pytest.raises(ValueError, match=r"--shard 1/2 under torchrun: each rank takes its own"):
+        _run(bigwig_args(work, sharded, "--chroms", "chr2", "--shard", "1/2"))
+    monkeypatch.delenv("WORLD_SIZE")
+    monkeypatch.delenv("RANK")
     assert main([*bigwig_args(work, sharded, "--chroms", "chr2", "--shard", "1/2")]) == 0
     assert main([*bigwig_args(work, sharded, "--chroms", "chr2", "--shard", "0/2")]) == 0
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["bw.v1", "bw.v2"]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from crossreg.cli import build_parser, main
+from crossreg.runlog import RUNS_FILE, read_runs
 from crossreg.shard import Shard
 from crossreg.variants import sad
 from crossreg.variants.sad_files import read_sad
@@ -192,6 +193,46 @@ def test_torchrun_ranks_shard_and_the_last_merges(work, whole, monkeypatch, caps
     assert f"of 10 alleles × 5 tracks in {out} (" in said[1]  # the merged file, all alleles
     assert same_bytes(whole, out)
     assert not list(work.glob("ranks.shard-*")) and not (work / "ranks.h5.merge.lock").exists()
+
+
+def test_under_torchrun_the_rank_that_merges_logs_the_run(work, whole, monkeypatch):
+    out = work / "logged" / "ranks.h5"
+    argv = ["-q", "sad", "--model", str(work / "model"), "--genome", "human"]
+    argv += ["--fasta", str(work / "genome.fa"), "--vcf", str(work / "snps.vcf")]
+    argv += ["--stats", STATS, "--out", str(out)]
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert main(argv) == 0  # rank 0's shard alone: the job's file is not written yet
+    assert not (out.parent / RUNS_FILE).exists()
+    monkeypatch.setenv("RANK", "1")
+    assert main(argv) == 0
+    assert same_bytes(whole, out)
+    assert len(read_runs(out.parent / RUNS_FILE)) == 1
+
+
+def test_a_shard_left_by_another_run_is_replaced_not_merged(work, whole, monkeypatch):
+    out = work / "stale" / "ranks.h5"
+    out.parent.mkdir()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert _run(["sad", "--model", str(work / "model"), "--genome", "human", "--fasta",
+                 str(work / "genome.fa"), "--vcf", str(work / "snps.vcf"), "--stats", "SAD",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert (work / "stale" / "ranks.shard-1-of-2.h5").exists()  # another run's shard
+    monkeypatch.setenv("RANK", "0")
+    assert _sad(work, out) == 0  # not merged with the stale shard, nor refused
+    assert not out.exists()
+    monkeypatch.setenv("RANK", "1")
+    assert _sad(work, out) == 0  # rank 1 replaces its shard and merges
+    assert same_bytes(whole, out)
+
+
+def test_shard_is_refused_under_torchrun(work, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(ValueError, match=r"--shard 0/2 under torchrun: each rank takes its own"):
+        _sad(work, work / "both.h5", "--shard", "0/2")
+    assert not list(work.glob("both*"))
 
 
 @pytest.mark.slow

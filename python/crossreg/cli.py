@@ -244,9 +244,9 @@ def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
 def _log_folder(args: argparse.Namespace) -> Path | None:
     """The folder this process logs a command that succeeded into, or ``None``: the one
     the command says this process wrote, ``args.written_folder`` (set by a command whose
-    output the process that finishes last writes, whatever its rank: ``predict --bigwig``;
-    ``None`` in the other processes), else the folder of ``--out`` from rank 0 of a
-    ``torchrun`` job."""
+    output the process that finishes last writes, whatever its rank: ``predict --bigwig``,
+    ``sad``; ``None`` in the other processes), else the folder of ``--out`` from rank 0 of
+    a ``torchrun`` job."""
     if "written_folder" in vars(args):
         return args.written_folder
     out = getattr(args, "out", None)

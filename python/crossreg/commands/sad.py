@@ -13,6 +13,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import COUNT, MAX_BP, shard_of, whole
+from crossreg.runlog import output_folder
 from crossreg.variants.sad_names import check_indel_rule, check_output, parse_stats
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
@@ -153,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         indel=args.indel,
         **plot_options(args),
     )
+    # the run log: under torchrun, the rank that merged writes it, once the job's file is
+    args.written_folder = output_folder(args.out) if result.wrote_output else None
     skipped = sum(result.skipped.values())
     notes = [f"{skipped} records off the FASTA's chromosomes skipped"] if skipped else []
     if result.skipped_alleles:

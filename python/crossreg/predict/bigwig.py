@@ -63,6 +63,7 @@ from crossreg.variants.sad_stream import (
     file_identity,
     partial_dir,
     refuse_partial,
+    refuse_shard_under_torchrun,
     settings_hash,
     torchrun_shard,
 )
@@ -185,6 +186,7 @@ def write_bigwigs(
     check_replaceable(
         outdir, overwrite, {TRACKS_FILE: "the BigWigs of crossreg predict --bigwig"}, "--bigwig"
     )
+    refuse_shard_under_torchrun(shard)
     shard = shard or torchrun_shard()
     root = shard_root(outdir, shard)
     if not resume:

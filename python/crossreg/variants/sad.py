@@ -54,7 +54,14 @@ from crossreg.variants.genes import (
     write_gene_rows,
 )
 from crossreg.variants.realign import check_indel_rule
-from crossreg.variants.sad_files import join_tables, merge_shards, write_h5, write_tsv
+from crossreg.variants.sad_files import (
+    join_tables,
+    merge_shards,
+    metadata_path,
+    read_attrs,
+    write_h5,
+    write_tsv,
+)
 from crossreg.variants.sad_names import check_output
 from crossreg.variants.sad_stream import (
     DEFAULT_CHUNK_SIZE,
@@ -65,6 +72,7 @@ from crossreg.variants.sad_stream import (
     kept_records,
     record_chunks,
     refuse_partial,
+    refuse_shard_under_torchrun,
     run_settings,
     settings_hash,
     shard_output,
@@ -88,6 +96,8 @@ class SadRun:
     skipped: dict[str, int]
     stats: tuple[str, ...] = ("SAD",)
     skipped_alleles: dict[str, int] = field(default_factory=dict)
+    #: whether this process wrote the run's output (under torchrun, the rank that merged)
+    wrote_output: bool = True
 
 
 @dataclass(frozen=True)
@@ -175,7 +185,8 @@ def write_sad(
     if chunk_size < 1:
         raise ValueError(f"the chunk size must be at least 1, got {chunk_size}")
     check_indel_rule(indel)
-    ranked = torchrun_shard() if shard is None else None
+    refuse_shard_under_torchrun(shard)
+    ranked = torchrun_shard()
     target = shard_output(out, ranked) if ranked is not None else out
     shard = shard or ranked
     if not resume:
@@ -237,14 +248,18 @@ def write_sad(
         store.remove()
         raise
     write_outputs(target, store, state, scorer, targets, attrs)
-    merged = merge_when_complete(out, ranked.count) if ranked is not None else None
+    merged = (
+        merge_when_complete(out, ranked.count, attrs["run_settings"])
+        if ranked is not None
+        else None
+    )
     if plots and (ranked is None or merged is not None):
         from crossreg.variants.sad_figures import plot_sad
 
         plot_sad(out, svg=svg, title=head)
     if merged is not None:  # this process wrote the whole run's file
         return SadRun(out, merged, len(targets), skipped, stats, plan.skipped)
-    return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
+    return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped, ranked is None)
 
 
 def _require_ascii_labels(targets: Sequence[Target], model_dir: str | os.PathLike[str]) -> None:
@@ -344,15 +359,16 @@ def write_outputs(
     store.remove()
 
 
-def merge_when_complete(out: Path, count: int) -> int | None:
-    """Under ``torchrun``: the process that finds every shard written merges them into
-    `out` and deletes them (a lock makes it one process); returns the alleles it merged,
-    ``None`` in the other processes."""
+def merge_when_complete(out: Path, count: int, settings: object) -> int | None:
+    """Under ``torchrun``: the process that finds every shard written by this run (its
+    `settings` hash; a shard file left by another run is not, and its rank replaces it)
+    merges them into `out` and deletes them (a lock makes it one process); returns the
+    alleles it merged, ``None`` in the other processes."""
     lock = out.with_name(out.name + ".merge.lock")
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         paths = [shard_output(out, Shard(i, count)) for i in range(count)]
-        if not all(path.exists() for path in paths):
+        if not all(_written_by(path, settings) for path in paths):
             return None
         _, alleles = merge_shards(out, paths)
         for path in paths:
@@ -361,3 +377,10 @@ def merge_when_complete(out: Path, count: int) -> int | None:
         lock.unlink(missing_ok=True)
     log.info("merged %d shards into %s", count, out)
     return alleles
+
+
+def _written_by(shard: Path, settings: object) -> bool:
+    """Whether the shard file is written whole (a ``.tsv``'s metadata, written after it,
+    too) and records the run `settings` hash."""
+    last = shard if shard.suffix == ".h5" else metadata_path(shard)
+    return shard.exists() and last.exists() and read_attrs(shard).get("run_settings") == settings

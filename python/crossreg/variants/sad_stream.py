@@ -60,6 +60,16 @@ def torchrun_shard() -> Shard | None:
     return Shard(int(os.environ.get("RANK", "0") or 0), count) if count > 1 else None
 
 
+def refuse_shard_under_torchrun(shard: Shard | None) -> None:
+    """Stop when a share was given (``--shard i/n``) to a process of a ``torchrun`` job,
+    whose ranks each take their own share: every rank would write the same one."""
+    if shard is not None and torchrun_shard() is not None:
+        raise ValueError(
+            f"--shard {shard.index}/{shard.count} under torchrun: each rank takes its own share "
+            "of the work, so drop --shard (or run the shards as separate jobs without torchrun)"
+        )
+
+
 def shard_output(out: Path, shard: Shard) -> Path:
     """Where shard `i/n` of a ``torchrun`` run writes: ``OUT.shard-i-of-n.h5`` (or .tsv)."""
     return out.with_name(f"{out.stem}.shard-{shard.index}-of-{shard.count}{out.suffix}")
