@@ -162,3 +162,21 @@ def test_a_file_added_at_any_depth_keeps_a_folder_from_being_replaced(tmp_path):
         check_replaceable(out, True, kinds, "--world")
     with pytest.raises(ValueError, match=r"^--world .* choose another --world$"):
         check_replaceable(out, True, kinds, "--world")
+
+
+def test_a_record_of_top_level_names_still_covers_its_folders(tmp_path):
+    # what an earlier crossreg wrote: the top-level names only
+    out = tmp_path / "world"
+    (out / "human").mkdir(parents=True)
+    (out / "human" / "genome.fa").write_text(">c\nA\n")
+    (out / "manifest.json").write_text("{}")
+    (out / ".crossreg-contents").write_text("human\nmanifest.json\n")
+    kinds = {"manifest.json": "a synthetic world"}
+    check_replaceable(out, True, kinds)
+    (out / "notes.txt").write_text("mine\n")
+    with pytest.raises(ValueError, match=r"also notes\.txt, which crossreg did not write"):
+        check_replaceable(out, True, kinds)
+    (out / "notes.txt").unlink()
+    (out / ".crossreg-contents").unlink()
+    with pytest.raises(ValueError, match=r"^--world .* choose another --world$"):
+        check_replaceable(out, True, kinds, "--world")

@@ -227,6 +227,27 @@ def test_a_shard_left_by_another_run_is_replaced_not_merged(work, whole, monkeyp
     assert same_bytes(whole, out)
 
 
+def test_the_rank_that_merges_counts_every_skipped_allele(work, monkeypatch, capsys):
+    vcf = work / "symbolic.vcf"
+    lines = (work / "snps.vcf").read_text().splitlines()
+    head, body = [x for x in lines if x.startswith("#")], [x for x in lines if x[0] != "#"]
+    at = max(i for i, line in enumerate(body) if line.startswith("chr2\t"))  # rank 1's share
+    record = body[at].split("\t")
+    record[4] += ",<DEL>"
+    body[at] = "\t".join(record)
+    vcf.write_text("\n".join([*head, *body]) + "\n")
+    out = work / "skips" / "ranks.h5"
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human"]
+    argv += ["--fasta", str(work / "genome.fa"), "--vcf", str(vcf), "--out", str(out)]
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for rank in (1, 0):  # rank 0 merges
+        monkeypatch.setenv("RANK", str(rank))
+        assert _run(argv) == 0
+    first, merged = capsys.readouterr().out.splitlines()[-2:]
+    assert "1 alleles of this shard skipped (symbolic or missing ALT: 1))" in first
+    assert merged.endswith(", 1 alleles skipped (symbolic or missing ALT: 1))")
+
+
 def test_shard_is_refused_under_torchrun(work, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")

@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     notes = [f"{skipped} records off the FASTA's chromosomes skipped"] if skipped else []
     if result.skipped_alleles:
         reasons = "; ".join(f"{why}: {n}" for why, n in result.skipped_alleles.items())
-        share = " of this shard" if shard is not None else ""
+        share = "" if result.wrote_output and shard is None else " of this shard"
         notes.append(f"{sum(result.skipped_alleles.values())} alleles{share} skipped ({reasons})")
     note = f" ({', '.join(notes)})" if notes else ""
     what = ",".join(result.stats)

@@ -130,6 +130,11 @@ def _entries(folder: Path) -> list[str]:
     return sorted(entry.relative_to(folder).as_posix() for entry in folder.rglob("*"))
 
 
+def _top_level(folder: Path) -> list[str]:
+    """The names of the entries directly in `folder`, sorted."""
+    return sorted(entry.name for entry in folder.iterdir())
+
+
 def _check_only_ours(out: Path, what: str, option: str) -> None:
     """Refuse to replace `out` (holding `what`) when it holds entries crossreg did not
     write there, or the current directory."""
@@ -145,10 +150,12 @@ def _check_only_ours(out: Path, what: str, option: str) -> None:
             f"{option} {out} looks like {what} but has no {CONTENTS_FILE} listing what crossreg "
             "wrote there (not written by crossreg, or by an earlier version of it), "
             "so --overwrite could remove files of yours; remove it yourself or choose "
-            "another --out"
+            f"another {option}"
         )
     ours = set(record.read_text().splitlines()) | {CONTENTS_FILE, RUNS_FILE}
-    foreign = [name for name in _entries(out) if name not in ours]
+    # a record without a nested entry (all an earlier crossreg wrote) lists the top level
+    held = _entries(out) if any("/" in name for name in ours) else _top_level(out)
+    foreign = [name for name in held if name not in ours]
     if foreign:
         shown = ", ".join(foreign[:5]) + (
             f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""

@@ -338,8 +338,11 @@ def select_targets(targets: Sequence[Target], spec: str | Sequence[str] | None) 
         return list(range(len(targets)))
     pieces = [spec] if isinstance(spec, str) else list(spec)
     identifiers = {t.identifier: i for i, t in enumerate(targets)}
+    whole = {t.description.strip().lower() for t in targets if "," in t.description}
+    whole |= {t.identifier.lower() for t in targets if "," in t.identifier}
+    longest = 1 + max((name.count(",") for name in whole), default=0)
     chosen: dict[int, None] = {}
-    for item in (i for piece in pieces for i in _items(targets, piece)):
+    for item in (i for piece in pieces for i in _items(piece, whole, longest)):
         found = _select_item(targets, identifiers, item)
         if not found:
             raise ValueError(
@@ -352,18 +355,17 @@ def select_targets(targets: Sequence[Target], spec: str | Sequence[str] | None) 
     return list(chosen)
 
 
-def _items(targets: Sequence[Target], spec: str) -> list[str]:
-    """`spec` cut at its commas, except where a run of comma-joined pieces is a whole
-    description (or identifier): that run stays one item, the longest run first."""
-    whole = {t.description.strip().lower() for t in targets if "," in t.description}
-    whole |= {t.identifier.lower() for t in targets if "," in t.identifier}
+def _items(spec: str, whole: set[str], longest: int) -> list[str]:
+    """`spec` cut at its commas, except where a run of comma-joined pieces is one of the
+    `whole` names holding commas (lower case; at most `longest` pieces): that run stays
+    one item, the longest first."""
     pieces = spec.split(",")
     items, i = [], 0
     while i < len(pieces):
         end = next(
             (
                 j
-                for j in range(len(pieces), i + 1, -1)
+                for j in range(min(len(pieces), i + longest), i + 1, -1)
                 if ",".join(pieces[i:j]).strip().lower() in whole
             ),
             i + 1,
@@ -390,7 +392,8 @@ def _select_item(targets: Sequence[Target], identifiers: dict[str, int], item: s
             if fnmatch.fnmatchcase(t.identifier.lower(), wanted)
             or fnmatch.fnmatchcase(t.description.lower(), wanted)
         ]
-    exact = [i for i, t in enumerate(targets) if t.description.strip().lower() == wanted]
-    if "," in item and exact:
-        return exact
+    if "," in item:  # a whole description holding commas (:func:`_items`)
+        exact = [i for i, t in enumerate(targets) if t.description.strip().lower() == wanted]
+        if exact:
+            return exact
     return [i for i, t in enumerate(targets) if wanted in t.description.lower()]

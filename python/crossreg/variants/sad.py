@@ -44,7 +44,7 @@ from crossreg.model.inference import (
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import progress
 from crossreg.shard import Shard
-from crossreg.variants.alleles import Allele, format_counts
+from crossreg.variants.alleles import Allele, format_counts, parse_counts
 from crossreg.variants.genes import (
     GENES,
     GeneBatch,
@@ -87,8 +87,8 @@ log = logging.getLogger("crossreg")
 @dataclass(frozen=True)
 class SadRun:
     """What a SAD run wrote: the file, alleles × tracks scored, records skipped per
-    chromosome the FASTA lacks, and alleles of this process's records skipped per reason
-    (its shard's only, with ``--shard``)."""
+    chromosome the FASTA lacks, and alleles skipped per reason (of the shard this process
+    wrote, unless it wrote the run's output)."""
 
     path: Path
     alleles: int
@@ -258,7 +258,8 @@ def write_sad(
 
         plot_sad(out, svg=svg, title=head)
     if merged is not None:  # this process wrote the whole run's file
-        return SadRun(out, merged, len(targets), skipped, stats, plan.skipped)
+        whole_run = parse_counts(str(read_attrs(out).get("skipped_alleles", "")))
+        return SadRun(out, merged, len(targets), skipped, stats, whole_run)
     return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped, ranked is None)
 
 
