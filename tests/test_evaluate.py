@@ -73,6 +73,22 @@ def test_compare_leaves_ties_out_of_the_sign_test():
     assert math.isnan(rows["CAGE"]["share_improved"])
 
 
+def test_identifiers_are_read_as_text(tmp_path):
+    # numeric identifiers were read as integers: "001" paired with "1", and a table of
+    # numbers against one of names failed in polars' join
+    head = "identifier\tdescription\tpearson_r\tr2\n"
+    (tmp_path / "j.tsv").write_text(head + "001\tDNASE:x\t0.5\t0.1\n002\tDNASE:y\t0.7\t0.1\n")
+    (tmp_path / "s.tsv").write_text(head + "1\tDNASE:x\t0.6\t0.1\n2\tDNASE:y\t0.1\t0.1\n")
+    (tmp_path / "n.tsv").write_text(head + "1\tDNASE:x\t0.6\t0.1\nB2\tDNASE:y\t0.1\t0.1\n")
+    joint = read_metrics(tmp_path / "j.tsv")
+    assert joint["identifier"].to_list() == ["001", "002"]
+    for other in ("s.tsv", "n.tsv"):
+        with pytest.raises(ValueError, match="of which 0 match by identifier"):
+            paired_tracks(joint, read_metrics(tmp_path / other))
+    with pytest.raises(ValueError, match="of which 1 match by identifier"):
+        paired_tracks(read_metrics(tmp_path / "s.tsv"), read_metrics(tmp_path / "n.tsv"))
+
+
 def test_compare_refuses_different_tracks():
     a = table([0.1, 0.2], ["DNASE:a", "DNASE:b"])
     b = table([0.1], ["DNASE:a"])
@@ -101,6 +117,10 @@ def test_scatter_is_a_png(tmp_path):
             "track B has pearson_r nan, not a finite number",
         ),
         ("identifier\tdescription\tpearson_r\tr2\nA\tDNASE:x\tinf\t0.1\n", "track A has"),
+        (  # compare paired one track twice and dropped another
+            "identifier\tdescription\tpearson_r\tr2\nA\tDNASE:x\t0.5\t0.1\nA\tDNASE:x\t0.7\t0.1\n",
+            "track A is listed more than once",
+        ),
     ],
 )
 def test_unreadable_metrics_tables_are_refused(tmp_path, text, message):

@@ -115,3 +115,18 @@ def test_evaluate_draws_what_it_measured_and_predicted(tmp_path, world, extra):
     for i, assay in enumerate(labels):
         expect = assays.filter(pl.col("assay") == assay)["pearson_r"].to_numpy()
         np.testing.assert_allclose(np.sort(ax.collections[i].get_offsets()[:, 1]), np.sort(expect))
+
+
+def test_a_head_predicting_nan_stops_evaluate_naming_its_tracks(tmp_path, world):
+    # a diverged checkpoint was scored R 0 for those tracks, and summary.json got -Infinity
+    root, store_dir, model = world
+    broken = SeqNN(parse_params(small_params({"human": model.num_targets("human")})).model)
+    broken.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        broken.head("human").dense.bias[1] = float("nan")
+    targets = list(DataStore(store_dir).table.targets)
+    params = small_params({"human": len(targets)})
+    save_checkpoint(tmp_path / "nan", broken, make_config(broken, params, {"human": targets}))
+    args = ["evaluate", "--model", str(tmp_path / "nan"), "--data", str(store_dir)]
+    assert main([*args, "--out", str(tmp_path / "eval"), "--no-plots"]) == 1
+    assert not (tmp_path / "eval" / "summary.json").exists()

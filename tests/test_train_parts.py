@@ -93,6 +93,27 @@ def test_a_constant_target_gives_zero_correlation_whatever_the_rounding(rng):
         assert np.isnan(metrics.r2()).all()
 
 
+def test_a_small_spread_on_a_large_baseline_is_scored(rng):
+    # sd/mean 1e-5 is far above float32's resolution: scored, not called constant (R 0)
+    z = rng.normal(size=(4096, 1))
+    target = torch.from_numpy(1000 + 0.01 * z).float()
+    pred = torch.from_numpy(1000 + 0.01 * (z + 0.3 * rng.normal(size=z.shape))).float()
+    metrics = TrackMetrics(1)
+    metrics.update(pred, target)
+    p, y = pred.double().numpy()[:, 0], target.double().numpy()[:, 0]
+    np.testing.assert_allclose(metrics.pearson_r(), [np.corrcoef(p, y)[0, 1]], rtol=1e-3)
+    assert metrics.pearson_r()[0] > 0.9 and np.isfinite(metrics.r2()).all()
+
+
+def test_a_non_finite_prediction_gives_nan_not_0():
+    metrics = TrackMetrics(3)
+    pred = torch.tensor([[1.0, float("nan"), float("inf")], [2.0, 1.0, 1.0]])
+    metrics.update(pred, torch.tensor([[1.0, 1.0, 1.0], [3.0, 2.0, 2.0]]))
+    assert metrics.non_finite().tolist() == [False, True, True]
+    r = metrics.pearson_r()
+    assert r[0] == pytest.approx(1.0) and np.isnan(r[1:]).all()
+
+
 def test_pearson_r_stays_within_one_for_tiny_spreads(rng):
     # a spread far below rounding on a large offset: never a correlation outside [-1, 1]
     x = rng.normal(size=(4096, 2))

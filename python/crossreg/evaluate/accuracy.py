@@ -85,6 +85,13 @@ def score_store(
         targets = CountedRows(sums, meter)
         metrics, _ = array_metrics(model, head, store.sequences(split), targets, options)
     table = config.targets[head]
+    broken = np.flatnonzero(metrics.non_finite())
+    if broken.size:
+        raise ValueError(
+            f"{model_dir}: head '{head}' predicts NaN or infinite values for {broken.size} "
+            f"track(s) ({', '.join(table[i].identifier for i in broken[:5])}) on {data_dir}: "
+            "the weights have diverged or are damaged; evaluate another checkpoint (best/)"
+        )
     log.info(
         "%s on %s %s (%d windows): mean Pearson R %.4f",
         Path(model_dir).name,

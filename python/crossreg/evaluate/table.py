@@ -45,9 +45,16 @@ def write_metrics(path: str | os.PathLike[str], table: pl.DataFrame) -> None:
 
 def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
     """Read a ``metrics.tsv`` written by :func:`write_metrics` (or by hand, same columns);
-    an empty table, one without tracks or with a value that is not a number is refused."""
+    an empty table, one without tracks, with a value that is not a number or with an
+    identifier given twice is refused. Identifiers are read as text."""
     try:
-        table = pl.read_csv(os.fspath(path), separator="\t", quote_char=None)
+        table = pl.read_csv(
+            os.fspath(path),
+            separator="\t",
+            quote_char=None,
+            # identifiers are names: "001" stays "001", and numbers pair with text
+            schema_overrides={"identifier": pl.Utf8, "description": pl.Utf8},
+        )
     except pl.exceptions.NoDataError:
         raise ValueError(
             f"{path}: empty file; a metrics table (crossreg evaluate) has the columns "
@@ -73,6 +80,12 @@ def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
         raise ValueError(
             f"{path}: track {bad['identifier'][0]} has pearson_r {bad['pearson_r'][0]}, not a "
             "finite number; write the table again with crossreg evaluate"
+        )
+    repeated = table.filter(pl.col("identifier").is_duplicated())["identifier"]
+    if repeated.len():
+        raise ValueError(
+            f"{path}: track {repeated[0]} is listed more than once; a metrics table has one "
+            "row per track identifier"
         )
     return table
 

@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     from crossreg.progress import RowSlices
 
 ZERO_VARIANCE = 1e-12
-# float64 sums of squares lose about this share of Σx² when a spread is taken from them
-# (Σx² − (Σx)²/n): a spread below it is rounding, and the track constant
-RELATIVE_ROUNDING = 1e-9
+# a spread taken from float64 sums (Σx² − (Σx)²/n) below this share of Σx² is rounding:
+# it is a standard deviation below 1e-6 of the values' size, under float32's resolution
+# (the predictions') and float16's (the targets'), far above float64's summation error
+RELATIVE_ROUNDING = 1e-12
 
 
 def _spread(sum_sq: np.ndarray, total: np.ndarray, n: int) -> np.ndarray:
@@ -75,9 +76,14 @@ class TrackMetrics:
         """The ``(6, tracks)`` float64 sums, for all-reduce across processes."""
         return self._sums
 
+    def non_finite(self) -> np.ndarray:
+        """Per track: whether a prediction or target added was NaN or infinite."""
+        return ~np.isfinite(self._sums.cpu().numpy()).all(axis=0)
+
     def pearson_r(self) -> np.ndarray:
         """Per-track Pearson R, float64 ``(tracks,)``, within [−1, 1]; 0 for a track whose
-        targets or predictions are constant (within float64 rounding)."""
+        targets or predictions are constant (a spread under :data:`RELATIVE_ROUNDING`),
+        NaN for one given a non-finite value (:meth:`non_finite`)."""
         sy, sp, syy, spp, syp, _ = self._sums.cpu().numpy()
         n = max(self.count, 1)
         cov = syp - sy * sp / n
@@ -85,11 +91,11 @@ class TrackMetrics:
         spread = np.sqrt(var_y * var_p)
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.where(spread > 0, cov / np.where(spread > 0, spread, 1.0), 0.0)
-        return np.clip(r, -1.0, 1.0)
+        return np.where(self.non_finite(), np.nan, np.clip(r, -1.0, 1.0))
 
     def r2(self) -> np.ndarray:
         """Per-track coefficient of determination, float64 ``(tracks,)``; NaN for a track
-        whose targets are constant (within float64 rounding)."""
+        whose targets are constant (a spread under :data:`RELATIVE_ROUNDING`)."""
         sy, _, syy, _, _, sse = self._sums.cpu().numpy()
         n = max(self.count, 1)
         total = _spread(syy, sy, n)
