@@ -119,7 +119,7 @@ def test_evaluate_draws_what_it_measured_and_predicted(tmp_path, world, extra):
 
 def test_a_head_predicting_nan_stops_evaluate_naming_its_tracks(tmp_path, world):
     # a diverged checkpoint was scored R 0 for those tracks, and summary.json got -Infinity
-    root, store_dir, model = world
+    _, store_dir, model = world
     broken = SeqNN(parse_params(small_params({"human": model.num_targets("human")})).model)
     broken.load_state_dict(model.state_dict())
     with torch.no_grad():
