@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import re
+import sys
+from collections.abc import Iterator
 
 import pytest
+import tqdm.std
 
 from crossreg.progress import Progress, format_seconds, progress_mode, track
 
 
-def test_mode_follows_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def crossreg_logger() -> Iterator[logging.Logger]:
+    """The ``crossreg`` logger, its level put back after the test."""
+    logger = logging.getLogger("crossreg")
+    level = logger.level
+    yield logger
+    logger.setLevel(level)
+
+
+def test_mode_follows_environment(
+    monkeypatch: pytest.MonkeyPatch, crossreg_logger: logging.Logger
+) -> None:
     monkeypatch.delenv("CROSSREG_PROGRESS", raising=False)
     monkeypatch.setenv("RANK", "1")
     assert progress_mode() == "off"
     monkeypatch.setenv("RANK", "0")
+    crossreg_logger.setLevel(logging.INFO)
     assert progress_mode() == "log"  # pytest captures stderr: not a terminal
     monkeypatch.setenv("CROSSREG_PROGRESS", "bar")
     assert progress_mode() == "bar"
@@ -69,3 +86,40 @@ def test_format_seconds() -> None:
     assert format_seconds(75) == "1:15"
     assert format_seconds(3725) == "1:02:05"
     assert format_seconds(float("inf")) == "?"
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_quiet_logger_hides_the_bar_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, crossreg_logger: logging.Logger
+) -> None:
+    monkeypatch.delenv("CROSSREG_PROGRESS", raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    crossreg_logger.setLevel(logging.INFO)
+    assert progress_mode() == "bar"
+    crossreg_logger.setLevel(logging.WARNING)  # crossreg -q
+    assert progress_mode() == "off"
+    crossreg_logger.setLevel(logging.NOTSET)  # a library caller who set no level
+    assert progress_mode() == "bar"
+    crossreg_logger.setLevel(logging.WARNING)
+    monkeypatch.setenv("CROSSREG_PROGRESS", "bar")  # asked for all the same
+    assert progress_mode() == "bar"
+
+
+def test_bar_shows_slow_rates_per_unit(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter(range(0, 1000, 2))  # each reading of tqdm's clock 2 s after the last
+    monkeypatch.setattr(tqdm.std, "time", lambda: float(next(clock)))
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with Progress(10, "training", "steps", mode="bar") as meter:
+        for _ in range(3):
+            meter.update()
+    drawn = stderr.getvalue()
+    assert re.search(r"\ds/steps\]", drawn), drawn
+    assert "s/ steps" not in drawn

@@ -15,7 +15,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from crossreg.cli import main
-from crossreg.report import runs_html, summary_html, table_cell, wall_seconds
+from crossreg.report import (
+    FOLDER_FIGURES,
+    PAGE_FIGURES,
+    runs_html,
+    summary_html,
+    table_cell,
+    wall_seconds,
+)
 from crossreg.runlog import record_run
 from tests.browser import figures_loaded, needs_chromium, screenshot
 
@@ -49,7 +56,8 @@ def test_report_embeds_figures_tables_and_commands(tmp_path: Path, capsys) -> No
     text = page.read_text()
     png = re.search(r'src="data:image/png;base64,([^"]+)"', text)
     assert png and base64.b64decode(png[1]) == (root / "evaluate" / "curve.png").read_bytes()
-    assert "data:image/svg+xml;base64," in text
+    assert "data:image/svg+xml;base64," not in text  # curve.svg is curve.png's twin
+    assert "<li>curve.svg (" in text and "<p>1 figures from 2 folders;" in text
     assert text.count("joint R 0.61") == 1 and text.count("summary.json") == 1  # Summary only
     assert "crossreg train --out models/joint" in text and "12.5" in text
     assert "first 12 rows" in text and ">T11</td>" in text and ">T12</td>" not in text
@@ -129,7 +137,7 @@ def test_report_of_a_missing_folder_is_refused(tmp_path: Path) -> None:
 def test_report_opens_in_a_browser(tmp_path: Path) -> None:
     root = _folder(tmp_path / "run")
     assert main(["report", str(root), "--out", str(tmp_path / "page.html")]) == 0
-    assert figures_loaded(tmp_path / "page.html") == (2, 2)
+    assert figures_loaded(tmp_path / "page.html") == (1, 1)
     shot = screenshot(tmp_path / "page.html", tmp_path / "page.png")
     assert shot[:4] == b"\x89PNG" and len(shot) > 10_000
 
@@ -203,3 +211,48 @@ def test_broken_links_and_unreadable_files_are_listed_not_opened(tmp_path: Path)
     page = (tmp_path / "report.html").read_text()
     assert "<li>gone.png (broken link)</li>" in page
     assert "<td>1</td>" in page
+
+
+def _embedded(page: str) -> list[str]:
+    """The captions of the figures a page embeds, in order."""
+    return re.findall(r'<img class="figure" alt="([^"]+)" src="data:', page)
+
+
+def test_a_figure_saved_as_png_and_svg_is_shown_once(tmp_path: Path) -> None:
+    # before: --svg put each plot on the page twice and counted it twice
+    (tmp_path / "summary.json").write_text("{}")
+    (tmp_path / "sad").mkdir()
+    for name in ("top.png", "top.svg", "alone.svg"):
+        (tmp_path / "sad" / name).write_bytes(b"\x89PNG" if name.endswith("png") else b"<svg/>")
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert _embedded(page) == ["sad/alone.svg", "sad/top.png"]
+    assert "<p>2 figures from 1 folders;" in page
+    assert "<summary>1 other files</summary><ul><li>top.svg (6 B)</li></ul>" in page
+
+
+def test_figures_embedded_are_capped_per_folder_and_page(tmp_path: Path) -> None:
+    # before: every figure was embedded, e.g. one per site and track of an ISM run
+    (tmp_path / "summary.json").write_text("{}")
+    folders = {"a": FOLDER_FIGURES + 3, "b": 1}
+    folders |= {f"c{i:02d}": FOLDER_FIGURES for i in range(PAGE_FIGURES // FOLDER_FIGURES + 1)}
+    for folder, count in folders.items():
+        (tmp_path / folder).mkdir()
+        for i in range(count):
+            (tmp_path / folder / f"{i:03d}.png").write_bytes(b"\x89PNG")
+    total = sum(folders.values())
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    shown = _embedded(page)
+    assert len(shown) == PAGE_FIGURES
+    assert shown[: FOLDER_FIGURES + 1] == [f"a/{i:03d}.png" for i in range(FOLDER_FIGURES)] + [
+        "b/000.png"
+    ]
+    per_folder = {name: sum(s.startswith(f"{name}/") for s in shown) for name in folders}
+    assert max(per_folder.values()) == FOLDER_FIGURES
+    assert f"<p>{total} figures ({PAGE_FIGURES} shown) from {len(folders)} folders;" in page
+    assert "<summary>3 more figures in a/ (not embedded" in page
+    assert f"<li>{FOLDER_FIGURES + 2:03d}.png</li>" in page
+    last = list(folders)[-1]
+    assert per_folder[last] == 0
+    assert f"<summary>{FOLDER_FIGURES} more figures in {last}/" in page

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from crossreg.cli import main
 from crossreg.report import run_seconds, runs_html
+from crossreg.runlog import record_run
 
 
 @pytest.mark.parametrize("seconds", [None, "twelve", [12.5], {"s": 1}])
@@ -35,3 +37,17 @@ def test_the_run_table_lists_a_record_whose_seconds_are_unreadable(tmp_path: Pat
     assert text.index("crossreg train") < text.index("crossreg killed")
     assert text.index("crossreg killed") < text.index("crossreg edited")
     assert text.count("<td>0.0</td>") == 2 and "<td>30.0</td>" in text
+
+
+def test_an_unreadable_run_log_is_noted_and_the_rest_reported(tmp_path: Path) -> None:
+    # before: a broken crossreg-runs.jsonl link stopped the whole report with Errno 2
+    record_run(tmp_path, ["sad", "--out", "s"], 1_700_000_000.0, 2.0)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "crossreg-runs.jsonl").symlink_to(tmp_path / "moved.jsonl")
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "1 command over 2 s" in page and "crossreg sad --out s" in page
+    assert "sub/crossreg-runs.jsonl not read (a broken link); its commands are not listed" in page
+    only_broken = tmp_path / "sub"
+    assert "No run log (crossreg-runs.jsonl) in this folder." in runs_html(only_broken)
+    assert "crossreg-runs.jsonl not read (a broken link)" in runs_html(only_broken)

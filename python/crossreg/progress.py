@@ -8,7 +8,9 @@ it goes depends on where the process runs:
 - ``log``: stderr is not a terminal (CI, job arrays, files): the same figures as
   ``crossreg`` log lines, at most one every :data:`LOG_INTERVAL` seconds, and one when the
   work ends.
-- ``off``: workers of a ``torchrun`` job other than rank 0 report nothing.
+- ``off``: workers of a ``torchrun`` job other than rank 0 report nothing, and nor does a
+  process whose ``crossreg`` logger has its level set above INFO (``crossreg -q``), on a
+  terminal or not (a library caller who sets no level keeps the bar).
 
 ``CROSSREG_PROGRESS=bar|log|off`` overrides the choice (``CROSSREG_PROGRESS_INTERVAL``
 sets the seconds between log lines).
@@ -52,8 +54,8 @@ def progress_mode() -> str:
         if chosen not in MODES:
             raise ValueError(f"{MODE_VARIABLE}={chosen}: choose one of {', '.join(MODES)}")
         return chosen
-    if launched_rank() != 0:
-        return "off"
+    if launched_rank() != 0 or logging.getLogger("crossreg").level > logging.INFO:
+        return "off"  # -q sets the level; a library caller's unset one keeps the bar
     return "bar" if sys.stderr.isatty() else "log"
 
 
@@ -111,7 +113,7 @@ class Progress:
             self._bar = tqdm(
                 total=total,
                 desc=desc,
-                unit=f" {unit}",
+                unit=unit,
                 initial=initial,
                 file=sys.stderr,
                 dynamic_ncols=True,

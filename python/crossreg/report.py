@@ -4,8 +4,10 @@ The page holds, for any folder crossreg wrote (a demo run, or a user's own train
 sad/... folders): the summary (``summary.txt``, and ``summary.json`` folded), the command
 lines that made the folder with their start, duration and versions (every
 ``crossreg-runs.jsonl`` under it, :mod:`crossreg.runlog`), then one section per sub-folder
-with its figures (PNG and SVG, embedded), the first rows of its tables (``.tsv``/``.csv``,
-and ``.txt`` files of tab-separated columns) and a list of its other files. Nothing is
+with its figures (PNG and SVG embedded, the PNG of a figure saved as both; at most
+:data:`FOLDER_FIGURES` a folder and :data:`PAGE_FIGURES` a page, the rest listed by name),
+the first rows of its tables (``.tsv``/``.csv``, and ``.txt`` files of tab-separated
+columns) and a list of its other files. Nothing is
 fetched from the network and no script library is used; one inline script only counts the
 figures that loaded (``data-figures="loaded/total"`` on ``<body>``), for checks.
 """
@@ -37,6 +39,9 @@ TEXT_BYTES = 20_000  # longer texts are cut
 SIGNIFICANT_DIGITS = 4  # fractional numbers in tables are shown to this many (in full on hover)
 SUMMARY_FILES = ("summary.txt", "summary.json")  # the root's: shown in the Summary section
 SKIPPED = ("tensorboard",)  # folders whose files are only listed by count
+FOLDER_FIGURES = 24  # figures embedded per folder (an ISM writes one per site and track)
+PAGE_FIGURES = 120  # figures embedded per page, so that its size stays bounded
+LISTED_FIGURES = 200  # names listed at most of the figures left out of a folder
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;
@@ -110,8 +115,19 @@ def scan(root: Path) -> list[Folder]:
                 folder.texts.append(path)
             else:
                 folder.others.append(path)
+        _list_svg_twins(folder)
         folders.append(folder)
     return folders
+
+
+def _list_svg_twins(folder: Folder) -> None:
+    """Keep one figure per name: of a figure saved as both PNG and SVG (``--svg``) the PNG
+    is shown and the SVG listed among the other files."""
+    pngs = {p.with_suffix("") for p in folder.figures if p.suffix.lower() == ".png"}
+    twins = [p for p in folder.figures if p.suffix.lower() == ".svg" and p.with_suffix("") in pngs]
+    if twins:
+        folder.figures = [p for p in folder.figures if p not in twins]
+        folder.others = sorted(folder.others + twins, key=lambda p: p.name)
 
 
 def _readable_file(path: Path) -> bool:
@@ -202,12 +218,18 @@ def text_html(path: Path, root: Path) -> str:
 def runs_html(root: Path) -> str:
     """The commands that wrote into the folder, oldest first (the first and last
     :data:`RUN_ROWS` / 2 of more)."""
-    entries = []
+    entries: list[tuple[str, Path, dict[str, object]]] = []
+    unread: list[str] = []
     for path in _run_logs(root):
-        for run in read_runs(path):
-            entries.append((str(run.get("started", "")), path.parent, run))
+        try:
+            runs = read_runs(path)
+        except OSError as error:  # a broken link, a file without read permission
+            unread.append(_unread_run_log(path, root, error))
+            continue
+        entries.extend((str(run.get("started", "")), path.parent, run) for run in runs)
+    skipped = "".join(unread)
     if not entries:
-        return "<p class='note'>No run log (crossreg-runs.jsonl) in this folder.</p>"
+        return f"<p class='note'>No run log ({RUNS_FILE}) in this folder.</p>{skipped}"
     entries.sort(key=lambda entry: (start_time(entry[0]) or 0.0, entry[0]))
     half = RUN_ROWS // 2
     if len(entries) > RUN_ROWS:  # e.g. a job array's shards: the first and the last
@@ -225,7 +247,18 @@ def runs_html(root: Path) -> str:
         f"last: {html.escape(_versions_text(used))}</p>"
         "<table><tr><th>started</th><th>seconds</th><th>folder</th>"
         "<th class='command'>command</th></tr>"
-        f"{rows}</table>"
+        f"{rows}</table>{skipped}"
+    )
+
+
+def _unread_run_log(path: Path, root: Path, error: OSError) -> str:
+    """The note on a run log that could not be read, whose commands are not listed."""
+    reason = error.strerror or str(error)
+    if path.is_symlink() and not path.exists():
+        reason = "a broken link"
+    name = html.escape(str(path.relative_to(root)))
+    return (
+        f"<p class='note'>{name} not read ({html.escape(reason)}); its commands are not listed.</p>"
     )
 
 
@@ -283,13 +316,16 @@ def _anchor(index: int, folder: Path, root: Path) -> str:
     return "top" if rel == "." else f"f{index}-" + "".join(c if c.isalnum() else "-" for c in rel)
 
 
-def folder_html(folder: Folder, root: Path, anchor: str) -> str:
-    """One folder's section, with the id `anchor`."""
+def folder_html(folder: Folder, root: Path, anchor: str, embedded: int) -> str:
+    """One folder's section, with the id `anchor`: its first `embedded` figures embedded,
+    the rest listed."""
     rel = str(folder.path.relative_to(root))
     parts = [f"<section id='{anchor}'><h2>{html.escape(rel)}/</h2>"]
-    if folder.figures:
-        figures = "".join(figure_html(p, root) for p in folder.figures)
+    if embedded:
+        figures = "".join(figure_html(p, root) for p in folder.figures[:embedded])
         parts.append(f"<div class='figures'>{figures}</div>")
+    if len(folder.figures) > embedded:
+        parts.append(_left_out_figures_html(folder.figures[embedded:], rel))
     parts += [text_html(p, root) for p in folder.texts]
     parts += [table_html(p, root) for p in folder.tables]
     if folder.others:
@@ -300,6 +336,28 @@ def folder_html(folder: Folder, root: Path, anchor: str) -> str:
         )
     parts.append("</section>")
     return "".join(parts)
+
+
+def _left_out_figures_html(figures: list[Path], rel: str) -> str:
+    """The count and names of a folder's figures not embedded."""
+    names = "".join(f"<li>{html.escape(p.name)}</li>" for p in figures[:LISTED_FIGURES])
+    if len(figures) > LISTED_FIGURES:
+        names += f"<li>… {len(figures) - LISTED_FIGURES:,} more</li>"
+    return (
+        f"<details><summary>{len(figures):,} more figures in {html.escape(rel)}/ (not "
+        f"embedded: a page embeds at most {FOLDER_FIGURES} a folder, {PAGE_FIGURES} in all)"
+        f"</summary><ul>{names}</ul></details>"
+    )
+
+
+def embedded_counts(folders: list[Folder]) -> list[int]:
+    """How many figures each folder embeds: its first :data:`FOLDER_FIGURES`, until the
+    page holds :data:`PAGE_FIGURES`."""
+    counts, room = [], PAGE_FIGURES
+    for folder in folders:
+        counts.append(min(len(folder.figures), FOLDER_FIGURES, room))
+        room -= counts[-1]
+    return counts
 
 
 def summary_html(root: Path) -> str:
@@ -342,17 +400,21 @@ def write_report(
         )
     folders = [f for f in scan(root) if not f.empty()]
     anchors = [_anchor(i, f.path, root) for i, f in enumerate(folders)]
-    sections = [folder_html(f, root, a) for f, a in zip(folders, anchors, strict=True)]
+    embedded = embedded_counts(folders)
+    sections = [
+        folder_html(f, root, a, n) for f, a, n in zip(folders, anchors, embedded, strict=True)
+    ]
     nav = "".join(
         f"<a href='#{a}'>{html.escape(str(f.path.relative_to(root)))}</a>"
         for f, a in zip(folders, anchors, strict=True)
     )
-    figures = sum(len(f.figures) for f in folders)
+    figures = sum(len(f.figures) for f in folders)  # one per name: PNG and SVG twins once
+    shown = "" if sum(embedded) == figures else f" ({sum(embedded):,} shown)"
     made = time.strftime("%Y-%m-%d %H:%M")
     page = _page(
         title=f"crossreg report: {root.resolve().name}",
-        subtitle=f"{figures} figures from {len(folders)} folders; written {made} by crossreg "
-        f"{versions().get('crossreg', '')}",
+        subtitle=f"{figures:,} figures{shown} from {len(folders)} folders; written {made} by "
+        f"crossreg {versions().get('crossreg', '')}",
         nav=nav,
         body=[
             "<section><h2>Summary</h2>" + (summary_html(root) or "<p class='note'>none</p>"),
