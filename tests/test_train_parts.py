@@ -112,6 +112,7 @@ def test_a_non_finite_prediction_gives_nan_not_0():
     assert metrics.non_finite().tolist() == [False, True, True]
     r = metrics.pearson_r()
     assert r[0] == pytest.approx(1.0) and np.isnan(r[1:]).all()
+    assert np.isnan(metrics.r2()[1:]).all()
 
 
 def test_pearson_r_stays_within_one_for_tiny_spreads(rng):

@@ -86,21 +86,23 @@ class TrackMetrics:
         NaN for one given a non-finite value (:meth:`non_finite`)."""
         sy, sp, syy, spp, syp, _ = self._sums.cpu().numpy()
         n = max(self.count, 1)
-        cov = syp - sy * sp / n
-        var_y, var_p = _spread(syy, sy, n), _spread(spp, sp, n)
-        spread = np.sqrt(var_y * var_p)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):  # non-finite sums: NaN below
+            cov = syp - sy * sp / n
+            var_y, var_p = _spread(syy, sy, n), _spread(spp, sp, n)
+            spread = np.sqrt(var_y * var_p)
             r = np.where(spread > 0, cov / np.where(spread > 0, spread, 1.0), 0.0)
         return np.where(self.non_finite(), np.nan, np.clip(r, -1.0, 1.0))
 
     def r2(self) -> np.ndarray:
         """Per-track coefficient of determination, float64 ``(tracks,)``; NaN for a track
-        whose targets are constant (a spread under :data:`RELATIVE_ROUNDING`)."""
+        whose targets are constant (a spread under :data:`RELATIVE_ROUNDING`) or given a
+        non-finite value."""
         sy, _, syy, _, _, sse = self._sums.cpu().numpy()
         n = max(self.count, 1)
-        total = _spread(syy, sy, n)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(total > 0, 1 - sse / np.where(total > 0, total, 1.0), np.nan)
+            total = _spread(syy, sy, n)
+            r2 = np.where(total > 0, 1 - sse / np.where(total > 0, total, 1.0), np.nan)
+        return np.where(self.non_finite(), np.nan, r2)
 
 
 def array_metrics(
