@@ -180,3 +180,11 @@ def test_a_record_of_top_level_names_still_covers_its_folders(tmp_path):
     (out / ".crossreg-contents").unlink()
     with pytest.raises(ValueError, match=r"^--world .* choose another --world$"):
         check_replaceable(out, True, kinds, "--world")
+
+
+def test_the_current_directory_is_never_replaced(tmp_path, monkeypatch):
+    # even empty: the swap would move the process's directory away (`--out .`)
+    monkeypatch.chdir(tmp_path)
+    for out in (".", str(tmp_path.parent)):
+        with pytest.raises(ValueError, match=r"^--out .* is or holds the current directory"):
+            check_replaceable(out, True, {"dataset.json": "a dataset"})

@@ -100,13 +100,20 @@ def check_replaceable(
     folder holding one of `kinds` (marker file name → what it holds, ``"a checkpoint"``)
     to replace with `overwrite`. Anything else is refused, so that no user file is
     removed: a folder to replace must hold only what crossreg wrote there (its
-    :data:`CONTENTS_FILE` and run log), and not the current directory. A symbolic link is
+    :data:`CONTENTS_FILE` and run log). Never the current directory or a folder holding
+    it, which the swap would pull from under the process. A symbolic link is
     judged by the folder it points to; one that leads nowhere is refused. Messages name
     the folder as the command's `option` gives it."""
     out = Path(out)
     _check_not_dangling(out)
     if not out.exists():
         return
+    cwd = Path.cwd().resolve()
+    if out.resolve() == cwd or out.resolve() in cwd.parents:
+        raise ValueError(
+            f"{option} {out} is or holds the current directory, which writing it whole "
+            f"would replace; run from another directory or choose another {option}"
+        )
     if not out.is_dir():
         raise ValueError(f"{option} {out} exists and is not a directory; choose another {option}")
     held = [what for marker, what in kinds.items() if (out / marker).exists()]
@@ -137,13 +144,7 @@ def _top_level(folder: Path) -> list[str]:
 
 def _check_only_ours(out: Path, what: str, option: str) -> None:
     """Refuse to replace `out` (holding `what`) when it holds entries crossreg did not
-    write there, or the current directory."""
-    cwd = Path.cwd().resolve()
-    if cwd == out.resolve() or out.resolve() in cwd.parents:
-        raise ValueError(
-            f"{option} {out} holds the current directory, which --overwrite would remove; "
-            f"run from another directory or choose another {option}"
-        )
+    write there."""
     record = out / CONTENTS_FILE
     if not record.is_file():
         raise ValueError(
@@ -192,9 +193,9 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     """An empty hidden directory ``.<name>.partial`` beside `path` to fill (one left by a
     crashed writer is removed first); it replaces `path` whole only when the block
     succeeds, listing every entry in it (at any depth) in :data:`CONTENTS_FILE`, else it
-    is removed. A `path`
-    that is a symbolic link (to a folder on scratch space) is written through: the folder
-    it points to is replaced, beside itself, and the link keeps pointing at it."""
+    is removed. A `path` that is a symbolic link (to a folder on scratch space) is written
+    through: the folder it points to is replaced, beside itself, and the link keeps
+    pointing at it."""
     path = _real_target(Path(path))
     work = path.parent / f".{path.name}.partial"
     if os.path.lexists(work):

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeGuard, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -95,7 +95,7 @@ class InferenceOptions:
         return f" ({'; '.join(parts)})" if parts else ""
 
 
-def is_whole_number(value: object) -> bool:
+def is_whole_number(value: object) -> TypeGuard[numbers.Integral]:
     """An int or numpy integer, not a bool (nor a float, even 1.0)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
 
@@ -145,7 +145,6 @@ def checked_batch_size(batch_size: object) -> int:
     """`batch_size` as an int of at least 1."""
     if not is_whole_number(batch_size):
         raise TypeError(f"batch size must be a whole number of sequences, got {batch_size!r}")
-    assert isinstance(batch_size, numbers.Integral)
     if batch_size < 1:
         raise ValueError(f"batch size must be at least 1, got {batch_size}")
     return int(batch_size)

@@ -140,7 +140,7 @@ class SeqNN(nn.Module):
             elif isinstance(m, Crop):
                 left += m.left * position_bp
                 right += m.right * position_bp
-        return left // self.stride, right // self.stride
+        return left // position_bp, right // position_bp  # position_bp is now the stride
 
     def output_length(self, seq_length: int | None = None) -> int:
         """Output bins for an input of `seq_length` bp (the model's length by default)."""

@@ -182,7 +182,6 @@ def write_bigwigs(
         raise ValueError(f"the chunk size must be at least 1 window, got {chunk_windows}")
     if bed is not None and chroms is not None:
         raise ValueError("give --chroms or --bed, not both")
-    refuse_current_directory(outdir)
     check_replaceable(
         outdir, overwrite, {TRACKS_FILE: "the BigWigs of crossreg predict --bigwig"}, "--bigwig"
     )
@@ -327,18 +326,6 @@ def coverage_summary(
         "requested_bins": sum(hi - lo for _, lo, hi in intervals),
         "predicted_bins": sum(t.count for t in tiles),
     }
-
-
-def refuse_current_directory(outdir: Path) -> None:
-    """Stop when `outdir` is or holds the current directory, which writing the BigWigs
-    would replace whole."""
-    cwd = Path.cwd().resolve()
-    if outdir.resolve() == cwd or outdir.resolve() in cwd.parents:
-        raise ValueError(
-            f"--bigwig {outdir}: is or holds the current directory, and OUTDIR is replaced "
-            "whole when the BigWigs are written; run from another directory or choose "
-            "another OUTDIR"
-        )
 
 
 def shard_stores(outdir: Path) -> list[Path]:
