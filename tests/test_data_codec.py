@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from crossreg import _native
+from crossreg.data.compressed import CompressedRows, compress_targets
 
 
 def test_rows_decode_to_the_exact_float16_values_in_any_order():
@@ -68,3 +71,35 @@ def test_native_functions_refuse_fortran_order_arrays():
         _native.augment_batch(seqs, targets, np.zeros(2, bool), np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="data must be a C-contiguous"):
         _native.reverse_rows(np.zeros((4, 2), np.uint8, order="F"), 4, 2)
+
+
+def _compressed_copy(values: np.ndarray, directory: Path, rows: slice) -> CompressedRows:
+    """`values` written as a store's compressed targets, read back as windows `rows`."""
+    np.save(directory / "targets.npy", values)
+    compress_targets(directory, 1)
+    return CompressedRows(directory, values.shape[1], values.shape[2], rows)
+
+
+def test_compressed_rows_index_like_the_plain_array(tmp_path: Path) -> None:
+    values = np.random.default_rng(4).normal(size=(12, 6, 3)).astype(np.float16)
+    rows = _compressed_copy(values, tmp_path, slice(2, 11))
+    plain = values[2:11]
+    mask = np.arange(len(plain)) % 3 == 0
+    pick = np.array([[4, 0], [8, 4]])
+    keys = [
+        3, -1, np.int64(2), slice(None), slice(7, 1, -2), slice(20, 30), [0, 2], pick, mask,
+        np.array([], dtype=np.int64), (), ..., (..., 0), (0, ...), (1, ..., 2), (..., None),
+        (None, ...), (None, 0), (None, pick, 1), (slice(1, 4), None), (mask, ..., 1),
+        (pick, slice(None), [0, 2]), (..., [1, 2], 0), True, (False, 3),
+    ]  # fmt: skip
+    for key in keys:
+        want = plain[key]
+        got = rows[key]
+        assert got.shape == want.shape, key
+        np.testing.assert_array_equal(got, want, err_msg=repr(key))
+    refused: list[Any] = [[len(plain)], 1.0, np.array([0.0, 1.0]), mask[:-1], (..., 0, ...)]
+    for key in refused:
+        with pytest.raises(IndexError):
+            plain[key]
+        with pytest.raises(IndexError):
+            rows[key]

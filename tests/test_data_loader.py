@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -196,6 +197,25 @@ def test_bad_keys_and_options_are_refused(store: DataStore) -> None:
     ds = SplitDataset(store, "train")
     with pytest.raises(IndexError, match="within"):
         ds[np.array([len(ds)])]
+
+
+def test_a_boolean_mask_picks_its_examples_as_numpy_does(store: DataStore) -> None:
+    ds = SplitDataset(store, "train", sequence="codes")
+    rows = np.arange(len(ds))
+    mask = np.zeros(len(ds), dtype=bool)
+    mask[[1, 4, 5]] = True
+    targets = store.targets("train")
+    for batch in (ds[mask], ds.batch(mask), ds[(2, mask)]):
+        assert batch["index"].tolist() == rows[mask].tolist()
+        np.testing.assert_array_equal(batch["targets"].numpy(), targets[mask])
+    assert len(ds[np.zeros(len(ds), dtype=bool)]["index"]) == 0
+    for wrong_shape in (mask[:-1], [True, False, True], np.ones((len(ds), 1), dtype=bool)):
+        with pytest.raises(IndexError, match=r"does not match the \d+ examples of split train"):
+            ds[wrong_shape]
+    fractions: list[Any] = [np.array([1.7, 2.2]), 1.5]
+    for fraction in fractions:
+        with pytest.raises(IndexError, match="indexed by integers or booleans, not float64"):
+            ds[fraction]
 
 
 def readme_snippet(path: Path) -> str:

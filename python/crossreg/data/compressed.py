@@ -28,6 +28,44 @@ OFFSETS_FILE = "targets.offsets.npy"
 _BLOCK_WINDOWS = 64
 
 
+def index_array(key: Any, length: int, items: str) -> npt.NDArray[np.int64]:
+    """`key`, integer indices or a boolean mask over `length` `items`, as int64 indices
+    (numpy's rules: a mask must cover every item, and no other dtype indexes)."""
+    wanted = np.asarray(key)
+    if wanted.dtype == np.bool_:
+        if wanted.shape != (length,):
+            raise IndexError(
+                f"a boolean index of shape {wanted.shape} does not match the {length} {items}"
+            )
+        return np.flatnonzero(wanted)
+    if wanted.size and not np.issubdtype(wanted.dtype, np.integer):
+        raise IndexError(f"{items} are indexed by integers or booleans, not {wanted.dtype}")
+    return wanted.astype(np.int64)
+
+
+def _axes_indexed(item: Any) -> int:
+    """How many axes one item of a numpy index consumes (``None``, ``...`` and a boolean
+    scalar none, a boolean array its dimensions, anything else one)."""
+    if item is None or item is Ellipsis:
+        return 0
+    if isinstance(item, slice):
+        return 1
+    values = np.asarray(item)
+    return values.ndim if values.dtype == np.bool_ else 1
+
+
+def _expand_ellipsis(items: tuple[Any, ...], ndim: int) -> tuple[Any, ...]:
+    """`items` with its ``...`` (if any) replaced by the full slices it stands for."""
+    positions = [i for i, item in enumerate(items) if item is Ellipsis]
+    if not positions:
+        return items
+    if len(positions) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    at = positions[0]
+    fill = max(ndim - sum(_axes_indexed(item) for item in items), 0)
+    return (*items[:at], *(slice(None),) * fill, *items[at + 1 :])
+
+
 def compress_targets(directory: Path, level: int) -> None:
     """Replace ``directory/targets.npy`` with its compressed form (`level` 0-12), reading and
     compressing :data:`_BLOCK_WINDOWS` windows at a time."""
@@ -50,9 +88,9 @@ def compress_targets(directory: Path, level: int) -> None:
 
 class CompressedRows:
     """Windows `rows` (a slice of step 1) of a compressed targets file, read like a
-    ``(windows, bins, tracks)`` float16 array: indexing by an int, a slice, an index array,
-    or a tuple whose first item is one of these (the rest indexes the decoded windows)
-    decodes the windows it names and returns a numpy array. Each window's CRC32 is checked
+    ``(windows, bins, tracks)`` float16 array: an int, a slice, an index array, a boolean
+    mask over the windows, ``...``, ``None``, or a tuple of these decodes the windows it
+    names and returns what the plain array would. Each window's CRC32 is checked
     unless `checked` is false (a store of format version 1, written without them)."""
 
     def __init__(
@@ -126,34 +164,30 @@ class CompressedRows:
         return out
 
     def __getitem__(self, key: Any) -> Any:
-        first, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        leading, first, rest = self._split_key(key)
         lead: Any
         if isinstance(first, slice):
             decoded, lead = self.take(np.arange(*first.indices(len(self)))), slice(None)
         elif np.ndim(first) == 0:
-            index = int(first)
+            index = int(index_array(first, len(self), "windows"))
             decoded, lead = self.take([index + len(self) if index < 0 else index]), 0
         else:
-            wanted = self._window_indices(first)
+            wanted = index_array(first, len(self), "windows")
             wanted = np.where(wanted < 0, wanted + len(self), wanted)
             unique, inverse = np.unique(wanted, return_inverse=True)
             decoded, lead = self.take(unique), inverse.reshape(wanted.shape)
-        within = (lead, *rest)
+        within = (*leading, lead, *rest)
         return decoded[within]
 
-    def _window_indices(self, key: Any) -> npt.NDArray[np.int64]:
-        """An index array of windows, or a boolean mask over them, as window indices."""
-        wanted = np.asarray(key)
-        if wanted.dtype == np.bool_:
-            if wanted.shape != (len(self),):
-                raise IndexError(
-                    f"a boolean index of shape {wanted.shape} does not match the "
-                    f"{len(self)} windows"
-                )
-            return np.flatnonzero(wanted)
-        if wanted.size and not np.issubdtype(wanted.dtype, np.integer):
-            raise IndexError(f"windows are indexed by integers or booleans, not {wanted.dtype}")
-        return wanted.astype(np.int64)
+    def _split_key(self, key: Any) -> tuple[tuple[Any, ...], Any, tuple[Any, ...]]:
+        """`key` as ``(leading, windows, rest)``: the items before the one that indexes
+        the windows axis (``None`` or boolean scalars), that one (all windows when no item
+        does), and the items that index the decoded windows."""
+        items = _expand_ellipsis(key if isinstance(key, tuple) else (key,), len(self.shape))
+        for position, item in enumerate(items):
+            if _axes_indexed(item):
+                return items[:position], item, items[position + 1 :]
+        return items, slice(None), ()
 
     def __array__(
         self, dtype: npt.DTypeLike | None = None, copy: bool | None = None

@@ -37,7 +37,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
 from crossreg import _native
-from crossreg.data.compressed import CompressedRows
+from crossreg.data.compressed import CompressedRows, index_array
 from crossreg.data.npy import NpyRows
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
@@ -45,7 +45,8 @@ from crossreg.dna import one_hot
 if TYPE_CHECKING:
     from multiprocessing import popen_forkserver, popen_spawn_posix
 
-BatchKey = int | Sequence[int] | npt.NDArray[np.integer] | tuple[int, npt.NDArray[np.integer]]
+Indices = Sequence[int] | npt.NDArray[np.integer] | npt.NDArray[np.bool_]
+BatchKey = int | Indices | tuple[int, Indices]
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -186,10 +187,10 @@ class SplitDataset(Dataset):
         return self.batch(rows)
 
     def batch(self, indices: npt.ArrayLike, *, epoch: int | None = None) -> dict[str, torch.Tensor]:
-        """The examples at `indices` (rows of this split), augmented, as one batch (of
-        length 0 when `indices` is empty)."""
-        idx = np.asarray(indices, dtype=np.int64)
+        """The examples at `indices` (rows of this split, or a boolean mask over them),
+        augmented, as one batch (of length 0 when `indices` is empty)."""
         n = len(self)
+        idx = index_array(indices, n, f"examples of split {self.split}")
         if idx.ndim != 1 or (idx.size and (idx.min() < -n or idx.max() >= n)):
             raise IndexError(f"indices must be a 1-D array within [0, {n}) for split {self.split}")
         idx = idx % max(n, 1)
