@@ -219,3 +219,24 @@ def test_denovo_inputs_are_checked(tmp_path):
     with pytest.raises(ValueError, match="no INFO WHO=NAME"):
         _run([*ok, str(paths["controls"][1]), "--sample-field", "WHO"])
     assert not (tmp_path / "r").exists()
+
+
+def test_component_scores_name_each_variant(tmp_path):
+    # before: only individual, group and PC columns, so a row could not be tied to a variant
+    sad, people, is_case = _planted(n_people=6)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    argv = ["denovo", "--out", str(tmp_path / "r"), "--folds", "2", "--no-plots"]
+    for group, (vcf, table) in paths.items():
+        argv += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
+    assert _run(argv) == 0
+    scores = pl.read_csv(tmp_path / "r" / "component_scores.tsv", separator="\t")
+    assert scores.columns[:7] == ["individual", "group", "variant", "chrom", "pos", "ref", "alt"]
+    order = [*np.flatnonzero(is_case), *np.flatnonzero(~is_case)]  # cases' VCF, then controls'
+    assert scores["variant"].to_list() == [f"dn{i}" for i in order]
+    assert scores["individual"].to_list() == [people[i] for i in order]
+    assert scores["pos"].to_list() == [101 + int(i) for i in order]
+    assert set(scores["chrom"]) == {"chr1"} and set(scores["ref"]) == {"A"}
+    assert set(scores["alt"]) == {"C"}
+    values = sad[order].astype(np.float32)
+    pcs = principal_components(standardise(values, ~is_case[order]), 3)
+    np.testing.assert_allclose(scores["PC1"], pcs.scores[:, 0], rtol=1e-4, atol=1e-6)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
+import h5py
 import numpy as np
 import polars as pl
 import pytest
@@ -63,8 +66,9 @@ def test_a_sad_file_of_other_alleles_names_the_first_that_differs(tmp_path: Path
     table.write_text("".join([lines[0], lines[2], lines[1], *lines[3:]]))
     _fails(
         _argv(tmp_path, paths),
-        r"cases\.tsv does not hold the alleles of .*cases\.vcf in order: its row 2 \(dn0\) is "
-        r"not one of the VCF's alleles after the 1 matched \(36 rows, 36 alleles\)",
+        r"cases\.tsv does not hold the alleles of .*cases\.vcf in order: its row 2 \(dn0 at "
+        r"chr1:101:A>C\) is not one of the VCF's alleles after the 1 matched \(36 rows, 36 "
+        r"alleles\)",
     )
 
 
@@ -160,9 +164,128 @@ def test_one_carrier_per_alt_is_read_per_alt(tmp_path: Path) -> None:
     assert data.individuals == ["bob", "bob", "ann", "cy", "dee"]
 
 
-@pytest.mark.parametrize("carriers", ["ann,bob,cy", "ann,"])
-def test_a_carrier_list_that_does_not_fit_the_alts_is_named(tmp_path: Path, carriers: str) -> None:
+def test_a_carrier_list_that_does_not_fit_the_alts_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"INFO SAMPLE=ann,bob,cy names 3 carrier\(s\) for 2 ALT"):
+        load_groups(_multi_allelic_inputs(tmp_path, "ann,bob,cy"))
+
+
+@pytest.mark.parametrize("carriers", [".", "ann,", "ann,.", ".,bob"])
+def test_a_missing_carrier_name_is_refused_naming_the_record(tmp_path: Path, carriers: str) -> None:
+    # before: SAMPLE=. (VCF's missing value) made a person named "."
     with pytest.raises(
-        ValueError, match=rf"INFO SAMPLE={carriers} names \d carrier\(s\) for 2 ALT"
+        ValueError,
+        match=rf"case\.vcf: variant \. at chr1:101 has no INFO SAMPLE=NAME naming its carrier "
+        rf"\(it has SAMPLE={re.escape(carriers)}\)",
     ):
         load_groups(_multi_allelic_inputs(tmp_path, carriers))
+
+
+def _write_group(
+    tmp_path: Path,
+    group: str,
+    records: Sequence[tuple[str, int, str, tuple[str, ...], str, str]],
+    scored: Sequence[tuple[str, str, int, str, str, float]],
+) -> tuple[Path, Path]:
+    """A VCF of `records` (chrom, 1-based pos, REF, ALTs, INFO SAMPLE, ID) and a SAD .tsv of
+    the `scored` alleles (label, chrom, 1-based pos, REF, ALT, score of track t0)."""
+    variants = [
+        Variant(chrom, pos - 1, ref, alts, id=name, info={"SAMPLE": who})
+        for chrom, pos, ref, alts, who, name in records
+    ]
+    vcf = tmp_path / f"{group}.vcf"
+    write_vcf(vcf, variants, contigs={"chr1": 10_000, "chrUn": 1_000})
+    columns = ("snp", "chrom", "pos", "ref", "alt", "t0")
+    pl.DataFrame([dict(zip(columns, row, strict=True)) for row in scored]).write_csv(
+        tmp_path / f"{group}.tsv", separator="\t"
+    )
+    return vcf, tmp_path / f"{group}.tsv"
+
+
+def _controls(tmp_path: Path, people: tuple[str, ...] = ("cy", "dee")) -> tuple[Path, Path]:
+    """Controls: one scored SNV (score 0) per person of `people`."""
+    records = [("chr1", 501 + i, "A", ("C",), who, ".") for i, who in enumerate(people)]
+    scored = [(f"chr1:{501 + i}:A>C", "chr1", 501 + i, "A", "C", 0.0) for i in range(len(people))]
+    return _write_group(tmp_path, "controls", records, scored)
+
+
+def test_sad_rows_are_tied_to_alleles_by_site_not_by_id_alone(tmp_path: Path) -> None:
+    # ann's rs9 is on chrUn (which crossreg sad skips), bob's rs9 on chr1; dan's ALT of rs5
+    # is too long to score, cat's is not. Before: ann took bob's score, dan took cat's.
+    cases = [
+        ("chrUn", 11, "A", ("C",), "ann", "rs9"),
+        ("chr1", 101, "G", ("T",), "bob", "rs9"),
+        ("chr1", 201, "A", ("CCCC", "C"), "dan,cat", "rs5"),
+    ]
+    scored = [("rs9", "chr1", 101, "G", "T", 9.0), ("rs5", "chr1", 201, "A", "C", 1.0)]
+    paths = {"case": _write_group(tmp_path, "cases", cases, scored), "control": _controls(tmp_path)}
+    data = load_groups(paths)
+    assert data.individuals == ["bob", "cat", "cy", "dee"]
+    assert data.values[:, 0].tolist() == [9.0, 1.0, 0.0, 0.0]
+    assert data.labels[:2] == ["rs9", "rs5"]
+    assert data.sites[:2] == [("chr1", "101", "G", "T"), ("chr1", "201", "A", "C")]
+
+
+def test_a_person_named_in_both_vcfs_is_refused_though_unscored_in_one(tmp_path: Path) -> None:
+    # ann's only control allele is on chrUn, which crossreg sad skipped; before, she was
+    # silently kept as a case
+    cases = [("chr1", 101, "G", ("T",), "ann", "."), ("chr1", 201, "G", ("T",), "bob", ".")]
+    scored = [(f"chr1:{p}:G>T", "chr1", p, "G", "T", 1.0) for p in (101, 201)]
+    controls = [("chrUn", 11, "A", ("C",), "ann", "."), ("chr1", 501, "A", ("C",), "cy", ".")]
+    paths = {
+        "case": _write_group(tmp_path, "cases", cases, scored),
+        "control": _write_group(
+            tmp_path, "controls", controls, [("chr1:501:A>C", "chr1", 501, "A", "C", 0.0)]
+        ),
+    }
+    with pytest.raises(
+        ValueError, match=r"1 individual\(s\) carry variants in both .*cases\.vcf and .*\(ann\)"
+    ):
+        load_groups(paths)
+
+
+def test_a_persons_allele_listed_twice_counts_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # concatenated per-family VCFs may list one call twice; bob carrying the same allele
+    # as ann is another call and stays. Before: ann's allele counted twice in every test.
+    cases = [
+        ("chr1", 101, "G", ("T",), "ann", "."),
+        ("chr1", 101, "G", ("T",), "ann", "."),
+        ("chr1", 101, "G", ("T",), "bob", "."),
+        ("chr1", 201, "G", ("T",), "bob", "."),
+    ]
+    scored = [("chr1:101:G>T", "chr1", 101, "G", "T", 5.0)] * 3
+    scored += [("chr1:201:G>T", "chr1", 201, "G", "T", 1.0)]
+    paths = {"case": _write_group(tmp_path, "cases", cases, scored), "control": _controls(tmp_path)}
+    data = load_groups(paths)
+    assert data.individuals == ["ann", "bob", "bob", "cy", "dee"]
+    assert data.values[:, 0].tolist() == [5.0, 5.0, 1.0, 0.0, 0.0]
+    assert "1 allele(s) listed again for the same person (e.g. ann's chr1:101:G>T)" in caplog.text
+
+
+def _write_h5(path: Path, rows: list[tuple[str, str, int, str, str, float]], sites: bool) -> Path:
+    """A SAD .h5 of `rows` (label, chrom, pos, REF, ALT, score of track t0), with or without
+    its chr, pos, ref_allele and alt_allele datasets."""
+    with h5py.File(path, "w") as handle:
+        handle["snp"] = np.array([row[0] for row in rows], dtype="S")
+        handle["SAD"] = np.array([[row[5]] for row in rows], dtype=np.float16)
+        handle["target_ids"] = np.array(["t0"], dtype="S")
+        if sites:
+            for k, name in ((1, "chr"), (3, "ref_allele"), (4, "alt_allele")):
+                handle[name] = np.array([row[k] for row in rows], dtype="S")
+            handle["pos"] = np.array([row[2] for row in rows], dtype=np.uint32)
+    return path
+
+
+def test_an_h5_is_tied_to_the_vcf_by_its_sites(tmp_path: Path) -> None:
+    cases = [("chrUn", 11, "A", ("C",), "ann", "rs9"), ("chr1", 101, "G", ("T",), "bob", "rs9")]
+    cases += [("chr1", 201, "G", ("T",), "cat", "rs7")]
+    scored = [("rs9", "chr1", 101, "G", "T", 9.0), ("rs7", "chr1", 201, "G", "T", 1.0)]
+    vcf, _ = _write_group(tmp_path, "cases", cases, scored)
+    h5 = _write_h5(tmp_path / "cases.h5", scored, sites=True)
+    data = load_groups({"case": (vcf, h5), "control": _controls(tmp_path)})
+    assert data.individuals == ["bob", "cat", "cy", "dee"]
+    assert data.values[:, 0].tolist() == [9.0, 1.0, 0.0, 0.0]
+    bare = _write_h5(tmp_path / "bare.h5", scored, sites=False)
+    with pytest.raises(ValueError, match=r"bare\.h5 has no chr, pos, ref_allele and alt_allele"):
+        load_groups({"case": (vcf, bare), "control": _controls(tmp_path)})

@@ -51,7 +51,10 @@ def test_figures_show_the_tables(tmp_path):
 
     scores = read(out / "component_scores.tsv")
     components = read(out / "components.tsv")
-    assert scores.columns == ["individual", "group", "PC1", "PC2", "PC3"]
+    assert scores.columns == [
+        *["individual", "group", "variant", "chrom", "pos", "ref", "alt"],
+        *["PC1", "PC2", "PC3"],
+    ]
     counts = json.loads((out / "summary.json").read_text())
     assert scores.height == counts["case_variants"] + counts["control_variants"]
     fig = components_figure(scores, components)

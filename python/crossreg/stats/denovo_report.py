@@ -15,7 +15,7 @@ import polars as pl
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import tsv_text
-from crossreg.io.vcf import iter_vcf
+from crossreg.io.vcf import Variant, iter_vcf
 from crossreg.plots import remove_stale_figures
 from crossreg.stats.denovo import (
     CASE,
@@ -29,7 +29,7 @@ from crossreg.stats.denovo import (
     track_tests,
 )
 from crossreg.variants.alleles import Allele, scorable_alts
-from crossreg.variants.sad_files import read_sad
+from crossreg.variants.sad_files import SadTable, Site, read_sad
 
 TOP_LOADINGS = 3
 SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)
@@ -39,42 +39,35 @@ log = logging.getLogger("crossreg")
 
 @dataclass(frozen=True)
 class DenovoData:
-    """Every scored de novo allele of cases and controls."""
+    """Every scored de novo allele of cases and controls: its carrier, group, label and
+    :data:`Site`, and its row of SAD scores."""
 
     individuals: list[str]
     is_case: npt.NDArray[np.bool_]
+    labels: list[str]
+    sites: list[Site]
     identifiers: list[str]
     descriptions: list[str]
     values: npt.NDArray[np.float32]
 
 
-def _carriers(vcf: Path, sample_field: str) -> list[tuple[str, str]]:
-    """(allele label, individual) of each scorable ALT of `vcf`, in file order. INFO
-    `sample_field` names one carrier of every ALT, or one per ALT (``Number=A``:
-    ``SAMPLE=ann,bob`` for ``ALT=T,G``)."""
-    rows = []
-    for v in iter_vcf(vcf):
-        where = f"{vcf}: variant {v.id} at {v.chrom}:{v.pos + 1}"
-        who = v.info.get(sample_field)
-        if not isinstance(who, str) or not who:
-            raise ValueError(
-                f"{where} has no INFO {sample_field}=NAME naming its carrier; give the key "
-                "with --sample-field"
-            )
-        names = who.split(",")
-        if len(names) not in (1, len(v.alts)) or not all(names):
-            raise ValueError(
-                f"{where}: INFO {sample_field}={who} names {len(names)} carrier(s) for "
-                f"{len(v.alts)} ALT allele(s); give one name, or one per ALT in ALT's order"
-            )
-        owners = names * len(v.alts) if len(names) == 1 else names
-        scorable = scorable_alts(v)
-        rows += [
-            (Allele(v, alt).label, owner)
-            for alt, owner in zip(v.alts, owners, strict=True)
-            if alt in scorable
-        ]
-    return rows
+@dataclass(frozen=True)
+class Carried:
+    """One ALT of a VCF record and the person who carries it."""
+
+    label: str
+    site: Site
+    person: str
+    scorable: bool
+
+    @property
+    def row(self) -> tuple[str, Site]:
+        """What ties the allele to its SAD row: the label and the site."""
+        return self.label, self.site
+
+    def describe(self) -> str:
+        """The allele in messages (:func:`_described`)."""
+        return _described(self.label, self.site)
 
 
 def _shortened(label: str, most: int = 60) -> str:
@@ -82,30 +75,100 @@ def _shortened(label: str, most: int = 60) -> str:
     return label if len(label) <= most else f"{label[: most - 3]}..."
 
 
+def _described(label: str, site: Site) -> str:
+    """`label`, then ``at chrom:pos:ref>alt`` when that is not the label itself, each
+    shortened (:func:`_shortened`)."""
+    chrom, pos, ref, alt = site
+    where = f"{chrom}:{pos}:{ref}>{alt}"
+    return _shortened(label) if label == where else f"{_shortened(label)} at {_shortened(where)}"
+
+
+def _owners(variant: Variant, vcf: Path, sample_field: str) -> list[str]:
+    """The carrier of each ALT of `variant`: INFO `sample_field` names one carrier of every
+    ALT, or one per ALT (``Number=A``: ``SAMPLE=ann,bob`` for ``ALT=T,G``). A name missing,
+    empty or ``.`` (VCF's missing value) stops, naming the file and the record."""
+    where = f"{vcf}: variant {variant.id} at {variant.chrom}:{variant.pos + 1}"
+    who = variant.info.get(sample_field)
+    names = who.split(",") if isinstance(who, str) else []
+    if not names or any(name in ("", ".") for name in names):
+        given = f" (it has {sample_field}={who})" if isinstance(who, str) else ""
+        raise ValueError(
+            f"{where} has no INFO {sample_field}=NAME naming its carrier{given}; name every "
+            "carrier, or give the key with --sample-field"
+        )
+    if len(names) not in (1, len(variant.alts)):
+        raise ValueError(
+            f"{where}: INFO {sample_field}={who} names {len(names)} carrier(s) for "
+            f"{len(variant.alts)} ALT allele(s); give one name, or one per ALT in ALT's order"
+        )
+    return names * len(variant.alts) if len(names) == 1 else names
+
+
+def _carriers(vcf: Path, sample_field: str) -> list[Carried]:
+    """Each ALT of `vcf` with its carrier (:func:`_owners`), in file order."""
+    rows = []
+    for v in iter_vcf(vcf):
+        scorable = scorable_alts(v)
+        rows += [
+            Carried(
+                label=Allele(v, alt).label,
+                site=(v.chrom, str(v.pos + 1), v.ref, alt),
+                person=who,
+                scorable=alt in scorable,
+            )
+            for alt, who in zip(v.alts, _owners(v, vcf, sample_field), strict=True)
+        ]
+    return rows
+
+
+def _refuse_shared(
+    carried: Mapping[str, list[Carried]], vcfs: Mapping[str, Path], field: str
+) -> None:
+    """Stop when a person is named in both groups' VCFs, whether or not their alleles were
+    scored: each person is a case or a control."""
+    shared = sorted({c.person for c in carried[CASE]} & {c.person for c in carried[CONTROL]})
+    if shared:
+        raise ValueError(
+            f"{len(shared)} individual(s) carry variants in both {vcfs[CASE]} and "
+            f"{vcfs[CONTROL]} ({', '.join(shared[:5])}); each person is a case or a "
+            f"control: remove them from one VCF, or name them apart in INFO {field}"
+        )
+
+
+def _sad_rows(sad: SadTable, sad_path: Path) -> list[tuple[str, Site]]:
+    """The label and :data:`Site` of each row of `sad` (read with its sites)."""
+    if sad.sites is None:
+        raise ValueError(
+            f"{sad_path} has no chr, pos, ref_allele and alt_allele datasets to tie its rows "
+            "to the VCF's alleles; score that VCF with crossreg sad"
+        )
+    return list(zip(sad.labels, sad.sites, strict=True))
+
+
 def _scored(
-    carriers: list[tuple[str, str]], labels: list[str], vcf: Path, sad_path: Path
-) -> list[tuple[str, str]]:
-    """The `carriers` whose alleles the SAD file (row `labels`) scored. Its rows must be the
-    VCF's alleles in order, some may be left out: ``crossreg sad`` skips records on
-    chromosomes its FASTA lacks and alleles longer than half its window (a warning counts
-    them); a row that is not the VCF's next allele is an error."""
-    kept: list[tuple[str, str]] = []
-    left: list[tuple[str, str]] = []
-    for label, who in carriers:
-        if len(kept) < len(labels) and label == labels[len(kept)]:
-            kept.append((label, who))
+    carriers: list[Carried], rows: list[tuple[str, Site]], vcf: Path, sad_path: Path
+) -> list[Carried]:
+    """The `carriers` whose alleles the SAD file scored, one per row of it. Its `rows`
+    (label and site) must be the VCF's alleles in order, some may be left out: ``crossreg
+    sad`` skips records on chromosomes its FASTA lacks and alleles longer than half its
+    window (a warning counts them); a row that is not the VCF's next allele is an error."""
+    kept: list[Carried] = []
+    left: list[Carried] = []
+    for carrier in carriers:
+        if len(kept) < len(rows) and carrier.row == rows[len(kept)]:
+            kept.append(carrier)
         else:
-            left.append((label, who))
-    if len(kept) < len(labels) or not kept:
+            left.append(carrier)
+    if len(kept) < len(rows) or not kept:
         row = len(kept)
-        found = f"{_shortened(labels[row])}" if row < len(labels) else "no rows"
+        found = _described(*rows[row]) if row < len(rows) else "no rows"
         raise ValueError(
             f"{sad_path} does not hold the alleles of {vcf} in order: its row {row + 1} "
             f"({found}) is not one of the VCF's alleles after the {row} matched "
-            f"({len(labels)} rows, {len(carriers)} alleles); score that VCF with crossreg sad"
+            f"({len(rows)} rows, {len(carriers)} alleles); score that VCF with crossreg sad"
         )
     if left:
-        people = len({who for _, who in left} - {who for _, who in kept})
+        people = len({c.person for c in left} - {c.person for c in kept})
         log.warning(
             "%s: %d of %d alleles of %s have no score there (e.g. %s; crossreg sad skips "
             "records on chromosomes its FASTA lacks and alleles longer than half its "
@@ -114,10 +177,34 @@ def _scored(
             len(left),
             len(carriers),
             vcf,
-            _shortened(left[0][0]),
+            left[0].describe(),
             f", and {people} person(s) with no other allele with them" if people else "",
         )
     return kept
+
+
+def _first_listings(carriers: list[Carried], vcf: Path) -> list[int]:
+    """The indices of `carriers` that are not the same person's same allele (chromosome,
+    position, REF, ALT) listed again, as concatenated per-family VCFs may; a warning counts
+    the repeats, which would otherwise count twice in every test."""
+    seen: set[tuple[str, Site]] = set()
+    first: list[int] = []
+    repeats: list[Carried] = []
+    for i, carrier in enumerate(carriers):
+        if (carrier.person, carrier.site) in seen:
+            repeats.append(carrier)
+        else:
+            seen.add((carrier.person, carrier.site))
+            first.append(i)
+    if repeats:
+        log.warning(
+            "%s: %d allele(s) listed again for the same person (e.g. %s's %s): counted once",
+            vcf,
+            len(repeats),
+            repeats[0].person,
+            repeats[0].describe(),
+        )
+    return first
 
 
 def load_groups(
@@ -125,41 +212,42 @@ def load_groups(
     *,
     sample_field: str = "SAMPLE",
 ) -> DenovoData:
-    """Read ``{"case": (vcf, sad), "control": (vcf, sad)}``: each SAD file must hold the
-    VCF's alleles in order (as ``crossreg sad`` writes them, which may leave some out:
-    :func:`_scored`) and both the same tracks."""
-    individuals: list[str] = []
+    """Read ``{"case": (vcf, sad), "control": (vcf, sad)}``: no person may be named in both
+    VCFs, each SAD file must hold the VCF's alleles in order (as ``crossreg sad`` writes
+    them, which may leave some out: :func:`_scored`) and both the same tracks; a person's
+    allele listed twice counts once (:func:`_first_listings`)."""
+    paths = {group: (Path(groups[group][0]), Path(groups[group][1])) for group in (CASE, CONTROL)}
+    carried = {group: _carriers(paths[group][0], sample_field) for group in paths}
+    _refuse_shared(carried, {group: paths[group][0] for group in paths}, sample_field)
+    rows: list[Carried] = []
     is_case: list[bool] = []
     blocks = []
     tracks: tuple[list[str], list[str]] | None = None
-    for group in (CASE, CONTROL):
-        vcf, sad_path = (Path(p) for p in groups[group])
-        carriers = _carriers(vcf, sample_field)
-        sad = read_sad(sad_path)
+    for group, (vcf, sad_path) in paths.items():
+        sad = read_sad(sad_path, sites=True)
         sad.require_every_score(
             sad_path, "the tests need every score: score those variants, or drop them from the VCF"
         )
-        carriers = _scored(carriers, sad.labels, vcf, sad_path)
+        scorable = [c for c in carried[group] if c.scorable]
+        scored = _scored(scorable, _sad_rows(sad, sad_path), vcf, sad_path)
         if tracks is None:
             tracks = (sad.identifiers, sad.descriptions)
         elif sad.identifiers != tracks[0]:
             raise ValueError(f"{sad_path} has other tracks than the {CASE}s' SAD file")
-        individuals += [who for _, who in carriers]
-        is_case += [group == CASE] * len(carriers)
-        blocks.append(sad.values)
+        first = _first_listings(scored, vcf)
+        rows += [scored[i] for i in first]
+        is_case += [group == CASE] * len(first)
+        blocks.append(sad.values[first])
     assert tracks is not None
-    pairs = list(zip(individuals, is_case, strict=True))
-    group_of: dict[str, bool] = {}
-    for who, case in pairs:
-        group_of.setdefault(who, case)
-    shared = sorted({who for who, case in pairs if group_of[who] != case})
-    if shared:
-        raise ValueError(
-            f"{len(shared)} individual(s) carry variants in both {groups[CASE][0]} and "
-            f"{groups[CONTROL][0]} ({', '.join(shared[:5])}); each person is a case or a "
-            f"control: remove them from one VCF, or name them apart in INFO {sample_field}"
-        )
-    return DenovoData(individuals, np.array(is_case), tracks[0], tracks[1], np.concatenate(blocks))
+    return DenovoData(
+        individuals=[c.person for c in rows],
+        is_case=np.array(is_case),
+        labels=[c.label for c in rows],
+        sites=[c.site for c in rows],
+        identifiers=tracks[0],
+        descriptions=tracks[1],
+        values=np.concatenate(blocks),
+    )
 
 
 def check_settings(*, components: int, folds: int) -> None:
@@ -214,6 +302,11 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
         {
             "individual": data.individuals,
             "group": np.where(data.is_case, CASE, CONTROL),
+            "variant": data.labels,
+            "chrom": [chrom for chrom, _, _, _ in data.sites],
+            "pos": [int(pos) for _, pos, _, _ in data.sites],
+            "ref": [ref for _, _, ref, _ in data.sites],
+            "alt": [alt for _, _, _, alt in data.sites],
             **{f"PC{k + 1}": pcs.scores[:, k] for k in range(shown)},
         }
     )
@@ -255,9 +348,10 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
 
 
 def write_report(out: str | os.PathLike[str], report: dict) -> Path:
-    """``tracks.tsv``, ``components.tsv``, ``component_scores.tsv`` (each variant's scores
-    on the first components, what ``components.png`` shows), ``individuals.tsv`` and
-    ``summary.json`` in `out`."""
+    """``tracks.tsv``, ``components.tsv``, ``component_scores.tsv`` (each variant, its
+    carrier, group, label, chrom, pos, REF and ALT, with its scores on the first
+    components, what ``components.png`` shows), ``individuals.tsv`` and ``summary.json``
+    in `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("tracks", "components", "component_scores", "individuals"):

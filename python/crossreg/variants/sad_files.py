@@ -477,15 +477,20 @@ def _first_line(path: Path) -> str:
         return handle.readline()
 
 
+Site = tuple[str, str, str, str]  # an allele's chromosome, 1-based position (as text), REF, ALT
+
+
 @dataclass(frozen=True)
 class SadTable:
     """SAD scores read back: allele labels, track identifiers and descriptions (empty when
-    the file has none), and the ``(alleles, tracks)`` float32 matrix."""
+    the file has none), the ``(alleles, tracks)`` float32 matrix and, when asked for and
+    the file has them, each allele's :data:`Site` (else None)."""
 
     labels: list[str]
     identifiers: list[str]
     descriptions: list[str]
     values: npt.NDArray[np.float32]
+    sites: list[Site] | None = None
 
     def require_every_score(self, path: str | os.PathLike[str], remedy: str) -> None:
         """Stop, naming the first allele and track, when a score is nan or infinite
@@ -501,9 +506,10 @@ class SadTable:
             )
 
 
-def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
+def read_sad(path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = False) -> SadTable:
     """Read a ``crossreg sad`` (or ``basenji_sad.py``) ``.h5``, or a ``crossreg sad`` ``.tsv``;
-    `stat` picks the (alleles × tracks) statistic (default SAD)."""
+    `stat` picks the (alleles × tracks) statistic (default SAD); with `sites`, each allele's
+    chromosome, position, REF and ALT too (None from an ``.h5`` without those datasets)."""
     path = Path(path)
     if stat in PROFILE_STATS:
         raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
@@ -516,7 +522,8 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
                 handle["target_labels"][:].astype(str).tolist() if "target_labels" in handle else []
             )
             values = handle[stat][:].astype(np.float32)
-        return SadTable(labels, ids, descriptions, values)
+            where = _h5_sites(handle) if sites else None
+        return SadTable(labels, ids, descriptions, values, where)
     if path.suffix != ".tsv":
         raise ValueError(f"{path}: SAD files are .h5 or .tsv")
     table = read_sad_tsv(path)
@@ -539,7 +546,25 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD") -> SadTable:
     descriptions = [str(d) for d in labels] if isinstance(labels, list) else []
     if len(descriptions) != len(ids):
         descriptions = []
-    return SadTable(table["snp"].cast(str).to_list(), ids, descriptions, values)
+    where = _tsv_sites(table) if sites else None
+    return SadTable(table["snp"].cast(str).to_list(), ids, descriptions, values, where)
+
+
+def _h5_sites(handle: Any) -> list[Site] | None:
+    """The :data:`Site` of each row of an open SAD ``.h5``; None when it lacks a field."""
+    if any(name not in handle for name in ROW_FIELDS[1:]):
+        return None
+    chroms, refs, alts = (
+        handle[name][:].astype(str).tolist() for name in ("chr", "ref_allele", "alt_allele")
+    )
+    positions = [str(p) for p in handle["pos"][:].astype(np.int64).tolist()]
+    return list(zip(chroms, positions, refs, alts, strict=True))
+
+
+def _tsv_sites(table: pl.DataFrame) -> list[Site]:
+    """The :data:`Site` of each row of a SAD ``.tsv`` read by :func:`read_sad_tsv`."""
+    columns = (table[name].to_list() for name in TSV_FIELDS[1:])
+    return list(zip(*columns, strict=True))
 
 
 def read_sad_tsv(path: Path) -> pl.DataFrame:
