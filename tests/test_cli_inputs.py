@@ -3,7 +3,9 @@ mistyped path, head or track is reported at once, by a process that never loaded
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from crossreg.commands.inputs import require_rereadable
 from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT, WEIGHTS_NAME
 from tests.pipeline import small_params
 
@@ -193,3 +196,15 @@ def test_the_statistic_names_checked_without_torch_are_those_computed():
     from crossreg.variants.sad_stats import STATS
 
     assert tuple(STATS) == STAT_NAMES
+
+
+def test_a_vcf_given_as_a_pipe_is_refused_where_it_is_read_twice(tmp_path):
+    # before: `sad --vcf <(...)` read the VCF once to survey it, then found it empty
+    fifo = tmp_path / "v.vcf"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=r"--vcf: .*v\.vcf is a pipe, which can be read only once"):
+        require_rereadable(argparse.Namespace(vcf=fifo), "vcf")
+    plain = tmp_path / "plain.vcf"
+    plain.write_text("")
+    require_rereadable(argparse.Namespace(vcf=plain), "vcf")
+    require_rereadable(argparse.Namespace(vcf=None), "vcf")

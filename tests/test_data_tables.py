@@ -186,3 +186,14 @@ def test_a_quote_that_never_closes_is_named_not_read_as_one_long_description(tmp
     quoted = rows[0].replace("DNASE:cell 0", '"DNASE:cell\t""0"""')  # a tab and quotes inside
     table.write_text(header + quoted + rows[1])
     assert [t.description for t in read_targets(table)] == ['DNASE:cell\t"0"', "DNASE:cell 1"]
+
+
+def test_a_header_that_repeats_a_column_is_refused_by_its_line(tmp_path):
+    # before: the last copy of the column silently won
+    path = tmp_path / "t.txt"
+    path.write_text(
+        "\tidentifier\tfile\tclip\tscale\tsum_stat\tdescription\tclip\n"
+        "0\tENC1\ta.w5\t32\t2\tmean\tDNASE:liver\t384\n"
+    )
+    with pytest.raises(ValueError, match=r"t\.txt:1: the header repeats column 'clip'"):
+        read_targets(path)

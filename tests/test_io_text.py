@@ -4,7 +4,12 @@ and the readers built on them (BED, chrom sizes, VCF, GTF, targets tables)."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -156,3 +161,54 @@ def test_an_infinite_scale_is_refused_by_its_line(tmp_path, column, value):
     message = rf"targets\.txt:4: column '{column}' is {value}; it must be a positive finite"
     with pytest.raises(ValueError, match=message):
         read_targets(path)
+
+
+@contextmanager
+def _pipe(data: bytes) -> Iterator[str]:
+    """A path naming a pipe that holds `data`, as a shell's ``<(...)`` gives one."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, data)
+    os.close(write_end)
+    try:
+        yield f"/dev/fd/{read_end}"
+    finally:
+        os.close(read_end)
+
+
+@pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="needs /dev/fd")
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_a_pipe_reads_whole(gzipped):
+    # before: looking for the gzip magic consumed the pipe, which then read empty
+    def pipe(text: str):
+        return _pipe(gzip.compress(text.encode()) if gzipped else text.encode())
+
+    with pipe("chr2\t100\t200\nchr2\t300\t400\n") as path:
+        assert read_bed(path) == [Interval("chr2", 100, 200), Interval("chr2", 300, 400)]
+    with pipe(VCF) as path:
+        assert [v.id for v in read_vcf(path)] == ["rs1"]
+    with pipe(GTF) as path:
+        assert [r.gene_id for r in read_gtf(path)] == ["G1"]
+
+
+UTF16_FIX = r"is UTF-16 text, not UTF-8; .*\(iconv -f utf-16 -t utf-8\)"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (TARGETS.encode("utf-16"), UTF16_FIX),
+        (gzip.compress(TARGETS.encode("utf-16")), UTF16_FIX),
+        (bz2.compress(TARGETS.encode()), r"is bzip2-compressed, .*\(bzip2 -d\) or recompress"),
+        (
+            lzma.compress(TARGETS.encode()),
+            r"is xz-compressed, .*\(xz -d\) or recompress it with gzip",
+        ),
+        (bytes.fromhex("28b52ffd") + b"\x00\x88\xff", r"is zstd-compressed, .*\(zstd -d\)"),
+    ],
+)
+def test_utf16_and_other_compressions_are_named_with_their_fix(tmp_path, data, message):
+    # before: every such file was advised `iconv -f latin1 -t utf-8`
+    path = _write(tmp_path / "targets.txt", data, gzipped=False)
+    with pytest.raises(ValueError, match=message) as raised:
+        read_targets(path)
+    assert "latin1" not in str(raised.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,38 @@ def test_a_quoted_attribute_keeps_its_semicolons(tmp_path):
         "tag": "isoform b; alt",
     }
     assert set(gene_tss([record])) == {"G1"}
+
+
+@pytest.mark.parametrize(
+    ("attributes", "what"),
+    [
+        ('gene_name "GB"; transcript_id "T2";', "no"),
+        ('gene_id ""; transcript_id "T2";', "an empty"),
+    ],
+)
+def test_a_gene_record_without_a_gene_id_is_refused_by_its_line(tmp_path, attributes, what):
+    # before: such records were pooled into one gene '' and their scores summed
+    text = (
+        'chr2\tx\ttranscript\t12100\t13000\t.\t+\t.\tgene_id "GA"; transcript_id "T1";\n'
+        f"chr2\tx\ttranscript\t12500\t14000\t.\t+\t.\t{attributes}\n"
+    )
+    records = read_gtf(_write(tmp_path / "noid.gtf", text))
+    message = rf"noid\.gtf:2: transcript record has {what} gene_id attribute \(GTF requires one\)"
+    with pytest.raises(ValueError, match=message):
+        gene_tss(records)
+
+
+@pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="needs /dev/fd")
+def test_a_vcf_pipe_read_a_second_time_is_named_as_a_pipe(tmp_path):
+    # before: the first read found no records (the gzip sniff ate the pipe), and an empty
+    # pipe was reported as a VCF without records, with no word of why
+    read_end, write_end = os.pipe()
+    os.write(write_end, (HEADER + "chr1\t5\trs1\tA\tC\t.\t.\t.\n").encode())
+    os.close(write_end)
+    path = f"/dev/fd/{read_end}"
+    try:
+        assert [v.id for v in read_vcf(path)] == ["rs1"]
+        with pytest.raises(ValueError, match=r"no records .* it is a pipe, which can be read only"):
+            read_vcf(path)
+    finally:
+        os.close(read_end)

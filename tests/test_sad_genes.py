@@ -292,3 +292,13 @@ def test_runs_and_shards_scored_with_other_gtfs_do_not_mix(work, tmp_path, monke
     moved.rename(genes_path(shards[1]))
     merge_shards(tmp_path / "m.h5", shards)
     assert genes_path(tmp_path / "m.h5").exists()
+
+
+def test_a_gtf_without_gene_records_is_named_as_such(tmp_path, logs):
+    # before: "none of its genes is on the FASTA's chromosomes (the GTF has , ...)"
+    shutil.copy(FIXTURES / "genome_chr2.fa", tmp_path / "genome.fa")
+    cds = tmp_path / "cds.gtf"
+    cds.write_text('chr2\tx\tCDS\t12100\t13000\t.\t+\t0\tgene_id "G1"; transcript_id "T1";\n')
+    GeneIndex.from_gtf(cds).check_chromosomes(cds, Genome(tmp_path / "genome.fa"))
+    assert "cds.gtf: the GTF has no transcript, exon or gene records" in logs.text
+    assert "none of its genes" not in logs.text

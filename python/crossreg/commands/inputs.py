@@ -28,6 +28,18 @@ def require_paths(args: argparse.Namespace, *names: str) -> None:
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(item))
 
 
+def require_rereadable(args: argparse.Namespace, name: str) -> None:
+    """The path of option `name`, which the command reads more than once, is not a pipe
+    (a shell's ``<(...)``) or other stream, which would read empty the second time."""
+    given = getattr(args, name)
+    path = Path(given) if given is not None else None
+    if path is not None and path.exists() and not (path.is_file() or path.is_dir()):
+        option = f"--{name.replace('_', '-')}"
+        raise ValueError(
+            f"{option}: {given} is a pipe, which can be read only once; write it to a file first"
+        )
+
+
 def require_output(args: argparse.Namespace, name: str = "out", *, folder: bool) -> None:
     """The output path of option `name`, a `folder` or a file, can be created: its nearest
     existing folder is a writable folder, and the path is not already of the other kind

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import check_tracks, model_head, require_output, require_paths
+from crossreg.commands.inputs import (
+    check_tracks,
+    model_head,
+    require_output,
+    require_paths,
+    require_rereadable,
+)
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -128,6 +134,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Score the variants and write the output file."""
     require_paths(args, "model", "fasta", "vcf", "gtf")
+    require_rereadable(args, "vcf")
     require_output(args, folder=False)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)

@@ -31,6 +31,8 @@ class GtfRecord:
     strand: str
     frame: str
     attributes: dict[str, str] = field(default_factory=dict, compare=False)
+    #: ``file:line`` the record was read from ('' for one made in code), for messages.
+    where: str = field(default="", compare=False)
 
     @property
     def gene_id(self) -> str:
@@ -117,6 +119,7 @@ def _parse_line(where: str, text: str) -> GtfRecord:
         strand=fields[6],
         frame=fields[7],
         attributes=_parse_attributes(fields[8], where),
+        where=where,
     )
 
 
@@ -134,6 +137,23 @@ def write_gtf(path: str | os.PathLike[str], records: Iterable[GtfRecord]) -> Non
             handle.write("\t".join([*row, r.frame, attributes]) + "\n")
 
 
+#: The features :func:`gene_tss` reads a gene's TSSs from.
+GENE_FEATURES = ("transcript", "exon", "gene")
+
+
+def _require_gene_id(record: GtfRecord) -> None:
+    """Stop when `record` names no gene: its TSS would be pooled with every other such
+    record's, as one gene ''."""
+    if record.gene_id:
+        return
+    where = record.where or f"{record.chrom}:{record.start + 1}-{record.end}"
+    what = "an empty" if "gene_id" in record.attributes else "no"
+    raise ValueError(
+        f"{where}: {record.feature} record has {what} gene_id attribute (GTF requires one); "
+        'add gene_id "GENE"; naming the gene it belongs to'
+    )
+
+
 def gene_tss(records: Iterable[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
     """Gene → its transcripts' TSSs ``(chrom, 0-based position)``, strand-aware: the start
     of each transcript record; for a gene without transcript records, the first exon of
@@ -141,7 +161,8 @@ def gene_tss(records: Iterable[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
     exons group by ``transcript_id``, the gene's when absent, chromosome and strand: the
     shape of a transcript line, for GTFs with exon lines only, as UCSC's Table Browser and
     refGene write them); without exons either, the gene record's start. One pass over
-    `records`, keeping no record (a whole GENCODE GTF streams through :func:`iter_gtf`)."""
+    `records`, keeping no record (a whole GENCODE GTF streams through :func:`iter_gtf`).
+    A transcript, exon or gene record without a ``gene_id`` is a ValueError naming it."""
     by_gene: dict[str, list[tuple[str, int]]] = {}
     exon_spans: dict[tuple[str, str, str, str], list[int]] = {}
     gene_records: list[tuple[str, str, int, int, str]] = []
@@ -153,6 +174,8 @@ def gene_tss(records: Iterable[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
             sites.append(site)
 
     for r in records:
+        if r.feature in GENE_FEATURES:
+            _require_gene_id(r)
         if r.feature == "transcript":
             add(r.gene_id, r.chrom, r.start, r.end, r.strand)
         elif r.feature == "exon":

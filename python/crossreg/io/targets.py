@@ -17,6 +17,7 @@ import fnmatch
 import math
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,7 @@ def read_targets(
     header = [h.strip() for h in rows[0][1]]
     if header and header[0] == "":
         header[0] = "index"
+    _refuse_repeated_columns(path, rows[0][0], header)
     required = TRACK_COLUMNS if tracks_only else REQUIRED_COLUMNS
     missing = [c for c in required if c not in header]
     if missing:
@@ -209,6 +211,18 @@ def read_targets(
     if not targets:
         raise ValueError(f"{path}: the targets table has a header but no tracks")
     return table
+
+
+def _refuse_repeated_columns(path: Path, line: int, header: list[str]) -> None:
+    """Stop when the header on `line` names a column twice: which copy holds the value
+    would be a guess."""
+    counts = Counter(name for name in header if name)
+    repeated = [name for name, count in counts.items() if count > 1]
+    if repeated:
+        raise ValueError(
+            f"{path}:{line}: the header repeats column '{repeated[0]}'; each column must "
+            "appear once, so remove or rename the extra one"
+        )
 
 
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:

@@ -2,11 +2,14 @@
 
 Compression is detected by the file's first two bytes, the gzip magic ``1f 8b`` (bgzip
 files carry it too), not by its suffix: a gzipped file without ``.gz`` and a plain file
-named ``.gz`` both read correctly. The native net reader decides the same way.
+named ``.gz`` both read correctly. The native net reader decides the same way. The bytes
+are looked at through the handle that then reads the file, so a file that can be read
+only once (a pipe, a shell's ``<(...)``) reads whole.
 
 :func:`numbered_lines` reads a UTF-8 file line by line, drops a leading byte-order mark,
 and turns a truncated or corrupt gzip stream into a :class:`ValueError` naming the file
-and the last line read, and bytes that are not UTF-8 into one naming their line;
+and the last line read, and bytes that are not UTF-8 into one naming their line (or, for
+UTF-16 text or a bzip2, xz or zstd file, saying so and how to convert it);
 :func:`bgzf_end_missing` tells a BGZF (bgzip) file cut short at a block boundary, which
 decompresses without error, by its missing end-of-file block.
 """
@@ -14,6 +17,7 @@ decompresses without error, by its missing end-of-file block.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
 from collections.abc import Iterator
@@ -32,6 +36,30 @@ BOM = "\ufeff"
 #: The empty block that ends every complete BGZF file (the SAM/BAM specification, 4.1.2).
 BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
 
+#: The first bytes of files compressed by a tool other than gzip, which are not read.
+OTHER_COMPRESSIONS = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd"}
+
+#: The byte-order marks that start UTF-16 text (little- and big-endian).
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+#: How many of a file's first bytes are looked at to tell its kind.
+HEAD_SIZE = 6
+
+
+class _GzipReader(gzip.GzipFile):
+    """The decompressed bytes of a gzip stream read from an open binary handle, which
+    closing this closes too."""
+
+    def __init__(self, source: io.BufferedReader) -> None:
+        super().__init__(fileobj=source, mode="rb")
+        self._source = source
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._source.close()
+
 
 def is_gzipped(path: str | os.PathLike[str]) -> bool:
     """True when the file at `path` starts with the gzip magic bytes."""
@@ -49,8 +77,9 @@ def is_bgzf(path: str | os.PathLike[str]) -> bool:
 
 def bgzf_end_missing(path: str | os.PathLike[str]) -> bool:
     """True when `path` is a BGZF file that does not end with BGZF's end-of-file block:
-    it was probably cut short (plain gzip files have no such block; they are not BGZF)."""
-    if not is_bgzf(path):
+    it was probably cut short (plain gzip files have no such block; they are not BGZF).
+    A file that is not a regular file (a pipe) is not looked at: that would consume it."""
+    if not os.path.isfile(path) or not is_bgzf(path):
         return False
     with open(path, "rb") as handle:
         handle.seek(0, os.SEEK_END)
@@ -60,10 +89,23 @@ def bgzf_end_missing(path: str | os.PathLike[str]) -> bool:
 
 
 def open_text(path: str | os.PathLike[str]) -> TextIO:
-    """Open `path` for reading UTF-8 text, decompressing it when it is gzipped."""
-    if is_gzipped(path):
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+    """Open `path` for reading UTF-8 text, decompressing it when it is gzipped; the file
+    is opened once, so a pipe reads whole."""
+    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8")
+
+
+def _open_bytes(path: str | os.PathLike[str]) -> io.BufferedReader | _GzipReader:
+    """`path`'s bytes, decompressed when it starts with the gzip magic, told by peeking
+    at the handle that then reads it (so a pipe is not consumed by the look)."""
+    handle = open(path, "rb")  # noqa: SIM115 (closed with what it returns)
+    if _head(handle, len(GZIP_MAGIC)) == GZIP_MAGIC:
+        return _GzipReader(handle)
+    return handle
+
+
+def _head(stream: io.BufferedReader | _GzipReader, size: int) -> bytes:
+    """The next `size` bytes of `stream` (fewer when it ends first), left unread."""
+    return stream.peek(size)[:size]
 
 
 def numbered_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
@@ -71,9 +113,11 @@ def numbered_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
     newlines kept, a leading UTF-8 byte-order mark dropped); a gzip stream that ends early
     or does not decompress, and bytes that are not UTF-8, stop with a ValueError naming
     the file and the line."""
-    line_no = 0
-    with open_text(path) as handle:
+    line_no, head = 0, b""
+    stream = _open_bytes(path)
+    with io.TextIOWrapper(stream, encoding="utf-8") as handle:
         try:
+            head = _head(stream, HEAD_SIZE)
             for line_no, line in enumerate(handle, start=1):
                 yield line_no, line.removeprefix(BOM) if line_no == 1 else line
         except GZIP_ERRORS as error:
@@ -82,11 +126,15 @@ def numbered_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
                 "re-download or re-compress it"
             ) from None
         except UnicodeDecodeError:
-            raise ValueError(_not_utf8(path, line_no)) from None
+            raise ValueError(_not_utf8(path, line_no, head)) from None
 
 
-def _not_utf8(path: str | os.PathLike[str], line_no: int) -> str:
-    """The error for text of `path` that is not UTF-8, found after line `line_no`."""
+def _not_utf8(path: str | os.PathLike[str], line_no: int, head: bytes) -> str:
+    """The error for text of `path` that is not UTF-8, found after line `line_no`; `head`
+    is the text's first bytes, which tell UTF-16 text and other compressions."""
+    kind = _other_kind(head)
+    if kind is not None:
+        return f"{path}: {kind}"
     bad = _first_line_not_utf8(path)
     if bad is None:
         return f"{path}: the text {_after(line_no)} is not UTF-8; is it the right file?"
@@ -96,12 +144,28 @@ def _not_utf8(path: str | os.PathLike[str], line_no: int) -> str:
     )
 
 
+def _other_kind(head: bytes) -> str | None:
+    """What a file starting with `head` is, when that explains why it is not UTF-8 text,
+    with how to convert it; None otherwise."""
+    for magic, tool in OTHER_COMPRESSIONS.items():
+        if head.startswith(magic):
+            return (
+                f"the file is {tool}-compressed, which crossreg does not read; decompress it "
+                f"({tool} -d) or recompress it with gzip or bgzip"
+            )
+    if head.startswith(UTF16_BOMS):
+        return "the file is UTF-16 text, not UTF-8; convert it to UTF-8 (iconv -f utf-16 -t utf-8)"
+    return None
+
+
 def _first_line_not_utf8(path: str | os.PathLike[str]) -> int | None:
     """The number of the first line of `path` (decompressed) that is not UTF-8; None when
-    none is found (or the gzip stream breaks first). Decoding line by line finds the line
-    the text layer's chunked decoding cannot name; a newline byte never occurs inside a
-    UTF-8 character, so the lines split the same way (but for a lone carriage return,
-    which text mode also ends a line at)."""
+    none is found (or the gzip stream breaks first, or the file, a pipe, cannot be read
+    again). Decoding line by line finds the line the text layer's chunked decoding cannot
+    name; a newline byte never occurs inside a UTF-8 character, so the lines split the same
+    way (but for a lone carriage return, which text mode also ends a line at)."""
+    if not os.path.isfile(path):
+        return None
     try:
         with gzip.open(path, "rb") if is_gzipped(path) else open(path, "rb") as handle:
             for line_no, raw in enumerate(handle, start=1):

@@ -164,7 +164,19 @@ def iter_vcf(path: str | os.PathLike[str], *, warn: bool = True) -> Iterator[Var
             samples=tuple(fields[8:]),
         )
     if not seen_header:
-        raise ValueError(f"{path}: no records and no '#CHROM POS ID REF ALT ...' header line")
+        raise ValueError(
+            f"{path}: no records and no '#CHROM POS ID REF ALT ...' header line{_pipe_hint(path)}"
+        )
+
+
+def _pipe_hint(path: Path) -> str:
+    """Why a pipe (a shell's ``<(...)``) may read empty, when `path` is one; '' otherwise."""
+    if not path.exists() or path.is_file():
+        return ""
+    return (
+        "; it is a pipe, which can be read only once (a second read finds it empty): write "
+        "it to a file first"
+    )
 
 
 def read_vcf(path: str | os.PathLike[str], *, genome: Genome | None = None) -> list[Variant]:

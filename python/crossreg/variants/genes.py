@@ -90,7 +90,15 @@ class GeneIndex:
     def check_chromosomes(self, gtf: str | os.PathLike[str], fasta: Genome) -> None:
         """Stop when a chromosome of `gtf` differs from one of `fasta`'s only by the
         ``chr`` prefix (``1`` for ``chr1``), with the renaming hint, as ``crossreg data``
-        and ``transfer`` do; warn when no gene is on `fasta`'s chromosomes otherwise."""
+        and ``transfer`` do; warn when `gtf` gives no gene a TSS, or when no gene is on
+        `fasta`'s chromosomes otherwise."""
+        if not self.positions:
+            log.warning(
+                "%s: the GTF has no transcript, exon or gene records, so no gene has a TSS "
+                "and no gene is scored; give a gene annotation GTF (GENCODE, Ensembl or UCSC)",
+                gtf,
+            )
+            return
         sizes: Mapping[str, int] = fasta.sizes
         for name in self.positions:
             if name not in sizes and prefix_twin(name, sizes) is not None:
