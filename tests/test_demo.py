@@ -7,13 +7,15 @@ import logging
 import re
 from pathlib import Path
 
+import h5py
 import numpy as np
+import polars as pl
 import pytest
 from scipy.stats import binomtest
 
 from crossreg.cli import main
 from crossreg.data.store import DataStore
-from crossreg.demo import demo_params, step_count, store_ceilings
+from crossreg.demo import ISM_WIDTH, _ism_summary, demo_params, step_count, store_ceilings
 from crossreg.errors import CommandError
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth.species import DEFAULT_GENOMES
@@ -339,3 +341,29 @@ def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
     partial_dir(interrupted).mkdir()  # stopped after the model's last save: continued
     sad(interrupted)
     assert scored[-1] == ["sad", "--out", str(interrupted), "--resume"]
+
+
+def test_ism_summary_counts_only_positions_on_the_chromosome(tmp_path: Path) -> None:
+    """A site 10 bp from a chromosome start: its first 10 positions score NaN (not
+    mutated) and count neither in the share on the motif nor in the share by chance."""
+    off, motif = 10, (20, 30)  # positions of the span
+    reference = np.zeros((1, ISM_WIDTH, 4), np.float32)
+    reference[0, off:, 0] = 1  # an A at every position on the chromosome
+    per_base = np.ones(ISM_WIDTH)
+    per_base[motif[0] : motif[1]] = 2.0
+    scores = np.zeros((1, ISM_WIDTH, 4, 1), np.float32)
+    scores[0, :, 0, 0] = -0.75 * per_base  # importance 4/3 x |reference base's score|
+    scores[0, :off] = np.nan
+    path = tmp_path / "sites.ism.h5"
+    with h5py.File(path, "w") as handle:
+        handle["sum"] = scores
+        handle["seqs"] = reference.astype(bool)
+        handle["chr"] = np.array([b"chr1"])
+        handle["start"] = np.array([-off])
+    sites = pl.DataFrame({"chrom": ["chr1"], "start": [motif[0] - off], "end": [motif[1] - off]})
+    summary = _ism_summary(path, sites)
+    on_motif, elsewhere = 2.0 * 10, 1.0 * (ISM_WIDTH - off - 10)
+    assert summary["sites"] == 1
+    assert summary["mean_share_on_motif"] == round(on_motif / (on_motif + elsewhere), 3)
+    assert summary["mean_share_by_chance"] == round(10 / (ISM_WIDTH - off), 3)
+    assert summary["sites_above_chance"] == 1

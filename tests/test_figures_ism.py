@@ -86,3 +86,48 @@ def test_a_drawing_replaces_the_figures_of_an_earlier_one(tmp_path):
     second = plot_ism_file(tmp_path / "one.h5", folder)
     assert sorted(p.name for p in folder.iterdir()) == ["0000_c_T0.png", "0007_kept", "notes.png"]
     assert second == [folder / "0000_c_T0.png"]
+
+
+def test_a_span_off_the_chromosome_is_drawn_over_its_positions_on_it(tmp_path, monkeypatch):
+    """A span running off chr8's start (start -3, its 3 positions off the chromosome NaN)
+    or end (its last 4 positions NaN, forward strand) is drawn without those positions:
+    never a coordinate below 1 or past the chromosome."""
+    width, rng = 8, np.random.default_rng(9)
+    sites = [("start", -3, "+", slice(0, 3)), ("minus", -3, "-", slice(5, 8))]
+    sites += [("end", 1_000 - 4, "+", slice(4, 8))]
+    scores = rng.standard_normal((len(sites), width, 4, 1)).astype(np.float16)
+    seqs = np.repeat(np.eye(4, dtype=bool)[rng.integers(0, 4, width)][None], len(sites), axis=0)
+    for i, (_, _, _, off) in enumerate(sites):
+        scores[i, off], seqs[i, off] = np.nan, False
+    with h5py.File(tmp_path / "ism.h5", "w") as h5:
+        h5["label"] = np.array([s[0] for s in sites], dtype="S")
+        h5["chr"] = np.array([b"chr8"] * len(sites))
+        h5["start"] = np.array([s[1] for s in sites])
+        h5["end"] = h5["start"][:] + width
+        h5["strand"] = np.array([s[2] for s in sites], dtype="S")
+        h5["seqs"], h5["sum"], h5["target_ids"] = seqs, scores, np.array([b"T0"])
+    drawn: list[tuple] = []
+
+    def record(out, scores, seq, **kwargs):
+        drawn.append((scores, seq, kwargs))
+        return []
+
+    monkeypatch.setattr(ism_figures, "plot_site", record)
+    plot_ism_file(tmp_path / "ism.h5", tmp_path / "figures")
+    spans = [kwargs["title"].split()[1] for _, _, kwargs in drawn]
+    assert spans == ["chr8:1-5", "chr8:1-5", "chr8:997-1,000"]
+    labels = [
+        site_figure(scores, seq, title="", start=kwargs["start"], strand=kwargs["strand"])
+        .axes[1]
+        .get_xlabel()
+        for scores, seq, kwargs in drawn
+    ]
+    assert labels == [
+        "position (from 1)",
+        "position (from 5, minus strand)",
+        "position (from 997)",
+    ]
+    kept = [slice(3, 8), slice(0, 5), slice(0, 4)]
+    for i, ((shown, seq, _), rows) in enumerate(zip(drawn, kept, strict=True)):
+        np.testing.assert_array_equal(shown, scores[i, rows, :, 0].astype(np.float32))
+        np.testing.assert_array_equal(seq, seqs[i, rows])

@@ -450,3 +450,130 @@ def test_a_truncated_gzip_vcf_stops_with_one_error_line(world, tmp_path, logs):
     assert "trunc.vcf.gz: the gzip stream is truncated or corrupt after line" in logs.text
     assert "re-download or re-compress it" in logs.text
     assert not (tmp_path / "t.h5").exists()
+
+
+def test_a_label_or_track_outside_ascii_stops_before_any_scoring(world, tmp_path, monkeypatch):
+    """The ``.h5`` stores labels, chromosomes and tracks as ASCII bytes, as SAD's does: a
+    BED name, VCF ID or track description with another character stops the run, naming
+    it, before any site is scored."""
+    root = world["root"]
+    (tmp_path / "names.bed").write_text("chr1\t12000\t12100\tpeak1\nchr1\t12000\t12100\tenh_α\n")
+    vcf = (root / "snps.vcf").read_text().replace("\trs1\t", "\trs_é\t")
+    (tmp_path / "ids.vcf").write_text(vcf)
+    params = small_params({"human": 3}, dropout=0.0)
+    targets = _targets(3)
+    targets[1] = Target(1, "T1", ("t1.bw",), 32.0, 1.0, "sum", "pancreatic β cell")
+    save_checkpoint(
+        tmp_path / "model", world["model"], make_config(world["model"], params, {"human": targets})
+    )
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("sites were scored before their labels were checked")
+
+    monkeypatch.setattr("crossreg.variants.ism.mutation_effects", no_scoring)
+    model, fasta, bed = root / "model", root / "genome.fa", root / "regions.bed"
+    cases = [
+        (model, {"bed": tmp_path / "names.bed"}, r"names\.bed:2: region chr1:12000-12100 \(enh_α"),
+        (model, {"vcf": tmp_path / "ids.vcf"}, rf"the record at chr1:{VARIANT_POS + 1} \(rs_é\)"),
+        (tmp_path / "model", {"bed": bed}, r"track 'T1' \('pancreatic β cell'\) has a charac"),
+    ]
+    for checkpoint, sites, named in cases:
+        out = tmp_path / "out.h5"
+        with pytest.raises(ValueError, match=named):
+            write_ism(checkpoint, fasta, out, width=2, plots=False, **sites)
+        assert not out.exists()
+    # a track outside the kept ones is not stored, so it does not stop the run
+    monkeypatch.undo()
+    write_ism(
+        tmp_path / "model",
+        fasta,
+        tmp_path / "kept.h5",
+        bed=bed,
+        width=2,
+        tracks="T0,T2",
+        plots=False,
+    )
+    with h5py.File(tmp_path / "kept.h5") as h5:
+        assert h5["target_ids"][:].tolist() == [b"T0", b"T2"]
+
+
+def _expected_scores(model, window: np.ndarray, span_start: int, rows: range) -> np.ndarray:
+    """Mean-removed ``sum`` scores ``(len(rows), 4, tracks)`` of mutating `rows` of the span
+    starting at `span_start` in the one-hot `window` (N as 0), predicted here one by one."""
+    x = one_hot(window, dtype=np.float32, n_value=0.0)
+    mutants = []
+    for row in rows:
+        for base in range(4):
+            mutant = x.copy()
+            mutant[span_start + row] = np.eye(4)[base]
+            mutants.append(mutant)
+    pred = predict_batch(model, np.stack([x, *mutants])).cpu().numpy().sum(axis=1)
+    effects = (pred[1:] - pred[0]).reshape(len(rows), 4, -1)
+    return remove_position_mean(effects)
+
+
+def test_positions_off_the_chromosome_are_not_mutated(world, tmp_path, logs):
+    """A span running off a chromosome keeps its coordinates (start -3 for a SNP at chr1:1
+    with width 8) with NaN scores and no reference base at its positions off the
+    chromosome, on either strand; its positions on the chromosome are scored as usual."""
+    root, model, seq, width = world["root"], world["model"], world["seq"], 8
+    header = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+    first, last = seq[0], seq[-1]
+    vcf = tmp_path / "ends.vcf"
+    vcf.write_text(
+        f"{header}chr1\t1\trs_first\t{first}\t{'A' if first != 'A' else 'C'}\t.\t.\t.\n"
+        f"chr1\t{CHROM_LENGTH}\trs_last\t{last}\t{'A' if last != 'A' else 'C'}\t.\t.\t.\n"
+    )
+    bed = tmp_path / "ends.bed"
+    bed.write_text("chr1\t0\t2\trev\t0\t-\n")
+    fasta = root / "genome.fa"
+    write_ism(
+        root / "model", fasta, tmp_path / "v.h5", vcf=vcf, width=width, stats=["sum"], plots=False
+    )
+    assert "2 of 2 sites have a mutated span running off a chromosome end" in logs.text
+    write_ism(
+        root / "model", fasta, tmp_path / "b.h5", bed=bed, width=width, stats=["sum"], plots=False
+    )
+    with h5py.File(tmp_path / "v.h5") as h5:
+        starts, ends = h5["start"][:].tolist(), h5["end"][:].tolist()
+        scores, seqs = h5["sum"][:].astype(np.float32), h5["seqs"][:]
+    assert starts == [-3, CHROM_LENGTH - 4] and ends == [5, CHROM_LENGTH + 4]
+    off = {0: range(0, 3), 1: range(4, 8)}
+    for site, rows in off.items():
+        on = [r for r in range(width) if r not in rows]
+        assert np.isnan(scores[site, list(rows)]).all() and not seqs[site, list(rows)].any()
+        assert np.isfinite(scores[site, on]).all() and (seqs[site, on].sum(-1) == 1).all()
+    span_start = mutated_span(model.seq_length, width)[0]
+    window, _ = allele_windows(
+        [Allele(Variant("chr1", 0, first, ("A",), id="rs_first"), "")],
+        world["genome"],
+        model.seq_length,
+    )
+    expected = _expected_scores(model, window[0], span_start, range(3, width))
+    np.testing.assert_allclose(scores[0, 3:], expected, rtol=2e-3, atol=2e-5)
+    with h5py.File(tmp_path / "b.h5") as h5:
+        assert (h5["start"][0], h5["end"][0], h5["strand"][0]) == (-3, 5, b"-")
+        minus = h5["sum"][0].astype(np.float32)  # rows 5-7: genome positions -1 to -3
+        assert np.isnan(minus[5:]).all() and np.isfinite(minus[:5]).all()
+        np.testing.assert_array_equal(
+            h5["seqs"][0, :5], one_hot(reverse_complement(seq[:5]), dtype=np.float32).astype(bool)
+        )
+
+
+def test_no_plots_removes_an_earlier_runs_figures_once_the_output_is_written(world, tmp_path):
+    root = world["root"]
+    base = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    base += ["--width", "2", "--out", str(tmp_path / "x.h5")]
+    figures = tmp_path / "x.figures"
+    assert _run([*base, "--bed", str(root / "regions.bed")]) == 0
+    (drawn,) = figures.glob("0000_*.png")
+    (figures / "notes.png").write_bytes(b"not ours")
+    (tmp_path / "far.bed").write_text("chr1\t70000\t70100\tfar\n")
+    with pytest.raises(ValueError, match="chr1:70000-70100"):
+        _run([*base, "--bed", str(tmp_path / "far.bed"), "--no-plots"])
+    assert drawn.exists()  # a failed run leaves the earlier run's output and figures
+    (tmp_path / "other.bed").write_text("chr1\t11000\t11100\tother\n")
+    assert _run([*base, "--bed", str(tmp_path / "other.bed"), "--no-plots"]) == 0
+    assert sorted(p.name for p in figures.iterdir()) == ["notes.png"]
+    with h5py.File(tmp_path / "x.h5") as h5:
+        assert h5["label"][:].tolist() == [b"other"]

@@ -721,12 +721,15 @@ def _ism_of_planted_sites(out: Path, synth: Path, manifest: dict, settings: Demo
 def _ism_summary(table: Path, sites: pl.DataFrame) -> dict:
     """Share of each ISM site's |importance| on the motif site under its variant."""
     with read_h5(table, "rerun crossreg demo to write it again") as handle:
-        scores = handle["sum"][:].astype(np.float64)  # sites, width, 4, tracks
+        # sites, width, 4, tracks; NaN at positions off a chromosome
+        scores = handle["sum"][:].astype(np.float64)
         reference = handle["seqs"][:].astype(np.float64)  # sites, width, 4
         chroms = handle["chr"][:].astype(str)
         starts = handle["start"][:].astype(np.int64)
     # importance: minus the mean effect of the three mutations (4/3 of the reference
     # base's mean-removed score)
+    on_chromosome = ~np.isnan(scores).all(axis=(2, 3))  # sites, width
+    scores = np.nan_to_num(scores, nan=0.0)
     importance = np.abs(4 / 3 * np.einsum("swbt,swb->swt", scores, reference))
     shares, chance = [], []
     for k, (chrom, start) in enumerate(zip(chroms, starts, strict=True)):
@@ -740,7 +743,8 @@ def _ism_summary(table: Path, sites: pl.DataFrame) -> dict:
         track = int(importance[k].sum(axis=0).argmax())
         per_base = importance[k, :, track]
         shares.append(float(per_base[max(lo, 0) : min(hi, ISM_WIDTH)].sum() / per_base.sum()))
-        chance.append((min(hi, ISM_WIDTH) - max(lo, 0)) / ISM_WIDTH)
+        on_motif = on_chromosome[k, max(lo, 0) : min(hi, ISM_WIDTH)].sum()
+        chance.append(on_motif / on_chromosome[k].sum())
     return {
         "sites": len(shares),
         "mean_share_on_motif": round(float(np.mean(shares)), 3) if shares else None,

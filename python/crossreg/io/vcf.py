@@ -191,6 +191,17 @@ def read_vcf(path: str | os.PathLike[str], *, genome: Genome | None = None) -> l
     return variants
 
 
+def require_ascii_record(variant: Variant, *, source: str) -> None:
+    """Stop at a record whose ID or CHROM has a character outside ASCII, which crossreg's
+    ``.h5`` outputs store as ASCII bytes (as Basenji's do), before any scoring."""
+    if not (variant.id.isascii() and variant.chrom.isascii()):
+        raise ValueError(
+            f"{source}: the record at {variant.chrom}:{variant.pos + 1} ({variant.id}) has a "
+            "character outside ASCII in its ID or CHROM, which .h5 outputs store as ASCII "
+            "bytes (as Basenji's do); rename it"
+        )
+
+
 def require_chromosome(variant: Variant, genome: Genome, *, source: str) -> None:
     """Raise ValueError when `variant` lies on a chromosome `genome` lacks."""
     if variant.chrom not in genome.sizes:

@@ -22,7 +22,9 @@ Mutations
     Every position of the central `width` bases, window indices ``[L/2 - width//2,
     L/2 - width//2 + width)`` (for ``width`` 200 around a SNP: ``[L/2 - 100, L/2 + 100)``,
     the SNP at index 99), is set to each base other than the reference's:
-    ``1 + 3 * width`` sequences per site (4 mutants at an N). Windows are one-hot with N as
+    ``1 + 3 * width`` sequences per site (4 mutants at an N). A position of the span off the
+    chromosome (around a site near an end) is no genome position: it is left as N in the
+    window, not mutated, and its scores are NaN. Windows are one-hot with N as
     zeros, as Basenji's ISM encodes them; its SAD (and ``crossreg sad``) encodes N as 0.25
     in every channel. So a single mutation's effect before the mean is removed equals the
     SAD of that SNP exactly when the window holds no N, and differs when the window runs
@@ -42,11 +44,15 @@ Statistics, per track
     - mean`` (the reference's own value cancels). So each position's 4 scores sum to 0.
 
 Output ``FILE.h5`` (Basenji's ``scores.h5`` names): ``label`` (S), ``chr`` (S), ``start``
-and ``end`` (0-based, of the mutated span on the genome's forward strand), ``strand`` (S,
-``+`` or ``-``), ``seqs`` bool ``(sites, width, 4)`` (the reference bases of the mutated
-span, A C G T, in the site's orientation), one float16 ``(sites, width, 4, tracks)``
-array per statistic, ``target_ids`` and ``target_labels`` (S) of the kept tracks, and the
-run's provenance as attributes. Written under a temporary name and renamed when complete.
+and ``end`` (0-based, of the mutated span on the genome's forward strand, so ``start`` is
+negative, or ``end`` past the chromosome's length, for a span running off it), ``strand``
+(S, ``+`` or ``-``), ``seqs`` bool ``(sites, width, 4)`` (the reference bases of the
+mutated span, A C G T, in the site's orientation; none off the chromosome), one float16
+``(sites, width, 4, tracks)`` array per statistic (NaN at positions off the chromosome),
+``target_ids`` and ``target_labels`` (S) of the kept tracks, and the run's provenance as
+attributes. Labels, chromosomes and tracks are ASCII, as Basenji stores them: a site or
+track with another character stops the run before any scoring. Written under a temporary
+name and renamed when complete.
 """
 
 from __future__ import annotations
@@ -66,7 +72,13 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, read_bed
 from crossreg.io.targets import Target
-from crossreg.io.vcf import Variant, read_vcf, reference_bases, require_chromosome
+from crossreg.io.vcf import (
+    Variant,
+    read_vcf,
+    reference_bases,
+    require_ascii_record,
+    require_chromosome,
+)
 from crossreg.model.inference import (
     InferenceOptions,
     keep_head_tracks,
@@ -78,6 +90,7 @@ from crossreg.model.inference import (
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import track
 from crossreg.variants.alleles import Allele, format_counts, on_genome
+from crossreg.variants.sad import require_ascii_tracks
 from crossreg.variants.scoring import (
     allele_windows,
     reference_starts,
@@ -129,6 +142,7 @@ def vcf_sites(
     named (SAD's checks, strictly), for every record: its REF goes into the window even
     when no ALT of it could be scored (a symbolic ALT, a REF of N)."""
     for v in variants:
+        require_ascii_record(v, source=source)
         require_chromosome(v, genome, source=source)
         if v.end > genome.sizes[v.chrom]:
             raise ValueError(
@@ -160,11 +174,26 @@ def bed_sites(bed: str | os.PathLike[str], genome: Genome, seq_length: int) -> l
     from crossreg.predict import region_windows
 
     intervals = read_bed(bed)
+    for iv in intervals:
+        require_ascii_region(iv, source=str(bed))
     windows = region_windows(intervals, genome, seq_length, source=str(bed))
     return [
         Site(w.name, w.chrom, w.start, strand=bed_strand(iv, source=str(bed)))
         for iv, w in zip(intervals, windows, strict=True)
     ]
+
+
+def require_ascii_region(interval: Interval, *, source: str) -> None:
+    """Stop at a BED region whose chromosome or name (column 4) has a character outside
+    ASCII, which the ``.h5`` stores as ASCII bytes (as Basenji's does), before any
+    scoring."""
+    name = interval.extra[0] if interval.extra else ""
+    if not (interval.chrom.isascii() and name.isascii()):
+        raise ValueError(
+            f"{source}:{interval.line}: region {interval.chrom}:{interval.start}-"
+            f"{interval.end} ({name}) has a character outside ASCII in its chromosome or name "
+            "(column 4), which an ISM .h5 stores as ASCII bytes (as Basenji's does); rename it"
+        )
 
 
 def bed_strand(interval: Interval, *, source: str) -> str:
@@ -210,10 +239,28 @@ def span_starts(sites: Sequence[Site], seq_length: int, width: int) -> npt.NDArr
     )
 
 
-def site_mutations(reference: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+def span_on_chromosome(
+    sites: Sequence[Site], genome: Genome, seq_length: int, width: int
+) -> npt.NDArray[np.bool_]:
+    """``(sites, width)``: whether each position of a site's mutated span, in the site's
+    orientation, lies on its chromosome (a span near an end runs off it)."""
+    offsets = np.arange(width)
+    on = np.empty((len(sites), width), dtype=bool)
+    for i, (site, start) in enumerate(
+        zip(sites, span_starts(sites, seq_length, width), strict=True)
+    ):
+        positions = start + (offsets[::-1] if site.strand == "-" else offsets)
+        on[i] = (positions >= 0) & (positions < genome.sizes[site.chrom])
+    return on
+
+
+def site_mutations(
+    reference: npt.NDArray[np.uint8], on_chromosome: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int64]:
     """``(n, 2)`` (position, base) of every mutant of a `(width, 4)` one-hot span, the
-    reference first as ``(-1, -1)``: each base that is not the position's (all 4 at N)."""
-    pos, base = np.nonzero(reference == 0)
+    reference first as ``(-1, -1)``: each base that is not the position's (all 4 at N), at
+    the positions `on_chromosome` only."""
+    pos, base = np.nonzero((reference == 0) & on_chromosome[:, None])
     return np.concatenate([[[-1, -1]], np.stack([pos, base], axis=1)]).astype(np.int64)
 
 
@@ -241,7 +288,8 @@ def mutation_effects(
 ) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
     """Yield, site by site, ``{stat: (width, 4, tracks)}`` float32 mutation effects
     ``stat(mutant) - stat(reference)`` (0 for the reference base), before the
-    per-position mean is removed (:func:`remove_position_mean`).
+    per-position mean is removed (:func:`remove_position_mean`); positions off the
+    chromosome (:func:`span_on_chromosome`) are not mutated and are NaN.
 
     All sites' mutants go through :func:`run_inference` as one stream of
     ``options.batch_size`` sequences; each batch is built from the site's one-hot window by
@@ -253,7 +301,8 @@ def mutation_effects(
     check_ism_stats(stats)
 
     spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start:span_end], dtype=np.uint8)
-    per_site = [site_mutations(spans[i]) for i in range(len(sites))]
+    on_chromosome = span_on_chromosome(sites, genome, seq_length, width)
+    per_site = [site_mutations(spans[i], on_chromosome[i]) for i in range(len(sites))]
     items = (
         np.concatenate([np.column_stack([np.full(len(m), i), m]) for i, m in enumerate(per_site)])
         if sites
@@ -299,6 +348,8 @@ def mutation_effects(
                 current, reference = int(site), values
                 n_tracks = len(next(iter(values.values())))
                 effects = {k: np.zeros((width, 4, n_tracks), np.float32) for k in stats}
+                for k in stats:
+                    effects[k][~on_chromosome[current]] = np.nan
             else:
                 for k in stats:
                     effects[k][pos, base] = values[k] - reference[k]
@@ -354,7 +405,11 @@ def write_ism(
     in `model_dir`, write `out` in Basenji's ``scores.h5`` layout and, unless `plots` is
     false, one PNG per site (for the track with the largest |score|, or per chosen track
     with `tracks`; an SVG beside each with `svg`) in the folder `figures`, by default
-    :func:`figures_folder` of `out`.
+    :func:`figures_folder` of `out`, replacing an earlier run's figures there (removed,
+    once `out` is written, when `plots` is false too).
+    A span position off its chromosome (a site near an end) is not mutated: NaN scores,
+    counted in a warning; a site label, chromosome or kept track outside ASCII stops
+    before any scoring.
     Records on chromosomes the FASTA lacks are skipped and counted in the log and the
     output's attributes, as ``crossreg sad`` does (`strict` stops at the first; a VCF none
     of whose records is on the FASTA stops with a hint)."""
@@ -376,6 +431,9 @@ def write_ism(
         sites = bed_sites(bed, genome, seq_length)
     targets = config.targets[head]
     chosen = keep_head_tracks(model, head, targets, tracks)
+    kept = [targets[i] for i in chosen]
+    require_ascii_tracks(kept, model_dir)
+    warn_off_chromosome(sites, genome, seq_length, width)
     log.info(
         "ISM of %d sites x %d bp x 3 bases with the '%s' head (%d of %d tracks) on %s%s",
         len(sites),
@@ -400,7 +458,6 @@ def write_ism(
         "sites",
         total=len(sites),
     )
-    kept = [targets[i] for i in chosen]
     attrs = {
         **provenance(model_dir, head, config, options),
         "width": width,
@@ -420,13 +477,27 @@ def write_ism(
     starts = span_starts(sites, seq_length, width)
     with atomic_path(out) as tmp:
         _write_h5(tmp, sites, starts, spans, effects, kept, stats, attrs)
+    from crossreg.variants.ism_figures import plot_ism_file, remove_earlier_figures
+
+    folder = Path(figures_folder(out) if figures is None else figures)
     drawn: list[Path] = []
     if plots:
-        from crossreg.variants.ism_figures import plot_ism_file
-
-        folder = figures_folder(out) if figures is None else figures
         drawn = plot_ism_file(out, folder, all_tracks=tracks is not None, svg=svg)
+    else:
+        remove_earlier_figures(folder)
     return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
+
+
+def warn_off_chromosome(sites: Sequence[Site], genome: Genome, seq_length: int, width: int) -> None:
+    """Warn, with a count, when some sites' mutated spans run off a chromosome end."""
+    off = int((~span_on_chromosome(sites, genome, seq_length, width).all(axis=1)).sum())
+    if off:
+        log.warning(
+            "%d of %d sites have a mutated span running off a chromosome end: its positions "
+            "off the chromosome are not mutated and score NaN",
+            off,
+            len(sites),
+        )
 
 
 def _write_h5(

@@ -11,12 +11,15 @@ cells are the mutation effects ``stat(mutant) - stat(reference)``, the reference
 cell left blank, so each column shows that position's 3 mutations. N positions (no
 reference base) have no letter. Titles and axes give positions 1-based, as a genome
 browser and the VCF do (the ``.h5`` stores 0-based starts); a minus-strand site is drawn
-5' to 3' on its strand, from the span's last genome position back to its first. Each
-drawing replaces the folder's figures of an earlier one (``NNNN_*.png`` and ``.svg``).
+5' to 3' on its strand, from the span's last genome position back to its first. A span
+running off its chromosome (no reference base and NaN scores there) is drawn over its
+positions on the chromosome only. Each drawing replaces the folder's figures of an earlier
+one (``NNNN_*.png`` and ``.svg``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -173,6 +176,18 @@ class StoredSite:
     seq: npt.NDArray[np.float32]
 
 
+def on_chromosome(site: StoredSite) -> StoredSite:
+    """`site` without the positions at either end of its span that lie off the chromosome
+    (no reference base, every score NaN), its `start` moved to the first one kept on the
+    forward strand."""
+    on = np.flatnonzero(site.seq.any(axis=1) | ~np.isnan(site.scores).all(axis=(1, 2)))
+    first, end = (int(on[0]), int(on[-1]) + 1) if on.size else (0, 0)
+    shift = len(site.seq) - end if site.strand == "-" else first
+    return dataclasses.replace(
+        site, start=site.start + shift, scores=site.scores[first:end], seq=site.seq[first:end]
+    )
+
+
 def _stored_sites(path: str | os.PathLike[str], stat: str | None) -> Iterator[StoredSite]:
     """The sites of the ISM ``.h5`` at `path`, read one at a time with statistic `stat`
     (default: ``sum``, else ``center``); a file or chunk that does not read back is named.
@@ -209,12 +224,13 @@ def plot_ism_file(
     """One PNG per site of an ISM ``.h5`` in `directory` (and an SVG beside each with
     `svg`): for the track with the largest |score| of the site, or for every stored track
     with `all_tracks`; returns the files written. An earlier drawing's figures in
-    `directory` (``NNNN_*.png`` and ``.svg``) are removed first."""
+    `directory` (``NNNN_*.png`` and ``.svg``) are removed first. A site is drawn over the
+    positions of its span on the chromosome (:func:`on_chromosome`)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    remove_stale_figures(directory, earlier_figures(directory), [])
+    remove_earlier_figures(directory)
     written: list[Path] = []
-    for site in _stored_sites(path, stat):
+    for site in map(on_chromosome, _stored_sites(path, stat)):
         chosen: Sequence[int]
         if all_tracks:
             chosen = range(site.scores.shape[-1])
@@ -236,6 +252,13 @@ def plot_ism_file(
                 svg=svg,
             )
     return written
+
+
+def remove_earlier_figures(directory: Path) -> None:
+    """Remove the ISM figures an earlier drawing left in `directory` (:func:`earlier_figures`),
+    if it is a folder."""
+    if directory.is_dir():
+        remove_stale_figures(directory, earlier_figures(directory), [])
 
 
 def earlier_figures(directory: Path) -> list[str]:

@@ -195,7 +195,7 @@ def write_sad(
     targets: list[Target] = list(config.targets[head])
     targets = [targets[i] for i in keep_head_tracks(model, head, targets, tracks)]
     if out.suffix == ".h5":
-        _require_ascii_labels(targets, model_dir)
+        require_ascii_tracks(targets, model_dir, other="write --out .tsv, or ")
     genome = Genome(fasta)
     genes: GeneIndex | None = None
     if gtf is not None:
@@ -263,14 +263,17 @@ def write_sad(
     return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped, ranked is None)
 
 
-def _require_ascii_labels(targets: Sequence[Target], model_dir: str | os.PathLike[str]) -> None:
-    """A SAD ``.h5`` stores track identifiers and descriptions as ASCII bytes (as Basenji's
-    does): stop, before scoring, at a track whose are not."""
+def require_ascii_tracks(
+    targets: Sequence[Target], model_dir: str | os.PathLike[str], *, other: str = ""
+) -> None:
+    """An ``.h5`` output stores track identifiers and descriptions as ASCII bytes (as
+    Basenji's does): stop, before scoring, at a track whose are not; `other` is another way
+    out the command offers, put before the advice to rename the track."""
     for t in targets:
         if not (t.identifier.isascii() and t.description.isascii()):
             raise ValueError(
                 f"{model_dir}: track {t.identifier!r} ({t.description!r}) has a character "
-                "outside ASCII, which a SAD .h5 cannot store; write --out .tsv, or rename "
+                f"outside ASCII, which an .h5 output stores as ASCII bytes; {other}rename "
                 "the track in the targets table the model was trained or imported with"
             )
 

@@ -40,7 +40,13 @@ import numpy.typing as npt
 
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write
-from crossreg.io.vcf import Variant, iter_vcf, reference_bases, require_chromosome
+from crossreg.io.vcf import (
+    Variant,
+    iter_vcf,
+    reference_bases,
+    require_ascii_record,
+    require_chromosome,
+)
 from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
 from crossreg.variants.sad_stats import clip_float16
@@ -129,12 +135,7 @@ def survey_vcf(
     off: Counter[str] = Counter()
     first_off: Variant | None = None
     for v in iter_vcf(vcf):
-        if not (v.id.isascii() and v.chrom.isascii()):
-            raise ValueError(
-                f"{source}: the record at {v.chrom}:{v.pos + 1} ({v.id}) has a character "
-                "outside ASCII in its ID or CHROM, which SAD files store as ASCII bytes (as "
-                "Basenji's do); rename it"
-            )
+        require_ascii_record(v, source=source)
         if v.chrom not in genome.sizes:
             if strict:
                 require_chromosome(v, genome, source=source)
