@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -192,7 +193,7 @@ def test_matches_the_dense_reference(tmp_path, weights, background):
     for column, key in (("mu", "mu"), ("se_mu", "se"), ("z_fast", "z_fast"), ("p_fast", "p_fast")):
         np.testing.assert_allclose(ours[column], expected[key], rtol=1e-9)
     for k, name in enumerate(["pred1", "NA", "null"]):
-        chunks = pl.read_csv(tmp_path / "out" / "chunks" / f"trait.{name}.tsv", separator="\t")
+        chunks = pl.read_csv(tmp_path / "out" / "chunks" / "trait" / f"{name}.tsv", separator="\t")
         np.testing.assert_allclose(chunks["q"], expected["q"][:, k], rtol=1e-9, atol=1e-20)
         np.testing.assert_allclose(chunks["r"], expected["r"][:, k], rtol=1e-9)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -390,7 +391,7 @@ def test_thin_annotations_and_the_ld_cache(tmp_path):
     assert len(list(cache.glob(f"{CHROM}.*.npz"))) == 1
 
 
-def test_a_panel_chromosome_without_blocks_adds_snps_but_no_signal(tmp_path):
+def test_a_panel_chromosome_without_blocks_adds_snps_but_no_signal(tmp_path, caplog):
     write_world(tmp_path)
     one = run_world(tmp_path, tmp_path / "one")
     # chromosome 9: the same genotypes under other ids, no LD block, annotation all zero
@@ -409,7 +410,12 @@ def test_a_panel_chromosome_without_blocks_adds_snps_but_no_signal(tmp_path):
     with gzip.open(tmp_path / "annot.9.sannot.gz", "wt") as handle:
         handle.write("SNP\tA1\tA2\tpred1\tNA\tnull\n")
         handle.write("".join(f"c9_{f[1]}\t{f[4]}\t{f[5]}\t0\t0\t0\n" for f in map(str.split, rows)))
-    two = run_world(tmp_path, tmp_path / "two")
+    with caplog.at_level(logging.WARNING, logger="crossreg"):
+        two = run_world(tmp_path, tmp_path / "two")
     for column in ("z", "p", "z_fast", "p_fast", "mu", "se_mu"):
         assert two[column].to_list() == one[column].to_list(), column
     np.testing.assert_allclose(two["supp_frac"], one["supp_frac"] / 2, rtol=1e-12)
+    # the warning says so (before: "their SNPs take no part")
+    (warning,) = [r.getMessage() for r in caplog.records if "no LD block on" in r.getMessage()]
+    assert "no regression signal but count in M and ‖v‖²" in warning
+    assert "supp_frac" in warning

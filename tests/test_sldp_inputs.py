@@ -3,9 +3,12 @@ tables it cannot read, naming the file and the line."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
+import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -13,14 +16,18 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from crossreg.cli import build_parser
-from crossreg.stats.sldp.background import read_frq_alleles
+from crossreg.commands import sldp as sldp_command
+from crossreg.stats.sldp.background import CODING_FEATURES, read_frq_alleles
 from crossreg.stats.sldp.panel import read_ld_blocks
 from crossreg.stats.sldp.plink import read_bim, read_fam_count, read_frq
 from crossreg.stats.sldp.regression import sign_flip
-from crossreg.stats.sldp.run import chunk_file_name, read_print_snps, write_sldp
+from crossreg.stats.sldp.run import escape_file_name, read_print_snps, write_sldp
 from crossreg.stats.sldp.sumstats import read_ldscores
 from crossreg.stats.sldp.tables import numbers, read_text_table
-from tests.test_sldp_estimator import CHROM, run_world, write_world
+from tests.test_sldp_estimator import CHROM, SldpOptions, run_world, write_world
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
 
@@ -170,12 +177,12 @@ def test_a_rerun_into_the_same_folder_leaves_no_earlier_tables_or_figures(
         *common, str(tmp_path / "ld."), out, sumstats=[tmp_path / "trait.sumstats.gz"],
         sannot_chr=sannot_chr, jk_blocks=20, flips=1000, verbose_thresh=1.0, svg=True,
     )  # fmt: skip
-    assert len(list((out / "chunks").glob("*.tsv"))) == 3 and (out / "z_heatmap.svg").exists()
+    assert len(list((out / "chunks").rglob("*.tsv"))) == 3 and (out / "z_heatmap.svg").exists()
     write_sldp(
         *common, str(tmp_path / "ld."), out, sumstats=[tmp_path / "trait.sumstats.gz"],
         sannot_chr=sannot_chr, jk_blocks=20, flips=1000, verbose_thresh=0.0, plots=False,
     )  # fmt: skip
-    assert list((out / "chunks").glob("*.tsv")) == []
+    assert list((out / "chunks").iterdir()) == []
     assert sorted(p.name for p in out.iterdir()) == ["chunks", "results.tsv", "summary.json"]
 
 
@@ -346,10 +353,11 @@ def test_annotation_names_with_a_slash_stay_one_chunk_file(tmp_path: Path) -> No
         handle.write("\t".join([*header.split("\t")[:3], "DNase/liver", *names[1:]]))
         handle.write("\n" + rest)
     run_world(tmp_path, tmp_path / "out")
-    assert chunk_file_name("trait", "a/b%c\\d") == "trait.a%2Fb%25c%5Cd.tsv"
-    files = sorted(p.name for p in (tmp_path / "out" / "chunks").iterdir())
-    assert "trait.DNase%2Fliver.tsv" in files
-    assert all(p.is_file() for p in (tmp_path / "out" / "chunks").iterdir())
+    assert escape_file_name("a/b%c\\d") == "a%2Fb%25c%5Cd"
+    assert [escape_file_name(name) for name in (".", "..", ".x")] == ["%2E", "%2E.", "%2Ex"]
+    tables = tmp_path / "out" / "chunks" / "trait"
+    assert "DNase%2Fliver.tsv" in sorted(p.name for p in tables.iterdir())
+    assert all(p.is_file() for p in tables.iterdir())
 
 
 def test_blocks_whose_spectrum_keeps_nothing_are_counted_or_stop(tmp_path: Path) -> None:
@@ -380,3 +388,113 @@ def test_every_repeated_eqtl_option_is_kept() -> None:
     argv += ["--ldscores-chr", "ld.", "--sad", "x.h5", "--out", "o"]
     args = build_parser().parse_args([*argv, "--eqtl", "a", "--eqtl", "b", "c"])
     assert args.eqtl == [Path("a"), Path("b"), Path("c")]
+
+
+def _quick_run(root: Path, out: Path, **options: Unpack[SldpOptions]) -> pl.DataFrame:
+    """The test world's run with few flips, no figures and a chunk table for every row."""
+    options = {
+        "sannot_chr": [str(root / "annot.")], "sumstats": [root / "trait.sumstats.gz"],
+        "plots": False,
+    } | options  # fmt: skip
+    write_sldp(
+        str(root / "panel."), root / "print_snps.txt", root / "blocks.bed", str(root / "ld."), out,
+        jk_blocks=20, flips=1000, verbose_thresh=1.0, **options,
+    )  # fmt: skip
+    return pl.read_csv(out / "results.tsv", separator="\t")
+
+
+def _chunk_tables(out: Path) -> dict[str, pl.DataFrame]:
+    """Every chunk table of a run by its path under ``chunks/``."""
+    folder = out / "chunks"
+    return {
+        path.relative_to(folder).as_posix(): pl.read_csv(path, separator="\t")
+        for path in sorted(folder.rglob("*.tsv"))
+        if path.is_file()
+    }
+
+
+def test_chunk_tables_of_names_that_join_alike_stay_apart(tmp_path: Path) -> None:
+    # phenotype a × annotation p.q and phenotype a.p × annotation q: before, both were
+    # chunks/a.p.q.tsv and the second replaced the first
+    write_world(tmp_path)
+    path = tmp_path / f"annot.{CHROM}.sannot.gz"
+    with gzip.open(path, "rt") as handle:
+        text = handle.read()
+    with gzip.open(path, "wt") as handle:
+        handle.write(text.replace("\tpred1\tNA\t", "\tp.q\tq\t", 1))
+    for pheno in ("a", "a.p"):
+        shutil.copy(tmp_path / "trait.sumstats.gz", tmp_path / f"{pheno}.sumstats.gz")
+    sumstats = [tmp_path / "a.sumstats.gz", tmp_path / "a.p.sumstats.gz"]
+    _quick_run(tmp_path, tmp_path / "out", sumstats=sumstats)
+    tables = _chunk_tables(tmp_path / "out")
+    assert sorted(tables) == [
+        "a.p/null.tsv", "a.p/p.q.tsv", "a.p/q.tsv", "a/null.tsv", "a/p.q.tsv", "a/q.tsv",
+    ]  # fmt: skip
+    assert tables["a/p.q.tsv"]["q"].to_list() != tables["a.p/q.tsv"]["q"].to_list()
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["chunk_tables"] == 6
+
+
+def test_a_rerun_keeps_a_phenotype_folder_named_like_a_table(tmp_path: Path) -> None:
+    write_world(tmp_path)
+    shutil.copy(tmp_path / "trait.sumstats.gz", tmp_path / "x.tsv.sumstats.gz")
+    sumstats = [tmp_path / "x.tsv.sumstats.gz"]
+    _quick_run(tmp_path, tmp_path / "out", sumstats=sumstats)
+    _quick_run(tmp_path, tmp_path / "out", sumstats=sumstats)
+    assert sorted(_chunk_tables(tmp_path / "out")) == [
+        "x.tsv/NA.tsv", "x.tsv/null.tsv", "x.tsv/pred1.tsv",
+    ]  # fmt: skip
+
+
+def test_a_file_name_that_leaves_no_phenotype_name_stops(tmp_path: Path) -> None:
+    # before: phenotype "" wrote its chunk tables as hidden files beside the others
+    write_world(tmp_path)
+    shutil.copy(tmp_path / "trait.sumstats.gz", tmp_path / ".sumstats.gz")
+    with pytest.raises(ValueError, match=r"\.sumstats\.gz: its file name leaves no phenotype"):
+        _quick_run(tmp_path, tmp_path / "out", sumstats=[tmp_path / ".sumstats.gz"])
+
+
+def _rename_chrom_files(root: Path, stem: str, suffixes: tuple[str, ...]) -> None:
+    """``{stem}7{suffix}`` to ``{stem}chr7{suffix}``."""
+    for suffix in suffixes:
+        (root / f"{stem}{CHROM}{suffix}").rename(root / f"{stem}chr{CHROM}{suffix}")
+
+
+def test_a_panel_named_chr7_gives_the_bare_named_panels_results(tmp_path: Path) -> None:
+    # before: panel.chr7.* stopped, blaming the LD blocks file (chr7 against bare 7)
+    write_world(tmp_path)
+    expected = _quick_run(tmp_path, tmp_path / "bare")
+    _rename_chrom_files(tmp_path, "panel.", (".bed", ".bim", ".fam", ".frq"))
+    _quick_run(tmp_path, tmp_path / "panel_chr", chroms=["chr7"])  # annotations still 7
+    _rename_chrom_files(tmp_path, "annot.", (".sannot.gz",))
+    _quick_run(tmp_path, tmp_path / "both_chr", chroms=["7"])
+    summary = json.loads((tmp_path / "bare" / "summary.json").read_text())
+    for out in (tmp_path / "panel_chr", tmp_path / "both_chr"):
+        assert_frame_equal(pl.read_csv(out / "results.tsv", separator="\t"), expected)
+        ours, theirs = _chunk_tables(out), _chunk_tables(tmp_path / "bare")
+        assert ours.keys() == theirs.keys()
+        for name, table in ours.items():
+            assert_frame_equal(table, theirs[name])
+        reconciliation = json.loads((out / "summary.json").read_text())["reconciliation"]
+        assert list(reconciliation.values()) == list(summary["reconciliation"].values())
+        phenotype = f"{tmp_path / 'trait.sumstats.gz'} chr{CHROM}"  # counted as chr7 either way
+        assert reconciliation[phenotype] == summary["reconciliation"][phenotype]
+
+
+def test_a_panel_chromosome_named_both_ways_stops(tmp_path: Path) -> None:
+    write_world(tmp_path)
+    for suffix in (".bed", ".bim", ".fam", ".frq"):
+        shutil.copy(tmp_path / f"panel.{CHROM}{suffix}", tmp_path / f"panel.chr{CHROM}{suffix}")
+    with pytest.raises(ValueError, match=r"panel files name chromosome 7 twice"):
+        _quick_run(tmp_path, tmp_path / "out")
+
+
+def test_the_help_says_what_weights_and_gtf_features_do() -> None:
+    # before: Winv_ahat_I was "without h2g" (it does not weight at all) and the GTF's
+    # coding features left out start_codon
+    parser = argparse.ArgumentParser()
+    sldp_command.add_arguments(parser)
+    help_text = " ".join(parser.format_help().split())
+    assert "Winv_ahat_I does not weight (W = I)" in help_text
+    assert "without h2g" not in help_text
+    for feature in CODING_FEATURES:
+        assert feature in help_text

@@ -84,7 +84,7 @@ def test_results_match_the_reference(runs, config):
 def test_chunks_match_the_reference(runs, config):
     for pheno in PHENOS:
         for annot in ("pred1", "pred2", "sparse"):
-            ours = read_tsv(runs[config] / "chunks" / f"{pheno}.{annot}.tsv")
+            ours = read_tsv(runs[config] / "chunks" / pheno / f"{annot}.tsv")
             theirs = read_tsv(REFERENCE / "sldp" / f"{pheno}.{config}.{pheno}.{annot}.R.chunks.gz")
             assert ours.columns == theirs.columns
             for column in ("ldblock_begin", "ldblock_end", "bp_begin", "bp_end", "numsnps"):

@@ -70,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="GTF",
         help="add coding, utr, intron backgrounds and their .extend.500 versions from this "
-        "GTF (CDS/stop_codon, UTR features, transcript minus exons), signed by minor allele",
+        "GTF (CDS/start_codon/stop_codon, UTR features, transcript minus exons), signed by "
+        "minor allele",
     )
     parser.add_argument(
         "--sumstats",
@@ -93,7 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--chroms",
         default=None,
-        help="comma-separated chromosomes (default: every one with panel files)",
+        help="comma-separated chromosomes, with or without chr (default: every one with "
+        "panel files)",
     )
     parser.add_argument("--seed", type=SEED, default=0, help="sign-flip RNG seed")
     parser.add_argument(
@@ -112,8 +114,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--weights",
         default="Winv_ahat_h",
         choices=["Winv_ahat_h", "Winv_ahat_I"],
-        help="regression weights, as sldp --weights: the LD-aware inverse (with h2g) or "
-        "without h2g",
+        help="regression weights, as sldp --weights: Winv_ahat_h weights by W^-1 with "
+        "W = R/N + sigma2g R^2 (R: LD, sigma2g: per-SNP heritability), Winv_ahat_I does not "
+        "weight (W = I)",
     )
     parser.add_argument(
         "--alpha",

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.io.chroms import bare_chrom
 from crossreg.io.h5 import read_h5
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
@@ -47,6 +48,16 @@ class AnnotationTable:
         bim = panel.bim
         assert self.a1 is not None and self.a2 is not None
         return reconcile(bim.snp, bim.a1, bim.a2, self.snp, self.a1, self.a2)
+
+
+def sannot_path(stem: str, chrom: str) -> Path:
+    """``{stem}{chrom}.sannot.gz`` for the panel chromosome `chrom`; when that is missing,
+    the file that spells the chromosome the other way (``7`` for ``chr7``, ``chr7`` for
+    ``7``) if there is one."""
+    bare = bare_chrom(chrom)
+    spellings = [chrom, bare if chrom != bare else f"chr{bare}"]
+    paths = [Path(f"{stem}{c}.sannot.gz") for c in spellings]
+    return next((path for path in paths if path.exists()), paths[0])
 
 
 def read_sannot(path: str | os.PathLike[str]) -> AnnotationTable:

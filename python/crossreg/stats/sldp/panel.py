@@ -23,16 +23,27 @@ def chrom_order(name: str) -> tuple[int, int, str]:
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
 
 
+def chrom_label(chrom: str) -> str:
+    """How messages and counts name a chromosome: ``chr7``, whether files say ``chr7`` or ``7``."""
+    return f"chr{bare_chrom(chrom)}"
+
+
 def panel_chroms(stem: str) -> list[str]:
-    """The chromosomes c with ``{stem}{c}.bed``, ``.bim`` and ``.fam``, in natural order."""
+    """The chromosomes c with ``{stem}{c}.bed``, ``.bim`` and ``.fam``, in natural order
+    (``chr7`` and ``7`` alike); one found under both names stops."""
     folder = Path(stem).parent
     prefix = Path(stem).name if not str(stem).endswith(os.sep) else ""
-    found = []
-    for path in folder.glob(f"{prefix}*.bed"):
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob(f"{prefix}*.bed")):
         chrom = path.name[len(prefix) : -len(".bed")]
         if chrom and re.fullmatch(r"[\w.-]+", chrom) and path.with_suffix(".bim").exists():
-            found.append(chrom)
-    return sorted(found, key=chrom_order)
+            twin = found.setdefault(bare_chrom(chrom), chrom)
+            if twin != chrom:
+                raise ValueError(
+                    f"{stem}: panel files name chromosome {bare_chrom(chrom)} twice, as "
+                    f"{stem}{twin}.bed and {stem}{chrom}.bed; keep one of them"
+                )
+    return sorted(found.values(), key=lambda c: chrom_order(bare_chrom(c)))
 
 
 @dataclass(frozen=True)
@@ -51,8 +62,8 @@ class LdBlocks:
         return len(self.chrom)
 
     def on(self, chrom: str) -> npt.NDArray[np.int64]:
-        """Ids of the non-MHC blocks on `chrom` (bare name), in file order."""
-        return np.nonzero((self.bare == chrom) & ~self.mhc)[0]
+        """Ids of the non-MHC blocks on `chrom` (``chr7`` or ``7`` alike), in file order."""
+        return np.nonzero((self.bare == bare_chrom(chrom)) & ~self.mhc)[0]
 
 
 def read_ld_blocks(path: str | os.PathLike[str]) -> LdBlocks:
@@ -98,6 +109,11 @@ class ChromPanel:
     block_ids: npt.NDArray[np.int64]  # this chromosome's non-MHC blocks, file order
     block_start: npt.NDArray[np.int64]  # first SNP row of each block
     block_stop: npt.NDArray[np.int64]  # one past its last SNP row
+
+    @property
+    def label(self) -> str:
+        """How messages name the chromosome (`chrom_label`)."""
+        return chrom_label(self.chrom)
 
     @property
     def files(self) -> list[Path]:

@@ -108,11 +108,11 @@ def chrom_spectra(
     path = Path(cache) / f"{panel.chrom}.{cache_key(panel, blocks, percent)}.npz" if cache else None
     if path is not None and path.exists():
         with np.load(path) as packed:
-            log.info("chr%s: LD spectra from %s", panel.chrom, path)
+            log.info("%s: LD spectra from %s", panel.label, path)
             return _unpack(dict(packed))
     spectra = {}
     rows = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
-    with progress(len(panel.block_ids), f"chr{panel.chrom} LD spectra", "blocks") as meter:
+    with progress(len(panel.block_ids), f"{panel.label} LD spectra", "blocks") as meter:
         for block, start, stop in rows:
             printed = panel.printed[start:stop]
             if printed.any():

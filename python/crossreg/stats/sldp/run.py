@@ -16,6 +16,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.chroms import bare_chrom
 from crossreg.plots import remove_stale_figures
 from crossreg.progress import Progress, progress
 from crossreg.stats.sldp.annotations import (
@@ -24,11 +25,18 @@ from crossreg.stats.sldp.annotations import (
     ChromAnnotations,
     read_sad_annotations,
     read_sannot,
+    sannot_path,
     signed_ld_profiles,
 )
 from crossreg.stats.sldp.background import BuiltBackgrounds, build_backgrounds
 from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
-from crossreg.stats.sldp.panel import LdBlocks, load_chrom_panel, panel_chroms, read_ld_blocks
+from crossreg.stats.sldp.panel import (
+    LdBlocks,
+    chrom_label,
+    load_chrom_panel,
+    panel_chroms,
+    read_ld_blocks,
+)
 from crossreg.stats.sldp.plink import standardized_genotypes
 from crossreg.stats.sldp.refpanel import chrom_spectra
 from crossreg.stats.sldp.regression import BlockStats, block_stats, chunk_bounds, regress
@@ -93,7 +101,7 @@ class AnnotationSet:
         return self.stems + [t.source for t in self.sad] + built
 
     def tables(self, chrom: str) -> list[AnnotationTable]:
-        tables = [read_sannot(f"{stem}{chrom}.sannot.gz") for stem in self.stems] + self.sad
+        tables = [read_sannot(sannot_path(stem, chrom)) for stem in self.stems] + self.sad
         tables += self.built.tables(chrom) if self.built else []
         names = [n for t in tables for n in t.names]
         if self.names is None:
@@ -101,7 +109,9 @@ class AnnotationSet:
                 raise ValueError(f"annotation names repeat across {', '.join(self.sources)}")
             self.names = names
         elif names != self.names:
-            raise ValueError(f"chr{chrom}: annotation columns differ from the first chromosome's")
+            raise ValueError(
+                f"{chrom_label(chrom)}: annotation columns differ from the first chromosome's"
+            )
         return tables
 
 
@@ -120,6 +130,12 @@ def _phenotypes(
     found += [read_eqtl(p, print_snps, eqtl_n) for p in eqtl]
     if not found:
         raise ValueError("give at least one --sumstats or --eqtl file")
+    unnamed = [s.source for s in found if not s.name]
+    if unnamed:
+        raise ValueError(
+            f"{unnamed[0]}: its file name leaves no phenotype name (the name without "
+            ".gz/.tsv/.txt/.sumstats); rename the file"
+        )
     names = [s.name for s in found]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -155,7 +171,7 @@ def write_sldp(
     svg: bool = False,
 ) -> SldpRun:
     """Run SLDP for every phenotype × marginal annotation and write ``out/results.tsv``,
-    ``out/summary.json``, ``out/chunks/{pheno}.{annot}.tsv`` (rows with p below
+    ``out/summary.json``, ``out/chunks/{pheno}/{annot}.tsv`` (rows with p below
     `verbose_thresh`) and, unless `plots` is false, the figures ``out/z_heatmap.png`` and
     ``out/z_correlation.png`` (an SVG beside each with `svg`). Each phenotype's sign flips
     use a fresh legacy RNG seeded by `seed`, so its numbers equal a reference run on that
@@ -172,16 +188,7 @@ def write_sldp(
         raise ValueError(f"--alpha must be a finite number (-1 or 0, as sldp), got {alpha}")
     if bool(sannot_chr) == bool(sad):
         raise ValueError("give annotations as --sannot-chr stems or --sad files (one kind)")
-    available = panel_chroms(bfile_chr)
-    if not available:
-        raise ValueError(f"{bfile_chr}: no panel files {bfile_chr}{{chrom}}.bed/.bim/.fam")
-    chroms = list(chroms) if chroms else available
-    twice = sorted({c for c in chroms if chroms.count(c) > 1})
-    if twice:
-        raise ValueError(f"--chroms names chromosome(s) {', '.join(twice)} more than once")
-    absent = [c for c in chroms if c not in available]
-    if absent:
-        raise ValueError(f"{bfile_chr}: no panel files for chromosome(s) {', '.join(absent)}")
+    chroms = _analysed_chroms(chroms, bfile_chr)
     printed = read_print_snps(print_snps)
     blocks = read_ld_blocks(ld_blocks)
     _check_blocks_cover(blocks, chroms)
@@ -225,7 +232,7 @@ def write_sldp(
             aligned = {}
             for stats in phenos:
                 alignment, z, n = stats.align(panel)
-                _add_counts(counts, f"{stats.source} chr{chrom}", alignment.counts)
+                _add_counts(counts, f"{stats.source} {panel.label}", alignment.counts)
                 aligned[stats.name] = (z / np.sqrt(n), n)
             print_index = np.cumsum(panel.printed) - 1
             ranges = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
@@ -252,7 +259,7 @@ def write_sldp(
                     rows = print_index[start:stop][mask]
                     target.snpind[block] = (rows.min(), rows.max() + 1)
             log.info(
-                "chr%s: %d blocks with print SNPs, %d SNPs", chrom, len(spectra), len(panel.bim)
+                "%s: %d blocks with print SNPs, %d SNPs", panel.label, len(spectra), len(panel.bim)
             )
     _check_ranks(ranks, spectrum_percent)
     for group in (marginal, background):
@@ -264,7 +271,7 @@ def write_sldp(
             found = {key: 0 for key in ("matched", "ambiguous", "mismatched", "missing")}
             for chrom in chroms:
                 for key in found:
-                    found[key] += counts.get(f"{stats.source} chr{chrom}", {}).get(key, 0)
+                    found[key] += counts.get(f"{stats.source} {chrom_label(chrom)}", {}).get(key, 0)
             raise ValueError(
                 f"{stats.source}: no SNP of it is typed in an LD block with signal "
                 f"(of the panel's SNPs: {found['matched']} matched, {found['ambiguous']} "
@@ -318,14 +325,18 @@ def write_sldp(
     )
 
 
-def chunk_file_name(pheno: str, annotation: str) -> str:
-    """``{pheno}.{annotation}.tsv``, with ``%``, ``/`` and ``\\`` escaped as ``%25``,
-    ``%2F`` and ``%5C`` so that every name stays one file in ``chunks/``."""
+def chunk_table_path(pheno: str, annotation: str) -> Path:
+    """Where a phenotype × annotation's table goes in ``chunks/``: ``{pheno}/{annotation}.tsv``,
+    a folder per phenotype, so that no two pairs share a file (each part written as one
+    name by `escape_file_name`)."""
+    return Path(escape_file_name(pheno), f"{escape_file_name(annotation)}.tsv")
 
-    def escape(name: str) -> str:
-        return name.replace("%", "%25").replace("/", "%2F").replace("\\", "%5C")
 
-    return f"{escape(pheno)}.{escape(annotation)}.tsv"
+def escape_file_name(name: str) -> str:
+    """`name` as one plain file name: ``%``, ``/`` and ``\\`` written ``%25``, ``%2F`` and
+    ``%5C``, and a leading ``.`` written ``%2E`` (so ``.`` and ``..`` name no other folder)."""
+    escaped = name.replace("%", "%25").replace("/", "%2F").replace("\\", "%5C")
+    return "%2E" + escaped[1:] if escaped.startswith(".") else escaped
 
 
 def _check_ranks(ranks: dict[str, int], spectrum_percent: float) -> None:
@@ -351,6 +362,25 @@ def _check_ranks(ranks: dict[str, int], spectrum_percent: float) -> None:
         )
 
 
+def _analysed_chroms(requested: Sequence[str] | None, bfile_chr: str) -> list[str]:
+    """The panel chromosomes `requested` names (``chr7`` and ``7`` alike), as the panel's
+    file names spell them; every one with panel files when None."""
+    available = panel_chroms(bfile_chr)
+    if not available:
+        raise ValueError(f"{bfile_chr}: no panel files {bfile_chr}{{chrom}}.bed/.bim/.fam")
+    if not requested:
+        return available
+    spelled = {bare_chrom(c): c for c in available}
+    wanted = [bare_chrom(c) for c in requested]
+    twice = sorted({c for c in wanted if wanted.count(c) > 1})
+    if twice:
+        raise ValueError(f"--chroms names chromosome(s) {', '.join(twice)} more than once")
+    absent = [c for c, bare in zip(requested, wanted, strict=True) if bare not in spelled]
+    if absent:
+        raise ValueError(f"{bfile_chr}: no panel files for chromosome(s) {', '.join(absent)}")
+    return [spelled[bare] for bare in wanted]
+
+
 def _check_blocks_cover(blocks: LdBlocks, chroms: list[str]) -> None:
     """Stop when no LD block lies on the analysed chromosomes; warn about those without."""
     without = [c for c in chroms if not len(blocks.on(c))]
@@ -362,7 +392,8 @@ def _check_blocks_cover(blocks: LdBlocks, chroms: list[str]) -> None:
         )
     if without:
         log.warning(
-            "%s: no LD block on chromosome(s) %s: their SNPs take no part",
+            "%s: no LD block on chromosome(s) %s: their SNPs add no regression signal but "
+            "count in M and ‖v‖² (so in r_f, h2v_h2g, h2v and supp_frac), as in the reference",
             blocks.path,
             ", ".join(without),
         )
@@ -410,6 +441,20 @@ def _chunks(
             }
         )
     return sums, rows
+
+
+def _replace_chunk_tables(folder: Path, tables: dict[Path, pl.DataFrame]) -> None:
+    """Write `tables` (paths inside `folder`), first removing the tables an earlier run left
+    in `folder` that this run does not write, and the phenotype folders left empty."""
+    for path in sorted(folder.rglob("*.tsv")):
+        if path.is_file() and path not in tables:
+            path.unlink()
+    for sub in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if sub.is_dir() and not any(sub.iterdir()):
+            sub.rmdir()
+    for path, table in tables.items():
+        with atomic_write(path) as handle:
+            table.write_csv(handle, separator="\t")
 
 
 def _write_outputs(
@@ -472,13 +517,8 @@ def _write_outputs(
                     table = pl.DataFrame(chunk_rows).with_columns(
                         q=pl.Series(res.q[:, k]), r=pl.Series(res.r[:, k])
                     )
-                    chunk_tables[out / "chunks" / chunk_file_name(stats.name, name)] = table
-    for path, table in chunk_tables.items():
-        with atomic_write(path) as handle:
-            table.write_csv(handle, separator="\t")
-    for path in sorted((out / "chunks").glob("*.tsv")):
-        if path not in chunk_tables:  # an earlier run's
-            path.unlink()
+                    chunk_tables[out / "chunks" / chunk_table_path(stats.name, name)] = table
+    _replace_chunk_tables(out / "chunks", chunk_tables)
     results = pl.DataFrame(
         rows,
         schema=[(c, pl.String if c in ("pheno", "annot") else pl.Float64) for c in RESULT_COLUMNS],
