@@ -187,6 +187,46 @@ def test_a_pair_without_a_raw_r_is_counted_and_named():
     assert "(4 pairs, 3 with a raw R," in summary_line(row)
 
 
+def test_two_sites_give_no_raw_r_for_that_reason():
+    # before: the note said the values were the same at every site, which they are not
+    measured = np.array([[1.0, 5.0, 2.0], [4.0, 2.0, 8.0]])
+    predicted = np.array([[3.0, 1.0, 2.0], [2.0, 6.0, 1.0]])
+    descriptions = ["CAGE:a", "CAGE:b", "CAGE:c"]
+    tables = transfer_tables(
+        measured, predicted, ["m1", "m2", "m3"], descriptions, ["h1", "h2", "h3"], descriptions
+    )
+    row = assay_summary(tables)["CAGE"]
+    assert (row["pairs"], row["raw_pairs"]) == (3, 0)
+    assert row["raw_r_note"] == "no raw R: 2 sites, and R needs 3"
+
+
+def test_a_matrix_of_numeric_looking_identifiers_reads_them_as_text(tmp_path):
+    # before: polars guessed integers from the first rows: '01' and '1' became one column,
+    # and a text identifier after 100 numeric ones stopped transfer with a traceback
+    measured_ids = ["01", "1", *[str(i) for i in range(2, 120)], "hs_DNASE_liver"]
+    rows = [
+        {
+            "assay": "CAGE",
+            "experiment": "CAGE",
+            "head_identifier": "h1",
+            "head_description": "CAGE:liver",
+            "identifier": identifier,
+            "description": f"CAGE:cell{i}",
+            "matched": i == 0,
+            "pearson_r_normalised": 0.5,
+            "n": 10,
+        }
+        for i, identifier in enumerate(measured_ids)
+    ]
+    path = tmp_path / "matrix.tsv"
+    path.write_text(pl.DataFrame(rows).write_csv(separator="\t"))
+    back = read_matrix(path)
+    assert back["identifier"].to_list() == measured_ids
+    plotted = wide(back, "CAGE")
+    assert plotted.columns[:2] == ["01", "1"] and plotted.values.shape == (1, len(measured_ids))
+    assert plotted.matched.sum() == 1
+
+
 def test_an_experiment_with_one_track_has_no_normalised_r_and_says_why():
     measured, predicted, _ = _planted()
     tables = transfer_tables(

@@ -503,8 +503,10 @@ def assay_summary(tables: TransferTables) -> dict[str, dict]:
         if not raw.all():
             constant = pairs.filter(pl.Series(~raw)).select("experiment", "cell_type").rows()
             row["raw_r_note"] = (
-                "no raw R where the measured or predicted values are the same at every site: "
-                + ", ".join(f"{experiment}:{cell}" for experiment, cell in constant)
+                f"no raw R: {tables.sites} sites, and R needs 3"
+                if tables.sites < 3
+                else "no raw R where the measured or predicted values are the same at every "
+                "site: " + ", ".join(f"{experiment}:{cell}" for experiment, cell in constant)
             )
         incomplete = with_normalised < pairs.height
         if incomplete or None in (row["normalised_r_matched"], row["normalised_r_unmatched"]):
@@ -803,6 +805,7 @@ def run_transfer(
     }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").unlink(missing_ok=True)  # written last: no stale one beside new tables
     with atomic_write(out / "transfer.tsv") as handle:
         handle.write(tsv_text(pairs))
     with atomic_write(out / "matrix.tsv") as handle:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.evaluate.transfer import MATRIX_SCHEMA
 from crossreg.evaluate.transfer_tracks import BY_CELL_TYPE, cell_type_of, normalised_r_gap
 from crossreg.io.tables import as_int
 from crossreg.plots import new_figure, save_figure
@@ -51,12 +52,8 @@ class PlottedMatrix:
 
 def read_matrix(path: str | os.PathLike[str]) -> pl.DataFrame:
     """A ``matrix.tsv`` (long form), as :func:`crossreg.evaluate.transfer.write_transfer`
-    writes it."""
-    return pl.read_csv(
-        os.fspath(path),
-        separator="\t",
-        schema_overrides={"pearson_r_normalised": pl.Float64, "matched": pl.Boolean},
-    )
+    writes it: identifiers are text (``001`` is not ``1``), however they look."""
+    return pl.read_csv(os.fspath(path), separator="\t", schema_overrides=MATRIX_SCHEMA)
 
 
 def wide(frame: pl.DataFrame, experiment: str) -> PlottedMatrix:
