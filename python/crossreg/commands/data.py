@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     inputs = parser.add_argument_group("inputs")
     inputs.add_argument("--genome", required=True, help="genome name stored in the dataset")
-    inputs.add_argument("--assembly", help="assembly name (default: the FASTA's file stem)")
+    inputs.add_argument("--assembly", help="assembly name (default: the FASTA's file name up to its first dot)")
     inputs.add_argument("--fasta", required=True, help="genome FASTA (uncompressed)")
     inputs.add_argument("--targets", required=True, help="Basenji targets table")
     inputs.add_argument("--out", required=True, help="dataset directory to create")
@@ -99,13 +99,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--valid-fraction",
         type=FRACTION,
         default=d.DEFAULT_VALID_FRACTION,
-        help="fraction of the blocks for validation [%(default)s]",
+        help="share of the windows for validation [%(default)s]",
     )
     split.add_argument(
         "--test-fraction",
         type=FRACTION,
         default=d.DEFAULT_TEST_FRACTION,
-        help="fraction of the blocks for test [%(default)s]",
+        help="share of the windows for test [%(default)s]",
     )
     split.add_argument(
         "--split-block",
