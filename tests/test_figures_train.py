@@ -68,6 +68,15 @@ def test_curves_follow_metrics_csv_and_fine_tuning_continues_the_axis(tmp_path):
     assert tuned.get_linestyle() == "--" and mouse.get_linestyle() == "-"
 
 
+def test_a_new_head_s_run_is_drawn_under_its_name_without_a_joint_phase():
+    # crossreg finetune: phase finetune only, its rows naming the new head
+    rows = [row("finetune", e, "liver", 0.5 / e, 0.2 * e) for e in (1, 2)]
+    fig = training_figure([{k: str(v) for k, v in r.items()} for r in rows])
+    for ax in fig.axes:
+        assert [line.get_label() for line in ax.lines] == ["liver (fine-tuned)"]  # no divider
+        np.testing.assert_allclose(ax.lines[0].get_xdata(), [1, 2])
+
+
 def test_no_finished_epoch_draws_nothing(tmp_path):
     assert plot_training(tmp_path) == []
 

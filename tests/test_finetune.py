@@ -4,7 +4,9 @@ predicts after a save and a load what it did in memory."""
 
 from __future__ import annotations
 
+import copy
 import csv
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -17,15 +19,23 @@ from safetensors.torch import load_file
 
 from crossreg.cli import build_parser, main
 from crossreg.data.store import DataStore
-from crossreg.model.checkpoint import load_checkpoint, save_checkpoint
+from crossreg.model.checkpoint import load_checkpoint, make_config, read_config, save_checkpoint
+from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.train import finetune as finetune_module
-from crossreg.train.finetune import FineTuneSpec, finetune, finetune_trainer, trunk_blocks
+from crossreg.train.finetune import (
+    FineTuneSpec,
+    finetune,
+    finetune_trainer,
+    new_head_params,
+    trunk_blocks,
+)
 from crossreg.train.trainer import Trainer, TrainOptions
 from tests.finetune_world import build_held_out_world
 from tests.pipeline import SEQ_LENGTH, run_in_one_and_two_processes, small_params
 
 STEPS = ["--max-epochs", "2", "--steps-per-epoch", "6", "--seed", "2", "--no-plots"]
+BRIEF = ["--max-epochs", "1", "--steps-per-epoch", "2", "--seed", "2", "--no-plots"]
 LORA_RATE = 0.01
 
 
@@ -132,7 +142,8 @@ def test_each_mode_keeps_the_parent_and_reloads_the_new_head(world, sequences, t
         assert finetuned["trained"] == ["heads.liver"] and finetuned["branch"] is None
         with open(out / "metrics.csv") as handle:
             rows = list(csv.DictReader(handle))
-        assert [(r["phase"], r["genome"]) for r in rows] == [("finetune", "human")] * 2
+        # the rows name the head they score, not the store's genome
+        assert [(r["phase"], r["genome"]) for r in rows] == [("finetune", "liver")] * 2
         assert float(rows[-1]["valid_loss"]) < float(rows[0]["valid_loss"])
     elif mode == "unfreeze":
         first, second = (int(name.split(".")[1]) for name, _ in trunk_blocks(parent)[-2:])
@@ -238,6 +249,12 @@ def test_a_head_of_an_existing_name_is_refused(world, tmp_path):
         ValueError, match=r"already has a head .human.; name the new head with --head-name"
     ):
         finetune(world["joint"], world["held_out"], tmp_path / "x", spec)
+    # a head trained under another genome's params key keeps that key from a new head
+    served = dataclasses.replace(
+        read_config(world["joint"]), genomes={"human": "head_human", "rat": "head_mouse"}
+    )
+    with pytest.raises(ValueError, match=r"'rat' is stored under the params key 'head_mouse'"):
+        new_head_params(served, "mouse", 3, "parent")
     with pytest.raises(ValueError, match="--unfreeze-blocks must be at least 1"):
         FineTuneSpec(mode="unfreeze", unfreeze_blocks=0).check()
     for name in ("my.liver", "", "a b"):  # a module name cannot hold a dot
@@ -279,3 +296,63 @@ def test_a_branch_trains_under_torchrun(world, sequences, tmp_path, mode):
     assert added and any(k.startswith("branches.liver.") for k in added)
     for key in added:
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6, msg=key)
+
+
+def human_head_alone(joint: Path, out: Path, mouse_key: str) -> Path:
+    """`joint`'s model with its human head alone, as ``crossreg train --finetune-epochs``
+    saves ``finetune_human/``: its params keep the mouse head's entry (as `mouse_key`)."""
+    model, config = load_checkpoint(joint)
+    raw = copy.deepcopy(config.params)
+    raw["model"][mouse_key] = raw["model"].pop("head_mouse")
+    heads = {"human": "head_human"}
+    human = SeqNN(parse_params(raw).model.select_heads(heads), gelu_form=config.gelu_form)
+    kept = {k: v for k, v in model.state_dict().items() if not k.startswith("heads.mouse.")}
+    human.load_state_dict(kept)
+    targets = {"human": config.targets["human"]}
+    return save_checkpoint(out, human, make_config(human, raw, targets, genomes=heads))
+
+
+@pytest.mark.parametrize(
+    ("mouse_key", "head_name"), [("head_mouse", []), ("head1_mouse", ["--head-name", "mouse"])]
+)
+def test_a_head_only_the_params_name_is_free_for_the_new_head(
+    world, sequences, tmp_path, mouse_key, head_name
+):
+    # the parent has no mouse head, only its params entry: a new mouse head is no clash
+    parent = human_head_alone(world["joint"], tmp_path / "parent", mouse_key)
+    out = tmp_path / "ft"
+    args = ["-q", "finetune", "--model", str(parent), "--data", str(world["mouse"])]
+    assert main([*args, *head_name, "--out", str(out), *BRIEF]) == 0
+    model, config = load_checkpoint(out / "best")
+    assert model.genomes == ["human", "mouse"]
+    assert config.genomes == {"human": "head_human", "mouse": "head_mouse"}
+    mouse = DataStore(world["mouse"]).table
+    assert [t.identifier for t in config.targets["mouse"]] == mouse.identifiers
+    assert_parent_kept(parent, out / "best", sequences[1])
+
+
+def evaluate(model: Path, data: Path, out: Path, *genome: str) -> list[dict[str, str]]:
+    """The rows of ``metrics.tsv`` of ``crossreg evaluate`` (with `genome`'s options)."""
+    argv = ["-q", "evaluate", "--model", str(model), "--data", str(data), *genome]
+    assert main([*argv, "--out", str(out), "--no-plots"]) == 0
+    with open(out / "metrics.tsv") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_evaluate_scores_a_store_with_the_head_fine_tuned_on_it(world, tmp_path):
+    out = tmp_path / "ft"
+    args = ["-q", "finetune", "--model", str(world["joint"]), "--data", str(world["held_out"])]
+    assert main([*args, "--head-name", "liver", "--out", str(out), *BRIEF]) == 0
+    checkpoint = out / "best"
+    # without --genome: the liver store by the liver head, the human store by the human one
+    held = DataStore(world["held_out"]).table
+    rows = evaluate(checkpoint, world["held_out"], tmp_path / "liver")
+    assert [r["identifier"] for r in rows] == held.identifiers
+    rows = evaluate(checkpoint, world["human"], tmp_path / "human")
+    assert [r["identifier"] for r in rows] == DataStore(world["human"]).table.identifiers
+    # a head of other tracks: the advice is to choose a head, not to change the model
+    argv = ["evaluate", "--model", str(checkpoint), "--data", str(world["held_out"])]
+    args = build_parser().parse_args([*argv, "--genome", "human", "--out", str(tmp_path / "x")])
+    with pytest.raises(ValueError, match="hold different tracks; pass --genome") as error:
+        args.run(args)
+    assert "set the head's units" not in str(error.value)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crossreg.commands.inputs import open_store, require_output, require_paths
 from crossreg.commands.options import (
@@ -12,7 +14,12 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
-from crossreg.model.checkpoint_info import checkpoint_info
+from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
+
+if TYPE_CHECKING:
+    from crossreg.data.store import DataStore
+
+log = logging.getLogger("crossreg")
 
 HELP = "per-track Pearson R and R² of a checkpoint on one split of a dataset store"
 
@@ -23,11 +30,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="dataset store")
     parser.add_argument("--split", default="test", help="split to score (default test)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--genome", help="head to use (default: the dataset's genome)")
+    parser.add_argument(
+        "--genome",
+        help="head to use (default: the head a fine-tuning added for the dataset's tracks, "
+        "else the dataset's genome)",
+    )
     add_inference_arguments(parser, batch_size=4)
     add_plot_arguments(
         parser, redraw="r_by_assay.png can be redrawn from metrics.tsv; tracks.png needs the model"
     )
+
+
+def finetuned_head(info: CheckpointInfo, store: DataStore) -> str | None:
+    """The head that a fine-tuning added to the checkpoint for `store`'s tracks: the one
+    its ``extra.finetune`` records for a store of `store`'s genome, when that head's tracks
+    are the store's; None otherwise."""
+    recorded = info.extra.get("finetune")
+    if not isinstance(recorded, dict) or recorded.get("dataset_genome") != store.genome:
+        return None
+    head = recorded.get("head")
+    if head not in info.targets:
+        return None
+    descriptions = [t.description for t in info.targets[head]]
+    return head if descriptions == [t.description for t in store.table.targets] else None
+
+
+def default_head(info: CheckpointInfo, store: DataStore) -> str:
+    """The head to score `store` with when no --genome is given: a fine-tuned head of its
+    tracks (:func:`finetuned_head`), else the head of its genome."""
+    head = finetuned_head(info, store)
+    if head is not None:
+        log.info(
+            "no --genome: scoring the head '%s', fine-tuned on the tracks of %s "
+            "(--genome picks another head)",
+            head,
+            store.path,
+        )
+        return head
+    if store.genome not in info.heads:
+        raise ValueError(
+            f"{info.directory} has no head for the dataset's genome '{store.genome}' (its "
+            f"heads: {', '.join(info.heads)}); name the head to score with --genome"
+        )
+    return store.genome
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,13 +82,7 @@ def run(args: argparse.Namespace) -> int:
     require_output(args, folder=True)
     store = open_store(args.data, [args.split])
     info = checkpoint_info(args.model)
-    if args.genome is not None:
-        info.choose(args.genome)
-    elif store.genome not in info.heads:
-        raise ValueError(
-            f"{args.model} has no head for the dataset's genome '{store.genome}' (its heads: "
-            f"{', '.join(info.heads)}); name the head to score with --genome"
-        )
+    head = default_head(info, store) if args.genome is None else info.choose(args.genome)
     from crossreg.evaluate.accuracy import evaluate_model
     from crossreg.evaluate.table import assay_summary
 
@@ -52,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         args.data,
         args.out,
         split=args.split,
-        genome=args.genome,
+        genome=head,
         options=inference_options(args),
         **plot_options(args),
     )

@@ -12,7 +12,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,12 @@ def target_from_json(data: Mapping[str, Any]) -> Target:
 
 @dataclass(frozen=True)
 class CheckpointInfo:
-    """A checkpoint's `directory` and, per head (genome name), its tracks in output
-    order."""
+    """A checkpoint's `directory`, per head (genome name) its tracks in output order, and
+    the config's ``extra`` record (how the checkpoint was made)."""
 
     directory: Path
     targets: dict[str, list[Target]]
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def heads(self) -> list[str]:
@@ -89,4 +90,5 @@ def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
         }
     except (TypeError, KeyError, AttributeError) as err:
         raise ValueError(f"{path}: malformed genomes or targets ({err})") from None
-    return CheckpointInfo(directory, targets)
+    extra = data.get("extra")
+    return CheckpointInfo(directory, targets, extra if isinstance(extra, dict) else {})

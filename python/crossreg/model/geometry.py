@@ -22,17 +22,33 @@ def crop_to_targets(pred: torch.Tensor, bins: int) -> torch.Tensor:
     return pred[:, extra // 2 : extra // 2 + bins] if extra else pred
 
 
-def check_compatible(model: SeqNN, store: DataStore, source: str, head: str | None = None) -> None:
+def check_compatible(
+    model: SeqNN,
+    store: DataStore,
+    source: str,
+    head: str | None = None,
+    *,
+    training: bool = False,
+) -> None:
     """Raise ValueError when the model's geometry (:func:`check_geometry`) or the size of
-    `head` (default: the store's genome) do not fit the store."""
+    `head` (default: the store's genome) do not fit the store; the message's advice is
+    for `training` the head on the store, or else for choosing another head."""
     head = head or store.genome
     check_geometry(model, store, source)
-    if model.num_targets(head) != store.num_targets:
-        raise ValueError(
-            f"{source}: head for '{head}' has {model.num_targets(head)} units but dataset "
-            f"{store.path} has {store.num_targets} tracks; set the head's units to "
-            f"{store.num_targets}"
+    units = model.num_targets(head)
+    if units == store.num_targets:
+        return
+    if training:
+        fix = f"set the head's units to {store.num_targets}"
+    else:
+        fix = (
+            "the store and the head hold different tracks; pass --genome naming a head "
+            f"whose tracks are the store's (the model's heads: {', '.join(model.genomes)})"
         )
+    raise ValueError(
+        f"{source}: head for '{head}' has {units} units but dataset {store.path} has "
+        f"{store.num_targets} tracks; {fix}"
+    )
 
 
 def check_geometry(model: SeqNN, store: DataStore, source: str) -> None:

@@ -1,8 +1,9 @@
 """Training curves from ``metrics.csv``: train loss, validation loss and validation
-Pearson R per epoch, one colour per genome, one line style per phase (the joint phase
-solid, each genome's fine-tuning dashed and continuing after the joint epochs). An empty
-cell (the training loss of a genome that took no step in an epoch) is left out of its
-curve."""
+Pearson R per epoch, one colour per head, one line style per phase (the joint phase
+solid, each genome's fine-tuning dashed and continuing after the joint epochs, past a
+dotted divider; a ``crossreg finetune`` run, without a joint phase, has its new head's
+curve alone and no divider). An empty cell (the training loss of a genome that took no
+step in an epoch) is left out of its curve."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def _present(epochs: list[int], values: list[float]) -> tuple[list[int], list[fl
 
 def training_figure(rows: list[dict[str, str]], *, title: str = "") -> Figure:
     """Three panels (train loss, validation loss, validation R) against epoch; one line
-    per genome and phase, labelled ``genome (phase)``."""
+    per head and phase, labelled ``head (joint)`` or ``head (fine-tuned)``."""
     lines = curves(rows)
     genomes = list(dict.fromkeys(genome for _, genome in lines))
     palette = colours(genomes)
@@ -77,7 +78,7 @@ def training_figure(rows: list[dict[str, str]], *, title: str = "") -> Figure:
                 markersize=3,
                 label=f"{genome} ({'fine-tuned' if tuned else 'joint'})",
             )
-        if any(phase != "joint" for phase, _ in lines):
+        if joint_end and any(phase != "joint" for phase, _ in lines):
             ax.axvline(joint_end + 0.5, color="0.6", linestyle=":", linewidth=0.8)
         ax.set_xlabel("epoch")
         ax.set_ylabel(unit)

@@ -56,7 +56,7 @@ from crossreg.model.checkpoint import (
     make_config,
     read_config,
 )
-from crossreg.model.params import parse_params, unknown_train_keys
+from crossreg.model.params import genome_of_head_key, parse_params, unknown_train_keys
 from crossreg.model.seqnn import SeqNN, TrackHead
 from crossreg.train.trainer import ModelSetup, Trainer, TrainOptions, run_trainer
 
@@ -223,11 +223,7 @@ class FineTune(ModelSetup):
             targets,
             genomes=heads,
             epoch=trainer.state.epoch,
-            # the store's genome scored the new head: file its figures under the head
-            metrics={
-                self.name if genome == trainer.genomes[0].name else genome: value
-                for genome, value in metrics.items()
-            },
+            metrics=metrics,
             source={
                 "parent": {**self.digest, "source": parent.source},
                 "phase": trainer.state.phase,
@@ -251,13 +247,25 @@ def new_head_params(
     config: CheckpointConfig, name: str, units: int, source: str
 ) -> tuple[dict[str, Any], str]:
     """The parent's params with a softplus head ``head_<name>`` of `units` outputs added
-    (and the head's key); stops when the parent already has a head of that name."""
-    key = f"head_{name}"
-    if name in config.genomes or key in config.params["model"]:
+    (and the head's key); stops when the parent already has a head of that name. Head
+    entries of the params that serve no head of the parent (another genome's, kept by a
+    ``finetune_<genome>/`` checkpoint or a one-genome import) are left out."""
+    if name in config.genomes:
         raise ValueError(
             f"{source} already has a head '{name}'; name the new head with --head-name"
         )
+    key = f"head_{name}"
+    for genome, parent_key in config.genomes.items():
+        if genome_of_head_key(parent_key) == name:
+            raise ValueError(
+                f"{source}: its head '{genome}' is stored under the params key '{parent_key}', "
+                f"which a new head '{name}' cannot share; name the new head with --head-name"
+            )
     raw = copy.deepcopy(config.params)
+    served = set(config.genomes.values())
+    raw["model"] = {
+        k: v for k, v in raw["model"].items() if not k.startswith("head") or k in served
+    }
     raw["model"][key] = {"name": "final", "units": units, "activation": "softplus"}
     return raw, key
 

@@ -15,7 +15,8 @@ Output directory::
     best/                  checkpoint with the best mean validation R over genomes
     last/                  checkpoint of the last finished epoch + training state (resume)
     finetune_<genome>/     per-genome fine-tuned checkpoint (with fine-tuning)
-    metrics.csv            one row per epoch, phase and genome
+    metrics.csv            one row per epoch, phase and genome (the ``genome`` column
+                           names the head scored: a new head's name under finetune)
     training.png           its curves (crossreg.train.figures), unless plots are off
     tensorboard/           the same figures (and the learning rate) as TensorBoard events,
                            when ``tensorboard`` is installed (``crossreg[tensorboard]``)
@@ -268,7 +269,7 @@ class ModelSetup:
         self, trainer: Trainer, genomes: Sequence[str], metrics: dict
     ) -> tuple[SeqNN, CheckpointConfig]:
         """The model and config to save, with the heads of `genomes` (all the trainer's
-        genomes, or one genome's after its fine-tuning phase)."""
+        genomes, or one genome's after its fine-tuning phase) and `metrics` per head."""
         model = trainer.model
         if list(genomes) != model.genomes:
             model = SeqNN(
@@ -329,7 +330,8 @@ class Trainer:
         self.model = self.setup.build(self).to(self.device)
         self.model.channels_last = self.options.channels_last
         for store in stores:
-            check_compatible(self.model, store, params.source, self.setup.head_of(store.genome))
+            head = self.setup.head_of(store.genome)
+            check_compatible(self.model, store, params.source, head, training=True)
         self.genomes = [self._loaders(s) for s in stores]
         self.runner = distributed.wrap(self.model, self.device)
         if self.options.compile:
@@ -626,7 +628,7 @@ class Trainer:
                     {
                         "phase": phase,
                         "epoch": self.state.epoch,
-                        "genome": g.name,
+                        "genome": g.head,  # the head it scores: a new head's own name
                         "steps": steps,
                         "train_loss": None if train_loss is None else round(train_loss, 6),
                         "valid_loss": round(valid_loss, 6),
@@ -640,7 +642,7 @@ class Trainer:
             if distributed.is_main():
                 if score > self.state.best_mean_r:
                     self.state.best_mean_r = score
-                    metrics = {g.name: {"valid_pearson_r": results[g.name][1]} for g in genomes}
+                    metrics = {g.head: {"valid_pearson_r": results[g.name][1]} for g in genomes}
                     self._save_whole(best_folder, [g.name for g in genomes], metrics)
                 self.state.stopping = stopping.state_dict()
                 # the events and the log line go out before last/ records the epoch (killed
