@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -64,9 +65,10 @@ def test_replicates_average_per_base_with_missing_as_zero(tmp_path):
     np.testing.assert_allclose(values[0, 0], [256, 2, 3])
 
 
-def test_overlapping_records_add_up_alike_in_one_file_and_in_replicates(tmp_path):
+@pytest.mark.parametrize(("stat", "pool"), [("sum", np.sum), ("mean", np.mean), ("max", np.max)])
+def test_overlapping_records_add_up_alike_in_one_file_and_in_replicates(tmp_path, stat, pool):
     # fixedStep with span 20 > step 10 (pyBigWig writes it): each base past the first 10
-    # is covered by two records; before, averaging replicates skipped the overlaps
+    # is covered by two records, whose values add up there (max: the largest such sum)
     path = tmp_path / "overlap.bw"
     bw = pyBigWig.open(str(path), "w")
     bw.addHeader(list(SIZES.items()), maxZooms=0)
@@ -84,9 +86,10 @@ def test_overlapping_records_add_up_alike_in_one_file_and_in_replicates(tmp_path
         ("overlap.bw,copy.bw", per_base),
         (f"overlap.bw,{other.name}", (per_base + flat) / 2),
     ):
-        row = {"identifier": "t", "file": files, "clip": BIG, "scale": 1, "sum_stat": "sum"}
-        values, _ = targets_of(tmp_path, [row], [("chr1", 0)], bins=2)
-        np.testing.assert_allclose(values[0, :, 0], [expect[:64].sum(), expect[64:].sum()])
+        row = {"identifier": "t", "file": files, "clip": BIG, "scale": 1, "sum_stat": stat}
+        values, _ = targets_of(tmp_path, [row], [("chr1", 0)], bins=2, pool_width=64)
+        bins = pool(expect.reshape(2, 64), axis=1)
+        np.testing.assert_allclose(values[0, :, 0], bins, rtol=1e-3, err_msg=files)
 
 
 def test_chromosome_absent_from_the_bigwig_is_masked_with_the_fill_value(tmp_path, step_bw):
@@ -368,6 +371,28 @@ def test_data_warns_about_tracks_beyond_float16(tmp_path, capsys):
     store = DataStore(tmp_path / "store")
     assert [t["overflow_fraction"] for t in store.track_stats()] == [0, 1]
     assert float(store.targets("train").max()) == 65504
+
+
+def test_dataset_json_holds_infinite_track_statistics_as_null(tmp_path):
+    sizes = {"chr1": 12_000}
+    fasta = write_fasta(tmp_path / "g.fa", random_genome(sizes, seed=3))
+    # +inf on 10 bases of every 1,000, some of them in every window's targets
+    entries = [("chr1", a, a + 10, math.inf) for a in range(500, 12_000, 1000)]
+    write_bigwig(tmp_path / "inf.bw", sizes, [*entries, ("chr1", 100, 200, 2.0)])
+    rows = [{"identifier": "inf", "file": "inf.bw", "clip": 32, "scale": 2, "sum_stat": "mean"}]
+    table = write_table(tmp_path / "t.txt", rows)
+    args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
+    args += ["--seq-length", "2048", "--crop", "2", "--stride", "2048"]
+    assert main([*args, "--out", str(tmp_path / "store")]) == 0
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"dataset.json holds {token}, which is not JSON")
+
+    text = (tmp_path / "store" / "dataset.json").read_text()
+    (stats,) = json.loads(text, parse_constant=refuse)["tracks"]
+    assert stats["pooled_mean"] is None and stats["pooled_max"] is None
+    assert stats["clipped_fraction"] > 0 and math.isfinite(stats["target_mean"])
+    assert DataStore(tmp_path / "store").track_stats() == [stats]
 
 
 def test_a_track_shard_checks_only_its_own_tracks_chromosomes(tmp_path, capsys):

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import crossreg.dna as dna
+from crossreg import _native
 from tests import dna_reference as ref
 
 IUPAC = "ACGTNacgtnRYKMBVDHSWrykmbvdhsw"
@@ -212,3 +213,26 @@ def test_edge_shapes_and_pads_give_documented_results():
     assert (
         dna.shift_one_hot(np.zeros((5, 4), np.float32), 1, pad_value=0.25)[0].tolist() == [0.25] * 4
     )
+
+
+@pytest.mark.parametrize(("bins", "tracks"), [(3, 1), (3, 0), (0, 2)])
+def test_batch_augmentation_transforms_sequences_whatever_the_target_shape(bins, tracks):
+    # before: without targets (no tracks or no bins) no sequence was shifted or flipped
+    texts, flips, shifts = ["GATTACA", "GATTACA", "CCGTAAN"], [True, False, True], [1, -1, 0]
+    seqs = np.stack([codes_of(t) for t in texts])
+    targets = np.arange(3 * bins * tracks, dtype=np.uint16).reshape(3, bins, tracks)
+    expect_targets = np.where(np.array(flips)[:, None, None], targets[:, ::-1], targets)
+    _native.augment_batch(seqs, targets, np.array(flips), np.array(shifts, np.int64))
+    expect = [
+        dna.reverse_complement(dna.shift_sequence(t, s)) if f else dna.shift_sequence(t, s)
+        for t, f, s in zip(texts, flips, shifts, strict=True)
+    ]
+    assert [row.tobytes().decode() for row in seqs] == expect
+    np.testing.assert_array_equal(targets, expect_targets)
+
+
+def test_batch_augmentation_reverses_targets_of_empty_sequences():
+    targets = np.arange(6, dtype=np.uint16).reshape(2, 3, 1)
+    seqs = np.zeros((2, 0), np.uint8)
+    _native.augment_batch(seqs, targets, np.array([True, False]), np.zeros(2, np.int64))
+    np.testing.assert_array_equal(targets[:, :, 0], [[2, 1, 0], [3, 4, 5]])

@@ -34,8 +34,9 @@ pub fn augment_batch<T: Copy + Send + Sync>(
     if n == 0 {
         return Ok(());
     }
-    seqs.par_chunks_mut(seq_len.max(1))
-        .zip(targets.par_chunks_mut((bins * tracks).max(1)))
+    rows(seqs, n, seq_len)
+        .into_par_iter()
+        .zip(rows(targets, n, bins * tracks))
         .zip(rc.par_iter().zip(shifts.par_iter()))
         .try_for_each(|((seq, target), (&flip, &shift))| -> Result<()> {
             if shift != 0 {
@@ -44,10 +45,21 @@ pub fn augment_batch<T: Copy + Send + Sync>(
             }
             if flip {
                 dna::reverse_complement_blocks(seq, seq_len)?;
-                dna::reverse_rows(target, bins, tracks)?;
+                if !target.is_empty() {
+                    dna::reverse_rows(target, bins, tracks)?;
+                }
             }
             Ok(())
         })
+}
+
+/// The `n` consecutive rows of `len` items that make up `data`, every one empty when `len`
+/// is 0 (an example without bases or targets still has its other part transformed).
+fn rows<T>(data: &mut [T], n: usize, len: usize) -> Vec<&mut [T]> {
+    if len == 0 {
+        return (0..n).map(|_| <&mut [T]>::default()).collect();
+    }
+    data.chunks_mut(len).collect()
 }
 
 #[cfg(test)]
@@ -66,5 +78,28 @@ mod tests {
         assert_eq!(&seqs[7..], b"ATTACAN");
         assert_eq!(&targets[6..], &[6, 7, 8, 9, 10, 11]);
         assert!(augment_batch(&mut seqs, &mut targets, 7, 3, 2, &[true], &[0]).is_err());
+    }
+
+    #[test]
+    fn examples_without_targets_are_still_transformed() {
+        let mut targets: [u16; 0] = [];
+        for (bins, tracks) in [(3, 0), (0, 2)] {
+            let mut seqs = b"GATTACAGATTACA".to_vec();
+            augment_batch(
+                &mut seqs,
+                &mut targets,
+                7,
+                bins,
+                tracks,
+                &[true, false],
+                &[1, -1],
+            )
+            .unwrap();
+            assert_eq!(&seqs, b"GTAATCNATTACAN");
+        }
+        // and targets without bases are still reversed
+        let mut bins: Vec<u16> = (0..6).collect();
+        augment_batch(&mut [], &mut bins, 0, 3, 1, &[true, false], &[0, 0]).unwrap();
+        assert_eq!(bins, [2, 1, 0, 3, 4, 5]);
     }
 }

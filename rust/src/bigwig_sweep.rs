@@ -10,7 +10,8 @@
 //! and past the chromosome's length in the file, stay 0. Each block is read and
 //! decompressed once however much the windows overlap. Replicates are merged into the
 //! piecewise-constant per-base average (the mean of the files having the chromosome, in
-//! float32 as a per-base loop computes it) before pooling.
+//! float32 as a per-base loop computes it) before pooling; so are one file's records
+//! under max pooling when they overlap, whose per-base sums the maximum is taken of.
 
 use crate::bigwig::SumStat;
 use crate::bigwig_file::{BigWigFile, Block, BlockReader, Records};
@@ -157,7 +158,18 @@ struct Sink<'a, const MAX: bool> {
     reached: usize,
 }
 
-impl<const MAX: bool> Sink<'_, MAX> {
+impl<'a, const MAX: bool> Sink<'a, MAX> {
+    /// An empty sink over the `pieces` (all 0) cut by `edges`.
+    fn new(edges: &'a [u32], pieces: &'a mut [f32]) -> Sink<'a, MAX> {
+        Sink {
+            edges,
+            pieces,
+            k: 0,
+            acc: 0.0,
+            reached: 0,
+        }
+    }
+
     /// Pool the interval `[a, b)` of value `v ≥ 0`.
     #[inline(always)]
     fn add(&mut self, a: u64, b: u64, v: f32) {
@@ -375,23 +387,55 @@ fn pooled(value: f32) -> f32 {
     value.max(0.0).min(f32::MAX)
 }
 
-/// One file's records, cut at the chromosome's length, into the sink.
+/// Whether a file's records, in the order read, overlap: one starts before the furthest
+/// end read yet (records out of order count too).
+#[derive(Default)]
+struct Overlaps {
+    reach: u64,
+    found: bool,
+}
+
+impl Overlaps {
+    /// Note the record `[start, end)`; empty ones cover nothing.
+    #[inline(always)]
+    fn see(&mut self, start: u64, end: u64) {
+        if start < end {
+            self.found |= start < self.reach;
+            self.reach = self.reach.max(end);
+        }
+    }
+}
+
+/// One file's records, cut at the chromosome's length, into the sink; for max pooling,
+/// noting whether they overlap (their maximum is then that of their per-base sums, which
+/// the sink cannot take).
 struct Clamped<'s, 'a, const MAX: bool> {
     sink: &'s mut Sink<'a, MAX>,
     length: u64,
+    overlaps: Overlaps,
 }
 
 impl<const MAX: bool> Records for Clamped<'_, '_, MAX> {
     #[inline]
     fn record(&mut self, start: u64, end: u64, value: f32) {
-        self.sink.add(start, end.min(self.length), pooled(value));
+        let end = end.min(self.length);
+        if MAX {
+            self.overlaps.see(start, end);
+        }
+        self.sink.add(start, end, pooled(value));
     }
 
     #[inline]
     fn records(&mut self, records: impl Iterator<Item = (u64, u64, f32)>) {
         let length = self.length;
-        self.sink
-            .add_all(records.map(|(start, end, value)| (start, end.min(length), pooled(value))));
+        let records = records.map(|(start, end, value)| (start, end.min(length), pooled(value)));
+        if MAX {
+            let overlaps = &mut self.overlaps;
+            self.sink
+                .add_all(records.inspect(|&(start, end, _)| overlaps.see(start, end)));
+        } else {
+            self.sink.add_all(records);
+        }
     }
 
     fn per_base(&mut self, start: u64, values: &[u8]) {
@@ -400,6 +444,9 @@ impl<const MAX: bool> Records for Clamped<'_, '_, MAX> {
             .saturating_sub(start)
             .min((values.len() / 4) as u64);
         if keep > 0 {
+            if MAX {
+                self.overlaps.see(start, start + keep);
+            }
             self.sink.add_per_base(start, &values[..keep as usize * 4]);
         }
     }
@@ -476,39 +523,55 @@ pub fn pool_chrom(
 }
 
 /// Pool the records of the files having the chromosome into the grid's `pieces`: one
-/// file's straight, several merged into their per-base mean first.
+/// file's straight, several merged into their per-base mean first, as are one file's
+/// overlapping records under max pooling (the maximum of their per-base sums).
 fn pool_pieces<const MAX: bool>(
     present: &[(&BigWigFile, u32, u64)],
     chrom: &str,
     grid: &Grid<'_>,
     pieces: &mut [f32],
 ) -> Result<()> {
-    let mut sink = Sink::<MAX> {
-        edges: &grid.edges,
-        pieces,
-        k: 0,
-        acc: 0.0,
-        reached: 0,
-    };
     if let [(file, id, length)] = present[..] {
-        let mut reader = BlockReader::new(file);
-        let mut clamped = Clamped {
-            sink: &mut sink,
-            length,
-        };
-        for block in window_blocks(file, id, grid)? {
-            reader.for_each_record(&block, id, &mut clamped)?;
+        if pool_file::<MAX>(file, id, length, grid, pieces)? {
+            return Ok(());
         }
-    } else {
-        merge_replicates(present, chrom, grid, &mut sink)?;
+        pieces.fill(0.0);
     }
+    let mut sink = Sink::<MAX>::new(&grid.edges, pieces);
+    merge_replicates(present, chrom, grid, &mut sink)?;
     sink.flush();
     Ok(())
 }
 
+/// Pool one file's records on chromosome `chrom_id` (of `length` bp) straight into the
+/// grid's `pieces`. Returns false, part way, when max pooling meets overlapping records.
+fn pool_file<const MAX: bool>(
+    file: &BigWigFile,
+    chrom_id: u32,
+    length: u64,
+    grid: &Grid<'_>,
+    pieces: &mut [f32],
+) -> Result<bool> {
+    let mut sink = Sink::<MAX>::new(&grid.edges, pieces);
+    let mut reader = BlockReader::new(file);
+    let mut clamped = Clamped {
+        sink: &mut sink,
+        length,
+        overlaps: Overlaps::default(),
+    };
+    for block in window_blocks(file, chrom_id, grid)? {
+        reader.for_each_record(&block, chrom_id, &mut clamped)?;
+        if clamped.overlaps.found {
+            return Ok(false);
+        }
+    }
+    sink.flush();
+    Ok(true)
+}
+
 /// One replicate's values on a chromosome as disjoint positive pieces in ascending order,
 /// decoded block by block: records that overlap add up on their common bases (as the
-/// one-file sweep pools them), and a block's records may come in any order.
+/// one-file sweep sums them), and a block's records may come in any order.
 struct Cursor<'a> {
     reader: BlockReader<'a>,
     path: &'a std::path::Path,
@@ -560,9 +623,10 @@ impl Cursor<'_> {
             if let Some(&(start, _, _)) = self.queue.first().filter(|r| r.0 < self.pos) {
                 return Err(crate::Error::Invalid(format!(
                     "{}: on {}, a data block starts at {start} after records up to {} were \
-                     read: its records are out of order across blocks, which averaging \
-                     replicates base by base cannot follow; rewrite it in order \
-                     (bigWigToBedGraph, sort -k1,1 -k2,2n, bedGraphToBigWig)",
+                     read: its records are out of order across blocks, which the per-base \
+                     merge (of replicates, or of overlapping records for max pooling) cannot \
+                     follow; rewrite it in order (bigWigToBedGraph, sort -k1,1 -k2,2n, \
+                     bedGraphToBigWig)",
                     self.path.display(),
                     self.chrom,
                     self.pos
@@ -734,13 +798,7 @@ mod tests {
         }
         let grid = Grid::new(starts, bins, pool).unwrap();
         let mut pieces = vec![0f32; grid.edges.len()];
-        let mut sink = Sink::<MAX> {
-            edges: &grid.edges,
-            pieces: &mut pieces,
-            k: 0,
-            acc: 0.0,
-            reached: 0,
-        };
+        let mut sink = Sink::<MAX>::new(&grid.edges, &mut pieces);
         let mut rest = &records[..];
         while !rest.is_empty() {
             let (section, tail) = rest.split_at((1 + rng.below(20) as usize).min(rest.len()));
@@ -808,13 +866,7 @@ mod tests {
         let grid = Grid::new(&starts, 4, 100).unwrap();
         for big in [1e30, f32::INFINITY] {
             let mut pieces = vec![0f32; grid.edges.len()];
-            let mut sink = Sink::<false> {
-                edges: &grid.edges,
-                pieces: &mut pieces,
-                k: 0,
-                acc: 0.0,
-                reached: 0,
-            };
+            let mut sink = Sink::<false>::new(&grid.edges, &mut pieces);
             // tiling records: the third reaches into the second bin
             let records = [
                 (0, 10, 1.0),

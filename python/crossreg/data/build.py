@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -209,9 +210,19 @@ def merge_track_chunks(
 
 
 def write_json(path: Path, content: dict) -> None:
-    """Write `content` as the store's JSON files are written (indent 1), atomically."""
+    """Write `content` as the store's JSON files are written (indent 1, strict JSON: no
+    NaN or Infinity), atomically."""
     with atomic_write(path) as handle:
-        json.dump(content, handle, indent=1)
+        json.dump(content, handle, indent=1, allow_nan=False)
+
+
+def _json_stats(stats: dict) -> dict:
+    """A track's statistics as `dataset.json` holds them: non-finite ones (a BigWig
+    holding +inf) as None (null)."""
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in stats.items()
+    }
 
 
 def _split_rows(plan: Plan) -> dict[str, dict[str, int]]:
@@ -403,7 +414,7 @@ def _build(
                 "blacklist": [str(Path(b).resolve()) for b in blacklist],
                 "unmappable": str(Path(unmappable).resolve()) if unmappable else None,
             },
-            "tracks": stats,
+            "tracks": [_json_stats(s) for s in stats],
         }
         if shard is None:
             if options.compress_targets is not None:
