@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     inputs = parser.add_argument_group("inputs")
     inputs.add_argument("--genome", required=True, help="genome name stored in the dataset")
-    inputs.add_argument("--assembly", help="assembly name (default: the FASTA's file name up to its first dot)")
+    inputs.add_argument(
+        "--assembly", help="assembly name (default: the FASTA's file name up to its first dot)"
+    )
     inputs.add_argument("--fasta", required=True, help="genome FASTA (uncompressed)")
     inputs.add_argument("--targets", required=True, help="Basenji targets table")
     inputs.add_argument("--out", required=True, help="dataset directory to create")
