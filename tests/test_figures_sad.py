@@ -110,3 +110,48 @@ def test_each_statistic_is_labelled_by_what_it_is() -> None:
     assert stat_label("SAD") == "SAD (alt − ref, summed over bins)"
     assert stat_label("D2") == "D2 (√Σ (alt − ref)² over bins)"
     assert stat_label("SAX") == "SAX (alt − ref at the bin of largest |alt − ref|)"
+
+
+def test_a_tsv_whose_fields_look_numeric_then_not_draws_its_figures(tmp_path):
+    # 105 alleles on chromosome 1 with numeric IDs, then one on X with an rs ID: the
+    # fields were read back with their types guessed from the first 100 rows, and failed
+    from crossreg.variants.sad_figures import plot_sad
+    from crossreg.variants.sad_files import write_tsv
+
+    n = 106
+    labels = [f"{i:03d}" for i in range(n - 1)] + ["rs9"]
+    part = {
+        "snp": np.array(labels, dtype="S"),
+        "chr": np.array(["1"] * (n - 1) + ["X"], dtype="S"),
+        "pos": np.arange(1, n + 1) * 100,
+        "ref_allele": np.array([b"A"] * n),
+        "alt_allele": np.array([b"G"] * n),
+        "SAD": np.linspace(-1, 2, 2 * n, dtype=np.float32).reshape(n, 2),
+    }
+    out = tmp_path / "ensembl.tsv"
+    write_tsv(out, [part], ["SAD"], ["t0", "t1"], ["CAGE:a", "DNASE:b"], {"stats": "SAD"})
+    written = plot_sad(out)
+    assert set(figure_paths(out).values()) <= set(written)
+    table = pl.read_csv(figure_paths(out)["table"], separator="\t", infer_schema=False)
+    assert table["snp"].to_list()[:3] == ["rs9", "104", "103"]
+    assert table["chrom"].to_list()[:2] == ["X", "1"]
+    assert table["pos"].to_list()[:2] == [str(100 * n), str(100 * (n - 1))]
+
+
+def test_a_rerun_removes_the_gene_table_and_figures_it_does_not_write(work, logs):
+    # the earlier run's files, beside the new output, described other variants
+    gtf = work / "genes.gtf"
+    gtf.write_text('chr2\tt\tgene\t12000\t13000\t.\t+\t.\tgene_id "G1";\n')
+    out = work / "rerun.h5"
+    paths = figure_paths(out)
+    svgs = [paths[key].with_suffix(".svg") for key in ("distribution", "top")]
+    genes = work / "rerun.genes.tsv"
+    _sad(work, out, "--gtf", str(gtf), "--svg")
+    assert genes.exists() and all(p.exists() for p in [*paths.values(), *svgs])
+    _sad(work, out, "--no-plots")
+    assert not genes.exists() and not any(p.exists() for p in [*paths.values(), *svgs])
+    _sad(work, out, "--svg")
+    _sad(work, out)  # PNG only: the earlier SVGs go
+    assert all(p.exists() for p in paths.values()) and not any(p.exists() for p in svgs)
+    _sad(work, out, "--stats", "REF,ALT")  # nothing to draw
+    assert not any(p.exists() for p in paths.values())

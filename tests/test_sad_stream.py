@@ -6,6 +6,7 @@ import logging
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import h5py
@@ -179,6 +180,24 @@ def test_three_shards_merged_equal_one_run(work, whole, capsys):
     with pytest.raises(ValueError, match=r"into an \.h5"):
         _run(["sad-merge", "--out", str(work / "bad.tsv"), *map(str, shards)])
     assert not (work / "bad.h5").exists()
+
+
+def test_sad_merge_draws_what_one_run_draws_and_drops_an_earlier_gene_table(work, whole):
+    from crossreg.variants.genes import genes_path
+    from crossreg.variants.sad_figures import figure_paths
+
+    shards = [work / f"drawn{i}.h5" for i in range(2)]
+    for i, path in enumerate(shards):
+        assert _sad(work, path, "--shard", f"{i}/2", "--no-plots") == 0
+    merged = work / "drawn.h5"
+    paths = figure_paths(merged)
+    genes_path(merged).write_text("gene_id\tsnp\n")  # an earlier --gtf merge's
+    assert _run(["sad-merge", "--out", str(merged), "--svg", *map(str, shards)]) == 0
+    assert not genes_path(merged).exists()
+    assert same_bytes(paths["table"], figure_paths(whole)["table"])
+    assert all(p.exists() for p in [*paths.values(), paths["top"].with_suffix(".svg")])
+    assert _run(["sad-merge", "--out", str(merged), "--no-plots", *map(str, shards)]) == 0
+    assert not any(p.exists() for p in [*paths.values(), paths["top"].with_suffix(".svg")])
 
 
 def test_torchrun_ranks_shard_and_the_last_merges(work, whole, monkeypatch, capsys):
@@ -504,3 +523,74 @@ def test_percentiles_between_the_float16_extremes_are_finite():
     assert np.isfinite(got).all()
     want = np.percentile(scores.astype(np.float64), 100 * PERCENTILES, axis=0)[:, 0]
     np.testing.assert_allclose(got, want.astype(np.float16), rtol=1e-3)
+
+
+SYMBOLIC, SV, LONG = "symbolic or missing ALT", "structural variant", "longer than the window"
+# gVCF-like records: (ALT, INFO) with REF the genome's base, its scored alleles and its
+# skipped ones per reason (a 1,024-bp model scores alleles up to 513 bp)
+GVCF_KINDS = [
+    ("<NON_REF>", ".", 0, {SYMBOLIC: 1}),
+    ("{other},<NON_REF>", ".", 1, {SYMBOLIC: 1}),
+    ("{ref}ACGT,<NON_REF>", "SVTYPE=INS", 0, {SYMBOLIC: 1, SV: 1}),
+    ("{ref}" + "A" * 600 + ",*,<NON_REF>", ".", 0, {LONG: 1, SYMBOLIC: 2}),
+]
+
+
+def _gvcf(path: Path, kinds: list[int]) -> Path:
+    """A VCF of one record per entry of `kinds` (an index into GVCF_KINDS) on chr2 of the
+    fixture genome, with a record off the FASTA after every fifth."""
+    from crossreg.genome import Genome
+
+    genome = Genome(FIXTURES / "genome_chr2.fa")
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    for i, kind in enumerate(kinds):
+        pos = 20_000 + 10 * i
+        ref = genome.fetch("chr2", pos - 1, pos).decode().upper()
+        other = next(b for b in "ACGT" if b != ref)
+        alts, info = GVCF_KINDS[kind][:2]
+        lines.append(f"chr2\t{pos}\tv{i}\t{ref}\t{alts.format(ref=ref, other=other)}\t.\t.\t{info}")
+        if i % 5 == 4:
+            lines.append("chrM\t5\t.\tA\t<NON_REF>\t.\t.\t.")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("start", "stop"), [(0, 23), (0, 0), (3, 9), (5, 6), (21, 23)])
+def test_a_shares_plan_counts_its_skipped_alleles_per_reason(tmp_path, start, stop):
+    from crossreg.genome import Genome
+    from crossreg.variants.sad_stream import survey_vcf
+
+    kinds = [i % len(GVCF_KINDS) for i in range(23)]
+    vcf = _gvcf(tmp_path / "g.vcf", kinds)
+    survey = survey_vcf(vcf, Genome(FIXTURES / "genome_chr2.fa"), 1024, source=str(vcf))
+    assert survey.kept == 23 and survey.off_fasta == {"chrM": 4}
+    plan = survey.plan(start, stop)
+    expected = Counter()
+    for kind in kinds[start:stop]:
+        expected.update(GVCF_KINDS[kind][3])
+    assert plan.skipped == dict(sorted(expected.items()))
+    assert plan.alleles == sum(GVCF_KINDS[kind][2] for kind in kinds[start:stop])
+
+
+def test_the_survey_keeps_a_few_bytes_per_unscorable_allele(tmp_path):
+    # a gVCF has <NON_REF> on every record: a Python object per skipped allele (about 95
+    # bytes) made the memory before scoring grow with the VCF, whatever --chunk-size
+    import gc
+    import tracemalloc
+
+    from crossreg.genome import Genome
+    from crossreg.variants.sad_stream import survey_vcf
+
+    n = 5_000
+    vcf = _gvcf(tmp_path / "g.vcf", [0] * n)
+    genome = Genome(FIXTURES / "genome_chr2.fa")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        survey = survey_vcf(vcf, genome, 1024, source=str(vcf))
+        gc.collect()
+        retained, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert survey.plan(0, survey.kept).skipped == {SYMBOLIC: n}
+    assert retained / n <= 16

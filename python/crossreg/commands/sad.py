@@ -68,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=COUNT,
         default=50_000,
         help="alleles scored and written per chunk (default 50000); memory stays bounded by "
-        "it whatever the VCF's size",
+        "it whatever the VCF's size, but for a few bytes per record (and per allele that "
+        "cannot be scored) counted before scoring",
     )
     parser.add_argument(
         "--resume",

@@ -73,6 +73,7 @@ from crossreg.variants.sad_stream import (
     record_chunks,
     refuse_partial,
     refuse_shard_under_torchrun,
+    remove_stale_gene_table,
     run_settings,
     settings_hash,
     shard_output,
@@ -177,7 +178,8 @@ def write_sad(
     ``OUT.genes.tsv`` (:func:`crossreg.variants.genes.genes_path`). Unless `plots` is off,
     the finished output's figures go beside it (:func:`crossreg.variants.sad_figures.plot_sad`:
     ``OUT.score_distribution.png``, ``OUT.top_variants.png`` with ``OUT.top_variants.tsv``;
-    SVG too with `svg`); under ``torchrun``, by the process that merges."""
+    SVG too with `svg`); under ``torchrun``, by the process that merges. A gene table or
+    figure an earlier run left beside `out` that this run does not write is removed."""
     out = Path(out)
     stats = check_output(out, stats)
     if isinstance(shard, str):
@@ -253,10 +255,10 @@ def write_sad(
         if ranked is not None
         else None
     )
-    if plots and (ranked is None or merged is not None):
-        from crossreg.variants.sad_figures import plot_sad
+    if ranked is None or merged is not None:
+        from crossreg.variants.sad_figures import draw_figures
 
-        plot_sad(out, svg=svg, title=head)
+        draw_figures(out, plots=plots, svg=svg, title=head)
     if merged is not None:  # this process wrote the whole run's file
         whole_run = parse_counts(str(read_attrs(out).get("skipped_alleles", "")))
         return SadRun(out, merged, len(targets), skipped, stats, whole_run)
@@ -347,7 +349,8 @@ def write_outputs(
     targets: Sequence[Target],
     attrs: dict[str, object],
 ) -> None:
-    """Write the output (and its gene table) from the finished chunks, then remove them."""
+    """Write the output (and its gene table) from the finished chunks, then remove them
+    (and an earlier run's gene table when this run has none)."""
     ids = [t.identifier for t in targets]
     if scorer.genes is not None:
         header = io.StringIO()
@@ -360,6 +363,7 @@ def write_outputs(
         write_h5(out, parts, scorer.stats, ids, [t.description for t in targets], attrs)
     else:
         write_tsv(out, parts, scorer.stats, ids, [t.description for t in targets], attrs)
+    remove_stale_gene_table(out)
     store.remove()
 
 
@@ -375,6 +379,7 @@ def merge_when_complete(out: Path, count: int, settings: object) -> int | None:
         if not all(_written_by(path, settings) for path in paths):
             return None
         _, alleles = merge_shards(out, paths)
+        remove_stale_gene_table(out)
         for path in paths:
             for made in (path, genes_path(path), path.with_name(path.name + ".json")):
                 made.unlink(missing_ok=True)

@@ -30,8 +30,8 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.h5 import read_h5
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import assay_of
-from crossreg.plots import colours, new_figure, save_figure
-from crossreg.variants.sad_files import SAD_REMEDY, read_sad
+from crossreg.plots import colours, new_figure, remove_stale_figures, save_figure
+from crossreg.variants.sad_files import SAD_REMEDY, TSV_FIELDS, SadTable, read_sad
 from crossreg.variants.sad_names import STAT_MEANINGS
 from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS
 
@@ -101,8 +101,7 @@ def summarise(path: str | os.PathLike[str], *, top: int = TOP_VARIANTS) -> SadSu
     stat = _figure_stat(path)
     if path.suffix == ".h5":
         return _summarise_h5(path, stat, top)
-    sad = read_sad(path, stat)
-    rows = pl.read_csv(path, separator="\t", columns=["snp", "chrom", "pos", "ref", "alt"])
+    sad = read_sad(path, stat, sites=True)
     values = sad.values.astype(np.float64)
     chosen = _top_rows(np.abs(values).max(axis=1), top) if len(values) else np.zeros(0, int)
     pct = np.quantile(values, PERCENTILES, axis=0).T if len(values) else np.zeros((0, 0))
@@ -113,9 +112,19 @@ def summarise(path: str | os.PathLike[str], *, top: int = TOP_VARIANTS) -> SadSu
         sad.descriptions or [""] * len(sad.identifiers),
         PERCENTILES.astype(np.float64),
         pct,
-        rows[chosen.tolist()].with_columns(pl.Series("row", chosen)),
+        _top_sites(sad, chosen),
         sad.values[chosen],
     )
+
+
+def _top_sites(sad: SadTable, chosen: npt.NDArray[np.int64]) -> pl.DataFrame:
+    """The `chosen` alleles of a ``.tsv``: snp, chrom, pos, ref and alt as text (the
+    position as a number) and their row."""
+    assert sad.sites is not None  # read_sad gives a .tsv's sites when asked
+    picked = [(sad.labels[row], *sad.sites[row]) for row in chosen.tolist()]
+    return pl.DataFrame(
+        picked, schema=dict.fromkeys(TSV_FIELDS, pl.String), orient="row"
+    ).with_columns(pl.col("pos").cast(pl.Int64), pl.Series("row", chosen))
 
 
 def _summarise_h5(path: Path, stat: str, top: int) -> SadSummary:
@@ -314,3 +323,18 @@ def plot_sad(out: str | os.PathLike[str], *, svg: bool = False, title: str = "")
     with atomic_write(paths["table"]) as handle:
         handle.write(tsv_text(top_table(summary)))
     return [*written, paths["table"]]
+
+
+def draw_figures(
+    out: str | os.PathLike[str], *, plots: bool = True, svg: bool = False, title: str = ""
+) -> list[Path]:
+    """The figures of the SAD output `out`, just written: drawn beside it unless `plots`
+    is off (:func:`plot_sad`), and those an earlier run into the same `out` left that
+    this one did not draw (of other variants) removed; returns the files written."""
+    written = plot_sad(out, svg=svg, title=title) if plots else []
+    paths = figure_paths(out)
+    drawn = [paths[key].stem for key in ("distribution", "top")]
+    remove_stale_figures(paths["table"].parent, drawn, written)
+    if paths["table"] not in written:
+        paths["table"].unlink(missing_ok=True)
+    return written

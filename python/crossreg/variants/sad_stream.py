@@ -49,6 +49,8 @@ from crossreg.io.vcf import (
 )
 from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
+from crossreg.variants.genes import genes_path
+from crossreg.variants.sad_files import read_attrs
 from crossreg.variants.sad_stats import clip_float16
 
 if TYPE_CHECKING:
@@ -81,6 +83,13 @@ def shard_output(out: Path, shard: Shard) -> Path:
     return out.with_name(f"{out.stem}.shard-{shard.index}-of-{shard.count}{out.suffix}")
 
 
+def remove_stale_gene_table(out: Path) -> None:
+    """Remove ``OUT.genes.tsv`` beside the SAD output `out`, just written, when it was
+    scored without a GTF: the table is an earlier run's, of other variants."""
+    if "gtf" not in read_attrs(out):
+        genes_path(out).unlink(missing_ok=True)
+
+
 def kept_records(vcf: str | os.PathLike[str], genome: Genome) -> Iterator[Variant]:
     """The VCF's records on the genome's chromosomes, streamed in file order (the pass
     after :func:`survey_vcf`'s, which gave the file's warnings)."""
@@ -101,19 +110,40 @@ class Plan:
 @dataclass(frozen=True)
 class Survey:
     """One pass over a VCF: the records on the genome (`kept`), those skipped per
-    chromosome the FASTA lacks, each kept record's number of scorable alleles and the
-    (kept record, reason) of every allele that cannot be scored."""
+    chromosome the FASTA lacks, each kept record's number of scorable alleles and, for
+    every allele that cannot be scored, its kept record (`unscorable_records`, ascending)
+    and its reason (`unscorable_reasons`, an index into `reasons`): 9 bytes an allele, so
+    a gVCF's ``<NON_REF>`` on every record costs little."""
 
     kept: int
     off_fasta: dict[str, int]
     alleles: npt.NDArray[np.uint16]
-    unscorable: list[tuple[int, str]]
+    unscorable_records: npt.NDArray[np.int64]
+    unscorable_reasons: npt.NDArray[np.uint8]
+    reasons: tuple[str, ...]
 
     def plan(self, start: int, stop: int) -> Plan:
         """The alleles of kept records ``[start, stop)``, scored and skipped."""
-        reasons = Counter(reason for i, reason in self.unscorable if start <= i < stop)
+        first, last = np.searchsorted(self.unscorable_records, [start, stop])
+        counts = np.bincount(self.unscorable_reasons[first:last], minlength=len(self.reasons))
+        skipped = {self.reasons[code]: int(n) for code, n in enumerate(counts) if n}
         scored = int(self.alleles[start:stop].sum(dtype=np.int64))
-        return Plan(start, stop, scored, dict(sorted(reasons.items())))
+        return Plan(start, stop, scored, dict(sorted(skipped.items())))
+
+
+class UnscorableAlleles:
+    """The alleles that cannot be scored, gathered compactly while a VCF is read: each
+    one's kept record (int64) and reason code (uint8, into the reasons met, in order)."""
+
+    def __init__(self) -> None:
+        self.records = array.array("q")
+        self.codes = array.array("B")
+        self.reasons: dict[str, int] = {}
+
+    def add(self, record: int, reason: str) -> None:
+        """Count one allele of kept record `record` skipped for `reason`."""
+        self.records.append(record)
+        self.codes.append(self.reasons.setdefault(reason, len(self.reasons)))
 
 
 def survey_vcf(
@@ -131,7 +161,7 @@ def survey_vcf(
     it, and at the first record with a scorable allele whose REF the genome contradicts
     (:func:`crossreg.io.vcf.reference_bases`), so such a run stops before it writes."""
     counts = array.array("H")
-    unscorable: list[tuple[int, str]] = []
+    unscorable = UnscorableAlleles()
     off: Counter[str] = Counter()
     first_off: Variant | None = None
     for v in iter_vcf(vcf):
@@ -143,7 +173,8 @@ def survey_vcf(
             first_off = first_off or v
             continue
         reasons = [skip_reason(v, alt, seq_length) for alt in v.alts]
-        unscorable += [(len(counts), r) for r in reasons if r is not None]
+        for reason in filter(None, reasons):
+            unscorable.add(len(counts), reason)
         if None in reasons:  # the scorer's checks, before anything is written
             reference_bases(v, genome, source=source, swapped_snp=True)
         counts.append(reasons.count(None))
@@ -151,7 +182,14 @@ def survey_vcf(
         require_chromosome(first_off, genome, source=source)
     skipped = dict(sorted(off.items()))
     log_skipped(skipped, source=source)
-    return Survey(len(counts), skipped, np.frombuffer(counts, dtype=np.uint16), unscorable)
+    return Survey(
+        len(counts),
+        skipped,
+        np.frombuffer(counts, dtype=np.uint16),
+        np.frombuffer(unscorable.records, dtype=np.int64),
+        np.frombuffer(unscorable.codes, dtype=np.uint8),
+        tuple(unscorable.reasons),
+    )
 
 
 def record_chunks(
