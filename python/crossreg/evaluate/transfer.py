@@ -48,6 +48,8 @@ from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
 from crossreg.evaluate.transfer_tracks import (
     EQUAL_CELL_TYPES,
+    MATRIX_SCHEMA,
+    PAIR_SCHEMA,
     Pairing,
     assay_of_experiment,
     cell_type_of,
@@ -368,32 +370,6 @@ class TransferTables:
     sites: int = 0
     kind: str = TSS_SITES
     notes: dict[str, str] = field(default_factory=dict)
-
-
-PAIR_SCHEMA = {
-    "assay": pl.Utf8,
-    "experiment": pl.Utf8,
-    "cell_type": pl.Utf8,
-    "head_identifier": pl.Utf8,
-    "head_description": pl.Utf8,
-    "identifier": pl.Utf8,
-    "description": pl.Utf8,
-    "site_kind": pl.Utf8,
-    "sites": pl.Int64,
-    "pearson_r": pl.Float64,
-    "pearson_r_normalised": pl.Float64,
-}
-MATRIX_SCHEMA = {
-    "assay": pl.Utf8,
-    "experiment": pl.Utf8,
-    "head_identifier": pl.Utf8,
-    "head_description": pl.Utf8,
-    "identifier": pl.Utf8,
-    "description": pl.Utf8,
-    "matched": pl.Boolean,
-    "pearson_r_normalised": pl.Float64,
-    "n": pl.Int64,
-}
 
 
 def transfer_tables(

@@ -22,8 +22,12 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.evaluate.transfer import MATRIX_SCHEMA
-from crossreg.evaluate.transfer_tracks import BY_CELL_TYPE, cell_type_of, normalised_r_gap
+from crossreg.evaluate.transfer_tracks import (
+    BY_CELL_TYPE,
+    MATRIX_SCHEMA,
+    cell_type_of,
+    normalised_r_gap,
+)
 from crossreg.io.tables import as_int
 from crossreg.plots import new_figure, save_figure
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from crossreg.io.targets import assay_of, split_description
 from crossreg.io.text import numbered_lines
@@ -29,6 +30,33 @@ PAIRS_HEADER = ("head_track", "measured_track")
 #: Equal cell types that pair fewer than this share of the tracks of the side with fewer
 #: tracks (of an experiment) are reported, with a pointer to a pairs file.
 FEW_PAIRS = 0.5
+
+#: The columns of ``transfer.tsv`` (one row per matched pair) and ``matrix.tsv`` (every
+#: head track x measured track of an experiment), identifiers as text however they look.
+PAIR_SCHEMA = {
+    "assay": pl.Utf8,
+    "experiment": pl.Utf8,
+    "cell_type": pl.Utf8,
+    "head_identifier": pl.Utf8,
+    "head_description": pl.Utf8,
+    "identifier": pl.Utf8,
+    "description": pl.Utf8,
+    "site_kind": pl.Utf8,
+    "sites": pl.Int64,
+    "pearson_r": pl.Float64,
+    "pearson_r_normalised": pl.Float64,
+}
+MATRIX_SCHEMA = {
+    "assay": pl.Utf8,
+    "experiment": pl.Utf8,
+    "head_identifier": pl.Utf8,
+    "head_description": pl.Utf8,
+    "identifier": pl.Utf8,
+    "description": pl.Utf8,
+    "matched": pl.Boolean,
+    "pearson_r_normalised": pl.Float64,
+    "n": pl.Int64,
+}
 
 
 def experiment_of(description: str) -> str | None:
