@@ -103,3 +103,19 @@ def test_train_draws_its_curves_unless_told_not_to(tmp_path, tiny, extra):
         fig = training_figure(read_rows(out / "metrics.csv"))
         rs = [float(r["valid_pearson_r"]) for r in read_rows(out / "metrics.csv")]
         np.testing.assert_allclose(fig.axes[2].lines[0].get_ydata(), rs)
+
+
+def test_a_resume_leaves_no_figure_of_the_run_before(tmp_path, tiny):
+    params, store = tiny
+    out = tmp_path / "run"
+    args = ["-q", "train", "--params", str(params), "--data", str(store), "--out", str(out)]
+    args += ["--steps-per-epoch", "1", "--batch-size", "2"]
+    assert main([*args, "--max-epochs", "1", "--svg"]) == 0
+    assert (out / "training.svg").exists()
+    # resumed without --svg: the png is redrawn, the svg of one epoch would disagree
+    assert main([*args, "--max-epochs", "2", "--resume"]) == 0
+    assert not (out / "training.svg").exists()
+    assert (out / "training.png").exists()
+    assert main([*args, "--max-epochs", "3", "--resume", "--no-plots"]) == 0
+    assert not (out / "training.png").exists()
+    assert len(read_rows(out / "metrics.csv")) == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,30 @@ def test_the_papers_train_sections_are_read_whole(name: str) -> None:
 def test_a_train_key_crossreg_does_not_read_stops_training(train: dict, message: str) -> None:
     with pytest.raises(ValueError, match=rf"p\.json: {message}"):
         check_train_section(train, "p.json")
+
+
+@pytest.mark.parametrize(
+    ("train", "message"),
+    [
+        ({"optimizer": "rmsprop"}, r"train\.optimizer 'rmsprop' is not supported; use 'sgd'"),
+        ({"learning_rate": -0.1}, r"train\.learning_rate must be a finite number above 0, got"),
+        ({"learning_rate": math.nan}, r"train\.learning_rate must be a finite number above 0"),
+        ({"momentum": -0.5}, r"train\.momentum must be a finite number, 0 or more, got -0\.5"),
+        ({"adam_beta2": 1.0}, r"train\.adam_beta2 must be a number from 0 up to \(not includ"),
+        ({"batch_size": 2.7}, r"train\.batch_size must be a whole number, 1 or more, got 2\.7"),
+        ({"patience": 1.9}, r"train\.patience must be a whole number, 0 or more, got 1\.9"),
+        ({"train_epochs_max": 2.5}, r"train\.train_epochs_max must be a whole number"),
+    ],
+)
+def test_a_train_value_training_cannot_use_is_refused(train: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        check_train_section(train, "p.json")
+
+
+def test_train_values_basenji_writes_are_accepted() -> None:
+    train = {"optimizer": "momentum", "momentum": 0.0, "batch_size": 2.0, "patience": 0}
+    check_train_section(train | {"adam_beta1": 0.0, "train_epochs_max": 5.0}, "p.json")
+    check_train_section({"optimizer": "Adam", "adam_beta2": 0.999}, "p.json")
 
 
 def test_weights_import_reads_params_with_train_keys_it_does_not_use() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import importlib
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from crossreg.cli import main
+from crossreg.commands.train import report_outputs
 from crossreg.data.loader import SplitDataset, codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
@@ -299,3 +302,35 @@ def test_the_validation_statistic_counts_an_undefined_r2_as_zero():
     assert validation_statistic(0.5, 0.4, alone=True) == pytest.approx(0.6)
     assert validation_statistic(0.5, float("nan"), alone=True) == 0.5
     assert validation_statistic(0.5, 0.4, alone=False) == 0.5
+
+
+def test_a_run_that_diverges_stops_with_an_error_once_its_epoch_is_saved(tmp_path, stores, logs):
+    """A learning rate of a million sends the weights to NaN in the first epoch: the run
+    stops there (no best/, no fine-tuning from NaN weights) with a message saying what to
+    change, once last/ and metrics.csv hold the epoch, and numpy warns of nothing."""
+    data = json.loads(write_params(tmp_path / "params.json", stores).read_text())
+    data["train"] = {"batch_size": 4, "optimizer": "sgd", "learning_rate": 1e6, "momentum": 0.99}
+    (tmp_path / "params.json").write_text(json.dumps(data))
+    out = tmp_path / "run"
+    args = ["-q", "train", "--params", str(tmp_path / "params.json"), "--out", str(out)]
+    args += ["--max-epochs", "2", "--steps-per-epoch", "10", "--seed", "3"]
+    args += ["--finetune-epochs", "1", "--no-plots"]
+    for d in stores.values():
+        args += ["--data", str(d)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(args) == 1
+    assert not [w for w in caught if "empty slice" in str(w.message)]
+    said = "training diverged: validation loss is NaN at epoch 1 (genome human); lower "
+    assert said + "train.learning_rate or set train.clip_norm" in logs.text
+    assert (out / "last").is_dir() and [r["epoch"] for r in metric_rows(out)] == ["1", "1"]
+    assert not (out / "best").exists() and not list(out.glob("finetune_*"))
+
+
+def test_the_report_names_only_the_checkpoints_a_run_holds(tmp_path, capsys):
+    (tmp_path / "last").mkdir()
+    (tmp_path / "finetune_mouse").mkdir()
+    report_outputs(tmp_path, argparse.Namespace(plots=False))
+    said = capsys.readouterr().out
+    assert f"checkpoints in {tmp_path} (last/, finetune_mouse/)" in said
+    assert "best/" not in said

@@ -205,6 +205,9 @@ def test_optimizer_from_train_section():
     assert sgd.defaults["lr"] == 0.15 and sgd.defaults["momentum"] == 0.99
     assert not sgd.defaults["fused"]  # the fused kernel is for CUDA parameters
     assert isinstance(build_optimizer(p, {"optimizer": "adam"}), torch.optim.Adam)
+    # Basenji's params may name SGD with momentum "momentum"
+    named = build_optimizer(p, {"optimizer": "momentum", "learning_rate": 0.1, "momentum": 0.9})
+    assert isinstance(named, torch.optim.SGD) and named.defaults["momentum"] == 0.9
     with pytest.raises(ValueError, match="not supported"):
         build_optimizer(p, {"optimizer": "lbfgs"})
 

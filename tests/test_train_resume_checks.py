@@ -200,3 +200,25 @@ def test_a_resume_with_the_stores_in_another_order_is_refused(tuned, stores):
     params, out = tuned
     with pytest.raises(ValueError, match="give the stores in the same --data order"):
         resume(params, [stores["mouse"], stores["human"]], out, max_epochs=1, finetune_epochs=1)
+
+
+def test_a_shift_of_a_target_bin_or_more_is_refused_wherever_it_comes_from(
+    run, stores, tmp_path, logs
+):
+    params, _ = run
+    data = json.loads(params.read_text())
+    data["model"]["augment_shift"] = 300
+    shifted = tmp_path / "shifted.json"
+    shifted.write_text(json.dumps(data))
+    width = DataStore(stores["human"]).pool_width
+    options = TrainOptions(max_epochs=1, steps_per_epoch=1, batch_size=2)
+    with pytest.raises(ValueError, match=f"the params' model.augment_shift 300: .* below {width}"):
+        train(shifted, [stores["human"]], tmp_path / "api", options, plots=False)
+    options.augment_shift = 300
+    with pytest.raises(ValueError, match=f"--augment-shift 300: .* below {width}"):
+        train(params, [stores["human"]], tmp_path / "api", options, plots=False)
+    assert not (tmp_path / "api" / "last").exists()
+    args = ["train", "--params", str(shifted), "--data", str(stores["human"])]
+    assert main([*args, "--out", str(tmp_path / "cli"), "--max-epochs", "1"]) == 1
+    assert f"set model.augment_shift below {width} in the params" in logs.text
+    assert not (tmp_path / "cli" / "last").exists()

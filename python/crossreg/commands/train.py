@@ -24,6 +24,7 @@ from crossreg.errors import Interrupted
 
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
+    from crossreg.model.params import ModelParams
     from crossreg.train.trainer import TrainOptions
 
 HELP = "train a Basenji2 model jointly on the dataset stores of one or more genomes"
@@ -189,20 +190,31 @@ def training_options(args: argparse.Namespace) -> TrainOptions:
 
 
 def report_outputs(out: Path, args: argparse.Namespace) -> None:
-    """Print where a training run's checkpoints, metrics, curves and events are."""
+    """Print where a training run's checkpoints (the folders it holds), metrics, curves and
+    events are."""
     from crossreg.train.board import FOLDER
 
-    print(f"checkpoints in {out} (best/, last/), per-epoch metrics in {out / 'metrics.csv'}")
+    metrics = out / "metrics.csv"
+    print(f"checkpoints in {out} ({checkpoint_folders(out)}), per-epoch metrics in {metrics}")
     if (out / "training.png").exists() and args.plots:
         print(f"training curves in {out / 'training.png'}")
     if (out / FOLDER).is_dir():
         print(f"TensorBoard events in {out / FOLDER} (tensorboard --logdir {out / FOLDER})")
 
 
+def checkpoint_folders(out: Path) -> str:
+    """The checkpoint folders a training run's `out` holds (``best/``, ``last/``,
+    ``finetune_<genome>/``), in words."""
+    named = [out / "best", out / "last", *sorted(out.glob("finetune_*"))]
+    folders = [f"{path.name}/" for path in named if path.is_dir()]
+    return ", ".join(folders) or "none"
+
+
 def check_inputs(args: argparse.Namespace) -> None:
     """What ``train`` can check before torch loads: the params file parses, each
     ``--data`` store has train and valid windows, the stores are of different genomes with
-    a params head each (``--head``), ``--out`` can be written and, with ``--resume``, holds
+    a params head each (``--head``), the run's shift (``--augment-shift`` or the params')
+    is below their target bins, ``--out`` can be written and, with ``--resume``, holds
     a ``last/`` checkpoint to continue from (and, without it, none)."""
     from crossreg.model.params import check_train_section, load_params
     from crossreg.train.heads import dataset_heads
@@ -213,7 +225,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     check_train_section(params.train, params.source)
     stores = [open_store(path, ("train", "valid"), option=None, each=True) for path in args.data]
-    check_shift(args.augment_shift, stores)
+    check_shift(args.augment_shift, stores, params.model)
     dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))
     check_run_folder(args)
 
@@ -228,16 +240,18 @@ def check_epochs(args: argparse.Namespace) -> None:
         )
 
 
-def check_shift(shift: int | None, stores: Sequence[DataStore]) -> None:
-    """An ``--augment-shift`` moves the sequence by less than one target bin of every
-    store: a larger one would move it off the bins its targets measure."""
-    for store in stores:
-        if shift is not None and shift >= store.pool_width:
-            raise ValueError(
-                f"--augment-shift {shift}: the sequence would move past whole {store.pool_width}"
-                f"-bp target bins of {store.path}; give a shift below {store.pool_width} "
-                "(the paper's is 3)"
-            )
+def check_shift(
+    shift: int | None, stores: Sequence[DataStore], model: ModelParams | None = None
+) -> None:
+    """The run's shift moves the sequence by less than one target bin of every store: the
+    ``--augment-shift``, else (given the params' `model` section) the params' or the
+    paper's (:func:`crossreg.train.schedule.augment_shift`)."""
+    from crossreg.train.schedule import SHIFT_FLAG, augment_shift, check_augment_shift
+
+    if model is not None:
+        check_augment_shift(*augment_shift(shift, model), stores)
+    elif shift is not None:
+        check_augment_shift(shift, SHIFT_FLAG, stores)
 
 
 def check_run_folder(args: argparse.Namespace) -> None:

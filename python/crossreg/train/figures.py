@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossreg.plots import colours, new_figure, save_figure
+from crossreg.plots import colours, new_figure, remove_stale_figures, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -98,3 +98,14 @@ def plot_training(out: str | os.PathLike[str], *, svg: bool = False, title: str 
     if not rows:
         return []
     return save_figure(training_figure(rows, title=title), out / FIGURE, svg=svg)
+
+
+def update_training_figures(
+    out: str | os.PathLike[str], *, plots: bool, svg: bool = False
+) -> list[Path]:
+    """Draw the training figures (:func:`plot_training`) unless `plots` is off, and remove
+    those of an earlier run into `out` (a resumed one's) that this did not redraw: they
+    would disagree with ``metrics.csv``. Returns the files written."""
+    written = plot_training(out, svg=svg) if plots else []
+    remove_stale_figures(Path(out), [Path(FIGURE).stem], written)
+    return written

@@ -15,22 +15,24 @@ def build_optimizer(
 ) -> torch.optim.Optimizer:
     """SGD with momentum (Basenji's default) or Adam, from a params file's ``train`` section.
 
-    Keys: ``optimizer`` (``sgd``/``adam``), ``learning_rate``, ``momentum`` (SGD),
-    ``adam_beta1``/``adam_beta2`` (Adam). Keras' momentum update equals PyTorch's for a
-    constant learning rate. Parameters on CUDA get the fused kernel: the whole update in
-    one launch per group of tensors.
+    Keys: ``optimizer`` (``sgd``, or ``momentum`` as Basenji also names it; ``adam``),
+    ``learning_rate``, ``momentum`` (SGD), ``adam_beta1``/``adam_beta2`` (Adam). Keras'
+    momentum update equals PyTorch's for a constant learning rate. Parameters on CUDA get
+    the fused kernel: the whole update in one launch per group of tensors.
     """
     params = list(params)
     fused = bool(params) and all(p.is_cuda for p in params)
     name = str(train.get("optimizer", "sgd")).lower()
     lr = float(train.get("learning_rate", 0.01))
-    if name == "sgd":
+    if name in ("sgd", "momentum"):
         momentum = float(train.get("momentum", 0.99))
         return torch.optim.SGD(params, lr=lr, momentum=momentum, fused=fused)
     if name == "adam":
         betas = (float(train.get("adam_beta1", 0.9)), float(train.get("adam_beta2", 0.999)))
         return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused)
-    raise ValueError(f"train.optimizer '{name}' is not supported; use 'sgd' or 'adam'")
+    raise ValueError(
+        f"train.optimizer '{name}' is not supported; use 'sgd' (or 'momentum') or 'adam'"
+    )
 
 
 def clip_gradients(params: Iterable[torch.nn.Parameter], max_norm: float, mode: str) -> None:

@@ -2,7 +2,8 @@
 
 Each step draws one genome (in proportion to its training batches) and one batch of it;
 after every epoch each genome is validated (mean Pearson R over its tracks) and training
-stops once every genome has gone more than `patience` epochs without improving. An optional
+stops once every genome has gone more than `patience` epochs without improving, or with
+:class:`TrainingDivergedError` once a validation loss or score is NaN. An optional
 fine-tuning phase then trains each genome alone from the best joint weights, as the paper
 did. Everything random is a function of the seed and the epoch, so a run resumed from its
 last checkpoint continues exactly as an uninterrupted one. A :class:`ModelSetup` says
@@ -17,7 +18,8 @@ Output directory::
     finetune_<genome>/     per-genome fine-tuned checkpoint (with fine-tuning)
     metrics.csv            one row per epoch, phase and genome (the ``genome`` column
                            names the head scored: a new head's name under finetune)
-    training.png           its curves (crossreg.train.figures), unless plots are off
+    training.png           its curves (crossreg.train.figures), unless plots are off (an
+                           earlier run's figures that this one did not redraw are removed)
     tensorboard/           the same figures (and the learning rate) as TensorBoard events,
                            when ``tensorboard`` is installed (``crossreg[tensorboard]``)
 
@@ -53,6 +55,7 @@ from crossreg.data.loader import (
     make_loader,
 )
 from crossreg.data.store import DataStore
+from crossreg.errors import CommandError
 from crossreg.io.atomic import atomic_directory, atomic_write
 from crossreg.model.checkpoint import (
     CheckpointConfig,
@@ -71,7 +74,14 @@ from crossreg.train.board import MetricsBoard
 from crossreg.train.heads import dataset_heads
 from crossreg.train.loss import poisson_loss
 from crossreg.train.optim import CLIP_MODES, build_optimizer
-from crossreg.train.schedule import EarlyStopping, epoch_schedule, validation_statistic
+from crossreg.train.schedule import (
+    EarlyStopping,
+    augment_shift,
+    check_augment_shift,
+    epoch_schedule,
+    names_augmentation,
+    validation_statistic,
+)
 from crossreg.train.state import load_training_state, save_training_state
 from crossreg.train.step import train_step
 
@@ -115,6 +125,10 @@ PHASE_OPTIONS = {
     "patience": "--patience",
     "finetune_epochs": "--finetune-epochs",
 }
+
+
+class TrainingDivergedError(CommandError):
+    """A validation loss or score came out NaN or infinite: the weights diverged."""
 
 
 #: Entries of a checkpoint's ``extra`` settings that follow from the others.
@@ -165,10 +179,11 @@ class TrainOptions:
             raise ValueError(f"min_epochs ({least}) is above max_epochs ({most})")
 
     def resolved(self, train: dict[str, Any], model_params: Any) -> TrainOptions:
-        """These options with every ``None`` filled from the params (Basenji's defaults)."""
+        """These options with every ``None`` filled from the params; where they lack a key,
+        the paper's params file's batch size and patience and Basenji's trainer's epoch
+        limits."""
         clip = train.get("clip_norm", train.get("clipnorm"))
-        shift = max((abs(s) for s in model_params.augment_shift or ()), default=0)
-        says = model_params.augment_rc is not None or model_params.augment_shift is not None
+        says = names_augmentation(model_params)
         return TrainOptions(
             **{
                 **asdict(self),
@@ -183,11 +198,20 @@ class TrainOptions:
                 "augment_rc": self.augment_rc
                 if self.augment_rc is not None
                 else (bool(model_params.augment_rc) if says else True),
-                "augment_shift": self.augment_shift
-                if self.augment_shift is not None
-                else (shift if says else 3),
+                "augment_shift": augment_shift(self.augment_shift, model_params)[0],
             }
         )
+
+
+def _mean_defined(values: np.ndarray) -> float:
+    """The mean of `values` that are not NaN (NaN if none is, without numpy's warning)."""
+    defined = values[~np.isnan(values)]
+    return float(defined.mean()) if defined.size else math.nan
+
+
+def _number_text(value: float) -> str:
+    """A non-finite figure in words: NaN, inf or -inf."""
+    return "NaN" if math.isnan(value) else str(value)
 
 
 def _given(value: Any, default: Any) -> Any:
@@ -324,6 +348,7 @@ class Trainer:
         if self.options.clip_mode not in CLIP_MODES:
             raise ValueError(f"clip mode must be one of {', '.join(CLIP_MODES)}")
         stores = [DataStore(d) for d in data_dirs]
+        check_augment_shift(*augment_shift(options.augment_shift, params.model), stores)
         self.heads = dataset_heads(params, [s.genome for s in stores], self.options.heads)
         self.device = distributed.resolve_device(self.options.device)
         tune_cuda(self.device, tf32=True)
@@ -600,7 +625,7 @@ class Trainer:
                 options,
                 loss=poisson_loss,
             )
-        return loss, float(np.mean(metrics.pearson_r())), float(np.nanmean(metrics.r2()))
+        return loss, float(np.mean(metrics.pearson_r())), _mean_defined(metrics.r2())
 
     def _run_phase(self, phase: str, genomes: Sequence[GenomeData], max_epochs: int) -> None:
         o = self.options
@@ -653,7 +678,30 @@ class Trainer:
                 self._save_last()
                 self._write_metrics()
             distributed.barrier()
+            self._check_diverged(genomes, results, scores)
         self.state.finished_phases.append(phase)
+
+    def _check_diverged(
+        self,
+        genomes: Sequence[GenomeData],
+        results: dict[str, tuple[float, float, float]],
+        scores: Sequence[float],
+    ) -> None:
+        """Stop once a genome's validation loss or score is not finite (NaN): its weights
+        have diverged, and later epochs or fine-tuning from them would train on NaN. Called
+        once ``last/`` and ``metrics.csv`` hold the epoch, for the user to inspect."""
+        for data, score in zip(genomes, scores, strict=True):
+            loss = results[data.name][0]
+            figure, value = ("loss", loss) if not math.isfinite(loss) else ("score", score)
+            if math.isfinite(value):
+                continue
+            phase = self.state.phase
+            epoch = "epoch" if phase == self.setup.phase else f"{phase} fine-tuning epoch"
+            clip = "lower train.clip_norm" if self.options.clip_norm else "set train.clip_norm"
+            raise TrainingDivergedError(
+                f"training diverged: validation {figure} is {_number_text(value)} at {epoch} "
+                f"{self.state.epoch} (genome {data.name}); lower train.learning_rate or {clip}"
+            )
 
     def fit(self) -> Path:
         """Train (joint phase, then fine-tuning if asked); returns the output directory."""
@@ -740,8 +788,9 @@ def train(
     svg: bool = False,
 ) -> Path:
     """Train a model from a params file on one or more dataset stores; see :class:`Trainer`.
-    At the end the main process draws ``training.png`` from ``metrics.csv`` (with `svg`,
-    ``training.svg`` too) unless `plots` is off."""
+    At the end (or once training diverged) the main process draws ``training.png`` from
+    ``metrics.csv`` (with `svg`, ``training.svg`` too) unless `plots` is off, and removes an
+    earlier run's figures that it did not redraw."""
     options = options or TrainOptions()
     distributed.init(options.device)
     try:
@@ -755,12 +804,23 @@ def train(
 
 def run_trainer(trainer: Trainer, *, resume: bool, plots: bool, svg: bool) -> Path:
     """Fit `trainer` (after a resume from ``last/`` if asked) and draw ``training.png``
-    from the main process unless `plots` is off; returns the output directory."""
+    from the main process unless `plots` is off (also when training diverged, before the
+    error goes on); returns the output directory."""
     if resume:
         trainer.resume()
-    done = trainer.fit()
-    if plots and distributed.is_main():
-        from crossreg.train.figures import plot_training
+    try:
+        trainer.fit()
+    except TrainingDivergedError:  # the curves up to the epoch that diverged
+        _draw_figures(trainer.out, plots=plots, svg=svg)
+        raise
+    _draw_figures(trainer.out, plots=plots, svg=svg)
+    return trainer.out
 
-        plot_training(done, svg=svg)
-    return done
+
+def _draw_figures(out: Path, *, plots: bool, svg: bool) -> None:
+    """From the main process, draw the training figures unless `plots` is off and remove
+    an earlier run's that this one did not redraw (:func:`update_training_figures`)."""
+    if distributed.is_main():
+        from crossreg.train.figures import update_training_figures
+
+        update_training_figures(out, plots=plots, svg=svg)
