@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import logging
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -188,3 +193,69 @@ def test_the_current_directory_is_never_replaced(tmp_path, monkeypatch):
     for out in (".", str(tmp_path.parent)):
         with pytest.raises(ValueError, match=r"^--out .* is or holds the current directory"):
             check_replaceable(out, True, {"dataset.json": "a dataset"})
+
+
+def test_a_second_writer_of_the_same_folder_stops_and_leaves_the_first_alone(tmp_path):
+    out = tmp_path / "store"
+    with atomic_directory(out) as work:
+        _fill(work, "first")
+        with (
+            pytest.raises(ValueError, match=r"store: another crossreg process is writing it now"),
+            atomic_directory(out),
+        ):
+            pass
+        assert (work / "sub" / "f").read_text() == "first"
+    assert (out / "sub" / "f").read_text() == "first"
+    assert _entries(tmp_path) == ["store"]
+
+
+_HOLD_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_partial_folder_locked_by_another_process_is_not_removed(tmp_path):
+    work = tmp_path / ".store.partial"
+    work.mkdir()
+    (work / "f").write_text("in progress")
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(work)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as writer:
+        assert writer.stdout is not None and writer.stdout.readline() == "locked\n"
+        with (
+            pytest.raises(ValueError, match=r"\(its \.store\.partial is locked\); wait for it"),
+            atomic_directory(tmp_path / "store"),
+        ):
+            pass
+        writer.communicate("")
+    assert (work / "f").read_text() == "in progress"
+    assert _entries(tmp_path) == [".store.partial"]
+
+
+def _no_locks(fd, operation):
+    raise OSError(errno.ENOLCK, "No locks available")
+
+
+@pytest.mark.parametrize("locks", ["flock", "none on this file system"])
+def test_an_unlocked_partial_folder_is_removed_first(tmp_path, monkeypatch, caplog, locks):
+    if locks != "flock":
+        monkeypatch.setattr(fcntl, "flock", _no_locks)
+    work = tmp_path / ".store.partial"  # left by a killed writer
+    work.mkdir()
+    _fill(work, "stale")
+    with (
+        caplog.at_level(logging.INFO, logger="crossreg"),
+        atomic_directory(tmp_path / "store") as new,
+    ):
+        assert new == work and not list(new.iterdir())
+        _fill(new, "new")
+    assert f"removing {work} left by an interrupted write" in caplog.text
+    assert (tmp_path / "store" / "sub" / "f").read_text() == "new"
+    assert _entries(tmp_path) == ["store"]

@@ -3,12 +3,14 @@ final name, and a finished one survives a power loss (fsync before the rename)."
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
@@ -188,20 +190,81 @@ def _swap_in(work: Path, path: Path) -> None:
     _fsync(path.parent)
 
 
-@contextmanager
-def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """An empty hidden directory ``.<name>.partial`` beside `path` to fill (one left by a
-    crashed writer is removed first); it replaces `path` whole only when the block
-    succeeds, listing every entry in it (at any depth) in :data:`CONTENTS_FILE`, else it
-    is removed. A `path` that is a symbolic link (to a folder on scratch space) is written
-    through: the folder it points to is replaced, beside itself, and the link keeps
-    pointing at it."""
-    path = _real_target(Path(path))
-    work = path.parent / f".{path.name}.partial"
-    if os.path.lexists(work):
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on `fd` without waiting; False if another process holds it.
+    Where the file system has no such locks (some network ones) it counts as taken."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        pass
+    return True
+
+
+def _still_at(fd: int, work: Path) -> bool:
+    """Whether `work` still names the folder open as `fd` (not removed or replaced since)."""
+    try:
+        now = os.lstat(work)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _open_folder(work: Path) -> int | None:
+    """A descriptor on the folder `work`, or ``None`` when it has gone; an entry there that
+    is no folder (no writer's) is removed and ``None`` returned."""
+    try:
+        return os.open(work, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        if err.errno not in (errno.ENOTDIR, errno.ELOOP):
+            raise
+    _remove(work)
+    return None
+
+
+def _claim(work: Path, out: Path) -> int:
+    """Create the empty folder `work` to write `out` in and return a descriptor holding its
+    lock, which tells other processes it is in use. One left by an interrupted write (not
+    locked) is removed first; one another process holds stops this one, removing nothing."""
+    while True:
+        with suppress(FileExistsError):
+            work.mkdir(parents=True)
+        fd = _open_folder(work)
+        if fd is None:
+            continue
+        if not _try_lock(fd):
+            os.close(fd)
+            raise ValueError(
+                f"{out}: another crossreg process is writing it now (its {work.name} is "
+                "locked); wait for it to finish, or choose another output path"
+            )
+        if not _still_at(fd, work):  # removed or replaced before the lock was taken
+            os.close(fd)
+            continue
+        if not any(work.iterdir()):
+            return fd
         log.info("removing %s left by an interrupted write", work)
         _remove(work)
-    work.mkdir(parents=True)
+        os.close(fd)
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """An empty hidden directory ``.<name>.partial`` beside `path` to fill; it replaces
+    `path` whole only when the block succeeds, listing every entry in it (at any depth) in
+    :data:`CONTENTS_FILE`, else it is removed. The process holds a lock on it meanwhile: a
+    second one writing `path` at the same time stops with an error, and one left by a
+    crashed writer (unlocked) is removed first. A `path` that is a symbolic link (to a
+    folder on scratch space) is written through: the folder it points to is replaced,
+    beside itself, and the link keeps pointing at it."""
+    out = Path(path)
+    path = _real_target(out)
+    work = path.parent / f".{path.name}.partial"
+    lock = _claim(work, out)
     try:
         yield work
         names = _entries(work)
@@ -210,3 +273,5 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        os.close(lock)
