@@ -155,6 +155,7 @@ def test_an_interrupted_training_says_whether_resume_can_continue(
     store.mkdir()
     splits = {"train": {"offset": 0, "count": 4}, "valid": {"offset": 4, "count": 2}}
     meta = {"format": "crossreg-dataset", "format_version": 1, "genome": "dog", "splits": splits}
+    meta["pool_width"] = 128  # a real store has one: the shift is checked against it
     (store / "dataset.json").write_text(json.dumps(meta))
     params = tmp_path / "params.json"
     params.write_text(json.dumps(small_params({"dog": 2})))

@@ -4,6 +4,7 @@ mistyped path, head or track is reported at once, by a process that never loaded
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from crossreg.cli import input_error_message, main
 from crossreg.commands.inputs import require_rereadable
 from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT, WEIGHTS_NAME
 from tests.pipeline import small_params
@@ -47,7 +49,12 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
         files[name] = root / name
         files[name].mkdir()
         splits = {"train": {"offset": 0, "count": 4}, "valid": {"offset": 4, "count": valid}}
-        meta = {"format": "crossreg-dataset", "format_version": 1, "genome": "dog"}
+        meta = {
+            "format": "crossreg-dataset",
+            "format_version": 1,
+            "genome": "dog",
+            "pool_width": 128,
+        }
         (files[name] / "dataset.json").write_text(json.dumps({**meta, "splits": splits}))
     files["params"] = root / "params.json"
     files["params"].write_text(json.dumps(small_params({"dog": 2})))
@@ -148,6 +155,40 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
          f"--net human,mouse={nope}: no such file"),
         (["sldp", "--bfile-chr", nope, "--print-snps", vcf, "--ld-blocks", vcf, "--ldscores-chr",
           nope, "--sad", f"{nope}.h5", "--sumstats", vcf, *o], f"--sad {nope}.h5: no such file"),
+        *_folder_cases(f, out),
+    ]  # fmt: skip
+
+
+def _folder_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
+    """(argv, the message it must log) of a folder given where a file is read, and of an
+    output folder that cannot be made: named by the option, before any work is done."""
+    model, store, fasta, vcf, gtf = (str(f[k]) for k in ("model", "store", "fasta", "vcf", "gtf"))
+    folder = str(f["model"].parent)
+    is_folder = f"{folder}: is a folder; give the file"
+    o = ["--out", str(out / "o")]
+    return [
+        (["sad", "--model", model, "--fasta", fasta, "--vcf", folder, *o], f"--vcf {is_folder}"),
+        (["ism", "--model", model, "--fasta", fasta, "--bed", folder, *o], f"--bed {is_folder}"),
+        (["predict", "--model", model, "--fasta", fasta, "--bed", folder, "--out",
+          str(out / "p.npy")], f"--bed {is_folder}"),
+        (["transfer", "--model", model, "--head", "human", "--data", store, "--gtf", folder, *o],
+         f"--gtf {is_folder}"),
+        (["denovo", "--cases-vcf", folder, "--controls-vcf", vcf, "--cases-sad", vcf,
+          "--controls-sad", vcf, *o], f"--cases-vcf {is_folder}"),
+        (["split", "--sizes", f"human={folder}", *o], f"--sizes human={is_folder}"),
+        (["split", "--sizes", f"human={fasta}", "--sizes", f"mouse={fasta}", "--net",
+          f"human,mouse={folder}", *o], f"--net human,mouse={is_folder}"),
+        (["sldp", "--bfile-chr", vcf, "--print-snps", vcf, "--ld-blocks", folder,
+          "--ldscores-chr", vcf, "--sad", vcf, "--sumstats", vcf, *o], f"--ld-blocks {is_folder}"),
+        (["train", "--params", folder, "--data", store, *o], f"--params {is_folder}"),
+        (["import-basenji", "--params", gtf, "--weights", folder, "--targets", gtf, "--genome",
+          "human", *o], f"--weights {is_folder}"),
+        (["sad-merge", *o, folder], f"shards {is_folder}"),
+        (["compare", "--joint", folder, "--single", folder, *o],
+         f"{folder}: is a folder without a metrics.tsv; give crossreg evaluate's metrics.tsv"),
+        (["data", "--genome", "dog", "--fasta", fasta, "--targets", gtf, "--out",
+          f"{vcf}/dog"], f"--out {vcf}/dog: cannot be written"),
+        (["data-merge", "--out", f"{vcf}/dog", store], f"--out {vcf}/dog: cannot be written"),
     ]  # fmt: skip
 
 
@@ -208,3 +249,49 @@ def test_a_vcf_given_as_a_pipe_is_refused_where_it_is_read_twice(tmp_path):
     plain.write_text("")
     require_rereadable(argparse.Namespace(vcf=plain), "vcf")
     require_rereadable(argparse.Namespace(vcf=None), "vcf")
+
+
+def _deny_reading(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """`path` reads as without read permission (which root, running the tests, ignores)."""
+    readable = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != path and readable(p, mode))
+
+
+@pytest.mark.parametrize(
+    ("name", "argv", "named"),
+    [
+        ("vcf", ["sad", "--model", "{model}", "--fasta", "{fasta}", "--vcf", "{vcf}"],
+         "--vcf {vcf}"),
+        ("params", ["train", "--params", "{params}", "--data", "{store_valid}"],
+         "--params {params}"),
+        ("fasta", ["split", "--sizes", "human={fasta}"], "--sizes human={fasta}"),
+        ("gtf", ["transfer", "--model", "{model}", "--head", "human", "--data", "{store}",
+                 "--gtf", "{gtf}"], "--gtf {gtf}"),
+        ("model", ["evaluate", "--model", "{model}", "--data", "{store}"], "--model {model}"),
+    ],
+)  # fmt: skip
+def test_an_unreadable_input_is_named_with_its_option(
+    inputs, tmp_path, monkeypatch, logs, name, argv, named
+):
+    # before: "[Errno 13] Permission denied: ...", or the file was read as missing
+    _deny_reading(monkeypatch, inputs[name])
+    paths = {key: str(path) for key, path in inputs.items()}
+    argv = [arg.format(**paths) for arg in argv]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 1
+    assert f"{named.format(**paths)}: not readable; check its permissions" in logs.text
+
+
+def test_an_os_error_of_an_input_is_named_with_its_option(tmp_path, monkeypatch):
+    # the safety net of errors raised where a command reads its inputs
+    folder, vcf = tmp_path / "calls", tmp_path / "calls.vcf"
+    folder.mkdir()
+    vcf.write_text("")
+    args = argparse.Namespace(vcf=folder, gtf=vcf, out=tmp_path / "o")
+    is_folder = IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(folder))
+    assert input_error_message(args, is_folder) == f"--vcf {folder}: is a folder; give the file"
+    _deny_reading(monkeypatch, vcf)
+    denied = PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(vcf))
+    assert input_error_message(args, denied) == f"--gtf {vcf}: not readable; check its permissions"
+    # an error that names an input in its text only is not blamed on a folder that exists
+    missing = FileNotFoundError(f"No such file or directory: {folder}/model.safetensors")
+    assert input_error_message(args, missing) == str(missing)

@@ -5,6 +5,7 @@ that names the file, says what is wrong and how to get a good one: never h5py's 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -199,3 +200,17 @@ def test_ism_figures_name_a_file_whose_chunk_fails_its_checksum(tmp_path: Path) 
     with pytest.raises(DamagedH5Error) as caught:
         plot_ism_file(path, tmp_path / "figures")
     _check_damaged_data(str(caught.value), path, "rerun crossreg ism to write it again")
+
+
+def test_an_unreadable_h5_is_not_called_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # before: h5py's error for a file without read permission read as a damaged file
+    path = _damage(_sad_h5(tmp_path / "scores.h5"), "empty")  # h5py cannot open it either
+    readable = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != path and readable(p, mode))
+    with pytest.raises(
+        ValueError, match=r"scores\.h5: not readable; check its permissions"
+    ) as caught:
+        plot_sad(path)
+    assert not isinstance(caught.value, DamagedH5Error)

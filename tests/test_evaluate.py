@@ -149,3 +149,24 @@ def test_a_track_with_constant_targets_keeps_r_0_and_r2_nan(tmp_path):
     path.write_text("identifier\tdescription\tpearson_r\tr2\nA\tDNASE:x\t0.0\tNaN\n")
     table = read_metrics(path)
     assert table["pearson_r"][0] == 0 and np.isnan(table["r2"][0])
+
+
+def test_a_metrics_table_that_is_not_text_is_refused_by_name(tmp_path):
+    # before: polars' ComputeError 'invalid utf-8 sequence' came out as a traceback
+    path = tmp_path / "sad.h5"
+    path.write_bytes(b"identifier\tdescription\tpearson_r\tr2\n\xff\xfe\x00\t\x80\t0.5\t0.2\n")
+    with pytest.raises(ValueError, match=r"sad\.h5: not a tab-separated metrics table"):
+        read_metrics(path)
+
+
+def test_the_folder_of_crossreg_evaluate_gives_its_metrics_table(tmp_path, caplog):
+    # before: a folder was polars' InvalidOperationError, a traceback
+    t = table([0.5, 0.7], ["DNASE:liver", "CAGE:lung"])
+    write_metrics(tmp_path / "metrics.tsv", t)
+    with caplog.at_level("INFO", logger="crossreg"):
+        assert read_metrics(tmp_path).equals(t)
+    assert "reading its metrics.tsv" in caplog.text
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match=r"empty: is a folder without a metrics\.tsv; give"):
+        read_metrics(empty)

@@ -201,3 +201,17 @@ def test_the_device_is_checked_before_the_weights_are_read(saved, monkeypatch):
         load_checkpoint(directory, device="cuda:1")
     model, _ = load_checkpoint(directory, device="auto" if not torch.cuda.is_available() else "cpu")
     assert next(model.parameters()).device.type == "cpu"
+
+
+def test_unreadable_weights_are_not_called_missing(saved, monkeypatch):
+    # before: safetensors' FileNotFoundError for EACCES read "No such file or directory"
+    directory, _ = saved
+    weights = directory / WEIGHTS_NAME
+    readable = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **kw: Path(p) != weights and readable(p, mode)
+    )
+    with pytest.raises(
+        ValueError, match=r"model\.safetensors: not readable; check its permissions"
+    ):
+        load_checkpoint(directory)

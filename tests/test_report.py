@@ -165,8 +165,33 @@ def test_report_to_a_folder_is_refused(tmp_path: Path, caplog: pytest.LogCapture
     root = _folder(tmp_path / "run")
     (tmp_path / "pages").mkdir()
     assert main(["report", str(root), "--out", str(tmp_path / "pages")]) == 1
-    assert "is a folder; give the HTML file to write" in caplog.text
+    assert f"--out {tmp_path / 'pages'}: is a folder, where crossreg writes a file" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pages", "run"]
+
+
+def test_report_over_a_file_it_shows_is_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # before: --out run/evaluate/metrics.tsv replaced the table with the page, exit 0
+    root = _folder(tmp_path / "run")
+    kept = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    table = root / "evaluate" / "metrics.tsv"
+    for out in (table, root / "evaluate" / "scores.h5"):
+        assert main(["report", str(root), "--out", str(out)]) == 1
+        assert f"--out {out}: the output must end in .html or .htm" in caplog.text
+    (root / "evaluate" / "page.html").symlink_to(table)  # written through, onto the table
+    assert main(["report", str(root), "--out", str(root / "evaluate" / "page.html")]) == 1
+    assert f"page.html: is a file the report reads ({table.resolve()})" in caplog.text
+    assert {p: p.read_bytes() for p in kept} == kept
+
+
+def test_report_to_an_unwritable_folder_is_refused_at_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = _folder(tmp_path / "run")
+    out = root / "summary.txt" / "page.html"  # under a file: no folder can be made there
+    assert main(["report", str(root), "--out", str(out)]) == 1
+    assert f"--out {out}: cannot be written" in caplog.text
 
 
 def test_commands_of_unfinished_and_hidden_folders_are_left_out(tmp_path: Path) -> None:

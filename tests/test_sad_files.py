@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from crossreg.variants.sad import write_sad
-from crossreg.variants.sad_files import read_sad, write_tsv
+from crossreg.variants.sad_files import merge_shards, read_sad, write_tsv
 from crossreg.variants.sad_names import check_stats
 
 HEADER = "snp\tchrom\tpos\tref\talt\tt0\tt1\n"
@@ -101,3 +101,10 @@ def test_stats_given_as_one_string_are_refused_with_the_list_form(tmp_path: Path
     with pytest.raises(TypeError, match="stats must be a list of names"):
         write_sad("model", "genome.fa", "snps.vcf", tmp_path / "out.h5", stats="SAD")
     assert not (tmp_path / "out.h5").exists()
+
+
+def test_merge_names_the_shard_of_another_kind(tmp_path: Path) -> None:
+    # before: the message named only the merged file, not the shard of the wrong kind
+    shards = [tmp_path / "sad.0.h5", tmp_path / "variants.vcf", tmp_path / "sad.2.tsv"]
+    with pytest.raises(ValueError, match=r"variants\.vcf: not a \.h5 shard, as .*sm\.h5 is"):
+        merge_shards(tmp_path / "sm.h5", shards)

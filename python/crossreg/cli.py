@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from crossreg import __version__
+from crossreg.commands.inputs import input_error, option_name
 from crossreg.errors import CommandError
 from crossreg.io.text import GZIP_ERRORS, is_gzipped
 from crossreg.logs import setup_logging
@@ -92,18 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def missing_file_message(args: argparse.Namespace, err: FileNotFoundError) -> str:
-    """A missing file named by the option that gave it (``--vcf nope.vcf: no such file``)
-    when an option's value is the missing path; the error's own text otherwise."""
+def input_error_message(
+    args: argparse.Namespace, err: FileNotFoundError | IsADirectoryError | PermissionError
+) -> str:
+    """An input that is missing, a folder where a file is read, or unreadable, named by the
+    option that gave it (``--vcf calls: is a folder; give the file``) when an option's value
+    is the path of the error and in that state; the error's own text otherwise."""
     text = str(err)
-    missing = str(err.filename) if err.filename is not None else None
+    failed = str(err.filename) if err.filename is not None else None
     for name, value in vars(args).items():
         for item in value if isinstance(value, list | tuple) else [value]:
             path = str(item) if isinstance(item, str | os.PathLike) else ""
-            named = path in text if missing is None else path == missing
-            if path and named and not os.path.exists(path):
-                option = name if name in ("directory", "shards") else f"--{name.replace('_', '-')}"
-                return f"{option} {path}: no such file or directory (check the path)"
+            if not path or not (path in text if failed is None else path == failed):
+                continue
+            # a folder is what is wrong only when the error says so
+            found = input_error(Path(path), folder=not isinstance(err, IsADirectoryError))
+            if isinstance(found, type(err)):
+                return f"{option_name(name)} {path}: {found.strerror}"
     return text
 
 
@@ -147,8 +153,7 @@ def compression_message(args: argparse.Namespace, err: BaseException) -> str:
         for item in value if isinstance(value, list | tuple) else [value]:
             found = candidate(item) if isinstance(item, str | os.PathLike) else None
             if found is not None:
-                option = name if name in ("directory", "shards") else f"--{name.replace('_', '-')}"
-                named.append(f"{option} {found}")
+                named.append(f"{option_name(name)} {found}")
     if not named:
         return f"an input is truncated or corrupt ({detail}); check or re-download it"
     which = named[0] if len(named) == 1 else "one of " + ", ".join(named)
@@ -230,8 +235,8 @@ def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
         status = int(args.run(args) or 0)
         if status == 0:
             _after_run(args, argv, started, time.perf_counter() - clock)
-    except FileNotFoundError as err:
-        log.error("%s", missing_file_message(args, err))
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        log.error("%s", input_error_message(args, err))
     except GZIP_ERRORS as err:
         log.error("%s", compression_message(args, err))
     except (ValueError, OSError, CommandError) as err:

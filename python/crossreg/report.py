@@ -399,6 +399,11 @@ def write_report(
             "crossreg command wrote it; give the folder of a crossreg command's --out"
         )
     folders = [f for f in scan(root) if not f.empty()]
+    if out.resolve() in _read_files(root, folders):
+        raise ValueError(
+            f"--out {out}: is a file the report reads ({out.resolve()}); write the page to "
+            f"another file (e.g. {root / 'report.html'})"
+        )
     anchors = [_anchor(i, f.path, root) for i, f in enumerate(folders)]
     embedded = embedded_counts(folders)
     sections = [
@@ -425,6 +430,14 @@ def write_report(
     with atomic_write(out, "wb") as handle:  # names not UTF-8 (surrogates) as U+FFFD
         handle.write(page.encode("utf-8", errors="replace"))
     return out
+
+
+def _read_files(root: Path, folders: Iterable[Folder]) -> set[Path]:
+    """The files the report of `root` reads (links resolved): its summaries, run logs, and
+    the figures, tables and texts it shows of `folders`."""
+    shown = [p for f in folders for p in (*f.figures, *f.tables, *f.texts)]
+    summaries = [root / name for name in SUMMARY_FILES]
+    return {p.resolve() for p in (*summaries, *_run_logs(root), *shown)}
 
 
 def _run_logs(root: Path) -> Iterator[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from crossreg.commands.inputs import require_output
 from crossreg.commands.values import (
     FRACTION,
     MAX_BP,
@@ -162,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
     check_held_out(
         ("--valid-fraction", args.valid_fraction), ("--test-fraction", args.test_fraction)
     )
+    require_output(args, folder=True)
     options = BuildOptions(
         genome=args.genome,
         assembly=args.assembly,

@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from crossreg.commands.inputs import require_output
+
 HELP = "join the shard directories of a crossreg data --tracks i/n build into one dataset"
 
 log = logging.getLogger("crossreg")
@@ -22,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Merge the shards into the store one build would have written."""
+    require_output(args, folder=True)
     from crossreg.data.shards import merge_shards
 
     store = merge_shards(args.out, args.shards, overwrite=args.overwrite)

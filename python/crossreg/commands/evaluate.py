@@ -78,7 +78,7 @@ def default_head(info: CheckpointInfo, store: DataStore) -> str:
 def run(args: argparse.Namespace) -> int:
     """Write ``metrics.tsv`` (one row per track) and ``summary.json`` (means per assay),
     and the figures ``tracks.png`` (with ``tracks.npz``) and ``r_by_assay.png``."""
-    require_paths(args, "model", "data")
+    require_paths(args, folders=("model", "data"))
     require_output(args, folder=True)
     store = open_store(args.data, [args.split])
     info = checkpoint_info(args.model)

@@ -102,7 +102,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     store has train and valid windows, ``--out`` can be written, the epochs and shift fit
     and, with ``--resume``, ``--out`` holds a ``last/`` checkpoint to continue from (and,
     without it, none)."""
-    require_paths(args, "model", "data")
+    require_paths(args, folders=("model", "data"))
     require_output(args, folder=True)
     checkpoint_info(args.model)
     check_epochs(args)

@@ -16,16 +16,41 @@ from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
 
+#: The positional arguments that give paths, named without dashes in messages.
+POSITIONAL = ("directory", "shards")
 
-def require_paths(args: argparse.Namespace, *names: str) -> None:
-    """Every path the options `names` give (one, a list, or ``None``) exists; the first
-    that does not is a :class:`FileNotFoundError`, which the command line reports with
-    the option that gave it."""
-    for name in names:
+
+def option_name(name: str) -> str:
+    """The option of argument `name` as the command line spells it: ``--cases-vcf``, or a
+    positional argument's own name (``directory``, ``shards``)."""
+    return name if name in POSITIONAL else f"--{name.replace('_', '-')}"
+
+
+def input_error(path: Path, *, folder: bool = False) -> OSError | None:
+    """The error reading input `path`, a file (or with `folder` a folder), would meet, its
+    ``strerror`` saying what to do: missing (FileNotFoundError), a folder where a file is
+    read (IsADirectoryError) or not readable (PermissionError); ``None`` when it reads."""
+    if not path.exists():
+        return FileNotFoundError(
+            errno.ENOENT, "no such file or directory (check the path)", str(path)
+        )
+    if path.is_dir() and not folder:
+        return IsADirectoryError(errno.EISDIR, "is a folder; give the file", str(path))
+    if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
+        return PermissionError(errno.EACCES, "not readable; check its permissions", str(path))
+    return None
+
+
+def require_paths(args: argparse.Namespace, *files: str, folders: Sequence[str] = ()) -> None:
+    """Every path the options `files` and `folders` give (one, a list, or ``None``) can be
+    read: it exists, is readable, and for `files` is not a folder; the first that cannot is
+    a ValueError naming the option (``--vcf calls: is a folder; give the file``)."""
+    for name in (*folders, *files):
         value = getattr(args, name)
         for item in value if isinstance(value, list | tuple) else [value]:
-            if item is not None and not Path(item).exists():
-                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(item))
+            error = None if item is None else input_error(Path(item), folder=name in folders)
+            if error is not None:
+                raise ValueError(f"{option_name(name)} {item}: {error.strerror}")
 
 
 def require_rereadable(args: argparse.Namespace, name: str) -> None:
@@ -34,7 +59,7 @@ def require_rereadable(args: argparse.Namespace, name: str) -> None:
     given = getattr(args, name)
     path = Path(given) if given is not None else None
     if path is not None and path.exists() and not (path.is_file() or path.is_dir()):
-        option = f"--{name.replace('_', '-')}"
+        option = option_name(name)
         raise ValueError(
             f"{option}: {given} is a pipe, which can be read only once; write it to a file first"
         )
@@ -45,7 +70,7 @@ def require_output(args: argparse.Namespace, name: str = "out", *, folder: bool)
     existing folder is a writable folder, and the path is not already of the other kind
     (checked first, so that no work is lost at the end)."""
     given = getattr(args, name)
-    option = f"--{name.replace('_', '-')}"
+    option = option_name(name)
     path = Path(given).absolute()
     if path.exists() and path.is_dir() != folder:
         have, want = ("a file", "folder") if folder else ("a folder", "file")
@@ -67,7 +92,7 @@ def require_suffix(args: argparse.Namespace, name: str, suffixes: Sequence[str])
     written in)."""
     path = Path(getattr(args, name))
     if path.suffix not in suffixes:
-        option = f"--{name.replace('_', '-')}"
+        option = option_name(name)
         raise ValueError(
             f"{option} {path}: the output must end in {' or '.join(suffixes)}; rename it"
         )

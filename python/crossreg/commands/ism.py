@@ -109,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Mutate, score and write the output file (and figures)."""
-    require_paths(args, "model", "fasta", "vcf", "bed")
+    require_paths(args, "fasta", "vcf", "bed", folders=("model",))
     require_suffix(args, "out", [".h5"])
     require_output(args, folder=False)
     from crossreg.variants.ism import figures_folder, write_ism

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             "--chroms and --bed: give one of them (the chromosomes or regions to tile)"
         )
-    require_paths(args, "model", "fasta", "bed")
+    require_paths(args, "fasta", "bed", folders=("model",))
     if args.bigwig is None:
         require_output(args, folder=False)
     else:

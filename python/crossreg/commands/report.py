@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.inputs import require_output, require_suffix
+
 HELP = "write one self-contained HTML page showing a crossreg output folder"
 
 
@@ -22,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report and print its path."""
+    if args.out is not None:
+        require_output(args, folder=False)
+        require_suffix(args, "out", (".html", ".htm"))
     from crossreg.report import write_report
 
     print(write_report(args.directory, args.out))

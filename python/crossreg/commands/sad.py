@@ -134,7 +134,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Score the variants and write the output file."""
-    require_paths(args, "model", "fasta", "vcf", "gtf")
+    require_paths(args, "fasta", "vcf", "gtf", folders=("model",))
     require_rereadable(args, "vcf")
     require_output(args, folder=False)
     info, head = model_head(args, args.genome)

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from crossreg.commands.inputs import require_output
+from crossreg.commands.inputs import input_error, require_output
 from crossreg.commands.values import FRACTION, MAX_BP, SEED, check_held_out, whole
 
 HELP = "split several genomes into train/valid/test regions by synteny (UCSC .net alignments)"
@@ -120,10 +120,9 @@ def run(args: argparse.Namespace) -> int:
     nets = [net for net in args.net if net[0] in names and net[1] in names]  # else: unknown
     for option, values in (("--sizes", args.sizes), ("--net", nets)):
         for *pair, path in values:
-            if not path.exists():
-                raise ValueError(
-                    f"{option} {','.join(pair)}={path}: no such file or directory (check the path)"
-                )
+            error = input_error(path)
+            if error is not None:
+                raise ValueError(f"{option} {','.join(pair)}={path}: {error.strerror}")
     result = split_genomes(
         dict(args.sizes),
         [NetSpec(t, q, p) for t, q, p in args.net],

@@ -219,7 +219,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     from crossreg.model.params import check_train_section, load_params
     from crossreg.train.heads import dataset_heads
 
-    require_paths(args, "params", "data")
+    require_paths(args, "params", folders=("data",))
     require_output(args, folder=True)
     check_epochs(args)
     params = load_params(args.params)

@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict at the sites, compare tracks and write the tables and heat maps."""
-    require_paths(args, "model", "data", "gtf", "pairs")
+    require_paths(args, "gtf", "pairs", folders=("model", "data"))
     require_output(args, folder=True)
     from crossreg.evaluate.transfer import plan_transfer, run_transfer, summary_line
 

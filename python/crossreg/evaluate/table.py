@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -13,6 +15,9 @@ from crossreg.io.tables import as_float
 from crossreg.io.targets import assay_of
 
 METRIC_COLUMNS = ("identifier", "description", "pearson_r", "r2")
+METRICS_NAME = "metrics.tsv"  # the table crossreg evaluate writes in its --out
+
+log = logging.getLogger("crossreg")
 
 
 def metrics_table(
@@ -43,10 +48,24 @@ def write_metrics(path: str | os.PathLike[str], table: pl.DataFrame) -> None:
         handle.write(table.select(METRIC_COLUMNS).write_csv(separator="\t"))
 
 
+def metrics_file(path: Path) -> Path:
+    """`path`, or for a folder (``crossreg evaluate``'s output) the ``metrics.tsv`` in it."""
+    if not path.is_dir():
+        return path
+    if not (path / METRICS_NAME).is_file():
+        raise ValueError(
+            f"{path}: is a folder without a {METRICS_NAME}; give crossreg evaluate's {METRICS_NAME}"
+        )
+    log.info("%s is a folder: reading its %s", path, METRICS_NAME)
+    return path / METRICS_NAME
+
+
 def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
-    """Read a ``metrics.tsv`` written by :func:`write_metrics` (or by hand, same columns);
-    an empty table, one without tracks, with a value that is not a number or with an
-    identifier given twice is refused. Identifiers are read as text."""
+    """Read a ``metrics.tsv`` written by :func:`write_metrics` (or by hand, same columns),
+    or the one in folder `path`; an empty table, one without tracks, with a value that is
+    not a number or with an identifier given twice, or a file that is not a table at all,
+    is refused. Identifiers are read as text."""
+    path = metrics_file(Path(path))
     try:
         table = pl.read_csv(
             os.fspath(path),
@@ -59,6 +78,12 @@ def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
         raise ValueError(
             f"{path}: empty file; a metrics table (crossreg evaluate) has the columns "
             f"{' '.join(METRIC_COLUMNS)} and one row per track"
+        ) from None
+    except pl.exceptions.PolarsError as err:  # binary, or text of another layout
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(
+            f"{path}: not a tab-separated metrics table ({reason}); give crossreg "
+            f"evaluate's {METRICS_NAME}"
         ) from None
     missing = [c for c in METRIC_COLUMNS if c not in table.columns]
     if missing:

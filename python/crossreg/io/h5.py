@@ -20,7 +20,8 @@ class DamagedH5Error(ValueError, OSError):
 def open_h5(path: str | os.PathLike[str], remedy: str) -> Any:
     """`path` opened read-only with h5py; a cut or non-HDF5 file is a
     :class:`DamagedH5Error` naming it and ending with `remedy` (``rerun crossreg ism to
-    write it again``); a missing file stays FileNotFoundError."""
+    write it again``); an unreadable one is a ValueError saying so; a missing file stays
+    FileNotFoundError."""
     import h5py
 
     try:
@@ -30,6 +31,8 @@ def open_h5(path: str | os.PathLike[str], remedy: str) -> Any:
     except OSError as err:
         if not Path(path).is_file():
             raise
+        if not os.access(path, os.R_OK):  # h5py's error for it reads as damage
+            raise ValueError(f"{path}: not readable; check its permissions") from None
         raise DamagedH5Error(
             f"{path}: not a complete HDF5 file ({err}); it is cut short, damaged or not "
             f"HDF5: {remedy}"

@@ -281,6 +281,8 @@ def load_checkpoint(
     weights = directory / WEIGHTS_NAME
     if not weights.exists():
         raise ValueError(f"{directory}: {WEIGHTS_NAME} is missing")
+    if not os.access(weights, os.R_OK):  # safetensors would call it missing
+        raise ValueError(f"{weights}: not readable; check its permissions")
     expected = model.state_dict()
     try:
         state = _read_weights(directory, config, expected)

@@ -387,8 +387,14 @@ def merge_shards(
     paths = [Path(p) for p in shards]
     if not paths:
         raise ValueError("give the shard files to merge")
-    if out.suffix not in (".h5", ".tsv") or any(p.suffix != out.suffix for p in paths):
+    if out.suffix not in (".h5", ".tsv"):
         raise ValueError(f"{out}: merge .h5 shards into an .h5 and .tsv shards into a .tsv")
+    other = next((p for p in paths if p.suffix != out.suffix), None)
+    if other is not None:
+        raise ValueError(
+            f"{other}: not a {out.suffix} shard, as {out} is; merge .h5 shards into an .h5 "
+            "and .tsv shards into a .tsv"
+        )
     metas = [read_attrs(path) for path in paths]
     check_shards(paths, metas)
     if len({"gtf" in meta for meta in metas}) > 1:  # shards of runs before --gtf counted
