@@ -259,3 +259,23 @@ def test_an_unlocked_partial_folder_is_removed_first(tmp_path, monkeypatch, capl
     assert f"removing {work} left by an interrupted write" in caplog.text
     assert (tmp_path / "store" / "sub" / "f").read_text() == "new"
     assert _entries(tmp_path) == ["store"]
+
+
+def test_a_leftover_that_cannot_be_removed_releases_its_lock(tmp_path, monkeypatch):
+    # before: the lock taken on the leftover stayed held, so the next write in the same
+    # process was told another process was writing
+    out = tmp_path / "store"
+    leftover = tmp_path / ".store.partial"
+    leftover.mkdir()
+    (leftover / "half.npy").write_text("x")
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    with monkeypatch.context() as patched:
+        patched.setattr("crossreg.io.atomic.shutil.rmtree", refuse)
+        with pytest.raises(PermissionError), atomic_directory(out):
+            pass
+    with atomic_directory(out) as work:
+        (work / "done").write_text("ok")
+    assert (out / "done").read_text() == "ok"

@@ -155,3 +155,16 @@ def test_a_rerun_removes_the_gene_table_and_figures_it_does_not_write(work, logs
     assert all(p.exists() for p in paths.values()) and not any(p.exists() for p in svgs)
     _sad(work, out, "--stats", "REF,ALT")  # nothing to draw
     assert not any(p.exists() for p in paths.values())
+
+
+def test_an_output_of_the_other_kind_keeps_the_files_named_after_its_stem(work, logs):
+    # run.h5 and run.tsv share run.genes.tsv and the figures' names: a run into one of
+    # them that draws nothing, without a GTF, does not remove the other's
+    gtf = work / "genes.gtf"
+    gtf.write_text('chr2\tt\tgene\t12000\t13000\t.\t+\t.\tgene_id "G1";\n')
+    h5 = work / "run.h5"
+    _sad(work, h5, "--gtf", str(gtf))
+    kept = [work / "run.genes.tsv", *figure_paths(h5).values()]
+    assert all(p.exists() for p in kept)
+    _sad(work, work / "run.tsv", "--no-plots")
+    assert all(p.exists() for p in kept)

@@ -61,7 +61,7 @@ def require_rereadable(args: argparse.Namespace, name: str) -> None:
     if path is not None and path.exists() and not (path.is_file() or path.is_dir()):
         option = option_name(name)
         raise ValueError(
-            f"{option}: {given} is a pipe, which can be read only once; write it to a file first"
+            f"{option} {given}: is a pipe, which can be read only once; write it to a file first"
         )
 
 

@@ -236,20 +236,32 @@ def _claim(work: Path, out: Path) -> int:
         fd = _open_folder(work)
         if fd is None:
             continue
-        if not _try_lock(fd):
+        try:
+            if _claimed(fd, work, out):
+                return fd
+        except BaseException:
             os.close(fd)
-            raise ValueError(
-                f"{out}: another crossreg process is writing it now (its {work.name} is "
-                "locked); wait for it to finish, or choose another output path"
-            )
-        if not _still_at(fd, work):  # removed or replaced before the lock was taken
-            os.close(fd)
-            continue
-        if not any(work.iterdir()):
-            return fd
-        log.info("removing %s left by an interrupted write", work)
-        _remove(work)
+            raise
         os.close(fd)
+
+
+def _claimed(fd: int, work: Path, out: Path) -> bool:
+    """Lock the folder `work`, open as `fd`: True when it is this process's to fill (empty,
+    still at `work`); False when it must be made again (it was replaced before the lock
+    was taken, or was a leftover of an interrupted write, now removed). Another process's
+    lock stops this one."""
+    if not _try_lock(fd):
+        raise ValueError(
+            f"{out}: another crossreg process is writing it now (its {work.name} is "
+            "locked); wait for it to finish, or choose another output path"
+        )
+    if not _still_at(fd, work):  # removed or replaced before the lock was taken
+        return False
+    if not any(work.iterdir()):
+        return True
+    log.info("removing %s left by an interrupted write", work)
+    _remove(work)
+    return False
 
 
 @contextmanager

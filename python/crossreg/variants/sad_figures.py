@@ -31,7 +31,13 @@ from crossreg.io.h5 import read_h5
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import assay_of
 from crossreg.plots import colours, new_figure, remove_stale_figures, save_figure
-from crossreg.variants.sad_files import SAD_REMEDY, TSV_FIELDS, SadTable, read_sad
+from crossreg.variants.sad_files import (
+    SAD_REMEDY,
+    TSV_FIELDS,
+    SadTable,
+    other_output_beside,
+    read_sad,
+)
 from crossreg.variants.sad_names import STAT_MEANINGS
 from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS
 
@@ -330,8 +336,11 @@ def draw_figures(
 ) -> list[Path]:
     """The figures of the SAD output `out`, just written: drawn beside it unless `plots`
     is off (:func:`plot_sad`), and those an earlier run into the same `out` left that
-    this one did not draw (of other variants) removed; returns the files written."""
+    this one did not draw (of other variants) removed, unless an output of the other kind
+    shares their names (:func:`other_output_beside`); returns the files written."""
     written = plot_sad(out, svg=svg, title=title) if plots else []
+    if other_output_beside(Path(out)) is not None:
+        return written
     paths = figure_paths(out)
     drawn = [paths[key].stem for key in ("distribution", "top")]
     remove_stale_figures(paths["table"].parent, drawn, written)

@@ -325,6 +325,14 @@ def join_tables(path: Path, header: str, pieces: Iterable[Path], *, headed: bool
     return rows
 
 
+def other_output_beside(out: Path) -> Path | None:
+    """The SAD output of the other kind (``run.tsv`` for ``run.h5``, and back) beside
+    `out`, when there is one: the files named after their shared stem (figures, gene
+    table) may be its, and are not removed as `out`'s stale ones."""
+    other = out.with_suffix(".tsv" if out.suffix == ".h5" else ".h5")
+    return other if other.exists() else None
+
+
 def read_attrs(path: Path) -> dict[str, object]:
     """The metadata of a SAD output: an ``.h5``'s attributes or a ``.tsv``'s JSON."""
     if path.suffix == ".h5":
