@@ -96,6 +96,24 @@ def test_table_cells_round_fractions_and_keep_integers_and_text() -> None:
     assert table_cell("nan") == "<td>nan</td>" and table_cell("inf") == "<td>inf</td>"
     assert table_cell("hs_CAGE<liver>") == "<td class='text'>hs_CAGE&lt;liver&gt;</td>"
     assert table_cell("") == "<td class='text'></td>"
+    # before: float() read an ID like 1_27221 (Python's digit grouping) as 1.272e+05
+    for text in ("1_27221", "22_16050075", "1.5_0", "\u0661\u0662\u0663"):
+        assert table_cell(text) == f"<td class='text'>{text}</td>"
+
+
+def test_folders_reached_through_links_are_shown_once(tmp_path: Path) -> None:
+    # before: a linked run folder was left out without a word (and a root of links only
+    # was refused as not written by crossreg)
+    runs = _folder(tmp_path / "runs")
+    root = tmp_path / "page"
+    root.mkdir()
+    (root / "linked").symlink_to(runs, target_is_directory=True)
+    (runs / "evaluate" / "loop").symlink_to(runs, target_is_directory=True)  # a cycle
+    assert main(["report", str(root), "--out", str(tmp_path / "page.html")]) == 0
+    page = (tmp_path / "page.html").read_text()
+    assert "linked/evaluate/</h2>" in page and "crossreg train" in page
+    assert page.count("<h3>linked/evaluate/metrics.tsv</h3>") == 1
+    assert "loop/evaluate" not in page
 
 
 def test_a_long_run_log_lists_its_first_and_last_commands(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import html
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ SKIPPED = ("tensorboard",)  # folders whose files are only listed by count
 FOLDER_FIGURES = 24  # figures embedded per folder (an ISM writes one per site and track)
 PAGE_FIGURES = 120  # figures embedded per page, so that its size stays bounded
 LISTED_FIGURES = 200  # names listed at most of the figures left out of a folder
+#: A table cell shown as a number: a plain decimal literal, or nan/inf (not ``1_27221``,
+#: which Python's ``float`` reads as 127221).
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.I | re.A)
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;
@@ -94,9 +98,8 @@ class Folder:
 def scan(root: Path) -> list[Folder]:
     """Every folder under `root` (itself first, then depth-first by name) with its files."""
     folders = []
-    for current, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".partial"))
-        folder = Folder(Path(current))
+    for current, files in _walk(root):
+        folder = Folder(current)
         for name in sorted(files):
             path = folder.path / name
             if name.startswith(".") or name == RUNS_FILE or path.name == "report.html":
@@ -197,10 +200,9 @@ def table_html(path: Path, root: Path) -> str:
 def table_cell(value: str) -> str:
     """One table cell: a fractional number to :data:`SIGNIFICANT_DIGITS` (its full text on
     hover), an integer as it is, both right-aligned; any other text left-aligned."""
-    try:
-        number = float(value)
-    except ValueError:
+    if not NUMBER.fullmatch(value.strip()):
         return f"<td class='text'>{html.escape(value)}</td>"
+    number = float(value)
     if value.strip().lstrip("+-").isdigit() or not math.isfinite(number):
         return f"<td>{html.escape(value)}</td>"
     return f"<td title='{html.escape(value)}'>{number:.{SIGNIFICANT_DIGITS}g}</td>"
@@ -443,10 +445,25 @@ def _read_files(root: Path, folders: Iterable[Folder]) -> set[Path]:
 def _run_logs(root: Path) -> Iterator[Path]:
     """Every :data:`RUNS_FILE` in `root` and the folders the report shows (not hidden ones,
     nor the ``.partial`` folders of unfinished runs), in sorted order."""
-    for current, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".partial"))
+    for current, files in _walk(root):
         if RUNS_FILE in files:
-            yield Path(current) / RUNS_FILE
+            yield current / RUNS_FILE
+
+
+def _walk(root: Path) -> Iterator[tuple[Path, list[str]]]:
+    """Each folder the report shows under `root` (itself first, then depth-first by name)
+    and its file names: folders reached through symbolic links too (each real folder
+    once, so a link cycle ends), not hidden ones nor the ``.partial`` folders of
+    unfinished runs."""
+    seen: set[tuple[int, int]] = set()
+    for current, dirs, files in os.walk(root, followlinks=True):
+        info = os.stat(current)
+        if (info.st_dev, info.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".partial"))
+        yield Path(current), files
 
 
 def _has_run_log(root: Path) -> bool:
