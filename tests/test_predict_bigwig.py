@@ -422,3 +422,32 @@ def test_the_python_predict_takes_uint8_one_hot_with_n_as_zeros(work):
     np.testing.assert_array_equal(got, expected)
     with pytest.raises(ValueError, match="windows of 8,000 bp given to a model of 8,192-bp"):
         predict(model, x[:, :8000], "human")
+
+
+def test_a_long_region_at_a_chromosome_end_names_the_bp_left_without_rows(caplog):
+    # before: the first crop x bin-width bp of a long region at a chromosome's start (and
+    # the last ones at its end) had no row, without a word
+    from types import SimpleNamespace
+
+    from crossreg.io.bed import Interval
+    from crossreg.predict import tiled_region_windows, uncovered_ends
+
+    g = Geometry(seq_length=8192, bin_width=128, crop=8, bins=48)
+    genome = SimpleNamespace(sizes={"c": 40_000})
+    middle = tiled_region_windows([Interval("c", 10_000, 30_000, ("mid",))], genome, g, source="b")
+    assert not caplog.records
+    covered = [(w.start // 128 + 8 + w.first_bin, w.bin_count) for w in middle]
+    assert covered[0][0] == 10_000 // 128 and sum(n for _, n in covered) == -(-30_000 // 128) - 78
+    regions = [Interval("c", 0, 20_000, ("atstart",)), Interval("c", 25_000, 40_000, ("atend",))]
+    windows = tiled_region_windows(regions, genome, g, source="b.bed")
+    assert {w.name.split(":")[0] for w in windows} == {"atstart", "atend"}
+    tiles = tile_interval("c", 0, 20_000, 40_000, g)
+    assert uncovered_ends(0, 20_000, tiles, g) == (8 * 128, 0)
+    last_bin = (40_000 - 8192) // 128 + 8 + 48  # past the last bin a window keeps
+    tiles = tile_interval("c", 25_000, 40_000, 40_000, g)
+    assert uncovered_ends(25_000, 40_000, tiles, g) == (0, 40_000 - last_bin * 128)
+    (record,) = caplog.records
+    assert "b.bed: 2 long region(s) reach within a window's crop of a chromosome end" in (
+        record.getMessage()
+    )
+    assert "e.g. atstart: its first 1,024 bp and last 0 bp" in record.getMessage()

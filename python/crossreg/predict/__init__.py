@@ -37,7 +37,7 @@ from crossreg.model.inference import (
     run_inference,
 )
 from crossreg.model.seqnn import SeqNN
-from crossreg.model.tiling import Geometry, tile_interval
+from crossreg.model.tiling import Geometry, Tile, tile_interval
 from crossreg.progress import Progress, progress
 
 log = logging.getLogger("crossreg")
@@ -99,8 +99,11 @@ def tiled_region_windows(
     named ``NAME:1`` .. ``NAME:k``, each with the bins it keeps (:class:`Window`); stops
     when such a region's chromosome is shorter than a window. A region up to a window long
     (a BED of input windows, say) is centred in one window, whose bins cover only its
-    central ``bins × bin_width`` bp."""
+    central ``bins × bin_width`` bp. The ends of a long region within a window's crop of
+    its chromosome's ends, which no window on the chromosome predicts, get no row: a
+    warning counts them (:func:`uncovered_ends`)."""
     windows = []
+    cut_short: list[tuple[str, int, int]] = []
     for iv in intervals:
         length = iv.end - iv.start
         if length <= geometry.seq_length:
@@ -129,9 +132,35 @@ def tiled_region_windows(
         for k, tile in enumerate(tiles, start=1):
             end = tile.start + geometry.seq_length
             windows.append(Window(f"{name}:{k}", iv.chrom, tile.start, end, tile.first, tile.count))
+        before, after = uncovered_ends(iv.start, iv.end, tiles, geometry)
+        if before or after:
+            cut_short.append((name, before, after))
     if not windows:
         raise ValueError(f"{source}: the BED file has no regions")
+    if cut_short:
+        name, before, after = cut_short[0]
+        log.warning(
+            "%s: %d long region(s) reach within a window's crop of a chromosome end, where "
+            "no window on the chromosome predicts, and have no rows there (e.g. %s: its "
+            "first %s bp and last %s bp); --bigwig leaves the same bins out",
+            source,
+            len(cut_short),
+            name,
+            f"{before:,}",
+            f"{after:,}",
+        )
     return windows
+
+
+def uncovered_ends(
+    start: int, end: int, tiles: Sequence[Tile], geometry: Geometry
+) -> tuple[int, int]:
+    """The bp at the start and at the end of the region ``[start, end)`` that its `tiles`'
+    kept bins do not cover (0 and 0 away from a chromosome's ends)."""
+    w = geometry.bin_width
+    covered_from = tiles[0].start_bin * w
+    covered_to = (tiles[-1].start_bin + tiles[-1].count) * w
+    return max(0, covered_from - start), max(0, end - covered_to)
 
 
 def predict(
