@@ -36,10 +36,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {args.out} is one of the shards; merge into another file")
     from crossreg.variants.sad_figures import draw_figures
     from crossreg.variants.sad_files import merge_shards, read_attrs
-    from crossreg.variants.sad_stream import remove_stale_gene_table
 
     path, alleles = merge_shards(args.out, args.shards)
-    remove_stale_gene_table(path)
     head = str(read_attrs(path).get("genome", ""))
     draw_figures(path, title=head, **plot_options(args))
     print(f"{len(args.shards)} shards, {alleles} alleles in {path}")

@@ -59,6 +59,7 @@ from crossreg.variants.sad_files import (
     merge_shards,
     metadata_path,
     read_attrs,
+    remove_stale_gene_table,
     write_h5,
     write_tsv,
 )
@@ -73,7 +74,6 @@ from crossreg.variants.sad_stream import (
     record_chunks,
     refuse_partial,
     refuse_shard_under_torchrun,
-    remove_stale_gene_table,
     run_settings,
     settings_hash,
     shard_output,
@@ -363,7 +363,7 @@ def write_outputs(
         write_h5(out, parts, scorer.stats, ids, [t.description for t in targets], attrs)
     else:
         write_tsv(out, parts, scorer.stats, ids, [t.description for t in targets], attrs)
-    remove_stale_gene_table(out)
+    remove_stale_gene_table(out, attrs)
     store.remove()
 
 
@@ -379,7 +379,6 @@ def merge_when_complete(out: Path, count: int, settings: object) -> int | None:
         if not all(_written_by(path, settings) for path in paths):
             return None
         _, alleles = merge_shards(out, paths)
-        remove_stale_gene_table(out)
         for path in paths:
             for made in (path, genes_path(path), path.with_name(path.name + ".json")):
                 made.unlink(missing_ok=True)

@@ -418,7 +418,17 @@ def merge_shards(
     n = _merge_h5(out, paths, attrs) if out.suffix == ".h5" else _merge_tsv(out, paths, attrs)
     if tables:
         join_tables(genes_path(out), _first_line(tables[0]), tables, headed=True)
+    remove_stale_gene_table(out, attrs)
     return out, n
+
+
+def remove_stale_gene_table(out: Path, attrs: Mapping[str, object]) -> None:
+    """Remove ``OUT.genes.tsv`` beside the SAD output `out`, just written with metadata
+    `attrs`, when it was scored without a GTF: the table is an earlier run's, of other
+    variants (unless an output of the other kind shares its name:
+    :func:`other_output_beside`)."""
+    if "gtf" not in attrs and other_output_beside(out) is None:
+        genes_path(out).unlink(missing_ok=True)
 
 
 def _merge_h5(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) -> int:

@@ -49,8 +49,6 @@ from crossreg.io.vcf import (
 )
 from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
-from crossreg.variants.genes import genes_path
-from crossreg.variants.sad_files import other_output_beside, read_attrs
 from crossreg.variants.sad_stats import clip_float16
 
 if TYPE_CHECKING:
@@ -81,14 +79,6 @@ def refuse_shard_under_torchrun(shard: Shard | None) -> None:
 def shard_output(out: Path, shard: Shard) -> Path:
     """Where shard `i/n` of a ``torchrun`` run writes: ``OUT.shard-i-of-n.h5`` (or .tsv)."""
     return out.with_name(f"{out.stem}.shard-{shard.index}-of-{shard.count}{out.suffix}")
-
-
-def remove_stale_gene_table(out: Path) -> None:
-    """Remove ``OUT.genes.tsv`` beside the SAD output `out`, just written, when it was
-    scored without a GTF: the table is an earlier run's, of other variants (unless an
-    output of the other kind shares its name: :func:`other_output_beside`)."""
-    if "gtf" not in read_attrs(out) and other_output_beside(out) is None:
-        genes_path(out).unlink(missing_ok=True)
 
 
 def kept_records(vcf: str | os.PathLike[str], genome: Genome) -> Iterator[Variant]:
