@@ -531,8 +531,10 @@ TRAIN_TEXT_KEYS = ("optimizer",)
 TRAIN_KEY_HINTS = {
     "global_clipnorm": "give clip_norm and train with --clip-mode global",
 }
-#: the optimiser names crossreg trains with ("momentum": Basenji's other name for SGD)
-TRAIN_OPTIMIZERS = ("sgd", "momentum", "adam")
+#: the names of SGD with momentum ("momentum": Basenji's other name for it)
+SGD_NAMES = ("sgd", "momentum")
+#: the optimiser names crossreg trains with
+TRAIN_OPTIMIZERS = (*SGD_NAMES, "adam")
 #: train keys that count batches or epochs: whole numbers from this least value
 TRAIN_COUNTS = {"batch_size": 1, "patience": 0, "train_epochs_min": 1, "train_epochs_max": 1}
 #: train keys of a rate or norm: (least, above: whether the least itself is refused, bound

@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from crossreg.model.params import SGD_NAMES
+
 CLIP_MODES = ("per_tensor", "global")
 
 
@@ -24,7 +26,7 @@ def build_optimizer(
     fused = bool(params) and all(p.is_cuda for p in params)
     name = str(train.get("optimizer", "sgd")).lower()
     lr = float(train.get("learning_rate", 0.01))
-    if name in ("sgd", "momentum"):
+    if name in SGD_NAMES:
         momentum = float(train.get("momentum", 0.99))
         return torch.optim.SGD(params, lr=lr, momentum=momentum, fused=fused)
     if name == "adam":
