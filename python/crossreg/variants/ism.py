@@ -302,6 +302,7 @@ def mutation_effects(
 
     spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start:span_end], dtype=np.uint8)
     on_chromosome = span_on_chromosome(sites, genome, seq_length, width)
+    warn_off_chromosome(on_chromosome)
     per_site = [site_mutations(spans[i], on_chromosome[i]) for i in range(len(sites))]
     items = (
         np.concatenate([np.column_stack([np.full(len(m), i), m]) for i, m in enumerate(per_site)])
@@ -433,7 +434,6 @@ def write_ism(
     chosen = keep_head_tracks(model, head, targets, tracks)
     kept = [targets[i] for i in chosen]
     require_ascii_tracks(kept, model_dir)
-    warn_off_chromosome(sites, genome, seq_length, width)
     log.info(
         "ISM of %d sites x %d bp x 3 bases with the '%s' head (%d of %d tracks) on %s%s",
         len(sites),
@@ -488,15 +488,16 @@ def write_ism(
     return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
 
 
-def warn_off_chromosome(sites: Sequence[Site], genome: Genome, seq_length: int, width: int) -> None:
-    """Warn, with a count, when some sites' mutated spans run off a chromosome end."""
-    off = int((~span_on_chromosome(sites, genome, seq_length, width).all(axis=1)).sum())
+def warn_off_chromosome(on_chromosome: npt.NDArray[np.bool_]) -> None:
+    """Warn, with a count, when some sites' mutated spans run off a chromosome end (a row
+    of `on_chromosome`, :func:`span_on_chromosome`, not all true)."""
+    off = int((~on_chromosome.all(axis=1)).sum())
     if off:
         log.warning(
             "%d of %d sites have a mutated span running off a chromosome end: its positions "
             "off the chromosome are not mutated and score NaN",
             off,
-            len(sites),
+            len(on_chromosome),
         )
 
 
