@@ -45,11 +45,11 @@ def test_each_row_ends_with_a_crc32_checked_unless_told_otherwise():
     blob, offsets = _native.compress_rows(rows, 6)
     out = np.empty((1, 20), dtype=np.uint16)
     damaged = blob.copy()
-    damaged[offsets[2] - 1] ^= 1  # the last byte of row 1's CRC32
+    damaged[int(offsets[2]) - 1] ^= 1  # the last byte of row 1's CRC32
     with pytest.raises(ValueError, match="window 1 fails its checksum"):
         _native.decompress_rows(damaged, offsets, np.array([1], np.uint64), out)
     # rows of store format version 1 are the deflate stream alone
-    old = np.concatenate([blob[a : b - 4] for a, b in itertools.pairwise(offsets)])
+    old = np.concatenate([blob[a : b - 4] for a, b in itertools.pairwise(offsets.tolist())])
     old_offsets = offsets - np.arange(4, dtype=np.uint64) * np.uint64(4)
     _native.decompress_rows(old, old_offsets, np.array([2], np.uint64), out, checked=False)
     np.testing.assert_array_equal(out[0], rows[2])

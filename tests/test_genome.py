@@ -141,6 +141,8 @@ def test_fetch_many_takes_integer_starts_only(tmp_path):
             genome.fetch_many(["a"], starts, 4)
     with pytest.raises(ValueError, match="past the largest int64"):
         genome.fetch_many(["a"], np.array([2**63], dtype=np.uint64), 4)
+    with pytest.raises(ValueError, match="past the largest int64"):  # 2**63 - 1 as a float
+        genome.fetch_many(["a"], np.array([2**63 + 1], dtype=np.uint64), 4)
     for starts in ([2], np.array([2], dtype=np.uint64), np.array([2], dtype=np.int32)):
         assert genome.fetch_many(["a"], starts, 4).tobytes() == b"GTAC"
     assert genome.fetch_many([], [], 4).shape == (0, 4)

@@ -76,6 +76,7 @@ def integer_starts(starts: npt.ArrayLike) -> npt.NDArray[np.int64]:
         return np.zeros(given.shape, dtype=np.int64)
     if given.dtype.kind not in "iu":
         raise TypeError(f"starts must be integers, got {given.dtype} (first {given.flat[0]})")
-    if given.dtype.kind == "u" and given.max() > np.iinfo(np.int64).max:
+    # compared as Python ints: numpy 1.x compares uint64 with int through float64
+    if given.dtype.kind == "u" and int(given.max()) > np.iinfo(np.int64).max:
         raise ValueError(f"start {given.max()} is past the largest int64 position")
     return np.ascontiguousarray(given, dtype=np.int64)
