@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+import torch
 
+from crossreg.data.store import DataStore
+from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.compare import compare_by_assay, paired_tracks
 from crossreg.evaluate.table import (
     assay_summary,
@@ -16,7 +20,11 @@ from crossreg.evaluate.table import (
     read_metrics,
     write_metrics,
 )
+from crossreg.model.checkpoint import make_config, save_checkpoint
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
 from crossreg.plots import joint_vs_single_scatter
+from tests.pipeline import build_tiny_stores, small_params
 
 
 def table(r: list[float], descriptions: list[str]) -> pl.DataFrame:
@@ -170,3 +178,56 @@ def test_the_folder_of_crossreg_evaluate_gives_its_metrics_table(tmp_path, caplo
     empty.mkdir()
     with pytest.raises(ValueError, match=r"empty: is a folder without a metrics\.tsv; give"):
         read_metrics(empty)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A tiny human store and a checkpoint of one untrained human head."""
+    root = tmp_path_factory.mktemp("evaluate")
+    store = build_tiny_stores(root)["human"]
+    targets = list(DataStore(store).table.targets)
+    params = small_params({"human": len(targets)})
+    torch.manual_seed(0)
+    model = SeqNN(parse_params(params).model)
+    save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
+    return root, store, model, params, targets
+
+
+def test_a_nan_target_is_blamed_on_the_store_not_the_head(world, tmp_path):
+    # before: "head 'human' predicts NaN or infinite values ... the weights have diverged"
+    root, source, _, _, targets = world
+    store = tmp_path / "store"
+    store.mkdir()
+    for path in Path(source).iterdir():
+        if path.name == "targets.npy":
+            (store / path.name).write_bytes(path.read_bytes())
+        else:
+            (store / path.name).symlink_to(path)
+    values = np.load(store / "targets.npy", mmap_mode="r+")
+    values[DataStore(store).splits["test"]["offset"], 3, 1] = np.nan
+    values.flush()
+    del values
+    said = (
+        f"dataset {store} holds NaN or infinite targets in its 'test' windows for 1 track(s) "
+        f"({targets[1].identifier}): crossreg data never writes them"
+    )
+    with pytest.raises(ValueError, match=r"rebuild it with crossreg data$") as caught:
+        evaluate_model(root / "model", store, tmp_path / "eval", plots=False)
+    assert said in str(caught.value) and "predicts" not in str(caught.value)
+    assert not (tmp_path / "eval").exists()
+
+
+def test_a_head_predicting_nan_is_named_with_its_tracks(world, tmp_path):
+    _, store, model, params, targets = world
+    broken = SeqNN(parse_params(params).model)
+    broken.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        broken.head("human").dense.bias[[0, 2]] = float("inf")
+    save_checkpoint(tmp_path / "inf", broken, make_config(broken, params, {"human": targets}))
+    said = (
+        f"head 'human' predicts NaN or infinite values for 2 track(s) ({targets[0].identifier}, "
+        f"{targets[2].identifier}) on {store}: the weights have diverged or are damaged"
+    )
+    with pytest.raises(ValueError, match=r"use another checkpoint \(best/\)$") as caught:
+        evaluate_model(tmp_path / "inf", store, tmp_path / "eval", plots=False)
+    assert said in str(caught.value) and "holds NaN" not in str(caught.value)

@@ -35,7 +35,12 @@ from crossreg.evaluate.transfer_figures import (
     read_matrix,
     wide,
 )
-from crossreg.evaluate.transfer_tracks import cell_type_of, experiment_of, normalised_r_gap
+from crossreg.evaluate.transfer_tracks import (
+    cell_type_of,
+    experiment_of,
+    is_accessibility,
+    normalised_r_gap,
+)
 from crossreg.io.bed import Interval
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
 from crossreg.io.targets import read_targets
@@ -653,4 +658,79 @@ def test_transfer_refuses_a_model_whose_bins_are_not_the_stores(world, tmp_path,
     assert main([*argv, "--out", str(out)]) == 1
     assert "the model predicts 64-bp bins but dataset" in logs.text
     assert "has 128-bp target bins" in logs.text
+    assert not out.exists()
+
+
+def _store_copy(source: Path, out: Path) -> Path:
+    """A store of `source`'s files (linked), with a copy of ``targets.npy`` to damage."""
+    out.mkdir()
+    for path in source.iterdir():
+        if path.name == "targets.npy":
+            (out / path.name).write_bytes(path.read_bytes())
+        else:
+            (out / path.name).symlink_to(path)
+    return out
+
+
+def test_a_head_predicting_nan_stops_transfer_naming_the_head_and_its_tracks(world, tmp_path, logs):
+    # before: exit 0, every CAGE cell of the matrix NaN (one NaN track spoils the experiment's
+    # mean-normalisation) and notes blaming sites equal at every site
+    root, stores, model = world
+    params = small_params({g: DataStore(p).num_targets for g, p in stores.items()})
+    broken = SeqNN(parse_params(params).model)
+    broken.load_state_dict(model.state_dict())
+    mouse = DataStore(stores["mouse"]).table
+    k = mouse.descriptions.index("CAGE:liver")
+    with torch.no_grad():
+        broken.head("mouse").dense.bias[k] = float("nan")
+    targets = {g: list(DataStore(p).table.targets) for g, p in stores.items()}
+    save_checkpoint(tmp_path / "nan", broken, make_config(broken, params, targets))
+    out = tmp_path / "out"
+    argv = ["transfer", "--model", str(tmp_path / "nan"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    assert main([*argv, "--out", str(out), "--no-plots"]) == 1
+    said = f"head 'mouse' predicts NaN or infinite values for 1 track(s) ({mouse.identifiers[k]})"
+    assert said in logs.text and "the weights have diverged or are damaged" in logs.text
+    assert not out.exists()
+
+
+def test_a_nan_target_at_a_site_stops_transfer_naming_the_store(world, tmp_path, logs):
+    # before: exit 0, the NaN blamed on tracks "equal at every site once mean-normalised"
+    root, stores, _ = world
+    store = _store_copy(stores["human"], tmp_path / "store")
+    gtf = root / "synth" / "human" / "genes.gtf"
+    data = DataStore(store)
+    site = gene_sites(data, ["valid", "test"], read_gtf(gtf))[0]
+    column = data.table.descriptions.index("CAGE:liver")
+    targets = np.load(store / "targets.npy", mmap_mode="r+")
+    targets[data.splits[site.split]["offset"] + site.row, site.bins[0], column] = np.nan
+    targets.flush()
+    del targets
+    out = tmp_path / "out"
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    argv += [str(store), "--gtf", str(gtf), "--out", str(out), "--no-plots"]
+    assert main(argv) == 1
+    said = f"dataset {store} holds NaN or infinite targets at the sites compared for 1 track(s) "
+    assert f"{said}({data.table.identifiers[column]})" in logs.text
+    assert "rebuild it with crossreg data" in logs.text and "predicts" not in logs.text
+    assert not out.exists()
+
+
+def test_a_nan_accessibility_target_stops_transfer_at_any_variable_fraction(world, tmp_path, logs):
+    # before: its bin's variance was NaN, sorted last and left out: exit 0 with DNase numbers
+    root, stores, _ = world
+    store = _store_copy(stores["human"], tmp_path / "store")
+    data = DataStore(store)
+    column = next(i for i, d in enumerate(data.table.descriptions) if is_accessibility(d))
+    split = "test" if data.windows("test") else "valid"
+    targets = np.load(store / "targets.npy", mmap_mode="r+")
+    targets[data.splits[split]["offset"], 0, column] = np.nan
+    targets.flush()
+    del targets
+    out = tmp_path / "out"
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data", str(store)]
+    argv += ["--gtf", str(root / "synth" / "human" / "genes.gtf"), "--out", str(out)]
+    assert main([*argv, "--no-plots"]) == 1
+    said = f"dataset {store} holds NaN or infinite targets in its '{split}' windows for 1 track(s) "
+    assert f"{said}({data.table.identifiers[column]})" in logs.text
     assert not out.exists()

@@ -15,6 +15,11 @@ import polars as pl
 
 from crossreg.data.store import DataStore
 from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE
+from crossreg.evaluate.finite import (
+    check_finite_predictions,
+    check_finite_targets,
+    non_finite_columns,
+)
 from crossreg.evaluate.table import assay_summary, mean_r2, metrics_table, write_metrics
 from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import as_float
@@ -85,13 +90,18 @@ def score_store(
         targets = CountedRows(sums, meter)
         metrics, _ = array_metrics(model, head, store.sequences(split), targets, options)
     table = config.targets[head]
-    broken = np.flatnonzero(metrics.non_finite())
-    if broken.size:
-        raise ValueError(
-            f"{model_dir}: head '{head}' predicts NaN or infinite values for {broken.size} "
-            f"track(s) ({', '.join(table[i].identifier for i in broken[:5])}) on {data_dir}: "
-            "the weights have diverged or are damaged; evaluate another checkpoint (best/)"
-        )
+    # a non-finite target makes its track's metrics NaN too: the store's fault, not the head's
+    check_finite_targets(
+        [table[i].identifier for i in non_finite_columns(sums.sums)],
+        data_dir,
+        f"in its '{split}' windows ",
+    )
+    check_finite_predictions(
+        [table[i].identifier for i in np.flatnonzero(metrics.non_finite())],
+        model_dir,
+        head,
+        data_dir,
+    )
     log.info(
         "%s on %s %s (%d windows): mean Pearson R %.4f",
         Path(model_dir).name,

@@ -46,6 +46,11 @@ import polars as pl
 
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
+from crossreg.evaluate.finite import (
+    check_finite_predictions,
+    check_finite_targets,
+    non_finite_columns,
+)
 from crossreg.evaluate.transfer_tracks import (
     EQUAL_CELL_TYPES,
     MATRIX_SCHEMA,
@@ -211,6 +216,14 @@ def variable_sites(
         variance = np.empty((len(windows), bins))
         for r0 in range(0, len(windows), step):
             chunk = np.asarray(targets[r0 : r0 + step])[:, :, list(tracks)]
+            # a NaN variance would sort last and hide its bins rather than stop the run
+            bad = non_finite_columns(chunk)
+            if bad.size:
+                check_finite_targets(
+                    [store.table.identifiers[tracks[c]] for c in bad],
+                    store.path,
+                    f"in its '{split}' windows ",
+                )
             logged = np.log1p(np.maximum(chunk.astype(np.float64), 0.0))
             variance[r0 : r0 + step] = _cell_type_means(logged, cells).var(axis=-1)
         rows, cols = np.nonzero(~masked)
@@ -720,6 +733,15 @@ def write_transfer(
     return run_transfer(plan, out, plots=plots, svg=svg, options=options)
 
 
+def _non_finite_tracks(
+    values: Sequence[npt.NDArray], columns: Sequence[Sequence[int]], identifiers: Sequence[str]
+) -> list[str]:
+    """The `identifiers` of the tracks with a NaN or infinite value in any of `values`
+    (``(sites, tracks)`` arrays, whose columns are those tracks of `columns`), in order."""
+    bad = {columns[k][c] for k, v in enumerate(values) for c in non_finite_columns(v)}
+    return [identifiers[t] for t in sorted(bad)]
+
+
 def run_transfer(
     plan: TransferPlan,
     out: str | os.PathLike[str],
@@ -739,15 +761,30 @@ def run_transfer(
     h_desc = [t.description for t in plan.head_targets]
     h_ids = [t.identifier for t in plan.head_targets]
     options = options or InferenceOptions(batch_size=8)
+    measured = [measured_at(store, g[1], g[2]) for g in plan.groups]
+    check_finite_targets(
+        _non_finite_tracks(measured, [g[2] for g in plan.groups], m_ids),
+        store.path,
+        "at the sites compared ",
+    )
     model, _, head = load_head(plan.model_dir, plan.head, options)
     check_geometry(model, store, str(plan.model_dir))
     log.info("predicting with the '%s' head", head)
     predicted = predict_at(model, store, head, [(g[1], g[3]) for g in plan.groups], options)
+    # one NaN track would make its experiment's mean-normalised values NaN at every site
+    check_finite_predictions(
+        _non_finite_tracks(predicted, [g[3] for g in plan.groups], h_ids),
+        plan.model_dir,
+        head,
+        store.path,
+    )
     results = []
-    for (kind, sites, m_cols, h_cols), pred in zip(plan.groups, predicted, strict=True):
+    for (kind, _, m_cols, h_cols), values, pred in zip(
+        plan.groups, measured, predicted, strict=True
+    ):
         results.append(
             transfer_tables(
-                measured_at(store, sites, m_cols),
+                values,
                 pred,
                 [m_ids[i] for i in m_cols],
                 [m_desc[i] for i in m_cols],
