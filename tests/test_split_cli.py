@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from crossreg.cli import main
+from crossreg.io.atomic import CONTENTS_FILE, atomic_directory
 from crossreg.io.bed import read_bed
 from crossreg.io.chrom_sizes import read_chrom_sizes
+from crossreg.runlog import RUNS_FILE, read_runs
 from tests.split_reference import syntenic_net, write
 
 SIZES = {
@@ -54,6 +56,7 @@ def test_split_writes_consistent_files(inputs: dict[str, Path], tmp_path: Path) 
     assert run_split(inputs, out, "--valid", "0.1", "--test", "0.2", "--seed", "5") == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        CONTENTS_FILE,
         "components.tsv",
         "crossreg-runs.jsonl",
         "hg.regions.bed",
@@ -117,18 +120,87 @@ def test_same_seed_same_files(inputs: dict[str, Path], tmp_path: Path) -> None:
 
 
 def test_a_rerun_without_a_genome_removes_its_regions(
-    inputs: dict[str, Path], tmp_path: Path
+    inputs: dict[str, Path], tmp_path: Path, logs: pytest.LogCaptureFixture
 ) -> None:
     out = tmp_path / "out"
     assert run_split(inputs, out) == 0
     only_hg = ["split", "--sizes", f"hg={inputs['hg']}", "--out", str(out)]
     assert main([*only_hg, "--region-size", "2000"]) == 0
     assert sorted(p.name for p in out.glob("*.regions.bed")) == ["hg.regions.bed"]
+    # the folder is replaced whole; its run log keeps the history of both runs
+    assert [str(run["command"]).split()[1] for run in read_runs(out / RUNS_FILE)] == ["split"] * 2
     keep = tmp_path / "mine"
     keep.mkdir()
     (keep / "mm.regions.bed").write_text("chr1\t0\t10\ttrain\n")  # not a split's folder
-    assert main(["split", "--sizes", f"hg={inputs['hg']}", "--out", str(keep)]) == 0
-    assert (keep / "mm.regions.bed").exists()
+    assert main(["split", "--sizes", f"hg={inputs['hg']}", "--out", str(keep)]) == 1
+    assert f"--out {keep} exists, is not empty and is not a split" in logs.text
+    assert sorted(p.name for p in keep.iterdir()) == ["mm.regions.bed"]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_failed_rerun_leaves_the_earlier_split_whole(
+    inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the files were written one by one into --out, so a rerun that failed part
+    way (a full disk) left its new regions beside the earlier run's split.json."""
+    import crossreg.split.report as report
+
+    out = tmp_path / "out"
+    assert run_split(inputs, out, "--seed", "1") == 0
+    before = _files(out)
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report, "_write_links", disk_full)
+    assert run_split(inputs, out, "--seed", "2") == 1
+    assert _files(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "hg.mm.net",
+        "hg.sizes",
+        "mm.sizes",
+        "out",
+    ]
+
+
+def test_a_split_being_written_is_not_written_by_a_second_run(
+    inputs: dict[str, Path], tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    """Before: two runs into one --out at the same time both wrote there, file by file."""
+    out = tmp_path / "out"
+    assert run_split(inputs, out, "--seed", "1") == 0
+    before = _files(out)
+    with pytest.raises(RuntimeError, match="left unfinished"), atomic_directory(out):
+        assert run_split(inputs, out, "--seed", "2") == 1  # while another run writes it
+        raise RuntimeError("left unfinished")
+    assert f"{out}: another crossreg process is writing it now" in logs.text
+    assert _files(out) == before
+
+
+def test_an_earlier_split_is_replaced_only_when_it_holds_nothing_else(
+    inputs: dict[str, Path], tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    assert run_split(inputs, out) == 0
+    (out / "notes.txt").write_text("mine\n")
+    assert run_split(inputs, out, "--seed", "2") == 1
+    assert (
+        f"--out {out} holds a split and also notes.txt, which crossreg did not write there "
+        "and a new split would remove; move them out or choose another --out"
+    ) in logs.text
+    assert (out / "notes.txt").read_text() == "mine\n"
+    assert json.loads((out / "split.json").read_text())["parameters"]["seed"] != 2
+    # a split written before crossreg listed what it wrote: its own files are replaced
+    (out / "notes.txt").unlink()
+    (out / CONTENTS_FILE).unlink()
+    (out / "rn.regions.bed").write_text("chr1\t0\t10\ttrain\n")
+    assert run_split(inputs, out, "--seed", "2") == 0
+    assert not (out / "rn.regions.bed").exists()
+    assert json.loads((out / "split.json").read_text())["parameters"]["seed"] == 2
+    assert (out / CONTENTS_FILE).is_file()
 
 
 def test_folds_label_the_regions(inputs: dict[str, Path], tmp_path: Path) -> None:

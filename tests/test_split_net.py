@@ -3,8 +3,16 @@ per-base pure-Python reference; net parsing errors."""
 
 from __future__ import annotations
 
+import bz2
+import contextlib
 import gzip
+import json
+import lzma
+import os
 import random
+import subprocess
+import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -334,3 +342,126 @@ def test_a_threshold_no_pair_can_pass_is_warned_about(tmp_path: Path) -> None:
     assert "no two regions share more than --min-aligned (1,000 bp)" in warning
     assert "one net aligns at most --region-size (1,000 bp)" in warning
     assert len(set(too_high.region_component.tolist())) == len(too_high.region_component)
+
+
+def _feed(path: Path, data: bytes) -> threading.Thread:
+    """A thread that writes `data` to the pipe or FIFO `path` (opening a FIFO waits for its
+    reader) and closes it."""
+
+    def write_all() -> None:
+        with contextlib.suppress(BrokenPipeError), open(path, "wb") as handle:
+            handle.write(data)
+
+    thread = threading.Thread(target=write_all, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzipped"])
+def test_a_net_from_a_pipe_reads_whole(tmp_path: Path, packed: bool) -> None:
+    """A shell's ``<(...)`` is a pipe named /dev/fd/N. Before: the net was opened twice (once
+    to look at its first two bytes), and the second open of a pipe read it without them:
+    "unknown line type 't'", or for a gzipped one "invalid gzip header"."""
+    data = gzip.compress(HAND_NET.encode()) if packed else HAND_NET.encode()
+    plain = write(tmp_path / "a.b.net", HAND_NET)
+    expected = split_genomes({"a": A, "b": B}, [NetSpec("a", "b", plain)], region_size=1000)
+    read, written = os.pipe()
+    try:
+        writer = threading.Thread(target=lambda: _write_fd(written, data), daemon=True)
+        writer.start()
+        result = split_genomes(
+            {"a": A, "b": B}, [NetSpec("a", "b", Path(f"/dev/fd/{read}"))], region_size=1000
+        )
+        writer.join(timeout=10)
+    finally:
+        os.close(read)
+    assert link_counts(result) == link_counts(expected)
+    assert result.net_summaries[0]["fills"] == 3
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError), os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_net_from_a_named_fifo_does_not_hang(tmp_path: Path) -> None:
+    """Before: the second open of a FIFO waited for a writer that had gone, forever (in the
+    native call, which even SIGTERM could not stop). Run as a command, so that a hang
+    fails the test instead of stopping the suite."""
+    fifo = tmp_path / "a.b.net"
+    os.mkfifo(fifo)
+    sizes = {"a": write(tmp_path / "a.sizes", "chr1\t3000\n")}
+    sizes["b"] = write(tmp_path / "b.sizes", "chrA\t2000\nchrB\t500\n")
+    writer = _feed(fifo, HAND_NET.encode())
+    command = [sys.executable, "-m", "crossreg.cli", "split", "--out", str(tmp_path / "out")]
+    command += ["--sizes", f"a={sizes['a']}", "--sizes", f"b={sizes['b']}"]
+    command += ["--net", f"a,b={fifo}", "--region-size", "1000", "--min-aligned", "100"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        done = None
+    finally:
+        if writer.is_alive():  # a writer still waiting for a reader: let it go
+            with contextlib.suppress(OSError):
+                os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    assert done is not None, "reading the net from a FIFO hung"
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "split.json").read_text())
+    assert report["nets"][0]["fills"] == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        (
+            "a.net.bz2",
+            bz2.compress(HAND_NET.encode()),
+            "the file is bzip2-compressed, which crossreg does not read; decompress it "
+            "(bzip2 -d) or recompress it with gzip or bgzip",
+        ),
+        (
+            "a.net.xz",
+            lzma.compress(HAND_NET.encode()),
+            "the file is xz-compressed, which crossreg does not read; decompress it (xz -d) "
+            "or recompress it with gzip or bgzip",
+        ),
+        (
+            "a.net.zst",  # a zstd frame's magic number and header; no zstd module needed
+            b"\x28\xb5\x2f\xfd\x24\x00" + HAND_NET.encode(),
+            "the file is zstd-compressed, which crossreg does not read; decompress it "
+            "(zstd -d) or recompress it with gzip or bgzip",
+        ),
+        (
+            "a16.net",
+            HAND_NET.encode("utf-16"),
+            "the file is UTF-16 text, not UTF-8; convert it to UTF-8 (iconv -f utf-16 -t utf-8)",
+        ),
+        (
+            "a16be.net.gz",
+            gzip.compress(b"\xfe\xff" + HAND_NET.encode("utf-16-be")),
+            "the file is UTF-16 text, not UTF-8; convert it to UTF-8 (iconv -f utf-16 -t utf-8)",
+        ),
+    ],
+)
+def test_other_compressions_and_utf16_nets_say_how_to_convert(
+    tmp_path: Path, name: str, data: bytes, expected: str
+) -> None:
+    """As the text readers say (crossreg.io.text); before: "the line is not text"."""
+    net = tmp_path / name
+    net.write_bytes(data)
+    with pytest.raises(ValueError) as info:
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+    assert str(info.value) == f"{net}: {expected}"
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzipped"])
+def test_a_byte_order_mark_starting_a_net_is_skipped(tmp_path: Path, packed: bool) -> None:
+    """Before: "unknown line type '\\ufeffnet'"."""
+    data = b"\xef\xbb\xbf" + HAND_NET.encode()
+    net = tmp_path / "bom.net"
+    net.write_bytes(gzip.compress(data) if packed else data)
+    result = split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+    plain = write(tmp_path / "a.b.net", HAND_NET)
+    expected = split_genomes({"a": A, "b": B}, [NetSpec("a", "b", plain)], region_size=1000)
+    assert link_counts(result) == link_counts(expected)

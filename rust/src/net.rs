@@ -24,14 +24,15 @@
 //! A fill's aligned part is the fill minus its own child gaps. [`read_net`] cuts every fill
 //! (at any depth) at its gaps and reports each piece between two gaps as a [`Segment`];
 //! fills nested inside a gap are reported as segments of their own. Plain and
-//! gzip-compressed (also bgzip) files are read alike, detected by their first bytes.
+//! gzip-compressed (also bgzip) files are read alike, detected by their first bytes, which
+//! are read through the one handle that reads the file, so that a pipe reads whole.
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::MultiGzDecoder;
 
 use crate::error::chrom_hint;
 use crate::{Error, Result};
@@ -217,27 +218,100 @@ struct Block<'a> {
     q_size: u64,
 }
 
+/// The first bytes of every gzip (and bgzip) file.
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
+/// The byte-order mark some editors put at the start of a UTF-8 file, dropped on reading.
+const UTF8_BOM: &[u8] = &[0xef, 0xbb, 0xbf];
+
+/// The first bytes of files compressed by a tool other than gzip, which are not read
+/// (as `crossreg.io.text.OTHER_COMPRESSIONS`).
+const OTHER_COMPRESSIONS: [(&[u8], &str); 3] = [
+    (b"BZh", "bzip2"),
+    (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz"),
+    (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
+];
+
+/// The byte-order marks that start UTF-16 text (little- and big-endian).
+const UTF16_BOMS: [&[u8]; 2] = [&[0xff, 0xfe], &[0xfe, 0xff]];
+
+/// How many of a file's first bytes are looked at to tell its kind.
+const HEAD_SIZE: usize = 6;
+
+/// A reader of a whole stream whose first bytes were read to tell its kind: those bytes
+/// (less a leading UTF-8 byte-order mark), then the rest.
+type Sniffed<R> = std::io::Chain<Cursor<Vec<u8>>, R>;
+
 /// Open `path` for reading, decompressing it when it starts with the gzip magic bytes;
-/// also says whether it is compressed.
+/// also says whether it is compressed. The file is opened once and its first bytes are
+/// read through the handle that then reads it whole, so a pipe (a shell's `<(...)`, a
+/// named FIFO) reads as a file does. A bzip2, xz or zstd file and UTF-16 text (also
+/// inside gzip) are refused saying how to convert them; a leading UTF-8 byte-order mark
+/// is dropped.
 pub fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut magic = [0u8; 2];
-    let n = read_fully(&mut file, &mut magic).map_err(|e| Error::io(path, e))?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    if n == 2 && magic == [0x1f, 0x8b] {
-        let decoder = MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
-        Ok((Box::new(BufReader::with_capacity(1 << 16, decoder)), true))
+    let (head, raw) = sniff(file).map_err(|e| Error::io(path, e))?;
+    if head.starts_with(GZIP_MAGIC) {
+        let source = Source {
+            path,
+            compressed: true,
+        };
+        let decoder = MultiGzDecoder::new(BufReader::with_capacity(1 << 16, raw));
+        let (head, text) = sniff(decoder).map_err(|e| read_error(source, 1, e))?;
+        check_kind(path, &head)?;
+        Ok((Box::new(BufReader::with_capacity(1 << 16, text)), true))
     } else {
-        Ok((Box::new(BufReader::with_capacity(1 << 16, file)), false))
+        check_kind(path, &head)?;
+        Ok((Box::new(BufReader::with_capacity(1 << 16, raw)), false))
     }
 }
 
-fn read_fully(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+/// The first [`HEAD_SIZE`] bytes of `reader` (fewer when it ends first) and a reader of
+/// all of it, those bytes included but for a leading UTF-8 byte-order mark.
+fn sniff<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, Sniffed<R>)> {
+    let mut head = vec![0u8; HEAD_SIZE];
+    let n = read_fully(&mut reader, &mut head)?;
+    head.truncate(n);
+    let mut start = Cursor::new(head.clone());
+    if head.starts_with(UTF8_BOM) {
+        start.set_position(UTF8_BOM.len() as u64);
+    }
+    Ok((head, start.chain(reader)))
+}
+
+/// Refuse text starting with `head` that is compressed by another tool than gzip or is
+/// UTF-16, saying how to convert it (the messages of `crossreg.io.text`).
+fn check_kind(path: &Path, head: &[u8]) -> Result<()> {
+    for (magic, tool) in OTHER_COMPRESSIONS {
+        if head.starts_with(magic) {
+            return Err(Error::parse(
+                path,
+                0,
+                format!(
+                    "the file is {tool}-compressed, which crossreg does not read; decompress \
+                     it ({tool} -d) or recompress it with gzip or bgzip"
+                ),
+            ));
+        }
+    }
+    if UTF16_BOMS.iter().any(|bom| head.starts_with(bom)) {
+        return Err(Error::parse(
+            path,
+            0,
+            "the file is UTF-16 text, not UTF-8; convert it to UTF-8 (iconv -f utf-16 -t utf-8)",
+        ));
+    }
+    Ok(())
+}
+
+fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
-        match file.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(n)
@@ -938,6 +1012,7 @@ fn strand_text(strand: Strand) -> &'static str {
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::path::PathBuf;
 
     fn sizes(genome: &str, chroms: &[(&str, u64)]) -> ChromSizes {
         ChromSizes::new(
@@ -1014,6 +1089,97 @@ mod tests {
             read_net(path, &t, &q, false, |s| out.push(s)).unwrap();
             assert_eq!(out, vec![seg(0, 100, 0, 59_900, 100, Strand::Minus)]);
         }
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn read_file(path: &Path) -> Result<Vec<Segment>> {
+        let t = sizes("a", &[("chr2", 50_000)]);
+        let q = sizes("b", &[("chrB", 60_000)]);
+        let mut out = Vec::new();
+        read_net(path, &t, &q, false, |s| out.push(s))?;
+        Ok(out)
+    }
+
+    const SMALL_NET: &str = "net chr2 50000\n fill 0 100 chrB - 0 100\n";
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_pipe_reads_whole_plain_or_gzipped() {
+        // before: the file was opened twice, and the second open of a pipe lost the two
+        // bytes the first had read ("unknown line type 't'", "invalid gzip header")
+        use std::os::fd::AsRawFd;
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("a.net");
+        std::fs::write(&plain, SMALL_NET).unwrap();
+        let gz = dir.path().join("a.net.gz");
+        std::fs::write(&gz, gzip(SMALL_NET.as_bytes())).unwrap();
+        for file in [&plain, &gz] {
+            let mut child = Command::new("cat")
+                .arg(file)
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pipe = child.stdout.take().unwrap();
+            let path = PathBuf::from(format!("/proc/self/fd/{}", pipe.as_raw_fd()));
+            let segments = read_file(&path);
+            drop(pipe);
+            child.wait().unwrap();
+            assert_eq!(
+                segments.unwrap(),
+                vec![seg(0, 100, 0, 59_900, 100, Strand::Minus)],
+                "{}",
+                file.display()
+            );
+        }
+    }
+
+    #[test]
+    fn other_compressions_and_utf16_say_how_to_convert_and_a_bom_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut utf16 = vec![0xff, 0xfe];
+        utf16.extend(SMALL_NET.encode_utf16().flat_map(u16::to_le_bytes));
+        let refused: [(&str, Vec<u8>, &str); 6] = [
+            ("a.net.bz2", b"BZh91AY&SY\x01\x02".to_vec(), "bzip2-compressed, which crossreg does not read; decompress it (bzip2 -d) or recompress it with gzip or bgzip"),
+            ("a.net.xz", b"\xfd7zXZ\x00\x00\x04".to_vec(), "xz-compressed, which crossreg does not read; decompress it (xz -d)"),
+            ("a.net.zst", b"\x28\xb5\x2f\xfd\x00\x58".to_vec(), "zstd-compressed, which crossreg does not read; decompress it (zstd -d)"),
+            ("le.net", utf16.clone(), "the file is UTF-16 text, not UTF-8; convert it to UTF-8 (iconv -f utf-16 -t utf-8)"),
+            ("be.net", vec![0xfe, 0xff, 0, b'n', 0, b'e', 0, b't'], "the file is UTF-16 text"),
+            ("le.net.gz", gzip(&utf16), "the file is UTF-16 text"),
+        ];
+        for (name, bytes, expected) in refused {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let err = read_file(&path).unwrap_err().to_string();
+            assert_eq!(
+                err.split_once(": ")
+                    .map(|(p, m)| (p.to_string(), m.contains(expected))),
+                Some((path.display().to_string(), true)),
+                "{err}"
+            );
+        }
+        let bom = [UTF8_BOM, SMALL_NET.as_bytes()].concat();
+        for (name, bytes) in [("bom.net", bom.clone()), ("bom.net.gz", gzip(&bom))] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(
+                read_file(&path).unwrap(),
+                vec![seg(0, 100, 0, 59_900, 100, Strand::Minus)],
+                "{name}"
+            );
+        }
+        // shorter than the bytes looked at: read as any file is
+        let short = dir.path().join("short.net");
+        std::fs::write(&short, "net").unwrap();
+        assert!(read_file(&short)
+            .unwrap_err()
+            .to_string()
+            .contains("expected 'net <chrom> <size>'"));
     }
 
     #[test]

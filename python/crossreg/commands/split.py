@@ -56,7 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "repeat for more pairs or more files of one pair (aligned bases of all nets add up: "
         "give each alignment once)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output directory, written whole: absent, empty, or an earlier split to replace",
+    )
     parser.add_argument(
         "--region-size",
         type=whole(1, MAX_BP),
@@ -104,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute the split, write it to ``--out`` and log the summary."""
     from crossreg.split.defaults import DEFAULT_TEST, DEFAULT_VALID
-    from crossreg.split.report import write_split
+    from crossreg.split.report import check_out, write_split
     from crossreg.split.synteny import NetSpec, split_genomes
 
     if args.folds is not None and (args.valid is not None or args.test is not None):
@@ -113,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     test = DEFAULT_TEST if args.test is None else args.test
     check_held_out(("--valid", valid), ("--test", test))
     require_output(args, folder=True)
+    check_out(args.out)  # before the work, which a refused --out would lose
     names = [name for name, _ in args.sizes]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:

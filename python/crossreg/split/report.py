@@ -1,6 +1,10 @@
 """Files and reports of a synteny split (:mod:`crossreg.split.synteny`).
 
-:func:`write_split` writes into one directory, each file atomically:
+:func:`write_split` writes one directory, whole: it is built in a hidden
+``.NAME.partial`` beside it, locked meanwhile, and replaces the directory only when every
+file is written (:func:`crossreg.io.atomic.atomic_directory`); a directory holding an
+earlier split is replaced without ``--overwrite`` (:func:`check_out`), its run log
+carried over. The directory holds:
 
 - ``<genome>.regions.bed``: chrom, start, end, split label — every region of the genome;
 - ``components.tsv``: one row per region, grouped by component (component, split,
@@ -14,23 +18,30 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
+import shutil
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from crossreg import __version__
-from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic import CONTENTS_FILE, atomic_directory, check_replaceable
 from crossreg.io.bed import write_bed
+from crossreg.runlog import RUNS_FILE
 from crossreg.split.synteny import SplitResult
-
-# Bins of the regions-per-component histogram: (low, high) inclusive.
-log = logging.getLogger("crossreg")
 
 #: The file name ending of a genome's regions (``GENOME.regions.bed``).
 REGIONS_SUFFIX = ".regions.bed"
+
+#: The file that marks a folder as holding a split.
+SPLIT_FILE = "split.json"
+
+#: The files of a split besides its ``GENOME.regions.bed``.
+SPLIT_FILES = ("components.tsv", "links.tsv", SPLIT_FILE, "split.txt")
+
+# Bins of the regions-per-component histogram: (low, high) inclusive.
 _REGION_BINS = ((1, 1), (2, 2), (3, 5), (6, 10), (11, 50), (51, 200), (201, None))
 
 
@@ -184,41 +195,70 @@ def render_text(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_split(result: SplitResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write every output file of `result` into `out_dir`; returns them by role."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _remove_other_regions(out_dir, result.genomes)
-    paths: dict[str, Path] = {}
-    for name in result.genomes:
-        path = out_dir / f"{name}{REGIONS_SUFFIX}"
-        write_bed(path, result.regions(name))
-        paths[f"{name}.regions"] = path
-    paths["components"] = out_dir / "components.tsv"
-    _write_components(result, paths["components"])
-    paths["links"] = out_dir / "links.tsv"
-    _write_links(result, paths["links"])
-    report = summarize(result)
-    paths["json"] = out_dir / "split.json"
-    with atomic_write(paths["json"]) as handle:
-        json.dump(report, handle, indent=2)
-        handle.write("\n")
-    paths["text"] = out_dir / "split.txt"
-    with atomic_write(paths["text"]) as handle:
-        handle.write(render_text(report))
-    return paths
-
-
-def _remove_other_regions(out_dir: Path, genomes: list[str]) -> None:
-    """Remove an earlier split's ``GENOME.regions.bed`` of a genome this split lacks, which
-    ``crossreg data --regions`` could otherwise take for this split's (only in a folder
-    that holds a split)."""
-    if not (out_dir / "split.json").exists():
+def check_out(out: str | os.PathLike[str], option: str = "--out") -> None:
+    """`out` can take a split, written whole: absent, an empty folder, or a folder holding
+    an earlier split (its ``split.json``) and nothing crossreg did not write there, which
+    is replaced without ``--overwrite`` (a split is quick to recompute, and a rerun into
+    the same folder is how one redoes it). What crossreg wrote is what its
+    :data:`~crossreg.io.atomic.CONTENTS_FILE` lists, or for a split written before that
+    list, the files a split writes. Anything else is refused, so that no file of the
+    user's is removed."""
+    out = Path(out)
+    if not (out.is_dir() and (out / SPLIT_FILE).exists()):
+        check_replaceable(out, False, {SPLIT_FILE: "a split"}, option)
         return
-    for path in out_dir.glob(f"*{REGIONS_SUFFIX}"):
-        if path.name.removesuffix(REGIONS_SUFFIX) not in genomes:
-            log.info("removing %s of an earlier split", path)
-            path.unlink()
+    cwd = Path.cwd().resolve()
+    if out.resolve() == cwd or out.resolve() in cwd.parents:
+        raise ValueError(
+            f"{option} {out} is or holds the current directory, which writing it whole "
+            f"would replace; run from another directory or choose another {option}"
+        )
+    listed = out / CONTENTS_FILE
+    if listed.is_file():
+        ours = set(listed.read_text().splitlines())
+    else:  # written before the list: a split's own files
+        ours = {p.name for p in out.iterdir() if p.name.endswith(REGIONS_SUFFIX)}
+        ours.update(SPLIT_FILES)
+    ours.update((CONTENTS_FILE, RUNS_FILE))
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in ours)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise ValueError(
+            f"{option} {out} holds a split and also {shown}, which crossreg did not write "
+            f"there and a new split would remove; move them out or choose another {option}"
+        )
+
+
+def write_split(result: SplitResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write every output file of `result` into the folder `out_dir`, whole: absent, empty
+    or holding an earlier split, which it replaces (:func:`check_out`; its run log is kept);
+    returns the files by role."""
+    out_dir = Path(out_dir)
+    check_out(out_dir)
+    with atomic_directory(out_dir) as work:
+        for name in result.genomes:
+            write_bed(work / f"{name}{REGIONS_SUFFIX}", result.regions(name))
+        _write_components(result, work / "components.tsv")
+        _write_links(result, work / "links.tsv")
+        report = summarize(result)
+        with open(work / SPLIT_FILE, "w") as handle:
+            json.dump(report, handle, indent=2)
+            handle.write("\n")
+        (work / "split.txt").write_text(render_text(report))
+        # the history of the folder's runs stays with it (a run log that another run's
+        # swap has just taken away is left out)
+        with suppress(FileNotFoundError):
+            shutil.copyfile(out_dir / RUNS_FILE, work / RUNS_FILE)
+    paths = {f"{name}.regions": out_dir / f"{name}{REGIONS_SUFFIX}" for name in result.genomes}
+    paths.update(
+        components=out_dir / "components.tsv",
+        links=out_dir / "links.tsv",
+        json=out_dir / SPLIT_FILE,
+        text=out_dir / "split.txt",
+    )
+    return paths
 
 
 def _region_names(result: SplitResult) -> list[tuple[str, str, int, int]]:
@@ -242,7 +282,7 @@ def _region_names(result: SplitResult) -> list[tuple[str, str, int, int]]:
 def _write_components(result: SplitResult, path: Path) -> None:
     names = _region_names(result)
     order = np.argsort(result.region_component, kind="stable")
-    with atomic_write(path) as handle:
+    with open(path, "w") as handle:
         handle.write("component\tsplit\tgenome\tchrom\tstart\tend\n")
         for i in order:
             component = int(result.region_component[i])
@@ -254,7 +294,7 @@ def _write_components(result: SplitResult, path: Path) -> None:
 def _write_links(result: SplitResult, path: Path) -> None:
     names = _region_names(result)
     split = result.region_split
-    with atomic_write(path) as handle:
+    with open(path, "w") as handle:
         handle.write(
             "genome_a\tchrom_a\tstart_a\tend_a\tgenome_b\tchrom_b\tstart_b\tend_b\t"
             "aligned_bp\tsplit_a\tsplit_b\n"
