@@ -267,7 +267,6 @@ def test_a_bad_gtf_line_names_the_file_and_line(
         (2, " fill 39500 1000 chrA + 200 1000", "runs past the end of chr1"),
         (2, " fill 100 1000 chrA + 29500 1000", "runs past the end of chrA"),
         (1, f"net chr1 {2**64}", "chromosome size is '18446744073709551616'"),
-        (1, "\ufeffnet chr1 40000", "unknown line type"),
         (2, "\tfill 100 1000 chrA + 200 1000", "indented by 0 spaces"),
     ],
 )

@@ -316,3 +316,16 @@ def test_an_indivisible_component_is_logged_as_a_warning(
     report = json.loads((tmp_path / "out" / "split.json").read_text())
     assert report["warnings"] == warnings
     assert report["components"]["largest"]["share"] == {"a": 0.8, "b": 0.9}
+
+
+def test_a_folder_holding_only_a_run_log_takes_a_split(inputs: dict[str, Path], tmp_path: Path):
+    # the demo logs its split step in the folder before writing the split there
+    from crossreg.runlog import RUNS_FILE
+    from crossreg.split.report import check_out
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / RUNS_FILE).write_text('{"argv": ["split"]}\n')
+    check_out(out)
+    assert run_split(inputs, out) == 0
+    assert (out / "split.json").is_file() and (out / RUNS_FILE).is_file()

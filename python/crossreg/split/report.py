@@ -204,7 +204,9 @@ def check_out(out: str | os.PathLike[str], option: str = "--out") -> None:
     list, the files a split writes. Anything else is refused, so that no file of the
     user's is removed."""
     out = Path(out)
-    if not (out.is_dir() and (out / SPLIT_FILE).exists()):
+    held = {p.name for p in out.iterdir()} if out.is_dir() else set()
+    # a run log alone: the folder a caller logged this very run in before writing it
+    if not held or (SPLIT_FILE not in held and not held <= {RUNS_FILE, CONTENTS_FILE}):
         check_replaceable(out, False, {SPLIT_FILE: "a split"}, option)
         return
     cwd = Path.cwd().resolve()
