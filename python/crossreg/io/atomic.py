@@ -110,12 +110,7 @@ def check_replaceable(
     _check_not_dangling(out)
     if not out.exists():
         return
-    cwd = Path.cwd().resolve()
-    if out.resolve() == cwd or out.resolve() in cwd.parents:
-        raise ValueError(
-            f"{option} {out} is or holds the current directory, which writing it whole "
-            f"would replace; run from another directory or choose another {option}"
-        )
+    check_not_current(out, option)
     if not out.is_dir():
         raise ValueError(f"{option} {out} exists and is not a directory; choose another {option}")
     held = [what for marker, what in kinds.items() if (out / marker).exists()]
@@ -125,7 +120,7 @@ def check_replaceable(
                 f"{option} {out} already holds {held[0]}; pass --overwrite to replace it or "
                 f"choose another {option}"
             )
-        _check_only_ours(out, held[0], option)
+        check_only_ours(out, held[0], option)
     elif any(out.iterdir()):
         kinds_text = " or ".join(dict.fromkeys(kinds.values()))
         raise ValueError(
@@ -144,18 +139,42 @@ def _top_level(folder: Path) -> list[str]:
     return sorted(entry.name for entry in folder.iterdir())
 
 
-def _check_only_ours(out: Path, what: str, option: str) -> None:
+def check_not_current(out: Path, option: str) -> None:
+    """Refuse an output folder `out` that is or holds the current directory, which writing
+    it whole would pull from under the process."""
+    cwd = Path.cwd().resolve()
+    if out.resolve() == cwd or out.resolve() in cwd.parents:
+        raise ValueError(
+            f"{option} {out} is or holds the current directory, which writing it whole "
+            f"would replace; run from another directory or choose another {option}"
+        )
+
+
+def check_only_ours(
+    out: Path,
+    what: str,
+    option: str,
+    *,
+    unlisted: set[str] | None = None,
+    remover: str = "--overwrite",
+) -> None:
     """Refuse to replace `out` (holding `what`) when it holds entries crossreg did not
-    write there."""
+    write there: those its :data:`CONTENTS_FILE` lists, or where it has none, the
+    top-level names `unlisted` (what an earlier crossreg wrote before it kept the list;
+    ``None``: such a folder is refused). `remover` names what would remove the others."""
     record = out / CONTENTS_FILE
-    if not record.is_file():
+    if not record.is_file() and unlisted is not None:
+        ours = set(unlisted)
+    elif not record.is_file():
         raise ValueError(
             f"{option} {out} looks like {what} but has no {CONTENTS_FILE} listing what crossreg "
             "wrote there (not written by crossreg, or by an earlier version of it), "
             "so --overwrite could remove files of yours; remove it yourself or choose "
             f"another {option}"
         )
-    ours = set(record.read_text().splitlines()) | {CONTENTS_FILE, RUNS_FILE}
+    else:
+        ours = set(record.read_text().splitlines())
+    ours |= {CONTENTS_FILE, RUNS_FILE}
     # a record without a nested entry (all an earlier crossreg wrote) lists the top level
     held = _entries(out) if any("/" in name for name in ours) else _top_level(out)
     foreign = [name for name in held if name not in ours]
@@ -165,7 +184,7 @@ def _check_only_ours(out: Path, what: str, option: str) -> None:
         )
         raise ValueError(
             f"{option} {out} holds {what} and also {shown}, which crossreg did not write there "
-            f"and --overwrite would remove; move them out or choose another {option}"
+            f"and {remover} would remove; move them out or choose another {option}"
         )
 
 

@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 
 from crossreg import __version__
-from crossreg.io.atomic import CONTENTS_FILE, atomic_directory, check_replaceable
+from crossreg.io.atomic import (
+    CONTENTS_FILE,
+    atomic_directory,
+    check_not_current,
+    check_only_ours,
+    check_replaceable,
+)
 from crossreg.io.bed import write_bed
 from crossreg.runlog import RUNS_FILE
 from crossreg.split.synteny import SplitResult
@@ -209,28 +215,9 @@ def check_out(out: str | os.PathLike[str], option: str = "--out") -> None:
     if not held or (SPLIT_FILE not in held and not held <= {RUNS_FILE, CONTENTS_FILE}):
         check_replaceable(out, False, {SPLIT_FILE: "a split"}, option)
         return
-    cwd = Path.cwd().resolve()
-    if out.resolve() == cwd or out.resolve() in cwd.parents:
-        raise ValueError(
-            f"{option} {out} is or holds the current directory, which writing it whole "
-            f"would replace; run from another directory or choose another {option}"
-        )
-    listed = out / CONTENTS_FILE
-    if listed.is_file():
-        ours = set(listed.read_text().splitlines())
-    else:  # written before the list: a split's own files
-        ours = {p.name for p in out.iterdir() if p.name.endswith(REGIONS_SUFFIX)}
-        ours.update(SPLIT_FILES)
-    ours.update((CONTENTS_FILE, RUNS_FILE))
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in ours)
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (
-            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-        )
-        raise ValueError(
-            f"{option} {out} holds a split and also {shown}, which crossreg did not write "
-            f"there and a new split would remove; move them out or choose another {option}"
-        )
+    check_not_current(out, option)
+    written_before_the_list = {n for n in held if n.endswith(REGIONS_SUFFIX)} | set(SPLIT_FILES)
+    check_only_ours(out, "a split", option, unlisted=written_before_the_list, remover="a new split")
 
 
 def write_split(result: SplitResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
