@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from crossreg.io import atomic
 from crossreg.io.atomic import atomic_directory, atomic_path, atomic_write, check_replaceable
 
 
@@ -61,7 +65,10 @@ def test_atomic_directory_replaces_whole_or_not_at_all(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
 
-def test_atomic_directory_keeps_the_old_one_until_the_new_one_is_in_place(tmp_path, monkeypatch):
+@pytest.mark.parametrize("swap", ["exchange", "renames"])
+def test_atomic_directory_keeps_the_old_one_until_the_new_one_is_in_place(
+    tmp_path, monkeypatch, swap
+):
     out = tmp_path / "store"
     out.mkdir()
     (out / "f").write_text("old")
@@ -72,6 +79,13 @@ def test_atomic_directory_keeps_the_old_one_until_the_new_one_is_in_place(tmp_pa
             raise OSError("disk gone")
         real_replace(src, dst)
 
+    def failing_exchange(first, second):
+        raise OSError("disk gone")
+
+    if swap == "exchange":
+        monkeypatch.setattr(atomic, "_exchange", failing_exchange, raising=False)
+    else:  # a file system that cannot exchange two names
+        monkeypatch.setattr(atomic, "_exchange", lambda first, second: False, raising=False)
     monkeypatch.setattr(os, "replace", failing_second_move)
     with pytest.raises(OSError, match="disk gone"), atomic_directory(out) as work:
         (work / "f").write_text("new")
@@ -218,23 +232,32 @@ sys.stdin.read()
 """
 
 
+@contextlib.contextmanager
+def _locked_by_another_process(folder: Path) -> Iterator[None]:
+    """Within the block, a child process holds the lock on `folder`."""
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(folder)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        try:
+            yield
+        finally:
+            holder.communicate("")
+
+
 def test_a_partial_folder_locked_by_another_process_is_not_removed(tmp_path):
     work = tmp_path / ".store.partial"
     work.mkdir()
     (work / "f").write_text("in progress")
-    with subprocess.Popen(
-        [sys.executable, "-c", _HOLD_LOCK, str(work)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as writer:
-        assert writer.stdout is not None and writer.stdout.readline() == "locked\n"
-        with (
-            pytest.raises(ValueError, match=r"\(its \.store\.partial is locked\); wait for it"),
-            atomic_directory(tmp_path / "store"),
-        ):
-            pass
-        writer.communicate("")
+    with (
+        _locked_by_another_process(work),
+        pytest.raises(ValueError, match=r"\(its \.store\.partial is locked\); wait for it"),
+        atomic_directory(tmp_path / "store"),
+    ):
+        pass
     assert (work / "f").read_text() == "in progress"
     assert _entries(tmp_path) == [".store.partial"]
 
@@ -279,3 +302,134 @@ def test_a_leftover_that_cannot_be_removed_releases_its_lock(tmp_path, monkeypat
     with atomic_directory(out) as work:
         (work / "done").write_text("ok")
     assert (out / "done").read_text() == "ok"
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")  # as write() and fsync() do
+
+
+def _full_disk_message(path) -> str:
+    return (
+        f"{path}: No space left on device while writing it; free space there or choose "
+        "another output path"
+    )
+
+
+def test_a_full_disk_is_an_error_naming_the_output(tmp_path, monkeypatch):
+    # before: "[Errno 28] No space left on device", naming no file
+    target = tmp_path / "out.tsv"
+    with pytest.raises(OSError) as caught, atomic_write(target) as handle:
+        handle.write("row\n")
+        _no_space()
+    assert (caught.value.errno, caught.value.filename) == (errno.ENOSPC, str(target))
+    assert str(caught.value) == _full_disk_message(target)
+    store = tmp_path / "store"
+    with (
+        pytest.raises(OSError) as caught,
+        atomic_directory(store) as work,
+        atomic_write(work / "sub.json") as handle,  # named in the hidden folder
+    ):
+        handle.write("{}")
+        _no_space()
+    assert str(caught.value) == _full_disk_message(store)
+    with monkeypatch.context() as patched:  # at the finish: fsync
+        patched.setattr(atomic.os, "fsync", _no_space)
+        with pytest.raises(OSError) as caught, atomic_directory(store) as work:
+            (work / "f").write_text("x")
+    assert str(caught.value) == _full_disk_message(store)
+    assert _entries(tmp_path) == []
+    # an input's error stays as it was
+    gone = FileNotFoundError(errno.ENOENT, "No such file or directory", "in.txt")
+    for error in (gone, OSError(errno.EIO, "Input/output error")):
+        with pytest.raises(OSError) as caught, atomic_write(target):
+            raise error
+        assert caught.value is error
+
+
+_KILL_IN_SWAP = """
+import os, signal, sys
+from pathlib import Path
+from crossreg.io import atomic
+swap, out = sys.argv[1], Path(sys.argv[2])
+real_replace, real_exchange = os.replace, getattr(atomic, "_exchange", None)
+
+def replace(src, dst):  # killed once the previous folder is renamed .store.old
+    real_replace(src, dst)
+    if str(dst).endswith(".old"):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+def exchange(first, second):  # killed once the two are exchanged
+    if swap == "renames":  # a file system that cannot exchange two names
+        return False
+    real_exchange(first, second)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+os.replace = replace
+atomic._exchange = exchange
+with atomic.atomic_directory(out) as work:
+    (work / "f").write_text("new")
+"""
+
+
+def _kill_while_replacing(out, swap: str) -> None:
+    with atomic_directory(out) as work:
+        (work / "f").write_text("old")
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILL_IN_SWAP, swap, str(out)], capture_output=True, timeout=60
+    )
+    assert killed.returncode == -9, killed.stderr
+
+
+def test_a_kill_while_replacing_a_folder_never_leaves_it_missing(tmp_path):
+    # before: a kill between the two renames left .store.old and no store, so that
+    # `train --resume` found no last/
+    probe = [tmp_path / "a", tmp_path / "b"]
+    for path in probe:
+        path.write_text(path.name)
+    exchange = getattr(atomic, "_exchange", None)  # None: a crossreg without it
+    if exchange is not None and not exchange(*probe):
+        pytest.skip("this file system cannot exchange two names")
+    for path in probe:
+        path.unlink()
+    out = tmp_path / "store"
+    _kill_while_replacing(out, "exchange")
+    assert (out / "f").read_text() == "new"  # complete, as a reader finds it at once
+    with atomic_directory(out) as work:  # the previous one, left at .store.partial: removed
+        assert not list(work.iterdir())
+        (work / "f").write_text("next")
+    assert _entries(tmp_path) == ["store"]
+
+
+@pytest.mark.parametrize("then", ["restore_previous", "check_replaceable", "atomic_directory"])
+def test_a_previous_folder_left_as_old_by_a_kill_is_put_back(tmp_path, caplog, then):
+    out = tmp_path / "store"
+    _kill_while_replacing(out, "renames")
+    assert not out.exists() and (tmp_path / ".store.old" / "f").read_text() == "old"
+    with caplog.at_level(logging.WARNING, logger="crossreg"):
+        if then == "restore_previous":  # what `train --resume` may call before reading
+            atomic.restore_previous(out)
+        elif then == "check_replaceable":
+            check_replaceable(out, True, {"f": "a store"})
+        else:
+            with (
+                pytest.raises(RuntimeError, match=r"^crash$"),
+                atomic_directory(out) as work,
+            ):
+                assert not list(work.iterdir())  # the killed run's: removed
+                raise RuntimeError("crash")
+    assert (out / "f").read_text() == "old"
+    assert f"restored {out} from .store.old" in caplog.text
+    assert _entries(tmp_path) == (
+        ["store"] if then == "atomic_directory" else [".store.partial", "store"]
+    )
+
+
+def test_a_previous_folder_is_not_put_back_under_a_writer_swapping_it(tmp_path):
+    out, old, work = tmp_path / "store", tmp_path / ".store.old", tmp_path / ".store.partial"
+    old.mkdir()
+    work.mkdir()  # a writer between its two renames: its folder locked, the old one aside
+    with _locked_by_another_process(work):
+        atomic.restore_previous(out)
+        assert _entries(tmp_path) == [".store.old", ".store.partial"]
+    atomic.restore_previous(out)
+    assert _entries(tmp_path) == [".store.partial", "store"]

@@ -222,3 +222,17 @@ def test_a_shift_of_a_target_bin_or_more_is_refused_wherever_it_comes_from(
     assert main([*args, "--out", str(tmp_path / "cli"), "--max-epochs", "1"]) == 1
     assert f"set model.augment_shift below {width} in the params" in logs.text
     assert not (tmp_path / "cli" / "last").exists()
+
+
+def test_resume_finds_a_last_checkpoint_a_killed_swap_left_aside(tmp_path, caplog):
+    # a run killed between the two renames of a swap (file systems that cannot exchange
+    # two names) leaves last/ as .last.old; before, --resume said last/ did not exist
+    import argparse
+
+    from crossreg.commands.train import check_run_folder
+
+    (tmp_path / ".last.old").mkdir()
+    (tmp_path / ".last.old" / "state.json").write_text("{}")
+    check_run_folder(argparse.Namespace(out=tmp_path, resume=True))
+    assert (tmp_path / "last" / "state.json").read_text() == "{}"
+    assert "restored" in caplog.text

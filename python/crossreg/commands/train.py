@@ -21,6 +21,7 @@ from crossreg.commands.values import (
 )
 from crossreg.devices import check_device
 from crossreg.errors import Interrupted
+from crossreg.io.atomic import restore_previous
 
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
@@ -258,6 +259,7 @@ def check_run_folder(args: argparse.Namespace) -> None:
     """``--out`` holds a ``last/`` checkpoint to continue from with ``--resume``, and none
     (a run that a new one would overwrite) without it."""
     last = args.out / "last"
+    restore_previous(last)  # a run killed while replacing it may have left it aside
     if args.resume and not last.is_dir():
         raise ValueError(
             f"--resume: {last} does not exist (no finished epoch to continue from); run "

@@ -1,15 +1,18 @@
 """Write files and directories so that a crash never leaves a half-written one under the
-final name, and a finished one survives a power loss (fsync before the rename)."""
+final name, and a finished one survives a power loss (fsync before the rename). A full
+disk is an error naming the output (:class:`OutputError`)."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
+import functools
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
@@ -17,6 +20,45 @@ from typing import IO
 from crossreg.runlog import RUNS_FILE
 
 log = logging.getLogger("crossreg")
+
+
+#: The errors only writing gives (a full disk or quota, a file too large for its file
+#: system): raised without a file name by ``write``, ``flush`` or ``fsync``.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class OutputError(OSError):
+    """An output that could not be written (a full disk): one line naming it, ``out/model:
+    No space left on device while writing it; free space there or choose another output
+    path``. Its ``errno`` is the write's, its ``filename`` the output's final path."""
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
+def output_error(code: int | None, path: str | os.PathLike[str]) -> OutputError:
+    """The :class:`OutputError` for the output `path` whose writing failed with errno `code`
+    (``None``: an I/O error)."""
+    code = errno.EIO if code is None else code
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        remedy = "free space there or choose another output path"
+    elif code == errno.EFBIG:
+        remedy = "choose an output path on a file system that allows larger files"
+    else:
+        remedy = "check the disk, or choose another output path"
+    return OutputError(code, f"{os.strerror(code)} while writing it; {remedy}", str(path))
+
+
+def _unnamed_write_error(err: BaseException, within: Path | None = None) -> OSError | None:
+    """`err` when it is a write's error naming no file (:data:`WRITE_ERRNOS`: ``write`` and
+    ``fsync`` give none) or one under the folder `within` (being written whole), for the
+    caller to name its output; else ``None``."""
+    if not isinstance(err, OSError) or err.errno not in WRITE_ERRNOS:
+        return None
+    if err.filename is None:
+        return err
+    named = Path(os.fsdecode(err.filename))
+    return err if within is not None and (named == within or within in named.parents) else None
 
 
 def _current_umask() -> int:
@@ -64,8 +106,11 @@ def _remove(entry: Path) -> None:
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path beside `path` for a writer that needs a file name (HDF5, BigWig,
     memory maps); it is renamed over `path` only when the block succeeds, else removed.
-    A `path` that is a symbolic link is written through: its target is replaced."""
-    path = _real_target(Path(path))
+    A `path` that is a symbolic link is written through: its target is replaced. A write
+    error naming no file (a full disk, raised by ``write``, ``flush`` or ``fsync``) is an
+    :class:`OutputError` naming `path`."""
+    given = Path(path)
+    path = _real_target(given)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -75,8 +120,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync(path.parent)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        unnamed = _unnamed_write_error(err)
+        if unnamed is not None:
+            raise output_error(unnamed.errno, given) from err
         raise
 
 
@@ -105,9 +153,11 @@ def check_replaceable(
     :data:`CONTENTS_FILE` and run log). Never the current directory or a folder holding
     it, which the swap would pull from under the process. A symbolic link is
     judged by the folder it points to; one that leads nowhere is refused. Messages name
-    the folder as the command's `option` gives it."""
+    the folder as the command's `option` gives it. A previous `out` that a run killed while
+    replacing it left as ``.<name>.old`` is put back first (:func:`restore_previous`)."""
     out = Path(out)
     _check_not_dangling(out)
+    restore_previous(out)
     if not out.exists():
         return
     check_not_current(out, option)
@@ -188,22 +238,131 @@ def check_only_ours(
         )
 
 
+def _old_path(path: Path) -> Path:
+    """Where :func:`_swap_in`, renaming, keeps the previous `path` until the new one is in
+    place: ``.<name>.old`` beside it."""
+    return path.parent / f".{path.name}.old"
+
+
+def _partial_path(path: Path) -> Path:
+    """The folder :func:`atomic_directory` fills to replace `path`: ``.<name>.partial``."""
+    return path.parent / f".{path.name}.partial"
+
+
+def _put_back_old(path: Path) -> None:
+    """Put the previous `path` back from ``.<name>.old`` when `path` is missing: a run was
+    killed between the two renames of :func:`_swap_in` (where the file system cannot
+    exchange two names). The caller makes sure that no writer of `path` is swapping now."""
+    old = _old_path(path)
+    if os.path.lexists(path) or not os.path.lexists(old):
+        return
+    os.replace(old, path)
+    _fsync(path.parent)
+    log.warning("restored %s from %s, left by a run killed while replacing it", path, old.name)
+
+
+def restore_previous(path: str | os.PathLike[str]) -> None:
+    """Put back a previous `path` (a folder written by :func:`atomic_directory`) that a run
+    killed while replacing it left as ``.<name>.old``, unless another process is writing
+    `path` now (holds the lock on its ``.<name>.partial``). For a caller that reads `path`
+    (``train --resume`` its ``last/``) before writing it; :func:`atomic_directory` and
+    :func:`check_replaceable` do it themselves."""
+    path = Path(path)
+    if path.is_symlink():
+        if not path.exists():
+            return
+        path = path.resolve()
+    if os.path.lexists(path) or not os.path.lexists(_old_path(path)):
+        return
+    try:
+        fd = os.open(_partial_path(path), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:  # no writer is filling one
+        _put_back_old(path)
+        return
+    try:
+        if _try_lock(fd):
+            _put_back_old(path)
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2  # renameat2's flag (linux/fs.h)
+_AT_FDCWD = -100  # a path relative to the current directory (fcntl.h)
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    """libc's ``renameat2``, or ``None`` where there is none (not Linux, an old libc)."""
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    function.argtypes += [ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap the names `first` and `second` in one step (``renameat2`` with
+    ``RENAME_EXCHANGE``), so that a crash leaves each at one name or the other; False where
+    the system or the file system cannot (nothing is changed then)."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if (
+        function(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+        == 0
+    ):
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
+
+
+def _lock_folder(path: Path) -> int | None:
+    """A descriptor holding the lock on the folder `path` (``None`` for a file, or where
+    another process holds it), so that no other writer removes it as an interrupted
+    write's ``.<name>.partial`` once it is one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    if _try_lock(fd):
+        return fd
+    os.close(fd)
+    return None
+
+
 def _swap_in(work: Path, path: Path) -> None:
-    """Put the finished directory `work` at `path`; the previous `path` is removed only once
-    `work` has taken its place (a crash in between leaves it as ``.<name>.old``)."""
+    """Put the finished directory `work` at `path`, then remove the previous `path`. Where
+    the file system can, the two are exchanged in one step, so that `path` is never
+    missing: a crash after it leaves the previous one at `work`, removed by the next run.
+    Elsewhere the previous `path` is renamed ``.<name>.old`` first, and a crash between the
+    two renames leaves it there: the next run puts it back (:func:`restore_previous`)."""
     for entry in work.rglob("*"):
         if entry.is_file():
             _fsync(entry)
     if os.path.lexists(path):
-        old = path.parent / f".{path.name}.old"
-        _remove(old)
-        os.replace(path, old)
+        old = _old_path(path)
+        _remove(old)  # a stale one: `path` is there
+        previous = _lock_folder(path)  # at `work` from the exchange on, until removed
         try:
-            os.replace(work, path)
-        except BaseException:
-            os.replace(old, path)
-            raise
-        _remove(old)
+            if _exchange(work, path):
+                _fsync(path.parent)
+                _remove(work)
+            else:
+                os.replace(path, old)
+                try:
+                    os.replace(work, path)
+                except BaseException:
+                    os.replace(old, path)
+                    raise
+                _remove(old)
+        finally:
+            if previous is not None:
+                os.close(previous)
     else:
         os.replace(work, path)
     _fsync(path.parent)
@@ -291,18 +450,24 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     second one writing `path` at the same time stops with an error, and one left by a
     crashed writer (unlocked) is removed first. A `path` that is a symbolic link (to a
     folder on scratch space) is written through: the folder it points to is replaced,
-    beside itself, and the link keeps pointing at it."""
+    beside itself, and the link keeps pointing at it. A previous `path` that a run killed
+    while replacing it left as ``.<name>.old`` is put back first. A write error naming no
+    file or one in the folder (a full disk) is an :class:`OutputError` naming `path`."""
     out = Path(path)
     path = _real_target(out)
-    work = path.parent / f".{path.name}.partial"
+    work = _partial_path(path)
     lock = _claim(work, out)
     try:
+        _put_back_old(path)
         yield work
         names = _entries(work)
         (work / CONTENTS_FILE).write_text("".join(f"{name}\n" for name in names))
         _swap_in(work, path)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(work, ignore_errors=True)
+        unnamed = _unnamed_write_error(err, work)
+        if unnamed is not None:
+            raise output_error(unnamed.errno, out) from err
         raise
     finally:
         os.close(lock)
