@@ -456,3 +456,42 @@ def test_a_long_region_at_a_chromosome_end_names_the_bp_left_without_rows(caplog
         record.getMessage()
     )
     assert "e.g. atstart: its first 1,024 bp and last 0 bp" in record.getMessage()
+
+
+def test_a_full_disk_while_writing_the_bigwigs_is_one_line_and_resume_finishes(
+    work, tmp_path, monkeypatch, capsys
+):
+    """libBigWig ignores write errors (a full disk aborted the process after writing every
+    track); crossreg checks the free space before it can run out, names the file and keeps
+    the predictions for ``--resume``."""
+    import os
+    from types import SimpleNamespace
+
+    plain = tmp_path / "plain"
+    assert main(bigwig_args(work, plain, "--chroms", "chr1,chr2")) == 0
+    real = os.statvfs
+    capacity = 300 * 1024  # the BigWigs' folder fills past this
+
+    def small_disk(path):
+        used = sum(p.stat().st_size for p in tmp_path.glob(".out.partial/*") if p.is_file())
+        return SimpleNamespace(f_bavail=max(capacity - used, 0) // 4096, f_frsize=4096)
+
+    monkeypatch.setattr(os, "statvfs", small_disk)
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(bigwig_args(work, out, "--chroms", "chr1,chr2")) == 1
+    err = capsys.readouterr().err
+    errors = [line.split("ERROR ", 1)[1] for line in err.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, err
+    assert re.fullmatch(
+        rf"{re.escape(str(out))}/human_t\d\.bw: not enough free space to write this BigWig: "
+        r".* free in .*; free .* there and rerun with --resume \(the predictions are kept\)",
+        errors[0],
+    ), errors[0]
+    assert "bwClose" not in err and "writing BigWigs: 3/3" not in err
+    assert not out.exists() and not (tmp_path / ".out.partial").exists()  # no BigWig kept
+    assert (tmp_path / "out.partial").is_dir()  # the predictions, for --resume
+    monkeypatch.setattr(os, "statvfs", real)
+    assert main(bigwig_args(work, out, "--chroms", "chr1,chr2", "--resume")) == 0
+    for name in ("human_t0.bw", "human_t1.bw", "human_t2.bw", "tracks.tsv"):
+        assert (out / name).read_bytes() == (plain / name).read_bytes(), name

@@ -19,7 +19,9 @@ or hold the BigWigs of an earlier run to replace with ``overwrite``. With ``shar
 (``"i/n"``, or each rank under ``torchrun``) a process predicts the i-th of n contiguous
 shares of the windows into ``OUTDIR.shard-i-of-n.partial/``, where it also records the
 settings every shard must share (checked when it starts and when it ends); the process
-that finishes last writes the BigWigs from every shard's chunks.
+that finishes last writes the BigWigs from every shard's chunks. A disk too full for the
+BigWigs stops the run with an error naming the file before libBigWig writes past the free
+space (:mod:`crossreg.io.bigwig_write`); the chunks stay, for ``resume`` once there is room.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
+from crossreg.io.bigwig_write import BigWigFile, SpaceGuard
 from crossreg.io.targets import Target
 from crossreg.model.inference import (
     InferenceOptions,
@@ -424,20 +427,19 @@ def write_track_files(
     ``tracks.tsv`` and ``summary.json``. ``tracks.tsv`` gives each track's ``index`` in the
     head, `positions` (default ``0 .. tracks-1``), which ``--targets`` takes, and its
     ``table_index``, the index of the targets table."""
-    import pyBigWig
-
     names = track_file_names(targets)
-    header = list(sizes.items())
+    header = dict(sizes)
     w = geometry.bin_width
+    advice = "free at least {short} there and rerun with --resume (the predictions are kept)"
+    guard = SpaceGuard(outdir, advice)
     with progress(len(targets), "writing BigWigs", "tracks") as meter:
         for group in range(0, len(targets), OPEN_FILES):
             members = range(group, min(group + OPEN_FILES, len(targets)))
             with contextlib.ExitStack() as stack:
                 files = []
                 for t in members:
-                    bw = pyBigWig.open(str(outdir / names[t]), "w")
-                    stack.callback(bw.close)
-                    bw.addHeader(header, maxZooms=10)
+                    bw = BigWigFile(outdir / names[t], header, guard)
+                    stack.callback(bw.abandon)  # closes nothing closed already
                     files.append(bw)
                 for values_path, chunk_tiles in chunks:
                     values = np.load(values_path, mmap_mode="r")
@@ -445,17 +447,19 @@ def write_track_files(
                     for bw, t in zip(files, members, strict=True):
                         row = np.ascontiguousarray(values[t], dtype=np.float64)
                         for tile, end in zip(chunk_tiles, ends, strict=True):
-                            bw.addEntries(
+                            bw.add_steps(
                                 tile.chrom,
                                 tile.position(geometry),
-                                values=row[end - tile.count : end],
+                                row[end - tile.count : end],
                                 span=w,
                                 step=w,
                             )
+                for bw in files:
+                    bw.close()
             meter.update(len(members))
+    positions = range(len(targets)) if positions is None else positions
     with open(outdir / TRACKS_FILE, "w") as handle:
         handle.write("index\tidentifier\tdescription\tfile\ttable_index\n")
-        positions = range(len(targets)) if positions is None else positions
         for position, target, name in zip(positions, targets, names, strict=True):
             handle.write(
                 f"{position}\t{target.identifier}\t{target.description}\t{name}\t{target.index}\n"
