@@ -85,3 +85,41 @@ def test_jaspar_errors(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         read_jaspar(path)
+
+
+@pytest.mark.parametrize(("preset", "seed"), [("tiny", 123456789), ("mini", 0)])
+def test_every_planted_site_scores_in_the_genome_as_recorded(preset, seed):
+    # before: a gene's promoter could be laid over the previous gene's enhancer, and its
+    # sites overwrote the enhancer's after their scores were recorded (truth went stale:
+    # 2 sites of the tiny world of this seed, 14 and 11 of the mini one's genomes)
+    from crossreg.synth.elements import lay_out, lay_out_private, plant
+    from crossreg.synth.genomes import build_species, make_ancestor
+    from crossreg.synth.presets import PRESETS
+    from crossreg.synth.species import species_of
+    from crossreg.synth.world import rng_for
+
+    config, motifs = PRESETS[preset], bundled_motifs()
+    ancestor = make_ancestor(rng_for(seed, "ancestor"), config)
+    species = species_of(2)
+    layout = lay_out(rng_for(seed, "layout"), config, ancestor, tuple(s.name for s in species))
+    for kind in species:
+        genome = build_species(
+            rng_for(seed, f"{kind.name}/genome"), config, ancestor, kind.name,
+            rearrange=kind.rearranged,
+        )  # fmt: skip
+        lay_out_private(rng_for(seed, f"{kind.name}/private"), config, genome, layout)
+        sites = plant(rng_for(seed, f"{kind.name}/motifs"), layout, genome, motifs)
+        for site in sites:
+            written = genome.sequences[site.chrom][site.start : site.end].tobytes()
+            assert motifs[site.tf].score(written, site.strand) == pytest.approx(site.score)
+
+
+def test_planting_stops_at_sites_that_would_overwrite_each_other():
+    from crossreg.synth.elements import Site, _check_apart
+
+    def site(element: str, start: int) -> Site:
+        return Site(element, "YY1", "chr1", start, start + 12, 1, 5.0, 0.5, False)
+
+    _check_apart([site("E1", 0), site("E2", 12), site("P1", 100)])
+    with pytest.raises(RuntimeError, match="the YY1 site of P1 at chr1:11 overlaps the YY1 "):
+        _check_apart([site("P1", 11), site("E1", 0), site("E2", 40)])

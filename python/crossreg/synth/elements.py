@@ -14,6 +14,7 @@ which a single substitution can restore (the motif-creating variants).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -126,6 +127,25 @@ def _free(occupied: list[tuple[int, int]], start: int, end: int, pad: int) -> bo
     return all(end + pad <= s or start >= e + pad for s, e in occupied)
 
 
+def _promoter_span(tss: int, strand: int) -> tuple[int, int]:
+    """The promoter of a gene whose first transcribed base is `tss`, on `strand`."""
+    if strand > 0:
+        return tss - PROMOTER_UPSTREAM, tss + PROMOTER_DOWNSTREAM
+    return tss + 1 - PROMOTER_DOWNSTREAM, tss + 1 + PROMOTER_UPSTREAM
+
+
+def _clear_of(occupied: list[tuple[int, int]], gstart: int, span: int, strand: int) -> int:
+    """The first start from `gstart` on of a gene of `span` bp on `strand` whose promoter
+    overlaps none of the `occupied` spans (an element written over another's motif sites
+    would leave their recorded scores, and so the truth, stale)."""
+    while True:
+        pstart, pend = _promoter_span(gstart if strand > 0 else gstart + span - 1, strand)
+        blocking = [e for s, e in occupied if s < pend and pstart < e]
+        if not blocking:
+            return gstart
+        gstart += max(blocking) - pstart
+
+
 def _exons(rng: np.random.Generator, start: int, end: int) -> tuple[tuple[int, int], ...]:
     """2-5 exons spanning ``[start, end)``: first and last at the gene ends."""
     inner_room = np.arange(start + 400, end - 400, 50)
@@ -233,8 +253,12 @@ def _lay_out_unit(
         span = int(rng.integers(*GENE_SPAN_BP))
         if gstart + span > end_of_room:
             break
-        cursor = gstart + span + GENE_SPACING_BP
         strand = 1 if rng.random() < 0.5 else -1
+        # the previous gene's enhancers may reach where this promoter would go: move past
+        gstart = _clear_of(occupied, gstart, span, strand)
+        if gstart + span > end_of_room:
+            break
+        cursor = gstart + span + GENE_SPACING_BP
         counts.gene += 1
         gene = Gene(
             gene_id=f"G{counts.gene:05d}",
@@ -246,10 +270,7 @@ def _lay_out_unit(
         )
         layout.genes.append(gene)
         tss = gene.tss
-        if strand > 0:
-            pstart, pend = tss - PROMOTER_UPSTREAM, tss + PROMOTER_DOWNSTREAM
-        else:
-            pstart, pend = tss + 1 - PROMOTER_DOWNSTREAM, tss + 1 + PROMOTER_UPSTREAM
+        pstart, pend = _promoter_span(tss, strand)
         program, grammar = _promoter_grammar(rng, strand, programs)
         layout.elements.append(
             Element(
@@ -455,4 +476,19 @@ def plant(
                     latent,
                 )
             )
+    _check_apart(sites)
     return sites
+
+
+def _check_apart(sites: list[Site]) -> None:
+    """Stop when two planted sites share a base: the later one overwrote the earlier, whose
+    recorded score no longer matches the genome (a layout that let elements overlap). In
+    start order, any overlap shows between neighbours."""
+    ordered = sorted(sites, key=lambda site: (site.chrom, site.start))
+    for before, after in itertools.pairwise(ordered):
+        if before.chrom == after.chrom and after.start < before.end:
+            raise RuntimeError(
+                f"synth: the {after.tf} site of {after.element_id} at {after.chrom}:"
+                f"{after.start} overlaps the {before.tf} site of {before.element_id}, which "
+                "it would overwrite; the element layout let two elements overlap"
+            )
