@@ -16,7 +16,8 @@ from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.format import open_memmap
+
+from crossreg.io.space import allocated_memmap
 
 REBUILD = "rebuild the store with `crossreg data`"
 
@@ -36,7 +37,9 @@ def load_npy(path: Path, mmap_mode: Literal["r"] | None = None) -> npt.NDArray[A
 class NpyRows:
     """A ``.npy`` file of fixed dtype and shape, accessed by ranges of rows (axis 0).
 
-    ``mode="w"`` creates the file (sparse, all zeros); ``mode="r"`` opens an existing one.
+    ``mode="w"`` creates the file (all zeros) with its blocks allocated on the disk, so
+    that a disk too small for it stops a build at the start (``mode="r"`` opens an
+    existing one).
     """
 
     def __init__(
@@ -51,7 +54,7 @@ class NpyRows:
         if mode == "w":
             if dtype is None or shape is None:
                 raise ValueError("creating a .npy file needs its dtype and shape")
-            header = open_memmap(self.path, mode="w+", dtype=dtype, shape=shape)
+            header = allocated_memmap(self.path, dtype, shape)
         elif mode == "r":
             header = cast(np.memmap, load_npy(self.path, mmap_mode="r"))
         else:

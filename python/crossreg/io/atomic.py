@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
+from crossreg.io.space import SpaceError, size_text
 from crossreg.runlog import RUNS_FILE
 
 log = logging.getLogger("crossreg")
@@ -36,20 +37,26 @@ class OutputError(OSError):
         return f"{self.filename}: {self.strerror}"
 
 
-def output_error(code: int | None, path: str | os.PathLike[str]) -> OutputError:
-    """The :class:`OutputError` for the output `path` whose writing failed with errno `code`
-    (``None``: an I/O error)."""
-    code = errno.EIO if code is None else code
+def output_error(err: OSError, path: str | os.PathLike[str]) -> OutputError:
+    """The :class:`OutputError` for the output `path` whose writing failed with `err` (its
+    errno; ``None``: an I/O error); a :class:`~crossreg.io.space.SpaceError` adds how much
+    space the output needed and how much was free."""
+    code = errno.EIO if err.errno is None else err.errno
     if code in (errno.ENOSPC, errno.EDQUOT):
         remedy = "free space there or choose another output path"
     elif code == errno.EFBIG:
         remedy = "choose an output path on a file system that allows larger files"
     else:
         remedy = "check the disk, or choose another output path"
-    return OutputError(code, f"{os.strerror(code)} while writing it; {remedy}", str(path))
+    shortfall = ""
+    if isinstance(err, SpaceError):
+        shortfall = f" (it needs {size_text(err.needed)}, {size_text(err.free)} free)"
+    return OutputError(
+        code, f"{os.strerror(code)} while writing it{shortfall}; {remedy}", str(path)
+    )
 
 
-def _unnamed_write_error(err: BaseException, within: Path | None = None) -> OSError | None:
+def unnamed_write_error(err: BaseException, within: Path | None = None) -> OSError | None:
     """`err` when it is a write's error naming no file (:data:`WRITE_ERRNOS`: ``write`` and
     ``fsync`` give none) or one under the folder `within` (being written whole), for the
     caller to name its output; else ``None``."""
@@ -122,9 +129,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync(path.parent)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
-        unnamed = _unnamed_write_error(err)
+        unnamed = unnamed_write_error(err)
         if unnamed is not None:
-            raise output_error(unnamed.errno, given) from err
+            raise output_error(unnamed, given) from err
         raise
 
 
@@ -465,9 +472,9 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
         _swap_in(work, path)
     except BaseException as err:
         shutil.rmtree(work, ignore_errors=True)
-        unnamed = _unnamed_write_error(err, work)
+        unnamed = unnamed_write_error(err, work)
         if unnamed is not None:
-            raise output_error(unnamed.errno, out) from err
+            raise output_error(unnamed, out) from err
         raise
     finally:
         os.close(lock)

@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.io.space import free_bytes, size_text
+
 BIGWIG_MAGIC = 0x888FFC26
 #: the least a data block that libBigWig flushes full holds (of at most 32 KiB)
 FULL_BLOCK_ENTRY_BYTES = 32000
@@ -69,14 +71,6 @@ class BigWigWriteError(OSError):
 
 class NoSpaceError(BigWigWriteError):
     """Too little free space to write a BigWig (``errno.ENOSPC``)."""
-
-
-def size_text(n: float) -> str:
-    """``512 B``, ``2.0 KiB``, ... up to TiB."""
-    value, units = float(n), ["B", "KiB", "MiB", "GiB", "TiB"]
-    while value >= 1024 and len(units) > 1:
-        value, units = value / 1024, units[1:]
-    return f"{int(n)} B" if units[0] == "B" else f"{value:.1f} {units[0]}"
 
 
 def shown_path(path: Path) -> Path:
@@ -118,11 +112,6 @@ class SpaceGuard:
         self.files: list[BigWigFile] = []
         self.allowance = 0.0
 
-    def free_bytes(self) -> tuple[int, int]:
-        """Bytes free to this user in the folder's file system and its block size."""
-        st = os.statvfs(self.folder)
-        return st.f_bavail * st.f_frsize, st.f_frsize
-
     def reserve(self, file: BigWigFile, grown: float) -> None:
         """`file`'s bound grew by `grown` bytes: ask the file system when that is more
         than the space left from the last check."""
@@ -133,7 +122,7 @@ class SpaceGuard:
     def check(self, file: BigWigFile) -> None:
         """Raise :class:`NoSpaceError` naming `file` unless the file system has room for
         what every open BigWig may still write (its bound less its size now)."""
-        free, block = self.free_bytes()
+        free, block = free_bytes(self.folder)
         need = RESERVE_BYTES + sum(f.remaining() + SLACK_BLOCKS * block for f in self.files)
         self.allowance = free - need
         if self.allowance >= 0:

@@ -25,7 +25,9 @@ import numpy.typing as npt
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, check_within, read_bed
+from crossreg.io.h5 import H5_FILE_BYTES, attrs_bytes, dataset_bytes, strings_bytes, written_h5
 from crossreg.io.rows import fill_rows
+from crossreg.io.space import allocated_memmap
 from crossreg.io.targets import Target
 from crossreg.model.inference import (
     InferenceOptions,
@@ -290,28 +292,41 @@ def save_predictions(
     full_shape = (len(windows), *shape)
     with atomic_path(out) as tmp:
         if out.suffix == ".npy":
-            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=full_shape)
+            array = allocated_memmap(tmp, np.float32, full_shape)
             fill_rows(array, batches)
             array.flush()
             del array
         else:
             import h5py
 
-            with h5py.File(tmp, "w") as handle:
+            strings = h5py.string_dtype()
+            texts = {
+                "target_ids": np.array([t.identifier for t in targets], dtype=strings),
+                "target_labels": np.array([t.description for t in targets], dtype=strings),
+                "name": np.array([w.name for w in windows], dtype=strings),
+                "chrom": np.array([w.chrom for w in windows], dtype=strings),
+            }
+            counts = [shape[0] if w.bin_count is None else w.bin_count for w in windows]
+            numbers = {
+                "start": np.array([w.start for w in windows], dtype=np.int64),
+                "end": np.array([w.end for w in windows], dtype=np.int64),
+                "first_bin": np.array([w.first_bin for w in windows], dtype=np.int64),
+                "bin_count": np.array(counts, dtype=np.int64),
+            }
+            bound = (
+                H5_FILE_BYTES
+                + dataset_bytes(full_shape, np.float32, (1, *shape))
+                + sum(strings_bytes(values) for values in texts.values())
+                + sum(dataset_bytes(values.shape, values.dtype) for values in numbers.values())
+                + attrs_bytes(attrs or {})
+            )
+            with written_h5(tmp, bound) as handle:
                 preds = handle.create_dataset(
                     "preds", shape=full_shape, dtype="f4", chunks=(1, *shape), fletcher32=True
                 )
                 fill_rows(preds, batches)
-                strings = h5py.string_dtype()
-                handle["target_ids"] = np.array([t.identifier for t in targets], dtype=strings)
-                handle["target_labels"] = np.array([t.description for t in targets], dtype=strings)
-                handle["name"] = np.array([w.name for w in windows], dtype=strings)
-                handle["chrom"] = np.array([w.chrom for w in windows], dtype=strings)
-                handle["start"] = np.array([w.start for w in windows], dtype=np.int64)
-                handle["end"] = np.array([w.end for w in windows], dtype=np.int64)
-                handle["first_bin"] = np.array([w.first_bin for w in windows], dtype=np.int64)
-                counts = [shape[0] if w.bin_count is None else w.bin_count for w in windows]
-                handle["bin_count"] = np.array(counts, dtype=np.int64)
+                for key, values in {**texts, **numbers}.items():
+                    handle[key] = values
                 for key, value in (attrs or {}).items():
                     handle.attrs[key] = value
     return out

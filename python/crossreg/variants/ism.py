@@ -71,6 +71,7 @@ from crossreg.dna import one_hot, reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, read_bed
+from crossreg.io.h5 import H5_FILE_BYTES, attrs_bytes, dataset_bytes, written_h5
 from crossreg.io.targets import Target
 from crossreg.io.vcf import (
     Variant,
@@ -511,24 +512,33 @@ def _write_h5(
     stats: Sequence[str],
     attrs: dict[str, object],
 ) -> None:
-    import h5py
-
     n, width, n_tracks = len(sites), spans.shape[1], len(targets)
-    with h5py.File(path, "w") as handle:
-        handle["label"] = np.array([s.label for s in sites], dtype="S")
-        handle["chr"] = np.array([s.chrom for s in sites], dtype="S")
-        handle["start"] = starts
-        handle["end"] = starts + width
-        handle["strand"] = np.array([s.strand for s in sites], dtype="S")
-        handle["seqs"] = spans.astype(bool)
-        handle["target_ids"] = np.array([t.identifier for t in targets], dtype="S")
-        handle["target_labels"] = np.array([t.description for t in targets], dtype="S")
+    fields = {
+        "label": np.array([s.label for s in sites], dtype="S"),
+        "chr": np.array([s.chrom for s in sites], dtype="S"),
+        "start": starts,
+        "end": starts + width,
+        "strand": np.array([s.strand for s in sites], dtype="S"),
+        "seqs": spans.astype(bool),
+        "target_ids": np.array([t.identifier for t in targets], dtype="S"),
+        "target_labels": np.array([t.description for t in targets], dtype="S"),
+    }
+    shape = (n, width, 4, n_tracks)
+    bound = (
+        H5_FILE_BYTES
+        + sum(dataset_bytes(values.shape, values.dtype) for values in fields.values())
+        + len(stats) * dataset_bytes(shape, np.float16, (1, *shape[1:]))
+        + attrs_bytes(attrs)
+    )
+    with written_h5(path, bound) as handle:
+        for key, values in fields.items():
+            handle[key] = values
         arrays = {
             k: handle.create_dataset(
                 k,
-                shape=(n, width, 4, n_tracks),
+                shape=shape,
                 dtype="f2",
-                chunks=(1, width, 4, n_tracks),
+                chunks=(1, *shape[1:]),
                 fletcher32=True,
             )
             for k in stats

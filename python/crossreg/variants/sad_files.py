@@ -26,13 +26,21 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.atomic import atomic_path, atomic_write
-from crossreg.io.h5 import damaged_data, open_h5, read_h5
+from crossreg.io.h5 import (
+    H5_FILE_BYTES,
+    attrs_bytes,
+    damaged_data,
+    dataset_bytes,
+    open_h5,
+    read_h5,
+    written_h5,
+)
 from crossreg.io.text import numbered_lines
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
@@ -133,39 +141,70 @@ def write_h5(
     """Write the ``.h5`` at `path` (atomically) from `parts`; returns the allele count.
     Without alleles (a shard or VCF with none to score) every dataset has 0 rows and the
     ``{stat}_pct`` tables hold zeros."""
-    import h5py
-
     n = sum(part_rows(part) for part in parts)
     n_tracks = len(target_ids)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
-        for name in stats:
-            shape: tuple[int, ...]
-            chunks: tuple[int, ...] | None
-            if name in PROFILE_STATS:
-                bins = next((part[name].shape[1] for part in parts if part_rows(part)), 0)
-                shape, chunks = (n, bins, n_tracks), (1, bins, n_tracks) if n else None
-            else:
-                shape, chunks = (n, n_tracks), (min(n, 1024), n_tracks) if n else None
+    layouts = {name: score_layout(parts, name, n, n_tracks) for name in stats}
+    layouts.update({name: field_layout(parts, name, n) for name in ROW_FIELDS})
+    names = [np.array(list(values), dtype="S") for values in (target_ids, target_labels)]
+    flat = [s for s in stats if s not in PROFILE_STATS]
+    bound = (
+        H5_FILE_BYTES
+        + sum(layout.bytes() for layout in layouts.values())
+        + sum(dataset_bytes(values.shape, values.dtype) for values in names)
+        + (len(flat) + 1) * dataset_bytes((n_tracks, len(PERCENTILES)), np.float64)
+        + attrs_bytes(attrs)
+    )
+    with atomic_path(path) as tmp, written_h5(tmp, bound) as handle:
+        for name, layout in layouts.items():
             dataset = handle.create_dataset(
-                name, shape=shape, dtype="f2", chunks=chunks, fletcher32=chunks is not None
+                name,
+                shape=layout.shape,
+                dtype=layout.dtype,
+                chunks=layout.chunks,
+                fletcher32=layout.chunks is not None,
+                compression="gzip" if layout.compressed else None,
             )
             _copy(dataset, parts, name, n)
-        for name in ROW_FIELDS:  # compressed: one long allele pads every row to its width
-            packed = (
-                {"chunks": (min(n, FIELD_CHUNK),), "compression": "gzip", "fletcher32": True}
-                if n
-                else {}
-            )
-            dtype = field_dtype(parts, name)
-            dataset = handle.create_dataset(name, shape=(n,), dtype=dtype, **packed)
-            _copy(dataset, parts, name, n)
-        handle["target_ids"] = np.array(list(target_ids), dtype="S")
-        handle["target_labels"] = np.array(list(target_labels), dtype="S")
+        handle["target_ids"], handle["target_labels"] = names
         handle["percentiles"] = PERCENTILES
-        write_percentiles(handle, [s for s in stats if s not in PROFILE_STATS], n, n_tracks)
+        write_percentiles(handle, flat, n, n_tracks)
         for key in sorted(attrs):
             handle.attrs[key] = attrs[key]
     return n
+
+
+class Layout(NamedTuple):
+    """How a dataset of the ``.h5`` is stored (the arguments of
+    :func:`crossreg.io.h5.dataset_bytes`): chunked datasets carry checksums."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    chunks: tuple[int, ...] | None
+    compressed: bool = False
+
+    def bytes(self) -> int:
+        """A bound on the bytes the dataset takes in the file."""
+        return dataset_bytes(self.shape, self.dtype, self.chunks, compressed=self.compressed)
+
+
+def score_layout(parts: Sequence[Part], name: str, n: int, n_tracks: int) -> Layout:
+    """The statistic `name` of `n` alleles: float16, a chunk per allele for a profile
+    statistic (``(n, bins, tracks)``), per 1,024 alleles otherwise."""
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    if name in PROFILE_STATS:
+        bins = next((part[name].shape[1] for part in parts if part_rows(part)), 0)
+        shape, chunks = (n, bins, n_tracks), (1, bins, n_tracks)
+    else:
+        shape, chunks = (n, n_tracks), (min(n, 1024), n_tracks)
+    return Layout(shape, np.dtype(np.float16), chunks if n else None)
+
+
+def field_layout(parts: Sequence[Part], name: str, n: int) -> Layout:
+    """The allele field `name` (:data:`ROW_FIELDS`): compressed, since one long allele
+    pads every row to its width."""
+    chunks = (min(n, FIELD_CHUNK),) if n else None
+    return Layout((n,), field_dtype(parts, name), chunks, compressed=n > 0)
 
 
 def block_rows(row_bytes: int) -> int:

@@ -39,7 +39,8 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.genome import Genome
-from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic import atomic_write, output_error, unnamed_write_error
+from crossreg.io.space import allocated_memmap
 from crossreg.io.vcf import (
     Variant,
     iter_vcf,
@@ -291,11 +292,8 @@ class ChunkWriter:
             if self.dtype == np.float16:
                 values = clip_float16(values)
             if name not in self.arrays:
-                self.arrays[name] = np.lib.format.open_memmap(
-                    self.directory / f"{name}.npy",
-                    mode="w+",
-                    dtype=self.dtype,
-                    shape=(self.rows, *values.shape[1:]),
+                self.arrays[name] = allocated_memmap(
+                    self.directory / f"{name}.npy", self.dtype, (self.rows, *values.shape[1:])
                 )
             self.arrays[name][self.row : self.row + size] = values
         self.row += size
@@ -376,7 +374,8 @@ class ChunkStore:
 
     @contextlib.contextmanager
     def chunk(self, state: StoreState, rows: int, dtype: str) -> Iterator[ChunkWriter]:
-        """A writer for the next chunk; the chunk is in place only when the block ends."""
+        """A writer for the next chunk; the chunk is in place only when the block ends. A
+        full disk is an :class:`~crossreg.io.atomic.OutputError` naming the store."""
         final = self.root / CHUNK_NAME.format(state.chunks_done)
         tmp = final.with_name(f".{final.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -385,8 +384,11 @@ class ChunkStore:
         try:
             yield ChunkWriter(tmp, rows, dtype)
             os.replace(tmp, final)
-        except BaseException:
+        except BaseException as err:
             shutil.rmtree(tmp, ignore_errors=True)
+            unnamed = unnamed_write_error(err)
+            if unnamed is not None:  # finished chunks stay for --resume
+                raise output_error(unnamed, self.root) from err
             raise
 
     def commit(self, state: StoreState, records: int, alleles: int, gene_rows: int) -> StoreState:
