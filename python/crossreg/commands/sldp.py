@@ -122,7 +122,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--alpha",
         type=number(-math.inf, math.inf),
         default=-1.0,
-        help="-1: annotation is per normalised genotype; 0: per allele",
+        help=(
+            "-1: annotation is per normalised genotype; 0: per allele; any α scales by "
+            "(2p(1-p))^((α+1)/2), 0 at a SNP of MAF 0 or NA"
+        ),
     )
     parser.add_argument(
         "--spectrum-percent",

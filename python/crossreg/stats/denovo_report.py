@@ -146,12 +146,21 @@ def _sad_rows(sad: SadTable, sad_path: Path) -> list[tuple[str, Site]]:
 
 
 def _scored(
-    carriers: list[Carried], rows: list[tuple[str, Site]], vcf: Path, sad_path: Path
+    carriers: list[Carried],
+    rows: list[tuple[str, Site]],
+    vcf: Path,
+    sad_path: Path,
+    *,
+    group: str,
+    alleles: int,
 ) -> list[Carried]:
-    """The `carriers` whose alleles the SAD file scored, one per row of it. Its `rows`
-    (label and site) must be the VCF's alleles in order, some may be left out: ``crossreg
-    sad`` skips records on chromosomes its FASTA lacks and alleles longer than half its
-    window (a warning counts them); a row that is not the VCF's next allele is an error."""
+    """The `carriers` (the scorable ones of the `alleles` ALT alleles of the `group`'s
+    VCF) whose alleles the SAD file scored, one per row of it. Its `rows` (label and site)
+    must be the VCF's alleles in order, some may be left out: ``crossreg sad`` skips
+    records on chromosomes its FASTA lacks and alleles longer than half its window (a
+    warning counts them); a row that is not the VCF's next allele is an error, and so is a
+    group with no scored allele (:func:`_require_alleles`)."""
+    _require_alleles(carriers, rows, vcf, sad_path, group=group, alleles=alleles)
     kept: list[Carried] = []
     left: list[Carried] = []
     for carrier in carriers:
@@ -181,6 +190,36 @@ def _scored(
             f", and {people} person(s) with no other allele with them" if people else "",
         )
     return kept
+
+
+def _require_alleles(
+    carriers: list[Carried],
+    rows: list[tuple[str, Site]],
+    vcf: Path,
+    sad_path: Path,
+    *,
+    group: str,
+    alleles: int,
+) -> None:
+    """Stop, naming the group and its file, when its VCF has no variants, none that
+    ``crossreg sad`` can score, or its SAD file has no rows: the tests need both groups."""
+    need = f"the tests compare {CASE}s with {CONTROL}s, so each group needs at least one"
+    if not alleles:
+        raise ValueError(
+            f"the {group}s' VCF {vcf} has no variants; {need} de novo variant: give a VCF "
+            f"with the {group}s' variants (and their scores from crossreg sad)"
+        )
+    if not carriers:
+        raise ValueError(
+            f"the {group}s' VCF {vcf} has no variant crossreg sad can score (its {alleles} "
+            f"ALT allele(s) are symbolic, structural or at an N REF); {need} scorable variant"
+        )
+    if not rows:
+        raise ValueError(
+            f"the {group}s' SAD file {sad_path} has no rows: crossreg sad scored none of the "
+            f"{len(carriers)} allele(s) of {vcf} (it skips chromosomes its FASTA lacks and "
+            f"alleles longer than half its window); {need} scored variant"
+        )
 
 
 def _first_listings(carriers: list[Carried], vcf: Path) -> list[int]:
@@ -229,7 +268,14 @@ def load_groups(
             sad_path, "the tests need every score: score those variants, or drop them from the VCF"
         )
         scorable = [c for c in carried[group] if c.scorable]
-        scored = _scored(scorable, _sad_rows(sad, sad_path), vcf, sad_path)
+        scored = _scored(
+            scorable,
+            _sad_rows(sad, sad_path),
+            vcf,
+            sad_path,
+            group=group,
+            alleles=len(carried[group]),
+        )
         if tracks is None:
             tracks = (sad.identifiers, sad.descriptions)
         elif sad.identifiers != tracks[0]:

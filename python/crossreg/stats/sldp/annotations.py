@@ -125,7 +125,8 @@ def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
 @dataclass
 class ChromAnnotations:
     """Annotations (background first, then marginal) aligned to one chromosome's panel:
-    v = sign · value · (2p(1−p))^((α+1)/2), 0 where a SNP is unmatched."""
+    v = sign · value · (2p(1−p))^((α+1)/2), 0 where a SNP is unmatched or its 2p(1−p) is 0
+    (:func:`alpha_scale`)."""
 
     panel: ChromPanel
     tables: list[AnnotationTable]
@@ -134,26 +135,37 @@ class ChromAnnotations:
     scale: npt.NDArray[np.float64] = field(init=False)
 
     def __post_init__(self) -> None:
-        maf = self.panel.maf
-        # a SNP whose frequency the .frq gives as NA has no observed genotype: it is
-        # scaled as a monomorphic one (MAF 0)
-        maf = np.nan_to_num(maf, nan=0.0)
-        self.scale = (
-            np.ones(len(maf))
-            if self.alpha == -1
-            else np.power(2 * maf * (1 - maf), (1.0 + self.alpha) / 2)
-        )
+        self.scale = alpha_scale(self.panel.maf, self.alpha)
 
     def values(self, start: int, stop: int) -> npt.NDArray[np.float64]:
-        """v for bim rows ``start:stop``: rows × all annotations."""
+        """v for bim rows ``start:stop``: rows × all annotations. A value that is not a
+        finite number stops, naming the SNP and the annotation."""
         rows = slice(start, stop)
         parts = [
             a.apply(t.values, 0.0, rows) for t, a in zip(self.tables, self.alignments, strict=True)
         ]
         v = np.concatenate(parts, axis=1)
         if self.alpha != -1:
-            v = v * self.scale[rows, None]
+            with np.errstate(invalid="ignore"):  # 0 · inf: stopped just below
+                v = v * self.scale[rows, None]
+        self._require_finite(v, start)
         return v
+
+    def _require_finite(self, v: npt.NDArray[np.float64], start: int) -> None:
+        """Stop at the first entry of `v` (bim rows from `start`) that is inf or NaN."""
+        bad = np.argwhere(~np.isfinite(v))
+        if not len(bad):
+            return
+        row, column = int(bad[0][0]), int(bad[0][1])
+        names = [(t.source, n) for t in self.tables for n in t.names]
+        source, name = names[column]
+        snp = self.panel.bim.snp[start + row]
+        maf = self.panel.maf[start + row]
+        raise ValueError(
+            f"{source}: annotation {name} at SNP {snp} of {self.panel.bim.path} is "
+            f"{v[row, column]} after scaling by (2p(1-p))^((alpha+1)/2) with --alpha "
+            f"{self.alpha:g} (MAF {maf}); check that SNP's value and its MAF in the .frq"
+        )
 
     def info(self) -> dict[str, npt.NDArray[np.float64]]:
         """The reference's ``.info`` numbers per annotation (MAF ≥ 0.05 for ``_5_50``)."""
@@ -175,6 +187,20 @@ class ChromAnnotations:
             "supp": np.asarray(supp, dtype=np.float64),
             "supp_5_50": np.asarray(supp_common, dtype=np.float64),
         }
+
+
+def alpha_scale(maf: npt.NDArray[np.float64], alpha: float) -> npt.NDArray[np.float64]:
+    """(2p(1−p))^((α+1)/2) per SNP, all 1 for α = −1. A SNP whose 2p(1−p) is 0 (MAF 0, or
+    NA: no observed genotype, scaled as a monomorphic one) is scaled by 0, as
+    ``build_backgrounds`` leaves it, so that no α below −1 makes it infinite."""
+    if alpha == -1:
+        return np.ones(len(maf))
+    het = 2 * np.nan_to_num(maf, nan=0.0) * (1 - np.nan_to_num(maf, nan=0.0))
+    polymorphic = het > 0
+    scale = np.zeros(len(maf))
+    with np.errstate(over="ignore"):  # an overflow stops in ChromAnnotations.values
+        scale[polymorphic] = np.power(het[polymorphic], (1.0 + alpha) / 2)
+    return scale
 
 
 def signed_ld_profiles(

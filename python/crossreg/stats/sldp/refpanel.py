@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +99,50 @@ def _unpack(packed: dict[str, npt.NDArray]) -> dict[int, Spectrum]:
     return spectra
 
 
+# what numpy raises on a damaged .npz: truncated or not a zip, text, empty, other arrays
+UNREADABLE: tuple[type[Exception], ...] = (
+    OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile, zlib.error,
+)  # fmt: skip
+
+
+def _read_cache(path: Path, panel: ChromPanel) -> dict[int, Spectrum] | None:
+    """The spectra cached in `path`, or None (with a warning naming it) when it cannot be
+    read or does not fit the panel's blocks (a damaged or truncated file): recomputed."""
+    try:
+        with np.load(path) as packed:
+            spectra = _unpack(dict(packed))
+        _check_fits(spectra, panel)
+    except UNREADABLE as error:
+        log.warning(
+            "%s: unreadable LD-spectrum cache entry (%s: %s); computing the spectra again "
+            "and rewriting it",
+            path,
+            type(error).__name__,
+            error,
+        )
+        return None
+    return spectra
+
+
+def _check_fits(spectra: dict[int, Spectrum], panel: ChromPanel) -> None:
+    """Raise ValueError unless `spectra` holds one spectrum per block of `panel` with print
+    SNPs, each with one eigenvector row per print SNP."""
+    expected = {}
+    for block, start, stop in zip(
+        panel.block_ids, panel.block_start, panel.block_stop, strict=True
+    ):
+        printed = int(panel.printed[start:stop].sum())
+        if printed:
+            expected[int(block)] = printed
+    if set(spectra) != set(expected):
+        raise ValueError("its blocks are not the panel's blocks with print SNPs")
+    for block, spectrum in spectra.items():
+        rows = (spectrum.u.shape[0], spectrum.r2_u.shape[0])
+        sizes = (spectrum.svs.shape[0], spectrum.r2_svs.shape[0])
+        if rows != (expected[block],) * 2 or sizes != (spectrum.u.shape[1], spectrum.r2_u.shape[1]):
+            raise ValueError(f"block {block}'s arrays do not fit its {expected[block]} print SNPs")
+
+
 def chrom_spectra(
     panel: ChromPanel,
     blocks: LdBlocks,
@@ -104,12 +150,14 @@ def chrom_spectra(
     cache: str | os.PathLike[str] | None = None,
 ) -> dict[int, Spectrum]:
     """Spectrum of every block of `panel` with print SNPs, by block id; read from
-    ``{cache}/{chrom}.{key}.npz`` when there, else computed (and written there)."""
+    ``{cache}/{chrom}.{key}.npz`` when there and readable, else computed (and written
+    there, atomically; a damaged entry is replaced with a warning)."""
     path = Path(cache) / f"{panel.chrom}.{cache_key(panel, blocks, percent)}.npz" if cache else None
     if path is not None and path.exists():
-        with np.load(path) as packed:
+        cached = _read_cache(path, panel)
+        if cached is not None:
             log.info("%s: LD spectra from %s", panel.label, path)
-            return _unpack(dict(packed))
+            return cached
     spectra = {}
     rows = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
     with progress(len(panel.block_ids), f"{panel.label} LD spectra", "blocks") as meter:

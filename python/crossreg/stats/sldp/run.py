@@ -7,7 +7,7 @@ import logging
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -77,6 +77,15 @@ class PhenoBlocks:
     stats: dict[int, BlockStats]
     m_h: npt.NDArray[np.float64]
     snpind: npt.NDArray[np.int64]  # blocks × (begin, end)
+    typed: bool = False  # some print SNP of a block with an LD spectrum is typed
+    signal: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def note_signal(self, typed_profiles: npt.NDArray[np.float64]) -> None:
+        """Mark the marginal annotations whose signed LD profile is not 0 at these typed
+        print SNPs (rows × marginal annotations)."""
+        hits = (typed_profiles != 0).any(axis=0)
+        self.typed = True
+        self.signal = self.signal | hits if self.signal.size else hits
 
 
 class AnnotationSet:
@@ -93,6 +102,7 @@ class AnnotationSet:
         self.sad = [read_sad_annotations(p) for p in sad]
         self.built = built
         self.names: list[str] | None = None
+        self.origin: dict[str, str] = {}  # annotation name -> its file (or stem)
         self.matched = {source: 0 for source in self.sources}
 
     @property
@@ -108,11 +118,24 @@ class AnnotationSet:
             if len(set(names)) != len(names):
                 raise ValueError(f"annotation names repeat across {', '.join(self.sources)}")
             self.names = names
+            self.origin = {n: s for t, s in zip(tables, self.sources, strict=True) for n in t.names}
         elif names != self.names:
             raise ValueError(
                 f"{chrom_label(chrom)}: annotation columns differ from the first chromosome's"
             )
         return tables
+
+    def described(self, names: Sequence[str]) -> str:
+        """`names` with their files: ``a, b ({stem}{chrom}.sannot.gz)`` or ``(file)``."""
+        by_source: dict[str, list[str]] = {}
+        for name in names:
+            by_source.setdefault(self.origin.get(name, "?"), []).append(name)
+        return "; ".join(
+            f"{', '.join(found)} ({source}{{chrom}}.sannot.gz)"
+            if source in self.stems
+            else f"{', '.join(found)} ({source})"
+            for source, found in by_source.items()
+        )
 
 
 def read_print_snps(path: str | os.PathLike[str]) -> npt.NDArray[np.str_]:
@@ -243,14 +266,15 @@ def write_sldp(
                 mask = panel.printed[start:stop]
                 x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
                 profiles = signed_ld_profiles(x, mask, annotations.values(start, stop))
-                if not profiles.any():
-                    continue
                 for name, (ahat, n) in aligned.items():
                     ahat_o, n_o = ahat[start:stop][mask], n[start:stop][mask]
                     typed = ~np.isnan(ahat_o)
                     if not typed.any():
                         continue
                     target = per_pheno[name]
+                    target.note_signal(profiles[typed, n_background:])
+                    if not profiles.any():
+                        continue
                     weighting = block_weights(
                         spectrum, ahat_o, n_o, heritability[name].sigma2g, weights
                     )
@@ -267,17 +291,18 @@ def write_sldp(
             if matched == 0:
                 raise ValueError(f"{source}: no annotated SNP matches the panel {bfile_chr}")
     for stats in phenos:
-        if not per_pheno[stats.name].m_h.any():
+        if not per_pheno[stats.name].typed:
             found = {key: 0 for key in ("matched", "ambiguous", "mismatched", "missing")}
             for chrom in chroms:
                 for key in found:
                     found[key] += counts.get(f"{stats.source} {chrom_label(chrom)}", {}).get(key, 0)
             raise ValueError(
-                f"{stats.source}: no SNP of it is typed in an LD block with signal "
+                f"{stats.source}: no SNP of it is typed at a print SNP of an LD block "
                 f"(of the panel's SNPs: {found['matched']} matched, {found['ambiguous']} "
                 f"strand-ambiguous, {found['mismatched']} with other alleles, {found['missing']} "
                 "absent); check its SNP ids and A1/A2 against the panel's .bim"
             )
+    _check_annotation_signal(phenos, per_pheno, marginal)
     names = marginal.names or []
     background_names = background.names or []
     overlap = sorted(set(names) & set(background_names))
@@ -359,6 +384,39 @@ def _check_ranks(ranks: dict[str, int], spectrum_percent: float) -> None:
             empty,
             total,
             why,
+        )
+
+
+def _check_annotation_signal(
+    phenos: list[Sumstats], per_pheno: dict[str, PhenoBlocks], marginal: AnnotationSet
+) -> None:
+    """Stop, naming them, when no marginal annotation has a signed LD profile at a
+    phenotype's typed print SNPs (nothing to regress); warn, naming them, about those
+    without one while others have one (their rows are NaN, p 1)."""
+    names = marginal.names or []
+    for stats in phenos:
+        signal = per_pheno[stats.name].signal
+        empty = [name for k, name in enumerate(names) if not signal[k]]
+        if not empty:
+            continue
+        where = (
+            f"no signed LD profile at the typed print SNPs of {stats.source}: they are 0 at "
+            "every SNP of the LD blocks with typed print SNPs"
+        )
+        check = (
+            "check that their values are not all 0 there and that their SNP ids and A1/A2 "
+            "match the panel's .bim"
+        )
+        if len(empty) == len(names):
+            raise ValueError(
+                f"annotation(s) {marginal.described(empty)} have {where}, so there is "
+                f"nothing to regress; {check}"
+            )
+        log.warning(
+            "annotation(s) %s have %s: their rows of results.tsv have no estimate (NaN, p 1); %s",
+            marginal.described(empty),
+            where,
+            check,
         )
 
 

@@ -114,7 +114,8 @@ def read_eqtl(
     ``z`` or ``slope`` and ``slope_se`` (for the alt allele), and ``N`` unless `n` is given.
     Every row is oriented to the alleles of the SNP's first row with a valid pair (two
     different A/C/G/T bases, not strand-ambiguous; rows that do not match them are
-    dropped) and Z_m = Σ_k Z_m^(k)/√|G_m| over the genes k kept for SNP m. An infinite
+    dropped) and Z_m = Σ_k Z_m^(k)/√|G_m| over the genes k kept for SNP m; a (SNP, gene)
+    row listed again with the same values counts once (:func:`_first_gene_rows`). An infinite
     z or slope, or a slope_se that is infinite or not above 0, stops naming file and line.
     """
     path = Path(path)
@@ -150,7 +151,18 @@ def read_eqtl(
     else:
         sizes = np.full(len(table), float(n))
     snp = table[id_column].to_numpy().astype(str)
-    keep = np.isfinite(z) & np.isfinite(sizes) & np.isin(snp, print_snps)
+    listed = pl.DataFrame(
+        {
+            "SNP": snp,
+            "gene_id": table["gene_id"].to_numpy().astype(str),
+            "alt": alt.to_numpy().astype(str),
+            "ref": ref.to_numpy().astype(str),
+            "z": z,
+            "n": sizes,
+        }
+    )
+    once = _first_gene_rows(listed, path)
+    keep = once & np.isfinite(z) & np.isfinite(sizes) & np.isin(snp, print_snps)
     rows = pl.DataFrame(
         {
             "SNP": snp,
@@ -198,6 +210,38 @@ def read_eqtl(
         summed["z"].to_numpy() / np.sqrt(summed["genes"].to_numpy()),
         summed["n"].to_numpy(),
     )
+
+
+def _first_gene_rows(listed: pl.DataFrame, path: Path) -> npt.NDArray[np.bool_]:
+    """Which rows of an eQTL table (SNP, gene_id, alt, ref, z, n) are the first listing of
+    their (SNP, gene_id) pair: a repeat with the same values is left out with one warning
+    (it would count as another gene), a repeat with other values stops naming both lines."""
+    numbered = listed.with_row_index("row")
+    pair = ["SNP", "gene_id"]
+    distinct = numbered.unique(subset=listed.columns, keep="first", maintain_order=True)
+    clash = distinct.filter(pl.struct(pair).is_duplicated())
+    if len(clash):
+        snp, gene = clash.row(0, named=True)["SNP"], clash.row(0, named=True)["gene_id"]
+        lines = clash.filter((pl.col("SNP") == snp) & (pl.col("gene_id") == gene))["row"]
+        raise ValueError(
+            f"{path} lines {lines[0] + 2} and {lines[1] + 2}: SNP {snp} and gene {gene} are "
+            "listed twice with different alleles or statistics; keep one row per SNP and gene"
+        )
+    first = np.zeros(len(listed), dtype=bool)
+    first[distinct["row"].to_numpy()] = True
+    repeats = numbered.filter(~pl.Series(first))
+    if len(repeats):
+        example = repeats.row(0, named=True)
+        log.warning(
+            "%s: %d row(s) repeat a SNP and gene listed before with the same values (e.g. "
+            "SNP %s, gene %s on line %d): each pair counted once",
+            path,
+            len(repeats),
+            example["SNP"],
+            example["gene_id"],
+            example["row"] + 2,
+        )
+    return first
 
 
 @dataclass(frozen=True)
