@@ -277,3 +277,19 @@ def test_a_store_file_has_its_blocks_before_a_build_writes_it(tmp_path, can_allo
     with NpyRows(tmp_path / "targets.npy", "w", dtype=np.float16, shape=(8, 896, 1024)) as rows:
         assert rows.shape == (8, 896, 1024)
     assert allocated(tmp_path / "targets.npy") >= 8 * 896 * 1024 * 2
+
+
+def test_an_interrupted_fallocate_is_asked_again(tmp_path: Path, monkeypatch) -> None:
+    calls: list[int] = []
+
+    def interrupted_once(fd: int, mode: int, offset: int, size: int) -> int:
+        calls.append(size)
+        if len(calls) == 1:
+            ctypes.set_errno(errno.EINTR)
+            return -1
+        return 0
+
+    monkeypatch.setattr(space, "_fallocate", lambda: interrupted_once)
+    (tmp_path / "x").touch()
+    reserve(tmp_path / "x", 4096)
+    assert calls == [4096, 4096]

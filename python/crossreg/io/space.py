@@ -83,9 +83,11 @@ def reserve(path: str | os.PathLike[str], size: int, *, beyond_end: bool = False
         function = _fallocate()
         if function is not None:
             mode = FALLOC_FL_KEEP_SIZE if beyond_end else 0
-            if function(fd, mode, 0, size) == 0:
+            code = errno.EINTR
+            while code == errno.EINTR:  # a signal's handler ran: ask again, as os calls do
+                code = 0 if function(fd, mode, 0, size) == 0 else ctypes.get_errno()
+            if code == 0:
                 return
-            code = ctypes.get_errno()
             if code == errno.ENOSPC:
                 raise SpaceError(size - os.fstat(fd).st_blocks * 512, free_bytes(path)[0])
             if code not in UNSUPPORTED:
