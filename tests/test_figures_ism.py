@@ -84,8 +84,14 @@ def test_a_drawing_replaces_the_figures_of_an_earlier_one(tmp_path):
     (folder / "0007_kept").mkdir()
     _write_ism(tmp_path / "one.h5", ["c"])
     second = plot_ism_file(tmp_path / "one.h5", folder)
-    assert sorted(p.name for p in folder.iterdir()) == ["0000_c_T0.png", "0007_kept", "notes.png"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ism_figures.MANIFEST,
+        "0000_c_T0.png",
+        "0007_kept",
+        "notes.png",
+    ]
     assert second == [folder / "0000_c_T0.png"]
+    assert (folder / ism_figures.MANIFEST).read_text().splitlines()[1:] == ["0000_c_T0.png"]
 
 
 def test_a_span_off_the_chromosome_is_drawn_over_its_positions_on_it(tmp_path, monkeypatch):

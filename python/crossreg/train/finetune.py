@@ -147,6 +147,7 @@ class FineTune(ModelSetup):
     `name` of `units` softplus outputs (params key `key`), frozen as `spec` says."""
 
     phase = "finetune"
+    model_fixed = True
 
     def __init__(
         self, parent: Path, config: CheckpointConfig, spec: FineTuneSpec, name: str, key: str

@@ -272,6 +272,10 @@ class ModelSetup:
 
     #: the name of the main phase in ``metrics.csv`` and checkpoints
     phase = "joint"
+    #: whether the model's geometry is fixed (a checkpoint): a store that does not fit is
+    #: then to be rebuilt, rather than the model's params changed
+    #: (:func:`crossreg.model.geometry.check_geometry`)
+    model_fixed = False
 
     def build(self, trainer: Trainer) -> SeqNN:
         """The model to train (on the CPU; the trainer moves it)."""
@@ -356,7 +360,14 @@ class Trainer:
         self.model.channels_last = self.options.channels_last
         for store in stores:
             head = self.setup.head_of(store.genome)
-            check_compatible(self.model, store, params.source, head, training=True)
+            check_compatible(
+                self.model,
+                store,
+                params.source,
+                head,
+                training=True,
+                model_fixed=self.setup.model_fixed,
+            )
         self.genomes = [self._loaders(s) for s in stores]
         self.runner = distributed.wrap(self.model, self.device)
         if self.options.compile:

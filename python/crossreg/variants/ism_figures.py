@@ -14,12 +14,17 @@ browser and the VCF do (the ``.h5`` stores 0-based starts); a minus-strand site 
 5' to 3' on its strand, from the span's last genome position back to its first. A span
 running off its chromosome (no reference base and NaN scores there) is drawn over its
 positions on the chromosome only. Each drawing replaces the folder's figures of an earlier
-one (``NNNN_*.png`` and ``.svg``).
+one: those the earlier one listed in the folder's manifest (:data:`MANIFEST`), nothing
+else. Figure names are ``<index>_<label>_<track>.png``, the index of 4 digits or more
+(as many as the file's last index needs), label and track cut with a hash when long
+(:func:`figure_name`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -30,14 +35,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.io.atomic import atomic_write
 from crossreg.io.h5 import read_h5
-from crossreg.plots import new_figure, remove_stale_figures, save_figure
+from crossreg.plots import new_figure, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 BASES = "ACGT"
 COLOURS = {"A": "#109648", "C": "#255c99", "G": "#f7b32b", "T": "#d62839"}
+
+log = logging.getLogger("crossreg")
 
 
 def importance(scores: npt.NDArray, seq: npt.NDArray) -> npt.NDArray[np.float32]:
@@ -160,6 +168,42 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "site"
 
 
+#: The most characters of a site label and of a track identifier in a figure's name: with
+#: the index, the separators, ``.svg`` and a temporary file's extra characters
+#: (:func:`crossreg.io.atomic.atomic_path`) a name stays far below the 255 bytes a file
+#: system allows.
+LABEL_CHARS = 96
+TRACK_CHARS = 64
+
+#: The list of the figures a drawing wrote, kept in its folder: what the next one removes.
+MANIFEST = ".crossreg-ism-figures"
+
+#: A figure name :func:`figure_name` forms: a site index of 4 or more digits, ``_``, the
+#: label's and the track's parts joined by ``_``, ``.png`` or ``.svg``.
+FIGURE_NAME = re.compile(r"[0-9]{4,}_[A-Za-z0-9._-]+_[A-Za-z0-9._-]+\.(png|svg)")
+
+
+def name_part(text: str, limit: int) -> str:
+    """:func:`safe_name` of `text`, cut to `limit` characters when longer: its start, ``-``
+    and 8 hexadecimal digits of the SHA-1 of the full `text` (stable across runs)."""
+    safe = safe_name(text)
+    if len(safe) <= limit:
+        return safe
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return f"{safe[: limit - len(digest) - 1]}-{digest}"
+
+
+def index_digits(count: int) -> int:
+    """Digits of the site index in figure names for `count` sites: 4, more when needed."""
+    return max(4, len(str(max(count - 1, 0))))
+
+
+def figure_name(index: int, digits: int, label: str, track: str) -> str:
+    """The PNG name of site `index`'s figure for `track`: ``0007_<label>_<track>.png``,
+    the index zero-padded to `digits`, label and track cut by :func:`name_part`."""
+    return f"{index:0{digits}d}_{name_part(label, LABEL_CHARS)}_{name_part(track, TRACK_CHARS)}.png"
+
+
 @dataclass(frozen=True)
 class StoredSite:
     """One site of an ISM ``.h5``: its row `index`, label, span and strand, the
@@ -213,6 +257,35 @@ def _stored_sites(path: str | os.PathLike[str], stat: str | None) -> Iterator[St
             )
 
 
+def chosen_tracks(site: StoredSite, all_tracks: bool) -> Sequence[int]:
+    """The tracks drawn for `site`: every stored one with `all_tracks`, else the one with
+    the largest |score|."""
+    if all_tracks:
+        return range(site.scores.shape[-1])
+    peaks = np.abs(site.scores).reshape(-1, site.scores.shape[-1]).max(axis=0)
+    return [int(peaks.argmax())]
+
+
+def _site_count(path: str | os.PathLike[str]) -> int:
+    """The number of sites in the ISM ``.h5`` at `path`."""
+    with read_h5(path, "rerun crossreg ism to write it again") as handle:
+        return len(handle["label"])
+
+
+def planned_figures(
+    path: str | os.PathLike[str], *, all_tracks: bool, stat: str | None, svg: bool
+) -> list[str]:
+    """The names of the files :func:`plot_ism_file` will write for the ISM ``.h5`` at
+    `path`."""
+    digits = index_digits(_site_count(path))
+    names: list[str] = []
+    for site in _stored_sites(path, stat):
+        for t in chosen_tracks(site, all_tracks):
+            png = figure_name(site.index, digits, site.label, site.ids[t])
+            names += [png, png[: -len(".png")] + ".svg"] if svg else [png]
+    return names
+
+
 def plot_ism_file(
     path: str | os.PathLike[str],
     directory: str | os.PathLike[str],
@@ -223,26 +296,23 @@ def plot_ism_file(
 ) -> list[Path]:
     """One PNG per site of an ISM ``.h5`` in `directory` (and an SVG beside each with
     `svg`): for the track with the largest |score| of the site, or for every stored track
-    with `all_tracks`; returns the files written. An earlier drawing's figures in
-    `directory` (``NNNN_*.png`` and ``.svg``) are removed first. A site is drawn over the
-    positions of its span on the chromosome (:func:`on_chromosome`)."""
+    with `all_tracks`; returns the files written. The figures an earlier drawing listed
+    in the folder's :data:`MANIFEST` are removed first (:func:`remove_earlier_figures`),
+    and the manifest then lists this drawing's (:func:`figure_name` names them). A site is
+    drawn over the positions of its span on the chromosome (:func:`on_chromosome`)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    planned = planned_figures(path, all_tracks=all_tracks, stat=stat, svg=svg)
     remove_earlier_figures(directory)
+    write_manifest(directory, planned)  # before drawing: a failed drawing's are listed
+    digits = index_digits(_site_count(path))
     written: list[Path] = []
     for site in map(on_chromosome, _stored_sites(path, stat)):
-        chosen: Sequence[int]
-        if all_tracks:
-            chosen = range(site.scores.shape[-1])
-        else:
-            peaks = np.abs(site.scores).reshape(-1, site.scores.shape[-1]).max(axis=0)
-            chosen = [int(peaks.argmax())]
-        for t in chosen:
-            name = f"{site.index:04d}_{safe_name(site.label)}_{safe_name(site.ids[t])}.png"
+        for t in chosen_tracks(site, all_tracks):
             span = browser_span(site.chrom, site.start, len(site.seq))
             strand = "  minus strand" if site.strand == "-" else ""
             written += plot_site(
-                directory / name,
+                directory / figure_name(site.index, digits, site.label, site.ids[t]),
                 site.scores[..., t],
                 site.seq,
                 title=f"{site.label}  {span}{strand}  track {site.ids[t]}",
@@ -251,18 +321,62 @@ def plot_ism_file(
                 strand=site.strand,
                 svg=svg,
             )
+    write_manifest(directory, [p.name for p in written])
     return written
 
 
+def write_manifest(directory: Path, names: Sequence[str]) -> None:
+    """Write :data:`MANIFEST` in `directory`, atomically: a header line, then `names`,
+    one a line."""
+    with atomic_write(directory / MANIFEST) as handle:
+        handle.write("# figures crossreg ism wrote here; its next run removes them\n")
+        handle.writelines(f"{name}\n" for name in names)
+
+
 def remove_earlier_figures(directory: Path) -> None:
-    """Remove the ISM figures an earlier drawing left in `directory` (:func:`earlier_figures`),
-    if it is a folder."""
-    if directory.is_dir():
-        remove_stale_figures(directory, earlier_figures(directory), [])
+    """Remove the ISM figures an earlier drawing listed in `directory`'s :data:`MANIFEST`
+    (:func:`earlier_figures`), and the manifest, if `directory` is a folder. Without a
+    manifest nothing is removed; figures named as this tool names them are then noted in
+    the log."""
+    if not directory.is_dir():
+        return
+    if not (directory / MANIFEST).is_file():
+        note_unlisted_figures(directory)
+        return
+    for name in earlier_figures(directory):
+        (directory / name).unlink(missing_ok=True)
+    (directory / MANIFEST).unlink()
 
 
 def earlier_figures(directory: Path) -> list[str]:
-    """The stems of the ISM figures in `directory` (``NNNN_*.png`` or ``.svg``, as
-    :func:`plot_ism_file` names them)."""
-    found = directory.glob("[0-9][0-9][0-9][0-9]_*")
-    return sorted({p.stem for p in found if p.suffix in (".png", ".svg") and p.is_file()})
+    """The names of the figures `directory`'s :data:`MANIFEST` lists that are still there
+    as files (or links, which removing them leaves their targets): only names
+    :func:`figure_name` forms (with ``.png`` or ``.svg``), so a damaged or edited manifest
+    cannot name anything else."""
+    try:
+        lines = (directory / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{directory / MANIFEST}: cannot read the list of an earlier crossreg ism's "
+            f"figures ({err}); remove it (and that run's figures) and rerun"
+        ) from err
+    names = {line.strip() for line in lines if FIGURE_NAME.fullmatch(line.strip())}
+    return sorted(n for n in names if (directory / n).is_file() or (directory / n).is_symlink())
+
+
+def note_unlisted_figures(directory: Path) -> None:
+    """Log a note when `directory`, which has no :data:`MANIFEST`, holds files named as
+    crossreg ism names its figures (an older version's, or a user's): they are kept."""
+    found = sorted(p.name for p in directory.iterdir() if FIGURE_NAME.fullmatch(p.name))
+    if found:
+        log.info(
+            "%s has no %s listing an earlier crossreg ism's figures, so none is removed; "
+            "%d files are named like them (%s%s): delete them if they are stale",
+            directory,
+            MANIFEST,
+            len(found),
+            ", ".join(found[:3]),
+            ", ..." if len(found) > 3 else "",
+        )

@@ -1,0 +1,261 @@
+"""ISM figure names fit a file system whatever the labels and track identifiers, a drawing
+removes only the figures an earlier one listed in its folder's manifest (never a user's
+file, and also those of 5-digit site indices), and a store that does not fit a fixed
+checkpoint is to be rebuilt, which ``finetune`` says with the ``crossreg data`` options."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from crossreg.cli import main
+from crossreg.data.store import DataStore
+from crossreg.io.targets import Target
+from crossreg.model.checkpoint import make_config, save_checkpoint
+from crossreg.model.geometry import check_compatible
+from crossreg.model.params import load_params, parse_params
+from crossreg.model.seqnn import SeqNN
+from crossreg.train.finetune import FineTuneSpec, finetune
+from crossreg.variants import ism_figures
+from crossreg.variants.ism_figures import (
+    MANIFEST,
+    figure_name,
+    index_digits,
+    plot_ism_file,
+    remove_earlier_figures,
+)
+from tests.finetune_world import build_held_out_world
+from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_params
+
+FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
+USERS = ["2023_results.png", "1999_poster.svg", "10000_site_T0.png", "notes.png"]
+
+
+def write_ism(path: Path, labels: list[str], track: str = "T0") -> None:
+    """A small ISM ``.h5`` of 3-bp sites on chr8 with one track `track`."""
+    n, rng = len(labels), np.random.default_rng(5)
+    with h5py.File(path, "w") as h5:
+        h5["label"] = np.array(labels, dtype="S")
+        h5["chr"] = np.array([b"chr8"] * n)
+        h5["start"] = np.full(n, 100)
+        h5["end"] = np.full(n, 103)
+        h5["strand"] = np.array([b"+"] * n)
+        h5["seqs"] = np.repeat(np.eye(4, dtype=bool)[[2, 0, 3]][None], n, axis=0)
+        h5["sum"] = rng.standard_normal((n, 3, 4, 1)).astype(np.float16)
+        h5["target_ids"] = np.array([track], dtype="S")
+
+
+def touch_figure(out, scores, seq, *, svg: bool = False, **kwargs) -> list[Path]:
+    """A stand-in for :func:`ism_figures.plot_site` that writes empty files, quickly."""
+    out = Path(out)
+    written = [out, out.with_suffix(".svg")] if svg else [out]
+    for path in written:
+        path.write_bytes(b"")
+    return written
+
+
+def test_long_labels_and_track_ids_give_short_unique_stable_names(tmp_path, monkeypatch):
+    """A 300-character label and a 200-character track id (before: ``[Errno 36] File
+    name too long`` after all scoring) give names of at most 255 bytes, one per site,
+    the same in every run; titles keep the full label."""
+    labels = ["L" * 299 + "a", "L" * 299 + "b"]
+    track = "T" * 200
+    write_ism(tmp_path / "ism.h5", labels, track)
+    titles = []
+    draw = ism_figures.plot_site
+
+    def record(out, scores, seq, **kwargs):
+        titles.append(kwargs["title"])
+        return draw(out, scores, seq, **kwargs)
+
+    monkeypatch.setattr(ism_figures, "plot_site", record)
+    first = plot_ism_file(tmp_path / "ism.h5", tmp_path / "a", svg=True)
+    second = plot_ism_file(tmp_path / "ism.h5", tmp_path / "b", svg=True)
+    names = [p.name for p in first]
+    assert len(names) == len(set(names)) == 4
+    assert all(len(name.encode()) <= 255 for name in names)
+    assert all(p.is_file() and p.stat().st_size > 0 for p in first)
+    assert names == [p.name for p in second]
+    assert all(label in title for label, title in zip(labels, titles[:2], strict=True))
+    assert all(track in title for title in titles)
+    assert figure_name(0, 4, "rs1", "CNhs1") == "0000_rs1_CNhs1.png"  # short: as before
+
+
+def test_a_drawing_keeps_files_it_did_not_list(tmp_path, logs):
+    """A user's files named like ``NNNN_*.png`` (before: deleted) stay, and so do files
+    named as crossreg names figures when no manifest lists them: a note says so."""
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    for name in USERS:
+        (folder / name).write_text("the user's")
+    write_ism(tmp_path / "ism.h5", ["c"])
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        plot_ism_file(tmp_path / "ism.h5", folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*USERS, MANIFEST, "0000_c_T0.png"])
+    assert "has no .crossreg-ism-figures" in logs.text and "10000_site_T0.png" in logs.text
+
+
+def test_a_rerun_removes_what_the_earlier_one_wrote_even_five_digit_indices(tmp_path, monkeypatch):
+    """10,001 sites are named with 5-digit indices (``10000_s10000_T0.png`` sorts after
+    ``09999_...``); a rerun of 1 site removes all of them (before: the 5-digit one was
+    left), and nothing else."""
+    monkeypatch.setattr(ism_figures, "plot_site", touch_figure)
+    folder = tmp_path / "figures"
+    folder.mkdir()
+    for name in USERS:
+        (folder / name).write_text("the user's")
+    write_ism(tmp_path / "many.h5", [f"s{i}" for i in range(10_001)])
+    first = plot_ism_file(tmp_path / "many.h5", folder)
+    assert [p.name for p in first[:2]] == ["00000_s0_T0.png", "00001_s1_T0.png"]
+    assert first[-1].name == "10000_s10000_T0.png"
+    write_ism(tmp_path / "one.h5", ["c"])
+    assert plot_ism_file(tmp_path / "one.h5", folder, svg=True) == [
+        folder / "0000_c_T0.png",
+        folder / "0000_c_T0.svg",
+    ]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*USERS, MANIFEST, "0000_c_T0.png", "0000_c_T0.svg"]
+    )
+    assert (index_digits(10_000), index_digits(10_001), index_digits(0)) == (4, 5, 4)
+
+
+def test_no_plots_removes_only_the_listed_figures(tmp_path):
+    """As ``--no-plots --figures DIR`` does: an earlier drawing's figures and manifest go,
+    a user's files stay; a manifest naming anything but a figure's name removes nothing
+    else."""
+    folder = tmp_path / "figures"
+    write_ism(tmp_path / "ism.h5", ["a", "b"])
+    plot_ism_file(tmp_path / "ism.h5", folder)
+    for name in USERS:
+        (folder / name).write_text("the user's")
+    remove_earlier_figures(folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(USERS)
+    (tmp_path / "outside.png").write_text("kept")
+    listed = ["../outside.png", "notes.png", "2023_results.png", "0000_a.png"]
+    (folder / MANIFEST).write_text("\n".join(["# header", *listed]) + "\n")
+    remove_earlier_figures(folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(USERS)
+    assert (tmp_path / "outside.png").exists()
+
+
+@pytest.fixture(scope="module")
+def ism_world(tmp_path_factory) -> Path:
+    """A random 24,576-bp chr1, a small one-head model of 3 tracks and a BED region of
+    a 300-character name, as ``crossreg ism`` reads them."""
+    root = tmp_path_factory.mktemp("ism_names")
+    rng = np.random.default_rng(7)
+    seq = "".join("ACGT"[i] for i in rng.integers(0, 4, 3 * SEQ_LENGTH))
+    (root / "genome.fa").write_text(f">chr1\n{seq}\n")
+    params = small_params({"human": 3}, dropout=0.0)
+    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(5)).eval()
+    targets = [Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"t:{i}") for i in range(3)]
+    save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
+    (root / "long.bed").write_text(f"chr1\t12000\t12001\t{'L' * 300}\n")
+    return root
+
+
+def test_cli_long_label_and_no_plots_keep_a_users_files(ism_world, tmp_path):
+    """``crossreg ism`` draws a site of a 300-character BED name (before: ``File name too
+    long`` once scored); ``--no-plots --figures DIR`` then removes that figure and the
+    manifest, and keeps a user's ``2023_results.png`` (before: deleted)."""
+    base = ["ism", "--model", str(ism_world / "model"), "--fasta", str(ism_world / "genome.fa")]
+    base += ["--bed", str(ism_world / "long.bed"), "--width", "2", "--out", str(tmp_path / "x.h5")]
+    folder = tmp_path / "figs"
+    folder.mkdir()
+    (folder / "2023_results.png").write_text("the user's")
+    assert main([*base, "--figures", str(folder)]) == 0
+    (drawn,) = folder.glob("0000_L*.png")
+    assert len(drawn.name) <= 255
+    assert main([*base, "--figures", str(folder), "--no-plots"]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["2023_results.png"]
+
+
+@pytest.fixture(scope="module")
+def mini() -> SeqNN:
+    """The mini model: 8,192 bp in, 64-bp bins, 128 bins cropped 12 a side to 104."""
+    params = load_params(FIXTURES / "params_joint_mini.json")
+    with torch.device("meta"):
+        return SeqNN(params.model)
+
+
+def store_like(model: SeqNN, **changes: object) -> SimpleNamespace:
+    """A store's geometry fitting `model`'s human head, with `changes`."""
+    fields = {
+        "path": Path("store"),
+        "genome": "human",
+        "seq_length": model.seq_length,
+        "pool_width": model.stride,
+        "target_length": model.output_length(),
+        "num_targets": model.num_targets("human"),
+    }
+    return SimpleNamespace(**{**fields, **changes})
+
+
+REBUILD = "rebuild the dataset with crossreg data --seq-length 8192 --pool-width 64 --crop 12"
+
+
+@pytest.mark.parametrize(
+    ("changes", "model_side"),
+    [
+        ({"seq_length": 4096}, "set model.seq_length to 4096"),
+        ({"pool_width": 32}, "build the dataset with --pool-width 64"),
+        ({"target_length": 106}, "adjust the model's Cropping1D (or the dataset's --crop)"),
+    ],
+)
+def test_the_fixed_side_chooses_the_advice(mini, changes, model_side):
+    """A fixed checkpoint (the default: evaluate, finetune) is met by rebuilding the
+    store with the exact options; a model being configured (train) by its params."""
+    store = store_like(mini, **changes)
+    with pytest.raises(ValueError, match=re.escape(REBUILD)) as fixed:
+        check_compatible(mini, store, "ckpt", training=True)
+    assert "model.seq_length" not in str(fixed.value) and "Cropping1D" not in str(fixed.value)
+    with pytest.raises(ValueError, match=re.escape(model_side)):
+        check_compatible(mini, store, "params.json", training=True, model_fixed=False)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict[str, Path]:
+    """The held-out liver store and a joint model trained briefly without it."""
+    root = tmp_path_factory.mktemp("finetune_geometry")
+    stores = build_held_out_world(root, cell="liver")
+    tracks = {g: DataStore(stores[g]).num_targets for g in ("human", "mouse")}
+    params = root / "params.json"
+    params.write_text(json.dumps(small_params(tracks)))
+    args = ["-q", "train", "--params", str(params), "--out", str(root / "joint"), "--no-plots"]
+    args += ["--data", str(stores["human"]), "--data", str(stores["mouse"])]
+    assert main([*args, "--max-epochs", "1", "--steps-per-epoch", "2"]) == 0
+    return {**stores, "joint": root / "joint" / "best"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "wrong"),
+    [
+        ({"seq_length": SEQ_LENGTH // 2}, f"has {SEQ_LENGTH // 2:,}-bp windows"),
+        ({"target_length": -1}, "target bins"),  # 1 more bin a side than the model's
+    ],
+)
+def test_finetune_says_to_rebuild_the_store(world, tmp_path, changes, wrong):
+    """The checkpoint is fixed: a store of other windows or crop is to be rebuilt with
+    ``crossreg data`` and the checkpoint's values (before: "set model.seq_length")."""
+    store = tmp_path / "store"
+    shutil.copytree(world["held_out"], store)
+    meta = json.loads((store / "dataset.json").read_text())
+    if changes.get("target_length") == -1:
+        changes = {"target_length": meta["target_length"] + 2}
+    (store / "dataset.json").write_text(json.dumps({**meta, **changes}))
+    pool = meta["pool_width"]
+    rebuild = f"crossreg data --seq-length {SEQ_LENGTH} --pool-width {pool} --crop {CROP_BINS}"
+    with pytest.raises(ValueError, match=re.escape(wrong)) as raised:
+        finetune(world["joint"], store, tmp_path / "out", FineTuneSpec(head="liver"))
+    assert rebuild in str(raised.value)
+    assert "model.seq_length" not in str(raised.value)
+    assert "Cropping1D" not in str(raised.value)
