@@ -10,7 +10,6 @@ import logging
 import re
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import h5py
 import numpy as np
@@ -21,8 +20,7 @@ from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint import make_config, save_checkpoint
-from crossreg.model.geometry import check_compatible
-from crossreg.model.params import load_params, parse_params
+from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.train.finetune import FineTuneSpec, finetune
 from crossreg.variants import ism_figures
@@ -36,7 +34,6 @@ from crossreg.variants.ism_figures import (
 from tests.finetune_world import build_held_out_world
 from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_params
 
-FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 USERS = ["2023_results.png", "1999_poster.svg", "10000_site_T0.png", "notes.png"]
 
 
@@ -177,49 +174,6 @@ def test_cli_long_label_and_no_plots_keep_a_users_files(ism_world, tmp_path):
     assert len(drawn.name) <= 255
     assert main([*base, "--figures", str(folder), "--no-plots"]) == 0
     assert sorted(p.name for p in folder.iterdir()) == ["2023_results.png"]
-
-
-@pytest.fixture(scope="module")
-def mini() -> SeqNN:
-    """The mini model: 8,192 bp in, 64-bp bins, 128 bins cropped 12 a side to 104."""
-    params = load_params(FIXTURES / "params_joint_mini.json")
-    with torch.device("meta"):
-        return SeqNN(params.model)
-
-
-def store_like(model: SeqNN, **changes: object) -> SimpleNamespace:
-    """A store's geometry fitting `model`'s human head, with `changes`."""
-    fields = {
-        "path": Path("store"),
-        "genome": "human",
-        "seq_length": model.seq_length,
-        "pool_width": model.stride,
-        "target_length": model.output_length(),
-        "num_targets": model.num_targets("human"),
-    }
-    return SimpleNamespace(**{**fields, **changes})
-
-
-REBUILD = "rebuild the dataset with crossreg data --seq-length 8192 --pool-width 64 --crop 12"
-
-
-@pytest.mark.parametrize(
-    ("changes", "model_side"),
-    [
-        ({"seq_length": 4096}, "set model.seq_length to 4096"),
-        ({"pool_width": 32}, "build the dataset with --pool-width 64"),
-        ({"target_length": 106}, "adjust the model's Cropping1D (or the dataset's --crop)"),
-    ],
-)
-def test_the_fixed_side_chooses_the_advice(mini, changes, model_side):
-    """A fixed checkpoint (the default: evaluate, finetune) is met by rebuilding the
-    store with the exact options; a model being configured (train) by its params."""
-    store = store_like(mini, **changes)
-    with pytest.raises(ValueError, match=re.escape(REBUILD)) as fixed:
-        check_compatible(mini, store, "ckpt", training=True)
-    assert "model.seq_length" not in str(fixed.value) and "Cropping1D" not in str(fixed.value)
-    with pytest.raises(ValueError, match=re.escape(model_side)):
-        check_compatible(mini, store, "params.json", training=True, model_fixed=False)
 
 
 @pytest.fixture(scope="module")

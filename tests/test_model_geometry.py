@@ -79,3 +79,25 @@ def test_predictions_are_cropped_to_the_targets_centre():
     for bins in (11, 7):
         with pytest.raises(ValueError, match=f"predicts 10 bins but the targets have {bins}"):
             crop_to_targets(pred, bins)
+
+
+REBUILD = "rebuild the dataset with crossreg data --seq-length 8192 --pool-width 64 --crop 12"
+
+
+@pytest.mark.parametrize(
+    ("changes", "model_side"),
+    [
+        ({"seq_length": 4096}, "set model.seq_length to 4096"),
+        ({"pool_width": 32}, "build the dataset with --pool-width 64"),
+        ({"target_length": 106}, "adjust the model's Cropping1D (or the dataset's --crop)"),
+    ],
+)
+def test_the_fixed_side_chooses_the_advice(model, changes, model_side):
+    """A fixed checkpoint (the default: evaluate, finetune) is met by rebuilding the
+    store with the exact options; a model being configured (train) by its params."""
+    store = store_like(model, **changes)
+    with pytest.raises(ValueError, match=re.escape(REBUILD)) as fixed:
+        check_compatible(model, store, "ckpt", training=True)
+    assert "model.seq_length" not in str(fixed.value) and "Cropping1D" not in str(fixed.value)
+    with pytest.raises(ValueError, match=re.escape(model_side)):
+        check_compatible(model, store, "params.json", training=True, model_fixed=False)
