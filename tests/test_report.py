@@ -22,6 +22,7 @@ from crossreg.report import (
     summary_html,
     table_cell,
     wall_seconds,
+    write_report,
 )
 from crossreg.runlog import record_run
 from tests.browser import figures_loaded, needs_chromium, screenshot
@@ -299,3 +300,19 @@ def test_figures_embedded_are_capped_per_folder_and_page(tmp_path: Path) -> None
     last = list(folders)[-1]
     assert per_folder[last] == 0
     assert f"<summary>{FOLDER_FIGURES} more figures in {last}/" in page
+
+
+def test_a_sub_folders_summary_heads_its_section(tmp_path: Path) -> None:
+    # before, evaluate/summary.json was only a name among the "other files"
+    root = _folder(tmp_path / "run")
+    (root / "evaluate" / "summary.json").write_text(json.dumps({"mean_r": {"CAGE": 0.734}}))
+    (root / "denovo").mkdir()
+    (root / "denovo" / "summary.json").write_text(json.dumps({"risk_auc": 0.74}))
+    text = Path(write_report(root)).read_text()
+    start = text.index("<h2>evaluate/</h2>")
+    evaluate = text[start : text.index("</section>", start)]
+    assert evaluate.index("&quot;CAGE&quot;: 0.734") < evaluate.index("evaluate/curve.png")
+    assert "<li>summary.json" not in text
+    denovo = text[text.index("<h2>denovo/</h2>") :]  # a folder holding only its summary
+    assert "&quot;risk_auc&quot;: 0.74" in denovo[: denovo.index("</section>")]
+    assert text.count("joint R 0.61") == 1  # the root's summary stays in Summary alone

@@ -1,7 +1,8 @@
 """``crossreg report``: one self-contained HTML page that shows an output folder.
 
 The page holds, for any folder crossreg wrote (a demo run, or a user's own train/evaluate/
-sad/... folders): the summary (``summary.txt``, and ``summary.json`` folded), the command
+sad/... folders): the summary (``summary.txt``, and ``summary.json`` folded; a
+sub-folder's own, e.g. ``evaluate``'s or ``denovo``'s, at the top of its section), the command
 lines that made the folder with their start, duration and versions (every
 ``crossreg-runs.jsonl`` under it, :mod:`crossreg.runlog`), then one section per sub-folder
 with its figures (PNG and SVG embedded, the PNG of a figure saved as both; at most
@@ -89,10 +90,11 @@ class Folder:
     tables: list[Path] = field(default_factory=list)
     texts: list[Path] = field(default_factory=list)
     others: list[Path] = field(default_factory=list)
+    summary: bool = False  # a summary.txt or summary.json of its own, shown first
 
     def empty(self) -> bool:
         """No file worth a section."""
-        return not (self.figures or self.tables or self.texts or self.others)
+        return not (self.summary or self.figures or self.tables or self.texts or self.others)
 
 
 def scan(root: Path) -> list[Folder]:
@@ -104,7 +106,8 @@ def scan(root: Path) -> list[Folder]:
             path = folder.path / name
             if name.startswith(".") or name == RUNS_FILE or path.name == "report.html":
                 continue
-            if folder.path == root and name in SUMMARY_FILES:
+            if name in SUMMARY_FILES and _readable_file(path):
+                folder.summary = folder.path != root  # the root's is the page's Summary
                 continue
             suffix = path.suffix.lower()
             skipped = any(part in SKIPPED for part in path.relative_to(root).parts)
@@ -323,6 +326,8 @@ def folder_html(folder: Folder, root: Path, anchor: str, embedded: int) -> str:
     the rest listed."""
     rel = str(folder.path.relative_to(root))
     parts = [f"<section id='{anchor}'><h2>{html.escape(rel)}/</h2>"]
+    if folder.summary:
+        parts.append(summary_html(folder.path))
     if embedded:
         figures = "".join(figure_html(p, root) for p in folder.figures[:embedded])
         parts.append(f"<div class='figures'>{figures}</div>")
@@ -363,7 +368,8 @@ def embedded_counts(folders: list[Folder]) -> list[int]:
 
 
 def summary_html(root: Path) -> str:
-    """The folder's own summary: summary.txt, and summary.json folded."""
+    """A folder's own summary: summary.txt, and summary.json folded (the page's Summary
+    for the report's folder, the top of its section for a sub-folder's)."""
     parts = []
     text = root / "summary.txt"
     if text.exists():
