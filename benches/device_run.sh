@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The GPU figures of benches/README.md in one run of under 10 minutes on one
 # H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
-# (bf16 eager over batch sizes, both trunk layouts alternately, a profile of a step with its
-# trace, then torch.compile in both layouts); the loader with 16 and 2 cores; the CUDA
-# tests; inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the max
-# pooling's passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
+# (bf16 eager over batch sizes, a profile of a step with its trace, torch.compile); the
+# loader with 16 and 2 cores; torch.compile channels-last; both trunk layouts alternately;
+# the CUDA tests; inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the
+# max pooling's passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -32,8 +32,15 @@ python=${PYTHON:-python3}
 
 if [ -d .whl ]; then
     site=$(mktemp -d)
-    "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target "$site" .whl/*.whl >>"$log" 2>&1 || { echo "installing .whl/ failed: see $log"; exit 1; }
+    # pip checks each wheel's platform tags; where it refuses one (an older glibc than the
+    # build's tag names, say), the wheels are unpacked as they are, which importing needs
+    if ! "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+        --upgrade --target "$site" .whl/*.whl >>"$log" 2>&1; then
+        echo "pip refused a wheel of .whl/ (see $log); unpacking them instead" | tee -a "$log"
+        for wheel in .whl/*.whl; do
+            "$python" -m zipfile -e "$wheel" "$site" || { echo "unpacking $wheel failed"; exit 1; }
+        done
+    fi
     export PYTHONPATH=$site${PYTHONPATH:+:$PYTHONPATH}
 fi
 export PYTHONUNBUFFERED=1
@@ -59,28 +66,28 @@ step() {
 step device 30 bash -c "nvidia-smi; $python -c 'import torch, crossreg; \
 print(\"torch\", torch.__version__, \"crossreg\", crossreg.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA\")'"
-step train_bf16 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
+step train_bf16 110 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64,128}"
-step train_layouts 75 "$python" benches/bench_train.py --params "$params" \
-    --device "$device" --bf16 --compare-layouts --rounds 2 --batch-sizes "${LAYOUT_BATCHES:-32,64}"
-step profile 60 "$python" benches/profile_train.py --params "$params" --device "$device" \
+step profile 50 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
-step train_compile 120 "$python" benches/bench_train.py --params "$params" --device "$device" \
+step train_compile 110 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
-step train_compile_channels_last 120 "$python" benches/bench_train.py --params "$params" \
-    --device "$device" --bf16 --compile --channels-last --batch-sizes "${COMPILE_BATCHES:-32}"
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
 loader_dir=${LOADER_DIR:-$(mktemp -d)}
-step loader_16 120 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
+step loader_16 90 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
     --batches 40 --workers 4,16 --step-ms 0 --compressed 1 --parts loader,codec \
     --dir "$loader_dir" --keep --json "$out/loader_16.json"
 kept_store=$(ls -d "$loader_dir"/*/store 2>/dev/null | head -n 1)
-step loader_2 60 taskset -c 0,1 "$python" benches/bench_loader.py \
+step loader_2 50 taskset -c 0,1 "$python" benches/bench_loader.py \
     --windows "${LOADER_WINDOWS:-256}" --batches 40 --workers 2 --step-ms 0 --compressed 1 \
     --parts loader ${kept_store:+--store "$kept_store"} --dir "$loader_dir" \
     --json "$out/loader_2.json"
 [ -z "${LOADER_DIR:-}" ] && rm -rf "$loader_dir"
+step train_compile_channels_last 110 "$python" benches/bench_train.py --params "$params" \
+    --device "$device" --bf16 --compile --channels-last --batch-sizes "${COMPILE_BATCHES:-32}"
+step train_layouts 70 "$python" benches/bench_train.py --params "$params" \
+    --device "$device" --bf16 --compare-layouts --rounds 2 --batch-sizes "${LAYOUT_BATCHES:-32,64}"
 step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step inference_layouts 60 "$python" benches/bench_inference.py --model "${SAD_MODEL:-full}" \
     --device "$device" --bf16 --variants plain channels-last \
