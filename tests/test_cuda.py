@@ -121,3 +121,25 @@ def test_other_inference_variants_predict_what_the_plain_trunk_does(model, input
     expect = np.load(FIXTURES / "preds_human_gelu1702.npy")
     np.testing.assert_allclose(got, expect, atol=1e-4, rtol=0)
     assert model.channels_last is False
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_compiled_training_steps_take_the_eager_steps(channels_last):
+    """Training through torch.compile (inductor lowers the pooling's saved offsets and the
+    head's padded product) takes the eager steps: the same losses and weights."""
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 8192)), 4).float().cuda()
+    losses, weights = [], []
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        net = SeqNN(load_params(PARAMS).model, channels_last=channels_last).to("cuda")
+        y = torch.poisson(torch.full((2, net.output_length(), 5), 3.0)).cuda()
+        optimizer = build_optimizer(net.parameters(), {"learning_rate": 0.01, "momentum": 0.9})
+        runner = torch.compile(net) if compiled else net
+        losses.append(
+            [float(train_step(runner, optimizer, x, y, "human", clip_norm=2.0)) for _ in range(3)]
+        )
+        weights.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
+    torch.testing.assert_close(weights[1], weights[0], rtol=1e-4, atol=1e-5)

@@ -13,7 +13,7 @@ import torch
 from crossreg.model.activations import GELU, gelu
 from crossreg.model.blocks import ConvBlock, KerasBatchNorm, Residual
 from crossreg.model.params import load_params, parse_params
-from crossreg.model.seqnn import SeqNN, count_parameters
+from crossreg.model.seqnn import SeqNN, count_parameters, padded_linear
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 
@@ -494,3 +494,24 @@ def test_a_pool_size_of_0_or_1_pools_nothing(pool_size):
     assert model.stride == 8
     assert model.output_length() == 8
     assert tuple(model(torch.zeros(1, 64, 4)).shape) == (1, 8, 2)
+
+
+@pytest.mark.parametrize(("units", "bias"), [(13, True), (13, False), (16, True), (1, True)])
+def test_a_padded_head_product_gives_the_plain_values_and_gradients(units, bias):
+    """The head's product with its width padded to a multiple of 8 (as on a GPU) and cut
+    back: the plain layer's outputs and the gradients of its input, weight and bias."""
+    gen = torch.Generator().manual_seed(3)
+    dense = torch.nn.Linear(6, units, bias=bias, dtype=torch.float64)
+    x = torch.randn(2, 5, 6, generator=gen, dtype=torch.float64)
+    weights = torch.randn(2, 5, units, generator=gen, dtype=torch.float64)
+    reads = []
+    for run in (dense, lambda x: padded_linear(x, dense, 8)):
+        dense.zero_grad()
+        x_run = x.clone().requires_grad_()
+        out = run(x_run)
+        assert out.shape == (2, 5, units)
+        (out * weights).sum().backward()
+        grads = [x_run.grad, *(p.grad for p in dense.parameters())]
+        reads.append([out.detach(), *(g.clone() for g in grads)])
+    for padded, plain in zip(reads[1], reads[0], strict=True):
+        torch.testing.assert_close(padded, plain, rtol=1e-12, atol=1e-12)

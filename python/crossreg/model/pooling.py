@@ -62,8 +62,12 @@ class _MaxPool(torch.autograd.Function):
         for offset in range(1, size):
             value = windows[..., offset]
             larger = value > out
-            if first_max is None:  # offsets 0 and 1: the comparison's own bytes
-                first_max = larger.view(torch.uint8)
+            if first_max is None:  # offsets 0 and 1: the comparison's own bytes, or
+                first_max = (  # a cast the compiler fuses (inductor of torch 2.11 on
+                    larger.to(torch.uint8)  # CUDA cannot lower a bool tensor's view)
+                    if torch.compiler.is_compiling()
+                    else larger.view(torch.uint8)
+                )
             else:
                 first_max.masked_fill_(larger, offset)
             out = torch.maximum(out, value)
