@@ -290,7 +290,8 @@ def main() -> None:
     if not args.default_malloc:
         tune_malloc()  # as the crossreg command does at start
     root = args.store.parent if args.store else Path(tempfile.mkdtemp(dir=args.dir))
-    results: dict = {"batch": args.batch, "cores": os.cpu_count(), "passes": []}
+    cores = len(os.sched_getaffinity(0))  # those `taskset` leaves, not all the machine's
+    results: dict = {"batch": args.batch, "cores": cores, "passes": []}
     if "codec" in args.parts:
         levels = [int(v) for v in args.codec_levels.split(",")]
         results["codec"] = codec_figures(
@@ -320,7 +321,7 @@ def loader_figures(args: argparse.Namespace, root: Path, results: dict) -> None:
     print(
         f"store: {args.windows} examples × {example_bytes / 2**20:.1f} MiB of targets "
         f"({size / 1e9:.2f} GB) written in {time.perf_counter() - start:.0f} s; "
-        f"{os.cpu_count()} cores"
+        f"{results['cores']} cores"
     )
     for state in ("cold", "warm"):
         left = evict(store) if state == "cold" else None

@@ -71,7 +71,7 @@ step train_bf16 110 "$python" benches/bench_train.py --params "$params" --device
 step profile 50 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
-step train_compile 110 "$python" benches/bench_train.py --params "$params" --device "$device" \
+step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
 loader_dir=${LOADER_DIR:-$(mktemp -d)}
@@ -84,7 +84,7 @@ step loader_2 50 taskset -c 0,1 "$python" benches/bench_loader.py \
     --parts loader ${kept_store:+--store "$kept_store"} --dir "$loader_dir" \
     --json "$out/loader_2.json"
 [ -z "${LOADER_DIR:-}" ] && rm -rf "$loader_dir"
-step train_compile_channels_last 110 "$python" benches/bench_train.py --params "$params" \
+step train_compile_channels_last 150 "$python" benches/bench_train.py --params "$params" \
     --device "$device" --bf16 --compile --channels-last --batch-sizes "${COMPILE_BATCHES:-32}"
 step train_layouts 70 "$python" benches/bench_train.py --params "$params" \
     --device "$device" --bf16 --compare-layouts --rounds 2 --batch-sizes "${LAYOUT_BATCHES:-32,64}"

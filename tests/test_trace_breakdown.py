@@ -1,0 +1,84 @@
+"""benches/trace_breakdown.py: kernels charged to the parts of a step that launched them."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benches" / "trace_breakdown.py"
+
+
+@pytest.fixture(scope="module")
+def breakdown_module():
+    spec = importlib.util.spec_from_file_location("trace_breakdown", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["trace_breakdown"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _op(name: str, ts: float, dur: float, tid: int = 1) -> dict:
+    return {"cat": "cpu_op", "ph": "X", "name": name, "ts": ts, "dur": dur, "tid": tid}
+
+
+def _launch(correlation: int, ts: float, tid: int = 1) -> dict:
+    return {
+        "cat": "cuda_runtime",
+        "ph": "X",
+        "name": "cudaLaunchKernel",
+        "ts": ts,
+        "dur": 1,
+        "tid": tid,
+        "args": {"correlation": correlation},
+    }
+
+
+def _kernel(name: str, correlation: int, dur: float, cat: str = "kernel") -> dict:
+    return {"cat": cat, "ph": "X", "name": name, "ts": 0, "dur": dur, "tid": 7,
+            "args": {"correlation": correlation}}  # fmt: skip
+
+
+def test_kernels_go_to_the_part_whose_ops_launched_them(breakdown_module, tmp_path):
+    events = [
+        _op("ProfilerStep#3", 0, 1000),
+        _op("aten::conv1d", 10, 100),
+        _op("aten::convolution", 11, 90),
+        _launch(1, 20),
+        _launch(2, 30),
+        _op("autograd::engine::evaluate_function: ConvolutionBackward0", 200, 100),
+        _op("aten::convolution_backward", 201, 90),
+        _launch(3, 210),
+        _op("_PoissonLoss", 400, 50),
+        _op("aten::to", 401, 10),  # a cast inside the loss belongs to the loss
+        _launch(4, 405),
+        _op("aten::to", 500, 10),
+        _launch(5, 505),
+        _launch(6, 700),  # outside every op but the step: other
+        _op("aten::gelu", 800, 10, tid=2),  # another thread's op holds nothing of tid 1
+        _kernel("sm90_xmma_fprop_implicit_gemm", 1, 40),
+        _kernel("cudnn::engines_precompiled::nchwToNhwcKernel", 2, 8),
+        _kernel("wgrad_alg0_engine", 3, 60),
+        _kernel("xlogy_kernel", 4, 5),
+        _kernel("Memcpy DtoD", 5, 3, cat="gpu_memcpy"),
+        _kernel("elementwise_kernel", 6, 2),
+        _kernel("never launched", 99, 1),
+    ]
+    path = tmp_path / "trace.json.gz"
+    with gzip.open(path, "wt") as handle:
+        json.dump({"traceEvents": events}, handle)
+    parts, kernels = breakdown_module.breakdown(breakdown_module.load_events(path))
+    assert parts == {
+        "convolution forward": 40,
+        "cuDNN layout conversions (NCHW <-> NHWC)": 8,
+        "convolution backward": 60,
+        "Poisson loss, forward and backward": 5,
+        "dtype casts and copies": 3,
+        "other": 3,
+    }
+    assert sum(kernels.values()) == 119
