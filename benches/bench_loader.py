@@ -19,7 +19,8 @@ encoding and decoding speed, decoding with each window's CRC32 checked and witho
 rows of a store of format version 1).
 
     python benches/bench_loader.py [--dir DIR] [--windows 256] [--tracks 5313]
-        [--batch 4] [--batches 40] [--workers 2] [--step-ms 0,25] [--keep | --store DIR]
+        [--batch 4] [--batches 40] [--workers 2] [--read-ahead 2,8] [--step-ms 0,25]
+        [--keep | --store DIR]
         [--kind sparse|dense] [--compressed LEVEL] [--parts loader,codec]
         [--codec-windows 16] [--codec-levels 1,6] [--codec-repeats 3] [--json FILE]
 """
@@ -225,7 +226,6 @@ Mode = tuple[type[SplitDataset], int, int]
 MODES: dict[str, Mode] = {
     "memory map, on demand (before)": (MemoryMapped, 0, 0),
     "preadv per row, on demand": (SplitDataset, 0, 0),
-    "preadv per row, 2 batches read ahead": (SplitDataset, 0, 2),
 }
 
 
@@ -266,6 +266,9 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="batches timed per pass")
     parser.add_argument(
         "--workers", default="2", help="also DataLoader worker processes, comma-separated"
+    )
+    parser.add_argument(
+        "--read-ahead", default="2", help="batches read ahead on threads, comma-separated [2]"
     )
     parser.add_argument(
         "--step-ms", default="0", help="the caller's time per batch, comma-separated [0]"
@@ -331,6 +334,9 @@ def loader_figures(args: argparse.Namespace, root: Path, results: dict) -> None:
         results["passes"].append(row)
         print(f"sequential read of targets.npy, {state}: {row['gb_per_s']:.2f} GB/s")
     modes: dict[str, tuple[Mode, Path]] = {label: (mode, store) for label, mode in MODES.items()}
+    depths = [int(d) for d in args.read_ahead.split(",") if d.strip()]
+    for depth in depths:
+        modes[f"preadv per row, {depth} batches read ahead"] = ((SplitDataset, 0, depth), store)
     for w in (int(w) for w in args.workers.split(",") if w.strip()):
         modes[f"{w} worker processes (shared memory)"] = ((SplitDataset, w, 0), store)
     if args.compressed is not None:
@@ -342,8 +348,9 @@ def loader_figures(args: argparse.Namespace, root: Path, results: dict) -> None:
             f"compressed copy (level {args.compressed}): {packed_size / 1e9:.2f} GB, ratio "
             f"{size / packed_size:.2f}, in {time.perf_counter() - start:.0f} s"
         )
-        label = f"compressed store (level {args.compressed}), 2 batches read ahead"
-        modes[label] = ((SplitDataset, 0, 2), packed)
+        for depth in depths:
+            label = f"compressed store (level {args.compressed}), {depth} batches read ahead"
+            modes[label] = ((SplitDataset, 0, depth), packed)
     for step_ms in (float(t) for t in args.step_ms.split(",")):
         for label, (mode, path) in modes.items():
             for state in ("cold", "warm"):

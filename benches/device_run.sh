@@ -76,8 +76,8 @@ step train_compile 150 "$python" benches/bench_train.py --params "$params" --dev
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
 loader_dir=${LOADER_DIR:-$(mktemp -d)}
 step loader_16 90 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
-    --batches 40 --workers 4,16 --step-ms 0 --compressed 1 --parts loader,codec \
-    --dir "$loader_dir" --keep --json "$out/loader_16.json"
+    --batches 40 --workers 4,16 --read-ahead 2,8 --step-ms 0 --compressed 1 \
+    --parts loader,codec --dir "$loader_dir" --keep --json "$out/loader_16.json"
 kept_store=$(ls -d "$loader_dir"/*/store 2>/dev/null | head -n 1)
 step loader_2 50 taskset -c 0,1 "$python" benches/bench_loader.py \
     --windows "${LOADER_WINDOWS:-256}" --batches 40 --workers 2 --step-ms 0 --compressed 1 \

@@ -334,3 +334,38 @@ def test_the_report_names_only_the_checkpoints_a_run_holds(tmp_path, capsys):
     said = capsys.readouterr().out
     assert f"checkpoints in {tmp_path} (last/, finetune_mouse/)" in said
     assert "best/" not in said
+
+
+def test_read_ahead_reaches_the_loader_and_takes_the_same_steps(
+    tmp_path, stores, monkeypatch, capsys
+):
+    """``--read-ahead N`` is the loader's: it reads N batches ahead on threads and the run
+    takes the default's steps (the batches are a function of the seed and the epoch);
+    with ``--workers`` it is refused, naming both."""
+    seen: list[int] = []
+    original = trainer_module.make_loader
+
+    def note(*args, **kwargs):
+        seen.append(kwargs["read_ahead"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "make_loader", note)
+    params = write_params(tmp_path / "params.json", stores)
+    common = ["-q", "train", "--params", str(params), "--max-epochs", "1"]
+    common += ["--steps-per-epoch", "3", "--batch-size", "4", "--seed", "5"]
+    for d in stores.values():
+        common += ["--data", str(d)]
+    runs = {"default": [], "none": ["--read-ahead", "0"], "six": ["--read-ahead", "6"]}
+    for name, extra in runs.items():
+        assert main([*common, "--out", str(tmp_path / name), *extra]) == 0
+    assert seen == [2] * len(stores) + [0] * len(stores) + [6] * len(stores)
+    assert json.loads((tmp_path / "six" / "train_options.json").read_text())["read_ahead"] == 6
+    rows = {name: metric_rows(tmp_path / name) for name in runs}
+    for name in ("none", "six"):
+        for one, other in zip(rows["default"], rows[name], strict=True):
+            assert other["train_loss"] == one["train_loss"]
+            assert other["valid_loss"] == one["valid_loss"]
+    both = ["--out", str(tmp_path / "both"), "--read-ahead", "4", "--workers", "1"]
+    assert main([*common, *both]) != 0
+    assert "--read-ahead (read_ahead) is for the loader without worker" in capsys.readouterr().err
+    assert not (tmp_path / "both" / "last").exists()

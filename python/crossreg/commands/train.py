@@ -13,6 +13,7 @@ from crossreg.commands.options import add_plot_arguments, parse_device, plot_opt
 from crossreg.commands.values import (
     COUNT,
     MAX_COUNT,
+    MAX_READ_AHEAD,
     MAX_SEQ_LENGTH,
     MAX_WORKERS,
     SEED,
@@ -151,6 +152,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=whole(0, MAX_WORKERS), default=0, help="data loader processes"
     )
+    parser.add_argument(
+        "--read-ahead",
+        type=whole(0, MAX_READ_AHEAD),
+        help="batches read ahead on threads while a step runs, without --workers (default "
+        "2; more keeps a slow disk or a compressed store's decoding busier)",
+    )
 
 
 def _heads(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -186,6 +193,7 @@ def training_options(args: argparse.Namespace) -> TrainOptions:
         compile=args.compile,
         channels_last=args.trunk_layout == "channels-last",
         num_workers=args.workers,
+        read_ahead=args.read_ahead,
         heads=_heads(getattr(args, "head", [])),
     )
 

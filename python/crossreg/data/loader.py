@@ -253,6 +253,10 @@ class EpochBatchSampler(Sampler):
             yield epoch, order[i * self.batch_size : (i + 1) * self.batch_size]
 
 
+#: Batches :func:`make_loader` reads ahead on threads unless told otherwise.
+READ_AHEAD = 2
+
+
 def make_loader(
     dataset: SplitDataset,
     batch_size: int,
@@ -264,7 +268,7 @@ def make_loader(
     pin_memory: bool = False,
     start_epoch: int = 0,
     start_method: Literal["forkserver", "spawn"] = "forkserver",
-    read_ahead: int = 2,
+    read_ahead: int = READ_AHEAD,
 ) -> DataLoader | ReadAheadLoader:
     """An iterable of whole batches built by :meth:`SplitDataset.batch`; each pass over it
     is the next epoch (``loader.sampler.epoch`` sets the epoch of the next pass).

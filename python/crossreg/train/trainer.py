@@ -48,6 +48,7 @@ import torch
 
 from crossreg import distributed
 from crossreg.data.loader import (
+    READ_AHEAD,
     EpochBatchSampler,
     ReadAheadLoader,
     SplitDataset,
@@ -157,6 +158,8 @@ class TrainOptions:
     #: run the trunk channels-last while training (:attr:`SeqNN.channels_last`)
     channels_last: bool = False
     num_workers: int = 0
+    #: batches read ahead on threads without worker processes (None: the loader's)
+    read_ahead: int | None = None
     #: genome -> head (params key ``head_mouse`` or its genome ``mouse``) for a dataset
     #: whose genome has no head of its own name (``crossreg train --head GENOME=HEAD``)
     heads: dict[str, str] = field(default_factory=dict)
@@ -170,10 +173,23 @@ class TrainOptions:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
-        for name in ("patience", "augment_shift", "clip_norm", "finetune_epochs", "num_workers"):
+        for name in (
+            "patience",
+            "augment_shift",
+            "clip_norm",
+            "finetune_epochs",
+            "num_workers",
+            "read_ahead",
+        ):
             value = getattr(self, name)
             if value is not None and not 0 <= value < math.inf:
                 raise ValueError(f"{name} must be a finite number, 0 or more, got {value}")
+        if self.num_workers and self.read_ahead is not None:
+            raise ValueError(
+                "--read-ahead (read_ahead) is for the loader without worker processes; with "
+                f"--workers {self.num_workers} (num_workers) each process reads its own "
+                "batches: drop one of the two"
+            )
         least, most = self.min_epochs, self.max_epochs
         if least is not None and most is not None and least > most:
             raise ValueError(f"min_epochs ({least}) is above max_epochs ({most})")
@@ -406,6 +422,7 @@ class Trainer:
                 drop_last=True,
                 num_workers=o.num_workers,
                 pin_memory=self.device.type == "cuda",
+                read_ahead=READ_AHEAD if o.read_ahead is None else o.read_ahead,
             ),
             head=self.setup.head_of(store.genome),
         )
