@@ -609,3 +609,23 @@ def test_compare_refuses_an_out_folder_that_is_a_file(tmp_path, capsys):
 def test_a_device_type_no_model_runs_on_is_a_usage_error(device):
     with pytest.raises(argparse.ArgumentTypeError, match=f"unknown device '{device}'"):
         parse_device(device)
+
+
+@pytest.mark.parametrize("chroms", ["7,", ",7", "7,,8", " , "])
+@pytest.mark.parametrize("command", ["sldp", "bigwig"])
+def test_an_empty_chromosome_name_in_chroms_is_refused(world, tmp_path, capsys, command, chroms):
+    """``--chroms 7,`` has a stray comma: refused by argparse naming the option and the
+    text, where it looked for a chromosome with no name."""
+    out = tmp_path / "out"
+    build = {"sldp": sldp_argv, "bigwig": bigwig_argv}[command]
+    argv = [a for a in build(world, out) if a != "--chroms"]
+    if command == "sldp":  # its argv names --chroms CHROM already
+        argv.remove(CHROM)
+    status, lines = run_cli([*argv, "--chroms", chroms], capsys)
+    assert status == 2 and "--chroms" in lines[-1] and "empty chromosome name" in lines[-1]
+    assert repr(chroms)[1:-1] in lines[-1]
+    assert not out.exists()
+
+
+def test_chromosome_lists_lose_the_spaces_around_names():
+    assert values.chrom_list("7, chr8 ,X") == ["7", "chr8", "X"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from crossreg.commands.inputs import check_tracks, model_head, require_output, require_paths
 from crossreg.commands.options import add_inference_arguments, inference_options
-from crossreg.commands.values import COUNT, shard_of
+from crossreg.commands.values import COUNT, chrom_list, shard_of
 
 HELP = (
     "predict tracks for each FASTA record or BED region with a checkpoint (an array), or "
@@ -62,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("--bigwig")
     group.add_argument(
         "--chroms",
+        type=chrom_list,
         default=None,
         metavar="CHR,CHR",
         help="chromosomes to tile, comma-separated (default: every FASTA record)",
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         args.fasta,
         args.bigwig,
         head=args.genome,
-        chroms=args.chroms.split(",") if args.chroms else None,
+        chroms=args.chroms,
         bed=args.bed,
         tracks=args.targets,
         options=inference_options(args),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from crossreg.commands.inputs import require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
-from crossreg.commands.values import MAX_COUNT, POSITIVE, SEED, number, whole
+from crossreg.commands.values import MAX_COUNT, POSITIVE, SEED, chrom_list, number, whole
 
 #: The most background MAF bins: each needs panel SNPs of its own, and a panel's MAF
 #: quantiles do not go finer than this.
@@ -93,6 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eqtl-n", type=POSITIVE, default=None, help="eQTL sample size (no N)")
     parser.add_argument(
         "--chroms",
+        type=chrom_list,
         default=None,
         help="comma-separated chromosomes, with or without chr (default: every one with "
         "panel files)",
@@ -165,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         background_sannot_chr=args.background_sannot_chr,
         background_maf_bins=args.background_maf_bins,
         background_gtf=args.background_gtf,
-        chroms=args.chroms.split(",") if args.chroms else None,
+        chroms=args.chroms,
         seed=args.seed,
         flips=args.flips,
         jk_blocks=args.jk_blocks,

@@ -53,6 +53,18 @@ def whole(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def chrom_list(text: str) -> list[str]:
+    """An argparse type: comma-separated chromosome names (spaces around them dropped);
+    an empty name (``7,``, ``7,,8``) is refused rather than looked for."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' has an empty chromosome name (a comma too many?); list them as 7,8 "
+            "or chr7,chr8"
+        )
+    return names
+
+
 def number(
     low: float, high: float, *, above: bool = False, below: bool = False
 ) -> Callable[[str], float]:
