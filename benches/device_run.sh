@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The GPU figures of benches/README.md in one run of under 10 minutes on one
 # H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
-# (bf16 eager over batch sizes, a profile of a step with its trace, torch.compile); the
-# loader with 16 and 2 cores; torch.compile channels-last; both trunk layouts alternately;
-# the CUDA tests; inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the
-# max pooling's passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
+# (bf16 eager over batch sizes, a profile of a step with its trace and where its time
+# goes, torch.compile); the loader with 16 and 2 cores; torch.compile channels-last; both
+# trunk layouts alternately, and the channels-last step's profile; the CUDA tests;
+# inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the max pooling's
+# passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -14,9 +15,10 @@
 #
 # Each step gets at most its own limit and never more than what is left of BUDGET_S
 # (default 560 s); a step that fails or runs out of time is logged and the next one runs.
-# Everything printed goes to OUT_DIR/device_run.log; the profile's trace is
-# OUT_DIR/trace.json.gz and the loader's figures OUT_DIR/loader_16.json and
-# OUT_DIR/loader_2.json (all 16 cores, then 2 of them by taskset).
+# Everything printed goes to OUT_DIR/device_run.log; the profiles' traces are
+# OUT_DIR/trace.json.gz and trace_channels_last.json.gz (their breakdowns need GPU
+# kernels: on a CPU those two steps say there are none), the loader's figures
+# OUT_DIR/loader_16.json and OUT_DIR/loader_2.json (all 16 cores, then 2 by taskset).
 # PARAMS (default: the paper's human model), SAD_MODEL (full), DEVICE (cuda) and the
 # sizes below can point the run at small models on the CPU, to check the script itself.
 set -uo pipefail
@@ -71,6 +73,7 @@ step train_bf16 110 "$python" benches/bench_train.py --params "$params" --device
 step profile 50 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
+step breakdown 30 "$python" benches/trace_breakdown.py "$out/trace.json.gz" --steps 3
 step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
@@ -88,6 +91,12 @@ step train_compile_channels_last 150 "$python" benches/bench_train.py --params "
     --device "$device" --bf16 --compile --channels-last --batch-sizes "${COMPILE_BATCHES:-32}"
 step train_layouts 70 "$python" benches/bench_train.py --params "$params" \
     --device "$device" --bf16 --compare-layouts --rounds 2 --batch-sizes "${LAYOUT_BATCHES:-32,64}"
+step profile_channels_last 50 "$python" benches/profile_train.py --params "$params" \
+    --device "$device" --bf16 --channels-last --batch "${PROFILE_BATCH:-32}" --steps 3 \
+    --rows 30 --trace "$out/trace_channels_last.json"
+[ -f "$out/trace_channels_last.json" ] && gzip -f "$out/trace_channels_last.json"
+step breakdown_channels_last 30 "$python" benches/trace_breakdown.py \
+    "$out/trace_channels_last.json.gz" --steps 3
 step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step inference_layouts 60 "$python" benches/bench_inference.py --model "${SAD_MODEL:-full}" \
     --device "$device" --bf16 --variants plain channels-last \
