@@ -33,6 +33,16 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "data" / "basenji_
 PEAKS_TFLOPS = {"H100 SXM": 989.4, "H200": 989.4, "H100 PCIe": 756.0}
 
 
+def peak_tflops_of(device_name: str) -> float | None:
+    """:data:`PEAKS_TFLOPS`' peak of a device named as ``torch.cuda.get_device_name()``
+    names it ("NVIDIA H200", "NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe"); None for others."""
+    if "H200" in device_name:
+        return PEAKS_TFLOPS["H200"]
+    if "H100" in device_name:
+        return PEAKS_TFLOPS["H100 PCIe" if "PCIe" in device_name else "H100 SXM"]
+    return None
+
+
 def count_training_flops(
     model_params: ModelParams, batch: int, device: str
 ) -> tuple[int, int, dict[str, int], SeqNN]:

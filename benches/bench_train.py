@@ -3,14 +3,16 @@ per-tensor clipping, SGD update) on random one-hot batches.
 
     python benches/bench_train.py [--params FILE] [--device cuda] [--batch-sizes 4,8,16]
                                   [--bf16] [--compile] [--channels-last] [--steps 10]
-                                  [--compare-layouts] [--rounds 3]
+                                  [--compare-layouts] [--rounds 3] [--peak-tflops T]
 
 The default params are the paper's full human model (131,072 bp → 896 bins × 5,313 tracks).
-Prints sequences per second and peak GPU memory per batch size; a batch that runs out of
-memory is reported as such. ``--channels-last`` runs the trunk in its (B, C, 1, L)
-channels-last form (:attr:`crossreg.model.seqnn.SeqNN.channels_last`);
-``--compare-layouts`` times both layouts alternately instead, in rounds of ``--steps``
-steps each, and gives their ratio (the best round of each).
+Prints sequences per second, peak GPU memory, TFLOP/s of the model's FLOPs (counted on the
+meta device as ``bench_flops.py`` counts them) and, on an H100 or H200 or with
+``--peak-tflops``, the MFU per batch size; a batch that runs out of memory is reported as
+such. ``--channels-last`` runs the trunk in its (B, C, 1, L) channels-last form
+(:attr:`crossreg.model.seqnn.SeqNN.channels_last`); ``--compare-layouts`` times both
+layouts alternately instead, in rounds of ``--steps`` steps each, and gives their ratio
+(the best round of each).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 import torch
+from bench_flops import count_training_flops, peak_tflops_of
 from bench_sad import best_times
 
 from crossreg.model.inference import tune_cuda
@@ -64,8 +67,16 @@ def bench_batch(model, optimizer, genome, batch, bins, args, device) -> str:
         memory = f", peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
     return (
         f"batch {batch:3d}: {seconds * 1000:8.1f} ms/step, {batch / seconds:7.1f} sequences/s"
-        f"{memory} (loss {float(loss):.3f})"
+        f"{memory}, {utilisation(batch / seconds, args)} (loss {float(loss):.3f})"
     )
+
+
+def utilisation(sequences_per_second: float, args: argparse.Namespace) -> str:
+    """TFLOP/s of the model's FLOPs at this rate, and the MFU where the peak is known."""
+    achieved = sequences_per_second * args.flops_per_sequence / 1e12
+    if args.peak_tflops is None:
+        return f"{achieved:.1f} TFLOP/s"
+    return f"{achieved:.1f} TFLOP/s, {100 * achieved / args.peak_tflops:.1f}% MFU"
 
 
 def compare_layouts(model, optimizer, genome, batch, bins, args, device) -> str:
@@ -93,7 +104,8 @@ def compare_layouts(model, optimizer, genome, batch, bins, args, device) -> str:
     for name in layouts:
         memory = f", {peak[name]:.1f} GiB" if device.type == "cuda" else ""
         cells.append(
-            f"{name} {best[name] * 1000:.1f} ms/step, {batch / best[name]:.4g} sequences/s{memory}"
+            f"{name} {best[name] * 1000:.1f} ms/step, {batch / best[name]:.4g} sequences/s"
+            f"{memory}, {utilisation(batch / best[name], args)}"
         )
     return (
         f"batch {batch:3d}: "
@@ -118,6 +130,11 @@ def main() -> None:
         help="time the plain and the channels-last trunk alternately, and their ratio",
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --compare-layouts")
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        help="the device's dense bf16 peak for the MFU (default: known for H100 and H200)",
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     tune_cuda(device, tf32=True)  # as `crossreg train` does
@@ -126,6 +143,9 @@ def main() -> None:
     genome = model.genomes[0]
     bins = model.output_length()
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
+    args.flops_per_sequence = count_training_flops(params.model, 1, "meta")[1]
+    if args.peak_tflops is None:
+        args.peak_tflops = peak_tflops_of(name)
     print(
         f"{args.params.name}: {count_parameters(model):,} parameters, {model.seq_length:,} bp → "
         f"{bins} bins × {model.num_targets(genome)} tracks; {name}, torch {torch.__version__}, "
