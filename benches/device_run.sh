@@ -73,7 +73,8 @@ step train_bf16 110 "$python" benches/bench_train.py --params "$params" --device
 step profile 50 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
-step breakdown 30 "$python" benches/trace_breakdown.py "$out/trace.json.gz" --steps 3
+step breakdown 30 "$python" benches/trace_breakdown.py "$out/trace.json.gz" --steps 3 \
+    --params "$params" --batch "${PROFILE_BATCH:-32}"
 step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
@@ -96,7 +97,8 @@ step profile_channels_last 50 "$python" benches/profile_train.py --params "$para
     --rows 30 --trace "$out/trace_channels_last.json"
 [ -f "$out/trace_channels_last.json" ] && gzip -f "$out/trace_channels_last.json"
 step breakdown_channels_last 30 "$python" benches/trace_breakdown.py \
-    "$out/trace_channels_last.json.gz" --steps 3
+    "$out/trace_channels_last.json.gz" --steps 3 --params "$params" \
+    --batch "${PROFILE_BATCH:-32}"
 step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step inference_layouts 60 "$python" benches/bench_inference.py --model "${SAD_MODEL:-full}" \
     --device "$device" --bf16 --variants plain channels-last \

@@ -18,8 +18,9 @@ import gzip
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Parts of a training step, the first whose pattern matches a kernel's name
 #: (``kernel:`` patterns) or any CPU op around its launch wins.
@@ -81,14 +82,14 @@ class OpChains:
     def _holds(op: dict[str, Any], moment: float) -> bool:
         return op["ts"] <= moment <= op["ts"] + op["dur"]
 
-    def at(self, tid: Any, moment: float) -> list[str]:
+    def at(self, tid: Any, moment: float) -> list[dict[str, Any]]:
         ops, parents = self.ops.get(tid, []), self.parents.get(tid, [])
         index = bisect.bisect_right(self.starts.get(tid, []), moment) - 1
         while index >= 0 and not self._holds(ops[index], moment):
             index = parents[index]
         chain = []
         while index >= 0:
-            chain.append(ops[index]["name"])
+            chain.append(ops[index])
             index = parents[index]
         return chain[::-1]
 
@@ -105,24 +106,124 @@ def part_of(kernel: str, chain: list[str]) -> str:
     return "other"
 
 
-def breakdown(events: list[dict[str, Any]]) -> tuple[Counter[str], Counter[str]]:
-    """Device time (µs) per part of :data:`PARTS`, and per kernel name."""
+def device_events(events: list[dict[str, Any]]) -> Iterator[tuple[dict, list[dict]]]:
+    """Each kernel, copy and fill with the chain of CPU ops open at its launch."""
     launches = {
         event["args"]["correlation"]: event
         for event in events
         if event.get("cat") in LAUNCH_CATEGORIES and "correlation" in event.get("args", {})
     }
     chains = OpChains(events)
+    for event in events:
+        if event.get("cat") in DEVICE_CATEGORIES:
+            launch = launches.get(event.get("args", {}).get("correlation"))
+            yield event, chains.at(launch["tid"], launch["ts"]) if launch else []
+
+
+def breakdown(events: list[dict[str, Any]]) -> tuple[Counter[str], Counter[str]]:
+    """Device time (µs) per part of :data:`PARTS`, and per kernel name."""
     parts: Counter[str] = Counter()
     kernels: Counter[str] = Counter()
-    for event in events:
-        if event.get("cat") not in DEVICE_CATEGORIES:
-            continue
-        launch = launches.get(event.get("args", {}).get("correlation"))
-        chain = chains.at(launch["tid"], launch["ts"]) if launch else []
-        parts[part_of(event["name"], chain)] += event["dur"]
+    for event, chain in device_events(events):
+        parts[part_of(event["name"], [op["name"] for op in chain])] += event["dur"]
         kernels[event["name"]] += event["dur"]
     return parts, kernels
+
+
+class ConvLayer(NamedTuple):
+    """A convolution of the model, in the order its forward pass runs them."""
+
+    kernel: int
+    dilation: int
+    gflop_forward: float  # per sequence
+    gflop_backward: float  # gradients of the input (not for the first layer) and weights
+
+
+def conv_layers(params: Path) -> list[ConvLayer]:
+    """The model's convolutions in forward order, with their FLOPs per sequence (counted
+    from the shapes of a forward pass on the meta device)."""
+    import torch
+
+    from crossreg.model.params import load_params
+    from crossreg.model.seqnn import SeqNN
+
+    with torch.device("meta"):
+        model = SeqNN(load_params(params).model)
+    layers: list[ConvLayer] = []
+
+    def record(module: Any, inputs: tuple, output: Any) -> None:
+        k, dilation = module.kernel_size[0], module.dilation[0]
+        flops = 2 * module.in_channels * module.out_channels * k * output.shape[-1] / 1e9
+        backward = flops if not layers else 2 * flops
+        layers.append(ConvLayer(k, dilation, flops, backward))
+
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
+    hooks = [m.register_forward_hook(record) for m in convs]
+    with torch.no_grad():
+        model(torch.zeros(1, model.seq_length, 4, device="meta"), model.genomes[0])
+    for hook in hooks:
+        hook.remove()
+    return layers
+
+
+def layer_kind(layer: ConvLayer) -> str:
+    return f"k={layer.kernel}" + (", dilated" if layer.dilation > 1 else "")
+
+
+def convolution_times(
+    events: list[dict[str, Any]], layers: list[ConvLayer]
+) -> dict[tuple[str, str], float]:
+    """Device time (µs) of the convolutions per (layer kind, forward|backward), each
+    convolution op of a profiled step matched to the model's layer by its order (forward
+    in layer order, backward in reverse), cuDNN's layout conversions included."""
+    steps = sorted(
+        (e for e in events if str(e.get("name", "")).startswith("ProfilerStep")
+         and e.get("cat") == "user_annotation"),
+        key=lambda e: e["ts"],
+    )  # fmt: skip
+    calls: dict[tuple[str, float], float] = defaultdict(float)  # (direction, op start) -> µs
+    for event, chain in device_events(events):
+        for op in chain:
+            if re.search(r"ConvolutionBackward", op["name"]):
+                calls["backward", op["ts"]] += event["dur"]
+                break
+            if re.fullmatch(r"aten::(conv[12]d|convolution)", op["name"]):
+                calls["forward", op["ts"]] += event["dur"]
+                break
+    times: dict[tuple[str, str], float] = defaultdict(float)
+    for step in steps:
+        end = step["ts"] + step["dur"]
+        for direction in ("forward", "backward"):
+            starts = sorted(t for d, t in calls if d == direction and step["ts"] <= t <= end)
+            if len(starts) != len(layers):
+                raise SystemExit(
+                    f"{step['name']}: {len(starts)} {direction} convolutions, the model has "
+                    f"{len(layers)}; was the trace profiled with these --params?"
+                )
+            if direction == "backward":
+                starts.reverse()
+            for layer, start in zip(layers, starts, strict=True):
+                times[layer_kind(layer), direction] += calls[direction, start]
+    return times
+
+
+def print_convolutions(times: dict, layers: list[ConvLayer], steps: int, batch: int) -> None:
+    kinds = list(dict.fromkeys(layer_kind(layer) for layer in layers))
+    print(
+        "\n| convolutions | layers | forward ms per step | backward ms per step | "
+        "GFLOP per sequence | TFLOP/s |\n|---|---|---|---|---|---|"
+    )
+    for kind in kinds:
+        mine = [layer for layer in layers if layer_kind(layer) == kind]
+        forward, backward = (times[kind, d] / 1000 / steps for d in ("forward", "backward"))
+        gflop = sum(layer.gflop_forward + layer.gflop_backward for layer in mine)
+        rate = gflop * batch / (forward + backward) if batch else float("nan")
+        dilations = sorted({layer.dilation for layer in mine})
+        dilated = f" (dilation {dilations[0]}–{dilations[-1]})" if len(dilations) > 1 else ""
+        print(
+            f"| {kind}{dilated} | {len(mine)} | {forward:.1f} | {backward:.1f} | "
+            f"{gflop:.1f} | {rate:.0f} |"
+        )
 
 
 def main() -> None:
@@ -130,8 +231,13 @@ def main() -> None:
     parser.add_argument("trace", type=Path)
     parser.add_argument("--steps", type=int, default=1, help="steps the trace holds")
     parser.add_argument("--kernels", type=int, default=12, help="kernels listed (0: none)")
+    parser.add_argument(
+        "--params", type=Path, help="the profiled model's params: split the convolutions by layer"
+    )
+    parser.add_argument("--batch", type=int, help="the profiled batch size (for TFLOP/s)")
     args = parser.parse_args()
-    parts, kernels = breakdown(load_events(args.trace))
+    events = load_events(args.trace)
+    parts, kernels = breakdown(events)
     total = sum(parts.values())
     if not total:
         raise SystemExit(f"{args.trace}: no GPU kernels in this trace (a CPU profile?)")
@@ -143,6 +249,10 @@ def main() -> None:
         print("\n| kernel | ms per step | share |\n|---|---|---|")
         for name, micros in kernels.most_common(args.kernels):
             print(f"| `{name[:90]}` | {micros / 1000 / args.steps:.1f} | {micros / total:.1%} |")
+    if args.params:
+        layers = conv_layers(args.params)
+        times = convolution_times(events, layers)
+        print_convolutions(times, layers, args.steps, args.batch or 0)
 
 
 if __name__ == "__main__":

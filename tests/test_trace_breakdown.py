@@ -82,3 +82,42 @@ def test_kernels_go_to_the_part_whose_ops_launched_them(breakdown_module, tmp_pa
         "other": 3,
     }
     assert sum(kernels.values()) == 119
+
+
+def test_convolutions_are_matched_to_the_models_layers_by_order(breakdown_module):
+    """Forward convolutions of a step are the model's layers in order, backward ones in
+    reverse; each layer's planted kernel time comes back under its kind, layout
+    conversions launched inside the op included, and FLOPs sum to the model's."""
+    tb = breakdown_module
+    params = Path(__file__).parent / "data" / "basenji_fixtures" / "params_human.json"
+    layers = tb.conv_layers(params)
+    assert len(layers) == 30
+    assert sum(layer.gflop_forward for layer in layers) == pytest.approx(218.6, abs=0.1)
+    assert sum(layer.gflop_backward for layer in layers) == pytest.approx(432.7, abs=0.1)
+    events, correlation, clock = [], 0, 0.0
+    expected: dict[tuple[str, str], float] = {}
+    for step in range(2):
+        start = clock
+        order = list(enumerate(layers))
+        for direction, run in (("forward", order), ("backward", order[::-1])):
+            for index, layer in run:
+                name = (
+                    "aten::conv1d"
+                    if direction == "forward"
+                    else "autograd::engine::evaluate_function: ConvolutionBackward0"
+                )
+                events.append(_op(name, clock, 10))
+                for kernel, dur in (("nchwToNhwcKernel", 1), ("conv_kernel", index + 2)):
+                    correlation += 1
+                    events += [_launch(correlation, clock + 1), _kernel(kernel, correlation, dur)]
+                    key = (tb.layer_kind(layer), direction)
+                    expected[key] = expected.get(key, 0) + dur
+                clock += 20
+        events.append({"cat": "user_annotation", "ph": "X", "name": f"ProfilerStep#{step}",
+                       "ts": start, "dur": clock - start, "tid": 1})  # fmt: skip
+        clock += 100
+    times = tb.convolution_times(events, layers)
+    assert dict(times) == pytest.approx(expected)
+    assert {kind for kind, _ in times} == {"k=15", "k=5", "k=3", "k=3, dilated", "k=1"}
+    with pytest.raises(SystemExit, match="30 forward convolutions, the model has 29"):
+        tb.convolution_times(events, layers[:-1])
