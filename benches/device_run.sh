@@ -99,7 +99,7 @@ step profile_channels_last 50 "$python" benches/profile_train.py --params "$para
 step breakdown_channels_last 30 "$python" benches/trace_breakdown.py \
     "$out/trace_channels_last.json.gz" --steps 3 --params "$params" \
     --batch "${PROFILE_BATCH:-32}"
-step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
+step cuda_tests 120 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step inference_layouts 60 "$python" benches/bench_inference.py --model "${SAD_MODEL:-full}" \
     --device "$device" --bf16 --variants plain channels-last \
     --batches "${INFERENCE_BATCH:-16}" --alleles 256 --sad-batch 16 --sites 1 --width 50 \
