@@ -3,6 +3,8 @@ a minus-strand site from its last position), and a drawing replaces an earlier o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import h5py
 import numpy as np
 
@@ -15,8 +17,11 @@ from crossreg.variants.ism_figures import (
 )
 
 
-def _write_ism(path, labels: list[str], strands: list[str] | None = None) -> None:
-    """A small ISM ``.h5`` of 3-bp sites on chr8 (no ``strand`` dataset when not given)."""
+def write_ism(
+    path: Path, labels: list[str], strands: list[str] | None = None, track: str = "T0"
+) -> None:
+    """A small ISM ``.h5`` of 3-bp sites on chr8 with one track `track` (no ``strand``
+    dataset when not given)."""
     n, rng = len(labels), np.random.default_rng(5)
     with h5py.File(path, "w") as h5:
         h5["label"] = np.array(labels, dtype="S")
@@ -27,7 +32,7 @@ def _write_ism(path, labels: list[str], strands: list[str] | None = None) -> Non
             h5["strand"] = np.array(strands, dtype="S")
         h5["seqs"] = np.repeat(np.eye(4, dtype=bool)[[2, 0, 3]][None], n, axis=0)
         h5["sum"] = rng.standard_normal((n, 3, 4, 1)).astype(np.float16)
-        h5["target_ids"] = np.array([b"T0"])
+        h5["target_ids"] = np.array([track], dtype="S")
 
 
 def test_titles_and_axes_are_one_based(tmp_path, monkeypatch):
@@ -59,7 +64,7 @@ def test_titles_and_axes_are_one_based(tmp_path, monkeypatch):
 
 
 def test_a_minus_strand_site_is_labelled_from_its_last_position(tmp_path, monkeypatch):
-    _write_ism(tmp_path / "ism.h5", ["fwd", "rev"], ["+", "-"])
+    write_ism(tmp_path / "ism.h5", ["fwd", "rev"], ["+", "-"])
     drawn: list[dict] = []
 
     def record(out, scores, seq, **kwargs):
@@ -77,12 +82,12 @@ def test_a_minus_strand_site_is_labelled_from_its_last_position(tmp_path, monkey
 
 def test_a_drawing_replaces_the_figures_of_an_earlier_one(tmp_path):
     folder = tmp_path / "figures"
-    _write_ism(tmp_path / "two.h5", ["a", "b"])
+    write_ism(tmp_path / "two.h5", ["a", "b"])
     first = plot_ism_file(tmp_path / "two.h5", folder, svg=True)
     assert len(first) == 4
     (folder / "notes.png").write_bytes(b"not ours")
     (folder / "0007_kept").mkdir()
-    _write_ism(tmp_path / "one.h5", ["c"])
+    write_ism(tmp_path / "one.h5", ["c"])
     second = plot_ism_file(tmp_path / "one.h5", folder)
     assert sorted(p.name for p in folder.iterdir()) == [
         ism_figures.MANIFEST,

@@ -11,7 +11,6 @@ import re
 import shutil
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 import torch
@@ -33,22 +32,9 @@ from crossreg.variants.ism_figures import (
 )
 from tests.finetune_world import build_held_out_world
 from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_params
+from tests.test_figures_ism import write_ism
 
 USERS = ["2023_results.png", "1999_poster.svg", "10000_site_T0.png", "notes.png"]
-
-
-def write_ism(path: Path, labels: list[str], track: str = "T0") -> None:
-    """A small ISM ``.h5`` of 3-bp sites on chr8 with one track `track`."""
-    n, rng = len(labels), np.random.default_rng(5)
-    with h5py.File(path, "w") as h5:
-        h5["label"] = np.array(labels, dtype="S")
-        h5["chr"] = np.array([b"chr8"] * n)
-        h5["start"] = np.full(n, 100)
-        h5["end"] = np.full(n, 103)
-        h5["strand"] = np.array([b"+"] * n)
-        h5["seqs"] = np.repeat(np.eye(4, dtype=bool)[[2, 0, 3]][None], n, axis=0)
-        h5["sum"] = rng.standard_normal((n, 3, 4, 1)).astype(np.float16)
-        h5["target_ids"] = np.array([track], dtype="S")
 
 
 def touch_figure(out, scores, seq, *, svg: bool = False, **kwargs) -> list[Path]:
@@ -66,7 +52,7 @@ def test_long_labels_and_track_ids_give_short_unique_stable_names(tmp_path, monk
     the same in every run; titles keep the full label."""
     labels = ["L" * 299 + "a", "L" * 299 + "b"]
     track = "T" * 200
-    write_ism(tmp_path / "ism.h5", labels, track)
+    write_ism(tmp_path / "ism.h5", labels, track=track)
     titles = []
     draw = ism_figures.plot_site
 
