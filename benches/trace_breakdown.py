@@ -18,16 +18,19 @@ import gzip
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+#: CPU ops of a convolution's forward and backward pass.
+CONV_FORWARD = r"^aten::(convolution|conv[12]d|_convolution)"
+CONV_BACKWARD = r"ConvolutionBackward|convolution_backward"
+
 #: Parts of a training step, the first whose pattern matches a kernel's name
 #: (``kernel:`` patterns) or any CPU op around its launch wins.
-PARTS: list[tuple[str, str]] = [
+PART_PATTERNS: list[tuple[str, str]] = [
     ("cuDNN layout conversions (NCHW <-> NHWC)", r"kernel:.*(nchwToNhwc|nhwcToNchw)"),
-    ("convolution backward", r"ConvolutionBackward|convolution_backward"),
-    ("convolution forward", r"^aten::(convolution|conv[12]d|_convolution)"),
+    ("convolution backward", CONV_BACKWARD),
+    ("convolution forward", CONV_FORWARD),
     ("batch norm backward", r"BatchNormBackward|batch_norm_backward"),
     ("batch norm forward", r"batch_norm"),
     ("max pooling backward", r"MaxPool\w*Backward|max_pool\w*backward"),
@@ -43,6 +46,11 @@ PARTS: list[tuple[str, str]] = [
     ("dropout", r"[Dd]ropout|bernoulli|^aten::(rand|uniform_)$"),
     ("gradient clipping and optimizer", r"Optimizer|_fused_sgd|_fused_adam|_foreach_"),
     ("dtype casts and copies", r"ToCopyBackward|^aten::(to|_to_copy|copy_|clone|contiguous)$"),
+]
+#: :data:`PART_PATTERNS` compiled: (part, whether it matches the kernel's name, regex).
+PARTS = [
+    (name, pattern.startswith("kernel:"), re.compile(pattern.removeprefix("kernel:")))
+    for name, pattern in PART_PATTERNS
 ]
 
 DEVICE_CATEGORIES = ("kernel", "gpu_memcpy", "gpu_memset")
@@ -96,35 +104,37 @@ class OpChains:
 
 def part_of(kernel: str, chain: list[str]) -> str:
     """The part of :data:`PARTS` a kernel belongs to, or "other"."""
-    for name, pattern in PARTS:
-        regex = re.compile(pattern.removeprefix("kernel:"))
-        if pattern.startswith("kernel:"):
-            if regex.search(kernel):
-                return name
-        elif any(regex.search(op) for op in chain):
+    for name, on_kernel, regex in PARTS:
+        if regex.search(kernel) if on_kernel else any(regex.search(op) for op in chain):
             return name
     return "other"
 
 
-def device_events(events: list[dict[str, Any]]) -> Iterator[tuple[dict, list[dict]]]:
-    """Each kernel, copy and fill with the chain of CPU ops open at its launch."""
+#: A kernel, copy or fill, with the chain of CPU ops open at its launch (outermost first).
+Charged = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
+def charge(events: list[dict[str, Any]]) -> list[Charged]:
+    """Each kernel, copy and fill of the trace with the CPU ops open at its launch."""
     launches = {
         event["args"]["correlation"]: event
         for event in events
         if event.get("cat") in LAUNCH_CATEGORIES and "correlation" in event.get("args", {})
     }
     chains = OpChains(events)
+    charged = []
     for event in events:
         if event.get("cat") in DEVICE_CATEGORIES:
             launch = launches.get(event.get("args", {}).get("correlation"))
-            yield event, chains.at(launch["tid"], launch["ts"]) if launch else []
+            charged.append((event, chains.at(launch["tid"], launch["ts"]) if launch else []))
+    return charged
 
 
-def breakdown(events: list[dict[str, Any]]) -> tuple[Counter[str], Counter[str]]:
+def breakdown(charged: list[Charged]) -> tuple[Counter[str], Counter[str]]:
     """Device time (µs) per part of :data:`PARTS`, and per kernel name."""
     parts: Counter[str] = Counter()
     kernels: Counter[str] = Counter()
-    for event, chain in device_events(events):
+    for event, chain in charged:
         parts[part_of(event["name"], [op["name"] for op in chain])] += event["dur"]
         kernels[event["name"]] += event["dur"]
     return parts, kernels
@@ -171,7 +181,7 @@ def layer_kind(layer: ConvLayer) -> str:
 
 
 def convolution_times(
-    events: list[dict[str, Any]], layers: list[ConvLayer]
+    events: list[dict[str, Any]], charged: list[Charged], layers: list[ConvLayer]
 ) -> dict[tuple[str, str], float]:
     """Device time (µs) of the convolutions per (layer kind, forward|backward), each
     convolution op of a profiled step matched to the model's layer by its order (forward
@@ -182,12 +192,12 @@ def convolution_times(
         key=lambda e: e["ts"],
     )  # fmt: skip
     calls: dict[tuple[str, float], float] = defaultdict(float)  # (direction, op start) -> µs
-    for event, chain in device_events(events):
-        for op in chain:
-            if re.search(r"ConvolutionBackward", op["name"]):
+    for event, chain in charged:
+        for op in chain:  # the outermost convolution op names the call
+            if re.search(CONV_BACKWARD, op["name"]):
                 calls["backward", op["ts"]] += event["dur"]
                 break
-            if re.fullmatch(r"aten::(conv[12]d|convolution)", op["name"]):
+            if re.search(CONV_FORWARD, op["name"]):
                 calls["forward", op["ts"]] += event["dur"]
                 break
     times: dict[tuple[str, str], float] = defaultdict(float)
@@ -237,7 +247,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="the profiled batch size (for TFLOP/s)")
     args = parser.parse_args()
     events = load_events(args.trace)
-    parts, kernels = breakdown(events)
+    charged = charge(events)
+    parts, kernels = breakdown(charged)
     total = sum(parts.values())
     if not total:
         raise SystemExit(f"{args.trace}: no GPU kernels in this trace (a CPU profile?)")
@@ -251,7 +262,7 @@ def main() -> None:
             print(f"| `{name[:90]}` | {micros / 1000 / args.steps:.1f} | {micros / total:.1%} |")
     if args.params:
         layers = conv_layers(args.params)
-        times = convolution_times(events, layers)
+        times = convolution_times(events, charged, layers)
         print_convolutions(times, layers, args.steps, args.batch or 0)
 
 

@@ -72,7 +72,8 @@ def test_kernels_go_to_the_part_whose_ops_launched_them(breakdown_module, tmp_pa
     path = tmp_path / "trace.json.gz"
     with gzip.open(path, "wt") as handle:
         json.dump({"traceEvents": events}, handle)
-    parts, kernels = breakdown_module.breakdown(breakdown_module.load_events(path))
+    events = breakdown_module.load_events(path)
+    parts, kernels = breakdown_module.breakdown(breakdown_module.charge(events))
     assert parts == {
         "convolution forward": 40,
         "cuDNN layout conversions (NCHW <-> NHWC)": 8,
@@ -116,8 +117,9 @@ def test_convolutions_are_matched_to_the_models_layers_by_order(breakdown_module
         events.append({"cat": "user_annotation", "ph": "X", "name": f"ProfilerStep#{step}",
                        "ts": start, "dur": clock - start, "tid": 1})  # fmt: skip
         clock += 100
-    times = tb.convolution_times(events, layers)
+    charged = tb.charge(events)
+    times = tb.convolution_times(events, charged, layers)
     assert dict(times) == pytest.approx(expected)
     assert {kind for kind, _ in times} == {"k=15", "k=5", "k=3", "k=3, dilated", "k=1"}
     with pytest.raises(SystemExit, match="30 forward convolutions, the model has 29"):
-        tb.convolution_times(events, layers[:-1])
+        tb.convolution_times(events, charged, layers[:-1])
