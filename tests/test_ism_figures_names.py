@@ -11,6 +11,7 @@ import re
 import shutil
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -199,3 +200,33 @@ def test_finetune_says_to_rebuild_the_store(world, tmp_path, changes, wrong):
     assert rebuild in str(raised.value)
     assert "model.seq_length" not in str(raised.value)
     assert "Cropping1D" not in str(raised.value)
+
+
+def test_the_manifest_written_before_drawing_names_the_figures_drawn(tmp_path, monkeypatch):
+    """A site whose span starts off the chromosome (no base, NaN scores there): the list
+    written before drawing, which a crash would leave, names the figure of the track
+    drawn (before: the NaN positions made it name track 0's, the drawing wrote T1's)."""
+    monkeypatch.setattr(ism_figures, "plot_site", touch_figure)
+    manifests = []
+    write = ism_figures.write_manifest
+    monkeypatch.setattr(
+        ism_figures,
+        "write_manifest",
+        lambda directory, names: (manifests.append(list(names)), write(directory, names)),
+    )
+    path = tmp_path / "ism.h5"
+    with h5py.File(path, "w") as h5:
+        h5["label"] = np.array([b"edge"])
+        h5["chr"] = np.array([b"chr8"])
+        h5["start"] = np.array([0])
+        h5["end"] = np.array([3])
+        h5["strand"] = np.array([b"+"])
+        h5["seqs"] = np.array([[[0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0]]], dtype=bool)
+        scores = np.zeros((1, 3, 4, 2), dtype=np.float16)
+        scores[0, 0] = np.nan  # off the chromosome
+        scores[0, 1:, :, 1] = 2.0  # track T1 has the largest |score|
+        h5["sum"] = scores
+        h5["target_ids"] = np.array([b"T0", b"T1"])
+    written = plot_ism_file(path, tmp_path / "figures")
+    assert [p.name for p in written] == ["0000_edge_T1.png"]
+    assert manifests == [["0000_edge_T1.png"], ["0000_edge_T1.png"]]

@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -272,18 +273,14 @@ def _site_count(path: str | os.PathLike[str]) -> int:
         return len(handle["label"])
 
 
-def planned_figures(
-    path: str | os.PathLike[str], *, all_tracks: bool, stat: str | None, svg: bool
-) -> list[str]:
-    """The names of the files :func:`plot_ism_file` will write for the ISM ``.h5`` at
-    `path`."""
-    digits = index_digits(_site_count(path))
-    names: list[str] = []
-    for site in _stored_sites(path, stat):
+def _site_figures(
+    path: str | os.PathLike[str], *, all_tracks: bool, stat: str | None, digits: int
+) -> Iterator[tuple[StoredSite, int, str]]:
+    """Each site of the ISM ``.h5`` at `path` (:func:`on_chromosome`) with each track drawn
+    for it (:func:`chosen_tracks`) and that figure's PNG name (:func:`figure_name`)."""
+    for site in map(on_chromosome, _stored_sites(path, stat)):
         for t in chosen_tracks(site, all_tracks):
-            png = figure_name(site.index, digits, site.label, site.ids[t])
-            names += [png, png[: -len(".png")] + ".svg"] if svg else [png]
-    return names
+            yield site, t, figure_name(site.index, digits, site.label, site.ids[t])
 
 
 def plot_ism_file(
@@ -302,25 +299,32 @@ def plot_ism_file(
     drawn over the positions of its span on the chromosome (:func:`on_chromosome`)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    planned = planned_figures(path, all_tracks=all_tracks, stat=stat, svg=svg)
+    figures = partial(
+        _site_figures,
+        path,
+        all_tracks=all_tracks,
+        stat=stat,
+        digits=index_digits(_site_count(path)),
+    )
+    planned: list[str] = []
+    for _, _, png in figures():
+        planned += [png, png.removesuffix(".png") + ".svg"] if svg else [png]
     remove_earlier_figures(directory)
     write_manifest(directory, planned)  # before drawing: a failed drawing's are listed
-    digits = index_digits(_site_count(path))
     written: list[Path] = []
-    for site in map(on_chromosome, _stored_sites(path, stat)):
-        for t in chosen_tracks(site, all_tracks):
-            span = browser_span(site.chrom, site.start, len(site.seq))
-            strand = "  minus strand" if site.strand == "-" else ""
-            written += plot_site(
-                directory / figure_name(site.index, digits, site.label, site.ids[t]),
-                site.scores[..., t],
-                site.seq,
-                title=f"{site.label}  {span}{strand}  track {site.ids[t]}",
-                stat=site.stat,
-                start=site.start,
-                strand=site.strand,
-                svg=svg,
-            )
+    for site, t, png in figures():
+        span = browser_span(site.chrom, site.start, len(site.seq))
+        strand = "  minus strand" if site.strand == "-" else ""
+        written += plot_site(
+            directory / png,
+            site.scores[..., t],
+            site.seq,
+            title=f"{site.label}  {span}{strand}  track {site.ids[t]}",
+            stat=site.stat,
+            start=site.start,
+            strand=site.strand,
+            svg=svg,
+        )
     write_manifest(directory, [p.name for p in written])
     return written
 
