@@ -4,6 +4,7 @@ per-tensor clipping, SGD update) on random one-hot batches.
     python benches/bench_train.py [--params FILE] [--device cuda] [--batch-sizes 4,8,16]
                                   [--bf16] [--compile] [--channels-last] [--steps 10]
                                   [--compare-layouts] [--rounds 3] [--peak-tflops T]
+                                  [--no-padding] [--divisible-by 8]
 
 The default params are the paper's full human model (131,072 bp → 896 bins × 5,313 tracks).
 Prints sequences per second, peak GPU memory, TFLOP/s of the model's FLOPs (counted on the
@@ -12,12 +13,16 @@ meta device as ``bench_flops.py`` counts them) and, on an H100 or H200 or with
 such. ``--channels-last`` runs the trunk in its (B, C, 1, L) channels-last form
 (:attr:`crossreg.model.seqnn.SeqNN.channels_last`); ``--compare-layouts`` times both
 layouts alternately instead, in rounds of ``--steps`` steps each, and gives their ratio
-(the best round of each).
+(the best round of each). ``--no-padding`` turns off the zero padding a GPU's products
+get (:mod:`crossreg.model.padding`), to time what it gains; ``--divisible-by N`` rounds
+each conv tower's filters to a multiple of N (Basenji's ``divisible_by``): another model,
+whose FLOPs are counted for its MFU, to see what aligned channel counts would gain.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from functools import partial
 from pathlib import Path
@@ -26,8 +31,10 @@ import torch
 from bench_flops import count_training_flops, peak_tflops_of
 from bench_sad import best_times
 
+from crossreg.model import padding
+from crossreg.model.blocks import ConvBlock
 from crossreg.model.inference import tune_cuda
-from crossreg.model.params import load_params
+from crossreg.model.params import Params, parse_params
 from crossreg.model.seqnn import SeqNN, count_parameters
 from crossreg.train.optim import build_optimizer
 from crossreg.train.step import train_step
@@ -114,6 +121,17 @@ def compare_layouts(model, optimizer, genome, batch, bins, args, device) -> str:
     )
 
 
+def bench_params(path: Path, divisible_by: int | None) -> Params:
+    """The params of `path`, each conv tower's filters rounded to multiples of
+    `divisible_by` where given."""
+    data = json.loads(path.read_text())
+    if divisible_by is not None:
+        for block in data["model"]["trunk"]:
+            if block["name"] == "conv_tower":
+                block["divisible_by"] = divisible_by
+    return parse_params(data)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, default=FIXTURES / "params_human.json")
@@ -135,10 +153,18 @@ def main() -> None:
         type=float,
         help="the device's dense bf16 peak for the MFU (default: known for H100 and H200)",
     )
+    parser.add_argument(
+        "--no-padding", action="store_true", help="no zero padding of the GPU's products"
+    )
+    parser.add_argument(
+        "--divisible-by", type=int, help="round the conv towers' filters to this multiple"
+    )
     args = parser.parse_args()
     device = torch.device(args.device)
     tune_cuda(device, tf32=True)  # as `crossreg train` does
-    params = load_params(args.params)
+    if args.no_padding:
+        padding.GPU_MULTIPLE = 1
+    params = bench_params(args.params, args.divisible_by)
     model = SeqNN(params.model, channels_last=args.channels_last).to(device)
     genome = model.genomes[0]
     bins = model.output_length()
@@ -150,7 +176,9 @@ def main() -> None:
         f"{args.params.name}: {count_parameters(model):,} parameters, {model.seq_length:,} bp → "
         f"{bins} bins × {model.num_targets(genome)} tracks; {name}, torch {torch.__version__}, "
         f"bf16 {args.bf16}, compile {args.compile}, channels-last "
-        f"{'both, alternating' if args.compare_layouts else args.channels_last}"
+        f"{'both, alternating' if args.compare_layouts else args.channels_last}, "
+        f"padding to {padding.GPU_MULTIPLE}, convolution blocks' filters "
+        f"{[m.out_channels for m in model.trunk if isinstance(m, ConvBlock)]}"
     )
     optimizer = build_optimizer(model.parameters(), params.train)
     runner = torch.compile(model) if args.compile else model

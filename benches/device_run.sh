@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The GPU figures of benches/README.md in one run of under 10 minutes on one
 # H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
-# (bf16 eager over batch sizes, a profile of a step with its trace and where its time
-# goes, torch.compile); the loader with 16 and 2 cores; torch.compile channels-last; both
-# trunk layouts alternately, and the channels-last step's profile; the CUDA tests;
-# inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the max pooling's
-# passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
+# (bf16 eager over batch sizes; without the GPU's zero padding; with the towers' channels
+# rounded to multiples of 8, in both layouts; a profile of a step with its trace and
+# where its time goes; torch.compile); the CUDA tests; the loader with 16 and 2 cores;
+# torch.compile channels-last; both trunk layouts alternately, and the channels-last
+# step's profile; inference (forward, SAD, ISM) in both layouts; the Poisson loss's and
+# the max pooling's passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -70,6 +71,10 @@ print(\"torch\", torch.__version__, \"crossreg\", crossreg.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA\")'"
 step train_bf16 110 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64,128}"
+step train_no_padding 50 "$python" benches/bench_train.py --params "$params" \
+    --device "$device" --bf16 --no-padding --batch-sizes "${LAYOUT_BATCHES:-32,64}"
+step train_aligned 60 "$python" benches/bench_train.py --params "$params" --device "$device" \
+    --bf16 --divisible-by 8 --compare-layouts --rounds 2 --batch-sizes "${PROFILE_BATCH:-32}"
 step profile 50 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
@@ -77,6 +82,7 @@ step breakdown 30 "$python" benches/trace_breakdown.py "$out/trace.json.gz" --st
     --params "$params" --batch "${PROFILE_BATCH:-32}"
 step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
+step cuda_tests 120 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
 loader_dir=${LOADER_DIR:-$(mktemp -d)}
 step loader_16 90 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
@@ -99,7 +105,6 @@ step profile_channels_last 50 "$python" benches/profile_train.py --params "$para
 step breakdown_channels_last 30 "$python" benches/trace_breakdown.py \
     "$out/trace_channels_last.json.gz" --steps 3 --params "$params" \
     --batch "${PROFILE_BATCH:-32}"
-step cuda_tests 120 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step inference_layouts 60 "$python" benches/bench_inference.py --model "${SAD_MODEL:-full}" \
     --device "$device" --bf16 --variants plain channels-last \
     --batches "${INFERENCE_BATCH:-16}" --alleles 256 --sad-batch 16 --sites 1 --width 50 \

@@ -143,3 +143,29 @@ def test_compiled_training_steps_take_the_eager_steps(channels_last):
         weights.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-4)
     torch.testing.assert_close(weights[1], weights[0], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_the_gpu_padding_changes_no_prediction_or_gradient(monkeypatch, channels_last):
+    """The 4-channel stem and the 5-track head padded to 8 on the GPU (cuDNN and cuBLAS
+    then take aligned kernels): float32 outputs and gradients equal those with the
+    padding turned off."""
+    from crossreg.model import padding
+
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 8192)), 4).float().cuda()
+    torch.manual_seed(0)
+    net = SeqNN(load_params(PARAMS).model, channels_last=channels_last).to("cuda")
+    reads = []
+    for multiple in (1, padding.GPU_MULTIPLE):
+        monkeypatch.setattr(padding, "GPU_MULTIPLE", multiple)
+        net.zero_grad()
+        torch.manual_seed(1)  # the same dropout masks
+        out = net(x, "human")
+        out.square().mean().backward()
+        reads.append(
+            [out.detach(), *(p.grad.clone() for p in net.parameters() if p.grad is not None)]
+        )
+    for padded, plain in zip(reads[1], reads[0], strict=True):
+        torch.testing.assert_close(padded, plain, rtol=1e-4, atol=1e-5)

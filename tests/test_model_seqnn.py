@@ -13,7 +13,7 @@ import torch
 from crossreg.model.activations import GELU, gelu
 from crossreg.model.blocks import ConvBlock, KerasBatchNorm, Residual
 from crossreg.model.params import load_params, parse_params
-from crossreg.model.seqnn import SeqNN, count_parameters, padded_linear
+from crossreg.model.seqnn import SeqNN, count_parameters
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 
@@ -263,7 +263,7 @@ def test_dropout_masks_do_not_depend_on_the_process_count(monkeypatch):
     assert torch.equal(layer.eval()(x), x)
 
 
-def _train_and_read(model: SeqNN, x: torch.Tensor, genome: str) -> dict[str, torch.Tensor]:
+def train_and_read(model: SeqNN, x: torch.Tensor, genome: str) -> dict[str, torch.Tensor]:
     """One training-mode pass of `model` on `x` through `genome`'s head (dropout drawn
     from seed 5) with a loss, then an inference pass of every head: the outputs, every
     gradient and every buffer."""
@@ -308,7 +308,7 @@ def test_channels_last_trunk_computes_what_the_plain_one_does(branch):
     x = torch.nn.functional.one_hot(
         torch.randint(0, 4, (3, model.seq_length), generator=gen), 4
     ).float()
-    plain = _train_and_read(copy.deepcopy(model), x, "mouse")
+    plain = train_and_read(copy.deepcopy(model), x, "mouse")
     model.channels_last = True
     seen: list[bool] = []
     for conv in (m for m in model.modules() if isinstance(m, LengthConv)):
@@ -317,7 +317,7 @@ def test_channels_last_trunk_computes_what_the_plain_one_does(branch):
                 args[0].dim() == 4 and args[0].is_contiguous(memory_format=torch.channels_last)
             )
         )
-    last = _train_and_read(model, x, "mouse")
+    last = train_and_read(model, x, "mouse")
     assert seen and all(seen)
     assert plain.keys() == last.keys()
     for key in plain:
@@ -494,24 +494,3 @@ def test_a_pool_size_of_0_or_1_pools_nothing(pool_size):
     assert model.stride == 8
     assert model.output_length() == 8
     assert tuple(model(torch.zeros(1, 64, 4)).shape) == (1, 8, 2)
-
-
-@pytest.mark.parametrize(("units", "bias"), [(13, True), (13, False), (16, True), (1, True)])
-def test_a_padded_head_product_gives_the_plain_values_and_gradients(units, bias):
-    """The head's product with its width padded to a multiple of 8 (as on a GPU) and cut
-    back: the plain layer's outputs and the gradients of its input, weight and bias."""
-    gen = torch.Generator().manual_seed(3)
-    dense = torch.nn.Linear(6, units, bias=bias, dtype=torch.float64)
-    x = torch.randn(2, 5, 6, generator=gen, dtype=torch.float64)
-    weights = torch.randn(2, 5, units, generator=gen, dtype=torch.float64)
-    reads = []
-    for run in (dense, lambda x: padded_linear(x, dense, 8)):
-        dense.zero_grad()
-        x_run = x.clone().requires_grad_()
-        out = run(x_run)
-        assert out.shape == (2, 5, units)
-        (out * weights).sum().backward()
-        grads = [x_run.grad, *(p.grad for p in dense.parameters())]
-        reads.append([out.detach(), *(g.clone() for g in grads)])
-    for padded, plain in zip(reads[1], reads[0], strict=True):
-        torch.testing.assert_close(padded, plain, rtol=1e-12, atol=1e-12)

@@ -23,6 +23,7 @@ from torch.nn import functional
 
 from crossreg import distributed
 from crossreg.model.activations import make_activation
+from crossreg.model.padding import gpu_multiple, pad_input_channels
 from crossreg.model.params import Block, conv_tower_filters, residual_dilations
 from crossreg.model.pooling import MaxPool
 
@@ -193,12 +194,22 @@ class BatchSplitDropout(nn.Module):
 class LengthConv(nn.Conv1d):
     """``Conv1d`` ("same" padding, stride 1) over ``(B, C, L)``, or over the trunk's
     channels-last ``(B, C, 1, L)`` as the 1 × k two-dimensional convolution of the same
-    weights (cuDNN's NHWC kernels, which bf16 tensor cores prefer)."""
+    weights (cuDNN's NHWC kernels, which bf16 tensor cores prefer).
+
+    On a GPU an input narrower than :data:`~crossreg.model.padding.GPU_MULTIPLE` channels
+    (the one-hot sequence's 4) is padded with zero channels
+    (:func:`~crossreg.model.padding.pad_input_channels`); wider unaligned inputs (the
+    tower's 339, 399, …) are not: their convolutions ran at a third of an H200's peak
+    already, and padding would copy their whole input."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight
+        multiple = gpu_multiple(x)
+        if self.in_channels < multiple:
+            x, weight = pad_input_channels(x, weight, multiple)
         if x.dim() == 3:
-            return super().forward(x)
-        weight = self.weight.unsqueeze(2)
+            return functional.conv1d(x, weight, self.bias, 1, "same", self.dilation)
+        weight = weight.unsqueeze(2)
         return functional.conv2d(x, weight, self.bias, 1, "same", (1, self.dilation[0]))
 
 

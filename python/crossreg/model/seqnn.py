@@ -15,34 +15,17 @@ from typing import cast
 
 import torch
 from torch import nn
-from torch.nn import functional
 
 from crossreg.model.activations import GELU_FORMS, head_activation, make_activation
 from crossreg.model.blocks import ConvBlock, Crop, KerasBatchNorm, build_block, init_weights
 from crossreg.model.branches import AdapterBranch, BlocksBranch, BranchSpec, build_branch
+from crossreg.model.padding import gpu_multiple, padded_linear
 from crossreg.model.params import ModelParams
-
-#: The multiple a head's output width is padded to for the matrix product on a GPU.
-GPU_UNITS_MULTIPLE = 8
-
-
-def padded_linear(x: torch.Tensor, dense: nn.Linear, multiple: int) -> torch.Tensor:
-    """``dense(x)``, computed with the output width padded by zero rows of the weight to a
-    multiple of `multiple` and cut back: the same values and gradients. cuBLAS runs a bf16
-    product whose output rows are not 16-byte aligned (5,313 tracks) in slow align-1
-    kernels: on an H200 the paper's head took 8% of a training step, ten times its FLOPs'
-    share."""
-    pad = -dense.out_features % multiple
-    if pad == 0:
-        return dense(x)
-    weight = functional.pad(dense.weight, (0, 0, 0, pad))
-    bias = None if dense.bias is None else functional.pad(dense.bias, (0, pad))
-    return functional.linear(x, weight, bias)[..., : dense.out_features]
 
 
 class TrackHead(nn.Module):
     """A per-bin Dense layer: ``(B, bins, C)`` → ``(B, bins, units)``, then its activation.
-    On a GPU its product runs :func:`padded_linear`."""
+    On a GPU its product runs :func:`~crossreg.model.padding.padded_linear`."""
 
     def __init__(self, in_features: int, units: int, activation: str) -> None:
         super().__init__()
@@ -50,9 +33,10 @@ class TrackHead(nn.Module):
         self.activation = head_activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not x.is_cuda:
+        multiple = gpu_multiple(x)
+        if multiple == 1:
             return self.activation(self.dense(x))
-        out = self.activation(padded_linear(x, self.dense, GPU_UNITS_MULTIPLE))
+        out = self.activation(padded_linear(x, self.dense, multiple))
         return out.contiguous()  # a linear head's output is a view of the padded one
 
 
