@@ -177,7 +177,7 @@ def main() -> None:
         f"{bins} bins × {model.num_targets(genome)} tracks; {name}, torch {torch.__version__}, "
         f"bf16 {args.bf16}, compile {args.compile}, channels-last "
         f"{'both, alternating' if args.compare_layouts else args.channels_last}, "
-        f"padding to {padding.GPU_MULTIPLE}, convolution blocks' filters "
+        f"GPU padding to {padding.GPU_MULTIPLE}, convolution blocks' filters "
         f"{[m.out_channels for m in model.trunk if isinstance(m, ConvBlock)]}"
     )
     optimizer = build_optimizer(model.parameters(), params.train)
