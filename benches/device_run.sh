@@ -3,10 +3,11 @@
 # H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
 # (bf16 eager over batch sizes; without the GPU's zero padding; with the towers' channels
 # rounded to multiples of 8, in both layouts; a profile of a step with its trace and
-# where its time goes; torch.compile); the CUDA tests; the loader with 16 and 2 cores;
-# torch.compile channels-last; both trunk layouts alternately, and the channels-last
-# step's profile; inference (forward, SAD, ISM) in both layouts; the Poisson loss's and
-# the max pooling's passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
+# where its time goes; torch.compile); the CUDA tests; a compiled step's profile; the
+# loader with 16 and 2 cores; torch.compile channels-last; both trunk layouts
+# alternately, and the channels-last step's profile; inference (forward, SAD, ISM) in
+# both layouts; the Poisson loss's and the max pooling's passes; SAD and ISM throughput;
+# compiled inference; FLOPs per sequence.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -17,9 +18,10 @@
 # Each step gets at most its own limit and never more than what is left of BUDGET_S
 # (default 560 s); a step that fails or runs out of time is logged and the next one runs.
 # Everything printed goes to OUT_DIR/device_run.log; the profiles' traces are
-# OUT_DIR/trace.json.gz and trace_channels_last.json.gz (their breakdowns need GPU
-# kernels: on a CPU those two steps say there are none), the loader's figures
-# OUT_DIR/loader_16.json and OUT_DIR/loader_2.json (all 16 cores, then 2 by taskset).
+# OUT_DIR/trace.json.gz, trace_compiled.json.gz and trace_channels_last.json.gz (the
+# eager ones' breakdowns need GPU kernels: on a CPU those two steps say there are none),
+# the loader's figures OUT_DIR/loader_16.json and OUT_DIR/loader_2.json (all 16 cores,
+# then 2 by taskset).
 # PARAMS (default: the paper's human model), SAD_MODEL (full), DEVICE (cuda) and the
 # sizes below can point the run at small models on the CPU, to check the script itself.
 set -uo pipefail
@@ -83,6 +85,10 @@ step breakdown 30 "$python" benches/trace_breakdown.py "$out/trace.json.gz" --st
 step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
 step cuda_tests 120 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
+step profile_compiled 150 "$python" benches/profile_train.py --params "$params" \
+    --device "$device" --bf16 --compile --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 \
+    --trace "$out/trace_compiled.json"
+[ -f "$out/trace_compiled.json" ] && gzip -f "$out/trace_compiled.json"
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
 loader_dir=${LOADER_DIR:-$(mktemp -d)}
 step loader_16 90 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
