@@ -46,6 +46,13 @@ if [ -d .whl ]; then
             "$python" -m zipfile -e "$wheel" "$site" || { echo "unpacking $wheel failed"; exit 1; }
         done
     fi
+    # a wheel built from older code would spend the GPU's time measuring that code
+    if ! diff -rq --exclude=__pycache__ --exclude='*.so' python/crossreg "$site/crossreg" \
+        >>"$log" 2>&1; then
+        echo "the crossreg wheel in .whl/ was not built from this tree's python/crossreg" \
+            "(differences in $log); rebuild it with make device-wheels" | tee -a "$log"
+        exit 1
+    fi
     export PYTHONPATH=$site${PYTHONPATH:+:$PYTHONPATH}
 fi
 export PYTHONUNBUFFERED=1
