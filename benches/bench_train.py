@@ -4,7 +4,7 @@ per-tensor clipping, SGD update) on random one-hot batches.
     python benches/bench_train.py [--params FILE] [--device cuda] [--batch-sizes 4,8,16]
                                   [--bf16] [--compile] [--channels-last] [--steps 10]
                                   [--compare-layouts] [--rounds 3] [--peak-tflops T]
-                                  [--no-padding] [--divisible-by 8]
+                                  [--no-padding] [--no-dilated-wgrad-matmul] [--divisible-by 8]
 
 The default params are the paper's full human model (131,072 bp → 896 bins × 5,313 tracks).
 Prints sequences per second, peak GPU memory, TFLOP/s of the model's FLOPs (counted on the
@@ -14,7 +14,8 @@ such. ``--channels-last`` runs the trunk in its (B, C, 1, L) channels-last form
 (:attr:`crossreg.model.seqnn.SeqNN.channels_last`); ``--compare-layouts`` times both
 layouts alternately instead, in rounds of ``--steps`` steps each, and gives their ratio
 (the best round of each). ``--no-padding`` turns off the zero padding a GPU's products
-get (:mod:`crossreg.model.padding`), to time what it gains; ``--divisible-by N`` rounds
+get and ``--no-dilated-wgrad-matmul`` leaves dilated convolutions' weight gradients to
+cuDNN (:mod:`crossreg.model.gpu_forms`), to time what those forms gain; ``--divisible-by N`` rounds
 each conv tower's filters to a multiple of N (Basenji's ``divisible_by``): another model,
 whose FLOPs are counted for its MFU, to see what aligned channel counts would gain.
 """
@@ -31,7 +32,7 @@ import torch
 from bench_flops import count_training_flops, peak_tflops_of
 from bench_sad import best_times
 
-from crossreg.model import padding
+from crossreg.model import gpu_forms
 from crossreg.model.blocks import ConvBlock
 from crossreg.model.inference import tune_cuda
 from crossreg.model.params import Params, parse_params
@@ -157,13 +158,20 @@ def main() -> None:
         "--no-padding", action="store_true", help="no zero padding of the GPU's products"
     )
     parser.add_argument(
+        "--no-dilated-wgrad-matmul",
+        action="store_true",
+        help="dilated convolutions' weight gradients from cuDNN, not matrix products",
+    )
+    parser.add_argument(
         "--divisible-by", type=int, help="round the conv towers' filters to this multiple"
     )
     args = parser.parse_args()
     device = torch.device(args.device)
     tune_cuda(device, tf32=True)  # as `crossreg train` does
     if args.no_padding:
-        padding.GPU_MULTIPLE = 1
+        gpu_forms.GPU_MULTIPLE = 1
+    if args.no_dilated_wgrad_matmul:
+        gpu_forms.DILATED_WGRAD_AS_MATMUL = False
     params = bench_params(args.params, args.divisible_by)
     model = SeqNN(params.model, channels_last=args.channels_last).to(device)
     genome = model.genomes[0]
@@ -177,7 +185,8 @@ def main() -> None:
         f"{bins} bins × {model.num_targets(genome)} tracks; {name}, torch {torch.__version__}, "
         f"bf16 {args.bf16}, compile {args.compile}, channels-last "
         f"{'both, alternating' if args.compare_layouts else args.channels_last}, "
-        f"GPU padding to {padding.GPU_MULTIPLE}, convolution blocks' filters "
+        f"GPU padding to {gpu_forms.GPU_MULTIPLE}, dilated weight gradients as matmuls "
+        f"{gpu_forms.DILATED_WGRAD_AS_MATMUL}, convolution blocks' filters "
         f"{[m.out_channels for m in model.trunk if isinstance(m, ConvBlock)]}"
     )
     optimizer = build_optimizer(model.parameters(), params.train)

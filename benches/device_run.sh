@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The GPU figures of benches/README.md in one run of under 10 minutes on one
 # H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
-# (bf16 eager over batch sizes; without the GPU's zero padding; with the towers' channels
-# rounded to multiples of 8, in both layouts; a profile of a step with its trace and
-# where its time goes; torch.compile); the CUDA tests; a compiled step's profile; the
+# (bf16 eager over batch sizes; without the GPU forms of its products; with the towers'
+# channels rounded to multiples of 8, in both layouts; a profile of a step with its trace
+# and where its time goes; torch.compile); the CUDA tests; a compiled step's profile; the
 # loader with 16 and 2 cores; torch.compile channels-last; both trunk layouts
 # alternately, and the channels-last step's profile; inference (forward, SAD, ISM) in
 # both layouts; the Poisson loss's and the max pooling's passes; SAD and ISM throughput;
@@ -80,8 +80,9 @@ print(\"torch\", torch.__version__, \"crossreg\", crossreg.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA\")'"
 step train_bf16 110 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64,128}"
-step train_no_padding 50 "$python" benches/bench_train.py --params "$params" \
-    --device "$device" --bf16 --no-padding --batch-sizes "${LAYOUT_BATCHES:-32,64}"
+step train_plain_forms 50 "$python" benches/bench_train.py --params "$params" \
+    --device "$device" --bf16 --no-padding --no-dilated-wgrad-matmul \
+    --batch-sizes "${LAYOUT_BATCHES:-32,64}"
 step train_aligned 60 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --divisible-by 8 --compare-layouts --rounds 2 --batch-sizes "${PROFILE_BATCH:-32}"
 step profile 50 "$python" benches/profile_train.py --params "$params" --device "$device" \

@@ -146,11 +146,11 @@ def test_compiled_training_steps_take_the_eager_steps(channels_last):
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_the_gpu_padding_changes_no_prediction_or_gradient(monkeypatch, channels_last):
+def test_the_gpu_forms_change_no_prediction_or_gradient(monkeypatch, channels_last):
     """The 4-channel stem and the 5-track head padded to 8 on the GPU (cuDNN and cuBLAS
-    then take aligned kernels): float32 outputs and gradients equal those with the
-    padding turned off."""
-    from crossreg.model import padding
+    then take aligned kernels) and the dilated convolutions' weight gradients from matrix
+    products: float32 outputs and gradients equal those of the plain forms."""
+    from crossreg.model import gpu_forms
 
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -158,8 +158,9 @@ def test_the_gpu_padding_changes_no_prediction_or_gradient(monkeypatch, channels
     torch.manual_seed(0)
     net = SeqNN(load_params(PARAMS).model, channels_last=channels_last).to("cuda")
     reads = []
-    for multiple in (1, padding.GPU_MULTIPLE):
-        monkeypatch.setattr(padding, "GPU_MULTIPLE", multiple)
+    for multiple, as_matmul in ((1, False), (gpu_forms.GPU_MULTIPLE, True)):
+        monkeypatch.setattr(gpu_forms, "GPU_MULTIPLE", multiple)
+        monkeypatch.setattr(gpu_forms, "DILATED_WGRAD_AS_MATMUL", as_matmul)
         net.zero_grad()
         torch.manual_seed(1)  # the same dropout masks
         out = net(x, "human")

@@ -23,7 +23,13 @@ from torch.nn import functional
 
 from crossreg import distributed
 from crossreg.model.activations import make_activation
-from crossreg.model.padding import gpu_multiple, pad_input_channels
+from crossreg.model.gpu_forms import (
+    convolve_same,
+    dilated_conv,
+    dilated_wgrad_as_matmul,
+    gpu_multiple,
+    pad_input_channels,
+)
 from crossreg.model.params import Block, conv_tower_filters, residual_dilations
 from crossreg.model.pooling import MaxPool
 
@@ -196,21 +202,21 @@ class LengthConv(nn.Conv1d):
     channels-last ``(B, C, 1, L)`` as the 1 × k two-dimensional convolution of the same
     weights (cuDNN's NHWC kernels, which bf16 tensor cores prefer).
 
-    On a GPU an input narrower than :data:`~crossreg.model.padding.GPU_MULTIPLE` channels
-    (the one-hot sequence's 4) is padded with zero channels
-    (:func:`~crossreg.model.padding.pad_input_channels`); wider unaligned inputs (the
-    tower's 339, 399, …) are not: their convolutions ran at a third of an H200's peak
-    already, and padding would copy their whole input."""
+    On a GPU (:mod:`crossreg.model.gpu_forms`) an input narrower than
+    :data:`~crossreg.model.gpu_forms.GPU_MULTIPLE` channels (the one-hot sequence's 4)
+    is padded with zero channels, and a dilated convolution (odd kernel) takes its
+    weight gradient from matrix products. Wider unaligned inputs (the tower's 339, 399,
+    …) are not padded: their convolutions ran at a third of an H200's peak already, and
+    padding would copy their whole input."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = self.weight
+        weight, dilation = self.weight, self.dilation[0]
+        if dilation > 1 and self.kernel_size[0] % 2 and dilated_wgrad_as_matmul(x):
+            return dilated_conv(x, weight, self.bias, dilation)
         multiple = gpu_multiple(x)
         if self.in_channels < multiple:
             x, weight = pad_input_channels(x, weight, multiple)
-        if x.dim() == 3:
-            return functional.conv1d(x, weight, self.bias, 1, "same", self.dilation)
-        weight = weight.unsqueeze(2)
-        return functional.conv2d(x, weight, self.bias, 1, "same", (1, self.dilation[0]))
+        return convolve_same(x, weight, self.bias, dilation)
 
 
 class ConvBlock(nn.Module):

@@ -19,13 +19,13 @@ from torch import nn
 from crossreg.model.activations import GELU_FORMS, head_activation, make_activation
 from crossreg.model.blocks import ConvBlock, Crop, KerasBatchNorm, build_block, init_weights
 from crossreg.model.branches import AdapterBranch, BlocksBranch, BranchSpec, build_branch
-from crossreg.model.padding import gpu_multiple, padded_linear
+from crossreg.model.gpu_forms import gpu_multiple, padded_linear
 from crossreg.model.params import ModelParams
 
 
 class TrackHead(nn.Module):
     """A per-bin Dense layer: ``(B, bins, C)`` → ``(B, bins, units)``, then its activation.
-    On a GPU its product runs :func:`~crossreg.model.padding.padded_linear`."""
+    On a GPU its product runs :func:`~crossreg.model.gpu_forms.padded_linear`."""
 
     def __init__(self, in_features: int, units: int, activation: str) -> None:
         super().__init__()
