@@ -99,9 +99,9 @@ class _DilatedConv(torch.autograd.Function):
 
     The forward pass and the input's gradient are cuDNN's; the weight's gradient is, for
     each tap, the products of the output's gradient ``(out, L)`` with the input shifted
-    by the tap ``(C, L)``ᵀ, one per sequence, summed in float32 or wider: dense matrix products
-    where cuDNN chose a legacy kernel. It keeps what the convolution keeps (the input
-    and the weight)."""
+    by the tap ``(C, L)``ᵀ, one per sequence (each in the activations' dtype), summed in
+    float32 or wider: dense matrix products where cuDNN chose a legacy kernel. It keeps
+    what the convolution keeps (the input and the weight)."""
 
     @staticmethod
     def forward(
