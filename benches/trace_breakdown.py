@@ -21,9 +21,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
-#: CPU ops of a convolution's forward and backward pass.
+#: CPU ops of a convolution's forward and backward pass (the backward of a dilated one
+#: in its GPU form, crossreg.model.gpu_forms.dilated_conv, holds matrix products too).
 CONV_FORWARD = r"^aten::(convolution|conv[12]d|_convolution)"
-CONV_BACKWARD = r"ConvolutionBackward|convolution_backward"
+CONV_BACKWARD = r"ConvolutionBackward|convolution_backward|_DilatedConvBackward"
 
 #: Parts of a training step, the first whose pattern matches a kernel's name
 #: (``kernel:`` patterns) or any CPU op around its launch wins.

@@ -54,6 +54,9 @@ def test_kernels_go_to_the_part_whose_ops_launched_them(breakdown_module, tmp_pa
         _op("autograd::engine::evaluate_function: ConvolutionBackward0", 200, 100),
         _op("aten::convolution_backward", 201, 90),
         _launch(3, 210),
+        _op("autograd::engine::evaluate_function: _DilatedConvBackward", 320, 60),
+        _op("aten::matmul", 330, 10),  # a dilated convolution's weight gradient, not the head
+        _launch(7, 335),
         _op("_PoissonLoss", 400, 50),
         _op("aten::to", 401, 10),  # a cast inside the loss belongs to the loss
         _launch(4, 405),
@@ -68,6 +71,7 @@ def test_kernels_go_to_the_part_whose_ops_launched_them(breakdown_module, tmp_pa
         _kernel("Memcpy DtoD", 5, 3, cat="gpu_memcpy"),
         _kernel("elementwise_kernel", 6, 2),
         _kernel("never launched", 99, 1),
+        _kernel("nvjet_sm90_tst_bf16", 7, 4),
     ]
     path = tmp_path / "trace.json.gz"
     with gzip.open(path, "wt") as handle:
@@ -77,18 +81,19 @@ def test_kernels_go_to_the_part_whose_ops_launched_them(breakdown_module, tmp_pa
     assert parts == {
         "convolution forward": 40,
         "cuDNN layout conversions (NCHW <-> NHWC)": 8,
-        "convolution backward": 60,
+        "convolution backward": 64,
         "Poisson loss, forward and backward": 5,
         "dtype casts and copies": 3,
         "other": 3,
     }
-    assert sum(kernels.values()) == 119
+    assert sum(kernels.values()) == 123
 
 
 def test_convolutions_are_matched_to_the_models_layers_by_order(breakdown_module):
     """Forward convolutions of a step are the model's layers in order, backward ones in
-    reverse; each layer's planted kernel time comes back under its kind, layout
-    conversions launched inside the op included, and FLOPs sum to the model's."""
+    reverse (a dilated one's GPU form once, with the cuDNN op inside it); each layer's
+    planted kernel time comes back under its kind, layout conversions launched inside the
+    op included, and FLOPs sum to the model's."""
     tb = breakdown_module
     params = Path(__file__).parent / "data" / "basenji_fixtures" / "params_human.json"
     layers = tb.conv_layers(params)
@@ -102,12 +107,15 @@ def test_convolutions_are_matched_to_the_models_layers_by_order(breakdown_module
         order = list(enumerate(layers))
         for direction, run in (("forward", order), ("backward", order[::-1])):
             for index, layer in run:
-                name = (
-                    "aten::conv1d"
-                    if direction == "forward"
-                    else "autograd::engine::evaluate_function: ConvolutionBackward0"
-                )
-                events.append(_op(name, clock, 10))
+                if direction == "forward":
+                    events.append(_op("aten::conv1d", clock, 10))
+                elif layer.dilation > 1:  # the GPU form: cuDNN's input gradient inside
+                    backward = "autograd::engine::evaluate_function: _DilatedConvBackward"
+                    events.append(_op(backward, clock, 10))
+                    events.append(_op("aten::convolution_backward", clock + 0.5, 2))
+                else:
+                    backward = "autograd::engine::evaluate_function: ConvolutionBackward0"
+                    events.append(_op(backward, clock, 10))
                 for kernel, dur in (("nchwToNhwcKernel", 1), ("conv_kernel", index + 2)):
                     correlation += 1
                     events += [_launch(correlation, clock + 1), _kernel(kernel, correlation, dur)]
