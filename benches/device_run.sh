@@ -3,8 +3,8 @@
 # H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
 # (bf16 eager over batch sizes; without the GPU forms of its products; with the towers'
 # channels rounded to multiples of 8, in both layouts; a profile of a step with its trace
-# and where its time goes; torch.compile); the CUDA tests; a compiled step's profile; the
-# loader with 16 and 2 cores; torch.compile channels-last; both trunk layouts
+# and where its time goes; torch.compile); the CUDA tests; the loader with 16 and 2
+# cores; a compiled step's profile; torch.compile channels-last; both trunk layouts
 # alternately, and the channels-last step's profile; inference (forward, SAD, ISM) in
 # both layouts; the Poisson loss's and the max pooling's passes; SAD and ISM throughput;
 # compiled inference; FLOPs per sequence.
@@ -93,13 +93,9 @@ step breakdown 30 "$python" benches/trace_breakdown.py "$out/trace.json.gz" --st
 step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
 step cuda_tests 120 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
-step profile_compiled 150 "$python" benches/profile_train.py --params "$params" \
-    --device "$device" --bf16 --compile --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 \
-    --trace "$out/trace_compiled.json"
-[ -f "$out/trace_compiled.json" ] && gzip -f "$out/trace_compiled.json"
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
 loader_dir=${LOADER_DIR:-$(mktemp -d)}
-step loader_16 90 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
+step loader_16 120 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
     --batches 40 --workers 4,16 --read-ahead 2,8 --step-ms 0 --compressed 1 \
     --parts loader,codec --dir "$loader_dir" --keep --json "$out/loader_16.json"
 kept_store=$(ls -d "$loader_dir"/*/store 2>/dev/null | head -n 1)
@@ -108,6 +104,10 @@ step loader_2 50 taskset -c 0,1 "$python" benches/bench_loader.py \
     --parts loader ${kept_store:+--store "$kept_store"} --dir "$loader_dir" \
     --json "$out/loader_2.json"
 [ -z "${LOADER_DIR:-}" ] && rm -rf "$loader_dir"
+step profile_compiled 150 "$python" benches/profile_train.py --params "$params" \
+    --device "$device" --bf16 --compile --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 \
+    --trace "$out/trace_compiled.json"
+[ -f "$out/trace_compiled.json" ] && gzip -f "$out/trace_compiled.json"
 step train_compile_channels_last 150 "$python" benches/bench_train.py --params "$params" \
     --device "$device" --bf16 --compile --channels-last --batch-sizes "${COMPILE_BATCHES:-32}"
 step train_layouts 70 "$python" benches/bench_train.py --params "$params" \
