@@ -83,9 +83,9 @@ def test_padded_input_channels_give_the_plain_convolution_and_gradients(channels
 def test_a_model_in_its_gpu_forms_trains_and_predicts_as_the_plain_one(monkeypatch, channels_last):
     """The whole model in its GPU forms, forced on the CPU (the 4-channel stem and the 5-
     and 3-track heads padded to 8, the dilated convolutions' weight gradients from matrix
-    products): outputs
-    in training and inference, gradients and batch-norm statistics equal the plain
-    model's; only the narrow stem's input is padded, only dilated convolutions change."""
+    products): outputs in training and inference, gradients and batch-norm statistics
+    equal the plain model's; only the narrow stem's input is padded, only the dilated
+    convolutions take their form."""
     model = SeqNN(
         parse_params(small_params({"human": 5, "mouse": 3})).model,
         generator=torch.Generator().manual_seed(4),
@@ -98,6 +98,7 @@ def test_a_model_in_its_gpu_forms_trains_and_predicts_as_the_plain_one(monkeypat
     plain = train_and_read(copy.deepcopy(model), x, "mouse")
     padded_inputs: list[int] = []
     heads: list[int] = []
+    dilated: list[int] = []
 
     def pad_and_note(x, weight, multiple):
         padded_inputs.append(x.shape[1])
@@ -107,27 +108,25 @@ def test_a_model_in_its_gpu_forms_trains_and_predicts_as_the_plain_one(monkeypat
         heads.append(dense.out_features)
         return padded_linear(x, dense, multiple)
 
-    dilated: list[int] = []
-
     def dilated_and_note(x, weight, bias, dilation):
         dilated.append(dilation)
         return dilated_conv(x, weight, bias, dilation)
 
-    monkeypatch.setattr(blocks, "dilated_wgrad_as_matmul", lambda _x: True)
-    monkeypatch.setattr(blocks, "dilated_conv", dilated_and_note)
     monkeypatch.setattr(blocks, "gpu_multiple", lambda _x: gpu_forms.GPU_MULTIPLE)
     monkeypatch.setattr(seqnn, "gpu_multiple", lambda _x: gpu_forms.GPU_MULTIPLE)
+    monkeypatch.setattr(blocks, "dilated_wgrad_as_matmul", lambda _x: True)
     monkeypatch.setattr(blocks, "pad_input_channels", pad_and_note)
     monkeypatch.setattr(seqnn, "padded_linear", padded_head)
-    padded = train_and_read(model, x, "mouse")
+    monkeypatch.setattr(blocks, "dilated_conv", dilated_and_note)
+    forms = train_and_read(model, x, "mouse")
     assert padded_inputs == [4] * 3  # the stem's conv, in training and for both heads
     assert sorted(set(heads)) == [3, 5]
     # the residual blocks' dilated convolutions, and only they, in each of three passes
     dilations = [m.dilation[0] for m in model.modules() if isinstance(m, blocks.LengthConv)]
     assert dilated == [d for d in dilations if d > 1] * 3 and dilated
-    assert plain.keys() == padded.keys()
+    assert plain.keys() == forms.keys()
     for key in plain:
-        torch.testing.assert_close(padded[key], plain[key], rtol=1e-5, atol=1e-6, msg=key)
+        torch.testing.assert_close(forms[key], plain[key], rtol=1e-5, atol=1e-6, msg=key)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
