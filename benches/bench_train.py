@@ -35,7 +35,7 @@ from bench_sad import best_times
 from crossreg.model import gpu_forms
 from crossreg.model.blocks import ConvBlock
 from crossreg.model.inference import tune_cuda
-from crossreg.model.params import Params, parse_params
+from crossreg.model.params import Params, load_params, parse_params
 from crossreg.model.seqnn import SeqNN, count_parameters
 from crossreg.train.optim import build_optimizer
 from crossreg.train.step import train_step
@@ -125,12 +125,13 @@ def compare_layouts(model, optimizer, genome, batch, bins, args, device) -> str:
 def bench_params(path: Path, divisible_by: int | None) -> Params:
     """The params of `path`, each conv tower's filters rounded to multiples of
     `divisible_by` where given."""
+    if divisible_by is None:
+        return load_params(path)
     data = json.loads(path.read_text())
-    if divisible_by is not None:
-        for block in data["model"]["trunk"]:
-            if block["name"] == "conv_tower":
-                block["divisible_by"] = divisible_by
-    return parse_params(data)
+    for block in data["model"]["trunk"]:
+        if block["name"] == "conv_tower":
+            block["divisible_by"] = divisible_by
+    return parse_params(data, str(path))
 
 
 def main() -> None:

@@ -58,14 +58,11 @@ def pad_input_channels(
     """A convolution's input ``(B, C, ...)`` and weight ``(out, C, ...)`` with C padded by
     zero channels to a multiple of `multiple` (unchanged when it is one): the convolution
     of the two is the same, and so are the gradients of the real channels. The input keeps
-    its memory format."""
+    its memory format (as ``pad`` keeps it)."""
     pad = -x.shape[1] % multiple
     if pad == 0:
         return x, weight
-    channels_last = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
     x = functional.pad(x, (0, 0) * (x.dim() - 2) + (0, pad))
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
     return x, functional.pad(weight, (0, 0) * (weight.dim() - 2) + (0, pad))
 
 

@@ -33,11 +33,8 @@ class TrackHead(nn.Module):
         self.activation = head_activation(activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        multiple = gpu_multiple(x)
-        if multiple == 1:
-            return self.activation(self.dense(x))
-        out = self.activation(padded_linear(x, self.dense, multiple))
-        return out.contiguous()  # a linear head's output is a view of the padded one
+        out = self.activation(padded_linear(x, self.dense, gpu_multiple(x)))
+        return out.contiguous()  # a linear head's output may be a view of a padded one
 
 
 class SeqNN(nn.Module):
