@@ -104,6 +104,11 @@ def test_options_are_checked():
         ({"batch_size": True}, TypeError, r"batch size must be a whole number"),
         ({"device": "gpu"}, ValueError, r"unknown device 'gpu': give auto, cpu, cuda"),
         ({"device": "cuda:x"}, ValueError, r"unknown device 'cuda:x'"),
+        # before: any truthy value was taken, so "false" turned bf16 on
+        ({"bf16": "false"}, TypeError, r"bf16 must be True or False, got 'false'"),
+        ({"rc": "no"}, TypeError, r"rc must be True or False"),
+        ({"compile": 1}, TypeError, r"compile must be True or False"),
+        ({"channels_last": "auto"}, TypeError, r"channels_last must be True or False"),
     ],
 )
 def test_options_are_checked_as_the_command_line_checks_them(given, error, message):
@@ -118,6 +123,8 @@ def test_checked_options_keep_plain_values():
     assert options.shifts == (1, 0, -1) and type(options.shifts[0]) is int
     assert options.batch_size == 3 and type(options.batch_size) is int
     assert options.device == "cpu"
+    flags = InferenceOptions(rc=np.bool_(True), bf16=np.False_, channels_last=None)
+    assert flags.rc is True and flags.bf16 is False and flags.channels_last is None
 
 
 def test_a_device_this_machine_lacks_is_refused(monkeypatch):

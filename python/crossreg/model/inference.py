@@ -59,8 +59,10 @@ class InferenceOptions:
     They are checked as the commands' options are: `device` is ``auto`` or a torch device
     this machine has (``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``xpu``; a ``torch.device``
     is taken too), `shifts` whole numbers of bp (a tuple such as ``(1, 0, -1)``, not a
-    string), none given twice, and `batch_size` a whole number of at least 1. A shift of
-    an output bin or more is refused when the model is known (:func:`predict_batch`)."""
+    string), none given twice, `batch_size` a whole number of at least 1, and `rc`,
+    `bf16`, `compile` (and `channels_last` unless ``None``) booleans (a string such as
+    ``"false"`` is refused, not taken as true). A shift of an output bin or more is refused
+    when the model is known (:func:`predict_batch`)."""
 
     device: str = "auto"
     rc: bool = False
@@ -74,6 +76,13 @@ class InferenceOptions:
         object.__setattr__(self, "device", checked_device(self.device))
         object.__setattr__(self, "shifts", checked_shifts(self.shifts))
         object.__setattr__(self, "batch_size", checked_batch_size(self.batch_size))
+        for name in ("rc", "bf16", "compile", "channels_last"):
+            value = getattr(self, name)
+            if name == "channels_last" and value is None:
+                continue
+            if not isinstance(value, bool | np.bool_):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+            object.__setattr__(self, name, bool(value))
 
     def trunk_channels_last(self, device: torch.device) -> bool:
         """Whether a :class:`SeqNN`'s trunk runs channels-last on `device`: as
