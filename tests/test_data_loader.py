@@ -191,6 +191,11 @@ def test_bad_keys_and_options_are_refused(store: DataStore) -> None:
         SplitDataset(store, "train", sequence="bits")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="one_hot_dtype must be float32 or uint8"):
         SplitDataset(store, "train", one_hot_dtype=np.float16)
+    # before: a float was truncated (1.5 bp shifted by at most 1) and a string failed on "<"
+    for shift in (1.5, "3", True):
+        with pytest.raises(TypeError, match="augment_shift must be a whole number of bp"):
+            SplitDataset(store, "train", augment_shift=shift)  # type: ignore[arg-type]
+    assert SplitDataset(store, "train", augment_shift=np.int64(2)).augment_shift == 2
     with pytest.raises(ValueError, match="start_method must be"):
         # a value outside the Literal on purpose: the runtime check is under test
         make_loader(SplitDataset(store, "train"), 2, num_workers=1, start_method="fork")  # type: ignore[arg-type]

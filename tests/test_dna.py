@@ -215,6 +215,18 @@ def test_edge_shapes_and_pads_give_documented_results():
     )
 
 
+def test_a_shift_that_is_not_a_whole_number_is_refused():
+    # before: 1.5 and 1.7 were truncated to a shift of 1
+    x = dna.one_hot("GATTACA")
+    for shift in (1.5, 1.7, np.float64(2.0)):
+        with pytest.raises(TypeError, match="shift must be a whole number of positions"):
+            dna.shift_one_hot(x, shift)
+        with pytest.raises(TypeError, match="shift must be a whole number of positions"):
+            dna.shift_sequence("GATTACA", shift)
+    assert dna.shift_sequence("GATTACA", np.int64(1)) == "NGATTAC"
+    np.testing.assert_array_equal(dna.shift_one_hot(x, np.int32(-1)), dna.shift_one_hot(x, -1))
+
+
 @pytest.mark.parametrize(("bins", "tracks"), [(3, 1), (3, 0), (0, 2)])
 def test_batch_augmentation_transforms_sequences_whatever_the_target_shape(bins, tracks):
     # before: without targets (no tracks or no bins) no sequence was shifted or flipped

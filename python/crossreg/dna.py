@@ -3,7 +3,8 @@
 Sequences are ``str``, ``bytes`` or uint8 arrays of ASCII codes whose last axis is the
 position (a batch is ``(n, L)``). One-hot arrays have shape ``(..., L, 4)`` in A, C, G, T
 channel order. Shifts follow Basenji: ``+1`` moves the sequence one position towards
-higher indices (``GATTACA`` → ``NGATTAC``).
+higher indices (``GATTACA`` → ``NGATTAC``); they are whole numbers (a float shift is a
+TypeError).
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ def reverse_bins(targets: npt.NDArray) -> npt.NDArray:
 
 
 def _shift(arr: npt.NDArray, rows: int, row_len: int, shift: int, pad: npt.NDArray) -> npt.NDArray:
+    if not isinstance(shift, int | np.integer):  # a float such as 1.5 is no number of positions
+        raise TypeError(f"shift must be a whole number of positions, got {shift!r}")
     src = _as_uint_view(arr)
     dst = np.empty_like(src)
     pad_view = np.ascontiguousarray(pad, dtype=arr.dtype).view(src.dtype)

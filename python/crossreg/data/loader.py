@@ -106,6 +106,8 @@ class SplitDataset(Dataset):
         store = store if isinstance(store, DataStore) else DataStore(store)
         if sequence not in ("one_hot", "codes"):
             raise ValueError(f"sequence must be 'one_hot' or 'codes', got {sequence!r}")
+        if isinstance(augment_shift, bool) or not isinstance(augment_shift, int | np.integer):
+            raise TypeError(f"augment_shift must be a whole number of bp, got {augment_shift!r}")
         if augment_shift < 0:
             raise ValueError(f"augment_shift must be >= 0, got {augment_shift}")
         self.path = store.path
