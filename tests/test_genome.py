@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +148,15 @@ def test_fetch_many_takes_integer_starts_only(tmp_path):
     for starts in ([2], np.array([2], dtype=np.uint64), np.array([2], dtype=np.int32)):
         assert genome.fetch_many(["a"], starts, 4).tobytes() == b"GTAC"
     assert genome.fetch_many([], [], 4).shape == (0, 4)
+
+
+def test_a_genome_pickles_for_dataloader_workers(tmp_path):
+    # before: the native genome could not be pickled, so a dataset holding one failed in
+    # workers started by spawn or a fork server (copy.deepcopy failed too)
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">a\nACGTACGT\n>b\nTTGA\n")
+    genome = Genome(fasta)
+    for copied in (pickle.loads(pickle.dumps(genome)), copy.deepcopy(genome)):
+        assert copied.path == genome.path and copied.sizes == genome.sizes
+        assert copied.fetch("a", -1, 2) == b"NAC"
+        assert copied.fetch_many(["b"], [2], 3).tobytes() == b"GAN"

@@ -18,7 +18,10 @@ from crossreg.dna import one_hot
 
 
 class Genome:
-    """A FASTA file read into memory. Its ``.fai`` index is written beside it if missing."""
+    """A FASTA file read into memory. Its ``.fai`` index is written beside it if missing.
+
+    A pickled genome (as DataLoader workers started by spawn or a fork server receive
+    it) holds only its path: the copy reads the file again."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -26,6 +29,9 @@ class Genome:
         self.sizes: dict[str, int] = dict(
             zip(self._native.names, self._native.lengths, strict=True)
         )
+
+    def __reduce__(self) -> tuple[type[Genome], tuple[str]]:
+        return (type(self), (self.path,))
 
     def __repr__(self) -> str:
         total = sum(self.sizes.values())
