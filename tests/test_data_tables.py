@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from crossreg.io.targets import read_targets
@@ -84,6 +85,10 @@ def test_select_targets_by_index_range_identifier_and_pattern():
     for spec, message in (("9", "tracks are 0-4"), ("3-1", "tracks are"), ("RNA", "selects no")):
         with pytest.raises(ValueError, match=message):
             select_targets(targets, spec)
+    # before: an int index failed with "'int' object has no attribute 'split'"
+    for odd in ([0, 3], ["0", np.int64(3)], 5):
+        with pytest.raises(TypeError, match="tracks are named by strings such as '5'"):
+            select_targets(targets, odd)
 
 
 def test_a_description_holding_commas_selects_its_own_tracks():

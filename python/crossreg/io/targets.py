@@ -347,10 +347,16 @@ def select_targets(targets: Sequence[Target], spec: str | Sequence[str] | None) 
     a description (``CAGE``, ``liver``); patterns and words ignore case. A whole
     description holding commas (``CAGE:liver, adult, pool1``, as hundreds of the paper's
     tracks have) is one item, not three words. An item that selects nothing is an error
-    naming it."""
+    naming it; an item that is not a string (an int index: write ``"5"``) a TypeError."""
     if spec is None:
         return list(range(len(targets)))
-    pieces = [spec] if isinstance(spec, str) else list(spec)
+    pieces = [spec] if isinstance(spec, str) or not isinstance(spec, Iterable) else list(spec)
+    for piece in pieces:
+        if not isinstance(piece, str):
+            raise TypeError(
+                f"tracks are named by strings such as '5', '0-9', an identifier or 'CAGE', "
+                f"not {type(piece).__name__} {piece!r}"
+            )
     identifiers = {t.identifier: i for i, t in enumerate(targets)}
     whole = {t.description.strip().lower() for t in targets if "," in t.description}
     whole |= {t.identifier.lower() for t in targets if "," in t.identifier}
