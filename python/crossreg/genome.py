@@ -18,7 +18,8 @@ from crossreg.dna import one_hot
 
 
 class Genome:
-    """A FASTA file read into memory. Its ``.fai`` index is written beside it if missing.
+    """A FASTA file read into memory. Its ``.fai`` index is written beside it if missing;
+    ``sizes`` maps each chromosome name to its length in bp, in file order.
 
     A pickled genome (as DataLoader workers started by spawn or a fork server receive
     it) holds only its path: the copy reads the file again."""
