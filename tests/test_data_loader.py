@@ -223,6 +223,17 @@ def test_a_boolean_mask_picks_its_examples_as_numpy_does(store: DataStore) -> No
             ds[fraction]
 
 
+def test_a_slice_picks_its_examples_as_numpy_does(store: DataStore) -> None:
+    # before: a slice was refused as "indexed by integers or booleans, not object"
+    ds = SplitDataset(store, "train", sequence="codes")
+    rows = np.arange(len(ds))
+    targets = store.targets("train")
+    for key in (slice(0, 3), slice(None), slice(-2, None), slice(None, None, -2), slice(9, 9)):
+        batch = ds[key]
+        assert batch["index"].tolist() == rows[key].tolist()
+        np.testing.assert_array_equal(batch["targets"].numpy(), targets[rows[key]])
+
+
 def readme_snippet(path: Path) -> str:
     """The Python block of `path` that builds a loader."""
     blocks = re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)

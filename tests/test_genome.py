@@ -134,6 +134,22 @@ def test_window_arguments_are_checked(tmp_path):
         genome.fetch_many(["a", "a"], [0], 2)
 
 
+def test_a_window_too_large_for_memory_is_a_memory_error(tmp_path):
+    # before: the allocation failure aborted the interpreter (fetch) or raised pyo3's
+    # PanicException, which `except Exception` does not catch (fetch_many)
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">a\nACGT\n")
+    genome = Genome(fasta)
+    with pytest.raises(MemoryError, match=r"window a:0-4611686018427387904: .*shorter windows"):
+        genome.fetch("a", 0, 2**62)
+    with pytest.raises(MemoryError, match="longer than can be addressed"):
+        genome.fetch("a", -(2**63), 2**63 - 1)
+    for n, length in ((1, 2**62), (2**20, 2**50)):
+        with pytest.raises(MemoryError, match=f"{n} windows of {length} bp"):
+            genome.fetch_many(["a"] * n, [0] * n, length)
+    assert genome.fetch("a", 2, 6) == b"GTNN"  # still usable afterwards
+
+
 def test_fetch_many_takes_integer_starts_only(tmp_path):
     fasta = tmp_path / "g.fa"
     fasta.write_text(">a\nACGTACGT\n")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from crossreg.runlog import RUNS_FILE, output_folder, read_runs, record_run, start_time
 from tests.test_split_cli import inputs, run_split  # noqa: F401 (the fixture)
 
@@ -42,6 +44,13 @@ def test_output_folder_and_unreadable_lines(tmp_path: Path) -> None:
         "crossreg sad --out x.h5",
         "crossreg caf\ufffd",
     ]
+
+
+def test_a_command_given_as_one_string_is_refused(tmp_path: Path) -> None:
+    # before: "train x" was logged letter by letter, as "crossreg t r a i n ' ' x"
+    with pytest.raises(TypeError, match="argv is a list of words"):
+        record_run(tmp_path, "train x", 0.0, 1.0)  # type: ignore[arg-type]
+    assert not (tmp_path / RUNS_FILE).exists()
 
 
 def test_a_recorded_start_reads_back_as_its_epoch(tmp_path: Path) -> None:

@@ -37,6 +37,14 @@ def test_hard_clip_matches_numpy(x):
     np.testing.assert_array_equal(signal.hard_clip(x, 64.0), np.clip(x, 0, 64))
 
 
+def test_hard_clip_needs_an_interval_to_clamp_into():
+    # before: a negative bound turned every value into it (-1s out of "[0, -1]")
+    for bound in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="max_value must be >= 0"):
+            signal.hard_clip([0.5, 3.0], bound)
+    np.testing.assert_array_equal(signal.hard_clip([-2.0, 0.5, 3.0], 0.0), [0.0, 0.0, 0.0])
+
+
 def test_scale_and_in_place_out(rng):
     x = rng.normal(size=(3, 1000)).astype(np.float32)
     original = x.copy()

@@ -3,7 +3,9 @@ crossreg.genome, crossreg.signal, crossreg.data.bigwig, crossreg.data.loader,
 crossreg.split.synteny and crossreg.io.chroms; this documents the calls they make.
 ``tests/check_native_stub.py`` (run by ``make lint``) checks it against the built extension.
 
-Every function releases the GIL while it works. Arrays must be C-contiguous; "in place"
+Every function that reads files or works over arrays releases the GIL while it works (the
+name lookups ``chrom_hint`` and ``chrom_prefix_twin`` and ``Genome``'s ``names`` and
+``lengths`` hold it for their microseconds). Arrays must be C-contiguous; "in place"
 functions write into the array they are given.
 """
 

@@ -47,7 +47,10 @@ def record_run(
     folder: str | os.PathLike[str], argv: Sequence[str], started: float, seconds: float
 ) -> Path:
     """Append one finished run (``crossreg`` + `argv`, started at epoch `started`, lasting
-    `seconds`) to the folder's :data:`RUNS_FILE`; returns its path."""
+    `seconds`) to the folder's :data:`RUNS_FILE`; returns its path. `argv` is a list of
+    words (a string would be logged letter by letter, so it is refused)."""
+    if isinstance(argv, str | bytes):
+        raise TypeError(f"argv is a list of words such as ['train', '--out', 'x'], not {argv!r}")
     path = Path(folder) / RUNS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     entry = {

@@ -37,7 +37,10 @@ def soft_clip(
 def hard_clip(
     values: npt.ArrayLike, max_value: float, *, out: npt.NDArray[np.float32] | None = None
 ) -> npt.NDArray[np.float32]:
-    """Clamp into ``[0, max_value]``: negatives become 0, values above become `max_value`."""
+    """Clamp into ``[0, max_value]``: negatives become 0, values above become `max_value`
+    (which must be at least 0)."""
+    if not max_value >= 0:  # NaN too: no interval to clamp into
+        raise ValueError(f"max_value must be >= 0 to clamp into [0, max_value], got {max_value}")
     result = _prepare(values, out)
     _native.hard_clip(result, float(max_value))
     return result

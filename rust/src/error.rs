@@ -30,6 +30,9 @@ pub enum Error {
     /// An argument outside its domain (shape, range, length mismatch).
     #[error("{0}")]
     Invalid(String),
+    /// An output this machine cannot allocate (what was asked for, and its size).
+    #[error("{0}")]
+    OutOfMemory(String),
 }
 
 /// Result alias of the native core.

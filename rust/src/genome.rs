@@ -433,7 +433,13 @@ impl Genome {
             )));
         }
         let id = self.chrom_id(name)?;
-        let mut out = vec![0u8; (end - start) as usize];
+        let length = end.checked_sub(start).and_then(|n| usize::try_from(n).ok());
+        let length = length.ok_or_else(|| {
+            Error::OutOfMemory(format!(
+                "window {name}:{start}-{end} is longer than can be addressed; ask for shorter windows"
+            ))
+        })?;
+        let mut out = zeroed_bytes(length, &format!("window {name}:{start}-{end}"))?;
         self.fetch_into(id, start, &mut out);
         Ok(out)
     }
@@ -469,6 +475,19 @@ impl Genome {
             .for_each(|(dst, (&id, &start))| self.fetch_into(id, start, dst));
         Ok(())
     }
+}
+
+/// `length` zero bytes for `what`, or an error saying it does not fit in memory (a window
+/// of a terabyte asked for by mistake must not abort the process).
+pub fn zeroed_bytes(length: usize, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(length).map_err(|_| {
+        Error::OutOfMemory(format!(
+            "{what}: {length} bytes do not fit in this machine's memory; ask for shorter windows"
+        ))
+    })?;
+    out.resize(length, 0);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -586,6 +605,24 @@ mod tests {
         assert_eq!(g.fetch("c", 9, 11).unwrap(), b"NN");
         assert_eq!(g.fetch("c", 2, 2).unwrap(), b"");
         assert!(g.fetch("c", 3, 2).is_err());
+    }
+
+    #[test]
+    fn a_window_too_large_for_memory_is_an_error_not_an_abort() {
+        let g = Genome::from_sequences("t", vec![("c".into(), b"ACGTA".to_vec())]).unwrap();
+        for (start, end) in [(0, 1 << 62), (i64::MIN, i64::MAX)] {
+            let err = g.fetch("c", start, end).unwrap_err();
+            assert!(matches!(err, Error::OutOfMemory(_)), "{err}");
+            assert!(
+                err.to_string().contains(&format!("c:{start}-{end}")),
+                "{err}"
+            );
+        }
+        assert!(matches!(
+            zeroed_bytes(usize::MAX, "x"),
+            Err(Error::OutOfMemory(_))
+        ));
+        assert_eq!(zeroed_bytes(3, "x").unwrap(), vec![0, 0, 0]);
     }
 
     #[test]

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from multiprocessing import popen_forkserver, popen_spawn_posix
 
 Indices = Sequence[int] | npt.NDArray[np.integer] | npt.NDArray[np.bool_]
-BatchKey = int | Indices | tuple[int, Indices]
+BatchKey = int | slice | Indices | tuple[int, Indices]
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -84,11 +84,11 @@ def augmentation_draws(
 class SplitDataset(Dataset):
     """One split of a dataset store as a map-style dataset.
 
-    ``dataset[i]`` is one example (no batch axis); ``dataset[indices]`` or
-    ``dataset[(epoch, indices)]`` is a whole batch (see the module docstring for the
-    keys; empty `indices` give a batch of length 0). Augmentation (`augment_rc`,
-    `augment_shift` bp) uses `seed` and the epoch (given in the key, else
-    :meth:`set_epoch`'s). One-hot sequences are float32, ready for
+    ``dataset[i]`` is one example (no batch axis); ``dataset[indices]``,
+    ``dataset[start:stop]`` or ``dataset[(epoch, indices)]`` is a whole batch (see the
+    module docstring for the keys; empty `indices` give a batch of length 0).
+    Augmentation (`augment_rc`, `augment_shift` bp) uses `seed` and the epoch (given in
+    the key, else :meth:`set_epoch`'s). One-hot sequences are float32, ready for
     ``model(batch["sequence"])``, unless `one_hot_dtype` is ``np.uint8``.
     """
 
@@ -182,6 +182,8 @@ class SplitDataset(Dataset):
         if isinstance(key, tuple) and len(key) == 2 and np.ndim(key[1]) == 1:
             epoch, indices = key
             return self.batch(indices, epoch=int(epoch))
+        if isinstance(key, slice):
+            return self.batch(np.arange(len(self))[key])
         rows = np.asarray(key)
         if rows.ndim == 0:
             item = self.batch(rows.reshape(1))

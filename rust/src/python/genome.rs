@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray1};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use super::{c_slice, c_slice_mut};
+use super::c_slice;
 use crate::genome;
 
 /// A FASTA file held in memory; windows may run off either chromosome end (N-padded).
@@ -60,13 +60,16 @@ impl Genome {
             .iter()
             .map(|c| self.inner.chrom_id(c))
             .collect::<crate::Result<Vec<usize>>>()?;
-        let out = PyArray2::<u8>::zeros(py, [ids.len(), length], false);
-        {
-            let mut view = out.readwrite();
-            let buf = c_slice_mut(&mut view, "out")?;
-            py.detach(|| self.inner.fetch_many_into(&ids, starts, length, buf))?;
-        }
-        Ok(out)
+        let what = format!("{} windows of {length} bp", ids.len());
+        let windows = py.detach(|| {
+            let total = ids.len().checked_mul(length).ok_or_else(|| {
+                crate::Error::OutOfMemory(format!("{what} are more bytes than can be addressed"))
+            })?;
+            let mut buf = genome::zeroed_bytes(total, &what)?;
+            self.inner.fetch_many_into(&ids, starts, length, &mut buf)?;
+            Ok::<_, crate::Error>(buf)
+        })?;
+        PyArray1::from_vec(py, windows).reshape([ids.len(), length])
     }
 }
 

@@ -4,7 +4,7 @@
 
 use numpy::ndarray::Dimension;
 use numpy::{Element, PyReadonlyArray, PyReadwriteArray, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyMemoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::Error;
@@ -29,6 +29,7 @@ impl From<Error> for PyErr {
             Error::Parse { .. } | Error::UnknownChrom { .. } | Error::Invalid(_) => {
                 PyValueError::new_err(message)
             }
+            Error::OutOfMemory(_) => PyMemoryError::new_err(message),
         }
     }
 }
