@@ -49,7 +49,7 @@ def test_output_folder_and_unreadable_lines(tmp_path: Path) -> None:
 def test_a_command_given_as_one_string_is_refused(tmp_path: Path) -> None:
     # before: "train x" was logged letter by letter, as "crossreg t r a i n ' ' x"
     with pytest.raises(TypeError, match="argv is a list of words"):
-        record_run(tmp_path, "train x", 0.0, 1.0)  # type: ignore[arg-type]
+        record_run(tmp_path, "train x", 0.0, 1.0)
     assert not (tmp_path / RUNS_FILE).exists()
 
 
