@@ -5,6 +5,8 @@ per-tensor clipping, SGD update) on random one-hot batches.
                                   [--bf16] [--compile] [--channels-last] [--steps 10]
                                   [--compare-layouts] [--rounds 3] [--peak-tflops T]
                                   [--no-padding] [--no-dilated-wgrad-matmul] [--divisible-by 8]
+                                  [--compare-ddp]
+    torchrun --nproc-per-node N benches/bench_train.py --compare-ddp [...]
 
 The default params are the paper's full human model (131,072 bp → 896 bins × 5,313 tracks).
 Prints sequences per second, peak GPU memory, TFLOP/s of the model's FLOPs (counted on the
@@ -18,20 +20,33 @@ get and ``--no-dilated-wgrad-matmul`` leaves dilated convolutions' weight gradie
 cuDNN (:mod:`crossreg.model.gpu_forms`), to time what those forms gain; ``--divisible-by N`` rounds
 each conv tower's filters to a multiple of N (Basenji's ``divisible_by``): another model,
 whose FLOPs are counted for its MFU, to see what aligned channel counts would gain.
+
+``--compare-ddp`` times, in alternating rounds, each process's step on its own batch
+alone (as one GPU runs it: batch norm and dropout over its own examples) and the same
+step as ``crossreg train`` runs it under torchrun (DistributedDataParallel, batch norm over
+every process's examples): the slowest process's round of each counts, and their ratio is
+the data-parallel cost per GPU. Without torchrun the process forms a group of one, which
+times DDP's own work (gradient buckets, hooks, the all-reduce of one) on one GPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from bench_flops import count_training_flops, peak_tflops_of
 from bench_sad import best_times
 
+from crossreg import distributed
 from crossreg.model import gpu_forms
 from crossreg.model.blocks import ConvBlock
 from crossreg.model.inference import tune_cuda
@@ -122,6 +137,77 @@ def compare_layouts(model, optimizer, genome, batch, bins, args, device) -> str:
     )
 
 
+def join_processes(device: torch.device) -> None:
+    """The torchrun job's process group, or under plain ``python`` a group of this one
+    process (NCCL on a GPU, gloo on the CPU)."""
+    distributed.init(device)
+    if dist.is_initialized():
+        return
+    if "MASTER_ADDR" not in os.environ:  # torchrun of one process sets these itself
+        with socket.socket() as probe:  # a free port for the group's rendezvous
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        os.environ.update(RANK="0", WORLD_SIZE="1")
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+
+@contextmanager
+def alone() -> Iterator[None]:
+    """Steps as a process on its own computes them: batch norm and dropout over its own
+    examples only, whatever the process group."""
+    world_size, rank = distributed.world_size, distributed.rank
+    distributed.world_size, distributed.rank = (lambda: 1), (lambda: 0)
+    try:
+        yield
+    finally:
+        distributed.world_size, distributed.rank = world_size, rank
+
+
+def compare_ddp(model, optimizer, genome, batch, bins, args, device) -> str:
+    """Each process's step on `batch` examples alone, under DistributedDataParallel with
+    batch norm and dropout over its own examples, and as training runs it (DDP, batch
+    norm over every process's examples), in ``--rounds`` alternating rounds of ``--steps``
+    steps; per round the slowest process's time counts, and the best round of each."""
+    x, y = random_batch(model, genome, batch, bins, device)
+    parallel = distributed.data_parallel(model, device)
+    variants = {
+        "alone": (model, alone),
+        "DDP, own batch norm": (parallel, alone),
+        "DDP": (parallel, nullcontext),
+    }
+
+    def steps(name: str, count: int) -> float:
+        runner, context = variants[name]
+        distributed.barrier()
+        synchronize(device)
+        start = time.perf_counter()
+        with context():
+            for _ in range(count):
+                train_step(runner, optimizer, x, y, genome, clip_norm=2.0, bf16=args.bf16)
+        synchronize(device)
+        seconds = time.perf_counter() - start
+        slowest = torch.tensor([seconds], dtype=torch.float64, device=device)  # the group's
+        dist.all_reduce(slowest, dist.ReduceOp.MAX)  # backend's device: NCCL's GPU or gloo's CPU
+        return float(slowest) / count
+
+    for name in variants:
+        steps(name, args.warmup)
+    best = dict.fromkeys(variants, float("inf"))
+    for _ in range(args.rounds):
+        for name in variants:
+            best[name] = min(best[name], steps(name, args.steps))
+    cells = [
+        f"{name} {seconds * 1000:.1f} ms/step ({seconds / best['alone']:.3f})"
+        for name, seconds in best.items()
+    ]
+    return (
+        f"batch {batch:3d} per process, {dist.get_world_size()} processes: "
+        + "; ".join(cells)
+        + f"; {batch / best['DDP']:.4g} sequences/s per process with DDP"
+    )
+
+
 def bench_params(path: Path, divisible_by: int | None) -> Params:
     """The params of `path`, each conv tower's filters rounded to multiples of
     `divisible_by` where given."""
@@ -149,7 +235,14 @@ def main() -> None:
         action="store_true",
         help="time the plain and the channels-last trunk alternately, and their ratio",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of --compare-layouts")
+    parser.add_argument(
+        "--compare-ddp",
+        action="store_true",
+        help="time each process's step alone and under DDP (run under torchrun), and their ratio",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of --compare-layouts or --compare-ddp"
+    )
     parser.add_argument(
         "--peak-tflops",
         type=float,
@@ -167,7 +260,11 @@ def main() -> None:
         "--divisible-by", type=int, help="round the conv towers' filters to this multiple"
     )
     args = parser.parse_args()
-    device = torch.device(args.device)
+    if args.compare_ddp and (args.compare_layouts or args.compile):
+        parser.error("--compare-ddp times the eager step in one layout")
+    device = distributed.resolve_device(args.device)
+    if args.compare_ddp:
+        join_processes(device)
     tune_cuda(device, tf32=True)  # as `crossreg train` does
     if args.no_padding:
         gpu_forms.GPU_MULTIPLE = 1
@@ -181,7 +278,8 @@ def main() -> None:
     args.flops_per_sequence = count_training_flops(params.model, 1, "meta")[1]
     if args.peak_tflops is None:
         args.peak_tflops = peak_tflops_of(name)
-    print(
+    say = print if distributed.is_main() else (lambda *_, **__: None)
+    say(
         f"{args.params.name}: {count_parameters(model):,} parameters, {model.seq_length:,} bp → "
         f"{bins} bins × {model.num_targets(genome)} tracks; {name}, torch {torch.__version__}, "
         f"bf16 {args.bf16}, compile {args.compile}, channels-last "
@@ -194,14 +292,21 @@ def main() -> None:
     runner = torch.compile(model) if args.compile else model
     for batch in (int(b) for b in args.batch_sizes.split(",")):
         try:
-            bench = compare_layouts if args.compare_layouts else bench_batch
-            print(bench(runner, optimizer, genome, batch, bins, args, device), flush=True)
+            bench = (
+                compare_ddp
+                if args.compare_ddp
+                else compare_layouts
+                if args.compare_layouts
+                else bench_batch
+            )
+            say(bench(runner, optimizer, genome, batch, bins, args, device), flush=True)
         except torch.OutOfMemoryError:
-            print(f"batch {batch:3d}: out of memory", flush=True)
+            say(f"batch {batch:3d}: out of memory", flush=True)
             break
         finally:
             if device.type == "cuda":
                 torch.cuda.empty_cache()
+    distributed.shutdown()
 
 
 if __name__ == "__main__":

@@ -3,11 +3,11 @@
 # H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
 # (bf16 eager over batch sizes; without the GPU forms of its products; with the towers'
 # channels rounded to multiples of 8, in both layouts; a profile of a step with its trace
-# and where its time goes; torch.compile); the CUDA tests; the loader with 16 and 2
-# cores; a compiled step's profile; torch.compile channels-last; both trunk layouts
-# alternately, and the channels-last step's profile; inference (forward, SAD, ISM) in
-# both layouts; the Poisson loss's and the max pooling's passes; SAD and ISM throughput;
-# compiled inference; FLOPs per sequence.
+# and where its time goes; torch.compile); the CUDA tests; a step alone and under DDP on
+# every GPU; the loader with 16 and 2 cores; a compiled step's profile; torch.compile
+# channels-last; both trunk layouts alternately, and the channels-last step's profile;
+# inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the max pooling's
+# passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -93,6 +93,11 @@ step breakdown 30 "$python" benches/trace_breakdown.py "$out/trace.json.gz" --st
 step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
 step cuda_tests 120 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
+# every GPU of the machine under torchrun (one GPU: DDP's own work in a group of one)
+gpus=$("$python" -c 'import torch; print(max(1, torch.cuda.device_count()))' 2>/dev/null || echo 1)
+step train_ddp 60 "$python" -m torch.distributed.run --standalone --nproc-per-node "$gpus" \
+    benches/bench_train.py --params "$params" --device "$device" --bf16 --compare-ddp \
+    --steps 3 --rounds 2 --batch-sizes "${PROFILE_BATCH:-32}"
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
 loader_dir=${LOADER_DIR:-$(mktemp -d)}
 step loader_16 120 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \

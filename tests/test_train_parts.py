@@ -291,9 +291,10 @@ def test_training_state_missing_files_are_named(tmp_path):
         load_training_state(tmp_path, opt)
 
 
-def test_ddp_searches_for_unused_parameters_only_with_several_trained_heads(tmp_path, monkeypatch):
+def test_ddp_searches_for_unused_parameters_only_with_several_trained_heads(tmp_path):
     """Each step trains one genome's head: with two heads DDP must find the other's unused
-    parameters; with one head (or one left trainable) it is built without the search."""
+    parameters; with one head (or one left trainable) it is built without the search.
+    Training wraps a model only in a group of several processes."""
     import torch.distributed as dist
 
     from crossreg import distributed
@@ -304,7 +305,6 @@ def test_ddp_searches_for_unused_parameters_only_with_several_trained_heads(tmp_
     dist.init_process_group(
         "gloo", init_method=f"file://{tmp_path / 'rendezvous'}", rank=0, world_size=1
     )
-    monkeypatch.setattr(distributed, "world_size", lambda: 2)  # wrap as under torchrun
     try:
         for heads, frozen, search in (
             ({"a": 3, "b": 2}, [], True),
@@ -314,7 +314,8 @@ def test_ddp_searches_for_unused_parameters_only_with_several_trained_heads(tmp_
             model = SeqNN(parse_params(small_params(heads)).model)
             for name in frozen:
                 model.heads[name].requires_grad_(False)
-            wrapped = distributed.wrap(model, torch.device("cpu"))
+            assert distributed.wrap(model, torch.device("cpu")) is model
+            wrapped = distributed.data_parallel(model, torch.device("cpu"))
             assert wrapped.find_unused_parameters is search, (heads, frozen)
     finally:
         dist.destroy_process_group()

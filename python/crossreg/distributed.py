@@ -77,8 +77,12 @@ def barrier() -> None:
 
 def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """DistributedDataParallel around `model` under torchrun; `model` itself otherwise."""
-    if world_size() == 1:
-        return model
+    return model if world_size() == 1 else data_parallel(model, device)
+
+
+def data_parallel(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """DistributedDataParallel around `model` as training builds it, in the process group
+    that is joined (of any size, one included)."""
     device_ids = [device.index] if device.type == "cuda" else None
     # each step trains one genome's head, so with several trained heads the others get no
     # gradient that step and DDP must look for them; with one it would search in vain (an
