@@ -171,18 +171,18 @@ def compare_ddp(model, optimizer, genome, batch, bins, args, device) -> str:
     steps; per round the slowest process's time counts, and the best round of each."""
     x, y = random_batch(model, genome, batch, bins, device)
     parallel = distributed.data_parallel(model, device)
-    variants = {
-        "alone": (model, alone),
-        "DDP, own batch norm": (parallel, alone),
-        "DDP": (parallel, nullcontext),
+    variants = {  # the model run, and whether its batch norm is the process's own
+        "alone": (model, True),
+        "DDP, own batch norm": (parallel, True),
+        "DDP": (parallel, False),
     }
 
     def steps(name: str, count: int) -> float:
-        runner, context = variants[name]
+        runner, own_batch_norm = variants[name]
         distributed.barrier()
         synchronize(device)
         start = time.perf_counter()
-        with context():
+        with alone() if own_batch_norm else nullcontext():
             for _ in range(count):
                 train_step(runner, optimizer, x, y, genome, clip_norm=2.0, bf16=args.bf16)
         synchronize(device)
