@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 DPI = 120
 #: A qualitative palette for assays (and genomes), in the order they are met.
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
+#: The most characters of a track's label in a figure: the paper's descriptions run to
+#: over 100 (``DNASE:LNCaP clone FGC treated with 1 nM ...``), which leave the axes no room.
+TRACK_LABEL_CHARS = 40
 
 
 def new_figure(**kwargs: Any) -> Figure:
@@ -73,6 +76,12 @@ def remove_stale_figures(folder: Path, stems: Sequence[str], written: Sequence[P
 def colours(names: list[str]) -> dict[str, str]:
     """A colour per name, in the order given."""
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def track_label(description: str, most: int = TRACK_LABEL_CHARS) -> str:
+    """A track's `description` as a figure labels it: cut to `most` characters, the last
+    one an ellipsis, when longer."""
+    return description if len(description) <= most else f"{description[: most - 1]}…"
 
 
 def format_p(p: float) -> str:

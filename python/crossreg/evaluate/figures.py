@@ -14,6 +14,7 @@ saved beside the figure (``tracks.npz``), so it can be checked and redrawn
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -178,7 +179,9 @@ def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "", split: str =
                 ax.set_title(f"{data['chrom'][w]}:{start:,}-{end:,}", fontsize=9)
             if w == 0:
                 r = float(data["pearson_r"][t])
-                ax.set_ylabel(f"{description}\n({split} R {r:.2f})\ncoverage", fontsize=8)
+                # two lines of a long description fit the panel's height
+                name = "\n".join(textwrap.wrap(description, 24, max_lines=2, placeholder="…"))
+                ax.set_ylabel(f"{name}\n({split} R {r:.2f})\ncoverage", fontsize=8)
             if t == n_tracks - 1:
                 ax.set_xlabel(f"position on {data['chrom'][w]} (kb)")
             if t == 0 and w == n_windows - 1:

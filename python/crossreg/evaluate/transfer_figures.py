@@ -29,7 +29,7 @@ from crossreg.evaluate.transfer_tracks import (
     normalised_r_gap,
 )
 from crossreg.io.tables import as_int
-from crossreg.plots import new_figure, save_figure
+from crossreg.plots import new_figure, save_figure, track_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -127,9 +127,15 @@ def matrix_figure(
 
     drawn = clustered(matrix)
     n_rows, n_cols = drawn.values.shape
+    row_labels = [track_label(t) for t in drawn.row_labels] if n_rows <= LABELS_UP_TO else []
+    column_labels = [track_label(t) for t in drawn.column_labels] if n_cols <= LABELS_UP_TO else []
     heat_width = min(20.0, 3.5 + 0.25 * n_cols)
     height = min(20.0, max(4.0, 2.5 + 0.25 * n_rows))
-    fig = new_figure(figsize=(heat_width + 3.0, height))
+    # inches of the 7-pt tick labels, beside and below the heat map
+    label_width, label_height = (
+        0.045 * max(map(len, t), default=0) for t in (row_labels, column_labels)
+    )
+    fig = new_figure(figsize=(heat_width + 3.0 + label_width, height + label_height))
     heat, panel = fig.subplots(1, 2, width_ratios=[heat_width, 2.2])
     image = heat.imshow(
         np.ma.masked_invalid(drawn.values),
@@ -144,12 +150,12 @@ def matrix_figure(
     heat.add_collection(
         PatchCollection(outline, facecolor="none", edgecolor="black", linewidth=1.2)
     )
-    if n_cols <= LABELS_UP_TO:
-        heat.set_xticks(range(n_cols), drawn.column_labels, rotation=90, fontsize=7)
+    if column_labels:
+        heat.set_xticks(range(n_cols), column_labels, rotation=90, fontsize=7)
     else:
         heat.set_xticks([])
-    if n_rows <= LABELS_UP_TO:
-        heat.set_yticks(range(n_rows), drawn.row_labels, fontsize=7)
+    if row_labels:
+        heat.set_yticks(range(n_rows), row_labels, fontsize=7)
     else:
         heat.set_yticks([])
     heat.set_xlabel("measured tracks")

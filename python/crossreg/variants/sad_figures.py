@@ -30,7 +30,13 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.h5 import read_h5
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import assay_of
-from crossreg.plots import colours, new_figure, remove_stale_figures, save_figure
+from crossreg.plots import (
+    colours,
+    new_figure,
+    remove_stale_figures,
+    save_figure,
+    track_label,
+)
 from crossreg.variants.sad_files import (
     SAD_REMEDY,
     TSV_FIELDS,
@@ -258,8 +264,13 @@ def top_variants_figure(summary: SadSummary, *, title: str = "") -> Figure:
     tracks = top_tracks(summary)
     shown = summary.values[:, tracks]
     limit = float(np.abs(shown).max()) if shown.size else 1.0
+    labels = [track_label(summary.descriptions[t] or summary.identifiers[t]) for t in tracks]
+    label_room = 0.04 * max(map(len, labels), default=0)  # inches of the rotated 6-pt labels
     fig = new_figure(
-        figsize=(min(16.0, 4.0 + 0.22 * len(tracks)), min(14.0, 2.2 + 0.28 * len(shown)))
+        figsize=(
+            min(16.0, 4.0 + 0.22 * len(tracks)),
+            min(14.0, 2.2 + 0.28 * len(shown)) + label_room,
+        )
     )
     ax = fig.subplots()
     image = ax.imshow(
@@ -272,7 +283,6 @@ def top_variants_figure(summary: SadSummary, *, title: str = "") -> Figure:
     )
     ax.set_yticks(range(len(shown)), [allele_label(r) for r in summary.top.iter_rows(named=True)])
     ax.tick_params(axis="y", labelsize=7)
-    labels = [summary.descriptions[t] or summary.identifiers[t] for t in tracks]
     ax.set_xticks(range(len(tracks)), labels, rotation=90, fontsize=6)
     ax.set_xlabel("tracks where these alleles score most")
     fig.colorbar(image, ax=ax, label=stat_label(summary.stat), shrink=0.8)
