@@ -118,6 +118,9 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
          "--head rat: "),
         (["transfer", "--model", model, "--head", "human", "--data", store, "--gtf", nope, *o],
          f"--gtf {nope}: no such file"),
+        (["transfer", "--model", model, "--head", "human", "--data", good, "--gtf", gtf, *o],
+         f"--splits valid,test: dataset {good} has no split 'test'; it has train (4 windows), "
+         "valid (2 windows)"),
         (["sad", "--model", model, "--fasta", fasta, "--vcf", nope, *o], f"--vcf {nope}: no such"),
         (["sad", "--model", model, "--fasta", fasta, "--vcf", vcf, *o], "choose one with --genome"),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
