@@ -7,6 +7,7 @@ import argparse
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -298,3 +299,56 @@ def test_an_os_error_of_an_input_is_named_with_its_option(tmp_path, monkeypatch)
     # an error that names an input in its text only is not blamed on a folder that exists
     missing = FileNotFoundError(f"No such file or directory: {folder}/model.safetensors")
     assert input_error_message(args, missing) == str(missing)
+
+
+def test_a_folder_output_goes_only_where_nothing_else_is(inputs, tmp_path, capsys):
+    """evaluate, transfer, denovo, compare and sldp write files into `--out`: a folder
+    holding another command's output or the user's files is refused before any work (it
+    was written into: denovo replaced a split's components.tsv)."""
+    from crossreg.io.atomic import CONTENTS_FILE
+    from crossreg.runlog import record_run
+
+    model, vcf = str(inputs["model"]), str(inputs["vcf"])
+    split, user, evaluated = (tmp_path / name for name in ("split", "user", "evaluated"))
+    record_run(split, ["split", "--out", str(split)], 0.0, 1.0)
+    (split / "components.tsv").write_text("the split's own table\n")
+    user.mkdir()
+    (user / "notes.txt").write_text("mine\n")
+    record_run(evaluated, ["evaluate", "--out", str(evaluated)], 0.0, 1.0)
+    store = str(shutil.copytree(inputs["store"], tmp_path / "store"))  # as data writes it:
+    (Path(store) / CONTENTS_FILE).write_text("dataset.json\n")  # a whole folder
+    denovo = ["denovo", "--cases-vcf", vcf, "--controls-vcf", vcf, "--cases-sad", vcf,
+              "--controls-sad", vcf]  # fmt: skip
+    sldp = ["sldp", "--bfile-chr", vcf, "--print-snps", vcf, "--ld-blocks", vcf,
+            "--ldscores-chr", vcf, "--sad", vcf, "--sumstats", vcf]  # fmt: skip
+    evaluate = ["evaluate", "--model", model, "--data", store, "--split", "train", "--genome",
+                "human"]  # fmt: skip
+    for argv, message in (
+        ([*denovo, "--out", str(split)], "holds the output of crossreg split (its "),
+        (["compare", "--joint", vcf, "--single", vcf, "--out", str(user)],
+         "holds files no finished crossreg compare wrote (notes.txt, ...)"),
+        ([*sldp, "--out", str(evaluated)], "holds the output of crossreg evaluate"),
+        ([*evaluate, "--out", store], "holds the whole output of another crossreg command"),
+    ):  # fmt: skip
+        assert main(argv) == 1
+        said = capsys.readouterr().err
+        assert f"--out {argv[-1]} already holds" in said and message in said, said
+        assert "choose a new or empty --out" in said
+    assert (split / "components.tsv").read_text() == "the split's own table\n"
+    assert sorted(p.name for p in user.iterdir()) == ["notes.txt"]
+
+
+def test_a_folder_output_may_be_new_empty_or_the_commands_own(tmp_path):
+    from crossreg.commands.inputs import require_own_folder
+    from crossreg.runlog import record_run
+
+    new, empty, logged = tmp_path / "a" / "new", tmp_path / "empty", tmp_path / "logged"
+    empty.mkdir()
+    record_run(logged, ["-q", "evaluate", "--out", str(logged)], 0.0, 1.0)
+    record_run(logged, ["report", str(logged), "--out", str(logged / "r.html")], 0.0, 1.0)
+    (logged / "metrics.tsv").write_text("earlier\n")
+    for folder in (new, empty, logged):  # logged: a rerun replaces its own output
+        require_own_folder(argparse.Namespace(out=str(folder), command="evaluate"))
+    assert not new.exists()  # a check: nothing written
+    with pytest.raises(ValueError, match=r"holds the output of crossreg evaluate .*; crossreg "):
+        require_own_folder(argparse.Namespace(out=str(logged), command="denovo"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import require_output
+from crossreg.commands.inputs import require_output, require_own_folder
 from crossreg.commands.options import add_plot_arguments, plot_options
 
 HELP = "compare per-track test accuracy of a joint and a single-genome model (paper Fig. 2)"
@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write ``comparison.tsv`` (per assay) and ``scatter.png`` (per assay panels)."""
     require_output(args, folder=True)
+    require_own_folder(args)
     from crossreg.evaluate.compare import write_comparison
     from crossreg.evaluate.table import read_metrics
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import require_output, require_paths
+from crossreg.commands.inputs import require_output, require_own_folder, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.values import COUNT, MAX_COUNT, SEED, whole
 
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the three tests and write their tables and ``summary.json``."""
     require_paths(args, "cases_vcf", "controls_vcf", "cases_sad", "controls_sad")
     require_output(args, folder=True)
+    require_own_folder(args)
     from crossreg.stats.denovo_report import write_denovo
 
     best = write_denovo(

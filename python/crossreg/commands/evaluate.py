@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossreg.commands.inputs import open_store, require_output, require_paths
+from crossreg.commands.inputs import open_store, require_output, require_own_folder, require_paths
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     and the figures ``tracks.png`` (with ``tracks.npz``) and ``r_by_assay.png``."""
     require_paths(args, folders=("model", "data"))
     require_output(args, folder=True)
+    require_own_folder(args)
     store = open_store(args.data, [args.split])
     info = checkpoint_info(args.model)
     head = default_head(info, store) if args.genome is None else info.choose(args.genome)

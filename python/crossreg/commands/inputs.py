@@ -10,14 +10,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crossreg.io.atomic import CONTENTS_FILE
 from crossreg.io.targets import select_targets
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
+from crossreg.progress import launched_rank
+from crossreg.runlog import RUNS_FILE, read_runs
 
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
 
 #: The positional arguments that give paths, named without dashes in messages.
 POSITIONAL = ("directory", "shards")
+#: Commands whose ``--out`` is a file the user names: they log their run in its folder
+#: but do not make the folder theirs.
+FILE_COMMANDS = frozenset({"sad", "sad-merge", "ism", "predict", "report"})
 
 
 def option_name(name: str) -> str:
@@ -85,6 +91,40 @@ def require_output(args: argparse.Namespace, name: str = "out", *, folder: bool)
             f"{option} {given}: cannot be written ({parent} is not a writable folder); "
             "choose another path"
         )
+
+
+def require_own_folder(args: argparse.Namespace) -> None:
+    """``--out``, the folder this command writes its files into, is new, empty, or this
+    command's own earlier output (its run log names this command and no other that writes
+    folders), which a rerun replaces. Anything else (another command's output, the
+    user's files) is refused before any work, so that nothing of theirs is overwritten
+    or mixed in."""
+    out, command = Path(args.out), args.command
+    if launched_rank() != 0 or not out.is_dir() or not any(out.iterdir()):
+        return  # under torchrun process 0 checks (the others may have begun writing)
+    runs = read_runs(out / RUNS_FILE) if (out / RUNS_FILE).is_file() else []
+    logged = {_logged_command(str(run.get("command", ""))) for run in runs}
+    others = sorted(logged - FILE_COMMANDS - {command})
+    if (out / CONTENTS_FILE).exists():
+        held = "the whole output of another crossreg command"
+    elif others:
+        held = f"the output of crossreg {others[0]} (its {RUNS_FILE} says so)"
+    elif command not in logged:
+        first = min(p.name for p in out.iterdir())
+        held = f"files no finished crossreg {command} wrote ({first}, ...)"
+    else:
+        return
+    raise ValueError(
+        f"--out {args.out} already holds {held}; crossreg {command} writes into a folder of "
+        "its own: choose a new or empty --out"
+    )
+
+
+def _logged_command(line: str) -> str:
+    """The command of a run log's command line: its first word after ``crossreg`` that is
+    not a global option (``crossreg -q compare ...`` → ``compare``)."""
+    words = [word for word in line.split()[1:] if not word.startswith("-")]
+    return words[0] if words else ""
 
 
 def require_suffix(args: argparse.Namespace, name: str, suffixes: Sequence[str]) -> None:

@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from crossreg.commands.inputs import require_output, require_paths
+from crossreg.commands.inputs import require_output, require_own_folder, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.values import MAX_COUNT, POSITIVE, SEED, chrom_list, number, whole
 
@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     """Run SLDP and write the results directory."""
     require_paths(args, "print_snps", "ld_blocks", "sad", "sumstats", "eqtl", "background_gtf")
     require_output(args, folder=True)
+    require_own_folder(args)
     from crossreg.stats.sldp.run import write_sldp
 
     result = write_sldp(

@@ -6,7 +6,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import model_head, open_store, require_output, require_paths
+from crossreg.commands.inputs import (
+    model_head,
+    open_store,
+    require_output,
+    require_own_folder,
+    require_paths,
+)
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict at the sites, compare tracks and write the tables and heat maps."""
     require_paths(args, "gtf", "pairs", folders=("model", "data"))
     require_output(args, folder=True)
+    require_own_folder(args)
     model_head(args, args.head, option="--head")
     open_store(args.data, args.splits, option="--splits")
     from crossreg.evaluate.transfer import plan_transfer, run_transfer, summary_line
