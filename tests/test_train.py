@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import importlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -369,3 +375,52 @@ def test_read_ahead_reaches_the_loader_and_takes_the_same_steps(
     assert main([*common, *both]) != 0
     assert "--read-ahead (read_ahead) is for the loader without worker" in capsys.readouterr().err
     assert not (tmp_path / "both" / "last").exists()
+
+
+SIDE_BY_SIDE = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from crossreg.cli import sigterm_as_interrupt
+    from crossreg.logs import setup_logging
+    from crossreg.train.side_by_side import TrainRun, train_side_by_side
+    from crossreg.train.trainer import TrainOptions
+
+    params, store, out = map(Path, sys.argv[1:])
+    setup_logging()
+    groups = [[TrainRun(params, (store,), out / name)] for name in ("a", "b")]
+    with sigterm_as_interrupt():
+        try:
+            train_side_by_side(groups, TrainOptions(max_epochs=10_000, patience=10_000), 1)
+        except KeyboardInterrupt:
+            sys.exit(130)
+    """
+)
+
+
+def test_sigterm_to_the_process_that_trains_side_by_side_stops_its_workers(tmp_path, stores):
+    """`kill` of the demo's process alone (not its process group) stops the trainings of
+    its worker processes too, their finished epochs kept; it used to wait for them to
+    train to the end."""
+    params = write_params(tmp_path / "params.json", {"human": stores["human"]})
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    argv = [sys.executable, "-c", SIDE_BY_SIDE, str(params), str(stores["human"]), str(tmp_path)]
+    process = subprocess.Popen(  # a session of its own: the workers can be killed with it
+        argv, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert process.stderr is not None
+    finished = set()
+    for line in process.stderr:  # until each run has finished an epoch
+        if "epoch 1/" in line:
+            finished.add(line.split(": ")[0].split()[-1])
+        if finished == {"a", "b"}:
+            break
+    process.send_signal(signal.SIGTERM)
+    try:
+        assert process.wait(timeout=120) == 130
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    for name in ("a", "b"):
+        assert (tmp_path / name / "last").is_dir() and (tmp_path / name / "metrics.csv").exists()
+        assert not [p.name for p in (tmp_path / name).iterdir() if p.suffix in (".tmp", ".partial")]

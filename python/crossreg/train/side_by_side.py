@@ -12,15 +12,20 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from crossreg.logs import setup_logging
 from crossreg.progress import MODE_VARIABLE
 from crossreg.train.trainer import TrainOptions, train
+
+#: Seconds the workers have to end their runs themselves after this process was
+#: interrupted, before they are sent SIGTERM.
+INTERRUPT_GRACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,22 @@ def train_side_by_side(
         futures = [
             pool.submit(_train_group, list(group), options, threads, level) for group in groups
         ]
-        return [future.result() for future in futures]
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            _interrupt_workers(futures)
+            raise
+
+
+def _interrupt_workers(futures: Sequence[Future], grace: float = INTERRUPT_GRACE_SECONDS) -> None:
+    """After this process was interrupted, stop the trainings as Ctrl-C stops them: a
+    terminal's Ctrl-C reached the workers too and ends their runs within `grace`
+    seconds; where it did not (a SIGTERM to this process alone: ``kill``, a scheduler),
+    the workers get SIGTERM, which they take as Ctrl-C (their finished epochs kept)."""
+    _, running = wait(futures, timeout=grace)
+    if running:
+        for worker in multiprocessing.active_children():
+            os.kill(worker.pid, signal.SIGTERM)  # type: ignore[arg-type]
 
 
 class _RunName(logging.Filter):
@@ -72,8 +92,11 @@ class _RunName(logging.Filter):
 def _train_group(
     runs: list[TrainRun], options: TrainOptions, threads: int, level: int
 ) -> list[RunTime]:
-    """In a worker process: set the threads and logging, then train each run in turn."""
+    """In a worker process: set the threads and logging, then train each run in turn
+    (SIGTERM stops it as Ctrl-C does)."""
     import torch
+
+    from crossreg.cli import sigterm_as_interrupt
 
     torch.set_num_threads(threads)
     if os.environ.get(MODE_VARIABLE, "").strip().lower() != "off":
@@ -82,9 +105,10 @@ def _train_group(
     name = _RunName()
     logging.getLogger("crossreg").addFilter(name)
     times = []
-    for run in runs:
-        name.run = run.out.name
-        started, clock = time.time(), time.perf_counter()
-        train(run.params, run.data, run.out, options, resume=run.resume)
-        times.append(RunTime(started, time.perf_counter() - clock))
+    with sigterm_as_interrupt():
+        for run in runs:
+            name.run = run.out.name
+            started, clock = time.time(), time.perf_counter()
+            train(run.params, run.data, run.out, options, resume=run.resume)
+            times.append(RunTime(started, time.perf_counter() - clock))
     return times
