@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import open_store, require_output, require_paths
+from crossreg.commands.inputs import require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.train import (
     add_training_arguments,
@@ -13,6 +13,7 @@ from crossreg.commands.train import (
     check_run_folder,
     check_shift,
     interrupted,
+    open_training_store,
     report_outputs,
     training_options,
 )
@@ -106,7 +107,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     require_output(args, folder=True)
     checkpoint_info(args.model)
     check_epochs(args)
-    store = open_store(args.data, ("train", "valid"), option=None, each=True)
+    store = open_training_store(args, args.data)
     check_shift(args.augment_shift, [store])
     check_run_folder(args)
 

@@ -150,6 +150,17 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "small models 1.0-1.3x faster on a CPU, the paper's 0.74x; see benches/README.md)",
     )
     parser.add_argument(
+        "--valid-fold",
+        metavar="FOLD",
+        help="in a store of crossreg split --folds K: the fold to validate on (with "
+        "--test-fold; the run trains on the other folds)",
+    )
+    parser.add_argument(
+        "--test-fold",
+        metavar="FOLD",
+        help="in a store of folds: the fold held out for crossreg evaluate --split FOLD",
+    )
+    parser.add_argument(
         "--workers", type=whole(0, MAX_WORKERS), default=0, help="data loader processes"
     )
     parser.add_argument(
@@ -195,6 +206,8 @@ def training_options(args: argparse.Namespace) -> TrainOptions:
         num_workers=args.workers,
         read_ahead=args.read_ahead,
         heads=_heads(getattr(args, "head", [])),
+        valid_fold=args.valid_fold,
+        test_fold=args.test_fold,
     )
 
 
@@ -233,10 +246,21 @@ def check_inputs(args: argparse.Namespace) -> None:
     check_epochs(args)
     params = load_params(args.params)
     check_train_section(params.train, params.source)
-    stores = [open_store(path, ("train", "valid"), option=None, each=True) for path in args.data]
+    stores = [open_training_store(args, path) for path in args.data]
     check_shift(args.augment_shift, stores, params.model)
     dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))
     check_run_folder(args)
+
+
+def open_training_store(args: argparse.Namespace, path: Path) -> DataStore:
+    """The store at `path`, whose splits to train and validate on (``train`` and
+    ``valid``, or the folds ``--valid-fold``/``--test-fold`` leave) all hold windows."""
+    from crossreg.data.store import DataStore
+    from crossreg.train.folds import training_splits
+
+    splits = DataStore(path).splits
+    chosen = training_splits(splits, args.valid_fold, args.test_fold, source=str(path))
+    return open_store(path, (*chosen.train, chosen.valid), option=None, each=True)
 
 
 def check_epochs(args: argparse.Namespace) -> None:

@@ -82,7 +82,8 @@ def augmentation_draws(
 
 
 class SplitDataset(Dataset):
-    """One split of a dataset store as a map-style dataset.
+    """One split of a dataset store (or several, one after another: the folds a
+    cross-validation model trains on) as a map-style dataset.
 
     ``dataset[i]`` is one example (no batch axis); ``dataset[indices]``,
     ``dataset[start:stop]`` or ``dataset[(epoch, indices)]`` is a whole batch (see the
@@ -95,7 +96,7 @@ class SplitDataset(Dataset):
     def __init__(
         self,
         store: DataStore | str | os.PathLike[str],
-        split: str,
+        split: str | Sequence[str],
         *,
         augment_rc: bool = False,
         augment_shift: int = 0,
@@ -110,8 +111,11 @@ class SplitDataset(Dataset):
             raise TypeError(f"augment_shift must be a whole number of bp, got {augment_shift!r}")
         if augment_shift < 0:
             raise ValueError(f"augment_shift must be >= 0, got {augment_shift}")
+        splits = (split,) if isinstance(split, str) else tuple(split)
+        if not splits:
+            raise ValueError("give the split to read, or several, by name")
         self.path = store.path
-        self.split = split
+        self.split = "+".join(splits)  # the name in messages
         self.augment_rc = augment_rc
         self.augment_shift = int(augment_shift)
         self.seed = int(seed)
@@ -121,8 +125,8 @@ class SplitDataset(Dataset):
             raise ValueError(f"one_hot_dtype must be float32 or uint8, got {self.one_hot_dtype}")
         self.epoch = 0
         self._store: DataStore | None = store
-        self._length = len(store.sequences(split))
-        self._offset = store.splits[split]["offset"]
+        self._store_rows = store.rows_of(splits)  # example i is the store's row _store_rows[i]
+        self._length = len(self._store_rows)
         self._files: dict[str, NpyRows | CompressedRows] = {}
         self._opening = threading.Lock()
         self.pin_memory = False  # batches read into page-locked memory (set by make_loader)
@@ -153,15 +157,15 @@ class SplitDataset(Dataset):
         if get_worker_info() is not None:
             out.share_memory_()
         if isinstance(rows, CompressedRows):  # decoded in parallel by the native core
-            rows.take(idx, out=out.numpy())
+            rows.take(self._store_rows[idx], out=out.numpy())
         else:
-            rows.take(self._offset + idx, threads=READ_THREADS, out=out.numpy())
+            rows.take(self._store_rows[idx], threads=READ_THREADS, out=out.numpy())
         return out
 
     def _open(self, name: str) -> NpyRows | CompressedRows:
         """The store's ``name.npy``, or its compressed targets."""
         if name == "targets" and self.store.compressed:
-            return cast(CompressedRows, self.store.targets(self.split))
+            return cast(CompressedRows, self.store.all_targets())
         return NpyRows(self.path / f"{name}.npy")
 
     @property

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -272,6 +273,18 @@ class DataStore:
             raise ValueError(f"{self.path}: no split '{split}' (it has {', '.join(self.splits)})")
         r = self.splits[split]
         return slice(r["offset"], r["offset"] + r["count"])
+
+    def rows_of(self, splits: Sequence[str]) -> npt.NDArray[np.int64]:
+        """The store's row numbers of the windows of `splits`, split after split."""
+        ranges = [self._rows(split) for split in splits]
+        return np.concatenate([np.arange(r.start, r.stop, dtype=np.int64) for r in ranges])
+
+    def all_targets(self) -> npt.NDArray[np.float16] | CompressedRows:
+        """Every window's targets in row order, as :meth:`targets` gives a split's (for
+        rows picked across splits, :meth:`rows_of`)."""
+        if self.compressed:
+            return self._compressed_rows.view(slice(0, self.num_windows))
+        return self._targets[: self.num_windows]
 
     def sequences(self, split: str) -> npt.NDArray[np.uint8]:
         """``(n, seq_length)`` uint8 ASCII codes of the split's windows (memory-mapped)."""

@@ -72,6 +72,7 @@ from crossreg.model.params import Params, check_train_section, load_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import CountedRows, progress
 from crossreg.train.board import MetricsBoard
+from crossreg.train.folds import training_splits
 from crossreg.train.heads import dataset_heads
 from crossreg.train.loss import poisson_loss
 from crossreg.train.optim import CLIP_MODES, build_optimizer
@@ -117,6 +118,8 @@ STEP_OPTIONS = {
     "gelu_form": "--gelu",
     "seed": "--seed",
     "heads": "--head",
+    "valid_fold": "--valid-fold",
+    "test_fold": "--test-fold",
 }
 #: Options that decide when a phase ends: a resume may change them only for the phase that
 #: was running (a finished phase's last weights are not kept).
@@ -163,6 +166,10 @@ class TrainOptions:
     #: genome -> head (params key ``head_mouse`` or its genome ``mouse``) for a dataset
     #: whose genome has no head of its own name (``crossreg train --head GENOME=HEAD``)
     heads: dict[str, str] = field(default_factory=dict)
+    #: in a store of folds, the fold validated on and the one held out (training takes
+    #: the others; :func:`crossreg.train.folds.training_splits`)
+    valid_fold: str | None = None
+    test_fold: str | None = None
 
     def check(self) -> None:
         """Stop on a count that cannot be meant: epochs, batch size and steps below 1,
@@ -243,6 +250,7 @@ class GenomeData:
     store: DataStore
     train: torch.utils.data.DataLoader | ReadAheadLoader
     head: str
+    valid: str  # the split validated on
 
     @property
     def name(self) -> str:
@@ -395,12 +403,13 @@ class Trainer:
 
     def _loaders(self, store: DataStore) -> GenomeData:
         o = self.options
-        for split in ("train", "valid"):
+        splits = training_splits(store.splits, o.valid_fold, o.test_fold, source=str(store.path))
+        for split in (*splits.train, splits.valid):
             if store.splits.get(split, {}).get("count", 0) == 0:
                 raise ValueError(f"dataset {store.path} has no {split} windows")
         train = SplitDataset(
             store,
-            "train",
+            splits.train,
             augment_rc=bool(o.augment_rc),
             augment_shift=int(o.augment_shift or 0),
             seed=o.seed,
@@ -425,6 +434,7 @@ class Trainer:
                 read_ahead=READ_AHEAD if o.read_ahead is None else o.read_ahead,
             ),
             head=self.setup.head_of(store.genome),
+            valid=splits.valid,
         )
 
     # ----------------------------------------------------------------- checkpoints
@@ -643,13 +653,13 @@ class Trainer:
             channels_last=True if o.channels_last else None,
         )
         store = data.store
-        count = store.splits["valid"]["count"]
+        count = store.splits[data.valid]["count"]
         with progress(count, f"{self.state.phase} validation {data.name}", "windows") as meter:
             metrics, loss = array_metrics(
                 self.model,
                 data.head,
-                store.sequences("valid"),
-                CountedRows(store.targets("valid"), meter),
+                store.sequences(data.valid),
+                CountedRows(store.targets(data.valid), meter),
                 options,
                 loss=poisson_loss,
             )

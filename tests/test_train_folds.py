@@ -1,0 +1,112 @@
+"""Cross-validation on the folds of ``crossreg split --folds K``: a store of folds trains
+one model per choice of validation and test fold, on the other folds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossreg.cli import main
+from crossreg.data.loader import SplitDataset
+from crossreg.data.store import DataStore
+from crossreg.train.folds import TrainingSplits, training_splits
+from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_params
+
+
+@pytest.fixture(scope="module")
+def fold_stores(tmp_path_factory) -> dict[str, Path]:
+    """The tiny world's human genome split into 3 folds by synteny, as a plain store and
+    as one of compressed targets."""
+    root = tmp_path_factory.mktemp("folds")
+    synth = root / "synth"
+    assert main(["-q", "synth", "--preset", "tiny", "--seed", "1", "--out", str(synth)]) == 0
+    manifest = json.loads((synth / "manifest.json").read_text())
+    args = ["-q", "split", "--out", str(root / "split"), "--folds", "3"]
+    args += ["--region-size", "50000", "--min-aligned", "10000"]
+    for name, files in manifest["genomes"].items():
+        args += ["--sizes", f"{name}={synth / files['sizes']}"]
+    for net in manifest["nets"]:
+        args += ["--net", f"{','.join(net['genomes'])}={synth / net['file']}"]
+    assert main(args) == 0
+    files = manifest["genomes"]["human"]
+    args = ["-q", "data", "--genome", "human"]
+    args += ["--fasta", str(synth / files["fasta"]), "--targets", str(synth / files["targets"])]
+    args += ["--regions", str(root / "split" / "human.regions.bed")]
+    args += ["--seq-length", str(SEQ_LENGTH), "--stride", "4096", "--crop", str(CROP_BINS)]
+    assert main([*args, "--out", str(root / "plain")]) == 0
+    assert main([*args, "--out", str(root / "compressed"), "--compress-targets", "1"]) == 0
+    return {"plain": root / "plain", "compressed": root / "compressed"}
+
+
+@pytest.fixture
+def fold_store(fold_stores: dict[str, Path]) -> Path:
+    return fold_stores["plain"]
+
+
+def test_the_splits_trained_and_validated_on():
+    folds = ["fold0", "fold1", "fold2", "fold3"]
+    assert training_splits(["train", "valid", "test"], None, None, source="s") == TrainingSplits(
+        ("train",), "valid"
+    )
+    assert training_splits(folds, "fold2", "fold0", source="s") == TrainingSplits(
+        ("fold1", "fold3"), "fold2"
+    )
+    for valid, test, message in (
+        (None, None, r"holds the folds fold0, .* --valid-fold fold0 --test-fold fold3\)"),
+        ("fold1", None, "--valid-fold needs --test-fold too"),
+        (None, "fold1", "--test-fold needs --valid-fold too"),
+        ("fold1", "fold9", "--test-fold fold9: dataset s has no such fold; it has fold0, "),
+        ("fold1", "fold1", "both fold1: choose two folds"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            training_splits(folds, valid, test, source="s")
+    with pytest.raises(ValueError, match=r"holds no folds .* drop the two options"):
+        training_splits(["train", "valid", "test"], "fold0", "fold1", source="s")
+    with pytest.raises(ValueError, match="none left to train on; split into 3 folds or more"):
+        training_splits(folds[:2], "fold0", "fold1", source="s")
+
+
+@pytest.mark.parametrize("kind", ["plain", "compressed"])
+def test_a_dataset_of_several_splits_reads_them_one_after_another(fold_stores, kind):
+    store = DataStore(fold_stores[kind])
+    parts = [SplitDataset(store, name, sequence="codes") for name in ("fold2", "fold0")]
+    joined = SplitDataset(store, ["fold2", "fold0"], sequence="codes")
+    assert len(joined) == sum(map(len, parts)) > len(parts[0]) > 0
+    assert joined.split == "fold2+fold0"
+    whole = joined.batch(np.arange(len(joined)))
+    for key in ("sequence", "targets"):
+        expected = np.concatenate([p.batch(np.arange(len(p)))[key].numpy() for p in parts])
+        np.testing.assert_array_equal(whole[key].numpy(), expected)
+    ranges = [store.splits[name] for name in ("fold2", "fold0")]
+    rows = np.concatenate([np.arange(r["offset"], r["offset"] + r["count"]) for r in ranges])
+    np.testing.assert_array_equal(store.rows_of(["fold2", "fold0"]), rows)
+    with pytest.raises(ValueError, match="give the split to read"):
+        SplitDataset(store, [])
+
+
+def test_a_fold_model_trains_on_the_other_folds_and_validates_on_its_own(
+    fold_store, tmp_path, capsys
+):
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(small_params({"human": DataStore(fold_store).num_targets})))
+    base = ["-q", "train", "--params", str(params), "--data", str(fold_store), "--max-epochs", "1"]
+    assert main([*base, "--out", str(tmp_path / "plain")]) == 1  # a store of folds: choose
+    assert "holds the folds fold0, fold1, fold2 of crossreg split" in capsys.readouterr().err
+    assert not (tmp_path / "plain").exists()
+    out = tmp_path / "fold1"
+    assert main([*base, "--valid-fold", "fold1", "--test-fold", "fold2", "--out", str(out)]) == 0
+    options = json.loads((out / "train_options.json").read_text())
+    assert (options["valid_fold"], options["test_fold"]) == ("fold1", "fold2")
+    assert (out / "best").is_dir()
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 2  # a header and the one epoch
+    evaluate = ["-q", "evaluate", "--model", str(out / "best"), "--data", str(fold_store)]
+    assert main([*evaluate, "--split", "fold2", "--out", str(tmp_path / "eval")]) == 0
+    # a resume must hold out the same folds
+    again = [*base, "--max-epochs", "2", "--resume", "--out", str(out)]
+    assert main([*again, "--valid-fold", "fold0", "--test-fold", "fold2"]) == 1
+    assert "was trained with --valid-fold fold1, this run has fold0" in capsys.readouterr().err
+    assert main([*again, "--valid-fold", "fold1", "--test-fold", "fold2"]) == 0
