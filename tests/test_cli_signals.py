@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 import crossreg.commands.compare
-from crossreg.cli import main, sigterm_as_interrupt
+from crossreg.cli import main
+from crossreg.interrupts import sigterm_as_interrupt
 from crossreg.stats.sldp.tables import read_text_table
 
 # a command `slow` that writes --out through atomic_path (or keeps chunks and says so, as

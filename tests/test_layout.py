@@ -17,6 +17,7 @@ LAYERS: dict[str, int] = {
     "crossreg": 0,
     "_native": 0,
     "errors": 0,
+    "interrupts": 0,
     "io": 0,
     "dna": 0,
     "genome": 0,

@@ -381,7 +381,7 @@ SIDE_BY_SIDE = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from crossreg.cli import sigterm_as_interrupt
+    from crossreg.interrupts import sigterm_as_interrupt
     from crossreg.logs import setup_logging
     from crossreg.train.side_by_side import TrainRun, train_side_by_side
     from crossreg.train.trainer import TrainOptions

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from crossreg.interrupts import sigterm_as_interrupt
 from crossreg.logs import setup_logging
 from crossreg.progress import MODE_VARIABLE
 from crossreg.train.trainer import TrainOptions, train
@@ -95,8 +96,6 @@ def _train_group(
     """In a worker process: set the threads and logging, then train each run in turn
     (SIGTERM stops it as Ctrl-C does)."""
     import torch
-
-    from crossreg.cli import sigterm_as_interrupt
 
     torch.set_num_threads(threads)
     if os.environ.get(MODE_VARIABLE, "").strip().lower() != "off":
