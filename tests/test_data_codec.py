@@ -73,6 +73,58 @@ def test_native_functions_refuse_fortran_order_arrays():
         _native.reverse_rows(np.zeros((4, 2), np.uint8, order="F"), 4, 2)
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def test_native_functions_refuse_read_only_and_overlapping_arrays():
+    """An output that is read-only, or that overlaps another argument, is a ValueError (an
+    array being written by a call on another thread is refused the same way), not the
+    PanicException, which `except Exception` misses, that borrowing it used to raise."""
+    seq = np.frombuffer(b"ACGTN", np.uint8)
+    read_only = "is a read-only array"
+    with pytest.raises(ValueError, match=f"out {read_only}"):
+        _native.one_hot_u8(seq, _read_only(np.zeros((5, 4), np.uint8)))
+    with pytest.raises(ValueError, match=f"out {read_only}"):
+        _native.one_hot_f32(seq, _read_only(np.zeros((5, 4), np.float32)), True)
+    with pytest.raises(ValueError, match=f"seqs {read_only}"):
+        _native.reverse_complement_blocks(seq, 5)
+    with pytest.raises(ValueError, match=f"data {read_only}"):
+        _native.reverse_rows(_read_only(np.zeros(8, np.uint16)), 2, 4)
+    for clip in (_native.soft_clip, _native.hard_clip, _native.scale):
+        with pytest.raises(ValueError, match=f"values {read_only}"):
+            clip(_read_only(np.ones(3, np.float32)), 1.0)
+    rows = np.arange(12, dtype=np.uint16).reshape(4, 3)
+    blob, offsets = _native.compress_rows(rows, 1)
+    wanted = np.arange(4, dtype=np.uint64)
+    with pytest.raises(ValueError, match=f"out {read_only}"):
+        _native.decompress_rows(blob, offsets, wanted, _read_only(np.zeros((4, 3), np.uint16)))
+    track = {"files": ["absent.bw"], "sum_stat": "sum", "clip": 1.0, "clip_soft": 1.0, "scale": 1.0}
+    ids, starts = np.zeros(1, np.uint32), np.zeros(1, np.uint64)
+    out = _read_only(np.zeros((1, 2, 1), np.uint16))
+    with pytest.raises(ValueError, match=f"out {read_only}"):
+        _native.bigwig_targets([track], ["chr1"], ids, starts, 8, None, 0.5, out, 1)
+
+    overlap = "shares its memory with an array that this call"
+    codes = np.frombuffer(b"ACGT" * 5, np.uint8).copy()
+    with pytest.raises(ValueError, match=f"seq {overlap}"):
+        _native.one_hot_u8(codes[:5], codes.reshape(5, 4))
+    src = np.arange(8, dtype=np.uint8)
+    with pytest.raises(ValueError, match=f"src {overlap}"):
+        _native.shift_rows(src, src, np.zeros(2, np.uint8), 4, 2, 1)
+    dst = np.empty_like(src)
+    with pytest.raises(ValueError, match=f"pad {overlap}"):
+        _native.shift_rows(src, dst, dst[:2], 4, 2, 1)
+    seqs = np.zeros((2, 4), np.uint8)
+    with pytest.raises(ValueError, match=f"targets {overlap}"):
+        targets = seqs.view(np.uint16).reshape(2, 2, 1)
+        _native.augment_batch(seqs, targets, np.ones(2, bool), np.zeros(2, np.int64))
+    out = np.zeros((4, 3), np.uint16)
+    with pytest.raises(ValueError, match=f"rows {overlap}"):
+        _native.decompress_rows(blob, offsets, out.reshape(-1)[:4].view(np.uint64)[:1], out)
+
+
 def _compressed_copy(values: np.ndarray, directory: Path, rows: slice) -> CompressedRows:
     """`values` written as a store's compressed targets, read back as windows `rows`."""
     np.save(directory / "targets.npy", values)

@@ -1,9 +1,9 @@
 //! Bindings of [`crate::augment`].
 
-use numpy::{PyReadonlyArray1, PyReadwriteArray2, PyReadwriteArray3, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArray2, PyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
-use super::{c_slice, c_slice_mut};
+use super::{c_slice, c_slice_mut, readonly, readwrite};
 use crate::augment;
 
 /// Shift and reverse complement, in place, each example of a batch: `seqs` `(n, L)` ASCII
@@ -11,11 +11,14 @@ use crate::augment;
 #[pyfunction]
 fn augment_batch(
     py: Python<'_>,
-    mut seqs: PyReadwriteArray2<'_, u8>,
-    mut targets: PyReadwriteArray3<'_, u16>,
-    rc: PyReadonlyArray1<'_, bool>,
-    shifts: PyReadonlyArray1<'_, i64>,
+    seqs: &Bound<'_, PyArray2<u8>>,
+    targets: &Bound<'_, PyArray3<u16>>,
+    rc: &Bound<'_, PyArray1<bool>>,
+    shifts: &Bound<'_, PyArray1<i64>>,
 ) -> PyResult<()> {
+    let mut seqs = readwrite(seqs, "seqs")?;
+    let mut targets = readwrite(targets, "targets")?;
+    let (rc, shifts) = (readonly(rc, "rc")?, readonly(shifts, "shifts")?);
     let seq_len = seqs.shape()[1];
     let (bins, tracks) = (targets.shape()[1], targets.shape()[2]);
     let seqs = c_slice_mut(&mut seqs, "seqs")?;

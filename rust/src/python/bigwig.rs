@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use half::slice::HalfBitsSliceExt;
-use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray3, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArray2, PyArray3, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::{c_slice, c_slice_mut};
+use super::{c_slice, c_slice_mut, readonly, readwrite};
 use crate::bigwig::{self, SumStat, TrackSpec, Windows};
 
 /// Chromosome `(name, length)` pairs of a BigWig file.
@@ -39,12 +39,12 @@ fn bigwig_targets<'py>(
     py: Python<'py>,
     tracks: Vec<TrackArgs>,
     chroms: Vec<String>,
-    chrom_ids: PyReadonlyArray1<'_, u32>,
-    starts: PyReadonlyArray1<'_, u64>,
+    chrom_ids: &Bound<'_, PyArray1<u32>>,
+    starts: &Bound<'_, PyArray1<u64>>,
     pool: usize,
-    mask: Option<PyReadonlyArray2<'_, bool>>,
+    mask: Option<&Bound<'_, PyArray2<bool>>>,
     fill_quantile: f64,
-    mut out: PyReadwriteArray3<'_, u16>,
+    out: &Bound<'_, PyArray3<u16>>,
     threads: Option<usize>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     let specs = tracks
@@ -66,6 +66,10 @@ fn bigwig_targets<'py>(
             specs.len()
         )));
     }
+    let mut out = readwrite(out, "out")?;
+    let chrom_ids = readonly(chrom_ids, "chrom_ids")?;
+    let starts = readonly(starts, "starts")?;
+    let mask = mask.map(|m| readonly(m, "mask")).transpose()?;
     let chrom_ids = c_slice(&chrom_ids, "chrom_ids")?;
     let starts = c_slice(&starts, "starts")?;
     let mask = match &mask {

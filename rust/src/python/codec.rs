@@ -1,11 +1,9 @@
 //! Bindings of [`crate::codec`].
 
-use numpy::{
-    PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyReadwriteArray2, PyUntypedArrayMethods,
-};
+use numpy::{PyArray1, PyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
-use super::{c_slice, c_slice_mut};
+use super::{c_slice, c_slice_mut, readonly, readwrite};
 use crate::codec;
 
 /// Compressed bytes and row offsets, as numpy arrays.
@@ -17,9 +15,10 @@ type Compressed<'py> = (Bound<'py, PyArray1<u8>>, Bound<'py, PyArray1<u64>>);
 #[pyfunction]
 fn compress_rows<'py>(
     py: Python<'py>,
-    values: PyReadonlyArray2<'py, u16>,
+    values: &Bound<'py, PyArray2<u16>>,
     level: i32,
 ) -> PyResult<Compressed<'py>> {
+    let values = readonly(values, "values")?;
     let row_len = values.shape()[1];
     let data = c_slice(&values, "values")?;
     let (blob, offsets) = py.detach(|| codec::compress_rows(data, row_len, level))?;
@@ -35,12 +34,15 @@ fn compress_rows<'py>(
 #[pyo3(signature = (blob, offsets, rows, out, *, checked = true))]
 fn decompress_rows(
     py: Python<'_>,
-    blob: PyReadonlyArray1<'_, u8>,
-    offsets: PyReadonlyArray1<'_, u64>,
-    rows: PyReadonlyArray1<'_, u64>,
-    mut out: PyReadwriteArray2<'_, u16>,
+    blob: &Bound<'_, PyArray1<u8>>,
+    offsets: &Bound<'_, PyArray1<u64>>,
+    rows: &Bound<'_, PyArray1<u64>>,
+    out: &Bound<'_, PyArray2<u16>>,
     checked: bool,
 ) -> PyResult<()> {
+    let mut out = readwrite(out, "out")?;
+    let (blob, offsets) = (readonly(blob, "blob")?, readonly(offsets, "offsets")?);
+    let rows = readonly(rows, "rows")?;
     let row_len = out.shape()[1];
     let blob = c_slice(&blob, "blob")?;
     let offsets = c_slice(&offsets, "offsets")?;

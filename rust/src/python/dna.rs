@@ -1,19 +1,21 @@
 //! Bindings of [`crate::dna`].
 
-use numpy::{PyReadonlyArrayDyn, PyReadwriteArrayDyn};
+use numpy::PyArrayDyn;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
-use super::{c_slice, c_slice_mut};
+use super::{c_slice, c_slice_mut, readonly, readwrite};
 use crate::dna;
 
 /// One-hot encode `seq` (uint8 codes, any shape) into `out` (uint8, `seq.shape + (4,)`).
 #[pyfunction]
 fn one_hot_u8(
     py: Python<'_>,
-    seq: PyReadonlyArrayDyn<'_, u8>,
-    mut out: PyReadwriteArrayDyn<'_, u8>,
+    seq: &Bound<'_, PyArrayDyn<u8>>,
+    out: &Bound<'_, PyArrayDyn<u8>>,
 ) -> PyResult<()> {
+    let mut out = readwrite(out, "out")?;
+    let seq = readonly(seq, "seq")?;
     let seq = c_slice(&seq, "seq")?;
     let out = c_slice_mut(&mut out, "out")?;
     py.detach(|| dna::one_hot_u8(seq, out))?;
@@ -24,10 +26,12 @@ fn one_hot_u8(
 #[pyfunction]
 fn one_hot_f32(
     py: Python<'_>,
-    seq: PyReadonlyArrayDyn<'_, u8>,
-    mut out: PyReadwriteArrayDyn<'_, f32>,
+    seq: &Bound<'_, PyArrayDyn<u8>>,
+    out: &Bound<'_, PyArrayDyn<f32>>,
     n_uniform: bool,
 ) -> PyResult<()> {
+    let mut out = readwrite(out, "out")?;
+    let seq = readonly(seq, "seq")?;
     let seq = c_slice(&seq, "seq")?;
     let out = c_slice_mut(&mut out, "out")?;
     let n = if n_uniform {
@@ -43,9 +47,10 @@ fn one_hot_f32(
 #[pyfunction]
 fn reverse_complement_blocks(
     py: Python<'_>,
-    mut seqs: PyReadwriteArrayDyn<'_, u8>,
+    seqs: &Bound<'_, PyArrayDyn<u8>>,
     block_len: usize,
 ) -> PyResult<()> {
+    let mut seqs = readwrite(seqs, "seqs")?;
     let seqs = c_slice_mut(&mut seqs, "seqs")?;
     py.detach(|| dna::reverse_complement_blocks(seqs, block_len))?;
     Ok(())
@@ -56,16 +61,20 @@ fn reverse_complement_blocks(
 macro_rules! with_uint_slice {
     ($array:expr, $what:expr, |$data:ident| $body:expr) => {{
         let array = $array;
-        if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u8>>() {
+        if let Ok(a) = array.cast::<PyArrayDyn<u8>>() {
+            let mut a = readwrite(a, $what)?;
             let $data = c_slice_mut(&mut a, $what)?;
             $body
-        } else if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u16>>() {
+        } else if let Ok(a) = array.cast::<PyArrayDyn<u16>>() {
+            let mut a = readwrite(a, $what)?;
             let $data = c_slice_mut(&mut a, $what)?;
             $body
-        } else if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u32>>() {
+        } else if let Ok(a) = array.cast::<PyArrayDyn<u32>>() {
+            let mut a = readwrite(a, $what)?;
             let $data = c_slice_mut(&mut a, $what)?;
             $body
-        } else if let Ok(mut a) = array.extract::<PyReadwriteArrayDyn<'_, u64>>() {
+        } else if let Ok(a) = array.cast::<PyArrayDyn<u64>>() {
+            let mut a = readwrite(a, $what)?;
             let $data = c_slice_mut(&mut a, $what)?;
             $body
         } else {
@@ -105,22 +114,22 @@ fn shift_rows(
 ) -> PyResult<()> {
     macro_rules! run {
         ($t:ty) => {{
-            let src = src.extract::<PyReadonlyArrayDyn<'_, $t>>()?;
-            let pad = pad.extract::<PyReadonlyArrayDyn<'_, $t>>()?;
-            let mut dst = dst.extract::<PyReadwriteArrayDyn<'_, $t>>()?;
+            let mut dst = readwrite(dst.cast::<PyArrayDyn<$t>>()?, "dst")?;
+            let src = readonly(src.cast::<PyArrayDyn<$t>>()?, "src")?;
+            let pad = readonly(pad.cast::<PyArrayDyn<$t>>()?, "pad")?;
             let (src, pad) = (c_slice(&src, "src")?, c_slice(&pad, "pad")?);
             let dst = c_slice_mut(&mut dst, "dst")?;
             py.detach(|| dna::shift_rows(src, dst, block_rows, row_len, shift, pad))?;
             Ok(())
         }};
     }
-    if src.extract::<PyReadonlyArrayDyn<'_, u8>>().is_ok() {
+    if src.cast::<PyArrayDyn<u8>>().is_ok() {
         run!(u8)
-    } else if src.extract::<PyReadonlyArrayDyn<'_, u16>>().is_ok() {
+    } else if src.cast::<PyArrayDyn<u16>>().is_ok() {
         run!(u16)
-    } else if src.extract::<PyReadonlyArrayDyn<'_, u32>>().is_ok() {
+    } else if src.cast::<PyArrayDyn<u32>>().is_ok() {
         run!(u32)
-    } else if src.extract::<PyReadonlyArrayDyn<'_, u64>>().is_ok() {
+    } else if src.cast::<PyArrayDyn<u64>>().is_ok() {
         run!(u64)
     } else {
         Err(PyTypeError::new_err("src must be a uint8/16/32/64 array"))

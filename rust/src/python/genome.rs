@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
+use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use super::c_slice;
+use super::{c_slice, readonly};
 use crate::genome;
 
 /// A FASTA file held in memory; windows may run off either chromosome end (N-padded).
@@ -52,9 +52,10 @@ impl Genome {
         &self,
         py: Python<'py>,
         chroms: Vec<String>,
-        starts: PyReadonlyArray1<'py, i64>,
+        starts: &Bound<'py, PyArray1<i64>>,
         length: usize,
     ) -> PyResult<Bound<'py, PyArray2<u8>>> {
+        let starts = readonly(starts, "starts")?;
         let starts = c_slice(&starts, "starts")?;
         let ids = chroms
             .iter()

@@ -3,7 +3,10 @@
 //! into Python exceptions. One submodule per core module.
 
 use numpy::ndarray::Dimension;
-use numpy::{Element, PyReadonlyArray, PyReadwriteArray, PyUntypedArrayMethods};
+use numpy::{
+    BorrowError, Element, PyArray, PyArrayMethods, PyReadonlyArray, PyReadwriteArray,
+    PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyFileNotFoundError, PyMemoryError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
@@ -32,6 +35,38 @@ impl From<Error> for PyErr {
             Error::OutOfMemory(_) => PyMemoryError::new_err(message),
         }
     }
+}
+
+/// `array` borrowed for reading. Arguments are taken as plain arrays and borrowed here, not
+/// as `PyReadonlyArray` arguments, whose extraction panics (a `PanicException`, which
+/// `except Exception` misses) when the array is being written: by another argument of the
+/// same call or by a call in progress on another thread.
+fn readonly<'py, T: Element, D: Dimension>(
+    array: &Bound<'py, PyArray<T, D>>,
+    what: &str,
+) -> PyResult<PyReadonlyArray<'py, T, D>> {
+    array.try_readonly().map_err(|err| borrow_error(what, err))
+}
+
+/// `array` borrowed for writing, under the same rule as [`readonly`]; a read-only array
+/// (`flags.writeable` false) is refused too.
+fn readwrite<'py, T: Element, D: Dimension>(
+    array: &Bound<'py, PyArray<T, D>>,
+    what: &str,
+) -> PyResult<PyReadwriteArray<'py, T, D>> {
+    array.try_readwrite().map_err(|err| borrow_error(what, err))
+}
+
+fn borrow_error(what: &str, err: BorrowError) -> PyErr {
+    PyValueError::new_err(match err {
+        BorrowError::NotWriteable => {
+            format!("{what} is a read-only array; pass a writable one (numpy.array copies it)")
+        }
+        _ => format!(
+            "{what} shares its memory with an array that this call, or a call running on \
+             another thread, writes; pass arrays that do not overlap"
+        ),
+    })
 }
 
 /// The elements of `array`, which must be C-contiguous (row-major): a Fortran-order array
