@@ -92,6 +92,13 @@ def test_overlapping_records_add_up_alike_in_one_file_and_in_replicates(tmp_path
         np.testing.assert_allclose(values[0, :, 0], bins, rtol=1e-3, err_msg=files)
 
 
+def test_windows_whose_length_overflows_64_bits_are_refused(tmp_path, step_bw):
+    """2 bins of 2^63 bp: their span wrapped around to 0 bp and every bin came back 0."""
+    row = {"identifier": "t", "file": step_bw.name, "clip": BIG, "scale": 1, "sum_stat": "sum"}
+    with pytest.raises(ValueError, match="longer than a BigWig chromosome"):
+        targets_of(tmp_path, [row], [("chr1", 0)], bins=2, pool_width=2**63)
+
+
 def test_chromosome_absent_from_the_bigwig_is_masked_with_the_fill_value(tmp_path, step_bw):
     # chr2 is in the file without data (true zeros); chr3 is not in the file at all
     row = {"identifier": "t", "file": step_bw.name, "clip": BIG, "scale": 1, "sum_stat": "sum"}

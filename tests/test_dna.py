@@ -248,3 +248,15 @@ def test_batch_augmentation_reverses_targets_of_empty_sequences():
     seqs = np.zeros((2, 0), np.uint8)
     _native.augment_batch(seqs, targets, np.array([True, False]), np.zeros(2, np.int64))
     np.testing.assert_array_equal(targets[:, :, 0], [[2, 1, 0], [3, 4, 5]])
+
+
+def test_blocks_whose_size_overflows_64_bits_are_refused():
+    """(2^63 + 4) rows of 2 values: the block size wrapped around to 8 values, and reversing
+    or shifting an 8-value array by such blocks overran it (a PanicException)."""
+    rows = 2**63 + 4
+    data = np.arange(8, dtype=np.uint8)
+    with pytest.raises(ValueError, match="cannot be cut into blocks"):
+        _native.reverse_rows(data, rows, 2)
+    with pytest.raises(ValueError, match="cannot be cut into blocks"):
+        _native.shift_rows(data, np.empty_like(data), np.zeros(2, np.uint8), rows, 2, 1)
+    np.testing.assert_array_equal(data, np.arange(8))

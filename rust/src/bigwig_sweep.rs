@@ -41,12 +41,14 @@ impl<'a> Grid<'a> {
     /// The grid of the windows at `starts` (sorted) of `bins` bins of `pool` bp.
     pub fn new(starts: &'a [u64], bins: usize, pool: usize) -> Result<Grid<'a>> {
         debug_assert!(starts.is_sorted());
-        let span = (bins * pool) as u64;
-        if span > LAST {
+        // in u128: a usize product could wrap around to a short span (2 bins of 2^63 bp)
+        let span = bins as u128 * pool as u128;
+        if span > u128::from(LAST) {
             return Err(crate::Error::Invalid(format!(
                 "windows of {span} bp are longer than a BigWig chromosome can be (2^32 - 1 bp)"
             )));
         }
+        let span = span as u64;
         let pool = pool as u64;
         let mut edges = Vec::with_capacity(starts.len() * (bins + 1) + 4);
         edges.push(0u32);
@@ -898,5 +900,7 @@ mod tests {
         assert_eq!(grid.edges, [&expect[..], &[last; 5]].concat());
         assert_eq!(grid.first, vec![0, 1, 1, 6, 11]);
         assert!(Grid::new(&[0], 1 << 20, 1 << 13).is_err());
+        // 2 bins of 2^63 bp: the product wraps around to 0 in 64 bits
+        assert!(Grid::new(&[0], 2, 1 << 63).is_err());
     }
 }

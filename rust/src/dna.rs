@@ -214,8 +214,17 @@ pub fn reverse_complement_blocks(seqs: &mut [u8], block_len: usize) -> Result<()
 }
 
 fn check_blocks(len: usize, block_rows: usize, row_len: usize) -> Result<()> {
-    let block = block_rows * row_len;
-    if row_len == 0 || (block == 0 && len != 0) || (block != 0 && len % block != 0) {
+    // a block of more values than a usize counts cuts no array (the product used to wrap
+    // around to a small block that the callers then overran)
+    let cuts = block_rows.checked_mul(row_len).is_some_and(|block| {
+        row_len != 0
+            && if block == 0 {
+                len == 0
+            } else {
+                len % block == 0
+            }
+    });
+    if !cuts {
         return Err(Error::Invalid(format!(
             "an array of {len} values cannot be cut into blocks of {block_rows} rows × \
              {row_len} values"
@@ -346,6 +355,18 @@ mod tests {
         assert_eq!(shift_str("GATTACA", 0), "GATTACA");
         assert_eq!(shift_str("GATTACA", 9), "NNNNNNN");
         assert_eq!(shift_str("GATTACA", -7), "NNNNNNN");
+    }
+
+    #[test]
+    fn blocks_too_large_to_count_are_refused() {
+        // (2^63 + 4) × 2 wraps around to 8, the length of the data
+        let rows = (1 << 63) + 4;
+        let mut data: Vec<u8> = (0..8).collect();
+        assert!(reverse_rows(&mut data, rows, 2).is_err());
+        let mut out = vec![0u8; 8];
+        assert!(shift_rows(&data, &mut out, rows, 2, 1, b"NN").is_err());
+        assert!(reverse_complement_blocks(&mut [], usize::MAX).is_ok());
+        assert_eq!(data, (0..8).collect::<Vec<u8>>());
     }
 
     #[test]
