@@ -90,6 +90,27 @@ def _with_block(lay: BigWigLayout, edit: Callable[[bytes], bytes]) -> bytes:
     return head + packed
 
 
+def _index_node_twice(lay: BigWigLayout) -> bytes:
+    """The index's leaf copied to the end of the file and its root made a node whose two
+    items both lead there: each block was read, and its values added, twice (65,535 items
+    to a full leaf would make billions of blocks)."""
+    leaf = lay.data[lay.index + 48 : lay.index + 52 + 2 * 32]
+    head = _put(lay.data, lay.index + 48, "<BBH", 0, 0, 2)
+    for item in range(2):
+        head = _put(head, lay.leaf + 24 * item, "<IIIIQ", 0, 0, 9, 0, len(lay.data))
+    return head + leaf
+
+
+def _chrom_tree_node_twice(lay: BigWigLayout) -> bytes:
+    """As `_index_node_twice` for the chromosome tree (its leaf of 2 chromosomes)."""
+    root, item = lay.chrom_tree + 32, lay.key_size + 8
+    leaf = lay.data[root : root + 4 + 2 * item]
+    head = _put(lay.data, root, "<BBH", 0, 0, 2)
+    for k in range(2):
+        head = _put(head, root + 4 + k * item, f"<{lay.key_size}sQ", b"chr1", len(lay.data))
+    return head + leaf
+
+
 @pytest.fixture(scope="module")
 def bigwig(tmp_path_factory: pytest.TempPathFactory) -> BigWigLayout:
     path = random_bigwig(tmp_path_factory.mktemp("bw") / "intact.bw", SIZES, seed=1)
@@ -120,6 +141,8 @@ DAMAGED_BIGWIGS: dict[str, Callable[[BigWigLayout], bytes]] = {
     "index_magic": lambda w: _flip(w.data, w.index),
     "index_count": lambda w: _put(w.data, w.index + 50, "<H", 0xFFFF),
     "index_node_not_leaf": lambda w: _put(w.data, w.index + 48, "<B", 0),
+    "index_node_twice": lambda w: _index_node_twice(w),
+    "chrom_tree_node_twice": lambda w: _chrom_tree_node_twice(w),
     "index_loop": lambda w: _put(
         _put(w.data, w.index + 48, "<B", 0), w.leaf + 16, "<Q", w.index + 48
     ),

@@ -7,6 +7,7 @@
 //!
 //! Format: UCSC's bbi files (Kent et al. 2010); both byte orders are read.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -217,7 +218,7 @@ impl BigWigFile {
         let key_size = f.u32() as usize;
         let _val_size = f.u32();
         let mut chroms = Vec::new();
-        self.read_chrom_node(offset + 32, key_size, &mut chroms, 0)?;
+        self.read_chrom_node(offset + 32, key_size, &mut chroms, (0, &mut HashSet::new()))?;
         let mut ids: Vec<u32> = chroms.iter().map(|c| c.id).collect();
         ids.sort_unstable();
         if ids.iter().enumerate().any(|(i, &id)| id as usize != i) {
@@ -235,10 +236,17 @@ impl BigWigFile {
         offset: u64,
         key_size: usize,
         out: &mut Vec<Chrom>,
-        depth: usize,
+        (depth, seen): (usize, &mut HashSet<u64>),
     ) -> Result<()> {
         if depth > 64 {
             return Err(self.corrupt("the chromosome tree is too deep"));
+        }
+        // a node reached twice would be read again for every path to it: a few nodes
+        // pointing each other's way multiply into billions of chromosomes
+        if !seen.insert(offset) {
+            return Err(self.corrupt(format!(
+                "the chromosome tree reaches its node at offset {offset} twice"
+            )));
         }
         let head = self.read_at(offset, 4)?;
         let is_leaf = head[0] != 0;
@@ -255,7 +263,7 @@ impl BigWigFile {
                 let length = u64::from(f.u32());
                 out.push(Chrom { name, id, length });
             } else {
-                self.read_chrom_node(f.u64(), key_size, out, depth + 1)?;
+                self.read_chrom_node(f.u64(), key_size, out, (depth + 1, seen))?;
             }
         }
         Ok(())
@@ -273,7 +281,12 @@ impl BigWigFile {
         }
         let mut blocks = Vec::new();
         let query = (chrom_id, start, end);
-        self.search_index(self.index_offset + 48, query, &mut blocks, 0)?;
+        self.search_index(
+            self.index_offset + 48,
+            query,
+            &mut blocks,
+            (0, &mut HashSet::new()),
+        )?;
         blocks.sort_by_key(|b| b.offset);
         Ok(blocks)
     }
@@ -283,10 +296,16 @@ impl BigWigFile {
         offset: u64,
         (chrom, start, end): (u32, u64, u64),
         out: &mut Vec<Block>,
-        depth: usize,
+        (depth, seen): (usize, &mut HashSet<u64>),
     ) -> Result<()> {
         if depth > 64 {
             return Err(self.corrupt("the data index is too deep"));
+        }
+        // a node reached twice would have its blocks read (and their values added) twice
+        if !seen.insert(offset) {
+            return Err(self.corrupt(format!(
+                "the data index reaches its node at offset {offset} twice"
+            )));
         }
         let head = self.read_at(offset, 4)?;
         let is_leaf = head[0] != 0;
@@ -316,7 +335,7 @@ impl BigWigFile {
                     size: f.u64(),
                 });
             } else {
-                self.search_index(child, (chrom, start, end), out, depth + 1)?;
+                self.search_index(child, (chrom, start, end), out, (depth + 1, seen))?;
             }
         }
         Ok(())
