@@ -99,6 +99,15 @@ def test_windows_whose_length_overflows_64_bits_are_refused(tmp_path, step_bw):
         targets_of(tmp_path, [row], [("chr1", 0)], bins=2, pool_width=2**63)
 
 
+def test_a_negative_or_fractional_start_is_refused(tmp_path, step_bw):
+    """-128 became 2^64 - 128 in the cast to uint64, and 2.5 became 2."""
+    row = {"identifier": "t", "file": step_bw.name, "clip": BIG, "scale": 1, "sum_stat": "sum"}
+    with pytest.raises(ValueError, match="starts are BigWig positions, 0 or more; got -128"):
+        targets_of(tmp_path, [row], [("chr1", -128)], bins=2)
+    with pytest.raises(TypeError, match="starts must be integers"):
+        targets_of(tmp_path, [row], [("chr1", 2.5)], bins=2)
+
+
 def test_chromosome_absent_from_the_bigwig_is_masked_with_the_fill_value(tmp_path, step_bw):
     # chr2 is in the file without data (true zeros); chr3 is not in the file at all
     row = {"identifier": "t", "file": step_bw.name, "clip": BIG, "scale": 1, "sum_stat": "sum"}

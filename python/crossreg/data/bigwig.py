@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from crossreg import _native
 from crossreg.data.defaults import DEFAULT_FILL_QUANTILE
+from crossreg.genome import integer_starts
 from crossreg.io.targets import Target, TargetsTable
 
 log = logging.getLogger("crossreg")
@@ -82,7 +83,10 @@ def compute_targets(
     ``(n, bins)`` marks bins (blacklisted/unmappable) that get the fill value. Tracks run
     in parallel on `threads` threads (all cores when None); the GIL is released.
     """
-    starts_arr = np.ascontiguousarray(starts, dtype=np.uint64)
+    positions = integer_starts(starts)  # integers only: a float is never truncated
+    if positions.size and positions.min() < 0:  # a cast would wrap it to 2^64 - n
+        raise ValueError(f"starts are BigWig positions, 0 or more; got {positions.min()}")
+    starts_arr = positions.astype(np.uint64)
     names, ids = np.unique(np.asarray(chroms, dtype=np.str_), return_inverse=True)
     shape = (len(starts_arr), bins, len(targets))
     if out is None:
