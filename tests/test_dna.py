@@ -260,3 +260,21 @@ def test_blocks_whose_size_overflows_64_bits_are_refused():
     with pytest.raises(ValueError, match="cannot be cut into blocks"):
         _native.shift_rows(data, np.empty_like(data), np.zeros(2, np.uint8), rows, 2, 1)
     np.testing.assert_array_equal(data, np.arange(8))
+
+
+def test_the_array_transforms_take_what_numpy_converts(rng):
+    # before: a torch tensor failed with "Cannot interpret 'torch.float32' as a data type"
+    import torch
+
+    x = dna.one_hot(rng.choice(np.frombuffer(b"ACGT", np.uint8), size=(2, 9)))
+    targets = rng.normal(size=(2, 5, 3)).astype(np.float32)
+    for transform, array in (
+        (dna.reverse_complement_one_hot, x),
+        (lambda a: dna.shift_one_hot(a, 2), x),
+        (dna.reverse_bins, targets),
+    ):
+        expected = transform(array)
+        for other in (torch.from_numpy(array), array.tolist()):
+            got = transform(other)
+            assert isinstance(got, np.ndarray)
+            np.testing.assert_array_equal(got.astype(expected.dtype), expected)

@@ -105,8 +105,10 @@ def _as_uint_view(arr: npt.NDArray) -> npt.NDArray:
     return arr.view(uint)
 
 
-def reverse_complement_one_hot(x: npt.NDArray) -> npt.NDArray:
-    """Reverse complement of one-hot array(s) ``(..., L, 4)``: positions reversed, A↔T, C↔G."""
+def reverse_complement_one_hot(x: npt.ArrayLike) -> npt.NDArray:
+    """Reverse complement of one-hot array(s) ``(..., L, 4)``: positions reversed, A↔T, C↔G
+    (a numpy array, from anything numpy converts: a CPU tensor too)."""
+    x = np.asarray(x)
     if x.ndim < 2 or x.shape[-1] != 4:
         raise ValueError(f"one-hot arrays have shape (..., L, 4), got {x.shape}")
     view = _as_uint_view(x)
@@ -114,8 +116,10 @@ def reverse_complement_one_hot(x: npt.NDArray) -> npt.NDArray:
     return view.view(x.dtype)
 
 
-def reverse_bins(targets: npt.NDArray) -> npt.NDArray:
-    """Reverse binned targets ``(..., bins, tracks)`` along the bin axis (any dtype)."""
+def reverse_bins(targets: npt.ArrayLike) -> npt.NDArray:
+    """Reverse binned targets ``(..., bins, tracks)`` along the bin axis (any dtype; a
+    numpy array, from anything numpy converts)."""
+    targets = np.asarray(targets)
     if targets.ndim < 2:
         raise ValueError(f"binned targets have shape (..., bins, tracks), got {targets.shape}")
     if targets.size == 0:
@@ -149,11 +153,13 @@ def shift_sequence(seq: S | npt.NDArray[np.uint8], shift: int) -> S | npt.NDArra
     return shifted
 
 
-def shift_one_hot(x: npt.NDArray, shift: int, *, pad_value: float = 0.0) -> npt.NDArray:
-    """Shift one-hot array(s) ``(..., L, 4)`` along L; vacated rows hold `pad_value`.
+def shift_one_hot(x: npt.ArrayLike, shift: int, *, pad_value: float = 0.0) -> npt.NDArray:
+    """Shift one-hot array(s) ``(..., L, 4)`` along L; vacated rows hold `pad_value` (a
+    numpy array, from anything numpy converts: a CPU tensor too).
 
     Basenji pads with 0 today (0.25 in its 2020 code).
     """
+    x = np.asarray(x)
     if x.ndim < 2 or x.shape[-1] != 4:
         raise ValueError(f"one-hot arrays have shape (..., L, 4), got {x.shape}")
     if np.issubdtype(x.dtype, np.integer) and pad_value != int(pad_value):
