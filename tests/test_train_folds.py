@@ -83,6 +83,7 @@ def test_a_dataset_of_several_splits_reads_them_one_after_another(fold_stores, k
     ranges = [store.splits[name] for name in ("fold2", "fold0")]
     rows = np.concatenate([np.arange(r["offset"], r["offset"] + r["count"]) for r in ranges])
     np.testing.assert_array_equal(store.rows_of(["fold2", "fold0"]), rows)
+    np.testing.assert_array_equal(np.asarray(store.all_targets()[rows]), whole["targets"].numpy())
     with pytest.raises(ValueError, match="give the split to read"):
         SplitDataset(store, [])
 

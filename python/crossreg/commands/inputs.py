@@ -164,6 +164,15 @@ def open_store(
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     store = DataStore(path)
+    check_splits(store, splits, option=option, each=each)
+    return store
+
+
+def check_splits(
+    store: DataStore, splits: Sequence[str], *, option: str | None, each: bool
+) -> None:
+    """`store`'s `splits` are all known and hold windows between them (with `each`, every
+    one of them does), as :func:`open_store` says."""
     counts = {name: split.get("count", 0) for name, split in store.splits.items()}
     have = ", ".join(f"{name} ({count} windows)" for name, count in counts.items())
     unknown = [split for split in splits if split not in counts]
@@ -171,5 +180,4 @@ def open_store(
     if unknown or len(empty) == len(splits) or (each and empty):
         what = f"no split '{unknown[0]}'" if unknown else f"no windows in {', '.join(empty)}"
         given = f"{option} {','.join(splits)}: " if option else ""
-        raise ValueError(f"{given}dataset {path} has {what}; it has {have}")
-    return store
+        raise ValueError(f"{given}dataset {store.path} has {what}; it has {have}")

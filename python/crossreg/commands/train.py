@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossreg.commands.inputs import open_store, require_output, require_paths
+from crossreg.commands.inputs import check_splits, require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, parse_device, plot_options
 from crossreg.commands.values import (
     COUNT,
@@ -258,9 +258,10 @@ def open_training_store(args: argparse.Namespace, path: Path) -> DataStore:
     from crossreg.data.store import DataStore
     from crossreg.train.folds import training_splits
 
-    splits = DataStore(path).splits
-    chosen = training_splits(splits, args.valid_fold, args.test_fold, source=str(path))
-    return open_store(path, (*chosen.train, chosen.valid), option=None, each=True)
+    store = DataStore(path)  # require_paths has found it
+    chosen = training_splits(store.splits, args.valid_fold, args.test_fold, source=str(path))
+    check_splits(store, (*chosen.train, chosen.valid), option=None, each=True)
+    return store
 
 
 def check_epochs(args: argparse.Namespace) -> None:
