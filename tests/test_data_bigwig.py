@@ -99,6 +99,16 @@ def test_windows_whose_length_overflows_64_bits_are_refused(tmp_path, step_bw):
         targets_of(tmp_path, [row], [("chr1", 0)], bins=2, pool_width=2**63)
 
 
+@pytest.mark.parametrize("threads", [0, 1025, 2**40])
+def test_a_thread_count_outside_1_to_1024_is_refused(tmp_path, step_bw, threads):
+    """2**40 tried to start that many threads (the call never returned); 0 meant all cores."""
+    row = {"identifier": "t", "file": step_bw.name, "clip": BIG, "scale": 1, "sum_stat": "sum"}
+    table = read_targets(write_table(tmp_path / "targets.txt", [row]))
+    chroms, starts = np.array(["chr1"]), np.array([0])
+    with pytest.raises(ValueError, match=f"threads must be from 1 to 1024 .*; got {threads}"):
+        compute_targets(table, list(table), chroms, starts, bins=2, threads=threads)
+
+
 def test_a_negative_or_fractional_start_is_refused(tmp_path, step_bw):
     """-128 became 2^64 - 128 in the cast to uint64, and 2.5 became 2."""
     row = {"identifier": "t", "file": step_bw.name, "clip": BIG, "scale": 1, "sum_stat": "sum"}

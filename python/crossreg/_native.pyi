@@ -156,7 +156,7 @@ def bigwig_targets(
     chromosome none of its files has). Returns per-track `fill_value`, `pooled_mean`,
     `pooled_max`, `clipped_fraction`, `target_mean`, `overflow_fraction` (bins beyond the
     float16 range, stored as 65,504), `absent_fraction`. Parallel over tracks
-    and chromosomes on `threads` threads (the global pool when None).
+    and chromosomes on `threads` threads, 1 to 1,024 (the global pool when None).
     """
 
 def bigwig_decode_all(path: str | os.PathLike[str]) -> tuple[int, int, int]:

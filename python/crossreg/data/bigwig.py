@@ -81,7 +81,7 @@ def compute_targets(
     Returns ``(values, stats)``: `values` is ``(n, bins, len(targets))`` float16 (written
     into `out` when given), `stats` one dict per track with :data:`TRACK_STATS`. `mask`
     ``(n, bins)`` marks bins (blacklisted/unmappable) that get the fill value. Tracks run
-    in parallel on `threads` threads (all cores when None); the GIL is released.
+    in parallel on `threads` threads, 1 to 1,024 (all cores when None); the GIL is released.
     """
     positions = integer_starts(starts)  # integers only: a float is never truncated
     if positions.size and positions.min() < 0:  # a cast would wrap it to 2^64 - n

@@ -28,6 +28,10 @@ struct TrackArgs {
     scale: f32,
 }
 
+/// The most threads `bigwig_targets` starts: more than a machine's cores only share them,
+/// and a mistyped count must not try to start billions.
+const MAX_THREADS: usize = 1024;
+
 /// Finished targets of `tracks` over the windows into `out` (`(windows, bins, tracks)`
 /// float16 viewed as uint16). Returns one dict of statistics per track (`fill_value`,
 /// `pooled_mean`, `pooled_max`, `clipped_fraction`, `target_mean`, `overflow_fraction`,
@@ -47,6 +51,11 @@ fn bigwig_targets<'py>(
     out: &Bound<'_, PyArray3<u16>>,
     threads: Option<usize>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    if let Some(n) = threads.filter(|&n| n == 0 || n > MAX_THREADS) {
+        return Err(PyValueError::new_err(format!(
+            "threads must be from 1 to {MAX_THREADS} (None: all cores); got {n}"
+        )));
+    }
     let specs = tracks
         .into_iter()
         .map(|t| {
