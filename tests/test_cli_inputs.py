@@ -326,7 +326,9 @@ def test_a_folder_output_goes_only_where_nothing_else_is(inputs, tmp_path, capsy
     for argv, message in (
         ([*denovo, "--out", str(split)], "holds the output of crossreg split (its "),
         (["compare", "--joint", vcf, "--single", vcf, "--out", str(user)],
-         "holds files no finished crossreg compare wrote (notes.txt, ...)"),
+         "holds files no finished crossreg compare wrote (notes.txt, ...); crossreg compare "
+         "writes into a folder of its own: choose a new or empty --out, or remove them if a "
+         "crossreg compare stopped before it finished"),
         ([*sldp, "--out", str(evaluated)], "holds the output of crossreg evaluate"),
         ([*evaluate, "--out", store], "holds the whole output of another crossreg command"),
     ):  # fmt: skip

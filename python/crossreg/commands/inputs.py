@@ -105,6 +105,7 @@ def require_own_folder(args: argparse.Namespace) -> None:
     runs = read_runs(out / RUNS_FILE) if (out / RUNS_FILE).is_file() else []
     logged = {_logged_command(str(run.get("command", ""))) for run in runs}
     others = sorted(logged - FILE_COMMANDS - {command})
+    fix = "choose a new or empty --out"
     if (out / CONTENTS_FILE).exists():
         held = "the whole output of another crossreg command"
     elif others:
@@ -112,11 +113,12 @@ def require_own_folder(args: argparse.Namespace) -> None:
     elif command not in logged:
         first = min(p.name for p in out.iterdir())
         held = f"files no finished crossreg {command} wrote ({first}, ...)"
+        fix += f", or remove them if a crossreg {command} stopped before it finished"
     else:
         return
     raise ValueError(
         f"--out {args.out} already holds {held}; crossreg {command} writes into a folder of "
-        "its own: choose a new or empty --out"
+        f"its own: {fix}"
     )
 
 
