@@ -45,7 +45,8 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     config["targets"] = {"human": targets, "mouse": targets}
     (model / CONFIG_NAME).write_text(json.dumps(config))
     (model / WEIGHTS_NAME).write_bytes(b"")
-    files = {"model": model}
+    files = {"model": model, "run": root / "run"}  # a training run: its checkpoint in best/
+    shutil.copytree(model, files["run"] / "best")
     for name, valid in (("store", 0), ("store_valid", 2)):  # without and with valid windows
         files[name] = root / name
         files[name].mkdir()
@@ -115,6 +116,13 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
           *o], "--genome rat: "),
         (["evaluate", "--model", str(f["fasta"]), "--data", store, "--split", "train", *o],
          "not a crossreg checkpoint directory"),
+        (["evaluate", "--model", str(f["run"]), "--data", store, "--split", "train", *o],
+         f"it holds a training run: give its checkpoint {f['run'] / 'best'}"),
+        (["evaluate", "--model", store, "--data", store, "--split", "train", *o],
+         f"{store}: not a crossreg checkpoint directory (no config.json); it is a dataset store "
+         "(dataset.json), which goes to --data"),
+        (["evaluate", "--model", store, "--data", model, "--split", "train", *o],
+         f"{model} is a model checkpoint (config.json), not a dataset: give it as the model"),
         (["transfer", "--model", model, "--head", "rat", "--data", store, "--gtf", gtf, *o],
          "--head rat: "),
         (["transfer", "--model", model, "--head", "human", "--data", store, "--gtf", nope, *o],

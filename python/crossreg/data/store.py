@@ -51,6 +51,9 @@ def store_version(compress_targets: int | None) -> int:
 
 
 METADATA = "dataset.json"
+#: A model checkpoint's config (:data:`crossreg.model.checkpoint_info.CONFIG_NAME`), named
+#: when a checkpoint is given where a store is expected.
+CHECKPOINT_CONFIG = "config.json"
 SHARD_FORMAT = "crossreg-dataset-shard"
 SHARD_METADATA = "shard.json"
 #: The version of a shard of the tracks (plain targets, whatever the store will be).
@@ -164,6 +167,11 @@ class DataStore:
             raise ValueError(
                 f"{self.path} is one shard of a `crossreg data --tracks i/n` build, not a "
                 "dataset; join all the shards with `crossreg data-merge --out STORE SHARD...`"
+            )
+        if not meta.exists() and (self.path / CHECKPOINT_CONFIG).is_file():
+            raise ValueError(
+                f"{self.path} is a model checkpoint ({CHECKPOINT_CONFIG}), not a dataset: give "
+                "it as the model (--model) and a store `crossreg data` built as the dataset"
             )
         if not meta.exists():
             raise ValueError(

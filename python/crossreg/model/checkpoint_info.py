@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crossreg.data.store import METADATA as DATASET_METADATA
 from crossreg.io.targets import Target
 
 CONFIG_NAME = "config.json"
@@ -62,6 +63,22 @@ class CheckpointInfo:
         return head
 
 
+def _checkpoint_hint(directory: Path) -> str:
+    """What to give instead of `directory`, which holds no checkpoint: its ``best/`` where
+    it holds a training run, a checkpoint where it is a dataset store."""
+    runs = [
+        directory / name for name in ("best", "last") if (directory / name / CONFIG_NAME).is_file()
+    ]
+    if runs:
+        return f"it holds a training run: give its checkpoint {runs[0]}"
+    if (directory / DATASET_METADATA).is_file():
+        return (
+            f"it is a dataset store ({DATASET_METADATA}), which goes to --data; give a checkpoint "
+            "(a training run's best/) as the model"
+        )
+    return "give the folder crossreg train or import-basenji wrote (e.g. train_out/best)"
+
+
 def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
     """The heads and tracks of the checkpoint in `directory`; a missing directory is a
     :class:`FileNotFoundError` naming it, one without a crossreg config a ValueError."""
@@ -71,8 +88,8 @@ def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
     path = directory / CONFIG_NAME
     if not directory.is_dir() or not path.is_file():
         raise ValueError(
-            f"{directory}: not a crossreg checkpoint directory (no {CONFIG_NAME}); give the "
-            "folder crossreg train or import-basenji wrote (e.g. train_out/best)"
+            f"{directory}: not a crossreg checkpoint directory (no {CONFIG_NAME}); "
+            + _checkpoint_hint(directory)
         )
     if not (directory / WEIGHTS_NAME).is_file():
         raise ValueError(f"{directory}: {WEIGHTS_NAME} is missing")
