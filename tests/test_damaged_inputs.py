@@ -144,6 +144,9 @@ def test_a_bad_targets_row_names_the_table_and_line(
         ("", r"targets\.txt: the targets table is empty"),
         (TARGETS.splitlines(keepends=True)[0], r"targets\.txt: the targets table has a header"),
         (TARGETS.replace("\t", " "), r"targets\.txt:1: the header lacks column\(s\) identifier"),
+        (TARGETS.replace("\t", " "), r"no tab: the columns are separated by spaces; use tabs\)$"),
+        (TARGETS.replace("\t", ","), r"no tab: the columns are separated by commas; use tabs\)$"),
+        (">chr1\nACGT\n", r"description \(this file starts like a FASTA: is it the --fasta\?\)$"),
     ],
 )
 def test_an_empty_or_headless_targets_table_is_named(tmp_path: Path, text: str, match: str) -> None:

@@ -171,7 +171,7 @@ def read_targets(
     if missing:
         raise ValueError(
             f"{path}:1: the header lacks column(s) {', '.join(missing)}; a targets table needs "
-            f"tab-separated columns {' '.join(required)}"
+            f"tab-separated columns {' '.join(required)}{_no_tab_hint(header)}"
         )
     col = {name: i for i, name in enumerate(header)}
     targets: list[Target] = []
@@ -223,6 +223,19 @@ def _refuse_repeated_columns(path: Path, line: int, header: list[str]) -> None:
             f"{path}:{line}: the header repeats column '{repeated[0]}'; each column must "
             "appear once, so remove or rename the extra one"
         )
+
+
+def _no_tab_hint(header: list[str]) -> str:
+    """Why a header of one cell has none of the columns: the file is a FASTA, or its
+    columns are separated by something other than tabs."""
+    if len(header) != 1:
+        return ""
+    if header[0].startswith(">"):
+        return " (this file starts like a FASTA: is it the --fasta?)"
+    for name, separator in (("commas", ","), ("spaces", " ")):
+        if separator in header[0]:
+            return f" (its header has no tab: the columns are separated by {name}; use tabs)"
+    return ""
 
 
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
