@@ -18,7 +18,7 @@ from polars.testing import assert_frame_equal
 from crossreg.cli import build_parser
 from crossreg.commands import sldp as sldp_command
 from crossreg.stats.sldp.background import CODING_FEATURES, read_frq_alleles
-from crossreg.stats.sldp.panel import read_ld_blocks
+from crossreg.stats.sldp.panel import panel_chroms, read_ld_blocks
 from crossreg.stats.sldp.plink import read_bim, read_fam_count, read_frq
 from crossreg.stats.sldp.regression import sign_flip
 from crossreg.stats.sldp.run import escape_file_name, read_print_snps, write_sldp
@@ -498,3 +498,18 @@ def test_the_help_says_what_weights_and_gtf_features_do() -> None:
     assert "without h2g" not in help_text
     for feature in CODING_FEATURES:
         assert feature in help_text
+
+
+def test_a_stem_without_its_separator_says_which_stem_to_give(tmp_path: Path) -> None:
+    ld = _ld_files(tmp_path, b"3\n")[: -len(".")]
+    with pytest.raises(ValueError) as caught:
+        read_ldscores(ld)
+    assert str(caught.value) == (
+        f"--ldscores-chr {ld}: its files name chromosomes .1; the stem ends where the "
+        f"chromosome name begins, so give --ldscores-chr {ld}."
+    )
+    for suffix in (".bed", ".bim", ".fam"):
+        (tmp_path / f"panel_7{suffix}").write_text("")
+    assert panel_chroms(str(tmp_path / "panel_")) == ["7"]
+    with pytest.raises(ValueError, match=rf"so give --bfile-chr {tmp_path}/panel_$"):
+        panel_chroms(str(tmp_path / "panel"))

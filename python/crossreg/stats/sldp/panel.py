@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,17 @@ def chrom_label(chrom: str) -> str:
     return f"chr{bare_chrom(chrom)}"
 
 
+def check_stem(stem: str, option: str, chroms: Sequence[str]) -> None:
+    """Stop when every chromosome name found after `stem` starts with the same separator
+    (``panel`` for files ``panel.1.bed``): the stem, given with `option`, lacks it."""
+    first = {chrom[:1] for chrom in chroms}
+    if len(first) == 1 and (sep := first.pop()) in "._-":
+        raise ValueError(
+            f"{option} {stem}: its files name chromosomes {', '.join(chroms[:3])}; the stem "
+            f"ends where the chromosome name begins, so give {option} {stem}{sep}"
+        )
+
+
 def panel_chroms(stem: str) -> list[str]:
     """The chromosomes c with ``{stem}{c}.bed``, ``.bim`` and ``.fam``, in natural order
     (``chr7`` and ``7`` alike); one found under both names stops."""
@@ -43,7 +55,9 @@ def panel_chroms(stem: str) -> list[str]:
                     f"{stem}: panel files name chromosome {bare_chrom(chrom)} twice, as "
                     f"{stem}{twin}.bed and {stem}{chrom}.bed; keep one of them"
                 )
-    return sorted(found.values(), key=lambda c: chrom_order(bare_chrom(c)))
+    chroms = sorted(found.values(), key=lambda c: chrom_order(bare_chrom(c)))
+    check_stem(stem, "--bfile-chr", chroms)
+    return chroms
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.text import numbered_lines
-from crossreg.stats.sldp.panel import ChromPanel, chrom_order
+from crossreg.stats.sldp.panel import ChromPanel, check_stem, chrom_order
 from crossreg.stats.sldp.reconcile import Alignment, reconcile, valid_pair, with_match
 from crossreg.stats.sldp.refpanel import Spectrum
 from crossreg.stats.sldp.tables import (
@@ -275,6 +275,7 @@ def read_ldscores(stem: str) -> LdScores:
     chroms = sorted(paths, key=chrom_order)
     if not chroms:
         raise ValueError(f"{stem}: no LD-score files {stem}{{chrom}}.l2.ldscore.gz")
+    check_stem(stem, "--ldscores-chr", chroms)
     snps, scores, m = [], [], 0
     for chrom in chroms:
         table = read_text_table(paths[chrom], header=True)
