@@ -31,7 +31,6 @@ so a kill at any moment leaves what a resume completes.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -76,6 +75,12 @@ from crossreg.train.folds import training_splits
 from crossreg.train.heads import dataset_heads
 from crossreg.train.loss import poisson_loss
 from crossreg.train.optim import CLIP_MODES, build_optimizer
+from crossreg.train.resume_checks import (
+    check_finished_phases,
+    check_same_run,
+    check_same_stores,
+    store_fingerprint,
+)
 from crossreg.train.schedule import (
     EarlyStopping,
     augment_shift,
@@ -106,37 +111,8 @@ METRIC_FIELDS = (
 )
 
 
-#: The options that decide the steps a run takes: a resume must keep them (with their
-#: command-line flags, for the message that says so).
-STEP_OPTIONS = {
-    "batch_size": "--batch-size",
-    "clip_norm": "--clip-norm",
-    "clip_mode": "--clip-mode",
-    "augment_rc": "--augment-rc",
-    "augment_shift": "--augment-shift",
-    "steps_per_epoch": "--steps-per-epoch",
-    "gelu_form": "--gelu",
-    "seed": "--seed",
-    "heads": "--head",
-    "valid_fold": "--valid-fold",
-    "test_fold": "--test-fold",
-}
-#: Options that decide when a phase ends: a resume may change them only for the phase that
-#: was running (a finished phase's last weights are not kept).
-PHASE_OPTIONS = {
-    "max_epochs": "--max-epochs",
-    "min_epochs": "--min-epochs",
-    "patience": "--patience",
-    "finetune_epochs": "--finetune-epochs",
-}
-
-
 class TrainingDivergedError(CommandError):
     """A validation loss or score came out NaN or infinite: the weights diverged."""
-
-
-#: Entries of a checkpoint's ``extra`` settings that follow from the others.
-DERIVED_EXTRA = ("trained", "branch", "parent_heads")
 
 
 @dataclass
@@ -466,116 +442,28 @@ class Trainer:
             )
 
     def resume(self) -> None:
-        """Continue from ``out/last`` exactly where the previous run stopped."""
+        """Continue from ``out/last`` exactly where the previous run stopped (after the
+        checks of :mod:`crossreg.train.resume_checks`)."""
         last = self.out / "last"
-        saved = self.check_resumable(last)
+        saved = read_config(last)
+        _, now = self.setup.checkpoint(self, [g.name for g in self.genomes], {})
+        options = asdict(self.options)
+        check_same_run(last, saved, now, options)
         self.setup.restore(last, self.model)
         extra = load_training_state(last, self.optimizer)
-        self._check_stores(last, extra.get("stores"))
+        check_same_stores(last, extra.get("stores"), [g.store for g in self.genomes])
         self.state = RunState(**extra["run"])
         self.rows = list(extra["rows"])
-        self._check_finished_phases(last, saved.extra.get("train_options", {}))
+        check_finished_phases(
+            last,
+            saved.extra.get("train_options", {}),
+            options,
+            self.state.finished_phases,
+            self.setup.phase,
+        )
         if distributed.is_main():  # the rows of last/, whatever a crash left in metrics.csv
             self._write_metrics()
         log.info("resuming %s phase after epoch %d", self.state.phase, self.state.epoch)
-
-    def _check_stores(self, last: Path, saved: list[dict[str, Any]] | None) -> None:
-        """Stop when a ``--data`` store is not the one `last`'s run trained its genome on
-        (another stride, split, window count or track statistics: :func:`store_fingerprint`);
-        `saved` is None for a ``last/`` written before crossreg recorded its stores."""
-        if saved is None:
-            log.warning(
-                "--resume: %s does not record its run's stores (written by an earlier "
-                "crossreg), so it cannot check that --data gives the same ones",
-                last,
-            )
-            return
-        before = {entry["genome"]: entry for entry in saved}
-        for data in self.genomes:
-            then, now = before.get(data.name, {}), store_fingerprint(data.store)
-            differences = _fingerprint_differences(then, now)
-            if differences:
-                raise ValueError(
-                    f"--resume: --data {data.store.path} is not the {data.name} store that "
-                    f"{last}'s run trained on ({then.get('path')}): {differences}; resume with "
-                    "that store, or train into a new --out"
-                )
-
-    def check_resumable(self, last: Path) -> CheckpointConfig:
-        """Stop when the run in `last` had other params, heads, tracks, fine-tuning settings
-        or step options (:data:`STEP_OPTIONS`) than this one: resumed, it would not take
-        the steps of one uninterrupted run. Returns the config of `last`."""
-        saved = read_config(last)
-        _, now = self.setup.checkpoint(self, [g.name for g in self.genomes], {})
-        fix = "resume with the settings the run started with, or train into a new --out"
-        for section in ("model", "train"):
-            before, after = saved.params.get(section, {}), now.params.get(section, {})
-            changed = sorted(
-                k for k in before.keys() | after.keys() if before.get(k) != after.get(k)
-            )
-            if changed:
-                keys = ", ".join(f"{section}.{k}" for k in changed)
-                raise ValueError(f"--resume: {last} was trained with other params ({keys}); {fix}")
-        parent_before, parent_now = saved.source.get("parent", {}), now.source.get("parent", {})
-        if parent_before.get("sha256") != parent_now.get("sha256"):  # a fine-tuning's parent
-            raise ValueError(
-                f"--resume: {last} fine-tunes the checkpoint {parent_before.get('path')}, and "
-                f"this run's --model {parent_now.get('path')} holds other weights; {fix}"
-            )
-        if list(saved.genomes.items()) != list(now.genomes.items()):  # the order decides steps
-            raise ValueError(
-                f"--resume: {last} has the heads {_heads_text(saved.genomes)} but this run "
-                f"trains {_heads_text(now.genomes)} (give the stores in the same --data "
-                f"order); {fix}"
-            )
-        for head, targets in now.targets.items():
-            before = [t.identifier for t in saved.targets.get(head, [])]
-            if before != [t.identifier for t in targets]:
-                raise ValueError(
-                    f"--resume: the head '{head}' in {last} has other tracks than this run's "
-                    f"dataset; {fix}"
-                )
-        for key, value in now.extra.items():
-            before = saved.extra.get(key)
-            if key == "train_options" or before is None or before == value:
-                continue
-            if isinstance(before, dict) and isinstance(value, dict):
-                names = sorted(
-                    k for k in before.keys() | value.keys() if before.get(k) != value.get(k)
-                )
-                # what follows from the settings (the trained parts, the branch) is not named
-                names = [k for k in names if k not in DERIVED_EXTRA] or names
-                value = ", ".join(f"{k} {before.get(k)} there, {value.get(k)} here" for k in names)
-            raise ValueError(
-                f"--resume: {last} was trained with other {key} settings ({value}); {fix}"
-            )
-        options = saved.extra.get("train_options", {})
-        for key, flag in STEP_OPTIONS.items():
-            if key in options and options[key] != getattr(self.options, key):
-                raise ValueError(
-                    f"--resume: {last} was trained with {flag} {options[key]}, this run has "
-                    f"{getattr(self.options, key)}; {fix}"
-                )
-        return saved
-
-    def _check_finished_phases(self, last: Path, saved: dict[str, Any]) -> None:
-        """Stop when a changed :data:`PHASE_OPTIONS` option would have changed a phase that
-        had finished in `last`'s run (the joint phase, or a genome's fine-tuning before
-        the one that ran last): resumed, the run would not be one uninterrupted run's."""
-        for phase in self.state.finished_phases:
-            keys = ["min_epochs", "patience"]
-            keys.append("max_epochs" if phase == self.setup.phase else "finetune_epochs")
-            for key in keys:
-                before, now = saved.get(key), getattr(self.options, key)
-                if before is not None and before != now:
-                    flag = PHASE_OPTIONS[key]
-                    raise ValueError(
-                        f"--resume: the {phase} phase of {last}'s run finished with {flag} "
-                        f"{before}, and its last weights are not kept, so {flag} {now} cannot "
-                        "change it as one uninterrupted run would (only the phase that ran "
-                        f"last can be extended); resume with {flag} {before}, or train into "
-                        "a new --out"
-                    )
 
     def _write_metrics(self) -> None:
         buffer = io.StringIO()
@@ -772,47 +660,6 @@ class Trainer:
                         self.setup.trainable(self.model), self.params.train
                     )
                 self._run_phase(data.name, [data], o.finetune_epochs)
-
-
-#: Entries of ``dataset.json`` that describe how a store was made, not what it holds.
-PROVENANCE_KEYS = ("crossreg_version", "inputs")
-#: ``dataset.json`` entries a store's fingerprint names (beside its digest).
-FINGERPRINT_KEYS = ("seq_length", "pool_width", "crop_bins", "target_length", "stride")
-
-
-def store_fingerprint(store: DataStore) -> dict[str, Any]:
-    """What identifies the windows and targets a store holds: its genome, geometry, stride,
-    windows per split and the SHA-256 of its ``dataset.json`` without
-    :data:`PROVENANCE_KEYS` (so a copied or moved store keeps it), with its path for
-    messages."""
-    meta = store.metadata
-    described = {k: v for k, v in meta.items() if k not in PROVENANCE_KEYS}
-    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
-    return {
-        "genome": store.genome,
-        "path": str(store.path),
-        **{key: meta.get(key) for key in FINGERPRINT_KEYS},
-        "windows": {split: rows["count"] for split, rows in store.splits.items()},
-        "sha256": hashlib.sha256(text.encode()).hexdigest(),
-    }
-
-
-def _fingerprint_differences(then: dict[str, Any], now: dict[str, Any]) -> str:
-    """What differs between two stores' :func:`store_fingerprint`, in words ("" if nothing)."""
-    pairs = [(key, then.get(key), now.get(key)) for key in ("genome", *FINGERPRINT_KEYS)]
-    windows_then, windows_now = then.get("windows", {}), now.get("windows", {})
-    for split in dict.fromkeys([*windows_then, *windows_now]):
-        pairs.append((f"{split} windows", windows_then.get(split, 0), windows_now.get(split, 0)))
-    named = [f"{what} {a} there, {b} here" for what, a, b in pairs if a != b]
-    if named:
-        return ", ".join(named)
-    if then.get("sha256") != now.get("sha256"):
-        return "its dataset.json describes other windows or tracks (options, track statistics)"
-    return ""
-
-
-def _heads_text(genomes: dict[str, str]) -> str:
-    return ", ".join(f"{genome} ({key})" for genome, key in genomes.items())
 
 
 def train(

@@ -1,0 +1,207 @@
+"""Checks that ``crossreg train --resume`` continues the run that wrote ``last/``.
+
+A resumed run must take the steps one uninterrupted run would: the same params, heads,
+tracks, fine-tuning parent and step options (:data:`STEP_OPTIONS`), the same stores
+(:func:`store_fingerprint`), and the phase options (:data:`PHASE_OPTIONS`) of every phase
+that had finished. Each check raises :class:`ValueError` naming what differs and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from crossreg.data.store import DataStore
+from crossreg.model.checkpoint import CheckpointConfig
+
+log = logging.getLogger("crossreg")
+
+#: The options that decide the steps a run takes: a resume must keep them (with their
+#: command-line flags, for the message that says so).
+STEP_OPTIONS = {
+    "batch_size": "--batch-size",
+    "clip_norm": "--clip-norm",
+    "clip_mode": "--clip-mode",
+    "augment_rc": "--augment-rc",
+    "augment_shift": "--augment-shift",
+    "steps_per_epoch": "--steps-per-epoch",
+    "gelu_form": "--gelu",
+    "seed": "--seed",
+    "heads": "--head",
+    "valid_fold": "--valid-fold",
+    "test_fold": "--test-fold",
+}
+#: Options that decide when a phase ends: a resume may change them only for the phase that
+#: was running (a finished phase's last weights are not kept).
+PHASE_OPTIONS = {
+    "max_epochs": "--max-epochs",
+    "min_epochs": "--min-epochs",
+    "patience": "--patience",
+    "finetune_epochs": "--finetune-epochs",
+}
+#: Entries of a checkpoint's ``extra`` settings that follow from the others.
+DERIVED_EXTRA = ("trained", "branch", "parent_heads")
+#: Entries of ``dataset.json`` that describe how a store was made, not what it holds.
+PROVENANCE_KEYS = ("crossreg_version", "inputs")
+#: ``dataset.json`` entries a store's fingerprint names (beside its digest).
+FINGERPRINT_KEYS = ("seq_length", "pool_width", "crop_bins", "target_length", "stride")
+
+FIX = "resume with the settings the run started with, or train into a new --out"
+
+
+def store_fingerprint(store: DataStore) -> dict[str, Any]:
+    """What identifies the windows and targets a store holds: its genome, geometry, stride,
+    windows per split and the SHA-256 of its ``dataset.json`` without
+    :data:`PROVENANCE_KEYS` (so a copied or moved store keeps it), with its path for
+    messages."""
+    meta = store.metadata
+    described = {k: v for k, v in meta.items() if k not in PROVENANCE_KEYS}
+    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
+    return {
+        "genome": store.genome,
+        "path": str(store.path),
+        **{key: meta.get(key) for key in FINGERPRINT_KEYS},
+        "windows": {split: rows["count"] for split, rows in store.splits.items()},
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+
+
+def fingerprint_differences(then: Mapping[str, Any], now: Mapping[str, Any]) -> str:
+    """What differs between two stores' :func:`store_fingerprint`, in words ("" if nothing)."""
+    pairs = [(key, then.get(key), now.get(key)) for key in ("genome", *FINGERPRINT_KEYS)]
+    windows_then, windows_now = then.get("windows", {}), now.get("windows", {})
+    for split in dict.fromkeys([*windows_then, *windows_now]):
+        pairs.append((f"{split} windows", windows_then.get(split, 0), windows_now.get(split, 0)))
+    named = [f"{what} {a} there, {b} here" for what, a, b in pairs if a != b]
+    if named:
+        return ", ".join(named)
+    if then.get("sha256") != now.get("sha256"):
+        return "its dataset.json describes other windows or tracks (options, track statistics)"
+    return ""
+
+
+def check_same_run(
+    last: Path, saved: CheckpointConfig, now: CheckpointConfig, options: Mapping[str, Any]
+) -> None:
+    """Stop when the run in `last` (its config `saved`) had other params, heads, tracks,
+    fine-tuning settings or step options (:data:`STEP_OPTIONS`) than this one (the config
+    `now` it would save, its train `options`): resumed, it would not take the steps of one
+    uninterrupted run."""
+    _check_params(last, saved, now)
+    _check_heads(last, saved, now)
+    _check_extra(last, saved.extra, now.extra)
+    before = saved.extra.get("train_options", {})
+    for key, flag in STEP_OPTIONS.items():
+        if key in before and before[key] != options[key]:
+            raise ValueError(
+                f"--resume: {last} was trained with {flag} {before[key]}, this run has "
+                f"{options[key]}; {FIX}"
+            )
+
+
+def _check_params(last: Path, saved: CheckpointConfig, now: CheckpointConfig) -> None:
+    """The params sections and the fine-tuned parent's weights are the same."""
+    for section in ("model", "train"):
+        before, after = saved.params.get(section, {}), now.params.get(section, {})
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        if changed:
+            keys = ", ".join(f"{section}.{k}" for k in changed)
+            raise ValueError(f"--resume: {last} was trained with other params ({keys}); {FIX}")
+    parent_before, parent_now = saved.source.get("parent", {}), now.source.get("parent", {})
+    if parent_before.get("sha256") != parent_now.get("sha256"):  # a fine-tuning's parent
+        raise ValueError(
+            f"--resume: {last} fine-tunes the checkpoint {parent_before.get('path')}, and "
+            f"this run's --model {parent_now.get('path')} holds other weights; {FIX}"
+        )
+
+
+def _heads_text(genomes: Mapping[str, str]) -> str:
+    return ", ".join(f"{genome} ({key})" for genome, key in genomes.items())
+
+
+def _check_heads(last: Path, saved: CheckpointConfig, now: CheckpointConfig) -> None:
+    """The heads come in the same order (it decides the steps) with the same tracks."""
+    if list(saved.genomes.items()) != list(now.genomes.items()):
+        raise ValueError(
+            f"--resume: {last} has the heads {_heads_text(saved.genomes)} but this run "
+            f"trains {_heads_text(now.genomes)} (give the stores in the same --data "
+            f"order); {FIX}"
+        )
+    for head, targets in now.targets.items():
+        before = [t.identifier for t in saved.targets.get(head, [])]
+        if before != [t.identifier for t in targets]:
+            raise ValueError(
+                f"--resume: the head '{head}' in {last} has other tracks than this run's "
+                f"dataset; {FIX}"
+            )
+
+
+def _check_extra(last: Path, saved: Mapping[str, Any], now: Mapping[str, Any]) -> None:
+    """The checkpoints' ``extra`` settings (a fine-tuning's, say) other than the train
+    options are the same."""
+    for key, value in now.items():
+        before = saved.get(key)
+        if key == "train_options" or before is None or before == value:
+            continue
+        if isinstance(before, dict) and isinstance(value, dict):
+            names = sorted(k for k in before.keys() | value.keys() if before.get(k) != value.get(k))
+            # what follows from the settings (the trained parts, the branch) is not named
+            names = [k for k in names if k not in DERIVED_EXTRA] or names
+            value = ", ".join(f"{k} {before.get(k)} there, {value.get(k)} here" for k in names)
+        raise ValueError(f"--resume: {last} was trained with other {key} settings ({value}); {FIX}")
+
+
+def check_same_stores(
+    last: Path, saved: Sequence[Mapping[str, Any]] | None, stores: Sequence[DataStore]
+) -> None:
+    """Stop when a ``--data`` store is not the one `last`'s run trained its genome on
+    (another stride, split, window count or track statistics: :func:`store_fingerprint`);
+    `saved` is None for a ``last/`` written before crossreg recorded its stores."""
+    if saved is None:
+        log.warning(
+            "--resume: %s does not record its run's stores (written by an earlier "
+            "crossreg), so it cannot check that --data gives the same ones",
+            last,
+        )
+        return
+    before = {entry["genome"]: entry for entry in saved}
+    for store in stores:
+        then, now = before.get(store.genome, {}), store_fingerprint(store)
+        differences = fingerprint_differences(then, now)
+        if differences:
+            raise ValueError(
+                f"--resume: --data {store.path} is not the {store.genome} store that "
+                f"{last}'s run trained on ({then.get('path')}): {differences}; resume with "
+                "that store, or train into a new --out"
+            )
+
+
+def check_finished_phases(
+    last: Path,
+    saved: Mapping[str, Any],
+    options: Mapping[str, Any],
+    finished_phases: Sequence[str],
+    main_phase: str,
+) -> None:
+    """Stop when a changed :data:`PHASE_OPTIONS` option (`saved`: the train options of
+    `last`'s run; `options`: this run's) would have changed a phase in `finished_phases`
+    (the main phase `main_phase`, or a genome's fine-tuning before the one that ran last):
+    resumed, the run would not be one uninterrupted run's."""
+    for phase in finished_phases:
+        keys = ["min_epochs", "patience"]
+        keys.append("max_epochs" if phase == main_phase else "finetune_epochs")
+        for key in keys:
+            before, now = saved.get(key), options[key]
+            if before is not None and before != now:
+                flag = PHASE_OPTIONS[key]
+                raise ValueError(
+                    f"--resume: the {phase} phase of {last}'s run finished with {flag} "
+                    f"{before}, and its last weights are not kept, so {flag} {now} cannot "
+                    "change it as one uninterrupted run would (only the phase that ran "
+                    f"last can be extended); resume with {flag} {before}, or train into "
+                    "a new --out"
+                )
