@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from crossreg.cli import main
-from crossreg.demo import _ism_summary
+from crossreg.demo_summary import ism_summary
 from crossreg.io.h5 import DamagedH5Error
 from crossreg.variants.ism_figures import plot_ism_file
 from crossreg.variants.sad_figures import plot_sad
@@ -101,7 +101,7 @@ def test_ism_figures_name_a_damaged_h5(tmp_path: Path, damage: str) -> None:
 def test_the_demo_names_a_damaged_ism_h5(tmp_path: Path, damage: str) -> None:
     path = _damage(_ism_h5(tmp_path / "planted_breaks.ism.h5"), damage)
     with pytest.raises(DamagedH5Error) as caught:
-        _ism_summary(path, pl.DataFrame())
+        ism_summary(path, pl.DataFrame())
     _check_message(str(caught.value), path, "rerun crossreg demo to write it again")
 
 

@@ -15,7 +15,8 @@ from scipy.stats import binomtest
 
 from crossreg.cli import main
 from crossreg.data.store import DataStore
-from crossreg.demo import ISM_WIDTH, _ism_summary, demo_params, step_count, store_ceilings
+from crossreg.demo import ISM_WIDTH, demo_params, step_count
+from crossreg.demo_summary import ism_summary, store_ceilings
 from crossreg.errors import CommandError
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth.species import DEFAULT_GENOMES
@@ -361,7 +362,7 @@ def test_ism_summary_counts_only_positions_on_the_chromosome(tmp_path: Path) -> 
         handle["chr"] = np.array([b"chr1"])
         handle["start"] = np.array([-off])
     sites = pl.DataFrame({"chrom": ["chr1"], "start": [motif[0] - off], "end": [motif[1] - off]})
-    summary = _ism_summary(path, sites)
+    summary = ism_summary(path, sites)
     on_motif, elsewhere = 2.0 * 10, 1.0 * (ISM_WIDTH - off - 10)
     assert summary["sites"] == 1
     assert summary["mean_share_on_motif"] == round(on_motif / (on_motif + elsewhere), 3)

@@ -28,22 +28,25 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 import torch
 
 from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.plan import Layout
 from crossreg.data.store import DataStore
+from crossreg.demo_summary import (
+    format_summary,
+    genome_summary,
+    ism_summary,
+    sldp_summary,
+    store_ceilings,
+)
 from crossreg.errors import CommandError
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.compare import write_comparison
 from crossreg.evaluate.transfer import write_transfer
 from crossreg.io.atomic import atomic_write
-from crossreg.io.h5 import read_h5
-from crossreg.io.tables import as_float, as_int
 from crossreg.model.inference import InferenceOptions
-from crossreg.model.metrics import TrackMetrics
 from crossreg.report import write_report
 from crossreg.runlog import output_folder, record_run
 from crossreg.split.report import write_split
@@ -335,29 +338,6 @@ def _build_store(
     )
 
 
-def store_ceilings(measured: Path, noise_free: Path, split: str = "test") -> dict[str, float]:
-    """Per-track Pearson R of the measured targets against the noise-free ones on `split`.
-
-    Both stores hold the same windows through the same transforms (clipping, scaling,
-    masking), so this is the best R any model can reach there, measured as the models are.
-    Given the in-window truth's store instead (``synth``'s ``targets_in_window``: what the
-    window's sequence determines), it is the reachable ceiling: the R of a model that
-    predicts everything its window can tell.
-    """
-    a, b = DataStore(measured), DataStore(noise_free)
-    ids = a.table.identifiers
-    if a.windows(split) != b.windows(split) or a.num_targets != b.num_targets:
-        raise CommandError(f"{measured} and {noise_free} do not hold the same windows and tracks")
-    metrics = TrackMetrics(len(ids))
-    y, clean = a.targets(split), b.targets(split)
-    for start in range(0, len(y), 64):
-        metrics.update(
-            torch.from_numpy(clean[start : start + 64].astype(np.float32)),
-            torch.from_numpy(y[start : start + 64].astype(np.float32)),
-        )
-    return dict(zip(ids, metrics.pearson_r().tolist(), strict=True))
-
-
 def run_demo(
     out: str | os.PathLike[str],
     settings: DemoSettings = DemoSettings(),
@@ -381,9 +361,40 @@ def run_demo(
 
 
 def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> dict:
+    """The steps of :func:`run_demo`, in order, then the summary files."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     synth = out / "synth"
+    manifest = _make_world(synth, settings, resume)
+    genomes = list(manifest["genomes"])
+    _split_world(out, synth, manifest, settings)
+    for name in genomes:
+        _build_stores(out, synth, manifest, name, settings)
+    stores = {name: _store_path(out, name, "targets") for name in genomes}
+    _train_demo_models(out, stores, settings, resume)
+    summary: dict = {"settings": settings.__dict__, "genomes": {}}
+    for name in genomes:
+        summary["genomes"][name] = _evaluate_genome(out, name, stores[name])
+    summary["transfer"] = _transfer_at_tss(out, synth, manifest, stores)
+    summary["variants"] = _score_variants(out, synth, manifest, stores, resume)
+    summary["denovo"] = _denovo_tests(out, synth, manifest, resume)
+    summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings, resume)
+    summary["ism"] = _ism_of_planted_sites(out, synth, manifest, settings)
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    with atomic_write(out / "summary.json") as handle:
+        json.dump(summary, handle, indent=1)
+    text = format_summary(summary)
+    with atomic_write(out / "summary.txt") as handle:
+        handle.write(text)
+    print(text)
+    if report:
+        print(f"report: {write_report(out)}")
+    return summary
+
+
+def _make_world(synth: Path, settings: DemoSettings, resume: bool) -> dict:
+    """``crossreg synth`` into `synth` (with `resume`, a world there is kept once it is
+    checked to be this run's); returns its manifest."""
     argv = ["synth", "--preset", settings.preset, "--seed", str(settings.seed)]
     if settings.genomes != DEFAULT_GENOMES:
         argv += ["--genomes", str(settings.genomes)]
@@ -404,8 +415,12 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     manifest = json.loads((synth / MANIFEST).read_text())
     if kept:
         _check_world(synth, manifest, settings)
-    genomes = list(manifest["genomes"])
+    return manifest
 
+
+def _split_world(out: Path, synth: Path, manifest: dict, settings: DemoSettings) -> None:
+    """``crossreg split`` of the world's genomes into ``out/split``; stops if it leaks."""
+    genomes = list(manifest["genomes"])
     sizes = {name: synth / manifest["genomes"][name]["sizes"] for name in genomes}
     nets = [_net_spec(synth, net) for net in manifest["nets"]]
     argv = ["split", "--out", str(out / "split"), "--region-size", str(settings.region_size)]
@@ -425,22 +440,33 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
         raise CommandError("the demo's split leaks aligned regions across splits")
     write_split(result, out / "split")
 
-    stores: dict[str, Path] = {}
-    noise_free: dict[str, Path] = {}
-    in_window: dict[str, Path] = {}
-    for name in genomes:
-        files = {k: synth / v for k, v in manifest["genomes"][name].items() if isinstance(v, str)}
-        stores[name] = out / "data" / name
-        noise_free[name] = out / "data" / f"{name}.noise_free"
-        in_window[name] = out / "data" / f"{name}.in_window"
-        regions = out / "split" / f"{name}.regions.bed"
-        for table, store in (
-            ("targets", stores[name]),
-            ("targets_noise_free", noise_free[name]),
-            ("targets_in_window", in_window[name]),
-        ):
-            _build_store(name, files, files[table], regions, store, settings)
 
+#: The world's targets table of each store a genome gets, and the store's name suffix:
+#: the measured targets, the noise-free ones and the in-window truth.
+STORES = {"targets": "", "targets_noise_free": ".noise_free", "targets_in_window": ".in_window"}
+
+
+def _store_path(out: Path, genome: str, table: str) -> Path:
+    """The store of `genome`'s targets table `table` (a key of :data:`STORES`)."""
+    return out / "data" / f"{genome}{STORES[table]}"
+
+
+def _build_stores(
+    out: Path, synth: Path, manifest: dict, name: str, settings: DemoSettings
+) -> None:
+    """The three stores of genome `name` (:data:`STORES`) on its regions of the split."""
+    files = {k: synth / v for k, v in manifest["genomes"][name].items() if isinstance(v, str)}
+    regions = out / "split" / f"{name}.regions.bed"
+    for table in STORES:
+        _build_store(name, files, files[table], regions, _store_path(out, name, table), settings)
+
+
+def _train_demo_models(
+    out: Path, stores: dict[str, Path], settings: DemoSettings, resume: bool
+) -> None:
+    """Write the params of the joint model (every genome of `stores`) and of each
+    single-genome model under ``out/models``, and train them (:func:`_train_models`)."""
+    genomes = list(stores)
     tracks = {name: DataStore(stores[name]).num_targets for name in genomes}
     runs = {"joint": genomes, **{name: [name] for name in genomes}}
     options = TrainOptions(
@@ -468,52 +494,40 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
         )
     _train_models(jobs, options, resume)
 
-    summary: dict = {"settings": settings.__dict__, "genomes": {}}
-    for name in genomes:
-        evals = {}
-        for run in ("joint", name):
-            folder = out / "evaluate" / f"{run}_on_{name}"
-            model = out / "models" / run / "best"
-            argv = ["evaluate", "--model", str(model), "--data", str(stores[name])]
-            argv += ["--genome", name, "--out", str(folder)]
-            evals[run] = _step(argv, evaluate_model, model, stores[name], folder, genome=name)
-        compare_dir = out / "compare" / name
-        joint, single = (
-            out / "evaluate" / f"joint_on_{name}",
-            out / "evaluate" / f"{name}_on_{name}",
-        )
-        argv = ["compare", "--joint", str(joint / "metrics.tsv"), "--single"]
-        argv += [str(single / "metrics.tsv"), "--out", str(compare_dir)]
-        argv += ["--title", f"{name} test tracks"]
-        pairs, comparison = _step(
-            argv,
-            write_comparison,
-            evals["joint"],
-            evals[name],
-            compare_dir,
-            title=f"{name} test tracks",
-        )
-        summary["genomes"][name] = _genome_summary(
-            pairs,
-            comparison,
-            store_ceilings(stores[name], noise_free[name]),
-            store_ceilings(stores[name], in_window[name]),
-        )
-    summary["transfer"] = _transfer_at_tss(out, synth, manifest, stores)
-    summary["variants"] = _score_variants(out, synth, manifest, stores, resume)
-    summary["denovo"] = _denovo_tests(out, synth, manifest, resume)
-    summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings, resume)
-    summary["ism"] = _ism_of_planted_sites(out, synth, manifest, settings)
-    summary["seconds"] = round(time.perf_counter() - started, 1)
-    with atomic_write(out / "summary.json") as handle:
-        json.dump(summary, handle, indent=1)
-    text = format_summary(summary)
-    with atomic_write(out / "summary.txt") as handle:
-        handle.write(text)
-    print(text)
-    if report:
-        print(f"report: {write_report(out)}")
-    return summary
+
+def _evaluate_genome(out: Path, name: str, store: Path) -> dict[str, dict]:
+    """``crossreg evaluate`` of the joint and the single-genome model on genome `name`'s
+    `store`, then ``crossreg compare`` of the two; per assay, both models' test R beside
+    the store's ceilings (:func:`crossreg.demo_summary.genome_summary`)."""
+    evals = {}
+    for run in ("joint", name):
+        folder = out / "evaluate" / f"{run}_on_{name}"
+        model = out / "models" / run / "best"
+        argv = ["evaluate", "--model", str(model), "--data", str(store)]
+        argv += ["--genome", name, "--out", str(folder)]
+        evals[run] = _step(argv, evaluate_model, model, store, folder, genome=name)
+    compare_dir = out / "compare" / name
+    joint, single = (
+        out / "evaluate" / f"joint_on_{name}",
+        out / "evaluate" / f"{name}_on_{name}",
+    )
+    argv = ["compare", "--joint", str(joint / "metrics.tsv"), "--single"]
+    argv += [str(single / "metrics.tsv"), "--out", str(compare_dir)]
+    argv += ["--title", f"{name} test tracks"]
+    pairs, comparison = _step(
+        argv,
+        write_comparison,
+        evals["joint"],
+        evals[name],
+        compare_dir,
+        title=f"{name} test tracks",
+    )
+    return genome_summary(
+        pairs,
+        comparison,
+        store_ceilings(store, _store_path(out, name, "targets_noise_free")),
+        store_ceilings(store, _store_path(out, name, "targets_in_window")),
+    )
 
 
 def _transfer_at_tss(
@@ -639,7 +653,7 @@ def _sldp_of_panel(
         flips=settings.sldp_flips,
     )
     results = pl.read_csv(folder / "results" / "results.tsv", separator="\t")
-    return _sldp_summary(results, tables, panel)
+    return sldp_summary(results, tables, panel)
 
 
 def _vcf_subset(vcf: Path, out: Path, pick: Callable[[list[str]], list[str]]) -> Path:
@@ -649,36 +663,6 @@ def _vcf_subset(vcf: Path, out: Path, pick: Callable[[list[str]], list[str]]) ->
     with atomic_write(out) as handle:
         handle.write("".join(header + pick([line for line in lines if line[0] != "#"])))
     return out
-
-
-def _sldp_summary(results: pl.DataFrame, tables: list[Path], panel: dict) -> dict:
-    """Per head and tissue: the z and p of the head's tracks of that tissue's cell type
-    (all tracks for the null tissue), and how many pass p < 0.05 with a positive z."""
-    from crossreg.variants.sad_files import read_sad
-
-    summary: dict[str, dict] = {}
-    for table in tables:
-        sad = read_sad(table)
-        head = table.name.split(".")[1].removesuffix("_head")
-        for tissue in panel["tissues"]:
-            cell = panel["cell_types"].get(tissue)
-            wanted = [
-                i
-                for i, d in zip(sad.identifiers, sad.descriptions, strict=True)
-                if cell is None or d.endswith(f":{cell}")
-            ]
-            rows = results.filter((pl.col("pheno") == tissue) & pl.col("annot").is_in(wanted))
-            summary[f"{head}_head_on_{tissue}"] = {
-                "tracks": rows.height,
-                "significant_positive": int(((rows["p"] < 0.05) & (rows["z"] > 0)).sum()),
-                "significant": int((rows["p"] < 0.05).sum()),
-                "mean_z": round(as_float(rows["z"].mean()), 3) if rows.height else None,
-                "best": {
-                    r["annot"]: [round(r["z"], 3), float(f"{r['p']:.3g}")]
-                    for r in rows.sort("p").head(3).iter_rows(named=True)
-                },
-            }
-    return summary
 
 
 def _ism_of_planted_sites(out: Path, synth: Path, manifest: dict, settings: DemoSettings) -> dict:
@@ -715,167 +699,4 @@ def _ism_of_planted_sites(out: Path, synth: Path, manifest: dict, settings: Demo
         figures=figures,
     )
     sites = pl.read_csv(synth / entry["motif_sites"], separator="\t")
-    return _ism_summary(table, sites)
-
-
-def _ism_summary(table: Path, sites: pl.DataFrame) -> dict:
-    """Share of each ISM site's |importance| on the motif site under its variant."""
-    with read_h5(table, "rerun crossreg demo to write it again") as handle:
-        # sites, width, 4, tracks; NaN at positions off a chromosome
-        scores = handle["sum"][:].astype(np.float64)
-        reference = handle["seqs"][:].astype(np.float64)  # sites, width, 4
-        chroms = handle["chr"][:].astype(str)
-        starts = handle["start"][:].astype(np.int64)
-    # importance: minus the mean effect of the three mutations (4/3 of the reference
-    # base's mean-removed score)
-    on_chromosome = ~np.isnan(scores).all(axis=(2, 3))  # sites, width
-    scores = np.nan_to_num(scores, nan=0.0)
-    importance = np.abs(4 / 3 * np.einsum("swbt,swb->swt", scores, reference))
-    shares, chance = [], []
-    for k, (chrom, start) in enumerate(zip(chroms, starts, strict=True)):
-        centre = start + ISM_WIDTH // 2 - 1  # the variant's 0-based position
-        site = sites.filter(
-            (pl.col("chrom") == chrom) & (pl.col("start") <= centre) & (pl.col("end") > centre)
-        )
-        if site.is_empty():
-            continue
-        lo, hi = as_int(site["start"].min()) - start, as_int(site["end"].max()) - start
-        track = int(importance[k].sum(axis=0).argmax())
-        per_base = importance[k, :, track]
-        shares.append(float(per_base[max(lo, 0) : min(hi, ISM_WIDTH)].sum() / per_base.sum()))
-        on_motif = on_chromosome[k, max(lo, 0) : min(hi, ISM_WIDTH)].sum()
-        chance.append(on_motif / on_chromosome[k].sum())
-    return {
-        "sites": len(shares),
-        "mean_share_on_motif": round(float(np.mean(shares)), 3) if shares else None,
-        "mean_share_by_chance": round(float(np.mean(chance)), 3) if chance else None,
-        "sites_above_chance": int(sum(a > b for a, b in zip(shares, chance, strict=True))),
-    }
-
-
-def _genome_summary(
-    pairs: pl.DataFrame,
-    comparison: pl.DataFrame,
-    ceilings: dict[str, float],
-    reachable: dict[str, float],
-) -> dict[str, dict]:
-    """Per assay: mean test R of both models, the mean noise ceiling and reachable ceiling
-    of its tracks (:func:`store_ceilings`), and how many tracks joint training improves."""
-    rows = pairs.with_columns(
-        pl.col("identifier").replace_strict(ceilings, default=None).alias("ceiling"),
-        pl.col("identifier").replace_strict(reachable, default=None).alias("reachable"),
-    )
-    result = {}
-    for row in comparison.iter_rows(named=True):
-        assay = row["assay"]
-        group = rows if assay == "ALL" else rows.filter(pl.col("assay") == assay)
-        ceiling = as_float(group["ceiling"].mean())
-        reach = as_float(group["reachable"].mean())
-        result[assay] = {
-            "tracks": row["tracks"],
-            "test_r_joint": round(row["mean_r_joint"], 4),
-            "test_r_single": round(row["mean_r_single"], 4),
-            "ceiling": round(ceiling, 4),
-            "joint_over_ceiling": round(row["mean_r_joint"] / ceiling, 3),
-            "reachable_ceiling": round(reach, 4),
-            "joint_over_reachable": round(row["mean_r_joint"] / reach, 3),
-            "improved_by_joint": row["improved"],
-            "binomial_p": float(f"{row['binomial_p']:.3g}"),
-        }
-    return result
-
-
-def _fmt(value: float | None) -> str:
-    """A correlation for the summary table (``n/a`` when it could not be computed; the
-    transfer rows then say why)."""
-    return "n/a" if value is None else f"{value:.3f}"
-
-
-def format_summary(summary: dict) -> str:
-    """The summary as a readable table."""
-    lines = [f"crossreg demo ({summary['settings']['preset']} preset, {summary['seconds']} s)"]
-    lines.append(
-        "ceiling: R of the measured vs noise-free targets; reach: vs the in-window truth "
-        "(what the window's sequence determines)"
-    )
-    header = f"{'genome':8s} {'assay':6s} {'tracks':>6s} {'joint R':>8s} {'single R':>8s}"
-    header += f" {'ceiling':>8s} {'joint/ceil':>10s} {'reach':>6s} {'joint/reach':>11s}"
-    header += f" {'improved':>9s} {'binom p':>8s}"
-    lines.append(header)
-    for genome, assays in summary["genomes"].items():
-        for assay, s in assays.items():
-            lines.append(
-                f"{genome:8s} {assay:6s} {s['tracks']:6d} {s['test_r_joint']:8.3f} "
-                f"{s['test_r_single']:8.3f} {s['ceiling']:8.3f} {s['joint_over_ceiling']:10.3f} "
-                f"{s['reachable_ceiling']:6.3f} {s['joint_over_reachable']:11.3f} "
-                f"{s['improved_by_joint']:4d}/{s['tracks']:<4d} {s['binomial_p']:8.3g}"
-            )
-    if summary.get("transfer"):
-        lines.append("")
-        lines.append(
-            "transfer at held-out sites (valid+test; CAGE/CHIP at gene TSSs, DNASE at the 10% "
-            "most variable bins), joint model"
-        )
-        header = f"{'head on genome':22s} {'assay':6s} {'pairs':>5s} {'sites':>6s} {'raw R':>7s}"
-        header += f" {'norm pairs':>10s} {'norm R matched':>14s} {'norm R unmatched':>16s}"
-        lines.append(header)
-        for key, assays in summary["transfer"].items():
-            for assay, t in assays.items():
-                sites = t.get("tss", t.get("sites", 0))
-                lines.append(
-                    f"{key.replace('_', ' '):22s} {assay:6s} {t['pairs']:5d} {sites:6d} "
-                    f"{_fmt(t['raw_r']):>7s} {t['normalised_pairs']:10d} "
-                    f"{_fmt(t['normalised_r_matched']):>14s} "
-                    f"{_fmt(t['normalised_r_unmatched']):>16s}"
-                    + (
-                        f"  (normalised: {t['normalised_r_note']})"
-                        if None in (t["normalised_r_matched"], t["normalised_r_unmatched"])
-                        else ""
-                    )
-                )
-    lines.append("")
-    lines.append("planted variant effects, SAD of the joint model (--rc), tracks matched by assay")
-    header = f"{'head on variants':22s} {'pairs':>6s} {'sign agrees':>11s} {'p':>9s}"
-    lines.append(header + f" {'|SAD| effect/neutral':>21s}")
-    for key, v in summary.get("variants", {}).items():
-        lines.append(
-            f"{key.replace('_', ' '):22s} {v['pairs_with_effect']:6d} {v['sign_agreement']:11.3f} "
-            f"{v['sign_p']:9.3g} {v['effect_vs_neutral']:21.2f}"
-        )
-    if "denovo" in summary:
-        d = summary["denovo"]
-        lines.append("")
-        lines.append(
-            f"de novo variants of {d['cases']} cases vs {d['controls']} controls (planted: "
-            f"{d['enriched_cell_type']} enhancer sites broken in cases)"
-        )
-        lines.append(
-            f"tracks with BH q < 0.05: {', '.join(d['tracks_q_below_0.05']) or 'none'}; top "
-            f"{d['top_track']} (q {d['top_track_q']:.3g})"
-        )
-        lines.append(
-            f"per-person risk score, 5-fold: AUC {d['risk_auc']:.3f} (p {d['risk_p']:.3g})"
-        )
-    if summary.get("ism", {}).get("sites"):
-        m = summary["ism"]
-        lines.append("")
-        lines.append(
-            f"saturation mutagenesis of {m['sites']} planted motif-breaking variants (human head): "
-            f"{m['mean_share_on_motif']:.2f} of the importance on the broken motif site "
-            f"(chance {m['mean_share_by_chance']:.2f}; {m['sites_above_chance']}/{m['sites']} "
-            "sites above chance)"
-        )
-    if "sldp" in summary:
-        lines.append("")
-        lines.append(
-            "SLDP of the panel's SAD (joint model) on each tissue's statistics: the head's tracks "
-            "of that cell type (all tracks on null)"
-        )
-        lines.append(f"{'head on tissue':26s} {'tracks':>6s} {'p<0.05, z>0':>11s} {'mean z':>7s}")
-        for key, v in summary["sldp"].items():
-            mean_z = "n/a" if v["mean_z"] is None else f"{v['mean_z']:.2f}"
-            lines.append(
-                f"{key.replace('_', ' '):26s} {v['tracks']:6d} "
-                f"{v['significant_positive']:5d}/{v['tracks']:<5d} {mean_z:>7s}"
-            )
-    return "\n".join(lines) + "\n"
+    return ism_summary(table, sites)
