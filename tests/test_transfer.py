@@ -18,16 +18,6 @@ import torch
 from crossreg.cli import build_parser, main
 from crossreg.data.loader import codes_to_one_hot
 from crossreg.data.store import DataStore
-from crossreg.evaluate.transfer import (
-    Site,
-    assay_summary,
-    gene_sites,
-    measured_at,
-    predict_at,
-    summary_line,
-    transfer_tables,
-    variable_sites,
-)
 from crossreg.evaluate.transfer_figures import (
     matrix_figure,
     plot_matrix,
@@ -35,6 +25,14 @@ from crossreg.evaluate.transfer_figures import (
     read_matrix,
     wide,
 )
+from crossreg.evaluate.transfer_sites import (
+    Site,
+    gene_sites,
+    measured_at,
+    predict_at,
+    variable_sites,
+)
+from crossreg.evaluate.transfer_stats import assay_summary, summary_line, transfer_tables
 from crossreg.evaluate.transfer_tracks import (
     cell_type_of,
     experiment_of,

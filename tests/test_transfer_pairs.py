@@ -11,8 +11,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from crossreg.evaluate.transfer import assay_summary, transfer_tables
 from crossreg.evaluate.transfer_figures import matrix_figure, wide
+from crossreg.evaluate.transfer_stats import assay_summary, transfer_tables
 from crossreg.evaluate.transfer_tracks import (
     EQUAL_CELL_TYPES,
     Pairing,

@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     require_own_folder(args)
     model_head(args, args.head, option="--head")
     open_store(args.data, args.splits, option="--splits")
-    from crossreg.evaluate.transfer import plan_transfer, run_transfer, summary_line
+    from crossreg.evaluate.transfer import plan_transfer, run_transfer
+    from crossreg.evaluate.transfer_stats import summary_line
 
     plan = plan_transfer(
         args.model,

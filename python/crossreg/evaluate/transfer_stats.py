@@ -1,0 +1,226 @@
+"""How ``crossreg transfer`` compares a head's predictions with a genome's measured tracks
+at the sites (:mod:`crossreg.evaluate.transfer_sites`), and its summary per assay.
+
+Pairs and matrices. Tracks are compared within an *experiment*, the description without
+its cell type (``CAGE``, ``CHIP:H3K27ac``; DNASE and ATAC together as ``DNASE``); the cell
+type is the rest of the description (``CAGE:liver`` → ``liver``). A head track and a
+measured track of the same experiment and cell type are a matched pair, or, given a pairs
+file (:func:`~crossreg.evaluate.transfer_tracks.read_pairs`), the pairs it names. Per
+pair, Pearson R across sites of ``log(1 + x)`` ("raw"). After mean-normalising,
+``log(1 + x)`` at each site minus its mean over that side's tracks of the experiment (the
+head's over the head's tracks, the measured over the genome's), which leaves each site's
+cell-type specificity (Kelley 2020), the R of every head track × every measured track of
+the experiment: the matrix, whose matched cells are its diagonal and the rest its
+off-diagonal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from crossreg.evaluate.transfer_sites import SITE_KINDS, TSS_SITES
+from crossreg.evaluate.transfer_tracks import (
+    EQUAL_CELL_TYPES,
+    MATRIX_SCHEMA,
+    PAIR_SCHEMA,
+    Pairing,
+    assay_of_experiment,
+    cell_type_of,
+    experiment_of,
+    normalised_r_gap,
+)
+
+
+def _log(values: npt.NDArray) -> npt.NDArray[np.float64]:
+    return np.log1p(np.maximum(np.asarray(values, dtype=np.float64), 0.0))
+
+
+def mean_normalised(values: npt.NDArray, experiments: Sequence[str | None]) -> npt.NDArray:
+    """``log(1 + x)`` minus, per row, its mean over the columns of the same experiment."""
+    logged = _log(values)
+    out = np.full_like(logged, np.nan)
+    for experiment in {e for e in experiments if e is not None}:
+        cols = [i for i, e in enumerate(experiments) if e == experiment]
+        out[:, cols] = logged[:, cols] - logged[:, cols].mean(axis=1, keepdims=True)
+    return out
+
+
+def pearson_matrix(x: npt.NDArray, y: npt.NDArray) -> npt.NDArray[np.float64]:
+    """``(x columns, y columns)`` Pearson R across rows (NaN for a constant column or
+    fewer than 3 rows)."""
+    n = x.shape[0]
+    if n < 3:
+        return np.full((x.shape[1], y.shape[1]), np.nan)
+
+    def standardised(a: npt.NDArray) -> npt.NDArray:
+        a = a - a.mean(axis=0)
+        norm = np.sqrt((a * a).sum(axis=0))
+        scale = np.where(norm > 1e-12 * np.maximum(1.0, np.abs(a).max(axis=0)), norm, np.nan)
+        return a / scale
+
+    r = standardised(np.asarray(x, np.float64)).T @ standardised(np.asarray(y, np.float64))
+    return np.clip(r, -1.0, 1.0)
+
+
+@dataclass
+class TransferTables:
+    """Per matched pair (`pairs`) and per head track × measured track (`matrix`, long);
+    `notes` says, per experiment that lacks them, why its matched or unmatched normalised
+    R could not be computed (:func:`normalised_r_gap`)."""
+
+    pairs: pl.DataFrame
+    matrix: pl.DataFrame
+    sites: int = 0
+    kind: str = TSS_SITES
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def transfer_tables(
+    measured: npt.NDArray,
+    predicted: npt.NDArray,
+    measured_ids: Sequence[str],
+    measured_descriptions: Sequence[str],
+    head_ids: Sequence[str],
+    head_descriptions: Sequence[str],
+    *,
+    kind: str = TSS_SITES,
+    pairing: Pairing = EQUAL_CELL_TYPES,
+) -> TransferTables:
+    """Compare `predicted` ``(sites, head tracks)`` with `measured` ``(sites, measured
+    tracks)`` in every experiment both have: raw and mean-normalised R per matched pair
+    (same experiment and, by `pairing`, cell type or a pair of the pairs file), and the
+    normalised-R matrix of every head track × every measured track of the experiment. Each
+    side is mean-normalised over its own tracks of the experiment."""
+    m_exp = [experiment_of(d) for d in measured_descriptions]
+    h_exp = [experiment_of(d) for d in head_descriptions]
+    m_log, h_log = _log(measured), _log(predicted)
+    m_norm, h_norm = mean_normalised(measured, m_exp), mean_normalised(predicted, h_exp)
+    n = measured.shape[0]
+    pairs: list[dict] = []
+    matrix: list[dict] = []
+    notes: dict[str, str] = {}
+    for experiment in sorted({e for e in m_exp if e is not None} & set(h_exp)):
+        mc = [i for i, e in enumerate(m_exp) if e == experiment]
+        hc = [j for j, e in enumerate(h_exp) if e == experiment]
+        normalised = pearson_matrix(h_norm[:, hc], m_norm[:, mc])
+        assay = assay_of_experiment(experiment)
+        h_cells = [cell_type_of(head_descriptions[j]) for j in hc]
+        m_cells = [cell_type_of(measured_descriptions[i]) for i in mc]
+        same = pairing.matched(
+            [head_ids[j] for j in hc], h_cells, [measured_ids[i] for i in mc], m_cells
+        )
+        note = normalised_r_gap(experiment, n, h_cells, m_cells, normalised, same, pairing.rule)
+        if note is not None:
+            notes[experiment] = note
+        for a, j in enumerate(hc):
+            for b, i in enumerate(mc):
+                matched = bool(same[a, b])
+                common = {
+                    "assay": assay,
+                    "experiment": experiment,
+                    "head_identifier": head_ids[j],
+                    "head_description": head_descriptions[j],
+                    "identifier": measured_ids[i],
+                    "description": measured_descriptions[i],
+                }
+                matrix.append(
+                    {**common, "matched": matched, "pearson_r_normalised": normalised[a, b], "n": n}
+                )
+                if matched:
+                    raw = pearson_matrix(h_log[:, [j]], m_log[:, [i]])[0, 0]
+                    pairs.append(
+                        {
+                            **common,
+                            "cell_type": m_cells[b],
+                            "site_kind": SITE_KINDS[kind],
+                            "sites": n,
+                            "pearson_r": raw,
+                            "pearson_r_normalised": normalised[a, b],
+                        }
+                    )
+    return TransferTables(
+        pl.DataFrame(pairs, schema=PAIR_SCHEMA),
+        pl.DataFrame(matrix, schema=MATRIX_SCHEMA),
+        n,
+        kind,
+        notes,
+    )
+
+
+def _mean(values: pl.Series) -> float | None:
+    """The mean of the finite values, rounded; ``None`` when there are none."""
+    array = values.to_numpy().astype(np.float64)
+    finite = array[np.isfinite(array)]
+    return round(float(finite.mean()), 4) if finite.size else None
+
+
+def assay_summary(tables: TransferTables) -> dict[str, dict]:
+    """Per assay: ``{"pairs", "raw_pairs", "normalised_pairs", "tss" (or "sites"), "raw_r",
+    "normalised_r_matched", "normalised_r_unmatched"}``, the means over its matched pairs
+    (the raw one over the ``raw_pairs`` that have a raw R, the normalised one over the
+    ``normalised_pairs`` that have a normalised R) and unmatched cells; where the raw mean
+    leaves pairs out, ``"raw_r_note"`` names them, and where a normalised mean is ``None``
+    or leaves pairs out, ``"normalised_r_note"`` says why."""
+    out = {}
+    for assay in sorted(set(tables.pairs["assay"])):
+        pairs = tables.pairs.filter(pl.col("assay") == assay)
+        cells = tables.matrix.filter(pl.col("assay") == assay)
+        normalised = pairs["pearson_r_normalised"].to_numpy().astype(np.float64)
+        with_normalised = int(np.isfinite(normalised).sum())
+        raw = np.isfinite(pairs["pearson_r"].to_numpy().astype(np.float64))
+        row: dict[str, float | str | None] = {
+            "pairs": pairs.height,
+            "raw_pairs": int(raw.sum()),
+            "normalised_pairs": with_normalised,
+            tables.kind: tables.sites,
+            "raw_r": _mean(pairs["pearson_r"]),
+            "normalised_r_matched": _mean(pairs["pearson_r_normalised"]),
+            "normalised_r_unmatched": _mean(
+                cells.filter(~pl.col("matched"))["pearson_r_normalised"]
+            ),
+        }
+        if not raw.all():
+            constant = pairs.filter(pl.Series(~raw)).select("experiment", "cell_type").rows()
+            row["raw_r_note"] = (
+                f"no raw R: {tables.sites} sites, and R needs 3"
+                if tables.sites < 3
+                else "no raw R where the measured or predicted values are the same at every "
+                "site: " + ", ".join(f"{experiment}:{cell}" for experiment, cell in constant)
+            )
+        incomplete = with_normalised < pairs.height
+        if incomplete or None in (row["normalised_r_matched"], row["normalised_r_unmatched"]):
+            experiments = sorted(set(cells["experiment"]))
+            row["normalised_r_note"] = "; ".join(
+                tables.notes[e] for e in experiments if e in tables.notes
+            )
+        out[assay] = row
+    return out
+
+
+def summary_line(row: dict) -> str:
+    """An assay's summary row as text: raw R and the normalised means, or why a
+    normalised mean is missing."""
+
+    def text(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    where = f"{row['tss']} TSSs" if "tss" in row else f"{row['sites']} variable sites"
+    pairs = f"{row['pairs']} pairs"
+    if row["raw_pairs"] != row["pairs"]:
+        pairs += f", {row['raw_pairs']} with a raw R"
+    if row["normalised_pairs"] != row["pairs"]:
+        pairs += f", {row['normalised_pairs']} with a normalised R"
+    line = (
+        f"R {text(row['raw_r'])}, mean-normalised matched {text(row['normalised_r_matched'])} "
+        f"vs unmatched {text(row['normalised_r_unmatched'])} ({pairs}, {where})"
+    )
+    if "raw_r_note" in row:
+        line += f"; {row['raw_r_note']}"
+    if "normalised_r_note" in row:
+        line += f"; normalised R not computable: {row['normalised_r_note']}"
+    return line
