@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from crossreg.model.blocks import conv_tower_filters, residual_dilations
 from crossreg.model.params import (
-    check_train_section,
+    conv_tower_filters,
     genome_of_head_key,
     load_params,
     parse_params,
+    residual_dilations,
 )
+from crossreg.model.train_section import check_train_section
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 

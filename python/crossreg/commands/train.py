@@ -238,7 +238,8 @@ def check_inputs(args: argparse.Namespace) -> None:
     a params head each (``--head``), the run's shift (``--augment-shift`` or the params')
     is below their target bins, ``--out`` can be written and, with ``--resume``, holds
     a ``last/`` checkpoint to continue from (and, without it, none)."""
-    from crossreg.model.params import check_train_section, load_params
+    from crossreg.model.params import load_params
+    from crossreg.model.train_section import check_train_section
     from crossreg.train.heads import dataset_heads
 
     require_paths(args, "params", folders=("data",))

@@ -5,8 +5,9 @@ genome (keys starting with ``head``, natsorted as Basenji orders them: ``head_hu
 head 0, ``head_mouse`` head 1). Globals (``activation``, ``norm_type``, ``bn_momentum``, ...)
 apply to every lower-case block unless the block sets its own value. Anything crossreg does
 not implement in ``model`` is an error naming the key and what is supported, never silently
-ignored; so is a ``train`` key other than :data:`TRAIN_KEYS` when a run trains from the
-file (:func:`check_train_section`; importing weights or predicting reads no ``train`` key).
+ignored; so is a ``train`` key crossreg does not read when a run trains from the file
+(:func:`crossreg.model.train_section.check_train_section`; importing weights or predicting
+reads no ``train`` key).
 Where Basenji's default differs from what crossreg would build (no batch norm without
 ``norm_type`` or ``batch_norm``; softplus for a paper-era ``dense`` head) the params must
 name the setting.
@@ -519,103 +520,6 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
         augment_rc=rc,
         augment_shift=_augment_shift(section.get("augment_shift"), source),
     )
-
-
-# the train keys crossreg reads (train.trainer, train.optim); numbers unless named here
-TRAIN_KEYS = (
-    "batch_size", "optimizer", "learning_rate", "momentum", "adam_beta1", "adam_beta2",
-    "clip_norm", "clipnorm", "patience", "train_epochs_min", "train_epochs_max",
-)  # fmt: skip
-TRAIN_TEXT_KEYS = ("optimizer",)
-# keys of Basenji's or baskerville's params that crossreg does not implement, and what to do
-TRAIN_KEY_HINTS = {
-    "global_clipnorm": "give clip_norm and train with --clip-mode global",
-}
-#: the names of SGD with momentum ("momentum": Basenji's other name for it)
-SGD_NAMES = ("sgd", "momentum")
-#: the optimiser names crossreg trains with
-TRAIN_OPTIMIZERS = (*SGD_NAMES, "adam")
-#: train keys that count batches or epochs: whole numbers from this least value
-TRAIN_COUNTS = {"batch_size": 1, "patience": 0, "train_epochs_min": 1, "train_epochs_max": 1}
-#: train keys of a rate or norm: (least, above: whether the least itself is refused, bound
-#: the value stays below)
-TRAIN_RANGES = {
-    "learning_rate": (0.0, True, math.inf),
-    "momentum": (0.0, False, math.inf),
-    "clip_norm": (0.0, False, math.inf),
-    "clipnorm": (0.0, False, math.inf),
-    "adam_beta1": (0.0, False, 1.0),
-    "adam_beta2": (0.0, False, 1.0),
-}
-
-
-def unknown_train_keys(train: Mapping[str, Any]) -> list[str]:
-    """The keys of a ``train`` section that crossreg does not read, sorted."""
-    return sorted(set(train) - set(TRAIN_KEYS))
-
-
-def check_train_section(train: Mapping[str, Any], source: str) -> None:
-    """Stop on a ``train`` key crossreg does not read (training would ignore it: a
-    ``global_clipnorm`` would leave the run unclipped), a value of the wrong type, an
-    optimiser crossreg lacks, a count that is not a whole number or a rate out of range:
-    all before torch loads."""
-    unknown = unknown_train_keys(train)
-    if unknown:
-        hints = "".join(f"; {k}: {TRAIN_KEY_HINTS[k]}" for k in unknown if k in TRAIN_KEY_HINTS)
-        raise ValueError(
-            f"{source}: train key(s) {', '.join(unknown)} are not implemented by crossreg "
-            f"(it reads {', '.join(TRAIN_KEYS)}){hints}; remove them"
-        )
-    for key, value in train.items():
-        text = key in TRAIN_TEXT_KEYS
-        if text != isinstance(value, str) or (not text and isinstance(value, bool)):
-            kind = "a name" if text else "a number"
-            raise ValueError(f"{source}: train.{key} must be {kind}, not {value!r}")
-    _check_optimizer(train, source)
-    _check_train_counts(train, source)
-    _check_train_ranges(train, source)
-
-
-def _check_optimizer(train: Mapping[str, Any], source: str) -> None:
-    """``train.optimizer`` names an optimiser crossreg has (any case)."""
-    name = train.get("optimizer", "sgd")
-    if name.lower() not in TRAIN_OPTIMIZERS:
-        raise ValueError(
-            f"{source}: train.optimizer '{name}' is not supported; use 'sgd' (or 'momentum', "
-            "the same SGD with momentum) or 'adam'"
-        )
-
-
-def _check_train_counts(train: Mapping[str, Any], source: str) -> None:
-    """Batch size, patience and epoch limits are whole numbers (2.0 is 2; 2.7 is refused
-    rather than cut to 2) from their least value."""
-    for key, least in TRAIN_COUNTS.items():
-        value = train.get(key)
-        if value is not None and not (float(value).is_integer() and value >= least):
-            raise ValueError(
-                f"{source}: train.{key} must be a whole number, {least} or more, got {value!r}; "
-                "correct it in the params file"
-            )
-
-
-def _check_train_ranges(train: Mapping[str, Any], source: str) -> None:
-    """The learning rate is above 0, momentum and clipping norms 0 or more (all finite) and
-    Adam's betas from 0 to below 1."""
-    for key, (least, above, bound) in TRAIN_RANGES.items():
-        value = train.get(key)
-        if value is None or (least < value < bound) or (value == least and not above):
-            continue
-        raise ValueError(
-            f"{source}: train.{key} must be {_range_words(least, above, bound)}, got "
-            f"{value!r}; correct it in the params file"
-        )
-
-
-def _range_words(least: float, above: bool, bound: float) -> str:
-    """A :data:`TRAIN_RANGES` range in words."""
-    if bound < math.inf:
-        return f"a number from {least:g} up to (not including) {bound:g}"
-    return f"a finite number above {least:g}" if above else f"a finite number, {least:g} or more"
 
 
 def parse_params(data: Mapping[str, Any], source: str = "<params>") -> Params:

@@ -56,8 +56,9 @@ from crossreg.model.checkpoint import (
     make_config,
     read_config,
 )
-from crossreg.model.params import genome_of_head_key, parse_params, unknown_train_keys
+from crossreg.model.params import genome_of_head_key, parse_params
 from crossreg.model.seqnn import SeqNN, TrackHead
+from crossreg.model.train_section import unknown_train_keys
 from crossreg.train.trainer import ModelSetup, Trainer, TrainOptions, run_trainer
 
 log = logging.getLogger("crossreg")

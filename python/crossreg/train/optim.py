@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from crossreg.model.params import SGD_NAMES
+from crossreg.model.train_section import SGD_NAMES
 
 CLIP_MODES = ("per_tensor", "global")
 

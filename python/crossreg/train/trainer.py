@@ -67,8 +67,9 @@ from crossreg.model.checkpoint import (
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, model_device, tune_cuda
 from crossreg.model.metrics import array_metrics
-from crossreg.model.params import Params, check_train_section, load_params
+from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.model.train_section import check_train_section
 from crossreg.progress import CountedRows, progress
 from crossreg.train.board import MetricsBoard
 from crossreg.train.folds import training_splits
