@@ -364,22 +364,21 @@ def test_unscorable_alleles_are_skipped_and_counted(work, tmp_path, logs):
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 5000])
 def test_float16_percentiles_equal_numpy(n, monkeypatch):
-    from crossreg.variants import sad_files
+    from crossreg.variants import sad_percentiles
     from crossreg.variants.sad_stats import PERCENTILES
 
-    monkeypatch.setattr(sad_files, "HISTOGRAM_TRACKS", 3)  # several passes over tracks
-    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 256)  # several blocks of rows
+    monkeypatch.setattr(sad_percentiles, "HISTOGRAM_TRACKS", 3)  # several passes over tracks
     rng = np.random.default_rng(n)
     scale = rng.choice([1e-3, 1.0, 300.0], size=7)
     scores = (rng.standard_normal((n, 7)) * scale).astype(np.float16)
     scores[rng.random(scores.shape) < 0.2] = 0  # ties
     scores[:, 6] = np.float16(-2.5)  # a constant track
     want = np.percentile(scores, 100 * PERCENTILES, axis=0).T.astype(np.float16)
-    got = sad_files.float16_percentiles(scores, n)
+    got = sad_percentiles.float16_percentiles(scores, n, block=18)  # several blocks of rows
     np.testing.assert_array_equal(got, want)
-    keys = sad_files.float16_order_keys(np.sort(scores[:, 0]))
+    keys = sad_percentiles.float16_order_keys(np.sort(scores[:, 0]))
     assert np.all(np.diff(keys.astype(np.int64)) >= 0)
-    back = sad_files.float16_from_order_keys(keys)
+    back = sad_percentiles.float16_from_order_keys(keys)
     np.testing.assert_array_equal(back, np.sort(scores[:, 0]))
 
 
@@ -514,12 +513,12 @@ def test_text_a_sad_file_cannot_store_stops_before_scoring(work, tmp_path, monke
 
 def test_percentiles_between_the_float16_extremes_are_finite():
     # scores clipped to both ends of float16: numpy's b - a overflows to inf
-    from crossreg.variants import sad_files
+    from crossreg.variants.sad_percentiles import float16_percentiles
     from crossreg.variants.sad_stats import PERCENTILES
 
     top = float(np.finfo(np.float16).max)
     scores = np.repeat(np.array([[-top], [top]], dtype=np.float16), [600, 400], axis=0)
-    got = sad_files.float16_percentiles(scores, len(scores))[0].astype(np.float64)
+    got = float16_percentiles(scores, len(scores), block=1024)[0].astype(np.float64)
     assert np.isfinite(got).all()
     want = np.percentile(scores.astype(np.float64), 100 * PERCENTILES, axis=0)[:, 0]
     np.testing.assert_allclose(got, want.astype(np.float16), rtol=1e-3)
