@@ -27,7 +27,8 @@ from crossreg.io.atomic import OutputError, atomic_path
 from crossreg.io.space import SpaceError, allocated_memmap, release_beyond_end, reserve
 from crossreg.io.targets import Target
 from crossreg.predict import Window, save_predictions
-from crossreg.variants.ism import Site, _write_h5
+from crossreg.variants.ism import _write_h5
+from crossreg.variants.ism_sites import Site
 from crossreg.variants.sad_files import write_h5
 from crossreg.variants.sad_stream import ChunkStore
 

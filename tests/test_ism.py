@@ -23,19 +23,16 @@ from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.alleles import Allele
-from crossreg.variants.ism import (
+from crossreg.variants.ism import center_bins, mutation_effects, remove_position_mean, write_ism
+from crossreg.variants.ism_figures import importance
+from crossreg.variants.ism_sites import (
     Site,
     bed_sites,
-    center_bins,
     mutated_span,
-    mutation_effects,
-    remove_position_mean,
     site_codes,
     span_starts,
     vcf_sites,
-    write_ism,
 )
-from crossreg.variants.ism_figures import importance
 from crossreg.variants.scoring import allele_windows, reference_starts, score_alleles
 from tests.pipeline import SEQ_LENGTH, small_params
 
