@@ -17,7 +17,7 @@ from crossreg.synth import synthesize
 from crossreg.synth.elements import lay_out, lay_out_private, plant
 from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.motifs import bundled_motifs
-from crossreg.synth.panel import write_panel
+from crossreg.synth.panel_files import write_panel
 from crossreg.synth.presets import PRESETS
 from crossreg.synth.regulation import Regulation
 from crossreg.synth.world import rng_for

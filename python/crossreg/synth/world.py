@@ -16,7 +16,7 @@ from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.targets import Target, write_targets
 from crossreg.progress import Progress, progress
-from crossreg.synth import cohorts, panel, tables
+from crossreg.synth import cohorts, panel_files, tables
 from crossreg.synth.bigwig import write_bigwig
 from crossreg.synth.cells import TrackSpec, track_specs
 from crossreg.synth.elements import Layout, lay_out, lay_out_private, plant
@@ -156,7 +156,7 @@ def _build(
         )
         manifest["cohorts"] = cohorts.write_cohorts(out, "cohorts", maker, preset)
         meter.update(stage="panel")
-        manifest["panel"] = panel.write_panel(
+        manifest["panel"] = panel_files.write_panel(
             out, "panel", human, reg, motifs, preset, rng_for(seed, "panel")
         )
         meter.update()
