@@ -134,12 +134,6 @@ class NpyRows:
                 read_row(k)
         return out
 
-    def will_need(self, rows: npt.ArrayLike) -> None:
-        """Ask the kernel to start reading `rows` into the page cache (returns at once)."""
-        for row in np.asarray(rows, dtype=np.int64).tolist():
-            position = self.offset + row * self.row_bytes
-            os.posix_fadvise(self._fd, position, self.row_bytes, os.POSIX_FADV_WILLNEED)
-
     def read(self, start: int, stop: int) -> npt.NDArray:
         """Rows ``start .. stop`` as a new array."""
         out = np.empty((stop - start, *self.shape[1:]), dtype=self.dtype)

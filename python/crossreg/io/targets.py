@@ -29,7 +29,6 @@ REQUIRED_COLUMNS = ("identifier", "file", "clip", "scale", "sum_stat", "descript
 # the columns a model's track list needs (the others describe how coverage becomes targets)
 TRACK_COLUMNS = ("identifier", "description")
 SUM_STATS = ("sum", "mean", "max", "sum_sqrt", "mean_sqrt")
-ASSAYS = ("DNASE", "ATAC", "CHIP", "CAGE")
 
 
 def assay_of(description: str) -> str:

@@ -57,17 +57,6 @@ CELL_TYPES: dict[str, tuple[str, ...]] = {
 }
 DNASE_CELLS = 5  # DNase in the first five cell types, ATAC in the last
 TF_CHIP_CELLS = 4  # TF ChIP and H3K27ac in the first four; CAGE in every cell type
-ALL_TFS = tuple(
-    sorted(
-        {
-            *GENERAL_PROMOTER_TFS,
-            CORE_PROMOTER_TF,
-            INSULATOR_TF,
-            REPRESSOR_TF,
-            *(t for p in PROGRAMS.values() for t in p),
-        }
-    )
-)
 
 
 def tf_weight(tf: str, cell: str) -> float:
