@@ -231,6 +231,7 @@ class GenomeData:
 
     @property
     def name(self) -> str:
+        """The genome of the store."""
         return self.store.genome
 
 
@@ -379,6 +380,8 @@ class Trainer:
         self.board = MetricsBoard(self.out, enabled=distributed.is_main())
 
     def _loaders(self, store: DataStore) -> GenomeData:
+        """`store`'s training loader (its training splits, augmented, in whole batches),
+        checked to hold a batch of training and some validation windows."""
         o = self.options
         splits = training_splits(store.splits, o.valid_fold, o.test_fold, source=str(store.path))
         for split in (*splits.train, splits.valid):
@@ -467,6 +470,7 @@ class Trainer:
         log.info("resuming %s phase after epoch %d", self.state.phase, self.state.epoch)
 
     def _write_metrics(self) -> None:
+        """Write ``metrics.csv`` whole from the rows so far."""
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=METRIC_FIELDS)
         writer.writeheader()
@@ -477,6 +481,7 @@ class Trainer:
     # ----------------------------------------------------------------- loops
 
     def _batches(self, data: GenomeData, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
+        """`data`'s training batches of `epoch` (its own order and augmentation)."""
         sampler = cast(EpochBatchSampler, data.train.sampler)
         sampler.epoch = epoch  # this epoch's permutation and augmentation
         return iter(data.train)
@@ -534,6 +539,8 @@ class Trainer:
         return codes_to_one_hot(codes), targets.to(self.device, non_blocking=True)
 
     def _validate(self, data: GenomeData) -> tuple[float, float, float]:
+        """The validation loss, mean Pearson R and mean R² (over the tracks that have one)
+        of `data`'s head on its validation split."""
         o = self.options
         options = InferenceOptions(
             bf16=o.bf16 if o.bf16 is not None else self.device.type == "cuda",
@@ -555,6 +562,9 @@ class Trainer:
         return loss, float(np.mean(metrics.pearson_r())), _mean_defined(metrics.r2())
 
     def _run_phase(self, phase: str, genomes: Sequence[GenomeData], max_epochs: int) -> None:
+        """Train `genomes` epoch by epoch in `phase` (continuing a resumed phase) until
+        `max_epochs` or early stopping; after each epoch the main process saves the best
+        weights, ``last/`` and ``metrics.csv``."""
         o = self.options
         stopping = EarlyStopping(len(genomes), int(o.patience or 0), int(o.min_epochs or 1))
         if self.state.phase == phase and self.state.stopping:
@@ -571,24 +581,7 @@ class Trainer:
             scores = [validation_statistic(*results[g.name][1:], alone=alone) for g in genomes]
             stopping.update(scores)
             self.state.epoch += 1
-            seconds = time.perf_counter() - started
-            rows = []
-            for g in genomes:
-                valid_loss, r, r2 = results[g.name]
-                steps, train_loss = train[g.name]
-                rows.append(
-                    {
-                        "phase": phase,
-                        "epoch": self.state.epoch,
-                        "genome": g.head,  # the head it scores: a new head's own name
-                        "steps": steps,
-                        "train_loss": None if train_loss is None else round(train_loss, 6),
-                        "valid_loss": round(valid_loss, 6),
-                        "valid_pearson_r": round(r, 6),
-                        "valid_r2": round(r2, 6),
-                        "seconds": round(seconds, 2),
-                    }
-                )
+            rows = self._epoch_rows(genomes, train, results, time.perf_counter() - started)
             self.rows += rows
             score = float(np.mean(scores))
             if distributed.is_main():
@@ -607,6 +600,34 @@ class Trainer:
             distributed.barrier()
             self._check_diverged(genomes, results, scores)
         self.state.finished_phases.append(phase)
+
+    def _epoch_rows(
+        self,
+        genomes: Sequence[GenomeData],
+        train: dict[str, tuple[int, float | None]],
+        results: dict[str, tuple[float, float, float]],
+        seconds: float,
+    ) -> list[dict[str, Any]]:
+        """The ``metrics.csv`` rows of the epoch just finished: per genome, its steps and
+        training loss (`train`), its validation loss, R and R² (`results`)."""
+        rows = []
+        for g in genomes:
+            valid_loss, r, r2 = results[g.name]
+            steps, train_loss = train[g.name]
+            rows.append(
+                {
+                    "phase": self.state.phase,
+                    "epoch": self.state.epoch,
+                    "genome": g.head,  # the head it scores: a new head's own name
+                    "steps": steps,
+                    "train_loss": None if train_loss is None else round(train_loss, 6),
+                    "valid_loss": round(valid_loss, 6),
+                    "valid_pearson_r": round(r, 6),
+                    "valid_r2": round(r2, 6),
+                    "seconds": round(seconds, 2),
+                }
+            )
+        return rows
 
     def _check_diverged(
         self,
