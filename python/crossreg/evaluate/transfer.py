@@ -76,10 +76,6 @@ class TransferResult:
     matrix: pl.DataFrame
     figures: list[Path] = field(default_factory=list)
 
-    def __getitem__(self, key: str):
-        """``result["assays"]`` etc.: the summary's entries (as the step's old dict)."""
-        return self.summary[key]
-
 
 def _noting_chroms(records: Iterable[GtfRecord], named: dict[str, None]) -> Iterator[GtfRecord]:
     """`records`, each one's chromosome noted in `named` as it passes."""
