@@ -234,19 +234,19 @@ def test_three_genomes_train_one_trunk_end_to_end(tmp_path):
     assert "rn_CAGE_liver" in pairs and "hs_CAGE_liver" in pairs
 
 
-def test_each_step_logs_its_run_in_its_output_folder(tmp_path, monkeypatch):
+def test_each_step_logs_its_run_in_its_output_folder(tmp_path):
     """A demo step appends its command to the run log of the folder it writes, as the
     command alone would, so ``crossreg report`` of a sub-folder lists what made it."""
-    import crossreg.demo
+    from crossreg.demo_steps import counting, run_step
     from crossreg.runlog import RUNS_FILE, read_runs
 
     out = tmp_path / "demo"
     model = out / "models" / "joint"
-    monkeypatch.setattr(crossreg.demo, "_counter", crossreg.demo._Counter(2, out))
     train = ["train", "--params", "p.json", "--out", str(model)]
-    crossreg.demo._step(train, model.mkdir, parents=True)
     sad = ["sad", "--vcf", "v.vcf", "--out", str(out / "variants" / "x.tsv")]
-    crossreg.demo._step(sad, (out / "variants").mkdir)
+    with counting(2, out):
+        run_step(train, model.mkdir, parents=True)
+        run_step(sad, (out / "variants").mkdir)
     assert [r["command"] for r in read_runs(model / RUNS_FILE)] == ["crossreg " + " ".join(train)]
     (run,) = read_runs(out / "variants" / RUNS_FILE)
     assert run["command"] == "crossreg " + " ".join(sad)
@@ -309,7 +309,7 @@ def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
     epochs saved the model again)."""
     import os
 
-    import crossreg.demo
+    import crossreg.demo_steps
     from crossreg.model.inference import InferenceOptions
     from crossreg.variants.sad_stream import partial_dir
 
@@ -317,11 +317,11 @@ def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
     model.mkdir()
     (model / "model.safetensors").write_bytes(b"weights")
     scored: list[list[str]] = []
-    monkeypatch.setattr(crossreg.demo, "_step", lambda argv, *a, **k: scored.append(argv))
+    monkeypatch.setattr(crossreg.demo_steps, "run_step", lambda argv, *a, **k: scored.append(argv))
 
     def sad(table: Path) -> None:
         argv = ["sad", "--out", str(table)]
-        crossreg.demo._sad_step(
+        crossreg.demo_steps.sad_step(
             argv, model, tmp_path, tmp_path, table, "human", InferenceOptions(), True
         )
 

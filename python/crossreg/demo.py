@@ -20,20 +20,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shlex
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import torch
 
 from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.plan import Layout
 from crossreg.data.store import DataStore
+from crossreg.demo_steps import counting, keep, run_step, sad_step, train_models
 from crossreg.demo_summary import (
     format_summary,
     genome_summary,
@@ -48,19 +46,16 @@ from crossreg.evaluate.transfer import write_transfer
 from crossreg.io.atomic import atomic_write
 from crossreg.model.inference import InferenceOptions
 from crossreg.report import write_report
-from crossreg.runlog import output_folder, record_run
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.synth.species import DEFAULT_GENOMES
 from crossreg.synth.world import MANIFEST, synthesize
-from crossreg.train.side_by_side import TrainRun, train_side_by_side
-from crossreg.train.trainer import TrainOptions, train
+from crossreg.train.side_by_side import TrainRun
+from crossreg.train.trainer import TrainOptions
 from crossreg.variants.ism import write_ism
 from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
-from crossreg.variants.sad import write_sad
-from crossreg.variants.sad_stream import partial_dir
 
 log = logging.getLogger("crossreg")
 
@@ -172,58 +167,6 @@ def step_count(genomes: int) -> int:
     return 2 + 3 * g + (1 + g) + 3 * g + g * g + g * g + 3 + (g + 1) + 1
 
 
-@dataclass
-class _Counter:
-    """Which step of how many the demo is on, and the demo's folder."""
-
-    total: int
-    folder: Path
-    done: int = 0
-
-
-_counter: _Counter | None = None
-
-
-def _step(argv: list[str], step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Log which step of the demo this is (``[k/N] command name``) and `argv` as the
-    ``crossreg`` command line that does this step alone, then run `step` with the same
-    settings (its own progress follows) and record the command and its time in its output
-    folder's run log (:mod:`crossreg.runlog`)."""
-    _announce(argv)
-    started, clock = time.time(), time.perf_counter()
-    result = step(*args, **kwargs)
-    _record(argv, started, time.perf_counter() - clock)
-    return result
-
-
-def _announce(argv: list[str]) -> None:
-    """Log ``[k/N] command name`` and the command line of the step `argv`."""
-    if _counter is not None:
-        _counter.done += 1
-        name = argv[0]
-        if "--out" in argv:
-            folder = Path(argv[argv.index("--out") + 1]).name
-            name += f" {folder}" if folder != argv[0] else ""
-        log.info("[%d/%d] %s", _counter.done, _counter.total, name)
-    log.info("$ crossreg %s", shlex.join(argv))
-
-
-def _record(argv: list[str], started: float, seconds: float) -> None:
-    """Record the step `argv` and its time in the run log of the step's output folder, as
-    the command alone would (the demo folder's for a step without ``--out``)."""
-    if _counter is not None:
-        folder = _counter.folder
-        if "--out" in argv:
-            folder = output_folder(argv[argv.index("--out") + 1])
-        record_run(folder, argv, started, seconds)
-
-
-def _keep(argv: list[str], output: Path) -> None:
-    """Count the step `argv` as done: a resumed run keeps its `output` from before."""
-    _announce(argv)
-    log.info("kept from the stopped run: %s", output)
-
-
 def _net_spec(synth: Path, net: dict[str, Any]) -> NetSpec:
     """A net of the world in `synth`, from its manifest entry."""
     target, query = net["genomes"]
@@ -243,71 +186,6 @@ def _check_world(synth: Path, manifest: dict, settings: DemoSettings) -> None:
         )
 
 
-def _written_after(output: Path, model: Path) -> bool:
-    """Whether `output` was last written after every file of the checkpoint `model`."""
-    newest = max(p.stat().st_mtime_ns for p in model.iterdir() if p.is_file())
-    return output.stat().st_mtime_ns >= newest
-
-
-def _sad_step(
-    argv: list[str],
-    model: Path,
-    fasta: Path,
-    vcf: Path,
-    table: Path,
-    head: str,
-    options: InferenceOptions,
-    resume: bool,
-) -> None:
-    """``crossreg sad`` of `vcf` into `table`; with `resume`, a finished table is kept and
-    an interrupted one continues from its last finished chunk, unless the model was saved
-    again since (a resumed training that ran more epochs): then it is scored afresh."""
-    partial = partial_dir(table)
-    if resume and partial.exists() and not _written_after(partial, model):
-        log.info("%s predates the model's last save: scoring again", partial)
-        shutil.rmtree(partial)
-    if resume and table.exists():
-        if _written_after(table, model):
-            _keep(argv, table)
-            return
-        log.info("%s predates the model's last save: scoring again", table)
-        table.unlink()
-    interrupted = resume and partial.exists()
-    if interrupted:
-        argv = [*argv, "--resume"]
-    _step(argv, write_sad, model, fasta, vcf, table, head=head, options=options, resume=interrupted)
-
-
-def _train_models(
-    jobs: dict[str, tuple[list[str], TrainRun]], options: TrainOptions, resume: bool
-) -> None:
-    """Train the joint and single-genome models (`jobs`: run name -> command line and run,
-    the joint run first). On a GPU, one after another. On a CPU of two or more cores, side
-    by side in two processes with half the cores each: the joint model in one, the
-    single-genome models one after another in the other (together as many steps per epoch
-    as the joint model), which is faster than one after another with every core. With
-    `resume`, each run that finished an epoch before continues from it (``--resume``)."""
-    if resume:
-        jobs = {
-            name: ([*argv, "--resume"], replace(run, resume=True))
-            if (run.out / "last").is_dir()
-            else (argv, run)
-            for name, (argv, run) in jobs.items()
-        }
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = cores or 1
-    if torch.cuda.is_available() or cores < 2 or len(jobs) < 2:
-        for argv, run in jobs.values():
-            _step(argv, train, run.params, list(run.data), run.out, options, resume=run.resume)
-        return
-    for argv, _ in jobs.values():
-        _announce(argv)
-    runs = [run for _, run in jobs.values()]
-    times = train_side_by_side([runs[:1], runs[1:]], options, threads=cores // 2)
-    for (argv, _), timing in zip(jobs.values(), [t for group in times for t in group], strict=True):
-        _record(argv, timing.started, timing.seconds)
-
-
 def _build_store(
     name: str,
     files: dict[str, Path],
@@ -324,7 +202,7 @@ def _build_store(
     argv += ["--seq-length", str(seq_length), "--stride", str(seq_length // 2)]
     argv += ["--crop", str(crop_bins), "--overwrite", "--out", str(out)]
     layout = Layout(seq_length=seq_length, crop_bins=crop_bins, stride=seq_length // 2)
-    return _step(
+    return run_step(
         argv,
         build_dataset,
         out,
@@ -352,12 +230,8 @@ def run_demo(
     preset, seed and genomes), continue each training from its last finished epoch (a
     finished one stays as it is), keep finished SAD tables and continue interrupted ones
     from their last chunk; the steps that take seconds run again."""
-    global _counter
-    _counter = _Counter(step_count(settings.genomes), Path(out))
-    try:
+    with counting(step_count(settings.genomes), Path(out)):
         return _run_demo(Path(out), settings, resume, report)
-    finally:
-        _counter = None
 
 
 def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> dict:
@@ -401,9 +275,9 @@ def _make_world(synth: Path, settings: DemoSettings, resume: bool) -> dict:
     argv += ["--overwrite", "--out", str(synth)]
     kept = resume and (synth / MANIFEST).exists()
     if kept:
-        _keep(argv, synth)
+        keep(argv, synth)
     else:
-        _step(
+        run_step(
             argv,
             synthesize,
             synth,
@@ -427,7 +301,7 @@ def _split_world(out: Path, synth: Path, manifest: dict, settings: DemoSettings)
     argv += ["--min-aligned", str(settings.min_aligned), "--seed", str(settings.seed)]
     argv += [arg for name in genomes for arg in ("--sizes", f"{name}={sizes[name]}")]
     argv += [arg for n in nets for arg in ("--net", f"{n.target},{n.query}={n.path}")]
-    result = _step(
+    result = run_step(
         argv,
         split_genomes,
         sizes,
@@ -492,7 +366,7 @@ def _train_demo_models(
             argv,
             TrainRun(params, tuple(stores[g] for g in members), out / "models" / run),
         )
-    _train_models(jobs, options, resume)
+    train_models(jobs, options, resume)
 
 
 def _evaluate_genome(out: Path, name: str, store: Path) -> dict[str, dict]:
@@ -505,7 +379,7 @@ def _evaluate_genome(out: Path, name: str, store: Path) -> dict[str, dict]:
         model = out / "models" / run / "best"
         argv = ["evaluate", "--model", str(model), "--data", str(store)]
         argv += ["--genome", name, "--out", str(folder)]
-        evals[run] = _step(argv, evaluate_model, model, store, folder, genome=name)
+        evals[run] = run_step(argv, evaluate_model, model, store, folder, genome=name)
     compare_dir = out / "compare" / name
     joint, single = (
         out / "evaluate" / f"joint_on_{name}",
@@ -514,7 +388,7 @@ def _evaluate_genome(out: Path, name: str, store: Path) -> dict[str, dict]:
     argv = ["compare", "--joint", str(joint / "metrics.tsv"), "--single"]
     argv += [str(single / "metrics.tsv"), "--out", str(compare_dir)]
     argv += ["--title", f"{name} test tracks"]
-    pairs, comparison = _step(
+    pairs, comparison = run_step(
         argv,
         write_comparison,
         evals["joint"],
@@ -544,7 +418,7 @@ def _transfer_at_tss(
             folder = out / "transfer" / f"{head}_head_on_{name}"
             argv = ["transfer", "--model", str(model), "--head", head, "--data", str(stores[name])]
             argv += ["--gtf", str(gtf), "--out", str(folder)]
-            found = _step(argv, write_transfer, model, head, stores[name], gtf, folder)
+            found = run_step(argv, write_transfer, model, head, stores[name], gtf, folder)
             result[f"{head}_head_on_{name}"] = found.assays
     return result
 
@@ -568,7 +442,7 @@ def _score_variants(
             argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
             argv += ["--vcf", str(vcf), "--rc", "--out", str(sad_tsv)]
             options = InferenceOptions(rc=True, batch_size=8)
-            _sad_step(argv, model, fasta, vcf, sad_tsv, head, options, resume)
+            sad_step(argv, model, fasta, vcf, sad_tsv, head, options, resume)
             scores = sad_long(sad_tsv, descriptions[head])
             result[f"{head}_head_on_{name}"] = effect_recovery(scores, truth)
     return result
@@ -588,10 +462,10 @@ def _denovo_tests(out: Path, synth: Path, manifest: dict, resume: bool) -> dict:
         vcf, table = synth / cohorts[f"denovo_{group}"], folder / f"{group}.sad.h5"
         argv = ["sad", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
         argv += ["--vcf", str(vcf), "--out", str(table)]
-        _sad_step(argv, model, fasta, vcf, table, genome, InferenceOptions(batch_size=8), resume)
+        sad_step(argv, model, fasta, vcf, table, genome, InferenceOptions(batch_size=8), resume)
         groups[group[:-1]] = (vcf, table)
         denovo += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
-    _step(denovo, write_denovo, groups, folder / "report")
+    run_step(denovo, write_denovo, groups, folder / "report")
     report = json.loads((folder / "report" / "summary.json").read_text())
     tracks = pl.read_csv(folder / "report" / "tracks.tsv", separator="\t")
     significant = tracks.filter(pl.col("q") < 0.05)["identifier"].to_list()
@@ -628,7 +502,7 @@ def _sldp_of_panel(
         table = folder / f"panel.{head}_head.sad.h5"
         argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
         argv += ["--vcf", str(vcf), "--batch-size", "32", "--out", str(table)]
-        _sad_step(argv, model, fasta, vcf, table, head, InferenceOptions(batch_size=32), resume)
+        sad_step(argv, model, fasta, vcf, table, head, InferenceOptions(batch_size=32), resume)
         tables.append(table)
     sumstats = [synth / panel["sumstats"][tissue] for tissue in panel["tissues"]]
     stems = {key: str(synth / panel[key]) for key in ("bfile", "ldscores")}
@@ -638,7 +512,7 @@ def _sldp_of_panel(
     argv += ["--sad", *map(str, tables), "--sumstats", *map(str, sumstats), "--alpha", "0"]
     argv += ["--seed", str(settings.seed), "--flips", str(settings.sldp_flips)]
     argv += ["--out", str(folder / "results")]
-    _step(
+    run_step(
         argv,
         write_sldp,
         stems["bfile"],
@@ -685,7 +559,7 @@ def _ism_of_planted_sites(out: Path, synth: Path, manifest: dict, settings: Demo
     argv += ["--vcf", str(vcf), "--width", str(ISM_WIDTH), "--stats", "sum"]
     argv += ["--batch-size", "32", "--out", str(table), "--figures", str(figures)]
     options = InferenceOptions(batch_size=32)
-    _step(
+    run_step(
         argv,
         write_ism,
         model,

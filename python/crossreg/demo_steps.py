@@ -1,0 +1,158 @@
+"""How ``crossreg demo`` (:mod:`crossreg.demo`) runs each step: numbered and logged as the
+``crossreg`` command line that does it alone, recorded in its output folder's run log, and,
+on a resumed demo, kept or continued where the stopped run left it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from crossreg.model.inference import InferenceOptions
+from crossreg.runlog import output_folder, record_run
+from crossreg.train.side_by_side import TrainRun, train_side_by_side
+from crossreg.train.trainer import TrainOptions, train
+from crossreg.variants.sad import write_sad
+from crossreg.variants.sad_stream import partial_dir
+
+log = logging.getLogger("crossreg")
+
+
+@dataclass
+class StepCounter:
+    """Which step of how many the demo is on, and the demo's folder."""
+
+    total: int
+    folder: Path
+    done: int = 0
+
+
+_counter: StepCounter | None = None
+
+
+@contextmanager
+def counting(total: int, folder: Path) -> Iterator[None]:
+    """Number the steps run inside (``[k/total]``) and record the run log of a step
+    without ``--out`` in `folder`, the demo's."""
+    global _counter
+    _counter = StepCounter(total, folder)
+    try:
+        yield
+    finally:
+        _counter = None
+
+
+def run_step(argv: list[str], step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Log which step of the demo this is (``[k/N] command name``) and `argv` as the
+    ``crossreg`` command line that does this step alone, then run `step` with the same
+    settings (its own progress follows) and record the command and its time in its output
+    folder's run log (:mod:`crossreg.runlog`)."""
+    announce(argv)
+    started, clock = time.time(), time.perf_counter()
+    result = step(*args, **kwargs)
+    record(argv, started, time.perf_counter() - clock)
+    return result
+
+
+def announce(argv: list[str]) -> None:
+    """Log ``[k/N] command name`` and the command line of the step `argv`."""
+    if _counter is not None:
+        _counter.done += 1
+        name = argv[0]
+        if "--out" in argv:
+            folder = Path(argv[argv.index("--out") + 1]).name
+            name += f" {folder}" if folder != argv[0] else ""
+        log.info("[%d/%d] %s", _counter.done, _counter.total, name)
+    log.info("$ crossreg %s", shlex.join(argv))
+
+
+def record(argv: list[str], started: float, seconds: float) -> None:
+    """Record the step `argv` and its time in the run log of the step's output folder, as
+    the command alone would (the demo folder's for a step without ``--out``)."""
+    if _counter is not None:
+        folder = _counter.folder
+        if "--out" in argv:
+            folder = output_folder(argv[argv.index("--out") + 1])
+        record_run(folder, argv, started, seconds)
+
+
+def keep(argv: list[str], output: Path) -> None:
+    """Count the step `argv` as done: a resumed run keeps its `output` from before."""
+    announce(argv)
+    log.info("kept from the stopped run: %s", output)
+
+
+def written_after(output: Path, model: Path) -> bool:
+    """Whether `output` was last written after every file of the checkpoint `model`."""
+    newest = max(p.stat().st_mtime_ns for p in model.iterdir() if p.is_file())
+    return output.stat().st_mtime_ns >= newest
+
+
+def sad_step(
+    argv: list[str],
+    model: Path,
+    fasta: Path,
+    vcf: Path,
+    table: Path,
+    head: str,
+    options: InferenceOptions,
+    resume: bool,
+) -> None:
+    """``crossreg sad`` of `vcf` into `table`; with `resume`, a finished table is kept and
+    an interrupted one continues from its last finished chunk, unless the model was saved
+    again since (a resumed training that ran more epochs): then it is scored afresh."""
+    partial = partial_dir(table)
+    if resume and partial.exists() and not written_after(partial, model):
+        log.info("%s predates the model's last save: scoring again", partial)
+        shutil.rmtree(partial)
+    if resume and table.exists():
+        if written_after(table, model):
+            keep(argv, table)
+            return
+        log.info("%s predates the model's last save: scoring again", table)
+        table.unlink()
+    interrupted = resume and partial.exists()
+    if interrupted:
+        argv = [*argv, "--resume"]
+    run_step(
+        argv, write_sad, model, fasta, vcf, table, head=head, options=options, resume=interrupted
+    )
+
+
+def train_models(
+    jobs: dict[str, tuple[list[str], TrainRun]], options: TrainOptions, resume: bool
+) -> None:
+    """Train the joint and single-genome models (`jobs`: run name -> command line and run,
+    the joint run first). On a GPU, one after another. On a CPU of two or more cores, side
+    by side in two processes with half the cores each: the joint model in one, the
+    single-genome models one after another in the other (together as many steps per epoch
+    as the joint model), which is faster than one after another with every core. With
+    `resume`, each run that finished an epoch before continues from it (``--resume``)."""
+    if resume:
+        jobs = {
+            name: ([*argv, "--resume"], replace(run, resume=True))
+            if (run.out / "last").is_dir()
+            else (argv, run)
+            for name, (argv, run) in jobs.items()
+        }
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    if torch.cuda.is_available() or cores < 2 or len(jobs) < 2:
+        for argv, run in jobs.values():
+            run_step(argv, train, run.params, list(run.data), run.out, options, resume=run.resume)
+        return
+    for argv, _ in jobs.values():
+        announce(argv)
+    runs = [run for _, run in jobs.values()]
+    times = train_side_by_side([runs[:1], runs[1:]], options, threads=cores // 2)
+    for (argv, _), timing in zip(jobs.values(), [t for group in times for t in group], strict=True):
+        record(argv, timing.started, timing.seconds)
