@@ -193,7 +193,7 @@ def _build_store(
     regions: Path,
     out: Path,
     settings: DemoSettings,
-):
+) -> None:
     """``crossreg data`` of one genome's store of `targets` on the demo's windows."""
     seq_length, crop_bins = settings.seq_length, settings.crop_bins
     argv = ["data", "--genome", name, "--fasta", str(files["fasta"]), "--targets", str(targets)]
@@ -202,7 +202,7 @@ def _build_store(
     argv += ["--seq-length", str(seq_length), "--stride", str(seq_length // 2)]
     argv += ["--crop", str(crop_bins), "--overwrite", "--out", str(out)]
     layout = Layout(seq_length=seq_length, crop_bins=crop_bins, stride=seq_length // 2)
-    return run_step(
+    run_step(
         argv,
         build_dataset,
         out,

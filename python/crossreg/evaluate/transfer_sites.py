@@ -280,10 +280,16 @@ def predict_at(
         for split, by_row in per_split.items():
             codes = store.sequences(split)
 
-            def load(chunk: Sequence[int], codes=codes) -> npt.NDArray[np.uint8]:
+            def load(
+                chunk: Sequence[int], codes: npt.NDArray[np.uint8] = codes
+            ) -> npt.NDArray[np.uint8]:
                 return one_hot(np.ascontiguousarray(codes[list(chunk)]), dtype=np.uint8)
 
-            def reduce(pred: torch.Tensor, chunk: Sequence[int], by_row=by_row) -> int:
+            def reduce(
+                pred: torch.Tensor,
+                chunk: Sequence[int],
+                by_row: dict[int, list[tuple[int, npt.NDArray, npt.NDArray]]] = by_row,
+            ) -> int:
                 cropped = crop_to_targets(pred, store.target_length).float().cpu().numpy()
                 for row, values in zip(chunk, cropped, strict=True):
                     for k, idx, b in by_row[row]:
