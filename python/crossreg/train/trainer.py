@@ -370,7 +370,7 @@ class Trainer:
                 training=True,
                 model_fixed=self.setup.model_fixed,
             )
-        self.genomes = [self._loaders(s) for s in stores]
+        self.genomes = [self._genome_data(s) for s in stores]
         self.runner = distributed.wrap(self.model, self.device)
         if self.options.compile:
             self.runner = cast(torch.nn.Module, torch.compile(self.runner))
@@ -379,9 +379,10 @@ class Trainer:
         self.rows: list[dict[str, Any]] = []
         self.board = MetricsBoard(self.out, enabled=distributed.is_main())
 
-    def _loaders(self, store: DataStore) -> GenomeData:
-        """`store`'s training loader (its training splits, augmented, in whole batches),
-        checked to hold a batch of training and some validation windows."""
+    def _genome_data(self, store: DataStore) -> GenomeData:
+        """`store` with its training loader (its training splits, augmented, in whole
+        batches), head and validation split, checked to hold a batch of training windows
+        and some validation windows."""
         o = self.options
         splits = training_splits(store.splits, o.valid_fold, o.test_fold, source=str(store.path))
         for split in (*splits.train, splits.valid):
