@@ -44,7 +44,8 @@ from bench_sad import (
 from crossreg.genome import Genome
 from crossreg.io.vcf import write_vcf
 from crossreg.model.inference import InferenceOptions
-from crossreg.variants.ism import Site, mutation_effects, vcf_sites, write_ism
+from crossreg.variants.ism import mutation_effects, write_ism
+from crossreg.variants.ism_sites import Site, vcf_sites
 
 
 def main() -> None:
