@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 import torch
 
+from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.compare import compare_by_assay, paired_tracks
@@ -102,6 +103,21 @@ def test_compare_refuses_different_tracks():
     b = table([0.1], ["DNASE:a"])
     with pytest.raises(ValueError, match="same targets"):
         paired_tracks(a, b)
+
+
+def test_compare_of_two_genomes_names_the_files_and_a_track(tmp_path, logs):
+    # before: neither the two metrics files nor any track was named
+    human = table([0.1, 0.2], ["DNASE:a", "DNASE:b"])
+    mouse = human.with_columns((pl.lit("m_") + pl.col("identifier")).alias("identifier"))
+    write_metrics(tmp_path / "human.tsv", human)
+    write_metrics(tmp_path / "mouse.tsv", mouse)
+    argv = ["compare", "--joint", str(tmp_path / "human.tsv"), "--single"]
+    assert main([*argv, str(tmp_path / "mouse.tsv"), "--out", str(tmp_path / "out")]) == 1
+    assert (
+        f"--joint {tmp_path}/human.tsv, --single {tmp_path}/mouse.tsv: the joint table has 2 "
+        "tracks and the single-genome table 2, of which 0 match by identifier ('T0' of "
+        "the joint table is not in the other)" in logs.text
+    )
 
 
 def test_scatter_is_a_png(tmp_path):

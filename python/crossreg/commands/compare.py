@@ -29,12 +29,12 @@ def run(args: argparse.Namespace) -> int:
     from crossreg.evaluate.compare import write_comparison
     from crossreg.evaluate.table import read_metrics
 
-    _, comparison = write_comparison(
-        read_metrics(args.joint),
-        read_metrics(args.single),
-        args.out,
-        title=args.title,
-        **plot_options(args),
-    )
+    joint, single = read_metrics(args.joint), read_metrics(args.single)
+    try:
+        _, comparison = write_comparison(
+            joint, single, args.out, title=args.title, **plot_options(args)
+        )
+    except ValueError as err:
+        raise ValueError(f"--joint {args.joint}, --single {args.single}: {err}") from None
     print(comparison)
     return 0
