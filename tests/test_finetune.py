@@ -273,8 +273,19 @@ def test_a_head_of_an_existing_name_is_refused(world, tmp_path):
     argv = ["finetune", "--model", str(world["joint"]), "--data", str(world["held_out"])]
     argv += ["--out", str(tmp_path / "y"), "--head-name", "liver", "--lora-rank", "4"]
     args = build_parser().parse_args(argv)
-    with pytest.raises(ValueError, match="--lora-rank apply to --mode lora only"):
+    with pytest.raises(
+        ValueError,
+        match=r"^--lora-rank \(--mode lora\): not an option of this run's --mode probe; drop it",
+    ):
         args.run(args)
+    # before: "--unfreeze-blocks, --lora-rank apply to --mode unfreeze only"
+    args = build_parser().parse_args([*argv, "--unfreeze-blocks", "2"])
+    with pytest.raises(ValueError) as caught:
+        args.run(args)
+    assert str(caught.value) == (
+        "--unfreeze-blocks (--mode unfreeze), --lora-rank (--mode lora): not options of this "
+        "run's --mode probe; drop them or set the --mode named"
+    )
     assert not (tmp_path / "y").exists()
     assert finetune_module.MODES == ("probe", "unfreeze", "lora")
 

@@ -126,11 +126,12 @@ def _finetune(args: argparse.Namespace) -> int:
     from crossreg.train.finetune import FineTuneSpec, finetune
 
     given = {k: v for k, v in MODE_OPTIONS.items() if getattr(args, k.replace("-", "_"))}
-    stray = [f"--{k}" for k, mode in given.items() if mode != args.mode]
+    stray = [f"--{k} (--mode {mode})" for k, mode in given.items() if mode != args.mode]
     if stray:
+        what, it = ("not an option", "it") if len(stray) == 1 else ("not options", "them")
         raise ValueError(
-            f"{', '.join(stray)} apply to --mode {given[stray[0][2:]]} only, and this run's "
-            f"mode is {args.mode}; drop them or set --mode"
+            f"{', '.join(stray)}: {what} of this run's --mode {args.mode}; drop {it} or set "
+            "the --mode named"
         )
     defaults = FineTuneSpec()
     spec = FineTuneSpec(
