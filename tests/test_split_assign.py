@@ -150,6 +150,8 @@ def test_an_indivisible_component_is_warned_about_and_placed_best(tmp_path: Path
         "genome 'a': the requested fractions cannot be met: train 80.0% (requested 76.0%)"
     )
     assert "holds 80.0% of it" in result.warnings[0]
+    # a component of one region too large for a split is cut smaller only by the regions
+    assert "lower --region-size for smaller ones" in result.warnings[0]
     assert "holds 90.0% of it" in result.warnings[1]
     # best possible: the big component in train, the free regions in valid and test
     assert result.fractions()["a"] == pytest.approx({"train": 0.8, "valid": 0.1, "test": 0.1})

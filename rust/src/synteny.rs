@@ -471,7 +471,7 @@ fn fraction_warnings(
             "genome '{name}': the requested fractions cannot be met: {}; its largest \
              component (component {largest}) holds {:.1}% of it and {} components hold any \
              of it; components cannot be divided (raise --min-aligned to join fewer \
-             regions, or accept these fractions)",
+             regions, lower --region-size for smaller ones, or accept these fractions)",
             off.join(", "),
             100.0 * largest_share,
             share.iter().filter(|s| s[g] > 0.0).count(),
