@@ -171,8 +171,11 @@ def test_three_shards_merged_equal_one_run(work, whole, capsys):
     assert "3 shards, 10 alleles" in capsys.readouterr().out
     assert same_bytes(whole, merged)
     wrong = ["sad-merge", "--out", str(work / "bad.h5"), *map(str, [shards[1], shards[0]])]
-    with pytest.raises(ValueError, match="run has 3 shards"):
+    with pytest.raises(ValueError) as caught:
         _run(wrong)
+    assert str(caught.value) == (  # before: no file named, nor the shard left out
+        f"the run has 3 shards; 2 were given: {shards[1]} (1/3), {shards[0]} (0/3); missing: 2/3"
+    )
     with pytest.raises(ValueError, match="given in place 0"):
         _run([*wrong, str(shards[2])])
     with pytest.raises(ValueError, match="not a shard"):

@@ -341,7 +341,11 @@ def check_shards(shards: Sequence[Path], metas: Sequence[Mapping[str, object]]) 
     if not count:
         raise ValueError(f"{shards[0]}: not a shard of a crossreg sad --shard run")
     if len(shards) != count:
-        raise ValueError(f"the run has {count} shards; {len(shards)} were given")
+        given = [int(meta.get("shard_index", -1)) for meta in metas]  # type: ignore[call-overload]
+        missing = [f"{i}/{count}" for i in range(count) if i not in given]
+        named = ", ".join(f"{path} ({i}/{count})" for path, i in zip(shards, given, strict=True))
+        lacking = f"; missing: {', '.join(missing)}" if missing else ""
+        raise ValueError(f"the run has {count} shards; {len(shards)} were given: {named}{lacking}")
     for i, (path, meta) in enumerate(zip(shards, metas, strict=True)):
         if int(meta.get("shard_count", 0)) != count:  # type: ignore[call-overload]
             raise ValueError(f"{path}: not a shard of the same {count}-shard run")
