@@ -147,9 +147,13 @@ def test_commands_inside_or_beside_others_count_once() -> None:
     assert wall_seconds([]) == 0.0
 
 
-def test_report_of_a_missing_folder_is_refused(tmp_path: Path) -> None:
+def test_report_of_a_missing_folder_is_refused(tmp_path: Path, logs) -> None:
     assert main(["report", str(tmp_path / "nowhere")]) == 1
     assert not (tmp_path / "nowhere").exists()
+    assert f"{tmp_path}/nowhere: no such folder; give a crossreg output folder" in logs.text
+    (tmp_path / "file").write_text("")
+    assert main(["report", str(tmp_path / "file")]) == 1
+    assert f"{tmp_path}/file: not a folder; give a crossreg output folder" in logs.text
 
 
 @needs_chromium

@@ -397,7 +397,8 @@ def write_report(
     """
     root = Path(directory)
     if not root.is_dir():
-        raise ValueError(f"{root}: not a folder; give a crossreg output folder")
+        what = "not a folder" if root.exists() else "no such folder"
+        raise ValueError(f"{root}: {what}; give a crossreg output folder")
     out = Path(out) if out is not None else root / "report.html"
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; give the HTML file to write (e.g. {out}.html)")
