@@ -160,7 +160,12 @@ def test_an_empty_or_headless_targets_table_is_named(tmp_path: Path, text: str, 
         (2, "chr1\t40000\t20000\tvalid", r"interval chr1:40000-20000 is invalid"),
         (2, "chr1\t-5\t20000\tvalid", r"interval chr1:-5-20000 is invalid"),
         (2, "chr1\t1.5\t20000\tvalid", r"start and end must be whole numbers"),
-        (2, "chr1\t0\tinf\tvalid", r"start and end must be whole numbers"),
+        (2, "chr1\t0\tinf\tvalid", r"start and end must be whole numbers, got '0' and 'inf'$"),
+        (
+            1,
+            "chrom\tstart\tend\tsplit",
+            r"start .*, got 'start' and 'end' \(a column header\? BED has none",
+        ),
         (2, "chr1\t20000", r"expected at least 3 tab-separated columns"),
     ],
 )

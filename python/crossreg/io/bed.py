@@ -67,8 +67,11 @@ def _parse_line(path: Path, line_no: int, text: str, min_columns: int) -> Interv
     try:
         start, end = int(start_text), int(end_text)
     except ValueError:
+        words = not any(c.isdigit() for c in start_text + end_text)
+        header = " (a column header? BED has none: remove the line or start it with #)"
         raise ValueError(
-            f"{where}: start and end must be whole numbers, got '{start_text}' and '{end_text}'"
+            f"{where}: start and end must be whole numbers, got '{start_text}' and "
+            f"'{end_text}'{header if words else ''}"
         ) from None
     if start < 0 or end < start:
         raise ValueError(
