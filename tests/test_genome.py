@@ -132,6 +132,9 @@ def test_window_arguments_are_checked(tmp_path):
         genome.fetch("a", 3, 1)
     with pytest.raises(ValueError, match="one start per window"):
         genome.fetch_many(["a", "a"], [0], 2)
+    # before: a name given as a string was taken letter by letter ("4 chromosomes")
+    with pytest.raises(TypeError, match=r"got the string 'chr1': pass \['chr1'\]"):
+        genome.fetch_many("chr1", [0], 2)
 
 
 def test_a_window_too_large_for_memory_is_a_memory_error(tmp_path):

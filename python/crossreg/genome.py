@@ -52,6 +52,11 @@ class Genome:
     ) -> npt.NDArray[np.uint8]:
         """``(n, length)`` uint8 ASCII codes of the windows starting at `starts` (integers,
         as :meth:`fetch` takes) on `chroms`."""
+        if isinstance(chroms, str):
+            raise TypeError(
+                f"chroms must be a sequence of names, one per window, got the string "
+                f"{chroms!r}: pass [{chroms!r}]"
+            )
         starts_arr = integer_starts(starts)
         if starts_arr.ndim != 1 or len(chroms) != len(starts_arr):
             raise ValueError(
