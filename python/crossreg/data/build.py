@@ -38,6 +38,7 @@ from crossreg.data.store import (
     DataStore,
     store_version,
 )
+from crossreg.errors import require_path_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
@@ -317,6 +318,7 @@ def _build(
     blacklist: Sequence[str | os.PathLike[str]],
     unmappable: str | os.PathLike[str] | None,
 ) -> None:
+    require_path_list(blacklist, "blacklist")
     layout = options.layout
     check_numbers(
         seq_length=layout.seq_length,

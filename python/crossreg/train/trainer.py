@@ -55,7 +55,7 @@ from crossreg.data.loader import (
     make_loader,
 )
 from crossreg.data.store import DataStore
-from crossreg.errors import CommandError
+from crossreg.errors import CommandError, require_path_list
 from crossreg.io.atomic import atomic_directory, atomic_write
 from crossreg.model.checkpoint import (
     CheckpointConfig,
@@ -699,6 +699,7 @@ def train(
     At the end (or once training diverged) the main process draws ``training.png`` from
     ``metrics.csv`` (with `svg`, ``training.svg`` too) unless `plots` is off, and removes an
     earlier run's figures that it did not redraw."""
+    require_path_list(data_dirs, "data_dirs")
     options = options or TrainOptions()
     distributed.init(options.device)
     try:

@@ -1,0 +1,35 @@
+"""Python functions that take several paths refuse one path given alone, which a string
+would otherwise turn into one path per letter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crossreg.data.build import BuildOptions, build_dataset
+from crossreg.train.trainer import train
+
+
+def test_train_names_data_dirs_given_as_one_path(tmp_path: Path) -> None:
+    # before: "d is not a finished crossreg dataset (no dataset.json)"
+    with pytest.raises(TypeError) as caught:
+        train(tmp_path / "params.json", "data/human", tmp_path / "run")
+    assert str(caught.value) == (
+        "data_dirs takes a list of paths, got the one path 'data/human': pass ['data/human']"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_build_dataset_names_a_blacklist_given_as_one_path(tmp_path: Path) -> None:
+    # before: "w: blacklist BED not found; check the path"
+    options = BuildOptions(genome="human")
+    with pytest.raises(TypeError, match=r"^blacklist takes a list of paths, got the one path "):
+        build_dataset(
+            tmp_path / "store",
+            fasta=tmp_path / "genome.fa",
+            targets=tmp_path / "targets.txt",
+            options=options,
+            blacklist=tmp_path / "blacklist.bed",  # type: ignore[arg-type]
+        )
+    assert not (tmp_path / "store").exists()
