@@ -1,5 +1,5 @@
-"""Python functions that take several paths refuse one path given alone, which a string
-would otherwise turn into one path per letter."""
+"""Python functions that take several paths (or SLDP file stems) refuse one given alone,
+which a string would otherwise turn into one per letter."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from crossreg.data.build import BuildOptions, build_dataset
+from crossreg.data.shards import merge_shards as merge_data_shards
+from crossreg.stats.sldp.run import write_sldp
 from crossreg.train.trainer import train
+from crossreg.variants.sad_files import merge_shards as merge_sad_shards
 
 
 def test_train_names_data_dirs_given_as_one_path(tmp_path: Path) -> None:
@@ -33,3 +36,16 @@ def test_build_dataset_names_a_blacklist_given_as_one_path(tmp_path: Path) -> No
             blacklist=tmp_path / "blacklist.bed",  # type: ignore[arg-type]
         )
     assert not (tmp_path / "store").exists()
+
+
+def test_shard_merges_and_sldp_name_a_list_given_as_one_path(tmp_path: Path) -> None:
+    one = str(tmp_path / "x")
+    message = rf"takes a list of paths, got the one path '{one}': pass \['{one}'\]$"
+    with pytest.raises(TypeError, match=rf"^shards {message}"):
+        merge_data_shards(tmp_path / "store", one, overwrite=False)
+    with pytest.raises(TypeError, match=rf"^shards {message}"):
+        merge_sad_shards(tmp_path / "sad.h5", one)
+    for option in ("sumstats", "sad", "eqtl", "sannot_chr", "background_sannot_chr"):
+        with pytest.raises(TypeError, match=rf"^{option} {message}"):
+            write_sldp(one, one, one, one, tmp_path / "sldp", **{option: one})  # type: ignore[arg-type]
+    assert not list(tmp_path.iterdir())

@@ -35,6 +35,7 @@ from crossreg.data.store import (
     DataStore,
     store_version,
 )
+from crossreg.errors import require_path_list
 from crossreg.io.atomic import atomic_directory, check_replaceable
 
 log = logging.getLogger("crossreg")
@@ -133,6 +134,7 @@ def merge_shards(
 ) -> DataStore:
     """Join the shard directories of one ``crossreg data --tracks i/n`` build, given in
     order 0/n .. (n-1)/n, into the dataset store at `out` (opened and returned)."""
+    require_path_list(shards, "shards")
     paths = [Path(s) for s in shards]
     if not paths:
         raise ValueError("no shard directories given")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.errors import require_path_list
 from crossreg.io.atomic import atomic_path, atomic_write
 from crossreg.io.h5 import (
     H5_FILE_BYTES,
@@ -370,6 +371,7 @@ def merge_shards(
     into `out`: byte for byte the file one process would have written (``.h5``
     percentiles over all rows), and the gene tables beside them likewise. Returns the
     path and the number of alleles."""
+    require_path_list(shards, "shards")
     out = Path(out)
     paths = [Path(p) for p in shards]
     if not paths:

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.errors import require_path_list
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import bare_chrom
 from crossreg.plots import remove_stale_figures
@@ -199,6 +200,9 @@ def write_sldp(
     ``out/z_correlation.png`` (an SVG beside each with `svg`). Each phenotype's sign flips
     use a fresh legacy RNG seeded by `seed`, so its numbers equal a reference run on that
     phenotype alone."""
+    lists = {"sumstats": sumstats, "eqtl": eqtl, "sad": sad, "sannot_chr": sannot_chr}
+    for name, value in {**lists, "background_sannot_chr": background_sannot_chr}.items():
+        require_path_list(value, name)
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights}")
     if flips < 1 or jk_blocks < 2:
