@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crossreg.data.store import METADATA as DATASET_METADATA
 from crossreg.io.targets import Target
 
 CONFIG_NAME = "config.json"
@@ -66,6 +65,8 @@ class CheckpointInfo:
 def _checkpoint_hint(directory: Path) -> str:
     """What to give instead of `directory`, which holds no checkpoint: its ``best/`` where
     it holds a training run, a checkpoint where it is a dataset store."""
+    from crossreg.data.store import METADATA as DATASET_METADATA  # numpy: only on this error
+
     runs = [
         directory / name for name in ("best", "last") if (directory / name / CONFIG_NAME).is_file()
     ]
