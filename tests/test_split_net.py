@@ -324,6 +324,9 @@ def test_a_net_given_the_wrong_way_round_says_so(tmp_path: Path) -> None:
     net = write(tmp_path / "b.a.same.net", "net chr1 2000\n fill 0 500 chr1 + 0 500\n")
     with pytest.raises(ValueError, match=r"genome 'b' has chr1 at that size, so the net's target"):
         split_genomes(sizes, [NetSpec("a", "b", net)], region_size=1000)
+    # which is also what a right net with the two --sizes files swapped gives: named too
+    with pytest.raises(ValueError, match=r"if the net is a,b as given, swap the files of --sizes"):
+        split_genomes(sizes, [NetSpec("a", "b", net)], region_size=1000)
     other = write(tmp_path / "other.net", "net chr1 2500\n fill 0 500 chr1 + 0 500\n")
     with pytest.raises(ValueError, match="come from different assemblies"):
         split_genomes(sizes, [NetSpec("a", "b", other)], region_size=1000)

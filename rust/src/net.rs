@@ -585,7 +585,8 @@ impl NetParser<'_> {
     fn swap_hint(&self) -> String {
         format!(
             "the net's target (its 'net' lines) looks like genome '{q}': give it as --net \
-             {q},{t}=FILE (TARGET,QUERY)",
+             {q},{t}=FILE (TARGET,QUERY), or, if the net is {t},{q} as given, swap the files \
+             of --sizes {t}= and --sizes {q}=",
             q = self.query.genome(),
             t = self.target.genome()
         )
