@@ -377,12 +377,32 @@ def test_float16_percentiles_equal_numpy(n, monkeypatch):
     scores[rng.random(scores.shape) < 0.2] = 0  # ties
     scores[:, 6] = np.float16(-2.5)  # a constant track
     want = np.percentile(scores, 100 * PERCENTILES, axis=0).T.astype(np.float16)
-    got = sad_percentiles.float16_percentiles(scores, n, block=18)  # several blocks of rows
+    # groups of 3 tracks: 72 rows of scores sorted at once, or counted 18 rows at a time
+    got = sad_percentiles.float16_percentiles(scores, n, block_bytes=18 * 3 * 8)
     np.testing.assert_array_equal(got, want)
     keys = sad_percentiles.float16_order_keys(np.sort(scores[:, 0]))
     assert np.all(np.diff(keys.astype(np.int64)) >= 0)
     back = sad_percentiles.float16_from_order_keys(keys)
     np.testing.assert_array_equal(back, np.sort(scores[:, 0]))
+
+
+def test_float16_percentiles_sorted_and_counted_agree(monkeypatch):
+    # a group of tracks whose rows fit one block is sorted, without a histogram of 65,536
+    # counts per track; a larger one is counted: both give the same bits
+    from crossreg.variants import sad_percentiles
+
+    rng = np.random.default_rng(3)
+    scores = (rng.standard_normal((300, 5)) * 10.0).astype(np.float16)
+    scores[rng.random(scores.shape) < 0.3] = 0
+    scores[:7, 1] = -np.float16(0.0)  # -0 and +0 tie
+    counted = sad_percentiles.float16_percentiles(scores, len(scores), block_bytes=64)
+
+    def no_histogram(*args, **kwargs):
+        raise AssertionError("rows that fit one block were counted")
+
+    monkeypatch.setattr(sad_percentiles, "_counted_ranks", no_histogram)
+    sorted_ = sad_percentiles.float16_percentiles(scores, len(scores), block_bytes=64 << 20)
+    np.testing.assert_array_equal(sorted_.view(np.uint16), counted.view(np.uint16))
 
 
 def test_a_long_allele_does_not_pad_the_file(work, tmp_path):
@@ -521,7 +541,7 @@ def test_percentiles_between_the_float16_extremes_are_finite():
 
     top = float(np.finfo(np.float16).max)
     scores = np.repeat(np.array([[-top], [top]], dtype=np.float16), [600, 400], axis=0)
-    got = float16_percentiles(scores, len(scores), block=1024)[0].astype(np.float64)
+    got = float16_percentiles(scores, len(scores), block_bytes=1 << 20)[0].astype(np.float64)
     assert np.isfinite(got).all()
     want = np.percentile(scores.astype(np.float64), 100 * PERCENTILES, axis=0)[:, 0]
     np.testing.assert_allclose(got, want.astype(np.float16), rtol=1e-3)

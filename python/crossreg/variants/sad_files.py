@@ -227,7 +227,7 @@ def write_percentiles(handle: Any, flat: Sequence[str], n: int, n_tracks: int) -
     for name in flat:
         pct = handle.create_dataset(f"{name}_pct", shape=(n_tracks, len(PERCENTILES)), dtype="f2")
         if n:
-            pct[:] = float16_percentiles(handle[name], n, block_rows(n_tracks * 2))
+            pct[:] = float16_percentiles(handle[name], n, block_bytes=BLOCK_BYTES)
 
 
 def tsv_columns(stats: Sequence[str], target_ids: Sequence[str]) -> list[str]:
