@@ -82,3 +82,38 @@ def test_no_plots_and_svg(tmp_path):
         "risk_score.svg",
         "tracks_q.svg",
     ]
+
+
+def test_many_cell_types_label_those_with_the_smallest_q_apart():
+    # the paper's 5,313 tracks hold thousands of cell types: one label each would overlap
+    from crossreg.stats.denovo_figures import LABEL_CHARS, LABELS_UP_TO
+
+    n = 500
+    rng = np.random.default_rng(0)
+    q = rng.uniform(1e-6, 1.0, n)
+    top = int(q.argmin())
+    cells = [f"cell {i:03d}" + (" " + "x" * 100 if i == top else "") for i in range(n)]
+    tracks = pl.DataFrame(
+        {
+            "identifier": [f"t{i}" for i in range(n)],
+            "description": [f"DNASE:{c}" for c in cells],
+            "q": q,
+        }
+    )
+    ax = tracks_q_figure(tracks).axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    ticks = [int(t) for t in ax.get_xticks()]
+    gap = n / LABELS_UP_TO
+    assert 1 < len(labels) <= LABELS_UP_TO
+    assert np.all(np.diff(ticks) >= gap)  # no two labels overlap
+    ordered = q_order(tracks)
+    names = ordered["cell_type"].to_list()
+    height = ordered["minus_log10_q"].to_numpy()
+    assert labels == [
+        n if len(n) <= LABEL_CHARS else n[: LABEL_CHARS - 1] + "…"
+        for n in (names[t] for t in ticks)
+    ]
+    assert cells[top][: LABEL_CHARS - 1] + "…" in labels
+    for i in set(range(n)) - set(ticks):  # each left out for a stronger label close by
+        assert any(abs(i - t) < gap and height[t] >= height[i] for t in ticks)
+    assert "smallest q" in ax.get_xlabel()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.targets import assay_of, split_description
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 SHOWN_COMPONENTS = 3
 GROUP_COLOURS = {"case": "#c0392b", "control": "#7f8c8d"}
-LABELS_UP_TO = 60
+LABELS_UP_TO = 60  # tick labels on the x axis at most
+LABEL_CHARS = 32
 
 
 def cell_type(description: str, identifier: str) -> str:
@@ -53,7 +55,7 @@ def tracks_q_figure(tracks: pl.DataFrame) -> Figure:
     shown = q_order(tracks)
     assays = sorted(set(shown["assay"]))
     palette = colours(assays)
-    fig = new_figure(figsize=(min(16.0, max(6.0, 0.2 * shown.height + 2)), 4.2))
+    fig = new_figure(figsize=(min(16.0, max(6.0, 0.2 * shown.height + 2)), 5.0))
     ax = fig.subplots()
     x = np.arange(shown.height)
     ax.bar(
@@ -66,18 +68,41 @@ def tracks_q_figure(tracks: pl.DataFrame) -> Figure:
     for assay in assays:
         ax.bar([0], [0], color=palette[assay], label=assay)  # legend entries only
     cells = shown["cell_type"].to_list()
+    xlabel = "track, ordered by cell type"
     if shown.height <= LABELS_UP_TO:
-        ax.set_xticks(x, [f"{c} ({a})" for c, a in zip(cells, shown["assay"], strict=True)])
+        ax.set_xticks(x, [_short(f"{c} ({a})") for c, a in zip(cells, shown["assay"], strict=True)])
         ax.tick_params(axis="x", rotation=90, labelsize=7)
     else:  # one label per cell type, at its first track
         first = [i for i in range(len(cells)) if i == 0 or cells[i] != cells[i - 1]]
-        ax.set_xticks(first, [cells[i] for i in first], rotation=90, fontsize=6)
-    ax.set_xlabel("track, ordered by cell type")
+        if len(first) > LABELS_UP_TO:
+            first = labelled_cell_types(first, shown["minus_log10_q"].to_numpy())
+            xlabel += ", those with the smallest q labelled"
+        ax.set_xticks(first, [_short(cells[i]) for i in first], rotation=90, fontsize=6)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("−log10 q (BH), case vs control SAD")
     n = int((shown["q"] < 0.05).sum())
     ax.set_title(f"de novo variants: {n} of {shown.height} tracks differ at q < 0.05", fontsize=10)
     ax.legend(frameon=False, fontsize=8)
     return fig
+
+
+def labelled_cell_types(first: list[int], minus_log10_q: npt.NDArray[np.float64]) -> list[int]:
+    """Of the cell types starting at the tracks `first` (in order), at most
+    :data:`LABELS_UP_TO` to label, those with the smallest q (largest `minus_log10_q` over
+    their tracks) first, ties to the earlier, each at least 1/:data:`LABELS_UP_TO` of the
+    tracks from every other so that no two labels overlap; returned in order."""
+    best = np.maximum.reduceat(minus_log10_q, first)
+    gap = len(minus_log10_q) / LABELS_UP_TO
+    kept: list[int] = []
+    for i in np.argsort(-best, kind="stable"):
+        if all(abs(first[i] - first[j]) >= gap for j in kept):
+            kept.append(int(i))
+    return [first[i] for i in sorted(kept)]
+
+
+def _short(label: str) -> str:
+    """A tick label of at most :data:`LABEL_CHARS` characters."""
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
 def components_figure(scores: pl.DataFrame, components: pl.DataFrame) -> Figure:
