@@ -433,3 +433,30 @@ def test_a_previous_folder_is_not_put_back_under_a_writer_swapping_it(tmp_path):
         assert _entries(tmp_path) == [".store.old", ".store.partial"]
     atomic.restore_previous(out)
     assert _entries(tmp_path) == [".store.partial", "store"]
+
+
+def test_a_finished_folders_files_are_flushed_concurrently(tmp_path, monkeypatch):
+    # one BigWig per track: 5,313 flushes one after another wait for the disk 5,313 times
+    import threading
+
+    real = atomic._fsync
+    flushed: list[Path] = []
+    meet = threading.Barrier(2, timeout=10)  # broken unless two flushes overlap
+
+    def fsync(path):
+        path = Path(path)
+        if path.is_file() and path.name in ("0", "1"):
+            meet.wait()
+        flushed.append(path)
+        real(path)
+
+    monkeypatch.setattr(atomic, "_fsync", fsync)
+    out = tmp_path / "tracks"
+    with atomic_directory(out) as work:
+        for i in range(40):
+            (work / str(i)).write_text(str(i))
+        (work / "sub").mkdir()
+        (work / "sub" / "deep").write_text("x")
+    files = sorted(p.name for p in flushed if p.parent.name in (".tracks.partial", "sub"))
+    assert files == sorted([*map(str, range(40)), "deep", atomic.CONTENTS_FILE])
+    assert (out / "39").read_text() == "39"
