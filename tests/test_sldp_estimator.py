@@ -419,3 +419,31 @@ def test_a_panel_chromosome_without_blocks_adds_snps_but_no_signal(tmp_path, cap
     (warning,) = [r.getMessage() for r in caplog.records if "no LD block on" in r.getMessage()]
     assert "no regression signal but count in M and ‖v‖²" in warning
     assert "supp_frac" in warning
+
+
+def _reference_sign_flip(q, flips, rng):
+    """The reference's loop as written: (-1)**binomial draws, batches of 100,000."""
+    score, exceed, current = q.sum(), 0, 0
+    while current < flips:
+        null = ((-1) ** rng.binomial(1, 0.5, size=(100_000, len(q)))).dot(q)
+        exceed += int((np.abs(null) >= np.abs(score)).sum())
+        current += 100_000
+        p = max(1, exceed) / float(current)
+        if p >= 0.01:
+            break
+    return p
+
+
+def test_sign_flips_draw_the_references_signs_across_annotations(monkeypatch):
+    # uniforms above 0.5 stand for the reference's binomial draws: the same p, to the
+    # count, for annotations that stop after one batch and after several, one stream
+    from crossreg.stats.sldp import regression
+
+    monkeypatch.setattr(regression, "FLIP_CELLS", 50_000 * 63)  # batches drawn in pieces
+    gen = np.random.default_rng(5)
+    annotations = [gen.standard_normal(63) + shift for shift in (0.0, 0.3, 0.45, 0.2)]
+    ours, theirs = np.random.RandomState(3), np.random.RandomState(3)
+    for q in annotations:
+        p, _ = sign_flip(q, 400_000, ours)
+        assert p == _reference_sign_flip(q, 400_000, theirs)
+    assert ours.random_sample() == theirs.random_sample()  # as many draws taken

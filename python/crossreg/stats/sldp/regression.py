@@ -159,8 +159,11 @@ def sign_flip(
     while current < flips:
         batch = min(FLIP_BATCH, flips - current)
         for start in range(0, batch, rows_per_piece):
-            draws = rng.binomial(1, 0.5, size=(min(rows_per_piece, batch - start), len(q)))
-            null = (1 - 2 * draws).dot(q)  # the reference's (-1)**draws, cheaper
+            # the reference's (-1)**binomial(1, 0.5): a fair binomial draw is one uniform
+            # above 0.5, the same stream (tested) at a fifth of the cost, and the signs are
+            # floats so that the product is BLAS's, the same sums the reference's give
+            uniform = rng.random_sample((min(rows_per_piece, batch - start), len(q)))
+            null = np.where(uniform > 0.5, -1.0, 1.0).dot(q)
             exceed += int((np.abs(null) >= np.abs(score)).sum())
         current += batch
         unfilled = flips - current if np.abs(score) <= 0 else 0  # the reference's zeros
