@@ -91,6 +91,27 @@ def test_principal_components_match_the_covariance_eigenvectors():
     assert (pcs.loadings[np.abs(pcs.loadings).argmax(axis=0), range(3)] > 0).all()
 
 
+@pytest.mark.parametrize("shape", [(300, 40), (25, 60)])
+def test_principal_components_equal_the_svds_without_one(shape, monkeypatch):
+    # from the smaller side's Gram matrix: an SVD of 255,000 de novo variants × 5,313
+    # tracks would take hours and copies of the matrix
+    rng = np.random.default_rng(7)
+    z = rng.normal(size=(shape[0], 8)) @ rng.normal(size=(8, shape[1]))
+    z += 0.1 * rng.normal(size=shape)
+    centred = z - z.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    want = vt[:5].T * np.sign(vt[:5].T[np.abs(vt[:5].T).argmax(axis=0), range(5)])
+
+    def no_svd(*args, **kwargs):
+        raise AssertionError("the whole matrix was decomposed")
+
+    monkeypatch.setattr(np.linalg, "svd", no_svd)
+    pcs = principal_components(z, 5)
+    np.testing.assert_allclose(pcs.loadings, want, atol=1e-8)
+    np.testing.assert_allclose(pcs.explained, s[:5] ** 2 / (s**2).sum(), rtol=1e-10)
+    np.testing.assert_allclose(pcs.scores, centred @ want, atol=1e-7)
+
+
 def test_components_stop_at_the_rank_of_the_scores():
     # 6 variants centred span 5 dimensions: a 6th component would be rounding noise
     z = np.random.default_rng(4).normal(size=(6, 10))

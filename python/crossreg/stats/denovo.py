@@ -100,16 +100,34 @@ class Components:
 def principal_components(z: npt.NDArray[np.float64], k: int) -> Components:
     """The top `k` principal components of the rows of `z` (centred here), signs fixed so
     each loading's largest entry is positive; at most the centred matrix's rank of them
-    (numpy's ``matrix_rank`` tolerance), since a component past it is rounding noise."""
+    (numpy's ``matrix_rank`` tolerance on its Gram matrix), since a component past it is
+    rounding noise. They come from the top eigenvectors of the Gram matrix of the
+    smaller side (tracks × tracks, or variants × variants when there are fewer variants),
+    not an SVD of the whole matrix: hundreds of thousands of de novo variants on 5,313
+    tracks would take an SVD hours and a copy of the matrix more memory."""
+    from scipy.linalg import eigh
+
     centred = z - z.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    tolerance = (s.max() if len(s) else 0.0) * max(centred.shape) * np.finfo(np.float64).eps
-    k = min(k, int((s > tolerance).sum()))
-    loadings = vt[:k].T
+    n, t = centred.shape
+    by_track = t <= n
+    gram = centred.T @ centred if by_track else centred @ centred.T
+    size = len(gram)
+    total = float(np.trace(gram))
+    if size == 0 or not total > 0:
+        return Components(np.zeros((n, 0)), np.zeros((t, 0)), np.zeros(0))
+    k = min(k, size)
+    values, vectors = eigh(gram, subset_by_index=[size - k, size - 1])
+    values, vectors = values[::-1], vectors[:, ::-1]
+    k = int((values > values[0] * max(n, t) * np.finfo(np.float64).eps).sum())
+    values, vectors = values[:k], vectors[:, :k]
+    if by_track:
+        loadings = vectors
+    else:  # the variants' side: loadings are centredᵀ u / s, normalised
+        loadings = centred.T @ vectors
+        loadings /= np.linalg.norm(loadings, axis=0)
     flip = np.sign(loadings[np.abs(loadings).argmax(axis=0), np.arange(k)])
     loadings = loadings * np.where(flip == 0, 1.0, flip)
-    variance = s**2
-    return Components(centred @ loadings, loadings, variance[:k] / variance.sum())
+    return Components(centred @ loadings, loadings, values / total)
 
 
 @dataclass(frozen=True)
