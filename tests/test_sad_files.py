@@ -94,6 +94,31 @@ def test_read_sad_names_a_row_field_of_another_length(tmp_path: Path) -> None:
         read_sad(path)
 
 
+def test_read_sad_converts_float16_scores_as_it_reads_them(tmp_path: Path, monkeypatch) -> None:
+    # a 1,000,000 × 5,313 table is 10 GB of float16: read whole and then converted, the
+    # float32 copy came on top of it
+    import h5py
+
+    scores = np.array([[0.5, -np.inf], [np.nan, 65504.0], [-0.0, 6e-8]], np.float16)
+    path = tmp_path / "scores.h5"
+    with h5py.File(path, "w") as handle:
+        handle["snp"] = np.array([b"rs1", b"rs2", b"rs3"])
+        handle["target_ids"] = np.array([b"t0", b"t1"])
+        handle.create_dataset("SAD", data=scores, chunks=(1, 2))
+    whole = h5py.Dataset.__getitem__
+
+    def no_float16_table(self, key, *args, **kwargs):
+        got = whole(self, key, *args, **kwargs)
+        assert not (getattr(got, "dtype", None) == np.float16 and got.shape == scores.shape)
+        return got
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", no_float16_table)
+    values = read_sad(path).values
+    assert values.dtype == np.float32
+    np.testing.assert_array_equal(values, scores.astype(np.float32))
+    assert np.signbit(values[2, 0])
+
+
 def test_stats_given_as_one_string_are_refused_with_the_list_form(tmp_path: Path) -> None:
     assert check_stats(["SAD", "logD2", "SAD"]) == ("SAD", "logD2")
     with pytest.raises(TypeError, match=re.escape("stats must be a list of names, e.g. ['SAD']")):

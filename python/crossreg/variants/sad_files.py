@@ -526,7 +526,8 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = F
             descriptions = (
                 handle["target_labels"][:].astype(str).tolist() if "target_labels" in handle else []
             )
-            values = handle[stat][:].astype(np.float32)
+            # converted as HDF5 reads it: no float16 copy of the whole table beside it
+            values = handle[stat].astype(np.float32)[:]
             where = _h5_sites(handle) if sites else None
         return SadTable(labels, ids, descriptions, values, where)
     if path.suffix != ".tsv":
