@@ -199,3 +199,23 @@ def test_denovo_reports_tracks(progress_logs):
     lines = messages(progress_logs, "case/control tests: ")
     assert lines[0].startswith("case/control tests: 1/6 tracks (16.7%)")
     assert lines[-1].startswith("case/control tests: 6/6 tracks (100.0%)")
+
+
+def test_transfer_heat_maps_report_each_experiment(tmp_path, progress_logs):
+    # the paper's tables hold dozens of shared experiments: a second or two each
+    from crossreg.evaluate.transfer import transfer_tables
+    from crossreg.evaluate.transfer_figures import plot_matrix_file
+
+    rng = np.random.default_rng(0)
+    cells = ["liver", "lung", "brain"]
+    labels = [f"{assay}:{c}" for assay in ("CAGE", "DNASE") for c in cells]
+    ids = [f"t{i}" for i in range(len(labels))]
+    measured = np.expm1(rng.normal(size=(40, len(labels))) + 5)
+    predicted = measured * np.exp(rng.normal(scale=0.3, size=measured.shape))
+    tables = transfer_tables(measured, predicted, ids, labels, ids, labels)
+    path = tmp_path / "matrix.tsv"
+    path.write_text(tables.matrix.write_csv(separator="\t", float_precision=6))
+    drawn = plot_matrix_file(path, tmp_path / "figures")
+    assert [p.name for p in drawn] == ["matrix_CAGE.png", "matrix_DNASE.png"]
+    lines = messages(progress_logs, "transfer heat maps:")
+    assert lines and "2/2 experiments" in lines[-1]

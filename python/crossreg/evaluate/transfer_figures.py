@@ -30,6 +30,7 @@ from crossreg.evaluate.transfer_tracks import (
 )
 from crossreg.io.tables import as_int
 from crossreg.plots import new_figure, save_figure, track_label
+from crossreg.progress import track
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -212,7 +213,8 @@ def plot_matrix_file(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for experiment in sorted(set(frame["experiment"])):
+    experiments = sorted(set(frame["experiment"]))  # dozens at the paper's width
+    for experiment in track(experiments, "transfer heat maps", "experiments"):
         matrix = wide(frame, experiment)
         if not np.isfinite(matrix.values).any():
             sites = as_int(frame.filter(pl.col("experiment") == experiment)["n"].max() or 0)
