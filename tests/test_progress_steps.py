@@ -219,3 +219,28 @@ def test_transfer_heat_maps_report_each_experiment(tmp_path, progress_logs):
     assert [p.name for p in drawn] == ["matrix_CAGE.png", "matrix_DNASE.png"]
     lines = messages(progress_logs, "transfer heat maps:")
     assert lines and "2/2 experiments" in lines[-1]
+
+
+def test_sad_outputs_report_their_writing(tmp_path, progress_logs):
+    # 1,000,000 alleles × 5,313 tracks: minutes of copying, percentiles and, for a .tsv,
+    # formatting after the last allele is scored
+    from crossreg.variants.sad_files import write_h5, write_tsv
+
+    rng = np.random.default_rng(0)
+    part = {
+        "snp": np.array([b"rs1", b"rs2", b"rs3"]),
+        "chr": np.array([b"chr1"] * 3),
+        "pos": np.array([101, 201, 301]),
+        "ref_allele": np.array([b"A", b"G", b"C"]),
+        "alt_allele": np.array([b"C", b"T", b"A"]),
+        "SAD": rng.normal(size=(3, 4)).astype(np.float16),
+    }
+    ids, labels = [f"t{i}" for i in range(4)], [f"DNASE:c{i}" for i in range(4)]
+    assert write_h5(tmp_path / "s.h5", [part], ["SAD"], ids, labels, {"stats": "SAD"}) == 3
+    rows = messages(progress_logs, "writing s.h5:")
+    assert rows and "18/18 rows" in rows[-1]  # SAD and the five allele fields
+    tables = messages(progress_logs, "percentile tables:")
+    assert tables and "4/4 tracks" in tables[-1]
+    assert write_tsv(tmp_path / "s.tsv", [part], ["SAD"], ids, labels, {"stats": "SAD"}) == 3
+    written = messages(progress_logs, "writing s.tsv:")
+    assert written and "3/3 alleles" in written[-1]

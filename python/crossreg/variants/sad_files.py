@@ -43,6 +43,7 @@ from crossreg.io.h5 import (
     written_h5,
 )
 from crossreg.io.text import numbered_lines
+from crossreg.progress import Progress, progress
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
 from crossreg.variants.sad_percentiles import float16_percentiles
@@ -155,16 +156,17 @@ def write_h5(
         + attrs_bytes(attrs)
     )
     with atomic_path(path) as tmp, written_h5(tmp, bound) as handle:
-        for name, layout in layouts.items():
-            dataset = handle.create_dataset(
-                name,
-                shape=layout.shape,
-                dtype=layout.dtype,
-                chunks=layout.chunks,
-                fletcher32=layout.chunks is not None,
-                compression="gzip" if layout.compressed else None,
-            )
-            _copy(dataset, parts, name, n)
+        with progress(n * len(layouts), f"writing {path.name}", "rows") as meter:
+            for name, layout in layouts.items():
+                dataset = handle.create_dataset(
+                    name,
+                    shape=layout.shape,
+                    dtype=layout.dtype,
+                    chunks=layout.chunks,
+                    fletcher32=layout.chunks is not None,
+                    compression="gzip" if layout.compressed else None,
+                )
+                _copy(dataset, parts, name, n, meter)
         handle["target_ids"], handle["target_labels"] = names
         handle["percentiles"] = PERCENTILES
         write_percentiles(handle, flat, n, n_tracks)
@@ -214,20 +216,23 @@ def block_rows(row_bytes: int) -> int:
     return rows // 1024 * 1024 if rows >= 1024 else rows
 
 
-def _copy(dataset: Any, parts: Sequence[Part], name: str, n: int) -> None:
+def _copy(dataset: Any, parts: Sequence[Part], name: str, n: int, meter: Progress) -> None:
     step = block_rows(int(np.prod(dataset.shape[1:], dtype=np.int64)) * dataset.dtype.itemsize)
     for start in range(0, n, step):
         stop = min(start + step, n)
         dataset[start:stop] = read_rows(parts, name, start, stop)
+        meter.update(stop - start)
 
 
 def write_percentiles(handle: Any, flat: Sequence[str], n: int, n_tracks: int) -> None:
     """``{stat}_pct`` (tracks × percentiles, float16) over all `n` rows of each statistic
     (:func:`crossreg.variants.sad_percentiles.float16_percentiles`)."""
-    for name in flat:
-        pct = handle.create_dataset(f"{name}_pct", shape=(n_tracks, len(PERCENTILES)), dtype="f2")
-        if n:
-            pct[:] = float16_percentiles(handle[name], n, block_bytes=BLOCK_BYTES)
+    with progress(len(flat) * n_tracks if n else 0, "percentile tables", "tracks") as meter:
+        for name in flat:
+            shape = (n_tracks, len(PERCENTILES))
+            pct = handle.create_dataset(f"{name}_pct", shape=shape, dtype="f2")
+            if n:
+                pct[:] = float16_percentiles(handle[name], n, block_bytes=BLOCK_BYTES, meter=meter)
 
 
 def tsv_columns(stats: Sequence[str], target_ids: Sequence[str]) -> list[str]:
@@ -250,7 +255,8 @@ def write_tsv(
     the statistics' columns, ``%.6g``) and its metadata ``path.json`` (`attrs` and the
     tracks' descriptions, ``target_labels``), both atomically; returns the allele count."""
     n = 0
-    with atomic_write(path) as handle:
+    total = sum(part_rows(part) for part in parts)
+    with atomic_write(path) as handle, progress(total, f"writing {path.name}", "alleles") as meter:
         handle.write("\t".join([*TSV_FIELDS, *tsv_columns(stats, target_ids)]) + "\n")
         for part in parts:
             size = part_rows(part)
@@ -268,6 +274,7 @@ def write_tsv(
                     ]
                     row += [f"{x:.6g}" for x in values.tolist()]
                     handle.write("\t".join(row) + "\n")
+                meter.update(stop - start)
             n += size
     meta = {**attrs, "target_labels": list(target_labels)}
     with atomic_write(metadata_path(path)) as handle:
