@@ -244,3 +244,18 @@ def test_sad_outputs_report_their_writing(tmp_path, progress_logs):
     assert write_tsv(tmp_path / "s.tsv", [part], ["SAD"], ids, labels, {"stats": "SAD"}) == 3
     written = messages(progress_logs, "writing s.tsv:")
     assert written and "3/3 alleles" in written[-1]
+
+
+def test_sads_counting_pass_reports_the_records_read(tmp_path, progress_logs):
+    # a 1000 Genomes VCF holds tens of millions of records: minutes before scoring starts
+    from crossreg.variants.sad_stream import survey_vcf
+
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">chr1\n" + "ACGT" * 50 + "\n")
+    vcf = tmp_path / "v.vcf"
+    records = [f"chr1\t{p}\trs{p}\t{'ACGT'[(p - 1) % 4]}\tN\t.\t.\t." for p in (10, 20, 30)]
+    vcf.write_text("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n" + "\n".join(records) + "\n")
+    survey = survey_vcf(vcf, Genome(fasta), 64, source=str(vcf))
+    assert survey.kept == 3
+    lines = messages(progress_logs, "counting the VCF's records:")
+    assert lines and lines[-1].startswith("counting the VCF's records: 3 records")

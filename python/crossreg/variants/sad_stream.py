@@ -48,6 +48,7 @@ from crossreg.io.vcf import (
     require_ascii_record,
     require_chromosome,
 )
+from crossreg.progress import track
 from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
 from crossreg.variants.sad_stats import clip_float16
@@ -156,7 +157,7 @@ def survey_vcf(
     unscorable = UnscorableAlleles()
     off: Counter[str] = Counter()
     first_off: Variant | None = None
-    for v in iter_vcf(vcf):
+    for v in track(iter_vcf(vcf), "counting the VCF's records", "records"):  # 10⁷ in 1000G
         require_ascii_record(v, source=source)
         if v.chrom not in genome.sizes:
             if strict:
