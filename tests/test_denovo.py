@@ -92,12 +92,16 @@ def test_principal_components_match_the_covariance_eigenvectors():
 
 
 @pytest.mark.parametrize("shape", [(300, 40), (25, 60)])
-def test_principal_components_equal_the_svds_without_one(shape, monkeypatch):
-    # from the smaller side's Gram matrix: an SVD of 255,000 de novo variants × 5,313
-    # tracks would take hours and copies of the matrix
+@pytest.mark.parametrize("offset", [0.0, 1000.0])
+def test_principal_components_equal_the_svds_without_one(shape, offset, monkeypatch):
+    # from the smaller side's Gram matrix, centred a block of rows at a time: an SVD of
+    # 255,000 de novo variants × 5,313 tracks would take hours and copies of the matrix
+    from crossreg.stats import denovo
+
+    monkeypatch.setattr(denovo, "GRAM_ROWS", 64)
     rng = np.random.default_rng(7)
     z = rng.normal(size=(shape[0], 8)) @ rng.normal(size=(8, shape[1]))
-    z += 0.1 * rng.normal(size=shape)
+    z += 0.1 * rng.normal(size=shape) + offset
     centred = z - z.mean(axis=0)
     _, s, vt = np.linalg.svd(centred, full_matrices=False)
     want = vt[:5].T * np.sign(vt[:5].T[np.abs(vt[:5].T).argmax(axis=0), range(5)])
@@ -117,6 +121,9 @@ def test_components_stop_at_the_rank_of_the_scores():
     z = np.random.default_rng(4).normal(size=(6, 10))
     pcs = principal_components(z, 10)
     assert pcs.scores.shape == (6, 5) and pcs.loadings.shape == (10, 5)
+    assert principal_components(z + 1000.0, 10).scores.shape == (6, 5)  # far from 0
+    tall = np.repeat(z, 5, axis=0) + 1000.0  # 30 variants of 6 distinct rows: rank 5
+    assert principal_components(tall, 10).scores.shape == (30, 5)
     assert pcs.explained.sum() == pytest.approx(1.0)
     assert principal_components(np.ones((5, 3)), 2).scores.shape == (5, 0)
 

@@ -25,6 +25,7 @@ from scipy import stats
 from crossreg.progress import track
 
 CASE, CONTROL = "case", "control"
+GRAM_ROWS = 4096  # rows of the scores centred at a time for the principal components
 
 
 def benjamini_hochberg(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -103,14 +104,22 @@ def principal_components(z: npt.NDArray[np.float64], k: int) -> Components:
     (numpy's ``matrix_rank`` tolerance on its Gram matrix), since a component past it is
     rounding noise. They come from the top eigenvectors of the Gram matrix of the
     smaller side (tracks × tracks, or variants × variants when there are fewer variants),
-    not an SVD of the whole matrix: hundreds of thousands of de novo variants on 5,313
-    tracks would take an SVD hours and a copy of the matrix more memory."""
+    centred :data:`GRAM_ROWS` rows at a time, not an SVD of the whole matrix: hundreds of
+    thousands of de novo variants on 5,313 tracks would take an SVD hours and copies of
+    the matrix more memory."""
     from scipy.linalg import eigh
 
-    centred = z - z.mean(axis=0)
-    n, t = centred.shape
+    n, t = z.shape
+    mean = z.mean(axis=0) if n else np.zeros(t)
     by_track = t <= n
-    gram = centred.T @ centred if by_track else centred @ centred.T
+    if by_track:  # centred a block of rows at a time
+        gram = np.zeros((t, t))
+        for start in range(0, n, GRAM_ROWS):
+            block = z[start : start + GRAM_ROWS] - mean
+            gram += block.T @ block
+    else:  # fewer variants than tracks: the centred copy is small
+        centred = z - mean
+        gram = centred @ centred.T
     size = len(gram)
     total = float(np.trace(gram))
     if size == 0 or not total > 0:
@@ -127,7 +136,7 @@ def principal_components(z: npt.NDArray[np.float64], k: int) -> Components:
         loadings /= np.linalg.norm(loadings, axis=0)
     flip = np.sign(loadings[np.abs(loadings).argmax(axis=0), np.arange(k)])
     loadings = loadings * np.where(flip == 0, 1.0, flip)
-    return Components(centred @ loadings, loadings, values / total)
+    return Components(z @ loadings - mean @ loadings, loadings, values / total)
 
 
 @dataclass(frozen=True)
