@@ -55,7 +55,7 @@ wheel-check: venv
 	$(UV) venv --quiet --python $(BIN)/python .wheel-check
 	$(UV) pip install --quiet --python .wheel-check/bin/python dist/*.whl
 	cd / && $(CURDIR)/.wheel-check/bin/python -c "import crossreg, crossreg.dna as d; assert d.one_hot('ACGTN').sum() == 4; print('wheel ok:', crossreg.__version__)"
-	$(BIN)/python -m zipfile -l dist/*.whl | grep -q 'dist-info/licenses/LICENSE' || { echo "the wheel lacks LICENSE"; exit 1; }
+	$(BIN)/python -m zipfile -l dist/*.whl | grep 'dist-info/licenses/LICENSE' >/dev/null || { echo "the wheel lacks LICENSE"; exit 1; }
 	.wheel-check/bin/crossreg --version
 
 # The documentation site (mkdocs.yml, docs/) built strictly: a broken link, a missing API
