@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -112,15 +113,20 @@ pub fn write_fai(path: &Path, records: &[FaiRecord]) -> Result<()> {
     Ok(())
 }
 
-/// The parsed content of a FASTA file: its index and its sequences.
+/// The parsed content of a FASTA file: its index and its sequences, one after the other
+/// in `bases` (record `i` at `ranges[i]`).
 struct Parsed {
     index: Vec<FaiRecord>,
-    seqs: Vec<Vec<u8>>,
+    bases: Vec<u8>,
+    ranges: Vec<Range<usize>>,
 }
 
 /// Parse FASTA bytes, checking the line layout an index needs (equal line lengths
 /// inside each record, except its last line).
-fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
+///
+/// The bases are moved to the front of `data` as they are read (each line lands at or
+/// before where it was), so a genome costs its file's size in memory once, not twice.
+fn parse_fasta(path: &Path, mut data: Vec<u8>) -> Result<Parsed> {
     if data.starts_with(&[0x1f, 0x8b]) {
         return Err(Error::parse(
             path,
@@ -129,7 +135,9 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
         ));
     }
     let mut index: Vec<FaiRecord> = Vec::new();
-    let mut seqs: Vec<Vec<u8>> = Vec::new();
+    let mut ranges: Vec<Range<usize>> = Vec::new();
+    // where the next base is moved to (never after the byte being read)
+    let mut write = 0usize;
     let mut seen: HashMap<String, usize> = HashMap::new();
     // State of the record being read: line length seen so far and whether a short
     // (final) line has already appeared.
@@ -154,6 +162,7 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
         if line.last() == Some(&b'\r') {
             line = &line[..line.len() - 1];
         }
+        let line_len = line.len();
         // a last line without its terminator counts one, as samtools counts it
         let line_bytes = (next - pos) as u64 + u64::from(end == data.len());
         if line.first() == Some(&b'>') {
@@ -189,7 +198,7 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
                 line_bases: 0,
                 line_bytes: 0,
             });
-            seqs.push(Vec::new());
+            ranges.push(write..write);
             short_line_at = None;
             ending_differs = false;
         } else if line.is_empty() {
@@ -260,19 +269,27 @@ fn parse_fasta(path: &Path, data: &[u8]) -> Result<Parsed> {
                 ending_differs = n == rec.line_bases;
             }
             rec.length += n;
-            seqs.last_mut()
-                .expect("one sequence per record")
-                .extend_from_slice(line);
+            data.copy_within(pos..pos + line_len, write);
+            write += line_len;
+            if let Some(range) = ranges.last_mut() {
+                range.end = write;
+            }
         }
         pos = next;
     }
     // a record without bases is left out, as samtools leaves it out of its index
-    let (index, seqs) = index
+    let (index, ranges) = index
         .into_iter()
-        .zip(seqs)
+        .zip(ranges)
         .filter(|(record, _)| record.length > 0)
         .unzip();
-    Ok(Parsed { index, seqs })
+    data.truncate(write);
+    data.shrink_to_fit();
+    Ok(Parsed {
+        index,
+        bases: data,
+        ranges,
+    })
 }
 
 /// A byte a sequence line may hold: a letter (any IUPAC code, either case; what is not
@@ -298,7 +315,7 @@ fn memchr_newline(haystack: &[u8]) -> Option<usize> {
 /// Compute the `.fai` index of a FASTA file.
 pub fn build_index(path: &Path) -> Result<Vec<FaiRecord>> {
     let data = fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(parse_fasta(path, &data)?.index)
+    Ok(parse_fasta(path, data)?.index)
 }
 
 /// A whole genome held in memory, one byte per base.
@@ -306,7 +323,9 @@ pub struct Genome {
     source: String,
     names: Vec<String>,
     ids: HashMap<String, usize>,
-    seqs: Vec<Vec<u8>>,
+    /// Every chromosome's bases, one after the other (chromosome `i` at `ranges[i]`).
+    bases: Vec<u8>,
+    ranges: Vec<Range<usize>>,
 }
 
 impl Genome {
@@ -314,8 +333,7 @@ impl Genome {
     /// the folder is writable); an existing one must agree with the sequences.
     pub fn load(path: &Path) -> Result<Genome> {
         let data = fs::read(path).map_err(|e| Error::io(path, e))?;
-        let parsed = parse_fasta(path, &data)?;
-        drop(data);
+        let parsed = parse_fasta(path, data)?;
         if parsed.index.is_empty() {
             return Err(Error::parse(
                 path,
@@ -350,7 +368,8 @@ impl Genome {
         Ok(Genome::from_parts(
             path.display().to_string(),
             names,
-            parsed.seqs,
+            parsed.bases,
+            parsed.ranges,
         ))
     }
 
@@ -363,10 +382,21 @@ impl Genome {
                 "sequence name '{dup}' appears twice in {source}"
             )));
         }
-        Ok(Genome::from_parts(source.to_string(), names, seqs))
+        let mut ranges = Vec::with_capacity(seqs.len());
+        let mut bases = Vec::with_capacity(seqs.iter().map(Vec::len).sum());
+        for seq in seqs {
+            ranges.push(bases.len()..bases.len() + seq.len());
+            bases.extend_from_slice(&seq);
+        }
+        Ok(Genome::from_parts(source.to_string(), names, bases, ranges))
     }
 
-    fn from_parts(source: String, names: Vec<String>, seqs: Vec<Vec<u8>>) -> Genome {
+    fn from_parts(
+        source: String,
+        names: Vec<String>,
+        bases: Vec<u8>,
+        ranges: Vec<Range<usize>>,
+    ) -> Genome {
         let ids = names
             .iter()
             .enumerate()
@@ -376,7 +406,8 @@ impl Genome {
             source,
             names,
             ids,
-            seqs,
+            bases,
+            ranges,
         }
     }
 
@@ -387,12 +418,12 @@ impl Genome {
 
     /// Chromosome lengths in file order.
     pub fn lengths(&self) -> Vec<u64> {
-        self.seqs.iter().map(|s| s.len() as u64).collect()
+        self.ranges.iter().map(|r| r.len() as u64).collect()
     }
 
     /// The whole sequence of chromosome `id`.
     pub fn sequence(&self, id: usize) -> &[u8] {
-        &self.seqs[id]
+        &self.bases[self.ranges[id].clone()]
     }
 
     /// Index of chromosome `name`, with a hint when the name is close to a known one.
@@ -410,9 +441,10 @@ impl Genome {
     /// Copy the window `[start, start + out.len())` of chromosome `id` into `out`;
     /// positions before 0 or past the chromosome end become `N`.
     pub fn fetch_into(&self, id: usize, start: i64, out: &mut [u8]) {
-        let seq = &self.seqs[id];
+        let seq = self.sequence(id);
         let len = seq.len() as i64;
-        let end = start + out.len() as i64;
+        // saturating: a start near i64::MAX has only padding after it
+        let end = start.saturating_add(i64::try_from(out.len()).unwrap_or(i64::MAX));
         let (lo, hi) = (start.clamp(0, len), end.clamp(0, len));
         if lo >= hi {
             out.fill(b'N');
@@ -461,10 +493,10 @@ impl Genome {
                 out.len()
             )));
         }
-        if let Some(&bad) = ids.iter().find(|&&id| id >= self.seqs.len()) {
+        if let Some(&bad) = ids.iter().find(|&&id| id >= self.ranges.len()) {
             return Err(Error::Invalid(format!(
                 "chromosome index {bad} is out of range ({} chromosomes)",
-                self.seqs.len()
+                self.ranges.len()
             )));
         }
         if length == 0 {
@@ -639,6 +671,91 @@ mod tests {
         g.fetch_many_into(&[0, 1, 1], &[-1, 2, 0], 4, &mut out)
             .unwrap();
         assert_eq!(&out, b"NACGGGNNTTGG");
+        // windows whose end lies beyond i64: all padding (the end used to overflow)
+        let mut far = vec![0u8; 2 * 4];
+        g.fetch_many_into(&[0, 1], &[i64::MAX - 1, i64::MIN], 4, &mut far)
+            .unwrap();
+        assert_eq!(&far, b"NNNNNNNN");
+    }
+
+    #[test]
+    fn loading_holds_the_bases_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = "ACGTTGCA".repeat(10);
+        let mut text = String::new();
+        for c in 0..4 {
+            text.push_str(&format!(">c{c}\n"));
+            for _ in 0..4_000 {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        let fa = write(dir.path(), "g.fa", &text);
+        peak::reset();
+        let g = Genome::load(&fa).unwrap();
+        let peak = peak::bytes();
+        assert_eq!(g.lengths(), vec![320_000; 4]);
+        assert_eq!(&g.sequence(3)[..8], b"ACGTTGCA");
+        assert_eq!(g.fetch("c1", 319_998, 320_002).unwrap(), b"CANN");
+        // the file is read whole once and its bases are moved to its front, not copied out
+        assert!(
+            peak < text.len() * 5 / 4,
+            "loading a {} byte FASTA peaked at {peak} bytes",
+            text.len()
+        );
+    }
+
+    /// The most bytes this thread's allocations held at once since [`peak::reset`].
+    mod peak {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        struct Counting;
+
+        thread_local! {
+            static LIVE: Cell<isize> = const { Cell::new(0) };
+            static PEAK: Cell<isize> = const { Cell::new(0) };
+            static BASE: Cell<isize> = const { Cell::new(0) };
+        }
+
+        fn add(delta: isize) {
+            // `try_with`: allocations while the thread's locals are torn down go uncounted
+            let _ = LIVE.try_with(|live| {
+                live.set(live.get() + delta);
+                let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+            });
+        }
+
+        // SAFETY: every call is forwarded to the system allocator unchanged.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                add(layout.size() as isize);
+                System.alloc(layout)
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                add(-(layout.size() as isize));
+                System.dealloc(ptr, layout)
+            }
+
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                add(new_size as isize - layout.size() as isize);
+                System.realloc(ptr, layout, new_size)
+            }
+        }
+
+        #[global_allocator]
+        static COUNTING: Counting = Counting;
+
+        pub fn reset() {
+            let live = LIVE.with(Cell::get);
+            BASE.with(|base| base.set(live));
+            PEAK.with(|peak| peak.set(live));
+        }
+
+        pub fn bytes() -> usize {
+            (PEAK.with(Cell::get) - BASE.with(Cell::get)).max(0) as usize
+        }
     }
 
     #[test]
