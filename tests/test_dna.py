@@ -262,6 +262,15 @@ def test_blocks_whose_size_overflows_64_bits_are_refused():
     np.testing.assert_array_equal(data, np.arange(8))
 
 
+def test_shift_rows_names_the_argument_whose_dtype_differs():
+    # before: "TypeError: 'ndarray' object is not an instance of 'ndarray'"
+    src = np.arange(4, dtype=np.uint8)
+    with pytest.raises(TypeError, match="dst must be a uint8 array like src"):
+        _native.shift_rows(src, np.empty(4, np.uint16), np.zeros(1, np.uint8), 4, 1, 1)
+    with pytest.raises(TypeError, match="pad must be a uint8 array like src"):
+        _native.shift_rows(src, np.empty_like(src), np.zeros(1, np.uint16), 4, 1, 1)
+
+
 def test_the_array_transforms_take_what_numpy_converts(rng):
     # before: a torch tensor failed with "Cannot interpret 'torch.float32' as a data type"
     import torch

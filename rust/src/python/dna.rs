@@ -1,6 +1,6 @@
 //! Bindings of [`crate::dna`].
 
-use numpy::PyArrayDyn;
+use numpy::{Element, PyArrayDyn};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
@@ -100,6 +100,20 @@ fn reverse_rows(
     })
 }
 
+/// `array` as an array of `src`'s element type `T` (`dtype`), or a TypeError naming the
+/// argument (a bare cast error names neither it nor the dtype).
+fn like_src<'a, 'py, T: Element>(
+    array: &'a Bound<'py, PyAny>,
+    what: &str,
+    dtype: &str,
+) -> PyResult<&'a Bound<'py, PyArrayDyn<T>>> {
+    array.cast::<PyArrayDyn<T>>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{what} must be a {dtype} array like src; view it as one (numpy .view/.astype)"
+        ))
+    })
+}
+
 /// Shift each block of `src` by `shift` rows into `dst`, padding with the row `pad`.
 /// `src`, `dst` and `pad` share one unsigned dtype.
 #[pyfunction]
@@ -113,10 +127,10 @@ fn shift_rows(
     shift: i64,
 ) -> PyResult<()> {
     macro_rules! run {
-        ($t:ty) => {{
-            let mut dst = readwrite(dst.cast::<PyArrayDyn<$t>>()?, "dst")?;
+        ($t:ty, $name:literal) => {{
+            let mut dst = readwrite(like_src::<$t>(dst, "dst", $name)?, "dst")?;
             let src = readonly(src.cast::<PyArrayDyn<$t>>()?, "src")?;
-            let pad = readonly(pad.cast::<PyArrayDyn<$t>>()?, "pad")?;
+            let pad = readonly(like_src::<$t>(pad, "pad", $name)?, "pad")?;
             let (src, pad) = (c_slice(&src, "src")?, c_slice(&pad, "pad")?);
             let dst = c_slice_mut(&mut dst, "dst")?;
             py.detach(|| dna::shift_rows(src, dst, block_rows, row_len, shift, pad))?;
@@ -124,13 +138,13 @@ fn shift_rows(
         }};
     }
     if src.cast::<PyArrayDyn<u8>>().is_ok() {
-        run!(u8)
+        run!(u8, "uint8")
     } else if src.cast::<PyArrayDyn<u16>>().is_ok() {
-        run!(u16)
+        run!(u16, "uint16")
     } else if src.cast::<PyArrayDyn<u32>>().is_ok() {
-        run!(u32)
+        run!(u32, "uint32")
     } else if src.cast::<PyArrayDyn<u64>>().is_ok() {
-        run!(u64)
+        run!(u64, "uint64")
     } else {
         Err(PyTypeError::new_err("src must be a uint8/16/32/64 array"))
     }
