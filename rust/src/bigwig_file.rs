@@ -7,7 +7,7 @@
 //!
 //! Format: UCSC's bbi files (Kent et al. 2010); both byte orders are read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -57,6 +57,10 @@ pub struct BigWigFile {
     uncompress_buf_size: usize,
     index_offset: u64,
     chroms: Vec<Chrom>,
+    /// Index in `chroms` of each name (its first chromosome of that name): a lookup per
+    /// chromosome of the windows, which on a scaffold assembly are thousands among
+    /// hundreds of thousands of names.
+    by_name: HashMap<String, usize>,
 }
 
 /// Little reader of fixed-width fields in the file's byte order.
@@ -154,8 +158,12 @@ impl BigWigFile {
             uncompress_buf_size,
             index_offset,
             chroms: Vec::new(),
+            by_name: HashMap::new(),
         };
         bw.chroms = bw.read_chrom_tree(chrom_tree_offset)?;
+        for (i, chrom) in bw.chroms.iter().enumerate() {
+            bw.by_name.entry(chrom.name.clone()).or_insert(i);
+        }
         Ok(bw)
     }
 
@@ -171,7 +179,7 @@ impl BigWigFile {
 
     /// The chromosome called `name`, if the file has it.
     pub fn chrom(&self, name: &str) -> Option<&Chrom> {
-        self.chroms.iter().find(|c| c.name == name)
+        self.by_name.get(name).map(|&i| &self.chroms[i])
     }
 
     fn corrupt(&self, what: impl std::fmt::Display) -> Error {
