@@ -29,6 +29,7 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.stats.sldp.plink import read_bed
 from crossreg.variants.sad_files import read_sad, write_h5
 from tests.data_inputs import random_bigwig, random_genome, small_inputs, write_fasta, write_table
+from tests.data_reference import reference_targets
 from tests.pipeline import small_params
 from tests.test_data_store import cli_args
 from tests.test_sldp_estimator import CHROM, argv_of, write_world
@@ -168,9 +169,14 @@ def test_a_damaged_bigwig_is_refused_naming_the_file(
 
 
 def test_the_intact_bigwig_reads(tmp_path: Path, bigwig: BigWigLayout) -> None:
+    """The control of the damaged files: the intact one gives a plain reading's targets."""
     path = tmp_path / "track.bw"
     path.write_bytes(bigwig.data)
-    assert _targets_of(path).astype(np.float64).sum(axis=1).min() > 0
+    ours = _targets_of(path)
+    table = read_targets(path.with_name("targets.txt"))
+    want = reference_targets(table, WINDOWS[0].tolist(), WINDOWS[1].tolist(), bins=8)
+    assert ours.shape == want.shape == (2, 8, 1) and len(np.unique(want)) > 8
+    np.testing.assert_array_equal(ours, want)
 
 
 _NATIVE_TARGETS = """
