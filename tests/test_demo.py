@@ -277,7 +277,7 @@ def test_each_configuration_builds_a_model_of_its_windows(preset):
         assert settings.seq_length >= 32_768 and settings.region_size == 1_000_000
 
 
-def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch):
+def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch, capsys):
     """``--preset``, ``--epochs``, ``--panel-snps`` and ``--seed`` reach the settings the
     demo runs with; unnamed fields keep the preset's values."""
     import crossreg.demo
@@ -298,8 +298,13 @@ def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch):
     assert settings.seq_length == crossreg.demo.SMALL.seq_length
     assert main(["demo", "--out", str(tmp_path), "--fast"]) == 0
     assert seen[1].panel_snps == crossreg.demo.FAST.panel_snps
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stop:
         main(["demo", "--out", str(tmp_path), "--panel-snps", "0"])
+    assert stop.value.code == 2
+    assert (
+        "argument --panel-snps: must be a whole number from 1 to 2,147,483,647, got 0"
+        in capsys.readouterr().err
+    )
     assert len(seen) == 2
 
 
