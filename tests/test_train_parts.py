@@ -116,11 +116,18 @@ def test_a_non_finite_prediction_gives_nan_not_0():
 
 
 def test_pearson_r_stays_within_one_for_tiny_spreads(rng):
-    # a spread far below rounding on a large offset: never a correlation outside [-1, 1]
+    # a spread far below rounding on a large offset counts as none: R is 0 (as for a
+    # constant track), never rounding noise, let alone a correlation outside [-1, 1]
     x = rng.normal(size=(4096, 2))
-    metrics = TrackMetrics(2)
-    metrics.update(torch.from_numpy(1e6 + 1e-6 * x), torch.from_numpy(1e6 + 1e-6 * x[:, ::-1]))
-    assert (np.abs(metrics.pearson_r()) <= 1).all()
+    noisy = 0  # offsets whose float64 sums leave a positive rounding spread in both
+    for offset in np.linspace(1e5, 1e7, 40):
+        metrics = TrackMetrics(2)
+        pred, target = offset + 1e-6 * x, offset + 1e-6 * x[:, ::-1]
+        metrics.update(torch.from_numpy(pred), torch.from_numpy(target))
+        np.testing.assert_array_equal(metrics.pearson_r(), [0.0, 0.0], err_msg=str(offset))
+        sy, sp, syy, spp = metrics.sums.cpu().numpy()[:4]
+        noisy += int(((syy - sy * sy / len(x) > 0) & (spp - sp * sp / len(x) > 0)).any())
+    assert noisy >= 5  # the inputs reach the rounding rule, not only spreads below 0
 
 
 def test_track_metrics_known_answers():
