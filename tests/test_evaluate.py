@@ -25,7 +25,7 @@ from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.plots import joint_vs_single_scatter
-from tests.pipeline import build_tiny_stores, small_params
+from tests.pipeline import small_params
 
 
 def table(r: list[float], descriptions: list[str]) -> pl.DataFrame:
@@ -197,10 +197,10 @@ def test_the_folder_of_crossreg_evaluate_gives_its_metrics_table(tmp_path, caplo
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, stores):
     """A tiny human store and a checkpoint of one untrained human head."""
     root = tmp_path_factory.mktemp("evaluate")
-    store = build_tiny_stores(root)["human"]
+    store = stores["human"]
     targets = list(DataStore(store).table.targets)
     params = small_params({"human": len(targets)})
     torch.manual_seed(0)

@@ -23,13 +23,13 @@ from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
-from tests.pipeline import build_tiny_stores, small_params
+from tests.pipeline import small_params
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, stores):
     root = tmp_path_factory.mktemp("evaluate_figures")
-    store = build_tiny_stores(root)["human"]
+    store = stores["human"]
     params = small_params({"human": DataStore(store).num_targets})
     torch.manual_seed(0)
     model = SeqNN(parse_params(params).model)

@@ -12,7 +12,7 @@ from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.train.figures import plot_training, read_rows, training_figure
 from crossreg.train.trainer import METRIC_FIELDS
-from tests.pipeline import build_tiny_stores, small_params
+from tests.pipeline import small_params
 
 
 def write_metrics(path, rows) -> None:
@@ -82,9 +82,8 @@ def test_no_finished_epoch_draws_nothing(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
+def tiny(tmp_path_factory, stores):
     root = tmp_path_factory.mktemp("train_figures")
-    stores = build_tiny_stores(root)
     store = stores["human"]
     params = root / "params.json"
     params.write_text(json.dumps(small_params({"human": DataStore(store).num_targets})))

@@ -27,7 +27,7 @@ from crossreg.synth.world import _stage_count
 from crossreg.train.trainer import TrainOptions, train
 from crossreg.variants.ism import write_ism
 from tests.data_inputs import small_inputs
-from tests.pipeline import build_tiny_stores, small_params
+from tests.pipeline import small_params
 from tests.test_sldp_estimator import CHROM, run_world, write_world
 
 LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
@@ -83,11 +83,6 @@ def test_other_ranks_report_nothing(progress_logs, inputs, tmp_path, monkeypatch
     monkeypatch.setenv("RANK", "1")
     build(tmp_path / "store", inputs)
     assert not [m for m in progress_logs.messages if "windows (" in m or "ETA" in m]
-
-
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory) -> dict[str, Path]:
-    return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
 
 
 def test_train_reports_steps_loss_rate_and_one_summary_per_epoch(progress_logs, stores, tmp_path):

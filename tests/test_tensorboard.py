@@ -12,15 +12,16 @@ import pytest
 from crossreg.data.store import DataStore
 from crossreg.train.board import FOLDER, SCALARS
 from crossreg.train.trainer import TrainOptions, train
-from tests.pipeline import build_tiny_stores, small_params
+from tests.pipeline import small_params
 
 pytest.importorskip("tensorboard")
 pytest.importorskip("torch.utils.tensorboard")
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
 
-def test_events_hold_the_metrics_of_every_epoch_and_phase(tmp_path: Path) -> None:
-    stores = build_tiny_stores(tmp_path / "pipeline")
+def test_events_hold_the_metrics_of_every_epoch_and_phase(
+    tmp_path: Path, stores: dict[str, Path]
+) -> None:
     tracks = {name: DataStore(d).num_targets for name, d in stores.items()}
     params = tmp_path / "params.json"
     params.write_text(json.dumps(small_params(tracks)))

@@ -29,12 +29,7 @@ from crossreg.train import trainer as trainer_module
 from crossreg.train.board import FOLDER
 from crossreg.train.figures import read_rows, training_figure
 from crossreg.train.trainer import TrainOptions, train
-from tests.pipeline import build_tiny_stores, run_in_one_and_two_processes, small_params
-
-
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory) -> dict[str, Path]:
-    return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
+from tests.pipeline import run_in_one_and_two_processes, small_params
 
 
 def write_params(path: Path, stores: dict[str, Path], **kwargs) -> Path:

@@ -17,12 +17,11 @@ from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_params
 
 
 @pytest.fixture(scope="module")
-def fold_stores(tmp_path_factory) -> dict[str, Path]:
+def fold_stores(tmp_path_factory, stores) -> dict[str, Path]:
     """The tiny world's human genome split into 3 folds by synteny, as a plain store and
     as one of compressed targets."""
     root = tmp_path_factory.mktemp("folds")
-    synth = root / "synth"
-    assert main(["-q", "synth", "--preset", "tiny", "--seed", "1", "--out", str(synth)]) == 0
+    synth = stores["human"].parent / "synth"
     manifest = json.loads((synth / "manifest.json").read_text())
     args = ["-q", "split", "--out", str(root / "split"), "--folds", "3"]
     args += ["--region-size", "50000", "--min-aligned", "10000"]

@@ -16,12 +16,7 @@ from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.model.params import parse_params
 from crossreg.train.heads import head_map
 from crossreg.train.trainer import TrainOptions, train
-from tests.pipeline import build_tiny_stores, small_params
-
-
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory) -> dict[str, Path]:
-    return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
+from tests.pipeline import small_params
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,7 @@ from crossreg.data.store import DataStore
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.train.state import JSON_FILE, TENSORS_FILE
 from crossreg.train.trainer import TrainOptions, train
-from tests.pipeline import build_tiny_stores, small_params
-
-
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory) -> dict[str, Path]:
-    return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
+from tests.pipeline import small_params
 
 
 @pytest.fixture(scope="module")

@@ -22,17 +22,12 @@ from crossreg.train import trainer as trainer_module
 from crossreg.train.board import MetricsBoard
 from crossreg.train.state import JSON_FILE
 from crossreg.train.trainer import METRIC_FIELDS, TrainOptions, train
-from tests.pipeline import build_tiny_stores, small_params
+from tests.pipeline import small_params
 
 
 def options(max_epochs: int) -> TrainOptions:
     """The options of the human runs here, for `max_epochs` epochs."""
     return TrainOptions(max_epochs=max_epochs, steps_per_epoch=2, batch_size=2, seed=1, patience=50)
-
-
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory) -> dict[str, Path]:
-    return build_tiny_stores(tmp_path_factory.mktemp("pipeline"))
 
 
 @pytest.fixture(scope="module")

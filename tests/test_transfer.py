@@ -48,7 +48,7 @@ from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.runlog import RUNS_FILE
-from tests.pipeline import build_tiny_stores, small_params
+from tests.pipeline import small_params
 
 CELLS = ["liver", "kidney", "blood", "brain"]
 
@@ -330,9 +330,8 @@ def test_heat_map_draws_the_matrix_read_back_from_matrix_tsv(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, stores):
     root = tmp_path_factory.mktemp("transfer")
-    stores = build_tiny_stores(root)
     tracks = {g: DataStore(p).num_targets for g, p in stores.items()}
     params = small_params(tracks)
     torch.manual_seed(0)
@@ -340,6 +339,11 @@ def world(tmp_path_factory):
     targets = {g: list(DataStore(p).table.targets) for g, p in stores.items()}
     save_checkpoint(root / "model", model, make_config(model, params, targets))
     return root, stores, model
+
+
+def _human_gtf(stores: dict[str, Path]) -> Path:
+    """The human genes of the tiny world the stores were built from."""
+    return stores["human"].parent / "synth" / "human" / "genes.gtf"
 
 
 def _predicted_bins(model, store: DataStore, split: str, rows: list[int], head: str):
@@ -479,7 +483,7 @@ def test_overlapping_windows_at_any_stride_give_each_bin_once():
 def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     root, stores, model = world
     out = root / "mouse_on_human"
-    gtf = root / "synth" / "human" / "genes.gtf"
+    gtf = _human_gtf(stores)
     argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
     argv += [str(stores["human"]), "--gtf", str(gtf), "--out", str(out), "--svg"]
     args = build_parser().parse_args(argv)
@@ -560,7 +564,7 @@ def test_transfer_command_takes_the_matched_pairs_from_a_pairs_file(world, tmp_p
     path.write_text(f"# curated\nhead_track\tmeasured_track\n{lines}")
     out = tmp_path / "out"
     argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
-    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    argv += [str(stores["human"]), "--gtf", str(_human_gtf(stores))]
     assert main([*argv, "--out", str(out), "--pairs", str(path)]) == 0
     table = pl.read_csv(out / "transfer.tsv", separator="\t")
     matrix = read_matrix(out / "matrix.tsv")
@@ -582,7 +586,7 @@ def test_transfer_refuses_a_bad_pairs_file_before_the_model_loads(world, tmp_pat
     path.write_text("head_track\tmeasured_track\nmm_CAGE_livr\ths_CAGE_erythroid\n")
     out = tmp_path / "out"
     argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
-    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    argv += [str(stores["human"]), "--gtf", str(_human_gtf(stores))]
     assert main([*argv, "--out", str(out), "--pairs", str(path)]) == 1
     assert f"{path}:2: head track 'mm_CAGE_livr' is not a track identifier of the 'mouse'" in (
         logs.text
@@ -596,7 +600,7 @@ def test_transfer_command_without_plots_writes_the_tables_only(world):
     root, stores, _ = world
     out = root / "no_plots"
     argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
-    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    argv += [str(stores["human"]), "--gtf", str(_human_gtf(stores))]
     assert main([*argv, "--out", str(out), "--svg"]) == 0
     assert list(out.glob("matrix_*.svg")) and list(out.glob("matrix_*.png"))
     # a rerun without figures leaves none of the earlier ones beside its tables
@@ -609,9 +613,9 @@ def test_transfer_command_without_plots_writes_the_tables_only(world):
 
 
 def test_exon_only_gtf_gives_the_sites_of_its_transcripts(world):
-    root, stores, _ = world
+    _, stores, _ = world
     store = DataStore(stores["human"])
-    records = read_gtf(root / "synth" / "human" / "genes.gtf")
+    records = read_gtf(_human_gtf(stores))
     exons = [r for r in records if r.feature == "exon"]
     # reference: a transcript line spanning each transcript's exons
     spans: dict[str, GtfRecord] = {}
@@ -626,7 +630,7 @@ def test_exon_only_gtf_gives_the_sites_of_its_transcripts(world):
 
 def test_transfer_gives_the_prefix_hint_for_a_gtf_named_1_not_chr1(world, tmp_path, logs):
     root, stores, _ = world
-    gtf = root / "synth" / "human" / "genes.gtf"
+    gtf = _human_gtf(stores)
     lines = gtf.read_text().splitlines(keepends=True)
     assert lines[0].startswith("chr")
     renamed = tmp_path / "ensembl.gtf"
@@ -642,7 +646,7 @@ def test_transfer_gives_the_prefix_hint_for_a_gtf_named_1_not_chr1(world, tmp_pa
 
 def test_transfer_refuses_a_model_whose_bins_are_not_the_stores(world, tmp_path, logs):
     """A 64-bp model cropped to the store's 48 bins: as many bins, half as wide."""
-    root, stores, _ = world
+    _, stores, _ = world
     params = small_params({g: DataStore(p).num_targets for g, p in stores.items()})
     params["model"]["trunk"][0]["pool_size"] = 1
     params["model"]["trunk"][3]["cropping"] = 40
@@ -652,7 +656,7 @@ def test_transfer_refuses_a_model_whose_bins_are_not_the_stores(world, tmp_path,
     save_checkpoint(tmp_path / "model", narrow, make_config(narrow, params, targets))
     out = tmp_path / "out"
     argv = ["transfer", "--model", str(tmp_path / "model"), "--head", "mouse", "--data"]
-    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    argv += [str(stores["human"]), "--gtf", str(_human_gtf(stores))]
     assert main([*argv, "--out", str(out)]) == 1
     assert "the model predicts 64-bp bins but dataset" in logs.text
     assert "has 128-bp target bins" in logs.text
@@ -673,7 +677,7 @@ def _store_copy(source: Path, out: Path) -> Path:
 def test_a_head_predicting_nan_stops_transfer_naming_the_head_and_its_tracks(world, tmp_path, logs):
     # before: exit 0, every CAGE cell of the matrix NaN (one NaN track spoils the experiment's
     # mean-normalisation) and notes blaming sites equal at every site
-    root, stores, model = world
+    _, stores, model = world
     params = small_params({g: DataStore(p).num_targets for g, p in stores.items()})
     broken = SeqNN(parse_params(params).model)
     broken.load_state_dict(model.state_dict())
@@ -685,7 +689,7 @@ def test_a_head_predicting_nan_stops_transfer_naming_the_head_and_its_tracks(wor
     save_checkpoint(tmp_path / "nan", broken, make_config(broken, params, targets))
     out = tmp_path / "out"
     argv = ["transfer", "--model", str(tmp_path / "nan"), "--head", "mouse", "--data"]
-    argv += [str(stores["human"]), "--gtf", str(root / "synth" / "human" / "genes.gtf")]
+    argv += [str(stores["human"]), "--gtf", str(_human_gtf(stores))]
     assert main([*argv, "--out", str(out), "--no-plots"]) == 1
     said = f"head 'mouse' predicts NaN or infinite values for 1 track(s) ({mouse.identifiers[k]})"
     assert said in logs.text and "the weights have diverged or are damaged" in logs.text
@@ -696,7 +700,7 @@ def test_a_nan_target_at_a_site_stops_transfer_naming_the_store(world, tmp_path,
     # before: exit 0, the NaN blamed on tracks "equal at every site once mean-normalised"
     root, stores, _ = world
     store = _store_copy(stores["human"], tmp_path / "store")
-    gtf = root / "synth" / "human" / "genes.gtf"
+    gtf = _human_gtf(stores)
     data = DataStore(store)
     site = gene_sites(data, ["valid", "test"], read_gtf(gtf))[0]
     column = data.table.descriptions.index("CAGE:liver")
@@ -727,7 +731,7 @@ def test_a_nan_accessibility_target_stops_transfer_at_any_variable_fraction(worl
     del targets
     out = tmp_path / "out"
     argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data", str(store)]
-    argv += ["--gtf", str(root / "synth" / "human" / "genes.gtf"), "--out", str(out)]
+    argv += ["--gtf", str(_human_gtf(stores)), "--out", str(out)]
     assert main([*argv, "--no-plots"]) == 1
     said = f"dataset {store} holds NaN or infinite targets in its '{split}' windows for 1 track(s) "
     assert f"{said}({data.table.identifiers[column]})" in logs.text
