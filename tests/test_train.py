@@ -50,6 +50,7 @@ def joint_run(tmp_path_factory, stores) -> Path:
     params = write_params(root / "params.json", stores)
     out = root / "run"
     args = ["-q", "train", "--params", str(params), "--out", str(out), "--max-epochs", "4"]
+    args += ["--steps-per-epoch", "12"]
     for d in stores.values():
         args += ["--data", str(d)]
     assert main(args) == 0
