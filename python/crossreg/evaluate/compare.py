@@ -26,15 +26,15 @@ def paired_tracks(joint: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
     pairs = left.join(right, on="identifier", how="inner")
     if pairs.height != joint.height or pairs.height != single.height:
         matched = set(pairs["identifier"])
-        lone = [
+        lone = next(
             f"'{identifier}' of the {side} table is not in the other"
             for side, table in (("joint", joint), ("single-genome", single))
             for identifier in table["identifier"]
             if identifier not in matched
-        ]
+        )
         raise ValueError(
             f"the joint table has {joint.height} tracks and the single-genome table "
-            f"{single.height}, of which {pairs.height} match by identifier ({lone[0]}); "
+            f"{single.height}, of which {pairs.height} match by identifier ({lone}); "
             "compare models evaluated on the same targets"
         )
     return pairs.with_columns(

@@ -200,8 +200,13 @@ def write_sldp(
     ``out/z_correlation.png`` (an SVG beside each with `svg`). Each phenotype's sign flips
     use a fresh legacy RNG seeded by `seed`, so its numbers equal a reference run on that
     phenotype alone."""
-    lists = {"sumstats": sumstats, "eqtl": eqtl, "sad": sad, "sannot_chr": sannot_chr}
-    for name, value in {**lists, "background_sannot_chr": background_sannot_chr}.items():
+    for name, value in {
+        "sumstats": sumstats,
+        "eqtl": eqtl,
+        "sad": sad,
+        "sannot_chr": sannot_chr,
+        "background_sannot_chr": background_sannot_chr,
+    }.items():
         require_path_list(value, name)
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights}")
