@@ -204,6 +204,8 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     save_checkpoint(tmp_path / "other", other, other_config)
     with pytest.raises(ValueError, match=r"fine-tunes the checkpoint .*holds other weights"):
         finetune(tmp_path / "other", *common[1:], learning_rate=LORA_RATE, resume=True)
+    with pytest.raises(ValueError, match="holds a run"):  # a new run would replace it
+        finetune(*common, learning_rate=LORA_RATE, plots=False)
     finetune(*common, learning_rate=LORA_RATE, plots=False, resume=True)
     x1 = load_file(str(whole / "last" / "model.safetensors"))
     x2 = load_file(str(tmp_path / "resumed" / "last" / "model.safetensors"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,25 @@ def test_a_new_run_into_a_finished_runs_folder_is_refused(run, stores, logs):
     assert (out / "last" / "model.safetensors").read_bytes() == before
 
 
+def test_the_python_train_refuses_a_finished_runs_folder_unless_told_to_replace_it(
+    run, stores, tmp_path
+):
+    params, out = run
+    before = (out / "last" / "model.safetensors").read_bytes()
+    options = TrainOptions(max_epochs=1, steps_per_epoch=1, batch_size=2, seed=3)
+    with pytest.raises(ValueError, match=r"holds a run .*Python: resume=True"):
+        train(params, [stores["human"]], out, options, plots=False)
+    assert (out / "last" / "model.safetensors").read_bytes() == before
+    with pytest.raises(ValueError, match="resume and overwrite exclude each other"):
+        train(params, [stores["human"]], out, options, resume=True, overwrite=True)
+    with pytest.raises(ValueError, match="no finished epoch to continue from"):
+        train(params, [stores["human"]], tmp_path / "new", options, resume=True)
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    train(params, [stores["human"]], copy, options, overwrite=True, plots=False)
+    assert (copy / "last" / "model.safetensors").read_bytes() != before
+
+
 def test_finetune_epochs_with_one_genome_say_there_is_no_such_phase(run, stores, tmp_path, logs):
     params, _ = run
     options = TrainOptions(max_epochs=1, steps_per_epoch=1, batch_size=2, finetune_epochs=2)
@@ -222,12 +242,10 @@ def test_a_shift_of_a_target_bin_or_more_is_refused_wherever_it_comes_from(
 def test_resume_finds_a_last_checkpoint_a_killed_swap_left_aside(tmp_path, caplog):
     # a run killed between the two renames of a swap (file systems that cannot exchange
     # two names) leaves last/ as .last.old; before, --resume said last/ did not exist
-    import argparse
-
-    from crossreg.commands.train import check_run_folder
+    from crossreg.train.run_folder import check_run_folder
 
     (tmp_path / ".last.old").mkdir()
     (tmp_path / ".last.old" / "state.json").write_text("{}")
-    check_run_folder(argparse.Namespace(out=tmp_path, resume=True))
+    check_run_folder(tmp_path, resume=True)
     assert (tmp_path / "last" / "state.json").read_text() == "{}"
     assert "restored" in caplog.text

@@ -364,7 +364,9 @@ def _train_demo_models(
         argv += [arg for g in members for arg in ("--data", str(stores[g]))]
         jobs[run] = (
             argv,
-            TrainRun(params, tuple(stores[g] for g in members), out / "models" / run),
+            TrainRun(
+                params, tuple(stores[g] for g in members), out / "models" / run, overwrite=True
+            ),
         )
     train_models(jobs, options, resume)
 

@@ -139,7 +139,7 @@ def train_models(
     `resume`, each run that finished an epoch before continues from it (``--resume``)."""
     if resume:
         jobs = {
-            name: ([*argv, "--resume"], replace(run, resume=True))
+            name: ([*argv, "--resume"], replace(run, resume=True, overwrite=False))
             if (run.out / "last").is_dir()
             else (argv, run)
             for name, (argv, run) in jobs.items()
@@ -148,7 +148,16 @@ def train_models(
     cores = cores or 1
     if torch.cuda.is_available() or cores < 2 or len(jobs) < 2:
         for argv, run in jobs.values():
-            run_step(argv, train, run.params, list(run.data), run.out, options, resume=run.resume)
+            run_step(
+                argv,
+                train,
+                run.params,
+                list(run.data),
+                run.out,
+                options,
+                resume=run.resume,
+                overwrite=run.overwrite,
+            )
         return
     for argv, _ in jobs.values():
         announce(argv)

@@ -10,7 +10,6 @@ from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.train import (
     add_training_arguments,
     check_epochs,
-    check_run_folder,
     check_shift,
     interrupted,
     open_training_store,
@@ -19,6 +18,7 @@ from crossreg.commands.train import (
 )
 from crossreg.commands.values import COUNT, POSITIVE, whole
 from crossreg.model.checkpoint_info import checkpoint_info
+from crossreg.train.run_folder import check_run_folder
 
 #: The largest adapter rank: above a layer's narrower side a rank adds nothing (Basenji2's
 #: convolutions are 288-1,536 channels wide).
@@ -109,7 +109,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     check_epochs(args)
     store = open_training_store(args, args.data)
     check_shift(args.augment_shift, [store])
-    check_run_folder(args)
+    check_run_folder(args.out, resume=args.resume)
 
 
 def run(args: argparse.Namespace) -> int:

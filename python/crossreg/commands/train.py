@@ -22,7 +22,7 @@ from crossreg.commands.values import (
 )
 from crossreg.devices import check_device
 from crossreg.errors import Interrupted
-from crossreg.io.atomic import restore_previous
+from crossreg.train.run_folder import check_run_folder
 
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
@@ -250,7 +250,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     stores = [open_training_store(args, path) for path in args.data]
     check_shift(args.augment_shift, stores, params.model)
     dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))
-    check_run_folder(args)
+    check_run_folder(args.out, resume=args.resume)
 
 
 def open_training_store(args: argparse.Namespace, path: Path) -> DataStore:
@@ -287,23 +287,6 @@ def check_shift(
         check_augment_shift(*augment_shift(shift, model), stores)
     elif shift is not None:
         check_augment_shift(shift, SHIFT_FLAG, stores)
-
-
-def check_run_folder(args: argparse.Namespace) -> None:
-    """``--out`` holds a ``last/`` checkpoint to continue from with ``--resume``, and none
-    (a run that a new one would overwrite) without it."""
-    last = args.out / "last"
-    restore_previous(last)  # a run killed while replacing it may have left it aside
-    if args.resume and not last.is_dir():
-        raise ValueError(
-            f"--resume: {last} does not exist (no finished epoch to continue from); run "
-            "without --resume to start"
-        )
-    if not args.resume and last.is_dir():
-        raise ValueError(
-            f"--out {args.out} holds a run ({last}); continue it with --resume, or train into "
-            "a new --out (or delete this one) to start again"
-        )
 
 
 def interrupted(out: Path) -> Interrupted:

@@ -59,6 +59,7 @@ from crossreg.model.checkpoint import (
 from crossreg.model.params import genome_of_head_key, parse_params
 from crossreg.model.seqnn import SeqNN, TrackHead
 from crossreg.model.train_section import unknown_train_keys
+from crossreg.train.run_folder import check_run_folder
 from crossreg.train.trainer import ModelSetup, Trainer, TrainOptions, run_trainer
 
 log = logging.getLogger("crossreg")
@@ -321,6 +322,7 @@ def finetune(
     *,
     learning_rate: float | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     plots: bool = True,
     svg: bool = False,
 ) -> Path:
@@ -328,7 +330,8 @@ def finetune(
     checkpoint in `model_dir` and train it as `spec` says, with the parent's params' train
     section (its ``learning_rate`` replaced by `learning_rate` when given) and `options`;
     checkpoints ``best/`` and ``last/`` go to `out` as :func:`crossreg.train.trainer.train`
-    writes them."""
+    writes them, and `resume` and `overwrite` mean what they mean there."""
+    check_run_folder(out, resume=resume, overwrite=overwrite)
     distributed.init(options.device if options is not None else None)
     try:
         trainer = finetune_trainer(

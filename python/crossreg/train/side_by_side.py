@@ -37,6 +37,7 @@ class TrainRun:
     data: tuple[Path, ...]
     out: Path
     resume: bool = False  # continue from out/last (``--resume``)
+    overwrite: bool = False  # replace an earlier run in out (see crossreg.train.trainer.train)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ def _train_group(
         for run in runs:
             name.run = run.out.name
             started, clock = time.time(), time.perf_counter()
-            train(run.params, run.data, run.out, options, resume=run.resume)
+            train(
+                run.params, run.data, run.out, options, resume=run.resume, overwrite=run.overwrite
+            )
             times.append(RunTime(started, time.perf_counter() - clock))
     return times

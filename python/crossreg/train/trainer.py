@@ -82,6 +82,7 @@ from crossreg.train.resume_checks import (
     check_same_stores,
     store_fingerprint,
 )
+from crossreg.train.run_folder import check_run_folder
 from crossreg.train.schedule import (
     EarlyStopping,
     augment_shift,
@@ -692,14 +693,19 @@ def train(
     options: TrainOptions | None = None,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     plots: bool = True,
     svg: bool = False,
 ) -> Path:
     """Train a model from a params file on one or more dataset stores; see :class:`Trainer`.
-    At the end (or once training diverged) the main process draws ``training.png`` from
-    ``metrics.csv`` (with `svg`, ``training.svg`` too) unless `plots` is off, and removes an
-    earlier run's figures that it did not redraw."""
+    With `resume`, continue the run in `out` from its ``last/``; an earlier run there is
+    otherwise refused unless `overwrite` lets this one replace it
+    (:func:`crossreg.train.run_folder.check_run_folder`). At the end (or once training
+    diverged) the main process draws ``training.png`` from ``metrics.csv`` (with `svg`,
+    ``training.svg`` too) unless `plots` is off, and removes an earlier run's figures that
+    it did not redraw."""
     require_path_list(data_dirs, "data_dirs")
+    check_run_folder(out, resume=resume, overwrite=overwrite)
     options = options or TrainOptions()
     distributed.init(options.device)
     try:
