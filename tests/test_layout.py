@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "python" / "crossreg"
 LAYERS: dict[str, int] = {
     "crossreg": 0,
     "_native": 0,
+    "_lazy": 0,
     "errors": 0,
     "interrupts": 0,
     "io": 0,

@@ -11,6 +11,8 @@
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from crossreg._lazy import submodule_getattr
+
 if TYPE_CHECKING:
     from crossreg.data.bigwig import bigwig_chrom_sizes, compute_targets
     from crossreg.data.build import BuildOptions, build_dataset
@@ -47,10 +49,13 @@ _SOURCES = {
 }
 
 
+_submodule = submodule_getattr(__name__, __path__)
+
+
 def __getattr__(name: str) -> Any:
     if name in _SOURCES:
         return getattr(importlib.import_module(_SOURCES[name]), name)
-    raise AttributeError(f"module 'crossreg.data' has no attribute '{name}'")
+    return _submodule(name)
 
 
 __all__ = [

@@ -3,3 +3,7 @@
 Each reader checks its input and raises :class:`ValueError` with the file, the line and the
 fix when something is wrong. Coordinates are 0-based half-open inside crossreg.
 """
+
+from crossreg._lazy import submodule_getattr
+
+__getattr__ = submodule_getattr(__name__, __path__)

@@ -7,3 +7,7 @@
 - :mod:`crossreg.model.keras_import`: Basenji weights into a SeqNN (``import_basenji``)
 - :mod:`crossreg.model.checkpoint`: ``save_checkpoint`` / ``load_checkpoint``
 """
+
+from crossreg._lazy import submodule_getattr
+
+__getattr__ = submodule_getattr(__name__, __path__)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from crossreg._lazy import submodule_getattr
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, check_within, read_bed
@@ -45,6 +46,8 @@ from crossreg.progress import Progress, progress
 log = logging.getLogger("crossreg")
 
 OUTPUT_SUFFIXES = (".npy", ".h5")
+
+__getattr__ = submodule_getattr(__name__, __path__)
 
 
 @dataclass(frozen=True)
