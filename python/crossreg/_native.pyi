@@ -40,6 +40,10 @@ def shift_rows(
 ) -> None:
     """Shift each block of `src` by `shift` rows into `dst` (Basenji's sign), padding with `pad`."""
 
+def format_rows(prefixes: list[str], values: npt.NDArray[np.float32]) -> bytes:
+    """Tab-separated UTF-8 lines: each prefix, then its row of `values` (2-D, one row per
+    prefix) as ``format(x, ".6g")`` writes each value; on all cores, without the GIL."""
+
 def soft_clip(values: npt.NDArray[np.float32], threshold: float) -> None:
     """In place: `min(x, t + sqrt(max(0, x - t)))`; NaN stays NaN."""
 

@@ -15,6 +15,7 @@ pub mod genome;
 pub mod net;
 pub mod signal;
 pub mod synteny;
+pub mod text;
 
 #[cfg(feature = "python")]
 mod python;

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 import numpy.typing as npt
 
+from crossreg import _native
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.gtf import gene_tss, iter_gtf
 from crossreg.variants.alleles import Allele
@@ -194,11 +195,12 @@ def write_gene_rows(
     scores: npt.NDArray[np.float32],
 ) -> int:
     """Write one row per pair (`alleles` is the batch the pairs index); returns the count."""
-    for pair, values in zip(pairs, scores, strict=True):
+    prefixes = []
+    for pair in pairs:
         a = alleles[pair.row]
         v = a.variant
         fields = [a.label, v.chrom, str(v.pos + 1), v.ref, a.alt, pair.gene_id]
-        fields += [str(pair.tss_count), str(pair.distance)]
-        fields += [f"{x:.6g}" for x in values.tolist()]
-        handle.write("\t".join(fields) + "\n")
+        prefixes.append("\t".join([*fields, str(pair.tss_count), str(pair.distance)]))
+    rows = np.ascontiguousarray(scores, dtype=np.float32)
+    handle.write(_native.format_rows(prefixes, rows).decode())
     return len(pairs)

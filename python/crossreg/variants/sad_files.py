@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from crossreg import _native
 from crossreg.errors import require_path_list
 from crossreg.io.atomic import atomic_path, atomic_write
 from crossreg.io.h5 import (
@@ -256,8 +257,12 @@ def write_tsv(
     tracks' descriptions, ``target_labels``), both atomically; returns the allele count."""
     n = 0
     total = sum(part_rows(part) for part in parts)
-    with atomic_write(path) as handle, progress(total, f"writing {path.name}", "alleles") as meter:
-        handle.write("\t".join([*TSV_FIELDS, *tsv_columns(stats, target_ids)]) + "\n")
+    header = "\t".join([*TSV_FIELDS, *tsv_columns(stats, target_ids)]) + "\n"
+    with (
+        atomic_write(path, "wb") as handle,
+        progress(total, f"writing {path.name}", "alleles") as meter,
+    ):
+        handle.write(header.encode())
         for part in parts:
             size = part_rows(part)
             if not size:
@@ -266,20 +271,24 @@ def write_tsv(
             step = block_rows(sum(int(np.prod(part[s].shape[1:])) * 4 for s in stats))
             for start in range(0, size, step):
                 stop = min(start + step, size)
-                block = np.concatenate([np.asarray(part[s][start:stop]) for s in stats], axis=1)
-                for i, values in enumerate(block, start=start):
-                    row = [
-                        f.decode() if isinstance(f, bytes) else str(f)
-                        for f in (field[i] for field in fields)
-                    ]
-                    row += [f"{x:.6g}" for x in values.tolist()]
-                    handle.write("\t".join(row) + "\n")
+                block = np.concatenate(
+                    [np.asarray(part[s][start:stop], dtype=np.float32) for s in stats], axis=1
+                )
+                prefixes = [
+                    "\t".join(_text(field[i]) for field in fields) for i in range(start, stop)
+                ]
+                handle.write(_native.format_rows(prefixes, np.ascontiguousarray(block)))
                 meter.update(stop - start)
             n += size
     meta = {**attrs, "target_labels": list(target_labels)}
     with atomic_write(metadata_path(path)) as handle:
         json.dump({key: meta[key] for key in sorted(meta)}, handle, indent=1, default=_plain)
     return n
+
+
+def _text(field: object) -> str:
+    """An allele field (bytes from an ``.h5``, else a number or text) as text."""
+    return field.decode() if isinstance(field, bytes) else str(field)
 
 
 def _plain(value: object) -> object:

@@ -20,6 +20,7 @@ mod dna;
 mod genome;
 mod signal;
 mod synteny;
+mod text;
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
@@ -109,5 +110,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     genome::register(m)?;
     signal::register(m)?;
     synteny::register(m)?;
+    text::register(m)?;
     Ok(())
 }
