@@ -219,6 +219,50 @@ def test_optimizer_from_train_section():
         build_optimizer(p, {"optimizer": "lbfgs"})
 
 
+def test_a_step_of_one_genome_leaves_the_other_head_alone_momentum_and_all():
+    """Basenji's ``fit2``: one optimizer for trunk and heads, each step updating the trunk
+    and the drawing genome's head only. A head left out of a step keeps its weights, even
+    with momentum left from its own earlier steps; the trunk's momentum is shared."""
+    from crossreg.model.params import parse_params
+    from crossreg.model.seqnn import SeqNN
+    from crossreg.train.step import train_step
+
+    section = {
+        "seq_length": 256,
+        "activation": "gelu",
+        "norm_type": "batch",
+        "bn_momentum": 0.9,
+        "trunk": [
+            {"name": "conv_block", "filters": 8, "kernel_size": 5, "pool_size": 4},
+            {"name": "dilated_residual", "filters": 4, "rate_mult": 2, "repeat": 2},
+            {"name": "Cropping1D", "cropping": 8},
+        ],
+        "head_human": {"name": "final", "units": 3, "activation": "softplus"},
+        "head_mouse": {"name": "final", "units": 2, "activation": "softplus"},
+    }
+    generator = torch.Generator().manual_seed(4)
+    model = SeqNN(parse_params({"model": section}).model, generator=generator)
+    optimizer = build_optimizer(
+        model.parameters(), {"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9}
+    )
+    gen = torch.Generator().manual_seed(5)
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (2, 256), generator=gen), 4).float()
+    targets = {"human": torch.rand(2, 48, 3, generator=gen), "mouse": torch.rand(2, 48, 2)}
+
+    def step(genome: str) -> None:
+        train_step(model, optimizer, x, targets[genome], genome, clip_norm=2.0)
+
+    step("human")
+    human = {k: v.detach().clone() for k, v in model.heads["human"].state_dict().items()}
+    trunk = model.trunk[0].conv.weight.detach().clone()
+    step("mouse")  # the human head has momentum from its step, but takes no part here
+    for name, value in model.heads["human"].state_dict().items():
+        assert torch.equal(value, human[name]), name
+    assert not torch.equal(model.trunk[0].conv.weight, trunk)
+    buffers = [optimizer.state[p].get("momentum_buffer") for p in model.heads["mouse"].parameters()]
+    assert all(b is not None for b in buffers)  # one optimizer's slots for every head
+
+
 def test_epoch_schedule_draws_genomes_in_proportion():
     order = epoch_schedule([8505, 7323], np.random.default_rng(1))
     assert np.bincount(order).tolist() == [8505, 7323]
