@@ -23,7 +23,13 @@ from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.alleles import Allele
-from crossreg.variants.ism import center_bins, mutation_effects, remove_position_mean, write_ism
+from crossreg.variants.ism import (
+    center_bins,
+    mutation_effects,
+    remove_position_mean,
+    site_mutations,
+    write_ism,
+)
 from crossreg.variants.ism_figures import importance
 from crossreg.variants.ism_sites import (
     Site,
@@ -224,6 +230,18 @@ def test_position_means_are_removed_exactly(world):
             scores[:, 1] - scores[:, 0], effects[stat][:, 1] - effects[stat][:, 0], atol=1e-5
         )
     assert center_bins(96) == slice(47, 49) and center_bins(5) == slice(2, 3)
+
+
+def test_each_base_takes_its_three_others_an_n_all_four():
+    """Basenji's ISM: the reference, then per position the 3 bases other than its own (4 at
+    an N, 0 in every channel); a position off the chromosome is not mutated."""
+    span = one_hot("ACNT", dtype=np.uint8)
+    mutants = site_mutations(span, np.array([True, True, True, False]))
+    expected = [(-1, -1), (0, 1), (0, 2), (0, 3), (1, 0), (1, 2), (1, 3)]
+    expected += [(2, 0), (2, 1), (2, 2), (2, 3)]
+    assert [tuple(m) for m in mutants.tolist()] == expected
+    everywhere = site_mutations(one_hot("GATTACA", dtype=np.uint8), np.ones(7, dtype=bool))
+    assert len(everywhere) == 1 + 3 * 7
 
 
 def _run(argv: list[str]) -> int:
