@@ -133,3 +133,17 @@ def test_merge_names_the_shard_of_another_kind(tmp_path: Path) -> None:
     shards = [tmp_path / "sad.0.h5", tmp_path / "variants.vcf", tmp_path / "sad.2.tsv"]
     with pytest.raises(ValueError, match=r"variants\.vcf: not a \.h5 shard, as .*sm\.h5 is"):
         merge_shards(tmp_path / "sm.h5", shards)
+
+
+def test_scores_beyond_float16_are_stored_as_its_extremes_not_infinite(tmp_path: Path) -> None:
+    """As Basenji's ``basenji_sad.py`` clips its float32 scores to the float16 range before
+    storing them: ±1e6 becomes ±65,504; NaN and ordinary values pass."""
+    from crossreg.variants.sad_stream import ChunkWriter
+
+    writer = ChunkWriter(tmp_path, 2, "float16")
+    scores = np.array([[1e6, -1e6], [1.5, np.nan]], dtype=np.float32)
+    assert writer.add({"SAD": scores, "D2": scores[:, ::-1]}, ["SAD", "D2"]) == 2
+    written = writer.arrays["SAD"]
+    assert written.dtype == np.float16
+    np.testing.assert_array_equal(written, np.float16([[65504, -65504], [1.5, np.nan]]))
+    np.testing.assert_array_equal(writer.arrays["D2"], np.float16([[-65504, 65504], [np.nan, 1.5]]))
