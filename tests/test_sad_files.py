@@ -145,5 +145,6 @@ def test_scores_beyond_float16_are_stored_as_its_extremes_not_infinite(tmp_path:
     assert writer.add({"SAD": scores, "D2": scores[:, ::-1]}, ["SAD", "D2"]) == 2
     written = writer.arrays["SAD"]
     assert written.dtype == np.float16
-    np.testing.assert_array_equal(written, np.float16([[65504, -65504], [1.5, np.nan]]))
-    np.testing.assert_array_equal(writer.arrays["D2"], np.float16([[-65504, 65504], [np.nan, 1.5]]))
+    expected = np.array([[65504, -65504], [1.5, np.nan]], dtype=np.float16)
+    np.testing.assert_array_equal(written, expected)
+    np.testing.assert_array_equal(writer.arrays["D2"], expected[:, ::-1])
