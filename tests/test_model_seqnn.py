@@ -173,6 +173,15 @@ def test_basenji_initialisation():
     fan_in = 256 * 5
     assert w.std().item() == pytest.approx(math.sqrt(2 / fan_in), rel=0.02)
     assert w.abs().max().item() <= 2 * math.sqrt(2 / fan_in) / 0.87962566 + 1e-6
+    # the Dense head too, with fan_in its 1,536 input channels (not its units)
+    from crossreg.model.seqnn import TrackHead
+
+    head = TrackHead(1536, 300, "softplus")
+    init_weights(head, torch.Generator().manual_seed(0))
+    w = head.dense.weight.detach()
+    assert w.std().item() == pytest.approx(math.sqrt(2 / 1536), rel=0.02)
+    assert w.abs().max().item() <= 2 * math.sqrt(2 / 1536) / 0.87962566 + 1e-6
+    assert torch.all(head.dense.bias == 0)
     # the same seed gives the same model
     again = SeqNN(model.params, generator=torch.Generator().manual_seed(1))
     for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
