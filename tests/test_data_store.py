@@ -457,6 +457,12 @@ def _bad(inputs: dict[str, Path], tmp: Path, case: str) -> dict:
     elif case == "not a bigwig":
         (tmp / "fake.bw").write_text("track type=bedGraph\n" * 10)
         rows = [{**row, "file": "fake.bw"}]
+    elif case == "Basenji HDF5 coverage":
+        (tmp / "cov.w5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+        rows = [{**row, "file": "cov.w5"}]
+    elif case == "peak BED":
+        (tmp / "peaks.narrowPeak").write_text("chr1\t10\t20\tp\n")
+        rows = [{**row, "file": "peaks.narrowPeak"}]
     elif case == "unknown sum_stat":
         rows = [{**row, "sum_stat": "median"}]
     elif case == "duplicate identifier":
@@ -480,7 +486,12 @@ def _bad(inputs: dict[str, Path], tmp: Path, case: str) -> dict:
         ("missing bigwig", r"bad_targets.txt:2: track file .*absent.bw of 't' does not exist"),
         ("chr prefix", r"nochr.bw .*chromosome '1' is not in .*'chr1'.*'chr' prefix"),
         ("build mismatch", r"hg19.bw .*'chr1' is 41,000 bp but 40,000 bp .*genome builds"),
-        ("not a BigWig", r"fake.bw.*not a BigWig"),
+        ("not a BigWig", r"fake.bw.*not a BigWig.*is it a BigWig file\?"),
+        (
+            "Basenji HDF5 coverage",
+            r"cov.w5.*HDF5 file, as Basenji's per-base coverage.*BigWig only",
+        ),
+        ("peak BED", r"peaks.narrowPeak.*peak BED.*bedGraphToBigWig"),
         ("unknown sum_stat", r"bad_targets.txt:2: sum_stat 'median' is unknown"),
         ("duplicate identifier", r"bad_targets.txt:3: identifier 't' already used on line 2"),
         ("bad number", r"bad_targets.txt:2: column 'clip' is 'lots', not a number"),

@@ -207,6 +207,37 @@ def check_numbers(
         raise ValueError(f"--fill-quantile must be in [0, 1], got {fill_quantile}")
 
 
+#: The first bytes of every HDF5 file.
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+#: Coverage files Basenji's targets tables may name that crossreg does not read.
+_HDF5_SUFFIXES = (".h5", ".hdf5", ".w5", ".wdf5")
+_PEAK_SUFFIXES = (".bed", ".narrowpeak", ".bed.gz", ".narrowpeak.gz")
+
+
+def _not_bigwig_hint(file: Path) -> str:
+    """What to do with a track file that is not a BigWig: Basenji's HDF5 coverage and peak
+    BEDs are named as such, with the conversion."""
+    name = file.name.lower()
+    try:
+        with open(file, "rb") as handle:
+            hdf5 = handle.read(len(_HDF5_MAGIC)) == _HDF5_MAGIC
+    except OSError:
+        hdf5 = False
+    if hdf5 or name.endswith(_HDF5_SUFFIXES):
+        return (
+            "it is an HDF5 file, as Basenji's per-base coverage (bam_cov.py's .h5/.w5) is; "
+            "crossreg reads BigWig only: write the coverage as a BigWig (bedGraphToBigWig, "
+            "or pyBigWig) and name that file"
+        )
+    if name.endswith(_PEAK_SUFFIXES):
+        return (
+            "it is a peak BED, which Basenji's later code reads as a 0/1 mask per base; "
+            "crossreg reads BigWig only: write the peaks as a bedGraph of 1s and convert it "
+            "with bedGraphToBigWig"
+        )
+    return "is it a BigWig file?"
+
+
 def _row_of(table: TargetsTable, target: Target) -> str:
     """Where `target` is in `table`: ``targets.txt line 3``."""
     line = table.line_of(target)
@@ -252,7 +283,7 @@ def check_inputs(
                 chroms = dict(bigwig_chrom_sizes(file))
             except ValueError as err:
                 raise ValueError(
-                    f"{err} (track '{target.identifier}', {row}); is it a BigWig file?"
+                    f"{err} (track '{target.identifier}', {row}); {_not_bigwig_hint(file)}"
                 ) from None
             check_chromosomes(
                 f"{file} (track '{target.identifier}', {row})",
