@@ -170,6 +170,17 @@ def test_bad_records_name_themselves(small_genome, caplog):
     assert Allele(Variant("c", 0, "A", ("C",)), "C").label == "c:1:A>C"
 
 
+def test_an_indel_whose_alt_alone_matches_the_genome_stops(small_genome):
+    """Basenji scores a record whose ALT matches the genome as if REF and ALT were swapped;
+    for an indel its shared first base alone makes a deletion's ALT match, so crossreg
+    takes that for SNPs only and stops on an indel whose REF is not the genome's."""
+    deletion = Variant("c", 0, "AG", ("A",), id="rs_del")  # the genome has AA
+    with pytest.raises(ValueError, match=r"rs_del at c:1 has REF AG but the genome has AA"):
+        scored_alleles([deletion], small_genome, source="x.vcf")
+    swapped_snp = Variant("c", 0, "G", ("A",), id="rs_snp")
+    assert [a.alt for a in scored_alleles([swapped_snp], small_genome, source="x.vcf")] == ["A"]
+
+
 @pytest.mark.parametrize("alts", [("A", "T"), ("T", "A")])
 def test_a_swapped_multiallelic_snp_scores_every_alt_against_its_ref(small_genome, alts):
     # genome base A at c:1; REF G with the genome's base among its ALTs, first or not
