@@ -246,9 +246,26 @@ def test_params_naming_no_normalization_are_refused() -> None:
         parse_params(data)
 
 
-def test_a_paper_era_dense_head_must_name_its_activation() -> None:
-    # before: read as linear, where Basenji's blocks.dense then defaulted to softplus
+def test_a_head_without_an_activation_takes_the_models_as_basenji_passes_it() -> None:
+    # Basenji's build_block passes the model's activation to every lower-case block, heads
+    # too: a head naming none gets the model's GELU (Keras' own), not its block's default
     data = _human()
+    for name in ("final", "dense"):
+        data["model"]["head_human"] = {"name": name, "units": 5313}
+        with pytest.raises(ValueError) as err:
+            parse_params(data, "p.json")
+        assert str(err.value) == (
+            "p.json: model.head_human names no activation, so Basenji gives its Dense the "
+            "model's activation 'gelu' (Keras' own form of it), which crossreg's heads do not "
+            'have; name the head\'s activation, e.g. "activation": "softplus" as Basenji2\'s '
+            "heads do"
+        )
+    data["model"]["activation"] = "relu"
+    data["model"]["head_human"] = {"name": "final", "units": 5313}
+    assert parse_params(data).model.heads[0].activation == "relu"
+    # without a model activation the block's own default holds
+    del data["model"]["activation"]
+    assert parse_params(data).model.heads[0].activation == "linear"
     data["model"]["head_human"] = {"name": "dense", "units": 5313}
     with pytest.raises(ValueError) as err:
         parse_params(data, "p.json")
@@ -257,8 +274,6 @@ def test_a_paper_era_dense_head_must_name_its_activation() -> None:
         "Basenji then defaulted to softplus (its 'final' block to linear); name it, e.g. "
         '"activation": "softplus"'
     )
-    data["model"]["head_human"] = {"name": "final", "units": 5313}  # Basenji: linear
-    assert parse_params(data).model.heads[0].activation == "linear"
 
 
 @pytest.mark.parametrize(

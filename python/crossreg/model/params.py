@@ -374,7 +374,10 @@ def _parse_block(spec: Any, globals_: Mapping[str, Any], index: int, source: str
     return Block(name=name, options=options)
 
 
-def _parse_head(key: str, spec: Any, source: str) -> Head:
+def _parse_head(key: str, spec: Any, source: str, model_activation: Any = None) -> Head:
+    """One head block. Basenji passes the model section's `activation` to every lower-case
+    block, heads included, so a head naming none takes the model's; only without one
+    does the block's own default hold (``final``: linear, paper-era ``dense``: softplus)."""
     where = f"model.{key}"
     if isinstance(spec, list):
         if len(spec) != 1:
@@ -392,13 +395,25 @@ def _parse_head(key: str, spec: Any, source: str) -> Head:
     _check_keys(own, HEAD_KEYS, where, source)
     _check_weight_settings(own, where, source)
     units = _whole_number(_require(own, "units", where, source), f"{where}.units", source)
-    if spec["name"] == "dense" and "activation" not in own:
+    if "activation" in own:
+        activation = own["activation"]
+    elif model_activation:
+        activation = model_activation
+        if activation not in HEAD_ACTIVATIONS:
+            raise ValueError(
+                f"{source}: {where} names no activation, so Basenji gives its Dense the "
+                f"model's activation '{activation}' (Keras' own form of it), which crossreg's "
+                'heads do not have; name the head\'s activation, e.g. "activation": '
+                '"softplus" as Basenji2\'s heads do'
+            )
+    elif spec["name"] == "dense":
         raise ValueError(
             f"{source}: {where} is a paper-era 'dense' head without an activation, which "
             "Basenji then defaulted to softplus (its 'final' block to linear); name it, "
             'e.g. "activation": "softplus"'
         )
-    activation = own.get("activation", "linear")
+    else:
+        activation = "linear"
     if activation not in HEAD_ACTIVATIONS:
         raise ValueError(
             f"{source}: {where} activation '{activation}' is not supported; use one of "
@@ -500,7 +515,7 @@ def parse_model_params(section: Mapping[str, Any], source: str = "<params>") -> 
     _check_block_values("model", globals_, "the model section", source)
     trunk = tuple(_parse_block(b, globals_, i, source) for i, b in enumerate(trunk_specs))
     _check_output_bins(seq_length, trunk, source)
-    heads = tuple(_parse_head(k, section[k], source) for k in head_keys)
+    heads = tuple(_parse_head(k, section[k], source, section.get("activation")) for k in head_keys)
     genomes = [h.genome for h in heads]
     if len(set(genomes)) != len(genomes):
         raise ValueError(f"{source}: head keys {head_keys} name the same genome twice")
