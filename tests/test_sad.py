@@ -16,6 +16,7 @@ import pytest
 from crossreg.cli import build_parser, main
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
+from crossreg.io.targets import read_targets
 from crossreg.io.vcf import Variant, read_vcf
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.inference import InferenceOptions
@@ -72,6 +73,12 @@ def test_sad_h5_equals_basenji(work, fixture, run, caplog):
         for key in ("snp", "chr", "ref_allele", "alt_allele"):  # bytes, as Basenji writes
             assert got[key].dtype.kind == "S"
             np.testing.assert_array_equal(got[key][:].astype(str), fixture[key], err_msg=key)
+        # identifiers as Basenji writes them; labels are the descriptions, as
+        # basenji_sad.py -t writes them (the fixture ran without a table: empty labels)
+        assert got["target_ids"].dtype.kind == got["target_labels"].dtype.kind == "S"
+        np.testing.assert_array_equal(got["target_ids"][:].astype(str), fixture["target_ids"])
+        table = read_targets(FIXTURES / "targets_human_mini.txt")
+        assert got["target_labels"][:].astype(str).tolist() == table.descriptions
         for key in ("pos", "percentiles"):
             assert got[key].dtype == fixture[key].dtype
             np.testing.assert_array_equal(got[key][:], fixture[key], err_msg=key)
