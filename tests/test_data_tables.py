@@ -202,3 +202,20 @@ def test_a_header_that_repeats_a_column_is_refused_by_its_line(tmp_path):
     )
     with pytest.raises(ValueError, match=r"t\.txt:1: the header repeats column 'clip'"):
         read_targets(path)
+
+
+def test_tracks_are_in_row_order_not_index_order(tmp_path):
+    """Basenji reads the table with ``index_col=0`` and writes output column k from row k
+    (``seqs_cov/{row}.h5``), whatever the index says; a track index names a row."""
+    from crossreg.io.targets import select_targets
+
+    table = tmp_path / "targets.txt"
+    table.write_text(
+        "\tidentifier\tfile\tclip\tscale\tsum_stat\tdescription\n"
+        "9\tT9\tt9.bw\t32\t2\tmean\tDNASE:liver\n"
+        "2\tT2\tt2.bw\t384\t1\tsum\tCAGE:liver\n"
+    )
+    tracks = read_targets(table)
+    assert [(t.index, t.identifier) for t in tracks] == [(9, "T9"), (2, "T2")]
+    assert select_targets(tracks.targets, "0") == [0]
+    assert tracks.identifiers == ["T9", "T2"]
