@@ -12,9 +12,11 @@ from typing import Any
 # the train keys crossreg reads (train.trainer, train.optim); numbers unless named here
 TRAIN_KEYS = (
     "batch_size", "optimizer", "learning_rate", "momentum", "adam_beta1", "adam_beta2",
-    "clip_norm", "clipnorm", "patience", "train_epochs_min", "train_epochs_max",
+    "clip_norm", "clipnorm", "patience", "train_epochs_min", "train_epochs_max", "loss",
 )  # fmt: skip
-TRAIN_TEXT_KEYS = ("optimizer",)
+TRAIN_TEXT_KEYS = ("optimizer", "loss")
+#: the loss crossreg trains with (Basenji's default, which its tutorial params name)
+TRAIN_LOSS = "poisson"
 # keys of Basenji's or baskerville's params that crossreg does not implement, and what to do
 TRAIN_KEY_HINTS = {
     "global_clipnorm": "give clip_norm and train with --clip-mode global",
@@ -60,6 +62,12 @@ def check_train_section(train: Mapping[str, Any], source: str) -> None:
             kind = "a name" if text else "a number"
             raise ValueError(f"{source}: train.{key} must be {kind}, not {value!r}")
     _check_optimizer(train, source)
+    loss = train.get("loss", TRAIN_LOSS)
+    if loss.lower() != TRAIN_LOSS:
+        raise ValueError(
+            f"{source}: train.loss '{loss}' is not supported; crossreg trains with Basenji's "
+            f"Poisson loss ('{TRAIN_LOSS}', also its default): set it or remove the key"
+        )
     _check_train_counts(train, source)
     _check_train_ranges(train, source)
 
