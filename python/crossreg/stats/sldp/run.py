@@ -244,10 +244,11 @@ def write_sldp(
     with progress(total_blocks, "SLDP signed LD profiles", "blocks") as meter:
         for chrom in chroms:
             panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
+            sets = [(background, background.tables(chrom)), (marginal, marginal.tables(chrom))]
+            _check_disjoint(marginal.names or [], background.names or [])
             spectra = chrom_spectra(panel, blocks, spectrum_percent, ld_cache)
             ranks["with_print_snps"] += len(spectra)
             ranks["rank_0"] += sum(s.u.shape[1] == 0 for s in spectra.values())
-            sets = [(background, background.tables(chrom)), (marginal, marginal.tables(chrom))]
             tables, alignments = [], []
             for group, group_tables in sets:
                 for table, source in zip(group_tables, group.sources, strict=True):
@@ -314,9 +315,6 @@ def write_sldp(
     _check_annotation_signal(phenos, per_pheno, marginal)
     names = marginal.names or []
     background_names = background.names or []
-    overlap = sorted(set(names) & set(background_names))
-    if overlap:
-        raise ValueError(f"background and marginal annotation names overlap: {overlap}")
     return _write_outputs(
         Path(out),
         phenos,
@@ -371,6 +369,17 @@ def escape_file_name(name: str) -> str:
     ``%5C``, and a leading ``.`` written ``%2E`` (so ``.`` and ``..`` name no other folder)."""
     escaped = name.replace("%", "%25").replace("/", "%2F").replace("\\", "%5C")
     return "%2E" + escaped[1:] if escaped.startswith(".") else escaped
+
+
+def _check_disjoint(names: list[str], background_names: list[str]) -> None:
+    """Stop when a marginal annotation has a background annotation's name (the reference
+    requires disjoint sets); checked on the first chromosome, before any LD work."""
+    overlap = sorted(set(names) & set(background_names))
+    if overlap:
+        raise ValueError(
+            f"background and marginal annotation names overlap: {overlap}; rename the "
+            "background column(s)"
+        )
 
 
 def _check_ranks(ranks: dict[str, int], spectrum_percent: float) -> None:

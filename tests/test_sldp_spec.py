@@ -1,0 +1,165 @@
+"""Statements of the reference SLDP method (docs: sldp.md) that the parity tests against the
+reference's outputs do not reach: the MHC blocks, LD block bounds, the h²_g floor, the
+MAF ≥ 0.05 count, ``--alpha`` scaling in every reported column, disjoint background
+names and the ``--verbose-thresh`` cut."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from crossreg.stats.sldp.annotations import AnnotationTable, ChromAnnotations
+from crossreg.stats.sldp.panel import MHC, load_chrom_panel, read_ld_blocks
+from crossreg.stats.sldp.sumstats import LdScores, Sumstats, estimate_h2g
+from tests.test_sldp_estimator import CHROM, run_world, write_world
+
+
+def test_chr6_blocks_overlapping_the_mhc_are_dropped(tmp_path: Path) -> None:
+    # overlap is end > 25,684,587 and start < 35,455,756, on chr6 only
+    assert MHC == (25_684_587, 35_455_756)
+    path = tmp_path / "blocks.bed"
+    path.write_text(
+        "chr6\t0\t25684587\n"  # ends where the MHC starts: kept
+        "chr6\t25684587\t25684588\n"  # its first base: dropped
+        "chr6\t35455700\t35455756\n"  # ends at its end: dropped
+        "chr6\t35455756\t36000000\n"  # starts at its end: kept
+        "chr5\t25000000\t36000000\n"  # another chromosome: kept
+    )
+    blocks = read_ld_blocks(path)
+    assert blocks.mhc.tolist() == [False, True, True, False, False]
+    assert blocks.on("chr6").tolist() == [0, 3] and blocks.on("6").tolist() == [0, 3]
+    assert blocks.on("5").tolist() == [4]
+
+
+def test_a_block_holds_the_snps_from_its_start_to_before_its_end(tmp_path: Path) -> None:
+    # SNPs at BP 99, 100, 200, 300, 399, 400, 500; blocks [100, 300) and [300, 400)
+    bps = [99, 100, 200, 300, 399, 400, 500]
+    (tmp_path / "p.1.bim").write_text(
+        "".join(f"1\trs{i}\t0\t{bp}\tA\tC\n" for i, bp in enumerate(bps))
+    )
+    (tmp_path / "p.1.frq").write_text(
+        " CHR SNP A1 A2 MAF NCHROBS\n" + "".join(f"1 rs{i} A C 0.2 20\n" for i in range(len(bps)))
+    )
+    (tmp_path / "p.1.fam").write_text("".join(f"f{i} i{i} 0 0 1 -9\n" for i in range(10)))
+    (tmp_path / "blocks.bed").write_text("chr1\t100\t300\nchr1\t300\t400\n")
+    blocks = read_ld_blocks(tmp_path / "blocks.bed")
+    panel = load_chrom_panel(str(tmp_path / "p."), "1", np.array(["rs1"]), blocks)
+    assert panel.block_start.tolist() == [1, 3]  # BP 100 and 300: a block's start is in it
+    assert panel.block_stop.tolist() == [3, 5]  # BP 300 and 400: its end is not
+
+
+def _sumstats(z: list[float], n: float = 100.0) -> Sumstats:
+    snp = np.array([f"rs{i}" for i in range(len(z))])
+    pair = np.array(["A"] * len(z))
+    return Sumstats("t", "t.sumstats", snp, pair, pair, np.array(z), np.full(len(z), n))
+
+
+@pytest.mark.parametrize(
+    ("z", "m_5_50", "sigma2g", "h2g"),
+    [
+        # mean χ² 1.125 over all four rows; mean N·ℓ 400 over the three with an LD score
+        ([1.0, 1.0, 0.5, 1.5], 1000, 0.125 / 400, 0.125 / 400 * 1000),
+        ([1.0, 1.0, 0.5, 1.5], 50, 0.125 / 400, 0.03),  # 0.015625 floored; σ²_g is not
+        ([0.5, 0.5, 0.5, 0.5], 1000, -0.75 / 400, 0.03),  # below 0: h²_g 0.03, σ²_g < 0
+    ],
+)
+def test_h2g_is_the_aggregate_estimate_floored_at_0_03(
+    z: list[float], m_5_50: int, sigma2g: float, h2g: float
+) -> None:
+    # rs1 has no LD score: it counts in mean χ² but not in mean N·ℓ
+    ld = LdScores(np.array(["rs0", "rs2", "rs3"]), np.array([2.0, 4.0, 6.0]), m_5_50, ["1"], "ld.")
+    found = estimate_h2g(_sumstats(z), ld)
+    assert found.sigma2g == pytest.approx(sigma2g, rel=1e-12)
+    assert found.h2g == pytest.approx(h2g, rel=1e-12)
+    assert found.nbar == 100.0
+
+
+def test_m_5_50_counts_the_snps_of_maf_0_05_and_above(tmp_path: Path) -> None:
+    write_world(tmp_path)
+    panel = load_chrom_panel(
+        str(tmp_path / "panel."), CHROM, np.array([]), read_ld_blocks(tmp_path / "blocks.bed")
+    )
+    maf = np.zeros(len(panel.bim))
+    maf[:5] = [0.05, 0.0499, 0.5, 0.05, 0.0]  # the rest 0: rare
+    panel = replace(panel, maf=maf)
+    values = np.zeros((len(maf), 1))
+    values[:5, 0] = [2.0, 3.0, 0.0, -1.0, 4.0]
+    table = AnnotationTable("v", ["v"], values)
+    info = ChromAnnotations(panel, [table], [table.align(panel)]).info()
+    assert info["M"].tolist() == [len(maf)] and info["M_5_50"].tolist() == [3]
+    # ‖v‖², as the reference's np.linalg.norm(v)**2 (5.000000000000001 for 2² + (−1)²)
+    np.testing.assert_allclose(info["sqnorm"], [30.0], rtol=1e-15)
+    np.testing.assert_allclose(info["sqnorm_5_50"], [5.0], rtol=1e-15)
+    assert info["supp"].tolist() == [4] and info["supp_5_50"].tolist() == [2]
+
+
+def _scaled_copy(root: Path, stem: str) -> None:
+    """``{stem}{CHROM}.sannot.gz``: the world's annotations times √(2p(1−p)), p the .frq MAF."""
+    maf = {
+        fields[1]: float(fields[4])
+        for fields in map(str.split, (root / f"panel.{CHROM}.frq").read_text().splitlines()[1:])
+    }
+    with gzip.open(root / f"annot.{CHROM}.sannot.gz", "rt") as handle:
+        header, *rows = handle.read().splitlines()
+    lines = [header]
+    for row in rows:
+        fields = row.split("\t")
+        factor = np.sqrt(2 * maf[fields[0]] * (1 - maf[fields[0]]))
+        scaled = (repr(float(float(x) * factor)) for x in fields[3:])
+        lines.append("\t".join([*fields[:3], *scaled]))
+    with gzip.open(root / f"{stem}{CHROM}.sannot.gz", "wt") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def test_alpha_0_is_the_per_allele_annotation_scaled_to_per_normalised_genotype(
+    tmp_path: Path,
+) -> None:
+    # every column, r_f, h2v and supp_frac (‖v‖², supp of the scaled v) included, is the
+    # run on annotations scaled beforehand by (2p(1−p))^((0+1)/2)
+    world = write_world(tmp_path)
+    assert (world["v"][3] != 0).any()  # the monomorphic SNP: scaled to 0, out of supp
+    _scaled_copy(tmp_path, "scaled.")
+    ours = run_world(tmp_path, tmp_path / "alpha0", alpha=0.0, plots=False)
+    expected = run_world(
+        tmp_path, tmp_path / "prescaled", sannot_chr=[str(tmp_path / "scaled.")], plots=False
+    )
+    plain = run_world(tmp_path, tmp_path / "plain", plots=False)
+    assert ours["p"].to_list() == expected["p"].to_list()
+    for column in ("z", "z_fast", "p_fast", "mu", "se_mu", "r_f", "h2v_h2g", "h2v", "supp_frac"):
+        np.testing.assert_allclose(ours[column], expected[column], rtol=1e-9, err_msg=column)
+    assert (ours["supp_frac"] < plain["supp_frac"]).all()
+
+
+def test_background_names_must_differ_from_the_marginal_ones(tmp_path: Path) -> None:
+    write_world(tmp_path)
+    with gzip.open(tmp_path / f"bg.{CHROM}.sannot.gz", "rt") as handle:
+        text = handle.read()
+    with gzip.open(tmp_path / f"same.{CHROM}.sannot.gz", "wt") as handle:
+        handle.write(text.replace("\tbgmaf\n", "\tpred1\n", 1))
+    with pytest.raises(ValueError, match=r"annotation names overlap: \['pred1'\]; rename"):
+        run_world(
+            tmp_path, tmp_path / "out", background_sannot_chr=[str(tmp_path / "same.")],
+            ld_cache=tmp_path / "cache", plots=False,
+        )  # fmt: skip
+    assert not (tmp_path / "cache").exists()  # stopped before the LD spectra
+
+
+def test_chunk_tables_are_written_for_p_strictly_below_the_threshold(tmp_path: Path) -> None:
+    from crossreg.stats.sldp.run import write_sldp
+
+    write_world(tmp_path)
+    found = run_world(tmp_path, tmp_path / "all", plots=False)
+    cut = sorted(found["p"].to_list())[1]  # the second smallest p: only the smallest passes
+    write_sldp(
+        str(tmp_path / "panel."), tmp_path / "print_snps.txt", tmp_path / "blocks.bed",
+        str(tmp_path / "ld."), tmp_path / "cut", sannot_chr=[str(tmp_path / "annot.")],
+        sumstats=[tmp_path / "trait.sumstats.gz"], jk_blocks=20, flips=300_000, seed=3,
+        verbose_thresh=cut, plots=False,
+    )  # fmt: skip
+    written = sorted(p.stem for p in (tmp_path / "cut" / "chunks" / "trait").glob("*.tsv"))
+    assert written == found.filter(pl.col("p") < cut)["annot"].to_list()
