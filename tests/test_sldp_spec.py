@@ -1,11 +1,13 @@
 """Statements of the reference SLDP method (docs: sldp.md) that the parity tests against the
 reference's outputs do not reach: the MHC blocks, LD block bounds, the h²_g floor, the
 MAF ≥ 0.05 count, ``--alpha`` scaling in every reported column, disjoint background
-names and the ``--verbose-thresh`` cut."""
+names, the ``--verbose-thresh`` cut, an h²_g above 1, and what ``--help`` says of them."""
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from crossreg.commands import sldp as sldp_command
 from crossreg.stats.sldp.annotations import AnnotationTable, ChromAnnotations
 from crossreg.stats.sldp.panel import MHC, load_chrom_panel, read_ld_blocks
 from crossreg.stats.sldp.sumstats import LdScores, Sumstats, estimate_h2g
@@ -163,3 +166,29 @@ def test_chunk_tables_are_written_for_p_strictly_below_the_threshold(tmp_path: P
     )  # fmt: skip
     written = sorted(p.stem for p in (tmp_path / "cut" / "chunks" / "trait").glob("*.tsv"))
     assert written == found.filter(pl.col("p") < cut)["annot"].to_list()
+
+
+def test_an_h2g_estimate_above_1_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    # mean χ² 9, mean N·ℓ 200, M_5_50 100: h²_g 4, kept as the reference keeps it
+    ld = LdScores(np.array(["rs0", "rs1"]), np.array([2.0, 2.0]), 100, ["1"], "ld.")
+    with caplog.at_level(logging.WARNING, logger="crossreg"):
+        found = estimate_h2g(_sumstats([3.0, 3.0]), ld)
+        assert found.h2g == pytest.approx(4.0, rel=1e-12)
+        estimate_h2g(_sumstats([1.5, 1.5]), ld)  # h²_g 0.625: no warning
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert warning == (
+        "t.sumstats: its h2g estimate, 4 = (mean chi2 9 - 1) / mean N*L2 200 * M_5_50 100, is "
+        "above 1: check its N column, the LD scores and M_5_50 (ld.*); r_f, h2v_h2g and h2v "
+        "are relative to it"
+    )
+
+
+def test_the_help_states_the_block_and_spectrum_rules() -> None:
+    # before: --spectrum-percent claimed to keep the eigenvectors explaining that percent
+    # (the one crossing it is dropped), and --ld-blocks said nothing of bounds or the MHC
+    parser = argparse.ArgumentParser()
+    sldp_command.add_arguments(parser)
+    text = " ".join(parser.format_help().split())
+    assert "start <= BP < end" in text and "MHC (25,684,587-35,455,756)" in text
+    assert "before the one at which their cumulative share of the variance reaches" in text
+    assert "until p >= 0.01, so p >= 1/T" in text

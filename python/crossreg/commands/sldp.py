@@ -25,8 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bfile-chr", required=True, help="panel prefix: PREFIX{chrom}.bed/.bim/.fam/.frq"
     )
-    parser.add_argument("--print-snps", type=Path, required=True, help="regression SNP ids")
-    parser.add_argument("--ld-blocks", type=Path, required=True, help="LD blocks: chrN start end")
+    parser.add_argument(
+        "--print-snps",
+        type=Path,
+        required=True,
+        help="regression SNP ids, one per line (the first field), no header",
+    )
+    parser.add_argument(
+        "--ld-blocks",
+        type=Path,
+        required=True,
+        help="LD blocks: chrN start end, no header; a block holds the SNPs with start <= BP < "
+        "end; chr6 blocks overlapping the MHC (25,684,587-35,455,756) are left out",
+    )
     parser.add_argument(
         "--ldscores-chr",
         required=True,
@@ -79,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         action="extend",
         default=[],
-        help="ldsc munged SNP A1 A2 Z N files",
+        help="ldsc munged SNP A1 A2 Z N files (Z for allele A1)",
     )
     parser.add_argument(
         "--eqtl",
@@ -103,13 +114,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--flips",
         type=whole(1, MAX_FLIPS),
         default=1_000_000,
-        help="most sign flips (T; default %(default)s)",
+        help="most sign flips (T), drawn 100,000 at a time until p >= 0.01, so p >= 1/T "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--jk-blocks",
         type=whole(2, MAX_COUNT),
         default=300,
-        help="number of chunks, at least 2 (default %(default)s)",
+        help="about this many chunks of consecutive LD blocks, of about equal typed SNP counts "
+        "for the sign flips and the jackknife; at least 2 (default %(default)s)",
     )
     parser.add_argument(
         "--weights",
@@ -132,8 +145,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--spectrum-percent",
         type=number(0.0, 100.0, above=True, below=True),
         default=95.0,
-        help="keep the LD eigenvectors explaining this percent of each block's variance "
-        "(strictly between 0 and 100)",
+        help="per LD block, keep the leading eigenvectors before the one at which their "
+        "cumulative share of the variance reaches this percent (so a little less is kept, "
+        "as sldp does; strictly between 0 and 100)",
     )
     parser.add_argument("--ld-cache", type=Path, default=None, help="cache of LD spectra")
     parser.add_argument(

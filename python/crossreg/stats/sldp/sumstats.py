@@ -327,9 +327,20 @@ def estimate_h2g(stats: Sumstats, ld: LdScores) -> Heritability:
             f"mean N*L2 {float(np.mean(nl2[scored]))}); check its Z and N columns and the LD "
             f"scores {ld.stem}*.l2.ldscore.gz"
         )
-    return Heritability(
-        max(sigma2g * ld.m_5_50, H2G_FLOOR), sigma2g, float(np.mean(stats.n)), mean_chi2
-    )
+    h2g = max(sigma2g * ld.m_5_50, H2G_FLOOR)
+    if h2g > 1:
+        log.warning(
+            "%s: its h2g estimate, %.4g = (mean chi2 %.4g - 1) / mean N*L2 %.4g * M_5_50 %d, "
+            "is above 1: check its N column, the LD scores and M_5_50 (%s*); r_f, h2v_h2g and "
+            "h2v are relative to it",
+            stats.source,
+            h2g,
+            mean_chi2,
+            float(np.mean(nl2[scored])),
+            ld.m_5_50,
+            ld.stem,
+        )
+    return Heritability(h2g, sigma2g, float(np.mean(stats.n)), mean_chi2)
 
 
 @dataclass(frozen=True)
