@@ -381,6 +381,8 @@ def test_inference_refuses_a_bad_value_naming_it(world, tmp_path, capsys, comman
         ("denovo", ["--components", "0"], "--components"),
         ("sldp", ["--alpha", "nan"], "--alpha"),
         ("sldp", ["--alpha", "inf"], "--alpha"),
+        ("sldp", ["--background-alpha", "nan"], "--background-alpha"),
+        ("sldp", ["--background-alpha", "-inf"], "--background-alpha"),
         ("sldp", ["--verbose-thresh", "nan"], "--verbose-thresh"),
         ("sldp", ["--seed", "-1"], "--seed"),
         ("sldp", ["--background-maf-bins", HUGE], "--background-maf-bins"),

@@ -5,6 +5,7 @@ against the dense reference estimator (tests/sldp_reference.py) through the comm
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 
@@ -21,7 +22,7 @@ from crossreg.stats.sldp.background import (
     gtf_regions,
     maf_bin_edges,
 )
-from tests.test_sldp_estimator import CHROM, JK_BLOCKS, dense_expected, write_world
+from tests.test_sldp_estimator import CHROM, JK_BLOCKS, dense_expected, run_world, write_world
 
 # chromosome 1: (BP, frq A1 is bim "A1" or "A2", frq MAF); bim alleles A/G
 TINY_1 = [
@@ -194,16 +195,28 @@ def test_bad_gtfs_stop_with_a_clear_error(tmp_path):
     assert build_backgrounds(stem, ["1"]) is None
 
 
-def test_values_stay_per_normalised_genotype_under_alpha(tmp_path):
-    stem, gtf = write_tiny(tmp_path)
-    plain = build_backgrounds(stem, ["1"], maf_bins=3, gtf=gtf).tables("1")
-    scaled = build_backgrounds(stem, ["1"], maf_bins=3, gtf=gtf, alpha=0.0).tables("1")
-    raw = np.array([float("nan") if m == "NA" else float(m) for _, _, m in TINY_1])
-    factor = np.sqrt(2 * raw * (1 - raw))  # what run.py multiplies every annotation by
-    for p, s in zip(plain, scaled, strict=True):
-        usable = factor > 0
-        np.testing.assert_allclose(s.values[usable] * factor[usable, None], p.values[usable])
-        assert not s.values[~usable].any()
+def test_built_backgrounds_are_not_scaled_by_either_alpha(tmp_path):
+    # MAF bins built in the run give the results of the same ±1 values given as a file
+    # that no alpha scales
+    world = write_world(tmp_path)
+    stem = str(tmp_path / "panel.")
+    (table,) = build_backgrounds(stem, [CHROM], maf_bins=3).tables(CHROM)
+    assert set(np.unique(table.values)) <= {-1.0, 0.0, 1.0}
+    with gzip.open(tmp_path / f"bins.{CHROM}.sannot.gz", "wt") as handle:  # thin: bim order
+        handle.write("\t".join(table.names) + "\n")
+        handle.write("".join("\t".join(f"{x:g}" for x in row) + "\n" for row in table.values))
+    assert len(table.values) == len(world["snp"])
+    built = run_world(
+        tmp_path, tmp_path / "built", alpha=0.0, background_alpha=0.0, background_maf_bins=3,
+        plots=False,
+    )  # fmt: skip
+    given = run_world(
+        tmp_path, tmp_path / "given", alpha=0.0, background_sannot_chr=[str(tmp_path / "bins.")],
+        plots=False,
+    )  # fmt: skip
+    assert built["p"].to_list() == given["p"].to_list()
+    for column in ("mu", "se_mu", "z_fast", "r_f", "h2v"):
+        np.testing.assert_allclose(built[column], given[column], rtol=1e-12)
 
 
 # --- the joint regression on the estimator tests' world, through the command line --------

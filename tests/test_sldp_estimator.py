@@ -132,6 +132,7 @@ class SldpOptions(TypedDict, total=False):
     chroms: Sequence[str] | None
     weights: str
     alpha: float
+    background_alpha: float
     spectrum_percent: float
     ld_cache: str | os.PathLike[str] | None
     plots: bool

@@ -101,13 +101,14 @@ def test_m_5_50_counts_the_snps_of_maf_0_05_and_above(tmp_path: Path) -> None:
     assert info["supp"].tolist() == [4] and info["supp_5_50"].tolist() == [2]
 
 
-def _scaled_copy(root: Path, stem: str) -> None:
-    """``{stem}{CHROM}.sannot.gz``: the world's annotations times √(2p(1−p)), p the .frq MAF."""
+def _scaled_copy(root: Path, source: str, target: str) -> None:
+    """``{target}{CHROM}.sannot.gz``: the annotations of ``{source}{CHROM}.sannot.gz`` times
+    √(2p(1−p)), p the .frq MAF."""
     maf = {
         fields[1]: float(fields[4])
         for fields in map(str.split, (root / f"panel.{CHROM}.frq").read_text().splitlines()[1:])
     }
-    with gzip.open(root / f"annot.{CHROM}.sannot.gz", "rt") as handle:
+    with gzip.open(root / f"{source}{CHROM}.sannot.gz", "rt") as handle:
         header, *rows = handle.read().splitlines()
     lines = [header]
     for row in rows:
@@ -115,8 +116,14 @@ def _scaled_copy(root: Path, stem: str) -> None:
         factor = np.sqrt(2 * maf[fields[0]] * (1 - maf[fields[0]]))
         scaled = (repr(float(float(x) * factor)) for x in fields[3:])
         lines.append("\t".join([*fields[:3], *scaled]))
-    with gzip.open(root / f"{stem}{CHROM}.sannot.gz", "wt") as handle:
+    with gzip.open(root / f"{target}{CHROM}.sannot.gz", "wt") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+def _assert_same_results(ours: pl.DataFrame, expected: pl.DataFrame) -> None:
+    assert ours["p"].to_list() == expected["p"].to_list()
+    for column in ("z", "z_fast", "p_fast", "mu", "se_mu", "r_f", "h2v_h2g", "h2v", "supp_frac"):
+        np.testing.assert_allclose(ours[column], expected[column], rtol=1e-9, err_msg=column)
 
 
 def test_alpha_0_is_the_per_allele_annotation_scaled_to_per_normalised_genotype(
@@ -126,16 +133,41 @@ def test_alpha_0_is_the_per_allele_annotation_scaled_to_per_normalised_genotype(
     # run on annotations scaled beforehand by (2p(1−p))^((0+1)/2)
     world = write_world(tmp_path)
     assert (world["v"][3] != 0).any()  # the monomorphic SNP: scaled to 0, out of supp
-    _scaled_copy(tmp_path, "scaled.")
+    _scaled_copy(tmp_path, "annot.", "scaled.")
     ours = run_world(tmp_path, tmp_path / "alpha0", alpha=0.0, plots=False)
     expected = run_world(
         tmp_path, tmp_path / "prescaled", sannot_chr=[str(tmp_path / "scaled.")], plots=False
     )
     plain = run_world(tmp_path, tmp_path / "plain", plots=False)
-    assert ours["p"].to_list() == expected["p"].to_list()
-    for column in ("z", "z_fast", "p_fast", "mu", "se_mu", "r_f", "h2v_h2g", "h2v", "supp_frac"):
-        np.testing.assert_allclose(ours[column], expected[column], rtol=1e-9, err_msg=column)
+    _assert_same_results(ours, expected)
     assert (ours["supp_frac"] < plain["supp_frac"]).all()
+
+
+def test_background_files_take_their_own_alpha(tmp_path: Path) -> None:
+    # the reference preprocesses each annotation file with its own --alpha: --alpha 0 for
+    # per-allele scores leaves a per-normalised-genotype background as it is (before: it
+    # was scaled too), and --background-alpha 0 scales it
+    write_world(tmp_path)
+    _scaled_copy(tmp_path, "annot.", "scaled.")
+    _scaled_copy(tmp_path, "bg.", "bgscaled.")
+    background = [str(tmp_path / "bg.")]
+    ours = run_world(
+        tmp_path, tmp_path / "alpha0", alpha=0.0, background_sannot_chr=background, plots=False
+    )
+    expected = run_world(
+        tmp_path, tmp_path / "prescaled", sannot_chr=[str(tmp_path / "scaled.")],
+        background_sannot_chr=background, plots=False,
+    )  # fmt: skip
+    _assert_same_results(ours, expected)
+    both = run_world(
+        tmp_path, tmp_path / "both0", alpha=0.0, background_alpha=0.0,
+        background_sannot_chr=background, plots=False,
+    )  # fmt: skip
+    expected = run_world(
+        tmp_path, tmp_path / "bothscaled", sannot_chr=[str(tmp_path / "scaled.")],
+        background_sannot_chr=[str(tmp_path / "bgscaled.")], plots=False,
+    )  # fmt: skip
+    _assert_same_results(both, expected)
 
 
 def test_background_names_must_differ_from_the_marginal_ones(tmp_path: Path) -> None:

@@ -138,8 +138,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=-1.0,
         help=(
             "-1: annotation is per normalised genotype; 0: per allele; any α scales by "
-            "(2p(1-p))^((α+1)/2), 0 at a SNP of MAF 0 or NA"
+            "(2p(1-p))^((α+1)/2), 0 at a SNP of MAF 0 or NA (the --sannot-chr and --sad "
+            "annotations; --background-alpha the backgrounds')"
         ),
+    )
+    parser.add_argument(
+        "--background-alpha",
+        type=number(-math.inf, math.inf),
+        default=-1.0,
+        help="--alpha of the --background-sannot-chr files (sldp preprocesses each file with "
+        "its own; the built MAF-bin and GTF backgrounds are per normalised genotype)",
     )
     parser.add_argument(
         "--spectrum-percent",
@@ -187,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
         jk_blocks=args.jk_blocks,
         weights=args.weights,
         alpha=args.alpha,
+        background_alpha=args.background_alpha,
         spectrum_percent=args.spectrum_percent,
         ld_cache=args.ld_cache,
         verbose_thresh=args.verbose_thresh,

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,28 +127,35 @@ def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
 class ChromAnnotations:
     """Annotations (background first, then marginal) aligned to one chromosome's panel:
     v = sign · value · (2p(1−p))^((α+1)/2), 0 where a SNP is unmatched or its 2p(1−p) is 0
-    (:func:`alpha_scale`)."""
+    (:func:`alpha_scale`), with each table's own α: `alphas` holds, per table, α and the
+    option that set it (None: α = −1 for every table)."""
 
     panel: ChromPanel
     tables: list[AnnotationTable]
     alignments: list[Alignment]
-    alpha: float = -1.0
-    scale: npt.NDArray[np.float64] = field(init=False)
+    alphas: Sequence[tuple[float, str]] | None = None
+    scales: dict[float, npt.NDArray[np.float64]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.scale = alpha_scale(self.panel.maf, self.alpha)
+        if self.alphas is None:
+            self.alphas = [(-1.0, "")] * len(self.tables)
+        self.scales = {a: alpha_scale(self.panel.maf, a) for a, _ in self.alphas if a != -1}
 
     def values(self, start: int, stop: int) -> npt.NDArray[np.float64]:
         """v for bim rows ``start:stop``: rows × all annotations. A value that is not a
         finite number stops, naming the SNP and the annotation."""
         rows = slice(start, stop)
-        parts = [
-            a.apply(t.values, 0.0, rows) for t, a in zip(self.tables, self.alignments, strict=True)
-        ]
+        assert self.alphas is not None
+        parts = []
+        for table, alignment, (alpha, _) in zip(
+            self.tables, self.alignments, self.alphas, strict=True
+        ):
+            part = alignment.apply(table.values, 0.0, rows)
+            if alpha != -1:
+                with np.errstate(invalid="ignore"):  # 0 · inf: stopped just below
+                    part = part * self.scales[alpha][rows, None]
+            parts.append(part)
         v = np.concatenate(parts, axis=1)
-        if self.alpha != -1:
-            with np.errstate(invalid="ignore"):  # 0 · inf: stopped just below
-                v = v * self.scale[rows, None]
         self._require_finite(v, start)
         return v
 
@@ -157,14 +165,19 @@ class ChromAnnotations:
         if not len(bad):
             return
         row, column = int(bad[0][0]), int(bad[0][1])
-        names = [(t.source, n) for t in self.tables for n in t.names]
-        source, name = names[column]
+        assert self.alphas is not None
+        names = [
+            (t.source, n, alpha, option)
+            for t, (alpha, option) in zip(self.tables, self.alphas, strict=True)
+            for n in t.names
+        ]
+        source, name, alpha, option = names[column]
         snp = self.panel.bim.snp[start + row]
         maf = self.panel.maf[start + row]
         raise ValueError(
             f"{source}: annotation {name} at SNP {snp} of {self.panel.bim.path} is "
-            f"{v[row, column]} after scaling by (2p(1-p))^((alpha+1)/2) with --alpha "
-            f"{self.alpha:g} (MAF {maf}); check that SNP's value and its MAF in the .frq"
+            f"{v[row, column]} after scaling by (2p(1-p))^((alpha+1)/2) with {option} "
+            f"{alpha:g} (MAF {maf}); check that SNP's value and its MAF in the .frq"
         )
 
     def info(self) -> dict[str, npt.NDArray[np.float64]]:

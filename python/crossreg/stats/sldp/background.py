@@ -10,9 +10,7 @@ were signed as *unverified*. The minor allele comes from the panel's ``.frq`` (`
 --freq``: MAF is the frequency of the ``.frq``'s A1, which may be bim A1 or A2). A SNP
 whose two alleles are exactly 50/50 counts A1 as minor (+1); a monomorphic SNP (MAF 0) or
 one with an NA MAF gets 0 everywhere (its standardised genotype is 0 anyway). Values are
-per normalised genotype: with ``--alpha`` other than −1 they are pre-divided by the
-(2p(1−p))^((α+1)/2) factor that run.py applies to every annotation, so they stay ±1 per
-normalised genotype whatever the scale of the marginal annotations.
+per normalised genotype: neither ``--alpha`` nor ``--background-alpha`` scales them.
 
 MAF bins (``maf_bin1..K``). The K − 1 inner edges are the k/K quantiles (numpy's linear
 interpolation) of the MAF of the *common* (MAF ≥ 0.05) panel SNPs of all analysed
@@ -229,18 +227,13 @@ class BuiltBackgrounds:
     AnnotationTables (one row per bim SNP in bim order) per chromosome."""
 
     sources: list[BuiltSource]
-    unscale: dict[str, npt.NDArray[np.float64] | None]  # 1/(run.py's α factor); None: α = −1
     maf_edges: list[float] | None = None
 
     def tables(self, chrom: str) -> list[AnnotationTable]:
-        out = []
-        for s in self.sources:
-            values = s.values[chrom].astype(np.float64)
-            factor = self.unscale[chrom]
-            if factor is not None:
-                values = values * factor[:, None]
-            out.append(AnnotationTable(s.source, list(s.names), values))
-        return out
+        return [
+            AnnotationTable(s.source, list(s.names), s.values[chrom].astype(np.float64))
+            for s in self.sources
+        ]
 
     def describe(self) -> dict[str, object]:
         """Names, SNP counts and MAF edges, for summary.json."""
@@ -256,7 +249,6 @@ def build_backgrounds(
     *,
     maf_bins: int = 0,
     gtf: str | os.PathLike[str] | None = None,
-    alpha: float = -1.0,
 ) -> BuiltBackgrounds | None:
     """MAF-bin and GTF backgrounds for the panel ``{bfile_chr}{chrom}.bim/.frq`` of
     `chroms` (None when neither is asked for). Empty annotations are dropped (logged)."""
@@ -266,17 +258,11 @@ def build_backgrounds(
         return None
     regions = gtf_regions(gtf) if gtf is not None else None
     signs, mafs, in_gtf = {}, {}, {}
-    unscale: dict[str, npt.NDArray[np.float64] | None] = {}
     for chrom in chroms:
         bim = read_bim(f"{bfile_chr}{chrom}.bim")
-        raw, a1_freq = read_frq_alleles(f"{bfile_chr}{chrom}.frq", bim)
+        _, a1_freq = read_frq_alleles(f"{bfile_chr}{chrom}.frq", bim)
         signs[chrom] = minor_allele_sign(a1_freq)
         mafs[chrom] = np.minimum(a1_freq, 1.0 - a1_freq)
-        unscale[chrom] = None
-        if alpha != -1:
-            scale = np.power(2 * raw * (1 - raw), (1.0 + alpha) / 2)
-            usable = np.isfinite(scale) & (scale > 0)
-            unscale[chrom] = np.divide(1.0, scale, out=np.zeros(len(raw)), where=usable)
         if regions is not None:
             position = bim.bp - 1  # bim BP is 1-based
             empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
@@ -312,7 +298,7 @@ def build_backgrounds(
             )
         sources.append(built)
     sources = [s for s in sources if s.names]
-    return BuiltBackgrounds(sources, unscale, None if edges is None else edges.tolist())
+    return BuiltBackgrounds(sources, None if edges is None else edges.tolist())
 
 
 def _kept(source: str, names: list[str], values: dict[str, npt.NDArray[np.int8]]) -> BuiltSource:

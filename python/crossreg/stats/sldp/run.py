@@ -91,17 +91,21 @@ class PhenoBlocks:
 
 class AnnotationSet:
     """Annotation sources by kind; sannot stems are read per chromosome, SAD files once,
-    built backgrounds (MAF bins, GTF features) come per chromosome from `built`."""
+    built backgrounds (MAF bins, GTF features) come per chromosome from `built`. `alpha`
+    (α and the option that set it) scales the sannot and SAD values; built backgrounds
+    are per normalised genotype already."""
 
     def __init__(
         self,
         stems: Sequence[str],
         sad: Sequence[str | os.PathLike[str]] = (),
         built: BuiltBackgrounds | None = None,
+        alpha: tuple[float, str] = (-1.0, ""),
     ):
         self.stems = list(stems)
         self.sad = [read_sad_annotations(p) for p in sad]
         self.built = built
+        self._alpha = alpha
         self.names: list[str] | None = None
         self.origin: dict[str, str] = {}  # annotation name -> its file (or stem)
         self.matched = {source: 0 for source in self.sources}
@@ -110,6 +114,11 @@ class AnnotationSet:
     def sources(self) -> list[str]:
         built = [s.source for s in self.built.sources] if self.built else []
         return self.stems + [t.source for t in self.sad] + built
+
+    def alpha(self, source: str) -> tuple[float, str]:
+        """α of `source` (one of `sources`) and the option that set it."""
+        built = [s.source for s in self.built.sources] if self.built else []
+        return (-1.0, "") if source in built else self._alpha
 
     def tables(self, chrom: str) -> list[AnnotationTable]:
         tables = [read_sannot(sannot_path(stem, chrom)) for stem in self.stems] + self.sad
@@ -188,6 +197,7 @@ def write_sldp(
     jk_blocks: int = 300,
     weights: str = "Winv_ahat_h",
     alpha: float = -1.0,
+    background_alpha: float = -1.0,
     spectrum_percent: float = 95.0,
     ld_cache: str | os.PathLike[str] | None = None,
     verbose_thresh: float = 0.05,
@@ -216,8 +226,9 @@ def write_sldp(
         raise ValueError(
             f"--spectrum-percent must lie strictly between 0 and 100, got {spectrum_percent}"
         )
-    if not math.isfinite(alpha):
-        raise ValueError(f"--alpha must be a finite number (-1 or 0, as sldp), got {alpha}")
+    for option, scale in (("--alpha", alpha), ("--background-alpha", background_alpha)):
+        if not math.isfinite(scale):
+            raise ValueError(f"{option} must be a finite number (-1 or 0, as sldp), got {scale}")
     if bool(sannot_chr) == bool(sad):
         raise ValueError("give annotations as --sannot-chr stems or --sad files (one kind)")
     chroms = _analysed_chroms(chroms, bfile_chr)
@@ -227,11 +238,11 @@ def write_sldp(
     ld = read_ldscores(ldscores_chr)
     phenos = _phenotypes(sumstats, eqtl, eqtl_n, printed)
     heritability = {s.name: estimate_h2g(s, ld) for s in phenos}
-    marginal = AnnotationSet(sannot_chr, sad)
-    built = build_backgrounds(
-        bfile_chr, chroms, maf_bins=background_maf_bins, gtf=background_gtf, alpha=alpha
+    marginal = AnnotationSet(sannot_chr, sad, alpha=(alpha, "--alpha"))
+    built = build_backgrounds(bfile_chr, chroms, maf_bins=background_maf_bins, gtf=background_gtf)
+    background = AnnotationSet(
+        background_sannot_chr, built=built, alpha=(background_alpha, "--background-alpha")
     )
-    background = AnnotationSet(background_sannot_chr, built=built)
     per_pheno = {
         s.name: PhenoBlocks({}, np.zeros(len(blocks)), np.zeros((len(blocks), 2), dtype=np.int64))
         for s in phenos
@@ -249,7 +260,7 @@ def write_sldp(
             spectra = chrom_spectra(panel, blocks, spectrum_percent, ld_cache)
             ranks["with_print_snps"] += len(spectra)
             ranks["rank_0"] += sum(s.u.shape[1] == 0 for s in spectra.values())
-            tables, alignments = [], []
+            tables, alignments, alphas = [], [], []
             for group, group_tables in sets:
                 for table, source in zip(group_tables, group.sources, strict=True):
                     alignment = table.align(panel)
@@ -257,7 +268,8 @@ def write_sldp(
                     _add_counts(counts, table.source, alignment.counts)
                     tables.append(table)
                     alignments.append(alignment)
-            annotations = ChromAnnotations(panel, tables, alignments, alpha)
+                    alphas.append(group.alpha(source))
+            annotations = ChromAnnotations(panel, tables, alignments, alphas)
             n_background = sum(len(t.names) for t in sets[0][1])
             chrom_info = annotations.info()
             for name in INFO_FIELDS:
@@ -351,6 +363,7 @@ def write_sldp(
             "jk_blocks": jk_blocks,
             "weights": weights,
             "alpha": alpha,
+            "background_alpha": background_alpha,
             "spectrum_percent": spectrum_percent,
             "verbose_thresh": verbose_thresh,
         },
