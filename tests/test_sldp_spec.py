@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,8 @@ from crossreg.commands import sldp as sldp_command
 from crossreg.stats.sldp.annotations import AnnotationTable, ChromAnnotations
 from crossreg.stats.sldp.panel import MHC, load_chrom_panel, read_ld_blocks
 from crossreg.stats.sldp.sumstats import LdScores, Sumstats, estimate_h2g
-from tests.test_sldp_estimator import CHROM, run_world, write_world
+from tests import sldp_reference as dense
+from tests.test_sldp_estimator import CHROM, N_BLOCKS, run_world, write_world
 
 
 def test_chr6_blocks_overlapping_the_mhc_are_dropped(tmp_path: Path) -> None:
@@ -224,3 +226,46 @@ def test_the_help_states_the_block_and_spectrum_rules() -> None:
     assert "start <= BP < end" in text and "MHC (25,684,587-35,455,756)" in text
     assert "before the one at which their cumulative share of the variance reaches" in text
     assert "until p >= 0.01, so p >= 1/T" in text
+
+
+def test_blocks_where_a_negative_sigma2g_leaves_w_not_positive_are_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # mean χ² < 1 gives σ²_g < 0, kept as the reference keeps it: W's eigenvalue
+    # σ²_g λ² + λ/N is ≤ 0 in the blocks with a kept LD eigenvalue λ ≥ 1/(N|σ²_g|)
+    world = write_world(tmp_path)
+    with gzip.open(tmp_path / "trait.sumstats.gz", "rt") as handle:
+        header, *rows = handle.read().splitlines()
+    halved = []
+    for row in rows:
+        fields = row.split("\t")
+        halved.append("\t".join([*fields[:3], repr(float(fields[3]) / 2), fields[4]]))
+    with gzip.open(tmp_path / "trait.sumstats.gz", "wt") as handle:
+        handle.write("\n".join([header, *halved]) + "\n")
+    positions = zip(world["snp"], world["bp"], strict=True)
+    with gzip.open(tmp_path / f"ld.{CHROM}.l2.ldscore.gz", "wt") as handle:
+        handle.write(
+            "CHR\tSNP\tBP\tL2\n" + "".join(f"{CHROM}\t{s}\t{b}\t0.5\n" for s, b in positions)
+        )
+    z = world["z"][~np.isnan(world["z"])] / 2
+    sigma2g = (np.mean(z**2) - 1) / (5000 * 0.5)
+    assert sigma2g < 0
+    counts = world["counts"].astype(float)
+    counts[counts < 0] = np.nan
+    x = dense.standardize(counts)
+    expected = 0
+    for block in range(N_BLOCKS):
+        rows_ = np.nonzero((world["block_of"] == block) & world["printed"])[0]
+        if not len(rows_) or np.isnan(world["z"][rows_]).all():
+            continue
+        lam = np.linalg.eigvalsh(x[:, rows_].T @ x[:, rows_] / x.shape[0])[::-1]
+        kept = lam[: dense.rank(lam)]
+        expected += int((sigma2g * kept**2 + kept / 5000 <= 0).any())
+    assert expected > 0
+    with caplog.at_level(logging.WARNING, logger="crossreg"):
+        run_world(tmp_path, tmp_path / "out", plots=False)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())["phenotypes"]["trait"]
+    assert summary["sigma2g"] == pytest.approx(sigma2g, rel=1e-12)
+    assert summary["blocks_w_not_positive"] == expected
+    (warning,) = [r.getMessage() for r in caplog.records if "sigma2g" in r.getMessage()]
+    assert f"in {expected} of {summary['blocks']} LD blocks" in warning

@@ -79,6 +79,7 @@ class PhenoBlocks:
     m_h: npt.NDArray[np.float64]
     snpind: npt.NDArray[np.int64]  # blocks × (begin, end)
     typed: bool = False  # some print SNP of a block with an LD spectrum is typed
+    indefinite: int = 0  # blocks whose W = R/N + σ²_g R² has an eigenvalue ≤ 0 (σ²_g < 0)
     signal: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def note_signal(self, typed_profiles: npt.NDArray[np.float64]) -> None:
@@ -301,6 +302,8 @@ def write_sldp(
                         spectrum, ahat_o, n_o, heritability[name].sigma2g, weights
                     )
                     target.stats[int(block)] = block_stats(weighting, profiles, n_background)
+                    divisors = weighting.divisors
+                    target.indefinite += int(divisors is not None and bool((divisors <= 0).any()))
                     target.m_h[block] = typed.sum()
                     rows = print_index[start:stop][mask]
                     target.snpind[block] = (rows.min(), rows.max() + 1)
@@ -325,6 +328,8 @@ def write_sldp(
                 "absent); check its SNP ids and A1/A2 against the panel's .bim"
             )
     _check_annotation_signal(phenos, per_pheno, marginal)
+    for stats in phenos:
+        _warn_indefinite(stats, heritability[stats.name], per_pheno[stats.name])
     names = marginal.names or []
     background_names = background.names or []
     return _write_outputs(
@@ -393,6 +398,25 @@ def _check_disjoint(names: list[str], background_names: list[str]) -> None:
             f"background and marginal annotation names overlap: {overlap}; rename the "
             "background column(s)"
         )
+
+
+def _warn_indefinite(stats: Sumstats, h: Heritability, target: PhenoBlocks) -> None:
+    """Warn when σ²_g < 0 (mean χ² below 1) left W = R/N + σ²_g R² with an eigenvalue at or
+    below 0 in some blocks: the reference keeps σ²_g so, and so does crossreg, but W⁻¹ then
+    weights those blocks' leading LD components by a negative or unbounded factor."""
+    if not target.indefinite:
+        return
+    log.warning(
+        "%s: sigma2g %.3g is below 0 (mean chi2 %.4g < 1), so W = R/N + sigma2g R^2 has an "
+        "eigenvalue at or below 0 in %d of %d LD blocks (those with an LD eigenvalue at or "
+        "above 1/(N |sigma2g|)): their weights are negative or unbounded, as in the reference; "
+        "--weights Winv_ahat_I does not use sigma2g",
+        stats.source,
+        h.sigma2g,
+        h.mean_chi2,
+        target.indefinite,
+        len(target.stats),
+    )
 
 
 def _check_ranks(ranks: dict[str, int], spectrum_percent: float) -> None:
@@ -627,6 +651,7 @@ def _write_outputs(
                 "mean_chi2": heritability[s.name].mean_chi2,
                 "chunks": chunk_counts[s.name],
                 "blocks": len(per_pheno[s.name].stats),
+                "blocks_w_not_positive": per_pheno[s.name].indefinite,
             }
             for s in phenos
         },
