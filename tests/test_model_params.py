@@ -159,6 +159,13 @@ def test_the_papers_train_sections_are_read_whole(name: str) -> None:
             r"global_clipnorm: give clip_norm and train with --clip-mode global; remove them",
         ),
         ({"train_epochs": 8, "warmup_steps": 10}, r"train key\(s\) train_epochs, warmup_steps are"),
+        # an older tutorial's key, which Basenji's trainer ignores
+        (
+            {"train_epochs": 8},
+            r"train key\(s\) train_epochs .*; train_epochs: Basenji's trainer does not read it "
+            r"either \(its epochs are train_epochs_min and train_epochs_max\); give "
+            r"train_epochs_max for a cap; remove them",
+        ),
         (
             {"loss": "mse"},
             r"train\.loss 'mse' is not supported; crossreg trains with Basenji's Poisson",

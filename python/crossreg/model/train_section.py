@@ -20,6 +20,8 @@ TRAIN_LOSS = "poisson"
 # keys of Basenji's or baskerville's params that crossreg does not implement, and what to do
 TRAIN_KEY_HINTS = {
     "global_clipnorm": "give clip_norm and train with --clip-mode global",
+    "train_epochs": "Basenji's trainer does not read it either (its epochs are "
+    "train_epochs_min and train_epochs_max); give train_epochs_max for a cap",
 }
 #: the names of SGD with momentum ("momentum": Basenji's other name for it)
 SGD_NAMES = ("sgd", "momentum")
