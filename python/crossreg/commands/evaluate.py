@@ -14,6 +14,7 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
+from crossreg.commands.values import MAX_COUNT, whole
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 
 if TYPE_CHECKING:
@@ -35,9 +36,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="head to use (default: the head a fine-tuning added for the dataset's tracks, "
         "else the dataset's genome)",
     )
+    add_column_arguments(parser)
     add_inference_arguments(parser, batch_size=4)
     add_plot_arguments(
         parser, redraw="r_by_assay.png can be redrawn from metrics.tsv; tracks.png needs the model"
+    )
+
+
+def add_column_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--specificity``, ``--min-class``, ``--rank`` and ``--peaks``: Basenji's statistics
+    beyond Pearson R, added as columns of metrics.tsv."""
+    group = parser.add_argument_group(
+        "beyond Pearson R (whole columns: predictions and targets are kept on disk in --out "
+        "while computed, 6 bytes per bin and track)"
+    )
+    group.add_argument(
+        "--specificity",
+        action="store_true",
+        help="specificity_r: per class of tracks (assay; ChIP by mark or factor), Pearson R "
+        "of quantile-normalised, row-mean-centred predictions and targets "
+        "(basenji_test_specificity.py)",
+    )
+    group.add_argument(
+        "--min-class",
+        type=whole(2, MAX_COUNT),
+        default=2,
+        help="classes with fewer tracks have no specificity_r (NaN; default %(default)s, "
+        "Basenji's paper-era script; its later default is 100)",
+    )
+    group.add_argument(
+        "--rank", action="store_true", help="spearman_r: Spearman R over all bins of the split"
+    )
+    group.add_argument(
+        "--peaks",
+        action="store_true",
+        help="peaks, auroc, auprc: Poisson-vs-mean peak call on every 8th bin (Benjamini-"
+        "Hochberg q < 0.01) and AUROC/AUPRC of the predictions against it",
     )
 
 
@@ -76,8 +110,9 @@ def default_head(info: CheckpointInfo, store: DataStore) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write ``metrics.tsv`` (one row per track) and ``summary.json`` (means per assay),
-    and the figures ``tracks.png`` (with ``tracks.npz``) and ``r_by_assay.png``."""
+    """Write ``metrics.tsv`` (one row per track; with --specificity, --rank, --peaks their
+    columns) and ``summary.json`` (means per assay), and the figures ``tracks.png`` (with
+    ``tracks.npz``) and ``r_by_assay.png``."""
     require_paths(args, folders=("model", "data"))
     require_output(args, folder=True)
     require_own_folder(args)
@@ -85,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     info = checkpoint_info(args.model)
     head = default_head(info, store) if args.genome is None else info.choose(args.genome)
     from crossreg.evaluate.accuracy import evaluate_model
+    from crossreg.evaluate.spill import ColumnOptions
     from crossreg.evaluate.table import assay_summary
 
     table = evaluate_model(
@@ -94,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         split=args.split,
         genome=head,
         options=inference_options(args),
+        columns=ColumnOptions(args.specificity, args.rank, args.peaks, args.min_class),
         **plot_options(args),
     )
     print(assay_summary(table))

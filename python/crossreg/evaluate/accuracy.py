@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +22,20 @@ from crossreg.evaluate.finite import (
     check_finite_targets,
     non_finite_columns,
 )
-from crossreg.evaluate.table import assay_summary, mean_r2, metrics_table, write_metrics
+from crossreg.evaluate.spill import ColumnOptions, ColumnSpill, column_metrics, specificity_class
+from crossreg.evaluate.table import (
+    assay_summary,
+    column_means,
+    mean_r2,
+    metrics_table,
+    write_metrics,
+)
 from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import as_float
 from crossreg.io.targets import Target
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, load_head
-from crossreg.model.metrics import array_metrics
+from crossreg.model.metrics import TrackMetrics, array_metrics
 from crossreg.plots import remove_stale_figures
 from crossreg.progress import CountedRows, progress
 
@@ -66,9 +75,13 @@ def score_store(
     split: str = "test",
     genome: str | None = None,
     options: InferenceOptions = InferenceOptions(),
+    columns: ColumnOptions = ColumnOptions(),
+    scratch: str | os.PathLike[str] | None = None,
 ) -> Scored:
     """Pearson R and R² per track over all bins of all windows of `split`, with the model
-    and each window's target sums (for the figures).
+    and each window's target sums (for the figures); with `columns` also the whole-column
+    statistics (:mod:`crossreg.evaluate.spill`), whose predictions and targets are kept in
+    a temporary folder under `scratch` (the system's temporary folder when None).
 
     The head is the dataset's genome unless `genome` names another one (for example a
     mouse head scored on human windows), whose tracks must be the store's: the same
@@ -85,23 +98,31 @@ def score_store(
     count = store.splits.get(split, {}).get("count", 0)
     if count == 0:
         raise ValueError(f"dataset {Path(data_dir)} has no '{split}' windows")
-    with progress(count, f"evaluating {store.genome} {split}", "windows") as meter:
-        sums = WindowSums(store.targets(split))
-        targets = CountedRows(sums, meter)
-        metrics, _ = array_metrics(model, head, store.sequences(split), targets, options)
     table = config.targets[head]
-    # a non-finite target makes its track's metrics NaN too: the store's fault, not the head's
-    check_finite_targets(
-        [table[i].identifier for i in non_finite_columns(sums.sums)],
-        data_dir,
-        f"in its '{split}' windows ",
-    )
-    check_finite_predictions(
-        [table[i].identifier for i in np.flatnonzero(metrics.non_finite())],
-        model_dir,
-        head,
-        data_dir,
-    )
+    with contextlib.ExitStack() as stack:
+        spill = None
+        if columns.any:
+            folder = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix=".columns-", dir=scratch)
+            )
+            array = store.targets(split)
+            spill = ColumnSpill(folder, count, store.target_length, len(table), array.dtype)
+            stack.callback(spill.close)
+        with progress(count, f"evaluating {store.genome} {split}", "windows") as meter:
+            sums = WindowSums(store.targets(split))
+            targets = CountedRows(sums, meter)
+            metrics, _ = array_metrics(
+                model,
+                head,
+                store.sequences(split),
+                targets,
+                options,
+                observe=None if spill is None else spill.add,
+            )
+        _check_finite(metrics, sums, table, model_dir, head, data_dir, split)
+        extra = (
+            {} if spill is None else column_metrics(spill, [t.description for t in table], columns)
+        )
     log.info(
         "%s on %s %s (%d windows): mean Pearson R %.4f",
         Path(model_dir).name,
@@ -115,8 +136,51 @@ def score_store(
         [t.description for t in table],
         metrics.pearson_r(),
         metrics.r2(),
-    )
+    ).with_columns(**{name: pl.Series(name, values) for name, values in extra.items()})
     return Scored(frame, model, head, store, sums.sums)
+
+
+def _check_finite(
+    metrics: TrackMetrics,
+    sums: Any,
+    table: Sequence[Target],
+    model_dir: str | os.PathLike[str],
+    head: str,
+    data_dir: str | os.PathLike[str],
+    split: str,
+) -> None:
+    """Stop on NaN or infinite targets (the store's fault) or predictions (the head's)."""
+    # a non-finite target makes its track's metrics NaN too: the store's fault, not the head's
+    check_finite_targets(
+        [table[int(i)].identifier for i in non_finite_columns(sums.sums)],
+        data_dir,
+        f"in its '{split}' windows ",
+    )
+    check_finite_predictions(
+        [table[int(i)].identifier for i in np.flatnonzero(metrics.non_finite())],
+        model_dir,
+        head,
+        data_dir,
+    )
+
+
+def class_summary(table: pl.DataFrame) -> list[dict[str, Any]]:
+    """Per specificity class (:func:`crossreg.evaluate.spill.specificity_class`): its
+    track count and mean specificity R (null for a class left out)."""
+    return (
+        table.with_columns(
+            pl.col("description")
+            .map_elements(specificity_class, return_dtype=pl.Utf8)
+            .alias("class")
+        )
+        .group_by("class")
+        .agg(
+            pl.len().alias("tracks"),
+            pl.col("specificity_r").fill_nan(None).mean().alias("specificity_r"),
+        )
+        .sort("class")
+        .to_dicts()
+    )
 
 
 def evaluate_model(
@@ -129,31 +193,48 @@ def evaluate_model(
     options: InferenceOptions = InferenceOptions(),
     plots: bool = True,
     svg: bool = False,
+    columns: ColumnOptions = ColumnOptions(),
 ) -> pl.DataFrame:
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
     (means over tracks and per assay) into `out`; returns the per-track table.
+
+    With `columns`, ``metrics.tsv`` gains Basenji's whole-column statistics
+    (:func:`crossreg.evaluate.spill.column_metrics`: ``specificity_r``, ``spearman_r``,
+    ``peaks``, ``auroc``, ``auprc``), whose predictions and targets are kept in a temporary
+    folder in `out` while they are computed.
 
     Unless `plots` is off it also draws (:mod:`crossreg.evaluate.figures`) ``tracks.png``,
     predicted vs measured coverage of three typical tracks along the three windows with
     the most signal (the values drawn in ``tracks.npz``), and ``r_by_assay.png``, the
     per-track R by assay; with `svg` an SVG beside each."""
-    scored = score_store(model_dir, data_dir, split=split, genome=genome, options=options)
-    table = scored.table
     out = Path(out)
+    if columns.any:  # the scratch folder lies in it
+        out.mkdir(parents=True, exist_ok=True)
+    scored = score_store(
+        model_dir,
+        data_dir,
+        split=split,
+        genome=genome,
+        options=options,
+        columns=columns,
+        scratch=out if columns.any else None,
+    )
+    table = scored.table
     out.mkdir(parents=True, exist_ok=True)
     write_metrics(out / "metrics.tsv", table)
+    summary: dict[str, Any] = {
+        "split": split,
+        "tracks": table.height,
+        "mean_pearson_r": as_float(table["pearson_r"].mean()),
+        "mean_r2": mean_r2(table),
+        **column_means(table),
+        "by_assay": assay_summary(table).to_dicts(),
+    }
+    if "specificity_r" in table.columns:
+        summary["min_class"] = columns.min_class
+        summary["specificity_by_class"] = class_summary(table)
     with atomic_write(out / "summary.json") as handle:
-        json.dump(
-            {
-                "split": split,
-                "tracks": table.height,
-                "mean_pearson_r": as_float(table["pearson_r"].mean()),
-                "mean_r2": mean_r2(table),
-                "by_assay": assay_summary(table).to_dicts(),
-            },
-            handle,
-            indent=1,
-        )
+        json.dump(summary, handle, indent=1)
     written: list[Path] = []
     (out / TRACKS_FILE).unlink(missing_ok=True)  # an earlier run's, of other windows
     if plots:

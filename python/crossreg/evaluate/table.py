@@ -15,6 +15,9 @@ from crossreg.io.tables import as_float
 from crossreg.io.targets import assay_of
 
 METRIC_COLUMNS = ("identifier", "description", "pearson_r", "r2")
+# written when evaluate computes them (--specificity, --rank, --peaks), in this order
+OPTIONAL_COLUMNS = ("specificity_r", "spearman_r", "peaks", "auroc", "auprc")
+MEANS = ("specificity_r", "spearman_r", "auroc", "auprc")  # averaged per assay and overall
 METRICS_NAME = "metrics.tsv"  # the table crossreg evaluate writes in its --out
 
 log = logging.getLogger("crossreg")
@@ -43,9 +46,11 @@ def metrics_table(
 
 
 def write_metrics(path: str | os.PathLike[str], table: pl.DataFrame) -> None:
-    """Write a metrics table as tab-separated text, atomically."""
+    """Write a metrics table as tab-separated text, atomically: :data:`METRIC_COLUMNS`,
+    then those of :data:`OPTIONAL_COLUMNS` it has."""
+    chosen = [*METRIC_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in table.columns)]
     with atomic_write(path) as handle:
-        handle.write(table.select(METRIC_COLUMNS).write_csv(separator="\t"))
+        handle.write(table.select(chosen).write_csv(separator="\t"))
 
 
 def metrics_file(path: Path) -> Path:
@@ -93,12 +98,11 @@ def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
         )
     if table.height == 0:
         raise ValueError(f"{path}: no tracks (a header without rows)")
+    numbers = ["pearson_r", "r2", *(c for c in OPTIONAL_COLUMNS if c in table.columns)]
     try:
-        table = table.with_columns(
-            pl.col("pearson_r").cast(pl.Float64), pl.col("r2").cast(pl.Float64)
-        )
+        table = table.with_columns(pl.col(c).cast(pl.Float64) for c in numbers)
     except pl.exceptions.InvalidOperationError:
-        raise ValueError(f"{path}: a pearson_r or r2 value is not a number") from None
+        raise ValueError(f"{path}: a {', '.join(numbers)} value is not a number") from None
     # R is a number for every track (0 where a track is constant); R² may be NaN there
     bad = table.filter(~pl.col("pearson_r").is_finite() | pl.col("pearson_r").is_null())
     if bad.height:
@@ -118,7 +122,9 @@ def read_metrics(path: str | os.PathLike[str]) -> pl.DataFrame:
 def assay_summary(table: pl.DataFrame) -> pl.DataFrame:
     """Mean Pearson R and R² per assay, with track counts, sorted by assay. A track
     constant over the split has no R² (NaN); the R² means leave it out (null when no track
-    of the assay has one)."""
+    of the assay has one). Of :data:`MEANS`, those the table has are averaged too (a
+    specificity R of NaN, a track of a class left out, is left out)."""
+    extra = [pl.col(c).fill_nan(None).mean().alias(c) for c in MEANS if c in table.columns]
     return (
         table.with_columns(
             pl.col("description").map_elements(assay_of, return_dtype=pl.Utf8).alias("assay")
@@ -128,6 +134,7 @@ def assay_summary(table: pl.DataFrame) -> pl.DataFrame:
             pl.len().alias("tracks"),
             pl.col("pearson_r").mean().alias("pearson_r"),
             pl.col("r2").fill_nan(None).mean().alias("r2"),
+            *extra,
         )
         .sort("assay")
     )
@@ -137,3 +144,14 @@ def mean_r2(table: pl.DataFrame) -> float | None:
     """The mean R² over the tracks that have one (None when none has)."""
     value = table["r2"].fill_nan(None).mean()
     return None if value is None else as_float(value)
+
+
+def column_means(table: pl.DataFrame) -> dict[str, float | None]:
+    """``mean_<column>`` over the tracks for each of :data:`MEANS` the table has (NaN left
+    out; None when no track has a value)."""
+    means: dict[str, float | None] = {}
+    for column in MEANS:
+        if column in table.columns:
+            value = table[column].fill_nan(None).mean()
+            means[f"mean_{column}"] = None if value is None else as_float(value)
+    return means

@@ -113,11 +113,14 @@ def array_metrics(
     options: InferenceOptions,
     *,
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    observe: Callable[[Sequence[int], torch.Tensor, npt.NDArray], None] | None = None,
 ) -> tuple[TrackMetrics, float]:
     """Per-track metrics of `head` over every target bin of every window, for windows given
     as ASCII codes ``(N, L)`` with targets ``(N, bins, tracks)`` (a store split's arrays,
     read chunk by chunk), and the mean of ``loss(pred, targets)`` per window when `loss` is
-    given (else NaN)."""
+    given (else NaN). `observe`, when given, is called with each batch's window rows, its
+    predictions cropped to the target bins and its targets (to keep them, e.g.
+    :class:`crossreg.evaluate.spill.ColumnSpill`)."""
     if not len(codes):
         raise ValueError("no windows to score")
     metrics = TrackMetrics(model.num_targets(head), device=model_device(model))
@@ -132,6 +135,8 @@ def array_metrics(
         y_t = torch.from_numpy(y).to(pred.device).float()
         pred = crop_to_targets(pred, y_t.shape[1])
         metrics.update(pred, y_t)
+        if observe is not None:
+            observe(rows, pred, y)
         if loss is not None:
             loss_sum += float(loss(pred, y_t)) * len(rows)
 

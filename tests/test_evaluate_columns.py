@@ -1,0 +1,327 @@
+"""Basenji's statistics beyond Pearson R (evaluate --specificity, --rank, --peaks): each
+against a plain reference written here, exact answers on tiny arrays, and one run of the
+command on the session's test store."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+from crossreg.cli import main
+from crossreg.data.store import DataStore
+from crossreg.dna import one_hot
+from crossreg.evaluate import spill as spill_module
+from crossreg.evaluate.columns import (
+    auprc,
+    auroc,
+    benjamini_hochberg,
+    poisson_peaks,
+    spearman,
+    tie_mean,
+)
+from crossreg.evaluate.spill import (
+    ColumnOptions,
+    ColumnSpill,
+    column_metrics,
+    group_size,
+    specificity_class,
+)
+from crossreg.evaluate.table import read_metrics
+from crossreg.model.checkpoint import make_config, save_checkpoint
+from crossreg.model.geometry import crop_to_targets
+from crossreg.model.inference import InferenceOptions, predict_batch
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
+from tests.pipeline import small_params
+
+# --- plain references -------------------------------------------------------------------
+
+
+def reference_quantile_normalise(block: np.ndarray) -> np.ndarray:
+    """Columns of `block` (positions, tracks) quantile-normalised: each value becomes the
+    mean over columns of the sorted columns at its rank; tied values share the mean of
+    their ranks' values."""
+    means = np.sort(block, axis=0).mean(axis=1)
+    out = np.empty(block.shape)
+    for t in range(block.shape[1]):
+        column = block[:, t]
+        for i, value in enumerate(column):
+            below = int((column < value).sum())
+            tied = int((column == value).sum())
+            out[i, t] = means[below : below + tied].mean()
+    return out
+
+
+def reference_specificity(pred: np.ndarray, target: np.ndarray) -> list[float]:
+    """Basenji's basenji_test_specificity.py on one class, (positions, tracks)."""
+    p = reference_quantile_normalise(pred)
+    y = reference_quantile_normalise(target)
+    p = p - p.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    return [float(np.corrcoef(p[:, t], y[:, t])[0, 1]) for t in range(p.shape[1])]
+
+
+def reference_bh(p: list[float]) -> list[float]:
+    """Benjamini-Hochberg by the textbook loop: from the largest p down, q_(i) =
+    min(q_(i+1), p_(i)·m/i)."""
+    m = len(p)
+    order = sorted(range(m), key=lambda k: p[k])
+    q = [0.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        k = order[rank - 1]
+        running = min(running, p[k] * m / rank)
+        q[k] = running
+    return q
+
+
+def reference_auroc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Mann-Whitney: the share of (peak, non-peak) pairs the peak scores above, ties 1/2."""
+    pos, neg = scores[labels], scores[~labels]
+    wins = sum(float(a > b) + 0.5 * float(a == b) for a in pos for b in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def reference_auprc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """sklearn's average precision: over thresholds at each distinct score, highest first,
+    Σ (recall step) × precision."""
+    total, previous = 0.0, 0.0
+    for threshold in sorted(set(scores.tolist()), reverse=True):
+        called = scores >= threshold
+        recall = (called & labels).sum() / labels.sum()
+        total += (recall - previous) * (called & labels).sum() / called.sum()
+        previous = recall
+    return total
+
+
+def reference_peaks(y: np.ndarray) -> np.ndarray:
+    """Poisson P(X ≥ round(y)) under the mean, by the series, then BH q < 0.01."""
+    mu = float(y.mean())
+    p = [
+        1.0 - sum(math.exp(-mu) * mu**j / math.factorial(j) for j in range(int(np.round(v))))
+        for v in y
+    ]
+    return np.array(reference_bh(p)) < 0.01
+
+
+# --- exact answers and parity on tiny arrays --------------------------------------------
+
+
+def test_quantile_normalisation_of_the_textbook_example():
+    # the common worked example (ties share the mean of their ranks' values)
+    block = np.array([[5, 4, 3], [2, 1, 4], [3, 4, 6], [4, 2, 8]], dtype=np.float64)
+    reference = np.sort(block, axis=0).mean(axis=1)
+    got = np.stack([tie_mean(block[:, t], reference) for t in range(3)], axis=1)
+    expected = np.array([[17 / 3, 31 / 6, 2], [2, 2, 3], [3, 31 / 6, 14 / 3], [14 / 3, 3, 17 / 3]])
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_allclose(got, reference_quantile_normalise(block), rtol=1e-12)
+
+
+def test_spearman_exact_and_equal_to_scipy_with_ties():
+    # 1 - 6 Σd² / (n(n² - 1)) = 1 - 6·2/60
+    assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8, abs=1e-12)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        a = np.round(rng.gamma(0.5, size=300), 1).astype(np.float32)  # many ties, zeros
+        b = np.round(a + rng.gamma(0.5, size=300), 1).astype(np.float16)
+        assert spearman(a, b) == pytest.approx(spearmanr(a, b)[0], abs=1e-12)
+
+
+def test_benjamini_hochberg_exact_and_equal_to_the_textbook_loop():
+    # sorted 0.005 0.01 0.03 0.04 → ·m/rank 0.02 0.02 0.04 0.04
+    np.testing.assert_allclose(
+        benjamini_hochberg([0.01, 0.04, 0.03, 0.005]), [0.02, 0.04, 0.04, 0.02], rtol=1e-12
+    )
+    # step-up: the smallest, 0.02·3/1 = 0.06, is lowered to the next one's 0.021·3/2
+    np.testing.assert_allclose(
+        benjamini_hochberg([0.02, 0.5, 0.021]), [0.0315, 0.5, 0.0315], rtol=1e-12
+    )
+    p = np.random.default_rng(1).uniform(size=200) ** 3
+    np.testing.assert_allclose(benjamini_hochberg(p), reference_bh(p.tolist()), rtol=1e-12)
+
+
+def test_poisson_peaks_equal_the_series_and_bh():
+    y = np.array([0, 0, 1, 0, 2, 0, 0, 12, 1, 0, 0, 9, 0, 0, 3, 0], dtype=np.float16)
+    np.testing.assert_array_equal(poisson_peaks(y), reference_peaks(y.astype(np.float64)))
+    assert poisson_peaks(y).tolist() == [i in (7, 11) for i in range(16)]
+    rng = np.random.default_rng(2)
+    y = np.round(rng.gamma(0.3, 4.0, size=400), 2)
+    np.testing.assert_array_equal(poisson_peaks(y), reference_peaks(y))
+
+
+def test_auroc_and_auprc_exact_and_equal_to_references():
+    labels = np.array([True, False, True, False])
+    scores = np.array([0.9, 0.8, 0.4, 0.3])
+    assert auroc(labels, scores) == pytest.approx(0.75)  # 3 of 4 pairs
+    assert auprc(labels, scores) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    tied = np.array([0.5, 0.5, 0.2])
+    assert auroc(np.array([True, False, True]), tied) == pytest.approx(0.25)
+    assert auprc(np.array([True, False, True]), tied) == pytest.approx(0.25 + 1 / 3)
+    # no peak: Basenji's 0.5 and 0
+    assert (auroc(np.zeros(3, bool), tied), auprc(np.zeros(3, bool), tied)) == (0.5, 0.0)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        truth = rng.uniform(size=120) < 0.2
+        score = np.round(rng.normal(size=120) + truth, 1)
+        assert auroc(truth, score) == pytest.approx(reference_auroc(truth, score), abs=1e-12)
+        assert auprc(truth, score) == pytest.approx(reference_auprc(truth, score), abs=1e-12)
+
+
+def test_specificity_classes_split_chip_by_mark():
+    assert specificity_class("CHIP:H3K27ac:liver") == "CHIP:H3K27ac"
+    assert specificity_class("CAGE:acute myeloid leukemia:THP-1") == "CAGE"
+    assert specificity_class("DNASE:lung") == "DNASE"
+
+
+# --- the spilled columns, in one group or many -----------------------------------------
+
+DESCRIPTIONS = [
+    "DNASE:a",
+    "CHIP:H3K27ac:a",
+    "DNASE:b",
+    "CHIP:CTCF:a",
+    "CHIP:H3K27ac:b",
+    "DNASE:c",
+]
+
+
+def planted(windows: int = 5, bins: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions (float32) and targets (float16) ``(windows, bins, tracks)`` with ties."""
+    rng = np.random.default_rng(4)
+    target = np.round(rng.gamma(0.4, 3.0, size=(windows, bins, len(DESCRIPTIONS))))
+    pred = np.round(target * 0.5 + rng.gamma(1.0, 1.0, size=target.shape), 1)
+    return pred.astype(np.float32), target.astype(np.float16)
+
+
+def spilled(tmp_path: Path, pred: np.ndarray, target: np.ndarray, batch: int) -> ColumnSpill:
+    spill = ColumnSpill(tmp_path, pred.shape[0], pred.shape[1], pred.shape[2], target.dtype)
+    for start in range(0, pred.shape[0], batch):
+        rows = list(range(start, min(start + batch, pred.shape[0])))
+        spill.add(rows, torch.from_numpy(pred[rows]), target[rows])
+    return spill
+
+
+@pytest.mark.parametrize("one_track_groups", [False, True])
+def test_column_metrics_equal_the_references(tmp_path, monkeypatch, one_track_groups):
+    pred, target = planted()
+    if one_track_groups:  # the streaming path: every read holds one track
+        monkeypatch.setattr(spill_module, "GROUP_BYTES", 1)
+    spill = spilled(tmp_path, pred, target, batch=2)
+    size = group_size(spill.positions)
+    assert size == 1 if one_track_groups else size >= len(DESCRIPTIONS)
+    got = column_metrics(spill, DESCRIPTIONS, ColumnOptions(True, True, True))
+    spill.close()
+    p = pred.reshape(-1, len(DESCRIPTIONS)).astype(np.float64)
+    y = target.reshape(-1, len(DESCRIPTIONS)).astype(np.float64)
+    expected = np.full(len(DESCRIPTIONS), np.nan)
+    for members in ([0, 2, 5], [1, 4]):  # CHIP:CTCF has one track: NaN
+        expected[members] = reference_specificity(p[:, members], y[:, members])
+    np.testing.assert_allclose(got["specificity_r"], expected, rtol=1e-9, atol=1e-12)
+    for t in range(len(DESCRIPTIONS)):
+        assert got["spearman_r"][t] == pytest.approx(spearmanr(p[:, t], y[:, t])[0], abs=1e-12)
+        every8_p, every8_y = pred[:, ::8, t].ravel(), target[:, ::8, t].ravel()
+        peaks = reference_peaks(every8_y.astype(np.float64))
+        assert got["peaks"][t] == peaks.sum()
+        if peaks.any():
+            assert got["auroc"][t] == pytest.approx(reference_auroc(peaks, every8_p))
+            assert got["auprc"][t] == pytest.approx(reference_auprc(peaks, every8_p))
+        else:
+            assert (got["auroc"][t], got["auprc"][t]) == (0.5, 0.0)
+    assert got["peaks"].sum() > 0
+
+
+def test_min_class_leaves_smaller_classes_out(tmp_path):
+    pred, target = planted()
+    spill = spilled(tmp_path, pred, target, batch=5)
+    got = column_metrics(spill, DESCRIPTIONS, ColumnOptions(specificity=True, min_class=3))
+    spill.close()
+    assert set(got) == {"specificity_r"}
+    assert np.isfinite(got["specificity_r"][[0, 2, 5]]).all()
+    assert np.isnan(got["specificity_r"][[1, 3, 4]]).all()
+    with pytest.raises(ValueError, match="min_class 1: a class needs at least 2 tracks"):
+        ColumnOptions(specificity=True, min_class=1)
+
+
+# --- end to end on the session's store -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, stores):
+    """A tiny human store and a checkpoint of one untrained human head."""
+    root = tmp_path_factory.mktemp("evaluate_columns")
+    store = stores["human"]
+    targets = list(DataStore(store).table.targets)
+    params = small_params({"human": len(targets)})
+    torch.manual_seed(0)
+    model = SeqNN(parse_params(params).model)
+    save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
+    return root, store, model
+
+
+def test_evaluate_specificity_rank_peaks_end_to_end(world, tmp_path):
+    root, store, model = world
+    out = tmp_path / "eval"
+    argv = ["evaluate", "--model", str(root / "model"), "--data", str(store), "--out", str(out)]
+    assert main([*argv, "--specificity", "--rank", "--peaks", "--no-plots"]) == 0
+    table = read_metrics(out / "metrics.tsv")
+    assert table.columns == [
+        "identifier",
+        "description",
+        "pearson_r",
+        "r2",
+        "specificity_r",
+        "spearman_r",
+        "peaks",
+        "auroc",
+        "auprc",
+    ]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".columns-")]
+    # the same predictions, made here window by window, give the same statistics
+    data = DataStore(store)
+    targets = np.asarray(data.targets("test"), dtype=np.float32)
+    with torch.inference_mode():
+        pred = predict_batch(
+            model.eval(), one_hot(np.asarray(data.sequences("test"))), "human", InferenceOptions()
+        )
+        pred = crop_to_targets(pred, targets.shape[1]).float().numpy()
+    p = pred.reshape(-1, targets.shape[-1])
+    y = targets.reshape(-1, targets.shape[-1])
+    for t in range(y.shape[1]):
+        assert table["spearman_r"][t] == pytest.approx(spearmanr(p[:, t], y[:, t])[0], abs=1e-4)
+        peaks = reference_peaks(targets[:, ::8, t].ravel().astype(np.float64))
+        assert table["peaks"][t] == peaks.sum()
+    descriptions = table["description"].to_list()
+    classes = {specificity_class(d) for d in descriptions}
+    for name in classes:
+        members = [i for i, d in enumerate(descriptions) if specificity_class(d) == name]
+        got = table["specificity_r"].to_numpy()[members]
+        if len(members) < 2:
+            assert np.isnan(got).all()
+        else:
+            expected = reference_specificity(p[:, members], y[:, members])
+            np.testing.assert_allclose(got, expected, atol=1e-4)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["min_class"] == 2
+    assert summary["mean_spearman_r"] == pytest.approx(float(table["spearman_r"].mean()))
+    assert {"specificity_r", "spearman_r", "auroc", "auprc"} <= set(summary["by_assay"][0])
+    assert sum(c["tracks"] for c in summary["specificity_by_class"]) == table.height
+    # compare reads a table with the extra columns beside a plain one
+    plain = tmp_path / "plain"
+    assert main([*argv[:-1], str(plain), "--no-plots"]) == 0
+    assert pl.read_csv(plain / "metrics.tsv", separator="\t").columns == [
+        "identifier",
+        "description",
+        "pearson_r",
+        "r2",
+    ]
+    assert "mean_spearman_r" not in json.loads((plain / "summary.json").read_text())
+    np.testing.assert_allclose(read_metrics(plain)["pearson_r"], table["pearson_r"])
+    compared = ["compare", "--joint", str(out), "--single", str(plain), "--no-plots"]
+    assert main([*compared, "--out", str(tmp_path / "compare")]) == 0
