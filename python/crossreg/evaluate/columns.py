@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import poisson
 
 PEAK_STRIDE = 8  # Basenji calls peaks on every 8th bin of each window
 PEAK_FDR = 0.01  # ... at Benjamini-Hochberg q below this
@@ -26,7 +25,7 @@ def tie_mean(values: npt.ArrayLike, reference: npt.ArrayLike) -> npt.NDArray[np.
     ref = np.asarray(reference, dtype=np.float64)
     if ref.shape != x.shape:
         raise ValueError(f"{x.size} values but a reference of {ref.size}")
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x)  # ties get one value: their order is free
     ordered = x[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     ends = np.r_[starts[1:], x.size]
@@ -60,7 +59,7 @@ def benjamini_hochberg(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
     ``p_(j)·m/j`` over j ≥ i, at most 1), in the order of `p`."""
     values = np.asarray(p, dtype=np.float64).ravel()
     m = values.size
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(values)
     scaled = values[order] * m / np.arange(1, m + 1)
     q = np.minimum.accumulate(scaled[::-1])[::-1]
     out = np.empty(m, dtype=np.float64)
@@ -71,6 +70,8 @@ def benjamini_hochberg(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
 def poisson_peaks(target: npt.ArrayLike, fdr: float = PEAK_FDR) -> npt.NDArray[np.bool_]:
     """Basenji's peak call on a track's bins: the p-value of each bin's rounded coverage
     k under a Poisson of the track's mean, P(X ≥ k), Benjamini-Hochberg q below `fdr`."""
+    from scipy.stats import poisson  # a second to import: only when peaks are called
+
     y = np.asarray(target, dtype=np.float64).ravel()
     k = np.round(y)
     p = poisson.sf(k - 1, y.mean()) if y.size else y
@@ -100,7 +101,7 @@ def auprc(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     if positives == 0 or positives == truth.size:
         return positives / max(truth.size, 1)
     x = np.asarray(scores, dtype=np.float64).ravel()
-    order = np.argsort(-x, kind="stable")
+    order = np.argsort(-x)
     ordered = x[order]
     last = np.r_[ordered[1:] != ordered[:-1], True]  # the end of each block of ties
     true_hits = np.cumsum(truth[order])[last]
