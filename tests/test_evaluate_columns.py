@@ -26,6 +26,7 @@ from crossreg.evaluate.columns import (
     spearman,
     tie_mean,
 )
+from crossreg.evaluate.figures import r_by_assay_figure
 from crossreg.evaluate.spill import (
     ColumnOptions,
     ColumnSpill,
@@ -323,5 +324,13 @@ def test_evaluate_specificity_rank_peaks_end_to_end(world, tmp_path):
     ]
     assert "mean_spearman_r" not in json.loads((plain / "summary.json").read_text())
     np.testing.assert_allclose(read_metrics(plain)["pearson_r"], table["pearson_r"])
+    # r_by_assay.png shows the specificity R of each class's tracks beside the assay's R
+    figure = r_by_assay_figure(table)
+    assays = len({d.split(":")[0] for d in descriptions})
+    drawn = [c.get_offsets()[:, 1] for c in figure.axes[0].collections[-assays:]]
+    drawn = np.concatenate(drawn)
+    spec = table["specificity_r"].to_numpy()
+    np.testing.assert_allclose(np.sort(drawn), np.sort(spec[np.isfinite(spec)]))
+    assert figure.axes[0].get_legend_handles_labels()[1] == ["specificity R"]
     compared = ["compare", "--joint", str(out), "--single", str(plain), "--no-plots"]
     assert main([*compared, "--out", str(tmp_path / "compare")]) == 0

@@ -193,7 +193,8 @@ def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "", split: str =
 
 def r_by_assay_figure(table: pl.DataFrame, *, title: str = "", split: str = "test") -> Figure:
     """Per assay, every track's Pearson R on `split` (jittered points) over a box plot,
-    with the track count and mean R below each."""
+    with the track count and mean R below each; a table with ``specificity_r`` (evaluate
+    --specificity) adds each track's specificity R as open diamonds to the right."""
     assays_of = [assay_of(d) for d in table["description"]]
     assays = sorted(set(assays_of))
     r = table["pearson_r"].to_numpy()
@@ -206,6 +207,15 @@ def r_by_assay_figure(table: pl.DataFrame, *, title: str = "", split: str = "tes
     rng = np.random.default_rng(0)
     for i, (assay, v) in enumerate(zip(assays, values, strict=True)):
         ax.scatter(i + rng.uniform(-0.15, 0.15, v.size), v, s=8, alpha=0.6, color=palette[assay])
+    if "specificity_r" in table.columns:  # evaluate --specificity: beside each assay's R
+        spec = table["specificity_r"].fill_null(np.nan).to_numpy()
+        for i, assay in enumerate(assays):
+            v = spec[[a == assay for a in assays_of]]
+            v = v[np.isfinite(v)]
+            x = i + 0.32 + rng.uniform(-0.05, 0.05, v.size)
+            label = "specificity R" if i == 0 else None
+            ax.scatter(x, v, s=10, marker="D", facecolors="none", edgecolors="0.3", label=label)
+        ax.legend(frameon=False, fontsize=8, loc="best")
     labels = [
         f"{a}\n(n={v.size}, mean {v.mean():.2f})" if v.size else f"{a}\n(n=0)"
         for a, v in zip(assays, values, strict=True)
