@@ -250,6 +250,22 @@ def test_min_class_leaves_smaller_classes_out(tmp_path):
         ColumnOptions(specificity=True, min_class=1)
 
 
+def test_a_spill_larger_than_the_free_disk_is_refused_before_writing(tmp_path, monkeypatch):
+    class Usage:
+        free = 5_000_000
+
+    monkeypatch.setattr(spill_module.shutil, "disk_usage", lambda path: Usage())
+    said = (
+        f"{tmp_path}: keeping the predictions and targets of 100 tracks × 10,000 bins for "
+        "--specificity/--rank/--peaks needs 6 MB on disk, but 5 MB are free"
+    )
+    with pytest.raises(ValueError, match=r"leave those options out$") as caught:
+        ColumnSpill(tmp_path, 10, 1000, 100, np.float16)  # 6 MB
+    assert said in str(caught.value)
+    assert not list(tmp_path.iterdir())
+    ColumnSpill(tmp_path, 10, 1000, 80, np.float16).close()  # 4.8 MB fits
+
+
 # --- end to end on the session's store -------------------------------------------------
 
 
@@ -264,6 +280,14 @@ def world(tmp_path_factory, stores):
     model = SeqNN(parse_params(params).model)
     save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
     return root, store, model
+
+
+def test_min_class_without_specificity_is_refused(world, tmp_path, capsys):
+    root, store, _ = world
+    argv = ["evaluate", "--model", str(root / "model"), "--data", str(store)]
+    assert main([*argv, "--out", str(tmp_path / "out"), "--rank", "--min-class", "5"]) == 1
+    assert "--min-class 5 applies to --specificity only; add it" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_evaluate_specificity_rank_peaks_end_to_end(world, tmp_path):

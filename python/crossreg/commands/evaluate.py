@@ -15,6 +15,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import MAX_COUNT, whole
+from crossreg.evaluate.spill import MIN_CLASS
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def add_column_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--min-class",
         type=whole(2, MAX_COUNT),
-        default=2,
+        default=MIN_CLASS,
         help="classes with fewer tracks have no specificity_r (NaN; default %(default)s, "
         "Basenji's paper-era script; its later default is 100)",
     )
@@ -113,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
     """Write ``metrics.tsv`` (one row per track; with --specificity, --rank, --peaks their
     columns) and ``summary.json`` (means per assay), and the figures ``tracks.png`` (with
     ``tracks.npz``) and ``r_by_assay.png``."""
+    if args.min_class != MIN_CLASS and not args.specificity:
+        raise ValueError(f"--min-class {args.min_class} applies to --specificity only; add it")
     require_paths(args, folders=("model", "data"))
     require_output(args, folder=True)
     require_own_folder(args)

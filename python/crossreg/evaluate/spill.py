@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 from crossreg.evaluate.columns import (
     PEAK_STRIDE,
@@ -38,6 +39,9 @@ from crossreg.evaluate.columns import (
     tie_mean,
 )
 from crossreg.io.targets import split_description
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("crossreg")
 
@@ -98,6 +102,15 @@ class ColumnSpill:
         self.bins = bins
         self.positions = windows * bins
         shape = (tracks, self.positions)
+        need = tracks * self.positions * (4 + np.dtype(target_dtype).itemsize)
+        free = shutil.disk_usage(folder).free
+        if need > free:  # a memory map past a full disk dies on a bus error, not an OSError
+            raise ValueError(
+                f"{folder}: keeping the predictions and targets of {tracks} tracks × "
+                f"{self.positions:,} bins for --specificity/--rank/--peaks needs "
+                f"{need / 1e6:,.0f} MB on disk, but {free / 1e6:,.0f} MB are free; free space "
+                "there, write --out elsewhere, or leave those options out"
+            )
         fmt = np.lib.format
         self.pred = fmt.open_memmap(folder / "pred.npy", "w+", np.float32, shape)
         self.target = fmt.open_memmap(folder / "target.npy", "w+", np.dtype(target_dtype), shape)
