@@ -340,6 +340,11 @@ def test_evaluate_specificity_rank_peaks_end_to_end(world, tmp_path):
     # compare reads a table with the extra columns beside a plain one
     plain = tmp_path / "plain"
     assert main([*argv[:-1], str(plain), "--no-plots"]) == 0
+    # a killed run's columns are removed by the next run into its folder
+    (plain / ".columns-killed").mkdir()
+    (plain / ".columns-killed" / "pred.npy").write_bytes(b"0" * 100)
+    assert main([*argv[:-1], str(plain), "--no-plots"]) == 0
+    assert not (plain / ".columns-killed").exists()
     assert pl.read_csv(plain / "metrics.tsv", separator="\t").columns == [
         "identifier",
         "description",

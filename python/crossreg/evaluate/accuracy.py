@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from crossreg.plots import remove_stale_figures
 from crossreg.progress import CountedRows, progress
 
 log = logging.getLogger("crossreg")
+
+SCRATCH_PREFIX = ".columns-"  # the folders of spilled columns (crossreg.evaluate.spill)
 
 
 @dataclass
@@ -103,7 +106,7 @@ def score_store(
         spill = None
         if columns.any:
             folder = stack.enter_context(
-                tempfile.TemporaryDirectory(prefix=".columns-", dir=scratch)
+                tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=scratch)
             )
             array = store.targets(split)
             spill = ColumnSpill(folder, count, store.target_length, len(table), array.dtype)
@@ -208,6 +211,9 @@ def evaluate_model(
     the most signal (the values drawn in ``tracks.npz``), and ``r_by_assay.png``, the
     per-track R by assay; with `svg` an SVG beside each."""
     out = Path(out)
+    for stale in sorted(p for p in out.glob(f"{SCRATCH_PREFIX}*") if p.is_dir()):  # killed runs
+        log.info("removing %s, the columns an earlier evaluate left behind", stale)
+        shutil.rmtree(stale)
     if columns.any:  # the scratch folder lies in it
         out.mkdir(parents=True, exist_ok=True)
     scored = score_store(
