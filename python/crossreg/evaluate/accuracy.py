@@ -122,7 +122,7 @@ def score_store(
                 options,
                 observe=None if spill is None else spill.add,
             )
-        _check_finite(metrics, sums, table, model_dir, head, data_dir, split)
+        _check_finite(metrics, sums.sums, table, model_dir, head, data_dir, split)
         extra = (
             {} if spill is None else column_metrics(spill, [t.description for t in table], columns)
         )
@@ -145,7 +145,7 @@ def score_store(
 
 def _check_finite(
     metrics: TrackMetrics,
-    sums: Any,
+    window_sums: np.ndarray,
     table: Sequence[Target],
     model_dir: str | os.PathLike[str],
     head: str,
@@ -155,7 +155,7 @@ def _check_finite(
     """Stop on NaN or infinite targets (the store's fault) or predictions (the head's)."""
     # a non-finite target makes its track's metrics NaN too: the store's fault, not the head's
     check_finite_targets(
-        [table[int(i)].identifier for i in non_finite_columns(sums.sums)],
+        [table[int(i)].identifier for i in non_finite_columns(window_sums)],
         data_dir,
         f"in its '{split}' windows ",
     )
