@@ -42,21 +42,49 @@ def truncation_rank(svs: npt.NDArray[np.float64], percent: float) -> int:
         return int(np.argmax(np.cumsum(svs) / svs.sum() >= percent / 100.0))
 
 
+def kept_eigenpairs(
+    matrix: npt.NDArray[np.float64], percent: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The eigenvectors (columns) and eigenvalues (descending) of a symmetric positive
+    semi-definite `matrix` kept by :func:`truncation_rank`; rounding below 0 is taken as 0."""
+    values, vectors = np.linalg.eigh(matrix)
+    values = np.maximum(values[::-1], 0.0)
+    k = truncation_rank(values, percent)
+    return vectors[:, ::-1][:, :k], values[:k]
+
+
+def kept_right_eigenpairs(
+    z: npt.NDArray[np.float64], percent: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The kept eigenpairs of zᵀz from the smaller of zᵀz and zzᵀ: with more columns than
+    rows the eigenvectors are zᵀv/√λ for zzᵀ's kept eigenpairs (v, λ), all λ > 0 unless
+    none is kept."""
+    if z.shape[1] <= z.shape[0]:
+        return kept_eigenpairs(z.T.dot(z), percent)
+    vectors, values = kept_eigenpairs(z.dot(z.T), percent)
+    return z.T.dot(vectors) / np.sqrt(values), values
+
+
 def block_spectrum(
     x: npt.NDArray[np.float64], printed: npt.NDArray[np.bool_], percent: float
 ) -> Spectrum:
-    """Spectrum of one block from its standardised genotypes (samples × block SNPs)."""
+    """Spectrum of one block from its standardised genotypes (samples × block SNPs).
+
+    The reference takes an SVD of X_oᵀ and a full SVD of the print SNPs × print SNPs
+    R2 = X_oᵀ G X_o/N² (G = X Xᵀ); the same kept eigenpairs (eigenvectors up to sign) come
+    from eigendecompositions no larger than samples × samples: R_oo = zᵀz with z = X_o/√N,
+    and with more print SNPs than samples R2 = zᵀz with z = D^½ Eᵀ X_o/N for G = E D Eᵀ."""
     x_o = x[:, printed]
     n = x.shape[0]
-    # the reference takes the full SVD; only the first k < min(o, N) columns are kept,
-    # which the reduced one gives too
-    u, s, _ = np.linalg.svd(x_o.T, full_matrices=False)
-    svs = s**2 / n
-    k = truncation_rank(svs, percent)
-    r2 = x_o.T.dot(x.dot(x.T)).dot(x_o) / n**2
-    r2_u, r2_svs, _ = np.linalg.svd(r2)
-    k2 = truncation_rank(r2_svs, percent)
-    return Spectrum(u[:, :k], svs[:k], r2_u[:, :k2], r2_svs[:k2])
+    u, svs = kept_right_eigenpairs(x_o / np.sqrt(n), percent)
+    gram = x.dot(x.T)
+    if x_o.shape[1] <= n:
+        r2_u, r2_svs = kept_eigenpairs(x_o.T.dot(gram).dot(x_o) / n**2, percent)
+    else:
+        g_values, g_vectors = np.linalg.eigh(gram)
+        root = np.sqrt(np.maximum(g_values, 0.0))
+        r2_u, r2_svs = kept_right_eigenpairs(root[:, None] * g_vectors.T.dot(x_o) / n, percent)
+    return Spectrum(u, svs, r2_u, r2_svs)
 
 
 def cache_key(panel: ChromPanel, blocks: LdBlocks, percent: float) -> str:
