@@ -219,5 +219,12 @@ def alpha_scale(maf: npt.NDArray[np.float64], alpha: float) -> npt.NDArray[np.fl
 def signed_ld_profiles(
     x: npt.NDArray[np.float64], printed: npt.NDArray[np.bool_], v: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """(Rv)_o = X_oᵀ(X_B v_B)/N for all annotations at once: print SNPs × annotations."""
-    return x[:, printed].T.dot(x.dot(v)) / x.shape[0]
+    """(Rv)_o = X_oᵀ(X_B v_B)/N for all annotations at once: print SNPs × annotations,
+    multiplied in the order with fewer operations: X_oᵀ(X v) costs N·A·(B + o) and
+    (X_oᵀX) v costs o·B·(N + A) (N samples, B block SNPs, o print SNPs, A annotations), so
+    the second wins with many annotations and fewer print SNPs than samples."""
+    x_o = x[:, printed]
+    (n, snps), prints, count = x.shape, x_o.shape[1], v.shape[1]
+    if prints * snps * (n + count) < n * count * (snps + prints):
+        return x_o.T.dot(x).dot(v) / n
+    return x_o.T.dot(x.dot(v)) / n

@@ -37,9 +37,11 @@ class Alignment:
         signed: bool = True,
     ) -> npt.NDArray[np.float64]:
         """Data `values` (rows × columns, or rows) at bim SNPs `rows`, oriented to A1
-        (negated where swapped) unless not `signed`; `missing` where unmatched."""
+        (negated where swapped) unless not `signed`; `missing` where unmatched. Only those
+        rows are converted to float64 (never the whole table, which for a SAD file is
+        every variant × every track)."""
         row = self.row[rows]
-        out = np.asarray(values, dtype=np.float64)[np.maximum(row, 0)]
+        out = np.asarray(values)[np.maximum(row, 0)].astype(np.float64, copy=False)
         shape = (-1, *([1] * (out.ndim - 1)))
         if signed:
             out = out * self.sign[rows].reshape(shape)

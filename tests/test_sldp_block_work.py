@@ -1,17 +1,21 @@
-"""One LD block's truncated spectra (R_oo and R2) against the reference's own steps (an SVD
-of X_oᵀ, a full SVD of R2 = X_oᵀX X ᵀX_o/N²) on blocks with fewer and with more print SNPs
-than samples, and the bound that keeps them cheap: no decomposition larger than
-samples × samples."""
+"""One LD block's work at the real panel's scale: the truncated spectra (R_oo and R2) against
+the reference's own steps (an SVD of X_oᵀ, a full SVD of R2 = X_oᵀX XᵀX_o/N²) on blocks
+with fewer and with more print SNPs than samples, with no decomposition larger than
+samples × samples; the signed LD profiles in either multiplication order against the dense
+R v; and annotation values taken for a block without converting the whole table."""
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import numpy as np
 import pytest
 
 from crossreg.stats.sldp import refpanel
+from crossreg.stats.sldp.annotations import signed_ld_profiles
 from crossreg.stats.sldp.plink import unit_standardize
+from crossreg.stats.sldp.reconcile import Alignment
 from crossreg.stats.sldp.refpanel import block_spectrum
 from tests.sldp_reference import rank
 
@@ -89,3 +93,35 @@ def test_no_decomposition_is_larger_than_samples_by_samples(monkeypatch) -> None
         monkeypatch.setattr(refpanel.np.linalg, name, recorded)
     block_spectrum(x, printed, 95.0)
     assert sizes and max(min(shape) for shape in sizes) <= n
+
+
+@pytest.mark.parametrize("print_share", [0.1, 0.9])
+@pytest.mark.parametrize("annotations", [1, 300])
+def test_signed_ld_profiles_equal_the_dense_rv(print_share: float, annotations: int) -> None:
+    # 0.1 × 400 print SNPs < 60 samples with 300 annotations: the (X_oᵀX) v order
+    x = correlated_block(60, 400, seed=9)
+    rng = np.random.default_rng(4)
+    printed = rng.random(400) < print_share
+    v = rng.laplace(size=(400, annotations))
+    dense = (x.T.dot(x) / 60).dot(v)[printed]
+    np.testing.assert_allclose(signed_ld_profiles(x, printed, v), dense, rtol=1e-10, atol=1e-12)
+
+
+def test_a_blocks_values_convert_only_its_rows() -> None:
+    rows, tracks = 200_000, 25  # a float32 table of 20 MB, 40 MB as float64
+    table = np.random.default_rng(0).random((rows, tracks), dtype=np.float32)
+    order = np.random.default_rng(1).permutation(rows)
+    sign = np.where(np.arange(rows) % 3 == 0, -1.0, 1.0)
+    alignment = Alignment(np.where(np.arange(rows) % 7 == 0, -1, order), sign, {})
+    tracemalloc.start()
+    got = alignment.apply(table, 0.0, slice(1000, 1100))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20
+    expected = np.where(
+        (np.arange(1000, 1100) % 7 == 0)[:, None],
+        0.0,
+        table[order[1000:1100]].astype(np.float64) * sign[1000:1100, None],
+    )
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, expected)
