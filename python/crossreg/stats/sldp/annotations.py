@@ -153,9 +153,9 @@ class ChromAnnotations:
             part = alignment.apply(table.values, 0.0, rows)
             if alpha != -1:
                 with np.errstate(invalid="ignore"):  # 0 · inf: stopped just below
-                    part = part * self.scales[alpha][rows, None]
+                    part *= self.scales[alpha][rows, None]
             parts.append(part)
-        v = np.concatenate(parts, axis=1)
+        v = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
         self._require_finite(v, start)
         return v
 

@@ -42,10 +42,10 @@ class Alignment:
         every variant × every track)."""
         row = self.row[rows]
         out = np.asarray(values)[np.maximum(row, 0)].astype(np.float64, copy=False)
-        shape = (-1, *([1] * (out.ndim - 1)))
         if signed:
-            out = out * self.sign[rows].reshape(shape)
-        return np.where((row >= 0).reshape(shape), out, missing)
+            out *= self.sign[rows].reshape(-1, *([1] * (out.ndim - 1)))
+        out[row < 0] = missing
+        return out
 
 
 def valid_pair(a1: pl.Expr, a2: pl.Expr) -> pl.Expr:
