@@ -46,11 +46,13 @@ def kept_eigenpairs(
     matrix: npt.NDArray[np.float64], percent: float
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The eigenvectors (columns) and eigenvalues (descending) of a symmetric positive
-    semi-definite `matrix` kept by :func:`truncation_rank`; rounding below 0 is taken as 0."""
+    semi-definite `matrix` kept by :func:`truncation_rank`; rounding below 0 is taken as 0.
+    Copies, so that the dropped eigenvectors are not held in memory with a chromosome's
+    spectra."""
     values, vectors = np.linalg.eigh(matrix)
     values = np.maximum(values[::-1], 0.0)
     k = truncation_rank(values, percent)
-    return vectors[:, ::-1][:, :k], values[:k]
+    return vectors[:, ::-1][:, :k].copy(), values[:k].copy()
 
 
 def kept_right_eigenpairs(
