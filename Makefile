@@ -70,13 +70,16 @@ bench: dev
 	cargo bench --bench dna
 	$(BIN)/python benches/bench_dna.py
 	cargo bench --bench synteny
+	cargo bench --bench text
 	$(BIN)/python benches/bench_split.py
 	$(BIN)/python benches/bench_model.py
 	$(BIN)/python benches/bench_bigwig.py
 	$(BIN)/python benches/bench_synth.py mini
 	$(BIN)/python benches/bench_train.py --params tests/data/basenji_fixtures/params_joint_mini.json
 	$(BIN)/python benches/bench_sldp.py
+	$(BIN)/python benches/bench_sldp_spectra.py
 	$(BIN)/python benches/bench_sad.py
+	$(BIN)/python benches/bench_sad_tsv.py
 	$(BIN)/python benches/bench_ism.py
 	$(BIN)/python benches/bench_malloc.py --repeats 2
 	$(BIN)/python benches/bench_loader.py
