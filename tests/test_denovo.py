@@ -8,6 +8,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 
 from crossreg.cli import build_parser
 from crossreg.io.vcf import Variant, write_vcf
@@ -18,6 +19,7 @@ from crossreg.stats.denovo import (
     risk_scores,
     standardise,
 )
+from crossreg.stats.denovo_report import DenovoData, run_tests
 
 
 def _bh_reference(p: list[float]) -> list[float]:
@@ -34,6 +36,10 @@ def test_benjamini_hochberg_known_answer_and_reference():
     np.testing.assert_allclose(benjamini_hochberg(p), _bh_reference(list(p)))
     with_nan = benjamini_hochberg([0.01, np.nan, 0.02])
     assert np.isnan(with_nan[1]) and with_nan[0] == pytest.approx(0.02)
+    tied = np.array([0.01, 0.04, 0.03, 0.2, 0.03, 1.0, 0.5, 0.001])
+    for values in (p, tied):
+        want = stats.false_discovery_control(values, method="bh")
+        np.testing.assert_allclose(benjamini_hochberg(values), want, rtol=1e-14)
 
 
 def _mann_whitney_reference(case: list[float], control: list[float]) -> tuple[float, float]:
@@ -98,7 +104,7 @@ def test_principal_components_equal_the_svds_without_one(shape, offset, monkeypa
     # 255,000 de novo variants × 5,313 tracks would take hours and copies of the matrix
     from crossreg.stats import denovo
 
-    monkeypatch.setattr(denovo, "GRAM_ROWS", 64)
+    monkeypatch.setattr(denovo, "BLOCK_ROWS", 64)
     rng = np.random.default_rng(7)
     z = rng.normal(size=(shape[0], 8)) @ rng.normal(size=(8, shape[1]))
     z += 0.1 * rng.normal(size=shape) + offset
@@ -143,25 +149,162 @@ def _planted(n_people: int = 40, per_person: int = 6, shift: float = 1.0, seed: 
     return np.concatenate(rows), people, np.array(is_case)
 
 
-def test_risk_scores_are_out_of_fold_and_find_planted_cases():
+def _standardised_reference(sad: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The whole table in float64, centred and scaled by the reference rows' mean and
+    population sd (a constant track scaled by 1)."""
+    ref = sad[reference].astype(np.float64)
+    sd = ref.std(axis=0)
+    return (sad.astype(np.float64) - ref.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+
+
+def _risk_reference(sad, owner, is_case, fold_of) -> np.ndarray:
+    """Per person, the sum over their variants of z · w out of fold: z standardised by the
+    other folds' controls, w the unit case − control mean difference of the other folds."""
+    scores = np.zeros(fold_of.size)
+    for fold in np.unique(fold_of):
+        train = fold_of[owner] != fold
+        z = _standardised_reference(sad, train & ~is_case)
+        w = z[train & is_case].mean(axis=0) - z[train & ~is_case].mean(axis=0)
+        for i, score in zip(owner[~train], z[~train] @ (w / np.linalg.norm(w)), strict=True):
+            scores[i] += score
+    return scores
+
+
+def test_standardise_matches_the_whole_table_standardised(monkeypatch):
+    from crossreg.stats import denovo
+
+    monkeypatch.setattr(denovo, "BLOCK_ROWS", 7)  # several blocks, the last one short
+    rng = np.random.default_rng(5)
+    sad = (rng.normal(size=(60, 5)) * [1, 0.01, 100, 1, 1] + 50).astype(np.float32)
+    sad[:, 3] = 2.5  # constant: centred, scaled by 1
+    reference = rng.random(60) < 0.4
+    z = standardise(sad, reference)
+    want = _standardised_reference(sad, reference)
+    np.testing.assert_allclose(np.concatenate([b for _, b in z.blocks()]), want, rtol=1e-12)
+    assert (z.scale[3], z.mean[3]) == (1.0, 2.5)
+    mask = rng.random(60) < 0.5
+    got = z.means(mask, ~mask)
+    np.testing.assert_allclose(got[0], want[mask].mean(axis=0), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(got[1], want[~mask].mean(axis=0), rtol=1e-10, atol=1e-13)
+    w = rng.normal(size=(5, 2))
+    np.testing.assert_allclose(z.project(w), want @ w, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="reference row"):
+        standardise(sad, np.zeros(60, dtype=bool))
+
+
+def test_risk_scores_are_out_of_fold_and_find_planted_cases(monkeypatch):
+    from crossreg.stats import denovo
+
+    monkeypatch.setattr(denovo, "BLOCK_ROWS", 50)  # 480 variants in blocks
     sad, people, is_case = _planted()
     risk = risk_scores(sad, people, is_case, folds=4, seed=0)
-    # fold 0's scores from the standardisation and direction of folds 1-3 only
+    # each fold's scores from the standardisation and direction of the other folds only
     owner = np.array([risk.individuals.index(p) for p in people])
-    train = risk.folds[owner] != 0
-    z = standardise(sad, train & ~is_case)
-    w = z[train & is_case].mean(axis=0) - z[train & ~is_case].mean(axis=0)
-    expected = {}
-    for i, score in zip(owner[~train], (z[~train] @ (w / np.linalg.norm(w))), strict=True):
-        expected[i] = expected.get(i, 0.0) + score
-    for i, value in expected.items():
-        assert risk.scores[i] == pytest.approx(value)
+    want = _risk_reference(sad, owner, is_case, risk.folds)
+    np.testing.assert_allclose(risk.scores, want, rtol=1e-9, atol=1e-12)
     found = mann_whitney(risk.scores[risk.is_case], risk.scores[~risk.is_case])
     assert found.auc > 0.65 and found.p < 0.01
     # folds are balanced within each group
     assert np.bincount(risk.folds[risk.is_case]).tolist() == [10, 10, 10, 10]
     with pytest.raises(ValueError, match="both case and control"):
         risk_scores(sad, ["x"] * len(people), is_case)
+
+
+def _denovo_data(sad: np.ndarray, is_case: np.ndarray, per_person: int) -> DenovoData:
+    """`sad` as de novo variants on chr1, `per_person` consecutive ones to a person."""
+    n, t = sad.shape
+    return DenovoData(
+        individuals=[
+            f"{'case' if c else 'control'}{i // per_person}" for i, c in enumerate(is_case)
+        ],
+        is_case=is_case,
+        labels=[f"dn{i}" for i in range(n)],
+        sites=[("chr1", str(i + 1), "A", "C") for i in range(n)],
+        identifiers=[f"t{k}" for k in range(t)],
+        descriptions=[f"d{k}" for k in range(t)],
+        values=sad,
+    )
+
+
+def test_the_statistics_hold_no_copy_of_the_table(monkeypatch):
+    # before: a float64 standardised copy for the components and another per risk fold
+    # (16 GB beside the 5.4 GB float32 table at 255,000 variants × 5,313 tracks); now
+    # blocks of rows and of tracks, whatever the table's size
+    import tracemalloc
+
+    from crossreg.stats import denovo
+
+    monkeypatch.setattr(denovo, "BLOCK_ROWS", 256)
+    monkeypatch.setattr(denovo, "TRACK_BLOCK", 8)
+    rng = np.random.default_rng(3)
+    sad = rng.normal(size=(4000, 400)).astype(np.float32)
+    data = _denovo_data(sad, np.arange(4000) < 2000, per_person=20)
+    tracemalloc.start()
+    try:
+        run_tests(data, components=5, folds=3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < sad.nbytes  # 8.8 times it before
+
+
+def test_every_table_matches_plain_references(monkeypatch):
+    # each statistic of run_tests against the plain one of the whole float64 table, on
+    # float16-rounded scores (ties within and across the groups) in blocks of 16 rows
+    from crossreg.stats import denovo
+
+    monkeypatch.setattr(denovo, "BLOCK_ROWS", 16)
+    monkeypatch.setattr(denovo, "TRACK_BLOCK", 5)
+    rng = np.random.default_rng(11)
+    n, t = 150, 12
+    sad = (rng.normal(size=(n, t)) * 0.05).astype(np.float16).astype(np.float32)
+    sad[:60, 2] += 0.05  # the cases' first 60 variants shifted on one track
+    sad[:, 7] = 0.0  # a constant track
+    is_case = np.arange(n) < 75
+    data = _denovo_data(sad, is_case, per_person=3)
+    people = data.individuals
+    report = run_tests(data, components=4, folds=3, seed=2)
+
+    def reference(x: np.ndarray) -> tuple[float, float]:
+        a, b = x[is_case].astype(np.float64), x[~is_case].astype(np.float64)
+        u, p = stats.mannwhitneyu(
+            a, b, use_continuity=True, alternative="two-sided", method="asymptotic"
+        )
+        return u / (a.size * b.size), p
+
+    tracks = report["tracks"].sort(pl.col("identifier").str.slice(1).cast(int))
+    auc, p = np.array([reference(sad[:, k]) for k in range(t)]).T
+    np.testing.assert_array_equal(tracks["auc"], auc)
+    np.testing.assert_array_equal(tracks["p"], p)
+    np.testing.assert_allclose(tracks["q"], stats.false_discovery_control(p), rtol=1e-14)
+    np.testing.assert_array_equal(tracks["median_case"], np.median(sad[is_case], axis=0))
+    assert tracks["p"][7] == 1.0 and tracks["p"].arg_min() == 2  # constant; planted
+    # components: the SVD of the table standardised by the controls, then centred
+    z = _standardised_reference(sad, ~is_case)
+    centred = z - z.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    loadings = vt[:4].T * np.sign(vt[:4].T[np.abs(vt[:4].T).argmax(axis=0), range(4)])
+    scores = centred @ loadings
+    comps = report["components"]
+    np.testing.assert_allclose(comps["explained"], s[:4] ** 2 / (s**2).sum(), rtol=1e-10)
+    pc_tests = np.array([reference(scores[:, k]) for k in range(4)]).T
+    np.testing.assert_allclose(comps["auc"], pc_tests[0], rtol=1e-12)
+    np.testing.assert_allclose(comps["p"], pc_tests[1], rtol=1e-9)
+    np.testing.assert_allclose(comps["q"], stats.false_discovery_control(pc_tests[1]), rtol=1e-9)
+    shown = report["component_scores"]
+    np.testing.assert_allclose(shown.select("PC1", "PC2", "PC3"), scores[:, :3], atol=1e-9)
+    # risk scores: out of fold, the plain way
+    people_table = report["individuals"].sort("individual")
+    names = people_table["individual"].to_list()
+    owner = np.array([names.index(person) for person in people])
+    want = _risk_reference(sad, owner, is_case, people_table["fold"].to_numpy())
+    np.testing.assert_allclose(people_table["risk_score"], want, rtol=1e-9, atol=1e-12)
+    risk_case = people_table.filter(pl.col("group") == "case")["risk_score"].to_numpy()
+    risk_control = people_table.filter(pl.col("group") == "control")["risk_score"].to_numpy()
+    auc, p = stats.mannwhitneyu(risk_case, risk_control, method="asymptotic")
+    summary = report["summary"]
+    assert summary["risk_auc"] == auc / (risk_case.size * risk_control.size)
+    assert summary["risk_p"] == p and summary["cases"] == summary["controls"] == 25
 
 
 def _write_inputs(tmp_path, sad, people, is_case):
@@ -266,5 +409,5 @@ def test_component_scores_name_each_variant(tmp_path):
     assert set(scores["chrom"]) == {"chr1"} and set(scores["ref"]) == {"A"}
     assert set(scores["alt"]) == {"C"}
     values = sad[order].astype(np.float32)
-    pcs = principal_components(standardise(values, ~is_case[order]), 3)
+    pcs = principal_components(_standardised_reference(values, ~is_case[order]), 3)
     np.testing.assert_allclose(scores["PC1"], pcs.scores[:, 0], rtol=1e-4, atol=1e-6)

@@ -16,6 +16,7 @@ variants change predicted regulation differently from the controls':
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,8 @@ from scipy import stats
 from crossreg.progress import track
 
 CASE, CONTROL = "case", "control"
-GRAM_ROWS = 4096  # rows of the scores centred at a time for the principal components
+BLOCK_ROWS = 2048  # rows of the scores standardised (in float64) at a time
+TRACK_BLOCK = 64  # tracks whose values are gathered at a time for their tests
 
 
 def benjamini_hochberg(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -74,18 +76,82 @@ def mann_whitney(case: npt.ArrayLike, control: npt.ArrayLike) -> GroupTest:
     )
 
 
+def _track_columns(
+    sad: npt.NDArray, is_case: npt.NDArray[np.bool_]
+) -> Iterator[tuple[npt.NDArray, npt.NDArray]]:
+    """Each track's case and control values, gathered :data:`TRACK_BLOCK` tracks at a time
+    (one column at a time would read a whole row of the table for each value)."""
+    cases, controls = np.flatnonzero(is_case), np.flatnonzero(~is_case)
+    for start in range(0, sad.shape[1], TRACK_BLOCK):
+        for column in np.ascontiguousarray(sad[:, start : start + TRACK_BLOCK].T):
+            yield column[cases], column[controls]
+
+
 def track_tests(sad: npt.NDArray, is_case: npt.NDArray[np.bool_]) -> list[GroupTest]:
     """:func:`mann_whitney` of each track (column of `sad`)."""
-    tracks = track(range(sad.shape[1]), "case/control tests", "tracks")
-    return [mann_whitney(sad[is_case, t], sad[~is_case, t]) for t in tracks]
+    columns = _track_columns(sad, is_case)
+    tracks = track(columns, "case/control tests", "tracks", total=sad.shape[1])
+    return [mann_whitney(case, control) for case, control in tracks]
 
 
-def standardise(sad: npt.NDArray, reference: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """Centre and scale each track by the mean and sd of the `reference` rows (constant
-    tracks scale by 1)."""
-    ref = sad[reference].astype(np.float64)
-    sd = ref.std(axis=0)
-    return (sad - ref.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+@dataclass(frozen=True)
+class Standardised:
+    """A score table with each track centred by `mean` and divided by `scale`, made in
+    float64 :data:`BLOCK_ROWS` rows at a time instead of held whole beside the table (at
+    255,000 variants × 5,313 tracks a float64 copy is 10.8 GB)."""
+
+    table: npt.NDArray
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Rows and tracks."""
+        rows, tracks = self.table.shape
+        return rows, tracks
+
+    def blocks(self) -> Iterator[tuple[slice, npt.NDArray[np.float64]]]:
+        """Each block of rows: where it lies, and its standardised values (a new array)."""
+        for start in range(0, len(self.table), BLOCK_ROWS):
+            rows = slice(start, start + BLOCK_ROWS)
+            block = np.subtract(self.table[rows], self.mean, dtype=np.float64)
+            block /= self.scale
+            yield rows, block
+
+    def means(self, *selections: npt.NDArray[np.bool_]) -> list[npt.NDArray[np.float64]]:
+        """The mean standardised row of each selection of rows, from one pass."""
+        totals = [np.zeros(self.shape[1]) for _ in selections]
+        for rows, block in self.blocks():
+            for total, chosen in zip(totals, selections, strict=True):
+                total += block[chosen[rows]].sum(axis=0)
+        return [
+            total / np.count_nonzero(chosen)
+            for total, chosen in zip(totals, selections, strict=True)
+        ]
+
+    def project(self, vectors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The standardised rows times `vectors` (tracks, or tracks × k)."""
+        out = np.empty((self.shape[0], *vectors.shape[1:]))
+        for rows, block in self.blocks():
+            out[rows] = block @ vectors
+        return out
+
+
+def standardise(sad: npt.NDArray, reference: npt.NDArray[np.bool_]) -> Standardised:
+    """`sad` with each track centred and scaled by the mean and sd of the `reference` rows
+    (constant tracks scale by 1), both summed in float64 a block of rows at a time."""
+    count = np.count_nonzero(reference)
+    if not count:
+        raise ValueError("standardising needs at least one reference row")
+    tracks = sad.shape[1]
+    unscaled = Standardised(sad, np.zeros(tracks), np.ones(tracks))
+    (mean,) = unscaled.means(reference)
+    squares = np.zeros(tracks)
+    for rows, block in unscaled.blocks():
+        deviations = block[reference[rows]] - mean
+        squares += (deviations * deviations).sum(axis=0)
+    sd = np.sqrt(squares / count)
+    return Standardised(sad, mean, np.where(sd > 0, sd, 1.0))
 
 
 @dataclass(frozen=True)
@@ -98,27 +164,30 @@ class Components:
     explained: npt.NDArray[np.float64]
 
 
-def principal_components(z: npt.NDArray[np.float64], k: int) -> Components:
+def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     """The top `k` principal components of the rows of `z` (centred here), signs fixed so
     each loading's largest entry is positive; at most the centred matrix's rank of them
     (numpy's ``matrix_rank`` tolerance on its Gram matrix), since a component past it is
     rounding noise. They come from the top eigenvectors of the Gram matrix of the
     smaller side (tracks × tracks, or variants × variants when there are fewer variants),
-    centred :data:`GRAM_ROWS` rows at a time, not an SVD of the whole matrix: hundreds of
-    thousands of de novo variants on 5,313 tracks would take an SVD hours and copies of
+    built from :data:`BLOCK_ROWS` rows at a time, not an SVD of the whole matrix: hundreds
+    of thousands of de novo variants on 5,313 tracks would take an SVD hours and copies of
     the matrix more memory."""
     from scipy.linalg import eigh
 
+    if not isinstance(z, Standardised):
+        table = np.asarray(z)
+        z = Standardised(table, np.zeros(table.shape[1]), np.ones(table.shape[1]))
     n, t = z.shape
-    mean = z.mean(axis=0) if n else np.zeros(t)
+    mean = z.means(np.ones(n, dtype=bool))[0] if n else np.zeros(t)
     by_track = t <= n
-    if by_track:  # centred a block of rows at a time
+    if by_track:
         gram = np.zeros((t, t))
-        for start in range(0, n, GRAM_ROWS):
-            block = z[start : start + GRAM_ROWS] - mean
+        for _, block in z.blocks():
+            block -= mean
             gram += block.T @ block
-    else:  # fewer variants than tracks: the centred copy is small
-        centred = z - mean
+    else:  # fewer variants than tracks: the centred matrix is smaller than the Gram matrix
+        centred = np.concatenate([block for _, block in z.blocks()]) - mean
         gram = centred @ centred.T
     size = len(gram)
     total = float(np.trace(gram))
@@ -136,7 +205,7 @@ def principal_components(z: npt.NDArray[np.float64], k: int) -> Components:
         loadings /= np.linalg.norm(loadings, axis=0)
     flip = np.sign(loadings[np.abs(loadings).argmax(axis=0), np.arange(k)])
     loadings = loadings * np.where(flip == 0, 1.0, flip)
-    return Components(z @ loadings - mean @ loadings, loadings, values / total)
+    return Components(z.project(loadings) - mean @ loadings, loadings, values / total)
 
 
 @dataclass(frozen=True)
@@ -192,9 +261,10 @@ def risk_scores(
     for fold in range(folds):
         train = fold_of[owner] != fold
         z = standardise(sad, train & ~is_case)
-        direction = z[train & is_case].mean(axis=0) - z[train & ~is_case].mean(axis=0)
+        case_mean, control_mean = z.means(train & is_case, train & ~is_case)
+        direction = case_mean - control_mean
         norm = np.linalg.norm(direction)
-        variant_score = z @ (direction / norm if norm > 0 else direction)
+        variant_score = z.project(direction / norm if norm > 0 else direction)
         held = ~train
         np.add.at(scores, owner[held], variant_score[held])
     return RiskScores(names, group, scores, fold_of)
