@@ -1,5 +1,6 @@
 """Time ``crossreg denovo``'s principal components (``crossreg.stats.denovo``:
-``standardise`` then ``principal_components``) on random float16 SAD of `--variants` de
+``standardise``, the controls' means and sds, then ``principal_components``, which
+standardises blocks of rows as it reads them) on random float16 SAD of `--variants` de
 novo variants × `--tracks` tracks, half of them controls.
 
     python benches/bench_denovo_pca.py [--variants 10000] [--tracks 5313] [--components 10]

@@ -123,7 +123,7 @@ class Standardised:
         totals = [np.zeros(self.shape[1]) for _ in selections]
         for rows, block in self.blocks():
             for total, chosen in zip(totals, selections, strict=True):
-                total += block[chosen[rows]].sum(axis=0)
+                total += chosen[rows].astype(np.float64) @ block  # no copy of the rows
         return [
             total / np.count_nonzero(chosen)
             for total, chosen in zip(totals, selections, strict=True)
@@ -138,8 +138,9 @@ class Standardised:
 
 
 def standardise(sad: npt.NDArray, reference: npt.NDArray[np.bool_]) -> Standardised:
-    """`sad` with each track centred and scaled by the mean and sd of the `reference` rows
-    (constant tracks scale by 1), both summed in float64 a block of rows at a time."""
+    """`sad` (finite scores) with each track centred and scaled by the mean and sd of the
+    `reference` rows (constant tracks scale by 1), both summed in float64 a block of rows
+    at a time."""
     count = np.count_nonzero(reference)
     if not count:
         raise ValueError("standardising needs at least one reference row")
@@ -148,8 +149,9 @@ def standardise(sad: npt.NDArray, reference: npt.NDArray[np.bool_]) -> Standardi
     (mean,) = unscaled.means(reference)
     squares = np.zeros(tracks)
     for rows, block in unscaled.blocks():
-        deviations = block[reference[rows]] - mean
-        squares += (deviations * deviations).sum(axis=0)
+        block -= mean
+        block *= block
+        squares += reference[rows].astype(np.float64) @ block
     sd = np.sqrt(squares / count)
     return Standardised(sad, mean, np.where(sd > 0, sd, 1.0))
 
@@ -170,10 +172,11 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     (numpy's ``matrix_rank`` tolerance on its Gram matrix), since a component past it is
     rounding noise. They come from the top eigenvectors of the Gram matrix of the
     smaller side (tracks × tracks, or variants × variants when there are fewer variants),
-    built from :data:`BLOCK_ROWS` rows at a time, not an SVD of the whole matrix: hundreds
+    summed :data:`BLOCK_ROWS` rows at a time, not an SVD of the whole matrix: hundreds
     of thousands of de novo variants on 5,313 tracks would take an SVD hours and copies of
     the matrix more memory."""
     from scipy.linalg import eigh
+    from scipy.linalg.blas import dsyrk as syrk
 
     if not isinstance(z, Standardised):
         table = np.asarray(z)
@@ -181,11 +184,11 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     n, t = z.shape
     mean = z.means(np.ones(n, dtype=bool))[0] if n else np.zeros(t)
     by_track = t <= n
-    if by_track:
-        gram = np.zeros((t, t))
+    if by_track:  # its lower triangle summed in place by BLAS syrk (eigh reads only that)
+        gram = np.zeros((t, t), order="F")
         for _, block in z.blocks():
             block -= mean
-            gram += block.T @ block
+            gram = syrk(1.0, block.T, beta=1.0, c=gram, lower=1, overwrite_c=1)
     else:  # fewer variants than tracks: the centred matrix is smaller than the Gram matrix
         centred = np.concatenate([block for _, block in z.blocks()]) - mean
         gram = centred @ centred.T
@@ -194,7 +197,7 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     if size == 0 or not total > 0:
         return Components(np.zeros((n, 0)), np.zeros((t, 0)), np.zeros(0))
     k = min(k, size)
-    values, vectors = eigh(gram, subset_by_index=[size - k, size - 1])
+    values, vectors = eigh(gram, subset_by_index=[size - k, size - 1], overwrite_a=True)
     values, vectors = values[::-1], vectors[:, ::-1]
     k = int((values > values[0] * max(n, t) * np.finfo(np.float64).eps).sum())
     values, vectors = values[:k], vectors[:, :k]

@@ -283,7 +283,8 @@ def load_groups(
         first = _first_listings(scored, vcf)
         rows += [scored[i] for i in first]
         is_case += [group == CASE] * len(first)
-        blocks.append(sad.values[first])
+        blocks.append(sad.values if len(first) == len(sad.values) else sad.values[first])
+        del sad  # its table is in blocks: no second one while the next group is read
     assert tracks is not None
     return DenovoData(
         individuals=[c.person for c in rows],
@@ -292,8 +293,22 @@ def load_groups(
         sites=[c.site for c in rows],
         identifiers=tracks[0],
         descriptions=tracks[1],
-        values=np.concatenate(blocks),
+        values=_stacked(blocks),
     )
+
+
+def _stacked(blocks: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
+    """The groups' score tables one after the other, each taken from `blocks` and let go
+    once copied: for two groups of one size, at most half again the whole table is held
+    at once (the result's pages are touched only as they are filled), not twice it."""
+    values = np.empty((sum(map(len, blocks)), blocks[0].shape[1]), dtype=np.float32)
+    start = 0
+    while blocks:
+        block = blocks.pop(0)
+        values[start : start + len(block)] = block
+        start += len(block)
+        del block
+    return values
 
 
 def check_settings(*, components: int, folds: int) -> None:
