@@ -9,9 +9,13 @@ variants change predicted regulation differently from the controls':
   (above 0.5: case variants score higher);
 * per principal component of the variants' standardised SAD (tracks centred and scaled by
   the controls), the same test on the variants' PC scores;
-* per individual, a risk score: the sum over their variants of the SAD projected on the
-  case − control direction, that direction learned on the other folds of individuals
-  (k-fold cross-validation, so no individual scores itself), with its AUC and test.
+* per individual, a risk score: the sum over their variants of the SAD (standardised by
+  the other folds' controls) projected on the case − control direction, that direction
+  learned on the other folds of individuals (k-fold cross-validation, so no individual
+  scores itself), with its AUC and test.
+
+The scores are held once; what is derived from them whole (standardised scores, the
+Gram matrix, projections) is made from float64 blocks of :data:`BLOCK_ROWS` rows.
 """
 
 from __future__ import annotations
