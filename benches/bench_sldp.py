@@ -63,7 +63,7 @@ STAGES = [
     ("sumstats: h2g", "run", "estimate_h2g"),
     ("panel: bim/frq", "run", "load_chrom_panel"),
     ("LD spectra (SVD or cache)", "run", "chrom_spectra"),
-    ("annotations: read", "run", "AnnotationSet.tables"),
+    ("annotations: read", "run", "AnnotationSet.aligned"),
     ("alignment (annotations, sumstats)", "annotations", "AnnotationTable.align"),
     ("alignment (annotations, sumstats)", "sumstats", "Sumstats.align"),
     ("annotations: v per block, info", "annotations", "ChromAnnotations.values"),

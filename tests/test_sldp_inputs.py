@@ -102,7 +102,8 @@ def test_a_sad_score_that_is_nan_is_named(tmp_path: Path) -> None:
     sad = _sad_of_annotations(tmp_path, world, values)
     message = (
         r"scores\.tsv: allele rs165 \(row 66\) has no finite score \(nan\) for track pred1, "
-        r"and 1 more scores are not finite; SLDP cannot take a missing score as 0"
+        r"and 1 more of the scores read for chr7 are not finite; SLDP cannot take a missing "
+        r"score as 0"
     )
     with pytest.raises(ValueError, match=message):
         run_world(tmp_path, tmp_path / "out", sad=[sad], sannot_chr=[])

@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         action="extend",
         default=[],
-        help="crossreg sad .h5/.tsv files",
+        help="crossreg sad .h5/.tsv files (an .h5 is read one chromosome at a time)",
     )
     parser.add_argument(
         "--background-sannot-chr",

@@ -21,6 +21,7 @@ JSON file beside it (:func:`metadata_path`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -215,6 +216,28 @@ def block_rows(row_bytes: int) -> int:
     matching the ``.h5`` chunks): fixed by the row size, so every run copies alike."""
     rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
     return rows // 1024 * 1024 if rows >= 1024 else rows
+
+
+def read_sorted_rows(
+    dataset: Any, rows: npt.NDArray[np.int64], dtype: npt.DTypeLike | None = None
+) -> npt.NDArray:
+    """Rows `rows` (ascending) of `dataset` (an HDF5 dataset or an array), as `dtype` (its
+    own when None): read a block of :func:`block_rows` rows at a time, each from the first
+    to the last row asked for in it, so that memory holds the rows asked for and one block
+    however they are spread (a file not sorted by chromosome included)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) > 1 and not (np.diff(rows) > 0).all():
+        raise ValueError("read_sorted_rows takes rows in ascending order, each once")
+    row_bytes = int(np.prod(dataset.shape[1:], dtype=np.int64)) * np.dtype(dataset.dtype).itemsize
+    out = np.empty((len(rows), *dataset.shape[1:]), dtype=dtype or dataset.dtype)
+    block = rows // block_rows(row_bytes)
+    bounds = [0, *(np.flatnonzero(np.diff(block)) + 1).tolist(), len(rows)]
+    for a, b in itertools.pairwise(bounds):
+        if a == b:
+            continue
+        first = int(rows[a])
+        out[a:b] = np.asarray(dataset[first : int(rows[b - 1]) + 1])[rows[a:b] - first]
+    return out
 
 
 def _copy(dataset: Any, parts: Sequence[Part], name: str, n: int, meter: Progress) -> None:

@@ -1,6 +1,7 @@
-"""Signed annotations v (``preprocessannot``): read from ``.sannot.gz`` files or built from
-``crossreg sad`` scores, aligned to the panel's bim A1, rescaled by `alpha`, summarised
-(the ``.info`` numbers) and turned into signed LD profiles Rv per LD block."""
+"""Signed annotations v (``preprocessannot``): read from ``.sannot.gz`` files (or from
+``crossreg sad`` scores, :mod:`crossreg.stats.sldp.sad_annotations`), aligned to the
+panel's bim A1, rescaled by `alpha`, summarised (the ``.info`` numbers) and turned into
+signed LD profiles Rv per LD block."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 
 from crossreg.io.chroms import bare_chrom
-from crossreg.io.h5 import read_h5
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
 from crossreg.stats.sldp.tables import numbers, read_text_table
@@ -89,37 +88,6 @@ def read_sannot(path: str | os.PathLike[str]) -> AnnotationTable:
         table["SNP"].to_numpy().astype(str),
         table["A1"].to_numpy().astype(str),
         table["A2"].to_numpy().astype(str),
-    )
-
-
-def read_sad_annotations(path: str | os.PathLike[str]) -> AnnotationTable:
-    """One annotation per track of a ``crossreg sad`` file, named by target id: the
-    alt − ref score, as data alleles A1 = alt, A2 = ref (so it is kept where bim A1 is the
-    alt allele and negated where bim A1 is the reference allele)."""
-    from crossreg.variants.sad_files import SAD_REMEDY, read_sad
-
-    path = Path(path)
-    table = read_sad(path)
-    table.require_every_score(
-        path, "SLDP cannot take a missing score as 0: score those variants, or drop their rows"
-    )
-    if path.suffix == ".h5":
-        with read_h5(path, SAD_REMEDY) as handle:
-            missing = [k for k in ("ref_allele", "alt_allele") if k not in handle]
-            if missing:
-                raise ValueError(f"{path}: no {', '.join(missing)} dataset")
-            ref = handle["ref_allele"][:].astype(str)
-            alt = handle["alt_allele"][:].astype(str)
-    else:
-        alleles = pl.read_csv(path, separator="\t", columns=["ref", "alt"], infer_schema=False)
-        ref, alt = (alleles[c].to_numpy().astype(str) for c in ("ref", "alt"))
-    return AnnotationTable(
-        str(path),
-        list(table.identifiers),
-        table.values,
-        np.array(table.labels, dtype=str),
-        alt,
-        ref,
     )
 
 

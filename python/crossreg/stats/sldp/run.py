@@ -24,7 +24,6 @@ from crossreg.stats.sldp.annotations import (
     INFO_FIELDS,
     AnnotationTable,
     ChromAnnotations,
-    read_sad_annotations,
     read_sannot,
     sannot_path,
     signed_ld_profiles,
@@ -32,6 +31,7 @@ from crossreg.stats.sldp.annotations import (
 from crossreg.stats.sldp.background import BuiltBackgrounds, build_backgrounds
 from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
 from crossreg.stats.sldp.panel import (
+    ChromPanel,
     LdBlocks,
     chrom_label,
     load_chrom_panel,
@@ -39,8 +39,10 @@ from crossreg.stats.sldp.panel import (
     read_ld_blocks,
 )
 from crossreg.stats.sldp.plink import standardized_genotypes
+from crossreg.stats.sldp.reconcile import Alignment
 from crossreg.stats.sldp.refpanel import chrom_spectra
 from crossreg.stats.sldp.regression import BlockStats, block_stats, chunk_bounds, regress
+from crossreg.stats.sldp.sad_annotations import SadAnnotations
 from crossreg.stats.sldp.sumstats import (
     WEIGHTS,
     Heritability,
@@ -91,10 +93,11 @@ class PhenoBlocks:
 
 
 class AnnotationSet:
-    """Annotation sources by kind; sannot stems are read per chromosome, SAD files once,
-    built backgrounds (MAF bins, GTF features) come per chromosome from `built`. `alpha`
-    (α and the option that set it) scales the sannot and SAD values; built backgrounds
-    are per normalised genotype already."""
+    """Annotation sources by kind; sannot stems are read per chromosome, SAD files one
+    chromosome at a time (:class:`SadAnnotations`), built backgrounds (MAF bins, GTF
+    features) come per chromosome from `built`. `alpha` (α and the option that set it)
+    scales the sannot and SAD values; built backgrounds are per normalised genotype
+    already."""
 
     def __init__(
         self,
@@ -104,7 +107,7 @@ class AnnotationSet:
         alpha: tuple[float, str] = (-1.0, ""),
     ):
         self.stems = list(stems)
-        self.sad = [read_sad_annotations(p) for p in sad]
+        self.sad = [SadAnnotations(p) for p in sad]
         self.built = built
         self._alpha = alpha
         self.names: list[str] | None = None
@@ -121,20 +124,28 @@ class AnnotationSet:
         built = [s.source for s in self.built.sources] if self.built else []
         return (-1.0, "") if source in built else self._alpha
 
-    def tables(self, chrom: str) -> list[AnnotationTable]:
-        tables = [read_sannot(sannot_path(stem, chrom)) for stem in self.stems] + self.sad
-        tables += self.built.tables(chrom) if self.built else []
-        names = [n for t in tables for n in t.names]
+    def aligned(self, panel: ChromPanel) -> list[tuple[AnnotationTable, Alignment]]:
+        """Each source's annotations on the panel's chromosome with their alignment to its
+        SNPs, in `sources` order (a SAD file: only the rows the alignment uses)."""
+        chrom = panel.chrom
+        tables = [read_sannot(sannot_path(stem, chrom)) for stem in self.stems]
+        pairs = [(t, t.align(panel)) for t in tables]
+        pairs += [sad.aligned(panel) for sad in self.sad]
+        built = self.built.tables(chrom) if self.built else []
+        pairs += [(t, t.align(panel)) for t in built]
+        names = [n for t, _ in pairs for n in t.names]
         if self.names is None:
             if len(set(names)) != len(names):
                 raise ValueError(f"annotation names repeat across {', '.join(self.sources)}")
             self.names = names
-            self.origin = {n: s for t, s in zip(tables, self.sources, strict=True) for n in t.names}
+            self.origin = {
+                n: s for (t, _), s in zip(pairs, self.sources, strict=True) for n in t.names
+            }
         elif names != self.names:
             raise ValueError(
                 f"{chrom_label(chrom)}: annotation columns differ from the first chromosome's"
             )
-        return tables
+        return pairs
 
     def described(self, names: Sequence[str]) -> str:
         """`names` with their files: ``a, b ({stem}{chrom}.sannot.gz)`` or ``(file)``."""
@@ -256,22 +267,11 @@ def write_sldp(
     with progress(total_blocks, "SLDP signed LD profiles", "blocks") as meter:
         for chrom in chroms:
             panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
-            sets = [(background, background.tables(chrom)), (marginal, marginal.tables(chrom))]
-            _check_disjoint(marginal.names or [], background.names or [])
+            annotations = _chrom_annotations(panel, background, marginal, counts)
+            n_background = len(background.names or [])
             spectra = chrom_spectra(panel, blocks, spectrum_percent, ld_cache)
             ranks["with_print_snps"] += len(spectra)
             ranks["rank_0"] += sum(s.u.shape[1] == 0 for s in spectra.values())
-            tables, alignments, alphas = [], [], []
-            for group, group_tables in sets:
-                for table, source in zip(group_tables, group.sources, strict=True):
-                    alignment = table.align(panel)
-                    group.matched[source] += alignment.counts["matched"]
-                    _add_counts(counts, table.source, alignment.counts)
-                    tables.append(table)
-                    alignments.append(alignment)
-                    alphas.append(group.alpha(source))
-            annotations = ChromAnnotations(panel, tables, alignments, alphas)
-            n_background = sum(len(t.names) for t in sets[0][1])
             chrom_info = annotations.info()
             for name in INFO_FIELDS:
                 info[name] = info[name] + chrom_info[name][n_background:]
@@ -310,6 +310,7 @@ def write_sldp(
             log.info(
                 "%s: %d blocks with print SNPs, %d SNPs", panel.label, len(spectra), len(panel.bim)
             )
+            del annotations, spectra  # freed before the next chromosome's are read
     _check_ranks(ranks, spectrum_percent)
     for group in (marginal, background):
         for source, matched in group.matched.items():
@@ -373,6 +374,27 @@ def write_sldp(
             "verbose_thresh": verbose_thresh,
         },
     )
+
+
+def _chrom_annotations(
+    panel: ChromPanel,
+    background: AnnotationSet,
+    marginal: AnnotationSet,
+    counts: dict[str, dict[str, int]],
+) -> ChromAnnotations:
+    """Background then marginal annotations on the panel's chromosome, aligned to its SNPs
+    (counted in `counts` and each set's ``matched``)."""
+    tables, alignments, alphas = [], [], []
+    for group in (background, marginal):
+        pairs = group.aligned(panel)
+        for (table, alignment), source in zip(pairs, group.sources, strict=True):
+            group.matched[source] += alignment.counts["matched"]
+            _add_counts(counts, table.source, alignment.counts)
+            tables.append(table)
+            alignments.append(alignment)
+            alphas.append(group.alpha(source))
+    _check_disjoint(marginal.names or [], background.names or [])
+    return ChromAnnotations(panel, tables, alignments, alphas)
 
 
 def chunk_table_path(pheno: str, annotation: str) -> Path:

@@ -1,0 +1,181 @@
+"""Annotations from a ``crossreg sad`` file (``--sad``), read one panel chromosome at a
+time: one annotation per track, the alt − ref score, with data alleles A1 = alt, A2 = ref.
+
+A SAD file of the 1000 Genomes variants × thousands of tracks (≈ 200 GiB as float32) does
+not fit in memory, so it is never read whole. Opening it reads the ``chr`` field once and
+keeps where each chromosome's rows lie (runs of consecutive rows: a handful for a file
+sorted by chromosome, and correct for one that is not). For a panel chromosome, its rows'
+ids are read and those in the panel's ``.bim`` kept, their alleles read and reconciled
+with the bim, and then only the scores of the rows that reconciliation uses are read, in
+the file's own float type (float16 for ``crossreg sad``; float32 otherwise, as
+:func:`crossreg.variants.sad_files.read_sad` reads them), block by block in row order.
+A row is matched to panel SNPs of its own chromosome (``chr7`` and ``7`` alike).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from crossreg.io.chroms import bare_chrom
+from crossreg.io.h5 import read_h5
+from crossreg.stats.sldp.annotations import AnnotationTable
+from crossreg.stats.sldp.panel import ChromPanel
+from crossreg.stats.sldp.reconcile import Alignment, reconcile
+from crossreg.variants.sad_files import (
+    SAD_REMEDY,
+    block_rows,
+    check_sad_datasets,
+    read_sad,
+    read_sorted_rows,
+)
+
+FIELDS = ("snp", "chr", "ref_allele", "alt_allele", "SAD")  # what SLDP reads of the file
+UNSCORED_REMEDY = "SLDP cannot take a missing score as 0: score those variants, or drop their rows"
+
+
+@dataclass(frozen=True)
+class ChromRuns:
+    """Where a SAD file's chromosomes lie: runs of consecutive rows ``start:stop`` on
+    chromosome `chrom` (without ``chr``)."""
+
+    start: npt.NDArray[np.int64]
+    stop: npt.NDArray[np.int64]
+    chrom: npt.NDArray[np.str_]
+
+    def rows(self, chrom: str) -> npt.NDArray[np.int64]:
+        """The rows on `chrom` (``chr7`` or ``7``), ascending."""
+        pick = self.chrom == bare_chrom(chrom)
+        spans = [np.arange(a, b) for a, b in zip(self.start[pick], self.stop[pick], strict=True)]
+        return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+
+
+def chrom_runs(field: Any) -> ChromRuns:
+    """The runs of one chromosome in `field` (a SAD file's ``chr``, bytes or text), read a
+    block at a time."""
+    starts: list[int] = []
+    names: list[str] = []
+    step = block_rows(max(1, np.dtype(field.dtype).itemsize))
+    for first in range(0, len(field), step):
+        values, inverse = np.unique(np.asarray(field[first : first + step]), return_inverse=True)
+        bare = np.array([bare_chrom(_text(v)) for v in values.tolist()], dtype=str)[inverse]
+        changes = np.flatnonzero(bare[1:] != bare[:-1]) + 1
+        for at in [0, *changes.tolist()]:
+            if not names or at or names[-1] != bare[0]:
+                starts.append(first + at)
+                names.append(str(bare[at]))
+    stops = [*starts[1:], len(field)] if starts else []
+    return ChromRuns(
+        np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), np.array(names, str)
+    )
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _alleles(field: npt.NDArray) -> npt.NDArray[np.str_]:
+    """Alleles as one-letter text: one that is not a single letter becomes ``N``, as it
+    can match no bim allele in :func:`reconcile` (which needs A/C/G/T) either way, so
+    that one long indel allele does not widen every row's text."""
+    single = np.char.str_len(field) == 1
+    letters = np.where(single, field, b"N" if field.dtype.kind == "S" else "N")
+    return letters.astype("U1")
+
+
+class SadAnnotations:
+    """A ``crossreg sad`` ``.h5`` (read from the file as needed) or ``.tsv`` (held whole,
+    as its text must be parsed whole) as SLDP annotations named by target id."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._memory: dict[str, npt.NDArray] | None = None
+        if self.path.suffix != ".h5":
+            self._memory = _tsv_fields(self.path)
+        with self._fields() as fields:
+            self.names: list[str] = [_text(v) for v in fields["target_ids"][:].tolist()]
+            self.runs = chrom_runs(fields["chr"])
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+    @contextlib.contextmanager
+    def _fields(self) -> Iterator[Mapping[str, Any]]:
+        if self._memory is not None:
+            yield self._memory
+            return
+        with read_h5(self.path, SAD_REMEDY) as handle:
+            check_sad_datasets(self.path, handle, "SAD")
+            missing = [k for k in FIELDS if k not in handle]
+            if missing:
+                raise ValueError(
+                    f"{self.path}: no {', '.join(missing)} dataset; SLDP reads a SAD file's "
+                    f"{', '.join(FIELDS[:-1])} fields: {SAD_REMEDY}"
+                )
+            yield handle
+
+    def aligned(self, panel: ChromPanel) -> tuple[AnnotationTable, Alignment]:
+        """This file's scores for the panel's SNPs: a table of the rows that
+        reconciliation uses (in the file's float type) and the alignment of the panel's
+        SNPs to them. A used score that is not a finite number stops, naming the variant,
+        its row and the track."""
+        bim = panel.bim
+        with self._fields() as fields:
+            rows = self.runs.rows(panel.chrom)
+            snp = read_sorted_rows(fields["snp"], rows).astype(str)
+            known = np.isin(snp, bim.snp)
+            rows, snp = rows[known], snp[known]
+            ref, alt = (_alleles(read_sorted_rows(fields[k], rows)) for k in FIELDS[2:4])
+            alignment = reconcile(bim.snp, bim.a1, bim.a2, snp, alt, ref)
+            used = np.unique(alignment.row[alignment.row >= 0])
+            scores = fields["SAD"]
+            kind = np.dtype(scores.dtype)
+            dtype = kind if kind in (np.dtype(np.float16), np.dtype(np.float32)) else np.float32
+            with np.errstate(over="ignore"):  # a score beyond float32 is inf, refused below
+                values = read_sorted_rows(scores, rows[used], dtype)
+        self._require_finite(values, snp[used], rows[used], panel.label)
+        local = np.where(alignment.row >= 0, np.searchsorted(used, alignment.row), -1)
+        table = AnnotationTable(self.source, self.names, values, snp[used], alt[used], ref[used])
+        return table, Alignment(local.astype(np.int64), alignment.sign, alignment.counts)
+
+    def _require_finite(
+        self,
+        values: npt.NDArray[np.floating],
+        snp: npt.NDArray[np.str_],
+        rows: npt.NDArray[np.int64],
+        label: str,
+    ) -> None:
+        unscored = np.argwhere(~np.isfinite(values))
+        if len(unscored):
+            row, track = (int(i) for i in unscored[0])
+            raise ValueError(
+                f"{self.path}: allele {snp[row]} (row {int(rows[row]) + 1}) has no finite "
+                f"score ({values[row, track]}) for track {self.names[track]}, and "
+                f"{len(unscored) - 1} more of the scores read for {label} are not finite; "
+                f"{UNSCORED_REMEDY}"
+            )
+
+
+def _tsv_fields(path: Path) -> dict[str, npt.NDArray]:
+    """A SAD ``.tsv``'s fields as :data:`FIELDS` names them, and its ``target_ids``."""
+    table = read_sad(path)
+    columns = ["chrom", "ref", "alt"]
+    text = pl.read_csv(path, separator="\t", columns=columns, infer_schema=False)
+    chrom, ref, alt = (text[c].to_numpy().astype(str) for c in columns)
+    return {
+        "snp": np.array(table.labels, dtype=str),
+        "chr": chrom,
+        "ref_allele": ref,
+        "alt_allele": alt,
+        "SAD": table.values,
+        "target_ids": np.array(table.identifiers, dtype=str),
+    }
