@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from crossreg.stats.sldp.annotations import ChromAnnotations
 from crossreg.stats.sldp.panel import load_chrom_panel, read_ld_blocks
 from crossreg.stats.sldp.run import AnnotationSet, read_print_snps, write_sldp
 from crossreg.stats.sldp.sad_annotations import chrom_runs
@@ -184,3 +185,26 @@ def test_chromosome_runs_span_blocks_and_spellings(monkeypatch) -> None:
     assert runs.rows("2").tolist() == [3, 4]
     assert runs.rows("Y").tolist() == []
     assert chrom_runs(np.array([], dtype="S1")).rows("1").tolist() == []
+
+
+def test_a_chromosome_the_sad_file_lacks_has_no_annotation(tmp_path: Path) -> None:
+    # the chromosome's table has no rows: every SNP is missing, its values 0
+    _write_sad(tmp_path / "scores.h5", _annotations(22).with_columns(CHR=pl.lit("22")), NAMES)
+    printed = read_print_snps(INPUTS / "print_snps.txt")
+    panel = load_chrom_panel(
+        str(INPUTS / "panel."), "1", printed, read_ld_blocks(INPUTS / "blocks.bed")
+    )
+    ((table, alignment),) = AnnotationSet([], sad=[tmp_path / "scores.h5"]).aligned(panel)
+    assert table.values.shape == (0, 3)
+    assert alignment.counts["missing"] == len(panel.bim)
+    v = ChromAnnotations(panel, [table], [alignment]).values(0, len(panel.bim))
+    assert v.shape == (len(panel.bim), 3) and not v.any()
+
+
+def test_a_sad_file_without_a_chr_field_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "scores.h5"
+    _write_sad(path, _annotations(1).with_columns(pl.col("CHR").cast(pl.String)), NAMES)
+    with h5py.File(path, "a") as handle:
+        del handle["chr"]
+    with pytest.raises(ValueError, match=rf"^{path}: no chr dataset; SLDP reads a SAD file's "):
+        AnnotationSet([], sad=[path])

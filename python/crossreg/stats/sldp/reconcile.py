@@ -40,8 +40,10 @@ class Alignment:
         (negated where swapped) unless not `signed`; `missing` where unmatched. Only those
         rows are converted to float64 (never the whole table, which for a SAD file is
         every variant × every track)."""
-        row = self.row[rows]
-        out = np.asarray(values)[np.maximum(row, 0)].astype(np.float64, copy=False)
+        row, values = self.row[rows], np.asarray(values)
+        if not len(values):  # no data row (a chromosome a SAD file lacks)
+            return np.full((len(row), *values.shape[1:]), missing, dtype=np.float64)
+        out = values[np.maximum(row, 0)].astype(np.float64, copy=False)
         if signed:
             out *= self.sign[rows].reshape(-1, *([1] * (out.ndim - 1)))
         out[row < 0] = missing
