@@ -391,7 +391,8 @@ def fast_world(
             sizes.append(int(rng.integers(150, 451)))
         sizes[-1] -= sum(sizes) - per_chrom
         if sizes[-1] < 20:
-            sizes[-2] += sizes.pop()
+            last = sizes.pop()  # (sizes[-2] += sizes.pop() would add it to the one before)
+            sizes[-1] += last
         m = per_chrom
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         bp = 1_000_000 + np.cumsum(rng.integers(200, 2_000, m))
