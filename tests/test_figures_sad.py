@@ -19,7 +19,7 @@ from crossreg.variants.sad_figures import (
     track_order,
 )
 from crossreg.variants.sad_files import read_sad
-from crossreg.variants.sad_stats import PERCENTILES
+from crossreg.variants.sad_percentiles import PERCENTILES
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 

@@ -58,3 +58,14 @@ def test_every_package_imports_each_of_its_submodules_on_first_use():
         for name in submodules:
             module = package.__dict__["__getattr__"](name)
             assert module.__name__ == f"{package.__name__}.{name}"
+
+
+def test_the_steps_on_score_files_load_no_torch():
+    # sldp and denovo read SAD files and need no model: importing torch cost them ~5 s
+    # and ~620 MB (sldp reached it through the SAD file reader's statistics module)
+    run(
+        "import sys\n"
+        "import crossreg.stats.sldp.run, crossreg.stats.denovo_report\n"
+        "import crossreg.variants.sad_files\n"
+        "assert 'torch' not in sys.modules\n"
+    )

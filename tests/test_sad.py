@@ -21,7 +21,7 @@ from crossreg.io.vcf import Variant, read_vcf
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.inference import InferenceOptions
 from crossreg.variants.alleles import Allele
-from crossreg.variants.sad_stats import PERCENTILES
+from crossreg.variants.sad_percentiles import PERCENTILES
 from crossreg.variants.scoring import allele_windows, score_alleles, scored_alleles
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"

@@ -368,7 +368,7 @@ def test_unscorable_alleles_are_skipped_and_counted(work, tmp_path, logs):
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 5000])
 def test_float16_percentiles_equal_numpy(n, monkeypatch):
     from crossreg.variants import sad_percentiles
-    from crossreg.variants.sad_stats import PERCENTILES
+    from crossreg.variants.sad_percentiles import PERCENTILES
 
     monkeypatch.setattr(sad_percentiles, "HISTOGRAM_TRACKS", 3)  # several passes over tracks
     rng = np.random.default_rng(n)
@@ -536,8 +536,7 @@ def test_text_a_sad_file_cannot_store_stops_before_scoring(work, tmp_path, monke
 
 def test_percentiles_between_the_float16_extremes_are_finite():
     # scores clipped to both ends of float16: numpy's b - a overflows to inf
-    from crossreg.variants.sad_percentiles import float16_percentiles
-    from crossreg.variants.sad_stats import PERCENTILES
+    from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
 
     top = float(np.finfo(np.float16).max)
     scores = np.repeat(np.array([[-top], [top]], dtype=np.float16), [600, 400], axis=0)

@@ -44,8 +44,8 @@ from crossreg.variants.sad_files import (
     other_output_beside,
     read_sad,
 )
-from crossreg.variants.sad_names import STAT_MEANINGS
-from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS
+from crossreg.variants.sad_names import PROFILE_STATS, STAT_MEANINGS
+from crossreg.variants.sad_percentiles import PERCENTILES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -48,8 +48,8 @@ from crossreg.io.text import numbered_lines
 from crossreg.progress import Progress, progress
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
-from crossreg.variants.sad_percentiles import float16_percentiles
-from crossreg.variants.sad_stats import PERCENTILES, PROFILE_STATS, STATS
+from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
+from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
 
 if TYPE_CHECKING:
     import polars as pl
@@ -573,7 +573,7 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = F
         raise ValueError(f"{path}: SAD files are .h5 or .tsv")
     table = read_sad_tsv(path)
     columns = table.columns[5:]
-    blocks = {c.split(":", 1)[0] for c in columns if ":" in c} & set(STATS)
+    blocks = {c.split(":", 1)[0] for c in columns if ":" in c} & set(STAT_NAMES)
     if blocks:  # several statistics (or one other than SAD): STAT:identifier columns
         columns = [c for c in columns if c.startswith(f"{stat}:")]
         if not columns:

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.variants.sad_stats import PERCENTILES
+# Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
+# 0.10-0.89 by 0.01, 0.900-0.999 by 0.001
+PERCENTILES = np.concatenate(
+    [np.arange(0.001, 0.1, 0.001), np.arange(0.1, 0.9, 0.01), np.arange(0.9, 1, 0.001)]
+)
 
 if TYPE_CHECKING:
     from crossreg.progress import Progress

@@ -32,11 +32,6 @@ from crossreg.variants.sad_names import PROFILE_STATS as PROFILE_STATS
 from crossreg.variants.sad_names import check_stats as check_stats
 from crossreg.variants.sad_names import parse_stats as parse_stats
 
-# Basenji's SAD_pct levels, built as it builds them (bit for bit): 0.001-0.099 by 0.001,
-# 0.10-0.89 by 0.01, 0.900-0.999 by 0.001
-PERCENTILES = np.concatenate(
-    [np.arange(0.001, 0.1, 0.001), np.arange(0.1, 0.9, 0.01), np.arange(0.9, 1, 0.001)]
-)
 FLOAT16_MAX = float(np.finfo(np.float16).max)  # stats are clipped to it before float16
 
 
