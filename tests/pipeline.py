@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from crossreg.cli import main
 
@@ -97,3 +98,21 @@ def run_in_one_and_two_processes(args: list[str], root: Path) -> tuple[Path, Pat
     result = subprocess.run(two, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return root / "one", root / "two"
+
+
+def untrained_checkpoint(folder: Path, store: Path) -> tuple[Any, dict, list]:
+    """A checkpoint at `folder` of one untrained human head (torch seed 0) for the tracks
+    of the human dataset `store`: the model, its params and the store's targets."""
+    import torch
+
+    from crossreg.data.store import DataStore
+    from crossreg.model.checkpoint import make_config, save_checkpoint
+    from crossreg.model.params import parse_params
+    from crossreg.model.seqnn import SeqNN
+
+    targets = list(DataStore(store).table.targets)
+    params = small_params({"human": len(targets)})
+    torch.manual_seed(0)
+    model = SeqNN(parse_params(params).model)
+    save_checkpoint(folder, model, make_config(model, params, {"human": targets}))
+    return model, params, targets

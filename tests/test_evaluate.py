@@ -25,7 +25,7 @@ from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.plots import joint_vs_single_scatter
-from tests.pipeline import small_params
+from tests.pipeline import untrained_checkpoint
 
 
 def table(r: list[float], descriptions: list[str]) -> pl.DataFrame:
@@ -201,11 +201,7 @@ def world(tmp_path_factory, stores):
     """A tiny human store and a checkpoint of one untrained human head."""
     root = tmp_path_factory.mktemp("evaluate")
     store = stores["human"]
-    targets = list(DataStore(store).table.targets)
-    params = small_params({"human": len(targets)})
-    torch.manual_seed(0)
-    model = SeqNN(parse_params(params).model)
-    save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
+    model, params, targets = untrained_checkpoint(root / "model", store)
     return root, store, model, params, targets
 
 

@@ -35,12 +35,9 @@ from crossreg.evaluate.spill import (
     specificity_class,
 )
 from crossreg.evaluate.table import read_metrics
-from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.inference import InferenceOptions, predict_batch
-from crossreg.model.params import parse_params
-from crossreg.model.seqnn import SeqNN
-from tests.pipeline import small_params
+from tests.pipeline import untrained_checkpoint
 
 # --- plain references -------------------------------------------------------------------
 
@@ -274,11 +271,7 @@ def world(tmp_path_factory, stores):
     """A tiny human store and a checkpoint of one untrained human head."""
     root = tmp_path_factory.mktemp("evaluate_columns")
     store = stores["human"]
-    targets = list(DataStore(store).table.targets)
-    params = small_params({"human": len(targets)})
-    torch.manual_seed(0)
-    model = SeqNN(parse_params(params).model)
-    save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
+    model, _, _ = untrained_checkpoint(root / "model", store)
     return root, store, model
 
 
