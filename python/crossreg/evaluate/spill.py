@@ -39,6 +39,7 @@ from crossreg.evaluate.columns import (
     tie_mean,
 )
 from crossreg.io.targets import split_description
+from crossreg.progress import Progress, progress
 
 if TYPE_CHECKING:
     import torch
@@ -137,17 +138,22 @@ class ColumnSpill:
         del self.pred, self.target
 
 
-def class_specificity(spill: ColumnSpill, members: Sequence[int]) -> list[float]:
+def class_specificity(
+    spill: ColumnSpill, members: Sequence[int], meter: Progress | None = None
+) -> list[float]:
     """Basenji's specificity R of each of `members` (one class): quantile-normalise the
     columns of predictions and of targets separately, subtract each position's mean over
     the class's tracks, then Pearson R per track over positions. Three reads of the
-    class's columns: the sorted columns' mean, the row means, the correlations."""
+    class's columns: the sorted columns' mean, the row means, the correlations, each
+    track of each read one unit of `meter`."""
     n = len(members)
     reference_p = np.zeros(spill.positions)
     reference_y = np.zeros(spill.positions)
-    for _, pred, target in spill.groups(members):
+    for chosen, pred, target in spill.groups(members):
         reference_p += quantile_reference(pred)
         reference_y += quantile_reference(target)
+        if meter is not None:
+            meter.update(len(chosen))
     reference_p /= n
     reference_y /= n
 
@@ -155,6 +161,8 @@ def class_specificity(spill: ColumnSpill, members: Sequence[int]) -> list[float]
         for _, pred, target in spill.groups(members):
             for p, y in zip(pred, target, strict=True):
                 yield tie_mean(p, reference_p), tie_mean(y, reference_y)
+                if meter is not None:
+                    meter.update()
 
     rows_p = np.zeros(spill.positions)
     rows_y = np.zeros(spill.positions)
@@ -171,7 +179,8 @@ def column_metrics(
 ) -> dict[str, npt.NDArray]:
     """The asked-for columns of the metrics table, one value per track: ``specificity_r``
     (NaN for a track whose class has fewer than ``min_class`` tracks), ``spearman_r``,
-    ``peaks`` (bins called), ``auroc`` and ``auprc``."""
+    ``peaks`` (bins called), ``auroc`` and ``auprc``. Progress is reported per track
+    (specificity reads each kept class's tracks three times)."""
     tracks = len(descriptions)
     columns: dict[str, npt.NDArray] = {}
     if options.specificity:
@@ -179,30 +188,38 @@ def column_metrics(
         classes: dict[str, list[int]] = {}
         for i, description in enumerate(descriptions):
             classes.setdefault(specificity_class(description), []).append(i)
+        kept: dict[str, list[int]] = {}
         for name, members in sorted(classes.items()):
-            if len(members) < options.min_class:
-                log.info(
-                    "specificity: class %s has %d track(s), fewer than %d: left out (NaN)",
-                    name,
-                    len(members),
-                    options.min_class,
-                )
+            if len(members) >= options.min_class:
+                kept[name] = members
                 continue
-            r[members] = class_specificity(spill, members)
+            log.info(
+                "specificity: class %s has %d track(s), fewer than %d: left out (NaN)",
+                name,
+                len(members),
+                options.min_class,
+            )
+        reads = 3 * sum(len(members) for members in kept.values())
+        with progress(reads, "specificity (3 reads of each track)", "tracks") as meter:
+            for members in kept.values():
+                r[members] = class_specificity(spill, members, meter)
         columns["specificity_r"] = r
     if options.rank or options.peaks:
         spearman_r = np.zeros(tracks)
         peaks = np.zeros(tracks, dtype=np.int64)
         auroc, auprc = np.zeros(tracks), np.zeros(tracks)
-        for chosen, pred, target in spill.groups(range(tracks)):
-            for i, p, y in zip(chosen, pred, target, strict=True):
-                if options.rank:
-                    spearman_r[i] = spearman(p, y)
-                if options.peaks:
-                    every = np.s_[:, ::PEAK_STRIDE]
-                    taken_p = p.reshape(-1, spill.bins)[every]
-                    taken_y = y.reshape(-1, spill.bins)[every]
-                    peaks[i], auroc[i], auprc[i] = peak_scores(taken_p, taken_y)
+        asked = [name for name, on in (("rank", options.rank), ("peaks", options.peaks)) if on]
+        with progress(tracks, " and ".join(asked), "tracks") as meter:
+            for chosen, pred, target in spill.groups(range(tracks)):
+                for i, p, y in zip(chosen, pred, target, strict=True):
+                    if options.rank:
+                        spearman_r[i] = spearman(p, y)
+                    if options.peaks:
+                        every = np.s_[:, ::PEAK_STRIDE]
+                        taken_p = p.reshape(-1, spill.bins)[every]
+                        taken_y = y.reshape(-1, spill.bins)[every]
+                        peaks[i], auroc[i], auprc[i] = peak_scores(taken_p, taken_y)
+                    meter.update()
         if options.rank:
             columns["spearman_r"] = spearman_r
         if options.peaks:
