@@ -148,7 +148,7 @@ def test_the_python_train_refuses_a_finished_runs_folder_unless_told_to_replace_
     params, out = run
     before = (out / "last" / "model.safetensors").read_bytes()
     options = TrainOptions(max_epochs=1, steps_per_epoch=1, batch_size=2, seed=3)
-    with pytest.raises(ValueError, match=r"holds a run .*Python: resume=True"):
+    with pytest.raises(ValueError, match=r"holds a run .*Python: resume=True.*overwrite=True"):
         train(params, [stores["human"]], out, options, plots=False)
     assert (out / "last" / "model.safetensors").read_bytes() == before
     with pytest.raises(ValueError, match="resume and overwrite exclude each other"):
