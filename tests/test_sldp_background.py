@@ -197,7 +197,8 @@ def test_bad_gtfs_stop_with_a_clear_error(tmp_path):
 
 def test_built_backgrounds_are_not_scaled_by_either_alpha(tmp_path):
     # MAF bins built in the run give the results of the same ±1 values given as a file
-    # that no alpha scales
+    # that no alpha scales; --background-alpha, which could not scale them, is refused
+    # without a background file rather than ignored
     world = write_world(tmp_path)
     stem = str(tmp_path / "panel.")
     (table,) = build_backgrounds(stem, [CHROM], maf_bins=3).tables(CHROM)
@@ -206,10 +207,7 @@ def test_built_backgrounds_are_not_scaled_by_either_alpha(tmp_path):
         handle.write("\t".join(table.names) + "\n")
         handle.write("".join("\t".join(f"{x:g}" for x in row) + "\n" for row in table.values))
     assert len(table.values) == len(world["snp"])
-    built = run_world(
-        tmp_path, tmp_path / "built", alpha=0.0, background_alpha=0.0, background_maf_bins=3,
-        plots=False,
-    )  # fmt: skip
+    built = run_world(tmp_path, tmp_path / "built", alpha=0.0, background_maf_bins=3, plots=False)
     given = run_world(
         tmp_path, tmp_path / "given", alpha=0.0, background_sannot_chr=[str(tmp_path / "bins.")],
         plots=False,
@@ -217,6 +215,9 @@ def test_built_backgrounds_are_not_scaled_by_either_alpha(tmp_path):
     assert built["p"].to_list() == given["p"].to_list()
     for column in ("mu", "se_mu", "z_fast", "r_f", "h2v"):
         np.testing.assert_allclose(built[column], given[column], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"--background-alpha 0 scales --background-sannot-chr"):
+        run_world(tmp_path, tmp_path / "b0", background_alpha=0.0, background_maf_bins=3)
+    assert not (tmp_path / "b0").exists()
 
 
 # --- the joint regression on the estimator tests' world, through the command line --------

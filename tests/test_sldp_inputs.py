@@ -167,6 +167,14 @@ def test_spectrum_percent_outside_0_to_100_stops(tmp_path: Path, percent: float)
     assert not (tmp_path / "out").exists()
 
 
+def test_eqtl_n_without_eqtl_tables_stops(tmp_path: Path) -> None:
+    # --sumstats files hold their own N: an --eqtl-n beside them only would do nothing
+    write_world(tmp_path)
+    with pytest.raises(ValueError, match=r"--eqtl-n 500 is the sample size of --eqtl tables"):
+        run_world(tmp_path, tmp_path / "out", eqtl_n=500.0)
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_rerun_into_the_same_folder_leaves_no_earlier_tables_or_figures(
     tmp_path: Path,
 ) -> None:

@@ -101,7 +101,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="GTEx-style per-gene eQTL tables (SNP|rsid|variant_id, gene_id, ref/alt or "
         "chr_pos_ref_alt ids, z or slope+slope_se, N), combined per SNP",
     )
-    parser.add_argument("--eqtl-n", type=POSITIVE, default=None, help="eQTL sample size (no N)")
+    parser.add_argument(
+        "--eqtl-n",
+        type=POSITIVE,
+        default=None,
+        help="sample size of every --eqtl table, in place of their N column (for tables "
+        "without one; refused without --eqtl)",
+    )
     parser.add_argument(
         "--chroms",
         type=chrom_list,
@@ -147,7 +153,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=number(-math.inf, math.inf),
         default=-1.0,
         help="--alpha of the --background-sannot-chr files (sldp preprocesses each file with "
-        "its own; the built MAF-bin and GTF backgrounds are per normalised genotype)",
+        "its own; the built MAF-bin and GTF backgrounds are per normalised genotype, so "
+        "another value is refused without --background-sannot-chr)",
     )
     parser.add_argument(
         "--spectrum-percent",

@@ -243,6 +243,17 @@ def write_sldp(
             raise ValueError(f"{option} must be a finite number (-1 or 0, as sldp), got {scale}")
     if bool(sannot_chr) == bool(sad):
         raise ValueError("give annotations as --sannot-chr stems or --sad files (one kind)")
+    if background_alpha != -1.0 and not background_sannot_chr:
+        raise ValueError(
+            f"--background-alpha {background_alpha:g} scales --background-sannot-chr files, and "
+            "none is given (the built MAF-bin and GTF backgrounds are per normalised genotype "
+            "whatever it says); leave it out"
+        )
+    if eqtl_n is not None and not eqtl:
+        raise ValueError(
+            f"--eqtl-n {eqtl_n:g} is the sample size of --eqtl tables, and none is given "
+            "(--sumstats files hold their own N); leave it out"
+        )
     chroms = _analysed_chroms(chroms, bfile_chr)
     printed = read_print_snps(print_snps)
     blocks = read_ld_blocks(ld_blocks)
