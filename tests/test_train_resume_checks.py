@@ -3,6 +3,7 @@ scored on a store of other tracks are refused with one message."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -157,8 +158,24 @@ def test_the_python_train_refuses_a_finished_runs_folder_unless_told_to_replace_
         train(params, [stores["human"]], tmp_path / "new", options, resume=True)
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
+    # the replaced run's fine-tuned heads and TensorBoard curves are not the new run's
+    (copy / "finetune_human").mkdir()
+    (copy / "finetune_human" / "config.json").write_text("{}")
+    (copy / "tensorboard").mkdir(exist_ok=True)
+    (copy / "tensorboard" / "events.out.tfevents.1.earlier").write_bytes(b"")
     train(params, [stores["human"]], copy, options, overwrite=True, plots=False)
     assert (copy / "last" / "model.safetensors").read_bytes() != before
+    assert not (copy / "finetune_human").exists()
+    if importlib.util.find_spec("tensorboard") is not None:
+        events = [p.name for p in (copy / "tensorboard").iterdir()]
+        assert len(events) == 1 and "earlier" not in events[0]
+    # a resume continues the same run: it keeps them
+    (copy / "finetune_human").mkdir()
+    resume(params, [stores["human"]], copy, seed=3, steps_per_epoch=1)
+    assert (copy / "finetune_human").is_dir()
+    assert len(list((copy / "tensorboard").iterdir())) == (
+        2 if importlib.util.find_spec("tensorboard") is not None else 0
+    )
 
 
 def test_finetune_epochs_with_one_genome_say_there_is_no_such_phase(run, stores, tmp_path, logs):

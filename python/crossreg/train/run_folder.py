@@ -4,6 +4,7 @@ in a folder without a run, or replace an earlier run only when asked."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from crossreg.io.atomic import restore_previous
@@ -29,3 +30,13 @@ def check_run_folder(out: str | os.PathLike[str], *, resume: bool, overwrite: bo
             "or train into a new output folder (or delete this one; Python: overwrite=True "
             "replaces it) to start again"
         )
+
+
+def remove_earlier_finetunes(out: str | os.PathLike[str]) -> None:
+    """Remove the ``finetune_<genome>/`` checkpoints in `out` of a run that a new one
+    replaces (``overwrite``), once the new run's first ``last/`` has replaced the earlier
+    one's: they belong to that run, and a new run writes its own only after its joint
+    phase."""
+    for earlier in sorted(Path(out).glob("finetune_*")):
+        if earlier.is_dir():
+            shutil.rmtree(earlier)

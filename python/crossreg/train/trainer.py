@@ -82,7 +82,7 @@ from crossreg.train.resume_checks import (
     check_same_stores,
     store_fingerprint,
 )
-from crossreg.train.run_folder import check_run_folder
+from crossreg.train.run_folder import check_run_folder, remove_earlier_finetunes
 from crossreg.train.schedule import (
     EarlyStopping,
     augment_shift,
@@ -379,6 +379,7 @@ class Trainer:
         self.state = RunState(phase=self.setup.phase)
         self.rows: list[dict[str, Any]] = []
         self.board = MetricsBoard(self.out, enabled=distributed.is_main())
+        self.replacing = True  # a new run: an earlier run's leftovers go with its last/
 
     def _genome_data(self, store: DataStore) -> GenomeData:
         """`store` with its training loader (its training splits, augmented, in whole
@@ -446,11 +447,15 @@ class Trainer:
                     "stores": [store_fingerprint(g.store) for g in self.genomes],
                 },
             )
+        if self.replacing:
+            self.replacing = False
+            remove_earlier_finetunes(self.out)
 
     def resume(self) -> None:
         """Continue from ``out/last`` exactly where the previous run stopped (after the
         checks of :mod:`crossreg.train.resume_checks`)."""
         last = self.out / "last"
+        self.replacing = self.board.fresh = False
         saved = read_config(last)
         _, now = self.setup.checkpoint(self, [g.name for g in self.genomes], {})
         options = asdict(self.options)
