@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -70,6 +71,22 @@ def test_a_sad_header_crossreg_cannot_write_is_named(
     with pytest.raises(ValueError) as caught:
         read_sad(path)
     assert str(caught.value) == f"{path}{message}"
+
+
+def test_a_sad_file_without_the_statistic_asked_for_names_what_it_holds(tmp_path: Path) -> None:
+    # sldp and denovo read SAD: a file of --stats logD2 alone names its statistic and the fix
+    fix = "score the variants again with crossreg sad --stats naming SAD"
+    tsv = tmp_path / "s.tsv"
+    tsv.write_text("snp\tchrom\tpos\tref\talt\tlogD2:t0\nrs1\tchr1\t101\tA\tC\t0.5\n")
+    with pytest.raises(ValueError, match=f"no SAD columns \\(it holds logD2\\); {fix}"):
+        read_sad(tsv)
+    h5 = tmp_path / "s.h5"
+    with h5py.File(h5, "w") as handle:
+        handle["snp"] = np.array([b"rs1"])
+        handle["target_ids"] = np.array([b"t0"])
+        handle["logD2"] = np.zeros((1, 1), dtype=np.float16)
+    with pytest.raises(ValueError, match=f"holds logD2, not SAD; {fix}"):
+        read_sad(h5)
 
 
 def test_read_sad_names_a_non_hdf5_file_and_keeps_a_missing_one_missing(tmp_path: Path) -> None:

@@ -57,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         action="extend",
         default=[],
-        help="crossreg sad .h5/.tsv files (an .h5 is read one chromosome at a time)",
+        help="crossreg sad .h5/.tsv files: one annotation per track, from their SAD "
+        "statistic (a file of other --stats only is refused); an .h5 is read one "
+        "chromosome at a time",
     )
     parser.add_argument(
         "--background-sannot-chr",

@@ -65,12 +65,20 @@ SAD_REMEDY = "rerun crossreg sad to write it again"  # for an .h5 h5py cannot op
 Part = Mapping[str, Any]  # dataset name -> rows (np.ndarray, np.memmap or h5py.Dataset)
 
 
+def _score_with(stat: str) -> str:
+    """How to write a SAD file that holds `stat`."""
+    return f"score the variants again with crossreg sad --stats naming {stat}"
+
+
 def check_sad_datasets(path: Path, handle: Any, stat: str = "SAD") -> tuple[int, int]:
     """Stop unless `handle` (an open SAD ``.h5``) holds ``snp``, `stat` and ``target_ids``
     with `stat` shaped (len(snp), len(target_ids)) (3-D profiles: (len(snp), bins,
     len(target_ids))); the other row fields present must have len(snp) rows. Returns
     (alleles, tracks)."""
     missing = [k for k in ("snp", stat, "target_ids") if k not in handle]
+    held = [k for k in (*STATS, *PROFILE_STATS) if k in handle]
+    if missing == [stat] and held:
+        raise ValueError(f"{path}: holds {','.join(held)}, not {stat}; {_score_with(stat)}")
     if missing:
         raise ValueError(f"{path}: not a SAD file (no {', '.join(missing)} dataset)")
     rows = handle["snp"].shape[0] if handle["snp"].ndim == 1 else -1
@@ -577,9 +585,10 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = F
     if blocks:  # several statistics (or one other than SAD): STAT:identifier columns
         columns = [c for c in columns if c.startswith(f"{stat}:")]
         if not columns:
-            raise ValueError(f"{path}: no {stat} columns (it holds {','.join(sorted(blocks))})")
+            held = ",".join(sorted(blocks))
+            raise ValueError(f"{path}: no {stat} columns (it holds {held}); {_score_with(stat)}")
     elif stat != "SAD":
-        raise ValueError(f"{path}: holds SAD only, not {stat}")
+        raise ValueError(f"{path}: holds SAD only, not {stat}; {_score_with(stat)}")
     ids = [c.removeprefix(f"{stat}:") if blocks else c for c in columns]
     scores = table.select(columns).to_numpy()
     with np.errstate(over="ignore"):  # a score beyond float32 becomes inf, refused below
