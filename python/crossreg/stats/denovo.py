@@ -190,7 +190,8 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     by_track = t <= n
     if by_track:  # its lower triangle summed in place by BLAS syrk (eigh reads only that)
         gram = np.zeros((t, t), order="F")
-        for _, block in z.blocks():
+        blocks = track(z.blocks(), "principal components", "row blocks", total=-(-n // BLOCK_ROWS))
+        for _, block in blocks:
             block -= mean
             gram = syrk(1.0, block.T, beta=1.0, c=gram, lower=1, overwrite_c=1)
     else:  # fewer variants than tracks: the centred matrix is smaller than the Gram matrix
@@ -265,7 +266,7 @@ def risk_scores(
     for members in (np.flatnonzero(group), np.flatnonzero(~group)):
         fold_of[rng.permutation(members)] = np.arange(members.size) % folds
     scores = np.zeros(len(names))
-    for fold in range(folds):
+    for fold in track(range(folds), "risk scores", "folds"):
         train = fold_of[owner] != fold
         z = standardise(sad, train & ~is_case)
         case_mean, control_mean = z.means(train & is_case, train & ~is_case)
