@@ -378,8 +378,11 @@ class Trainer:
         self.optimizer = build_optimizer(self.setup.trainable(self.model), params.train)
         self.state = RunState(phase=self.setup.phase)
         self.rows: list[dict[str, Any]] = []
+        # a new run into an earlier run's folder (overwrite): that run's fine-tuned
+        # checkpoints and TensorBoard events go once this run's own replace them
+        self.replacing = (self.out / "last").is_dir()
         self.board = MetricsBoard(self.out, enabled=distributed.is_main())
-        self.replacing = True  # a new run: an earlier run's leftovers go with its last/
+        self.board.fresh = self.replacing
 
     def _genome_data(self, store: DataStore) -> GenomeData:
         """`store` with its training loader (its training splits, augmented, in whole
