@@ -66,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         action="extend",
         default=[],
-        help="background annotation prefixes",
+        help="background annotation prefixes: PREFIX{chrom}.sannot.gz, conditioned on in "
+        "the joint regression (no results rows of their own)",
     )
     parser.add_argument(
         "--background-maf-bins",
