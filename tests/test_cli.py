@@ -81,6 +81,20 @@ def test_flags_and_empty_defaults_show_no_default():
     assert "(redraw them later from the tables) --svg" in help_text
 
 
+def test_no_plots_and_svg_together_are_refused_by_every_drawing_command(capsys):
+    import argparse
+
+    subparsers = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    drawing = [n for n, sub in subparsers.choices.items() if "--svg" in sub.format_help()]
+    assert {"evaluate", "sad", "sldp", "denovo", "train"} <= set(drawing)
+    for name in drawing:  # SVGs of figures not drawn: refused rather than ignored
+        with pytest.raises(SystemExit):
+            subparsers.choices[name].parse_args(["--no-plots", "--svg"])
+        assert "argument --svg: not allowed with argument --no-plots" in capsys.readouterr().err
+
+
 def test_sad_merge_out_names_both_kinds_of_shards():
     import argparse
 

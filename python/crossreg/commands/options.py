@@ -120,8 +120,9 @@ def add_plot_arguments(
     parser: argparse.ArgumentParser, redraw: str = "redraw them later from the tables"
 ) -> None:
     """``--no-plots`` and ``--svg``: the figures every drawing command writes beside its
-    tables (PNG by default); `redraw` says how they can be drawn later."""
-    group = parser.add_argument_group("figures")
+    tables (PNG by default); `redraw` says how they can be drawn later. The two exclude
+    each other (SVGs of figures not drawn would be nothing)."""
+    group = parser.add_argument_group("figures").add_mutually_exclusive_group()
     group.add_argument(
         "--no-plots",
         dest="plots",
