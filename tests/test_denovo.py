@@ -447,6 +447,18 @@ def test_denovo_inputs_are_checked(tmp_path):
     ok += ["--controls-vcf", str(paths["controls"][0]), "--controls-sad"]
     with pytest.raises(ValueError, match="no INFO WHO=NAME"):
         _run([*ok, str(paths["controls"][1]), "--sample-field", "WHO"])
+    # the controls scored on other tracks (another --targets): both files, counts, the fix
+    fewer = tmp_path / "fewer.tsv"
+    pl.read_csv(paths["controls"][1], separator="\t").drop("t0_liver").write_csv(
+        fewer, separator="\t"
+    )
+    expected = (
+        f"{fewer} holds 3 tracks and the cases' {paths['cases'][1]} 4, not the same "
+        r"\(track 0 is t1_other there and t0_liver in the cases'\); score both groups with "
+        "the same model, --genome and --targets"
+    )
+    with pytest.raises(ValueError, match=expected):
+        _run([*ok, str(fewer)])
     assert not (tmp_path / "r").exists()
 
 

@@ -279,7 +279,7 @@ def load_groups(
         if tracks is None:
             tracks = (sad.identifiers, sad.descriptions)
         elif sad.identifiers != tracks[0]:
-            raise ValueError(f"{sad_path} has other tracks than the {CASE}s' SAD file")
+            raise ValueError(_other_tracks(sad_path, sad.identifiers, paths[CASE][1], tracks[0]))
         first = _first_listings(scored, vcf)
         rows += [scored[i] for i in first]
         is_case += [group == CASE] * len(first)
@@ -294,6 +294,21 @@ def load_groups(
         identifiers=tracks[0],
         descriptions=tracks[1],
         values=_stacked(blocks),
+    )
+
+
+def _other_tracks(path: Path, ids: list[str], case_path: Path, case_ids: list[str]) -> str:
+    """The error for a controls' SAD file whose tracks are not the cases' (`case_ids`)."""
+    shared = min(len(ids), len(case_ids))
+    where = next((i for i in range(shared) if ids[i] != case_ids[i]), None)
+    first = (
+        f"track {where} is {ids[where]} there and {case_ids[where]} in the cases'"
+        if where is not None
+        else "the same tracks as far as the shorter goes"
+    )
+    return (
+        f"{path} holds {len(ids)} tracks and the {CASE}s' {case_path} {len(case_ids)}, not "
+        f"the same ({first}); score both groups with the same model, --genome and --targets"
     )
 
 
