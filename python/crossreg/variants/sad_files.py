@@ -76,7 +76,7 @@ def check_sad_datasets(path: Path, handle: Any, stat: str = "SAD") -> tuple[int,
     len(target_ids))); the other row fields present must have len(snp) rows. Returns
     (alleles, tracks)."""
     missing = [k for k in ("snp", stat, "target_ids") if k not in handle]
-    held = [k for k in (*STATS, *PROFILE_STATS) if k in handle]
+    held = [k for k in STAT_NAMES if k in handle]
     if missing == [stat] and held:
         raise ValueError(f"{path}: holds {','.join(held)}, not {stat}; {_score_with(stat)}")
     if missing:
