@@ -299,6 +299,9 @@ def test_min_class_without_specificity_is_refused(world, tmp_path, capsys):
     argv = ["evaluate", "--model", str(root / "model"), "--data", str(store)]
     assert main([*argv, "--out", str(tmp_path / "out"), "--rank", "--min-class", "5"]) == 1
     assert "--min-class 5 applies to --specificity only; add it" in capsys.readouterr().err
+    # the default's own value, given, is no less a value for --specificity alone
+    assert main([*argv, "--out", str(tmp_path / "out"), "--rank", "--min-class", "2"]) == 1
+    assert "--min-class 2 applies to --specificity only; add it" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 

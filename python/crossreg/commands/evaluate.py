@@ -61,8 +61,7 @@ def add_column_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--min-class",
         type=whole(2, MAX_COUNT),
-        default=MIN_CLASS,
-        help="classes with fewer tracks have no specificity_r (NaN; default %(default)s, "
+        help=f"classes with fewer tracks have no specificity_r (NaN; default {MIN_CLASS}, "
         "Basenji's paper-era script; its later default is 100)",
     )
     group.add_argument(
@@ -114,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     """Write ``metrics.tsv`` (one row per track; with --specificity, --rank, --peaks their
     columns) and ``summary.json`` (means per assay), and the figures ``tracks.png`` (with
     ``tracks.npz``) and ``r_by_assay.png``."""
-    if args.min_class != MIN_CLASS and not args.specificity:
+    if args.min_class is not None and not args.specificity:
         raise ValueError(f"--min-class {args.min_class} applies to --specificity only; add it")
     require_paths(args, folders=("model", "data"))
     require_output(args, folder=True)
@@ -133,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         split=args.split,
         genome=head,
         options=inference_options(args),
-        columns=ColumnOptions(args.specificity, args.rank, args.peaks, args.min_class),
+        columns=ColumnOptions(args.specificity, args.rank, args.peaks, args.min_class or MIN_CLASS),
         **plot_options(args),
     )
     print(assay_summary(table))
