@@ -23,6 +23,11 @@ def test_import_crossreg_is_light_and_reaches_a_step_by_attributes():
         "import crossreg\n"
         "heavy = [m for m in ('numpy', 'torch') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
+        "# listed before their first use, so that tab completion offers them\n"
+        "assert {'variants', 'train', 'dna', '__version__'} <= set(dir(crossreg))\n"
+        "assert 'sad_files' in dir(crossreg.variants) and 'sys' not in dir(crossreg.variants)\n"
+        "assert {'DataStore', 'store', 'loader'} <= set(dir(crossreg.data))\n"
+        "assert 'crossreg.variants.sad_files' not in sys.modules\n"
         "assert callable(crossreg.variants.sad.write_sad)\n"
         "assert crossreg.data.DataStore is crossreg.data.store.DataStore\n"
         "assert crossreg.stats.sldp.run.write_sldp.__module__ == 'crossreg.stats.sldp.run'\n"
@@ -58,6 +63,7 @@ def test_every_package_imports_each_of_its_submodules_on_first_use():
         for name in submodules:
             module = package.__dict__["__getattr__"](name)
             assert module.__name__ == f"{package.__name__}.{name}"
+            assert name in dir(package)
 
 
 def test_the_steps_on_score_files_load_no_torch():

@@ -8,9 +8,9 @@ complement, shifts), :mod:`crossreg.genome` (in-memory FASTA), :mod:`crossreg.si
 and ``crossreg.variants.sad.write_sad`` works after it alone.
 """
 
-from crossreg._lazy import submodule_getattr
+from crossreg._lazy import lazy_submodules
 from crossreg._native import __version__
 
-__getattr__ = submodule_getattr(__name__, __path__)
+__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
 
 __all__ = ["__version__"]

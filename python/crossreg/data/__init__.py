@@ -11,7 +11,7 @@
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from crossreg._lazy import submodule_getattr
+from crossreg._lazy import lazy_submodules
 
 if TYPE_CHECKING:
     from crossreg.data.bigwig import bigwig_chrom_sizes, compute_targets
@@ -49,13 +49,17 @@ _SOURCES = {
 }
 
 
-_submodule = submodule_getattr(__name__, __path__)
+_submodule, _listing = lazy_submodules(__name__, __path__, globals())
 
 
 def __getattr__(name: str) -> Any:
     if name in _SOURCES:
         return getattr(importlib.import_module(_SOURCES[name]), name)
     return _submodule(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*_listing(), *_SOURCES})
 
 
 __all__ = [

@@ -4,6 +4,6 @@ Each reader checks its input and raises :class:`ValueError` with the file, the l
 fix when something is wrong. Coordinates are 0-based half-open inside crossreg.
 """
 
-from crossreg._lazy import submodule_getattr
+from crossreg._lazy import lazy_submodules
 
-__getattr__ = submodule_getattr(__name__, __path__)
+__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())

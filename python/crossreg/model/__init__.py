@@ -8,6 +8,6 @@
 - :mod:`crossreg.model.checkpoint`: ``save_checkpoint`` / ``load_checkpoint``
 """
 
-from crossreg._lazy import submodule_getattr
+from crossreg._lazy import lazy_submodules
 
-__getattr__ = submodule_getattr(__name__, __path__)
+__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from crossreg._lazy import submodule_getattr
+from crossreg._lazy import lazy_submodules
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, check_within, read_bed
@@ -47,7 +47,7 @@ log = logging.getLogger("crossreg")
 
 OUTPUT_SUFFIXES = (".npy", ".h5")
 
-__getattr__ = submodule_getattr(__name__, __path__)
+__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
 
 
 @dataclass(frozen=True)

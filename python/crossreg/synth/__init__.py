@@ -39,10 +39,10 @@ Human track indices run 0..n-1 and mouse indices continue after them, as in Base
 cross-species tables.
 """
 
-from crossreg._lazy import submodule_getattr
+from crossreg._lazy import lazy_submodules
 from crossreg.synth.presets import PRESETS, Preset
 from crossreg.synth.world import synthesize
 
-__getattr__ = submodule_getattr(__name__, __path__)
+__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
 
 __all__ = ["PRESETS", "Preset", "synthesize"]
