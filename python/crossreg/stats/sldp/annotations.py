@@ -5,6 +5,7 @@ signed LD profiles Rv per LD block."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,13 +15,15 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.chroms import bare_chrom
+from crossreg.progress import Progress
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
 from crossreg.stats.sldp.tables import numbers, read_text_table
 
 META_COLUMNS = ("SNP", "CHR", "CM", "BP", "A1", "A2")
 INFO_FIELDS = ("M", "M_5_50", "sqnorm", "sqnorm_5_50", "supp", "supp_5_50")
-ROWS_PER_PASS = 1 << 16  # bim rows per pass when summarising an annotation
+ROWS_PER_PASS = 1 << 16  # bim rows per group when summarising the annotations
+INFO_BYTES = 1 << 28  # float64 values of one pass of the .info sums (columns split to fit)
 
 
 @dataclass(frozen=True)
@@ -109,26 +112,35 @@ class ChromAnnotations:
             self.alphas = [(-1.0, "")] * len(self.tables)
         self.scales = {a: alpha_scale(self.panel.maf, a) for a, _ in self.alphas if a != -1}
 
-    def values(self, start: int, stop: int) -> npt.NDArray[np.float64]:
-        """v for bim rows ``start:stop``: rows × all annotations. A value that is not a
+    def values(
+        self, start: int, stop: int, columns: slice = slice(None)
+    ) -> npt.NDArray[np.float64]:
+        """v for bim rows ``start:stop`` and annotations `columns` (a step-1 slice of all
+        annotations, background first): rows × those annotations. A value that is not a
         finite number stops, naming the SNP and the annotation."""
         rows = slice(start, stop)
         assert self.alphas is not None
-        parts = []
+        first, last, _ = columns.indices(sum(len(t.names) for t in self.tables))
+        parts, offset = [], 0
         for table, alignment, (alpha, _) in zip(
             self.tables, self.alignments, self.alphas, strict=True
         ):
-            part = alignment.apply(table.values, 0.0, rows)
+            lo, hi = max(first - offset, 0), min(last - offset, len(table.names))
+            offset += len(table.names)
+            if lo >= hi:
+                continue
+            part = alignment.apply(table.values[:, lo:hi], 0.0, rows)
             if alpha != -1:
                 with np.errstate(invalid="ignore"):  # 0 · inf: stopped just below
                     part *= self.scales[alpha][rows, None]
             parts.append(part)
         v = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-        self._require_finite(v, start)
+        self._require_finite(v, start, first)
         return v
 
-    def _require_finite(self, v: npt.NDArray[np.float64], start: int) -> None:
-        """Stop at the first entry of `v` (bim rows from `start`) that is inf or NaN."""
+    def _require_finite(self, v: npt.NDArray[np.float64], start: int, first: int) -> None:
+        """Stop at the first entry of `v` (bim rows from `start`, annotations from `first`)
+        that is inf or NaN."""
         bad = np.argwhere(~np.isfinite(v))
         if not len(bad):
             return
@@ -139,7 +151,7 @@ class ChromAnnotations:
             for t, (alpha, option) in zip(self.tables, self.alphas, strict=True)
             for n in t.names
         ]
-        source, name, alpha, option = names[column]
+        source, name, alpha, option = names[first + column]
         snp = self.panel.bim.snp[start + row]
         maf = self.panel.maf[start + row]
         raise ValueError(
@@ -148,26 +160,46 @@ class ChromAnnotations:
             f"{alpha:g} (MAF {maf}); check that SNP's value and its MAF in the .frq"
         )
 
-    def info(self) -> dict[str, npt.NDArray[np.float64]]:
-        """The reference's ``.info`` numbers per annotation (MAF ≥ 0.05 for ``_5_50``)."""
+    def info(self, meter: Progress | None = None) -> dict[str, npt.NDArray[np.float64]]:
+        """The reference's ``.info`` numbers per annotation (MAF ≥ 0.05 for ``_5_50``),
+        counting bim rows done on `meter`. Summed over groups of :data:`ROWS_PER_PASS`
+        rows, each taken in column slices of about :data:`INFO_BYTES` of float64
+        (:func:`column_slices`), so that the sums have the same bits whatever the budget."""
         common = self.panel.maf >= 0.05
-        sq = sq_common = supp = supp_common = 0.0
-        for start in range(0, len(self.panel.bim), ROWS_PER_PASS):
-            v = self.values(start, start + ROWS_PER_PASS)
-            keep = common[start : start + ROWS_PER_PASS]
-            sq = sq + (v * v).sum(axis=0)
-            sq_common = sq_common + (v[keep] * v[keep]).sum(axis=0)
-            supp = supp + (v != 0).sum(axis=0)
-            supp_common = supp_common + (v[keep] != 0).sum(axis=0)
         n = sum(len(t.names) for t in self.tables)
+        sums = {name: np.zeros(n) for name in ("sq", "sq_common")}
+        counts = {name: np.zeros(n, dtype=np.int64) for name in ("supp", "supp_common")}
+        for start in range(0, len(self.panel.bim), ROWS_PER_PASS):
+            keep = common[start : start + ROWS_PER_PASS]
+            for columns in column_slices(n, len(keep), INFO_BYTES):
+                v = self.values(start, start + len(keep), columns)
+                sums["sq"][columns] += (v * v).sum(axis=0)
+                counts["supp"][columns] += (v != 0).sum(axis=0)
+                v = v[keep]
+                sums["sq_common"][columns] += (v * v).sum(axis=0)
+                counts["supp_common"][columns] += (v != 0).sum(axis=0)
+                del v
+            if meter is not None:
+                meter.update(len(keep))
         return {
             "M": np.full(n, float(len(self.panel.bim))),
             "M_5_50": np.full(n, float(common.sum())),
-            "sqnorm": np.sqrt(sq) ** 2,
-            "sqnorm_5_50": np.sqrt(sq_common) ** 2,
-            "supp": np.asarray(supp, dtype=np.float64),
-            "supp_5_50": np.asarray(supp_common, dtype=np.float64),
+            "sqnorm": np.sqrt(sums["sq"]) ** 2,
+            "sqnorm_5_50": np.sqrt(sums["sq_common"]) ** 2,
+            "supp": counts["supp"].astype(np.float64),
+            "supp_5_50": counts["supp_common"].astype(np.float64),
         }
+
+
+def column_slices(columns: int, rows: int, budget: int) -> list[slice]:
+    """`columns` split into consecutive slices of about `budget` bytes of rows × columns
+    float64 each, every slice at least 2 columns wide (or all of them): numpy sums the
+    columns of a rows × 2-or-more array row by row, the same bits as over the whole table,
+    but a single column pairwise, which can differ in the last bits."""
+    width = max(2, budget // max(1, rows * 8))
+    count = min(-(-columns // width), columns // 2) if columns >= 2 else 1
+    edges = [columns * k // count for k in range(count + 1)]
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
 
 
 def alpha_scale(maf: npt.NDArray[np.float64], alpha: float) -> npt.NDArray[np.float64]:

@@ -173,6 +173,31 @@ def _check_fits(spectra: dict[int, Spectrum], panel: ChromPanel) -> None:
             raise ValueError(f"block {block}'s arrays do not fit its {expected[block]} print SNPs")
 
 
+def cache_path(
+    panel: ChromPanel, blocks: LdBlocks, percent: float, cache: str | os.PathLike[str] | None
+) -> Path | None:
+    """``{cache}/{chrom}.{key}.npz`` for the panel's spectra, or None without a cache."""
+    return Path(cache) / f"{panel.chrom}.{cache_key(panel, blocks, percent)}.npz" if cache else None
+
+
+def read_cached_spectra(path: Path | None, panel: ChromPanel) -> dict[int, Spectrum] | None:
+    """The spectra cached in `path` when it is there and readable, else None (a damaged
+    entry is warned about, and is to be recomputed and replaced)."""
+    if path is None or not path.exists():
+        return None
+    cached = _read_cache(path, panel)
+    if cached is not None:
+        log.info("%s: LD spectra from %s", panel.label, path)
+    return cached
+
+
+def write_cached_spectra(path: Path | None, spectra: dict[int, Spectrum]) -> None:
+    """Write `spectra` to `path` atomically (nothing without a cache)."""
+    if path is not None:
+        with atomic_write(path, "wb") as handle:
+            np.savez(handle, **_pack(spectra))  # type: ignore[arg-type]
+
+
 def chrom_spectra(
     panel: ChromPanel,
     blocks: LdBlocks,
@@ -181,13 +206,12 @@ def chrom_spectra(
 ) -> dict[int, Spectrum]:
     """Spectrum of every block of `panel` with print SNPs, by block id; read from
     ``{cache}/{chrom}.{key}.npz`` when there and readable, else computed (and written
-    there, atomically; a damaged entry is replaced with a warning)."""
-    path = Path(cache) / f"{panel.chrom}.{cache_key(panel, blocks, percent)}.npz" if cache else None
-    if path is not None and path.exists():
-        cached = _read_cache(path, panel)
-        if cached is not None:
-            log.info("%s: LD spectra from %s", panel.label, path)
-            return cached
+    there, atomically; a damaged entry is replaced with a warning). ``write_sldp``
+    computes them in its own block loop instead, from the genotypes it reads there."""
+    path = cache_path(panel, blocks, percent, cache)
+    spectra = read_cached_spectra(path, panel)
+    if spectra is not None:
+        return spectra
     spectra = {}
     rows = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
     with progress(len(panel.block_ids), f"{panel.label} LD spectra", "blocks") as meter:
@@ -197,7 +221,5 @@ def chrom_spectra(
                 x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
                 spectra[int(block)] = block_spectrum(x, printed, percent)
             meter.update(1, computed=len(spectra))
-    if path is not None:
-        with atomic_write(path, "wb") as handle:
-            np.savez(handle, **_pack(spectra))  # type: ignore[arg-type]
+    write_cached_spectra(path, spectra)
     return spectra

@@ -40,7 +40,13 @@ from crossreg.stats.sldp.panel import (
 )
 from crossreg.stats.sldp.plink import standardized_genotypes
 from crossreg.stats.sldp.reconcile import Alignment
-from crossreg.stats.sldp.refpanel import chrom_spectra
+from crossreg.stats.sldp.refpanel import (
+    Spectrum,
+    block_spectrum,
+    cache_path,
+    read_cached_spectra,
+    write_cached_spectra,
+)
 from crossreg.stats.sldp.regression import BlockStats, block_stats, chunk_bounds, regress
 from crossreg.stats.sldp.sad_annotations import SadAnnotations
 from crossreg.stats.sldp.sumstats import (
@@ -280,10 +286,8 @@ def write_sldp(
             panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
             annotations = _chrom_annotations(panel, background, marginal, counts)
             n_background = len(background.names or [])
-            spectra = chrom_spectra(panel, blocks, spectrum_percent, ld_cache)
-            ranks["with_print_snps"] += len(spectra)
-            ranks["rank_0"] += sum(s.u.shape[1] == 0 for s in spectra.values())
-            chrom_info = annotations.info()
+            with progress(len(panel.bim), f"{panel.label} annotation sums", "SNPs") as sums:
+                chrom_info = annotations.info(sums)
             for name in INFO_FIELDS:
                 info[name] = info[name] + chrom_info[name][n_background:]
             aligned = {}
@@ -293,12 +297,21 @@ def write_sldp(
                 aligned[stats.name] = (z / np.sqrt(n), n)
             print_index = np.cumsum(panel.printed) - 1
             ranges = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
+            spectra_path = cache_path(panel, blocks, spectrum_percent, ld_cache)
+            cached = read_cached_spectra(spectra_path, panel)
+            spectra: dict[int, Spectrum] = {}
             for block, start, stop in _counting(ranges, meter):
-                spectrum = spectra.get(int(block))
-                if spectrum is None:
-                    continue
                 mask = panel.printed[start:stop]
+                if not mask.any():
+                    continue
+                # one read of the block's genotypes: its spectrum (without a cache) and Rv
                 x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
+                spectrum = (
+                    cached[int(block)]
+                    if cached is not None
+                    else block_spectrum(x, mask, spectrum_percent)
+                )
+                spectra[int(block)] = spectrum
                 profiles = signed_ld_profiles(x, mask, annotations.values(start, stop))
                 for name, (ahat, n) in aligned.items():
                     ahat_o, n_o = ahat[start:stop][mask], n[start:stop][mask]
@@ -318,10 +331,14 @@ def write_sldp(
                     target.m_h[block] = typed.sum()
                     rows = print_index[start:stop][mask]
                     target.snpind[block] = (rows.min(), rows.max() + 1)
+            if cached is None:
+                write_cached_spectra(spectra_path, spectra)
+            ranks["with_print_snps"] += len(spectra)
+            ranks["rank_0"] += sum(s.u.shape[1] == 0 for s in spectra.values())
             log.info(
                 "%s: %d blocks with print SNPs, %d SNPs", panel.label, len(spectra), len(panel.bim)
             )
-            del annotations, spectra  # freed before the next chromosome's are read
+            del annotations, spectra, cached  # freed before the next chromosome's are read
     _check_ranks(ranks, spectrum_percent)
     for group in (marginal, background):
         for source, matched in group.matched.items():

@@ -27,6 +27,7 @@ import polars as pl
 
 from crossreg.io.chroms import bare_chrom
 from crossreg.io.h5 import read_h5
+from crossreg.progress import progress
 from crossreg.stats.sldp.annotations import AnnotationTable
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
@@ -140,8 +141,7 @@ class SadAnnotations:
             scores = fields["SAD"]
             kind = np.dtype(scores.dtype)
             dtype = kind if kind in (np.dtype(np.float16), np.dtype(np.float32)) else np.float32
-            with np.errstate(over="ignore"):  # a score beyond float32 is inf, refused below
-                values = read_sorted_rows(scores, rows[used], dtype)
+            values = _read_scores(scores, rows[used], dtype, f"{panel.label} SAD scores")
         self._require_finite(values, snp[used], rows[used], panel.label)
         local = np.where(alignment.row >= 0, np.searchsorted(used, alignment.row), -1)
         table = AnnotationTable(self.source, self.names, values, snp[used], alt[used], ref[used])
@@ -163,6 +163,24 @@ class SadAnnotations:
                 f"{len(unscored) - 1} more of the scores read for {label} are not finite; "
                 f"{UNSCORED_REMEDY}"
             )
+
+
+def _read_scores(
+    scores: Any, rows: npt.NDArray[np.int64], dtype: npt.DTypeLike, desc: str
+) -> npt.NDArray[np.floating]:
+    """Rows `rows` (ascending) of `scores` as `dtype`, a block of :func:`block_rows` rows
+    at a time, counted on a progress meter (a chromosome of the 1000 Genomes variants ×
+    thousands of tracks takes minutes)."""
+    out = np.empty((len(rows), *scores.shape[1:]), dtype=dtype)
+    row_bytes = int(np.prod(scores.shape[1:], dtype=np.int64)) * np.dtype(scores.dtype).itemsize
+    step = block_rows(row_bytes)
+    with progress(len(rows), desc, "variants") as meter:
+        for first in range(0, len(rows), step):
+            part = rows[first : first + step]
+            with np.errstate(over="ignore"):  # a score beyond float32 is inf, refused later
+                out[first : first + len(part)] = read_sorted_rows(scores, part, dtype)
+            meter.update(len(part))
+    return out
 
 
 def _tsv_fields(path: Path) -> dict[str, npt.NDArray]:
