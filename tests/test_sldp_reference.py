@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from crossreg.stats.sldp.annotations import ChromAnnotations, read_sannot, signed_ld_profiles
-from crossreg.stats.sldp.panel import load_chrom_panel, read_ld_blocks
+from crossreg.stats.sldp.panel import ChromPanel, LdBlocks, load_chrom_panel, read_ld_blocks
 from crossreg.stats.sldp.plink import standardized_genotypes
-from crossreg.stats.sldp.refpanel import chrom_spectra
+from crossreg.stats.sldp.refpanel import Spectrum, block_spectrum
 from crossreg.stats.sldp.run import read_print_snps, write_sldp
 from crossreg.stats.sldp.sumstats import block_weights, estimate_h2g, read_ldscores, read_sumstats
 
@@ -111,6 +111,19 @@ def world():
     blocks = read_ld_blocks(INPUTS / "blocks.bed")
     panels = {c: load_chrom_panel(str(INPUTS / "panel."), c, printed, blocks) for c in ("1", "22")}
     return printed, blocks, panels
+
+
+def chrom_spectra(panel: ChromPanel, blocks: LdBlocks) -> dict[int, Spectrum]:
+    """The spectrum of every block of `panel` with print SNPs, by block id, from its
+    standardised genotypes (as write_sldp's block loop computes them)."""
+    spectra = {}
+    rows = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
+    for block, start, stop in rows:
+        printed = panel.printed[start:stop]
+        if printed.any():
+            x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
+            spectra[int(block)] = block_spectrum(x, printed, 95.0)
+    return spectra
 
 
 def test_spectra_ranks_and_eigenvalues_match_the_reference(world):

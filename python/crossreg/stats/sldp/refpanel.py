@@ -15,9 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.atomic import atomic_write
-from crossreg.progress import progress
 from crossreg.stats.sldp.panel import ChromPanel, LdBlocks
-from crossreg.stats.sldp.plink import standardized_genotypes
 
 CACHE_VERSION = "sldp-refpanel-1"
 log = logging.getLogger("crossreg")
@@ -196,30 +194,3 @@ def write_cached_spectra(path: Path | None, spectra: dict[int, Spectrum]) -> Non
     if path is not None:
         with atomic_write(path, "wb") as handle:
             np.savez(handle, **_pack(spectra))  # type: ignore[arg-type]
-
-
-def chrom_spectra(
-    panel: ChromPanel,
-    blocks: LdBlocks,
-    percent: float = 95.0,
-    cache: str | os.PathLike[str] | None = None,
-) -> dict[int, Spectrum]:
-    """Spectrum of every block of `panel` with print SNPs, by block id; read from
-    ``{cache}/{chrom}.{key}.npz`` when there and readable, else computed (and written
-    there, atomically; a damaged entry is replaced with a warning). ``write_sldp``
-    computes them in its own block loop instead, from the genotypes it reads there."""
-    path = cache_path(panel, blocks, percent, cache)
-    spectra = read_cached_spectra(path, panel)
-    if spectra is not None:
-        return spectra
-    spectra = {}
-    rows = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
-    with progress(len(panel.block_ids), f"{panel.label} LD spectra", "blocks") as meter:
-        for block, start, stop in rows:
-            printed = panel.printed[start:stop]
-            if printed.any():
-                x = standardized_genotypes(panel.bed, panel.n_samples, len(panel.bim), start, stop)
-                spectra[int(block)] = block_spectrum(x, printed, percent)
-            meter.update(1, computed=len(spectra))
-    write_cached_spectra(path, spectra)
-    return spectra
