@@ -14,7 +14,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from crossreg.stats.sldp import annotations as annotations_module
-from crossreg.stats.sldp import plink, refpanel
+from crossreg.stats.sldp import plink
 from crossreg.stats.sldp import run as run_module
 from crossreg.stats.sldp.annotations import AnnotationTable, ChromAnnotations, column_slices
 from crossreg.stats.sldp.panel import ChromPanel, load_chrom_panel, read_ld_blocks
@@ -127,8 +127,7 @@ def test_a_first_run_reads_each_blocks_genotypes_once(
         reads.append((start, stop))
         return original(bed, n, snps, start, stop)
 
-    for module in (run_module, refpanel):  # wherever a block's genotypes are read
-        monkeypatch.setattr(module, "standardized_genotypes", counted)
+    monkeypatch.setattr(run_module, "standardized_genotypes", counted)  # the one read site
     monkeypatch.setenv("CROSSREG_PROGRESS", "log")
     monkeypatch.setenv("CROSSREG_PROGRESS_INTERVAL", "0")
     caplog.set_level(logging.INFO, logger="crossreg")
