@@ -288,12 +288,16 @@ def _write_h5_inputs(tmp_path, sad: np.ndarray, is_case: np.ndarray) -> dict:
     return paths
 
 
-def test_reading_the_groups_holds_no_third_table(tmp_path):
-    # before: each group's table was copied (its rows picked) and both copies joined while
-    # the controls' table was still held, 2.6 tables at once; now a group read whole is
-    # kept as read, and each is let go once copied into the joined table
+def test_reading_the_groups_holds_one_joined_table(tmp_path, monkeypatch):
+    # before: each group's table was read whole, then both joined into a third, 1.5
+    # tables of resident memory (2 allocated); now both files' rows and tracks are read
+    # first and each group's kept rows of scores go straight into the joined table, a
+    # block at a time
     import tracemalloc
 
+    from crossreg.variants import sad_files
+
+    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 1 << 20)  # 16 MB table: blocks of 1 MiB
     sad = np.random.default_rng(4).normal(size=(1000, 4000)).astype(np.float32)
     paths = _write_h5_inputs(tmp_path, sad, np.arange(1000) < 500)
     tracemalloc.start()
@@ -303,7 +307,37 @@ def test_reading_the_groups_holds_no_third_table(tmp_path):
     finally:
         tracemalloc.stop()
     np.testing.assert_array_equal(data.values, sad.astype(np.float16).astype(np.float32))
-    assert peak < 2.3 * sad.nbytes  # the two groups' tables and the joined one
+    assert peak < 1.25 * sad.nbytes  # the joined table, a block and the rows' labels
+
+
+def test_reading_the_scores_reports_progress_and_keeps_the_chosen_rows(
+    tmp_path, monkeypatch, caplog
+):
+    # minutes at the paper's scale with nothing shown before; a person's allele listed
+    # twice leaves a gap in the rows read (read in blocks of 96 rows here)
+    from crossreg.variants import sad_files
+
+    monkeypatch.setenv("CROSSREG_PROGRESS", "log")
+    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 96 * 2 * 40)
+    sad = np.random.default_rng(5).normal(size=(400, 40)).astype(np.float32)
+    is_case = np.arange(400) < 250
+    paths = _write_h5_inputs(tmp_path, sad, is_case)
+    vcf = paths["case"][0]
+    lines = vcf.read_text().splitlines(keepends=True)
+    body = [i for i, line in enumerate(lines) if not line.startswith("#")]
+    lines[body[101]] = lines[body[100]]  # dn101 becomes p10's dn100 listed again
+    vcf.write_text("".join(lines))
+    with h5py.File(paths["case"][1], "r+") as handle:
+        handle["snp"][101] = b"dn100"
+        handle["pos"][101] = 101
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        data = load_groups(paths)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("reading scores of case.h5: 249/249 rows") for m in messages)
+    assert any(m.startswith("reading scores of control.h5: 150/150 rows") for m in messages)
+    kept = np.delete(np.arange(400), 101)
+    np.testing.assert_array_equal(data.values, sad[kept].astype(np.float16).astype(np.float32))
+    assert data.labels == [f"dn{i}" for i in kept]
 
 
 def test_every_table_matches_plain_references(monkeypatch):

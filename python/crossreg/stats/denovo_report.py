@@ -17,6 +17,7 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import tsv_text
 from crossreg.io.vcf import Variant, iter_vcf
 from crossreg.plots import remove_stale_figures
+from crossreg.progress import progress
 from crossreg.stats.denovo import (
     CASE,
     CONTROL,
@@ -29,7 +30,13 @@ from crossreg.stats.denovo import (
     track_tests,
 )
 from crossreg.variants.alleles import Allele, scorable_alts
-from crossreg.variants.sad_files import SadTable, Site, read_sad
+from crossreg.variants.sad_files import (
+    SadIndex,
+    Site,
+    read_sad_index,
+    read_sad_rows,
+    require_finite,
+)
 
 TOP_LOADINGS = 3
 SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)
@@ -135,7 +142,7 @@ def _refuse_shared(
         )
 
 
-def _sad_rows(sad: SadTable, sad_path: Path) -> list[tuple[str, Site]]:
+def _sad_rows(sad: SadIndex, sad_path: Path) -> list[tuple[str, Site]]:
     """The label and :data:`Site` of each row of `sad` (read with its sites)."""
     if sad.sites is None:
         raise ValueError(
@@ -254,19 +261,17 @@ def load_groups(
     """Read ``{"case": (vcf, sad), "control": (vcf, sad)}``: no person may be named in both
     VCFs, each SAD file must hold the VCF's alleles in order (as ``crossreg sad`` writes
     them, which may leave some out: :func:`_scored`) and both the same tracks; a person's
-    allele listed twice counts once (:func:`_first_listings`)."""
+    allele listed twice counts once (:func:`_first_listings`). Both files' rows and
+    tracks are read first, then each group's kept rows of scores straight into its part
+    of the joined table (:func:`_read_scores`), so reading holds that one table."""
     paths = {group: (Path(groups[group][0]), Path(groups[group][1])) for group in (CASE, CONTROL)}
     carried = {group: _carriers(paths[group][0], sample_field) for group in paths}
     _refuse_shared(carried, {group: paths[group][0] for group in paths}, sample_field)
     rows: list[Carried] = []
     is_case: list[bool] = []
-    blocks = []
-    tracks: tuple[list[str], list[str]] | None = None
+    kept: list[tuple[SadIndex, npt.NDArray[np.int64]]] = []
     for group, (vcf, sad_path) in paths.items():
-        sad = read_sad(sad_path, sites=True)
-        sad.require_every_score(
-            sad_path, "the tests need every score: score those variants, or drop them from the VCF"
-        )
+        sad = read_sad_index(sad_path, sites=True)
         scorable = [c for c in carried[group] if c.scorable]
         scored = _scored(
             scorable,
@@ -276,25 +281,46 @@ def load_groups(
             group=group,
             alleles=len(carried[group]),
         )
-        if tracks is None:
-            tracks = (sad.identifiers, sad.descriptions)
-        elif sad.identifiers != tracks[0]:
-            raise ValueError(_other_tracks(sad_path, sad.identifiers, paths[CASE][1], tracks[0]))
+        if kept and sad.identifiers != kept[0][0].identifiers:
+            case = kept[0][0]
+            raise ValueError(_other_tracks(sad_path, sad.identifiers, case.path, case.identifiers))
         first = _first_listings(scored, vcf)
         rows += [scored[i] for i in first]
         is_case += [group == CASE] * len(first)
-        blocks.append(sad.values if len(first) == len(sad.values) else sad.values[first])
-        del sad  # its table is in blocks: no second one while the next group is read
-    assert tracks is not None
+        kept.append((sad, np.array(first, dtype=np.int64)))
     return DenovoData(
         individuals=[c.person for c in rows],
         is_case=np.array(is_case),
         labels=[c.label for c in rows],
         sites=[c.site for c in rows],
-        identifiers=tracks[0],
-        descriptions=tracks[1],
-        values=_stacked(blocks),
+        identifiers=kept[0][0].identifiers,
+        descriptions=kept[0][0].descriptions,
+        values=_read_scores(kept),
     )
+
+
+def _read_scores(kept: list[tuple[SadIndex, npt.NDArray[np.int64]]]) -> npt.NDArray[np.float32]:
+    """Each file's rows `kept` (ascending: the VCF's alleles are its rows in order, some
+    left out) of its scores, one file after the other, into one float32 table allocated
+    once, read block by block with progress in rows (:func:`read_sad_rows`), every score
+    checked to be finite as it is read: at most that table and a block are held."""
+    tracks = len(kept[0][0].identifiers)
+    values = np.empty((sum(len(rows) for _, rows in kept), tracks), dtype=np.float32)
+    start = 0
+    for sad, rows in kept:
+        part = values[start : start + len(rows)]
+        with progress(len(rows), f"reading scores of {sad.path.name}", "rows") as meter:
+            read_sad_rows(sad, rows, part, meter)
+        require_finite(
+            sad.path,
+            part,
+            sad.labels,
+            sad.identifiers,
+            "the tests need every score: score those variants, or drop them from the VCF",
+            rows,
+        )
+        start += len(rows)
+    return values
 
 
 def _other_tracks(path: Path, ids: list[str], case_path: Path, case_ids: list[str]) -> str:
@@ -310,20 +336,6 @@ def _other_tracks(path: Path, ids: list[str], case_path: Path, case_ids: list[st
         f"{path} holds {len(ids)} tracks and the {CASE}s' {case_path} {len(case_ids)}, not "
         f"the same ({first}); score both groups with the same model, --genome and --targets"
     )
-
-
-def _stacked(blocks: list[npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
-    """The groups' score tables one after the other, each taken from `blocks` and let go
-    once copied: for two groups of one size, at most half again the whole table is held
-    at once (the result's pages are touched only as they are filled), not twice it."""
-    values = np.empty((sum(map(len, blocks)), blocks[0].shape[1]), dtype=np.float32)
-    start = 0
-    while blocks:
-        block = blocks.pop(0)
-        values[start : start + len(block)] = block
-        start += len(block)
-        del block
-    return values
 
 
 def check_settings(*, components: int, folds: int) -> None:

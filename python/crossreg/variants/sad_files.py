@@ -227,24 +227,37 @@ def block_rows(row_bytes: int) -> int:
 
 
 def read_sorted_rows(
-    dataset: Any, rows: npt.NDArray[np.int64], dtype: npt.DTypeLike | None = None
+    dataset: Any,
+    rows: npt.NDArray[np.int64],
+    dtype: npt.DTypeLike | None = None,
+    *,
+    out: npt.NDArray | None = None,
+    meter: Progress | None = None,
 ) -> npt.NDArray:
     """Rows `rows` (ascending) of `dataset` (an HDF5 dataset or an array), as `dtype` (its
     own when None): read a block of :func:`block_rows` rows at a time, each from the first
     to the last row asked for in it, so that memory holds the rows asked for and one block
-    however they are spread (a file not sorted by chromosome included)."""
+    however they are spread (a file not sorted by chromosome included). With `out` (one
+    row per row asked for) the rows are written there, converted to its dtype, and `out`
+    is returned; `meter` counts the rows as each block is read."""
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) > 1 and not (np.diff(rows) > 0).all():
         raise ValueError("read_sorted_rows takes rows in ascending order, each once")
     row_bytes = int(np.prod(dataset.shape[1:], dtype=np.int64)) * np.dtype(dataset.dtype).itemsize
-    out = np.empty((len(rows), *dataset.shape[1:]), dtype=dtype or dataset.dtype)
+    if out is None:
+        out = np.empty((len(rows), *dataset.shape[1:]), dtype=dtype or dataset.dtype)
+    elif out.shape != (len(rows), *dataset.shape[1:]):
+        raise ValueError(f"read_sorted_rows: out has shape {out.shape} for {len(rows)} rows")
     block = rows // block_rows(row_bytes)
     bounds = [0, *(np.flatnonzero(np.diff(block)) + 1).tolist(), len(rows)]
     for a, b in itertools.pairwise(bounds):
         if a == b:
             continue
-        first = int(rows[a])
-        out[a:b] = np.asarray(dataset[first : int(rows[b - 1]) + 1])[rows[a:b] - first]
+        first, last = int(rows[a]), int(rows[b - 1])
+        span = np.asarray(dataset[first : last + 1])
+        out[a:b] = span if last - first == b - a - 1 else span[rows[a:b] - first]
+        if meter is not None:
+            meter.update(b - a)
     return out
 
 
@@ -546,16 +559,39 @@ class SadTable:
 
     def require_every_score(self, path: str | os.PathLike[str], remedy: str) -> None:
         """Stop, naming the first allele and track, when a score is nan or infinite
-        (``crossreg sad`` writes neither; a file from elsewhere may hold them); `remedy`
-        says what to do."""
-        unscored = np.argwhere(~np.isfinite(self.values))
-        if len(unscored):
-            row, track = (int(i) for i in unscored[0])
-            raise ValueError(
-                f"{path}: allele {self.labels[row]} (row {row + 1}) has no finite score "
-                f"({self.values[row, track]}) for track {self.identifiers[track]}, and "
-                f"{len(unscored) - 1} more scores are not finite; {remedy}"
-            )
+        (:func:`require_finite`); `remedy` says what to do."""
+        require_finite(path, self.values, self.labels, self.identifiers, remedy)
+
+
+def require_finite(
+    path: str | os.PathLike[str],
+    values: npt.NDArray[np.float32],
+    labels: Sequence[str],
+    identifiers: Sequence[str],
+    remedy: str,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> None:
+    """Stop, naming the first allele and track, when a score of `values` is nan or
+    infinite (``crossreg sad`` writes neither; a file from elsewhere may hold them); row i
+    of `values` is row ``rows[i]`` of the file at `path` (row i when `rows` is None), whose
+    labels are `labels`. Checked a block of :func:`block_rows` rows at a time, so no mask
+    of the whole table is held; `remedy` says what to do."""
+    step = block_rows(values[:1].nbytes or 1)
+    found: tuple[int, int] | None = None
+    count = 0
+    for start in range(0, len(values), step):
+        bad = np.argwhere(~np.isfinite(values[start : start + step]))
+        if len(bad) and found is None:
+            found = (start + int(bad[0][0]), int(bad[0][1]))
+        count += len(bad)
+    if found is not None:
+        at, track = found
+        row = int(rows[at]) if rows is not None else at
+        raise ValueError(
+            f"{path}: allele {labels[row]} (row {row + 1}) has no finite score "
+            f"({values[at, track]}) for track {identifiers[track]}, and "
+            f"{count - 1} more scores are not finite; {remedy}"
+        )
 
 
 def read_sad(path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = False) -> SadTable:
@@ -567,16 +603,10 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = F
         raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
     if path.suffix == ".h5":
         with read_h5(path, SAD_REMEDY) as handle:
-            check_sad_datasets(path, handle, stat)
-            labels = handle["snp"][:].astype(str).tolist()
-            ids = handle["target_ids"][:].astype(str).tolist()
-            descriptions = (
-                handle["target_labels"][:].astype(str).tolist() if "target_labels" in handle else []
-            )
+            index = _h5_index(path, handle, stat, sites=sites)
             # converted as HDF5 reads it: no float16 copy of the whole table beside it
             values = handle[stat].astype(np.float32)[:]
-            where = _h5_sites(handle) if sites else None
-        return SadTable(labels, ids, descriptions, values, where)
+        return SadTable(index.labels, index.identifiers, index.descriptions, values, index.sites)
     if path.suffix != ".tsv":
         raise ValueError(f"{path}: SAD files are .h5 or .tsv")
     table = read_sad_tsv(path)
@@ -602,6 +632,74 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = F
         descriptions = []
     where = _tsv_sites(table) if sites else None
     return SadTable(table["snp"].cast(str).to_list(), ids, descriptions, values, where)
+
+
+@dataclass(frozen=True)
+class SadIndex:
+    """What a SAD file says of its rows and tracks, its scores left to
+    :func:`read_sad_rows`: the file, the statistic, as :class:`SadTable` (`scores` holds a
+    ``.tsv``'s table, read whole; None for an ``.h5``, whose rows are read when asked)."""
+
+    path: Path
+    stat: str
+    labels: list[str]
+    identifiers: list[str]
+    descriptions: list[str]
+    sites: list[Site] | None
+    scores: npt.NDArray[np.float32] | None = None
+
+
+def read_sad_index(
+    path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = False
+) -> SadIndex:
+    """The labels, tracks and (with `sites`) sites of a SAD file (as :func:`read_sad`),
+    without reading an ``.h5``'s scores; a ``.tsv`` is read whole."""
+    path = Path(path)
+    if path.suffix != ".h5":
+        table = read_sad(path, stat, sites=sites)
+        return SadIndex(
+            path,
+            stat,
+            table.labels,
+            table.identifiers,
+            table.descriptions,
+            table.sites,
+            table.values,
+        )
+    if stat in PROFILE_STATS:
+        raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
+    with read_h5(path, SAD_REMEDY) as handle:
+        return _h5_index(path, handle, stat, sites=sites)
+
+
+def _h5_index(path: Path, handle: Any, stat: str, *, sites: bool) -> SadIndex:
+    """The :class:`SadIndex` of an open SAD ``.h5``, checked (:func:`check_sad_datasets`)."""
+    check_sad_datasets(path, handle, stat)
+    labels = handle["snp"][:].astype(str).tolist()
+    ids = handle["target_ids"][:].astype(str).tolist()
+    descriptions = (
+        handle["target_labels"][:].astype(str).tolist() if "target_labels" in handle else []
+    )
+    where = _h5_sites(handle) if sites else None
+    return SadIndex(path, stat, labels, ids, descriptions, where)
+
+
+def read_sad_rows(
+    index: SadIndex,
+    rows: npt.NDArray[np.int64],
+    out: npt.NDArray[np.float32],
+    meter: Progress,
+) -> None:
+    """Rows `rows` (ascending) of the scores of the file `index` describes, into `out` (one
+    row per row asked for), converted to its dtype: an ``.h5``'s block by block
+    (:func:`read_sorted_rows`), each counted on `meter`."""
+    if index.scores is not None:
+        out[:] = index.scores[rows]
+        meter.update(len(rows))
+        return
+    with read_h5(index.path, SAD_REMEDY) as handle:
+        check_sad_datasets(index.path, handle, index.stat)
+        read_sorted_rows(handle[index.stat], rows, out=out, meter=meter)
 
 
 def _h5_sites(handle: Any) -> list[Site] | None:
