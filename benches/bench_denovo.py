@@ -5,13 +5,14 @@ stores them and held as float32 as ``read_sad`` returns them, half of them cases
 `--per-person` variants to a person.
 
     python benches/bench_denovo.py [--variants 50000] [--tracks 5313] [--out DIR]
+        [--files DIR [--reading-only]]
 
 It prints the seconds the statistics took, the resident memory they started with and their
 peak (``VmHWM``, counted again from there); with `--out` it writes the tables as
 ``crossreg denovo`` does, to compare two versions byte for byte. With `--files DIR` it
 first writes the cases' and controls' VCFs and SAD ``.h5`` files there, lets the table go,
 and reads them back as ``crossreg denovo`` does (``load_groups``), timed and measured the
-same way.
+same way (alone with `--reading-only`).
 """
 
 from __future__ import annotations
@@ -101,8 +102,13 @@ def main() -> None:
     parser.add_argument("--components", type=int, default=10)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, help="write the tables here")
-    parser.add_argument("--files", type=Path, help="write the inputs here; time write_denovo")
+    parser.add_argument("--files", type=Path, help="write the inputs here; time load_groups")
+    parser.add_argument(
+        "--reading-only", action="store_true", help="with --files: time the reading alone"
+    )
     args = parser.parse_args()
+    if args.reading_only and not args.files:
+        parser.error("--reading-only times reading the --files: give --files DIR")
     data = make_data(args.variants, args.tracks, args.per_person)
     print(
         f"{args.variants:,} variants × {args.tracks:,} tracks, float32 table "
@@ -114,6 +120,8 @@ def main() -> None:
         start, before = _start()
         data = load_groups(paths)
         _report("reading both groups", start, before)
+        if args.reading_only:
+            return
     start, before = _start()
     report = run_tests(data, components=args.components, folds=args.folds)
     _report("statistics", start, before)
