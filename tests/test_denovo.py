@@ -340,6 +340,30 @@ def test_reading_the_scores_reports_progress_and_keeps_the_chosen_rows(
     assert data.labels == [f"dn{i}" for i in kept]
 
 
+def test_a_non_finite_score_read_from_an_h5_is_named_by_its_file_row(tmp_path, monkeypatch):
+    # the check runs on the rows read, block by block: the row named is the file's
+    from crossreg.variants import sad_files
+
+    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 96 * 2 * 40)
+    sad = np.random.default_rng(6).normal(size=(300, 40)).astype(np.float32)
+    sad[[3, 250], [7, 2]] = np.inf  # row 3 is a repeat, left out; row 250 a control's
+    paths = _write_h5_inputs(tmp_path, sad, np.arange(300) < 200)
+    vcf = paths["case"][0]
+    lines = vcf.read_text().splitlines(keepends=True)
+    body = [i for i, line in enumerate(lines) if not line.startswith("#")]
+    lines[body[3]] = lines[body[2]]
+    vcf.write_text("".join(lines))
+    with h5py.File(paths["case"][1], "r+") as handle:
+        handle["snp"][3] = b"dn2"
+        handle["pos"][3] = 3
+    with pytest.raises(
+        ValueError,
+        match=r"control\.h5: allele dn250 \(row 51\) has no finite score \(inf\) for track "
+        r"t2, and 0 more scores are not finite; the tests need every score",
+    ):
+        load_groups(paths)
+
+
 def test_every_table_matches_plain_references(monkeypatch):
     # each statistic of run_tests against the plain one of the whole float64 table, on
     # float16-rounded scores (ties within and across the groups) in blocks of 16 rows
