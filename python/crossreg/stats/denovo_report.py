@@ -288,13 +288,15 @@ def load_groups(
         rows += [scored[i] for i in first]
         is_case += [group == CASE] * len(first)
         kept.append((sad, np.array(first, dtype=np.int64)))
+    identifiers, descriptions = kept[0][0].identifiers, kept[0][0].descriptions
+    del sad  # a .tsv's table, read whole, is let go once copied (_read_scores)
     return DenovoData(
         individuals=[c.person for c in rows],
         is_case=np.array(is_case),
         labels=[c.label for c in rows],
         sites=[c.site for c in rows],
-        identifiers=kept[0][0].identifiers,
-        descriptions=kept[0][0].descriptions,
+        identifiers=identifiers,
+        descriptions=descriptions,
         values=_read_scores(kept),
     )
 
@@ -303,11 +305,13 @@ def _read_scores(kept: list[tuple[SadIndex, npt.NDArray[np.int64]]]) -> npt.NDAr
     """Each file's rows `kept` (ascending: the VCF's alleles are its rows in order, some
     left out) of its scores, one file after the other, into one float32 table allocated
     once, read block by block with progress in rows (:func:`read_sad_rows`), every score
-    checked to be finite as it is read: at most that table and a block are held."""
+    checked to be finite as it is read: at most that table and a block are held (and the
+    ``.tsv`` files' tables, read whole, each taken from `kept` and let go once copied)."""
     tracks = len(kept[0][0].identifiers)
     values = np.empty((sum(len(rows) for _, rows in kept), tracks), dtype=np.float32)
     start = 0
-    for sad, rows in kept:
+    while kept:
+        sad, rows = kept.pop(0)
         part = values[start : start + len(rows)]
         with progress(len(rows), f"reading scores of {sad.path.name}", "rows") as meter:
             read_sad_rows(sad, rows, part, meter)
@@ -320,6 +324,7 @@ def _read_scores(kept: list[tuple[SadIndex, npt.NDArray[np.int64]]]) -> npt.NDAr
             rows,
         )
         start += len(rows)
+        del sad
     return values
 
 
