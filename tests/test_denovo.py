@@ -297,8 +297,8 @@ def test_reading_the_groups_holds_one_joined_table(tmp_path, monkeypatch):
 
     from crossreg.variants import sad_files
 
-    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 1 << 20)  # 16 MB table: blocks of 1 MiB
-    sad = np.random.default_rng(4).normal(size=(1000, 4000)).astype(np.float32)
+    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 1 << 20)  # 32 MB table: blocks of 1 MiB
+    sad = np.random.default_rng(4).normal(size=(1000, 8000)).astype(np.float32)
     paths = _write_h5_inputs(tmp_path, sad, np.arange(1000) < 500)
     tracemalloc.start()
     try:
