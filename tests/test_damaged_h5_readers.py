@@ -21,7 +21,7 @@ from crossreg.io.h5 import DamagedH5Error
 from crossreg.variants.ism_figures import plot_ism_file
 from crossreg.variants.sad_figures import plot_sad
 from crossreg.variants.sad_files import SAD_REMEDY, write_h5
-from tests.test_sldp_estimator import argv_of, write_world
+from tests.test_sldp_estimator import CHROM, argv_of, write_world
 
 BASENJI = Path(__file__).parent / "data" / "basenji_fixtures"
 
@@ -160,9 +160,24 @@ def test_every_sad_dataset_is_written_with_a_checksum_per_chunk(tmp_path: Path) 
 def test_sldp_names_a_sad_file_whose_chunk_fails_its_checksum(
     tmp_path: Path, logs: pytest.LogCaptureFixture, name: str
 ) -> None:
-    write_world(tmp_path)
-    sad = _sad_h5(tmp_path / "scores.h5", n=1500)
-    _flip_in_chunk(sad, name, chunk=1 if name == "SAD" else 0)
+    # sldp reads the ids of the panel's chromosome and the scores of the SNPs it matches:
+    # the world's SNPs, after 1,300 others of the same chromosome, in the SAD's second chunk
+    world = write_world(tmp_path)
+    fill, snps = 1300, len(world["snp"])
+    a1, a2 = (np.array([pair[k] for pair in world["pair"]]) for k in (0, 1))
+    part = {
+        "snp": np.array([*(f"other{i}" for i in range(fill)), *world["snp"]], dtype="S"),
+        "chr": np.array([CHROM] * (fill + snps), dtype="S"),
+        "pos": np.arange(fill + snps, dtype=np.uint32) + 100,
+        "ref_allele": np.concatenate([np.full(fill, "A"), a2]).astype("S"),
+        "alt_allele": np.concatenate([np.full(fill, "C"), a1]).astype("S"),
+        "SAD": np.random.default_rng(0).normal(size=(fill + snps, 3)).astype(np.float16),
+    }
+    sad = tmp_path / "scores.h5"
+    write_h5(sad, [part], ["SAD"], ["t0", "t1", "t2"], ["a", "b", "c"], {"stats": "SAD"})
+    with h5py.File(sad, "r") as handle:
+        chunk = fill // handle["SAD"].chunks[0] if name == "SAD" else 0
+    _flip_in_chunk(sad, name, chunk=chunk)
     status = main(["-q", *argv_of(str(tmp_path), "scores.h5"), "--out", str(tmp_path / "out")])
     assert status == 1
     errors = [r.getMessage() for r in logs.records if r.levelno >= logging.ERROR]
