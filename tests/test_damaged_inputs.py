@@ -26,7 +26,7 @@ from crossreg.stats.sldp.panel import read_ld_blocks
 from crossreg.stats.sldp.plink import read_bim, read_frq
 from crossreg.stats.sldp.run import read_print_snps
 from crossreg.stats.sldp.sumstats import LdScores, read_ldscores, read_sumstats
-from crossreg.variants.sad_files import read_sad
+from crossreg.variants.sad_read import read_sad
 from tests.data_inputs import write_fasta
 from tests.test_sldp_estimator import argv_of, write_world
 

@@ -15,7 +15,7 @@ from crossreg.cli import build_parser, main
 from crossreg.io.vcf import Variant, write_vcf
 from crossreg.stats.denovo import risk_scores
 from crossreg.stats.denovo_report import load_groups
-from crossreg.variants.sad_files import SadTable
+from crossreg.variants.sad_read import SadTable
 from tests.test_denovo import _planted, _write_inputs
 
 

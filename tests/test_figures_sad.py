@@ -18,8 +18,8 @@ from crossreg.variants.sad_figures import (
     top_variants_figure,
     track_order,
 )
-from crossreg.variants.sad_files import read_sad
 from crossreg.variants.sad_percentiles import PERCENTILES
+from crossreg.variants.sad_read import read_sad
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 

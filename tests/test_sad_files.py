@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from crossreg.variants.sad import write_sad
-from crossreg.variants.sad_files import merge_shards, read_sad, write_tsv
+from crossreg.variants.sad_files import merge_shards, write_tsv
 from crossreg.variants.sad_names import check_stats
+from crossreg.variants.sad_read import read_sad
 
 HEADER = "snp\tchrom\tpos\tref\talt\tt0\tt1\n"
 

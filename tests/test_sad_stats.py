@@ -19,8 +19,8 @@ from crossreg.io.vcf import read_vcf
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.inference import InferenceOptions
 from crossreg.variants.sad import write_sad
-from crossreg.variants.sad_files import read_sad
 from crossreg.variants.sad_percentiles import PERCENTILES
+from crossreg.variants.sad_read import read_sad
 from crossreg.variants.sad_stats import (
     STATS,
     check_stats,

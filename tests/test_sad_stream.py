@@ -17,7 +17,7 @@ from crossreg.cli import build_parser, main
 from crossreg.runlog import RUNS_FILE, read_runs
 from crossreg.shard import Shard
 from crossreg.variants import sad
-from crossreg.variants.sad_files import read_sad
+from crossreg.variants.sad_read import read_sad
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 STATS = "SAD,D2,REF"

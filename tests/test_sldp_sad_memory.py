@@ -21,7 +21,7 @@ from crossreg.stats.sldp.panel import load_chrom_panel, read_ld_blocks
 from crossreg.stats.sldp.run import AnnotationSet, read_print_snps, write_sldp
 from crossreg.stats.sldp.sad_annotations import chrom_runs
 from crossreg.variants import sad_files
-from crossreg.variants.sad_files import read_sorted_rows
+from crossreg.variants.sad_read import read_sorted_rows
 
 INPUTS = Path(__file__).parent / "data" / "sldp" / "inputs"
 NAMES = ["pred1", "pred2", "sparse"]

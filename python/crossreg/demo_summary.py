@@ -16,7 +16,7 @@ from crossreg.errors import CommandError
 from crossreg.io.h5 import read_h5
 from crossreg.io.tables import as_float, as_int
 from crossreg.model.metrics import TrackMetrics
-from crossreg.variants.sad_files import read_sad
+from crossreg.variants.sad_read import read_sad
 
 
 def store_ceilings(measured: Path, noise_free: Path, split: str = "test") -> dict[str, float]:

@@ -30,13 +30,7 @@ from crossreg.stats.denovo import (
     track_tests,
 )
 from crossreg.variants.alleles import Allele, scorable_alts
-from crossreg.variants.sad_files import (
-    SadIndex,
-    Site,
-    read_sad_index,
-    read_sad_rows,
-    require_finite,
-)
+from crossreg.variants.sad_read import SadIndex, Site, read_sad_index, read_sad_rows, require_finite
 
 TOP_LOADINGS = 3
 SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)

@@ -37,15 +37,10 @@ from crossreg.plots import (
     save_figure,
     track_label,
 )
-from crossreg.variants.sad_files import (
-    SAD_REMEDY,
-    TSV_FIELDS,
-    SadTable,
-    other_output_beside,
-    read_sad,
-)
+from crossreg.variants.sad_files import SAD_REMEDY, TSV_FIELDS, other_output_beside
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_MEANINGS
 from crossreg.variants.sad_percentiles import PERCENTILES
+from crossreg.variants.sad_read import SadTable, read_sad
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

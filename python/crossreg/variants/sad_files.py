@@ -21,11 +21,9 @@ JSON file beside it (:func:`metadata_path`).
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -44,7 +42,6 @@ from crossreg.io.h5 import (
     read_h5,
     written_h5,
 )
-from crossreg.io.text import numbered_lines
 from crossreg.progress import Progress, progress
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
@@ -52,7 +49,7 @@ from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
 from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
 
 if TYPE_CHECKING:
-    import polars as pl
+    pass
 
 BLOCK_BYTES = 64 << 20  # about this much of a dataset is read or written at a time
 FIELD_CHUNK = 16_384  # rows per compressed chunk of the allele fields
@@ -65,7 +62,7 @@ SAD_REMEDY = "rerun crossreg sad to write it again"  # for an .h5 h5py cannot op
 Part = Mapping[str, Any]  # dataset name -> rows (np.ndarray, np.memmap or h5py.Dataset)
 
 
-def _score_with(stat: str) -> str:
+def rescore_hint(stat: str) -> str:
     """How to write a SAD file that holds `stat`."""
     return f"score the variants again with crossreg sad --stats naming {stat}"
 
@@ -78,7 +75,7 @@ def check_sad_datasets(path: Path, handle: Any, stat: str = "SAD") -> tuple[int,
     missing = [k for k in ("snp", stat, "target_ids") if k not in handle]
     held = [k for k in STAT_NAMES if k in handle]
     if missing == [stat] and held:
-        raise ValueError(f"{path}: holds {','.join(held)}, not {stat}; {_score_with(stat)}")
+        raise ValueError(f"{path}: holds {','.join(held)}, not {stat}; {rescore_hint(stat)}")
     if missing:
         raise ValueError(f"{path}: not a SAD file (no {', '.join(missing)} dataset)")
     rows = handle["snp"].shape[0] if handle["snp"].ndim == 1 else -1
@@ -224,41 +221,6 @@ def block_rows(row_bytes: int) -> int:
     matching the ``.h5`` chunks): fixed by the row size, so every run copies alike."""
     rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
     return rows // 1024 * 1024 if rows >= 1024 else rows
-
-
-def read_sorted_rows(
-    dataset: Any,
-    rows: npt.NDArray[np.int64],
-    dtype: npt.DTypeLike | None = None,
-    *,
-    out: npt.NDArray | None = None,
-    meter: Progress | None = None,
-) -> npt.NDArray:
-    """Rows `rows` (ascending) of `dataset` (an HDF5 dataset or an array), as `dtype` (its
-    own when None): read a block of :func:`block_rows` rows at a time, each from the first
-    to the last row asked for in it, so that memory holds the rows asked for and one block
-    however they are spread (a file not sorted by chromosome included). With `out` (one
-    row per row asked for) the rows are written there, converted to its dtype, and `out`
-    is returned; `meter` counts the rows as each block is read."""
-    rows = np.asarray(rows, dtype=np.int64)
-    if len(rows) > 1 and not (np.diff(rows) > 0).all():
-        raise ValueError("read_sorted_rows takes rows in ascending order, each once")
-    row_bytes = int(np.prod(dataset.shape[1:], dtype=np.int64)) * np.dtype(dataset.dtype).itemsize
-    if out is None:
-        out = np.empty((len(rows), *dataset.shape[1:]), dtype=dtype or dataset.dtype)
-    elif out.shape != (len(rows), *dataset.shape[1:]):
-        raise ValueError(f"read_sorted_rows: out has shape {out.shape} for {len(rows)} rows")
-    block = rows // block_rows(row_bytes)
-    bounds = [0, *(np.flatnonzero(np.diff(block)) + 1).tolist(), len(rows)]
-    for a, b in itertools.pairwise(bounds):
-        if a == b:
-            continue
-        first, last = int(rows[a]), int(rows[b - 1])
-        span = np.asarray(dataset[first : last + 1])
-        out[a:b] = span if last - first == b - a - 1 else span[rows[a:b] - first]
-        if meter is not None:
-            meter.update(b - a)
-    return out
 
 
 def _copy(dataset: Any, parts: Sequence[Part], name: str, n: int, meter: Progress) -> None:
@@ -540,249 +502,3 @@ def _merge_tsv(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) ->
 def _first_line(path: Path) -> str:
     with open(path) as handle:
         return handle.readline()
-
-
-Site = tuple[str, str, str, str]  # an allele's chromosome, 1-based position (as text), REF, ALT
-
-
-@dataclass(frozen=True)
-class SadTable:
-    """SAD scores read back: allele labels, track identifiers and descriptions (empty when
-    the file has none), the ``(alleles, tracks)`` float32 matrix and, when asked for and
-    the file has them, each allele's :data:`Site` (else None)."""
-
-    labels: list[str]
-    identifiers: list[str]
-    descriptions: list[str]
-    values: npt.NDArray[np.float32]
-    sites: list[Site] | None = None
-
-    def require_every_score(self, path: str | os.PathLike[str], remedy: str) -> None:
-        """Stop, naming the first allele and track, when a score is nan or infinite
-        (:func:`require_finite`); `remedy` says what to do."""
-        require_finite(path, self.values, self.labels, self.identifiers, remedy)
-
-
-def require_finite(
-    path: str | os.PathLike[str],
-    values: npt.NDArray[np.float32],
-    labels: Sequence[str],
-    identifiers: Sequence[str],
-    remedy: str,
-    rows: npt.NDArray[np.int64] | None = None,
-) -> None:
-    """Stop, naming the first allele and track, when a score of `values` is nan or
-    infinite (``crossreg sad`` writes neither; a file from elsewhere may hold them); row i
-    of `values` is row ``rows[i]`` of the file at `path` (row i when `rows` is None), whose
-    labels are `labels`. Checked a block of :func:`block_rows` rows at a time, so no mask
-    of the whole table is held; `remedy` says what to do."""
-    step = block_rows(values[:1].nbytes or 1)
-    found: tuple[int, int] | None = None
-    count = 0
-    for start in range(0, len(values), step):
-        bad = np.argwhere(~np.isfinite(values[start : start + step]))
-        if len(bad) and found is None:
-            found = (start + int(bad[0][0]), int(bad[0][1]))
-        count += len(bad)
-    if found is not None:
-        at, track = found
-        row = int(rows[at]) if rows is not None else at
-        raise ValueError(
-            f"{path}: allele {labels[row]} (row {row + 1}) has no finite score "
-            f"({values[at, track]}) for track {identifiers[track]}, and "
-            f"{count - 1} more scores are not finite; {remedy}"
-        )
-
-
-def read_sad(path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = False) -> SadTable:
-    """Read a ``crossreg sad`` (or ``basenji_sad.py``) ``.h5``, or a ``crossreg sad`` ``.tsv``;
-    `stat` picks the (alleles × tracks) statistic (default SAD); with `sites`, each allele's
-    chromosome, position, REF and ALT too (None from an ``.h5`` without those datasets)."""
-    path = Path(path)
-    if stat in PROFILE_STATS:
-        raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
-    if path.suffix == ".h5":
-        with read_h5(path, SAD_REMEDY) as handle:
-            index = _h5_index(path, handle, stat, sites=sites)
-            # converted as HDF5 reads it: no float16 copy of the whole table beside it
-            values = handle[stat].astype(np.float32)[:]
-        return SadTable(index.labels, index.identifiers, index.descriptions, values, index.sites)
-    if path.suffix != ".tsv":
-        raise ValueError(f"{path}: SAD files are .h5 or .tsv")
-    table = read_sad_tsv(path)
-    columns = table.columns[5:]
-    blocks = {c.split(":", 1)[0] for c in columns if ":" in c} & set(STAT_NAMES)
-    if blocks:  # several statistics (or one other than SAD): STAT:identifier columns
-        columns = [c for c in columns if c.startswith(f"{stat}:")]
-        if not columns:
-            held = ",".join(sorted(blocks))
-            raise ValueError(f"{path}: no {stat} columns (it holds {held}); {_score_with(stat)}")
-    elif stat != "SAD":
-        raise ValueError(f"{path}: holds SAD only, not {stat}; {_score_with(stat)}")
-    ids = [c.removeprefix(f"{stat}:") if blocks else c for c in columns]
-    scores = table.select(columns).to_numpy()
-    with np.errstate(over="ignore"):  # a score beyond float32 becomes inf, refused below
-        values = scores.astype(np.float32)
-    _refuse_infinite(path, columns, scores, values)
-    del scores
-    meta = metadata_path(path)
-    labels = json.loads(meta.read_text()).get("target_labels") if meta.exists() else None
-    descriptions = [str(d) for d in labels] if isinstance(labels, list) else []
-    if len(descriptions) != len(ids):
-        descriptions = []
-    where = _tsv_sites(table) if sites else None
-    return SadTable(table["snp"].cast(str).to_list(), ids, descriptions, values, where)
-
-
-@dataclass(frozen=True)
-class SadIndex:
-    """What a SAD file says of its rows and tracks, its scores left to
-    :func:`read_sad_rows`: the file, the statistic, as :class:`SadTable` (`scores` holds a
-    ``.tsv``'s table, read whole; None for an ``.h5``, whose rows are read when asked)."""
-
-    path: Path
-    stat: str
-    labels: list[str]
-    identifiers: list[str]
-    descriptions: list[str]
-    sites: list[Site] | None
-    scores: npt.NDArray[np.float32] | None = None
-
-
-def read_sad_index(
-    path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = False
-) -> SadIndex:
-    """The labels, tracks and (with `sites`) sites of a SAD file (as :func:`read_sad`),
-    without reading an ``.h5``'s scores; a ``.tsv`` is read whole."""
-    path = Path(path)
-    if path.suffix != ".h5":
-        table = read_sad(path, stat, sites=sites)
-        return SadIndex(
-            path,
-            stat,
-            table.labels,
-            table.identifiers,
-            table.descriptions,
-            table.sites,
-            table.values,
-        )
-    if stat in PROFILE_STATS:
-        raise ValueError(f"{stat} is 3-D (alleles, bins, tracks); read it with h5py")
-    with read_h5(path, SAD_REMEDY) as handle:
-        return _h5_index(path, handle, stat, sites=sites)
-
-
-def _h5_index(path: Path, handle: Any, stat: str, *, sites: bool) -> SadIndex:
-    """The :class:`SadIndex` of an open SAD ``.h5``, checked (:func:`check_sad_datasets`)."""
-    check_sad_datasets(path, handle, stat)
-    labels = handle["snp"][:].astype(str).tolist()
-    ids = handle["target_ids"][:].astype(str).tolist()
-    descriptions = (
-        handle["target_labels"][:].astype(str).tolist() if "target_labels" in handle else []
-    )
-    where = _h5_sites(handle) if sites else None
-    return SadIndex(path, stat, labels, ids, descriptions, where)
-
-
-def read_sad_rows(
-    index: SadIndex,
-    rows: npt.NDArray[np.int64],
-    out: npt.NDArray[np.float32],
-    meter: Progress,
-) -> None:
-    """Rows `rows` (ascending) of the scores of the file `index` describes, into `out` (one
-    row per row asked for), converted to its dtype: an ``.h5``'s block by block
-    (:func:`read_sorted_rows`), each counted on `meter`."""
-    if index.scores is not None:
-        out[:] = index.scores[rows]
-        meter.update(len(rows))
-        return
-    with read_h5(index.path, SAD_REMEDY) as handle:
-        check_sad_datasets(index.path, handle, index.stat)
-        read_sorted_rows(handle[index.stat], rows, out=out, meter=meter)
-
-
-def _h5_sites(handle: Any) -> list[Site] | None:
-    """The :data:`Site` of each row of an open SAD ``.h5``; None when it lacks a field."""
-    if any(name not in handle for name in ROW_FIELDS[1:]):
-        return None
-    chroms, refs, alts = (
-        handle[name][:].astype(str).tolist() for name in ("chr", "ref_allele", "alt_allele")
-    )
-    positions = [str(p) for p in handle["pos"][:].astype(np.int64).tolist()]
-    return list(zip(chroms, positions, refs, alts, strict=True))
-
-
-def _tsv_sites(table: pl.DataFrame) -> list[Site]:
-    """The :data:`Site` of each row of a SAD ``.tsv`` read by :func:`read_sad_tsv`."""
-    columns = (table[name].to_list() for name in TSV_FIELDS[1:])
-    return list(zip(*columns, strict=True))
-
-
-def read_sad_tsv(path: Path) -> pl.DataFrame:
-    """A ``crossreg sad`` ``.tsv``: the allele fields as text, the scores as numbers (``nan``
-    is a number). A missing header, a row with too few or too many fields, and a score that
-    is not a number stop naming the file and the line."""
-    import polars as pl
-
-    header = next(numbered_lines(path), (1, ""))[1].rstrip("\n").split("\t")
-    if header == [""]:
-        raise ValueError(f"{path}: empty file; a SAD .tsv has a header and one row per allele")
-    if header[:5] != list(TSV_FIELDS):
-        raise ValueError(f"{path} line 1: a SAD .tsv starts with columns {' '.join(TSV_FIELDS)}")
-    repeated = next((n for i, n in enumerate(header) if n in header[:i]), None)
-    if repeated is not None:
-        raise ValueError(f"{path} line 1: column {repeated!r} appears twice")
-    schema = {name: pl.String if i < 5 else pl.Float64 for i, name in enumerate(header)}
-    try:
-        table = pl.read_csv(path, separator="\t", schema=schema, quote_char=None)
-    except pl.exceptions.PolarsError as error:
-        raise _bad_tsv_line(path, header) or ValueError(f"{path}: {error}") from None
-    if sum(table.null_count().row(0)):
-        raise _bad_tsv_line(path, header) or ValueError(f"{path}: a field is missing")
-    return table
-
-
-def _bad_tsv_line(path: Path, header: list[str]) -> ValueError | None:
-    """An error naming the first line of a SAD ``.tsv`` (after its header) that is blank,
-    has a wrong number of fields, an empty field or a score that is not a number; None if
-    there is none."""
-    for number, line in numbered_lines(path):
-        if number == 1:
-            continue
-        if not line.strip():
-            return ValueError(f"{path} line {number}: blank line; remove it")
-        fields = line.rstrip("\n").split("\t")
-        if len(fields) != len(header):
-            return ValueError(
-                f"{path} line {number}: {len(fields)} field{'s' * (len(fields) != 1)} but the "
-                f"header has {len(header)}"
-            )
-        if not all(fields[:5]):
-            return ValueError(f"{path} line {number}: an empty field among {' '.join(TSV_FIELDS)}")
-        for name, field in zip(header[5:], fields[5:], strict=True):
-            try:
-                float(field)
-            except ValueError:
-                return ValueError(
-                    f"{path} line {number}: column {name} has {field!r}, not a number"
-                )
-    return None
-
-
-def _refuse_infinite(
-    path: Path,
-    columns: list[str],
-    scores: npt.NDArray[np.float64],
-    values: npt.NDArray[np.float32],
-) -> None:
-    """Stop at the first score that is infinite as float32 `values` (``crossreg sad`` clips
-    scores to the float16 range, so it writes none; ``nan`` passes), naming the file, the
-    line, the column and the score as read (`scores`)."""
-    bad = np.argwhere(np.isinf(values))
-    if len(bad):
-        row, column = (int(i) for i in bad[0])
-        raise ValueError(
-            f"{path} line {row + 2}: column {columns[column]} has {scores[row, column]}; SAD "
-            "scores are finite float32 numbers (or nan)"
-        )

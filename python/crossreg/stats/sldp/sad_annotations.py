@@ -8,7 +8,7 @@ sorted by chromosome, and correct for one that is not). For a panel chromosome, 
 ids are read and those in the panel's ``.bim`` kept, their alleles read and reconciled
 with the bim, and then only the scores of the rows that reconciliation uses are read, in
 the file's own float type (float16 for ``crossreg sad``; float32 otherwise, as
-:func:`crossreg.variants.sad_files.read_sad` reads them), block by block in row order.
+:func:`crossreg.variants.sad_read.read_sad` reads them), block by block in row order.
 A row is matched to panel SNPs of its own chromosome (``chr7`` and ``7`` alike).
 """
 
@@ -31,13 +31,8 @@ from crossreg.progress import progress
 from crossreg.stats.sldp.annotations import AnnotationTable
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
-from crossreg.variants.sad_files import (
-    SAD_REMEDY,
-    block_rows,
-    check_sad_datasets,
-    read_sad,
-    read_sorted_rows,
-)
+from crossreg.variants.sad_files import SAD_REMEDY, block_rows, check_sad_datasets
+from crossreg.variants.sad_read import read_sad, read_sorted_rows
 
 FIELDS = ("snp", "chr", "ref_allele", "alt_allele", "SAD")  # what SLDP reads of the file
 UNSCORED_REMEDY = "SLDP cannot take a missing score as 0: score those variants, or drop their rows"
