@@ -1,8 +1,8 @@
 """Reading SAD files back (``crossreg sad``'s ``.h5`` and ``.tsv``, or ``basenji_sad.py``'s
 ``.h5``): the whole table (:func:`read_sad`), or its labels, tracks and sites first
 (:func:`read_sad_index`) and chosen rows of its scores after (:func:`read_sad_rows`,
-:func:`read_sorted_rows`), block by block, so that a reader holds what it keeps. The
-files' layout is :mod:`crossreg.variants.sad_files`'."""
+:func:`read_sorted_rows`), block by block, so that a reader holds what it keeps. How
+the files are laid out and written is :mod:`crossreg.variants.sad_files`."""
 
 from __future__ import annotations
 
