@@ -163,19 +163,13 @@ class SadAnnotations:
 def _read_scores(
     scores: Any, rows: npt.NDArray[np.int64], dtype: npt.DTypeLike, desc: str
 ) -> npt.NDArray[np.floating]:
-    """Rows `rows` (ascending) of `scores` as `dtype`, a block of :func:`block_rows` rows
-    at a time, counted on a progress meter (a chromosome of the 1000 Genomes variants ×
-    thousands of tracks takes minutes)."""
+    """Rows `rows` (ascending) of `scores` as `dtype`, block by block
+    (:func:`read_sorted_rows`), counted on a progress meter (a chromosome of the 1000
+    Genomes variants × thousands of tracks takes minutes)."""
     out = np.empty((len(rows), *scores.shape[1:]), dtype=dtype)
-    row_bytes = int(np.prod(scores.shape[1:], dtype=np.int64)) * np.dtype(scores.dtype).itemsize
-    step = block_rows(row_bytes)
-    with progress(len(rows), desc, "variants") as meter:
-        for first in range(0, len(rows), step):
-            part = rows[first : first + step]
-            with np.errstate(over="ignore"):  # a score beyond float32 is inf, refused later
-                out[first : first + len(part)] = read_sorted_rows(scores, part, dtype)
-            meter.update(len(part))
-    return out
+    # a score beyond float32 becomes inf, refused by the caller
+    with progress(len(rows), desc, "variants") as meter, np.errstate(over="ignore"):
+        return read_sorted_rows(scores, rows, out=out, meter=meter)
 
 
 def _tsv_fields(path: Path) -> dict[str, npt.NDArray]:
