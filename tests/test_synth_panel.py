@@ -13,6 +13,8 @@ import pytest
 
 from crossreg.genome import Genome
 from crossreg.io.vcf import read_vcf
+from crossreg.stats.sldp.run import read_print_snps
+from crossreg.stats.sldp.sumstats import estimate_h2g, read_ldscores, read_sumstats
 from crossreg.synth import synthesize
 from crossreg.synth.elements import lay_out, lay_out_private, plant
 from crossreg.synth.genomes import build_species, make_ancestor
@@ -223,6 +225,24 @@ def test_null_sumstats_are_pure_noise(world, entry, panel):
     signal = _planted_signal(world, entry, panel, "liver")
     assert abs(np.corrcoef(z, signal)[0, 1]) < 0.1
     assert not _planted_signal(world, entry, panel, "null").any()
+
+
+@pytest.mark.parametrize("tissue", ["liver", "macrophage"])
+def test_gwas_heritability_is_a_traits(world, entry, panel, tissue):
+    """The planted effects explain 5-50% of the trait (h²_g = Σ βᵦᵀRᵦβᵦ over blocks), and
+    the aggregate LD-score estimate sldp weights by recovers it, as on a real GWAS."""
+    lines = (world / entry["truth"]).read_text().splitlines()[1:]
+    beta = {r[0]: float(r[2]) for r in (line.split("\t") for line in lines) if r[1] == tissue}
+    b = np.array([beta[row[1]] for row in panel["bim"]])
+    planted = sum(
+        float(b[cols] @ _r(panel, cols) @ b[cols])
+        for cols in (np.flatnonzero(panel["block"] == k) for k in np.unique(panel["block"]))
+    )
+    printed = read_print_snps(world / entry["print_snps"])
+    stats = read_sumstats(world / entry["sumstats"][tissue], printed)
+    estimated = estimate_h2g(stats, read_ldscores(str(world / entry["ldscores"]))).h2g
+    assert 0.05 < planted < 0.5
+    assert estimated == pytest.approx(planted, rel=0.25)
 
 
 def _hashes(root: Path) -> dict[str, str]:

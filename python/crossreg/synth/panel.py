@@ -18,6 +18,9 @@ The synthetic truth behind SLDP (signed LD profile regression, Reshef 2018):
 * Summary statistics (ldsc munged, ``SNP A1 A2 Z N``): ``alpha = R beta + e`` with R the
   panel's in-sample LD within each block and ``e = X_b' g / sqrt(N_panel * GWAS_N)``,
   ``g ~ N(0, I)``, i.e. exactly ``e ~ N(0, R / GWAS_N)``; ``Z = alpha * sqrt(GWAS_N)``.
+  Z depends on ``TAU * sqrt(GWAS_N)`` only; :data:`GWAS_N` and :data:`TAU` are set so
+  that the planted effects explain a trait's share of its variance (h²_g ≈ 0.1-0.2) in a
+  GWAS of realistic size, so that SLDP's r_f and h²_v/h²_g have their usual meaning.
   The ``null`` tissue has ``beta = 0``: pure LD-correlated noise.
 
 The files are written by :mod:`crossreg.synth.panel_files`.
@@ -43,8 +46,8 @@ from crossreg.synth.variants import EffectModel, site_occupancy_after_snp
 
 TISSUES = ("liver", "macrophage")  # cell types with planted effects (both in human and mouse)
 NULL_TISSUE = "null"
-GWAS_N = 500
-TAU = 1.5  # trait SD per unit of log expression, per normalised genotype
+GWAS_N = 50_000
+TAU = 0.15  # trait SD per unit of log expression, per normalised genotype
 SITE_SHARE = 0.2
 RARE_SHARE = 0.2
 RARE_MAF = (0.001, 0.01)
