@@ -30,7 +30,8 @@ from crossreg.train.finetune import (
     new_head_params,
     trunk_blocks,
 )
-from crossreg.train.trainer import Trainer, TrainOptions
+from crossreg.train.options import TrainOptions
+from crossreg.train.trainer import Trainer
 from tests.finetune_world import build_held_out_world
 from tests.pipeline import SEQ_LENGTH, run_in_one_and_two_processes, small_params
 

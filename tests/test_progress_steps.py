@@ -24,7 +24,8 @@ from crossreg.stats.denovo import track_tests
 from crossreg.synth import synthesize
 from crossreg.synth.species import species_of
 from crossreg.synth.world import _stage_count
-from crossreg.train.trainer import TrainOptions, train
+from crossreg.train.options import TrainOptions
+from crossreg.train.trainer import train
 from crossreg.variants.ism import write_ism
 from tests.data_inputs import small_inputs
 from tests.pipeline import small_params

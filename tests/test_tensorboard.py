@@ -11,7 +11,8 @@ import pytest
 
 from crossreg.data.store import DataStore
 from crossreg.train.board import FOLDER, SCALARS
-from crossreg.train.trainer import TrainOptions, train
+from crossreg.train.options import TrainOptions
+from crossreg.train.trainer import train
 from tests.pipeline import small_params
 
 pytest.importorskip("tensorboard")

@@ -28,7 +28,8 @@ from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.train import trainer as trainer_module
 from crossreg.train.board import FOLDER
 from crossreg.train.figures import read_rows, training_figure
-from crossreg.train.trainer import TrainOptions, train
+from crossreg.train.options import TrainOptions
+from crossreg.train.trainer import train
 from tests.pipeline import run_in_one_and_two_processes, small_params
 
 
@@ -380,7 +381,7 @@ SIDE_BY_SIDE = textwrap.dedent(
     from crossreg.interrupts import sigterm_as_interrupt
     from crossreg.logs import setup_logging
     from crossreg.train.side_by_side import TrainRun, train_side_by_side
-    from crossreg.train.trainer import TrainOptions
+    from crossreg.train.options import TrainOptions
 
     params, store, out = map(Path, sys.argv[1:])
     setup_logging()

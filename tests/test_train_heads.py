@@ -15,7 +15,8 @@ from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.model.params import parse_params
 from crossreg.train.heads import head_map
-from crossreg.train.trainer import TrainOptions, train
+from crossreg.train.options import TrainOptions
+from crossreg.train.trainer import train
 from tests.pipeline import small_params
 
 

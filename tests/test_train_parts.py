@@ -384,7 +384,7 @@ def test_ddp_searches_for_unused_parameters_only_with_several_trained_heads(tmp_
 )
 def test_augmentation_follows_the_params_and_the_paper_where_they_are_silent(says, expected):
     from crossreg.model.params import parse_params
-    from crossreg.train.trainer import TrainOptions
+    from crossreg.train.options import TrainOptions
     from tests.pipeline import small_params
 
     raw = small_params({"human": 2})

@@ -14,8 +14,9 @@ import pytest
 from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.evaluate.accuracy import evaluate_model
+from crossreg.train.options import TrainOptions
 from crossreg.train.state import JSON_FILE, TENSORS_FILE
-from crossreg.train.trainer import TrainOptions, train
+from crossreg.train.trainer import train
 from tests.pipeline import small_params
 
 

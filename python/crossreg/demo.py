@@ -52,8 +52,8 @@ from crossreg.stats.denovo_report import write_denovo
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.synth.species import DEFAULT_GENOMES
 from crossreg.synth.world import MANIFEST, synthesize
+from crossreg.train.options import TrainOptions
 from crossreg.train.side_by_side import TrainRun
-from crossreg.train.trainer import TrainOptions
 from crossreg.variants.ism import write_ism
 from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
 

@@ -19,8 +19,9 @@ import torch
 
 from crossreg.model.inference import InferenceOptions
 from crossreg.runlog import output_folder, record_run
+from crossreg.train.options import TrainOptions
 from crossreg.train.side_by_side import TrainRun, train_side_by_side
-from crossreg.train.trainer import TrainOptions, train
+from crossreg.train.trainer import train
 from crossreg.variants.sad import write_sad
 from crossreg.variants.sad_stream import partial_dir
 

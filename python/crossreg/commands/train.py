@@ -27,7 +27,7 @@ from crossreg.train.run_folder import check_run_folder
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
     from crossreg.model.params import ModelParams
-    from crossreg.train.trainer import TrainOptions
+    from crossreg.train.options import TrainOptions
 
 HELP = "train a Basenji2 model jointly on the dataset stores of one or more genomes"
 
@@ -181,9 +181,9 @@ def _heads(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def training_options(args: argparse.Namespace) -> TrainOptions:
-    """The :class:`~crossreg.train.trainer.TrainOptions` of :func:`add_training_arguments`'
+    """The :class:`~crossreg.train.options.TrainOptions` of :func:`add_training_arguments`'
     options (and ``train``'s own, when present)."""
-    from crossreg.train.trainer import TrainOptions
+    from crossreg.train.options import TrainOptions
 
     check_device(args.device)
     return TrainOptions(

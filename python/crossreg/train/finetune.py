@@ -59,8 +59,9 @@ from crossreg.model.checkpoint import (
 from crossreg.model.params import genome_of_head_key, parse_params
 from crossreg.model.seqnn import SeqNN, TrackHead
 from crossreg.model.train_section import unknown_train_keys
+from crossreg.train.options import TrainOptions
 from crossreg.train.run_folder import check_run_folder
-from crossreg.train.trainer import ModelSetup, Trainer, TrainOptions, run_trainer
+from crossreg.train.trainer import ModelSetup, Trainer, run_trainer
 
 log = logging.getLogger("crossreg")
 

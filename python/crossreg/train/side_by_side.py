@@ -22,7 +22,8 @@ from pathlib import Path
 from crossreg.interrupts import sigterm_as_interrupt
 from crossreg.logs import setup_logging
 from crossreg.progress import MODE_VARIABLE
-from crossreg.train.trainer import TrainOptions, train
+from crossreg.train.options import TrainOptions
+from crossreg.train.trainer import train
 
 #: Seconds the workers have to end their runs themselves after this process was
 #: interrupted, before they are sent SIGTERM.
