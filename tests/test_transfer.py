@@ -384,7 +384,7 @@ def test_gene_sites_sum_the_distinct_tss_bins_of_one_held_out_window(world):
     if masked.any():
         r, b = (int(v[0]) for v in np.nonzero(masked))
         records.append(_record("transcript", at(r, b), at(r, b) + 10, "+", "M", chrom))
-    sites = gene_sites(store, ["valid", "test"], records)
+    sites = gene_sites(store, ["valid", "test"], gene_tss(records))
     by_gene = {s.name: s for s in sites}
     assert set(by_gene) == {"G", "H"}  # not the training window's gene, nor the masked TSS
     assert by_gene["G"] == Site("G", "valid", row, (20, 26))
@@ -528,7 +528,7 @@ def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     assert "mouse head on human CAGE" in printed and "variable sites" in printed
     # raw R of a CAGE pair, from the gene sites and the model directly
     store = DataStore(stores["human"])
-    sites = gene_sites(store, ["valid", "test"], read_gtf(gtf))
+    sites = gene_sites(store, ["valid", "test"], gene_tss(read_gtf(gtf)))
     assert (
         summary["assays"]["CAGE"]["tss"]
         == len(sites)
@@ -623,9 +623,9 @@ def test_exon_only_gtf_gives_the_sites_of_its_transcripts(world):
         old = spans.get(r.transcript_id, r)
         start, end = min(old.start, r.start), max(old.end, r.end)
         spans[r.transcript_id] = _record("transcript", start, end, r.strand, r.gene_id, r.chrom)
-    expected = gene_sites(store, ["valid", "test"], list(spans.values()))
+    expected = gene_sites(store, ["valid", "test"], gene_tss(spans.values()))
     assert len(expected) >= 3
-    assert gene_sites(store, ["valid", "test"], exons) == expected
+    assert gene_sites(store, ["valid", "test"], gene_tss(exons)) == expected
 
 
 def test_transfer_gives_the_prefix_hint_for_a_gtf_named_1_not_chr1(world, tmp_path, logs):
@@ -702,7 +702,7 @@ def test_a_nan_target_at_a_site_stops_transfer_naming_the_store(world, tmp_path,
     store = _store_copy(stores["human"], tmp_path / "store")
     gtf = _human_gtf(stores)
     data = DataStore(store)
-    site = gene_sites(data, ["valid", "test"], read_gtf(gtf))[0]
+    site = gene_sites(data, ["valid", "test"], gene_tss(read_gtf(gtf)))[0]
     column = data.table.descriptions.index("CAGE:liver")
     targets = np.load(store / "targets.npy", mmap_mode="r+")
     targets[data.splits[site.split]["offset"] + site.row, site.bins[0], column] = np.nan

@@ -389,6 +389,7 @@ def _build(
             "crossreg_version": __version__,
             "genome": options.genome,
             "assembly": options.assembly or Path(fasta).name.split(".")[0],
+            "chrom_sizes": inputs.genome.sizes,
             "seq_length": layout.seq_length,
             "pool_width": layout.pool_width,
             "crop_bins": layout.crop_bins,

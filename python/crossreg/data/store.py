@@ -3,8 +3,9 @@
 Layout (rows of every array are windows: the train ones, then valid, then test, then any
 other split label, genomic order within a split; ``dataset.json`` gives each split's rows):
 
-- ``dataset.json``: genome, assembly, geometry, split row ranges, per-track statistics,
-  options and crossreg version. Written last: a directory without it is not a dataset.
+- ``dataset.json``: genome, assembly, the genome's chromosome sizes, geometry, split row
+  ranges, per-track statistics, options and crossreg version. Written last: a directory
+  without it is not a dataset.
 - ``targets.txt``: the targets table (track files as absolute paths).
 - ``sequences.bed``: chrom, start, end, split of each window (input region).
 - ``regions.bed``: the labelled regions that were tiled.
@@ -77,6 +78,7 @@ _TYPED: dict[str, type | tuple[type, ...]] = {
     "crop_bins": int,
     "options": (dict, type(None)),
     "tracks": list,
+    "chrom_sizes": dict,
 }
 
 
@@ -207,6 +209,20 @@ class DataStore:
     def genome(self) -> str:
         """The genome's name (e.g. ``human``)."""
         return self._key("genome")
+
+    @property
+    def chrom_sizes(self) -> dict[str, int] | None:
+        """The genome's chromosome lengths in bp (its FASTA's, name → length, in file
+        order), or None for a store built before ``dataset.json`` recorded them."""
+        sizes = self.metadata.get("chrom_sizes")
+        if sizes is None:
+            return None
+        if not all(_is(v, int) and v > 0 for v in sizes.values()):
+            raise ValueError(
+                f"{self.path / METADATA}: 'chrom_sizes' holds a length that is not a positive "
+                f"integer; {REBUILD}"
+            )
+        return dict(sizes)
 
     @property
     def seq_length(self) -> int:

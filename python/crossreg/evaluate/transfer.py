@@ -25,6 +25,7 @@ from crossreg.evaluate.finite import (
     check_finite_targets,
     non_finite_columns,
 )
+from crossreg.evaluate.transfer_genome import check_gtf_genome
 from crossreg.evaluate.transfer_sites import (
     DEFAULT_SPLITS,
     TSS_SITES,
@@ -49,7 +50,7 @@ from crossreg.evaluate.transfer_tracks import (
 )
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint, prefix_twin
-from crossreg.io.gtf import GtfRecord, iter_gtf
+from crossreg.io.gtf import GtfRecord, gene_tss, iter_gtf
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import CONFIG_NAME, checkpoint_info
@@ -210,9 +211,13 @@ def plan_transfer(
     groups: list[tuple[str, list[Site], list[int], list[int]]] = []
     if tracks(m_desc, False):
         named: dict[str, None] = {}  # the GTF's chromosomes, noted as it streams past
-        genes = gene_sites(store, splits, _noting_chroms(iter_gtf(gtf), named))
+        tss = gene_tss(_noting_chroms(iter_gtf(gtf), named))
         windows = (w for split in store.splits for w in store.windows(split))
         check_gtf_chromosomes(gtf, named, list(dict.fromkeys(w.chrom for w in windows)), data_dir)
+        assembly = store.metadata.get("assembly")
+        genome = f"{store.genome} ({assembly})" if assembly else store.genome
+        check_gtf_genome(gtf, tss, store.chrom_sizes, genome, data_dir)
+        genes = gene_sites(store, splits, tss)
         if len(genes) < 3:
             raise ValueError(
                 f"{gtf}: only {len(genes)} gene TSSs fall in the {', '.join(splits)} windows "

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,6 @@ from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
 from crossreg.evaluate.finite import check_finite_targets, non_finite_columns
 from crossreg.evaluate.transfer_tracks import cell_type_of
-from crossreg.io.gtf import GtfRecord, gene_tss
 from crossreg.progress import progress
 
 if TYPE_CHECKING:
@@ -67,10 +66,14 @@ def held_out(splits: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(splits))
 
 
-def gene_sites(store: DataStore, splits: Sequence[str], records: Iterable[GtfRecord]) -> list[Site]:
-    """One :class:`Site` per gene with a TSS in the unmasked target bins of the `splits`'
-    windows: the window that holds the most of its TSSs (then the smallest mean distance
-    of those TSSs from the window's centre), and the distinct bins they fall in."""
+def gene_sites(
+    store: DataStore, splits: Sequence[str], tss: Mapping[str, Sequence[tuple[str, int]]]
+) -> list[Site]:
+    """One :class:`Site` per gene of `tss` (gene → its TSSs ``(chrom, 0-based position)``,
+    as :func:`~crossreg.io.gtf.gene_tss` gives them) with a TSS in the unmasked target
+    bins of the `splits`' windows: the window that holds the most of its TSSs (then the
+    smallest mean distance of those TSSs from the window's centre), and the distinct bins
+    they fall in."""
     crop_bp = store.metadata["crop_bp"]
     width, span = store.pool_width, store.target_length * store.pool_width
     by_chrom: dict[str, list[tuple[int, int, str, int]]] = {}
@@ -82,9 +85,9 @@ def gene_sites(store: DataStore, splits: Sequence[str], records: Iterable[GtfRec
     for spans in by_chrom.values():
         spans.sort()
     found: list[tuple[tuple, Site]] = []
-    for gene, tss in gene_tss(records).items():
+    for gene, sites in tss.items():
         placements: dict[tuple[int, str, int], list[tuple[int, float]]] = {}
-        for chrom, pos in tss:
+        for chrom, pos in sites:
             spans = by_chrom.get(chrom, [])
             lo = bisect.bisect_right(spans, (pos - span, math.inf))
             hi = bisect.bisect_right(spans, (pos, math.inf))

@@ -1,0 +1,167 @@
+"""``crossreg transfer`` refuses a GTF of another genome (a mouse GTF on a human store):
+its genes are checked against the chromosome sizes the store records."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from crossreg.cli import main
+from crossreg.data.store import DataStore
+from crossreg.evaluate.transfer_genome import check_gtf_genome
+from crossreg.genome import Genome
+from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf, write_gtf
+
+GENOMES = Path(__file__).parent / "data" / "genomes"
+
+
+def _sizes(name: str) -> dict[str, int]:
+    """The real chromosome sizes of ``human.hg38`` or ``mouse.mm10``."""
+    rows = (line.split("\t") for line in (GENOMES / f"{name}.genome").read_text().splitlines())
+    return {chrom: int(length) for chrom, length in rows}
+
+
+def _spread_gtf(path: Path, sizes: dict[str, int], per_chrom: int = 20) -> Path:
+    """A GTF of `per_chrom` one-transcript genes spread evenly along each chromosome of
+    `sizes` (the last 1 kb before its end)."""
+    records = []
+    for chrom, length in sizes.items():
+        for k in range(per_chrom):
+            start = (length - 1_000) * k // (per_chrom - 1)
+            gene = {"gene_id": f"{chrom}_g{k}", "transcript_id": f"{chrom}_t{k}"}
+            records.append(
+                GtfRecord(chrom, "t", "transcript", start, start + 500, ".", "+", ".", gene)
+            )
+    write_gtf(path, records)
+    return path
+
+
+def _main(sizes: dict[str, int]) -> dict[str, int]:
+    """The main chromosomes (``chr1``...``chrMT``) of `sizes`."""
+    return {c: n for c, n in sizes.items() if c.startswith("chr")}
+
+
+def _tss(path: Path) -> dict[str, list[tuple[str, int]]]:
+    return gene_tss(read_gtf(path))
+
+
+def test_a_mouse_gtf_on_the_human_genome_is_refused_naming_a_tss_past_its_chromosome(tmp_path):
+    mouse = _spread_gtf(tmp_path / "mm10.gtf", _main(_sizes("mouse.mm10")))
+    human = _sizes("human.hg38")
+    # mouse and human share chromosome names; mouse chr14 (124.9 Mb) outruns human's 107 Mb
+    with pytest.raises(ValueError) as err:
+        check_gtf_genome(mouse, _tss(mouse), human, "human (hg38)", "data/human")
+    text = str(err.value)
+    assert text.startswith(f"{mouse}: ") and "data/human (human (hg38))" in text
+    assert "past the end of their chromosome" in text
+    assert "give the GTF of the store's genome, human (hg38)" in text
+    # the example names its gene, position, the chromosome's length and its GTF line
+    first = next(
+        (c, p, g) for g, s in _tss(mouse).items() for c, p in s if c in human and p >= human[c]
+    )
+    chrom, pos, gene = first
+    assert f"gene '{gene}' at {chrom}:{pos + 1:,}, past {chrom}'s {human[chrom]:,} bp" in text
+    line = (
+        mouse.read_text()
+        .splitlines()
+        .index(next(x for x in mouse.read_text().splitlines() if f'"{gene}"' in x))
+    )
+    assert f"({mouse}:{line + 1})" in text
+    # and each GTF on its own genome passes
+    check_gtf_genome(mouse, _tss(mouse), _sizes("mouse.mm10"), "mouse (mm10)", "data/mouse")
+    own = _spread_gtf(tmp_path / "hg38.gtf", _main(human))
+    check_gtf_genome(own, _tss(own), human, "human (hg38)", "data/human")
+    with pytest.raises(ValueError, match="past the end of their chromosome"):
+        check_gtf_genome(own, _tss(own), _sizes("mouse.mm10"), "mouse (mm10)", "data/mouse")
+
+
+def test_a_tss_at_the_chromosomes_last_base_is_in_and_one_past_it_is_not(tmp_path):
+    sizes = {"chr1": 10_000}
+    for end, ok in ((10_000, True), (10_001, False)):
+        path = tmp_path / f"{end}.gtf"
+        gene = {"gene_id": "G", "transcript_id": "T"}
+        write_gtf(path, [GtfRecord("chr1", "t", "transcript", 100, end, ".", "-", ".", gene)])
+        if ok:
+            check_gtf_genome(path, _tss(path), sizes, "g", "store")
+        else:
+            with pytest.raises(ValueError, match=r"at chr1:10,001, past chr1's 10,000 bp"):
+                check_gtf_genome(path, _tss(path), sizes, "g", "store")
+
+
+def test_genes_on_absent_chromosomes_warn_when_few_and_stop_when_most(tmp_path, logs):
+    human = _sizes("human.hg38")
+    main_only = _main(human)
+    gtf = _spread_gtf(tmp_path / "all.gtf", {**main_only, "GL000220.1": human["GL000220.1"]})
+    tss = _tss(gtf)
+    # 20 genes on an unplaced contig a FASTA of the main chromosomes leaves out: counted
+    check_gtf_genome(gtf, tss, main_only, "human (hg38)", "data/human")
+    assert (
+        f"20 of the {len(tss)} genes of {gtf} lie on chromosomes absent from the "
+        f"{len(main_only)} of the genome of data/human (human (hg38)): GL000220.1 (20); "
+        "they are left out"
+    ) in logs.text
+    assert all(r.levelno == logging.WARNING for r in logs.records)
+    # a GTF of another assembly's names: most genes nowhere in the genome
+    others = {f"NC_0000{k:02d}.11": n for k, n in enumerate(main_only.values())}
+    renamed = _spread_gtf(tmp_path / "refseq.gtf", others, 20)
+    with pytest.raises(ValueError) as err:
+        check_gtf_genome(renamed, _tss(renamed), main_only, "human (hg38)", "data/human")
+    text = str(err.value)
+    assert f"{len(_tss(renamed))} of the {len(_tss(renamed))} genes of {renamed}" in text
+    assert "NC_000000.11 (20), NC_000001.11 (20)" in text and " more;" in text
+    assert f"e.g. gene 'NC_000000.11_g0' ({renamed}:1)" in text
+    assert "names its chromosomes otherwise; give the GTF of the store's genome" in text
+
+
+def test_a_store_without_chromosome_sizes_warns_that_the_gtf_is_unchecked(tmp_path, logs):
+    gtf = _spread_gtf(tmp_path / "g.gtf", {"chr1": 100_000}, 3)
+    check_gtf_genome(gtf, _tss(gtf), None, "human", "old_store")
+    assert "old_store records no chromosome sizes" in logs.text
+    assert "rebuild the store with `crossreg data`" in logs.text
+
+
+def test_the_store_records_its_fastas_chromosome_sizes(stores):
+    store = DataStore(stores["human"])
+    fasta = json.loads((stores["human"] / "dataset.json").read_text())["inputs"]["fasta"]
+    assert store.chrom_sizes == Genome(fasta).sizes
+    assert list(store.chrom_sizes) == Genome(fasta).names
+
+
+def test_transfer_refuses_a_gtf_with_a_tss_past_the_stores_chromosome(stores, tmp_path, logs):
+    """Before: the gene was silently dropped and the run went on."""
+    from tests.test_transfer import _human_gtf
+
+    sizes = DataStore(stores["human"]).chrom_sizes
+    assert sizes is not None
+    chrom = next(iter(sizes))
+    source = _human_gtf(stores)
+    stray = f"{chrom}\tt\ttranscript\t{sizes[chrom] + 5001}\t{sizes[chrom] + 6000}\t.\t+\t.\t"
+    stray += 'gene_id "STRAY"; transcript_id "STRAY.1";\n'
+    gtf = tmp_path / "genes.gtf"
+    gtf.write_text(source.read_text() + stray)
+    lines = len(gtf.read_text().splitlines())
+    out = tmp_path / "out"
+    argv = ["transfer", "--model", str(tmp_path / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(gtf), "--out", str(out)]
+    _tiny_model(stores, tmp_path / "model")
+    assert main(argv) == 1
+    assert f"{gtf}: 1 TSS(s) of 1 gene(s) lie past the end of their chromosome" in logs.text
+    assert f"gene 'STRAY' at {chrom}:{sizes[chrom] + 5001:,}" in logs.text
+    assert f"({gtf}:{lines})" in logs.text
+    assert not out.exists()
+
+
+def _tiny_model(stores: dict[str, Path], path: Path) -> None:
+    """An untrained checkpoint with a head per genome of the tiny world."""
+    from crossreg.model.checkpoint import make_config, save_checkpoint
+    from crossreg.model.params import parse_params
+    from crossreg.model.seqnn import SeqNN
+    from tests.pipeline import small_params
+
+    params = small_params({g: DataStore(p).num_targets for g, p in stores.items()})
+    model = SeqNN(parse_params(params).model)
+    targets = {g: list(DataStore(p).table.targets) for g, p in stores.items()}
+    save_checkpoint(path, model, make_config(model, params, targets))
