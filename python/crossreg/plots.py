@@ -29,6 +29,17 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
 TRACK_LABEL_CHARS = 40
 
 
+def check_plot_options(plots: bool, svg: bool) -> None:
+    """A ValueError for `svg` without `plots`: an SVG beside each figure, of figures not
+    drawn, would be nothing (the command line's ``--no-plots`` and ``--svg`` exclude each
+    other alike). Every step that draws calls it before any work."""
+    if svg and not plots:
+        raise ValueError(
+            "svg=True writes an SVG beside each figure, but plots=False draws none: pass one "
+            "of them (the command line's --svg and --no-plots are not allowed together)"
+        )
+
+
 def new_figure(**kwargs: Any) -> Figure:
     """A stand-alone figure (constrained layout unless told otherwise)."""
     from matplotlib.figure import Figure

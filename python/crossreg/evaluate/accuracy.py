@@ -37,7 +37,7 @@ from crossreg.io.targets import Target
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, load_head
 from crossreg.model.metrics import TrackMetrics, array_metrics
-from crossreg.plots import remove_stale_figures
+from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import CountedRows, progress
 
 log = logging.getLogger("crossreg")
@@ -210,6 +210,7 @@ def evaluate_model(
     predicted vs measured coverage of three typical tracks along the three windows with
     the most signal (the values drawn in ``tracks.npz``), and ``r_by_assay.png``, the
     per-track R by assay; with `svg` an SVG beside each."""
+    check_plot_options(plots, svg)
     out = Path(out)
     for stale in sorted(p for p in out.glob(f"{SCRATCH_PREFIX}*") if p.is_dir()):  # killed runs
         log.info("removing %s, the columns an earlier evaluate left behind", stale)

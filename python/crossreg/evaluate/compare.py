@@ -15,7 +15,7 @@ from scipy.stats import binomtest
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import assay_of
-from crossreg.plots import joint_vs_single_scatter, remove_stale_figures
+from crossreg.plots import check_plot_options, joint_vs_single_scatter, remove_stale_figures
 
 
 def paired_tracks(joint: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
@@ -82,6 +82,7 @@ def write_comparison(
     ``comparison.tsv`` (per assay) and, unless `plots` is off, ``scatter.png`` (one panel
     per assay with its binomial test; ``scatter.svg`` too with `svg`) into `out`; returns
     the paired tracks and the per-assay comparison."""
+    check_plot_options(plots, svg)
     pairs = paired_tracks(joint, single)
     comparison = compare_by_assay(pairs)
     out = Path(out)

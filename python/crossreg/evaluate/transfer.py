@@ -54,7 +54,7 @@ from crossreg.io.gtf import GtfRecord, gene_tss, iter_gtf
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import CONFIG_NAME, checkpoint_info
-from crossreg.plots import remove_stale_figures
+from crossreg.plots import check_plot_options, remove_stale_figures
 
 if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions
@@ -255,6 +255,7 @@ def write_transfer(
     track), ``summary.json`` and, unless `plots` is false, the heat maps
     ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into `out`
     (:func:`plan_transfer`, then :func:`run_transfer`)."""
+    check_plot_options(plots, svg)
     plan = plan_transfer(
         model_dir, head, data_dir, gtf, splits=splits, fraction=fraction, pairs=pairs
     )
@@ -281,6 +282,7 @@ def run_transfer(
     """Predict at the sites of `plan`, compare and write the outputs of
     :func:`write_transfer` into `out` (`options`: batches of 8 on the default device
     unless given)."""
+    check_plot_options(plots, svg)
     from crossreg.model.geometry import check_geometry
     from crossreg.model.inference import InferenceOptions, load_head
 

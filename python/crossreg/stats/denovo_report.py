@@ -16,7 +16,7 @@ import polars as pl
 from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import tsv_text
 from crossreg.io.vcf import Variant, iter_vcf
-from crossreg.plots import remove_stale_figures
+from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import progress
 from crossreg.stats.denovo import (
     CASE,
@@ -467,6 +467,7 @@ def write_denovo(
     ``summary.json`` into `out` (see :func:`write_report`) and, unless `plots` is off, the
     figures ``tracks_q.png``, ``components.png`` and ``risk_score.png``
     (:mod:`crossreg.stats.denovo_figures`; SVG too with `svg`); returns the summary."""
+    check_plot_options(plots, svg)
     check_settings(components=components, folds=folds)
     data = load_groups(groups, sample_field=sample_field)
     report = run_tests(data, components=components, folds=folds, seed=seed)

@@ -13,7 +13,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossreg.plots import colours, new_figure, remove_stale_figures, save_figure
+from crossreg.plots import (
+    check_plot_options,
+    colours,
+    new_figure,
+    remove_stale_figures,
+    save_figure,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -106,6 +112,7 @@ def update_training_figures(
     """Draw the training figures (:func:`plot_training`) unless `plots` is off, and remove
     those of an earlier run into `out` (a resumed one's) that this did not redraw: they
     would disagree with ``metrics.csv``. Returns the files written."""
+    check_plot_options(plots, svg)
     written = plot_training(out, svg=svg) if plots else []
     remove_stale_figures(Path(out), [Path(FIGURE).stem], written)
     return written

@@ -59,6 +59,7 @@ from crossreg.model.checkpoint import (
 from crossreg.model.params import genome_of_head_key, parse_params
 from crossreg.model.seqnn import SeqNN, TrackHead
 from crossreg.model.train_section import unknown_train_keys
+from crossreg.plots import check_plot_options
 from crossreg.train.options import TrainOptions
 from crossreg.train.run_folder import check_run_folder
 from crossreg.train.trainer import ModelSetup, Trainer, run_trainer
@@ -332,6 +333,7 @@ def finetune(
     section (its ``learning_rate`` replaced by `learning_rate` when given) and `options`;
     checkpoints ``best/`` and ``last/`` go to `out` as :func:`crossreg.train.trainer.train`
     writes them, and `resume` and `overwrite` mean what they mean there."""
+    check_plot_options(plots, svg)
     check_run_folder(out, resume=resume, overwrite=overwrite)
     distributed.init(options.device if options is not None else None)
     try:

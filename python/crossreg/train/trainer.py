@@ -70,6 +70,7 @@ from crossreg.model.metrics import array_metrics
 from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.train_section import check_train_section
+from crossreg.plots import check_plot_options
 from crossreg.progress import CountedRows, progress
 from crossreg.train.board import MetricsBoard
 from crossreg.train.folds import training_splits
@@ -620,6 +621,7 @@ def train(
     diverged) the main process draws ``training.png`` from ``metrics.csv`` (with `svg`,
     ``training.svg`` too) unless `plots` is off, and removes an earlier run's figures that
     it did not redraw."""
+    check_plot_options(plots, svg)
     require_path_list(data_dirs, "data_dirs")
     check_run_folder(out, resume=resume, overwrite=overwrite)
     options = options or TrainOptions()
@@ -637,6 +639,7 @@ def run_trainer(trainer: Trainer, *, resume: bool, plots: bool, svg: bool) -> Pa
     """Fit `trainer` (after a resume from ``last/`` if asked) and draw ``training.png``
     from the main process unless `plots` is off (also when training diverged, before the
     error goes on); returns the output directory."""
+    check_plot_options(plots, svg)
     if resume:
         trainer.resume()
     try:

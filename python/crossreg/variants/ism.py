@@ -68,6 +68,7 @@ from crossreg.model.inference import (
     run_inference,
 )
 from crossreg.model.seqnn import SeqNN
+from crossreg.plots import check_plot_options
 from crossreg.progress import track
 from crossreg.variants.alleles import format_counts, on_genome
 from crossreg.variants.ism_sites import (
@@ -254,6 +255,7 @@ def write_ism(
     Records on chromosomes the FASTA lacks are skipped and counted in the log and the
     output's attributes, as ``crossreg sad`` does (`strict` stops at the first; a VCF none
     of whose records is on the FASTA stops with a hint)."""
+    check_plot_options(plots, svg)
     out = Path(out)
     if out.suffix != ".h5":
         raise ValueError(f"{out}: the output must end in .h5")

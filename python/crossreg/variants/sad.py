@@ -42,6 +42,7 @@ from crossreg.model.inference import (
     provenance,
 )
 from crossreg.model.seqnn import SeqNN
+from crossreg.plots import check_plot_options
 from crossreg.progress import progress
 from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, format_counts, parse_counts
@@ -180,6 +181,7 @@ def write_sad(
     ``OUT.score_distribution.png``, ``OUT.top_variants.png`` with ``OUT.top_variants.tsv``;
     SVG too with `svg`); under ``torchrun``, by the process that merges. A gene table or
     figure an earlier run left beside `out` that this run does not write is removed."""
+    check_plot_options(plots, svg)
     out = Path(out)
     stats = check_output(out, stats)
     if isinstance(shard, str):

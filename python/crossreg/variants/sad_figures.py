@@ -31,6 +31,7 @@ from crossreg.io.h5 import read_h5
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import assay_of
 from crossreg.plots import (
+    check_plot_options,
     colours,
     new_figure,
     remove_stale_figures,
@@ -343,6 +344,7 @@ def draw_figures(
     is off (:func:`plot_sad`), and those an earlier run into the same `out` left that
     this one did not draw (of other variants) removed, unless an output of the other kind
     shares their names (:func:`other_output_beside`); returns the files written."""
+    check_plot_options(plots, svg)
     written = plot_sad(out, svg=svg, title=title) if plots else []
     if other_output_beside(Path(out)) is not None:
         return written

@@ -18,7 +18,7 @@ import polars as pl
 from crossreg.errors import require_path_list
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import bare_chrom
-from crossreg.plots import remove_stale_figures
+from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import Progress, progress
 from crossreg.stats.sldp.annotations import (
     INFO_FIELDS,
@@ -228,6 +228,7 @@ def write_sldp(
     ``out/z_correlation.png`` (an SVG beside each with `svg`). Each phenotype's sign flips
     use a fresh legacy RNG seeded by `seed`, so its numbers equal a reference run on that
     phenotype alone."""
+    check_plot_options(plots, svg)
     for name, value in {
         "sumstats": sumstats,
         "eqtl": eqtl,
