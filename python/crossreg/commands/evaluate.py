@@ -48,8 +48,8 @@ def add_column_arguments(parser: argparse.ArgumentParser) -> None:
     """``--specificity``, ``--min-class``, ``--rank`` and ``--peaks``: Basenji's statistics
     beyond Pearson R, added as columns of metrics.tsv."""
     group = parser.add_argument_group(
-        "beyond Pearson R (whole columns: predictions and targets are kept on disk in --out "
-        "while computed, 6 bytes per bin and track)"
+        "beyond Pearson R (whole columns: predictions and targets are kept on disk in --out, "
+        "or --scratch, while computed, 6 bytes per bin and track)"
     )
     group.add_argument(
         "--specificity",
@@ -72,6 +72,14 @@ def add_column_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="peaks, auroc, auprc: Poisson-vs-mean peak call on every 8th bin (Benjamini-"
         "Hochberg q < 0.01) and AUROC/AUPRC of the predictions against it",
+    )
+    group.add_argument(
+        "--scratch",
+        type=Path,
+        metavar="DIR",
+        help="keep the predictions and targets of --specificity/--rank/--peaks in a folder "
+        "of their own in DIR, an existing folder (a scratch disk with room), instead of in "
+        "--out; removed at the end",
     )
 
 
@@ -115,8 +123,15 @@ def run(args: argparse.Namespace) -> int:
     ``tracks.npz``) and ``r_by_assay.png``."""
     if args.min_class is not None and not args.specificity:
         raise ValueError(f"--min-class {args.min_class} applies to --specificity only; add it")
-    require_paths(args, folders=("model", "data"))
+    if args.scratch is not None and not (args.specificity or args.rank or args.peaks):
+        raise ValueError(
+            f"--scratch {args.scratch} holds the columns of --specificity, --rank or --peaks "
+            "only; add one of them or leave it out"
+        )
+    require_paths(args, folders=("model", "data", "scratch"))
     require_output(args, folder=True)
+    if args.scratch is not None:
+        require_output(args, "scratch", folder=True)
     require_own_folder(args)
     store = open_store(args.data, [args.split])
     info = checkpoint_info(args.model)
@@ -133,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         genome=head,
         options=inference_options(args),
         columns=ColumnOptions(args.specificity, args.rank, args.peaks, args.min_class or MIN_CLASS),
+        scratch=args.scratch,
         **plot_options(args),
     )
     print(assay_summary(table))

@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from crossreg.evaluate.finite import (
     check_finite_targets,
     non_finite_columns,
 )
+from crossreg.evaluate.scratch import check_scratch, remove_stale, scratch_folder
 from crossreg.evaluate.spill import ColumnOptions, ColumnSpill, column_metrics, specificity_class
 from crossreg.evaluate.table import (
     assay_summary,
@@ -41,8 +41,6 @@ from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import CountedRows, progress
 
 log = logging.getLogger("crossreg")
-
-SCRATCH_PREFIX = ".columns-"  # the folders of spilled columns (crossreg.evaluate.spill)
 
 
 @dataclass
@@ -84,7 +82,8 @@ def score_store(
     """Pearson R and R² per track over all bins of all windows of `split`, with the model
     and each window's target sums (for the figures); with `columns` also the whole-column
     statistics (:mod:`crossreg.evaluate.spill`), whose predictions and targets are kept in
-    a temporary folder under `scratch` (the system's temporary folder when None).
+    a folder of their own in the folder `scratch` (the system's temporary folder when
+    None; :func:`~crossreg.evaluate.scratch.scratch_folder`).
 
     The head is the dataset's genome unless `genome` names another one (for example a
     mouse head scored on human windows), whose tracks must be the store's: the same
@@ -105,9 +104,7 @@ def score_store(
     with contextlib.ExitStack() as stack:
         spill = None
         if columns.any:
-            folder = stack.enter_context(
-                tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=scratch)
-            )
+            folder = stack.enter_context(scratch_folder(scratch or tempfile.gettempdir()))
             array = store.targets(split)
             spill = ColumnSpill(folder, count, store.target_length, len(table), array.dtype)
             stack.callback(spill.close)
@@ -197,14 +194,17 @@ def evaluate_model(
     plots: bool = True,
     svg: bool = False,
     columns: ColumnOptions = ColumnOptions(),
+    scratch: str | os.PathLike[str] | None = None,
 ) -> pl.DataFrame:
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
     (means over tracks and per assay) into `out`; returns the per-track table.
 
     With `columns`, ``metrics.tsv`` gains Basenji's whole-column statistics
     (:func:`crossreg.evaluate.spill.column_metrics`: ``specificity_r``, ``spearman_r``,
-    ``peaks``, ``auroc``, ``auprc``), whose predictions and targets are kept in a temporary
-    folder in `out` while they are computed.
+    ``peaks``, ``auroc``, ``auprc``), whose predictions and targets are kept on disk while
+    they are computed, in a folder of their own in the folder `scratch` (default `out`; it
+    must exist), removed at the end; one a killed run left there or in `out` is removed
+    first (:mod:`crossreg.evaluate.scratch`).
 
     Unless `plots` is off it also draws (:mod:`crossreg.evaluate.figures`) ``tracks.png``,
     predicted vs measured coverage of three typical tracks along the three windows with
@@ -212,10 +212,11 @@ def evaluate_model(
     per-track R by assay; with `svg` an SVG beside each."""
     check_plot_options(plots, svg)
     out = Path(out)
-    for stale in sorted(p for p in out.glob(f"{SCRATCH_PREFIX}*") if p.is_dir()):  # killed runs
-        log.info("removing %s, the columns an earlier evaluate left behind", stale)
-        shutil.rmtree(stale)
-    if columns.any:  # the scratch folder lies in it
+    if scratch is not None:
+        check_scratch(scratch)
+        remove_stale(scratch)
+    remove_stale(out)
+    if columns.any and scratch is None:  # the scratch folder lies in it
         out.mkdir(parents=True, exist_ok=True)
     scored = score_store(
         model_dir,
@@ -224,7 +225,7 @@ def evaluate_model(
         genome=genome,
         options=options,
         columns=columns,
-        scratch=out if columns.any else None,
+        scratch=(scratch or out) if columns.any else None,
     )
     table = scored.table
     out.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,8 @@
 They need every position of a track at once (ranks, sorts, a peak call over the track's
 mean), where Pearson R and R² accumulate window by window. So while evaluate streams over
 the split, :class:`ColumnSpill` writes the predictions (float32) and targets (the store's
-float16) track-major to two ``.npy`` files in a scratch folder: ``6·positions`` bytes per
+float16) track-major to two ``.npy`` files in a scratch folder
+(:mod:`crossreg.evaluate.scratch`): ``6·positions`` bytes per
 track on disk (positions = windows × bins; a human test split of 1,937 windows × 896 bins
 holds 1.74 M, so 10.4 MB per track, 55 GB for 5,313 tracks). The statistics then read the
 tracks back in groups of :func:`group_size` tracks, whose working memory (the two
@@ -110,7 +111,7 @@ class ColumnSpill:
                 f"{folder}: keeping the predictions and targets of {tracks} tracks × "
                 f"{self.positions:,} bins for --specificity/--rank/--peaks needs "
                 f"{need / 1e6:,.0f} MB on disk, but {free / 1e6:,.0f} MB are free; free space "
-                "there, write --out elsewhere, or leave those options out"
+                "there, give --scratch a folder on a disk with room, or leave those options out"
             )
         fmt = np.lib.format
         self.pred = fmt.open_memmap(folder / "pred.npy", "w+", np.float32, shape)

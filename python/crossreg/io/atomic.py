@@ -338,10 +338,12 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(first), None, str(second))
 
 
-def _lock_folder(path: Path) -> int | None:
+def lock_folder(path: Path) -> int | None:
     """A descriptor holding the lock on the folder `path` (``None`` for a file, or where
-    another process holds it), so that no other writer removes it as an interrupted
-    write's ``.<name>.partial`` once it is one."""
+    another process holds it), which tells other processes it is in use: here, so that no
+    other writer removes it as an interrupted write's ``.<name>.partial`` once it is one;
+    :mod:`crossreg.evaluate.scratch` locks its scratch folders alike. Closing the
+    descriptor (or the process ending) lets the lock go."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
@@ -362,7 +364,7 @@ def _swap_in(work: Path, path: Path) -> None:
     if os.path.lexists(path):
         old = _old_path(path)
         _remove(old)  # a stale one: `path` is there
-        previous = _lock_folder(path)  # at `work` from the exchange on, until removed
+        previous = lock_folder(path)  # at `work` from the exchange on, until removed
         try:
             if _exchange(work, path):
                 _fsync(path.parent)
