@@ -256,9 +256,21 @@ def test_a_gtf_named_without_the_chr_prefix_is_refused_with_the_hint(work, logs)
     other = work / "other.gtf"  # another genome's names: a warning, no hint to give
     other.write_text((work / "genes.gtf").read_text().replace("chr2\t", "scaffold_9\t"))
     GeneIndex.from_gtf(other).check_chromosomes(other, genome)
-    assert "none of its genes is on the FASTA's chromosomes (the GTF has scaffold_9" in logs.text
+    assert f"genes of {other} lie on chromosomes absent from the 1 of {genome.path}" in logs.text
+    assert ": scaffold_9 (" in logs.text and "they are left out" in logs.text
     GeneIndex.from_gtf(work / "genes.gtf").check_chromosomes(work / "genes.gtf", genome)
-    assert logs.text.count("none of its genes") == 1
+    assert logs.text.count("lie on chromosomes absent") == 1
+    stray = work / "stray.gtf"  # a GTF of another genome: a TSS past chr2's end
+    end = genome.sizes["chr2"]
+    stray.write_text(
+        (work / "genes.gtf").read_text()
+        + f"chr2\tt\ttranscript\t{end + 100}\t{end + 900}\t.\t+\t.\t"
+        + 'gene_id "S"; transcript_id "S.1";\n'
+    )
+    with pytest.raises(
+        ValueError, match=rf"gene 'S' at chr2:{end + 100:,}, past chr2's {end:,} bp"
+    ):
+        GeneIndex.from_gtf(stray).check_chromosomes(stray, genome)
     out = work / "ensembl.h5"
     argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
     argv += [str(work / "genome.fa"), "--vcf", str(work / "v.vcf"), "--out", str(out)]
@@ -301,4 +313,4 @@ def test_a_gtf_without_gene_records_is_named_as_such(tmp_path, logs):
     cds.write_text('chr2\tx\tCDS\t12100\t13000\t.\t+\t0\tgene_id "G1"; transcript_id "T1";\n')
     GeneIndex.from_gtf(cds).check_chromosomes(cds, Genome(tmp_path / "genome.fa"))
     assert "cds.gtf: the GTF has no transcript, exon or gene records" in logs.text
-    assert "none of its genes" not in logs.text
+    assert "lie on chromosomes absent" not in logs.text

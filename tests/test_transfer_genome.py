@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
 
 from crossreg.cli import main
 from crossreg.data.store import DataStore
-from crossreg.evaluate.transfer_genome import check_gtf_genome
 from crossreg.genome import Genome
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf, write_gtf
+from crossreg.io.gtf_genome import check_gtf_genome
 
 GENOMES = Path(__file__).parent / "data" / "genomes"
 
@@ -48,12 +49,23 @@ def _tss(path: Path) -> dict[str, list[tuple[str, int]]]:
     return gene_tss(read_gtf(path))
 
 
+def _check(gtf: Path, sizes: dict[str, int], genome: str, store: str) -> None:
+    """`gtf` checked as ``crossreg transfer`` checks it on the store `store` of `genome`."""
+    check_gtf_genome(
+        gtf,
+        _tss(gtf),
+        sizes,
+        f"the genome of {store} ({genome})",
+        f"give the GTF of the store's genome, {genome}",
+    )
+
+
 def test_a_mouse_gtf_on_the_human_genome_is_refused_naming_a_tss_past_its_chromosome(tmp_path):
     mouse = _spread_gtf(tmp_path / "mm10.gtf", _main(_sizes("mouse.mm10")))
     human = _sizes("human.hg38")
     # mouse and human share chromosome names; mouse chr14 (124.9 Mb) outruns human's 107 Mb
     with pytest.raises(ValueError) as err:
-        check_gtf_genome(mouse, _tss(mouse), human, "human (hg38)", "data/human")
+        _check(mouse, human, "human (hg38)", "data/human")
     text = str(err.value)
     assert text.startswith(f"{mouse}: ") and "data/human (human (hg38))" in text
     assert "past the end of their chromosome" in text
@@ -71,11 +83,11 @@ def test_a_mouse_gtf_on_the_human_genome_is_refused_naming_a_tss_past_its_chromo
     )
     assert f"({mouse}:{line + 1})" in text
     # and each GTF on its own genome passes
-    check_gtf_genome(mouse, _tss(mouse), _sizes("mouse.mm10"), "mouse (mm10)", "data/mouse")
+    _check(mouse, _sizes("mouse.mm10"), "mouse (mm10)", "data/mouse")
     own = _spread_gtf(tmp_path / "hg38.gtf", _main(human))
-    check_gtf_genome(own, _tss(own), human, "human (hg38)", "data/human")
+    _check(own, human, "human (hg38)", "data/human")
     with pytest.raises(ValueError, match="past the end of their chromosome"):
-        check_gtf_genome(own, _tss(own), _sizes("mouse.mm10"), "mouse (mm10)", "data/mouse")
+        _check(own, _sizes("mouse.mm10"), "mouse (mm10)", "data/mouse")
 
 
 def test_a_tss_at_the_chromosomes_last_base_is_in_and_one_past_it_is_not(tmp_path):
@@ -85,10 +97,12 @@ def test_a_tss_at_the_chromosomes_last_base_is_in_and_one_past_it_is_not(tmp_pat
         gene = {"gene_id": "G", "transcript_id": "T"}
         write_gtf(path, [GtfRecord("chr1", "t", "transcript", 100, end, ".", "-", ".", gene)])
         if ok:
-            check_gtf_genome(path, _tss(path), sizes, "g", "store")
+            _check(path, sizes, "g", "store")
         else:
             with pytest.raises(ValueError, match=r"at chr1:10,001, past chr1's 10,000 bp"):
-                check_gtf_genome(path, _tss(path), sizes, "g", "store")
+                _check(
+                    path, sizes, "the genome of store (g)", "give the GTF of the store's genome, g"
+                )
 
 
 def test_genes_on_absent_chromosomes_warn_when_few_and_stop_when_most(tmp_path, logs):
@@ -97,7 +111,7 @@ def test_genes_on_absent_chromosomes_warn_when_few_and_stop_when_most(tmp_path, 
     gtf = _spread_gtf(tmp_path / "all.gtf", {**main_only, "GL000220.1": human["GL000220.1"]})
     tss = _tss(gtf)
     # 20 genes on an unplaced contig a FASTA of the main chromosomes leaves out: counted
-    check_gtf_genome(gtf, tss, main_only, "human (hg38)", "data/human")
+    _check(gtf, main_only, "human (hg38)", "data/human")
     assert (
         f"20 of the {len(tss)} genes of {gtf} lie on chromosomes absent from the "
         f"{len(main_only)} of the genome of data/human (human (hg38)): GL000220.1 (20); "
@@ -108,19 +122,12 @@ def test_genes_on_absent_chromosomes_warn_when_few_and_stop_when_most(tmp_path, 
     others = {f"NC_0000{k:02d}.11": n for k, n in enumerate(main_only.values())}
     renamed = _spread_gtf(tmp_path / "refseq.gtf", others, 20)
     with pytest.raises(ValueError) as err:
-        check_gtf_genome(renamed, _tss(renamed), main_only, "human (hg38)", "data/human")
+        _check(renamed, main_only, "human (hg38)", "data/human")
     text = str(err.value)
     assert f"{len(_tss(renamed))} of the {len(_tss(renamed))} genes of {renamed}" in text
     assert "NC_000000.11 (20), NC_000001.11 (20)" in text and " more;" in text
     assert f"e.g. gene 'NC_000000.11_g0' ({renamed}:1)" in text
     assert "names its chromosomes otherwise; give the GTF of the store's genome" in text
-
-
-def test_a_store_without_chromosome_sizes_warns_that_the_gtf_is_unchecked(tmp_path, logs):
-    gtf = _spread_gtf(tmp_path / "g.gtf", {"chr1": 100_000}, 3)
-    check_gtf_genome(gtf, _tss(gtf), None, "human", "old_store")
-    assert "old_store records no chromosome sizes" in logs.text
-    assert "rebuild the store with `crossreg data`" in logs.text
 
 
 def test_the_store_records_its_fastas_chromosome_sizes(stores):
@@ -165,3 +172,21 @@ def _tiny_model(stores: dict[str, Path], path: Path) -> None:
     model = SeqNN(parse_params(params).model)
     targets = {g: list(DataStore(p).table.targets) for g, p in stores.items()}
     save_checkpoint(path, model, make_config(model, params, targets))
+
+
+def test_transfer_on_a_store_without_chromosome_sizes_warns_that_the_gtf_is_unchecked(
+    stores, tmp_path, logs
+):
+    from tests.test_transfer import _human_gtf
+
+    old = tmp_path / "old_store"
+    shutil.copytree(stores["human"], old)
+    meta = json.loads((old / "dataset.json").read_text())
+    del meta["chrom_sizes"]  # as a store built before they were recorded
+    (old / "dataset.json").write_text(json.dumps(meta))
+    _tiny_model(stores, tmp_path / "model")
+    argv = ["transfer", "--model", str(tmp_path / "model"), "--head", "mouse", "--data"]
+    argv += [str(old), "--gtf", str(_human_gtf(stores)), "--out", str(tmp_path / "out")]
+    main(argv)
+    assert f"{old} records no chromosome sizes" in logs.text
+    assert "rebuild the store with `crossreg data`" in logs.text

@@ -25,7 +25,6 @@ from crossreg.evaluate.finite import (
     check_finite_targets,
     non_finite_columns,
 )
-from crossreg.evaluate.transfer_genome import check_gtf_genome
 from crossreg.evaluate.transfer_sites import (
     DEFAULT_SPLITS,
     TSS_SITES,
@@ -51,6 +50,7 @@ from crossreg.evaluate.transfer_tracks import (
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.gtf import GtfRecord, gene_tss, iter_gtf
+from crossreg.io.gtf_genome import check_gtf_genome
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import CONFIG_NAME, checkpoint_info
@@ -216,7 +216,22 @@ def plan_transfer(
         check_gtf_chromosomes(gtf, named, list(dict.fromkeys(w.chrom for w in windows)), data_dir)
         assembly = store.metadata.get("assembly")
         genome = f"{store.genome} ({assembly})" if assembly else store.genome
-        check_gtf_genome(gtf, tss, store.chrom_sizes, genome, data_dir)
+        if store.chrom_sizes is None:
+            log.warning(
+                "%s records no chromosome sizes (built by an older crossreg): the genes of %s "
+                "are not checked against its genome; rebuild the store with `crossreg data` "
+                "to have them checked",
+                data_dir,
+                gtf,
+            )
+        else:
+            check_gtf_genome(
+                gtf,
+                tss,
+                store.chrom_sizes,
+                f"the genome of {data_dir} ({genome})",
+                f"give the GTF of the store's genome, {genome}",
+            )
         genes = gene_sites(store, splits, tss)
         if len(genes) < 3:
             raise ValueError(

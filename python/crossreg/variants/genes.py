@@ -28,6 +28,7 @@ import numpy.typing as npt
 from crossreg import _native
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.gtf import gene_tss, iter_gtf
+from crossreg.io.gtf_genome import check_gtf_genome
 from crossreg.variants.alleles import Allele
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class GeneIndex:
             self.positions[chrom] = [pos for pos, _ in items]
             self.genes[chrom] = [gene for _, gene in items]
         self.gene_count = len(sites)
+        self.tss = sites
 
     @classmethod
     def from_gtf(cls, path: str | os.PathLike[str]) -> GeneIndex:
@@ -91,8 +93,10 @@ class GeneIndex:
     def check_chromosomes(self, gtf: str | os.PathLike[str], fasta: Genome) -> None:
         """Stop when a chromosome of `gtf` differs from one of `fasta`'s only by the
         ``chr`` prefix (``1`` for ``chr1``), with the renaming hint, as ``crossreg data``
-        and ``transfer`` do; warn when `gtf` gives no gene a TSS, or when no gene is on
-        `fasta`'s chromosomes otherwise."""
+        and ``transfer`` do, or when a TSS lies past the end of its chromosome in `fasta`
+        (a GTF of another genome, :func:`crossreg.io.gtf_genome.check_gtf_genome`); warn
+        when `gtf` gives no gene a TSS, or counting the genes on chromosomes `fasta`
+        lacks."""
         if not self.positions:
             log.warning(
                 "%s: the GTF has no transcript, exon or gene records, so no gene has a TSS "
@@ -106,15 +110,14 @@ class GeneIndex:
                 raise ValueError(
                     f"{gtf}: chromosome '{name}' is not in {fasta.path}{chrom_hint(name, sizes)}"
                 )
-        if not self.chromosomes & set(sizes):
-            shown = ", ".join(list(self.positions)[:3])
-            log.warning(
-                "%s: none of its genes is on the FASTA's chromosomes (the GTF has %s, ...); "
-                "is it of the genome of %s?",
-                gtf,
-                shown,
-                fasta.path,
-            )
+        check_gtf_genome(
+            gtf,
+            self.tss,
+            sizes,
+            str(fasta.path),
+            f"give the GTF of the genome of {fasta.path}",
+            absent_is_error=False,
+        )
 
     def pairs(
         self,

@@ -1,0 +1,88 @@
+"""The genes of a GTF checked against a genome's chromosome sizes, so that a GTF of
+another genome or assembly (a mouse GTF on a human store or FASTA: both name their
+chromosomes chr1, chr2, ...) is refused rather than its genes dropped or placed where
+they do not belong.
+
+Any TSS at or past the end of its chromosome is an error. Genes on chromosomes the genome
+lacks (unplaced contigs that a FASTA of the main chromosomes leaves out) are left out with
+a warning that counts them, or are an error when they are most of the GTF's genes and the
+caller asks for that (``crossreg transfer``, whose genes must be the store's).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from crossreg.io.gtf import iter_gtf
+
+log = logging.getLogger("crossreg")
+
+#: A GTF more than this share of whose genes lie on chromosomes the genome lacks is refused
+#: (where absent chromosomes are an error at all).
+MAX_ABSENT_SHARE = 0.5
+
+
+def _record_of(gtf: str | os.PathLike[str], gene: str, chrom: str) -> str:
+    """``file:line`` of the first record of `gene` on `chrom` in `gtf` (read again: only
+    an error or a warning needs it)."""
+    for record in iter_gtf(gtf):
+        if record.gene_id == gene and record.chrom == chrom:
+            return record.where
+    return os.fspath(gtf)
+
+
+def check_gtf_genome(
+    gtf: str | os.PathLike[str],
+    tss: Mapping[str, Sequence[tuple[str, int]]],
+    sizes: Mapping[str, int],
+    genome: str,
+    fix: str,
+    *,
+    absent_is_error: bool = True,
+) -> None:
+    """Check the TSSs `tss` (gene → ``(chrom, 0-based position)``,
+    :func:`crossreg.io.gtf.gene_tss`) of `gtf` against the chromosome `sizes` of `genome`
+    (its description in messages, e.g. ``the genome of data/human (human (hg38))``): a
+    ValueError naming a TSS past its chromosome's end, with an example record and `fix`;
+    for genes on chromosomes the genome lacks, a warning that counts them, or with
+    `absent_is_error` a ValueError when they are more than :data:`MAX_ABSENT_SHARE` of
+    the genes."""
+    if not tss:
+        return
+    beyond = [
+        (gene, chrom, pos)
+        for gene, sites in tss.items()
+        for chrom, pos in sites
+        if chrom in sizes and pos >= sizes[chrom]
+    ]
+    if beyond:
+        gene, chrom, pos = beyond[0]
+        genes = len({g for g, _, _ in beyond})
+        raise ValueError(
+            f"{gtf}: {len(beyond)} TSS(s) of {genes} gene(s) lie past the end of their "
+            f"chromosome in {genome}, e.g. gene '{gene}' at {chrom}:{pos + 1:,}, past "
+            f"{chrom}'s {sizes[chrom]:,} bp ({_record_of(gtf, gene, chrom)}): the GTF is of "
+            f"another genome or assembly; {fix}"
+        )
+    absent = {
+        gene: sites[0][0] for gene, sites in tss.items() if all(c not in sizes for c, _ in sites)
+    }
+    if not absent:
+        return
+    counts = Counter(absent.values()).most_common()
+    listed = ", ".join(f"{chrom} ({n})" for chrom, n in counts[:5])
+    listed += f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+    gene, chrom = next(iter(absent.items()))
+    what = (
+        f"{len(absent)} of the {len(tss)} genes of {gtf} lie on chromosomes absent from "
+        f"the {len(sizes)} of {genome}: {listed}"
+    )
+    if absent_is_error and len(absent) > MAX_ABSENT_SHARE * len(tss):
+        raise ValueError(
+            f"{what}; e.g. gene '{gene}' ({_record_of(gtf, gene, chrom)}): the GTF is of "
+            f"another genome or assembly, or names its chromosomes otherwise; {fix}"
+        )
+    log.warning("%s; they are left out", what)
