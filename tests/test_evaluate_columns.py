@@ -207,6 +207,22 @@ def spilled(tmp_path: Path, pred: np.ndarray, target: np.ndarray, batch: int) ->
     return spill
 
 
+def test_column_metrics_have_the_same_bits_on_any_thread_count_or_group_size(tmp_path, monkeypatch):
+    pred, target = planted()
+    options = ColumnOptions(True, True, True)
+    runs = []
+    for budget, workers in ((spill_module.GROUP_BYTES, 1), (spill_module.GROUP_BYTES, 3), (1, 4)):
+        monkeypatch.setattr(spill_module, "GROUP_BYTES", budget)
+        (tmp_path / f"{budget}-{workers}").mkdir()
+        spill = spilled(tmp_path / f"{budget}-{workers}", pred, target, batch=2)
+        runs.append(column_metrics(spill, DESCRIPTIONS, options, workers=workers))
+        spill.close()
+    for other in runs[1:]:
+        assert other.keys() == runs[0].keys()
+        for name, values in runs[0].items():
+            np.testing.assert_array_equal(other[name], values, err_msg=name)
+
+
 @pytest.mark.parametrize("one_track_groups", [False, True])
 def test_column_metrics_equal_the_references(tmp_path, monkeypatch, one_track_groups):
     pred, target = planted()

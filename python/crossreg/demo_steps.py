@@ -5,7 +5,6 @@ on a resumed demo, kept or continued where the stopped run left it."""
 from __future__ import annotations
 
 import logging
-import os
 import shlex
 import shutil
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import torch
 
+from crossreg.devices import usable_cores
 from crossreg.model.inference import InferenceOptions
 from crossreg.runlog import output_folder, record_run
 from crossreg.train.options import TrainOptions
@@ -145,8 +145,7 @@ def train_models(
             else (argv, run)
             for name, (argv, run) in jobs.items()
         }
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = cores or 1
+    cores = usable_cores()
     if torch.cuda.is_available() or cores < 2 or len(jobs) < 2:
         for argv, run in jobs.values():
             run_step(

@@ -3,6 +3,8 @@ importing torch until a device must be looked up on this machine."""
 
 from __future__ import annotations
 
+import os
+
 # the torch device types a model runs on (ROCm GPUs are torch's "cuda")
 DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
 
@@ -36,3 +38,11 @@ def check_device(device: str, option: str = "--device") -> None:
     name = kind.upper()
     have = f"{count} {name} device(s)" if count else f"no {name} device"
     raise ValueError(f"{option} {device}: this machine has {have}; use {option} auto or cpu")
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on: its affinity mask where the OS keeps one
+    (a job scheduler's or container's limit), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1

@@ -38,6 +38,7 @@ from crossreg.data.store import (
     DataStore,
     store_version,
 )
+from crossreg.devices import usable_cores
 from crossreg.errors import require_path_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
@@ -118,7 +119,7 @@ def _write_targets(
     interleave the chunk files into ``targets.npy``."""
     w = plan.windows
     bins, n_tracks = layout.target_bins, len(table)
-    threads = options.threads or os.cpu_count() or 1
+    threads = options.threads or usable_cores()
     chunk = tracks_per_chunk(len(w), bins, n_tracks, threads, options.memory_gb)
     starts = w.starts + layout.crop_bp
     final = work / "targets.npy"

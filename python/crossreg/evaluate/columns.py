@@ -120,9 +120,7 @@ def peak_scores(pred: npt.ArrayLike, target: npt.ArrayLike) -> tuple[int, float,
     return int(peaks.sum()), auroc(peaks, pred), auprc(peaks, pred)
 
 
-def quantile_reference(columns: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """The sum over the columns of `columns` ``(tracks, positions)`` of each one sorted
-    ascending (divided by the class's track count it is the quantile-normalised
-    distribution)."""
-    block = np.asarray(columns)
-    return np.sort(block, axis=-1).astype(np.float64).sum(axis=0)
+def sorted_column(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """One column sorted ascending, in float64: the mean of a class's sorted columns is the
+    distribution its columns are quantile-normalised to."""
+    return np.sort(np.asarray(values).ravel()).astype(np.float64)

@@ -23,19 +23,22 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.devices import usable_cores
 from crossreg.evaluate.columns import (
     PEAK_STRIDE,
     peak_scores,
     pearson,
-    quantile_reference,
+    sorted_column,
     spearman,
     tie_mean,
 )
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
     import torch
 
 log = logging.getLogger("crossreg")
+T = TypeVar("T")
 
 GROUP_BYTES = 1 << 30  # the working memory of one group of tracks
 BYTES_PER_VALUE = 64  # per position and track: the columns, float64 sorts, ranks, indices
@@ -139,31 +143,58 @@ class ColumnSpill:
         del self.pred, self.target
 
 
+def _each_track(
+    function: Callable[..., T],
+    columns: Sequence[npt.NDArray],
+    workers: int,
+    meter: Progress | None,
+) -> Iterator[T]:
+    """``function(*(c[k] for c in columns))`` for each track k of the group, in order, on
+    up to `workers` threads at a time (numpy's sorts, gathers and sums release the GIL),
+    each result one unit of `meter`. No more than `workers` tracks are in flight, so the
+    working memory stays within a group's."""
+    count = len(columns[0])
+
+    def one(k: int) -> T:
+        return function(*(column[k] for column in columns))
+
+    with ThreadPoolExecutor(max(1, min(workers, count))) as pool:
+        for start in range(0, count, workers):
+            for result in pool.map(one, range(start, min(start + workers, count))):
+                if meter is not None:
+                    meter.update()
+                yield result
+
+
 def class_specificity(
-    spill: ColumnSpill, members: Sequence[int], meter: Progress | None = None
+    spill: ColumnSpill,
+    members: Sequence[int],
+    meter: Progress | None = None,
+    workers: int = 1,
 ) -> list[float]:
     """Basenji's specificity R of each of `members` (one class): quantile-normalise the
     columns of predictions and of targets separately, subtract each position's mean over
     the class's tracks, then Pearson R per track over positions. Three reads of the
     class's columns: the sorted columns' mean, the row means, the correlations, each
-    track of each read one unit of `meter`."""
+    track of each read one unit of `meter`, its tracks on `workers` threads (the numbers
+    do not depend on the count of threads or the group size: every sum adds the tracks
+    one by one in their order)."""
     n = len(members)
     reference_p = np.zeros(spill.positions)
     reference_y = np.zeros(spill.positions)
-    for chosen, pred, target in spill.groups(members):
-        reference_p += quantile_reference(pred)
-        reference_y += quantile_reference(target)
-        if meter is not None:
-            meter.update(len(chosen))
+    for _, pred, target in spill.groups(members):
+        for sorted_p, sorted_y in _each_track(_sorted_pair, (pred, target), workers, meter):
+            reference_p += sorted_p
+            reference_y += sorted_y
     reference_p /= n
     reference_y /= n
 
+    def normalise(p: npt.NDArray, y: npt.NDArray) -> tuple[npt.NDArray, npt.NDArray]:
+        return tie_mean(p, reference_p), tie_mean(y, reference_y)
+
     def normalised() -> Iterator[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
         for _, pred, target in spill.groups(members):
-            for p, y in zip(pred, target, strict=True):
-                yield tie_mean(p, reference_p), tie_mean(y, reference_y)
-                if meter is not None:
-                    meter.update()
+            yield from _each_track(normalise, (pred, target), workers, meter)
 
     rows_p = np.zeros(spill.positions)
     rows_y = np.zeros(spill.positions)
@@ -175,13 +206,35 @@ def class_specificity(
     return [pearson(p - rows_p, y - rows_y) for p, y in normalised()]
 
 
+def _sorted_pair(p: npt.NDArray, y: npt.NDArray) -> tuple[npt.NDArray, npt.NDArray]:
+    """A track's prediction and target columns, each sorted (:func:`sorted_column`)."""
+    return sorted_column(p), sorted_column(y)
+
+
+def _rank_and_peaks(
+    p: npt.NDArray, y: npt.NDArray, bins: int, options: ColumnOptions
+) -> tuple[float, int, float, float]:
+    """One track's Spearman R (0 unless asked for) and peaks, AUROC and AUPRC (0s unless
+    asked for)."""
+    spearman_r = spearman(p, y) if options.rank else 0.0
+    if not options.peaks:
+        return spearman_r, 0, 0.0, 0.0
+    every = np.s_[:, ::PEAK_STRIDE]
+    return spearman_r, *peak_scores(p.reshape(-1, bins)[every], y.reshape(-1, bins)[every])
+
+
 def column_metrics(
-    spill: ColumnSpill, descriptions: Sequence[str], options: ColumnOptions
+    spill: ColumnSpill,
+    descriptions: Sequence[str],
+    options: ColumnOptions,
+    workers: int | None = None,
 ) -> dict[str, npt.NDArray]:
     """The asked-for columns of the metrics table, one value per track: ``specificity_r``
     (NaN for a track whose class has fewer than ``min_class`` tracks), ``spearman_r``,
-    ``peaks`` (bins called), ``auroc`` and ``auprc``. Progress is reported per track
-    (specificity reads each kept class's tracks three times)."""
+    ``peaks`` (bins called), ``auroc`` and ``auprc``, computed on `workers` threads
+    (default: every usable core; the numbers do not depend on it). Progress is reported
+    per track (specificity reads each kept class's tracks three times)."""
+    workers = min(workers or usable_cores(), group_size(spill.positions))
     tracks = len(descriptions)
     columns: dict[str, npt.NDArray] = {}
     if options.specificity:
@@ -203,26 +256,23 @@ def column_metrics(
         reads = 3 * sum(len(members) for members in kept.values())
         with progress(reads, "specificity (3 reads of each track)", "tracks") as meter:
             for members in kept.values():
-                r[members] = class_specificity(spill, members, meter)
+                r[members] = class_specificity(spill, members, meter, workers)
         columns["specificity_r"] = r
     if options.rank or options.peaks:
-        spearman_r = np.zeros(tracks)
-        peaks = np.zeros(tracks, dtype=np.int64)
-        auroc, auprc = np.zeros(tracks), np.zeros(tracks)
+        found = np.zeros((tracks, 4))
         asked = [name for name, on in (("rank", options.rank), ("peaks", options.peaks)) if on]
         with progress(tracks, " and ".join(asked), "tracks") as meter:
             for chosen, pred, target in spill.groups(range(tracks)):
-                for i, p, y in zip(chosen, pred, target, strict=True):
-                    if options.rank:
-                        spearman_r[i] = spearman(p, y)
-                    if options.peaks:
-                        every = np.s_[:, ::PEAK_STRIDE]
-                        taken_p = p.reshape(-1, spill.bins)[every]
-                        taken_y = y.reshape(-1, spill.bins)[every]
-                        peaks[i], auroc[i], auprc[i] = peak_scores(taken_p, taken_y)
-                    meter.update()
+                scores = _each_track(
+                    partial(_rank_and_peaks, bins=spill.bins, options=options),
+                    (pred, target),
+                    workers,
+                    meter,
+                )
+                for i, row in zip(chosen, scores, strict=True):
+                    found[i] = row
         if options.rank:
-            columns["spearman_r"] = spearman_r
+            columns["spearman_r"] = found[:, 0]
         if options.peaks:
-            columns.update(peaks=peaks, auroc=auroc, auprc=auprc)
+            columns.update(peaks=found[:, 1].astype(np.int64), auroc=found[:, 2], auprc=found[:, 3])
     return columns
