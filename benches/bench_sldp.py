@@ -59,24 +59,24 @@ STAGES = [
     ("inputs: print SNPs, blocks, LD scores", "run", "read_print_snps"),
     ("inputs: print SNPs, blocks, LD scores", "run", "read_ld_blocks"),
     ("inputs: print SNPs, blocks, LD scores", "run", "read_ldscores"),
-    ("sumstats: read", "run", "_phenotypes"),
+    ("sumstats: read", "run", "read_phenotypes"),
     ("sumstats: h2g", "run", "estimate_h2g"),
-    ("panel: bim/frq", "run", "load_chrom_panel"),
-    ("LD spectra (SVD or cache)", "run", "block_spectrum"),
-    ("LD spectra (SVD or cache)", "run", "read_cached_spectra"),
-    ("LD spectra (SVD or cache)", "run", "write_cached_spectra"),
-    ("annotations: read", "run", "AnnotationSet.aligned"),
+    ("panel: bim/frq", "block_loop", "load_chrom_panel"),
+    ("LD spectra (SVD or cache)", "block_loop", "block_spectrum"),
+    ("LD spectra (SVD or cache)", "block_loop", "read_cached_spectra"),
+    ("LD spectra (SVD or cache)", "block_loop", "write_cached_spectra"),
+    ("annotations: read", "annotation_set", "AnnotationSet.aligned"),
     ("alignment (annotations, sumstats)", "annotations", "AnnotationTable.align"),
     ("alignment (annotations, sumstats)", "sumstats", "Sumstats.align"),
     ("annotations: v per block, info", "annotations", "ChromAnnotations.values"),
     ("annotations: v per block, info", "annotations", "ChromAnnotations.info"),
-    ("genotypes: read + standardise", "run", "standardized_genotypes"),
-    ("signed LD profiles Rv", "run", "signed_ld_profiles"),
-    ("weights W^-1 ahat", "run", "block_weights"),
-    ("block statistics", "run", "block_stats"),
+    ("genotypes: read + standardise", "block_loop", "standardized_genotypes"),
+    ("signed LD profiles Rv", "block_loop", "signed_ld_profiles"),
+    ("weights W^-1 ahat", "block_loop", "block_weights"),
+    ("block statistics", "block_loop", "block_stats"),
     ("regression: sign flips", "regression", "sign_flip"),
-    ("regression: estimates, jackknife", "run", "regress"),
-    ("outputs: figures", "run", "write_figures"),
+    ("regression: estimates, jackknife", "outputs", "regress"),
+    ("outputs: figures", "outputs", "write_figures"),
 ]
 REGRESSION = ("regression: sign flips", "regression: estimates, jackknife")
 PREPROCESSING = {
@@ -145,13 +145,17 @@ def measured(cmd: list[str], log: Path) -> dict:
 def crossreg_staged(spec_path: str, stages_path: str) -> None:
     """(In the measured process.) Wrap the STAGES functions with exclusive timers, run
     ``write_sldp`` with the keyword arguments in `spec_path`, write the stage times."""
+    import crossreg.stats.sldp.annotation_set as annotation_set
     import crossreg.stats.sldp.annotations as annotations
+    import crossreg.stats.sldp.block_loop as block_loop
+    import crossreg.stats.sldp.outputs as outputs
     import crossreg.stats.sldp.regression as regression
     import crossreg.stats.sldp.run as run
     import crossreg.stats.sldp.sumstats as sumstats
 
     modules = {"run": run, "annotations": annotations, "sumstats": sumstats}
-    modules["regression"] = regression
+    modules |= {"regression": regression, "block_loop": block_loop, "outputs": outputs}
+    modules["annotation_set"] = annotation_set
     totals: dict[str, float] = {}
     stack: list[float] = []  # time spent in timed callees of each open timed call
 

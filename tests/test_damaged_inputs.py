@@ -22,9 +22,9 @@ from crossreg.io.targets import read_targets
 from crossreg.io.vcf import read_vcf
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.sldp.annotations import read_sannot
+from crossreg.stats.sldp.inputs import read_print_snps
 from crossreg.stats.sldp.panel import read_ld_blocks
 from crossreg.stats.sldp.plink import read_bim, read_frq
-from crossreg.stats.sldp.run import read_print_snps
 from crossreg.stats.sldp.sumstats import LdScores, read_ldscores, read_sumstats
 from crossreg.variants.sad_read import read_sad
 from tests.data_inputs import write_fasta

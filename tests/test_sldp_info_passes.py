@@ -14,11 +14,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from crossreg.stats.sldp import annotations as annotations_module
-from crossreg.stats.sldp import plink
-from crossreg.stats.sldp import run as run_module
+from crossreg.stats.sldp import block_loop, plink
 from crossreg.stats.sldp.annotations import AnnotationTable, ChromAnnotations, column_slices
+from crossreg.stats.sldp.inputs import read_print_snps
 from crossreg.stats.sldp.panel import ChromPanel, load_chrom_panel, read_ld_blocks
-from crossreg.stats.sldp.run import read_print_snps
 from tests.test_sldp_sad_memory import INPUTS, NAMES, _annotations, _run, _write_sad
 
 
@@ -127,7 +126,7 @@ def test_a_first_run_reads_each_blocks_genotypes_once(
         reads.append((start, stop))
         return original(bed, n, snps, start, stop)
 
-    monkeypatch.setattr(run_module, "standardized_genotypes", counted)  # the one read site
+    monkeypatch.setattr(block_loop, "standardized_genotypes", counted)  # the one read site
     monkeypatch.setenv("CROSSREG_PROGRESS", "log")
     monkeypatch.setenv("CROSSREG_PROGRESS_INTERVAL", "0")
     caplog.set_level(logging.INFO, logger="crossreg")

@@ -16,9 +16,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from crossreg.stats.sldp.annotation_set import AnnotationSet
 from crossreg.stats.sldp.annotations import ChromAnnotations
+from crossreg.stats.sldp.inputs import read_print_snps
 from crossreg.stats.sldp.panel import load_chrom_panel, read_ld_blocks
-from crossreg.stats.sldp.run import AnnotationSet, read_print_snps, write_sldp
+from crossreg.stats.sldp.run import write_sldp
 from crossreg.stats.sldp.sad_annotations import chrom_runs
 from crossreg.variants import sad_files
 from crossreg.variants.sad_read import read_sorted_rows

@@ -13,7 +13,7 @@ import pytest
 
 from crossreg.genome import Genome
 from crossreg.io.vcf import read_vcf
-from crossreg.stats.sldp.run import read_print_snps
+from crossreg.stats.sldp.inputs import read_print_snps
 from crossreg.stats.sldp.sumstats import estimate_h2g, read_ldscores, read_sumstats
 from crossreg.synth import synthesize
 from crossreg.synth.elements import lay_out, lay_out_private, plant

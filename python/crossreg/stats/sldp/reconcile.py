@@ -119,3 +119,11 @@ def reconcile(
     }
     row = np.where(match, joined["j"].fill_null(-1).to_numpy(), -1).astype(np.int64)
     return Alignment(row, np.where(flip, -1.0, 1.0), counts)
+
+
+def add_counts(counts: dict[str, dict[str, int]], key: str, new: dict[str, int]) -> None:
+    """Add an alignment's `new` counts to ``counts[key]`` (a run's reconciliation counts
+    per file, or per file and chromosome)."""
+    into = counts.setdefault(key, {})
+    for name, value in new.items():
+        into[name] = into.get(name, 0) + value

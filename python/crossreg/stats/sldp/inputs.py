@@ -1,0 +1,86 @@
+"""A run's inputs read and checked before the block pass: the print SNPs, the
+phenotypes, the chromosomes analysed and the LD blocks on them."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.io.chroms import bare_chrom
+from crossreg.stats.sldp.panel import LdBlocks, panel_chroms
+from crossreg.stats.sldp.sumstats import Sumstats, read_eqtl, read_sumstats
+from crossreg.stats.sldp.tables import read_first_fields
+
+log = logging.getLogger("crossreg")
+
+
+def read_print_snps(path: str | os.PathLike[str]) -> npt.NDArray[np.str_]:
+    """One SNP id per line (the first field), no header."""
+    return np.unique(read_first_fields(path))
+
+
+def read_phenotypes(
+    sumstats: Sequence[str | os.PathLike[str]],
+    eqtl: Sequence[str | os.PathLike[str]],
+    eqtl_n: float | None,
+    print_snps: npt.NDArray[np.str_],
+) -> list[Sumstats]:
+    """The phenotypes of the `sumstats` and `eqtl` files (`eqtl_n`: the eQTL tables' N) at
+    the print SNPs, each named by its file name; stops when none is given or two share a
+    name."""
+    found = [read_sumstats(p, print_snps) for p in sumstats]
+    found += [read_eqtl(p, print_snps, eqtl_n) for p in eqtl]
+    if not found:
+        raise ValueError("give at least one --sumstats or --eqtl file")
+    unnamed = [s.source for s in found if not s.name]
+    if unnamed:
+        raise ValueError(
+            f"{unnamed[0]}: its file name leaves no phenotype name (the name without "
+            ".gz/.tsv/.txt/.sumstats); rename the file"
+        )
+    names = [s.name for s in found]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"phenotype names repeat (file names without suffix): {repeated}")
+    return found
+
+
+def analysed_chroms(requested: Sequence[str] | None, bfile_chr: str) -> list[str]:
+    """The panel chromosomes `requested` names (``chr7`` and ``7`` alike), as the panel's
+    file names spell them; every one with panel files when None."""
+    available = panel_chroms(bfile_chr)
+    if not available:
+        raise ValueError(f"{bfile_chr}: no panel files {bfile_chr}{{chrom}}.bed/.bim/.fam")
+    if not requested:
+        return available
+    spelled = {bare_chrom(c): c for c in available}
+    wanted = [bare_chrom(c) for c in requested]
+    twice = sorted({c for c in wanted if wanted.count(c) > 1})
+    if twice:
+        raise ValueError(f"--chroms names chromosome(s) {', '.join(twice)} more than once")
+    absent = [c for c, bare in zip(requested, wanted, strict=True) if bare not in spelled]
+    if absent:
+        raise ValueError(f"{bfile_chr}: no panel files for chromosome(s) {', '.join(absent)}")
+    return [spelled[bare] for bare in wanted]
+
+
+def check_blocks_cover(blocks: LdBlocks, chroms: list[str]) -> None:
+    """Stop when no LD block lies on the analysed chromosomes; warn about those without."""
+    without = [c for c in chroms if not len(blocks.on(c))]
+    if len(without) == len(chroms):
+        found = ", ".join(dict.fromkeys(blocks.bare.tolist())) or "none"
+        raise ValueError(
+            f"{blocks.path}: no LD block lies on the analysed chromosome(s) "
+            f"{', '.join(chroms)} (its blocks are on {found}); check its chromosome names"
+        )
+    if without:
+        log.warning(
+            "%s: no LD block on chromosome(s) %s: their SNPs add no regression signal but "
+            "count in M and ‖v‖² (so in r_f, h2v_h2g, h2v and supp_frac), as in the reference",
+            blocks.path,
+            ", ".join(without),
+        )

@@ -1,0 +1,195 @@
+"""A run's outputs: results.tsv (the regression of each phenotype on each marginal
+annotation), the chunk tables of its low-p rows, the figures and summary.json."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from crossreg.io.atomic import atomic_write
+from crossreg.plots import remove_stale_figures
+from crossreg.progress import progress
+from crossreg.stats.sldp.block_loop import BlockScan, PhenoBlocks
+from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
+from crossreg.stats.sldp.panel import LdBlocks
+from crossreg.stats.sldp.regression import BlockStats, chunk_bounds, regress
+from crossreg.stats.sldp.sumstats import Heritability, Sumstats
+
+RESULT_COLUMNS = [
+    "pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se_mu", "h2g", "r_f", "h2v_h2g",
+    "h2v", "supp_frac",
+]  # fmt: skip
+log = logging.getLogger("crossreg")
+
+
+@dataclass(frozen=True)
+class SldpRun:
+    """What a run wrote: the results table, phenotypes × annotations, chunk tables."""
+
+    results: Path
+    phenotypes: int
+    annotations: int
+    chunk_tables: int
+
+
+def chunk_table_path(pheno: str, annotation: str) -> Path:
+    """Where a phenotype × annotation's table goes in ``chunks/``: ``{pheno}/{annotation}.tsv``,
+    a folder per phenotype, so that no two pairs share a file (each part written as one
+    name by `escape_file_name`)."""
+    return Path(escape_file_name(pheno), f"{escape_file_name(annotation)}.tsv")
+
+
+def escape_file_name(name: str) -> str:
+    """`name` as one plain file name: ``%``, ``/`` and ``\\`` written ``%25``, ``%2F`` and
+    ``%5C``, and a leading ``.`` written ``%2E`` (so ``.`` and ``..`` name no other folder)."""
+    escaped = name.replace("%", "%25").replace("/", "%2F").replace("\\", "%5C")
+    return "%2E" + escaped[1:] if escaped.startswith(".") else escaped
+
+
+def _chunks(
+    target: PhenoBlocks, blocks: LdBlocks, jk_blocks: int
+) -> tuple[list[BlockStats], list[dict[str, object]]]:
+    """Chunk sums and the reference's chunk description rows."""
+    order = np.nonzero(~blocks.mhc)[0]
+    sums, rows = [], []
+    for begin, end in chunk_bounds(target.m_h[order], jk_blocks):
+        ids = [int(i) for i in order[begin:end] if int(i) in target.stats]
+        if not ids:
+            continue
+        total = target.stats[ids[0]]
+        for i in ids[1:]:
+            total = total + target.stats[i]
+        sums.append(total)
+        first, last = min(ids), max(ids)
+        rows.append(
+            {
+                "ldblock_begin": first,
+                "ldblock_end": last + 1,
+                "chr_begin": str(blocks.chrom[first]),
+                "chr_end": str(blocks.chrom[last]),
+                "bp_begin": int(blocks.start[first]),
+                "bp_end": int(blocks.end[last]),
+                "snpind_begin": int(target.snpind[first, 0]),
+                "snpind_end": int(target.snpind[last, 1]),
+                "numsnps": float(target.m_h[ids].sum()),
+            }
+        )
+    return sums, rows
+
+
+def _replace_chunk_tables(folder: Path, tables: dict[Path, pl.DataFrame]) -> None:
+    """Write `tables` (paths inside `folder`), first removing the tables an earlier run left
+    in `folder` that this run does not write, and the phenotype folders left empty."""
+    for path in sorted(folder.rglob("*.tsv")):
+        if path.is_file() and path not in tables:
+            path.unlink()
+    for sub in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if sub.is_dir() and not any(sub.iterdir()):
+            sub.rmdir()
+    for path, table in tables.items():
+        with atomic_write(path) as handle:
+            table.write_csv(handle, separator="\t")
+
+
+def write_outputs(
+    out: Path,
+    phenos: Sequence[Sumstats],
+    heritability: Mapping[str, Heritability],
+    scan: BlockScan,
+    blocks: LdBlocks,
+    names: list[str],
+    *,
+    background_names: list[str],
+    flips: int,
+    seed: int,
+    jk_blocks: int,
+    verbose_thresh: float,
+    plots: bool,
+    svg: bool,
+    settings: dict[str, object],
+) -> SldpRun:
+    """Regress each phenotype's chunk sums (`jk_blocks` chunks of `scan`'s blocks) on the
+    marginal annotations `names` and write results.tsv, the chunk tables of the rows with
+    p below `verbose_thresh`, the figures (with `plots`; an SVG beside each with `svg`)
+    and summary.json (with `settings`)."""
+    per_pheno, info = scan.per_pheno, scan.info
+    rows: list[dict[str, object]] = []
+    chunk_tables: dict[Path, pl.DataFrame] = {}
+    chunk_counts = {}
+    sqnorm, supp, m = (np.asarray(info[k], dtype=np.float64) for k in ("sqnorm", "supp", "M"))
+    with progress(len(phenos) * len(names), "SLDP sign flips", "annotations") as meter:
+        for stats in phenos:
+            h = heritability[stats.name]
+            sums, chunk_rows = _chunks(per_pheno[stats.name], blocks, jk_blocks)
+            if len(sums) < 2:
+                raise ValueError(f"{stats.source}: {len(sums)} chunk(s) with typed SNPs; need ≥ 2")
+            chunk_counts[stats.name] = len(sums)
+            log.info(
+                "%s: regression over %d chunks, %d annotations", stats.name, len(sums), len(names)
+            )
+            meter.set_postfix(pheno=stats.name)
+            res = regress(sums, background_names, flips, seed, meter)
+            rf = res.mu * np.sqrt(sqnorm / h.h2g)
+            h2v_h2g = rf**2 - res.se**2 * sqnorm / (m * h.sigma2g)
+            for k, name in enumerate(names):
+                rows.append(
+                    {
+                        "pheno": stats.name,
+                        "annot": name,
+                        "z": res.z[k],
+                        "p": res.p[k],
+                        "z_fast": res.z_fast[k],
+                        "p_fast": res.p_fast[k],
+                        "mu": res.mu[k],
+                        "se_mu": res.se[k],
+                        "h2g": h.h2g,
+                        "r_f": rf[k],
+                        "h2v_h2g": h2v_h2g[k],
+                        "h2v": h2v_h2g[k] * h.h2g,
+                        "supp_frac": supp[k] / m[k],
+                    }
+                )
+                if res.p[k] < verbose_thresh:
+                    table = pl.DataFrame(chunk_rows).with_columns(
+                        q=pl.Series(res.q[:, k]), r=pl.Series(res.r[:, k])
+                    )
+                    chunk_tables[out / "chunks" / chunk_table_path(stats.name, name)] = table
+    _replace_chunk_tables(out / "chunks", chunk_tables)
+    results = pl.DataFrame(
+        rows,
+        schema=[(c, pl.String if c in ("pheno", "annot") else pl.Float64) for c in RESULT_COLUMNS],
+    )
+    with atomic_write(out / "results.tsv") as handle:
+        results.write_csv(handle, separator="\t", null_value="nan")
+    figures = write_figures(results, out, flips=flips, svg=svg) if plots else []
+    remove_stale_figures(out, FIGURE_STEMS, figures)
+    summary = {
+        "settings": settings,
+        "phenotypes": {
+            s.name: {
+                "source": s.source,
+                "h2g": heritability[s.name].h2g,
+                "sigma2g": heritability[s.name].sigma2g,
+                "Nbar": heritability[s.name].nbar,
+                "mean_chi2": heritability[s.name].mean_chi2,
+                "chunks": chunk_counts[s.name],
+                "blocks": len(per_pheno[s.name].stats),
+                "blocks_w_not_positive": per_pheno[s.name].indefinite,
+            }
+            for s in phenos
+        },
+        "annotations": names,
+        "reconciliation": scan.counts,
+        "ld_blocks": scan.ranks,
+        "chunk_tables": len(chunk_tables),
+        "figures": [f.name for f in figures],
+    }
+    with atomic_write(out / "summary.json") as handle:
+        json.dump(summary, handle, indent=2)
+    return SldpRun(out / "results.tsv", len(phenos), len(names), len(chunk_tables))
