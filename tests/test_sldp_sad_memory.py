@@ -21,7 +21,7 @@ from crossreg.stats.sldp.annotations import ChromAnnotations
 from crossreg.stats.sldp.inputs import read_print_snps
 from crossreg.stats.sldp.panel import load_chrom_panel, read_ld_blocks
 from crossreg.stats.sldp.run import write_sldp
-from crossreg.stats.sldp.sad_annotations import chrom_runs
+from crossreg.stats.sldp.sad_annotations import chrom_index
 from crossreg.variants import sad_files
 from crossreg.variants.sad_read import read_sorted_rows
 
@@ -162,6 +162,40 @@ def test_a_sad_file_is_held_one_chromosome_of_used_rows_at_a_time(tmp_path: Path
     assert opened < whole / 20, (opened, whole)
 
 
+def test_an_unsorted_sad_file_reads_only_the_score_chunks_that_hold_used_rows(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # chromosomes 1 and 22 among 200,000 rows of 20 others, interleaved at random, scores
+    # in chunks of 64 rows; before, each chromosome read every score row from its first
+    # used row to its last (the whole file, once per chromosome)
+    rng = np.random.default_rng(3)
+    world = {c: _annotations(c) for c in (1, 22)}
+    others = _filler(rng, [str(c) for c in range(2, 22)], 10_000, NAMES)
+    rows = pl.concat([world[1], others, world[22]], how="diagonal_relaxed")
+    rows = rows.with_columns(pl.col("CHR").cast(pl.String))[rng.permutation(len(rows))]
+    _write_sad(tmp_path / "scores.h5", rows, NAMES)
+    printed = read_print_snps(INPUTS / "print_snps.txt")
+    blocks = read_ld_blocks(INPUTS / "blocks.bed")
+    panels = {c: load_chrom_panel(str(INPUTS / "panel."), str(c), printed, blocks) for c in world}
+    chunks = 0  # score chunks that hold a row of a panel SNP id on its own chromosome
+    for c, panel in panels.items():
+        mine = (rows["CHR"] == str(c)) & rows["SNP"].is_in(panel.bim.snp.tolist())
+        chunks += len(np.unique(np.flatnonzero(mine.to_numpy()) // 64))
+    read: list[int] = []
+    original = h5py.Dataset.__getitem__
+
+    def counted(self, key):
+        got = original(self, key)
+        if self.name == "/SAD":
+            read.append(len(got))
+        return got
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", counted)
+    annotations = AnnotationSet([], sad=[tmp_path / "scores.h5"])
+    used = sum(len(annotations.aligned(panel)[0][0].values) for panel in panels.values())
+    assert 0 < used <= sum(read) <= chunks * 64 < len(rows), (used, sum(read), chunks, len(rows))
+
+
 def test_sorted_rows_are_read_block_by_block(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(sad_files, "BLOCK_BYTES", 160)  # 10 rows of 8 float16 per block
     values = np.arange(1000 * 8, dtype=np.float16).reshape(1000, 8)
@@ -177,16 +211,17 @@ def test_sorted_rows_are_read_block_by_block(tmp_path: Path, monkeypatch) -> Non
         read_sorted_rows(values, np.array([3, 3]))
 
 
-def test_chromosome_runs_span_blocks_and_spellings(monkeypatch) -> None:
+def test_the_chromosome_index_spans_blocks_and_spellings(monkeypatch) -> None:
     monkeypatch.setattr(sad_files, "BLOCK_BYTES", 2)  # 2 one-byte rows per block... of S4
     field = np.array([b"1", b"1", b"1", b"chr2", b"2", b"1", b"X", b"X", b"X"])
-    runs = chrom_runs(field)
-    assert runs.start.tolist() == [0, 3, 5, 6]
-    assert runs.stop.tolist() == [3, 5, 6, 9]
-    assert runs.rows("chr1").tolist() == [0, 1, 2, 5]
-    assert runs.rows("2").tolist() == [3, 4]
-    assert runs.rows("Y").tolist() == []
-    assert chrom_runs(np.array([], dtype="S1")).rows("1").tolist() == []
+    index = chrom_index(field)
+    assert index.names == ["1", "2", "X"]
+    assert index.codes.tolist() == [0, 0, 0, 1, 1, 0, 2, 2, 2]
+    assert index.codes.dtype == np.uint8  # one byte a row
+    assert index.rows("chr1").tolist() == [0, 1, 2, 5]
+    assert index.rows("2").tolist() == [3, 4]
+    assert index.rows("Y").tolist() == []
+    assert chrom_index(np.array([], dtype="S1")).rows("1").tolist() == []
 
 
 def test_a_chromosome_the_sad_file_lacks_has_no_annotation(tmp_path: Path) -> None:

@@ -35,6 +35,8 @@ from crossreg.variants.sad_files import (
 if TYPE_CHECKING:
     import polars as pl
 
+GAP_BYTES = 1 << 20  # a dataset without chunks is read or skipped this much at a time
+
 
 def read_sorted_rows(
     dataset: Any,
@@ -45,11 +47,13 @@ def read_sorted_rows(
     meter: Progress | None = None,
 ) -> npt.NDArray:
     """Rows `rows` (ascending) of `dataset` (an HDF5 dataset or an array), as `dtype` (its
-    own when None): read a block of :func:`block_rows` rows at a time, each from the first
-    to the last row asked for in it, so that memory holds the rows asked for and one block
+    own when None): read a piece at a time, each from the first to the last row asked for
+    in it, within one block of :func:`block_rows` rows and over consecutive units (the
+    dataset's chunks; :data:`GAP_BYTES` of rows without) that hold a row asked for, so
+    that a unit with none is not read and memory holds the rows asked for and one block
     however they are spread (a file not sorted by chromosome included). With `out` (one
     row per row asked for) the rows are written there, converted to its dtype, and `out`
-    is returned; `meter` counts the rows as each block is read."""
+    is returned; `meter` counts the rows as each piece is read."""
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) > 1 and not (np.diff(rows) > 0).all():
         raise ValueError("read_sorted_rows takes rows in ascending order, each once")
@@ -58,8 +62,9 @@ def read_sorted_rows(
         out = np.empty((len(rows), *dataset.shape[1:]), dtype=dtype or dataset.dtype)
     elif out.shape != (len(rows), *dataset.shape[1:]):
         raise ValueError(f"read_sorted_rows: out has shape {out.shape} for {len(rows)} rows")
-    block = rows // block_rows(row_bytes)
-    bounds = [0, *(np.flatnonzero(np.diff(block)) + 1).tolist(), len(rows)]
+    unit = rows // _unit_rows(dataset, row_bytes)
+    breaks = (np.diff(rows // block_rows(row_bytes)) != 0) | (np.diff(unit) > 1)
+    bounds = [0, *(np.flatnonzero(breaks) + 1).tolist(), len(rows)]
     for a, b in itertools.pairwise(bounds):
         if a == b:
             continue
@@ -69,6 +74,14 @@ def read_sorted_rows(
         if meter is not None:
             meter.update(b - a)
     return out
+
+
+def _unit_rows(dataset: Any, row_bytes: int) -> int:
+    """Rows of `dataset` that :func:`read_sorted_rows` reads or skips together: an HDF5
+    chunk's (read whole, however few of its rows are asked for), else about
+    :data:`GAP_BYTES` of rows."""
+    chunks = getattr(dataset, "chunks", None)
+    return int(chunks[0]) if chunks else max(1, GAP_BYTES // max(row_bytes, 1))
 
 
 Site = tuple[str, str, str, str]  # an allele's chromosome, 1-based position (as text), REF, ALT

@@ -3,13 +3,15 @@ time: one annotation per track, the alt − ref score, with data alleles A1 = al
 
 A SAD file of the 1000 Genomes variants × thousands of tracks (≈ 200 GiB as float32) does
 not fit in memory, so it is never read whole. Opening it reads the ``chr`` field once and
-keeps where each chromosome's rows lie (runs of consecutive rows: a handful for a file
-sorted by chromosome, and correct for one that is not). For a panel chromosome, its rows'
+keeps which chromosome each row is on (one byte a row). For a panel chromosome, its rows'
 ids are read and those in the panel's ``.bim`` kept, their alleles read and reconciled
 with the bim, and then only the scores of the rows that reconciliation uses are read, in
 the file's own float type (float16 for ``crossreg sad``; float32 otherwise, as
-:func:`crossreg.variants.sad_read.read_sad` reads them), block by block in row order.
-A row is matched to panel SNPs of its own chromosome (``chr7`` and ``7`` alike).
+:func:`crossreg.variants.sad_read.read_sad` reads them), in row order, a chunk run at a
+time (:func:`~crossreg.variants.sad_read.read_sorted_rows`): a chunk that holds none of
+the chromosome's rows is not read, so a file not sorted by chromosome is not read whole
+once per chromosome. A row is matched to panel SNPs of its own chromosome (``chr7`` and
+``7`` alike).
 """
 
 from __future__ import annotations
@@ -39,39 +41,33 @@ UNSCORED_REMEDY = "SLDP cannot take a missing score as 0: score those variants, 
 
 
 @dataclass(frozen=True)
-class ChromRuns:
-    """Where a SAD file's chromosomes lie: runs of consecutive rows ``start:stop`` on
-    chromosome `chrom` (without ``chr``)."""
+class ChromIndex:
+    """Which chromosome each row of a SAD file is on: `codes` (one small integer a row)
+    index `names` (chromosomes without ``chr``)."""
 
-    start: npt.NDArray[np.int64]
-    stop: npt.NDArray[np.int64]
-    chrom: npt.NDArray[np.str_]
+    codes: npt.NDArray[np.unsignedinteger]
+    names: list[str]
 
     def rows(self, chrom: str) -> npt.NDArray[np.int64]:
         """The rows on `chrom` (``chr7`` or ``7``), ascending."""
-        pick = self.chrom == bare_chrom(chrom)
-        spans = [np.arange(a, b) for a, b in zip(self.start[pick], self.stop[pick], strict=True)]
-        return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+        bare = bare_chrom(chrom)
+        if bare not in self.names:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(self.codes == self.names.index(bare)).astype(np.int64)
 
 
-def chrom_runs(field: Any) -> ChromRuns:
-    """The runs of one chromosome in `field` (a SAD file's ``chr``, bytes or text), read a
-    block at a time."""
-    starts: list[int] = []
-    names: list[str] = []
+def chrom_index(field: Any) -> ChromIndex:
+    """The :class:`ChromIndex` of `field` (a SAD file's ``chr``, bytes or text), read a
+    block at a time: one pass, sorted by chromosome or not."""
+    codes = np.empty(len(field), dtype=np.uint32)
+    names: dict[str, int] = {}
     step = block_rows(max(1, np.dtype(field.dtype).itemsize))
     for first in range(0, len(field), step):
         values, inverse = np.unique(np.asarray(field[first : first + step]), return_inverse=True)
-        bare = np.array([bare_chrom(_text(v)) for v in values.tolist()], dtype=str)[inverse]
-        changes = np.flatnonzero(bare[1:] != bare[:-1]) + 1
-        for at in [0, *changes.tolist()]:
-            if not names or at or names[-1] != bare[0]:
-                starts.append(first + at)
-                names.append(str(bare[at]))
-    stops = [*starts[1:], len(field)] if starts else []
-    return ChromRuns(
-        np.array(starts, dtype=np.int64), np.array(stops, dtype=np.int64), np.array(names, str)
-    )
+        bare = [bare_chrom(_text(v)) for v in values.tolist()]
+        lookup = np.array([names.setdefault(b, len(names)) for b in bare], dtype=np.uint32)
+        codes[first : first + len(inverse)] = lookup[inverse.ravel()]
+    return ChromIndex(codes.astype(np.min_scalar_type(max(len(names) - 1, 0))), list(names))
 
 
 def _text(value: object) -> str:
@@ -98,7 +94,7 @@ class SadAnnotations:
             self._memory = _tsv_fields(self.path)
         with self._fields() as fields:
             self.names: list[str] = [_text(v) for v in fields["target_ids"][:].tolist()]
-            self.runs = chrom_runs(fields["chr"])
+            self.chroms = chrom_index(fields["chr"])
 
     @property
     def source(self) -> str:
@@ -126,7 +122,7 @@ class SadAnnotations:
         its row and the track."""
         bim = panel.bim
         with self._fields() as fields:
-            rows = self.runs.rows(panel.chrom)
+            rows = self.chroms.rows(panel.chrom)
             snp = read_sorted_rows(fields["snp"], rows).astype(str)
             known = np.isin(snp, bim.snp)
             rows, snp = rows[known], snp[known]
