@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
-from crossreg.plots import remove_stale_figures
+from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import progress
 from crossreg.stats.sldp.block_loop import BlockScan, PhenoBlocks
 from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
@@ -118,6 +118,7 @@ def write_outputs(
     marginal annotations `names` and write results.tsv, the chunk tables of the rows with
     p below `verbose_thresh`, the figures (with `plots`; an SVG beside each with `svg`)
     and summary.json (with `settings`)."""
+    check_plot_options(plots, svg)
     per_pheno, info = scan.per_pheno, scan.info
     rows: list[dict[str, object]] = []
     chunk_tables: dict[Path, pl.DataFrame] = {}
