@@ -1,16 +1,19 @@
-"""SLDP's ``.info`` sums (``ChromAnnotations.info``) of a SAD-like float16 table: peak memory
-and time per source tree.
+"""SLDP's ``.info`` sums (``ChromAnnotations.info``) of a SAD-like table: peak memory and
+time per source tree.
 
-A chromosome of ``--snps`` panel SNPs (MAF uniform on 0–0.5) with one float16 table of
-``--snps`` × ``--tracks`` scores (Laplace, a third 0, every row matched, every third one
-swapped), as ``crossreg sldp --sad`` holds a chromosome's used rows. ``info()`` runs in its
-own process per tree given with ``--tree LABEL=PYTHONPATH`` (e.g. the code before and
-after a change): wall seconds of ``info()`` alone, and the process's maximum RSS (measured
-as in ``bench_sldp.py``) less its resident memory just before ``info()``, table included.
-The sums of every tree must be the same bits, else the bench stops.
+A chromosome of ``--snps`` panel SNPs (MAF uniform on 0–0.5) with one table of ``--snps``
+× ``--tracks`` scores stored as ``--dtype`` (float16 as ``crossreg sad`` writes them;
+float64 as a ``.sannot.gz`` is read): Laplace, a fraction ``--zeros`` of them 0 (a third
+by default; 0.99 for a sparse annotation), every row matched, every third one swapped, as
+``crossreg sldp --sad`` holds a chromosome's used rows. ``info()`` runs in its own process
+per tree given with ``--tree LABEL=PYTHONPATH`` (e.g. the code before and after a change):
+wall seconds of ``info()`` alone, and the most resident memory while it runs above its
+resident memory just before (the table included in neither: Linux's high-water mark,
+reset before ``info()``). The sums of every tree must be the same bits, else the bench
+stops.
 
 Usage: ``python benches/bench_sldp_info.py --tree now=python [--tree before=../old/python]
-[--snps 131072] [--tracks 1000]``.
+[--snps 131072] [--tracks 1000] [--dtype float16] [--zeros 0.333]``.
 """
 
 from __future__ import annotations
@@ -31,25 +34,30 @@ from types import SimpleNamespace
 import numpy as np
 from crossreg.stats.sldp.annotations import AnnotationTable, ChromAnnotations
 from crossreg.stats.sldp.reconcile import Alignment
-snps, tracks, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+snps, tracks, dtype = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+zeros, out = float(sys.argv[4]), sys.argv[5]
 rng = np.random.default_rng(0)
-values = np.empty((snps, tracks), dtype=np.float16)
+values = np.empty((snps, tracks), dtype=dtype)
 for a in range(0, snps, 8192):
     part = rng.laplace(size=(min(8192, snps - a), tracks))
-    part[rng.random(part.shape) < 1 / 3] = 0
+    part[rng.random(part.shape) < zeros] = 0
     values[a : a + len(part)] = part
+    del part
 snp = np.array([f"rs{k}" for k in range(snps)])
 panel = SimpleNamespace(maf=rng.uniform(0, 0.5, snps), bim=snp)  # what info() reads
 table = AnnotationTable("bench", [f"t{k}" for k in range(tracks)], values)
 sign = np.where(np.arange(snps) % 3 == 0, -1.0, 1.0)
 annotations = ChromAnnotations(panel, [table], [Alignment(np.arange(snps), sign, {})])
-pages = int(open('/proc/self/statm').read().split()[1])  # resident now, Linux
-before = pages * os.sysconf('SC_PAGE_SIZE') / 2**20
+def status(field):  # kB, Linux
+    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(field))
+open('/proc/self/clear_refs', 'w').write('5')  # the high-water mark starts again from here
+before = status('VmRSS:') / 1024
 start = time.perf_counter()
 info = annotations.info()
 seconds = time.perf_counter() - start
+peak = status('VmHWM:') / 1024
 np.savez(out, **info)
-print(json.dumps({"info_seconds": seconds, "rss_before_mib": before}))
+print(json.dumps({"info_seconds": seconds, "rss_before_mib": before, "peak_mib": peak}))
 """
 
 
@@ -58,10 +66,12 @@ def main() -> None:
     parser.add_argument("--tree", action="append", required=True, help="LABEL=PYTHONPATH")
     parser.add_argument("--snps", type=int, default=131_072, help="panel SNPs")
     parser.add_argument("--tracks", type=int, default=1_000, help="annotations")
+    parser.add_argument("--dtype", default="float16", choices=["float16", "float32", "float64"])
+    parser.add_argument("--zeros", type=float, default=1 / 3, help="fraction of values 0")
     args = parser.parse_args()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} cores, load average {load}")
-    print(f"{args.snps:,} SNPs × {args.tracks:,} float16 annotations")
+    print(f"{args.snps:,} SNPs × {args.tracks:,} {args.dtype} annotations, {args.zeros:.3g} zero")
     sums = {}
     with tempfile.TemporaryDirectory(prefix="bench_sldp_info.") as tmp:
         work = Path(tmp)
@@ -70,13 +80,15 @@ def main() -> None:
         for label, path in (tree.split("=", 1) for tree in args.tree):
             os.environ["PYTHONPATH"] = str(Path(path).resolve())
             out = work / f"{label}.npz"
-            cmd = [sys.executable, str(script), str(args.snps), str(args.tracks), str(out)]
+            cmd = [sys.executable, str(script), str(args.snps), str(args.tracks), args.dtype]
+            cmd += [str(args.zeros), str(out)]
             log = work / f"{label}.log"
-            got = measured(cmd, log)
+            measured(cmd, log)
             inner = json.loads(log.read_text().strip().splitlines()[-1])
             print(
-                f"{label}: info() {inner['info_seconds']:.2f} s, peak RSS {got['peak_mib']:.0f} "
-                f"MiB ({got['peak_mib'] - inner['rss_before_mib']:.0f} MiB above the table)"
+                f"{label}: info() {inner['info_seconds']:.2f} s, peak RSS "
+                f"{inner['peak_mib']:.0f} MiB "
+                f"({inner['peak_mib'] - inner['rss_before_mib']:.0f} MiB above the table)"
             )
             sums[label] = out.read_bytes()
     if len(set(sums.values())) > 1:

@@ -1,6 +1,7 @@
 """Type stub of the native extension. Users call the wrappers in crossreg.dna,
 crossreg.genome, crossreg.signal, crossreg.data.bigwig, crossreg.data.loader,
-crossreg.split.synteny and crossreg.io.chroms; this documents the calls they make.
+crossreg.split.synteny, crossreg.io.chroms and crossreg.stats.sldp.annotations; this
+documents the calls they make.
 ``tests/check_native_stub.py`` (run by ``make lint``) checks it against the built extension.
 
 Every function that reads files or works over arrays releases the GIL while it works (the
@@ -43,6 +44,21 @@ def shift_rows(
 def format_rows(prefixes: list[str], values: npt.NDArray[np.float32]) -> bytes:
     """Tab-separated UTF-8 lines: each prefix, then its row of `values` (2-D, one row per
     prefix) as ``format(x, ".6g")`` writes each value; on all cores, without the GIL."""
+
+def sldp_info_sums(
+    values: npt.NDArray[np.float16] | npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    rows: npt.NDArray[np.int64],
+    factors: npt.NDArray[np.float64],
+    kept: npt.NDArray[np.bool_],
+    pairwise: bool,
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]
+]:
+    """Per column of `values` (rows × columns): Σv², Σv² over the `kept` SNPs, #(v ≠ 0)
+    and #(v ≠ 0) over the kept SNPs, where SNP i's v is ``values[rows[i]] * factors[i]``
+    (``0 * factors[i]`` where ``rows[i]`` is negative). Each column's squares are added in
+    SNP order from 0.0 as numpy's axis-0 sum of 2 or more columns does, or (`pairwise`) as
+    it sums a single column. A row past the table raises ValueError."""
 
 def soft_clip(values: npt.NDArray[np.float32], threshold: float) -> None:
     """In place: `min(x, t + sqrt(max(0, x - t)))`; NaN stays NaN."""

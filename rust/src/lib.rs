@@ -14,6 +14,7 @@ pub mod error;
 pub mod genome;
 pub mod net;
 pub mod signal;
+pub mod sldp;
 pub mod synteny;
 pub mod text;
 

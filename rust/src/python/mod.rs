@@ -19,6 +19,7 @@ mod codec;
 mod dna;
 mod genome;
 mod signal;
+mod sldp;
 mod synteny;
 mod text;
 
@@ -109,6 +110,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dna::register(m)?;
     genome::register(m)?;
     signal::register(m)?;
+    sldp::register(m)?;
     synteny::register(m)?;
     text::register(m)?;
     Ok(())

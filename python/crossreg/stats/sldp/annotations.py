@@ -5,7 +5,6 @@ signed LD profiles Rv per LD block."""
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from crossreg import _native
 from crossreg.io.chroms import bare_chrom
 from crossreg.progress import Progress
 from crossreg.stats.sldp.panel import ChromPanel
@@ -23,7 +23,7 @@ from crossreg.stats.sldp.tables import numbers, read_text_table
 META_COLUMNS = ("SNP", "CHR", "CM", "BP", "A1", "A2")
 INFO_FIELDS = ("M", "M_5_50", "sqnorm", "sqnorm_5_50", "supp", "supp_5_50")
 ROWS_PER_PASS = 1 << 16  # bim rows per group when summarising the annotations
-INFO_BYTES = 1 << 28  # float64 values of one pass of the .info sums (columns split to fit)
+CHECK_BYTES = 1 << 28  # float64 values at a time when looking for a v that is not finite
 
 
 @dataclass(frozen=True)
@@ -112,35 +112,26 @@ class ChromAnnotations:
             self.alphas = [(-1.0, "")] * len(self.tables)
         self.scales = {a: alpha_scale(self.panel.maf, a) for a, _ in self.alphas if a != -1}
 
-    def values(
-        self, start: int, stop: int, columns: slice = slice(None)
-    ) -> npt.NDArray[np.float64]:
-        """v for bim rows ``start:stop`` and annotations `columns` (a step-1 slice of all
-        annotations, background first): rows × those annotations. A value that is not a
-        finite number stops, naming the SNP and the annotation."""
+    def values(self, start: int, stop: int) -> npt.NDArray[np.float64]:
+        """v for bim rows ``start:stop``: rows × annotations, background first. A value
+        that is not a finite number stops, naming the SNP and the annotation."""
         rows = slice(start, stop)
         assert self.alphas is not None
-        first, last, _ = columns.indices(sum(len(t.names) for t in self.tables))
-        parts, offset = [], 0
+        parts = []
         for table, alignment, (alpha, _) in zip(
             self.tables, self.alignments, self.alphas, strict=True
         ):
-            lo, hi = max(first - offset, 0), min(last - offset, len(table.names))
-            offset += len(table.names)
-            if lo >= hi:
-                continue
-            part = alignment.apply(table.values[:, lo:hi], 0.0, rows)
+            part = alignment.apply(table.values, 0.0, rows)
             if alpha != -1:
                 with np.errstate(invalid="ignore"):  # 0 · inf: stopped just below
                     part *= self.scales[alpha][rows, None]
             parts.append(part)
         v = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-        self._require_finite(v, start, first)
+        self._require_finite(v, start)
         return v
 
-    def _require_finite(self, v: npt.NDArray[np.float64], start: int, first: int) -> None:
-        """Stop at the first entry of `v` (bim rows from `start`, annotations from `first`)
-        that is inf or NaN."""
+    def _require_finite(self, v: npt.NDArray[np.float64], start: int) -> None:
+        """Stop at the first entry of `v` (bim rows from `start`) that is inf or NaN."""
         bad = np.argwhere(~np.isfinite(v))
         if not len(bad):
             return
@@ -151,7 +142,7 @@ class ChromAnnotations:
             for t, (alpha, option) in zip(self.tables, self.alphas, strict=True)
             for n in t.names
         ]
-        source, name, alpha, option = names[first + column]
+        source, name, alpha, option = names[column]
         snp = self.panel.bim.snp[start + row]
         maf = self.panel.maf[start + row]
         raise ValueError(
@@ -163,43 +154,69 @@ class ChromAnnotations:
     def info(self, meter: Progress | None = None) -> dict[str, npt.NDArray[np.float64]]:
         """The reference's ``.info`` numbers per annotation (MAF ≥ 0.05 for ``_5_50``),
         counting bim rows done on `meter`. Summed over groups of :data:`ROWS_PER_PASS`
-        rows, each taken in column slices of about :data:`INFO_BYTES` of float64
-        (:func:`column_slices`), so that the sums have the same bits whatever the budget."""
+        rows (:meth:`_group_sums`), the same bits as numpy's sums of each group's v."""
         common = self.panel.maf >= 0.05
         n = sum(len(t.names) for t in self.tables)
-        sums = {name: np.zeros(n) for name in ("sq", "sq_common")}
-        counts = {name: np.zeros(n, dtype=np.int64) for name in ("supp", "supp_common")}
+        stored = [np.ascontiguousarray(t.values) for t in self.tables]
+        sq, sq_common = np.zeros(n), np.zeros(n)
+        supp, supp_common = np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64)
         for start in range(0, len(self.panel.bim), ROWS_PER_PASS):
-            keep = common[start : start + ROWS_PER_PASS]
-            for columns in column_slices(n, len(keep), INFO_BYTES):
-                v = self.values(start, start + len(keep), columns)
-                sums["sq"][columns] += (v * v).sum(axis=0)
-                counts["supp"][columns] += (v != 0).sum(axis=0)
-                v = v[keep]
-                sums["sq_common"][columns] += (v * v).sum(axis=0)
-                counts["supp_common"][columns] += (v != 0).sum(axis=0)
-                del v
+            rows = slice(start, min(start + ROWS_PER_PASS, len(self.panel.bim)))
+            part_sq, part_sq_common, part_supp, part_supp_common = self._group_sums(
+                rows, common[rows], stored
+            )
+            if not np.isfinite(part_sq).all():
+                self._require_finite_rows(rows)  # else a finite v whose square overflows
+            sq += part_sq
+            sq_common += part_sq_common
+            supp += part_supp
+            supp_common += part_supp_common
             if meter is not None:
-                meter.update(len(keep))
+                meter.update(rows.stop - rows.start)
         return {
             "M": np.full(n, float(len(self.panel.bim))),
             "M_5_50": np.full(n, float(common.sum())),
-            "sqnorm": np.sqrt(sums["sq"]) ** 2,
-            "sqnorm_5_50": np.sqrt(sums["sq_common"]) ** 2,
-            "supp": counts["supp"].astype(np.float64),
-            "supp_5_50": counts["supp_common"].astype(np.float64),
+            "sqnorm": np.sqrt(sq) ** 2,
+            "sqnorm_5_50": np.sqrt(sq_common) ** 2,
+            "supp": supp.astype(np.float64),
+            "supp_5_50": supp_common.astype(np.float64),
         }
 
+    def _group_sums(
+        self,
+        rows: slice,
+        keep: npt.NDArray[np.bool_],
+        stored: Sequence[npt.NDArray[np.floating]],
+    ) -> tuple[
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.uint64],
+    ]:
+        """Per annotation over bim `rows`: Σv², Σv² where `keep`, #(v ≠ 0) and #(v ≠ 0)
+        where `keep`; `stored` holds each table's values, C-contiguous. Taken by the native
+        core from each stored table (float16, float32 or float64) in one pass, without a
+        float64 copy of v; each sum has the bits of numpy's ``(v * v).sum(axis=0)`` (row by
+        row, or pairwise for a lone annotation). A v that is not finite makes its Σv² not
+        finite."""
+        assert self.alphas is not None
+        pairwise = sum(len(t.names) for t in self.tables) == 1  # numpy's sum of 1 column
+        parts = []
+        for values, alignment, (alpha, _) in zip(stored, self.alignments, self.alphas, strict=True):
+            row = alignment.row[rows]
+            factor = np.where(row >= 0, alignment.sign[rows], 1.0)  # x · sign · scale
+            if alpha != -1:
+                factor *= self.scales[alpha][rows]
+            parts.append(_native.sldp_info_sums(values, row, factor, keep, pairwise))
+        sq, sq_keep, supp, supp_keep = (np.concatenate(p) for p in zip(*parts, strict=True))
+        return sq, sq_keep, supp, supp_keep
 
-def column_slices(columns: int, rows: int, budget: int) -> list[slice]:
-    """`columns` split into consecutive slices of about `budget` bytes of rows × columns
-    float64 each, every slice at least 2 columns wide (or all of them): numpy sums the
-    columns of a rows × 2-or-more array row by row, the same bits as over the whole table,
-    but a single column pairwise, which can differ in the last bits."""
-    width = max(2, budget // max(1, rows * 8))
-    count = min(-(-columns // width), columns // 2) if columns >= 2 else 1
-    edges = [columns * k // count for k in range(count + 1)]
-    return [slice(a, b) for a, b in itertools.pairwise(edges)]
+    def _require_finite_rows(self, rows: slice) -> None:
+        """Stop at the first v of bim `rows` that is inf or NaN (:meth:`values` names it),
+        about :data:`CHECK_BYTES` of float64 at a time."""
+        step = max(1, CHECK_BYTES // (8 * max(1, sum(len(t.names) for t in self.tables))))
+        for start in range(rows.start, rows.stop, step):
+            self.values(start, min(start + step, rows.stop))
 
 
 def alpha_scale(maf: npt.NDArray[np.float64], alpha: float) -> npt.NDArray[np.float64]:
