@@ -47,6 +47,7 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.bigwig_write import BigWigFile, SpaceGuard
+from crossreg.io.identity import file_identity, settings_hash
 from crossreg.io.targets import Target
 from crossreg.model.inference import (
     InferenceOptions,
@@ -63,11 +64,9 @@ from crossreg.variants.sad_stream import (
     CHUNK_NAME,
     ChunkStore,
     StoreState,
-    file_identity,
     partial_dir,
     refuse_partial,
     refuse_shard_under_torchrun,
-    settings_hash,
     torchrun_shard,
 )
 

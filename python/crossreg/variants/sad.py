@@ -32,6 +32,7 @@ import numpy as np
 
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
+from crossreg.io.identity import file_identity, settings_hash
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
 from crossreg.model.inference import (
@@ -70,13 +71,11 @@ from crossreg.variants.sad_stream import (
     ChunkStore,
     Plan,
     StoreState,
-    file_identity,
     kept_records,
     record_chunks,
     refuse_partial,
     refuse_shard_under_torchrun,
     run_settings,
-    settings_hash,
     shard_output,
     survey_vcf,
     torchrun_shard,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import array
 import contextlib
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ import numpy.typing as npt
 
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write, output_error, unnamed_write_error
+from crossreg.io.identity import file_identity
 from crossreg.io.space import allocated_memmap
 from crossreg.io.vcf import (
     Variant,
@@ -200,19 +200,6 @@ def record_chunks(
             group, count = [], 0
     if group:
         yield group
-
-
-def settings_hash(settings: Mapping[str, object]) -> str:
-    """A short hash of a run's settings (JSON, sorted keys)."""
-    text = json.dumps(settings, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def file_identity(path: str | os.PathLike[str]) -> dict[str, object]:
-    """A file's resolved path, size and modification time (what a resumed run must match)."""
-    path = Path(path)
-    stat = path.stat()
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def run_settings(
