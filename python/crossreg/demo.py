@@ -31,7 +31,7 @@ import polars as pl
 from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.plan import Layout
 from crossreg.data.store import DataStore
-from crossreg.demo_steps import counting, keep, run_step, sad_step, train_models
+from crossreg.demo_steps import counting, keep, run_step, sad_step, sldp_step, train_models
 from crossreg.demo_summary import (
     format_summary,
     genome_summary,
@@ -49,7 +49,6 @@ from crossreg.report import write_report
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
-from crossreg.stats.sldp.run import write_sldp
 from crossreg.synth.species import DEFAULT_GENOMES
 from crossreg.synth.world import MANIFEST, synthesize
 from crossreg.train.options import TrainOptions
@@ -229,7 +228,8 @@ def run_demo(
     With `resume`, continue a run stopped in `out`: keep its world (made with the same
     preset, seed and genomes), continue each training from its last finished epoch (a
     finished one stays as it is), keep finished SAD tables and continue interrupted ones
-    from their last chunk; the steps that take seconds run again."""
+    from their last chunk, continue an interrupted SLDP from its finished chromosomes; the
+    steps that take seconds run again."""
     with counting(step_count(settings.genomes), Path(out)):
         return _run_demo(Path(out), settings, resume, report)
 
@@ -514,14 +514,15 @@ def _sldp_of_panel(
     argv += ["--sad", *map(str, tables), "--sumstats", *map(str, sumstats), "--alpha", "0"]
     argv += ["--seed", str(settings.seed), "--flips", str(settings.sldp_flips)]
     argv += ["--out", str(folder / "results")]
-    run_step(
+    sldp_step(
         argv,
-        write_sldp,
+        folder / "results",
+        tables,
+        resume,
         stems["bfile"],
         files["print_snps"],
         files["blocks"],
         stems["ldscores"],
-        folder / "results",
         sumstats=sumstats,
         sad=tables,
         alpha=0.0,  # SAD is per allele; the planted effects are per normalised genotype

@@ -8,7 +8,7 @@ import logging
 import shlex
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +19,8 @@ import torch
 from crossreg.devices import usable_cores
 from crossreg.model.inference import InferenceOptions
 from crossreg.runlog import output_folder, record_run
+from crossreg.stats.sldp.checkpoint import checkpoint_dir
+from crossreg.stats.sldp.run import write_sldp
 from crossreg.train.options import TrainOptions
 from crossreg.train.side_by_side import TrainRun, train_side_by_side
 from crossreg.train.trainer import train
@@ -127,6 +129,25 @@ def sad_step(
     run_step(
         argv, write_sad, model, fasta, vcf, table, head=head, options=options, resume=interrupted
     )
+
+
+def sldp_step(
+    argv: list[str], out: Path, tables: Sequence[Path], resume: bool, *args: Any, **kwargs: Any
+) -> None:
+    """``crossreg sldp`` into `out` (:func:`write_sldp` of `args` and `kwargs`); with
+    `resume`, a run stopped in its block pass continues from its finished chromosomes,
+    unless one of the SAD `tables` it reads was written since (scored again by the resumed
+    demo): then the pass starts afresh."""
+    checkpoint = checkpoint_dir(out)
+    if resume and checkpoint.exists():
+        made = checkpoint.stat().st_mtime_ns
+        if any(table.stat().st_mtime_ns > made for table in tables):
+            log.info("%s predates the SAD tables it read: computing again", checkpoint)
+            shutil.rmtree(checkpoint)
+    interrupted = resume and checkpoint.exists()
+    if interrupted:
+        argv = [*argv, "--resume"]
+    run_step(argv, write_sldp, *args, out, resume=interrupted, **kwargs)
 
 
 def train_models(

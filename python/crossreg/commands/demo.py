@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="continue a run stopped in OUT (same --preset, --seed, --genomes): keep its "
         "world, continue each training from its last finished epoch, keep finished SAD "
-        "tables and continue interrupted ones; the steps that take seconds run again",
+        "tables and continue interrupted ones (SAD from its last chunk, SLDP from its last "
+        "chromosome); the steps that take seconds run again",
     )
     add_genomes_argument(
         parser,

@@ -93,15 +93,20 @@ def require_output(args: argparse.Namespace, name: str = "out", *, folder: bool)
         )
 
 
-def require_own_folder(args: argparse.Namespace) -> None:
+def require_own_folder(args: argparse.Namespace, unfinished: str | None = None) -> None:
     """``--out``, the folder this command writes its files into, is new, empty, or this
     command's own earlier output (its run log names this command and no other that writes
     folders), which a rerun replaces. Anything else (another command's output, the
     user's files) is refused before any work, so that nothing of theirs is overwritten
-    or mixed in."""
+    or mixed in. `unfinished` names the entry an interrupted run of the command leaves
+    there (its checkpoint), which the command judges itself: a folder holding only it
+    is the command's."""
     out, command = Path(args.out), args.command
-    if launched_rank() != 0 or not out.is_dir() or not any(out.iterdir()):
+    if launched_rank() != 0 or not out.is_dir():
         return  # under torchrun process 0 checks (the others may have begun writing)
+    entries = [p for p in out.iterdir() if p.name != unfinished]
+    if not entries:
+        return
     runs = read_runs(out / RUNS_FILE) if (out / RUNS_FILE).is_file() else []
     logged = {_logged_command(str(run.get("command", ""))) for run in runs}
     others = sorted(logged - FILE_COMMANDS - {command})
@@ -111,7 +116,7 @@ def require_own_folder(args: argparse.Namespace) -> None:
     elif others:
         held = f"the output of crossreg {others[0]} (its {RUNS_FILE} says so)"
     elif command not in logged:
-        first = min(p.name for p in out.iterdir())
+        first = min(p.name for p in entries)
         held = f"files no finished crossreg {command} wrote ({first}, ...)"
         fix += f", or remove them if a crossreg {command} stopped before it finished"
     else:

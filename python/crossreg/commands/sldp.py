@@ -175,6 +175,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write chunk tables below this p (default %(default)s)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from OUT/.partial/, where each finished "
+        "chromosome's share of the LD block pass is kept: only the others are computed, and "
+        "the outputs are the same bytes as an uninterrupted run's (refused, naming what "
+        "differs, when the inputs or the options that decide the pass are not the ones it "
+        "started with; without --resume, a left-over OUT/.partial/ is refused)",
+    )
     add_plot_arguments(parser)
 
 
@@ -182,8 +191,10 @@ def run(args: argparse.Namespace) -> int:
     """Run SLDP and write the results directory."""
     require_paths(args, "print_snps", "ld_blocks", "sad", "sumstats", "eqtl", "background_gtf")
     require_output(args, folder=True)
-    require_own_folder(args)
+    from crossreg.stats.sldp.checkpoint import CHECKPOINT
     from crossreg.stats.sldp.run import write_sldp
+
+    require_own_folder(args, unfinished=CHECKPOINT)
 
     result = write_sldp(
         args.bfile_chr,
@@ -209,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
         spectrum_percent=args.spectrum_percent,
         ld_cache=args.ld_cache,
         verbose_thresh=args.verbose_thresh,
+        resume=args.resume,
         **plot_options(args),
     )
     print(

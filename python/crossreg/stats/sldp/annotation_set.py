@@ -13,6 +13,7 @@ from crossreg.stats.sldp.annotations import (
     sannot_path,
 )
 from crossreg.stats.sldp.background import BuiltBackgrounds
+from crossreg.stats.sldp.chrom_part import AnnotationState
 from crossreg.stats.sldp.panel import ChromPanel, chrom_label
 from crossreg.stats.sldp.reconcile import Alignment, add_counts
 from crossreg.stats.sldp.sad_annotations import SadAnnotations
@@ -84,6 +85,21 @@ class AnnotationSet:
             else f"{', '.join(found)} ({source})"
             for source, found in by_source.items()
         )
+
+    def state_since(self, before: dict[str, int]) -> AnnotationState:
+        """What the chromosome read since ``matched`` was `before` told this set."""
+        matched = {source: count - before[source] for source, count in self.matched.items()}
+        return AnnotationState(list(self.names or []), dict(self.origin), matched)
+
+    def restore(self, state: AnnotationState, label: str) -> None:
+        """Take in what reading the chromosome `label` told this set (`state`), as reading
+        it again would (a chromosome a resumed run takes from its checkpoint)."""
+        if self.names is None:
+            self.names, self.origin = list(state.names), dict(state.origin)
+        elif state.names != self.names:
+            raise ValueError(f"{label}: annotation columns differ from the first chromosome's")
+        for source, count in state.matched.items():
+            self.matched[source] += count
 
     def require_matches(self, bfile_chr: str) -> None:
         """Stop when a source matched no SNP of the panel `bfile_chr` on any chromosome."""

@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +16,8 @@ import numpy.typing as npt
 from crossreg.progress import Progress, progress
 from crossreg.stats.sldp.annotation_set import AnnotationSet, chrom_annotations
 from crossreg.stats.sldp.annotations import INFO_FIELDS, ChromAnnotations, signed_ld_profiles
-from crossreg.stats.sldp.panel import ChromPanel, LdBlocks, load_chrom_panel
+from crossreg.stats.sldp.chrom_part import ChromPart, Info, PhenoBlocks
+from crossreg.stats.sldp.panel import ChromPanel, LdBlocks, chrom_label, load_chrom_panel
 from crossreg.stats.sldp.plink import standardized_genotypes
 from crossreg.stats.sldp.reconcile import add_counts
 from crossreg.stats.sldp.refpanel import (
@@ -26,31 +27,14 @@ from crossreg.stats.sldp.refpanel import (
     read_cached_spectra,
     write_cached_spectra,
 )
-from crossreg.stats.sldp.regression import BlockStats, block_stats
+from crossreg.stats.sldp.regression import block_stats
 from crossreg.stats.sldp.sumstats import Heritability, Sumstats, block_weights
+
+if TYPE_CHECKING:
+    from crossreg.stats.sldp.checkpoint import Checkpoint
 
 log = logging.getLogger("crossreg")
 T = TypeVar("T")
-Info = dict[str, npt.NDArray[np.float64] | float]  # the .info sums of the marginal annotations
-
-
-@dataclass
-class PhenoBlocks:
-    """One phenotype's per-block statistics, typed counts and print-SNP index ranges."""
-
-    stats: dict[int, BlockStats]
-    m_h: npt.NDArray[np.float64]
-    snpind: npt.NDArray[np.int64]  # blocks × (begin, end)
-    typed: bool = False  # some print SNP of a block with an LD spectrum is typed
-    indefinite: int = 0  # blocks whose W = R/N + σ²_g R² has an eigenvalue ≤ 0 (σ²_g < 0)
-    signal: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
-
-    def note_signal(self, typed_profiles: npt.NDArray[np.float64]) -> None:
-        """Mark the marginal annotations whose signed LD profile is not 0 at these typed
-        print SNPs (rows × marginal annotations)."""
-        hits = (typed_profiles != 0).any(axis=0)
-        self.typed = True
-        self.signal = self.signal | hits if self.signal.size else hits
 
 
 @dataclass(frozen=True)
@@ -64,6 +48,17 @@ class BlockScan:
     info: Info
     counts: dict[str, dict[str, int]]
     ranks: dict[str, int]
+
+    def add(self, part: ChromPart) -> None:
+        """Add one chromosome's share, in chromosome order (the sums are in that order)."""
+        for name, target in self.per_pheno.items():
+            target.add(part.per_pheno[name])
+        for name in INFO_FIELDS:
+            self.info[name] = self.info[name] + part.info[name]
+        for key, counted in part.counts.items():
+            add_counts(self.counts, key, counted)
+        for key, count in part.ranks.items():
+            self.ranks[key] += count
 
 
 @dataclass(frozen=True)
@@ -86,42 +81,75 @@ def scan_blocks(
     marginal: AnnotationSet,
     background: AnnotationSet,
     settings: BlockSettings,
+    checkpoint: Checkpoint | None = None,
 ) -> BlockScan:
     """The pass over the panel chromosomes `chroms` (``{bfile_chr}{chrom}``) and their LD
     blocks, with print SNPs `printed`, counted on a progress meter by blocks; one
-    chromosome's annotations and spectra are held at a time."""
-    per_pheno = {
-        s.name: PhenoBlocks({}, np.zeros(len(blocks)), np.zeros((len(blocks), 2), dtype=np.int64))
-        for s in phenos
-    }
+    chromosome's annotations and spectra are held at a time. With a `checkpoint`, each
+    chromosome it holds is taken from it, and each one computed is saved to it."""
+    per_pheno = {s.name: PhenoBlocks.empty(len(blocks)) for s in phenos}
     ranks = {"with_print_snps": 0, "rank_0": 0}
     scan = BlockScan(per_pheno, dict.fromkeys(INFO_FIELDS, 0.0), {}, ranks)
     total_blocks = sum(len(blocks.on(c)) for c in chroms)
     with progress(total_blocks, "SLDP signed LD profiles", "blocks") as meter:
         for chrom in chroms:
-            panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
-            annotations = chrom_annotations(panel, background, marginal, scan.counts)
-            n_background = len(background.names or [])
-            with progress(len(panel.bim), f"{panel.label} annotation sums", "SNPs") as sums:
-                chrom_info = annotations.info(sums)
-            for name in INFO_FIELDS:
-                scan.info[name] = scan.info[name] + chrom_info[name][n_background:]
-            aligned = {}
-            for stats in phenos:
-                alignment, z, n = stats.align(panel)
-                add_counts(scan.counts, f"{stats.source} {panel.label}", alignment.counts)
-                aligned[stats.name] = (z / np.sqrt(n), n)
-            sigma2g = {name: heritability[name].sigma2g for name in aligned}
-            spectra = _chrom_blocks(
-                panel, blocks, annotations, n_background, aligned, sigma2g, scan, settings, meter
-            )
-            scan.ranks["with_print_snps"] += len(spectra)
-            scan.ranks["rank_0"] += sum(s.u.shape[1] == 0 for s in spectra.values())
-            log.info(
-                "%s: %d blocks with print SNPs, %d SNPs", panel.label, len(spectra), len(panel.bim)
-            )
-            del annotations, spectra  # freed before the next chromosome's are read
+            part = checkpoint.load(chrom, len(blocks)) if checkpoint is not None else None
+            if part is not None:
+                for group, name in ((marginal, "marginal"), (background, "background")):
+                    group.restore(part.annotations[name], chrom_label(chrom))
+                meter.update(len(blocks.on(chrom)))
+            else:
+                part = _chrom_part(
+                    bfile_chr, chrom, printed, blocks, phenos, heritability, marginal,
+                    background, settings, meter,
+                )  # fmt: skip
+                if checkpoint is not None:
+                    checkpoint.save(part)
+            scan.add(part)
     return scan
+
+
+def _chrom_part(
+    bfile_chr: str,
+    chrom: str,
+    printed: npt.NDArray[np.str_],
+    blocks: LdBlocks,
+    phenos: Sequence[Sumstats],
+    heritability: Mapping[str, Heritability],
+    marginal: AnnotationSet,
+    background: AnnotationSet,
+    settings: BlockSettings,
+    meter: Progress,
+) -> ChromPart:
+    """One panel chromosome's share of the pass, computed from its files."""
+    panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
+    before = {"marginal": dict(marginal.matched), "background": dict(background.matched)}
+    counts: dict[str, dict[str, int]] = {}
+    annotations = chrom_annotations(panel, background, marginal, counts)
+    n_background = len(background.names or [])
+    with progress(len(panel.bim), f"{panel.label} annotation sums", "SNPs") as sums:
+        chrom_info = annotations.info(sums)
+    info: Info = {name: chrom_info[name][n_background:] for name in INFO_FIELDS}
+    aligned = {}
+    for stats in phenos:
+        alignment, z, n = stats.align(panel)
+        add_counts(counts, f"{stats.source} {panel.label}", alignment.counts)
+        aligned[stats.name] = (z / np.sqrt(n), n)
+    sigma2g = {name: heritability[name].sigma2g for name in aligned}
+    per_pheno = {s.name: PhenoBlocks.empty(len(blocks)) for s in phenos}
+    spectra = _chrom_blocks(
+        panel, blocks, annotations, n_background, aligned, sigma2g, per_pheno, settings, meter
+    )
+    ranks = {
+        "with_print_snps": len(spectra),
+        "rank_0": sum(s.u.shape[1] == 0 for s in spectra.values()),
+    }
+    log.info("%s: %d blocks with print SNPs, %d SNPs", panel.label, len(spectra), len(panel.bim))
+    state = {
+        "marginal": marginal.state_since(before["marginal"]),
+        "background": background.state_since(before["background"]),
+    }
+    return ChromPart(chrom, per_pheno, info, counts, ranks, state, len(panel.bim))
 
 
 def _chrom_blocks(
@@ -131,11 +159,11 @@ def _chrom_blocks(
     n_background: int,
     aligned: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
     sigma2g: dict[str, float],
-    scan: BlockScan,
+    per_pheno: dict[str, PhenoBlocks],
     settings: BlockSettings,
     meter: Progress,
 ) -> dict[int, Spectrum]:
-    """The LD blocks of one panel chromosome into `scan`'s phenotypes (`aligned`: each
+    """The LD blocks of one panel chromosome into `per_pheno` (`aligned`: each
     one's ahat and N per panel SNP); its blocks' spectra, written to the cache when they
     did not come from it."""
     print_index = np.cumsum(panel.printed) - 1
@@ -161,7 +189,7 @@ def _chrom_blocks(
             typed = ~np.isnan(ahat_o)
             if not typed.any():
                 continue
-            target = scan.per_pheno[name]
+            target = per_pheno[name]
             target.note_signal(profiles[typed, n_background:])
             if not profiles.any():
                 continue

@@ -15,7 +15,8 @@ import polars as pl
 from crossreg.io.atomic import atomic_write
 from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import progress
-from crossreg.stats.sldp.block_loop import BlockScan, PhenoBlocks
+from crossreg.stats.sldp.block_loop import BlockScan
+from crossreg.stats.sldp.chrom_part import PhenoBlocks
 from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
 from crossreg.stats.sldp.panel import LdBlocks
 from crossreg.stats.sldp.regression import BlockStats, chunk_bounds, regress

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from crossreg.plots import check_plot_options
 from crossreg.stats.sldp.annotation_set import AnnotationSet
+from crossreg.stats.sldp.annotations import sannot_path
 from crossreg.stats.sldp.background import build_backgrounds
 from crossreg.stats.sldp.block_loop import BlockSettings, scan_blocks
+from crossreg.stats.sldp.checkpoint import Checkpoint, fingerprint, refuse_checkpoint
 from crossreg.stats.sldp.inputs import (
     analysed_chroms,
     check_blocks_cover,
@@ -26,6 +28,9 @@ from crossreg.stats.sldp.scan_checks import (
     warn_indefinite,
 )
 from crossreg.stats.sldp.sumstats import estimate_h2g, read_ldscores
+
+PANEL_SUFFIXES = ("bed", "bim", "fam", "frq")
+LD_FILES = ("ldscore.gz", "M_5_50")
 
 
 def write_sldp(
@@ -55,14 +60,25 @@ def write_sldp(
     verbose_thresh: float = 0.05,
     plots: bool = True,
     svg: bool = False,
+    resume: bool = False,
 ) -> SldpRun:
     """Run SLDP for every phenotype × marginal annotation and write ``out/results.tsv``,
     ``out/summary.json``, ``out/chunks/{pheno}/{annot}.tsv`` (rows with p below
     `verbose_thresh`) and, unless `plots` is false, the figures ``out/z_heatmap.png`` and
     ``out/z_correlation.png`` (an SVG beside each with `svg`). Each phenotype's sign flips
     use a fresh legacy RNG seeded by `seed`, so its numbers equal a reference run on that
-    phenotype alone."""
+    phenotype alone.
+
+    Each finished panel chromosome's share of the block pass is kept in ``out/.partial/``
+    (:mod:`crossreg.stats.sldp.checkpoint`), removed once the outputs are written; `resume`
+    continues an interrupted run from its finished chromosomes (refused, naming what
+    differs, when its inputs or the options that decide the pass were others), and the
+    outputs are the same bytes as an uninterrupted run's. Without `resume`, a left-over
+    checkpoint is refused; an input error found in the pass or after it (a ValueError)
+    removes it, since the corrected rerun cannot resume."""
     check_plot_options(plots, svg)
+    if not resume:
+        refuse_checkpoint(out)
     check_options(
         sumstats=sumstats,
         eqtl=eqtl,
@@ -89,61 +105,107 @@ def write_sldp(
     background = AnnotationSet(
         background_sannot_chr, built=built, alpha=(background_alpha, "--background-alpha")
     )
-    scan = scan_blocks(
-        bfile_chr,
-        chroms,
-        printed,
-        blocks,
-        phenos,
-        heritability,
-        marginal,
-        background,
-        BlockSettings(weights, spectrum_percent, ld_cache),
-    )
-    check_ranks(scan.ranks, spectrum_percent)
-    for group in (marginal, background):
-        group.require_matches(bfile_chr)
-    require_typed(phenos, scan, chroms)
-    check_annotation_signal(phenos, scan.per_pheno, marginal)
-    for stats in phenos:
-        warn_indefinite(stats, heritability[stats.name], scan.per_pheno[stats.name])
-    names = marginal.names or []
-    background_names = background.names or []
-    return write_outputs(
-        Path(out),
-        phenos,
-        heritability,
-        scan,
-        blocks,
-        names,
-        background_names=background_names,
-        flips=flips,
-        seed=seed,
-        jk_blocks=jk_blocks,
-        verbose_thresh=verbose_thresh,
-        plots=plots,
-        svg=svg,
-        settings={
-            "bfile_chr": bfile_chr,
-            "print_snps": str(print_snps),
-            "ld_blocks": str(ld_blocks),
-            "ldscores_chr": ldscores_chr,
-            "ldscore_chroms": ld.chroms,
-            "M_5_50": ld.m_5_50,
-            "annotations": marginal.sources,
-            "background": background.sources,
-            "background_names": background_names,
-            "background_maf_bins": background_maf_bins,
-            "background_gtf": None if background_gtf is None else str(background_gtf),
-            "background_built": built.describe() if built else None,
-            "chroms": chroms,
-            "seed": seed,
-            "flips": flips,
-            "jk_blocks": jk_blocks,
-            "weights": weights,
-            "alpha": alpha,
-            "background_alpha": background_alpha,
-            "spectrum_percent": spectrum_percent,
-            "verbose_thresh": verbose_thresh,
-        },
-    )
+    checkpoint = Checkpoint(out, [s.name for s in phenos])
+    checkpoint.open(
+        fingerprint(
+            {
+                "bfile_chr": os.path.abspath(bfile_chr),
+                "ldscores_chr": os.path.abspath(ldscores_chr),
+                "sannot_chr": [os.path.abspath(stem) for stem in sannot_chr],
+                "background_sannot_chr": [os.path.abspath(s) for s in background_sannot_chr],
+                "background_maf_bins": background_maf_bins,
+                "eqtl_n": eqtl_n,
+                "chroms": chroms,
+                "weights": weights,
+                "alpha": alpha,
+                "background_alpha": background_alpha,
+                "spectrum_percent": spectrum_percent,
+            },
+            _input_files(
+                bfile_chr, chroms, ldscores_chr, ld.chroms, [print_snps, ld_blocks],
+                [*sumstats, *eqtl], [*sannot_chr, *background_sannot_chr], sad, background_gtf,
+            ),
+        ),
+        resume=resume,
+    )  # fmt: skip
+    with checkpoint.kept(len(chroms)):
+        scan = scan_blocks(
+            bfile_chr,
+            chroms,
+            printed,
+            blocks,
+            phenos,
+            heritability,
+            marginal,
+            background,
+            BlockSettings(weights, spectrum_percent, ld_cache),
+            checkpoint,
+        )
+        check_ranks(scan.ranks, spectrum_percent)
+        for group in (marginal, background):
+            group.require_matches(bfile_chr)
+        require_typed(phenos, scan, chroms)
+        check_annotation_signal(phenos, scan.per_pheno, marginal)
+        for stats in phenos:
+            warn_indefinite(stats, heritability[stats.name], scan.per_pheno[stats.name])
+        names = marginal.names or []
+        background_names = background.names or []
+        return write_outputs(
+            Path(out),
+            phenos,
+            heritability,
+            scan,
+            blocks,
+            names,
+            background_names=background_names,
+            flips=flips,
+            seed=seed,
+            jk_blocks=jk_blocks,
+            verbose_thresh=verbose_thresh,
+            plots=plots,
+            svg=svg,
+            settings={
+                "bfile_chr": bfile_chr,
+                "print_snps": str(print_snps),
+                "ld_blocks": str(ld_blocks),
+                "ldscores_chr": ldscores_chr,
+                "ldscore_chroms": ld.chroms,
+                "M_5_50": ld.m_5_50,
+                "annotations": marginal.sources,
+                "background": background.sources,
+                "background_names": background_names,
+                "background_maf_bins": background_maf_bins,
+                "background_gtf": None if background_gtf is None else str(background_gtf),
+                "background_built": built.describe() if built else None,
+                "chroms": chroms,
+                "seed": seed,
+                "flips": flips,
+                "jk_blocks": jk_blocks,
+                "weights": weights,
+                "alpha": alpha,
+                "background_alpha": background_alpha,
+                "spectrum_percent": spectrum_percent,
+                "verbose_thresh": verbose_thresh,
+            },
+        )
+
+
+def _input_files(
+    bfile_chr: str,
+    chroms: Sequence[str],
+    ldscores_chr: str,
+    ld_chroms: Sequence[str],
+    tables: Sequence[str | os.PathLike[str]],
+    phenotypes: Sequence[str | os.PathLike[str]],
+    sannot_stems: Sequence[str],
+    sad: Sequence[str | os.PathLike[str]],
+    gtf: str | os.PathLike[str] | None,
+) -> list[Path]:
+    """Every file a run reads: the panel's of `chroms`, the LD scores' of `ld_chroms`,
+    `tables` (print SNPs, LD blocks), the phenotype files, each sannot stem's file of
+    each of `chroms`, the SAD files and the GTF."""
+    files = [Path(f"{bfile_chr}{c}.{suffix}") for c in chroms for suffix in PANEL_SUFFIXES]
+    files += [Path(f"{ldscores_chr}{c}.l2.{kind}") for c in ld_chroms for kind in LD_FILES]
+    files += [Path(p) for p in (*tables, *phenotypes, *sad)]
+    files += [sannot_path(stem, c) for stem in sannot_stems for c in chroms]
+    return files + ([Path(gtf)] if gtf is not None else [])

@@ -8,7 +8,8 @@ import logging
 from collections.abc import Sequence
 
 from crossreg.stats.sldp.annotation_set import AnnotationSet
-from crossreg.stats.sldp.block_loop import BlockScan, PhenoBlocks
+from crossreg.stats.sldp.block_loop import BlockScan
+from crossreg.stats.sldp.chrom_part import PhenoBlocks
 from crossreg.stats.sldp.panel import chrom_label
 from crossreg.stats.sldp.sumstats import Heritability, Sumstats
 

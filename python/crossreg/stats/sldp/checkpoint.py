@@ -1,0 +1,269 @@
+"""The checkpoint of a run's block pass: ``OUT/.partial/``, one ``chr{N}.npz`` per finished
+panel chromosome (its :class:`~crossreg.stats.sldp.chrom_part.ChromPart`, written whole or
+not at all) and ``settings.json``, the fingerprint of everything that decides those
+numbers (the options and the identity of every input file: resolved path, size,
+modification time). A run killed at chromosome 21 continues with ``resume`` from there,
+and ends with the same bytes as an uninterrupted run; a resume with other settings is
+refused, naming what differs. Without ``resume`` a left-over checkpoint is refused, as
+``crossreg sad`` refuses its ``OUT.partial/``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.errors import Interrupted
+from crossreg.io.atomic import atomic_write
+from crossreg.io.identity import file_identity, settings_hash
+from crossreg.stats.sldp.annotations import INFO_FIELDS
+from crossreg.stats.sldp.chrom_part import AnnotationState, ChromPart, Info, PhenoBlocks
+from crossreg.stats.sldp.panel import chrom_label
+from crossreg.stats.sldp.regression import BlockStats
+
+log = logging.getLogger("crossreg")
+
+CHECKPOINT = ".partial"
+SETTINGS_FILE = "settings.json"
+STATS_FIELDS = ("numerator", "dkk", "dkb", "dbb")
+#: What a resumed run must share with the one it continues (named in messages).
+SLDP_INPUTS = "panel, print SNPs, LD blocks, LD scores, annotations, phenotypes and options"
+SHOWN = 5  # differences named in a refusal
+
+
+def checkpoint_dir(out: str | os.PathLike[str]) -> Path:
+    """``OUT/.partial/``: the finished chromosomes of a run being written."""
+    return Path(out) / CHECKPOINT
+
+
+def refuse_checkpoint(out: str | os.PathLike[str]) -> None:
+    """Stop when an interrupted run left its checkpoint in `out` and ``resume`` was not
+    asked (as ``crossreg sad`` does with its ``OUT.partial/``)."""
+    folder = checkpoint_dir(out)
+    if folder.exists():
+        raise FileExistsError(
+            f"{folder} is left from an interrupted run: rerun with --resume to continue it "
+            f"(same {SLDP_INPUTS}), or delete {folder} to start again"
+        )
+
+
+def fingerprint(
+    options: Mapping[str, object], files: Sequence[str | os.PathLike[str]]
+) -> dict[str, object]:
+    """What decides a run's block pass: its `options` (JSON values) and the identity of
+    each of its input `files` (None for one that is absent), by resolved path."""
+    identities: dict[str, object] = {}
+    for path in files:
+        resolved = str(Path(path).resolve())
+        identities[resolved] = (
+            {k: v for k, v in file_identity(path).items() if k != "path"}
+            if Path(path).exists()
+            else None
+        )
+    return {"options": dict(options), "files": identities}
+
+
+def differences(before: Mapping[str, object], now: Mapping[str, object]) -> list[str]:
+    """How the fingerprint `now` differs from `before`: options by name, files by path."""
+    found = []
+    old_options = _mapping(before.get("options"))
+    new_options = _mapping(now.get("options"))
+    for key in sorted(old_options.keys() | new_options.keys()):
+        if old_options.get(key) != new_options.get(key):
+            option = "--" + key.replace("_", "-")
+            found.append(f"{option} {old_options.get(key)} then, {new_options.get(key)} now")
+    old_files, new_files = _mapping(before.get("files")), _mapping(now.get("files"))
+    for path in sorted(old_files.keys() | new_files.keys()):
+        if path not in new_files:
+            found.append(f"{path} was read then, not now")
+        elif path not in old_files:
+            found.append(f"{path} is read now, not then")
+        elif old_files[path] != new_files[path]:
+            found.append(f"{path} changed since (size or modification time)")
+    return found
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+class Checkpoint:
+    """``OUT/.partial/``: :meth:`open` it, then :meth:`load` or :meth:`save` each
+    chromosome's share of the pass, and :meth:`remove` it once the outputs are written."""
+
+    def __init__(self, out: str | os.PathLike[str], phenos: Sequence[str]) -> None:
+        self.root = checkpoint_dir(out)
+        self.phenos = list(phenos)
+        self.key = ""
+        self.made_out = False  # whether `out` was made for the checkpoint
+
+    def open(self, settings: dict[str, object], *, resume: bool) -> None:
+        """Start afresh (without `resume` a left-over checkpoint is refused), or with
+        `resume` continue one left by a run with the same `settings` (refused, naming what
+        differs, when they are not)."""
+        self.key = settings_hash(settings)
+        record = self.root / SETTINGS_FILE
+        if not resume:
+            refuse_checkpoint(self.root.parent)
+        elif record.is_file():
+            self._check_settings(record, settings)
+            finished = [p.stem for p in sorted(self.root.glob("*.npz"))]
+            log.info(
+                "resuming %s: %d finished chromosome(s) kept (%s)",
+                self.root,
+                len(finished),
+                ", ".join(finished) or "none",
+            )
+            for stale in self.root.glob(".*.tmp"):  # a write a kill left unfinished
+                stale.unlink()
+            return
+        else:
+            log.info("%s: no finished chromosome to resume; starting from the beginning", self.root)
+            shutil.rmtree(self.root, ignore_errors=True)
+        self.made_out = not self.root.parent.exists()
+        self.root.mkdir(parents=True)
+        with atomic_write(record) as handle:
+            json.dump(settings, handle, indent=1, sort_keys=True)
+
+    def _check_settings(self, record: Path, settings: dict[str, object]) -> None:
+        try:
+            saved = json.loads(record.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(
+                f"--resume: {record} cannot be read ({err}), so what the interrupted run "
+                f"computed cannot be checked; delete {self.root} to start again"
+            ) from None
+        if settings_hash(saved) == self.key:
+            return
+        found = differences(saved, settings) or ["the recorded settings"]
+        shown = "; ".join(found[:SHOWN]) + (
+            f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+        )
+        raise ValueError(
+            f"--resume: {self.root} was left by a run with other settings: {shown}; resume "
+            f"with the {SLDP_INPUTS} it started with, or delete {self.root} to start again"
+        )
+
+    def path(self, chrom: str) -> Path:
+        """The file of the chromosome `chrom`'s share: ``chr{N}.npz``."""
+        return self.root / f"{chrom_label(chrom)}.npz"
+
+    def save(self, part: ChromPart) -> None:
+        """Write `part` whole (or not at all) as its chromosome's file."""
+        arrays: dict[str, npt.NDArray[np.generic]] = {
+            f"info.{name}": np.asarray(part.info[name]) for name in INFO_FIELDS
+        }
+        phenos = []
+        for k, name in enumerate(self.phenos):
+            target = part.per_pheno[name]
+            ids = np.array(list(target.stats), dtype=np.int64)
+            arrays[f"p{k}.blocks"] = ids
+            arrays[f"p{k}.m_h"] = target.m_h[ids]
+            arrays[f"p{k}.snpind"] = target.snpind[ids]
+            arrays[f"p{k}.signal"] = target.signal
+            for field in STATS_FIELDS:
+                values = [getattr(target.stats[int(i)], field) for i in ids]
+                arrays[f"p{k}.{field}"] = np.stack(values) if values else np.zeros(0)
+            phenos.append({"name": name, "typed": target.typed, "indefinite": target.indefinite})
+        meta = {
+            "settings": self.key,
+            "chrom": part.chrom,
+            "phenos": phenos,
+            "counts": part.counts,
+            "ranks": part.ranks,
+            "annotations": {
+                group: {"names": s.names, "origin": s.origin, "matched": s.matched}
+                for group, s in part.annotations.items()
+            },
+            "snps": part.snps,
+        }
+        arrays["meta"] = np.array(json.dumps(meta))
+        with atomic_write(self.path(part.chrom), "wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
+
+    def load(self, chrom: str, n_blocks: int) -> ChromPart | None:
+        """The chromosome `chrom`'s share (a run of `n_blocks` LD blocks) when a finished one
+        is here; None when it is not (to compute), or when its file cannot be read or is
+        not this run's (with a warning naming it: it is computed again)."""
+        path = self.path(chrom)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                part = self._part(chrom, n_blocks, {key: saved[key] for key in saved.files})
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            log.warning("%s cannot be read (%s): computing %s again", path, err, chrom_label(chrom))
+            return None
+        log.info(
+            "%s: taken from the checkpoint %s (%d blocks with print SNPs, %d SNPs)",
+            chrom_label(chrom),
+            path,
+            part.ranks["with_print_snps"],
+            part.snps,
+        )
+        return part
+
+    def _part(
+        self, chrom: str, n_blocks: int, arrays: dict[str, npt.NDArray[np.generic]]
+    ) -> ChromPart:
+        """The share saved as `arrays`; a ValueError when it is not this run's."""
+        meta = json.loads(str(arrays["meta"]))
+        if meta["settings"] != self.key or meta["chrom"] != chrom:
+            raise ValueError("written by another run")
+        if [p["name"] for p in meta["phenos"]] != self.phenos:
+            raise ValueError("its phenotypes are not this run's")
+        per_pheno = {}
+        for k, saved in enumerate(meta["phenos"]):
+            target = PhenoBlocks.empty(n_blocks)
+            ids = arrays[f"p{k}.blocks"].astype(np.int64)
+            if ids.size and (ids.min() < 0 or ids.max() >= n_blocks):
+                raise ValueError("its LD blocks are not this run's")
+            target.m_h[ids] = arrays[f"p{k}.m_h"]
+            target.snpind[ids] = arrays[f"p{k}.snpind"]
+            fields = [arrays[f"p{k}.{field}"] for field in STATS_FIELDS]
+            for j, block in enumerate(ids.tolist()):
+                target.stats[block] = BlockStats(*(values[j] for values in fields))
+            target.typed, target.indefinite = bool(saved["typed"]), int(saved["indefinite"])
+            target.signal = arrays[f"p{k}.signal"].astype(bool)
+            per_pheno[saved["name"]] = target
+        info: Info = {name: np.asarray(arrays[f"info.{name}"], np.float64) for name in INFO_FIELDS}
+        annotations = {
+            group: AnnotationState(s["names"], s["origin"], s["matched"])
+            for group, s in meta["annotations"].items()
+        }
+        return ChromPart(
+            chrom, per_pheno, info, meta["counts"], meta["ranks"], annotations, meta["snps"]
+        )
+
+    @contextmanager
+    def kept(self, chroms: int) -> Iterator[None]:
+        """The pass over `chroms` chromosomes and what follows it, to the outputs: once
+        they are written the checkpoint is removed, and so it is after an input error (a
+        ValueError: the corrected rerun cannot resume); a Ctrl-C says how many
+        chromosomes are kept for ``--resume``."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            kept = len(list(self.root.glob("*.npz")))
+            raise Interrupted(
+                f"{kept} of {chroms} chromosome(s) kept in {self.root}; rerun with --resume "
+                "to continue"
+            ) from None
+        except ValueError:
+            self.remove()
+            raise
+        self.remove()
+
+    def remove(self) -> None:
+        """Delete the checkpoint (and `out`, when it was made for it and holds nothing else)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        if self.made_out and not any(self.root.parent.iterdir()):
+            self.root.parent.rmdir()

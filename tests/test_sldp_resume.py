@@ -1,0 +1,224 @@
+"""crossreg sldp --resume: a run killed after its first chromosome continues from the
+checkpoint in OUT/.partial/ and writes the bytes an uninterrupted run writes; a resume
+with other settings or inputs is refused naming what differs, a damaged checkpoint file
+is computed again, and a left-over checkpoint without --resume is refused (as sad does)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crossreg.cli import main
+from crossreg.errors import Interrupted
+from crossreg.stats.sldp import block_loop
+from crossreg.stats.sldp import run as sldp_run
+from crossreg.stats.sldp.checkpoint import CHECKPOINT
+from crossreg.stats.sldp.run import write_sldp
+
+INPUTS = Path(__file__).parent / "data" / "sldp" / "inputs"  # chromosomes 1 and 22
+PHENOS = ("pheno_a", "pheno_b")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Path:
+    """A copy of the two-chromosome SLDP world (tests/sldp_world.py), to change files in."""
+    return Path(shutil.copytree(INPUTS, tmp_path / "inputs"))
+
+
+def run(world: Path, out: Path, **options) -> None:
+    """write_sldp on `world` with backgrounds, both phenotypes and chunk tables of every row."""
+    options = {"flips": 2_000, "jk_blocks": 10, "verbose_thresh": 1.0, "plots": False} | options
+    options.setdefault("ld_cache", world.parent / "ld_cache")
+    write_sldp(
+        str(world / "panel."), world / "print_snps.txt", world / "blocks.bed",
+        str(world / "ld."), out,
+        sumstats=[world / f"{p}.sumstats.gz" for p in PHENOS],
+        sannot_chr=[str(world / "annot.")], background_sannot_chr=[str(world / "bg.")],
+        **options,
+    )  # fmt: skip
+
+
+def computed_chroms(monkeypatch, stop_at: str | None = None, error=KeyboardInterrupt) -> list[str]:
+    """The chromosomes the block pass computes from now on (not those from the checkpoint);
+    with `stop_at`, the pass raises `error` when it reaches that chromosome."""
+    computed: list[str] = []
+    real = block_loop._chrom_part
+
+    def part(bfile_chr, chrom, *args):
+        if chrom == stop_at:
+            raise error()
+        computed.append(chrom)
+        return real(bfile_chr, chrom, *args)
+
+    monkeypatch.setattr(block_loop, "_chrom_part", part)
+    return computed
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def interrupted_run(world: Path, out: Path, monkeypatch, **options) -> None:
+    """A run killed (Ctrl-C) when it reaches chromosome 22, chromosome 1 finished."""
+    with monkeypatch.context() as patch:
+        computed = computed_chroms(patch, stop_at="22")
+        with pytest.raises(Interrupted, match=rf"1 of 2 chromosome\(s\) kept in .*{CHECKPOINT}"):
+            run(world, out, **options)
+    assert computed == ["1"]
+    assert sorted(p.name for p in (out / CHECKPOINT).iterdir()) == ["chr1.npz", "settings.json"]
+    assert not (out / "results.tsv").exists()
+
+
+def test_a_resumed_run_writes_an_uninterrupted_runs_bytes(world, tmp_path, monkeypatch, caplog):
+    run(world, tmp_path / "clean", plots=True)
+    out = tmp_path / "resumed"
+    interrupted_run(world, out, monkeypatch, plots=True)
+    with pytest.raises(FileExistsError, match=rf"{CHECKPOINT} is left from an interrupted run: "):
+        run(world, out, plots=True)  # without --resume, as sad
+    computed = computed_chroms(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        run(world, out, plots=True, resume=True)
+    assert computed == ["22"]
+    assert "chr1: taken from the checkpoint" in caplog.text
+    assert "chr22: taken from the checkpoint" not in caplog.text
+    assert not (out / CHECKPOINT).exists()  # removed once the outputs are written
+    clean = files_of(tmp_path / "clean")
+    assert {"results.tsv", "summary.json", "chunks/pheno_a/pred1.tsv"} <= clean.keys()
+    assert files_of(out) == clean
+    # options the regression alone uses may change on a resume (the pass is the same)
+    interrupted_run(world, tmp_path / "other_flips", monkeypatch)
+    run(world, tmp_path / "other_flips", resume=True, flips=3_000, seed=5)
+    run(world, tmp_path / "clean_other_flips", flips=3_000, seed=5)
+    assert files_of(tmp_path / "other_flips") == files_of(tmp_path / "clean_other_flips")
+
+
+def test_a_run_killed_in_the_regression_resumes_without_the_pass(world, tmp_path, monkeypatch):
+    run(world, tmp_path / "clean")
+    out = tmp_path / "out"
+    with monkeypatch.context() as patch:
+
+        def killed(*args, **kwargs):
+            raise KeyboardInterrupt
+
+        patch.setattr(sldp_run, "write_outputs", killed)
+        with pytest.raises(Interrupted, match=r"2 of 2 chromosome\(s\) kept"):
+            run(world, out)
+    computed = computed_chroms(monkeypatch)
+    run(world, out, resume=True)  # the annotation names and matches come from the checkpoint
+    assert computed == []
+    assert files_of(out) == files_of(tmp_path / "clean")
+
+
+def test_a_crash_keeps_the_finished_chromosomes_and_an_input_error_does_not(
+    world, tmp_path, monkeypatch
+):
+    out = tmp_path / "out"
+    with monkeypatch.context() as patch:
+        computed_chroms(patch, stop_at="22", error=MemoryError)
+        with pytest.raises(MemoryError):
+            run(world, out)
+    assert (out / CHECKPOINT / "chr1.npz").is_file()
+    # an input error found in the pass (a bad value on chromosome 22) removes it, as sad's
+    # does: the corrected rerun has other inputs, so it cannot resume
+    with monkeypatch.context() as patch:
+        computed = computed_chroms(patch, stop_at="22", error=lambda: ValueError("bad value"))
+        with pytest.raises(ValueError, match="bad value"):
+            run(world, out, resume=True)
+    assert computed == [] and not (out / CHECKPOINT).exists()
+    run(world, out)  # so a rerun without --resume is not refused
+
+
+def test_a_resume_with_other_settings_or_inputs_is_refused_naming_them(
+    world, tmp_path, monkeypatch
+):
+    out = tmp_path / "out"
+    interrupted_run(world, out, monkeypatch)
+    with pytest.raises(
+        ValueError, match=r"--resume: .* other settings: --alpha -1.0 then, 0.0 now"
+    ):
+        run(world, out, resume=True, alpha=0.0)
+    with pytest.raises(ValueError, match=r"--chroms \['1', '22'\] then, \['1'\] now"):
+        run(world, out, resume=True, chroms=["1"])
+    sumstats = world / "pheno_b.sumstats.gz"
+    stat = sumstats.stat()
+    os.utime(sumstats, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    with pytest.raises(ValueError, match=rf"{sumstats} changed since") as refused:
+        run(world, out, resume=True)
+    assert f"or delete {out / CHECKPOINT} to start again" in str(refused.value)
+    assert (out / CHECKPOINT / "chr1.npz").is_file()  # kept: a resume with the inputs it had works
+    (out / CHECKPOINT / "settings.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"settings\.json cannot be read .* delete .* to start"):
+        run(world, out, resume=True)
+
+
+def test_a_damaged_checkpoint_file_is_computed_again(world, tmp_path, monkeypatch, caplog):
+    run(world, tmp_path / "clean")
+    out = tmp_path / "out"
+    interrupted_run(world, out, monkeypatch)
+    saved = out / CHECKPOINT / "chr1.npz"
+    saved.write_bytes(saved.read_bytes()[:100])  # cut short
+    computed = computed_chroms(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        run(world, out, resume=True)
+    assert f"{saved} cannot be read" in caplog.text and "computing chr1 again" in caplog.text
+    assert computed == ["1", "22"]
+    assert files_of(out) == files_of(tmp_path / "clean")
+
+
+def test_resume_without_a_checkpoint_starts_from_the_beginning(world, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        run(world, tmp_path / "out", resume=True)
+    assert "no finished chromosome to resume; starting from the beginning" in caplog.text
+    assert (tmp_path / "out" / "results.tsv").is_file()
+    assert not (tmp_path / "out" / CHECKPOINT).exists()
+
+
+def test_command_line_resume(world, tmp_path, monkeypatch, capsys):
+    argv = [
+        "sldp", "--bfile-chr", f"{world}/panel.", "--print-snps", f"{world}/print_snps.txt",
+        "--ld-blocks", f"{world}/blocks.bed", "--ldscores-chr", f"{world}/ld.",
+        "--sannot-chr", f"{world}/annot.", "--background-sannot-chr", f"{world}/bg.",
+        "--sumstats", f"{world}/pheno_a.sumstats.gz", f"{world}/pheno_b.sumstats.gz",
+        "--flips", "2000", "--jk-blocks", "10", "--verbose-thresh", "1", "--no-plots",
+    ]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "clean")]) == 0
+    out = tmp_path / "out"
+    interrupted_run(world, out, monkeypatch)  # the folder holds only the checkpoint
+    assert main([*argv, "--out", str(out)]) == 1
+    assert "rerun with --resume to continue it" in capsys.readouterr().err
+    assert main([*argv, "--out", str(out), "--resume"]) == 0
+    runs_log = "crossreg-runs.jsonl"
+    ours = {k: v for k, v in files_of(out).items() if k != runs_log}
+    assert ours == {k: v for k, v in files_of(tmp_path / "clean").items() if k != runs_log}
+
+
+def test_a_resumed_demo_continues_its_sldp_unless_the_sad_tables_are_newer(tmp_path, monkeypatch):
+    import crossreg.demo_steps
+
+    calls: list[tuple[list[str], dict]] = []
+    monkeypatch.setattr(
+        crossreg.demo_steps, "run_step", lambda argv, *a, **k: calls.append((argv, k))
+    )
+    out, table = tmp_path / "results", tmp_path / "panel.sad.h5"
+    table.write_bytes(b"scores")
+    checkpoint = out / CHECKPOINT
+
+    def sldp(resume: bool) -> tuple[list[str], dict]:
+        crossreg.demo_steps.sldp_step(["sldp", "--out", str(out)], out, [table], resume)
+        return calls[-1][0], calls[-1][1]
+
+    assert sldp(False) == (["sldp", "--out", str(out)], {"resume": False})
+    checkpoint.mkdir(parents=True)  # stopped after the SAD tables were scored: continued
+    assert sldp(True) == (["sldp", "--out", str(out), "--resume"], {"resume": True})
+    future = checkpoint.stat().st_mtime_ns + 10**9
+    os.utime(table, ns=(future, future))  # scored again since: the pass starts afresh
+    assert sldp(True) == (["sldp", "--out", str(out)], {"resume": False})
+    assert not checkpoint.exists()
