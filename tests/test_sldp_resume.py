@@ -10,6 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 
 from crossreg.cli import main
@@ -30,15 +32,21 @@ def world(tmp_path: Path) -> Path:
 
 
 def run(world: Path, out: Path, **options) -> None:
-    """write_sldp on `world` with backgrounds, both phenotypes and chunk tables of every row."""
-    options = {"flips": 2_000, "jk_blocks": 10, "verbose_thresh": 1.0, "plots": False} | options
-    options.setdefault("ld_cache", world.parent / "ld_cache")
+    """write_sldp on `world` (by default: its annotations and backgrounds, both phenotypes,
+    chunk tables of every row) with `options`."""
+    options = {
+        "sumstats": [world / f"{p}.sumstats.gz" for p in PHENOS],
+        "sannot_chr": [str(world / "annot.")],
+        "background_sannot_chr": [str(world / "bg.")],
+        "flips": 2_000,
+        "jk_blocks": 10,
+        "verbose_thresh": 1.0,
+        "plots": False,
+        "ld_cache": world.parent / "ld_cache",
+    } | options
     write_sldp(
         str(world / "panel."), world / "print_snps.txt", world / "blocks.bed",
-        str(world / "ld."), out,
-        sumstats=[world / f"{p}.sumstats.gz" for p in PHENOS],
-        sannot_chr=[str(world / "annot.")], background_sannot_chr=[str(world / "bg.")],
-        **options,
+        str(world / "ld."), out, **options,
     )  # fmt: skip
 
 
@@ -56,6 +64,11 @@ def computed_chroms(monkeypatch, stop_at: str | None = None, error=KeyboardInter
 
     monkeypatch.setattr(block_loop, "_chrom_part", part)
     return computed
+
+
+def killed(*args, **kwargs):
+    """A step stopped by Ctrl-C."""
+    raise KeyboardInterrupt
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -104,16 +117,38 @@ def test_a_run_killed_in_the_regression_resumes_without_the_pass(world, tmp_path
     run(world, tmp_path / "clean")
     out = tmp_path / "out"
     with monkeypatch.context() as patch:
-
-        def killed(*args, **kwargs):
-            raise KeyboardInterrupt
-
         patch.setattr(sldp_run, "write_outputs", killed)
         with pytest.raises(Interrupted, match=r"2 of 2 chromosome\(s\) kept"):
             run(world, out)
     computed = computed_chroms(monkeypatch)
     run(world, out, resume=True)  # the annotation names and matches come from the checkpoint
     assert computed == []
+    assert files_of(out) == files_of(tmp_path / "clean")
+
+
+def sad_scores(world: Path) -> Path:
+    """A crossreg sad .h5 of three float16 tracks over the panel SNPs of both chromosomes
+    (alt = bim A1), with random scores."""
+    bims = [line.split() for c in (1, 22) for line in (world / f"panel.{c}.bim").open()]
+    scores = np.random.default_rng(5).standard_normal((len(bims), 3)).astype(np.float16)
+    path = world / "scores.h5"
+    with h5py.File(path, "w") as handle:
+        for field, column in (("snp", 1), ("chr", 0), ("ref_allele", 5), ("alt_allele", 4)):
+            handle[field] = np.array([fields[column] for fields in bims], dtype="S")
+        handle["pos"] = np.array([int(fields[3]) for fields in bims], dtype=np.uint32)
+        handle["target_ids"] = np.array([b"t1", b"t2", b"t3"])
+        handle["SAD"] = scores
+    return path
+
+
+def test_a_resumed_run_of_sad_scores_writes_the_same_bytes(world, tmp_path, monkeypatch):
+    sad = {"sad": [sad_scores(world)], "sannot_chr": [], "alpha": 0.0}
+    run(world, tmp_path / "clean", **sad)
+    out = tmp_path / "out"
+    interrupted_run(world, out, monkeypatch, **sad)
+    computed = computed_chroms(monkeypatch)
+    run(world, out, resume=True, **sad)
+    assert computed == ["22"]
     assert files_of(out) == files_of(tmp_path / "clean")
 
 
@@ -165,10 +200,17 @@ def test_a_damaged_checkpoint_file_is_computed_again(world, tmp_path, monkeypatc
     interrupted_run(world, out, monkeypatch)
     saved = out / CHECKPOINT / "chr1.npz"
     saved.write_bytes(saved.read_bytes()[:100])  # cut short
+    unfinished = out / CHECKPOINT / ".chr22.npz.x1y2.tmp"  # a write a kill cut off
+    unfinished.write_bytes(b"PK")
     computed = computed_chroms(monkeypatch)
-    with caplog.at_level(logging.INFO, logger="crossreg"):
-        run(world, out, resume=True)
+    with monkeypatch.context() as patch, caplog.at_level(logging.INFO, logger="crossreg"):
+        patch.setattr(sldp_run, "write_outputs", killed)  # stopped after the pass
+        with pytest.raises(Interrupted, match=r"2 of 2 chromosome\(s\) kept"):
+            run(world, out, resume=True)
     assert f"{saved} cannot be read" in caplog.text and "computing chr1 again" in caplog.text
+    assert computed == ["1", "22"] and not unfinished.exists()
+    np.load(saved).close()  # written again, whole
+    run(world, out, resume=True)
     assert computed == ["1", "22"]
     assert files_of(out) == files_of(tmp_path / "clean")
 
