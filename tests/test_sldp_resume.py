@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -31,10 +32,10 @@ def world(tmp_path: Path) -> Path:
     return Path(shutil.copytree(INPUTS, tmp_path / "inputs"))
 
 
-def run(world: Path, out: Path, **options) -> None:
+def run(world: Path, out: Path, **options: Any) -> None:
     """write_sldp on `world` (by default: its annotations and backgrounds, both phenotypes,
     chunk tables of every row) with `options`."""
-    options = {
+    given: dict[str, Any] = {
         "sumstats": [world / f"{p}.sumstats.gz" for p in PHENOS],
         "sannot_chr": [str(world / "annot.")],
         "background_sannot_chr": [str(world / "bg.")],
@@ -46,7 +47,7 @@ def run(world: Path, out: Path, **options) -> None:
     } | options
     write_sldp(
         str(world / "panel."), world / "print_snps.txt", world / "blocks.bed",
-        str(world / "ld."), out, **options,
+        str(world / "ld."), out, **given,
     )  # fmt: skip
 
 
