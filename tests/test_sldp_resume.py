@@ -8,6 +8,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -224,19 +228,62 @@ def test_resume_without_a_checkpoint_starts_from_the_beginning(world, tmp_path, 
     assert not (tmp_path / "out" / CHECKPOINT).exists()
 
 
-def test_command_line_resume(world, tmp_path, monkeypatch, capsys):
-    argv = [
+def command_line(world: Path) -> list[str]:
+    """``crossreg sldp`` on `world` as :func:`run` runs it, without --out."""
+    return [
         "sldp", "--bfile-chr", f"{world}/panel.", "--print-snps", f"{world}/print_snps.txt",
         "--ld-blocks", f"{world}/blocks.bed", "--ldscores-chr", f"{world}/ld.",
         "--sannot-chr", f"{world}/annot.", "--background-sannot-chr", f"{world}/bg.",
         "--sumstats", f"{world}/pheno_a.sumstats.gz", f"{world}/pheno_b.sumstats.gz",
         "--flips", "2000", "--jk-blocks", "10", "--verbose-thresh", "1", "--no-plots",
     ]  # fmt: skip
+
+
+def test_command_line_resume(world, tmp_path, monkeypatch, capsys):
+    argv = command_line(world)
     assert main([*argv, "--out", str(tmp_path / "clean")]) == 0
     out = tmp_path / "out"
     interrupted_run(world, out, monkeypatch)  # the folder holds only the checkpoint
     assert main([*argv, "--out", str(out)]) == 1
     assert "rerun with --resume to continue it" in capsys.readouterr().err
+    assert main([*argv, "--out", str(out), "--resume"]) == 0
+    runs_log = "crossreg-runs.jsonl"
+    ours = {k: v for k, v in files_of(out).items() if k != runs_log}
+    assert ours == {k: v for k, v in files_of(tmp_path / "clean").items() if k != runs_log}
+
+
+KILLED_MID_WRITE = textwrap.dedent(
+    """
+    import os, signal, sys
+
+    from crossreg.cli import main
+    from crossreg.io.atomic import atomic_write
+    from crossreg.stats.sldp.checkpoint import Checkpoint
+
+    def save(self, part):  # chromosome 22's file half written, then kill -9
+        if part.chrom == "22":
+            with atomic_write(self.path(part.chrom), "wb") as handle:
+                handle.write(b"PK half a file")
+                handle.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+        real(self, part)
+
+    real, Checkpoint.save = Checkpoint.save, save
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+def test_kill_9_while_writing_a_chromosome_resumes(world, tmp_path):
+    argv = command_line(world)
+    assert main([*argv, "--out", str(tmp_path / "clean")]) == 0
+    out = tmp_path / "out"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_WRITE, *argv, "--out", str(out)], check=False
+    )
+    assert killed.returncode == -signal.SIGKILL
+    left = sorted(p.name for p in (out / CHECKPOINT).iterdir())
+    assert left[1:] == ["chr1.npz", "settings.json"] and left[0].startswith(".chr22.npz.")
     assert main([*argv, "--out", str(out), "--resume"]) == 0
     runs_log = "crossreg-runs.jsonl"
     ours = {k: v for k, v in files_of(out).items() if k != runs_log}
