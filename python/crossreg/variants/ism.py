@@ -69,7 +69,7 @@ from crossreg.model.inference import (
 )
 from crossreg.model.seqnn import SeqNN
 from crossreg.plots import check_plot_options
-from crossreg.progress import track
+from crossreg.progress import Progress, progress
 from crossreg.variants.alleles import format_counts, on_genome
 from crossreg.variants.ism_sites import (
     Site,
@@ -126,6 +126,7 @@ def mutation_effects(
     width: int = 200,
     stats: Sequence[str] = STATS,
     options: InferenceOptions = InferenceOptions(batch_size=16),
+    meter: Progress | None = None,
 ) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
     """Yield, site by site, ``{stat: (width, 4, tracks)}`` float32 mutation effects
     ``stat(mutant) - stat(reference)`` (0 for the reference base), before the
@@ -136,6 +137,9 @@ def mutation_effects(
     ``options.batch_size`` sequences; each batch is built from the site's one-hot window by
     indexing, and only ``(batch, tracks)`` statistics come back from the device. To score
     some tracks only, cut the head first (:meth:`crossreg.model.seqnn.SeqNN.keep_tracks`).
+    `meter` counts the sequences scored, batch by batch (:func:`count_sequences` gives
+    their total), with the sites finished beside them: one site of a full-size model can
+    take minutes on a CPU.
     """
     seq_length = model.seq_length
     span_start, span_end = mutated_span(seq_length, width)
@@ -179,7 +183,7 @@ def mutation_effects(
         return {k: v.cpu().numpy() for k, v in out.items()}
 
     n_tracks = None
-    current, reference, row = -1, {}, 0
+    current, reference, row, finished = -1, {}, 0, 0
     effects: dict[str, np.ndarray] = {}
     for batch in run_inference(model, head, items, options, load=load, reduce=reduce):
         n = len(next(iter(batch.values())))
@@ -196,8 +200,18 @@ def mutation_effects(
                 for k in stats:
                     effects[k][pos, base] = values[k] - reference[k]
             if row + j + 1 == len(items) or items[row + j + 1, 0] != current:
+                finished += 1
                 yield effects
         row += n
+        if meter is not None:
+            meter.update(n, sites=f"{finished}/{len(sites)}")
+
+
+def count_sequences(spans: npt.NDArray[np.uint8], on_chromosome: npt.NDArray[np.bool_]) -> int:
+    """How many sequences :func:`mutation_effects` scores for sites whose one-hot spans are
+    `spans` ``(sites, width, 4)``: each site's reference and its mutants
+    (:func:`site_mutations`)."""
+    return sum(len(site_mutations(span, on)) for span, on in zip(spans, on_chromosome, strict=True))
 
 
 def remove_position_mean(effects: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -276,29 +290,21 @@ def write_ism(
     chosen = keep_head_tracks(model, head, targets, tracks)
     kept = [targets[i] for i in chosen]
     require_ascii_tracks(kept, model_dir)
+    spans = one_hot(
+        site_codes(sites, genome, seq_length)[:, span_start : span_start + width], dtype=np.uint8
+    )
+    total = count_sequences(spans, span_on_chromosome(sites, genome, seq_length, width))
     log.info(
-        "ISM of %d sites x %d bp x 3 bases with the '%s' head (%d of %d tracks) on %s%s",
+        "ISM of %d sites x %d bp x 3 bases (%d sequences) with the '%s' head (%d of %d tracks) "
+        "on %s%s",
         len(sites),
         width,
+        total,
         head,
         len(chosen),
         len(targets),
         model_device(model),
         options.describe(),
-    )
-    effects = track(
-        mutation_effects(
-            model,
-            sites,
-            genome,
-            head=head,
-            width=width,
-            stats=stats,
-            options=options,
-        ),
-        "ISM",
-        "sites",
-        total=len(sites),
     )
     attrs = {
         **provenance(model_dir, head, config, options),
@@ -313,11 +319,11 @@ def write_ism(
     if vcf is not None:
         attrs["skipped_records"] = sum(skipped.values())
         attrs["skipped_chromosomes"] = format_counts(skipped)
-    spans = one_hot(
-        site_codes(sites, genome, seq_length)[:, span_start : span_start + width], dtype=np.uint8
-    )
     starts = span_starts(sites, seq_length, width)
-    with atomic_path(out) as tmp:
+    with progress(total, "ISM", "sequences") as meter, atomic_path(out) as tmp:
+        effects = mutation_effects(
+            model, sites, genome, head=head, width=width, stats=stats, options=options, meter=meter
+        )
         _write_h5(tmp, sites, starts, spans, effects, kept, stats, attrs)
     from crossreg.variants.ism_figures import plot_ism_file, remove_earlier_figures
 
