@@ -366,6 +366,22 @@ def test_predict_bed_tiles_a_region_longer_than_a_window(work, tmp_path):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+def test_a_npy_of_tiled_regions_is_refused_naming_the_region(work, tmp_path):
+    # a .npy has no coordinates: with a region tiled into several windows its rows would
+    # no longer be the BED's regions in order
+    bed = tmp_path / "long.bed"
+    bed.write_text("chr1\t5000\t5100\tshort\nchr1\t10000\t30000\tlong\n")
+    out = tmp_path / "long.npy"
+    base = ["predict", "--model", str(work / "model"), "--genome", "human"]
+    argv = [*base, "--fasta", str(work / "genome.fa"), "--bed", str(bed), "--out", str(out)]
+    with pytest.raises(ValueError, match=r"long.bed: 1 region\(s\) longer .* \(e\.g\. long, "):
+        _run(argv)
+    assert not out.exists()
+    bed.write_text("chr1\t5000\t5100\tshort\nchr1\t10000\t10300\tlong\n")
+    assert _run(argv) == 0
+    assert np.load(out).shape[0] == 2
+
+
 def test_bigwig_options_are_checked_before_any_work(work, tmp_path, monkeypatch):
     base = ["predict", "--model", str(work / "model"), "--fasta", str(work / "genome.fa")]
     with pytest.raises(ValueError, match="--chroms: only with --bigwig"):

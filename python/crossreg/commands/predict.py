@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "model's length (its bins cover the window's central bins x bin width bp), and one "
         "longer than that window is tiled into "
         "windows NAME:1..NAME:k, as --bigwig tiles (the .h5's first_bin and bin_count say "
-        "which bins of each tile it); with --bigwig, the regions to tile",
+        "which bins of each tile it; a .npy, without coordinates, is refused for them); "
+        "with --bigwig, the regions to tile",
     )
     outputs = parser.add_mutually_exclusive_group(required=True)
     outputs.add_argument(

@@ -157,6 +157,26 @@ def tiled_region_windows(
     return windows
 
 
+def require_one_row_per_region(
+    intervals: Sequence[Interval], windows: Sequence[Window], seq_length: int, *, source: str
+) -> None:
+    """Stop when a region was tiled into several windows (:func:`tiled_region_windows`): a
+    ``.npy`` holds no names or coordinates, so its rows would no longer be the BED's
+    regions in order."""
+    if len(windows) == len(intervals):
+        return
+    long = [iv for iv in intervals if iv.end - iv.start > seq_length]
+    first = long[0]
+    name = first.extra[0] if first.extra else f"{first.chrom}:{first.start}-{first.end}"
+    raise ValueError(
+        f"{source}: {len(long)} region(s) longer than the model's {seq_length:,}-bp window "
+        f"(e.g. {name}, {first.end - first.start:,} bp) are tiled into several windows each "
+        f"({len(intervals)} regions give {len(windows)} windows), and a .npy has no names or "
+        "coordinates to tell its rows apart: write an .h5 (--out NAME.h5), which records each "
+        "window's region and the bins that tile it, or use --bigwig"
+    )
+
+
 def uncovered_ends(
     start: int, end: int, tiles: Sequence[Tile], geometry: Geometry
 ) -> tuple[int, int]:
@@ -235,6 +255,8 @@ def write_predictions(
         intervals = read_bed(bed)
         check_within(intervals, genome.sizes, source=str(bed))
         windows = tiled_region_windows(intervals, genome, Geometry.of(model), source=str(bed))
+        if out.suffix == ".npy":
+            require_one_row_per_region(intervals, windows, model.seq_length, source=str(bed))
     log.info(
         "predicting %d windows of %d bp with the '%s' head (%d tracks) on %s%s",
         len(windows),
