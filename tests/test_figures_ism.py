@@ -63,6 +63,20 @@ def test_titles_and_axes_are_one_based(tmp_path, monkeypatch):
     assert figure.axes[1].get_xlabel() == "position (from 11,561,680)"
 
 
+def test_position_ticks_are_whole_offsets_at_their_bases_centres():
+    # column k spans [k, k + 1]: a tick names one base, never 2.5 or the boundary of two
+    width, rng = 20, np.random.default_rng(4)
+    seq = np.eye(4)[rng.integers(0, 4, width)]
+    scores = rng.standard_normal((width, 4)).astype(np.float32)
+    heat = site_figure(scores, seq, title="t", start=32_973).axes[1]
+    ticks = heat.get_xticks()
+    labels = [label.get_text() for label in heat.get_xticklabels()]
+    assert len(ticks) >= 3 and np.all(ticks - 0.5 == np.round(ticks - 0.5))
+    assert labels == [str(int(t - 0.5)) for t in ticks]
+    assert ticks.min() >= 0 and ticks.max() < width
+    assert heat.get_xlabel() == "position (from 32,974)"
+
+
 def test_a_minus_strand_site_is_labelled_from_its_last_position(tmp_path, monkeypatch):
     write_ism(tmp_path / "ism.h5", ["fwd", "rev"], ["+", "-"])
     drawn: list[dict] = []

@@ -127,13 +127,26 @@ def site_figure(
     )
     heat.set_yticks(range(4), list(BASES))
     heat.set_xlim(0, width)
+    offsets = position_offsets(width)
+    heat.set_xticks([k + 0.5 for k in offsets], [str(k) for k in offsets])
     heat.set_xlabel(position_label(start, width, strand))
     fig.colorbar(image, ax=heat, label=f"{stat}: mutant − reference", pad=0.01)
     return fig
 
 
+def position_offsets(width: int, most: int = 8) -> list[int]:
+    """Whole offsets from the first column (at most about `most` of them) for the x axis of
+    `width` columns: each tick sits at the centre of its column (column ``k`` spans
+    ``[k, k + 1]``), so it names one base, never a fraction or a boundary."""
+    from matplotlib.ticker import MaxNLocator
+
+    ticks = MaxNLocator(nbins=most, integer=True).tick_values(0, width - 1)
+    return [int(k) for k in ticks if 0 <= k < width]
+
+
 def position_label(start: int | None, width: int, strand: str) -> str:
-    """The x-axis label: the genome position of the first column, 1-based."""
+    """The x-axis label: the genome position of the first column, 1-based (the ticks are
+    offsets from it, :func:`position_offsets`)."""
     if start is None:
         return "position"
     if strand == "-":
