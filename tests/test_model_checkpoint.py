@@ -215,3 +215,30 @@ def test_unreadable_weights_are_not_called_missing(saved, monkeypatch):
         ValueError, match=r"model\.safetensors: not readable; check its permissions"
     ):
         load_checkpoint(directory)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "hint"),
+    [
+        (
+            "model_human.h5",
+            b"\x89HDF\r\n\x1a\n" + bytes(64),
+            "convert it with crossreg import-basenji",
+        ),
+        ("config.json", b"{}", "give the folder that holds it, "),
+        ("model.safetensors", b"\0" * 16, "give the folder that holds it, "),
+        ("weights.bin", b"\0" * 16, "it is a file; give the checkpoint folder"),
+    ],
+)
+def test_a_file_given_as_the_model_is_named_with_what_to_give(tmp_path, name, content, hint):
+    # Basenji's Keras weights given straight to --model, or a file of a checkpoint
+    from crossreg.model.checkpoint_info import checkpoint_info
+
+    path = tmp_path / "ckpt" / name
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a crossreg checkpoint directory") as err:
+        checkpoint_info(path)
+    assert hint in str(err.value)
+    if name in ("config.json", "model.safetensors"):
+        assert str(err.value).endswith(str(path.parent))

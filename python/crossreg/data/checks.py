@@ -15,6 +15,7 @@ from crossreg.data.windows import SPLIT_ORDER
 from crossreg.genome import Genome
 from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.chroms import chrom_hint, prefix_twin
+from crossreg.io.h5 import is_hdf5
 from crossreg.io.targets import Target, TargetsTable, read_targets
 
 log = logging.getLogger("crossreg")
@@ -207,8 +208,6 @@ def check_numbers(
         raise ValueError(f"--fill-quantile must be in [0, 1], got {fill_quantile}")
 
 
-#: The first bytes of every HDF5 file.
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: Coverage files Basenji's targets tables may name that crossreg does not read.
 _HDF5_SUFFIXES = (".h5", ".hdf5", ".w5", ".wdf5")
 _PEAK_SUFFIXES = (".bed", ".narrowpeak", ".bed.gz", ".narrowpeak.gz")
@@ -218,12 +217,7 @@ def _not_bigwig_hint(file: Path) -> str:
     """What to do with a track file that is not a BigWig: Basenji's HDF5 coverage and peak
     BEDs are named as such, with the conversion."""
     name = file.name.lower()
-    try:
-        with open(file, "rb") as handle:
-            hdf5 = handle.read(len(_HDF5_MAGIC)) == _HDF5_MAGIC
-    except OSError:
-        hdf5 = False
-    if hdf5 or name.endswith(_HDF5_SUFFIXES):
+    if is_hdf5(file) or name.endswith(_HDF5_SUFFIXES):
         return (
             "it is an HDF5 file, as Basenji's per-base coverage (bam_cov.py's .h5/.w5) is; "
             "crossreg reads BigWig only: write the coverage as a BigWig (bedGraphToBigWig, "

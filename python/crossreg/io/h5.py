@@ -30,6 +30,19 @@ H5_DATASET_BYTES = 4096
 H5_FILE_BYTES = 256 * 1024
 
 
+#: The first bytes of every HDF5 file.
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def is_hdf5(path: str | os.PathLike[str]) -> bool:
+    """Whether the file at `path` starts as an HDF5 file does (false when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
+    except OSError:
+        return False
+
+
 class DamagedH5Error(ValueError, OSError):
     """An ``.h5`` that h5py cannot open or read: cut short, not HDF5 at all, or data that
     fail their checksum. A ValueError (the message names the file and the fix) and an

@@ -66,7 +66,19 @@ def _checkpoint_hint(directory: Path) -> str:
     """What to give instead of `directory`, which holds no checkpoint: its ``best/`` where
     it holds a training run, a checkpoint where it is a dataset store."""
     from crossreg.data.store import METADATA as DATASET_METADATA  # numpy: only on this error
+    from crossreg.io.h5 import is_hdf5
 
+    if directory.is_file():
+        if directory.name in (CONFIG_NAME, WEIGHTS_NAME):
+            return (
+                f"it is a file of a checkpoint: give the folder that holds it, {directory.parent}"
+            )
+        if is_hdf5(directory):
+            return (
+                "it is an HDF5 file (Basenji's Keras weights?): convert it with crossreg "
+                "import-basenji and give the folder it writes as the model"
+            )
+        return "it is a file; give the checkpoint folder (e.g. train_out/best)"
     runs = [
         directory / name for name in ("best", "last") if (directory / name / CONFIG_NAME).is_file()
     ]
