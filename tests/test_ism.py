@@ -393,6 +393,11 @@ def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):
         assert not out.parent.exists() or not list(out.parent.iterdir())
     with pytest.raises(ValueError, match=r"must end in \.h5"):
         _run([*base, "--bed", str(root / "regions.bed"), "--out", str(tmp_path / "x.tsv")])
+    # --strict decides what happens to VCF records off the FASTA; a BED would ignore it
+    strict = [*base, "--bed", str(root / "regions.bed"), "--out", str(tmp_path / "s.h5")]
+    with pytest.raises(ValueError, match="--strict: only with --vcf"):
+        _run([*strict, "--strict"])
+    assert not (tmp_path / "s.h5").exists()
 
 
 @pytest.mark.parametrize(("ref", "alt"), [("other", "<DEL>"), ("N", "A"), ("other", "*")])

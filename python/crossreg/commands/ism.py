@@ -67,8 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="stop at the first VCF record on a chromosome the FASTA lacks (default: skip such "
-        "records, count them in the log and the output's metadata)",
+        help="with --vcf: stop at the first record on a chromosome the FASTA lacks (default: "
+        "skip such records, count them in the log and the output's metadata)",
     )
     parser.add_argument(
         "--out", type=Path, required=True, help="output .h5 (basenji_sat_vcf.py's scores.h5)"

@@ -275,6 +275,11 @@ def write_ism(
         raise ValueError(f"{out}: the output must end in .h5")
     if (vcf is None) == (bed is None):
         raise ValueError("give either a VCF or a BED file of sites")
+    if strict and vcf is None:
+        raise ValueError(
+            "--strict: only with --vcf (a BED region on a chromosome the FASTA lacks always "
+            "stops the run)"
+        )
     model, config, head = load_head(model_dir, head, options)
     seq_length = model.seq_length
     span_start, _ = mutated_span(seq_length, width)
