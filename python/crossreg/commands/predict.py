@@ -71,10 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--chunk-size",
         type=COUNT,
-        default=32,
+        default=None,
         metavar="WINDOWS",
         help="windows predicted and kept on disk per chunk; memory holds one chunk "
-        "(WINDOWS x bins x tracks float32)",
+        "(WINDOWS x bins x tracks float32) (default: 32)",
     )
     group.add_argument(
         "--resume",
@@ -106,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     a shard that left them to another."""
     if args.bigwig is None:
         bigwig_only = [
-            f"--{n}" for n in ("chroms", "shard", "resume", "overwrite") if getattr(args, n)
+            f"--{n.replace('_', '-')}"
+            for n in ("chroms", "chunk_size", "shard", "resume", "overwrite")
+            if getattr(args, n)
         ]
         if bigwig_only:
             raise ValueError(f"{', '.join(bigwig_only)}: only with --bigwig OUTDIR")
@@ -135,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             options=inference_options(args),
         )
         return 0
-    from crossreg.predict.bigwig import write_bigwigs
+    from crossreg.predict.bigwig import DEFAULT_CHUNK_WINDOWS, write_bigwigs
 
     result = write_bigwigs(
         args.model,
@@ -146,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         bed=args.bed,
         tracks=args.targets,
         options=inference_options(args),
-        chunk_windows=args.chunk_size,
+        chunk_windows=args.chunk_size or DEFAULT_CHUNK_WINDOWS,
         resume=args.resume,
         shard=shard,
         overwrite=args.overwrite,
