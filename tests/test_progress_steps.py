@@ -190,6 +190,19 @@ def test_ism_reports_every_site(progress_logs, checkpoint, regions, tmp_path):
     assert "sites=5/5" in lines[-1] and "(100.0%)" in lines[-1] and "done in" in lines[-1]
 
 
+def test_ism_figures_report_each_figure_drawn(progress_logs, checkpoint, regions, tmp_path):
+    # half a second a figure at width 200: a thousand sites are minutes of drawing
+    fasta, bed = regions
+    out = tmp_path / "ism.h5"
+    write_ism(checkpoint, fasta, out, bed=bed, head="human", width=2, tracks="0-1", svg=True)
+    lines = messages(progress_logs, "drawing ISM figures: ")
+    assert [line.split(" figures (")[0] for line in lines[:-1]] == [
+        f"drawing ISM figures: {k}/10" for k in range(1, 11)
+    ]
+    assert lines[-1].startswith("drawing ISM figures: 10/10 figures (100.0%)")
+    assert "done in" in lines[-1]
+
+
 def test_sldp_reports_blocks_and_annotations(progress_logs, tmp_path):
     write_world(tmp_path)
     results = run_world(tmp_path, tmp_path / "out")
