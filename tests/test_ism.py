@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import copy
 import gzip
+import re
 
 import h5py
 import numpy as np
@@ -597,3 +598,23 @@ def test_no_plots_removes_an_earlier_runs_figures_once_the_output_is_written(wor
     assert sorted(p.name for p in figures.iterdir()) == ["notes.png"]
     with h5py.File(tmp_path / "x.h5") as h5:
         assert h5["label"][:].tolist() == [b"other"]
+
+
+def test_an_interrupt_while_drawing_says_the_output_is_complete(world, tmp_path, monkeypatch):
+    # scoring can take hours: an interrupt among the figures must not send the user to
+    # score again
+    from crossreg.errors import Interrupted
+    from crossreg.variants import ism_figures
+
+    root, out = world["root"], tmp_path / "ism.h5"
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ism_figures, "plot_site", interrupt)
+    with pytest.raises(KeyboardInterrupt) as err:
+        write_ism(root / "model", root / "genome.fa", out, bed=root / "regions.bed", width=2)
+    assert isinstance(err.value, Interrupted)
+    assert re.search(r"ism\.h5 is complete, its figures in .* are not", str(err.value))
+    with h5py.File(out) as handle:
+        assert handle["sum"].shape[:2] == (len(handle["label"]), 2)

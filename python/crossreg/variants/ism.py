@@ -54,6 +54,7 @@ import numpy.typing as npt
 import torch
 
 from crossreg.dna import one_hot
+from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.h5 import H5_FILE_BYTES, attrs_bytes, dataset_bytes, written_h5
@@ -335,7 +336,13 @@ def write_ism(
     folder = Path(figures_folder(out) if figures is None else figures)
     drawn: list[Path] = []
     if plots:
-        drawn = plot_ism_file(out, folder, all_tracks=tracks is not None, svg=svg)
+        try:
+            drawn = plot_ism_file(out, folder, all_tracks=tracks is not None, svg=svg)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"{out} is complete, its figures in {folder} are not: redraw them from it "
+                "with crossreg.variants.ism_figures.plot_ism_file (a rerun scores again)"
+            ) from None
     else:
         remove_earlier_figures(folder)
     return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
