@@ -109,7 +109,9 @@ def _check_params(last: Path, saved: CheckpointConfig, now: CheckpointConfig) ->
         before, after = saved.params.get(section, {}), now.params.get(section, {})
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         if changed:
-            keys = ", ".join(f"{section}.{k}" for k in changed)
+            keys = ", ".join(
+                f"{section}.{k}{_values_text(before.get(k), after.get(k))}" for k in changed
+            )
             raise ValueError(f"--resume: {last} was trained with other params ({keys}); {FIX}")
     parent_before, parent_now = saved.source.get("parent", {}), now.source.get("parent", {})
     if parent_before.get("sha256") != parent_now.get("sha256"):  # a fine-tuning's parent
@@ -117,6 +119,14 @@ def _check_params(last: Path, saved: CheckpointConfig, now: CheckpointConfig) ->
             f"--resume: {last} fine-tunes the checkpoint {parent_before.get('path')}, and "
             f"this run's --model {parent_now.get('path')} holds other weights; {FIX}"
         )
+
+
+def _values_text(before: object, after: object) -> str:
+    """`` 0.002 there, 0.1 here`` for a changed params value that is a number, a string
+    or absent (``None``); nothing for a block or list, too long to show."""
+    if isinstance(before, (dict, list)) or isinstance(after, (dict, list)):
+        return ""
+    return f" {before} there, {after} here"
 
 
 def _heads_text(genomes: Mapping[str, str]) -> str:
