@@ -61,11 +61,11 @@ def computed_chroms(monkeypatch, stop_at: str | None = None, error=KeyboardInter
     computed: list[str] = []
     real = block_loop._chrom_part
 
-    def part(bfile_chr, chrom, *args):
+    def part(inputs, chrom, meter):
         if chrom == stop_at:
             raise error()
         computed.append(chrom)
-        return real(bfile_chr, chrom, *args)
+        return real(inputs, chrom, meter)
 
     monkeypatch.setattr(block_loop, "_chrom_part", part)
     return computed

@@ -71,23 +71,31 @@ class BlockSettings:
     ld_cache: str | os.PathLike[str] | None
 
 
+@dataclass(frozen=True)
+class PassInputs:
+    """What the pass reads besides the chromosome: the panel stem (``{bfile_chr}{chrom}``),
+    its print SNPs, the LD blocks, the phenotypes with their heritability, the marginal
+    and background annotation sets, and the settings."""
+
+    bfile_chr: str
+    printed: npt.NDArray[np.str_]
+    blocks: LdBlocks
+    phenos: Sequence[Sumstats]
+    heritability: Mapping[str, Heritability]
+    marginal: AnnotationSet
+    background: AnnotationSet
+    settings: BlockSettings
+
+
 def scan_blocks(
-    bfile_chr: str,
-    chroms: Sequence[str],
-    printed: npt.NDArray[np.str_],
-    blocks: LdBlocks,
-    phenos: Sequence[Sumstats],
-    heritability: Mapping[str, Heritability],
-    marginal: AnnotationSet,
-    background: AnnotationSet,
-    settings: BlockSettings,
-    checkpoint: Checkpoint | None = None,
+    inputs: PassInputs, chroms: Sequence[str], checkpoint: Checkpoint | None = None
 ) -> BlockScan:
-    """The pass over the panel chromosomes `chroms` (``{bfile_chr}{chrom}``) and their LD
-    blocks, with print SNPs `printed`, counted on a progress meter by blocks; one
-    chromosome's annotations and spectra are held at a time. With a `checkpoint`, each
-    chromosome it holds is taken from it, and each one computed is saved to it."""
-    per_pheno = {s.name: PhenoBlocks.empty(len(blocks)) for s in phenos}
+    """The pass over the panel chromosomes `chroms` and their LD blocks, counted on a
+    progress meter by blocks; one chromosome's annotations and spectra are held at a time.
+    With a `checkpoint`, each chromosome it holds is taken from it, and each one computed
+    is saved to it."""
+    blocks = inputs.blocks
+    per_pheno = {s.name: PhenoBlocks.empty(len(blocks)) for s in inputs.phenos}
     ranks = {"with_print_snps": 0, "rank_0": 0}
     scan = BlockScan(per_pheno, dict.fromkeys(INFO_FIELDS, 0.0), {}, ranks)
     total_blocks = sum(len(blocks.on(c)) for c in chroms)
@@ -95,34 +103,21 @@ def scan_blocks(
         for chrom in chroms:
             part = checkpoint.load(chrom, len(blocks)) if checkpoint is not None else None
             if part is not None:
-                for group, name in ((marginal, "marginal"), (background, "background")):
-                    group.restore(part.annotations[name], chrom_label(chrom))
+                inputs.marginal.restore(part.annotations["marginal"], chrom_label(chrom))
+                inputs.background.restore(part.annotations["background"], chrom_label(chrom))
                 meter.update(len(blocks.on(chrom)))
             else:
-                part = _chrom_part(
-                    bfile_chr, chrom, printed, blocks, phenos, heritability, marginal,
-                    background, settings, meter,
-                )  # fmt: skip
+                part = _chrom_part(inputs, chrom, meter)
                 if checkpoint is not None:
                     checkpoint.save(part)
             scan.add(part)
     return scan
 
 
-def _chrom_part(
-    bfile_chr: str,
-    chrom: str,
-    printed: npt.NDArray[np.str_],
-    blocks: LdBlocks,
-    phenos: Sequence[Sumstats],
-    heritability: Mapping[str, Heritability],
-    marginal: AnnotationSet,
-    background: AnnotationSet,
-    settings: BlockSettings,
-    meter: Progress,
-) -> ChromPart:
+def _chrom_part(inputs: PassInputs, chrom: str, meter: Progress) -> ChromPart:
     """One panel chromosome's share of the pass, computed from its files."""
-    panel = load_chrom_panel(bfile_chr, chrom, printed, blocks)
+    blocks, marginal, background = inputs.blocks, inputs.marginal, inputs.background
+    panel = load_chrom_panel(inputs.bfile_chr, chrom, inputs.printed, blocks)
     before = {"marginal": dict(marginal.matched), "background": dict(background.matched)}
     counts: dict[str, dict[str, int]] = {}
     annotations = chrom_annotations(panel, background, marginal, counts)
@@ -131,15 +126,16 @@ def _chrom_part(
         chrom_info = annotations.info(sums)
     info: Info = {name: chrom_info[name][n_background:] for name in INFO_FIELDS}
     aligned = {}
-    for stats in phenos:
+    for stats in inputs.phenos:
         alignment, z, n = stats.align(panel)
         add_counts(counts, f"{stats.source} {panel.label}", alignment.counts)
         aligned[stats.name] = (z / np.sqrt(n), n)
-    sigma2g = {name: heritability[name].sigma2g for name in aligned}
-    per_pheno = {s.name: PhenoBlocks.empty(len(blocks)) for s in phenos}
+    sigma2g = {name: inputs.heritability[name].sigma2g for name in aligned}
+    per_pheno = {s.name: PhenoBlocks.empty(len(blocks)) for s in inputs.phenos}
     spectra = _chrom_blocks(
-        panel, blocks, annotations, n_background, aligned, sigma2g, per_pheno, settings, meter
-    )
+        panel, blocks, annotations, n_background, aligned, sigma2g, per_pheno,
+        inputs.settings, meter,
+    )  # fmt: skip
     ranks = {
         "with_print_snps": len(spectra),
         "rank_0": sum(s.u.shape[1] == 0 for s in spectra.values()),

@@ -10,7 +10,7 @@ from crossreg.plots import check_plot_options
 from crossreg.stats.sldp.annotation_set import AnnotationSet
 from crossreg.stats.sldp.annotations import sannot_path
 from crossreg.stats.sldp.background import build_backgrounds
-from crossreg.stats.sldp.block_loop import BlockSettings, scan_blocks
+from crossreg.stats.sldp.block_loop import BlockSettings, PassInputs, scan_blocks
 from crossreg.stats.sldp.checkpoint import Checkpoint, fingerprint, refuse_checkpoint
 from crossreg.stats.sldp.inputs import (
     analysed_chroms,
@@ -129,16 +129,12 @@ def write_sldp(
         resume=resume,
     )  # fmt: skip
     with checkpoint.kept(len(chroms)):
+        settings = BlockSettings(weights, spectrum_percent, ld_cache)
         scan = scan_blocks(
-            bfile_chr,
+            PassInputs(
+                bfile_chr, printed, blocks, phenos, heritability, marginal, background, settings
+            ),
             chroms,
-            printed,
-            blocks,
-            phenos,
-            heritability,
-            marginal,
-            background,
-            BlockSettings(weights, spectrum_percent, ld_cache),
             checkpoint,
         )
         check_ranks(scan.ranks, spectrum_percent)
