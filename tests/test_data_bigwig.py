@@ -399,6 +399,27 @@ def test_data_warns_about_tracks_beyond_float16(tmp_path, capsys):
     assert float(store.targets("train").max()) == 65504
 
 
+def test_data_warns_about_tracks_that_are_zero_everywhere(tmp_path, capsys):
+    sizes = {"chr1": 12_000}
+    fasta = write_fasta(tmp_path / "g.fa", random_genome(sizes, seed=2))
+    write_bigwig(tmp_path / "some.bw", sizes, [("chr1", 3072, 3200, 5.0)])  # one bin
+    write_bigwig(tmp_path / "empty.bw", sizes, [])  # a header, no data
+    write_bigwig(tmp_path / "negative.bw", sizes, [("chr1", 0, 12_000, -3.0)])
+    rows = [
+        {"identifier": i, "file": f"{i}.bw", "clip": 32, "scale": 2, "sum_stat": "mean"}
+        for i in ("some", "empty", "negative")
+    ]
+    table = write_table(tmp_path / "t.txt", rows)
+    args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
+    args += ["--seq-length", "2048", "--crop", "2", "--stride", "2048"]
+    assert main([*args, "--out", str(tmp_path / "store")]) == 0
+    err = capsys.readouterr().err
+    assert "2 tracks are 0 in every bin of the windows" in err
+    assert "no positive value there" in err and ": empty, negative; check their files" in err
+    store = DataStore(tmp_path / "store")
+    assert [t["pooled_max"] for t in store.track_stats()] == [5, 0, 0]
+
+
 def test_dataset_json_holds_infinite_track_statistics_as_null(tmp_path):
     sizes = {"chr1": 12_000}
     fasta = write_fasta(tmp_path / "g.fa", random_genome(sizes, seed=3))

@@ -160,6 +160,7 @@ def _write_targets(
             del values
             parts.append(path)
     _warn_overflow(table, stats)
+    _warn_empty(table, stats)
     if chunk < n_tracks:
         block_bytes = min(MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
         merge_track_chunks(final, parts, len(w), bins, n_tracks, block_bytes)
@@ -182,6 +183,23 @@ def _warn_overflow(table: TargetsTable, stats: Sequence[dict]) -> None:
         len(over),
         shown,
         more,
+    )
+
+
+def _warn_empty(table: TargetsTable, stats: Sequence[dict]) -> None:
+    """Warn about tracks that are 0 in every bin of the windows: their BigWigs hold no
+    positive value there (a file written without data, or one of negative values only),
+    so their targets carry nothing to learn and their correlations are undefined."""
+    empty = [s["identifier"] for s in stats if s["pooled_max"] == 0]
+    if not empty:
+        return
+    shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+    log.warning(
+        "%s: %d tracks are 0 in every bin of the windows (their BigWigs hold no positive "
+        "value there: a file without data, or negative values only): %s; check their files",
+        table.path,
+        len(empty),
+        shown,
     )
 
 
