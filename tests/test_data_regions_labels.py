@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,14 @@ def test_message_names_every_allowed_label():
     with pytest.raises(ValueError) as err:
         check_split_labels(records, "r.bed")
     assert re.search(r"train, valid and test .*fold0..fold\{K-1\}", str(err.value))
+
+
+def test_stride_test_with_fold_labels_is_refused(inputs, tmp_path):
+    # folds all take --stride: a --stride-test would space no window, yet be recorded
+    regions = regions_bed(tmp_path / "r.bed", "fold0", "fold1", "fold2")
+    out = tmp_path / "folds"
+    options = BuildOptions(genome="test", layout=replace(LAYOUT, stride_test=4096), threads=2)
+    with pytest.raises(ValueError, match=r"--stride-test 4096 tiles the valid and test windows"):
+        build_dataset(out, fasta=inputs["fasta"], targets=inputs["targets"], regions=regions,
+                      options=options)  # fmt: skip
+    assert not out.exists()

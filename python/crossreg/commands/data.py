@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="BP",
         help="tiling stride bp of the valid and test windows, as Basenji's --stride_test "
-        "(131072 leaves them apart: no base is scored twice) [the --stride]",
+        "(131072 leaves them apart: no base is scored twice; not with folds) [the --stride]",
     )
     geometry.add_argument(
         "--crop",

@@ -89,8 +89,17 @@ def plan_windows(
     :mod:`crossreg.data.fractions`, with a warning when the fractions cannot be met). A
     window is dropped when at least `max_unmappable` of its target bins overlap the
     unmappable BED. `masked` marks target bins that overlap
-    the blacklist or the unmappable regions.
+    the blacklist or the unmappable regions. A `layout.stride_test` with regions that hold
+    no valid or test region (folds) is refused: it would space no window.
     """
+    if layout.stride_test is not None and inputs.regions is not None:
+        labels = dict.fromkeys(iv.extra[0] for iv in inputs.regions)
+        if not any(label in HELD_OUT for label in labels):
+            raise ValueError(
+                f"--stride-test {layout.stride_test} tiles the valid and test windows, but "
+                f"the regions BED has none (its labels: {', '.join(labels)}); every fold "
+                "takes --stride: drop --stride-test"
+            )
     pieces = contigs(inputs.genome, inputs.gaps, min_n_run=min_n_run)
     if inputs.regions is not None:
         labelled = labelled_regions(inputs.regions, source="regions BED")
