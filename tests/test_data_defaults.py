@@ -22,8 +22,7 @@ def parsed_defaults() -> argparse.Namespace:
 def test_command_line_and_dataclasses_share_the_defaults():
     args = parsed_defaults()
     assert Layout(args.seq_length, args.pool_width, args.crop, args.stride) == Layout()
-    split = SplitOptions(args.valid_fraction, args.test_fraction, args.split_block, args.seed)
-    assert split == SplitOptions()
+    assert data_command.split_options(args) == SplitOptions()
     options = BuildOptions(genome="g")
     assert (args.min_n_run, args.max_unmappable) == (options.min_n_run, options.max_unmappable)
     assert (args.fill_quantile, args.memory_gb) == (options.fill_quantile, options.memory_gb)

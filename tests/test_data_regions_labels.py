@@ -131,3 +131,17 @@ def test_stride_test_with_fold_labels_is_refused(inputs, tmp_path):
         build_dataset(out, fasta=inputs["fasta"], targets=inputs["targets"], regions=regions,
                       options=options)  # fmt: skip
     assert not out.exists()
+
+
+def test_split_options_with_regions_are_refused(inputs, tmp_path, logs):
+    # the regions BED's labels make the split: a --valid-fraction beside it would do nothing
+    regions = regions_bed(tmp_path / "r.bed", "train", "valid", "test")
+    out = tmp_path / "out"
+    args = ["data", "--genome", "test", "--fasta", str(inputs["fasta"])]
+    args += ["--targets", str(inputs["targets"]), "--out", str(out), "--regions", str(regions)]
+    args += ["--seq-length", "4096", "--stride", "1500", "--crop", "4", "--threads", "2"]
+    with logs.at_level(logging.ERROR, logger="crossreg"):
+        assert main([*args, "--valid-fraction", "0.3", "--seed", "3"]) == 1
+    assert "--valid-fraction, --seed: only without --regions" in logs.text
+    assert not out.exists()
+    assert main(args) == 0

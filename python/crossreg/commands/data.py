@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import TYPE_CHECKING
 
 from crossreg.commands.inputs import require_output
 from crossreg.commands.values import (
@@ -18,6 +19,9 @@ from crossreg.commands.values import (
     shard_of,
     whole,
 )
+
+if TYPE_CHECKING:
+    from crossreg.data.plan import SplitOptions
 
 HELP = "build a genome's training dataset (windows, sequences, binned BigWig targets)"
 
@@ -101,26 +105,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     split.add_argument(
         "--valid-fraction",
         type=FRACTION,
-        default=d.DEFAULT_VALID_FRACTION,
-        help="share of the windows for validation [%(default)s]",
+        default=None,
+        help=f"share of the windows for validation [{d.DEFAULT_VALID_FRACTION}]",
     )
     split.add_argument(
         "--test-fraction",
         type=FRACTION,
-        default=d.DEFAULT_TEST_FRACTION,
-        help="share of the windows for test [%(default)s]",
+        default=None,
+        help=f"share of the windows for test [{d.DEFAULT_TEST_FRACTION}]",
     )
     split.add_argument(
         "--split-block",
         type=whole(1, MAX_BP),
-        default=d.DEFAULT_SPLIT_BLOCK,
-        help="bp per randomly assigned block [%(default)s]",
+        default=None,
+        help=f"bp per randomly assigned block [{d.DEFAULT_SPLIT_BLOCK}]",
     )
     split.add_argument(
         "--seed",
         type=SEED,
-        default=d.DEFAULT_SEED,
-        help="seed of the block assignment [%(default)s]",
+        default=None,
+        help=f"seed of the block assignment [{d.DEFAULT_SEED}]",
     )
     run_group = parser.add_argument_group("resources")
     run_group.add_argument("--threads", type=WORKERS, help="worker threads [all cores]")
@@ -155,20 +159,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: The options of the split without --regions: option → its field of ``SplitOptions``.
+SPLIT_OPTIONS = {
+    "--valid-fraction": "valid_fraction",
+    "--test-fraction": "test_fraction",
+    "--split-block": "block_size",
+    "--seed": "seed",
+}
+
+
+def split_options(args: argparse.Namespace) -> SplitOptions:
+    """The split of a build without ``--regions``: the options given, the defaults of
+    :class:`SplitOptions` for the others. Given with ``--regions``, whose labels make the
+    split, they would do nothing: a ValueError names them."""
+    from crossreg.data.plan import SplitOptions
+
+    values = {option: getattr(args, option[2:].replace("-", "_")) for option in SPLIT_OPTIONS}
+    given = {option: value for option, value in values.items() if value is not None}
+    if given and args.regions is not None:
+        raise ValueError(
+            f"{', '.join(given)}: only without --regions (the regions BED's labels make the "
+            "split); drop them, or the --regions"
+        )
+    split = SplitOptions(**{SPLIT_OPTIONS[option]: value for option, value in given.items()})
+    check_held_out(
+        ("--valid-fraction", split.valid_fraction), ("--test-fraction", split.test_fraction)
+    )
+    return split
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the dataset; returns 0 on success."""
     from crossreg.data.build import BuildOptions, build_dataset, build_shard
-    from crossreg.data.plan import Layout, SplitOptions
+    from crossreg.data.plan import Layout
 
-    check_held_out(
-        ("--valid-fraction", args.valid_fraction), ("--test-fraction", args.test_fraction)
-    )
+    split = split_options(args)
     require_output(args, folder=True)
     options = BuildOptions(
         genome=args.genome,
         assembly=args.assembly,
         layout=Layout(args.seq_length, args.pool_width, args.crop, args.stride, args.stride_test),
-        split=SplitOptions(args.valid_fraction, args.test_fraction, args.split_block, args.seed),
+        split=split,
         min_n_run=args.min_n_run,
         max_unmappable=args.max_unmappable,
         fill_quantile=args.fill_quantile,
