@@ -193,3 +193,22 @@ def test_no_nets_gives_a_split_of_single_regions(tmp_path: Path) -> None:
     result = split_genomes({"a": {"chr1": 100_000}}, [], region_size=1000)
     assert len(result.component_split) == 100
     assert result.fractions()["a"] == pytest.approx({"train": 0.76, "valid": 0.12, "test": 0.12})
+
+
+def test_a_genome_in_no_net_is_warned_about(tmp_path: Path) -> None:
+    sizes = {"a": {"chr1": 10_000}, "b": {"chr1": 10_000}, "c": {"chr1": 10_000}}
+    net = write(tmp_path / "a.b.net", "net chr1 10000\n fill 0 8000 chr1 + 500 8000\n")
+    result = split_genomes(sizes, [NetSpec("a", "b", net)], region_size=1000, min_aligned=100)
+    (unaligned,) = [w for w in result.warnings if "is in no --net" in w]
+    assert unaligned.startswith("genome 'c' is in no --net, so none of its regions is joined")
+    assert unaligned.endswith("(--net a,c=FILE)")
+    alone = split_genomes({"a": sizes["a"], "b": sizes["b"]}, [], region_size=1000)
+    assert [w for w in alone.warnings if "is in no --net" in w] == [
+        f"genome '{g}' is in no --net, so none of its regions is joined to its orthologues in "
+        f"the other genomes, which may fall in other splits; give the net aligning it to "
+        f"another genome (--net {o},{g}=FILE)"
+        for g, o in (("a", "b"), ("b", "a"))
+    ]
+    # one genome alone has no orthologues to join
+    one = split_genomes({"a": {"chr1": 100_000}}, [], region_size=1000)
+    assert not [w for w in one.warnings if "is in no --net" in w]

@@ -312,6 +312,7 @@ def split_genomes(
         link_b=out["link_b"],
         link_bases=out["link_bases"],
         warnings=list(out["warnings"])
+        + _unaligned_genome_warnings(genomes, nets)
         + _idle_net_warnings(nets, out["nets"])
         + _threshold_warnings(out["link_bases"], min_aligned, region_size),
     )
@@ -334,6 +335,24 @@ def _threshold_warnings(link_bases: Any, min_aligned: int, region_size: int) -> 
         f"bases (the most is {int(max(link_bases)):,} bp), so no regions were joined and "
         f"orthologous regions may fall in different splits{hint}"
     ]
+
+
+def _unaligned_genome_warnings(genomes: Sequence[str], nets: Sequence[NetSpec]) -> list[str]:
+    """A warning for each genome, of several, that no net names: nothing joins its regions
+    to their orthologues, which may then fall in any split."""
+    if len(genomes) < 2:
+        return []
+    named = {side for net in nets for side in (net.target, net.query)}
+    warnings = []
+    for genome in genomes:
+        if genome not in named:
+            other = genomes[1] if genome == genomes[0] else genomes[0]
+            warnings.append(
+                f"genome '{genome}' is in no --net, so none of its regions is joined to its "
+                "orthologues in the other genomes, which may fall in other splits; give the "
+                f"net aligning it to another genome (--net {other},{genome}=FILE)"
+            )
+    return warnings
 
 
 def _idle_net_warnings(
