@@ -428,6 +428,33 @@ def test_an_interrupted_build_leaves_no_finished_looking_store(inputs, tmp_path,
     assert not partial.exists() and DataStore(out).num_targets == 4
 
 
+def test_an_interrupt_says_the_output_is_as_it_was(inputs, store, tmp_path, monkeypatch, logs):
+    import crossreg.data.build as build_module
+    import crossreg.data.shards as shards_module
+
+    out = tmp_path / "kept"
+    shutil.copytree(store.path, out)
+    before = files_of(out)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build_module, "_write_targets", interrupt)
+    assert main(cli_args(inputs, out, "--overwrite")) == 130
+    assert f"interrupted; nothing was written: {out} is as it was; a build does not resume" in (
+        logs.text
+    )
+    assert files_of(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+    monkeypatch.undo()
+    shards = [tmp_path / f"s{i}" for i in range(2)]
+    for i, shard in enumerate(shards):
+        assert main(cli_args(inputs, shard, "--tracks", f"{i}/2")) == 0
+    monkeypatch.setattr(shards_module, "merge_track_chunks", interrupt)
+    assert main(["data-merge", "--overwrite", "--out", str(out), *map(str, shards)]) == 130
+    assert f"nothing was written: {out} is as it was and the shards are kept; rerun" in logs.text
+    assert files_of(out) == before
+
+
 def test_existing_store_needs_overwrite(store, inputs):
     with pytest.raises(ValueError, match="already holds a dataset; pass --overwrite"):
         build_dataset(

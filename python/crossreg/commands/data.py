@@ -19,6 +19,7 @@ from crossreg.commands.values import (
     shard_of,
     whole,
 )
+from crossreg.errors import Interrupted
 
 if TYPE_CHECKING:
     from crossreg.data.plan import SplitOptions
@@ -218,13 +219,18 @@ def run(args: argparse.Namespace) -> int:
         "blacklist": args.blacklist,
         "unmappable": args.unmappable,
     }
-    if args.tracks is not None:
-        shard = args.tracks
-        log.info(
-            "wrote shard %s of the tracks in %s",
-            args.tracks,
-            build_shard(args.out, shard, **inputs),
-        )
-        return 0
-    log.info("wrote %r", build_dataset(args.out, **inputs))
+    try:
+        if args.tracks is not None:
+            log.info(
+                "wrote shard %s of the tracks in %s",
+                args.tracks,
+                build_shard(args.out, args.tracks, **inputs),
+            )
+        else:
+            log.info("wrote %r", build_dataset(args.out, **inputs))
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"nothing was written: {args.out} is as it was; a build does not resume, so rerun "
+            "the command (built in shards with --tracks i/n, an interrupt costs one shard)"
+        ) from None
     return 0

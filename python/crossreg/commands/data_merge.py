@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from crossreg.commands.inputs import require_output
+from crossreg.errors import Interrupted
 
 HELP = "join the shard directories of a crossreg data --tracks i/n build into one dataset"
 
@@ -27,6 +28,12 @@ def run(args: argparse.Namespace) -> int:
     require_output(args, folder=True)
     from crossreg.data.shards import merge_shards
 
-    store = merge_shards(args.out, args.shards, overwrite=args.overwrite)
+    try:
+        store = merge_shards(args.out, args.shards, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"nothing was written: {args.out} is as it was and the shards are kept; rerun "
+            "crossreg data-merge"
+        ) from None
     log.info("wrote %r", store)
     return 0
