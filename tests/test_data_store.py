@@ -258,6 +258,11 @@ def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):
         merge_shards(tmp_path / "bad", [shards[0], other, shards[2]], overwrite=False)
     with pytest.raises(ValueError, match=r"whole is not a finished shard .*it is a finished"):
         merge_shards(tmp_path / "bad", [whole.path], overwrite=False)
+    with pytest.raises(ValueError, match=r"shard .*shard3 does not exist: its `crossreg data"):
+        merge_shards(tmp_path / "bad", [*shards, tmp_path / "shard3"], overwrite=False)
+    (tmp_path / ".shard3.partial").mkdir()  # a build under way, or killed
+    with pytest.raises(ValueError, match=r"shard3 does not exist: its build is under way, or"):
+        merge_shards(tmp_path / "bad", [*shards, tmp_path / "shard3"], overwrite=False)
     part = shards[1] / "targets.npy"
     part.write_bytes(part.read_bytes()[:200])
     with pytest.raises(ValueError, match=r"shard1/targets\.npy: cut or not a \.npy array"):

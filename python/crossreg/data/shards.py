@@ -47,6 +47,14 @@ WINDOW_FILES = ("targets.txt", "sequences.bed", "regions.bed", "masked.npy")
 def read_shard(path: Path) -> dict:
     """The ``shard.json`` of a shard directory, checked."""
     meta = path / SHARD_METADATA
+    if not path.is_dir():
+        partial = path.parent / f".{path.name}.partial"
+        why = (
+            f"its build is under way, or was killed ({partial} is left)"
+            if partial.exists()
+            else "its `crossreg data --tracks i/n` has not run, or did not finish"
+        )
+        raise ValueError(f"shard {path} does not exist: {why}; build it, then merge")
     if not meta.exists():
         hint = " (it is a finished dataset)" if (path / METADATA).exists() else ""
         raise ValueError(
