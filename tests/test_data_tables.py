@@ -219,3 +219,29 @@ def test_tracks_are_in_row_order_not_index_order(tmp_path):
     assert [(t.index, t.identifier) for t in tracks] == [(9, "T9"), (2, "T2")]
     assert select_targets(tracks.targets, "0") == [0]
     assert tracks.identifiers == ["T9", "T2"]
+
+
+def test_a_paper_table_whose_files_are_all_elsewhere_says_so_at_the_end(tmp_path):
+    with pytest.raises(ValueError) as caught:
+        read_targets(TABLES / "targets_human.txt", check_files=True)
+    text = str(caught.value)
+    assert text.startswith(f"{TABLES / 'targets_human.txt'}: 5313 problems in the targets table")
+    last = text.splitlines()[-1].strip()
+    assert last.startswith(
+        "none of the table's 5,313 track files exists (all under /home/drk/tillage/datasets/"
+        "human): its file column names the files of another machine; write the paths of your "
+        "BigWigs into it; the files it names are Basenji's HDF5 coverage"
+    )
+    # a table some of whose files exist lists the missing ones alone
+    (tmp_path / "a.bw").write_bytes(b"")
+    header = "identifier\tfile\tclip\tscale\tsum_stat\tdescription"
+    rows = [f"T{i}\t{name}\t32\t2\tsum\tDNASE:x" for i, name in enumerate(["a.bw", "b.bw", "c.bw"])]
+    table = tmp_path / "targets.txt"
+    table.write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(ValueError, match="2 problems") as caught:
+        read_targets(table, check_files=True)
+    assert "none of the table's" not in str(caught.value)
+    (tmp_path / "a.bw").unlink()
+    with pytest.raises(ValueError, match=f"exists \\(all under {tmp_path}\\): its file") as caught:
+        read_targets(table, check_files=True)
+    assert "HDF5" not in str(caught.value)

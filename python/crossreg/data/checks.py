@@ -16,7 +16,7 @@ from crossreg.genome import Genome
 from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.h5 import is_hdf5
-from crossreg.io.targets import Target, TargetsTable, read_targets
+from crossreg.io.targets import HDF5_SUFFIXES, Target, TargetsTable, read_targets
 
 log = logging.getLogger("crossreg")
 
@@ -209,7 +209,6 @@ def check_numbers(
 
 
 #: Coverage files Basenji's targets tables may name that crossreg does not read.
-_HDF5_SUFFIXES = (".h5", ".hdf5", ".w5", ".wdf5")
 _PEAK_SUFFIXES = (".bed", ".narrowpeak", ".bed.gz", ".narrowpeak.gz")
 
 
@@ -217,7 +216,7 @@ def _not_bigwig_hint(file: Path) -> str:
     """What to do with a track file that is not a BigWig: Basenji's HDF5 coverage and peak
     BEDs are named as such, with the conversion."""
     name = file.name.lower()
-    if is_hdf5(file) or name.endswith(_HDF5_SUFFIXES):
+    if is_hdf5(file) or name.endswith(HDF5_SUFFIXES):
         return (
             "it is an HDF5 file, as Basenji's per-base coverage (bam_cov.py's .h5/.w5) is; "
             "crossreg reads BigWig only: write the coverage as a BigWig (bedGraphToBigWig, "

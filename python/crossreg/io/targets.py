@@ -29,6 +29,8 @@ REQUIRED_COLUMNS = ("identifier", "file", "clip", "scale", "sum_stat", "descript
 # the columns a model's track list needs (the others describe how coverage becomes targets)
 TRACK_COLUMNS = ("identifier", "description")
 SUM_STATS = ("sum", "mean", "max", "sum_sqrt", "mean_sqrt")
+#: Names of Basenji's HDF5 per-base coverage (``bam_cov.py``), which crossreg does not read.
+HDF5_SUFFIXES = (".h5", ".hdf5", ".w5", ".wdf5")
 
 
 def assay_of(description: str) -> str:
@@ -150,7 +152,8 @@ def read_targets(
     Every row is checked before anything is raised: one ValueError lists every problem
     in line order (up to :data:`MAX_PROBLEMS`), each naming its line — a wrong number of
     fields, a bad number, an unknown ``sum_stat``, a duplicate identifier and, with
-    `check_files`, a track file that does not exist.
+    `check_files`, a track file that does not exist (when none exists, a last line says
+    that the table names another machine's files, and Basenji's HDF5 ones when it does).
 
     With `tracks_only` the table is read as a model's track list: only ``identifier`` and
     ``description`` are required. A ``file``, ``clip``, ``scale`` or ``sum_stat`` cell
@@ -187,18 +190,25 @@ def read_targets(
         except ValueError as err:
             found.append((line, str(err)))
     table = TargetsTable(path=path, targets=tuple(targets), lines=lines)
+    summary = ""
     if check_files:
+        absent: dict[Path, None] = {}
+        every: set[Path] = set()
         for target in table:
             line = lines[target.identifier]
-            found += [
-                (
-                    line,
-                    f"{path}:{line}: track file {file} of '{target.identifier}' does not "
-                    "exist (relative paths are relative to the table's folder)",
-                )
-                for file in table.track_files(target)
-                if not file.exists()
-            ]
+            for file in table.track_files(target):
+                every.add(file)
+                if file in absent or not file.exists():
+                    absent[file] = None
+                    found.append(
+                        (
+                            line,
+                            f"{path}:{line}: track file {file} of '{target.identifier}' does "
+                            "not exist (relative paths are relative to the table's folder)",
+                        )
+                    )
+        if len(absent) > 1 and len(absent) == len(every):
+            summary = "\n  " + _none_exist(list(absent))
     problems = [problem for _, problem in sorted(found, key=lambda item: item[0])]
     if problems:
         shown = problems[:MAX_PROBLEMS]
@@ -206,10 +216,27 @@ def read_targets(
             f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
         )
         head = f"{path}: {len(problems)} problems in the targets table:\n  "
-        raise ValueError((head if len(problems) > 1 else "") + "\n  ".join(shown) + more)
+        raise ValueError((head if len(problems) > 1 else "") + "\n  ".join(shown) + more + summary)
     if not targets:
         raise ValueError(f"{path}: the targets table has a header but no tracks")
     return table
+
+
+def _none_exist(missing: Sequence[Path]) -> str:
+    """What a table none of whose track files exists most often is: one written on another
+    machine (as the paper's tables, whose files are Basenji's HDF5 coverage)."""
+    common = os.path.commonpath([str(f) for f in missing])
+    where = f" (all under {common})" if common not in ("", os.sep) else ""
+    text = (
+        f"none of the table's {len(missing):,} track files exists{where}: its file column "
+        "names the files of another machine; write the paths of your BigWigs into it"
+    )
+    if all(f.name.lower().endswith(HDF5_SUFFIXES) for f in missing):
+        text += (
+            "; the files it names are Basenji's HDF5 coverage (bam_cov.py's .h5/.w5), which "
+            "crossreg does not read: give BigWigs of the same experiments"
+        )
+    return text
 
 
 def _refuse_repeated_columns(path: Path, line: int, header: list[str]) -> None:
