@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from crossreg.cli import main
 from crossreg.data import DataStore, bigwig_chrom_sizes, compute_targets
+from crossreg.data.bigwig import report_absent_chromosomes
 from crossreg.io.targets import read_targets
 from tests.data_inputs import random_bigwig, random_genome, write_bigwig, write_fasta, write_table
 from tests.data_reference import reference_targets
@@ -477,3 +479,29 @@ def test_a_bigwig_without_data_reads_as_zeros_on_its_chromosomes(tmp_path):
     values, stats = targets_of(tmp_path, rows, [("chr1", 0), ("chr2", 0)], bins=1)
     np.testing.assert_allclose(values[:, 0], [[0, 128], [0, 0]])  # (2 + 0) / 2 per base
     assert [s["absent_fraction"] for s in stats] == [0, 0]
+
+
+def test_tracks_lacking_the_same_chromosomes_share_one_line(tmp_path, logs):
+    # as thousands of ENCODE tracks all lack chrM and the unplaced contigs of the FASTA
+    sizes = {"chr1": 12_000, "chr2": 8_000, "chr3": 4_000}
+    write_bigwig(tmp_path / "full.bw", sizes, [("chr1", 0, 10, 1.0)])
+    write_bigwig(tmp_path / "chr1.bw", {"chr1": 12_000}, [("chr1", 0, 10, 1.0)])
+    write_bigwig(tmp_path / "chr12.bw", {"chr1": 12_000, "chr2": 8_000}, [("chr1", 0, 10, 1.0)])
+    files = ["full.bw", *["chr1.bw"] * 30, "chr12.bw"]
+    rows = [
+        {"identifier": f"t{i}", "file": f, "clip": BIG, "scale": 1, "sum_stat": "mean"}
+        for i, f in enumerate(files)
+    ]
+    table = read_targets(write_table(tmp_path / "t.txt", rows))
+    found = report_absent_chromosomes(table, sizes)
+    assert len(found) == 31
+    warnings = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "30 tracks ('t1', 't2', 't3', ... (30 in all)): no data on 2 of the genome's 3 "
+        "chromosomes (chr2, chr3, 50.00% of its bases): their bins are masked (--strict makes "
+        "this an error)",
+        "track 't31': no data on 1 of the genome's 3 chromosomes (chr3, 16.67% of its bases): "
+        "their bins are masked (--strict makes this an error)",
+    ]
+    with pytest.raises(ValueError, match=r"31 track\(s\) lack chromosomes .*\n  30 tracks \("):
+        report_absent_chromosomes(table, sizes, strict=True)

@@ -158,9 +158,16 @@ def report_absent_chromosomes(
     are masked, see the module's docstring); with `strict`, raise ValueError listing them
     instead. Returns what :func:`absent_chromosomes` found."""
     found = absent_chromosomes(table, genome_sizes)
-    lines = []
+    # tracks lacking the same chromosomes (often all of them: chrM, unplaced contigs) share
+    # one line
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[AbsentChromosomes]] = {}
     for a in found:
-        parts = []
+        groups.setdefault((a.absent, a.partial), []).append(a)
+    if not groups:
+        return found
+    lines = []
+    for same in groups.values():
+        a, parts = same[0], []
         if a.absent:
             parts.append(
                 f"no data on {len(a.absent)} of the genome's {len(genome_sizes)} chromosomes "
@@ -171,15 +178,18 @@ def report_absent_chromosomes(
             parts.append(
                 f"some replicates lack {_names(a.partial)}: averaged over the others there"
             )
-        lines.append(f"track '{a.identifier}': " + "; ".join(parts))
-    if not lines:
-        return found
+        names = [f"'{t.identifier}'" for t in same]
+        which = (
+            f"track {names[0]}" if len(same) == 1 else f"{len(same)} tracks ({_names(names, 3)})"
+        )
+        lines.append(f"{which}: " + "; ".join(parts))
     shown = lines[:_SHOWN_TRACKS]
     if len(lines) > _SHOWN_TRACKS:
-        shown.append(f"... and {len(lines) - _SHOWN_TRACKS} more tracks")
+        rest = sum(len(same) for same in list(groups.values())[_SHOWN_TRACKS:])
+        shown.append(f"... and {rest} more tracks")
     if strict:
         raise ValueError(
-            f"{table.path}: {len(lines)} track(s) lack chromosomes of the genome (--strict):\n  "
+            f"{table.path}: {len(found)} track(s) lack chromosomes of the genome (--strict):\n  "
             + "\n  ".join(shown)
             + "\ngive BigWigs covering every chromosome, or drop --strict to mask those bins"
         )
