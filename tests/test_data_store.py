@@ -641,3 +641,15 @@ def test_stride_test_spaces_the_held_out_windows_alone(inputs, store, tmp_path):
         assert windows and len(windows) < len(store.windows(split))
         for a, b in itertools.pairwise(windows):
             assert a.chrom != b.chrom or b.start - a.start >= 4096  # no two overlap
+
+
+def test_the_track_files_check_reports_progress(inputs, tmp_path, monkeypatch, logs):
+    # thousands of BigWigs on a network file system take minutes to open: it shows
+    monkeypatch.setenv("CROSSREG_PROGRESS", "log")
+    monkeypatch.setenv("CROSSREG_PROGRESS_INTERVAL", "0")
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main(cli_args(inputs, tmp_path / "store")[1:]) == 0
+    lines = [r.getMessage() for r in logs.records if r.getMessage().startswith("track files")]
+    assert [line.split(" files (")[0] for line in lines] == [
+        f"track files checked: {k}/3" for k in (1, 2, 3, 3)
+    ]

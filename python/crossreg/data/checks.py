@@ -17,6 +17,7 @@ from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.h5 import is_hdf5
 from crossreg.io.targets import HDF5_SUFFIXES, Target, TargetsTable, read_targets
+from crossreg.progress import progress
 
 log = logging.getLogger("crossreg")
 
@@ -265,13 +266,15 @@ def check_inputs(
     gap_list = bed(gaps, "gaps BED")
     black = [iv for b in blacklist for iv in bed(b, "blacklist BED")]
     unmap = bed(unmappable, "unmappable BED")
-    seen: set[Path] = set()
+    # each file once, with the first track naming it (thousands of them take a while to
+    # open on a network file system: the progress shows it)
+    files: dict[Path, Target] = {}
     for target in table:
-        row = _row_of(table, target)
         for file in table.track_files(target):
-            if file in seen:
-                continue
-            seen.add(file)
+            files.setdefault(file, target)
+    with progress(len(files), "track files checked", "files") as meter:
+        for file, target in files.items():
+            row = _row_of(table, target)
             try:
                 chroms = dict(bigwig_chrom_sizes(file))
             except ValueError as err:
@@ -284,4 +287,5 @@ def check_inputs(
                 sizes,
                 fasta=fasta_name,
             )
+            meter.update(1)
     return Inputs(genome, table, region_list, gap_list, black, unmap)
