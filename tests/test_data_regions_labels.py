@@ -145,3 +145,15 @@ def test_split_options_with_regions_are_refused(inputs, tmp_path, logs):
     assert "--valid-fraction, --seed: only without --regions" in logs.text
     assert not out.exists()
     assert main(args) == 0
+
+
+def test_regions_labelled_twice_are_refused_naming_the_file(inputs, tmp_path):
+    regions = tmp_path / "r.bed"
+    regions.write_text("chr1\t0\t20000\ttrain\nchr1\t15000\t40000\tvalid\n")
+    with pytest.raises(ValueError) as err:
+        build(inputs, tmp_path / "out", regions)
+    assert str(err.value) == (
+        f"{regions} (regions BED): chr1:15000-20000 is labelled both 'train' and 'valid'; each "
+        "base may belong to one split only"
+    )
+    assert not (tmp_path / "out").exists()

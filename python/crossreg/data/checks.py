@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crossreg.data.bigwig import bigwig_chrom_sizes
-from crossreg.data.windows import SPLIT_ORDER
+from crossreg.data.windows import SPLIT_ORDER, labelled_regions
 from crossreg.genome import Genome
 from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.chroms import chrom_hint, prefix_twin
@@ -33,7 +33,8 @@ _ALLOWED = (
 
 @dataclass(frozen=True)
 class Inputs:
-    """Checked inputs of a build: the genome, the targets table and the BED intervals."""
+    """Checked inputs of a build: the genome, the targets table and the BED intervals (the
+    regions merged per split label, :func:`crossreg.data.windows.labelled_regions`)."""
 
     genome: Genome
     table: TargetsTable
@@ -262,7 +263,10 @@ def check_inputs(
     if regions is not None:
         records = read_bed(check_file(regions, "regions BED"))
         check_split_labels(records, str(regions))
-        region_list = _genome_bed(str(regions), "regions BED", sizes, fasta_name, records)
+        region_list = labelled_regions(
+            _genome_bed(str(regions), "regions BED", sizes, fasta_name, records),
+            source=f"{regions} (regions BED)",
+        )
     gap_list = bed(gaps, "gaps BED")
     black = [iv for b in blacklist for iv in bed(b, "blacklist BED")]
     unmap = bed(unmappable, "unmappable BED")

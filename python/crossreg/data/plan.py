@@ -16,7 +16,6 @@ from crossreg.data.windows import (
     bin_mask,
     contigs,
     intersect_labelled,
-    labelled_regions,
     order_by_split,
     tile,
 )
@@ -102,8 +101,7 @@ def plan_windows(
             )
     pieces = contigs(inputs.genome, inputs.gaps, min_n_run=min_n_run)
     if inputs.regions is not None:
-        labelled = labelled_regions(inputs.regions, source="regions BED")
-        regions = intersect_labelled(pieces, labelled)
+        regions = intersect_labelled(pieces, inputs.regions)
     else:
         regions = fraction_split(
             pieces,
