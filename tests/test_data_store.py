@@ -653,3 +653,16 @@ def test_the_track_files_check_reports_progress(inputs, tmp_path, monkeypatch, l
     assert [line.split(" files (")[0] for line in lines] == [
         f"track files checked: {k}/3" for k in (1, 2, 3, 3)
     ]
+
+
+def test_compressing_the_targets_reports_progress(inputs, tmp_path, monkeypatch, logs):
+    # the paper's 362 GB of targets take a quarter hour to compress: it shows
+    monkeypatch.setenv("CROSSREG_PROGRESS", "log")
+    monkeypatch.setenv("CROSSREG_PROGRESS_INTERVAL", "0")
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main(cli_args(inputs, tmp_path / "store", "--compress-targets", "1")[1:]) == 0
+    windows = DataStore(tmp_path / "store").num_windows
+    lines = [r.getMessage() for r in logs.records if r.getMessage().startswith("compressing")]
+    assert lines and lines[-1].startswith(
+        f"compressing targets (level 1): {windows}/{windows} windows (100.0%)"
+    )

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from crossreg import _native
 from crossreg.data.npy import REBUILD, NpyRows, load_npy
+from crossreg.progress import progress
 
 ROWS_FILE = "targets.rows"
 OFFSETS_FILE = "targets.offsets.npy"
@@ -74,14 +75,17 @@ def compress_targets(directory: Path, level: int) -> None:
     with NpyRows(source) as rows, open(directory / ROWS_FILE, "wb") as out:
         n = rows.shape[0]
         total = 0
-        for a in range(0, n, _BLOCK_WINDOWS):
-            block = rows.read(a, min(a + _BLOCK_WINDOWS, n))
-            blob, bounds = _native.compress_rows(
-                block.view(np.uint16).reshape(len(block), -1), level
-            )
-            out.write(blob.data)
-            offsets.append(bounds[1:] + np.uint64(total))
-            total += blob.size
+        # about 350 MB/s at level 1 on two cores: the paper's 362 GB take a quarter hour
+        with progress(n, f"compressing targets (level {level})", "windows") as meter:
+            for a in range(0, n, _BLOCK_WINDOWS):
+                block = rows.read(a, min(a + _BLOCK_WINDOWS, n))
+                blob, bounds = _native.compress_rows(
+                    block.view(np.uint16).reshape(len(block), -1), level
+                )
+                out.write(blob.data)
+                offsets.append(bounds[1:] + np.uint64(total))
+                total += blob.size
+                meter.update(len(block))
     np.save(directory / OFFSETS_FILE, np.concatenate(offsets))
     source.unlink()
 
