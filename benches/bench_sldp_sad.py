@@ -79,7 +79,7 @@ def write_sad(path: Path, panel: Path, rows: int, tracks: int, interleaved: bool
             "SAD", (rows, tracks), dtype=np.float16, chunks=(1024, tracks), fletcher32=True
         )
         handle["target_ids"] = np.array([f"t{k}" for k in range(tracks)], dtype="S")
-        step = 1 << 18
+        step = max(1024, (1 << 24) // tracks)  # rows a write: 32 MiB of float16 scores
         for a in range(0, rows, step):
             b = min(a + step, rows)
             chrom, place = label[a:b], within[a:b]

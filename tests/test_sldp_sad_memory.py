@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from crossreg.stats.sldp import sad_annotations
 from crossreg.stats.sldp.annotation_set import AnnotationSet
 from crossreg.stats.sldp.annotations import ChromAnnotations
 from crossreg.stats.sldp.inputs import read_print_snps
@@ -181,19 +182,47 @@ def test_an_unsorted_sad_file_reads_only_the_score_chunks_that_hold_used_rows(
     for c, panel in panels.items():
         mine = (rows["CHR"] == str(c)) & rows["SNP"].is_in(panel.bim.snp.tolist())
         chunks += len(np.unique(np.flatnonzero(mine.to_numpy()) // 64))
-    read: list[int] = []
-    original = h5py.Dataset.__getitem__
-
-    def counted(self, key):
-        got = original(self, key)
-        if self.name == "/SAD":
-            read.append(len(got))
-        return got
-
-    monkeypatch.setattr(h5py.Dataset, "__getitem__", counted)
+    read = _count_reads(monkeypatch)
     annotations = AnnotationSet([], sad=[tmp_path / "scores.h5"])
     used = sum(len(annotations.aligned(panel)[0][0].values) for panel in panels.values())
-    assert 0 < used <= sum(read) <= chunks * 64 < len(rows), (used, sum(read), chunks, len(rows))
+    got = sum(read["/SAD"])
+    assert 0 < used <= got <= chunks * 64 < len(rows), (used, got, chunks, len(rows))
+    # the ids are read once, whole, not every chunk of them once per chromosome
+    assert read["/snp"] == [len(rows)]
+    # ids over IDS_BYTES are not held: each chromosome reads its own, to the same tables
+    with h5py.File(tmp_path / "scores.h5") as handle:
+        held_bytes = handle["snp"].dtype.itemsize * len(rows)
+    monkeypatch.setattr(sad_annotations, "IDS_BYTES", held_bytes - 1)
+    read.clear()
+    small = AnnotationSet([], sad=[tmp_path / "scores.h5"])
+    for panel in panels.values():
+        ((held, _),) = annotations.aligned(panel)
+        ((own, _),) = small.aligned(panel)
+        np.testing.assert_array_equal(own.values, held.values)
+        assert own.snp.tolist() == held.snp.tolist()
+    assert sum(read["/snp"]) > len(rows)
+
+
+def _count_reads(monkeypatch) -> dict[str, list[int]]:
+    """The rows of each HDF5 dataset (by name) read from now on, a count per read, by
+    slicing or ``read_direct``."""
+    read: dict[str, list[int]] = {}
+    getitem, direct = h5py.Dataset.__getitem__, h5py.Dataset.read_direct
+
+    def sliced(self, key):
+        got = getitem(self, key)
+        read.setdefault(self.name, []).append(len(got) if got.ndim else 1)
+        return got
+
+    def read_direct(self, dest, source_sel=None, dest_sel=None):
+        rows = source_sel[0] if isinstance(source_sel, tuple) else source_sel
+        n = len(range(*rows.indices(len(self)))) if rows is not None else len(self)
+        read.setdefault(self.name, []).append(n)
+        return direct(self, dest, source_sel, dest_sel)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", sliced)
+    monkeypatch.setattr(h5py.Dataset, "read_direct", read_direct)
+    return read
 
 
 def test_sorted_rows_are_read_block_by_block(tmp_path: Path, monkeypatch) -> None:
@@ -209,6 +238,37 @@ def test_sorted_rows_are_read_block_by_block(tmp_path: Path, monkeypatch) -> Non
     np.testing.assert_array_equal(read_sorted_rows(values[:, 0], rows[::-1][::-1]), values[rows, 0])
     with pytest.raises(ValueError, match="ascending order, each once"):
         read_sorted_rows(values, np.array([3, 3]))
+
+
+@pytest.mark.parametrize("kind", [np.float16, np.float32])
+def test_sorted_rows_read_from_hdf5_match_and_hold_at_most_one_block(
+    tmp_path: Path, monkeypatch, kind
+) -> None:
+    # 64-row chunks, blocks of 128 rows: rows in runs, alone, and whole blocks, into an
+    # out of the file's dtype (read straight into it where the rows are consecutive) and
+    # of float32 from float16 (converted from one reused buffer)
+    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 128 * 2048 * 2)
+    values = np.random.default_rng(4).standard_normal((5000, 2048)).astype(np.float16)
+    runs = [np.arange(0, 1024), [1500, 1501, 1900, 2000, 2010, 2020], np.arange(3000, 3333)]
+    rows = np.unique(np.concatenate([*runs, [4999]]))
+    with h5py.File(tmp_path / "x.h5", "w") as handle:
+        handle.create_dataset("x", data=values, chunks=(64, 2048))
+        handle.create_dataset("ids", data=np.arange(5000).astype("S6"), chunks=(100,))
+        out = np.empty((len(rows), 2048), dtype=kind)
+        read = _count_reads(monkeypatch)
+        tracemalloc.start()
+        try:
+            read_sorted_rows(handle["x"], rows, out=out)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_array_equal(out, values[rows].astype(kind))
+        assert read["/x"] == [128] * 8 + [2, 1, 21, 72, 128, 128, 5, 1], read["/x"]
+        ids = read_sorted_rows(handle["ids"], rows)
+        assert ids.tolist() == np.arange(5000).astype("S6")[rows].tolist()
+    # before, each piece was a new array: a block's 512 KiB at least, 8 times over
+    block = 128 * 2048 * 2
+    assert peak < (block // 2 if kind == np.float16 else 2 * block), peak
 
 
 def test_the_chromosome_index_spans_blocks_and_spellings(monkeypatch) -> None:

@@ -51,9 +51,12 @@ def read_sorted_rows(
     in it, within one block of :func:`block_rows` rows and over consecutive units (the
     dataset's chunks; :data:`GAP_BYTES` of rows without) that hold a row asked for, so
     that a unit with none is not read and memory holds the rows asked for and one block
-    however they are spread (a file not sorted by chromosome included). With `out` (one
-    row per row asked for) the rows are written there, converted to its dtype, and `out`
-    is returned; `meter` counts the rows as each piece is read."""
+    however they are spread (a file not sorted by chromosome included). An HDF5 dataset's
+    piece is read into one buffer reused for every piece (a new array a piece costs its
+    allocation and page faults again), or, when it is all rows asked for and `out` has
+    the dataset's dtype, straight into `out`; only the rows asked for are converted. With
+    `out` (one row per row asked for) the rows are written there, converted to its dtype,
+    and `out` is returned; `meter` counts the rows as each piece is read."""
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) > 1 and not (np.diff(rows) > 0).all():
         raise ValueError("read_sorted_rows takes rows in ascending order, each once")
@@ -65,15 +68,72 @@ def read_sorted_rows(
     unit = rows // _unit_rows(dataset, row_bytes)
     breaks = (np.diff(rows // block_rows(row_bytes)) != 0) | (np.diff(unit) > 1)
     bounds = [0, *(np.flatnonzero(breaks) + 1).tolist(), len(rows)]
-    for a, b in itertools.pairwise(bounds):
-        if a == b:
-            continue
-        first, last = int(rows[a]), int(rows[b - 1])
-        span = np.asarray(dataset[first : last + 1])
-        out[a:b] = span if last - first == b - a - 1 else span[rows[a:b] - first]
+    pieces = [_piece(rows, a, b) for a, b in itertools.pairwise(bounds) if a < b]
+    read = _PieceReader(dataset, out, pieces)
+    for piece in pieces:
+        read(piece)
         if meter is not None:
-            meter.update(b - a)
+            meter.update(piece.b - piece.a)
     return out
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Rows ``first:stop`` of a dataset, of which those at `pick` (all when None) go to
+    ``out[a:b]``."""
+
+    first: int
+    stop: int
+    a: int
+    b: int
+    pick: npt.NDArray[np.int64] | None
+
+    @property
+    def whole(self) -> bool:
+        """Whether every row of ``first:stop`` is asked for."""
+        return self.pick is None
+
+
+def _piece(rows: npt.NDArray[np.int64], a: int, b: int) -> _Piece:
+    """The :class:`_Piece` that reads ``rows[a:b]``."""
+    first, stop = int(rows[a]), int(rows[b - 1]) + 1
+    return _Piece(first, stop, a, b, None if stop - first == b - a else rows[a:b] - first)
+
+
+class _PieceReader:
+    """Writes each :class:`_Piece` of a dataset into `out`, for :func:`read_sorted_rows`:
+    an HDF5 dataset of a fixed-size dtype through ``read_direct``, into `out` itself where
+    it takes the rows as read (all of the piece, of the dataset's dtype), else into one
+    buffer of the longest other piece's rows, allocated at the first and reused."""
+
+    def __init__(self, dataset: Any, out: npt.NDArray, pieces: Sequence[_Piece]):
+        self.dataset, self.out = dataset, out
+        kind = np.dtype(dataset.dtype)
+        self.direct = hasattr(dataset, "read_direct") and not kind.hasobject
+        self.into_out = self.direct and out.dtype == kind and out.flags.c_contiguous
+        buffered = (p.stop - p.first for p in pieces if not (p.whole and self.into_out))
+        self.span = max(buffered, default=0)
+        self.buffer: npt.NDArray | None = None
+
+    def __call__(self, piece: _Piece) -> None:
+        first, stop, part = piece.first, piece.stop, self.out[piece.a : piece.b]
+        if not self.direct:
+            span = np.asarray(self.dataset[first:stop])
+            part[...] = span if piece.pick is None else span[piece.pick]
+        elif piece.whole and self.into_out:
+            self.dataset.read_direct(self.out, np.s_[first:stop], np.s_[piece.a : piece.b])
+        else:
+            if self.buffer is None:
+                shape = (self.span, *self.dataset.shape[1:])
+                self.buffer = np.empty(shape, dtype=self.dataset.dtype)
+            span = self.buffer[: stop - first]
+            self.dataset.read_direct(self.buffer, np.s_[first:stop], np.s_[: stop - first])
+            if piece.pick is None:
+                part[...] = span
+            elif part.dtype == span.dtype:  # mode "clip": unbuffered (`pick` is in range)
+                np.take(span, piece.pick, axis=0, out=part, mode="clip")
+            else:
+                part[...] = span[piece.pick]
 
 
 def _unit_rows(dataset: Any, row_bytes: int) -> int:

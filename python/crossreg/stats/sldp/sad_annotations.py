@@ -3,8 +3,11 @@ time: one annotation per track, the alt − ref score, with data alleles A1 = al
 
 A SAD file of the 1000 Genomes variants × thousands of tracks (≈ 200 GiB as float32) does
 not fit in memory, so it is never read whole. Opening it reads the ``chr`` field once and
-keeps which chromosome each row is on (one byte a row). For a panel chromosome, its rows'
-ids are read and those in the panel's ``.bim`` kept, their alleles read and reconciled
+keeps which chromosome each row is on (one byte a row); a file not sorted by chromosome
+has its ``snp`` ids read once too and held (their fixed size a row, up to
+:data:`IDS_BYTES`), as each chromosome's rows lie in every chunk of them. For a panel
+chromosome, its rows' ids are read (or taken from those held) and those in the panel's
+``.bim`` kept, their alleles read and reconciled
 with the bim, and then only the scores of the rows that reconciliation uses are read, in
 the file's own float type (float16 for ``crossreg sad``; float32 otherwise, as
 :func:`crossreg.variants.sad_read.read_sad` reads them), in row order, a chunk run at a
@@ -36,6 +39,7 @@ from crossreg.stats.sldp.reconcile import Alignment, reconcile
 from crossreg.variants.sad_files import SAD_REMEDY, block_rows, check_sad_datasets
 from crossreg.variants.sad_read import read_sad, read_sorted_rows
 
+IDS_BYTES = 512 << 20  # an unsorted file's snp field is held whole when it is this small
 FIELDS = ("snp", "chr", "ref_allele", "alt_allele", "SAD")  # what SLDP reads of the file
 UNSCORED_REMEDY = "SLDP cannot take a missing score as 0: score those variants, or drop their rows"
 
@@ -54,6 +58,11 @@ class ChromIndex:
         if bare not in self.names:
             return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(self.codes == self.names.index(bare)).astype(np.int64)
+
+    @property
+    def sorted(self) -> bool:
+        """Whether each chromosome's rows are consecutive (the file sorted by chromosome)."""
+        return int(np.count_nonzero(self.codes[1:] != self.codes[:-1])) < max(len(self.names), 1)
 
 
 def chrom_index(field: Any) -> ChromIndex:
@@ -95,6 +104,7 @@ class SadAnnotations:
         with self._fields() as fields:
             self.names: list[str] = [_text(v) for v in fields["target_ids"][:].tolist()]
             self.chroms = chrom_index(fields["chr"])
+            self._ids = None if self.chroms.sorted else _held_ids(fields["snp"])
 
     @property
     def source(self) -> str:
@@ -123,7 +133,8 @@ class SadAnnotations:
         bim = panel.bim
         with self._fields() as fields:
             rows = self.chroms.rows(panel.chrom)
-            snp = read_sorted_rows(fields["snp"], rows).astype(str)
+            ids = read_sorted_rows(fields["snp"], rows) if self._ids is None else self._ids[rows]
+            snp = ids.astype(str)
             known = np.isin(snp, bim.snp)
             rows, snp = rows[known], snp[known]
             ref, alt = (_alleles(read_sorted_rows(fields[k], rows)) for k in FIELDS[2:4])
@@ -154,6 +165,17 @@ class SadAnnotations:
                 f"{len(unscored) - 1} more of the scores read for {label} are not finite; "
                 f"{UNSCORED_REMEDY}"
             )
+
+
+def _held_ids(field: Any) -> npt.NDArray | None:
+    """The whole `field` (an unsorted SAD file's ``snp``: each chromosome's rows lie in
+    every chunk of it, so reading them per chromosome reads the field once a chromosome),
+    read once when it is fixed-size text of at most :data:`IDS_BYTES` (≈ 238 MB for 9.9M
+    ids of 24 bytes); else None, and each chromosome reads its own rows."""
+    kind = np.dtype(field.dtype)
+    if kind.hasobject or len(field) * kind.itemsize > IDS_BYTES:
+        return None
+    return np.asarray(field[...])
 
 
 def _read_scores(
