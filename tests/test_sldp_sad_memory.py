@@ -199,6 +199,7 @@ def test_an_unsorted_sad_file_reads_only_the_score_chunks_that_hold_used_rows(
         ((held, _),) = annotations.aligned(panel)
         ((own, _),) = small.aligned(panel)
         np.testing.assert_array_equal(own.values, held.values)
+        assert own.snp is not None and held.snp is not None
         assert own.snp.tolist() == held.snp.tolist()
     assert sum(read["/snp"]) > len(rows)
 
