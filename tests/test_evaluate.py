@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -243,3 +244,17 @@ def test_a_head_predicting_nan_is_named_with_its_tracks(world, tmp_path):
     with pytest.raises(ValueError, match=r"use another checkpoint \(best/\)$") as caught:
         evaluate_model(tmp_path / "inf", store, tmp_path / "eval", plots=False)
     assert said in str(caught.value) and "holds NaN" not in str(caught.value)
+
+
+def test_compare_refuses_evaluations_of_different_splits(world, tmp_path, logs):
+    # before: a test-split and a valid-split evaluation compared as one Figure 2
+    root, store, _, _, _ = world
+    evaluate_model(root / "model", store, tmp_path / "test", plots=False)
+    evaluate_model(root / "model", store, tmp_path / "valid", split="valid", plots=False)
+    summary = json.loads((tmp_path / "test" / "summary.json").read_text())
+    assert summary["store"]["path"] == str(store) and summary["head"] == "human"
+    argv = ["compare", "--joint", str(tmp_path / "test"), "--single", str(tmp_path / "valid")]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+    assert f"the valid split of store {store} (another split)" in logs.text
+    argv[-1] = str(tmp_path / "test")
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import polars as pl
 
 from crossreg.cli import main
-from crossreg.evaluate.compare import compare_by_assay, write_comparison
+from crossreg.evaluate.compare import check_same_windows, compare_by_assay, write_comparison
 from crossreg.evaluate.table import metrics_table, write_metrics
 from crossreg.plots import format_p, joint_vs_single_figure
 from crossreg.runlog import RUNS_FILE
@@ -73,3 +75,63 @@ def test_only_rank_0_of_a_torchrun_job_logs_the_run(tmp_path, monkeypatch):
     monkeypatch.setenv("RANK", "1")
     assert main(base) == 0
     assert len((tmp_path / "c" / RUNS_FILE).read_text().splitlines()) == 1
+
+
+def evaluated(folder, table, split, store=None):
+    """A folder as crossreg evaluate leaves it: metrics.tsv and a summary.json of its split
+    (and the store's fingerprint)."""
+    folder.mkdir()
+    write_metrics(folder / "metrics.tsv", table)
+    summary = {"split": split, "tracks": table.height}
+    if store is not None:
+        summary["store"] = store
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+STORE = {"genome": "human", "path": "data/human", "stride": 65599, "windows": {"test": 9}}
+
+
+def test_tables_of_different_splits_are_refused(tmp_path, logs):
+    # before: a joint model scored on test and a single-genome one on valid compared as
+    # if they were the same windows, a Figure 2 of nothing
+    joint, single = tables()
+    first = evaluated(tmp_path / "joint", joint, "test", {**STORE, "sha256": "a"})
+    second = evaluated(tmp_path / "single", single, "valid", {**STORE, "sha256": "a"})
+    argv = ["compare", "--joint", str(first), "--single", str(second / "metrics.tsv")]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+    assert (
+        f"--joint {first} scores the test split of store data/human, --single "
+        f"{second / 'metrics.tsv'} the valid split of store data/human (another split)"
+    ) in logs.text
+    assert "evaluate both models on the same split of the same store" in logs.text
+    assert not (tmp_path / "out" / "comparison.tsv").exists()
+
+
+def test_tables_of_different_stores_are_refused(tmp_path, logs):
+    joint, single = tables()
+    first = evaluated(tmp_path / "joint", joint, "test", {**STORE, "sha256": "a"})
+    other = {**STORE, "path": "data/human2", "stride": 131072, "windows": {"test": 5}}
+    second = evaluated(tmp_path / "single", single, "test", {**other, "sha256": "b"})
+    argv = ["compare", "--joint", str(first), "--single", str(second)]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 1
+    assert (
+        "the test split of store data/human2 (stride 65599 there, 131072 here, "
+        "test windows 9 there, 5 here)"
+    ) in logs.text
+
+
+def test_the_axes_name_the_split_the_tables_score(tmp_path):
+    joint, single = tables()
+    first = evaluated(tmp_path / "joint", joint, "valid", {**STORE, "sha256": "a"})
+    second = evaluated(tmp_path / "single", single, "valid", {**STORE, "path": "x", "sha256": "a"})
+    assert check_same_windows(first, second) == "valid"  # a moved store is the same store
+    pairs, comparison = write_comparison(joint, single, tmp_path / "out", split="valid")
+    fig = joint_vs_single_figure(pairs, comparison, split="valid")
+    assert fig.axes[0].get_xlabel() == "single-genome model, valid Pearson R"
+    assert fig.axes[0].get_ylabel() == "joint model, valid Pearson R"
+    # tables without evaluate's summary (made elsewhere) are compared unchecked
+    write_metrics(tmp_path / "j.tsv", joint)
+    assert check_same_windows(tmp_path / "j.tsv", second) is None
+    fig = joint_vs_single_figure(pairs, comparison, split=None)
+    assert fig.axes[0].get_xlabel() == "single-genome model, Pearson R"

@@ -101,11 +101,12 @@ def format_p(p: float) -> str:
 
 
 def joint_vs_single_figure(
-    pairs: pl.DataFrame, comparison: pl.DataFrame, *, title: str = ""
+    pairs: pl.DataFrame, comparison: pl.DataFrame, *, title: str = "", split: str | None = "test"
 ) -> Figure:
-    """One scatter per assay of per-track test Pearson R, single-genome model (x) vs joint
-    model (y), each titled with the binomial test of the tracks the joint model improves
-    (from `comparison`, :func:`crossreg.evaluate.compare.compare_by_assay`)."""
+    """One scatter per assay of per-track Pearson R on `split` (plain Pearson R when None),
+    single-genome model (x) vs joint model (y), each titled with the binomial test of the
+    tracks the joint model improves (from `comparison`,
+    :func:`crossreg.evaluate.compare.compare_by_assay`)."""
     tests = {row["assay"]: row for row in comparison.iter_rows(named=True)}
     assays = sorted(set(pairs["assay"]))
     low = min(as_float(pairs["r_single"].min()), as_float(pairs["r_joint"].min()), 0.0)
@@ -114,6 +115,7 @@ def joint_vs_single_figure(
     fig = new_figure(figsize=(3.4 * columns, 3.5 * rows + 0.4))
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     palette = colours(assays)
+    measure = "Pearson R" if split is None else f"{split} Pearson R"
     for ax, assay in zip(axes, assays, strict=False):
         group = pairs.filter(pl.col("assay") == assay)
         ax.scatter(group["r_single"], group["r_joint"], s=12, alpha=0.7, color=palette[assay])
@@ -121,8 +123,8 @@ def joint_vs_single_figure(
         ax.set_xlim(low, 1)
         ax.set_ylim(low, 1)
         ax.set_aspect("equal")
-        ax.set_xlabel("single-genome model, test Pearson R")
-        ax.set_ylabel("joint model, test Pearson R")
+        ax.set_xlabel(f"single-genome model, {measure}")
+        ax.set_ylabel(f"joint model, {measure}")
         test = tests[assay]
         ax.set_title(
             f"{assay}: joint better on {_improved(test)}\nbinomial {format_p(test['binomial_p'])}",
@@ -155,7 +157,9 @@ def joint_vs_single_scatter(
     path: str | os.PathLike[str],
     *,
     title: str = "",
+    split: str | None = "test",
     svg: bool = False,
 ) -> list[Path]:
     """Write :func:`joint_vs_single_figure` to the PNG `path` (and SVG with `svg`)."""
-    return save_figure(joint_vs_single_figure(pairs, comparison, title=title), path, svg=svg)
+    figure = joint_vs_single_figure(pairs, comparison, title=title, split=split)
+    return save_figure(figure, path, svg=svg)

@@ -39,6 +39,7 @@ from crossreg.model.inference import InferenceOptions, load_head
 from crossreg.model.metrics import TrackMetrics, array_metrics
 from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import CountedRows, progress
+from crossreg.train.resume_checks import store_fingerprint
 
 log = logging.getLogger("crossreg")
 
@@ -197,7 +198,8 @@ def evaluate_model(
     scratch: str | os.PathLike[str] | None = None,
 ) -> pl.DataFrame:
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
-    (means over tracks and per assay) into `out`; returns the per-track table.
+    (the split, model, head and store scored, whose windows ``compare`` checks, and the
+    means over tracks and per assay) into `out`; returns the per-track table.
 
     With `columns`, ``metrics.tsv`` gains Basenji's whole-column statistics
     (:func:`crossreg.evaluate.spill.column_metrics`: ``specificity_r``, ``spearman_r``,
@@ -232,6 +234,9 @@ def evaluate_model(
     write_metrics(out / "metrics.tsv", table)
     summary: dict[str, Any] = {
         "split": split,
+        "model": str(model_dir),
+        "head": scored.head,
+        "store": store_fingerprint(scored.store),
         "tracks": table.height,
         "mean_pearson_r": as_float(table["pearson_r"].mean()),
         "mean_r2": mean_r2(table),

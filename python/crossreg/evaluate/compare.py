@@ -7,8 +7,10 @@ both models predict equally, such as a constant one both score 0, counts for nei
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from scipy.stats import binomtest
@@ -16,6 +18,54 @@ from scipy.stats import binomtest
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import assay_of
 from crossreg.plots import check_plot_options, joint_vs_single_scatter, remove_stale_figures
+from crossreg.train.resume_checks import fingerprint_differences
+
+SUMMARY_NAME = "summary.json"  # written by crossreg evaluate beside its metrics.tsv
+
+
+def scored_windows(metrics: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """What the ``summary.json`` beside a metrics table (or in its folder) records of the
+    windows crossreg evaluate scored: its ``split`` and, from evaluate's that record it,
+    ``store`` (the store's fingerprint); None without such a summary (a table of other
+    making)."""
+    table = Path(metrics)
+    path = (table if table.is_dir() else table.parent) / SUMMARY_NAME
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(summary, dict) or not isinstance(summary.get("split"), str):
+        return None
+    store = summary.get("store")
+    return {"split": summary["split"], "store": store if isinstance(store, dict) else None}
+
+
+def _windows_text(scored: dict[str, Any]) -> str:
+    store = scored["store"]
+    return f"the {scored['split']} split" + (f" of store {store.get('path')}" if store else "")
+
+
+def check_same_windows(joint: str | os.PathLike[str], single: str | os.PathLike[str]) -> str | None:
+    """The split both metrics tables score, from the ``summary.json`` evaluate wrote beside
+    each (None when one has none); raises ValueError when they score different windows:
+    another split, or a store of other windows or targets."""
+    sides = {"--joint": scored_windows(joint), "--single": scored_windows(single)}
+    first, second = sides["--joint"], sides["--single"]
+    if first is None or second is None:
+        return None
+    differs = ""
+    if first["split"] != second["split"]:
+        differs = "another split"
+    elif first["store"] and second["store"]:
+        differs = fingerprint_differences(first["store"], second["store"])
+    if differs:
+        raise ValueError(
+            f"--joint {joint} scores {_windows_text(first)}, --single {single} "
+            f"{_windows_text(second)} ({differs}): per-track R of different windows do "
+            "not compare; evaluate both models on the same split of the same store "
+            "(crossreg evaluate --split)"
+        )
+    return str(first["split"])
 
 
 def paired_tracks(joint: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
@@ -75,13 +125,15 @@ def write_comparison(
     out: str | os.PathLike[str],
     *,
     title: str = "",
+    split: str | None = "test",
     plots: bool = True,
     svg: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The compare step: from two metrics tables of the same tracks, write
     ``comparison.tsv`` (per assay) and, unless `plots` is off, ``scatter.png`` (one panel
-    per assay with its binomial test; ``scatter.svg`` too with `svg`) into `out`; returns
-    the paired tracks and the per-assay comparison."""
+    per assay with its binomial test, its axes the R on `split`, or plain R when None;
+    ``scatter.svg`` too with `svg`) into `out`; returns the paired tracks and the per-assay
+    comparison."""
     check_plot_options(plots, svg)
     pairs = paired_tracks(joint, single)
     comparison = compare_by_assay(pairs)
@@ -90,7 +142,9 @@ def write_comparison(
     with atomic_write(out / "comparison.tsv") as handle:
         handle.write(comparison.write_csv(separator="\t"))
     written = (
-        joint_vs_single_scatter(pairs, comparison, out / "scatter.png", title=title, svg=svg)
+        joint_vs_single_scatter(
+            pairs, comparison, out / "scatter.png", title=title, split=split, svg=svg
+        )
         if plots
         else []
     )
