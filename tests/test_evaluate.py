@@ -258,3 +258,24 @@ def test_compare_refuses_evaluations_of_different_splits(world, tmp_path, logs):
     assert f"the valid split of store {store} (another split)" in logs.text
     argv[-1] = str(tmp_path / "test")
     assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+
+
+def test_an_interrupt_while_drawing_leaves_no_figure_of_the_earlier_run(
+    world, tmp_path, monkeypatch
+):
+    # before: the earlier run's tracks.png and r_by_assay.png stayed beside the new tables
+    import crossreg.evaluate.figures as figures
+
+    root, store, _, _, _ = world
+    out = tmp_path / "eval"
+    evaluate_model(root / "model", store, out, split="valid")
+    assert (out / "tracks.png").exists() and (out / "r_by_assay.png").exists()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(figures, "plot_evaluation", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_model(root / "model", store, out)
+    assert json.loads((out / "summary.json").read_text())["split"] == "test"
+    assert not list(out.glob("*.png"))

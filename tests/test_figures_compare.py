@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import polars as pl
+import pytest
 
 from crossreg.cli import main
 from crossreg.evaluate.compare import check_same_windows, compare_by_assay, write_comparison
@@ -135,3 +136,20 @@ def test_the_axes_name_the_split_the_tables_score(tmp_path):
     assert check_same_windows(tmp_path / "j.tsv", second) is None
     fig = joint_vs_single_figure(pairs, comparison, split=None)
     assert fig.axes[0].get_xlabel() == "single-genome model, Pearson R"
+
+
+def test_an_interrupt_while_drawing_leaves_no_scatter_of_the_earlier_tables(tmp_path, monkeypatch):
+    # before: the earlier run's scatter.png stayed beside the new comparison.tsv
+    import crossreg.evaluate.compare as compare
+
+    joint, single = tables()
+    write_comparison(joint, single, tmp_path)
+    assert (tmp_path / "scatter.png").exists()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare, "joint_vs_single_scatter", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_comparison(single, joint, tmp_path)
+    assert (tmp_path / "comparison.tsv").exists() and not (tmp_path / "scatter.png").exists()

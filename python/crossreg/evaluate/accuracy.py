@@ -231,6 +231,10 @@ def evaluate_model(
     )
     table = scored.table
     out.mkdir(parents=True, exist_ok=True)
+    # an earlier run's figures go before the new tables are written: one interrupted while
+    # drawing leaves no figure of another model or split beside them
+    remove_stale_figures(out, FIGURE_STEMS, [])
+    (out / TRACKS_FILE).unlink(missing_ok=True)
     write_metrics(out / "metrics.tsv", table)
     summary: dict[str, Any] = {
         "split": split,
@@ -248,8 +252,6 @@ def evaluate_model(
         summary["specificity_by_class"] = class_summary(table)
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
-    written: list[Path] = []
-    (out / TRACKS_FILE).unlink(missing_ok=True)  # an earlier run's, of other windows
     if plots:
         from crossreg.evaluate.figures import plot_evaluation, save_tracks, window_tracks
 
@@ -257,6 +259,5 @@ def evaluate_model(
             scored.model, scored.head, scored.store, split, table, scored.window_sums, options
         )
         save_tracks(out / TRACKS_FILE, drawn)
-        written = plot_evaluation(out, svg=svg, title=f"{scored.store.genome} {split}", split=split)
-    remove_stale_figures(out, FIGURE_STEMS, written)
+        plot_evaluation(out, svg=svg, title=f"{scored.store.genome} {split}", split=split)
     return table

@@ -139,14 +139,13 @@ def write_comparison(
     comparison = compare_by_assay(pairs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # an earlier run's scatter goes first: one interrupted while drawing leaves none of
+    # other tables beside the new one
+    remove_stale_figures(out, ["scatter"], [])
     with atomic_write(out / "comparison.tsv") as handle:
         handle.write(comparison.write_csv(separator="\t"))
-    written = (
+    if plots:
         joint_vs_single_scatter(
             pairs, comparison, out / "scatter.png", title=title, split=split, svg=svg
         )
-        if plots
-        else []
-    )
-    remove_stale_figures(out, ["scatter"], written)
     return pairs, comparison
