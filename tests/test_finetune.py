@@ -218,6 +218,9 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     again = run_finetune(
         whole / "best", world["held_out"], tmp_path / "again", "liver2", "--mode", "unfreeze"
     )
+    # a second run into the folder replaces it with --overwrite (before: no such option)
+    extra = ("--mode", "unfreeze", "--overwrite")
+    assert run_finetune(whole / "best", world["held_out"], again, "liver2", *extra) == again
     _, x = sequences
     added = assert_parent_kept(whole / "best", again / "best", x)
     model, config = load_checkpoint(again / "best")

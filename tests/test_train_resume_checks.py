@@ -147,6 +147,23 @@ def test_a_new_run_into_a_finished_runs_folder_is_refused(run, stores, logs):
     assert (out / "last" / "model.safetensors").read_bytes() == before
 
 
+def test_the_command_line_replaces_a_finished_run_with_overwrite(run, stores, tmp_path, capsys):
+    # before: crossreg train had no --overwrite (only the Python train did): to start
+    # again, a user deleted the folder, losing best/ before the new run had an epoch
+    params, out = run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    before = (copy / "last" / "model.safetensors").read_bytes()
+    args = ["-q", "train", "--params", str(params), "--data", str(stores["human"])]
+    args += ["--out", str(copy), "--max-epochs", "1", "--steps-per-epoch", "1", "--seed", "3"]
+    assert main([*args, "--overwrite", "--no-plots"]) == 0
+    assert (copy / "last" / "model.safetensors").read_bytes() != before
+    assert '"seed": 3' in (copy / "train_options.json").read_text()
+    with pytest.raises(SystemExit):
+        main([*args, "--overwrite", "--resume"])
+    assert "--resume: not allowed with argument --overwrite" in capsys.readouterr().err
+
+
 def test_the_python_train_refuses_a_finished_runs_folder_unless_told_to_replace_it(
     run, stores, tmp_path
 ):

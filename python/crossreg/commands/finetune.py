@@ -102,14 +102,14 @@ def check_inputs(args: argparse.Namespace) -> None:
     """What ``finetune`` can check before torch loads: the parent checkpoint reads, the
     store has train and valid windows, ``--out`` can be written, the epochs and shift fit
     and, with ``--resume``, ``--out`` holds a ``last/`` checkpoint to continue from (and,
-    without it, none)."""
+    without it or ``--overwrite``, none)."""
     require_paths(args, folders=("model", "data"))
     require_output(args, folder=True)
     checkpoint_info(args.model)
     check_epochs(args)
     store = open_training_store(args, args.data)
     check_shift(args.augment_shift, [store])
-    check_run_folder(args.out, resume=args.resume)
+    check_run_folder(args.out, resume=args.resume, overwrite=args.overwrite)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,6 +150,7 @@ def _finetune(args: argparse.Namespace) -> int:
         training_options(args),
         learning_rate=args.learning_rate,
         resume=args.resume,
+        overwrite=args.overwrite,
         **plot_options(args),
     )
     report_outputs(out, args)

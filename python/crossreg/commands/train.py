@@ -77,7 +77,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The trainer's options that ``train`` and ``finetune`` share (schedule, stopping,
     batches, clipping, augmentation, seed, device, precision, loader, resume)."""
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue from OUT/last")
+    start.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run OUT holds with a new one (its best/ and last/ stay until the "
+        "new run's first epoch replaces them)",
+    )
     parser.add_argument(
         "--max-epochs",
         type=COUNT,
@@ -237,7 +244,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     ``--data`` store has train and valid windows, the stores are of different genomes with
     a params head each (``--head``), the run's shift (``--augment-shift`` or the params')
     is below their target bins, ``--out`` can be written and, with ``--resume``, holds
-    a ``last/`` checkpoint to continue from (and, without it, none)."""
+    a ``last/`` checkpoint to continue from (and, without it or ``--overwrite``, none)."""
     from crossreg.model.params import load_params
     from crossreg.model.train_section import check_train_section
     from crossreg.train.heads import dataset_heads
@@ -250,7 +257,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     stores = [open_training_store(args, path) for path in args.data]
     check_shift(args.augment_shift, stores, params.model)
     dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))
-    check_run_folder(args.out, resume=args.resume)
+    check_run_folder(args.out, resume=args.resume, overwrite=args.overwrite)
 
 
 def open_training_store(args: argparse.Namespace, path: Path) -> DataStore:
@@ -304,7 +311,13 @@ def run(args: argparse.Namespace) -> int:
 
         options = training_options(args)
         out = train(
-            args.params, args.data, args.out, options, resume=args.resume, **plot_options(args)
+            args.params,
+            args.data,
+            args.out,
+            options,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            **plot_options(args),
         )
     except KeyboardInterrupt:
         raise interrupted(args.out) from None

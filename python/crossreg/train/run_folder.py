@@ -27,8 +27,8 @@ def check_run_folder(out: str | os.PathLike[str], *, resume: bool, overwrite: bo
     if not resume and not overwrite and last.is_dir():
         raise ValueError(
             f"{out} holds a run ({last}); continue it with --resume (Python: resume=True), "
-            "or train into a new output folder (or delete this one; Python: overwrite=True "
-            "replaces it) to start again"
+            "or start again with --overwrite (Python: overwrite=True), which replaces it, or "
+            "into a new output folder"
         )
 
 
