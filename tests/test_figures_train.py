@@ -118,3 +118,11 @@ def test_a_resume_leaves_no_figure_of_the_run_before(tmp_path, tiny):
     assert main([*args, "--max-epochs", "3", "--resume", "--no-plots"]) == 0
     assert not (out / "training.png").exists()
     assert len(read_rows(out / "metrics.csv")) == 3
+
+
+def test_a_one_genome_run_is_not_labelled_joint():
+    # before: a single-genome model's curve read "human (joint)" beside the joint model's
+    rows = [row("joint", e, "human", 1.0 / e, 0.1 * e) for e in (1, 2)]
+    fig = training_figure([{k: str(v) for k, v in r.items()} for r in rows])
+    for ax in fig.axes:
+        assert [line.get_label() for line in curves_of(ax)] == ["human (alone)"]

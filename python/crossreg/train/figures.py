@@ -66,9 +66,11 @@ def _present(epochs: list[int], values: list[float]) -> tuple[list[int], list[fl
 
 def training_figure(rows: list[dict[str, str]], *, title: str = "") -> Figure:
     """Three panels (train loss, validation loss, validation R) against epoch; one line
-    per head and phase, labelled ``head (joint)`` or ``head (fine-tuned)``."""
+    per head and phase, labelled ``head (joint)``, ``head (fine-tuned)`` or, for a run of
+    one genome (whose only phase ``metrics.csv`` names ``joint``), ``head (alone)``."""
     lines = curves(rows)
     genomes = list(dict.fromkeys(genome for _, genome in lines))
+    together = len({genome for phase, genome in lines if phase == "joint"}) > 1
     palette = colours(genomes)
     joint_end = max((int(r["epoch"]) for r in rows if r["phase"] == "joint"), default=0)
     fig = new_figure(figsize=(12, 3.6))
@@ -82,7 +84,7 @@ def training_figure(rows: list[dict[str, str]], *, title: str = "") -> Figure:
                 linestyle="--" if tuned else "-",
                 marker="^" if tuned else "o",
                 markersize=3,
-                label=f"{genome} ({'fine-tuned' if tuned else 'joint'})",
+                label=f"{genome} ({'fine-tuned' if tuned else 'joint' if together else 'alone'})",
             )
         if joint_end and any(phase != "joint" for phase, _ in lines):
             ax.axvline(joint_end + 0.5, color="0.6", linestyle=":", linewidth=0.8)
