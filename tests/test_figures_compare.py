@@ -9,7 +9,12 @@ import polars as pl
 import pytest
 
 from crossreg.cli import main
-from crossreg.evaluate.compare import check_same_windows, compare_by_assay, write_comparison
+from crossreg.evaluate.compare import (
+    check_same_windows,
+    compare_by_assay,
+    paired_tracks,
+    write_comparison,
+)
 from crossreg.evaluate.table import metrics_table, write_metrics
 from crossreg.plots import format_p, joint_vs_single_figure
 from crossreg.runlog import RUNS_FILE
@@ -153,3 +158,14 @@ def test_an_interrupt_while_drawing_leaves_no_scatter_of_the_earlier_tables(tmp_
     with pytest.raises(KeyboardInterrupt):
         write_comparison(single, joint, tmp_path)
     assert (tmp_path / "comparison.tsv").exists() and not (tmp_path / "scatter.png").exists()
+
+
+def test_the_lowest_r_is_inside_the_axes():
+    # before: the axes began at the lowest R, cutting its point in half on the edge
+    joint, single = tables()
+    single = single.with_columns(pl.Series("pearson_r", [-0.13, 0.6, 0.4, 0.5, 0.2, 0.1]))
+    pairs = paired_tracks(joint, single)
+    fig = joint_vs_single_figure(pairs, compare_by_assay(pairs))
+    for ax in fig.axes:
+        if ax.get_visible():
+            assert ax.get_xlim()[0] < -0.13 and ax.get_ylim()[0] < -0.13

@@ -109,7 +109,8 @@ def joint_vs_single_figure(
     :func:`crossreg.evaluate.compare.compare_by_assay`)."""
     tests = {row["assay"]: row for row in comparison.iter_rows(named=True)}
     assays = sorted(set(pairs["assay"]))
-    low = min(as_float(pairs["r_single"].min()), as_float(pairs["r_joint"].min()), 0.0)
+    # a margin below the lowest R: a point on the axes' edge would be cut in half
+    low = min(as_float(pairs["r_single"].min()), as_float(pairs["r_joint"].min()), 0.0) - 0.05
     columns = min(len(assays), 4)
     rows = -(-len(assays) // columns)
     fig = new_figure(figsize=(3.4 * columns, 3.5 * rows + 0.4))
