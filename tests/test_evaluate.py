@@ -253,6 +253,7 @@ def test_compare_refuses_evaluations_of_different_splits(world, tmp_path, logs):
     evaluate_model(root / "model", store, tmp_path / "valid", split="valid", plots=False)
     summary = json.loads((tmp_path / "test" / "summary.json").read_text())
     assert summary["store"]["path"] == str(store) and summary["head"] == "human"
+    assert summary["ensemble"] == {"rc": False, "shifts": [0], "bf16": False}
     argv = ["compare", "--joint", str(tmp_path / "test"), "--single", str(tmp_path / "valid")]
     assert main([*argv, "--out", str(tmp_path / "out")]) == 1
     assert f"the valid split of store {store} (another split)" in logs.text

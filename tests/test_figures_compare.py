@@ -169,3 +169,18 @@ def test_the_lowest_r_is_inside_the_axes():
     for ax in fig.axes:
         if ax.get_visible():
             assert ax.get_xlim()[0] < -0.13 and ax.get_ylim()[0] < -0.13
+
+
+def test_tables_of_different_ensembles_are_warned_about(tmp_path, logs):
+    joint, single = tables()
+    first = evaluated(tmp_path / "joint", joint, "test", {**STORE, "sha256": "a"})
+    second = evaluated(tmp_path / "single", single, "test", {**STORE, "sha256": "a"})
+    for folder, rc in ((first, True), (second, False)):
+        summary = json.loads((folder / "summary.json").read_text())
+        summary["ensemble"] = {"rc": rc, "shifts": [1, 0, -1] if rc else [0], "bf16": False}
+        (folder / "summary.json").write_text(json.dumps(summary))
+    assert check_same_windows(first, second) == "test"
+    assert (
+        f"--joint {first} was evaluated with --rc, --shifts 1,0,-1, --single {second} with "
+        "no --rc, --shifts 0: an ensemble"
+    ) in logs.text

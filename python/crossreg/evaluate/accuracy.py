@@ -198,7 +198,8 @@ def evaluate_model(
     scratch: str | os.PathLike[str] | None = None,
 ) -> pl.DataFrame:
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
-    (the split, model, head and store scored, whose windows ``compare`` checks, and the
+    (the split, model, head and store scored, whose windows ``compare`` checks, the
+    ensemble and precision of the predictions (``ensemble``: rc, shifts, bf16), and the
     means over tracks and per assay) into `out`; returns the per-track table.
 
     With `columns`, ``metrics.tsv`` gains Basenji's whole-column statistics
@@ -241,6 +242,7 @@ def evaluate_model(
         "model": str(model_dir),
         "head": scored.head,
         "store": store_fingerprint(scored.store),
+        "ensemble": {"rc": options.rc, "shifts": list(options.shifts), "bf16": options.bf16},
         "tracks": table.height,
         "mean_pearson_r": as_float(table["pearson_r"].mean()),
         "mean_r2": mean_r2(table),

@@ -8,6 +8,7 @@ both models predict equally, such as a constant one both score 0, counts for nei
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,16 @@ from crossreg.io.targets import assay_of
 from crossreg.plots import check_plot_options, joint_vs_single_scatter, remove_stale_figures
 from crossreg.train.resume_checks import fingerprint_differences
 
+log = logging.getLogger("crossreg")
+
 SUMMARY_NAME = "summary.json"  # written by crossreg evaluate beside its metrics.tsv
 
 
 def scored_windows(metrics: str | os.PathLike[str]) -> dict[str, Any] | None:
     """What the ``summary.json`` beside a metrics table (or in its folder) records of the
     windows crossreg evaluate scored: its ``split`` and, from evaluate's that record it,
-    ``store`` (the store's fingerprint); None without such a summary (a table of other
-    making)."""
+    ``store`` (the store's fingerprint) and ``ensemble`` (rc, shifts, bf16); None without
+    such a summary (a table of other making)."""
     table = Path(metrics)
     path = (table if table.is_dir() else table.parent) / SUMMARY_NAME
     try:
@@ -36,8 +39,12 @@ def scored_windows(metrics: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
     if not isinstance(summary, dict) or not isinstance(summary.get("split"), str):
         return None
-    store = summary.get("store")
-    return {"split": summary["split"], "store": store if isinstance(store, dict) else None}
+    store, ensemble = summary.get("store"), summary.get("ensemble")
+    return {
+        "split": summary["split"],
+        "store": store if isinstance(store, dict) else None,
+        "ensemble": ensemble if isinstance(ensemble, dict) else None,
+    }
 
 
 def _windows_text(scored: dict[str, Any]) -> str:
@@ -48,7 +55,8 @@ def _windows_text(scored: dict[str, Any]) -> str:
 def check_same_windows(joint: str | os.PathLike[str], single: str | os.PathLike[str]) -> str | None:
     """The split both metrics tables score, from the ``summary.json`` evaluate wrote beside
     each (None when one has none); raises ValueError when they score different windows:
-    another split, or a store of other windows or targets."""
+    another split, or a store of other windows or targets. Predictions of different
+    ensembles or precision are warned about."""
     sides = {"--joint": scored_windows(joint), "--single": scored_windows(single)}
     first, second = sides["--joint"], sides["--single"]
     if first is None or second is None:
@@ -65,7 +73,23 @@ def check_same_windows(joint: str | os.PathLike[str], single: str | os.PathLike[
             "not compare; evaluate both models on the same split of the same store "
             "(crossreg evaluate --split)"
         )
+    if first["ensemble"] and second["ensemble"] and first["ensemble"] != second["ensemble"]:
+        log.warning(
+            "--joint %s was evaluated with %s, --single %s with %s: an ensemble (rc, shifts) "
+            "raises R, so the comparison favours the model that had more of it; evaluate "
+            "both alike",
+            joint,
+            _ensemble_text(first["ensemble"]),
+            single,
+            _ensemble_text(second["ensemble"]),
+        )
     return str(first["split"])
+
+
+def _ensemble_text(ensemble: dict[str, Any]) -> str:
+    rc = "--rc" if ensemble.get("rc") else "no --rc"
+    shifts = ",".join(str(s) for s in ensemble.get("shifts", [0]))
+    return f"{rc}, --shifts {shifts}" + (", --bf16" if ensemble.get("bf16") else "")
 
 
 def paired_tracks(joint: pl.DataFrame, single: pl.DataFrame) -> pl.DataFrame:
