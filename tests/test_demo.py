@@ -373,3 +373,28 @@ def test_ism_summary_counts_only_positions_on_the_chromosome(tmp_path: Path) -> 
     assert summary["mean_share_on_motif"] == round(on_motif / (on_motif + elsewhere), 3)
     assert summary["mean_share_by_chance"] == round(10 / (ISM_WIDTH - off), 3)
     assert summary["sites_above_chance"] == 1
+
+
+def test_a_training_that_replaces_a_run_logs_overwrite(tmp_path, monkeypatch):
+    # before: the log said "crossreg train ... --out models/joint", which, run again
+    # alone, was refused as its folder holds a run
+    import crossreg.demo_steps as steps
+    from crossreg.runlog import RUNS_FILE, read_runs
+    from crossreg.train.options import TrainOptions
+    from crossreg.train.side_by_side import TrainRun
+
+    calls = []
+    monkeypatch.setattr(steps, "train", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(steps, "usable_cores", lambda: 1)
+    out = tmp_path / "demo"
+    fresh, stopped = out / "models" / "joint", out / "models" / "human"
+    (stopped / "last").mkdir(parents=True)
+    jobs = {
+        name: (["train", "--out", str(f)], TrainRun(Path("p.json"), (), f, overwrite=True))
+        for name, f in (("joint", fresh), ("human", stopped))
+    }
+    with steps.counting(2, out):
+        steps.train_models(jobs, TrainOptions(), resume=True)
+    assert [c["overwrite"] for c in calls] == [True, False]
+    assert read_runs(fresh / RUNS_FILE)[0]["command"].endswith(f"{fresh} --overwrite")
+    assert read_runs(stopped / RUNS_FILE)[0]["command"].endswith(f"{stopped} --resume")

@@ -158,14 +158,15 @@ def train_models(
     by side in two processes with half the cores each: the joint model in one, the
     single-genome models one after another in the other (together as many steps per epoch
     as the joint model), which is faster than one after another with every core. With
-    `resume`, each run that finished an epoch before continues from it (``--resume``)."""
-    if resume:
-        jobs = {
-            name: ([*argv, "--resume"], replace(run, resume=True, overwrite=False))
-            if (run.out / "last").is_dir()
-            else (argv, run)
-            for name, (argv, run) in jobs.items()
-        }
+    `resume`, each run that finished an epoch before continues from it (``--resume``); a
+    run that replaces an earlier one logs its command line with ``--overwrite``, which it
+    takes alone too."""
+    jobs = {
+        name: ([*argv, "--resume"], replace(run, resume=True, overwrite=False))
+        if resume and (run.out / "last").is_dir()
+        else ([*argv, "--overwrite"] if run.overwrite else argv, run)
+        for name, (argv, run) in jobs.items()
+    }
     cores = usable_cores()
     if torch.cuda.is_available() or cores < 2 or len(jobs) < 2:
         for argv, run in jobs.values():
