@@ -280,3 +280,13 @@ def test_an_interrupt_while_drawing_leaves_no_figure_of_the_earlier_run(
         evaluate_model(root / "model", store, out)
     assert json.loads((out / "summary.json").read_text())["split"] == "test"
     assert not list(out.glob("*.png"))
+
+
+def test_the_log_names_the_checkpoint_and_head_scored(world, tmp_path, logs):
+    # before: "best on human test", the last part of every training run's checkpoint
+    root, store, _, _, _ = world
+    table = evaluate_model(root / "model", store, tmp_path / "eval", plots=False)
+    mean = float(table["pearson_r"].mean())
+    windows = DataStore(store).splits["test"]["count"]
+    said = f"{root / 'model'} head 'human' on human test ({windows} windows): mean Pearson R"
+    assert f"{said} {mean:.4f}" in logs.text

@@ -125,8 +125,9 @@ def score_store(
             {} if spill is None else column_metrics(spill, [t.description for t in table], columns)
         )
     log.info(
-        "%s on %s %s (%d windows): mean Pearson R %.4f",
-        Path(model_dir).name,
+        "%s head '%s' on %s %s (%d windows): mean Pearson R %.4f",
+        model_dir,
+        head,
         store.genome,
         split,
         count,
