@@ -10,7 +10,7 @@ import pytest
 
 from crossreg.cli import main
 from crossreg.data.store import DataStore
-from crossreg.train.figures import plot_training, read_rows, training_figure
+from crossreg.train.figures import best_epoch, plot_training, read_rows, training_figure
 from crossreg.train.trainer import METRIC_FIELDS
 from tests.pipeline import small_params
 
@@ -126,3 +126,18 @@ def test_a_one_genome_run_is_not_labelled_joint():
     fig = training_figure([{k: str(v) for k, v in r.items()} for r in rows])
     for ax in fig.axes:
         assert [line.get_label() for line in curves_of(ax)] == ["human (alone)"]
+
+
+def test_the_epoch_best_holds_is_marked(tmp_path):
+    # before: nothing showed which epoch best/ (what evaluate scores) holds
+    rows = [row("joint", e, g, 1.0 / e, r) for e, r in ((1, 0.1), (2, 0.3), (3, 0.2)) for g in "ab"]
+    write_metrics(tmp_path / "metrics.csv", rows)
+    (tmp_path / "best").mkdir()
+    (tmp_path / "best" / "config.json").write_text(json.dumps({"epoch": 2}))
+    assert best_epoch(tmp_path) == 2
+    fig = training_figure(read_rows(tmp_path / "metrics.csv"), best=best_epoch(tmp_path))
+    for ax in fig.axes:
+        [mark] = [line for line in ax.lines if line.get_label() == "best/ (epoch 2)"]
+        np.testing.assert_allclose(mark.get_xdata(), [2, 2])
+    assert "best/ (epoch 2)" in [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert best_epoch(tmp_path / "none") is None

@@ -8,6 +8,7 @@ step in an epoch) is left out of its curve."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 from pathlib import Path
@@ -64,10 +65,23 @@ def _present(epochs: list[int], values: list[float]) -> tuple[list[int], list[fl
     return [e for e, _ in kept], [v for _, v in kept]
 
 
-def training_figure(rows: list[dict[str, str]], *, title: str = "") -> Figure:
+def best_epoch(out: str | os.PathLike[str]) -> int | None:
+    """The epoch of the run's ``best/`` checkpoint (of its main phase), None without one."""
+    try:
+        config = json.loads((Path(out) / "best" / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    epoch = config.get("epoch") if isinstance(config, dict) else None
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
+
+
+def training_figure(
+    rows: list[dict[str, str]], *, title: str = "", best: int | None = None
+) -> Figure:
     """Three panels (train loss, validation loss, validation R) against epoch; one line
     per head and phase, labelled ``head (joint)``, ``head (fine-tuned)`` or, for a run of
-    one genome (whose only phase ``metrics.csv`` names ``joint``), ``head (alone)``."""
+    one genome (whose only phase ``metrics.csv`` names ``joint``), ``head (alone)``; with
+    `best`, a grey line marks the epoch that ``best/`` holds."""
     lines = curves(rows)
     genomes = list(dict.fromkeys(genome for _, genome in lines))
     together = len({genome for phase, genome in lines if phase == "joint"}) > 1
@@ -88,6 +102,8 @@ def training_figure(rows: list[dict[str, str]], *, title: str = "") -> Figure:
             )
         if joint_end and any(phase != "joint" for phase, _ in lines):
             ax.axvline(joint_end + 0.5, color="0.6", linestyle=":", linewidth=0.8)
+        if best is not None:
+            ax.axvline(best, color="0.4", linewidth=2, alpha=0.3, label=f"best/ (epoch {best})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(unit)
         ax.set_title(name, fontsize=10)
@@ -105,7 +121,8 @@ def plot_training(out: str | os.PathLike[str], *, svg: bool = False, title: str 
     rows = read_rows(out / "metrics.csv") if (out / "metrics.csv").exists() else []
     if not rows:
         return []
-    return save_figure(training_figure(rows, title=title), out / FIGURE, svg=svg)
+    figure = training_figure(rows, title=title, best=best_epoch(out))
+    return save_figure(figure, out / FIGURE, svg=svg)
 
 
 def update_training_figures(
