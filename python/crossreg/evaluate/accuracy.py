@@ -39,7 +39,7 @@ from crossreg.model.inference import InferenceOptions, load_head
 from crossreg.model.metrics import TrackMetrics, array_metrics
 from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import CountedRows, progress
-from crossreg.train.resume_checks import store_fingerprint
+from crossreg.train.store_identity import store_fingerprint
 
 log = logging.getLogger("crossreg")
 

@@ -19,7 +19,7 @@ from scipy.stats import binomtest
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import assay_of
 from crossreg.plots import check_plot_options, joint_vs_single_scatter, remove_stale_figures
-from crossreg.train.resume_checks import fingerprint_differences
+from crossreg.train.store_identity import fingerprint_differences
 
 log = logging.getLogger("crossreg")
 

@@ -8,8 +8,6 @@ that had finished. Each check raises :class:`ValueError` naming what differs and
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import CheckpointConfig
+from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
 
 log = logging.getLogger("crossreg")
 
@@ -45,43 +44,7 @@ PHASE_OPTIONS = {
 }
 #: Entries of a checkpoint's ``extra`` settings that follow from the others.
 DERIVED_EXTRA = ("trained", "branch", "parent_heads")
-#: Entries of ``dataset.json`` that describe how a store was made, not what it holds.
-PROVENANCE_KEYS = ("crossreg_version", "inputs")
-#: ``dataset.json`` entries a store's fingerprint names (beside its digest).
-FINGERPRINT_KEYS = ("seq_length", "pool_width", "crop_bins", "target_length", "stride")
-
 FIX = "resume with the settings the run started with, or train into a new --out"
-
-
-def store_fingerprint(store: DataStore) -> dict[str, Any]:
-    """What identifies the windows and targets a store holds: its genome, geometry, stride,
-    windows per split and the SHA-256 of its ``dataset.json`` without
-    :data:`PROVENANCE_KEYS` (so a copied or moved store keeps it), with its path for
-    messages."""
-    meta = store.metadata
-    described = {k: v for k, v in meta.items() if k not in PROVENANCE_KEYS}
-    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
-    return {
-        "genome": store.genome,
-        "path": str(store.path),
-        **{key: meta.get(key) for key in FINGERPRINT_KEYS},
-        "windows": {split: rows["count"] for split, rows in store.splits.items()},
-        "sha256": hashlib.sha256(text.encode()).hexdigest(),
-    }
-
-
-def fingerprint_differences(then: Mapping[str, Any], now: Mapping[str, Any]) -> str:
-    """What differs between two stores' :func:`store_fingerprint`, in words ("" if nothing)."""
-    pairs = [(key, then.get(key), now.get(key)) for key in ("genome", *FINGERPRINT_KEYS)]
-    windows_then, windows_now = then.get("windows", {}), now.get("windows", {})
-    for split in dict.fromkeys([*windows_then, *windows_now]):
-        pairs.append((f"{split} windows", windows_then.get(split, 0), windows_now.get(split, 0)))
-    named = [f"{what} {a} there, {b} here" for what, a, b in pairs if a != b]
-    if named:
-        return ", ".join(named)
-    if then.get("sha256") != now.get("sha256"):
-        return "its dataset.json describes other windows or tracks (options, track statistics)"
-    return ""
 
 
 def check_same_run(

@@ -82,7 +82,6 @@ from crossreg.train.resume_checks import (
     check_finished_phases,
     check_same_run,
     check_same_stores,
-    store_fingerprint,
 )
 from crossreg.train.run_folder import check_run_folder, remove_earlier_finetunes
 from crossreg.train.schedule import (
@@ -94,6 +93,7 @@ from crossreg.train.schedule import (
 )
 from crossreg.train.state import load_training_state, save_training_state
 from crossreg.train.step import train_step
+from crossreg.train.store_identity import store_fingerprint
 
 log = logging.getLogger("crossreg")
 
