@@ -114,7 +114,11 @@ def test_select_heads_renames_and_orders():
     [
         (lambda m: m["trunk"].append({"name": "transformer"}), r"trunk\[5\] block 'transformer'"),
         (lambda m: m["trunk"][1].update(filters_int=3), r"trunk\[1\].*unknown key.*'filters_int'"),
-        (lambda m: m.update(seq_lenght=5), r"model section has unknown key.*'seq_lenght'"),
+        # a typo is named with the key it may be
+        (
+            lambda m: m.update(seq_lenght=5),
+            r"model section has unknown key.*'seq_lenght'.*; 'seq_lenght' may be seq_length$",
+        ),
         (lambda m: m["trunk"][0].update(activation="swish"), r"activation 'swish'"),
         (lambda m: m.update(norm_type="layer"), r"norm_type 'layer'"),
         (lambda m: m.update(l2_scale=1e-6), r"l2_scale=1e-06 is not supported"),
@@ -156,7 +160,8 @@ def test_the_papers_train_sections_are_read_whole(name: str) -> None:
         (
             {"global_clipnorm": 2},
             r"train key\(s\) global_clipnorm are not implemented .* "
-            r"global_clipnorm: give clip_norm and train with --clip-mode global; remove them",
+            r"global_clipnorm: give clip_norm and train with --clip-mode global; correct or "
+            r"remove them",
         ),
         ({"train_epochs": 8, "warmup_steps": 10}, r"train key\(s\) train_epochs, warmup_steps are"),
         # an older tutorial's key, which Basenji's trainer ignores
@@ -164,7 +169,13 @@ def test_the_papers_train_sections_are_read_whole(name: str) -> None:
             {"train_epochs": 8},
             r"train key\(s\) train_epochs .*; train_epochs: Basenji's trainer does not read it "
             r"either \(its epochs are train_epochs_min and train_epochs_max\); give "
-            r"train_epochs_max for a cap; remove them",
+            r"train_epochs_max for a cap; correct or remove them",
+        ),
+        # before: a typo was "not implemented ...; remove them", not named as a typo
+        (
+            {"learning_rat": 0.1, "patiance": 2},
+            r"train key\(s\) learning_rat, patiance .*; 'learning_rat' may be learning_rate; "
+            r"'patiance' may be patience; correct or remove them",
         ),
         (
             {"loss": "mse"},

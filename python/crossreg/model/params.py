@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from crossreg.model.train_section import misspelt
+
 # options a block may set, per block type; globals below are accepted by every lower-case block
 CONV_BLOCK_KEYS = frozenset(
     {"filters", "kernel_size", "dilation_rate", "strides", "dropout", "pool_size", "bn_gamma"}
@@ -170,7 +172,7 @@ def _check_keys(options: Mapping[str, Any], allowed: frozenset[str], where: str,
     if unknown:
         raise ValueError(
             f"{src}: {where} has unknown key(s) {', '.join(repr(k) for k in unknown)}; "
-            f"crossreg supports {', '.join(sorted(allowed))}"
+            f"crossreg supports {', '.join(sorted(allowed))}{misspelt(unknown, sorted(allowed))}"
         )
 
 
@@ -544,7 +546,8 @@ def parse_params(data: Mapping[str, Any], source: str = "<params>") -> Params:
     unknown = sorted(set(data) - {"model", "train"})
     if unknown:
         raise ValueError(
-            f"{source}: unknown top-level section(s) {', '.join(unknown)}; use 'train' and 'model'"
+            f"{source}: unknown top-level section(s) {', '.join(unknown)}; use 'train' and "
+            f"'model'{misspelt(unknown, ('train', 'model'))}"
         )
     train = data.get("train", {})
     if not isinstance(train, Mapping):

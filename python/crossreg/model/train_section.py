@@ -5,8 +5,9 @@ optimiser, and the range of each count and rate. Importing weights or predicting
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # the train keys crossreg reads (train.trainer, train.optim); numbers unless named here
@@ -46,6 +47,18 @@ def unknown_train_keys(train: Mapping[str, Any]) -> list[str]:
     return sorted(set(train) - set(TRAIN_KEYS))
 
 
+def misspelt(unknown: Iterable[str], known: Iterable[str]) -> str:
+    """``; 'learning_rat' may be learning_rate`` for each of the `unknown` keys that is
+    close to one of the `known` (a typo), "" when none is."""
+    names = list(known)
+    hints = []
+    for key in unknown:
+        near = difflib.get_close_matches(key, names, n=1, cutoff=0.8)
+        if near:
+            hints.append(f"; {key!r} may be {near[0]}")
+    return "".join(hints)
+
+
 def check_train_section(train: Mapping[str, Any], source: str) -> None:
     """Stop on a ``train`` key crossreg does not read (training would ignore it: a
     ``global_clipnorm`` would leave the run unclipped), a value of the wrong type, an
@@ -54,9 +67,11 @@ def check_train_section(train: Mapping[str, Any], source: str) -> None:
     unknown = unknown_train_keys(train)
     if unknown:
         hints = "".join(f"; {k}: {TRAIN_KEY_HINTS[k]}" for k in unknown if k in TRAIN_KEY_HINTS)
+        typos = [k for k in unknown if k not in TRAIN_KEY_HINTS]
         raise ValueError(
             f"{source}: train key(s) {', '.join(unknown)} are not implemented by crossreg "
-            f"(it reads {', '.join(TRAIN_KEYS)}){hints}; remove them"
+            f"(it reads {', '.join(TRAIN_KEYS)}){hints}{misspelt(typos, TRAIN_KEYS)}; "
+            "correct or remove them"
         )
     for key, value in train.items():
         text = key in TRAIN_TEXT_KEYS
