@@ -13,6 +13,7 @@ import pytest
 from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, build_dataset
 from crossreg.data.checks import check_split_labels
+from crossreg.data.plan import SplitOptions
 from crossreg.io.bed import Interval
 from tests.data_inputs import small_inputs
 
@@ -145,6 +146,13 @@ def test_split_options_with_regions_are_refused(inputs, tmp_path, logs):
     assert "--valid-fraction, --seed: only without --regions" in logs.text
     assert not out.exists()
     assert main(args) == 0
+    # and the Python build, whose SplitOptions the regions would silently override
+    split = SplitOptions(valid_fraction=0.3, seed=3)
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=2, split=split)
+    with pytest.raises(ValueError, match=r"split options valid_fraction 0.3, seed 3 apply only"):
+        build_dataset(tmp_path / "py", fasta=inputs["fasta"], targets=inputs["targets"],
+                      regions=regions, options=options)  # fmt: skip
+    assert not (tmp_path / "py").exists()
 
 
 def test_regions_labelled_twice_are_refused_naming_the_file(inputs, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -89,8 +89,19 @@ def plan_windows(
     window is dropped when at least `max_unmappable` of its target bins overlap the
     unmappable BED. `masked` marks target bins that overlap
     the blacklist or the unmappable regions. A `layout.stride_test` with regions that hold
-    no valid or test region (folds) is refused: it would space no window.
+    no valid or test region (folds) is refused: it would space no window; so is a `split`
+    other than the default with regions, whose labels make the split.
     """
+    if inputs.regions is not None and split != SplitOptions():
+        changed = [
+            f"{name} {value}"
+            for name, value in asdict(split).items()
+            if value != getattr(SplitOptions(), name)
+        ]
+        raise ValueError(
+            f"split options {', '.join(changed)} apply only without a regions BED (its labels "
+            "make the split); leave the split at its defaults, or give no regions"
+        )
     if layout.stride_test is not None and inputs.regions is not None:
         labels = dict.fromkeys(iv.extra[0] for iv in inputs.regions)
         if not any(label in HELD_OUT for label in labels):
