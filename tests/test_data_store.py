@@ -458,6 +458,10 @@ def test_an_interrupt_says_the_output_is_as_it_was(inputs, store, tmp_path, monk
     assert main(["data-merge", "--overwrite", "--out", str(out), *map(str, shards)]) == 130
     assert f"nothing was written: {out} is as it was and the shards are kept; rerun" in logs.text
     assert files_of(out) == before
+    fresh = tmp_path / "fresh"  # an --out that did not exist is not called as it was
+    assert main(["data-merge", "--out", str(fresh), *map(str, shards)]) == 130
+    assert f"nothing was written: {fresh} was not made and the shards are kept" in logs.text
+    assert not fresh.exists()
 
 
 def test_existing_store_needs_overwrite(store, inputs):

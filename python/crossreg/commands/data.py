@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossreg.commands.inputs import require_output
@@ -219,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
         "blacklist": args.blacklist,
         "unmappable": args.unmappable,
     }
+    before = "is as it was" if Path(args.out).exists() else "was not made"
     try:
         if args.tracks is not None:
             log.info(
@@ -230,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
             log.info("wrote %r", build_dataset(args.out, **inputs))
     except KeyboardInterrupt:
         raise Interrupted(
-            f"nothing was written: {args.out} is as it was; a build does not resume, so rerun "
+            f"nothing was written: {args.out} {before}; a build does not resume, so rerun "
             "the command (built in shards with --tracks i/n, an interrupt costs one shard)"
         ) from None
     return 0

@@ -28,11 +28,12 @@ def run(args: argparse.Namespace) -> int:
     require_output(args, folder=True)
     from crossreg.data.shards import merge_shards
 
+    before = "is as it was" if Path(args.out).exists() else "was not made"
     try:
         store = merge_shards(args.out, args.shards, overwrite=args.overwrite)
     except KeyboardInterrupt:
         raise Interrupted(
-            f"nothing was written: {args.out} is as it was and the shards are kept; rerun "
+            f"nothing was written: {args.out} {before} and the shards are kept; rerun "
             "crossreg data-merge"
         ) from None
     log.info("wrote %r", store)
