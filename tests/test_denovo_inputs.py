@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -287,3 +288,25 @@ def test_an_h5_is_tied_to_the_vcf_by_its_sites(tmp_path: Path) -> None:
     bare = _write_h5(tmp_path / "bare.h5", scored, sites=False)
     with pytest.raises(ValueError, match=r"bare\.h5 has no chr, pos, ref_allele and alt_allele"):
         load_groups({"case": (vcf, bare), "control": _controls(tmp_path)})
+
+
+def test_groups_scored_with_other_settings_are_refused(tmp_path: Path, caplog) -> None:
+    # controls scored with --rc, cases without: every control score moves, which the tests
+    # would report as a case-control difference
+    cases = [("chr1", 101, "G", ("T",), "bob", "rs1"), ("chr1", 201, "G", ("T",), "cat", "rs2")]
+    scored = [("rs1", "chr1", 101, "G", "T", 9.0), ("rs2", "chr1", 201, "G", "T", 1.0)]
+    vcf, _ = _write_group(tmp_path, "cases", cases, scored)
+    h5 = _write_h5(tmp_path / "cases.h5", scored, sites=True)
+    controls_vcf, controls_tsv = _controls(tmp_path)
+    settings = {"genome": "human", "rc": False, "shifts": [0], "indel": "basenji", "model": "m"}
+    with h5py.File(h5, "a") as handle:
+        handle.attrs.update(settings)
+    meta = controls_tsv.with_name(controls_tsv.name + ".json")
+    meta.write_text(json.dumps({**settings, "rc": True, "shifts": [1, 0, -1]}))
+    groups = {"case": (vcf, h5), "control": (controls_vcf, controls_tsv)}
+    match = r"cases\.h5 and .*controls\.tsv were scored with other settings \(rc False and True; "
+    with pytest.raises(ValueError, match=match + r"shifts \[0\] and \[1, 0, -1\]\)"):
+        load_groups(groups)
+    meta.write_text(json.dumps({**settings, "model": "copy"}))  # alike but for the model path
+    assert load_groups(groups).values[:, 0].tolist() == [9.0, 1.0, 0.0, 0.0]
+    assert "cases.h5 was scored with model m and " in caplog.text

@@ -30,11 +30,14 @@ from crossreg.stats.denovo import (
     track_tests,
 )
 from crossreg.variants.alleles import Allele, scorable_alts
+from crossreg.variants.sad_files import metadata_path, read_attrs
 from crossreg.variants.sad_read import SadIndex, Site, read_sad_index, read_sad_rows, require_finite
 
 TOP_LOADINGS = 3
 SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)
 FIGURE_STEMS = ("tracks_q", "components", "risk_score")  # the figures of plot_denovo
+# crossreg sad's settings that change every score: both groups must be scored alike
+SCORING_SETTINGS = ("genome", "gelu_form", "rc", "shifts", "indel", "cluster_bp", "bf16")
 log = logging.getLogger("crossreg")
 
 
@@ -278,6 +281,8 @@ def load_groups(
         if kept and sad.identifiers != kept[0][0].identifiers:
             case = kept[0][0]
             raise ValueError(_other_tracks(sad_path, sad.identifiers, case.path, case.identifiers))
+        if kept:
+            _refuse_other_scoring(kept[0][0].path, sad_path)
         first = _first_listings(scored, vcf)
         rows += [scored[i] for i in first]
         is_case += [group == CASE] * len(first)
@@ -335,6 +340,43 @@ def _other_tracks(path: Path, ids: list[str], case_path: Path, case_ids: list[st
         f"{path} holds {len(ids)} tracks and the {CASE}s' {case_path} {len(case_ids)}, not "
         f"the same ({first}); score both groups with the same model, --genome and --targets"
     )
+
+
+def _scoring(path: Path) -> dict[str, object]:
+    """The settings of :data:`SCORING_SETTINGS` and the model a SAD file records (none for
+    a file that records none: Basenji's ``.h5``, a ``.tsv`` without its JSON)."""
+    if path.suffix != ".h5" and not metadata_path(path).exists():
+        return {}
+    attrs = read_attrs(path)
+    keys = (*SCORING_SETTINGS, "model")
+    return {key: np.asarray(attrs[key]).tolist() for key in keys if key in attrs}
+
+
+def _refuse_other_scoring(case_path: Path, path: Path) -> None:
+    """Stop when the controls' SAD file `path` was scored with other settings than the
+    cases' (`case_path`): a difference of --rc, --shifts or the like moves every score of
+    one group, which the tests would report as a difference between the groups. Another
+    model path is only warned of (a copy of the same model may be elsewhere)."""
+    case, control = _scoring(case_path), _scoring(path)
+    shared = [key for key in SCORING_SETTINGS if key in case and key in control]
+    differ = [
+        f"{key} {case[key]} and {control[key]}" for key in shared if case[key] != control[key]
+    ]
+    if differ:
+        raise ValueError(
+            f"{case_path} and {path} were scored with other settings ({'; '.join(differ)}): "
+            "a setting that moves every score of one group would pass for a difference "
+            "between cases and controls; score both groups with the same crossreg sad options"
+        )
+    if "model" in case and "model" in control and case["model"] != control["model"]:
+        log.warning(
+            "%s was scored with model %s and %s with %s; the groups must be scored by the "
+            "same model",
+            case_path,
+            case["model"],
+            path,
+            control["model"],
+        )
 
 
 def check_settings(*, components: int, folds: int) -> None:
