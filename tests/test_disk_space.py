@@ -258,7 +258,7 @@ def test_a_sad_chunk_on_a_full_disk_names_the_store_and_keeps_finished_chunks(
     tmp_path: Path, monkeypatch
 ) -> None:
     store = ChunkStore(tmp_path / "scores.h5")
-    state = store.open("settings", resume=False, total=20)
+    state = store.open({"stats": ["SAD"]}, resume=False, total=20)
     batch = {"SAD": np.ones((10, 4), np.float32)}
     with store.chunk(state, 10, "f2") as writer:
         writer.add(batch, ["SAD"])
@@ -270,7 +270,11 @@ def test_a_sad_chunk_on_a_full_disk_names_the_store_and_keeps_finished_chunks(
     assert str(caught.value).startswith(
         f"{store.root}: No space left on device while writing it (it needs "
     )
-    assert sorted(p.name for p in store.root.iterdir()) == ["chunk-000000", "progress.json"]
+    assert sorted(p.name for p in store.root.iterdir()) == [
+        "chunk-000000",
+        "progress.json",
+        "settings.json",
+    ]
 
 
 def test_a_store_file_has_its_blocks_before_a_build_writes_it(tmp_path, can_allocate) -> None:

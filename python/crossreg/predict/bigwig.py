@@ -47,7 +47,7 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.bigwig_write import BigWigFile, SpaceGuard
-from crossreg.io.identity import file_identity, settings_hash
+from crossreg.io.identity import file_identity
 from crossreg.io.targets import Target
 from crossreg.model.inference import (
     InferenceOptions,
@@ -241,8 +241,7 @@ def write_bigwigs(
     }
     shared = {**settings, "shards": shard.count} if shard is not None else None
     store = ChunkStore(root, unit="windows")
-    key = settings_hash({**settings, "shard": str(shard)})
-    state = store.open(key, resume=resume, total=stop - start)
+    state = store.open({**settings, "shard": str(shard)}, resume=resume, total=stop - start)
     if shared is not None:
         with atomic_write(store.root / RUN_FILE) as handle:
             json.dump(shared, handle, sort_keys=True, default=str)

@@ -235,7 +235,7 @@ def write_sad(
     key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
     scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
     store = ChunkStore(target)
-    state = store.open(settings_hash(key), resume=resume, total=plan.alleles)
+    state = store.open(key, resume=resume, total=plan.alleles)
     records = itertools.islice(kept_records(vcf, genome), start + state.records_done, stop)
     dtype = "f2" if out.suffix == ".h5" else "f4"
     try:

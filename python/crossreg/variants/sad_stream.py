@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write, output_error, unnamed_write_error
-from crossreg.io.identity import file_identity
+from crossreg.io.identity import file_identity, settings_hash
 from crossreg.io.space import allocated_memmap
 from crossreg.io.vcf import (
     Variant,
@@ -314,6 +314,29 @@ class ChunkWriter:
             self._genes.close()
 
 
+SETTINGS_NAME = "settings.json"  # a store's settings, to name what a resume changed
+
+
+def setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The settings that differ between `before` and `now` (JSON values), named as options
+    (``--batch-size 8 then, 3 now``; ``options`` holds the inference options, a file's
+    identity changes when it is another file or was changed since)."""
+    found = []
+    for key in sorted(before.keys() | now.keys()):
+        old, new = before.get(key), now.get(key)
+        if old == new:
+            continue
+        if key == "options" and isinstance(old, dict) and isinstance(new, dict):
+            found += setting_changes(old, new)
+        elif "path" in (old if isinstance(old, dict) else new if isinstance(new, dict) else {}):
+            found.append(f"--{key.replace('_', '-')}: another file, or changed since")
+        elif key == "model_files":
+            found.append("the model's files changed since")
+        else:
+            found.append(f"--{key.replace('_', '-')} {old} then, {new} now")
+    return found
+
+
 class ChunkStore:
     """``OUT.partial/``: one directory per finished chunk and ``progress.json``; `unit`
     names what the chunks count (alleles for SAD) in the log."""
@@ -323,14 +346,17 @@ class ChunkStore:
         self.progress_path = self.root / "progress.json"
         self.unit = unit
 
-    def open(self, settings: str, *, resume: bool, total: int) -> StoreState:
-        """Start afresh, or with `resume` continue a store left by the same settings."""
+    def open(self, settings: Mapping[str, object], *, resume: bool, total: int) -> StoreState:
+        """Start afresh, or with `resume` continue a store left by the same `settings`
+        (kept in ``settings.json``, so that other ones are named)."""
+        key = settings_hash(settings)
         if resume and self.progress_path.exists():
             saved = self.saved()
-            if saved.settings != settings:
+            if saved.settings != key:
                 raise ValueError(
-                    f"{self.root}: left by a run with other settings (its inputs, head, "
-                    "options, tracks, shard or chunk size); delete it to start again"
+                    f"{self.root}: left by a run with other settings ({self._changes(settings)}); "
+                    "resume with the options and inputs it started with, or delete it to start "
+                    "again"
                 )
             for stale in self.root.iterdir():  # a chunk begun but not counted
                 if stale.is_dir() and stale.name not in self.chunk_names(saved):
@@ -348,9 +374,21 @@ class ChunkStore:
             log.info("%s: no finished chunk to resume; starting from the beginning", self.root)
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True)
-        state = StoreState(settings)
+        with atomic_write(self.root / SETTINGS_NAME) as handle:
+            json.dump(settings, handle, sort_keys=True, default=str)
+        state = StoreState(key)
         self._save(state)
         return state
+
+    def _changes(self, settings: Mapping[str, object]) -> str:
+        """What differs between the settings the store was left by and `settings`, by
+        option name (a store without ``settings.json`` says only that they differ)."""
+        try:
+            before = json.loads((self.root / SETTINGS_NAME).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return "its inputs, head, options, tracks, shard or chunk size"
+        now = json.loads(json.dumps(settings, sort_keys=True, default=str))
+        return "; ".join(setting_changes(before, now)) or "the recorded settings"
 
     def saved(self) -> StoreState:
         """The state of the last finished chunk, as ``progress.json`` records it."""
