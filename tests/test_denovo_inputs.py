@@ -310,3 +310,16 @@ def test_groups_scored_with_other_settings_are_refused(tmp_path: Path, caplog) -
     meta.write_text(json.dumps({**settings, "model": "copy"}))  # alike but for the model path
     assert load_groups(groups).values[:, 0].tolist() == [9.0, 1.0, 0.0, 0.0]
     assert "cases.h5 was scored with model m and " in caplog.text
+
+
+def test_a_shard_of_a_sad_run_is_refused(tmp_path: Path) -> None:
+    # a shard holds only its share of the VCF's alleles: the rest were left out as if
+    # crossreg sad had skipped them, with a warning, and the tests ran on the share
+    cases = [("chr1", 101, "G", ("T",), "bob", "rs1"), ("chr1", 201, "G", ("T",), "cat", "rs2")]
+    scored = [("rs1", "chr1", 101, "G", "T", 9.0)]
+    vcf, _ = _write_group(tmp_path, "cases", cases, scored)
+    h5 = _write_h5(tmp_path / "cases.h5", scored, sites=True)
+    with h5py.File(h5, "a") as handle:
+        handle.attrs.update({"shard_index": 0, "shard_count": 2})
+    with pytest.raises(ValueError, match=r"cases\.h5: shard 0/2 of a crossreg sad --shard run"):
+        load_groups({"case": (vcf, h5), "control": _controls(tmp_path)})

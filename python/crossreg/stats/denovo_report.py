@@ -267,8 +267,10 @@ def load_groups(
     rows: list[Carried] = []
     is_case: list[bool] = []
     kept: list[tuple[SadIndex, npt.NDArray[np.int64]]] = []
+    scorings: list[dict[str, object]] = []
     for group, (vcf, sad_path) in paths.items():
         sad = read_sad_index(sad_path, sites=True)
+        scorings.append(_scoring(sad_path))
         scorable = [c for c in carried[group] if c.scorable]
         scored = _scored(
             scorable,
@@ -282,7 +284,7 @@ def load_groups(
             case = kept[0][0]
             raise ValueError(_other_tracks(sad_path, sad.identifiers, case.path, case.identifiers))
         if kept:
-            _refuse_other_scoring(kept[0][0].path, sad_path)
+            _refuse_other_scoring(kept[0][0].path, sad_path, *scorings)
         first = _first_listings(scored, vcf)
         rows += [scored[i] for i in first]
         is_case += [group == CASE] * len(first)
@@ -344,20 +346,31 @@ def _other_tracks(path: Path, ids: list[str], case_path: Path, case_ids: list[st
 
 def _scoring(path: Path) -> dict[str, object]:
     """The settings of :data:`SCORING_SETTINGS` and the model a SAD file records (none for
-    a file that records none: Basenji's ``.h5``, a ``.tsv`` without its JSON)."""
+    a file that records none: Basenji's ``.h5``, a ``.tsv`` without its JSON). A shard of a
+    ``crossreg sad --shard`` run is refused: it holds only its share of the VCF's alleles,
+    and the others would be left out as if ``crossreg sad`` had skipped them."""
     if path.suffix != ".h5" and not metadata_path(path).exists():
         return {}
     attrs = read_attrs(path)
+    if "shard_count" in attrs:
+        index, count = attrs.get("shard_index"), attrs["shard_count"]
+        raise ValueError(
+            f"{path}: shard {index}/{count} of a crossreg sad --shard run, with only its share "
+            "of the VCF's alleles; join the shards with crossreg sad-merge and give the "
+            "merged file"
+        )
     keys = (*SCORING_SETTINGS, "model")
     return {key: np.asarray(attrs[key]).tolist() for key in keys if key in attrs}
 
 
-def _refuse_other_scoring(case_path: Path, path: Path) -> None:
-    """Stop when the controls' SAD file `path` was scored with other settings than the
-    cases' (`case_path`): a difference of --rc, --shifts or the like moves every score of
-    one group, which the tests would report as a difference between the groups. Another
-    model path is only warned of (a copy of the same model may be elsewhere)."""
-    case, control = _scoring(case_path), _scoring(path)
+def _refuse_other_scoring(
+    case_path: Path, path: Path, case: dict[str, object], control: dict[str, object]
+) -> None:
+    """Stop when the controls' SAD file `path` was scored with other settings (`control`,
+    as :func:`_scoring` reads them) than the cases' (`case_path`, `case`): a difference of
+    --rc, --shifts or the like moves every score of one group, which the tests would report
+    as a difference between the groups. Another model path is only warned of (a copy of
+    the same model may be elsewhere)."""
     shared = [key for key in SCORING_SETTINGS if key in case and key in control]
     differ = [
         f"{key} {case[key]} and {control[key]}" for key in shared if case[key] != control[key]
