@@ -323,3 +323,20 @@ def test_a_shard_of_a_sad_run_is_refused(tmp_path: Path) -> None:
         handle.attrs.update({"shard_index": 0, "shard_count": 2})
     with pytest.raises(ValueError, match=r"cases\.h5: shard 0/2 of a crossreg sad --shard run"):
         load_groups({"case": (vcf, h5), "control": _controls(tmp_path)})
+
+
+def test_alleles_missing_beyond_what_sad_skipped_are_refused(tmp_path: Path) -> None:
+    # the SAD file was scored from an earlier, shorter VCF: it says it skipped nothing, so
+    # the VCF's allele it lacks is not one crossreg sad left out
+    cases = [("chr1", 101, "G", ("T",), "bob", "rs1"), ("chr1", 201, "G", ("T",), "cat", "rs2")]
+    scored = [("rs1", "chr1", 101, "G", "T", 9.0)]
+    vcf, _ = _write_group(tmp_path, "cases", cases, scored)
+    h5 = _write_h5(tmp_path / "cases.h5", scored, sites=True)
+    with h5py.File(h5, "a") as handle:
+        handle.attrs.update({"skipped_records": 0, "skipped_alleles": ""})
+    groups = {"case": (vcf, h5), "control": _controls(tmp_path)}
+    with pytest.raises(ValueError, match=r"cases\.h5: 1 of the 2 alleles .* skipped 0 alleles of"):
+        load_groups(groups)
+    with h5py.File(h5, "a") as handle:  # one allele longer than half the window, skipped
+        handle.attrs["skipped_alleles"] = "longer than half the window:1"
+    assert load_groups(groups).values[:, 0].tolist() == [9.0, 0.0, 0.0]

@@ -29,7 +29,7 @@ from crossreg.stats.denovo import (
     standardise,
     track_tests,
 )
-from crossreg.variants.alleles import Allele, scorable_alts
+from crossreg.variants.alleles import Allele, parse_counts, scorable_alts
 from crossreg.variants.sad_files import metadata_path, read_attrs
 from crossreg.variants.sad_read import SadIndex, Site, read_sad_index, read_sad_rows, require_finite
 
@@ -38,6 +38,7 @@ SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and dra
 FIGURE_STEMS = ("tracks_q", "components", "risk_score")  # the figures of plot_denovo
 # crossreg sad's settings that change every score: both groups must be scored alike
 SCORING_SETTINGS = ("genome", "gelu_form", "rc", "shifts", "indel", "cluster_bp", "bf16")
+SKIP_COUNTS = ("skipped_records", "skipped_alleles")  # what crossreg sad left out
 log = logging.getLogger("crossreg")
 
 
@@ -157,13 +158,15 @@ def _scored(
     *,
     group: str,
     alleles: int,
+    skipped: int | None = None,
 ) -> list[Carried]:
     """The `carriers` (the scorable ones of the `alleles` ALT alleles of the `group`'s
     VCF) whose alleles the SAD file scored, one per row of it. Its `rows` (label and site)
     must be the VCF's alleles in order, some may be left out: ``crossreg sad`` skips
     records on chromosomes its FASTA lacks and alleles longer than half its window (a
-    warning counts them); a row that is not the VCF's next allele is an error, and so is a
-    group with no scored allele (:func:`_require_alleles`)."""
+    warning counts them); a row that is not the VCF's next allele is an error, and so are
+    more alleles left out than the file says ``crossreg sad`` skipped (`skipped`, when it
+    says) and a group with no scored allele (:func:`_require_alleles`)."""
     _require_alleles(carriers, rows, vcf, sad_path, group=group, alleles=alleles)
     kept: list[Carried] = []
     left: list[Carried] = []
@@ -179,6 +182,13 @@ def _scored(
             f"{sad_path} does not hold the alleles of {vcf} in order: its row {row + 1} "
             f"({found}) is not one of the VCF's alleles after the {row} matched "
             f"({len(rows)} rows, {len(carriers)} alleles); score that VCF with crossreg sad"
+        )
+    if skipped is not None and len(left) > skipped:
+        raise ValueError(
+            f"{sad_path}: {len(left)} of the {len(carriers)} alleles of {vcf} have no score "
+            f"there (e.g. {left[0].describe()}), but crossreg sad skipped {skipped} alleles of the "
+            "VCF it scored: it scored another VCF (an earlier version of this one?); score "
+            "this VCF with crossreg sad"
         )
     if left:
         people = len({c.person for c in left} - {c.person for c in kept})
@@ -279,6 +289,7 @@ def load_groups(
             sad_path,
             group=group,
             alleles=len(carried[group]),
+            skipped=_most_skipped(scorings[-1]),
         )
         if kept and sad.identifiers != kept[0][0].identifiers:
             case = kept[0][0]
@@ -359,8 +370,17 @@ def _scoring(path: Path) -> dict[str, object]:
             "of the VCF's alleles; join the shards with crossreg sad-merge and give the "
             "merged file"
         )
-    keys = (*SCORING_SETTINGS, "model")
+    keys = (*SCORING_SETTINGS, "model", *SKIP_COUNTS)
     return {key: np.asarray(attrs[key]).tolist() for key in keys if key in attrs}
+
+
+def _most_skipped(scoring: Mapping[str, object]) -> int | None:
+    """How many of its VCF's alleles ``crossreg sad`` may have left out of a SAD file by
+    what it records (:func:`_scoring`): the alleles it skipped, when it skipped no record
+    (a skipped record's alleles are not counted); None when it cannot tell."""
+    if any(key not in scoring for key in SKIP_COUNTS) or int(str(scoring["skipped_records"])):
+        return None
+    return sum(parse_counts(str(scoring["skipped_alleles"])).values())
 
 
 def _refuse_other_scoring(
