@@ -352,6 +352,7 @@ def test_finetune_refuses_a_bad_value_before_training(
         ("ism", ["--width", HUGE], "--width"),
         ("predict", ["--shifts", "100000"], "--shifts"),
         ("sad", ["--shifts", HUGE], "--shifts"),
+        ("sad", ["--shifts", "1,,-1"], "an empty shift between two commas"),
         ("predict", ["--device", "xla"], "--device"),
         ("bigwig", ["--shard", f"1/{HUGE}"], "--shard"),
         ("sad", ["--shard", f"0/{HUGE}"], "--shard"),

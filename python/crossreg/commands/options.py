@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
 def parse_shifts(text: str) -> list[int]:
     """``"1,0,-1"`` → ``[1, 0, -1]``; a shift given twice is an error (it would count
-    twice in the average)."""
+    twice in the average), and so is an empty one between two (``1,,-1``: a shift left
+    out, which would change the ensemble silently)."""
+    if any(not part.strip() for part in text.split(",")[:-1]):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' has an empty shift between two commas or before the first; give "
+            "comma-separated whole numbers like 1,0,-1"
+        )
     try:
         shifts = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
