@@ -81,6 +81,25 @@ def _require_usable(
         )
 
 
+def _at_print_snps(
+    snp: npt.NDArray[np.str_],
+    usable: npt.NDArray[np.bool_],
+    print_snps: npt.NDArray[np.str_],
+    path: Path,
+) -> npt.NDArray[np.bool_]:
+    """The `usable` rows whose SNP id is a print SNP; stops, with an example of each, when
+    there are usable rows but none is (ids spelled another way, say ``chr1:12345``
+    against rsIDs)."""
+    keep = usable & np.isin(snp, print_snps)
+    if usable.any() and not keep.any():
+        raise ValueError(
+            f"{path}: none of its {int(usable.sum())} SNP ids with statistics (e.g. "
+            f"{str(snp[usable][0])!r}) is a print SNP (--print-snps: {len(print_snps)} SNPs, e.g. "
+            f"{str(print_snps[0])!r}); the two must name SNPs alike (e.g. both rsIDs)"
+        )
+    return keep
+
+
 def read_sumstats(path: str | os.PathLike[str], print_snps: npt.NDArray[np.str_]) -> Sumstats:
     """ldsc munged sumstats ``SNP A1 A2 Z N`` (gz or plain): rows with a missing Z or N
     dropped, then restricted to the print SNPs. An infinite Z, or an N that is infinite
@@ -101,7 +120,8 @@ def read_sumstats(path: str | os.PathLike[str], print_snps: npt.NDArray[np.str_]
         z,
         n,
     )
-    return found.restricted(~np.isnan(z) & ~np.isnan(n) & np.isin(found.snp, print_snps))
+    usable = ~np.isnan(z) & ~np.isnan(n)
+    return found.restricted(_at_print_snps(found.snp, usable, print_snps, path))
 
 
 def read_eqtl(
@@ -162,7 +182,7 @@ def read_eqtl(
         }
     )
     once = _first_gene_rows(listed, path)
-    keep = once & np.isfinite(z) & np.isfinite(sizes) & np.isin(snp, print_snps)
+    keep = _at_print_snps(snp, once & np.isfinite(z) & np.isfinite(sizes), print_snps, path)
     rows = pl.DataFrame(
         {
             "SNP": snp,
