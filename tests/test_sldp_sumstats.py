@@ -95,3 +95,11 @@ def test_ids_named_unlike_the_print_snps_stop_with_an_example_of_each(tmp_path: 
 def test_rows_at_no_print_snp_are_dropped_when_some_are(tmp_path: Path) -> None:
     stats = read_sumstats(_sumstats(tmp_path, "1:100\tA\tG\t1.0\t90\nrs2\tA\tG\t2\t90\n"), PRINTED)
     assert stats.snp.tolist() == ["rs2"]
+
+
+def test_beta_and_se_without_z_say_how_to_get_z(tmp_path: Path) -> None:
+    # before: "missing column(s) Z", not saying what to do with the BETA and SE there
+    path = tmp_path / "trait.sumstats"
+    path.write_text("SNP\tA1\tA2\tBETA\tSE\tN\nrs1\tA\tG\t0.1\t0.05\t90\n")
+    with pytest.raises(ValueError, match=r"trait\.sumstats: no Z column .*Z = BETA / SE"):
+        read_sumstats(path, PRINTED)

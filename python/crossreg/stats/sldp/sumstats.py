@@ -106,6 +106,11 @@ def read_sumstats(path: str | os.PathLike[str], print_snps: npt.NDArray[np.str_]
     or not above 0, stops naming file and line."""
     path = Path(path)
     table = read_text_table(path, header=True)
+    if "Z" not in table.columns and {"BETA", "SE"} <= set(table.columns):
+        raise ValueError(
+            f"{path}: no Z column (it has BETA and SE): give ldsc-munged statistics "
+            "(munge_sumstats.py writes Z), or add Z = BETA / SE for allele A1"
+        )
     require_columns(table, ["SNP", "A1", "A2", "Z", "N"], path)
     z = numbers(table, "Z", path, header=True, na=True)
     n = numbers(table, "N", path, header=True, na=True)
