@@ -524,3 +524,19 @@ def test_a_stem_without_its_separator_says_which_stem_to_give(tmp_path: Path) ->
     assert panel_chroms(str(tmp_path / "panel_")) == ["7"]
     with pytest.raises(ValueError, match=rf"so give --bfile-chr {tmp_path}/panel_$"):
         panel_chroms(str(tmp_path / "panel"))
+
+
+def test_print_snps_none_of_which_is_a_panel_snp_stop_naming_the_print_snps(
+    tmp_path: Path,
+) -> None:
+    # before: each phenotype was said to be typed at no print SNP, pointing at its own ids
+    write_world(tmp_path)
+    for bim in tmp_path.glob("panel.*.bim"):  # the panel's SNPs renamed, in its .frq too
+        rows = [line.split() for line in bim.read_text().splitlines()]
+        bim.write_text("".join("\t".join([r[0], f"x{r[1]}", *r[2:]]) + "\n" for r in rows))
+        frq = bim.with_suffix(".frq")
+        head, *lines = [line.split() for line in frq.read_text().splitlines()]
+        renamed = [[r[0], f"x{r[1]}", *r[2:]] for r in lines]
+        frq.write_text("".join(" ".join(r) + "\n" for r in [head, *renamed]))
+    with pytest.raises(ValueError, match=r"no LD block holds a print SNP of the panel: the "):
+        _quick_run(tmp_path, tmp_path / "out")

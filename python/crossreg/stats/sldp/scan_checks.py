@@ -17,14 +17,20 @@ log = logging.getLogger("crossreg")
 
 
 def check_ranks(ranks: dict[str, int], spectrum_percent: float) -> None:
-    """Stop when every block's truncated LD spectrum keeps no eigenvector (so every
-    statistic would be NaN); warn when some do not."""
+    """Stop when no LD block holds a print SNP of the panel, or when every block's truncated
+    LD spectrum keeps no eigenvector (so every statistic would be NaN); warn when some do
+    not."""
     total, empty = ranks["with_print_snps"], ranks["rank_0"]
     why = (
         f"its first eigenvalue alone holds {spectrum_percent:g}% of the block's variance "
         "(--spectrum-percent), as with one print SNP in the block"
     )
-    if total and empty == total:
+    if not total:
+        raise ValueError(
+            "no LD block holds a print SNP of the panel: the --print-snps ids must be SNP ids "
+            "of the panel's .bim files (column 2), at positions inside the --ld-blocks"
+        )
+    if empty == total:
         raise ValueError(
             f"every one of the {total} LD blocks with print SNPs keeps no LD eigenvector: "
             f"{why}; give more print SNPs per block or a higher --spectrum-percent"
