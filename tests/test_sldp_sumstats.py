@@ -103,3 +103,12 @@ def test_beta_and_se_without_z_say_how_to_get_z(tmp_path: Path) -> None:
     path.write_text("SNP\tA1\tA2\tBETA\tSE\tN\nrs1\tA\tG\t0.1\t0.05\t90\n")
     with pytest.raises(ValueError, match=r"trait\.sumstats: no Z column .*Z = BETA / SE"):
         read_sumstats(path, PRINTED)
+
+
+def test_an_eqtl_table_without_n_points_at_eqtl_n(tmp_path: Path) -> None:
+    # before: "missing column(s) N", not naming the option that gives it
+    path = tmp_path / "gtex.tsv"
+    path.write_text("SNP\tgene_id\tref\talt\tz\nrs1\tg1\tA\tG\t2.0\n")
+    with pytest.raises(ValueError, match=r"gtex\.tsv: no N column .*with --eqtl-n"):
+        read_eqtl(path, PRINTED)
+    assert read_eqtl(path, PRINTED, n=90).n.tolist() == [90.0]

@@ -168,7 +168,11 @@ def read_eqtl(
         _require_usable(slope_se, "slope_se", path, positive=True)
         z = slope / slope_se
     if n is None:
-        require_columns(table, ["N"], path)
+        if "N" not in table.columns:
+            raise ValueError(
+                f"{path}: no N column (it has {', '.join(table.columns)}); give the tables' "
+                "sample size with --eqtl-n"
+            )
         sizes = numbers(table, "N", path, header=True, na=True)
         _require_usable(sizes, "N", path, positive=True)
     elif not (np.isfinite(n) and n > 0):
