@@ -71,7 +71,7 @@ def test_figures_draw_the_clustered_z_and_correlation():
     assert [t.get_text() for t in ax.get_xticklabels()] == [phenos[j] for j in cols]
     assert ax.figure.axes[1].get_ylabel() == "z"
     resolved = z_heatmap_figure(_results(), flips=100_000).axes[1].get_ylabel()
-    assert resolved == "z (|z| ≤ 4.42: p ≥ 1/100,000 flips)"
+    assert resolved == "z (|z| ≤ 4.42:\np ≥ 1/100,000 flips)"
     assert chi2.sf(largest_z(1000) ** 2, 1) == pytest.approx(1e-3)
     corr = profile_correlation(z)
     order = cluster_order(corr)
@@ -97,3 +97,22 @@ def test_command_without_plots_and_with_svg(tmp_path):
     assert json.loads((tmp_path / "svg" / "summary.json").read_text())["figures"] == figures
     for name in figures:
         assert (tmp_path / "svg" / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize(("annots", "flips"), [(1, 1_000_000), (2, 1_000_000), (3, 10_000_000)])
+def test_the_heatmap_labels_stay_inside_the_figure(annots: int, flips: int) -> None:
+    # before: with few annotations the colour bar's label ran off the figure
+    # ("... p ≥ 1/1,000,000 flip" and the rest cut off)
+    rows = [
+        {"pheno": pheno, "annot": f"a{i}", "z": float(i - j)}
+        for i in range(annots)
+        for j, pheno in enumerate(["liver", "macrophage", "null"])
+    ]
+    fig = z_heatmap_figure(pl.DataFrame(rows), flips=flips)
+    fig.draw_without_rendering()
+    box = fig.bbox
+    for ax in fig.axes:
+        for text in [ax.xaxis.label, ax.yaxis.label, ax.title]:
+            extent = text.get_window_extent()
+            assert box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1, text.get_text()
+            assert box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1, text.get_text()

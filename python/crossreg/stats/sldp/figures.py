@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 MAX_LABELS = 60  # tick labels beyond this many rows or columns are left off
+# inches: room for the heat map's colour-bar label, which gives the z the flips resolve
+HEATMAP_MIN_HEIGHT = 3.5
 FIGURE_STEMS = ("z_heatmap", "z_correlation")  # each a .png (and a .svg with svg)
 
 
@@ -71,14 +73,14 @@ def z_heatmap_figure(results: pl.DataFrame, flips: int | None = None) -> Figure:
     rows = cluster_order(z)
     cols = cluster_order(z.T) if len(phenos) > 2 else np.arange(len(phenos))
     limit = max(float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0, 1.0)
-    fig = _figure(len(phenos), len(annots))
+    fig = _figure(len(phenos), len(annots), min_height=HEATMAP_MIN_HEIGHT)
     ax = fig.subplots()
     image = ax.imshow(z[np.ix_(rows, cols)], cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     _ticks(ax, [phenos[j] for j in cols], [annots[i] for i in rows])
     ax.set_xlabel("phenotype")
     ax.set_ylabel("annotation")
     ax.set_title("SLDP z (sign-flip), clustered")
-    label = "z" if flips is None else f"z (|z| ≤ {largest_z(flips):.2f}: p ≥ 1/{flips:,} flips)"
+    label = "z" if flips is None else f"z (|z| ≤ {largest_z(flips):.2f}:\np ≥ 1/{flips:,} flips)"
     fig.colorbar(image, ax=ax, label=label)
     return fig
 
@@ -114,9 +116,9 @@ def write_figures(
     return written
 
 
-def _figure(columns: int, rows: int) -> Figure:
+def _figure(columns: int, rows: int, min_height: float = 0.0) -> Figure:
     width = min(max(5.0, 3.0 + 0.25 * min(columns, MAX_LABELS)), 16.0)
-    height = min(2.5 + 0.2 * min(rows, MAX_LABELS), 16.0)
+    height = min(max(min_height, 2.5 + 0.2 * min(rows, MAX_LABELS)), 16.0)
     return new_figure(figsize=(width, height))
 
 
