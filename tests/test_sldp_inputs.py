@@ -540,3 +540,20 @@ def test_print_snps_none_of_which_is_a_panel_snp_stop_naming_the_print_snps(
         frq.write_text("".join(" ".join(r) + "\n" for r in [head, *renamed]))
     with pytest.raises(ValueError, match=r"no LD block holds a print SNP of the panel: the "):
         _quick_run(tmp_path, tmp_path / "out")
+
+
+def test_a_sad_file_on_no_panel_chromosome_stops_before_the_block_pass(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # before: the whole block pass ran, then "no annotated SNP matches the panel"
+    world = write_world(tmp_path)
+    sad = _sad_of_annotations(tmp_path, world, world["v"])
+    table = pl.read_csv(sad, separator="\t")
+    table.with_columns(chrom=pl.lit("chrX7")).write_csv(sad, separator="\t")
+    message = (
+        r"scores\.tsv: none of its variants is on a panel chromosome analysed \(chr7\); its "
+        r"chromosomes: chrX7\. Score the panel's variants"
+    )
+    with caplog.at_level("INFO", logger="crossreg"), pytest.raises(ValueError, match=message):
+        run_world(tmp_path, tmp_path / "out", sad=[sad], sannot_chr=[])
+    assert "signed LD profiles" not in caplog.text

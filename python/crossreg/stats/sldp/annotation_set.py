@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from crossreg.io.chroms import bare_chrom
 from crossreg.stats.sldp.annotations import (
     AnnotationTable,
     ChromAnnotations,
@@ -100,6 +101,22 @@ class AnnotationSet:
             raise ValueError(f"{label}: annotation columns differ from the first chromosome's")
         for source, count in state.matched.items():
             self.matched[source] += count
+
+    def require_sad_chroms(self, chroms: Sequence[str]) -> None:
+        """Stop, before any LD work, when a SAD file has no variant on any of the analysed
+        panel chromosomes `chroms` (a file scored on another genome)."""
+        wanted = {bare_chrom(c) for c in chroms}
+        for sad in self.sad:
+            found = sad.chroms.names
+            if not wanted & set(found):
+                held = ", ".join(chrom_label(c) for c in found[:5]) or "none"
+                more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+                raise ValueError(
+                    f"{sad.source}: none of its variants is on a panel chromosome analysed "
+                    f"({', '.join(chrom_label(c) for c in chroms)}); its chromosomes: "
+                    f"{held}{more}. Score the panel's variants on the panel's genome "
+                    "(crossreg sad --vcf with the panel's SNPs)"
+                )
 
     def require_matches(self, bfile_chr: str) -> None:
         """Stop when a source matched no SNP of the panel `bfile_chr` on any chromosome."""

@@ -101,6 +101,7 @@ def write_sldp(
     phenos = read_phenotypes(sumstats, eqtl, eqtl_n, printed)
     heritability = {s.name: estimate_h2g(s, ld) for s in phenos}
     marginal = AnnotationSet(sannot_chr, sad, alpha=(alpha, "--alpha"))
+    marginal.require_sad_chroms(chroms)
     built = build_backgrounds(bfile_chr, chroms, maf_bins=background_maf_bins, gtf=background_gtf)
     background = AnnotationSet(
         background_sannot_chr, built=built, alpha=(background_alpha, "--background-alpha")
