@@ -557,3 +557,26 @@ def test_a_sad_file_on_no_panel_chromosome_stops_before_the_block_pass(
     with caplog.at_level("INFO", logger="crossreg"), pytest.raises(ValueError, match=message):
         run_world(tmp_path, tmp_path / "out", sad=[sad], sannot_chr=[])
     assert "signed LD profiles" not in caplog.text
+
+
+def test_a_missing_sannot_file_stops_before_the_block_pass_naming_the_stem(
+    tmp_path: Path,
+) -> None:
+    # before: each chromosome's file was looked for when the pass reached it, so one missing
+    # for a late chromosome stopped the run after the earlier ones' LD work (and removed
+    # their checkpoint), with only "no such annotation file"
+    write_world(tmp_path)
+    with pytest.raises(
+        ValueError,
+        match=rf"--sannot-chr {tmp_path}/annot: no annotation file {tmp_path}/annot7\.sannot\.gz "
+        rf"for chr7 of the panel; the stem ends where the chromosome name begins: give "
+        rf"--sannot-chr {tmp_path}/annot\.$",
+    ):
+        run_world(tmp_path, tmp_path / "out", sannot_chr=[str(tmp_path / "annot")])
+    with pytest.raises(
+        ValueError,
+        match=r"--background-sannot-chr .*/other\.: no annotation file .*other\.7\.sannot\.gz for "
+        r"chr7 of the panel; every analysed chromosome needs one",
+    ):
+        run_world(tmp_path, tmp_path / "out", background_sannot_chr=[str(tmp_path / "other.")])
+    assert not (tmp_path / "out").exists()

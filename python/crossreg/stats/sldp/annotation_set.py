@@ -102,6 +102,35 @@ class AnnotationSet:
         for source, count in state.matched.items():
             self.matched[source] += count
 
+    def require_sannot_files(self, chroms: Sequence[str], option: str) -> None:
+        """Stop, before any LD work, when a ``.sannot.gz`` of a stem (given with `option`)
+        is missing for one of the analysed panel chromosomes `chroms`, naming the first and
+        counting the others; a stem that lacks the separator before the chromosome name is
+        named with the one that finds the files."""
+        missing = [
+            (stem, chrom)
+            for stem in self.stems
+            for chrom in chroms
+            if not sannot_path(stem, chrom).exists()
+        ]
+        if not missing:
+            return
+        stem, chrom = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        hint = next(
+            (
+                f"; the stem ends where the chromosome name begins: give {option} {stem}{sep}"
+                for sep in "._-"
+                if sannot_path(f"{stem}{sep}", chrom).exists()
+            ),
+            "; every analysed chromosome needs one: add it, or leave the chromosome out "
+            "with --chroms",
+        )
+        raise ValueError(
+            f"{option} {stem}: no annotation file {sannot_path(stem, chrom)} for "
+            f"{chrom_label(chrom)} of the panel{more}{hint}"
+        )
+
     def require_sad_chroms(self, chroms: Sequence[str]) -> None:
         """Stop, before any LD work, when a SAD file has no variant on any of the analysed
         panel chromosomes `chroms` (a file scored on another genome)."""

@@ -106,6 +106,8 @@ def write_sldp(
     background = AnnotationSet(
         background_sannot_chr, built=built, alpha=(background_alpha, "--background-alpha")
     )
+    marginal.require_sannot_files(chroms, "--sannot-chr")
+    background.require_sannot_files(chroms, "--background-sannot-chr")
     checkpoint = Checkpoint(out, [s.name for s in phenos])
     checkpoint.open(
         fingerprint(
