@@ -312,3 +312,21 @@ def test_a_resumed_demo_continues_its_sldp_unless_the_sad_tables_are_newer(tmp_p
     os.utime(table, ns=(future, future))  # scored again since: the pass starts afresh
     assert sldp(True) == (["sldp", "--out", str(out)], {"resume": False})
     assert not checkpoint.exists()
+
+
+def test_command_line_resume_after_an_interrupt_while_writing_the_outputs(
+    world, tmp_path, monkeypatch
+):
+    # before: the results.tsv and chunk tables written before the Ctrl-C made the folder
+    # "files no finished crossreg sldp wrote", and --resume was refused
+    argv = command_line(world)
+    assert main([*argv, "--out", str(tmp_path / "clean")]) == 0
+    out = tmp_path / "out"
+    with monkeypatch.context() as patch:
+        patch.setattr("crossreg.stats.sldp.outputs.remove_stale_figures", killed)
+        assert main([*argv, "--out", str(out)]) == 130
+    assert (out / "results.tsv").is_file() and (out / CHECKPOINT).is_dir()
+    assert main([*argv, "--out", str(out), "--resume"]) == 0
+    runs_log = "crossreg-runs.jsonl"
+    ours = {k: v for k, v in files_of(out).items() if k != runs_log}
+    assert ours == {k: v for k, v in files_of(tmp_path / "clean").items() if k != runs_log}

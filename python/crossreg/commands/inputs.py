@@ -99,11 +99,13 @@ def require_own_folder(args: argparse.Namespace, unfinished: str | None = None) 
     folders), which a rerun replaces. Anything else (another command's output, the
     user's files) is refused before any work, so that nothing of theirs is overwritten
     or mixed in. `unfinished` names the entry an interrupted run of the command leaves
-    there (its checkpoint), which the command judges itself: a folder holding only it
-    is the command's."""
+    there (its checkpoint), which the command judges itself: a folder holding it is the
+    command's, with whatever outputs the interrupted run had written beside it."""
     out, command = Path(args.out), args.command
     if launched_rank() != 0 or not out.is_dir():
         return  # under torchrun process 0 checks (the others may have begun writing)
+    if unfinished is not None and (out / unfinished).is_dir():
+        return
     entries = [p for p in out.iterdir() if p.name != unfinished]
     if not entries:
         return
