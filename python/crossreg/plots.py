@@ -53,13 +53,15 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, svg: bool = False)
     and release it; returns the files written.
 
     Every text is drawn literally: labels carry users' track descriptions and names, and a
-    ``$`` in them must not start a formula (an unbalanced one would fail the drawing)."""
+    ``$`` in them must not start a formula (an unbalanced one would fail the drawing). An
+    SVG holds no date and no random element ids, so the same figure is the same bytes."""
     from matplotlib import rc_context
     from matplotlib.text import Text
 
     path = Path(path)
     written = [path]
-    with rc_context({"text.parse_math": False}):  # also for tick labels made while drawing
+    # no date and fixed element ids in an SVG: the same figure is the same bytes
+    with rc_context({"text.parse_math": False, "svg.hashsalt": "crossreg"}):
         for text in fig.findobj(Text):
             text.set_parse_math(False)
         with atomic_path(path) as tmp:
@@ -67,7 +69,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, svg: bool = False)
         if svg:
             written.append(path.with_suffix(".svg"))
             with atomic_path(written[-1]) as tmp:
-                fig.savefig(tmp, format="svg")
+                fig.savefig(tmp, format="svg", metadata={"Date": None})
     if getattr(fig.canvas, "manager", None) is not None:  # made through pyplot
         import matplotlib.pyplot as plt
 
