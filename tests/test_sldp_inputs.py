@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import h5py
 import numpy as np
 import polars as pl
 import pytest
@@ -26,6 +27,7 @@ from crossreg.stats.sldp.regression import sign_flip
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.stats.sldp.sumstats import read_ldscores
 from crossreg.stats.sldp.tables import numbers, read_text_table
+from crossreg.variants.sad_files import metadata_path
 from tests.test_sldp_estimator import CHROM, SldpOptions, run_world, write_world
 
 if TYPE_CHECKING:
@@ -580,3 +582,25 @@ def test_a_missing_sannot_file_stops_before_the_block_pass_naming_the_stem(
     ):
         run_world(tmp_path, tmp_path / "out", background_sannot_chr=[str(tmp_path / "other.")])
     assert not (tmp_path / "out").exists()
+
+
+def test_a_shard_of_a_sad_run_is_refused(tmp_path: Path) -> None:
+    # a shard holds only its share of the VCF's alleles: the panel SNPs of the others were
+    # read as never scored (0 in every annotation), and the regression ran on the share
+    world = write_world(tmp_path)
+    sad = _sad_of_annotations(tmp_path, world, world["v"])
+    metadata_path(sad).write_text(json.dumps({"shard_index": 1, "shard_count": 3}))
+    with pytest.raises(ValueError, match=r"scores\.tsv: shard 1/3 of a crossreg sad --shard run"):
+        run_world(tmp_path, tmp_path / "out", sad=[sad], sannot_chr=[])
+    table = pl.read_csv(sad, separator="\t")
+    h5 = tmp_path / "scores.h5"
+    with h5py.File(h5, "w") as handle:
+        for name, column in (("snp", "snp"), ("chr", "chrom"), ("ref_allele", "ref")):
+            handle[name] = table[column].cast(pl.String).to_numpy().astype("S")
+        handle["alt_allele"] = table["alt"].to_numpy().astype("S")
+        handle["pos"] = table["pos"].to_numpy().astype(np.uint32)
+        handle["target_ids"] = np.array(["pred1", "NA", "null"], dtype="S")
+        handle["SAD"] = table.select("pred1", "NA", "null").to_numpy().astype(np.float16)
+        handle.attrs.update({"shard_index": 0, "shard_count": 2})
+    with pytest.raises(ValueError, match=r"scores\.h5: shard 0/2 of a crossreg sad --shard run"):
+        run_world(tmp_path, tmp_path / "out2", sad=[h5], sannot_chr=[])

@@ -30,7 +30,7 @@ from crossreg.stats.denovo import (
     track_tests,
 )
 from crossreg.variants.alleles import Allele, parse_counts, scorable_alts
-from crossreg.variants.sad_files import metadata_path, read_attrs
+from crossreg.variants.sad_files import metadata_path, read_attrs, require_whole_run
 from crossreg.variants.sad_read import SadIndex, Site, read_sad_index, read_sad_rows, require_finite
 
 TOP_LOADINGS = 3
@@ -363,13 +363,7 @@ def _scoring(path: Path) -> dict[str, object]:
     if path.suffix != ".h5" and not metadata_path(path).exists():
         return {}
     attrs = read_attrs(path)
-    if "shard_count" in attrs:
-        index, count = attrs.get("shard_index"), attrs["shard_count"]
-        raise ValueError(
-            f"{path}: shard {index}/{count} of a crossreg sad --shard run, with only its share "
-            "of the VCF's alleles; join the shards with crossreg sad-merge and give the "
-            "merged file"
-        )
+    require_whole_run(path, attrs)
     keys = (*SCORING_SETTINGS, "model", *SKIP_COUNTS)
     return {key: np.asarray(attrs[key]).tolist() for key in keys if key in attrs}
 

@@ -331,6 +331,19 @@ def other_output_beside(out: Path) -> Path | None:
     return other if other.exists() else None
 
 
+def require_whole_run(path: Path, attrs: Mapping[str, object]) -> None:
+    """Stop when `attrs` (a SAD file's :func:`read_attrs`) say the file is one shard of a
+    ``crossreg sad --shard`` run: it holds only its share of the VCF's alleles, and a step
+    reading it would take the others as never scored."""
+    if "shard_count" in attrs:
+        index, count = attrs.get("shard_index"), attrs["shard_count"]
+        raise ValueError(
+            f"{path}: shard {index}/{count} of a crossreg sad --shard run, with only its share "
+            "of the VCF's alleles; join the shards with crossreg sad-merge and give the "
+            "merged file"
+        )
+
+
 def read_attrs(path: Path) -> dict[str, object]:
     """The metadata of a SAD output: an ``.h5``'s attributes or a ``.tsv``'s JSON."""
     if path.suffix == ".h5":

@@ -36,7 +36,14 @@ from crossreg.progress import progress
 from crossreg.stats.sldp.annotations import AnnotationTable
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
-from crossreg.variants.sad_files import SAD_REMEDY, block_rows, check_sad_datasets
+from crossreg.variants.sad_files import (
+    SAD_REMEDY,
+    block_rows,
+    check_sad_datasets,
+    metadata_path,
+    read_attrs,
+    require_whole_run,
+)
 from crossreg.variants.sad_read import read_sad, read_sorted_rows
 
 IDS_BYTES = 512 << 20  # an unsorted file's snp field is held whole when it is this small
@@ -100,6 +107,8 @@ class SadAnnotations:
         self.path = Path(path)
         self._memory: dict[str, npt.NDArray] | None = None
         if self.path.suffix != ".h5":
+            if metadata_path(self.path).exists():
+                require_whole_run(self.path, read_attrs(self.path))
             self._memory = _tsv_fields(self.path)
         with self._fields() as fields:
             self.names: list[str] = [_text(v) for v in fields["target_ids"][:].tolist()]
@@ -117,6 +126,7 @@ class SadAnnotations:
             return
         with read_h5(self.path, SAD_REMEDY) as handle:
             check_sad_datasets(self.path, handle, "SAD")
+            require_whole_run(self.path, dict(handle.attrs.items()))
             missing = [k for k in FIELDS if k not in handle]
             if missing:
                 raise ValueError(
