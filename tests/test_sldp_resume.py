@@ -185,7 +185,7 @@ def test_a_resume_with_other_settings_or_inputs_is_refused_naming_them(
         ValueError, match=r"--resume: .* other settings: --alpha -1.0 then, 0.0 now"
     ):
         run(world, out, resume=True, alpha=0.0)
-    with pytest.raises(ValueError, match=r"--chroms \['1', '22'\] then, \['1'\] now"):
+    with pytest.raises(ValueError, match=r"--chroms 1 22 then, 1 now"):
         run(world, out, resume=True, chroms=["1"])
     sumstats = world / "pheno_b.sumstats.gz"
     stat = sumstats.stat()

@@ -79,7 +79,8 @@ def differences(before: Mapping[str, object], now: Mapping[str, object]) -> list
     for key in sorted(old_options.keys() | new_options.keys()):
         if old_options.get(key) != new_options.get(key):
             option = "--" + key.replace("_", "-")
-            found.append(f"{option} {old_options.get(key)} then, {new_options.get(key)} now")
+            was, is_now = _option_text(old_options.get(key)), _option_text(new_options.get(key))
+            found.append(f"{option} {was} then, {is_now} now")
     old_files, new_files = _mapping(before.get("files")), _mapping(now.get("files"))
     for path in sorted(old_files.keys() | new_files.keys()):
         if path not in new_files:
@@ -89,6 +90,13 @@ def differences(before: Mapping[str, object], now: Mapping[str, object]) -> list
         elif old_files[path] != new_files[path]:
             found.append(f"{path} changed since (size or modification time)")
     return found
+
+
+def _option_text(value: object) -> str:
+    """An option's value as given on the command line: a list's items joined by spaces."""
+    if isinstance(value, list):
+        return " ".join(str(item) for item in value)
+    return str(value)
 
 
 def _mapping(value: object) -> dict[str, object]:
