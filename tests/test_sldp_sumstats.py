@@ -75,9 +75,9 @@ def test_an_eqtl_snp_takes_the_alleles_of_its_first_valid_row(tmp_path: Path) ->
         "rs2\tg1\tA\tT\t3.0\t90\n"
     )
     stats = read_eqtl(path, PRINTED)
-    assert stats.snp.tolist() == ["rs1"]  # rs2 is strand-ambiguous only
-    assert (stats.a1.tolist(), stats.a2.tolist()) == (["G"], ["A"])
-    np.testing.assert_allclose(stats.z, [(1.0 - 2.0) / np.sqrt(2)])
+    assert stats.snp.tolist() == ["rs1", "rs2"]
+    assert (stats.a1.tolist(), stats.a2.tolist()) == (["G", "T"], ["A", "A"])
+    np.testing.assert_allclose(stats.z, [(1.0 - 2.0) / np.sqrt(2), 3.0])
 
 
 def test_ids_named_unlike_the_print_snps_stop_with_an_example_of_each(tmp_path: Path) -> None:
@@ -112,3 +112,24 @@ def test_an_eqtl_table_without_n_points_at_eqtl_n(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"gtex\.tsv: no N column .*with --eqtl-n"):
         read_eqtl(path, PRINTED)
     assert read_eqtl(path, PRINTED, n=90).n.tolist() == [90.0]
+
+
+def test_strand_ambiguous_eqtl_snps_are_kept_for_h2g(tmp_path: Path) -> None:
+    # before: an A/T SNP had no valid first pair and was dropped from the eQTL statistics,
+    # so h²_g saw fewer SNPs than a .sumstats file of the same SNPs gives it
+    path = tmp_path / "gtex.tsv"
+    path.write_text(
+        "SNP\tgene_id\tref\talt\tz\tN\n"
+        "rs1\tg1\tA\tT\t2.0\t90\n"
+        "rs1\tg2\tT\tA\t1.0\t90\n"  # the swapped pair: negated
+        "rs1\tg3\tA\tC\t5.0\t90\n"  # other alleles: dropped
+        "rs2\tg1\tC\tG\t-1.5\t90\n"
+        "rs3\tg1\tA\tG\t3.0\t90\n"
+        "rs3\tg2\tT\tC\t1.0\t90\n"  # strand complement of a valid pair: kept, not negated
+    )
+    stats = read_eqtl(path, PRINTED)
+    assert stats.snp.tolist() == ["rs1", "rs2", "rs3"]
+    assert stats.a1.tolist() == ["T", "G", "G"] and stats.a2.tolist() == ["A", "C", "A"]
+    np.testing.assert_allclose(stats.z, [(2.0 - 1.0) / np.sqrt(2), -1.5, 4.0 / np.sqrt(2)])
+    sumstats = _sumstats(tmp_path, "rs1\tT\tA\t0.7\t90\nrs2\tG\tC\t-1.5\t90\nrs3\tG\tA\t2.8\t90\n")
+    assert read_sumstats(sumstats, PRINTED).snp.tolist() == stats.snp.tolist()

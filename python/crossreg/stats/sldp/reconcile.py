@@ -50,15 +50,16 @@ class Alignment:
         return out
 
 
-def valid_pair(a1: pl.Expr, a2: pl.Expr) -> pl.Expr:
-    """Whether the alleles `a1`, `a2` (upper case) are a valid pair (module docstring)."""
+def two_bases(a1: pl.Expr, a2: pl.Expr) -> pl.Expr:
+    """Whether the alleles `a1`, `a2` (upper case) are two different A/C/G/T bases."""
     bases = list(COMPLEMENT)
-    return (
-        a1.is_in(bases)
-        & a2.is_in(bases)
-        & (a1 != a2)
-        & (a1.replace_strict(COMPLEMENT, default=None) != a2)
-    )
+    return a1.is_in(bases) & a2.is_in(bases) & (a1 != a2)
+
+
+def valid_pair(a1: pl.Expr, a2: pl.Expr) -> pl.Expr:
+    """Whether the alleles `a1`, `a2` (upper case) are a valid pair (module docstring):
+    two different bases that are not each other's complement."""
+    return two_bases(a1, a2) & (a1.replace_strict(COMPLEMENT, default=None) != a2)
 
 
 def with_match(frame: pl.DataFrame) -> pl.DataFrame:

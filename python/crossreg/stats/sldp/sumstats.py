@@ -15,7 +15,13 @@ import polars as pl
 
 from crossreg.io.text import numbered_lines
 from crossreg.stats.sldp.panel import ChromPanel, check_stem, chrom_order
-from crossreg.stats.sldp.reconcile import Alignment, reconcile, valid_pair, with_match
+from crossreg.stats.sldp.reconcile import (
+    Alignment,
+    reconcile,
+    two_bases,
+    valid_pair,
+    with_match,
+)
 from crossreg.stats.sldp.refpanel import Spectrum
 from crossreg.stats.sldp.tables import (
     file_stem,
@@ -137,9 +143,12 @@ def read_eqtl(
     Columns: a SNP id (``SNP``, else ``rsid``, else ``variant_id``), ``gene_id``, the
     alleles (``alt``/``ref``, else parsed from a ``variant_id`` ``chr_pos_ref_alt[_build]``),
     ``z`` or ``slope`` and ``slope_se`` (for the alt allele), and ``N`` unless `n` is given.
-    Every row is oriented to the alleles of the SNP's first row with a valid pair (two
-    different A/C/G/T bases, not strand-ambiguous; rows that do not match them are
-    dropped) and Z_m = Σ_k Z_m^(k)/√|G_m| over the genes k kept for SNP m; a (SNP, gene)
+    Every row is oriented to the alleles of the SNP's first row with two different A/C/G/T
+    bases (rows that do not match them are dropped; for a strand-ambiguous pair such as A/T
+    only the same or the swapped pair matches, as one table lists one strand) and
+    Z_m = Σ_k Z_m^(k)/√|G_m| over the genes k kept for SNP m. Strand-ambiguous SNPs are
+    kept, as :func:`read_sumstats` keeps them, so that h²_g is estimated over the same SNPs
+    either way; the regression drops them when it reconciles alleles. A (SNP, gene)
     row listed again with the same values counts once (:func:`_first_gene_rows`). An infinite
     z or slope, or a slope_se that is infinite or not above 0, stops naming file and line.
     """
@@ -203,12 +212,12 @@ def read_eqtl(
     ).filter(pl.Series(keep))
     upper_pair = rows.select("SNP", pl.col("a1", "a2").str.to_uppercase())
     first = (
-        upper_pair.filter(valid_pair(pl.col("a1"), pl.col("a2")))
+        upper_pair.filter(two_bases(pl.col("a1"), pl.col("a2")))
         .unique(subset="SNP", keep="first", maintain_order=True)
         .select("SNP", b1=pl.col("a1"), b2=pl.col("a2"))
     )
     upper = pl.col("b1", "b2", "d1", "d2").str.to_uppercase()
-    oriented = with_match(
+    oriented = _oriented_within_table(
         rows.rename({"a1": "d1", "a2": "d2"})
         .join(first, on="SNP", maintain_order="left")
         .with_columns(upper)
@@ -238,6 +247,20 @@ def read_eqtl(
         summed["b2"].to_numpy().astype(str),
         summed["z"].to_numpy() / np.sqrt(summed["genes"].to_numpy()),
         summed["n"].to_numpy(),
+    )
+
+
+def _oriented_within_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`with_match` for rows of one eQTL table against their SNP's first pair
+    ``b1 b2``, extended to strand-ambiguous pairs: those match the same pair, or the
+    swapped pair (negated); their strand complement is the swapped pair itself."""
+    b1, b2, d1, d2 = (pl.col(c) for c in ("b1", "b2", "d1", "d2"))
+    ambiguous = two_bases(b1, b2) & ~valid_pair(b1, b2)
+    same, swap = (d1 == b1) & (d2 == b2), (d1 == b2) & (d2 == b1)
+    matched = with_match(frame)
+    return matched.with_columns(
+        match=pl.when(ambiguous).then(same | swap).otherwise(pl.col("match")).fill_null(False),
+        flip=pl.when(ambiguous).then(swap).otherwise(pl.col("flip")).fill_null(False),
     )
 
 
