@@ -300,6 +300,7 @@ def test_the_summary_line_counts_skipped_alleles(work, tmp_path, capsys):
     body = [line.split("\t") for line in lines if not line.startswith("#")]
     body[1][4] += ",<NON_REF>"
     body[2][4] += ",*"
+    body[3][4] += "," + body[3][3].lower()  # ALT equal to REF: SAD 0 whatever the model
     vcf.write_text(
         "\n".join([*(x for x in lines if x.startswith("#")), *map("\t".join, body)]) + "\n"
     )
@@ -309,4 +310,4 @@ def test_the_summary_line_counts_skipped_alleles(work, tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "SAD of 8 alleles" in out
-    assert "(2 alleles skipped (symbolic or missing ALT: 2))" in out
+    assert "(3 alleles skipped (ALT equals REF: 1; symbolic or missing ALT: 2))" in out

@@ -31,7 +31,8 @@ class Allele:
 
 def skip_reason(variant: Variant, alt: str, seq_length: int | None = None) -> str | None:
     """Why the (`variant`, `alt`) pair cannot be scored, or ``None`` when it can: a symbolic
-    or missing ALT (``<DEL>``, ``*``, ``.``), a structural variant (``SVTYPE`` in INFO), a
+    or missing ALT (``<DEL>``, ``*``, ``.``), a structural variant (``SVTYPE`` in INFO), an
+    ALT equal to REF (no change: its SAD would be 0 on every track whatever the model), a
     REF of N only (an assembly gap, or past the chromosome's end), or,
     given the model's `seq_length`, an allele that does not fit in the window from its
     centre (REF or ALT longer than ``seq_length // 2 + 1`` bp)."""
@@ -39,6 +40,8 @@ def skip_reason(variant: Variant, alt: str, seq_length: int | None = None) -> st
         return "symbolic or missing ALT"
     if "SVTYPE" in variant.info:
         return "structural variant"
+    if alt.upper() == variant.ref.upper():
+        return "ALT equals REF"
     if set(variant.ref) <= {"N"}:
         return "REF is N (assembly gap or off the chromosome)"
     if seq_length is not None and max(len(variant.ref), len(alt)) > seq_length // 2 + 1:
