@@ -169,8 +169,8 @@ class Progress:
             self.set_postfix(**postfix)
         if self._bar is not None:
             self._bar.update(n)
-        elif self.mode == "log":
-            now = time.monotonic()
+        elif self.mode == "log" and (self.total is None or self.done < self.total):
+            now = time.monotonic()  # the last unit's line is close's "done in" line
             if now - self.last_log >= self.interval:
                 self.last_log = now
                 log.info("%s", self.describe())
