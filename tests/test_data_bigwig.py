@@ -10,6 +10,7 @@ import numpy as np
 import pyBigWig
 import pytest
 
+from crossreg import _native
 from crossreg.cli import main
 from crossreg.data import DataStore, bigwig_chrom_sizes, compute_targets
 from crossreg.data.bigwig import report_absent_chromosomes
@@ -353,7 +354,7 @@ def test_chrom_sizes_and_unreadable_files(tmp_path, step_bw):
         bigwig_chrom_sizes(tmp_path / "text.bw")
 
 
-def test_data_masks_chromosomes_a_track_lacks_and_strict_refuses(tmp_path, capsys):
+def test_data_masks_chromosomes_a_track_lacks_and_strict_refuses(tmp_path, capsys, monkeypatch):
     sizes = {"chr1": 12_000, "chr2": 8_000}
     fasta = write_fasta(tmp_path / "g.fa", random_genome(sizes, seed=1))
     write_bigwig(tmp_path / "full.bw", sizes, [("chr1", 0, 12_000, 2.0), ("chr2", 0, 8_000, 4.0)])
@@ -367,7 +368,17 @@ def test_data_masks_chromosomes_a_track_lacks_and_strict_refuses(tmp_path, capsy
     args += ["--seq-length", "2048", "--crop", "2", "--stride", "2048", "--regions"]
     (tmp_path / "regions.bed").write_text("chr1\t0\t12000\ttrain\nchr2\t0\t8000\ttest\n")
     args += [str(tmp_path / "regions.bed")]
+    opened: list[str] = []
+    read_sizes = _native.bigwig_chrom_sizes
+
+    def counted(path: str) -> list[tuple[str, int]]:
+        opened.append(path)
+        return read_sizes(path)
+
+    monkeypatch.setattr(_native, "bigwig_chrom_sizes", counted)
     assert main([*args, "--out", str(tmp_path / "store")]) == 0
+    # each file's chromosome list read once (before: again to find what tracks lack)
+    assert sorted(opened) == [str(tmp_path / "chr1.bw"), str(tmp_path / "full.bw")]
     err = capsys.readouterr().err
     assert "track 'part': no data on 1 of the genome's 2 chromosomes (chr2, 40.00%" in err
     store = DataStore(tmp_path / "store")
@@ -493,7 +504,12 @@ def test_tracks_lacking_the_same_chromosomes_share_one_line(tmp_path, logs):
         for i, f in enumerate(files)
     ]
     table = read_targets(write_table(tmp_path / "t.txt", rows))
-    found = report_absent_chromosomes(table, sizes)
+    file_chroms = {
+        file: frozenset(name for name, _ in bigwig_chrom_sizes(file))
+        for target in table
+        for file in table.track_files(target)
+    }
+    found = report_absent_chromosomes(table, sizes, file_chroms)
     assert len(found) == 31
     warnings = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
     assert warnings == [
@@ -504,4 +520,4 @@ def test_tracks_lacking_the_same_chromosomes_share_one_line(tmp_path, logs):
         "their bins are masked (--strict makes this an error)",
     ]
     with pytest.raises(ValueError, match=r"31 track\(s\) lack chromosomes .*\n  30 tracks \("):
-        report_absent_chromosomes(table, sizes, strict=True)
+        report_absent_chromosomes(table, sizes, file_chroms, strict=True)

@@ -20,7 +20,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -122,20 +124,18 @@ class AbsentChromosomes:
 
 
 def absent_chromosomes(
-    table: TargetsTable, genome_sizes: Mapping[str, int]
+    table: TargetsTable,
+    genome_sizes: Mapping[str, int],
+    file_chroms: Mapping[Path, AbstractSet[str]],
 ) -> list[AbsentChromosomes]:
     """Per track lacking any of the genome's chromosomes (`genome_sizes`: name → length),
-    which ones and how much of the genome they hold; tracks lacking none are left out."""
+    which ones and how much of the genome they hold; tracks lacking none are left out.
+    `file_chroms` gives each track file's chromosome names (as the input checks read them,
+    so no file is opened again)."""
     total = max(sum(genome_sizes.values()), 1)
-    known: dict[str, set[str]] = {}
     found = []
     for target in table:
-        have = []
-        for file in table.track_files(target):
-            key = str(file)
-            if key not in known:
-                known[key] = {name for name, _ in bigwig_chrom_sizes(key)}
-            have.append(known[key])
+        have = [file_chroms[file] for file in table.track_files(target)]
         absent = tuple(c for c in genome_sizes if not any(c in h for h in have))
         partial = tuple(
             c for c in genome_sizes if c not in absent and not all(c in h for h in have)
@@ -152,12 +152,16 @@ def _names(chroms: Sequence[str], shown: int = 4) -> str:
 
 
 def report_absent_chromosomes(
-    table: TargetsTable, genome_sizes: Mapping[str, int], *, strict: bool = False
+    table: TargetsTable,
+    genome_sizes: Mapping[str, int],
+    file_chroms: Mapping[Path, AbstractSet[str]],
+    *,
+    strict: bool = False,
 ) -> list[AbsentChromosomes]:
     """Warn about each track whose BigWigs lack some of the genome's chromosomes (their bins
     are masked, see the module's docstring); with `strict`, raise ValueError listing them
     instead. Returns what :func:`absent_chromosomes` found."""
-    found = absent_chromosomes(table, genome_sizes)
+    found = absent_chromosomes(table, genome_sizes, file_chroms)
     # tracks lacking the same chromosomes (often all of them: chrM, unplaced contigs) share
     # one line
     groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[AbsentChromosomes]] = {}

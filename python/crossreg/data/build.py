@@ -364,7 +364,9 @@ def _build(
     first, stop = track_bounds(shard, len(inputs.table))
     # a shard checks (warns about, or with --strict refuses) only its own tracks
     own_tracks = replace(inputs.table, targets=inputs.table.targets[first:stop])
-    report_absent_chromosomes(own_tracks, inputs.genome.sizes, strict=options.strict)
+    report_absent_chromosomes(
+        own_tracks, inputs.genome.sizes, inputs.file_chroms, strict=options.strict
+    )
     plan = plan_windows(
         inputs,
         layout,

@@ -42,6 +42,8 @@ class Inputs:
     gaps: list[Interval]
     blacklist: list[Interval]
     unmappable: list[Interval]
+    #: Each track file's chromosome names (every file opened once, here).
+    file_chroms: dict[Path, frozenset[str]]
 
 
 def check_file(path: str | os.PathLike[str], what: str) -> Path:
@@ -276,6 +278,7 @@ def check_inputs(
     for target in table:
         for file in table.track_files(target):
             files.setdefault(file, target)
+    file_chroms: dict[Path, frozenset[str]] = {}
     with progress(len(files), "track files checked", "files") as meter:
         for file, target in files.items():
             row = _row_of(table, target)
@@ -291,5 +294,6 @@ def check_inputs(
                 sizes,
                 fasta=fasta_name,
             )
+            file_chroms[file] = frozenset(chroms)
             meter.update(1)
-    return Inputs(genome, table, region_list, gap_list, black, unmap)
+    return Inputs(genome, table, region_list, gap_list, black, unmap, file_chroms)
