@@ -540,6 +540,10 @@ def test_print_snps_none_of_which_is_a_panel_snp_stop_naming_the_print_snps(
         head, *lines = [line.split() for line in frq.read_text().splitlines()]
         renamed = [[r[0], f"x{r[1]}", *r[2:]] for r in lines]
         frq.write_text("".join(" ".join(r) + "\n" for r in [head, *renamed]))
+    with gzip.open(tmp_path / "annot.7.sannot.gz", "rt") as handle:
+        head_line, *rows = handle.read().splitlines()
+    with gzip.open(tmp_path / "annot.7.sannot.gz", "wt") as handle:  # the annotation's too
+        handle.write("\n".join([head_line, *(f"x{row}" for row in rows)]) + "\n")
     with pytest.raises(ValueError, match=r"no LD block holds a print SNP of the panel: the "):
         _quick_run(tmp_path, tmp_path / "out")
 
@@ -559,6 +563,31 @@ def test_a_sad_file_on_no_panel_chromosome_stops_before_the_block_pass(
     with caplog.at_level("INFO", logger="crossreg"), pytest.raises(ValueError, match=message):
         run_world(tmp_path, tmp_path / "out", sad=[sad], sannot_chr=[])
     assert "signed LD profiles" not in caplog.text
+
+
+def test_annotation_ids_spelled_unlike_the_panels_stop_before_the_block_pass(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # before: the whole block pass ran, then "no annotated SNP matches the panel" (a SAD
+    # file scored from a VCF without IDs names its variants chrom:pos:ref>alt)
+    world = write_world(tmp_path)
+    sad = _sad_of_annotations(tmp_path, world, world["v"])
+    table = pl.read_csv(sad, separator="\t")
+    labels = [f"chr7:{bp}:{ref}>{alt}" for bp, ref, alt in table.select("pos", "ref", "alt").rows()]
+    table.with_columns(snp=pl.Series(labels)).write_csv(sad, separator="\t")
+    message = (
+        r"scores\.tsv: none of its 216 SNP ids on chr7 is a SNP of the panel .*panel\.7\.bim "
+        r"\(e\.g\. 'chr7:10000:C>A' against the panel's 'rs100'\); crossreg sad names a variant"
+    )
+    with caplog.at_level("INFO", logger="crossreg"), pytest.raises(ValueError, match=message):
+        run_world(tmp_path, tmp_path / "out", sad=[sad], sannot_chr=[])
+    assert "signed LD profiles" not in caplog.text
+    with gzip.open(tmp_path / "annot.7.sannot.gz", "rt") as handle:
+        head, *rows = handle.read().splitlines()
+    with gzip.open(tmp_path / "coded.7.sannot.gz", "wt") as handle:
+        handle.write("\n".join([head, *(f"7:{row}" for row in rows)]) + "\n")
+    with pytest.raises(ValueError, match=r"coded\.7\.sannot\.gz: none of its 216 SNP ids on chr7"):
+        run_world(tmp_path, tmp_path / "out2", sannot_chr=[str(tmp_path / "coded.")])
 
 
 def test_a_missing_sannot_file_stops_before_the_block_pass_naming_the_stem(

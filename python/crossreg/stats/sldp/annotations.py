@@ -24,6 +24,7 @@ META_COLUMNS = ("SNP", "CHR", "CM", "BP", "A1", "A2")
 INFO_FIELDS = ("M", "M_5_50", "sqnorm", "sqnorm_5_50", "supp", "supp_5_50")
 ROWS_PER_PASS = 1 << 16  # bim rows per group when summarising the annotations
 CHECK_BYTES = 1 << 28  # float64 values at a time when looking for a v that is not finite
+FOREIGN_ID_ROWS = 100  # rows on a chromosome naming no panel SNP: ids spelled another way
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,33 @@ class AnnotationTable:
             return Alignment(np.arange(n), np.ones(n), {"matched": n})
         bim = panel.bim
         assert self.a1 is not None and self.a2 is not None
+        require_panel_ids(
+            self.source,
+            self.snp,
+            np.isin(self.snp, bim.snp),
+            panel,
+            "give the file the panel's SNP ids (its .bim's second column)",
+        )
         return reconcile(bim.snp, bim.a1, bim.a2, self.snp, self.a1, self.a2)
+
+
+def require_panel_ids(
+    source: str,
+    ids: npt.NDArray[np.str_],
+    known: npt.NDArray[np.bool_],
+    panel: ChromPanel,
+    remedy: str,
+) -> None:
+    """Stop, before the chromosome's LD work, when `FOREIGN_ID_ROWS` or more rows of
+    `source` on the panel's chromosome (`ids`; `known`: which are panel SNP ids) name no
+    SNP of the panel: the ids are spelled another way (``chr1:12345`` against rsIDs), and
+    the whole pass would run before the run found that nothing matched."""
+    if len(ids) >= FOREIGN_ID_ROWS and not known.any():
+        raise ValueError(
+            f"{source}: none of its {len(ids)} SNP ids on {panel.label} is a SNP of the panel "
+            f"{panel.bim.path} (e.g. '{ids[0]}' against the panel's '{panel.bim.snp[0]}'); "
+            f"{remedy}"
+        )
 
 
 def sannot_path(stem: str, chrom: str) -> Path:

@@ -33,7 +33,7 @@ import polars as pl
 from crossreg.io.chroms import bare_chrom
 from crossreg.io.h5 import read_h5
 from crossreg.progress import progress
-from crossreg.stats.sldp.annotations import AnnotationTable
+from crossreg.stats.sldp.annotations import AnnotationTable, require_panel_ids
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
 from crossreg.variants.sad_files import (
@@ -48,6 +48,10 @@ from crossreg.variants.sad_read import read_sad, read_sorted_rows
 
 IDS_BYTES = 512 << 20  # an unsorted file's snp field is held whole when it is this small
 FIELDS = ("snp", "chr", "ref_allele", "alt_allele", "SAD")  # what SLDP reads of the file
+SAD_ID_REMEDY = (
+    "crossreg sad names a variant by its VCF ID (chrom:pos:ref>alt where the ID is '.'): "
+    "score a VCF of the panel's SNPs whose ID column holds the panel's ids"
+)
 UNSCORED_REMEDY = "SLDP cannot take a missing score as 0: score those variants, or drop their rows"
 
 
@@ -146,6 +150,7 @@ class SadAnnotations:
             ids = read_sorted_rows(fields["snp"], rows) if self._ids is None else self._ids[rows]
             snp = ids.astype(str)
             known = np.isin(snp, bim.snp)
+            require_panel_ids(self.source, snp, known, panel, SAD_ID_REMEDY)
             rows, snp = rows[known], snp[known]
             ref, alt = (_alleles(read_sorted_rows(fields[k], rows)) for k in FIELDS[2:4])
             alignment = reconcile(bim.snp, bim.a1, bim.a2, snp, alt, ref)
