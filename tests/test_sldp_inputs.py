@@ -541,9 +541,9 @@ def test_print_snps_none_of_which_is_a_panel_snp_stop_naming_the_print_snps(
         renamed = [[r[0], f"x{r[1]}", *r[2:]] for r in lines]
         frq.write_text("".join(" ".join(r) + "\n" for r in [head, *renamed]))
     with gzip.open(tmp_path / "annot.7.sannot.gz", "rt") as handle:
-        head_line, *rows = handle.read().splitlines()
+        head_line, *annotated = handle.read().splitlines()
     with gzip.open(tmp_path / "annot.7.sannot.gz", "wt") as handle:  # the annotation's too
-        handle.write("\n".join([head_line, *(f"x{row}" for row in rows)]) + "\n")
+        handle.write("\n".join([head_line, *(f"x{row}" for row in annotated)]) + "\n")
     with pytest.raises(ValueError, match=r"no LD block holds a print SNP of the panel: the "):
         _quick_run(tmp_path, tmp_path / "out")
 
