@@ -75,7 +75,7 @@ def compress_targets(directory: Path, level: int) -> None:
     with NpyRows(source) as rows, open(directory / ROWS_FILE, "wb") as out:
         n = rows.shape[0]
         total = 0
-        # about 350 MB/s at level 1 on two cores: the paper's 362 GB take a quarter hour
+        # 0.07-0.17 GB/s at level 1 on two cores (benches): the paper's 362 GB take 35-90 min
         with progress(n, f"compressing targets (level {level})", "windows") as meter:
             for a in range(0, n, _BLOCK_WINDOWS):
                 block = rows.read(a, min(a + _BLOCK_WINDOWS, n))
