@@ -191,6 +191,55 @@ def test_an_interrupted_training_says_whether_resume_can_continue(
     assert [r.getMessage() for r in logs.records] == [expected]
 
 
+@pytest.mark.parametrize("command", ["train", "finetune"])
+@pytest.mark.parametrize("finished_epoch", [True, False])
+def test_an_interrupted_overwrite_says_whether_its_own_epoch_finished(
+    tmp_path, monkeypatch, logs, command, finished_epoch
+):
+    """Before the new run's first epoch, last/ is still the earlier run's: --resume would
+    continue that run, not the one interrupted."""
+    import json
+
+    import crossreg.train.finetune
+    import crossreg.train.trainer
+    from tests.pipeline import small_params
+
+    store = tmp_path / "store"
+    store.mkdir()
+    splits = {"train": {"offset": 0, "count": 4}, "valid": {"offset": 4, "count": 2}}
+    meta = {"format": "crossreg-dataset", "format_version": 1, "genome": "dog", "splits": splits}
+    meta["pool_width"] = 128
+    (store / "dataset.json").write_text(json.dumps(meta))
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(small_params({"dog": 2})))
+    parent = tmp_path / "parent"  # what finetune reads of its --model before torch loads
+    parent.mkdir()
+    config = {"format": "crossreg-checkpoint", "genomes": {"cat": "head_cat"}}
+    (parent / "config.json").write_text(json.dumps({**config, "targets": {"cat": []}}))
+    (parent / "model.safetensors").write_bytes(b"")
+    out = tmp_path / "run"
+    (out / "last").mkdir(parents=True)  # the earlier run that --overwrite replaces
+    (out / "last" / "config.json").write_text(json.dumps({"save_id": "earlier"}))
+
+    def run(*args, **kwargs):  # the new run's first epoch finishes (or not), then Ctrl-C
+        if finished_epoch:
+            (out / "last" / "config.json").write_text(json.dumps({"save_id": "new"}))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(crossreg.train.trainer, "train", run)
+    monkeypatch.setattr(crossreg.train.finetune, "finetune", run)
+    inputs = ["--params", str(params)] if command == "train" else ["--model", str(parent)]
+    argv = [command, *inputs, "--data", str(store), "--out", str(out), "--overwrite"]
+    assert main(argv) == 130
+    expected = (
+        "interrupted; rerun with --resume to continue from the last finished epoch"
+        if finished_epoch
+        else f"interrupted; no epoch had finished, so {out} still holds the earlier run; "
+        "rerun with --overwrite to start again"
+    )
+    assert [r.getMessage() for r in logs.records] == [expected]
+
+
 @pytest.mark.parametrize(
     "argv",
     [

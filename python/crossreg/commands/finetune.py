@@ -12,6 +12,7 @@ from crossreg.commands.train import (
     check_epochs,
     check_shift,
     interrupted,
+    last_epoch_record,
     open_training_store,
     report_outputs,
     training_options,
@@ -115,10 +116,11 @@ def check_inputs(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fine-tune and report where the checkpoints are."""
     check_inputs(args)
+    replaced = last_epoch_record(args.out) if args.overwrite else None
     try:
         return _finetune(args)
     except KeyboardInterrupt:
-        raise interrupted(args.out) from None
+        raise interrupted(args.out, replaced) from None
 
 
 def _finetune(args: argparse.Namespace) -> int:

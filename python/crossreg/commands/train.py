@@ -296,8 +296,25 @@ def check_shift(
         check_augment_shift(shift, SHIFT_FLAG, stores)
 
 
-def interrupted(out: Path) -> Interrupted:
-    """The interrupt of a training run into `out`: what ``--resume`` would continue from."""
+def last_epoch_record(out: Path) -> bytes | None:
+    """The config of the ``last/`` checkpoint in `out`, None without one; each epoch's
+    ``last/`` has its own (a new save id)."""
+    try:
+        return (out / "last" / "config.json").read_bytes()
+    except OSError:
+        return None
+
+
+def interrupted(out: Path, replaced: bytes | None = None) -> Interrupted:
+    """The interrupt of a training run into `out`: what ``--resume`` would continue from.
+    `replaced` is the :func:`last_epoch_record` of the earlier run that an ``--overwrite``
+    run replaces, taken as it started: while ``last/`` is still that run's, a resume would
+    continue the earlier run, not this one."""
+    if replaced is not None and last_epoch_record(out) == replaced:
+        return Interrupted(
+            f"no epoch had finished, so {out} still holds the earlier run; rerun with "
+            "--overwrite to start again"
+        )
     if (out / "last").is_dir():
         return Interrupted("rerun with --resume to continue from the last finished epoch")
     return Interrupted("no epoch had finished, so there is nothing to resume; rerun to start")
@@ -306,6 +323,7 @@ def interrupted(out: Path) -> Interrupted:
 def run(args: argparse.Namespace) -> int:
     """Train and report where the checkpoints are."""
     check_inputs(args)
+    replaced = last_epoch_record(args.out) if args.overwrite else None
     try:
         from crossreg.train.trainer import train
 
@@ -320,6 +338,6 @@ def run(args: argparse.Namespace) -> int:
             **plot_options(args),
         )
     except KeyboardInterrupt:
-        raise interrupted(args.out) from None
+        raise interrupted(args.out, replaced) from None
     report_outputs(out, args)
     return 0
