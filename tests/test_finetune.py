@@ -23,6 +23,7 @@ from crossreg.model.checkpoint import load_checkpoint, make_config, read_config,
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.train import finetune as finetune_module
+from crossreg.train import trainer as trainer_module
 from crossreg.train.finetune import (
     FineTuneSpec,
     finetune,
@@ -104,7 +105,9 @@ def assert_parent_kept(parent_dir: Path, child_dir: Path, x: torch.Tensor) -> se
 
 
 @pytest.mark.parametrize("mode", ["probe", "unfreeze", "lora"])
-def test_each_mode_keeps_the_parent_and_reloads_the_new_head(world, sequences, tmp_path, mode):
+def test_each_mode_keeps_the_parent_and_reloads_the_new_head(
+    world, sequences, tmp_path, monkeypatch, mode
+):
     fasta, x = sequences
     spec = FineTuneSpec(mode=mode, head="liver", unfreeze_blocks=2, lora_rank=2)
     options = TrainOptions(max_epochs=2, steps_per_epoch=6, seed=2)
@@ -112,7 +115,18 @@ def test_each_mode_keeps_the_parent_and_reloads_the_new_head(world, sequences, t
     trainer = finetune_trainer(
         world["joint"], world["held_out"], tmp_path / mode, spec, options, learning_rate=rate
     )
+    shown: list[str] = []  # what the progress lines say the run is doing
+    original = trainer_module.progress
+
+    def progress(total, desc, *args, **kwargs):
+        shown.append(desc)
+        return original(total, desc, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "progress", progress)
     out = trainer.fit()
+    # validation names the head it scores, as the epoch lines do, not the store's genome
+    epochs = [[f"finetune epoch {e}", "finetune validation liver"] for e in (1, 2)]
+    assert shown == [desc for epoch in epochs for desc in epoch]
     # the new head after a save and a load predicts what it did in memory
     trainer.model.eval()
     with torch.no_grad():

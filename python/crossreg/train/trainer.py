@@ -469,7 +469,8 @@ class Trainer:
         )
         store = data.store
         count = store.splits[data.valid]["count"]
-        with progress(count, f"{self.state.phase} validation {data.name}", "windows") as meter:
+        # named by the head it scores, as the epoch's log line is: a new head's own name
+        with progress(count, f"{self.state.phase} validation {data.head}", "windows") as meter:
             metrics, loss = array_metrics(
                 self.model,
                 data.head,
