@@ -221,6 +221,14 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
         finetune(tmp_path / "other", *common[1:], learning_rate=LORA_RATE, resume=True)
     with pytest.raises(ValueError, match="holds a run"):  # a new run would replace it
         finetune(*common, learning_rate=LORA_RATE, plots=False)
+    # a resume in another mode names the option (not the settings of either mode)
+    probe = (*common[:3], FineTuneSpec(mode="probe", head="liver"), options)
+    with pytest.raises(ValueError) as caught:
+        finetune(*probe, learning_rate=LORA_RATE, plots=False, resume=True)
+    assert "other finetune settings (--mode lora there, probe here); resume" in str(caught.value)
+    other_rank = dataclasses.replace(spec, lora_rank=3, lora_alpha=2.0)
+    with pytest.raises(ValueError, match=r"settings \(--lora-rank 2 there, 3 here\); resume"):
+        finetune(*common[:3], other_rank, options, learning_rate=LORA_RATE, resume=True)
     finetune(*common, learning_rate=LORA_RATE, plots=False, resume=True)
     x1 = load_file(str(whole / "last" / "model.safetensors"))
     x2 = load_file(str(tmp_path / "resumed" / "last" / "model.safetensors"))

@@ -44,6 +44,14 @@ PHASE_OPTIONS = {
 }
 #: Entries of a checkpoint's ``extra`` settings that follow from the others.
 DERIVED_EXTRA = ("trained", "branch", "parent_heads")
+#: The options that set a fine-tuning's ``extra`` settings, for the message that names them.
+EXTRA_FLAGS = {
+    "mode": "--mode",
+    "unfreeze_blocks": "--unfreeze-blocks",
+    "lora_rank": "--lora-rank",
+    "lora_alpha": "--lora-alpha",
+    "head": "--head-name",
+}
 FIX = "resume with the settings the run started with, or train into a new --out"
 
 
@@ -122,9 +130,13 @@ def _check_extra(last: Path, saved: Mapping[str, Any], now: Mapping[str, Any]) -
             continue
         if isinstance(before, dict) and isinstance(value, dict):
             names = sorted(k for k in before.keys() | value.keys() if before.get(k) != value.get(k))
-            # what follows from the settings (the trained parts, the branch) is not named
+            # what follows from the settings (the trained parts, the branch) is not named,
+            # nor, where the mode differs, the settings of the modes (absent from the other)
             names = [k for k in names if k not in DERIVED_EXTRA] or names
-            value = ", ".join(f"{k} {before.get(k)} there, {value.get(k)} here" for k in names)
+            names = ["mode"] if "mode" in names else names
+            value = ", ".join(
+                f"{EXTRA_FLAGS.get(k, k)} {before.get(k)} there, {value.get(k)} here" for k in names
+            )
         raise ValueError(f"--resume: {last} was trained with other {key} settings ({value}); {FIX}")
 
 
