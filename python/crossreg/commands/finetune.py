@@ -19,6 +19,7 @@ from crossreg.commands.train import (
 )
 from crossreg.commands.values import COUNT, POSITIVE, whole
 from crossreg.model.checkpoint_info import checkpoint_info
+from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.run_folder import check_run_folder
 
 #: The largest adapter rank: above a layer's narrower side a rank adds nothing (Basenji2's
@@ -100,17 +101,36 @@ MODE_OPTIONS = {"unfreeze-blocks": "unfreeze", "lora-rank": "lora", "lora-alpha"
 
 
 def check_inputs(args: argparse.Namespace) -> None:
-    """What ``finetune`` can check before torch loads: the parent checkpoint reads, the
-    store has train and valid windows, ``--out`` can be written, the epochs and shift fit
-    and, with ``--resume``, ``--out`` holds a ``last/`` checkpoint to continue from (and,
-    without it or ``--overwrite``, none)."""
+    """What ``finetune`` can check before torch loads: the options fit ``--mode``, the
+    parent checkpoint reads, the store has train and valid windows, the new head's name
+    (``--head-name``, else the store's genome) is well-formed and free in the parent,
+    ``--out`` can be written, the epochs and shift fit and, with ``--resume``, ``--out``
+    holds a ``last/`` checkpoint to continue from (and, without it or ``--overwrite``,
+    none)."""
+    check_mode_options(args)
     require_paths(args, folders=("model", "data"))
     require_output(args, folder=True)
-    checkpoint_info(args.model)
+    parent = checkpoint_info(args.model)
     check_epochs(args)
     store = open_training_store(args, args.data)
+    name, what = new_head_name(args.head_name, store.genome, args.data)
+    check_head_name(name, what)
+    check_free_name(name, parent.keys, str(args.model))
     check_shift(args.augment_shift, [store])
     check_run_folder(args.out, resume=args.resume, overwrite=args.overwrite)
+
+
+def check_mode_options(args: argparse.Namespace) -> None:
+    """Stop on an option of another mode than ``--mode`` (``--lora-rank`` with
+    ``--mode probe``), which would otherwise be ignored."""
+    given = {k: v for k, v in MODE_OPTIONS.items() if getattr(args, k.replace("-", "_"))}
+    stray = [f"--{k} (--mode {mode})" for k, mode in given.items() if mode != args.mode]
+    if stray:
+        what, it = ("not an option", "it") if len(stray) == 1 else ("not options", "them")
+        raise ValueError(
+            f"{', '.join(stray)}: {what} of this run's --mode {args.mode}; drop {it} or set "
+            "the --mode named"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,14 +147,6 @@ def _finetune(args: argparse.Namespace) -> int:
     """Import the trainer, fine-tune and report where the checkpoints are."""
     from crossreg.train.finetune import FineTuneSpec, finetune
 
-    given = {k: v for k, v in MODE_OPTIONS.items() if getattr(args, k.replace("-", "_"))}
-    stray = [f"--{k} (--mode {mode})" for k, mode in given.items() if mode != args.mode]
-    if stray:
-        what, it = ("not an option", "it") if len(stray) == 1 else ("not options", "them")
-        raise ValueError(
-            f"{', '.join(stray)}: {what} of this run's --mode {args.mode}; drop {it} or set "
-            "the --mode named"
-        )
     defaults = FineTuneSpec()
     spec = FineTuneSpec(
         mode=args.mode,

@@ -33,12 +33,14 @@ def target_from_json(data: Mapping[str, Any]) -> Target:
 
 @dataclass(frozen=True)
 class CheckpointInfo:
-    """A checkpoint's `directory`, per head (genome name) its tracks in output order, and
-    the config's ``extra`` record (how the checkpoint was made)."""
+    """A checkpoint's `directory`, per head (genome name) its tracks in output order, the
+    config's ``extra`` record (how the checkpoint was made) and per head its params key
+    (``head_human``)."""
 
     directory: Path
     targets: dict[str, list[Target]]
     extra: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
 
     @property
     def heads(self) -> list[str]:
@@ -118,7 +120,8 @@ def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
             genome: [target_from_json(t) for t in data["targets"][genome]]
             for genome in data["genomes"]
         }
+        keys = {genome: str(key) for genome, key in data["genomes"].items()}
     except (TypeError, KeyError, AttributeError) as err:
         raise ValueError(f"{path}: malformed genomes or targets ({err})") from None
     extra = data.get("extra")
-    return CheckpointInfo(directory, targets, extra if isinstance(extra, dict) else {})
+    return CheckpointInfo(directory, targets, extra if isinstance(extra, dict) else {}, keys)

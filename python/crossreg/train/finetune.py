@@ -33,7 +33,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -56,10 +55,11 @@ from crossreg.model.checkpoint import (
     make_config,
     read_config,
 )
-from crossreg.model.params import genome_of_head_key, parse_params
+from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN, TrackHead
 from crossreg.model.train_section import unknown_train_keys
 from crossreg.plots import check_plot_options
+from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.options import TrainOptions
 from crossreg.train.run_folder import check_run_folder
 from crossreg.train.trainer import ModelSetup, Trainer, run_trainer
@@ -67,18 +67,13 @@ from crossreg.train.trainer import ModelSetup, Trainer, run_trainer
 log = logging.getLogger("crossreg")
 
 MODES = ("probe", "unfreeze", "lora")
-HEAD_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def check_head_name(name: str, what: str) -> None:
+def check_new_head_name(name: str, what: str) -> None:
     """Stop when `name` cannot name a head (`what` says where it came from): a head's
-    name holds letters, digits, '_' and '-' only, and is not a method of the heads'
-    container (``keys``, ``train``, ``to``)."""
-    if not HEAD_NAME.fullmatch(name):
-        raise ValueError(
-            f"{what}: a head's name holds letters, digits, '_' and '-' only (it names the "
-            "head's weights)"
-        )
+    name holds letters, digits, '_' and '-' only (:func:`check_head_name`), and is not a
+    method of the heads' container (``keys``, ``train``, ``to``)."""
+    check_head_name(name, what)
     if hasattr(nn.ModuleDict(), name):
         raise ValueError(f"{what}: '{name}' is a name torch keeps for itself; choose another")
 
@@ -100,7 +95,7 @@ class FineTuneSpec:
         if self.mode not in MODES:
             raise ValueError(f"fine-tuning mode '{self.mode}' is unknown; use {', '.join(MODES)}")
         if self.head is not None:
-            check_head_name(self.head, f"--head-name {self.head!r}")
+            check_new_head_name(self.head, f"--head-name {self.head!r}")
         if self.mode == "unfreeze" and self.unfreeze_blocks < 1:
             raise ValueError(f"--unfreeze-blocks must be at least 1, got {self.unfreeze_blocks}")
         if self.mode == "lora" and self.lora_rank < 1:
@@ -255,17 +250,8 @@ def new_head_params(
     (and the head's key); stops when the parent already has a head of that name. Head
     entries of the params that serve no head of the parent (another genome's, kept by a
     ``finetune_<genome>/`` checkpoint or a one-genome import) are left out."""
-    if name in config.genomes:
-        raise ValueError(
-            f"{source} already has a head '{name}'; name the new head with --head-name"
-        )
+    check_free_name(name, config.genomes, source)
     key = f"head_{name}"
-    for genome, parent_key in config.genomes.items():
-        if genome_of_head_key(parent_key) == name:
-            raise ValueError(
-                f"{source}: its head '{genome}' is stored under the params key '{parent_key}', "
-                f"which a new head '{name}' cannot share; name the new head with --head-name"
-            )
     raw = copy.deepcopy(config.params)
     served = set(config.genomes.values())
     raw["model"] = {
@@ -291,9 +277,9 @@ def finetune_trainer(
     parent = Path(model_dir)
     store = DataStore(data_dir)
     config = read_config(parent)
-    name = spec.head if spec.head is not None else store.genome
-    if spec.head is None:
-        check_head_name(name, f"the genome '{name}' of {data_dir}, the new head's default name")
+    name, what = new_head_name(spec.head, store.genome, data_dir)
+    if spec.head is None:  # spec.check has checked a name given
+        check_new_head_name(name, what)
     raw, key = new_head_params(config, name, store.num_targets, str(parent))
     if learning_rate is not None:
         raw.setdefault("train", {})["learning_rate"] = learning_rate
