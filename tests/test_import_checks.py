@@ -182,3 +182,16 @@ def test_a_damaged_weights_file_stops_with_a_message_not_a_traceback(tmp_path, l
     )
     assert not logs.records[-1].exc_info
     assert not (tmp_path / "ck").exists()
+
+
+def test_a_file_of_another_head_than_genome_picks_names_the_genome_to_give(tmp_path):
+    # before: "layer 'dense_1' ... is Dense kernel [..., 5] but the params build Dense
+    # kernel [..., 3] at 'heads.mouse'. Are these the right params (and head) for this file?"
+    with pytest.raises(
+        ValueError,
+        match=r"model0_best\.h5: its head, layer 'dense' \(kernel \[48, 5\]\), predicts 5 "
+        r"tracks, as the params' 'head_human' does, but --genome mouse picks 'head_mouse' "
+        r"\(kernel \[48, 3\]\); give --genome human",
+    ):
+        _run(_argv(tmp_path / "out", ("mouse", "human")))
+    assert not (tmp_path / "out").exists()

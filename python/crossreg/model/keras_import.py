@@ -275,6 +275,28 @@ def _head_key(params: Params, genome: str, n_sources: int) -> str:
     )
 
 
+def _check_head_choice(
+    params: Params, key: str, source: BasenjiSource, layers: Sequence[KerasLayer]
+) -> None:
+    """Stop when the file's head predicts another number of tracks than the params' head
+    `key` that ``--genome`` chose, but as many as another of the params' heads: the file
+    holds that head (e.g. the human weights given with ``--genome mouse``)."""
+    dense = layers[-1] if layers else None
+    if dense is None or dense.kind != "Dense" or "kernel" not in dense.shapes:
+        return
+    outputs = dense.shapes["kernel"][-1]
+    chosen = next(h for h in params.model.heads if h.key == key)
+    others = [h for h in params.model.heads if h.key != key and h.units == outputs]
+    if chosen.units != outputs and others:
+        raise ValueError(
+            f"{source.weights}: its head, layer '{dense.name}' (kernel "
+            f"{list(dense.shapes['kernel'])}), predicts {outputs} tracks, as the params' "
+            f"'{others[0].key}' does, but --genome {source.genome} picks '{key}' (kernel "
+            f"[{dense.shapes['kernel'][0]}, {chosen.units}]); give --genome {others[0].genome} "
+            "(with that head's targets table) for this file"
+        )
+
+
 def check_head_genome(params: Params, genome: str) -> None:
     """`genome` does not contradict the head of one-head params: ``--genome human`` with
     only ``head_mouse`` is refused (only the paper's genome names are compared)."""
@@ -360,6 +382,7 @@ def import_basenji(
         table = read_targets(src.targets, tracks_only=True)
         check_table_genome(table, src.genome)
         keras = files[src.genome]
+        _check_head_choice(params, genomes[src.genome], src, keras.layers)
         map_keras_layers(model, src.genome, keras.layers, keras.path)
         check_architecture(model, keras, params.source)
         dense = keras.layers[-1]
