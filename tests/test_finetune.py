@@ -229,7 +229,11 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     other_rank = dataclasses.replace(spec, lora_rank=3, lora_alpha=2.0)
     with pytest.raises(ValueError, match=r"settings \(--lora-rank 2 there, 3 here\); resume"):
         finetune(*common[:3], other_rank, options, learning_rate=LORA_RATE, resume=True)
+    torch.manual_seed(123)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
     finetune(*common, learning_rate=LORA_RATE, plots=False, resume=True)
+    assert torch.equal(torch.rand(4), expected)  # the resume's random state stays inside
     x1 = load_file(str(whole / "last" / "model.safetensors"))
     x2 = load_file(str(tmp_path / "resumed" / "last" / "model.safetensors"))
     assert x1.keys() == x2.keys() and any(".adapters." in k for k in x1)

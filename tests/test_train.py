@@ -137,6 +137,21 @@ def test_resume_extends_a_finished_run_with_more_epochs(tmp_path, stores):
     assert metric_rows(extended) == metric_rows(whole)
 
 
+def test_training_leaves_the_callers_random_state_as_it_was(tmp_path, stores):
+    """Training seeds torch's generator every epoch and a resume restores the stopped
+    run's; a script that trains and then draws numbers of its own draws what it would
+    have drawn without the training, not numbers fixed by the training's seed."""
+    params = write_params(tmp_path / "params.json", stores, dropout=0.1)
+    torch.manual_seed(123)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
+    options = TrainOptions(max_epochs=1, steps_per_epoch=2, seed=6)
+    train(params, list(stores.values()), tmp_path / "run", options, plots=False)
+    more = TrainOptions(max_epochs=2, steps_per_epoch=2, seed=6)
+    train(params, list(stores.values()), tmp_path / "run", more, resume=True, plots=False)
+    assert torch.equal(torch.rand(4), expected)
+
+
 def test_a_genome_without_a_step_in_an_epoch_has_no_training_loss(tmp_path, stores, logs):
     """An epoch capped by ``--steps-per-epoch`` may draw none of a genome's batches: its
     training loss is left empty in metrics.csv, out of the curve and the TensorBoard

@@ -62,7 +62,7 @@ from crossreg.plots import check_plot_options
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.options import TrainOptions
 from crossreg.train.run_folder import check_run_folder
-from crossreg.train.trainer import ModelSetup, Trainer, run_trainer
+from crossreg.train.trainer import ModelSetup, Trainer, callers_random_state, run_trainer
 
 log = logging.getLogger("crossreg")
 
@@ -318,14 +318,16 @@ def finetune(
     checkpoint in `model_dir` and train it as `spec` says, with the parent's params' train
     section (its ``learning_rate`` replaced by `learning_rate` when given) and `options`;
     checkpoints ``best/`` and ``last/`` go to `out` as :func:`crossreg.train.trainer.train`
-    writes them, and `resume` and `overwrite` mean what they mean there."""
+    writes them, and `resume` and `overwrite` mean what they mean there. Torch's random
+    state is as it was before the call (:func:`~crossreg.train.trainer.callers_random_state`)."""
     check_plot_options(plots, svg)
     check_run_folder(out, resume=resume, overwrite=overwrite)
     distributed.init(options.device if options is not None else None)
     try:
-        trainer = finetune_trainer(
-            model_dir, data_dir, out, spec, options, learning_rate=learning_rate
-        )
-        return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
+        with callers_random_state(options or TrainOptions()):
+            trainer = finetune_trainer(
+                model_dir, data_dir, out, spec, options, learning_rate=learning_rate
+            )
+            return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
     finally:
         distributed.shutdown()

@@ -30,6 +30,7 @@ so a kill at any moment leaves what a resume completes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -621,17 +622,20 @@ def train(
     (:func:`crossreg.train.run_folder.check_run_folder`). At the end (or once training
     diverged) the main process draws ``training.png`` from ``metrics.csv`` (with `svg`,
     ``training.svg`` too) unless `plots` is off, and removes an earlier run's figures that
-    it did not redraw."""
+    it did not redraw. Torch's random state is as it was before the call
+    (:func:`callers_random_state`)."""
     check_plot_options(plots, svg)
     require_path_list(data_dirs, "data_dirs")
     check_run_folder(out, resume=resume, overwrite=overwrite)
     options = options or TrainOptions()
+    options.check()
     distributed.init(options.device)
     try:
-        loaded = load_params(params)
-        check_train_section(loaded.train, loaded.source)
-        trainer = Trainer(loaded, data_dirs, out, options)
-        return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
+        with callers_random_state(options):
+            loaded = load_params(params)
+            check_train_section(loaded.train, loaded.source)
+            trainer = Trainer(loaded, data_dirs, out, options)
+            return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
     finally:
         distributed.shutdown()
 
@@ -650,6 +654,19 @@ def run_trainer(trainer: Trainer, *, resume: bool, plots: bool, svg: bool) -> Pa
         raise
     _draw_figures(trainer.out, plots=plots, svg=svg)
     return trainer.out
+
+
+def callers_random_state(options: TrainOptions) -> contextlib.AbstractContextManager[None]:
+    """A block that trains with `options` (checked first) and after which torch's random
+    state of the host, and of the training's GPU, is as it was before it
+    (:func:`torch.random.fork_rng`): training draws from it and seeds it every epoch, and a
+    resume restores the stopped run's, none of which the caller's later draws should see."""
+    options.check()
+    device = distributed.resolve_device(options.device)
+    if device.type != "cuda":
+        return torch.random.fork_rng(devices=[])
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return torch.random.fork_rng(devices=[index], device_type="cuda")
 
 
 def _draw_figures(out: Path, *, plots: bool, svg: bool) -> None:
