@@ -111,9 +111,11 @@ def test_a_head_on_a_store_of_other_tracks_is_refused(run, stores, tmp_path):
         ({"patience": -1}, "patience must be a finite number, 0 or more, got -1"),
         ({"clip_norm": float("nan")}, "clip_norm must be a finite number, 0 or more, got nan"),
         ({"min_epochs": 5, "max_epochs": 2}, "min_epochs (5) is above max_epochs (2)"),
+        ({"device": "gpu"}, "unknown device 'gpu': give auto, cpu, cuda, cuda:N, mps or xpu"),
+        ({"device": "cuda:99"}, "device cuda:99: this machine has"),
     ],
 )
-def test_counts_that_cannot_be_meant_are_refused(run, stores, tmp_path, changes, message):
+def test_options_that_cannot_be_meant_are_refused(run, stores, tmp_path, changes, message):
     params, _ = run
     with pytest.raises(ValueError, match=re.escape(message)):
         train(params, [stores["human"]], tmp_path / "out", TrainOptions(**changes), plots=False)

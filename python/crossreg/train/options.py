@@ -46,7 +46,11 @@ class TrainOptions:
         """Stop on a count that cannot be meant: epochs, batch size and steps below 1,
         patience, shift, clipping norm, fine-tuning epochs or loader processes below 0 (or
         not finite: a NaN clipping norm would train NaN weights), and more epochs at the
-        least than at the most."""
+        least than at the most; and a `device` that is not ``auto`` or a torch device this
+        machine has (as ``--device`` is checked)."""
+        from crossreg.model.inference import checked_device
+
+        checked_device(self.device)
         for name in ("max_epochs", "min_epochs", "batch_size", "steps_per_epoch"):
             value = getattr(self, name)
             if value is not None and value < 1:
