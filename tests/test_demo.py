@@ -283,12 +283,16 @@ def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch, cap
     import crossreg.demo
 
     seen = []
-    monkeypatch.setattr(
-        crossreg.demo, "run_demo", lambda out, settings, resume, report: seen.append(settings)
-    )
+
+    def run_demo(out, settings, resume, report):
+        seen.append(settings)
+        return {"settings": {"preset": settings.preset}, "seconds": 1.5, "genomes": {}}
+
+    monkeypatch.setattr(crossreg.demo, "run_demo", run_demo)
     argv = ["demo", "--out", str(tmp_path), "--preset", "small", "--epochs", "7"]
     assert main([*argv, "--panel-snps", "5000", "--seed", "3"]) == 0
     (settings,) = seen
+    assert capsys.readouterr().out.startswith("crossreg demo (small preset, 1.5 s)\n")
     assert (settings.preset, settings.max_epochs, settings.panel_snps, settings.seed) == (
         "small",
         7,
@@ -306,6 +310,27 @@ def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch, cap
         in capsys.readouterr().err
     )
     assert len(seen) == 2
+
+
+def test_run_demo_logs_and_leaves_stdout_to_the_command(tmp_path, monkeypatch, capsys, logs):
+    """Called from Python, the demo writes its summary and report and logs where they
+    are; the summary table on stdout is the command's, as a library prints nothing."""
+    import crossreg.demo as demo
+
+    monkeypatch.setattr(demo, "_make_world", lambda synth, settings, resume: {"genomes": {}})
+    for step in ("_split_world", "_train_demo_models"):
+        monkeypatch.setattr(demo, step, lambda *args: None)
+    for step in ("_transfer_at_tss", "_score_variants", "_denovo_tests", "_sldp_of_panel"):
+        monkeypatch.setattr(demo, step, lambda *args: {})
+    monkeypatch.setattr(demo, "_ism_of_planted_sites", lambda *args: {})
+    monkeypatch.setattr(demo, "format_summary", lambda summary: "the table\n")
+    monkeypatch.setattr(demo, "write_report", lambda folder: folder / "report.html")
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        summary = demo.run_demo(tmp_path, demo.FAST)
+    assert summary["settings"]["preset"] == "tiny"
+    assert (tmp_path / "summary.txt").read_text() == "the table\n"
+    assert f"report: {tmp_path / 'report.html'}" in logs.messages
+    assert capsys.readouterr().out == ""
 
 
 def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):

@@ -222,8 +222,10 @@ def run_demo(
     resume: bool = False,
     report: bool = True,
 ) -> dict:
-    """Run every step into `out`; returns the summary (also written as summary.json) and,
-    unless `report` is off (the command writes it once its own run is logged), report.html.
+    """Run every step into `out`; returns the summary (also written as summary.json, and
+    in words as summary.txt, :func:`crossreg.demo_summary.format_summary`) and, unless
+    `report` is off (the command writes it once its own run is logged), writes
+    report.html. Nothing goes to stdout: progress is logged (``crossreg`` logger).
 
     With `resume`, continue a run stopped in `out`: keep its world (made with the same
     preset, seed and genomes), continue each training from its last finished epoch (a
@@ -257,12 +259,11 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     summary["seconds"] = round(time.perf_counter() - started, 1)
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
-    text = format_summary(summary)
     with atomic_write(out / "summary.txt") as handle:
-        handle.write(text)
-    print(text)
+        handle.write(format_summary(summary))
+    log.info("wrote %s", out / "summary.txt")
     if report:
-        print(f"report: {write_report(out)}")
+        log.info("report: %s", write_report(out))
     return summary
 
 

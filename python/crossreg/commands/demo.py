@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from crossreg.demo import CONFIGURATIONS, run_demo
+    from crossreg.demo_summary import format_summary
 
     settings = CONFIGURATIONS["tiny" if args.fast else args.preset]
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
@@ -79,5 +80,6 @@ def run(args: argparse.Namespace) -> int:
         settings = replace(settings, max_epochs=args.epochs)
     if args.panel_snps:
         settings = replace(settings, panel_snps=args.panel_snps)
-    run_demo(args.out, settings, resume=args.resume, report=False)  # the CLI writes it
+    summary = run_demo(args.out, settings, resume=args.resume, report=False)  # the CLI writes it
+    print(format_summary(summary))
     return 0
