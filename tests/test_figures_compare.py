@@ -8,10 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 
+import crossreg.evaluate.compare
 from crossreg.cli import main
 from crossreg.evaluate.compare import (
     check_same_windows,
     compare_by_assay,
+    compare_metrics,
     paired_tracks,
     write_comparison,
 )
@@ -112,6 +114,30 @@ def test_tables_of_different_splits_are_refused(tmp_path, logs):
     ) in logs.text
     assert "evaluate both models on the same split of the same store" in logs.text
     assert not (tmp_path / "out" / "comparison.tsv").exists()
+
+
+def test_the_python_step_checks_the_windows_and_names_the_split_as_the_command(
+    tmp_path, monkeypatch
+):
+    # before: the step's function took two tables as they came: a joint model scored on
+    # test and a single one on valid were compared, the axes labelled "test" whatever
+    joint, single = tables()
+    first = evaluated(tmp_path / "joint", joint, "valid", {**STORE, "sha256": "a"})
+    other = evaluated(tmp_path / "other", single, "test", {**STORE, "sha256": "a"})
+    with pytest.raises(ValueError, match=r"the test split of store data/human \(another split"):
+        compare_metrics(first, other / "metrics.tsv", tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
+    second = evaluated(tmp_path / "single", single, "valid", {**STORE, "sha256": "a"})
+    drawn = []
+    monkeypatch.setattr(
+        crossreg.evaluate.compare,
+        "joint_vs_single_scatter",
+        lambda pairs, comparison, path, **kwargs: drawn.append(kwargs["split"]),
+    )
+    _, comparison = compare_metrics(first, second, tmp_path / "out", title="human")
+    assert drawn == ["valid"]
+    assert comparison.equals(compare_by_assay(paired_tracks(joint, single)))
+    assert (tmp_path / "out" / "comparison.tsv").exists()
 
 
 def test_tables_of_different_stores_are_refused(tmp_path, logs):

@@ -26,16 +26,10 @@ def run(args: argparse.Namespace) -> int:
     """Write ``comparison.tsv`` (per assay) and ``scatter.png`` (per assay panels)."""
     require_output(args, folder=True)
     require_own_folder(args)
-    from crossreg.evaluate.compare import check_same_windows, write_comparison
-    from crossreg.evaluate.table import read_metrics
+    from crossreg.evaluate.compare import compare_metrics
 
-    joint, single = read_metrics(args.joint), read_metrics(args.single)
-    split = check_same_windows(args.joint, args.single)
-    try:
-        _, comparison = write_comparison(
-            joint, single, args.out, title=args.title, split=split, **plot_options(args)
-        )
-    except ValueError as err:
-        raise ValueError(f"--joint {args.joint}, --single {args.single}: {err}") from None
+    _, comparison = compare_metrics(
+        args.joint, args.single, args.out, title=args.title, **plot_options(args)
+    )
     print(comparison)
     return 0

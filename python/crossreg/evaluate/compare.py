@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 from scipy.stats import binomtest
 
+from crossreg.evaluate.table import read_metrics
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import assay_of
 from crossreg.plots import check_plot_options, joint_vs_single_scatter, remove_stale_figures
@@ -173,3 +174,28 @@ def write_comparison(
             pairs, comparison, out / "scatter.png", title=title, split=split, svg=svg
         )
     return pairs, comparison
+
+
+def compare_metrics(
+    joint: str | os.PathLike[str],
+    single: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    title: str = "",
+    plots: bool = True,
+    svg: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The compare step as ``crossreg compare`` runs it: read the metrics tables `joint`
+    and `single` (``metrics.tsv`` files, or evaluate output folders holding one), refuse
+    two that score different windows (:func:`check_same_windows`, a ValueError naming
+    both), and :func:`write_comparison` with the split they score naming the scatter's
+    axes (plain R for tables without evaluate's ``summary.json``); returns its tables."""
+    check_plot_options(plots, svg)
+    joint_table, single_table = read_metrics(joint), read_metrics(single)
+    split = check_same_windows(joint, single)
+    try:
+        return write_comparison(
+            joint_table, single_table, out, title=title, split=split, plots=plots, svg=svg
+        )
+    except ValueError as err:
+        raise ValueError(f"--joint {joint}, --single {single}: {err}") from None
