@@ -204,6 +204,24 @@ def test_sad_merge_draws_what_one_run_draws_and_drops_an_earlier_gene_table(work
     assert not any(p.exists() for p in [*paths.values(), paths["top"].with_suffix(".svg")])
 
 
+def test_merge_sad_from_python_joins_and_draws_as_the_command(work, whole):
+    # before: the documented function, sad_files.merge_shards, joined the shards but drew
+    # none of the figures sad-merge draws, and took one of the shards as its output
+    from crossreg.variants.sad_figures import figure_paths
+    from crossreg.variants.sad_merge import merge_sad
+
+    shards = [work / f"api{i}.h5" for i in range(2)]
+    for i, path in enumerate(shards):
+        assert _sad(work, path, "--shard", f"{i}/2", "--no-plots") == 0
+    with pytest.raises(ValueError, match="is one of the shards; merge into another file"):
+        merge_sad(shards[1], shards)
+    merged, alleles = merge_sad(work / "api.h5", shards, svg=True)
+    assert alleles == 10 and same_bytes(whole, merged)
+    paths = figure_paths(merged)
+    assert same_bytes(paths["table"], figure_paths(whole)["table"])
+    assert all(p.exists() for p in [*paths.values(), paths["top"].with_suffix(".svg")])
+
+
 def test_torchrun_ranks_shard_and_the_last_merges(work, whole, monkeypatch, capsys):
     out = work / "ranks.h5"
     monkeypatch.setenv("WORLD_SIZE", "2")

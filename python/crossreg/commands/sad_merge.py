@@ -32,13 +32,8 @@ def run(args: argparse.Namespace) -> int:
     """Merge the shards, with percentiles over all variants, and draw the figures."""
     require_paths(args, "shards")
     require_output(args, folder=False)
-    if any(shard.resolve() == args.out.resolve() for shard in args.shards):
-        raise ValueError(f"--out {args.out} is one of the shards; merge into another file")
-    from crossreg.variants.sad_figures import draw_figures
-    from crossreg.variants.sad_files import merge_shards, read_attrs
+    from crossreg.variants.sad_merge import merge_sad
 
-    path, alleles = merge_shards(args.out, args.shards)
-    head = str(read_attrs(path).get("genome", ""))
-    draw_figures(path, title=head, **plot_options(args))
+    path, alleles = merge_sad(args.out, args.shards, **plot_options(args))
     print(f"{len(args.shards)} shards, {alleles} alleles in {path}")
     return 0

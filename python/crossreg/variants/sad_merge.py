@@ -1,0 +1,37 @@
+"""The sad-merge step: the shards of one ``crossreg sad --shard i/n`` run joined into the
+file one process would have written, with that file's figures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from crossreg.errors import require_path_list
+from crossreg.plots import check_plot_options
+from crossreg.variants.sad_figures import draw_figures
+from crossreg.variants.sad_files import merge_shards, read_attrs
+
+
+def merge_sad(
+    out: str | os.PathLike[str],
+    shards: Sequence[str | os.PathLike[str]],
+    *,
+    plots: bool = True,
+    svg: bool = False,
+) -> tuple[Path, int]:
+    """Join `shards` (``.h5`` or ``.tsv``, given in order 0/n … n-1/n) into `out`
+    (:func:`crossreg.variants.sad_files.merge_shards`: the bytes one process would have
+    written), then draw the figures :func:`crossreg.variants.sad.write_sad` draws beside
+    it unless `plots` is off (SVG too with `svg`), titled with the head that scored.
+    An `out` that is one of the shards is refused before anything is written. Returns
+    the path and the number of alleles."""
+    check_plot_options(plots, svg)
+    require_path_list(shards, "shards")
+    target = Path(out)
+    if any(Path(shard).resolve() == target.resolve() for shard in shards):
+        raise ValueError(f"--out {out} is one of the shards; merge into another file")
+    path, alleles = merge_shards(target, shards)
+    head = str(read_attrs(path).get("genome", ""))
+    draw_figures(path, title=head, plots=plots, svg=svg)
+    return path, alleles
