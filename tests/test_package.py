@@ -75,3 +75,19 @@ def test_the_steps_on_score_files_load_no_torch():
         "import crossreg.variants.sad_files\n"
         "assert 'torch' not in sys.modules\n"
     )
+
+
+def test_the_command_lines_parser_loads_no_numpy():
+    # before: building it (crossreg --help, --version, any usage error) imported numpy and
+    # scipy, most of its second: the synth package imported its world for the presets'
+    # names, and evaluate's options its column statistics for one default
+    run(
+        "import sys\n"
+        "from crossreg.cli import build_parser\n"
+        "build_parser()\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'polars', 'torch') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "import crossreg.synth\n"
+        "assert 'synthesize' in dir(crossreg.synth) and 'numpy' not in sys.modules\n"
+        "assert crossreg.synth.synthesize.__module__ == 'crossreg.synth.world'\n"
+    )

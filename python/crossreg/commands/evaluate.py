@@ -15,7 +15,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import MAX_COUNT, whole
-from crossreg.evaluate.spill import MIN_CLASS
+from crossreg.evaluate.defaults import MIN_CLASS
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 
 if TYPE_CHECKING:

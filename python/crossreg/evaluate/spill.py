@@ -42,6 +42,7 @@ from crossreg.evaluate.columns import (
     spearman,
     tie_mean,
 )
+from crossreg.evaluate.defaults import MIN_CLASS
 from crossreg.io.targets import split_description
 from crossreg.progress import Progress, progress
 
@@ -53,7 +54,6 @@ T = TypeVar("T")
 
 GROUP_BYTES = 1 << 30  # the working memory of one group of tracks
 BYTES_PER_VALUE = 64  # per position and track: the columns, float64 sorts, ranks, indices
-MIN_CLASS = 2  # Basenji's paper-era script: a class of one track has no specificity
 
 
 @dataclass(frozen=True)

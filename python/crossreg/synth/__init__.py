@@ -39,10 +39,29 @@ Human track indices run 0..n-1 and mouse indices continue after them, as in Base
 cross-species tables.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from crossreg._lazy import lazy_submodules
 from crossreg.synth.presets import PRESETS, Preset
-from crossreg.synth.world import synthesize
 
-__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
+if TYPE_CHECKING:
+    from crossreg.synth.world import synthesize
+
+_submodule, _listing = lazy_submodules(__name__, __path__, globals())
+
+
+def __getattr__(name: str) -> Any:
+    """``synthesize`` (and the world's modules) imported on first use: the presets, which
+    ``crossreg --help`` reads, need neither numpy nor scipy."""
+    if name == "synthesize":
+        from crossreg.synth.world import synthesize
+
+        return synthesize
+    return _submodule(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*_listing(), "synthesize"})
+
 
 __all__ = ["PRESETS", "Preset", "synthesize"]
