@@ -58,7 +58,12 @@ class Site:
 
 
 def held_out(splits: Sequence[str]) -> list[str]:
-    """`splits` without repeats; none, or ``train``, is an error."""
+    """`splits` without repeats; none, or ``train``, is an error, and so is one name
+    given as a string (it would be read letter by letter)."""
+    if isinstance(splits, str):
+        raise TypeError(
+            f"splits must be a list of split names, e.g. ['test'], got the string {splits!r}"
+        )
     if not splits:
         raise ValueError("no split to evaluate")
     if "train" in splits:
