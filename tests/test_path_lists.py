@@ -1,5 +1,5 @@
-"""Python functions that take several paths (or SLDP file stems) refuse one given alone,
-which a string would otherwise turn into one per letter."""
+"""Python functions that take several paths (or SLDP file stems), chromosomes or splits
+refuse one given alone, which a string would otherwise turn into one per letter."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytest
 
 from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.shards import merge_shards as merge_data_shards
+from crossreg.evaluate.transfer import plan_transfer
+from crossreg.predict.bigwig import write_bigwigs
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.train.trainer import train
 from crossreg.variants.sad_files import merge_shards as merge_sad_shards
@@ -48,4 +50,17 @@ def test_shard_merges_and_sldp_name_a_list_given_as_one_path(tmp_path: Path) -> 
     for option in ("sumstats", "sad", "eqtl", "sannot_chr", "background_sannot_chr"):
         with pytest.raises(TypeError, match=rf"^{option} {message}"):
             write_sldp(one, one, one, one, tmp_path / "sldp", **{option: one})  # type: ignore[arg-type]
+    assert not list(tmp_path.iterdir())
+
+
+def test_chromosomes_and_splits_given_as_one_name_are_refused(tmp_path: Path) -> None:
+    # before: write_bigwigs(chroms="chr1") stopped with "--chroms c,h,r,1: not in ...",
+    # write_transfer(splits="test") with "no split 't'"
+    one = str(tmp_path / "x")
+    with pytest.raises(TypeError, match=r"^chroms must be a list of names, e\.g\. \['chr1'\], "):
+        write_bigwigs(one, one, tmp_path / "bw", chroms="chr1")
+    with pytest.raises(TypeError, match=r"^chroms must be a list of names, .*got the string '22'$"):
+        write_sldp(one, one, one, one, tmp_path / "sldp", sumstats=[one], chroms="22")
+    with pytest.raises(TypeError, match=r"^splits must be a list of names, .*string 'test'$"):
+        plan_transfer(one, "human", one, one, splits="test")
     assert not list(tmp_path.iterdir())

@@ -28,7 +28,6 @@ from crossreg.evaluate.transfer_figures import (
 from crossreg.evaluate.transfer_sites import (
     Site,
     gene_sites,
-    held_out,
     measured_at,
     predict_at,
     variable_sites,
@@ -353,13 +352,6 @@ def _predicted_bins(model, store: DataStore, split: str, rows: list[int], head: 
     with torch.inference_mode():
         x = codes_to_one_hot(torch.from_numpy(store.sequences(split)[rows]))
         return crop_to_targets(model(x, head), store.target_length).numpy()
-
-
-def test_one_split_given_as_a_string_is_refused_not_read_letter_by_letter():
-    # before: write_transfer(..., splits="test") looked for the splits 't', 'e' and 's'
-    with pytest.raises(TypeError, match=r"got the string 'test'"):
-        held_out("test")
-    assert held_out(["test", "valid", "test"]) == ["test", "valid"]
 
 
 def test_gene_sites_sum_the_distinct_tss_bins_of_one_held_out_window(world):

@@ -1,4 +1,4 @@
-"""Errors every layer may raise, and the check of a list of paths given as one path."""
+"""Errors every layer may raise, and the checks of a list of paths or names given as one."""
 
 import os
 
@@ -17,3 +17,13 @@ def require_path_list(value: object, name: str) -> None:
     if isinstance(value, (str, os.PathLike)):
         path = os.fspath(value)
         raise TypeError(f"{name} takes a list of paths, got the one path {path!r}: pass [{path!r}]")
+
+
+def require_name_list(value: object, name: str, example: str) -> None:
+    """Stop when `value`, a sequence of names (chromosomes, splits), is one string: it
+    would be read letter by letter (``"chr1"`` as ``c``, ``h``, ...); `example` is a name
+    the message shows in a list."""
+    if isinstance(value, str):
+        raise TypeError(
+            f"{name} must be a list of names, e.g. [{example!r}], got the string {value!r}"
+        )

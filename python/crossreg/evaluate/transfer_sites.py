@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
+from crossreg.errors import require_name_list
 from crossreg.evaluate.finite import check_finite_targets, non_finite_columns
 from crossreg.evaluate.transfer_tracks import cell_type_of
 from crossreg.progress import progress
@@ -60,10 +61,7 @@ class Site:
 def held_out(splits: Sequence[str]) -> list[str]:
     """`splits` without repeats; none, or ``train``, is an error, and so is one name
     given as a string (it would be read letter by letter)."""
-    if isinstance(splits, str):
-        raise TypeError(
-            f"splits must be a list of split names, e.g. ['test'], got the string {splits!r}"
-        )
+    require_name_list(splits, "splits", "test")
     if not splits:
         raise ValueError("no split to evaluate")
     if "train" in splits:

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.errors import Interrupted
+from crossreg.errors import Interrupted, require_name_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
@@ -184,6 +184,8 @@ def write_bigwigs(
         raise ValueError(f"the chunk size must be at least 1 window, got {chunk_windows}")
     if bed is not None and chroms is not None:
         raise ValueError("give --chroms or --bed, not both")
+    if chroms is not None:
+        require_name_list(chroms, "chroms", "chr1")
     check_replaceable(
         outdir, overwrite, {TRACKS_FILE: "the BigWigs of crossreg predict --bigwig"}, "--bigwig"
     )

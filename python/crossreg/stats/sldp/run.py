@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from crossreg.errors import require_name_list
 from crossreg.plots import check_plot_options
 from crossreg.stats.sldp.annotation_set import AnnotationSet
 from crossreg.stats.sldp.annotations import sannot_path
@@ -77,6 +78,8 @@ def write_sldp(
     checkpoint is refused; an input error found in the pass or after it (a ValueError)
     removes it, since the corrected rerun cannot resume."""
     check_plot_options(plots, svg)
+    if chroms is not None:
+        require_name_list(chroms, "chroms", "22")
     if not resume:
         refuse_checkpoint(out)
     check_options(
