@@ -319,7 +319,8 @@ def run_inference(
     load: Callable[[C], npt.NDArray | torch.Tensor],
     reduce: Callable[[torch.Tensor, C], R],
 ) -> Iterator[R]:
-    """Yield ``reduce(predictions, chunk)`` for each chunk of `batch_size` items, in order.
+    """Yield ``reduce(predictions, chunk)`` for each chunk of ``options.batch_size`` items,
+    in order.
 
     ``load(chunk)`` returns the chunk's one-hot ``(b, L, 4)``; it runs one chunk ahead in a
     background thread (Rust fetch and one-hot release the GIL), so reading and encoding
