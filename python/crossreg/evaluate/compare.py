@@ -154,11 +154,12 @@ def write_comparison(
     plots: bool = True,
     svg: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The compare step: from two metrics tables of the same tracks, write
-    ``comparison.tsv`` (per assay) and, unless `plots` is off, ``scatter.png`` (one panel
-    per assay with its binomial test, its axes the R on `split`, or plain R when None;
-    ``scatter.svg`` too with `svg`) into `out`; returns the paired tracks and the per-assay
-    comparison."""
+    """From two metrics tables of the same tracks, in memory, write ``comparison.tsv``
+    (per assay) and, unless `plots` is off, ``scatter.png`` (one panel per assay with its
+    binomial test, its axes the R on `split`, or plain R when None; ``scatter.svg`` too
+    with `svg`) into `out`; returns the paired tracks and the per-assay comparison. The
+    tables are taken as they come: :func:`compare_metrics`, the step on evaluate's files,
+    also checks that they score the same windows and names their split."""
     check_plot_options(plots, svg)
     pairs = paired_tracks(joint, single)
     comparison = compare_by_assay(pairs)
