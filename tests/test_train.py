@@ -152,6 +152,26 @@ def test_training_leaves_the_callers_random_state_as_it_was(tmp_path, stores):
     assert torch.equal(torch.rand(4), expected)
 
 
+def test_training_leaves_the_callers_cuda_math_settings_as_they_were(tmp_path, stores, monkeypatch):
+    """Training on a GPU turns on TF32 matrix products (and cuDNN's algorithm search); a
+    script's own float32 products after it keep the precision it chose. The settings
+    are made here as a GPU training makes them, on the CPU."""
+    real = trainer_module.tune_cuda
+    monkeypatch.setattr(
+        trainer_module, "tune_cuda", lambda device, tf32: real(torch.device("cuda"), tf32=tf32)
+    )
+    kept = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.benchmark = False  # defaults
+    try:
+        params = write_params(tmp_path / "params.json", stores)
+        options = TrainOptions(max_epochs=1, steps_per_epoch=1, device="cpu")
+        train(params, list(stores.values()), tmp_path / "run", options, plots=False)
+        after = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark = kept
+    assert after == (False, False)
+
+
 def test_a_genome_without_a_step_in_an_epoch_has_no_training_loss(tmp_path, stores, logs):
     """An epoch capped by ``--steps-per-epoch`` may draw none of a genome's batches: its
     training loss is left empty in metrics.csv, out of the curve and the TensorBoard

@@ -62,7 +62,7 @@ from crossreg.plots import check_plot_options
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.options import TrainOptions
 from crossreg.train.run_folder import check_run_folder
-from crossreg.train.trainer import ModelSetup, Trainer, callers_random_state, run_trainer
+from crossreg.train.trainer import ModelSetup, Trainer, callers_torch_state, run_trainer
 
 log = logging.getLogger("crossreg")
 
@@ -319,12 +319,13 @@ def finetune(
     section (its ``learning_rate`` replaced by `learning_rate` when given) and `options`;
     checkpoints ``best/`` and ``last/`` go to `out` as :func:`crossreg.train.trainer.train`
     writes them, and `resume` and `overwrite` mean what they mean there. Torch's random
-    state is as it was before the call (:func:`~crossreg.train.trainer.callers_random_state`)."""
+    state and CUDA math settings are as they were before the call
+    (:func:`~crossreg.train.trainer.callers_torch_state`)."""
     check_plot_options(plots, svg)
     check_run_folder(out, resume=resume, overwrite=overwrite)
     distributed.init(options.device if options is not None else None)
     try:
-        with callers_random_state(options or TrainOptions()):
+        with callers_torch_state(options or TrainOptions()):
             trainer = finetune_trainer(
                 model_dir, data_dir, out, spec, options, learning_rate=learning_rate
             )

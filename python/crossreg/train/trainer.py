@@ -622,8 +622,8 @@ def train(
     (:func:`crossreg.train.run_folder.check_run_folder`). At the end (or once training
     diverged) the main process draws ``training.png`` from ``metrics.csv`` (with `svg`,
     ``training.svg`` too) unless `plots` is off, and removes an earlier run's figures that
-    it did not redraw. Torch's random state is as it was before the call
-    (:func:`callers_random_state`)."""
+    it did not redraw. Torch's random state and CUDA math settings are as they were
+    before the call (:func:`callers_torch_state`)."""
     check_plot_options(plots, svg)
     require_path_list(data_dirs, "data_dirs")
     check_run_folder(out, resume=resume, overwrite=overwrite)
@@ -631,7 +631,7 @@ def train(
     options.check()
     distributed.init(options.device)
     try:
-        with callers_random_state(options):
+        with callers_torch_state(options):
             loaded = load_params(params)
             check_train_section(loaded.train, loaded.source)
             trainer = Trainer(loaded, data_dirs, out, options)
@@ -656,17 +656,33 @@ def run_trainer(trainer: Trainer, *, resume: bool, plots: bool, svg: bool) -> Pa
     return trainer.out
 
 
-def callers_random_state(options: TrainOptions) -> contextlib.AbstractContextManager[None]:
-    """A block that trains with `options` (checked first) and after which torch's random
-    state of the host, and of the training's GPU, is as it was before it
-    (:func:`torch.random.fork_rng`): training draws from it and seeds it every epoch, and a
-    resume restores the stopped run's, none of which the caller's later draws should see."""
+@contextlib.contextmanager
+def callers_torch_state(options: TrainOptions) -> Iterator[None]:
+    """A block that trains with `options` (checked first), after which the torch state the
+    caller sees is as it was before it: the random state of the host and of the
+    training's GPU (:func:`torch.random.fork_rng`; training draws from it and seeds it
+    every epoch, and a resume restores the stopped run's), and the CUDA math settings
+    training sets (:func:`tune_cuda`: TF32 matrix products and cuDNN's algorithm search),
+    so that the caller's own float32 products on the GPU keep their precision."""
     options.check()
     device = distributed.resolve_device(options.device)
-    if device.type != "cuda":
-        return torch.random.fork_rng(devices=[])
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    return torch.random.fork_rng(devices=[index], device_type="cuda")
+    devices = []
+    if device.type == "cuda":
+        devices = [device.index if device.index is not None else torch.cuda.current_device()]
+    flags = (
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cudnn.benchmark,
+    )
+    try:
+        with torch.random.fork_rng(devices=devices, device_type="cuda"):
+            yield
+    finally:
+        (
+            torch.backends.cuda.matmul.allow_tf32,
+            torch.backends.cudnn.allow_tf32,
+            torch.backends.cudnn.benchmark,
+        ) = flags
 
 
 def _draw_figures(out: Path, *, plots: bool, svg: bool) -> None:
