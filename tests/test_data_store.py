@@ -237,7 +237,7 @@ def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):
     assert not (shards[1] / "sequences.npy").exists()
     with pytest.raises(ValueError, match="one shard of a `crossreg data --tracks i/n` build"):
         DataStore(shards[0])
-    merged = merge_shards(tmp_path / "merged", shards, overwrite=False)
+    merged = merge_shards(tmp_path / "merged", shards)  # as data-merge: no --overwrite
     expected = files_of(whole.path)
     assert set(expected) == {
         CONTENTS_FILE, "dataset.json", "masked.npy", "regions.bed", "sequences.bed",

@@ -138,10 +138,15 @@ def _check_apart(out: Path, shards: Sequence[Path]) -> None:
 
 
 def merge_shards(
-    out: str | os.PathLike[str], shards: Sequence[str | os.PathLike[str]], *, overwrite: bool
+    out: str | os.PathLike[str],
+    shards: Sequence[str | os.PathLike[str]],
+    *,
+    overwrite: bool = False,
 ) -> DataStore:
     """Join the shard directories of one ``crossreg data --tracks i/n`` build, given in
-    order 0/n .. (n-1)/n, into the dataset store at `out` (opened and returned)."""
+    order 0/n .. (n-1)/n, into the dataset store at `out` (opened and returned); a store
+    already at `out` is refused unless `overwrite` lets this one replace it, as
+    ``crossreg data-merge --overwrite`` does."""
     require_path_list(shards, "shards")
     paths = [Path(s) for s in shards]
     if not paths:
