@@ -423,3 +423,33 @@ def test_a_training_that_replaces_a_run_logs_overwrite(tmp_path, monkeypatch):
     assert [c["overwrite"] for c in calls] == [True, False]
     assert read_runs(fresh / RUNS_FILE)[0]["command"].endswith(f"{fresh} --overwrite")
     assert read_runs(stopped / RUNS_FILE)[0]["command"].endswith(f"{stopped} --resume")
+
+
+def test_out_of_other_files_is_refused_before_any_work(tmp_path, monkeypatch, logs):
+    """``--out`` is new, empty or an earlier demo's (finished: its run log names the demo;
+    stopped: its world is there); a folder of the user's files is refused before the demo
+    starts, so that its last steps (summary.txt, report.html) overwrite nothing of theirs."""
+    import crossreg.demo
+
+    ran = []
+    monkeypatch.setattr(crossreg.demo, "run_demo", lambda out, *a, **k: ran.append(Path(out)))
+    mine = tmp_path / "project"
+    mine.mkdir()
+    (mine / "report.html").write_text("my report")
+    for resume in ([], ["--resume"]):
+        logs.clear()
+        assert main(["demo", "--fast", *resume, "--out", str(mine)]) == 1
+        assert any("files no finished crossreg demo wrote (report.html" in m for m in logs.messages)
+    assert ran == [] and (mine / "report.html").read_text() == "my report"
+    stopped, finished = tmp_path / "stopped", tmp_path / "finished"
+    (stopped / "synth").mkdir(parents=True)
+    (stopped / "split").mkdir()
+    finished.mkdir()
+    (finished / RUNS_FILE).write_text(
+        json.dumps({"command": f"crossreg demo --fast --out {finished}", "seconds": 1.0}) + "\n"
+    )
+    (finished / "summary.txt").write_text("an earlier demo's summary")
+    for out in (tmp_path / "new", stopped, finished):
+        assert main(["demo", "--fast", "--out", str(out)]) == 0
+    assert main(["demo", "--fast", "--resume", "--out", str(stopped)]) == 0
+    assert ran == [tmp_path / "new", stopped, finished, stopped]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import require_output
+from crossreg.commands.inputs import require_output, require_own_folder
 from crossreg.commands.options import add_genomes_argument
 from crossreg.commands.values import COUNT, SEED
 
@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     settings = CONFIGURATIONS["tiny" if args.fast else args.preset]
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
     require_output(args, folder=True)
+    # a stopped demo leaves its world (written whole) before anything else: it judges that
+    # folder itself (the settings on --resume, crossreg synth's own check on a new run)
+    require_own_folder(args, unfinished="synth")
     if args.epochs:
         settings = replace(settings, max_epochs=args.epochs)
     if args.panel_snps:
