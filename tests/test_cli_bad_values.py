@@ -632,3 +632,26 @@ def test_an_empty_chromosome_name_in_chroms_is_refused(world, tmp_path, capsys, 
 
 def test_chromosome_lists_lose_the_spaces_around_names():
     assert values.chrom_list("7, chr8 ,X") == ["7", "chr8", "X"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("abc", "expected a number, got 'abc'"),
+        ("0", "must be a finite number in (0, 1], got 0"),
+        ("nan", "must be a finite number in (0, 1], got nan"),
+        ("1.5", "must be a finite number in (0, 1], got 1.5"),
+    ],
+)
+def test_transfer_refuses_a_bad_variable_fraction_saying_what_it_takes(
+    tmp_path, capsys, text, message
+):
+    """``--variable-fraction`` says what it takes, as every number option does: a word was
+    refused as an 'invalid _fraction value', the name of a function inside crossreg."""
+    out = tmp_path / "transfer"
+    argv = ["transfer", "--model", "m", "--head", "mouse", "--data", "d", "--gtf", "g.gtf"]
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--variable-fraction", text, "--out", str(out)])
+    assert stop.value.code == 2
+    assert f"argument --variable-fraction: {message}\n" in capsys.readouterr().err
+    assert not out.exists()

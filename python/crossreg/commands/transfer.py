@@ -19,6 +19,7 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
+from crossreg.commands.values import number
 
 HELP = (
     "compare a head's predictions (e.g. mouse) with a genome's measured tracks at held-out "
@@ -33,13 +34,6 @@ def _splits(text: str) -> list[str]:
     if "train" in names:
         raise argparse.ArgumentTypeError("held-out splits only (not train)")
     return names
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"a fraction in (0, 1], not {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", dest="splits", type=_splits, help=argparse.SUPPRESS)
     parser.add_argument(
         "--variable-fraction",
-        type=_fraction,
+        type=number(0.0, 1.0, above=True),
         default=0.1,
         help="accessibility (DNASE, ATAC) is compared at this fraction of the held-out bins "
         "most variable across the genome's cell types (default %(default)s)",
