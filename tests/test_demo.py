@@ -453,3 +453,17 @@ def test_out_of_other_files_is_refused_before_any_work(tmp_path, monkeypatch, lo
         assert main(["demo", "--fast", "--out", str(out)]) == 0
     assert main(["demo", "--fast", "--resume", "--out", str(stopped)]) == 0
     assert ran == [tmp_path / "new", stopped, finished, stopped]
+
+
+def test_resume_on_another_world_is_refused_before_saying_it_is_kept(tmp_path, logs):
+    """``--resume`` with settings other than the stopped run's is refused with its one
+    error, before the step is counted: the world was said to be kept (``[1/32] synth``,
+    ``kept from the stopped run``) and then refused."""
+    world = tmp_path / "demo" / "synth"
+    world.mkdir(parents=True)
+    manifest = {"preset": "tiny", "seed": 0, "genomes": {"human": {}, "mouse": {}}}
+    (world / "manifest.json").write_text(json.dumps(manifest))
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main(["demo", "--fast", "--seed", "1", "--resume", "--out", str(world.parent)]) == 1
+    assert any("seed 0" in m and "not tiny, 1 and 2" in m for m in logs.messages)
+    assert not any(m.startswith(("kept from", "[1/")) for m in logs.messages)

@@ -274,23 +274,21 @@ def _make_world(synth: Path, settings: DemoSettings, resume: bool) -> dict:
     if settings.genomes != DEFAULT_GENOMES:
         argv += ["--genomes", str(settings.genomes)]
     argv += ["--overwrite", "--out", str(synth)]
-    kept = resume and (synth / MANIFEST).exists()
-    if kept:
-        keep(argv, synth)
-    else:
-        run_step(
-            argv,
-            synthesize,
-            synth,
-            settings.preset,
-            settings.seed,
-            genomes=settings.genomes,
-            overwrite=True,
-        )
-    manifest = json.loads((synth / MANIFEST).read_text())
-    if kept:
+    if resume and (synth / MANIFEST).exists():
+        manifest = json.loads((synth / MANIFEST).read_text())
         _check_world(synth, manifest, settings)
-    return manifest
+        keep(argv, synth)
+        return manifest
+    run_step(
+        argv,
+        synthesize,
+        synth,
+        settings.preset,
+        settings.seed,
+        genomes=settings.genomes,
+        overwrite=True,
+    )
+    return json.loads((synth / MANIFEST).read_text())
 
 
 def _split_world(out: Path, synth: Path, manifest: dict, settings: DemoSettings) -> None:
