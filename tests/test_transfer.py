@@ -166,7 +166,7 @@ def test_an_assays_normalised_mean_counts_only_the_pairs_that_have_one():
     )
     row = assay_summary(tables)["CHIP"]
     assert (row["pairs"], row["normalised_pairs"], row["normalised_r_matched"]) == (5, 4, 1.0)
-    assert "CHIP:CTCF: the head has one track (liver)" in row["normalised_r_note"]
+    assert "CHIP:CTCF: the head has one track and" in row["normalised_r_note"]
     assert "(5 pairs, 4 with a normalised R, 40 TSSs)" in summary_line(row)
 
 
@@ -244,11 +244,11 @@ def test_an_experiment_with_one_track_has_no_normalised_r_and_says_why():
     assert tables.pairs["pearson_r_normalised"].is_nan().all()
     assert tables.pairs["pearson_r"].is_finite().all()
     why = (
-        "the head has one track (liver) and the genome has one track (liver): "
+        "the head has one track and the genome has one track: "
         "mean-normalising over a side's tracks leaves 0 at every site, so normalised R "
         "needs two or more cell types on each side"
     )
-    assert tables.notes == {"CAGE": f"CAGE: {why}", "CHIP:CTCF": f"CHIP:CTCF: {why}"}
+    assert tables.notes == {"CAGE": why, "CHIP:CTCF": why}
     summary = assay_summary(tables)
     assert summary["CAGE"]["normalised_r_matched"] is None
     assert summary["CAGE"]["normalised_r_note"] == f"CAGE: {why}"
@@ -257,23 +257,51 @@ def test_an_experiment_with_one_track_has_no_normalised_r_and_says_why():
     assert "R 0." in line or "R -0." in line or "R 1." in line
 
 
+def test_experiments_of_one_reason_are_named_together(tmp_path, logs):
+    """Eight one-track ChIP experiments give one note and one heat-map warning naming the
+    first six, not eight sentences: the paper's tracks hold hundreds of ChIP experiments
+    measured in one cell type, and each was a warning and a sentence of the printed line."""
+    measured, predicted, order = _planted()
+    factors = [f"TF{k}" for k in range(8)]
+    one = np.expm1(np.random.default_rng(2).normal(size=(measured.shape[0], len(factors))) + 3)
+    tables = transfer_tables(
+        np.hstack([measured, one]),
+        np.hstack([predicted[:, :4], one[:, ::-1]]),
+        [f"m{i}" for i in range(12)],
+        [*(f"CHIP:H3K27ac:{c}" for c in CELLS), *(f"CHIP:{f}:liver" for f in factors)],
+        [f"h{i}" for i in range(12)],
+        [*(f"CHIP:H3K27ac:{CELLS[c]}" for c in order), *(f"CHIP:{f}:liver" for f in factors)],
+    )
+    why = (
+        "the head has one track and the genome has one track: mean-normalising over a "
+        "side's tracks leaves 0 at every site, so normalised R needs two or more cell types "
+        "on each side"
+    )
+    named = "CHIP:TF0, CHIP:TF1, CHIP:TF2, CHIP:TF3, CHIP:TF4, CHIP:TF5"
+    note = f"{named} and 2 more (NaN in matrix.tsv): {why}"
+    assert assay_summary(tables)["CHIP"]["normalised_r_note"] == note
+    path = tmp_path / "matrix.tsv"
+    path.write_text(tables.matrix.write_csv(separator="\t", float_precision=6))
+    assert [p.name for p in plot_matrix_file(path, tmp_path)] == ["matrix_CHIP_H3K27ac.png"]
+    warnings = [r.getMessage() for r in logs.records if "no heat map" in r.getMessage()]
+    assert warnings == [f"no heat map of normalised R for {note}"]
+
+
 def test_normalised_r_gap_names_each_reason(tmp_path, logs):
     values, cells = np.full((2, 2), np.nan), ["liver", "kidney"]
     matched = np.eye(2, dtype=bool)
-    assert normalised_r_gap("CAGE", 2, cells, cells, values, matched) == (
-        "CAGE: 2 sites, and R needs 3"
-    )
+    assert normalised_r_gap("CAGE", 2, cells, cells, values, matched) == "2 sites, and R needs 3"
     one = normalised_r_gap("CAGE", 10, cells, ["liver"], values[:, :1], matched[:, :1])
-    assert one is not None and one.startswith("CAGE: the genome has one track (liver): ")
+    assert one is not None and one.startswith("the genome has one track: ")
     # two tracks of one cell type on each side: no unmatched pair
     same = np.ones((2, 2), dtype=bool)
     r = np.array([[0.5, 0.4], [0.3, 0.2]])
     assert normalised_r_gap("DNASE", 10, ["liver"] * 2, ["liver"] * 2, r, same) == (
-        "DNASE: every head track has the cell type of every measured track: no unmatched pair"
+        "every head track has the cell type of every measured track: no unmatched pair"
     )
     assert normalised_r_gap("CAGE", 10, cells, cells, r, matched) is None
     assert normalised_r_gap("CAGE", 10, cells, cells, values, matched) == (
-        "CAGE: the tracks of a side are equal at every site once mean-normalised"
+        "the tracks of a side are equal at every site once mean-normalised"
     )
     # the heat maps leave such an experiment out and say why
     tables = transfer_tables(
@@ -288,7 +316,7 @@ def test_normalised_r_gap_names_each_reason(tmp_path, logs):
     path = tmp_path / "matrix.tsv"
     path.write_text(tables.matrix.write_csv(separator="\t", float_precision=6))
     assert plot_matrix_file(path, tmp_path) == []
-    assert f"no heat map of normalised R for {tables.notes['CAGE']}" in logs.text
+    assert f"no heat map of normalised R for CAGE: {tables.notes['CAGE']}" in logs.text
 
 
 def test_heat_map_draws_the_matrix_read_back_from_matrix_tsv(tmp_path):

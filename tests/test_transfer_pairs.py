@@ -122,7 +122,7 @@ def test_the_normalised_r_gap_names_the_pairs_file(tmp_path):
     pairs = _read(_pairs_file(tmp_path, "head_track\tmeasured_track", "mm_dnase\ths_dnase"))
     tables = _tables(Pairing(pairs, "pairs.tsv"))
     assert tables.pairs.height == 0
-    assert tables.notes == {"CAGE": "CAGE: the pairs file names no CAGE pair: no matched pair"}
+    assert tables.notes == {"CAGE": "the pairs file names no CAGE pair: no matched pair"}
     assert _tables(EQUAL_CELL_TYPES).notes == {}
     # the heat map's panel says which rule matched its cells
     matrix = wide(_tables(EQUAL_CELL_TYPES).matrix, "CAGE")

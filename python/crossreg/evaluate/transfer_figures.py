@@ -26,6 +26,7 @@ from crossreg.evaluate.transfer_tracks import (
     BY_CELL_TYPE,
     MATRIX_SCHEMA,
     cell_type_of,
+    gap_notes,
     normalised_r_gap,
 )
 from crossreg.io.tables import as_int
@@ -214,6 +215,7 @@ def plot_matrix_file(
     directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     experiments = sorted(set(frame["experiment"]))  # dozens at the paper's width
+    gaps: dict[str, str] = {}  # experiment -> why it has no heat map
     for experiment in track(experiments, "transfer heat maps", "experiments"):
         matrix = wide(frame, experiment)
         if not np.isfinite(matrix.values).any():
@@ -223,8 +225,11 @@ def plot_matrix_file(
             gap = normalised_r_gap(
                 experiment, sites, rows, columns, matrix.values, matrix.matched, pairing
             )
-            log.warning("no heat map of normalised R for %s", gap)
+            assert gap is not None  # no finite cell at all: a reason is always found
+            gaps[experiment] = gap
             continue
         name = directory / f"matrix_{safe_name(experiment)}.png"
         written += plot_matrix(name, matrix, title=title, svg=svg, pairing=pairing).paths
+    for note in gap_notes(gaps):
+        log.warning("no heat map of normalised R for %s", note)
     return written

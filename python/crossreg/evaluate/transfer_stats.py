@@ -32,6 +32,7 @@ from crossreg.evaluate.transfer_tracks import (
     assay_of_experiment,
     cell_type_of,
     experiment_of,
+    gap_notes,
     normalised_r_gap,
 )
 
@@ -196,7 +197,7 @@ def assay_summary(tables: TransferTables) -> dict[str, dict]:
         if incomplete or None in (row["normalised_r_matched"], row["normalised_r_unmatched"]):
             experiments = sorted(set(cells["experiment"]))
             row["normalised_r_note"] = "; ".join(
-                tables.notes[e] for e in experiments if e in tables.notes
+                gap_notes({e: tables.notes[e] for e in experiments if e in tables.notes})
             )
         out[assay] = row
     return out

@@ -97,13 +97,14 @@ def normalised_r_gap(
 ) -> str | None:
     """Why an experiment's matrix `values` ``(head tracks, measured tracks)`` of
     normalised R (`matched` cells marked by the rule `pairing`; the tracks' cell types
-    given) has no finite matched cell or no finite unmatched one; ``None`` when it has
-    both."""
+    given) has no finite matched cell or no finite unmatched one, without the experiment's
+    name, so that experiments of one reason can be named together (:func:`gap_notes`);
+    ``None`` when it has both."""
     values = np.asarray(values, dtype=np.float64)
     if np.isfinite(values[matched]).any() and np.isfinite(values[~matched]).any():
         return None
     sides = [
-        f"{who} has one track ({cells[0]})"
+        f"{who} has one track"
         for who, cells in (("the head", head_cells), ("the genome", measured_cells))
         if len(cells) == 1
     ]
@@ -128,7 +129,23 @@ def normalised_r_gap(
         ) + ": no matched pair"
     else:
         why = "the tracks of a side are equal at every site once mean-normalised"
-    return f"{experiment}: {why}"
+    return why
+
+
+def gap_notes(gaps: Mapping[str, str], shown: int = 6) -> list[str]:
+    """One note per reason of `gaps` (experiment → :func:`normalised_r_gap`), naming its
+    experiments (the first `shown`, then how many more): hundreds of one-track ChIP
+    experiments make one line, not hundreds."""
+    by_reason: dict[str, list[str]] = {}
+    for experiment, why in gaps.items():
+        by_reason.setdefault(why, []).append(experiment)
+    notes = []
+    for why, experiments in by_reason.items():
+        named = ", ".join(experiments[:shown])
+        if len(experiments) > shown:
+            named += f" and {len(experiments) - shown} more (NaN in matrix.tsv)"
+        notes.append(f"{named}: {why}")
+    return notes
 
 
 def few_pairs_note(experiment: str, matched: npt.NDArray[np.bool_]) -> str | None:
