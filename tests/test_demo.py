@@ -427,8 +427,9 @@ def test_a_training_that_replaces_a_run_logs_overwrite(tmp_path, monkeypatch):
 
 def test_out_of_other_files_is_refused_before_any_work(tmp_path, monkeypatch, logs):
     """``--out`` is new, empty or an earlier demo's (finished: its run log names the demo;
-    stopped: its world is there); a folder of the user's files is refused before the demo
-    starts, so that its last steps (summary.txt, report.html) overwrite nothing of theirs."""
+    stopped: its world, or the hidden folder it was being written in, is there); a folder
+    of the user's files is refused before the demo starts, so that its last steps
+    (summary.txt, report.html) overwrite nothing of theirs."""
     import crossreg.demo
 
     ran = []
@@ -444,15 +445,17 @@ def test_out_of_other_files_is_refused_before_any_work(tmp_path, monkeypatch, lo
     stopped, finished = tmp_path / "stopped", tmp_path / "finished"
     (stopped / "synth").mkdir(parents=True)
     (stopped / "split").mkdir()
+    killed = tmp_path / "killed"  # while its world was being written
+    (killed / ".synth.partial").mkdir(parents=True)
     finished.mkdir()
     (finished / RUNS_FILE).write_text(
         json.dumps({"command": f"crossreg demo --fast --out {finished}", "seconds": 1.0}) + "\n"
     )
     (finished / "summary.txt").write_text("an earlier demo's summary")
-    for out in (tmp_path / "new", stopped, finished):
+    for out in (tmp_path / "new", stopped, finished, killed):
         assert main(["demo", "--fast", "--out", str(out)]) == 0
     assert main(["demo", "--fast", "--resume", "--out", str(stopped)]) == 0
-    assert ran == [tmp_path / "new", stopped, finished, stopped]
+    assert ran == [tmp_path / "new", stopped, finished, killed, stopped]
 
 
 def test_resume_on_another_world_is_refused_before_saying_it_is_kept(tmp_path, logs):

@@ -108,6 +108,8 @@ SMALL = DemoSettings(
 )
 CONFIGURATIONS = {"tiny": FAST, "mini": DemoSettings(), "small": SMALL}
 ISM_WIDTH = 60
+#: The folder of the world in the demo's folder, written first.
+WORLD = "synth"
 
 
 def demo_params(tracks: dict[str, int], settings: DemoSettings = DemoSettings()) -> dict:
@@ -240,7 +242,7 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     """The steps of :func:`run_demo`, in order, then the summary files."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    synth = out / "synth"
+    synth = out / WORLD
     manifest = _make_world(synth, settings, resume)
     genomes = list(manifest["genomes"])
     _split_world(out, synth, manifest, settings)

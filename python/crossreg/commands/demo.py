@@ -8,6 +8,7 @@ from pathlib import Path
 from crossreg.commands.inputs import require_output, require_own_folder
 from crossreg.commands.options import add_genomes_argument
 from crossreg.commands.values import COUNT, SEED
+from crossreg.io.atomic import partial_path
 
 HELP = (
     "the whole pipeline on generated genomes: synth → split → data → train (joint and "
@@ -70,15 +71,16 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo and print its summary."""
     from dataclasses import replace
 
-    from crossreg.demo import CONFIGURATIONS, run_demo
+    from crossreg.demo import CONFIGURATIONS, WORLD, run_demo
     from crossreg.demo_summary import format_summary
 
     settings = CONFIGURATIONS["tiny" if args.fast else args.preset]
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
     require_output(args, folder=True)
-    # a stopped demo leaves its world (written whole) before anything else: it judges that
-    # folder itself (the settings on --resume, crossreg synth's own check on a new run)
-    require_own_folder(args, unfinished="synth")
+    # a stopped demo leaves its world before anything else (or, killed while writing it,
+    # the hidden folder it is written in), which it judges itself: the settings on
+    # --resume, crossreg synth's own check on a new run
+    require_own_folder(args, unfinished=(WORLD, partial_path(Path(WORLD)).name))
     if args.epochs:
         settings = replace(settings, max_epochs=args.epochs)
     if args.panel_snps:

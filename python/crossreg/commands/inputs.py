@@ -93,20 +93,24 @@ def require_output(args: argparse.Namespace, name: str = "out", *, folder: bool)
         )
 
 
-def require_own_folder(args: argparse.Namespace, unfinished: str | None = None) -> None:
+def require_own_folder(
+    args: argparse.Namespace, unfinished: str | tuple[str, ...] | None = None
+) -> None:
     """``--out``, the folder this command writes its files into, is new, empty, or this
     command's own earlier output (its run log names this command and no other that writes
     folders), which a rerun replaces. Anything else (another command's output, the
     user's files) is refused before any work, so that nothing of theirs is overwritten
-    or mixed in. `unfinished` names the entry an interrupted run of the command leaves
-    there (its checkpoint), which the command judges itself: a folder holding it is the
-    command's, with whatever outputs the interrupted run had written beside it."""
+    or mixed in. `unfinished` names the entry (or entries) an interrupted run of the
+    command leaves there (its checkpoint), which the command judges itself: a folder
+    holding one is the command's, with whatever outputs the interrupted run had written
+    beside it."""
     out, command = Path(args.out), args.command
     if launched_rank() != 0 or not out.is_dir():
         return  # under torchrun process 0 checks (the others may have begun writing)
-    if unfinished is not None and (out / unfinished).is_dir():
+    left = (unfinished,) if isinstance(unfinished, str) else unfinished or ()
+    if any((out / name).is_dir() for name in left):
         return
-    entries = [p for p in out.iterdir() if p.name != unfinished]
+    entries = [p for p in out.iterdir() if p.name not in left]
     if not entries:
         return
     runs = read_runs(out / RUNS_FILE) if (out / RUNS_FILE).is_file() else []

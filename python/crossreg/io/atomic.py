@@ -261,7 +261,7 @@ def _old_path(path: Path) -> Path:
     return path.parent / f".{path.name}.old"
 
 
-def _partial_path(path: Path) -> Path:
+def partial_path(path: Path) -> Path:
     """The folder :func:`atomic_directory` fills to replace `path`: ``.<name>.partial``."""
     return path.parent / f".{path.name}.partial"
 
@@ -292,7 +292,7 @@ def restore_previous(path: str | os.PathLike[str]) -> None:
     if os.path.lexists(path) or not os.path.lexists(_old_path(path)):
         return
     try:
-        fd = os.open(_partial_path(path), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        fd = os.open(partial_path(path), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:  # no writer is filling one
         _put_back_old(path)
         return
@@ -472,7 +472,7 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     file or one in the folder (a full disk) is an :class:`OutputError` naming `path`."""
     out = Path(path)
     path = _real_target(out)
-    work = _partial_path(path)
+    work = partial_path(path)
     lock = _claim(work, out)
     try:
         _put_back_old(path)
