@@ -431,9 +431,11 @@ def test_out_of_other_files_is_refused_before_any_work(tmp_path, monkeypatch, lo
     of the user's files is refused before the demo starts, so that its last steps
     (summary.txt, report.html) overwrite nothing of theirs."""
     import crossreg.demo
+    import crossreg.demo_summary
 
     ran = []
     monkeypatch.setattr(crossreg.demo, "run_demo", lambda out, *a, **k: ran.append(Path(out)))
+    monkeypatch.setattr(crossreg.demo_summary, "format_summary", lambda summary: "")
     mine = tmp_path / "project"
     mine.mkdir()
     (mine / "report.html").write_text("my report")
