@@ -16,7 +16,7 @@ from crossreg.cli import build_parser, main
 from crossreg.io.vcf import Variant, write_vcf
 from crossreg.stats.denovo import risk_scores
 from crossreg.stats.denovo_report import load_groups
-from crossreg.variants.sad_read import SadTable
+from crossreg.variants.sad_read import require_finite
 from tests.test_denovo import _planted, _write_inputs
 
 
@@ -92,9 +92,9 @@ def test_alleles_crossreg_sad_skipped_are_left_out_with_a_warning(
 
 def test_an_infinite_score_is_named() -> None:
     # before: an .h5 from another tool holding inf failed the PCA ("SVD did not converge")
-    table = SadTable(["a", "b"], ["t0", "t1"], [], np.array([[1, 2], [3, np.inf]], np.float32))
+    values = np.array([[1, 2], [3, np.inf]], np.float32)
     with pytest.raises(ValueError, match=r"allele b \(row 2\) has no finite score \(inf\)"):
-        table.require_every_score("x.h5", "drop it")
+        require_finite("x.h5", values, ["a", "b"], ["t0", "t1"], "drop it")
 
 
 def test_one_fold_is_refused_by_name() -> None:

@@ -77,7 +77,6 @@ class GeneIndex:
             items.sort()
             self.positions[chrom] = [pos for pos, _ in items]
             self.genes[chrom] = [gene for _, gene in items]
-        self.gene_count = len(sites)
         self.tss = sites
 
     @classmethod

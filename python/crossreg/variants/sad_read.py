@@ -159,11 +159,6 @@ class SadTable:
     values: npt.NDArray[np.float32]
     sites: list[Site] | None = None
 
-    def require_every_score(self, path: str | os.PathLike[str], remedy: str) -> None:
-        """Stop, naming the first allele and track, when a score is nan or infinite
-        (:func:`require_finite`); `remedy` says what to do."""
-        require_finite(path, self.values, self.labels, self.identifiers, remedy)
-
 
 def require_finite(
     path: str | os.PathLike[str],
