@@ -200,15 +200,7 @@ def write_bigwigs(
     targets = [targets[i] for i in chosen]
     genome = Genome(fasta)
     geometry = Geometry.of(model)
-    if bed is None:
-        intervals = chromosome_intervals(genome.sizes, chroms, geometry, source=str(fasta))
-    else:
-        regions = read_bed(bed)
-        check_within(regions, genome.sizes, source=str(bed))
-        if not regions:
-            raise ValueError(f"{bed}: the BED file has no regions")
-        spans = ((iv.chrom, iv.start, iv.end) for iv in regions)
-        intervals = bin_intervals(spans, genome.sizes, geometry)
+    intervals = _requested_intervals(genome, fasta, chroms, bed, geometry)
     tiles = plan_tiles(intervals, genome.sizes, geometry)
     summary = coverage_summary(intervals, tiles)
     if not tiles:
@@ -231,45 +223,20 @@ def write_bigwigs(
         options.describe(),
         f"{summary['requested_bins'] - summary['predicted_bins']:,}",
     )
-    settings = {
-        "model": file_identity(Path(model_dir) / "model.safetensors"),
-        "fasta": file_identity(fasta),
-        "bed": file_identity(bed) if bed is not None else None,
-        "chroms": list(chroms) if chroms is not None else None,
-        "head": head,
-        "tracks": tracks,
-        "options": [options.rc, list(options.shifts), options.bf16],
-        "chunk_windows": chunk_windows,
-    }
+    settings = _run_settings(model_dir, fasta, bed, chroms, head, tracks, options, chunk_windows)
     shared = {**settings, "shards": shard.count} if shard is not None else None
     store = ChunkStore(root, unit="windows")
     state = store.open({**settings, "shard": str(shard)}, resume=resume, total=stop - start)
     if shared is not None:
         with atomic_write(store.root / RUN_FILE) as handle:
             json.dump(shared, handle, sort_keys=True, default=str)
-    try:
+    with _kept_when_stopped(store, stop - start):
         if shared is not None:
             check_shard_settings(outdir, shared)
         state = predict_chunks(
             model, genome, tiles, head, options, store, state, start, stop, chunk_windows
         )
-    except KeyboardInterrupt:
-        raise Interrupted(
-            f"{store.saved().records_done} of {stop - start} windows kept in {store.root}; "
-            "rerun with --resume to continue"
-        ) from None
-    except Exception:
-        if store.saved().records_done == 0:  # nothing to resume: a plain rerun may start
-            shutil.rmtree(store.root, ignore_errors=True)
-        raise
-    shards = (
-        [shard_root(outdir, Shard(i, shard.count)) for i in range(shard.count)] if shard else [root]
-    )
-    bounds = (
-        [Shard(i, shard.count).bounds(len(tiles)) for i in range(shard.count)]
-        if shard
-        else [(0, len(tiles))]
-    )
+    shards, bounds = _shard_layout(outdir, root, shard, len(tiles))
     meta = {
         "model": str(model_dir),
         "head": head,
@@ -293,6 +260,79 @@ def write_bigwigs(
         shared,
     )
     return BigWigRun(outdir, len(targets), stop - start, written)
+
+
+def _requested_intervals(
+    genome: Genome,
+    fasta: str | os.PathLike[str],
+    chroms: Sequence[str] | None,
+    bed: str | os.PathLike[str] | None,
+    geometry: Geometry,
+) -> list[tuple[str, int, int]]:
+    """The bin-aligned ``(chrom, start, end)`` spans to predict: the chromosomes `chroms`
+    (all of `fasta` when None) or, when given, the regions of `bed` (checked against the
+    genome; an empty BED is refused)."""
+    if bed is None:
+        return chromosome_intervals(genome.sizes, chroms, geometry, source=str(fasta))
+    regions = read_bed(bed)
+    check_within(regions, genome.sizes, source=str(bed))
+    if not regions:
+        raise ValueError(f"{bed}: the BED file has no regions")
+    spans = ((iv.chrom, iv.start, iv.end) for iv in regions)
+    return bin_intervals(spans, genome.sizes, geometry)
+
+
+def _run_settings(
+    model_dir: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
+    bed: str | os.PathLike[str] | None,
+    chroms: Sequence[str] | None,
+    head: str,
+    tracks: str | None,
+    options: InferenceOptions,
+    chunk_windows: int,
+) -> dict[str, object]:
+    """What decides a run's windows and values: a resumed run (or another shard) must
+    have the same (the model and inputs by :func:`file_identity`)."""
+    return {
+        "model": file_identity(Path(model_dir) / "model.safetensors"),
+        "fasta": file_identity(fasta),
+        "bed": file_identity(bed) if bed is not None else None,
+        "chroms": list(chroms) if chroms is not None else None,
+        "head": head,
+        "tracks": tracks,
+        "options": [options.rc, list(options.shifts), options.bf16],
+        "chunk_windows": chunk_windows,
+    }
+
+
+@contextlib.contextmanager
+def _kept_when_stopped(store: ChunkStore, windows: int) -> Iterator[None]:
+    """Ctrl-C keeps the windows `store` holds, for ``--resume`` (:class:`Interrupted`
+    says how many of `windows`); an error removes the store when it holds none, so that a
+    plain rerun may start."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{store.saved().records_done} of {windows} windows kept in {store.root}; "
+            "rerun with --resume to continue"
+        ) from None
+    except Exception:
+        if store.saved().records_done == 0:
+            shutil.rmtree(store.root, ignore_errors=True)
+        raise
+
+
+def _shard_layout(
+    outdir: Path, root: Path, shard: Shard | None, n_tiles: int
+) -> tuple[list[Path], list[tuple[int, int]]]:
+    """The stores of every shard of the run (`root` alone without `shard`) and each one's
+    windows ``[start, stop)`` of the `n_tiles`."""
+    if shard is None:
+        return [root], [(0, n_tiles)]
+    parts = [Shard(i, shard.count) for i in range(shard.count)]
+    return [shard_root(outdir, part) for part in parts], [part.bounds(n_tiles) for part in parts]
 
 
 def predict_chunks(
