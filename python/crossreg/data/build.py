@@ -339,19 +339,7 @@ def _build(
 ) -> None:
     require_path_list(blacklist, "blacklist")
     layout = options.layout
-    check_numbers(
-        seq_length=layout.seq_length,
-        stride=layout.stride,
-        stride_test=layout.stride_test,
-        crop_bins=layout.crop_bins,
-        pool_width=layout.pool_width,
-        threads=options.threads,
-        max_unmappable=options.max_unmappable,
-        fill_quantile=options.fill_quantile,
-    )
-    level = options.compress_targets
-    if level is not None and not 0 <= level <= 12:
-        raise ValueError(f"--compress-targets {level}: the deflate level is 0 to 12 (1: fast)")
+    _check_options(options)
     check_replaceable(out, options.overwrite, REPLACEABLE)
     inputs = check_inputs(
         fasta=fasta,
@@ -430,32 +418,76 @@ def _build(
                 "split": asdict(options.split) if regions is None else None,
                 "compress_targets": options.compress_targets,
             },
-            "inputs": {
-                "fasta": str(Path(fasta).resolve()),
-                "targets": str(Path(targets).resolve()),
-                "regions": str(Path(regions).resolve()) if regions else None,
-                "gaps": str(Path(gaps).resolve()) if gaps else None,
-                "blacklist": [str(Path(b).resolve()) for b in blacklist],
-                "unmappable": str(Path(unmappable).resolve()) if unmappable else None,
-            },
+            "inputs": _input_paths(fasta, targets, regions, gaps, blacklist, unmappable),
             "tracks": [_json_stats(s) for s in stats],
         }
-        if shard is None:
-            if options.compress_targets is not None:
-                compress_targets(work, options.compress_targets)
-            write_json(work / METADATA, metadata)
-        else:
-            write_json(
-                work / SHARD_METADATA,
-                {
-                    "format": SHARD_FORMAT,
-                    "format_version": SHARD_VERSION,
-                    "shard": {
-                        "index": shard.index,
-                        "count": shard.count,
-                        "first_track": first,
-                        "stop_track": stop,
-                    },
-                    "dataset": metadata,
-                },
-            )
+        _finish(work, metadata, options.compress_targets, shard, first, stop)
+
+
+def _check_options(options: BuildOptions) -> None:
+    """Refuse a window layout, thread count, fraction or deflate level out of range."""
+    layout = options.layout
+    check_numbers(
+        seq_length=layout.seq_length,
+        stride=layout.stride,
+        stride_test=layout.stride_test,
+        crop_bins=layout.crop_bins,
+        pool_width=layout.pool_width,
+        threads=options.threads,
+        max_unmappable=options.max_unmappable,
+        fill_quantile=options.fill_quantile,
+    )
+    level = options.compress_targets
+    if level is not None and not 0 <= level <= 12:
+        raise ValueError(f"--compress-targets {level}: the deflate level is 0 to 12 (1: fast)")
+
+
+def _input_paths(
+    fasta: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    regions: str | os.PathLike[str] | None,
+    gaps: str | os.PathLike[str] | None,
+    blacklist: Sequence[str | os.PathLike[str]],
+    unmappable: str | os.PathLike[str] | None,
+) -> dict[str, object]:
+    """The metadata's ``inputs``: each input file's absolute path (None when not given)."""
+    return {
+        "fasta": str(Path(fasta).resolve()),
+        "targets": str(Path(targets).resolve()),
+        "regions": str(Path(regions).resolve()) if regions else None,
+        "gaps": str(Path(gaps).resolve()) if gaps else None,
+        "blacklist": [str(Path(b).resolve()) for b in blacklist],
+        "unmappable": str(Path(unmappable).resolve()) if unmappable else None,
+    }
+
+
+def _finish(
+    work: Path,
+    metadata: dict[str, object],
+    level: int | None,
+    shard: Shard | None,
+    first: int,
+    stop: int,
+) -> None:
+    """Seal the store being written in `work`: compress its targets (deflate `level`, when
+    given) and write its metadata, or for a shard of tracks ``[first, stop)`` write the
+    shard's metadata around the store's, its targets left for the merge to compress."""
+    if shard is None:
+        if level is not None:
+            compress_targets(work, level)
+        write_json(work / METADATA, metadata)
+        return
+    write_json(
+        work / SHARD_METADATA,
+        {
+            "format": SHARD_FORMAT,
+            "format_version": SHARD_VERSION,
+            "shard": {
+                "index": shard.index,
+                "count": shard.count,
+                "first_track": first,
+                "stop_track": stop,
+            },
+            "dataset": metadata,
+        },
+    )
