@@ -22,6 +22,25 @@ HELP = "SLDP: test signed variant annotations (e.g. SAD) against GWAS or eQTL su
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg sldp`` (named as the reference package's)."""
+    _add_panel_arguments(parser)
+    _add_annotation_arguments(parser)
+    _add_phenotype_arguments(parser)
+    _add_regression_arguments(parser)
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from OUT/.partial/, where each finished "
+        "chromosome's share of the LD block pass is kept: only the others are computed, and "
+        "the outputs are the same bytes as an uninterrupted run's (refused, naming what "
+        "differs, when the inputs or the options that decide the pass are not the ones it "
+        "started with; without --resume, a left-over OUT/.partial/ is refused)",
+    )
+    add_plot_arguments(parser)
+
+
+def _add_panel_arguments(parser: argparse.ArgumentParser) -> None:
+    """The reference panel, regression SNPs, LD blocks and LD scores."""
     parser.add_argument(
         "--bfile-chr", required=True, help="panel prefix: PREFIX{chrom}.bed/.bim/.fam/.frq"
     )
@@ -43,6 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="prefix of PREFIX{chrom}.l2.ldscore.gz and .l2.M_5_50 (every chromosome found)",
     )
+
+
+def _add_annotation_arguments(parser: argparse.ArgumentParser) -> None:
+    """The annotations tested (``--sannot-chr`` or ``--sad``) and the backgrounds."""
     annotations = parser.add_mutually_exclusive_group(required=True)
     annotations.add_argument(
         "--sannot-chr",
@@ -87,6 +110,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "GTF (CDS/start_codon/stop_codon, UTR features, transcript minus exons), signed by "
         "minor allele",
     )
+
+
+def _add_phenotype_arguments(parser: argparse.ArgumentParser) -> None:
+    """The summary statistics: GWAS (``--sumstats``) and eQTL tables."""
     parser.add_argument(
         "--sumstats",
         type=Path,
@@ -111,6 +138,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="sample size of every --eqtl table, in place of their N column (for tables "
         "without one; refused without --eqtl)",
     )
+
+
+def _add_regression_arguments(parser: argparse.ArgumentParser) -> None:
+    """The chromosomes, sign flips, jackknife, weights, scaling and outputs' detail."""
     parser.add_argument(
         "--chroms",
         type=chrom_list,
@@ -174,17 +205,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.05,
         help="write chunk tables below this p (default %(default)s)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run from OUT/.partial/, where each finished "
-        "chromosome's share of the LD block pass is kept: only the others are computed, and "
-        "the outputs are the same bytes as an uninterrupted run's (refused, naming what "
-        "differs, when the inputs or the options that decide the pass are not the ones it "
-        "started with; without --resume, a left-over OUT/.partial/ is refused)",
-    )
-    add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
