@@ -1,6 +1,8 @@
-"""Errors every layer may raise, and the checks of a list of paths or names given as one."""
+"""Errors every layer may raise, the checks of a list of paths or names given as one, and
+how a message names a long list."""
 
 import os
+from collections.abc import Sequence
 
 
 class CommandError(Exception):
@@ -27,3 +29,10 @@ def require_name_list(value: object, name: str, example: str) -> None:
         raise TypeError(
             f"{name} must be a list of names, e.g. [{example!r}], got the string {value!r}"
         )
+
+
+def first_few(items: Sequence[str], shown: int = 5) -> str:
+    """The first `shown` of `items`, comma-separated, then `` and N more`` when there are
+    more: ``a, b, c, d, e and 2 more``; empty for no items."""
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more

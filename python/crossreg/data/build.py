@@ -39,7 +39,7 @@ from crossreg.data.store import (
     store_version,
 )
 from crossreg.devices import usable_cores
-from crossreg.errors import require_path_list
+from crossreg.errors import first_few, require_path_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
@@ -174,15 +174,13 @@ def _warn_overflow(table: TargetsTable, stats: Sequence[dict]) -> None:
     over = [s for s in stats if s["overflow_fraction"] > 0]
     if not over:
         return
-    shown = ", ".join(f"{s['identifier']} ({100 * s['overflow_fraction']:.3g}%)" for s in over[:5])
-    more = f" and {len(over) - 5} more" if len(over) > 5 else ""
+    shown = first_few([f"{s['identifier']} ({100 * s['overflow_fraction']:.3g}%)" for s in over])
     log.warning(
         "%s: %d tracks have bins above the float16 range after clipping and scaling, stored "
-        "as 65,504 (the share of bins in brackets): %s%s; lower their clip or scale",
+        "as 65,504 (the share of bins in brackets): %s; lower their clip or scale",
         table.path,
         len(over),
         shown,
-        more,
     )
 
 
@@ -193,7 +191,7 @@ def _warn_empty(table: TargetsTable, stats: Sequence[dict]) -> None:
     empty = [s["identifier"] for s in stats if s["pooled_max"] == 0]
     if not empty:
         return
-    shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+    shown = first_few(empty)
     log.warning(
         "%s: %d tracks are 0 in every bin of the windows (their BigWigs hold no positive "
         "value there: a file without data, or negative values only): %s; check their files",

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.errors import first_few
+
 
 def non_finite_columns(values: npt.ArrayLike) -> npt.NDArray[np.intp]:
     """The columns (last axis) of `values` that hold a NaN or infinite value."""
@@ -17,9 +19,8 @@ def non_finite_columns(values: npt.ArrayLike) -> npt.NDArray[np.intp]:
     return np.flatnonzero(~np.isfinite(array.reshape(-1, array.shape[-1])).all(axis=0))
 
 
-def _named(identifiers: Sequence[str], shown: int = 5) -> str:
-    more = f" and {len(identifiers) - shown} more" if len(identifiers) > shown else ""
-    return f"{len(identifiers)} track(s) ({', '.join(identifiers[:shown])}{more})"
+def _named(identifiers: Sequence[str]) -> str:
+    return f"{len(identifiers)} track(s) ({first_few(identifiers)})"
 
 
 def check_finite_predictions(

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.errors import first_few
 from crossreg.io.targets import assay_of, split_description
 from crossreg.io.text import numbered_lines
 
@@ -141,9 +142,9 @@ def gap_notes(gaps: Mapping[str, str], shown: int = 6) -> list[str]:
         by_reason.setdefault(why, []).append(experiment)
     notes = []
     for why, experiments in by_reason.items():
-        named = ", ".join(experiments[:shown])
+        named = first_few(experiments, shown)
         if len(experiments) > shown:
-            named += f" and {len(experiments) - shown} more (NaN in matrix.tsv)"
+            named += " (NaN in matrix.tsv)"
         notes.append(f"{named}: {why}")
     return notes
 

@@ -18,6 +18,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
+from crossreg.errors import first_few
 from crossreg.io.space import SpaceError, size_text
 from crossreg.runlog import RUNS_FILE
 
@@ -246,9 +247,7 @@ def check_only_ours(
     held = _entries(out) if any("/" in name for name in ours) else _top_level(out)
     foreign = [name for name in held if name not in ours]
     if foreign:
-        shown = ", ".join(foreign[:5]) + (
-            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
-        )
+        shown = first_few(foreign)
         raise ValueError(
             f"{option} {out} holds {what} and also {shown}, which crossreg did not write there "
             f"and {remover} would remove; move them out or choose another {option}"

@@ -16,6 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from crossreg.errors import first_few
 from crossreg.io.gtf import iter_gtf
 
 log = logging.getLogger("crossreg")
@@ -73,8 +74,7 @@ def check_gtf_genome(
     if not absent:
         return
     counts = Counter(absent.values()).most_common()
-    listed = ", ".join(f"{chrom} ({n})" for chrom, n in counts[:5])
-    listed += f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+    listed = first_few([f"{chrom} ({n})" for chrom, n in counts])
     gene, chrom = next(iter(absent.items()))
     what = (
         f"{len(absent)} of the {len(tss)} genes of {gtf} lie on chromosomes absent from "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from crossreg.errors import first_few
 from crossreg.io.chroms import bare_chrom
 from crossreg.stats.sldp.annotations import (
     AnnotationTable,
@@ -138,12 +139,11 @@ class AnnotationSet:
         for sad in self.sad:
             found = sad.chroms.names
             if not wanted & set(found):
-                held = ", ".join(chrom_label(c) for c in found[:5]) or "none"
-                more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+                held = first_few([chrom_label(c) for c in found]) or "none"
                 raise ValueError(
                     f"{sad.source}: none of its variants is on a panel chromosome analysed "
                     f"({', '.join(chrom_label(c) for c in chroms)}); its chromosomes: "
-                    f"{held}{more}. Score the panel's variants on the panel's genome "
+                    f"{held}. Score the panel's variants on the panel's genome "
                     "(crossreg sad --vcf with the panel's SNPs)"
                 )
 
