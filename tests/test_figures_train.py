@@ -11,7 +11,7 @@ import pytest
 from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.train.figures import best_epoch, plot_training, read_rows, training_figure
-from crossreg.train.trainer import METRIC_FIELDS
+from crossreg.train.metrics_table import METRIC_FIELDS
 from tests.pipeline import small_params
 
 

@@ -20,9 +20,10 @@ from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.train import trainer as trainer_module
 from crossreg.train.board import MetricsBoard
+from crossreg.train.metrics_table import METRIC_FIELDS
 from crossreg.train.options import TrainOptions
 from crossreg.train.state import JSON_FILE
-from crossreg.train.trainer import METRIC_FIELDS, train
+from crossreg.train.trainer import train
 from tests.pipeline import small_params
 
 

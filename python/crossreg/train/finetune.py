@@ -62,7 +62,8 @@ from crossreg.plots import check_plot_options
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.options import TrainOptions
 from crossreg.train.run_folder import check_run_folder
-from crossreg.train.trainer import ModelSetup, Trainer, callers_torch_state, run_trainer
+from crossreg.train.torch_state import callers_torch_state
+from crossreg.train.trainer import ModelSetup, Trainer, run_trainer
 
 log = logging.getLogger("crossreg")
 
@@ -320,7 +321,7 @@ def finetune(
     checkpoints ``best/`` and ``last/`` go to `out` as :func:`crossreg.train.trainer.train`
     writes them, and `resume` and `overwrite` mean what they mean there. Torch's random
     state and CUDA math settings are as they were before the call
-    (:func:`~crossreg.train.trainer.callers_torch_state`)."""
+    (:func:`~crossreg.train.torch_state.callers_torch_state`)."""
     check_plot_options(plots, svg)
     check_run_folder(out, resume=resume, overwrite=overwrite)
     distributed.init(options.device if options is not None else None)

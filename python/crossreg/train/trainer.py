@@ -30,9 +30,6 @@ so a kill at any moment leaves what a resume completes.
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import json
 import logging
 import math
@@ -77,6 +74,7 @@ from crossreg.train.board import MetricsBoard
 from crossreg.train.folds import training_splits
 from crossreg.train.heads import dataset_heads
 from crossreg.train.loss import poisson_loss
+from crossreg.train.metrics_table import epoch_summary, write_metrics
 from crossreg.train.optim import CLIP_MODES, build_optimizer
 from crossreg.train.options import TrainOptions
 from crossreg.train.resume_checks import (
@@ -95,24 +93,13 @@ from crossreg.train.schedule import (
 from crossreg.train.state import load_training_state, save_training_state
 from crossreg.train.step import train_step
 from crossreg.train.store_identity import store_fingerprint
+from crossreg.train.torch_state import callers_torch_state
 
 log = logging.getLogger("crossreg")
 
 #: Steps between two reads of the epoch's mean loss shown beside the progress (a read
 #: waits for the device, so it is not done every step).
 LOSS_EVERY = 10
-
-METRIC_FIELDS = (
-    "phase",
-    "epoch",
-    "genome",
-    "steps",
-    "train_loss",
-    "valid_loss",
-    "valid_pearson_r",
-    "valid_r2",
-    "seconds",
-)
 
 
 class TrainingDivergedError(CommandError):
@@ -155,27 +142,6 @@ class RunState:
     best_mean_r: float = -math.inf  # the best mean validation statistic of the phase
     stopping: dict[str, Any] = field(default_factory=dict)
     finished_phases: list[str] = field(default_factory=list)
-
-
-def _train_loss_text(loss: float | None) -> str:
-    """A genome's training loss in the epoch's log line (None: it took no step)."""
-    return "no training step" if loss is None else f"train loss {loss:.4f}"
-
-
-def epoch_summary(rows: Sequence[dict[str, Any]], max_epochs: int, stopping: bool) -> str:
-    """One line for a finished epoch: its figures per genome, as in ``metrics.csv``."""
-    first = rows[0]
-    genomes = "; ".join(
-        f"{row['genome']}: {_train_loss_text(row['train_loss'])}, valid loss "
-        f"{row['valid_loss']:.4f}, R {row['valid_pearson_r']:.4f}, R² {row['valid_r2']:.4f}"
-        for row in rows
-    )
-    steps = sum(int(row["steps"]) for row in rows)
-    end = ", stopping early" if stopping and first["epoch"] < max_epochs else ""
-    return (
-        f"{first['phase']} epoch {first['epoch']}/{max_epochs} ({steps} steps, "
-        f"{first['seconds']:.0f} s): {genomes}{end}"
-    )
 
 
 class ModelSetup:
@@ -391,12 +357,7 @@ class Trainer:
 
     def _write_metrics(self) -> None:
         """Write ``metrics.csv`` whole from the rows so far."""
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=METRIC_FIELDS)
-        writer.writeheader()
-        writer.writerows(self.rows)
-        with atomic_write(self.out / "metrics.csv") as handle:
-            handle.write(buffer.getvalue())
+        write_metrics(self.out / "metrics.csv", self.rows)
 
     # ----------------------------------------------------------------- loops
 
@@ -623,7 +584,7 @@ def train(
     diverged) the main process draws ``training.png`` from ``metrics.csv`` (with `svg`,
     ``training.svg`` too) unless `plots` is off, and removes an earlier run's figures that
     it did not redraw. Torch's random state and CUDA math settings are as they were
-    before the call (:func:`callers_torch_state`)."""
+    before the call (:func:`crossreg.train.torch_state.callers_torch_state`)."""
     check_plot_options(plots, svg)
     require_path_list(data_dirs, "data_dirs")
     check_run_folder(out, resume=resume, overwrite=overwrite)
@@ -654,35 +615,6 @@ def run_trainer(trainer: Trainer, *, resume: bool, plots: bool, svg: bool) -> Pa
         raise
     _draw_figures(trainer.out, plots=plots, svg=svg)
     return trainer.out
-
-
-@contextlib.contextmanager
-def callers_torch_state(options: TrainOptions) -> Iterator[None]:
-    """A block that trains with `options` (checked first), after which the torch state the
-    caller sees is as it was before it: the random state of the host and of the
-    training's GPU (:func:`torch.random.fork_rng`; training draws from it and seeds it
-    every epoch, and a resume restores the stopped run's), and the CUDA math settings
-    training sets (:func:`tune_cuda`: TF32 matrix products and cuDNN's algorithm search),
-    so that the caller's own float32 products on the GPU keep their precision."""
-    options.check()
-    device = distributed.resolve_device(options.device)
-    devices = []
-    if device.type == "cuda":
-        devices = [device.index if device.index is not None else torch.cuda.current_device()]
-    flags = (
-        torch.backends.cuda.matmul.allow_tf32,
-        torch.backends.cudnn.allow_tf32,
-        torch.backends.cudnn.benchmark,
-    )
-    try:
-        with torch.random.fork_rng(devices=devices, device_type="cuda"):
-            yield
-    finally:
-        (
-            torch.backends.cuda.matmul.allow_tf32,
-            torch.backends.cudnn.allow_tf32,
-            torch.backends.cudnn.benchmark,
-        ) = flags
 
 
 def _draw_figures(out: Path, *, plots: bool, svg: bool) -> None:
