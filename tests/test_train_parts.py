@@ -142,19 +142,6 @@ def test_track_metrics_known_answers():
     assert r2[0] == pytest.approx(7 / 13, rel=1e-12) and np.isnan(r2[1])
 
 
-def test_metrics_merge_equals_one_accumulator(rng):
-    a, b, both = TrackMetrics(3), TrackMetrics(3), TrackMetrics(3)
-    x = torch.from_numpy(rng.normal(size=(2, 10, 3)))
-    y = torch.from_numpy(rng.normal(size=(2, 10, 3)))
-    a.update(x[0], y[0])
-    b.update(x[1], y[1])
-    both.update(x, y)
-    a.merge(b)
-    assert a.count == both.count == 20
-    np.testing.assert_allclose(a.pearson_r(), both.pearson_r(), rtol=1e-12)
-    np.testing.assert_allclose(a.r2(), both.r2(), rtol=1e-12)
-
-
 def test_metrics_reject_shape_mismatch():
     with pytest.raises(ValueError, match="same shape"):
         TrackMetrics(3).update(torch.zeros(2, 3), torch.zeros(2, 4))

@@ -66,16 +66,6 @@ class TrackMetrics:
         )
         self.count += p.shape[0]
 
-    def merge(self, other: TrackMetrics) -> None:
-        """Add the sums of another accumulator (e.g. from another process)."""
-        self._sums += other._sums.to(self._sums.device)
-        self.count += other.count
-
-    @property
-    def sums(self) -> torch.Tensor:
-        """The ``(6, tracks)`` float64 sums, for all-reduce across processes."""
-        return self._sums
-
     def non_finite(self) -> np.ndarray:
         """Per track: whether a prediction or target added was NaN or infinite."""
         return ~np.isfinite(self._sums.cpu().numpy()).all(axis=0)
