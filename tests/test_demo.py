@@ -472,3 +472,23 @@ def test_resume_on_another_world_is_refused_before_saying_it_is_kept(tmp_path, l
         assert main(["demo", "--fast", "--seed", "1", "--resume", "--out", str(world.parent)]) == 1
     assert any("seed 0" in m and "not tiny, 1 and 2" in m for m in logs.messages)
     assert not any(m.startswith(("kept from", "[1/")) for m in logs.messages)
+
+
+def test_resume_with_fewer_epochs_than_the_models_trained_is_refused_first(tmp_path, logs):
+    """``--resume --epochs 1`` on a demo whose models trained three epochs kept the
+    three-epoch models while summary.json recorded one epoch; it is refused before any
+    step, naming both numbers."""
+    out = tmp_path / "demo"
+    world = out / "synth"
+    world.mkdir(parents=True)
+    manifest = {"preset": "tiny", "seed": 0, "genomes": {"human": {}, "mouse": {}}}
+    (world / "manifest.json").write_text(json.dumps(manifest))
+    last = out / "models" / "joint" / "last"
+    last.mkdir(parents=True)
+    state = {"extra": {"run": {"phase": "joint", "epoch": 3, "finished_phases": []}}}
+    (last / "training_state.json").write_text(json.dumps(state))
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main(["demo", "--fast", "--epochs", "1", "--resume", "--out", str(out)]) == 1
+    refusal = f"the model {last.parent} has trained 3 epochs, more than --epochs 1"
+    assert any(refusal in m and "resume with --epochs 3 or more" in m for m in logs.messages)
+    assert not any(m.startswith(("kept from", "[1/")) for m in logs.messages)

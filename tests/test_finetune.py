@@ -238,6 +238,10 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     x2 = load_file(str(tmp_path / "resumed" / "last" / "model.safetensors"))
     assert x1.keys() == x2.keys() and any(".adapters." in k for k in x1)
     assert_same(x1, x2, x1)
+    # a finished two-epoch fine-tuning is not made a one-epoch one, as train refuses it
+    fewer = dataclasses.replace(options, max_epochs=1)
+    with pytest.raises(ValueError, match="has trained 2 epochs, more than --max-epochs 1"):
+        finetune(*common[:4], fewer, learning_rate=LORA_RATE, plots=False, resume=True)
 
     # a fine-tuned checkpoint is a parent like any other: every head it has, the LoRA
     # one included, predicts as it did beside a new head with its own last block

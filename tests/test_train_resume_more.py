@@ -173,3 +173,80 @@ def test_a_last_without_its_stores_resumes_with_a_warning(tmp_path, params, stor
     (out / "last" / JSON_FILE).write_text(json.dumps(state))
     resume(params, [stores["human"]], out)
     assert "does not record its run's stores" in logs.text
+
+
+def test_a_resume_with_fewer_epochs_than_the_run_trained_is_refused(
+    tmp_path, params, stores, finished, logs
+):
+    """``--resume --max-epochs 1`` on a finished two-epoch run kept its two-epoch weights
+    while ``train_options.json`` said one: it is refused naming both numbers, and nothing
+    in the run changes."""
+    out = copy_of(finished, tmp_path)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    args = ["train", "--params", str(params), "--data", str(stores["human"]), "--out", str(out)]
+    args += ["--steps-per-epoch", "2", "--batch-size", "2", "--seed", "1", "--patience", "50"]
+    assert main([*args, "--resume", "--max-epochs", "1", "--no-plots"]) == 1
+    assert "the joint phase of" in logs.text
+    assert "has trained 2 epochs, more than --max-epochs 1" in logs.text
+    assert "resume with --max-epochs 2 or more" in logs.text
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_a_resume_of_a_finished_run_says_nothing_was_trained(
+    tmp_path, params, stores, finished, logs
+):
+    out = copy_of(finished, tmp_path)
+    before = (out / "last" / "model.safetensors").read_bytes()
+    resume(params, [stores["human"]], out, max_epochs=2)
+    assert "had finished (joint phase: its --max-epochs 2 epochs; a larger" in logs.text
+    assert "nothing more was trained" in logs.text
+    assert (out / "last" / "model.safetensors").read_bytes() == before
+    assert [row["epoch"] for row in csv_rows(out)] == ["1", "2"]
+
+
+def stopping_options(max_epochs: int, patience: int) -> TrainOptions:
+    """Options with which the tiny human run's validation R falls at epoch 2 (seed 3)."""
+    return TrainOptions(
+        max_epochs=max_epochs, steps_per_epoch=2, batch_size=2, seed=3, patience=patience
+    )
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory, params, stores) -> Path:
+    """A run that early stopping (patience 0) ended at epoch 2 of at most 6."""
+    out = tmp_path_factory.mktemp("stopped") / "out"
+    train(params, [stores["human"]], out, stopping_options(6, 0), plots=False)
+    assert [row["epoch"] for row in csv_rows(out)] == ["1", "2"]
+    return out
+
+
+def test_a_resume_after_early_stopping_trains_on_only_with_more_patience(
+    tmp_path, params, stores, stopped, logs
+):
+    """More epochs alone do not undo early stopping: the resume says that nothing more
+    was trained and why; a larger patience trains on as one run with it would have."""
+    out = copy_of(stopped, tmp_path)
+    train(params, [stores["human"]], out, stopping_options(8, 0), resume=True, plots=False)
+    assert "early stopping after 2 of --max-epochs 8 epochs (--patience 0)" in logs.text
+    assert [row["epoch"] for row in csv_rows(out)] == ["1", "2"]
+    train(params, [stores["human"]], out, stopping_options(3, 5), resume=True, plots=False)
+    whole = train(params, [stores["human"]], tmp_path / "whole", stopping_options(3, 5))
+    assert [row["epoch"] for row in csv_rows(out)] == ["1", "2", "3"]
+    assert without_seconds(csv_rows(out)) == without_seconds(csv_rows(whole))
+
+
+def without_seconds(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+def test_a_resume_with_a_patience_that_would_have_stopped_the_run_is_refused(
+    tmp_path, params, stores
+):
+    """Two epochs with patience 5, the second unimproved: patience 0 would have stopped
+    there, so resuming with it cannot make a patience-0 run of the weights."""
+    out = train(params, [stores["human"]], tmp_path / "out", stopping_options(2, 5), plots=False)
+    with pytest.raises(ValueError) as refused:
+        train(params, [stores["human"]], out, stopping_options(4, 0), resume=True, plots=False)
+    message = str(refused.value)
+    assert "has trained 2 epochs without stopping early, and --patience 0 would" in message
+    assert "resume with --patience 5 and --min-epochs 1" in message

@@ -53,6 +53,7 @@ from crossreg.synth.species import DEFAULT_GENOMES
 from crossreg.synth.world import MANIFEST, synthesize
 from crossreg.train.options import TrainOptions
 from crossreg.train.side_by_side import TrainRun
+from crossreg.train.state import JSON_FILE
 from crossreg.variants.ism import write_ism
 from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
 
@@ -187,6 +188,24 @@ def _check_world(synth: Path, manifest: dict, settings: DemoSettings) -> None:
         )
 
 
+def _check_trained_epochs(out: Path, settings: DemoSettings) -> None:
+    """Refuse to resume a demo whose models (``out/models/<run>/last``) have trained more
+    epochs than ``--epochs``: they would be kept as they are while the summary records the
+    smaller number (the trainings' own resume refuses it too, after the earlier steps)."""
+    for last in sorted((out / "models").glob(f"*/last/{JSON_FILE}")):
+        try:
+            epoch = int(json.loads(last.read_text())["extra"]["run"]["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # damaged: the training's resume names what is wrong with it
+        if epoch > settings.max_epochs:
+            raise CommandError(
+                f"--resume: the model {last.parent.parent} has trained {epoch} epochs, "
+                f"more than --epochs {settings.max_epochs}: it cannot be a "
+                f"{settings.max_epochs}-epoch model; resume with --epochs {epoch} or more, "
+                "or give another --out"
+            )
+
+
 def _build_store(
     name: str,
     files: dict[str, Path],
@@ -242,6 +261,8 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     """The steps of :func:`run_demo`, in order, then the summary files."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    if resume:
+        _check_trained_epochs(out, settings)
     synth = out / WORLD
     manifest = _make_world(synth, settings, resume)
     genomes = list(manifest["genomes"])

@@ -15,6 +15,7 @@ from typing import Any
 
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import CheckpointConfig
+from crossreg.train.schedule import EarlyStopping
 from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
 
 log = logging.getLogger("crossreg")
@@ -190,3 +191,51 @@ def check_finished_phases(
                     f"last can be extended); resume with {flag} {before}, or train into "
                     "a new --out"
                 )
+
+
+def check_running_phase(
+    last: Path,
+    saved: Mapping[str, Any],
+    options: Mapping[str, Any],
+    run: Mapping[str, Any],
+    main_phase: str,
+) -> None:
+    """Stop when the phase that ran last in `last` (its run state `run`: phase, epoch,
+    early-stopping state) has already gone past where this run's options would have ended
+    it: more epochs than its ``--max-epochs`` (``--finetune-epochs``), or epochs that a
+    smaller ``--patience`` or ``--min-epochs`` would have stopped before, where the
+    options it ran with (`saved`) did not. Its weights are then not those of one
+    uninterrupted run with `options`, which ``train_options.json`` would claim."""
+    phase, epoch = run["phase"], int(run["epoch"])
+    if phase in run.get("finished_phases", []):
+        return
+    key = "max_epochs" if phase == main_phase else "finetune_epochs"
+    flag, limit = PHASE_OPTIONS[key], int(options[key] or 0)
+    if epoch > limit:
+        raise ValueError(
+            f"--resume: the {phase} phase of {last}'s run has trained {epoch} epochs, more "
+            f"than {flag} {limit}: its weights cannot be those of a {limit}-epoch run; "
+            f"resume with {flag} {epoch} or more (more to train on), or train into a new --out"
+        )
+    state = run.get("stopping") or {}
+    then = {k: saved.get(k, options[k]) for k in ("patience", "min_epochs")}
+    if not state or not stops_early(state, options) or stops_early(state, then):
+        return
+    changed = [f"{PHASE_OPTIONS[k]} {options[k]}" for k in then if then[k] != options[k]]
+    kept = " and ".join(f"{PHASE_OPTIONS[k]} {v}" for k, v in then.items())
+    raise ValueError(
+        f"--resume: the {phase} phase of {last}'s run has trained {epoch} epochs without "
+        f"stopping early, and {' and '.join(changed)} would have stopped it by then: its "
+        f"weights cannot be those of a run with these settings; resume with {kept} (or a "
+        "larger --patience), or train into a new --out"
+    )
+
+
+def stops_early(state: Mapping[str, Any], options: Mapping[str, Any]) -> bool:
+    """Whether early stopping in the state `state` (:meth:`EarlyStopping.state_dict`)
+    ends its phase under `options`' patience and minimum epochs."""
+    stopping = EarlyStopping(
+        len(state["best"]), int(options["patience"] or 0), int(options["min_epochs"] or 1)
+    )
+    stopping.load_state_dict(dict(state))
+    return stopping.should_stop

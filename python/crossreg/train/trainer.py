@@ -79,6 +79,7 @@ from crossreg.train.optim import CLIP_MODES, build_optimizer
 from crossreg.train.options import TrainOptions
 from crossreg.train.resume_checks import (
     check_finished_phases,
+    check_running_phase,
     check_same_run,
     check_same_stores,
 )
@@ -254,6 +255,7 @@ class Trainer:
         self.optimizer = build_optimizer(self.setup.trainable(self.model), params.train)
         self.state = RunState(phase=self.setup.phase)
         self.rows: list[dict[str, Any]] = []
+        self.epochs_trained = 0  # by this call (a resume may find none left)
         # a new run into an earlier run's folder (overwrite): that run's fine-tuned
         # checkpoints and TensorBoard events go once this run's own replace them
         self.replacing = (self.out / "last").is_dir()
@@ -344,13 +346,15 @@ class Trainer:
         check_same_stores(last, extra.get("stores"), [g.store for g in self.genomes])
         self.state = RunState(**extra["run"])
         self.rows = list(extra["rows"])
+        saved_options = saved.extra.get("train_options", {})
         check_finished_phases(
             last,
-            saved.extra.get("train_options", {}),
+            saved_options,
             options,
             self.state.finished_phases,
             self.setup.phase,
         )
+        check_running_phase(last, saved_options, options, extra["run"], self.setup.phase)
         if distributed.is_main():  # the rows of last/, whatever a crash left in metrics.csv
             self._write_metrics()
         log.info("resuming %s phase after epoch %d", self.state.phase, self.state.epoch)
@@ -463,6 +467,7 @@ class Trainer:
             scores = [validation_statistic(*results[g.name][1:], alone=alone) for g in genomes]
             stopping.update(scores)
             self.state.epoch += 1
+            self.epochs_trained += 1
             rows = self._epoch_rows(genomes, train, results, time.perf_counter() - started)
             self.rows += rows
             score = float(np.mean(scores))
@@ -543,7 +548,31 @@ class Trainer:
             self._fit()
         finally:
             self.board.close()
+        if not self.epochs_trained:
+            self._say_nothing_was_trained()
         return self.out
+
+    def _say_nothing_was_trained(self) -> None:
+        """Log that a resumed run had finished already: its phase's epochs, and what
+        ended it (the epoch cap or early stopping) and what would train on."""
+        o, phase, epoch = self.options, self.state.phase, self.state.epoch
+        main = phase == self.setup.phase
+        flag, limit = (
+            ("--max-epochs", o.max_epochs) if main else ("--finetune-epochs", o.finetune_epochs)
+        )
+        if epoch >= int(limit or 0):
+            ended = f"its {flag} {limit} epochs; a larger {flag} trains on"
+        else:
+            ended = (
+                f"early stopping after {epoch} of {flag} {limit} epochs (--patience "
+                f"{o.patience}); a larger --patience trains on"
+            )
+        log.warning(
+            "--resume: %s's run had finished (%s phase: %s): nothing more was trained",
+            self.out / "last",
+            phase,
+            ended,
+        )
 
     def _fit(self) -> None:
         o = self.options
