@@ -567,7 +567,7 @@ class Trainer:
                 f"early stopping after {epoch} of {flag} {limit} epochs (--patience "
                 f"{o.patience}); a larger --patience trains on"
             )
-        log.warning(
+        log.info(
             "--resume: %s's run had finished (%s phase: %s): nothing more was trained",
             self.out / "last",
             phase,
