@@ -87,6 +87,20 @@ def build_tiny_stores(root: Path, seed: int = 1) -> dict[str, Path]:
     return stores
 
 
+def rebuilt_store(store: Path, out: Path, *options: str) -> Path:
+    """The store `store` built again into `out` from its inputs with other ``crossreg
+    data`` `options` (``--stride 8192``, ``--pool-width 32``)."""
+    meta = json.loads((store / "dataset.json").read_text())
+    inputs = meta["inputs"]
+    args = ["-q", "data", "--genome", meta["genome"], "--out", str(out)]
+    args += ["--fasta", inputs["fasta"], "--targets", inputs["targets"]]
+    args += ["--regions", inputs["regions"], "--gaps", inputs["gaps"]]
+    args += ["--unmappable", inputs["unmappable"], "--blacklist", *inputs["blacklist"]]
+    args += ["--seq-length", str(meta["seq_length"]), "--crop", str(meta["crop_bins"])]
+    assert main([*args, *options]) == 0
+    return out
+
+
 def run_in_one_and_two_processes(args: list[str], root: Path) -> tuple[Path, Path]:
     """``crossreg ARGS --out ROOT/one`` in one process, then ``--out ROOT/two`` under
     torchrun with two gloo processes (one thread each); returns the two output folders."""

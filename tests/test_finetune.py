@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import hashlib
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from crossreg.train.finetune import (
 from crossreg.train.options import TrainOptions
 from crossreg.train.trainer import Trainer
 from tests.finetune_world import build_held_out_world
-from tests.pipeline import SEQ_LENGTH, run_in_one_and_two_processes, small_params
+from tests.pipeline import SEQ_LENGTH, rebuilt_store, run_in_one_and_two_processes, small_params
 
 STEPS = ["--max-epochs", "2", "--steps-per-epoch", "6", "--seed", "2", "--no-plots"]
 BRIEF = ["--max-epochs", "1", "--steps-per-epoch", "2", "--seed", "2", "--no-plots"]
@@ -403,3 +404,20 @@ def test_evaluate_scores_a_store_with_the_head_fine_tuned_on_it(world, tmp_path)
     with pytest.raises(ValueError, match="hold different tracks; pass --genome") as error:
         args.run(args)
     assert "set the head's units" not in str(error.value)
+
+
+def test_a_store_of_other_bins_is_refused_before_the_fine_tuning_is_announced(
+    world, tmp_path, logs
+):
+    """The start line ("fine-tuning (probe) a new head ...") came before the refusal of a
+    store of 32-bp bins, which needs the built model; it now comes once the store fits."""
+    other = rebuilt_store(world["held_out"], tmp_path / "bins32", "--pool-width", "32")
+    args = ["finetune", "--model", str(world["joint"]), "--head-name", "liver", *STEPS]
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*args, "--data", str(other), "--out", str(tmp_path / "refused")]) == 1
+    assert "the model predicts 128-bp bins but dataset" in logs.text
+    assert "32-bp target bins" in logs.text and "new head" not in logs.text
+    logs.clear()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*args, "--data", str(world["held_out"]), "--out", str(tmp_path / "ok")]) == 0
+    assert "fine-tuning (probe) a new head 'liver' of" in logs.text

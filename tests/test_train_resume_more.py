@@ -24,7 +24,7 @@ from crossreg.train.metrics_table import METRIC_FIELDS
 from crossreg.train.options import TrainOptions
 from crossreg.train.state import JSON_FILE
 from crossreg.train.trainer import train
-from tests.pipeline import small_params
+from tests.pipeline import rebuilt_store, small_params
 
 
 def options(max_epochs: int) -> TrainOptions:
@@ -132,22 +132,9 @@ def test_a_kill_while_saving_best_keeps_the_previous_best(tmp_path, params, stor
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".best")) == []
 
 
-def rebuilt_with_stride(store: Path, out: Path, stride: int) -> Path:
-    """The store `store` built again from its inputs with another window stride."""
-    meta = json.loads((store / "dataset.json").read_text())
-    inputs = meta["inputs"]
-    args = ["-q", "data", "--genome", meta["genome"], "--out", str(out)]
-    args += ["--fasta", inputs["fasta"], "--targets", inputs["targets"]]
-    args += ["--regions", inputs["regions"], "--gaps", inputs["gaps"]]
-    args += ["--unmappable", inputs["unmappable"], "--blacklist", *inputs["blacklist"]]
-    args += ["--seq-length", str(meta["seq_length"]), "--crop", str(meta["crop_bins"])]
-    assert main([*args, "--stride", str(stride)]) == 0
-    return out
-
-
 def test_a_resume_on_another_store_of_the_genome_is_refused(tmp_path, params, stores, finished):
     out = copy_of(finished, tmp_path)
-    other = rebuilt_with_stride(stores["human"], tmp_path / "human_8192", 8192)
+    other = rebuilt_store(stores["human"], tmp_path / "human_8192", "--stride", "8192")
     before = (out / "metrics.csv").read_text()
     with pytest.raises(ValueError) as refused:
         resume(params, [other], out, max_epochs=3)

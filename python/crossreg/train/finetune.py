@@ -175,15 +175,17 @@ class FineTune(ModelSetup):
         freeze(model.trunk)
         model.train()
         self.trained = trained_parts(model)
+        return model
+
+    def announce(self, trainer: Trainer) -> None:
         log.info(
             "fine-tuning (%s) a new head '%s' of %d tracks on %s; training %s",
             self.spec.mode,
             self.name,
-            head.units,
+            trainer.model.num_targets(self.name),
             self.parent,
             ", ".join(self.trained),
         )
-        return model
 
     def branch_spec(self, model: SeqNN) -> BranchSpec | None:
         """The new head's branch on `model`'s trunk: none (``probe``), a copy of the

@@ -169,6 +169,9 @@ class ModelSetup:
         """The model head that the dataset of `genome` trains."""
         return genome
 
+    def announce(self, trainer: Trainer) -> None:
+        """Log what the run trains, once its stores are known to fit the model."""
+
     def trainable(self, model: SeqNN) -> list[torch.nn.Parameter]:
         """The parameters the optimiser updates."""
         return list(model.parameters())
@@ -249,6 +252,7 @@ class Trainer:
                 model_fixed=self.setup.model_fixed,
             )
         self.genomes = [self._genome_data(s) for s in stores]
+        self.setup.announce(self)
         self.runner = distributed.wrap(self.model, self.device)
         if self.options.compile:
             self.runner = cast(torch.nn.Module, torch.compile(self.runner))
