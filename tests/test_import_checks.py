@@ -195,3 +195,39 @@ def test_a_file_of_another_head_than_genome_picks_names_the_genome_to_give(tmp_p
     ):
         _run(_argv(tmp_path / "out", ("mouse", "human")))
     assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupt_once_the_checkpoint_is_replaced_keeps_and_records_the_run(
+    tmp_path, logs, monkeypatch
+):
+    """Ctrl-C right after the new checkpoint replaced the old one said "interrupted" and
+    recorded no run, though the checkpoint was complete: the run is finished and recorded,
+    and the line says so. Stopped before the replacement, the old checkpoint stays and
+    the message says that nothing was written."""
+    import crossreg.model.keras_import as keras_import
+
+    out = tmp_path / "ck"
+    assert main(_argv(out, ("human", "human"), ("mouse", "mouse"))) == 0
+    argv = [*_argv(out, ("human", "human")), "--overwrite"]
+    save = keras_import.save_checkpoint
+
+    def killed_while_saving(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras_import, "save_checkpoint", killed_while_saving)
+    assert main(argv) == 130
+    assert f"nothing was written: {out} is as it was; rerun the command" in logs.text
+    assert list(read_config(out).genomes) == ["human", "mouse"]
+    monkeypatch.setattr(keras_import, "save_checkpoint", save)
+
+    def killed_after_the_swap(message, *args):
+        if message.startswith("wrote "):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras_import.log, "info", killed_after_the_swap)
+    assert main(argv) == 0
+    monkeypatch.undo()
+    assert f"interrupted after {out} was written whole: the checkpoint is complete" in logs.text
+    assert list(read_config(out).genomes) == ["human"]
+    assert [run["command"].endswith("--overwrite") for run in read_runs(out / RUNS_FILE)] == [True]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]

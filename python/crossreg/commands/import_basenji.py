@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 from pathlib import Path
 
 from crossreg.commands.inputs import require_output, require_paths
+from crossreg.errors import Interrupted
+from crossreg.model.checkpoint_info import CONFIG_NAME
 from crossreg.model.params import GELU_FORMS
+
+log = logging.getLogger("crossreg")
 
 HELP = "convert Basenji2 Keras .h5 weights (e.g. the cross2020 models) into a crossreg checkpoint"
 
@@ -82,12 +88,33 @@ def run(args: argparse.Namespace) -> int:
         BasenjiSource(genome, weights, targets)
         for genome, weights, targets in zip(args.genome, args.weights, args.targets, strict=True)
     ]
-    import_checkpoint(
-        args.params,
-        sources,
-        args.out,
-        gelu=args.gelu,
-        trunk_from=args.trunk_from,
-        overwrite=args.overwrite,
-    )
+    before = save_id(args.out)
+    try:
+        import_checkpoint(
+            args.params,
+            sources,
+            args.out,
+            gelu=args.gelu,
+            trunk_from=args.trunk_from,
+            overwrite=args.overwrite,
+        )
+    except KeyboardInterrupt:
+        if save_id(args.out) in (None, before):
+            state = "is as it was" if args.out.exists() else "was not made"
+            raise Interrupted(
+                f"nothing was written: {args.out} {state}; rerun the command"
+            ) from None
+        # stopped once the new checkpoint had replaced the old: it is whole, so the run
+        # is finished and is recorded as such
+        log.warning("interrupted after %s was written whole: the checkpoint is complete", args.out)
     return 0
+
+
+def save_id(out: Path) -> str | None:
+    """The ``save_id`` of the checkpoint in `out`, which every save draws anew (None: no
+    checkpoint there, or one that records none)."""
+    try:
+        value = json.loads((out / CONFIG_NAME).read_text()).get("save_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
