@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +239,37 @@ def test_a_resume_with_a_patience_that_would_have_stopped_the_run_is_refused(
     message = str(refused.value)
     assert "has trained 2 epochs without stopping early, and --patience 0 would" in message
     assert "resume with --patience 5 and --min-epochs 1" in message
+
+
+def test_a_second_run_into_a_folder_being_trained_is_refused(tmp_path, params, stores, finished):
+    """A resume (or a new run) into an --out that another run is training into wrote
+    ``last/`` and ``metrics.csv`` in turn with it; it is refused while the folder is held,
+    here by another process, and goes on once it is free."""
+    out = copy_of(finished, tmp_path)
+    holder = (
+        "import fcntl, os, sys\n"
+        f"fd = os.open({str(out)!r}, os.O_RDONLY | os.O_DIRECTORY)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", holder], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+        before = (out / "metrics.csv").read_text()
+        with pytest.raises(ValueError, match="another crossreg run is training into it now"):
+            resume(params, [stores["human"]], out, max_epochs=3)
+        assert (out / "metrics.csv").read_text() == before
+    finally:
+        proc.communicate("")
+    resume(params, [stores["human"]], out, max_epochs=3)
+    assert [row["epoch"] for row in csv_rows(out)] == ["1", "2", "3"]
+
+
+def test_a_run_refused_before_its_first_file_leaves_no_folder(tmp_path, params, stores):
+    """A resume into a folder that does not exist is refused and does not make it."""
+    with pytest.raises(ValueError, match="does not exist"):
+        resume(params, [stores["human"]], tmp_path / "absent")
+    assert not (tmp_path / "absent").exists()

@@ -61,7 +61,7 @@ from crossreg.model.train_section import unknown_train_keys
 from crossreg.plots import check_plot_options
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.options import TrainOptions
-from crossreg.train.run_folder import check_run_folder
+from crossreg.train.run_folder import training_into
 from crossreg.train.torch_state import callers_torch_state
 from crossreg.train.trainer import ModelSetup, Trainer, run_trainer
 
@@ -325,13 +325,13 @@ def finetune(
     state and CUDA math settings are as they were before the call
     (:func:`~crossreg.train.torch_state.callers_torch_state`)."""
     check_plot_options(plots, svg)
-    check_run_folder(out, resume=resume, overwrite=overwrite)
-    distributed.init(options.device if options is not None else None)
-    try:
-        with callers_torch_state(options or TrainOptions()):
-            trainer = finetune_trainer(
-                model_dir, data_dir, out, spec, options, learning_rate=learning_rate
-            )
-            return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
-    finally:
-        distributed.shutdown()
+    with training_into(out, resume=resume, overwrite=overwrite):
+        distributed.init(options.device if options is not None else None)
+        try:
+            with callers_torch_state(options or TrainOptions()):
+                trainer = finetune_trainer(
+                    model_dir, data_dir, out, spec, options, learning_rate=learning_rate
+                )
+                return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
+        finally:
+            distributed.shutdown()

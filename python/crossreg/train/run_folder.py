@@ -3,11 +3,15 @@ in a folder without a run, or replace an earlier run only when asked."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from crossreg.io.atomic import restore_previous
+from crossreg.progress import launched_rank
 
 
 def check_run_folder(out: str | os.PathLike[str], *, resume: bool, overwrite: bool = False) -> None:
@@ -30,6 +34,42 @@ def check_run_folder(out: str | os.PathLike[str], *, resume: bool, overwrite: bo
             "or start again with --overwrite (Python: overwrite=True), which replaces it, or "
             "into a new output folder"
         )
+
+
+@contextlib.contextmanager
+def training_into(
+    out: str | os.PathLike[str], *, resume: bool, overwrite: bool = False
+) -> Iterator[None]:
+    """A block that trains into `out`, checked first (:func:`check_run_folder`). The main
+    process of the run holds a lock on the folder meanwhile: a second run into it (a
+    resume, say, while the first still trains) is refused with a :class:`ValueError`
+    instead of writing ``last/`` and ``metrics.csv`` in turn with it. A folder this call
+    made goes again if the run leaves it empty (refused before its first file)."""
+    folder = Path(out)
+    if launched_rank() != 0:  # the job's main process holds the folder for it
+        check_run_folder(folder, resume=resume, overwrite=overwrite)
+        yield
+        return
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(
+                f"{folder}: another crossreg run is training into it now; wait for it to "
+                "finish (then --resume continues it), or train into another --out"
+            ) from None
+        except OSError:
+            pass  # a file system without locks: nothing to hold
+        check_run_folder(folder, resume=resume, overwrite=overwrite)
+        yield
+    finally:
+        os.close(fd)
+        if made:
+            with contextlib.suppress(OSError):  # only an empty one
+                folder.rmdir()
 
 
 def remove_earlier_finetunes(out: str | os.PathLike[str]) -> None:

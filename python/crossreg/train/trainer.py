@@ -83,7 +83,7 @@ from crossreg.train.resume_checks import (
     check_same_run,
     check_same_stores,
 )
-from crossreg.train.run_folder import check_run_folder, remove_earlier_finetunes
+from crossreg.train.run_folder import remove_earlier_finetunes, training_into
 from crossreg.train.schedule import (
     EarlyStopping,
     augment_shift,
@@ -613,25 +613,27 @@ def train(
     """Train a model from a params file on one or more dataset stores; see :class:`Trainer`.
     With `resume`, continue the run in `out` from its ``last/``; an earlier run there is
     otherwise refused unless `overwrite` lets this one replace it
-    (:func:`crossreg.train.run_folder.check_run_folder`). At the end (or once training
-    diverged) the main process draws ``training.png`` from ``metrics.csv`` (with `svg`,
-    ``training.svg`` too) unless `plots` is off, and removes an earlier run's figures that
-    it did not redraw. Torch's random state and CUDA math settings are as they were
-    before the call (:func:`crossreg.train.torch_state.callers_torch_state`)."""
+    (:func:`crossreg.train.run_folder.check_run_folder`), and a second run into `out`
+    while this one trains is refused (:func:`crossreg.train.run_folder.training_into`).
+    At the end (or once training diverged) the main process draws ``training.png`` from
+    ``metrics.csv`` (with `svg`, ``training.svg`` too) unless `plots` is off, and removes
+    an earlier run's figures that it did not redraw. Torch's random state and CUDA math
+    settings are as they were before the call
+    (:func:`crossreg.train.torch_state.callers_torch_state`)."""
     check_plot_options(plots, svg)
     require_path_list(data_dirs, "data_dirs")
-    check_run_folder(out, resume=resume, overwrite=overwrite)
     options = options or TrainOptions()
     options.check()
-    distributed.init(options.device)
-    try:
-        with callers_torch_state(options):
-            loaded = load_params(params)
-            check_train_section(loaded.train, loaded.source)
-            trainer = Trainer(loaded, data_dirs, out, options)
-            return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
-    finally:
-        distributed.shutdown()
+    with training_into(out, resume=resume, overwrite=overwrite):
+        distributed.init(options.device)
+        try:
+            with callers_torch_state(options):
+                loaded = load_params(params)
+                check_train_section(loaded.train, loaded.source)
+                trainer = Trainer(loaded, data_dirs, out, options)
+                return run_trainer(trainer, resume=resume, plots=plots, svg=svg)
+        finally:
+            distributed.shutdown()
 
 
 def run_trainer(trainer: Trainer, *, resume: bool, plots: bool, svg: bool) -> Path:
