@@ -86,6 +86,23 @@ def test_damaged_training_state_is_named(run, stores, tmp_path):
         resume(params, [stores["human"]], copy)
 
 
+def test_a_damaged_last_checkpoint_says_how_to_go_on(run, stores, tmp_path):
+    """A truncated ``last/model.safetensors`` was refused with the advice for a checkpoint
+    one predicts with ("use another checkpoint (best/, last/) or save this one again"),
+    and one without its config.json with none: a resume cannot go on from either, so the
+    message says to train again."""
+    params, out = run
+    copy = Path(shutil.copytree(out, tmp_path / "copy"))
+    weights = copy / "last" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    fix = "--resume cannot continue from .*last: train again with --overwrite"
+    with pytest.raises(ValueError, match=f"model.safetensors: not a readable safetensors.*{fix}"):
+        resume(params, [stores["human"]], copy)
+    (copy / "last" / "config.json").unlink()
+    with pytest.raises(ValueError, match=f"not a crossreg checkpoint .no config.json.; {fix}"):
+        resume(params, [stores["human"]], copy)
+
+
 def test_a_head_on_a_store_of_other_tracks_is_refused(run, stores, tmp_path):
     _, out = run
     store = tmp_path / "store"

@@ -239,3 +239,12 @@ def stops_early(state: Mapping[str, Any], options: Mapping[str, Any]) -> bool:
     )
     stopping.load_state_dict(dict(state))
     return stopping.should_stop
+
+
+def damaged_last(last: Path, err: ValueError) -> ValueError:
+    """The error of a ``last/`` that cannot be read (`err` names the file): the run cannot
+    go on from it, so the fix is to train it again."""
+    return ValueError(
+        f"{err}; --resume cannot continue from {last}: train again with --overwrite, which "
+        "replaces the run, or into a new --out"
+    )

@@ -82,6 +82,7 @@ from crossreg.train.resume_checks import (
     check_running_phase,
     check_same_run,
     check_same_stores,
+    damaged_last,
 )
 from crossreg.train.run_folder import remove_earlier_finetunes, training_into
 from crossreg.train.schedule import (
@@ -341,12 +342,18 @@ class Trainer:
         checks of :mod:`crossreg.train.resume_checks`)."""
         last = self.out / "last"
         self.replacing = self.board.fresh = False
-        saved = read_config(last)
+        try:
+            saved = read_config(last)
+        except ValueError as err:
+            raise damaged_last(last, err) from None
         _, now = self.setup.checkpoint(self, [g.name for g in self.genomes], {})
         options = asdict(self.options)
         check_same_run(last, saved, now, options)
-        self.setup.restore(last, self.model)
-        extra = load_training_state(last, self.optimizer)
+        try:
+            self.setup.restore(last, self.model)
+            extra = load_training_state(last, self.optimizer)
+        except ValueError as err:
+            raise damaged_last(last, err) from None
         check_same_stores(last, extra.get("stores"), [g.store for g in self.genomes])
         self.state = RunState(**extra["run"])
         self.rows = list(extra["rows"])
