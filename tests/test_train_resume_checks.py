@@ -306,3 +306,24 @@ def test_resume_finds_a_last_checkpoint_a_killed_swap_left_aside(tmp_path, caplo
     check_run_folder(tmp_path, resume=True)
     assert (tmp_path / "last" / "state.json").read_text() == "{}"
     assert "restored" in caplog.text
+
+
+def test_a_resume_on_a_store_of_reordered_tracks_names_the_first_that_differs(
+    run, stores, tmp_path
+):
+    """A store rebuilt with its tracks in another order was refused as having "other
+    tracks" without saying which; the message names the first track that differs."""
+    params, out = run
+    store = tmp_path / "store"
+    store.mkdir()
+    for path in Path(stores["human"]).iterdir():
+        (store / path.name).symlink_to(path)
+    (store / "targets.txt").unlink()
+    lines = (Path(stores["human"]) / "targets.txt").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    rows[0], rows[1] = rows[1], rows[0]
+    (store / "targets.txt").write_text("\n".join([header, *rows]) + "\n")
+    first, second = (row.split("\t")[2] for row in lines[1:3])
+    message = rf"other tracks than this run's dataset \(track 0 is {first} there, {second} here\)"
+    with pytest.raises(ValueError, match=message):
+        resume(params, [store], out)

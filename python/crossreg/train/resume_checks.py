@@ -115,11 +115,21 @@ def _check_heads(last: Path, saved: CheckpointConfig, now: CheckpointConfig) -> 
         )
     for head, targets in now.targets.items():
         before = [t.identifier for t in saved.targets.get(head, [])]
-        if before != [t.identifier for t in targets]:
+        after = [t.identifier for t in targets]
+        if before != after:
             raise ValueError(
                 f"--resume: the head '{head}' in {last} has other tracks than this run's "
-                f"dataset; {FIX}"
+                f"dataset ({_tracks_text(before, after)}); {FIX}"
             )
+
+
+def _tracks_text(before: Sequence[str], after: Sequence[str]) -> str:
+    """How two lists of track identifiers differ: their lengths, or the first track that
+    is not the same."""
+    if len(before) != len(after):
+        return f"{len(before)} tracks there, {len(after)} here"
+    index = next(i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b)
+    return f"track {index} is {before[index]} there, {after[index]} here"
 
 
 def _check_extra(last: Path, saved: Mapping[str, Any], now: Mapping[str, Any]) -> None:
