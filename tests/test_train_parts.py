@@ -125,7 +125,7 @@ def test_pearson_r_stays_within_one_for_tiny_spreads(rng):
         pred, target = offset + 1e-6 * x, offset + 1e-6 * x[:, ::-1]
         metrics.update(torch.from_numpy(pred), torch.from_numpy(target))
         np.testing.assert_array_equal(metrics.pearson_r(), [0.0, 0.0], err_msg=str(offset))
-        sy, sp, syy, spp = metrics.sums.cpu().numpy()[:4]
+        sy, sp, syy, spp = metrics._sums.cpu().numpy()[:4]
         noisy += int(((syy - sy * sy / len(x) > 0) & (spp - sp * sp / len(x) > 0)).any())
     assert noisy >= 5  # the inputs reach the rounding rule, not only spreads below 0
 
