@@ -241,7 +241,9 @@ def test_a_resume_with_a_patience_that_would_have_stopped_the_run_is_refused(
     assert "resume with --patience 5 and --min-epochs 1" in message
 
 
-def test_a_second_run_into_a_folder_being_trained_is_refused(tmp_path, params, stores, finished):
+def test_a_second_run_into_a_folder_being_trained_is_refused(
+    tmp_path, params, stores, finished, logs
+):
     """A resume (or a new run) into an --out that another run is training into wrote
     ``last/`` and ``metrics.csv`` in turn with it; it is refused while the folder is held,
     here by another process, and goes on once it is free."""
@@ -262,6 +264,12 @@ def test_a_second_run_into_a_folder_being_trained_is_refused(tmp_path, params, s
         with pytest.raises(ValueError, match="another crossreg run is training into it now"):
             resume(params, [stores["human"]], out, max_epochs=3)
         assert (out / "metrics.csv").read_text() == before
+        # the command line says so before the folder's run: not "continue it with --resume"
+        argv = ["train", "--params", str(params), "--data", str(stores["human"])]
+        logs.clear()
+        assert main([*argv, "--out", str(out), "--max-epochs", "3", "--no-plots"]) == 1
+        assert "another crossreg run is training into it now" in logs.text
+        assert "--resume" not in logs.text.split("training into it now")[0]
     finally:
         proc.communicate("")
     resume(params, [stores["human"]], out, max_epochs=3)

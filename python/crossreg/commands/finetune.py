@@ -20,7 +20,7 @@ from crossreg.commands.train import (
 from crossreg.commands.values import COUNT, POSITIVE, whole
 from crossreg.model.checkpoint_info import checkpoint_info
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
-from crossreg.train.run_folder import check_run_folder
+from crossreg.train.run_folder import check_run_folder, require_no_training
 
 #: The largest adapter rank: above a layer's narrower side a rank adds nothing (Basenji2's
 #: convolutions are 288-1,536 channels wide).
@@ -117,6 +117,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     check_head_name(name, what)
     check_free_name(name, parent.keys, str(args.model))
     check_shift(args.augment_shift, [store])
+    require_no_training(args.out)
     check_run_folder(args.out, resume=args.resume, overwrite=args.overwrite)
 
 

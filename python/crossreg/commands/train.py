@@ -22,7 +22,7 @@ from crossreg.commands.values import (
 )
 from crossreg.devices import check_device
 from crossreg.errors import Interrupted
-from crossreg.train.run_folder import check_run_folder
+from crossreg.train.run_folder import check_run_folder, require_no_training
 
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
@@ -257,6 +257,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     stores = [open_training_store(args, path) for path in args.data]
     check_shift(args.augment_shift, stores, params.model)
     dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))
+    require_no_training(args.out)
     check_run_folder(args.out, resume=args.resume, overwrite=args.overwrite)
 
 

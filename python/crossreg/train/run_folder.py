@@ -54,15 +54,7 @@ def training_into(
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ValueError(
-                f"{folder}: another crossreg run is training into it now; wait for it to "
-                "finish (then --resume continues it), or train into another --out"
-            ) from None
-        except OSError:
-            pass  # a file system without locks: nothing to hold
+        _lock(fd, folder)
         check_run_folder(folder, resume=resume, overwrite=overwrite)
         yield
     finally:
@@ -70,6 +62,35 @@ def training_into(
         if made:
             with contextlib.suppress(OSError):  # only an empty one
                 folder.rmdir()
+
+
+def require_no_training(out: str | os.PathLike[str]) -> None:
+    """Stop when another run is training into `out` now (it holds the folder, see
+    :func:`training_into`): checked by the command lines before the folder's contents, so
+    that a second run is not told to ``--resume`` a run that is still going. Only a job's
+    main process asks (its other processes start while it holds the folder)."""
+    folder = Path(out)
+    if launched_rank() != 0 or not folder.is_dir():
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _lock(fd, folder)
+    finally:
+        os.close(fd)  # releases the lock taken to ask
+
+
+def _lock(fd: int, folder: Path) -> None:
+    """Take the lock on the open folder `fd`, or raise :class:`ValueError` when another
+    run holds it (a file system without locks holds nothing)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ValueError(
+            f"{folder}: another crossreg run is training into it now; wait for it to "
+            "finish (then --resume continues it), or train into another --out"
+        ) from None
+    except OSError:
+        pass
 
 
 def remove_earlier_finetunes(out: str | os.PathLike[str]) -> None:
