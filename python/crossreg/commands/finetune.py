@@ -12,13 +12,12 @@ from crossreg.commands.train import (
     check_epochs,
     check_shift,
     interrupted,
-    last_epoch_record,
     open_training_store,
     report_outputs,
     training_options,
 )
 from crossreg.commands.values import COUNT, POSITIVE, whole
-from crossreg.model.checkpoint_info import checkpoint_info
+from crossreg.model.checkpoint_info import checkpoint_info, saved_checkpoint_id
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.run_folder import check_run_folder, require_no_training
 
@@ -137,7 +136,7 @@ def check_mode_options(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Fine-tune and report where the checkpoints are."""
     check_inputs(args)
-    replaced = last_epoch_record(args.out) if args.overwrite else None
+    replaced = saved_checkpoint_id(Path(args.out) / "last") if args.overwrite else None
     try:
         return _finetune(args)
     except KeyboardInterrupt:

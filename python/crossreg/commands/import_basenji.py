@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from pathlib import Path
 
 from crossreg.commands.inputs import require_output, require_paths
 from crossreg.errors import Interrupted
-from crossreg.model.checkpoint_info import CONFIG_NAME
+from crossreg.model.checkpoint_info import saved_checkpoint_id
 from crossreg.model.params import GELU_FORMS
 
 log = logging.getLogger("crossreg")
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         BasenjiSource(genome, weights, targets)
         for genome, weights, targets in zip(args.genome, args.weights, args.targets, strict=True)
     ]
-    before = save_id(args.out)
+    before = saved_checkpoint_id(args.out)
     try:
         import_checkpoint(
             args.params,
@@ -99,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     except KeyboardInterrupt:
-        if save_id(args.out) in (None, before):
+        if saved_checkpoint_id(args.out) in (None, before):
             state = "is as it was" if args.out.exists() else "was not made"
             raise Interrupted(
                 f"nothing was written: {args.out} {state}; rerun the command"
@@ -108,13 +107,3 @@ def run(args: argparse.Namespace) -> int:
         # is finished and is recorded as such
         log.warning("interrupted after %s was written whole: the checkpoint is complete", args.out)
     return 0
-
-
-def save_id(out: Path) -> str | None:
-    """The ``save_id`` of the checkpoint in `out`, which every save draws anew (None: no
-    checkpoint there, or one that records none)."""
-    try:
-        value = json.loads((out / CONFIG_NAME).read_text()).get("save_id")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None

@@ -22,6 +22,7 @@ from crossreg.commands.values import (
 )
 from crossreg.devices import check_device
 from crossreg.errors import Interrupted
+from crossreg.model.checkpoint_info import saved_checkpoint_id
 from crossreg.train.run_folder import check_run_folder, require_no_training
 
 if TYPE_CHECKING:
@@ -297,21 +298,12 @@ def check_shift(
         check_augment_shift(shift, SHIFT_FLAG, stores)
 
 
-def last_epoch_record(out: Path) -> bytes | None:
-    """The config of the ``last/`` checkpoint in `out`, None without one; each epoch's
-    ``last/`` has its own (a new save id)."""
-    try:
-        return (out / "last" / "config.json").read_bytes()
-    except OSError:
-        return None
-
-
-def interrupted(out: Path, replaced: bytes | None = None) -> Interrupted:
+def interrupted(out: Path, replaced: str | None = None) -> Interrupted:
     """The interrupt of a training run into `out`: what ``--resume`` would continue from.
-    `replaced` is the :func:`last_epoch_record` of the earlier run that an ``--overwrite``
-    run replaces, taken as it started: while ``last/`` is still that run's, a resume would
-    continue the earlier run, not this one."""
-    if replaced is not None and last_epoch_record(out) == replaced:
+    `replaced` is the save id (:func:`saved_checkpoint_id`) of the ``last/`` of the earlier
+    run that an ``--overwrite`` run replaces, taken as it started: while ``last/`` is still
+    that run's, a resume would continue the earlier run, not this one."""
+    if replaced is not None and saved_checkpoint_id(out / "last") == replaced:
         return Interrupted(
             f"no epoch had finished, so {out} still holds the earlier run; rerun with "
             "--overwrite to start again"
@@ -324,7 +316,7 @@ def interrupted(out: Path, replaced: bytes | None = None) -> Interrupted:
 def run(args: argparse.Namespace) -> int:
     """Train and report where the checkpoints are."""
     check_inputs(args)
-    replaced = last_epoch_record(args.out) if args.overwrite else None
+    replaced = saved_checkpoint_id(Path(args.out) / "last") if args.overwrite else None
     try:
         from crossreg.train.trainer import train
 

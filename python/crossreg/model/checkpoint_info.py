@@ -125,3 +125,14 @@ def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
         raise ValueError(f"{path}: malformed genomes or targets ({err})") from None
     extra = data.get("extra")
     return CheckpointInfo(directory, targets, extra if isinstance(extra, dict) else {}, keys)
+
+
+def saved_checkpoint_id(directory: str | os.PathLike[str]) -> str | None:
+    """The ``save_id`` of the checkpoint in `directory`, which every save draws anew, so
+    that a caller can tell whether a save replaced it (None: no checkpoint there, or one
+    that records none)."""
+    try:
+        value = json.loads((Path(directory) / CONFIG_NAME).read_text()).get("save_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
