@@ -103,17 +103,23 @@ def test_a_damaged_last_checkpoint_says_how_to_go_on(run, stores, tmp_path):
         resume(params, [stores["human"]], copy)
 
 
-def test_a_head_on_a_store_of_other_tracks_is_refused(run, stores, tmp_path):
-    _, out = run
-    store = tmp_path / "store"
+def swapped_tracks_store(source: Path, store: Path) -> tuple[Path, list[str]]:
+    """A store linking `source`'s files but with its first two tracks swapped in
+    ``targets.txt``; also the source's targets lines."""
     store.mkdir()
-    for path in Path(stores["human"]).iterdir():
+    for path in source.iterdir():
         (store / path.name).symlink_to(path)
     (store / "targets.txt").unlink()
-    lines = (Path(stores["human"]) / "targets.txt").read_text().splitlines()
+    lines = (source / "targets.txt").read_text().splitlines()
     header, rows = lines[0], lines[1:]
     rows[0], rows[1] = rows[1], rows[0]
     (store / "targets.txt").write_text("\n".join([header, *rows]) + "\n")
+    return store, lines
+
+
+def test_a_head_on_a_store_of_other_tracks_is_refused(run, stores, tmp_path):
+    _, out = run
+    store, _ = swapped_tracks_store(Path(stores["human"]), tmp_path / "store")
     with pytest.raises(ValueError, match=r"track 0 is .* but dataset .* there"):
         evaluate_model(out / "best", store, tmp_path / "eval", plots=False)
     assert not (tmp_path / "eval").exists()
@@ -314,15 +320,7 @@ def test_a_resume_on_a_store_of_reordered_tracks_names_the_first_that_differs(
     """A store rebuilt with its tracks in another order was refused as having "other
     tracks" without saying which; the message names the first track that differs."""
     params, out = run
-    store = tmp_path / "store"
-    store.mkdir()
-    for path in Path(stores["human"]).iterdir():
-        (store / path.name).symlink_to(path)
-    (store / "targets.txt").unlink()
-    lines = (Path(stores["human"]) / "targets.txt").read_text().splitlines()
-    header, rows = lines[0], lines[1:]
-    rows[0], rows[1] = rows[1], rows[0]
-    (store / "targets.txt").write_text("\n".join([header, *rows]) + "\n")
+    store, lines = swapped_tracks_store(Path(stores["human"]), tmp_path / "store")
     first, second = (row.split("\t")[2] for row in lines[1:3])
     message = rf"other tracks than this run's dataset \(track 0 is {first} there, {second} here\)"
     with pytest.raises(ValueError, match=message):
