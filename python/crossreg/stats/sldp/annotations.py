@@ -51,28 +51,29 @@ class AnnotationTable:
             return Alignment(np.arange(n), np.ones(n), {"matched": n})
         bim = panel.bim
         assert self.a1 is not None and self.a2 is not None
+        alignment = reconcile(bim.snp, bim.a1, bim.a2, self.snp, self.a1, self.a2)
         require_panel_ids(
             self.source,
             self.snp,
-            np.isin(self.snp, bim.snp),
+            alignment.counts["missing"] < len(bim),  # some panel SNP has a row
             panel,
             "give the file the panel's SNP ids (its .bim's second column)",
         )
-        return reconcile(bim.snp, bim.a1, bim.a2, self.snp, self.a1, self.a2)
+        return alignment
 
 
 def require_panel_ids(
     source: str,
     ids: npt.NDArray[np.str_],
-    known: npt.NDArray[np.bool_],
+    any_known: bool,
     panel: ChromPanel,
     remedy: str,
 ) -> None:
     """Stop, before the chromosome's LD work, when `FOREIGN_ID_ROWS` or more rows of
-    `source` on the panel's chromosome (`ids`; `known`: which are panel SNP ids) name no
-    SNP of the panel: the ids are spelled another way (``chr1:12345`` against rsIDs), and
-    the whole pass would run before the run found that nothing matched."""
-    if len(ids) >= FOREIGN_ID_ROWS and not known.any():
+    `source` on the panel's chromosome (`ids`; `any_known`: whether one is a panel SNP id)
+    name no SNP of the panel: the ids are spelled another way (``chr1:12345`` against
+    rsIDs), and the whole pass would run before the run found that nothing matched."""
+    if len(ids) >= FOREIGN_ID_ROWS and not any_known:
         raise ValueError(
             f"{source}: none of its {len(ids)} SNP ids on {panel.label} is a SNP of the panel "
             f"{panel.bim.path} (e.g. '{ids[0]}' against the panel's '{panel.bim.snp[0]}'); "

@@ -150,7 +150,7 @@ class SadAnnotations:
             ids = read_sorted_rows(fields["snp"], rows) if self._ids is None else self._ids[rows]
             snp = ids.astype(str)
             known = np.isin(snp, bim.snp)
-            require_panel_ids(self.source, snp, known, panel, SAD_ID_REMEDY)
+            require_panel_ids(self.source, snp, bool(known.any()), panel, SAD_ID_REMEDY)
             rows, snp = rows[known], snp[known]
             ref, alt = (_alleles(read_sorted_rows(fields[k], rows)) for k in FIELDS[2:4])
             alignment = reconcile(bim.snp, bim.a1, bim.a2, snp, alt, ref)
