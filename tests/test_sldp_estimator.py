@@ -284,7 +284,7 @@ def test_bad_inputs_stop_naming_the_file(tmp_path):
     blocks.write_text(kept)
     fails(r"--chroms names chromosome\(s\) 7 more than once", chroms=[CHROM, CHROM])
     with gzip.open(tmp_path / "other.7.sannot.gz", "wt") as handle:
-        handle.write("SNP\tA1\tA2\tx\nrsNONE\tA\tC\t1.0\n")
+        handle.write("SNP\tA1\tA2\tx\nrs99999999\tA\tC\t1.0\n")
     fails(r"other\.: no annotated SNP matches the panel", sannot_chr=[str(tmp_path / "other.")])
     with gzip.open(tmp_path / "noz.sumstats.gz", "wt") as handle:
         handle.write("SNP\tA1\tA2\tN\nrs101\tA\tG\t10\n")

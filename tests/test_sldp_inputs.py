@@ -577,7 +577,8 @@ def test_annotation_ids_spelled_unlike_the_panels_stop_before_the_block_pass(
     table.with_columns(snp=pl.Series(labels)).write_csv(sad, separator="\t")
     message = (
         r"scores\.tsv: none of its 216 SNP ids on chr7 is a SNP of the panel .*panel\.7\.bim "
-        r"\(e\.g\. 'chr7:10000:C>A' against the panel's 'rs100'\); crossreg sad names a variant"
+        r"\(e\.g\. 'chr7:10000:C>A' against the panel's 'rs100'\), and none is written like a "
+        r"panel id; crossreg sad names a variant"
     )
     with caplog.at_level("INFO", logger="crossreg"), pytest.raises(ValueError, match=message):
         run_world(tmp_path, tmp_path / "out", sad=[sad], sannot_chr=[])
@@ -588,6 +589,38 @@ def test_annotation_ids_spelled_unlike_the_panels_stop_before_the_block_pass(
         handle.write("\n".join([head, *(f"7:{row}" for row in rows)]) + "\n")
     with pytest.raises(ValueError, match=r"coded\.7\.sannot\.gz: none of its 216 SNP ids on chr7"):
         run_world(tmp_path, tmp_path / "out2", sannot_chr=[str(tmp_path / "coded.")])
+
+
+def test_a_few_annotation_ids_written_unlike_the_panels_stop_before_the_block_pass(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # before: under 100 rows naming no panel SNP ran the whole signed-LD pass, then "no
+    # annotated SNP matches the panel"; ids written like the panel's that miss it (a
+    # sparse annotation) still pass the chromosome and stop only if nothing matches at all
+    write_world(tmp_path)
+    with gzip.open(tmp_path / "annot.7.sannot.gz", "rt") as handle:
+        head, *rows = handle.read().splitlines()
+    few = [row.split("\t") for row in rows[:12]]
+    with gzip.open(tmp_path / "coded.7.sannot.gz", "wt") as handle:
+        lines = ["\t".join([f"chr7:{100 * i}:{r[1]}>{r[2]}", *r[1:]]) for i, r in enumerate(few)]
+        handle.write("\n".join([head, *lines]) + "\n")
+    message = (
+        r"coded\.7\.sannot\.gz: none of its 12 SNP ids on chr7 is a SNP of the panel "
+        r".*\(e\.g\. 'chr7:0:.>.' against the panel's 'rs100'\), and none is written like a "
+        r"panel id; give the file the panel's SNP ids"
+    )
+    with caplog.at_level("INFO", logger="crossreg"), pytest.raises(ValueError, match=message):
+        _quick_run(tmp_path, tmp_path / "out", sannot_chr=[str(tmp_path / "coded.")])
+    assert "signed LD profiles" not in caplog.text
+    with gzip.open(tmp_path / "sparse.7.sannot.gz", "wt") as handle:
+        lines = ["\t".join([f"rs{9_000_000 + i}", *r[1:]]) for i, r in enumerate(few)]
+        handle.write("\n".join([head, *lines]) + "\n")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="crossreg"), pytest.raises(
+        ValueError, match=r"sparse\.: no annotated SNP matches the panel"
+    ):
+        _quick_run(tmp_path, tmp_path / "out2", sannot_chr=[str(tmp_path / "sparse.")])
+    assert "signed LD profiles" in caplog.text
 
 
 def test_a_missing_sannot_file_stops_before_the_block_pass_naming_the_stem(

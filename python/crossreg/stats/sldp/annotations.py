@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from crossreg import _native
 from crossreg.io.chroms import bare_chrom
@@ -69,16 +70,30 @@ def require_panel_ids(
     panel: ChromPanel,
     remedy: str,
 ) -> None:
-    """Stop, before the chromosome's LD work, when `FOREIGN_ID_ROWS` or more rows of
-    `source` on the panel's chromosome (`ids`; `any_known`: whether one is a panel SNP id)
-    name no SNP of the panel: the ids are spelled another way (``chr1:12345`` against
-    rsIDs), and the whole pass would run before the run found that nothing matched."""
-    if len(ids) >= FOREIGN_ID_ROWS and not any_known:
-        raise ValueError(
-            f"{source}: none of its {len(ids)} SNP ids on {panel.label} is a SNP of the panel "
-            f"{panel.bim.path} (e.g. '{ids[0]}' against the panel's '{panel.bim.snp[0]}'); "
-            f"{remedy}"
-        )
+    """Stop, before the chromosome's LD work, when no row of `source` on the panel's
+    chromosome (`ids`; `any_known`: whether one is a panel SNP id) names a SNP of the panel
+    and its ids are of another kind: `FOREIGN_ID_ROWS` or more of them, or ids none of
+    which is written like a panel id (:func:`id_forms`: ``chr1:12345:A>G`` against
+    ``rs123``). A few rows written like panel ids that miss it (a sparse annotation) pass
+    here; a file that matches nothing on any chromosome stops after the pass."""
+    if any_known or not len(ids):
+        return
+    forms = id_forms(ids)
+    panel_forms = id_forms(panel.bim.snp)
+    if len(ids) < FOREIGN_ID_ROWS and forms & panel_forms:
+        return
+    unlike = "" if forms & panel_forms else ", and none is written like a panel id"
+    raise ValueError(
+        f"{source}: none of its {len(ids)} SNP ids on {panel.label} is a SNP of the panel "
+        f"{panel.bim.path} (e.g. '{ids[0]}' against the panel's '{panel.bim.snp[0]}'){unlike}; "
+        f"{remedy}"
+    )
+
+
+def id_forms(ids: npt.NDArray[np.str_]) -> set[str]:
+    """How SNP ids are written: each id with its runs of digits as ``0`` (``rs0``,
+    ``chr0:0:C>A``, ``0_0``)."""
+    return set(pl.Series(ids, dtype=pl.String).str.replace_all(r"\d+", "0").unique())
 
 
 def sannot_path(stem: str, chrom: str) -> Path:
