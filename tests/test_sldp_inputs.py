@@ -616,8 +616,9 @@ def test_a_few_annotation_ids_written_unlike_the_panels_stop_before_the_block_pa
         lines = ["\t".join([f"rs{9_000_000 + i}", *r[1:]]) for i, r in enumerate(few)]
         handle.write("\n".join([head, *lines]) + "\n")
     caplog.clear()
-    with caplog.at_level("INFO", logger="crossreg"), pytest.raises(
-        ValueError, match=r"sparse\.: no annotated SNP matches the panel"
+    with (
+        caplog.at_level("INFO", logger="crossreg"),
+        pytest.raises(ValueError, match=r"sparse\.: no annotated SNP matches the panel"),
     ):
         _quick_run(tmp_path, tmp_path / "out2", sannot_chr=[str(tmp_path / "sparse.")])
     assert "signed LD profiles" in caplog.text
