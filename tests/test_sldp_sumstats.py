@@ -125,7 +125,7 @@ def test_strand_ambiguous_eqtl_snps_are_kept_for_h2g(tmp_path: Path) -> None:
         "rs1\tg3\tA\tC\t5.0\t90\n"  # other alleles: dropped
         "rs2\tg1\tC\tG\t-1.5\t90\n"
         "rs3\tg1\tA\tG\t3.0\t90\n"
-        "rs3\tg2\tT\tC\t1.0\t90\n"  # strand complement of a valid pair: kept, not negated
+        "rs3\tg2\tA\tG\t1.0\t90\n"
     )
     stats = read_eqtl(path, PRINTED)
     assert stats.snp.tolist() == ["rs1", "rs2", "rs3"]
@@ -133,3 +133,27 @@ def test_strand_ambiguous_eqtl_snps_are_kept_for_h2g(tmp_path: Path) -> None:
     np.testing.assert_allclose(stats.z, [(2.0 - 1.0) / np.sqrt(2), -1.5, 4.0 / np.sqrt(2)])
     sumstats = _sumstats(tmp_path, "rs1\tT\tA\t0.7\t90\nrs2\tG\tC\t-1.5\t90\nrs3\tG\tA\t2.8\t90\n")
     assert read_sumstats(sumstats, PRINTED).snp.tolist() == stats.snp.tolist()
+
+
+def test_an_ambiguous_eqtl_snp_listed_both_ways_beside_the_other_strand_stops(
+    tmp_path: Path,
+) -> None:
+    # before: A/T then T/A was read as a swap (z 2 - 1) although the table lists rs3 on the
+    # other strand, where T/A is A/T's complement (z 2 + 1): h2g took one guess silently
+    path = tmp_path / "gtex.tsv"
+    header = "SNP\tgene_id\tref\talt\tz\tN\n"
+    both = "rs1\tg1\tA\tT\t2.0\t90\nrs1\tg2\tT\tA\t1.0\t90\n"
+    path.write_text(header + both + "rs3\tg1\tA\tG\t3.0\t90\nrs3\tg2\tT\tC\t1.0\t90\n")
+    expected = (
+        r"gtex\.tsv lines 2 and 3: the strand-ambiguous SNP rs1 is listed as T/A and as A/T, "
+        r".* \(line 5: rs3 as C/T against G/A on line 4\); give every row"
+    )
+    with pytest.raises(ValueError, match=expected):
+        read_eqtl(path, PRINTED)
+    # on one strand the swap is a swap; the other strand without an A/T swap is matched
+    path.write_text(header + both + "rs3\tg1\tA\tG\t3.0\t90\n")
+    np.testing.assert_allclose(read_eqtl(path, PRINTED).z, [1 / np.sqrt(2), 3.0])
+    path.write_text(
+        header + both[: both.index("rs1\tg2")] + "rs3\tg1\tA\tG\t3.0\t90\nrs3\tg2\tT\tC\t1.0\t90\n"
+    )
+    np.testing.assert_allclose(read_eqtl(path, PRINTED).z, [2.0, 4 / np.sqrt(2)])

@@ -145,7 +145,9 @@ def read_eqtl(
     ``z`` or ``slope`` and ``slope_se`` (for the alt allele), and ``N`` unless `n` is given.
     Every row is oriented to the alleles of the SNP's first row with two different A/C/G/T
     bases (rows that do not match them are dropped; for a strand-ambiguous pair such as A/T
-    only the same or the swapped pair matches, as one table lists one strand) and
+    only the same or the swapped pair matches, as a table that lists one strand has it;
+    such a SNP listed both ways in a table with rows on the other strand stops,
+    :func:`_require_one_strand`) and
     Z_m = Σ_k Z_m^(k)/√|G_m| over the genes k kept for SNP m. Strand-ambiguous SNPs are
     kept, as :func:`read_sumstats` keeps them, so that h²_g is estimated over the same SNPs
     either way; the regression drops them when it reconciles alleles. A (SNP, gene)
@@ -208,13 +210,14 @@ def read_eqtl(
             "a2": ref.to_numpy().astype(str),
             "z": z,
             "n": sizes,
+            "line": np.arange(len(snp)) + 2,
         }
     ).filter(pl.Series(keep))
-    upper_pair = rows.select("SNP", pl.col("a1", "a2").str.to_uppercase())
+    upper_pair = rows.select("SNP", "line", pl.col("a1", "a2").str.to_uppercase())
     first = (
         upper_pair.filter(two_bases(pl.col("a1"), pl.col("a2")))
         .unique(subset="SNP", keep="first", maintain_order=True)
-        .select("SNP", b1=pl.col("a1"), b2=pl.col("a2"))
+        .select("SNP", b1=pl.col("a1"), b2=pl.col("a2"), first_line=pl.col("line"))
     )
     upper = pl.col("b1", "b2", "d1", "d2").str.to_uppercase()
     oriented = _oriented_within_table(
@@ -222,6 +225,7 @@ def read_eqtl(
         .join(first, on="SNP", maintain_order="left")
         .with_columns(upper)
     )
+    _require_one_strand(oriented, path)
     log.info(
         "%s: %d of %d gene-SNP rows at print SNPs match their SNP's first alleles",
         path,
@@ -261,6 +265,30 @@ def _oriented_within_table(frame: pl.DataFrame) -> pl.DataFrame:
     return matched.with_columns(
         match=pl.when(ambiguous).then(same | swap).otherwise(pl.col("match")).fill_null(False),
         flip=pl.when(ambiguous).then(swap).otherwise(pl.col("flip")).fill_null(False),
+    )
+
+
+def _require_one_strand(oriented: pl.DataFrame, path: Path) -> None:
+    """Stop when an eQTL table lists a strand-ambiguous SNP with its pair swapped (A/T
+    and T/A) and also lists some SNP on the other strand (a row matching its SNP's first
+    pair only by complement): the swapped row is then as likely the other strand of the
+    same effect allele as the other allele, and the two readings sum the SNP's z or
+    subtract it. A table on one strand reads the swap as a swap."""
+    b1, b2 = pl.col("b1"), pl.col("b2")
+    swapped = oriented.filter(two_bases(b1, b2) & ~valid_pair(b1, b2) & pl.col("flip"))
+    complemented = oriented.filter(pl.col("strand"))
+    if not len(swapped) or not len(complemented):
+        return
+    amb, other = swapped.row(0, named=True), complemented.row(0, named=True)
+    raise ValueError(
+        f"{path} lines {amb['first_line']} and {amb['line']}: the strand-ambiguous SNP "
+        f"{amb['SNP']} is listed as {amb['b1']}/{amb['b2']} and as {amb['d1']}/{amb['d2']}, "
+        "its swapped pair or the same alleles on the other strand, which cannot be told "
+        f"apart in a table that lists SNPs on both strands (line {other['line']}: "
+        f"{other['SNP']} as {other['d1']}/{other['d2']} against {other['b1']}/{other['b2']} on "
+        f"line {other['first_line']}); give every row of a strand-ambiguous SNP for one "
+        "effect allele on one strand, or leave the SNP out (the regression drops "
+        "strand-ambiguous SNPs; they count only in h2g)"
     )
 
 
