@@ -448,3 +448,16 @@ def test_sign_flips_draw_the_references_signs_across_annotations(monkeypatch):
         p, _ = sign_flip(q, 400_000, ours)
         assert p == _reference_sign_flip(q, 400_000, theirs)
     assert ours.random_sample() == theirs.random_sample()  # as many draws taken
+
+
+def test_a_flip_equal_to_the_score_but_for_rounding_reaches_it():
+    # before: q.sum() and BLAS's dot add in other orders, so the flips that keep the signs
+    # of q's 4 nonzero terms (or reverse them all) fell 1 ulp short of the score: no flip
+    # reached it and p was 1/flips (z 4.89) where the exact sign-flip p is 2/16
+    q = np.zeros(20)
+    q[[0, 5, 11, 17]] = [0.1, 0.2, 0.3, 0.001]  # OpenBLAS's dot of all +1 is 1 ulp short
+    p, z = sign_flip(q, 1_000_000, np.random.RandomState(0))
+    signs = np.random.RandomState(0).binomial(1, 0.5, size=(100_000, 20))[:, [0, 5, 11, 17]]
+    same = int(np.isin(signs.sum(axis=1), [0, 4]).sum())
+    assert p == same / 100_000 and p == pytest.approx(1 / 8, rel=0.05)
+    assert z == pytest.approx(norm.isf(p / 2), rel=1e-12)

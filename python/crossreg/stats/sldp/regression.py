@@ -149,11 +149,18 @@ def sign_flip(
     z = score/(|score|/√χ²₁⁻¹(p)). A last batch shorter than 100,000 draws the rest (the
     reference stops with an error unless `flips` is a multiple of 100,000). A score of
     exactly 0 counts the undrawn flips as reached, as the reference does, which can take
-    its p above 1; p is capped at 1. A score that is not a finite number (which checked
-    inputs never give) has p and z NaN, never the smallest p the flips could give."""
+    its p above 1; p is capped at 1. A null equal to the score but for rounding reaches
+    it (the reference's float comparison can miss it: q with k nonzero terms, all of one
+    sign, then got p 1/flips in place of 2^(1−k)). A score that is not a finite number
+    (which checked inputs never give) has p and z NaN, never the smallest p the flips
+    could give."""
     score = q.sum()
     if not np.isfinite(score):
         return math.nan, math.nan
+    # a flip whose null equals the score in exact arithmetic (q's nonzero terms with their
+    # own signs, or all opposite) differs from the score only by the order of additions
+    # (BLAS's dot against q.sum()), at most C·ε·Σ|q| each: it reaches the score
+    reach = np.abs(score) - 2 * len(q) * np.finfo(np.float64).eps * np.abs(q).sum()
     exceed, current, p = 0, 0, 1.0
     rows_per_piece = max(1, FLIP_CELLS // max(1, len(q)))
     while current < flips:
@@ -164,7 +171,7 @@ def sign_flip(
             # floats so that the product is BLAS's, the same sums the reference's give
             uniform = rng.random_sample((min(rows_per_piece, batch - start), len(q)))
             null = np.where(uniform > 0.5, -1.0, 1.0).dot(q)
-            exceed += int((np.abs(null) >= np.abs(score)).sum())
+            exceed += int((np.abs(null) >= reach).sum())
         current += batch
         unfilled = flips - current if np.abs(score) <= 0 else 0  # the reference's zeros
         p = max(1, exceed + unfilled) / float(current)
