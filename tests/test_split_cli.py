@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import signal
+import subprocess
+import sys
 from collections import defaultdict
 from itertools import pairwise
 from pathlib import Path
@@ -329,3 +333,37 @@ def test_a_folder_holding_only_a_run_log_takes_a_split(inputs: dict[str, Path], 
     check_out(out)
     assert run_split(inputs, out) == 0
     assert (out / "split.json").is_file() and (out / RUNS_FILE).is_file()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_sigterm_while_the_net_is_read_stops_cleanly(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A SIGTERM (or Ctrl-C) that arrives while the native core reads the net is raised
+    once the core returns, as an interrupt: it was raised inside the first numpy array the
+    core made, where loading numpy's C API ran Python code, and the run ended in a Rust
+    panic and its backtrace."""
+    fifo = tmp_path / "net.fifo"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "crossreg", "split",
+            "--sizes", f"hg={inputs['hg']}",
+            "--sizes", f"mm={inputs['mm']}",
+            "--net", f"hg,mm={fifo}",
+            "--out", str(out),
+            "--region-size", "2000",
+            "--min-aligned", "300",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    with open(fifo, "w") as writer:  # opens once the core opened the pipe to read it
+        process.send_signal(signal.SIGTERM)
+        writer.write(inputs["net"].read_text())
+    _, stderr = process.communicate(timeout=60)
+    assert "panic" not in stderr.lower() and "Traceback" not in stderr
+    assert stderr.strip().endswith("ERROR terminated (SIGTERM)")
+    assert process.returncode == 143
+    assert not out.exists()

@@ -4,7 +4,7 @@
 
 use numpy::ndarray::Dimension;
 use numpy::{
-    BorrowError, Element, PyArray, PyArrayMethods, PyReadonlyArray, PyReadwriteArray,
+    BorrowError, Element, PyArray, PyArrayDescr, PyArrayMethods, PyReadonlyArray, PyReadwriteArray,
     PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyFileNotFoundError, PyMemoryError, PyOSError, PyValueError};
@@ -103,6 +103,10 @@ fn not_c_order(what: &str) -> PyErr {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Load numpy's C API now. Loaded lazily, by the first array a function makes once its
+    // work (run with the GIL released) is done, it runs Python code, which raises a signal
+    // received during the work (Ctrl-C, SIGTERM) inside rust-numpy: a panic, not an interrupt.
+    PyArrayDescr::of::<u8>(m.py());
     augment::register(m)?;
     bigwig::register(m)?;
     chroms::register(m)?;
