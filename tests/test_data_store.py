@@ -274,6 +274,25 @@ def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def test_a_shard_lacking_a_file_is_named_with_the_build_to_rerun(inputs, tmp_path):
+    """A shard folder that lost a file since its build (a cleanup, a partial copy between
+    machines) is named with the file and the shard's command; it stopped with a bare
+    'No such file or directory'."""
+    kw = {"fasta": inputs["fasta"], "targets": inputs["targets"], "regions": inputs["regions"]}
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=1)
+    shards = [
+        build_shard(tmp_path / f"shard{i}", Shard(i, 2), options=options, **kw) for i in (0, 1)
+    ]
+    (shards[1] / "masked.npy").unlink()
+    (shards[1] / "targets.npy").unlink()
+    with pytest.raises(ValueError, match=r"shard1 lacks masked\.npy, targets\.npy, .*--tracks 1/2"):
+        merge_shards(tmp_path / "merged", shards)
+    (shards[0] / "sequences.npy").unlink()
+    with pytest.raises(ValueError, match=r"shard0 lacks sequences\.npy, .*--tracks 0/2"):
+        merge_shards(tmp_path / "merged", shards)
+    assert not (tmp_path / "merged").exists()
+
+
 def test_track_shards_on_the_command_line(inputs, store, tmp_path, logs):
     shards = [tmp_path / f"s{i}" for i in range(2)]
     for i, shard in enumerate(shards):

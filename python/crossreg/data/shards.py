@@ -73,7 +73,20 @@ def read_shard(path: Path) -> dict:
         raise ValueError(f"{meta}: not a crossreg dataset shard description")
     if content.get("format_version", 0) > SHARD_VERSION:
         raise ValueError(f"{meta}: written by a newer crossreg; upgrade crossreg to merge it")
+    _check_files(path, content["shard"]["index"], content["shard"]["count"])
     return content
+
+
+def _check_files(path: Path, index: int, count: int) -> None:
+    """The shard `index` of `count` at `path` holds every file its build wrote."""
+    names = (*WINDOW_FILES, "targets.npy", *(("sequences.npy",) if index == 0 else ()))
+    missing = [name for name in names if not (path / name).is_file()]
+    if missing:
+        raise ValueError(
+            f"shard {path} lacks {', '.join(missing)}, which its build wrote (the folder was "
+            f"changed since); build it again with `crossreg data --tracks {index}/{count}` "
+            "and the same inputs and options"
+        )
 
 
 def _check_together(shards: Sequence[Path], metas: Sequence[dict]) -> None:
