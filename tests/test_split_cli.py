@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -9,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from itertools import pairwise
 from pathlib import Path
@@ -359,11 +361,29 @@ def test_sigterm_while_the_net_is_read_stops_cleanly(
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    with open(fifo, "w") as writer:  # opens once the core opened the pipe to read it
-        process.send_signal(signal.SIGTERM)
+    with os.fdopen(_open_when_read(fifo, process), "w") as writer:
+        process.send_signal(signal.SIGTERM)  # while the core waits for the net's lines
         writer.write(inputs["net"].read_text())
     _, stderr = process.communicate(timeout=60)
     assert "panic" not in stderr.lower() and "Traceback" not in stderr
     assert stderr.strip().endswith("ERROR terminated (SIGTERM)")
     assert process.returncode == 143
     assert not out.exists()
+
+
+def _open_when_read(fifo: Path, process: subprocess.Popen, timeout: float = 60) -> int:
+    """The named pipe `fifo` opened for writing once `process` opened it to read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as err:  # ENXIO: no reader yet
+            if err.errno != errno.ENXIO or process.poll() is not None:
+                raise
+            if time.monotonic() > deadline:
+                process.kill()
+                raise TimeoutError(f"{fifo} was never opened for reading") from err
+            time.sleep(0.01)
+            continue
+        os.set_blocking(fd, True)
+        return fd
