@@ -5,12 +5,28 @@ lives in its own subpackage or module (:mod:`crossreg.data`, :mod:`crossreg.trai
 :mod:`crossreg.variants`, ...; the foundations :mod:`crossreg.dna` (one-hot, reverse
 complement, shifts), :mod:`crossreg.genome` (in-memory FASTA), :mod:`crossreg.signal`
 (clipping, scaling)). Each is imported on first use, so ``import crossreg`` stays light
-and ``crossreg.variants.sad.write_sad`` works after it alone.
+and ``crossreg.variants.sad.write_sad`` works after it alone. ``__version__`` is the
+native core's, read on first use too (loading the core loads numpy).
 """
 
-from crossreg._lazy import lazy_submodules
-from crossreg._native import __version__
+from types import ModuleType
 
-__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
+from crossreg._lazy import lazy_submodules
+
+__version__: str  # set by __getattr__ on first use
+_submodule, _listing = lazy_submodules(__name__, __path__, globals())
+
+
+def __getattr__(name: str) -> ModuleType | str:
+    if name == "__version__":
+        from crossreg._native import __version__
+
+        return __version__
+    return _submodule(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*_listing(), "__version__"})
+
 
 __all__ = ["__version__"]

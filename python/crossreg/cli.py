@@ -18,7 +18,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from crossreg import __version__
 from crossreg.commands.inputs import input_error, option_name
 from crossreg.errors import CommandError
 from crossreg.interrupts import sigterm_as_interrupt
@@ -53,6 +52,32 @@ COMMANDS: dict[str, str] = {
 }
 
 
+class _PrintVersion(argparse.Action):
+    """``--version``: prints the native core's version, loading the core (and numpy) only
+    when asked, so that building the parser for ``--help`` stays light."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="show program's version number and exit",
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        from crossreg import __version__
+
+        print(f"crossreg {__version__}")
+        parser.exit()
+
+
 class DefaultsFormatter(argparse.HelpFormatter):
     """Help that shows each option's default, unless its text already says it or there is
     none to show: no default (``None``, ``False``, an empty string or list), or a flag
@@ -75,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="crossreg",
         description="Train and apply cross-species regulatory sequence activity models.",
     )
-    parser.add_argument("--version", action="version", version=f"crossreg {__version__}")
+    parser.add_argument("--version", action=_PrintVersion)
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     verbosity.add_argument(
