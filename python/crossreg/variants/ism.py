@@ -77,6 +77,7 @@ from crossreg.variants.ism_sites import (
     bed_sites,
     mutated_span,
     site_codes,
+    site_spans,
     span_on_chromosome,
     span_starts,
     vcf_sites,
@@ -85,6 +86,7 @@ from crossreg.variants.sad import require_ascii_tracks
 
 STATS = ("sum", "center")
 F16_MAX = float(np.finfo(np.float16).max)
+MUTATION_SITES = 256  # sites whose sequences are listed, and streamed for scoring, at a time
 
 log = logging.getLogger("crossreg")
 
@@ -143,18 +145,12 @@ def mutation_effects(
     take minutes on a CPU.
     """
     seq_length = model.seq_length
-    span_start, span_end = mutated_span(seq_length, width)
+    span_start, _ = mutated_span(seq_length, width)
     check_ism_stats(stats)
 
-    spans = one_hot(site_codes(sites, genome, seq_length)[:, span_start:span_end], dtype=np.uint8)
+    spans = site_spans(sites, genome, seq_length, width)
     on_chromosome = span_on_chromosome(sites, genome, seq_length, width)
     warn_off_chromosome(on_chromosome)
-    per_site = [site_mutations(spans[i], on_chromosome[i]) for i in range(len(sites))]
-    items = (
-        np.concatenate([np.column_stack([np.full(len(m), i), m]) for i, m in enumerate(per_site)])
-        if sites
-        else np.zeros((0, 3), dtype=np.int64)
-    )
 
     cache: dict[int, npt.NDArray[np.uint8]] = {}
 
@@ -183,29 +179,44 @@ def mutation_effects(
             out["center"] = pred[:, center_bins(pred.shape[1])].sum(dim=1)
         return {k: v.cpu().numpy() for k, v in out.items()}
 
-    n_tracks = None
-    current, reference, row, finished = -1, {}, 0, 0
+    current, reference, finished = -1, {}, 0
     effects: dict[str, np.ndarray] = {}
-    for batch in run_inference(model, head, items, options, load=load, reduce=reduce):
-        n = len(next(iter(batch.values())))
-        for j in range(n):
-            site, pos, base = items[row + j]
-            values = {k: v[j] for k, v in batch.items()}
-            if pos < 0:
-                current, reference = int(site), values
-                n_tracks = len(next(iter(values.values())))
-                effects = {k: np.zeros((width, 4, n_tracks), np.float32) for k in stats}
-                for k in stats:
-                    effects[k][~on_chromosome[current]] = np.nan
-            else:
-                for k in stats:
-                    effects[k][pos, base] = values[k] - reference[k]
-            if row + j + 1 == len(items) or items[row + j + 1, 0] != current:
-                finished += 1
-                yield effects
-        row += n
-        if meter is not None:
-            meter.update(n, sites=f"{finished}/{len(sites)}")
+    for items in _site_mutation_groups(spans, on_chromosome):
+        row = 0
+        for batch in run_inference(model, head, items, options, load=load, reduce=reduce):
+            n = len(next(iter(batch.values())))
+            for j in range(n):
+                site, pos, base = items[row + j]
+                values = {k: v[j] for k, v in batch.items()}
+                if pos < 0:
+                    current, reference = int(site), values
+                    n_tracks = len(next(iter(values.values())))
+                    effects = {k: np.zeros((width, 4, n_tracks), np.float32) for k in stats}
+                    for k in stats:
+                        effects[k][~on_chromosome[current]] = np.nan
+                else:
+                    for k in stats:
+                        effects[k][pos, base] = values[k] - reference[k]
+                if row + j + 1 == len(items) or items[row + j + 1, 0] != current:
+                    finished += 1
+                    yield effects
+            row += n
+            if meter is not None:
+                meter.update(n, sites=f"{finished}/{len(sites)}")
+
+
+def _site_mutation_groups(
+    spans: npt.NDArray[np.uint8], on_chromosome: npt.NDArray[np.bool_]
+) -> Iterator[npt.NDArray[np.int64]]:
+    """``(n, 3)`` (site, position, base) of every sequence to score (:func:`site_mutations`,
+    each site's reference first), :data:`MUTATION_SITES` sites at a time: all sites' at
+    once would take 14 kB a site at width 200 (1.4 GB for 100,000 variants)."""
+    for first in range(0, len(spans), MUTATION_SITES):
+        group = range(first, min(first + MUTATION_SITES, len(spans)))
+        per_site = [site_mutations(spans[i], on_chromosome[i]) for i in group]
+        yield np.concatenate(
+            [np.column_stack([np.full(len(m), i), m]) for i, m in zip(group, per_site, strict=True)]
+        )
 
 
 def count_sequences(spans: npt.NDArray[np.uint8], on_chromosome: npt.NDArray[np.bool_]) -> int:
@@ -283,7 +294,7 @@ def write_ism(
         )
     model, config, head = load_head(model_dir, head, options)
     seq_length = model.seq_length
-    span_start, _ = mutated_span(seq_length, width)
+    mutated_span(seq_length, width)  # a --width past the window stops before the sites are read
     genome = Genome(fasta)
     skipped: dict[str, int] = {}
     if vcf is not None:
@@ -296,9 +307,7 @@ def write_ism(
     chosen = keep_head_tracks(model, head, targets, tracks)
     kept = [targets[i] for i in chosen]
     require_ascii_tracks(kept, model_dir)
-    spans = one_hot(
-        site_codes(sites, genome, seq_length)[:, span_start : span_start + width], dtype=np.uint8
-    )
+    spans = site_spans(sites, genome, seq_length, width)
     total = count_sequences(spans, span_on_chromosome(sites, genome, seq_length, width))
     log.info(
         "ISM of %d sites x %d bp x 3 bases (%d sequences) with the '%s' head (%d of %d tracks) "

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.dna import reverse_complement
+from crossreg.dna import one_hot, reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.bed import Interval, read_bed
 from crossreg.io.vcf import (
@@ -46,6 +46,7 @@ from crossreg.variants.scoring import (
 )
 
 STRANDS = {"+": "+", "-": "-", ".": "+"}  # a BED strand column, and the strand it means
+SPAN_SITES = 64  # sites whose whole windows are read at a time to cut out their spans
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,22 @@ def site_codes(sites: Sequence[Site], genome: Genome, seq_length: int) -> npt.ND
     if minus:
         codes[minus] = reverse_complement(codes[minus])
     return codes
+
+
+def site_spans(
+    sites: Sequence[Site], genome: Genome, seq_length: int, width: int
+) -> npt.NDArray[np.uint8]:
+    """The sites' mutated spans ``(n, width, 4)``, one-hot (N as zeros), cut from their
+    windows (:func:`site_codes`) read :data:`SPAN_SITES` sites at a time: every site's
+    whole window at once would hold sites × L bytes several times over (13 GB a copy for
+    100,000 sites of Basenji2's 131,072 bp) to keep `width` bases of each."""
+    start, end = mutated_span(seq_length, width)
+    spans = np.empty((len(sites), width, 4), dtype=np.uint8)
+    for first in range(0, len(sites), SPAN_SITES):
+        chunk = sites[first : first + SPAN_SITES]
+        codes = site_codes(chunk, genome, seq_length)[:, start:end]
+        spans[first : first + len(chunk)] = one_hot(codes, dtype=np.uint8)
+    return spans
 
 
 def span_starts(sites: Sequence[Site], seq_length: int, width: int) -> npt.NDArray[np.int64]:
