@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import polars as pl
+import pytest
 
 from crossreg.cli import build_parser
 from crossreg.plots import format_p
@@ -117,3 +118,29 @@ def test_many_cell_types_label_those_with_the_smallest_q_apart():
     for i in set(range(n)) - set(ticks):  # each left out for a stronger label close by
         assert any(abs(i - t) < gap and height[t] >= height[i] for t in ticks)
     assert "smallest q" in ax.get_xlabel()
+
+
+def test_a_run_stopped_while_drawing_leaves_no_earlier_figure_beside_its_tables(
+    tmp_path, monkeypatch
+):
+    """An interrupt (or a failure) while the figures are drawn left the earlier run's
+    figures beside this run's tables, showing numbers the tables no longer hold."""
+    from crossreg.stats import denovo_figures
+    from crossreg.stats.denovo_report import write_denovo
+
+    sad, people, is_case = _planted(shift=1.5)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    groups = {"case": paths["cases"], "control": paths["controls"]}
+    out = tmp_path / "report"
+    write_denovo(groups, out, components=3, folds=4, svg=True)
+    assert len(list(out.glob("*.png")) + list(out.glob("*.svg"))) == 6
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(denovo_figures, "risk_figure", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_denovo(groups, out, components=3, folds=3)
+    assert json.loads((out / "summary.json").read_text())["folds"] == 3  # this run's tables
+    left = {p.name for p in out.glob("*.png")} | {p.name for p in out.glob("*.svg")}
+    assert left == {"tracks_q.png", "components.png"}  # this run's, drawn before the stop

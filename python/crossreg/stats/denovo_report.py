@@ -535,16 +535,18 @@ def write_denovo(
     per-track, per-component and per-person tests and writes their tables and
     ``summary.json`` into `out` (see :func:`write_report`) and, unless `plots` is off, the
     figures ``tracks_q.png``, ``components.png`` and ``risk_score.png``
-    (:mod:`crossreg.stats.denovo_figures`; SVG too with `svg`); returns the summary."""
+    (:mod:`crossreg.stats.denovo_figures`; SVG too with `svg`); returns the summary. An
+    earlier run's figures in `out` are removed before the tables are written."""
     check_plot_options(plots, svg)
     check_settings(components=components, folds=folds)
     data = load_groups(groups, sample_field=sample_field)
     report = run_tests(data, components=components, folds=folds, seed=seed)
+    # an earlier run's figures go before this run's tables are written: a stop while
+    # writing or drawing must not leave them beside tables whose numbers they do not show
+    remove_stale_figures(Path(out), FIGURE_STEMS, [])
     write_report(out, report)
-    written = []
     if plots:
         from crossreg.stats.denovo_figures import plot_denovo
 
-        written = plot_denovo(out, svg=svg)
-    remove_stale_figures(Path(out), FIGURE_STEMS, written)
+        plot_denovo(out, svg=svg)
     return report["summary"]
