@@ -7,6 +7,7 @@ import argparse
 import copy
 import gzip
 import re
+from typing import cast
 
 import h5py
 import numpy as np
@@ -643,7 +644,8 @@ def _ism_peak_bytes(genome: Genome, sites: list[Site]) -> int:
     bases = genome.fetch_many(["c"] * len(sites), [s.window_start + middle for s in sites], 1)
     tracemalloc.start()
     try:
-        effects = mutation_effects(CountModel(), sites, genome, width=1, stats=("sum",))
+        model = cast(SeqNN, CountModel())  # a SeqNN's seq_length, stride and forward
+        effects = mutation_effects(model, sites, genome, width=1, stats=("sum",))
         for site, ref in zip(effects, bases[:, 0], strict=True):
             expected = np.eye(4) - np.eye(4)[BASES.index(chr(ref))]
             expected[BASES.index(chr(ref))] = 0
