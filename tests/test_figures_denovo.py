@@ -144,3 +144,31 @@ def test_a_run_stopped_while_drawing_leaves_no_earlier_figure_beside_its_tables(
     assert json.loads((out / "summary.json").read_text())["folds"] == 3  # this run's tables
     left = {p.name for p in out.glob("*.png")} | {p.name for p in out.glob("*.svg")}
     assert left == {"tracks_q.png", "components.png"}  # this run's, drawn before the stop
+
+
+def test_a_run_stopped_while_writing_its_tables_leaves_no_earlier_table(tmp_path, monkeypatch):
+    """A stop between two of the tables left the earlier run's later tables and its
+    summary.json beside this run's first ones, a folder that reads as one finished run."""
+    from crossreg.stats import denovo_report
+    from crossreg.stats.denovo_report import write_denovo
+
+    sad, people, is_case = _planted(shift=1.5)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    groups = {"case": paths["cases"], "control": paths["controls"]}
+    out = tmp_path / "report"
+    write_denovo(groups, out, components=3, folds=4, plots=False)
+    tables = {p.name for p in out.iterdir()}
+    assert {"tracks.tsv", "individuals.tsv", "summary.json"} <= tables
+    written = []
+    tsv_text = denovo_report.tsv_text
+
+    def stop_at_the_third(frame):
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(frame)
+        return tsv_text(frame)
+
+    monkeypatch.setattr(denovo_report, "tsv_text", stop_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        write_denovo(groups, out, components=3, folds=3, plots=False)
+    assert {p.name for p in out.iterdir()} == {"tracks.tsv", "components.tsv"}

@@ -36,6 +36,7 @@ from crossreg.variants.sad_read import SadIndex, Site, read_sad_index, read_sad_
 TOP_LOADINGS = 3
 SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)
 FIGURE_STEMS = ("tracks_q", "components", "risk_score")  # the figures of plot_denovo
+TABLES = ("tracks", "components", "component_scores", "individuals")  # .tsv, in writing order
 # crossreg sad's settings that change every score: both groups must be scored alike
 SCORING_SETTINGS = ("genome", "gelu_form", "rc", "shifts", "indel", "cluster_bp", "bf16")
 SKIP_COUNTS = ("skipped_records", "skipped_alleles")  # what crossreg sad left out
@@ -510,7 +511,7 @@ def write_report(out: str | os.PathLike[str], report: dict) -> Path:
     in `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("tracks", "components", "component_scores", "individuals"):
+    for name in TABLES:
         if name not in report:
             continue
         with atomic_write(out / f"{name}.tsv") as handle:
@@ -518,6 +519,16 @@ def write_report(out: str | os.PathLike[str], report: dict) -> Path:
     with atomic_write(out / "summary.json") as handle:
         json.dump(report["summary"], handle, indent=1)
     return out
+
+
+def remove_earlier_outputs(out: Path) -> None:
+    """Remove an earlier run's tables, ``summary.json`` and figures from `out`, before this
+    run writes its own: a run stopped while writing or drawing then leaves only its own
+    files (no ``summary.json`` until its tables are all written), never a mix of two runs
+    that reads as one."""
+    for name in (*(f"{table}.tsv" for table in TABLES), "summary.json"):
+        (out / name).unlink(missing_ok=True)
+    remove_stale_figures(out, FIGURE_STEMS, [])
 
 
 def write_denovo(
@@ -536,14 +547,13 @@ def write_denovo(
     ``summary.json`` into `out` (see :func:`write_report`) and, unless `plots` is off, the
     figures ``tracks_q.png``, ``components.png`` and ``risk_score.png``
     (:mod:`crossreg.stats.denovo_figures`; SVG too with `svg`); returns the summary. An
-    earlier run's figures in `out` are removed before the tables are written."""
+    earlier run's files in `out` are removed before the tables are written
+    (:func:`remove_earlier_outputs`)."""
     check_plot_options(plots, svg)
     check_settings(components=components, folds=folds)
     data = load_groups(groups, sample_field=sample_field)
     report = run_tests(data, components=components, folds=folds, seed=seed)
-    # an earlier run's figures go before this run's tables are written: a stop while
-    # writing or drawing must not leave them beside tables whose numbers they do not show
-    remove_stale_figures(Path(out), FIGURE_STEMS, [])
+    remove_earlier_outputs(Path(out))
     write_report(out, report)
     if plots:
         from crossreg.stats.denovo_figures import plot_denovo
