@@ -250,6 +250,22 @@ def test_a_rerun_replaces_outdir_whole_only_with_overwrite(work, tmp_path):
     assert [p.name for p in other.iterdir()] == ["notes.txt"]
 
 
+def test_a_report_of_outdir_is_replaced_with_it_by_overwrite(work, tmp_path):
+    """The page ``crossreg report OUTDIR`` writes there is crossreg's: a rerun with
+    --overwrite replaces it with the folder instead of refusing it as the user's file."""
+    out = tmp_path / "bw"
+    assert _run(bigwig_args(work, out, "--chroms", "chr2", "--targets", "0")) == 0
+    assert main(["-q", "report", str(out)]) == 0
+    assert main(["-q", "report", str(out), "--out", str(out / "again.html")]) == 0
+    assert _run(bigwig_args(work, out, "--chroms", "chr2", "--targets", "1", "--overwrite")) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".crossreg-contents",
+        "human_t1.bw",
+        "summary.json",
+        "tracks.tsv",
+    ]
+
+
 def test_a_bigwig_run_is_logged_in_outdir(work, tmp_path):
     out = tmp_path / "logged"
     argv = ["-q", *bigwig_args(work, out, "--chroms", "chr2")]

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic import CONTENTS_FILE, atomic_write
 from crossreg.runlog import RUNS_FILE, read_runs, start_time, versions
 
 FIGURES = (".png", ".svg")
@@ -393,7 +393,9 @@ def write_report(
     """Write the report of `directory` to `out` (default ``DIRECTORY/report.html``).
 
     A folder with neither a run log (``crossreg-runs.jsonl``) under it nor a summary
-    (``summary.txt``/``summary.json``) in it is not one crossreg wrote, and is refused.
+    (``summary.txt``/``summary.json``) in it is not one crossreg wrote, and is refused. A
+    page written into a folder crossreg wrote whole is listed among its files, for the
+    command's ``--overwrite`` to replace with the folder.
     """
     root = Path(directory)
     if not root.is_dir():
@@ -438,7 +440,22 @@ def write_report(
     )
     with atomic_write(out, "wb") as handle:  # names not UTF-8 (surrogates) as U+FFFD
         handle.write(page.encode("utf-8", errors="replace"))
+    _list_as_written(out)
     return out
+
+
+def _list_as_written(page: Path) -> None:
+    """Add `page` to the :data:`~crossreg.io.atomic.CONTENTS_FILE` of its folder when
+    crossreg wrote that folder whole (``predict --bigwig``, ``synth``, ...): the command's
+    ``--overwrite`` then replaces the page with the folder, where it would refuse it as a
+    file of the user's."""
+    record = page.parent / CONTENTS_FILE
+    if not record.is_file():
+        return
+    names = record.read_text().splitlines()
+    if page.name not in names:
+        with atomic_write(record) as handle:
+            handle.write("".join(f"{name}\n" for name in sorted([*names, page.name])))
 
 
 def _read_files(root: Path, folders: Iterable[Folder]) -> set[Path]:
