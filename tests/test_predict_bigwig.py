@@ -266,6 +266,16 @@ def test_a_report_of_outdir_is_replaced_with_it_by_overwrite(work, tmp_path):
     ]
 
 
+def test_chromosomes_or_regions_no_window_predicts_are_refused_saying_why(work, tmp_path):
+    with pytest.raises(ValueError, match=r"the longest, chrS, is 5,000 bp\): nothing to predict"):
+        _run(bigwig_args(work, tmp_path / "bw", "--chroms", "chrS"))
+    bed = tmp_path / "edges.bed"
+    bed.write_text("chr1\t0\t500\nchr2\t16900\t17000\nchrS\t0\t5000\n")
+    with pytest.raises(ValueError, match=r"edges\.bed: every region .* within about 1,024 bp"):
+        _run(bigwig_args(work, tmp_path / "bw", "--bed", str(bed)))
+    assert not (tmp_path / "bw").exists()
+
+
 def test_a_bigwig_run_is_logged_in_outdir(work, tmp_path):
     out = tmp_path / "logged"
     argv = ["-q", *bigwig_args(work, out, "--chroms", "chr2")]

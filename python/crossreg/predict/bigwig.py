@@ -204,10 +204,7 @@ def write_bigwigs(
     tiles = plan_tiles(intervals, genome.sizes, geometry)
     summary = coverage_summary(intervals, tiles)
     if not tiles:
-        raise ValueError(
-            f"no window of {geometry.seq_length:,} bp fits on the chosen chromosomes or "
-            f"regions of {fasta}: nothing to predict"
-        )
+        raise ValueError(nothing_to_predict(intervals, genome.sizes, geometry, fasta, bed))
     start, stop = shard.bounds(len(tiles)) if shard is not None else (0, len(tiles))
     log.info(
         "predicting %d windows of %d bp%s (%s of %s bins) with the '%s' head (%d tracks) on "
@@ -280,6 +277,31 @@ def _requested_intervals(
         raise ValueError(f"{bed}: the BED file has no regions")
     spans = ((iv.chrom, iv.start, iv.end) for iv in regions)
     return bin_intervals(spans, genome.sizes, geometry)
+
+
+def nothing_to_predict(
+    intervals: Sequence[tuple[str, int, int]],
+    sizes: Mapping[str, int],
+    geometry: Geometry,
+    fasta: str | os.PathLike[str],
+    bed: str | os.PathLike[str] | None,
+) -> str:
+    """Why no window predicts any bin of `intervals`, and what to give instead."""
+    n = geometry.seq_length
+    if bed is None:
+        longest = max((c for c, _, _ in intervals), key=lambda c: sizes[c])
+        return (
+            f"no window of {n:,} bp fits on the chosen chromosomes of {fasta} (the longest, "
+            f"{longest}, is {sizes[longest]:,} bp): nothing to predict; choose chromosomes "
+            f"of at least {n:,} bp with --chroms"
+        )
+    edge = geometry.crop * geometry.bin_width
+    return (
+        f"{bed}: every region lies on a chromosome of {fasta} shorter than the model's "
+        f"{n:,}-bp window or within about {edge:,} bp (the model's crop) of a chromosome's ends, "
+        "where no window on the chromosome predicts: nothing to predict; give regions away "
+        "from the chromosome ends"
+    )
 
 
 def _run_settings(
