@@ -441,6 +441,21 @@ def test_bigwig_options_are_checked_before_any_work(work, tmp_path, monkeypatch)
         )
 
 
+def test_an_out_of_another_format_is_refused_before_the_model_is_imported(
+    work, tmp_path, monkeypatch
+):
+    import crossreg.predict
+
+    def loaded(*_args, **_kwargs):
+        raise AssertionError("the predict step was reached")
+
+    monkeypatch.setattr(crossreg.predict, "write_predictions", loaded)
+    base = ["predict", "--model", str(work / "model"), "--fasta", str(work / "genome.fa")]
+    suffixes = " or ".join(crossreg.predict.OUTPUT_SUFFIXES)
+    with pytest.raises(ValueError, match=rf"--out .*x\.txt: the output must end in {suffixes}"):
+        _run([*base, "--genome", "human", "--out", str(tmp_path / "x.txt")])
+
+
 def test_a_failed_first_batch_leaves_nothing_a_plain_rerun_refuses(
     work, tmp_path, monkeypatch, capsys
 ):

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import check_tracks, model_head, require_output, require_paths
+from crossreg.commands.inputs import (
+    check_tracks,
+    model_head,
+    require_output,
+    require_paths,
+    require_suffix,
+)
 from crossreg.commands.options import add_inference_arguments, inference_options
 from crossreg.commands.values import COUNT, chrom_list, shard_of
 
@@ -119,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "fasta", "bed", folders=("model",))
     if args.bigwig is None:
         require_output(args, folder=False)
+        # crossreg.predict.OUTPUT_SUFFIXES, checked before importing it (and torch)
+        require_suffix(args, "out", (".npy", ".h5"))
     else:
         require_output(args, "bigwig", folder=True)
     info, head = model_head(args, args.genome)
