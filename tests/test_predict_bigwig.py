@@ -15,6 +15,7 @@ import torch
 
 from crossreg.cli import build_parser, main
 from crossreg.errors import Interrupted
+from crossreg.io.bigwig_write import BigWigFile
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
 from crossreg.model.params import parse_params
@@ -178,6 +179,25 @@ def test_resume_after_a_kill_gives_the_same_files(work, tmp_path, monkeypatch, l
     assert f"after chunk 2: 4/{total[1]} windows done" in logs.text
     for name in ("human_t2.bw", "human_t0.bw", "tracks.tsv"):
         assert (resumed / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_ctrl_c_while_writing_the_bigwigs_says_resume_writes_them(work, tmp_path, monkeypatch):
+    args = ("--chroms", "chr2", "--targets", "1,0")
+    whole = tmp_path / "whole"
+    assert _run(bigwig_args(work, whole, *args)) == 0
+
+    def stopped(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(BigWigFile, "add_steps", stopped)
+    out = tmp_path / "bw"
+    with pytest.raises(Interrupted, match=r"(\d+) of \1 windows kept .*--resume"):
+        _run(bigwig_args(work, out, *args))
+    assert not out.exists()
+    monkeypatch.undo()
+    assert _run(bigwig_args(work, out, *args, "--resume")) == 0
+    for name in ("human_t1.bw", "human_t0.bw", "tracks.tsv"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
 def test_shards_write_what_one_run_writes(work, tmp_path):

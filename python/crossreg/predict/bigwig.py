@@ -227,12 +227,6 @@ def write_bigwigs(
     if shared is not None:
         with atomic_write(store.root / RUN_FILE) as handle:
             json.dump(shared, handle, sort_keys=True, default=str)
-    with _kept_when_stopped(store, stop - start):
-        if shared is not None:
-            check_shard_settings(outdir, shared)
-        state = predict_chunks(
-            model, genome, tiles, head, options, store, state, start, stop, chunk_windows
-        )
     shards, bounds = _shard_layout(outdir, root, shard, len(tiles))
     meta = {
         "model": str(model_dir),
@@ -243,19 +237,25 @@ def write_bigwigs(
         "windows": len(tiles),
         **summary,
     }
-    written = write_when_complete(
-        outdir,
-        shards,
-        bounds,
-        tiles,
-        chunk_windows,
-        genome,
-        targets,
-        geometry,
-        meta,
-        chosen,
-        shared,
-    )
+    with _kept_when_stopped(store, stop - start):  # while predicting and writing the BigWigs
+        if shared is not None:
+            check_shard_settings(outdir, shared)
+        state = predict_chunks(
+            model, genome, tiles, head, options, store, state, start, stop, chunk_windows
+        )
+        written = write_when_complete(
+            outdir,
+            shards,
+            bounds,
+            tiles,
+            chunk_windows,
+            genome,
+            targets,
+            geometry,
+            meta,
+            chosen,
+            shared,
+        )
     return BigWigRun(outdir, len(targets), stop - start, written)
 
 
@@ -330,9 +330,9 @@ def _run_settings(
 
 @contextlib.contextmanager
 def _kept_when_stopped(store: ChunkStore, windows: int) -> Iterator[None]:
-    """Ctrl-C keeps the windows `store` holds, for ``--resume`` (:class:`Interrupted`
-    says how many of `windows`); an error removes the store when it holds none, so that a
-    plain rerun may start."""
+    """Ctrl-C, while predicting or while writing the BigWigs, keeps the windows `store`
+    holds, for ``--resume`` (:class:`Interrupted` says how many of `windows`); an error
+    removes the store when it holds none, so that a plain rerun may start."""
     try:
         yield
     except KeyboardInterrupt:
