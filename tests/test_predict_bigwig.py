@@ -200,6 +200,27 @@ def test_ctrl_c_while_writing_the_bigwigs_says_resume_writes_them(work, tmp_path
         assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
+def test_ctrl_c_during_an_array_prediction_says_what_was_done_and_left(work, tmp_path, monkeypatch):
+    import crossreg.predict
+
+    original = crossreg.predict.predict_windows
+
+    def stopped_after_one_batch(*args, **kwargs):
+        batches = iter(original(*args, **kwargs))
+        yield next(batches)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(crossreg.predict, "predict_windows", stopped_after_one_batch)
+    bed = tmp_path / "regions.bed"
+    bed.write_text("".join(f"chr1\t{10_000 + i * 1000}\t{10_100 + i * 1000}\n" for i in range(5)))
+    out = tmp_path / "preds.h5"
+    argv = ["predict", "--model", str(work / "model"), "--genome", "human"]
+    argv += ["--fasta", str(work / "genome.fa"), "--bed", str(bed), "--out", str(out)]
+    with pytest.raises(Interrupted, match=r"2 of 5 windows predicted; .*preds\.h5 .* left as it"):
+        _run([*argv, "--batch-size", "2"])
+    assert not out.exists() and list(tmp_path.iterdir()) == [bed]
+
+
 def test_shards_write_what_one_run_writes(work, tmp_path):
     whole = tmp_path / "whole"
     assert _run(bigwig_args(work, whole, "--chroms", "chr1")) == 0

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg._lazy import lazy_submodules
+from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.bed import Interval, check_within, read_bed
@@ -267,19 +268,26 @@ def write_predictions(
         options.describe(),
     )
     with progress(len(windows), "predicting", "windows") as meter:
-        save_predictions(
-            out,
-            counted(predict_windows(model, genome, windows, head, options), meter),
-            windows,
-            (model.output_length(), model.num_targets(head)),
-            targets=targets,
-            attrs={
-                **provenance(model_dir, head, config, options),
-                "bin_width": config.bin_width,
-                "crop_bins": list(config.crop),
-                **attrs,
-            },
-        )
+        try:
+            save_predictions(
+                out,
+                counted(predict_windows(model, genome, windows, head, options), meter),
+                windows,
+                (model.output_length(), model.num_targets(head)),
+                targets=targets,
+                attrs={
+                    **provenance(model_dir, head, config, options),
+                    "bin_width": config.bin_width,
+                    "crop_bins": list(config.crop),
+                    **attrs,
+                },
+            )
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"{meter.done:,} of {len(windows):,} windows predicted; {out} is written whole "
+                "once all are, so it is left as it was: rerun to predict them again (--bigwig "
+                "keeps its finished chunks for --resume)"
+            ) from None
     log.info("wrote %s", out)
     return out
 
