@@ -324,6 +324,49 @@ def test_a_spill_larger_than_the_free_disk_is_refused_before_writing(tmp_path, m
     ColumnSpill(tmp_path, 10, 1000, 80, np.float16).close()  # 4.8 MB fits
 
 
+def resident_kb(path: Path) -> int:
+    """The kB of the file `path` that this process's memory maps hold resident."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:  # a mapping's header line
+            inside = fields[-1] == str(path)
+        elif inside and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads /proc/self/smaps")
+def test_a_spill_keeps_its_pages_resident_only_up_to_the_release_size(tmp_path, monkeypatch):
+    # the spill of a human test split is 55 GB: the maps' pages, written and read, must
+    # not all stay in the process's resident memory
+    monkeypatch.setattr(spill_module, "RELEASE_BYTES", 512 << 10)
+    monkeypatch.setattr(spill_module, "GROUP_BYTES", 64 * 4 * 32768)  # groups of 4 tracks
+    windows, bins, tracks = 128, 256, 16  # 2 MB of predictions, 1 MB of targets
+    rng = np.random.default_rng(0)
+    pred = rng.random((windows, bins, tracks), dtype=np.float32)
+    target = rng.random((windows, bins, tracks)).astype(np.float16)
+    spill = ColumnSpill(tmp_path, windows, bins, tracks, np.float16)
+    files = tmp_path / "pred.npy", tmp_path / "target.npy"
+    most = 0
+    for start in range(0, windows, 4):
+        rows = list(range(start, start + 4))
+        spill.add(rows, torch.from_numpy(pred[rows]), target[rows])
+        most = max(most, sum(resident_kb(f) for f in files))
+    read = []
+    for group in spill.groups(range(tracks)):
+        read.append(group)
+        most = max(most, sum(resident_kb(f) for f in files))
+    # the release size and what one batch or group touches (384 kB), of a 3 MB spill
+    assert most <= 512 + 384
+    spill.close()
+    # nothing written was lost: the groups read back hold the columns, track-major
+    np.testing.assert_array_equal(np.concatenate([g[1] for g in read]), pred.reshape(-1, tracks).T)
+    np.testing.assert_array_equal(
+        np.concatenate([g[2] for g in read]), target.reshape(-1, tracks).T
+    )
+
+
 # --- end to end on the session's store -------------------------------------------------
 
 

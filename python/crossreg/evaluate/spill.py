@@ -12,15 +12,18 @@ holds 1.74 M, so 10.4 MB per track, 55 GB for 5,313 tracks). The statistics then
 tracks back in groups of :func:`group_size` tracks, whose working memory (the two
 columns, their float64 sorts, ranks and argsort indices: at most :data:`BYTES_PER_VALUE`
 bytes per position and track, 111 MB per track at 1.74 M positions) stays under
-:data:`GROUP_BYTES`. Specificity adds four float64 vectors of one class (the mean
-sorted column and the row means of predictions and targets: 32 bytes per position, 56 MB
-at 1.74 M positions). Without these options nothing is written and evaluate runs as
-before.
+:data:`GROUP_BYTES`. The memory maps' pages are let go (:meth:`ColumnSpill.release`)
+every :data:`RELEASE_BYTES` of pages touched and after each group read, so the process's
+resident memory does not grow to the spill's size. Specificity adds four float64 vectors
+of one class (the mean sorted column and the row means of predictions and targets: 32
+bytes per position, 56 MB at 1.74 M positions). Without these options nothing is written
+and evaluate runs as before.
 """
 
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -54,6 +57,8 @@ T = TypeVar("T")
 
 GROUP_BYTES = 1 << 30  # the working memory of one group of tracks
 BYTES_PER_VALUE = 64  # per position and track: the columns, float64 sorts, ranks, indices
+# bytes of pages touched through the spill's memory maps between releases of them
+RELEASE_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,19 @@ class ColumnSpill:
         fmt = np.lib.format
         self.pred = fmt.open_memmap(folder / "pred.npy", "w+", np.float32, shape)
         self.target = fmt.open_memmap(folder / "target.npy", "w+", np.dtype(target_dtype), shape)
+        self.unreleased = 0  # bytes of pages touched since the last release
+
+    def release(self) -> None:
+        """Let go of the pages of the files that the maps hold in memory: what was written
+        stays in the files (these are shared maps of them; the system writes the pages
+        back), so the process's resident memory does not grow to the size of the spill
+        (55 GB for a human test split) as it is written and read."""
+        if hasattr(mmap, "MADV_DONTNEED"):  # Linux and macOS
+            for array in (self.pred, self.target):
+                mapping = getattr(array, "_mmap", None)  # None for an empty array
+                if mapping is not None:
+                    mapping.madvise(mmap.MADV_DONTNEED)
+        self.unreleased = 0
 
     def add(self, rows: Sequence[int], pred: torch.Tensor, target: npt.NDArray) -> None:
         """Write the ``(windows, bins, tracks)`` predictions and targets of `rows`."""
@@ -127,16 +145,24 @@ class ColumnSpill:
         tracks = self.pred.shape[0]
         self.pred[:, start:end] = pred.float().cpu().numpy().reshape(-1, tracks).T
         self.target[:, start:end] = np.asarray(target).reshape(-1, tracks).T
+        # each track's row of each file: the pages its new stretch spans, at most
+        spans = [(end - start) * size // mmap.PAGESIZE + 2 for size in (4, self.target.itemsize)]
+        self.unreleased += tracks * sum(spans) * mmap.PAGESIZE
+        if self.unreleased >= RELEASE_BYTES:
+            self.release()
 
     def groups(
         self, tracks: Sequence[int]
     ) -> Iterator[tuple[Sequence[int], npt.NDArray, npt.NDArray]]:
         """`tracks` in groups of :func:`group_size`: their indices, and their predictions and
-        targets ``(group, positions)`` read into memory."""
+        targets ``(group, positions)`` read into memory (copies: the pages of the files
+        read are released, :meth:`release`)."""
         size = group_size(self.positions)
         for start in range(0, len(tracks), size):
             chosen = list(tracks[start : start + size])
-            yield chosen, np.asarray(self.pred[chosen]), np.asarray(self.target[chosen])
+            group = np.asarray(self.pred[chosen]), np.asarray(self.target[chosen])
+            self.release()
+            yield chosen, *group
 
     def close(self) -> None:
         """Let go of the memory maps (before their folder is removed)."""
