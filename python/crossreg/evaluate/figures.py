@@ -70,7 +70,8 @@ def choose_tracks(table: pl.DataFrame, n: int = TRACKS) -> list[int]:
     for assay, members in groups.items():
         ranked = sorted(members, key=lambda i: r[i])
         middle = (len(ranked) - 1) // 2
-        by_median[assay] = sorted(ranked, key=lambda i: (abs(ranked.index(i) - middle), -r[i]))
+        spread = sorted(enumerate(ranked), key=lambda kept: (abs(kept[0] - middle), -r[kept[1]]))
+        by_median[assay] = [i for _, i in spread]
     order = sorted(groups, key=lambda a: (-len(groups[a]), a))
     chosen: list[int] = []
     depth = 0
