@@ -634,3 +634,37 @@ def test_the_survey_keeps_a_few_bytes_per_unscorable_allele(tmp_path):
         tracemalloc.stop()
     assert survey.plan(0, survey.kept).skipped == {SYMBOLIC: n}
     assert retained / n <= 16
+
+
+def test_a_chunk_of_records_keeps_no_genotypes(tmp_path):
+    # a 1000 Genomes record carries 2,504 genotypes: kept as Python strings they held about
+    # 170 kB a record, so a chunk of 50,000 alleles took gigabytes whatever the tracks
+    import gc
+    import tracemalloc
+
+    from crossreg.genome import Genome
+    from crossreg.variants.sad_stream import kept_records, record_chunks
+
+    samples = 2_504
+    header = "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
+    lines = ["##fileformat=VCFv4.2", header + "".join(f"\tS{i}" for i in range(samples))]
+    genome = Genome(FIXTURES / "genome_chr2.fa")
+    n = 300
+    for i in range(n):
+        ref = genome.fetch("chr2", 2_000 + 50 * i, 2_001 + 50 * i).decode().upper()
+        alt = "A" if ref != "A" else "C"
+        site = f"chr2\t{2_001 + 50 * i}\trs{i}\t{ref}\t{alt}\t100\tPASS\tAC=1;AN=5008\tGT"
+        lines.append(site + "\t0|0" * (samples - 1) + "\t0|1")
+    vcf = tmp_path / "panel.vcf"
+    vcf.write_text("\n".join(lines) + "\n")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        (chunk,) = list(record_chunks(kept_records(vcf, genome), n, 1024))
+        gc.collect()
+        retained, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [v.id for v in chunk] == [f"rs{i}" for i in range(n)]
+    assert chunk[7].pos == 2_350 and chunk[7].alts == ("A" if chunk[7].ref != "A" else "C",)
+    assert retained / n <= 2_000

@@ -85,8 +85,9 @@ def shard_output(out: Path, shard: Shard) -> Path:
 
 def kept_records(vcf: str | os.PathLike[str], genome: Genome) -> Iterator[Variant]:
     """The VCF's records on the genome's chromosomes, streamed in file order (the pass
-    after :func:`survey_vcf`'s, which gave the file's warnings)."""
-    return (v for v in iter_vcf(vcf, warn=False) if v.chrom in genome.sizes)
+    after :func:`survey_vcf`'s, which gave the file's warnings), without their INFO and
+    sample columns, which scoring does not read."""
+    return (v for v in iter_vcf(vcf, warn=False, sites_only=True) if v.chrom in genome.sizes)
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,9 @@ def survey_vcf(
     unscorable = UnscorableAlleles()
     off: Counter[str] = Counter()
     first_off: Variant | None = None
-    for v in track(iter_vcf(vcf), "counting the VCF's records", "records"):  # 10⁷ in 1000G
+    for v in track(
+        iter_vcf(vcf, sites_only=True), "counting the VCF's records", "records"
+    ):  # 10⁷ in 1000G
         require_ascii_record(v, source=source)
         if v.chrom not in genome.sizes:
             if strict:
