@@ -668,3 +668,42 @@ def test_a_chunk_of_records_keeps_no_genotypes(tmp_path):
     assert [v.id for v in chunk] == [f"rs{i}" for i in range(n)]
     assert chunk[7].pos == 2_350 and chunk[7].alts == ("A" if chunk[7].ref != "A" else "C",)
     assert retained / n <= 2_000
+
+
+def test_a_shard_of_another_run_is_refused_naming_what_differs(work, tmp_path):
+    # the refusal said only "a shard of another run (other settings)": which model, file
+    # or option differed was left to guess across a job array's scripts
+    vcf = _vcf(work, tmp_path / "two.vcf", _records(work)[:2])
+    other = tmp_path / "other_model"
+    shutil.copytree(work / "model", other)
+    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+
+    def shard(i: int, model: Path, *extra: str) -> None:
+        argv = ["sad", "--model", str(model), "--genome", "human", "--fasta"]
+        argv += [str(work / "genome.fa"), "--vcf", str(vcf), "--no-plots", *extra]
+        assert _run([*argv, "--out", str(shards[i]), "--shard", f"{i}/3"]) == 0
+
+    shard(0, other)  # 2 records in 3 shares: shard 0 has none, so costs nothing to score
+    shard(1, work / "model")
+    shard(2, work / "model", "--batch-size", "4")
+    merge = ["sad-merge", "--no-plots", "--out", str(tmp_path / "m.h5"), *map(str, shards)]
+    advice = "; score every shard with the same model, FASTA, VCF and options"
+    with pytest.raises(ValueError) as caught:
+        _run(merge)
+    assert str(caught.value) == (
+        f"{shards[1]}: a shard of another run than {shards[0]} (--model "
+        f"{other.resolve()} then, {(work / 'model').resolve()} now){advice}"
+    )
+    shard(0, work / "model")
+    with pytest.raises(ValueError) as caught:
+        _run(merge)
+    assert str(caught.value) == (
+        f"{shards[2]}: a shard of another run than {shards[0]} (--batch-size 8 then, 4 now){advice}"
+    )
+    assert not (tmp_path / "m.h5").exists()
+    with h5py.File(shards[1], "r") as h5:
+        assert "shard_settings" in h5.attrs
+    shard(2, work / "model")
+    assert _run(merge) == 0
+    with h5py.File(tmp_path / "m.h5", "r") as h5:  # a shard's keys are not the run's
+        assert "shard_settings" not in h5.attrs and "run_settings" not in h5.attrs

@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import io
 import itertools
+import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -230,6 +231,7 @@ def write_sad(
             "shard_index": shard.index,
             "shard_count": shard.count,
             "run_settings": settings_hash(settings),
+            "shard_settings": json.dumps(settings, sort_keys=True, default=str),
             "shard_records": np.array([start, stop], dtype=np.int64),
         }
     key = {**settings, "shard": str(shard), "chunk_size": chunk_size}

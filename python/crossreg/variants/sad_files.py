@@ -47,6 +47,7 @@ from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
 from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
+from crossreg.variants.sad_stream import setting_changes
 
 if TYPE_CHECKING:
     pass
@@ -55,7 +56,7 @@ BLOCK_BYTES = 64 << 20  # about this much of a dataset is read or written at a t
 FIELD_CHUNK = 16_384  # rows per compressed chunk of the allele fields
 ROW_FIELDS = ("snp", "chr", "pos", "ref_allele", "alt_allele")
 TSV_FIELDS = ("snp", "chrom", "pos", "ref", "alt")
-SHARD_ATTRS = ("shard_index", "shard_count", "run_settings", "shard_records")
+SHARD_ATTRS = ("shard_index", "shard_count", "run_settings", "shard_settings", "shard_records")
 SUMMED_ATTRS = ("gene_rows",)  # per shard; the merged file holds their sum
 SAD_REMEDY = "rerun crossreg sad to write it again"  # for an .h5 h5py cannot open
 
@@ -371,6 +372,18 @@ def merged_attrs(metas: Sequence[Mapping[str, object]]) -> dict[str, object]:
     return attrs
 
 
+def shard_differences(first: Mapping[str, object], other: Mapping[str, object]) -> str:
+    """What differs between the settings two shards recorded (``shard_settings``), named
+    as options (``--batch-size 8 then, 16 now``: then the first shard, now the other);
+    shards written before the settings were recorded say only that they differ."""
+    try:
+        before, now = (json.loads(str(meta["shard_settings"])) for meta in (first, other))
+    except (KeyError, json.JSONDecodeError):
+        return "other settings"
+    changes = setting_changes(before, now)
+    return "; ".join(changes) if changes else "other settings"
+
+
 def check_shards(shards: Sequence[Path], metas: Sequence[Mapping[str, object]]) -> None:
     """Stop unless `shards` are all the shards of one run, in order, end to end."""
     count = int(metas[0].get("shard_count", 0))  # type: ignore[call-overload]
@@ -392,7 +405,11 @@ def check_shards(shards: Sequence[Path], metas: Sequence[Mapping[str, object]]) 
                 f"give the shards in order 0..{count - 1}"
             )
         if meta["run_settings"] != metas[0]["run_settings"]:
-            raise ValueError(f"{path}: a shard of another run (other settings)")
+            raise ValueError(
+                f"{path}: a shard of another run than {shards[0]} "
+                f"({shard_differences(metas[0], meta)}); score every shard with the same "
+                "model, FASTA, VCF and options"
+            )
         if i and int(np.asarray(meta["shard_records"])[0]) != int(
             np.asarray(metas[i - 1]["shard_records"])[1]
         ):

@@ -14,9 +14,10 @@ every chunk is done the output is written from the chunks in one pass
 scores twice for the length of that copy.
 
 Under ``torchrun`` (or with ``--shard i/n``) each process scores a contiguous share of the
-records; shard files record ``shard_index``, ``shard_count``, ``run_settings`` and
-``shard_records`` so :func:`crossreg.variants.sad_files.merge_shards` can join them into
-the file one process would have written.
+records; shard files record ``shard_index``, ``shard_count``, ``run_settings`` (with
+``shard_settings``, the settings it hashes, to name what differs) and ``shard_records`` so
+:func:`crossreg.variants.sad_files.merge_shards` can join them into the file one process
+would have written.
 """
 
 from __future__ import annotations
