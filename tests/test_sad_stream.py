@@ -707,3 +707,33 @@ def test_a_shard_of_another_run_is_refused_naming_what_differs(work, tmp_path):
     assert _run(merge) == 0
     with h5py.File(tmp_path / "m.h5", "r") as h5:  # a shard's keys are not the run's
         assert "shard_settings" not in h5.attrs and "run_settings" not in h5.attrs
+
+
+@pytest.mark.parametrize("skip", [0, 1, 7, 19, 20, 25])
+def test_records_before_a_share_are_passed_over_unread(tmp_path, monkeypatch, skip):
+    # a shard (or a resumed run) parsed every record before its own into a Variant and
+    # dropped it: shard n-1 of an 80-M-record VCF parsed the whole file a second time
+    from crossreg.genome import Genome
+    from crossreg.io import vcf as vcf_module
+    from crossreg.variants.sad_stream import kept_records
+
+    genome = Genome(FIXTURES / "genome_chr2.fa")
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    for i in range(20):
+        ref = genome.fetch("chr2", 1_000 + 100 * i, 1_001 + 100 * i).decode().upper()
+        lines.append(f"chr2\t{1_001 + 100 * i}\tr{i}\t{ref}\t{'A' if ref != 'A' else 'C'}\t.\t.\t.")
+        if i % 6 == 2:  # off the FASTA: neither kept nor counted
+            lines.append(f"chrUn\t{i + 1}\tu{i}\tA\tC\t.\t.\t.")
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("\n".join(lines) + "\n")
+    built = []
+
+    class Counted(vcf_module.Variant):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            built.append(self.id)
+
+    monkeypatch.setattr(vcf_module, "Variant", Counted)
+    got = [v.id for v in kept_records(vcf, genome, skip=skip)]
+    assert got == [f"r{i}" for i in range(skip, 20)]
+    assert [name for name in built if name.startswith("r")] == got

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,14 +80,20 @@ def _parse_info(text: str) -> dict[str, str | bool]:
 
 
 def iter_vcf(
-    path: str | os.PathLike[str], *, warn: bool = True, sites_only: bool = False
+    path: str | os.PathLike[str],
+    *,
+    warn: bool = True,
+    sites_only: bool = False,
+    pass_over: Callable[[str], bool] | None = None,
 ) -> Iterator[Variant]:
     """Yield the records of a VCF in file order, checking each line; a file without the
     ``#CHROM`` column header line, or a BGZF file without its end-of-file block, is read
     with a warning (with `warn` off, as by a second pass over a file already read,
     without). With `sites_only`, INFO and the sample columns are neither split nor kept
     (``info`` empty, ``samples`` empty): a 1000 Genomes record's 2,504 genotypes cost
-    neither time nor memory to a reader of the sites alone."""
+    neither time nor memory to a reader of the sites alone. A record line for which
+    `pass_over` is true is passed over unread (neither checked nor yielded): for a pass
+    over a file already read whole, to reach a record far into it."""
     path = Path(path)
     if warn and bgzf_end_missing(path):
         log.warning(
@@ -110,6 +116,9 @@ def iter_vcf(
                     f"{' '.join(HEADER_COLUMNS[:5])} (tab-separated; then QUAL FILTER "
                     f"INFO), got '{text[:80]}'"
                 )
+            seen_header = True
+            continue
+        if pass_over is not None and pass_over(line):
             seen_header = True
             continue
         if not line.endswith("\n"):

@@ -238,7 +238,8 @@ def write_sad(
     scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
     store = ChunkStore(target)
     state = store.open(key, resume=resume, total=plan.alleles)
-    records = itertools.islice(kept_records(vcf, genome), start + state.records_done, stop)
+    first = start + state.records_done
+    records = itertools.islice(kept_records(vcf, genome, skip=first), stop - first)
     dtype = "f2" if out.suffix == ".h5" else "f4"
     try:
         state = score_chunks(

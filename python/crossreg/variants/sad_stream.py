@@ -84,11 +84,24 @@ def shard_output(out: Path, shard: Shard) -> Path:
     return out.with_name(f"{out.stem}.shard-{shard.index}-of-{shard.count}{out.suffix}")
 
 
-def kept_records(vcf: str | os.PathLike[str], genome: Genome) -> Iterator[Variant]:
-    """The VCF's records on the genome's chromosomes, streamed in file order (the pass
-    after :func:`survey_vcf`'s, which gave the file's warnings), without their INFO and
-    sample columns, which scoring does not read."""
-    return (v for v in iter_vcf(vcf, warn=False, sites_only=True) if v.chrom in genome.sizes)
+def kept_records(vcf: str | os.PathLike[str], genome: Genome, skip: int = 0) -> Iterator[Variant]:
+    """The VCF's records on the genome's chromosomes after the first `skip` of them,
+    streamed in file order (the pass after :func:`survey_vcf`'s, which checked every line
+    and gave the file's warnings), without their INFO and sample columns, which scoring
+    does not read. The records skipped (a later shard's, a resumed run's finished ones)
+    are passed over by their CHROM alone."""
+    left = skip
+
+    def passed_over(line: str) -> bool:
+        nonlocal left
+        if not left:
+            return False
+        if line.split("\t", 1)[0] in genome.sizes:
+            left -= 1
+        return True
+
+    records = iter_vcf(vcf, warn=False, sites_only=True, pass_over=passed_over)
+    return (v for v in records if v.chrom in genome.sizes)
 
 
 @dataclass(frozen=True)
