@@ -1,6 +1,6 @@
 """Time reading a VCF's sites, as ``sad`` reads them twice (its counting pass and its
 scoring pass): every column split and kept (``iter_vcf``) beside the sites alone
-(``iter_vcf(sites_only=True)``: INFO and the genotypes neither split nor kept), on a
+(``iter_vcf(sites_only=True)``: the genotype columns neither split nor kept), on a
 sites-only VCF and on 1000-Genomes-like ones with genotype columns; checks both read the
 same sites. Also the memory a list of the records (as one chunk holds them) takes, and
 the pass of the last of 100 shards (or a run resumed near its end) to its own records:

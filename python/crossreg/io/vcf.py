@@ -89,9 +89,9 @@ def iter_vcf(
     """Yield the records of a VCF in file order, checking each line; a file without the
     ``#CHROM`` column header line, or a BGZF file without its end-of-file block, is read
     with a warning (with `warn` off, as by a second pass over a file already read,
-    without). With `sites_only`, INFO and the sample columns are neither split nor kept
-    (``info`` empty, ``samples`` empty): a 1000 Genomes record's 2,504 genotypes cost
-    neither time nor memory to a reader of the sites alone. A record line for which
+    without). With `sites_only`, the FORMAT and sample columns are neither split nor kept
+    (``samples`` empty, as in a sites-only VCF): a 1000 Genomes record's 2,504 genotypes
+    cost neither time nor memory to a reader of the sites alone. A record line for which
     `pass_over` is true is passed over unread (neither checked nor yielded): for a pass
     over a file already read whole, to reach a record far into it."""
     path = Path(path)
@@ -173,7 +173,7 @@ def iter_vcf(
             id=vid,
             qual=fields[5],
             filter=fields[6],
-            info={} if sites_only else _parse_info(fields[7]),
+            info=_parse_info(fields[7]),
             samples=() if sites_only else tuple(fields[8:]),
         )
     if not seen_header:

@@ -87,8 +87,8 @@ def shard_output(out: Path, shard: Shard) -> Path:
 def kept_records(vcf: str | os.PathLike[str], genome: Genome, skip: int = 0) -> Iterator[Variant]:
     """The VCF's records on the genome's chromosomes after the first `skip` of them,
     streamed in file order (the pass after :func:`survey_vcf`'s, which checked every line
-    and gave the file's warnings), without their INFO and sample columns, which scoring
-    does not read. The records skipped (a later shard's, a resumed run's finished ones)
+    and gave the file's warnings), without their sample columns, which scoring does not
+    read. The records skipped (a later shard's, a resumed run's finished ones)
     are passed over by their CHROM alone."""
     left = skip
 
