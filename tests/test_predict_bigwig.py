@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -237,6 +239,67 @@ def test_shards_write_what_one_run_writes(work, tmp_path):
     assert _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "0/2")) == 0
     with pytest.raises(ValueError, match=r"another --targets than this one"):
         _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "1/2", "--targets", "0"))
+
+
+def _staged(work: Path, where: Path) -> tuple[Path, Path]:
+    """Copies of the model and FASTA at other paths with later modification times, as a
+    job array stages its inputs on each node's local disk."""
+    where.mkdir(parents=True)
+    model = Path(shutil.copytree(work / "model", where / "checkpoint"))
+    fasta = Path(shutil.copy(work / "genome.fa", where / "staged.fa"))
+    later = (work / "genome.fa").stat().st_mtime_ns + 10**9
+    for path in [*model.iterdir(), fasta]:
+        os.utime(path, ns=(later, later))
+    return model, fasta
+
+
+def _from(model: Path, fasta: Path, out: Path, *extra: str) -> list[str]:
+    base = ["predict", "--model", str(model), "--genome", "human", "--fasta", str(fasta)]
+    return [*base, "--bigwig", str(out), "--chroms", "chr1", *extra]
+
+
+def test_shards_from_staged_copies_write_what_one_run_writes(work, tmp_path):
+    # before: the shard on another node's copies was refused ("another --model, --fasta")
+    whole = tmp_path / "whole"
+    assert _run(bigwig_args(work, whole, "--chroms", "chr1")) == 0
+    model, fasta = _staged(work, tmp_path / "node1")
+    sharded = tmp_path / "sharded"
+    assert _run(_from(model, fasta, sharded, "--shard", "1/2")) == 0
+    edited = tmp_path / "node0" / "genome.fa"  # one base changed: the same size
+    edited.parent.mkdir()
+    edited.write_bytes(fasta.read_bytes().replace(b"ACGT", b"ACGA", 1))
+    with pytest.raises(ValueError) as refused:
+        _run(_from(work / "model", edited, sharded, "--shard", "0/2"))
+    assert "was run with another --fasta (the same size, other content (SHA-256 " in str(
+        refused.value
+    )
+    assert _run(bigwig_args(work, sharded, "--chroms", "chr1", "--shard", "0/2")) == 0
+    for name in ("human_t0.bw", "human_t1.bw", "human_t2.bw"):  # batched otherwise: float32
+        with pyBigWig.open(str(sharded / name)) as a, pyBigWig.open(str(whole / name)) as b:
+            np.testing.assert_allclose(a.intervals("chr1"), b.intervals("chr1"), rtol=1e-6)
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_resume_from_staged_copies_continues(work, tmp_path, monkeypatch, logs):
+    original = ChunkStore.commit
+
+    def killed_after_a_chunk(self, *args):
+        original(self, *args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ChunkStore, "commit", killed_after_a_chunk)
+    out = tmp_path / "resumed"
+    with pytest.raises(Interrupted, match=r"2 of \d+ windows kept"):
+        _run(bigwig_args(work, out, "--chroms", "chr1", "--chunk-size", "2"))
+    monkeypatch.setattr(ChunkStore, "commit", original)
+    model, fasta = _staged(work, tmp_path / "node")
+    logs.clear()
+    assert _run(_from(model, fasta, out, "--chunk-size", "2", "--resume")) == 0
+    assert "after chunk 1: 2/" in logs.text
+    whole = tmp_path / "whole"
+    assert _run(_from(model, fasta, whole, "--chunk-size", "2")) == 0
+    for name in ("human_t0.bw", "human_t1.bw", "human_t2.bw", "tracks.tsv"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -36,12 +38,18 @@ def work(tmp_path_factory) -> Path:
     multi = [*first[:2], "multi", first[3], ",".join(bases[:2]), *first[5:]]
     extra = ["chrM\t5\tm1\tA\tG\t.\t.\t.", "\t".join(multi), "chrUn\t9\tu1\tC\tT\t.\t.\t."]
     (root / "snps.vcf").write_text("\n".join([*lines[:4], *lines[4:], *extra]) + "\n")
+    _import_model(root / "model")
+    return root
+
+
+def _import_model(out: Path) -> None:
+    """The joint mini model imported from the Basenji fixtures into `out` (each import a
+    checkpoint of its own save id)."""
     args = ["import-basenji", "--params", str(FIXTURES / "params_joint_mini.json")]
     for genome, weights in (("human", "model0_best.h5"), ("mouse", "model1_best.h5")):
         args += ["--weights", str(FIXTURES / weights), "--genome", genome]
         args += ["--targets", str(FIXTURES / f"targets_{genome}_mini.txt")]
-    assert main([*args, "--out", str(root / "model"), "--gelu", "tanh"]) == 0
-    return root
+    assert main([*args, "--out", str(out), "--gelu", "tanh"]) == 0
 
 
 def _run(argv: list[str]) -> int:
@@ -674,8 +682,8 @@ def test_a_shard_of_another_run_is_refused_naming_what_differs(work, tmp_path):
     # the refusal said only "a shard of another run (other settings)": which model, file
     # or option differed was left to guess across a job array's scripts
     vcf = _vcf(work, tmp_path / "two.vcf", _records(work)[:2])
-    other = tmp_path / "other_model"
-    shutil.copytree(work / "model", other)
+    other = tmp_path / "other_model"  # imported again: another checkpoint (a copy is not)
+    _import_model(other)
     shards = [tmp_path / f"s{i}.h5" for i in range(3)]
 
     def shard(i: int, model: Path, *extra: str) -> None:
@@ -690,9 +698,10 @@ def test_a_shard_of_another_run_is_refused_naming_what_differs(work, tmp_path):
     advice = "; score every shard with the same model, FASTA, VCF and options"
     with pytest.raises(ValueError) as caught:
         _run(merge)
+    ids = [json.loads((m / "config.json").read_text())["save_id"] for m in (other, work / "model")]
     assert str(caught.value) == (
-        f"{shards[1]}: a shard of another run than {shards[0]} (--model "
-        f"{other.resolve()} then, {(work / 'model').resolve()} now){advice}"
+        f"{shards[1]}: a shard of another run than {shards[0]} (--model: another checkpoint "
+        f"(save id {ids[0]} then, {ids[1]} now)){advice}"
     )
     shard(0, work / "model")
     with pytest.raises(ValueError) as caught:
@@ -707,6 +716,110 @@ def test_a_shard_of_another_run_is_refused_naming_what_differs(work, tmp_path):
     assert _run(merge) == 0
     with h5py.File(tmp_path / "m.h5", "r") as h5:  # a shard's keys are not the run's
         assert "shard_settings" not in h5.attrs and "run_settings" not in h5.attrs
+
+
+def _staged(work: Path, where: Path) -> dict[str, Path]:
+    """Copies of the run's model, FASTA and VCF at other paths and with later modification
+    times, as a job array stages its inputs on each node's local disk."""
+    where.mkdir(parents=True)
+    staged = {
+        "model": Path(shutil.copytree(work / "model", where / "checkpoint")),
+        "fasta": Path(shutil.copy(work / "genome.fa", where / "hg.fa")),
+        "vcf": Path(shutil.copy(work / "snps.vcf", where / "calls.vcf")),
+    }
+    later = (work / "snps.vcf").stat().st_mtime_ns + 10**9
+    for path in [*staged["model"].iterdir(), staged["fasta"], staged["vcf"]]:
+        os.utime(path, ns=(later, later))
+    return staged
+
+
+def _sad_from(inputs: dict[str, Path], out: Path, *extra: str) -> int:
+    argv = ["sad", "--model", str(inputs["model"]), "--genome", "human", "--no-plots"]
+    argv += ["--fasta", str(inputs["fasta"]), "--vcf", str(inputs["vcf"])]
+    return _run([*argv, "--stats", STATS, "--out", str(out), *extra])
+
+
+def test_shards_scored_from_staged_copies_merge_to_one_runs_bytes(work, whole, tmp_path):
+    # before: inputs were matched by resolved path and modification time, so sad-merge
+    # refused these shards as "a shard of another run (--model A then, B now)"
+    shards = [tmp_path / f"shard{i}.h5" for i in range(3)]
+    assert _sad(work, shards[0], "--shard", "0/3", "--chunk-size", "2", "--no-plots") == 0
+    for i in (1, 2):
+        inputs = _staged(work, tmp_path / f"node{i}")
+        assert _sad_from(inputs, shards[i], "--shard", f"{i}/3", "--chunk-size", "2") == 0
+    merged = tmp_path / "merged.h5"
+    assert _run(["sad-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
+    assert same_bytes(whole, merged)
+
+
+def test_a_shard_of_an_edited_input_of_the_same_size_is_refused(work, tmp_path):
+    vcf = _vcf(work, tmp_path / "two.vcf", _records(work)[:2])
+    edited = tmp_path / "node2" / "two.vcf"  # one ID's letter changed: the same size
+    edited.parent.mkdir()
+    edited.write_text(vcf.read_text().replace("rs_plain1", "rs_plainX"))
+    assert edited.stat().st_size == vcf.stat().st_size
+    inputs = {"model": work / "model", "fasta": work / "genome.fa", "vcf": vcf}
+    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+    for i, given in enumerate([vcf, vcf, edited]):
+        assert _sad_from({**inputs, "vcf": given}, shards[i], "--shard", f"{i}/3") == 0
+    merge = ["sad-merge", "--no-plots", "--out", str(tmp_path / "m.h5"), *map(str, shards)]
+    with pytest.raises(ValueError) as caught:
+        _run(merge)
+    assert str(caught.value).startswith(
+        f"{shards[2]}: a shard of another run than {shards[0]} (--vcf: the same size, other "
+        "content (SHA-256 "
+    )
+    assert not (tmp_path / "m.h5").exists()
+
+
+def test_a_resume_from_staged_copies_continues_and_an_edited_input_is_refused(
+    work, whole, tmp_path, monkeypatch
+):
+    out = tmp_path / "stopped.h5"
+    real = sad.score_stats
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sad, "score_stats", counted)
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--vcf", str(work / "snps.vcf"), "--stats", STATS]
+    assert main([*argv, "--out", str(out), "--chunk-size", "3", "--no-plots"]) == 130
+    inputs = _staged(work, tmp_path / "node")
+    fasta = inputs["fasta"]
+    fasta.write_bytes(fasta.read_bytes().replace(b"ACGT", b"ACGA", 1))  # the same size
+    with pytest.raises(ValueError, match=r"--fasta: the same size, other content \(SHA-256 "):
+        _sad_from(inputs, out, "--chunk-size", "3", "--resume")
+    shutil.copy(work / "genome.fa", fasta)
+    resumed: list[int] = []
+    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: resumed.append(1) or real(*a, **k))
+    assert _sad_from(inputs, out, "--chunk-size", "3", "--resume") == 0
+    assert len(resumed) == 1  # the one chunk left: the 4 alleles after the 6 kept
+    clean = tmp_path / "clean.h5"  # uninterrupted, from the copies (its model attribute
+    assert _sad_from(inputs, clean) == 0  # names the path it was given)
+    assert same_bytes(clean, out)
+
+
+def test_a_partial_run_of_inputs_matched_by_path_is_refused_saying_what_to_do(work, tmp_path):
+    out = tmp_path / "old.h5"
+    assert _sad(work, out, "--chunk-size", "3", "--no-plots") == 0
+    partial = tmp_path / "old.h5.partial"  # as an earlier crossreg left one
+    partial.mkdir()
+    old = {"model": str(work / "model"), "vcf": {"path": str(work / "snps.vcf"), "size": 1}}
+    (partial / "settings.json").write_text(json.dumps(old))
+    progress = {"settings": "0123456789abcdef", "records_done": 0, "alleles_done": 0}
+    (partial / "progress.json").write_text(json.dumps({**progress, "chunks_done": 0}))
+    with pytest.raises(ValueError) as caught:
+        _sad(work, out, "--chunk-size", "3", "--resume")
+    assert str(caught.value) == (
+        f"{partial} was written by an earlier crossreg, which matched inputs by path and "
+        "modification time, so its finished work cannot be checked against the inputs' "
+        "content; delete it and start again without --resume"
+    )
 
 
 @pytest.mark.parametrize("skip", [0, 1, 7, 19, 20, 25])

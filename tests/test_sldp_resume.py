@@ -5,6 +5,7 @@ is computed again, and a left-over checkpoint without --resume is refused (as sa
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -187,15 +188,51 @@ def test_a_resume_with_other_settings_or_inputs_is_refused_naming_them(
         run(world, out, resume=True, alpha=0.0)
     with pytest.raises(ValueError, match=r"--chroms 1 22 then, 1 now"):
         run(world, out, resume=True, chroms=["1"])
-    sumstats = world / "pheno_b.sumstats.gz"
-    stat = sumstats.stat()
-    os.utime(sumstats, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    with pytest.raises(ValueError, match=rf"{sumstats} changed since") as refused:
+    counts = world / "ld.1.l2.M_5_50"  # edited in place: the same size, other content
+    counts.write_text(counts.read_text().replace("1299", "1298"))
+    with pytest.raises(
+        ValueError, match=rf"{counts}: the same size, other content \(SHA-256 "
+    ) as refused:
         run(world, out, resume=True)
     assert f"or delete {out / CHECKPOINT} to start again" in str(refused.value)
     assert (out / CHECKPOINT / "chr1.npz").is_file()  # kept: a resume with the inputs it had works
     (out / CHECKPOINT / "settings.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"settings\.json cannot be read .* delete .* to start"):
+        run(world, out, resume=True)
+
+
+def test_a_resume_from_copies_of_the_inputs_elsewhere_continues(world, tmp_path, monkeypatch):
+    # a job staging its inputs on a node's local disk: other paths, other modification times
+    run(world, tmp_path / "clean")
+    out = tmp_path / "resumed"
+    interrupted_run(world, out, monkeypatch)
+    staged = Path(shutil.copytree(world, tmp_path / "node-7" / "staged"))
+    later = world.stat().st_mtime_ns + 10**9
+    for path in staged.iterdir():
+        os.utime(path, ns=(later, later))
+    computed = computed_chroms(monkeypatch)
+    run(staged, out, resume=True)
+    assert computed == ["22"]  # chromosome 1 taken from the checkpoint
+    resumed = files_of(out)  # summary.json names the inputs as this run was given them
+    summary = resumed["summary.json"].replace(str(staged).encode(), str(world).encode())
+    assert {**resumed, "summary.json": summary} == files_of(tmp_path / "clean")
+
+
+def test_a_checkpoint_of_inputs_matched_by_path_is_refused_saying_what_to_do(
+    world, tmp_path, monkeypatch
+):
+    out = tmp_path / "out"
+    interrupted_run(world, out, monkeypatch)
+    record = out / CHECKPOINT / "settings.json"
+    saved = json.loads(record.read_text())
+    files = {  # as an earlier crossreg wrote it: each file by path, size and mtime
+        str(Path(path).resolve()): {"size": Path(path).stat().st_size, "mtime_ns": 1}
+        for path in saved["paths"]
+        if Path(path).exists()
+    }
+    record.write_text(json.dumps({"options": saved["options"], "files": files}))
+    with pytest.raises(ValueError, match=r"matched inputs by path and modification time.*"
+                       r"delete it and start again without --resume"):  # fmt: skip
         run(world, out, resume=True)
 
 

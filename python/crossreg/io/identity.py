@@ -1,6 +1,8 @@
-"""What a resumable run records of its inputs and settings, so that a resume with other
-ones is told apart: a file's identity (resolved path, size, modification time) and a
-short hash of a run's settings."""
+"""What a resumable run or a shard records of its inputs and settings, so that a resume,
+or a merge of shards, with other ones is told apart: a file's identity by content (its
+size and the SHA-256 of its bytes), never by path or modification time, so that a copy
+of an input staged at another path (a job array's node-local disk) is the same input,
+and a short hash of a run's settings."""
 
 from __future__ import annotations
 
@@ -8,7 +10,16 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
+
+#: Recorded beside a run's settings: stores and shards without it were written when inputs
+#: were matched by path and modification time, and are refused with what to do.
+IDENTITY_RULE = "content"
+#: What a store or shard recorded before (without :data:`IDENTITY_RULE`) is told.
+OLD_RULE = (
+    "was written by an earlier crossreg, which matched inputs by path and modification "
+    "time, so its finished work cannot be checked against the inputs' content"
+)
+_BLOCK = 1 << 20
 
 
 def settings_hash(settings: Mapping[str, object]) -> str:
@@ -17,8 +28,57 @@ def settings_hash(settings: Mapping[str, object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def file_identity(path: str | os.PathLike[str]) -> dict[str, object]:
-    """A file's resolved path, size and modification time (what a resumed run must match)."""
-    path = Path(path)
-    stat = path.stat()
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+def content_identity(path: str | os.PathLike[str]) -> dict[str, object]:
+    """A file's size and the SHA-256 of its whole content: the same for a copy or a
+    renamed file, other for an edited one (even of the same size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(_BLOCK):
+            digest.update(block)
+    return {"size": os.path.getsize(path), "sha256": digest.hexdigest()}
+
+
+def fasta_identity(path: str | os.PathLike[str], sizes: Mapping[str, int]) -> dict[str, object]:
+    """A FASTA's chromosome names and `sizes` (in file order, so that a refusal can name
+    the chromosome that differs) with its :func:`content_identity`."""
+    return {"chroms": dict(sizes), **content_identity(path)}
+
+
+def identity_difference(before: Mapping[str, object], now: Mapping[str, object]) -> str:
+    """How the input identity `now` differs from `before` in words ("" if it does not):
+    other chromosomes, another size, another checkpoint, or the same size and other
+    content; an identity recorded by path and modification time (before content was
+    compared) says so."""
+    if "sha256" not in before and "config_sha256" not in before:
+        return "recorded by path and modification time by an earlier crossreg"
+    if before == now:
+        return ""
+    chroms = _chrom_difference(before.get("chroms"), now.get("chroms"))
+    if chroms:
+        return chroms
+    if before.get("size") != now.get("size"):
+        return f"{_count(before.get('size'))} bytes then, {_count(now.get('size'))} now"
+    if before.get("save_id") != now.get("save_id"):
+        return (
+            f"another checkpoint (save id {before.get('save_id')} then, {now.get('save_id')} now)"
+        )
+    if "config_sha256" in before:
+        return "the same checkpoint with another config.json (edited since)"
+    old, new = str(before.get("sha256"))[:12], str(now.get("sha256"))[:12]
+    return f"the same size, other content (SHA-256 {old}… then, {new}… now)"
+
+
+def _chrom_difference(before: object, now: object) -> str:
+    """The first chromosome whose presence or size differs between two name → size maps."""
+    if not isinstance(before, dict) or not isinstance(now, dict) or before == now:
+        return ""
+    for name in [*before, *(n for n in now if n not in before)]:
+        if before.get(name) != now.get(name):
+            then = f"{before[name]:,} bp" if name in before else "absent"
+            is_now = f"{now[name]:,} bp" if name in now else "absent"
+            return f"chromosome {name} {then} then, {is_now} now"
+    return "its chromosomes in another order"
+
+
+def _count(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)

@@ -8,6 +8,7 @@ Commands check their arguments against it (``--model``, ``--genome``/``--head``,
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import math
 import os
@@ -136,3 +137,14 @@ def saved_checkpoint_id(directory: str | os.PathLike[str]) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, str) else None
+
+
+def checkpoint_identity(directory: str | os.PathLike[str]) -> dict[str, object]:
+    """What tells a checkpoint apart wherever it lies: its ``save_id`` (drawn anew by every
+    save) and the SHA-256 of its ``config.json`` (which records its weights' SHA-256), so
+    that a copy at another path is the same checkpoint and an edited config another."""
+    config = (Path(directory) / CONFIG_NAME).read_bytes()
+    return {
+        "save_id": saved_checkpoint_id(directory),
+        "config_sha256": hashlib.sha256(config).hexdigest(),
+    }

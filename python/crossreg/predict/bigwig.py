@@ -47,8 +47,15 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.bigwig_write import BigWigFile, SpaceGuard
-from crossreg.io.identity import file_identity
+from crossreg.io.identity import (
+    IDENTITY_RULE,
+    OLD_RULE,
+    content_identity,
+    fasta_identity,
+    identity_difference,
+)
 from crossreg.io.targets import Target
+from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.model.inference import (
     InferenceOptions,
     keep_head_tracks,
@@ -84,6 +91,7 @@ RUN_FILE = "run_settings.json"
 TRACKS_FILE = "tracks.tsv"
 #: the options that set each shared setting, named when two shards differ
 SETTING_OPTIONS = {
+    "identity": "rule for matching inputs",
     "model": "--model",
     "fasta": "--fasta",
     "bed": "--bed",
@@ -220,7 +228,7 @@ def write_bigwigs(
         options.describe(),
         f"{summary['requested_bins'] - summary['predicted_bins']:,}",
     )
-    settings = _run_settings(model_dir, fasta, bed, chroms, head, tracks, options, chunk_windows)
+    settings = _run_settings(model_dir, genome, bed, chroms, head, tracks, options, chunk_windows)
     shared = {**settings, "shards": shard.count} if shard is not None else None
     store = ChunkStore(root, unit="windows")
     state = store.open({**settings, "shard": str(shard)}, resume=resume, total=stop - start)
@@ -306,7 +314,7 @@ def nothing_to_predict(
 
 def _run_settings(
     model_dir: str | os.PathLike[str],
-    fasta: str | os.PathLike[str],
+    genome: Genome,
     bed: str | os.PathLike[str] | None,
     chroms: Sequence[str] | None,
     head: str,
@@ -315,11 +323,13 @@ def _run_settings(
     chunk_windows: int,
 ) -> dict[str, object]:
     """What decides a run's windows and values: a resumed run (or another shard) must
-    have the same (the model and inputs by :func:`file_identity`)."""
+    have the same (the model and inputs by content, :mod:`crossreg.io.identity`: a copy
+    at another path is the same input)."""
     return {
-        "model": file_identity(Path(model_dir) / "model.safetensors"),
-        "fasta": file_identity(fasta),
-        "bed": file_identity(bed) if bed is not None else None,
+        "identity": IDENTITY_RULE,
+        "model": checkpoint_identity(model_dir),
+        "fasta": fasta_identity(genome.path, genome.sizes),
+        "bed": content_identity(bed) if bed is not None else None,
         "chroms": list(chroms) if chroms is not None else None,
         "head": head,
         "tracks": tracks,
@@ -402,17 +412,22 @@ def shard_stores(outdir: Path) -> list[Path]:
 
 def check_shard_settings(outdir: Path, shared: Mapping[str, object]) -> None:
     """Stop when a shard of `outdir` on disk recorded other `shared` settings than this
-    one's (its inputs, regions, head, tracks, options, chunk size or shard count), naming
-    the options that differ; one that has not recorded them yet is skipped."""
+    one's (its inputs by content, regions, head, tracks, options, chunk size or shard
+    count), naming what differs; one that has not recorded them yet is skipped."""
     ours = json.loads(json.dumps(shared, sort_keys=True, default=str))
     for store in shard_stores(outdir):
         recorded = store / RUN_FILE
         if not recorded.is_file():
             continue
         theirs = json.loads(recorded.read_text())
+        if theirs.get("identity") != ours.get("identity"):
+            raise ValueError(
+                f"{store}: this shard of {outdir} {OLD_RULE}; delete {store.name} and rerun "
+                "that shard"
+            )
         differing = [
-            SETTING_OPTIONS.get(name, name)
-            for name in sorted(set(ours) | set(theirs), key=list(SETTING_OPTIONS).index)
+            _difference(name, theirs.get(name), ours.get(name))
+            for name in SETTING_OPTIONS
             if ours.get(name) != theirs.get(name)
         ]
         if differing:
@@ -421,6 +436,15 @@ def check_shard_settings(outdir: Path, shared: Mapping[str, object]) -> None:
                 "than this one, so no shard would write the BigWigs; rerun every shard with "
                 f"the same options (delete {store.name} if it is left from another run)"
             )
+
+
+def _difference(name: str, theirs: object, ours: object) -> str:
+    """The option `name` names, with how an input differs (``--fasta (the same size,
+    other content …)``; then: the shard on disk, now: this one)."""
+    option = SETTING_OPTIONS[name]
+    if isinstance(theirs, dict) and isinstance(ours, dict):
+        return f"{option} ({identity_difference(theirs, ours)})"
+    return option
 
 
 def shard_complete(root: Path, windows: int) -> bool:

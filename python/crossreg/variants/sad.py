@@ -33,7 +33,7 @@ import numpy as np
 
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
-from crossreg.io.identity import file_identity, settings_hash
+from crossreg.io.identity import content_identity, settings_hash
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
 from crossreg.model.inference import (
@@ -223,9 +223,9 @@ def write_sad(
         attrs["tracks"] = tracks
     if gtf is not None:
         attrs["gtf"] = str(gtf)
-    settings = run_settings(model_dir, fasta, vcf, head, options, stats, strict)
+    settings = run_settings(model_dir, genome, vcf, head, options, stats, strict)
     settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
-    settings["gtf"] = file_identity(gtf) if gtf is not None else None
+    settings["gtf"] = content_identity(gtf) if gtf is not None else None
     if shard is not None:
         attrs |= {
             "shard_index": shard.index,

@@ -42,6 +42,7 @@ from crossreg.io.h5 import (
     read_h5,
     written_h5,
 )
+from crossreg.io.identity import OLD_RULE
 from crossreg.progress import Progress, progress
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
@@ -384,6 +385,16 @@ def shard_differences(first: Mapping[str, object], other: Mapping[str, object]) 
     return "; ".join(changes) if changes else "other settings"
 
 
+def _matched_by_path(meta: Mapping[str, object]) -> bool:
+    """Whether a shard recorded its inputs by path and modification time (before
+    :data:`~crossreg.io.identity.IDENTITY_RULE`)."""
+    try:
+        settings = json.loads(str(meta["shard_settings"]))
+    except (KeyError, json.JSONDecodeError):
+        return True
+    return not isinstance(settings, dict) or "identity" not in settings
+
+
 def check_shards(shards: Sequence[Path], metas: Sequence[Mapping[str, object]]) -> None:
     """Stop unless `shards` are all the shards of one run, in order, end to end."""
     count = int(metas[0].get("shard_count", 0))  # type: ignore[call-overload]
@@ -405,6 +416,12 @@ def check_shards(shards: Sequence[Path], metas: Sequence[Mapping[str, object]]) 
                 f"give the shards in order 0..{count - 1}"
             )
         if meta["run_settings"] != metas[0]["run_settings"]:
+            pairs = ((shards[0], metas[0]), (path, meta))
+            old = next((p for p, m in pairs if _matched_by_path(m)), None)
+            if old is not None:
+                raise ValueError(
+                    f"{old} {OLD_RULE}; rescore it with this version, as the other shards were"
+                )
             raise ValueError(
                 f"{path}: a shard of another run than {shards[0]} "
                 f"({shard_differences(metas[0], meta)}); score every shard with the same "

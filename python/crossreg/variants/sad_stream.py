@@ -40,7 +40,14 @@ import numpy.typing as npt
 
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write, output_error, unnamed_write_error
-from crossreg.io.identity import file_identity, settings_hash
+from crossreg.io.identity import (
+    IDENTITY_RULE,
+    OLD_RULE,
+    content_identity,
+    fasta_identity,
+    identity_difference,
+    settings_hash,
+)
 from crossreg.io.space import allocated_memmap
 from crossreg.io.vcf import (
     Variant,
@@ -49,6 +56,7 @@ from crossreg.io.vcf import (
     require_ascii_record,
     require_chromosome,
 )
+from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.progress import track
 from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
@@ -221,26 +229,21 @@ def record_chunks(
 
 def run_settings(
     model_dir: str | os.PathLike[str],
-    fasta: str | os.PathLike[str],
+    genome: Genome,
     vcf: str | os.PathLike[str],
     head: str,
     options: InferenceOptions,
     stats: Sequence[str],
     strict: bool,
 ) -> dict[str, object]:
-    """What makes two runs (or shards) produce the same scores."""
-    model_dir = Path(model_dir)
+    """What makes two runs (or shards) produce the same scores: the inputs by content
+    (:mod:`crossreg.io.identity`; a copy at another path is the same input), the head,
+    options and statistics."""
     return {
-        "model": str(model_dir.resolve()),
-        "model_files": sorted(
-            (p.name, p.stat().st_size, p.stat().st_mtime_ns)
-            for p in model_dir.iterdir()
-            if p.is_file()
-        )
-        if model_dir.is_dir()
-        else [],
-        "fasta": file_identity(fasta),
-        "vcf": file_identity(vcf),
+        "identity": IDENTITY_RULE,
+        "model": checkpoint_identity(model_dir),
+        "fasta": fasta_identity(genome.path, genome.sizes),
+        "vcf": content_identity(vcf),
         "head": head,
         "options": dataclasses.asdict(options),
         "stats": list(stats),
@@ -336,8 +339,11 @@ SETTINGS_NAME = "settings.json"  # a store's settings, to name what a resume cha
 
 def setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     """The settings that differ between `before` and `now` (JSON values), named as options
-    (``--batch-size 8 then, 3 now``; ``options`` holds the inference options, a file's
-    identity changes when it is another file or was changed since)."""
+    (``--batch-size 8 then, 3 now``; ``options`` holds the inference options; an input
+    by how its content differs: ``--vcf: the same size, other content (…)``). Settings
+    recorded before inputs were compared by content say only that, with what to do."""
+    if before.get("identity") != now.get("identity"):
+        return [OLD_RULE]
     found = []
     for key in sorted(before.keys() | now.keys()):
         old, new = before.get(key), now.get(key)
@@ -345,13 +351,16 @@ def setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[s
             continue
         if key == "options" and isinstance(old, dict) and isinstance(new, dict):
             found += setting_changes(old, new)
-        elif "path" in (old if isinstance(old, dict) else new if isinstance(new, dict) else {}):
-            found.append(f"--{key.replace('_', '-')}: another file, or changed since")
-        elif key == "model_files":
-            found.append("the model's files changed since")
+        elif isinstance(old, dict) and isinstance(new, dict):
+            found.append(f"--{key.replace('_', '-')}: {identity_difference(old, new)}")
         else:
-            found.append(f"--{key.replace('_', '-')} {old} then, {new} now")
+            found.append(f"--{key.replace('_', '-')} {_shown(old)} then, {_shown(new)} now")
     return found
+
+
+def _shown(value: object) -> str:
+    """A setting's value as a message shows it: an input's identity as "a file"."""
+    return "a file" if isinstance(value, dict) else str(value)
 
 
 class ChunkStore:
@@ -370,8 +379,13 @@ class ChunkStore:
         if resume and self.progress_path.exists():
             saved = self.saved()
             if saved.settings != key:
+                changes = self._changes(settings)
+                if changes == OLD_RULE:
+                    raise ValueError(
+                        f"{self.root} {OLD_RULE}; delete it and start again without --resume"
+                    )
                 raise ValueError(
-                    f"{self.root}: left by a run with other settings ({self._changes(settings)}); "
+                    f"{self.root}: left by a run with other settings ({changes}); "
                     "resume with the options and inputs it started with, or delete it to start "
                     "again"
                 )

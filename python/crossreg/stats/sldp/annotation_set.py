@@ -95,13 +95,17 @@ class AnnotationSet:
 
     def restore(self, state: AnnotationState, label: str) -> None:
         """Take in what reading the chromosome `label` told this set (`state`), as reading
-        it again would (a chromosome a resumed run takes from its checkpoint)."""
+        it again would (a chromosome a resumed run takes from its checkpoint). Its sources
+        are this set's, in order, wherever they lay then (a resume may read copies of the
+        inputs at other paths)."""
+        now = dict(zip(state.matched, self.matched, strict=True))
         if self.names is None:
-            self.names, self.origin = list(state.names), dict(state.origin)
+            self.names = list(state.names)
+            self.origin = {name: now.get(source, source) for name, source in state.origin.items()}
         elif state.names != self.names:
             raise ValueError(f"{label}: annotation columns differ from the first chromosome's")
         for source, count in state.matched.items():
-            self.matched[source] += count
+            self.matched[now[source]] += count
 
     def require_sannot_files(self, chroms: Sequence[str], option: str) -> None:
         """Stop, before any LD work, when a ``.sannot.gz`` of a stem (given with `option`)

@@ -1,10 +1,11 @@
 """The checkpoint of a run's block pass: ``OUT/.partial/``, one ``chr{N}.npz`` per finished
 panel chromosome (its :class:`~crossreg.stats.sldp.chrom_part.ChromPart`, written whole or
 not at all) and ``settings.json``, the fingerprint of everything that decides those
-numbers (the options and the identity of every input file: resolved path, size,
-modification time). A run killed at chromosome 21 continues with ``resume`` from there,
-and ends with the same bytes as an uninterrupted run; a resume with other settings is
-refused, naming what differs. Without ``resume`` a left-over checkpoint is refused, as
+numbers (the options and the content of every input file: its size and SHA-256, so that
+copies of the inputs at other paths resume; their paths are recorded only to name one). A
+run killed at chromosome 21 continues with ``resume`` from there, and ends with the same
+bytes as an uninterrupted run; a resume with other settings or an edited input is refused,
+naming what differs. Without ``resume`` a left-over checkpoint is refused, as
 ``crossreg sad`` refuses its ``OUT.partial/``."""
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ import numpy.typing as npt
 
 from crossreg.errors import Interrupted
 from crossreg.io.atomic import atomic_write
-from crossreg.io.identity import file_identity, settings_hash
+from crossreg.io.identity import (
+    IDENTITY_RULE,
+    OLD_RULE,
+    content_identity,
+    identity_difference,
+    settings_hash,
+)
 from crossreg.stats.sldp.annotations import INFO_FIELDS
 from crossreg.stats.sldp.chrom_part import AnnotationState, ChromPart, Info, PhenoBlocks
 from crossreg.stats.sldp.panel import chrom_label
@@ -58,21 +65,26 @@ def refuse_checkpoint(out: str | os.PathLike[str]) -> None:
 def fingerprint(
     options: Mapping[str, object], files: Sequence[str | os.PathLike[str]]
 ) -> dict[str, object]:
-    """What decides a run's block pass: its `options` (JSON values) and the identity of
-    each of its input `files` (None for one that is absent), by resolved path."""
-    identities: dict[str, object] = {}
-    for path in files:
-        resolved = str(Path(path).resolve())
-        identities[resolved] = (
-            {k: v for k, v in file_identity(path).items() if k != "path"}
-            if Path(path).exists()
-            else None
-        )
-    return {"options": dict(options), "files": identities}
+    """What decides a run's block pass: its `options` (JSON values) and, in order, the
+    content identity of each of its input `files` (:func:`content_identity`; None for one
+    that is absent), so that copies of the inputs at other paths resume; their paths are
+    recorded (``paths``) to name a file that differs, but do not decide."""
+    return {
+        "identity": IDENTITY_RULE,
+        "options": dict(options),
+        "files": [content_identity(path) if Path(path).exists() else None for path in files],
+        "paths": [str(path) for path in files],
+    }
+
+
+def decisive(settings: Mapping[str, object]) -> dict[str, object]:
+    """A fingerprint without what only names (``paths``): what a resume must match."""
+    return {key: value for key, value in settings.items() if key != "paths"}
 
 
 def differences(before: Mapping[str, object], now: Mapping[str, object]) -> list[str]:
-    """How the fingerprint `now` differs from `before`: options by name, files by path."""
+    """How the fingerprint `now` differs from `before`: options by name, files by the
+    path now given (and then, where it was another) and how their content differs."""
     found = []
     old_options = _mapping(before.get("options"))
     new_options = _mapping(now.get("options"))
@@ -81,14 +93,21 @@ def differences(before: Mapping[str, object], now: Mapping[str, object]) -> list
             option = "--" + key.replace("_", "-")
             was, is_now = _option_text(old_options.get(key)), _option_text(new_options.get(key))
             found.append(f"{option} {was} then, {is_now} now")
-    old_files, new_files = _mapping(before.get("files")), _mapping(now.get("files"))
-    for path in sorted(old_files.keys() | new_files.keys()):
-        if path not in new_files:
-            found.append(f"{path} was read then, not now")
-        elif path not in old_files:
-            found.append(f"{path} is read now, not then")
-        elif old_files[path] != new_files[path]:
-            found.append(f"{path} changed since (size or modification time)")
+    old_files, new_files = _list(before.get("files")), _list(now.get("files"))
+    old_paths, new_paths = _list(before.get("paths")), _list(now.get("paths"))
+    if len(old_files) != len(new_files):
+        found.append(f"{len(old_files)} input files were read then, {len(new_files)} now")
+        return found
+    for k, (old, new) in enumerate(zip(old_files, new_files, strict=True)):
+        if old == new:
+            continue
+        path = str(new_paths[k]) if k < len(new_paths) else f"input file {k + 1}"
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            found.append(f"{path} {'is read now, not then' if old is None else 'is missing now'}")
+        else:
+            was = str(old_paths[k]) if k < len(old_paths) else path
+            named = path if was == path else f"{path} ({was} then)"
+            found.append(f"{named}: {identity_difference(old, new)}")
     return found
 
 
@@ -101,6 +120,10 @@ def _option_text(value: object) -> str:
 
 def _mapping(value: object) -> dict[str, object]:
     return dict(value) if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
 
 
 class Checkpoint:
@@ -117,7 +140,7 @@ class Checkpoint:
         """Start afresh (without `resume` a left-over checkpoint is refused), or with
         `resume` continue one left by a run with the same `settings` (refused, naming what
         differs, when they are not)."""
-        self.key = settings_hash(settings)
+        self.key = settings_hash(decisive(settings))
         record = self.root / SETTINGS_FILE
         if not resume:
             refuse_checkpoint(self.root.parent)
@@ -149,8 +172,12 @@ class Checkpoint:
                 f"--resume: {record} cannot be read ({err}), so what the interrupted run "
                 f"computed cannot be checked; delete {self.root} to start again"
             ) from None
-        if settings_hash(saved) == self.key:
+        if settings_hash(decisive(saved)) == self.key:
             return
+        if not isinstance(saved, dict) or saved.get("identity") != IDENTITY_RULE:
+            raise ValueError(
+                f"--resume: {self.root} {OLD_RULE}; delete it and start again without --resume"
+            )
         found = differences(saved, settings) or ["the recorded settings"]
         shown = "; ".join(found[:SHOWN]) + (
             f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""

@@ -115,10 +115,6 @@ def write_sldp(
     checkpoint.open(
         fingerprint(
             {
-                "bfile_chr": os.path.abspath(bfile_chr),
-                "ldscores_chr": os.path.abspath(ldscores_chr),
-                "sannot_chr": [os.path.abspath(stem) for stem in sannot_chr],
-                "background_sannot_chr": [os.path.abspath(s) for s in background_sannot_chr],
                 "background_maf_bins": background_maf_bins,
                 "eqtl_n": eqtl_n,
                 "chroms": chroms,
