@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import re
 import shutil
 import zlib
@@ -221,6 +222,47 @@ def files_of(directory: Path) -> dict[str, bytes]:
         for p in sorted(directory.iterdir())
         if p.name != "crossreg-runs.jsonl"  # the commands run, by nature not the same
     }
+
+
+def test_track_shards_from_staged_copies_merge_to_one_builds_bytes(inputs, tmp_path):
+    # a job array staging the inputs on each node's disk: other paths and modification
+    # times; the merge compared the inputs' paths ("they differ in inputs") and targets.txt
+    # (the BigWigs' resolved paths) byte for byte, and refused these shards
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=2)
+    names = ("fasta", "targets", "regions", "gaps", "unmappable")
+    kw = {name: inputs[name] for name in names} | {"blacklist": [inputs["blacklist"]]}
+    whole = build_dataset(tmp_path / "whole", options=options, **kw)
+    node = Path(shutil.copytree(inputs["fasta"].parent, tmp_path / "node" / "staged"))
+    later = inputs["fasta"].stat().st_mtime_ns + 10**9
+    for path in node.iterdir():
+        os.utime(path, ns=(later, later))
+    staged = {name: node / inputs[name].name for name in names}
+    staged_kw = staged | {"blacklist": [node / inputs["blacklist"].name]}
+    shards = [build_shard(tmp_path / "shard0", Shard(0, 3), options=options, **kw)]
+    shards += [
+        build_shard(tmp_path / f"shard{i}", Shard(i, 3), options=options, **staged_kw)
+        for i in (1, 2)
+    ]
+    merged = merge_shards(tmp_path / "merged", shards)
+    assert files_of(merged.path) == files_of(whole.path)
+    gaps = staged["gaps"]  # edited in place: the same size, other content
+    gaps.write_text(gaps.read_text().replace("10500", "10600"))
+    edited = build_shard(
+        tmp_path / "edited", Shard(2, 3), options=options, **{**staged_kw, "gaps": gaps}
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"edited is a shard of another build than .*shard0 \(they differ in "
+        r"input_content \(gaps: the same size, other content \(SHA-256 ",
+    ):
+        merge_shards(tmp_path / "bad", [*shards[:2], edited], overwrite=False)
+    meta = json.loads((shards[1] / "shard.json").read_text())
+    del meta["dataset"]["input_content"]  # as an earlier crossreg wrote it
+    (shards[1] / "shard.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"shard1 was built by an earlier crossreg, which "
+                       r"matched the shards' inputs by path; rebuild it"):  # fmt: skip
+        merge_shards(tmp_path / "bad", shards, overwrite=False)
+    assert not (tmp_path / "bad").exists()
 
 
 def test_track_shards_merged_equal_one_build_byte_for_byte(inputs, tmp_path):

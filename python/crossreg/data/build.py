@@ -43,6 +43,7 @@ from crossreg.errors import first_few, require_path_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
+from crossreg.io.identity import content_identity
 from crossreg.io.targets import TargetsTable, write_targets
 from crossreg.progress import progress
 from crossreg.shard import Shard
@@ -417,6 +418,7 @@ def _build(
                 "compress_targets": options.compress_targets,
             },
             "inputs": _input_paths(fasta, targets, regions, gaps, blacklist, unmappable),
+            "input_content": _input_content(fasta, regions, gaps, blacklist, unmappable),
             "tracks": [_json_stats(s) for s in stats],
         }
         _finish(work, metadata, options.compress_targets, shard, first, stop)
@@ -456,6 +458,30 @@ def _input_paths(
         "gaps": str(Path(gaps).resolve()) if gaps else None,
         "blacklist": [str(Path(b).resolve()) for b in blacklist],
         "unmappable": str(Path(unmappable).resolve()) if unmappable else None,
+    }
+
+
+def _input_content(
+    fasta: str | os.PathLike[str],
+    regions: str | os.PathLike[str] | None,
+    gaps: str | os.PathLike[str] | None,
+    blacklist: Sequence[str | os.PathLike[str]],
+    unmappable: str | os.PathLike[str] | None,
+) -> dict[str, object]:
+    """The metadata's ``input_content``: the FASTA's and BEDs' size and SHA-256
+    (:func:`content_identity`), by which a track shard is matched with the others wherever
+    its inputs lay; the targets table is matched by its rows (``targets.txt`` without
+    the file column), each BigWig being read by one shard alone."""
+
+    def identity(path: str | os.PathLike[str] | None) -> dict[str, object] | None:
+        return content_identity(path) if path else None
+
+    return {
+        "fasta": content_identity(fasta),
+        "regions": identity(regions),
+        "gaps": identity(gaps),
+        "blacklist": [content_identity(b) for b in blacklist],
+        "unmappable": identity(unmappable),
     }
 
 

@@ -37,6 +37,7 @@ from crossreg.data.store import (
 )
 from crossreg.errors import require_path_list
 from crossreg.io.atomic import atomic_directory, check_replaceable
+from crossreg.io.identity import identity_difference
 
 log = logging.getLogger("crossreg")
 
@@ -99,17 +100,29 @@ def _check_together(shards: Sequence[Path], metas: Sequence[dict]) -> None:
             f"the shards given are {listed}; pass all n shards of one build, in order "
             "0/n, 1/n, ..., (n-1)/n"
         )
-    first = {k: v for k, v in metas[0]["dataset"].items() if k != "tracks"}
+    first = _decisive(metas[0]["dataset"])
     for path, meta in zip(shards[1:], metas[1:], strict=True):
-        other = {k: v for k, v in meta["dataset"].items() if k != "tracks"}
+        other = _decisive(meta["dataset"])
+        if ("input_content" in first) != ("input_content" in other):
+            old = shards[0] if "input_content" not in first else path
+            raise ValueError(
+                f"{old} was built by an earlier crossreg, which matched the shards' inputs by "
+                "path; rebuild it with this version, as the other shards were"
+            )
         differs = sorted(k for k in first.keys() | other.keys() if first.get(k) != other.get(k))
         if differs:
+            named = [_named(k, first.get(k), other.get(k)) for k in differs]
             raise ValueError(
                 f"{path} is a shard of another build than {shards[0]} (they differ in "
-                f"{', '.join(differs)}); rebuild the shards with the same inputs and options"
+                f"{'; '.join(named)}); rebuild the shards with the same inputs and options"
             )
         for name in WINDOW_FILES:
-            if not filecmp.cmp(shards[0] / name, path / name, shallow=False):
+            same = (
+                _track_rows(shards[0] / name) == _track_rows(path / name)
+                if name == "targets.txt"
+                else filecmp.cmp(shards[0] / name, path / name, shallow=False)
+            )
+            if not same:
                 raise ValueError(
                     f"{path / name} differs from {shards[0] / name}: the shards are of "
                     "different builds; rebuild them with the same inputs and options"
@@ -117,6 +130,39 @@ def _check_together(shards: Sequence[Path], metas: Sequence[dict]) -> None:
     stops = [m["shard"]["first_track"] for m in metas[1:]]
     if [m["shard"]["stop_track"] for m in metas[:-1]] != stops:
         raise ValueError("the shards' track ranges do not follow each other")
+
+
+def _decisive(dataset: dict) -> dict:
+    """What a shard's store description must share with the other shards': all but its
+    tracks' statistics, and but the inputs' paths where their content was recorded
+    (``input_content``; shards built before it are matched by path)."""
+    skipped = ("tracks", "inputs") if "input_content" in dataset else ("tracks",)
+    return {k: v for k, v in dataset.items() if k not in skipped}
+
+
+def _named(key: str, first: object, other: object) -> str:
+    """The entry `key` of two shards' descriptions, with how each input's content differs
+    (``input_content (fasta: the same size, other content …)``)."""
+    if key != "input_content" or not isinstance(first, dict) or not isinstance(other, dict):
+        return key
+    found = []
+    for name in sorted(first.keys() | other.keys()):
+        a, b = first.get(name), other.get(name)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            found.append(f"{name}: {identity_difference(a, b)}")
+        else:
+            found.append(f"{name}: given to one, not the other" if None in (a, b) else name)
+    return f"input_content ({', '.join(found)})"
+
+
+def _track_rows(table: Path) -> list[list[str]]:
+    """A shard's ``targets.txt`` without its file column: the tracks every shard must list
+    alike, wherever each read its BigWigs."""
+    rows = [line.split("\t") for line in table.read_text().splitlines()]
+    column = rows[0].index("file") if rows and "file" in rows[0] else None
+    return [row[:column] + row[column + 1 :] if column is not None else row for row in rows]
 
 
 def _link_or_copy(source: Path, destination: Path) -> None:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from crossreg.data.store import DataStore
 
 #: Entries of ``dataset.json`` that describe how a store was made, not what it holds.
-PROVENANCE_KEYS = ("crossreg_version", "inputs")
+PROVENANCE_KEYS = ("crossreg_version", "inputs", "input_content")
 #: ``dataset.json`` entries a store's fingerprint names (beside its digest).
 FINGERPRINT_KEYS = ("seq_length", "pool_width", "crop_bins", "target_length", "stride")
 
