@@ -29,6 +29,7 @@ from crossreg.io.identity import (
     OLD_RULE,
     content_identity,
     identity_difference,
+    sampled_identity,
     settings_hash,
 )
 from crossreg.stats.sldp.annotations import INFO_FIELDS
@@ -63,16 +64,26 @@ def refuse_checkpoint(out: str | os.PathLike[str]) -> None:
 
 
 def fingerprint(
-    options: Mapping[str, object], files: Sequence[str | os.PathLike[str]]
+    options: Mapping[str, object],
+    files: Sequence[str | os.PathLike[str]],
+    sampled: Sequence[str | os.PathLike[str]] = (),
 ) -> dict[str, object]:
     """What decides a run's block pass: its `options` (JSON values) and, in order, the
     content identity of each of its input `files` (:func:`content_identity`; None for one
-    that is absent), so that copies of the inputs at other paths resume; their paths are
-    recorded (``paths``) to name a file that differs, but do not decide."""
+    that is absent; of those in `sampled`, read in part, :func:`sampled_identity`), so that
+    copies of the inputs at other paths resume; their paths are recorded (``paths``) to
+    name a file that differs, but do not decide."""
+    partial = {Path(path) for path in sampled}
+
+    def identity(path: Path) -> dict[str, object] | None:
+        if not path.exists():
+            return None
+        return sampled_identity(path) if path in partial else content_identity(path)
+
     return {
         "identity": IDENTITY_RULE,
         "options": dict(options),
-        "files": [content_identity(path) if Path(path).exists() else None for path in files],
+        "files": [identity(Path(path)) for path in files],
         "paths": [str(path) for path in files],
     }
 

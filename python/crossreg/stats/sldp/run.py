@@ -127,6 +127,7 @@ def write_sldp(
                 bfile_chr, chroms, ldscores_chr, ld.chroms, [print_snps, ld_blocks],
                 [*sumstats, *eqtl], [*sannot_chr, *background_sannot_chr], sad, background_gtf,
             ),
+            sampled=sad,  # read a chromosome's rows at a time, never whole
         ),
         resume=resume,
     )  # fmt: skip
