@@ -18,7 +18,7 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
-from crossreg.commands.values import MAX_SEQ_LENGTH, whole
+from crossreg.commands.values import COUNT, MAX_SEQ_LENGTH, whole
 
 HELP = (
     "saturation mutagenesis: every base of a central window around each VCF variant or BED "
@@ -103,6 +103,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the largest |score| (or each --targets track); default: beside OUT, named after "
         "it (ism.h5: ism.figures/)",
     )
+    parser.add_argument(
+        "--chunk-size",
+        type=COUNT,
+        default=16,
+        metavar="SITES",
+        help="sites scored and kept in OUT.partial/ at a time (default %(default)s): an "
+        "interrupted run keeps its finished chunks, and loses at most one chunk's work",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from OUT.partial/ after its last finished chunk; "
+        "the output is the same bytes as an uninterrupted run's (without --resume, a "
+        "left-over OUT.partial/ is refused)",
+    )
     add_inference_arguments(parser, batch_size=16)
     add_plot_arguments(parser)
 
@@ -133,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
         options=inference_options(args),
         figures=args.figures,
         strict=args.strict,
+        chunk_size=args.chunk_size,
+        resume=args.resume,
         **plot_options(args),
     )
     pngs = sum(p.suffix == ".png" for p in result.figures)

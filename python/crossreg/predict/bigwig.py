@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.errors import Interrupted, require_name_list
+from crossreg.errors import require_name_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
@@ -71,6 +71,7 @@ from crossreg.variants.sad_stream import (
     CHUNK_NAME,
     ChunkStore,
     StoreState,
+    kept_when_stopped,
     partial_dir,
     refuse_partial,
     refuse_shard_under_torchrun,
@@ -245,7 +246,7 @@ def write_bigwigs(
         "windows": len(tiles),
         **summary,
     }
-    with _kept_when_stopped(store, stop - start):  # while predicting and writing the BigWigs
+    with kept_when_stopped(store, stop - start):  # while predicting and writing the BigWigs
         if shared is not None:
             check_shard_settings(outdir, shared)
         state = predict_chunks(
@@ -336,24 +337,6 @@ def _run_settings(
         "options": [options.rc, list(options.shifts), options.bf16],
         "chunk_windows": chunk_windows,
     }
-
-
-@contextlib.contextmanager
-def _kept_when_stopped(store: ChunkStore, windows: int) -> Iterator[None]:
-    """Ctrl-C, while predicting or while writing the BigWigs, keeps the windows `store`
-    holds, for ``--resume`` (:class:`Interrupted` says how many of `windows`); an error
-    removes the store when it holds none, so that a plain rerun may start."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        raise Interrupted(
-            f"{store.saved().records_done} of {windows} windows kept in {store.root}; "
-            "rerun with --resume to continue"
-        ) from None
-    except Exception:
-        if store.saved().records_done == 0:
-            shutil.rmtree(store.root, ignore_errors=True)
-        raise
 
 
 def _shard_layout(

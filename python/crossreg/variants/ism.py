@@ -37,15 +37,21 @@ mutated span, A C G T, in the site's orientation; none off the chromosome), one 
 ``(sites, width, 4, tracks)`` array per statistic (NaN at positions off the chromosome),
 ``target_ids`` and ``target_labels`` (S) of the kept tracks, and the run's provenance as
 attributes. Labels, chromosomes and tracks are ASCII, as Basenji stores them: a site or
-track with another character stops the run before any scoring. Written under a temporary
-name and renamed when complete.
+track with another character stops the run before any scoring.
+
+Sites are scored in chunks of ``chunk_size`` (each scored on its own: no batch mixes two
+chunks' sequences), and each finished chunk's float16 scores are kept in ``OUT.partial/``
+(:class:`crossreg.variants.sad_stream.ChunkStore`, as ``crossreg sad`` keeps its chunks),
+so an interrupted run continues with ``resume`` after its last finished chunk and writes
+the bytes an unbroken run writes. The output is written from the chunks under a temporary
+name, renamed when complete, and ``OUT.partial/`` is then removed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,10 +89,18 @@ from crossreg.variants.ism_sites import (
     vcf_sites,
 )
 from crossreg.variants.sad import require_ascii_tracks
+from crossreg.variants.sad_stream import (
+    ChunkStore,
+    StoreState,
+    kept_when_stopped,
+    refuse_partial,
+    run_settings,
+)
 
 STATS = ("sum", "center")
-F16_MAX = float(np.finfo(np.float16).max)
 MUTATION_SITES = 256  # sites whose sequences are listed, and streamed for scoring, at a time
+DEFAULT_CHUNK_SITES = 16  # sites scored and kept in OUT.partial/ at a time
+ISM_INPUTS = "model, FASTA, sites and options"
 
 log = logging.getLogger("crossreg")
 
@@ -144,13 +158,52 @@ def mutation_effects(
     their total), with the sites finished beside them: one site of a full-size model can
     take minutes on a CPU.
     """
-    seq_length = model.seq_length
-    span_start, _ = mutated_span(seq_length, width)
     check_ism_stats(stats)
-
-    spans = site_spans(sites, genome, seq_length, width)
-    on_chromosome = span_on_chromosome(sites, genome, seq_length, width)
+    spans = site_spans(sites, genome, model.seq_length, width)
+    on_chromosome = span_on_chromosome(sites, genome, model.seq_length, width)
     warn_off_chromosome(on_chromosome)
+    scored = SiteSpans(sites, spans, on_chromosome)
+    yield from _site_effects(model, scored, genome, head, stats, options, meter)
+
+
+@dataclass(frozen=True)
+class SiteSpans:
+    """Sites with their mutated spans' one-hot reference ``(sites, width, 4)``
+    (:func:`site_spans`) and which of their positions lie on the chromosome
+    (:func:`span_on_chromosome`); `first` and `total` place them in a longer list of sites
+    (for the progress count)."""
+
+    sites: Sequence[Site]
+    spans: npt.NDArray[np.uint8]
+    on_chromosome: npt.NDArray[np.bool_]
+    first: int = 0
+    total: int | None = None
+
+    def part(self, start: int, stop: int) -> SiteSpans:
+        """Sites ``[start, stop)`` of these."""
+        return SiteSpans(
+            self.sites[start:stop],
+            self.spans[start:stop],
+            self.on_chromosome[start:stop],
+            self.first + start,
+            len(self.sites) if self.total is None else self.total,
+        )
+
+
+def _site_effects(
+    model: SeqNN,
+    scored: SiteSpans,
+    genome: Genome,
+    head: str | None,
+    stats: Sequence[str],
+    options: InferenceOptions,
+    meter: Progress | None,
+) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
+    """:func:`mutation_effects` of sites whose spans are known."""
+    sites, spans, on_chromosome = scored.sites, scored.spans, scored.on_chromosome
+    seq_length, width = model.seq_length, spans.shape[1]
+    span_start, _ = mutated_span(seq_length, width)
+    total = len(sites) if scored.total is None else scored.total
 
     cache: dict[int, npt.NDArray[np.uint8]] = {}
 
@@ -202,7 +255,36 @@ def mutation_effects(
                     yield effects
             row += n
             if meter is not None:
-                meter.update(n, sites=f"{finished}/{len(sites)}")
+                meter.update(n, sites=f"{scored.first + finished}/{total}")
+
+
+def _score_chunks(
+    model: SeqNN,
+    scored: SiteSpans,
+    genome: Genome,
+    head: str,
+    stats: Sequence[str],
+    options: InferenceOptions,
+    store: ChunkStore,
+    state: StoreState,
+    chunk_size: int,
+    meter: Progress,
+) -> StoreState:
+    """Score the sites after those `state` counts, `chunk_size` at a time, each chunk's
+    mean-removed scores kept in `store` (float16, one ``.npy`` per statistic) once it is
+    whole; returns the final state. Each chunk is scored alone, so a batch never mixes two
+    chunks' sequences and a resumed run scores every batch as an unbroken run does."""
+    n = len(scored.sites)
+    for first in range(state.alleles_done, n, chunk_size):
+        chunk = scored.part(first, min(first + chunk_size, n))
+        with store.chunk(state, len(chunk.sites), "f2") as writer:
+            for effects in _site_effects(model, chunk, genome, head, stats, options, meter):
+                writer.add({k: remove_position_mean(effects[k])[None] for k in stats}, stats)
+            writer.finish()
+        state = store.commit(state, len(chunk.sites), len(chunk.sites), 0)  # counts sites
+    if state.alleles_done != n:
+        raise RuntimeError(f"expected ISM scores of {n} sites, got {state.alleles_done}")
+    return state
 
 
 def _site_mutation_groups(
@@ -267,6 +349,8 @@ def write_ism(
     plots: bool = True,
     svg: bool = False,
     strict: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SITES,
+    resume: bool = False,
 ) -> IsmRun:
     """The ISM step: mutate the central `width` bases around every record of `vcf` (or
     every region of `bed`, a ``-`` one reverse-complemented) with `head` of the checkpoint
@@ -280,7 +364,13 @@ def write_ism(
     before any scoring.
     Records on chromosomes the FASTA lacks are skipped and counted in the log and the
     output's attributes, as ``crossreg sad`` does (`strict` stops at the first; a VCF none
-    of whose records is on the FASTA stops with a hint)."""
+    of whose records is on the FASTA stops with a hint).
+
+    Sites are scored `chunk_size` at a time, each chunk kept in ``OUT.partial/`` as it
+    finishes (:class:`crossreg.variants.sad_stream.ChunkStore`, as ``crossreg sad`` keeps
+    its chunks): an interrupt keeps the finished ones, and `resume` continues from them
+    (without it, a left-over ``OUT.partial/`` is refused; with other inputs or options,
+    it is refused naming what differs) to the same bytes as an unbroken run."""
     check_plot_options(plots, svg)
     out = Path(out)
     if out.suffix != ".h5":
@@ -292,6 +382,11 @@ def write_ism(
             "--strict: only with --vcf (a BED region on a chromosome the FASTA lacks always "
             "stops the run)"
         )
+    check_ism_stats(stats)
+    if chunk_size < 1:
+        raise ValueError(f"the chunk size must be at least 1 site, got {chunk_size}")
+    if not resume:
+        refuse_partial(out, ISM_INPUTS)
     model, config, head = load_head(model_dir, head, options)
     seq_length = model.seq_length
     mutated_span(seq_length, width)  # a --width past the window stops before the sites are read
@@ -303,12 +398,15 @@ def write_ism(
     else:
         assert bed is not None
         sites = bed_sites(bed, genome, seq_length)
+    kind, source = ("vcf", vcf) if vcf is not None else ("bed", bed)
+    assert source is not None
     targets = config.targets[head]
     chosen = keep_head_tracks(model, head, targets, tracks)
     kept = [targets[i] for i in chosen]
     require_ascii_tracks(kept, model_dir)
     spans = site_spans(sites, genome, seq_length, width)
-    total = count_sequences(spans, span_on_chromosome(sites, genome, seq_length, width))
+    on_chromosome = span_on_chromosome(sites, genome, seq_length, width)
+    total = count_sequences(spans, on_chromosome)
     log.info(
         "ISM of %d sites x %d bp x 3 bases (%d sequences) with the '%s' head (%d of %d tracks) "
         "on %s%s",
@@ -325,8 +423,8 @@ def write_ism(
         **provenance(model_dir, head, config, options),
         "width": width,
         "stats": ",".join(stats),
-        "sites_from": "vcf" if vcf is not None else "bed",
-        "source": str(vcf if vcf is not None else bed),
+        "sites_from": kind,
+        "source": str(source),
         "alt_applied": False,
         "n_one_hot": 0.0,
         "tracks": chosen,
@@ -334,12 +432,23 @@ def write_ism(
     if vcf is not None:
         attrs["skipped_records"] = sum(skipped.values())
         attrs["skipped_chromosomes"] = format_counts(skipped)
-    starts = span_starts(sites, seq_length, width)
-    with progress(total, "ISM", "sequences") as meter, atomic_path(out) as tmp:
-        effects = mutation_effects(
-            model, sites, genome, head=head, width=width, stats=stats, options=options, meter=meter
-        )
-        _write_h5(tmp, sites, starts, spans, effects, kept, stats, attrs)
+    warn_off_chromosome(on_chromosome)
+    scored = SiteSpans(sites, spans, on_chromosome)
+    settings = run_settings(model_dir, fasta, source, head, options, stats, strict)
+    settings[kind] = settings.pop("vcf")  # --vcf or --bed, named as given
+    settings |= {"width": width, "targets": chosen, "chunk_size": chunk_size}
+    store = ChunkStore(out, unit="sites")
+    state = store.open(settings, resume=resume, total=len(sites))
+    with kept_when_stopped(store, len(sites)):
+        before = count_sequences(spans[: state.alleles_done], on_chromosome[: state.alleles_done])
+        with progress(total, "ISM", "sequences", initial=before) as meter:
+            state = _score_chunks(
+                model, scored, genome, head, stats, options, store, state, chunk_size, meter
+            )
+        with atomic_path(out) as tmp:
+            starts = span_starts(sites, seq_length, width)
+            _write_h5(tmp, sites, starts, spans, store.parts(state), kept, stats, attrs)
+    store.remove()
     from crossreg.variants.ism_figures import plot_ism_file, remove_earlier_figures
 
     folder = Path(figures_folder(out) if figures is None else figures)
@@ -375,7 +484,7 @@ def _write_h5(
     sites: Sequence[Site],
     starts: npt.NDArray[np.int64],
     spans: npt.NDArray[np.uint8],
-    effects: Iterator[dict[str, npt.NDArray[np.float32]]],
+    parts: Sequence[Mapping[str, npt.NDArray[np.float16]]],
     targets: Sequence[Target],
     stats: Sequence[str],
     attrs: dict[str, object],
@@ -412,11 +521,11 @@ def _write_h5(
             for k in stats
         }
         done = 0
-        for site in effects:
+        for part in parts:
+            rows = len(part[stats[0]])
             for k in stats:
-                scores = remove_position_mean(site[k])
-                arrays[k][done] = np.clip(scores, -F16_MAX, F16_MAX).astype(np.float16)
-            done += 1
+                arrays[k][done : done + rows] = part[k]
+            done += rows
         if done != n:
             raise RuntimeError(f"expected ISM scores of {n} sites, got {done}")
         for key, value in attrs.items():

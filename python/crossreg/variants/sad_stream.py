@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write, output_error, unnamed_write_error
 from crossreg.io.identity import (
@@ -313,10 +314,20 @@ class ChunkWriter:
             self._genes = open(self.directory / "genes.tsv", "w")  # noqa: SIM115
         return self._genes
 
-    def finish(self, alleles: Sequence[Allele]) -> None:
-        """Check every row was written, save the alleles' fields and close the files."""
-        if self.row != self.rows or len(alleles) != self.rows:
+    def finish(self, alleles: Sequence[Allele] | None = None) -> None:
+        """Check every row was written, save the alleles' fields (SAD's; a store whose rows
+        are known from its inputs, as ISM's sites are, gives none) and close the files."""
+        if self.row != self.rows or (alleles is not None and len(alleles) != self.rows):
             raise RuntimeError(f"expected {self.rows} rows in a chunk, got {self.row}")
+        if alleles is not None:
+            self._save_fields(alleles)
+        for written in self.arrays.values():
+            written.flush()
+        self.arrays.clear()
+        if self._genes is not None:
+            self._genes.close()
+
+    def _save_fields(self, alleles: Sequence[Allele]) -> None:
         fields = {
             "snp": [a.label for a in alleles],
             "chr": [a.variant.chrom for a in alleles],
@@ -327,11 +338,6 @@ class ChunkWriter:
             np.save(self.directory / f"{name}.npy", np.array(values, dtype="S"))
         positions = np.array([a.variant.pos + 1 for a in alleles], dtype=np.uint32)
         np.save(self.directory / "pos.npy", positions)
-        for written in self.arrays.values():
-            written.flush()
-        self.arrays.clear()
-        if self._genes is not None:
-            self._genes.close()
 
 
 SETTINGS_NAME = "settings.json"  # a store's settings, to name what a resume changed
@@ -479,3 +485,22 @@ class ChunkStore:
     def remove(self) -> None:
         """Delete the store once the output is written."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def kept_when_stopped(store: ChunkStore, total: int) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM, :mod:`crossreg.interrupts`) within the block keeps the finished
+    chunks of `store` for ``--resume``: :class:`~crossreg.errors.Interrupted` says how
+    many of the run's `total` (in the store's unit) they hold. An error removes the store
+    when it holds none, so that a plain rerun may start."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{store.saved().alleles_done} of {total} {store.unit} kept in {store.root}; "
+            "rerun with --resume to continue"
+        ) from None
+    except Exception:
+        if store.saved().alleles_done == 0:
+            shutil.rmtree(store.root, ignore_errors=True)
+        raise

@@ -1,0 +1,170 @@
+"""``crossreg ism`` keeps its finished sites on a stop and continues with ``--resume`` to the
+bytes an unbroken run writes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from crossreg.cli import build_parser, main
+from crossreg.io.targets import Target
+from crossreg.model.checkpoint import make_config, save_checkpoint
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
+from tests.pipeline import SEQ_LENGTH, small_params
+
+SITES = 12
+
+# crossreg's command line, each site's scores held back a moment so that a signal lands
+# while the run is scoring
+SLOW = """
+import sys, time
+from crossreg.variants import ism
+real = ism._site_effects
+def slow(*args, **kwargs):
+    for effects in real(*args, **kwargs):
+        time.sleep(0.3)
+        yield effects
+ism._site_effects = slow
+from crossreg.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    """A one-chromosome genome, the small model and a BED of :data:`SITES` regions."""
+    root = tmp_path_factory.mktemp("ism_resume")
+    rng = np.random.default_rng(3)
+    seq = "".join("ACGT"[i] for i in rng.integers(0, 4, 3 * SEQ_LENGTH))
+    (root / "genome.fa").write_text(f">chr1\n{seq}\n")
+    params = small_params({"human": 3}, dropout=0.0)
+    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(5)).eval()
+    targets = [Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"assay {i}") for i in range(3)]
+    save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
+    rows = [
+        f"chr1\t{9000 + 500 * i}\t{9020 + 500 * i}\tr{i}\t0\t{'+-'[i % 2]}" for i in range(SITES)
+    ]
+    (root / "sites.bed").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def _argv(work: Path, out: Path, *extra: str) -> list[str]:
+    argv = ["ism", "--model", str(work / "model"), "--fasta", str(work / "genome.fa")]
+    argv += ["--bed", str(work / "sites.bed"), "--width", "4", "--chunk-size", "2"]
+    return [*argv, "--no-plots", "--out", str(out), *extra]
+
+
+def _run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+@pytest.fixture(scope="module")
+def unbroken(work) -> Path:
+    out = work / "unbroken.h5"
+    assert main(_argv(work, out)) == 0
+    assert not (work / "unbroken.h5.partial").exists()
+    return out
+
+
+def _kept(out: Path) -> int:
+    """The sites the run writing `out` has kept so far."""
+    try:
+        progress = (out.with_name(out.name + ".partial") / "progress.json").read_text()
+    except FileNotFoundError:
+        return 0
+    return int(json.loads(progress)["alleles_done"])
+
+
+def _stopped_mid_run(work: Path, out: Path, signum: int) -> subprocess.CompletedProcess:
+    """Run ism (slowed) and send it `signum` once 2 of its chunks (4 sites) are kept."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW, *_argv(work, out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while _kept(out) < 4 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stopped_run_keeps_its_sites_and_resumes_to_the_same_bytes(work, unbroken, signum):
+    out = work / f"stopped-{signum}.h5"
+    done = _stopped_mid_run(work, out, signum)
+    assert done.returncode == (130 if signum == signal.SIGINT else 143), done.stderr
+    partial = out.with_name(out.name + ".partial")
+    kept = _kept(out)
+    assert 4 <= kept < SITES and not out.exists()
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.endswith(
+        f"{kept} of {SITES} sites kept in {partial}; rerun with --resume to continue"
+    ), done.stderr
+    assert "Traceback" not in done.stderr
+    with pytest.raises(FileExistsError, match=r"rerun with --resume to continue it \(same model"):
+        _run(_argv(work, out))
+    assert _run([*_argv(work, out), "--resume"]) == 0
+    assert not partial.exists()
+    assert out.read_bytes() == unbroken.read_bytes()
+
+
+def test_a_resume_with_other_inputs_or_options_is_refused_naming_them(work, unbroken):
+    out = work / "changed.h5"
+    done = _stopped_mid_run(work, out, signal.SIGINT)
+    assert done.returncode == 130, done.stderr
+    other = work / "other.bed"
+    other.write_text((work / "sites.bed").read_text())
+    argv = _argv(work, out, "--resume", "--width", "5", "--targets", "0-1", "--stats", "sum")
+    argv[argv.index(str(work / "sites.bed"))] = str(other)
+    with pytest.raises(ValueError) as refused:
+        _run(argv)
+    message = str(refused.value)
+    assert message.startswith(f"{out}.partial: left by a run with other settings (")
+    for change in (
+        "--bed: another file, or changed since",
+        "--stats ['sum', 'center'] then, ['sum'] now",
+        "--targets [0, 1, 2] then, [0, 1] now",
+        "--width 4 then, 5 now",
+    ):
+        assert change in message
+    assert _run(_argv(work, out, "--resume", "--batch-size", "16")) == 0
+    assert out.read_bytes() == unbroken.read_bytes()
+
+
+def test_resume_without_a_partial_run_starts_from_the_beginning(work, unbroken):
+    out = work / "fresh.h5"
+    assert _run(_argv(work, out, "--resume")) == 0
+    assert out.read_bytes() == unbroken.read_bytes()
+
+
+def test_chunks_of_other_sizes_write_the_same_scores(work, unbroken):
+    """Each chunk is scored on its own, and a prediction's last bits depend on the other
+    sequences in its batch: scores agree to float16 rounding across chunk sizes, the rest
+    exactly."""
+    out = work / "one_chunk.h5"
+    argv = _argv(work, out)
+    argv[argv.index("--chunk-size") + 1] = str(SITES)
+    assert main(argv) == 0
+    with h5py.File(unbroken, "r") as a, h5py.File(out, "r") as b:
+        assert sorted(a) == sorted(b) and dict(a.attrs).keys() == dict(b.attrs).keys()
+        for key in a:
+            one, other = a[key][()], b[key][()]
+            if key in ("sum", "center"):
+                scale = float(np.abs(one.astype(np.float32)).max())
+                np.testing.assert_allclose(other, one, rtol=2e-3, atol=2e-3 * scale)
+            else:
+                np.testing.assert_array_equal(one, other)
