@@ -204,16 +204,15 @@ def test_finetune_says_to_rebuild_the_store(world, tmp_path, changes, wrong):
 
 def test_the_manifest_written_before_drawing_names_the_figures_drawn(tmp_path, monkeypatch):
     """A site whose span starts off the chromosome (no base, NaN scores there): the list
-    written before drawing, which a crash would leave, names the figure of the track
-    drawn (before: the NaN positions made it name track 0's, the drawing wrote T1's)."""
-    monkeypatch.setattr(ism_figures, "plot_site", touch_figure)
-    manifests = []
-    write = ism_figures.write_manifest
-    monkeypatch.setattr(
-        ism_figures,
-        "write_manifest",
-        lambda directory, names: (manifests.append(list(names)), write(directory, names)),
-    )
+    on disk while a figure is drawn, which a crash would leave, names the figure of the
+    track drawn (before: the NaN positions made it name track 0's, the drawing wrote T1's)."""
+    listed = []
+
+    def drawing(out, *args, **kwargs):
+        listed.append((tmp_path / "figures" / MANIFEST).read_text().splitlines()[1:])
+        return touch_figure(out, *args, **kwargs)
+
+    monkeypatch.setattr(ism_figures, "plot_site", drawing)
     path = tmp_path / "ism.h5"
     with h5py.File(path, "w") as h5:
         h5["label"] = np.array([b"edge"])
@@ -229,4 +228,37 @@ def test_the_manifest_written_before_drawing_names_the_figures_drawn(tmp_path, m
         h5["target_ids"] = np.array([b"T0", b"T1"])
     written = plot_ism_file(path, tmp_path / "figures")
     assert [p.name for p in written] == ["0000_edge_T1.png"]
-    assert manifests == [["0000_edge_T1.png"], ["0000_edge_T1.png"]]
+    assert listed == [["0000_edge_T1.png"]]
+    assert (tmp_path / "figures" / MANIFEST).read_text().splitlines()[1:] == ["0000_edge_T1.png"]
+
+
+@pytest.mark.parametrize(("all_tracks", "svg"), [(False, False), (True, True)])
+def test_each_sites_scores_are_read_once(tmp_path, monkeypatch, all_tracks, svg):
+    """The drawing read every site's scores twice (once to name the figures for the
+    manifest, once to draw them): 17 MB a site for Basenji2's 5,313 tracks, read twice."""
+    monkeypatch.setattr(ism_figures, "plot_site", touch_figure)
+    path = tmp_path / "ism.h5"
+    n, rng = 5, np.random.default_rng(2)
+    with h5py.File(path, "w") as h5:
+        h5["label"] = np.array([f"s{i}" for i in range(n)], dtype="S")
+        h5["chr"] = np.array([b"chr8"] * n)
+        h5["start"] = np.arange(n) * 10
+        h5["end"] = np.arange(n) * 10 + 3
+        h5["seqs"] = np.repeat(np.eye(4, dtype=bool)[[2, 0, 3]][None], n, axis=0)
+        h5["sum"] = rng.standard_normal((n, 3, 4, 2)).astype(np.float16)
+        h5["target_ids"] = np.array([b"T0", b"T1"])
+    reads = []
+    stored = ism_figures._stored_sites
+
+    def counted(*args, **kwargs):
+        for site in stored(*args, **kwargs):
+            reads.append(site.index)
+            yield site
+
+    monkeypatch.setattr(ism_figures, "_stored_sites", counted)
+    written = plot_ism_file(path, tmp_path / "figures", all_tracks=all_tracks, svg=svg)
+    assert reads == list(range(n))
+    per_site = (2 if all_tracks else 1) * (2 if svg else 1)
+    assert len(written) == n * per_site
+    listed = (tmp_path / "figures" / MANIFEST).read_text().splitlines()[1:]
+    assert listed == [p.name for p in written]

@@ -29,7 +29,6 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -281,20 +280,10 @@ def chosen_tracks(site: StoredSite, all_tracks: bool) -> Sequence[int]:
     return [int(peaks.argmax())]
 
 
-def _site_count(path: str | os.PathLike[str]) -> int:
-    """The number of sites in the ISM ``.h5`` at `path`."""
+def _stored_shape(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """The numbers of sites and of tracks in the ISM ``.h5`` at `path`."""
     with read_h5(path, "rerun crossreg ism to write it again") as handle:
-        return len(handle["label"])
-
-
-def _site_figures(
-    path: str | os.PathLike[str], *, all_tracks: bool, stat: str | None, digits: int
-) -> Iterator[tuple[StoredSite, int, str]]:
-    """Each site of the ISM ``.h5`` at `path` (:func:`on_chromosome`) with each track drawn
-    for it (:func:`chosen_tracks`) and that figure's PNG name (:func:`figure_name`)."""
-    for site in map(on_chromosome, _stored_sites(path, stat)):
-        for t in chosen_tracks(site, all_tracks):
-            yield site, t, figure_name(site.index, digits, site.label, site.ids[t])
+        return len(handle["label"]), len(handle["target_ids"])
 
 
 def plot_ism_file(
@@ -308,39 +297,47 @@ def plot_ism_file(
     """One PNG per site of an ISM ``.h5`` in `directory` (and an SVG beside each with
     `svg`): for the track with the largest |score| of the site, or for every stored track
     with `all_tracks`; returns the files written. The figures an earlier drawing listed
-    in the folder's :data:`MANIFEST` are removed first (:func:`remove_earlier_figures`),
-    and the manifest then lists this drawing's (:func:`figure_name` names them). A site is
-    drawn over the positions of its span on the chromosome (:func:`on_chromosome`).
-    Progress counts the figures drawn (half a second each at width 200)."""
+    in the folder's :data:`MANIFEST` are removed first (:func:`remove_earlier_figures`);
+    each site's figures are added to the manifest before they are drawn, so a failed
+    drawing's are listed, and it lists this drawing's at the end (:func:`figure_name`
+    names them). Each site's scores are read once. A site is drawn over the positions of
+    its span on the chromosome (:func:`on_chromosome`). Progress counts the figures drawn
+    (half a second each at width 200)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    figures = partial(
-        _site_figures,
-        path,
-        all_tracks=all_tracks,
-        stat=stat,
-        digits=index_digits(_site_count(path)),
-    )
-    pngs = [png for _, _, png in figures()]
-    planned = [name for png in pngs for name in ([png, png[:-4] + ".svg"] if svg else [png])]
+    sites, tracks = _stored_shape(path)
     remove_earlier_figures(directory)
-    write_manifest(directory, planned)  # before drawing: a failed drawing's are listed
+    write_manifest(directory, [])
     written: list[Path] = []
-    with progress(len(pngs), "drawing ISM figures", "figures") as meter:
-        for site, t, png in figures():
-            span = browser_span(site.chrom, site.start, len(site.seq))
-            strand = "  minus strand" if site.strand == "-" else ""
-            written += plot_site(
-                directory / png,
-                site.scores[..., t],
-                site.seq,
-                title=f"{site.label}  {span}{strand}  track {site.ids[t]}",
-                stat=site.stat,
-                start=site.start,
-                strand=site.strand,
-                svg=svg,
+    figures = sites * (tracks if all_tracks else 1)
+    with (
+        progress(figures, "drawing ISM figures", "figures") as meter,
+        open(directory / MANIFEST, "a", encoding="utf-8") as manifest,
+    ):
+        for site in map(on_chromosome, _stored_sites(path, stat)):
+            chosen = chosen_tracks(site, all_tracks)
+            pngs = [
+                figure_name(site.index, index_digits(sites), site.label, site.ids[t])
+                for t in chosen
+            ]
+            manifest.writelines(
+                f"{name}\n" for png in pngs for name in ([png, png[:-4] + ".svg"] if svg else [png])
             )
-            meter.update()
+            manifest.flush()  # before drawing: a failed drawing's are listed
+            for t, png in zip(chosen, pngs, strict=True):
+                span = browser_span(site.chrom, site.start, len(site.seq))
+                strand = "  minus strand" if site.strand == "-" else ""
+                written += plot_site(
+                    directory / png,
+                    site.scores[..., t],
+                    site.seq,
+                    title=f"{site.label}  {span}{strand}  track {site.ids[t]}",
+                    stat=site.stat,
+                    start=site.start,
+                    strand=site.strand,
+                    svg=svg,
+                )
+                meter.update()
     write_manifest(directory, [p.name for p in written])
     return written
 
