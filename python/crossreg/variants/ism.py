@@ -434,7 +434,7 @@ def write_ism(
         attrs["skipped_chromosomes"] = format_counts(skipped)
     warn_off_chromosome(on_chromosome)
     scored = SiteSpans(sites, spans, on_chromosome)
-    settings = run_settings(model_dir, fasta, source, head, options, stats, strict)
+    settings = run_settings(model_dir, genome, source, head, options, stats, strict)
     settings[kind] = settings.pop("vcf")  # --vcf or --bed, named as given
     settings |= {"width": width, "targets": chosen, "chunk_size": chunk_size}
     store = ChunkStore(out, unit="sites")
