@@ -263,6 +263,38 @@ def test_two_processes_take_the_same_steps_as_one(tmp_path, stores):
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5, msg=key)
 
 
+def test_under_torchrun_the_progress_shows_the_global_loss_and_the_outputs_are_named_once(
+    tmp_path, stores
+):
+    # the two processes' shares of each batch differ, so rank 0's own mean loss is not the
+    # global batch's that metrics.csv logs
+    params = write_params(tmp_path / "params.json", stores)
+    args = ["train", "--params", str(params), "--max-epochs", "2", "--steps-per-epoch", "4"]
+    args += ["--seed", "5", "--no-plots", "--out", str(tmp_path / "two")]
+    for d in stores.values():
+        args += ["--data", str(d)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("CROSSREG_PROGRESS", None)  # stderr is no terminal: process 0 logs progress
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    torchrun += ["--nproc-per-node", "2", "-m", "crossreg", *args]
+    result = subprocess.run(torchrun, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = metric_rows(tmp_path / "two")
+    for epoch in (1, 2):
+        done = [
+            line
+            for line in result.stderr.splitlines()
+            if f"joint epoch {epoch}: 4/4 steps" in line and "done in" in line
+        ]
+        assert len(done) == 1, result.stderr
+        shown = float(done[0].split("loss=")[1].split(",")[0])
+        mine = [r for r in rows if r["epoch"] == str(epoch) and r["train_loss"]]
+        steps = sum(int(r["steps"]) for r in mine)
+        mean = sum(int(r["steps"]) * float(r["train_loss"]) for r in mine) / steps
+        assert shown == pytest.approx(mean, rel=1e-3)
+    assert result.stdout.count("checkpoints in") == 1, result.stdout
+
+
 def test_evaluate_matches_a_numpy_reference(tmp_path, joint_run, stores):
     out = tmp_path / "eval"
     args = ["-q", "evaluate", "--model", str(joint_run / "best"), "--data", str(stores["human"])]

@@ -23,6 +23,7 @@ from crossreg.commands.values import (
 from crossreg.devices import check_device
 from crossreg.errors import Interrupted
 from crossreg.model.checkpoint_info import saved_checkpoint_id
+from crossreg.progress import launched_rank
 from crossreg.train.run_folder import check_run_folder, require_no_training
 
 if TYPE_CHECKING:
@@ -221,9 +222,11 @@ def training_options(args: argparse.Namespace) -> TrainOptions:
 
 def report_outputs(out: Path, args: argparse.Namespace) -> None:
     """Print where a training run's checkpoints (the folders it holds), metrics, curves and
-    events are."""
+    events are; under torchrun from process 0 alone, which wrote them."""
     from crossreg.train.board import FOLDER
 
+    if launched_rank() != 0:
+        return
     metrics = out / "metrics.csv"
     print(f"checkpoints in {out} ({checkpoint_folders(out)}), per-epoch metrics in {metrics}")
     if (out / "training.png").exists() and args.plots:

@@ -100,7 +100,8 @@ from crossreg.train.torch_state import callers_torch_state
 log = logging.getLogger("crossreg")
 
 #: Steps between two reads of the epoch's mean loss shown beside the progress (a read
-#: waits for the device, so it is not done every step).
+#: waits for the device and, under torchrun, averages over the processes, so it is not
+#: done every step).
 LOSS_EVERY = 10
 
 
@@ -417,10 +418,13 @@ class Trainer:
                 rate = step * batch_size / max(time.perf_counter() - start, 1e-9)
                 figures: dict[str, object] = {"seq/s": round(rate, 1)}
                 if step % LOSS_EVERY == 1 or step == len(order):
-                    figures["loss"] = float(loss_sums.sum()) / step  # the epoch's mean so far
+                    # the global batches' mean so far, as metrics.csv logs it: every
+                    # process takes part in the collective, the main one shows it
+                    so_far = distributed.mean_over_processes(loss_sums.sum())
+                    if distributed.is_main():
+                        figures["loss"] = float(so_far) / step
                 meter.update(1, **figures)
-        # each process's loss is its share's mean; the global batch's is their mean (one
-        # collective per epoch)
+        # each process's loss is its share's mean; the global batch's is their mean
         loss_sums = distributed.mean_over_processes(loss_sums)
         means = (loss_sums / torch.tensor(steps, device=self.device).clamp_min(1)).tolist()
         return {
