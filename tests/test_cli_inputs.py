@@ -107,7 +107,8 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
         (["finetune", "--model", model, "--data", good, "--lora-rank", "4", *o],
          "--lora-rank (--mode lora): not an option of this run's --mode probe"),
         (["train", "--params", params, "--data", good, "--data", good, *o],
-         "two datasets are of the same genome: dog, dog"),
+         f"datasets {good} and {good} are both of genome dog: a run trains one head per "
+         "genome on its store; give each genome's store once"),
         (["train", "--params", params, "--data", good, "--head", "dog=head_cat", *o],
          "--head dog=head_cat: the params define no head 'head_cat'; their heads are head_dog"),
         (["train", "--params", str(f["params_unread"]), "--data", good, *o],

@@ -14,7 +14,7 @@ from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.model.params import parse_params
-from crossreg.train.heads import head_map
+from crossreg.train.heads import dataset_heads, head_map
 from crossreg.train.options import TrainOptions
 from crossreg.train.trainer import train
 from tests.pipeline import small_params
@@ -88,6 +88,15 @@ def test_head_map_refuses_what_it_cannot_pair(genomes, explicit, message):
     params = parse_params(small_params({"human": 3, "mouse": 4}), "p.json")
     with pytest.raises(ValueError, match=message):
         head_map(params, genomes, explicit)
+
+
+def test_two_stores_of_one_genome_are_named_by_their_paths():
+    params = parse_params(small_params({"human": 3, "mouse": 4}), "p.json")
+    genomes, paths = ["human", "mouse", "human"], ["data/hg38", "data/mm10", "data/hg19"]
+    with pytest.raises(ValueError, match=r"datasets data/hg38 and data/hg19 are both of genome"):
+        dataset_heads(params, genomes, sources=paths)
+    with pytest.raises(ValueError, match=r"datasets #1 and #3 are both of genome human: .*once"):
+        dataset_heads(params, genomes)
 
 
 def test_cli_head_option_is_checked(tmp_path, capsys):

@@ -260,7 +260,8 @@ def check_inputs(args: argparse.Namespace) -> None:
     check_train_section(params.train, params.source)
     stores = [open_training_store(args, path) for path in args.data]
     check_shift(args.augment_shift, stores, params.model)
-    dataset_heads(params, [store.genome for store in stores], _heads(getattr(args, "head", [])))
+    genomes = [store.genome for store in stores]
+    dataset_heads(params, genomes, _heads(getattr(args, "head", [])), [str(p) for p in args.data])
     require_no_training(args.out)
     check_run_folder(args.out, resume=args.resume, overwrite=args.overwrite)
 

@@ -9,11 +9,22 @@ from crossreg.model.params import Params
 
 
 def dataset_heads(
-    params: Params, genomes: Sequence[str], explicit: dict[str, str] | None = None
+    params: Params,
+    genomes: Sequence[str],
+    explicit: dict[str, str] | None = None,
+    sources: Sequence[str] | None = None,
 ) -> dict[str, str]:
-    """:func:`head_map` of the datasets' `genomes`, which must all differ."""
-    if len(set(genomes)) != len(genomes):
-        raise ValueError(f"two datasets are of the same genome: {', '.join(genomes)}")
+    """:func:`head_map` of the datasets' `genomes`, which must all differ (`sources`, the
+    datasets' paths in the same order, name the two of one genome)."""
+    names = list(sources) if sources is not None else [f"#{i + 1}" for i in range(len(genomes))]
+    first: dict[str, str] = {}
+    for genome, name in zip(genomes, names, strict=True):
+        if genome in first:
+            raise ValueError(
+                f"datasets {first[genome]} and {name} are both of genome {genome}: a run "
+                "trains one head per genome on its store; give each genome's store once"
+            )
+        first[genome] = name
     return head_map(params, genomes, explicit)
 
 

@@ -238,7 +238,9 @@ class Trainer:
             raise ValueError(f"clip mode must be one of {', '.join(CLIP_MODES)}")
         stores = [DataStore(d) for d in data_dirs]
         check_augment_shift(*augment_shift(options.augment_shift, params.model), stores)
-        self.heads = dataset_heads(params, [s.genome for s in stores], self.options.heads)
+        self.heads = dataset_heads(
+            params, [s.genome for s in stores], self.options.heads, [str(s.path) for s in stores]
+        )
         self.device = distributed.resolve_device(self.options.device)
         tune_cuda(self.device, tf32=True)
         self.model = self.setup.build(self).to(self.device)
