@@ -34,6 +34,8 @@ def test_mode_follows_environment(
     assert progress_mode() == "log"  # pytest captures stderr: not a terminal
     monkeypatch.setenv("CROSSREG_PROGRESS", "bar")
     assert progress_mode() == "bar"
+    monkeypatch.setenv("RANK", "1")
+    assert progress_mode() == "off"  # a torchrun job's log holds each line once
     monkeypatch.setenv("CROSSREG_PROGRESS", "loud")
     with pytest.raises(ValueError, match="bar, log, off"):
         progress_mode()

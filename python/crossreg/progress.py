@@ -12,8 +12,9 @@ it goes depends on where the process runs:
   process whose ``crossreg`` logger has its level set above INFO (``crossreg -q``), on a
   terminal or not (a library caller who sets no level keeps the bar).
 
-``CROSSREG_PROGRESS=bar|log|off`` overrides the choice (``CROSSREG_PROGRESS_INTERVAL``
-sets the seconds between log lines).
+``CROSSREG_PROGRESS=bar|log|off`` overrides the choice on rank 0 (the other ranks stay
+off, so that a job's log holds each line once; ``CROSSREG_PROGRESS_INTERVAL`` sets the
+seconds between log lines).
 """
 
 from __future__ import annotations
@@ -50,11 +51,13 @@ def launched_rank() -> int:
 def progress_mode() -> str:
     """``bar``, ``log`` or ``off`` for this process (see the module's docstring)."""
     chosen = os.environ.get(MODE_VARIABLE, "").strip().lower()
+    if chosen and chosen not in MODES:
+        raise ValueError(f"{MODE_VARIABLE}={chosen}: choose one of {', '.join(MODES)}")
+    if launched_rank() != 0:
+        return "off"
     if chosen:
-        if chosen not in MODES:
-            raise ValueError(f"{MODE_VARIABLE}={chosen}: choose one of {', '.join(MODES)}")
         return chosen
-    if launched_rank() != 0 or logging.getLogger("crossreg").level > logging.INFO:
+    if logging.getLogger("crossreg").level > logging.INFO:
         return "off"  # -q sets the level; a library caller's unset one keeps the bar
     return "bar" if sys.stderr.isatty() else "log"
 
