@@ -41,7 +41,8 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     model = root / "model"
     model.mkdir()
     targets = [_target(0, "CAGE:liver"), _target(1, "DNASE:liver")]
-    config = {"format": FORMAT, "genomes": {"human": "head_human", "mouse": "head_mouse"}}
+    config: dict[str, object] = {"format": FORMAT, "seq_length": 8, "bin_width": 2, "bins": 2}
+    config |= {"crop": [1, 1], "genomes": {"human": "head_human", "mouse": "head_mouse"}}
     config["targets"] = {"human": targets, "mouse": targets}
     (model / CONFIG_NAME).write_text(json.dumps(config))
     (model / WEIGHTS_NAME).write_bytes(b"")
@@ -69,9 +70,11 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
         "vcf": "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t2\tv\tC\tG\n",
         "gtf": 'chr1\ts\texon\t1\t2\t.\t+\t.\tgene_id "G";\n',
         "h5": "",
+        "bed": "chr1\t0\t2\nchr1\t2\t9\n",  # its second region runs past chr1's 4 bp
     }.items():
         files[name] = root / f"input.{name}"
         files[name].write_text(text)
+    Path(f"{files['fasta']}.fai").write_text("chr1\t4\t6\t4\t5\n")  # the FASTA's index
     return files
 
 
@@ -175,6 +178,30 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
         (["sldp", "--bfile-chr", nope, "--print-snps", vcf, "--ld-blocks", vcf, "--ldscores-chr",
           nope, "--sad", f"{nope}.h5", "--sumstats", vcf, *o], f"--sad {nope}.h5: no such file"),
         *_folder_cases(f, out),
+        *_content_cases(f, out),
+    ]  # fmt: skip
+
+
+def _content_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
+    """(argv, the message it must log) of regions, chromosomes or FASTA records that do not
+    fit the FASTA (its .fai) or the model (its config.json): found before torch loads."""
+    model, fasta, bed, vcf = (str(f[k]) for k in ("model", "fasta", "bed", "vcf"))
+    o = ["--out", str(out / "o.h5")]
+    past = f"{bed}:2: interval chr1:2-9 runs past the chromosome end (4 bp)"
+    return [
+        (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", bed, *o],
+         past),
+        (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", bed,
+          "--bigwig", str(out / "bw")], past),
+        (["predict", "--model", model, "--genome", "human", "--fasta", fasta, *o],
+         f"{fasta}: record 'chr1' is 4 bp but the model reads 8 bp"),
+        (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--chroms", "chrZ",
+          "--bigwig", str(out / "bw")], f"--chroms chrZ: not in {fasta} (its chromosomes: chr1)"),
+        (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", bed, *o], past),
+        (["ism", "--model", model, "--genome", "rat", "--fasta", fasta, "--vcf", vcf, *o],
+         "--genome rat: "),
+        (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
+          "--targets", "CHIP", *o], "--targets 'CHIP' selects no track"),
     ]  # fmt: skip
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossreg.io.atomic import CONTENTS_FILE
+from crossreg.io.bed import read_bed
+from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.io.targets import select_targets
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 from crossreg.progress import launched_rank
@@ -164,6 +166,29 @@ def check_tracks(info: CheckpointInfo, head: str, spec: str | None) -> None:
     """A ``--targets`` spec selects tracks of the head (an item that selects none is an
     error naming it)."""
     select_targets(info.targets[head], spec)
+
+
+def indexed_sizes(fasta: Path) -> dict[str, int] | None:
+    """The chromosome sizes of `fasta` from its ``.fai`` index, read in a moment where the
+    FASTA itself is not; ``None`` when it has no index as new as itself, or one that does
+    not read (the FASTA is then checked as it loads, and indexed)."""
+    index = Path(f"{fasta}.fai")
+    try:
+        if index.stat().st_mtime < fasta.stat().st_mtime:
+            return None
+        return read_chrom_sizes(index)
+    except (OSError, ValueError):
+        return None
+
+
+def check_bed_on_fasta(args: argparse.Namespace) -> dict[str, int] | None:
+    """``--bed``'s regions lie on ``--fasta``'s chromosomes, within their ends
+    (:func:`crossreg.io.bed.check_within`), checked against the FASTA's index before a
+    model loads; returns the sizes the index gives (``None`` without one)."""
+    sizes = indexed_sizes(args.fasta)
+    if sizes is not None and args.bed is not None:
+        read_bed(args.bed, sizes=sizes)
+    return sizes
 
 
 def open_store(

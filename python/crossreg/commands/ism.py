@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from crossreg.commands.inputs import (
+    check_bed_on_fasta,
     check_tracks,
     model_head,
     require_output,
@@ -127,13 +128,14 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "fasta", "vcf", "bed", folders=("model",))
     require_suffix(args, "out", [".h5"])
     require_output(args, folder=False)
+    info, head = model_head(args, args.genome)
+    check_tracks(info, head, args.targets)
+    check_bed_on_fasta(args)
     from crossreg.variants.ism import figures_folder, write_ism
 
     args.figures = args.figures or figures_folder(args.out)
     if args.plots:
         require_output(args, "figures", folder=True)
-    info, head = model_head(args, args.genome)
-    check_tracks(info, head, args.targets)
 
     result = write_ism(
         args.model,

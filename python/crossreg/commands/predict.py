@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from crossreg.commands.inputs import (
+    check_bed_on_fasta,
     check_tracks,
     model_head,
     require_output,
@@ -14,6 +15,8 @@ from crossreg.commands.inputs import (
 )
 from crossreg.commands.options import add_inference_arguments, inference_options
 from crossreg.commands.values import COUNT, chrom_list, shard_of
+from crossreg.model.checkpoint_info import CheckpointInfo
+from crossreg.model.tiling import check_whole_records, chromosome_intervals
 
 HELP = (
     "predict tracks for each FASTA record or BED region with a checkpoint (an array), or "
@@ -131,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         require_output(args, "bigwig", folder=True)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
+    check_windows(args, info)
     shard = args.shard
     if args.bigwig is None:
         from crossreg.predict import write_predictions
@@ -167,3 +171,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"shard done ({result.windows} windows); the last shard to finish writes the BigWigs")
     return 0
+
+
+def check_windows(args: argparse.Namespace, info: CheckpointInfo) -> None:
+    """The ``--bed`` regions, ``--chroms`` or whole records to predict lie on the FASTA
+    and fit the model, checked against the FASTA's index and the checkpoint's config
+    before torch and the model load (each by the check the prediction makes)."""
+    sizes = check_bed_on_fasta(args)
+    if sizes is None or info.geometry is None or args.bed is not None:
+        return
+    if args.bigwig is not None:
+        chromosome_intervals(sizes, args.chroms, info.geometry, source=str(args.fasta))
+    else:
+        check_whole_records(sizes, info.geometry.seq_length, source=str(args.fasta))

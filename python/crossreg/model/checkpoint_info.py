@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crossreg.io.targets import Target
+from crossreg.model.tiling import Geometry
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -35,13 +36,15 @@ def target_from_json(data: Mapping[str, Any]) -> Target:
 @dataclass(frozen=True)
 class CheckpointInfo:
     """A checkpoint's `directory`, per head (genome name) its tracks in output order, the
-    config's ``extra`` record (how the checkpoint was made) and per head its params key
-    (``head_human``)."""
+    config's ``extra`` record (how the checkpoint was made), per head its params key
+    (``head_human``) and the model's window `geometry` (``None`` where the config does
+    not give it whole: loading the checkpoint reports that)."""
 
     directory: Path
     targets: dict[str, list[Target]]
     extra: dict[str, Any] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
+    geometry: Geometry | None = None
 
     @property
     def heads(self) -> list[str]:
@@ -125,7 +128,21 @@ def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
     except (TypeError, KeyError, AttributeError) as err:
         raise ValueError(f"{path}: malformed genomes or targets ({err})") from None
     extra = data.get("extra")
-    return CheckpointInfo(directory, targets, extra if isinstance(extra, dict) else {}, keys)
+    extra = extra if isinstance(extra, dict) else {}
+    return CheckpointInfo(directory, targets, extra, keys, _geometry(data))
+
+
+def _geometry(data: Mapping[str, Any]) -> Geometry | None:
+    """The window geometry a checkpoint config gives (``seq_length``, ``bin_width``,
+    ``crop``, ``bins``), or ``None`` where one is missing or not a whole number."""
+    crop = data.get("crop")
+    values = [data.get(k) for k in ("seq_length", "bin_width", "bins")]
+    values.append(crop[0] if isinstance(crop, list) and crop else None)
+    whole = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    if len(whole) < len(values):
+        return None
+    seq_length, bin_width, bins, start = whole
+    return Geometry(seq_length, bin_width, start, bins)
 
 
 def saved_checkpoint_id(directory: str | os.PathLike[str]) -> str | None:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from crossreg.model.seqnn import SeqNN
+if TYPE_CHECKING:  # the model's module imports torch; this one is read without it
+    from crossreg.model.seqnn import SeqNN
 
 
 @dataclass(frozen=True)
@@ -142,3 +144,16 @@ def chromosome_intervals(
     chosen = set(wanted)
     w = geometry.bin_width
     return [(c, 0, -(-n // w)) for c, n in sizes.items() if c in chosen]
+
+
+def check_whole_records(sizes: Mapping[str, int], seq_length: int, *, source: str) -> None:
+    """Every record of the FASTA `source` (its `sizes`) is one model window of `seq_length`
+    bp, as predicting whole records needs; the first that is not stops, named."""
+    for name, size in sizes.items():
+        if size != seq_length:
+            raise ValueError(
+                f"{source}: record '{name}' is {size:,} bp but the model reads "
+                f"{seq_length:,} bp; give records of exactly that length, or --bed regions"
+            )
+    if not sizes:
+        raise ValueError(f"{source}: the FASTA has no records")

@@ -41,7 +41,7 @@ from crossreg.model.inference import (
     run_inference,
 )
 from crossreg.model.seqnn import SeqNN
-from crossreg.model.tiling import Geometry, Tile, tile_interval
+from crossreg.model.tiling import Geometry, Tile, check_whole_records, tile_interval
 from crossreg.progress import Progress, progress
 
 log = logging.getLogger("crossreg")
@@ -67,18 +67,10 @@ class Window:
 
 
 def record_windows(genome: Genome, seq_length: int) -> list[Window]:
-    """One window per FASTA record; every record must be `seq_length` bp long."""
-    windows = []
-    for name, size in genome.sizes.items():
-        if size != seq_length:
-            raise ValueError(
-                f"{genome.path}: record '{name}' is {size:,} bp but the model reads "
-                f"{seq_length:,} bp; give records of exactly that length, or --bed regions"
-            )
-        windows.append(Window(name, name, 0, size))
-    if not windows:
-        raise ValueError(f"{genome.path}: the FASTA has no records")
-    return windows
+    """One window per FASTA record; every record must be `seq_length` bp long
+    (:func:`crossreg.model.tiling.check_whole_records`)."""
+    check_whole_records(genome.sizes, seq_length, source=genome.path)
+    return [Window(name, name, 0, size) for name, size in genome.sizes.items()]
 
 
 def region_windows(
