@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from crossreg.cli import main
+from crossreg.io.atomic import CONTENTS_FILE, check_replaceable
 from crossreg.report import (
     FOLDER_FIGURES,
     PAGE_FIGURES,
@@ -320,3 +321,24 @@ def test_a_sub_folders_summary_heads_its_section(tmp_path: Path) -> None:
     denovo = text[text.index("<h2>denovo/</h2>") :]  # a folder holding only its summary
     assert "&quot;risk_auc&quot;: 0.74" in denovo[: denovo.index("</section>")]
     assert text.count("joint R 0.61") == 1  # the root's summary stays in Summary alone
+
+
+@pytest.mark.parametrize("nested", [True, False])
+def test_a_page_below_a_folder_written_whole_is_replaced_with_it(tmp_path, nested):
+    # before: only a page directly in the folder was listed in its contents, so the
+    # folder's --overwrite refused sub/deeper/page.html as a file of the user's
+    out = tmp_path / "run"
+    (out / "tables").mkdir(parents=True)
+    (out / "summary.json").write_text("{}")
+    (out / "tables" / "a.tsv").write_text("x\n")
+    listed = ["summary.json", "tables", *(["tables/a.tsv"] if nested else [])]
+    (out / CONTENTS_FILE).write_text("".join(f"{name}\n" for name in listed))
+    kinds = {"summary.json": "a run"}
+    write_report(out, out / "sub" / "deeper" / "page.html")
+    check_replaceable(out, True, kinds)  # the page goes with the folder
+    expected = ["sub", "sub/deeper", "sub/deeper/page.html"] if nested else ["sub"]
+    assert (out / CONTENTS_FILE).read_text().splitlines() == sorted([*listed, *expected])
+    if nested:  # a file of the user's beside the page is still refused
+        (out / "sub" / "mine.txt").write_text("mine")
+        with pytest.raises(ValueError, match=r"sub/mine\.txt, which crossreg did not write"):
+            check_replaceable(out, True, kinds)

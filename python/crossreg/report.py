@@ -445,17 +445,23 @@ def write_report(
 
 
 def _list_as_written(page: Path) -> None:
-    """Add `page` to the :data:`~crossreg.io.atomic.CONTENTS_FILE` of its folder when
-    crossreg wrote that folder whole (``predict --bigwig``, ``synth``, ...): the command's
-    ``--overwrite`` then replaces the page with the folder, where it would refuse it as a
-    file of the user's."""
-    record = page.parent / CONTENTS_FILE
-    if not record.is_file():
+    """Add `page` to the :data:`~crossreg.io.atomic.CONTENTS_FILE` of the nearest folder
+    above it that crossreg wrote whole (``predict --bigwig``, ``synth``, ...), with the
+    folders between them: the command's ``--overwrite`` then replaces the page with the
+    folder, where it would refuse it as a file of the user's. A list of top-level names
+    alone (an earlier crossreg's) gets the page's top-level name."""
+    page = page.absolute()
+    folder = next((f for f in page.parents if (f / CONTENTS_FILE).is_file()), None)
+    if folder is None:
         return
+    record = folder / CONTENTS_FILE
     names = record.read_text().splitlines()
-    if page.name not in names:
+    parts = page.relative_to(folder).parts
+    nested = any("/" in name for name in names)
+    added = ["/".join(parts[: k + 1]) for k in range(len(parts))] if nested else [parts[0]]
+    if set(added) - set(names):
         with atomic_write(record) as handle:
-            handle.write("".join(f"{name}\n" for name in sorted([*names, page.name])))
+            handle.write("".join(f"{name}\n" for name in sorted({*names, *added})))
 
 
 def _read_files(root: Path, folders: Iterable[Folder]) -> set[Path]:
