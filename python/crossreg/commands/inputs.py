@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossreg.io.atomic import CONTENTS_FILE
-from crossreg.io.bed import read_bed
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.io.targets import select_targets
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
@@ -185,6 +184,8 @@ def check_bed_on_fasta(args: argparse.Namespace) -> dict[str, int] | None:
     """``--bed``'s regions lie on ``--fasta``'s chromosomes, within their ends
     (:func:`crossreg.io.bed.check_within`), checked against the FASTA's index before a
     model loads; returns the sizes the index gives (``None`` without one)."""
+    from crossreg.io.bed import read_bed  # numpy (by the native core): not for the parser
+
     sizes = indexed_sizes(args.fasta)
     if sizes is not None and args.bed is not None:
         read_bed(args.bed, sizes=sizes)
