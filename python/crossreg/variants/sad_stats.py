@@ -24,21 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
-import numpy.typing as npt
 import torch
 
 from crossreg.variants.sad_names import PROFILE_STATS as PROFILE_STATS
 from crossreg.variants.sad_names import check_stats as check_stats
 from crossreg.variants.sad_names import parse_stats as parse_stats
-
-FLOAT16_MAX = float(np.finfo(np.float16).max)  # stats are clipped to it before float16
-
-
-def clip_float16(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """`values` clipped to the float16 range (as Basenji does before storing)."""
-    return np.clip(values, -FLOAT16_MAX, FLOAT16_MAX)
-
 
 Stat = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -61,7 +61,6 @@ from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.progress import track
 from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
-from crossreg.variants.sad_stats import clip_float16
 
 if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions
@@ -70,6 +69,13 @@ log = logging.getLogger("crossreg")
 
 DEFAULT_CHUNK_SIZE = 50_000
 CHUNK_NAME = "chunk-{:06d}"
+
+FLOAT16_MAX = float(np.finfo(np.float16).max)  # stats are clipped to it before float16
+
+
+def clip_float16(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`values` clipped to the float16 range (as Basenji does before storing)."""
+    return np.clip(values, -FLOAT16_MAX, FLOAT16_MAX)
 
 
 def torchrun_shard() -> Shard | None:
