@@ -162,6 +162,8 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
           gtf, "--genome", "human", *o], "once per head: got 2, 1 and 1"),
         (["import-basenji", "--params", gtf, "--weights", nope, "--targets", gtf, "--genome",
           "human", *o], f"--weights {nope}: no such"),
+        (["import-basenji", "--params", gtf, "--weights", gtf, "--targets", gtf, "--genome",
+          "human", *o], f"{gtf}: not valid JSON"),
         (["denovo", "--cases-vcf", vcf, "--controls-vcf", vcf, "--cases-sad", nope,
           "--controls-sad", nope, *o], f"--cases-sad {nope}: no such"),
         (["sad-merge", *o, str(f["h5"]), nope], f"{nope}: no such file"),
@@ -276,6 +278,21 @@ def test_bad_arguments_fail_before_torch_is_imported(inputs, tmp_path):
         assert got["rc"] == 1 and message in got["log"], (argv, got)
         assert got["torch"] is False, f"crossreg {' '.join(argv)} imported torch"
     assert "Traceback" not in run.stderr
+
+
+def test_a_missing_metrics_table_is_refused_before_scipy_loads(tmp_path):
+    # before: compare imported scipy and polars (4-8 s) before finding --joint missing
+    nope = tmp_path / "nope.tsv"
+    argv = ["compare", "--joint", str(nope), "--single", str(nope), "--out", str(tmp_path / "o")]
+    code = (
+        "import sys; from crossreg.cli import main\n"
+        f"assert main({argv!r}) == 1\n"
+        "heavy = [m for m in ('scipy', 'polars', 'torch') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert f"--joint {nope}: no such file or directory" in run.stderr
 
 
 def test_the_statistic_names_checked_without_torch_are_those_computed():

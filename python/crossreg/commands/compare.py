@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import require_output, require_own_folder
+from crossreg.commands.inputs import require_output, require_own_folder, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 
 HELP = "compare per-track test accuracy of a joint and a single-genome model (paper Fig. 2)"
@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write ``comparison.tsv`` (per assay) and ``scatter.png`` (per assay panels)."""
+    require_paths(args, folders=("joint", "single"))  # a metrics.tsv, or the folder of one
     require_output(args, folder=True)
     require_own_folder(args)
     from crossreg.evaluate.compare import compare_metrics

@@ -9,7 +9,7 @@ from pathlib import Path
 from crossreg.commands.inputs import require_output, require_paths
 from crossreg.errors import Interrupted
 from crossreg.model.checkpoint_info import saved_checkpoint_id
-from crossreg.model.params import GELU_FORMS
+from crossreg.model.params import GELU_FORMS, load_params
 
 log = logging.getLogger("crossreg")
 
@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         )
     require_paths(args, "params", "weights", "targets")
     require_output(args, folder=True)
+    load_params(args.params)  # a mistyped params file stops before torch (read again there)
     from crossreg.model.keras_import import BasenjiSource, import_checkpoint
 
     sources = [
