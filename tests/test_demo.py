@@ -259,7 +259,8 @@ def test_each_configuration_builds_a_model_of_its_windows(preset):
     ``small`` (the paper's proportions) has 32,768-bp windows and a deeper trunk."""
     import torch
 
-    from crossreg.demo import CONFIGURATIONS, demo_params
+    from crossreg.demo import demo_params
+    from crossreg.demo_settings import CONFIGURATIONS
     from crossreg.model.params import parse_params
     from crossreg.model.seqnn import SeqNN
 
@@ -281,6 +282,7 @@ def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch, cap
     """``--preset``, ``--epochs``, ``--panel-snps`` and ``--seed`` reach the settings the
     demo runs with; unnamed fields keep the preset's values."""
     import crossreg.demo
+    from crossreg.demo_settings import FAST, SMALL
 
     seen = []
 
@@ -299,9 +301,9 @@ def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch, cap
         5000,
         3,
     )
-    assert settings.seq_length == crossreg.demo.SMALL.seq_length
+    assert settings.seq_length == SMALL.seq_length
     assert main(["demo", "--out", str(tmp_path), "--fast"]) == 0
-    assert seen[1].panel_snps == crossreg.demo.FAST.panel_snps
+    assert seen[1].panel_snps == FAST.panel_snps
     with pytest.raises(SystemExit) as stop:
         main(["demo", "--out", str(tmp_path), "--panel-snps", "0"])
     assert stop.value.code == 2

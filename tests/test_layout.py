@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "stats": 5,
     "report": 5,
     "demo": 6,
+    "demo_settings": 6,
     "demo_steps": 6,
     "demo_summary": 6,
     "commands": 7,

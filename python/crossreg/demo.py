@@ -22,7 +22,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ import polars as pl
 from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.plan import Layout
 from crossreg.data.store import DataStore
+from crossreg.demo_settings import MINI, WORLD, DemoSettings
 from crossreg.demo_steps import counting, keep, run_step, sad_step, sldp_step, train_models
 from crossreg.demo_summary import (
     format_summary,
@@ -60,60 +60,10 @@ from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
 log = logging.getLogger("crossreg")
 
 
-@dataclass(frozen=True)
-class DemoSettings:
-    """Sizes of one demo run: the world, the split, the windows, the model and training."""
-
-    preset: str = "mini"
-    region_size: int = 100_000
-    min_aligned: int = 10_000  # aligned bp that join two regions
-    seq_length: int = 8192  # window bp (stride half of it)
-    crop_bins: int = 8  # target bins cropped from each side
-    residual_blocks: int = 4  # dilated residual blocks of the trunk
-    filters: int = 48  # first convolution's filters (the tower grows from it)
-    batch_size: int = 4
-    max_epochs: int = 24
-    patience: int = 5
-    steps_per_epoch: int | None = None
-    seed: int = 0
-    panel_snps: int | None = None  # at most this many panel SNPs for SLDP, evenly spaced; None: all
-    sldp_flips: int = 100_000
-    ism_sites: int = 12  # planted motif-breaking variants read by saturation mutagenesis
-    genomes: int = DEFAULT_GENOMES  # species in the world (human, mouse, then rat and dog)
-
-
-FAST = DemoSettings(
-    preset="tiny",
-    region_size=50_000,
-    max_epochs=2,
-    patience=1,
-    steps_per_epoch=8,
-    panel_snps=150,
-    sldp_flips=10_000,
-    ism_sites=3,
-)
-# The paper's proportions on a world ten times the demo's: 1-Mbp regions joined above
-# 100 kbp of alignment, 32,768-bp windows (the crop the paper's share of each side), and a
-# deeper, wider trunk whose dilated blocks reach across the window. Meant for a GPU.
-SMALL = DemoSettings(
-    preset="small",
-    region_size=1_000_000,
-    min_aligned=100_000,
-    seq_length=32_768,
-    crop_bins=16,
-    residual_blocks=8,
-    filters=96,
-    batch_size=8,
-    max_epochs=40,
-    patience=8,
-)
-CONFIGURATIONS = {"tiny": FAST, "mini": DemoSettings(), "small": SMALL}
 ISM_WIDTH = 60
-#: The folder of the world in the demo's folder, written first.
-WORLD = "synth"
 
 
-def demo_params(tracks: dict[str, int], settings: DemoSettings = DemoSettings()) -> dict:
+def demo_params(tracks: dict[str, int], settings: DemoSettings = MINI) -> dict:
     """A Basenji2-shaped params dict for the windows of `settings` (8,192 bp by default):
     the same block types (conv block, conv tower to 128-bp bins, dilated residual blocks,
     cropping, final conv block, one softplus head per genome), far fewer filters."""
@@ -238,7 +188,7 @@ def _build_store(
 
 def run_demo(
     out: str | os.PathLike[str],
-    settings: DemoSettings = DemoSettings(),
+    settings: DemoSettings = MINI,
     *,
     resume: bool = False,
     report: bool = True,

@@ -71,8 +71,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo and print its summary."""
     from dataclasses import replace
 
-    from crossreg.demo import CONFIGURATIONS, WORLD, run_demo
-    from crossreg.demo_summary import format_summary
+    from crossreg.demo_settings import CONFIGURATIONS, WORLD
 
     settings = CONFIGURATIONS["tiny" if args.fast else args.preset]
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
@@ -85,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
         settings = replace(settings, max_epochs=args.epochs)
     if args.panel_snps:
         settings = replace(settings, panel_snps=args.panel_snps)
+    from crossreg.demo import run_demo
+    from crossreg.demo_summary import format_summary
+
     summary = run_demo(args.out, settings, resume=args.resume, report=False)  # the CLI writes it
     print(format_summary(summary))
     return 0

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crossreg.errors import first_few
 from crossreg.io.atomic import CONTENTS_FILE
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.io.targets import select_targets
@@ -123,8 +124,8 @@ def require_own_folder(
     elif others:
         held = f"the output of crossreg {others[0]} (its {RUNS_FILE} says so)"
     elif command not in logged:
-        first = min(p.name for p in entries)
-        held = f"files no finished crossreg {command} wrote ({first}, ...)"
+        names = first_few(sorted(p.name for p in entries), shown=3)
+        held = f"files no finished crossreg {command} wrote ({names})"
         fix += f", or remove them if a crossreg {command} stopped before it finished"
     else:
         return
