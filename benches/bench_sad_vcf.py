@@ -1,41 +1,46 @@
 """Time reading a VCF's sites, as ``sad`` reads them twice (its counting pass and its
-scoring pass): every column split and kept (``iter_vcf``) beside the sites alone
-(``iter_vcf(sites_only=True)``: the genotype columns neither split nor kept), on a
-sites-only VCF and on 1000-Genomes-like ones with genotype columns; checks both read the
-same sites. Also the memory a list of the records (as one chunk holds them) takes, and
-the pass of the last of 100 shards (or a run resumed near its end) to its own records:
-each record before them parsed and dropped (``itertools.islice``) beside passed over by
-its CHROM alone (``kept_records(skip=...)``).
+scoring pass): the line-by-line Python reader (``tests/vcf_reference.py``) beside the
+native one (``iter_vcf(sites_only=True)``, lines read and checked in Rust without the
+GIL), on short and long VCFs, sites-only and 1000-Genomes-like with genotype columns,
+plain and gzipped; checks both read the same records. Also the pass of the last of 100
+shards (or a run resumed near its end) to its own records: the records before them
+passed over by CHROM in Python (the reference's ``pass_over``) beside natively
+(``kept_records(skip=...)``).
 
-    python benches/bench_sad_vcf.py [--records 20000] [--samples 0 100 2504]
+    python benches/bench_sad_vcf.py [--records 2000 20000] [--samples 0 2504]
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import itertools
+import gzip
+import sys
 import tempfile
 import time
-import tracemalloc
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
+
 from crossreg.genome import Genome
-from crossreg.io.vcf import iter_vcf
+from crossreg.io.vcf import Variant, iter_vcf
 from crossreg.variants.sad_stream import kept_records
+from tests.vcf_reference import reference_iter_vcf
 
 INFO = "AC=3;AN=5008;AF=0.0006;EAS_AF=0;AMR_AF=0;AFR_AF=0.002;EUR_AF=0;SAS_AF=0;VT=SNP"
 
 
 def write_vcf(path: Path, records: int, samples: int) -> None:
-    """Random SNPs on one chromosome with `samples` phased genotype columns."""
+    """Random SNPs on one chromosome with `samples` phased genotype columns; gzipped
+    when `path` ends in ``.gz``."""
     gen = np.random.default_rng(0)
     positions = np.sort(gen.choice(10_000_000, records, replace=False)) + 1
     names = "".join(f"\tS{i}" for i in range(samples))
     fmt = "\tFORMAT" if samples else ""
-    with path.open("w") as handle:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt") as handle:
         handle.write("##fileformat=VCFv4.2\n")
         handle.write(f"#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO{fmt}{names}\n")
         genotypes = np.array(["0|0", "0|1", "1|0", "1|1"])
@@ -45,25 +50,15 @@ def write_vcf(path: Path, records: int, samples: int) -> None:
             handle.write(f"chr1\t{pos}\trs{i}\tA\tG\t100\tPASS\t{INFO}{tail}\n")
 
 
-def timed(path: Path, sites_only: bool) -> tuple[float, list[tuple[str, int, str]]]:
-    """Seconds to read every record, and the sites read."""
+def timed(
+    read: Callable[..., Iterable[Variant]], path: Path
+) -> tuple[float, list[tuple[object, ...]]]:
+    """Seconds to read every record of `path`'s sites, and the records read."""
     start = time.perf_counter()
-    sites = [(v.chrom, v.pos, v.alts[0]) for v in iter_vcf(path, sites_only=sites_only)]
+    sites: list[tuple[object, ...]] = [
+        (v.chrom, v.pos, v.id, v.ref, v.alts, v.info) for v in read(path, sites_only=True)
+    ]
     return time.perf_counter() - start, sites
-
-
-def held_bytes(path: Path, sites_only: bool) -> int:
-    """Bytes a list of all the records holds."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        records = list(iter_vcf(path, sites_only=sites_only))
-        gc.collect()
-        held, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    del records
-    return held
 
 
 def write_genome(path: Path) -> Genome:
@@ -73,50 +68,62 @@ def write_genome(path: Path) -> Genome:
 
 
 def to_last_share(path: Path, genome: Genome, records: int) -> tuple[float, float]:
-    """Seconds to reach the last hundredth of the records: parsing every record before it,
-    and passing them over."""
+    """Seconds to reach the last hundredth of the records, passing over the ones before
+    it in Python and natively."""
     skip = records - records // 100
+    left = skip
+
+    def pass_over(line: str) -> bool:
+        nonlocal left
+        if not left:
+            return False
+        left -= line.split("\t", 1)[0] in genome.sizes
+        return True
+
     start = time.perf_counter()
-    parsed = [v.pos for v in itertools.islice(kept_records(path, genome), skip, None)]
+    python = [v.pos for v in reference_iter_vcf(path, sites_only=True, pass_over=pass_over)]
     middle = time.perf_counter()
-    passed = [v.pos for v in kept_records(path, genome, skip=skip)]
+    native = [v.pos for v in kept_records(path, genome, skip=skip)]
     end = time.perf_counter()
-    assert parsed == passed and len(passed) == records // 100
+    assert python == native and len(native) == records // 100
     return middle - start, end - middle
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=20_000)
-    parser.add_argument("--samples", type=int, nargs="+", default=[0, 100, 2504])
+    parser.add_argument("--records", type=int, nargs="+", default=[2_000, 20_000])
+    parser.add_argument("--samples", type=int, nargs="+", default=[0, 2504])
     args = parser.parse_args()
     print(
-        "| samples | records | all columns s | sites only s | ratio "
-        "| all columns kB/record held | sites only kB/record held |"
+        "| samples | records | file | Python s | native s | ratio "
+        "| Python µs/record | native µs/record |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     shares = []
     with tempfile.TemporaryDirectory() as tmp:
         genome = write_genome(Path(tmp) / "genome.fa")
         for samples in args.samples:
-            path = Path(tmp) / f"s{samples}.vcf"
-            write_vcf(path, args.records, samples)
-            full, full_sites = timed(path, sites_only=False)
-            sites, only_sites = timed(path, sites_only=True)
-            assert full_sites == only_sites
-            held = [held_bytes(path, flag) / args.records / 1e3 for flag in (False, True)]
-            shares.append((samples, *to_last_share(path, genome, args.records)))
-            print(
-                f"| {samples} | {args.records} | {full:.2f} | {sites:.2f} | {full / sites:.1f} "
-                f"| {held[0]:.1f} | {held[1]:.2f} |"
-            )
+            for records in args.records:
+                for suffix in (".vcf", ".vcf.gz"):
+                    path = Path(tmp) / f"s{samples}-r{records}{suffix}"
+                    write_vcf(path, records, samples)
+                    python, expected = timed(reference_iter_vcf, path)
+                    native, got = timed(iter_vcf, path)
+                    assert got == expected
+                    print(
+                        f"| {samples:,} | {records:,} | {suffix[1:]} | {python:.3f} "
+                        f"| {native:.3f} | {python / native:.1f}× "
+                        f"| {python / records * 1e6:.1f} | {native / records * 1e6:.1f} |"
+                    )
+                    if suffix == ".vcf" and records == max(args.records):
+                        shares.append((samples, records, *to_last_share(path, genome, records)))
+                    path.unlink()
 
-    print("\n| samples | records | the last share's pass, parsing s | passing over s | ratio |")
+    print("\n| samples | records | the last share's pass, Python s | native s | ratio |")
     print("| ---: | ---: | ---: | ---: | ---: |")
-    for samples, parsing, passing in shares:
+    for samples, records, python, native in shares:
         print(
-            f"| {samples} | {args.records} | {parsing:.2f} | {passing:.2f} "
-            f"| {parsing / passing:.1f} |"
+            f"| {samples:,} | {records:,} | {python:.3f} | {native:.3f} | {python / native:.1f}× |"
         )
 
 

@@ -1,7 +1,7 @@
 """Type stub of the native extension. Users call the wrappers in crossreg.dna,
 crossreg.genome, crossreg.signal, crossreg.data.bigwig, crossreg.data.loader,
-crossreg.split.synteny, crossreg.io.chroms and crossreg.stats.sldp.annotations; this
-documents the calls they make.
+crossreg.split.synteny, crossreg.io.chroms, crossreg.io.vcf and
+crossreg.stats.sldp.annotations; this documents the calls they make.
 ``tests/check_native_stub.py`` (run by ``make lint``) checks it against the built extension.
 
 Every function that reads files or works over arrays releases the GIL while it works (the
@@ -11,7 +11,7 @@ functions write into the array they are given.
 """
 
 import os
-from collections.abc import Container, Sequence
+from collections.abc import Collection, Container, Sequence
 from typing import TypedDict
 
 import numpy as np
@@ -83,6 +83,33 @@ class Genome:
         self, chroms: list[str], starts: npt.NDArray[np.int64], length: int
     ) -> npt.NDArray[np.uint8]:
         """`(n, length)` byte codes of the windows at `starts` on `chroms`."""
+
+_Site = tuple[int, str, int, str, str, tuple[str, ...], str, str, dict[str, str | bool], str | None]
+
+class VcfSites:
+    """The sites of a VCF (plain or gzipped), read and checked as crossreg.io.vcf.iter_vcf
+    describes; the first `skip` records on `skip_chroms` are passed over unread."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        sites_only: bool = False,
+        skip: int = 0,
+        skip_chroms: Collection[str] = ...,
+    ) -> None: ...
+    def read(self, size: int) -> list[_Site]:
+        """Up to `size` more sites `(line, chrom, pos, id, ref, alts, qual, filter, info,
+        samples)`, `pos` 1-based, `info` INFO's keys and values (True for a flag),
+        `samples` the text after INFO (None when there is none or with `sites_only`); an
+        empty list at the end. The sites before a bad line come
+        first; the next call raises ValueError naming the file and line."""
+    @property
+    def seen_header(self) -> bool:
+        """True once a column header line or a record has been read."""
+    @property
+    def headerless(self) -> bool:
+        """True when a record came before any column header line."""
 
 # what split_genomes returns; a call, not a class: check_native_stub.py would look for
 # the class in the extension

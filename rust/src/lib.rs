@@ -17,6 +17,7 @@ pub mod signal;
 pub mod sldp;
 pub mod synteny;
 pub mod text;
+pub mod vcf;
 
 #[cfg(feature = "python")]
 mod python;

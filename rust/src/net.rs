@@ -219,7 +219,7 @@ struct Block<'a> {
 }
 
 /// The first bytes of every gzip (and bgzip) file.
-const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
 /// The byte-order mark some editors put at the start of a UTF-8 file, dropped on reading.
 const UTF8_BOM: &[u8] = &[0xef, 0xbb, 0xbf];
@@ -268,7 +268,7 @@ pub fn open_maybe_gzip(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
 
 /// The first [`HEAD_SIZE`] bytes of `reader` (fewer when it ends first) and a reader of
 /// all of it, those bytes included but for a leading UTF-8 byte-order mark.
-fn sniff<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, Sniffed<R>)> {
+pub(crate) fn sniff<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, Sniffed<R>)> {
     let mut head = vec![0u8; HEAD_SIZE];
     let n = read_fully(&mut reader, &mut head)?;
     head.truncate(n);
@@ -281,7 +281,7 @@ fn sniff<R: Read>(mut reader: R) -> std::io::Result<(Vec<u8>, Sniffed<R>)> {
 
 /// Refuse text starting with `head` that is compressed by another tool than gzip or is
 /// UTF-16, saying how to convert it (the messages of `crossreg.io.text`).
-fn check_kind(path: &Path, head: &[u8]) -> Result<()> {
+pub(crate) fn check_kind(path: &Path, head: &[u8]) -> Result<()> {
     for (magic, tool) in OTHER_COMPRESSIONS {
         if head.starts_with(magic) {
             return Err(Error::parse(

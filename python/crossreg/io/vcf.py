@@ -2,8 +2,11 @@
 
 The reader converts VCF's 1-based ``POS`` to a 0-based ``pos`` once, here; everything else
 in crossreg uses 0-based half-open coordinates. A variant's REF occupies
-``[pos, pos + len(ref))``. Gzipped files are read transparently, whatever their name
-(:func:`crossreg.io.text.open_text`). Sample columns are kept as text. Records that stop
+``[pos, pos + len(ref))``. The lines are read and checked natively, in batches, without
+the GIL (:class:`crossreg._native.VcfSites`, lines ending at ``\n``, ``\r\n`` or a lone
+``\r`` as in Python's text mode); gzipped files (bgzip's too, of many members) are read
+transparently, whatever their name, as :func:`crossreg.io.text.open_text` tells them.
+Sample columns are kept as text. Records that stop
 after ALT, QUAL or FILTER (as some tools write) are read with the missing columns as ``.``,
 as long as no record is shorter than the file's first one.
 
@@ -17,15 +20,15 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crossreg import _native
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint
-from crossreg.io.text import bgzf_end_missing, numbered_lines
+from crossreg.io.text import bgzf_end_missing
 
 if TYPE_CHECKING:
     from crossreg.genome import Genome
@@ -33,13 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("crossreg")
 
 HEADER_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
-_ALLELE = re.compile(r"^[ACGTNacgtn]+$")
-# bases, a deleted allele (*), none (.), a symbolic allele (<DEL>) or a breakend: joined
-# (t[p[, t]p], ]p]t, [p[t) or single (.t, t.)
-_ALT = re.compile(
-    r"^([ACGTNacgtn]+|\*|\.|<[^>]+>"
-    r"|[ACGTNacgtn]*[\[\]][^\[\]]+[\[\]][ACGTNacgtn]*|\.[ACGTNacgtn]+|[ACGTNacgtn]+\.)$"
-)
+#: Records read natively per batch: enough to amortise a call, few enough to stream.
+_BATCH = 4096
 
 
 @dataclass(frozen=True)
@@ -67,33 +65,24 @@ class Variant:
         return len(self.ref) == 1 and all(len(a) == 1 for a in self.alts)
 
 
-def _parse_info(text: str) -> dict[str, str | bool]:
-    if text in (".", ""):
-        return {}
-    info: dict[str, str | bool] = {}
-    for item in text.split(";"):
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        info[key] = value if sep else True
-    return info
-
-
 def iter_vcf(
     path: str | os.PathLike[str],
     *,
     warn: bool = True,
     sites_only: bool = False,
-    pass_over: Callable[[str], bool] | None = None,
+    skip: int = 0,
+    skip_chroms: Collection[str] = (),
 ) -> Iterator[Variant]:
     """Yield the records of a VCF in file order, checking each line; a file without the
     ``#CHROM`` column header line, or a BGZF file without its end-of-file block, is read
     with a warning (with `warn` off, as by a second pass over a file already read,
-    without). With `sites_only`, the FORMAT and sample columns are neither split nor kept
-    (``samples`` empty, as in a sites-only VCF): a 1000 Genomes record's 2,504 genotypes
-    cost neither time nor memory to a reader of the sites alone. A record line for which
-    `pass_over` is true is passed over unread (neither checked nor yielded): for a pass
-    over a file already read whole, to reach a record far into it."""
+    without). The lines are read and checked natively, in batches, without the GIL
+    (:class:`crossreg._native.VcfSites`). With `sites_only`, the FORMAT and sample columns
+    are neither split nor kept (``samples`` empty, as in a sites-only VCF): a 1000 Genomes
+    record's 2,504 genotypes cost neither time nor memory to a reader of the sites alone.
+    The first `skip` records on `skip_chroms` (and every record line among them) are
+    passed over unread (neither checked nor yielded): for a pass over a file already read
+    whole, to reach a record far into it."""
     path = Path(path)
     if warn and bgzf_end_missing(path):
         log.warning(
@@ -101,82 +90,34 @@ def iter_vcf(
             "re-download or re-compress it (bgzip -t tests it)",
             path,
         )
-    seen_header = False
-    first: tuple[int, int] | None = None  # the first record's line and number of fields
-    for line_no, line in numbered_lines(path):
-        text = line.rstrip("\r\n")
-        if text.startswith("##") or not text.strip():
-            continue
-        fields = text.split("\t", 8) if sites_only else text.split("\t")
-        if text.startswith("#"):
-            shown = tuple(fields[:8])
-            if len(shown) < 5 or shown != HEADER_COLUMNS[: len(shown)]:
-                raise ValueError(
-                    f"{path}:{line_no}: the column header must start with "
-                    f"{' '.join(HEADER_COLUMNS[:5])} (tab-separated; then QUAL FILTER "
-                    f"INFO), got '{text[:80]}'"
-                )
-            seen_header = True
-            continue
-        if pass_over is not None and pass_over(line):
-            seen_header = True
-            continue
-        if not line.endswith("\n"):
-            raise ValueError(
-                f"{path}:{line_no}: the last record has no newline, so the file may be "
-                "truncated; re-download or re-compress it (if it is complete, end it with "
-                "a newline)"
-            )
-        if len(fields) < 5:
-            raise ValueError(
-                f"{path}:{line_no}: {len(fields)} tab-separated fields; a VCF record needs "
-                "CHROM POS ID REF ALT (then QUAL FILTER INFO)"
-            )
-        if first is None:
-            first = (line_no, len(fields))
-        elif len(fields) < min(first[1], len(HEADER_COLUMNS)):
-            raise ValueError(
-                f"{path}:{line_no}: {len(fields)} tab-separated fields where the first "
-                f"record (line {first[0]}) has {first[1]}; is the record cut short?"
-            )
-        if not seen_header and warn:  # older files (Basenji's tutorial VCF) have none
-            log.warning(
-                "%s: no '#CHROM POS ID REF ALT ...' header line; reading the records as "
-                "CHROM POS ID REF ALT [QUAL FILTER INFO]",
-                path,
-            )
-        seen_header = True
-        fields += ["."] * (8 - len(fields))
-        chrom, pos_text, vid, ref, alt = fields[:5]
-        if not chrom.strip():
-            raise ValueError(f"{path}:{line_no}: CHROM is empty")
+    reader = _native.VcfSites(path, sites_only=sites_only, skip=skip, skip_chroms=set(skip_chroms))
+    warned = not warn
+    while True:
         try:
-            pos1 = int(pos_text)
-        except ValueError:
-            raise ValueError(f"{path}:{line_no}: POS '{pos_text}' is not a whole number") from None
-        if pos1 < 1:
-            raise ValueError(f"{path}:{line_no}: POS {pos1} is invalid (VCF POS is 1-based)")
-        if not _ALLELE.match(ref):
-            raise ValueError(f"{path}:{line_no}: REF '{ref}' must be bases A, C, G, T or N")
-        alts = tuple(alt.split(","))
-        bad = [a for a in alts if not _ALT.match(a)]
-        if bad:
-            raise ValueError(
-                f"{path}:{line_no}: ALT allele '{bad[0]}' is not bases, '*', '.', <ID> or a "
-                "breakend"
+            batch = reader.read(_BATCH)
+        finally:  # a record before any header line is warned of, even when it is bad
+            if not warned and reader.headerless:  # older files (Basenji's tutorial VCF)
+                log.warning(
+                    "%s: no '#CHROM POS ID REF ALT ...' header line; reading the records as "
+                    "CHROM POS ID REF ALT [QUAL FILTER INFO]",
+                    path,
+                )
+                warned = True
+        if not batch:
+            break
+        for _, chrom, pos1, vid, ref, alts, qual, filt, info, samples in batch:
+            yield Variant(
+                chrom=chrom,
+                pos=pos1 - 1,
+                ref=ref,
+                alts=alts,
+                id=vid,
+                qual=qual,
+                filter=filt,
+                info=info,
+                samples=() if samples is None else tuple(samples.split("\t")),
             )
-        yield Variant(
-            chrom=chrom,
-            pos=pos1 - 1,
-            ref=ref.upper(),
-            alts=tuple(a.upper() if _ALLELE.match(a) else a for a in alts),
-            id=vid,
-            qual=fields[5],
-            filter=fields[6],
-            info=_parse_info(fields[7]),
-            samples=() if sites_only else tuple(fields[8:]),
-        )
-    if not seen_header:
+    if not reader.seen_header:
         raise ValueError(
             f"{path}: no records and no '#CHROM POS ID REF ALT ...' header line{_pipe_hint(path)}"
         )

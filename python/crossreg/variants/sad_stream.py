@@ -105,17 +105,7 @@ def kept_records(vcf: str | os.PathLike[str], genome: Genome, skip: int = 0) -> 
     and gave the file's warnings), without their sample columns, which scoring does not
     read. The records skipped (a later shard's, a resumed run's finished ones)
     are passed over by their CHROM alone."""
-    left = skip
-
-    def passed_over(line: str) -> bool:
-        nonlocal left
-        if not left:
-            return False
-        if line.split("\t", 1)[0] in genome.sizes:
-            left -= 1
-        return True
-
-    records = iter_vcf(vcf, warn=False, sites_only=True, pass_over=passed_over)
+    records = iter_vcf(vcf, warn=False, sites_only=True, skip=skip, skip_chroms=genome.sizes)
     return (v for v in records if v.chrom in genome.sizes)
 
 

@@ -22,6 +22,7 @@ mod signal;
 mod sldp;
 mod synteny;
 mod text;
+mod vcf;
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
@@ -117,5 +118,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sldp::register(m)?;
     synteny::register(m)?;
     text::register(m)?;
+    vcf::register(m)?;
     Ok(())
 }

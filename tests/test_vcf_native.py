@@ -1,0 +1,163 @@
+"""crossreg.io.vcf.iter_vcf reads natively (crossreg._native.VcfSites) the records, skips,
+warnings and messages of the line-by-line Python reader it replaced
+(tests/vcf_reference.py): on the real VCFs and on random awkward ones, plain and gzipped
+in several members, with and without the sample columns and records passed over."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossreg.io.vcf import Variant, iter_vcf
+
+from .vcf_reference import reference_iter_vcf
+
+DATA = Path(__file__).parent / "data"
+REAL = [*sorted((DATA / "basenji").glob("*.vcf")), DATA / "basenji_fixtures" / "sad_snps.vcf"]
+
+Outcome = tuple[list[tuple[object, ...]], str | None, list[str]]
+
+
+def _fields(v: Variant) -> tuple[object, ...]:
+    return (v.chrom, v.pos, v.id, v.ref, v.alts, v.qual, v.filter, v.info, v.samples)
+
+
+def _outcome(records: Iterator[Variant], logs: pytest.LogCaptureFixture) -> Outcome:
+    """The records read (all fields) until the error, its message, and the warnings."""
+    logs.clear()
+    read: list[tuple[object, ...]] = []
+    error = None
+    try:
+        for v in records:
+            read.append(_fields(v))
+    except ValueError as e:
+        error = str(e)
+    return read, error, [r.getMessage() for r in logs.records if r.levelno >= logging.WARNING]
+
+
+def _both(
+    path: Path, logs: pytest.LogCaptureFixture, *, sites_only: bool
+) -> tuple[Outcome, Outcome]:
+    return (
+        _outcome(reference_iter_vcf(path, sites_only=sites_only), logs),
+        _outcome(iter_vcf(path, sites_only=sites_only), logs),
+    )
+
+
+@pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)
+@pytest.mark.parametrize("sites_only", [False, True])
+def test_real_vcfs_read_alike(path, sites_only, logs, tmp_path):
+    expected, got = _both(path, logs, sites_only=sites_only)
+    assert expected[0], "the real VCF has records"
+    assert got == expected
+    packed = tmp_path / "x.vcf.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    expected, got = _both(packed, logs, sites_only=sites_only)
+    assert got == expected
+
+
+CHROMS = ["1", "chr2", "1", "chrX", " ", "", "chré"]
+POSITIONS = ["1", "12", "345", "0", "-3", "+5", "1_0", "x", " 7 ", "1__0", "_1", "-0", ""]
+REFS = ["A", "C", "acg", "N", "GT", "X", "", "A C"]
+ALTS = ["G", "t", "g,T", "<DEL>", "*", ".", "G[1:2[", "]1:2]A", ".A", "A.", "<>", "A[1", ""]
+INFOS = [".", "", "AF=0.1;DB", "SVTYPE=DEL;;X=", "é=1"]
+SAMPLES = ["GT", "0|1", "1/1", ".", "é"]
+ENDS = ["\n", "\r\n", "\r"]
+
+
+def _pick(rng: np.random.Generator, good: list[str], everything: list[str]) -> str:
+    """Mostly a good value, sometimes any."""
+    return str(rng.choice(good if rng.random() < 0.9 else everything))
+
+
+def _random_vcf(rng: np.random.Generator) -> str:
+    """A VCF of awkward lines: meta and blank lines, headers right and wrong, records
+    short and long, good and bad fields, every line end, maybe a BOM, maybe no last
+    newline."""
+    lines = []
+    if rng.random() < 0.7:
+        lines.append("##fileformat=VCFv4.2")
+    if rng.random() < 0.8:
+        header = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", "S"]
+        cut = int(rng.choice([10, 8, 5, 4])) if rng.random() < 0.1 else 8
+        lines.append("\t".join(header[:cut]))
+    width = int(rng.integers(5, 12))
+    for _ in range(int(rng.integers(0, 25))):
+        kind = rng.random()
+        if kind < 0.05:
+            lines.append(str(rng.choice(["", "  ", "\t", "##meta=1", "#bad\theader"])))
+            continue
+        fields = [
+            _pick(rng, CHROMS[:4], CHROMS),
+            _pick(rng, POSITIONS[:3], POSITIONS),
+            str(rng.choice(["rs1", ".", "id;2"])),
+            _pick(rng, REFS[:5], REFS),
+            _pick(rng, ALTS[:10], ALTS),
+            "50",
+            "PASS",
+            _pick(rng, INFOS[:4], INFOS),
+        ]
+        fields += [str(rng.choice(SAMPLES)) for _ in range(max(0, width - 8))]
+        keep = width if rng.random() < 0.9 else int(rng.integers(1, width + 1))
+        lines.append("\t".join(fields[:keep]))
+    text = "".join(line + str(rng.choice(ENDS)) for line in lines)
+    if lines and rng.random() < 0.1:
+        text = text.rstrip("\r\n")
+    return ("\ufeff" if rng.random() < 0.1 else "") + text
+
+
+def _gzip_members(data: bytes, rng: np.random.Generator) -> bytes:
+    cut = int(rng.integers(0, len(data) + 1))
+    return gzip.compress(data[:cut]) + gzip.compress(data[cut:])
+
+
+def test_random_vcfs_read_alike(tmp_path, logs):
+    rng = np.random.default_rng(7)
+    errors = 0
+    for case in range(300):
+        data = _random_vcf(rng).encode()
+        path = tmp_path / f"{case}.vcf"
+        path.write_bytes(_gzip_members(data, rng) if case % 3 == 0 else data)
+        for sites_only in (False, True):
+            expected, got = _both(path, logs, sites_only=sites_only)
+            assert got == expected, (case, data)
+            errors += expected[1] is not None
+    assert 50 < errors < 550, "the cases mix good files and bad ones"
+
+
+def test_records_passed_over_alike(tmp_path, logs):
+    rng = np.random.default_rng(8)
+    kept = {"1", "chrX"}
+    for case in range(100):
+        path = tmp_path / f"{case}.vcf"
+        path.write_bytes(_random_vcf(rng).encode())
+        for skip in (0, 1, 3, 30):
+            left = skip
+
+            def pass_over(line: str) -> bool:
+                nonlocal left
+                if not left:
+                    return False
+                left -= line.split("\t", 1)[0] in kept
+                return True
+
+            reference = reference_iter_vcf(path, warn=False, sites_only=True, pass_over=pass_over)
+            native = iter_vcf(path, warn=False, sites_only=True, skip=skip, skip_chroms=kept)
+            assert _outcome(native, logs) == _outcome(reference, logs), (case, skip)
+
+
+def test_a_bad_line_comes_after_the_records_before_it(tmp_path):
+    """Records are read in batches, yet a consumer meets the records before a bad line
+    (and may stop at one of them) before the bad line's error."""
+    lines = [f"1\t{i + 1}\t.\tA\tG\n" for i in range(10)] + ["1\tx\t.\tA\tG\n"]
+    path = tmp_path / "a.vcf"
+    path.write_text("#CHROM\tPOS\tID\tREF\tALT\n" + "".join(lines))
+    records = iter_vcf(path)
+    assert [next(records).pos for _ in range(10)] == list(range(10))
+    with pytest.raises(ValueError, match=r"a\.vcf:12: POS 'x' is not a whole number"):
+        next(records)
