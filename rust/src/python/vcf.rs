@@ -1,11 +1,11 @@
 //! Bindings of [`crate::vcf`]: a VCF's sites, read in batches without the GIL.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::vcf::{Site, VcfOptions, VcfReader};
 
@@ -47,9 +47,10 @@ impl VcfSites {
             let mut sites = Vec::with_capacity(size.min(1 << 16));
             self.lock().read_batch(size, &mut sites).map(|()| sites)
         })?;
+        let mut names = Names::new();
         let rows = sites
             .into_iter()
-            .map(|site| row(py, site))
+            .map(|site| row(py, site, &mut names))
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, rows)
     }
@@ -75,26 +76,38 @@ impl VcfSites {
     }
 }
 
-fn row(py: Python<'_>, site: Site) -> PyResult<Bound<'_, PyTuple>> {
+/// The strings a batch repeats (CHROM, QUAL, FILTER, INFO's keys), made once a batch.
+type Names<'py> = HashMap<String, Bound<'py, PyString>>;
+
+fn name<'py>(py: Python<'py>, names: &mut Names<'py>, text: &str) -> Bound<'py, PyString> {
+    if let Some(found) = names.get(text) {
+        return found.clone();
+    }
+    let made = PyString::new(py, text);
+    names.insert(text.to_string(), made.clone());
+    made
+}
+
+fn row<'py>(py: Python<'py>, site: Site, names: &mut Names<'py>) -> PyResult<Bound<'py, PyTuple>> {
     let alts = PyTuple::new(py, site.alts)?;
     let info = PyDict::new(py);
     if site.info != "." {
         for item in site.info.split(';').filter(|item| !item.is_empty()) {
             match item.split_once('=') {
-                Some((key, value)) => info.set_item(key, value)?,
-                None => info.set_item(item, true)?,
+                Some((key, value)) => info.set_item(name(py, names, key), value)?,
+                None => info.set_item(name(py, names, item), true)?,
             }
         }
     }
     (
         site.line,
-        site.chrom,
+        name(py, names, &site.chrom),
         site.pos,
         site.id,
         site.reference,
         alts,
-        site.qual,
-        site.filter,
+        name(py, names, &site.qual),
+        name(py, names, &site.filter),
         info,
         site.samples,
     )
