@@ -5,6 +5,7 @@ in several members, with and without the sample columns and records passed over.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import logging
 from collections.abc import Iterator
@@ -161,3 +162,16 @@ def test_a_bad_line_comes_after_the_records_before_it(tmp_path):
     assert [next(records).pos for _ in range(10)] == list(range(10))
     with pytest.raises(ValueError, match=r"a\.vcf:12: POS 'x' is not a whole number"):
         next(records)
+
+
+def test_a_record_read_is_the_variant_its_constructor_makes(tmp_path):
+    """iter_vcf fills each Variant without its __init__: every field set, equal and
+    hashed as the constructor's, still frozen."""
+    path = tmp_path / "a.vcf"
+    path.write_text("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\trs1\tA\tG\t9\t.\tDB\n")
+    (read,) = iter_vcf(path)
+    made = Variant("chr1", 4, "A", ("G",), "rs1", "9", ".", {"DB": True})
+    assert vars(read) == vars(made)
+    assert read == made and hash(read) == hash(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.pos = 0

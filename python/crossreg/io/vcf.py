@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("crossreg")
 
 HEADER_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
+_new_object = object.__new__
+
 #: Records read natively per batch: enough to amortise a call, few enough to stream.
 _BATCH = 4096
 
@@ -106,7 +108,10 @@ def iter_vcf(
         if not batch:
             break
         for _, chrom, pos1, vid, ref, alts, qual, filt, info, samples in batch:
-            yield Variant(
+            # filled as Variant(...) would fill it, without the frozen dataclass's
+            # __init__ (one object.__setattr__ a field: 3x the time of the rest)
+            variant = _new_object(Variant)
+            variant.__dict__.update(
                 chrom=chrom,
                 pos=pos1 - 1,
                 ref=ref,
@@ -117,6 +122,7 @@ def iter_vcf(
                 info=info,
                 samples=() if samples is None else tuple(samples.split("\t")),
             )
+            yield variant
     if not reader.seen_header:
         raise ValueError(
             f"{path}: no records and no '#CHROM POS ID REF ALT ...' header line{_pipe_hint(path)}"
