@@ -53,12 +53,16 @@ def write_vcf(path: Path, records: int, samples: int) -> None:
 def timed(
     read: Callable[..., Iterable[Variant]], path: Path
 ) -> tuple[float, list[tuple[object, ...]]]:
-    """Seconds to read every record of `path`'s sites, and the records read."""
-    start = time.perf_counter()
-    sites: list[tuple[object, ...]] = [
-        (v.chrom, v.pos, v.id, v.ref, v.alts, v.info) for v in read(path, sites_only=True)
-    ]
-    return time.perf_counter() - start, sites
+    """The fewest seconds of three to read every record of `path`'s sites (the host is
+    shared), and the records read."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        sites: list[tuple[object, ...]] = [
+            (v.chrom, v.pos, v.id, v.ref, v.alts, v.info) for v in read(path, sites_only=True)
+        ]
+        best = min(best, time.perf_counter() - start)
+    return best, sites
 
 
 def write_genome(path: Path) -> Genome:
