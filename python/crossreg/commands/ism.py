@@ -16,6 +16,7 @@ from crossreg.commands.inputs import (
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
+    add_resume_argument,
     inference_options,
     plot_options,
 )
@@ -112,13 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="sites scored and kept in OUT.partial/ at a time (default %(default)s): an "
         "interrupted run keeps its finished chunks, and loses at most one chunk's work",
     )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run from OUT.partial/ after its last finished chunk; "
-        "the output is the same bytes as an uninterrupted run's (without --resume, a "
-        "left-over OUT.partial/ is refused)",
-    )
+    add_resume_argument(parser)
     add_inference_arguments(parser, batch_size=16)
     add_plot_arguments(parser)
 

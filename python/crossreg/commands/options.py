@@ -57,6 +57,17 @@ def parse_device(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def add_resume_argument(parser: argparse._ActionsContainer, output: str = "OUT") -> None:
+    """``--resume`` of a command that keeps its finished chunks in ``OUTPUT.partial/``."""
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue an interrupted run from {output}.partial/ after its last finished "
+        "chunk; the output is the same bytes as an uninterrupted run's (without --resume, "
+        f"a left-over {output}.partial/ is refused)",
+    )
+
+
 def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int) -> None:
     """``--rc``, ``--shifts``, ``--batch-size``, ``--device`` and ``--bf16``."""
     # argparse's own pattern (``_negative_number_matcher``) takes ``-1,0,1`` for an option

@@ -13,7 +13,11 @@ from crossreg.commands.inputs import (
     require_paths,
     require_suffix,
 )
-from crossreg.commands.options import add_inference_arguments, inference_options
+from crossreg.commands.options import (
+    add_inference_arguments,
+    add_resume_argument,
+    inference_options,
+)
 from crossreg.commands.values import COUNT, chrom_list, shard_of
 from crossreg.model.checkpoint_info import CheckpointInfo
 from crossreg.model.tiling import check_whole_records, chromosome_intervals
@@ -85,12 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="windows predicted and kept on disk per chunk; memory holds one chunk "
         "(WINDOWS x bins x tracks float32) (default: 32)",
     )
-    group.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run from OUTDIR.partial/ after its last finished chunk "
-        "(without it, a left-over OUTDIR.partial/ is refused)",
-    )
+    add_resume_argument(group, "OUTDIR")
     group.add_argument(
         "--shard",
         type=shard_of("--shard"),

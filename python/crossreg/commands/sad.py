@@ -15,6 +15,7 @@ from crossreg.commands.inputs import (
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
+    add_resume_argument,
     inference_options,
     plot_options,
 )
@@ -71,13 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "it whatever the VCF's size, but for a few bytes per record (and per allele that "
         "cannot be scored) counted before scoring",
     )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run from OUT.partial/ after its last finished chunk; "
-        "the output is the same bytes as an uninterrupted run's (without --resume, a "
-        "left-over OUT.partial/ is refused)",
-    )
+    add_resume_argument(parser)
     parser.add_argument(
         "--shard",
         type=shard_of("--shard"),
