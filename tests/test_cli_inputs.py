@@ -239,6 +239,9 @@ def _folder_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
         (["data-merge", "--out", f"{vcf}/dog", store], f"--out {vcf}/dog: cannot be written"),
         (["demo", "--fast", "--out", folder], f"--out {folder} already holds files no finished "
          "crossreg demo wrote ("),
+        (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--bigwig", folder],
+         f"--bigwig {folder} "
+         "exists, is not empty and is not the BigWigs of crossreg predict --bigwig"),
     ]  # fmt: skip
 
 

@@ -131,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
         require_suffix(args, "out", (".npy", ".h5"))
     else:
         require_output(args, "bigwig", folder=True)
+        from crossreg.io.atomic import check_replaceable
+        from crossreg.io.bigwig_write import BIGWIG_FOLDER
+
+        check_replaceable(args.bigwig, args.overwrite, BIGWIG_FOLDER, "--bigwig")
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
     check_windows(args, info)

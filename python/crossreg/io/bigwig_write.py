@@ -41,6 +41,11 @@ import numpy.typing as npt
 
 from crossreg.io.space import free_bytes, size_text
 
+#: The table of a folder of predicted BigWigs (a row per track, naming its file): it marks
+#: the folder as one ``crossreg predict --bigwig`` wrote, which ``--overwrite`` replaces.
+TRACKS_FILE = "tracks.tsv"
+BIGWIG_FOLDER = {TRACKS_FILE: "the BigWigs of crossreg predict --bigwig"}
+
 BIGWIG_MAGIC = 0x888FFC26
 #: the least a data block that libBigWig flushes full holds (of at most 32 KiB)
 FULL_BLOCK_ENTRY_BYTES = 32000

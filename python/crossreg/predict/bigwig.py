@@ -46,7 +46,7 @@ from crossreg.errors import require_name_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
-from crossreg.io.bigwig_write import BigWigFile, SpaceGuard
+from crossreg.io.bigwig_write import BIGWIG_FOLDER, TRACKS_FILE, BigWigFile, SpaceGuard
 from crossreg.io.identity import (
     IDENTITY_RULE,
     OLD_RULE,
@@ -89,7 +89,6 @@ OPEN_FILES = 64
 VALUES_FILE = "values.npy"
 #: in each shard's chunk store: the settings every shard must share (JSON)
 RUN_FILE = "run_settings.json"
-TRACKS_FILE = "tracks.tsv"
 #: the options that set each shared setting, named when two shards differ
 SETTING_OPTIONS = {
     "identity": "rule for matching inputs",
@@ -195,9 +194,7 @@ def write_bigwigs(
         raise ValueError("give --chroms or --bed, not both")
     if chroms is not None:
         require_name_list(chroms, "chroms", "chr1")
-    check_replaceable(
-        outdir, overwrite, {TRACKS_FILE: "the BigWigs of crossreg predict --bigwig"}, "--bigwig"
-    )
+    check_replaceable(outdir, overwrite, BIGWIG_FOLDER, "--bigwig")
     refuse_shard_under_torchrun(shard)
     shard = shard or torchrun_shard()
     root = shard_root(outdir, shard)
