@@ -100,7 +100,9 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
         (["train", "--params", params, "--data", good, "--resume", *o],
          f"--resume: {out / 'o' / 'last'} does not exist"),
         (["finetune", "--model", nope, "--data", good, *o], f"--model {nope}: no such file"),
-        (["finetune", "--model", model, "--data", store, *o], "has no windows in valid"),
+        (["finetune", "--model", model, "--data", store, *o], "has no windows in valid; it "
+         "has train (4 windows), valid (0 windows): rebuild it with crossreg data, giving that "
+         "split regions of at least one window"),
         (["finetune", "--model", model, "--data", good, "--resume", *o],
          f"--resume: {out / 'o' / 'last'} does not exist"),
         (["finetune", "--model", model, "--data", good, "--head-name", "human", *o],
@@ -139,7 +141,7 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
          f"--gtf {nope}: no such file"),
         (["transfer", "--model", model, "--head", "human", "--data", good, "--gtf", gtf, *o],
          f"--splits valid,test: dataset {good} has no split 'test'; it has train (4 windows), "
-         "valid (2 windows)"),
+         "valid (2 windows): choose another --splits, or rebuild it with crossreg data"),
         (["sad", "--model", model, "--fasta", fasta, "--vcf", nope, *o], f"--vcf {nope}: no such"),
         (["sad", "--model", model, "--fasta", fasta, "--vcf", vcf, *o], "choose one with --genome"),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,

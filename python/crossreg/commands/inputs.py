@@ -220,4 +220,10 @@ def check_splits(
     if unknown or len(empty) == len(splits) or (each and empty):
         what = f"no split '{unknown[0]}'" if unknown else f"no windows in {', '.join(empty)}"
         given = f"{option} {','.join(splits)}: " if option else ""
-        raise ValueError(f"{given}dataset {store.path} has {what}; it has {have}")
+        fix = (
+            "rebuild it with crossreg data, giving that split regions of at least one window "
+            "(--regions from crossreg split, or --valid-fraction/--test-fraction)"
+        )
+        if option:
+            fix = f"choose another {option}, or {fix}"
+        raise ValueError(f"{given}dataset {store.path} has {what}; it has {have}: {fix}")
