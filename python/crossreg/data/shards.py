@@ -85,9 +85,16 @@ def _check_files(path: Path, index: int, count: int) -> None:
     if missing:
         raise ValueError(
             f"shard {path} lacks {', '.join(missing)}, which its build wrote (the folder was "
-            f"changed since); build it again with `crossreg data --tracks {index}/{count}` "
-            "and the same inputs and options"
+            f"changed since); {_rebuild(index, count)}"
         )
+
+
+def _rebuild(index: int, count: int) -> str:
+    """What to do about a damaged shard `index` of `count`."""
+    return (
+        f"build it again with `crossreg data --tracks {index}/{count}` and the same inputs "
+        "and options"
+    )
 
 
 def _check_together(shards: Sequence[Path], metas: Sequence[dict]) -> None:
@@ -224,10 +231,21 @@ def merge_shards(
             _link_or_copy(paths[0] / name, work / name)
         parts = [p / "targets.npy" for p in paths]
         for path, meta in zip(parts, metas, strict=True):
-            with NpyRows(path) as part:
-                tracks = meta["shard"]["stop_track"] - meta["shard"]["first_track"]
-                if part.shape != (n, bins, tracks):
-                    raise ValueError(f"{path} has shape {part.shape}, not {(n, bins, tracks)}")
+            shard = meta["shard"]
+            tracks = shard["stop_track"] - shard["first_track"]
+            try:
+                with NpyRows(path) as part:
+                    shape = part.shape
+            except ValueError as err:  # load_npy's: cut, empty or not a .npy array
+                raise ValueError(
+                    f"{path} is cut, empty or not a .npy array ({err.__cause__}); "
+                    f"{_rebuild(shard['index'], shard['count'])}"
+                ) from err
+            if shape != (n, bins, tracks):
+                raise ValueError(
+                    f"{path} has shape {shape}, not {(n, bins, tracks)}; "
+                    f"{_rebuild(shard['index'], shard['count'])}"
+                )
         merge_track_chunks(work / "targets.npy", parts, n, bins, n_tracks, MERGE_BLOCK_BYTES)
         if dataset["options"].get("compress_targets") is not None:
             compress_targets(work, dataset["options"]["compress_targets"])
