@@ -259,6 +259,21 @@ def test_shifts_may_start_with_a_negative_one(argv):
     assert parser.parse_args([*argv, "--shifts=1,0,-1"]).shifts == [1, 0, -1]
 
 
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["data", "--genome", "g", "--fasta", "f", "--targets", "t", "--out", "o"], "--tracks"),
+        (["sad", "--model", "m", "--fasta", "f", "--vcf", "v", "--out", "o.h5"], "--shard"),
+        (["predict", "--model", "m", "--fasta", "f", "--bigwig", "o"], "--shard"),
+    ],
+)
+def test_a_negative_shard_is_refused_by_its_option(capsys, argv, option):
+    # before: argparse took -1/3 for an option ("expected one argument")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*argv, option, "-1/3"])
+    assert f"{option} '-1/3': need 0 <= i < n" in capsys.readouterr().err
+
+
 def test_a_shift_given_twice_is_named(capsys):
     from crossreg.cli import build_parser
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossreg.commands.inputs import require_output
+from crossreg.commands.options import accept_negative_values
 from crossreg.commands.values import (
     FRACTION,
     MAX_BP,
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg data``; defaults from :mod:`crossreg.data.defaults`."""
     from crossreg.data import defaults as d
 
+    accept_negative_values(parser)  # --tracks -1/3: refused by its own message
     inputs = parser.add_argument_group("inputs")
     inputs.add_argument("--genome", required=True, help="genome name stored in the dataset")
     inputs.add_argument(

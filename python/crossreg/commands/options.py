@@ -40,8 +40,15 @@ def parse_shifts(text: str) -> list[int]:
 
 
 # what argparse takes for a value, not an option, when it starts with '-': a negative
-# number, or a list of numbers whose first is negative (``--shifts -1,0,1``)
-NEGATIVE_VALUES = re.compile(r"^-\d+(,\s*-?\d+)*,?$|^-\d*\.\d+$")
+# number, a list of numbers whose first is negative (``--shifts -1,0,1``), or a shard
+# ``i/n`` whose i is negative (``--tracks -1/3``, refused by the option's own message)
+NEGATIVE_VALUES = re.compile(r"^-\d+(,\s*-?\d+)*,?$|^-\d*\.\d+$|^-\d+/\d+$")
+
+
+def accept_negative_values(parser: argparse.ArgumentParser) -> None:
+    """Let `parser` take the :data:`NEGATIVE_VALUES` as values, so that their options'
+    own types judge them (argparse's own pattern takes ``-1,0,1`` for an option)."""
+    parser._negative_number_matcher = NEGATIVE_VALUES
 
 
 # --trunk-layout's choices and the InferenceOptions.channels_last each one means
@@ -70,8 +77,7 @@ def add_resume_argument(parser: argparse._ActionsContainer, output: str = "OUT")
 
 def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int) -> None:
     """``--rc``, ``--shifts``, ``--batch-size``, ``--device`` and ``--bf16``."""
-    # argparse's own pattern (``_negative_number_matcher``) takes ``-1,0,1`` for an option
-    parser._negative_number_matcher = NEGATIVE_VALUES
+    accept_negative_values(parser)
     group = parser.add_argument_group("inference")
     group.add_argument(
         "--rc", action="store_true", help="average with reverse-complement predictions"
