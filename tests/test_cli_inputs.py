@@ -365,6 +365,11 @@ def test_an_os_error_of_an_input_is_named_with_its_option(tmp_path, monkeypatch)
     # an error that names an input in its text only is not blamed on a folder that exists
     missing = FileNotFoundError(f"No such file or directory: {folder}/model.safetensors")
     assert input_error_message(args, missing) == str(missing)
+    # nor on an option that holds no path: a word of its text that is no file here
+    monkeypatch.chdir(tmp_path)
+    words = argparse.Namespace(command="predict", genome="human", out=tmp_path / "o")
+    weights = FileNotFoundError("No such file or directory: runs/predict/human.safetensors")
+    assert input_error_message(words, weights) == str(weights)
 
 
 def test_a_folder_output_goes_only_where_nothing_else_is(inputs, tmp_path, capsys):

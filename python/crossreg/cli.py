@@ -122,13 +122,21 @@ def input_error_message(
 ) -> str:
     """An input that is missing, a folder where a file is read, or unreadable, named by the
     option that gave it (``--vcf calls: is a folder; give the file``) when an option's value
-    is the path of the error and in that state; the error's own text otherwise."""
+    is the path of the error and in that state; the error's own text otherwise. An error
+    without a filename is matched by its text against the options that hold paths (a
+    :class:`~pathlib.Path`) only, so that a word such as a command or a head's name is
+    never blamed."""
     text = str(err)
     failed = str(err.filename) if err.filename is not None else None
     for name, value in vars(args).items():
         for item in value if isinstance(value, list | tuple) else [value]:
-            path = str(item) if isinstance(item, str | os.PathLike) else ""
-            if not path or not (path in text if failed is None else path == failed):
+            if isinstance(item, os.PathLike):
+                path = str(item)
+                named = path in text if failed is None else path == failed
+            else:
+                path = item if isinstance(item, str) else ""
+                named = path == failed
+            if not path or not named:
                 continue
             # a folder is what is wrong only when the error says so
             found = input_error(Path(path), folder=not isinstance(err, IsADirectoryError))
