@@ -206,6 +206,8 @@ def _content_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]
          "--genome rat: "),
         (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
           "--targets", "CHIP", *o], "--targets 'CHIP' selects no track"),
+        (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
+          "--width", "9", *o], "--width must be between 1 and the model's 8 bp, got 9"),
     ]  # fmt: skip
 
 

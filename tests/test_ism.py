@@ -36,11 +36,11 @@ from crossreg.variants.ism_figures import importance
 from crossreg.variants.ism_sites import (
     Site,
     bed_sites,
-    mutated_span,
     site_codes,
     span_starts,
     vcf_sites,
 )
+from crossreg.variants.ism_span import mutated_span
 from crossreg.variants.scoring import allele_windows, reference_starts, score_alleles
 from tests.pipeline import SEQ_LENGTH, small_params
 

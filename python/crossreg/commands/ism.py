@@ -21,6 +21,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import COUNT, MAX_SEQ_LENGTH, whole
+from crossreg.variants.ism_span import mutated_span
 
 HELP = (
     "saturation mutagenesis: every base of a central window around each VCF variant or BED "
@@ -126,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
     check_bed_on_fasta(args)
+    if info.geometry is not None:
+        mutated_span(info.geometry.seq_length, args.width)
     from crossreg.variants.ism import figures_folder, write_ism
 
     args.figures = args.figures or figures_folder(args.out)

@@ -81,13 +81,13 @@ from crossreg.variants.alleles import format_counts, on_genome
 from crossreg.variants.ism_sites import (
     Site,
     bed_sites,
-    mutated_span,
     site_codes,
     site_spans,
     span_on_chromosome,
     span_starts,
     vcf_sites,
 )
+from crossreg.variants.ism_span import mutated_span
 from crossreg.variants.sad import require_ascii_tracks
 from crossreg.variants.sad_stream import (
     ChunkStore,

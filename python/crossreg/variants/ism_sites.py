@@ -38,6 +38,7 @@ from crossreg.io.vcf import (
     require_chromosome,
 )
 from crossreg.variants.alleles import Allele
+from crossreg.variants.ism_span import mutated_span
 from crossreg.variants.scoring import (
     allele_windows,
     reference_starts,
@@ -60,14 +61,6 @@ class Site:
     window_start: int
     variant: Variant | None = None
     strand: str = "+"
-
-
-def mutated_span(seq_length: int, width: int) -> tuple[int, int]:
-    """Window indices ``[start, end)`` of the mutated central `width` bases."""
-    if not 0 < width <= seq_length:
-        raise ValueError(f"--width must be between 1 and the model's {seq_length} bp, got {width}")
-    start = seq_length // 2 - width // 2
-    return start, start + width
 
 
 def vcf_sites(
