@@ -68,6 +68,8 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     for name, text in {
         "fasta": ">chr1\nACGT\n",
         "vcf": "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t2\tv\tC\tG\n",
+        "vcf_bare": "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n1\t2\tv\tC\tG\n",
+        "vcf_mixed": "#CHROM\tPOS\tID\tREF\tALT\nchrUn\t2\tu\tC\tG\nchr1\t2\tv\tC\tG\n",
         "gtf": 'chr1\ts\texon\t1\t2\t.\t+\t.\tgene_id "G";\n',
         "h5": "",
         "bed": "chr1\t0\t2\nchr1\t2\t9\n",  # its second region runs past chr1's 4 bp
@@ -189,8 +191,10 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
 def _content_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
     """(argv, the message it must log) of regions, chromosomes or FASTA records that do not
     fit the FASTA (its .fai) or the model (its config.json): found before torch loads."""
-    model, fasta, bed, vcf = (str(f[k]) for k in ("model", "fasta", "bed", "vcf"))
+    model, fasta, bed, vcf, gtf = (str(f[k]) for k in ("model", "fasta", "bed", "vcf", "gtf"))
+    bare, mixed = str(f["vcf_bare"]), str(f["vcf_mixed"])
     o = ["--out", str(out / "o.h5")]
+    lacks = f"{bare}: variant v at 1:2 is on a chromosome the genome lacks"
     past = f"{bed}:2: interval chr1:2-9 runs past the chromosome end (4 bp)"
     return [
         (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", bed, *o],
@@ -208,6 +212,14 @@ def _content_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]
           "--targets", "CHIP", *o], "--targets 'CHIP' selects no track"),
         (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", vcf,
           "--width", "9", *o], "--width must be between 1 and the model's 8 bp, got 9"),
+        (["ism", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", bare, *o],
+         lacks),
+        (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", bare, *o],
+         lacks),
+        (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", mixed,
+          "--strict", *o], f"{mixed}: variant u at chrUn:2 is on a chromosome the genome lacks"),
+        (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", gtf, *o],
+         f"{gtf}:1: POS 's' is not a whole number"),
     ]  # fmt: skip
 
 

@@ -193,6 +193,28 @@ def check_bed_on_fasta(args: argparse.Namespace) -> dict[str, int] | None:
     return sizes
 
 
+def check_vcf_on_fasta(args: argparse.Namespace) -> None:
+    """``--vcf``'s first records read as VCF records, on ``--fasta``'s chromosomes, checked
+    against the FASTA's index before a model loads, as the run reads them: a VCF none of
+    whose records is on them (a naming mismatch, ``1`` against ``chr1``: the error carries
+    the hint) stops, and with ``--strict`` a record off them; the records are read up to
+    the first on them (without an index, the first alone)."""
+    from crossreg.io.vcf import iter_vcf, require_chromosome  # numpy (by the native core)
+
+    if args.vcf is None or not Path(args.vcf).is_file():
+        return  # a pipe is read once, by the run
+    sizes = indexed_sizes(args.fasta)
+    source, first_off = str(args.vcf), None
+    for variant in iter_vcf(args.vcf, warn=False, sites_only=True):
+        if sizes is None or variant.chrom in sizes:
+            return
+        if args.strict:
+            require_chromosome(variant, sizes, source=source)
+        first_off = first_off or variant
+    if first_off is not None and sizes is not None:
+        require_chromosome(first_off, sizes, source=source)
+
+
 def open_store(
     path: Path, splits: Sequence[str], *, option: str | None = "--split", each: bool = False
 ) -> DataStore:

@@ -8,6 +8,7 @@ from pathlib import Path
 from crossreg.commands.inputs import (
     check_bed_on_fasta,
     check_tracks,
+    check_vcf_on_fasta,
     model_head,
     require_output,
     require_paths,
@@ -127,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
     check_bed_on_fasta(args)
+    check_vcf_on_fasta(args)
     if info.geometry is not None:
         mutated_span(info.geometry.seq_length, args.width)
     from crossreg.variants.ism import figures_folder, write_ism

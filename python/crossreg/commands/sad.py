@@ -7,6 +7,7 @@ from pathlib import Path
 
 from crossreg.commands.inputs import (
     check_tracks,
+    check_vcf_on_fasta,
     model_head,
     require_output,
     require_paths,
@@ -137,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     check_indel_rule(args.indel)
     shard = args.shard
     stats = check_output(args.out, args.stats)
+    check_vcf_on_fasta(args)
     from crossreg.variants.sad import write_sad
 
     result = write_sad(

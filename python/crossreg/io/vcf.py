@@ -162,10 +162,11 @@ def require_ascii_record(variant: Variant, *, source: str) -> None:
         )
 
 
-def require_chromosome(variant: Variant, genome: Genome, *, source: str) -> None:
-    """Raise ValueError when `variant` lies on a chromosome `genome` lacks."""
-    if variant.chrom not in genome.sizes:
-        hint = chrom_hint(variant.chrom, genome.sizes)
+def require_chromosome(variant: Variant, sizes: Mapping[str, int], *, source: str) -> None:
+    """Raise ValueError when `variant` lies on a chromosome the genome of chromosome
+    `sizes` lacks."""
+    if variant.chrom not in sizes:
+        hint = chrom_hint(variant.chrom, sizes)
         raise ValueError(
             f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} is on a "
             f"chromosome the genome lacks{hint}"
@@ -185,7 +186,7 @@ def reference_bases(
     on a chromosome the genome lacks or past its end, or whose REF is not the genome's
     bases, is a ValueError naming the record. With `swapped_snp`, a SNP whose genome base
     is one of its ALTs (REF and ALT swapped) passes too; the caller decides what to say."""
-    require_chromosome(variant, genome, source=source)
+    require_chromosome(variant, genome.sizes, source=source)
     where = f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1}"
     size = genome.sizes[variant.chrom]
     if variant.end > size:

@@ -83,11 +83,11 @@ def on_genome(
             kept.append(v)
             continue
         if strict:
-            require_chromosome(v, genome, source=source)
+            require_chromosome(v, genome.sizes, source=source)
         off[v.chrom] = off.get(v.chrom, 0) + 1
         first_off = first_off or v
     if first_off is not None and not kept:
-        require_chromosome(first_off, genome, source=source)
+        require_chromosome(first_off, genome.sizes, source=source)
     skipped = dict(sorted(off.items()))
     log_skipped(skipped, source=source)
     return kept, skipped

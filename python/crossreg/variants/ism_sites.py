@@ -72,7 +72,7 @@ def vcf_sites(
     when no ALT of it could be scored (a symbolic ALT, a REF of N)."""
     for v in variants:
         require_ascii_record(v, source=source)
-        require_chromosome(v, genome, source=source)
+        require_chromosome(v, genome.sizes, source=source)
         if v.end > genome.sizes[v.chrom]:
             raise ValueError(
                 f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} runs past the end of "

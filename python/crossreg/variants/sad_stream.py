@@ -183,7 +183,7 @@ def survey_vcf(
         require_ascii_record(v, source=source)
         if v.chrom not in genome.sizes:
             if strict:
-                require_chromosome(v, genome, source=source)
+                require_chromosome(v, genome.sizes, source=source)
             off[v.chrom] += 1
             first_off = first_off or v
             continue
@@ -194,7 +194,7 @@ def survey_vcf(
             reference_bases(v, genome, source=source, swapped_snp=True)
         counts.append(reasons.count(None))
     if first_off is not None and not counts:
-        require_chromosome(first_off, genome, source=source)
+        require_chromosome(first_off, genome.sizes, source=source)
     skipped = dict(sorted(off.items()))
     log_skipped(skipped, source=source)
     return Survey(
