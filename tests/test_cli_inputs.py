@@ -316,6 +316,29 @@ def test_a_missing_metrics_table_is_refused_before_scipy_loads(tmp_path):
     assert f"--joint {nope}: no such file or directory" in run.stderr
 
 
+def test_a_file_that_is_no_sad_output_is_refused_before_scipy_loads(inputs, tmp_path):
+    # before: denovo imported scipy and polars (~3 s) before reading its SAD files
+    vcf, gtf = inputs["vcf"], inputs["gtf"]
+    headless = tmp_path / "cases.tsv"
+    headless.write_text(gtf.read_text())
+    cases = [
+        (vcf, f"{vcf}: SAD files are .h5 or .tsv"),
+        (headless, f"{headless} line 1: a SAD .tsv starts with columns snp chrom"),
+    ]
+    for sad, message in cases:
+        argv = ["denovo", "--cases-vcf", str(vcf), "--controls-vcf", str(vcf), "--cases-sad"]
+        argv += [str(sad), "--controls-sad", str(sad), "--out", str(tmp_path / "o")]
+        code = (
+            "import sys; from crossreg.cli import main\n"
+            f"assert main({argv!r}) == 1\n"
+            "heavy = [m for m in ('scipy', 'polars', 'torch') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+        )
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert message in run.stderr
+
+
 def test_the_statistic_names_checked_without_torch_are_those_computed():
     from crossreg.variants.sad_names import STAT_NAMES
     from crossreg.variants.sad_stats import STATS

@@ -43,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "cases_vcf", "controls_vcf", "cases_sad", "controls_sad")
     require_output(args, folder=True)
     require_own_folder(args)
+    from crossreg.variants.sad_read import check_sad_file  # numpy: not for the parser
+
+    check_sad_file(args.cases_sad)
+    check_sad_file(args.controls_sad)
     from crossreg.stats.denovo_report import write_denovo
 
     best = write_denovo(

@@ -204,8 +204,7 @@ def read_sad(path: str | os.PathLike[str], stat: str = "SAD", *, sites: bool = F
             # converted as HDF5 reads it: no float16 copy of the whole table beside it
             values = handle[stat].astype(np.float32)[:]
         return SadTable(index.labels, index.identifiers, index.descriptions, values, index.sites)
-    if path.suffix != ".tsv":
-        raise ValueError(f"{path}: SAD files are .h5 or .tsv")
+    require_sad_suffix(path)
     table = read_sad_tsv(path)
     columns = table.columns[5:]
     blocks = {c.split(":", 1)[0] for c in columns if ":" in c} & set(STAT_NAMES)
@@ -316,12 +315,24 @@ def _tsv_sites(table: pl.DataFrame) -> list[Site]:
     return list(zip(*columns, strict=True))
 
 
-def read_sad_tsv(path: Path) -> pl.DataFrame:
-    """A ``crossreg sad`` ``.tsv``: the allele fields as text, the scores as numbers (``nan``
-    is a number). A missing header, a row with too few or too many fields, and a score that
-    is not a number stop naming the file and the line."""
-    import polars as pl
+def require_sad_suffix(path: Path) -> None:
+    """`path` is named as a SAD file is: ``.h5`` or ``.tsv``."""
+    if path.suffix not in (".h5", ".tsv"):
+        raise ValueError(f"{path}: SAD files are .h5 or .tsv")
 
+
+def check_sad_file(path: Path) -> None:
+    """What of a SAD file is checked in a moment, before its rows are read (and before a
+    command imports its statistics): its name (:func:`require_sad_suffix`) and a
+    ``.tsv``'s header line (:func:`sad_tsv_header`)."""
+    require_sad_suffix(path)
+    if path.suffix == ".tsv":
+        sad_tsv_header(path)
+
+
+def sad_tsv_header(path: Path) -> list[str]:
+    """The columns of a ``crossreg sad`` ``.tsv``'s header line, checked: an empty file, a
+    header without the allele fields first, or a column named twice stops naming the file."""
     header = next(numbered_lines(path), (1, ""))[1].rstrip("\n").split("\t")
     if header == [""]:
         raise ValueError(f"{path}: empty file; a SAD .tsv has a header and one row per allele")
@@ -330,6 +341,16 @@ def read_sad_tsv(path: Path) -> pl.DataFrame:
     repeated = next((n for i, n in enumerate(header) if n in header[:i]), None)
     if repeated is not None:
         raise ValueError(f"{path} line 1: column {repeated!r} appears twice")
+    return header
+
+
+def read_sad_tsv(path: Path) -> pl.DataFrame:
+    """A ``crossreg sad`` ``.tsv``: the allele fields as text, the scores as numbers (``nan``
+    is a number). A missing header, a row with too few or too many fields, and a score that
+    is not a number stop naming the file and the line."""
+    import polars as pl
+
+    header = sad_tsv_header(path)
     schema = {name: pl.String if i < 5 else pl.Float64 for i, name in enumerate(header)}
     try:
         table = pl.read_csv(path, separator="\t", schema=schema, quote_char=None)
