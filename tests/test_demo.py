@@ -376,6 +376,45 @@ def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
     assert scored[-1] == ["sad", "--out", str(interrupted), "--resume"]
 
 
+def test_a_stopped_ism_step_is_continued_on_resume_and_scored_afresh_otherwise(
+    tmp_path, monkeypatch
+):
+    """The demo's ISM step continues a run stopped in its sites when the demo resumes (it
+    called write_ism without resume, so every later demo --resume stopped at the left-over
+    OUT.partial/ with 'rerun with --resume'), and scores afresh when it does not resume or
+    the model was saved since."""
+    import os
+
+    import crossreg.demo_steps
+    from crossreg.variants.sad_stream import partial_dir
+
+    model = tmp_path / "best"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights")
+    calls: list[tuple[list[str], bool]] = []
+
+    def run_step(argv, step, *args, resume, **kwargs):
+        calls.append((argv, resume))
+
+    monkeypatch.setattr(crossreg.demo_steps, "run_step", run_step)
+    table = tmp_path / "sites.ism.h5"
+    argv = ["ism", "--out", str(table)]
+
+    def ism(resume: bool) -> None:
+        crossreg.demo_steps.ism_step(argv, model, table, resume, tmp_path, table)
+
+    partial_dir(table).mkdir()
+    ism(True)
+    assert calls[-1] == ([*argv, "--resume"], True) and partial_dir(table).exists()
+    ism(False)
+    assert calls[-1] == (argv, False) and not partial_dir(table).exists()
+    partial_dir(table).mkdir()
+    past = (model / "model.safetensors").stat().st_mtime_ns - 10**9
+    os.utime(partial_dir(table), ns=(past, past))
+    ism(True)
+    assert calls[-1] == (argv, False) and not partial_dir(table).exists()
+
+
 def test_ism_summary_counts_only_positions_on_the_chromosome(tmp_path: Path) -> None:
     """A site 10 bp from a chromosome start: its first 10 positions score NaN (not
     mutated) and count neither in the share on the motif nor in the share by chance."""

@@ -31,7 +31,15 @@ from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.plan import Layout
 from crossreg.data.store import DataStore
 from crossreg.demo_settings import MINI, WORLD, DemoSettings
-from crossreg.demo_steps import counting, keep, run_step, sad_step, sldp_step, train_models
+from crossreg.demo_steps import (
+    counting,
+    ism_step,
+    keep,
+    run_step,
+    sad_step,
+    sldp_step,
+    train_models,
+)
 from crossreg.demo_summary import (
     format_summary,
     genome_summary,
@@ -54,7 +62,6 @@ from crossreg.synth.world import MANIFEST, synthesize
 from crossreg.train.options import TrainOptions
 from crossreg.train.side_by_side import TrainRun
 from crossreg.train.state import JSON_FILE
-from crossreg.variants.ism import write_ism
 from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
 
 log = logging.getLogger("crossreg")
@@ -228,7 +235,7 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     summary["variants"] = _score_variants(out, synth, manifest, stores, resume)
     summary["denovo"] = _denovo_tests(out, synth, manifest, resume)
     summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings, resume)
-    summary["ism"] = _ism_of_planted_sites(out, synth, manifest, settings)
+    summary["ism"] = _ism_of_planted_sites(out, synth, manifest, settings, resume)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
@@ -514,7 +521,9 @@ def _vcf_subset(vcf: Path, out: Path, pick: Callable[[list[str]], list[str]]) ->
     return out
 
 
-def _ism_of_planted_sites(out: Path, synth: Path, manifest: dict, settings: DemoSettings) -> dict:
+def _ism_of_planted_sites(
+    out: Path, synth: Path, manifest: dict, settings: DemoSettings, resume: bool
+) -> dict:
     """Saturation mutagenesis around the human's first planted motif-breaking variants
     with the joint model's human head; per site, the share of the importance (the track
     with the most) that falls on the bases of the broken motif site, beside the share a
@@ -534,10 +543,11 @@ def _ism_of_planted_sites(out: Path, synth: Path, manifest: dict, settings: Demo
     argv += ["--vcf", str(vcf), "--width", str(ISM_WIDTH), "--stats", "sum"]
     argv += ["--batch-size", "32", "--out", str(table), "--figures", str(figures)]
     options = InferenceOptions(batch_size=32)
-    run_step(
+    ism_step(
         argv,
-        write_ism,
         model,
+        table,
+        resume,
         fasta,
         table,
         vcf=vcf,

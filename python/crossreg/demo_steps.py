@@ -24,6 +24,7 @@ from crossreg.stats.sldp.run import write_sldp
 from crossreg.train.options import TrainOptions
 from crossreg.train.side_by_side import TrainRun, train_side_by_side
 from crossreg.train.trainer import train
+from crossreg.variants.ism import write_ism
 from crossreg.variants.sad import write_sad
 from crossreg.variants.sad_stream import partial_dir
 
@@ -129,6 +130,23 @@ def sad_step(
     run_step(
         argv, write_sad, model, fasta, vcf, table, head=head, options=options, resume=interrupted
     )
+
+
+def ism_step(
+    argv: list[str], model: Path, table: Path, resume: bool, *args: Any, **kwargs: Any
+) -> None:
+    """``crossreg ism`` into `table` (:func:`write_ism` of `model`, `args` and `kwargs`);
+    with `resume`, a run stopped in its sites continues from its finished chunks, unless
+    the model was saved again since; a stopped run that is not resumed (or predates the
+    model) is scored afresh, as a finished table always is (the step takes seconds)."""
+    partial = partial_dir(table)
+    if partial.exists() and not (resume and written_after(partial, model)):
+        log.info("%s is not continued: scoring again", partial)
+        shutil.rmtree(partial)
+    interrupted = partial.exists()
+    if interrupted:
+        argv = [*argv, "--resume"]
+    run_step(argv, write_ism, model, *args, resume=interrupted, **kwargs)
 
 
 def sldp_step(
