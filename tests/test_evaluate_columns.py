@@ -149,6 +149,18 @@ def test_float16_columns_rank_and_sort_without_numpys_float16_sorts(monkeypatch)
         np.testing.assert_array_equal(one, other)
 
 
+def test_float16_nan_of_either_sign_ranks_last_as_numpy_sorts_it():
+    # NaN's sign bit set (as -nan from a subtraction) must not rank it below every value
+    target = np.array([1.0, np.nan, 2.0, 0.5, np.nan], dtype=np.float16)
+    target[1] = -target[1]
+    assert np.signbit(target[1])
+    ranks = np.arange(1, target.size + 1, dtype=np.float64)
+    np.testing.assert_array_equal(
+        tie_mean(target, ranks), tie_mean(target.astype(np.float32), ranks)
+    )
+    np.testing.assert_array_equal(tie_mean(target, ranks), [2, 4, 3, 1, 5])
+
+
 def test_spearman_exact_and_equal_to_scipy_with_ties():
     # 1 - 6 Σd² / (n(n² - 1)) = 1 - 6·2/60
     assert spearman([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8, abs=1e-12)

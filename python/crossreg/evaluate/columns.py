@@ -20,12 +20,14 @@ def sort_order(values: npt.NDArray) -> npt.NDArray[np.intp]:
     """The indices that sort the flat column `values` ascending (ties in any order).
     numpy sorts float16 (the store's targets) value by value, several times slower than
     other types: their bits, mapped to unsigned 16-bit keys in the same order, go through
-    numpy's radix sort instead (``kind="stable"`` on a 16-bit type)."""
+    numpy's radix sort instead (``kind="stable"`` on a 16-bit type). NaN of either sign
+    sorts last, as numpy sorts it."""
     if values.dtype != np.float16:
         return np.argsort(values)
     bits = np.ascontiguousarray(values).view(np.uint16)
     # a negative value's bits count down from the sign bit, a positive one's up from it
     keys = np.where(bits & 0x8000, ~bits, bits | 0x8000).astype(np.uint16)
+    keys[np.isnan(values)] = np.iinfo(np.uint16).max  # a negative NaN's bits would lead
     return np.argsort(keys, kind="stable")
 
 
