@@ -146,7 +146,8 @@ class ColumnSpill:
         self.pred[:, start:end] = pred.float().cpu().numpy().reshape(-1, tracks).T
         self.target[:, start:end] = np.asarray(target).reshape(-1, tracks).T
         # each track's row of each file: the pages its new stretch spans, at most
-        spans = [(end - start) * size // mmap.PAGESIZE + 2 for size in (4, self.target.itemsize)]
+        itemsizes = (self.pred.itemsize, self.target.itemsize)
+        spans = [(end - start) * size // mmap.PAGESIZE + 2 for size in itemsizes]
         self.unreleased += tracks * sum(spans) * mmap.PAGESIZE
         if self.unreleased >= RELEASE_BYTES:
             self.release()
