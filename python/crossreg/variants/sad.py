@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.identity import content_identity, settings_hash
 from crossreg.io.targets import Target
@@ -246,10 +245,7 @@ def write_sad(
             scorer, record_chunks(records, chunk_size, model.seq_length), store, state, plan, dtype
         )
     except KeyboardInterrupt:
-        raise Interrupted(
-            f"{store.saved().alleles_done} of {plan.alleles} alleles kept in {store.root}; rerun "
-            "with --resume to continue"
-        ) from None
+        raise store.interrupted(plan.alleles) from None
     except ValueError:  # an input error: a rerun must change the inputs, so none resumes
         store.remove()
         raise

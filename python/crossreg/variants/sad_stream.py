@@ -478,6 +478,14 @@ class ChunkStore:
         pieces = [self.root / name / "genes.tsv" for name in self.chunk_names(state)]
         return [piece for piece in pieces if piece.exists()]
 
+    def interrupted(self, total: int) -> Interrupted:
+        """The error of a run stopped with this store's finished chunks kept: how many of
+        the run's `total` (in the store's unit) they hold, and how to continue."""
+        return Interrupted(
+            f"{self.saved().alleles_done} of {total} {self.unit} kept in {self.root}; "
+            "rerun with --resume to continue"
+        )
+
     def remove(self) -> None:
         """Delete the store once the output is written."""
         shutil.rmtree(self.root, ignore_errors=True)
@@ -492,10 +500,7 @@ def kept_when_stopped(store: ChunkStore, total: int) -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        raise Interrupted(
-            f"{store.saved().alleles_done} of {total} {store.unit} kept in {store.root}; "
-            "rerun with --resume to continue"
-        ) from None
+        raise store.interrupted(total) from None
     except Exception:
         if store.saved().alleles_done == 0:
             shutil.rmtree(store.root, ignore_errors=True)
