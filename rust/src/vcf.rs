@@ -78,28 +78,23 @@ pub struct VcfReader {
 }
 
 impl VcfReader {
-    /// Open the VCF at `path` (plain or gzipped).
     /// Open the VCF at `path` (plain or gzipped, told by its first bytes as
     /// [`crate::net::open_maybe_gzip`] tells them; a gzip stream that breaks in its first
     /// bytes is reported as later breaks are).
     pub fn open(path: &Path, options: VcfOptions) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let (head, raw) = sniff(file).map_err(|e| Error::io(path, e))?;
-        let reader: Box<dyn BufRead + Send> = if head.starts_with(GZIP_MAGIC) {
+        let compressed = head.starts_with(GZIP_MAGIC);
+        let reader: Box<dyn BufRead + Send> = if compressed {
             let decoder = GzipMembers::new(BufReader::with_capacity(1 << 16, raw));
-            let (head, text) = sniff(decoder).map_err(|e| gzip_error(path, 0, &e))?;
-            check_kind(path, &head)?;
+            let (text_head, text) = sniff(decoder).map_err(|e| gzip_error(path, 0, &e))?;
+            check_kind(path, &text_head)?;
             Box::new(BufReader::with_capacity(1 << 16, text))
         } else {
             check_kind(path, &head)?;
             Box::new(BufReader::with_capacity(1 << 16, raw))
         };
-        Ok(Self::new(
-            reader,
-            path,
-            head.starts_with(GZIP_MAGIC),
-            options,
-        ))
+        Ok(Self::new(reader, path, compressed, options))
     }
 
     /// Read plain text from `reader`; `path` names it in messages.
