@@ -67,8 +67,8 @@ def read_shard(path: Path) -> dict:
             content = json.load(handle)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(
-            f"{meta}: not a crossreg dataset shard description ({err}); build the shard "
-            "again with `crossreg data --tracks i/n`"
+            f"{meta}: not a crossreg dataset shard description ({err}); rebuild the shard "
+            "with `crossreg data --tracks i/n`"
         ) from err
     if not isinstance(content, dict) or content.get("format") != SHARD_FORMAT:
         raise ValueError(f"{meta}: not a crossreg dataset shard description")
@@ -92,8 +92,8 @@ def _check_files(path: Path, index: int, count: int) -> None:
 def _rebuild(index: int, count: int) -> str:
     """What to do about a damaged shard `index` of `count`."""
     return (
-        f"build it again with `crossreg data --tracks {index}/{count}` and the same inputs "
-        "and options"
+        f"rebuild it with `crossreg data --tracks {index}/{count}` and the same inputs and "
+        "options"
     )
 
 
