@@ -92,8 +92,7 @@ def _check_files(path: Path, index: int, count: int) -> None:
 def _rebuild(index: int, count: int) -> str:
     """What to do about a damaged shard `index` of `count`."""
     return (
-        f"rebuild it with `crossreg data --tracks {index}/{count}` and the same inputs and "
-        "options"
+        f"rebuild it with `crossreg data --tracks {index}/{count}` and the same inputs and options"
     )
 
 
