@@ -22,6 +22,12 @@ OLD_RULE = (
 _BLOCK = 1 << 20
 
 
+def old_store_refusal(store: str | os.PathLike[str]) -> str:
+    """Why a ``--resume`` refuses `store`, which an earlier crossreg wrote (without
+    :data:`IDENTITY_RULE`), and what to do instead."""
+    return f"{store} {OLD_RULE}; delete it and start again without --resume"
+
+
 def settings_hash(settings: Mapping[str, object]) -> str:
     """A short hash of a run's settings (JSON, sorted keys)."""
     text = json.dumps(settings, sort_keys=True, default=str)

@@ -47,6 +47,7 @@ from crossreg.io.identity import (
     content_identity,
     fasta_identity,
     identity_difference,
+    old_store_refusal,
     settings_hash,
 )
 from crossreg.io.space import allocated_memmap
@@ -383,9 +384,7 @@ class ChunkStore:
             if saved.settings != key:
                 changes = self._changes(settings)
                 if changes == OLD_RULE:
-                    raise ValueError(
-                        f"{self.root} {OLD_RULE}; delete it and start again without --resume"
-                    )
+                    raise ValueError(old_store_refusal(self.root))
                 raise ValueError(
                     f"{self.root}: left by a run with other settings ({changes}); "
                     "resume with the options and inputs it started with, or delete it to start "

@@ -26,9 +26,9 @@ from crossreg.errors import Interrupted
 from crossreg.io.atomic import atomic_write
 from crossreg.io.identity import (
     IDENTITY_RULE,
-    OLD_RULE,
     content_identity,
     identity_difference,
+    old_store_refusal,
     sampled_identity,
     settings_hash,
 )
@@ -186,9 +186,7 @@ class Checkpoint:
         if settings_hash(decisive(saved)) == self.key:
             return
         if not isinstance(saved, dict) or saved.get("identity") != IDENTITY_RULE:
-            raise ValueError(
-                f"--resume: {self.root} {OLD_RULE}; delete it and start again without --resume"
-            )
+            raise ValueError(f"--resume: {old_store_refusal(self.root)}")
         found = differences(saved, settings) or ["the recorded settings"]
         shown = "; ".join(found[:SHOWN]) + (
             f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
