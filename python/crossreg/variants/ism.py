@@ -150,8 +150,9 @@ def mutation_effects(
     per-position mean is removed (:func:`remove_position_mean`); positions off the
     chromosome (:func:`span_on_chromosome`) are not mutated and are NaN.
 
-    All sites' mutants go through :func:`run_inference` as one stream of
-    ``options.batch_size`` sequences; each batch is built from the site's one-hot window by
+    The mutants of :data:`MUTATION_SITES` sites at a time go through :func:`run_inference`
+    as one stream of ``options.batch_size`` sequences (a batch never spans two such
+    groups); each batch is built from the site's one-hot window by
     indexing, and only ``(batch, tracks)`` statistics come back from the device. To score
     some tracks only, cut the head first (:meth:`crossreg.model.seqnn.SeqNN.keep_tracks`).
     `meter` counts the sequences scored, batch by batch (:func:`count_sequences` gives
