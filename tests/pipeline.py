@@ -130,3 +130,25 @@ def untrained_checkpoint(folder: Path, store: Path) -> tuple[Any, dict, list]:
     model = SeqNN(parse_params(params).model)
     save_checkpoint(folder, model, make_config(model, params, {"human": targets}))
     return model, params, targets
+
+
+def small_ism_world(root: Path, seed: int) -> Path:
+    """`root` with ``genome.fa``, a random chr1 of three model windows (numpy seed `seed`),
+    and ``model/``, an untrained one-head (human) model of tracks T0-T2 (torch seed 5),
+    as ``crossreg ism`` reads them."""
+    import numpy as np
+    import torch
+
+    from crossreg.io.targets import Target
+    from crossreg.model.checkpoint import make_config, save_checkpoint
+    from crossreg.model.params import parse_params
+    from crossreg.model.seqnn import SeqNN
+
+    rng = np.random.default_rng(seed)
+    seq = "".join("ACGT"[i] for i in rng.integers(0, 4, 3 * SEQ_LENGTH))
+    (root / "genome.fa").write_text(f">chr1\n{seq}\n")
+    params = small_params({"human": 3}, dropout=0.0)
+    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(5)).eval()
+    targets = [Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"t:{i}") for i in range(3)]
+    save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
+    return root

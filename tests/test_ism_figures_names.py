@@ -14,14 +14,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-import torch
 
 from crossreg.cli import main
 from crossreg.data.store import DataStore
-from crossreg.io.targets import Target
-from crossreg.model.checkpoint import make_config, save_checkpoint
-from crossreg.model.params import parse_params
-from crossreg.model.seqnn import SeqNN
 from crossreg.train.finetune import FineTuneSpec, finetune
 from crossreg.variants import ism_figures
 from crossreg.variants.ism_figures import (
@@ -32,7 +27,7 @@ from crossreg.variants.ism_figures import (
     remove_earlier_figures,
 )
 from tests.finetune_world import build_held_out_world
-from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_params
+from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_ism_world, small_params
 from tests.test_figures_ism import write_ism
 
 USERS = ["2023_results.png", "1999_poster.svg", "10000_site_T0.png", "notes.png"]
@@ -135,14 +130,7 @@ def test_no_plots_removes_only_the_listed_figures(tmp_path):
 def ism_world(tmp_path_factory) -> Path:
     """A random 24,576-bp chr1, a small one-head model of 3 tracks and a BED region of
     a 300-character name, as ``crossreg ism`` reads them."""
-    root = tmp_path_factory.mktemp("ism_names")
-    rng = np.random.default_rng(7)
-    seq = "".join("ACGT"[i] for i in rng.integers(0, 4, 3 * SEQ_LENGTH))
-    (root / "genome.fa").write_text(f">chr1\n{seq}\n")
-    params = small_params({"human": 3}, dropout=0.0)
-    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(5)).eval()
-    targets = [Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"t:{i}") for i in range(3)]
-    save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
+    root = small_ism_world(tmp_path_factory.mktemp("ism_names"), seed=7)
     (root / "long.bed").write_text(f"chr1\t12000\t12001\t{'L' * 300}\n")
     return root
 

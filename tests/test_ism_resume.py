@@ -13,14 +13,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-import torch
 
 from crossreg.cli import build_parser, main
-from crossreg.io.targets import Target
-from crossreg.model.checkpoint import make_config, save_checkpoint
-from crossreg.model.params import parse_params
-from crossreg.model.seqnn import SeqNN
-from tests.pipeline import SEQ_LENGTH, small_params
+from tests.pipeline import small_ism_world
 
 SITES = 12
 
@@ -43,14 +38,7 @@ sys.exit(main(sys.argv[1:]))
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
     """A one-chromosome genome, the small model and a BED of :data:`SITES` regions."""
-    root = tmp_path_factory.mktemp("ism_resume")
-    rng = np.random.default_rng(3)
-    seq = "".join("ACGT"[i] for i in rng.integers(0, 4, 3 * SEQ_LENGTH))
-    (root / "genome.fa").write_text(f">chr1\n{seq}\n")
-    params = small_params({"human": 3}, dropout=0.0)
-    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(5)).eval()
-    targets = [Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"assay {i}") for i in range(3)]
-    save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
+    root = small_ism_world(tmp_path_factory.mktemp("ism_resume"), seed=3)
     rows = [
         f"chr1\t{9000 + 500 * i}\t{9020 + 500 * i}\tr{i}\t0\t{'+-'[i % 2]}" for i in range(SITES)
     ]
