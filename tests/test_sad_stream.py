@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -145,8 +146,9 @@ def test_a_killed_run_resumes_to_the_same_bytes(work, whole):
     assert same_bytes(whole, work / "fresh.h5")
 
 
-def test_ctrl_c_keeps_the_finished_chunks(work, whole, monkeypatch, caplog):
-    out = work / "stopped.h5"
+def _ctrl_c_at_third_chunk(monkeypatch) -> Callable[..., object]:
+    """Make the third chunk's scoring a Ctrl-C (two chunks finish first); returns the real
+    scoring, to put back for the resume."""
     real = sad.score_stats
     calls = []
 
@@ -157,6 +159,12 @@ def test_ctrl_c_keeps_the_finished_chunks(work, whole, monkeypatch, caplog):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sad, "score_stats", interrupted)
+    return real
+
+
+def test_ctrl_c_keeps_the_finished_chunks(work, whole, monkeypatch, caplog):
+    out = work / "stopped.h5"
+    real = _ctrl_c_at_third_chunk(monkeypatch)
     argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
     argv += [str(work / "genome.fa"), "--vcf", str(work / "snps.vcf"), "--stats", STATS]
     argv += ["--out", str(out), "--chunk-size", "3"]
@@ -778,16 +786,7 @@ def test_a_resume_from_staged_copies_continues_and_an_edited_input_is_refused(
     work, whole, tmp_path, monkeypatch
 ):
     out = tmp_path / "stopped.h5"
-    real = sad.score_stats
-    calls = []
-
-    def counted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(sad, "score_stats", counted)
+    real = _ctrl_c_at_third_chunk(monkeypatch)
     argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
     argv += [str(work / "genome.fa"), "--vcf", str(work / "snps.vcf"), "--stats", STATS]
     assert main([*argv, "--out", str(out), "--chunk-size", "3", "--no-plots"]) == 130
