@@ -32,6 +32,9 @@ const HEADER_COLUMNS: [&str; 8] = [
     "#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO",
 ];
 
+/// Bytes read from the file, and from the decompressor, at a time.
+const READ_BUFFER: usize = 1 << 16;
+
 /// How a VCF is read: with `sites_only` the FORMAT and sample columns are neither split
 /// nor kept; the first `skip` records on `skip_chroms` (and every record line before the
 /// last of them) are passed over unread, neither checked nor returned.
@@ -86,13 +89,13 @@ impl VcfReader {
         let (head, raw) = sniff(file).map_err(|e| Error::io(path, e))?;
         let compressed = head.starts_with(GZIP_MAGIC);
         let reader: Box<dyn BufRead + Send> = if compressed {
-            let decoder = GzipMembers::new(BufReader::with_capacity(1 << 16, raw));
+            let decoder = GzipMembers::new(BufReader::with_capacity(READ_BUFFER, raw));
             let (text_head, text) = sniff(decoder).map_err(|e| gzip_error(path, 0, &e))?;
             check_kind(path, &text_head)?;
-            Box::new(BufReader::with_capacity(1 << 16, text))
+            Box::new(BufReader::with_capacity(READ_BUFFER, text))
         } else {
             check_kind(path, &head)?;
-            Box::new(BufReader::with_capacity(1 << 16, raw))
+            Box::new(BufReader::with_capacity(READ_BUFFER, raw))
         };
         Ok(Self::new(reader, path, compressed, options))
     }

@@ -9,6 +9,9 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::vcf::{Site, VcfOptions, VcfReader};
 
+/// The most sites a batch reserves room for before reading (a caller may ask for more).
+const MAX_RESERVED_SITES: usize = 1 << 16;
+
 /// The sites of a VCF (plain or gzipped): each batch a list of `(line, chrom, pos, id,
 /// ref, alts, qual, filter, info, samples)` tuples, `pos` 1-based, `info` a dict of INFO's
 /// keys and values (`True` for a flag; the last of a repeated key), `samples` the text
@@ -44,7 +47,7 @@ impl VcfSites {
     /// Up to `size` more sites; an empty list at the end of the file.
     fn read<'py>(&self, py: Python<'py>, size: usize) -> PyResult<Bound<'py, PyList>> {
         let sites = py.detach(|| {
-            let mut sites = Vec::with_capacity(size.min(1 << 16));
+            let mut sites = Vec::with_capacity(size.min(MAX_RESERVED_SITES));
             self.lock().read_batch(size, &mut sites).map(|()| sites)
         })?;
         let mut names = Names::new();
