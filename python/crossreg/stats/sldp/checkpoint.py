@@ -73,12 +73,12 @@ def fingerprint(
     that is absent; of those in `sampled`, read in part, :func:`sampled_identity`), so that
     copies of the inputs at other paths resume; their paths are recorded (``paths``) to
     name a file that differs, but do not decide."""
-    partial = {Path(path) for path in sampled}
+    read_in_part = {Path(path) for path in sampled}
 
     def identity(path: Path) -> dict[str, object] | None:
         if not path.exists():
             return None
-        return sampled_identity(path) if path in partial else content_identity(path)
+        return sampled_identity(path) if path in read_in_part else content_identity(path)
 
     return {
         "identity": IDENTITY_RULE,
