@@ -310,23 +310,21 @@ def plot_ism_file(
     write_manifest(directory, [])
     written: list[Path] = []
     figures = sites * (tracks if all_tracks else 1)
+    digits = index_digits(sites)
     with (
         progress(figures, "drawing ISM figures", "figures") as meter,
         open(directory / MANIFEST, "a", encoding="utf-8") as manifest,
     ):
         for site in map(on_chromosome, _stored_sites(path, stat)):
             chosen = chosen_tracks(site, all_tracks)
-            pngs = [
-                figure_name(site.index, index_digits(sites), site.label, site.ids[t])
-                for t in chosen
-            ]
+            pngs = [figure_name(site.index, digits, site.label, site.ids[t]) for t in chosen]
             manifest.writelines(
                 f"{name}\n" for png in pngs for name in ([png, png[:-4] + ".svg"] if svg else [png])
             )
             manifest.flush()  # before drawing: a failed drawing's are listed
+            span = browser_span(site.chrom, site.start, len(site.seq))
+            strand = "  minus strand" if site.strand == "-" else ""
             for t, png in zip(chosen, pngs, strict=True):
-                span = browser_span(site.chrom, site.start, len(site.seq))
-                strand = "  minus strand" if site.strand == "-" else ""
                 written += plot_site(
                     directory / png,
                     site.scores[..., t],
