@@ -318,6 +318,7 @@ def test_run_demo_logs_and_leaves_stdout_to_the_command(tmp_path, monkeypatch, c
     """Called from Python, the demo writes its summary and report and logs where they
     are; the summary table on stdout is the command's, as a library prints nothing."""
     import crossreg.demo as demo
+    from crossreg.demo_settings import FAST
 
     monkeypatch.setattr(demo, "_make_world", lambda synth, settings, resume: {"genomes": {}})
     for step in ("_split_world", "_train_demo_models"):
@@ -328,7 +329,7 @@ def test_run_demo_logs_and_leaves_stdout_to_the_command(tmp_path, monkeypatch, c
     monkeypatch.setattr(demo, "format_summary", lambda summary: "the table\n")
     monkeypatch.setattr(demo, "write_report", lambda folder: folder / "report.html")
     with logs.at_level(logging.INFO, logger="crossreg"):
-        summary = demo.run_demo(tmp_path, demo.FAST)
+        summary = demo.run_demo(tmp_path, FAST)
     assert summary["settings"]["preset"] == "tiny"
     assert (tmp_path / "summary.txt").read_text() == "the table\n"
     assert f"report: {tmp_path / 'report.html'}" in logs.messages

@@ -181,10 +181,10 @@ def test_the_ism_bound_covers_the_file(tmp_path, bounds, sites, width, tracks):
     rng = np.random.default_rng(0)
     kept = [_target(i, f"track {i}") for i in range(tracks)]
     rows = [Site(f"v{i}", "chr1", 1000 * i) for i in range(sites)]
-    effects = ({"sum": rng.normal(size=(width, 4, tracks))} for _ in range(sites))
+    chunks = [{"sum": rng.normal(size=(1, width, 4, tracks)).astype(np.float16)}] * sites
     starts = np.arange(sites, dtype=np.int64) * 1000
     spans = rng.integers(0, 2, size=(sites, width, 4)).astype(np.uint8)
-    _write_h5(tmp_path / "i.h5", rows, starts, spans, effects, kept, ["sum"], {"model": "m"})
+    _write_h5(tmp_path / "i.h5", rows, starts, spans, chunks, kept, ["sum"], {"model": "m"})
     _check_bound(tmp_path / "i.h5", bounds)
 
 
