@@ -186,7 +186,7 @@ def write_sad(
     if isinstance(shard, str):
         shard = Shard.parse(shard)
     if chunk_size < 1:
-        raise ValueError(f"the chunk size must be at least 1, got {chunk_size}")
+        raise ValueError(f"the chunk size must be at least 1 allele, got {chunk_size}")
     check_indel_rule(indel)
     refuse_shard_under_torchrun(shard)
     ranked = torchrun_shard()

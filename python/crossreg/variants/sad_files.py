@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -49,9 +49,6 @@ from crossreg.variants.genes import genes_path
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
 from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
 from crossreg.variants.sad_stream import setting_changes
-
-if TYPE_CHECKING:
-    pass
 
 BLOCK_BYTES = 64 << 20  # about this much of a dataset is read or written at a time
 FIELD_CHUNK = 16_384  # rows per compressed chunk of the allele fields
