@@ -22,17 +22,14 @@ from __future__ import annotations
 import fcntl
 import io
 import itertools
-import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from crossreg.genome import Genome
-from crossreg.io.identity import content_identity, settings_hash
+from crossreg.io.identity import content_identity
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
 from crossreg.model.inference import (
@@ -76,6 +73,7 @@ from crossreg.variants.sad_stream import (
     refuse_partial,
     refuse_shard_under_torchrun,
     run_settings,
+    shard_attrs,
     shard_output,
     survey_vcf,
     torchrun_shard,
@@ -226,13 +224,7 @@ def write_sad(
     settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
     settings["gtf"] = content_identity(gtf) if gtf is not None else None
     if shard is not None:
-        attrs |= {
-            "shard_index": shard.index,
-            "shard_count": shard.count,
-            "run_settings": settings_hash(settings),
-            "shard_settings": json.dumps(settings, sort_keys=True, default=str),
-            "shard_records": np.array([start, stop], dtype=np.int64),
-        }
+        attrs |= shard_attrs(shard, settings, start, stop)
     key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
     scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
     store = ChunkStore(target)

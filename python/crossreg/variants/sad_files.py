@@ -48,7 +48,7 @@ from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
 from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
-from crossreg.variants.sad_stream import setting_changes
+from crossreg.variants.sad_stream import SAD_INPUTS, setting_changes
 
 BLOCK_BYTES = 64 << 20  # about this much of a dataset is read or written at a time
 FIELD_CHUNK = 16_384  # rows per compressed chunk of the allele fields
@@ -392,24 +392,35 @@ def _matched_by_path(meta: Mapping[str, object]) -> bool:
     return not isinstance(settings, dict) or "identity" not in settings
 
 
-def check_shards(shards: Sequence[Path], metas: Sequence[Mapping[str, object]]) -> None:
-    """Stop unless `shards` are all the shards of one run, in order, end to end."""
+def check_shards(
+    shards: Sequence[Path],
+    metas: Sequence[Mapping[str, object]],
+    *,
+    command: str = "crossreg sad",
+    inputs: str = SAD_INPUTS,
+) -> None:
+    """Stop unless `shards` are all the shards of one `command` ``--shard`` run, each
+    once, in order, end to end, with the same `inputs` (named in the refusal)."""
     count = int(metas[0].get("shard_count", 0))  # type: ignore[call-overload]
     if not count:
-        raise ValueError(f"{shards[0]}: not a shard of a crossreg sad --shard run")
-    if len(shards) != count:
-        given = [int(meta.get("shard_index", -1)) for meta in metas]  # type: ignore[call-overload]
+        raise ValueError(f"{shards[0]}: not a shard of a {command} --shard run")
+    for path, meta in zip(shards, metas, strict=True):
+        if int(meta.get("shard_count", 0)) != count:  # type: ignore[call-overload]
+            raise ValueError(f"{path}: not a shard of the same {count}-shard run")
+    given = [int(meta["shard_index"]) for meta in metas]  # type: ignore[call-overload]
+    twice = sorted({i for i in given if given.count(i) > 1})
+    if len(shards) != count or twice:
         missing = [f"{i}/{count}" for i in range(count) if i not in given]
         named = ", ".join(f"{path} ({i}/{count})" for path, i in zip(shards, given, strict=True))
         lacking = f"; missing: {', '.join(missing)}" if missing else ""
-        raise ValueError(f"the run has {count} shards; {len(shards)} were given: {named}{lacking}")
+        repeated = f"; given twice: {', '.join(f'{i}/{count}' for i in twice)}" if twice else ""
+        raise ValueError(
+            f"the run has {count} shards; {len(shards)} were given: {named}{lacking}{repeated}"
+        )
     for i, (path, meta) in enumerate(zip(shards, metas, strict=True)):
-        if int(meta.get("shard_count", 0)) != count:  # type: ignore[call-overload]
-            raise ValueError(f"{path}: not a shard of the same {count}-shard run")
-        index = int(meta["shard_index"])  # type: ignore[call-overload]
-        if index != i:
+        if given[i] != i:
             raise ValueError(
-                f"{path}: shard {index}/{count} given in place {i}; "
+                f"{path}: shard {given[i]}/{count} given in place {i}; "
                 f"give the shards in order 0..{count - 1}"
             )
         if meta["run_settings"] != metas[0]["run_settings"]:
@@ -422,7 +433,7 @@ def check_shards(shards: Sequence[Path], metas: Sequence[Mapping[str, object]]) 
             raise ValueError(
                 f"{path}: a shard of another run than {shards[0]} "
                 f"({shard_differences(metas[0], meta)}); score every shard with the same "
-                "model, FASTA, VCF and options"
+                f"{inputs}"
             )
         if i and int(np.asarray(meta["shard_records"])[0]) != int(
             np.asarray(metas[i - 1]["shard_records"])[1]
@@ -508,17 +519,18 @@ def _merge_h5(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) -> 
                 attrs,
             )
         except OSError as err:
-            raise _unreadable_shard(paths, handles, names) or err from None
+            raise unreadable_shard(paths, handles, names) or err from None
     finally:
         for handle in handles:
             handle.close()
 
 
-def _unreadable_shard(
-    paths: Sequence[Path], handles: Sequence[Any], names: Sequence[str]
+def unreadable_shard(
+    paths: Sequence[Path], handles: Sequence[Any], names: Sequence[str], remedy: str = SAD_REMEDY
 ) -> Exception | None:
     """The error naming the first of the shards whose datasets `names` do not read back
-    (a chunk failing its checksum), read block by block; None when all of them read."""
+    (a chunk failing its checksum), read block by block, with `remedy`; None when all of
+    them read."""
     for path, handle in zip(paths, handles, strict=True):
         for name in names:
             dataset = handle[name]
@@ -528,7 +540,7 @@ def _unreadable_shard(
                 for start in range(0, dataset.shape[0], step):
                     dataset[start : start + step]
             except OSError as err:
-                return damaged_data(path, err, SAD_REMEDY)
+                return damaged_data(path, err, remedy)
     return None
 
 

@@ -100,6 +100,23 @@ def shard_output(out: Path, shard: Shard) -> Path:
     return out.with_name(f"{out.stem}.shard-{shard.index}-of-{shard.count}{out.suffix}")
 
 
+def shard_attrs(
+    shard: Shard, settings: Mapping[str, object], start: int, stop: int
+) -> dict[str, object]:
+    """What a shard file records so that a merge can join it with its siblings: its index
+    and count, the hash of the run's `settings` (``run_settings``) with the settings
+    themselves (``shard_settings``, to name what differs in a shard of another run), and
+    the run's records (a SAD run's kept VCF records, an ISM run's sites) ``[start, stop)``
+    it holds (``shard_records``)."""
+    return {
+        "shard_index": shard.index,
+        "shard_count": shard.count,
+        "run_settings": settings_hash(settings),
+        "shard_settings": json.dumps(settings, sort_keys=True, default=str),
+        "shard_records": np.array([start, stop], dtype=np.int64),
+    }
+
+
 def kept_records(vcf: str | os.PathLike[str], genome: Genome, skip: int = 0) -> Iterator[Variant]:
     """The VCF's records on the genome's chromosomes after the first `skip` of them,
     streamed in file order (the pass after :func:`survey_vcf`'s, which checked every line
