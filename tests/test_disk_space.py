@@ -27,7 +27,7 @@ from crossreg.io.atomic import OutputError, atomic_path
 from crossreg.io.space import SpaceError, allocated_memmap, release_beyond_end, reserve
 from crossreg.io.targets import Target
 from crossreg.predict import Window, save_predictions
-from crossreg.variants.ism import _write_h5
+from crossreg.variants.ism import site_fields, write_ism_h5
 from crossreg.variants.ism_sites import Site
 from crossreg.variants.sad_files import write_h5
 from crossreg.variants.sad_stream import ChunkStore
@@ -184,7 +184,8 @@ def test_the_ism_bound_covers_the_file(tmp_path, bounds, sites, width, tracks):
     chunks = [{"sum": rng.normal(size=(1, width, 4, tracks)).astype(np.float16)}] * sites
     starts = np.arange(sites, dtype=np.int64) * 1000
     spans = rng.integers(0, 2, size=(sites, width, 4)).astype(np.uint8)
-    _write_h5(tmp_path / "i.h5", rows, starts, spans, chunks, kept, ["sum"], {"model": "m"})
+    fields = site_fields(rows, starts, spans, kept)
+    write_ism_h5(tmp_path / "i.h5", fields, chunks, ["sum"], {"model": "m"})
     _check_bound(tmp_path / "i.h5", bounds)
 
 

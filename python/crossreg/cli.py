@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "sad": "crossreg.commands.sad",
     "sad-merge": "crossreg.commands.sad_merge",
     "ism": "crossreg.commands.ism",
+    "ism-merge": "crossreg.commands.ism_merge",
     "sldp": "crossreg.commands.sldp",
     "denovo": "crossreg.commands.denovo",
     "demo": "crossreg.commands.demo",

@@ -21,7 +21,7 @@ from crossreg.commands.options import (
     inference_options,
     plot_options,
 )
-from crossreg.commands.values import COUNT, MAX_SEQ_LENGTH, whole
+from crossreg.commands.values import COUNT, MAX_SEQ_LENGTH, shard_of, whole
 from crossreg.variants.ism_span import mutated_span
 
 HELP = (
@@ -105,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where to draw one PNG per site (logo + mutation heat map) for the track with "
         "the largest |score| (or each --targets track); default: beside OUT, named after "
-        "it (ism.h5: ism.figures/)",
+        "it (ism.h5: ism.figures/); with --shard none are drawn (give it to ism-merge)",
     )
     parser.add_argument(
         "--chunk-size",
@@ -116,6 +116,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "interrupted run keeps its finished chunks, and loses at most one chunk's work",
     )
     add_resume_argument(parser)
+    parser.add_argument(
+        "--shard",
+        type=shard_of("--shard"),
+        default=None,
+        metavar="I/N",
+        help="score only the I-th (from 0) of N contiguous shares of the sites, whole chunks "
+        "of --chunk-size sites each (a shard past the last chunk has none), into OUT, a "
+        "shard file; it draws no figures: join the shards with crossreg ism-merge, which "
+        "writes the bytes one run writes and draws them. Every shard needs the same inputs "
+        "and options (--chunk-size too)",
+    )
     add_inference_arguments(parser, batch_size=16)
     add_plot_arguments(parser)
 
@@ -133,9 +144,10 @@ def run(args: argparse.Namespace) -> int:
         mutated_span(info.geometry.seq_length, args.width)
     from crossreg.variants.ism import figures_folder, write_ism
 
-    args.figures = args.figures or figures_folder(args.out)
-    if args.plots:
-        require_output(args, "figures", folder=True)
+    if args.shard is None:  # a shard draws none (write_ism refuses --figures with it)
+        args.figures = args.figures or figures_folder(args.out)
+        if args.plots:
+            require_output(args, "figures", folder=True)
 
     result = write_ism(
         args.model,
@@ -152,10 +164,14 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         chunk_size=args.chunk_size,
         resume=args.resume,
+        shard=args.shard,
         **plot_options(args),
     )
-    pngs = sum(p.suffix == ".png" for p in result.figures)
-    note = f"; {pngs} figures in {args.figures}" if args.plots else ""
+    note = ""
+    if args.shard is not None:
+        note = f" (shard {args.shard}: join the shards with crossreg ism-merge)"
+    elif args.plots:
+        note = f"; {sum(p.suffix == '.png' for p in result.figures)} figures in {args.figures}"
     skipped = sum(result.skipped.values())
     if skipped:
         note += f" ({skipped} records off the FASTA's chromosomes skipped)"

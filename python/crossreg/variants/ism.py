@@ -44,7 +44,14 @@ chunks' sequences), and each finished chunk's float16 scores are kept in ``OUT.p
 (:class:`crossreg.variants.sad_stream.ChunkStore`, as ``crossreg sad`` keeps its chunks),
 so an interrupted run continues with ``resume`` after its last finished chunk and writes
 the bytes an unbroken run writes. The output is written from the chunks under a temporary
-name, renamed when complete, and ``OUT.partial/`` is then removed.
+name (:func:`write_ism_h5`: datasets in a fixed order, attributes sorted), renamed when
+complete, and ``OUT.partial/`` is then removed.
+
+With ``shard`` (``i/n``) a run scores the i-th of n contiguous shares of the sites' chunks
+(:func:`shard_sites`: whole chunks, batched as one run batches them) into a shard file
+that records the run's settings as ``crossreg sad``'s shards do and draws no figures;
+:func:`crossreg.variants.ism_merge.merge_ism` joins the shards into the bytes one run
+writes, and draws its figures.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +85,7 @@ from crossreg.model.inference import (
 from crossreg.model.seqnn import SeqNN
 from crossreg.plots import check_plot_options
 from crossreg.progress import Progress, progress
+from crossreg.shard import Shard
 from crossreg.variants.alleles import format_counts, on_genome
 from crossreg.variants.ism_sites import (
     Site,
@@ -89,18 +98,26 @@ from crossreg.variants.ism_sites import (
 )
 from crossreg.variants.ism_span import mutated_span
 from crossreg.variants.sad import require_ascii_tracks
+from crossreg.variants.sad_files import block_rows
 from crossreg.variants.sad_stream import (
     ChunkStore,
     StoreState,
     kept_when_stopped,
     refuse_partial,
+    refuse_shard_under_torchrun,
     run_settings,
+    shard_attrs,
 )
 
 STATS = ("sum", "center")
 MUTATION_SITES = 256  # sites whose sequences are listed, and streamed for scoring, at a time
 DEFAULT_CHUNK_SITES = 16  # sites scored and kept in OUT.partial/ at a time
 ISM_INPUTS = "model, FASTA, sites and options"
+#: A shard's setting of which tracks the merge draws: each kept one (``--targets`` given,
+#: as one run draws them) or each site's strongest.
+FIGURE_TRACKS = "figure_tracks"
+FIGURES_EACH = "each --targets track"
+FIGURES_STRONGEST = "the strongest (no --targets)"
 
 log = logging.getLogger("crossreg")
 
@@ -352,6 +369,7 @@ def write_ism(
     strict: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SITES,
     resume: bool = False,
+    shard: Shard | str | None = None,
 ) -> IsmRun:
     """The ISM step: mutate the central `width` bases around every record of `vcf` (or
     every region of `bed`, a ``-`` one reverse-complemented) with `head` of the checkpoint
@@ -371,7 +389,13 @@ def write_ism(
     finishes (:class:`crossreg.variants.sad_stream.ChunkStore`, as ``crossreg sad`` keeps
     its chunks): an interrupt keeps the finished ones, and `resume` continues from them
     (without it, a left-over ``OUT.partial/`` is refused; with other inputs or options,
-    it is refused naming what differs) to the same bytes as an unbroken run."""
+    it is refused naming what differs) to the same bytes as an unbroken run.
+
+    `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the sites' chunks
+    (:func:`shard_sites`) into `out`, a shard file that records the run's settings; it
+    draws no figures (`figures` and `svg` are refused with it): join the shards with
+    :func:`crossreg.variants.ism_merge.merge_ism`, which writes the bytes one run writes
+    and draws its figures."""
     check_plot_options(plots, svg)
     out = Path(out)
     if out.suffix != ".h5":
@@ -386,6 +410,15 @@ def write_ism(
     check_ism_stats(stats)
     if chunk_size < 1:
         raise ValueError(f"the chunk size must be at least 1 site, got {chunk_size}")
+    if isinstance(shard, str):
+        shard = Shard.parse(shard)
+    if shard is not None and (figures is not None or svg):
+        raise ValueError(
+            f"--shard {shard}: a shard draws no figures (the merge draws them, named by "
+            "each site's row in the merged file); give --figures and --svg to crossreg "
+            "ism-merge"
+        )
+    refuse_shard_under_torchrun(shard)
     if not resume:
         refuse_partial(out, ISM_INPUTS)
     model, config, head = load_head(model_dir, head, options)
@@ -405,13 +438,17 @@ def write_ism(
     chosen = keep_head_tracks(model, head, targets, tracks)
     kept = [targets[i] for i in chosen]
     require_ascii_tracks(kept, model_dir)
+    every = len(sites)
+    first, last = shard_sites(shard, every, chunk_size)
+    sites = sites[first:last]
     spans = site_spans(sites, genome, seq_length, width)
     on_chromosome = span_on_chromosome(sites, genome, seq_length, width)
     total = count_sequences(spans, on_chromosome)
     log.info(
-        "ISM of %d sites x %d bp x 3 bases (%d sequences) with the '%s' head (%d of %d tracks) "
-        "on %s%s",
+        "ISM of %d sites%s x %d bp x 3 bases (%d sequences) with the '%s' head (%d of %d "
+        "tracks) on %s%s",
         len(sites),
+        "" if shard is None else f" (shard {shard}: sites {first}-{last} of {every})",
         width,
         total,
         head,
@@ -438,6 +475,10 @@ def write_ism(
     settings = run_settings(model_dir, genome, source, head, options, stats, strict)
     settings[kind] = settings.pop("vcf")  # --vcf or --bed, named as given
     settings |= {"width": width, "targets": chosen, "chunk_size": chunk_size}
+    if shard is not None:  # what the merge draws, as one run with these --targets would
+        settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
+        attrs |= shard_attrs(shard, settings, first, last)
+        settings = {**settings, "shard": str(shard)}
     store = ChunkStore(out, unit="sites")
     state = store.open(settings, resume=resume, total=len(sites))
     with kept_when_stopped(store, len(sites)):
@@ -447,24 +488,54 @@ def write_ism(
                 model, scored, genome, head, stats, options, store, state, chunk_size, meter
             )
         with atomic_path(out) as tmp:
-            starts = span_starts(sites, seq_length, width)
-            _write_h5(tmp, sites, starts, spans, store.parts(state), kept, stats, attrs)
+            fields = site_fields(sites, span_starts(sites, seq_length, width), spans, kept)
+            write_ism_h5(tmp, fields, store.parts(state), stats, attrs)
     store.remove()
+    drawn = (
+        []
+        if shard is not None
+        else draw_figures(out, figures, each_track=tracks is not None, plots=plots, svg=svg)
+    )
+    return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
+
+
+def shard_sites(shard: Shard | None, sites: int, chunk_size: int) -> tuple[int, int]:
+    """Sites ``[first, last)`` of shard `shard` of a run of `sites` (all without one): its
+    contiguous share (:meth:`crossreg.shard.Shard.bounds`) of the run's chunks of
+    `chunk_size` sites, so that each chunk is scored whole, in its batches, as one run
+    scores it, and the merged shards hold the bytes one run writes. A shard past the
+    last chunk (more shards than chunks) has no site."""
+    if shard is None:
+        return 0, sites
+    start, stop = shard.bounds(-(-sites // chunk_size))
+    return min(start * chunk_size, sites), min(stop * chunk_size, sites)
+
+
+def draw_figures(
+    out: Path,
+    figures: str | os.PathLike[str] | None,
+    *,
+    each_track: bool,
+    plots: bool,
+    svg: bool,
+) -> list[Path]:
+    """Draw the figures of the finished ISM file `out` in the folder `figures` (by default
+    :func:`figures_folder` of `out`): one per site for its strongest track, or for
+    `each_track`; with `plots` false, remove an earlier run's there instead. An interrupt
+    while drawing says that `out` is complete and how to draw them from it."""
     from crossreg.variants.ism_figures import plot_ism_file, remove_earlier_figures
 
     folder = Path(figures_folder(out) if figures is None else figures)
-    drawn: list[Path] = []
-    if plots:
-        try:
-            drawn = plot_ism_file(out, folder, all_tracks=tracks is not None, svg=svg)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"{out} is complete, its figures in {folder} are not: redraw them from it "
-                "with crossreg.variants.ism_figures.plot_ism_file (a rerun scores again)"
-            ) from None
-    else:
+    if not plots:
         remove_earlier_figures(folder)
-    return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
+        return []
+    try:
+        return plot_ism_file(out, folder, all_tracks=each_track, svg=svg)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{out} is complete, its figures in {folder} are not: redraw them from it "
+            "with crossreg.variants.ism_figures.plot_ism_file (a rerun scores again)"
+        ) from None
 
 
 def warn_off_chromosome(on_chromosome: npt.NDArray[np.bool_]) -> None:
@@ -480,54 +551,66 @@ def warn_off_chromosome(on_chromosome: npt.NDArray[np.bool_]) -> None:
         )
 
 
-def _write_h5(
-    path: Path,
+def site_fields(
     sites: Sequence[Site],
     starts: npt.NDArray[np.int64],
     spans: npt.NDArray[np.uint8],
-    parts: Sequence[Mapping[str, npt.NDArray[np.float16]]],
     targets: Sequence[Target],
-    stats: Sequence[str],
-    attrs: dict[str, object],
-) -> None:
-    n, width, n_tracks = len(sites), spans.shape[1], len(targets)
-    fields = {
+) -> dict[str, np.ndarray]:
+    """The datasets of an ISM ``.h5`` beside the scores, in the order they are written:
+    the sites' ``label``, ``chr``, ``start``, ``end``, ``strand`` and ``seqs`` (from their
+    mutated spans' `starts` and one-hot `spans`), then ``target_ids`` and ``target_labels``."""
+    return {
         "label": np.array([s.label for s in sites], dtype="S"),
         "chr": np.array([s.chrom for s in sites], dtype="S"),
         "start": starts,
-        "end": starts + width,
+        "end": starts + spans.shape[1],
         "strand": np.array([s.strand for s in sites], dtype="S"),
         "seqs": spans.astype(bool),
         "target_ids": np.array([t.identifier for t in targets], dtype="S"),
         "target_labels": np.array([t.description for t in targets], dtype="S"),
     }
-    shape = (n, width, 4, n_tracks)
+
+
+def write_ism_h5(
+    path: Path,
+    fields: Mapping[str, np.ndarray],
+    parts: Sequence[Mapping[str, Any]],
+    stats: Sequence[str],
+    attrs: Mapping[str, object],
+) -> int:
+    """Write an ISM ``.h5`` at `path` (a temporary name: the caller renames it): `fields`
+    (:func:`site_fields`), then each statistic's float16 ``(sites, width, 4, tracks)``
+    scores copied from `parts` (a run's finished chunks, or the shards' datasets) in
+    blocks of about :data:`~crossreg.variants.sad_files.BLOCK_BYTES`, then `attrs` in
+    sorted order: the same rows give the same bytes however they were split. Returns the
+    number of sites."""
+    n, width = fields["seqs"].shape[:2]
+    shape = (n, width, 4, len(fields["target_ids"]))
+    chunks = (1, *shape[1:]) if n else None  # a shard may have no site
     bound = (
         H5_FILE_BYTES
         + sum(dataset_bytes(values.shape, values.dtype) for values in fields.values())
-        + len(stats) * dataset_bytes(shape, np.float16, (1, *shape[1:]))
+        + len(stats) * dataset_bytes(shape, np.float16, chunks)
         + attrs_bytes(attrs)
     )
+    step = block_rows(int(np.prod(shape[1:], dtype=np.int64)) * 2)
     with written_h5(path, bound) as handle:
         for key, values in fields.items():
             handle[key] = values
-        arrays = {
-            k: handle.create_dataset(
-                k,
-                shape=shape,
-                dtype="f2",
-                chunks=(1, *shape[1:]),
-                fletcher32=True,
+        for k in stats:
+            dataset = handle.create_dataset(
+                k, shape=shape, dtype="f2", chunks=chunks, fletcher32=chunks is not None
             )
-            for k in stats
-        }
-        done = 0
-        for part in parts:
-            rows = len(part[stats[0]])
-            for k in stats:
-                arrays[k][done : done + rows] = part[k]
-            done += rows
-        if done != n:
-            raise RuntimeError(f"expected ISM scores of {n} sites, got {done}")
-        for key, value in attrs.items():
-            handle.attrs[key] = value
+            done = 0
+            for part in parts:
+                rows = len(part[k])
+                for first in range(0, rows, step):
+                    last = min(first + step, rows)
+                    dataset[done + first : done + last] = part[k][first:last]
+                done += rows
+            if done != n:
+                raise RuntimeError(f"expected ISM scores of {n} sites, got {done}")
+        for key in sorted(attrs):
+            handle.attrs[key] = attrs[key]
+    return n

@@ -1,0 +1,57 @@
+"""``crossreg ism-merge``: join the ``.h5`` shards of a ``crossreg ism --shard`` run, and
+draw the joined file's figures as ``crossreg ism`` does."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from crossreg.commands.inputs import require_output, require_paths, require_suffix
+from crossreg.commands.options import add_plot_arguments, plot_options
+
+HELP = "join the shards of a crossreg ism --shard i/n run into the .h5 one run writes"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``crossreg ism-merge``."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="the merged .h5: byte for byte the file one crossreg ism run with the shards' "
+        "inputs and options writes",
+    )
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to draw the figures crossreg ism draws (one PNG per site, for its "
+        "strongest track or, when the shards were scored with --targets, for each track); "
+        "default: beside OUT, named after it (ism.h5: ism.figures/)",
+    )
+    parser.add_argument(
+        "shards", type=Path, nargs="+", help="the shard files, in order 0/n, 1/n, ... n-1/n"
+    )
+    add_plot_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Merge the shards into one ISM file and draw its figures."""
+    require_paths(args, "shards")
+    require_suffix(args, "out", [".h5"])
+    require_output(args, folder=False)
+    from crossreg.variants.ism import figures_folder
+    from crossreg.variants.ism_merge import merge_ism
+
+    args.figures = args.figures or figures_folder(args.out)
+    if args.plots:
+        require_output(args, "figures", folder=True)
+    result = merge_ism(args.out, args.shards, figures=args.figures, **plot_options(args))
+    pngs = sum(p.suffix == ".png" for p in result.figures)
+    note = f"; {pngs} figures in {args.figures}" if args.plots else ""
+    print(
+        f"{len(args.shards)} shards, ISM of {result.sites} sites × {result.width} bp × "
+        f"{result.tracks} tracks in {result.path}{note}"
+    )
+    return 0

@@ -1,0 +1,132 @@
+"""The ism-merge step: the shard files of one ``crossreg ism --shard i/n`` run joined into
+the ``.h5`` one run would have written, byte for byte, with that file's figures.
+
+Each shard holds whole chunks of the run's sites (:func:`crossreg.variants.ism.shard_sites`),
+scored as one run scores them, and records the run's settings as ``crossreg sad``'s shards
+do (:func:`crossreg.variants.sad_stream.shard_attrs`): the merge refuses a shard of another
+run naming what differs, and a missing or repeated shard naming it
+(:func:`crossreg.variants.sad_files.check_shards`), before anything is written. The file is
+written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crossreg.errors import require_path_list
+from crossreg.io.atomic import atomic_path
+from crossreg.io.h5 import open_h5
+from crossreg.plots import check_plot_options
+from crossreg.variants.alleles import parse_counts
+from crossreg.variants.ism import (
+    FIGURE_TRACKS,
+    FIGURES_EACH,
+    ISM_INPUTS,
+    IsmRun,
+    draw_figures,
+    write_ism_h5,
+)
+from crossreg.variants.sad_files import check_shards, merged_attrs, unreadable_shard
+
+#: What to do about a shard that cannot be read or is not whole.
+ISM_REMEDY = "score this shard again with crossreg ism --shard i/n"
+#: The datasets with a row per site, and those with a row per track, of an ISM ``.h5``.
+SITE_FIELDS = ("label", "chr", "start", "end", "strand", "seqs")
+TRACK_FIELDS = ("target_ids", "target_labels")
+
+
+def merge_ism(
+    out: str | os.PathLike[str],
+    shards: Sequence[str | os.PathLike[str]],
+    *,
+    figures: str | os.PathLike[str] | None = None,
+    plots: bool = True,
+    svg: bool = False,
+) -> IsmRun:
+    """Join `shards` (``.h5`` files of ``crossreg ism --shard i/n``, given in order 0/n …
+    n-1/n) into `out`: the bytes one ``crossreg ism`` run with the shards' inputs and
+    options writes. Then draw the figures that run draws, in `figures` (by default
+    :func:`crossreg.variants.ism.figures_folder` of `out`) unless `plots` is off (SVG too
+    with `svg`). An `out` that is one of the shards is refused before anything is
+    written."""
+    check_plot_options(plots, svg)
+    require_path_list(shards, "shards")
+    target = Path(out)
+    paths = [Path(p) for p in shards]
+    if not paths:
+        raise ValueError("give the shard files to merge")
+    if target.suffix != ".h5":
+        raise ValueError(f"{target}: the merged file must end in .h5, as its shards do")
+    if any(path.resolve() == target.resolve() for path in paths):
+        raise ValueError(f"--out {target} is one of the shards; merge into another file")
+    with contextlib.ExitStack() as stack:
+        handles = [stack.enter_context(open_h5(path, ISM_REMEDY)) for path in paths]
+        metas = [dict(handle.attrs.items()) for handle in handles]
+        for path, handle, meta in zip(paths, handles, metas, strict=True):
+            _require_ism(path, handle, meta)
+        check_shards(paths, metas, command="crossreg ism", inputs=ISM_INPUTS)
+        stats = str(metas[0]["stats"]).split(",")
+        for path, handle, meta in zip(paths, handles, metas, strict=True):
+            _check_datasets(path, handle, meta, stats, handles[0])
+        fields = {name: np.concatenate([h[name][()] for h in handles]) for name in SITE_FIELDS}
+        fields |= {name: handles[0][name][()] for name in TRACK_FIELDS}
+        attrs = merged_attrs(metas)
+        parts = [{stat: handle[stat] for stat in stats} for handle in handles]  # read in blocks
+        try:
+            with atomic_path(target) as tmp:
+                sites = write_ism_h5(tmp, fields, parts, stats, attrs)
+        except OSError as err:
+            raise unreadable_shard(paths, handles, stats, ISM_REMEDY) or err from None
+    settings = json.loads(str(metas[0]["shard_settings"]))
+    drawn = draw_figures(
+        target,
+        figures,
+        each_track=settings.get(FIGURE_TRACKS) == FIGURES_EACH,
+        plots=plots,
+        svg=svg,
+    )
+    width, tracks = fields["seqs"].shape[1], len(fields["target_ids"])
+    skipped = parse_counts(str(attrs.get("skipped_chromosomes", "")))
+    return IsmRun(target, sites, width, tracks, drawn, skipped)
+
+
+def _require_ism(path: Path, handle: Any, meta: Mapping[str, object]) -> None:
+    """Stop unless `path` is a ``crossreg ism`` output (a SAD file is named as one)."""
+    if "sites_from" in meta and "label" in handle:
+        return
+    if "snp" in handle:
+        raise ValueError(f"{path}: a crossreg sad file, not an ISM one; join it with sad-merge")
+    raise ValueError(f"{path}: not a crossreg ism output (no label dataset or sites_from)")
+
+
+def _check_datasets(
+    path: Path, handle: Any, meta: Mapping[str, object], stats: Sequence[str], first: Any
+) -> None:
+    """Stop unless the shard holds every dataset of an ISM file, a row per site of its
+    share of the run (``shard_records``), and the first shard's width and tracks."""
+    missing = [k for k in (*SITE_FIELDS, *TRACK_FIELDS, *stats) if k not in handle]
+    if missing:
+        raise ValueError(
+            f"{path}: not a whole crossreg ism shard (no {', '.join(missing)} dataset); "
+            f"{ISM_REMEDY}"
+        )
+    start, stop = (int(x) for x in np.asarray(meta["shard_records"]))
+    width, tracks = first["seqs"].shape[1], first["target_ids"].shape[0]
+    need: dict[str, tuple[int, ...]] = {name: (stop - start,) for name in SITE_FIELDS}
+    need |= {"seqs": (stop - start, width, 4), "target_ids": (tracks,), "target_labels": (tracks,)}
+    need |= {stat: (stop - start, width, 4, tracks) for stat in stats}
+    for name, shape in need.items():
+        if handle[name].shape != shape:
+            raise ValueError(
+                f"{path}: dataset {name} has shape {handle[name].shape}, not {shape} (sites "
+                f"{start}-{stop} of the run, width {width}, {tracks} tracks); {ISM_REMEDY}"
+            )
+    if not np.array_equal(handle["target_ids"][()], first["target_ids"][()]):
+        raise ValueError(f"{path}: other tracks than the first shard; {ISM_REMEDY}")
