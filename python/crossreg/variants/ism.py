@@ -523,6 +523,7 @@ def draw_figures(
     :func:`figures_folder` of `out`): one per site for its strongest track, or for
     `each_track`; with `plots` false, remove an earlier run's there instead. An interrupt
     while drawing says that `out` is complete and how to draw them from it."""
+    check_plot_options(plots, svg)
     from crossreg.variants.ism_figures import plot_ism_file, remove_earlier_figures
 
     folder = Path(figures_folder(out) if figures is None else figures)
