@@ -212,3 +212,18 @@ def test_each_shard_scores_whole_chunks_of_the_run(work, monkeypatch):
         chunks.clear()
         _shards(work, f"chunks{count}", count)
         assert chunks == one_run
+
+
+def test_a_shard_whose_scores_do_not_read_back_is_named_and_nothing_is_written(work):
+    shards = _shards(work, "damaged", 2)
+    with h5py.File(shards[1], "r") as h5:
+        offset = h5["sum"].id.get_chunk_info(0).byte_offset
+    data = bytearray(shards[1].read_bytes())
+    data[offset + 10] ^= 0xFF  # a chunk now fails its checksum
+    shards[1].write_bytes(bytes(data))
+    out = work / "damaged.h5"
+    with pytest.raises(ValueError) as refused:
+        _merge(out, shards, "--no-plots")
+    assert str(refused.value).startswith(f"{shards[1]}: its data do not read back (")
+    assert str(refused.value).endswith("score this shard again with crossreg ism --shard i/n")
+    assert not out.exists() and not list(work.glob(".damaged.h5*"))
