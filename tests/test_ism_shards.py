@@ -167,6 +167,8 @@ def test_missing_and_repeated_shards_are_named(work, whole):
         _merge(out, [shards[0], shards[2], shards[1]], "--no-plots")
     with pytest.raises(ValueError, match="not a shard of a crossreg ism --shard run"):
         _merge(out, [whole], "--no-plots")
+    with pytest.raises(ValueError, match=f"{shards[0]}: a crossreg ism file, not a SAD one; join"):
+        _run(["sad-merge", "--out", str(out), *map(str, shards)])
     assert not out.exists()
 
 

@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     )
     note = ""
     if args.shard is not None:
-        note = f" (shard {args.shard}: join the shards with crossreg ism-merge)"
+        note = f"; shard {args.shard}: join the shards with crossreg ism-merge"
     elif args.plots:
         note = f"; {sum(p.suffix == '.png' for p in result.figures)} figures in {args.figures}"
     skipped = sum(result.skipped.values())

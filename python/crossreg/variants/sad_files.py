@@ -462,6 +462,9 @@ def merge_shards(
             "and .tsv shards into a .tsv"
         )
     metas = [read_attrs(path) for path in paths]
+    for path, meta in zip(paths, metas, strict=True):
+        if "sites_from" in meta:  # what crossreg ism records
+            raise ValueError(f"{path}: a crossreg ism file, not a SAD one; join it with ism-merge")
     check_shards(paths, metas)
     if len({"gtf" in meta for meta in metas}) > 1:  # shards of runs before --gtf counted
         raise ValueError("the shards were scored with and without --gtf; score them alike")
