@@ -34,7 +34,7 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPar
 def _option_names(parser: argparse.ArgumentParser) -> list[list[str]]:
     """Each option's strings, help left out."""
     return [
-        action.option_strings
+        list(action.option_strings)
         for action in parser._actions
         if action.option_strings and not isinstance(action, argparse._HelpAction)
     ]
