@@ -45,7 +45,7 @@ def _command_lines(text: str) -> list[str]:
     lines: list[str] = []
     for block in re.findall(r"```(?:bash|sh)\n(.*?)```", text, flags=re.DOTALL):
         lines += block.replace("\\\n", " ").splitlines()
-    lines += re.findall(r"`(crossreg [^`]*)`", text)
+    lines += [" ".join(code.split()) for code in re.findall(r"`(crossreg [^`]*)`", text)]
     return lines
 
 
