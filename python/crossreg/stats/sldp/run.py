@@ -10,8 +10,8 @@ from crossreg.errors import require_name_list
 from crossreg.plots import check_plot_options
 from crossreg.stats.sldp.annotation_set import AnnotationSet
 from crossreg.stats.sldp.annotations import sannot_path
-from crossreg.stats.sldp.background import build_backgrounds
-from crossreg.stats.sldp.block_loop import BlockSettings, PassInputs, scan_blocks
+from crossreg.stats.sldp.background import BuiltBackgrounds, build_backgrounds
+from crossreg.stats.sldp.block_loop import BlockScan, BlockSettings, PassInputs, scan_blocks
 from crossreg.stats.sldp.checkpoint import Checkpoint, fingerprint, refuse_checkpoint
 from crossreg.stats.sldp.inputs import (
     analysed_chroms,
@@ -28,7 +28,7 @@ from crossreg.stats.sldp.scan_checks import (
     require_typed,
     warn_indefinite,
 )
-from crossreg.stats.sldp.sumstats import estimate_h2g, read_ldscores
+from crossreg.stats.sldp.sumstats import LdScores, estimate_h2g, read_ldscores
 
 PANEL_SUFFIXES = ("bed", "bim", "fam", "frq")
 LD_FILES = ("ldscore.gz", "M_5_50")
@@ -97,20 +97,15 @@ def write_sldp(
         spectrum_percent=spectrum_percent,
     )
     chroms = analysed_chroms(chroms, bfile_chr)
-    printed = read_print_snps(print_snps)
-    blocks = read_ld_blocks(ld_blocks)
-    check_blocks_cover(blocks, chroms)
-    ld = read_ldscores(ldscores_chr)
-    phenos = read_phenotypes(sumstats, eqtl, eqtl_n, printed)
-    heritability = {s.name: estimate_h2g(s, ld) for s in phenos}
-    marginal = AnnotationSet(sannot_chr, sad, alpha=(alpha, "--alpha"))
-    marginal.require_sad_chroms(chroms)
-    built = build_backgrounds(bfile_chr, chroms, maf_bins=background_maf_bins, gtf=background_gtf)
-    background = AnnotationSet(
-        background_sannot_chr, built=built, alpha=(background_alpha, "--background-alpha")
-    )
-    marginal.require_sannot_files(chroms, "--sannot-chr")
-    background.require_sannot_files(chroms, "--background-sannot-chr")
+    inputs, ld, built = _read_inputs(
+        bfile_chr, print_snps, ld_blocks, ldscores_chr, chroms,
+        sumstats=sumstats, eqtl=eqtl, eqtl_n=eqtl_n, sannot_chr=sannot_chr, sad=sad,
+        background_sannot_chr=background_sannot_chr, background_maf_bins=background_maf_bins,
+        background_gtf=background_gtf, alpha=alpha, background_alpha=background_alpha,
+        settings=BlockSettings(weights, spectrum_percent, ld_cache),
+    )  # fmt: skip
+    phenos, heritability = inputs.phenos, inputs.heritability
+    marginal, background = inputs.marginal, inputs.background
     checkpoint = Checkpoint(out, [s.name for s in phenos])
     checkpoint.open(
         fingerprint(
@@ -132,21 +127,8 @@ def write_sldp(
         resume=resume,
     )  # fmt: skip
     with checkpoint.kept(len(chroms)):
-        settings = BlockSettings(weights, spectrum_percent, ld_cache)
-        scan = scan_blocks(
-            PassInputs(
-                bfile_chr, printed, blocks, phenos, heritability, marginal, background, settings
-            ),
-            chroms,
-            checkpoint,
-        )
-        check_ranks(scan.ranks, spectrum_percent)
-        for group in (marginal, background):
-            group.require_matches(bfile_chr)
-        require_typed(phenos, scan, chroms)
-        check_annotation_signal(phenos, scan.per_pheno, marginal)
-        for stats in phenos:
-            warn_indefinite(stats, heritability[stats.name], scan.per_pheno[stats.name])
+        scan = scan_blocks(inputs, chroms, checkpoint)
+        _check_scan(inputs, scan, chroms, spectrum_percent)
         names = marginal.names or []
         background_names = background.names or []
         return write_outputs(
@@ -154,7 +136,7 @@ def write_sldp(
             phenos,
             heritability,
             scan,
-            blocks,
+            inputs.blocks,
             names,
             background_names=background_names,
             flips=flips,
@@ -187,6 +169,65 @@ def write_sldp(
                 "verbose_thresh": verbose_thresh,
             },
         )
+
+
+def _read_inputs(
+    bfile_chr: str,
+    print_snps: str | os.PathLike[str],
+    ld_blocks: str | os.PathLike[str],
+    ldscores_chr: str,
+    chroms: list[str],
+    *,
+    sumstats: Sequence[str | os.PathLike[str]],
+    eqtl: Sequence[str | os.PathLike[str]],
+    eqtl_n: float | None,
+    sannot_chr: Sequence[str],
+    sad: Sequence[str | os.PathLike[str]],
+    background_sannot_chr: Sequence[str],
+    background_maf_bins: int,
+    background_gtf: str | os.PathLike[str] | None,
+    alpha: float,
+    background_alpha: float,
+    settings: BlockSettings,
+) -> tuple[PassInputs, LdScores, BuiltBackgrounds | None]:
+    """Read and check what the block pass over `chroms` needs, before it starts: the print
+    SNPs, the LD blocks (covering `chroms`), the LD scores, the phenotypes and their
+    heritability, and the marginal and background annotation sets (the built backgrounds
+    among them). Returns the pass's inputs, the LD scores and the built backgrounds."""
+    printed = read_print_snps(print_snps)
+    blocks = read_ld_blocks(ld_blocks)
+    check_blocks_cover(blocks, chroms)
+    ld = read_ldscores(ldscores_chr)
+    phenos = read_phenotypes(sumstats, eqtl, eqtl_n, printed)
+    heritability = {s.name: estimate_h2g(s, ld) for s in phenos}
+    marginal = AnnotationSet(sannot_chr, sad, alpha=(alpha, "--alpha"))
+    marginal.require_sad_chroms(chroms)
+    built = build_backgrounds(bfile_chr, chroms, maf_bins=background_maf_bins, gtf=background_gtf)
+    background = AnnotationSet(
+        background_sannot_chr, built=built, alpha=(background_alpha, "--background-alpha")
+    )
+    marginal.require_sannot_files(chroms, "--sannot-chr")
+    background.require_sannot_files(chroms, "--background-sannot-chr")
+    inputs = PassInputs(
+        bfile_chr, printed, blocks, phenos, heritability, marginal, background, settings
+    )
+    return inputs, ld, built
+
+
+def _check_scan(
+    inputs: PassInputs, scan: BlockScan, chroms: Sequence[str], spectrum_percent: float
+) -> None:
+    """Stop, after the pass, where it leaves nothing to test: no LD block kept an
+    eigenvector, an annotation source matched no panel SNP, a phenotype is typed at no
+    print SNP, no marginal annotation has a signed LD profile at a phenotype's SNPs; warn
+    where some blocks are so, and where σ²_g < 0 left a phenotype's weights indefinite."""
+    check_ranks(scan.ranks, spectrum_percent)
+    for group in (inputs.marginal, inputs.background):
+        group.require_matches(inputs.bfile_chr)
+    require_typed(inputs.phenos, scan, chroms)
+    check_annotation_signal(inputs.phenos, scan.per_pheno, inputs.marginal)
+    for stats in inputs.phenos:
+        warn_indefinite(stats, inputs.heritability[stats.name], scan.per_pheno[stats.name])
 
 
 def _input_files(
