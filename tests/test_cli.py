@@ -63,6 +63,29 @@ def test_every_option_says_what_it_does_and_its_default():
     assert "else 16" in train  # --patience from the params
 
 
+@pytest.mark.parametrize(
+    ("command", "option", "module", "function", "parameter"),
+    [
+        ("predict", "--chunk-size", "crossreg.predict.bigwig", "write_bigwigs", "chunk_windows"),
+        ("ism", "--chunk-size", "crossreg.variants.ism", "write_ism", "chunk_size"),
+        ("sad", "--chunk-size", "crossreg.variants.sad", "write_sad", "chunk_size"),
+    ],
+)
+def test_the_help_gives_the_default_the_library_uses(command, option, module, function, parameter):
+    import argparse
+    import importlib
+    import inspect
+
+    subparsers = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    sub = subparsers.choices[command]
+    action = next(a for a in sub._actions if option in a.option_strings)
+    shown = re.findall(r"\(default:? ([^);]+)[);]", sub._get_formatter()._expand_help(action))
+    called = getattr(importlib.import_module(module), function)
+    assert shown == [str(inspect.signature(called).parameters[parameter].default)]
+
+
 def test_flags_and_empty_defaults_show_no_default():
     import argparse
 

@@ -512,15 +512,6 @@ def test_a_npy_of_tiled_regions_is_refused_naming_the_region(work, tmp_path):
     assert np.load(out).shape[0] == 2
 
 
-def test_the_help_gives_the_chunk_size_write_bigwigs_uses(capsys):
-    from crossreg.predict.bigwig import DEFAULT_CHUNK_WINDOWS
-
-    with pytest.raises(SystemExit):
-        main(["predict", "--help"])
-    text = " ".join(capsys.readouterr().out.split())
-    assert f"float32) (default: {DEFAULT_CHUNK_WINDOWS})" in text
-
-
 def test_bigwig_options_are_checked_before_any_work(work, tmp_path, monkeypatch):
     base = ["predict", "--model", str(work / "model"), "--fasta", str(work / "genome.fa")]
     with pytest.raises(ValueError, match="--chroms: only with --bigwig"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.chunks import DEFAULT_CHUNK_SITES
 from crossreg.commands.inputs import (
     check_bed_on_fasta,
     check_tracks,
@@ -110,7 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--chunk-size",
         type=COUNT,
-        default=16,
+        default=DEFAULT_CHUNK_SITES,
         metavar="SITES",
         help="sites scored and kept in OUT.partial/ at a time (default %(default)s): an "
         "interrupted run keeps its finished chunks, and loses at most one chunk's work",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.chunks import DEFAULT_CHUNK_WINDOWS
 from crossreg.commands.inputs import (
     check_bed_on_fasta,
     check_tracks,
@@ -87,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="WINDOWS",
         help="windows predicted and kept on disk per chunk; memory holds one chunk "
-        "(WINDOWS x bins x tracks float32) (default: 32)",
+        f"(WINDOWS x bins x tracks float32) (default: {DEFAULT_CHUNK_WINDOWS})",
     )
     add_resume_argument(group, "OUTDIR")
     group.add_argument(
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             options=inference_options(args),
         )
         return 0
-    from crossreg.predict.bigwig import DEFAULT_CHUNK_WINDOWS, write_bigwigs
+    from crossreg.predict.bigwig import write_bigwigs
 
     result = write_bigwigs(
         args.model,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.chunks import DEFAULT_CHUNK_ALLELES
 from crossreg.commands.inputs import (
     check_tracks,
     check_vcf_on_fasta,
@@ -68,8 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--chunk-size",
         type=COUNT,
-        default=50_000,
-        help="alleles scored and written per chunk (default 50000); memory stays bounded by "
+        default=DEFAULT_CHUNK_ALLELES,
+        help="alleles scored and written per chunk (default %(default)s); memory stays bounded by "
         "it whatever the VCF's size, but for a few bytes per record (and per allele that "
         "cannot be scored) counted before scoring",
     )

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.chunks import DEFAULT_CHUNK_WINDOWS
 from crossreg.errors import require_name_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
@@ -83,7 +84,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crossreg")
 
-DEFAULT_CHUNK_WINDOWS = 32
 #: BigWigs written at once in the final pass (each pass reads every chunk once)
 OPEN_FILES = 64
 VALUES_FILE = "values.npy"

@@ -67,6 +67,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from crossreg.chunks import DEFAULT_CHUNK_SITES
 from crossreg.dna import one_hot
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
@@ -111,7 +112,6 @@ from crossreg.variants.sad_stream import (
 
 STATS = ("sum", "center")
 MUTATION_SITES = 256  # sites whose sequences are listed, and streamed for scoring, at a time
-DEFAULT_CHUNK_SITES = 16  # sites scored and kept in OUT.partial/ at a time
 ISM_INPUTS = "model, FASTA, sites and options"
 #: A shard's setting of which tracks the merge draws: each kept one (``--targets`` given,
 #: as one run draws them) or each site's strongest.

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crossreg.chunks import DEFAULT_CHUNK_ALLELES
 from crossreg.genome import Genome
 from crossreg.io.identity import content_identity
 from crossreg.io.targets import Target
@@ -64,7 +65,6 @@ from crossreg.variants.sad_files import (
 )
 from crossreg.variants.sad_names import check_output
 from crossreg.variants.sad_stream import (
-    DEFAULT_CHUNK_SIZE,
     ChunkStore,
     Plan,
     StoreState,
@@ -146,7 +146,7 @@ def write_sad(
     options: InferenceOptions = InferenceOptions(batch_size=8),
     strict: bool = False,
     stats: Sequence[str] = ("SAD",),
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int = DEFAULT_CHUNK_ALLELES,
     resume: bool = False,
     shard: Shard | str | None = None,
     gtf: str | os.PathLike[str] | None = None,

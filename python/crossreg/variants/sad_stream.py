@@ -68,7 +68,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crossreg")
 
-DEFAULT_CHUNK_SIZE = 50_000
 CHUNK_NAME = "chunk-{:06d}"
 
 FLOAT16_MAX = float(np.finfo(np.float16).max)  # stats are clipped to it before float16
