@@ -181,22 +181,9 @@ def write_sad(
     check_plot_options(plots, svg)
     out = Path(out)
     stats = check_output(out, stats)
-    if isinstance(shard, str):
-        shard = Shard.parse(shard)
-    if chunk_size < 1:
-        raise ValueError(f"the chunk size must be at least 1 allele, got {chunk_size}")
-    check_indel_rule(indel)
-    refuse_shard_under_torchrun(shard)
-    ranked = torchrun_shard()
-    target = shard_output(out, ranked) if ranked is not None else out
-    shard = shard or ranked
-    if not resume:
-        refuse_partial(target)
+    shard, ranked, target = _where_written(out, shard, chunk_size, indel, resume)
     model, config, head = load_head(model_dir, head, options)
-    targets: list[Target] = list(config.targets[head])
-    targets = [targets[i] for i in keep_head_tracks(model, head, targets, tracks)]
-    if out.suffix == ".h5":
-        require_ascii_tracks(targets, model_dir, other="write --out .tsv, or ")
+    targets = _kept_targets(model, list(config.targets[head]), head, tracks, out, model_dir)
     genome = Genome(fasta)
     genes: GeneIndex | None = None
     if gtf is not None:
@@ -207,6 +194,9 @@ def write_sad(
     start, stop = shard.bounds(kept) if shard is not None else (0, kept)
     plan = survey.plan(start, stop)
     _log_plan(plan, kept, shard, head, len(targets), model, options, stats)
+    settings = run_settings(model_dir, genome, vcf, head, options, stats, strict)
+    settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
+    settings["gtf"] = content_identity(gtf) if gtf is not None else None
     attrs: dict[str, object] = {
         **provenance(model_dir, head, config, options),
         "stats": ",".join(stats),
@@ -215,32 +205,13 @@ def write_sad(
         "skipped_records": sum(skipped.values()),
         "skipped_chromosomes": format_counts(skipped),
         "skipped_alleles": format_counts(plan.skipped),
+        **_optional_attrs(tracks, gtf, shard, settings, plan),
     }
-    if tracks is not None:
-        attrs["tracks"] = tracks
-    if gtf is not None:
-        attrs["gtf"] = str(gtf)
-    settings = run_settings(model_dir, genome, vcf, head, options, stats, strict)
-    settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
-    settings["gtf"] = content_identity(gtf) if gtf is not None else None
-    if shard is not None:
-        attrs |= shard_attrs(shard, settings, start, stop)
-    key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
     scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
     store = ChunkStore(target)
+    key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
     state = store.open(key, resume=resume, total=plan.alleles)
-    first = start + state.records_done
-    records = itertools.islice(kept_records(vcf, genome, skip=first), stop - first)
-    dtype = "f2" if out.suffix == ".h5" else "f4"
-    try:
-        state = score_chunks(
-            scorer, record_chunks(records, chunk_size, model.seq_length), store, state, plan, dtype
-        )
-    except KeyboardInterrupt:
-        raise store.interrupted(plan.alleles) from None
-    except ValueError:  # an input error: a rerun must change the inputs, so none resumes
-        store.remove()
-        raise
+    state = _score_run(scorer, store, state, plan, vcf, chunk_size, out.suffix)
     write_outputs(target, store, state, scorer, targets, attrs)
     merged = (
         merge_when_complete(out, ranked.count, attrs["run_settings"])
@@ -255,6 +226,91 @@ def write_sad(
         whole_run = parse_counts(str(read_attrs(out).get("skipped_alleles", "")))
         return SadRun(out, merged, len(targets), skipped, stats, whole_run)
     return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped, ranked is None)
+
+
+def _where_written(
+    out: Path, shard: Shard | str | None, chunk_size: int, indel: str, resume: bool
+) -> tuple[Shard | None, Shard | None, Path]:
+    """Check the run's settings that need no input read, and work out what this process
+    scores and where it writes: (the shard it scores, its ``torchrun`` shard, the file it
+    writes). Without `resume`, a left-over unfinished run at that file is refused."""
+    if isinstance(shard, str):
+        shard = Shard.parse(shard)
+    if chunk_size < 1:
+        raise ValueError(f"the chunk size must be at least 1 allele, got {chunk_size}")
+    check_indel_rule(indel)
+    refuse_shard_under_torchrun(shard)
+    ranked = torchrun_shard()
+    target = shard_output(out, ranked) if ranked is not None else out
+    if not resume:
+        refuse_partial(target)
+    return shard or ranked, ranked, target
+
+
+def _kept_targets(
+    model: SeqNN,
+    targets: list[Target],
+    head: str,
+    tracks: str | None,
+    out: Path,
+    model_dir: str | os.PathLike[str],
+) -> list[Target]:
+    """The head's `targets` that `tracks` keeps (the model's head cut to them), checked to
+    be storable in `out`."""
+    targets = [targets[i] for i in keep_head_tracks(model, head, targets, tracks)]
+    if out.suffix == ".h5":
+        require_ascii_tracks(targets, model_dir, other="write --out .tsv, or ")
+    return targets
+
+
+def _optional_attrs(
+    tracks: str | None,
+    gtf: str | os.PathLike[str] | None,
+    shard: Shard | None,
+    settings: dict[str, object],
+    plan: Plan,
+) -> dict[str, object]:
+    """The output's attributes that only some runs have: the tracks kept, the GTF and,
+    for a shard, which one, its records and the run's settings its merge checks."""
+    attrs: dict[str, object] = {}
+    if tracks is not None:
+        attrs["tracks"] = tracks
+    if gtf is not None:
+        attrs["gtf"] = str(gtf)
+    if shard is not None:
+        attrs |= shard_attrs(shard, settings, plan.start, plan.stop)
+    return attrs
+
+
+def _score_run(
+    scorer: Scorer,
+    store: ChunkStore,
+    state: StoreState,
+    plan: Plan,
+    vcf: str | os.PathLike[str],
+    chunk_size: int,
+    suffix: str,
+) -> StoreState:
+    """Score the plan's records not yet in the store, in chunks of about `chunk_size`
+    alleles (float16 for an ``.h5`` output, else float32); returns the final state. Ctrl-C
+    keeps the finished chunks; an input error (a ValueError) removes them."""
+    first = plan.start + state.records_done
+    records = itertools.islice(kept_records(vcf, scorer.genome, skip=first), plan.stop - first)
+    dtype = "f2" if suffix == ".h5" else "f4"
+    try:
+        return score_chunks(
+            scorer,
+            record_chunks(records, chunk_size, scorer.model.seq_length),
+            store,
+            state,
+            plan,
+            dtype,
+        )
+    except KeyboardInterrupt:
+        raise store.interrupted(plan.alleles) from None
+    except ValueError:  # an input error: a rerun must change the inputs, so none resumes
+        store.remove()
+        raise
 
 
 def require_ascii_tracks(
