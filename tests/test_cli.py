@@ -179,10 +179,12 @@ def test_an_interrupt_while_the_parser_is_built_is_one_line():
     assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
 
 
+@pytest.mark.parametrize("rank", ["0", "1"])
 @pytest.mark.parametrize("finished_epoch", [True, False])
 def test_an_interrupted_training_says_whether_resume_can_continue(
-    tmp_path, monkeypatch, logs, finished_epoch
+    tmp_path, monkeypatch, logs, finished_epoch, rank
 ):
+    """Under torchrun only rank 0 gives the advice; the others say they were interrupted."""
     import json
 
     import crossreg.train.trainer
@@ -204,10 +206,13 @@ def test_an_interrupted_training_says_whether_resume_can_continue(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(crossreg.train.trainer, "train", train)
+    monkeypatch.setenv("RANK", rank)
     argv = ["train", "--params", str(params), "--data", str(store), "--out", str(out)]
     assert main(argv) == 130
     expected = (
-        "interrupted; rerun with --resume to continue from the last finished epoch"
+        "interrupted"
+        if rank != "0"
+        else "interrupted; rerun with --resume to continue from the last finished epoch"
         if finished_epoch
         else "interrupted; no epoch had finished, so there is nothing to resume; rerun to start"
     )

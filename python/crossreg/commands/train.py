@@ -306,7 +306,11 @@ def interrupted(out: Path, replaced: str | None = None) -> Interrupted:
     """The interrupt of a training run into `out`: what ``--resume`` would continue from.
     `replaced` is the save id (:func:`saved_checkpoint_id`) of the ``last/`` of the earlier
     run that an ``--overwrite`` run replaces, taken as it started: while ``last/`` is still
-    that run's, a resume would continue the earlier run, not this one."""
+    that run's, a resume would continue the earlier run, not this one. Under ``torchrun``
+    only rank 0 says so; the other processes' interrupt carries no message, so that the
+    advice is printed once, not once per process."""
+    if launched_rank() != 0:
+        return Interrupted()
     if replaced is not None and saved_checkpoint_id(out / "last") == replaced:
         return Interrupted(
             f"no epoch had finished, so {out} still holds the earlier run; rerun with "
