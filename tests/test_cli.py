@@ -86,6 +86,23 @@ def test_the_help_gives_the_default_the_library_uses(command, option, module, fu
     assert shown == [str(inspect.signature(called).parameters[parameter].default)]
 
 
+def test_the_demo_help_gives_each_presets_epochs():
+    import argparse
+
+    from crossreg.demo_settings import CONFIGURATIONS
+
+    subparsers = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    text = " ".join(subparsers.choices["demo"].format_help().split())
+    shown = re.search(r"\(default: (\d+); tiny/--fast (\d+), small (\d+)\)", text)
+    assert shown is not None, text
+    presets = ("mini", "tiny", "small")
+    assert shown.groups() == tuple(str(CONFIGURATIONS[p].max_epochs) for p in presets)
+    for preset in ("mini", "small"):
+        assert f"{CONFIGURATIONS[preset].max_epochs} epochs" in text
+
+
 def test_flags_and_empty_defaults_show_no_default():
     import argparse
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from crossreg.commands.inputs import require_output, require_own_folder
 from crossreg.commands.options import add_genomes_argument
 from crossreg.commands.values import COUNT, SEED
+from crossreg.demo_settings import CONFIGURATIONS, FAST, MINI, SMALL, WORLD
 from crossreg.io.atomic import partial_path
 
 HELP = (
@@ -29,17 +30,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     size.add_argument(
         "--preset",
-        choices=("tiny", "mini", "small"),
-        default="mini",
-        help="size of the run: tiny (= --fast); mini (the demo: a few-Mbp world, 8,192-bp "
-        "windows, 24 epochs, about 13 minutes on two CPU cores); small (the paper's "
-        "proportions: a world ten times larger, 1-Mbp regions, 32,768-bp windows, a deeper "
-        "trunk, 40 epochs; for a GPU)",
+        choices=tuple(CONFIGURATIONS),
+        default=MINI.preset,
+        help=f"size of the run: tiny (= --fast); mini (the demo: a few-Mbp world, "
+        f"{MINI.seq_length:,}-bp windows, {MINI.max_epochs} epochs, about 13 minutes on two "
+        "CPU cores); small (the paper's proportions: a world ten times larger, 1-Mbp "
+        f"regions, {SMALL.seq_length:,}-bp windows, a deeper trunk, {SMALL.max_epochs} "
+        "epochs; for a GPU)",
     )
     parser.add_argument(
         "--epochs",
         type=COUNT,
-        help="maximum training epochs per model (default: 24; tiny/--fast 2, small 40)",
+        help=f"maximum training epochs per model (default: {MINI.max_epochs}; tiny/--fast "
+        f"{FAST.max_epochs}, small {SMALL.max_epochs})",
     )
     parser.add_argument(
         "--panel-snps",
@@ -70,8 +73,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print its summary."""
     from dataclasses import replace
-
-    from crossreg.demo_settings import CONFIGURATIONS, WORLD
 
     settings = CONFIGURATIONS["tiny" if args.fast else args.preset]
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
