@@ -290,32 +290,31 @@ def _conv_kwargs(options: Mapping[str, Any], gelu_form: str) -> dict[str, Any]:
     }
 
 
+def _conv_block(
+    in_channels: int, filters: int, options: Mapping[str, Any], gelu_form: str
+) -> ConvBlock:
+    """A conv block of `filters` channels with a ``conv_block``'s (or each of a
+    ``conv_tower``'s convolutions') kernel, dilation, dropout, pooling and norm options."""
+    return ConvBlock(
+        in_channels,
+        filters,
+        kernel_size=int(options.get("kernel_size", 1)),
+        dilation=int(options.get("dilation_rate", 1)),
+        dropout=float(options.get("dropout", 0.0)),
+        pool_size=int(options.get("pool_size", 1)),
+        gamma_init=options.get("bn_gamma") or "ones",
+        **_conv_kwargs(options, gelu_form),
+    )
+
+
 def build_block(block: Block, in_channels: int, gelu_form: str) -> Iterator[nn.Module]:
     """The modules of one params block (a tower or residual stack gives several)."""
     opts = block.options
     if block.name == "conv_block":
-        yield ConvBlock(
-            in_channels,
-            int(opts.get("filters", in_channels)),
-            kernel_size=int(opts.get("kernel_size", 1)),
-            dilation=int(opts.get("dilation_rate", 1)),
-            dropout=float(opts.get("dropout", 0.0)),
-            pool_size=int(opts.get("pool_size", 1)),
-            gamma_init=opts.get("bn_gamma") or "ones",
-            **_conv_kwargs(opts, gelu_form),
-        )
+        yield _conv_block(in_channels, int(opts.get("filters", in_channels)), opts, gelu_form)
     elif block.name == "conv_tower":
         for filters in conv_tower_filters(opts):
-            yield ConvBlock(
-                in_channels,
-                filters,
-                kernel_size=int(opts.get("kernel_size", 1)),
-                dilation=int(opts.get("dilation_rate", 1)),
-                dropout=float(opts.get("dropout", 0.0)),
-                pool_size=int(opts.get("pool_size", 1)),
-                gamma_init=opts.get("bn_gamma") or "ones",
-                **_conv_kwargs(opts, gelu_form),
-            )
+            yield _conv_block(in_channels, filters, opts, gelu_form)
             in_channels = filters
     elif block.name == "dilated_residual":
         for dilation in residual_dilations(opts):
