@@ -212,3 +212,18 @@ def test_utf16_and_other_compressions_are_named_with_their_fix(tmp_path, data, m
     with pytest.raises(ValueError, match=message) as raised:
         read_targets(path)
     assert "latin1" not in str(raised.value)
+
+
+def test_read_json_names_the_file_and_line_and_gives_the_remedy(tmp_path):
+    from crossreg.io.text import read_json
+
+    good = tmp_path / "good.json"
+    good.write_text('{"a": [1, 2]}')
+    assert read_json(good) == {"a": [1, 2]}
+    bad = tmp_path / "bad.json"
+    bad.write_text('{\n"a": 1\n"b": 2}')
+    with pytest.raises(ValueError) as err:
+        read_json(bad)
+    assert str(err.value) == f"{bad}: not valid JSON (Expecting ',' delimiter at line 3)"
+    with pytest.raises(ValueError, match=r"at line 3\); rerun it$"):
+        read_json(bad, "rerun it")

@@ -10,7 +10,8 @@ only once (a pipe, a shell's ``<(...)``) reads whole.
 and turns a truncated or corrupt gzip stream into a :class:`ValueError` naming the file
 and the last line read, and bytes that are not UTF-8 into one naming their line (or, for
 UTF-16 text or a bzip2, xz or zstd file, saying so and how to convert it);
-:func:`bgzf_end_missing` tells a BGZF (bgzip) file cut short at a block boundary, which
+:func:`read_json` reads a JSON file, naming it and the line where a damaged one stops
+being JSON; :func:`bgzf_end_missing` tells a BGZF (bgzip) file cut short at a block boundary, which
 decompresses without error, by its missing end-of-file block.
 """
 
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import zlib
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 #: The first two bytes of every gzip (and bgzip) file.
 GZIP_MAGIC = b"\x1f\x8b"
@@ -180,3 +182,16 @@ def _first_line_not_utf8(path: str | os.PathLike[str]) -> int | None:
 
 def _after(line_no: int) -> str:
     return f"after line {line_no}" if line_no else "before its first line"
+
+
+def read_json(path: str | os.PathLike[str], remedy: str = "") -> Any:
+    """The JSON value in the file `path`; text that is not JSON is a ValueError naming the
+    file and the line where it goes wrong, followed by `remedy` when given."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as err:
+        advice = f"; {remedy}" if remedy else ""
+        raise ValueError(
+            f"{path}: not valid JSON ({err.msg} at line {err.lineno}){advice}"
+        ) from None

@@ -33,6 +33,7 @@ from crossreg.devices import check_device, device_name
 from crossreg.distributed import resolve_device
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import Target
+from crossreg.io.text import read_json
 from crossreg.model.activations import GELU_FORMS
 from crossreg.model.branches import BranchSpec
 from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT, WEIGHTS_NAME, target_from_json
@@ -169,10 +170,7 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     path = Path(directory) / CONFIG_NAME
     if not path.exists():
         raise ValueError(f"{directory}: not a crossreg checkpoint (no {CONFIG_NAME})")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise ValueError(
             f"{path}: holds a JSON {type(data).__name__}, not the object of a crossreg "

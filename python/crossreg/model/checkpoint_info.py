@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crossreg.io.targets import Target
+from crossreg.io.text import read_json
 from crossreg.model.tiling import Geometry
 
 CONFIG_NAME = "config.json"
@@ -112,10 +113,7 @@ def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
         )
     if not (directory / WEIGHTS_NAME).is_file():
         raise ValueError(f"{directory}: {WEIGHTS_NAME} is missing")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    data = read_json(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
         raise ValueError(f"{path}: not a crossreg checkpoint config (format {found!r})")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from crossreg.io.text import read_json
 from crossreg.model.train_section import misspelt
 
 # options a block may set, per block type; globals below are accepted by every lower-case block
@@ -564,9 +565,7 @@ def load_params(path: str | os.PathLike[str]) -> Params:
     """Read and check a Basenji params JSON file."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+        data = read_json(path)
     except UnicodeDecodeError:
         raise ValueError(
             f"{path}: not a text file (a Keras .h5 or another binary file?); give the params JSON"

@@ -17,6 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.text import read_json
 
 TENSORS_FILE = "training_state.safetensors"
 JSON_FILE = "training_state.json"
@@ -72,13 +73,9 @@ def load_training_state(
             f"{folder / TENSORS_FILE}: not a readable safetensors file ({err}); the training "
             "state is damaged, so this run cannot be resumed"
         ) from None
-    try:
-        document = json.loads((folder / JSON_FILE).read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(
-            f"{folder / JSON_FILE}: not valid JSON ({err.msg} at line {err.lineno}); the "
-            "training state is damaged, so this run cannot be resumed"
-        ) from None
+    document = read_json(
+        folder / JSON_FILE, "the training state is damaged, so this run cannot be resumed"
+    )
     optimizer_json = document["optimizer"]
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
