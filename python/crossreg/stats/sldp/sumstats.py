@@ -158,38 +158,9 @@ def read_eqtl(
     table = read_text_table(path, header=True)
     id_column = next((c for c in ("SNP", "rsid", "variant_id") if c in table.columns), "SNP")
     require_columns(table, [id_column, "gene_id"], path)
-    if "alt" in table.columns and "ref" in table.columns:
-        alt, ref = table["alt"], table["ref"]
-    else:
-        require_columns(table, ["variant_id"], path)
-        parts = table["variant_id"].str.split("_")
-        if (parts.list.len() < 4).any():
-            raise ValueError(
-                f"{path}: variant_id is not chr_pos_ref_alt[_build] and no ref/alt columns"
-            )
-        ref, alt = parts.list.get(2), parts.list.get(3)
-    if "z" in table.columns:
-        z = numbers(table, "z", path, header=True, na=True)
-        _require_usable(z, "z", path, positive=False)
-    else:
-        require_columns(table, ["slope", "slope_se"], path)
-        slope = numbers(table, "slope", path, header=True, na=True)
-        slope_se = numbers(table, "slope_se", path, header=True, na=True)
-        _require_usable(slope, "slope", path, positive=False)
-        _require_usable(slope_se, "slope_se", path, positive=True)
-        z = slope / slope_se
-    if n is None:
-        if "N" not in table.columns:
-            raise ValueError(
-                f"{path}: no N column (it has {', '.join(table.columns)}); give the tables' "
-                "sample size with --eqtl-n"
-            )
-        sizes = numbers(table, "N", path, header=True, na=True)
-        _require_usable(sizes, "N", path, positive=True)
-    elif not (np.isfinite(n) and n > 0):
-        raise ValueError(f"{path}: the eQTL sample size must be a finite number above 0, got {n}")
-    else:
-        sizes = np.full(len(table), float(n))
+    alt, ref = _eqtl_alleles(table, path)
+    z = _eqtl_z(table, path)
+    sizes = _eqtl_sizes(table, path, n)
     snp = table[id_column].to_numpy().astype(str)
     listed = pl.DataFrame(
         {
@@ -252,6 +223,50 @@ def read_eqtl(
         summed["z"].to_numpy() / np.sqrt(summed["genes"].to_numpy()),
         summed["n"].to_numpy(),
     )
+
+
+def _eqtl_alleles(table: pl.DataFrame, path: Path) -> tuple[pl.Series, pl.Series]:
+    """An eQTL table's (alt, ref) alleles: its ``alt`` and ``ref`` columns, else parsed
+    from ``variant_id`` (``chr_pos_ref_alt[_build]``)."""
+    if "alt" in table.columns and "ref" in table.columns:
+        return table["alt"], table["ref"]
+    require_columns(table, ["variant_id"], path)
+    parts = table["variant_id"].str.split("_")
+    if (parts.list.len() < 4).any():
+        raise ValueError(
+            f"{path}: variant_id is not chr_pos_ref_alt[_build] and no ref/alt columns"
+        )
+    return parts.list.get(3), parts.list.get(2)
+
+
+def _eqtl_z(table: pl.DataFrame, path: Path) -> npt.NDArray[np.float64]:
+    """An eQTL table's z per row: its ``z`` column, else ``slope / slope_se``."""
+    if "z" in table.columns:
+        z = numbers(table, "z", path, header=True, na=True)
+        _require_usable(z, "z", path, positive=False)
+        return z
+    require_columns(table, ["slope", "slope_se"], path)
+    slope = numbers(table, "slope", path, header=True, na=True)
+    slope_se = numbers(table, "slope_se", path, header=True, na=True)
+    _require_usable(slope, "slope", path, positive=False)
+    _require_usable(slope_se, "slope_se", path, positive=True)
+    return slope / slope_se
+
+
+def _eqtl_sizes(table: pl.DataFrame, path: Path, n: float | None) -> npt.NDArray[np.float64]:
+    """An eQTL table's sample size per row: its ``N`` column, or `n` for every row."""
+    if n is None:
+        if "N" not in table.columns:
+            raise ValueError(
+                f"{path}: no N column (it has {', '.join(table.columns)}); give the tables' "
+                "sample size with --eqtl-n"
+            )
+        sizes = numbers(table, "N", path, header=True, na=True)
+        _require_usable(sizes, "N", path, positive=True)
+        return sizes
+    if not (np.isfinite(n) and n > 0):
+        raise ValueError(f"{path}: the eQTL sample size must be a finite number above 0, got {n}")
+    return np.full(len(table), float(n))
 
 
 def _oriented_within_table(frame: pl.DataFrame) -> pl.DataFrame:
