@@ -69,6 +69,12 @@ def test_every_option_says_what_it_does_and_its_default():
         ("predict", "--chunk-size", "crossreg.predict.bigwig", "write_bigwigs", "chunk_windows"),
         ("ism", "--chunk-size", "crossreg.variants.ism", "write_ism", "chunk_size"),
         ("sad", "--chunk-size", "crossreg.variants.sad", "write_sad", "chunk_size"),
+        ("predict", "--batch-size", "crossreg.predict", "write_predictions", "options"),
+        ("predict", "--batch-size", "crossreg.predict.bigwig", "write_bigwigs", "options"),
+        ("evaluate", "--batch-size", "crossreg.evaluate.accuracy", "evaluate_model", "options"),
+        ("ism", "--batch-size", "crossreg.variants.ism", "write_ism", "options"),
+        ("sad", "--batch-size", "crossreg.variants.sad", "write_sad", "options"),
+        ("sad", "--batch-size", "crossreg.variants.scoring", "score_stats", "options"),
     ],
 )
 def test_the_help_gives_the_default_the_library_uses(command, option, module, function, parameter):
@@ -83,7 +89,9 @@ def test_the_help_gives_the_default_the_library_uses(command, option, module, fu
     action = next(a for a in sub._actions if option in a.option_strings)
     shown = re.findall(r"\(default:? ([^);]+)[);]", sub._get_formatter()._expand_help(action))
     called = getattr(importlib.import_module(module), function)
-    assert shown == [str(inspect.signature(called).parameters[parameter].default)]
+    default = inspect.signature(called).parameters[parameter].default
+    used = default.batch_size if parameter == "options" else default  # an InferenceOptions
+    assert shown == [str(used)]
 
 
 def test_the_demo_help_gives_each_presets_epochs():

@@ -31,7 +31,7 @@ LAYERS: dict[str, int] = {
     "logs": 0,
     "memory": 0,
     "shard": 0,
-    "chunks": 0,
+    "step_defaults": 0,
     "synth": 1,
     "split": 1,
     "data": 1,

@@ -17,6 +17,7 @@ from crossreg.commands.options import (
 from crossreg.commands.values import MAX_COUNT, whole
 from crossreg.evaluate.defaults import MIN_CLASS
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
+from crossreg.step_defaults import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "else the dataset's genome)",
     )
     add_column_arguments(parser)
-    add_inference_arguments(parser, batch_size=4)
+    add_inference_arguments(parser, batch_size=DEFAULT_BATCH_SIZE)
     add_plot_arguments(
         parser, redraw="r_by_assay.png can be redrawn from metrics.tsv; tracks.png needs the model"
     )

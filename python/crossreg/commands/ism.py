@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.chunks import DEFAULT_CHUNK_SITES
 from crossreg.commands.inputs import (
     check_bed_on_fasta,
     check_tracks,
@@ -23,6 +22,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import COUNT, MAX_SEQ_LENGTH, shard_of, whole
+from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE
 from crossreg.variants.ism_span import mutated_span
 
 HELP = (
@@ -128,7 +128,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "writes the bytes one run writes and draws them. Every shard needs the same inputs "
         "and options (--chunk-size too)",
     )
-    add_inference_arguments(parser, batch_size=16)
+    add_inference_arguments(parser, batch_size=ISM_BATCH_SIZE)
     add_plot_arguments(parser)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.chunks import DEFAULT_CHUNK_WINDOWS
 from crossreg.commands.inputs import (
     check_bed_on_fasta,
     check_tracks,
@@ -22,6 +21,7 @@ from crossreg.commands.options import (
 from crossreg.commands.values import COUNT, chrom_list, shard_of
 from crossreg.model.checkpoint_info import CheckpointInfo
 from crossreg.model.tiling import check_whole_records, chromosome_intervals
+from crossreg.step_defaults import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_WINDOWS
 
 HELP = (
     "predict tracks for each FASTA record or BED region with a checkpoint (an array), or "
@@ -105,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace the BigWigs of an earlier run in OUTDIR (the folder is replaced whole)",
     )
-    add_inference_arguments(parser, batch_size=4)
+    add_inference_arguments(parser, batch_size=DEFAULT_BATCH_SIZE)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.chunks import DEFAULT_CHUNK_ALLELES
 from crossreg.commands.inputs import (
     check_tracks,
     check_vcf_on_fasta,
@@ -23,6 +22,7 @@ from crossreg.commands.options import (
 )
 from crossreg.commands.values import COUNT, MAX_BP, shard_of, whole
 from crossreg.runlog import output_folder
+from crossreg.step_defaults import DEFAULT_CHUNK_ALLELES, SAD_BATCH_SIZE
 from crossreg.variants.sad_names import check_indel_rule, check_output, parse_stats
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
@@ -125,7 +125,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(left-anchored, the alternative prediction mapped back into reference "
         "coordinates: deleted bins masked, inserted bins folded) [%(default)s]",
     )
-    add_inference_arguments(parser, batch_size=8)
+    add_inference_arguments(parser, batch_size=SAD_BATCH_SIZE)
     add_plot_arguments(parser)
 
 

@@ -20,6 +20,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import number
+from crossreg.step_defaults import TRANSFER_BATCH_SIZE
 
 HELP = (
     "compare a head's predictions (e.g. mouse) with a genome's measured tracks at held-out "
@@ -70,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "store's) a line",
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    add_inference_arguments(parser, batch_size=8)
+    add_inference_arguments(parser, batch_size=TRANSFER_BATCH_SIZE)
     add_plot_arguments(parser)
 
 

@@ -55,6 +55,7 @@ from crossreg.io.tables import tsv_text
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import CONFIG_NAME, checkpoint_info
 from crossreg.plots import check_plot_options, remove_stale_figures
+from crossreg.step_defaults import TRANSFER_BATCH_SIZE
 
 if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions
@@ -295,8 +296,8 @@ def run_transfer(
     options: InferenceOptions | None = None,
 ) -> TransferResult:
     """Predict at the sites of `plan`, compare and write the outputs of
-    :func:`write_transfer` into `out` (`options`: batches of 8 on the default device
-    unless given)."""
+    :func:`write_transfer` into `out` (`options`: batches of ``TRANSFER_BATCH_SIZE`` on
+    the default device unless given)."""
     check_plot_options(plots, svg)
     from crossreg.model.geometry import check_geometry
     from crossreg.model.inference import InferenceOptions, load_head
@@ -305,7 +306,7 @@ def run_transfer(
     m_desc, m_ids = store.table.descriptions, store.table.identifiers
     h_desc = [t.description for t in plan.head_targets]
     h_ids = [t.identifier for t in plan.head_targets]
-    options = options or InferenceOptions(batch_size=8)
+    options = options or InferenceOptions(batch_size=TRANSFER_BATCH_SIZE)
     measured = [measured_at(store, g[1], g[2]) for g in plan.groups]
     check_finite_targets(
         _non_finite_tracks(measured, [g[2] for g in plan.groups], m_ids),

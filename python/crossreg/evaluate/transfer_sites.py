@@ -33,6 +33,7 @@ from crossreg.errors import require_name_list
 from crossreg.evaluate.finite import check_finite_targets, non_finite_columns
 from crossreg.evaluate.transfer_tracks import cell_type_of
 from crossreg.progress import progress
+from crossreg.step_defaults import TRANSFER_BATCH_SIZE
 
 if TYPE_CHECKING:
     import torch
@@ -265,11 +266,11 @@ def predict_at(
 ) -> list[npt.NDArray[np.float64]]:
     """For each ``(sites, head tracks)`` of `requests`: ``(sites, tracks)`` predictions of
     `head`, summed over each site's bins; every window is predicted once (`options`:
-    batches of 8 on the default device unless given)."""
+    batches of ``TRANSFER_BATCH_SIZE`` on the default device unless given)."""
     from crossreg.model.geometry import crop_to_targets
     from crossreg.model.inference import InferenceOptions, run_inference
 
-    options = options or InferenceOptions(batch_size=8)
+    options = options or InferenceOptions(batch_size=TRANSFER_BATCH_SIZE)
     out = [np.zeros((len(sites), len(tracks))) for sites, tracks in requests]
     columns = [np.asarray(tracks, dtype=np.intp) for _, tracks in requests]
     per_split: dict[str, dict[int, list[tuple[int, npt.NDArray, npt.NDArray]]]] = {}

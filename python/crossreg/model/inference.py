@@ -35,6 +35,7 @@ from crossreg.io.targets import Target, select_targets
 from crossreg.model.checkpoint import CheckpointConfig, load_checkpoint
 from crossreg.model.ensemble import ensemble_predict
 from crossreg.model.seqnn import SeqNN
+from crossreg.step_defaults import DEFAULT_BATCH_SIZE
 
 C = TypeVar("C", bound="Chunkable")
 R = TypeVar("R")
@@ -68,7 +69,7 @@ class InferenceOptions:
     rc: bool = False
     shifts: tuple[int, ...] = field(default=(0,))
     bf16: bool = False
-    batch_size: int = 4
+    batch_size: int = DEFAULT_BATCH_SIZE
     channels_last: bool | None = None
     compile: bool = False
 

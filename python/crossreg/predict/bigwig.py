@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from crossreg.chunks import DEFAULT_CHUNK_WINDOWS
 from crossreg.errors import require_name_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
@@ -68,6 +67,7 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Geometry, Tile, bin_intervals, chromosome_intervals, plan_tiles
 from crossreg.progress import progress
 from crossreg.shard import Shard
+from crossreg.step_defaults import DEFAULT_CHUNK_WINDOWS
 from crossreg.variants.sad_stream import (
     CHUNK_NAME,
     ChunkStore,

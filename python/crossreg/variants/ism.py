@@ -67,7 +67,6 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from crossreg.chunks import DEFAULT_CHUNK_SITES
 from crossreg.dna import one_hot
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
@@ -87,6 +86,7 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.plots import check_plot_options
 from crossreg.progress import Progress, progress
 from crossreg.shard import Shard
+from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE
 from crossreg.variants.alleles import format_counts, on_genome
 from crossreg.variants.ism_sites import (
     Site,
@@ -159,7 +159,7 @@ def mutation_effects(
     head: str | None = None,
     width: int = 200,
     stats: Sequence[str] = STATS,
-    options: InferenceOptions = InferenceOptions(batch_size=16),
+    options: InferenceOptions = InferenceOptions(batch_size=ISM_BATCH_SIZE),
     meter: Progress | None = None,
 ) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
     """Yield, site by site, ``{stat: (width, 4, tracks)}`` float32 mutation effects
@@ -362,7 +362,7 @@ def write_ism(
     width: int = 200,
     tracks: str | Sequence[str] | None = None,
     stats: Sequence[str] = STATS,
-    options: InferenceOptions = InferenceOptions(batch_size=16),
+    options: InferenceOptions = InferenceOptions(batch_size=ISM_BATCH_SIZE),
     figures: str | os.PathLike[str] | None = None,
     plots: bool = True,
     svg: bool = False,

@@ -28,7 +28,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crossreg.chunks import DEFAULT_CHUNK_ALLELES
 from crossreg.genome import Genome
 from crossreg.io.identity import content_identity
 from crossreg.io.targets import Target
@@ -44,6 +43,7 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.plots import check_plot_options
 from crossreg.progress import progress
 from crossreg.shard import Shard
+from crossreg.step_defaults import DEFAULT_CHUNK_ALLELES, SAD_BATCH_SIZE
 from crossreg.variants.alleles import Allele, format_counts, parse_counts
 from crossreg.variants.genes import (
     GENES,
@@ -143,7 +143,7 @@ def write_sad(
     out: str | os.PathLike[str],
     *,
     head: str | None = None,
-    options: InferenceOptions = InferenceOptions(batch_size=8),
+    options: InferenceOptions = InferenceOptions(batch_size=SAD_BATCH_SIZE),
     strict: bool = False,
     stats: Sequence[str] = ("SAD",),
     chunk_size: int = DEFAULT_CHUNK_ALLELES,

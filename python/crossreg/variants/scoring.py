@@ -49,6 +49,7 @@ from crossreg.genome import Genome
 from crossreg.io.vcf import Variant, reference_bases, require_chromosome
 from crossreg.model.inference import InferenceOptions, run_inference
 from crossreg.model.seqnn import SeqNN
+from crossreg.step_defaults import SAD_BATCH_SIZE
 from crossreg.variants.alleles import Allele, scorable_alts
 from crossreg.variants.genes import GENES, GeneBatch, GeneIndex, gene_scores
 from crossreg.variants.realign import check_indel_rule, realign
@@ -250,7 +251,7 @@ def score_alleles(
     alleles: Sequence[Allele],
     genome: Genome,
     head: str | None = None,
-    options: InferenceOptions = InferenceOptions(batch_size=8),
+    options: InferenceOptions = InferenceOptions(batch_size=SAD_BATCH_SIZE),
     *,
     cluster_bp: int = 0,
     indel: str = "basenji",
@@ -266,7 +267,7 @@ def score_stats(
     alleles: Sequence[Allele],
     genome: Genome,
     head: str | None = None,
-    options: InferenceOptions = InferenceOptions(batch_size=8),
+    options: InferenceOptions = InferenceOptions(batch_size=SAD_BATCH_SIZE),
     stats: Sequence[str] = ("SAD",),
     genes: GeneIndex | None = None,
     *,

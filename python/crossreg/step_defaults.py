@@ -1,0 +1,15 @@
+"""How much the inference steps take at a time, by default: sequences per batch
+(``--batch-size``) and, for the resumable ones, units per chunk kept on disk
+(``--chunk-size``); in a module of their own so that ``crossreg --help`` can show them
+without importing numpy."""
+
+# sequences per batch (crossreg.model.inference.InferenceOptions)
+DEFAULT_BATCH_SIZE = 4  # predict, evaluate: windows
+SAD_BATCH_SIZE = 8  # sad: alleles (crossreg.variants.sad, crossreg.variants.scoring)
+TRANSFER_BATCH_SIZE = 8  # transfer: windows (crossreg.evaluate.transfer)
+ISM_BATCH_SIZE = 16  # ism: mutated sequences (crossreg.variants.ism)
+
+# units per chunk of a resumable run
+DEFAULT_CHUNK_WINDOWS = 32  # predict --bigwig: windows (crossreg.predict.bigwig)
+DEFAULT_CHUNK_SITES = 16  # ism: sites (crossreg.variants.ism)
+DEFAULT_CHUNK_ALLELES = 50_000  # sad: alleles (crossreg.variants.sad)
