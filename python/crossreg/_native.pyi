@@ -111,6 +111,55 @@ class VcfSites:
     def headerless(self) -> bool:
         """True when a record came before any column header line."""
 
+_Record = tuple[str, int, str, str, list[str]]
+
+class VcfSurvey:
+    """sad's survey of a VCF (plain or gzipped) against `genome` for a model of
+    `seq_length` bp (crossreg.variants.sad_stream.survey_vcf), read in batches, its
+    records read and checked as VcfSites reads them; the file's bytes are hashed as they
+    are read."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        genome: Genome,
+        seq_length: int,
+        *,
+        strict: bool = False,
+    ) -> None: ...
+    def read(self, size: int) -> int:
+        """Survey up to `size` more records; returns how many were read: 0 at the end of
+        the file and once a record has stopped the survey (`stop`). A bad line raises
+        ValueError naming the file and line, after the records before it."""
+    @property
+    def stop(self) -> _Record | None:
+        """The record `(chrom, pos, id, ref, alts)` that failed a check and stopped the
+        survey, `pos` 1-based, or None."""
+    @property
+    def first_off(self) -> _Record | None:
+        """The first record on a chromosome the genome lacks, or None."""
+    def take_counts(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.uint16],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.uint8],
+        list[str],
+        dict[str, int],
+    ]:
+        """The counts so far, handed over: each kept record's scorable ALTs, each
+        unscorable ALT's kept record and reason code, the reasons by code, and the records
+        per chromosome the genome lacks."""
+    @property
+    def content_digest(self) -> tuple[int, str] | None:
+        """`(size, sha256)` of the file's bytes once it has been read to its end; else None."""
+    @property
+    def seen_header(self) -> bool:
+        """True once a column header line or a record has been read."""
+    @property
+    def headerless(self) -> bool:
+        """True when a record came before any column header line."""
+
 # what split_genomes returns; a call, not a class: check_native_stub.py would look for
 # the class in the extension
 _SplitOutput = TypedDict(  # noqa: UP013

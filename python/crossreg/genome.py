@@ -39,6 +39,12 @@ class Genome:
         return f"Genome({self.path!r}, {len(self.sizes)} sequences, {total:,} bp)"
 
     @property
+    def native(self) -> _native.Genome:
+        """The sequences as the native core holds them, for a native pass that reads them
+        in place (:class:`crossreg._native.VcfSurvey`)."""
+        return self._native
+
+    @property
     def names(self) -> list[str]:
         """Chromosome names in file order."""
         return list(self.sizes)

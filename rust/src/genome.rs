@@ -426,6 +426,11 @@ impl Genome {
         &self.bases[self.ranges[id].clone()]
     }
 
+    /// Index of chromosome `name`, `None` when the genome lacks it.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.ids.get(name).copied()
+    }
+
     /// Index of chromosome `name`, with a hint when the name is close to a known one.
     pub fn chrom_id(&self, name: &str) -> Result<usize> {
         self.ids

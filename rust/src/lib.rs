@@ -9,6 +9,7 @@ pub mod bigwig;
 pub mod bigwig_file;
 pub mod bigwig_sweep;
 pub mod codec;
+pub mod digest;
 pub mod dna;
 pub mod error;
 pub mod genome;
@@ -18,6 +19,7 @@ pub mod sldp;
 pub mod synteny;
 pub mod text;
 pub mod vcf;
+pub mod vcf_survey;
 
 #[cfg(feature = "python")]
 mod python;

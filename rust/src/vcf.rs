@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::bufread::GzDecoder;
 
+use crate::digest::{ContentDigest, HashingReader};
 use crate::net::{check_kind, sniff, GZIP_MAGIC};
 use crate::{Error, Result};
 
@@ -86,6 +87,23 @@ impl VcfReader {
     /// bytes is reported as later breaks are).
     pub fn open(path: &Path, options: VcfOptions) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::open_file(path, file, options)
+    }
+
+    /// Open the VCF at `path` as [`VcfReader::open`] does, hashing the file's bytes (as
+    /// stored, compressed or not) as they are read: the digest is finished once the
+    /// reader has reached the end of the file.
+    pub fn open_hashed(path: &Path, options: VcfOptions) -> Result<(Self, ContentDigest)> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let (file, digest) = HashingReader::new(file);
+        Ok((Self::open_file(path, file, options)?, digest))
+    }
+
+    fn open_file<F: Read + Send + 'static>(
+        path: &Path,
+        file: F,
+        options: VcfOptions,
+    ) -> Result<Self> {
         let (head, raw) = sniff(file).map_err(|e| Error::io(path, e))?;
         let compressed = head.starts_with(GZIP_MAGIC);
         let reader: Box<dyn BufRead + Send> = if compressed {
@@ -120,6 +138,11 @@ impl VcfReader {
             pending_cr: false,
             deferred: None,
         }
+    }
+
+    /// The file read, as messages name it.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// True once a column header line or a record has been read.

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from crossreg import _native
 from crossreg.io.atomic import atomic_write
@@ -37,6 +37,7 @@ log = logging.getLogger("crossreg")
 
 HEADER_COLUMNS = ("#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO")
 _new_object = object.__new__
+T = TypeVar("T")
 
 #: Records read natively per batch: enough to amortise a call, few enough to stream.
 _BATCH = 4096
@@ -86,27 +87,10 @@ def iter_vcf(
     passed over unread (neither checked nor yielded): for a pass over a file already read
     whole, to reach a record far into it."""
     path = Path(path)
-    if warn and bgzf_end_missing(path):
-        log.warning(
-            "%s: the BGZF file lacks its end-of-file block, so it may be truncated; "
-            "re-download or re-compress it (bgzip -t tests it)",
-            path,
-        )
+    if warn:
+        warn_bgzf_end(path)
     reader = _native.VcfSites(path, sites_only=sites_only, skip=skip, skip_chroms=set(skip_chroms))
-    warned = not warn
-    while True:
-        try:
-            batch = reader.read(_BATCH)
-        finally:  # a record before any header line is warned of, even when it is bad
-            if not warned and reader.headerless:  # older files (Basenji's tutorial VCF)
-                log.warning(
-                    "%s: no '#CHROM POS ID REF ALT ...' header line; reading the records as "
-                    "CHROM POS ID REF ALT [QUAL FILTER INFO]",
-                    path,
-                )
-                warned = True
-        if not batch:
-            break
+    for batch in native_batches(path, reader, lambda: reader.read(_BATCH), warn=warn):
         for _, chrom, pos1, vid, ref, alts, qual, filt, info, samples in batch:
             # filled as Variant(...) would fill it, without the frozen dataclass's
             # __init__ (one object.__setattr__ a field: 3x the time of the rest)
@@ -123,9 +107,47 @@ def iter_vcf(
                 samples=() if samples is None else tuple(samples.split("\t")),
             )
             yield variant
+
+
+def native_batches(
+    path: Path,
+    reader: _native.VcfSites | _native.VcfSurvey,
+    read: Callable[[], T],
+    *,
+    warn: bool = True,
+) -> Iterator[T]:
+    """The batches `read` returns from the native `reader` of the VCF at `path` until one
+    is empty (falsy), with :func:`iter_vcf`'s warning of a file without a column header
+    line (unless `warn` is off) and its error for a file with neither a record nor one."""
+    warned = not warn
+    while True:
+        try:
+            batch = read()
+        finally:  # a record before any header line is warned of, even when it is bad
+            if not warned and reader.headerless:  # older files (Basenji's tutorial VCF)
+                log.warning(
+                    "%s: no '#CHROM POS ID REF ALT ...' header line; reading the records as "
+                    "CHROM POS ID REF ALT [QUAL FILTER INFO]",
+                    path,
+                )
+                warned = True
+        if not batch:
+            break
+        yield batch
     if not reader.seen_header:
         raise ValueError(
             f"{path}: no records and no '#CHROM POS ID REF ALT ...' header line{_pipe_hint(path)}"
+        )
+
+
+def warn_bgzf_end(path: Path) -> None:
+    """Warn when `path` is a BGZF file without its end-of-file block (cut short at a
+    block's end, which reads as a whole file)."""
+    if bgzf_end_missing(path):
+        log.warning(
+            "%s: the BGZF file lacks its end-of-file block, so it may be truncated; "
+            "re-download or re-compress it (bgzip -t tests it)",
+            path,
         )
 
 

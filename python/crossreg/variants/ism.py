@@ -72,6 +72,7 @@ from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.h5 import H5_FILE_BYTES, attrs_bytes, dataset_bytes, written_h5
+from crossreg.io.identity import content_identity
 from crossreg.io.targets import Target
 from crossreg.io.vcf import read_vcf
 from crossreg.model.inference import (
@@ -472,7 +473,9 @@ def write_ism(
         attrs["skipped_chromosomes"] = format_counts(skipped)
     warn_off_chromosome(on_chromosome)
     scored = SiteSpans(sites, spans, on_chromosome)
-    settings = run_settings(model_dir, genome, source, head, options, stats, strict)
+    settings = run_settings(
+        model_dir, genome, content_identity(source), head, options, stats, strict
+    )
     settings[kind] = settings.pop("vcf")  # --vcf or --bed, named as given
     settings |= {"width": width, "targets": chosen, "chunk_size": chunk_size}
     if shard is not None:  # what the merge draws, as one run with these --targets would

@@ -194,7 +194,7 @@ def write_sad(
     start, stop = shard.bounds(kept) if shard is not None else (0, kept)
     plan = survey.plan(start, stop)
     _log_plan(plan, kept, shard, head, len(targets), model, options, stats)
-    settings = run_settings(model_dir, genome, vcf, head, options, stats, strict)
+    settings = run_settings(model_dir, genome, survey.identity, head, options, stats, strict)
     settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
     settings["gtf"] = content_identity(gtf) if gtf is not None else None
     attrs: dict[str, object] = {

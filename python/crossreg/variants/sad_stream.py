@@ -22,29 +22,27 @@ would have written.
 
 from __future__ import annotations
 
-import array
 import contextlib
 import dataclasses
 import json
 import logging
 import os
 import shutil
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
 
+from crossreg import _native
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write, output_error, unnamed_write_error
 from crossreg.io.identity import (
     IDENTITY_RULE,
     OLD_RULE,
-    content_identity,
     fasta_identity,
     identity_difference,
     old_store_refusal,
@@ -54,14 +52,16 @@ from crossreg.io.space import allocated_memmap
 from crossreg.io.vcf import (
     Variant,
     iter_vcf,
+    native_batches,
     reference_bases,
     require_ascii_record,
     require_chromosome,
+    warn_bgzf_end,
 )
 from crossreg.model.checkpoint_info import checkpoint_identity
-from crossreg.progress import track
+from crossreg.progress import progress
 from crossreg.shard import Shard
-from crossreg.variants.alleles import Allele, log_skipped, scorable_alts, skip_reason
+from crossreg.variants.alleles import Allele, log_skipped, scorable_alts
 
 if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions
@@ -143,7 +143,8 @@ class Survey:
     chromosome the FASTA lacks, each kept record's number of scorable alleles and, for
     every allele that cannot be scored, its kept record (`unscorable_records`, ascending)
     and its reason (`unscorable_reasons`, an index into `reasons`): 9 bytes an allele, so
-    a gVCF's ``<NON_REF>`` on every record costs little."""
+    a gVCF's ``<NON_REF>`` on every record costs little; and the VCF's
+    :func:`~crossreg.io.identity.content_identity`, taken from the bytes the pass read."""
 
     kept: int
     off_fasta: dict[str, int]
@@ -151,6 +152,7 @@ class Survey:
     unscorable_records: npt.NDArray[np.int64]
     unscorable_reasons: npt.NDArray[np.uint8]
     reasons: tuple[str, ...]
+    identity: dict[str, object]
 
     def plan(self, start: int, stop: int) -> Plan:
         """The alleles of kept records ``[start, stop)``, scored and skipped."""
@@ -161,19 +163,8 @@ class Survey:
         return Plan(start, stop, scored, dict(sorted(skipped.items())))
 
 
-class UnscorableAlleles:
-    """The alleles that cannot be scored, gathered compactly while a VCF is read: each
-    one's kept record (int64) and reason code (uint8, into the reasons met, in order)."""
-
-    def __init__(self) -> None:
-        self.records = array.array("q")
-        self.codes = array.array("B")
-        self.reasons: dict[str, int] = {}
-
-    def add(self, record: int, reason: str) -> None:
-        """Count one allele of kept record `record` skipped for `reason`."""
-        self.records.append(record)
-        self.codes.append(self.reasons.setdefault(reason, len(self.reasons)))
+#: Records surveyed natively per call: enough to amortise it, few enough to show progress.
+_SURVEY_BATCH = 1 << 16
 
 
 def survey_vcf(
@@ -189,38 +180,54 @@ def survey_vcf(
     a model of `seq_length` (:class:`Survey`); stops when no record is on the genome (a
     naming mismatch: the error carries the hint), with `strict` at the first record off
     it, and at the first record with a scorable allele whose REF the genome contradicts
-    (:func:`crossreg.io.vcf.reference_bases`), so such a run stops before it writes."""
-    counts = array.array("H")
-    unscorable = UnscorableAlleles()
-    off: Counter[str] = Counter()
-    first_off: Variant | None = None
-    for v in track(
-        iter_vcf(vcf, sites_only=True), "counting the VCF's records", "records"
-    ):  # 10⁷ in 1000G
-        require_ascii_record(v, source=source)
-        if v.chrom not in genome.sizes:
-            if strict:
-                require_chromosome(v, genome.sizes, source=source)
-            off[v.chrom] += 1
-            first_off = first_off or v
-            continue
-        reasons = [skip_reason(v, alt, seq_length) for alt in v.alts]
-        for reason in filter(None, reasons):
-            unscorable.add(len(counts), reason)
-        if None in reasons:  # the scorer's checks, before anything is written
-            reference_bases(v, genome, source=source, swapped_snp=True)
-        counts.append(reasons.count(None))
-    if first_off is not None and not counts:
-        require_chromosome(first_off, genome.sizes, source=source)
+    (:func:`crossreg.io.vcf.reference_bases`), so such a run stops before it writes.
+
+    The records are read, counted and checked natively without the GIL
+    (:class:`crossreg._native.VcfSurvey`: :func:`~crossreg.variants.alleles.skip_reason`'s
+    rule, the REF read from the genome in place), and the file hashed as it is read; the
+    one record that fails a check is stated by the Python checks, in their words."""
+    path = Path(vcf)
+    warn_bgzf_end(path)
+    survey = _native.VcfSurvey(path, genome.native, seq_length, strict=strict)
+    with progress(None, "counting the VCF's records", "records") as meter:  # 10⁷ in 1000G
+        for read in native_batches(path, survey, lambda: survey.read(_SURVEY_BATCH)):
+            meter.update(read)
+    if survey.stop is not None:
+        _refuse(_variant(survey.stop), genome, source)
+    alleles, records, codes, reasons, off = survey.take_counts()
+    if survey.first_off is not None and not len(alleles):
+        require_chromosome(_variant(survey.first_off), genome.sizes, source=source)
     skipped = dict(sorted(off.items()))
     log_skipped(skipped, source=source)
+    digest = survey.content_digest
+    if digest is None:  # the reader stops only at the file's end or a failed check
+        raise RuntimeError(f"{source}: the survey ended before the end of the file")
     return Survey(
-        len(counts),
+        len(alleles),
         skipped,
-        np.frombuffer(counts, dtype=np.uint16),
-        np.frombuffer(unscorable.records, dtype=np.int64),
-        np.frombuffer(unscorable.codes, dtype=np.uint8),
-        tuple(unscorable.reasons),
+        alleles,
+        records,
+        codes,
+        tuple(reasons),
+        {"size": digest[0], "sha256": digest[1]},
+    )
+
+
+def _variant(record: tuple[str, int, str, str, list[str]]) -> Variant:
+    """The survey's record ``(chrom, pos, id, ref, alts)`` as a :class:`Variant`."""
+    chrom, pos, vid, ref, alts = record
+    return Variant(chrom, pos - 1, ref, tuple(alts), vid)
+
+
+def _refuse(variant: Variant, genome: Genome, source: str) -> NoReturn:
+    """Raise the error of the check `variant` failed in the native survey (the checks of
+    :func:`survey_vcf`'s records, in their order)."""
+    require_ascii_record(variant, source=source)
+    require_chromosome(variant, genome.sizes, source=source)
+    reference_bases(variant, genome, source=source, swapped_snp=True)
+    raise RuntimeError(
+        f"{source}: the native survey stopped at the record at "
+        f"{variant.chrom}:{variant.pos + 1}, which the checks pass"
     )
 
 
@@ -244,20 +251,21 @@ def record_chunks(
 def run_settings(
     model_dir: str | os.PathLike[str],
     genome: Genome,
-    vcf: str | os.PathLike[str],
+    source: Mapping[str, object],
     head: str,
     options: InferenceOptions,
     stats: Sequence[str],
     strict: bool,
 ) -> dict[str, object]:
     """What makes two runs (or shards) produce the same scores: the inputs by content
-    (:mod:`crossreg.io.identity`; a copy at another path is the same input), the head,
+    (:mod:`crossreg.io.identity`; a copy at another path is the same input; `source`, the
+    variants' or sites' file's :func:`~crossreg.io.identity.content_identity`), the head,
     options and statistics."""
     return {
         "identity": IDENTITY_RULE,
         "model": checkpoint_identity(model_dir),
         "fasta": fasta_identity(genome.path, genome.sizes),
-        "vcf": content_identity(vcf),
+        "vcf": dict(source),
         "head": head,
         "options": dataclasses.asdict(options),
         "stats": list(stats),

@@ -11,8 +11,8 @@ use crate::genome;
 
 /// A FASTA file held in memory; windows may run off either chromosome end (N-padded).
 #[pyclass(frozen, module = "crossreg._native")]
-struct Genome {
-    inner: genome::Genome,
+pub(super) struct Genome {
+    pub(super) inner: genome::Genome,
 }
 
 #[pymethods]
