@@ -5,9 +5,14 @@ GIL), on short and long VCFs, sites-only and 1000-Genomes-like with genotype col
 plain and gzipped; checks both read the same records. Also the pass of the last of 100
 shards (or a run resumed near its end) to its own records: the records before them
 passed over by CHROM in Python (the reference's ``pass_over``) beside natively
-(``kept_records(skip=...)``).
+(``kept_records(skip=...)``). And ``sad``'s survey pass (``survey_vcf``: each record's
+scorable alleles, the others' reasons, REF against the genome) with the VCF's content
+identity: the record-by-record Python survey and a second read to hash the file
+(``tests/sad_survey_reference.py``) beside the native survey that hashes the bytes it
+reads; checks both find the same.
 
     python benches/bench_sad_vcf.py [--records 2000 20000] [--samples 0 2504]
+        [--survey 20000x0 200000x0 20000x2504]
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
 
 from crossreg.genome import Genome
+from crossreg.io.identity import content_identity
 from crossreg.io.vcf import Variant, iter_vcf
-from crossreg.variants.sad_stream import kept_records
+from crossreg.variants.sad_stream import Survey, kept_records, survey_vcf
+from tests.sad_survey_reference import reference_survey_vcf
 from tests.vcf_reference import reference_iter_vcf
 
 INFO = "AC=3;AN=5008;AF=0.0006;EAS_AF=0;AMR_AF=0;AFR_AF=0.002;EUR_AF=0;SAS_AF=0;VT=SNP"
@@ -93,10 +100,52 @@ def to_last_share(path: Path, genome: Genome, records: int) -> tuple[float, floa
     return middle - start, end - middle
 
 
+def surveyed(
+    survey: Callable[..., Survey], path: Path, genome: Genome
+) -> tuple[float, tuple[object, ...]]:
+    """The fewest seconds of three for `survey` of `path` (identity included), and what
+    it found."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        found = survey(path, genome, 131_072, source=str(path))
+        best = min(best, time.perf_counter() - start)
+    fields = (found.kept, found.alleles.tolist(), found.unscorable_records.tolist())
+    return best, (*fields, found.reasons, found.identity)
+
+
+def survey_table(shapes: list[str], tmp: Path, genome: Genome) -> None:
+    """The survey pass, as ``RECORDSxSAMPLES`` shapes: Python with the hash's own read
+    (also timed alone) beside native."""
+    print(
+        "\n| samples | records | file | Python survey + hash read s | of which hash s "
+        "| native s | ratio | Python µs/record | native µs/record |"
+    )
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for shape in shapes:
+        records, samples = (int(n) for n in shape.split("x"))
+        for suffix in (".vcf", ".vcf.gz"):
+            path = tmp / f"survey-s{samples}-r{records}{suffix}"
+            write_vcf(path, records, samples)
+            before, expected = surveyed(reference_survey_vcf, path, genome)
+            start = time.perf_counter()
+            content_identity(path)
+            hashing = time.perf_counter() - start
+            after, got = surveyed(survey_vcf, path, genome)
+            assert got == expected
+            print(
+                f"| {samples:,} | {records:,} | {suffix[1:]} | {before:.3f} | {hashing:.3f} "
+                f"| {after:.3f} | {before / after:.1f}× | {before / records * 1e6:.1f} "
+                f"| {after / records * 1e6:.2f} |"
+            )
+            path.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="+", default=[2_000, 20_000])
     parser.add_argument("--samples", type=int, nargs="+", default=[0, 2504])
+    parser.add_argument("--survey", nargs="*", default=["20000x0", "200000x0", "20000x2504"])
     args = parser.parse_args()
     print(
         "| samples | records | file | Python s | native s | ratio "
@@ -122,6 +171,7 @@ def main() -> None:
                     if suffix == ".vcf" and records == max(args.records):
                         shares.append((samples, records, *to_last_share(path, genome, records)))
                     path.unlink()
+        survey_table(args.survey, Path(tmp), genome)
 
     print("\n| samples | records | the last share's pass, Python s | native s | ratio |")
     print("| ---: | ---: | ---: | ---: | ---: |")

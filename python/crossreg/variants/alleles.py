@@ -35,7 +35,9 @@ def skip_reason(variant: Variant, alt: str, seq_length: int | None = None) -> st
     ALT equal to REF (no change: its SAD would be 0 on every track whatever the model), a
     REF of N only (an assembly gap, or past the chromosome's end), or,
     given the model's `seq_length`, an allele that does not fit in the window from its
-    centre (REF or ALT longer than ``seq_length // 2 + 1`` bp)."""
+    centre (REF or ALT longer than ``seq_length // 2 + 1`` bp). ``sad``'s survey applies
+    the same rule natively (:class:`crossreg._native.VcfSurvey`; its parity is tested):
+    a change here is made there too."""
     if not alt.isalpha():
         return "symbolic or missing ALT"
     if "SVTYPE" in variant.info:
