@@ -171,7 +171,7 @@ def test_the_identity_is_the_files_and_taken_in_the_surveys_read(tmp_path):
         with open(pipe, "wb") as handle:
             handle.write(data)
 
-    writer = threading.Thread(target=write)
+    writer = threading.Thread(target=write, daemon=True)  # no hang should the survey fail
     writer.start()
     survey = survey_vcf(pipe, genome, 1024, source="v")
     writer.join()
