@@ -534,3 +534,20 @@ def test_resume_with_fewer_epochs_than_the_models_trained_is_refused_first(tmp_p
     refusal = f"the model {last.parent} has trained 3 epochs, more than --epochs 1"
     assert any(refusal in m and "resume with --epochs 3 or more" in m for m in logs.messages)
     assert not any(m.startswith(("kept from", "[1/")) for m in logs.messages)
+
+
+def test_the_demos_stores_record_the_worlds_assembly_not_the_fasta_name(tmp_path, monkeypatch):
+    """Every world's FASTA is ``genome.fa``: without ``--assembly`` each store recorded the
+    assembly 'genome', and transfer's messages named the store's genome 'human (genome)'."""
+    import crossreg.demo
+    from crossreg.demo_settings import FAST
+
+    calls = []
+    monkeypatch.setattr(crossreg.demo, "run_step", lambda argv, *a, **k: calls.append((argv, k)))
+    files = {k: tmp_path / f"{k}.x" for k in ("fasta", "blacklist", "unmappable", "gaps")}
+    crossreg.demo._build_store(
+        "human", files, tmp_path / "t.txt", tmp_path / "r.bed", tmp_path, FAST
+    )
+    ((argv, kwargs),) = calls
+    assert argv[argv.index("--assembly") + 1] == "synth-tiny-seed0"
+    assert kwargs["options"].assembly == "synth-tiny-seed0"

@@ -158,6 +158,9 @@ def test_transfer_refuses_a_gtf_with_a_tss_past_the_stores_chromosome(stores, tm
     assert f"{gtf}: 1 TSS(s) of 1 gene(s) lie past the end of their chromosome" in logs.text
     assert f"gene 'STRAY' at {chrom}:{sizes[chrom] + 5001:,}" in logs.text
     assert f"({gtf}:{lines})" in logs.text
+    # the store's genome and assembly, not 'human (genome)' inside parentheses of its own
+    assert f"in the genome of {stores['human']} (human, assembly genome), e.g." in logs.text
+    assert "give the GTF of the store's genome (human, assembly genome)" in logs.text
     assert not out.exists()
 
 

@@ -163,6 +163,12 @@ def _check_trained_epochs(out: Path, settings: DemoSettings) -> None:
             )
 
 
+def _world_assembly(settings: DemoSettings) -> str:
+    """The assembly name of the demo's synthetic genomes: the preset and seed that make
+    the world (``synth-mini-seed0``)."""
+    return f"synth-{settings.preset}-seed{settings.seed}"
+
+
 def _build_store(
     name: str,
     files: dict[str, Path],
@@ -171,9 +177,13 @@ def _build_store(
     out: Path,
     settings: DemoSettings,
 ) -> None:
-    """``crossreg data`` of one genome's store of `targets` on the demo's windows."""
+    """``crossreg data`` of one genome's store of `targets` on the demo's windows; its
+    assembly is the world's (:func:`_world_assembly`), not the FASTA's file name, which is
+    ``genome.fa`` in every world."""
     seq_length, crop_bins = settings.seq_length, settings.crop_bins
-    argv = ["data", "--genome", name, "--fasta", str(files["fasta"]), "--targets", str(targets)]
+    assembly = _world_assembly(settings)
+    argv = ["data", "--genome", name, "--assembly", assembly, "--fasta", str(files["fasta"])]
+    argv += ["--targets", str(targets)]
     argv += ["--regions", str(regions), "--blacklist", str(files["blacklist"])]
     argv += ["--unmappable", str(files["unmappable"]), "--gaps", str(files["gaps"])]
     argv += ["--seq-length", str(seq_length), "--stride", str(seq_length // 2)]
@@ -185,7 +195,7 @@ def _build_store(
         out,
         fasta=files["fasta"],
         targets=targets,
-        options=BuildOptions(genome=name, layout=layout, overwrite=True),
+        options=BuildOptions(genome=name, assembly=assembly, layout=layout, overwrite=True),
         regions=regions,
         gaps=files["gaps"],
         blacklist=[files["blacklist"]],

@@ -102,6 +102,13 @@ def check_gtf_chromosomes(
             )
 
 
+def store_genome(store: DataStore) -> str:
+    """The store's genome for messages: ``human, assembly hg38`` (its name alone where
+    ``dataset.json`` records no assembly)."""
+    assembly = store.metadata.get("assembly")
+    return f"{store.genome}, assembly {assembly}" if assembly else store.genome
+
+
 @dataclass
 class TransferPlan:
     """What :func:`plan_transfer` found, all before the model loads: the checked `head`
@@ -215,8 +222,7 @@ def plan_transfer(
         tss = gene_tss(_noting_chroms(iter_gtf(gtf), named))
         windows = (w for split in store.splits for w in store.windows(split))
         check_gtf_chromosomes(gtf, named, list(dict.fromkeys(w.chrom for w in windows)), data_dir)
-        assembly = store.metadata.get("assembly")
-        genome = f"{store.genome} ({assembly})" if assembly else store.genome
+        genome = store_genome(store)
         if store.chrom_sizes is None:
             log.warning(
                 "%s records no chromosome sizes (built by an older crossreg): the genes of %s "
@@ -231,7 +237,7 @@ def plan_transfer(
                 tss,
                 store.chrom_sizes,
                 f"the genome of {data_dir} ({genome})",
-                f"give the GTF of the store's genome, {genome}",
+                f"give the GTF of the store's genome ({genome})",
             )
         genes = gene_sites(store, splits, tss)
         if len(genes) < 3:
