@@ -37,35 +37,35 @@ from crossreg.evaluate.transfer_tracks import (
 )
 
 
-def _log(values: npt.NDArray) -> npt.NDArray[np.float64]:
-    return np.log1p(np.maximum(np.asarray(values, dtype=np.float64), 0.0))
+def _logged(values: npt.NDArray, columns: Sequence[int]) -> npt.NDArray[np.float64]:
+    """``log(1 + x)`` of the `columns` of `values` (negative values as 0), in one new
+    array: at a genome's variable DNase bins, ``(sites, tracks)`` is gigabytes."""
+    out = np.asarray(values)[:, list(columns)].astype(np.float64, copy=False)
+    np.maximum(out, 0.0, out=out)
+    return np.log1p(out, out=out)
 
 
-def mean_normalised(values: npt.NDArray, experiments: Sequence[str | None]) -> npt.NDArray:
-    """``log(1 + x)`` minus, per row, its mean over the columns of the same experiment."""
-    logged = _log(values)
-    out = np.full_like(logged, np.nan)
-    for experiment in {e for e in experiments if e is not None}:
-        cols = [i for i, e in enumerate(experiments) if e == experiment]
-        out[:, cols] = logged[:, cols] - logged[:, cols].mean(axis=1, keepdims=True)
-    return out
+def _standardise(a: npt.NDArray[np.float64]) -> None:
+    """Centre `a`'s columns and scale them to norm 1, in place; NaN for a constant column."""
+    a -= a.mean(axis=0)
+    norm = np.sqrt(np.einsum("ij,ij->j", a, a))
+    largest = np.maximum(a.max(axis=0), -a.min(axis=0))
+    a /= np.where(norm > 1e-12 * np.maximum(1.0, largest), norm, np.nan)
+
+
+def _correlations(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArray:
+    """:func:`pearson_matrix` of two float64 arrays that are the caller's to overwrite."""
+    if x.shape[0] < 3:
+        return np.full((x.shape[1], y.shape[1]), np.nan)
+    _standardise(x)
+    _standardise(y)
+    return np.clip(x.T @ y, -1.0, 1.0)
 
 
 def pearson_matrix(x: npt.NDArray, y: npt.NDArray) -> npt.NDArray[np.float64]:
     """``(x columns, y columns)`` Pearson R across rows (NaN for a constant column or
     fewer than 3 rows)."""
-    n = x.shape[0]
-    if n < 3:
-        return np.full((x.shape[1], y.shape[1]), np.nan)
-
-    def standardised(a: npt.NDArray) -> npt.NDArray:
-        a = a - a.mean(axis=0)
-        norm = np.sqrt((a * a).sum(axis=0))
-        scale = np.where(norm > 1e-12 * np.maximum(1.0, np.abs(a).max(axis=0)), norm, np.nan)
-        return a / scale
-
-    r = standardised(np.asarray(x, np.float64)).T @ standardised(np.asarray(y, np.float64))
-    return np.clip(r, -1.0, 1.0)
+    return _correlations(np.array(x, dtype=np.float64), np.array(y, dtype=np.float64))
 
 
 @dataclass
@@ -99,8 +99,6 @@ def transfer_tables(
     side is mean-normalised over its own tracks of the experiment."""
     m_exp = [experiment_of(d) for d in measured_descriptions]
     h_exp = [experiment_of(d) for d in head_descriptions]
-    m_log, h_log = _log(measured), _log(predicted)
-    m_norm, h_norm = mean_normalised(measured, m_exp), mean_normalised(predicted, h_exp)
     n = measured.shape[0]
     pairs: list[dict] = []
     matrix: list[dict] = []
@@ -108,13 +106,23 @@ def transfer_tables(
     for experiment in sorted({e for e in m_exp if e is not None} & set(h_exp)):
         mc = [i for i, e in enumerate(m_exp) if e == experiment]
         hc = [j for j, e in enumerate(h_exp) if e == experiment]
-        normalised = pearson_matrix(h_norm[:, hc], m_norm[:, mc])
-        assay = assay_of_experiment(experiment)
+        # one experiment's columns at a time, normalised in place: memory of a few
+        # experiment-sized arrays, not of several copies of every track
+        m_log, h_log = _logged(measured, mc), _logged(predicted, hc)
         h_cells = [cell_type_of(head_descriptions[j]) for j in hc]
         m_cells = [cell_type_of(measured_descriptions[i]) for i in mc]
         same = pairing.matched(
             [head_ids[j] for j in hc], h_cells, [measured_ids[i] for i in mc], m_cells
         )
+        raw = {
+            (a, b): pearson_matrix(h_log[:, [a]], m_log[:, [b]])[0, 0]
+            for a, b in zip(*np.nonzero(same), strict=True)
+        }
+        for logged in (m_log, h_log):  # minus each site's mean over the side's tracks
+            logged -= logged.mean(axis=1, keepdims=True)
+        normalised = _correlations(h_log, m_log)
+        del m_log, h_log
+        assay = assay_of_experiment(experiment)
         note = normalised_r_gap(experiment, n, h_cells, m_cells, normalised, same, pairing.rule)
         if note is not None:
             notes[experiment] = note
@@ -133,14 +141,13 @@ def transfer_tables(
                     {**common, "matched": matched, "pearson_r_normalised": normalised[a, b], "n": n}
                 )
                 if matched:
-                    raw = pearson_matrix(h_log[:, [j]], m_log[:, [i]])[0, 0]
                     pairs.append(
                         {
                             **common,
                             "cell_type": m_cells[b],
                             "site_kind": SITE_KINDS[kind],
                             "sites": n,
-                            "pearson_r": raw,
+                            "pearson_r": raw[a, b],
                             "pearson_r_normalised": normalised[a, b],
                         }
                     )
