@@ -19,6 +19,7 @@ import torch
 
 from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, SplitDataset, build_dataset
+from crossreg.data.assembly import assembly_from_fasta_name
 from crossreg.data.build import build_shard, tracks_per_chunk
 from crossreg.data.shards import merge_shards
 from crossreg.genome import Genome
@@ -731,3 +732,35 @@ def test_compressing_the_targets_reports_progress(inputs, tmp_path, monkeypatch,
     assert lines and lines[-1].startswith(
         f"compressing targets (level 1): {windows}/{windows} windows (100.0%)"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "assembly"),
+    [
+        ("hg38.fa", "hg38"),
+        ("hg38.fa.gz", "hg38"),
+        ("mm10.fasta", "mm10"),
+        ("danRer11.fna.gz", "danRer11"),
+        ("hg38.analysisSet.fa", "hg38"),
+        ("GRCh38.primary_assembly.genome.fa", "GRCh38"),
+        ("Homo_sapiens.GRCh38.dna.primary_assembly.fa.gz", "GRCh38"),
+        ("Mus_musculus.GRCm39.dna_sm.toplevel.fa", "GRCm39"),
+        ("Drosophila_melanogaster.BDGP6.46.dna.toplevel.fa", "BDGP6.46"),
+        ("GCF_000001405.40_GRCh38.p14_genomic.fna", "GCF_000001405.40"),
+        ("GCA_000001635.9_GRCm39_genomic.fna.gz", "GCA_000001635.9"),
+        ("genome.fa", "genome"),
+    ],
+)
+def test_the_default_assembly_is_read_from_common_fasta_names(name, assembly):
+    """Ensembl's ``Homo_sapiens.GRCh38.dna...`` recorded the assembly ``Homo_sapiens`` and
+    NCBI's ``GCF_000001405.40_...`` lost the accession's version; UCSC and GENCODE names
+    keep the name up to its first dot they always had."""
+    assert assembly_from_fasta_name(f"staged/{name}") == assembly
+
+
+def test_a_store_from_an_ensembl_fasta_records_its_assembly(inputs, tmp_path):
+    ensembl = inputs.copy()
+    ensembl["fasta"] = tmp_path / "Homo_sapiens.GRCh38.dna.primary_assembly.fa"
+    shutil.copyfile(inputs["fasta"], ensembl["fasta"])
+    assert main(cli_args(ensembl, tmp_path / "store")) == 0
+    assert json.loads((tmp_path / "store" / "dataset.json").read_text())["assembly"] == "GRCh38"

@@ -39,7 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     inputs = parser.add_argument_group("inputs")
     inputs.add_argument("--genome", required=True, help="genome name stored in the dataset")
     inputs.add_argument(
-        "--assembly", help="assembly name (default: the FASTA's file name up to its first dot)"
+        "--assembly",
+        help="assembly name (default: read from the FASTA's file name: Ensembl's "
+        "Homo_sapiens.GRCh38.dna.*.fa gives GRCh38, NCBI's GCF_000001405.40_*_genomic.fna "
+        "GCF_000001405.40, others the name up to its first dot: hg38.fa gives hg38)",
     )
     inputs.add_argument("--fasta", required=True, help="genome FASTA (uncompressed)")
     inputs.add_argument("--targets", required=True, help="Basenji targets table")

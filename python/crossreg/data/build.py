@@ -24,6 +24,7 @@ import numpy as np
 
 from crossreg import __version__
 from crossreg.data import defaults
+from crossreg.data.assembly import assembly_from_fasta_name
 from crossreg.data.bigwig import compute_targets, report_absent_chromosomes
 from crossreg.data.checks import check_inputs, check_numbers
 from crossreg.data.compressed import compress_targets
@@ -396,7 +397,7 @@ def _build(
             "format_version": store_version(options.compress_targets),
             "crossreg_version": __version__,
             "genome": options.genome,
-            "assembly": options.assembly or Path(fasta).name.split(".")[0],
+            "assembly": options.assembly or assembly_from_fasta_name(fasta),
             "chrom_sizes": inputs.genome.sizes,
             "seq_length": layout.seq_length,
             "pool_width": layout.pool_width,
