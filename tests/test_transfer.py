@@ -798,3 +798,31 @@ def test_a_nan_accessibility_target_stops_transfer_at_any_variable_fraction(worl
     said = f"dataset {store} holds NaN or infinite targets in its '{split}' windows for 1 track(s) "
     assert f"{said}({data.table.identifiers[column]})" in logs.text
     assert not out.exists()
+
+
+def _one_accessibility_cell_type(source: Path, out: Path) -> Path:
+    """A store of `source`'s tracks whose accessibility tracks all name one cell type."""
+    store = _store_copy(source, out)
+    (store / "targets.txt").unlink()
+    table = DataStore(source).table
+    text = (source / "targets.txt").read_text()
+    for d in {d for d in table.descriptions if is_accessibility(d)}:
+        text = text.replace(f"\t{d}", f"\t{d.split(':')[0]}:liver")
+    (store / "targets.txt").write_text(text)
+    return store
+
+
+def test_a_variable_fraction_with_one_accessibility_cell_type_is_refused(world, tmp_path, logs):
+    # before: DNase fell back to TSSs and --variable-fraction 0.3 went unused, exit 0
+    root, stores, _ = world
+    store = _one_accessibility_cell_type(stores["human"], tmp_path / "store")
+    out = tmp_path / "out"
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data", str(store)]
+    argv += ["--gtf", str(_human_gtf(stores)), "--out", str(out), "--no-plots"]
+    assert main([*argv, "--variable-fraction", "0.3"]) == 1
+    assert "--variable-fraction 0.3: no variable bins are taken, as" in logs.text
+    assert "fewer than 2 cell types, so DNase is compared at gene TSSs" in logs.text
+    assert not out.exists()
+    # without the option the fallback runs, with its warning
+    assert main(argv) == 0
+    assert "DNase at TSSs instead" in logs.text

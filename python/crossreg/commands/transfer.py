@@ -20,6 +20,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import number
+from crossreg.evaluate.defaults import VARIABLE_FRACTION
 from crossreg.step_defaults import TRANSFER_BATCH_SIZE
 
 HELP = (
@@ -58,9 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variable-fraction",
         type=number(0.0, 1.0, above=True),
-        default=0.1,
         help="accessibility (DNASE, ATAC) is compared at this fraction of the held-out bins "
-        "most variable across the genome's cell types (default %(default)s)",
+        f"most variable across the genome's cell types (default {VARIABLE_FRACTION}); "
+        "refused where there are none (fewer than 2 accessibility cell types)",
     )
     parser.add_argument(
         "--pairs",

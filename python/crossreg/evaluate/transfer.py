@@ -20,6 +20,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.data.store import DataStore
+from crossreg.evaluate.defaults import VARIABLE_FRACTION
 from crossreg.evaluate.finite import (
     check_finite_predictions,
     check_finite_targets,
@@ -28,7 +29,6 @@ from crossreg.evaluate.finite import (
 from crossreg.evaluate.transfer_sites import (
     DEFAULT_SPLITS,
     TSS_SITES,
-    VARIABLE_FRACTION,
     VARIABLE_SITES,
     Site,
     gene_sites,
@@ -174,11 +174,13 @@ def plan_transfer(
     gtf: str | os.PathLike[str],
     *,
     splits: Sequence[str] = DEFAULT_SPLITS,
-    fraction: float = VARIABLE_FRACTION,
+    fraction: float | None = None,
     pairs: str | os.PathLike[str] | None = None,
 ) -> TransferPlan:
     """Check the inputs of a transfer (the pairs file `pairs` too) and find its sites (see
-    :func:`write_transfer`), without loading the model or importing torch."""
+    :func:`write_transfer`), without loading the model or importing torch. A `fraction`
+    given (not None: :data:`VARIABLE_FRACTION`) where DNase is not compared at variable bins
+    is refused rather than ignored."""
     splits = held_out(splits)
     info = checkpoint_info(model_dir)
     head = info.choose(head, "--head")
@@ -208,6 +210,18 @@ def plan_transfer(
     variable = "DNASE" in shared and len({cell_type_of(m_desc[i]) for i in accessible}) > 1
     if "DNASE" in shared and not variable:
         log.warning("fewer than 2 measured accessibility cell types: DNase at TSSs instead")
+    if fraction is not None and not variable:
+        why = (
+            f"{data_dir} measures accessibility (DNASE, ATAC) in fewer than 2 cell types, so "
+            "DNase is compared at gene TSSs"
+            if "DNASE" in shared
+            else f"no DNASE experiment is on both the '{head}' head and {data_dir}"
+        )
+        raise ValueError(
+            f"--variable-fraction {fraction:g}: no variable bins are taken, as {why}; "
+            "drop --variable-fraction"
+        )
+    fraction = VARIABLE_FRACTION if fraction is None else fraction
 
     def tracks(descriptions: Sequence[str], at_variable: bool) -> list[int]:
         return [
@@ -264,7 +278,7 @@ def write_transfer(
     out: str | os.PathLike[str],
     *,
     splits: Sequence[str] = DEFAULT_SPLITS,
-    fraction: float = VARIABLE_FRACTION,
+    fraction: float | None = None,
     pairs: str | os.PathLike[str] | None = None,
     plots: bool = True,
     svg: bool = False,

@@ -30,6 +30,7 @@ import numpy.typing as npt
 from crossreg.data.store import DataStore
 from crossreg.dna import one_hot
 from crossreg.errors import require_name_list
+from crossreg.evaluate.defaults import VARIABLE_FRACTION
 from crossreg.evaluate.finite import check_finite_targets, non_finite_columns
 from crossreg.evaluate.transfer_tracks import cell_type_of
 from crossreg.progress import progress
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from crossreg.model.seqnn import SeqNN
 
 DEFAULT_SPLITS = ("valid", "test")
-VARIABLE_FRACTION = 0.1
 TSS_SITES = "tss"
 VARIABLE_SITES = "sites"
 SITE_KINDS = {TSS_SITES: "gene_tss", VARIABLE_SITES: "variable_bin"}
