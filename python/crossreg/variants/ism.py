@@ -102,6 +102,7 @@ from crossreg.variants.ism_span import mutated_span
 from crossreg.variants.sad import require_ascii_tracks
 from crossreg.variants.sad_files import block_rows
 from crossreg.variants.sad_stream import (
+    FIGURE_TRACKS,
     ChunkStore,
     StoreState,
     kept_when_stopped,
@@ -114,9 +115,6 @@ from crossreg.variants.sad_stream import (
 STATS = ("sum", "center")
 MUTATION_SITES = 256  # sites whose sequences are listed, and streamed for scoring, at a time
 ISM_INPUTS = "model, FASTA, sites and options"
-#: A shard's setting of which tracks the merge draws: each kept one (``--targets`` given,
-#: as one run draws them) or each site's strongest.
-FIGURE_TRACKS = "figure_tracks"
 FIGURES_EACH = "each --targets track"
 FIGURES_STRONGEST = "the strongest (no --targets)"
 

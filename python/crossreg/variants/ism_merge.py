@@ -26,7 +26,6 @@ from crossreg.io.h5 import open_h5
 from crossreg.plots import check_plot_options
 from crossreg.variants.alleles import parse_counts
 from crossreg.variants.ism import (
-    FIGURE_TRACKS,
     FIGURES_EACH,
     ISM_INPUTS,
     IsmRun,
@@ -34,6 +33,7 @@ from crossreg.variants.ism import (
     write_ism_h5,
 )
 from crossreg.variants.sad_files import check_shards, merged_attrs, unreadable_shard
+from crossreg.variants.sad_stream import FIGURE_TRACKS
 
 #: What to do about a shard that cannot be read or is not whole.
 ISM_REMEDY = "score this shard again with crossreg ism --shard i/n"

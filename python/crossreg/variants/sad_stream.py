@@ -362,13 +362,20 @@ class ChunkWriter:
 
 
 SETTINGS_NAME = "settings.json"  # a store's settings, to name what a resume changed
+#: An ISM shard's setting of which tracks the merge draws: each kept one (``--targets``
+#: given, as one run draws them) or each site's strongest.
+FIGURE_TRACKS = "figure_tracks"
+#: Settings recorded under a key that is no option, by the option that sets them.
+SETTING_OPTIONS = {FIGURE_TRACKS: "--targets"}
 
 
 def setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     """The settings that differ between `before` and `now` (JSON values), named as options
     (``--batch-size 8 then, 3 now``; ``options`` holds the inference options; an input
-    by how its content differs: ``--vcf: the same size, other content (…)``). Settings
-    recorded before inputs were compared by content say only that, with what to do."""
+    by how its content differs: ``--vcf: the same size, other content (…)``; a setting of
+    :data:`SETTING_OPTIONS` by its option: ``--targets: figure tracks … then, … now``).
+    Settings recorded before inputs were compared by content say only that, with what to
+    do."""
     if before.get("identity") != now.get("identity"):
         return [OLD_RULE]
     found = []
@@ -380,6 +387,9 @@ def setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[s
             found += setting_changes(old, new)
         elif isinstance(old, dict) and isinstance(new, dict):
             found.append(f"--{key.replace('_', '-')}: {identity_difference(old, new)}")
+        elif key in SETTING_OPTIONS:
+            what = key.replace("_", " ")
+            found.append(f"{SETTING_OPTIONS[key]}: {what} {_shown(old)} then, {_shown(new)} now")
         else:
             found.append(f"--{key.replace('_', '-')} {_shown(old)} then, {_shown(new)} now")
     return found
