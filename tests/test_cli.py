@@ -75,6 +75,16 @@ def test_every_option_says_what_it_does_and_its_default():
         ("ism", "--batch-size", "crossreg.variants.ism", "write_ism", "options"),
         ("sad", "--batch-size", "crossreg.variants.sad", "write_sad", "options"),
         ("sad", "--batch-size", "crossreg.variants.scoring", "score_stats", "options"),
+        ("ism", "--width", "crossreg.variants.ism", "write_ism", "width"),
+        ("ism", "--width", "crossreg.variants.ism", "mutation_effects", "width"),
+        (
+            "finetune",
+            "--unfreeze-blocks",
+            "crossreg.train.finetune",
+            "FineTuneSpec",
+            "unfreeze_blocks",
+        ),
+        ("finetune", "--lora-rank", "crossreg.train.finetune", "FineTuneSpec", "lora_rank"),
     ],
 )
 def test_the_help_gives_the_default_the_library_uses(command, option, module, function, parameter):
@@ -87,7 +97,8 @@ def test_the_help_gives_the_default_the_library_uses(command, option, module, fu
     )
     sub = subparsers.choices[command]
     action = next(a for a in sub._actions if option in a.option_strings)
-    shown = re.findall(r"\(default:? ([^);]+)[);]", sub._get_formatter()._expand_help(action))
+    text = sub._get_formatter()._expand_help(action)
+    shown = re.findall(r"[(;] ?default:? ([^);]+)[);]", text)
     called = getattr(importlib.import_module(module), function)
     default = inspect.signature(called).parameters[parameter].default
     used = default.batch_size if parameter == "options" else default  # an InferenceOptions

@@ -1,7 +1,7 @@
-"""How much the inference steps take at a time, by default: sequences per batch
-(``--batch-size``) and, for the resumable ones, units per chunk kept on disk
-(``--chunk-size``); in a module of their own so that ``crossreg --help`` can show them
-without importing numpy."""
+"""Defaults of the steps that import torch, in a module of their own so that
+``crossreg --help`` can show them without importing numpy: how much the inference steps
+take at a time (sequences per batch, ``--batch-size``, and for the resumable ones units
+per chunk kept on disk, ``--chunk-size``), ISM's mutated width and fine-tuning's modes."""
 
 # sequences per batch (crossreg.model.inference.InferenceOptions)
 DEFAULT_BATCH_SIZE = 4  # predict, evaluate: windows
@@ -13,3 +13,11 @@ ISM_BATCH_SIZE = 16  # ism: mutated sequences (crossreg.variants.ism)
 DEFAULT_CHUNK_WINDOWS = 32  # predict --bigwig: windows (crossreg.predict.bigwig)
 DEFAULT_CHUNK_SITES = 16  # ism: sites (crossreg.variants.ism)
 DEFAULT_CHUNK_ALLELES = 50_000  # sad: alleles (crossreg.variants.sad)
+
+# ism (crossreg.variants.ism)
+ISM_WIDTH = 200  # central bases mutated per site
+
+# finetune (crossreg.train.finetune.FineTuneSpec)
+FINETUNE_MODES = ("probe", "unfreeze", "lora")  # the first is the default
+UNFREEZE_BLOCKS = 1  # --mode unfreeze: the trunk's last blocks that train
+LORA_RANK = 8  # --mode lora: the adapters' rank

@@ -18,6 +18,7 @@ from crossreg.commands.train import (
 )
 from crossreg.commands.values import COUNT, POSITIVE, whole
 from crossreg.model.checkpoint_info import checkpoint_info, saved_checkpoint_id
+from crossreg.step_defaults import FINETUNE_MODES, LORA_RANK, UNFREEZE_BLOCKS
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.run_folder import check_run_folder, require_no_training
 
@@ -51,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output (checkpoint) directory")
     parser.add_argument(
         "--mode",
-        choices=["probe", "unfreeze", "lora"],
-        default="probe",
+        choices=FINETUNE_MODES,
+        default=FINETUNE_MODES[0],
         help="probe: the trunk frozen, only the new head trains; unfreeze: the new head's own "
         "copy of the trunk's last --unfreeze-blocks blocks trains too; lora: low-rank "
         "adapters on every trunk convolution, applied on the new head's path only, train too "
@@ -70,14 +71,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=COUNT,
         default=None,
         metavar="K",
-        help="--mode unfreeze: train the trunk's last K blocks with weights (default: 1)",
+        help="--mode unfreeze: train the trunk's last K blocks with weights "
+        f"(default: {UNFREEZE_BLOCKS})",
     )
     parser.add_argument(
         "--lora-rank",
         type=whole(1, MAX_LORA_RANK),
         default=None,
         metavar="R",
-        help=f"--mode lora: the adapters' rank (1-{MAX_LORA_RANK}; default: 8)",
+        help=f"--mode lora: the adapters' rank (1-{MAX_LORA_RANK}; default: {LORA_RANK})",
     )
     parser.add_argument(
         "--lora-alpha",

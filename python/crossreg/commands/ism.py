@@ -22,7 +22,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import COUNT, MAX_SEQ_LENGTH, shard_of, whole
-from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE
+from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE, ISM_WIDTH
 from crossreg.variants.ism_span import mutated_span
 
 HELP = (
@@ -81,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--width",
         type=whole(1, MAX_SEQ_LENGTH),
-        default=200,
+        default=ISM_WIDTH,
         help="central bases to mutate, at most the model's input (default %(default)s)",
     )
     parser.add_argument(

@@ -59,6 +59,7 @@ from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN, TrackHead
 from crossreg.model.train_section import unknown_train_keys
 from crossreg.plots import check_plot_options
+from crossreg.step_defaults import FINETUNE_MODES, LORA_RANK, UNFREEZE_BLOCKS
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.options import TrainOptions
 from crossreg.train.run_folder import training_into
@@ -66,8 +67,6 @@ from crossreg.train.torch_state import callers_torch_state
 from crossreg.train.trainer import ModelSetup, Trainer, run_trainer
 
 log = logging.getLogger("crossreg")
-
-MODES = ("probe", "unfreeze", "lora")
 
 
 def check_new_head_name(name: str, what: str) -> None:
@@ -85,16 +84,18 @@ class FineTuneSpec:
     name (default: the dataset's genome), the trunk blocks to unfreeze (``unfreeze``), the
     adapters' rank and alpha (``lora``; alpha defaults to the rank, a scale of 1)."""
 
-    mode: str = "probe"
+    mode: str = FINETUNE_MODES[0]
     head: str | None = None
-    unfreeze_blocks: int = 1
-    lora_rank: int = 8
+    unfreeze_blocks: int = UNFREEZE_BLOCKS
+    lora_rank: int = LORA_RANK
     lora_alpha: float | None = None
 
     def check(self) -> None:
         """Stop on an unknown mode, a count below 1 or a head name a model cannot hold."""
-        if self.mode not in MODES:
-            raise ValueError(f"fine-tuning mode '{self.mode}' is unknown; use {', '.join(MODES)}")
+        if self.mode not in FINETUNE_MODES:
+            raise ValueError(
+                f"fine-tuning mode '{self.mode}' is unknown; use {', '.join(FINETUNE_MODES)}"
+            )
         if self.head is not None:
             check_new_head_name(self.head, f"--head-name {self.head!r}")
         if self.mode == "unfreeze" and self.unfreeze_blocks < 1:

@@ -87,7 +87,7 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.plots import check_plot_options
 from crossreg.progress import Progress, progress
 from crossreg.shard import Shard
-from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE
+from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE, ISM_WIDTH
 from crossreg.variants.alleles import format_counts, on_genome
 from crossreg.variants.ism_sites import (
     Site,
@@ -156,7 +156,7 @@ def mutation_effects(
     genome: Genome,
     *,
     head: str | None = None,
-    width: int = 200,
+    width: int = ISM_WIDTH,
     stats: Sequence[str] = STATS,
     options: InferenceOptions = InferenceOptions(batch_size=ISM_BATCH_SIZE),
     meter: Progress | None = None,
@@ -358,7 +358,7 @@ def write_ism(
     vcf: str | os.PathLike[str] | None = None,
     bed: str | os.PathLike[str] | None = None,
     head: str | None = None,
-    width: int = 200,
+    width: int = ISM_WIDTH,
     tracks: str | Sequence[str] | None = None,
     stats: Sequence[str] = STATS,
     options: InferenceOptions = InferenceOptions(batch_size=ISM_BATCH_SIZE),
