@@ -227,3 +227,15 @@ def test_read_json_names_the_file_and_line_and_gives_the_remedy(tmp_path):
     assert str(err.value) == f"{bad}: not valid JSON (Expecting ',' delimiter at line 3)"
     with pytest.raises(ValueError, match=r"at line 3\); rerun it$"):
         read_json(bad, "rerun it")
+    # bytes that are not UTF-8: before, a bare UnicodeDecodeError naming no file
+    latin = tmp_path / "latin.json"
+    latin.write_bytes('{\n"a": "café"}'.encode("latin-1"))
+    with pytest.raises(ValueError) as err:
+        read_json(latin, "rerun it")
+    assert (
+        str(err.value) == f"{latin}: not JSON: line 2 is not UTF-8 text (a binary file?); rerun it"
+    )
+    wide = tmp_path / "wide.json"
+    wide.write_text('{"a": 1}', encoding="utf-16")
+    with pytest.raises(ValueError, match=r"wide\.json: not JSON: the file is UTF-16 text, not"):
+        read_json(wide)

@@ -24,6 +24,7 @@ from crossreg.model.checkpoint import (
     read_config,
     save_checkpoint,
 )
+from crossreg.model.checkpoint_info import checkpoint_info
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN
 
@@ -174,6 +175,23 @@ def test_bad_config_is_refused(saved, tmp_path):
     (directory / CONFIG_NAME).write_text(json.dumps(data))
     with pytest.raises(ValueError, match="genome 'mouse' lists 2 targets but its head has 3"):
         load_checkpoint(directory)
+
+
+@pytest.mark.parametrize("read", [load_checkpoint, checkpoint_info])
+def test_a_config_that_is_not_utf8_is_named_with_the_fix(saved, read):
+    # before: a bare "'utf-8' codec can't decode byte 0xe9 in position ..." naming no file
+    directory, _ = saved
+    config = directory / CONFIG_NAME
+    text = config.read_text().replace('"crossreg_version"', '"caf\u00e9"', 1)
+    config.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ValueError) as refused:
+        read(directory)
+    assert not isinstance(refused.value, UnicodeDecodeError)
+    line = text[: text.index("caf")].count("\n") + 1
+    assert str(refused.value) == (
+        f"{config}: not JSON: line {line} is not UTF-8 text (a binary file?); the checkpoint "
+        "is damaged: use another checkpoint (best/, last/) or save this one again"
+    )
 
 
 def test_save_refuses_wrong_target_count(saved, tmp_path):

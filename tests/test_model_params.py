@@ -239,7 +239,9 @@ def test_an_uneven_crop_is_refused(cropping: list[int]) -> None:
 def test_a_binary_file_given_as_params_is_named(tmp_path):
     weights = tmp_path / "model_best.h5"
     weights.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)))
-    with pytest.raises(ValueError, match=r"model_best\.h5: not a text file .*params JSON"):
+    with pytest.raises(
+        ValueError, match=r"model_best\.h5: not JSON: line \d+ is not UTF-8 .*params JSON"
+    ):
         load_params(weights)
 
 

@@ -11,8 +11,8 @@ and turns a truncated or corrupt gzip stream into a :class:`ValueError` naming t
 and the last line read, and bytes that are not UTF-8 into one naming their line (or, for
 UTF-16 text or a bzip2, xz or zstd file, saying so and how to convert it);
 :func:`read_json` reads a JSON file, naming it and the line where a damaged one stops
-being JSON; :func:`bgzf_end_missing` tells a BGZF (bgzip) file cut short at a block boundary, which
-decompresses without error, by its missing end-of-file block.
+being JSON or UTF-8 text; :func:`bgzf_end_missing` tells a BGZF (bgzip) file cut short at
+a block boundary, which decompresses without error, by its missing end-of-file block.
 """
 
 from __future__ import annotations
@@ -185,13 +185,22 @@ def _after(line_no: int) -> str:
 
 
 def read_json(path: str | os.PathLike[str], remedy: str = "") -> Any:
-    """The JSON value in the file `path`; text that is not JSON is a ValueError naming the
-    file and the line where it goes wrong, followed by `remedy` when given."""
+    """The JSON value in the file `path`; bytes that are not UTF-8 text, or text that is
+    not JSON, are a ValueError naming the file and the line where it goes wrong, followed
+    by `remedy` when given."""
+    advice = f"; {remedy}" if remedy else ""
+    with open(path, "rb") as handle:
+        raw = handle.read()
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        kind = _other_kind(raw[:HEAD_SIZE])
+        line = raw.count(b"\n", 0, err.start) + 1
+        what = kind or f"line {line} is not UTF-8 text (a binary file?)"
+        raise ValueError(f"{path}: not JSON: {what}{advice}") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as err:
-        advice = f"; {remedy}" if remedy else ""
         raise ValueError(
             f"{path}: not valid JSON ({err.msg} at line {err.lineno}){advice}"
         ) from None

@@ -36,7 +36,13 @@ from crossreg.io.targets import Target
 from crossreg.io.text import read_json
 from crossreg.model.activations import GELU_FORMS
 from crossreg.model.branches import BranchSpec
-from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT, WEIGHTS_NAME, target_from_json
+from crossreg.model.checkpoint_info import (
+    CONFIG_NAME,
+    DAMAGED,
+    FORMAT,
+    WEIGHTS_NAME,
+    target_from_json,
+)
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 
@@ -170,12 +176,11 @@ def read_config(directory: str | os.PathLike[str]) -> CheckpointConfig:
     path = Path(directory) / CONFIG_NAME
     if not path.exists():
         raise ValueError(f"{directory}: not a crossreg checkpoint (no {CONFIG_NAME})")
-    data = read_json(path)
+    data = read_json(path, DAMAGED)
     if not isinstance(data, dict):
         raise ValueError(
             f"{path}: holds a JSON {type(data).__name__}, not the object of a crossreg "
-            "checkpoint config; the checkpoint is damaged: use another checkpoint (best/, "
-            "last/) or save this one again"
+            f"checkpoint config; {DAMAGED}"
         )
     if data.get("format") != FORMAT:
         raise ValueError(

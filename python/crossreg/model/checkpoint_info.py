@@ -24,6 +24,8 @@ from crossreg.model.tiling import Geometry
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT = "crossreg-checkpoint"
+#: What to do about a checkpoint file that cannot be read.
+DAMAGED = "the checkpoint is damaged: use another checkpoint (best/, last/) or save this one again"
 
 
 def target_from_json(data: Mapping[str, Any]) -> Target:
@@ -113,7 +115,7 @@ def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
         )
     if not (directory / WEIGHTS_NAME).is_file():
         raise ValueError(f"{directory}: {WEIGHTS_NAME} is missing")
-    data = read_json(path)
+    data = read_json(path, DAMAGED)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
         raise ValueError(f"{path}: not a crossreg checkpoint config (format {found!r})")

@@ -564,10 +564,5 @@ def parse_params(data: Mapping[str, Any], source: str = "<params>") -> Params:
 def load_params(path: str | os.PathLike[str]) -> Params:
     """Read and check a Basenji params JSON file."""
     path = Path(path)
-    try:
-        data = read_json(path)
-    except UnicodeDecodeError:
-        raise ValueError(
-            f"{path}: not a text file (a Keras .h5 or another binary file?); give the params JSON"
-        ) from None
+    data = read_json(path, "give the params JSON (not a Keras .h5 or another binary file)")
     return parse_params(data, str(path))
