@@ -397,6 +397,91 @@ def write_ism(
     and draws its figures."""
     check_plot_options(plots, svg)
     out = Path(out)
+    shard = _checked_request(
+        out, vcf, bed, stats, strict=strict, chunk_size=chunk_size, shard=shard,
+        figures=figures, svg=svg, resume=resume,
+    )  # fmt: skip
+    model, config, head = load_head(model_dir, head, options)
+    seq_length = model.seq_length
+    mutated_span(seq_length, width)  # a --width past the window stops before the sites are read
+    genome = Genome(fasta)
+    sites, skipped = _read_sites(genome, seq_length, vcf, bed, strict=strict)
+    targets = config.targets[head]
+    chosen = keep_head_tracks(model, head, targets, tracks)
+    kept = [targets[i] for i in chosen]
+    require_ascii_tracks(kept, model_dir)
+    every = len(sites)
+    first, last = shard_sites(shard, every, chunk_size)
+    sites = sites[first:last]
+    scored = SiteSpans(
+        sites,
+        site_spans(sites, genome, seq_length, width),
+        span_on_chromosome(sites, genome, seq_length, width),
+    )
+    total = count_sequences(scored.spans, scored.on_chromosome)
+    log.info(
+        "ISM of %d sites%s x %d bp x 3 bases (%d sequences) with the '%s' head (%d of %d "
+        "tracks) on %s%s",
+        len(sites),
+        "" if shard is None else f" (shard {shard}: sites {first}-{last} of {every})",
+        width,
+        total,
+        head,
+        len(chosen),
+        len(targets),
+        model_device(model),
+        options.describe(),
+    )
+    attrs = provenance(model_dir, head, config, options) | _site_attrs(
+        vcf, bed, stats, width=width, chosen=chosen, skipped=skipped
+    )
+    warn_off_chromosome(scored.on_chromosome)
+    settings = _chunk_settings(
+        model_dir, genome, head, options, stats, vcf=vcf, bed=bed, strict=strict,
+        width=width, chosen=chosen, chunk_size=chunk_size,
+    )  # fmt: skip
+    if shard is not None:  # what the merge draws, as one run with these --targets would
+        settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
+        attrs |= shard_attrs(shard, settings, first, last)
+        settings = {**settings, "shard": str(shard)}
+    store = ChunkStore(out, unit="sites")
+    state = store.open(settings, resume=resume, total=len(sites))
+    with kept_when_stopped(store, len(sites)):
+        done = state.alleles_done
+        before = count_sequences(scored.spans[:done], scored.on_chromosome[:done])
+        with progress(total, "ISM", "sequences", initial=before) as meter:
+            state = _score_chunks(
+                model, scored, genome, head, stats, options, store, state, chunk_size, meter
+            )
+        with atomic_path(out) as tmp:
+            fields = site_fields(sites, span_starts(sites, seq_length, width), scored.spans, kept)
+            write_ism_h5(tmp, fields, store.parts(state), stats, attrs)
+    store.remove()
+    drawn = (
+        []
+        if shard is not None
+        else draw_figures(out, figures, each_track=tracks is not None, plots=plots, svg=svg)
+    )
+    return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
+
+
+def _checked_request(
+    out: Path,
+    vcf: str | os.PathLike[str] | None,
+    bed: str | os.PathLike[str] | None,
+    stats: Sequence[str],
+    *,
+    strict: bool,
+    chunk_size: int,
+    shard: Shard | str | None,
+    figures: str | os.PathLike[str] | None,
+    svg: bool,
+    resume: bool,
+) -> Shard | None:
+    """Stop on a request :func:`write_ism` cannot run, before the model loads: an output
+    not ``.h5``, sites from neither or both of a VCF and a BED, ``--strict`` with a BED,
+    bad statistics, a chunk under 1 site, a shard asked for figures or under torchrun, a
+    left-over partial run without `resume`; the shard parsed."""
     if out.suffix != ".h5":
         raise ValueError(f"{out}: the output must end in .h5")
     if (vcf is None) == (bed is None):
@@ -420,47 +505,42 @@ def write_ism(
     refuse_shard_under_torchrun(shard)
     if not resume:
         refuse_partial(out, ISM_INPUTS)
-    model, config, head = load_head(model_dir, head, options)
-    seq_length = model.seq_length
-    mutated_span(seq_length, width)  # a --width past the window stops before the sites are read
-    genome = Genome(fasta)
-    skipped: dict[str, int] = {}
+    return shard
+
+
+def _read_sites(
+    genome: Genome,
+    seq_length: int,
+    vcf: str | os.PathLike[str] | None,
+    bed: str | os.PathLike[str] | None,
+    *,
+    strict: bool,
+) -> tuple[list[Site], dict[str, int]]:
+    """The sites of `vcf` (its records on the genome's chromosomes; those off them
+    counted per chromosome, or with `strict` refused) or of `bed`, and the skipped counts."""
     if vcf is not None:
         variants, skipped = on_genome(read_vcf(vcf), genome, source=str(vcf), strict=strict)
-        sites = vcf_sites(variants, genome, seq_length, source=str(vcf))
-    else:
-        assert bed is not None
-        sites = bed_sites(bed, genome, seq_length)
-    kind, source = ("vcf", vcf) if vcf is not None else ("bed", bed)
-    assert source is not None
-    targets = config.targets[head]
-    chosen = keep_head_tracks(model, head, targets, tracks)
-    kept = [targets[i] for i in chosen]
-    require_ascii_tracks(kept, model_dir)
-    every = len(sites)
-    first, last = shard_sites(shard, every, chunk_size)
-    sites = sites[first:last]
-    spans = site_spans(sites, genome, seq_length, width)
-    on_chromosome = span_on_chromosome(sites, genome, seq_length, width)
-    total = count_sequences(spans, on_chromosome)
-    log.info(
-        "ISM of %d sites%s x %d bp x 3 bases (%d sequences) with the '%s' head (%d of %d "
-        "tracks) on %s%s",
-        len(sites),
-        "" if shard is None else f" (shard {shard}: sites {first}-{last} of {every})",
-        width,
-        total,
-        head,
-        len(chosen),
-        len(targets),
-        model_device(model),
-        options.describe(),
-    )
-    attrs = {
-        **provenance(model_dir, head, config, options),
+        return vcf_sites(variants, genome, seq_length, source=str(vcf)), skipped
+    assert bed is not None
+    return bed_sites(bed, genome, seq_length), {}
+
+
+def _site_attrs(
+    vcf: str | os.PathLike[str] | None,
+    bed: str | os.PathLike[str] | None,
+    stats: Sequence[str],
+    *,
+    width: int,
+    chosen: list[int],
+    skipped: dict[str, int],
+) -> dict[str, object]:
+    """The output's attributes beside the model's :func:`provenance`: the width, statistics,
+    sites' file and kept tracks (and, from a VCF, the records skipped off the genome)."""
+    source = vcf if vcf is not None else bed
+    attrs: dict[str, object] = {
         "width": width,
         "stats": ",".join(stats),
-        "sites_from": kind,
+        "sites_from": "vcf" if vcf is not None else "bed",
         "source": str(source),
         "alt_applied": False,
         "n_one_hot": 0.0,
@@ -469,35 +549,32 @@ def write_ism(
     if vcf is not None:
         attrs["skipped_records"] = sum(skipped.values())
         attrs["skipped_chromosomes"] = format_counts(skipped)
-    warn_off_chromosome(on_chromosome)
-    scored = SiteSpans(sites, spans, on_chromosome)
+    return attrs
+
+
+def _chunk_settings(
+    model_dir: str | os.PathLike[str],
+    genome: Genome,
+    head: str,
+    options: InferenceOptions,
+    stats: Sequence[str],
+    *,
+    vcf: str | os.PathLike[str] | None,
+    bed: str | os.PathLike[str] | None,
+    strict: bool,
+    width: int,
+    chosen: list[int],
+    chunk_size: int,
+) -> dict[str, object]:
+    """What a resume (and a shard's merge) compares: :func:`run_settings` with the sites'
+    file named as given (``vcf`` or ``bed``), the width, the kept tracks and chunk size."""
+    kind, source = ("vcf", vcf) if vcf is not None else ("bed", bed)
+    assert source is not None
     settings = run_settings(
         model_dir, genome, content_identity(source), head, options, stats, strict
     )
     settings[kind] = settings.pop("vcf")  # --vcf or --bed, named as given
-    settings |= {"width": width, "targets": chosen, "chunk_size": chunk_size}
-    if shard is not None:  # what the merge draws, as one run with these --targets would
-        settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
-        attrs |= shard_attrs(shard, settings, first, last)
-        settings = {**settings, "shard": str(shard)}
-    store = ChunkStore(out, unit="sites")
-    state = store.open(settings, resume=resume, total=len(sites))
-    with kept_when_stopped(store, len(sites)):
-        before = count_sequences(spans[: state.alleles_done], on_chromosome[: state.alleles_done])
-        with progress(total, "ISM", "sequences", initial=before) as meter:
-            state = _score_chunks(
-                model, scored, genome, head, stats, options, store, state, chunk_size, meter
-            )
-        with atomic_path(out) as tmp:
-            fields = site_fields(sites, span_starts(sites, seq_length, width), spans, kept)
-            write_ism_h5(tmp, fields, store.parts(state), stats, attrs)
-    store.remove()
-    drawn = (
-        []
-        if shard is not None
-        else draw_figures(out, figures, each_track=tracks is not None, plots=plots, svg=svg)
-    )
-    return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
+    return settings | {"width": width, "targets": chosen, "chunk_size": chunk_size}
 
 
 def shard_sites(shard: Shard | None, sites: int, chunk_size: int) -> tuple[int, int]:
