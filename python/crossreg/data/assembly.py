@@ -3,6 +3,7 @@ file name as UCSC, GENCODE, Ensembl and NCBI name their downloads."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -14,7 +15,7 @@ _ENSEMBL = re.compile(r"^[A-Z][a-z]+(?:_[a-z0-9]+)+\.(?P<assembly>.+?)\.dna(?:_s
 _NCBI = re.compile(r"^(?P<assembly>GC[AF]_\d+\.\d+)(?:[_.]|$)")
 
 
-def assembly_from_fasta_name(fasta: str | Path) -> str:
+def assembly_from_fasta_name(fasta: str | os.PathLike[str]) -> str:
     """The assembly named by a FASTA's file name: Ensembl's assembly field
     (``Homo_sapiens.GRCh38.dna.primary_assembly.fa`` → ``GRCh38``), NCBI's versioned
     accession (``GCF_000001405.40_GRCh38.p14_genomic.fna`` → ``GCF_000001405.40``), else
