@@ -324,7 +324,7 @@ def test_a_head_of_an_existing_name_is_refused(world, tmp_path):
         "run's --mode probe; drop them or set the --mode named"
     )
     assert not (tmp_path / "y").exists()
-    assert finetune_module.MODES == ("probe", "unfreeze", "lora")
+    assert finetune_module.FINETUNE_MODES == ("probe", "unfreeze", "lora")
 
 
 @pytest.mark.parametrize("mode", ["unfreeze", "lora"])
