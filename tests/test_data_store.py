@@ -25,6 +25,7 @@ from crossreg.data.shards import merge_shards
 from crossreg.genome import Genome
 from crossreg.io.atomic import CONTENTS_FILE
 from crossreg.io.bed import read_bed
+from crossreg.io.identity import content_identity
 from crossreg.shard import Shard
 from tests.data_inputs import (
     SMALL_SIZES,
@@ -233,6 +234,9 @@ def test_track_shards_from_staged_copies_merge_to_one_builds_bytes(inputs, tmp_p
     names = ("fasta", "targets", "regions", "gaps", "unmappable")
     kw = {name: inputs[name] for name in names} | {"blacklist": [inputs["blacklist"]]}
     whole = build_dataset(tmp_path / "whole", options=options, **kw)
+    # the FASTA hashed as it is loaded: what a separate read of it gave (earlier shards')
+    recorded = json.loads((whole.path / "dataset.json").read_text())["input_content"]
+    assert recorded["fasta"] == content_identity(inputs["fasta"])
     node = Path(shutil.copytree(inputs["fasta"].parent, tmp_path / "node" / "staged"))
     later = inputs["fasta"].stat().st_mtime_ns + 10**9
     for path in node.iterdir():

@@ -12,6 +12,7 @@ import pytest
 
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
+from crossreg.io.identity import content_identity
 
 
 def write_fasta(path: Path, records: dict[str, str], width: int) -> None:
@@ -179,3 +180,24 @@ def test_a_genome_pickles_for_dataloader_workers(tmp_path):
         assert copied.path == genome.path and copied.sizes == genome.sizes
         assert copied.fetch("a", -1, 2) == b"NAC"
         assert copied.fetch_many(["b"], [2], 3).tobytes() == b"GAN"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_the_content_identity_is_taken_from_the_read_that_loads_the_genome(tmp_path, rng, newline):
+    # before: sad, ism, predict --bigwig and data recorded the FASTA's identity from a
+    # second read of the whole file (seconds for hg38); now it is hashed as it is loaded
+    fasta = tmp_path / "g.fa"
+    records = random_records(rng)
+    write_fasta(fasta, records, 60)
+    fasta.write_bytes(fasta.read_bytes().replace(b"\n", newline.encode()))
+    genome = Genome(fasta)
+    # the same values as hashing the file separately, so earlier stores and shards match
+    assert genome.content_identity() == content_identity(fasta)
+    old = {"chroms": {n: len(s) for n, s in records.items()}, **content_identity(fasta)}
+    assert genome.fasta_identity() == old
+    copied = pickle.loads(pickle.dumps(genome))  # a worker's copy: hashed when asked
+    assert copied.fasta_identity() == old
+    # the identity is of the bytes loaded: an edit after the load is not mixed in
+    fasta.write_bytes(fasta.read_bytes().replace(b"some", b"same", 1))
+    assert genome.fasta_identity() == old
+    assert Genome(fasta).content_identity() == content_identity(fasta) != old

@@ -64,10 +64,11 @@ def test_sampled_identity_hashes_evenly_spread_blocks(tmp_path):
 def test_a_fasta_names_the_chromosome_that_differs(tmp_path):
     fasta = tmp_path / "genome.fa"
     fasta.write_text(">chr1\nACGT\n")
-    before = fasta_identity(fasta, {"chr1": 4, "chr2": 1_000})
-    now = fasta_identity(fasta, {"chr1": 4, "chr2": 990})
+    content = content_identity(fasta)
+    before = fasta_identity({"chr1": 4, "chr2": 1_000}, content)
+    now = fasta_identity({"chr1": 4, "chr2": 990}, content)
     assert identity_difference(before, now) == "chromosome chr2 1,000 bp then, 990 bp now"
-    now = fasta_identity(fasta, {"chr1": 4})
+    now = fasta_identity({"chr1": 4}, content)
     assert identity_difference(before, now) == "chromosome chr2 1,000 bp then, absent now"
 
 

@@ -8,31 +8,49 @@ chromosome; the part outside is ``N``. Case is kept (soft-masked bases stay lowe
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from crossreg import _native
 from crossreg.dna import one_hot
+from crossreg.io import identity
 
 
 class Genome:
     """A FASTA file read into memory. Its ``.fai`` index is written beside it if missing;
-    ``sizes`` maps each chromosome name to its length in bp, in file order.
+    ``sizes`` maps each chromosome name to its length in bp, in file order. The file's
+    size and SHA-256 (:meth:`content_identity`) are taken from the same read, unless
+    `hash_content` is false.
 
     A pickled genome (as DataLoader workers started by spawn or a fork server receive
-    it) holds only its path: the copy reads the file again."""
+    it) holds only its path: the copy reads the file again, without hashing it."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, hash_content: bool = True) -> None:
         self.path = os.fspath(path)
-        self._native = _native.Genome(self.path)
+        self._native = _native.Genome(self.path, hash_content=hash_content)
         self.sizes: dict[str, int] = dict(
             zip(self._native.names, self._native.lengths, strict=True)
         )
 
-    def __reduce__(self) -> tuple[type[Genome], tuple[str]]:
-        return (type(self), (self.path,))
+    def __reduce__(self) -> tuple[Callable[[str], Genome], tuple[str]]:
+        return (_unpickled, (self.path,))
+
+    def content_identity(self) -> dict[str, object]:
+        """The FASTA's :func:`~crossreg.io.identity.content_identity` (size and SHA-256) of
+        the bytes this genome was loaded from, taken as they were read; a genome loaded
+        without `hash_content` reads the file again for it."""
+        content = self._native.content
+        if content is None:
+            return identity.content_identity(self.path)
+        size, sha256 = content
+        return {"size": size, "sha256": sha256}
+
+    def fasta_identity(self) -> dict[str, object]:
+        """The FASTA's :func:`~crossreg.io.identity.fasta_identity`: its chromosomes and
+        :meth:`content_identity`."""
+        return identity.fasta_identity(self.sizes, self.content_identity())
 
     def __repr__(self) -> str:
         total = sum(self.sizes.values())
@@ -84,6 +102,11 @@ class Genome:
         default as :func:`crossreg.dna.one_hot` (``dtype=np.uint8`` for a quarter of the
         memory, converted on the model's device)."""
         return one_hot(self.fetch_many(chroms, starts, length), dtype=dtype)
+
+
+def _unpickled(path: str) -> Genome:
+    """A pickled genome's copy: the sequences only (a worker never records identities)."""
+    return Genome(path, hash_content=False)
 
 
 def integer_starts(starts: npt.ArrayLike) -> npt.NDArray[np.int64]:

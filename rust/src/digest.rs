@@ -1,6 +1,7 @@
 //! A file's SHA-256 taken while it is read for another purpose: the content identity
 //! (`crossreg.io.identity.content_identity`: size and SHA-256 of the file's bytes) of an
-//! input that a run reads whole anyway, without a second read of the file.
+//! input that a run reads whole anyway, without a second read of the file: as it streams
+//! past ([`HashingReader`]) or once it is in memory ([`sha256_hex`]).
 
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,11 +33,20 @@ impl ContentDigest {
     pub fn finished(&self) -> Option<(u64, String)> {
         let running = self.lock();
         running.ended.then(|| {
-            let hex = running.hasher.clone().finalize();
-            let text = hex.iter().map(|b| format!("{b:02x}")).collect();
-            (running.size, text)
+            let digest = running.hasher.clone().finalize();
+            (running.size, hex(&digest))
         })
     }
+}
+
+/// The lowercase hex SHA-256 of `bytes` already in memory, as [`ContentDigest`] gives it
+/// for bytes read through a [`HashingReader`].
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `inner`'s bytes, each one hashed into a [`ContentDigest`] as it passes.

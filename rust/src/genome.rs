@@ -3,16 +3,19 @@
 //! A [`Genome`] reads the whole FASTA once into memory (one byte per base, case kept) and
 //! then serves `(chrom, start, end)` windows that may run off either end of a chromosome;
 //! the part outside is filled with `N`. The `.fai` index is written beside the FASTA when
-//! it is missing, and checked against the sequences when it is present.
+//! it is missing, and checked against the sequences when it is present. The file's size and
+//! SHA-256 (its content identity) can be taken from the same read.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::{panic, thread};
 
 use rayon::prelude::*;
 
+use crate::digest::sha256_hex;
 use crate::error::chrom_hint;
 use crate::{Error, Result};
 
@@ -113,20 +116,12 @@ pub fn write_fai(path: &Path, records: &[FaiRecord]) -> Result<()> {
     Ok(())
 }
 
-/// The parsed content of a FASTA file: its index and its sequences, one after the other
-/// in `bases` (record `i` at `ranges[i]`).
-struct Parsed {
-    index: Vec<FaiRecord>,
-    bases: Vec<u8>,
-    ranges: Vec<Range<usize>>,
-}
-
-/// Parse FASTA bytes, checking the line layout an index needs (equal line lengths
-/// inside each record, except its last line).
+/// The index of FASTA bytes, checking the line layout an index needs (equal line lengths
+/// inside each record, except its last line). Records without bases are left out.
 ///
-/// The bases are moved to the front of `data` as they are read (each line lands at or
-/// before where it was), so a genome costs its file's size in memory once, not twice.
-fn parse_fasta(path: &Path, mut data: Vec<u8>) -> Result<Parsed> {
+/// `data` is only read, so that another thread may hash it meanwhile; [`compact`] then
+/// moves the bases to its front.
+fn scan_fasta(path: &Path, data: &[u8]) -> Result<Vec<FaiRecord>> {
     if data.starts_with(&[0x1f, 0x8b]) {
         return Err(Error::parse(
             path,
@@ -135,9 +130,6 @@ fn parse_fasta(path: &Path, mut data: Vec<u8>) -> Result<Parsed> {
         ));
     }
     let mut index: Vec<FaiRecord> = Vec::new();
-    let mut ranges: Vec<Range<usize>> = Vec::new();
-    // where the next base is moved to (never after the byte being read)
-    let mut write = 0usize;
     let mut seen: HashMap<String, usize> = HashMap::new();
     // State of the record being read: line length seen so far and whether a short
     // (final) line has already appeared.
@@ -162,7 +154,6 @@ fn parse_fasta(path: &Path, mut data: Vec<u8>) -> Result<Parsed> {
         if line.last() == Some(&b'\r') {
             line = &line[..line.len() - 1];
         }
-        let line_len = line.len();
         // a last line without its terminator counts one, as samtools counts it
         let line_bytes = (next - pos) as u64 + u64::from(end == data.len());
         if line.first() == Some(&b'>') {
@@ -198,7 +189,6 @@ fn parse_fasta(path: &Path, mut data: Vec<u8>) -> Result<Parsed> {
                 line_bases: 0,
                 line_bytes: 0,
             });
-            ranges.push(write..write);
             short_line_at = None;
             ending_differs = false;
         } else if line.is_empty() {
@@ -269,27 +259,37 @@ fn parse_fasta(path: &Path, mut data: Vec<u8>) -> Result<Parsed> {
                 ending_differs = n == rec.line_bases;
             }
             rec.length += n;
-            data.copy_within(pos..pos + line_len, write);
-            write += line_len;
-            if let Some(range) = ranges.last_mut() {
-                range.end = write;
-            }
         }
         pos = next;
     }
     // a record without bases is left out, as samtools leaves it out of its index
-    let (index, ranges) = index
-        .into_iter()
-        .zip(ranges)
-        .filter(|(record, _)| record.length > 0)
-        .unzip();
+    index.retain(|record| record.length > 0);
+    Ok(index)
+}
+
+/// The bases of the FASTA bytes `data`, which [`scan_fasta`] indexed as `index`, moved to
+/// its front record by record (each line lands at or before where it was, so a genome
+/// costs its file's size in memory once, not twice), and each record's range in them.
+fn compact(mut data: Vec<u8>, index: &[FaiRecord]) -> (Vec<u8>, Vec<Range<usize>>) {
+    let mut write = 0usize;
+    let mut ranges = Vec::with_capacity(index.len());
+    for record in index {
+        let start = write;
+        let (width, stride) = (record.line_bases as usize, record.line_bytes as usize);
+        let mut line = record.offset as usize;
+        let mut left = record.length as usize;
+        while left > 0 {
+            let n = left.min(width);
+            data.copy_within(line..line + n, write);
+            write += n;
+            left -= n;
+            line += stride;
+        }
+        ranges.push(start..write);
+    }
     data.truncate(write);
     data.shrink_to_fit();
-    Ok(Parsed {
-        index,
-        bases: data,
-        ranges,
-    })
+    (data, ranges)
 }
 
 /// A byte a sequence line may hold: a letter (any IUPAC code, either case; what is not
@@ -315,7 +315,7 @@ fn memchr_newline(haystack: &[u8]) -> Option<usize> {
 /// Compute the `.fai` index of a FASTA file.
 pub fn build_index(path: &Path) -> Result<Vec<FaiRecord>> {
     let data = fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(parse_fasta(path, data)?.index)
+    scan_fasta(path, &data)
 }
 
 /// A whole genome held in memory, one byte per base.
@@ -326,15 +326,30 @@ pub struct Genome {
     /// Every chromosome's bases, one after the other (chromosome `i` at `ranges[i]`).
     bases: Vec<u8>,
     ranges: Vec<Range<usize>>,
+    /// The file's size and lowercase hex SHA-256, when they were taken as it was read.
+    content: Option<(u64, String)>,
 }
 
 impl Genome {
-    /// Read a FASTA file into memory. A missing `.fai` index is written beside it (when
-    /// the folder is writable); an existing one must agree with the sequences.
-    pub fn load(path: &Path) -> Result<Genome> {
+    /// Read a FASTA file into memory; with `hash`, the file's size and SHA-256 are taken
+    /// from the same read ([`Genome::content`]). A missing `.fai` index is written beside
+    /// it (when the folder is writable); an existing one must agree with the sequences.
+    ///
+    /// The file is read once; its hash runs on another thread while it is indexed.
+    pub fn load(path: &Path, hash: bool) -> Result<Genome> {
         let data = fs::read(path).map_err(|e| Error::io(path, e))?;
-        let parsed = parse_fasta(path, data)?;
-        if parsed.index.is_empty() {
+        let (index, content) = if hash {
+            thread::scope(|scope| {
+                let hasher = scope.spawn(|| (data.len() as u64, sha256_hex(&data)));
+                let index = scan_fasta(path, &data);
+                let content = hasher.join().unwrap_or_else(|e| panic::resume_unwind(e));
+                (index, Some(content))
+            })
+        } else {
+            (scan_fasta(path, &data), None)
+        };
+        let index = index?;
+        if index.is_empty() {
             return Err(Error::parse(
                 path,
                 0,
@@ -344,10 +359,10 @@ impl Genome {
         let fai = fai_path(path);
         if fai.exists() {
             let on_disk = read_fai(&fai)?;
-            let agrees = on_disk.len() == parsed.index.len()
+            let agrees = on_disk.len() == index.len()
                 && on_disk
                     .iter()
-                    .zip(&parsed.index)
+                    .zip(&index)
                     .all(|(disk, found)| found.same_layout(disk));
             if !agrees {
                 return Err(Error::parse(
@@ -362,15 +377,21 @@ impl Genome {
             }
         } else {
             // Best effort: a read-only folder only costs the next load a rescan.
-            let _ = write_fai(&fai, &parsed.index);
+            let _ = write_fai(&fai, &index);
         }
-        let names: Vec<String> = parsed.index.into_iter().map(|r| r.name).collect();
-        Ok(Genome::from_parts(
-            path.display().to_string(),
-            names,
-            parsed.bases,
-            parsed.ranges,
-        ))
+        let (bases, ranges) = compact(data, &index);
+        let names: Vec<String> = index.into_iter().map(|r| r.name).collect();
+        let mut genome = Genome::from_parts(path.display().to_string(), names, bases, ranges);
+        genome.content = content;
+        Ok(genome)
+    }
+
+    /// The FASTA file's size and lowercase hex SHA-256, when [`Genome::load`] was asked to
+    /// take them (the same as a separate read of the file would give).
+    pub fn content(&self) -> Option<(u64, &str)> {
+        self.content
+            .as_ref()
+            .map(|(size, hex)| (*size, hex.as_str()))
     }
 
     /// A genome from named sequences (`source` names it in error messages).
@@ -408,6 +429,7 @@ impl Genome {
             ids,
             bases,
             ranges,
+            content: None,
         }
     }
 
@@ -545,13 +567,62 @@ mod tests {
             "g.fa",
             ">chr1 first\nACGT\nACgt\nAC\n>chr2\nNNNN\n>empty\n",
         );
-        let g = Genome::load(&fa).unwrap();
+        let g = Genome::load(&fa, false).unwrap();
         assert_eq!(g.names(), ["chr1", "chr2"]); // a record without bases is left out
         assert_eq!(g.lengths(), vec![10, 4]);
         let fai = fs::read_to_string(fai_path(&fa)).unwrap();
         assert_eq!(fai, "chr1\t10\t12\t4\t5\nchr2\t4\t31\t4\t5\n");
         // A second load reads and checks that index.
-        assert!(Genome::load(&fa).is_ok());
+        assert!(Genome::load(&fa, false).is_ok());
+    }
+
+    #[test]
+    fn the_content_is_hashed_from_the_read_that_loads_it() {
+        use sha2::{Digest, Sha256};
+        let dir = tempfile::tempdir().unwrap();
+        let text = ">chr1 first\nACGT\nAC\n>chr2\nNNNN\n";
+        let fa = write(dir.path(), "g.fa", text);
+        let g = Genome::load(&fa, true).unwrap();
+        let expected: String = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(g.content(), Some((text.len() as u64, expected.as_str())));
+        assert_eq!(g.fetch("chr1", 0, 6).unwrap(), b"ACGTAC");
+        assert_eq!(Genome::load(&fa, false).unwrap().content(), None);
+    }
+
+    #[test]
+    fn the_bases_are_those_of_every_sequence_line() {
+        // each layout the index allows: a short last line, CRLF, blank lines at a record's
+        // end, a record without bases between others, an unterminated last line
+        let dir = tempfile::tempdir().unwrap();
+        let texts = [
+            ">a\nACGTA\nCGTAC\nGT\n>b x\nTTTTT\nGG\n",
+            ">a\r\nACG\r\nTAC\r\nG\r\n>b\r\nNNN\r\n",
+            ">a\nACGT\nAC\n\n\n>e\n>b\nacgt\nacgt\nacg",
+            ">a\nA\n>b\nCCCCCCCCCC\nCCCCCCCCCC\n>c\nGT",
+        ];
+        for text in texts {
+            let fa = write(dir.path(), "g.fa", text);
+            let _ = fs::remove_file(fai_path(&fa));
+            let mut expected: Vec<(String, Vec<u8>)> = Vec::new();
+            for line in text.split('\n').map(|l| l.trim_end_matches('\r')) {
+                if let Some(header) = line.strip_prefix('>') {
+                    let name = header.split_whitespace().next().unwrap().to_string();
+                    expected.push((name, Vec::new()));
+                } else if let Some(last) = expected.last_mut() {
+                    last.1.extend_from_slice(line.as_bytes());
+                }
+            }
+            expected.retain(|(_, seq)| !seq.is_empty());
+            let g = Genome::load(&fa, true).unwrap();
+            let names: Vec<&String> = expected.iter().map(|(name, _)| name).collect();
+            assert_eq!(g.names().iter().collect::<Vec<_>>(), names, "{text:?}");
+            for (id, (_, seq)) in expected.iter().enumerate() {
+                assert_eq!(g.sequence(id), seq.as_slice(), "{text:?}");
+            }
+        }
     }
 
     #[test]
@@ -560,10 +631,10 @@ mod tests {
         let fa = write(dir.path(), "g.fa", ">a\nACGT\n>e\n>c\nGGCC\n");
         // the index `samtools faidx` writes for it, read back as crossreg's own
         fs::write(fai_path(&fa), "a\t4\t3\t4\t5\nc\t4\t14\t4\t5\n").unwrap();
-        let g = Genome::load(&fa).unwrap();
+        let g = Genome::load(&fa, false).unwrap();
         assert_eq!(g.names(), ["a", "c"]);
         let none = write(dir.path(), "none.fa", ">e\n>f\n");
-        let err = Genome::load(&none).err().unwrap().to_string();
+        let err = Genome::load(&none, false).err().unwrap().to_string();
         assert!(err.contains("no '>' record with bases"), "{err}");
     }
 
@@ -613,12 +684,15 @@ mod tests {
             "c1\t4\t4\t4\t5\nc2\t2\t13\t2\t2\n",
         ] {
             fs::write(fai_path(&fa), old).unwrap();
-            assert_eq!(Genome::load(&fa).unwrap().fetch("c2", 0, 2).unwrap(), b"AC");
+            assert_eq!(
+                Genome::load(&fa, false).unwrap().fetch("c2", 0, 2).unwrap(),
+                b"AC"
+            );
         }
         // a multi-line record whose line width differs is still refused
         let multi = write(dir.path(), "m.fa", ">m\nACG\nT");
         fs::write(fai_path(&multi), "m\t4\t3\t3\t5\n").unwrap();
-        assert!(Genome::load(&multi).is_err());
+        assert!(Genome::load(&multi, false).is_err());
     }
 
     #[test]
@@ -628,7 +702,7 @@ mod tests {
         let idx = build_index(&fa).unwrap();
         assert_eq!(idx[0].line_bytes, 5);
         assert_eq!(
-            Genome::load(&fa).unwrap().fetch("a", 0, 4).unwrap(),
+            Genome::load(&fa, false).unwrap().fetch("a", 0, 4).unwrap(),
             b"ACGT"
         );
     }
@@ -697,7 +771,7 @@ mod tests {
         }
         let fa = write(dir.path(), "g.fa", &text);
         peak::reset();
-        let g = Genome::load(&fa).unwrap();
+        let g = Genome::load(&fa, true).unwrap();
         let peak = peak::bytes();
         assert_eq!(g.lengths(), vec![320_000; 4]);
         assert_eq!(&g.sequence(3)[..8], b"ACGTTGCA");
@@ -810,9 +884,9 @@ mod tests {
     fn a_stale_index_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let fa = write(dir.path(), "g.fa", ">a\nACGT\n");
-        Genome::load(&fa).unwrap();
+        Genome::load(&fa, false).unwrap();
         write(dir.path(), "g.fa", ">a\nACGTAC\n");
-        let msg = Genome::load(&fa).err().unwrap().to_string();
+        let msg = Genome::load(&fa, false).err().unwrap().to_string();
         assert!(msg.contains("does not match"), "{msg}");
     }
 }

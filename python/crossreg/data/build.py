@@ -419,7 +419,7 @@ def _build(
                 "compress_targets": options.compress_targets,
             },
             "inputs": _input_paths(fasta, targets, regions, gaps, blacklist, unmappable),
-            "input_content": _input_content(fasta, regions, gaps, blacklist, unmappable),
+            "input_content": _input_content(inputs.genome, regions, gaps, blacklist, unmappable),
             "tracks": [_json_stats(s) for s in stats],
         }
         _finish(work, metadata, options.compress_targets, shard, first, stop)
@@ -463,22 +463,23 @@ def _input_paths(
 
 
 def _input_content(
-    fasta: str | os.PathLike[str],
+    genome: Genome,
     regions: str | os.PathLike[str] | None,
     gaps: str | os.PathLike[str] | None,
     blacklist: Sequence[str | os.PathLike[str]],
     unmappable: str | os.PathLike[str] | None,
 ) -> dict[str, object]:
     """The metadata's ``input_content``: the FASTA's and BEDs' size and SHA-256
-    (:func:`content_identity`), by which a track shard is matched with the others wherever
-    its inputs lay; the targets table is matched by its rows (``targets.txt`` without
-    the file column), each BigWig being read by one shard alone."""
+    (:func:`content_identity`; the FASTA's taken as `genome` was loaded), by which a track
+    shard is matched with the others wherever its inputs lay; the targets table is matched
+    by its rows (``targets.txt`` without the file column), each BigWig being read by one
+    shard alone."""
 
     def identity(path: str | os.PathLike[str] | None) -> dict[str, object] | None:
         return content_identity(path) if path else None
 
     return {
-        "fasta": content_identity(fasta),
+        "fasta": genome.content_identity(),
         "regions": identity(regions),
         "gaps": identity(gaps),
         "blacklist": [content_identity(b) for b in blacklist],

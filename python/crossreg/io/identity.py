@@ -64,10 +64,11 @@ def sampled_identity(
     return {"size": size, "sampled_sha256": digest.hexdigest()}
 
 
-def fasta_identity(path: str | os.PathLike[str], sizes: Mapping[str, int]) -> dict[str, object]:
+def fasta_identity(sizes: Mapping[str, int], content: Mapping[str, object]) -> dict[str, object]:
     """A FASTA's chromosome names and `sizes` (in file order, so that a refusal can name
-    the chromosome that differs) with its :func:`content_identity`."""
-    return {"chroms": dict(sizes), **content_identity(path)}
+    the chromosome that differs) with its `content` identity (:func:`content_identity`,
+    which :meth:`crossreg.genome.Genome.content_identity` takes as the genome is loaded)."""
+    return {"chroms": dict(sizes), **content}
 
 
 def identity_difference(before: Mapping[str, object], now: Mapping[str, object]) -> str:

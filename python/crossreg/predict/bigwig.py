@@ -51,7 +51,6 @@ from crossreg.io.identity import (
     IDENTITY_RULE,
     OLD_RULE,
     content_identity,
-    fasta_identity,
     identity_difference,
 )
 from crossreg.io.targets import Target
@@ -326,7 +325,7 @@ def _run_settings(
     return {
         "identity": IDENTITY_RULE,
         "model": checkpoint_identity(model_dir),
-        "fasta": fasta_identity(genome.path, genome.sizes),
+        "fasta": genome.fasta_identity(),
         "bed": content_identity(bed) if bed is not None else None,
         "chroms": list(chroms) if chroms is not None else None,
         "head": head,

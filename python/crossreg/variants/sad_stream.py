@@ -43,7 +43,6 @@ from crossreg.io.atomic import atomic_write, output_error, unnamed_write_error
 from crossreg.io.identity import (
     IDENTITY_RULE,
     OLD_RULE,
-    fasta_identity,
     identity_difference,
     old_store_refusal,
     settings_hash,
@@ -264,7 +263,7 @@ def run_settings(
     return {
         "identity": IDENTITY_RULE,
         "model": checkpoint_identity(model_dir),
-        "fasta": fasta_identity(genome.path, genome.sizes),
+        "fasta": genome.fasta_identity(),
         "vcf": dict(source),
         "head": head,
         "options": dataclasses.asdict(options),

@@ -18,9 +18,19 @@ pub(super) struct Genome {
 #[pymethods]
 impl Genome {
     #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let inner = py.detach(|| genome::Genome::load(&path))?;
+    #[pyo3(signature = (path, *, hash_content = true))]
+    fn new(py: Python<'_>, path: PathBuf, hash_content: bool) -> PyResult<Self> {
+        let inner = py.detach(|| genome::Genome::load(&path, hash_content))?;
         Ok(Genome { inner })
+    }
+
+    /// The file's size and hex SHA-256, taken from the read that loaded it; `None` when
+    /// loaded without `hash_content`.
+    #[getter]
+    fn content(&self) -> Option<(u64, String)> {
+        self.inner
+            .content()
+            .map(|(size, hex)| (size, hex.to_string()))
     }
 
     /// Chromosome names in file order.
