@@ -62,8 +62,8 @@ print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time()
 """
 WAYS = {
     "load": "load alone",
-    "separate": "load + separate hash read",
-    "folded": "load hashing its read",
+    "separate": "load + separate hash read (before)",
+    "folded": "load hashing its read (after)",
 }
 
 

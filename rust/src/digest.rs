@@ -1,7 +1,7 @@
 //! A file's SHA-256 taken while it is read for another purpose: the content identity
 //! (`crossreg.io.identity.content_identity`: size and SHA-256 of the file's bytes) of an
 //! input that a run reads whole anyway, without a second read of the file: as it streams
-//! past ([`HashingReader`]) or once it is in memory ([`sha256_hex`]).
+//! past ([`HashingReader`]) or just behind another pass over it in memory ([`Following`]).
 
 use std::io::Read;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,10 +39,27 @@ impl ContentDigest {
     }
 }
 
-/// The lowercase hex SHA-256 of `bytes` already in memory, as [`ContentDigest`] gives it
-/// for bytes read through a [`HashingReader`].
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+/// The SHA-256 of a buffer that another pass reads front to back, taken a block at a
+/// time just after that pass has read it, while the block is still in the cache (not
+/// streamed from memory a second time, nor read from the file again).
+#[derive(Default)]
+pub struct Following {
+    hasher: Sha256,
+    done: usize,
+}
+
+impl Following {
+    /// Hash `data[..upto]` (the part not hashed yet).
+    pub fn advance(&mut self, data: &[u8], upto: usize) {
+        self.hasher.update(&data[self.done..upto]);
+        self.done = upto;
+    }
+
+    /// The size and lowercase hex SHA-256 of the whole of `data`, the rest hashed now.
+    pub fn finish(mut self, data: &[u8]) -> (u64, String) {
+        self.advance(data, data.len());
+        (data.len() as u64, hex(&self.hasher.finalize()))
+    }
 }
 
 fn hex(digest: &[u8]) -> String {
@@ -107,6 +124,24 @@ mod tests {
         };
         assert_eq!(
             empty,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn following_a_pass_block_by_block_hashes_the_whole() {
+        let data = b"acgt".repeat(300_000);
+        let expected: String = Sha256::digest(&data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut following = Following::default();
+        for upto in (0..data.len()).step_by(65_537) {
+            following.advance(&data, upto);
+        }
+        assert_eq!(following.finish(&data), (data.len() as u64, expected));
+        assert_eq!(
+            Following::default().finish(b"").1,
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }

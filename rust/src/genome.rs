@@ -11,11 +11,10 @@ use std::fs;
 use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::{panic, thread};
 
 use rayon::prelude::*;
 
-use crate::digest::sha256_hex;
+use crate::digest::Following;
 use crate::error::chrom_hint;
 use crate::{Error, Result};
 
@@ -121,7 +120,9 @@ pub fn write_fai(path: &Path, records: &[FaiRecord]) -> Result<()> {
 ///
 /// `data` is only read, so that another thread may hash it meanwhile; [`compact`] then
 /// moves the bases to its front.
-fn scan_fasta(path: &Path, data: &[u8]) -> Result<Vec<FaiRecord>> {
+///
+/// `scanned` is told how far it has read every megabyte or so.
+fn scan_fasta(path: &Path, data: &[u8], mut scanned: impl FnMut(usize)) -> Result<Vec<FaiRecord>> {
     if data.starts_with(&[0x1f, 0x8b]) {
         return Err(Error::parse(
             path,
@@ -145,6 +146,7 @@ fn scan_fasta(path: &Path, data: &[u8]) -> Result<Vec<FaiRecord>> {
         ));
     }
     let mut pos = 0usize;
+    let mut reported = 0usize;
     let mut line_no = 0usize;
     while pos < data.len() {
         line_no += 1;
@@ -261,6 +263,10 @@ fn scan_fasta(path: &Path, data: &[u8]) -> Result<Vec<FaiRecord>> {
             rec.length += n;
         }
         pos = next;
+        if pos - reported >= 1 << 20 {
+            scanned(pos);
+            reported = pos;
+        }
     }
     // a record without bases is left out, as samtools leaves it out of its index
     index.retain(|record| record.length > 0);
@@ -315,7 +321,25 @@ fn memchr_newline(haystack: &[u8]) -> Option<usize> {
 /// Compute the `.fai` index of a FASTA file.
 pub fn build_index(path: &Path) -> Result<Vec<FaiRecord>> {
     let data = fs::read(path).map_err(|e| Error::io(path, e))?;
-    scan_fasta(path, &data)
+    scan_fasta(path, &data, |_| {})
+}
+
+/// A file's size and lowercase hex SHA-256.
+type Content = (u64, String);
+
+/// The index of the FASTA bytes `data` ([`scan_fasta`]) and, with `hash`, their size and
+/// SHA-256, each megabyte hashed as soon as it is scanned, while it is in the cache.
+fn scan_and_hash(
+    path: &Path,
+    data: &[u8],
+    hash: bool,
+) -> Result<(Vec<FaiRecord>, Option<Content>)> {
+    if !hash {
+        return Ok((scan_fasta(path, data, |_| {})?, None));
+    }
+    let mut following = Following::default();
+    let index = scan_fasta(path, data, |upto| following.advance(data, upto))?;
+    Ok((index, Some(following.finish(data))))
 }
 
 /// A whole genome held in memory, one byte per base.
@@ -326,8 +350,8 @@ pub struct Genome {
     /// Every chromosome's bases, one after the other (chromosome `i` at `ranges[i]`).
     bases: Vec<u8>,
     ranges: Vec<Range<usize>>,
-    /// The file's size and lowercase hex SHA-256, when they were taken as it was read.
-    content: Option<(u64, String)>,
+    /// The file's size and SHA-256, when they were taken as it was read.
+    content: Option<Content>,
 }
 
 impl Genome {
@@ -335,20 +359,10 @@ impl Genome {
     /// from the same read ([`Genome::content`]). A missing `.fai` index is written beside
     /// it (when the folder is writable); an existing one must agree with the sequences.
     ///
-    /// The file is read once; its hash runs on another thread while it is indexed.
+    /// The file is read once; it is hashed as it is indexed.
     pub fn load(path: &Path, hash: bool) -> Result<Genome> {
         let data = fs::read(path).map_err(|e| Error::io(path, e))?;
-        let (index, content) = if hash {
-            thread::scope(|scope| {
-                let hasher = scope.spawn(|| (data.len() as u64, sha256_hex(&data)));
-                let index = scan_fasta(path, &data);
-                let content = hasher.join().unwrap_or_else(|e| panic::resume_unwind(e));
-                (index, Some(content))
-            })
-        } else {
-            (scan_fasta(path, &data), None)
-        };
-        let index = index?;
+        let (index, content) = scan_and_hash(path, &data, hash)?;
         if index.is_empty() {
             return Err(Error::parse(
                 path,
