@@ -861,3 +861,20 @@ def test_records_before_a_share_are_passed_over_unread(tmp_path, monkeypatch, sk
     got = [v.id for v in kept_records(vcf, genome, skip=skip)]
     assert got == [f"r{i}" for i in range(skip, 20)]
     assert [name for name in built if name.startswith("r")] == got
+
+
+def test_sad_takes_the_fastas_identity_from_the_read_that_loads_it(work, tmp_path, monkeypatch):
+    # a second read of the whole FASTA (seconds for hg38, a staged copy on network disk)
+    # only to hash it: the genome sad loads hashes its bytes as they are read
+    from crossreg import genome
+
+    hashed: list[str] = []
+    content_identity = genome.identity.content_identity
+
+    def recorded(path: str | os.PathLike[str]) -> dict[str, object]:
+        hashed.append(os.fspath(path))
+        return content_identity(path)
+
+    monkeypatch.setattr(genome.identity, "content_identity", recorded)
+    assert _sad(work, tmp_path / "one.h5", "--no-plots") == 0
+    assert str(work / "genome.fa") not in hashed

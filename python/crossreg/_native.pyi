@@ -72,7 +72,7 @@ def scale(values: npt.NDArray[np.float32], factor: float) -> None:
 class Genome:
     """A FASTA file held in memory (one byte per base, case kept)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, hash_content: bool = True) -> None: ...
+    def __init__(self, path: str | os.PathLike[str], *, hash_content: bool = False) -> None: ...
     @property
     def content(self) -> tuple[int, str] | None:
         """The file's size and hex SHA-256, taken from the read that loaded it; `None` when

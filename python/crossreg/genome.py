@@ -20,14 +20,15 @@ from crossreg.io import identity
 
 class Genome:
     """A FASTA file read into memory. Its ``.fai`` index is written beside it if missing;
-    ``sizes`` maps each chromosome name to its length in bp, in file order. The file's
-    size and SHA-256 (:meth:`content_identity`) are taken from the same read, unless
-    `hash_content` is false.
+    ``sizes`` maps each chromosome name to its length in bp, in file order. With
+    `hash_content` (the steps that record their inputs by content), the file's size and
+    SHA-256 (:meth:`content_identity`) are taken from the same read; without it (the
+    default: a SHA-256 costs about as much CPU as the load) they are read when asked.
 
     A pickled genome (as DataLoader workers started by spawn or a fork server receive
     it) holds only its path: the copy reads the file again, without hashing it."""
 
-    def __init__(self, path: str | os.PathLike[str], *, hash_content: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, hash_content: bool = False) -> None:
         self.path = os.fspath(path)
         self._native = _native.Genome(self.path, hash_content=hash_content)
         self.sizes: dict[str, int] = dict(

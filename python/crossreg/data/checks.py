@@ -255,7 +255,7 @@ def check_inputs(
     for target in table:
         for file in table.track_files(target):
             check_file(file, f"track file of '{target.identifier}' ({_row_of(table, target)})")
-    genome = Genome(check_file(fasta, "FASTA"))
+    genome = Genome(check_file(fasta, "FASTA"), hash_content=True)
     sizes, fasta_name = genome.sizes, str(fasta)
 
     def bed(path: str | os.PathLike[str] | None, what: str) -> list[Interval]:

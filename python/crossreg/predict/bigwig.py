@@ -203,7 +203,7 @@ def write_bigwigs(
     targets: list[Target] = list(config.targets[head])
     chosen = keep_head_tracks(model, head, targets, tracks)
     targets = [targets[i] for i in chosen]
-    genome = Genome(fasta)
+    genome = Genome(fasta, hash_content=True)
     geometry = Geometry.of(model)
     intervals = _requested_intervals(genome, fasta, chroms, bed, geometry)
     tiles = plan_tiles(intervals, genome.sizes, geometry)

@@ -404,7 +404,7 @@ def write_ism(
     model, config, head = load_head(model_dir, head, options)
     seq_length = model.seq_length
     mutated_span(seq_length, width)  # a --width past the window stops before the sites are read
-    genome = Genome(fasta)
+    genome = Genome(fasta, hash_content=True)
     sites, skipped = _read_sites(genome, seq_length, vcf, bed, strict=strict)
     targets = config.targets[head]
     chosen = keep_head_tracks(model, head, targets, tracks)

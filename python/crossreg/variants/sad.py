@@ -184,7 +184,7 @@ def write_sad(
     shard, ranked, target = _where_written(out, shard, chunk_size, indel, resume)
     model, config, head = load_head(model_dir, head, options)
     targets = _kept_targets(model, list(config.targets[head]), head, tracks, out, model_dir)
-    genome = Genome(fasta)
+    genome = Genome(fasta, hash_content=True)
     genes: GeneIndex | None = None
     if gtf is not None:
         genes = GeneIndex.from_gtf(gtf)

@@ -18,7 +18,7 @@ pub(super) struct Genome {
 #[pymethods]
 impl Genome {
     #[new]
-    #[pyo3(signature = (path, *, hash_content = true))]
+    #[pyo3(signature = (path, *, hash_content = false))]
     fn new(py: Python<'_>, path: PathBuf, hash_content: bool) -> PyResult<Self> {
         let inner = py.detach(|| genome::Genome::load(&path, hash_content))?;
         Ok(Genome { inner })
