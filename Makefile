@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export PYO3_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: venv dev demo test lint rust-test py-test docs wheel-check bench device-wheels
+.PHONY: venv dev demo test lint rust-test py-test docs wheel-check bench device-wheels \
+	device-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -106,3 +107,14 @@ device-wheels: venv
 	        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 	        --platform manylinux2014_x86_64 -d .whl "$$name==$$version" || exit 1; \
 	done
+
+# benches/device_run.sh, which a lent GPU runs once unattended, run here on small models on
+# the CPU (about 10 minutes on 2 cores): it fails unless every step ran and passed (the two
+# trace breakdowns, which need a GPU's trace, are left out on a CPU). The steps get three
+# times their GPU limits, and the loader 2 and 4 workers, not 4 and 16 (each worker process
+# imports torch). Its log is bench-out/device-check/device_run.log.
+device-check: dev
+	PARAMS=tests/data/basenji_fixtures/params_joint_mini.json DEVICE=cpu SAD_MODEL=mini \
+	    TRAIN_BATCHES=2 LAYOUT_BATCHES=2 COMPILE_BATCHES=2 PROFILE_BATCH=2 INFERENCE_BATCH=1 \
+	    LOADER_WINDOWS=8 LOADER_WORKERS=2,4 LIMIT_FACTOR=3 BUDGET_S=1500 \
+	    PYTHON=$(BIN)/python bash benches/device_run.sh bench-out/device-check

@@ -19,11 +19,14 @@
 # (default 560 s); a step that fails or runs out of time is logged and the next one runs.
 # Everything printed goes to OUT_DIR/device_run.log; the profiles' traces are
 # OUT_DIR/trace.json.gz, trace_compiled.json.gz and trace_channels_last.json.gz (the
-# eager ones' breakdowns need GPU kernels: on a CPU those two steps say there are none),
+# eager ones' breakdowns need GPU kernels: on a CPU those two steps are left out),
 # the loader's figures OUT_DIR/loader_16.json and OUT_DIR/loader_2.json (all 16 cores,
 # then 2 by taskset).
 # PARAMS (default: the paper's human model), SAD_MODEL (full), DEVICE (cuda) and the
-# sizes below can point the run at small models on the CPU, to check the script itself.
+# sizes below can point the run at small models on the CPU, to check the script itself
+# (`make device-check`), with LIMIT_FACTOR (1) times each step's limit there. The run ends
+# with a line naming the steps that failed or were skipped; its exit status is 0 only when
+# every step ran and passed (on a CPU the trace breakdowns are left out, and said so).
 set -uo pipefail
 
 out=${1:?usage: bash benches/device_run.sh OUT_DIR}
@@ -34,6 +37,7 @@ params=${PARAMS:-tests/data/basenji_fixtures/params_human.json}
 device=${DEVICE:-cuda}
 deadline=$((SECONDS + ${BUDGET_S:-560}))
 python=${PYTHON:-python3}
+limit_factor=${LIMIT_FACTOR:-1}
 
 if [ -d .whl ]; then
     site=$(mktemp -d)
@@ -58,21 +62,38 @@ fi
 export PYTHONUNBUFFERED=1
 
 # step NAME LIMIT_S COMMAND...: run COMMAND for at most LIMIT_S seconds (less if the
-# budget is nearly spent), its output appended to the log and echoed.
+# budget is nearly spent), its output appended to the log and echoed; its name goes into
+# passed or failed (a nonzero exit, the time limit included), or skipped when the budget
+# is spent.
+passed=() failed=() skipped=()
 step() {
     local name=$1 limit=$2
     shift 2
     local left=$((deadline - SECONDS))
     if ((left < 10)); then
         echo "== $name: skipped, the budget is spent" | tee -a "$log"
+        skipped+=("$name")
         return
     fi
+    limit=$((limit * limit_factor))
     ((limit > left)) && limit=$left
     echo "== $name (at most ${limit} s): $*" | tee -a "$log"
     local started=$SECONDS
     timeout --signal=INT --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$log"
     local status=${PIPESTATUS[0]}
     echo "== $name: exit $status after $((SECONDS - started)) s" | tee -a "$log"
+    if ((status == 0)); then passed+=("$name"); else failed+=("$name"); fi
+}
+
+# gpu_step NAME WHY LIMIT_S COMMAND...: step, on a GPU only; elsewhere logs WHY it is left out
+gpu_step() {
+    local name=$1 why=$2
+    shift 2
+    if [[ $device == cuda* ]]; then
+        step "$name" "$@"
+    else
+        echo "== $name: not run on $device, $why" | tee -a "$log"
+    fi
 }
 
 step device 30 bash -c "nvidia-smi; $python -c 'import torch, crossreg; \
@@ -88,20 +109,22 @@ step train_aligned 60 "$python" benches/bench_train.py --params "$params" --devi
 step profile 50 "$python" benches/profile_train.py --params "$params" --device "$device" \
     --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
 [ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
-step breakdown 30 "$python" benches/trace_breakdown.py "$out/trace.json.gz" --steps 3 \
-    --params "$params" --batch "${PROFILE_BATCH:-32}"
+gpu_step breakdown "a CPU trace holds no GPU kernels" 30 \
+    "$python" benches/trace_breakdown.py "$out/trace.json.gz" --steps 3 --params "$params" \
+    --batch "${PROFILE_BATCH:-32}"
 step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
 step cuda_tests 120 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 # every GPU of the machine under torchrun (one GPU: DDP's own work in a group of one)
-gpus=$("$python" -c 'import torch; print(max(1, torch.cuda.device_count()))' 2>/dev/null || echo 1)
+gpus=$(timeout 60 "$python" -c 'import torch; print(max(1, torch.cuda.device_count()))' \
+    2>/dev/null || echo 1)
 step train_ddp 60 "$python" -m torch.distributed.run --standalone --nproc-per-node "$gpus" \
     benches/bench_train.py --params "$params" --device "$device" --bf16 --compare-ddp \
     --steps 3 --rounds 2 --batch-sizes "${PROFILE_BATCH:-32}"
 # the loader's store (2.7 GB at 256 windows) is written once, kept, and read by both steps
 loader_dir=${LOADER_DIR:-$(mktemp -d)}
 step loader_16 120 "$python" benches/bench_loader.py --windows "${LOADER_WINDOWS:-256}" \
-    --batches 40 --workers 4,16 --read-ahead 2,8 --step-ms 0 --compressed 1 \
+    --batches 40 --workers "${LOADER_WORKERS:-4,16}" --read-ahead 2,8 --step-ms 0 --compressed 1 \
     --parts loader,codec --dir "$loader_dir" --keep --json "$out/loader_16.json"
 kept_store=$(ls -d "$loader_dir"/*/store 2>/dev/null | head -n 1)
 step loader_2 50 taskset -c 0,1 "$python" benches/bench_loader.py \
@@ -121,9 +144,9 @@ step profile_channels_last 50 "$python" benches/profile_train.py --params "$para
     --device "$device" --bf16 --channels-last --batch "${PROFILE_BATCH:-32}" --steps 3 \
     --rows 30 --trace "$out/trace_channels_last.json"
 [ -f "$out/trace_channels_last.json" ] && gzip -f "$out/trace_channels_last.json"
-step breakdown_channels_last 30 "$python" benches/trace_breakdown.py \
-    "$out/trace_channels_last.json.gz" --steps 3 --params "$params" \
-    --batch "${PROFILE_BATCH:-32}"
+gpu_step breakdown_channels_last "a CPU trace holds no GPU kernels" 30 \
+    "$python" benches/trace_breakdown.py "$out/trace_channels_last.json.gz" --steps 3 \
+    --params "$params" --batch "${PROFILE_BATCH:-32}"
 step inference_layouts 60 "$python" benches/bench_inference.py --model "${SAD_MODEL:-full}" \
     --device "$device" --bf16 --variants plain channels-last \
     --batches "${INFERENCE_BATCH:-16}" --alleles 256 --sad-batch 16 --sites 1 --width 50 \
@@ -141,4 +164,8 @@ step inference_compiled 120 "$python" benches/bench_inference.py --model "${SAD_
     --device "$device" --bf16 --variants plain compiled --batches "${INFERENCE_BATCH:-16}" \
     --alleles 256 --sad-batch 16 --sites 0 --repeats 3
 step flops 60 "$python" benches/bench_flops.py --params "$params"
-echo "== done in $SECONDS s" | tee -a "$log"
+echo "== done in $SECONDS s: ${#passed[@]} steps passed," \
+    "${#failed[@]} failed${failed[*]:+ (${failed[*]})}," \
+    "${#skipped[@]} skipped${skipped[*]:+ (${skipped[*]})}" | tee -a "$log"
+# 0 only when every step ran and passed
+((${#failed[@]} + ${#skipped[@]} == 0))

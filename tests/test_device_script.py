@@ -1,0 +1,127 @@
+"""benches/device_run.sh, the one unattended run a lent GPU gets: each step is logged with
+its exit status, the run ends with a summary naming every step that failed or was skipped,
+and its own exit status is 0 only when every step ran and passed.
+
+A stand-in for Python records the steps' commands instead of running them, so these tests
+check the script's plumbing in a second; ``make device-check`` runs the benches themselves
+through it on small models on the CPU (a few minutes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benches" / "device_run.sh"
+
+#: every step of the script, in order
+STEPS = [
+    "device",
+    "train_bf16",
+    "train_plain_forms",
+    "train_aligned",
+    "profile",
+    "breakdown",
+    "train_compile",
+    "cuda_tests",
+    "train_ddp",
+    "loader_16",
+    "loader_2",
+    "profile_compiled",
+    "train_compile_channels_last",
+    "train_layouts",
+    "profile_channels_last",
+    "breakdown_channels_last",
+    "inference_layouts",
+    "loss",
+    "pool",
+    "sad",
+    "ism",
+    "inference_compiled",
+    "flops",
+]
+GPU_ONLY = {"breakdown", "breakdown_channels_last"}
+
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("bash", "timeout", "taskset", "tee", "gzip")),
+    reason="needs bash, coreutils' timeout and tee, taskset and gzip",
+)
+
+
+def run_script(
+    tmp_path: Path, *, device: str = "cpu", fail: str = "", budget: int = 560
+) -> tuple[subprocess.CompletedProcess[str], str, list[str]]:
+    """The script run in an empty folder with a stand-in Python that logs its arguments
+    and fails where they hold `fail`: the result, the log, and the commands run."""
+    calls = tmp_path / "calls.txt"
+    python = tmp_path / "python"
+    python.write_text(
+        "#!/usr/bin/env bash\n"
+        f'echo "$*" >>{calls}\n'
+        f'if [ -n "{fail}" ] && [[ "$*" == *"{fail}"* ]]; then exit 3; fi\n'
+    )
+    python.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {
+        **os.environ,
+        "PYTHON": str(python),
+        "DEVICE": device,
+        "BUDGET_S": str(budget),
+        "LOADER_DIR": str(tmp_path / "loader"),
+    }
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "out"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    log = (work / "out" / "device_run.log").read_text()
+    commands = calls.read_text().splitlines() if calls.exists() else []
+    return result, log, commands
+
+
+def exits(log: str) -> dict[str, int]:
+    """Each step's logged exit status."""
+    return {m[1]: int(m[2]) for m in re.finditer(r"^== (\w+): exit (\d+) after", log, re.M)}
+
+
+def test_every_step_runs_and_the_summary_says_all_passed(tmp_path: Path) -> None:
+    result, log, commands = run_script(tmp_path)
+    assert result.returncode == 0, log
+    assert list(exits(log)) == [s for s in STEPS if s not in GPU_ONLY]
+    assert set(exits(log).values()) == {0}
+    for name in GPU_ONLY:
+        assert f"== {name}: not run on cpu, a CPU trace holds no GPU kernels" in log
+    assert log.splitlines()[-1].endswith(": 21 steps passed, 0 failed, 0 skipped")
+    assert any("bench_loss.py --device cpu" in c for c in commands)
+
+
+def test_on_a_gpu_the_trace_breakdowns_run_too(tmp_path: Path) -> None:
+    result, log, commands = run_script(tmp_path, device="cuda")
+    assert result.returncode == 0, log
+    assert list(exits(log)) == STEPS
+    assert sum("trace_breakdown.py" in c for c in commands) == 2
+
+
+def test_a_failed_step_is_named_and_the_rest_still_run(tmp_path: Path) -> None:
+    result, log, _ = run_script(tmp_path, fail="bench_loss.py")
+    assert result.returncode == 1
+    assert exits(log)["loss"] == 3
+    assert exits(log)["flops"] == 0  # the steps after it ran
+    assert log.splitlines()[-1].endswith(": 20 steps passed, 1 failed (loss), 0 skipped")
+
+
+def test_steps_past_the_budget_are_skipped_and_named(tmp_path: Path) -> None:
+    result, log, commands = run_script(tmp_path, budget=5)
+    assert result.returncode == 1
+    assert not [c for c in commands if "benches/" in c or "pytest" in c]  # no step ran
+    last = log.splitlines()[-1]
+    assert ": 0 steps passed, 0 failed, 21 skipped (device train_bf16 " in last
