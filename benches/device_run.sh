@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The GPU figures of benches/README.md in one run of under 10 minutes on one
-# H100/H200-class GPU, most wanted first: the device; training steps of the paper's model
-# (bf16 eager over batch sizes; without the GPU forms of its products; with the towers'
-# channels rounded to multiples of 8, in both layouts; a profile of a step with its trace
-# and where its time goes; torch.compile); the CUDA tests; a step alone and under DDP on
-# every GPU; the loader with 16 and 2 cores; a compiled step's profile; torch.compile
-# channels-last; both trunk layouts alternately, and the channels-last step's profile;
-# inference (forward, SAD, ISM) in both layouts; the Poisson loss's and the max pooling's
-# passes; SAD and ISM throughput; compiled inference; FLOPs per sequence.
+# H100/H200-class GPU, most wanted first. Issue 16's figures, about 420 s on the H200 by
+# the estimates in benches/README.md: the device; training steps of the paper's model in
+# bf16 (eager over batch sizes, with the MFU; torch.compile; without the GPU forms of its
+# products); a step alone and under DDP on every GPU; the loader with 16 and 2 cores.
+# Then what no GPU has measured for this code: the CUDA tests but the compiled ones; a
+# compiled step's profile; the towers' channels rounded to multiples of 8, in both
+# layouts; the compiled CUDA tests; torch.compile channels-last. Last, what the H200 run
+# of 2026-12-04 measured: a profile of an eager step with its trace and where its time
+# goes; both trunk layouts alternately, and the channels-last step's profile; inference
+# (forward, SAD, ISM) in both layouts; the Poisson loss's and the max pooling's passes;
+# SAD and ISM throughput; compiled inference; FLOPs per sequence.
 #
 # Usage, in the repository root of the GPU machine:
 #     bash benches/device_run.sh OUT_DIR
@@ -60,6 +63,18 @@ if [ -d .whl ]; then
     export PYTHONPATH=$site${PYTHONPATH:+:$PYTHONPATH}
 fi
 export PYTHONUNBUFFERED=1
+# one Inductor cache for every compiled step (its FX graphs, AOTAutograd's joint graphs and
+# Triton's kernels): a graph compiled once, train_compile's, is read back by the next
+# process that compiles it (profile_compiled) instead of compiled again; a private folder,
+# so that a run starts as cold as a fresh GPU machine does
+if [ -z "${TORCHINDUCTOR_CACHE_DIR:-}" ]; then
+    TORCHINDUCTOR_CACHE_DIR=$(mktemp -d)
+    trap 'rm -rf "$TORCHINDUCTOR_CACHE_DIR"' EXIT
+fi
+export TORCHINDUCTOR_CACHE_DIR TORCHINDUCTOR_FX_GRAPH_CACHE=1 TORCHINDUCTOR_AUTOGRAD_CACHE=1
+# the model's own autograd functions (the pooling's, the dilated weight gradients') would
+# otherwise keep AOTAutograd's cache from storing its graphs; one run's code never changes
+export TORCHINDUCTOR_AUTOGRAD_CACHE_ALLOW_CUSTOM_AUTOGRAD=1
 
 # step NAME LIMIT_S COMMAND...: run COMMAND for at most LIMIT_S seconds (less if the
 # budget is nearly spent), its output appended to the log and echoed; its name goes into
@@ -96,25 +111,19 @@ gpu_step() {
     fi
 }
 
+# Issue 16's figures first, in about 420 s on the H200 of 2026-12-04 by its run's figures
+# (the estimates in benches/README.md's `### Every GPU figure in one run`): eager training
+# with its MFU, compiled training, the GPU forms' A/B, DDP's own work, the loader.
 step device 30 bash -c "nvidia-smi; $python -c 'import torch, crossreg; \
 print(\"torch\", torch.__version__, \"crossreg\", crossreg.__version__, \
 torch.cuda.get_device_name() if torch.cuda.is_available() else \"no CUDA\")'"
 step train_bf16 110 "$python" benches/bench_train.py --params "$params" --device "$device" \
     --bf16 --batch-sizes "${TRAIN_BATCHES:-8,16,32,64,128}"
+step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
+    --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
 step train_plain_forms 50 "$python" benches/bench_train.py --params "$params" \
     --device "$device" --bf16 --no-padding --no-dilated-wgrad-matmul \
     --batch-sizes "${LAYOUT_BATCHES:-32,64}"
-step train_aligned 60 "$python" benches/bench_train.py --params "$params" --device "$device" \
-    --bf16 --divisible-by 8 --compare-layouts --rounds 2 --batch-sizes "${PROFILE_BATCH:-32}"
-step profile 50 "$python" benches/profile_train.py --params "$params" --device "$device" \
-    --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
-[ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
-gpu_step breakdown "a CPU trace holds no GPU kernels" 30 \
-    "$python" benches/trace_breakdown.py "$out/trace.json.gz" --steps 3 --params "$params" \
-    --batch "${PROFILE_BATCH:-32}"
-step train_compile 150 "$python" benches/bench_train.py --params "$params" --device "$device" \
-    --bf16 --compile --batch-sizes "${COMPILE_BATCHES:-32}"
-step cuda_tests 120 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 # every GPU of the machine under torchrun (one GPU: DDP's own work in a group of one)
 gpus=$(timeout 60 "$python" -c 'import torch; print(max(1, torch.cuda.device_count()))' \
     2>/dev/null || echo 1)
@@ -132,12 +141,29 @@ step loader_2 50 taskset -c 0,1 "$python" benches/bench_loader.py \
     --parts loader ${kept_store:+--store "$kept_store"} --dir "$loader_dir" \
     --json "$out/loader_2.json"
 [ -z "${LOADER_DIR:-}" ] && rm -rf "$loader_dir"
-step profile_compiled 150 "$python" benches/profile_train.py --params "$params" \
+# then what no GPU has measured for this code: the eager CUDA tests (the GPU forms equal
+# the plain ones), the compiled step's profile (the same graph as train_compile's, from
+# the cache), aligned widths, the compiled CUDA tests (four compilations of the test
+# model), compiled channels-last
+step cuda_tests 60 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py \
+    -k "not compiled"
+step profile_compiled 90 "$python" benches/profile_train.py --params "$params" \
     --device "$device" --bf16 --compile --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 \
     --trace "$out/trace_compiled.json"
 [ -f "$out/trace_compiled.json" ] && gzip -f "$out/trace_compiled.json"
+step train_aligned 60 "$python" benches/bench_train.py --params "$params" --device "$device" \
+    --bf16 --divisible-by 8 --compare-layouts --rounds 2 --batch-sizes "${PROFILE_BATCH:-32}"
+step cuda_tests_compiled 150 "$python" -m pytest -q -p no:cacheprovider tests/test_cuda.py \
+    -k compiled
 step train_compile_channels_last 150 "$python" benches/bench_train.py --params "$params" \
     --device "$device" --bf16 --compile --channels-last --batch-sizes "${COMPILE_BATCHES:-32}"
+# last, what the H200 run of 2026-12-04 measured already, for the code changed since
+step profile 50 "$python" benches/profile_train.py --params "$params" --device "$device" \
+    --bf16 --batch "${PROFILE_BATCH:-32}" --steps 3 --rows 30 --trace "$out/trace.json"
+[ -f "$out/trace.json" ] && gzip -f "$out/trace.json"
+gpu_step breakdown "a CPU trace holds no GPU kernels" 30 \
+    "$python" benches/trace_breakdown.py "$out/trace.json.gz" --steps 3 --params "$params" \
+    --batch "${PROFILE_BATCH:-32}"
 step train_layouts 70 "$python" benches/bench_train.py --params "$params" \
     --device "$device" --bf16 --compare-layouts --rounds 2 --batch-sizes "${LAYOUT_BATCHES:-32,64}"
 step profile_channels_last 50 "$python" benches/profile_train.py --params "$params" \

@@ -19,21 +19,23 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benches" / "device_run.sh"
 
-#: every step of the script, in order
+#: every step of the script, in order: issue 16's figures first (compiled training, the GPU
+#: forms' A/B, DDP's own work, the loader), what no GPU has measured next, the rest last
 STEPS = [
     "device",
     "train_bf16",
-    "train_plain_forms",
-    "train_aligned",
-    "profile",
-    "breakdown",
     "train_compile",
-    "cuda_tests",
+    "train_plain_forms",
     "train_ddp",
     "loader_16",
     "loader_2",
+    "cuda_tests",
     "profile_compiled",
+    "train_aligned",
+    "cuda_tests_compiled",
     "train_compile_channels_last",
+    "profile",
+    "breakdown",
     "train_layouts",
     "profile_channels_last",
     "breakdown_channels_last",
@@ -54,15 +56,23 @@ pytestmark = pytest.mark.skipif(
 
 
 def run_script(
-    tmp_path: Path, *, device: str = "cpu", fail: str = "", budget: int = 560
+    tmp_path: Path,
+    *,
+    device: str = "cpu",
+    fail: str = "",
+    budget: int = 560,
+    cache: Path | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], str, list[str]]:
     """The script run in an empty folder with a stand-in Python that logs its arguments
-    and fails where they hold `fail`: the result, the log, and the commands run."""
+    and its Inductor cache settings, and fails where they hold `fail`: the result, the log,
+    and the commands run (`cache`: a TORCHINDUCTOR_CACHE_DIR given to the script)."""
     calls = tmp_path / "calls.txt"
     python = tmp_path / "python"
     python.write_text(
         "#!/usr/bin/env bash\n"
-        f'echo "$*" >>{calls}\n'
+        f'echo "$* @ cache ${{TORCHINDUCTOR_CACHE_DIR:-none}}'
+        " ${TORCHINDUCTOR_FX_GRAPH_CACHE:-} ${TORCHINDUCTOR_AUTOGRAD_CACHE:-}"
+        f' ${{TORCHINDUCTOR_AUTOGRAD_CACHE_ALLOW_CUSTOM_AUTOGRAD:-}}" >>{calls}\n'
         f'if [ -n "{fail}" ] && [[ "$*" == *"{fail}"* ]]; then exit 3; fi\n'
     )
     python.chmod(0o755)
@@ -75,6 +85,9 @@ def run_script(
         "BUDGET_S": str(budget),
         "LOADER_DIR": str(tmp_path / "loader"),
     }
+    env.pop("TORCHINDUCTOR_CACHE_DIR", None)
+    if cache is not None:
+        env["TORCHINDUCTOR_CACHE_DIR"] = str(cache)
     result = subprocess.run(
         ["bash", str(SCRIPT), "out"],
         cwd=work,
@@ -100,7 +113,7 @@ def test_every_step_runs_and_the_summary_says_all_passed(tmp_path: Path) -> None
     assert set(exits(log).values()) == {0}
     for name in GPU_ONLY:
         assert f"== {name}: not run on cpu, a CPU trace holds no GPU kernels" in log
-    assert log.splitlines()[-1].endswith(": 21 steps passed, 0 failed, 0 skipped")
+    assert log.splitlines()[-1].endswith(": 22 steps passed, 0 failed, 0 skipped")
     assert any("bench_loss.py --device cpu" in c for c in commands)
 
 
@@ -116,7 +129,7 @@ def test_a_failed_step_is_named_and_the_rest_still_run(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert exits(log)["loss"] == 3
     assert exits(log)["flops"] == 0  # the steps after it ran
-    assert log.splitlines()[-1].endswith(": 20 steps passed, 1 failed (loss), 0 skipped")
+    assert log.splitlines()[-1].endswith(": 21 steps passed, 1 failed (loss), 0 skipped")
 
 
 def test_steps_past_the_budget_are_skipped_and_named(tmp_path: Path) -> None:
@@ -124,4 +137,27 @@ def test_steps_past_the_budget_are_skipped_and_named(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert not [c for c in commands if "benches/" in c or "pytest" in c]  # no step ran
     last = log.splitlines()[-1]
-    assert ": 0 steps passed, 0 failed, 21 skipped (device train_bf16 " in last
+    assert ": 0 steps passed, 0 failed, 22 skipped (device train_bf16 " in last
+
+
+def test_the_compiled_steps_share_one_inductor_cache_removed_after(tmp_path: Path) -> None:
+    """profile_compiled compiles train_compile's graph again: one cache, AOTAutograd's too
+    (the model's own autograd functions allowed), read back instead of compiled twice."""
+    result, log, commands = run_script(tmp_path)
+    assert result.returncode == 0, log
+    compiled = [c for c in commands if " --compile " in c or "tests/test_cuda.py" in c]
+    assert len(compiled) == 5  # bench, profile, channels-last; the CUDA tests in 2 steps
+    settings = {c.split(" @ cache ")[1] for c in compiled}
+    assert len(settings) == 1
+    folder, *flags = settings.pop().split()
+    assert folder != "none" and flags == ["1", "1", "1"]
+    assert not Path(folder).exists()  # a private folder, gone with the run
+
+
+def test_a_given_inductor_cache_is_used_and_kept(tmp_path: Path) -> None:
+    cache = tmp_path / "inductor"
+    cache.mkdir()
+    result, log, commands = run_script(tmp_path, cache=cache)
+    assert result.returncode == 0, log
+    assert all(f" @ cache {cache} 1 1 1" in c for c in commands if " --compile " in c)
+    assert cache.is_dir()
