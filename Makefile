@@ -93,20 +93,28 @@ bench: dev
 	$(BIN)/python benches/bench_predict.py --threads 1 --mbp 2
 	$(BIN)/python benches/bench_finetune.py --preset mini --joint-epochs 6 --finetune-epochs 4
 
-# What a GPU machine without crossreg needs to run benches/device_run.sh: the abi3 wheel
-# and the dependencies such a machine's Python 3.12 (with torch, numpy, scipy, h5py,
-# matplotlib, safetensors, tqdm) lacks, as wheels in .whl/ (about 55 MB; the script
-# installs them from there, for machines that cannot reach a package index).
-DEVICE_PACKAGES := pyBigWig polars polars-runtime-32
+# What a GPU machine without crossreg needs to run benches/device_run.sh: the abi3 wheel,
+# stripped (1.43 MB, not 1.54), and the one dependency that such a machine's Python 3.12
+# (with torch, numpy, scipy, h5py, matplotlib, safetensors, tqdm) lacks and a step imports,
+# polars (its runtime wheel is 53.9 MB; pyBigWig, lacking too, only writes bigWigs, which
+# no step does), as wheels in .whl/ that the script installs, for machines that cannot reach
+# a package index. The working tree and .whl/ travel in 64 MiB at most: checked last.
+DEVICE_PACKAGES := polars polars-runtime-32
 device-wheels: venv
 	rm -rf .whl
-	$(BIN)/maturin build --release --quiet --out .whl
+	$(BIN)/maturin build --release --strip --quiet --out .whl
 	for name in $(DEVICE_PACKAGES); do \
 	    version=$$($(BIN)/python -c "import importlib.metadata as m; print(m.version('$$name'))"); \
 	    $(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
 	        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 	        --platform manylinux2014_x86_64 -d .whl "$$name==$$version" || exit 1; \
 	done
+	du -b .whl/*.whl
+	@tree=$$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -n 1 | cut -f 1); \
+	wheels=$$(du -cb .whl/*.whl | tail -n 1 | cut -f 1); \
+	echo "the working tree ($$tree bytes) and .whl/ ($$wheels) travel:" \
+	    "$$(( (tree + wheels) >> 20 )) MiB of the 64 a GPU machine takes"; \
+	test $$((tree + wheels)) -le $$((64 << 20))
 
 # benches/device_run.sh, which a lent GPU runs once unattended, run here on small models on
 # the CPU (about 10 minutes on 2 cores): it fails unless every step ran and passed (the two
