@@ -42,8 +42,13 @@ deadline=$((SECONDS + ${BUDGET_S:-560}))
 python=${PYTHON:-python3}
 limit_factor=${LIMIT_FACTOR:-1}
 
+# folders of this run's own (the wheels' install, the Inductor cache), removed when it ends
+own=()
+trap 'rm -rf "${own[@]}"' EXIT
+
 if [ -d .whl ]; then
     site=$(mktemp -d)
+    own+=("$site")
     # pip checks each wheel's platform tags; where it refuses one (an older glibc than the
     # build's tag names, say), the wheels are unpacked as they are, which importing needs
     if ! "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
@@ -69,7 +74,7 @@ export PYTHONUNBUFFERED=1
 # so that a run starts as cold as a fresh GPU machine does
 if [ -z "${TORCHINDUCTOR_CACHE_DIR:-}" ]; then
     TORCHINDUCTOR_CACHE_DIR=$(mktemp -d)
-    trap 'rm -rf "$TORCHINDUCTOR_CACHE_DIR"' EXIT
+    own+=("$TORCHINDUCTOR_CACHE_DIR")
 fi
 export TORCHINDUCTOR_CACHE_DIR TORCHINDUCTOR_FX_GRAPH_CACHE=1 TORCHINDUCTOR_AUTOGRAD_CACHE=1
 # the model's own autograd functions (the pooling's, the dilated weight gradients') would

@@ -62,6 +62,7 @@ def run_script(
     fail: str = "",
     budget: int = 560,
     cache: Path | None = None,
+    wheels: bool = False,
 ) -> tuple[subprocess.CompletedProcess[str], str, list[str]]:
     """The script run in an empty folder with a stand-in Python that logs its arguments
     and its Inductor cache settings, and fails where they hold `fail`: the result, the log,
@@ -70,6 +71,13 @@ def run_script(
     python = tmp_path / "python"
     python.write_text(
         "#!/usr/bin/env bash\n"
+        # pip installs the wheels: the tree's crossreg into --target, which the script checks
+        'if [ "$1 $2 $3" = "-m pip install" ]; then\n'
+        '    for arg; do [ "$prev" = --target ] && site=$arg; prev=$arg; done\n'
+        '    cp -r python/crossreg "$site/"\n'
+        f'    echo "pip into $site" >>{calls}\n'
+        "    exit 0\n"
+        "fi\n"
         f'echo "$* @ cache ${{TORCHINDUCTOR_CACHE_DIR:-none}}'
         " ${TORCHINDUCTOR_FX_GRAPH_CACHE:-} ${TORCHINDUCTOR_AUTOGRAD_CACHE:-}"
         f' ${{TORCHINDUCTOR_AUTOGRAD_CACHE_ALLOW_CUSTOM_AUTOGRAD:-}}" >>{calls}\n'
@@ -78,6 +86,11 @@ def run_script(
     python.chmod(0o755)
     work = tmp_path / "work"
     work.mkdir()
+    if wheels:  # a .whl/ to install, and the tree the installed crossreg must equal
+        (work / ".whl").mkdir()
+        (work / ".whl" / "crossreg.whl").touch()
+        (work / "python" / "crossreg").mkdir(parents=True)
+        (work / "python" / "crossreg" / "__init__.py").write_text("")
     env = {
         **os.environ,
         "PYTHON": str(python),
@@ -161,3 +174,14 @@ def test_a_given_inductor_cache_is_used_and_kept(tmp_path: Path) -> None:
     assert result.returncode == 0, log
     assert all(f" @ cache {cache} 1 1 1" in c for c in commands if " --compile " in c)
     assert cache.is_dir()
+
+
+def test_the_wheels_are_installed_into_a_folder_removed_after(tmp_path: Path) -> None:
+    """Each run with .whl/ installed its wheels (179 MB with polars) into a new temporary
+    folder that it left behind."""
+    result, log, commands = run_script(tmp_path, wheels=True)
+    assert result.returncode == 0, log
+    assert commands[0].startswith("pip into ")
+    site = Path(commands[0].removeprefix("pip into "))
+    assert any(" @ cache " in c for c in commands[1:])  # the steps ran after it
+    assert not site.exists()
