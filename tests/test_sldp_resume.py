@@ -22,7 +22,7 @@ import pytest
 
 from crossreg.cli import main
 from crossreg.errors import Interrupted
-from crossreg.stats.sldp import block_loop
+from crossreg.stats.sldp import block_loop, outputs
 from crossreg.stats.sldp import run as sldp_run
 from crossreg.stats.sldp.checkpoint import CHECKPOINT
 from crossreg.stats.sldp.run import write_sldp
@@ -130,6 +130,44 @@ def test_a_run_killed_in_the_regression_resumes_without_the_pass(world, tmp_path
     run(world, out, resume=True)  # the annotation names and matches come from the checkpoint
     assert computed == []
     assert files_of(out) == files_of(tmp_path / "clean")
+
+
+def test_a_run_killed_in_the_sign_flips_keeps_the_finished_phenotypes(world, tmp_path, monkeypatch):
+    """With thousands of SAD tracks a phenotype's sign flips take as long as the block
+    pass: a Ctrl-C in the second phenotype's flips keeps the first one's for --resume."""
+    run(world, tmp_path / "clean")
+    out = tmp_path / "out"
+    real = outputs.regress
+    regressed: list[int] = []
+
+    def regress(*args, **kwargs):
+        regressed.append(1)
+        if stop and len(regressed) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outputs, "regress", regress)
+    stop = True
+    with pytest.raises(Interrupted, match=r"2 of 2 chromosome\(s\) and the regression of 1 of 2"):
+        run(world, out)
+    stop, regressed[:] = False, []
+    computed = computed_chroms(monkeypatch)
+    run(world, out, resume=True)
+    assert computed == [] and len(regressed) == 1  # pheno_a's flips from the checkpoint
+    assert files_of(out) == files_of(tmp_path / "clean")
+    # a resume with another seed draws every phenotype's flips again
+    with monkeypatch.context() as patch:
+        patch.setattr(sldp_run, "write_outputs", killed)
+        with pytest.raises(Interrupted):
+            run(world, tmp_path / "seeded")
+    stop, regressed[:] = True, []
+    with pytest.raises(Interrupted):
+        run(world, tmp_path / "seeded", resume=True)
+    stop, regressed[:] = False, []
+    run(world, tmp_path / "seeded", resume=True, seed=5)
+    assert len(regressed) == 2
+    run(world, tmp_path / "clean_seeded", seed=5)
+    assert files_of(tmp_path / "seeded") == files_of(tmp_path / "clean_seeded")
 
 
 def sad_scores(world: Path) -> Path:

@@ -35,13 +35,15 @@ from crossreg.io.identity import (
 from crossreg.stats.sldp.annotations import INFO_FIELDS
 from crossreg.stats.sldp.chrom_part import AnnotationState, ChromPart, Info, PhenoBlocks
 from crossreg.stats.sldp.panel import chrom_label
-from crossreg.stats.sldp.regression import BlockStats
+from crossreg.stats.sldp.regression import BlockStats, Results
 
 log = logging.getLogger("crossreg")
 
 CHECKPOINT = ".partial"
 SETTINGS_FILE = "settings.json"
 STATS_FIELDS = ("numerator", "dkk", "dkb", "dbb")
+RESULT_FIELDS = ("z", "p", "z_fast", "p_fast", "mu", "se", "q", "r")
+REGRESSIONS = "regression"  # OUT/.partial/regression/p{k}.npz: phenotype k's finished flips
 #: What a resumed run must share with the one it continues (named in messages).
 SLDP_INPUTS = "panel, print SNPs, LD blocks, LD scores, annotations, phenotypes and options"
 SHOWN = 5  # differences named in a refusal
@@ -233,6 +235,39 @@ class Checkpoint:
         with atomic_write(self.path(part.chrom), "wb") as handle:
             np.savez(handle, **arrays)  # type: ignore[arg-type]
 
+    def results_path(self, pheno: int) -> Path:
+        """The file of the `pheno`-th phenotype's finished regression: ``regression/p{k}.npz``."""
+        return self.root / REGRESSIONS / f"p{pheno}.npz"
+
+    def save_results(self, pheno: int, after: dict[str, object], results: Results) -> None:
+        """Write the `pheno`-th phenotype's regression `results` whole (or not at all),
+        with `after`, the options that decide them after the pass (seed, flips, chunks)."""
+        arrays = {name: np.asarray(getattr(results, name)) for name in RESULT_FIELDS}
+        arrays["meta"] = np.array(json.dumps({"settings": self.key, "after": after}))
+        path = self.results_path(pheno)
+        path.parent.mkdir(exist_ok=True)
+        with atomic_write(path, "wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
+
+    def load_results(self, pheno: int, after: dict[str, object]) -> Results | None:
+        """The `pheno`-th phenotype's regression when a finished one with the same pass and
+        `after` options is here; else None (to compute; a file that cannot be read is
+        warned about)."""
+        path = self.results_path(pheno)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                meta = json.loads(str(saved["meta"]))
+                if meta != {"settings": self.key, "after": after}:
+                    return None  # other --seed, --flips or --jk-blocks: computed again
+                results = Results(*(saved[name] for name in RESULT_FIELDS))
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            log.warning("%s cannot be read (%s): its sign flips are drawn again", path, err)
+            return None
+        log.info("%s: regression taken from the checkpoint %s", self.phenos[pheno], path)
+        return results
+
     def load(self, chrom: str, n_blocks: int) -> ChromPart | None:
         """The chromosome `chrom`'s share (a run of `n_blocks` LD blocks) when a finished one
         is here; None when it is not (to compute), or when its file cannot be read or is
@@ -297,9 +332,15 @@ class Checkpoint:
             yield
         except KeyboardInterrupt:
             kept = len(list(self.root.glob("*.npz")))
+            regressed = len(list((self.root / REGRESSIONS).glob("*.npz")))
+            flipped = (
+                f" and the regression of {regressed} of {len(self.phenos)} phenotype(s)"
+                if regressed
+                else ""
+            )
             raise Interrupted(
-                f"{kept} of {chroms} chromosome(s) kept in {self.root}; rerun with --resume "
-                "to continue"
+                f"{kept} of {chroms} chromosome(s){flipped} kept in {self.root}; rerun with "
+                "--resume to continue"
             ) from None
         except ValueError:
             self.remove()

@@ -16,6 +16,7 @@ from crossreg.io.atomic import atomic_write
 from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import progress
 from crossreg.stats.sldp.block_loop import BlockScan
+from crossreg.stats.sldp.checkpoint import Checkpoint
 from crossreg.stats.sldp.chrom_part import PhenoBlocks
 from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
 from crossreg.stats.sldp.panel import LdBlocks
@@ -114,11 +115,14 @@ def write_outputs(
     plots: bool,
     svg: bool,
     settings: dict[str, object],
+    checkpoint: Checkpoint | None = None,
 ) -> SldpRun:
     """Regress each phenotype's chunk sums (`jk_blocks` chunks of `scan`'s blocks) on the
     marginal annotations `names` and write results.tsv, the chunk tables of the rows with
     p below `verbose_thresh`, the figures (with `plots`; an SVG beside each with `svg`)
-    and summary.json (with `settings`)."""
+    and summary.json (with `settings`). With a `checkpoint`, each phenotype's finished
+    regression (its sign flips) is kept there, and taken from it when a resumed run has
+    the same `seed`, `flips` and `jk_blocks`."""
     check_plot_options(plots, svg)
     per_pheno, info = scan.per_pheno, scan.info
     rows: list[dict[str, object]] = []
@@ -126,7 +130,8 @@ def write_outputs(
     chunk_counts = {}
     sqnorm, supp, m = (np.asarray(info[k], dtype=np.float64) for k in ("sqnorm", "supp", "M"))
     with progress(len(phenos) * len(names), "SLDP sign flips", "annotations") as meter:
-        for stats in phenos:
+        after: dict[str, object] = {"seed": seed, "flips": flips, "jk_blocks": jk_blocks}
+        for index, stats in enumerate(phenos):
             h = heritability[stats.name]
             sums, chunk_rows = _chunks(per_pheno[stats.name], blocks, jk_blocks)
             if len(sums) < 2:
@@ -136,7 +141,13 @@ def write_outputs(
                 "%s: regression over %d chunks, %d annotations", stats.name, len(sums), len(names)
             )
             meter.set_postfix(pheno=stats.name)
-            res = regress(sums, background_names, flips, seed, meter)
+            res = checkpoint.load_results(index, after) if checkpoint is not None else None
+            if res is None:
+                res = regress(sums, background_names, flips, seed, meter)
+                if checkpoint is not None:
+                    checkpoint.save_results(index, after, res)
+            else:
+                meter.update(len(names))
             rf = res.mu * np.sqrt(sqnorm / h.h2g)
             h2v_h2g = rf**2 - res.se**2 * sqnorm / (m * h.sigma2g)
             for k, name in enumerate(names):

@@ -168,6 +168,7 @@ def write_sldp(
                 "spectrum_percent": spectrum_percent,
                 "verbose_thresh": verbose_thresh,
             },
+            checkpoint=checkpoint,
         )
 
 
