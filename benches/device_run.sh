@@ -19,7 +19,8 @@
 # script installs into a private folder first.
 #
 # Each step gets at most its own limit and never more than what is left of BUDGET_S
-# (default 560 s); a step that fails or runs out of time is logged and the next one runs.
+# (default 560 s); a step that fails or runs out of time is logged and the next one runs;
+# a step with less than half its limit left is skipped, leaving the time to cheaper ones.
 # Everything printed goes to OUT_DIR/device_run.log; the profiles' traces are
 # OUT_DIR/trace.json.gz, trace_compiled.json.gz and trace_channels_last.json.gz (the
 # eager ones' breakdowns need GPU kernels: on a CPU those two steps are left out),
@@ -83,19 +84,21 @@ export TORCHINDUCTOR_AUTOGRAD_CACHE_ALLOW_CUSTOM_AUTOGRAD=1
 
 # step NAME LIMIT_S COMMAND...: run COMMAND for at most LIMIT_S seconds (less if the
 # budget is nearly spent), its output appended to the log and echoed; its name goes into
-# passed or failed (a nonzero exit, the time limit included), or skipped when the budget
-# is spent.
+# passed or failed (a nonzero exit, the time limit included), or skipped when less than
+# half its limit (or 10 s) is left: cut off, it would measure nothing and spend what the
+# cheaper steps after it could use.
 passed=() failed=() skipped=()
 step() {
     local name=$1 limit=$2
     shift 2
     local left=$((deadline - SECONDS))
-    if ((left < 10)); then
-        echo "== $name: skipped, the budget is spent" | tee -a "$log"
+    limit=$((limit * limit_factor))
+    if ((left < 10 || 2 * left < limit)); then
+        echo "== $name: skipped, ${left} s left of the budget, under half its ${limit} s" \
+            | tee -a "$log"
         skipped+=("$name")
         return
     fi
-    limit=$((limit * limit_factor))
     ((limit > left)) && limit=$left
     echo "== $name (at most ${limit} s): $*" | tee -a "$log"
     local started=$SECONDS

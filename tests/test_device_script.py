@@ -153,6 +153,19 @@ def test_steps_past_the_budget_are_skipped_and_named(tmp_path: Path) -> None:
     assert ": 0 steps passed, 0 failed, 22 skipped (device train_bf16 " in last
 
 
+def test_a_step_that_would_be_cut_off_is_skipped_and_cheaper_ones_still_run(
+    tmp_path: Path,
+) -> None:
+    # with 60 s left, a compiled step (limit 150 s) would be cut off measuring nothing and
+    # eat the time of the cheap steps after it: it is skipped, the 50-s steps still run
+    result, log, _ = run_script(tmp_path, budget=60)
+    assert result.returncode == 1
+    assert "== train_compile: skipped, " in log and "under half its 150 s" in log
+    assert exits(log)["train_plain_forms"] == 0
+    assert exits(log)["loss"] == 0
+    assert "train_compile" in log.splitlines()[-1]
+
+
 def test_the_compiled_steps_share_one_inductor_cache_removed_after(tmp_path: Path) -> None:
     """profile_compiled compiles train_compile's graph again: one cache, AOTAutograd's too
     (the model's own autograd functions allowed), read back instead of compiled twice."""
