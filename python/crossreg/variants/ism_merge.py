@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from crossreg.errors import require_path_list
 from crossreg.io.atomic import atomic_path
 from crossreg.io.h5 import open_h5
 from crossreg.plots import check_plot_options
@@ -32,7 +31,12 @@ from crossreg.variants.ism import (
     draw_figures,
     write_ism_h5,
 )
-from crossreg.variants.sad_files import check_shards, merged_attrs, unreadable_shard
+from crossreg.variants.sad_files import (
+    check_shards,
+    merged_attrs,
+    shard_paths,
+    unreadable_shard,
+)
 from crossreg.variants.sad_stream import FIGURE_TRACKS
 
 #: What to do about a shard that cannot be read or is not whole.
@@ -57,15 +61,9 @@ def merge_ism(
     with `svg`). An `out` that is one of the shards is refused before anything is
     written."""
     check_plot_options(plots, svg)
-    require_path_list(shards, "shards")
-    target = Path(out)
-    paths = [Path(p) for p in shards]
-    if not paths:
-        raise ValueError("give the shard files to merge")
+    target, paths = shard_paths(out, shards)
     if target.suffix != ".h5":
         raise ValueError(f"{target}: the merged file must end in .h5, as its shards do")
-    if any(path.resolve() == target.resolve() for path in paths):
-        raise ValueError(f"--out {target} is one of the shards; merge into another file")
     with contextlib.ExitStack() as stack:
         handles = [stack.enter_context(open_h5(path, ISM_REMEDY)) for path in paths]
         metas = [dict(handle.attrs.items()) for handle in handles]

@@ -441,6 +441,20 @@ def check_shards(
             raise ValueError(f"{path}: does not start where shard {i - 1} ends")
 
 
+def shard_paths(
+    out: str | os.PathLike[str], shards: Sequence[str | os.PathLike[str]]
+) -> tuple[Path, list[Path]]:
+    """`out` and `shards` as paths, after the checks every merge makes before it reads a
+    shard: the shards are a list of at least one path, and `out` is none of them."""
+    require_path_list(shards, "shards")
+    target, paths = Path(out), [Path(p) for p in shards]
+    if not paths:
+        raise ValueError("give the shard files to merge")
+    if any(path.resolve() == target.resolve() for path in paths):
+        raise ValueError(f"--out {target} is one of the shards; merge into another file")
+    return target, paths
+
+
 def merge_shards(
     out: str | os.PathLike[str], shards: Sequence[str | os.PathLike[str]]
 ) -> tuple[Path, int]:
@@ -448,11 +462,7 @@ def merge_shards(
     into `out`: byte for byte the file one process would have written (``.h5``
     percentiles over all rows), and the gene tables beside them likewise. Returns the
     path and the number of alleles."""
-    require_path_list(shards, "shards")
-    out = Path(out)
-    paths = [Path(p) for p in shards]
-    if not paths:
-        raise ValueError("give the shard files to merge")
+    out, paths = shard_paths(out, shards)
     if out.suffix not in (".h5", ".tsv"):
         raise ValueError(f"{out}: merge .h5 shards into an .h5 and .tsv shards into a .tsv")
     other = next((p for p in paths if p.suffix != out.suffix), None)
