@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import logging
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,3 +187,20 @@ def test_nul_bytes_between_gzip_members_are_skipped_as_by_python(tmp_path, logs)
     expected, got = _both(path, logs, sites_only=True)
     assert expected[1] is None and len(expected[0]) == 2
     assert got == expected
+
+
+def test_a_bcf_file_is_named_as_bcf(tmp_path):
+    """BCF, binary VCF (bgzipped or not), read as a first record of one field or as text
+    not UTF-8, with a fix that did not apply; it is named as BCF, with the conversion."""
+    header = b"##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n\0"
+    for size in (len(header), 5000):  # l_text's bytes: text, or not UTF-8
+        bcf = b"BCF\x02\x02" + struct.pack("<I", size) + header
+        for name, data in (("u.bcf", bcf), ("b.bcf", gzip.compress(bcf))):
+            path = tmp_path / name
+            path.write_bytes(data)
+            with pytest.raises(ValueError) as error:
+                next(iter_vcf(path))
+            assert str(error.value) == (
+                f"{path}: the file is BCF (binary VCF), which crossreg does not read; convert "
+                "it to VCF (bcftools view -Oz -o file.vcf.gz file.bcf)"
+            )

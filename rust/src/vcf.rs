@@ -15,7 +15,8 @@
 //! large; a broken gzip stream is reported after the last whole line read (Python's text
 //! layer decoded ahead, naming an earlier line), in the decompressor's words but for a
 //! stream that ends early; a file whose first bytes are another compressor's magic is
-//! refused as that (Python looked only when the text was not UTF-8).
+//! refused as that (Python looked only when the text was not UTF-8), and so is BCF, binary
+//! VCF (which Python read as a first record of one field, or as text not UTF-8).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -109,10 +110,10 @@ impl VcfReader {
         let reader: Box<dyn BufRead + Send> = if compressed {
             let decoder = GzipMembers::new(BufReader::with_capacity(READ_BUFFER, raw));
             let (text_head, text) = sniff(decoder).map_err(|e| gzip_error(path, 0, &e))?;
-            check_kind(path, &text_head)?;
+            check_vcf_kind(path, &text_head)?;
             Box::new(BufReader::with_capacity(READ_BUFFER, text))
         } else {
-            check_kind(path, &head)?;
+            check_vcf_kind(path, &head)?;
             Box::new(BufReader::with_capacity(READ_BUFFER, raw))
         };
         Ok(Self::new(reader, path, compressed, options))
@@ -353,6 +354,24 @@ impl VcfReader {
             samples,
         }))
     }
+}
+
+/// The first bytes of a BCF file (binary VCF), versions 1 and 2, once decompressed.
+const BCF_MAGICS: [&[u8]; 2] = [b"BCF\x02", b"BCF\x04"];
+
+/// Refuse text starting with `head` that is not VCF text: another compressor's output,
+/// UTF-16 ([`check_kind`]) or BCF, each saying how to convert it.
+fn check_vcf_kind(path: &Path, head: &[u8]) -> Result<()> {
+    check_kind(path, head)?;
+    if BCF_MAGICS.iter().any(|magic| head.starts_with(magic)) {
+        return Err(Error::parse(
+            path,
+            0,
+            "the file is BCF (binary VCF), which crossreg does not read; convert it to VCF \
+             (bcftools view -Oz -o file.vcf.gz file.bcf)",
+        ));
+    }
+    Ok(())
 }
 
 /// The decompressed bytes of every gzip member of a stream in turn; NUL bytes between
@@ -644,6 +663,26 @@ mod tests {
         data.extend(b"garbage");
         let mut reader = GzipMembers::new(Cursor::new(data));
         assert!(reader.read_to_string(&mut String::new()).is_err());
+    }
+
+    #[test]
+    fn bcf_is_refused_saying_how_to_convert_it() {
+        use std::io::Write;
+        let bcf = b"BCF\x02\x02\x88\x13\x00\x00##fileformat=VCFv4.2\n".to_vec();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(&bcf).unwrap();
+        for data in [bcf.clone(), encoder.finish().unwrap()] {
+            let opened =
+                VcfReader::open_file(Path::new("x.bcf"), Cursor::new(data), VcfOptions::default());
+            let message = opened.err().expect("BCF is refused").to_string();
+            assert!(
+                message.starts_with("x.bcf: the file is BCF (binary VCF)"),
+                "{message}"
+            );
+            assert!(message.contains("bcftools view -Oz"), "{message}");
+        }
+        let text = Cursor::new(b"BCF\tis a chromosome name\n".to_vec());
+        assert!(VcfReader::open_file(Path::new("x.vcf"), text, VcfOptions::default()).is_ok());
     }
 
     #[test]
