@@ -204,3 +204,15 @@ def test_a_bcf_file_is_named_as_bcf(tmp_path):
                 f"{path}: the file is BCF (binary VCF), which crossreg does not read; convert "
                 "it to VCF (bcftools view -Oz -o file.vcf.gz file.bcf)"
             )
+
+
+def test_bytes_after_the_last_gzip_member_are_named_as_python_names_them(tmp_path, logs):
+    """Data after a gzip member that is not gzip (a plain file appended to a .vcf.gz) is
+    called by what it is, as Python's gzip calls it, not a stream that ended early."""
+    data = b"#CHROM\tPOS\tID\tREF\tALT\n1\t1\t.\tA\tG\n"
+    for tail in (b"1\t2\t.\tA\tG\n", b"\0\0g", b"'x"):
+        path = tmp_path / "appended.vcf.gz"
+        path.write_bytes(gzip.compress(data) + tail)
+        expected, got = _both(path, logs, sites_only=True)
+        assert "Not a gzipped file" in str(expected[1])
+        assert got == expected

@@ -413,9 +413,50 @@ impl<R: BufRead> Read for GzipMembers<R> {
                     break;
                 }
             }
+            if inner.fill_buf()?[0] != GZIP_MAGIC[0] {
+                return Err(not_gzip(&mut inner));
+            }
             self.decoder = Some(GzDecoder::new(inner));
         }
     }
+}
+
+/// The error for bytes after a gzip member that start no other member, in the words of
+/// Python's `gzip` (`Not a gzipped file (b'ga')`, its first two bytes shown), where the
+/// decompressor would call them a stream that ended early.
+fn not_gzip(inner: &mut impl Read) -> std::io::Error {
+    let mut magic = Vec::with_capacity(2);
+    let shown = match inner.take(2).read_to_end(&mut magic) {
+        Ok(_) => py_bytes_repr(&magic),
+        Err(e) => return e,
+    };
+    std::io::Error::new(
+        ErrorKind::InvalidData,
+        format!("Not a gzipped file ({shown})"),
+    )
+}
+
+/// `bytes` as Python's `repr` writes a bytes object (`b'ga'`, `b'\x00\t'`).
+fn py_bytes_repr(bytes: &[u8]) -> String {
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut shown = format!("b{quote}");
+    for &b in bytes {
+        match b {
+            b'\\' => shown.push_str("\\\\"),
+            b'\t' => shown.push_str("\\t"),
+            b'\n' => shown.push_str("\\n"),
+            b'\r' => shown.push_str("\\r"),
+            _ if char::from(b) == quote => shown.extend(['\\', quote]),
+            0x20..=0x7e => shown.push(char::from(b)),
+            _ => shown.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    shown.push(quote);
+    shown
 }
 
 /// A gzip stream that ended early or does not decompress, after line `line_no`: the
@@ -660,9 +701,17 @@ mod tests {
             .read_to_string(&mut text)
             .unwrap();
         assert_eq!(text, "abcd");
+        let mut padded = data.clone();
         data.extend(b"garbage");
         let mut reader = GzipMembers::new(Cursor::new(data));
-        assert!(reader.read_to_string(&mut String::new()).is_err());
+        let error = reader.read_to_string(&mut String::new()).unwrap_err();
+        assert_eq!(error.to_string(), "Not a gzipped file (b'ga')");
+        padded.extend(b"\x1f");
+        let mut reader = GzipMembers::new(Cursor::new(padded));
+        let error = reader.read_to_string(&mut String::new()).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::UnexpectedEof, "a member cut short");
+        assert_eq!(py_bytes_repr(b"\x01'\\"), "b\"\\x01'\\\\\"");
+        assert_eq!(py_bytes_repr(b"\t'\""), "b'\\t\\'\"'");
     }
 
     #[test]
