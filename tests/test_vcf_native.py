@@ -216,3 +216,13 @@ def test_bytes_after_the_last_gzip_member_are_named_as_python_names_them(tmp_pat
         expected, got = _both(path, logs, sites_only=True)
         assert "Not a gzipped file" in str(expected[1])
         assert got == expected
+
+
+def test_pos_is_read_as_int_reads_it(tmp_path, logs):
+    """POS may have the whitespace int() strips around it, not the separators 0x1c-0x1f
+    that str.strip() also strips (the native reader took both)."""
+    for space in ("\u3000", "\x85", "\x1c", "\x1f"):
+        path = tmp_path / "pos.vcf"
+        path.write_text(f"#CHROM\tPOS\tID\tREF\tALT\n1\t{space}5\t.\tA\tG\n")
+        expected, got = _both(path, logs, sites_only=False)
+        assert got == expected, repr(space)

@@ -494,7 +494,8 @@ fn py_strip(text: &str) -> &str {
 /// ASCII digits only), then checked to be 1 or more.
 fn parse_pos(text: &str) -> std::result::Result<u64, String> {
     let not_whole = || format!("POS '{text}' is not a whole number");
-    let body = py_strip(text);
+    // int() strips Unicode's whitespace alone, not the separators 0x1c-0x1f as strip() does
+    let body = text.trim_matches(char::is_whitespace);
     let (negative, digits) = match body.as_bytes().first() {
         Some(b'-') => (true, &body[1..]),
         Some(b'+') => (false, &body[1..]),
@@ -739,6 +740,11 @@ mod tests {
         assert_eq!(parse_pos(" +1_000 "), Ok(1000));
         assert!(parse_pos("1__0").is_err());
         assert!(parse_pos("_1").is_err());
+        assert_eq!(parse_pos("\u{3000}7\u{85}"), Ok(7));
+        assert!(
+            parse_pos("\u{1c}7").is_err(),
+            "int() refuses the separators"
+        );
         assert_eq!(
             parse_pos("-0"),
             Err("POS 0 is invalid (VCF POS is 1-based)".into())
