@@ -4,7 +4,9 @@ same counts, reasons, skipped chromosomes, warnings and error messages, and the 
 content identity taken from the same read, on the real VCFs and on random awkward ones
 (SNPs, indels, multi-allelic records, symbolic and breakend ALTs, N in REF, REFs the
 genome contradicts, records off the genome or past its end, alleles longer than the
-window), plain and gzipped in several members."""
+window, POS beyond 2³² or padded with whitespace, lower-case REFs, IUPAC codes in the
+genome, CRLF line ends), plain and gzipped in several members (some with bytes after the
+last that are not gzip)."""
 
 from __future__ import annotations
 
@@ -79,18 +81,23 @@ def test_real_vcfs_surveyed_alike(vcf, fasta, strict, logs, tmp_path):
 
 
 def _random_genome(rng: np.random.Generator, path: Path) -> Genome:
-    """chr1 and chr2 of random bases, some lower case, with a run of N in each."""
+    """chr1 and chr2 of random bases, some lower case, with a run of N in each and an
+    IUPAC code (R, y) in each."""
     text = ""
     for name, size in (("chr1", 300), ("chr2", 200)):
         bases = rng.choice(list("ACGTacgt"), size)
         gap = int(rng.integers(0, size - 20))
         bases[gap : gap + 15] = "N"
+        bases[int(rng.integers(0, size))] = "R" if name == "chr1" else "y"
         text += f">{name}\n{''.join(bases)}\n"
     path.write_text(text)
     return Genome(path)
 
 
-SYMBOLIC = ["<DEL>", "*", ".", "G[chr1:5[", "]chr2:9]T", ".A", "T.", "<INS:ME>"]
+SYMBOLIC = [
+    *["<DEL>", "*", ".", "G[chr1:5[", "]chr2:9]T", ".A", "T.", "<INS:ME>"],
+    *["<NON_REF>", "<*>", "C[<ctg1>:7["],
+]
 INFOS = [".", "AF=0.1", "DB;AF=0.5", "SVTYPE=DEL", "SVTYPE", "X=1;SVTYPE=INS", "SVTYPEX=1"]
 
 
@@ -107,6 +114,8 @@ def _record(rng: np.random.Generator, genome: Genome) -> str:
         ref = "".join(rng.choice(list("ACGT"), length))
     if rng.random() < 0.015:  # a REF the genome contradicts (or, for a SNP, swapped)
         ref = "".join(rng.choice(list("ACGT"), len(ref)))
+    if rng.random() < 0.05:
+        ref = ref.lower()
     alts = []
     for _ in range(int(rng.choice([1, 1, 1, 2, 3]))):
         kind = rng.random()
@@ -120,7 +129,10 @@ def _record(rng: np.random.Generator, genome: Genome) -> str:
             alts.append(str(rng.choice(SYMBOLIC)))
     vid = str(rng.choice(["rs1", ".", "rs_ï"], p=[0.6, 0.398, 0.002]))
     info = str(rng.choice(INFOS, p=[0.5, 0.2, 0.1, 0.05, 0.05, 0.05, 0.05]))
-    return "\t".join([chrom, str(pos), vid, ref, ",".join(alts), "50", "PASS", info])
+    pos_text = str(pos + 2**32 if rng.random() < 0.01 else pos)  # past the end
+    if rng.random() < 0.02:
+        pos_text = f" {pos_text}\u3000"  # whitespace int() strips
+    return "\t".join([chrom, pos_text, vid, ref, ",".join(alts), "50", "PASS", info])
 
 
 def _random_vcf(rng: np.random.Generator, genome: Genome) -> str:
@@ -130,7 +142,8 @@ def _random_vcf(rng: np.random.Generator, genome: Genome) -> str:
     lines += [_record(rng, genome) for _ in range(int(rng.integers(0, 60)))]
     if rng.random() < 0.05:
         lines.append("chr1\tx\t.\tA\tG")
-    return "".join(line + "\n" for line in lines)
+    end = "\r\n" if rng.random() < 0.1 else "\n"
+    return "".join(line + end for line in lines)
 
 
 def test_random_vcfs_surveyed_alike(tmp_path, logs):
@@ -143,6 +156,8 @@ def test_random_vcfs_surveyed_alike(tmp_path, logs):
         if case % 3 == 0:
             cut = int(rng.integers(0, len(data) + 1))
             data = gzip.compress(data[:cut]) + gzip.compress(data[cut:])
+            if rng.random() < 0.1:  # a plain file appended
+                data += b"chr1\t5\t.\tA\tG\n"
         path.write_bytes(data)
         strict = bool(rng.random() < 0.2)
         seq_length = int(rng.choice([4, 16, 1024]))
