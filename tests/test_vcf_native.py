@@ -65,7 +65,7 @@ def test_real_vcfs_read_alike(path, sites_only, logs, tmp_path):
 
 CHROMS = ["1", "chr2", "1", "chrX", " ", "", "chré"]
 POSITIONS = ["1", "12", "345", "0", "-3", "+5", "1_0", "x", " 7 ", "1__0", "_1", "-0", ""]
-REFS = ["A", "C", "acg", "N", "GT", "X", "", "A C"]
+REFS = ["A", "C", "acg", "N", "GT", "X", "", "A C", "R", "aYn", "RX"]
 ALTS = ["G", "t", "g,T", "<DEL>", "*", ".", "G[1:2[", "]1:2]A", ".A", "A.", "<>", "A[1", ""]
 INFOS = [".", "", "AF=0.1;DB", "SVTYPE=DEL;;X=", "é=1"]
 SAMPLES = ["GT", "0|1", "1/1", ".", "é"]
@@ -79,8 +79,8 @@ def _pick(rng: np.random.Generator, good: list[str], everything: list[str]) -> s
 
 def _random_vcf(rng: np.random.Generator) -> str:
     """A VCF of awkward lines: meta and blank lines, headers right and wrong, records
-    short and long, good and bad fields, every line end, maybe a BOM, maybe no last
-    newline."""
+    short and long, good and bad fields (IUPAC codes in REF), some separated by spaces,
+    every line end, maybe a BOM, maybe no last newline."""
     lines = []
     if rng.random() < 0.7:
         lines.append("##fileformat=VCFv4.2")
@@ -106,7 +106,7 @@ def _random_vcf(rng: np.random.Generator) -> str:
         ]
         fields += [str(rng.choice(SAMPLES)) for _ in range(max(0, width - 8))]
         keep = width if rng.random() < 0.9 else int(rng.integers(1, width + 1))
-        lines.append("\t".join(fields[:keep]))
+        lines.append(("\t" if rng.random() < 0.97 else " ").join(fields[:keep]))
     text = "".join(line + str(rng.choice(ENDS)) for line in lines)
     if lines and rng.random() < 0.1:
         text = text.rstrip("\r\n")

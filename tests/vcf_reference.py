@@ -22,6 +22,26 @@ _ALT = re.compile(
 )
 
 
+def _space_hint(text: str) -> str:
+    """The fix for a record line whose columns are separated by spaces, else ''."""
+    if " " in text and len(re.split("[ \t]+", text.strip(" \t"))) >= 5:
+        return (
+            "; its columns are separated by spaces, which VCF separates by tabs: convert them "
+            "(tr ' ' '\\t')"
+        )
+    return ""
+
+
+def _iupac_hint(ref: str) -> str:
+    """The fix for a REF of bases and IUPAC ambiguity codes, else ''."""
+    if re.fullmatch("[ACGTNRYSWKMBDHVacgtnryswkmbdhv]+", ref):
+        return (
+            "; IUPAC ambiguity codes such as R or Y are not VCF bases (VCF 4.3 writes the "
+            "first base a code stands for: A for R): correct the record or remove it"
+        )
+    return ""
+
+
 def _parse_info(text: str) -> dict[str, str | bool]:
     if text in (".", ""):
         return {}
@@ -78,7 +98,7 @@ def reference_iter_vcf(
         if len(fields) < 5:
             raise ValueError(
                 f"{path}:{line_no}: {len(fields)} tab-separated fields; a VCF record needs "
-                "CHROM POS ID REF ALT (then QUAL FILTER INFO)"
+                f"CHROM POS ID REF ALT (then QUAL FILTER INFO){_space_hint(text)}"
             )
         if first is None:
             first = (line_no, len(fields))
@@ -105,7 +125,9 @@ def reference_iter_vcf(
         if pos1 < 1:
             raise ValueError(f"{path}:{line_no}: POS {pos1} is invalid (VCF POS is 1-based)")
         if not _ALLELE.match(ref):
-            raise ValueError(f"{path}:{line_no}: REF '{ref}' must be bases A, C, G, T or N")
+            raise ValueError(
+                f"{path}:{line_no}: REF '{ref}' must be bases A, C, G, T or N{_iupac_hint(ref)}"
+            )
         alts = tuple(alt.split(","))
         bad = [a for a in alts if not _ALT.match(a)]
         if bad:

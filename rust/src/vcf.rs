@@ -294,7 +294,8 @@ impl VcfReader {
         if count < 5 {
             return Err(self.error(format!(
                 "{count} tab-separated fields; a VCF record needs CHROM POS ID REF ALT (then \
-                 QUAL FILTER INFO)"
+                 QUAL FILTER INFO){}",
+                space_hint(text)
             )));
         }
         match self.first {
@@ -324,7 +325,10 @@ impl VcfReader {
         }
         let pos = parse_pos(pos_text).map_err(|message| self.error(message))?;
         if !is_bases(reference) {
-            return Err(self.error(format!("REF '{reference}' must be bases A, C, G, T or N")));
+            return Err(self.error(format!(
+                "REF '{reference}' must be bases A, C, G, T or N{}",
+                iupac_hint(reference)
+            )));
         }
         let alts: Vec<&str> = alt.split(',').collect();
         if let Some(bad) = alts.iter().find(|a| !is_alt(a)) {
@@ -533,6 +537,30 @@ fn parse_pos(text: &str) -> std::result::Result<u64, String> {
     Ok(value)
 }
 
+/// What to do with a record line of too few tab-separated fields that has five or more
+/// separated by spaces (and tabs): its columns are separated by spaces; else nothing.
+fn space_hint(text: &str) -> &'static str {
+    let words = text.split([' ', '\t']).filter(|w| !w.is_empty()).count();
+    if text.contains(' ') && words >= 5 {
+        "; its columns are separated by spaces, which VCF separates by tabs: convert them \
+         (tr ' ' '\\t')"
+    } else {
+        ""
+    }
+}
+
+/// What to do with a REF of bases and IUPAC ambiguity codes (R, Y, ...), which VCF does
+/// not allow; else nothing.
+fn iupac_hint(reference: &str) -> &'static str {
+    let iupac = |b: u8| b"RYSWKMBDHVryswkmbdhv".contains(&b);
+    if !reference.is_empty() && reference.bytes().all(|b| is_base(b) || iupac(b)) {
+        "; IUPAC ambiguity codes such as R or Y are not VCF bases (VCF 4.3 writes the first \
+         base a code stands for: A for R): correct the record or remove it"
+    } else {
+        ""
+    }
+}
+
 /// One or more of `ACGTNacgtn`.
 fn is_bases(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(is_base)
@@ -670,6 +698,17 @@ mod tests {
         assert!(message(&format!("{HEAD}1\t1\t.\tA\tG")).contains("x.vcf:3: the last record"));
         assert!(message(&format!("{HEAD}1\t1\t.\tA\tG[\n")).contains("ALT allele 'G['"));
         assert!(message("#CHROM\tPOS\tID\tREF\n").starts_with("x.vcf:1: the column header"));
+        assert!(message(&format!("{HEAD}1 1 . A G\n")).ends_with(
+            "(then QUAL FILTER INFO); its columns are separated by spaces, which VCF separates \
+             by tabs: convert them (tr ' ' '\\t')"
+        ));
+        assert!(message(&format!("{HEAD}1\t1\t.\n")).ends_with("(then QUAL FILTER INFO)"));
+        assert!(message(&format!("{HEAD}1\t1\t.\tAr\tG\n")).ends_with(
+            "REF 'Ar' must be bases A, C, G, T or N; IUPAC ambiguity codes such as \
+                        R or Y are not VCF bases (VCF 4.3 writes the first base a code stands \
+                        for: A for R): correct the record or remove it"
+        ));
+        assert!(message(&format!("{HEAD}1\t1\t.\tX\tG\n")).ends_with("A, C, G, T or N"));
     }
 
     #[test]
