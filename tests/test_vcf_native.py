@@ -206,6 +206,18 @@ def test_a_bcf_file_is_named_as_bcf(tmp_path):
             )
 
 
+def test_a_vcf_index_is_named_as_one(tmp_path):
+    """A VCF's tabix or CSI index given for the VCF (a tab completion too far) is named as
+    an index, not as a first line of one field or text not UTF-8."""
+    for name, magic, kind in (("x.vcf.gz.tbi", b"TBI\x01", "tabix"), ("x.csi", b"CSI\x01", "CSI")):
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(magic + struct.pack("<7i", 24, 0, 1, 2, 0, 35, 0)))
+        with pytest.raises(ValueError) as error:
+            next(iter_vcf(path))
+        assert str(error.value).startswith(f"{path}: the file is a {kind} index")
+        assert str(error.value).endswith("give the VCF it indexes (the .vcf.gz beside it)")
+
+
 def test_bytes_after_the_last_gzip_member_are_named_as_python_names_them(tmp_path, logs):
     """Data after a gzip member that is not gzip (a plain file appended to a .vcf.gz) is
     called by what it is, as Python's gzip calls it, not a stream that ended early."""

@@ -15,8 +15,9 @@
 //! large; a broken gzip stream is reported after the last whole line read (Python's text
 //! layer decoded ahead, naming an earlier line), in the decompressor's words but for a
 //! stream that ends early; a file whose first bytes are another compressor's magic is
-//! refused as that (Python looked only when the text was not UTF-8), and so is BCF, binary
-//! VCF (which Python read as a first record of one field, or as text not UTF-8).
+//! refused as that (Python looked only when the text was not UTF-8), and so are BCF, binary
+//! VCF, and a VCF's tabix or CSI index (which Python read as a first record of one field,
+//! or as text not UTF-8).
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -360,22 +361,34 @@ impl VcfReader {
     }
 }
 
-/// The first bytes of a BCF file (binary VCF), versions 1 and 2, once decompressed.
-const BCF_MAGICS: [&[u8]; 2] = [b"BCF\x02", b"BCF\x04"];
+/// What a file whose text starts with these bytes is instead of VCF text (BCF, binary
+/// VCF, of versions 2 and 1; an index of a VCF), and what to do.
+const NOT_VCF: [(&[u8], &str); 4] = [
+    (b"BCF\x02", BCF),
+    (b"BCF\x04", BCF),
+    (
+        b"TBI\x01",
+        "the file is a tabix index (.tbi), not a VCF; give the VCF it indexes (the .vcf.gz \
+         beside it)",
+    ),
+    (
+        b"CSI\x01",
+        "the file is a CSI index (.csi), not a VCF; give the VCF it indexes (the .vcf.gz \
+         beside it)",
+    ),
+];
+
+const BCF: &str = "the file is BCF (binary VCF), which crossreg does not read; convert it to \
+                   VCF (bcftools view -Oz -o file.vcf.gz file.bcf)";
 
 /// Refuse text starting with `head` that is not VCF text: another compressor's output,
-/// UTF-16 ([`check_kind`]) or BCF, each saying how to convert it.
+/// UTF-16 ([`check_kind`]), BCF or an index, each saying what to do.
 fn check_vcf_kind(path: &Path, head: &[u8]) -> Result<()> {
     check_kind(path, head)?;
-    if BCF_MAGICS.iter().any(|magic| head.starts_with(magic)) {
-        return Err(Error::parse(
-            path,
-            0,
-            "the file is BCF (binary VCF), which crossreg does not read; convert it to VCF \
-             (bcftools view -Oz -o file.vcf.gz file.bcf)",
-        ));
+    match NOT_VCF.iter().find(|(magic, _)| head.starts_with(magic)) {
+        Some((_, message)) => Err(Error::parse(path, 0, *message)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The decompressed bytes of every gzip member of a stream in turn; NUL bytes between
@@ -755,7 +768,7 @@ mod tests {
     }
 
     #[test]
-    fn bcf_is_refused_saying_how_to_convert_it() {
+    fn bcf_and_indexes_are_refused_saying_what_to_do() {
         use std::io::Write;
         let bcf = b"BCF\x02\x02\x88\x13\x00\x00##fileformat=VCFv4.2\n".to_vec();
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -770,6 +783,13 @@ mod tests {
             );
             assert!(message.contains("bcftools view -Oz"), "{message}");
         }
+        let index = Cursor::new(b"TBI\x01\x18\x00\x00\x00".to_vec());
+        let opened = VcfReader::open_file(Path::new("x.tbi"), index, VcfOptions::default());
+        let message = opened.err().expect("an index is refused").to_string();
+        assert!(
+            message.starts_with("x.tbi: the file is a tabix index (.tbi), not a VCF"),
+            "{message}"
+        );
         let text = Cursor::new(b"BCF\tis a chromosome name\n".to_vec());
         assert!(VcfReader::open_file(Path::new("x.vcf"), text, VcfOptions::default()).is_ok());
     }
