@@ -16,7 +16,7 @@ import numpy.typing as npt
 from crossreg.progress import Progress, progress
 from crossreg.stats.sldp.annotation_set import AnnotationSet, chrom_annotations
 from crossreg.stats.sldp.annotations import INFO_FIELDS, ChromAnnotations, signed_ld_profiles
-from crossreg.stats.sldp.chrom_part import ChromPart, Info, PhenoBlocks
+from crossreg.stats.sldp.chrom_part import ChromPart, ChromStats, Info, PhenoBlocks
 from crossreg.stats.sldp.panel import ChromPanel, LdBlocks, chrom_label, load_chrom_panel
 from crossreg.stats.sldp.plink import standardized_genotypes
 from crossreg.stats.sldp.reconcile import add_counts
@@ -39,10 +39,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class BlockScan:
-    """What the pass found: each phenotype's blocks, the marginal annotations' ``.info``
-    sums (M, ‖v‖², support; each summed over the chromosomes), the reconciliation counts
-    per file (and per phenotype file and chromosome), and the LD blocks with print SNPs
-    and those whose truncated spectrum keeps no eigenvector."""
+    """What the pass found: what is kept of each phenotype's blocks (their statistics are
+    in the checkpoint, :meth:`~crossreg.stats.sldp.checkpoint.Checkpoint.pheno_stats`), the
+    marginal annotations' ``.info`` sums (M, ‖v‖², support; each summed over the
+    chromosomes), the reconciliation counts per file (and per phenotype file and
+    chromosome), and the LD blocks with print SNPs and those whose truncated spectrum keeps
+    no eigenvector."""
 
     per_pheno: dict[str, PhenoBlocks]
     info: Info
@@ -87,13 +89,11 @@ class PassInputs:
     settings: BlockSettings
 
 
-def scan_blocks(
-    inputs: PassInputs, chroms: Sequence[str], checkpoint: Checkpoint | None = None
-) -> BlockScan:
+def scan_blocks(inputs: PassInputs, chroms: Sequence[str], checkpoint: Checkpoint) -> BlockScan:
     """The pass over the panel chromosomes `chroms` and their LD blocks, counted on a
-    progress meter by blocks; one chromosome's annotations and spectra are held at a time.
-    With a `checkpoint`, each chromosome it holds is taken from it, and each one computed
-    is saved to it."""
+    progress meter by blocks. Each chromosome the `checkpoint` holds is taken from it, and
+    each one computed is saved to it; one chromosome's annotations, spectra and block
+    statistics are held at a time."""
     blocks = inputs.blocks
     per_pheno = {s.name: PhenoBlocks.empty(len(blocks)) for s in inputs.phenos}
     ranks = {"with_print_snps": 0, "rank_0": 0}
@@ -101,17 +101,24 @@ def scan_blocks(
     total_blocks = sum(len(blocks.on(c)) for c in chroms)
     with progress(total_blocks, "SLDP signed LD profiles", "blocks") as meter:
         for chrom in chroms:
-            part = checkpoint.load(chrom, len(blocks)) if checkpoint is not None else None
-            if part is not None:
-                inputs.marginal.restore(part.annotations["marginal"], chrom_label(chrom))
-                inputs.background.restore(part.annotations["background"], chrom_label(chrom))
-                meter.update(len(blocks.on(chrom)))
-            else:
-                part = _chrom_part(inputs, chrom, meter)
-                if checkpoint is not None:
-                    checkpoint.save(part)
-            scan.add(part)
+            scan.add(_saved_part(inputs, chrom, checkpoint, meter))
     return scan
+
+
+def _saved_part(
+    inputs: PassInputs, chrom: str, checkpoint: Checkpoint, meter: Progress
+) -> ChromPart:
+    """The chromosome `chrom`'s share: taken from the `checkpoint` (without its block
+    statistics), or computed and saved to it."""
+    part = checkpoint.load(chrom, len(inputs.blocks))
+    if part is not None:
+        inputs.marginal.restore(part.annotations["marginal"], chrom_label(chrom))
+        inputs.background.restore(part.annotations["background"], chrom_label(chrom))
+        meter.update(len(inputs.blocks.on(chrom)))
+        return part
+    part = _chrom_part(inputs, chrom, meter)
+    checkpoint.save(part)
+    return part
 
 
 def _chrom_part(inputs: PassInputs, chrom: str, meter: Progress) -> ChromPart:
@@ -132,8 +139,9 @@ def _chrom_part(inputs: PassInputs, chrom: str, meter: Progress) -> ChromPart:
         aligned[stats.name] = (z / np.sqrt(n), n)
     sigma2g = {name: inputs.heritability[name].sigma2g for name in aligned}
     per_pheno = {s.name: PhenoBlocks.empty(len(blocks)) for s in inputs.phenos}
+    chrom_stats: ChromStats = {s.name: {} for s in inputs.phenos}
     spectra = _chrom_blocks(
-        panel, blocks, annotations, n_background, aligned, sigma2g, per_pheno,
+        panel, blocks, annotations, n_background, aligned, sigma2g, per_pheno, chrom_stats,
         inputs.settings, meter,
     )  # fmt: skip
     ranks = {
@@ -145,7 +153,7 @@ def _chrom_part(inputs: PassInputs, chrom: str, meter: Progress) -> ChromPart:
         "marginal": marginal.state_since(before["marginal"]),
         "background": background.state_since(before["background"]),
     }
-    return ChromPart(chrom, per_pheno, info, counts, ranks, state, len(panel.bim))
+    return ChromPart(chrom, per_pheno, info, counts, ranks, state, len(panel.bim), chrom_stats)
 
 
 def _chrom_blocks(
@@ -156,12 +164,13 @@ def _chrom_blocks(
     aligned: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
     sigma2g: dict[str, float],
     per_pheno: dict[str, PhenoBlocks],
+    stats: ChromStats,
     settings: BlockSettings,
     meter: Progress,
 ) -> dict[int, Spectrum]:
-    """The LD blocks of one panel chromosome into `per_pheno` (`aligned`: each
-    one's ahat and N per panel SNP); its blocks' spectra, written to the cache when they
-    did not come from it."""
+    """The LD blocks of one panel chromosome into `per_pheno` and `stats` (`aligned`: each
+    phenotype's ahat and N per panel SNP); its blocks' spectra, written to the cache when
+    they did not come from it."""
     print_index = np.cumsum(panel.printed) - 1
     ranges = zip(panel.block_ids, panel.block_start, panel.block_stop, strict=True)
     spectra_path = cache_path(panel, blocks, settings.spectrum_percent, settings.ld_cache)
@@ -190,7 +199,8 @@ def _chrom_blocks(
             if not profiles.any():
                 continue
             weighting = block_weights(spectrum, ahat_o, n_o, sigma2g[name], settings.weights)
-            target.stats[int(block)] = block_stats(weighting, profiles, n_background)
+            stats[name][int(block)] = block_stats(weighting, profiles, n_background)
+            target.with_stats[block] = True
             divisors = weighting.divisors
             target.indefinite += int(divisors is not None and bool((divisors <= 0).any()))
             target.m_h[block] = typed.sum()

@@ -1,12 +1,13 @@
 """The checkpoint of a run's block pass: ``OUT/.partial/``, one ``chr{N}.npz`` per finished
 panel chromosome (its :class:`~crossreg.stats.sldp.chrom_part.ChromPart`, written whole or
-not at all) and ``settings.json``, the fingerprint of everything that decides those
-numbers (the options and the content of every input file: its size and SHA-256, so that
-copies of the inputs at other paths resume; their paths are recorded only to name one). A
-run killed at chromosome 21 continues with ``resume`` from there, and ends with the same
-bytes as an uninterrupted run; a resume with other settings or an edited input is refused,
-naming what differs. Without ``resume`` a left-over checkpoint is refused, as
-``crossreg sad`` refuses its ``OUT.partial/``."""
+not at all; each phenotype's block statistics are members of their own, which the
+regression reads back one phenotype at a time) and ``settings.json``, the fingerprint of
+everything that decides those numbers (the options and the content of every input file:
+its size and SHA-256, so that copies of the inputs at other paths resume; their paths are
+recorded only to name one). A run killed at chromosome 21 continues with ``resume`` from
+there, and ends with the same bytes as an uninterrupted run; a resume with other settings
+or an edited input is refused, naming what differs. Without ``resume`` a left-over
+checkpoint is refused, as ``crossreg sad`` refuses its ``OUT.partial/``."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import logging
 import os
 import shutil
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
@@ -139,15 +141,27 @@ def _list(value: object) -> list[object]:
     return list(value) if isinstance(value, list) else []
 
 
+def write_npz(handle: IO[bytes], members: Iterable[tuple[str, npt.NDArray[np.generic]]]) -> None:
+    """The file ``np.savez`` writes (an uncompressed ``NAME.npy`` a member), written a
+    member at a time as `members` yields them, so that only one is held besides what the
+    caller holds."""
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in members:
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
 class Checkpoint:
     """``OUT/.partial/``: :meth:`open` it, then :meth:`load` or :meth:`save` each
-    chromosome's share of the pass, and :meth:`remove` it once the outputs are written."""
+    chromosome's share of the pass, read each phenotype's block statistics back with
+    :meth:`pheno_stats`, and :meth:`remove` it once the outputs are written."""
 
     def __init__(self, out: str | os.PathLike[str], phenos: Sequence[str]) -> None:
         self.root = checkpoint_dir(out)
         self.phenos = list(phenos)
         self.key = ""
         self.made_out = False  # whether `out` was made for the checkpoint
+        self.chroms: list[str] = []  # the chromosomes saved or taken, in the pass's order
 
     def open(self, settings: dict[str, object], *, resume: bool) -> None:
         """Start afresh (without `resume` a left-over checkpoint is refused), or with
@@ -203,21 +217,29 @@ class Checkpoint:
         return self.root / f"{chrom_label(chrom)}.npz"
 
     def save(self, part: ChromPart) -> None:
-        """Write `part` whole (or not at all) as its chromosome's file."""
-        arrays: dict[str, npt.NDArray[np.generic]] = {
-            f"info.{name}": np.asarray(part.info[name]) for name in INFO_FIELDS
-        }
+        """Write `part` whole (or not at all) as its chromosome's file: the `k`-th
+        phenotype's blocks with statistics ``p{k}.blocks`` and their statistics
+        ``p{k}.numerator``, ``p{k}.dkk``, ``p{k}.dkb``, ``p{k}.dbb`` (blocks first), each
+        stacked as it is written."""
+        with atomic_write(self.path(part.chrom), "wb") as handle:
+            write_npz(handle, self._members(part))
+        self.chroms.append(part.chrom)
+
+    def _members(self, part: ChromPart) -> Iterator[tuple[str, npt.NDArray[np.generic]]]:
+        """The arrays of `part`'s file, by name."""
+        for name in INFO_FIELDS:
+            yield f"info.{name}", np.asarray(part.info[name])
         phenos = []
         for k, name in enumerate(self.phenos):
-            target = part.per_pheno[name]
-            ids = np.array(list(target.stats), dtype=np.int64)
-            arrays[f"p{k}.blocks"] = ids
-            arrays[f"p{k}.m_h"] = target.m_h[ids]
-            arrays[f"p{k}.snpind"] = target.snpind[ids]
-            arrays[f"p{k}.signal"] = target.signal
+            target, stats = part.per_pheno[name], part.stats[name]
+            ids = np.array(list(stats), dtype=np.int64)
+            yield f"p{k}.blocks", ids
+            yield f"p{k}.m_h", target.m_h[ids]
+            yield f"p{k}.snpind", target.snpind[ids]
+            yield f"p{k}.signal", target.signal
             for field in STATS_FIELDS:
-                values = [getattr(target.stats[int(i)], field) for i in ids]
-                arrays[f"p{k}.{field}"] = np.stack(values) if values else np.zeros(0)
+                values = [getattr(stats[int(i)], field) for i in ids]
+                yield f"p{k}.{field}", np.stack(values) if values else np.zeros(0)
             phenos.append({"name": name, "typed": target.typed, "indefinite": target.indefinite})
         meta = {
             "settings": self.key,
@@ -231,9 +253,26 @@ class Checkpoint:
             },
             "snps": part.snps,
         }
-        arrays["meta"] = np.array(json.dumps(meta))
-        with atomic_write(self.path(part.chrom), "wb") as handle:
-            np.savez(handle, **arrays)  # type: ignore[arg-type]
+        yield "meta", np.array(json.dumps(meta))
+
+    def pheno_stats(self, pheno: int) -> dict[int, BlockStats]:
+        """The `pheno`-th phenotype's statistics of its LD blocks on every chromosome saved
+        or taken, read from their files (its members alone)."""
+        found: dict[int, BlockStats] = {}
+        for chrom in self.chroms:
+            path = self.path(chrom)
+            with np.load(path, allow_pickle=False) as saved:
+                ids = saved[f"p{pheno}.blocks"].astype(np.int64)
+                fields = [saved[f"p{pheno}.{field}"] for field in STATS_FIELDS]
+            if any(len(values) != len(ids) for values in fields):
+                raise ValueError(
+                    f"{path}: {self.phenos[pheno]}'s statistics do not match its "
+                    f"{len(ids)} LD blocks there (a damaged checkpoint); run again without "
+                    "--resume"
+                )
+            for j, block in enumerate(ids.tolist()):
+                found[block] = BlockStats(*(values[j] for values in fields))
+        return found
 
     def results_path(self, pheno: int) -> Path:
         """The file of the `pheno`-th phenotype's finished regression: ``regression/p{k}.npz``."""
@@ -277,7 +316,10 @@ class Checkpoint:
             return None
         try:
             with np.load(path, allow_pickle=False) as saved:
-                part = self._part(chrom, n_blocks, {key: saved[key] for key in saved.files})
+                damaged = saved.zip.testzip()  # every member's CRC, a MiB at a time
+                if damaged is not None:
+                    raise ValueError(f"its member {damaged} is damaged")
+                part = self._part(chrom, n_blocks, saved)
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
             log.warning("%s cannot be read (%s): computing %s again", path, err, chrom_label(chrom))
             return None
@@ -288,12 +330,14 @@ class Checkpoint:
             part.ranks["with_print_snps"],
             part.snps,
         )
+        self.chroms.append(chrom)
         return part
 
     def _part(
-        self, chrom: str, n_blocks: int, arrays: dict[str, npt.NDArray[np.generic]]
+        self, chrom: str, n_blocks: int, arrays: Mapping[str, npt.NDArray[np.generic]]
     ) -> ChromPart:
-        """The share saved as `arrays`; a ValueError when it is not this run's."""
+        """The share saved as `arrays` (read a member at a time), without its block
+        statistics; a ValueError when it is not this run's."""
         meta = json.loads(str(arrays["meta"]))
         if meta["settings"] != self.key or meta["chrom"] != chrom:
             raise ValueError("written by another run")
@@ -305,11 +349,12 @@ class Checkpoint:
             ids = arrays[f"p{k}.blocks"].astype(np.int64)
             if ids.size and (ids.min() < 0 or ids.max() >= n_blocks):
                 raise ValueError("its LD blocks are not this run's")
+            for field in STATS_FIELDS:  # read by the regression
+                if f"p{k}.{field}" not in arrays:
+                    raise KeyError(f"p{k}.{field}")
+            target.with_stats[ids] = True
             target.m_h[ids] = arrays[f"p{k}.m_h"]
             target.snpind[ids] = arrays[f"p{k}.snpind"]
-            fields = [arrays[f"p{k}.{field}"] for field in STATS_FIELDS]
-            for j, block in enumerate(ids.tolist()):
-                target.stats[block] = BlockStats(*(values[j] for values in fields))
             target.typed, target.indefinite = bool(saved["typed"]), int(saved["indefinite"])
             target.signal = arrays[f"p{k}.signal"].astype(bool)
             per_pheno[saved["name"]] = target
@@ -319,7 +364,7 @@ class Checkpoint:
             for group, s in meta["annotations"].items()
         }
         return ChromPart(
-            chrom, per_pheno, info, meta["counts"], meta["ranks"], annotations, meta["snps"]
+            chrom, per_pheno, info, meta["counts"], meta["ranks"], annotations, meta["snps"], {}
         )
 
     @contextmanager

@@ -1,8 +1,9 @@
 """What one panel chromosome adds to a run's block pass (:class:`ChromPart`): each
-phenotype's statistics of its LD blocks, the ``.info`` sums of its SNPs, its allele
-reconciliation counts, its blocks' ranks and what its annotations matched; computed by
-:mod:`crossreg.stats.sldp.block_loop` or read back from a checkpoint
-(:mod:`crossreg.stats.sldp.checkpoint`), and added into the run's totals the same way."""
+phenotype's statistics of its LD blocks and what the run keeps of them (:class:`PhenoBlocks`),
+the ``.info`` sums of its SNPs, its allele reconciliation counts, its blocks' ranks and what
+its annotations matched; computed by :mod:`crossreg.stats.sldp.block_loop` or read back
+from a checkpoint (:mod:`crossreg.stats.sldp.checkpoint`), and added into the run's totals
+the same way."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ import numpy.typing as npt
 from crossreg.stats.sldp.regression import BlockStats
 
 Info = dict[str, npt.NDArray[np.float64] | float]  # the .info sums of the marginal annotations
+#: Each phenotype's statistics of one chromosome's LD blocks, by block.
+ChromStats = dict[str, dict[int, BlockStats]]
 
 
 @dataclass
 class PhenoBlocks:
-    """One phenotype's per-block statistics, typed counts and print-SNP index ranges."""
+    """What the run keeps of one phenotype's LD blocks: which have statistics (the
+    statistics themselves are written to the checkpoint and read back one phenotype at a
+    time for its regression), their typed counts and print-SNP index ranges."""
 
-    stats: dict[int, BlockStats]
+    with_stats: npt.NDArray[np.bool_]
     m_h: npt.NDArray[np.float64]
     snpind: npt.NDArray[np.int64]  # blocks × (begin, end)
     typed: bool = False  # some print SNP of a block with an LD spectrum is typed
@@ -30,7 +35,16 @@ class PhenoBlocks:
     @classmethod
     def empty(cls, n_blocks: int) -> PhenoBlocks:
         """No statistics yet, for a run of `n_blocks` LD blocks."""
-        return cls({}, np.zeros(n_blocks), np.zeros((n_blocks, 2), dtype=np.int64))
+        return cls(
+            np.zeros(n_blocks, dtype=bool),
+            np.zeros(n_blocks),
+            np.zeros((n_blocks, 2), dtype=np.int64),
+        )
+
+    @property
+    def counted(self) -> int:
+        """The LD blocks with statistics."""
+        return int(self.with_stats.sum())
 
     def note_signal(self, typed_profiles: npt.NDArray[np.float64]) -> None:
         """Mark the marginal annotations whose signed LD profile is not 0 at these typed
@@ -39,9 +53,9 @@ class PhenoBlocks:
         self._add_signal((typed_profiles != 0).any(axis=0))
 
     def add(self, part: PhenoBlocks) -> None:
-        """Add `part`, the statistics of other LD blocks (one chromosome's)."""
-        self.stats.update(part.stats)
-        ids = list(part.stats)
+        """Add `part`, what is kept of other LD blocks (one chromosome's)."""
+        ids = np.flatnonzero(part.with_stats)
+        self.with_stats[ids] = True
         self.m_h[ids] = part.m_h[ids]
         self.snpind[ids] = part.snpind[ids]
         self.typed = self.typed or part.typed
@@ -66,11 +80,13 @@ class AnnotationState:
 
 @dataclass(frozen=True)
 class ChromPart:
-    """One panel chromosome's share of the block pass: `per_pheno` (its LD blocks'
-    statistics), `info` (its SNPs' ``.info`` sums), `counts` (reconciliation counts),
+    """One panel chromosome's share of the block pass: `per_pheno` (what the run keeps of
+    its LD blocks), `info` (its SNPs' ``.info`` sums), `counts` (reconciliation counts),
     `ranks` (its blocks with print SNPs, and of those the ones whose spectrum keeps no
     eigenvector), `annotations` (``marginal`` and ``background``: what each set read),
-    and `snps`, its panel SNPs."""
+    `snps`, its panel SNPs, and `stats`, each phenotype's statistics of its blocks: those
+    of a share just computed, to write to the checkpoint; none in a share read back from
+    it (they stay in its file until the regression)."""
 
     chrom: str
     per_pheno: dict[str, PhenoBlocks]
@@ -79,3 +95,4 @@ class ChromPart:
     ranks: dict[str, int]
     annotations: dict[str, AnnotationState]
     snps: int
+    stats: ChromStats

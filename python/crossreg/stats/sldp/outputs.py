@@ -56,18 +56,16 @@ def escape_file_name(name: str) -> str:
 
 def _chunks(
     target: PhenoBlocks, blocks: LdBlocks, jk_blocks: int
-) -> tuple[list[BlockStats], list[dict[str, object]]]:
-    """Chunk sums and the reference's chunk description rows."""
+) -> tuple[list[list[int]], list[dict[str, object]]]:
+    """The LD blocks with statistics of each chunk, and the reference's chunk description
+    rows."""
     order = np.nonzero(~blocks.mhc)[0]
-    sums, rows = [], []
+    chunks, rows = [], []
     for begin, end in chunk_bounds(target.m_h[order], jk_blocks):
-        ids = [int(i) for i in order[begin:end] if int(i) in target.stats]
+        ids = [int(i) for i in order[begin:end] if target.with_stats[i]]
         if not ids:
             continue
-        total = target.stats[ids[0]]
-        for i in ids[1:]:
-            total = total + target.stats[i]
-        sums.append(total)
+        chunks.append(ids)
         first, last = min(ids), max(ids)
         rows.append(
             {
@@ -82,7 +80,18 @@ def _chunks(
                 "numsnps": float(target.m_h[ids].sum()),
             }
         )
-    return sums, rows
+    return chunks, rows
+
+
+def _chunk_sums(stats: dict[int, BlockStats], chunks: list[list[int]]) -> list[BlockStats]:
+    """Each chunk's sum of its blocks' `stats`, in block order."""
+    sums = []
+    for ids in chunks:
+        total = stats[ids[0]]
+        for i in ids[1:]:
+            total = total + stats[i]
+        sums.append(total)
+    return sums
 
 
 def _replace_chunk_tables(folder: Path, tables: dict[Path, pl.DataFrame]) -> None:
@@ -115,14 +124,15 @@ def write_outputs(
     plots: bool,
     svg: bool,
     settings: dict[str, object],
-    checkpoint: Checkpoint | None = None,
+    checkpoint: Checkpoint,
 ) -> SldpRun:
-    """Regress each phenotype's chunk sums (`jk_blocks` chunks of `scan`'s blocks) on the
-    marginal annotations `names` and write results.tsv, the chunk tables of the rows with
-    p below `verbose_thresh`, the figures (with `plots`; an SVG beside each with `svg`)
-    and summary.json (with `settings`). With a `checkpoint`, each phenotype's finished
-    regression (its sign flips) is kept there, and taken from it when a resumed run has
-    the same `seed`, `flips` and `jk_blocks`."""
+    """Regress each phenotype's chunk sums (`jk_blocks` chunks of `scan`'s blocks, their
+    statistics read from the `checkpoint` one phenotype at a time) on the marginal
+    annotations `names` and write results.tsv, the chunk tables of the rows with p below
+    `verbose_thresh`, the figures (with `plots`; an SVG beside each with `svg`) and
+    summary.json (with `settings`). Each phenotype's finished regression (its sign flips)
+    is kept in the `checkpoint`, and taken from it when a resumed run has the same `seed`,
+    `flips` and `jk_blocks`."""
     check_plot_options(plots, svg)
     per_pheno, info = scan.per_pheno, scan.info
     rows: list[dict[str, object]] = []
@@ -133,19 +143,22 @@ def write_outputs(
         after: dict[str, object] = {"seed": seed, "flips": flips, "jk_blocks": jk_blocks}
         for index, stats in enumerate(phenos):
             h = heritability[stats.name]
-            sums, chunk_rows = _chunks(per_pheno[stats.name], blocks, jk_blocks)
-            if len(sums) < 2:
-                raise ValueError(f"{stats.source}: {len(sums)} chunk(s) with typed SNPs; need ≥ 2")
-            chunk_counts[stats.name] = len(sums)
+            chunks, chunk_rows = _chunks(per_pheno[stats.name], blocks, jk_blocks)
+            if len(chunks) < 2:
+                raise ValueError(
+                    f"{stats.source}: {len(chunks)} chunk(s) with typed SNPs; need ≥ 2"
+                )
+            chunk_counts[stats.name] = len(chunks)
             log.info(
-                "%s: regression over %d chunks, %d annotations", stats.name, len(sums), len(names)
+                "%s: regression over %d chunks, %d annotations", stats.name, len(chunks), len(names)
             )
             meter.set_postfix(pheno=stats.name)
-            res = checkpoint.load_results(index, after) if checkpoint is not None else None
+            res = checkpoint.load_results(index, after)
             if res is None:
+                sums = _chunk_sums(checkpoint.pheno_stats(index), chunks)
                 res = regress(sums, background_names, flips, seed, meter)
-                if checkpoint is not None:
-                    checkpoint.save_results(index, after, res)
+                del sums  # one phenotype's chunk sums held at a time
+                checkpoint.save_results(index, after, res)
             else:
                 meter.update(len(names))
             rf = res.mu * np.sqrt(sqnorm / h.h2g)
@@ -192,7 +205,7 @@ def write_outputs(
                 "Nbar": heritability[s.name].nbar,
                 "mean_chi2": heritability[s.name].mean_chi2,
                 "chunks": chunk_counts[s.name],
-                "blocks": len(per_pheno[s.name].stats),
+                "blocks": per_pheno[s.name].counted,
                 "blocks_w_not_positive": per_pheno[s.name].indefinite,
             }
             for s in phenos

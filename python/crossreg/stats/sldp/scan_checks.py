@@ -111,5 +111,5 @@ def warn_indefinite(stats: Sumstats, h: Heritability, target: PhenoBlocks) -> No
         h.sigma2g,
         h.mean_chi2,
         target.indefinite,
-        len(target.stats),
+        target.counted,
     )
