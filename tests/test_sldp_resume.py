@@ -414,7 +414,7 @@ def test_command_line_resume_after_an_interrupt_while_writing_the_outputs(
 def live_block_stats() -> int:
     """How many block (or chunk) statistics are alive now."""
     gc.collect()
-    return sum(isinstance(thing, BlockStats) for thing in gc.get_objects())
+    return sum(type(thing) is BlockStats for thing in gc.get_objects())
 
 
 def test_block_statistics_are_held_a_chromosome_or_a_phenotype_at_a_time(
