@@ -54,17 +54,25 @@ def chrom_variants(panel: Path, chrom: str, rows: int) -> dict[str, np.ndarray]:
     return {"snp": snp, "alt": alt, "ref": ref}
 
 
-def write_sad(path: Path, panel: Path, rows: int, tracks: int, interleaved: bool) -> None:
-    """The SAD ``.h5`` (module docstring), written a block of rows at a time."""
+def write_sad(
+    path: Path,
+    panel: Path,
+    rows: int,
+    tracks: int,
+    interleaved: bool,
+    chroms: tuple[str, ...] = CHROMS,
+) -> None:
+    """The SAD ``.h5`` (module docstring) over the panel's `chroms`, written a block of rows
+    at a time."""
     rng = np.random.default_rng(0)
-    per = np.full(len(CHROMS), rows // len(CHROMS))
-    per[: rows % len(CHROMS)] += 1
-    label = np.repeat(np.arange(len(CHROMS)), per)
+    per = np.full(len(chroms), rows // len(chroms))
+    per[: rows % len(chroms)] += 1
+    label = np.repeat(np.arange(len(chroms)), per)
     if interleaved:
         label = rng.permutation(label)
-    variants = [chrom_variants(panel, c, int(n)) for c, n in zip(CHROMS, per, strict=True)]
+    variants = [chrom_variants(panel, c, int(n)) for c, n in zip(chroms, per, strict=True)]
     within = np.zeros(rows, dtype=np.int64)  # each row's place among its chromosome's rows
-    for k in range(len(CHROMS)):
+    for k in range(len(chroms)):
         within[label == k] = np.arange(per[k])
     text = {"snp": "S24", "chr": "S2", "ref_allele": "S1", "alt_allele": "S1"}
     with h5py.File(path, "w") as handle:
@@ -88,7 +96,7 @@ def write_sad(path: Path, panel: Path, rows: int, tracks: int, interleaved: bool
                 for k in np.unique(chrom):
                     column[chrom == k] = variants[k][key][place[chrom == k]]
                 fields[name][a:b] = column.astype(text[name])
-            fields["chr"][a:b] = np.array(CHROMS, dtype="S2")[chrom]
+            fields["chr"][a:b] = np.array(chroms, dtype="S2")[chrom]
             scores[a:b] = rng.laplace(0, 1, (b - a, tracks)).astype(np.float16)
 
 
