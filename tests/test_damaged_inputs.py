@@ -314,9 +314,9 @@ def test_a_bad_fasta_names_the_file_and_line(tmp_path: Path, text: str, match: s
         Genome(_write(tmp_path / "g.fa", text))
 
 
-def test_a_gzipped_fasta_asks_to_decompress_it(tmp_path: Path) -> None:
-    path = _write(tmp_path / "g.fa", gzip.compress(b">chr1\nACGT\n"))
-    with pytest.raises(ValueError, match=r"g\.fa: the FASTA is gzip-compressed; decompress"):
+def test_a_truncated_gzipped_fasta_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    path = _write(tmp_path / "g.fa", gzip.compress(b">chr1\nACGT\n" * 50)[:-12])
+    with pytest.raises(ValueError, match=r"g\.fa: the gzip stream is truncated or corrupt"):
         Genome(path)
 
 

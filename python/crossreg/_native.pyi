@@ -70,13 +70,13 @@ def scale(values: npt.NDArray[np.float32], factor: float) -> None:
     """In place: multiply by `factor`."""
 
 class Genome:
-    """A FASTA file held in memory (one byte per base, case kept)."""
+    """A FASTA file (plain, gzip or bgzip) held in memory (one byte per base, case kept)."""
 
     def __init__(self, path: str | os.PathLike[str], *, hash_content: bool = False) -> None: ...
     @property
     def content(self) -> tuple[int, str] | None:
-        """The file's size and hex SHA-256, taken from the read that loaded it; `None` when
-        loaded without `hash_content`."""
+        """The file's size and hex SHA-256 (of its bytes as stored), taken from the read that
+        loaded it; `None` when loaded without `hash_content`."""
     @property
     def names(self) -> list[str]: ...
     @property

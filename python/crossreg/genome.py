@@ -19,11 +19,14 @@ from crossreg.io import identity
 
 
 class Genome:
-    """A FASTA file read into memory. Its ``.fai`` index is written beside it if missing;
+    """A FASTA file read into memory: plain, gzip (one member or many) or bgzip, told by
+    its first bytes, a compressed one decompressed as it is read. Beside a plain FASTA its
+    ``.fai`` index is written if missing; beside a compressed one none is written or read.
     ``sizes`` maps each chromosome name to its length in bp, in file order. With
     `hash_content` (the steps that record their inputs by content), the file's size and
-    SHA-256 (:meth:`content_identity`) are taken from the same read; without it (the
-    default: a SHA-256 costs about as much CPU as the load) they are read when asked.
+    SHA-256 (:meth:`content_identity`, of the bytes as stored: compressed ones compressed)
+    are taken from the same read; without it (the default: a SHA-256 costs about as much
+    CPU as the load) they are read when asked.
 
     A pickled genome (as DataLoader workers started by spawn or a fork server receive
     it) holds only its path: the copy reads the file again, without hashing it."""

@@ -2,9 +2,11 @@
 //!
 //! A [`Genome`] reads the whole FASTA once into memory (one byte per base, case kept) and
 //! then serves `(chrom, start, end)` windows that may run off either end of a chromosome;
-//! the part outside is filled with `N`. The `.fai` index is written beside the FASTA when
-//! it is missing, and checked against the sequences when it is present. The file's size and
-//! SHA-256 (its content identity) can be taken from the same read.
+//! the part outside is filled with `N`. A gzip or BGZF (bgzip) FASTA is decompressed into
+//! memory as it is read ([`crate::inflate`]). The `.fai` index is written beside a plain
+//! FASTA when it is missing, and checked against the sequences when it is present; beside a
+//! compressed one it is neither written nor read. The file's size and SHA-256 (its content
+//! identity, of the bytes as stored) can be taken from the same read.
 
 use std::collections::HashMap;
 use std::fs;
@@ -16,6 +18,8 @@ use rayon::prelude::*;
 
 use crate::digest::Following;
 use crate::error::chrom_hint;
+use crate::inflate::{self, Content};
+use crate::net::{check_kind, read_fully, GZIP_MAGIC};
 use crate::{Error, Result};
 
 /// One line of a samtools-style `.fai` index.
@@ -123,13 +127,6 @@ pub fn write_fai(path: &Path, records: &[FaiRecord]) -> Result<()> {
 ///
 /// `scanned` is told how far it has read every megabyte or so.
 fn scan_fasta(path: &Path, data: &[u8], mut scanned: impl FnMut(usize)) -> Result<Vec<FaiRecord>> {
-    if data.starts_with(&[0x1f, 0x8b]) {
-        return Err(Error::parse(
-            path,
-            0,
-            "the FASTA is gzip-compressed; decompress it first (gunzip)",
-        ));
-    }
     let mut index: Vec<FaiRecord> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     // State of the record being read: line length seen so far and whether a short
@@ -324,9 +321,6 @@ pub fn build_index(path: &Path) -> Result<Vec<FaiRecord>> {
     scan_fasta(path, &data, |_| {})
 }
 
-/// A file's size and lowercase hex SHA-256.
-type Content = (u64, String);
-
 /// The index of the FASTA bytes `data` ([`scan_fasta`]) and, with `hash`, their size and
 /// SHA-256, each megabyte hashed as soon as it is scanned, while it is in the cache.
 fn scan_and_hash(
@@ -342,6 +336,26 @@ fn scan_and_hash(
     Ok((index, Some(following.finish(data))))
 }
 
+/// The bytes of the FASTA at `path`, decompressed when it is gzipped (one or many members,
+/// or BGZF: told by its first bytes, not its name), with the size and SHA-256 of the file
+/// as stored when `hash` asks and it is compressed (a plain file is hashed as it is
+/// scanned), and whether it was compressed. Other compressions (bzip2, xz, zstd) and
+/// UTF-16 text are refused saying how to convert them.
+fn read_fasta(path: &Path, hash: bool) -> Result<(Vec<u8>, Option<Content>, bool)> {
+    let mut head = [0u8; 6];
+    let n = fs::File::open(path)
+        .and_then(|mut file| read_fully(&mut file, &mut head))
+        .map_err(|e| Error::io(path, e))?;
+    check_kind(path, &head[..n])?;
+    if !head[..n].starts_with(GZIP_MAGIC) {
+        let data = fs::read(path).map_err(|e| Error::io(path, e))?;
+        return Ok((data, None, false));
+    }
+    let (data, content) = inflate::read_gzip(path, hash)?;
+    check_kind(path, &data[..data.len().min(head.len())])?;
+    Ok((data, content, true))
+}
+
 /// A whole genome held in memory, one byte per base.
 pub struct Genome {
     source: String,
@@ -355,14 +369,16 @@ pub struct Genome {
 }
 
 impl Genome {
-    /// Read a FASTA file into memory; with `hash`, the file's size and SHA-256 are taken
-    /// from the same read ([`Genome::content`]). A missing `.fai` index is written beside
-    /// it (when the folder is writable); an existing one must agree with the sequences.
+    /// Read a FASTA file (plain, gzip or BGZF) into memory; with `hash`, the file's size
+    /// and SHA-256 (of its bytes as stored) are taken from the same read
+    /// ([`Genome::content`]). Beside a plain FASTA a missing `.fai` index is written (when
+    /// the folder is writable) and an existing one must agree with the sequences.
     ///
-    /// The file is read once; it is hashed as it is indexed.
+    /// The file is read once; it is hashed as it is indexed (plain) or decompressed.
     pub fn load(path: &Path, hash: bool) -> Result<Genome> {
-        let data = fs::read(path).map_err(|e| Error::io(path, e))?;
-        let (index, content) = scan_and_hash(path, &data, hash)?;
+        let (data, stored, compressed) = read_fasta(path, hash)?;
+        let (index, content) = scan_and_hash(path, &data, hash && !compressed)?;
+        let content = stored.or(content);
         if index.is_empty() {
             return Err(Error::parse(
                 path,
@@ -371,7 +387,10 @@ impl Genome {
             ));
         }
         let fai = fai_path(path);
-        if fai.exists() {
+        if compressed {
+            // a .fai's offsets are those of a plain file: none is written beside a
+            // compressed one, and one found there (samtools', of the bgzip file) is not read
+        } else if fai.exists() {
             let on_disk = read_fai(&fai)?;
             let agrees = on_disk.len() == index.len()
                 && on_disk
@@ -798,6 +817,46 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_compressed_fasta_loads_as_the_plain_one_holding_its_bases_once() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for (c, lines) in [(0, 100_000), (1, 70_001), (2, 1)] {
+            text.push_str(&format!(">c{c} x\r\n"));
+            for i in 0..lines {
+                text.push_str(["ACGTTGCAac", "NNNNNNNNNN", "ggccttaaTT"][i % 3]);
+                text.push_str("ACGTTGCAACGTTGCAACGTTGCA\r\n");
+            }
+        }
+        let plain = write(dir.path(), "g.fa", &text);
+        let expected = Genome::load(&plain, false).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        for (name, stored) in [
+            ("g.fa.gz", gz.finish().unwrap()),
+            ("g.bgz", inflate::bgzf(text.as_bytes(), 65_280)),
+        ] {
+            let path = dir.path().join(name);
+            fs::write(&path, &stored).unwrap();
+            peak::reset();
+            let g = Genome::load(&path, false).unwrap();
+            let peak = peak::bytes();
+            assert_eq!(g.names(), expected.names());
+            assert_eq!(g.lengths(), vec![3_400_000, 2_380_034, 34]);
+            for id in 0..3 {
+                assert!(g.sequence(id) == expected.sequence(id), "{name}");
+            }
+            // the decompressed text, a quarter of it at most unused, one batch of blocks
+            assert!(
+                peak < text.len() * 5 / 4 + (5 << 20),
+                "loading {name} ({} bytes decompressed) peaked at {peak} bytes",
+                text.len()
+            );
+            assert!(!fai_path(&path).exists());
+        }
+    }
+
     /// The most bytes this thread's allocations held at once since [`peak::reset`].
     mod peak {
         use std::alloc::{GlobalAlloc, Layout, System};
@@ -891,7 +950,15 @@ mod tests {
         assert_eq!(build_index(&iupac).unwrap()[0].length, 26);
         let gz = dir.path().join("z.fa");
         fs::write(&gz, [0x1f, 0x8b, 0, 0]).unwrap();
-        assert!(build_index(&gz).unwrap_err().to_string().contains("gzip"));
+        let msg = Genome::load(&gz, false).err().unwrap().to_string();
+        assert!(
+            msg.contains("z.fa: the gzip stream is truncated or corrupt"),
+            "{msg}"
+        );
+        let xz = dir.path().join("x.fa");
+        fs::write(&xz, b"\xfd7zXZ\x00rest").unwrap();
+        let msg = Genome::load(&xz, false).err().unwrap().to_string();
+        assert!(msg.contains("x.fa: the file is xz-compressed"), "{msg}");
     }
 
     #[test]

@@ -304,7 +304,8 @@ pub(crate) fn check_kind(path: &Path, head: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Read into `buf` until it is full or the reader ends; how many bytes were read.
+pub(crate) fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match reader.read(&mut buf[n..]) {

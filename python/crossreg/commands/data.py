@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Homo_sapiens.GRCh38.dna.*.fa gives GRCh38, NCBI's GCF_000001405.40_*_genomic.fna "
         "GCF_000001405.40, others the name up to its first dot: hg38.fa gives hg38)",
     )
-    inputs.add_argument("--fasta", required=True, help="genome FASTA (uncompressed)")
+    inputs.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
     inputs.add_argument("--targets", required=True, help="Basenji targets table")
     inputs.add_argument("--out", required=True, help="dataset directory to create")
     inputs.add_argument(

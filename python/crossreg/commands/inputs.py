@@ -14,6 +14,7 @@ from crossreg.errors import first_few
 from crossreg.io.atomic import CONTENTS_FILE
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.io.targets import select_targets
+from crossreg.io.text import is_gzipped
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 from crossreg.progress import launched_rank
 from crossreg.runlog import RUNS_FILE, read_runs
@@ -171,10 +172,11 @@ def check_tracks(info: CheckpointInfo, head: str, spec: str | None) -> None:
 def indexed_sizes(fasta: Path) -> dict[str, int] | None:
     """The chromosome sizes of `fasta` from its ``.fai`` index, read in a moment where the
     FASTA itself is not; ``None`` when it has no index as new as itself, or one that does
-    not read (the FASTA is then checked as it loads, and indexed)."""
+    not read (the FASTA is then checked as it loads, and indexed), and for a gzipped FASTA,
+    whose load neither reads nor checks an index beside it."""
     index = Path(f"{fasta}.fai")
     try:
-        if index.stat().st_mtime < fasta.stat().st_mtime:
+        if index.stat().st_mtime < fasta.stat().st_mtime or is_gzipped(fasta):
             return None
         return read_chrom_sizes(index)
     except (OSError, ValueError):

@@ -53,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--genome", default=None, help="which head scores (required when the model has several)"
     )
-    parser.add_argument("--fasta", type=Path, required=True, help="the sites' genome (FASTA)")
+    parser.add_argument(
+        "--fasta", type=Path, required=True, help="the sites' genome (FASTA: plain, gzip or bgzip)"
+    )
     sites = parser.add_mutually_exclusive_group(required=True)
     sites.add_argument(
         "--vcf",

@@ -40,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="which head predicts (required when the model has several); any head on any "
         "FASTA, e.g. --head mouse on human DNA",
     )
-    parser.add_argument("--fasta", type=Path, required=True, help="sequences (FASTA)")
+    parser.add_argument(
+        "--fasta", type=Path, required=True, help="sequences (FASTA: plain, gzip or bgzip)"
+    )
     parser.add_argument(
         "--bed",
         type=Path,

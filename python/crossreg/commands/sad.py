@@ -45,7 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="which head scores (required when the model has several); any head can score "
         "any FASTA, e.g. the mouse head on human variants",
     )
-    parser.add_argument("--fasta", type=Path, required=True, help="the variants' genome (FASTA)")
+    parser.add_argument(
+        "--fasta",
+        type=Path,
+        required=True,
+        help="the variants' genome (FASTA: plain, gzip or bgzip)",
+    )
     parser.add_argument("--vcf", type=Path, required=True, help="variants (VCF, .gz allowed)")
     parser.add_argument(
         "--out", type=Path, required=True, help="output .h5 (basenji_sad.py layout) or .tsv"

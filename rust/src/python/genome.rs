@@ -9,7 +9,8 @@ use pyo3::types::PyBytes;
 use super::{c_slice, readonly};
 use crate::genome;
 
-/// A FASTA file held in memory; windows may run off either chromosome end (N-padded).
+/// A FASTA file (plain, gzip or bgzip) held in memory; windows may run off either
+/// chromosome end (N-padded).
 #[pyclass(frozen, module = "crossreg._native")]
 pub(super) struct Genome {
     pub(super) inner: genome::Genome,
@@ -24,8 +25,8 @@ impl Genome {
         Ok(Genome { inner })
     }
 
-    /// The file's size and hex SHA-256, taken from the read that loaded it; `None` when
-    /// loaded without `hash_content`.
+    /// The file's size and hex SHA-256 (of its bytes as stored), taken from the read that
+    /// loaded it; `None` when loaded without `hash_content`.
     #[getter]
     fn content(&self) -> Option<(u64, String)> {
         self.inner

@@ -1,0 +1,379 @@
+//! A whole gzip file decompressed into memory: one member (`gzip`), many members (`cat
+//! a.gz b.gz`) or BGZF (`bgzip`: members of at most 64 KiB that say their own size).
+//!
+//! The compressed file is streamed from disk, never held whole; its bytes can be hashed
+//! as they pass (the content identity of the file as stored). What is held is the
+//! decompressed bytes, in a buffer grown by at least a quarter at a time (its unused end
+//! at most a quarter of what it holds, never written), plus one batch of BGZF blocks
+//! ([`BATCH`]) or flate2's stream buffers. BGZF blocks are inflated with libdeflate, a
+//! batch at a time, in parallel.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use flate2::read::MultiGzDecoder;
+use libdeflater::{crc32, Decompressor};
+use rayon::prelude::*;
+
+use crate::digest::HashingReader;
+use crate::net::read_fully;
+use crate::{Error, Result};
+
+/// Compressed bytes of BGZF blocks read before they are inflated together.
+const BATCH: usize = 4 << 20;
+
+/// The fixed part of a gzip member's header, before its extra field.
+const HEADER: usize = 12;
+
+/// The header of a BGZF block up to its size: the fixed part and the `BC` subfield.
+const BLOCK_HEAD: usize = HEADER + 6;
+
+/// A file's size and lowercase hex SHA-256.
+pub type Content = (u64, String);
+
+/// The decompressed bytes of the gzip file at `path` and, with `hash`, the size and
+/// SHA-256 of its bytes as stored. A stream that ends early or does not inflate is an
+/// error naming the file and how to check it; so is a BGZF file without its end-of-file
+/// block (cut short at a block boundary, which inflates without error).
+pub fn read_gzip(path: &Path, hash: bool) -> Result<(Vec<u8>, Option<Content>)> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; BLOCK_HEAD];
+    let n = read_fully(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
+    let bgzf = n == head.len() && bgzf_block_size(&head).is_some();
+    let size_hint = if bgzf {
+        0
+    } else {
+        last_member_size(&mut file, path)?
+    };
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(path, e))?;
+    if !hash {
+        return Ok((inflate(path, file, bgzf, size_hint)?, None));
+    }
+    let (mut reader, digest) = HashingReader::new(file);
+    let data = inflate(path, &mut reader, bgzf, size_hint)?;
+    // the rest, which a member decoder may leave unread, hashed too
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io(path, e))?;
+    let content = digest
+        .finished()
+        .ok_or_else(|| Error::Invalid(format!("{}: not read to its end", path.display())))?;
+    Ok((data, Some(content)))
+}
+
+/// The decompressed bytes of the gzip stream `source`: BGZF blocks or members, room for
+/// `size_hint` bytes reserved first.
+fn inflate(path: &Path, source: impl Read, bgzf: bool, size_hint: usize) -> Result<Vec<u8>> {
+    let mut reader = BufReader::with_capacity(1 << 16, source);
+    let mut data = Vec::new();
+    grow(&mut data, size_hint, path)?;
+    if bgzf {
+        read_bgzf(path, &mut reader, &mut data)?;
+    } else {
+        read_members(path, &mut reader, &mut data)?;
+    }
+    Ok(data)
+}
+
+/// The size the last member's trailer gives (ISIZE, the size modulo 4 GiB), the whole
+/// decompressed size of a file of one member under 4 GiB: a first reservation. `0` when
+/// it is smaller than the compressed file (many members, or wrapped past 4 GiB).
+fn last_member_size(file: &mut File, path: &Path) -> Result<usize> {
+    let size = file
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Error::io(path, e))?;
+    if size < 18 {
+        return Ok(0);
+    }
+    let mut trailer = [0u8; 4];
+    file.seek(SeekFrom::End(-4))
+        .and_then(|_| file.read_exact(&mut trailer))
+        .map_err(|e| Error::io(path, e))?;
+    let isize = u64::from(u32::from_le_bytes(trailer));
+    Ok(if isize >= size { isize as usize } else { 0 })
+}
+
+/// Room for `more` bytes at the end of `data`, grown by at least a quarter of what it
+/// holds (amortised, and never more than a quarter unused); too much for memory is an error.
+fn grow(data: &mut Vec<u8>, more: usize, path: &Path) -> Result<()> {
+    if data.capacity() - data.len() >= more {
+        return Ok(());
+    }
+    let want = more.max(data.len() / 4);
+    data.try_reserve_exact(want).map_err(|_| {
+        Error::OutOfMemory(format!(
+            "{}: its {} decompressed bytes do not fit in this machine's memory",
+            path.display(),
+            data.len() + more
+        ))
+    })
+}
+
+/// The total size of the BGZF block whose header is `head`: `None` when it is not a BGZF
+/// block (gzip magic, deflate, the extra field flag, and a `BC` subfield first, as bgzip
+/// writes it).
+fn bgzf_block_size(head: &[u8; BLOCK_HEAD]) -> Option<usize> {
+    let extra = usize::from(u16::from_le_bytes([head[10], head[11]]));
+    let is_bgzf = head.starts_with(&[0x1f, 0x8b, 8])
+        && head[3] & 4 != 0
+        && extra >= 6
+        && head[12..16] == [b'B', b'C', 2, 0];
+    if !is_bgzf {
+        return None;
+    }
+    Some(usize::from(u16::from_le_bytes([head[16], head[17]])) + 1)
+}
+
+/// Inflate the gzip members of `reader` onto `data`, streamed.
+fn read_members(path: &Path, reader: impl Read, data: &mut Vec<u8>) -> Result<()> {
+    MultiGzDecoder::new(reader)
+        .read_to_end(data)
+        .map_err(|e| corrupt(path, &e.to_string()))?;
+    Ok(())
+}
+
+/// Inflate the BGZF stream `reader` onto `data`, a batch of blocks at a time; members
+/// after the blocks that are not BGZF (a gzip file appended) are streamed.
+fn read_bgzf(path: &Path, reader: &mut impl Read, data: &mut Vec<u8>) -> Result<()> {
+    let mut batch: Vec<u8> = Vec::with_capacity(BATCH + (1 << 16));
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut offset = 0u64;
+    let mut last_empty = false;
+    loop {
+        let mut head = [0u8; BLOCK_HEAD];
+        let n = read_fully(reader, &mut head).map_err(|e| corrupt(path, &e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        let Some(size) = (n == head.len()).then(|| bgzf_block_size(&head)).flatten() else {
+            // not a BGZF block: another gzip member, or bytes that flate2 names
+            inflate_blocks(path, &batch, &blocks, data)?;
+            return read_members(path, (&head[..n]).chain(reader), data);
+        };
+        if size < head.len() + 8 {
+            return Err(corrupt(
+                path,
+                &format!("block at byte {offset} is too short"),
+            ));
+        }
+        let start = batch.len();
+        batch.extend_from_slice(&head);
+        batch.resize(start + size, 0);
+        reader
+            .read_exact(&mut batch[start + head.len()..])
+            .map_err(|_| {
+                corrupt(
+                    path,
+                    &format!("the file ends inside the block at byte {offset}"),
+                )
+            })?;
+        last_empty = block_isize(&batch[start..]) == 0;
+        blocks.push((start, size));
+        offset += size as u64;
+        if batch.len() >= BATCH {
+            inflate_blocks(path, &batch, &blocks, data)?;
+            batch.clear();
+            blocks.clear();
+        }
+    }
+    inflate_blocks(path, &batch, &blocks, data)?;
+    if !last_empty {
+        return Err(corrupt(
+            path,
+            "the BGZF file lacks its end-of-file block, so it was probably cut short",
+        ));
+    }
+    Ok(())
+}
+
+/// The decompressed size a gzip member's trailer gives.
+fn block_isize(block: &[u8]) -> usize {
+    let n = block.len();
+    u32::from_le_bytes([block[n - 4], block[n - 3], block[n - 2], block[n - 1]]) as usize
+}
+
+/// Inflate the BGZF `blocks` (start and size in `batch`) onto the end of `data`, each
+/// checked against its trailer's size and CRC32.
+fn inflate_blocks(
+    path: &Path,
+    batch: &[u8],
+    blocks: &[(usize, usize)],
+    data: &mut Vec<u8>,
+) -> Result<()> {
+    let sizes: Vec<usize> = blocks
+        .iter()
+        .map(|&(start, size)| block_isize(&batch[start..start + size]))
+        .collect();
+    let total: usize = sizes.iter().sum();
+    let before = data.len();
+    grow(data, total, path)?;
+    data.resize(before + total, 0);
+    let mut outputs = Vec::with_capacity(blocks.len());
+    let mut rest = &mut data[before..];
+    for &size in &sizes {
+        let (out, tail) = rest.split_at_mut(size);
+        outputs.push(out);
+        rest = tail;
+    }
+    outputs
+        .into_par_iter()
+        .zip(blocks.par_iter())
+        .try_for_each_init(Decompressor::new, |inflater, (out, &(start, size))| {
+            let block = &batch[start..start + size];
+            let extra = usize::from(u16::from_le_bytes([block[10], block[11]]));
+            let body = &block[HEADER + extra..size - 8];
+            let crc = u32::from_le_bytes([
+                block[size - 8],
+                block[size - 7],
+                block[size - 6],
+                block[size - 5],
+            ]);
+            let whole = inflater
+                .deflate_decompress(body, out)
+                .is_ok_and(|n| n == out.len());
+            if whole && crc32(out) == crc {
+                Ok(())
+            } else {
+                Err(())
+            }
+        })
+        .map_err(|()| corrupt(path, "a BGZF block does not inflate to its size and CRC"))
+}
+
+/// The error of a gzip file that ends early or does not inflate: what went wrong, and how
+/// to check the file.
+fn corrupt(path: &Path, why: &str) -> Error {
+    Error::parse(
+        path,
+        0,
+        format!(
+            "the gzip stream is truncated or corrupt ({why}); re-download the file, or check it \
+             with `gzip -t`"
+        ),
+    )
+}
+
+/// `data` as bgzip writes it: blocks of at most `block` bytes, then the end-of-file block.
+#[cfg(test)]
+pub(crate) fn bgzf(data: &[u8], block: usize) -> Vec<u8> {
+    use libdeflater::{CompressionLvl, Compressor};
+    let mut packer = Compressor::new(CompressionLvl::default());
+    let mut out = Vec::new();
+    let mut write_block = |chunk: &[u8], out: &mut Vec<u8>| {
+        let mut body = vec![0u8; packer.deflate_compress_bound(chunk.len())];
+        let n = packer.deflate_compress(chunk, &mut body).unwrap();
+        let size = (BLOCK_HEAD + n + 8) as u16;
+        out.extend_from_slice(&[
+            0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0,
+        ]);
+        out.extend_from_slice(&(size - 1).to_le_bytes());
+        out.extend_from_slice(&body[..n]);
+        out.extend_from_slice(&crc32(chunk).to_le_bytes());
+        out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+    };
+    for chunk in data.chunks(block) {
+        write_block(chunk, &mut out);
+    }
+    // the end-of-file block, byte for byte as bgzip writes it
+    out.extend_from_slice(&[
+        0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff, 6, 0, b'B', b'C', 2, 0, 0x1b, 0, 3, 0, 0, 0, 0, 0,
+        0, 0, 0, 0,
+    ]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn text() -> Vec<u8> {
+        let mut text = Vec::new();
+        for i in 0..30_000u32 {
+            text.extend_from_slice(format!(">r{i}\nACGT{}acgtNN\n", i % 97).as_bytes());
+        }
+        text
+    }
+
+    #[test]
+    fn gzip_members_and_bgzf_inflate_to_the_text_and_hash_the_stored_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = text();
+        let (a, b) = text.split_at(text.len() / 3);
+        let cases = [
+            ("one member", gzip(&text)),
+            ("members", [gzip(a), gzip(b)].concat()),
+            ("bgzf", bgzf(&text, 65_280)),
+            ("bgzf, many batches", bgzf(&text, 100)),
+            ("bgzf, then gzip", [bgzf(a, 1_000), gzip(b)].concat()),
+            ("empty", gzip(b"")),
+        ];
+        for (what, stored) in cases {
+            let path = dir.path().join("x.gz");
+            std::fs::write(&path, &stored).unwrap();
+            let (data, content) = read_gzip(&path, true).unwrap();
+            let expected: &[u8] = if what == "empty" { b"" } else { &text };
+            assert!(data == expected, "{what}");
+            let sha: String = Sha256::digest(&stored)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(content, Some((stored.len() as u64, sha)), "{what}");
+            assert!(read_gzip(&path, false).unwrap().1.is_none());
+        }
+    }
+
+    #[test]
+    fn a_cut_or_damaged_stream_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = text();
+        let whole = bgzf(&text, 1_000);
+        let mut flipped = whole.clone();
+        flipped[30] ^= 0xff;
+        let no_eof = whole[..whole.len() - 28].to_vec();
+        let gz = gzip(&text);
+        let cases = [
+            (
+                gz[..gz.len() - 9].to_vec(),
+                "gzip stream is truncated or corrupt (",
+            ),
+            (
+                [gz.clone(), b"junk".to_vec()].concat(),
+                "truncated or corrupt",
+            ),
+            (
+                whole[..whole.len() - 33].to_vec(),
+                "ends inside the block at byte",
+            ),
+            (
+                whole[..whole.len() - 28 + 5].to_vec(),
+                "truncated or corrupt (",
+            ),
+            (no_eof, "lacks its end-of-file block"),
+            (flipped, "does not inflate to its size and CRC"),
+            (
+                [bgzf(&text[..10], 100), b"junk, not gzip".to_vec()].concat(),
+                "invalid gzip header",
+            ),
+        ];
+        for (stored, expected) in cases {
+            let path = dir.path().join("x.fa.gz");
+            std::fs::write(&path, &stored).unwrap();
+            let err = read_gzip(&path, true).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+            assert!(err.starts_with(&format!("{}: ", path.display())), "{err}");
+            assert!(err.ends_with("re-download the file, or check it with `gzip -t`"));
+        }
+    }
+}
