@@ -4,9 +4,10 @@
 //! The compressed file is streamed from disk, never held whole; its bytes can be hashed
 //! as they pass (the content identity of the file as stored). What is held is the
 //! decompressed bytes, in a buffer grown by at least a quarter at a time (its unused end
-//! at most a quarter of what it holds, never written), plus one batch of BGZF blocks
-//! ([`BATCH`]) or flate2's stream buffers. BGZF blocks are inflated with libdeflate, a
-//! batch at a time, in parallel.
+//! at most a quarter of what it holds, never written), plus one BGZF block or flate2's
+//! stream buffers. BGZF blocks are inflated one by one with libdeflate, faster than a
+//! stream decoder; in parallel they were no faster on two shared cores
+//! (`benches/bench_genome_load.py --compressed`), so they are not.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -14,14 +15,10 @@ use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 use libdeflater::{crc32, Decompressor};
-use rayon::prelude::*;
 
 use crate::digest::HashingReader;
 use crate::net::read_fully;
 use crate::{Error, Result};
-
-/// Compressed bytes of BGZF blocks read before they are inflated together.
-const BATCH: usize = 4 << 20;
 
 /// The fixed part of a gzip member's header, before its extra field.
 const HEADER: usize = 12;
@@ -132,11 +129,11 @@ fn read_members(path: &Path, reader: impl Read, data: &mut Vec<u8>) -> Result<()
     Ok(())
 }
 
-/// Inflate the BGZF stream `reader` onto `data`, a batch of blocks at a time; members
-/// after the blocks that are not BGZF (a gzip file appended) are streamed.
+/// Inflate the BGZF stream `reader` onto `data`, block by block; members after the
+/// blocks that are not BGZF (a gzip file appended) are streamed.
 fn read_bgzf(path: &Path, reader: &mut impl Read, data: &mut Vec<u8>) -> Result<()> {
-    let mut batch: Vec<u8> = Vec::with_capacity(BATCH + (1 << 16));
-    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut inflater = Decompressor::new();
+    let mut block = vec![0u8; 1 << 16];
     let mut offset = 0u64;
     let mut last_empty = false;
     loop {
@@ -147,36 +144,23 @@ fn read_bgzf(path: &Path, reader: &mut impl Read, data: &mut Vec<u8>) -> Result<
         }
         let Some(size) = (n == head.len()).then(|| bgzf_block_size(&head)).flatten() else {
             // not a BGZF block: another gzip member, or bytes that flate2 names
-            inflate_blocks(path, &batch, &blocks, data)?;
             return read_members(path, (&head[..n]).chain(reader), data);
         };
-        if size < head.len() + 8 {
-            return Err(corrupt(
-                path,
-                &format!("block at byte {offset} is too short"),
-            ));
+        let at = |what: &str| corrupt(path, &format!("{what} the block at byte {offset}"));
+        if size < BLOCK_HEAD + 8 {
+            return Err(at("too short a size in"));
         }
-        let start = batch.len();
-        batch.extend_from_slice(&head);
-        batch.resize(start + size, 0);
+        block[..BLOCK_HEAD].copy_from_slice(&head);
         reader
-            .read_exact(&mut batch[start + head.len()..])
-            .map_err(|_| {
-                corrupt(
-                    path,
-                    &format!("the file ends inside the block at byte {offset}"),
-                )
-            })?;
-        last_empty = block_isize(&batch[start..]) == 0;
-        blocks.push((start, size));
-        offset += size as u64;
-        if batch.len() >= BATCH {
-            inflate_blocks(path, &batch, &blocks, data)?;
-            batch.clear();
-            blocks.clear();
+            .read_exact(&mut block[BLOCK_HEAD..size])
+            .map_err(|_| at("the file ends inside"))?;
+        let inflated = inflate_block(&mut inflater, &block[..size], data, path)?;
+        if !inflated {
+            return Err(at("a size or CRC that does not match in"));
         }
+        last_empty = block_isize(&block[..size]) == 0;
+        offset += size as u64;
     }
-    inflate_blocks(path, &batch, &blocks, data)?;
     if !last_empty {
         return Err(corrupt(
             path,
@@ -192,52 +176,34 @@ fn block_isize(block: &[u8]) -> usize {
     u32::from_le_bytes([block[n - 4], block[n - 3], block[n - 2], block[n - 1]]) as usize
 }
 
-/// Inflate the BGZF `blocks` (start and size in `batch`) onto the end of `data`, each
-/// checked against its trailer's size and CRC32.
-fn inflate_blocks(
-    path: &Path,
-    batch: &[u8],
-    blocks: &[(usize, usize)],
+/// Inflate the BGZF `block` onto the end of `data`; whether it inflated to the size and
+/// CRC32 of its trailer.
+fn inflate_block(
+    inflater: &mut Decompressor,
+    block: &[u8],
     data: &mut Vec<u8>,
-) -> Result<()> {
-    let sizes: Vec<usize> = blocks
-        .iter()
-        .map(|&(start, size)| block_isize(&batch[start..start + size]))
-        .collect();
-    let total: usize = sizes.iter().sum();
+    path: &Path,
+) -> Result<bool> {
+    let size = block.len();
+    let extra = usize::from(u16::from_le_bytes([block[10], block[11]]));
+    let Some(body) = block.get(HEADER + extra..size - 8) else {
+        return Ok(false);
+    };
+    let crc = u32::from_le_bytes([
+        block[size - 8],
+        block[size - 7],
+        block[size - 6],
+        block[size - 5],
+    ]);
     let before = data.len();
-    grow(data, total, path)?;
-    data.resize(before + total, 0);
-    let mut outputs = Vec::with_capacity(blocks.len());
-    let mut rest = &mut data[before..];
-    for &size in &sizes {
-        let (out, tail) = rest.split_at_mut(size);
-        outputs.push(out);
-        rest = tail;
-    }
-    outputs
-        .into_par_iter()
-        .zip(blocks.par_iter())
-        .try_for_each_init(Decompressor::new, |inflater, (out, &(start, size))| {
-            let block = &batch[start..start + size];
-            let extra = usize::from(u16::from_le_bytes([block[10], block[11]]));
-            let body = &block[HEADER + extra..size - 8];
-            let crc = u32::from_le_bytes([
-                block[size - 8],
-                block[size - 7],
-                block[size - 6],
-                block[size - 5],
-            ]);
-            let whole = inflater
-                .deflate_decompress(body, out)
-                .is_ok_and(|n| n == out.len());
-            if whole && crc32(out) == crc {
-                Ok(())
-            } else {
-                Err(())
-            }
-        })
-        .map_err(|()| corrupt(path, "a BGZF block does not inflate to its size and CRC"))
+    let length = block_isize(block);
+    grow(data, length, path)?;
+    data.resize(before + length, 0);
+    let out = &mut data[before..];
+    let whole = inflater
+        .deflate_decompress(body, out)
+        .is_ok_and(|n| n == length);
+    Ok(whole && crc32(out) == crc)
 }
 
 /// The error of a gzip file that ends early or does not inflate: what went wrong, and how
@@ -361,7 +327,10 @@ mod tests {
                 "truncated or corrupt (",
             ),
             (no_eof, "lacks its end-of-file block"),
-            (flipped, "does not inflate to its size and CRC"),
+            (
+                flipped,
+                "a size or CRC that does not match in the block at byte 0",
+            ),
             (
                 [bgzf(&text[..10], 100), b"junk, not gzip".to_vec()].concat(),
                 "invalid gzip header",
