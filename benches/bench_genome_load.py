@@ -194,9 +194,9 @@ def random_windows(fasta: Path, count: int = 500, length: int = 131_072) -> list
 def time_compressed(folder: Path, mbp: int, repeats: int) -> None:
     """Print a table row per way of reading the FASTA: fewest load and fetch seconds."""
     plain = folder / "bench.fa"
-    with open(plain, "rb") as src, gzip.open(folder / "bench.fa.gz", "wb", 6) as out:
+    with open(plain, "rb") as src, gzip.open(folder / "bench.fa.gz", "wb", 6) as packed:
         while chunk := src.read(1 << 24):
-            out.write(chunk)
+            packed.write(chunk)
     write_bgzf(plain, folder / "bench.fa.bgz")
     subprocess.run([sys.executable, "-c", CHILD, str(plain)], check=True, capture_output=True)
     windows = json.dumps(random_windows(plain))
