@@ -5,10 +5,13 @@ it, and a truncated or damaged stream stopped with the file named."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import itertools
 import lzma
+import os
 import pickle
 import struct
+import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -221,3 +224,24 @@ def test_the_cli_precheck_reads_no_fai_beside_a_compressed_fasta(tmp_path):
         (tmp_path / f"{name}.fai").write_text("a\t4\t3\t4\t5\n")
         expected = None if name.endswith(".gz") else {"a": 4}
         assert indexed_sizes(path) == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+@pytest.mark.parametrize(
+    "compress", [lambda data: data, gzip.compress, bgzf], ids=["plain", "gzip", "bgzf"]
+)
+def test_a_fasta_from_a_pipe_is_read_once_whole(tmp_path, compress):
+    # the file is opened once and its first bytes read through the handle that reads the
+    # rest: a pipe (a shell's <(...)) loses none of them
+    stored = compress(synthetic("\n", 60))
+    fifo = tmp_path / "g.fa"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(stored))
+    writer.start()
+    genome = Genome(fifo, hash_content=True)
+    writer.join()
+    assert list(genome.sizes.values()) == [50_003, 7_001, 61]
+    assert genome.content_identity() == {
+        "size": len(stored),
+        "sha256": hashlib.sha256(stored).hexdigest(),
+    }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -342,17 +342,28 @@ fn scan_and_hash(
 /// scanned), and whether it was compressed. Other compressions (bzip2, xz, zstd) and
 /// UTF-16 text are refused saying how to convert them.
 fn read_fasta(path: &Path, hash: bool) -> Result<(Vec<u8>, Option<Content>, bool)> {
-    let mut head = [0u8; 6];
-    let n = fs::File::open(path)
-        .and_then(|mut file| read_fully(&mut file, &mut head))
-        .map_err(|e| Error::io(path, e))?;
-    check_kind(path, &head[..n])?;
-    if !head[..n].starts_with(GZIP_MAGIC) {
-        let data = fs::read(path).map_err(|e| Error::io(path, e))?;
+    // opened and read once, front to back, so that a pipe reads as a file does
+    let mut file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut head = [0u8; inflate::BLOCK_HEAD];
+    let n = read_fully(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
+    let head = &head[..n];
+    check_kind(path, head)?;
+    if !head.starts_with(GZIP_MAGIC) {
+        let mut data = Vec::new();
+        let size = file.metadata().map_or(0, |m| m.len() as usize);
+        data.try_reserve_exact(size).map_err(|_| {
+            Error::OutOfMemory(format!(
+                "{}: its {size} bytes do not fit in this machine's memory",
+                path.display()
+            ))
+        })?;
+        data.extend_from_slice(head);
+        file.read_to_end(&mut data)
+            .map_err(|e| Error::io(path, e))?;
         return Ok((data, None, false));
     }
-    let (data, content) = inflate::read_gzip(path, hash)?;
-    check_kind(path, &data[..data.len().min(head.len())])?;
+    let (data, content) = inflate::read_gzip(path, head, file, hash)?;
+    check_kind(path, &data[..data.len().min(inflate::BLOCK_HEAD)])?;
     Ok((data, content, true))
 }
 
@@ -819,7 +830,7 @@ mod tests {
 
     #[test]
     fn a_compressed_fasta_loads_as_the_plain_one_holding_its_bases_once() {
-        use std::io::Write;
+        use std::io::{Read, Write};
         let dir = tempfile::tempdir().unwrap();
         let mut text = String::new();
         for (c, lines) in [(0, 100_000), (1, 70_001), (2, 1)] {

@@ -24,31 +24,37 @@ use crate::{Error, Result};
 const HEADER: usize = 12;
 
 /// The header of a BGZF block up to its size: the fixed part and the `BC` subfield.
-const BLOCK_HEAD: usize = HEADER + 6;
+pub const BLOCK_HEAD: usize = HEADER + 6;
 
 /// A file's size and lowercase hex SHA-256.
 pub type Content = (u64, String);
 
-/// The decompressed bytes of the gzip file at `path` and, with `hash`, the size and
-/// SHA-256 of its bytes as stored. A stream that ends early or does not inflate is an
-/// error naming the file and how to check it; so is a BGZF file without its end-of-file
-/// block (cut short at a block boundary, which inflates without error).
-pub fn read_gzip(path: &Path, hash: bool) -> Result<(Vec<u8>, Option<Content>)> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut head = [0u8; BLOCK_HEAD];
-    let n = read_fully(&mut file, &mut head).map_err(|e| Error::io(path, e))?;
-    let bgzf = n == head.len() && bgzf_block_size(&head).is_some();
+/// The decompressed bytes of the gzip file at `path`, opened as `file`, whose first bytes
+/// `head` (at least [`BLOCK_HEAD`] when the file has them) were read from it already, and,
+/// with `hash`, the size and SHA-256 of its bytes as stored. The file is read once, front
+/// to back, so a pipe reads as a file does. A stream that ends early or does not inflate
+/// is an error naming the file and how to check it; so is a BGZF file without its
+/// end-of-file block (cut short at a block boundary, which inflates without error).
+pub fn read_gzip(
+    path: &Path,
+    head: &[u8],
+    mut file: File,
+    hash: bool,
+) -> Result<(Vec<u8>, Option<Content>)> {
+    let bgzf = <&[u8; BLOCK_HEAD]>::try_from(head)
+        .ok()
+        .and_then(bgzf_block_size)
+        .is_some();
     let size_hint = if bgzf {
         0
     } else {
-        last_member_size(&mut file, path)?
+        last_member_size(&mut file, head.len(), path)?
     };
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io(path, e))?;
+    let source = head.chain(file);
     if !hash {
-        return Ok((inflate(path, file, bgzf, size_hint)?, None));
+        return Ok((inflate(path, source, bgzf, size_hint)?, None));
     }
-    let (mut reader, digest) = HashingReader::new(file);
+    let (mut reader, digest) = HashingReader::new(source);
     let data = inflate(path, &mut reader, bgzf, size_hint)?;
     // the rest, which a member decoder may leave unread, hashed too
     std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io(path, e))?;
@@ -74,20 +80,25 @@ fn inflate(path: &Path, source: impl Read, bgzf: bool, size_hint: usize) -> Resu
 
 /// The size the last member's trailer gives (ISIZE, the size modulo 4 GiB), the whole
 /// decompressed size of a file of one member under 4 GiB: a first reservation. `0` when
-/// it is smaller than the compressed file (many members, or wrapped past 4 GiB).
-fn last_member_size(file: &mut File, path: &Path) -> Result<usize> {
-    let size = file
-        .seek(SeekFrom::End(0))
-        .map_err(|e| Error::io(path, e))?;
-    if size < 18 {
+/// it is smaller than the compressed file (many members, or wrapped past 4 GiB) and for
+/// a file that is not a regular one (a pipe, not looked at ahead); the file is left at
+/// `position`.
+fn last_member_size(file: &mut File, position: usize, path: &Path) -> Result<usize> {
+    let size = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !size.is_file() || size.len() < 18 {
         return Ok(0);
     }
     let mut trailer = [0u8; 4];
     file.seek(SeekFrom::End(-4))
         .and_then(|_| file.read_exact(&mut trailer))
+        .and_then(|()| file.seek(SeekFrom::Start(position as u64)))
         .map_err(|e| Error::io(path, e))?;
     let isize = u64::from(u32::from_le_bytes(trailer));
-    Ok(if isize >= size { isize as usize } else { 0 })
+    Ok(if isize >= size.len() {
+        isize as usize
+    } else {
+        0
+    })
 }
 
 /// Room for `more` bytes at the end of `data`, grown by at least a quarter of what it
@@ -264,6 +275,14 @@ mod tests {
         encoder.finish().unwrap()
     }
 
+    /// [`read_gzip`] of the file at `path`, its head read as a caller reads it.
+    fn read(path: &Path, hash: bool) -> Result<(Vec<u8>, Option<Content>)> {
+        let mut file = File::open(path).unwrap();
+        let mut head = [0u8; BLOCK_HEAD];
+        let n = read_fully(&mut file, &mut head).unwrap();
+        read_gzip(path, &head[..n], file, hash)
+    }
+
     fn text() -> Vec<u8> {
         let mut text = Vec::new();
         for i in 0..30_000u32 {
@@ -288,7 +307,7 @@ mod tests {
         for (what, stored) in cases {
             let path = dir.path().join("x.gz");
             std::fs::write(&path, &stored).unwrap();
-            let (data, content) = read_gzip(&path, true).unwrap();
+            let (data, content) = read(&path, true).unwrap();
             let expected: &[u8] = if what == "empty" { b"" } else { &text };
             assert!(data == expected, "{what}");
             let sha: String = Sha256::digest(&stored)
@@ -296,7 +315,7 @@ mod tests {
                 .map(|b| format!("{b:02x}"))
                 .collect();
             assert_eq!(content, Some((stored.len() as u64, sha)), "{what}");
-            assert!(read_gzip(&path, false).unwrap().1.is_none());
+            assert!(read(&path, false).unwrap().1.is_none());
         }
     }
 
@@ -339,7 +358,7 @@ mod tests {
         for (stored, expected) in cases {
             let path = dir.path().join("x.fa.gz");
             std::fs::write(&path, &stored).unwrap();
-            let err = read_gzip(&path, true).unwrap_err().to_string();
+            let err = read(&path, true).unwrap_err().to_string();
             assert!(err.contains(expected), "{expected}: {err}");
             assert!(err.starts_with(&format!("{}: ", path.display())), "{err}");
             assert!(err.ends_with("re-download the file, or check it with `gzip -t`"));
