@@ -830,7 +830,7 @@ mod tests {
 
     #[test]
     fn a_compressed_fasta_loads_as_the_plain_one_holding_its_bases_once() {
-        use std::io::{Read, Write};
+        use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let mut text = String::new();
         for (c, lines) in [(0, 100_000), (1, 70_001), (2, 1)] {
