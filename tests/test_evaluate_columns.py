@@ -320,6 +320,28 @@ def test_min_class_leaves_smaller_classes_out(tmp_path):
         ColumnOptions(specificity=True, min_class=1)
 
 
+def test_classes_left_out_are_logged_in_one_line(tmp_path, caplog):
+    """The paper's human table has 483 single-factor ChIP classes: one line names how many
+    were left out and the first few, not a line each."""
+    factors = [f"CHIP:ZNF{i}:a" for i in range(40)]
+    descriptions = ["DNASE:a", "DNASE:b", *factors]
+    rng = np.random.default_rng(1)
+    target = rng.gamma(0.5, 2.0, size=(3, 8, len(descriptions)))
+    pred = target + rng.gamma(1.0, 1.0, size=target.shape)
+    spill = spilled(tmp_path, pred.astype(np.float32), target.astype(np.float16), batch=3)
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        got = column_metrics(spill, descriptions, ColumnOptions(specificity=True))
+    spill.close()
+    assert np.isfinite(got["specificity_r"][:2]).all()
+    assert np.isnan(got["specificity_r"][2:]).all()
+    lines = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    first = ", ".join(f"CHIP:ZNF{i} (1)" for i in sorted(range(40), key=str)[:5])
+    assert lines == [
+        f"specificity: 40 class(es) of fewer than 2 tracks left out (NaN, 40 track(s)): "
+        f"{first} and 35 more (summary.json's specificity_by_class lists every class)"
+    ]
+
+
 def test_a_spill_larger_than_the_free_disk_is_refused_before_writing(tmp_path, monkeypatch):
     class Usage:
         free = 5_000_000
