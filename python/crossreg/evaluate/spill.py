@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.devices import usable_cores
+from crossreg.errors import first_few
 from crossreg.evaluate.columns import (
     PEAK_STRIDE,
     peak_scores,
@@ -46,7 +47,6 @@ from crossreg.evaluate.columns import (
     tie_mean,
 )
 from crossreg.evaluate.defaults import MIN_CLASS
-from crossreg.errors import first_few
 from crossreg.io.targets import split_description
 from crossreg.progress import Progress, progress
 
