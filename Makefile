@@ -86,6 +86,7 @@ bench: dev
 	$(BIN)/python benches/bench_loader.py
 	$(BIN)/python benches/bench_flops.py --check
 	$(BIN)/python benches/bench_loss.py --batch 8
+	$(BIN)/python benches/bench_track_metrics.py
 	$(BIN)/python benches/bench_roofline.py --check
 	$(BIN)/python benches/bench_pool.py --batch 4
 	$(BIN)/python benches/bench_inference.py
