@@ -94,13 +94,14 @@ def test_transfer_matrix_keeps_the_paper_descriptions_inside():
 
 
 def test_evaluate_tracks_keep_the_paper_descriptions_apart():
-    _, descriptions = _longest("targets_human.txt", 3)
+    identifiers, descriptions = _longest("targets_human.txt", 3)
     bins = 48
     rng = np.random.default_rng(0)
     data = {
         "chrom": np.array(["chr2"] * 3),
         "start": np.array([0, 10_000, 20_000]),
         "bin_width": np.array(128),
+        "identifier": np.array(identifiers),
         "description": np.array(descriptions),
         "pearson_r": np.array([0.1, 0.2, 0.3]),
         "measured": rng.random((3, 3, bins)),

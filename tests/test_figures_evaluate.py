@@ -104,7 +104,10 @@ def test_evaluate_draws_what_it_measured_and_predicted(tmp_path, world, extra):
             line = axes[t, w].lines[0]
             np.testing.assert_allclose(line.get_ydata(), drawn["predicted"][w, t])
             assert line.get_label() == "predicted"
-    assert table["description"][tracks[0]] in axes[0, 0].get_ylabel()
+    for t in range(3):  # the identifier tells apart tracks that share a description
+        label = axes[t, 0].get_ylabel()
+        assert table["description"][tracks[t]][:20] in label.replace("\n", " ")
+        assert f"({table['identifier'][tracks[t]]}, test R " in label
 
     by_assay = r_by_assay_figure(table)
     ax = by_assay.axes[0]

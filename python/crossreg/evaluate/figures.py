@@ -151,7 +151,7 @@ def load_tracks(path: str | os.PathLike[str]) -> dict[str, npt.NDArray]:
 def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "", split: str = "test") -> Figure:
     """A panel per track (rows) and window (columns) of the `split` scored: measured
     coverage (grey, filled) and the prediction (coloured line) along the window's target
-    bins."""
+    bins, each track labelled with its description, identifier and R."""
     n_windows, n_tracks, n_bins = data["measured"].shape
     fig = new_figure(figsize=(4.2 * n_windows, 1.9 * n_tracks + 0.8))
     axes = fig.subplots(n_tracks, n_windows, squeeze=False)
@@ -180,9 +180,11 @@ def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "", split: str =
                 ax.set_title(f"{data['chrom'][w]}:{start:,}-{end:,}", fontsize=9)
             if w == 0:
                 r = float(data["pearson_r"][t])
-                # two lines of a long description fit the panel's height
+                # two lines of a long description fit the panel's height; the identifier
+                # tells apart tracks of one description (302 are shared in the paper's human table)
                 name = "\n".join(textwrap.wrap(description, 24, max_lines=2, placeholder="…"))
-                ax.set_ylabel(f"{name}\n({split} R {r:.2f})\ncoverage", fontsize=8)
+                track = str(data["identifier"][t])
+                ax.set_ylabel(f"{name}\n({track}, {split} R {r:.2f})\ncoverage", fontsize=8)
             if t == n_tracks - 1:
                 ax.set_xlabel(f"position on {data['chrom'][w]} (kb)")
             if t == 0 and w == n_windows - 1:
