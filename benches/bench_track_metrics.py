@@ -6,8 +6,8 @@ float64 (before).
     python benches/bench_track_metrics.py [--device cpu|cuda] [--repeats 3]
 
 Per shape and variant: the median milliseconds of one update and its peak memory above
-its inputs (on a CPU the resident memory of a fresh process, each variant in its own; on
-CUDA the peak allocated).
+its inputs (on a CPU the resident memory of a fresh process, each variant in its own, with
+the command line's allocator settings; on CUDA the peak allocated).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import time
 
 import torch
 
+from crossreg.memory import tune_malloc
 from crossreg.model import metrics
 
 BINS = 896
@@ -32,6 +33,7 @@ WHOLE_BATCH = 1 << 62  # one chunk: the whole batch in float64, as before
 def measure(device: str, batch: int, tracks: int, chunk: int, repeats: int) -> dict:
     """Median ms of an update and its peak MiB above the inputs, with `chunk` values a
     chunk (run in a fresh process on a CPU, so that its resident peak is the update's)."""
+    tune_malloc()  # as the command line does
     metrics.CHUNK_VALUES = chunk
     torch.manual_seed(0)
     pred = torch.rand(batch, BINS, tracks, device=device)
@@ -66,7 +68,8 @@ def main() -> None:
     parser.add_argument("--one", nargs=3, type=int, help=argparse.SUPPRESS)  # batch tracks chunk
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(args.device, *args.one, args.repeats)))
+        batch, tracks, chunk = args.one
+        print(json.dumps(measure(args.device, batch, tracks, chunk, args.repeats)))
         return
     print(f"device {args.device}, torch threads {torch.get_num_threads()}")
     print("| batch | tracks | variant | ms an update | peak above the inputs |")
