@@ -212,19 +212,38 @@ def test_risk_scores_are_out_of_fold_and_find_planted_cases(monkeypatch):
         risk_scores(sad, ["x"] * len(people), is_case)
 
 
-def test_components_and_risk_scores_report_progress(monkeypatch, caplog):
-    # minutes at the paper's 255,000 variants: the Gram matrix's row blocks and the folds
+def test_risk_scores_report_progress(monkeypatch, caplog):
+    # minutes at the paper's 255,000 variants
     from crossreg.stats import denovo
 
     monkeypatch.setenv("CROSSREG_PROGRESS", "log")
-    monkeypatch.setattr(denovo, "BLOCK_ROWS", 50)  # 480 variants: 10 blocks
+    monkeypatch.setattr(denovo, "BLOCK_ROWS", 50)
     sad, people, is_case = _planted()
     with caplog.at_level(logging.INFO, logger="crossreg"):
-        principal_components(sad, 3)
         risk_scores(sad, people, is_case, folds=4, seed=0)
     lines = [r.getMessage() for r in caplog.records]
-    assert any(line.startswith("principal components: 10/10 row blocks") for line in lines)
     assert any(line.startswith("risk scores: 4/4 folds") for line in lines)
+
+
+def test_the_components_report_progress_over_every_pass(monkeypatch, caplog):
+    # at 129,000 variants × 5,313 tracks the two passes standardising the scores (half a
+    # minute) and, after "principal components: 64/64 row blocks ... done", the Gram
+    # matrix's eigenvectors and the projection on them (over a minute) showed nothing:
+    # the meter counted the Gram matrix's pass alone; it now counts all five passes over
+    # the table, and a line names the eigendecomposition before the projection's pass
+    from crossreg.stats import denovo
+
+    monkeypatch.setenv("CROSSREG_PROGRESS", "log")
+    monkeypatch.setenv("CROSSREG_PROGRESS_INTERVAL", "0")  # a line for every block
+    monkeypatch.setattr(denovo, "BLOCK_ROWS", 50)  # 480 variants: 10 blocks a pass
+    sad, _, is_case = _planted()
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        run_tests(_denovo_data(sad, is_case, per_person=6), components=3, folds=4)
+    lines = [r.getMessage() for r in caplog.records]
+    eigen = lines.index("principal components: the top 3 eigenvectors of the 4 × 4 Gram matrix")
+    assert lines[eigen - 1].startswith("principal components: 40/50 row blocks")
+    assert lines[eigen + 1].startswith("principal components: 41/50 row blocks")
+    assert any(line.startswith("principal components: 50/50 row blocks") for line in lines)
 
 
 def _denovo_data(sad: np.ndarray, is_case: np.ndarray, per_person: int) -> DenovoData:

@@ -20,6 +20,7 @@ Gram matrix, projections) is made from float64 blocks of :data:`BLOCK_ROWS` rows
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -27,11 +28,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from crossreg.progress import track
+from crossreg.progress import Progress, progress, track
 
 CASE, CONTROL = "case", "control"
 BLOCK_ROWS = 2048  # rows of the scores standardised (in float64) at a time
 TRACK_BLOCK = 64  # tracks whose values are gathered at a time for their tests
+# passes of standardised_components over the table: the reference rows' means, their sds,
+# then the mean row, the Gram matrix and the projection on the components
+COMPONENT_PASSES = 5
+log = logging.getLogger("crossreg")
 
 
 def benjamini_hochberg(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -102,11 +107,13 @@ def track_tests(sad: npt.NDArray, is_case: npt.NDArray[np.bool_]) -> list[GroupT
 class Standardised:
     """A score table with each track centred by `mean` and divided by `scale`, made in
     float64 :data:`BLOCK_ROWS` rows at a time instead of held whole beside the table (at
-    255,000 variants × 5,313 tracks a float64 copy is 10.8 GB)."""
+    255,000 variants × 5,313 tracks a float64 copy is 10.8 GB). Each block made is counted
+    on `meter` when given."""
 
     table: npt.NDArray
     mean: npt.NDArray[np.float64]
     scale: npt.NDArray[np.float64]
+    meter: Progress | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -121,6 +128,8 @@ class Standardised:
             block = np.subtract(self.table[rows], self.mean, dtype=np.float64)
             block /= self.scale
             yield rows, block
+            if self.meter is not None:
+                self.meter.update()
 
     def means(self, *selections: npt.NDArray[np.bool_]) -> list[npt.NDArray[np.float64]]:
         """The mean standardised row of each selection of rows, from one pass."""
@@ -141,15 +150,17 @@ class Standardised:
         return out
 
 
-def standardise(sad: npt.NDArray, reference: npt.NDArray[np.bool_]) -> Standardised:
+def standardise(
+    sad: npt.NDArray, reference: npt.NDArray[np.bool_], *, meter: Progress | None = None
+) -> Standardised:
     """`sad` (finite scores) with each track centred and scaled by the mean and sd of the
     `reference` rows (constant tracks scale by 1), both summed in float64 a block of rows
-    at a time."""
+    at a time; the blocks, these two passes' and the result's, are counted on `meter`."""
     count = np.count_nonzero(reference)
     if not count:
         raise ValueError("standardising needs at least one reference row")
     tracks = sad.shape[1]
-    unscaled = Standardised(sad, np.zeros(tracks), np.ones(tracks))
+    unscaled = Standardised(sad, np.zeros(tracks), np.ones(tracks), meter)
     (mean,) = unscaled.means(reference)
     squares = np.zeros(tracks)
     for rows, block in unscaled.blocks():
@@ -157,7 +168,7 @@ def standardise(sad: npt.NDArray, reference: npt.NDArray[np.bool_]) -> Standardi
         block *= block
         squares += reference[rows].astype(np.float64) @ block
     sd = np.sqrt(squares / count)
-    return Standardised(sad, mean, np.where(sd > 0, sd, 1.0))
+    return Standardised(sad, mean, np.where(sd > 0, sd, 1.0), meter)
 
 
 @dataclass(frozen=True)
@@ -190,8 +201,7 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     by_track = t <= n
     if by_track:  # its lower triangle summed in place by BLAS syrk (eigh reads only that)
         gram = np.zeros((t, t), order="F")
-        blocks = track(z.blocks(), "principal components", "row blocks", total=-(-n // BLOCK_ROWS))
-        for _, block in blocks:
+        for _, block in z.blocks():
             block -= mean
             gram = syrk(1.0, block.T, beta=1.0, c=gram, lower=1, overwrite_c=1)
     else:  # fewer variants than tracks: the centred matrix is smaller than the Gram matrix
@@ -202,6 +212,9 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     if size == 0 or not total > 0:
         return Components(np.zeros((n, 0)), np.zeros((t, 0)), np.zeros(0))
     k = min(k, size)
+    log.info(
+        "principal components: the top %d eigenvectors of the %d × %d Gram matrix", k, size, size
+    )
     values, vectors = eigh(gram, subset_by_index=[size - k, size - 1], overwrite_a=True)
     values, vectors = values[::-1], vectors[:, ::-1]
     k = int((values > values[0] * max(n, t) * np.finfo(np.float64).eps).sum())
@@ -214,6 +227,18 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     flip = np.sign(loadings[np.abs(loadings).argmax(axis=0), np.arange(k)])
     loadings = loadings * np.where(flip == 0, 1.0, flip)
     return Components(z.project(loadings) - mean @ loadings, loadings, values / total)
+
+
+def standardised_components(
+    sad: npt.NDArray, reference: npt.NDArray[np.bool_], k: int
+) -> Components:
+    """:func:`principal_components` of `sad` standardised by the `reference` rows
+    (:func:`standardise`), with progress in row blocks over all its passes over the table
+    (:data:`COMPONENT_PASSES`): minutes at the paper's scale, where the Gram matrix's pass
+    is only one of them."""
+    blocks = -(-len(sad) // BLOCK_ROWS)
+    with progress(COMPONENT_PASSES * blocks, "principal components", "row blocks") as meter:
+        return principal_components(standardise(sad, reference, meter=meter), k)
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,8 @@ from crossreg.stats.denovo import (
     benjamini_hochberg,
     check_fold_groups,
     mann_whitney,
-    principal_components,
     risk_scores,
-    standardise,
+    standardised_components,
     track_tests,
 )
 from crossreg.variants.alleles import Allele, parse_counts, scorable_alts
@@ -438,8 +437,7 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
             "q": q,
         }
     ).sort("p")
-    z = standardise(data.values, ~data.is_case)
-    pcs = principal_components(z, components)
+    pcs = standardised_components(data.values, ~data.is_case, components)
     pc_tests = [mann_whitney(s[data.is_case], s[~data.is_case]) for s in pcs.scores.T]
     top = np.argsort(-np.abs(pcs.loadings), axis=0)[:TOP_LOADINGS]
     comps = pl.DataFrame(
