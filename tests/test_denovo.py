@@ -228,9 +228,8 @@ def test_risk_scores_report_progress(monkeypatch, caplog):
 def test_the_components_report_progress_over_every_pass(monkeypatch, caplog):
     # at 129,000 variants × 5,313 tracks the two passes standardising the scores (half a
     # minute) and, after "principal components: 64/64 row blocks ... done", the Gram
-    # matrix's eigenvectors and the projection on them (over a minute) showed nothing:
-    # the meter counted the Gram matrix's pass alone; it now counts all five passes over
-    # the table, and a line names the eigendecomposition before the projection's pass
+    # matrix's eigenvectors and the projection on them (over a minute) showed nothing;
+    # now each pass over the table has its meter and a line names the eigendecomposition
     from crossreg.stats import denovo
 
     monkeypatch.setenv("CROSSREG_PROGRESS", "log")
@@ -240,10 +239,14 @@ def test_the_components_report_progress_over_every_pass(monkeypatch, caplog):
     with caplog.at_level(logging.INFO, logger="crossreg"):
         run_tests(_denovo_data(sad, is_case, per_person=6), components=3, folds=4)
     lines = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("standardising the scores: 20/20 row blocks") for line in lines)
     eigen = lines.index("principal components: the top 3 eigenvectors of the 4 × 4 Gram matrix")
-    assert lines[eigen - 1].startswith("principal components: 40/50 row blocks")
-    assert lines[eigen + 1].startswith("principal components: 41/50 row blocks")
-    assert any(line.startswith("principal components: 50/50 row blocks") for line in lines)
+    assert lines[eigen - 1].startswith("principal components: 10/10 row blocks")
+    assert lines[eigen + 1].startswith("projecting on the principal components: 1/10 row blocks")
+    assert any(
+        line.startswith("projecting on the principal components: 10/10 row blocks")
+        for line in lines
+    )
 
 
 def _denovo_data(sad: np.ndarray, is_case: np.ndarray, per_person: int) -> DenovoData:

@@ -33,9 +33,6 @@ from crossreg.progress import Progress, progress, track
 CASE, CONTROL = "case", "control"
 BLOCK_ROWS = 2048  # rows of the scores standardised (in float64) at a time
 TRACK_BLOCK = 64  # tracks whose values are gathered at a time for their tests
-# passes of standardised_components over the table: the reference rows' means, their sds,
-# then the mean row, the Gram matrix and the projection on the components
-COMPONENT_PASSES = 5
 log = logging.getLogger("crossreg")
 
 
@@ -103,17 +100,21 @@ def track_tests(sad: npt.NDArray, is_case: npt.NDArray[np.bool_]) -> list[GroupT
     return [mann_whitney(case, control) for case, control in tracks]
 
 
+def block_count(rows: int) -> int:
+    """The blocks of :data:`BLOCK_ROWS` in a pass over `rows` rows."""
+    return -(-rows // BLOCK_ROWS)
+
+
 @dataclass(frozen=True)
 class Standardised:
     """A score table with each track centred by `mean` and divided by `scale`, made in
     float64 :data:`BLOCK_ROWS` rows at a time instead of held whole beside the table (at
-    255,000 variants × 5,313 tracks a float64 copy is 10.8 GB). Each block made is counted
-    on `meter` when given."""
+    255,000 variants × 5,313 tracks a float64 copy is 10.8 GB). A pass given a `meter`
+    counts each block on it."""
 
     table: npt.NDArray
     mean: npt.NDArray[np.float64]
     scale: npt.NDArray[np.float64]
-    meter: Progress | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -121,20 +122,24 @@ class Standardised:
         rows, tracks = self.table.shape
         return rows, tracks
 
-    def blocks(self) -> Iterator[tuple[slice, npt.NDArray[np.float64]]]:
+    def blocks(
+        self, meter: Progress | None = None
+    ) -> Iterator[tuple[slice, npt.NDArray[np.float64]]]:
         """Each block of rows: where it lies, and its standardised values (a new array)."""
         for start in range(0, len(self.table), BLOCK_ROWS):
             rows = slice(start, start + BLOCK_ROWS)
             block = np.subtract(self.table[rows], self.mean, dtype=np.float64)
             block /= self.scale
             yield rows, block
-            if self.meter is not None:
-                self.meter.update()
+            if meter is not None:
+                meter.update()
 
-    def means(self, *selections: npt.NDArray[np.bool_]) -> list[npt.NDArray[np.float64]]:
+    def means(
+        self, *selections: npt.NDArray[np.bool_], meter: Progress | None = None
+    ) -> list[npt.NDArray[np.float64]]:
         """The mean standardised row of each selection of rows, from one pass."""
         totals = [np.zeros(self.shape[1]) for _ in selections]
-        for rows, block in self.blocks():
+        for rows, block in self.blocks(meter):
             for total, chosen in zip(totals, selections, strict=True):
                 total += chosen[rows].astype(np.float64) @ block  # no copy of the rows
         return [
@@ -142,10 +147,12 @@ class Standardised:
             for total, chosen in zip(totals, selections, strict=True)
         ]
 
-    def project(self, vectors: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    def project(
+        self, vectors: npt.NDArray[np.float64], meter: Progress | None = None
+    ) -> npt.NDArray[np.float64]:
         """The standardised rows times `vectors` (tracks, or tracks × k)."""
         out = np.empty((self.shape[0], *vectors.shape[1:]))
-        for rows, block in self.blocks():
+        for rows, block in self.blocks(meter):
             out[rows] = block @ vectors
         return out
 
@@ -155,20 +162,20 @@ def standardise(
 ) -> Standardised:
     """`sad` (finite scores) with each track centred and scaled by the mean and sd of the
     `reference` rows (constant tracks scale by 1), both summed in float64 a block of rows
-    at a time; the blocks, these two passes' and the result's, are counted on `meter`."""
+    at a time (the two passes' blocks counted on `meter`)."""
     count = np.count_nonzero(reference)
     if not count:
         raise ValueError("standardising needs at least one reference row")
     tracks = sad.shape[1]
-    unscaled = Standardised(sad, np.zeros(tracks), np.ones(tracks), meter)
-    (mean,) = unscaled.means(reference)
+    unscaled = Standardised(sad, np.zeros(tracks), np.ones(tracks))
+    (mean,) = unscaled.means(reference, meter=meter)
     squares = np.zeros(tracks)
-    for rows, block in unscaled.blocks():
+    for rows, block in unscaled.blocks(meter):
         block -= mean
         block *= block
         squares += reference[rows].astype(np.float64) @ block
     sd = np.sqrt(squares / count)
-    return Standardised(sad, mean, np.where(sd > 0, sd, 1.0), meter)
+    return Standardised(sad, mean, np.where(sd > 0, sd, 1.0))
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,9 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     smaller side (tracks × tracks, or variants × variants when there are fewer variants),
     summed :data:`BLOCK_ROWS` rows at a time, not an SVD of the whole matrix: hundreds
     of thousands of de novo variants on 5,313 tracks would take an SVD hours and copies of
-    the matrix more memory."""
+    the matrix more memory. The Gram matrix's pass and the projection's show progress, and
+    a line names the eigendecomposition between them (each about a minute at the paper's
+    scale)."""
     from scipy.linalg import eigh
     from scipy.linalg.blas import dsyrk as syrk
 
@@ -201,7 +210,9 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     by_track = t <= n
     if by_track:  # its lower triangle summed in place by BLAS syrk (eigh reads only that)
         gram = np.zeros((t, t), order="F")
-        for _, block in z.blocks():
+        for _, block in track(
+            z.blocks(), "principal components", "row blocks", total=block_count(n)
+        ):
             block -= mean
             gram = syrk(1.0, block.T, beta=1.0, c=gram, lower=1, overwrite_c=1)
     else:  # fewer variants than tracks: the centred matrix is smaller than the Gram matrix
@@ -226,19 +237,20 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
         loadings /= np.linalg.norm(loadings, axis=0)
     flip = np.sign(loadings[np.abs(loadings).argmax(axis=0), np.arange(k)])
     loadings = loadings * np.where(flip == 0, 1.0, flip)
-    return Components(z.project(loadings) - mean @ loadings, loadings, values / total)
+    with progress(block_count(n), "projecting on the principal components", "row blocks") as meter:
+        scores = z.project(loadings, meter) - mean @ loadings
+    return Components(scores, loadings, values / total)
 
 
 def standardised_components(
     sad: npt.NDArray, reference: npt.NDArray[np.bool_], k: int
 ) -> Components:
     """:func:`principal_components` of `sad` standardised by the `reference` rows
-    (:func:`standardise`), with progress in row blocks over all its passes over the table
-    (:data:`COMPONENT_PASSES`): minutes at the paper's scale, where the Gram matrix's pass
-    is only one of them."""
-    blocks = -(-len(sad) // BLOCK_ROWS)
-    with progress(COMPONENT_PASSES * blocks, "principal components", "row blocks") as meter:
-        return principal_components(standardise(sad, reference, meter=meter), k)
+    (:func:`standardise`, its two passes over the table shown as they go: half a minute at
+    the paper's scale)."""
+    with progress(2 * block_count(len(sad)), "standardising the scores", "row blocks") as meter:
+        z = standardise(sad, reference, meter=meter)
+    return principal_components(z, k)
 
 
 @dataclass(frozen=True)
