@@ -197,8 +197,8 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     summed :data:`BLOCK_ROWS` rows at a time, not an SVD of the whole matrix: hundreds
     of thousands of de novo variants on 5,313 tracks would take an SVD hours and copies of
     the matrix more memory. The Gram matrix's pass and the projection's show progress, and
-    a line names the eigendecomposition between them (each about a minute at the paper's
-    scale)."""
+    a line names the eigendecomposition between them (at the paper's scale, from seconds
+    to a minute each on a 2-core machine, by its load)."""
     from scipy.linalg import eigh
     from scipy.linalg.blas import dsyrk as syrk
 
