@@ -202,7 +202,7 @@ def test_fraction_split_is_deterministic(inputs, tmp_path):
     assert beds[0] == beds[1]
 
 
-def test_a_small_genome_without_regions_gets_every_split_and_a_warning(tmp_path, caplog):
+def test_a_small_genome_without_regions_gets_every_split_and_a_warning(tmp_path, logs):
     # one 1-Mb chromosome and six 5-kb ones at Basenji's window: every window went to valid
     sizes = {"chr1": 1_000_000, **{f"chrUn{i}": 5_000 for i in range(6)}}
     fasta = write_fasta(tmp_path / "small.fa", random_genome(sizes, seed=2))
@@ -210,12 +210,12 @@ def test_a_small_genome_without_regions_gets_every_split_and_a_warning(tmp_path,
     row = {"identifier": "t", "file": str(track), "clip": 32, "scale": 1, "sum_stat": "sum"}
     table = write_table(tmp_path / "targets.txt", [row])
     args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
-    with caplog.at_level(logging.WARNING, logger="crossreg"):
+    with logs.at_level(logging.WARNING, logger="crossreg"):
         assert main([*args, "--out", str(tmp_path / "store"), "--threads", "1"]) == 0
     counts = {k: v["count"] for k, v in DataStore(tmp_path / "store").splits.items()}
     assert counts["valid"] == counts["test"] == 1 and counts["train"] >= 8
-    assert "blocks of 1 window(s) are used" in caplog.text
-    assert "the requested split fractions cannot be met: train" in caplog.text
+    assert "blocks of 1 window(s) are used" in logs.text
+    assert "the requested split fractions cannot be met: train" in logs.text
 
 
 def files_of(directory: Path) -> dict[str, bytes]:
@@ -626,7 +626,7 @@ def test_bad_numbers_are_refused(inputs, tmp_path, layout, message):
         )
 
 
-def test_cli_reports_bad_input_and_fails(inputs, tmp_path, caplog):
+def test_cli_reports_bad_input_and_fails(inputs, tmp_path, logs):
     args = cli_args(inputs, tmp_path / "out")
     args[args.index("--fasta") + 1] = str(tmp_path / "missing.fa")
     assert main(args) == 1
@@ -768,3 +768,22 @@ def test_a_store_from_an_ensembl_fasta_records_its_assembly(inputs, tmp_path):
     shutil.copyfile(inputs["fasta"], ensembl["fasta"])
     assert main(cli_args(ensembl, tmp_path / "store")) == 0
     assert json.loads((tmp_path / "store" / "dataset.json").read_text())["assembly"] == "GRCh38"
+
+
+def test_the_fractions_warning_counts_the_held_out_windows_the_store_holds(tmp_path, logs):
+    # --stride-test thins the held-out windows: the warning names what the store holds
+    sizes = {"chr1": 200_000}
+    fasta = write_fasta(tmp_path / "small.fa", random_genome(sizes, seed=2))
+    track = write_bigwig(tmp_path / "t.bw", sizes, [("chr1", 1000, 9000, 2.0)])
+    row = {"identifier": "t", "file": str(track), "clip": 32, "scale": 1, "sum_stat": "sum"}
+    table = write_table(tmp_path / "targets.txt", [row])
+    args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
+    args += ["--seq-length", "4096", "--stride", "1024", "--stride-test", "4096", "--crop", "4"]
+    args += ["--split-block", "16384", "--valid-fraction", "0.3", "--test-fraction", "0.3"]
+    with logs.at_level(logging.WARNING, logger="crossreg"):
+        assert main([*args, "--out", str(tmp_path / "store"), "--threads", "1"]) == 0
+    counts = {k: v["count"] for k, v in DataStore(tmp_path / "store").splits.items()}
+    (warning,) = [r.message for r in logs.records if "cannot be met" in r.message]
+    named = dict(re.findall(r"(train|valid|test) (\d+) \(", warning))
+    assert {k: int(v) for k, v in named.items()} == {k: counts[k] for k in named}
+    assert f"of {sum(counts.values())} windows" in warning

@@ -184,3 +184,11 @@ def test_bin_mask_matches_brute_force_overlap():
                 for iv in intervals
             )
             assert mask[w, b] == hit
+
+
+def test_fraction_warnings_count_the_windows_kept_and_weigh_them_by_stride():
+    # 9 test windows at 4× the stride stand for 36: the share is of 36 in 78, the count 9
+    counts = {"train": 30, "valid": 3, "test": 9}
+    (warning,) = fraction_warnings(counts, 0.1, 0.1, {"valid": 4.0, "test": 4.0})
+    assert "test 9 (46.2%, requested 10.0%)" in warning and "of 42 windows" in warning
+    assert "each test window as 4 at --stride" in warning

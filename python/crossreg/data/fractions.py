@@ -146,14 +146,24 @@ def fraction_split(
     return out
 
 
-def fraction_warnings(counts: Mapping[str, int], valid: float, test: float) -> list[str]:
-    """A warning when a split's share of the windows (`counts` per label) misses its
-    fraction by more than :data:`FRACTION_TOLERANCE` or a split asked for is empty."""
-    total = sum(counts.values())
+def fraction_warnings(
+    counts: Mapping[str, int],
+    valid: float,
+    test: float,
+    weights: Mapping[str, float] | None = None,
+) -> list[str]:
+    """A warning when a split's share of the windows (`counts` per label, as the store
+    holds them) misses its fraction by more than :data:`FRACTION_TOLERANCE` or a split
+    asked for is empty. `weights` is how many windows at ``--stride`` a window of a label
+    stands for (``--stride-test`` over ``--stride`` for valid and test); the shares are
+    of the weighted counts, and the warning says so."""
+    weight = dict(weights or {})
+    weighted = {name: n * weight.get(name, 1.0) for name, n in counts.items()}
+    total = sum(weighted.values())
     fractions = {"train": 1 - valid - test, "valid": valid, "test": test}
     off = []
     for name in LABELS:
-        share = counts.get(name, 0) / total if total else 0.0
+        share = weighted.get(name, 0) / total if total else 0.0
         empty = fractions[name] > 0 and counts.get(name, 0) == 0
         if empty or abs(share - fractions[name]) > FRACTION_TOLERANCE:
             off.append(
@@ -162,8 +172,13 @@ def fraction_warnings(counts: Mapping[str, int], valid: float, test: float) -> l
             )
     if not off:
         return []
+    spaced = {name: w for name, w in weight.items() if w != 1.0 and counts.get(name, 0)}
+    of = f"of {sum(counts.values())} windows"
+    if spaced:
+        each = ", ".join(f"each {name} window as {w:.3g}" for name, w in spaced.items())
+        of += f" (the shares count {each} at --stride, as --stride-test spaces them wider)"
     return [
-        f"the requested split fractions cannot be met: {', '.join(off)} of {total} windows; "
+        f"the requested split fractions cannot be met: {', '.join(off)} {of}; "
         "whole blocks of windows (--split-block), the windows dropped where two splits meet "
         "and those dropped as unmappable allow no closer split on this genome (pass a "
         "--regions BED, e.g. from crossreg split, or accept these fractions)"

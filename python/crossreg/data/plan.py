@@ -136,11 +136,9 @@ def plan_windows(
     if inputs.regions is None:
         # the shares of the genome: a held-out window at a longer stride stands for more
         weight = {name: step / layout.stride for name, step in layout.strides.items()}
-        counts = {
-            name: round(int((windows.splits == name).sum()) * weight.get(name, 1.0))
-            for name in windows.split_names()
-        }
-        for warning in fraction_warnings(counts, split.valid_fraction, split.test_fraction):
+        counts = {name: int((windows.splits == name).sum()) for name in windows.split_names()}
+        valid, test = split.valid_fraction, split.test_fraction
+        for warning in fraction_warnings(counts, valid, test, weight):
             log.warning("%s", warning)
     target_starts = windows.starts + layout.crop_bp
     masked = bin_mask(
