@@ -83,6 +83,24 @@ def test_track_metrics_match_numpy_over_all_bins(rng, monkeypatch, rows):
     assert metrics.count == 5 * 4 * 16
 
 
+def test_track_metrics_restored_from_their_state_continue_to_the_same_bits(rng):
+    preds = torch.from_numpy(rng.gamma(1.0, 2.0, size=(4, 3, 8, 5))).float()
+    targets = torch.from_numpy(rng.gamma(1.0, 2.0, size=(4, 3, 8, 5))).float()
+    whole, first = TrackMetrics(5), TrackMetrics(5)
+    for p, y in zip(preds, targets, strict=True):
+        whole.update(p, y)
+    for p, y in zip(preds[:2], targets[:2], strict=True):
+        first.update(p, y)
+    resumed = TrackMetrics(5)
+    resumed.restore(*first.state())
+    for p, y in zip(preds[2:], targets[2:], strict=True):
+        resumed.update(p, y)
+    assert resumed.pearson_r().tobytes() == whole.pearson_r().tobytes()
+    assert resumed.r2().tobytes() == whole.r2().tobytes() and resumed.count == whole.count
+    with pytest.raises(ValueError, match=r"sums of shape \(6, 4\), but these metrics hold"):
+        TrackMetrics(5).restore(np.zeros((6, 4)), 0)
+
+
 def test_track_metrics_leave_float64_inputs_as_they_were(rng):
     pred = torch.from_numpy(rng.normal(size=(2, 5, 3)))
     target = torch.from_numpy(rng.normal(size=(2, 5, 3)))

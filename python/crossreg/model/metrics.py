@@ -68,6 +68,22 @@ class TrackMetrics:
             self._sums += torch.stack(sums)
         self.count += preds.shape[0]
 
+    def state(self) -> tuple[np.ndarray, int]:
+        """The sums, float64 ``(6, tracks)``, and the count of positions added: what
+        :meth:`restore` takes to continue exactly where these metrics are."""
+        return self._sums.cpu().numpy().copy(), self.count
+
+    def restore(self, sums: npt.ArrayLike, count: int) -> None:
+        """Take the sums and count of :meth:`state` (of metrics of as many tracks)."""
+        values = torch.as_tensor(np.asarray(sums, dtype=np.float64))
+        if tuple(values.shape) != tuple(self._sums.shape):
+            raise ValueError(
+                f"sums of shape {tuple(values.shape)}, but these metrics hold "
+                f"{tuple(self._sums.shape)}"
+            )
+        self._sums.copy_(values)
+        self.count = int(count)
+
     def non_finite(self) -> np.ndarray:
         """Per track: whether a prediction or target added was NaN or infinite."""
         return ~np.isfinite(self._sums.cpu().numpy()).all(axis=0)
@@ -106,16 +122,29 @@ def array_metrics(
     *,
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     observe: Callable[[Sequence[int], torch.Tensor, npt.NDArray], None] | None = None,
+    start: int = 0,
+    metrics: TrackMetrics | None = None,
 ) -> tuple[TrackMetrics, float]:
     """Per-track metrics of `head` over every target bin of every window, for windows given
     as ASCII codes ``(N, L)`` with targets ``(N, bins, tracks)`` (a store split's arrays,
     read chunk by chunk), and the mean of ``loss(pred, targets)`` per window when `loss` is
     given (else NaN). `observe`, when given, is called with each batch's window rows, its
     predictions cropped to the target bins and its targets (to keep them, e.g.
-    :class:`crossreg.evaluate.spill.ColumnSpill`)."""
+    :class:`crossreg.evaluate.spill.ColumnSpill`), once the batch is added to the metrics.
+
+    A pass continued from window `start` (a multiple of the batch size, so the batches are
+    those of a whole pass) adds to `metrics`, those of windows ``0 .. start-1``; the loss
+    is then of the windows from `start` on."""
     if not len(codes):
         raise ValueError("no windows to score")
-    metrics = TrackMetrics(model.num_targets(head), device=model_device(model))
+    whole = start == len(codes) or start % options.batch_size == 0
+    if not (0 <= start <= len(codes) and whole):
+        raise ValueError(
+            f"a pass continued from window {start} of {len(codes)} would batch the windows "
+            f"otherwise than a whole pass at batch size {options.batch_size}"
+        )
+    if metrics is None:
+        metrics = TrackMetrics(model.num_targets(head), device=model_device(model))
     loss_sum = 0.0
 
     def load(rows: Sequence[int]) -> npt.NDArray[np.uint8]:
@@ -132,6 +161,7 @@ def array_metrics(
         if loss is not None:
             loss_sum += float(loss(pred, y_t)) * len(rows)
 
-    for _ in run_inference(model, head, range(len(codes)), options, load=load, reduce=reduce):
+    windows = range(start, len(codes))
+    for _ in run_inference(model, head, windows, options, load=load, reduce=reduce):
         pass
-    return metrics, (loss_sum / len(codes) if loss is not None else float("nan"))
+    return metrics, (loss_sum / max(len(windows), 1) if loss is not None else float("nan"))
