@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from crossreg.cli import main
+from crossreg.errors import CommandError
 from crossreg.evaluate import accuracy
 from crossreg.evaluate import spill as spill_module
 from crossreg.evaluate.accuracy import evaluate_model
-from crossreg.evaluate.scratch import PREFIX, scratch_folder
+from crossreg.evaluate.scratch import PREFIX, columns_folder, remove_stale
 from crossreg.evaluate.spill import ColumnOptions
 from crossreg.io.atomic import lock_folder
 from tests.pipeline import untrained_checkpoint
@@ -92,12 +93,31 @@ def test_a_killed_runs_folder_is_removed_and_one_in_use_left(world, tmp_path):
     assert sorted(p.name for p in scratch.iterdir()) == [f"{PREFIX}running"]
 
 
-def test_a_scratch_folder_is_locked_while_in_use_and_removed_after(tmp_path):
-    with scratch_folder(tmp_path) as folder:
+def test_a_columns_folder_is_locked_in_use_kept_while_claimed_and_removed_after(tmp_path):
+    checkpoint = tmp_path / "out" / ".partial"
+    checkpoint.mkdir(parents=True)
+    with columns_folder(tmp_path, checkpoint) as folder:
         assert folder.parent == tmp_path and folder.name.startswith(PREFIX)
         assert lock_folder(folder) is None  # held: no other run removes it
         (folder / "pred.npy").write_bytes(b"1")
-    assert not list(tmp_path.iterdir())
+    remove_stale(tmp_path)  # an interrupted run's, which its checkpoint keeps for --resume
+    assert folder.is_dir()
+    with columns_folder(tmp_path, checkpoint) as again:  # the resumed run takes it up
+        assert again == folder and (again / "pred.npy").read_bytes() == b"1"
+    shutil.rmtree(checkpoint)  # the checkpoint deleted to start again: the folder goes too
+    remove_stale(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_claimed_columns_folder_that_is_gone_is_named(tmp_path):
+    checkpoint = tmp_path / ".partial"
+    checkpoint.mkdir()
+    with columns_folder(tmp_path, checkpoint) as folder:
+        pass
+    shutil.rmtree(folder)
+    said = f"{folder}, where the interrupted run .* is gone"
+    with pytest.raises(CommandError, match=said), columns_folder(tmp_path, checkpoint):
+        pass
 
 
 def _unwritable(monkeypatch, folder: Path) -> None:

@@ -15,6 +15,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import MAX_COUNT, whole
+from crossreg.evaluate.checkpoint import CHECKPOINT, refuse_checkpoint
 from crossreg.evaluate.defaults import MIN_CLASS
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 from crossreg.step_defaults import DEFAULT_BATCH_SIZE
@@ -37,6 +38,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--genome",
         help="head to use (default: the head a fine-tuning added for the dataset's tracks, "
         "else the dataset's genome)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run from OUT/.partial/, where the model pass is kept "
+        "every minute (the metrics' sums of the windows scored) and each finished part of "
+        "the column statistics, with the predictions and targets written so far: the "
+        "outputs are the same bytes as an uninterrupted run's (refused, naming what "
+        "differs, when the model, store, split, head, inference options or column "
+        "statistics are not the ones it began with; without --resume, a left-over "
+        "OUT/.partial/ is refused)",
     )
     add_column_arguments(parser)
     add_inference_arguments(parser, batch_size=DEFAULT_BATCH_SIZE)
@@ -133,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
     require_output(args, folder=True)
     if args.scratch is not None:
         require_output(args, "scratch", folder=True)
-    require_own_folder(args)
+    require_own_folder(args, CHECKPOINT)
+    if not args.resume:
+        refuse_checkpoint(args.out)
     store = open_store(args.data, [args.split])
     info = checkpoint_info(args.model)
     head = default_head(info, store) if args.genome is None else info.choose(args.genome)
@@ -150,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         options=inference_options(args),
         columns=ColumnOptions(args.specificity, args.rank, args.peaks, args.min_class or MIN_CLASS),
         scratch=args.scratch,
+        resume=args.resume,
         **plot_options(args),
     )
     print(assay_summary(table))

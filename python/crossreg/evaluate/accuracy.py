@@ -16,13 +16,14 @@ import numpy as np
 import polars as pl
 
 from crossreg.data.store import DataStore
-from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE
+from crossreg.evaluate.checkpoint import Checkpoint, evaluation_settings, refuse_checkpoint
+from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE, WindowSums
 from crossreg.evaluate.finite import (
     check_finite_predictions,
     check_finite_targets,
     non_finite_columns,
 )
-from crossreg.evaluate.scratch import check_scratch, remove_stale, scratch_folder
+from crossreg.evaluate.scratch import check_scratch, columns_folder, remove_stale
 from crossreg.evaluate.spill import ColumnOptions, ColumnSpill, column_metrics, specificity_class
 from crossreg.evaluate.table import (
     assay_summary,
@@ -35,7 +36,7 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import as_float
 from crossreg.io.targets import Target
 from crossreg.model.geometry import check_compatible
-from crossreg.model.inference import InferenceOptions, load_head
+from crossreg.model.inference import InferenceOptions, load_head, model_device
 from crossreg.model.metrics import TrackMetrics, array_metrics
 from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import CountedRows, progress
@@ -73,26 +74,30 @@ def check_same_tracks(head_targets: Sequence[Target], store: DataStore, source: 
 def score_store(
     model_dir: str | os.PathLike[str],
     data_dir: str | os.PathLike[str],
+    checkpoint: Checkpoint,
     *,
     split: str = "test",
     genome: str | None = None,
     options: InferenceOptions = InferenceOptions(),
     columns: ColumnOptions = ColumnOptions(),
     scratch: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> Scored:
     """Pearson R and R² per track over all bins of all windows of `split`, with the model
     and each window's target sums (for the figures); with `columns` also the whole-column
     statistics (:mod:`crossreg.evaluate.spill`), whose predictions and targets are kept in
     a folder of their own in the folder `scratch` (the system's temporary folder when
-    None; :func:`~crossreg.evaluate.scratch.scratch_folder`).
+    None; :func:`~crossreg.evaluate.scratch.columns_folder`).
 
     The head is the dataset's genome unless `genome` names another one (for example a
     mouse head scored on human windows), whose tracks must be the store's: the same
     descriptions in the same order. With the
     options' rc and shifts the predictions are Basenji's ensemble average.
-    """
-    from crossreg.evaluate.figures import WindowSums
 
+    The work is kept in `checkpoint` as it goes, which it opens (:meth:`Checkpoint.open`:
+    with `resume`, one an interrupted run left is continued where it was saved) and
+    leaves in place, to be removed once the outputs are written.
+    """
     store = DataStore(data_dir)
     head = genome or store.genome
     model, config, head = load_head(model_dir, head, options)
@@ -102,27 +107,27 @@ def score_store(
     if count == 0:
         raise ValueError(f"dataset {Path(data_dir)} has no '{split}' windows")
     table = config.targets[head]
-    with contextlib.ExitStack() as stack:
+    settings = evaluation_settings(model_dir, store, split, head, options, columns)
+    checkpoint.open(settings, resume=resume)
+    with checkpoint.kept_when_stopped(count), contextlib.ExitStack() as stack:
         spill = None
         if columns.any:
-            folder = stack.enter_context(scratch_folder(scratch or tempfile.gettempdir()))
-            array = store.targets(split)
-            spill = ColumnSpill(folder, count, store.target_length, len(table), array.dtype)
-            stack.callback(spill.close)
-        with progress(count, f"evaluating {store.genome} {split}", "windows") as meter:
-            sums = WindowSums(store.targets(split))
-            targets = CountedRows(sums, meter)
-            metrics, _ = array_metrics(
-                model,
-                head,
-                store.sequences(split),
-                targets,
-                options,
-                observe=None if spill is None else spill.add,
+            folder = stack.enter_context(
+                columns_folder(scratch or tempfile.gettempdir(), checkpoint.root)
             )
-        _check_finite(metrics, sums.sums, table, model_dir, head, data_dir, split)
+            dtype = store.targets(split).dtype
+            resumed = checkpoint.passed().windows > 0
+            spill = ColumnSpill(
+                folder, count, store.target_length, len(table), dtype, resume=resumed
+            )
+            stack.callback(spill.close)
+        metrics, sums_of_windows = _model_pass(
+            model, head, store, split, options, checkpoint, spill
+        )
+        _check_finite(metrics, sums_of_windows, table, model_dir, head, data_dir, split)
+        descriptions = [t.description for t in table]
         extra = (
-            {} if spill is None else column_metrics(spill, [t.description for t in table], columns)
+            {} if spill is None else column_metrics(spill, descriptions, columns, kept=checkpoint)
         )
     log.info(
         "%s head '%s' on %s %s (%d windows): mean Pearson R %.4f",
@@ -139,7 +144,49 @@ def score_store(
         metrics.pearson_r(),
         metrics.r2(),
     ).with_columns(**{name: pl.Series(name, values) for name, values in extra.items()})
-    return Scored(frame, model, head, store, sums.sums)
+    return Scored(frame, model, head, store, sums_of_windows)
+
+
+def _model_pass(
+    model: Any,
+    head: str,
+    store: DataStore,
+    split: str,
+    options: InferenceOptions,
+    checkpoint: Checkpoint,
+    spill: ColumnSpill | None,
+) -> tuple[TrackMetrics, np.ndarray]:
+    """The model over the windows of `split` that `checkpoint` has not scored yet, batch
+    by batch (into `spill` too, when given), saved in `checkpoint` as it goes: the
+    per-track metrics and each window's per-track sum of targets, of every window."""
+    count = store.splits[split]["count"]
+    done = checkpoint.passed()
+    metrics = TrackMetrics(model.num_targets(head), device=model_device(model))
+    if done.sums is not None:
+        metrics.restore(done.sums, done.count)
+    window_sums = checkpoint.window_sums(count, metrics.n_tracks)
+
+    def observe(rows: Sequence[int], pred: Any, target: np.ndarray) -> None:
+        if spill is not None:
+            spill.add(rows, pred, target)
+        last = rows[-1] + 1 == count
+        checkpoint.save(rows[-1] + 1, metrics, window_sums, spill, last=last)
+
+    if done.windows < count:
+        name = f"evaluating {store.genome} {split}"
+        with progress(count, name, "windows", initial=done.windows) as meter:
+            sums = WindowSums(store.targets(split), window_sums)
+            array_metrics(
+                model,
+                head,
+                store.sequences(split),
+                CountedRows(sums, meter),
+                options,
+                observe=observe,
+                start=done.windows,
+                metrics=metrics,
+            )
+    return metrics, np.array(window_sums)
 
 
 def _check_finite(
@@ -197,6 +244,7 @@ def evaluate_model(
     svg: bool = False,
     columns: ColumnOptions = ColumnOptions(),
     scratch: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> pl.DataFrame:
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
     (the split, model, head and store scored, whose windows ``compare`` checks, the
@@ -208,7 +256,11 @@ def evaluate_model(
     ``peaks``, ``auroc``, ``auprc``), whose predictions and targets are kept on disk while
     they are computed, in a folder of their own in the folder `scratch` (default `out`; it
     must exist), removed at the end; one a killed run left there or in `out` is removed
-    first (:mod:`crossreg.evaluate.scratch`).
+    first unless that run's checkpoint keeps it (:mod:`crossreg.evaluate.scratch`).
+
+    The work is kept in ``out/.partial/`` as it goes (:mod:`crossreg.evaluate.checkpoint`):
+    a run stopped by Ctrl-C or killed continues with `resume` where it was saved, with
+    the same outputs byte for byte; without `resume` a left-over checkpoint is refused.
 
     Unless `plots` is off it also draws (:mod:`crossreg.evaluate.figures`) ``tracks.png``,
     predicted vs measured coverage of three typical tracks along the three windows with
@@ -216,23 +268,46 @@ def evaluate_model(
     per-track R by assay; with `svg` an SVG beside each."""
     check_plot_options(plots, svg)
     out = Path(out)
+    if not resume:
+        refuse_checkpoint(out)
     if scratch is not None:
         check_scratch(scratch)
         remove_stale(scratch)
     remove_stale(out)
-    if columns.any and scratch is None:  # the scratch folder lies in it
-        out.mkdir(parents=True, exist_ok=True)
-    scored = score_store(
-        model_dir,
-        data_dir,
-        split=split,
-        genome=genome,
-        options=options,
-        columns=columns,
-        scratch=(scratch or out) if columns.any else None,
-    )
+    checkpoint = Checkpoint(out)
+    try:
+        scored = score_store(
+            model_dir,
+            data_dir,
+            checkpoint,
+            split=split,
+            genome=genome,
+            options=options,
+            columns=columns,
+            scratch=scratch or out,
+            resume=resume,
+        )
+        with checkpoint.kept_when_stopped(len(scored.window_sums)):
+            _write(out, scored, split, model_dir, options, columns, plots=plots, svg=svg)
+        checkpoint.remove()
+    finally:
+        checkpoint.close()
+    return scored.table
+
+
+def _write(
+    out: Path,
+    scored: Scored,
+    split: str,
+    model_dir: str | os.PathLike[str],
+    options: InferenceOptions,
+    columns: ColumnOptions,
+    *,
+    plots: bool,
+    svg: bool,
+) -> None:
+    """Write the tables of :func:`evaluate_model` and, with `plots`, its figures."""
     table = scored.table
-    out.mkdir(parents=True, exist_ok=True)
     # an earlier run's figures go before the new tables are written: one interrupted while
     # drawing leaves no figure of another model or split beside them
     remove_stale_figures(out, FIGURE_STEMS, [])
@@ -263,4 +338,3 @@ def evaluate_model(
         )
         save_tracks(out / TRACKS_FILE, drawn)
         plot_evaluation(out, svg=svg, title=f"{scored.store.genome} {split}", split=split)
-    return table

@@ -41,11 +41,15 @@ FIGURE_STEMS = ("r_by_assay", "tracks")  # the figures of plot_evaluation
 
 class WindowSums:
     """Rows of a ``(windows, bins, tracks)`` array, read by slices, that tally each
-    window's per-track sum (``sums``, float64 ``(windows, tracks)``) as they are read."""
+    window's per-track sum (``sums``, float64 ``(windows, tracks)``: zeros, or `sums`
+    given, such as a memory map that keeps them) as they are read."""
 
-    def __init__(self, array: Any) -> None:
+    def __init__(self, array: Any, sums: npt.NDArray[np.float64] | None = None) -> None:
         self.array = array
-        self.sums = np.zeros((array.shape[0], array.shape[-1]), dtype=np.float64)
+        shape = (array.shape[0], array.shape[-1])
+        self.sums = np.zeros(shape, dtype=np.float64) if sums is None else sums
+        if self.sums.shape != shape:
+            raise ValueError(f"window sums of shape {self.sums.shape}, not {shape}")
 
     def __len__(self) -> int:
         return len(self.array)

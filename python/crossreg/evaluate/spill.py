@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -98,9 +98,29 @@ def specificity_class(description: str) -> str:
     return split_description(description)[0]
 
 
+class Kept(Protocol):
+    """Where :func:`column_metrics` keeps what it has computed, so that an interrupted run
+    continues after it: arrays by key, each kept as soon as it is put."""
+
+    def get(self, key: str) -> npt.NDArray | None:
+        """The array kept under `key`, or None."""
+
+    def put(self, key: str, value: npt.NDArray) -> None:
+        """Keep `value` under `key`."""
+
+
+class InMemory(dict[str, npt.NDArray]):
+    """:class:`Kept` for a run that keeps nothing beyond itself."""
+
+    def put(self, key: str, value: npt.NDArray) -> None:
+        """Keep `value` under `key`."""
+        self[key] = value
+
+
 class ColumnSpill:
     """A split's predictions and targets, written track-major to ``pred.npy`` and
-    ``target.npy`` in `folder` batch by batch, read back in groups of tracks."""
+    ``target.npy`` in `folder` batch by batch, read back in groups of tracks. With
+    `resume` the files an interrupted run wrote there are opened to go on writing."""
 
     def __init__(
         self,
@@ -109,11 +129,27 @@ class ColumnSpill:
         bins: int,
         tracks: int,
         target_dtype: npt.DTypeLike,
+        *,
+        resume: bool = False,
     ) -> None:
         folder = Path(folder)
         self.bins = bins
         self.positions = windows * bins
         shape = (tracks, self.positions)
+        fmt = np.lib.format
+        self.paths = (folder / "pred.npy", folder / "target.npy")
+        if resume:
+            self.pred = fmt.open_memmap(self.paths[0], "r+")
+            self.target = fmt.open_memmap(self.paths[1], "r+")
+            self.unreleased = 0
+            found = (self.pred.shape, self.pred.dtype, self.target.shape, self.target.dtype)
+            if found != (shape, np.dtype(np.float32), shape, np.dtype(target_dtype)):
+                raise ValueError(
+                    f"{folder}: the kept predictions and targets are not {tracks} tracks × "
+                    f"{self.positions:,} bins; delete the checkpoint that keeps them to start "
+                    "again"
+                )
+            return
         need = tracks * self.positions * (4 + np.dtype(target_dtype).itemsize)
         free = shutil.disk_usage(folder).free
         if need > free:  # a memory map past a full disk dies on a bus error, not an OSError
@@ -123,10 +159,19 @@ class ColumnSpill:
                 f"{need / 1e6:,.0f} MB on disk, but {free / 1e6:,.0f} MB are free; free space "
                 "there, give --scratch a folder on a disk with room, or leave those options out"
             )
-        fmt = np.lib.format
-        self.pred = fmt.open_memmap(folder / "pred.npy", "w+", np.float32, shape)
-        self.target = fmt.open_memmap(folder / "target.npy", "w+", np.dtype(target_dtype), shape)
+        self.pred = fmt.open_memmap(self.paths[0], "w+", np.float32, shape)
+        self.target = fmt.open_memmap(self.paths[1], "w+", np.dtype(target_dtype), shape)
         self.unreleased = 0  # bytes of pages touched since the last release
+
+    def sync(self) -> None:
+        """Write what was written to the files through to the disk (their pages in the
+        system's cache included, which :meth:`release` let go of from the maps)."""
+        for path in self.paths:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def release(self) -> None:
         """Let go of the pages of the files that the maps hold in memory: what was written
@@ -272,32 +317,32 @@ def column_metrics(
     descriptions: Sequence[str],
     options: ColumnOptions,
     workers: int | None = None,
+    kept: Kept | None = None,
 ) -> dict[str, npt.NDArray]:
     """The asked-for columns of the metrics table, one value per track: ``specificity_r``
     (NaN for a track whose class has fewer than ``min_class`` tracks), ``spearman_r``,
     ``peaks`` (bins called), ``auroc`` and ``auprc``, computed on `workers` threads
     (default: every usable core; the numbers do not depend on it). Progress is reported
-    per track (specificity reads each kept class's tracks three times)."""
+    per track (specificity reads each kept class's tracks three times).
+
+    Each class's specificity, and the other statistics of each group of tracks read, are
+    put in `kept` as they are done; those it holds already (an interrupted run's) are
+    taken from it, not computed again."""
     workers = min(workers or usable_cores(), group_size(spill.positions))
+    kept = InMemory() if kept is None else kept
     tracks = len(descriptions)
     columns: dict[str, npt.NDArray] = {}
     if options.specificity:
-        r = np.full(tracks, np.nan)
-        classes: dict[str, list[int]] = {}
-        for i, description in enumerate(descriptions):
-            classes.setdefault(specificity_class(description), []).append(i)
-        kept = {n: m for n, m in sorted(classes.items()) if len(m) >= options.min_class}
-        _log_left_out(sorted(classes.items()), options.min_class)
-        reads = 3 * sum(len(members) for members in kept.values())
-        with progress(reads, "specificity (3 reads of each track)", "tracks") as meter:
-            for members in kept.values():
-                r[members] = class_specificity(spill, members, meter, workers)
-        columns["specificity_r"] = r
+        columns["specificity_r"] = _specificity(spill, descriptions, options, workers, kept)
     if options.rank or options.peaks:
         found = np.zeros((tracks, 4))
+        done = kept.get(ROWS_KEY)
+        start = 0 if done is None else len(done)
+        if done is not None:
+            found[:start] = done
         asked = [name for name, on in (("rank", options.rank), ("peaks", options.peaks)) if on]
-        with progress(tracks, " and ".join(asked), "tracks") as meter:
-            for chosen, pred, target in spill.groups(range(tracks)):
+        with progress(tracks, " and ".join(asked), "tracks", initial=start) as meter:
+            for chosen, pred, target in spill.groups(range(start, tracks)):
                 scores = _each_track(
                     partial(_rank_and_peaks, bins=spill.bins, options=options),
                     (pred, target),
@@ -306,8 +351,42 @@ def column_metrics(
                 )
                 for i, row in zip(chosen, scores, strict=True):
                     found[i] = row
+                kept.put(ROWS_KEY, found[: chosen[-1] + 1])
         if options.rank:
             columns["spearman_r"] = found[:, 0]
         if options.peaks:
             columns.update(peaks=found[:, 1].astype(np.int64), auroc=found[:, 2], auprc=found[:, 3])
     return columns
+
+
+#: Keys of :class:`Kept`: the rows of rank and peaks done, each class's specificity.
+ROWS_KEY = "rank_and_peaks"
+CLASS_KEY = "specificity-{:05d}"
+
+
+def _specificity(
+    spill: ColumnSpill,
+    descriptions: Sequence[str],
+    options: ColumnOptions,
+    workers: int,
+    kept: Kept,
+) -> npt.NDArray[np.float64]:
+    """Each track's specificity R (NaN in a class left out), class by class: a class
+    `kept` holds is taken from it, each other one put there once done."""
+    r = np.full(len(descriptions), np.nan)
+    classes: dict[str, list[int]] = {}
+    for i, description in enumerate(descriptions):
+        classes.setdefault(specificity_class(description), []).append(i)
+    chosen = [m for _, m in sorted(classes.items()) if len(m) >= options.min_class]
+    _log_left_out(sorted(classes.items()), options.min_class)
+    done = {k: kept.get(CLASS_KEY.format(k)) for k in range(len(chosen))}
+    reads = 3 * sum(len(members) for members in chosen)
+    skipped = 3 * sum(len(m) for k, m in enumerate(chosen) if done[k] is not None)
+    with progress(reads, "specificity (3 reads of each track)", "tracks", initial=skipped) as meter:
+        for k, members in enumerate(chosen):
+            values = done[k]
+            if values is None:
+                values = np.array(class_specificity(spill, members, meter, workers))
+                kept.put(CLASS_KEY.format(k), values)
+            r[members] = values
+    return r

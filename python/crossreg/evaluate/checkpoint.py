@@ -1,0 +1,296 @@
+"""The checkpoint of ``crossreg evaluate``: ``OUT/.partial/``, so that a run stopped by
+Ctrl-C, SIGTERM or a kill continues with ``--resume`` where it was and ends with the same
+bytes as an uninterrupted run.
+
+It holds ``settings.json``, the fingerprint of everything that decides the numbers (the
+checkpoint and the store by content, the split, head, inference options and column
+statistics asked for); ``pass.npz``, how many windows the model pass has scored with the
+per-track sums of Pearson R and R² over them (saved at a batch's end, every
+:data:`SAVE_SECONDS`); ``window_sums.npy``, each window's per-track sum of targets (for
+``tracks.png``); the column statistics finished (``columns-*.npy``: each specificity
+class, the rank and peak rows of the tracks done); and, with ``--specificity``,
+``--rank`` or ``--peaks``, the claim on the ``.columns-*`` folder that keeps the
+predictions and targets written so far (:mod:`crossreg.evaluate.scratch`). A resume with
+other settings is refused, naming each that differs; without ``--resume`` a left-over
+checkpoint is refused, as ``crossreg sad`` refuses its ``OUT.partial/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from crossreg.errors import CommandError, Interrupted
+from crossreg.evaluate.scratch import release
+from crossreg.io.atomic import atomic_write, lock_folder
+from crossreg.io.identity import IDENTITY_RULE, identity_difference
+from crossreg.model.checkpoint_info import checkpoint_identity
+from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
+
+if TYPE_CHECKING:  # torch is imported only by the model pass, after the checks
+    from crossreg.data.store import DataStore
+    from crossreg.evaluate.spill import ColumnOptions, ColumnSpill
+    from crossreg.model.inference import InferenceOptions
+    from crossreg.model.metrics import TrackMetrics
+
+log = logging.getLogger("crossreg")
+
+CHECKPOINT = ".partial"
+SETTINGS_FILE = "settings.json"
+PASS_FILE = "pass.npz"
+WINDOW_SUMS = "window_sums.npy"
+#: Seconds between two saves of the model pass: a stop loses at most about this much.
+SAVE_SECONDS = 60.0
+#: Settings whose option is not named after them.
+OPTION_NAMES = {"channels_last": "--trunk-layout (channels_last)"}
+
+
+def checkpoint_dir(out: str | os.PathLike[str]) -> Path:
+    """``OUT/.partial/``: the checkpoint of an evaluation being computed."""
+    return Path(out) / CHECKPOINT
+
+
+def refuse_checkpoint(out: str | os.PathLike[str]) -> None:
+    """Stop when an interrupted run left its checkpoint in `out` and ``--resume`` was not
+    asked."""
+    folder = checkpoint_dir(out)
+    if folder.exists():
+        raise FileExistsError(
+            f"{folder} is left from an interrupted run: rerun with --resume to continue it "
+            "(same model, store, split, head, inference options and column statistics), or "
+            f"delete {folder} to start again"
+        )
+
+
+def evaluation_settings(
+    model_dir: str | os.PathLike[str],
+    store: DataStore,
+    split: str,
+    head: str,
+    options: InferenceOptions,
+    columns: ColumnOptions,
+) -> dict[str, Any]:
+    """What decides an evaluation's numbers, as JSON values: the checkpoint and the store
+    by content (a copy at another path is the same), the split, the head, the inference
+    options (the batch size too: it decides the batches, whose predictions may differ in
+    their last bits) and the column statistics."""
+    data = {k: v for k, v in store_fingerprint(store).items() if k != "path"}
+    settings = {
+        "identity": IDENTITY_RULE,
+        "model": checkpoint_identity(model_dir),
+        "data": data,
+        "split": split,
+        "genome": head,
+        "options": dataclasses.asdict(options),
+        "columns": dataclasses.asdict(columns),
+    }
+    return json.loads(json.dumps(settings, sort_keys=True))
+
+
+def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """How the settings `now` differ from `before`, each named by its option."""
+    found = []
+    for key in sorted(before.keys() | now.keys()):
+        old, new = before.get(key), now.get(key)
+        if old == new:
+            continue
+        if key == "model" and isinstance(old, dict) and isinstance(new, dict):
+            found.append(f"--model: {identity_difference(old, new)}")
+        elif key == "data" and isinstance(old, dict) and isinstance(new, dict):
+            what = fingerprint_differences(old, new)
+            found.append(f"--data: not the store the run began with ({what}; 'there' is it)")
+        elif key in ("options", "columns") and isinstance(old, dict) and isinstance(new, dict):
+            found += [
+                f"{_option(k)} {old.get(k)} then, {new.get(k)} now"
+                for k in sorted(old.keys() | new.keys())
+                if old.get(k) != new.get(k)
+            ]
+        else:
+            found.append(f"{_option(key)} {old} then, {new} now")
+    return found
+
+
+def _option(key: str) -> str:
+    return OPTION_NAMES.get(key, "--" + key.replace("_", "-"))
+
+
+@dataclass(frozen=True)
+class Pass:
+    """How far the model pass is: windows scored, and the metrics' sums and count over
+    them (None before the first save)."""
+
+    windows: int = 0
+    sums: npt.NDArray[np.float64] | None = None
+    count: int = 0
+
+
+class Checkpoint:
+    """``OUT/.partial/``: :meth:`open` it (locked while this process works in it), go on
+    from :meth:`passed`, :meth:`save` the pass as it goes and keep the column statistics
+    (:meth:`get`, :meth:`put`: a :class:`~crossreg.evaluate.spill.Kept`), and
+    :meth:`remove` it once the outputs are written."""
+
+    def __init__(self, out: str | os.PathLike[str]) -> None:
+        self.root = checkpoint_dir(out)
+        self._lock: int | None = None
+        self._saved = time.monotonic()
+        self.made_out = False  # whether OUT was made for the checkpoint
+
+    def open(self, settings: Mapping[str, Any], *, resume: bool) -> None:
+        """Start afresh (a left-over checkpoint is refused without `resume`), or with
+        `resume` continue one left by a run with the same `settings` (refused, naming
+        each that differs, when they are not)."""
+        record = self.root / SETTINGS_FILE
+        if not resume:
+            refuse_checkpoint(self.root.parent)
+        elif record.is_file():
+            self._hold()
+            try:
+                before = json.loads(record.read_text())
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise ValueError(
+                    f"--resume: {record} cannot be read ({err}); delete {self.root} to start again"
+                ) from None
+            changed = differences(before, settings)
+            if changed:
+                raise ValueError(
+                    f"--resume: {self.root} was left by a run with other settings "
+                    f"({'; '.join(changed)}); resume with the options and inputs it began "
+                    f"with, or delete {self.root} to start again"
+                )
+            log.info(
+                "resuming %s: %d windows scored%s",
+                self.root,
+                self.passed().windows,
+                "" if not self.kept() else f", {self.kept()} column statistics part(s) done",
+            )
+            return
+        else:
+            log.info("%s: no checkpoint to resume; starting from the beginning", self.root)
+            shutil.rmtree(self.root, ignore_errors=True)
+        self.made_out = not self.root.parent.exists()
+        self.root.mkdir(parents=True)
+        self._hold()
+        with atomic_write(record) as handle:
+            json.dump(settings, handle, indent=1, sort_keys=True)
+
+    def _hold(self) -> None:
+        """Lock the checkpoint for this process: one run at a time works in it."""
+        self._lock = lock_folder(self.root)
+        if self._lock is None:
+            raise CommandError(
+                f"{self.root} is in use by another evaluate into {self.root.parent}; wait "
+                "for it to end"
+            )
+
+    def close(self) -> None:
+        """Let go of the lock (the checkpoint stays)."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def passed(self) -> Pass:
+        """How far the model pass was saved."""
+        path = self.root / PASS_FILE
+        if not path.exists():
+            return Pass()
+        with np.load(path) as kept:
+            return Pass(int(kept["windows"]), kept["sums"], int(kept["count"]))
+
+    def window_sums(self, windows: int, tracks: int) -> np.memmap:
+        """Each window's per-track sum of targets, float64 ``(windows, tracks)``: a
+        memory map in the checkpoint, whose rows of the windows scored are kept."""
+        path = self.root / WINDOW_SUMS
+        shape = (windows, tracks)
+        if self.passed().windows and path.exists():
+            kept = np.lib.format.open_memmap(path, "r+")
+            if kept.shape == shape and kept.dtype == np.float64:
+                return kept
+        return np.lib.format.open_memmap(path, "w+", np.float64, shape)
+
+    def save(
+        self,
+        windows: int,
+        metrics: TrackMetrics,
+        window_sums: np.memmap,
+        spill: ColumnSpill | None,
+        *,
+        last: bool,
+    ) -> None:
+        """Keep the pass up to `windows` (a batch's end) when :data:`SAVE_SECONDS` have
+        gone by since the last save, or it is the `last` batch: the window sums and the
+        spill are written through to the disk before ``pass.npz`` counts them."""
+        if not last and time.monotonic() - self._saved < SAVE_SECONDS:
+            return
+        window_sums.flush()
+        _fsync(self.root / WINDOW_SUMS)
+        if spill is not None:
+            spill.sync()
+        sums, count = metrics.state()
+        with atomic_write(self.root / PASS_FILE, "wb") as handle:
+            np.savez(handle, windows=windows, sums=sums, count=count)
+        self._saved = time.monotonic()
+
+    def get(self, key: str) -> npt.NDArray | None:
+        """The column statistics kept under `key` (:class:`~crossreg.evaluate.spill.Kept`)."""
+        path = self.root / f"columns-{key}.npy"
+        return np.load(path) if path.exists() else None
+
+    def put(self, key: str, value: npt.NDArray) -> None:
+        """Keep column statistics under `key`, whole or not at all."""
+        with atomic_write(self.root / f"columns-{key}.npy", "wb") as handle:
+            np.save(handle, value)
+
+    def kept(self) -> int:
+        """How many parts of the column statistics are kept."""
+        return len(list(self.root.glob("columns-*.npy")))
+
+    @contextlib.contextmanager
+    def kept_when_stopped(self, windows: int) -> Iterator[None]:
+        """Ctrl-C (or SIGTERM) within the block keeps the checkpoint for ``--resume``:
+        :class:`~crossreg.errors.Interrupted` says how much of the run's `windows` it
+        holds. An input error (a ValueError: NaN in the store or from the head) removes
+        it, since a rerun must change the inputs and cannot resume."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            parts = self.kept()
+            columns = f" and {parts} part(s) of the column statistics" if parts else ""
+            raise Interrupted(
+                f"{self.passed().windows} of {windows} windows scored{columns} kept in "
+                f"{self.root}; rerun with --resume to continue"
+            ) from None
+        except ValueError:
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        """Delete the checkpoint and the predictions and targets it keeps (and OUT, when
+        it was made for the checkpoint and holds nothing else)."""
+        if self.root.exists():
+            release(self.root)
+            shutil.rmtree(self.root, ignore_errors=True)
+        self.close()
+        if self.made_out:
+            with contextlib.suppress(OSError):  # not empty: the outputs are in it
+                self.root.parent.rmdir()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

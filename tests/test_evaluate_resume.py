@@ -1,0 +1,254 @@
+"""``crossreg evaluate --resume``: a run stopped in the model pass, in the column
+statistics or while writing ends, once resumed, with the same bytes as an uninterrupted
+run; a resume with other settings is refused naming them; a left-over checkpoint is
+refused without --resume; the kept columns survive another run's cleanup."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crossreg.cli import main
+from crossreg.evaluate import checkpoint as checkpoint_module
+from crossreg.evaluate import figures as figures_module
+from crossreg.evaluate import spill as spill_module
+from crossreg.evaluate.checkpoint import CHECKPOINT
+from crossreg.evaluate.scratch import PREFIX
+from tests.pipeline import untrained_checkpoint
+
+COLUMNS = ["--specificity", "--rank", "--peaks"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, stores):
+    """A tiny human store and a checkpoint of one untrained human head."""
+    root = tmp_path_factory.mktemp("evaluate_resume")
+    untrained_checkpoint(root / "model", stores["human"])
+    return ["evaluate", "--model", str(root / "model"), "--data", str(stores["human"])]
+
+
+@pytest.fixture(scope="module")
+def whole(world, tmp_path_factory) -> dict[str, str]:
+    """The SHA-256 of each output of an uninterrupted run (batches of 2 windows)."""
+    out = tmp_path_factory.mktemp("whole") / "out"
+    assert main([*world, "--out", str(out), "--batch-size", "2", *COLUMNS]) == 0
+    found = digests(out)
+    assert {"metrics.tsv", "summary.json", "tracks.npz", "tracks.png", "r_by_assay.png"} <= set(
+        found
+    )
+    return found
+
+
+def digests(out: Path) -> dict[str, str]:
+    """Each output file's SHA-256 (the run log, which records times, left out)."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.iterdir())
+        if p.is_file() and p.name != "crossreg-runs.jsonl"
+    }
+
+
+def stop_at_call(monkeypatch, owner, name: str, call: int, *, after: bool = False) -> list[int]:
+    """Make `owner.name` raise KeyboardInterrupt at its `call`-th call (1-based), before
+    its work or, with `after`, once it is done; the list counts the calls."""
+    real = getattr(owner, name)
+    calls: list[int] = []
+
+    def stopping(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call and not after:
+            raise KeyboardInterrupt
+        result = real(*args, **kwargs)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(owner, name, stopping)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("owner", "name", "call", "after"),
+    [
+        (checkpoint_module.Checkpoint, "save", 1, True),  # after the first batch is kept
+        (checkpoint_module.Checkpoint, "save", 3, False),  # in a batch, two kept
+        (spill_module, "class_specificity", 2, False),  # a class of specificity done
+        (spill_module, "_rank_and_peaks", 2, False),  # in rank and peaks, a group done
+        (figures_module, "plot_evaluation", 1, False),  # everything computed, drawing
+    ],
+    ids=["pass-after-batch", "pass-in-batch", "specificity", "rank-peaks", "drawing"],
+)
+def test_a_resumed_run_ends_with_the_same_bytes(
+    world, whole, tmp_path, monkeypatch, logs, owner, name, call, after
+):
+    monkeypatch.setattr(checkpoint_module, "SAVE_SECONDS", 0.0)  # keep every batch
+    monkeypatch.setattr(spill_module, "GROUP_BYTES", 1)  # rank and peaks: a track a group
+    out = tmp_path / "out"
+    argv = [*world, "--out", str(out), "--batch-size", "2", *COLUMNS]
+    with monkeypatch.context() as patch:
+        calls = stop_at_call(patch, owner, name, call, after=after)
+        assert main(argv) == 130
+    assert len(calls) == call
+    assert "rerun with --resume to continue" in logs.text
+    assert (out / CHECKPOINT).is_dir() and len(list(out.glob(f"{PREFIX}*"))) == 1
+    assert not (out / "metrics.tsv").exists() or name == "plot_evaluation"
+    assert main([*argv, "--resume"]) == 0
+    assert digests(out) == whole
+    assert not (out / CHECKPOINT).exists() and not list(out.glob(f"{PREFIX}*"))
+
+
+def test_a_resume_continues_after_the_last_kept_batch(world, whole, tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint_module, "SAVE_SECONDS", 0.0)
+    out = tmp_path / "out"
+    argv = [*world, "--out", str(out), "--batch-size", "2", *COLUMNS]
+    with monkeypatch.context() as patch:
+        stop_at_call(patch, checkpoint_module.Checkpoint, "save", 2, after=True)
+        assert main(argv) == 130
+    added: list[int] = []
+    real = spill_module.ColumnSpill.add
+
+    def noted(self, rows, *args):
+        added.append(rows[0])
+        real(self, rows, *args)
+
+    monkeypatch.setattr(spill_module.ColumnSpill, "add", noted)
+    assert main([*argv, "--resume"]) == 0
+    assert added[0] == 4  # windows 0-3 (two batches of 2) were kept, not scored again
+    assert digests(out) == whole
+
+
+def interrupted(world, out: Path, monkeypatch, *extra: str) -> list[str]:
+    """A run into `out` stopped after its first kept batch; its arguments."""
+    argv = [*world, "--out", str(out), "--batch-size", "2", *extra]
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoint_module, "SAVE_SECONDS", 0.0)
+        stop_at_call(patch, checkpoint_module.Checkpoint, "save", 1, after=True)
+        assert main(argv) == 130
+    return argv
+
+
+@pytest.mark.parametrize(
+    ("changed", "said"),
+    [
+        (["--batch-size", "3", "--rank"], "--batch-size 2 then, 3 now"),
+        (["--batch-size", "2", "--rank", "--rc"], "--rc False then, True now"),
+        (["--batch-size", "2", "--rank", "--split", "valid"], "--split test then, valid now"),
+        (["--batch-size", "2", "--peaks"], "--peaks False then, True now; --rank True then"),
+    ],
+)
+def test_a_resume_with_other_settings_is_refused_naming_them(
+    world, tmp_path, monkeypatch, logs, changed, said
+):
+    out = tmp_path / "out"
+    interrupted(world, out, monkeypatch, "--rank")
+    kept = sorted(p.name for p in (out / CHECKPOINT).iterdir())
+    assert main([*world, "--out", str(out), *changed, "--resume"]) == 1
+    assert "was left by a run with other settings" in logs.text and said in logs.text
+    assert sorted(p.name for p in (out / CHECKPOINT).iterdir()) == kept  # left as it was
+
+
+def test_a_resume_of_another_model_is_refused(world, stores, tmp_path, monkeypatch, logs):
+    out = tmp_path / "out"
+    interrupted(world, out, monkeypatch)
+    other = tmp_path / "other_model"
+    untrained_checkpoint(other, stores["human"])  # the same weights, saved anew
+    argv = [world[0], "--model", str(other), *world[3:], "--out", str(out)]
+    assert main([*argv, "--batch-size", "2", "--resume"]) == 1
+    assert "--model: another checkpoint (save id" in logs.text
+
+
+def test_a_left_over_checkpoint_is_refused_without_resume(world, tmp_path, monkeypatch, logs):
+    out = tmp_path / "out"
+    argv = interrupted(world, out, monkeypatch)
+    assert main(argv) == 1
+    assert f"{out / CHECKPOINT} is left from an interrupted run: rerun with --resume" in logs.text
+
+
+def test_resume_without_a_checkpoint_starts_from_the_beginning(world, whole, tmp_path, logs):
+    out = tmp_path / "out"
+    argv = [*world, "--out", str(out), "--batch-size", "2", *COLUMNS]
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*argv, "--resume"]) == 0
+    assert "no checkpoint to resume; starting from the beginning" in logs.text
+    assert digests(out) == whole
+    assert main([*argv, "--resume"]) == 0  # a finished OUT: computed again, the same
+    assert digests(out) == whole
+
+
+def test_another_runs_cleanup_leaves_the_kept_columns(world, whole, tmp_path, monkeypatch):
+    scratch, out = tmp_path / "scratch", tmp_path / "out"
+    scratch.mkdir()
+    argv = interrupted(world, out, monkeypatch, *COLUMNS, "--scratch", str(scratch))
+    (kept,) = scratch.iterdir()
+    other = [*world, "--out", str(tmp_path / "other"), "--rank", "--scratch", str(scratch)]
+    assert main([*other, "--no-plots"]) == 0  # removes the folders no run holds or keeps
+    assert list(scratch.iterdir()) == [kept]
+    assert main([*argv, "--resume"]) == 0
+    assert digests(out) == whole and not list(scratch.iterdir())
+
+
+def test_an_input_error_removes_the_checkpoint(world, tmp_path, monkeypatch, logs):
+    out = tmp_path / "out"
+    monkeypatch.setattr(
+        "crossreg.evaluate.accuracy.check_finite_predictions",
+        lambda *a: (_ for _ in ()).throw(ValueError("the head predicts NaN")),
+    )
+    assert main([*world, "--out", str(out), "--rank"]) == 1
+    assert "the head predicts NaN" in logs.text
+    assert not (out / CHECKPOINT).exists() and not list(out.glob(f"{PREFIX}*"))
+
+
+def test_the_checkpoint_records_the_settings_that_decide_the_numbers(world, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    interrupted(world, out, monkeypatch, "--specificity", "--min-class", "3")
+    settings = json.loads((out / CHECKPOINT / "settings.json").read_text())
+    assert settings["columns"] == {
+        "specificity": True,
+        "rank": False,
+        "peaks": False,
+        "min_class": 3,
+    }
+    assert settings["options"]["batch_size"] == 2 and settings["split"] == "test"
+    assert set(settings) == {"identity", "model", "data", "split", "genome", "options", "columns"}
+
+
+SLOW_RUN = """
+import sys, time
+from crossreg.cli import main
+from crossreg.evaluate import checkpoint
+
+checkpoint.SAVE_SECONDS = 0.0
+real = checkpoint.Checkpoint.save
+
+def slow(self, *args, **kwargs):
+    real(self, *args, **kwargs)
+    print("saved", flush=True)
+    time.sleep(0.5)
+
+checkpoint.Checkpoint.save = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_killed_run_resumes_to_the_same_bytes(world, whole, tmp_path):
+    # kill -9: no handler runs; what was saved before is all there is
+    out = tmp_path / "out"
+    argv = [*world, "--out", str(out), "--batch-size", "2", *COLUMNS]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, *argv], stdout=subprocess.PIPE, env=env, text=True
+    ) as run:
+        assert run.stdout is not None
+        for _ in range(2):
+            assert run.stdout.readline() == "saved\n"
+        run.kill()
+    assert (out / CHECKPOINT / "pass.npz").exists()
+    assert main([*argv, "--resume"]) == 0
+    assert digests(out) == whole
