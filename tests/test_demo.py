@@ -416,6 +416,44 @@ def test_a_stopped_ism_step_is_continued_on_resume_and_scored_afresh_otherwise(
     assert calls[-1] == (argv, False) and not partial_dir(table).exists()
 
 
+def test_a_stopped_evaluate_step_is_continued_on_resume_and_scored_afresh_otherwise(
+    tmp_path, monkeypatch
+):
+    """The demo's evaluate step continues a run stopped midway when the demo resumes
+    (evaluate without --resume refuses its left-over checkpoint), and scores afresh when
+    it does not resume or the model was saved since."""
+    import os
+
+    import crossreg.demo_steps
+    from crossreg.evaluate.checkpoint import checkpoint_dir
+
+    model = tmp_path / "best"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights")
+    calls: list[tuple[list[str], bool]] = []
+
+    def run_step(argv, step, *args, resume, **kwargs):
+        calls.append((argv, resume))
+
+    monkeypatch.setattr(crossreg.demo_steps, "run_step", run_step)
+    folder = tmp_path / "joint_on_human"
+    argv = ["evaluate", "--out", str(folder)]
+
+    def evaluate(resume: bool) -> None:
+        crossreg.demo_steps.evaluate_step(argv, model, tmp_path, folder, "human", resume)
+
+    checkpoint_dir(folder).mkdir(parents=True)
+    evaluate(True)
+    assert calls[-1] == ([*argv, "--resume"], True) and checkpoint_dir(folder).exists()
+    evaluate(False)
+    assert calls[-1] == (argv, False) and not checkpoint_dir(folder).exists()
+    checkpoint_dir(folder).mkdir()
+    past = (model / "model.safetensors").stat().st_mtime_ns - 10**9
+    os.utime(checkpoint_dir(folder), ns=(past, past))
+    evaluate(True)
+    assert calls[-1] == (argv, False) and not checkpoint_dir(folder).exists()
+
+
 def test_ism_summary_counts_only_positions_on_the_chromosome(tmp_path: Path) -> None:
     """A site 10 bp from a chromosome start: its first 10 positions score NaN (not
     mutated) and count neither in the share on the motif nor in the share by chance."""

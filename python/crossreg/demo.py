@@ -33,6 +33,7 @@ from crossreg.data.store import DataStore
 from crossreg.demo_settings import MINI, WORLD, DemoSettings
 from crossreg.demo_steps import (
     counting,
+    evaluate_step,
     ism_step,
     keep,
     run_step,
@@ -48,7 +49,6 @@ from crossreg.demo_summary import (
     store_ceilings,
 )
 from crossreg.errors import CommandError
-from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.compare import write_comparison
 from crossreg.evaluate.transfer import write_transfer
 from crossreg.io.atomic import atomic_write
@@ -240,7 +240,7 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     _train_demo_models(out, stores, settings, resume)
     summary: dict = {"settings": settings.__dict__, "genomes": {}}
     for name in genomes:
-        summary["genomes"][name] = _evaluate_genome(out, name, stores[name])
+        summary["genomes"][name] = _evaluate_genome(out, name, stores[name], resume)
     summary["transfer"] = _transfer_at_tss(out, synth, manifest, stores)
     summary["variants"] = _score_variants(out, synth, manifest, stores, resume)
     summary["denovo"] = _denovo_tests(out, synth, manifest, resume)
@@ -360,7 +360,7 @@ def _train_demo_models(
     train_models(jobs, options, resume)
 
 
-def _evaluate_genome(out: Path, name: str, store: Path) -> dict[str, dict]:
+def _evaluate_genome(out: Path, name: str, store: Path, resume: bool) -> dict[str, dict]:
     """``crossreg evaluate`` of the joint and the single-genome model on genome `name`'s
     `store`, then ``crossreg compare`` of the two; per assay, both models' test R beside
     the store's ceilings (:func:`crossreg.demo_summary.genome_summary`)."""
@@ -370,7 +370,7 @@ def _evaluate_genome(out: Path, name: str, store: Path) -> dict[str, dict]:
         model = out / "models" / run / "best"
         argv = ["evaluate", "--model", str(model), "--data", str(store)]
         argv += ["--genome", name, "--out", str(folder)]
-        evals[run] = run_step(argv, evaluate_model, model, store, folder, genome=name)
+        evals[run] = evaluate_step(argv, model, store, folder, name, resume)
     compare_dir = out / "compare" / name
     joint, single = (
         out / "evaluate" / f"joint_on_{name}",

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 
 from crossreg.devices import usable_cores
+from crossreg.evaluate.accuracy import evaluate_model
+from crossreg.evaluate.checkpoint import checkpoint_dir as evaluation_checkpoint
 from crossreg.model.inference import InferenceOptions
 from crossreg.runlog import output_folder, record_run
 from crossreg.stats.sldp.checkpoint import checkpoint_dir
@@ -99,6 +101,23 @@ def written_after(output: Path, model: Path) -> bool:
     """Whether `output` was last written after every file of the checkpoint `model`."""
     newest = max(p.stat().st_mtime_ns for p in model.iterdir() if p.is_file())
     return output.stat().st_mtime_ns >= newest
+
+
+def evaluate_step(
+    argv: list[str], model: Path, store: Path, folder: Path, genome: str, resume: bool
+) -> Any:
+    """``crossreg evaluate`` of `model` on `store` into `folder`; with `resume`, a run
+    stopped midway continues from its checkpoint, unless the model was saved again since;
+    a stopped run that is not resumed (or predates the model) is scored afresh, as a
+    finished one always is. Returns the per-track table."""
+    partial = evaluation_checkpoint(folder)
+    if partial.exists() and not (resume and written_after(partial, model)):
+        log.info("%s is not continued: scoring again", partial)
+        shutil.rmtree(partial)
+    interrupted = partial.exists()
+    if interrupted:
+        argv = [*argv, "--resume"]
+    return run_step(argv, evaluate_model, model, store, folder, genome=genome, resume=interrupted)
 
 
 def sad_step(
