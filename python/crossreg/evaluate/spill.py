@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.devices import usable_cores
-from crossreg.errors import first_few
+from crossreg.errors import CommandError, first_few
 from crossreg.evaluate.columns import (
     PEAK_STRIDE,
     peak_scores,
@@ -144,7 +144,7 @@ class ColumnSpill:
             self.unreleased = 0
             found = (self.pred.shape, self.pred.dtype, self.target.shape, self.target.dtype)
             if found != (shape, np.dtype(np.float32), shape, np.dtype(target_dtype)):
-                raise ValueError(
+                raise CommandError(
                     f"{folder}: the kept predictions and targets are not {tracks} tracks × "
                     f"{self.positions:,} bins; delete the checkpoint that keeps them to start "
                     "again"
