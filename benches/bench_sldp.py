@@ -60,13 +60,14 @@ STAGES = [
     ("inputs: print SNPs, blocks, LD scores", "run", "read_ld_blocks"),
     ("inputs: print SNPs, blocks, LD scores", "run", "read_ldscores"),
     ("sumstats: read", "run", "read_phenotypes"),
-    ("sumstats: h2g", "run", "estimate_h2g"),
+    ("sumstats: h2g", "inputs", "estimate_h2g"),
     ("panel: bim/frq", "block_loop", "load_chrom_panel"),
     ("LD spectra (SVD or cache)", "block_loop", "block_spectrum"),
     ("LD spectra (SVD or cache)", "block_loop", "read_cached_spectra"),
     ("LD spectra (SVD or cache)", "block_loop", "write_cached_spectra"),
     ("annotations: read", "annotation_set", "AnnotationSet.aligned"),
     ("alignment (annotations, sumstats)", "annotations", "AnnotationTable.align"),
+    ("alignment (annotations, sumstats)", "phenotype", "Phenotype.align"),
     ("alignment (annotations, sumstats)", "sumstats", "Sumstats.align"),
     ("annotations: v per block, info", "annotations", "ChromAnnotations.values"),
     ("annotations: v per block, info", "annotations", "ChromAnnotations.info"),
@@ -148,14 +149,16 @@ def crossreg_staged(spec_path: str, stages_path: str) -> None:
     import crossreg.stats.sldp.annotation_set as annotation_set
     import crossreg.stats.sldp.annotations as annotations
     import crossreg.stats.sldp.block_loop as block_loop
+    import crossreg.stats.sldp.inputs as inputs
     import crossreg.stats.sldp.outputs as outputs
+    import crossreg.stats.sldp.phenotype as phenotype
     import crossreg.stats.sldp.regression as regression
     import crossreg.stats.sldp.run as run
     import crossreg.stats.sldp.sumstats as sumstats
 
     modules = {"run": run, "annotations": annotations, "sumstats": sumstats}
     modules |= {"regression": regression, "block_loop": block_loop, "outputs": outputs}
-    modules["annotation_set"] = annotation_set
+    modules |= {"annotation_set": annotation_set, "inputs": inputs, "phenotype": phenotype}
     totals: dict[str, float] = {}
     stack: list[float] = []  # time spent in timed callees of each open timed call
 

@@ -3,7 +3,8 @@ checkpoint in OUT/.partial/ and writes the bytes an uninterrupted run writes; a 
 with other settings or inputs is refused naming what differs, a damaged checkpoint file
 is computed again, and a left-over checkpoint without --resume is refused (as sad does).
 The block statistics live in the checkpoint: memory holds one chromosome's in the pass
-and one phenotype's in the regression."""
+and one phenotype's in the regression; of each phenotype's summary statistics the run holds
+print-SNP indices, allele codes, Z and N, no ids."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,13 @@ import pytest
 from crossreg.cli import main
 from crossreg.errors import Interrupted
 from crossreg.stats.sldp import block_loop, outputs
+from crossreg.stats.sldp import inputs as sldp_inputs
 from crossreg.stats.sldp import run as sldp_run
 from crossreg.stats.sldp.checkpoint import CHECKPOINT
+from crossreg.stats.sldp.inputs import read_print_snps
 from crossreg.stats.sldp.regression import BlockStats
 from crossreg.stats.sldp.run import write_sldp
+from crossreg.stats.sldp.sumstats import Sumstats
 
 INPUTS = Path(__file__).parent / "data" / "sldp" / "inputs"  # chromosomes 1 and 22
 PHENOS = ("pheno_a", "pheno_b")
@@ -488,3 +493,56 @@ def test_damaged_block_statistics_in_a_checkpoint_are_computed_again(
     assert "p1.numerator.npy is damaged" in caplog.text and "computing chr1 again" in caplog.text
     assert computed == ["1", "22"]
     assert files_of(out) == files_of(tmp_path / "clean")
+
+
+def arrays_under(root: object) -> list[np.ndarray]:
+    """The numpy arrays `root` holds, directly or through containers and objects."""
+    found: list[np.ndarray] = []
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        thing = todo.pop()
+        if id(thing) in seen or isinstance(thing, (type, types.ModuleType, str, bytes)):
+            continue
+        seen.add(id(thing))
+        if isinstance(thing, np.ndarray):
+            found.append(thing)
+        else:
+            todo.extend(gc.get_referents(thing))
+    return found
+
+
+def test_phenotypes_are_held_without_their_ids_and_read_one_at_a_time(world, tmp_path, monkeypatch):
+    # before: each phenotype's SNP ids and alleles at the print SNPs were held for the run
+    # as numpy strings (4 bytes a character: ~80 MB a phenotype at 1.2M HapMap3 SNPs), and
+    # every phenotype's file was read before the first was reduced
+    names = ["pheno_a", "pheno_b", "pheno_c", "pheno_d"]
+    for name, copy in (("pheno_a", "pheno_c"), ("pheno_b", "pheno_d")):
+        shutil.copy(world / f"{name}.sumstats.gz", world / f"{copy}.sumstats.gz")
+    alive_at_read: list[int] = []
+    real_read = sldp_inputs.read_sumstats
+
+    def read(path, print_snps):
+        gc.collect()
+        alive_at_read.append(sum(type(thing) is Sumstats for thing in gc.get_objects()))
+        return real_read(path, print_snps)
+
+    held: dict[str, list[list[np.ndarray]]] = {}
+    real_part = block_loop._chrom_part
+
+    def part(inputs, chrom, meter):
+        held[chrom] = [arrays_under(pheno) for pheno in inputs.phenos]
+        return real_part(inputs, chrom, meter)
+
+    monkeypatch.setattr(sldp_inputs, "read_sumstats", read)
+    monkeypatch.setattr(block_loop, "_chrom_part", part)
+    run(world, tmp_path / "out", sumstats=[world / f"{n}.sumstats.gz" for n in names])
+    assert alive_at_read == [0, 0, 0, 0]
+    printed = read_print_snps(world / "print_snps.txt")
+    rows = [len(real_read(world / f"{n}.sumstats.gz", printed).z) for n in names]
+    assert held.keys() == {"1", "22"}
+    for arrays_of in held.values():
+        for arrays, count in zip(arrays_of, rows, strict=True):
+            assert [a.dtype for a in arrays if a.dtype.kind in "OSU"] == []
+            # a print-SNP index, two allele codes, Z and N: 22 bytes a row
+            assert sum(a.nbytes for a in arrays) == 22 * count

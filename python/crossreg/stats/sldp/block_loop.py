@@ -18,6 +18,7 @@ from crossreg.stats.sldp.annotation_set import AnnotationSet, chrom_annotations
 from crossreg.stats.sldp.annotations import INFO_FIELDS, ChromAnnotations, signed_ld_profiles
 from crossreg.stats.sldp.chrom_part import ChromPart, ChromStats, Info, PhenoBlocks
 from crossreg.stats.sldp.panel import ChromPanel, LdBlocks, chrom_label, load_chrom_panel
+from crossreg.stats.sldp.phenotype import Phenotype
 from crossreg.stats.sldp.plink import standardized_genotypes
 from crossreg.stats.sldp.reconcile import add_counts
 from crossreg.stats.sldp.refpanel import (
@@ -28,7 +29,7 @@ from crossreg.stats.sldp.refpanel import (
     write_cached_spectra,
 )
 from crossreg.stats.sldp.regression import block_stats
-from crossreg.stats.sldp.sumstats import Heritability, Sumstats, block_weights
+from crossreg.stats.sldp.sumstats import Heritability, block_weights
 
 if TYPE_CHECKING:
     from crossreg.stats.sldp.checkpoint import Checkpoint
@@ -82,7 +83,7 @@ class PassInputs:
     bfile_chr: str
     printed: npt.NDArray[np.str_]
     blocks: LdBlocks
-    phenos: Sequence[Sumstats]
+    phenos: Sequence[Phenotype]
     heritability: Mapping[str, Heritability]
     marginal: AnnotationSet
     background: AnnotationSet
@@ -134,7 +135,7 @@ def _chrom_part(inputs: PassInputs, chrom: str, meter: Progress) -> ChromPart:
     info: Info = {name: chrom_info[name][n_background:] for name in INFO_FIELDS}
     aligned = {}
     for stats in inputs.phenos:
-        alignment, z, n = stats.align(panel)
+        alignment, z, n = stats.align(panel, inputs.printed)
         add_counts(counts, f"{stats.source} {panel.label}", alignment.counts)
         aligned[stats.name] = (z / np.sqrt(n), n)
     sigma2g = {name: inputs.heritability[name].sigma2g for name in aligned}

@@ -6,14 +6,22 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.chroms import bare_chrom
 from crossreg.stats.sldp.panel import LdBlocks, panel_chroms
-from crossreg.stats.sldp.sumstats import Sumstats, read_eqtl, read_sumstats
-from crossreg.stats.sldp.tables import read_first_fields
+from crossreg.stats.sldp.phenotype import Phenotype
+from crossreg.stats.sldp.sumstats import (
+    Heritability,
+    LdScores,
+    estimate_h2g,
+    read_eqtl,
+    read_sumstats,
+)
+from crossreg.stats.sldp.tables import file_stem, read_first_fields
 
 log = logging.getLogger("crossreg")
 
@@ -28,25 +36,45 @@ def read_phenotypes(
     eqtl: Sequence[str | os.PathLike[str]],
     eqtl_n: float | None,
     print_snps: npt.NDArray[np.str_],
-) -> list[Sumstats]:
+    ld: LdScores,
+) -> tuple[list[Phenotype], dict[str, Heritability]]:
     """The phenotypes of the `sumstats` and `eqtl` files (`eqtl_n`: the eQTL tables' N) at
-    the print SNPs, each named by its file name; stops when none is given or two share a
-    name."""
-    found = [read_sumstats(p, print_snps) for p in sumstats]
-    found += [read_eqtl(p, print_snps, eqtl_n) for p in eqtl]
-    if not found:
+    the print SNPs, each named by its file name, and their heritability (from the LD
+    scores `ld`); stops when none is given or two share a name. One file's table is held
+    at a time: each phenotype is kept as a :class:`Phenotype`."""
+    paths = [Path(p) for p in (*sumstats, *eqtl)]
+    if not paths:
         raise ValueError("give at least one --sumstats or --eqtl file")
-    unnamed = [s.source for s in found if not s.name]
+    unnamed = [p for p in paths if not file_stem(p)]
     if unnamed:
         raise ValueError(
             f"{unnamed[0]}: its file name leaves no phenotype name (the name without "
             ".gz/.tsv/.txt/.sumstats); rename the file"
         )
-    names = [s.name for s in found]
+    names = [file_stem(p) for p in paths]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"phenotype names repeat (file names without suffix): {repeated}")
-    return found
+    phenos, heritability = [], {}
+    for k, path in enumerate(paths):
+        eqtl_table = k >= len(sumstats)
+        pheno, heritability[names[k]] = _read_phenotype(path, eqtl_table, eqtl_n, print_snps, ld)
+        phenos.append(pheno)
+    return phenos, heritability
+
+
+def _read_phenotype(
+    path: Path,
+    eqtl_table: bool,
+    eqtl_n: float | None,
+    print_snps: npt.NDArray[np.str_],
+    ld: LdScores,
+) -> tuple[Phenotype, Heritability]:
+    """One phenotype file (an eQTL table with `eqtl_table`) as a :class:`Phenotype`, and its
+    heritability; its summary statistics as read are dropped on return."""
+    stats = read_eqtl(path, print_snps, eqtl_n) if eqtl_table else read_sumstats(path, print_snps)
+    heritability = estimate_h2g(stats, ld)
+    return Phenotype.of(stats, print_snps), heritability
 
 
 def analysed_chroms(requested: Sequence[str] | None, bfile_chr: str) -> list[str]:

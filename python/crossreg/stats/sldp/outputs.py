@@ -20,8 +20,9 @@ from crossreg.stats.sldp.checkpoint import Checkpoint
 from crossreg.stats.sldp.chrom_part import PhenoBlocks
 from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
 from crossreg.stats.sldp.panel import LdBlocks
+from crossreg.stats.sldp.phenotype import Phenotype
 from crossreg.stats.sldp.regression import BlockStats, chunk_bounds, regress
-from crossreg.stats.sldp.sumstats import Heritability, Sumstats
+from crossreg.stats.sldp.sumstats import Heritability
 
 RESULT_COLUMNS = [
     "pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se_mu", "h2g", "r_f", "h2v_h2g",
@@ -110,7 +111,7 @@ def _replace_chunk_tables(folder: Path, tables: dict[Path, pl.DataFrame]) -> Non
 
 def write_outputs(
     out: Path,
-    phenos: Sequence[Sumstats],
+    phenos: Sequence[Phenotype],
     heritability: Mapping[str, Heritability],
     scan: BlockScan,
     blocks: LdBlocks,

@@ -28,7 +28,7 @@ from crossreg.stats.sldp.scan_checks import (
     require_typed,
     warn_indefinite,
 )
-from crossreg.stats.sldp.sumstats import LdScores, estimate_h2g, read_ldscores
+from crossreg.stats.sldp.sumstats import LdScores, read_ldscores
 
 PANEL_SUFFIXES = ("bed", "bim", "fam", "frq")
 LD_FILES = ("ldscore.gz", "M_5_50")
@@ -199,8 +199,7 @@ def _read_inputs(
     blocks = read_ld_blocks(ld_blocks)
     check_blocks_cover(blocks, chroms)
     ld = read_ldscores(ldscores_chr)
-    phenos = read_phenotypes(sumstats, eqtl, eqtl_n, printed)
-    heritability = {s.name: estimate_h2g(s, ld) for s in phenos}
+    phenos, heritability = read_phenotypes(sumstats, eqtl, eqtl_n, printed, ld)
     marginal = AnnotationSet(sannot_chr, sad, alpha=(alpha, "--alpha"))
     marginal.require_sad_chroms(chroms)
     built = build_backgrounds(bfile_chr, chroms, maf_bins=background_maf_bins, gtf=background_gtf)

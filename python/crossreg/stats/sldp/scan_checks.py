@@ -11,7 +11,8 @@ from crossreg.stats.sldp.annotation_set import AnnotationSet
 from crossreg.stats.sldp.block_loop import BlockScan
 from crossreg.stats.sldp.chrom_part import PhenoBlocks
 from crossreg.stats.sldp.panel import chrom_label
-from crossreg.stats.sldp.sumstats import Heritability, Sumstats
+from crossreg.stats.sldp.phenotype import Phenotype
+from crossreg.stats.sldp.sumstats import Heritability
 
 log = logging.getLogger("crossreg")
 
@@ -45,7 +46,7 @@ def check_ranks(ranks: dict[str, int], spectrum_percent: float) -> None:
         )
 
 
-def require_typed(phenos: Sequence[Sumstats], scan: BlockScan, chroms: Sequence[str]) -> None:
+def require_typed(phenos: Sequence[Phenotype], scan: BlockScan, chroms: Sequence[str]) -> None:
     """Stop when a phenotype is typed at no print SNP of an LD block, with its
     reconciliation counts over `chroms`."""
     for stats in phenos:
@@ -64,7 +65,7 @@ def require_typed(phenos: Sequence[Sumstats], scan: BlockScan, chroms: Sequence[
 
 
 def check_annotation_signal(
-    phenos: Sequence[Sumstats], per_pheno: dict[str, PhenoBlocks], marginal: AnnotationSet
+    phenos: Sequence[Phenotype], per_pheno: dict[str, PhenoBlocks], marginal: AnnotationSet
 ) -> None:
     """Stop, naming them, when no marginal annotation has a signed LD profile at a
     phenotype's typed print SNPs (nothing to regress); warn, naming them, about those
@@ -96,7 +97,7 @@ def check_annotation_signal(
         )
 
 
-def warn_indefinite(stats: Sumstats, h: Heritability, target: PhenoBlocks) -> None:
+def warn_indefinite(stats: Phenotype, h: Heritability, target: PhenoBlocks) -> None:
     """Warn when σ²_g < 0 (mean χ² below 1) left W = R/N + σ²_g R² with an eigenvalue at or
     below 0 in some blocks: the reference keeps σ²_g so, and so does crossreg, but W⁻¹ then
     weights those blocks' leading LD components by a negative or unbounded factor."""
