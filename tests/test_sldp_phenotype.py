@@ -4,6 +4,7 @@ strings) aligns to each chromosome's panel exactly as its summary statistics do.
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,21 @@ def test_a_phenotype_holds_no_strings(tmp_path: Path) -> None:
     arrays = [held.snp, held.alleles, held.z, held.n]
     assert sum(a.nbytes for a in arrays) == 22 * len(stats.z)
     assert held.snp.tolist() == [printed.tolist().index(s) for s in stats.snp]
+
+
+def test_one_n_for_every_row_is_held_once(tmp_path: Path) -> None:
+    # an eQTL set with --eqtl-n (or a table of one N) has the same N on every row
+    printed = read_print_snps(INPUTS / "print_snps.txt")
+    _messier(tmp_path / "messy.sumstats")
+    varied = read_sumstats(tmp_path / "messy.sumstats", printed)
+    stats = replace(varied, n=np.full(len(varied.n), 5000.0))
+    held = Phenotype.of(stats, printed)
+    assert held.n.strides == (0,) and held.n.base is not None and held.n.base.nbytes == 8
+    panel = load_chrom_panel(
+        str(INPUTS / "panel."), "22", printed, read_ld_blocks(INPUTS / "blocks.bed")
+    )
+    theirs, z, n = stats.align(panel)
+    mine, my_z, my_n = held.align(panel, printed)
+    assert mine.counts == theirs.counts
+    np.testing.assert_array_equal(my_z, z)
+    np.testing.assert_array_equal(my_n, n)

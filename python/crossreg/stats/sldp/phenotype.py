@@ -1,8 +1,9 @@
 """A phenotype as the block pass holds it for the whole run: its summary statistics at the
 print SNPs with each SNP id replaced by its print-SNP index and each allele by a one-byte
-code (22 bytes a row instead of the ids' and alleles' numpy strings, 4 bytes a character);
-a chromosome's rows are turned back into :class:`~crossreg.stats.sldp.sumstats.Sumstats`
-when the pass aligns them to that chromosome's panel."""
+code (22 bytes a row, 14 when every row has the same N, instead of ~60 with the ids and
+alleles as numpy strings, 4 bytes a character); a chromosome's rows are turned back into
+:class:`~crossreg.stats.sldp.sumstats.Sumstats` when the pass aligns them to that
+chromosome's panel."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ ALLELES = np.array([*COMPLEMENT, ""])
 class Phenotype:
     """One phenotype's statistics at print SNPs, rows in file order: the print SNP of each
     (its index in the run's sorted print SNPs), its alleles A1 and A2 (codes into
-    :data:`ALLELES`), Z for A1 and N."""
+    :data:`ALLELES`), Z for A1 and N (one number broadcast to every row when all rows
+    have the same N)."""
 
     name: str
     source: str
@@ -40,7 +42,10 @@ class Phenotype:
         if not np.array_equal(print_snps[np.minimum(snp, len(print_snps) - 1)], stats.snp):
             raise AssertionError(f"{stats.source}: rows at SNPs that are not print SNPs")
         alleles = np.column_stack([_codes(stats.a1), _codes(stats.a2)])
-        return cls(stats.name, stats.source, snp, alleles, stats.z, stats.n)
+        n = stats.n
+        if len(n) and (n == n[0]).all():  # one N for every row (as --eqtl-n gives): 8 bytes
+            n = np.broadcast_to(n[0], n.shape)
+        return cls(stats.name, stats.source, snp, alleles, stats.z, n)
 
     def align(
         self, panel: ChromPanel, print_snps: npt.NDArray[np.str_]
