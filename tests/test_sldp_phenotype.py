@@ -62,7 +62,7 @@ def test_a_phenotype_holds_no_strings(tmp_path: Path) -> None:
     _messier(tmp_path / "messy.sumstats")
     stats = read_sumstats(tmp_path / "messy.sumstats", printed)
     held = Phenotype.of(stats, printed)
-    arrays = [held.snp, held.alleles, held.z, held.n]
+    arrays: list[np.ndarray] = [held.snp, held.alleles, held.z, held.n]
     assert sum(a.nbytes for a in arrays) == 22 * len(stats.z)
     assert held.snp.tolist() == [printed.tolist().index(s) for s in stats.snp]
 
@@ -74,7 +74,8 @@ def test_one_n_for_every_row_is_held_once(tmp_path: Path) -> None:
     varied = read_sumstats(tmp_path / "messy.sumstats", printed)
     stats = replace(varied, n=np.full(len(varied.n), 5000.0))
     held = Phenotype.of(stats, printed)
-    assert held.n.strides == (0,) and held.n.base is not None and held.n.base.nbytes == 8
+    base = held.n.base
+    assert held.n.strides == (0,) and isinstance(base, np.ndarray) and base.nbytes == 8
     panel = load_chrom_panel(
         str(INPUTS / "panel."), "22", printed, read_ld_blocks(INPUTS / "blocks.bed")
     )
