@@ -15,7 +15,6 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import MAX_COUNT, whole
-from crossreg.evaluate.checkpoint import CHECKPOINT, refuse_checkpoint
 from crossreg.evaluate.defaults import MIN_CLASS
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 from crossreg.step_defaults import DEFAULT_BATCH_SIZE
@@ -145,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
     require_output(args, folder=True)
     if args.scratch is not None:
         require_output(args, "scratch", folder=True)
+    from crossreg.evaluate.checkpoint import CHECKPOINT, refuse_checkpoint
+
     require_own_folder(args, CHECKPOINT)
     if not args.resume:
         refuse_checkpoint(args.out)
