@@ -253,6 +253,102 @@ def standardised_components(
     return principal_components(z, k)
 
 
+def _row_blocks(table: npt.NDArray, meter: Progress | None) -> Iterator[tuple[slice, npt.NDArray]]:
+    """Each block of :data:`BLOCK_ROWS` rows of `table` as read (counted on `meter`)."""
+    for start in range(0, len(table), BLOCK_ROWS):
+        rows = slice(start, start + BLOCK_ROWS)
+        yield rows, table[rows]
+        if meter is not None:
+            meter.update()
+
+
+def _by_group(
+    group: npt.NDArray[np.int64], groups: int, block: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The sum of the rows of `block` of each group (`group` of each row, from 0; a row of
+    group -1 is in none): groups × tracks."""
+    return (group == np.arange(groups)[:, None]).astype(np.float64) @ block
+
+
+def _group_sums(
+    table: npt.NDArray, group: npt.NDArray[np.int64], groups: int, meter: Progress | None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """One pass over `table`: each group's float64 sum of its rows, and of their deviations
+    from a shift, the first block's mean row (near every group's mean for like rows).
+    Means are told apart by the deviations, which keep their precision where a track's
+    mean is far from zero against its spread."""
+    shift = np.zeros(0)
+    sums, deviations = np.zeros((2, groups, table.shape[1]))
+    for rows, raw in _row_blocks(table, meter):
+        block = np.asarray(raw, dtype=np.float64)
+        if not shift.size:
+            shift = block.mean(axis=0)
+        sums += _by_group(group[rows], groups, block)
+        deviations += _by_group(group[rows], groups, block - shift)
+    return sums, deviations, shift
+
+
+def _group_squares(
+    table: npt.NDArray,
+    group: npt.NDArray[np.int64],
+    groups: int,
+    around: npt.NDArray[np.float64],
+    meter: Progress | None,
+) -> npt.NDArray[np.float64]:
+    """One pass over `table`: each group's float64 sum of its rows' squared deviations from
+    `around`."""
+    squares = np.zeros((groups, table.shape[1]))
+    for rows, raw in _row_blocks(table, meter):
+        block = np.subtract(raw, around, dtype=np.float64)
+        block *= block
+        squares += _by_group(group[rows], groups, block)
+    return squares
+
+
+def out_of_fold_scores(
+    sad: npt.NDArray,
+    fold: npt.NDArray[np.int64],
+    is_case: npt.NDArray[np.bool_],
+    folds: int,
+    *,
+    meter: Progress | None = None,
+) -> npt.NDArray[np.float64]:
+    """Each row's score ``z · w`` by the other folds (`fold` of each row, 0 to `folds` - 1):
+    z standardised by the mean and sd of the other folds' control rows, w the unit
+    difference of the other folds' case and control means of z (every fold's other folds
+    hold cases and controls). Three passes over `sad` (each block counted on `meter`),
+    not four for each fold: each fold's cases' and controls' sums (:func:`_group_sums`),
+    then each fold's controls' squared deviations from the mean of all controls (the other
+    folds' sums of squares about their own mean follow exactly, and keep their precision
+    as the two means differ little), then each row standardised by its fold's other folds
+    and projected on their direction."""
+    others = 1.0 - np.eye(folds)  # row f sums the folds other than f
+    group = fold + folds * is_case  # controls' folds, then cases'
+    sums, deviations, shift = _group_sums(sad, group, 2 * folds, meter)
+    counts = np.bincount(group, minlength=2 * folds).astype(np.float64)
+    controls, cases = others @ counts[:folds], others @ counts[folds:]
+    control_mean = others @ sums[:folds] / controls[:, None]
+    control_deviation = others @ deviations[:folds] / controls[:, None]
+    case_deviation = others @ deviations[folds:] / cases[:, None]
+    overall = deviations[:folds].sum(axis=0) / counts[:folds].sum()  # all controls, from shift
+    squares = _group_squares(sad, np.where(is_case, -1, fold), folds, shift + overall, meter)
+    centred = others @ squares - controls[:, None] * (control_deviation - overall) ** 2
+    sd = np.sqrt(np.maximum(centred, 0.0) / controls[:, None])
+    scale = np.where(sd > 0, sd, 1.0)
+    direction = (case_deviation - control_deviation) / scale
+    norm = np.linalg.norm(direction, axis=1, keepdims=True)
+    direction /= np.where(norm > 0, norm, 1.0)
+    scores = np.empty(len(sad))
+    for rows, raw in _row_blocks(sad, meter):
+        here, out = fold[rows], scores[rows]
+        for f in np.unique(here):
+            held = here == f
+            z = np.subtract(raw[held], control_mean[f], dtype=np.float64)
+            z /= scale[f]
+            out[held] = z @ direction[f]
+    return scores
+
+
 @dataclass(frozen=True)
 class RiskScores:
     """Out-of-fold risk score per individual, with its fold and group."""
@@ -284,7 +380,9 @@ def risk_scores(
     individuals (drawn within cases and within controls), SAD is standardised by the mean
     and sd of the other folds' control variants (:func:`standardise`) and ``w`` (unit
     length) is the mean of the other folds' case variants minus that of their control
-    variants, so nothing of a held-out individual enters its score's making."""
+    variants, so nothing of a held-out individual enters its score's making. All folds
+    come from three passes over the table (:func:`out_of_fold_scores`), counted in row
+    blocks on one meter."""
     names = sorted(set(individual))
     index = {name: i for i, name in enumerate(names)}
     owner = np.array([index[name] for name in individual])
@@ -302,14 +400,9 @@ def risk_scores(
     fold_of = np.empty(len(names), dtype=np.int64)
     for members in (np.flatnonzero(group), np.flatnonzero(~group)):
         fold_of[rng.permutation(members)] = np.arange(members.size) % folds
+    fold = fold_of[owner]
+    with progress(3 * block_count(len(sad)), "risk scores", "row blocks") as meter:
+        variant_score = out_of_fold_scores(sad, fold, is_case, folds, meter=meter)
     scores = np.zeros(len(names))
-    for fold in track(range(folds), "risk scores", "folds"):
-        train = fold_of[owner] != fold
-        z = standardise(sad, train & ~is_case)
-        case_mean, control_mean = z.means(train & is_case, train & ~is_case)
-        direction = case_mean - control_mean
-        norm = np.linalg.norm(direction)
-        variant_score = z.project(direction / norm if norm > 0 else direction)
-        held = ~train
-        np.add.at(scores, owner[held], variant_score[held])
+    np.add.at(scores, owner, variant_score)
     return RiskScores(names, group, scores, fold_of)
