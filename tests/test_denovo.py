@@ -288,6 +288,26 @@ def test_the_components_report_progress_over_every_pass(monkeypatch, caplog):
     )
 
 
+def test_the_mean_row_before_the_gram_matrix_reports_progress(monkeypatch, caplog):
+    # before: nothing showed between "standardising the scores ... done" and the Gram
+    # matrix's first line while the mean row was summed (10 s at 129,228 variants)
+    from crossreg.stats import denovo
+
+    monkeypatch.setenv("CROSSREG_PROGRESS", "log")
+    monkeypatch.setenv("CROSSREG_PROGRESS_INTERVAL", "0")
+    monkeypatch.setattr(denovo, "BLOCK_ROWS", 50)  # 480 variants: 10 blocks a pass
+    sad, _, is_case = _planted()
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        denovo.standardised_components(sad, ~is_case, 3)
+    lines = [r.getMessage() for r in caplog.records]
+    centring = [i for i, line in enumerate(lines) if line.startswith("centring the scores: ")]
+    assert [lines[i].split(" (")[0] for i in centring] == [
+        f"centring the scores: {k}/10 row blocks" for k in range(1, 11)
+    ]
+    assert lines[centring[0] - 1].startswith("standardising the scores: 20/20 row blocks")
+    assert lines[centring[-1] + 1].startswith("principal components: 1/10 row blocks")
+
+
 def _denovo_data(sad: np.ndarray, is_case: np.ndarray, per_person: int) -> DenovoData:
     """`sad` as de novo variants on chr1, `per_person` consecutive ones to a person."""
     n, t = sad.shape

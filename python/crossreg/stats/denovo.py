@@ -196,9 +196,10 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
     smaller side (tracks × tracks, or variants × variants when there are fewer variants),
     summed :data:`BLOCK_ROWS` rows at a time, not an SVD of the whole matrix: hundreds
     of thousands of de novo variants on 5,313 tracks would take an SVD hours and copies of
-    the matrix more memory. The Gram matrix's pass and the projection's show progress, and
-    a line names the eigendecomposition between them (at the paper's scale, from seconds
-    to a minute each on a 2-core machine, by its load)."""
+    the matrix more memory. The passes for the mean row, the Gram matrix and the
+    projection show progress, and a line names the eigendecomposition between the last
+    two (at the paper's scale, from seconds to a minute each on a 2-core machine, by its
+    load)."""
     from scipy.linalg import eigh
     from scipy.linalg.blas import dsyrk as syrk
 
@@ -206,7 +207,8 @@ def principal_components(z: Standardised | npt.NDArray, k: int) -> Components:
         table = np.asarray(z)
         z = Standardised(table, np.zeros(table.shape[1]), np.ones(table.shape[1]))
     n, t = z.shape
-    mean = z.means(np.ones(n, dtype=bool))[0] if n else np.zeros(t)
+    with progress(block_count(n), "centring the scores", "row blocks") as meter:
+        mean = z.means(np.ones(n, dtype=bool), meter=meter)[0] if n else np.zeros(t)
     by_track = t <= n
     if by_track:  # its lower triangle summed in place by BLAS syrk (eigh reads only that)
         gram = np.zeros((t, t), order="F")
