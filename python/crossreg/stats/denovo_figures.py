@@ -26,6 +26,8 @@ from crossreg.plots import colours, format_p, new_figure, save_figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from crossreg.progress import Progress
+
 SHOWN_COMPONENTS = 3
 GROUP_COLOURS = {"case": "#c0392b", "control": "#7f8c8d"}
 LABELS_UP_TO = 60  # tick labels on the x axis at most
@@ -149,20 +151,27 @@ def risk_figure(people: pl.DataFrame, summary: dict) -> Figure:
     return fig
 
 
-def plot_denovo(out: str | os.PathLike[str], *, svg: bool = False) -> list[Path]:
+def plot_denovo(
+    out: str | os.PathLike[str], *, svg: bool = False, meter: Progress | None = None
+) -> list[Path]:
     """Draw the three figures in the denovo output directory `out` from its tables;
-    returns the files written."""
+    returns the files written, each counted on `meter` once written."""
     out = Path(out)
 
     def read(name: str) -> pl.DataFrame:
         return pl.read_csv(out / name, separator="\t", infer_schema_length=None)
 
-    written = save_figure(tracks_q_figure(read("tracks.tsv")), out / "tracks_q.png", svg=svg)
+    def save(figure: Figure, name: str) -> list[Path]:
+        files = save_figure(figure, out / name, svg=svg)
+        if meter is not None:
+            meter.update(len(files))
+        return files
+
+    written = save(tracks_q_figure(read("tracks.tsv")), "tracks_q.png")
     if (out / "component_scores.tsv").exists():
-        figure = components_figure(read("component_scores.tsv"), read("components.tsv"))
-        written += save_figure(figure, out / "components.png", svg=svg)
+        written += save(
+            components_figure(read("component_scores.tsv"), read("components.tsv")),
+            "components.png",
+        )
     summary = json.loads((out / "summary.json").read_text())
-    written += save_figure(
-        risk_figure(read("individuals.tsv"), summary), out / "risk_score.png", svg=svg
-    )
-    return written
+    return written + save(risk_figure(read("individuals.tsv"), summary), "risk_score.png")

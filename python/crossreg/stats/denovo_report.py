@@ -17,7 +17,7 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import tsv_text
 from crossreg.io.vcf import Variant, iter_vcf
 from crossreg.plots import check_plot_options, remove_stale_figures
-from crossreg.progress import progress
+from crossreg.progress import Progress, progress
 from crossreg.stats.denovo import (
     CASE,
     CONTROL,
@@ -502,11 +502,13 @@ def run_tests(data: DenovoData, *, components: int = 10, folds: int = 5, seed: i
     }
 
 
-def write_report(out: str | os.PathLike[str], report: dict) -> Path:
+def write_report(
+    out: str | os.PathLike[str], report: dict, *, meter: Progress | None = None
+) -> Path:
     """``tracks.tsv``, ``components.tsv``, ``component_scores.tsv`` (each variant, its
     carrier, group, label, chrom, pos, REF and ALT, with its scores on the first
     components, what ``components.png`` shows), ``individuals.tsv`` and ``summary.json``
-    in `out`."""
+    in `out`, each file counted on `meter` once written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name in TABLES:
@@ -514,8 +516,12 @@ def write_report(out: str | os.PathLike[str], report: dict) -> Path:
             continue
         with atomic_write(out / f"{name}.tsv") as handle:
             handle.write(tsv_text(report[name]))
+        if meter is not None:
+            meter.update()
     with atomic_write(out / "summary.json") as handle:
         json.dump(report["summary"], handle, indent=1)
+    if meter is not None:
+        meter.update()
     return out
 
 
@@ -546,15 +552,19 @@ def write_denovo(
     figures ``tracks_q.png``, ``components.png`` and ``risk_score.png``
     (:mod:`crossreg.stats.denovo_figures`; SVG too with `svg`); returns the summary. An
     earlier run's files in `out` are removed before the tables are written
-    (:func:`remove_earlier_outputs`)."""
+    (:func:`remove_earlier_outputs`); their writing shows its progress in files."""
     check_plot_options(plots, svg)
     check_settings(components=components, folds=folds)
     data = load_groups(groups, sample_field=sample_field)
     report = run_tests(data, components=components, folds=folds, seed=seed)
     remove_earlier_outputs(Path(out))
-    write_report(out, report)
-    if plots:
-        from crossreg.stats.denovo_figures import plot_denovo
+    files = sum(name in report for name in TABLES) + 1
+    figures = len(FIGURE_STEMS) * (1 + svg) if plots else 0
+    desc = "writing the tables and figures" if plots else "writing the tables"
+    with progress(files + figures, desc, "files") as meter:
+        write_report(out, report, meter=meter)
+        if plots:
+            from crossreg.stats.denovo_figures import plot_denovo
 
-        plot_denovo(out, svg=svg)
+            plot_denovo(out, svg=svg, meter=meter)
     return report["summary"]
