@@ -377,16 +377,19 @@ def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
     assert scored[-1] == ["sad", "--out", str(interrupted), "--resume"]
 
 
-def test_a_stopped_ism_step_is_continued_on_resume_and_scored_afresh_otherwise(
-    tmp_path, monkeypatch
+@pytest.mark.parametrize("step", ["ism", "evaluate"])
+def test_a_stopped_step_is_continued_on_resume_and_scored_afresh_otherwise(
+    tmp_path, monkeypatch, step
 ):
-    """The demo's ISM step continues a run stopped in its sites when the demo resumes (it
-    called write_ism without resume, so every later demo --resume stopped at the left-over
-    OUT.partial/ with 'rerun with --resume'), and scores afresh when it does not resume or
+    """The demo's ISM and evaluate steps continue a run stopped midway when the demo
+    resumes (ISM called write_ism without resume, so every later demo --resume stopped at
+    the left-over OUT.partial/ with 'rerun with --resume'; evaluate without --resume
+    refuses its left-over checkpoint), and score afresh when the demo does not resume or
     the model was saved since."""
     import os
 
     import crossreg.demo_steps
+    from crossreg.evaluate.checkpoint import checkpoint_dir
     from crossreg.variants.sad_stream import partial_dir
 
     model = tmp_path / "best"
@@ -398,60 +401,29 @@ def test_a_stopped_ism_step_is_continued_on_resume_and_scored_afresh_otherwise(
         calls.append((argv, resume))
 
     monkeypatch.setattr(crossreg.demo_steps, "run_step", run_step)
-    table = tmp_path / "sites.ism.h5"
-    argv = ["ism", "--out", str(table)]
+    out = tmp_path / ("sites.ism.h5" if step == "ism" else "joint_on_human")
+    argv = [step, "--out", str(out)]
+    if step == "ism":
+        partial = partial_dir(out)
 
-    def ism(resume: bool) -> None:
-        crossreg.demo_steps.ism_step(argv, model, table, resume, tmp_path, table)
+        def run(resume: bool) -> None:
+            crossreg.demo_steps.ism_step(argv, model, out, resume, tmp_path, out)
+    else:
+        partial = checkpoint_dir(out)
 
-    partial_dir(table).mkdir()
-    ism(True)
-    assert calls[-1] == ([*argv, "--resume"], True) and partial_dir(table).exists()
-    ism(False)
-    assert calls[-1] == (argv, False) and not partial_dir(table).exists()
-    partial_dir(table).mkdir()
+        def run(resume: bool) -> None:
+            crossreg.demo_steps.evaluate_step(argv, model, tmp_path, out, "human", resume)
+
+    partial.mkdir(parents=True)
+    run(True)
+    assert calls[-1] == ([*argv, "--resume"], True) and partial.exists()
+    run(False)
+    assert calls[-1] == (argv, False) and not partial.exists()
+    partial.mkdir()
     past = (model / "model.safetensors").stat().st_mtime_ns - 10**9
-    os.utime(partial_dir(table), ns=(past, past))
-    ism(True)
-    assert calls[-1] == (argv, False) and not partial_dir(table).exists()
-
-
-def test_a_stopped_evaluate_step_is_continued_on_resume_and_scored_afresh_otherwise(
-    tmp_path, monkeypatch
-):
-    """The demo's evaluate step continues a run stopped midway when the demo resumes
-    (evaluate without --resume refuses its left-over checkpoint), and scores afresh when
-    it does not resume or the model was saved since."""
-    import os
-
-    import crossreg.demo_steps
-    from crossreg.evaluate.checkpoint import checkpoint_dir
-
-    model = tmp_path / "best"
-    model.mkdir()
-    (model / "model.safetensors").write_bytes(b"weights")
-    calls: list[tuple[list[str], bool]] = []
-
-    def run_step(argv, step, *args, resume, **kwargs):
-        calls.append((argv, resume))
-
-    monkeypatch.setattr(crossreg.demo_steps, "run_step", run_step)
-    folder = tmp_path / "joint_on_human"
-    argv = ["evaluate", "--out", str(folder)]
-
-    def evaluate(resume: bool) -> None:
-        crossreg.demo_steps.evaluate_step(argv, model, tmp_path, folder, "human", resume)
-
-    checkpoint_dir(folder).mkdir(parents=True)
-    evaluate(True)
-    assert calls[-1] == ([*argv, "--resume"], True) and checkpoint_dir(folder).exists()
-    evaluate(False)
-    assert calls[-1] == (argv, False) and not checkpoint_dir(folder).exists()
-    checkpoint_dir(folder).mkdir()
-    past = (model / "model.safetensors").stat().st_mtime_ns - 10**9
-    os.utime(checkpoint_dir(folder), ns=(past, past))
-    evaluate(True)
-    assert calls[-1] == (argv, False) and not checkpoint_dir(folder).exists()
+    os.utime(partial, ns=(past, past))
+    run(True)
+    assert calls[-1] == (argv, False) and not partial.exists()
 
 
 def test_ism_summary_counts_only_positions_on_the_chromosome(tmp_path: Path) -> None:

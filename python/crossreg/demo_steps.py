@@ -103,6 +103,18 @@ def written_after(output: Path, model: Path) -> bool:
     return output.stat().st_mtime_ns >= newest
 
 
+def continued(argv: list[str], partial: Path, model: Path, resume: bool) -> tuple[list[str], bool]:
+    """`argv` with ``--resume``, and True, when `resume` and the checkpoint folder `partial`
+    was written after the model's last save; otherwise `partial`, if any, is removed (the
+    step starts afresh) and `argv` is returned as it was, with False."""
+    if partial.exists() and not (resume and written_after(partial, model)):
+        log.info("%s is not continued: scoring again", partial)
+        shutil.rmtree(partial)
+    if not partial.exists():
+        return argv, False
+    return [*argv, "--resume"], True
+
+
 def evaluate_step(
     argv: list[str], model: Path, store: Path, folder: Path, genome: str, resume: bool
 ) -> Any:
@@ -110,13 +122,7 @@ def evaluate_step(
     stopped midway continues from its checkpoint, unless the model was saved again since;
     a stopped run that is not resumed (or predates the model) is scored afresh, as a
     finished one always is. Returns the per-track table."""
-    partial = evaluation_checkpoint(folder)
-    if partial.exists() and not (resume and written_after(partial, model)):
-        log.info("%s is not continued: scoring again", partial)
-        shutil.rmtree(partial)
-    interrupted = partial.exists()
-    if interrupted:
-        argv = [*argv, "--resume"]
+    argv, interrupted = continued(argv, evaluation_checkpoint(folder), model, resume)
     return run_step(argv, evaluate_model, model, store, folder, genome=genome, resume=interrupted)
 
 
@@ -158,13 +164,7 @@ def ism_step(
     with `resume`, a run stopped in its sites continues from its finished chunks, unless
     the model was saved again since; a stopped run that is not resumed (or predates the
     model) is scored afresh, as a finished table always is (the step takes seconds)."""
-    partial = partial_dir(table)
-    if partial.exists() and not (resume and written_after(partial, model)):
-        log.info("%s is not continued: scoring again", partial)
-        shutil.rmtree(partial)
-    interrupted = partial.exists()
-    if interrupted:
-        argv = [*argv, "--resume"]
+    argv, interrupted = continued(argv, partial_dir(table), model, resume)
     run_step(argv, write_ism, model, *args, resume=interrupted, **kwargs)
 
 
