@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from crossreg.cli import main
 from crossreg.evaluate import checkpoint as checkpoint_module
@@ -154,6 +155,16 @@ def test_a_resume_with_other_settings_is_refused_naming_them(
     assert sorted(p.name for p in (out / CHECKPOINT).iterdir()) == kept  # left as it was
 
 
+def test_a_resume_naming_the_device_auto_picked_continues(world, whole, tmp_path, monkeypatch):
+    """A run with --device auto resumed with the device it picked (and the reverse) is the
+    same run: it continues, to the same bytes."""
+    picked = "cuda" if torch.cuda.is_available() else "cpu"
+    out = tmp_path / "out"
+    argv = interrupted(world, out, monkeypatch, *COLUMNS)
+    assert main([*argv, "--device", picked, "--resume"]) == 0
+    assert digests(out) == whole
+
+
 def test_a_resume_of_another_model_is_refused(world, stores, tmp_path, monkeypatch, logs):
     out = tmp_path / "out"
     interrupted(world, out, monkeypatch)
@@ -216,6 +227,8 @@ def test_the_checkpoint_records_the_settings_that_decide_the_numbers(world, tmp_
         "min_class": 3,
     }
     assert settings["options"]["batch_size"] == 2 and settings["split"] == "test"
+    # --device auto is recorded as the kind of device it picked
+    assert settings["options"]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert set(settings) == {"identity", "model", "data", "split", "genome", "options", "columns"}
 
 

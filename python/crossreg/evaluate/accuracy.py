@@ -107,7 +107,8 @@ def score_store(
     if count == 0:
         raise ValueError(f"dataset {Path(data_dir)} has no '{split}' windows")
     table = config.targets[head]
-    settings = evaluation_settings(model_dir, store, split, head, options, columns)
+    device = next(model.parameters()).device.type
+    settings = evaluation_settings(model_dir, store, split, head, options, columns, device)
     checkpoint.open(settings, resume=resume)
     with checkpoint.kept_when_stopped(count), contextlib.ExitStack() as stack:
         spill = None

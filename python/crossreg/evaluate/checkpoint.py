@@ -81,11 +81,14 @@ def evaluation_settings(
     head: str,
     options: InferenceOptions,
     columns: ColumnOptions,
+    device: str,
 ) -> dict[str, Any]:
     """What decides an evaluation's numbers, as JSON values: the checkpoint and the store
     by content (a copy at another path is the same), the split, the head, the inference
     options (the batch size too: it decides the batches, whose predictions may differ in
-    their last bits) and the column statistics."""
+    their last bits; as device, the kind the model runs on, `device`: ``auto`` resolved,
+    so a resume where ``auto`` picks another kind is refused, and one naming the kind
+    ``auto`` picked before is not) and the column statistics."""
     data = {k: v for k, v in store_fingerprint(store).items() if k != "path"}
     settings = {
         "identity": IDENTITY_RULE,
@@ -93,7 +96,7 @@ def evaluation_settings(
         "data": data,
         "split": split,
         "genome": head,
-        "options": dataclasses.asdict(options),
+        "options": dataclasses.asdict(options) | {"device": device},
         "columns": dataclasses.asdict(columns),
     }
     return json.loads(json.dumps(settings, sort_keys=True))
