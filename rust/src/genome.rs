@@ -315,9 +315,10 @@ fn memchr_newline(haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == b'\n')
 }
 
-/// Compute the `.fai` index of a FASTA file.
+/// Compute the `.fai` index of a FASTA file (plain, gzip or BGZF, read as
+/// [`Genome::load`] reads it; the offsets are those of the decompressed text).
 pub fn build_index(path: &Path) -> Result<Vec<FaiRecord>> {
-    let data = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (data, _, _) = read_fasta(path, false)?;
     scan_fasta(path, &data, |_| {})
 }
 
@@ -865,6 +866,7 @@ mod tests {
                 text.len()
             );
             assert!(!fai_path(&path).exists());
+            assert_eq!(build_index(&path).unwrap(), build_index(&plain).unwrap());
         }
     }
 
