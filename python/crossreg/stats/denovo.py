@@ -126,13 +126,10 @@ class Standardised:
         self, meter: Progress | None = None
     ) -> Iterator[tuple[slice, npt.NDArray[np.float64]]]:
         """Each block of rows: where it lies, and its standardised values (a new array)."""
-        for start in range(0, len(self.table), BLOCK_ROWS):
-            rows = slice(start, start + BLOCK_ROWS)
-            block = np.subtract(self.table[rows], self.mean, dtype=np.float64)
+        for rows, raw in _row_blocks(self.table, meter):
+            block = np.subtract(raw, self.mean, dtype=np.float64)
             block /= self.scale
             yield rows, block
-            if meter is not None:
-                meter.update()
 
     def means(
         self, *selections: npt.NDArray[np.bool_], meter: Progress | None = None
