@@ -26,6 +26,7 @@ from crossreg.stats.sldp.refpanel import Spectrum
 from crossreg.stats.sldp.tables import (
     file_stem,
     numbers,
+    read_table_batches,
     read_text_table,
     require_columns,
 )
@@ -47,18 +48,6 @@ class Sumstats:
     z: npt.NDArray[np.float64]
     n: npt.NDArray[np.float64]
 
-    def restricted(self, keep: npt.NDArray[np.bool_]) -> Sumstats:
-        """The rows in `keep`."""
-        return Sumstats(
-            self.name,
-            self.source,
-            self.snp[keep],
-            self.a1[keep],
-            self.a2[keep],
-            self.z[keep],
-            self.n[keep],
-        )
-
     def align(
         self, panel: ChromPanel
     ) -> tuple[Alignment, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -73,66 +62,90 @@ class Sumstats:
 
 
 def _require_usable(
-    values: npt.NDArray[np.float64], name: str, path: Path, *, positive: bool
+    values: npt.NDArray[np.float64],
+    name: str,
+    path: Path,
+    *,
+    positive: bool,
+    rows_before: int = 0,
 ) -> None:
     """Stop at the first value of column `name` that is infinite (or, with `positive`, not
-    above 0), naming file and line; missing values (NaN) pass."""
+    above 0), naming file and line (`rows_before`: the file's rows before these values');
+    missing values (NaN) pass."""
     bad = np.isinf(values) | ((values <= 0) if positive else False)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         need = "a finite number above 0" if positive else "a finite number"
         raise ValueError(
-            f"{path} line {row + 2}: column {name} has {float(values[row])}; it must be {need} "
-            "(or NA to drop the row)"
+            f"{path} line {row + 2 + rows_before}: column {name} has {float(values[row])}; "
+            f"it must be {need} (or NA to drop the row)"
         )
 
 
 def _at_print_snps(
-    snp: npt.NDArray[np.str_],
-    usable: npt.NDArray[np.bool_],
-    print_snps: npt.NDArray[np.str_],
-    path: Path,
+    snp: pl.Series, usable: npt.NDArray[np.bool_], printed: pl.Series
 ) -> npt.NDArray[np.bool_]:
-    """The `usable` rows whose SNP id is a print SNP; stops, with an example of each, when
-    there are usable rows but none is (ids spelled another way, say ``chr1:12345``
-    against rsIDs)."""
-    keep = usable & np.isin(snp, print_snps)
-    if usable.any() and not keep.any():
+    """The `usable` rows whose SNP id is one of the `printed` SNPs."""
+    return usable & snp.is_in(printed.implode()).to_numpy()
+
+
+def _require_print_snp_rows(
+    path: Path, usable: int, example: str, kept: int, print_snps: npt.NDArray[np.str_]
+) -> None:
+    """Stop, with an example of each, when `path` has `usable` rows with statistics (the
+    first at SNP `example`) but `kept`, those at print SNPs, is 0 (ids spelled another
+    way, say ``chr1:12345`` against rsIDs)."""
+    if usable and not kept:
         raise ValueError(
-            f"{path}: none of its {int(usable.sum())} SNP ids with statistics (e.g. "
-            f"{str(snp[usable][0])!r}) is a print SNP (--print-snps: {len(print_snps)} SNPs, e.g. "
-            f"{str(print_snps[0])!r}); the two must name SNPs alike (e.g. both rsIDs)"
+            f"{path}: none of its {usable} SNP ids with statistics (e.g. {example!r}) is a "
+            f"print SNP (--print-snps: {len(print_snps)} SNPs, e.g. {str(print_snps[0])!r}); "
+            "the two must name SNPs alike (e.g. both rsIDs)"
         )
-    return keep
 
 
 def read_sumstats(path: str | os.PathLike[str], print_snps: npt.NDArray[np.str_]) -> Sumstats:
     """ldsc munged sumstats ``SNP A1 A2 Z N`` (gz or plain): rows with a missing Z or N
     dropped, then restricted to the print SNPs. An infinite Z, or an N that is infinite
-    or not above 0, stops naming file and line."""
+    or not above 0, stops naming file and line. The file is read a batch of rows at a
+    time (:func:`read_table_batches`), each kept only at the print SNPs."""
     path = Path(path)
-    table = read_text_table(path, header=True)
+    printed = pl.Series(print_snps, dtype=pl.String)
+    pieces, usable_rows, example = [], 0, ""
+    for k, (before, table) in enumerate(read_table_batches(path)):
+        if not k:
+            _require_sumstats_columns(table, path)
+        z = numbers(table, "Z", path, header=True, na=True, rows_before=before)
+        n = numbers(table, "N", path, header=True, na=True, rows_before=before)
+        _require_usable(z, "Z", path, positive=False, rows_before=before)
+        _require_usable(n, "N", path, positive=True, rows_before=before)
+        usable = ~np.isnan(z) & ~np.isnan(n)
+        if not usable_rows and usable.any():
+            example = str(table["SNP"][int(np.argmax(usable))])
+        usable_rows += int(usable.sum())
+        keep = _at_print_snps(table["SNP"], usable, printed)
+        pieces.append(table.select("SNP", "A1", "A2").with_columns(Z=z, N=n).filter(keep))
+    rows = pl.concat(pieces)
+    _require_print_snp_rows(path, usable_rows, example, len(rows), print_snps)
+    return Sumstats(
+        file_stem(path),
+        str(path),
+        rows["SNP"].to_numpy().astype(str),
+        rows["A1"].to_numpy().astype(str),
+        rows["A2"].to_numpy().astype(str),
+        rows["Z"].to_numpy(),
+        rows["N"].to_numpy(),
+    )
+
+
+def _require_sumstats_columns(table: pl.DataFrame, path: Path) -> None:
+    """Stop when the sumstats `table` of `path` lacks a column, with a hint when it has
+    BETA and SE in place of Z."""
     if "Z" not in table.columns and {"BETA", "SE"} <= set(table.columns):
         raise ValueError(
             f"{path}: no Z column (it has BETA and SE): give ldsc-munged statistics "
             "(munge_sumstats.py writes Z), or add Z = BETA / SE for allele A1"
         )
     require_columns(table, ["SNP", "A1", "A2", "Z", "N"], path)
-    z = numbers(table, "Z", path, header=True, na=True)
-    n = numbers(table, "N", path, header=True, na=True)
-    _require_usable(z, "Z", path, positive=False)
-    _require_usable(n, "N", path, positive=True)
-    found = Sumstats(
-        file_stem(path),
-        str(path),
-        table["SNP"].to_numpy().astype(str),
-        table["A1"].to_numpy().astype(str),
-        table["A2"].to_numpy().astype(str),
-        z,
-        n,
-    )
-    usable = ~np.isnan(z) & ~np.isnan(n)
-    return found.restricted(_at_print_snps(found.snp, usable, print_snps, path))
 
 
 def read_eqtl(
@@ -153,37 +166,25 @@ def read_eqtl(
     either way; the regression drops them when it reconciles alleles. A (SNP, gene)
     row listed again with the same values counts once (:func:`_first_gene_rows`). An infinite
     z or slope, or a slope_se that is infinite or not above 0, stops naming file and line.
+    The file is read a batch of rows at a time (:func:`read_table_batches`), of which only
+    the six columns used are kept.
     """
     path = Path(path)
-    table = read_text_table(path, header=True)
-    id_column = next((c for c in ("SNP", "rsid", "variant_id") if c in table.columns), "SNP")
-    require_columns(table, [id_column, "gene_id"], path)
-    alt, ref = _eqtl_alleles(table, path)
-    z = _eqtl_z(table, path)
-    sizes = _eqtl_sizes(table, path, n)
-    snp = table[id_column].to_numpy().astype(str)
-    listed = pl.DataFrame(
-        {
-            "SNP": snp,
-            "gene_id": table["gene_id"].to_numpy().astype(str),
-            "alt": alt.to_numpy().astype(str),
-            "ref": ref.to_numpy().astype(str),
-            "z": z,
-            "n": sizes,
-        }
+    listed = pl.concat(
+        [_eqtl_listed(table, path, n, before) for before, table in read_table_batches(path)]
     )
     once = _first_gene_rows(listed, path)
-    keep = _at_print_snps(snp, once & np.isfinite(z) & np.isfinite(sizes), print_snps, path)
-    rows = pl.DataFrame(
-        {
-            "SNP": snp,
-            "a1": alt.to_numpy().astype(str),
-            "a2": ref.to_numpy().astype(str),
-            "z": z,
-            "n": sizes,
-            "line": np.arange(len(snp)) + 2,
-        }
-    ).filter(pl.Series(keep))
+    z, sizes = listed["z"].to_numpy(), listed["n"].to_numpy()
+    usable = once & np.isfinite(z) & np.isfinite(sizes)
+    keep = _at_print_snps(listed["SNP"], usable, pl.Series(print_snps, dtype=pl.String))
+    example = str(listed["SNP"][int(np.argmax(usable))]) if usable.any() else ""
+    _require_print_snp_rows(path, int(usable.sum()), example, int(keep.sum()), print_snps)
+    rows = (
+        listed.select("SNP", "alt", "ref", "z", "n")
+        .rename({"alt": "a1", "ref": "a2"})
+        .with_columns(line=pl.int_range(2, pl.len() + 2))
+        .filter(pl.Series(keep))
+    )
     upper_pair = rows.select("SNP", "line", pl.col("a1", "a2").str.to_uppercase())
     first = (
         upper_pair.filter(two_bases(pl.col("a1"), pl.col("a2")))
@@ -225,6 +226,26 @@ def read_eqtl(
     )
 
 
+def _eqtl_listed(
+    table: pl.DataFrame, path: Path, n: float | None, rows_before: int
+) -> pl.DataFrame:
+    """A batch of an eQTL table (`rows_before` rows of the file before it) as its rows'
+    ``SNP gene_id alt ref z n``."""
+    id_column = next((c for c in ("SNP", "rsid", "variant_id") if c in table.columns), "SNP")
+    require_columns(table, [id_column, "gene_id"], path)
+    alt, ref = _eqtl_alleles(table, path)
+    return pl.DataFrame(
+        {
+            "SNP": table[id_column],
+            "gene_id": table["gene_id"],
+            "alt": alt,
+            "ref": ref,
+            "z": _eqtl_z(table, path, rows_before),
+            "n": _eqtl_sizes(table, path, n, rows_before),
+        }
+    )
+
+
 def _eqtl_alleles(table: pl.DataFrame, path: Path) -> tuple[pl.Series, pl.Series]:
     """An eQTL table's (alt, ref) alleles: its ``alt`` and ``ref`` columns, else parsed
     from ``variant_id`` (``chr_pos_ref_alt[_build]``)."""
@@ -239,21 +260,23 @@ def _eqtl_alleles(table: pl.DataFrame, path: Path) -> tuple[pl.Series, pl.Series
     return parts.list.get(3), parts.list.get(2)
 
 
-def _eqtl_z(table: pl.DataFrame, path: Path) -> npt.NDArray[np.float64]:
+def _eqtl_z(table: pl.DataFrame, path: Path, rows_before: int) -> npt.NDArray[np.float64]:
     """An eQTL table's z per row: its ``z`` column, else ``slope / slope_se``."""
     if "z" in table.columns:
-        z = numbers(table, "z", path, header=True, na=True)
-        _require_usable(z, "z", path, positive=False)
+        z = numbers(table, "z", path, header=True, na=True, rows_before=rows_before)
+        _require_usable(z, "z", path, positive=False, rows_before=rows_before)
         return z
     require_columns(table, ["slope", "slope_se"], path)
-    slope = numbers(table, "slope", path, header=True, na=True)
-    slope_se = numbers(table, "slope_se", path, header=True, na=True)
-    _require_usable(slope, "slope", path, positive=False)
-    _require_usable(slope_se, "slope_se", path, positive=True)
+    slope = numbers(table, "slope", path, header=True, na=True, rows_before=rows_before)
+    slope_se = numbers(table, "slope_se", path, header=True, na=True, rows_before=rows_before)
+    _require_usable(slope, "slope", path, positive=False, rows_before=rows_before)
+    _require_usable(slope_se, "slope_se", path, positive=True, rows_before=rows_before)
     return slope / slope_se
 
 
-def _eqtl_sizes(table: pl.DataFrame, path: Path, n: float | None) -> npt.NDArray[np.float64]:
+def _eqtl_sizes(
+    table: pl.DataFrame, path: Path, n: float | None, rows_before: int
+) -> npt.NDArray[np.float64]:
     """An eQTL table's sample size per row: its ``N`` column, or `n` for every row."""
     if n is None:
         if "N" not in table.columns:
@@ -261,8 +284,8 @@ def _eqtl_sizes(table: pl.DataFrame, path: Path, n: float | None) -> npt.NDArray
                 f"{path}: no N column (it has {', '.join(table.columns)}); give the tables' "
                 "sample size with --eqtl-n"
             )
-        sizes = numbers(table, "N", path, header=True, na=True)
-        _require_usable(sizes, "N", path, positive=True)
+        sizes = numbers(table, "N", path, header=True, na=True, rows_before=rows_before)
+        _require_usable(sizes, "N", path, positive=True, rows_before=rows_before)
         return sizes
     if not (np.isfinite(n) and n > 0):
         raise ValueError(f"{path}: the eQTL sample size must be a finite number above 0, got {n}")

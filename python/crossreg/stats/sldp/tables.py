@@ -4,27 +4,32 @@ columns whose bad values are errors naming the file and line.
 Every line of a table is a row: a blank line, a ``#`` comment or a row whose number of
 fields differs from the header's (or, without a header, the first line's) stops with an
 error naming the file and the line; blank lines at the end of a file are ignored. Tables
-are parsed at once by polars; only when that fails, or leaves a field missing, are the
-lines read one by one to name the bad one."""
+are parsed by polars, whole or (:func:`read_table_batches`, for files of any length) a
+batch of lines at a time; only when that fails, or leaves a field missing, are the lines
+read one by one to name the bad one."""
 
 from __future__ import annotations
 
-import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.io.text import GZIP_ERRORS, numbered_lines, open_text
+from crossreg.io.text import BOM, GZIP_ERRORS, numbered_lines, open_text
 
 # the strings pandas reads as missing (the reference reads its numbers with pandas)
 PANDAS_NA = [
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 ]  # fmt: skip
+
+#: Characters of text :func:`read_table_batches` parses at a time (16 MiB of ASCII text,
+#: some 500,000 rows of summary statistics).
+BATCH_CHARS = 1 << 24
 
 
 def read_text_table(
@@ -35,9 +40,39 @@ def read_text_table(
     fields; else tabs do. A blank line, a comment or a row with too few or too many
     fields stops naming the file and the line."""
     text = table_text(path, whitespace=whitespace)
+    table = _parsed(path, text, header=header)
+    if header and "_duplicated_" in "".join(table.columns):
+        _refuse_repeated_names(path, text.split("\n", 1)[0])
+    return table
+
+
+def read_table_batches(path: str | os.PathLike[str]) -> Iterator[tuple[int, pl.DataFrame]]:
+    """The whitespace-separated table with a header at `path` as :func:`read_text_table`
+    reads it, in batches of rows from about :data:`BATCH_CHARS` characters of text each:
+    ``(rows before the batch, its rows)``, every batch with the header's columns, so that
+    a file of any length is held a batch at a time. Bad lines stop as with
+    :func:`read_text_table`, naming the file's line."""
+    names = ""
+    for line, text in _text_batches(path, whitespace=True, size=BATCH_CHARS):
+        if line == 1:
+            names = text.split("\n", 1)[0]
+            table = _parsed(path, text, header=True)
+            if "_duplicated_" in "".join(table.columns):
+                _refuse_repeated_names(path, names)
+        else:  # the header again, at the line before the batch's first
+            table = _parsed(path, f"{names}\n{text}", header=True, first_line=line - 1)
+        yield max(line - 2, 0), table
+
+
+def _parsed(
+    path: str | os.PathLike[str], text: str, *, header: bool, first_line: int = 1
+) -> pl.DataFrame:
+    """`text` (tab-separated, its first line line `first_line` of `path`) as a table of
+    strings; a blank line, a comment or a row with too few or too many fields stops
+    naming the line."""
     try:
         table = pl.read_csv(
-            io.StringIO(text + "\n"),
+            (text + "\n").encode(),
             separator="\t",
             has_header=header,
             infer_schema=False,
@@ -45,14 +80,13 @@ def read_text_table(
             quote_char=None,
         )
     except pl.exceptions.PolarsError as error:  # a row with more fields than the first
-        raise _bad_line(path, text, header=header) or ValueError(f"{path}: {error}") from None
+        problem = _bad_line(path, text, header=header, first_line=first_line)
+        raise problem or ValueError(f"{path}: {error}") from None
     if sum(table.null_count().row(0)) or _has_blank_or_comment(text):
-        problem = _bad_line(path, text, header=header)
+        problem = _bad_line(path, text, header=header, first_line=first_line)
         if problem:
             raise problem
         table = table.fill_null("")  # only empty fields of a tab-separated table are null
-    if header and "_duplicated_" in "".join(table.columns):
-        _refuse_repeated_names(path, text.split("\n", 1)[0])
     return table
 
 
@@ -72,19 +106,54 @@ def table_text(path: str | os.PathLike[str], *, whitespace: bool) -> str:
     """The text of the table at `path` without its final newline; with `whitespace`, its
     fields separated by single tabs. An empty file, a gzip stream cut short and bytes that
     are not UTF-8 stop naming the file."""
+    return "\n".join(text for _, text in _text_batches(path, whitespace=whitespace, size=-1))
+
+
+def _text_batches(
+    path: str | os.PathLike[str], *, whitespace: bool, size: int
+) -> Iterator[tuple[int, str]]:
+    """:func:`table_text` in pieces of whole lines read about `size` characters at a time
+    (all at once when `size` is -1): ``(line number of the piece's first line, piece)``.
+    Blank lines that end a piece wait for the next, for only those at the end of the file
+    are dropped."""
+    line, pending, emitted = 1, "", False
     try:
         with open_text(path) as handle:
-            text = handle.read()
+            chunk = handle.read(size)
+            if chunk.startswith(BOM):
+                chunk = chunk[1:] or handle.read(size)
+            while chunk:
+                text, chunk = pending + chunk, handle.read(size)
+                cut = text.rfind("\n") if chunk else len(text)
+                if cut == -1:  # a line longer than `size`: read on
+                    pending = text
+                    continue
+                body, pending = text[:cut], text[cut + 1 :]
+                kept = _without_blank_end(body) if body.strip(" \t\n") else ""
+                if chunk:  # the blank lines after `kept` go with the next piece
+                    rest = body[len(kept) + 1 :] if kept else body
+                    pending = f"{rest}\n{pending}" if kept != body or not kept else pending
+                if kept:
+                    yield line, _normalised(kept, whitespace)
+                    line, emitted = line + kept.count("\n") + 1, True
     except (UnicodeDecodeError, *GZIP_ERRORS):
         for _ in numbered_lines(path):  # reads again, to raise a ValueError naming the line
             pass
         raise
-    text = _without_blank_end(text.removeprefix("\ufeff"))
-    if whitespace and not _tab_separated(text):
-        text = re.sub(r"[ \t]+", "\t", re.sub(r"(?m)^[ \t]+|[ \t]+$", "", text))
-    if not text.strip():
+    if not emitted:
         raise ValueError(f"{path}: empty file")
-    return text
+
+
+def _normalised(text: str, whitespace: bool) -> str:
+    """`text` with, when `whitespace`, its fields separated by single tabs and no space or
+    tab at a line's ends (by whole-text replacements: a regular expression would build a
+    string for every field, ten times the text's size)."""
+    if not whitespace or _tab_separated(text):
+        return text
+    text = text.replace(" ", "\t")
+    while "\t\t" in text:
+        text = text.replace("\t\t\t\t", "\t").replace("\t\t", "\t")
+    return text.replace("\n\t", "\n").replace("\t\n", "\n").strip("\t")
 
 
 def _without_blank_end(text: str) -> str:
@@ -113,14 +182,20 @@ def _has_blank_or_comment(text: str) -> bool:
 
 
 def _bad_line(
-    path: str | os.PathLike[str], text: str, *, header: bool, ragged: bool = False
+    path: str | os.PathLike[str],
+    text: str,
+    *,
+    header: bool,
+    ragged: bool = False,
+    first_line: int = 1,
 ) -> ValueError | None:
     """An error naming the first blank line, comment or (unless `ragged`) row whose field
-    count differs from the first line's in `text` (tab-separated); None if there is none."""
+    count differs from the first line's in `text` (tab-separated, its first line line
+    `first_line` of `path`); None if there is none."""
     lines = text.split("\n")
     width = lines[0].count("\t") + 1
     first = "the header" if header else "line 1"
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first_line):
         if not line.strip():
             return ValueError(f"{path} line {number}: blank line; remove it")
         if line.startswith("#"):
@@ -159,16 +234,18 @@ def numbers(
     header: bool,
     dtype: type = np.float64,
     na: bool = False,
+    rows_before: int = 0,
 ) -> npt.NDArray:
     """Column `name` as `dtype`; with `na`, pandas' missing-value strings become NaN. A
-    value that is not a number stops naming file, line and column."""
+    value that is not a number stops naming file, line and column (`rows_before`: the
+    file's rows before the table's first, for a batch of :func:`read_table_batches`)."""
     column = table[name]
     is_na = column.is_in(PANDAS_NA).to_numpy() if na else np.zeros(len(column), dtype=bool)
     target = pl.Int64 if np.issubdtype(dtype, np.integer) else pl.Float64
     values = column.set(pl.Series(is_na), None).cast(target, strict=False)
     bad = (values.is_null().to_numpy() & ~is_na).nonzero()[0]
     if len(bad):
-        line = int(bad[0]) + 1 + int(header)
+        line = int(bad[0]) + 1 + int(header) + rows_before
         raise ValueError(
             f"{path} line {line}: column {name} has {column[int(bad[0])]!r}, not a number"
         )

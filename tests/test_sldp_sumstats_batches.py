@@ -1,0 +1,165 @@
+"""A phenotype file (``--sumstats`` or ``--eqtl``) is read a batch of rows at a time: the
+statistics of the file read whole, bad rows named by their line in the file wherever a
+batch starts, and memory of a batch, not of the file's text."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossreg.stats.sldp import tables
+from crossreg.stats.sldp.sumstats import Sumstats, read_eqtl, read_sumstats
+
+PRINTED = np.array([f"rs{i}" for i in range(0, 3000, 3)])
+EQTL_HEADER = "rsid gene_id alt ref slope slope_se N\n"
+
+
+def _gwas(path: Path, rows: int, every: int) -> Path:
+    """`rows` rows of ``SNP A1 A2 Z N``, every `every`-th at a print SNP (each listed
+    again after 3,000 such rows), alleles in both orders and cases, some Z missing, runs
+    of spaces between some fields."""
+    rng = np.random.default_rng(5)
+    lines = ["SNP  A1 A2\tZ\tN"]
+    for k in range(rows):
+        snp = f"rs{k // every % 1000 * 3}" if k % every == 0 else f"rs{3000 + k}"
+        a1, a2 = ("A", "g") if k % 4 else ("G", "A")
+        z = "NA" if k % 29 == 0 else f"{rng.normal():.4f}"
+        lines.append(f"{snp}\t{a1}   {a2}\t{z}\t{1000 + k % 7}")
+    path.write_text("\n".join(lines) + "\n\n")
+    return path
+
+
+def _eqtl(path: Path, rows: int) -> Path:
+    """`rows` gene-SNP rows (``rsid gene_id alt ref slope slope_se N``), some repeated."""
+    rng = np.random.default_rng(6)
+    lines = [EQTL_HEADER.rstrip("\n")]
+    for k in range(rows):
+        alt, ref = ("T", "C") if k % 5 else ("C", "T")
+        lines.append(f"rs{k % 3000} G{k // 3000} {alt} {ref} {rng.normal():.4f} 0.1 500")
+        if k % 41 == 0:
+            lines.append(lines[-1])
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _fields(stats: Sumstats) -> list[np.ndarray]:
+    return [stats.snp, stats.a1, stats.a2, stats.z, stats.n]
+
+
+@pytest.mark.parametrize("kind", ["sumstats", "eqtl"])
+def test_batches_give_the_statistics_of_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    if kind == "sumstats":
+        path = _gwas(tmp_path / "trait.sumstats", 20_000, 4)
+        read = read_sumstats
+    else:
+        path = _eqtl(tmp_path / "tissue.tsv", 20_000)
+        read = read_eqtl
+    whole = read(path, PRINTED)
+    monkeypatch.setattr(tables, "BATCH_CHARS", 997)  # ~40 rows a batch: 500 batches
+    batched = read(path, PRINTED)
+    assert len(whole.snp) > 500
+    for mine, theirs in zip(_fields(batched), _fields(whole), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_bad_row_on_line_5_000_000_is_named(tmp_path: Path) -> None:
+    # a UK Biobank-sized file is read in several batches; the error names the file's line
+    path = tmp_path / "big.sumstats"
+    good = "rs3\tA\tG\t1.5\t90\n" * (5_000_000 - 2)
+    path.write_text(f"SNP\tA1\tA2\tZ\tN\n{good}rs3\tA\tG\t1,5\t90\nrs3\tA\tG\t1.5\t90\n")
+    assert path.stat().st_size > 2 * tables.BATCH_CHARS
+    with pytest.raises(ValueError, match=r"big\.sumstats line 5000000: column Z has '1,5'"):
+        read_sumstats(path, PRINTED)
+
+
+SUMSTATS_ERRORS = [
+    ("rs3\tA\tG\tx\t90", "line {line}: column Z has 'x', not a number"),
+    ("rs3\tA\tG\tinf\t90", "line {line}: column Z has inf; it must be a finite number"),
+    ("rs3\tA\tG\t1\t0", "line {line}: column N has 0.0; it must be a finite number above 0"),
+    ("rs3\tA\tG\t1", "line {line}: 4 fields but the header has 5"),
+    ("rs3\tA\tG\t1\t90\t7", "line {line}: 6 fields but the header has 5"),
+    ("", "line {line}: blank line; remove it"),
+    ("# more", "line {line}: a comment (starts with #); remove it"),
+]
+
+
+@pytest.mark.parametrize(("row", "message"), SUMSTATS_ERRORS)
+@pytest.mark.parametrize("line", [2, 700, 1401, 3001])
+def test_a_bad_sumstats_row_is_named_by_its_line_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row: str, message: str, line: int
+) -> None:
+    monkeypatch.setattr(tables, "BATCH_CHARS", 1000)  # ~60 rows a batch
+    rows = ["SNP\tA1\tA2\tZ\tN", *[f"rs{k}\tA\tG\t0.5\t90" for k in range(3000)]]
+    rows.insert(line - 1, row)
+    path = tmp_path / "trait.sumstats"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError) as error:
+        read_sumstats(path, PRINTED)
+    assert str(error.value).startswith(f"{path} {message.format(line=line)}")
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("rs3 G9 T C inf 0.1 500", "line {line}: column slope has inf"),
+        ("rs3 G9 T C 0.1 0 500", "line {line}: column slope_se has 0.0"),
+        ("rs3 G9 T C 0.1 0.1 NaN?", "line {line}: column N has 'NaN?', not a number"),
+        ("rs3 G9 T C 0.1", "line {line}: 5 fields but the header has 7"),
+    ],
+)
+def test_a_bad_eqtl_row_is_named_by_its_line_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, row: str, message: str
+) -> None:
+    monkeypatch.setattr(tables, "BATCH_CHARS", 1000)
+    rows = [EQTL_HEADER.rstrip("\n"), *[f"rs{k} G1 T C 0.1 0.1 500" for k in range(3000)]]
+    rows.insert(2345, row)
+    path = tmp_path / "tissue.tsv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError) as error:
+        read_eqtl(path, PRINTED)
+    assert str(error.value).startswith(f"{path} {message.format(line=2346)}")
+
+
+def test_blank_lines_at_a_batch_end_stop_only_when_a_row_follows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tables, "BATCH_CHARS", 64)
+    rows = "SNP A1 A2 Z N\n" + "".join(f"rs{k} A G 0.5 90\n" for k in range(0, 30, 3))
+    ended = tmp_path / "ended.sumstats"
+    ended.write_text(rows + "\n" * 100 + "  \t\n" * 20)
+    assert read_sumstats(ended, PRINTED).snp.tolist() == [f"rs{k}" for k in range(0, 30, 3)]
+    gap = tmp_path / "gap.sumstats"
+    gap.write_text(rows + "\n" * 100 + "rs3 A G 0.5 90\n")
+    with pytest.raises(ValueError, match=r"gap\.sumstats line 12: blank line"):
+        read_sumstats(gap, PRINTED)
+
+
+@pytest.mark.parametrize("kind", ["sumstats", "eqtl"])
+def test_a_file_is_held_a_batch_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # before, the file's whole text was read into one string (and its ids into numpy
+    # strings, 4 bytes a character) before its rows were reduced to the print SNPs
+    if kind == "sumstats":
+        path, read = _gwas(tmp_path / "trait.sumstats", 200_000, 200), read_sumstats
+    else:
+        path, read = _eqtl(tmp_path / "tissue.tsv", 200_000), read_eqtl
+    monkeypatch.setattr(tables, "BATCH_CHARS", 1 << 16)
+    read(_eqtl(tmp_path / "warm.tsv", 10) if kind == "eqtl" else path, PRINTED)  # imports
+    tracemalloc.start()
+    try:
+        stats = read(path, PRINTED)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(stats.snp) > 0.9 * len(PRINTED)
+    # a batch of the file's text (and for an eQTL table, whose rows are combined per SNP
+    # once all are read, their six columns, which polars holds where tracemalloc does not
+    # see, and a few numbers a row): before, 9 and 13 times the file's size
+    share = 4 if kind == "sumstats" else 1
+    assert peak < path.stat().st_size / share, (peak, path.stat().st_size)
