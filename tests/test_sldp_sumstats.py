@@ -157,3 +157,18 @@ def test_an_ambiguous_eqtl_snp_listed_both_ways_beside_the_other_strand_stops(
         header + both[: both.index("rs1\tg2")] + "rs3\tg1\tA\tG\t3.0\t90\nrs3\tg2\tT\tC\t1.0\t90\n"
     )
     np.testing.assert_allclose(read_eqtl(path, PRINTED).z, [2.0, 4 / np.sqrt(2)])
+
+
+def test_a_variant_id_without_alleles_names_its_line(tmp_path: Path) -> None:
+    # before: "variant_id is not chr_pos_ref_alt[_build] and no ref/alt columns", no line,
+    # no id: in a table of millions of rows, one malformed id could not be found
+    path = tmp_path / "tissue.tsv"
+    rows = [f"chr1_{k}_A_G_b38\tG1\t1.5" for k in range(100)]
+    rows[57] = "chr1_57_A\tG1\t1.5"
+    path.write_text("variant_id\tgene_id\tz\n" + "\n".join(rows) + "\n")
+    with pytest.raises(
+        ValueError,
+        match=rf"{path} line 59: variant_id 'chr1_57_A' is not chr_pos_ref_alt\[_build\] "
+        r"\(e\.g\. chr1_13550_G_A_b38\), and the table has no ref and alt columns",
+    ):
+        read_eqtl(path, np.array(["chr1_3_A_G_b38"]), n=500)

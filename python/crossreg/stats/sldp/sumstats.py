@@ -233,7 +233,7 @@ def _eqtl_listed(
     ``SNP gene_id alt ref z n``."""
     id_column = next((c for c in ("SNP", "rsid", "variant_id") if c in table.columns), "SNP")
     require_columns(table, [id_column, "gene_id"], path)
-    alt, ref = _eqtl_alleles(table, path)
+    alt, ref = _eqtl_alleles(table, path, rows_before)
     return pl.DataFrame(
         {
             "SNP": table[id_column],
@@ -246,16 +246,21 @@ def _eqtl_listed(
     )
 
 
-def _eqtl_alleles(table: pl.DataFrame, path: Path) -> tuple[pl.Series, pl.Series]:
+def _eqtl_alleles(table: pl.DataFrame, path: Path, rows_before: int) -> tuple[pl.Series, pl.Series]:
     """An eQTL table's (alt, ref) alleles: its ``alt`` and ``ref`` columns, else parsed
-    from ``variant_id`` (``chr_pos_ref_alt[_build]``)."""
+    from ``variant_id`` (``chr_pos_ref_alt[_build]``); an id that is not stops, naming its
+    line (`rows_before`: the file's rows before the table's first)."""
     if "alt" in table.columns and "ref" in table.columns:
         return table["alt"], table["ref"]
     require_columns(table, ["variant_id"], path)
     parts = table["variant_id"].str.split("_")
-    if (parts.list.len() < 4).any():
+    short = (parts.list.len() < 4).to_numpy().nonzero()[0]
+    if len(short):
+        row = int(short[0])
         raise ValueError(
-            f"{path}: variant_id is not chr_pos_ref_alt[_build] and no ref/alt columns"
+            f"{path} line {row + 2 + rows_before}: variant_id {table['variant_id'][row]!r} is "
+            "not chr_pos_ref_alt[_build] (e.g. chr1_13550_G_A_b38), and the table has no ref "
+            "and alt columns to take the alleles from; add them"
         )
     return parts.list.get(3), parts.list.get(2)
 
