@@ -8,6 +8,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from crossreg.stats.sldp import tables
@@ -163,3 +164,32 @@ def test_a_file_is_held_a_batch_at_a_time(
     # see, and a few numbers a row): before, 9 and 13 times the file's size
     share = 4 if kind == "sumstats" else 1
     assert peak < path.stat().st_size / share, (peak, path.stat().st_size)
+
+
+def test_batches_of_any_size_read_every_table_as_the_whole_read_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # random tables of a few lines, some blank, spaced, commented or ragged, some starting
+    # with a byte-order mark, read in batches of 1 to 8 characters: the same rows, or the
+    # same error, as read whole
+    rng = np.random.default_rng(8)
+    kinds = ["a\tb", "a b", "  ", "", "\t", "x  y ", "#c", "a\tb\t", " a \t  \t\t\t\t b\t", "a  b"]
+    path = tmp_path / "t.txt"
+    for _ in range(300):
+        lines = [kinds[k] for k in rng.integers(0, len(kinds), rng.integers(0, 8))]
+        ending = ["", "\n", "\n\n", " \n"][rng.integers(0, 4)]
+        path.write_text("\ufeff" * (rng.random() < 0.2) + "\n".join(lines) + ending)
+        try:
+            whole: object = tables.read_text_table(path, header=True)
+        except ValueError as error:
+            whole = str(error)
+        for size in (1, 3, 8):
+            monkeypatch.setattr(tables, "BATCH_CHARS", size)
+            try:
+                got: object = pl.concat([t for _, t in tables.read_table_batches(path)])
+            except ValueError as error:
+                got = str(error)
+            if isinstance(whole, str) or isinstance(got, str):
+                assert got == whole, (path.read_text(), size)
+            else:
+                assert isinstance(got, pl.DataFrame) and got.equals(whole), path.read_text()

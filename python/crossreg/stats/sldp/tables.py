@@ -130,9 +130,9 @@ def _text_batches(
                     continue
                 body, pending = text[:cut], text[cut + 1 :]
                 kept = _without_blank_end(body) if body.strip(" \t\n") else ""
-                if chunk:  # the blank lines after `kept` go with the next piece
+                if chunk and (not kept or len(kept) < len(body)):  # blank lines wait
                     rest = body[len(kept) + 1 :] if kept else body
-                    pending = f"{rest}\n{pending}" if kept != body or not kept else pending
+                    pending = f"{rest}\n{pending}"
                 if kept:
                     yield line, _normalised(kept, whitespace)
                     line, emitted = line + kept.count("\n") + 1, True
