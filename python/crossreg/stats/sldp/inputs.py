@@ -40,8 +40,8 @@ def read_phenotypes(
 ) -> tuple[list[Phenotype], dict[str, Heritability]]:
     """The phenotypes of the `sumstats` and `eqtl` files (`eqtl_n`: the eQTL tables' N) at
     the print SNPs, each named by its file name, and their heritability (from the LD
-    scores `ld`); stops when none is given or two share a name. One file's table is held
-    at a time: each phenotype is kept as a :class:`Phenotype`."""
+    scores `ld`); stops when none is given or two share a name. The files are read one at
+    a time, each a batch of rows at a time: each phenotype is kept as a :class:`Phenotype`."""
     paths = [Path(p) for p in (*sumstats, *eqtl)]
     if not paths:
         raise ValueError("give at least one --sumstats or --eqtl file")
