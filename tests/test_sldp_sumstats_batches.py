@@ -180,16 +180,16 @@ def test_batches_of_any_size_read_every_table_as_the_whole_read_does(
         ending = ["", "\n", "\n\n", " \n"][rng.integers(0, 4)]
         path.write_text("\ufeff" * (rng.random() < 0.2) + "\n".join(lines) + ending)
         try:
-            whole: object = tables.read_text_table(path, header=True)
+            whole: pl.DataFrame | str = tables.read_text_table(path, header=True)
         except ValueError as error:
             whole = str(error)
         for size in (1, 3, 8):
             monkeypatch.setattr(tables, "BATCH_CHARS", size)
             try:
-                got: object = pl.concat([t for _, t in tables.read_table_batches(path)])
+                got: pl.DataFrame | str = pl.concat([t for _, t in tables.read_table_batches(path)])
             except ValueError as error:
                 got = str(error)
             if isinstance(whole, str) or isinstance(got, str):
                 assert got == whole, (path.read_text(), size)
             else:
-                assert isinstance(got, pl.DataFrame) and got.equals(whole), path.read_text()
+                assert got.equals(whole), path.read_text()
