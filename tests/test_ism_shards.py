@@ -5,15 +5,18 @@ ones are refused, naming them, with nothing written."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 from crossreg.cli import build_parser, main
 from crossreg.variants import ism
-from tests.pipeline import small_ism_world
+from tests.pipeline import SEQ_LENGTH, small_ism_world
 
 SITES = 5  # 3 chunks of 2 sites: [0, 2), [2, 4), [4, 5)
 
@@ -107,7 +110,33 @@ def test_a_shard_refuses_figures_it_would_not_draw(work):
     assert not (work / "fig.0.h5").exists() and not (work / "f").exists()
 
 
-def test_shards_of_inputs_staged_at_other_paths_merge(work, whole):
+def _datasets(path: Path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as h5:
+        return {name: h5[name][()] for name in h5}
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal arrays, NaN equal to NaN."""
+    return np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f")
+
+
+def _attrs(path: Path) -> dict[str, object]:
+    with h5py.File(path, "r") as h5:
+        return dict(h5.attrs.items())
+
+
+def test_a_run_records_its_inputs_paths_and_content(work, whole):
+    attrs = _attrs(whole)
+    assert attrs["model"] == str(work / "model") and attrs["fasta"] == str(work / "genome.fa")
+    assert attrs["source"] == str(work / "sites.bed")
+    inputs = json.loads(str(attrs["inputs"]))
+    assert sorted(inputs) == ["bed", "fasta", "model"]
+    bed = (work / "sites.bed").read_bytes()
+    assert inputs["bed"] == {"sha256": hashlib.sha256(bed).hexdigest(), "size": len(bed)}
+    assert inputs["fasta"]["chroms"] == {"chr1": 3 * SEQ_LENGTH}
+
+
+def test_shards_of_inputs_staged_at_other_paths_record_each_shards_paths(work, whole):
     staged = work / "staged"
     staged.mkdir()
     shutil.copytree(work / "model", staged / "model")
@@ -119,15 +148,112 @@ def test_shards_of_inputs_staged_at_other_paths_merge(work, whole):
     assert main(_argv(work, second, "--shard", "1/2", "--no-plots", inputs=staged)) == 0
     merged = work / "staged.h5"
     assert _merge(merged, [first, second], "--no-plots") == 0
-    # the attributes are the first shard's, whose paths are the unsharded run's
+    mine, theirs = _datasets(merged), _datasets(whole)
+    assert mine.keys() == theirs.keys()
+    assert all(_same(mine[k], theirs[k]) for k in mine)
+    attrs, one_run = _attrs(merged), _attrs(whole)
+    for key, name in (("model", "model"), ("fasta", "genome.fa"), ("source", "sites.bed")):
+        assert list(attrs.pop(key)) == [str(work / name), str(staged / name)]  # per shard
+        one_run.pop(key)
+    assert json.loads(str(attrs.pop("shard_layout"))) == [
+        {"shard": "0/2", "chunk_size": 2, "sites": [0, 2]},
+        {"shard": "1/2", "chunk_size": 2, "sites": [2, 5]},
+    ]
+    assert attrs.keys() == one_run.keys() and "chunk_sizes" not in attrs
+    assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)  # "inputs" too
+
+
+def test_shards_of_other_cuts_of_one_chunk_size_merge_to_the_bytes_of_one_run(work, whole):
+    """Shard 1/2 scored again as shards 2/4 and 3/4: the same chunks of 2 sites."""
+    first = _shards(work, "recut", 2)[0]
+    quarters = [work / f"recut.q{i}.h5" for i in (2, 3)]
+    for i, path in zip((2, 3), quarters, strict=True):
+        assert main(_argv(work, path, "--shard", f"{i}/4", "--no-plots")) == 0
+    assert [_sites(path) for path in quarters] == [["r2", "r3"], ["r4"]]
+    merged = work / "recut.h5"
+    assert _merge(merged, [first, *quarters], "--no-plots") == 0
     assert merged.read_bytes() == whole.read_bytes()
+
+
+def test_a_shard_scored_again_with_another_chunk_size_merges_and_says_so(work, whole):
+    """Shard 1/2 (sites 2-5) scored again with --chunk-size 1: its sites are batched as a
+    run of chunks of 1 batches them, so the merged scores are that run's there, and one
+    run's of chunks of 2 to float16 rounding."""
+    first = _shards(work, "rechunk", 2)[0]
+    second = work / "rechunk.1.h5"
+    assert main(_argv(work, second, "--shard", "1/2", "--no-plots", "--chunk-size", "1")) == 0
+    merged = work / "rechunk.h5"
+    assert _merge(merged, [first, second], "--no-plots") == 0
+    ones = work / "ones.h5"
+    assert main(_argv(work, ones, "--no-plots", "--chunk-size", "1")) == 0
+    mine, twos, by_ones = _datasets(merged), _datasets(whole), _datasets(ones)
+    for name in ("sum", "center"):
+        assert np.array_equal(mine[name][:2], twos[name][:2], equal_nan=True)
+        assert np.array_equal(mine[name][2:], by_ones[name][2:], equal_nan=True)
+        ulp = np.spacing(np.abs(twos[name]).astype(np.float16)).astype(np.float32)
+        diff = np.abs(mine[name].astype(np.float32) - twos[name].astype(np.float32))
+        assert np.all((diff <= 2 * ulp) | np.isnan(diff))
+    assert all(_same(mine[k], twos[k]) for k in twos if k not in ("sum", "center"))
+    attrs, one_run = _attrs(merged), _attrs(whole)
+    assert list(attrs.pop("chunk_sizes")) == [1, 2]
+    assert json.loads(str(attrs.pop("shard_layout"))) == [
+        {"shard": "0/2", "chunk_size": 2, "sites": [0, 2]},
+        {"shard": "1/2", "chunk_size": 1, "sites": [2, 5]},
+    ]
+    assert attrs.keys() == one_run.keys()
+    assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
+
+
+def test_shards_that_miss_or_repeat_sites_are_refused_naming_them(work):
+    halves = _shards(work, "tile", 2)  # sites 0-2 and 2-5 in chunks of 2
+    cut = {}
+    for name, shard, chunk in [("c3", "1/2", "3"), ("c1", "1/2", "1"), ("q2", "2/4", "2")]:
+        cut[name] = work / f"tile.{name}.h5"
+        argv = _argv(work, cut[name], "--shard", shard, "--no-plots", "--chunk-size", chunk)
+        assert main(argv) == 0
+    out = work / "tile.h5"
+    with pytest.raises(ValueError) as refused:  # 1/2 in chunks of 3 holds sites 3-5
+        _merge(out, [halves[0], cut["c3"]], "--no-plots")
+    assert str(refused.value) == (
+        f"sites 2-3 of the run are in no shard given (after {halves[0]} (sites 0-2: --shard "
+        f"0/2 --chunk-size 2), before {cut['c3']} (sites 3-5: --shard 1/2 --chunk-size 3)): "
+        f"score --shard 1/2 with --chunk-size 2 and give them in place of {cut['c3']}"
+    )
+    with pytest.raises(ValueError) as refused:
+        _merge(out, [halves[0], cut["c1"], cut["q2"]], "--no-plots")
+    assert str(refused.value).startswith(
+        f"sites 2-4 of the run are in two shards, {cut['c1']} (sites 2-5: --shard 1/2 "
+        f"--chunk-size 1) and {cut['q2']} (sites 2-4: --shard 2/4 --chunk-size 2): give each "
+        "site's shard once"
+    )
+    with pytest.raises(ValueError, match=r"none of the shards is the last of its run \(n-1/n\)"):
+        _merge(out, [halves[0], cut["q2"]], "--no-plots")
+    with pytest.raises(ValueError) as refused:
+        _merge(out, [cut["c1"], halves[0]], "--no-plots")
+    assert str(refused.value) == (
+        f"give the shards in the order of their sites: {halves[0]} (sites 0-2: --shard 0/2 "
+        f"--chunk-size 2), {cut['c1']} (sites 2-5: --shard 1/2 --chunk-size 1)"
+    )
+    assert not out.exists() and not list(work.glob(".tile.h5*"))
+
+
+def test_a_shard_still_being_scored_is_refused(work):
+    shards = _shards(work, "busy", 2)
+    (work / "busy.1.h5.partial").mkdir()  # a rerun of shard 1/2 under way
+    out = work / "busy.h5"
+    with pytest.raises(ValueError) as refused:
+        _merge(out, shards, "--no-plots")
+    assert str(refused.value).startswith(
+        f"{shards[1]}: {work / 'busy.1.h5.partial'} is beside it, so a run scoring this shard "
+        "is under way or was stopped"
+    )
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
     ("option", "value", "change"),
     [
         ("--width", "5", "--width 4 then, 5 now"),
-        ("--chunk-size", "3", "--chunk-size 2 then, 3 now"),
         ("--batch-size", "4", "--batch-size 16 then, 4 now"),
         ("--targets", "0-2", "--targets: figure tracks the strongest (no --targets) then, each"),
     ],

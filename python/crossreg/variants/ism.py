@@ -56,6 +56,7 @@ writes, and draws its figures.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -440,6 +441,7 @@ def write_ism(
         model_dir, genome, head, options, stats, vcf=vcf, bed=bed, strict=strict,
         width=width, chosen=chosen, chunk_size=chunk_size,
     )  # fmt: skip
+    attrs |= _input_attrs(fasta, settings)
     if shard is not None:  # what the merge draws, as one run with these --targets would
         settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
         attrs |= shard_attrs(shard, settings, first, last)
@@ -550,6 +552,16 @@ def _site_attrs(
         attrs["skipped_records"] = sum(skipped.values())
         attrs["skipped_chromosomes"] = format_counts(skipped)
     return attrs
+
+
+def _input_attrs(fasta: str | os.PathLike[str], settings: Mapping[str, Any]) -> dict[str, object]:
+    """The output's record of its inputs beside the model's and sites' paths (``model``,
+    ``source``): the FASTA's path (``fasta``) and what the inputs are wherever they lie,
+    ``inputs``, JSON of the model's, FASTA's and sites' file's identities by content (as
+    :func:`_chunk_settings` records them)."""
+    kind = "vcf" if "vcf" in settings else "bed"
+    identities = {key: settings[key] for key in ("model", "fasta", kind)}
+    return {"fasta": str(fasta), "inputs": json.dumps(identities, sort_keys=True)}
 
 
 def _chunk_settings(

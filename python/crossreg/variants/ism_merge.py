@@ -1,12 +1,15 @@
 """The ism-merge step: the shard files of one ``crossreg ism --shard i/n`` run joined into
-the ``.h5`` one run would have written, byte for byte, with that file's figures.
+the ``.h5`` one run would have written, with that file's figures.
 
 Each shard holds whole chunks of the run's sites (:func:`crossreg.variants.ism.shard_sites`),
 scored as one run scores them, and records the run's settings as ``crossreg sad``'s shards
 do (:func:`crossreg.variants.sad_stream.shard_attrs`): the merge refuses a shard of another
-run naming what differs, and a missing or repeated shard naming it
-(:func:`crossreg.variants.sad_files.check_shards`), before anything is written. The file is
-written under a temporary name and renamed when complete.
+run naming what differs, a shard still being written, and shards that miss or repeat some
+of the run's sites, naming them (:func:`crossreg.variants.ism_shards.check_ism_shards`),
+before anything is written. Shards of one ``--chunk-size`` merge into the bytes one run
+writes; shards of several (a failed shard scored again with another) into its scores to
+float16 rounding, and the file says so (:func:`crossreg.variants.ism_shards.merged_layout`).
+The file is written under a temporary name and renamed when complete.
 """
 
 from __future__ import annotations
@@ -31,16 +34,10 @@ from crossreg.variants.ism import (
     draw_figures,
     write_ism_h5,
 )
-from crossreg.variants.sad_files import (
-    check_shards,
-    merged_attrs,
-    shard_paths,
-    unreadable_shard,
-)
-from crossreg.variants.sad_stream import FIGURE_TRACKS
+from crossreg.variants.ism_shards import ISM_REMEDY, check_ism_shards, merged_layout
+from crossreg.variants.sad_files import merged_attrs, shard_paths, unreadable_shard
+from crossreg.variants.sad_stream import FIGURE_TRACKS, partial_dir
 
-#: What to do about a shard that cannot be read or is not whole.
-ISM_REMEDY = "score this shard again with crossreg ism --shard i/n"
 #: The datasets with a row per site, and those with a row per track, of an ISM ``.h5``.
 SITE_FIELDS = ("label", "chr", "start", "end", "strand", "seqs")
 TRACK_FIELDS = ("target_ids", "target_labels")
@@ -54,9 +51,13 @@ def merge_ism(
     plots: bool = True,
     svg: bool = False,
 ) -> IsmRun:
-    """Join `shards` (``.h5`` files of ``crossreg ism --shard i/n``, given in order 0/n …
-    n-1/n) into `out`: the bytes one ``crossreg ism`` run with the shards' inputs and
-    options writes. Then draw the figures that run draws, in `figures` (by default
+    """Join `shards` (``.h5`` files of ``crossreg ism --shard i/n``, given in the order of
+    their sites: 0/n … n-1/n) into `out`: the bytes one ``crossreg ism`` run with the
+    shards' inputs and options writes. Shards of several ``--chunk-size`` merge when
+    their sites tile the run; the file then records ``chunk_sizes`` and ``shard_layout``
+    (its scores are one run's to float16 rounding), and an input path the shards read
+    at different places as each shard's (:func:`~crossreg.variants.ism_shards.merged_layout`).
+    Then draw the figures that run draws, in `figures` (by default
     :func:`crossreg.variants.ism.figures_folder` of `out`) unless `plots` is off (SVG too
     with `svg`). An `out` that is one of the shards is refused before anything is
     written."""
@@ -64,18 +65,20 @@ def merge_ism(
     target, paths = shard_paths(out, shards)
     if target.suffix != ".h5":
         raise ValueError(f"{target}: the merged file must end in .h5, as its shards do")
+    for path in paths:
+        _require_finished(path)
     with contextlib.ExitStack() as stack:
         handles = [stack.enter_context(open_h5(path, ISM_REMEDY)) for path in paths]
         metas = [dict(handle.attrs.items()) for handle in handles]
         for path, handle, meta in zip(paths, handles, metas, strict=True):
             _require_ism(path, handle, meta)
-        check_shards(paths, metas, command="crossreg ism", inputs=ISM_INPUTS)
+        files = check_ism_shards(paths, metas, ISM_INPUTS)
         stats = str(metas[0]["stats"]).split(",")
         for path, handle, meta in zip(paths, handles, metas, strict=True):
             _check_datasets(path, handle, meta, stats, handles[0])
         fields = {name: np.concatenate([h[name][()] for h in handles]) for name in SITE_FIELDS}
         fields |= {name: handles[0][name][()] for name in TRACK_FIELDS}
-        attrs = merged_attrs(metas)
+        attrs = merged_attrs(metas) | merged_layout(files, metas)
         parts = [{stat: handle[stat] for stat in stats} for handle in handles]  # read in blocks
         try:
             with atomic_path(target) as tmp:
@@ -93,6 +96,18 @@ def merge_ism(
     width, tracks = fields["seqs"].shape[1], len(fields["target_ids"])
     skipped = parse_counts(str(attrs.get("skipped_chromosomes", "")))
     return IsmRun(target, sites, width, tracks, drawn, skipped)
+
+
+def _require_finished(path: Path) -> None:
+    """Stop when a ``crossreg ism`` run writing the shard `path` is under way or was
+    stopped (its ``OUT.partial/`` is there): the file, if any, is an earlier run's."""
+    partial = partial_dir(path)
+    if partial.exists():
+        raise ValueError(
+            f"{path}: {partial} is beside it, so a run scoring this shard is under way or was "
+            "stopped (the file, if there is one, is an earlier run's); let it finish or "
+            "continue it with crossreg ism --resume and the same --shard, then merge"
+        )
 
 
 def _require_ism(path: Path, handle: Any, meta: Mapping[str, object]) -> None:

@@ -370,14 +370,19 @@ def merged_attrs(metas: Sequence[Mapping[str, object]]) -> dict[str, object]:
     return attrs
 
 
-def shard_differences(first: Mapping[str, object], other: Mapping[str, object]) -> str:
+def shard_differences(
+    first: Mapping[str, object], other: Mapping[str, object], ignore: Sequence[str] = ()
+) -> str:
     """What differs between the settings two shards recorded (``shard_settings``), named
-    as options (``--batch-size 8 then, 16 now``: then the first shard, now the other);
-    shards written before the settings were recorded say only that they differ."""
+    as options (``--batch-size 8 then, 16 now``: then the first shard, now the other),
+    leaving out the settings `ignore` names; shards written before the settings were
+    recorded say only that they differ."""
     try:
         before, now = (json.loads(str(meta["shard_settings"])) for meta in (first, other))
     except (KeyError, json.JSONDecodeError):
         return "other settings"
+    if isinstance(before, dict) and isinstance(now, dict):
+        before, now = ({k: v for k, v in s.items() if k not in ignore} for s in (before, now))
     changes = setting_changes(before, now)
     return "; ".join(changes) if changes else "other settings"
 
@@ -390,6 +395,29 @@ def _matched_by_path(meta: Mapping[str, object]) -> bool:
     except (KeyError, json.JSONDecodeError):
         return True
     return not isinstance(settings, dict) or "identity" not in settings
+
+
+def other_run(
+    first_path: Path,
+    first: Mapping[str, object],
+    path: Path,
+    meta: Mapping[str, object],
+    inputs: str,
+    ignore: Sequence[str] = (),
+) -> ValueError:
+    """The refusal of the shard `path` (attributes `meta`), of another run than the shard
+    `first_path` (`first`): what differs (:func:`shard_differences`, but for `ignore`),
+    or that one of them matched its inputs by path, and what to do."""
+    pairs = ((first_path, first), (path, meta))
+    old = next((p for p, m in pairs if _matched_by_path(m)), None)
+    if old is not None:
+        return ValueError(
+            f"{old} {OLD_RULE}; rescore it with this version, as the other shards were"
+        )
+    return ValueError(
+        f"{path}: a shard of another run than {first_path} "
+        f"({shard_differences(first, meta, ignore)}); score every shard with the same {inputs}"
+    )
 
 
 def check_shards(
@@ -424,17 +452,7 @@ def check_shards(
                 f"give the shards in order 0..{count - 1}"
             )
         if meta["run_settings"] != metas[0]["run_settings"]:
-            pairs = ((shards[0], metas[0]), (path, meta))
-            old = next((p for p, m in pairs if _matched_by_path(m)), None)
-            if old is not None:
-                raise ValueError(
-                    f"{old} {OLD_RULE}; rescore it with this version, as the other shards were"
-                )
-            raise ValueError(
-                f"{path}: a shard of another run than {shards[0]} "
-                f"({shard_differences(metas[0], meta)}); score every shard with the same "
-                f"{inputs}"
-            )
+            raise other_run(shards[0], metas[0], path, meta, inputs)
         if i and int(np.asarray(meta["shard_records"])[0]) != int(
             np.asarray(metas[i - 1]["shard_records"])[1]
         ):
