@@ -16,6 +16,7 @@ import pytest
 
 from crossreg.cli import build_parser, main
 from crossreg.variants import ism
+from crossreg.variants.ism_merge import merge_ism
 from tests.pipeline import SEQ_LENGTH, small_ism_world
 
 SITES = 5  # 3 chunks of 2 sites: [0, 2), [2, 4), [4, 5)
@@ -355,3 +356,30 @@ def test_a_shard_whose_scores_do_not_read_back_is_named_and_nothing_is_written(w
     assert str(refused.value).startswith(f"{shards[1]}: its data do not read back (")
     assert str(refused.value).endswith("score this shard again with crossreg ism --shard i/n")
     assert not out.exists() and not list(work.glob(".damaged.h5*"))
+
+
+def test_a_shard_damaged_anywhere_is_named(work):
+    """A byte flipped anywhere in a shard (its structure: heaps, links, object headers)
+    merges or stops with an error naming the shard, never HDF5's bare error."""
+    shards = _shards(work, "flip", 2)
+    good = shards[1].read_bytes()
+    damaged = work / "flip.damaged.h5"
+    out = work / "flip.h5"
+    for offset in range(0, len(good), 59):
+        data = bytearray(good)
+        data[offset] ^= 0x5A
+        damaged.write_bytes(bytes(data))
+        try:
+            merge_ism(out, [shards[0], damaged], plots=False)
+        except ValueError as err:
+            assert str(damaged) in str(err), f"byte {offset}: {err}"
+            assert not list(work.glob(".flip.h5*"))
+
+
+def test_a_shard_whose_dataset_is_not_one_is_named(work):
+    shards = _shards(work, "typed", 2)
+    with h5py.File(shards[1], "a") as h5:
+        del h5["seqs"]
+        h5["seqs"] = np.dtype("f4")  # a stored type where the dataset was
+    with pytest.raises(ValueError, match=r"typed.1.h5: not a whole crossreg ism shard \(no seqs"):
+        _merge(work / "typed.h5", shards, "--no-plots")

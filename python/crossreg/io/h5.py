@@ -85,7 +85,7 @@ def read_h5(path: str | os.PathLike[str], remedy: str) -> Iterator[Any]:
             raise damaged_data(path, err, remedy) from None
 
 
-def damaged_data(path: str | os.PathLike[str], err: OSError, remedy: str) -> DamagedH5Error:
+def damaged_data(path: str | os.PathLike[str], err: Exception, remedy: str) -> DamagedH5Error:
     """The error for data of `path` that h5py could not read (`err`)."""
     return DamagedH5Error(
         f"{path}: its data do not read back ({err}); the file is damaged: {remedy}"

@@ -17,14 +17,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from crossreg.io.atomic import atomic_path
-from crossreg.io.h5 import open_h5
+from crossreg.io.h5 import damaged_data, open_h5
 from crossreg.plots import check_plot_options
 from crossreg.variants.alleles import parse_counts
 from crossreg.variants.ism import (
@@ -69,15 +70,16 @@ def merge_ism(
         _require_finished(path)
     with contextlib.ExitStack() as stack:
         handles = [stack.enter_context(open_h5(path, ISM_REMEDY)) for path in paths]
-        metas = [dict(handle.attrs.items()) for handle in handles]
-        for path, handle, meta in zip(paths, handles, metas, strict=True):
-            _require_ism(path, handle, meta)
+        contents = [_read_shard(path, handle) for path, handle in zip(paths, handles, strict=True)]
+        for path, shard in zip(paths, contents, strict=True):
+            _require_ism(path, shard)
+        metas = [shard.meta for shard in contents]
         files = check_ism_shards(paths, metas, ISM_INPUTS)
         stats = str(metas[0]["stats"]).split(",")
-        for path, handle, meta in zip(paths, handles, metas, strict=True):
-            _check_datasets(path, handle, meta, stats, handles[0])
-        fields = {name: np.concatenate([h[name][()] for h in handles]) for name in SITE_FIELDS}
-        fields |= {name: handles[0][name][()] for name in TRACK_FIELDS}
+        for path, shard in zip(paths, contents, strict=True):
+            _check_datasets(path, shard, stats, contents[0])
+        fields = {name: np.concatenate([c.rows[name] for c in contents]) for name in SITE_FIELDS}
+        fields |= {name: contents[0].rows[name] for name in TRACK_FIELDS}
         attrs = merged_attrs(metas) | merged_layout(files, metas)
         parts = [{stat: handle[stat] for stat in stats} for handle in handles]  # read in blocks
         try:
@@ -110,36 +112,63 @@ def _require_finished(path: Path) -> None:
         )
 
 
-def _require_ism(path: Path, handle: Any, meta: Mapping[str, object]) -> None:
+@dataclass(frozen=True)
+class _Contents:
+    """What the merge reads of a shard before it writes: its attributes, the shape of
+    each of its datasets, and the rows of those of :data:`SITE_FIELDS` and
+    :data:`TRACK_FIELDS` it holds (the scores are read in blocks as they are written)."""
+
+    meta: dict[str, object]
+    shapes: dict[str, tuple[int, ...]]
+    rows: dict[str, np.ndarray]
+
+
+def _read_shard(path: Path, handle: Any) -> _Contents:
+    """Read `handle` (the shard `path`, open) for the checks before the merge: an error
+    HDF5 raises (its structure damaged: a heap, a link, an object header or a stored
+    type that does not parse) is a :class:`~crossreg.io.h5.DamagedH5Error` naming it."""
+    try:
+        meta = dict(handle.attrs.items())
+        shapes = {}
+        for name in handle:
+            item = handle[name]
+            if hasattr(item, "shape") and item.dtype is not None:  # a dataset, its type read
+                shapes[name] = tuple(item.shape)
+        wanted = [name for name in (*SITE_FIELDS, *TRACK_FIELDS) if name in shapes]
+        rows = {name: handle[name][()] for name in wanted}
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as err:
+        raise damaged_data(path, err, ISM_REMEDY) from None
+    return _Contents(meta, shapes, rows)
+
+
+def _require_ism(path: Path, shard: _Contents) -> None:
     """Stop unless `path` is a ``crossreg ism`` output (a SAD file is named as one)."""
-    if "sites_from" in meta and "label" in handle:
+    if "sites_from" in shard.meta and "stats" in shard.meta and "label" in shard.shapes:
         return
-    if "snp" in handle:
+    if "snp" in shard.shapes:
         raise ValueError(f"{path}: a crossreg sad file, not an ISM one; join it with sad-merge")
     raise ValueError(f"{path}: not a crossreg ism output (no label dataset or sites_from)")
 
 
-def _check_datasets(
-    path: Path, handle: Any, meta: Mapping[str, object], stats: Sequence[str], first: Any
-) -> None:
+def _check_datasets(path: Path, shard: _Contents, stats: Sequence[str], first: _Contents) -> None:
     """Stop unless the shard holds every dataset of an ISM file, a row per site of its
     share of the run (``shard_records``), and the first shard's width and tracks."""
-    missing = [k for k in (*SITE_FIELDS, *TRACK_FIELDS, *stats) if k not in handle]
+    missing = [k for k in (*SITE_FIELDS, *TRACK_FIELDS, *stats) if k not in shard.shapes]
     if missing:
         raise ValueError(
             f"{path}: not a whole crossreg ism shard (no {', '.join(missing)} dataset); "
             f"{ISM_REMEDY}"
         )
-    start, stop = (int(x) for x in np.asarray(meta["shard_records"]))
-    width, tracks = first["seqs"].shape[1], first["target_ids"].shape[0]
+    start, stop = (int(x) for x in np.asarray(shard.meta["shard_records"]))
+    width, tracks = first.shapes["seqs"][1], first.shapes["target_ids"][0]
     need: dict[str, tuple[int, ...]] = {name: (stop - start,) for name in SITE_FIELDS}
     need |= {"seqs": (stop - start, width, 4), "target_ids": (tracks,), "target_labels": (tracks,)}
     need |= {stat: (stop - start, width, 4, tracks) for stat in stats}
     for name, shape in need.items():
-        if handle[name].shape != shape:
+        if shard.shapes[name] != shape:
             raise ValueError(
-                f"{path}: dataset {name} has shape {handle[name].shape}, not {shape} (sites "
+                f"{path}: dataset {name} has shape {shard.shapes[name]}, not {shape} (sites "
                 f"{start}-{stop} of the run, width {width}, {tracks} tracks); {ISM_REMEDY}"
             )
-    if not np.array_equal(handle["target_ids"][()], first["target_ids"][()]):
+    if not np.array_equal(shard.rows["target_ids"], first.rows["target_ids"]):
         raise ValueError(f"{path}: other tracks than the first shard; {ISM_REMEDY}")
