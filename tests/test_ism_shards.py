@@ -218,7 +218,7 @@ def test_shards_that_miss_or_repeat_sites_are_refused_naming_them(work):
     assert str(refused.value) == (
         f"sites 2-3 of the run are in no shard given (after {halves[0]} (sites 0-2: --shard "
         f"0/2 --chunk-size 2), before {cut['c3']} (sites 3-5: --shard 1/2 --chunk-size 3)): "
-        f"score --shard 1/2 with --chunk-size 2 and give them in place of {cut['c3']}"
+        f"score --shard 1/2 with --chunk-size 2 and give it in place of {cut['c3']}"
     )
     with pytest.raises(ValueError) as refused:
         _merge(out, [halves[0], cut["c1"], cut["q2"]], "--no-plots")

@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         required=True,
         help="the merged .h5: byte for byte the file one crossreg ism run with the shards' "
-        "inputs and options writes",
+        "inputs and options writes, when they share one --chunk-size (else its scores to "
+        "float16 rounding, with the chunk sizes recorded) and read their inputs at one "
+        "place (else each shard's paths are recorded)",
     )
     parser.add_argument(
         "--figures",
@@ -31,7 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default: beside OUT, named after it (ism.h5: ism.figures/)",
     )
     parser.add_argument(
-        "shards", type=Path, nargs="+", help="the shard files, in order 0/n, 1/n, ... n-1/n"
+        "shards",
+        type=Path,
+        nargs="+",
+        help="the shard files in the order of their sites: 0/n, 1/n, ... n-1/n; shards "
+        "scored again with another --chunk-size or n join them when the sites tile the run",
     )
     add_plot_arguments(parser)
 

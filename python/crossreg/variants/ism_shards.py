@@ -172,34 +172,42 @@ def _filling(
     if not ends:  # where each cut's shards lie depends on the run's end
         return "give the shards that hold them, and the run's last shard (n-1/n)"
     total = max(ends)
-    cuts = list(dict.fromkeys((f.shard.count, f.chunk_size) for f in [*near, *held]))
+    given = [(f.shard.count, f.chunk_size) for f in held]
+    cuts = sorted(  # the cut most shards share first, then those of the shards near
+        dict.fromkeys((f.shard.count, f.chunk_size) for f in [*near, *held]),
+        key=given.count,
+        reverse=True,
+    )
     replacing = []
     for count, chunk in cuts:
         bounds = [shard_sites(Shard(i, count), total, chunk) for i in range(count)]
         inside = [i for i, (a, b) in enumerate(bounds) if start <= a < b <= stop]
         if inside and bounds[inside[0]][0] == start and bounds[inside[-1]][1] == stop:
-            return f"score {_shards(inside, count)} with --chunk-size {chunk} and give them too"
+            return f"score {_shards(inside, count, chunk)} and give {_them(inside)} too"
         cover = [i for i, (a, b) in enumerate(bounds) if a < stop and b > start]
         low, high = bounds[cover[0]][0], bounds[cover[-1]][1]
         replaced = [f for f in held if f.start < high and f.stop > low]
         if all(low <= f.start and f.stop <= high for f in replaced):
             names = ", ".join(str(f.path) for f in replaced)
+            where = f"in place of {names}" if replaced else "too"
             replacing.append(
-                f"score {_shards(cover, count)} with --chunk-size {chunk} and give them in "
-                f"place of {names}"
-                if replaced
-                else f"score {_shards(cover, count)} with --chunk-size {chunk} and give them too"
+                f"score {_shards(cover, count, chunk)} and give {_them(cover)} {where}"
             )
     if replacing:
         return replacing[0]
     return "score every shard again with one --chunk-size"
 
 
-def _shards(indices: Sequence[int], count: int) -> str:
-    """``--shard i/n`` or ``--shard i/n to j/n`` (`indices` contiguous)."""
+def _shards(indices: Sequence[int], count: int, chunk: int) -> str:
+    """``--shard i/n --chunk-size C``, or ``--shard i/n to j/n`` (`indices` contiguous)."""
     if len(indices) == 1:
-        return f"--shard {indices[0]}/{count}"
-    return f"--shard {indices[0]}/{count} to {indices[-1]}/{count}"
+        return f"--shard {indices[0]}/{count} with --chunk-size {chunk}"
+    return f"--shard {indices[0]}/{count} to {indices[-1]}/{count} with --chunk-size {chunk}"
+
+
+def _them(indices: Sequence[int]) -> str:
+    """The pronoun for the shards `indices`."""
+    return "it" if len(indices) == 1 else "them"
 
 
 def merged_layout(
