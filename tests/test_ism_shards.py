@@ -383,3 +383,27 @@ def test_a_shard_whose_dataset_is_not_one_is_named(work):
         h5["seqs"] = np.dtype("f4")  # a stored type where the dataset was
     with pytest.raises(ValueError, match=r"typed.1.h5: not a whole crossreg ism shard \(no seqs"):
         _merge(work / "typed.h5", shards, "--no-plots")
+
+
+def test_an_interrupt_while_the_merge_draws_says_how_to_finish(work, monkeypatch):
+    """The merged file is complete; a rerun of ism-merge (no scoring) draws the figures."""
+    from crossreg.variants import ism_figures
+
+    shards = _shards(work, "drawing", 2)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ism_figures, "plot_ism_file", stopped)
+    out = work / "drawing.h5"
+    with pytest.raises(KeyboardInterrupt) as raised:
+        _merge(out, shards)
+    message = str(raised.value)
+    assert message.startswith(f"{out} is complete, its figures in {work / 'drawing.figures'}")
+    assert message.endswith(
+        "(or run the same crossreg ism-merge again, which merges the shards anew)"
+    )
+    assert "scores again" not in message
+    monkeypatch.undo()
+    assert main(["ism-merge", "--out", str(out), *map(str, shards)]) == 0
+    assert len(list((work / "drawing.figures").glob("*.png"))) == SITES

@@ -608,11 +608,13 @@ def draw_figures(
     each_track: bool,
     plots: bool,
     svg: bool,
+    rerun: str = "a rerun scores again",
 ) -> list[Path]:
     """Draw the figures of the finished ISM file `out` in the folder `figures` (by default
     :func:`figures_folder` of `out`): one per site for its strongest track, or for
     `each_track`; with `plots` false, remove an earlier run's there instead. An interrupt
-    while drawing says that `out` is complete and how to draw them from it."""
+    while drawing says that `out` is complete and how to draw them from it, and what a
+    rerun of the command would do (`rerun`)."""
     check_plot_options(plots, svg)
     from crossreg.variants.ism_figures import plot_ism_file, remove_earlier_figures
 
@@ -625,7 +627,7 @@ def draw_figures(
     except KeyboardInterrupt:
         raise Interrupted(
             f"{out} is complete, its figures in {folder} are not: redraw them from it "
-            "with crossreg.variants.ism_figures.plot_ism_file (a rerun scores again)"
+            f"with crossreg.variants.ism_figures.plot_ism_file ({rerun})"
         ) from None
 
 

@@ -94,6 +94,7 @@ def merge_ism(
         each_track=settings.get(FIGURE_TRACKS) == FIGURES_EACH,
         plots=plots,
         svg=svg,
+        rerun="or run the same crossreg ism-merge again, which merges the shards anew",
     )
     width, tracks = fields["seqs"].shape[1], len(fields["target_ids"])
     skipped = parse_counts(str(attrs.get("skipped_chromosomes", "")))
