@@ -17,7 +17,7 @@ import pytest
 from crossreg.cli import build_parser, main
 from crossreg.variants import ism
 from crossreg.variants.ism_merge import merge_ism
-from tests.pipeline import SEQ_LENGTH, small_ism_world
+from tests.pipeline import small_ism_world
 
 SITES = 5  # 3 chunks of 2 sites: [0, 2), [2, 4), [4, 5)
 
@@ -134,7 +134,9 @@ def test_a_run_records_its_inputs_paths_and_content(work, whole):
     assert sorted(inputs) == ["bed", "fasta", "model"]
     bed = (work / "sites.bed").read_bytes()
     assert inputs["bed"] == {"sha256": hashlib.sha256(bed).hexdigest(), "size": len(bed)}
-    assert inputs["fasta"]["chroms"] == {"chr1": 3 * SEQ_LENGTH}
+    fasta = (work / "genome.fa").read_bytes()
+    assert inputs["fasta"] == {"sha256": hashlib.sha256(fasta).hexdigest(), "size": len(fasta)}
+    assert sorted(inputs["model"]) == ["config_sha256", "save_id"]
 
 
 def test_shards_of_inputs_staged_at_other_paths_record_each_shards_paths(work, whole):

@@ -558,9 +558,11 @@ def _input_attrs(fasta: str | os.PathLike[str], settings: Mapping[str, Any]) -> 
     """The output's record of its inputs beside the model's and sites' paths (``model``,
     ``source``): the FASTA's path (``fasta``) and what the inputs are wherever they lie,
     ``inputs``, JSON of the model's, FASTA's and sites' file's identities by content (as
-    :func:`_chunk_settings` records them)."""
+    :func:`_chunk_settings` records them; the FASTA's without its chromosome sizes, which
+    its SHA-256 fixes and which run to thousands for a genome in scaffolds)."""
     kind = "vcf" if "vcf" in settings else "bed"
     identities = {key: settings[key] for key in ("model", "fasta", kind)}
+    identities["fasta"] = {k: v for k, v in identities["fasta"].items() if k != "chroms"}
     return {"fasta": str(fasta), "inputs": json.dumps(identities, sort_keys=True)}
 
 
