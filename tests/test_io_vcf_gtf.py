@@ -30,6 +30,27 @@ def test_vcf_pos_becomes_zero_based(tmp_path):
     assert v.is_snp
 
 
+def test_vcf_telomere_breakends_at_pos_0_are_read(tmp_path):
+    """VCF 4.3's telomere example (section 5.4.8): POS 0, a virtual telomere, is read for a
+    record whose ALTs are breakends or symbolic (0-based -1); with an ALT of bases it stays
+    an error."""
+    body = (
+        "1\t0\tbnd_X\tN\t.[13:123457[\t6\tPASS\tSVTYPE=BND;MATEID=bnd_V\n"
+        "1\t1\tbnd_Y\tT\t]13:123456]T\t6\tPASS\tSVTYPE=BND;MATEID=bnd_U\n"
+        "13\t123456\tbnd_U\tC\tC[1:1[\t6\tPASS\tSVTYPE=BND;MATEID=bnd_Y\n"
+        "13\t123457\tbnd_V\tA\t]1:0]A\t6\tPASS\tSVTYPE=BND;MATEID=bnd_X\n"
+        "1\t0\tdel\tN\t<DEL>,*\t.\t.\t.\n"
+    )
+    got = [(v.id, v.pos, v.alts) for v in read_vcf(_write(tmp_path / "a.vcf", HEADER + body))]
+    assert got == [
+        ("bnd_X", -1, (".[13:123457[",)),
+        ("bnd_Y", 0, ("]13:123456]T",)),
+        ("bnd_U", 123455, ("C[1:1[",)),
+        ("bnd_V", 123456, ("]1:0]A",)),
+        ("del", -1, ("<DEL>", "*")),
+    ]
+
+
 def test_vcf_round_trip(tmp_path):
     variants = [
         Variant("chr1", 9, "A", ("C",), id="s1", info={"KIND": "break", "UP": "a,b"}),
@@ -71,6 +92,8 @@ def test_real_basenji_vcf_with_seven_columns():
     [
         ("chr1\tx\tv\tA\tC\t.\t.\t.\n", r"a\.vcf:3: POS 'x' is not a whole number"),
         ("chr1\t0\tv\tA\tC\t.\t.\t.\n", r"a\.vcf:3: POS 0 is invalid"),
+        ("chr1\t0\tv\tN\t<DEL>,c\n", r"a\.vcf:3: POS 0 is invalid .* an ALT of bases \('c'\)"),
+        ("chr1\t-1\tv\tN\t<DEL>\n", r"a\.vcf:3: POS -1 is invalid \(VCF POS is 1-based\)$"),
         ("chr1\t5\tv\tAZ\tC\t.\t.\t.\n", r"a\.vcf:3: REF 'AZ'"),
         ("chr1\t5\tv\tA\tC?\t.\t.\t.\n", r"a\.vcf:3: ALT allele 'C\?'"),
         ("chr1\t5\tv\n", r"a\.vcf:3: 3 tab-separated fields.*INFO\)$"),

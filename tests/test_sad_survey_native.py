@@ -168,6 +168,27 @@ def test_random_vcfs_surveyed_alike(tmp_path, logs):
     assert errors > 20 and complete > 40, "the cases mix good files and bad ones"
 
 
+def test_telomere_breakends_at_pos_0_are_skipped_as_symbolic(tmp_path, logs):
+    """A structural-variant callset's record at POS 0 (VCF's virtual telomere, a breakend
+    or symbolic ALT) is counted as a symbolic ALT, as the reference survey counts it; it
+    stopped the survey as an invalid POS."""
+    fasta = DATA / "basenji_fixtures" / "genome_chr2.fa"
+    vcf = tmp_path / "sv.vcf"
+    vcf.write_text(
+        "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        "chr2\t0\tbnd_X\tN\t.[chr2:50[\t.\tPASS\tSVTYPE=BND\n"
+        "chr2\t0\tdel\tN\t<DEL>,.\t.\tPASS\t.\n"
+    )
+    genome = Genome(fasta)
+    expected, got = _both(vcf, genome, 1024, False, logs)
+    assert got == expected
+    fields, error, _ = got
+    assert error is None and fields is not None
+    assert fields[0] == 2  # kept
+    assert fields[2] == [0, 0]  # no scorable ALT in either record
+    assert fields[4] == ["symbolic or missing ALT"] * 3
+
+
 def test_the_identity_is_the_files_and_taken_in_the_surveys_read(tmp_path):
     """The identity is content_identity's (so earlier shards and stores still match),
     taken from the bytes the survey read: a pipe, which reads only once, has it too."""

@@ -67,6 +67,7 @@ CHROMS = ["1", "chr2", "1", "chrX", " ", "", "chré"]
 POSITIONS = ["1", "12", "345", "0", "-3", "+5", "1_0", "x", " 7 ", "1__0", "_1", "-0", ""]
 REFS = ["A", "C", "acg", "N", "GT", "X", "", "A C", "R", "aYn", "RX"]
 ALTS = ["G", "t", "g,T", "<DEL>", "*", ".", "G[1:2[", "]1:2]A", ".A", "A.", "<>", "A[1", ""]
+ALTS += [".[1:2[", "]1:2].", ".[1[.", "N,<DEL>"]  # telomere breakends (POS 0) and not
 INFOS = [".", "", "AF=0.1;DB", "SVTYPE=DEL;;X=", "é=1"]
 SAMPLES = ["GT", "0|1", "1/1", ".", "é"]
 ENDS = ["\n", "\r\n", "\r"]
@@ -228,6 +229,19 @@ def test_bytes_after_the_last_gzip_member_are_named_as_python_names_them(tmp_pat
         expected, got = _both(path, logs, sites_only=True)
         assert "Not a gzipped file" in str(expected[1])
         assert got == expected
+
+
+def test_pos_0_is_read_for_telomere_breakends_alone(tmp_path, logs):
+    """POS 0 (VCF's virtual telomere) is read, as -1, for a record without an ALT of bases,
+    and refused with one, alike."""
+    path = tmp_path / "telomere.vcf"
+    read = []
+    for alt in (".[1:2[", "]1:2].", "<DEL>", "*,.", ".A", "G", "<DEL>,g", ".[1[.", "T[1:2["):
+        path.write_text(f"#CHROM\tPOS\tID\tREF\tALT\n1\t0\t.\tN\t{alt}\n")
+        expected, got = _both(path, logs, sites_only=False)
+        assert got == expected, alt
+        read.append(expected[1] is None)
+    assert read == [True] * 5 + [False] * 2 + [False, True]
 
 
 def test_pos_is_read_as_int_reads_it(tmp_path, logs):

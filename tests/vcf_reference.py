@@ -18,7 +18,8 @@ log = logging.getLogger("crossreg")
 _ALLELE = re.compile(r"^[ACGTNacgtn]+$")
 _ALT = re.compile(
     r"^([ACGTNacgtn]+|\*|\.|<[^>]+>"
-    r"|[ACGTNacgtn]*[\[\]][^\[\]]+[\[\]][ACGTNacgtn]*|\.[ACGTNacgtn]+|[ACGTNacgtn]+\.)$"
+    r"|[ACGTNacgtn]*[\[\]][^\[\]]+[\[\]][ACGTNacgtn]*|\.[ACGTNacgtn]+|[ACGTNacgtn]+\."
+    r"|\.[\[\]][^\[\]]+[\[\]]|[\[\]][^\[\]]+[\[\]]\.)$"
 )
 
 
@@ -122,7 +123,7 @@ def reference_iter_vcf(
             pos1 = int(pos_text)
         except ValueError:
             raise ValueError(f"{path}:{line_no}: POS '{pos_text}' is not a whole number") from None
-        if pos1 < 1:
+        if pos1 < 0:
             raise ValueError(f"{path}:{line_no}: POS {pos1} is invalid (VCF POS is 1-based)")
         if not _ALLELE.match(ref):
             raise ValueError(
@@ -134,6 +135,13 @@ def reference_iter_vcf(
             raise ValueError(
                 f"{path}:{line_no}: ALT allele '{bad[0]}' is not bases, '*', '.', <ID> or a "
                 "breakend"
+            )
+        bases = [a for a in alts if pos1 == 0 and _ALLELE.match(a)]
+        if bases:
+            raise ValueError(
+                f"{path}:{line_no}: POS 0 is invalid for a record with an ALT of bases "
+                f"('{bases[0]}'): VCF POS is 1-based, and 0 marks a telomere, for breakend and "
+                "symbolic ALTs only"
             )
         yield Variant(
             chrom=chrom,

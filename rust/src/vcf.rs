@@ -5,8 +5,9 @@
 //! which turns these sites into its records: lines end at `\n`, `\r\n` or a lone `\r` (as
 //! Python's text mode reads them); `##` meta lines and blank lines are skipped; a `#CHROM`
 //! column header must start with `#CHROM POS ID REF ALT`; a record needs five fields, no
-//! fewer than the first record's (up to eight), a newline, a CHROM, a whole POS from 1, a
-//! REF of bases and ALTs of bases, `*`, `.`, `<ID>` or a breakend. Plain, gzip and bgzip
+//! fewer than the first record's (up to eight), a newline, a CHROM, a whole POS from 1 (or
+//! 0, VCF's virtual telomere, when no ALT is bases), a REF of bases and ALTs of bases, `*`,
+//! `.`, `<ID>` or a breakend. Plain, gzip and bgzip
 //! (many members, NUL padding between them skipped as Python's `gzip` skips it) files are
 //! read alike, told by their first bytes.
 //!
@@ -48,7 +49,8 @@ pub struct VcfOptions {
     pub skip_chroms: HashSet<String>,
 }
 
-/// One record's site: `pos` is VCF's 1-based POS; `reference` is upper case and so is
+/// One record's site: `pos` is VCF's 1-based POS (0 only for a record without an ALT of
+/// bases: a breakend or symbolic allele at a telomere); `reference` is upper case and so is
 /// every ALT of bases; `samples` is the text after INFO (FORMAT and the sample columns),
 /// `None` when there is none or when reading sites only.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -337,6 +339,12 @@ impl VcfReader {
                 "ALT allele '{bad}' is not bases, '*', '.', <ID> or a breakend"
             )));
         }
+        if let Some(bases) = alts.iter().find(|a| pos == 0 && is_bases(a)) {
+            return Err(self.error(format!(
+                "POS 0 is invalid for a record with an ALT of bases ('{bases}'): VCF POS is \
+                 1-based, and 0 marks a telomere, for breakend and symbolic ALTs only"
+            )));
+        }
         Ok(Some(Site {
             line: self.line_no,
             chrom: chrom.to_string(),
@@ -508,7 +516,8 @@ fn py_strip(text: &str) -> &str {
 }
 
 /// POS as Python's `int()` reads it (surrounding whitespace, a sign, `_` between digits;
-/// ASCII digits only), then checked to be 1 or more.
+/// ASCII digits only), then checked not to be negative (0 is a telomere's, which the
+/// caller allows for breakend and symbolic ALTs alone).
 fn parse_pos(text: &str) -> std::result::Result<u64, String> {
     let not_whole = || format!("POS '{text}' is not a whole number");
     // int() strips Unicode's whitespace alone, not the separators 0x1c-0x1f as strip() does
@@ -543,9 +552,6 @@ fn parse_pos(text: &str) -> std::result::Result<u64, String> {
     }
     if negative && value > 0 {
         return Err(format!("POS -{value} is invalid (VCF POS is 1-based)"));
-    }
-    if value < 1 {
-        return Err("POS 0 is invalid (VCF POS is 1-based)".to_string());
     }
     Ok(value)
 }
@@ -587,7 +593,8 @@ fn is_base(b: u8) -> bool {
 }
 
 /// An ALT allele: bases, a deleted allele (`*`), none (`.`), a symbolic allele (`<DEL>`)
-/// or a breakend, joined (`t[p[`, `t]p]`, `]p]t`, `[p[t`) or single (`.t`, `t.`).
+/// or a breakend, joined (`t[p[`, `t]p]`, `]p]t`, `[p[t`; `.[p[` and `]p].` at a
+/// telomere) or single (`.t`, `t.`).
 fn is_alt(text: &str) -> bool {
     let b = text.as_bytes();
     if is_bases(text) || text == "*" || text == "." {
@@ -602,21 +609,34 @@ fn is_alt(text: &str) -> bool {
     if b.len() >= 2 && b[b.len() - 1] == b'.' && is_bases(&text[..text.len() - 1]) {
         return true;
     }
-    is_breakend(b)
+    is_breakend(b) || is_telomere_breakend(b)
+}
+
+/// A joined breakend from a virtual telomere (VCF 4.3's POS 0 or N+1), `.` for its bases:
+/// `.[p[`, `]p].` (and `.]p]`, `[p[.`).
+fn is_telomere_breakend(b: &[u8]) -> bool {
+    match b {
+        [b'.', mate @ ..] | [mate @ .., b'.'] => is_mate(mate),
+        _ => false,
+    }
 }
 
 /// `bases* [ or ] (not [ or ])+ [ or ] bases*`.
 fn is_breakend(b: &[u8]) -> bool {
-    let bracket = |c: &u8| *c == b'[' || *c == b']';
     let lead = b.iter().take_while(|&&c| is_base(c)).count();
     let trail = b[lead..].iter().rev().take_while(|&&c| is_base(c)).count();
-    let middle = &b[lead..b.len() - trail];
     // The bases either side may be taken by the regex's [^\[\]]+ instead, but only
     // between the brackets, so the brackets must be the middle's ends.
-    middle.len() >= 3
-        && bracket(&middle[0])
-        && bracket(&middle[middle.len() - 1])
-        && !middle[1..middle.len() - 1].iter().any(bracket)
+    is_mate(&b[lead..b.len() - trail])
+}
+
+/// A breakend's mate in its brackets: `[ or ] (not [ or ])+ [ or ]`.
+fn is_mate(b: &[u8]) -> bool {
+    let bracket = |c: &u8| *c == b'[' || *c == b']';
+    b.len() >= 3
+        && bracket(&b[0])
+        && bracket(&b[b.len() - 1])
+        && !b[1..b.len() - 1].iter().any(bracket)
 }
 
 #[cfg(test)]
@@ -654,6 +674,29 @@ mod tests {
         assert_eq!(sites[0].alts, ["G", "<DEL>"]);
         assert_eq!((sites[0].qual.as_str(), sites[1].info.as_str()), (".", "."));
         assert_eq!(sites[2].pos, 9);
+    }
+
+    #[test]
+    fn pos_0_is_a_telomere_for_breakend_and_symbolic_alts() {
+        // VCF 4.3's telomere example, with a symbolic and a single breakend at POS 0 too
+        let text = format!(
+            "{HEAD}1\t0\tbnd_X\tN\t.[13:123457[\n1\t1\tbnd_Y\tT\t]13:123456]T\n\
+             13\t123457\tbnd_V\tA\t]1:0]A\n1\t0\t.\tN\t<DEL>,*,.\n1\t0\t.\tN\t.A\n"
+        );
+        let (sites, _, _) = read(&text, VcfOptions::default()).unwrap();
+        let read: Vec<(u64, &str)> = sites.iter().map(|s| (s.pos, s.alts[0].as_str())).collect();
+        assert_eq!(
+            read,
+            [
+                (0, ".[13:123457["),
+                (1, "]13:123456]T"),
+                (123457, "]1:0]A"),
+                (0, "<DEL>"),
+                (0, ".A")
+            ]
+        );
+        assert!(message(&format!("{HEAD}1\t-1\t.\tN\t<DEL>\n"))
+            .ends_with("POS -1 is invalid (VCF POS is 1-based)"));
     }
 
     #[test]
@@ -700,8 +743,9 @@ mod tests {
             "x.vcf:3: POS 'x' is not a whole number"
         );
         assert_eq!(
-            message(&format!("{HEAD}1\t0\t.\tA\tG\n")),
-            "x.vcf:3: POS 0 is invalid (VCF POS is 1-based)"
+            message(&format!("{HEAD}1\t0\t.\tN\t<DEL>,g\n")),
+            "x.vcf:3: POS 0 is invalid for a record with an ALT of bases ('g'): VCF POS is \
+             1-based, and 0 marks a telomere, for breakend and symbolic ALTs only"
         );
         assert_eq!(
             message(&format!("{HEAD}1\t1\t.\tA\tG\t.\n1\t2\t.\tA\n")),
@@ -804,10 +848,7 @@ mod tests {
             parse_pos("\u{1c}7").is_err(),
             "int() refuses the separators"
         );
-        assert_eq!(
-            parse_pos("-0"),
-            Err("POS 0 is invalid (VCF POS is 1-based)".into())
-        );
+        assert_eq!(parse_pos("-0"), Ok(0));
         assert_eq!(
             parse_pos("-5"),
             Err("POS -5 is invalid (VCF POS is 1-based)".into())
@@ -817,11 +858,28 @@ mod tests {
     #[test]
     fn alts_match_the_pattern() {
         for ok in [
-            "A", "acg", "*", ".", "<DEL>", "<<x>", "G[1:5[", "]1:5]T", "[p[", ".A", "A.",
+            "A",
+            "acg",
+            "*",
+            ".",
+            "<DEL>",
+            "<<x>",
+            "G[1:5[",
+            "]1:5]T",
+            "[p[",
+            ".A",
+            "A.",
+            ".[13:123457[",
+            "]13:123456].",
+            ".]p]",
+            "[p[.",
         ] {
             assert!(is_alt(ok), "{ok}");
         }
-        for bad in ["", "<>", "<a>b>", "X", "A[1", "[1[2[", "..A", "A[1[x"] {
+        for bad in [
+            "", "<>", "<a>b>", "X", "A[1", "[1[2[", "..A", "A[1[x", ".A[1[", "]1]A.", "..[1[",
+            ".[1[.",
+        ] {
             assert!(!is_alt(bad), "{bad}");
         }
     }

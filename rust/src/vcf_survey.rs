@@ -163,7 +163,10 @@ fn skip_reason(site: &Site, alt: &str, structural: bool, longest: usize) -> Opti
 /// a SNP whose genome base is one of its ALTs (REF and ALT swapped) agrees too, and a
 /// REF past the chromosome's end does not (`crossreg.io.vcf.reference_bases`).
 fn reference_agrees(site: &Site, sequence: &[u8]) -> bool {
-    let start = site.pos - 1;
+    // POS 0, a telomere's, holds no base of the genome
+    let Some(start) = site.pos.checked_sub(1) else {
+        return false;
+    };
     let Some(end) = start.checked_add(site.reference.len() as u64) else {
         return false;
     };
@@ -224,6 +227,19 @@ mod tests {
     }
 
     #[test]
+    fn telomere_breakends_are_counted_as_symbolic() {
+        let found = survey(
+            "c\t0\t.\tN\t.[c:5[,<DEL>\t.\t.\t.\nc\t1\t.\tA\tG\t.\t.\t.\n",
+            8,
+            false,
+        );
+        assert!(found.stop.is_none());
+        assert_eq!(found.alleles, [0, 1]);
+        assert_eq!(found.unscorable_records, [0, 0]);
+        assert_eq!(found.reasons, [SYMBOLIC]);
+    }
+
+    #[test]
     fn stops_at_the_first_record_that_fails_a_check() {
         let stop = |records: &str, strict: bool| survey(records, 8, strict).stop.map(|s| s.line);
         assert_eq!(
@@ -240,6 +256,12 @@ mod tests {
             "past the end"
         );
         assert_eq!(stop("c\t12\t.\tTA\t<DEL>\t.\t.\t.\n", false), None);
+        assert_eq!(
+            stop("c\t0\t.\tN\t.[c:5[\t.\t.\tSVTYPE=BND\n", false),
+            None,
+            "a telomere's breakend"
+        );
+        assert_eq!(stop("c\t13\t.\tN\t]c:1].\t.\t.\t.\n", false), None);
         assert_eq!(stop("o\t1\t.\tA\tG\t.\t.\t.\n", true), Some(2));
         assert_eq!(stop("c\t1\tré\tA\tG\t.\t.\t.\n", false), Some(2));
     }

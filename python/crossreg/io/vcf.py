@@ -2,12 +2,13 @@
 
 The reader converts VCF's 1-based ``POS`` to a 0-based ``pos`` once, here; everything else
 in crossreg uses 0-based half-open coordinates. A variant's REF occupies
-``[pos, pos + len(ref))``. The lines are read and checked natively, in batches, without
-the GIL (:class:`crossreg._native.VcfSites`, lines ending at ``\n``, ``\r\n`` or a lone
-``\r`` as in Python's text mode); gzipped files (bgzip's too, of many members) are read
-transparently, whatever their name, as :func:`crossreg.io.text.open_text` tells them.
-Sample columns are kept as text. Records that stop
-after ALT, QUAL or FILTER (as some tools write) are read with the missing columns as ``.``,
+``[pos, pos + len(ref))``; a record at VCF's virtual telomere, POS 0 (allowed only when no
+ALT is bases: a breakend or symbolic allele), has ``pos`` -1. The lines are read and
+checked natively, in batches, without the GIL (:class:`crossreg._native.VcfSites`, lines
+ending at ``\n``, ``\r\n`` or a lone ``\r`` as in Python's text mode); gzipped files
+(bgzip's too, of many members) are read transparently, whatever their name, as
+:func:`crossreg.io.text.open_text` tells them. Sample columns are kept as text. Records that
+stop after ALT, QUAL or FILTER (as some tools write) are read with the missing columns as ``.``,
 as long as no record is shorter than the file's first one.
 
 A file cut short is caught where it can be: a gzip stream that ends early or does not
