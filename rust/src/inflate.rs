@@ -1,22 +1,28 @@
 //! A whole gzip file decompressed into memory: one member (`gzip`), many members (`cat
 //! a.gz b.gz`) or BGZF (`bgzip`: members of at most 64 KiB that say their own size).
 //!
-//! The compressed file is streamed from disk, never held whole; its bytes can be hashed
-//! as they pass (the content identity of the file as stored). What is held is the
-//! decompressed bytes, in a buffer grown by at least a quarter at a time (its unused end
-//! at most a quarter of what it holds, never written), plus one BGZF block or flate2's
-//! stream buffers. BGZF blocks are inflated one by one with libdeflate, faster than a
-//! stream decoder; in parallel they were no faster on two shared cores
-//! (`benches/bench_genome_load.py --compressed`), so they are not.
+//! The file is read once, front to back; its bytes can be hashed as they pass (the
+//! content identity of the file as stored). BGZF is streamed: each block is inflated with
+//! libdeflate as it is read, so what is held is the decompressed bytes, in a buffer grown
+//! by at least a quarter at a time (its unused end at most a quarter of what it holds,
+//! never written), plus one block. In parallel the blocks were no faster on two shared
+//! cores (`benches/bench_genome_load.py --compressed`), so they are not. Other gzip files
+//! (`gzip`'s one member, several) are read whole and each member inflated whole with
+//! libdeflate, 2–3 times the speed of a stream decoder: what is held is then the
+//! compressed file as well as the decompressed bytes, until the last member is inflated.
+//! A member is inflated into room guessed first: the file's last ISIZE (the size modulo
+//! 4 GiB, the whole size of one member under 4 GiB) and otherwise at most twice the room
+//! tried before ([`next_room`]); a member larger than its room is inflated again into
+//! more, and the buffer's unused end, never written, is given back past a quarter.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
 use libdeflater::{crc32, Decompressor};
 
 use crate::digest::HashingReader;
+use crate::gzip_member::{Member, MemberInflater};
 use crate::net::read_fully;
 use crate::{Error, Result};
 
@@ -45,60 +51,91 @@ pub fn read_gzip(
         .ok()
         .and_then(bgzf_block_size)
         .is_some();
-    let size_hint = if bgzf {
-        0
+    let stored = if bgzf {
+        None
     } else {
-        last_member_size(&mut file, head.len(), path)?
+        stored_trailer(&mut file, head.len(), path)?
     };
     let source = head.chain(file);
     if !hash {
-        return Ok((inflate(path, source, bgzf, size_hint)?, None));
+        return Ok((inflate(path, source, bgzf, stored)?, None));
     }
     let (mut reader, digest) = HashingReader::new(source);
-    let data = inflate(path, &mut reader, bgzf, size_hint)?;
-    // the rest, which a member decoder may leave unread, hashed too
-    std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| Error::io(path, e))?;
+    let data = inflate(path, &mut reader, bgzf, stored)?;
     let content = digest
         .finished()
         .ok_or_else(|| Error::Invalid(format!("{}: not read to its end", path.display())))?;
     Ok((data, Some(content)))
 }
 
-/// The decompressed bytes of the gzip stream `source`: BGZF blocks or members, room for
-/// `size_hint` bytes reserved first.
-fn inflate(path: &Path, source: impl Read, bgzf: bool, size_hint: usize) -> Result<Vec<u8>> {
-    let mut reader = BufReader::with_capacity(1 << 16, source);
+/// A regular gzip file's size as stored and its last member's ISIZE (its decompressed
+/// size modulo 4 GiB).
+#[derive(Clone, Copy, Debug)]
+struct Stored {
+    size: usize,
+    isize: u32,
+}
+
+/// The decompressed bytes of the gzip stream `source`: BGZF blocks, or members of the
+/// file `stored` describes (`None`: a pipe, not looked at ahead).
+fn inflate(path: &Path, source: impl Read, bgzf: bool, stored: Option<Stored>) -> Result<Vec<u8>> {
     let mut data = Vec::new();
-    grow(&mut data, size_hint, path)?;
     if bgzf {
-        read_bgzf(path, &mut reader, &mut data)?;
+        read_bgzf(
+            path,
+            &mut BufReader::with_capacity(1 << 16, source),
+            &mut data,
+        )?;
     } else {
-        read_members(path, &mut reader, &mut data)?;
+        read_members(path, source, stored, &mut data)?;
     }
     Ok(data)
 }
 
-/// The size the last member's trailer gives (ISIZE, the size modulo 4 GiB), the whole
-/// decompressed size of a file of one member under 4 GiB: a first reservation. `0` when
-/// it is smaller than the compressed file (many members, or wrapped past 4 GiB) and for
-/// a file that is not a regular one (a pipe, not looked at ahead); the file is left at
-/// `position`.
-fn last_member_size(file: &mut File, position: usize, path: &Path) -> Result<usize> {
+/// The size and last ISIZE of the file `file`, `None` when it is not a regular file or
+/// too short to have a trailer; the file is left at `position`.
+fn stored_trailer(file: &mut File, position: usize, path: &Path) -> Result<Option<Stored>> {
     let size = file.metadata().map_err(|e| Error::io(path, e))?;
     if !size.is_file() || size.len() < 18 {
-        return Ok(0);
+        return Ok(None);
     }
     let mut trailer = [0u8; 4];
     file.seek(SeekFrom::End(-4))
         .and_then(|_| file.read_exact(&mut trailer))
         .and_then(|()| file.seek(SeekFrom::Start(position as u64)))
         .map_err(|e| Error::io(path, e))?;
-    let isize = u64::from(u32::from_le_bytes(trailer));
-    Ok(if isize >= size.len() {
-        isize as usize
-    } else {
-        0
-    })
+    Ok(Some(Stored {
+        size: usize::try_from(size.len()).unwrap_or(usize::MAX),
+        isize: u32::from_le_bytes(trailer),
+    }))
+}
+
+/// The room to try first for the first member of a gzip file of `compressed` bytes whose
+/// last ISIZE is `isize`: that ISIZE when it is no smaller than the file (one member under
+/// 4 GiB: its size), else [`next_room`] of the file's size.
+fn first_room(compressed: usize, isize: Option<u32>) -> usize {
+    match isize {
+        Some(isize) if isize as usize >= compressed => isize as usize,
+        _ => next_room(compressed, isize),
+    }
+}
+
+/// The room to try next for a gzip member that did not fit in `tried` bytes: twice as
+/// much (at least 1 MiB), or the first size above `tried` that the file's last ISIZE
+/// (`isize`, the size modulo 4 GiB) allows where that is less: a member of more than
+/// 4 GiB is inflated at most twice more than it would be with its size known.
+fn next_room(tried: usize, isize: Option<u32>) -> usize {
+    const WRAP: u64 = 1 << 32;
+    let double = tried.saturating_mul(2).max(1 << 20);
+    let Some(isize) = isize else {
+        return double;
+    };
+    let tried64 = tried as u64;
+    let mut allowed = tried64 - tried64 % WRAP + u64::from(isize);
+    if allowed <= tried64 {
+        allowed = allowed.saturating_add(WRAP);
+    }
+    usize::try_from(allowed).map_or(double, |allowed| allowed.min(double))
 }
 
 /// Room for `more` bytes at the end of `data`, grown by at least a quarter of what it
@@ -132,12 +169,59 @@ fn bgzf_block_size(head: &[u8; BLOCK_HEAD]) -> Option<usize> {
     Some(usize::from(u16::from_le_bytes([head[16], head[17]])) + 1)
 }
 
-/// Inflate the gzip members of `reader` onto `data`, streamed.
-fn read_members(path: &Path, reader: impl Read, data: &mut Vec<u8>) -> Result<()> {
-    MultiGzDecoder::new(reader)
-        .read_to_end(data)
-        .map_err(|e| corrupt(path, &e.to_string()))?;
+/// Inflate the gzip members of `source` (the file `stored` describes, or a pipe) onto
+/// `data`: read whole, then each member inflated whole, into room guessed first and more
+/// when it does not fit ([`first_room`], [`next_room`]).
+fn read_members(
+    path: &Path,
+    mut source: impl Read,
+    stored: Option<Stored>,
+    data: &mut Vec<u8>,
+) -> Result<()> {
+    let mut compressed = Vec::new();
+    if let Some(stored) = stored {
+        compressed.try_reserve_exact(stored.size).map_err(|_| {
+            Error::OutOfMemory(format!(
+                "{}: its {} compressed bytes do not fit in this machine's memory",
+                path.display(),
+                stored.size
+            ))
+        })?;
+    }
+    source
+        .read_to_end(&mut compressed)
+        .map_err(|e| Error::io(path, e))?;
+    let isize = stored.map(|s| s.isize);
+    let mut inflater = MemberInflater::new();
+    let mut at = 0;
+    let mut room = first_room(compressed.len(), isize);
+    while at < compressed.len() {
+        grow(data, room, path)?;
+        match inflater.inflate(&compressed[at..], data) {
+            Member::Inflated { consumed } => {
+                at += consumed;
+                room = 0; // the next member tries the room left first
+            }
+            Member::NoRoom => room = next_room(data.capacity() - data.len(), isize),
+            Member::Bad => return Err(bad_member(path, &compressed[at..], at)),
+        }
+    }
+    drop(compressed);
+    data.shrink_to(data.len() + data.len() / 4);
     Ok(())
+}
+
+/// The error of the gzip member at byte `at` of the file, `rest` onward, that did not
+/// inflate.
+fn bad_member(path: &Path, rest: &[u8], at: usize) -> Error {
+    if rest.starts_with(&[0x1f, 0x8b, 8]) {
+        corrupt(
+            path,
+            &format!("the member at byte {at} is cut short, or its data, size or CRC is wrong"),
+        )
+    } else {
+        corrupt(path, &format!("invalid gzip header at byte {at}"))
+    }
 }
 
 /// Inflate the BGZF stream `reader` onto `data`, block by block; members after the
@@ -155,7 +239,7 @@ fn read_bgzf(path: &Path, reader: &mut impl Read, data: &mut Vec<u8>) -> Result<
         }
         let Some(size) = (n == head.len()).then(|| bgzf_block_size(&head)).flatten() else {
             // not a BGZF block: another gzip member, or bytes that flate2 names
-            return read_members(path, (&head[..n]).chain(reader), data);
+            return read_members(path, (&head[..n]).chain(reader), None, data);
         };
         let at = |what: &str| corrupt(path, &format!("{what} the block at byte {offset}"));
         if size < BLOCK_HEAD + 8 {
@@ -296,12 +380,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let text = text();
         let (a, b) = text.split_at(text.len() / 3);
+        let (c, d) = text.split_at(text.len() - text.len() / 3);
         let cases = [
             ("one member", gzip(&text)),
             ("members", [gzip(a), gzip(b)].concat()),
             ("bgzf", bgzf(&text, 65_280)),
             ("bgzf, many batches", bgzf(&text, 100)),
             ("bgzf, then gzip", [bgzf(a, 1_000), gzip(b)].concat()),
+            // the last member's ISIZE, the first guess, smaller than the first member
+            ("members, the first larger", [gzip(c), gzip(d)].concat()),
+            (
+                "many members",
+                text.chunks(7_000).map(gzip).collect::<Vec<_>>().concat(),
+            ),
             ("empty", gzip(b"")),
         ];
         for (what, stored) in cases {
@@ -317,6 +408,59 @@ mod tests {
             assert_eq!(content, Some((stored.len() as u64, sha)), "{what}");
             assert!(read(&path, false).unwrap().1.is_none());
         }
+    }
+
+    #[test]
+    fn members_alike_and_a_pipe_inflate_whole() {
+        let text = text();
+        let twice = [gzip(&text), gzip(&text)].concat();
+        let from = |stored| inflate(Path::new("x.gz"), &twice[..], false, stored).unwrap();
+        let isize = text.len() as u32;
+        for stored in [
+            None,
+            Some(Stored {
+                size: twice.len(),
+                isize,
+            }),
+        ] {
+            assert!(from(stored) == [&text[..], &text[..]].concat());
+        }
+        // a wrong guess, as a file grown since its trailer was read would give
+        let data = from(Some(Stored { size: 1, isize: 3 }));
+        assert_eq!(data.len(), 2 * text.len());
+        assert!(data.capacity() <= data.len() + data.len() / 4);
+    }
+
+    #[test]
+    fn the_room_tried_grows_to_a_members_size_past_4_gib() {
+        const GIB: usize = 1 << 30;
+        // one member: its ISIZE (the size modulo 4 GiB) is the room, once, under 4 GiB
+        assert_eq!(first_room(GIB, Some(3 * GIB as u32)), 3 * GIB);
+        assert_eq!(first_room(100, None), 1 << 20);
+        for size in [5 * GIB, 10 * GIB + 7, 4 * GIB, 4 * GIB + 1, 13 * GIB - 3] {
+            for compressed in [GIB, 3 * GIB] {
+                let isize = Some(size as u32);
+                let mut room = first_room(compressed, isize);
+                let mut tries = vec![room];
+                while room < size {
+                    let next = next_room(room, isize);
+                    assert!(
+                        next > room && next <= 2 * room,
+                        "{size}: {tries:?} then {next}"
+                    );
+                    room = next;
+                    tries.push(room);
+                }
+                assert_eq!(room, size, "the last room is the size: {tries:?}");
+                assert!(tries.len() <= 5, "{size} {compressed}: {tries:?}");
+            }
+        }
+        // several members: the last's ISIZE says nothing of the others, twice at most
+        assert_eq!(next_room(3 << 20, Some(5)), 6 << 20);
+        assert_eq!(next_room(3 << 20, Some((3 << 20) + 5)), (3 << 20) + 5);
+        assert_eq!(next_room(1 << 63, Some(0)), (1 << 63) + (1 << 32));
+        assert_eq!(next_room(usize::MAX / 2 + 5, None), usize::MAX);
+        assert_eq!(next_room(usize::MAX, None), usize::MAX);
     }
 
     #[test]

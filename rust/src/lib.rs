@@ -13,6 +13,7 @@ pub mod digest;
 pub mod dna;
 pub mod error;
 pub mod genome;
+pub mod gzip_member;
 pub mod inflate;
 pub mod net;
 pub mod signal;
