@@ -876,6 +876,23 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_bgzf_block_claiming_more_than_64_kib_is_refused_before_room_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut stored = inflate::bgzf(b">c\nACGT\n", 65_280);
+        let first = usize::from(u16::from_le_bytes([stored[16], stored[17]])) + 1;
+        stored[first - 4..first].copy_from_slice(&u32::MAX.to_le_bytes()); // its ISIZE
+        let path = dir.path().join("g.fa.gz");
+        fs::write(&path, &stored).unwrap();
+        peak::reset();
+        let message = Genome::load(&path, false).err().unwrap().to_string();
+        assert!(peak::bytes() < 1 << 20, "{} bytes held", peak::bytes());
+        assert!(
+            message.contains("a size or CRC that does not match in the block at byte 0"),
+            "{message}"
+        );
+    }
+
     /// The most bytes this thread's allocations held at once since [`peak::reset`].
     mod peak {
         use std::alloc::{GlobalAlloc, Layout, System};

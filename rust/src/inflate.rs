@@ -32,6 +32,9 @@ const HEADER: usize = 12;
 /// The header of a BGZF block up to its size: the fixed part and the `BC` subfield.
 pub const BLOCK_HEAD: usize = HEADER + 6;
 
+/// The most bytes a BGZF block inflates to (the SAM specification's limit).
+const MAX_BLOCK: usize = 1 << 16;
+
 /// A file's size and lowercase hex SHA-256.
 pub type Content = (u64, String);
 
@@ -149,7 +152,7 @@ fn grow(data: &mut Vec<u8>, more: usize, path: &Path) -> Result<()> {
         Error::OutOfMemory(format!(
             "{}: its {} decompressed bytes do not fit in this machine's memory",
             path.display(),
-            data.len() + more
+            data.len().saturating_add(more)
         ))
     })
 }
@@ -292,6 +295,9 @@ fn inflate_block(
     ]);
     let before = data.len();
     let length = block_isize(block);
+    if length > MAX_BLOCK {
+        return Ok(false); // not made room for: a damaged trailer can claim 4 GiB
+    }
     grow(data, length, path)?;
     data.resize(before + length, 0);
     let out = &mut data[before..];
