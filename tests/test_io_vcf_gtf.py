@@ -164,6 +164,19 @@ def test_reference_bases_accept_a_swapped_snp_only_when_asked(tmp_path):
         reference_bases(past_end, genome, source="x", swapped_snp=True)
 
 
+def test_reference_bases_of_a_telomere_breakend_are_ns_off_the_ends(tmp_path):
+    """VCF's virtual telomeres, POS 0 and N+1, hold a breakend's N off the chromosome; a
+    record of bases there is past the end (or, at POS 0, refused by the reader)."""
+    genome = Genome(_write(tmp_path / "g.fa", ">chr1\nACGTACGTAC\n"))
+    for pos, alt in ((-1, ".[chr1:5["), (10, "]chr1:5]."), (10, "<DEL>")):
+        assert reference_bases(Variant("chr1", pos, "N", (alt,)), genome, source="x") == "N"
+    for alts in (("A",), ("<DEL>", "a")):
+        with pytest.raises(ValueError, match=r"chr1:11 lies past the end of chr1 \(10 bp"):
+            reference_bases(Variant("chr1", 10, "N", alts), genome, source="x")
+    with pytest.raises(ValueError, match=r"chr1:11 lies past the end"):
+        reference_bases(Variant("chr1", 10, "NN", ("<DEL>",)), genome, source="x")
+
+
 def test_gtf_coordinates_and_round_trip(tmp_path):
     records = [
         GtfRecord("chr1", "src", "gene", 0, 100, ".", "+", ".", {"gene_id": "G1"}),

@@ -19,7 +19,7 @@ from crossreg.commands.ism import parse_stats
 from crossreg.dna import one_hot, reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.targets import Target
-from crossreg.io.vcf import Variant
+from crossreg.io.vcf import Variant, read_vcf
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.params import parse_params
@@ -85,6 +85,25 @@ def test_site_window_is_sads_reference_window(world):
     start, end = mutated_span(model.seq_length, 200)
     assert (start, end) == (SEQ_LENGTH // 2 - 100, SEQ_LENGTH // 2 + 100)
     assert sites[0].window_start + start + 99 == VARIANT_POS  # the variant at index 99
+
+
+def test_telomere_breakends_are_sites_at_the_chromosomes_ends(tmp_path):
+    """A structural-variant callset's telomeric breakends, at VCF's POS 0 and N+1, are
+    sites whose windows centre on the N just off the chromosome (read as any site's near
+    an end); they stopped ISM, POS 0 in the reader and N+1 as 'runs past the end'."""
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">chr1\n" + "ACGT" * 25 + "\n")
+    vcf = tmp_path / "sv.vcf"
+    vcf.write_text(
+        "#CHROM\tPOS\tID\tREF\tALT\n"
+        "chr1\t0\tbnd_X\tN\t.[chr1:50[\n"
+        "chr1\t101\tbnd_Y\tN\t]chr1:50].\n"
+    )
+    genome = Genome(fasta)
+    sites = vcf_sites(read_vcf(vcf), genome, 16, source=str(vcf))
+    assert [(s.label, s.window_start) for s in sites] == [("bnd_X", -8), ("bnd_Y", 93)]
+    codes = site_codes(sites, genome, 16)
+    assert bytes(codes[0][:8]) == b"N" * 8 and bytes(codes[1][8:]) == b"N" * 8
 
 
 @pytest.mark.parametrize(

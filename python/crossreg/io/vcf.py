@@ -202,17 +202,27 @@ def check_reference(variants: Iterable[Variant], genome: Genome, *, source: str)
         reference_bases(v, genome, source=source)
 
 
+def past_the_end(variant: Variant, size: int) -> bool:
+    """Whether `variant`'s REF runs past the end of its chromosome of `size` bp; a record at
+    the chromosome's virtual telomere, VCF's POS N+1, without an ALT of bases (a telomeric
+    breakend, its REF the one base past the end, as POS 0's is the one before) does not."""
+    # the reader's ALTs of letters alone are its ALTs of bases (as skip_reason takes them)
+    telomere = variant.pos == size and len(variant.ref) == 1
+    return variant.end > size and not (telomere and not any(a.isalpha() for a in variant.alts))
+
+
 def reference_bases(
     variant: Variant, genome: Genome, *, source: str, swapped_snp: bool = False
 ) -> str:
     """The genome's bases under `variant`'s REF (upper case), after checking them: a record
-    on a chromosome the genome lacks or past its end, or whose REF is not the genome's
-    bases, is a ValueError naming the record. With `swapped_snp`, a SNP whose genome base
-    is one of its ALTs (REF and ALT swapped) passes too; the caller decides what to say."""
+    on a chromosome the genome lacks or past its end (:func:`past_the_end`), or whose REF
+    is not the genome's bases (N off its ends), is a ValueError naming the record. With
+    `swapped_snp`, a SNP whose genome base is one of its ALTs (REF and ALT swapped) passes
+    too; the caller decides what to say."""
     require_chromosome(variant, genome.sizes, source=source)
     where = f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1}"
     size = genome.sizes[variant.chrom]
-    if variant.end > size:
+    if past_the_end(variant, size):
         raise ValueError(
             f"{where} lies past the end of {variant.chrom} ({size:,} bp in the FASTA); check "
             "the genome build"

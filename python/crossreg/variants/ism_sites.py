@@ -33,6 +33,7 @@ from crossreg.genome import Genome
 from crossreg.io.bed import Interval, read_bed
 from crossreg.io.vcf import (
     Variant,
+    past_the_end,
     reference_bases,
     require_ascii_record,
     require_chromosome,
@@ -73,7 +74,7 @@ def vcf_sites(
     for v in variants:
         require_ascii_record(v, source=source)
         require_chromosome(v, genome.sizes, source=source)
-        if v.end > genome.sizes[v.chrom]:
+        if past_the_end(v, genome.sizes[v.chrom]):
             raise ValueError(
                 f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} runs past the end of "
                 f"{v.chrom} ({genome.sizes[v.chrom]:,} bp); is the VCF from another build?"
