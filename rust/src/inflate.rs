@@ -8,7 +8,7 @@
 //! never written), plus one block. In parallel the blocks were no faster on two shared
 //! cores (`benches/bench_genome_load.py --compressed`), so they are not. Other gzip files
 //! (`gzip`'s one member, several) are read whole and each member inflated whole with
-//! libdeflate, 2–3 times the speed of a stream decoder: what is held is then the
+//! libdeflate, twice the speed of flate2's stream decoder (`benches/README.md`): what is held is then the
 //! compressed file as well as the decompressed bytes, until the last member is inflated.
 //! A member is inflated into room guessed first: the file's last ISIZE (the size modulo
 //! 4 GiB, the whole size of one member under 4 GiB) and otherwise at most twice the room
@@ -90,7 +90,7 @@ fn inflate(path: &Path, source: impl Read, bgzf: bool, stored: Option<Stored>) -
             &mut data,
         )?;
     } else {
-        read_members(path, source, stored, &mut data)?;
+        read_members(path, source, stored, 0, &mut data)?;
     }
     Ok(data)
 }
@@ -172,13 +172,14 @@ fn bgzf_block_size(head: &[u8; BLOCK_HEAD]) -> Option<usize> {
     Some(usize::from(u16::from_le_bytes([head[16], head[17]])) + 1)
 }
 
-/// Inflate the gzip members of `source` (the file `stored` describes, or a pipe) onto
-/// `data`: read whole, then each member inflated whole, into room guessed first and more
-/// when it does not fit ([`first_room`], [`next_room`]).
+/// Inflate the gzip members of `source` (the file `stored` describes, or a pipe; from its
+/// byte `start`) onto `data`: read whole, then each member inflated whole, into room
+/// guessed first and more when it does not fit ([`first_room`], [`next_room`]).
 fn read_members(
     path: &Path,
     mut source: impl Read,
     stored: Option<Stored>,
+    start: u64,
     data: &mut Vec<u8>,
 ) -> Result<()> {
     let mut compressed = Vec::new();
@@ -206,7 +207,7 @@ fn read_members(
                 room = 0; // the next member tries the room left first
             }
             Member::NoRoom => room = next_room(data.capacity() - data.len(), isize),
-            Member::Bad => return Err(bad_member(path, &compressed[at..], at)),
+            Member::Bad => return Err(bad_member(path, &compressed[at..], start + at as u64)),
         }
     }
     drop(compressed);
@@ -216,7 +217,7 @@ fn read_members(
 
 /// The error of the gzip member at byte `at` of the file, `rest` onward, that did not
 /// inflate.
-fn bad_member(path: &Path, rest: &[u8], at: usize) -> Error {
+fn bad_member(path: &Path, rest: &[u8], at: u64) -> Error {
     if rest.starts_with(&[0x1f, 0x8b, 8]) {
         corrupt(
             path,
@@ -228,7 +229,7 @@ fn bad_member(path: &Path, rest: &[u8], at: usize) -> Error {
 }
 
 /// Inflate the BGZF stream `reader` onto `data`, block by block; members after the
-/// blocks that are not BGZF (a gzip file appended) are streamed.
+/// blocks that are not BGZF (a gzip file appended) are read whole ([`read_members`]).
 fn read_bgzf(path: &Path, reader: &mut impl Read, data: &mut Vec<u8>) -> Result<()> {
     let mut inflater = Decompressor::new();
     let mut block = vec![0u8; 1 << 16];
@@ -241,8 +242,8 @@ fn read_bgzf(path: &Path, reader: &mut impl Read, data: &mut Vec<u8>) -> Result<
             break;
         }
         let Some(size) = (n == head.len()).then(|| bgzf_block_size(&head)).flatten() else {
-            // not a BGZF block: another gzip member, or bytes that flate2 names
-            return read_members(path, (&head[..n]).chain(reader), None, data);
+            // not a BGZF block: another gzip member, or bytes named as not one
+            return read_members(path, (&head[..n]).chain(reader), None, offset, data);
         };
         let at = |what: &str| corrupt(path, &format!("{what} the block at byte {offset}"));
         if size < BLOCK_HEAD + 8 {
@@ -478,6 +479,10 @@ mod tests {
         flipped[30] ^= 0xff;
         let no_eof = whole[..whole.len() - 28].to_vec();
         let gz = gzip(&text);
+        let junk_at = format!(
+            "invalid gzip header at byte {}",
+            bgzf(&text[..10], 100).len()
+        );
         let cases = [
             (
                 gz[..gz.len() - 9].to_vec(),
@@ -502,7 +507,7 @@ mod tests {
             ),
             (
                 [bgzf(&text[..10], 100), b"junk, not gzip".to_vec()].concat(),
-                "invalid gzip header",
+                &junk_at,
             ),
         ];
         for (stored, expected) in cases {
