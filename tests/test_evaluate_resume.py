@@ -265,3 +265,53 @@ def test_a_killed_run_resumes_to_the_same_bytes(world, whole, tmp_path):
     assert (out / CHECKPOINT / "pass.npz").exists()
     assert main([*argv, "--resume"]) == 0
     assert digests(out) == whole
+
+
+@pytest.mark.parametrize("scratch", [False, True], ids=["columns-in-out", "columns-in-scratch"])
+def test_a_moved_out_resumes_to_the_same_bytes(world, whole, tmp_path, monkeypatch, scratch):
+    """An OUT moved (or reached by another path) after the stop keeps its claim on the
+    predictions and targets: those in OUT move with it, those in --scratch are found
+    where they are; neither is removed as a left-over by the resume's cleanup."""
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    extra = ["--scratch", str(folder)] if scratch else []
+    argv = interrupted(world, tmp_path / "out", monkeypatch, *COLUMNS, *extra)
+    moved = tmp_path / "elsewhere" / "out"
+    moved.parent.mkdir()
+    (tmp_path / "out").rename(moved)
+    assert main([*world, "--out", str(moved), *argv[len(world) + 2 :], "--resume"]) == 0
+    assert digests(moved) == whole
+    assert not list(folder.iterdir()) and not list(moved.glob(f"{PREFIX}*"))
+
+
+def test_a_scratch_folder_relinked_is_found_under_the_scratch_given(
+    world, whole, tmp_path, monkeypatch
+):
+    """--scratch through a symbolic link that now leads to another disk holding the same
+    folder (a scratch file system relinked): the resume finds its folder there."""
+    first, second, link = tmp_path / "disk1", tmp_path / "disk2", tmp_path / "scratch"
+    first.mkdir()
+    link.symlink_to(first)
+    argv = interrupted(world, tmp_path / "out", monkeypatch, *COLUMNS, "--scratch", str(link))
+    first.rename(second)
+    link.unlink()
+    link.symlink_to(second)
+    assert main([*argv, "--resume"]) == 0
+    assert digests(tmp_path / "out") == whole and not list(second.iterdir())
+
+
+def test_a_scratch_folder_not_found_is_refused_naming_the_fix(world, tmp_path, monkeypatch, logs):
+    scratch, moved = tmp_path / "scratch", tmp_path / "moved"
+    scratch.mkdir()
+    argv = interrupted(world, tmp_path / "out", monkeypatch, *COLUMNS, "--scratch", str(scratch))
+    scratch.rename(moved)
+    scratch.mkdir()
+    (kept,) = moved.iterdir()
+    assert main([*argv, "--resume"]) == 1
+    assert f"{scratch / kept.name}, where the interrupted run" in logs.text
+    assert (
+        f"is gone; if it was moved, resume with --scratch naming the folder that holds {kept.name}"
+        in logs.text
+    )
+    assert (tmp_path / "out" / CHECKPOINT / "pass.npz").exists()  # left as it was
+    assert main([*argv[:-1], str(moved), "--resume"]) == 0

@@ -271,11 +271,11 @@ def evaluate_model(
     out = Path(out)
     if not resume:
         refuse_checkpoint(out)
+    checkpoint = Checkpoint(out)
     if scratch is not None:
         check_scratch(scratch)
-        remove_stale(scratch)
-    remove_stale(out)
-    checkpoint = Checkpoint(out)
+        remove_stale(scratch, checkpoint.root)
+    remove_stale(out, checkpoint.root)
     try:
         scored = score_store(
             model_dir,
