@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from crossreg.cli import main
+from crossreg.evaluate import accuracy as accuracy_module
 from crossreg.evaluate import checkpoint as checkpoint_module
 from crossreg.evaluate import figures as figures_module
 from crossreg.evaluate import spill as spill_module
@@ -235,6 +236,7 @@ def test_the_checkpoint_records_the_settings_that_decide_the_numbers(world, tmp_
 SLOW_RUN = """
 import sys, time
 from crossreg.cli import main
+from crossreg.evaluate import accuracy as accuracy_module
 from crossreg.evaluate import checkpoint
 
 checkpoint.SAVE_SECONDS = 0.0
@@ -315,3 +317,19 @@ def test_a_scratch_folder_not_found_is_refused_naming_the_fix(world, tmp_path, m
     )
     assert (tmp_path / "out" / CHECKPOINT / "pass.npz").exists()  # left as it was
     assert main([*argv[:-1], str(moved), "--resume"]) == 0
+
+
+def test_a_stop_while_writing_leaves_no_summary_of_an_earlier_run(
+    world, whole, tmp_path, monkeypatch
+):
+    """An OUT holding an earlier run's outputs (another split), stopped after the new
+    metrics.tsv is written: no summary.json of the earlier run is left beside it."""
+    out = tmp_path / "out"
+    argv = [*world, "--out", str(out), "--batch-size", "2", *COLUMNS]
+    assert main([*argv, "--split", "valid", "--no-plots"]) == 0
+    with monkeypatch.context() as patch:
+        stop_at_call(patch, accuracy_module, "write_metrics", 1, after=True)
+        assert main(argv) == 130
+    assert (out / "metrics.tsv").exists() and not (out / "summary.json").exists()
+    assert main([*argv, "--resume"]) == 0
+    assert digests(out) == whole

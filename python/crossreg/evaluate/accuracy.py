@@ -44,6 +44,8 @@ from crossreg.train.store_identity import store_fingerprint
 
 log = logging.getLogger("crossreg")
 
+SUMMARY_FILE = "summary.json"
+
 
 @dataclass
 class Scored:
@@ -309,10 +311,11 @@ def _write(
 ) -> None:
     """Write the tables of :func:`evaluate_model` and, with `plots`, its figures."""
     table = scored.table
-    # an earlier run's figures go before the new tables are written: one interrupted while
-    # drawing leaves no figure of another model or split beside them
+    # an earlier run's summary and figures go before the new tables are written: one
+    # interrupted while writing leaves none of another model or split beside them
     remove_stale_figures(out, FIGURE_STEMS, [])
-    (out / TRACKS_FILE).unlink(missing_ok=True)
+    for earlier in (TRACKS_FILE, SUMMARY_FILE):
+        (out / earlier).unlink(missing_ok=True)
     write_metrics(out / "metrics.tsv", table)
     summary: dict[str, Any] = {
         "split": split,
@@ -329,7 +332,7 @@ def _write(
     if "specificity_r" in table.columns:
         summary["min_class"] = columns.min_class
         summary["specificity_by_class"] = class_summary(table)
-    with atomic_write(out / "summary.json") as handle:
+    with atomic_write(out / SUMMARY_FILE) as handle:
         json.dump(summary, handle, indent=1)
     if plots:
         from crossreg.evaluate.figures import plot_evaluation, save_tracks, window_tracks
