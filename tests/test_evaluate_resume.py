@@ -23,6 +23,7 @@ from crossreg.evaluate import figures as figures_module
 from crossreg.evaluate import spill as spill_module
 from crossreg.evaluate.checkpoint import CHECKPOINT
 from crossreg.evaluate.scratch import PREFIX
+from crossreg.io.atomic import lock_folder
 from tests.pipeline import untrained_checkpoint
 
 COLUMNS = ["--specificity", "--rank", "--peaks"]
@@ -317,6 +318,22 @@ def test_a_scratch_folder_not_found_is_refused_naming_the_fix(world, tmp_path, m
     )
     assert (tmp_path / "out" / CHECKPOINT / "pass.npz").exists()  # left as it was
     assert main([*argv[:-1], str(moved), "--resume"]) == 0
+
+
+def test_a_second_run_into_an_out_in_use_is_told_to_wait(world, tmp_path, monkeypatch, logs):
+    """A checkpoint another evaluate holds is not called an interrupted run's."""
+    out = tmp_path / "out"
+    argv = interrupted(world, out, monkeypatch)
+    held = lock_folder(out / CHECKPOINT)  # the first run, still at work
+    assert held is not None
+    try:
+        for resume in ([], ["--resume"]):
+            logs.clear()
+            assert main([*argv, *resume]) == 1
+            assert f"{out / CHECKPOINT} is in use by another evaluate" in logs.text
+            assert "interrupted run" not in logs.text
+    finally:
+        os.close(held)
 
 
 def test_a_stop_while_writing_leaves_no_summary_of_an_earlier_run(

@@ -66,12 +66,25 @@ def refuse_checkpoint(out: str | os.PathLike[str]) -> None:
     """Stop when an interrupted run left its checkpoint in `out` and ``--resume`` was not
     asked."""
     folder = checkpoint_dir(out)
-    if folder.exists():
-        raise FileExistsError(
-            f"{folder} is left from an interrupted run: rerun with --resume to continue it "
-            "(same model, store, split, head, inference options and column statistics), or "
-            f"delete {folder} to start again"
-        )
+    if not folder.exists():
+        return
+    held = lock_folder(folder)
+    if held is None and folder.is_dir():
+        raise in_use(folder)
+    if held is not None:
+        os.close(held)
+    raise FileExistsError(
+        f"{folder} is left from an interrupted run: rerun with --resume to continue it "
+        "(same model, store, split, head, inference options and column statistics), or "
+        f"delete {folder} to start again"
+    )
+
+
+def in_use(folder: Path) -> CommandError:
+    """The error for a checkpoint `folder` that another evaluate holds (works in)."""
+    return CommandError(
+        f"{folder} is in use by another evaluate into {folder.parent}; wait for it to end"
+    )
 
 
 def evaluation_settings(
@@ -193,10 +206,7 @@ class Checkpoint:
         """Lock the checkpoint for this process: one run at a time works in it."""
         self._lock = lock_folder(self.root)
         if self._lock is None:
-            raise CommandError(
-                f"{self.root} is in use by another evaluate into {self.root.parent}; wait "
-                "for it to end"
-            )
+            raise in_use(self.root)
 
     def close(self) -> None:
         """Let go of the lock (the checkpoint stays)."""
