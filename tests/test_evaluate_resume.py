@@ -5,14 +5,17 @@ refused without --resume; the kept columns survive another run's cleanup."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -318,6 +321,54 @@ def test_a_scratch_folder_not_found_is_refused_naming_the_fix(world, tmp_path, m
     )
     assert (tmp_path / "out" / CHECKPOINT / "pass.npz").exists()  # left as it was
     assert main([*argv[:-1], str(moved), "--resume"]) == 0
+
+
+def test_a_resume_from_copies_of_the_model_and_store_continues(world, whole, tmp_path, monkeypatch):
+    """The model and store are recorded by content: copies at other paths resume."""
+    out = tmp_path / "out"
+    argv = interrupted(world, out, monkeypatch, *COLUMNS)
+    model, data = tmp_path / "model", tmp_path / "data"
+    shutil.copytree(world[2], model)
+    shutil.copytree(world[4], data)
+    moved = [world[0], "--model", str(model), "--data", str(data), *argv[len(world) :]]
+    assert main([*moved, "--resume"]) == 0
+    found = digests(out)
+    assert {k: v for k, v in found.items() if k != "summary.json"} == {
+        k: v for k, v in whole.items() if k != "summary.json"
+    }
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == str(model) and summary["store"]["path"] == str(data)
+
+
+def test_a_full_disk_while_saving_the_pass_keeps_the_last_save(
+    world, whole, tmp_path, monkeypatch, logs
+):
+    """pass.npz is replaced whole or not at all: a disk full while it is written leaves
+    the previous save, and no half-written file, for the resume."""
+    out = tmp_path / "out"
+    monkeypatch.setattr(checkpoint_module, "SAVE_SECONDS", 0.0)
+    real = np.savez
+    calls: list[int] = []
+
+    def full(handle, **arrays):
+        calls.append(1)
+        if len(calls) == 2:
+            handle.write(b"\0" * 100)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(handle, **arrays)
+
+    argv = [*world, "--out", str(out), "--batch-size", "2", *COLUMNS]
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoint_module.np, "savez", full)
+        assert main(argv) == 1
+    partial = out / CHECKPOINT
+    assert f"{partial / 'pass.npz'}: No space left on device" in logs.text
+    assert "free space there and rerun with --resume to continue" in logs.text
+    with np.load(partial / "pass.npz") as kept:
+        assert int(kept["windows"]) == 2
+    assert sorted(p.name for p in partial.iterdir() if p.name.startswith(".")) == []
+    assert main([*argv, "--resume"]) == 0
+    assert digests(out) == whole
 
 
 def test_a_second_run_into_an_out_in_use_is_told_to_wait(world, tmp_path, monkeypatch, logs):

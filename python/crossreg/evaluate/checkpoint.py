@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import os
@@ -34,7 +35,7 @@ import numpy.typing as npt
 
 from crossreg.errors import CommandError, Interrupted
 from crossreg.evaluate.scratch import release
-from crossreg.io.atomic import atomic_write, lock_folder
+from crossreg.io.atomic import OutputError, atomic_write, lock_folder
 from crossreg.io.identity import IDENTITY_RULE, identity_difference
 from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
@@ -64,7 +65,7 @@ def checkpoint_dir(out: str | os.PathLike[str]) -> Path:
 
 def refuse_checkpoint(out: str | os.PathLike[str]) -> None:
     """Stop when an interrupted run left its checkpoint in `out` and ``--resume`` was not
-    asked."""
+    asked (told to wait when another evaluate is working in it)."""
     folder = checkpoint_dir(out)
     if not folder.exists():
         return
@@ -274,20 +275,31 @@ class Checkpoint:
     def kept_when_stopped(self, windows: int) -> Iterator[None]:
         """Ctrl-C (or SIGTERM) within the block keeps the checkpoint for ``--resume``:
         :class:`~crossreg.errors.Interrupted` says how much of the run's `windows` it
-        holds. An input error (a ValueError: NaN in the store or from the head) removes
-        it, since a rerun must change the inputs and cannot resume."""
+        holds; so does the :class:`~crossreg.io.atomic.OutputError` of a full disk, whose
+        write left the previous save whole. An input error (a ValueError: NaN in the
+        store or from the head) removes it, since a rerun must change the inputs and
+        cannot resume."""
         try:
             yield
         except KeyboardInterrupt:
-            parts = self.kept()
-            columns = f" and {parts} part(s) of the column statistics" if parts else ""
-            raise Interrupted(
-                f"{self.passed().windows} of {windows} windows scored{columns} kept in "
-                f"{self.root}; rerun with --resume to continue"
-            ) from None
+            raise Interrupted(f"{self._held(windows)}; rerun with --resume to continue") from None
+        except OutputError as err:
+            code = err.errno or errno.EIO
+            raise OutputError(
+                code,
+                f"{os.strerror(code)} while writing it; free space there and rerun with "
+                f"--resume to continue ({self._held(windows)})",
+                err.filename,
+            ) from err
         except ValueError:
             self.remove()
             raise
+
+    def _held(self, windows: int) -> str:
+        """How much of the run's `windows` the checkpoint holds, in words."""
+        parts = self.kept()
+        columns = f" and {parts} part(s) of the column statistics" if parts else ""
+        return f"{self.passed().windows} of {windows} windows scored{columns} kept in {self.root}"
 
     def remove(self) -> None:
         """Delete the checkpoint and the predictions and targets it keeps (and OUT, when
