@@ -401,3 +401,29 @@ def test_a_stop_while_writing_leaves_no_summary_of_an_earlier_run(
     assert (out / "metrics.tsv").exists() and not (out / "summary.json").exists()
     assert main([*argv, "--resume"]) == 0
     assert digests(out) == whole
+
+
+def test_a_stop_while_the_kept_columns_are_removed_leaves_a_finished_out(
+    world, whole, tmp_path, monkeypatch, logs
+):
+    """Ctrl-C while the predictions and targets are deleted at the end (tens of GB: it
+    takes a while) leaves the finished outputs and no checkpoint; the next run removes
+    what was left of the folder."""
+    out = tmp_path / "out"
+    argv = [*world, "--out", str(out), "--batch-size", "2", *COLUMNS]
+    real = shutil.rmtree
+
+    def stopped(path, *args, **kwargs):
+        if Path(path).name.startswith(PREFIX):
+            (Path(path) / "pred.npy").unlink()
+            raise KeyboardInterrupt
+        real(path, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(shutil, "rmtree", stopped)
+        assert main(argv) == 0
+    assert "the next evaluate using" in logs.text and "removes what is left of it" in logs.text
+    assert digests(out) == whole
+    assert not (out / CHECKPOINT).exists() and len(list(out.glob(f"{PREFIX}*"))) == 1
+    assert main([*argv, "--no-plots"]) == 0  # an evaluate's OUT: the left-over removed
+    assert not list(out.glob(f"{PREFIX}*"))

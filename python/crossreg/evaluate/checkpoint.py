@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.errors import CommandError, Interrupted
-from crossreg.evaluate.scratch import release
+from crossreg.evaluate.scratch import claimed_folder
 from crossreg.io.atomic import OutputError, atomic_write, lock_folder
 from crossreg.io.identity import IDENTITY_RULE, identity_difference
 from crossreg.model.checkpoint_info import checkpoint_identity
@@ -302,12 +302,24 @@ class Checkpoint:
         return f"{self.passed().windows} of {windows} windows scored{columns} kept in {self.root}"
 
     def remove(self) -> None:
-        """Delete the checkpoint and the predictions and targets it keeps (and OUT, when
-        it was made for the checkpoint and holds nothing else)."""
-        if self.root.exists():
-            release(self.root)
-            shutil.rmtree(self.root, ignore_errors=True)
+        """Delete the checkpoint, then the predictions and targets it kept (and OUT, when
+        it was made for the checkpoint and holds nothing else). The checkpoint goes first:
+        a stop while the folder's tens of GB are deleted leaves no checkpoint of a run
+        whose work is done, only the rest of a folder no checkpoint claims, which the next
+        evaluate using its scratch folder removes."""
+        columns = claimed_folder(self.root) if self.root.is_dir() else None
+        shutil.rmtree(self.root, ignore_errors=True)
         self.close()
+        if columns is not None:
+            try:
+                shutil.rmtree(columns, ignore_errors=True)
+            except KeyboardInterrupt:  # the work is done: what is left goes next time
+                log.warning(
+                    "stopped while removing %s, the predictions and targets no longer "
+                    "needed; the next evaluate using %s removes what is left of it",
+                    columns,
+                    columns.parent,
+                )
         if self.made_out:
             with contextlib.suppress(OSError):  # not empty: the outputs are in it
                 self.root.parent.rmdir()

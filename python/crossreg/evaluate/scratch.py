@@ -127,9 +127,9 @@ def _find(kept: Path, folder: Path) -> Path | None:
 def columns_folder(folder: str | os.PathLike[str], checkpoint: Path) -> Iterator[Path]:
     """The ``.columns-*`` folder `checkpoint` claims (:func:`_find`, the claims then
     written anew: it may have moved), or a new one in `folder` that it comes to claim,
-    locked while the block runs and kept after it (for ``--resume``, until
-    :func:`release`). A claimed folder that is not found, or that another process holds,
-    is a :class:`~crossreg.errors.CommandError`."""
+    locked while the block runs and kept after it (for ``--resume``, until the
+    checkpoint is removed). A claimed folder that is not found, or that another process
+    holds, is a :class:`~crossreg.errors.CommandError`."""
     kept = claimed_folder(checkpoint)
     if kept is not None:
         found = _find(kept, Path(folder))
@@ -166,11 +166,3 @@ def columns_folder(folder: str | os.PathLike[str], checkpoint: Path) -> Iterator
     finally:
         if fd is not None:
             os.close(fd)
-
-
-def release(checkpoint: Path) -> None:
-    """Remove the folder `checkpoint` claims, and the claim (once its columns are done)."""
-    kept = claimed_folder(checkpoint)
-    if kept is not None:
-        shutil.rmtree(kept, ignore_errors=True)
-        (checkpoint / CLAIM).unlink()
