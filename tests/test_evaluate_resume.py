@@ -427,3 +427,21 @@ def test_a_stop_while_the_kept_columns_are_removed_leaves_a_finished_out(
     assert not (out / CHECKPOINT).exists() and len(list(out.glob(f"{PREFIX}*"))) == 1
     assert main([*argv, "--no-plots"]) == 0  # an evaluate's OUT: the left-over removed
     assert not list(out.glob(f"{PREFIX}*"))
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_kept_predictions_that_cannot_be_read_are_named_and_the_checkpoint_kept(
+    world, tmp_path, monkeypatch, logs, damage
+):
+    out = tmp_path / "out"
+    argv = interrupted(world, out, monkeypatch, "--rank")
+    (folder,) = out.glob(f"{PREFIX}*")
+    pred = folder / "pred.npy"
+    if damage == "missing":
+        pred.unlink()
+    else:
+        os.truncate(pred, pred.stat().st_size // 2)
+    assert main([*argv, "--resume"]) == 1
+    assert f"{folder}: the kept predictions and targets cannot be read" in logs.text
+    assert "delete the checkpoint that keeps them (.partial in --out) to start" in logs.text
+    assert (out / CHECKPOINT / "pass.npz").exists()  # not removed as an input error

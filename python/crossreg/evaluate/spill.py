@@ -139,16 +139,9 @@ class ColumnSpill:
         fmt = np.lib.format
         self.paths = (folder / "pred.npy", folder / "target.npy")
         if resume:
-            self.pred = fmt.open_memmap(self.paths[0], "r+")
-            self.target = fmt.open_memmap(self.paths[1], "r+")
+            self.pred = _reopen(self.paths[0], shape, np.dtype(np.float32))
+            self.target = _reopen(self.paths[1], shape, np.dtype(target_dtype))
             self.unreleased = 0
-            found = (self.pred.shape, self.pred.dtype, self.target.shape, self.target.dtype)
-            if found != (shape, np.dtype(np.float32), shape, np.dtype(target_dtype)):
-                raise CommandError(
-                    f"{folder}: the kept predictions and targets are not {tracks} tracks × "
-                    f"{self.positions:,} bins; delete the checkpoint that keeps them to start "
-                    "again"
-                )
             return
         need = tracks * self.positions * (4 + np.dtype(target_dtype).itemsize)
         free = shutil.disk_usage(folder).free
@@ -214,6 +207,28 @@ class ColumnSpill:
     def close(self) -> None:
         """Let go of the memory maps (before their folder is removed)."""
         del self.pred, self.target
+
+
+def _reopen(path: Path, shape: tuple[int, int], dtype: np.dtype) -> np.memmap:
+    """The spill file `path` an interrupted run wrote, opened to go on writing; a
+    :class:`~crossreg.errors.CommandError` unless it is there, whole (numpy would fill a
+    short file with zeros) and of `shape` and `dtype`."""
+    fix = "delete the checkpoint that keeps them (.partial in --out) to start again"
+    try:
+        kept = np.lib.format.open_memmap(path, "r")  # a short file is refused, not grown
+    except (OSError, ValueError) as err:
+        raise CommandError(
+            f"{path.parent}: the kept predictions and targets cannot be read ({path.name}: "
+            f"{getattr(err, 'strerror', None) or err}); {fix}"
+        ) from None
+    found = kept.shape, kept.dtype
+    del kept
+    if found != (shape, dtype):
+        raise CommandError(
+            f"{path.parent}: the kept predictions and targets are not {shape[0]} tracks × "
+            f"{shape[1]:,} bins; {fix}"
+        )
+    return np.lib.format.open_memmap(path, "r+")
 
 
 def _each_track(
