@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from crossreg.evaluate import figures as figures_module
 from crossreg.evaluate import spill as spill_module
 from crossreg.evaluate.checkpoint import CHECKPOINT
 from crossreg.evaluate.scratch import PREFIX
+from crossreg.io import space
 from crossreg.io.atomic import lock_folder
 from tests.pipeline import untrained_checkpoint
 
@@ -430,18 +432,60 @@ def test_a_stop_while_the_kept_columns_are_removed_leaves_a_finished_out(
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
-def test_kept_predictions_that_cannot_be_read_are_named_and_the_checkpoint_kept(
-    world, tmp_path, monkeypatch, logs, damage
+@pytest.mark.parametrize("kept", ["pred.npy", "window_sums.npy"])
+def test_kept_files_that_cannot_be_read_are_named_and_the_checkpoint_kept(
+    world, tmp_path, monkeypatch, logs, damage, kept
 ):
+    """A kept memory map that is gone or cut short (numpy would grow it with zeros) is
+    refused naming it and what to delete; the checkpoint is kept, as it was."""
     out = tmp_path / "out"
     argv = interrupted(world, out, monkeypatch, "--rank")
     (folder,) = out.glob(f"{PREFIX}*")
-    pred = folder / "pred.npy"
+    path = folder / kept if kept == "pred.npy" else out / CHECKPOINT / kept
     if damage == "missing":
-        pred.unlink()
+        path.unlink()
     else:
-        os.truncate(pred, pred.stat().st_size // 2)
+        os.truncate(path, path.stat().st_size // 2)
     assert main([*argv, "--resume"]) == 1
-    assert f"{folder}: the kept predictions and targets cannot be read" in logs.text
-    assert "delete the checkpoint that keeps them (.partial in --out) to start" in logs.text
+    assert f"{path.parent}: the kept " in logs.text and f"cannot be read ({kept}: " in logs.text
+    fix = (
+        "the checkpoint that keeps them (.partial in --out)"
+        if kept == "pred.npy"
+        else out / CHECKPOINT
+    )
+    assert f"delete {fix} to start again" in logs.text
     assert (out / CHECKPOINT / "pass.npz").exists()  # not removed as an input error
+
+
+def _disk_full(monkeypatch) -> None:
+    """Every allocation of a file's blocks ahead of writing it (crossreg.io.space) finds
+    the disk full."""
+
+    def full(path, size, **kwargs):
+        raise space.SpaceError(size, 0)
+
+    monkeypatch.setattr(space, "reserve", full)
+
+
+def test_the_window_sums_are_allocated_before_the_pass(world, tmp_path, monkeypatch, logs):
+    """window_sums.npy, a memory map, takes its blocks before it is written: a full disk
+    is an error naming it, not a bus error part-way through the pass."""
+    out = tmp_path / "out"
+    _disk_full(monkeypatch)
+    assert main([*world, "--out", str(out)]) == 1
+    path = out / CHECKPOINT / "window_sums.npy"
+    assert f"{path}: No space left on device while writing it; free space there" in logs.text
+
+
+def test_the_kept_columns_are_allocated_before_the_pass(world, tmp_path, monkeypatch, logs):
+    """So are the spilled predictions and targets: another writer filling the disk after
+    the check of its free space cannot make the pass die of a bus error."""
+    out = tmp_path / "out"
+    roomy = SimpleNamespace(total=1 << 40, used=0, free=1 << 40)  # as it was checked
+    monkeypatch.setattr(spill_module.shutil, "disk_usage", lambda path: roomy)
+    _disk_full(monkeypatch)
+    assert main([*world, "--out", str(out), "--rank"]) == 1
+    assert (
+        "for --specificity/--rank/--peaks needs" in logs.text and "but 0 MB are free" in logs.text
+    )
+    assert not (out / CHECKPOINT).exists() and not list(out.glob(f"{PREFIX}*"))

@@ -34,9 +34,11 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.errors import CommandError, Interrupted
+from crossreg.evaluate.kept import reopen
 from crossreg.evaluate.scratch import claimed_folder
-from crossreg.io.atomic import OutputError, atomic_write, lock_folder
+from crossreg.io.atomic import OutputError, atomic_write, lock_folder, output_error
 from crossreg.io.identity import IDENTITY_RULE, identity_difference
+from crossreg.io.space import SpaceError, allocated_memmap
 from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
 
@@ -225,14 +227,19 @@ class Checkpoint:
 
     def window_sums(self, windows: int, tracks: int) -> np.memmap:
         """Each window's per-track sum of targets, float64 ``(windows, tracks)``: a
-        memory map in the checkpoint, whose rows of the windows scored are kept."""
+        memory map in the checkpoint, whose rows of the windows scored are kept (a kept
+        file that is damaged is a :class:`~crossreg.errors.CommandError`). A new one takes
+        its blocks on the disk first: a full disk is an
+        :class:`~crossreg.io.atomic.OutputError`, not a bus error in the pass."""
         path = self.root / WINDOW_SUMS
         shape = (windows, tracks)
-        if self.passed().windows and path.exists():
-            kept = np.lib.format.open_memmap(path, "r+")
-            if kept.shape == shape and kept.dtype == np.float64:
-                return kept
-        return np.lib.format.open_memmap(path, "w+", np.float64, shape)
+        if self.passed().windows:
+            fix = f"delete {self.root} to start again"
+            return reopen(path, shape, np.dtype(np.float64), "sums of targets", fix)
+        try:
+            return allocated_memmap(path, np.float64, shape)
+        except SpaceError as err:
+            raise output_error(err, path) from None
 
     def save(
         self,

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.devices import usable_cores
-from crossreg.errors import CommandError, first_few
+from crossreg.errors import first_few
 from crossreg.evaluate.columns import (
     PEAK_STRIDE,
     peak_scores,
@@ -47,6 +47,8 @@ from crossreg.evaluate.columns import (
     tie_mean,
 )
 from crossreg.evaluate.defaults import MIN_CLASS
+from crossreg.evaluate.kept import reopen
+from crossreg.io.space import SpaceError, allocated_memmap
 from crossreg.io.targets import split_description
 from crossreg.progress import Progress, progress
 
@@ -60,6 +62,8 @@ GROUP_BYTES = 1 << 30  # the working memory of one group of tracks
 BYTES_PER_VALUE = 64  # per position and track: the columns, float64 sorts, ranks, indices
 # bytes of pages touched through the spill's memory maps between releases of them
 RELEASE_BYTES = 256 << 20
+#: What a resume whose kept files are damaged deletes to start again.
+RESTART = "the checkpoint that keeps them (.partial in --out)"
 
 
 @dataclass(frozen=True)
@@ -136,24 +140,29 @@ class ColumnSpill:
         self.bins = bins
         self.positions = windows * bins
         shape = (tracks, self.positions)
-        fmt = np.lib.format
         self.paths = (folder / "pred.npy", folder / "target.npy")
         if resume:
-            self.pred = _reopen(self.paths[0], shape, np.dtype(np.float32))
-            self.target = _reopen(self.paths[1], shape, np.dtype(target_dtype))
+            what, fix = "predictions and targets", f"delete {RESTART} to start again"
+            self.pred = reopen(self.paths[0], shape, np.dtype(np.float32), what, fix)
+            self.target = reopen(self.paths[1], shape, np.dtype(target_dtype), what, fix)
             self.unreleased = 0
             return
         need = tracks * self.positions * (4 + np.dtype(target_dtype).itemsize)
-        free = shutil.disk_usage(folder).free
-        if need > free:  # a memory map past a full disk dies on a bus error, not an OSError
+        try:
+            free = shutil.disk_usage(folder).free
+            if need > free:
+                raise SpaceError(need, free)
+            # every block taken first: a memory map past a full disk dies on a bus error
+            self.pred = allocated_memmap(self.paths[0], np.float32, shape)
+            self.target = allocated_memmap(self.paths[1], np.dtype(target_dtype), shape)
+        except SpaceError as err:
             raise ValueError(
                 f"{folder}: keeping the predictions and targets of {tracks} tracks × "
                 f"{self.positions:,} bins for --specificity/--rank/--peaks needs "
-                f"{need / 1e6:,.0f} MB on disk, but {free / 1e6:,.0f} MB are free; free space "
-                "there, give --scratch a folder on a disk with room, or leave those options out"
-            )
-        self.pred = fmt.open_memmap(self.paths[0], "w+", np.float32, shape)
-        self.target = fmt.open_memmap(self.paths[1], "w+", np.dtype(target_dtype), shape)
+                f"{need / 1e6:,.0f} MB on disk, but {err.free / 1e6:,.0f} MB are free; free "
+                "space there, give --scratch a folder on a disk with room, or leave those "
+                "options out"
+            ) from None
         self.unreleased = 0  # bytes of pages touched since the last release
 
     def sync(self) -> None:
@@ -207,28 +216,6 @@ class ColumnSpill:
     def close(self) -> None:
         """Let go of the memory maps (before their folder is removed)."""
         del self.pred, self.target
-
-
-def _reopen(path: Path, shape: tuple[int, int], dtype: np.dtype) -> np.memmap:
-    """The spill file `path` an interrupted run wrote, opened to go on writing; a
-    :class:`~crossreg.errors.CommandError` unless it is there, whole (numpy would fill a
-    short file with zeros) and of `shape` and `dtype`."""
-    fix = "delete the checkpoint that keeps them (.partial in --out) to start again"
-    try:
-        kept = np.lib.format.open_memmap(path, "r")  # a short file is refused, not grown
-    except (OSError, ValueError) as err:
-        raise CommandError(
-            f"{path.parent}: the kept predictions and targets cannot be read ({path.name}: "
-            f"{getattr(err, 'strerror', None) or err}); {fix}"
-        ) from None
-    found = kept.shape, kept.dtype
-    del kept
-    if found != (shape, dtype):
-        raise CommandError(
-            f"{path.parent}: the kept predictions and targets are not {shape[0]} tracks × "
-            f"{shape[1]:,} bins; {fix}"
-        )
-    return np.lib.format.open_memmap(path, "r+")
 
 
 def _each_track(
