@@ -374,11 +374,13 @@ def test_a_full_disk_while_saving_the_pass_keeps_the_last_save(
 
 
 def test_a_second_run_into_an_out_in_use_is_told_to_wait(world, tmp_path, monkeypatch, logs):
-    """A checkpoint another evaluate holds is not called an interrupted run's."""
+    """A checkpoint another evaluate holds is not called an interrupted run's, and a
+    second run is told so before it loads the model."""
     out = tmp_path / "out"
     argv = interrupted(world, out, monkeypatch)
     held = lock_folder(out / CHECKPOINT)  # the first run, still at work
     assert held is not None
+    monkeypatch.setattr(accuracy_module, "load_head", None)  # told before the model loads
     try:
         for resume in ([], ["--resume"]):
             logs.clear()

@@ -147,8 +147,7 @@ def run(args: argparse.Namespace) -> int:
     from crossreg.evaluate.checkpoint import CHECKPOINT, refuse_checkpoint
 
     require_own_folder(args, CHECKPOINT)
-    if not args.resume:
-        refuse_checkpoint(args.out)
+    refuse_checkpoint(args.out, resume=args.resume)
     store = open_store(args.data, [args.split])
     info = checkpoint_info(args.model)
     head = default_head(info, store) if args.genome is None else info.choose(args.genome)

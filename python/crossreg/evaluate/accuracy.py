@@ -271,8 +271,7 @@ def evaluate_model(
     per-track R by assay; with `svg` an SVG beside each."""
     check_plot_options(plots, svg)
     out = Path(out)
-    if not resume:
-        refuse_checkpoint(out)
+    refuse_checkpoint(out, resume=resume)
     checkpoint = Checkpoint(out)
     if scratch is not None:
         check_scratch(scratch)

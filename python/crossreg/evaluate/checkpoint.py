@@ -65,9 +65,9 @@ def checkpoint_dir(out: str | os.PathLike[str]) -> Path:
     return Path(out) / CHECKPOINT
 
 
-def refuse_checkpoint(out: str | os.PathLike[str]) -> None:
-    """Stop when an interrupted run left its checkpoint in `out` and ``--resume`` was not
-    asked (told to wait when another evaluate is working in it)."""
+def refuse_checkpoint(out: str | os.PathLike[str], *, resume: bool = False) -> None:
+    """Stop when another evaluate is working in `out`'s checkpoint (before any work: it
+    is told to wait), or, without `resume`, when an interrupted run left it."""
     folder = checkpoint_dir(out)
     if not folder.exists():
         return
@@ -76,11 +76,12 @@ def refuse_checkpoint(out: str | os.PathLike[str]) -> None:
         raise in_use(folder)
     if held is not None:
         os.close(held)
-    raise FileExistsError(
-        f"{folder} is left from an interrupted run: rerun with --resume to continue it "
-        "(same model, store, split, head, inference options and column statistics), or "
-        f"delete {folder} to start again"
-    )
+    if not resume:
+        raise FileExistsError(
+            f"{folder} is left from an interrupted run: rerun with --resume to continue it "
+            "(same model, store, split, head, inference options and column statistics), or "
+            f"delete {folder} to start again"
+        )
 
 
 def in_use(folder: Path) -> CommandError:
