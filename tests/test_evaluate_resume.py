@@ -433,6 +433,16 @@ def test_a_stop_while_the_kept_columns_are_removed_leaves_a_finished_out(
     assert not list(out.glob(f"{PREFIX}*"))
 
 
+def test_a_damaged_pass_is_named_and_the_checkpoint_kept(world, tmp_path, monkeypatch, logs):
+    out = tmp_path / "out"
+    argv = interrupted(world, out, monkeypatch)
+    path = out / CHECKPOINT / "pass.npz"
+    os.truncate(path, path.stat().st_size // 2)
+    assert main([*argv, "--resume"]) == 1
+    assert f"{path} cannot be read (" in logs.text
+    assert f"delete {out / CHECKPOINT} to start again" in logs.text and path.exists()
+
+
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
 @pytest.mark.parametrize("kept", ["pred.npy", "window_sums.npy"])
 def test_kept_files_that_cannot_be_read_are_named_and_the_checkpoint_kept(

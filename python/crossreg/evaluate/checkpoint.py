@@ -25,6 +25,7 @@ import logging
 import os
 import shutil
 import time
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,8 +224,13 @@ class Checkpoint:
         path = self.root / PASS_FILE
         if not path.exists():
             return Pass()
-        with np.load(path) as kept:
-            return Pass(int(kept["windows"]), kept["sums"], int(kept["count"]))
+        try:
+            with np.load(path) as kept:
+                return Pass(int(kept["windows"]), kept["sums"], int(kept["count"]))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+            raise CommandError(
+                f"{path} cannot be read ({err}); delete {self.root} to start again"
+            ) from None
 
     def window_sums(self, windows: int, tracks: int) -> np.memmap:
         """Each window's per-track sum of targets, float64 ``(windows, tracks)``: a
