@@ -433,10 +433,19 @@ def test_a_stop_while_the_kept_columns_are_removed_leaves_a_finished_out(
     assert not list(out.glob(f"{PREFIX}*"))
 
 
-def test_a_damaged_pass_is_named_and_the_checkpoint_kept(world, tmp_path, monkeypatch, logs):
+@pytest.mark.parametrize("name", ["pass.npz", "columns-rank_and_peaks.npy"])
+def test_a_damaged_checkpoint_file_is_named_and_the_checkpoint_kept(
+    world, tmp_path, monkeypatch, logs, name
+):
+    """A kept file cut short (a failed copy) is refused naming it; the checkpoint is left
+    as it was, not removed as an input error's."""
+    monkeypatch.setattr(spill_module, "GROUP_BYTES", 1)  # rank: a track a group
     out = tmp_path / "out"
-    argv = interrupted(world, out, monkeypatch)
-    path = out / CHECKPOINT / "pass.npz"
+    argv = [*world, "--out", str(out), "--rank"]
+    with monkeypatch.context() as patch:
+        stop_at_call(patch, spill_module, "_rank_and_peaks", 2)
+        assert main(argv) == 130
+    path = out / CHECKPOINT / name
     os.truncate(path, path.stat().st_size // 2)
     assert main([*argv, "--resume"]) == 1
     assert f"{path} cannot be read (" in logs.text

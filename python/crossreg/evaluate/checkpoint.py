@@ -274,7 +274,14 @@ class Checkpoint:
     def get(self, key: str) -> npt.NDArray | None:
         """The column statistics kept under `key` (:class:`~crossreg.evaluate.spill.Kept`)."""
         path = self.root / f"columns-{key}.npy"
-        return np.load(path) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            return np.load(path)
+        except (OSError, ValueError, EOFError) as err:  # not an input error: kept
+            raise CommandError(
+                f"{path} cannot be read ({err}); delete {self.root} to start again"
+            ) from None
 
     def put(self, key: str, value: npt.NDArray) -> None:
         """Keep column statistics under `key`, whole or not at all."""
