@@ -171,8 +171,8 @@ def test_a_repeated_snp_gene_row_counts_once_with_a_warning(
     for column in ("snp", "a1", "a2", "z", "n"):
         assert getattr(twice, column).tolist() == getattr(once, column).tolist(), column
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
-        f"{tmp_path}/twice.tsv: 2 row(s) repeat a SNP and gene listed before with the same "
-        "values (e.g. SNP rs1, gene g1 on line 5): each pair counted once"
+        f"{tmp_path}/twice.tsv: 2 row(s) at print SNPs repeat a SNP and gene listed before "
+        "with the same values (e.g. SNP rs1, gene g1 on line 5): each pair counted once"
     ]
 
 

@@ -82,11 +82,13 @@ def _require_usable(
         )
 
 
-def _at_print_snps(
-    snp: pl.Series, usable: npt.NDArray[np.bool_], printed: pl.Series
-) -> npt.NDArray[np.bool_]:
-    """The `usable` rows whose SNP id is one of the `printed` SNPs."""
-    return usable & snp.is_in(printed.implode()).to_numpy()
+def _at_print_snps(snp: pl.Series, printed: pl.DataFrame) -> npt.NDArray[np.bool_]:
+    """Which rows' SNP id is one of the `printed` SNPs (column ``SNP``), by a join: for a
+    batch of 500,000 rows and 1.2M print SNPs a quarter of the time of ``is_in``."""
+    rows = snp.to_frame("SNP").with_row_index("row").join(printed, on="SNP")
+    found = np.zeros(len(snp), dtype=bool)
+    found[rows["row"].to_numpy()] = True
+    return found
 
 
 def _require_print_snp_rows(
@@ -109,7 +111,7 @@ def read_sumstats(path: str | os.PathLike[str], print_snps: npt.NDArray[np.str_]
     or not above 0, stops naming file and line. The file is read a batch of rows at a
     time (:func:`read_table_batches`), each kept only at the print SNPs."""
     path = Path(path)
-    printed = pl.Series(print_snps, dtype=pl.String)
+    printed = pl.DataFrame({"SNP": pl.Series(print_snps, dtype=pl.String)})
     pieces, usable_rows, example = [], 0, ""
     for k, (before, table) in enumerate(read_table_batches(path)):
         if not k:
@@ -122,7 +124,7 @@ def read_sumstats(path: str | os.PathLike[str], print_snps: npt.NDArray[np.str_]
         if not usable_rows and usable.any():
             example = str(table["SNP"][int(np.argmax(usable))])
         usable_rows += int(usable.sum())
-        keep = _at_print_snps(table["SNP"], usable, printed)
+        keep = usable & _at_print_snps(table["SNP"], printed)
         pieces.append(table.select("SNP", "A1", "A2").with_columns(Z=z, N=n).filter(keep))
     rows = pl.concat(pieces)
     _require_print_snp_rows(path, usable_rows, example, len(rows), print_snps)
@@ -167,22 +169,27 @@ def read_eqtl(
     row listed again with the same values counts once (:func:`_first_gene_rows`). An infinite
     z or slope, or a slope_se that is infinite or not above 0, stops naming file and line.
     The file is read a batch of rows at a time (:func:`read_table_batches`), of which only
-    the six columns used are kept.
+    the rows at print SNPs are kept (the six columns used, and the line), so that a table
+    of any length is held as a batch and its rows at print SNPs; those rows are combined
+    once all are read, in the file's order, and only they are checked for repeats.
     """
     path = Path(path)
-    listed = pl.concat(
-        [_eqtl_listed(table, path, n, before) for before, table in read_table_batches(path)]
-    )
+    printed = pl.DataFrame({"SNP": pl.Series(print_snps, dtype=pl.String)})
+    pieces, usable_rows, example = [], 0, ""
+    for before, table in read_table_batches(path):
+        listed = _eqtl_listed(table, path, n, before)
+        usable = np.isfinite(listed["z"].to_numpy()) & np.isfinite(listed["n"].to_numpy())
+        if not usable_rows and usable.any():
+            example = str(listed["SNP"][int(np.argmax(usable))])
+        usable_rows += int(usable.sum())
+        pieces.append(listed.filter(_at_print_snps(listed["SNP"], printed)))
+    listed = pl.concat(pieces)
     once = _first_gene_rows(listed, path)
-    z, sizes = listed["z"].to_numpy(), listed["n"].to_numpy()
-    usable = once & np.isfinite(z) & np.isfinite(sizes)
-    keep = _at_print_snps(listed["SNP"], usable, pl.Series(print_snps, dtype=pl.String))
-    example = str(listed["SNP"][int(np.argmax(usable))]) if usable.any() else ""
-    _require_print_snp_rows(path, int(usable.sum()), example, int(keep.sum()), print_snps)
+    keep = once & np.isfinite(listed["z"].to_numpy()) & np.isfinite(listed["n"].to_numpy())
+    _require_print_snp_rows(path, usable_rows, example, int(keep.sum()), print_snps)
     rows = (
-        listed.select("SNP", "alt", "ref", "z", "n")
+        listed.select("SNP", "alt", "ref", "z", "n", "line")
         .rename({"alt": "a1", "ref": "a2"})
-        .with_columns(line=pl.int_range(2, pl.len() + 2))
         .filter(pl.Series(keep))
     )
     upper_pair = rows.select("SNP", "line", pl.col("a1", "a2").str.to_uppercase())
@@ -230,7 +237,7 @@ def _eqtl_listed(
     table: pl.DataFrame, path: Path, n: float | None, rows_before: int
 ) -> pl.DataFrame:
     """A batch of an eQTL table (`rows_before` rows of the file before it) as its rows'
-    ``SNP gene_id alt ref z n``."""
+    ``SNP gene_id alt ref z n`` and the file's ``line`` of each."""
     id_column = next((c for c in ("SNP", "rsid", "variant_id") if c in table.columns), "SNP")
     require_columns(table, [id_column, "gene_id"], path)
     alt, ref = _eqtl_alleles(table, path, rows_before)
@@ -242,6 +249,7 @@ def _eqtl_listed(
             "ref": ref,
             "z": _eqtl_z(table, path, rows_before),
             "n": _eqtl_sizes(table, path, n, rows_before),
+            "line": np.arange(rows_before + 2, rows_before + 2 + len(table)),
         }
     )
 
@@ -336,33 +344,35 @@ def _require_one_strand(oriented: pl.DataFrame, path: Path) -> None:
 
 
 def _first_gene_rows(listed: pl.DataFrame, path: Path) -> npt.NDArray[np.bool_]:
-    """Which rows of an eQTL table (SNP, gene_id, alt, ref, z, n) are the first listing of
-    their (SNP, gene_id) pair: a repeat with the same values is left out with one warning
-    (it would count as another gene), a repeat with other values stops naming both lines."""
+    """Which rows of an eQTL table's rows at print SNPs (SNP, gene_id, alt, ref, z, n and
+    their line) are the first listing of their (SNP, gene_id) pair: a repeat with the
+    same values is left out with one warning (it would count as another gene), a repeat
+    with other values stops naming both lines. Rows at other SNPs are never used, so
+    their repeats are not looked for."""
+    pair, values = ["SNP", "gene_id"], ["SNP", "gene_id", "alt", "ref", "z", "n"]
     numbered = listed.with_row_index("row")
-    pair = ["SNP", "gene_id"]
-    distinct = numbered.unique(subset=listed.columns, keep="first", maintain_order=True)
+    distinct = numbered.unique(subset=values, keep="first", maintain_order=True)
     clash = distinct.filter(pl.struct(pair).is_duplicated())
     if len(clash):
         snp, gene = clash.row(0, named=True)["SNP"], clash.row(0, named=True)["gene_id"]
-        lines = clash.filter((pl.col("SNP") == snp) & (pl.col("gene_id") == gene))["row"]
+        lines = clash.filter((pl.col("SNP") == snp) & (pl.col("gene_id") == gene))["line"]
         raise ValueError(
-            f"{path} lines {lines[0] + 2} and {lines[1] + 2}: SNP {snp} and gene {gene} are "
+            f"{path} lines {lines[0]} and {lines[1]}: SNP {snp} and gene {gene} are "
             "listed twice with different alleles or statistics; keep one row per SNP and gene"
         )
     first = np.zeros(len(listed), dtype=bool)
     first[distinct["row"].to_numpy()] = True
-    repeats = numbered.filter(~pl.Series(first))
+    repeats = listed.filter(~pl.Series(first))
     if len(repeats):
         example = repeats.row(0, named=True)
         log.warning(
-            "%s: %d row(s) repeat a SNP and gene listed before with the same values (e.g. "
-            "SNP %s, gene %s on line %d): each pair counted once",
+            "%s: %d row(s) at print SNPs repeat a SNP and gene listed before with the same "
+            "values (e.g. SNP %s, gene %s on line %d): each pair counted once",
             path,
             len(repeats),
             example["SNP"],
             example["gene_id"],
-            example["row"] + 2,
+            example["line"],
         )
     return first
 
