@@ -6,8 +6,9 @@ phenotype file of one of two shapes:
 - ``gwas``: ldsc-munged ``SNP A1 A2 Z N`` of ``--rows`` rows, every print SNP once and the
   rest SNPs that are not print SNPs (a UK Biobank-sized GWAS against HapMap3 print SNPs);
 - ``eqtl``: a GTEx-style ``variant_id gene_id slope slope_se`` table of ``--rows`` rows,
-  every row at a print SNP (about ``--rows / --print-snps`` genes a SNP), read with
-  ``--eqtl-n``.
+  a SNP's genes one after another, read with ``--eqtl-n``: ``--at-print`` of its rows (all
+  by default) at print SNPs, the rest at other SNPs (``--at-print 0.1``: as in a GTEx
+  all-pairs table against HapMap3 print SNPs).
 
 Then each source tree given with ``--tree LABEL=PYTHONPATH`` (e.g. the code before and
 after a change) reads it as a run does (``read_phenotypes``: the file, its h²_g, the
@@ -18,7 +19,7 @@ N) and heritability must be the same bytes, else the bench stops.
 
 Usage: ``python benches/bench_sldp_sumstats.py --tree now=python [--tree
 before=../old/python] [--shape gwas|eqtl] [--rows 20000000] [--print-snps 1200000]
-[--work DIR]``.
+[--at-print 1] [--work DIR]``.
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ if spec["files"]:
 """
 
 
-def write_inputs(work: Path, shape: str, rows: int, printed: int) -> dict:
-    """The print SNPs, LD scores and phenotype file of `shape`; the read's settings."""
+def write_inputs(work: Path, shape: str, rows: int, printed: int, at_print: float) -> dict:
+    """The print SNPs, LD scores and phenotype file of `shape` (an eQTL table with
+    `at_print` of its rows at print SNPs); the read's settings."""
     rng = np.random.default_rng(0)
     snps = pl.Series([f"rs{i}" for i in range(printed)])
     pl.DataFrame({"SNP": snps}).write_csv(work / "print_snps.txt", include_header=False)
@@ -87,9 +89,9 @@ def write_inputs(work: Path, shape: str, rows: int, printed: int) -> dict:
             }
         )
         path = work / "gwas.sumstats"
-    else:  # rows at print SNPs, a SNP's genes one after another, each SNP's alleles
-        at = np.sort(rng.integers(0, printed, rows))
-        alt, ref = bases[pair[at, 0]], bases[pair[at, 1]]
+    else:  # a SNP's genes one after another, each SNP's alleles; ids below `printed` print
+        at = np.sort(rng.integers(0, round(printed / at_print), rows))
+        alt, ref = bases[pair[at % rows, 0]], bases[pair[at % rows, 1]]
         table = pl.DataFrame(
             {
                 "variant_id": pl.Series([f"rs{i}" for i in at]),
@@ -102,7 +104,7 @@ def write_inputs(work: Path, shape: str, rows: int, printed: int) -> dict:
                 "pval_nominal": rng.uniform(0, 1, rows).round(6),
             }
         ).unique(subset=["variant_id", "gene_id"], keep="first", maintain_order=True)
-        path = work / "eqtl.tsv"
+        path = work / ("eqtl.tsv" if at_print == 1 else f"eqtl-{at_print:g}.tsv")
     table.write_csv(path, separator="\t")
     return {
         "print_snps": str(work / "print_snps.txt"),
@@ -121,6 +123,9 @@ def main() -> None:
     parser.add_argument("--shape", choices=["gwas", "eqtl"], default="gwas")
     parser.add_argument("--rows", type=int, default=20_000_000, help="rows of the file")
     parser.add_argument("--print-snps", type=int, default=1_200_000, help="print SNPs")
+    parser.add_argument(
+        "--at-print", type=float, default=1.0, help="share of an eQTL table's rows at print SNPs"
+    )
     parser.add_argument("--work", type=Path, default=None, help="keep files here")
     args = parser.parse_args()
     trees = dict(tree.split("=", 1) for tree in args.tree)
@@ -129,15 +134,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_sldp_sumstats.") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        spec_path = work / f"{args.shape}.json"
+        if not 0 < args.at_print <= 1 or (args.at_print < 1 and args.shape != "eqtl"):
+            parser.error("--at-print must be above 0 and at most 1, and is for --shape eqtl")
+        label = args.shape if args.at_print == 1 else f"{args.shape}-{args.at_print:g}"
+        spec_path = work / f"{label}.json"
         start = time.perf_counter()
         if spec_path.exists():
             spec = json.loads(spec_path.read_text())
         else:
-            spec = write_inputs(work, args.shape, args.rows, args.print_snps)
+            spec = write_inputs(work, args.shape, args.rows, args.print_snps, args.at_print)
             spec_path.write_text(json.dumps(spec))
         print(
-            f"{args.shape}: {spec['rows']:,} rows, {spec['mib']:.0f} MiB of text, "
+            f"{label}: {spec['rows']:,} rows, {spec['mib']:.0f} MiB of text, "
             f"{args.print_snps:,} print SNPs (inputs in {time.perf_counter() - start:.0f} s)"
         )
         script = work / "read.py"
