@@ -11,7 +11,12 @@ import torch
 
 from crossreg.errors import CommandError
 from crossreg.model.ensemble import ensemble_predict
-from crossreg.model.inference import InferenceOptions, predict_batch, run_inference
+from crossreg.model.inference import (
+    InferenceOptions,
+    device_label,
+    predict_batch,
+    run_inference,
+)
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from tests.pipeline import SEQ_LENGTH, small_params
@@ -270,3 +275,13 @@ def test_inference_sets_full_float32_matrix_products_after_a_training():
         assert not matmul.allow_tf32  # nothing changes on other devices
     finally:
         matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark = saved
+
+
+def test_device_label_names_the_gpu_a_model_ran_on(monkeypatch):
+    """What sad and ism record as `device`: the kind of device, and a GPU's name, since
+    --device auto says nothing of where a job array's shard ran."""
+    names = {0: "NVIDIA H100 80GB HBM3", 1: "NVIDIA A100-SXM4-40GB"}
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: names[device.index])
+    assert device_label(torch.device("cuda:1")) == "cuda: NVIDIA A100-SXM4-40GB"
+    assert device_label(torch.device("cpu")) == "cpu"
+    assert device_label(torch.device("mps")) == "mps"

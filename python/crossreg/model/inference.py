@@ -187,6 +187,14 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+def device_label(device: torch.device) -> str:
+    """The kind of device a model ran on, as output files record it: its type (``cpu``),
+    with a GPU's name (``cuda: NVIDIA H100 80GB HBM3``)."""
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    return device.type
+
+
 def load_head(
     directory: str | os.PathLike[str], head: str | None, options: InferenceOptions
 ) -> tuple[SeqNN, CheckpointConfig, str]:

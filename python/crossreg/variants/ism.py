@@ -78,6 +78,7 @@ from crossreg.io.targets import Target
 from crossreg.io.vcf import read_vcf
 from crossreg.model.inference import (
     InferenceOptions,
+    device_label,
     keep_head_tracks,
     load_head,
     model_device,
@@ -436,6 +437,7 @@ def write_ism(
     attrs = provenance(model_dir, head, config, options) | _site_attrs(
         vcf, bed, stats, width=width, chosen=chosen, skipped=skipped
     )
+    attrs["device"] = device_label(model_device(model))
     warn_off_chromosome(scored.on_chromosome)
     settings = _chunk_settings(
         model_dir, genome, head, options, stats, vcf=vcf, bed=bed, strict=strict,

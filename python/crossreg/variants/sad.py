@@ -34,6 +34,7 @@ from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
 from crossreg.model.inference import (
     InferenceOptions,
+    device_label,
     keep_head_tracks,
     load_head,
     model_device,
@@ -199,6 +200,7 @@ def write_sad(
     settings["gtf"] = content_identity(gtf) if gtf is not None else None
     attrs: dict[str, object] = {
         **provenance(model_dir, head, config, options),
+        "device": device_label(model_device(model)),
         "stats": ",".join(stats),
         "cluster_bp": cluster_bp,
         "indel": indel,
