@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from crossreg.cli import main
 
 SEQ_LENGTH = 8192
@@ -152,3 +154,12 @@ def small_ism_world(root: Path, seed: int) -> Path:
     targets = [Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"t:{i}") for i in range(3)]
     save_checkpoint(root / "model", model, make_config(model, params, {"human": targets}))
     return root
+
+
+def within_float16_rounding(mine: np.ndarray, theirs: np.ndarray) -> bool:
+    """Scores that differ from `theirs` by at most 2 float16 steps at their largest (NaN
+    where they are NaN): a score is a difference of predictions, whose float32 rounding,
+    which batching changes, is that of the predictions, not of the (smaller) score."""
+    step = float(np.spacing(np.float16(np.nanmax(np.abs(theirs)))))
+    diff = np.abs(mine.astype(np.float32) - theirs.astype(np.float32))
+    return bool(np.all((diff <= 2 * step) | np.isnan(diff)))

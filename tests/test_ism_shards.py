@@ -17,7 +17,7 @@ import pytest
 from crossreg.cli import build_parser, main
 from crossreg.variants import ism
 from crossreg.variants.ism_merge import merge_ism
-from tests.pipeline import small_ism_world
+from tests.pipeline import small_ism_world, within_float16_rounding
 
 SITES = 5  # 3 chunks of 2 sites: [0, 2), [2, 4), [4, 5)
 
@@ -159,8 +159,8 @@ def test_shards_of_inputs_staged_at_other_paths_record_each_shards_paths(work, w
         assert list(attrs.pop(key)) == [str(work / name), str(staged / name)]  # per shard
         one_run.pop(key)
     assert json.loads(str(attrs.pop("shard_layout"))) == [
-        {"shard": "0/2", "chunk_size": 2, "sites": [0, 2]},
-        {"shard": "1/2", "chunk_size": 2, "sites": [2, 5]},
+        {"shard": "0/2", "chunk_size": 2, "batch_size": 16, "device": "cpu", "sites": [0, 2]},
+        {"shard": "1/2", "chunk_size": 2, "batch_size": 16, "device": "cpu", "sites": [2, 5]},
     ]
     assert attrs.keys() == one_run.keys() and "chunk_sizes" not in attrs
     assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)  # "inputs" too
@@ -193,16 +193,74 @@ def test_a_shard_scored_again_with_another_chunk_size_merges_and_says_so(work, w
     for name in ("sum", "center"):
         assert np.array_equal(mine[name][:2], twos[name][:2], equal_nan=True)
         assert np.array_equal(mine[name][2:], by_ones[name][2:], equal_nan=True)
-        ulp = np.spacing(np.abs(twos[name]).astype(np.float16)).astype(np.float32)
-        diff = np.abs(mine[name].astype(np.float32) - twos[name].astype(np.float32))
-        assert np.all((diff <= 2 * ulp) | np.isnan(diff))
+        assert within_float16_rounding(mine[name], twos[name])
     assert all(_same(mine[k], twos[k]) for k in twos if k not in ("sum", "center"))
     attrs, one_run = _attrs(merged), _attrs(whole)
     assert list(attrs.pop("chunk_sizes")) == [1, 2]
     assert json.loads(str(attrs.pop("shard_layout"))) == [
-        {"shard": "0/2", "chunk_size": 2, "sites": [0, 2]},
-        {"shard": "1/2", "chunk_size": 1, "sites": [2, 5]},
+        {"shard": "0/2", "chunk_size": 2, "batch_size": 16, "device": "cpu", "sites": [0, 2]},
+        {"shard": "1/2", "chunk_size": 1, "batch_size": 16, "device": "cpu", "sites": [2, 5]},
     ]
+    assert attrs.keys() == one_run.keys()
+    assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
+
+
+def test_a_shard_scored_again_with_a_smaller_batch_size_merges_and_says_so(work, whole):
+    """Shard 1/2 scored again with --batch-size 5 (the usual fix after running out of GPU
+    memory): before, ism-merge refused it as another run's ("--batch-size 16 then, 5
+    now"), though batching changes the scores only by rounding."""
+    first = _shards(work, "rebatch", 2)[0]
+    second = work / "rebatch.1.h5"
+    assert main(_argv(work, second, "--shard", "1/2", "--no-plots", "--batch-size", "5")) == 0
+    merged = work / "rebatch.h5"
+    assert _merge(merged, [first, second], "--no-plots") == 0
+    fives = work / "fives.h5"
+    assert main(_argv(work, fives, "--no-plots", "--batch-size", "5")) == 0
+    mine, sixteens, by_fives = _datasets(merged), _datasets(whole), _datasets(fives)
+    for name in ("sum", "center"):
+        assert np.array_equal(mine[name][:2], sixteens[name][:2], equal_nan=True)
+        assert np.array_equal(mine[name][2:], by_fives[name][2:], equal_nan=True)
+        assert within_float16_rounding(mine[name], sixteens[name])
+    assert all(_same(mine[k], sixteens[k]) for k in sixteens if k not in ("sum", "center"))
+    attrs, one_run = _attrs(merged), _attrs(whole)
+    assert list(attrs.pop("batch_sizes")) == [5, 16]
+    assert json.loads(str(attrs.pop("shard_layout"))) == [
+        {"shard": "0/2", "chunk_size": 2, "batch_size": 16, "device": "cpu", "sites": [0, 2]},
+        {"shard": "1/2", "chunk_size": 2, "batch_size": 5, "device": "cpu", "sites": [2, 5]},
+    ]
+    assert attrs.keys() == one_run.keys()
+    assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
+
+
+def test_a_shard_of_another_batch_size_and_another_setting_is_refused_naming_the_other(work):
+    shards = _shards(work, "rebatch_width", 2)
+    argv = _argv(work, shards[1], "--shard", "1/2", "--no-plots", "--batch-size", "5")
+    argv[argv.index("--width") + 1] = "5"
+    assert main(argv) == 0
+    with pytest.raises(ValueError) as refused:
+        _merge(work / "rebatch_width.h5", shards, "--no-plots")
+    assert f"another run than {shards[0]} (--width 4 then, 5 now); score" in str(refused.value)
+
+
+def test_shards_that_ran_on_other_devices_merge_and_record_each_ones(work, whole):
+    """Shards of --device auto on a GPU node and a CPU node recorded the same setting
+    (auto): the merged file said nothing of where each was scored."""
+    assert _attrs(whole)["device"] == "cpu"
+    shards = _shards(work, "devices", 2)
+    gpu = "cuda: NVIDIA H100 80GB HBM3"
+    with h5py.File(shards[1], "a") as h5:  # as a shard scored on a GPU node records it
+        h5.attrs["device"] = gpu
+    merged = work / "devices.h5"
+    assert _merge(merged, shards, "--no-plots") == 0
+    mine, theirs = _datasets(merged), _datasets(whole)
+    assert mine.keys() == theirs.keys() and all(_same(mine[k], theirs[k]) for k in mine)
+    attrs, one_run = _attrs(merged), _attrs(whole)
+    assert list(attrs.pop("device")) == ["cpu", gpu]
+    assert json.loads(str(attrs.pop("shard_layout"))) == [
+        {"shard": "0/2", "chunk_size": 2, "batch_size": 16, "device": "cpu", "sites": [0, 2]},
+        {"shard": "1/2", "chunk_size": 2, "batch_size": 16, "device": gpu, "sites": [2, 5]},
+    ]
+    one_run.pop("device")
     assert attrs.keys() == one_run.keys()
     assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
 
@@ -257,7 +315,6 @@ def test_a_shard_still_being_scored_is_refused(work):
     ("option", "value", "change"),
     [
         ("--width", "5", "--width 4 then, 5 now"),
-        ("--batch-size", "4", "--batch-size 16 then, 4 now"),
         ("--targets", "0-2", "--targets: figure tracks the strongest (no --targets) then, each"),
     ],
 )

@@ -23,6 +23,7 @@ from crossreg.runlog import RUNS_FILE, read_runs
 from crossreg.shard import Shard
 from crossreg.variants import sad
 from crossreg.variants.sad_read import read_sad
+from tests.pipeline import within_float16_rounding
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 STATS = "SAD,D2,REF"
@@ -703,7 +704,7 @@ def test_a_shard_of_another_run_is_refused_naming_what_differs(work, tmp_path):
 
     shard(0, other)  # 2 records in 3 shares: shard 0 has none, so costs nothing to score
     shard(1, work / "model")
-    shard(2, work / "model", "--batch-size", "4")
+    shard(2, work / "model", "--batch-size", "4", "--indel", "left")
     merge = ["sad-merge", "--no-plots", "--out", str(tmp_path / "m.h5"), *map(str, shards)]
     advice = "; score every shard with the same model, FASTA, VCF and options"
     with pytest.raises(ValueError) as caught:
@@ -716,16 +717,18 @@ def test_a_shard_of_another_run_is_refused_naming_what_differs(work, tmp_path):
     shard(0, work / "model")
     with pytest.raises(ValueError) as caught:
         _run(merge)
-    assert str(caught.value) == (
-        f"{shards[2]}: a shard of another run than {shards[0]} (--batch-size 8 then, 4 now){advice}"
+    assert str(caught.value) == (  # the batch size, which changes only rounding, unnamed
+        f"{shards[2]}: a shard of another run than {shards[0]} (--indel basenji then, left "
+        f"now){advice}"
     )
     assert not (tmp_path / "m.h5").exists()
     with h5py.File(shards[1], "r") as h5:
         assert "shard_settings" in h5.attrs
-    shard(2, work / "model")
+    shard(2, work / "model", "--batch-size", "4")
     assert _run(merge) == 0
     with h5py.File(tmp_path / "m.h5", "r") as h5:  # a shard's keys are not the run's
         assert "shard_settings" not in h5.attrs and "run_settings" not in h5.attrs
+        assert list(h5.attrs["batch_sizes"]) == [4, 8]
 
 
 def _staged(work: Path, where: Path) -> dict[str, Path]:
@@ -759,7 +762,70 @@ def test_shards_scored_from_staged_copies_merge_to_one_runs_bytes(work, whole, t
         assert _sad_from(inputs, shards[i], "--shard", f"{i}/3", "--chunk-size", "2") == 0
     merged = tmp_path / "merged.h5"
     assert _run(["sad-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
-    assert same_bytes(whole, merged)
+    mine, theirs = _datasets(merged), _datasets(whole)
+    assert mine.keys() == theirs.keys()
+    assert all(np.array_equal(mine[k], theirs[k]) for k in mine)
+    # before: the merged file named shard 0's model path as every shard's
+    attrs, one_run = _attrs(merged), _attrs(whole)
+    staged = [work, tmp_path / "node1", tmp_path / "node2"]
+    names = {"model": ("model", "checkpoint"), "fasta": ("genome.fa", "hg.fa")}
+    names["vcf"] = ("snps.vcf", "calls.vcf")
+    for key, (first, copy) in names.items():
+        paths = [str(where / (first if where == work else copy)) for where in staged]
+        assert list(attrs.pop(key)) == paths
+        assert one_run.pop(key) == paths[0]
+    layout = json.loads(str(attrs.pop("shard_layout")))
+    assert [entry.pop("records") for entry in layout] == _shares(shards)
+    assert layout == [{"shard": f"{i}/3", "batch_size": 8, "device": "cpu"} for i in range(3)]
+    assert attrs.keys() == one_run.keys()
+    assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
+
+
+def _datasets(path: Path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as h5:
+        return {name: h5[name][()] for name in h5}
+
+
+def _attrs(path: Path) -> dict[str, object]:
+    with h5py.File(path, "r") as h5:
+        return dict(h5.attrs.items())
+
+
+def _shares(shards: list[Path]) -> list[list[int]]:
+    """The VCF records [start, stop) of the run each shard holds."""
+    return [[int(x) for x in _attrs(path)["shard_records"]] for path in shards]  # type: ignore[attr-defined]
+
+
+def test_a_shard_scored_again_with_a_smaller_batch_size_merges_and_says_so(work, whole, tmp_path):
+    """Shard 2/3 scored again with --batch-size 1 (the usual fix after running out of GPU
+    memory): before, sad-merge refused it as another run's ("--batch-size 8 then, 1 now"),
+    though batching changes the scores only by rounding."""
+    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+    for i, path in enumerate(shards):
+        smaller = ["--batch-size", "1"] if i == 2 else []
+        assert _sad(work, path, "--shard", f"{i}/3", "--no-plots", *smaller) == 0
+    merged = tmp_path / "merged.h5"
+    assert _run(["sad-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
+    ones = tmp_path / "ones.h5"
+    assert _sad(work, ones, "--batch-size", "1", "--no-plots") == 0
+    mine, eights, by_ones = _datasets(merged), _datasets(whole), _datasets(ones)
+    split = len(mine["snp"]) - len(_datasets(shards[2])["snp"])  # shard 2's first row
+    scores = [*STATS.split(","), "SAD_pct", "D2_pct"]
+    for name in STATS.split(","):
+        assert np.array_equal(mine[name][:split], eights[name][:split], equal_nan=True)
+        assert np.array_equal(mine[name][split:], by_ones[name][split:], equal_nan=True)
+    for name in scores:
+        assert within_float16_rounding(mine[name], eights[name])
+    assert all(np.array_equal(mine[k], eights[k]) for k in eights if k not in scores)
+    attrs, one_run = _attrs(merged), _attrs(whole)
+    assert list(attrs.pop("batch_sizes")) == [1, 8]
+    layout = json.loads(str(attrs.pop("shard_layout")))
+    assert [entry.pop("records") for entry in layout] == _shares(shards)
+    assert layout == [
+        {"shard": f"{i}/3", "batch_size": size, "device": "cpu"} for i, size in enumerate([8, 8, 1])
+    ]
+    assert one_run["device"] == "cpu" and attrs.keys() == one_run.keys()
+    assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
 
 
 def test_a_shard_of_an_edited_input_of_the_same_size_is_refused(work, tmp_path):

@@ -19,9 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         required=True,
         help="the merged .h5: byte for byte the file one crossreg ism run with the shards' "
-        "inputs and options writes, when they share one --chunk-size (else its scores to "
-        "float16 rounding, with the chunk sizes recorded) and read their inputs at one "
-        "place (else each shard's paths are recorded)",
+        "inputs and options writes, when they share one --chunk-size and --batch-size "
+        "(else its scores to float16 rounding, with the sizes recorded), ran on one device "
+        "and read their inputs at one place (else each shard's devices and paths are "
+        "recorded)",
     )
     parser.add_argument(
         "--figures",

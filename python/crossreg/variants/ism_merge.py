@@ -6,9 +6,10 @@ scored as one run scores them, and records the run's settings as ``crossreg sad`
 do (:func:`crossreg.variants.sad_stream.shard_attrs`): the merge refuses a shard of another
 run naming what differs, a shard still being written, and shards that miss or repeat some
 of the run's sites, naming them (:func:`crossreg.variants.ism_shards.check_ism_shards`),
-before anything is written. Shards of one ``--chunk-size`` merge into the bytes one run
-writes; shards of several (a failed shard scored again with another) into its scores to
-float16 rounding, and the file says so (:func:`crossreg.variants.ism_shards.merged_layout`).
+before anything is written. Shards of one ``--chunk-size`` and ``--batch-size`` merge into
+the bytes one run writes; shards of several (a failed shard scored again with another)
+into its scores to float16 rounding, and the file says so, as it records inputs read at
+other paths and other devices (:func:`crossreg.variants.shard_layout.layout_attrs`).
 The file is written under a temporary name and renamed when complete.
 """
 
@@ -35,7 +36,7 @@ from crossreg.variants.ism import (
     draw_figures,
     write_ism_h5,
 )
-from crossreg.variants.ism_shards import ISM_REMEDY, check_ism_shards, merged_layout
+from crossreg.variants.ism_shards import ISM_REMEDY, check_ism_shards
 from crossreg.variants.sad_files import merged_attrs, shard_paths, unreadable_shard
 from crossreg.variants.sad_stream import FIGURE_TRACKS, partial_dir
 
@@ -55,9 +56,10 @@ def merge_ism(
     """Join `shards` (``.h5`` files of ``crossreg ism --shard i/n``, given in the order of
     their sites: 0/n … n-1/n) into `out`: the bytes one ``crossreg ism`` run with the
     shards' inputs and options writes. Shards of several ``--chunk-size`` merge when
-    their sites tile the run; the file then records ``chunk_sizes`` and ``shard_layout``
-    (its scores are one run's to float16 rounding), and an input path the shards read
-    at different places as each shard's (:func:`~crossreg.variants.ism_shards.merged_layout`).
+    their sites tile the run, as do shards of several ``--batch-size``; the file then
+    records ``chunk_sizes`` or ``batch_sizes`` and ``shard_layout`` (its scores are one
+    run's to float16 rounding), and an input path or a device the shards differ in as
+    each shard's (:func:`~crossreg.variants.shard_layout.layout_attrs`).
     Then draw the figures that run draws, in `figures` (by default
     :func:`crossreg.variants.ism.figures_folder` of `out`) unless `plots` is off (SVG too
     with `svg`). An `out` that is one of the shards is refused before anything is
@@ -74,13 +76,13 @@ def merge_ism(
         for path, shard in zip(paths, contents, strict=True):
             _require_ism(path, shard)
         metas = [shard.meta for shard in contents]
-        files = check_ism_shards(paths, metas, ISM_INPUTS)
+        check_ism_shards(paths, metas, ISM_INPUTS)
         stats = str(metas[0]["stats"]).split(",")
         for path, shard in zip(paths, contents, strict=True):
             _check_datasets(path, shard, stats, contents[0])
         fields = {name: np.concatenate([c.rows[name] for c in contents]) for name in SITE_FIELDS}
         fields |= {name: contents[0].rows[name] for name in TRACK_FIELDS}
-        attrs = merged_attrs(metas) | merged_layout(files, metas)
+        attrs = merged_attrs(metas, unit="sites")
         parts = [{stat: handle[stat] for stat in stats} for handle in handles]  # read in blocks
         try:
             with atomic_path(target) as tmp:

@@ -6,14 +6,15 @@ one chunk size) are checked as ``sad-merge`` checks its shards: each once, in or
 (:func:`crossreg.variants.sad_files.check_shards`). Shards of several cuts, such as a
 failed shard scored again with another ``--chunk-size``, or a share scored again as
 several shards of a larger n, merge when they were scored with the same inputs and
-options but for the chunk size and their sites tile the run: given in site order, each
-site in exactly one shard, the last one ending the run (a shard ``n-1/n`` does). A gap
-or an overlap is refused naming its sites, and for a gap the shards that would fill it.
+options but for how they were batched (the chunk and batch sizes:
+:func:`crossreg.variants.shard_layout.scored_alike`) and their sites tile the run: given
+in site order, each site in exactly one shard, the last one ending the run (a shard
+``n-1/n`` does). A gap or an overlap is refused naming its sites, and for a gap the
+shards that would fill it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,29 +24,25 @@ import numpy as np
 from crossreg.shard import Shard
 from crossreg.variants.ism import shard_sites
 from crossreg.variants.sad_files import check_shards, other_run
+from crossreg.variants.shard_layout import rounding, scored_alike
 
-#: The setting shards of one run may differ in.
-CHUNK_SIZE = "chunk_size"
 #: What a shard records of its place in the run (``shard_settings`` may be absent from a
 #: shard of an earlier crossreg, which is then refused as another run's).
 SHARD_KEYS = ("shard_index", "shard_count", "shard_records", "run_settings")
 #: What to do about a shard that cannot be read or is not whole.
 ISM_REMEDY = "score this shard again with crossreg ism --shard i/n"
-#: The attributes of an ISM file that name an input by path.
-PATH_ATTRS = ("model", "fasta", "source")
 
 
 @dataclass(frozen=True)
 class ShardFile:
-    """A shard file: its cut (`shard` of the run's sites in chunks of `chunk_size`), the
-    sites ``[start, stop)`` of the run it holds, and the settings it recorded."""
+    """A shard file: its cut (`shard` of the run's sites in chunks of `chunk_size`) and
+    the sites ``[start, stop)`` of the run it holds."""
 
     path: Path
     shard: Shard
     chunk_size: int
     start: int
     stop: int
-    settings: Mapping[str, object]
 
     def __str__(self) -> str:
         return (
@@ -56,22 +53,21 @@ class ShardFile:
 
 def check_ism_shards(
     paths: Sequence[Path], metas: Sequence[Mapping[str, object]], inputs: str
-) -> list[ShardFile]:
+) -> None:
     """Stop unless `paths` (with their attributes `metas`) are shards of one ``crossreg
     ism`` run that together hold each of its sites once, in order; shards scored with
-    other `inputs` (named in the refusal) are refused naming what differs. Returns them."""
+    other `inputs` (named in the refusal) are refused naming what differs."""
     if any("shard_count" not in meta for meta in metas):
         bad = next(p for p, m in zip(paths, metas, strict=True) if "shard_count" not in m)
         raise ValueError(f"{bad}: not a shard of a crossreg ism --shard run")
     files = [_shard_file(path, meta) for path, meta in zip(paths, metas, strict=True)]
-    for path, meta, file in zip(paths, metas, files, strict=True):
-        if not _same_run(files[0].settings, file.settings):
-            raise other_run(paths[0], metas[0], path, meta, inputs, ignore=(CHUNK_SIZE,))
+    for path, meta in zip(paths, metas, strict=True):
+        if not scored_alike(metas[0], meta):
+            raise other_run(paths[0], metas[0], path, meta, inputs)
     if len({(f.shard.count, f.chunk_size) for f in files}) == 1:
         check_shards(paths, metas, command="crossreg ism", inputs=inputs)
     else:
         _check_tiling(files)
-    return files
 
 
 def _shard_file(path: Path, meta: Mapping[str, object]) -> ShardFile:
@@ -82,26 +78,9 @@ def _shard_file(path: Path, meta: Mapping[str, object]) -> ShardFile:
             f"{path}: not a whole crossreg ism shard (no {', '.join(missing)} attribute); "
             f"{ISM_REMEDY}"
         )
-    try:
-        settings = json.loads(str(meta["shard_settings"]))
-    except (KeyError, json.JSONDecodeError):
-        settings = {}
     start, stop = (int(x) for x in np.asarray(meta["shard_records"]))
     shard = Shard(int(meta["shard_index"]), int(meta["shard_count"]))  # type: ignore[call-overload]
-    chunk = settings.get(CHUNK_SIZE, 0) if isinstance(settings, dict) else 0
-    return ShardFile(path, shard, int(chunk), start, stop, settings)
-
-
-def _same_run(first: Mapping[str, object], other: Mapping[str, object]) -> bool:
-    """Whether two shards' settings are the same, or (inputs compared by content) differ
-    in the chunk size only."""
-    if first == other:
-        return True
-    if not isinstance(first, dict) or "identity" not in first or "identity" not in other:
-        return False
-    return {k: v for k, v in first.items() if k != CHUNK_SIZE} == {
-        k: v for k, v in other.items() if k != CHUNK_SIZE
-    }
+    return ShardFile(path, shard, rounding(meta).get("chunk_size", 0), start, stop)
 
 
 def _check_tiling(files: Sequence[ShardFile]) -> None:
@@ -211,29 +190,3 @@ def _shards(indices: Sequence[int], count: int, chunk: int) -> str:
 def _them(indices: Sequence[int]) -> str:
     """The pronoun for the shards `indices`."""
     return "it" if len(indices) == 1 else "them"
-
-
-def merged_layout(
-    files: Sequence[ShardFile], metas: Sequence[Mapping[str, object]]
-) -> dict[str, object]:
-    """The attributes a merged file records beside the run's, so that it claims only what
-    holds: with shards of several chunk sizes, ``chunk_sizes`` (the sizes, ascending),
-    whose scores agree with one run's to float16 rounding, not to the byte; an input
-    path the shards read at different places (``model``, ``fasta``, ``source``) as a list
-    of each shard's; and, with either, ``shard_layout`` (JSON: each shard's ``i/n``, chunk
-    size and sites, in order). Empty when the merged file is the bytes of one run."""
-    attrs: dict[str, object] = {}
-    sizes = sorted({f.chunk_size for f in files})
-    if len(sizes) > 1:
-        attrs["chunk_sizes"] = np.array(sizes, dtype=np.int64)
-    for key in PATH_ATTRS:
-        paths = [str(meta[key]) for meta in metas if key in meta]
-        if len(paths) == len(metas) and len(set(paths)) > 1:
-            attrs[key] = paths
-    if attrs:
-        layout = [
-            {"shard": str(f.shard), "chunk_size": f.chunk_size, "sites": [f.start, f.stop]}
-            for f in files
-        ]
-        attrs["shard_layout"] = json.dumps(layout)
-    return attrs

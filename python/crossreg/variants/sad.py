@@ -200,6 +200,8 @@ def write_sad(
     settings["gtf"] = content_identity(gtf) if gtf is not None else None
     attrs: dict[str, object] = {
         **provenance(model_dir, head, config, options),
+        "fasta": str(fasta),
+        "vcf": str(vcf),
         "device": device_label(model_device(model)),
         "stats": ",".join(stats),
         "cluster_bp": cluster_bp,

@@ -49,6 +49,12 @@ from crossreg.variants.genes import genes_path
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
 from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
 from crossreg.variants.sad_stream import SAD_INPUTS, setting_changes
+from crossreg.variants.shard_layout import (
+    layout_attrs,
+    recorded_settings,
+    scored_alike,
+    without_rounding,
+)
 
 BLOCK_BYTES = 64 << 20  # about this much of a dataset is read or written at a time
 FIELD_CHUNK = 16_384  # rows per compressed chunk of the allele fields
@@ -354,9 +360,11 @@ def read_attrs(path: Path) -> dict[str, object]:
     return json.loads(meta.read_text())
 
 
-def merged_attrs(metas: Sequence[Mapping[str, object]]) -> dict[str, object]:
+def merged_attrs(metas: Sequence[Mapping[str, object]], unit: str) -> dict[str, object]:
     """The attributes of the file the shards make: the first's without the shard keys,
-    per-shard counts summed."""
+    per-shard counts summed, and what the shards differ in
+    (:func:`~crossreg.variants.shard_layout.layout_attrs`, each shard's share of the run
+    counted in `unit`)."""
     attrs = {key: value for key, value in metas[0].items() if key not in SHARD_ATTRS}
     for key in SUMMED_ATTRS:
         if key in attrs:
@@ -367,34 +375,27 @@ def merged_attrs(metas: Sequence[Mapping[str, object]]) -> dict[str, object]:
             for reason, count in parse_counts(str(meta["skipped_alleles"])).items():
                 total[reason] = total.get(reason, 0) + count
         attrs["skipped_alleles"] = format_counts(dict(sorted(total.items())))
-    return attrs
+    return attrs | layout_attrs(metas, unit)
 
 
-def shard_differences(
-    first: Mapping[str, object], other: Mapping[str, object], ignore: Sequence[str] = ()
-) -> str:
+def shard_differences(first: Mapping[str, object], other: Mapping[str, object]) -> str:
     """What differs between the settings two shards recorded (``shard_settings``), named
-    as options (``--batch-size 8 then, 16 now``: then the first shard, now the other),
-    leaving out the settings `ignore` names; shards written before the settings were
-    recorded say only that they differ."""
-    try:
-        before, now = (json.loads(str(meta["shard_settings"])) for meta in (first, other))
-    except (KeyError, json.JSONDecodeError):
+    as options (``--width 4 then, 5 now``: then the first shard, now the other), but for
+    the settings shards of one run may differ in
+    (:data:`~crossreg.variants.shard_layout.ROUNDING_SETTINGS`); shards written before
+    the settings were recorded say only that they differ."""
+    before, now = recorded_settings(first), recorded_settings(other)
+    if before is None or now is None:
         return "other settings"
-    if isinstance(before, dict) and isinstance(now, dict):
-        before, now = ({k: v for k, v in s.items() if k not in ignore} for s in (before, now))
-    changes = setting_changes(before, now)
+    changes = setting_changes(without_rounding(before), without_rounding(now))
     return "; ".join(changes) if changes else "other settings"
 
 
 def _matched_by_path(meta: Mapping[str, object]) -> bool:
     """Whether a shard recorded its inputs by path and modification time (before
     :data:`~crossreg.io.identity.IDENTITY_RULE`)."""
-    try:
-        settings = json.loads(str(meta["shard_settings"]))
-    except (KeyError, json.JSONDecodeError):
-        return True
-    return not isinstance(settings, dict) or "identity" not in settings
+    settings = recorded_settings(meta)
+    return settings is None or "identity" not in settings
 
 
 def other_run(
@@ -403,11 +404,10 @@ def other_run(
     path: Path,
     meta: Mapping[str, object],
     inputs: str,
-    ignore: Sequence[str] = (),
 ) -> ValueError:
     """The refusal of the shard `path` (attributes `meta`), of another run than the shard
-    `first_path` (`first`): what differs (:func:`shard_differences`, but for `ignore`),
-    or that one of them matched its inputs by path, and what to do."""
+    `first_path` (`first`): what differs (:func:`shard_differences`), or that one of them
+    matched its inputs by path, and what to do."""
     pairs = ((first_path, first), (path, meta))
     old = next((p for p, m in pairs if _matched_by_path(m)), None)
     if old is not None:
@@ -416,7 +416,7 @@ def other_run(
         )
     return ValueError(
         f"{path}: a shard of another run than {first_path} "
-        f"({shard_differences(first, meta, ignore)}); score every shard with the same {inputs}"
+        f"({shard_differences(first, meta)}); score every shard with the same {inputs}"
     )
 
 
@@ -428,7 +428,8 @@ def check_shards(
     inputs: str = SAD_INPUTS,
 ) -> None:
     """Stop unless `shards` are all the shards of one `command` ``--shard`` run, each
-    once, in order, end to end, with the same `inputs` (named in the refusal)."""
+    once, in order, end to end, with the same `inputs` (named in the refusal) but for
+    how they were batched (:func:`~crossreg.variants.shard_layout.scored_alike`)."""
     count = int(metas[0].get("shard_count", 0))  # type: ignore[call-overload]
     if not count:
         raise ValueError(f"{shards[0]}: not a shard of a {command} --shard run")
@@ -451,7 +452,7 @@ def check_shards(
                 f"{path}: shard {given[i]}/{count} given in place {i}; "
                 f"give the shards in order 0..{count - 1}"
             )
-        if meta["run_settings"] != metas[0]["run_settings"]:
+        if not scored_alike(metas[0], meta):
             raise other_run(shards[0], metas[0], path, meta, inputs)
         if i and int(np.asarray(meta["shard_records"])[0]) != int(
             np.asarray(metas[i - 1]["shard_records"])[1]
@@ -478,8 +479,11 @@ def merge_shards(
 ) -> tuple[Path, int]:
     """Join the shards ``0/n … n-1/n`` of one run (``.h5`` or ``.tsv``), given in order,
     into `out`: byte for byte the file one process would have written (``.h5``
-    percentiles over all rows), and the gene tables beside them likewise. Returns the
-    path and the number of alleles."""
+    percentiles over all rows), and the gene tables beside them likewise, unless the
+    shards were batched differently (another ``--batch-size``: the scores are then one
+    run's to float rounding), read their inputs at other paths or ran on other devices,
+    which the file records (:func:`~crossreg.variants.shard_layout.layout_attrs`).
+    Returns the path and the number of alleles."""
     out, paths = shard_paths(out, shards)
     if out.suffix not in (".h5", ".tsv"):
         raise ValueError(f"{out}: merge .h5 shards into an .h5 and .tsv shards into a .tsv")
@@ -496,7 +500,7 @@ def merge_shards(
     check_shards(paths, metas)
     if len({"gtf" in meta for meta in metas}) > 1:  # shards of runs before --gtf counted
         raise ValueError("the shards were scored with and without --gtf; score them alike")
-    attrs = merged_attrs(metas)
+    attrs = merged_attrs(metas, unit="records")
     tables = [genes_path(path) for path in paths] if "gtf" in attrs else []
     for table in tables:  # checked before anything is written
         if not table.exists():

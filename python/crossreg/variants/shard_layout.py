@@ -1,0 +1,103 @@
+"""What shards of one ``crossreg sad`` or ``crossreg ism`` run may differ in, and what the
+file they merge into records of it.
+
+A shard records the settings that make its scores (``shard_settings``, hashed as
+``run_settings``: :func:`crossreg.variants.sad_stream.shard_attrs`). Shards whose settings
+differ only in how the work was batched (:data:`ROUNDING_SETTINGS`: a shard scored again
+with a smaller ``--batch-size`` after running out of GPU memory, an ISM shard with another
+``--chunk-size``) are one run's, to float rounding. Shards may also have read their inputs
+at other paths (copies staged on each node) and run on other devices
+(:data:`PLACE_ATTRS`). The merged file is the bytes one run writes when the shards agree
+in all of these; otherwise it records what differs (:func:`layout_attrs`), so that it
+claims only what holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+#: The settings that change scores only by float rounding: how many sequences are batched
+#: together (``options.batch_size``) and, for ISM, how many sites a chunk holds.
+ROUNDING_SETTINGS = ("chunk_size", "batch_size")
+#: The attributes that say where a run read an input (its path) or ran (``device``).
+PLACE_ATTRS = ("model", "fasta", "vcf", "source", "gtf", "device")
+
+
+def recorded_settings(meta: Mapping[str, object]) -> dict[str, object] | None:
+    """The settings a shard recorded (``shard_settings``), or None for a file without them
+    (or with settings that do not parse)."""
+    try:
+        settings = json.loads(str(meta["shard_settings"]))
+    except (KeyError, json.JSONDecodeError):
+        return None
+    return settings if isinstance(settings, dict) else None
+
+
+def without_rounding(settings: Mapping[str, object]) -> dict[str, object]:
+    """`settings` without :data:`ROUNDING_SETTINGS` (at the top, and among ``options``)."""
+    kept = {k: v for k, v in settings.items() if k not in ROUNDING_SETTINGS}
+    options = kept.get("options")
+    if isinstance(options, dict):
+        kept["options"] = {k: v for k, v in options.items() if k not in ROUNDING_SETTINGS}
+    return kept
+
+
+def scored_alike(first: Mapping[str, object], other: Mapping[str, object]) -> bool:
+    """Whether two shards (their attributes) were scored as one run: with the very same
+    settings (``run_settings``), or, their inputs matched by content, with settings that
+    differ only in :data:`ROUNDING_SETTINGS`."""
+    if first.get("run_settings") == other.get("run_settings"):
+        return True
+    before, now = recorded_settings(first), recorded_settings(other)
+    if before is None or now is None or "identity" not in before or "identity" not in now:
+        return False
+    return without_rounding(before) == without_rounding(now)
+
+
+def rounding(meta: Mapping[str, object]) -> dict[str, int]:
+    """The :data:`ROUNDING_SETTINGS` a shard recorded, by name (none recorded: empty)."""
+    settings = recorded_settings(meta) or {}
+    options = settings.get("options")
+    found = {**(options if isinstance(options, dict) else {}), **settings}
+    return {key: int(found[key]) for key in ROUNDING_SETTINGS if key in found}
+
+
+def layout_attrs(metas: Sequence[Mapping[str, object]], unit: str) -> dict[str, object]:
+    """What the file merged from the shards (attributes `metas`, in order) records of how
+    they differ, so that it claims only what holds: a rounding setting with several values
+    as their list, ascending (``batch_sizes``, ``chunk_sizes``: the scores are one run's to
+    float rounding, not to the byte); an attribute of :data:`PLACE_ATTRS` the shards
+    recorded differently as a list of each shard's (empty for a shard that recorded
+    none); and, with either, ``shard_layout``
+    (JSON: each shard's ``i/n``, rounding settings, device and `unit` ``[start, stop)`` of
+    the run's, in order). Empty when the shards agree: the merged file is then the bytes of
+    one run."""
+    attrs: dict[str, object] = {}
+    settings = [rounding(meta) for meta in metas]
+    for key in ROUNDING_SETTINGS:
+        values = sorted({s[key] for s in settings if key in s})
+        if len(values) > 1:
+            attrs[f"{key}s"] = np.array(values, dtype=np.int64)
+    for key in PLACE_ATTRS:
+        held = [str(meta.get(key, "")) for meta in metas]  # "": a shard of an earlier crossreg
+        if len(set(held)) > 1:
+            attrs[key] = held
+    if attrs:
+        layout = [_placed(meta, found, unit) for meta, found in zip(metas, settings, strict=True)]
+        attrs["shard_layout"] = json.dumps(layout)
+    return attrs
+
+
+def _placed(
+    meta: Mapping[str, object], settings: Mapping[str, int], unit: str
+) -> dict[str, object]:
+    """A shard's entry in ``shard_layout``."""
+    entry: dict[str, object] = {"shard": f"{meta['shard_index']}/{meta['shard_count']}"}
+    entry |= settings
+    if "device" in meta:
+        entry["device"] = str(meta["device"])
+    entry[unit] = [int(x) for x in np.asarray(meta["shard_records"])]
+    return entry

@@ -1,0 +1,56 @@
+"""What shards of one sad or ism run may differ in (crossreg.variants.shard_layout), on
+attributes as shards record them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from crossreg.io.identity import settings_hash
+from crossreg.variants.shard_layout import layout_attrs, scored_alike
+
+
+def _shard(index: int, batch: int, *, chunk: int | None = None, **attrs: object) -> dict:
+    """A shard's attributes: 2 shards of 10 records, settings with `batch` (and `chunk`)."""
+    settings: dict[str, object] = {"identity": "content", "options": {"batch_size": batch}}
+    settings |= {"chunk_size": chunk} if chunk is not None else {}
+    settings |= {"width": attrs.pop("width", 4)}
+    return {
+        "shard_index": index,
+        "shard_count": 2,
+        "shard_records": np.array([5 * index, 5 * index + 5]),
+        "run_settings": settings_hash(settings),
+        "shard_settings": json.dumps(settings, sort_keys=True),
+        **attrs,
+    }
+
+
+def test_shards_batched_otherwise_are_one_run_and_others_are_not():
+    first = _shard(0, 16, chunk=8)
+    assert scored_alike(first, _shard(1, 4, chunk=2))
+    assert not scored_alike(first, _shard(1, 16, chunk=8, width=5))
+    old = {**_shard(1, 4), "shard_settings": json.dumps({"options": {"batch_size": 4}})}
+    assert not scored_alike(first, old)  # inputs matched by path: only equal settings
+
+
+def test_the_layout_is_recorded_only_where_shards_differ():
+    alike = [_shard(i, 8, model="m", device="cpu") for i in range(2)]
+    assert layout_attrs(alike, "records") == {}
+    mixed = [_shard(0, 8, model="m", device="cpu"), _shard(1, 2, model="/n/m", device="cuda: X")]
+    attrs = layout_attrs(mixed, "records")
+    assert list(attrs["batch_sizes"]) == [2, 8]
+    assert attrs["model"] == ["m", "/n/m"] and attrs["device"] == ["cpu", "cuda: X"]
+    assert json.loads(str(attrs["shard_layout"])) == [
+        {"shard": "0/2", "batch_size": 8, "device": "cpu", "records": [0, 5]},
+        {"shard": "1/2", "batch_size": 2, "device": "cuda: X", "records": [5, 10]},
+    ]
+
+
+def test_a_shard_that_recorded_no_device_is_not_given_the_others():
+    attrs = layout_attrs([_shard(0, 8, device="cpu"), _shard(1, 8)], "sites")
+    assert attrs["device"] == ["cpu", ""]
+    assert [entry.get("device") for entry in json.loads(str(attrs["shard_layout"]))] == [
+        "cpu",
+        None,
+    ]
