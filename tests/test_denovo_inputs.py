@@ -310,6 +310,10 @@ def test_groups_scored_with_other_settings_are_refused(tmp_path: Path, caplog) -
     meta.write_text(json.dumps({**settings, "model": "copy"}))  # alike but for the model path
     assert load_groups(groups).values[:, 0].tolist() == [9.0, 1.0, 0.0, 0.0]
     assert "cases.h5 was scored with model m and " in caplog.text
+    caplog.clear()  # a merge of shards that read copies of the model records each path
+    meta.write_text(json.dumps({**settings, "model": ["copy", "m"]}))
+    assert load_groups(groups).values[:, 0].tolist() == [9.0, 1.0, 0.0, 0.0]
+    assert "scored with model" not in caplog.text
 
 
 def test_a_shard_of_a_sad_run_is_refused(tmp_path: Path) -> None:

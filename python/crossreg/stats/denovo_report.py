@@ -395,7 +395,7 @@ def _refuse_other_scoring(
             "a setting that moves every score of one group would pass for a difference "
             "between cases and controls; score both groups with the same crossreg sad options"
         )
-    if "model" in case and "model" in control and case["model"] != control["model"]:
+    if "model" in case and "model" in control and not _model_paths(case) & _model_paths(control):
         log.warning(
             "%s was scored with model %s and %s with %s; the groups must be scored by the "
             "same model",
@@ -404,6 +404,13 @@ def _refuse_other_scoring(
             path,
             control["model"],
         )
+
+
+def _model_paths(scoring: Mapping[str, object]) -> set[str]:
+    """The model paths a SAD file records: one, or one per shard of a merged file whose
+    shards read copies of the model at other paths (copies the merge matched by content)."""
+    model = scoring["model"]
+    return {str(path) for path in model} if isinstance(model, list) else {str(model)}
 
 
 def check_settings(*, components: int, folds: int) -> None:
