@@ -196,8 +196,77 @@ def test_resume_without_a_checkpoint_starts_from_the_beginning(world, whole, tmp
         assert main([*argv, "--resume"]) == 0
     assert "no checkpoint to resume; starting from the beginning" in logs.text
     assert digests(out) == whole
-    assert main([*argv, "--resume"]) == 0  # a finished OUT: computed again, the same
-    assert digests(out) == whole
+
+
+def finished(world, out: Path) -> tuple[list[str], dict[str, int]]:
+    """A finished run into `out`; its arguments and :func:`mtimes`."""
+    argv = [*world, "--out", str(out), "--batch-size", "2", "--rank"]
+    assert main(argv) == 0
+    return argv, mtimes(out)
+
+
+def mtimes(out: Path) -> dict[str, int]:
+    """Each output's modification time (the run log, which records each run, left out)."""
+    return {p.name: p.stat().st_mtime_ns for p in out.iterdir() if p.name != "crossreg-runs.jsonl"}
+
+
+def test_a_resume_of_a_finished_run_does_nothing(world, tmp_path, monkeypatch, logs):
+    """A job requeued after it finished: its outputs are left as they are, no model runs."""
+    out = tmp_path / "out"
+    argv, written = finished(world, out)
+    before = digests(out)
+    loaded: list[int] = []
+    monkeypatch.setattr(accuracy_module, "load_head", lambda *a, **k: loaded.append(1))
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*argv, "--resume"]) == 0
+    assert f"{out} is complete for these settings; nothing to do" in logs.text
+    assert not loaded and digests(out) == before
+    assert mtimes(out) == written
+    assert main([*argv, "--device", "cpu", "--resume"]) == 0  # the device auto picked
+    assert not loaded
+
+
+@pytest.mark.parametrize(
+    ("changed", "said"),
+    [
+        (["--batch-size", "3", "--rank"], "--batch-size 2 then, 3 now"),
+        (["--batch-size", "2", "--rank", "--split", "valid"], "--split test then, valid now"),
+        (["--batch-size", "2", "--peaks"], "--peaks False then, True now; --rank True then"),
+    ],
+)
+def test_a_resume_of_a_run_finished_with_other_settings_is_refused(
+    world, tmp_path, logs, changed, said
+):
+    out = tmp_path / "out"
+    _, written = finished(world, out)
+    before = digests(out)
+    assert main([*world, "--out", str(out), *changed, "--resume"]) == 1
+    assert f"{out} is complete from a run with other settings" in logs.text and said in logs.text
+    assert digests(out) == before
+    assert mtimes(out) == written
+
+
+def test_a_resume_of_a_finished_run_without_figures_draws_them(world, tmp_path, logs):
+    out = tmp_path / "out"
+    argv, _ = finished(world, out)
+    (out / "tracks.png").unlink()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*argv, "--resume"]) == 0
+    assert "lacks tracks.png, which this run writes; computing it again" in logs.text
+    assert (out / "tracks.png").is_file()
+
+
+def test_a_resume_of_outputs_recording_no_settings_computes_them_again(world, tmp_path, logs):
+    """Outputs of an earlier crossreg, whose summary has no settings: computed again."""
+    out = tmp_path / "out"
+    argv, _ = finished(world, out)
+    summary = json.loads((out / "summary.json").read_text())
+    del summary["settings"]
+    (out / "summary.json").write_text(json.dumps(summary))
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*argv, "--resume"]) == 0
+    assert "records no settings (an earlier crossreg wrote it); computing it again" in logs.text
+    assert "settings" in json.loads((out / "summary.json").read_text())
 
 
 def test_another_runs_cleanup_leaves_the_kept_columns(world, whole, tmp_path, monkeypatch):

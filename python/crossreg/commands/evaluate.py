@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "outputs are the same bytes as an uninterrupted run's (refused, naming what "
         "differs, when the model, store, split, head, inference options or column "
         "statistics are not the ones it began with; without --resume, a left-over "
-        "OUT/.partial/ is refused)",
+        "OUT/.partial/ is refused); a run that had finished with the same settings is left "
+        "as it is (nothing to do), one of other settings is refused naming them",
     )
     add_column_arguments(parser)
     add_inference_arguments(parser, batch_size=DEFAULT_BATCH_SIZE)

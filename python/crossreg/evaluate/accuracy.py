@@ -16,7 +16,14 @@ import numpy as np
 import polars as pl
 
 from crossreg.data.store import DataStore
-from crossreg.evaluate.checkpoint import Checkpoint, evaluation_settings, refuse_checkpoint
+from crossreg.distributed import resolve_device
+from crossreg.evaluate.checkpoint import (
+    Checkpoint,
+    checkpoint_dir,
+    differences,
+    evaluation_settings,
+    refuse_checkpoint,
+)
 from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE, WindowSums
 from crossreg.evaluate.finite import (
     check_finite_predictions,
@@ -30,9 +37,11 @@ from crossreg.evaluate.table import (
     column_means,
     mean_r2,
     metrics_table,
+    read_metrics,
     write_metrics,
 )
 from crossreg.io.atomic import atomic_write
+from crossreg.io.finished import finished_run
 from crossreg.io.tables import as_float
 from crossreg.io.targets import Target
 from crossreg.model.geometry import check_compatible
@@ -45,18 +54,21 @@ from crossreg.train.store_identity import store_fingerprint
 log = logging.getLogger("crossreg")
 
 SUMMARY_FILE = "summary.json"
+METRICS_FILE = "metrics.tsv"
 
 
 @dataclass
 class Scored:
     """An evaluation with what its figures need: the per-track table, the model and head
-    that scored, the store and each window's per-track sum of targets."""
+    that scored, the store, each window's per-track sum of targets and the settings that
+    decided the numbers (:func:`~crossreg.evaluate.checkpoint.evaluation_settings`)."""
 
     table: pl.DataFrame
     model: Any
     head: str
     store: DataStore
     window_sums: np.ndarray
+    settings: dict[str, Any]
 
 
 def check_same_tracks(head_targets: Sequence[Target], store: DataStore, source: str) -> None:
@@ -147,7 +159,7 @@ def score_store(
         metrics.pearson_r(),
         metrics.r2(),
     ).with_columns(**{name: pl.Series(name, values) for name, values in extra.items()})
-    return Scored(frame, model, head, store, sums_of_windows)
+    return Scored(frame, model, head, store, sums_of_windows, settings)
 
 
 def _model_pass(
@@ -264,6 +276,9 @@ def evaluate_model(
     The work is kept in ``out/.partial/`` as it goes (:mod:`crossreg.evaluate.checkpoint`):
     a run stopped by Ctrl-C or killed continues with `resume` where it was saved, with
     the same outputs byte for byte; without `resume` a left-over checkpoint is refused.
+    With `resume` and no checkpoint, a finished `out` whose summary records the same
+    settings is left as it is and its table returned, without a model pass; one of other
+    settings is refused naming them (:func:`_finished`).
 
     Unless `plots` is off it also draws (:mod:`crossreg.evaluate.figures`) ``tracks.png``,
     predicted vs measured coverage of three typical tracks along the three windows with
@@ -272,6 +287,10 @@ def evaluate_model(
     check_plot_options(plots, svg)
     out = Path(out)
     refuse_checkpoint(out, resume=resume)
+    if resume and _finished(
+        out, model_dir, data_dir, split, genome, options, columns, plots=plots, svg=svg
+    ):
+        return read_metrics(out / METRICS_FILE)
     checkpoint = Checkpoint(out)
     if scratch is not None:
         check_scratch(scratch)
@@ -297,6 +316,37 @@ def evaluate_model(
     return scored.table
 
 
+def _finished(
+    out: Path,
+    model_dir: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    split: str,
+    genome: str | None,
+    options: InferenceOptions,
+    columns: ColumnOptions,
+    *,
+    plots: bool,
+    svg: bool,
+) -> bool:
+    """Whether `out` holds this evaluation, finished: no checkpoint (removed last) and a
+    ``summary.json`` (written after ``metrics.tsv``) that records these settings, with the
+    figures when `plots` asks for them (:func:`~crossreg.io.finished.finished_run`)."""
+    summary = out / SUMMARY_FILE
+    if checkpoint_dir(out).exists() or not summary.is_file():
+        return False
+    try:
+        recorded = json.loads(summary.read_text()).get("settings")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        recorded = None
+    store = DataStore(data_dir)
+    device = resolve_device(options.device).type
+    head = genome or store.genome
+    now = evaluation_settings(model_dir, store, split, head, options, columns, device)
+    drawn = [f"{stem}.{kind}" for stem in FIGURE_STEMS for kind in ("png", "svg")[: 1 + svg]]
+    missing = [name for name in drawn if plots and not (out / name).is_file()]
+    return finished_run(out, recorded, now, differences, missing)
+
+
 def _write(
     out: Path,
     scored: Scored,
@@ -315,7 +365,7 @@ def _write(
     remove_stale_figures(out, FIGURE_STEMS, [])
     for earlier in (TRACKS_FILE, SUMMARY_FILE):
         (out / earlier).unlink(missing_ok=True)
-    write_metrics(out / "metrics.tsv", table)
+    write_metrics(out / METRICS_FILE, table)
     summary: dict[str, Any] = {
         "split": split,
         "model": str(model_dir),
@@ -327,6 +377,7 @@ def _write(
         "mean_r2": mean_r2(table),
         **column_means(table),
         "by_assay": assay_summary(table).to_dicts(),
+        "settings": scored.settings,
     }
     if "specificity_r" in table.columns:
         summary["min_class"] = columns.min_class
