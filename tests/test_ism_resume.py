@@ -4,6 +4,7 @@ bytes an unbroken run writes."""
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from crossreg.cli import build_parser, main
+from crossreg.variants import ism
 from tests.pipeline import small_ism_world
 
 SITES = 12
@@ -156,3 +158,37 @@ def test_chunks_of_other_sizes_write_the_same_scores(work, unbroken):
                 np.testing.assert_allclose(other, one, rtol=2e-3, atol=2e-3 * scale)
             else:
                 np.testing.assert_array_equal(one, other)
+
+
+def test_a_resume_of_a_finished_run_does_nothing(work, unbroken, tmp_path, monkeypatch, logs):
+    """A job requeued after it finished: the output is left as it is, no site is scored."""
+    out = tmp_path / "done.h5"
+    out.write_bytes(unbroken.read_bytes())
+    written = out.stat().st_mtime_ns
+    scored: list[int] = []
+    monkeypatch.setattr(ism, "_site_effects", lambda *a, **k: scored.append(1) or iter(()))
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _run(_argv(work, out, "--resume")) == 0
+    assert f"{out} is complete for these settings; nothing to do" in logs.text
+    assert not scored and out.stat().st_mtime_ns == written
+    assert out.read_bytes() == unbroken.read_bytes()
+
+
+def test_a_resume_of_a_run_finished_with_other_settings_is_refused(work, unbroken, tmp_path):
+    out = tmp_path / "done.h5"
+    out.write_bytes(unbroken.read_bytes())
+    with pytest.raises(ValueError, match="is complete from a run with other settings") as err:
+        _run(_argv(work, out, "--resume", "--width", "5", "--shard", "0/2"))
+    assert "--width 4 then, 5 now" in str(err.value)
+    assert "--shard None then, 0/2 now" in str(err.value)
+    assert out.read_bytes() == unbroken.read_bytes()
+
+
+def test_a_resume_of_an_output_recording_no_settings_scores_it_again(work, unbroken, tmp_path):
+    """An output of an earlier crossreg, which recorded no settings: scored again."""
+    out = tmp_path / "old.h5"
+    out.write_bytes(unbroken.read_bytes())
+    with h5py.File(out, "a") as h5:
+        del h5.attrs["settings"]
+    assert _run(_argv(work, out, "--resume")) == 0
+    assert out.read_bytes() == unbroken.read_bytes()

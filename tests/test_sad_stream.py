@@ -141,7 +141,9 @@ def test_a_killed_run_resumes_to_the_same_bytes(work, whole):
         _sad(work, out, "--chunk-size", "4", "--batch-size", "2", "--resume")
     assert _sad(work, out, *same, "--resume") == 0
     assert not partial.exists()
-    assert same_bytes(whole, out)
+    # the bytes of an unbroken run of the same settings (its batch size recorded in them)
+    assert _sad(work, work / "unbroken.h5", *same) == 0
+    assert same_bytes(work / "unbroken.h5", out)
     # --resume without a partial run starts from the beginning
     assert _sad(work, work / "fresh.h5", "--resume") == 0
     assert same_bytes(whole, work / "fresh.h5")
@@ -944,3 +946,67 @@ def test_sad_takes_the_fastas_identity_from_the_read_that_loads_it(work, tmp_pat
     monkeypatch.setattr(genome.identity, "content_identity", recorded)
     assert _sad(work, tmp_path / "one.h5", "--no-plots") == 0
     assert str(work / "genome.fa") not in hashed
+
+
+def _outputs(out: Path) -> dict[str, tuple[int, bytes]]:
+    """Each file the SAD output `out` made beside it: its modification time and bytes."""
+    return {
+        p.name: (p.stat().st_mtime_ns, p.read_bytes())
+        for p in out.parent.glob(out.stem + "*")
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".tsv"])
+def test_a_resume_of_a_finished_run_does_nothing(work, tmp_path, monkeypatch, logs, suffix):
+    """A job requeued after it finished: the output and figures are left as they are and
+    no allele is scored; a lost figure is drawn from the output."""
+    out = tmp_path / f"done{suffix}"
+    stats = "SAD,D2" if suffix == ".tsv" else STATS
+    argv = ["--stats", stats, "--shard", "1/2"]
+    assert _sad(work, out, *argv) == 0
+    written = _outputs(out)
+    assert out.with_name("done.top_variants.png").name in written
+    scored: list[int] = []
+    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: scored.append(1) or iter(()))
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _sad(work, out, *argv, "--chunk-size", "3", "--resume") == 0
+    assert f"{out} is complete for these settings; nothing to do" in logs.text
+    assert not scored and _outputs(out) == written
+    out.with_name("done.top_variants.png").unlink()
+    assert _sad(work, out, *argv, "--resume") == 0
+    assert not scored and out.with_name("done.top_variants.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("changed", "said"),
+    [
+        (["--shard", "0/2"], "--shard 1/2 then, 0/2 now"),
+        (["--shard", "1/2", "--rc"], "--rc False then, True now"),
+        (["--shard", "1/2", "--genome", "mouse"], "--head human then, mouse now"),
+    ],
+)
+def test_a_resume_of_a_run_finished_with_other_settings_is_refused(work, tmp_path, changed, said):
+    out = tmp_path / "done.h5"
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human"]
+    argv += ["--fasta", str(work / "genome.fa"), "--vcf", str(work / "snps.vcf")]
+    argv += ["--out", str(out)]
+    assert _run([*argv, "--shard", "1/2"]) == 0
+    written = _outputs(out)
+    argv += [*changed, "--resume"]
+    with pytest.raises(ValueError, match="is complete from a run with other settings") as err:
+        _run(argv)
+    assert said in str(err.value)
+    assert _outputs(out) == written
+
+
+def test_a_resume_of_an_output_recording_no_settings_scores_it_again(work, whole, tmp_path, logs):
+    """An output of an earlier crossreg, which recorded no settings: scored again."""
+    out = tmp_path / "old.h5"
+    shutil.copy(whole, out)
+    with h5py.File(out, "a") as h5:
+        del h5.attrs["settings"]
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _sad(work, out, "--resume") == 0
+    assert "records no settings (an earlier crossreg wrote it); computing it again" in logs.text
+    assert same_bytes(whole, out)

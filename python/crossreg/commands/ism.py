@@ -118,7 +118,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="sites scored and kept in OUT.partial/ at a time (default %(default)s): an "
         "interrupted run keeps its finished chunks, and loses at most one chunk's work",
     )
-    add_resume_argument(parser)
+    add_resume_argument(parser, finished=True)
     parser.add_argument(
         "--shard",
         type=shard_of("--shard"),

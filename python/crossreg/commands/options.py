@@ -64,14 +64,22 @@ def parse_device(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def add_resume_argument(parser: argparse._ActionsContainer, output: str = "OUT") -> None:
-    """``--resume`` of a command that keeps its finished chunks in ``OUTPUT.partial/``."""
+def add_resume_argument(
+    parser: argparse._ActionsContainer, output: str = "OUT", *, finished: bool = False
+) -> None:
+    """``--resume`` of a command that keeps its finished chunks in ``OUTPUT.partial/``;
+    `finished`: its output records its settings, so that one of a finished run is left
+    as it is (:func:`crossreg.io.finished.finished_run`)."""
+    told = (
+        f"; a finished {output} of the same settings is left as it is (nothing to do), "
+        "one of other settings is refused naming them"
+    )
     parser.add_argument(
         "--resume",
         action="store_true",
         help=f"continue an interrupted run from {output}.partial/ after its last finished "
         "chunk; the output is the same bytes as an uninterrupted run's (without --resume, "
-        f"a left-over {output}.partial/ is refused)",
+        f"a left-over {output}.partial/ is refused){told if finished else ''}",
     )
 
 

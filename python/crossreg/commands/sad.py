@@ -79,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "it whatever the VCF's size, but for a few bytes per record (and per allele that "
         "cannot be scored) counted before scoring",
     )
-    add_resume_argument(parser)
+    add_resume_argument(parser, finished=True)
     parser.add_argument(
         "--shard",
         type=shard_of("--shard"),

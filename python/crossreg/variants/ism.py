@@ -101,7 +101,7 @@ from crossreg.variants.ism_sites import (
     vcf_sites,
 )
 from crossreg.variants.ism_span import mutated_span
-from crossreg.variants.sad import require_ascii_tracks
+from crossreg.variants.sad import finished_output, require_ascii_tracks, run_record
 from crossreg.variants.sad_files import block_rows
 from crossreg.variants.sad_stream import (
     FIGURE_TRACKS,
@@ -390,7 +390,9 @@ def write_ism(
     finishes (:class:`crossreg.variants.sad_stream.ChunkStore`, as ``crossreg sad`` keeps
     its chunks): an interrupt keeps the finished ones, and `resume` continues from them
     (without it, a left-over ``OUT.partial/`` is refused; with other inputs or options,
-    it is refused naming what differs) to the same bytes as an unbroken run.
+    it is refused naming what differs) to the same bytes as an unbroken run. With
+    `resume` and no ``OUT.partial/``, a finished `out` that records these settings is
+    left as it is, its figures too (one of other settings is refused naming them).
 
     `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the sites' chunks
     (:func:`shard_sites`) into `out`, a shard file that records the run's settings; it
@@ -444,6 +446,10 @@ def write_ism(
         width=width, chosen=chosen, chunk_size=chunk_size,
     )  # fmt: skip
     attrs |= _input_attrs(fasta, settings)
+    run = run_record(settings, shard, model)
+    attrs["settings"] = json.dumps(run, sort_keys=True)
+    if resume and finished_output(out, run):
+        return IsmRun(out, len(sites), width, len(kept), [], skipped)
     if shard is not None:  # what the merge draws, as one run with these --targets would
         settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
         attrs |= shard_attrs(shard, settings, first, last)

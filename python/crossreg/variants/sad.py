@@ -22,13 +22,16 @@ from __future__ import annotations
 import fcntl
 import io
 import itertools
+import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from crossreg.genome import Genome
+from crossreg.io.finished import finished_run
 from crossreg.io.identity import content_identity
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
@@ -70,10 +73,12 @@ from crossreg.variants.sad_stream import (
     Plan,
     StoreState,
     kept_records,
+    partial_dir,
     record_chunks,
     refuse_partial,
     refuse_shard_under_torchrun,
     run_settings,
+    setting_changes,
     shard_attrs,
     shard_output,
     survey_vcf,
@@ -211,6 +216,14 @@ def write_sad(
         "skipped_alleles": format_counts(plan.skipped),
         **_optional_attrs(tracks, gtf, shard, settings, plan),
     }
+    run = run_record(settings, shard, model)
+    attrs["settings"] = json.dumps(run, sort_keys=True)
+    if resume and ranked is None and finished_output(target, run):
+        from crossreg.variants.sad_figures import draw_figures, figure_files
+
+        if plots and any(not p.exists() for p in figure_files(target, svg=svg)):
+            draw_figures(target, plots=plots, svg=svg, title=head)  # a stop while drawing
+        return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
     scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
     store = ChunkStore(target)
     key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
@@ -230,6 +243,31 @@ def write_sad(
         whole_run = parse_counts(str(read_attrs(out).get("skipped_alleles", "")))
         return SadRun(out, merged, len(targets), skipped, stats, whole_run)
     return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped, ranked is None)
+
+
+def run_record(settings: dict[str, object], shard: Shard | None, model: SeqNN) -> dict[str, Any]:
+    """What a SAD or ISM output records of its run, as JSON values, for a ``--resume`` of
+    it once finished (:func:`finished_output`): its `settings` with the kind of device the
+    `model` ran on (``auto`` resolved, as ``crossreg evaluate`` records it) and its
+    `shard` (``"None"`` for the whole run)."""
+    options = settings["options"]
+    assert isinstance(options, dict)
+    device = model_device(model).type
+    run = {**settings, "options": {**options, "device": device}, "shard": str(shard)}
+    return json.loads(json.dumps(run, sort_keys=True, default=str))
+
+
+def finished_output(out: Path, run: dict[str, Any]) -> bool:
+    """Whether `out` (a SAD or ISM output) holds this `run` (its settings and shard, as
+    its ``settings`` attribute records them), finished: no ``OUT.partial/`` (removed once
+    the output is written) and the output (a ``.tsv``'s metadata, written after it)
+    recording these settings (:func:`~crossreg.io.finished.finished_run`)."""
+    last = out if out.suffix == ".h5" else metadata_path(out)
+    if partial_dir(out).exists() or not last.is_file():
+        return False
+    recorded = read_attrs(out).get("settings")
+    before = None if recorded is None else json.loads(str(recorded))
+    return finished_run(out, before, run, setting_changes)
 
 
 def _where_written(

@@ -313,6 +313,14 @@ def figure_paths(out: str | os.PathLike[str]) -> dict[str, Path]:
     }
 
 
+def figure_files(out: str | os.PathLike[str], *, svg: bool = False) -> list[Path]:
+    """The files :func:`plot_sad` writes beside the SAD output `out` (one with alleles
+    and tracks), SVGs too with `svg`."""
+    paths = figure_paths(out)
+    figures = [paths["distribution"], paths["top"]]
+    return [*figures, *(p.with_suffix(".svg") for p in figures if svg), paths["table"]]
+
+
 def plot_sad(out: str | os.PathLike[str], *, svg: bool = False, title: str = "") -> list[Path]:
     """Draw the figures of the SAD output `out` (and ``.top_variants.tsv``) beside it;
     returns the files written (none for an output without alleles or tracks, or with only

@@ -366,6 +366,9 @@ def merged_attrs(metas: Sequence[Mapping[str, object]], unit: str) -> dict[str, 
     (:func:`~crossreg.variants.shard_layout.layout_attrs`, each shard's share of the run
     counted in `unit`)."""
     attrs = {key: value for key, value in metas[0].items() if key not in SHARD_ATTRS}
+    if "settings" in attrs:  # the shards' own, but of the whole run: a run of no shard
+        whole = json.loads(str(attrs["settings"])) | {"shard": str(None)}
+        attrs["settings"] = json.dumps(whole, sort_keys=True)
     for key in SUMMED_ATTRS:
         if key in attrs:
             attrs[key] = sum(int(meta[key]) for meta in metas)  # type: ignore[call-overload]
