@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -23,6 +24,7 @@ from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpo
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Geometry, Tile, bin_intervals, plan_tiles, tile_interval
+from crossreg.predict import bigwig
 from crossreg.predict.bigwig import write_bigwigs
 from crossreg.runlog import RUNS_FILE, read_runs
 from crossreg.variants.sad_stream import ChunkStore
@@ -659,3 +661,63 @@ def test_a_full_disk_while_writing_the_bigwigs_is_one_line_and_resume_finishes(
     assert main(bigwig_args(work, out, "--chroms", "chr1,chr2", "--resume")) == 0
     for name in ("human_t0.bw", "human_t1.bw", "human_t2.bw", "tracks.tsv"):
         assert (out / name).read_bytes() == (plain / name).read_bytes(), name
+
+
+def _outdir(out: Path) -> dict[str, tuple[int, bytes]]:
+    """Each file of OUTDIR (the run log, which records each run, left out): its
+    modification time and bytes."""
+    return {
+        p.name: (p.stat().st_mtime_ns, p.read_bytes())
+        for p in out.iterdir()
+        if p.name != "crossreg-runs.jsonl"
+    }
+
+
+def test_a_resume_of_a_finished_run_does_nothing(work, tmp_path, monkeypatch, logs):
+    """A job requeued after it finished, or a shard's rerun after the last wrote the
+    BigWigs: OUTDIR is left as it is and no window is predicted."""
+    out = tmp_path / "done"
+    argv = bigwig_args(work, out, "--chroms", "chr1", "--shard", "1/2")
+    assert _run(argv) == 0
+    assert _run(bigwig_args(work, out, "--chroms", "chr1", "--shard", "0/2")) == 0
+    written = _outdir(out)
+    predicted: list[int] = []
+    monkeypatch.setattr(bigwig, "predict_chunks", lambda *a, **k: predicted.append(1))
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _run([*argv, "--resume"]) == 0
+        assert _run(bigwig_args(work, out, "--chroms", "chr1", "--resume")) == 0
+    assert f"{out} is complete for these settings; nothing to do" in logs.text
+    assert not predicted and _outdir(out) == written
+
+
+def test_a_resume_of_a_run_finished_with_other_settings_is_refused(work, tmp_path, monkeypatch):
+    """Refused naming what differs, OUTDIR left as it is; with --overwrite, replaced."""
+    out = tmp_path / "done"
+    assert _run(bigwig_args(work, out, "--chroms", "chr1")) == 0
+    written = _outdir(out)
+    argv = bigwig_args(work, out, "--chroms", "chr1", "--targets", "0", "--resume")
+    with pytest.raises(ValueError, match="is complete from a run with other settings") as err:
+        _run(argv)
+    assert "--tracks None then, 0 now" in str(err.value) and "--overwrite" in str(err.value)
+    assert _outdir(out) == written
+    assert _run([*argv, "--overwrite"]) == 0
+    assert sorted(p.name for p in out.glob("*.bw")) == ["human_t0.bw"]
+
+
+def test_a_resume_of_outputs_recording_no_settings_is_treated_as_before(work, tmp_path, logs):
+    """An OUTDIR of an earlier crossreg, which recorded no settings: refused without
+    --overwrite, as a rerun always was; predicted again with it."""
+    out = tmp_path / "old"
+    argv = bigwig_args(work, out, "--chroms", "chr1")
+    assert _run(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    del summary["settings"]
+    (out / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(
+        ValueError, match="already holds the BigWigs of crossreg predict --bigwig; pass --overwrite"
+    ):
+        _run([*argv, "--resume"])
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _run([*argv, "--resume", "--overwrite"]) == 0
+    assert "records no settings (an earlier crossreg wrote it); computing it again" in logs.text
+    assert "settings" in json.loads((out / "summary.json").read_text())

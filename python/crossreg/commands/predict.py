@@ -92,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="windows predicted and kept on disk per chunk; memory holds one chunk "
         f"(WINDOWS x bins x tracks float32) (default: {DEFAULT_CHUNK_WINDOWS})",
     )
-    add_resume_argument(group, "OUTDIR")
+    add_resume_argument(group, "OUTDIR", finished=True)
     group.add_argument(
         "--shard",
         type=shard_of("--shard"),
@@ -137,7 +137,9 @@ def run(args: argparse.Namespace) -> int:
         from crossreg.io.atomic import check_replaceable
         from crossreg.io.bigwig_write import BIGWIG_FOLDER
 
-        check_replaceable(args.bigwig, args.overwrite, BIGWIG_FOLDER, "--bigwig")
+        # with --resume, a finished OUTDIR may be this run's: write_bigwigs decides
+        replaceable = args.overwrite or args.resume
+        check_replaceable(args.bigwig, replaceable, BIGWIG_FOLDER, "--bigwig")
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
     check_windows(args, info)

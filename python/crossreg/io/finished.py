@@ -21,12 +21,15 @@ def finished_run(
     now: Mapping[str, Any],
     changes: Changes,
     missing: list[str] | None = None,
+    *,
+    again: str = "without --resume",
 ) -> bool:
     """Whether the complete output `out`, whose run `recorded` its settings (None: an
     earlier crossreg recorded none), is this run's, with settings `now`: True when they
     are the same (logged: nothing to do), False when none were recorded or this run
     writes files it lacks, `missing` (figures of a run without them; logged: computed
-    again); other settings, named by `changes` (before, now), are a ValueError."""
+    again); other settings, named by `changes` (before, now), are a ValueError, which
+    says to rerun `again` to replace it."""
     if recorded is None:
         log.info("%s records no settings (an earlier crossreg wrote it); computing it again", out)
         return False
@@ -35,7 +38,7 @@ def finished_run(
         raise ValueError(
             f"--resume: {out} is complete from a run with other settings "
             f"({'; '.join(changed)}); rerun with the options and inputs it was made with, "
-            "or without --resume to compute it again with these"
+            f"or {again} to compute it again with these"
         )
     if missing:
         log.info("%s lacks %s, which this run writes; computing it again", out, ", ".join(missing))

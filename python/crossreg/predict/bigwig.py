@@ -15,7 +15,9 @@ Predictions are kept in chunks of windows on disk as they finish, through the ch
 its last finished chunk, and the BigWigs are written from the chunks in one pass at the
 end, into a hidden folder beside ``OUTDIR`` that takes its place whole when every file is
 done (:func:`crossreg.io.atomic.atomic_directory`): ``OUTDIR`` must be absent or empty,
-or hold the BigWigs of an earlier run to replace with ``overwrite``. With ``shard``
+or hold the BigWigs of an earlier run to replace with ``overwrite``; with ``resume``, a
+finished ``OUTDIR`` whose ``summary.json`` records this run's settings is left as it is
+(one of other settings is refused naming them, unless ``overwrite``). With ``shard``
 (``"i/n"``, or each rank under ``torchrun``) a process predicts the i-th of n contiguous
 shares of the windows into ``OUTDIR.shard-i-of-n.partial/``, where it also records the
 settings every shard must share (checked when it starts and when it ends); the process
@@ -47,6 +49,7 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.bigwig_write import BIGWIG_FOLDER, TRACKS_FILE, BigWigFile, SpaceGuard
+from crossreg.io.finished import finished_run
 from crossreg.io.identity import (
     IDENTITY_RULE,
     OLD_RULE,
@@ -75,6 +78,7 @@ from crossreg.variants.sad_stream import (
     partial_dir,
     refuse_partial,
     refuse_shard_under_torchrun,
+    setting_changes,
     torchrun_shard,
 )
 
@@ -88,6 +92,7 @@ OPEN_FILES = 64
 VALUES_FILE = "values.npy"
 #: in each shard's chunk store: the settings every shard must share (JSON)
 RUN_FILE = "run_settings.json"
+SUMMARY_FILE = "summary.json"
 #: the options that set each shared setting, named when two shards differ
 SETTING_OPTIONS = {
     "identity": "rule for matching inputs",
@@ -193,10 +198,11 @@ def write_bigwigs(
         raise ValueError("give --chroms or --bed, not both")
     if chroms is not None:
         require_name_list(chroms, "chroms", "chr1")
-    check_replaceable(outdir, overwrite, BIGWIG_FOLDER, "--bigwig")
     refuse_shard_under_torchrun(shard)
     shard = shard or torchrun_shard()
     root = shard_root(outdir, shard)
+    done = resume and (outdir / SUMMARY_FILE).is_file() and not partial_dir(root).exists()
+    check_replaceable(outdir, overwrite or done, BIGWIG_FOLDER, "--bigwig")
     if not resume:
         refuse_partial(root, "model, FASTA, chromosomes or regions and options")
     model, config, head = load_head(model_dir, head, options)
@@ -226,6 +232,8 @@ def write_bigwigs(
         f"{summary['requested_bins'] - summary['predicted_bins']:,}",
     )
     settings = _run_settings(model_dir, genome, bed, chroms, head, tracks, options, chunk_windows)
+    if done and _finished(outdir, settings, overwrite):
+        return BigWigRun(outdir, len(targets), stop - start, True)
     shared = {**settings, "shards": shard.count} if shard is not None else None
     store = ChunkStore(root, unit="windows")
     state = store.open({**settings, "shard": str(shard)}, resume=resume, total=stop - start)
@@ -241,6 +249,7 @@ def write_bigwigs(
         "seq_length": geometry.seq_length,
         "windows": len(tiles),
         **summary,
+        "settings": json.loads(json.dumps(settings, default=str)),
     }
     with kept_when_stopped(store, stop - start):  # while predicting and writing the BigWigs
         if shared is not None:
@@ -426,6 +435,25 @@ def _difference(name: str, theirs: object, ours: object) -> str:
     return option
 
 
+def _finished(outdir: Path, settings: Mapping[str, object], overwrite: bool) -> bool:
+    """With ``--resume`` and no chunk store: whether `outdir`, a finished run's (whose
+    ``summary.json``, written with the BigWigs into a folder that replaces `outdir` whole,
+    records its `settings`), is this run's (:func:`~crossreg.io.finished.finished_run`:
+    other settings are refused naming them). With `overwrite` one of other settings, or
+    of an earlier crossreg, is replaced, as without ``--resume``; without it, one of an
+    earlier crossreg is refused as then."""
+    try:
+        recorded = json.loads((outdir / SUMMARY_FILE).read_text()).get("settings")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        recorded = None
+    now = json.loads(json.dumps(settings, default=str))
+    if recorded is None and not overwrite:
+        check_replaceable(outdir, False, BIGWIG_FOLDER, "--bigwig")  # refused, as then
+    if overwrite and recorded is not None and setting_changes(recorded, now):
+        return False  # replaced, as --overwrite replaces it without --resume
+    return finished_run(outdir, recorded, now, setting_changes, again="with --overwrite")
+
+
 def shard_complete(root: Path, windows: int) -> bool:
     """Whether the chunk store under `root` holds all its `windows`."""
     progress_path = partial_dir(root) / "progress.json"
@@ -529,5 +557,5 @@ def write_track_files(
             handle.write(
                 f"{position}\t{target.identifier}\t{target.description}\t{name}\t{target.index}\n"
             )
-    with open(outdir / "summary.json", "w") as handle:
+    with open(outdir / SUMMARY_FILE, "w") as handle:
         json.dump({**meta, "tracks": len(targets)}, handle, indent=1)
