@@ -171,6 +171,9 @@ def write_sad(
     interrupted run from its last finished chunk (without it, a left-over one is refused),
     and the output is the same bytes as an uninterrupted run's; an input error found while
     scoring (a ValueError) removes the chunks, since the corrected rerun cannot resume.
+    With `resume` and no chunks, a finished `out` that records these settings
+    (:func:`finished_output`) is left as it is (one of other settings is refused naming
+    them); outside ``torchrun``, whose merged file is scored again.
     `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the records on the
     FASTA (join the shards with :func:`crossreg.variants.sad_files.merge_shards`); under
     ``torchrun`` each process scores its rank's shard into ``OUT.shard-i-of-n`` and the
