@@ -13,12 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.stats.sldp.panel import ChromPanel
-from crossreg.stats.sldp.reconcile import COMPLEMENT, Alignment
+from crossreg.stats.sldp.reconcile import ALLELES, Alignment, allele_codes
 from crossreg.stats.sldp.sumstats import Sumstats
-
-# allele codes: the four bases (any case), then every other allele; the alignment tells
-# other alleles apart from the bases only (reconcile), so "" stands for all of them
-ALLELES = np.array([*COMPLEMENT, ""])
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,7 @@ class Phenotype:
         snp = np.searchsorted(print_snps, stats.snp).astype(np.int32)
         if not np.array_equal(print_snps[np.minimum(snp, len(print_snps) - 1)], stats.snp):
             raise AssertionError(f"{stats.source}: rows at SNPs that are not print SNPs")
-        alleles = np.column_stack([_codes(stats.a1), _codes(stats.a2)])
+        alleles = np.column_stack([allele_codes(stats.a1), allele_codes(stats.a2)])
         n = stats.n
         if len(n) and (n == n[0]).all():  # one N for every row (as --eqtl-n gives): 8 bytes
             n = np.broadcast_to(n[0], n.shape)
@@ -66,12 +62,3 @@ class Phenotype:
             self.n[rows],
         )
         return here.align(panel)
-
-
-def _codes(alleles: npt.NDArray[np.str_]) -> npt.NDArray[np.uint8]:
-    """Each allele's code in :data:`ALLELES`: its base upper-cased, else the last code."""
-    upper = np.strings.upper(alleles)
-    codes = np.full(len(alleles), len(ALLELES) - 1, dtype=np.uint8)
-    for code, base in enumerate(ALLELES[:-1]):
-        codes[upper == base] = code
-    return codes

@@ -18,6 +18,9 @@ import numpy.typing as npt
 import polars as pl
 
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
+# allele codes: the four bases (any case), then every other allele; the alignment tells
+# other alleles apart from the bases only, so "" stands for all of them
+ALLELES = np.array([*COMPLEMENT, ""])
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,15 @@ class Alignment:
             out *= self.sign[rows].reshape(-1, *([1] * (out.ndim - 1)))
         out[row < 0] = missing
         return out
+
+
+def allele_codes(alleles: npt.NDArray[np.str_]) -> npt.NDArray[np.uint8]:
+    """Each allele's code in :data:`ALLELES`: its base upper-cased, else the last code."""
+    upper = np.strings.upper(alleles)
+    codes = np.full(len(alleles), len(ALLELES) - 1, dtype=np.uint8)
+    for code, base in enumerate(ALLELES[:-1]):
+        codes[upper == base] = code
+    return codes
 
 
 def two_bases(a1: pl.Expr, a2: pl.Expr) -> pl.Expr:
