@@ -5,6 +5,8 @@ batch starts, and memory of a batch, not of the file's text."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -226,3 +228,50 @@ def test_an_eqtl_table_is_checked_for_repeats_at_print_snps_only(
         ValueError, match=rf"{path.name} lines 2999 and 3007: SNP rs2997 and gene G1 are "
     ):
         read_eqtl(path, PRINTED)
+
+
+PEAK_PER_ROW = """
+import re, sys
+from pathlib import Path
+import numpy as np
+from crossreg.stats.sldp import tables
+from crossreg.stats.sldp.sumstats import read_eqtl
+def peak():  # this process's own peak (ru_maxrss keeps the parent's across exec)
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1])
+tables.BATCH_CHARS = 1 << 18  # batches of ~6,000 rows: the rows at print SNPs dominate
+printed = np.array([f"rs{i}" for i in range(int(sys.argv[3]))])
+read_eqtl(sys.argv[1], printed, 500.0)
+before = peak()
+stats = read_eqtl(sys.argv[2], printed, 500.0)
+print(len(stats.snp), (peak() - before) * 1024 // int(sys.argv[4]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's VmHWM")
+def test_eqtl_rows_at_print_snps_are_held_compactly(tmp_path: Path) -> None:
+    """A GTEx all-pairs table has ~24M rows at HapMap3 print SNPs (~20 genes a SNP). Held as
+    polars strings while they were combined, they took ~430 bytes a row (~10 GB); here, of
+    a fresh process's peak resident memory above its imports, 549 bytes a row. Held as
+    print-SNP index, gene and allele-pair codes, z, N and line (36 bytes a row) and
+    combined on those integer keys: 126 bytes a row (the combining's sort and masks)."""
+    rows, snps = 400_000, 20_000
+    k = np.arange(rows)
+    table = pl.DataFrame(
+        {
+            "rsid": pl.Series([f"rs{i}" for i in k // 20]),
+            "gene_id": pl.Series([f"ENSG{g:011d}.4" for g in k % 20 * 977]),
+            "alt": np.where(k % 7, "T", "C"),
+            "ref": np.where(k % 7, "C", "T"),
+            "slope": np.random.default_rng(0).normal(0, 0.2, rows).round(4),
+            "slope_se": 0.1,
+        }
+    )
+    table.write_csv(tmp_path / "tissue.tsv", separator="\t")
+    table.head(1).write_csv(tmp_path / "warm.tsv", separator="\t")
+    script = [str(tmp_path / "warm.tsv"), str(tmp_path / "tissue.tsv"), str(snps), str(rows)]
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_PER_ROW, *script], capture_output=True, text=True, check=True
+    )
+    kept, per_row = (int(x) for x in done.stdout.split())
+    assert kept == snps
+    assert per_row < 250, f"{per_row} bytes a row at print SNPs"

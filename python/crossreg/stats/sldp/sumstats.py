@@ -14,14 +14,9 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.text import numbered_lines
+from crossreg.stats.sldp.eqtl_rows import PrintSnpRows, combined, first_gene_rows
 from crossreg.stats.sldp.panel import ChromPanel, check_stem, chrom_order
-from crossreg.stats.sldp.reconcile import (
-    Alignment,
-    reconcile,
-    two_bases,
-    valid_pair,
-    with_match,
-)
+from crossreg.stats.sldp.reconcile import Alignment, reconcile
 from crossreg.stats.sldp.refpanel import Spectrum
 from crossreg.stats.sldp.tables import (
     file_stem,
@@ -162,75 +157,33 @@ def read_eqtl(
     bases (rows that do not match them are dropped; for a strand-ambiguous pair such as A/T
     only the same or the swapped pair matches, as a table that lists one strand has it;
     such a SNP listed both ways in a table with rows on the other strand stops,
-    :func:`_require_one_strand`) and
+    :func:`~crossreg.stats.sldp.eqtl_rows.combined`) and
     Z_m = Σ_k Z_m^(k)/√|G_m| over the genes k kept for SNP m. Strand-ambiguous SNPs are
     kept, as :func:`read_sumstats` keeps them, so that h²_g is estimated over the same SNPs
     either way; the regression drops them when it reconciles alleles. A (SNP, gene)
-    row listed again with the same values counts once (:func:`_first_gene_rows`). An infinite
+    row listed again with the same values counts once
+    (:func:`~crossreg.stats.sldp.eqtl_rows.first_gene_rows`). An infinite
     z or slope, or a slope_se that is infinite or not above 0, stops naming file and line.
     The file is read a batch of rows at a time (:func:`read_table_batches`), of which only
-    the rows at print SNPs are kept (the six columns used, and the line), so that a table
-    of any length is held as a batch and its rows at print SNPs; those rows are combined
-    once all are read, in the file's order, and only they are checked for repeats.
+    the rows at print SNPs are kept, compactly (:class:`~crossreg.stats.sldp.eqtl_rows.Rows`:
+    36 bytes a row), so that a table of any length is held as a batch and its rows at
+    print SNPs; those rows are combined once all are read, in the file's order, and only
+    they are checked for repeats.
     """
     path = Path(path)
-    printed = pl.DataFrame({"SNP": pl.Series(print_snps, dtype=pl.String)})
-    pieces, usable_rows, example = [], 0, ""
+    held, usable_rows, example = PrintSnpRows(print_snps), 0, ""
     for before, table in read_table_batches(path):
         listed = _eqtl_listed(table, path, n, before)
         usable = np.isfinite(listed["z"].to_numpy()) & np.isfinite(listed["n"].to_numpy())
         if not usable_rows and usable.any():
             example = str(listed["SNP"][int(np.argmax(usable))])
         usable_rows += int(usable.sum())
-        pieces.append(listed.filter(_at_print_snps(listed["SNP"], printed)))
-    listed = pl.concat(pieces)
-    once = _first_gene_rows(listed, path)
-    keep = once & np.isfinite(listed["z"].to_numpy()) & np.isfinite(listed["n"].to_numpy())
+        held.add(listed)
+    rows = held.rows()
+    keep = first_gene_rows(rows, held, path) & np.isfinite(rows.z) & np.isfinite(rows.n)
     _require_print_snp_rows(path, usable_rows, example, int(keep.sum()), print_snps)
-    rows = (
-        listed.select("SNP", "alt", "ref", "z", "n", "line")
-        .rename({"alt": "a1", "ref": "a2"})
-        .filter(pl.Series(keep))
-    )
-    upper_pair = rows.select("SNP", "line", pl.col("a1", "a2").str.to_uppercase())
-    first = (
-        upper_pair.filter(two_bases(pl.col("a1"), pl.col("a2")))
-        .unique(subset="SNP", keep="first", maintain_order=True)
-        .select("SNP", b1=pl.col("a1"), b2=pl.col("a2"), first_line=pl.col("line"))
-    )
-    upper = pl.col("b1", "b2", "d1", "d2").str.to_uppercase()
-    oriented = _oriented_within_table(
-        rows.rename({"a1": "d1", "a2": "d2"})
-        .join(first, on="SNP", maintain_order="left")
-        .with_columns(upper)
-    )
-    _require_one_strand(oriented, path)
-    log.info(
-        "%s: %d of %d gene-SNP rows at print SNPs match their SNP's first alleles",
-        path,
-        int(oriented["match"].sum()),
-        len(oriented),
-    )
-    summed = (
-        oriented.filter("match")
-        .with_columns(z=pl.when("flip").then(-pl.col("z")).otherwise(pl.col("z")))
-        .group_by("SNP", maintain_order=True)
-        .agg(
-            pl.col("b1", "b2").first(),
-            pl.col("z").sum(),
-            pl.len().alias("genes"),
-            pl.col("n").mean(),
-        )
-    )
-    return Sumstats(
-        file_stem(path),
-        str(path),
-        summed["SNP"].to_numpy().astype(str),
-        summed["b1"].to_numpy().astype(str),
-        summed["b2"].to_numpy().astype(str),
-        summed["z"].to_numpy() / np.sqrt(summed["genes"].to_numpy()),
-        summed["n"].to_numpy(),
-    )
+    rows.keep(keep)
+    return Sumstats(file_stem(path), str(path), *combined(rows, held, path))
 
 
 def _eqtl_listed(
@@ -303,78 +256,6 @@ def _eqtl_sizes(
     if not (np.isfinite(n) and n > 0):
         raise ValueError(f"{path}: the eQTL sample size must be a finite number above 0, got {n}")
     return np.full(len(table), float(n))
-
-
-def _oriented_within_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """:func:`with_match` for rows of one eQTL table against their SNP's first pair
-    ``b1 b2``, extended to strand-ambiguous pairs: those match the same pair, or the
-    swapped pair (negated); their strand complement is the swapped pair itself."""
-    b1, b2, d1, d2 = (pl.col(c) for c in ("b1", "b2", "d1", "d2"))
-    ambiguous = two_bases(b1, b2) & ~valid_pair(b1, b2)
-    same, swap = (d1 == b1) & (d2 == b2), (d1 == b2) & (d2 == b1)
-    matched = with_match(frame)
-    return matched.with_columns(
-        match=pl.when(ambiguous).then(same | swap).otherwise(pl.col("match")).fill_null(False),
-        flip=pl.when(ambiguous).then(swap).otherwise(pl.col("flip")).fill_null(False),
-    )
-
-
-def _require_one_strand(oriented: pl.DataFrame, path: Path) -> None:
-    """Stop when an eQTL table lists a strand-ambiguous SNP with its pair swapped (A/T
-    and T/A) and also lists some SNP on the other strand (a row matching its SNP's first
-    pair only by complement): the swapped row is then as likely the other strand of the
-    same effect allele as the other allele, and the two readings sum the SNP's z or
-    subtract it. A table on one strand reads the swap as a swap."""
-    b1, b2 = pl.col("b1"), pl.col("b2")
-    swapped = oriented.filter(two_bases(b1, b2) & ~valid_pair(b1, b2) & pl.col("flip"))
-    complemented = oriented.filter(pl.col("strand"))
-    if not len(swapped) or not len(complemented):
-        return
-    amb, other = swapped.row(0, named=True), complemented.row(0, named=True)
-    raise ValueError(
-        f"{path} lines {amb['first_line']} and {amb['line']}: the strand-ambiguous SNP "
-        f"{amb['SNP']} is listed as {amb['b1']}/{amb['b2']} and as {amb['d1']}/{amb['d2']}, "
-        "its swapped pair or the same alleles on the other strand, which cannot be told "
-        f"apart in a table that lists SNPs on both strands (line {other['line']}: "
-        f"{other['SNP']} as {other['d1']}/{other['d2']} against {other['b1']}/{other['b2']} on "
-        f"line {other['first_line']}); give every row of a strand-ambiguous SNP for one "
-        "effect allele on one strand, or leave the SNP out (the regression drops "
-        "strand-ambiguous SNPs; they count only in h2g)"
-    )
-
-
-def _first_gene_rows(listed: pl.DataFrame, path: Path) -> npt.NDArray[np.bool_]:
-    """Which rows of an eQTL table's rows at print SNPs (SNP, gene_id, alt, ref, z, n and
-    their line) are the first listing of their (SNP, gene_id) pair: a repeat with the
-    same values is left out with one warning (it would count as another gene), a repeat
-    with other values stops naming both lines. Rows at other SNPs are never used, so
-    their repeats are not looked for."""
-    pair, values = ["SNP", "gene_id"], ["SNP", "gene_id", "alt", "ref", "z", "n"]
-    numbered = listed.with_row_index("row")
-    distinct = numbered.unique(subset=values, keep="first", maintain_order=True)
-    clash = distinct.filter(pl.struct(pair).is_duplicated())
-    if len(clash):
-        snp, gene = clash.row(0, named=True)["SNP"], clash.row(0, named=True)["gene_id"]
-        lines = clash.filter((pl.col("SNP") == snp) & (pl.col("gene_id") == gene))["line"]
-        raise ValueError(
-            f"{path} lines {lines[0]} and {lines[1]}: SNP {snp} and gene {gene} are "
-            "listed twice with different alleles or statistics; keep one row per SNP and gene"
-        )
-    first = np.zeros(len(listed), dtype=bool)
-    first[distinct["row"].to_numpy()] = True
-    repeats = listed.filter(~pl.Series(first))
-    if len(repeats):
-        example = repeats.row(0, named=True)
-        log.warning(
-            "%s: %d row(s) at print SNPs repeat a SNP and gene listed before with the same "
-            "values (e.g. SNP %s, gene %s on line %d): each pair counted once",
-            path,
-            len(repeats),
-            example["SNP"],
-            example["gene_id"],
-            example["line"],
-        )
-    return first
 
 
 @dataclass(frozen=True)
