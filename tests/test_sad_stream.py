@@ -1010,3 +1010,18 @@ def test_a_resume_of_an_output_recording_no_settings_scores_it_again(work, whole
         assert _sad(work, out, "--resume") == 0
     assert "records no settings (an earlier crossreg wrote it); computing it again" in logs.text
     assert same_bytes(whole, out)
+
+
+def test_a_resume_of_an_output_whose_metadata_is_cut_short_scores_it_again(work, tmp_path, logs):
+    """A .tsv output's metadata cut short (a copy that stopped): said to be unreadable (not
+    an earlier crossreg's, nor a traceback) and scored again, to the bytes of a clean run."""
+    out, clean = tmp_path / "cut.tsv", tmp_path / "clean.tsv"
+    argv = ["--stats", "SAD", "--no-plots"]
+    assert _sad(work, clean, *argv) == 0 and _sad(work, out, *argv) == 0
+    meta = out.with_name(out.name + ".json")
+    meta.write_bytes(meta.read_bytes()[:40])
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _sad(work, out, *argv, "--resume") == 0
+    assert f"{out}: its record of the settings, {meta}, cannot be read (" in logs.text
+    assert "earlier crossreg" not in logs.text
+    assert same_bytes(clean, out)

@@ -41,7 +41,7 @@ from crossreg.evaluate.table import (
     write_metrics,
 )
 from crossreg.io.atomic import atomic_write
-from crossreg.io.finished import finished_run
+from crossreg.io.finished import finished_run, recorded_settings
 from crossreg.io.tables import as_float
 from crossreg.io.targets import Target
 from crossreg.model.geometry import check_compatible
@@ -334,10 +334,7 @@ def _finished(
     summary = out / SUMMARY_FILE
     if checkpoint_dir(out).exists() or not summary.is_file():
         return False
-    try:
-        recorded = json.loads(summary.read_text()).get("settings")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        recorded = None
+    recorded = recorded_settings(summary)
     store = DataStore(data_dir)
     device = resolve_device(options.device).type
     head = genome or store.genome

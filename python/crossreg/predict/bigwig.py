@@ -49,7 +49,7 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.bigwig_write import BIGWIG_FOLDER, TRACKS_FILE, BigWigFile, SpaceGuard
-from crossreg.io.finished import finished_run
+from crossreg.io.finished import finished_run, recorded_settings
 from crossreg.io.identity import (
     IDENTITY_RULE,
     OLD_RULE,
@@ -442,14 +442,11 @@ def _finished(outdir: Path, settings: Mapping[str, object], overwrite: bool) -> 
     other settings are refused naming them). With `overwrite` one of other settings, or
     of an earlier crossreg, is replaced, as without ``--resume``; without it, one of an
     earlier crossreg is refused as then."""
-    try:
-        recorded = json.loads((outdir / SUMMARY_FILE).read_text()).get("settings")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        recorded = None
+    recorded = recorded_settings(outdir / SUMMARY_FILE)
     now = json.loads(json.dumps(settings, default=str))
-    if recorded is None and not overwrite:
+    if not isinstance(recorded, Mapping) and not overwrite:
         check_replaceable(outdir, False, BIGWIG_FOLDER, "--bigwig")  # refused, as then
-    if overwrite and recorded is not None and setting_changes(recorded, now):
+    if overwrite and isinstance(recorded, Mapping) and setting_changes(recorded, now):
         return False  # replaced, as --overwrite replaces it without --resume
     return finished_run(outdir, recorded, now, setting_changes, again="with --overwrite")
 

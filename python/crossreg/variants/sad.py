@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from crossreg.genome import Genome
-from crossreg.io.finished import finished_run
+from crossreg.io.finished import Recorded, Unreadable, finished_run
 from crossreg.io.identity import content_identity
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
@@ -268,9 +268,21 @@ def finished_output(out: Path, run: dict[str, Any]) -> bool:
     last = out if out.suffix == ".h5" else metadata_path(out)
     if partial_dir(out).exists() or not last.is_file():
         return False
-    recorded = read_attrs(out).get("settings")
-    before = None if recorded is None else json.loads(str(recorded))
-    return finished_run(out, before, run, setting_changes)
+    return finished_run(out, _recorded_run(out, last), run, setting_changes)
+
+
+def _recorded_run(out: Path, last: Path) -> Recorded:
+    """The run a finished SAD or ISM output `out` records (its ``settings``): None for one
+    of an earlier crossreg, :class:`~crossreg.io.finished.Unreadable` where `last` (the
+    ``.h5``, or a ``.tsv``'s metadata) is damaged or cut short."""
+    try:
+        recorded = read_attrs(out).get("settings")
+        before = None if recorded is None else json.loads(str(recorded))
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # a JSONDecodeError, a damaged .h5
+        return Unreadable(last, str(err))
+    if before is not None and not isinstance(before, dict):
+        return Unreadable(last, "its 'settings' is not a JSON object")
+    return before
 
 
 def _where_written(
