@@ -34,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "chromosome's share of the LD block pass is kept: only the others are computed, and "
         "the outputs are the same bytes as an uninterrupted run's (refused, naming what "
         "differs, when the inputs or the options that decide the pass are not the ones it "
-        "started with; without --resume, a left-over OUT/.partial/ is refused)",
+        "started with; without --resume, a left-over OUT/.partial/ is refused); a finished OUT "
+        "whose summary.json records the same inputs and options is left as it is (nothing to "
+        "do), one of other settings refused naming each",
     )
     add_plot_arguments(parser)
 

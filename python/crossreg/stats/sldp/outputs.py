@@ -13,10 +13,11 @@ import numpy as np
 import polars as pl
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.finished import finished_run, recorded_settings
 from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import progress
 from crossreg.stats.sldp.block_loop import BlockScan
-from crossreg.stats.sldp.checkpoint import Checkpoint
+from crossreg.stats.sldp.checkpoint import Checkpoint, checkpoint_dir, differences
 from crossreg.stats.sldp.chrom_part import PhenoBlocks
 from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
 from crossreg.stats.sldp.panel import LdBlocks
@@ -28,6 +29,8 @@ RESULT_COLUMNS = [
     "pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se_mu", "h2g", "r_f", "h2v_h2g",
     "h2v", "supp_frac",
 ]  # fmt: skip
+SUMMARY_FILE = "summary.json"  # written last: a run is finished once it is there
+RUN_KEY = "run"  # summary.json's record of what decided the numbers, for --resume
 log = logging.getLogger("crossreg")
 
 
@@ -39,6 +42,45 @@ class SldpRun:
     phenotypes: int
     annotations: int
     chunk_tables: int
+
+
+def run_record(
+    pass_settings: Mapping[str, object],
+    *,
+    seed: int,
+    flips: int,
+    jk_blocks: int,
+    verbose_thresh: float,
+) -> dict[str, object]:
+    """What decides a run's outputs, which ``summary.json`` records (``run``) for a
+    ``--resume`` of the finished run: the block pass's `pass_settings` (the checkpoint's
+    fingerprint: options and input files by content) with the options that act after it."""
+    options = pass_settings.get("options")
+    assert isinstance(options, dict)
+    after = {"seed": seed, "flips": flips, "jk_blocks": jk_blocks, "verbose_thresh": verbose_thresh}
+    return {**pass_settings, "options": {**options, **after}}
+
+
+def finished_outputs(
+    out: Path, record: Mapping[str, object], *, plots: bool, svg: bool
+) -> SldpRun | None:
+    """What `out` holds when it is this run's, finished: no checkpoint (removed last) and
+    a ``summary.json`` (written after results.tsv, the chunk tables and figures) that
+    records the same `record` (:func:`run_record`), with the figures when `plots` asks
+    for them; None when there is none or it is to be computed again (an earlier
+    crossreg's, one whose summary cannot be read, one without those figures: logged).
+    Other settings are a ValueError naming each (:func:`~crossreg.io.finished.finished_run`)."""
+    summary = out / SUMMARY_FILE
+    if checkpoint_dir(out).exists() or not summary.is_file():
+        return None
+    drawn = [f"{stem}.{kind}" for stem in FIGURE_STEMS for kind in ("png", "svg")[: 1 + svg]]
+    missing = [name for name in drawn if plots and not (out / name).is_file()]
+    now = json.loads(json.dumps(record))
+    if not finished_run(out, recorded_settings(summary, RUN_KEY), now, differences, missing):
+        return None
+    written = json.loads(summary.read_text())
+    phenos, names = written["phenotypes"], written["annotations"]
+    return SldpRun(out / "results.tsv", len(phenos), len(names), int(written["chunk_tables"]))
 
 
 def chunk_table_path(pheno: str, annotation: str) -> Path:
@@ -125,13 +167,15 @@ def write_outputs(
     plots: bool,
     svg: bool,
     settings: dict[str, object],
+    record: dict[str, object],
     checkpoint: Checkpoint,
 ) -> SldpRun:
     """Regress each phenotype's chunk sums (`jk_blocks` chunks of `scan`'s blocks, their
     statistics read from the `checkpoint` one phenotype at a time) on the marginal
     annotations `names` and write results.tsv, the chunk tables of the rows with p below
     `verbose_thresh`, the figures (with `plots`; an SVG beside each with `svg`) and
-    summary.json (with `settings`). Each phenotype's finished regression (its sign flips)
+    summary.json (with `settings`, and `record`, what a ``--resume`` of the finished run
+    compares: :func:`finished_outputs`), last. Each phenotype's finished regression (its sign flips)
     is kept in the `checkpoint`, and taken from it when a resumed run has the same `seed`,
     `flips` and `jk_blocks`."""
     check_plot_options(plots, svg)
@@ -216,7 +260,8 @@ def write_outputs(
         "ld_blocks": scan.ranks,
         "chunk_tables": len(chunk_tables),
         "figures": [f.name for f in figures],
+        RUN_KEY: record,
     }
-    with atomic_write(out / "summary.json") as handle:
+    with atomic_write(out / SUMMARY_FILE) as handle:
         json.dump(summary, handle, indent=2)
     return SldpRun(out / "results.tsv", len(phenos), len(names), len(chunk_tables))

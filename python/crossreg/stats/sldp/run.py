@@ -20,7 +20,7 @@ from crossreg.stats.sldp.inputs import (
     read_print_snps,
 )
 from crossreg.stats.sldp.options import check_options
-from crossreg.stats.sldp.outputs import SldpRun, write_outputs
+from crossreg.stats.sldp.outputs import SldpRun, finished_outputs, run_record, write_outputs
 from crossreg.stats.sldp.panel import read_ld_blocks
 from crossreg.stats.sldp.scan_checks import (
     check_annotation_signal,
@@ -28,7 +28,7 @@ from crossreg.stats.sldp.scan_checks import (
     require_typed,
     warn_indefinite,
 )
-from crossreg.stats.sldp.sumstats import LdScores, read_ldscores
+from crossreg.stats.sldp.sumstats import LdScores, ldscore_chroms, read_ldscores
 
 PANEL_SUFFIXES = ("bed", "bim", "fam", "frq")
 LD_FILES = ("ldscore.gz", "M_5_50")
@@ -74,7 +74,11 @@ def write_sldp(
     (:mod:`crossreg.stats.sldp.checkpoint`), removed once the outputs are written; `resume`
     continues an interrupted run from its finished chromosomes (refused, naming what
     differs, when its inputs or the options that decide the pass were others), and the
-    outputs are the same bytes as an uninterrupted run's. Without `resume`, a left-over
+    outputs are the same bytes as an uninterrupted run's. With `resume` and no checkpoint,
+    a finished `out` whose summary.json records the same inputs (by content) and options
+    is left as it is and returned (other settings are refused naming each; an earlier
+    crossreg's outputs are computed again:
+    :func:`~crossreg.stats.sldp.outputs.finished_outputs`). Without `resume`, a left-over
     checkpoint is refused; an input error found in the pass or after it (a ValueError)
     removes it, since the corrected rerun cannot resume."""
     check_plot_options(plots, svg)
@@ -97,6 +101,28 @@ def write_sldp(
         spectrum_percent=spectrum_percent,
     )
     chroms = analysed_chroms(chroms, bfile_chr)
+    pass_settings = fingerprint(
+        {
+            "background_maf_bins": background_maf_bins,
+            "eqtl_n": eqtl_n,
+            "chroms": chroms,
+            "weights": weights,
+            "alpha": alpha,
+            "background_alpha": background_alpha,
+            "spectrum_percent": spectrum_percent,
+        },
+        _input_files(
+            bfile_chr, chroms, ldscores_chr, ldscore_chroms(ldscores_chr), [print_snps, ld_blocks],
+            [*sumstats, *eqtl], [*sannot_chr, *background_sannot_chr], sad, background_gtf,
+        ),
+        sampled=sad,  # read a chromosome's rows at a time, never whole
+    )  # fmt: skip
+    record = run_record(
+        pass_settings, seed=seed, flips=flips, jk_blocks=jk_blocks, verbose_thresh=verbose_thresh
+    )
+    finished = finished_outputs(Path(out), record, plots=plots, svg=svg) if resume else None
+    if finished is not None:
+        return finished
     inputs, ld, built = _read_inputs(
         bfile_chr, print_snps, ld_blocks, ldscores_chr, chroms,
         sumstats=sumstats, eqtl=eqtl, eqtl_n=eqtl_n, sannot_chr=sannot_chr, sad=sad,
@@ -107,25 +133,7 @@ def write_sldp(
     phenos, heritability = inputs.phenos, inputs.heritability
     marginal, background = inputs.marginal, inputs.background
     checkpoint = Checkpoint(out, [s.name for s in phenos])
-    checkpoint.open(
-        fingerprint(
-            {
-                "background_maf_bins": background_maf_bins,
-                "eqtl_n": eqtl_n,
-                "chroms": chroms,
-                "weights": weights,
-                "alpha": alpha,
-                "background_alpha": background_alpha,
-                "spectrum_percent": spectrum_percent,
-            },
-            _input_files(
-                bfile_chr, chroms, ldscores_chr, ld.chroms, [print_snps, ld_blocks],
-                [*sumstats, *eqtl], [*sannot_chr, *background_sannot_chr], sad, background_gtf,
-            ),
-            sampled=sad,  # read a chromosome's rows at a time, never whole
-        ),
-        resume=resume,
-    )  # fmt: skip
+    checkpoint.open(pass_settings, resume=resume)
     with checkpoint.kept(len(chroms)):
         scan = scan_blocks(inputs, chroms, checkpoint)
         _check_scan(inputs, scan, chroms, spectrum_percent)
@@ -168,6 +176,7 @@ def write_sldp(
                 "spectrum_percent": spectrum_percent,
                 "verbose_thresh": verbose_thresh,
             },
+            record=record,
             checkpoint=checkpoint,
         )
 

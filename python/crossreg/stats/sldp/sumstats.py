@@ -280,13 +280,20 @@ class LdScores:
     stem: str
 
 
+def ldscore_chroms(stem: str) -> list[str]:
+    """The chromosomes c with a ``{stem}{c}.l2.ldscore.gz``, in chromosome order."""
+    pattern = f"{glob.escape(stem)}*.l2.ldscore.gz"
+    return sorted(
+        (p[len(stem) : -len(".l2.ldscore.gz")] for p in glob.glob(pattern)), key=chrom_order
+    )
+
+
 def read_ldscores(stem: str) -> LdScores:
     """``{stem}{c}.l2.ldscore.gz`` (columns SNP and L2) and ``{stem}{c}.l2.M_5_50`` for
     every c with files. (The reference reads exactly chromosomes 1–22.) An infinite L2
     stops naming file and line."""
-    pattern = f"{glob.escape(stem)}*.l2.ldscore.gz"
-    paths = {p[len(stem) : -len(".l2.ldscore.gz")]: Path(p) for p in glob.glob(pattern)}
-    chroms = sorted(paths, key=chrom_order)
+    chroms = ldscore_chroms(stem)
+    paths = {chrom: Path(f"{stem}{chrom}.l2.ldscore.gz") for chrom in chroms}
     if not chroms:
         raise ValueError(f"{stem}: no LD-score files {stem}{{chrom}}.l2.ldscore.gz")
     check_stem(stem, "--ldscores-chr", chroms)
