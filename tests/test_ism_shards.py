@@ -466,3 +466,19 @@ def test_an_interrupt_while_the_merge_draws_says_how_to_finish(work, monkeypatch
     monkeypatch.undo()
     assert main(["ism-merge", "--out", str(out), *map(str, shards)]) == 0
     assert len(list((work / "drawing.figures").glob("*.png"))) == SITES
+
+
+def test_shards_given_another_device_merge_to_one_runs_bytes(work, whole):
+    """--device cpu on one node, auto on another (both ran on the CPU here): before,
+    ism-merge refused the second as another run's ("--device cpu then, auto now"), though
+    the device changes scores only by rounding, and each shard records where it ran."""
+    shards = [work / f"device.{i}.h5" for i in range(2)]
+    for i, (path, device) in enumerate(zip(shards, ["cpu", "auto"], strict=True)):
+        assert main(_argv(work, path, "--shard", f"{i}/2", "--no-plots", "--device", device)) == 0
+    merged = work / "device.h5"
+    assert _merge(merged, shards, "--no-plots") == 0
+    assert merged.read_bytes() == whole.read_bytes()  # both ran on the CPU: one run's bytes
+    with h5py.File(shards[1], "a") as h5:  # a shard of a crossreg that recorded no device
+        del h5.attrs["device"]
+    with pytest.raises(ValueError, match=r"\(--device cpu then, auto now\); score"):
+        _merge(work / "device_unrecorded.h5", shards, "--no-plots")

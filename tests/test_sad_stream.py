@@ -830,6 +830,23 @@ def test_a_shard_scored_again_with_a_smaller_batch_size_merges_and_says_so(work,
     assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
 
 
+def test_shards_given_another_device_merge_to_one_runs_bytes(work, whole, tmp_path):
+    """--device cpu on one node, auto or cuda on others: before, sad-merge refused them
+    as another run's ("--device cpu then, auto now"), though the device changes scores
+    only by rounding and each shard records where it ran (here all on the CPU)."""
+    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+    for i, path in enumerate(shards):
+        device = ["--device", "cpu"] if i == 1 else []  # the others: the default, auto
+        assert _sad(work, path, "--shard", f"{i}/3", "--no-plots", *device) == 0
+    merged = tmp_path / "merged.h5"
+    assert _run(["sad-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
+    assert merged.read_bytes() == whole.read_bytes()
+    with h5py.File(shards[1], "a") as h5:  # a shard of a crossreg that recorded no device
+        del h5.attrs["device"]
+    with pytest.raises(ValueError, match=r"\(--device auto then, cpu now\); score"):
+        _run(["sad-merge", "--no-plots", "--out", str(tmp_path / "m.h5"), *map(str, shards)])
+
+
 def test_a_shard_of_an_edited_input_of_the_same_size_is_refused(work, tmp_path):
     vcf = _vcf(work, tmp_path / "two.vcf", _records(work)[:2])
     edited = tmp_path / "node2" / "two.vcf"  # one ID's letter changed: the same size

@@ -11,9 +11,13 @@ from crossreg.io.identity import settings_hash
 from crossreg.variants.shard_layout import layout_attrs, scored_alike
 
 
-def _shard(index: int, batch: int, *, chunk: int | None = None, **attrs: object) -> dict:
-    """A shard's attributes: 2 shards of 10 records, settings with `batch` (and `chunk`)."""
-    settings: dict[str, object] = {"identity": "content", "options": {"batch_size": batch}}
+def _shard(
+    index: int, batch: int, *, chunk: int | None = None, given: str = "auto", **attrs: object
+) -> dict:
+    """A shard's attributes: 2 shards of 10 records, settings with `batch` (and `chunk`)
+    and --device `given`."""
+    options = {"batch_size": batch, "device": given}
+    settings: dict[str, object] = {"identity": "content", "options": options}
     settings |= {"chunk_size": chunk} if chunk is not None else {}
     settings |= {"width": attrs.pop("width", 4)}
     return {
@@ -32,6 +36,14 @@ def test_shards_batched_otherwise_are_one_run_and_others_are_not():
     assert not scored_alike(first, _shard(1, 16, chunk=8, width=5))
     old = {**_shard(1, 4), "shard_settings": json.dumps({"options": {"batch_size": 4}})}
     assert not scored_alike(first, old)  # inputs matched by path: only equal settings
+
+
+def test_shards_given_another_device_are_one_run_where_each_recorded_its_own():
+    first = _shard(0, 16, given="cpu", device="cpu")
+    assert scored_alike(first, _shard(1, 16, given="auto", device="cuda: X"))
+    assert scored_alike(first, _shard(1, 4, given="cuda:1", device="cuda: X"))
+    assert not scored_alike(first, _shard(1, 16, given="auto"))  # where it ran unrecorded
+    assert not scored_alike(first, _shard(1, 16, given="auto", device="cpu", width=5))
 
 
 def test_the_layout_is_recorded_only_where_shards_differ():

@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the merged .h5: byte for byte the file one crossreg ism run with the shards' "
         "inputs and options writes, when they share one --chunk-size and --batch-size "
         "(else its scores to float16 rounding, with the sizes recorded), ran on one device "
-        "and read their inputs at one place (else each shard's devices and paths are "
-        "recorded)",
+        "(whatever each shard's --device said) and read their inputs at one place (else "
+        "each shard's devices and paths are recorded)",
     )
     parser.add_argument(
         "--figures",

@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ".tsv.json) for .tsv shards; the gene tables of a --gtf run are merged beside it, "
         "and the figures drawn beside it as crossreg sad draws them. Shards of several "
         "--batch-size merge (the file records the sizes: its scores are one run's to "
-        "float16 rounding), as do shards that ran on other devices or read their inputs "
-        "at other paths (the file records each shard's)",
+        "float16 rounding), as do shards given another --device, or that ran on other "
+        "devices or read their inputs at other paths (the file records each shard's)",
     )
     parser.add_argument(
         "shards", type=Path, nargs="+", help="the shard files, in order 0/n, 1/n, ... n-1/n"

@@ -6,8 +6,8 @@ one chunk size) are checked as ``sad-merge`` checks its shards: each once, in or
 (:func:`crossreg.variants.sad_files.check_shards`). Shards of several cuts, such as a
 failed shard scored again with another ``--chunk-size``, or a share scored again as
 several shards of a larger n, merge when they were scored with the same inputs and
-options but for how they were batched (the chunk and batch sizes:
-:func:`crossreg.variants.shard_layout.scored_alike`) and their sites tile the run: given
+options but for how they were batched (the chunk and batch sizes) and ``--device``
+(:func:`crossreg.variants.shard_layout.scored_alike`) and their sites tile the run: given
 in site order, each site in exactly one shard, the last one ending the run (a shard
 ``n-1/n`` does). A gap or an overlap is refused naming its sites, and for a gap the
 shards that would fill it.

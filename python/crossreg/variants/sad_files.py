@@ -50,6 +50,7 @@ from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
 from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
 from crossreg.variants.sad_stream import SAD_INPUTS, setting_changes
 from crossreg.variants.shard_layout import (
+    devices_recorded,
     layout_attrs,
     recorded_settings,
     scored_alike,
@@ -385,12 +386,15 @@ def shard_differences(first: Mapping[str, object], other: Mapping[str, object]) 
     """What differs between the settings two shards recorded (``shard_settings``), named
     as options (``--width 4 then, 5 now``: then the first shard, now the other), but for
     the settings shards of one run may differ in
-    (:data:`~crossreg.variants.shard_layout.ROUNDING_SETTINGS`); shards written before
-    the settings were recorded say only that they differ."""
+    (:func:`~crossreg.variants.shard_layout.scored_alike`); shards written before the
+    settings were recorded say only that they differ."""
     before, now = recorded_settings(first), recorded_settings(other)
     if before is None or now is None:
         return "other settings"
-    changes = setting_changes(without_rounding(before), without_rounding(now))
+    device = devices_recorded(first, other)
+    changes = setting_changes(
+        without_rounding(before, device=device), without_rounding(now, device=device)
+    )
     return "; ".join(changes) if changes else "other settings"
 
 

@@ -5,11 +5,12 @@ A shard records the settings that make its scores (``shard_settings``, hashed as
 ``run_settings``: :func:`crossreg.variants.sad_stream.shard_attrs`). Shards whose settings
 differ only in how the work was batched (:data:`ROUNDING_SETTINGS`: a shard scored again
 with a smaller ``--batch-size`` after running out of GPU memory, an ISM shard with another
-``--chunk-size``) are one run's, to float rounding. Shards may also have read their inputs
-at other paths (copies staged on each node) and run on other devices
-(:data:`PLACE_ATTRS`). The merged file is the bytes one run writes when the shards agree
-in all of these; otherwise it records what differs (:func:`layout_attrs`), so that it
-claims only what holds.
+``--chunk-size``) or given another ``--device`` (``cpu`` on one node, ``auto`` on another:
+:data:`DEVICE_SETTING`, when both recorded the device they ran on) are one run's, to
+float rounding. Shards may also have read their inputs at other paths (copies staged on
+each node) and run on other devices (:data:`PLACE_ATTRS`). The merged file is the bytes
+one run writes when the shards agree in all of these; otherwise it records what differs
+(:func:`layout_attrs`), so that it claims only what holds.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import numpy as np
 ROUNDING_SETTINGS = ("chunk_size", "batch_size")
 #: The attributes that say where a run read an input (its path) or ran (``device``).
 PLACE_ATTRS = ("model", "fasta", "vcf", "source", "gtf", "device")
+#: The inference option ``--device`` as given (``auto``, ``cpu``, ``cuda:1``): it changes
+#: scores only by float rounding, and a shard records the device it ran on (``device``).
+DEVICE_SETTING = "device"
 
 
 def recorded_settings(meta: Mapping[str, object]) -> dict[str, object] | None:
@@ -36,25 +40,35 @@ def recorded_settings(meta: Mapping[str, object]) -> dict[str, object] | None:
     return settings if isinstance(settings, dict) else None
 
 
-def without_rounding(settings: Mapping[str, object]) -> dict[str, object]:
-    """`settings` without :data:`ROUNDING_SETTINGS` (at the top, and among ``options``)."""
+def without_rounding(settings: Mapping[str, object], *, device: bool) -> dict[str, object]:
+    """`settings` without :data:`ROUNDING_SETTINGS` (at the top, and among ``options``)
+    and, with `device`, without :data:`DEVICE_SETTING` (among ``options``)."""
+    dropped = (*ROUNDING_SETTINGS, DEVICE_SETTING) if device else ROUNDING_SETTINGS
     kept = {k: v for k, v in settings.items() if k not in ROUNDING_SETTINGS}
     options = kept.get("options")
     if isinstance(options, dict):
-        kept["options"] = {k: v for k, v in options.items() if k not in ROUNDING_SETTINGS}
+        kept["options"] = {k: v for k, v in options.items() if k not in dropped}
     return kept
+
+
+def devices_recorded(*metas: Mapping[str, object]) -> bool:
+    """Whether every shard (its attributes `metas`) recorded the device it ran on, so that
+    a merge of shards given another ``--device`` records each one's."""
+    return all("device" in meta for meta in metas)
 
 
 def scored_alike(first: Mapping[str, object], other: Mapping[str, object]) -> bool:
     """Whether two shards (their attributes) were scored as one run: with the very same
     settings (``run_settings``), or, their inputs matched by content, with settings that
-    differ only in :data:`ROUNDING_SETTINGS`."""
+    differ only in :data:`ROUNDING_SETTINGS` and, where both recorded the device they ran
+    on, :data:`DEVICE_SETTING`."""
     if first.get("run_settings") == other.get("run_settings"):
         return True
     before, now = recorded_settings(first), recorded_settings(other)
     if before is None or now is None or "identity" not in before or "identity" not in now:
         return False
-    return without_rounding(before) == without_rounding(now)
+    device = devices_recorded(first, other)
+    return without_rounding(before, device=device) == without_rounding(now, device=device)
 
 
 def rounding(meta: Mapping[str, object]) -> dict[str, int]:
