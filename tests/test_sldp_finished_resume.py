@@ -85,6 +85,12 @@ def test_a_resume_of_a_run_finished_with_other_settings_is_refused_naming_each(
     ):
         assert named in message
     assert message.endswith("or without --resume to compute it again with these")
+    # the same files, a background read as a marginal annotation: other numbers
+    with pytest.raises(ValueError) as refused:
+        run(world, out, resume=True, sannot_chr=[str(world / "annot."), str(world / "bg.")],
+            background_sannot_chr=[])  # fmt: skip
+    assert "--background-sannot-chr 1 stem(s) then, 0 stem(s) now; " in str(refused.value)
+    assert "--sannot-chr 1 stem(s) then, 2 stem(s) now)" in str(refused.value)
     sumstats = world / "pheno_b.sumstats.gz"
     sumstats.write_bytes(sumstats.read_bytes() + b"\n")  # an edited input
     with pytest.raises(ValueError, match=rf"{re.escape(str(sumstats))}: [\d,]+ bytes then"):

@@ -117,8 +117,20 @@ def write_sldp(
         ),
         sampled=sad,  # read a chromosome's rows at a time, never whole
     )  # fmt: skip
+    given = {
+        "sumstats": f"{len(sumstats)} file(s)",
+        "eqtl": f"{len(eqtl)} file(s)",
+        "sad": f"{len(sad)} file(s)",
+        "sannot_chr": f"{len(sannot_chr)} stem(s)",
+        "background_sannot_chr": f"{len(background_sannot_chr)} stem(s)",
+    }
     record = run_record(
-        pass_settings, seed=seed, flips=flips, jk_blocks=jk_blocks, verbose_thresh=verbose_thresh
+        pass_settings,
+        seed=seed,
+        flips=flips,
+        jk_blocks=jk_blocks,
+        verbose_thresh=verbose_thresh,
+        given=given,
     )
     finished = finished_outputs(Path(out), record, plots=plots, svg=svg) if resume else None
     if finished is not None:
