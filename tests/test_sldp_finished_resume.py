@@ -151,3 +151,7 @@ def test_a_finished_run_without_the_figures_asked_for_is_computed_again(
     assert f"{out} lacks z_heatmap.png, z_correlation.png, which this run writes" in text
     assert computed == ["1", "22"]
     assert not (out / CHECKPOINT).exists()
+    (out / "results.tsv").unlink()  # removed by hand: the summary alone does not answer
+    text = finished_run(world, out, caplog, plots=True)
+    assert f"{out} lacks results.tsv, which this run writes" in text
+    assert computed == ["1", "22"] * 2

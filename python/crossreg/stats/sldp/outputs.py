@@ -29,6 +29,7 @@ RESULT_COLUMNS = [
     "pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se_mu", "h2g", "r_f", "h2v_h2g",
     "h2v", "supp_frac",
 ]  # fmt: skip
+RESULTS_FILE = "results.tsv"
 SUMMARY_FILE = "summary.json"  # written last: a run is finished once it is there
 RUN_KEY = "run"  # summary.json's record of what decided the numbers, for --resume
 log = logging.getLogger("crossreg")
@@ -70,21 +71,22 @@ def finished_outputs(
 ) -> SldpRun | None:
     """What `out` holds when it is this run's, finished: no checkpoint (removed last) and
     a ``summary.json`` (written after results.tsv, the chunk tables and figures) that
-    records the same `record` (:func:`run_record`), with the figures when `plots` asks
-    for them; None when there is none or it is to be computed again (an earlier
+    records the same `record` (:func:`run_record`), with results.tsv and the figures when
+    `plots` asks for them; None when there is none or it is to be computed again (an earlier
     crossreg's, one whose summary cannot be read, one without those figures: logged).
     Other settings are a ValueError naming each (:func:`~crossreg.io.finished.finished_run`)."""
     summary = out / SUMMARY_FILE
     if checkpoint_dir(out).exists() or not summary.is_file():
         return None
     drawn = [f"{stem}.{kind}" for stem in FIGURE_STEMS for kind in ("png", "svg")[: 1 + svg]]
-    missing = [name for name in drawn if plots and not (out / name).is_file()]
+    written = [RESULTS_FILE, *(drawn if plots else [])]
+    missing = [name for name in written if not (out / name).is_file()]
     now = json.loads(json.dumps(record))
     if not finished_run(out, recorded_settings(summary, RUN_KEY), now, differences, missing):
         return None
-    written = json.loads(summary.read_text())
-    phenos, names = written["phenotypes"], written["annotations"]
-    return SldpRun(out / "results.tsv", len(phenos), len(names), int(written["chunk_tables"]))
+    summary_of = json.loads(summary.read_text())
+    phenos, names = summary_of["phenotypes"], summary_of["annotations"]
+    return SldpRun(out / RESULTS_FILE, len(phenos), len(names), int(summary_of["chunk_tables"]))
 
 
 def chunk_table_path(pheno: str, annotation: str) -> Path:
@@ -240,7 +242,7 @@ def write_outputs(
         rows,
         schema=[(c, pl.String if c in ("pheno", "annot") else pl.Float64) for c in RESULT_COLUMNS],
     )
-    with atomic_write(out / "results.tsv") as handle:
+    with atomic_write(out / RESULTS_FILE) as handle:
         results.write_csv(handle, separator="\t", null_value="nan")
     figures = write_figures(results, out, flips=flips, svg=svg) if plots else []
     remove_stale_figures(out, FIGURE_STEMS, figures)
@@ -268,4 +270,4 @@ def write_outputs(
     }
     with atomic_write(out / SUMMARY_FILE) as handle:
         json.dump(summary, handle, indent=2)
-    return SldpRun(out / "results.tsv", len(phenos), len(names), len(chunk_tables))
+    return SldpRun(out / RESULTS_FILE, len(phenos), len(names), len(chunk_tables))
