@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from crossreg.variants.sad import write_sad
-from crossreg.variants.sad_files import merge_shards, write_tsv
+from crossreg.variants.sad_files import merge_shards, read_attrs, write_tsv
 from crossreg.variants.sad_names import check_stats
 from crossreg.variants.sad_read import read_sad
 
@@ -166,3 +166,18 @@ def test_scores_beyond_float16_are_stored_as_its_extremes_not_infinite(tmp_path:
     expected = np.array([[65504, -65504], [1.5, np.nan]], dtype=np.float16)
     np.testing.assert_array_equal(written, expected)
     np.testing.assert_array_equal(writer.arrays["D2"], expected[:, ::-1])
+
+
+def test_an_attribute_hdf5_cannot_parse_is_named(tmp_path: Path, monkeypatch) -> None:
+    """h5py raises a KeyError for an attribute whose object header is damaged; read one by
+    one it names the file, where ``attrs.items()`` gave None for its value."""
+    path = tmp_path / "scores.h5"
+    with h5py.File(path, "w") as handle:
+        handle.attrs["model"] = "m"
+
+    def unreadable(self, name):
+        raise KeyError("Unable to synchronously open object (message size exceeds buffer end)")
+
+    monkeypatch.setattr(h5py.AttributeManager, "__getitem__", unreadable)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: its data do not read back")):
+        read_attrs(path)

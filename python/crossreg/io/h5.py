@@ -118,6 +118,17 @@ def strings_bytes(values: Iterable[str]) -> int:
     return sum(len(v.encode()) + 40 for v in values) + 2 * 4096 + H5_DATASET_BYTES
 
 
+def all_attrs(handle: Any, path: str | os.PathLike[str], remedy: str) -> dict[str, Any]:
+    """Every attribute of `handle` (the open HDF5 file `path`), read one by one: one that
+    HDF5 cannot parse (a damaged heap, object header or stored type) is a
+    :class:`DamagedH5Error` naming `path` and ending with `remedy`, where a Mapping's
+    ``items()`` would read h5py's KeyError as None."""
+    try:
+        return {name: handle.attrs[name] for name in handle.attrs}
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError) as err:
+        raise damaged_data(path, err, remedy) from None
+
+
 def attrs_bytes(attrs: Mapping[str, object]) -> int:
     """A bound on the file attributes `attrs` (strings or arrays)."""
     total = 0

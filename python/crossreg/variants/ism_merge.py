@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from crossreg.io.atomic import atomic_path
-from crossreg.io.h5 import damaged_data, open_h5
+from crossreg.io.h5 import all_attrs, damaged_data, open_h5
 from crossreg.plots import check_plot_options
 from crossreg.variants.alleles import parse_counts
 from crossreg.variants.ism import (
@@ -130,8 +130,8 @@ def _read_shard(path: Path, handle: Any) -> _Contents:
     """Read `handle` (the shard `path`, open) for the checks before the merge: an error
     HDF5 raises (its structure damaged: a heap, a link, an object header or a stored
     type that does not parse) is a :class:`~crossreg.io.h5.DamagedH5Error` naming it."""
+    meta = all_attrs(handle, path, ISM_REMEDY)
     try:
-        meta = dict(handle.attrs.items())
         shapes = {}
         for name in handle:
             item = handle[name]

@@ -35,6 +35,7 @@ from crossreg.errors import require_path_list
 from crossreg.io.atomic import atomic_path, atomic_write
 from crossreg.io.h5 import (
     H5_FILE_BYTES,
+    all_attrs,
     attrs_bytes,
     damaged_data,
     dataset_bytes,
@@ -354,7 +355,7 @@ def read_attrs(path: Path) -> dict[str, object]:
     """The metadata of a SAD output: an ``.h5``'s attributes or a ``.tsv``'s JSON."""
     if path.suffix == ".h5":
         with read_h5(path, SAD_REMEDY) as handle:
-            return dict(handle.attrs.items())
+            return all_attrs(handle, path, SAD_REMEDY)
     meta = metadata_path(path)
     if not meta.exists():
         raise ValueError(f"{path}: no {meta.name} beside it; is it a crossreg sad output?")

@@ -31,7 +31,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.chroms import bare_chrom
-from crossreg.io.h5 import read_h5
+from crossreg.io.h5 import all_attrs, read_h5
 from crossreg.progress import progress
 from crossreg.stats.sldp.annotations import AnnotationTable, require_panel_ids
 from crossreg.stats.sldp.panel import ChromPanel
@@ -130,7 +130,7 @@ class SadAnnotations:
             return
         with read_h5(self.path, SAD_REMEDY) as handle:
             check_sad_datasets(self.path, handle, "SAD")
-            require_whole_run(self.path, dict(handle.attrs.items()))
+            require_whole_run(self.path, all_attrs(handle, self.path, SAD_REMEDY))
             missing = [k for k in FIELDS if k not in handle]
             if missing:
                 raise ValueError(
