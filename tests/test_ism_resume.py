@@ -192,3 +192,22 @@ def test_a_resume_of_an_output_recording_no_settings_scores_it_again(work, unbro
         del h5.attrs["settings"]
     assert _run(_argv(work, out, "--resume")) == 0
     assert out.read_bytes() == unbroken.read_bytes()
+
+
+def test_a_resume_of_a_finished_run_draws_figures_it_lacks(work, unbroken, tmp_path):
+    """A run stopped while drawing its figures: a resume draws them without scoring; one
+    whose figures are all drawn leaves them as they are."""
+    out = tmp_path / "done.h5"
+    out.write_bytes(unbroken.read_bytes())
+    argv = [a for a in _argv(work, out, "--resume") if a != "--no-plots"]
+    assert _run(argv) == 0
+    folder = ism.figures_folder(out)
+    pngs = sorted(p.name for p in folder.glob("*.png"))
+    assert len(pngs) == SITES
+    assert out.read_bytes() == unbroken.read_bytes()
+    (folder / pngs[-1]).unlink()  # as a stop while drawing leaves them
+    assert _run(argv) == 0
+    assert sorted(p.name for p in folder.glob("*.png")) == pngs
+    drawn = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert _run(argv) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == drawn

@@ -340,6 +340,20 @@ def plot_ism_file(
     return written
 
 
+def drawn_figures(
+    path: str | os.PathLike[str], directory: Path, *, all_tracks: bool, svg: bool
+) -> bool:
+    """Whether `directory`'s :data:`MANIFEST` lists, present, exactly the figures
+    :func:`plot_ism_file` draws of the ISM ``.h5`` at `path` with these options (their
+    count: one per site, or per site and track with `all_tracks`, with an SVG beside
+    each with `svg`); a drawing stopped part way lists fewer."""
+    sites, tracks = _stored_shape(path)
+    figures = sites * (tracks if all_tracks else 1)
+    names = earlier_figures(directory)
+    pngs = sum(name.endswith(".png") for name in names)
+    return pngs == figures and len(names) - pngs == (figures if svg else 0)
+
+
 def write_manifest(directory: Path, names: Sequence[str]) -> None:
     """Write :data:`MANIFEST` in `directory`, atomically: a header line, then `names`,
     one a line."""
