@@ -502,12 +502,13 @@ def test_a_stop_while_the_kept_columns_are_removed_leaves_a_finished_out(
     assert not list(out.glob(f"{PREFIX}*"))
 
 
+@pytest.mark.parametrize("left", [0.5, 0.0])
 @pytest.mark.parametrize("name", ["pass.npz", "columns-rank_and_peaks.npy"])
 def test_a_damaged_checkpoint_file_is_named_and_the_checkpoint_kept(
-    world, tmp_path, monkeypatch, logs, name
+    world, tmp_path, monkeypatch, logs, name, left
 ):
-    """A kept file cut short (a failed copy) is refused naming it; the checkpoint is left
-    as it was, not removed as an input error's."""
+    """A kept file cut short or emptied (a failed copy) is refused naming it; the
+    checkpoint is left as it was, not removed as an input error's."""
     monkeypatch.setattr(spill_module, "GROUP_BYTES", 1)  # rank: a track a group
     out = tmp_path / "out"
     argv = [*world, "--out", str(out), "--rank"]
@@ -515,7 +516,7 @@ def test_a_damaged_checkpoint_file_is_named_and_the_checkpoint_kept(
         stop_at_call(patch, spill_module, "_rank_and_peaks", 2)
         assert main(argv) == 130
     path = out / CHECKPOINT / name
-    os.truncate(path, path.stat().st_size // 2)
+    os.truncate(path, int(path.stat().st_size * left))
     assert main([*argv, "--resume"]) == 1
     assert f"{path} cannot be read (" in logs.text
     assert f"delete {out / CHECKPOINT} to start again" in logs.text and path.exists()

@@ -227,7 +227,7 @@ class Checkpoint:
         try:
             with np.load(path) as kept:
                 return Pass(int(kept["windows"]), kept["sums"], int(kept["count"]))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
             raise CommandError(
                 f"{path} cannot be read ({err}); delete {self.root} to start again"
             ) from None
