@@ -15,7 +15,14 @@ from crossreg.errors import CommandError
 from crossreg.evaluate import accuracy
 from crossreg.evaluate import spill as spill_module
 from crossreg.evaluate.accuracy import evaluate_model
-from crossreg.evaluate.scratch import PREFIX, columns_folder, remove_stale
+from crossreg.evaluate.checkpoint import CHECKPOINT, Checkpoint
+from crossreg.evaluate.scratch import (
+    CLAIM,
+    PREFIX,
+    claimed_folder,
+    columns_folder,
+    remove_stale,
+)
 from crossreg.evaluate.spill import ColumnOptions
 from crossreg.io.atomic import lock_folder
 from tests.pipeline import untrained_checkpoint
@@ -118,6 +125,20 @@ def test_a_claimed_columns_folder_that_is_gone_is_named(tmp_path):
     said = f"{folder}, where the interrupted run .* is gone"
     with pytest.raises(CommandError, match=said), columns_folder(tmp_path, checkpoint):
         pass
+
+
+@pytest.mark.parametrize("claim", ["", ".", "..", "metrics.tsv"])
+def test_a_damaged_claim_never_names_a_folder_but_a_columns_one(tmp_path, claim):
+    """A checkpoint's claim that names no ``.columns-*`` folder (a damaged file) claims
+    none: removing the checkpoint leaves --out's outputs, and its parent, alone."""
+    out = tmp_path / "out"
+    checkpoint = out / CHECKPOINT
+    checkpoint.mkdir(parents=True)
+    (out / "metrics.tsv").write_text("kept\n")
+    (checkpoint / CLAIM).write_text(claim)
+    assert claimed_folder(checkpoint) is None
+    Checkpoint(out).remove()
+    assert (out / "metrics.tsv").read_text() == "kept\n" and not checkpoint.exists()
 
 
 def _unwritable(monkeypatch, folder: Path) -> None:

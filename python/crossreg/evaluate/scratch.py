@@ -91,11 +91,14 @@ def claimed(folder: Path) -> bool:
 
 
 def claimed_folder(checkpoint: Path) -> Path | None:
-    """Where `checkpoint` says the ``.columns-*`` folder it claims is, if it claims one."""
+    """Where `checkpoint` says the ``.columns-*`` folder it claims is, if it claims one (a
+    claim that cannot be read or names no such folder, a damaged one, claims none: never
+    ``--out`` itself, which removing the checkpoint would then delete)."""
     try:
-        return checkpoint.parent / (checkpoint / CLAIM).read_text()
-    except FileNotFoundError:
+        named = checkpoint.parent / (checkpoint / CLAIM).read_text()
+    except (OSError, UnicodeDecodeError):
         return None
+    return named if named.name.startswith(PREFIX) else None
 
 
 def _names(checkpoint: Path, work: Path) -> tuple[str, str]:
