@@ -83,12 +83,14 @@ def test_an_eqtl_snp_takes_the_alleles_of_its_first_valid_row(tmp_path: Path) ->
 def test_ids_named_unlike_the_print_snps_stop_with_an_example_of_each(tmp_path: Path) -> None:
     # before: "no rows at print SNPs", with no hint that the ids are spelled another way
     path = _sumstats(tmp_path, "1:100\tA\tG\t1.0\t90\n1:200\tA\tG\tNA\t90\n")
-    expected = r"trait\.sumstats: none of its 1 SNP ids .*\(e\.g\. '1:100'\).*e\.g\. 'rs1'\)"
+    expected = r"trait\.sumstats: none of its 1 rows .*\(SNP ids such as '1:100'\).*e\.g\. 'rs1'\)"
     with pytest.raises(ValueError, match=expected):
         read_sumstats(path, PRINTED)
     eqtl = tmp_path / "gtex.tsv"
-    eqtl.write_text("SNP\tgene_id\tref\talt\tz\tN\nchr1_100\tg1\tA\tG\t2.0\t90\n")
-    with pytest.raises(ValueError, match=r"gtex\.tsv: none of its 1 SNP ids .*'chr1_100'"):
+    rows = "chr1_100\tg1\tA\tG\t2.0\t90\nchr1_100\tg2\tA\tG\t1.0\t90\n"
+    eqtl.write_text("SNP\tgene_id\tref\talt\tz\tN\n" + rows)
+    # it said "none of its 2 SNP ids", of one id: the count is of rows (one per gene)
+    with pytest.raises(ValueError, match=r"gtex\.tsv: none of its 2 rows .*'chr1_100'"):
         read_eqtl(eqtl, PRINTED)
 
 

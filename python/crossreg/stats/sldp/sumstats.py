@@ -94,8 +94,9 @@ def _require_print_snp_rows(
     way, say ``chr1:12345`` against rsIDs)."""
     if usable and not kept:
         raise ValueError(
-            f"{path}: none of its {usable} SNP ids with statistics (e.g. {example!r}) is a "
-            f"print SNP (--print-snps: {len(print_snps)} SNPs, e.g. {str(print_snps[0])!r}); "
+            f"{path}: none of its {usable} rows with statistics (SNP ids such as {example!r}) "
+            f"is at a print SNP (--print-snps: {len(print_snps)} SNPs, e.g. "
+            f"{str(print_snps[0])!r}); "
             "the two must name SNPs alike (e.g. both rsIDs)"
         )
 
