@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from crossreg.cli import build_parser, main
-from crossreg.variants import ism
+from crossreg.errors import Interrupted
+from crossreg.variants import ism, ism_figures
 from tests.pipeline import small_ism_world
 
 SITES = 12
@@ -211,3 +212,25 @@ def test_a_resume_of_a_finished_run_draws_figures_it_lacks(work, unbroken, tmp_p
     drawn = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     assert _run(argv) == 0
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == drawn
+
+
+def test_a_stop_while_drawing_says_a_resume_draws_the_figures(
+    work, unbroken, tmp_path, monkeypatch
+):
+    """Ctrl-C while the figures are drawn: the message names --resume, which draws them
+    without scoring."""
+    out = tmp_path / "stopped.h5"
+    argv = [a for a in _argv(work, out) if a != "--no-plots"]
+    real = ism_figures.plot_ism_file
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ism_figures, "plot_ism_file", stopped)
+    with pytest.raises(Interrupted, match="a rerun with --resume draws only them"):
+        _run(argv)
+    monkeypatch.setattr(ism_figures, "plot_ism_file", real)
+    monkeypatch.setattr(ism, "_site_effects", lambda *a, **k: pytest.fail("scored again"))
+    assert _run([*argv, "--resume"]) == 0
+    assert len(list(ism.figures_folder(out).glob("*.png"))) == SITES
+    assert out.read_bytes() == unbroken.read_bytes()

@@ -624,7 +624,7 @@ def draw_figures(
     each_track: bool,
     plots: bool,
     svg: bool,
-    rerun: str = "a rerun scores again",
+    rerun: str = "a rerun with --resume draws only them, one without it scores again",
 ) -> list[Path]:
     """Draw the figures of the finished ISM file `out` in the folder `figures` (by default
     :func:`figures_folder` of `out`): one per site for its strongest track, or for
