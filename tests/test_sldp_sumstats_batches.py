@@ -219,7 +219,7 @@ def test_an_eqtl_table_is_checked_for_repeats_at_print_snps_only(
         repeated = read_eqtl(path, PRINTED)
     for mine, theirs in zip(_fields(repeated), _fields(clean), strict=True):
         np.testing.assert_array_equal(mine, theirs)
-    assert [r.getMessage() for r in caplog.records] == [
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
         f"{path}: 2 row(s) at print SNPs repeat a SNP and gene listed before with the same "
         "values (e.g. SNP rs3, gene G3 on line 3004): each pair counted once"
     ]

@@ -75,6 +75,7 @@ def finished_outputs(
     `plots` asks for them; None when there is none or it is to be computed again (an earlier
     crossreg's, one whose summary cannot be read, one without those figures: logged).
     Other settings are a ValueError naming each (:func:`~crossreg.io.finished.finished_run`)."""
+    check_plot_options(plots, svg)
     summary = out / SUMMARY_FILE
     if checkpoint_dir(out).exists() or not summary.is_file():
         return None
