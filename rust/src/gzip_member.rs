@@ -77,18 +77,8 @@ impl Drop for MemberInflater {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use flate2::write::GzEncoder;
-    use flate2::Compression;
-
     use super::*;
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(data).unwrap();
-        encoder.finish().unwrap()
-    }
+    use crate::inflate::tests::gzip;
 
     #[test]
     fn inflates_a_member_into_room_reporting_what_it_took() {

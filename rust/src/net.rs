@@ -1013,6 +1013,7 @@ fn strand_text(strand: Strand) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inflate::tests::gzip;
     use std::io::Write;
     use std::path::PathBuf;
 
@@ -1091,12 +1092,6 @@ mod tests {
             read_net(path, &t, &q, false, |s| out.push(s)).unwrap();
             assert_eq!(out, vec![seg(0, 100, 0, 59_900, 100, Strand::Minus)]);
         }
-    }
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(bytes).unwrap();
-        enc.finish().unwrap()
     }
 
     fn read_file(path: &Path) -> Result<Vec<Segment>> {
