@@ -248,6 +248,27 @@ def test_a_resume_with_other_settings_or_inputs_is_refused_naming_them(
         run(world, out, resume=True)
 
 
+def test_a_resume_with_the_same_files_given_to_other_options_is_refused(
+    world, tmp_path, monkeypatch
+):
+    # the background stem read as a marginal annotation: the same files, other numbers
+    out = tmp_path / "out"
+    interrupted_run(world, out, monkeypatch)
+    regrouped = {"sannot_chr": [str(world / "annot."), str(world / "bg.")]}
+    with pytest.raises(ValueError) as refused:
+        run(world, out, resume=True, **regrouped, background_sannot_chr=[])
+    assert "--background-sannot-chr 1 stem(s) then, 0 stem(s) now" in str(refused.value)
+    assert "--sannot-chr 1 stem(s) then, 2 stem(s) now" in str(refused.value)
+    record = out / CHECKPOINT / "settings.json"  # as the crossreg before the counts wrote it
+    saved = json.loads(record.read_text())
+    for option in ("sumstats", "eqtl", "sad", "sannot_chr", "background_sannot_chr"):
+        del saved["options"][option]
+    record.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=r"earlier crossreg, whose checkpoint does not record"):
+        run(world, out, resume=True)
+    assert (out / CHECKPOINT / "chr1.npz").is_file()
+
+
 def test_a_resume_from_copies_of_the_inputs_elsewhere_continues(world, tmp_path, monkeypatch):
     # a job staging its inputs on a node's local disk: other paths, other modification times
     run(world, tmp_path / "clean")

@@ -203,6 +203,13 @@ class Checkpoint:
             return
         if not isinstance(saved, dict) or saved.get("identity") != IDENTITY_RULE:
             raise ValueError(f"--resume: {old_store_refusal(self.root)}")
+        if "sannot_chr" not in _mapping(saved.get("options")):
+            raise ValueError(
+                f"--resume: {self.root} was left by an earlier crossreg, whose checkpoint does "
+                "not record which option gave each input file (the same files given to "
+                "--sannot-chr or --background-sannot-chr, --sumstats or --eqtl give other "
+                f"results); delete {self.root} to start again"
+            )
         found = differences(saved, settings) or ["the recorded settings"]
         shown = "; ".join(found[:SHOWN]) + (
             f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""

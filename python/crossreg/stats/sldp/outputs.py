@@ -52,18 +52,15 @@ def run_record(
     flips: int,
     jk_blocks: int,
     verbose_thresh: float,
-    given: Mapping[str, str],
 ) -> dict[str, object]:
     """What decides a run's outputs, which ``summary.json`` records (``run``) for a
     ``--resume`` of the finished run: the block pass's `pass_settings` (the checkpoint's
-    fingerprint: options and input files by content, in one list) with the options that
-    act after it and how many files each input option gave (`given`, by option:
-    ``--sannot-chr a b`` and ``--sannot-chr a --background-sannot-chr b`` read the same
-    files)."""
+    fingerprint: options, how many files each input option gave, and the input files by
+    content) with the options that act after it."""
     options = pass_settings.get("options")
     assert isinstance(options, dict)
     after = {"seed": seed, "flips": flips, "jk_blocks": jk_blocks, "verbose_thresh": verbose_thresh}
-    return {**pass_settings, "options": {**options, **after, **given}}
+    return {**pass_settings, "options": {**options, **after}}
 
 
 def finished_outputs(

@@ -101,8 +101,16 @@ def write_sldp(
         spectrum_percent=spectrum_percent,
     )
     chroms = analysed_chroms(chroms, bfile_chr)
+    given = {  # the files are listed together: the same ones given to another option differ
+        "sumstats": f"{len(sumstats)} file(s)",
+        "eqtl": f"{len(eqtl)} file(s)",
+        "sad": f"{len(sad)} file(s)",
+        "sannot_chr": f"{len(sannot_chr)} stem(s)",
+        "background_sannot_chr": f"{len(background_sannot_chr)} stem(s)",
+    }
     pass_settings = fingerprint(
         {
+            **given,
             "background_maf_bins": background_maf_bins,
             "eqtl_n": eqtl_n,
             "chroms": chroms,
@@ -117,20 +125,12 @@ def write_sldp(
         ),
         sampled=sad,  # read a chromosome's rows at a time, never whole
     )  # fmt: skip
-    given = {
-        "sumstats": f"{len(sumstats)} file(s)",
-        "eqtl": f"{len(eqtl)} file(s)",
-        "sad": f"{len(sad)} file(s)",
-        "sannot_chr": f"{len(sannot_chr)} stem(s)",
-        "background_sannot_chr": f"{len(background_sannot_chr)} stem(s)",
-    }
     record = run_record(
         pass_settings,
         seed=seed,
         flips=flips,
         jk_blocks=jk_blocks,
         verbose_thresh=verbose_thresh,
-        given=given,
     )
     finished = finished_outputs(Path(out), record, plots=plots, svg=svg) if resume else None
     if finished is not None:
