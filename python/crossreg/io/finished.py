@@ -40,7 +40,12 @@ def recorded_settings(path: Path, key: str = "settings") -> Recorded:
         return Unreadable(path, str(err))
     if not isinstance(summary, dict):
         return Unreadable(path, f"a JSON {type(summary).__name__}, not an object")
-    recorded = summary.get(key)
+    return settings_object(path, summary.get(key), key)
+
+
+def settings_object(path: Path, recorded: object, key: str = "settings") -> Recorded:
+    """`recorded`, what `path` holds under `key`, as a record of a finished run's settings:
+    None (none recorded), the JSON object, or :class:`Unreadable` when it is another value."""
     if recorded is not None and not isinstance(recorded, dict):
         return Unreadable(path, f"its {key!r} is not a JSON object")
     return recorded

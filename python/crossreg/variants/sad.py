@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from crossreg.genome import Genome
-from crossreg.io.finished import Recorded, Unreadable, finished_run
+from crossreg.io.finished import Recorded, Unreadable, finished_run, settings_object
 from crossreg.io.identity import content_identity
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
@@ -280,9 +280,7 @@ def _recorded_run(out: Path, last: Path) -> Recorded:
         before = None if recorded is None else json.loads(str(recorded))
     except (OSError, UnicodeDecodeError, ValueError) as err:  # a JSONDecodeError, a damaged .h5
         return Unreadable(last, str(err))
-    if before is not None and not isinstance(before, dict):
-        return Unreadable(last, "its 'settings' is not a JSON object")
-    return before
+    return settings_object(last, before)
 
 
 def _where_written(
