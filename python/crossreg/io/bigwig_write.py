@@ -8,7 +8,8 @@ index, the zoom levels and theirs, written at close), and before libBigWig may w
 past what the file system had free when last asked (:func:`os.statvfs`), the free space
 is asked again: too little for what every open BigWig of the folder may still write
 raises :class:`NoSpaceError` before libBigWig sees the entries, naming the file and what
-to free, and whatever is open can still be closed within the space checked.
+to free, and whatever is open can still be closed within the space checked. The bound
+(:class:`SizeBound`) needs no file, so a run can bound its BigWigs before writing them.
 
 The bound follows libBigWig's writer (pyBigWig 0.3.x, ``bwWrite.c``): blocks of at most
 32 KiB of entries (12 bytes per run, 4 per fixed-step value, 24 of header), each
@@ -141,26 +142,13 @@ class SpaceGuard:
         )
 
 
-class BigWigFile:
-    """A BigWig being written at `tmp` (to become `path`) with the chromosomes `sizes`,
-    its entries counted against the free space of `guard` (see the module's docstring):
-    :meth:`close` it when done, :meth:`abandon` it on an error.
-    Entries go in chromosome by chromosome, in order, as pyBigWig requires."""
+class SizeBound:
+    """An upper bound on the bytes of a BigWig with the chromosomes `sizes` (see the
+    module's docstring), grown by :meth:`count` as entries are added, in the order a
+    writer adds them; :meth:`steps` and :meth:`runs` count what ``add_steps`` and
+    ``add_runs`` add. It needs no file: a run can bound its BigWigs before writing them."""
 
-    def __init__(
-        self,
-        tmp: str | os.PathLike[str],
-        sizes: Mapping[str, int],
-        guard: SpaceGuard,
-        *,
-        path: str | os.PathLike[str] | None = None,
-        max_zooms: int = 10,
-    ) -> None:
-        import pyBigWig
-
-        self.tmp = Path(tmp)
-        self.path = Path(path) if path is not None else self.tmp
-        self.guard = guard
+    def __init__(self, sizes: Mapping[str, int], max_zooms: int = 10) -> None:
         self.max_zooms = max_zooms
         self.longest = max((int(n) for n in sizes.values()), default=1)
         self.fixed = header_bytes(sizes, max_zooms) + 4  # the header, the closing magic
@@ -173,23 +161,6 @@ class BigWigFile:
         self.finished_records = 0.0
         self.chrom: str | None = None
         self.current = (0, 0, 0, 0)  # stretches, covered, first and last base + 1
-        self.bound = 0.0
-        self.closed = False
-        guard.files.append(self)
-        try:
-            self._regrow()
-            handle = pyBigWig.open(str(self.tmp), "w")
-            if handle is None:
-                raise OSError(f"{self.path}: cannot open for writing")
-            self.handle: Any = handle
-        except BaseException:
-            guard.files.remove(self)
-            raise
-        try:
-            handle.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=max_zooms)
-        except BaseException:
-            self.abandon()
-            raise
 
     def _records(self, stretches: int, covered: int, extent: int) -> float:
         """A bound on the zoom records of one chromosome over all levels: at most one per
@@ -199,7 +170,7 @@ class BigWigFile:
             for inverse in self.inverse_widths
         )
 
-    def _full_bound(self) -> float:
+    def total(self) -> float:
         """A bound on the bytes of the file were it closed now."""
         data = self.entry_bytes + self.blocks * BLOCK_OVERHEAD + index_bytes(self.blocks)
         # per level: its block count, a block's overhead and an index beyond the records'
@@ -209,23 +180,7 @@ class BigWigFile:
         records = self.finished_records + self._records(stretches, covered, last - first)
         return self.fixed + data + levels + ZOOM_RECORD_BOUND * records
 
-    def _regrow(self) -> None:
-        """Recompute the bound and reserve what it grew by."""
-        bound = self._full_bound()
-        grown, self.bound = bound - self.bound, bound
-        self.guard.reserve(self, grown)
-
-    def remaining(self) -> float:
-        """What the file may still grow by: its bound less its size now."""
-        if self.closed:
-            return 0.0
-        try:
-            size = self.tmp.stat().st_size
-        except FileNotFoundError:
-            size = 0
-        return max(self.bound - size, 0.0)
-
-    def _count(
+    def count(
         self,
         chrom: str,
         first: int,
@@ -235,8 +190,7 @@ class BigWigFile:
         covered: int,
         entries: int,
     ) -> None:
-        """Count one call's entries (of `chrom`, within ``[first, last)``) into the bound
-        and reserve its growth."""
+        """Count one call's entries (of `chrom`, within ``[first, last)``)."""
         if chrom != self.chrom:
             if self.chrom is not None:
                 done_stretches, done_covered, done_first, done_last = self.current
@@ -261,7 +215,77 @@ class BigWigFile:
             held_first,
             max(held_last, last),
         )
-        self._regrow()
+
+    def runs(
+        self, chrom: str, starts: npt.NDArray[np.integer], ends: npt.NDArray[np.integer]
+    ) -> None:
+        """Count the runs ``[starts[i], ends[i])`` of `chrom` (sorted, apart; not empty)."""
+        n = int(starts.size)
+        breaks = int(np.count_nonzero(starts[1:] != ends[:-1]))
+        covered = int(np.sum(ends - starts, dtype=np.int64))
+        self.count(chrom, int(starts[0]), int(ends[-1]), 12 * n, 1 + breaks, covered, n)
+
+    def steps(self, chrom: str, start: int, n: int, span: int, step: int) -> None:
+        """Count `n` (at least 1) values of `chrom` at ``start + i·step``, each `span` bp
+        wide."""
+        last = start + (n - 1) * step + span
+        self.count(chrom, start, last, 4 * n, 1 if span >= step else n, n * span, n)
+
+
+class BigWigFile:
+    """A BigWig being written at `tmp` (to become `path`) with the chromosomes `sizes`,
+    its entries counted against the free space of `guard` (see the module's docstring):
+    :meth:`close` it when done, :meth:`abandon` it on an error.
+    Entries go in chromosome by chromosome, in order, as pyBigWig requires."""
+
+    def __init__(
+        self,
+        tmp: str | os.PathLike[str],
+        sizes: Mapping[str, int],
+        guard: SpaceGuard,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        max_zooms: int = 10,
+    ) -> None:
+        import pyBigWig
+
+        self.tmp = Path(tmp)
+        self.path = Path(path) if path is not None else self.tmp
+        self.guard = guard
+        self.size = SizeBound(sizes, max_zooms)
+        self.bound = 0.0
+        self.closed = False
+        guard.files.append(self)
+        try:
+            self._regrow()
+            handle = pyBigWig.open(str(self.tmp), "w")
+            if handle is None:
+                raise OSError(f"{self.path}: cannot open for writing")
+            self.handle: Any = handle
+        except BaseException:
+            guard.files.remove(self)
+            raise
+        try:
+            handle.addHeader([(c, int(n)) for c, n in sizes.items()], maxZooms=max_zooms)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _regrow(self) -> None:
+        """Recompute the bound and reserve what it grew by."""
+        bound = self.size.total()
+        grown, self.bound = bound - self.bound, bound
+        self.guard.reserve(self, grown)
+
+    def remaining(self) -> float:
+        """What the file may still grow by: its bound less its size now."""
+        if self.closed:
+            return 0.0
+        try:
+            size = self.tmp.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        return max(self.bound - size, 0.0)
 
     def add_runs(
         self,
@@ -271,13 +295,11 @@ class BigWigFile:
         values: npt.NDArray[np.floating],
     ) -> None:
         """Add the runs ``[starts[i], ends[i])`` of `chrom` with `values` (sorted, apart)."""
-        n = int(starts.size)
-        if n == 0:
+        if starts.size == 0:
             return
-        breaks = int(np.count_nonzero(starts[1:] != ends[:-1]))
-        covered = int(np.sum(ends - starts, dtype=np.int64))
-        self._count(chrom, int(starts[0]), int(ends[-1]), 12 * n, 1 + breaks, covered, n)
-        self.handle.addEntries([chrom] * n, starts, ends=ends, values=values)
+        self.size.runs(chrom, starts, ends)
+        self._regrow()
+        self.handle.addEntries([chrom] * int(starts.size), starts, ends=ends, values=values)
 
     def add_steps(
         self,
@@ -288,12 +310,10 @@ class BigWigFile:
         step: int,
     ) -> None:
         """Add `values` of `chrom` at ``start + i·step``, each `span` bp wide."""
-        n = int(values.size)
-        if n == 0:
+        if values.size == 0:
             return
-        start = int(start)
-        last = start + (n - 1) * step + span
-        self._count(chrom, start, last, 4 * n, 1 if span >= step else n, n * span, n)
+        self.size.steps(chrom, int(start), int(values.size), span, step)
+        self._regrow()
         self.handle.addEntries(chrom, int(start), values=values, span=span, step=step)
 
     def close(self) -> None:
