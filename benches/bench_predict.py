@@ -109,8 +109,9 @@ def time_end_to_end(
 
     def timed(*args, **kwargs):
         start = time.perf_counter()
-        original(*args, **kwargs)
+        written = original(*args, **kwargs)
         spent["write"] = time.perf_counter() - start
+        return written
 
     bigwig.write_track_files = timed
     try:

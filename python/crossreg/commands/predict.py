@@ -92,6 +92,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="windows predicted and kept on disk per chunk; memory holds one chunk "
         f"(WINDOWS x bins x tracks float32) (default: {DEFAULT_CHUNK_WINDOWS})",
     )
+    group.add_argument(
+        "--chunk-dtype",
+        choices=("float32", "float16"),
+        default=None,
+        help="how the chunks keep the predictions on disk until the BigWigs are written: "
+        "float16 (as Basenji stores predictions) takes half the space, its values rounded "
+        "to 11 significant bits and clipped to +-65,504 (default: float32, the BigWigs "
+        "hold the values predicted)",
+    )
     add_resume_argument(group, "OUTDIR", finished=True)
     group.add_argument(
         "--shard",
@@ -118,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if args.bigwig is None:
         bigwig_only = [
             f"--{n.replace('_', '-')}"
-            for n in ("chroms", "chunk_size", "shard", "resume", "overwrite")
+            for n in ("chroms", "chunk_size", "chunk_dtype", "shard", "resume", "overwrite")
             if getattr(args, n)
         ]
         if bigwig_only:
@@ -169,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         tracks=args.targets,
         options=inference_options(args),
         chunk_windows=args.chunk_size or DEFAULT_CHUNK_WINDOWS,
+        chunk_dtype=args.chunk_dtype or "float32",
         resume=args.resume,
         shard=shard,
         overwrite=args.overwrite,

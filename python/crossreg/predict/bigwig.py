@@ -21,9 +21,13 @@ finished ``OUTDIR`` whose ``summary.json`` records this run's settings is left a
 (``"i/n"``, or each rank under ``torchrun``) a process predicts the i-th of n contiguous
 shares of the windows into ``OUTDIR.shard-i-of-n.partial/``, where it also records the
 settings every shard must share (checked when it starts and when it ends); the process
-that finishes last writes the BigWigs from every shard's chunks. A disk too full for the
-BigWigs stops the run with an error naming the file before libBigWig writes past the free
-space (:mod:`crossreg.io.bigwig_write`); the chunks stay, for ``resume`` once there is room.
+that finishes last writes the BigWigs from every shard's chunks. The chunks keep the
+predictions as float32, or as float16 with ``chunk_dtype``. A run whose chunks and BigWigs
+do not fit the free space is refused before it predicts (:mod:`crossreg.predict.scratch`);
+a disk that fills meanwhile stops the run with an error naming the file before libBigWig
+writes past the free space (:mod:`crossreg.io.bigwig_write`); the chunks stay, for
+``resume`` once there is room. ``summary.json`` records the bytes of the chunks and of the
+BigWigs.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from crossreg.io.identity import (
     content_identity,
     identity_difference,
 )
+from crossreg.io.space import size_text
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.model.inference import (
@@ -67,6 +72,7 @@ from crossreg.model.inference import (
 )
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Geometry, Tile, bin_intervals, chromosome_intervals, plan_tiles
+from crossreg.predict.scratch import CHUNK_DTYPES, space_needed
 from crossreg.progress import progress
 from crossreg.shard import Shard
 from crossreg.step_defaults import DEFAULT_CHUNK_WINDOWS
@@ -74,6 +80,7 @@ from crossreg.variants.sad_stream import (
     CHUNK_NAME,
     ChunkStore,
     StoreState,
+    clip_float16,
     kept_when_stopped,
     partial_dir,
     refuse_partial,
@@ -104,6 +111,7 @@ SETTING_OPTIONS = {
     "tracks": "--targets",
     "options": "--rc/--shifts/--bf16",
     "chunk_windows": "--chunk-size",
+    "chunk_dtype": "--chunk-dtype",
     "shards": "shard count (the N of --shard I/N)",
 }
 
@@ -180,6 +188,7 @@ def write_bigwigs(
     tracks: str | None = None,
     options: InferenceOptions = InferenceOptions(),
     chunk_windows: int = DEFAULT_CHUNK_WINDOWS,
+    chunk_dtype: str = "float32",
     resume: bool = False,
     shard: Shard | str | None = None,
     overwrite: bool = False,
@@ -188,12 +197,19 @@ def write_bigwigs(
     :func:`crossreg.io.targets.select_targets`) along the chromosomes `chroms` (default
     all of `fasta`) or the regions of `bed`, and write one BigWig per track into `outdir`
     at the model's bin width (see the module's docstring); `overwrite` replaces the
-    BigWigs of an earlier run in `outdir`."""
+    BigWigs of an earlier run in `outdir`. The chunks keep the predictions as
+    `chunk_dtype` (:data:`crossreg.predict.scratch.CHUNK_DTYPES`); a run that cannot fit
+    them and the BigWigs in the free space is refused before predicting
+    (:mod:`crossreg.predict.scratch`)."""
     outdir = Path(outdir).absolute()  # "." has no name to put the partial store beside
     if isinstance(shard, str):
         shard = Shard.parse(shard)
     if chunk_windows < 1:
         raise ValueError(f"the chunk size must be at least 1 window, got {chunk_windows}")
+    if chunk_dtype not in CHUNK_DTYPES:
+        raise ValueError(
+            f"the chunk dtype must be one of {', '.join(CHUNK_DTYPES)}, got {chunk_dtype!r}"
+        )
     if bed is not None and chroms is not None:
         raise ValueError("give --chroms or --bed, not both")
     if chroms is not None:
@@ -232,6 +248,8 @@ def write_bigwigs(
         f"{summary['requested_bins'] - summary['predicted_bins']:,}",
     )
     settings = _run_settings(model_dir, genome, bed, chroms, head, tracks, options, chunk_windows)
+    if chunk_dtype != "float32":  # absent for float32: runs before the option still match
+        settings["chunk_dtype"] = chunk_dtype
     if done and _finished(outdir, settings, overwrite):
         return BigWigRun(outdir, len(targets), stop - start, True)
     shared = {**settings, "shards": shard.count} if shard is not None else None
@@ -254,8 +272,35 @@ def write_bigwigs(
     with kept_when_stopped(store, stop - start):  # while predicting and writing the BigWigs
         if shared is not None:
             check_shard_settings(outdir, shared)
+        remaining = [
+            tiles[c:d]
+            for shard_store, (a, b) in zip(shards, bounds, strict=True)
+            for c, d in chunk_bounds(a + windows_done(shard_store), b, chunk_windows)
+        ]
+        need = space_needed(
+            outdir,
+            store.root,
+            remaining,
+            tiles,
+            genome.sizes,
+            geometry,
+            len(targets),
+            chunk_dtype,
+        )
+        log.info(need.describe())
+        need.check()
         state = predict_chunks(
-            model, genome, tiles, head, options, store, state, start, stop, chunk_windows
+            model,
+            genome,
+            tiles,
+            head,
+            options,
+            store,
+            state,
+            start,
+            stop,
+            chunk_windows,
+            chunk_dtype,
         )
         written = write_when_complete(
             outdir,
@@ -366,16 +411,20 @@ def predict_chunks(
     start: int,
     stop: int,
     chunk_windows: int,
+    chunk_dtype: str = "float32",
 ) -> StoreState:
     """Predict tiles ``[start, stop)`` chunk by chunk from where `state` stands, each
-    chunk saved in `store` (``values.npy``, ``(tracks, bins)`` float32) when it ends."""
+    chunk saved in `store` (``values.npy``, ``(tracks, bins)`` of `chunk_dtype`; float16
+    clipped to its range) when it ends."""
     done = start + state.records_done
     with progress(stop - start, "predicting", "windows", initial=state.records_done) as meter:
         for a, b in chunk_bounds(done, stop, chunk_windows):
             parts = list(predict_tiles(model, genome, tiles[a:b], head, options))
             values = np.concatenate(parts, axis=1)
-            with store.chunk(state, values.shape[1], "f4") as writer:
-                np.save(writer.directory / VALUES_FILE, values)
+            if chunk_dtype == "float16":
+                values = clip_float16(values)
+            with store.chunk(state, values.shape[1], chunk_dtype) as writer:
+                np.save(writer.directory / VALUES_FILE, values.astype(chunk_dtype))
             state = store.commit(state, b - a, b - a, 0)  # the store counts windows
             meter.update(b - a)
     return state
@@ -451,12 +500,17 @@ def _finished(outdir: Path, settings: Mapping[str, object], overwrite: bool) -> 
     return finished_run(outdir, recorded, now, setting_changes, again="with --overwrite")
 
 
-def shard_complete(root: Path, windows: int) -> bool:
-    """Whether the chunk store under `root` holds all its `windows`."""
+def windows_done(root: Path) -> int:
+    """The windows the chunk store under `root` holds (0 when there is none)."""
     progress_path = partial_dir(root) / "progress.json"
     if not progress_path.exists():
-        return False
-    return json.loads(progress_path.read_text())["records_done"] == windows
+        return 0
+    return int(json.loads(progress_path.read_text())["records_done"])
+
+
+def shard_complete(root: Path, windows: int) -> bool:
+    """Whether the chunk store under `root` holds all its `windows`."""
+    return partial_dir(root).exists() and windows_done(root) == windows
 
 
 def write_when_complete(
@@ -495,12 +549,22 @@ def write_when_complete(
             for k, (c, d) in enumerate(chunk_bounds(a, b, chunk_windows)):
                 directory = partial_dir(root) / CHUNK_NAME.format(k)
                 chunks.append((directory / VALUES_FILE, tiles[c:d]))
+        scratch = sum(values.stat().st_size for values, _ in chunks)
         with atomic_directory(outdir) as work:
-            write_track_files(work, chunks, genome.sizes, targets, geometry, meta, positions)
+            meta = {**meta, "scratch_bytes": scratch}
+            written = write_track_files(
+                work, chunks, genome.sizes, targets, geometry, meta, positions
+            )
         for root in roots:
             shutil.rmtree(partial_dir(root), ignore_errors=True)
     lock.unlink(missing_ok=True)
-    log.info("wrote %d BigWigs in %s", len(targets), outdir)
+    log.info(
+        "wrote %d BigWigs in %s (%s) from %s of predictions kept meanwhile",
+        len(targets),
+        outdir,
+        size_text(written),
+        size_text(scratch),
+    )
     return True
 
 
@@ -512,11 +576,12 @@ def write_track_files(
     geometry: Geometry,
     meta: dict[str, object],
     positions: Sequence[int] | None = None,
-) -> None:
+) -> int:
     """One BigWig per track from the chunks' values into the folder `outdir`, then
-    ``tracks.tsv`` and ``summary.json``. ``tracks.tsv`` gives each track's ``index`` in the
-    head, `positions` (default ``0 .. tracks-1``), which ``--targets`` takes, and its
-    ``table_index``, the index of the targets table."""
+    ``tracks.tsv`` and ``summary.json`` (`meta` with the track count and the BigWigs'
+    bytes, ``bigwig_bytes``); returns the BigWigs' bytes. ``tracks.tsv`` gives each
+    track's ``index`` in the head, `positions` (default ``0 .. tracks-1``), which
+    ``--targets`` takes, and its ``table_index``, the index of the targets table."""
     names = track_file_names(targets)
     header = dict(sizes)
     w = geometry.bin_width
@@ -554,5 +619,7 @@ def write_track_files(
             handle.write(
                 f"{position}\t{target.identifier}\t{target.description}\t{name}\t{target.index}\n"
             )
+    written = sum((outdir / name).stat().st_size for name in names)
     with open(outdir / SUMMARY_FILE, "w") as handle:
-        json.dump({**meta, "tracks": len(targets)}, handle, indent=1)
+        json.dump({**meta, "tracks": len(targets), "bigwig_bytes": written}, handle, indent=1)
+    return written
