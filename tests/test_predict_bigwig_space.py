@@ -178,6 +178,9 @@ def test_separate_disks_are_each_compared_with_their_own_need(tmp_path):
         shared=False,
     )
     need.check()  # each fits its own disk, though not both on one
+    assert need.describe().endswith(
+        "and up to 5.0 GiB for the BigWigs; 4.0 GiB and 6.0 GiB free on their disks"
+    )
     with pytest.raises(CommandError) as err:
         SpaceNeed(**{**need.__dict__, "shared": True}).check()
     assert "8.0 GiB in all, and the disk holding both has 4.0 GiB free" in str(err.value)

@@ -550,8 +550,8 @@ def write_when_complete(
                 directory = partial_dir(root) / CHUNK_NAME.format(k)
                 chunks.append((directory / VALUES_FILE, tiles[c:d]))
         scratch = sum(values.stat().st_size for values, _ in chunks)
+        meta = {**meta, "scratch_bytes": scratch}
         with atomic_directory(outdir) as work:
-            meta = {**meta, "scratch_bytes": scratch}
             written = write_track_files(
                 work, chunks, genome.sizes, targets, geometry, meta, positions
             )

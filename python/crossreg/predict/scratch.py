@@ -95,7 +95,8 @@ class SpaceNeed:
         where = (
             f"{size_text(self.scratch_free)} free there"
             if self.shared
-            else f"{size_text(self.scratch_free)} and {size_text(self.bigwig_free)} free"
+            else f"{size_text(self.scratch_free)} and {size_text(self.bigwig_free)} free "
+            "on their disks"
         )
         return (
             f"disk space: {size_text(self.scratch)} for the predictions kept in "
