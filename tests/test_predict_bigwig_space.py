@@ -272,7 +272,7 @@ def test_a_resume_or_shard_with_another_chunk_dtype_is_refused_naming_it(
     with pytest.raises(KeyboardInterrupt):
         _run(bigwig_args(work, out, "--chroms", "chr1", "--chunk-dtype", "float16"))
     monkeypatch.setattr(ChunkStore, "commit", original)
-    with pytest.raises(ValueError, match="--chunk-dtype float16 then, None now"):
+    with pytest.raises(ValueError, match="--chunk-dtype float16 then, float32 now"):
         _run(bigwig_args(work, out, "--chroms", "chr1", "--resume"))
     assert (
         _run(bigwig_args(work, out, "--chroms", "chr1", "--chunk-dtype", "float16", "--resume"))

@@ -248,7 +248,7 @@ def write_bigwigs(
         f"{summary['requested_bins'] - summary['predicted_bins']:,}",
     )
     settings = _run_settings(model_dir, genome, bed, chroms, head, tracks, options, chunk_windows)
-    if chunk_dtype != "float32":  # absent for float32: runs before the option still match
+    if chunk_dtype != "float32":  # absent for float32 (ABSENT_SETTINGS): earlier runs match
         settings["chunk_dtype"] = chunk_dtype
     if done and _finished(outdir, settings, overwrite):
         return BigWigRun(outdir, len(targets), stop - start, True)

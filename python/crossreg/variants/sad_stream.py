@@ -368,6 +368,11 @@ FIGURE_TRACKS = "figure_tracks"
 SETTING_OPTIONS = {FIGURE_TRACKS: "--targets"}
 
 
+#: settings recorded only where they differ from these values, so that runs from before the
+#: setting existed still match: an absent one reads as its value here
+ABSENT_SETTINGS: dict[str, object] = {"chunk_dtype": "float32"}
+
+
 def setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     """The settings that differ between `before` and `now` (JSON values), named as options
     (``--batch-size 8 then, 3 now``; ``options`` holds the inference options; an input
@@ -379,7 +384,8 @@ def setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[s
         return [OLD_RULE]
     found = []
     for key in sorted(before.keys() | now.keys()):
-        old, new = before.get(key), now.get(key)
+        old = before.get(key, ABSENT_SETTINGS.get(key))
+        new = now.get(key, ABSENT_SETTINGS.get(key))
         if old == new:
             continue
         if key == "options" and isinstance(old, dict) and isinstance(new, dict):
