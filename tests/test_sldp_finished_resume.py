@@ -3,7 +3,7 @@ ended): summary.json, written last, records every input by content and every opt
 changes the numbers, so such a resume computes nothing when they are the same, is
 refused naming each that differs (the outputs left as they are), and computes again,
 saying why, outputs of an earlier crossreg, whose summary records none, one whose summary
-cannot be read, and one without the figures the resume draws."""
+cannot be read, and one without a chunk table or the figures the resume draws."""
 
 from __future__ import annotations
 
@@ -155,3 +155,29 @@ def test_a_finished_run_without_the_figures_asked_for_is_computed_again(
     text = finished_run(world, out, caplog, plots=True)
     assert f"{out} lacks results.tsv, which this run writes" in text
     assert computed == ["1", "22"] * 2
+
+
+def test_a_finished_run_without_some_chunk_tables_is_computed_again(
+    world, finished, monkeypatch, caplog
+):
+    """Chunk tables deleted by hand: the resume names them and writes them again (it said
+    nothing to do, the tables left missing)."""
+    tables = sorted(p.relative_to(finished).as_posix() for p in finished.rglob("chunks/*/*.tsv"))
+    assert len(tables) == 6  # 2 phenotypes × 3 annotations, every p below --verbose-thresh 1
+    (finished / tables[1]).unlink()
+    computed = computed_chroms(monkeypatch)
+    text = finished_run(world, finished, caplog)
+    assert f"{finished} lacks {tables[1]}, which this run writes; computing it again" in text
+    assert computed == ["1", "22"]
+    for table in tables:
+        (finished / table).unlink()
+    text = finished_run(world, finished, caplog)
+    named = ", ".join(tables[:3])
+    assert f"{finished} lacks {named}, and 3 other chunk tables, which this run writes" in text
+    computed.clear()
+    text = finished_run(world, finished, caplog)  # all there again: nothing to do
+    assert f"{finished} is complete for these settings; nothing to do" in text
+    assert computed == []
+    (finished / "results.tsv").write_text("not a table\n")  # edited by hand
+    text = finished_run(world, finished, caplog)
+    assert f"{finished} lacks a readable results.tsv (" in text

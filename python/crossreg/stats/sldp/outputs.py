@@ -68,9 +68,10 @@ def finished_outputs(
 ) -> SldpRun | None:
     """What `out` holds when it is this run's, finished: no checkpoint (removed last) and
     a ``summary.json`` (written after results.tsv, the chunk tables and figures) that
-    records the same `record` (:func:`run_record`), with results.tsv and the figures when
-    `plots` asks for them; None when there is none or it is to be computed again (an earlier
-    crossreg's, one whose summary cannot be read, one without those figures: logged).
+    records the same `record` (:func:`run_record`), with results.tsv, the chunk tables of
+    its rows and the figures when `plots` asks for them; None when there is none or it is
+    to be computed again (an earlier crossreg's, one whose summary cannot be read, one
+    without some of those files: logged).
     Other settings are a ValueError naming each (:func:`~crossreg.io.finished.finished_run`)."""
     check_plot_options(plots, svg)
     summary = out / SUMMARY_FILE
@@ -80,11 +81,35 @@ def finished_outputs(
     written = [RESULTS_FILE, *(drawn if plots else [])]
     missing = [name for name in written if not (out / name).is_file()]
     now = json.loads(json.dumps(record))
+    if RESULTS_FILE not in missing:
+        options = now["options"]
+        assert isinstance(options, dict)
+        missing += _missing_chunk_tables(out, float(options["verbose_thresh"]))
     if not finished_run(out, recorded_settings(summary, RUN_KEY), now, differences, missing):
         return None
     summary_of = json.loads(summary.read_text())
     phenos, names = summary_of["phenotypes"], summary_of["annotations"]
     return SldpRun(out / RESULTS_FILE, len(phenos), len(names), int(summary_of["chunk_tables"]))
+
+
+def _missing_chunk_tables(out: Path, verbose_thresh: float, named: int = 3) -> list[str]:
+    """The chunk tables the finished run in `out` wrote (one per row of its results.tsv
+    with p below `verbose_thresh`) that are not there (deleted by hand), the first `named`
+    by name and the rest counted; a results.tsv that cannot be read counts as missing."""
+    try:
+        results = pl.read_csv(
+            out / RESULTS_FILE,
+            separator="\t",
+            schema_overrides={"pheno": pl.String, "annot": pl.String, "p": pl.Float64},
+        )
+        rows = results.filter(pl.col("p") < verbose_thresh).select("pheno", "annot").rows()
+    except (OSError, pl.exceptions.PolarsError) as err:
+        return [f"a readable {RESULTS_FILE} ({str(err).splitlines()[0] if str(err) else err!r})"]
+    tables = [Path("chunks") / chunk_table_path(pheno, annot) for pheno, annot in rows]
+    lost = [table.as_posix() for table in tables if not (out / table).is_file()]
+    if len(lost) > named:
+        return [*lost[:named], f"and {len(lost) - named} other chunk tables"]
+    return lost
 
 
 def chunk_table_path(pheno: str, annotation: str) -> Path:
