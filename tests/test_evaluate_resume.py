@@ -246,14 +246,42 @@ def test_a_resume_of_a_run_finished_with_other_settings_is_refused(
     assert mtimes(out) == written
 
 
-def test_a_resume_of_a_finished_run_without_figures_draws_them(world, tmp_path, logs):
+@pytest.mark.parametrize("lost", [["tracks.png"], ["r_by_assay.png", "tracks.png"]])
+def test_a_resume_of_a_finished_run_without_figures_draws_them_without_the_model(
+    world, tmp_path, monkeypatch, logs, lost
+):
+    """Figures deleted, or never drawn (a stop after the tables): drawn again from
+    metrics.tsv and tracks.npz, the same bytes, with no model pass (there was a whole one)."""
     out = tmp_path / "out"
     argv, _ = finished(world, out)
-    (out / "tracks.png").unlink()
+    before = digests(out)
+    for name in lost:
+        (out / name).unlink()
+    loaded: list[int] = []
+    monkeypatch.setattr(accuracy_module, "load_head", lambda *a, **k: loaded.append(1))
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main([*argv, "--resume"]) == 0
-    assert "lacks tracks.png, which this run writes; computing it again" in logs.text
-    assert (out / "tracks.png").is_file()
+    said = f"{out} is complete for these settings but lacks {', '.join(lost)}; drawing them"
+    assert said in logs.text
+    assert not loaded and digests(out) == before
+    assert main([*argv, "--resume", "--svg"]) == 0  # the SVGs too
+    assert {"tracks.svg", "r_by_assay.svg"} <= set(digests(out)) and not loaded
+
+
+@pytest.mark.parametrize("lost", ["tracks.npz", "metrics.tsv"])
+def test_a_resume_of_a_finished_run_without_its_tables_computes_them_again(
+    world, tmp_path, logs, lost
+):
+    """What the figures are drawn from, or the table itself, deleted: a whole pass (the
+    run said nothing to do, then failed reading the missing table)."""
+    out = tmp_path / "out"
+    argv, _ = finished(world, out)
+    before = digests(out)
+    (out / lost).unlink()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*argv, "--resume"]) == 0
+    assert f"{out} lacks {lost}, which this run writes; computing it again" in logs.text
+    assert digests(out) == before
 
 
 def test_a_resume_of_outputs_recording_no_settings_computes_them_again(world, tmp_path, logs):

@@ -66,3 +66,15 @@ def test_recorded_settings_are_compared(tmp_path: Path, caplog):
     assert caplog.messages == [f"{tmp_path} is complete for these settings; nothing to do"]
     with pytest.raises(ValueError, match=r"other settings \(--seed 0 then, 1 now\); rerun"):
         finished_run(tmp_path, recorded, {"seed": 1}, changes)
+
+
+def test_figures_a_finished_run_lacks_are_said_to_be_drawn(tmp_path: Path, caplog):
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        assert finished_run(tmp_path, {"seed": 0}, {"seed": 0}, changes, redrawn=["a.png"])
+        assert not finished_run(
+            tmp_path, {"seed": 0}, {"seed": 0}, changes, ["t.npz"], redrawn=["a.png"]
+        )
+    assert caplog.messages == [
+        f"{tmp_path} is complete for these settings but lacks a.png; drawing them from its outputs",
+        f"{tmp_path} lacks t.npz, which this run writes; computing it again",
+    ]

@@ -24,7 +24,7 @@ from crossreg.evaluate.checkpoint import (
     evaluation_settings,
     refuse_checkpoint,
 )
-from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE, WindowSums
+from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE, WindowSums, plot_evaluation
 from crossreg.evaluate.finite import (
     check_finite_predictions,
     check_finite_targets,
@@ -277,8 +277,9 @@ def evaluate_model(
     a run stopped by Ctrl-C or killed continues with `resume` where it was saved, with
     the same outputs byte for byte; without `resume` a left-over checkpoint is refused.
     With `resume` and no checkpoint, a finished `out` whose summary records the same
-    settings is left as it is and its table returned, without a model pass; one of other
-    settings is refused naming them (:func:`_finished`).
+    settings is left as it is and its table returned, without a model pass (figures it
+    lacks drawn from ``metrics.tsv`` and ``tracks.npz``); one of other settings is refused
+    naming them (:func:`_finished`).
 
     Unless `plots` is off it also draws (:mod:`crossreg.evaluate.figures`) ``tracks.png``,
     predicted vs measured coverage of three typical tracks along the three windows with
@@ -287,10 +288,13 @@ def evaluate_model(
     check_plot_options(plots, svg)
     out = Path(out)
     refuse_checkpoint(out, resume=resume)
-    if resume and _finished(
-        out, model_dir, data_dir, split, genome, options, columns, plots=plots, svg=svg
-    ):
-        return read_metrics(out / METRICS_FILE)
+    if resume:
+        lost = _finished(out, model_dir, data_dir, split, genome, options, columns, plots, svg)
+        if lost is not None:
+            if lost:
+                title = f"{DataStore(data_dir).genome} {split}"
+                plot_evaluation(out, svg=svg, title=title, split=split)
+            return read_metrics(out / METRICS_FILE)
     checkpoint = Checkpoint(out)
     if scratch is not None:
         check_scratch(scratch)
@@ -324,24 +328,27 @@ def _finished(
     genome: str | None,
     options: InferenceOptions,
     columns: ColumnOptions,
-    *,
     plots: bool,
     svg: bool,
-) -> bool:
-    """Whether `out` holds this evaluation, finished: no checkpoint (removed last) and a
-    ``summary.json`` (written after ``metrics.tsv``) that records these settings, with the
-    figures when `plots` asks for them (:func:`~crossreg.io.finished.finished_run`)."""
+) -> list[str] | None:
+    """The figures `out` lacks when it holds this evaluation, finished: no checkpoint
+    (removed last), a ``summary.json`` (written after ``metrics.tsv``) that records these
+    settings, ``metrics.tsv`` and, when `plots` asks for figures, ``tracks.npz``, from
+    which with the table they are drawn; None when it is to be computed again
+    (:func:`~crossreg.io.finished.finished_run`)."""
     summary = out / SUMMARY_FILE
     if checkpoint_dir(out).exists() or not summary.is_file():
-        return False
+        return None
     recorded = recorded_settings(summary)
     store = DataStore(data_dir)
     device = resolve_device(options.device).type
     head = genome or store.genome
     now = evaluation_settings(model_dir, store, split, head, options, columns, device)
+    kept = [METRICS_FILE, *([TRACKS_FILE] if plots else [])]
+    missing = [name for name in kept if not (out / name).is_file()]
     drawn = [f"{stem}.{kind}" for stem in FIGURE_STEMS for kind in ("png", "svg")[: 1 + svg]]
-    missing = [name for name in drawn if plots and not (out / name).is_file()]
-    return finished_run(out, recorded, now, differences, missing)
+    lost = [name for name in drawn if plots and not (out / name).is_file()]
+    return lost if finished_run(out, recorded, now, differences, missing, redrawn=lost) else None
 
 
 def _write(
@@ -382,7 +389,7 @@ def _write(
     with atomic_write(out / SUMMARY_FILE) as handle:
         json.dump(summary, handle, indent=1)
     if plots:
-        from crossreg.evaluate.figures import plot_evaluation, save_tracks, window_tracks
+        from crossreg.evaluate.figures import save_tracks, window_tracks
 
         drawn = window_tracks(
             scored.model, scored.head, scored.store, split, table, scored.window_sums, options

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,10 +59,12 @@ def finished_run(
     missing: list[str] | None = None,
     *,
     again: str = "without --resume",
+    redrawn: Sequence[str] = (),
 ) -> bool:
     """Whether the complete output `out`, whose run `recorded` its settings (None: an
     earlier crossreg recorded none; :class:`Unreadable`: the record cannot be read), is
-    this run's, with settings `now`: True when they are the same (logged: nothing to do),
+    this run's, with settings `now`: True when they are the same (logged: nothing to do;
+    or, when it lacks the figures `redrawn`, that the caller draws them from its outputs),
     False when none were recorded or can be read, or this run writes files it lacks,
     `missing` (figures of a run without them; logged: computed again, saying why); other
     settings, named by `changes` (before, now), are a ValueError, which says to rerun
@@ -88,5 +90,12 @@ def finished_run(
     if missing:
         log.info("%s lacks %s, which this run writes; computing it again", out, ", ".join(missing))
         return False
+    if redrawn:
+        log.info(
+            "%s is complete for these settings but lacks %s; drawing them from its outputs",
+            out,
+            ", ".join(redrawn),
+        )
+        return True
     log.info("%s is complete for these settings; nothing to do", out)
     return True
