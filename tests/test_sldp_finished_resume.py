@@ -3,7 +3,7 @@ ended): summary.json, written last, records every input by content and every opt
 changes the numbers, so such a resume computes nothing when they are the same, is
 refused naming each that differs (the outputs left as they are), and computes again,
 saying why, outputs of an earlier crossreg, whose summary records none, one whose summary
-cannot be read, and one without a chunk table or the figures the resume draws."""
+cannot be read, and one without a table; figures it lacks are drawn from results.tsv."""
 
 from __future__ import annotations
 
@@ -140,21 +140,35 @@ def test_a_finished_run_whose_summary_cannot_be_read_is_computed_again(
     assert computed == ["1", "22"]
 
 
-def test_a_finished_run_without_the_figures_asked_for_is_computed_again(
+def test_a_finished_run_without_the_figures_asked_for_draws_them_from_its_results(
     world, tmp_path, monkeypatch, caplog
 ):
+    """A --no-plots run resumed with plots, figures deleted, or an SVG asked for: drawn
+    from results.tsv, and listed in summary.json, to an uninterrupted run's bytes, with no
+    block pass or sign flips (there was a whole run, the pass and flips again)."""
     run(world, tmp_path / "clean", plots=True)
+    run(world, tmp_path / "svg", plots=True, svg=True)
     out = tmp_path / "out"
     run(world, out)  # --no-plots
-    computed = computed_chroms(monkeypatch)
+    computed, drawn = computed_chroms(monkeypatch), regressions(monkeypatch)
     text = finished_run(world, out, caplog, plots=True)
-    assert f"{out} lacks z_heatmap.png, z_correlation.png, which this run writes" in text
-    assert computed == ["1", "22"]
+    said = "is complete for these settings but lacks z_heatmap.png, z_correlation.png; drawing"
+    assert f"{out} {said}" in text
+    (out / "z_correlation.png").unlink()
+    finished_run(world, out, caplog, plots=True)
+    run(world, out, resume=True, plots=True, svg=True)
+    assert files_of(out) == files_of(tmp_path / "svg")
+    assert json.loads((out / "summary.json").read_text())["figures"] == [
+        "z_heatmap.png", "z_heatmap.svg", "z_correlation.png", "z_correlation.svg"
+    ]  # fmt: skip
+    (out / "z_heatmap.png").unlink()  # without --svg: the SVGs go, as in a run without it
+    finished_run(world, out, caplog, plots=True)
+    assert computed == [] and drawn == []
     assert not (out / CHECKPOINT).exists()
     (out / "results.tsv").unlink()  # removed by hand: the summary alone does not answer
     text = finished_run(world, out, caplog, plots=True)
     assert f"{out} lacks results.tsv, which this run writes" in text
-    assert computed == ["1", "22"] * 2
+    assert computed == ["1", "22"]
 
 
 def test_a_finished_run_without_some_chunk_tables_is_computed_again(

@@ -29,6 +29,7 @@ RESULT_COLUMNS = [
     "pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se_mu", "h2g", "r_f", "h2v_h2g",
     "h2v", "supp_frac",
 ]  # fmt: skip
+RESULT_SCHEMA = {c: pl.String if c in ("pheno", "annot") else pl.Float64 for c in RESULT_COLUMNS}
 RESULTS_FILE = "results.tsv"
 SUMMARY_FILE = "summary.json"  # written last: a run is finished once it is there
 RUN_KEY = "run"  # summary.json's record of what decided the numbers, for --resume
@@ -68,48 +69,72 @@ def finished_outputs(
 ) -> SldpRun | None:
     """What `out` holds when it is this run's, finished: no checkpoint (removed last) and
     a ``summary.json`` (written after results.tsv, the chunk tables and figures) that
-    records the same `record` (:func:`run_record`), with results.tsv, the chunk tables of
-    its rows and the figures when `plots` asks for them; None when there is none or it is
-    to be computed again (an earlier crossreg's, one whose summary cannot be read, one
-    without some of those files: logged).
-    Other settings are a ValueError naming each (:func:`~crossreg.io.finished.finished_run`)."""
+    records the same `record` (:func:`run_record`), with results.tsv and the chunk tables
+    of its rows; None when there is none or it is to be computed again (an earlier
+    crossreg's, one whose summary cannot be read, one without some of those files:
+    logged). The figures `plots` asks for that it lacks are drawn from results.tsv
+    (:func:`redraw_figures`). Other settings are a ValueError naming each
+    (:func:`~crossreg.io.finished.finished_run`)."""
     check_plot_options(plots, svg)
     summary = out / SUMMARY_FILE
     if checkpoint_dir(out).exists() or not summary.is_file():
         return None
-    drawn = [f"{stem}.{kind}" for stem in FIGURE_STEMS for kind in ("png", "svg")[: 1 + svg]]
-    written = [RESULTS_FILE, *(drawn if plots else [])]
-    missing = [name for name in written if not (out / name).is_file()]
     now = json.loads(json.dumps(record))
-    if RESULTS_FILE not in missing:
-        options = now["options"]
-        assert isinstance(options, dict)
-        missing += _missing_chunk_tables(out, float(options["verbose_thresh"]))
-    if not finished_run(out, recorded_settings(summary, RUN_KEY), now, differences, missing):
+    options = now["options"]
+    assert isinstance(options, dict)
+    missing = _missing_tables(out, float(options["verbose_thresh"]))
+    drawn = [f"{stem}.{kind}" for stem in FIGURE_STEMS for kind in ("png", "svg")[: 1 + svg]]
+    lost = [name for name in drawn if plots and not (out / name).is_file()]
+    recorded = recorded_settings(summary, RUN_KEY)
+    if not finished_run(out, recorded, now, differences, missing, redrawn=lost):
         return None
+    if lost:
+        redraw_figures(out, flips=int(options["flips"]), svg=svg)
     summary_of = json.loads(summary.read_text())
     phenos, names = summary_of["phenotypes"], summary_of["annotations"]
     return SldpRun(out / RESULTS_FILE, len(phenos), len(names), int(summary_of["chunk_tables"]))
 
 
-def _missing_chunk_tables(out: Path, verbose_thresh: float, named: int = 3) -> list[str]:
-    """The chunk tables the finished run in `out` wrote (one per row of its results.tsv
-    with p below `verbose_thresh`) that are not there (deleted by hand), the first `named`
-    by name and the rest counted; a results.tsv that cannot be read counts as missing."""
+def _missing_tables(out: Path, verbose_thresh: float, named: int = 3) -> list[str]:
+    """The tables the finished run in `out` wrote that are not there (deleted by hand):
+    results.tsv (or a readable one), or the chunk tables of its rows with p below
+    `verbose_thresh`, the first `named` by name and the rest counted."""
+    if not (out / RESULTS_FILE).is_file():
+        return [RESULTS_FILE]
     try:
-        results = pl.read_csv(
-            out / RESULTS_FILE,
-            separator="\t",
-            schema_overrides={"pheno": pl.String, "annot": pl.String, "p": pl.Float64},
-        )
-        rows = results.filter(pl.col("p") < verbose_thresh).select("pheno", "annot").rows()
+        results = read_results(out / RESULTS_FILE)
     except (OSError, pl.exceptions.PolarsError) as err:
         return [f"a readable {RESULTS_FILE} ({str(err).splitlines()[0] if str(err) else err!r})"]
+    rows = results.filter(pl.col("p") < verbose_thresh).select("pheno", "annot").rows()
     tables = [Path("chunks") / chunk_table_path(pheno, annot) for pheno, annot in rows]
     lost = [table.as_posix() for table in tables if not (out / table).is_file()]
     if len(lost) > named:
         return [*lost[:named], f"and {len(lost) - named} other chunk tables"]
     return lost
+
+
+def read_results(path: Path) -> pl.DataFrame:
+    """A ``results.tsv`` as :func:`write_outputs` writes it (:data:`RESULT_SCHEMA`; ``nan``
+    read as NaN): the same numbers, to the bit."""
+    return pl.read_csv(path, separator="\t", schema=RESULT_SCHEMA)
+
+
+def redraw_figures(out: Path, *, flips: int, svg: bool) -> list[Path]:
+    """Draw the figures of the finished run in `out` from its results.tsv, as
+    :func:`write_outputs` draws them (an earlier drawing's that these replace removed),
+    and list them in its summary.json; returns the files written."""
+    figures = write_figures(read_results(out / RESULTS_FILE), out, flips=flips, svg=svg)
+    remove_stale_figures(out, FIGURE_STEMS, figures)
+    summary = json.loads((out / SUMMARY_FILE).read_text())
+    summary["figures"] = [f.name for f in figures]
+    _write_summary(out, summary)
+    return figures
+
+
+def _write_summary(out: Path, summary: Mapping[str, object]) -> None:
+    """Write ``summary.json`` in `out`, whole or not at all."""
+    with atomic_write(out / SUMMARY_FILE) as handle:
+        json.dump(summary, handle, indent=2)
 
 
 def chunk_table_path(pheno: str, annotation: str) -> Path:
@@ -261,10 +286,7 @@ def write_outputs(
                     )
                     chunk_tables[out / "chunks" / chunk_table_path(stats.name, name)] = table
     _replace_chunk_tables(out / "chunks", chunk_tables)
-    results = pl.DataFrame(
-        rows,
-        schema=[(c, pl.String if c in ("pheno", "annot") else pl.Float64) for c in RESULT_COLUMNS],
-    )
+    results = pl.DataFrame(rows, schema=RESULT_SCHEMA)
     with atomic_write(out / RESULTS_FILE) as handle:
         results.write_csv(handle, separator="\t", null_value="nan")
     figures = write_figures(results, out, flips=flips, svg=svg) if plots else []
@@ -291,6 +313,5 @@ def write_outputs(
         "figures": [f.name for f in figures],
         RUN_KEY: record,
     }
-    with atomic_write(out / SUMMARY_FILE) as handle:
-        json.dump(summary, handle, indent=2)
+    _write_summary(out, summary)
     return SldpRun(out / RESULTS_FILE, len(phenos), len(names), len(chunk_tables))
