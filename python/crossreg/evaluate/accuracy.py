@@ -24,7 +24,7 @@ from crossreg.evaluate.checkpoint import (
     evaluation_settings,
     refuse_checkpoint,
 )
-from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE, WindowSums, plot_evaluation
+from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE, WindowSums
 from crossreg.evaluate.finite import (
     check_finite_predictions,
     check_finite_targets,
@@ -292,6 +292,8 @@ def evaluate_model(
         lost = _finished(out, model_dir, data_dir, split, genome, options, columns, plots, svg)
         if lost is not None:
             if lost:
+                from crossreg.evaluate.figures import plot_evaluation
+
                 title = f"{DataStore(data_dir).genome} {split}"
                 plot_evaluation(out, svg=svg, title=title, split=split)
             return read_metrics(out / METRICS_FILE)
@@ -389,7 +391,7 @@ def _write(
     with atomic_write(out / SUMMARY_FILE) as handle:
         json.dump(summary, handle, indent=1)
     if plots:
-        from crossreg.evaluate.figures import save_tracks, window_tracks
+        from crossreg.evaluate.figures import plot_evaluation, save_tracks, window_tracks
 
         drawn = window_tracks(
             scored.model, scored.head, scored.store, split, table, scored.window_sums, options
