@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from crossreg.io.chrom_sizes import read_chrom_sizes
+from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, SplitResult, split_genomes
 from tests.split_reference import aligned_pairs_per_region, random_net, write
 
@@ -250,6 +251,45 @@ def test_a_net_whose_fills_are_all_skipped_is_warned_about(tmp_path: Path) -> No
     assert "target is 'a' and its query 'b'" in warning
     right = split_genomes({"a": A, "b": B}, [NetSpec("b", "a", net)], region_size=1000)
     assert not any("joined no regions" in w for w in right.warnings)
+
+
+# A syntenic top fill; in its gap an inversion elsewhere large enough that the syntenic net
+# (netFilter -syn) keeps it although netSyntenic typed it nonSyn.
+SYNTENIC_NET = """net chr1 100000
+ fill 1000 60000 chrA + 2000 60000 id 1 score 900000 ali 58000 qDup 0 type top tN 0 qN 0
+  gap 5000 40000 chrA + 6000 40000 tN 0 qN 0
+   fill 6000 30000 chrB - 10000 30000 id 7 score 250000 ali 12000 qOver 0 qFar 300000 type nonSyn
+"""
+# ... and, as in the full net, a processed pseudogene in the same gap: a small nonSyn fill.
+PSEUDOGENE = """   fill 40000 400 chrB + 100 420 id 9 score 9000 ali 390 qFar 5000 type nonSyn
+    gap 40100 20 chrB + 200 40 tN 0 qN 0
+"""
+
+
+def test_a_full_net_with_non_syntenic_fills_is_warned_about(tmp_path: Path) -> None:
+    # before: the full net's nonSyn fills were counted without a word, though the docs
+    # ask for the syntenic net
+    sizes = {"a": {"chr1": 100_000}, "b": {"chrA": 100_000, "chrB": 50_000}}
+    syntenic = write(tmp_path / "a.b.syn.net", SYNTENIC_NET)
+    full = write(tmp_path / "a.b.net", SYNTENIC_NET + PSEUDOGENE)
+    kept = split_genomes(sizes, [NetSpec("a", "b", syntenic)], region_size=10_000)
+    assert not any("nonSyn" in w for w in kept.warnings), kept.warnings
+    assert kept.net_summaries[0]["non_syntenic_fills"] == 0
+    result = split_genomes(sizes, [NetSpec("a", "b", full)], region_size=10_000)
+    # the pseudogene aligns target 40000-40100 with chrB 100-200 and 40120-40400 with 240-520
+    assert result.net_summaries[0]["non_syntenic_fills"] == 1
+    assert result.net_summaries[0]["non_syntenic_bases"] == 100 + 280
+    assert [w for w in result.warnings if "nonSyn" in w] == [
+        f"net {full} holds nonSyn fills that the syntenic net leaves out (netFilter -syn): 1 "
+        "of them, aligning 380 bp, were counted, so this looks like the full net, whose "
+        "non-syntenic alignments (paralogues, processed pseudogenes) may join regions that "
+        "are not orthologous; give the syntenic net (a.b.syn.net.gz) instead"
+    ]
+    # the warning reaches split.json
+    write_split(result, tmp_path / "out")
+    report = json.loads((tmp_path / "out" / "split.json").read_text())
+    assert report["nets"][0]["non_syntenic_fills"] == 1
+    assert any("looks like the full net" in w for w in report["warnings"])
 
 
 def test_missing_net_file_is_named(tmp_path: Path) -> None:

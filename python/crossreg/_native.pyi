@@ -201,7 +201,8 @@ def split_genomes(
     `region_component` (one entry per region), `component_split` (index into `labels`,
     one per component), `link_a`, `link_b`, `link_bases` (aligned bases per region pair,
     `a < b`), `nets` (one summary dict per net: chroms, fills, gaps, segments,
-    aligned_bases, skipped_fills, skipped_chroms) and `warnings` (list of str).
+    aligned_bases, skipped_fills, skipped_chroms, non_syntenic_fills, non_syntenic_bases)
+    and `warnings` (list of str).
     """
 
 def augment_batch(

@@ -167,6 +167,12 @@ pub struct NetSummary {
     pub skipped_fills: u64,
     /// Distinct chromosome names skipped (only with `skip_unknown`), sorted.
     pub skipped_chroms: Vec<String>,
+    /// Fills that UCSC's syntenic net leaves out ([`left_out_of_syntenic_net`]): `nonSyn`
+    /// fills of a full net. Counted among the fills; skipped fills are not counted here.
+    pub non_syntenic_fills: u64,
+    /// Aligned bases of those fills (their own pieces; fills nested in their gaps are not
+    /// theirs), counted among `aligned_bases`.
+    pub non_syntenic_bases: u64,
     /// Each `net` block's target chromosome and the line it starts on, in file order.
     pub blocks: Vec<(String, usize)>,
 }
@@ -177,6 +183,8 @@ enum Frame {
         level: usize,
         /// Alignments to a chromosome outside the sizes: checked, not reported.
         skipped: bool,
+        /// A fill UCSC's syntenic net leaves out ([`left_out_of_syntenic_net`]).
+        non_syntenic: bool,
         t_chrom: u32,
         t_end: u64,
         q_chrom: String,
@@ -480,10 +488,11 @@ impl NetParser<'_> {
                     }
                     return Ok(());
                 };
-                let block = self.block(keyword, fields, line_no)?;
+                let block = self.block(keyword, &mut fields, line_no)?;
                 self.check_target_end(keyword, &block, t_chrom, t_size, line_no)?;
                 if keyword == "fill" {
-                    self.fill_line(level, t_chrom, &block, line_no, emit)
+                    let non_syntenic = left_out_of_syntenic_net(block.t_size, fields);
+                    self.fill_line(level, t_chrom, &block, non_syntenic, line_no, emit)
                 } else {
                     self.gap_line(level, &block, line_no, emit)
                 }
@@ -663,6 +672,7 @@ impl NetParser<'_> {
         while self.stack.last().is_some_and(|f| f.level() >= level) {
             if let Some(Frame::Fill {
                 skipped: false,
+                non_syntenic,
                 t_chrom,
                 t_end,
                 q_chrom_id,
@@ -683,16 +693,22 @@ impl NetParser<'_> {
                         q_len: q_end - cursor_q,
                         strand,
                     },
+                    non_syntenic,
                     emit,
                 );
             }
         }
     }
 
-    fn piece(&mut self, segment: Segment, emit: &mut impl FnMut(Segment)) {
+    /// Report an aligned piece of a fill (`non_syntenic`: of a fill the syntenic net leaves
+    /// out), unless it aligns nothing.
+    fn piece(&mut self, segment: Segment, non_syntenic: bool, emit: &mut impl FnMut(Segment)) {
         if segment.aligned() > 0 {
             self.summary.segments += 1;
             self.summary.aligned_bases += segment.aligned();
+            if non_syntenic {
+                self.summary.non_syntenic_bases += segment.aligned();
+            }
             emit(segment);
         }
     }
@@ -702,6 +718,7 @@ impl NetParser<'_> {
         level: usize,
         t_chrom: u32,
         b: &Block<'_>,
+        non_syntenic: bool,
         line_no: usize,
         emit: &mut impl FnMut(Segment),
     ) -> Result<()> {
@@ -721,6 +738,9 @@ impl NetParser<'_> {
             Some(id) => {
                 let q_size = self.query.sizes()[id as usize];
                 self.check_query_end("fill", b, q_size, line_no)?;
+                if non_syntenic {
+                    self.summary.non_syntenic_fills += 1;
+                }
                 (false, id, q_size)
             }
             None if self.skip_unknown => {
@@ -739,6 +759,7 @@ impl NetParser<'_> {
         self.stack.push(Frame::Fill {
             level,
             skipped,
+            non_syntenic,
             t_chrom,
             t_end,
             q_chrom: b.q_chrom.to_string(),
@@ -882,6 +903,7 @@ impl NetParser<'_> {
         let Some(Frame::Fill {
             level: fill_level,
             skipped,
+            non_syntenic,
             t_chrom,
             t_end,
             q_chrom,
@@ -952,6 +974,7 @@ impl NetParser<'_> {
                 ),
             ));
         }
+        let non_syntenic = *non_syntenic;
         let piece = (!*skipped).then_some(Segment {
             t_chrom: *t_chrom,
             t_start: *cursor_t,
@@ -969,7 +992,7 @@ impl NetParser<'_> {
             *cursor_q = g_q_end;
         }
         if let Some(segment) = piece {
-            self.piece(segment, emit);
+            self.piece(segment, non_syntenic, emit);
         }
         self.stack.push(Frame::Gap {
             level,
@@ -979,6 +1002,30 @@ impl NetParser<'_> {
         });
         Ok(())
     }
+}
+
+/// The smallest fill that kent's `netFilter -syn` keeps whatever its type: a score of
+/// 200,000, 20,000 target bases and 10,000 aligned bases (`minSynScore`, `minSynSize`,
+/// `minSynAli`).
+const SYN_KEEP_SCORE: f64 = 200_000.0;
+const SYN_KEEP_T_SIZE: u64 = 20_000;
+const SYN_KEEP_ALI: f64 = 10_000.0;
+
+/// Whether a fill of `t_size` target bases whose key/value fields (after the six leading
+/// ones) are `extras` is one that UCSC's syntenic net (`netFilter -syn`) leaves out: of
+/// `type nonSyn` and smaller than a fill kept whatever its type. Such a fill marks a full
+/// net; a fill without a `type` (a net not classified by `netSyntenic`) is not one.
+fn left_out_of_syntenic_net<'l>(t_size: u64, mut extras: impl Iterator<Item = &'l str>) -> bool {
+    let (mut non_syntenic, mut score, mut ali) = (false, 0.0f64, 0.0f64);
+    while let (Some(key), Some(value)) = (extras.next(), extras.next()) {
+        match key {
+            "type" => non_syntenic = value == "nonSyn",
+            "score" => score = value.parse().unwrap_or(0.0),
+            "ali" => ali = value.parse().unwrap_or(0.0),
+            _ => {}
+        }
+    }
+    non_syntenic && !(score >= SYN_KEEP_SCORE && t_size >= SYN_KEEP_T_SIZE && ali >= SYN_KEEP_ALI)
 }
 
 /// Whether `[start, start + len)` ends within `size` (an end beyond `u64` does not).
@@ -1317,6 +1364,42 @@ mod tests {
         assert_eq!(summary.segments, 5);
         assert_eq!(summary.aligned_bases, 10 + 40 + 25 + 25 + 10);
         assert_eq!(segs[4], seg(100, 10, 0, 200, 10, Strand::Plus));
+    }
+
+    #[test]
+    fn fills_the_syntenic_net_leaves_out_are_counted() {
+        // In the gap of a top fill: a small nonSyn fill, which `netFilter -syn` removes,
+        // and a nonSyn fill large enough that it keeps it whatever its type; then a fill
+        // without a type (not classified by netSyntenic) and a small nonSyn fill on a
+        // skipped chromosome
+        let text = "net chr1 100000\n fill 0 60000 chrA + 0 60000 id 1 score 900000 ali 50000 \
+                    type top\n  gap 100 50000 chrA + 100 10\n   fill 200 400 chrB + 0 300 id 2 \
+                    score 5000 ali 280 qDup 0 type nonSyn\n    gap 300 50 chrB + 100 100\n   \
+                    fill 1000 30000 chrB + 1000 30000 id 3 score 250000 ali 12000 type nonSyn\n \
+                    fill 70000 500 chrA + 70000 500 id 4\n fill 80000 10 chrZ + 0 10 id 5 \
+                    score 9 ali 9 type nonSyn\n";
+        let (segs, summary) = segments(text, true).unwrap();
+        assert_eq!(segs.len(), 6);
+        assert_eq!(summary.non_syntenic_fills, 1);
+        // target 200-300 against chrB 0-100, target 350-600 against chrB 200-300
+        assert_eq!(summary.non_syntenic_bases, 100 + 100);
+        assert_eq!(summary.fills, 5);
+        for (extras, left_out) in [
+            ("type nonSyn score 199999 ali 10000", true),
+            ("type nonSyn score 200000 ali 9999", true),
+            ("score 200000 ali 10000 type nonSyn", false),
+            ("type nonSyn", true),
+            ("type syn score 1 ali 1", false),
+            ("type inv", false),
+            ("score 1 ali 1", false),
+        ] {
+            let left = left_out_of_syntenic_net(20_000, extras.split_ascii_whitespace());
+            assert_eq!(left, left_out, "{extras}");
+        }
+        assert!(left_out_of_syntenic_net(
+            19_999,
+            "type nonSyn score 300000 ali 15000".split_ascii_whitespace()
+        ));
     }
 
     #[test]

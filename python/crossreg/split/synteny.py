@@ -314,6 +314,7 @@ def split_genomes(
         warnings=list(out["warnings"])
         + _unaligned_genome_warnings(genomes, nets)
         + _idle_net_warnings(nets, out["nets"])
+        + _full_net_warnings(nets, out["nets"])
         + _threshold_warnings(out["link_bases"], min_aligned, region_size),
     )
 
@@ -367,5 +368,25 @@ def _idle_net_warnings(
                 f"the sizes, so it joined no regions; check that the net's target is "
                 f"'{net.target}' and its query '{net.query}' (--net TARGET,QUERY=FILE) and "
                 "that both sizes files name chromosomes as the net does"
+            )
+    return warnings
+
+
+def _full_net_warnings(
+    nets: Sequence[NetSpec], summaries: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """A warning for each net holding ``nonSyn`` fills that UCSC's syntenic net
+    (``netFilter -syn``) leaves out: the full net, whose non-syntenic alignments
+    (paralogues, processed pseudogenes) were counted as if orthologous."""
+    warnings = []
+    for net, summary in zip(nets, summaries, strict=True):
+        if summary["non_syntenic_fills"]:
+            warnings.append(
+                f"net {net.path} holds nonSyn fills that the syntenic net leaves out "
+                f"(netFilter -syn): {summary['non_syntenic_fills']:,} of them, aligning "
+                f"{summary['non_syntenic_bases']:,} bp, were counted, so this looks like the "
+                "full net, whose non-syntenic alignments (paralogues, processed pseudogenes) "
+                "may join regions that are not orthologous; give the syntenic net "
+                f"({net.target}.{net.query}.syn.net.gz) instead"
             )
     return warnings

@@ -83,6 +83,8 @@ fn split_genomes<'py>(
             d.set_item("aligned_bases", s.aligned_bases)?;
             d.set_item("skipped_fills", s.skipped_fills)?;
             d.set_item("skipped_chroms", s.skipped_chroms.clone())?;
+            d.set_item("non_syntenic_fills", s.non_syntenic_fills)?;
+            d.set_item("non_syntenic_bases", s.non_syntenic_bases)?;
             Ok(d)
         })
         .collect::<PyResult<Vec<_>>>()?;
