@@ -275,6 +275,7 @@ def test_real_assembly_sizes_and_ucsc_scaffold_names(
     ]  # fmt: skip
     assert main(args) == 1
     assert "chromosome 'chrUn_JH584304' is not in the sizes of genome 'mm10'" in logs.text
+    assert "did you mean 'JH584304.1'? The net names the scaffold as UCSC does" in logs.text
     assert "hg38.mm10.net:4" in logs.text
     assert main([*args, "--skip-unknown-chroms"]) == 0
     report = json.loads((tmp_path / "out" / "split.json").read_text())
