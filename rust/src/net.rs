@@ -13,7 +13,9 @@
 //! ```
 //!
 //! Fill and gap lines start with `tStart tSize qChrom qStrand qStart qSize` and go on with
-//! key/value pairs, which are ignored. Query coordinates are forward-strand coordinates on
+//! key/value pairs, of which only a fill's `type`, `score` and `ali` are read, to count the
+//! `nonSyn` fills that UCSC's syntenic net leaves out (they mark a full net; every fill is
+//! reported whatever its type). Query coordinates are forward-strand coordinates on
 //! both strands (kent's `chainNet` converts minus-strand chain coordinates back with
 //! `reverseIntRange` before writing; `netToAxt` reads `[qStart, qStart + qSize)` and
 //! reverse-complements it). On the minus strand the query position therefore decreases
