@@ -1042,3 +1042,56 @@ def test_a_resume_of_an_output_whose_metadata_is_cut_short_scores_it_again(work,
     assert f"{out}: its record of the settings, {meta}, cannot be read (" in logs.text
     assert "earlier crossreg" not in logs.text
     assert same_bytes(clean, out)
+
+
+def test_a_resume_under_torchrun_of_a_merged_run_scores_nothing(work, whole, monkeypatch, logs):
+    """A torchrun job requeued after its ranks finished and one merged: before, each rank
+    found its shard file gone (deleted by the merge) and scored its share again."""
+    out = work / "requeued" / "ranks.h5"
+    out.parent.mkdir()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    for rank in (1, 0):
+        monkeypatch.setenv("RANK", str(rank))
+        assert _sad(work, out) == 0
+    written = _outputs(out)
+    assert out.with_name("ranks.top_variants.png").name in written
+    real, scored = sad.score_stats, []
+    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: scored.append(1) or real(*a, **k))
+    for rank in (0, 1):
+        monkeypatch.setenv("RANK", str(rank))
+        with logs.at_level(logging.INFO, logger="crossreg"):
+            assert _sad(work, out, "--resume") == 0
+    assert not scored
+    assert logs.text.count(f"{out} is complete for these settings; nothing to do") == 2
+    assert _outputs(out) == written and not list(out.parent.glob("ranks.shard-*"))
+    out.with_name("ranks.top_variants.png").unlink()  # a stop while drawing: rank 0 draws it
+    for rank in (1, 0):
+        monkeypatch.setenv("RANK", str(rank))
+        assert _sad(work, out, "--resume") == 0
+        assert out.with_name("ranks.top_variants.png").exists() == (rank == 0)
+    assert not scored
+
+
+def test_a_resume_under_torchrun_scores_only_the_shards_not_written(work, whole, monkeypatch):
+    """Rank 1 finished its shard and rank 0 was stopped: the requeued rank 1 keeps its
+    shard (before: scored again), rank 0 scores its own and merges."""
+    out = work / "half" / "ranks.h5"
+    out.parent.mkdir()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert _sad(work, out) == 0
+    with h5py.File(out.with_name("ranks.shard-1-of-2.h5"), "r") as h5:
+        theirs = len(h5["snp"])
+    real, scored = sad.score_stats, []
+
+    def counted(model, alleles, *args, **kwargs):
+        scored.append(len(alleles))
+        return real(model, alleles, *args, **kwargs)
+
+    monkeypatch.setattr(sad, "score_stats", counted)
+    assert _sad(work, out, "--resume") == 0  # rank 1 again
+    assert not scored and not out.exists()
+    monkeypatch.setenv("RANK", "0")
+    assert _sad(work, out, "--resume") == 0
+    assert 0 < theirs < 10 and sum(scored) == 10 - theirs  # rank 0's share alone
+    assert same_bytes(whole, out) and not list(out.parent.glob("ranks.shard-*"))

@@ -173,7 +173,9 @@ def write_sad(
     scoring (a ValueError) removes the chunks, since the corrected rerun cannot resume.
     With `resume` and no chunks, a finished `out` that records these settings
     (:func:`finished_output`) is left as it is (one of other settings is refused naming
-    them); outside ``torchrun``, whose merged file is scored again.
+    them); under ``torchrun``, a rank whose shard file of this run is written scores it
+    not again, and one with neither chunks nor shard file finds the job's merged `out`
+    so, as the merge left it.
     `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the records on the
     FASTA (join the shards with :func:`crossreg.variants.sad_files.merge_shards`); under
     ``torchrun`` each process scores its rank's shard into ``OUT.shard-i-of-n`` and the
@@ -222,17 +224,23 @@ def write_sad(
     run = run_record(settings, shard, model)
     attrs["settings"] = json.dumps(run, sort_keys=True)
     if resume and ranked is None and finished_output(target, run):
-        from crossreg.variants.sad_figures import draw_figures, figure_files
-
-        if plots and any(not p.exists() for p in figure_files(target, svg=svg)):
-            draw_figures(target, plots=plots, svg=svg, title=head)  # a stop while drawing
+        _draw_missing(target, plots, svg, head)
         return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
-    scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
-    store = ChunkStore(target)
-    key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
-    state = store.open(key, resume=resume, total=plan.alleles)
-    state = _score_run(scorer, store, state, plan, vcf, chunk_size, out.suffix)
-    write_outputs(target, store, state, scorer, targets, attrs)
+    if resume and ranked is not None and _merged_already(out, target, attrs, settings, model):
+        whole = survey.plan(0, kept)  # the job's, as the rank that merged reported it
+        first = ranked.index == 0  # one rank draws what is missing and logs the run
+        if first:
+            _draw_missing(out, plots, svg, head)
+        return SadRun(out, whole.alleles, len(targets), skipped, stats, whole.skipped, first)
+    if resume and ranked is not None and _shard_kept(target, attrs["run_settings"]):
+        log.info("%s is complete for these settings; not scored again", target)
+    else:
+        scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
+        store = ChunkStore(target)
+        key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
+        state = store.open(key, resume=resume, total=plan.alleles)
+        state = _score_run(scorer, store, state, plan, vcf, chunk_size, out.suffix)
+        write_outputs(target, store, state, scorer, targets, attrs)
     merged = (
         merge_when_complete(out, ranked.count, attrs["run_settings"])
         if ranked is not None
@@ -281,6 +289,32 @@ def _recorded_run(out: Path, last: Path) -> Recorded:
     except (OSError, UnicodeDecodeError, ValueError) as err:  # a JSONDecodeError, a damaged .h5
         return Unreadable(last, str(err))
     return settings_object(last, before)
+
+
+def _draw_missing(out: Path, plots: bool, svg: bool, head: str) -> None:
+    """Draw the figures of the finished output `out` that are missing (a stop while
+    drawing them), titled with the `head` that scored."""
+    from crossreg.variants.sad_figures import draw_figures, figure_files
+
+    if plots and any(not p.exists() for p in figure_files(out, svg=svg)):
+        draw_figures(out, plots=plots, svg=svg, title=head)
+
+
+def _merged_already(
+    out: Path,
+    target: Path,
+    attrs: dict[str, object],
+    settings: dict[str, object],
+    model: SeqNN,
+) -> bool:
+    """Under ``torchrun``, with ``--resume``: whether the job's output `out` is finished
+    for these `settings` (:func:`finished_output`, as a run of no shard records them) and
+    this rank has nothing left to do: no chunks of its shard `target` kept, and no shard
+    file of this run (with these `attrs`) waiting to be merged. The shard is looked at
+    first: the rank that merges writes `out` before it deletes the shards."""
+    if partial_dir(target).exists() or _shard_kept(target, attrs["run_settings"]):
+        return False
+    return finished_output(out, run_record(settings, None, model))
 
 
 def _where_written(
@@ -495,3 +529,16 @@ def _written_by(shard: Path, settings: object) -> bool:
     too) and records the run `settings` hash."""
     last = shard if shard.suffix == ".h5" else metadata_path(shard)
     return shard.exists() and last.exists() and read_attrs(shard).get("run_settings") == settings
+
+
+def _shard_kept(shard: Path, settings: object) -> bool:
+    """Under ``torchrun``, with ``--resume``: whether this rank's shard file is written
+    whole by this run (:func:`_written_by` its `settings` hash) and no run is writing it
+    again (no ``OUT.partial/``), so that it need not be scored again. One that cannot be
+    read (damaged, or deleted by the rank that merges as it is read) is not."""
+    if partial_dir(shard).exists():
+        return False
+    try:
+        return _written_by(shard, settings)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
