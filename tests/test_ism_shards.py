@@ -202,6 +202,9 @@ def test_a_shard_scored_again_with_another_chunk_size_merges_and_says_so(work, w
         {"shard": "0/2", "chunk_size": 2, "batch_size": 16, "device": "cpu", "sites": [0, 2]},
         {"shard": "1/2", "chunk_size": 1, "batch_size": 16, "device": "cpu", "sites": [2, 5]},
     ]
+    claimed, whole_run = (json.loads(str(a.pop("settings"))) for a in (attrs, one_run))
+    assert claimed.pop("chunk_size") == [1, 2] and whole_run.pop("chunk_size") == 2
+    assert claimed == whole_run  # before: the first shard's chunk size, 2
     assert attrs.keys() == one_run.keys()
     assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
 
@@ -229,6 +232,10 @@ def test_a_shard_scored_again_with_a_smaller_batch_size_merges_and_says_so(work,
         {"shard": "0/2", "chunk_size": 2, "batch_size": 16, "device": "cpu", "sites": [0, 2]},
         {"shard": "1/2", "chunk_size": 2, "batch_size": 5, "device": "cpu", "sites": [2, 5]},
     ]
+    claimed, whole_run = (json.loads(str(a.pop("settings"))) for a in (attrs, one_run))
+    assert claimed["options"].pop("batch_size") == [5, 16]
+    assert whole_run["options"].pop("batch_size") == 16
+    assert claimed == whole_run  # before: the first shard's batch size, 16
     assert attrs.keys() == one_run.keys()
     assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
 

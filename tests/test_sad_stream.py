@@ -826,6 +826,8 @@ def test_a_shard_scored_again_with_a_smaller_batch_size_merges_and_says_so(work,
     assert layout == [
         {"shard": f"{i}/3", "batch_size": size, "device": "cpu"} for i, size in enumerate([8, 8, 1])
     ]
+    assert json.loads(str(attrs.pop("settings")))["options"]["batch_size"] == [1, 8]
+    one_run.pop("settings")  # the rest of it: test_a_merged_files_settings_claim_...
     assert one_run["device"] == "cpu" and attrs.keys() == one_run.keys()
     assert all(np.array_equal(attrs[k], one_run[k]) for k in attrs)
 
@@ -1095,3 +1097,26 @@ def test_a_resume_under_torchrun_scores_only_the_shards_not_written(work, whole,
     assert _sad(work, out, "--resume") == 0
     assert 0 < theirs < 10 and sum(scored) == 10 - theirs  # rank 0's share alone
     assert same_bytes(whole, out) and not list(out.parent.glob("ranks.shard-*"))
+
+
+def _settings(path: Path) -> dict[str, Any]:
+    return json.loads(str(_attrs(path)["settings"]))
+
+
+def test_a_merged_files_settings_claim_the_batch_sizes_its_shards_differ_in(work, whole, tmp_path):
+    """Shard 2/3 scored again with --batch-size 1: before, the merged file's settings
+    said the first shard's batch size, 8, so that a --resume with 8 found it "complete
+    for these settings", though a third of it was batched by 1."""
+    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+    for i, path in enumerate(shards):
+        smaller = ["--batch-size", "1"] if i == 2 else []
+        assert _sad(work, path, "--shard", f"{i}/3", "--no-plots", *smaller) == 0
+    merged = tmp_path / "merged.h5"
+    assert _run(["sad-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
+    claimed, one_run = _settings(merged), _settings(whole)
+    assert claimed["options"].pop("batch_size") == [1, 8]
+    one_run["options"].pop("batch_size")
+    assert claimed == one_run  # the shard None, as a run of no shard records it
+    with pytest.raises(ValueError) as refused:
+        _sad(work, merged, "--no-plots", "--resume")
+    assert "(--batch-size [1, 8] then, 8 now)" in str(refused.value)

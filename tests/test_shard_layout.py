@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from crossreg.io.identity import settings_hash
-from crossreg.variants.shard_layout import layout_attrs, scored_alike
+from crossreg.variants.shard_layout import layout_attrs, merged_settings, scored_alike
 
 
 def _shard(
@@ -66,3 +66,19 @@ def test_a_shard_that_recorded_no_device_is_not_given_the_others():
         "cpu",
         None,
     ]
+
+
+def test_the_merged_settings_list_only_the_values_the_shards_differ_in():
+    def run(shard: str, batch: int, device: object, chunk: int = 2) -> dict:
+        options = {"batch_size": batch, "device": device, "rc": True}
+        return {"options": options, "chunk_size": chunk, "width": 4, "shard": shard}
+
+    alike = [run("0/2", 8, "cpu"), run("1/2", 8, "cpu")]
+    assert merged_settings(alike) == {**run("None", 8, "cpu")}
+    mixed = [run("0/3", 16, "cuda"), run("1/3", 4, ["cpu", "cuda"], 1), run("2/3", 16, "cpu")]
+    assert merged_settings(mixed) == {
+        "options": {"batch_size": [4, 16], "device": ["cpu", "cuda"], "rc": True},
+        "chunk_size": [1, 2],
+        "width": 4,
+        "shard": "None",
+    }

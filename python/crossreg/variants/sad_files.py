@@ -53,6 +53,7 @@ from crossreg.variants.sad_stream import SAD_INPUTS, setting_changes
 from crossreg.variants.shard_layout import (
     devices_recorded,
     layout_attrs,
+    merged_settings,
     recorded_settings,
     scored_alike,
     without_rounding,
@@ -364,13 +365,16 @@ def read_attrs(path: Path) -> dict[str, object]:
 
 def merged_attrs(metas: Sequence[Mapping[str, object]], unit: str) -> dict[str, object]:
     """The attributes of the file the shards make: the first's without the shard keys,
-    per-shard counts summed, and what the shards differ in
+    per-shard counts summed, the whole run's ``settings``
+    (:func:`~crossreg.variants.shard_layout.merged_settings`; none where a shard recorded
+    none, as an earlier crossreg's), and what the shards differ in
     (:func:`~crossreg.variants.shard_layout.layout_attrs`, each shard's share of the run
     counted in `unit`)."""
     attrs = {key: value for key, value in metas[0].items() if key not in SHARD_ATTRS}
-    if "settings" in attrs:  # the shards' own, but of the whole run: a run of no shard
-        whole = json.loads(str(attrs["settings"])) | {"shard": str(None)}
-        attrs["settings"] = json.dumps(whole, sort_keys=True)
+    runs = [run for run in (recorded_settings(meta, "settings") for meta in metas) if run]
+    attrs.pop("settings", None)
+    if len(runs) == len(metas):
+        attrs["settings"] = json.dumps(merged_settings(runs), sort_keys=True)
     for key in SUMMED_ATTRS:
         if key in attrs:
             attrs[key] = sum(int(meta[key]) for meta in metas)  # type: ignore[call-overload]

@@ -10,13 +10,15 @@ with a smaller ``--batch-size`` after running out of GPU memory, an ISM shard wi
 float rounding. Shards may also have read their inputs at other paths (copies staged on
 each node) and run on other devices (:data:`PLACE_ATTRS`). The merged file is the bytes
 one run writes when the shards agree in all of these; otherwise it records what differs
-(:func:`layout_attrs`), so that it claims only what holds.
+(:func:`layout_attrs`), and its ``settings`` the values the shards differ in
+(:func:`merged_settings`), so that it claims only what holds.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,11 +32,14 @@ PLACE_ATTRS = ("model", "fasta", "vcf", "source", "gtf", "device")
 DEVICE_SETTING = "device"
 
 
-def recorded_settings(meta: Mapping[str, object]) -> dict[str, object] | None:
-    """The settings a shard recorded (``shard_settings``), or None for a file without them
-    (or with settings that do not parse)."""
+def recorded_settings(
+    meta: Mapping[str, object], key: str = "shard_settings"
+) -> dict[str, object] | None:
+    """The settings a shard recorded (``shard_settings``, or the run's ``settings`` a
+    ``--resume`` compares), or None for a file without them (or with settings that do
+    not parse)."""
     try:
-        settings = json.loads(str(meta["shard_settings"]))
+        settings = json.loads(str(meta[key]))
     except (KeyError, json.JSONDecodeError):
         return None
     return settings if isinstance(settings, dict) else None
@@ -115,3 +120,32 @@ def _placed(
         entry["device"] = str(meta["device"])
     entry[unit] = [int(x) for x in np.asarray(meta["shard_records"])]
     return entry
+
+
+def merged_settings(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``settings`` of the file merged from shards that recorded `runs` (each one's
+    ``settings``, in order): the whole run's (``shard`` ``None``), with a setting they
+    differ in, which :func:`scored_alike` allows (a :data:`ROUNDING_SETTINGS` value, the kind
+    of device among ``options``), as the list of their values, ascending, so that it claims
+    only what holds (a ``--resume`` of the merged file then names it: ``--batch-size
+    [1, 8] then, 8 now``)."""
+    merged: dict[str, Any] = {**runs[0], "shard": str(None)}
+    options = [run.get("options", {}) for run in runs]
+    if isinstance(merged.get("options"), dict):
+        merged["options"] = dict(merged["options"])
+        for key in (*ROUNDING_SETTINGS, DEVICE_SETTING):
+            if key in merged["options"]:
+                merged["options"][key] = _values([held.get(key) for held in options])
+    for key in ROUNDING_SETTINGS:
+        if key in merged:
+            merged[key] = _values([run.get(key) for run in runs])
+    return merged
+
+
+def _values(held: Sequence[Any]) -> Any:
+    """The one value of `held`, or their distinct values (a list among them counted as
+    its values: a shard scored on several kinds of device), ascending."""
+    if all(value == held[0] for value in held):
+        return held[0]
+    found = {item for value in held for item in (value if isinstance(value, list) else [value])}
+    return sorted(found, key=lambda item: (str(type(item)), item))
