@@ -234,3 +234,29 @@ def test_a_stop_while_drawing_says_a_resume_draws_the_figures(
     assert _run([*argv, "--resume"]) == 0
     assert len(list(ism.figures_folder(out).glob("*.png"))) == SITES
     assert out.read_bytes() == unbroken.read_bytes()
+
+
+def test_a_run_resumed_on_another_device_records_both(work, unbroken, tmp_path, monkeypatch):
+    """Stopped on a GPU node, resumed on a CPU node: before, the file recorded only the
+    CPU, as if every site were scored there."""
+    out = tmp_path / "moved.h5"
+    gpu = "cuda: NVIDIA H100 80GB HBM3"
+    real, chunks = ism._site_effects, []
+
+    def stopped(*args, **kwargs):
+        chunks.append(1)
+        if len(chunks) == 3:  # two chunks kept
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ism, "_site_effects", stopped)
+    monkeypatch.setattr(ism, "device_label", lambda device: gpu)
+    with pytest.raises(Interrupted, match="4 of 12 sites kept"):
+        _run(_argv(work, out))
+    monkeypatch.undo()  # the real scoring and device
+    assert _run([*_argv(work, out), "--resume"]) == 0
+    with h5py.File(out, "r") as h5, h5py.File(unbroken, "r") as whole:
+        assert list(h5.attrs["device"]) == [gpu, "cpu"]
+        assert json.loads(h5.attrs["settings"])["options"]["device"] == ["cpu", "cuda"]
+        for name in ("sum", "center"):  # all scored on the CPU here
+            assert np.array_equal(h5[name][()], whole[name][()], equal_nan=True)

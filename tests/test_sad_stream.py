@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 
 from crossreg.cli import build_parser, main
+from crossreg.errors import Interrupted
 from crossreg.runlog import RUNS_FILE, read_runs
 from crossreg.shard import Shard
 from crossreg.variants import sad
 from crossreg.variants.sad_read import read_sad
+from crossreg.variants.sad_stream import ChunkStore, scored_on
 from tests.pipeline import within_float16_rounding
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
@@ -1120,3 +1122,55 @@ def test_a_merged_files_settings_claim_the_batch_sizes_its_shards_differ_in(work
     with pytest.raises(ValueError) as refused:
         _sad(work, merged, "--no-plots", "--resume")
     assert "(--batch-size [1, 8] then, 8 now)" in str(refused.value)
+
+
+def test_a_run_resumed_on_another_device_records_both(work, whole, tmp_path, monkeypatch):
+    """Stopped on a GPU node, resumed on a CPU node: before, the file recorded only the
+    CPU (``device``) and the kind ``cpu`` (``settings``), as if all were scored there."""
+    out = tmp_path / "moved.h5"
+    gpu = "cuda: NVIDIA H100 80GB HBM3"
+    _ctrl_c_at_third_chunk(monkeypatch)
+    monkeypatch.setattr(sad, "device_label", lambda device: gpu)
+    argv = ["--shard", "0/2", "--chunk-size", "1", "--no-plots"]
+    with pytest.raises(Interrupted, match="2 of 4 alleles kept"):
+        _sad(work, out, *argv)
+    monkeypatch.undo()  # the real scoring and device
+    assert _sad(work, out, *argv, "--resume") == 0
+    attrs = _attrs(out)
+    assert list(attrs["device"]) == [gpu, "cpu"]
+    assert _settings(out)["options"]["device"] == ["cpu", "cuda"]
+    other = tmp_path / "other.h5"
+    assert _sad(work, other, "--shard", "1/2", "--no-plots") == 0
+    merged = tmp_path / "merged.h5"
+    assert _run(["sad-merge", "--no-plots", "--out", str(merged), str(out), str(other)]) == 0
+    attrs = _attrs(merged)
+    assert list(attrs["device"]) == [gpu, "cpu", "cpu"]  # each shard's devices in turn
+    layout = json.loads(str(attrs["shard_layout"]))
+    assert [entry["device"] for entry in layout] == [[gpu, "cpu"], "cpu"]
+    assert _settings(merged)["options"]["device"] == ["cpu", "cuda"]
+    mine, theirs = _datasets(merged), _datasets(whole)
+    assert all(np.array_equal(mine[k], theirs[k]) for k in theirs)  # all on the CPU here
+
+
+def test_the_store_counts_each_device_that_finished_a_chunk(tmp_path):
+    """A run stopped on one device and resumed on another: both scored its chunks."""
+    batch = {"SAD": np.ones((2, 3), np.float32)}
+    state = None
+    for device in ("cuda: X", "cuda: X", "cpu"):
+        store = ChunkStore(tmp_path / "s.h5", device=device)
+        state = store.open({"stats": ["SAD"]}, resume=state is not None, total=6)
+        with store.chunk(state, 2, "f2") as writer:
+            writer.add(batch, ["SAD"])
+        state = store.commit(state, 2, 2, 0)
+    assert state is not None and state.devices == ("cuda: X", "cpu") == store.saved().devices
+    run = {"options": {"device": "cpu", "batch_size": 8}, "shard": "None"}
+    recorded = scored_on(run, state.devices, "cpu")
+    assert recorded["device"] == ["cuda: X", "cpu"]
+    assert json.loads(str(recorded["settings"]))["options"] == {
+        "device": ["cpu", "cuda"],
+        "batch_size": 8,
+    }
+    assert scored_on(run, (), "cpu") == {
+        "device": "cpu",
+        "settings": json.dumps(run, sort_keys=True),
+    }

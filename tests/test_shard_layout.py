@@ -68,6 +68,16 @@ def test_a_shard_that_recorded_no_device_is_not_given_the_others():
     ]
 
 
+def test_a_shard_scored_on_several_devices_lists_them_in_the_merge():
+    resumed = _shard(0, 8, device=np.array(["cuda: X", "cpu"], dtype=object))  # as h5py reads
+    attrs = layout_attrs([resumed, _shard(1, 8, device="cpu")], "records")
+    assert attrs["device"] == ["cuda: X", "cpu", "cpu"]  # each shard's devices in turn
+    layout = json.loads(str(attrs["shard_layout"]))
+    assert [entry["device"] for entry in layout] == [["cuda: X", "cpu"], "cpu"]
+    both = [_shard(i, 8, device=["cuda: X", "cpu"]) for i in range(2)]
+    assert layout_attrs(both, "records")["device"] == ["cuda: X", "cpu"] * 2
+
+
 def test_the_merged_settings_list_only_the_values_the_shards_differ_in():
     def run(shard: str, batch: int, device: object, chunk: int = 2) -> dict:
         options = {"batch_size": batch, "device": device, "rc": True}

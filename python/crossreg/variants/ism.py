@@ -111,6 +111,7 @@ from crossreg.variants.sad_stream import (
     refuse_partial,
     refuse_shard_under_torchrun,
     run_settings,
+    scored_on,
     shard_attrs,
 )
 
@@ -460,7 +461,7 @@ def write_ism(
         settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
         attrs |= shard_attrs(shard, settings, first, last)
         settings = {**settings, "shard": str(shard)}
-    store = ChunkStore(out, unit="sites")
+    store = ChunkStore(out, unit="sites", device=str(attrs["device"]))
     state = store.open(settings, resume=resume, total=len(sites))
     with kept_when_stopped(store, len(sites)):
         done = state.alleles_done
@@ -469,6 +470,7 @@ def write_ism(
             state = _score_chunks(
                 model, scored, genome, head, stats, options, store, state, chunk_size, meter
             )
+        attrs |= scored_on(run, state.devices, str(attrs["device"]))
         with atomic_path(out) as tmp:
             fields = site_fields(sites, span_starts(sites, seq_length, width), scored.spans, kept)
             write_ism_h5(tmp, fields, store.parts(state), stats, attrs)

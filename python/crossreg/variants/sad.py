@@ -78,6 +78,7 @@ from crossreg.variants.sad_stream import (
     refuse_partial,
     refuse_shard_under_torchrun,
     run_settings,
+    scored_on,
     setting_changes,
     shard_attrs,
     shard_output,
@@ -236,10 +237,11 @@ def write_sad(
         log.info("%s is complete for these settings; not scored again", target)
     else:
         scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
-        store = ChunkStore(target)
+        store = ChunkStore(target, device=str(attrs["device"]))
         key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
         state = store.open(key, resume=resume, total=plan.alleles)
         state = _score_run(scorer, store, state, plan, vcf, chunk_size, out.suffix)
+        attrs |= scored_on(run, state.devices, str(attrs["device"]))
         write_outputs(target, store, state, scorer, targets, attrs)
     merged = (
         merge_when_complete(out, ranked.count, attrs["run_settings"])

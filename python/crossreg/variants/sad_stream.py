@@ -61,6 +61,7 @@ from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.progress import progress
 from crossreg.shard import Shard
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts
+from crossreg.variants.shard_layout import DEVICE_SETTING
 
 if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions
@@ -272,6 +273,24 @@ def run_settings(
     }
 
 
+def scored_on(run: Mapping[str, Any], devices: Sequence[str], device: str) -> dict[str, object]:
+    """What an output records of the devices that scored it: `devices`, those that scored
+    its chunks in the order they first did (:attr:`StoreState.devices`; none recorded:
+    `device`, this process's), as ``device``, the one device or the list of them, and
+    ``settings``, its `run` record (:func:`crossreg.variants.sad.run_record`) with the
+    kinds of device (``options.device``: ``cuda`` of ``cuda: NVIDIA H100``, as
+    :func:`~crossreg.model.inference.device_label` writes it) as the list of them,
+    ascending, when there are several (a run resumed on a node of another kind)."""
+    scored = list(devices) or [device]
+    kinds = sorted({label.split(":")[0] for label in scored})
+    if len(kinds) > 1:
+        run = {**run, "options": {**run["options"], DEVICE_SETTING: kinds}}
+    return {
+        "device": scored[0] if len(scored) == 1 else scored,
+        "settings": json.dumps(run, sort_keys=True),
+    }
+
+
 def partial_dir(out: Path) -> Path:
     """``OUT.partial/``: the finished chunks of a run being written, and its progress."""
     return out.with_name(out.name + ".partial")
@@ -293,13 +312,16 @@ def refuse_partial(out: Path, inputs: str = SAD_INPUTS) -> None:
 
 @dataclass(frozen=True)
 class StoreState:
-    """How far a run is: records, alleles and chunks finished, gene rows written."""
+    """How far a run is: records, alleles and chunks finished, gene rows written, and the
+    devices that scored the chunks, in the order they first did (a run resumed on another
+    node has several; :func:`~crossreg.model.inference.device_label` names each)."""
 
     settings: str
     records_done: int = 0
     alleles_done: int = 0
     chunks_done: int = 0
     gene_rows: int = 0
+    devices: tuple[str, ...] = ()
 
 
 class ChunkWriter:
@@ -407,12 +429,15 @@ def _shown(value: object) -> str:
 
 class ChunkStore:
     """``OUT.partial/``: one directory per finished chunk and ``progress.json``; `unit`
-    names what the chunks count (alleles for SAD) in the log."""
+    names what the chunks count (alleles for SAD) in the log; `device`, where given, is
+    the device this process scores on (:func:`~crossreg.model.inference.device_label`),
+    counted among the state's devices with each chunk it finishes."""
 
-    def __init__(self, out: Path, unit: str = "alleles") -> None:
+    def __init__(self, out: Path, unit: str = "alleles", device: str | None = None) -> None:
         self.root = partial_dir(out)
         self.progress_path = self.root / "progress.json"
         self.unit = unit
+        self.device = device
 
     def open(self, settings: Mapping[str, object], *, resume: bool, total: int) -> StoreState:
         """Start afresh, or with `resume` continue a store left by the same `settings`
@@ -462,8 +487,10 @@ class ChunkStore:
         return "; ".join(setting_changes(before, now)) or "the recorded settings"
 
     def saved(self) -> StoreState:
-        """The state of the last finished chunk, as ``progress.json`` records it."""
-        return StoreState(**json.loads(self.progress_path.read_text()))
+        """The state of the last finished chunk, as ``progress.json`` records it (one of an
+        earlier crossreg records no devices)."""
+        saved = json.loads(self.progress_path.read_text())
+        return StoreState(**saved | {"devices": tuple(saved.get("devices", ()))})
 
     def chunk_names(self, state: StoreState) -> list[str]:
         """The directory names of the finished chunks, in order."""
@@ -489,13 +516,18 @@ class ChunkStore:
             raise
 
     def commit(self, state: StoreState, records: int, alleles: int, gene_rows: int) -> StoreState:
-        """Count one more finished chunk (after its directory is in place)."""
+        """Count one more finished chunk (after its directory is in place), and the store's
+        device among those that scored."""
+        devices = state.devices
+        if self.device is not None and self.device not in devices:
+            devices = (*devices, self.device)
         state = dataclasses.replace(
             state,
             records_done=state.records_done + records,
             alleles_done=state.alleles_done + alleles,
             chunks_done=state.chunks_done + 1,
             gene_rows=state.gene_rows + gene_rows,
+            devices=devices,
         )
         self._save(state)
         return state

@@ -8,10 +8,11 @@ with a smaller ``--batch-size`` after running out of GPU memory, an ISM shard wi
 ``--chunk-size``) or given another ``--device`` (``cpu`` on one node, ``auto`` on another:
 :data:`DEVICE_SETTING`, when both recorded the device they ran on) are one run's, to
 float rounding. Shards may also have read their inputs at other paths (copies staged on
-each node) and run on other devices (:data:`PLACE_ATTRS`). The merged file is the bytes
-one run writes when the shards agree in all of these; otherwise it records what differs
-(:func:`layout_attrs`), and its ``settings`` the values the shards differ in
-(:func:`merged_settings`), so that it claims only what holds.
+each node, :data:`PATH_ATTRS`) and run on other devices (``device``, one or, for a shard
+resumed on another node, several). The merged file is the bytes one run writes when the
+shards agree in all of these; otherwise it records what differs (:func:`layout_attrs`),
+and its ``settings`` the values the shards differ in (:func:`merged_settings`), so that it
+claims only what holds.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import numpy as np
 #: The settings that change scores only by float rounding: how many sequences are batched
 #: together (``options.batch_size``) and, for ISM, how many sites a chunk holds.
 ROUNDING_SETTINGS = ("chunk_size", "batch_size")
-#: The attributes that say where a run read an input (its path) or ran (``device``).
-PLACE_ATTRS = ("model", "fasta", "vcf", "source", "gtf", "device")
+#: The attributes that say where a run read an input (its path).
+PATH_ATTRS = ("model", "fasta", "vcf", "source", "gtf")
 #: The inference option ``--device`` as given (``auto``, ``cpu``, ``cuda:1``): it changes
 #: scores only by float rounding, and a shard records the device it ran on (``device``).
 DEVICE_SETTING = "device"
@@ -84,26 +85,40 @@ def rounding(meta: Mapping[str, object]) -> dict[str, int]:
     return {key: int(found[key]) for key in ROUNDING_SETTINGS if key in found}
 
 
+def recorded_devices(meta: Mapping[str, object]) -> list[str]:
+    """The devices a file (its attributes `meta`) records it was scored on: its ``device``,
+    one, or a list for a run resumed on another node (``[""]`` for a file of an earlier
+    crossreg that records none)."""
+    value = meta.get("device", "")
+    if isinstance(value, str):
+        return [value]
+    return [x.decode() if isinstance(x, bytes) else str(x) for x in np.asarray(value).ravel()]
+
+
 def layout_attrs(metas: Sequence[Mapping[str, object]], unit: str) -> dict[str, object]:
     """What the file merged from the shards (attributes `metas`, in order) records of how
     they differ, so that it claims only what holds: a rounding setting with several values
     as their list, ascending (``batch_sizes``, ``chunk_sizes``: the scores are one run's to
-    float rounding, not to the byte); an attribute of :data:`PLACE_ATTRS` the shards
+    float rounding, not to the byte); an attribute of :data:`PATH_ATTRS` the shards
     recorded differently as a list of each shard's (empty for a shard that recorded
-    none); and, with either, ``shard_layout``
-    (JSON: each shard's ``i/n``, rounding settings, device and `unit` ``[start, stop)`` of
-    the run's, in order). Empty when the shards agree: the merged file is then the bytes of
-    one run."""
+    none); the devices, where the shards ran on different ones or one ran on several, as
+    the list of each shard's in turn (``device``: :func:`recorded_devices`); and, with any
+    of these, ``shard_layout`` (JSON: each shard's ``i/n``, rounding settings, device (a
+    list where it ran on several) and `unit` ``[start, stop)`` of the run's, in order).
+    Empty when the shards agree: the merged file is then the bytes of one run."""
     attrs: dict[str, object] = {}
     settings = [rounding(meta) for meta in metas]
     for key in ROUNDING_SETTINGS:
         values = sorted({s[key] for s in settings if key in s})
         if len(values) > 1:
             attrs[f"{key}s"] = np.array(values, dtype=np.int64)
-    for key in PLACE_ATTRS:
+    for key in PATH_ATTRS:
         held = [str(meta.get(key, "")) for meta in metas]  # "": a shard of an earlier crossreg
         if len(set(held)) > 1:
             attrs[key] = held
+    devices = [recorded_devices(meta) for meta in metas]
+    if len({tuple(each) for each in devices}) > 1 or any(len(each) > 1 for each in devices):
+        attrs["device"] = [device for each in devices for device in each]
     if attrs:
         layout = [_placed(meta, found, unit) for meta, found in zip(metas, settings, strict=True)]
         attrs["shard_layout"] = json.dumps(layout)
@@ -117,7 +132,8 @@ def _placed(
     entry: dict[str, object] = {"shard": f"{meta['shard_index']}/{meta['shard_count']}"}
     entry |= settings
     if "device" in meta:
-        entry["device"] = str(meta["device"])
+        devices = recorded_devices(meta)
+        entry["device"] = devices[0] if len(devices) == 1 else devices
     entry[unit] = [int(x) for x in np.asarray(meta["shard_records"])]
     return entry
 
