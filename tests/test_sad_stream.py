@@ -207,6 +207,17 @@ def test_three_shards_merged_equal_one_run(work, whole, capsys):
     with pytest.raises(ValueError, match=r"into an \.h5"):
         _run(["sad-merge", "--out", str(work / "bad.tsv"), *map(str, shards)])
     assert not (work / "bad.h5").exists()
+    partial = work / "shard1.h5.partial"
+    partial.mkdir()  # shard 1/3 being scored again: before, its earlier file was merged
+    with pytest.raises(ValueError) as caught:
+        _run(["sad-merge", "--out", str(work / "bad.h5"), *map(str, shards)])
+    assert str(caught.value) == (
+        f"{shards[1]}: {partial} is beside it, so a run scoring this shard is under way or "
+        "was stopped (the file, if there is one, is an earlier run's); let it finish or "
+        "continue it with crossreg sad --resume and the same --shard, then merge"
+    )
+    partial.rmdir()
+    assert not (work / "bad.h5").exists()
 
 
 def test_sad_merge_draws_what_one_run_draws_and_drops_an_earlier_gene_table(work, whole):
@@ -1174,3 +1185,20 @@ def test_the_store_counts_each_device_that_finished_a_chunk(tmp_path):
         "device": "cpu",
         "settings": json.dumps(run, sort_keys=True),
     }
+
+
+def test_a_rank_writing_its_shard_again_is_waited_for(work, whole, monkeypatch):
+    """Rank 1 stopped after writing its shard file, before removing its chunks: the file
+    is written again by its resume, so rank 0 does not merge it (nor fail on it)."""
+    out = work / "rewrite" / "ranks.h5"
+    out.parent.mkdir()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert _sad(work, out) == 0
+    (out.parent / "ranks.shard-1-of-2.h5.partial").mkdir()  # its chunks, not yet removed
+    monkeypatch.setenv("RANK", "0")
+    assert _sad(work, out) == 0
+    assert not out.exists()
+    monkeypatch.setenv("RANK", "1")
+    assert _sad(work, out, "--resume") == 0
+    assert same_bytes(whole, out) and not list(out.parent.glob("ranks.shard-*"))

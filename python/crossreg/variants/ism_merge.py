@@ -38,7 +38,7 @@ from crossreg.variants.ism import (
 )
 from crossreg.variants.ism_shards import ISM_REMEDY, check_ism_shards
 from crossreg.variants.sad_files import merged_attrs, shard_paths, unreadable_shard
-from crossreg.variants.sad_stream import FIGURE_TRACKS, partial_dir
+from crossreg.variants.sad_stream import FIGURE_TRACKS
 
 #: The datasets with a row per site, and those with a row per track, of an ISM ``.h5``.
 SITE_FIELDS = ("label", "chr", "start", "end", "strand", "seqs")
@@ -65,11 +65,9 @@ def merge_ism(
     with `svg`). An `out` that is one of the shards is refused before anything is
     written."""
     check_plot_options(plots, svg)
-    target, paths = shard_paths(out, shards)
+    target, paths = shard_paths(out, shards, "crossreg ism")
     if target.suffix != ".h5":
         raise ValueError(f"{target}: the merged file must end in .h5, as its shards do")
-    for path in paths:
-        _require_finished(path)
     with contextlib.ExitStack() as stack:
         handles = [stack.enter_context(open_h5(path, ISM_REMEDY)) for path in paths]
         contents = [_read_shard(path, handle) for path, handle in zip(paths, handles, strict=True)]
@@ -101,18 +99,6 @@ def merge_ism(
     width, tracks = fields["seqs"].shape[1], len(fields["target_ids"])
     skipped = parse_counts(str(attrs.get("skipped_chromosomes", "")))
     return IsmRun(target, sites, width, tracks, drawn, skipped)
-
-
-def _require_finished(path: Path) -> None:
-    """Stop when a ``crossreg ism`` run writing the shard `path` is under way or was
-    stopped (its ``OUT.partial/`` is there): the file, if any, is an earlier run's."""
-    partial = partial_dir(path)
-    if partial.exists():
-        raise ValueError(
-            f"{path}: {partial} is beside it, so a run scoring this shard is under way or was "
-            "stopped (the file, if there is one, is an earlier run's); let it finish or "
-            "continue it with crossreg ism --resume and the same --shard, then merge"
-        )
 
 
 @dataclass(frozen=True)

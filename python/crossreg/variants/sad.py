@@ -528,18 +528,20 @@ def merge_when_complete(out: Path, count: int, settings: object) -> int | None:
 
 def _written_by(shard: Path, settings: object) -> bool:
     """Whether the shard file is written whole (a ``.tsv``'s metadata, written after it,
-    too) and records the run `settings` hash."""
+    too), no run is writing it again (no ``OUT.partial/``: a rank stopped after it wrote
+    the file, before it removed its chunks, writes it again) and it records the run
+    `settings` hash."""
     last = shard if shard.suffix == ".h5" else metadata_path(shard)
-    return shard.exists() and last.exists() and read_attrs(shard).get("run_settings") == settings
+    if partial_dir(shard).exists() or not (shard.exists() and last.exists()):
+        return False
+    return read_attrs(shard).get("run_settings") == settings
 
 
 def _shard_kept(shard: Path, settings: object) -> bool:
     """Under ``torchrun``, with ``--resume``: whether this rank's shard file is written
-    whole by this run (:func:`_written_by` its `settings` hash) and no run is writing it
-    again (no ``OUT.partial/``), so that it need not be scored again. One that cannot be
-    read (damaged, or deleted by the rank that merges as it is read) is not."""
-    if partial_dir(shard).exists():
-        return False
+    whole by this run (:func:`_written_by` its `settings` hash), so that it need not be
+    scored again. One that cannot be read (damaged, or deleted by the rank that merges
+    as it is read) is not."""
     try:
         return _written_by(shard, settings)
     except (OSError, UnicodeDecodeError, ValueError):

@@ -49,7 +49,7 @@ from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
 from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
-from crossreg.variants.sad_stream import SAD_INPUTS, setting_changes
+from crossreg.variants.sad_stream import SAD_INPUTS, partial_dir, setting_changes
 from crossreg.variants.shard_layout import (
     devices_recorded,
     layout_attrs,
@@ -473,16 +473,28 @@ def check_shards(
 
 
 def shard_paths(
-    out: str | os.PathLike[str], shards: Sequence[str | os.PathLike[str]]
+    out: str | os.PathLike[str],
+    shards: Sequence[str | os.PathLike[str]],
+    command: str = "crossreg sad",
 ) -> tuple[Path, list[Path]]:
     """`out` and `shards` as paths, after the checks every merge makes before it reads a
-    shard: the shards are a list of at least one path, and `out` is none of them."""
+    shard: the shards are a list of at least one path, `out` is none of them, and no
+    `command` run scoring a shard is under way or was stopped (its ``OUT.partial/`` is
+    beside it: the file, if there is one, is an earlier run's)."""
     require_path_list(shards, "shards")
     target, paths = Path(out), [Path(p) for p in shards]
     if not paths:
         raise ValueError("give the shard files to merge")
     if any(path.resolve() == target.resolve() for path in paths):
         raise ValueError(f"--out {target} is one of the shards; merge into another file")
+    for path in paths:
+        partial = partial_dir(path)
+        if partial.exists():
+            raise ValueError(
+                f"{path}: {partial} is beside it, so a run scoring this shard is under way or "
+                "was stopped (the file, if there is one, is an earlier run's); let it finish "
+                f"or continue it with {command} --resume and the same --shard, then merge"
+            )
     return target, paths
 
 
