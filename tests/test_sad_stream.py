@@ -1202,3 +1202,29 @@ def test_a_rank_writing_its_shard_again_is_waited_for(work, whole, monkeypatch):
     monkeypatch.setenv("RANK", "1")
     assert _sad(work, out, "--resume") == 0
     assert same_bytes(whole, out) and not list(out.parent.glob("ranks.shard-*"))
+
+
+def test_shards_of_two_runs_or_other_tracks_are_refused_naming_the_files_and_fix(work, tmp_path):
+    """Before: "{path}: not a shard of the same 2-shard run" and "{path}: other tracks than
+    {first}", naming neither the other file nor what to do."""
+    halves = [tmp_path / f"h{i}.h5" for i in range(2)]
+    thirds = tmp_path / "t2.h5"
+    for i, path in enumerate(halves):
+        assert _sad(work, path, "--shard", f"{i}/2", "--no-plots") == 0
+    assert _sad(work, thirds, "--shard", "2/3", "--no-plots") == 0
+    merge = ["sad-merge", "--no-plots", "--out", str(tmp_path / "m.h5")]
+    with pytest.raises(ValueError) as caught:
+        _run([*merge, str(halves[0]), str(thirds)])
+    assert str(caught.value) == (
+        f"{thirds}: not a shard of the same 2-shard run as {halves[0]} (it is shard 2/3); "
+        "give the 2 shards of one run"
+    )
+    with h5py.File(halves[1], "a") as h5:  # a shard whose tracks were edited since
+        h5["target_ids"][0] = b"other"
+    with pytest.raises(ValueError) as caught:
+        _run([*merge, *map(str, halves)])
+    assert str(caught.value) == (
+        f"{halves[1]}: other tracks than {halves[0]}; rerun crossreg sad for this shard "
+        "with the others' --targets"
+    )
+    assert not (tmp_path / "m.h5").exists()

@@ -444,10 +444,17 @@ def check_shards(
     how they were batched (:func:`~crossreg.variants.shard_layout.scored_alike`)."""
     count = int(metas[0].get("shard_count", 0))  # type: ignore[call-overload]
     if not count:
-        raise ValueError(f"{shards[0]}: not a shard of a {command} --shard run")
+        raise ValueError(
+            f"{shards[0]}: not a shard of a {command} --shard run; give the files the "
+            f"{command} --shard i/n jobs wrote"
+        )
     for path, meta in zip(shards, metas, strict=True):
         if int(meta.get("shard_count", 0)) != count:  # type: ignore[call-overload]
-            raise ValueError(f"{path}: not a shard of the same {count}-shard run")
+            raise ValueError(
+                f"{path}: not a shard of the same {count}-shard run as {shards[0]} (it is "
+                f"shard {meta.get('shard_index', '?')}/{meta.get('shard_count', '?')}); give "
+                f"the {count} shards of one run"
+            )
     given = [int(meta["shard_index"]) for meta in metas]  # type: ignore[call-overload]
     twice = sorted({i for i in given if given.count(i) > 1})
     if len(shards) != count or twice:
@@ -469,7 +476,10 @@ def check_shards(
         if i and int(np.asarray(meta["shard_records"])[0]) != int(
             np.asarray(metas[i - 1]["shard_records"])[1]
         ):
-            raise ValueError(f"{path}: does not start where shard {i - 1} ends")
+            raise ValueError(
+                f"{path}: does not start where shard {i - 1} ends; score it again with the "
+                "inputs and options of the others"
+            )
 
 
 def shard_paths(
@@ -523,7 +533,12 @@ def merge_shards(
             raise ValueError(f"{path}: a crossreg ism file, not a SAD one; join it with ism-merge")
     check_shards(paths, metas)
     if len({"gtf" in meta for meta in metas}) > 1:  # shards of runs before --gtf counted
-        raise ValueError("the shards were scored with and without --gtf; score them alike")
+        with_gtf = next(p for p, m in zip(paths, metas, strict=True) if "gtf" in m)
+        without = next(p for p, m in zip(paths, metas, strict=True) if "gtf" not in m)
+        raise ValueError(
+            f"{with_gtf} was scored with --gtf and {without} without; score every shard with "
+            "the same --gtf, or none"
+        )
     attrs = merged_attrs(metas, unit="records")
     tables = [genes_path(path) for path in paths] if "gtf" in attrs else []
     for table in tables:  # checked before anything is written
@@ -566,7 +581,10 @@ def _merge_h5(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) -> 
                 )
         for path, handle in zip(paths, handles, strict=True):
             if not np.array_equal(handle["target_ids"][:], first["target_ids"][:]):
-                raise ValueError(f"{path}: other tracks than {paths[0]}")
+                raise ValueError(
+                    f"{path}: other tracks than {paths[0]}; rerun crossreg sad for this shard "
+                    "with the others' --targets"
+                )
         names = [*stats, *ROW_FIELDS]
         try:
             return write_h5(
@@ -607,7 +625,10 @@ def _merge_tsv(out: Path, paths: Sequence[Path], attrs: Mapping[str, object]) ->
     header = _first_line(paths[0])
     for path in paths[1:]:
         if _first_line(path) != header:
-            raise ValueError(f"{path}: other columns than {paths[0]}")
+            raise ValueError(
+                f"{path}: other columns than {paths[0]}; rerun crossreg sad for this shard with "
+                "the others' --stats and --targets"
+            )
     n = join_tables(out, header, paths, headed=True)
     with atomic_write(metadata_path(out)) as handle:
         json.dump({key: attrs[key] for key in sorted(attrs)}, handle, indent=1, default=_plain)
