@@ -174,9 +174,9 @@ def write_sad(
     scoring (a ValueError) removes the chunks, since the corrected rerun cannot resume.
     With `resume` and no chunks, a finished `out` that records these settings
     (:func:`finished_output`) is left as it is (one of other settings is refused naming
-    them); under ``torchrun``, a rank whose shard file of this run is written scores it
-    not again, and one with neither chunks nor shard file finds the job's merged `out`
-    so, as the merge left it.
+    them); under ``torchrun``, a rank whose shard file of this run is written does not
+    score it again, and a rank with neither chunks nor a shard file leaves a finished
+    merged `out` of these settings as it is.
     `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the records on the
     FASTA (join the shards with :func:`crossreg.variants.sad_files.merge_shards`); under
     ``torchrun`` each process scores its rank's shard into ``OUT.shard-i-of-n`` and the
