@@ -21,7 +21,8 @@ import pytest
 import torch
 
 from crossreg.cli import main
-from crossreg.data import DataStore, compute_targets
+from crossreg.data import DataStore, bigwig_chrom_sizes, compute_targets
+from crossreg.data.checks import check_inputs
 from crossreg.io.targets import read_targets
 from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
 from crossreg.model.params import parse_params
@@ -241,6 +242,59 @@ def test_a_bigwig_header_pointing_past_any_file_is_corrupt(
     path.write_bytes(_put(bigwig.data, 8, "<Q", 2**63))
     with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: corrupt BigWig"):
         _targets_of(path)
+
+
+#: Where a download or copy of the intact file stopped: in its data, just before its data
+#: index, in the index's header and in its root node (writers put the index after the data).
+CUT_SHORT = {
+    "in_data": lambda w: w.block + w.block_size // 2,
+    "before_index": lambda w: w.index,
+    "in_index_header": lambda w: w.index + 40,
+    "in_index_root": lambda w: w.leaf + 20,
+}
+
+
+@pytest.mark.parametrize("where", list(CUT_SHORT))
+def test_a_bigwig_cut_short_is_refused_as_it_opens(
+    tmp_path: Path, bigwig: BigWigLayout, where: str
+) -> None:
+    """The input checks open each file once: a file cut short is refused there, not when
+    its track is computed after the tracks before it."""
+    path = tmp_path / "track.bw"
+    path.write_bytes(bigwig.data[: CUT_SHORT[where](bigwig)])
+    with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: corrupt BigWig: .*cut short"):
+        bigwig_chrom_sizes(path)
+
+
+def test_data_refuses_a_bigwig_cut_short_in_its_input_checks(
+    tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    inputs = small_inputs(tmp_path / "inputs")
+    track = tmp_path / "inputs" / "r2.bw"
+    data = track.read_bytes()
+    track.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"r2\.bw: corrupt BigWig: .*cut short.*track 'cage'"):
+        check_inputs(fasta=inputs["fasta"], targets=inputs["targets"])
+    status = main(cli_args(inputs, tmp_path / "store"))
+    _fails_naming(logs, status, str(track))
+    assert "is it a BigWig file?" not in _errors(logs)[0]  # it is one, damaged
+    assert not (tmp_path / "store").exists()
+
+
+def _without_data_as_ucsc_writes_it(lay: BigWigLayout) -> bytes:
+    """The file as UCSC's tools write one without data: an index header of no items and no
+    node after it (here the end signature, as they write it last)."""
+    head = _put(lay.data[: lay.index + 48], lay.index + 8, "<Q", 0)
+    return head + struct.pack("<I", 0x888FFC26)
+
+
+def test_a_bigwig_whose_index_holds_no_items_reads_as_zeros(
+    tmp_path: Path, bigwig: BigWigLayout
+) -> None:
+    path = tmp_path / "track.bw"
+    path.write_bytes(_without_data_as_ucsc_writes_it(bigwig))
+    assert bigwig_chrom_sizes(path) == list(SIZES.items())
+    assert not _targets_of(path).any()
 
 
 SILENT_BIGWIGS = [

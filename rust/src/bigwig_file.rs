@@ -55,7 +55,8 @@ pub struct BigWigFile {
     len: u64,
     /// 0 when the data blocks are stored uncompressed.
     uncompress_buf_size: usize,
-    index_offset: u64,
+    /// Offset of the data index's root node; None in a file without data.
+    index_root: Option<u64>,
     chroms: Vec<Chrom>,
     /// Index in `chroms` of each name (its first chromosome of that name): a lookup per
     /// chromosome of the windows, which on a scaffold assembly are thousands among
@@ -156,11 +157,12 @@ impl BigWigFile {
             len,
             swap,
             uncompress_buf_size,
-            index_offset,
+            index_root: None,
             chroms: Vec::new(),
             by_name: HashMap::new(),
         };
         bw.chroms = bw.read_chrom_tree(chrom_tree_offset)?;
+        bw.index_root = bw.read_index_root(index_offset)?;
         for (i, chrom) in bw.chroms.iter().enumerate() {
             bw.by_name.entry(chrom.name.clone()).or_insert(i);
         }
@@ -277,24 +279,53 @@ impl BigWigFile {
         Ok(())
     }
 
-    /// Data blocks overlapping `[start, end)` of chromosome `chrom_id`, in file order (none
-    /// in a file without data, whose index offset libBigWig writes as 0).
-    pub fn blocks(&self, chrom_id: u32, start: u64, end: u64) -> Result<Vec<Block>> {
-        if self.index_offset == 0 {
-            return Ok(Vec::new());
+    /// The offset of the data index's root node, None when the file has no data (libBigWig
+    /// writes its index offset as 0, UCSC's tools an index of no items and no node).
+    ///
+    /// Its header and root are read as the file opens, so that a file cut short (an
+    /// interrupted download or copy), which loses the index that writers put after the
+    /// data, is refused by the input checks rather than when its track is computed.
+    fn read_index_root(&self, index_offset: u64) -> Result<Option<u64>> {
+        if index_offset == 0 {
+            return Ok(None);
         }
-        let head = self.read_at(self.index_offset, 48)?;
-        if self.fields(&head).u32() != INDEX_MAGIC {
+        let cut_short = |_| {
+            self.corrupt(format!(
+                "the file ends at byte {}, before the end of its data index (from offset \
+                 {index_offset}): it was cut short, as by an interrupted download or copy; \
+                 copy it again",
+                self.len
+            ))
+        };
+        self.check_within(index_offset, 48).map_err(cut_short)?;
+        let head = self.read_at(index_offset, 48)?;
+        let mut f = self.fields(&head);
+        if f.u32() != INDEX_MAGIC {
             return Err(self.corrupt("the data index has a wrong magic number"));
         }
+        let _block_size = f.u32();
+        if f.u64() == 0 {
+            return Ok(None);
+        }
+        let root = index_offset + 48;
+        self.check_within(root, 4).map_err(cut_short)?;
+        let node = self.read_at(root, 4)?;
+        let items = u64::from(self.fields(&node[2..]).u16());
+        let item = if node[0] != 0 { 32 } else { 24 };
+        self.check_within(root + 4, items * item)
+            .map_err(cut_short)?;
+        Ok(Some(root))
+    }
+
+    /// Data blocks overlapping `[start, end)` of chromosome `chrom_id`, in file order (none
+    /// in a file without data).
+    pub fn blocks(&self, chrom_id: u32, start: u64, end: u64) -> Result<Vec<Block>> {
+        let Some(root) = self.index_root else {
+            return Ok(Vec::new());
+        };
         let mut blocks = Vec::new();
         let query = (chrom_id, start, end);
-        self.search_index(
-            self.index_offset + 48,
-            query,
-            &mut blocks,
-            (0, &mut HashSet::new()),
-        )?;
+        self.search_index(root, query, &mut blocks, (0, &mut HashSet::new()))?;
         blocks.sort_by_key(|b| b.offset);
         Ok(blocks)
     }

@@ -285,9 +285,9 @@ def check_inputs(
             try:
                 chroms = dict(bigwig_chrom_sizes(file))
             except ValueError as err:
-                raise ValueError(
-                    f"{err} (track '{target.identifier}', {row}); {_not_bigwig_hint(file)}"
-                ) from None
+                # what to do with a file of another kind; a damaged BigWig's error says it
+                hint = f"; {_not_bigwig_hint(file)}" if "not a BigWig" in str(err) else ""
+                raise ValueError(f"{err} (track '{target.identifier}', {row}){hint}") from None
             check_chromosomes(
                 f"{file} (track '{target.identifier}', {row})",
                 chroms,
