@@ -182,7 +182,10 @@ def test_the_intact_bigwig_reads(tmp_path: Path, bigwig: BigWigLayout) -> None:
 
 
 _NATIVE_TARGETS = """
+import resource
 import sys
+if len(sys.argv) > 2:  # a limit on the child's memory
+    resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[2]),) * 2)
 import numpy as np
 from crossreg import _native
 track = {"files": [sys.argv[1]], "sum_stat": "sum", "clip": 1e6, "clip_soft": 1e6, "scale": 1.0}
@@ -196,10 +199,12 @@ except BaseException as err:
 """
 
 
-def _read_in_a_child(path: Path) -> subprocess.CompletedProcess:
-    """The BigWig's targets computed in a child process (a crash there is not this one's)."""
+def _read_in_a_child(path: Path, memory: int | None = None) -> subprocess.CompletedProcess:
+    """The BigWig's targets computed in a child process (a crash there is not this one's),
+    held to `memory` bytes of address space when given."""
+    limit = [] if memory is None else [str(memory)]
     return subprocess.run(
-        [sys.executable, "-c", _NATIVE_TARGETS, str(path)],
+        [sys.executable, "-c", _NATIVE_TARGETS, str(path), *limit],
         capture_output=True,
         text=True,
         timeout=120,
@@ -233,6 +238,22 @@ def test_a_bigwig_with_impossible_sizes_is_refused_without_a_crash(
     done = _read_in_a_child(path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith(f"ValueError: {path}: corrupt BigWig"), done.stdout
+
+
+def test_a_block_size_no_block_can_have_is_refused_before_it_is_read(
+    tmp_path: Path, bigwig: BigWigLayout
+) -> None:
+    """A damaged block size that still lies within a large file: refused for what it claims,
+    not allocated (2.5 GB) and read before its decompression fails; in a child held to
+    1.5 GB, such an allocation aborts the process."""
+    path = tmp_path / "track.bw"
+    with open(path, "wb") as handle:
+        handle.write(_put(bigwig.data, bigwig.leaf + 24, "<Q", 5 << 29))
+        handle.truncate(3 << 30)  # sparse: the file takes no disk space
+    done = _read_in_a_child(path, memory=3 << 29)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith(f"ValueError: {path}: corrupt BigWig: the block at offset")
+    assert "more than a block of this file can be" in done.stdout
 
 
 def test_a_bigwig_header_pointing_past_any_file_is_corrupt(

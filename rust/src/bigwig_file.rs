@@ -188,6 +188,16 @@ impl BigWigFile {
         Error::parse(&self.path, 0, format!("corrupt BigWig: {what}"))
     }
 
+    /// The most bytes a stored data block can take: as many as blocks decompress to at
+    /// most, and deflate's few bytes of overhead when they are compressed (zlib's bound is
+    /// `n + n / 4096 + n / 16384 + 13`; stored deflate blocks add 5 bytes per 65,535).
+    fn max_stored_block(&self) -> u64 {
+        match self.uncompress_buf_size as u64 {
+            0 => MAX_BLOCK_BYTES as u64,
+            n => n + n / 1000 + 64,
+        }
+    }
+
     /// Stop, before anything is allocated, when `len` bytes at `offset` run past the file.
     fn check_within(&self, offset: u64, len: u64) -> Result<()> {
         match offset.checked_add(len) {
@@ -443,9 +453,17 @@ impl<'a> BlockReader<'a> {
     /// The decompressed bytes of `block`.
     pub fn decode(&mut self, block: &Block) -> Result<&[u8]> {
         let file = self.file;
+        // a damaged size must not have gigabytes allocated and read before the block fails
+        let most = file.max_stored_block();
+        if block.size > most {
+            return Err(file.corrupt(format!(
+                "the block at offset {} is {} bytes long, more than a block of this file can \
+                 be ({most} bytes)",
+                block.offset, block.size
+            )));
+        }
         file.check_within(block.offset, block.size)?;
-        let size = usize::try_from(block.size).map_err(|_| file.corrupt("a huge block"))?;
-        self.raw.resize(size, 0);
+        self.raw.resize(block.size as usize, 0);
         read_exact_at(&file.file, &file.path, &mut self.raw, block.offset)?;
         if file.uncompress_buf_size == 0 {
             return Ok(&self.raw);
