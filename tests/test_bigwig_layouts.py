@@ -1,0 +1,144 @@
+"""BigWigs in the layouts writers choose read as the records planted in them: both byte
+orders, blocks compressed or not, chromosome and index trees of several levels, leaves
+unsorted, nodes padded; every section kind, overlapping records, missing, infinite and
+negative values, records past a chromosome's end, chromosomes of length 0 and 1."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyBigWig
+import pytest
+
+from crossreg.data import compute_targets
+from crossreg.io.targets import read_targets
+from tests.bbi_files import BEDGRAPH, VARIABLE_STEP, Section, write_bigwig
+from tests.data_inputs import write_table
+from tests.data_reference import finish
+
+
+def _values(rng: np.random.Generator, n: int) -> list[float]:
+    """Multiples of 1/8 (sums of them are exact in float32), some missing, infinite or
+    negative."""
+    values = rng.integers(0, 800, n) / 8
+    kind = rng.random(n)
+    values[kind < 0.05] *= -1
+    values[(kind > 0.05) & (kind < 0.07)] = np.nan
+    values[(kind > 0.07) & (kind < 0.075)] = np.inf
+    return values.tolist()
+
+
+def planted_track(seed: int) -> tuple[list[tuple[str, int]], list[Section]]:
+    """Chromosomes (names of 2 to 18 characters, not in sorted order) and sections of every
+    kind over them, the last one of a chromosome reaching past its end."""
+    rng = np.random.default_rng(seed)
+    names = [f"c{i}" + "x" * int(rng.integers(0, 16)) for i in range(60)]
+    chroms = [(name, int(rng.choice([0, 1, 700, 3000, 6000]))) for name in names]
+    sections = []
+    for cid, (_, size) in enumerate(chroms):
+        pos = int(rng.integers(0, 40))
+        while pos < size:
+            kind, n = int(rng.integers(1, 4)), int(rng.integers(1, 30))
+            values = _values(rng, n)
+            if kind == BEDGRAPH:
+                ends = pos + np.cumsum(rng.integers(1, 90, n))
+                starts = np.concatenate(([pos], ends[:-1]))
+                ends += rng.integers(0, 30, n) * (rng.random(n) < 0.2)  # overlaps
+                items = list(zip(starts.tolist(), ends.tolist(), values, strict=True))
+                sections.append(Section(cid, kind, items))
+                pos = int(ends.max())
+            elif kind == VARIABLE_STEP:
+                span = int(rng.integers(1, 40))
+                starts = pos + np.cumsum(rng.integers(span, span + 100, n))
+                sections.append(
+                    Section(cid, kind, list(zip(starts.tolist(), values, strict=True)), span=span)
+                )
+                pos = int(starts[-1]) + span
+            else:  # span above the step in some: records overlapping
+                step = int(rng.integers(1, 50))
+                span = 1 if step == 1 else int(rng.integers(1, 2 * step))
+                steps = [(v,) for v in values]
+                sections.append(Section(cid, kind, steps, start=pos, step=step, span=span))
+                pos += (n - 1) * step + span
+            pos += int(rng.integers(0, 300))
+    return chroms, sections
+
+
+def planted_coverage(chroms, sections) -> dict[str, np.ndarray]:
+    """Per-base sums of the records (missing and negative values as 0, +inf as float32's
+    largest), cut at each chromosome's end."""
+    cover = {name: np.zeros(size) for name, size in chroms}
+    largest = float(np.finfo(np.float32).max)
+    for section in sections:
+        name, size = chroms[section.chrom_id]
+        for start, end, value in section.records():
+            cover[name][start : min(end, size)] += min(value, largest) if value > 0 else 0.0
+    return cover
+
+
+CHROMS, SECTIONS = planted_track(seed=3)
+SIZES = dict(CHROMS)
+ORDER = np.random.default_rng(0).permutation(len(CHROMS)).tolist()
+LAYOUTS = {
+    "little-endian": {},
+    "big-endian": {"big_endian": True},
+    "uncompressed": {"compress": False},
+    "big-endian, uncompressed": {"big_endian": True, "compress": False},
+    "trees of several levels": {"chrom_block_size": 3, "index_block_size": 2},
+    "leaves unsorted, nodes padded": {
+        "chrom_order": ORDER,
+        "pad": True,
+        "chrom_block_size": 4,
+        "index_block_size": 3,
+    },
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize(("stat", "pool"), [("sum", 1), ("sum", 128), ("mean", 128), ("max", 128)])
+def test_each_layout_reads_as_its_planted_records(tmp_path, layout, stat, pool):
+    write_bigwig(tmp_path / "t.bw", CHROMS, SECTIONS, **LAYOUTS[layout])
+    row = {"identifier": "t", "file": "t.bw", "clip": 1e6, "scale": 1, "sum_stat": stat}
+    table = read_targets(write_table(tmp_path / "t.txt", [row]))
+    bins = 1024 // pool
+    span = bins * pool
+    # every chromosome tiled, a window past each end, the chromosomes of length 0 and 1
+    windows = [(name, s) for name, size in CHROMS for s in range(0, size + span, span)]
+    chroms, starts = np.array([w[0] for w in windows]), np.array([w[1] for w in windows])
+    ours, _ = compute_targets(table, list(table), chroms, starts, bins=bins, pool_width=pool)
+    cover = planted_coverage(CHROMS, SECTIONS)
+    pooled = np.zeros((len(windows), span))
+    for w, (name, start) in enumerate(windows):
+        part = cover[name][start : start + span]
+        pooled[w, : len(part)] = part
+    pooled = pooled.reshape(len(windows), bins, pool)
+    pooled = {"sum": pooled.sum(2), "mean": pooled.sum(2) / pool, "max": pooled.max(2)}[stat]
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = finish(pooled, np.zeros(pooled.shape, bool), table[0])
+    assert np.isinf(pooled).any() or pooled.max() > 1e30  # the infinite values are there
+    np.testing.assert_array_equal(ours[:, :, 0], want)
+
+
+def test_the_planted_records_are_what_pybigwig_reads(tmp_path):
+    """The writer's little-endian file, read by libBigWig: each chromosome's records up to
+    its end, in order."""
+    path = write_bigwig(tmp_path / "t.bw", CHROMS, SECTIONS, chrom_block_size=3, index_block_size=2)
+    handle = pyBigWig.open(str(path))
+    assert handle.chroms() == SIZES
+    for cid, (name, size) in enumerate(CHROMS):
+        if size == 0:  # pyBigWig refuses a query of no bases
+            continue
+        want = [
+            (s, e, v)
+            for section in SECTIONS
+            if section.chrom_id == cid
+            for s, e, v in section.records()
+            if s < size
+        ]
+        got = handle.intervals(name) or ()
+        assert len(got) == len(want), name
+        for (s, e, v), (gs, ge, gv) in zip(want, got, strict=True):
+            assert (gs, ge) == (s, e)
+            assert gv == v or (math.isnan(v) and math.isnan(gv))
+    handle.close()
