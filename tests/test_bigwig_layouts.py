@@ -77,47 +77,74 @@ def planted_coverage(chroms, sections) -> dict[str, np.ndarray]:
     return cover
 
 
+def out_of_order(sections: list[Section]) -> list[Section]:
+    """The sections as bigWigCat stores them when given the later halves of the
+    chromosomes (one file) before their first halves (another): each input's blocks in
+    turn, so each chromosome's later blocks first in the file."""
+    halves: tuple[list[Section], list[Section]] = ([], [])
+    for cid in sorted({s.chrom_id for s in sections}):
+        own = [s for s in sections if s.chrom_id == cid]
+        halves[0].extend(own[: len(own) // 2])
+        halves[1].extend(own[len(own) // 2 :])
+    return halves[1] + halves[0]
+
+
 CHROMS, SECTIONS = planted_track(seed=3)
 SIZES = dict(CHROMS)
 ORDER = np.random.default_rng(0).permutation(len(CHROMS)).tolist()
 LAYOUTS = {
-    "little-endian": {},
-    "big-endian": {"big_endian": True},
-    "uncompressed": {"compress": False},
-    "big-endian, uncompressed": {"big_endian": True, "compress": False},
-    "trees of several levels": {"chrom_block_size": 3, "index_block_size": 2},
-    "leaves unsorted, nodes padded": {
-        "chrom_order": ORDER,
-        "pad": True,
-        "chrom_block_size": 4,
-        "index_block_size": 3,
-    },
+    "little-endian": (SECTIONS, {}),
+    "big-endian": (SECTIONS, {"big_endian": True}),
+    "uncompressed": (SECTIONS, {"compress": False}),
+    "big-endian, uncompressed": (SECTIONS, {"big_endian": True, "compress": False}),
+    "trees of several levels": (SECTIONS, {"chrom_block_size": 3, "index_block_size": 2}),
+    "leaves unsorted, nodes padded": (
+        SECTIONS,
+        {"chrom_order": ORDER, "pad": True, "chrom_block_size": 4, "index_block_size": 3},
+    ),
+    "blocks out of order, as bigWigCat concatenates": (out_of_order(SECTIONS), {}),
 }
+
+
+def targets_of(tmp_path, files: str, stat: str, pool: int) -> tuple[np.ndarray, np.ndarray]:
+    """The targets of a track of `files` over every chromosome (tiled, a window past each
+    end) in 1,024-bp windows, and those of the planted records."""
+    row = {"identifier": "t", "file": files, "clip": 1e6, "scale": 1, "sum_stat": stat}
+    table = read_targets(write_table(tmp_path / "t.txt", [row]))
+    bins = 1024 // pool
+    span = bins * pool
+    windows = [(name, s) for name, size in CHROMS for s in range(0, size + span, span)]
+    chroms, starts = np.array([w[0] for w in windows]), np.array([w[1] for w in windows])
+    ours, _ = compute_targets(table, list(table), chroms, starts, bins=bins, pool_width=pool)
+    cover = planted_coverage(CHROMS, SECTIONS)
+    bases = np.zeros((len(windows), span))
+    for w, (name, start) in enumerate(windows):
+        part = cover[name][start : start + span]
+        bases[w, : len(part)] = part
+    per_bin = bases.reshape(len(windows), bins, pool)
+    pooled = {"sum": per_bin.sum(2), "mean": per_bin.sum(2) / pool, "max": per_bin.max(2)}[stat]
+    assert np.isinf(pooled).any() or pooled.max() > 1e30  # the infinite values are there
+    with np.errstate(over="ignore", invalid="ignore"):
+        return ours[:, :, 0], finish(pooled, np.zeros(pooled.shape, bool), table[0])
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize(("stat", "pool"), [("sum", 1), ("sum", 128), ("mean", 128), ("max", 128)])
 def test_each_layout_reads_as_its_planted_records(tmp_path, layout, stat, pool):
-    write_bigwig(tmp_path / "t.bw", CHROMS, SECTIONS, **LAYOUTS[layout])
-    row = {"identifier": "t", "file": "t.bw", "clip": 1e6, "scale": 1, "sum_stat": stat}
-    table = read_targets(write_table(tmp_path / "t.txt", [row]))
-    bins = 1024 // pool
-    span = bins * pool
-    # every chromosome tiled, a window past each end, the chromosomes of length 0 and 1
-    windows = [(name, s) for name, size in CHROMS for s in range(0, size + span, span)]
-    chroms, starts = np.array([w[0] for w in windows]), np.array([w[1] for w in windows])
-    ours, _ = compute_targets(table, list(table), chroms, starts, bins=bins, pool_width=pool)
-    cover = planted_coverage(CHROMS, SECTIONS)
-    pooled = np.zeros((len(windows), span))
-    for w, (name, start) in enumerate(windows):
-        part = cover[name][start : start + span]
-        pooled[w, : len(part)] = part
-    pooled = pooled.reshape(len(windows), bins, pool)
-    pooled = {"sum": pooled.sum(2), "mean": pooled.sum(2) / pool, "max": pooled.max(2)}[stat]
-    with np.errstate(over="ignore", invalid="ignore"):
-        want = finish(pooled, np.zeros(pooled.shape, bool), table[0])
-    assert np.isinf(pooled).any() or pooled.max() > 1e30  # the infinite values are there
-    np.testing.assert_array_equal(ours[:, :, 0], want)
+    sections, options = LAYOUTS[layout]
+    write_bigwig(tmp_path / "t.bw", CHROMS, sections, **options)
+    ours, want = targets_of(tmp_path, "t.bw", stat, pool)
+    np.testing.assert_array_equal(ours, want)
+
+
+@pytest.mark.parametrize("stat", ["mean", "max"])
+def test_a_replicate_whose_blocks_are_out_of_order_averages_per_base(tmp_path, stat):
+    """Replicates are merged base by base, walking each file's blocks along the
+    chromosome: a bigWigCat file's blocks are walked in the order of their bases."""
+    write_bigwig(tmp_path / "a.bw", CHROMS, SECTIONS)
+    write_bigwig(tmp_path / "b.bw", CHROMS, out_of_order(SECTIONS))
+    ours, want = targets_of(tmp_path, "a.bw,b.bw", stat, 128)
+    np.testing.assert_array_equal(ours, want)
 
 
 def test_the_planted_records_are_what_pybigwig_reads(tmp_path):

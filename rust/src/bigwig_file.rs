@@ -2,8 +2,9 @@
 //!
 //! Reads the header, the chromosome B+ tree and the R-tree index of the data sections
 //! (never the zoom levels) and hands out the blocks overlapping a range, each decoded
-//! with libdeflate and walked record by record. Callers see every block once, in file
-//! order, so a sweep over a chromosome decompresses each block a single time.
+//! with libdeflate and walked record by record. Callers see every block once, in the
+//! order of the bases they cover, so a sweep over a chromosome decompresses each block a
+//! single time.
 //!
 //! Format: UCSC's bbi files (Kent et al. 2010); both byte orders are read.
 
@@ -327,8 +328,11 @@ impl BigWigFile {
         Ok(Some(root))
     }
 
-    /// Data blocks overlapping `[start, end)` of chromosome `chrom_id`, in file order (none
-    /// in a file without data).
+    /// Data blocks overlapping `[start, end)` of chromosome `chrom_id`, by the first base
+    /// they cover, then in file order (none in a file without data). Writers store a
+    /// chromosome's blocks in that order, except bigWigCat, which stores those of its input
+    /// files in the order they are given, so that a file cut in pieces along a chromosome and
+    /// concatenated in another order has them out of order in the file.
     pub fn blocks(&self, chrom_id: u32, start: u64, end: u64) -> Result<Vec<Block>> {
         let Some(root) = self.index_root else {
             return Ok(Vec::new());
@@ -336,7 +340,7 @@ impl BigWigFile {
         let mut blocks = Vec::new();
         let query = (chrom_id, start, end);
         self.search_index(root, query, &mut blocks, (0, &mut HashSet::new()))?;
-        blocks.sort_by_key(|b| b.offset);
+        blocks.sort_by_key(|b| (b.start, b.offset));
         Ok(blocks)
     }
 
