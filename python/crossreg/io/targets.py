@@ -208,7 +208,7 @@ def read_targets(
                         )
                     )
         if len(absent) > 1 and len(absent) == len(every):
-            summary = "\n  " + _none_exist(list(absent))
+            summary = "\n  " + _none_exist(list(absent), path.parent)
     problems = [problem for _, problem in sorted(found, key=lambda item: item[0])]
     if problems:
         shown = problems[:MAX_PROBLEMS]
@@ -222,15 +222,20 @@ def read_targets(
     return table
 
 
-def _none_exist(missing: Sequence[Path]) -> str:
+def _none_exist(missing: Sequence[Path], folder: Path) -> str:
     """What a table none of whose track files exists most often is: one written on another
-    machine (as the paper's tables, whose files are Basenji's HDF5 coverage)."""
-    common = os.path.commonpath([str(f) for f in missing])
+    machine (as the paper's tables, whose files are Basenji's HDF5 coverage), or, when
+    they all lie in the table's `folder`, one whose BigWigs are not fetched yet."""
+    common = os.path.commonpath([os.path.abspath(f) for f in missing])
     where = f" (all under {common})" if common not in ("", os.sep) else ""
-    text = (
-        f"none of the table's {len(missing):,} track files exists{where}: its file column "
-        "names the files of another machine; write the paths of your BigWigs into it"
-    )
+    text = f"none of the table's {len(missing):,} track files exists{where}: "
+    if Path(common).is_relative_to(os.path.abspath(folder)):
+        text += "fetch the BigWigs to the paths its file column names, or write theirs into it"
+    else:
+        text += (
+            "its file column names the files of another machine; write the paths of your "
+            "BigWigs into it"
+        )
     if all(f.name.lower().endswith(HDF5_SUFFIXES) for f in missing):
         text += (
             "; the files it names are Basenji's HDF5 coverage (bam_cov.py's .h5/.w5), which "
