@@ -268,6 +268,24 @@ def test_a_resume_of_a_finished_run_without_figures_draws_them_without_the_model
     assert {"tracks.svg", "r_by_assay.svg"} <= set(digests(out)) and not loaded
 
 
+def test_a_resume_of_a_finished_run_redraws_figures_cut_short(world, tmp_path, monkeypatch, logs):
+    """A figure emptied or cut short (a copy that stopped, a full disk) was taken as drawn:
+    the resume said nothing to do and left it broken. It is drawn again, as a lost one."""
+    out = tmp_path / "out"
+    argv, _ = finished(world, out)
+    before = digests(out)
+    (out / "r_by_assay.png").write_bytes(b"")
+    whole = (out / "tracks.png").read_bytes()
+    (out / "tracks.png").write_bytes(whole[: len(whole) // 2])
+    loaded: list[int] = []
+    monkeypatch.setattr(accuracy_module, "load_head", lambda *a, **k: loaded.append(1))
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*argv, "--resume"]) == 0
+    said = f"{out} is complete for these settings but lacks r_by_assay.png, tracks.png; drawing"
+    assert said in logs.text
+    assert not loaded and digests(out) == before
+
+
 @pytest.mark.parametrize("lost", ["tracks.npz", "metrics.tsv"])
 def test_a_resume_of_a_finished_run_without_its_tables_computes_them_again(
     world, tmp_path, logs, lost

@@ -3,7 +3,8 @@ ended): summary.json, written last, records every input by content and every opt
 changes the numbers, so such a resume computes nothing when they are the same, is
 refused naming each that differs (the outputs left as they are), and computes again,
 saying why, outputs of an earlier crossreg, whose summary records none, one whose summary
-cannot be read, and one without a table; figures it lacks are drawn from results.tsv."""
+cannot be read, and one without a table; figures it lacks (or holds cut short) are drawn
+from results.tsv."""
 
 from __future__ import annotations
 
@@ -161,6 +162,15 @@ def test_a_finished_run_without_the_figures_asked_for_draws_them_from_its_result
     assert json.loads((out / "summary.json").read_text())["figures"] == [
         "z_heatmap.png", "z_heatmap.svg", "z_correlation.png", "z_correlation.svg"
     ]  # fmt: skip
+    (out / "z_heatmap.png").write_bytes(b"")  # emptied, or cut short: drawn again
+    cut = (out / "z_correlation.svg").read_bytes()[:-100]
+    (out / "z_correlation.svg").write_bytes(cut)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="crossreg"):
+        run(world, out, resume=True, plots=True, svg=True)
+    said = "is complete for these settings but lacks z_heatmap.png, z_correlation.svg; drawing"
+    assert f"{out} {said}" in caplog.text
+    assert files_of(out) == files_of(tmp_path / "svg")
     (out / "z_heatmap.png").unlink()  # without --svg: the SVGs go, as in a run without it
     finished_run(world, out, caplog, plots=True)
     assert computed == [] and drawn == []

@@ -77,6 +77,35 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], *, svg: bool = False)
     return written
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: the IEND chunk every PNG ends with: no data, its type and its CRC
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+SVG_END = b"</svg>"
+
+
+def figure_intact(path: str | os.PathLike[str]) -> bool:
+    """Whether the figure `path` is there whole: a PNG that starts with the PNG signature
+    and ends with its ``IEND`` chunk, an SVG that ends with ``</svg>`` (and white space);
+    another file, that it is a file. A file cut short (a copy that stopped, a disk that
+    filled) or emptied is not, so the finished check of a ``--resume`` draws it again
+    like a missing one. Reads the first and last few bytes only."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix not in (".png", ".svg"):
+            return path.is_file()
+        with open(path, "rb") as handle:
+            head = handle.read(len(PNG_SIGNATURE))
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 64))
+            tail = handle.read()
+    except OSError:  # missing, a folder, unreadable
+        return False
+    if suffix == ".png":
+        return head == PNG_SIGNATURE and tail.endswith(PNG_END)
+    return tail.rstrip().endswith(SVG_END)
+
+
 def remove_stale_figures(folder: Path, stems: Sequence[str], written: Sequence[Path]) -> None:
     """Remove the ``STEM.png``/``STEM.svg`` of `stems` in `folder` that this run did not
     write (`written`): an earlier run's, which would otherwise sit beside this run's."""

@@ -47,7 +47,7 @@ from crossreg.io.targets import Target
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, load_head, model_device
 from crossreg.model.metrics import TrackMetrics, array_metrics
-from crossreg.plots import check_plot_options, remove_stale_figures
+from crossreg.plots import check_plot_options, figure_intact, remove_stale_figures
 from crossreg.progress import CountedRows, progress
 from crossreg.train.store_identity import store_fingerprint
 
@@ -333,7 +333,8 @@ def _finished(
     plots: bool,
     svg: bool,
 ) -> list[str] | None:
-    """The figures `out` lacks when it holds this evaluation, finished: no checkpoint
+    """The figures `out` lacks (missing or not whole, :func:`~crossreg.plots.figure_intact`)
+    when it holds this evaluation, finished: no checkpoint
     (removed last), a ``summary.json`` (written after ``metrics.tsv``) that records these
     settings, ``metrics.tsv`` and, when `plots` asks for figures, ``tracks.npz``, from
     which with the table they are drawn; None when it is to be computed again
@@ -349,7 +350,7 @@ def _finished(
     kept = [METRICS_FILE, *([TRACKS_FILE] if plots else [])]
     missing = [name for name in kept if not (out / name).is_file()]
     drawn = [f"{stem}.{kind}" for stem in FIGURE_STEMS for kind in ("png", "svg")[: 1 + svg]]
-    lost = [name for name in drawn if plots and not (out / name).is_file()]
+    lost = [name for name in drawn if plots and not figure_intact(out / name)]
     return lost if finished_run(out, recorded, now, differences, missing, redrawn=lost) else None
 
 

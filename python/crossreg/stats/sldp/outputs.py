@@ -14,7 +14,7 @@ import polars as pl
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.finished import finished_run, recorded_settings
-from crossreg.plots import check_plot_options, remove_stale_figures
+from crossreg.plots import check_plot_options, figure_intact, remove_stale_figures
 from crossreg.progress import progress
 from crossreg.stats.sldp.block_loop import BlockScan
 from crossreg.stats.sldp.checkpoint import Checkpoint, checkpoint_dir, differences
@@ -72,7 +72,8 @@ def finished_outputs(
     records the same `record` (:func:`run_record`), with results.tsv and the chunk tables
     of its rows; None when there is none or it is to be computed again (an earlier
     crossreg's, one whose summary cannot be read, one without some of those files:
-    logged). The figures `plots` asks for that it lacks are drawn from results.tsv
+    logged). The figures `plots` asks for that it lacks or holds not whole
+    (:func:`~crossreg.plots.figure_intact`) are drawn from results.tsv
     (:func:`redraw_figures`). Other settings are a ValueError naming each
     (:func:`~crossreg.io.finished.finished_run`)."""
     check_plot_options(plots, svg)
@@ -84,7 +85,7 @@ def finished_outputs(
     assert isinstance(options, dict)
     missing = _missing_tables(out, float(options["verbose_thresh"]))
     drawn = [f"{stem}.{kind}" for stem in FIGURE_STEMS for kind in ("png", "svg")[: 1 + svg]]
-    lost = [name for name in drawn if plots and not (out / name).is_file()]
+    lost = [name for name in drawn if plots and not figure_intact(out / name)]
     recorded = recorded_settings(summary, RUN_KEY)
     if not finished_run(out, recorded, now, differences, missing, redrawn=lost):
         return None
