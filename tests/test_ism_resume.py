@@ -195,20 +195,29 @@ def test_a_resume_of_an_output_recording_no_settings_scores_it_again(work, unbro
     assert out.read_bytes() == unbroken.read_bytes()
 
 
-def test_a_resume_of_a_finished_run_draws_figures_it_lacks(work, unbroken, tmp_path):
-    """A run stopped while drawing its figures: a resume draws them without scoring; one
+def test_a_resume_of_a_finished_run_draws_figures_it_lacks(work, unbroken, tmp_path, logs):
+    """A run stopped while drawing its figures, or one of them cut short: a resume draws
+    them without scoring, saying so (before: "nothing to do", then it drew them); one
     whose figures are all drawn leaves them as they are."""
     out = tmp_path / "done.h5"
     out.write_bytes(unbroken.read_bytes())
     argv = [a for a in _argv(work, out, "--resume") if a != "--no-plots"]
-    assert _run(argv) == 0
     folder = ism.figures_folder(out)
+    said = f"{out} is complete for these settings but lacks its figures in {folder}; drawing"
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _run(argv) == 0
+    assert said in logs.text and "nothing to do" not in logs.text
     pngs = sorted(p.name for p in folder.glob("*.png"))
     assert len(pngs) == SITES
+    figures = {name: (folder / name).read_bytes() for name in pngs}
     assert out.read_bytes() == unbroken.read_bytes()
     (folder / pngs[-1]).unlink()  # as a stop while drawing leaves them
-    assert _run(argv) == 0
-    assert sorted(p.name for p in folder.glob("*.png")) == pngs
+    (folder / pngs[0]).write_bytes(figures[pngs[0]][:100])  # as a copy cut short leaves it
+    logs.clear()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _run(argv) == 0
+    assert said in logs.text
+    assert {p.name: p.read_bytes() for p in folder.glob("*.png")} == figures
     drawn = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     assert _run(argv) == 0
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == drawn

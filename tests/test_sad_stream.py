@@ -1006,8 +1006,26 @@ def test_a_resume_of_a_finished_run_does_nothing(work, tmp_path, monkeypatch, lo
     assert f"{out} is complete for these settings; nothing to do" in logs.text
     assert not scored and _outputs(out) == written
     out.with_name("done.top_variants.png").unlink()
-    assert _sad(work, out, *argv, "--resume") == 0
-    assert not scored and out.with_name("done.top_variants.png").is_file()
+    logs.clear()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _sad(work, out, *argv, "--resume") == 0
+    # before: "nothing to do", then the figure was drawn
+    said = f"{out} is complete for these settings but lacks done.top_variants.png; drawing them"
+    assert said in logs.text and "nothing to do" not in logs.text
+    assert not scored and _contents(out) == _contents(written)
+    figure = out.with_name("done.score_distribution.png")
+    figure.write_bytes(figure.read_bytes()[:-20])  # cut short: drawn again as a lost one
+    logs.clear()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _sad(work, out, *argv, "--resume") == 0
+    assert f"{out} is complete for these settings but lacks {figure.name}; drawing" in logs.text
+    assert not scored and _contents(out) == _contents(written)
+
+
+def _contents(outputs: Path | dict[str, tuple[int, bytes]]) -> dict[str, bytes]:
+    """The bytes of each file of :func:`_outputs` (of the output `outputs`)."""
+    files = _outputs(outputs) if isinstance(outputs, Path) else outputs
+    return {name: data for name, (_, data) in files.items()}
 
 
 @pytest.mark.parametrize(
@@ -1080,11 +1098,15 @@ def test_a_resume_under_torchrun_of_a_merged_run_scores_nothing(work, whole, mon
     assert logs.text.count(f"{out} is complete for these settings; nothing to do") == 2
     assert _outputs(out) == written and not list(out.parent.glob("ranks.shard-*"))
     out.with_name("ranks.top_variants.png").unlink()  # a stop while drawing: rank 0 draws it
+    logs.clear()
     for rank in (1, 0):
         monkeypatch.setenv("RANK", str(rank))
-        assert _sad(work, out, "--resume") == 0
+        with logs.at_level(logging.INFO, logger="crossreg"):
+            assert _sad(work, out, "--resume") == 0
         assert out.with_name("ranks.top_variants.png").exists() == (rank == 0)
     assert not scored
+    said = "is complete for these settings but lacks ranks.top_variants.png; drawing them"
+    assert logs.text.count(f"{out} {said}") == 1 and logs.text.count("nothing to do") == 1
 
 
 def test_a_resume_under_torchrun_scores_only_the_shards_not_written(work, whole, monkeypatch):

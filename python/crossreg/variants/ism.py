@@ -393,8 +393,9 @@ def write_ism(
     (without it, a left-over ``OUT.partial/`` is refused; with other inputs or options,
     it is refused naming what differs) to the same bytes as an unbroken run. With
     `resume` and no ``OUT.partial/``, a finished `out` that records these settings is
-    left as it is, its figures drawn only when the folder lacks some (a stop while
-    drawing them); one of other settings is refused naming them.
+    left as it is, its figures drawn only when the folder lacks some or holds one not
+    whole (a stop while drawing them, a copy cut short; logged); one of other settings
+    is refused naming them.
 
     `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the sites' chunks
     (:func:`shard_sites`) into `out`, a shard file that records the run's settings; it
@@ -450,11 +451,16 @@ def write_ism(
     attrs |= _input_attrs(fasta, settings)
     run = run_record(settings, shard, model)
     attrs["settings"] = json.dumps(run, sort_keys=True)
-    if resume and finished_output(out, run):
-        each = tracks is not None
-        whole = shard is not None or (
-            plots and figures_drawn(out, figures, each_track=each, svg=svg)
-        )
+    each = tracks is not None
+    drawing = resume and shard is None and plots
+    kept_figures = len(sites) * (len(kept) if each else 1)
+    lost = (
+        []
+        if not drawing or figures_drawn(out, figures, kept_figures, svg=svg)
+        else [f"its figures in {figures_folder(out) if figures is None else figures}"]
+    )
+    if resume and finished_output(out, run, redrawn=lost):
+        whole = shard is not None or (plots and not lost)
         drawn = [] if whole else draw_figures(out, figures, each_track=each, plots=plots, svg=svg)
         return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
     if shard is not None:  # what the merge draws, as one run with these --targets would
@@ -650,15 +656,16 @@ def draw_figures(
 
 
 def figures_drawn(
-    out: Path, figures: str | os.PathLike[str] | None, *, each_track: bool, svg: bool
+    out: Path, figures: str | os.PathLike[str] | None, count: int, *, svg: bool
 ) -> bool:
     """Whether the folder `figures` (by default :func:`figures_folder` of `out`) holds
-    every figure :func:`draw_figures` draws of the finished ISM file `out`, and no other
-    it listed (a drawing stopped part way, or one with or without `svg`, is drawn again)."""
+    every figure :func:`draw_figures` draws of the finished ISM file `out` (`count`
+    PNGs), whole, and no other it listed (a drawing stopped part way, one with or without
+    `svg`, a figure cut short is drawn again)."""
     from crossreg.variants.ism_figures import drawn_figures
 
     folder = Path(figures_folder(out) if figures is None else figures)
-    return drawn_figures(out, folder, all_tracks=each_track, svg=svg)
+    return drawn_figures(folder, count, svg=svg)
 
 
 def warn_off_chromosome(on_chromosome: npt.NDArray[np.bool_]) -> None:

@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.h5 import read_h5
-from crossreg.plots import new_figure, save_figure
+from crossreg.plots import figure_intact, new_figure, save_figure
 from crossreg.progress import progress
 
 if TYPE_CHECKING:
@@ -340,16 +340,15 @@ def plot_ism_file(
     return written
 
 
-def drawn_figures(
-    path: str | os.PathLike[str], directory: Path, *, all_tracks: bool, svg: bool
-) -> bool:
-    """Whether `directory`'s :data:`MANIFEST` lists, present, exactly the figures
-    :func:`plot_ism_file` draws of the ISM ``.h5`` at `path` with these options (their
-    count: one per site, or per site and track with `all_tracks`, with an SVG beside
-    each with `svg`); a drawing stopped part way lists fewer."""
-    sites, tracks = _stored_shape(path)
-    figures = sites * (tracks if all_tracks else 1)
+def drawn_figures(directory: Path, figures: int, *, svg: bool) -> bool:
+    """Whether `directory`'s :data:`MANIFEST` lists, present and whole
+    (:func:`~crossreg.plots.figure_intact`), exactly the `figures` PNGs
+    :func:`plot_ism_file` draws of an ISM ``.h5`` (one per site, or per site and track
+    with ``all_tracks``), with an SVG beside each with `svg`; a drawing stopped part way
+    lists fewer."""
     names = earlier_figures(directory)
+    if not all(figure_intact(directory / name) for name in names):
+        return False
     pngs = sum(name.endswith(".png") for name in names)
     return pngs == figures and len(names) - pngs == (figures if svg else 0)
 

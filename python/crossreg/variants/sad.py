@@ -44,7 +44,7 @@ from crossreg.model.inference import (
     provenance,
 )
 from crossreg.model.seqnn import SeqNN
-from crossreg.plots import check_plot_options
+from crossreg.plots import check_plot_options, figure_intact
 from crossreg.progress import progress
 from crossreg.shard import Shard
 from crossreg.step_defaults import DEFAULT_CHUNK_ALLELES, SAD_BATCH_SIZE
@@ -224,15 +224,19 @@ def write_sad(
     }
     run = run_record(settings, shard, model)
     attrs["settings"] = json.dumps(run, sort_keys=True)
-    if resume and ranked is None and finished_output(target, run):
-        _draw_missing(target, plots, svg, head)
-        return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
-    if resume and ranked is not None and _merged_already(out, target, attrs, settings, model):
+    if resume and ranked is None:
+        lost = lacking_figures(target, stats, plan.alleles * len(targets), plots=plots, svg=svg)
+        if finished_output(target, run, redrawn=lost):
+            _draw_lost(target, lost, plots, svg, head)
+            return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
+    if resume and ranked is not None:
         whole = survey.plan(0, kept)  # the job's, as the rank that merged reported it
         first = ranked.index == 0  # one rank draws what is missing and logs the run
-        if first:
-            _draw_missing(out, plots, svg, head)
-        return SadRun(out, whole.alleles, len(targets), skipped, stats, whole.skipped, first)
+        cells = whole.alleles * len(targets)
+        lost = lacking_figures(out, stats, cells, plots=plots, svg=svg) if first else []
+        if _merged_already(out, target, attrs, settings, model, lost):
+            _draw_lost(out, lost, plots, svg, head)
+            return SadRun(out, whole.alleles, len(targets), skipped, stats, whole.skipped, first)
     if resume and ranked is not None and _shard_kept(target, attrs["run_settings"]):
         log.info("%s is complete for these settings; not scored again", target)
     else:
@@ -270,15 +274,16 @@ def run_record(settings: dict[str, object], shard: Shard | None, model: SeqNN) -
     return json.loads(json.dumps(run, sort_keys=True, default=str))
 
 
-def finished_output(out: Path, run: dict[str, Any]) -> bool:
+def finished_output(out: Path, run: dict[str, Any], *, redrawn: Sequence[str] = ()) -> bool:
     """Whether `out` (a SAD or ISM output) holds this `run` (its settings and shard, as
     its ``settings`` attribute records them), finished: no ``OUT.partial/`` (removed once
     the output is written) and the output (a ``.tsv``'s metadata, written after it)
-    recording these settings (:func:`~crossreg.io.finished.finished_run`)."""
+    recording these settings (:func:`~crossreg.io.finished.finished_run`, which logs
+    that the caller draws the figures `redrawn` it lacks)."""
     last = out if out.suffix == ".h5" else metadata_path(out)
     if partial_dir(out).exists() or not last.is_file():
         return False
-    return finished_run(out, _recorded_run(out, last), run, setting_changes)
+    return finished_run(out, _recorded_run(out, last), run, setting_changes, redrawn=redrawn)
 
 
 def _recorded_run(out: Path, last: Path) -> Recorded:
@@ -293,12 +298,26 @@ def _recorded_run(out: Path, last: Path) -> Recorded:
     return settings_object(last, before)
 
 
-def _draw_missing(out: Path, plots: bool, svg: bool, head: str) -> None:
-    """Draw the figures of the finished output `out` that are missing (a stop while
-    drawing them), titled with the `head` that scored."""
-    from crossreg.variants.sad_figures import draw_figures, figure_files
+def lacking_figures(
+    out: Path, stats: Sequence[str], cells: int, *, plots: bool, svg: bool
+) -> list[str]:
+    """The files of the figures `plots` asks for of the SAD output `out` (of `stats`,
+    alleles × tracks `cells`) that are missing or not whole
+    (:func:`~crossreg.plots.figure_intact`: a stop while drawing them, a copy cut short);
+    none when it has no figures (no alleles or tracks, only the bin profiles)."""
+    from crossreg.variants.sad_figures import figure_files, first_stat
 
-    if plots and any(not p.exists() for p in figure_files(out, svg=svg)):
+    if not plots or not cells or first_stat(list(stats)) is None:
+        return []
+    return [p.name for p in figure_files(out, svg=svg) if not figure_intact(p)]
+
+
+def _draw_lost(out: Path, lost: Sequence[str], plots: bool, svg: bool, head: str) -> None:
+    """Draw the figures of the finished output `out` when some are `lost`
+    (:func:`lacking_figures`), titled with the `head` that scored."""
+    from crossreg.variants.sad_figures import draw_figures
+
+    if lost:
         draw_figures(out, plots=plots, svg=svg, title=head)
 
 
@@ -308,15 +327,17 @@ def _merged_already(
     attrs: dict[str, object],
     settings: dict[str, object],
     model: SeqNN,
+    lost: Sequence[str],
 ) -> bool:
     """Under ``torchrun``, with ``--resume``: whether the job's output `out` is finished
-    for these `settings` (:func:`finished_output`, as a run of no shard records them) and
-    this rank has nothing left to do: no chunks of its shard `target` kept, and no shard
-    file of this run (with these `attrs`) waiting to be merged. The shard is looked at
-    first: the rank that merges writes `out` before it deletes the shards."""
+    for these `settings` (:func:`finished_output`, as a run of no shard records them, the
+    figures `lost` to be drawn) and this rank has nothing left to do: no chunks of its
+    shard `target` kept, and no shard file of this run (with these `attrs`) waiting to be
+    merged. The shard is looked at first: the rank that merges writes `out` before it
+    deletes the shards."""
     if partial_dir(target).exists() or _shard_kept(target, attrs["run_settings"]):
         return False
-    return finished_output(out, run_record(settings, None, model))
+    return finished_output(out, run_record(settings, None, model), redrawn=lost)
 
 
 def _where_written(
