@@ -113,6 +113,33 @@ def test_a_stopped_run_keeps_its_sites_and_resumes_to_the_same_bytes(work, unbro
     assert out.read_bytes() == unbroken.read_bytes()
 
 
+def test_a_partial_linked_to_another_disk_keeps_the_sites_there(work, unbroken, tmp_path):
+    """``OUT.partial`` linked to a folder on a bigger disk: a stop keeps the sites there
+    and the link (before: the run failed making the folder), a resume writes the bytes of
+    an unbroken run, emptying the folder and keeping the link."""
+    out, scratch = tmp_path / "linked.h5", tmp_path / "scratch"
+    scratch.mkdir()
+    partial = tmp_path / "linked.h5.partial"
+    partial.symlink_to(scratch)
+    real, scored = ism._site_effects, []
+
+    def stopped(*args, **kwargs):
+        for effects in real(*args, **kwargs):
+            if len(scored) == 4:  # two chunks of 2 sites kept
+                raise KeyboardInterrupt
+            scored.append(1)
+            yield effects
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ism, "_site_effects", stopped)
+        with pytest.raises(Interrupted, match=f"4 of {SITES} sites kept in {partial}"):
+            _run(_argv(work, out))
+    assert partial.is_symlink() and len(list(scratch.glob("chunk-*"))) == 2
+    assert _run(_argv(work, out, "--resume")) == 0
+    assert out.read_bytes() == unbroken.read_bytes()
+    assert partial.is_symlink() and list(scratch.iterdir()) == []
+
+
 def test_a_resume_with_other_inputs_or_options_is_refused_naming_them(work, unbroken):
     out = work / "changed.h5"
     done = _stopped_mid_run(work, out, signal.SIGINT)

@@ -301,3 +301,35 @@ def test_a_chunk_file_is_the_size_np_save_writes(tmp_path, dtype, shape):
     path = tmp_path / "values.npy"
     np.save(path, np.zeros(shape, dtype=dtype))
     assert chunk_file_bytes(*shape, dtype) == path.stat().st_size
+
+
+def test_a_partial_linked_to_a_scratch_disk_keeps_the_chunks_and_is_measured_there(
+    work, tmp_path, monkeypatch, capsys
+):
+    """``OUTDIR.partial`` linked to a folder on a scratch disk: the free space compared is
+    that disk's (the file system holding the link's folder, as the kernel measures a
+    link), the chunks go there (before: the run failed making the folder), and once the
+    BigWigs are written the folder is emptied, the link kept for the next run."""
+    root, scratch = tmp_path / "runs", tmp_path / "scratch" / "run1"
+    root.mkdir()
+    (root / "out.partial").symlink_to(scratch)  # a folder not made yet
+    small = 8 * BLOCK  # less than the chunks need
+
+    def statvfs(path: str | os.PathLike[str]) -> SimpleNamespace:
+        on_scratch = os.path.realpath(path).startswith(str(tmp_path / "scratch"))
+        return SimpleNamespace(f_bavail=(small if on_scratch else 2**40) // BLOCK, f_frsize=BLOCK)
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    argv = bigwig_args(work, root / "out", "--chroms", "chr1", "--chunk-size", "4")
+    capsys.readouterr()
+    assert main(argv) == 1
+    message = capsys.readouterr().err
+    assert "not enough free space for this run" in message
+    assert f"the disk holding both has {size_text(small)} free" in message
+    assert (root / "out.partial").is_symlink() and list(scratch.iterdir()) == []
+    small = 2**40
+    assert main(argv) == 0
+    assert sorted(p.name for p in (root / "out").glob("*.bw")) == [
+        f"human_t{i}.bw" for i in range(TRACKS)
+    ]
+    assert (root / "out.partial").is_symlink() and list(scratch.iterdir()) == []

@@ -182,6 +182,52 @@ def test_ctrl_c_keeps_the_finished_chunks(work, whole, monkeypatch, caplog):
     assert same_bytes(whole, out)
 
 
+def test_a_partial_linked_to_another_disk_keeps_the_chunks_there(
+    work, whole, tmp_path, monkeypatch, logs
+):
+    """``OUT.partial`` linked to a folder on a bigger disk: the chunks go there (before:
+    the run tried to delete the link, then failed making the folder), a stop keeps them
+    there, and once the output is written the folder is emptied and the link kept for
+    the next run; a requeued --resume has nothing to do."""
+    out, scratch = tmp_path / "linked.h5", tmp_path / "scratch" / "run1"
+    partial = tmp_path / "linked.h5.partial"
+    partial.symlink_to(scratch)  # a folder not made yet
+    real = _ctrl_c_at_third_chunk(monkeypatch)
+    with pytest.raises(Interrupted, match=f"6 of 10 alleles kept in {partial}"):
+        _sad(work, out, "--chunk-size", "3")
+    assert partial.is_symlink() and (scratch / "progress.json").is_file()
+    assert sorted(p.name for p in scratch.glob("chunk-*")) == ["chunk-000000", "chunk-000001"]
+    monkeypatch.setattr(sad, "score_stats", real)
+    assert _sad(work, out, "--chunk-size", "3", "--resume") == 0
+    assert same_bytes(whole, out)
+    assert partial.is_symlink() and list(scratch.iterdir()) == []
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _sad(work, out, "--chunk-size", "3", "--resume") == 0
+    assert f"{out} is complete for these settings; nothing to do" in logs.text
+    assert _sad(work, out, "--chunk-size", "4") == 0  # not a run left over: it starts there
+    assert same_bytes(whole, out) and partial.is_symlink() and list(scratch.iterdir()) == []
+
+
+def test_a_partial_linked_to_a_folder_of_other_files_is_refused(work, tmp_path):
+    """A link to a folder holding other files (the scratch disk's root): refused before
+    scoring, naming one, and nothing deleted (a run clears the folder it scores into)."""
+    out, scratch = tmp_path / "linked.h5", tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "notes.txt").write_text("mine")
+    (tmp_path / "linked.h5.partial").symlink_to(scratch)
+    said = f"links to {scratch}, which holds notes.txt: a run clears the folder"
+    for resume in ([], ["--resume"]):
+        with pytest.raises(ValueError, match=said):
+            _sad(work, out, *resume)
+        assert (scratch / "notes.txt").read_text() == "mine" and not out.exists()
+    (scratch / "notes.txt").unlink()
+    (tmp_path / "file").write_text("")
+    (tmp_path / "linked.h5.partial").unlink()
+    (tmp_path / "linked.h5.partial").symlink_to(tmp_path / "file")
+    with pytest.raises(ValueError, match="which is not a folder"):
+        _sad(work, out)
+
+
 def test_three_shards_merged_equal_one_run(work, whole, capsys):
     shards = [work / f"shard{i}.h5" for i in range(3)]
     for i, path in enumerate(shards):

@@ -39,7 +39,6 @@ import json
 import logging
 import os
 import re
-import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +49,7 @@ import numpy.typing as npt
 
 from crossreg.errors import require_name_list
 from crossreg.genome import Genome
+from crossreg.io import partial
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.bigwig_write import BIGWIG_FOLDER, TRACKS_FILE, BigWigFile, SpaceGuard
@@ -217,7 +217,7 @@ def write_bigwigs(
     refuse_shard_under_torchrun(shard)
     shard = shard or torchrun_shard()
     root = shard_root(outdir, shard)
-    done = resume and (outdir / SUMMARY_FILE).is_file() and not partial_dir(root).exists()
+    done = resume and (outdir / SUMMARY_FILE).is_file() and not partial.left_over(partial_dir(root))
     check_replaceable(outdir, overwrite or done, BIGWIG_FOLDER, "--bigwig")
     if not resume:
         refuse_partial(root, "model, FASTA, chromosomes or regions and options")
@@ -510,7 +510,7 @@ def windows_done(root: Path) -> int:
 
 def shard_complete(root: Path, windows: int) -> bool:
     """Whether the chunk store under `root` holds all its `windows`."""
-    return partial_dir(root).exists() and windows_done(root) == windows
+    return partial.left_over(partial_dir(root)) and windows_done(root) == windows
 
 
 def write_when_complete(
@@ -556,7 +556,7 @@ def write_when_complete(
                 work, chunks, genome.sizes, targets, geometry, meta, positions
             )
         for root in roots:
-            shutil.rmtree(partial_dir(root), ignore_errors=True)
+            partial.remove(partial_dir(root))
     lock.unlink(missing_ok=True)
     log.info(
         "wrote %d BigWigs in %s (%s) from %s of predictions kept meanwhile",

@@ -155,8 +155,9 @@ def space_needed(
     """The space the chunks still to write, `remaining` (each its windows, into `partial`
     or beside it), and the BigWigs of every tile of `tiles` (into a folder beside
     `outdir`, or beside the folder it links to) need, with the free space of each file
-    system (:func:`crossreg.io.space.free_bytes`)."""
-    scratch_at = _existing(partial)
+    system (:func:`crossreg.io.space.free_bytes`): for a `partial` that links to a folder
+    elsewhere (:mod:`crossreg.io.partial`), the file system of that folder."""
+    scratch_at = _existing(partial.resolve())
     real = outdir.resolve() if outdir.is_symlink() else outdir
     bigwig_at = _existing(real.parent)
     scratch_free, scratch_block = free_bytes(scratch_at)

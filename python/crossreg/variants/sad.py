@@ -33,6 +33,7 @@ from typing import Any
 from crossreg.genome import Genome
 from crossreg.io.finished import Recorded, Unreadable, finished_run, settings_object
 from crossreg.io.identity import content_identity
+from crossreg.io.partial import left_over
 from crossreg.io.targets import Target
 from crossreg.io.vcf import Variant
 from crossreg.model.inference import (
@@ -281,7 +282,7 @@ def finished_output(out: Path, run: dict[str, Any], *, redrawn: Sequence[str] = 
     recording these settings (:func:`~crossreg.io.finished.finished_run`, which logs
     that the caller draws the figures `redrawn` it lacks)."""
     last = out if out.suffix == ".h5" else metadata_path(out)
-    if partial_dir(out).exists() or not last.is_file():
+    if left_over(partial_dir(out)) or not last.is_file():
         return False
     return finished_run(out, _recorded_run(out, last), run, setting_changes, redrawn=redrawn)
 
@@ -335,7 +336,7 @@ def _merged_already(
     shard `target` kept, and no shard file of this run (with these `attrs`) waiting to be
     merged. The shard is looked at first: the rank that merges writes `out` before it
     deletes the shards."""
-    if partial_dir(target).exists() or _shard_kept(target, attrs["run_settings"]):
+    if left_over(partial_dir(target)) or _shard_kept(target, attrs["run_settings"]):
         return False
     return finished_output(out, run_record(settings, None, model), redrawn=lost)
 
@@ -553,7 +554,7 @@ def _written_by(shard: Path, settings: object) -> bool:
     the file, before it removed its chunks, writes it again) and it records the run
     `settings` hash."""
     last = shard if shard.suffix == ".h5" else metadata_path(shard)
-    if partial_dir(shard).exists() or not (shard.exists() and last.exists()):
+    if left_over(partial_dir(shard)) or not (shard.exists() and last.exists()):
         return False
     return read_attrs(shard).get("run_settings") == settings
 

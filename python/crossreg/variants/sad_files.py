@@ -44,6 +44,7 @@ from crossreg.io.h5 import (
     written_h5,
 )
 from crossreg.io.identity import OLD_RULE
+from crossreg.io.partial import left_over
 from crossreg.progress import Progress, progress
 from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
@@ -499,7 +500,7 @@ def shard_paths(
         raise ValueError(f"--out {target} is one of the shards; merge into another file")
     for path in paths:
         partial = partial_dir(path)
-        if partial.exists():
+        if left_over(partial):
             raise ValueError(
                 f"{path}: {partial} is beside it, so a run scoring this shard is under way or "
                 "was stopped (the file, if there is one, is an earlier run's); let it finish "

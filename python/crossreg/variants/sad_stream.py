@@ -47,6 +47,7 @@ from crossreg.io.identity import (
     old_store_refusal,
     settings_hash,
 )
+from crossreg.io.partial import check_place, left_over, make_fresh, remove
 from crossreg.io.space import allocated_memmap
 from crossreg.io.vcf import (
     Variant,
@@ -301,9 +302,12 @@ SAD_INPUTS = "model, FASTA, VCF and options"
 
 def refuse_partial(out: Path, inputs: str = SAD_INPUTS) -> None:
     """Stop when an interrupted run left ``OUT.partial/`` and ``resume`` was not asked;
-    `inputs` names what a resumed run must share with it."""
+    `inputs` names what a resumed run must share with it. ``OUT.partial`` may be a link
+    to a folder elsewhere (:mod:`crossreg.io.partial`): one to an empty folder is not
+    left over, one to a folder holding other files is refused."""
     partial = partial_dir(out)
-    if partial.exists():
+    check_place(partial)
+    if left_over(partial):
         raise FileExistsError(
             f"{partial} is left from an interrupted run: rerun with --resume to continue it "
             f"(same {inputs}), or delete {partial.name} to start again"
@@ -428,7 +432,8 @@ def _shown(value: object) -> str:
 
 
 class ChunkStore:
-    """``OUT.partial/``: one directory per finished chunk and ``progress.json``; `unit`
+    """``OUT.partial/`` (or the folder it links to, :mod:`crossreg.io.partial`): one
+    directory per finished chunk and ``progress.json``; `unit`
     names what the chunks count (alleles for SAD) in the log; `device`, where given, is
     the device this process scores on (:func:`~crossreg.model.inference.device_label`),
     counted among the state's devices with each chunk it finishes."""
@@ -468,8 +473,7 @@ class ChunkStore:
             return saved
         if resume:
             log.info("%s: no finished chunk to resume; starting from the beginning", self.root)
-        shutil.rmtree(self.root, ignore_errors=True)
-        self.root.mkdir(parents=True)
+        make_fresh(self.root)
         with atomic_write(self.root / SETTINGS_NAME) as handle:
             json.dump(settings, handle, sort_keys=True, default=str)
         state = StoreState(key)
@@ -557,8 +561,9 @@ class ChunkStore:
         )
 
     def remove(self) -> None:
-        """Delete the store once the output is written."""
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Delete the store once the output is written (:func:`crossreg.io.partial.remove`:
+        for a link, its folder's contents)."""
+        remove(self.root)
 
 
 @contextlib.contextmanager
@@ -573,5 +578,5 @@ def kept_when_stopped(store: ChunkStore, total: int) -> Iterator[None]:
         raise store.interrupted(total) from None
     except Exception:
         if store.saved().alleles_done == 0:
-            shutil.rmtree(store.root, ignore_errors=True)
+            store.remove()
         raise
