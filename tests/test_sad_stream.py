@@ -1074,6 +1074,18 @@ def _contents(outputs: Path | dict[str, tuple[int, bytes]]) -> dict[str, bytes]:
     return {name: data for name, (_, data) in files.items()}
 
 
+def test_a_resume_of_a_finished_run_without_figures_to_draw_names_none(work, tmp_path, logs):
+    """Only the bin profiles (--stats REF), which have no figures: nothing to do, nothing
+    named as lacking."""
+    out = tmp_path / "profiles.h5"
+    assert _sad(work, out, "--stats", "REF") == 0
+    written = _outputs(out)
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _sad(work, out, "--stats", "REF", "--resume") == 0
+    assert f"{out} is complete for these settings; nothing to do" in logs.text
+    assert "but lacks" not in logs.text and _outputs(out) == written
+
+
 @pytest.mark.parametrize(
     ("changed", "said"),
     [
