@@ -226,7 +226,7 @@ def write_sad(
     run = run_record(settings, shard, model)
     attrs["settings"] = json.dumps(run, sort_keys=True)
     if resume and ranked is None:
-        lost = lacking_figures(target, stats, plan.alleles * len(targets), plots=plots, svg=svg)
+        lost = _lacking_figures(target, stats, plan.alleles * len(targets), plots=plots, svg=svg)
         if finished_output(target, run, redrawn=lost):
             _draw_lost(target, lost, plots, svg, head)
             return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
@@ -234,7 +234,7 @@ def write_sad(
         whole = survey.plan(0, kept)  # the job's, as the rank that merged reported it
         first = ranked.index == 0  # one rank draws what is missing and logs the run
         cells = whole.alleles * len(targets)
-        lost = lacking_figures(out, stats, cells, plots=plots, svg=svg) if first else []
+        lost = _lacking_figures(out, stats, cells, plots=plots, svg=svg) if first else []
         if _merged_already(out, target, attrs, settings, model, lost):
             _draw_lost(out, lost, plots, svg, head)
             return SadRun(out, whole.alleles, len(targets), skipped, stats, whole.skipped, first)
@@ -299,7 +299,7 @@ def _recorded_run(out: Path, last: Path) -> Recorded:
     return settings_object(last, before)
 
 
-def lacking_figures(
+def _lacking_figures(
     out: Path, stats: Sequence[str], cells: int, *, plots: bool, svg: bool
 ) -> list[str]:
     """The files of the figures `plots` asks for of the SAD output `out` (of `stats`,
@@ -315,7 +315,7 @@ def lacking_figures(
 
 def _draw_lost(out: Path, lost: Sequence[str], plots: bool, svg: bool, head: str) -> None:
     """Draw the figures of the finished output `out` when some are `lost`
-    (:func:`lacking_figures`), titled with the `head` that scored."""
+    (:func:`_lacking_figures`), titled with the `head` that scored."""
     from crossreg.variants.sad_figures import draw_figures
 
     if lost:
