@@ -251,6 +251,18 @@ def test_a_bad_net_names_file_and_line(
     assert "bad.net:3: a 'gap' line needs 6 fields" in logs.text
 
 
+def test_nets_of_both_directions_stop_before_writing(
+    inputs: dict[str, Path], tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    reverse = write(tmp_path / "mm.hg.net", "net chr1 221000\n fill 0 900 chr1 + 0 900\n")
+    assert run_split(inputs, tmp_path / "out", "--net", f"mm,hg={reverse}") == 1
+    assert "align the same two genomes in both directions" in logs.text
+    assert "give the nets of one direction only (--net hg,mm=FILE or --net mm,hg=FILE)" in (
+        logs.text
+    )
+    assert not (tmp_path / "out").exists()
+
+
 GENOMES = Path(__file__).parent / "data" / "genomes"
 
 

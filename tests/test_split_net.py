@@ -138,12 +138,40 @@ def test_the_same_alignments_in_two_files_are_refused(tmp_path: Path, copy_name:
         r".*a\.b\.net line 1; the same alignments given twice would count double",
     ):
         split_genomes({"a": A, "b": B}, nets, region_size=1000)
-    # the reverse net (b's chromosomes against a) is other alignments: both count
+
+
+def test_nets_of_both_directions_of_one_pair_are_refused(tmp_path: Path) -> None:
+    """UCSC offers a pair's net in both directions, each one view of the same orthology:
+    one fill seen from both sides counts once, so together they are refused rather than
+    added up (which would join regions sharing half of --min-aligned)."""
+    forward = write(tmp_path / "a.b.net", "net chr1 3000\n fill 0 500 chrA + 0 500\n")
     reverse = write(tmp_path / "b.a.net", "net chrA 2000\n fill 0 500 chr1 + 0 500\n")
-    both = split_genomes(
-        {"a": A, "b": B}, [NetSpec("a", "b", net), NetSpec("b", "a", reverse)], region_size=1000
+    nets = [NetSpec("a", "b", forward), NetSpec("b", "a", reverse)]
+    for net in nets:  # either alone: 500 bp, not above 600, so nothing is joined
+        alone = split_genomes({"a": A, "b": B}, [net], region_size=1000, min_aligned=600)
+        assert link_counts(alone) == Counter({(("chr1", 0), ("chrA", 0)): 500})
+        assert len(set(alone.region_component.tolist())) == 6
+    for given in (nets, nets[::-1]):
+        first, second = given
+        with pytest.raises(
+            ValueError,
+            match=rf"nets .*{first.path.name} \({first.target},{first.query}\) and "
+            rf".*{second.path.name} \({second.target},{second.query}\) align the same two "
+            r"genomes in both directions: .* would count its aligned bases twice \(in effect "
+            r"halving --min-aligned\); give the nets of one direction only "
+            rf"\(--net {first.target},{first.query}=FILE or --net {second.target},"
+            rf"{second.query}=FILE\)",
+        ):
+            split_genomes({"a": A, "b": B}, given, region_size=1000, min_aligned=600)
+    # the nets of three genomes, one direction per pair whichever way, are all counted
+    c = write(tmp_path / "c.a.net", "net chrX 1000\n fill 0 700 chr1 + 2000 700\n")
+    three = split_genomes(
+        {"a": A, "b": B, "c": {"chrX": 1000}},
+        [nets[1], NetSpec("c", "a", c)],
+        region_size=1000,
+        min_aligned=600,
     )
-    assert link_counts(both)[("chr1", 0), ("chrA", 0)] > 0
+    assert int(three.link_bases.sum()) == 500 + 700
 
 
 @pytest.mark.parametrize("second", [("a", "b"), ("b", "a")])

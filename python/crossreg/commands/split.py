@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TARGET,QUERY=FILE",
         help="UCSC .net alignment (plain or .gz) whose 'net' lines are on genome TARGET; "
         "repeat for more pairs or more files of one pair (aligned bases of all nets add up: "
-        "give each alignment once)",
+        "give each alignment once, and one direction per pair)",
     )
     parser.add_argument(
         "--out",

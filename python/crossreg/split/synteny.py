@@ -14,7 +14,8 @@ aligned pieces; within a piece the alignment is taken as colinear (the k-th of
 ``min(tLen, qLen)`` bases pairs target ``tStart + k*tLen//n`` with query
 ``qStart + k*qLen//n`` along the query strand), so a piece cut by a region boundary on
 either genome is split exactly there. Net query coordinates are forward-strand on both
-strands, as UCSC's ``chainNet`` writes them. Counts of several nets add up.
+strands, as UCSC's ``chainNet`` writes them. Counts of several nets add up; nets of both
+directions of one pair of genomes are refused, since they see the same orthology twice.
 
 Compared with Basenji's ``basenji_data_align.py`` (Kelley 2020): that script links only
 top-level fills with at least 100 kb on both sides to whole contigs and assigns components
@@ -239,8 +240,9 @@ def split_genomes(
     each and `valid`/`test` are not used. The same inputs and `seed` give the same split.
     With `skip_unknown_chroms`, alignments to chromosomes outside the sizes are skipped
     (and counted per net) instead of stopping with an error. The counts of all nets add
-    up (a net split by chromosome may come in several files); one file given twice is an
-    error.
+    up (a net split by chromosome may come in several files); one file given twice, and
+    nets of both directions of one pair of genomes (``a,b`` and ``b,a``, which would count
+    the same orthology twice), are errors.
     """
     requested = split_labels(valid, test, folds)
     if region_size < 1:
@@ -272,6 +274,7 @@ def split_genomes(
                 f"{net.target},{net.query}); the aligned bases of all nets add up, so give "
                 "each file once"
             )
+    _refuse_both_directions(nets)
     native_nets = []
     for net in nets:
         for side in (net.target, net.query):
@@ -317,6 +320,25 @@ def split_genomes(
         + _full_net_warnings(nets, out["nets"])
         + _threshold_warnings(out["link_bases"], min_aligned, region_size),
     )
+
+
+def _refuse_both_directions(nets: Sequence[NetSpec]) -> None:
+    """Refuse nets of both directions of one pair of genomes (``a,b`` and ``b,a``, as UCSC
+    offers both): each is one view of the same orthology, so their aligned bases would add
+    up to about twice the pair's, in effect halving ``min_aligned``."""
+    first: dict[tuple[str, str], NetSpec] = {}
+    for net in nets:
+        first.setdefault((net.target, net.query), net)
+        reverse = first.get((net.query, net.target))
+        if reverse is not None:
+            raise ValueError(
+                f"nets {reverse.path} ({reverse.target},{reverse.query}) and {net.path} "
+                f"({net.target},{net.query}) align the same two genomes in both directions: "
+                "each is one view of the same orthology, so together they would count its "
+                "aligned bases twice (in effect halving --min-aligned); give the nets of one "
+                f"direction only (--net {reverse.target},{reverse.query}=FILE "
+                f"or --net {net.target},{net.query}=FILE)"
+            )
 
 
 def _threshold_warnings(link_bases: Any, min_aligned: int, region_size: int) -> list[str]:
