@@ -13,7 +13,7 @@ import pytest
 
 from crossreg.data import compute_targets
 from crossreg.io.targets import read_targets
-from tests.bbi_files import BEDGRAPH, VARIABLE_STEP, Section, write_bigwig
+from tests.bbi_files import BEDGRAPH, FIXED_STEP, VARIABLE_STEP, Section, write_bigwig
 from tests.data_inputs import write_table
 from tests.data_reference import finish
 
@@ -66,14 +66,13 @@ def planted_track(seed: int) -> tuple[list[tuple[str, int]], list[Section]]:
 
 
 def planted_coverage(chroms, sections) -> dict[str, np.ndarray]:
-    """Per-base sums of the records (missing and negative values as 0, +inf as float32's
-    largest), cut at each chromosome's end."""
+    """Per-base sums of the records (missing and negative values as 0, +inf kept), cut at
+    each chromosome's end."""
     cover = {name: np.zeros(size) for name, size in chroms}
-    largest = float(np.finfo(np.float32).max)
     for section in sections:
         name, size = chroms[section.chrom_id]
         for start, end, value in section.records():
-            cover[name][start : min(end, size)] += min(value, largest) if value > 0 else 0.0
+            cover[name][start : min(end, size)] += value if value > 0 else 0.0
     return cover
 
 
@@ -145,6 +144,49 @@ def test_a_replicate_whose_blocks_are_out_of_order_averages_per_base(tmp_path, s
     write_bigwig(tmp_path / "b.bw", CHROMS, out_of_order(SECTIONS))
     ours, want = targets_of(tmp_path, "a.bw,b.bw", stat, 128)
     np.testing.assert_array_equal(ours, want)
+
+
+# base 7 holds 1 and base 31 the value tested, the last of the first 32-bp bin (so that
+# its record ends on a bin edge), in each kind of section (the fixedStep of step and span
+# 1 is read as a run of bases)
+LONE_BASE = {
+    "bedGraph": lambda v: Section(0, BEDGRAPH, [(7, 8, 1.0), (31, 32, v)]),
+    "variableStep": lambda v: Section(0, VARIABLE_STEP, [(7, 1.0), (31, v)], span=1),
+    "fixedStep of step 1": lambda v: Section(
+        0, FIXED_STEP, [(1.0,), *[(0.0,)] * 23, (v,)], start=7, step=1, span=1
+    ),
+    "fixedStep of step 24": lambda v: Section(
+        0, FIXED_STEP, [(1.0,), (v,)], start=7, step=24, span=1
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(LONE_BASE))
+@pytest.mark.parametrize("files", ["t.bw", "t.bw,t.bw"])
+@pytest.mark.parametrize("stat", ["sum", "mean", "max", "sum_sqrt"])
+def test_a_lone_infinite_or_missing_base_pools_alike_in_every_section_kind(
+    tmp_path, kind, files, stat
+):
+    """+inf stays +inf (its bin pools to +inf, so the track's pooled statistics are
+    infinite, stored as null in dataset.json, and its target is float16's largest); -inf,
+    as a negative value, and NaN, as missing data, count as 0."""
+    row = {"identifier": "t", "file": files, "clip": 1e6, "scale": 1, "sum_stat": stat}
+    table = read_targets(write_table(tmp_path / "t.txt", [row]))
+    # the bin of the base holding 1, as float32 pools it
+    f32 = np.float32
+    one = {"sum": f32(1), "mean": f32(1 / 32), "max": f32(1), "sum_sqrt": np.sqrt(f32(2)) - 1}[stat]
+    for value in (math.inf, -math.inf, math.nan):
+        write_bigwig(tmp_path / "t.bw", [("chr1", 1000)], [LONE_BASE[kind](value)])
+        chroms = np.array(["chr1"])
+        targets, (stats,) = compute_targets(table, list(table), chroms, [0], bins=4, pool_width=32)
+        if value == math.inf:
+            assert (stats["pooled_max"], stats["pooled_mean"]) == (math.inf, math.inf), value
+            assert targets[0, :, 0].tolist() == [65504, 0, 0, 0]
+            assert stats["overflow_fraction"] == 0.25
+        else:
+            assert stats["pooled_max"] == one, value
+            assert stats["pooled_mean"] == pytest.approx(one / 4, rel=1e-6), value
+            assert targets[0, :, 0].tolist() == [np.float16(one), 0, 0, 0]
 
 
 def test_the_planted_records_are_what_pybigwig_reads(tmp_path):

@@ -3,7 +3,8 @@
 //! Reads exact base-level values from the data sections of BigWig files (never the zoom
 //! levels, [`crate::bigwig_file`]) and turns them into the paper's targets, per track:
 //!
-//! 1. missing data → 0, negative values → 0, replicates averaged per base;
+//! 1. missing data (NaN) → 0, negative values (−inf) → 0, +inf kept (its bin pools to +inf
+//!    whatever the section kind), replicates averaged per base;
 //! 2. pooling into bins of `pool` bp with the track's [`SumStat`];
 //! 3. masked bins (blacklist / unmappable, and windows on chromosomes none of the track's
 //!    files has) set to the track's fill value: the `q`-quantile (default 0.25) of its

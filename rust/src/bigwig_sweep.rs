@@ -187,9 +187,10 @@ impl<'a, const MAX: bool> Sink<'a, MAX> {
                 (self.acc.max(v), next.max(if b > e1 { v } else { 0.0 }))
             } else {
                 let second = b.saturating_sub(e1) as i64 as f64;
+                // `max` takes +inf × an overlap of 0 (NaN) as the 0 it adds
                 (
                     self.acc + v * (b.min(e1) - a) as i64 as f64,
-                    next + v * second,
+                    next + (v * second).max(0.0),
                 )
             };
             let cross = b >= e1;
@@ -202,7 +203,7 @@ impl<'a, const MAX: bool> Sink<'a, MAX> {
         }
     }
 
-    /// Pool the records of one section (values in `[0, f32::MAX]`) in one loop.
+    /// Pool the records of one section (values in `[0, +inf]`) in one loop.
     ///
     /// For sum pooling the common case runs without a branch: a running total `run` of
     /// the section's values and `base`, the total where the current piece began (less
@@ -343,10 +344,10 @@ impl<'a, const MAX: bool> Sink<'a, MAX> {
 /// Accumulator lanes of the per-base loops (independent lanes vectorise).
 const LANES: usize = 8;
 
-/// The value of 4 little-endian bytes with missing data (NaN) and negatives as 0.
+/// The value of 4 little-endian bytes as pooled ([`pooled`]).
 #[inline]
 fn clean(bytes: &[u8]) -> f32 {
-    f32::from_le_bytes(bytes.try_into().unwrap()).max(0.0)
+    pooled(f32::from_le_bytes(bytes.try_into().unwrap()))
 }
 
 /// Sum of the cleaned little-endian float32 `bytes`, in `LANES` partial sums.
@@ -379,14 +380,14 @@ fn lane_max(bytes: &[u8]) -> f32 {
     acc.iter().fold(rest, |m, &v| m.max(v))
 }
 
-/// A record's value as pooled: missing (NaN) and negative values as 0 (adding 0, or
-/// taking the maximum with 0, leaves a piece of non-negative values as it was, so they go
-/// through without a branch on the value), and +inf as the largest float32 (the pooled
-/// sum still becomes +inf in float32, and a product with an overlap of 0 stays 0).
+/// A record's value as pooled (and a per-base section's, [`clean`]): missing (NaN) and
+/// negative values (-inf too) as 0 (adding 0, or taking the maximum with 0, leaves a
+/// piece of non-negative values as it was, so they go through without a branch on the
+/// value), and +inf kept, so that a bin holding a +inf base pools to +inf in every
+/// section type and sum statistic.
 #[inline(always)]
-#[allow(clippy::manual_clamp)] // `clamp` keeps NaN
 fn pooled(value: f32) -> f32 {
-    value.max(0.0).min(f32::MAX)
+    value.max(0.0)
 }
 
 /// Whether a file's records, in the order read, overlap: one starts before the furthest
@@ -884,6 +885,31 @@ mod tests {
             let first = if big.is_finite() { 1e31 } else { f32::INFINITY };
             assert_eq!(out, [first, 80.0, 5.0, 0.0]);
         }
+    }
+
+    #[test]
+    fn an_infinite_record_ending_on_an_edge_leaves_the_next_piece_exact() {
+        let starts = [0];
+        let grid = Grid::new(&starts, 4, 100).unwrap();
+        let mut pieces = vec![0f32; grid.edges.len()];
+        let mut sink = Sink::<false>::new(&grid.edges, &mut pieces);
+        for (a, b, v) in [(0, 10, 1.0), (90, 100, f32::INFINITY), (100, 110, 2.0)] {
+            sink.add(a, b, pooled(v));
+        }
+        sink.flush();
+        let mut out = vec![0f32; 4];
+        grid.gather::<false>(&pieces, &mut out, |x| x);
+        assert_eq!(out, [f32::INFINITY, 20.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn pooled_values_keep_plus_infinity_and_zero_the_rest() {
+        let values = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -1.0, 2.5];
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let want = [f32::INFINITY, 0.0, 0.0, 0.0, 2.5];
+        assert_eq!(values.map(pooled), want);
+        let cleaned: Vec<f32> = bytes.chunks_exact(4).map(clean).collect();
+        assert_eq!(cleaned, want);
     }
 
     #[test]
