@@ -189,6 +189,22 @@ def test_a_lone_infinite_or_missing_base_pools_alike_in_every_section_kind(
             assert targets[0, :, 0].tolist() == [np.float16(one), 0, 0, 0]
 
 
+def test_masked_bins_of_a_track_mostly_infinite_take_its_infinite_quantile(tmp_path):
+    """The fill value (the 25th percentile of the unmasked bins) lies between two +inf bins
+    here: it is +inf, stored as 65,504, not the NaN that interpolating them would give."""
+    write_bigwig(tmp_path / "t.bw", [("chr1", 1000)], [Section(0, BEDGRAPH, [(0, 96, math.inf)])])
+    row = {"identifier": "t", "file": "t.bw", "clip": 32, "scale": 1, "sum_stat": "max"}
+    table = read_targets(write_table(tmp_path / "t.txt", [row]))
+    mask = np.array([[False, False, False, True]])
+    chroms = np.array(["chr1"])
+    targets, (stats,) = compute_targets(
+        table, list(table), chroms, [0], bins=4, pool_width=32, mask=mask
+    )
+    assert stats["fill_value"] == math.inf
+    assert targets[0, :, 0].tolist() == [65504] * 4
+    assert stats["overflow_fraction"] == 1.0
+
+
 def test_the_planted_records_are_what_pybigwig_reads(tmp_path):
     """The writer's little-endian file, read by libBigWig: each chromosome's records up to
     its end, in order."""

@@ -280,6 +280,10 @@ pub fn masked_quantile(values: &[f32], mask: Option<&[bool]>, q: f64) -> f32 {
         return lo_value;
     }
     let hi_value = upper.iter().copied().fold(f32::INFINITY, f32::min);
+    if lo_value == f32::INFINITY {
+        // between +inf and +inf: +inf, where their difference (NaN) would give NaN
+        return lo_value;
+    }
     (f64::from(lo_value) + (f64::from(hi_value) - f64::from(lo_value)) * frac) as f32
 }
 
@@ -536,6 +540,14 @@ mod tests {
             1.75
         );
         assert_eq!(masked_quantile(&[5.0], Some(&[true]), 0.25), 0.0);
+    }
+
+    #[test]
+    fn quantile_between_infinities_is_infinite() {
+        let inf = f32::INFINITY;
+        assert_eq!(masked_quantile(&[inf, inf, inf, 1.0], None, 0.5), inf);
+        assert_eq!(masked_quantile(&[inf, inf, 1.0, 0.0], None, 0.5), inf);
+        assert_eq!(masked_quantile(&[inf, 2.0, 1.0, 0.0], None, 0.5), 1.5);
     }
 
     #[test]
