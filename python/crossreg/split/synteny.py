@@ -330,7 +330,7 @@ def _refuse_both_directions(nets: Sequence[NetSpec]) -> None:
     for net in nets:
         first.setdefault((net.target, net.query), net)
         reverse = first.get((net.query, net.target))
-        if reverse is not None:
+        if reverse is not None and net.target != net.query:  # a,a is refused as such later
             raise ValueError(
                 f"nets {reverse.path} ({reverse.target},{reverse.query}) and {net.path} "
                 f"({net.target},{net.query}) align the same two genomes in both directions: "
