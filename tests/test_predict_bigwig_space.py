@@ -17,12 +17,13 @@ import pytest
 from crossreg.cli import main
 from crossreg.errors import CommandError
 from crossreg.io.bigwig_write import BigWigFile
+from crossreg.io.partial import CHUNK_NAME
 from crossreg.io.space import size_text
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.tiling import Geometry, plan_tiles
 from crossreg.predict import bigwig
 from crossreg.predict.scratch import SpaceNeed, chunk_file_bytes
-from crossreg.variants.sad_stream import CHUNK_NAME, ChunkStore
+from crossreg.variants.sad_stream import ChunkStore
 from tests.test_predict_bigwig import SIZES, _run, bigwig_args, write_world
 
 BLOCK = 4096
@@ -333,3 +334,15 @@ def test_a_partial_linked_to_a_scratch_disk_keeps_the_chunks_and_is_measured_the
         f"human_t{i}.bw" for i in range(TRACKS)
     ]
     assert (root / "out.partial").is_symlink() and list(scratch.iterdir()) == []
+
+
+def test_a_partial_linked_to_the_output_folder_is_refused_before_predicting(work, tmp_path, capsys):
+    """``ln -s out out.partial``: the chunks went into the output folder, which the
+    BigWigs' folder replaced; the store's removal then emptied it: the run said
+    'wrote 3 BigWigs' and left none."""
+    (tmp_path / "out.partial").symlink_to("out")
+    capsys.readouterr()
+    assert main(bigwig_args(work, tmp_path / "out", "--chroms", "chr1", "--chunk-size", "4")) == 1
+    message = capsys.readouterr().err
+    assert f"{tmp_path / 'out.partial'} links to {tmp_path / 'out'}, the output itself" in message
+    assert not (tmp_path / "out").exists()

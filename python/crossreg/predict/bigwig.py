@@ -77,7 +77,6 @@ from crossreg.progress import progress
 from crossreg.shard import Shard
 from crossreg.step_defaults import DEFAULT_CHUNK_WINDOWS
 from crossreg.variants.sad_stream import (
-    CHUNK_NAME,
     ChunkStore,
     StoreState,
     clip_float16,
@@ -97,8 +96,6 @@ log = logging.getLogger("crossreg")
 #: BigWigs written at once in the final pass (each pass reads every chunk once)
 OPEN_FILES = 64
 VALUES_FILE = "values.npy"
-#: in each shard's chunk store: the settings every shard must share (JSON)
-RUN_FILE = "run_settings.json"
 SUMMARY_FILE = "summary.json"
 #: the options that set each shared setting, named when two shards differ
 SETTING_OPTIONS = {
@@ -256,7 +253,7 @@ def write_bigwigs(
     store = ChunkStore(root, unit="windows")
     state = store.open({**settings, "shard": str(shard)}, resume=resume, total=stop - start)
     if shared is not None:
-        with atomic_write(store.root / RUN_FILE) as handle:
+        with atomic_write(store.root / partial.RUN_FILE) as handle:
             json.dump(shared, handle, sort_keys=True, default=str)
     shards, bounds = _shard_layout(outdir, root, shard, len(tiles))
     meta = {
@@ -453,7 +450,7 @@ def check_shard_settings(outdir: Path, shared: Mapping[str, object]) -> None:
     count), naming what differs; one that has not recorded them yet is skipped."""
     ours = json.loads(json.dumps(shared, sort_keys=True, default=str))
     for store in shard_stores(outdir):
-        recorded = store / RUN_FILE
+        recorded = store / partial.RUN_FILE
         if not recorded.is_file():
             continue
         theirs = json.loads(recorded.read_text())
@@ -502,7 +499,7 @@ def _finished(outdir: Path, settings: Mapping[str, object], overwrite: bool) -> 
 
 def windows_done(root: Path) -> int:
     """The windows the chunk store under `root` holds (0 when there is none)."""
-    progress_path = partial_dir(root) / "progress.json"
+    progress_path = partial_dir(root) / partial.PROGRESS_FILE
     if not progress_path.exists():
         return 0
     return int(json.loads(progress_path.read_text())["records_done"])
@@ -547,7 +544,7 @@ def write_when_complete(
         chunks: list[tuple[Path, Sequence[Tile]]] = []
         for root, (a, b) in zip(roots, bounds, strict=True):
             for k, (c, d) in enumerate(chunk_bounds(a, b, chunk_windows)):
-                directory = partial_dir(root) / CHUNK_NAME.format(k)
+                directory = partial_dir(root) / partial.CHUNK_NAME.format(k)
                 chunks.append((directory / VALUES_FILE, tiles[c:d]))
         scratch = sum(values.stat().st_size for values, _ in chunks)
         meta = {**meta, "scratch_bytes": scratch}

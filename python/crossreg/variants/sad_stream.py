@@ -47,7 +47,16 @@ from crossreg.io.identity import (
     old_store_refusal,
     settings_hash,
 )
-from crossreg.io.partial import check_place, left_over, make_fresh, remove
+from crossreg.io.partial import (
+    CHUNK_NAME,
+    PROGRESS_FILE,
+    SETTINGS_FILE,
+    check_place,
+    is_store_entry,
+    left_over,
+    make_fresh,
+    remove,
+)
 from crossreg.io.space import allocated_memmap
 from crossreg.io.vcf import (
     Variant,
@@ -68,8 +77,6 @@ if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions
 
 log = logging.getLogger("crossreg")
-
-CHUNK_NAME = "chunk-{:06d}"
 
 FLOAT16_MAX = float(np.finfo(np.float16).max)  # stats are clipped to it before float16
 
@@ -386,7 +393,6 @@ class ChunkWriter:
         np.save(self.directory / "pos.npy", positions)
 
 
-SETTINGS_NAME = "settings.json"  # a store's settings, to name what a resume changed
 #: An ISM shard's setting of which tracks the merge draws: each kept one (``--targets``
 #: given, as one run draws them) or each site's strongest.
 FIGURE_TRACKS = "figure_tracks"
@@ -440,13 +446,15 @@ class ChunkStore:
 
     def __init__(self, out: Path, unit: str = "alleles", device: str | None = None) -> None:
         self.root = partial_dir(out)
-        self.progress_path = self.root / "progress.json"
+        self.progress_path = self.root / PROGRESS_FILE
         self.unit = unit
         self.device = device
 
     def open(self, settings: Mapping[str, object], *, resume: bool, total: int) -> StoreState:
         """Start afresh, or with `resume` continue a store left by the same `settings`
-        (kept in ``settings.json``, so that other ones are named)."""
+        (kept in ``settings.json``, so that other ones are named). ``OUT.partial`` may
+        be a link (:func:`crossreg.io.partial.check_place`)."""
+        check_place(self.root)
         key = settings_hash(settings)
         if resume and self.progress_path.exists():
             saved = self.saved()
@@ -459,8 +467,9 @@ class ChunkStore:
                     "resume with the options and inputs it started with, or delete it to start "
                     "again"
                 )
+            done = self.chunk_names(saved)
             for stale in self.root.iterdir():  # a chunk begun but not counted
-                if stale.is_dir() and stale.name not in self.chunk_names(saved):
+                if stale.is_dir() and is_store_entry(stale.name) and stale.name not in done:
                     shutil.rmtree(stale)
             log.info(
                 "resuming %s after chunk %d: %d/%d %s done",
@@ -474,7 +483,7 @@ class ChunkStore:
         if resume:
             log.info("%s: no finished chunk to resume; starting from the beginning", self.root)
         make_fresh(self.root)
-        with atomic_write(self.root / SETTINGS_NAME) as handle:
+        with atomic_write(self.root / SETTINGS_FILE) as handle:
             json.dump(settings, handle, sort_keys=True, default=str)
         state = StoreState(key)
         self._save(state)
@@ -484,7 +493,7 @@ class ChunkStore:
         """What differs between the settings the store was left by and `settings`, by
         option name (a store without ``settings.json`` says only that they differ)."""
         try:
-            before = json.loads((self.root / SETTINGS_NAME).read_text())
+            before = json.loads((self.root / SETTINGS_FILE).read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return "its inputs, head, options, tracks, shard or chunk size"
         now = json.loads(json.dumps(settings, sort_keys=True, default=str))
