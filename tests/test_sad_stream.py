@@ -1192,6 +1192,36 @@ def test_a_resume_under_torchrun_scores_only_the_shards_not_written(work, whole,
     assert same_bytes(whole, out) and not list(out.parent.glob("ranks.shard-*"))
 
 
+def test_a_requeued_rank_whose_shard_is_merged_as_it_looks_scores_nothing(work, whole, monkeypatch):
+    """Both shards written, the merge not yet done, the job requeued: rank 1 found its
+    shard kept, rank 0 then merged and deleted it, and rank 1, looking a second time,
+    found it gone and scored its share again, into a shard file no merge would take."""
+    out = work / "racing" / "ranks.h5"
+    out.parent.mkdir()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    merge = sad.merge_when_complete
+    monkeypatch.setattr(sad, "merge_when_complete", lambda *a: None)  # stopped before merging
+    for rank in (1, 0):
+        monkeypatch.setenv("RANK", str(rank))
+        assert _sad(work, out, "--no-plots") == 0
+    monkeypatch.setattr(sad, "merge_when_complete", merge)
+    kept, scored = sad._shard_kept, []
+
+    def merged_meanwhile(shard: Path, settings: object) -> bool:
+        found = kept(shard, settings)
+        if found and not out.exists():  # rank 0 merges just after rank 1 looked
+            assert merge(out, 2, settings) is not None
+        return found
+
+    monkeypatch.setattr(sad, "_shard_kept", merged_meanwhile)
+    real = sad.score_stats
+    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: scored.append(1) or real(*a, **k))
+    monkeypatch.setenv("RANK", "1")
+    assert _sad(work, out, "--no-plots", "--resume") == 0
+    assert not scored and same_bytes(whole, out)
+    assert not list(out.parent.glob("ranks.shard-*"))
+
+
 def _settings(path: Path) -> dict[str, Any]:
     return json.loads(str(_attrs(path)["settings"]))
 

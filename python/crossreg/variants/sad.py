@@ -230,15 +230,17 @@ def write_sad(
         if finished_output(target, run, redrawn=lost):
             _draw_lost(target, lost, plots, svg, head)
             return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
-    if resume and ranked is not None:
+    # looked at once: the rank that merges may delete it at any moment after
+    shard_kept = resume and ranked is not None and _shard_kept(target, attrs["run_settings"])
+    if resume and ranked is not None and not shard_kept:
         whole = survey.plan(0, kept)  # the job's, as the rank that merged reported it
         first = ranked.index == 0  # one rank draws what is missing and logs the run
         cells = whole.alleles * len(targets)
         lost = _lacking_figures(out, stats, cells, plots=plots, svg=svg) if first else []
-        if _merged_already(out, target, attrs, settings, model, lost):
+        if _merged_already(out, target, settings, model, lost):
             _draw_lost(out, lost, plots, svg, head)
             return SadRun(out, whole.alleles, len(targets), skipped, stats, whole.skipped, first)
-    if resume and ranked is not None and _shard_kept(target, attrs["run_settings"]):
+    if shard_kept:
         log.info("%s is complete for these settings; not scored again", target)
     else:
         scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
@@ -323,20 +325,14 @@ def _draw_lost(out: Path, lost: Sequence[str], plots: bool, svg: bool, head: str
 
 
 def _merged_already(
-    out: Path,
-    target: Path,
-    attrs: dict[str, object],
-    settings: dict[str, object],
-    model: SeqNN,
-    lost: Sequence[str],
+    out: Path, target: Path, settings: dict[str, object], model: SeqNN, lost: Sequence[str]
 ) -> bool:
-    """Under ``torchrun``, with ``--resume``: whether the job's output `out` is finished
-    for these `settings` (:func:`finished_output`, as a run of no shard records them, the
-    figures `lost` to be drawn) and this rank has nothing left to do: no chunks of its
-    shard `target` kept, and no shard file of this run (with these `attrs`) waiting to be
-    merged. The shard is looked at first: the rank that merges writes `out` before it
-    deletes the shards."""
-    if left_over(partial_dir(target)) or _shard_kept(target, attrs["run_settings"]):
+    """Under ``torchrun``, with ``--resume``, for a rank whose shard file of this run is
+    not written (:func:`_shard_kept`, asked first: the rank that merges writes `out`
+    before it deletes the shards): whether the job's output `out` is finished for these
+    `settings` (:func:`finished_output`, as a run of no shard records them, the figures
+    `lost` to be drawn) and no chunks of the rank's shard `target` are kept."""
+    if left_over(partial_dir(target)):
         return False
     return finished_output(out, run_record(settings, None, model), redrawn=lost)
 
