@@ -857,16 +857,27 @@ def _shares(shards: list[Path]) -> list[list[int]]:
     return [[int(x) for x in _attrs(path)["shard_records"]] for path in shards]  # type: ignore[attr-defined]
 
 
-def test_a_shard_scored_again_with_a_smaller_batch_size_merges_and_says_so(work, whole, tmp_path):
-    """Shard 2/3 scored again with --batch-size 1 (the usual fix after running out of GPU
-    memory): before, sad-merge refused it as another run's ("--batch-size 8 then, 1 now"),
-    though batching changes the scores only by rounding."""
-    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+@pytest.fixture(scope="module")
+def batched_apart(work, tmp_path_factory) -> tuple[list[Path], Path]:
+    """Three shards, 2/3 scored again with --batch-size 1 (the others with the default,
+    8), and the file sad-merge makes of them."""
+    folder = tmp_path_factory.mktemp("batched_apart")
+    shards = [folder / f"s{i}.h5" for i in range(3)]
     for i, path in enumerate(shards):
         smaller = ["--batch-size", "1"] if i == 2 else []
         assert _sad(work, path, "--shard", f"{i}/3", "--no-plots", *smaller) == 0
-    merged = tmp_path / "merged.h5"
+    merged = folder / "merged.h5"
     assert _run(["sad-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
+    return shards, merged
+
+
+def test_a_shard_scored_again_with_a_smaller_batch_size_merges_and_says_so(
+    work, whole, batched_apart, tmp_path
+):
+    """Shard 2/3 scored again with --batch-size 1 (the usual fix after running out of GPU
+    memory): before, sad-merge refused it as another run's ("--batch-size 8 then, 1 now"),
+    though batching changes the scores only by rounding."""
+    shards, merged = batched_apart
     ones = tmp_path / "ones.h5"
     assert _sad(work, ones, "--batch-size", "1", "--no-plots") == 0
     mine, eights, by_ones = _datasets(merged), _datasets(whole), _datasets(ones)
@@ -1226,16 +1237,13 @@ def _settings(path: Path) -> dict[str, Any]:
     return json.loads(str(_attrs(path)["settings"]))
 
 
-def test_a_merged_files_settings_claim_the_batch_sizes_its_shards_differ_in(work, whole, tmp_path):
+def test_a_merged_files_settings_claim_the_batch_sizes_its_shards_differ_in(
+    work, whole, batched_apart
+):
     """Shard 2/3 scored again with --batch-size 1: before, the merged file's settings
     said the first shard's batch size, 8, so that a --resume with 8 found it "complete
     for these settings", though a third of it was batched by 1."""
-    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
-    for i, path in enumerate(shards):
-        smaller = ["--batch-size", "1"] if i == 2 else []
-        assert _sad(work, path, "--shard", f"{i}/3", "--no-plots", *smaller) == 0
-    merged = tmp_path / "merged.h5"
-    assert _run(["sad-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
+    _, merged = batched_apart
     claimed, one_run = _settings(merged), _settings(whole)
     assert claimed["options"].pop("batch_size") == [1, 8]
     one_run["options"].pop("batch_size")
