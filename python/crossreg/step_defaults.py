@@ -1,7 +1,8 @@
 """Defaults of the steps that import torch, in a module of their own so that
 ``crossreg --help`` can show them without importing numpy: how much the inference steps
 take at a time (sequences per batch, ``--batch-size``, and for the resumable ones units
-per chunk kept on disk, ``--chunk-size``), ISM's mutated width and fine-tuning's modes."""
+per chunk kept on disk, ``--chunk-size``, and how ``predict --bigwig`` keeps them,
+``--chunk-dtype``), ISM's mutated width and fine-tuning's modes."""
 
 # sequences per batch (crossreg.model.inference.InferenceOptions)
 DEFAULT_BATCH_SIZE = 4  # predict, evaluate: windows
@@ -13,6 +14,11 @@ ISM_BATCH_SIZE = 16  # ism: mutated sequences (crossreg.variants.ism)
 DEFAULT_CHUNK_WINDOWS = 32  # predict --bigwig: windows (crossreg.predict.bigwig)
 DEFAULT_CHUNK_SITES = 16  # ism: sites (crossreg.variants.ism)
 DEFAULT_CHUNK_ALLELES = 50_000  # sad: alleles (crossreg.variants.sad)
+#: predict --bigwig --chunk-dtype: how the chunks keep the predictions until the BigWigs
+#: are written (crossreg.predict.scratch; float16 as Basenji stores predictions: half the
+#: space, values rounded to 11 significant bits and clipped to ±65,504); the first is the
+#: default
+CHUNK_DTYPES = ("float32", "float16")
 
 # ism (crossreg.variants.ism)
 ISM_WIDTH = 200  # central bases mutated per site

@@ -21,7 +21,7 @@ from crossreg.commands.options import (
 from crossreg.commands.values import COUNT, chrom_list, shard_of
 from crossreg.model.checkpoint_info import CheckpointInfo
 from crossreg.model.tiling import check_whole_records, chromosome_intervals
-from crossreg.step_defaults import DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_WINDOWS
+from crossreg.step_defaults import CHUNK_DTYPES, DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_WINDOWS
 
 HELP = (
     "predict tracks for each FASTA record or BED region with a checkpoint (an array), or "
@@ -94,7 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--chunk-dtype",
-        choices=("float32", "float16"),
+        choices=CHUNK_DTYPES,
         default=None,
         help="how the chunks keep the predictions on disk until the BigWigs are written: "
         "float16 (as Basenji stores predictions) takes half the space, its values rounded "
@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         tracks=args.targets,
         options=inference_options(args),
         chunk_windows=args.chunk_size or DEFAULT_CHUNK_WINDOWS,
-        chunk_dtype=args.chunk_dtype or "float32",
+        chunk_dtype=args.chunk_dtype or CHUNK_DTYPES[0],
         resume=args.resume,
         shard=shard,
         overwrite=args.overwrite,

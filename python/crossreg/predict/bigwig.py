@@ -72,10 +72,10 @@ from crossreg.model.inference import (
 )
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Geometry, Tile, bin_intervals, chromosome_intervals, plan_tiles
-from crossreg.predict.scratch import CHUNK_DTYPES, space_needed
+from crossreg.predict.scratch import space_needed
 from crossreg.progress import progress
 from crossreg.shard import Shard
-from crossreg.step_defaults import DEFAULT_CHUNK_WINDOWS
+from crossreg.step_defaults import CHUNK_DTYPES, DEFAULT_CHUNK_WINDOWS
 from crossreg.variants.sad_stream import (
     ChunkStore,
     StoreState,
@@ -195,7 +195,7 @@ def write_bigwigs(
     all of `fasta`) or the regions of `bed`, and write one BigWig per track into `outdir`
     at the model's bin width (see the module's docstring); `overwrite` replaces the
     BigWigs of an earlier run in `outdir`. The chunks keep the predictions as
-    `chunk_dtype` (:data:`crossreg.predict.scratch.CHUNK_DTYPES`); a run that cannot fit
+    `chunk_dtype` (:data:`crossreg.step_defaults.CHUNK_DTYPES`); a run that cannot fit
     them and the BigWigs in the free space is refused before predicting
     (:mod:`crossreg.predict.scratch`)."""
     outdir = Path(outdir).absolute()  # "." has no name to put the partial store beside

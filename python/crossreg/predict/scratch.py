@@ -29,11 +29,6 @@ from crossreg.io.bigwig_write import RESERVE_BYTES, SLACK_BLOCKS, SizeBound
 from crossreg.io.space import free_bytes, size_text
 from crossreg.model.tiling import Geometry, Tile
 
-#: ``--chunk-dtype``: how the predictions are kept until the BigWigs are written (float16
-#: as Basenji stores predictions: half the space, values rounded to 11 significant bits
-#: and clipped to ±65,504)
-CHUNK_DTYPES = ("float32", "float16")
-
 
 def chunk_file_bytes(tracks: int, bins: int, dtype: str) -> int:
     """The size of a chunk's ``values.npy``: ``(tracks, bins)`` of `dtype` and the header
