@@ -153,8 +153,8 @@ def test_a_fresh_store_clears_the_folder_it_checked(tmp_path: Path, monkeypatch)
     link.symlink_to(scratch)
     checked = partial.check_place
 
-    def retargeted(root: Path) -> Path | None:
-        folder = checked(root)
+    def retargeted(root: Path, output: Path | None = None) -> Path | None:
+        folder = checked(root, output)
         link.unlink()
         link.symlink_to(home)
         return folder

@@ -336,13 +336,19 @@ def test_a_partial_linked_to_a_scratch_disk_keeps_the_chunks_and_is_measured_the
     assert (root / "out.partial").is_symlink() and list(scratch.iterdir()) == []
 
 
-def test_a_partial_linked_to_the_output_folder_is_refused_before_predicting(work, tmp_path, capsys):
+@pytest.mark.parametrize("shard", [[], ["--shard", "0/2"]])
+def test_a_partial_linked_to_the_output_folder_is_refused_before_predicting(
+    work, tmp_path, capsys, shard
+):
     """``ln -s out out.partial``: the chunks went into the output folder, which the
     BigWigs' folder replaced; the store's removal then emptied it: the run said
-    'wrote 3 BigWigs' and left none."""
-    (tmp_path / "out.partial").symlink_to("out")
+    'wrote 3 BigWigs' and left none. A shard's link (``out.shard-0-of-2.partial``) put
+    its chunks in ``out``, and the other shard was refused ('out exists, is not empty and
+    is not the BigWigs of crossreg predict --bigwig')."""
+    link = tmp_path / ("out.shard-0-of-2.partial" if shard else "out.partial")
+    link.symlink_to("out")
     capsys.readouterr()
-    assert main(bigwig_args(work, tmp_path / "out", "--chroms", "chr1", "--chunk-size", "4")) == 1
-    message = capsys.readouterr().err
-    assert f"{tmp_path / 'out.partial'} links to {tmp_path / 'out'}, the output itself" in message
+    argv = bigwig_args(work, tmp_path / "out", "--chroms", "chr1", "--chunk-size", "4", *shard)
+    assert main(argv) == 1
+    assert f"{link} links to {tmp_path / 'out'}, the output itself" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

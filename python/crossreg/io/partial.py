@@ -50,9 +50,10 @@ def left_over(root: Path) -> bool:
     return root.exists()
 
 
-def check_place(root: Path) -> Path | None:
+def check_place(root: Path, output: Path | None = None) -> Path | None:
     """Stop, naming the fix, when `root` is a link a run cannot keep its chunks behind:
-    one that loops, one to a file, to the output or into it, or to a folder holding
+    one that loops, one to a file, to the output or into it (``OUT`` of ``OUT.partial``,
+    and `output`, the file or folder a shard's chunks end in), or to a folder holding
     anything a chunk store does not write (a run clears the folder). Returns the folder
     the link points to (``None`` when `root` is no link), to be cleared as it was
     checked even if the link is pointed elsewhere meanwhile."""
@@ -70,8 +71,10 @@ def check_place(root: Path) -> Path | None:
             f"{root} links to {folder}, which is not a folder: link it to a folder for the "
             "run's chunks (an empty one), or remove the link"
         )
-    out = root.parent.resolve() / root.name.removesuffix(SUFFIX)
-    if folder == out or out in folder.parents:
+    outputs = [root.parent.resolve() / root.name.removesuffix(SUFFIX)]
+    if output is not None:
+        outputs.append(output.parent.resolve() / output.name)
+    if any(folder == out or out in folder.parents for out in outputs):
         raise ValueError(
             f"{root} links to {folder}, the output itself or a folder in it: the output "
             f"replaces it, so link {root.name} to an empty folder elsewhere"
@@ -85,10 +88,10 @@ def check_place(root: Path) -> Path | None:
     return folder
 
 
-def make_fresh(root: Path) -> None:
+def make_fresh(root: Path, output: Path | None = None) -> None:
     """Make `root` an empty folder for a new run's chunks: a folder is made anew; a link
-    (:func:`check_place`) keeps pointing to its folder, made or emptied."""
-    folder = check_place(root)
+    (:func:`check_place`, with `output`) keeps pointing to its folder, made or emptied."""
+    folder = check_place(root, output)
     if folder is None:
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)

@@ -217,7 +217,7 @@ def write_bigwigs(
     done = resume and (outdir / SUMMARY_FILE).is_file() and not partial.left_over(partial_dir(root))
     check_replaceable(outdir, overwrite or done, BIGWIG_FOLDER, "--bigwig")
     if not resume:
-        refuse_partial(root, "model, FASTA, chromosomes or regions and options")
+        refuse_partial(root, "model, FASTA, chromosomes or regions and options", outdir)
     model, config, head = load_head(model_dir, head, options)
     targets: list[Target] = list(config.targets[head])
     chosen = keep_head_tracks(model, head, targets, tracks)
@@ -250,7 +250,7 @@ def write_bigwigs(
     if done and _finished(outdir, settings, overwrite):
         return BigWigRun(outdir, len(targets), stop - start, True)
     shared = {**settings, "shards": shard.count} if shard is not None else None
-    store = ChunkStore(root, unit="windows")
+    store = ChunkStore(root, unit="windows", output=outdir)
     state = store.open({**settings, "shard": str(shard)}, resume=resume, total=stop - start)
     if shared is not None:
         with atomic_write(store.root / partial.RUN_FILE) as handle:

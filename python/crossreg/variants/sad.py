@@ -244,7 +244,7 @@ def write_sad(
         log.info("%s is complete for these settings; not scored again", target)
     else:
         scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
-        store = ChunkStore(target, device=str(attrs["device"]))
+        store = ChunkStore(target, device=str(attrs["device"]), output=out)
         key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
         state = store.open(key, resume=resume, total=plan.alleles)
         state = _score_run(scorer, store, state, plan, vcf, chunk_size, out.suffix)
@@ -352,7 +352,7 @@ def _where_written(
     ranked = torchrun_shard()
     target = shard_output(out, ranked) if ranked is not None else out
     if not resume:
-        refuse_partial(target)
+        refuse_partial(target, output=out)
     return shard or ranked, ranked, target
 
 

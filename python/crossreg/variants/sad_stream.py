@@ -307,13 +307,14 @@ def partial_dir(out: Path) -> Path:
 SAD_INPUTS = "model, FASTA, VCF and options"
 
 
-def refuse_partial(out: Path, inputs: str = SAD_INPUTS) -> None:
+def refuse_partial(out: Path, inputs: str = SAD_INPUTS, output: Path | None = None) -> None:
     """Stop when an interrupted run left ``OUT.partial/`` and ``resume`` was not asked;
     `inputs` names what a resumed run must share with it. ``OUT.partial`` may be a link
     to a folder elsewhere (:mod:`crossreg.io.partial`): one to an empty folder is not
-    left over, one to a folder holding other files is refused."""
+    left over, one to a folder holding other files, or to `output` (what a shard `out`
+    ends in), is refused."""
     partial = partial_dir(out)
-    check_place(partial)
+    check_place(partial, output)
     if left_over(partial):
         raise FileExistsError(
             f"{partial} is left from an interrupted run: rerun with --resume to continue it "
@@ -442,10 +443,19 @@ class ChunkStore:
     directory per finished chunk and ``progress.json``; `unit`
     names what the chunks count (alleles for SAD) in the log; `device`, where given, is
     the device this process scores on (:func:`~crossreg.model.inference.device_label`),
-    counted among the state's devices with each chunk it finishes."""
+    counted among the state's devices with each chunk it finishes; `output`, where given,
+    is what the chunks of a shard `out` end in (a link into it is refused,
+    :func:`crossreg.io.partial.check_place`)."""
 
-    def __init__(self, out: Path, unit: str = "alleles", device: str | None = None) -> None:
+    def __init__(
+        self,
+        out: Path,
+        unit: str = "alleles",
+        device: str | None = None,
+        output: Path | None = None,
+    ) -> None:
         self.root = partial_dir(out)
+        self.output = output
         self.progress_path = self.root / PROGRESS_FILE
         self.unit = unit
         self.device = device
@@ -454,7 +464,7 @@ class ChunkStore:
         """Start afresh, or with `resume` continue a store left by the same `settings`
         (kept in ``settings.json``, so that other ones are named). ``OUT.partial`` may
         be a link (:func:`crossreg.io.partial.check_place`)."""
-        check_place(self.root)
+        check_place(self.root, self.output)
         key = settings_hash(settings)
         if resume and self.progress_path.exists():
             saved = self.saved()
@@ -482,7 +492,7 @@ class ChunkStore:
             return saved
         if resume:
             log.info("%s: no finished chunk to resume; starting from the beginning", self.root)
-        make_fresh(self.root)
+        make_fresh(self.root, self.output)
         with atomic_write(self.root / SETTINGS_FILE) as handle:
             json.dump(settings, handle, sort_keys=True, default=str)
         state = StoreState(key)
