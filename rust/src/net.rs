@@ -169,8 +169,10 @@ pub struct NetSummary {
     pub skipped_fills: u64,
     /// Distinct chromosome names skipped (only with `skip_unknown`), sorted.
     pub skipped_chroms: Vec<String>,
-    /// Fills that UCSC's syntenic net leaves out ([`left_out_of_syntenic_net`]): `nonSyn`
-    /// fills of a full net. Counted among the fills; skipped fills are not counted here.
+    /// `nonSyn` fills below the thresholds `netFilter -syn` keeps them above
+    /// ([`left_out_of_syntenic_net`]): a full net's paralogues and pseudogenes (its other
+    /// rules, on `qFar` and top-level scores, are not applied). Counted among the fills;
+    /// skipped fills are not counted here.
     pub non_syntenic_fills: u64,
     /// Aligned bases of those fills (their own pieces; fills nested in their gaps are not
     /// theirs), counted among `aligned_bases`.
