@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from crossreg.cli import main
+from crossreg.commands.evaluate import default_split
 from crossreg.data.loader import SplitDataset
 from crossreg.data.store import DataStore
+from crossreg.model.checkpoint_info import CheckpointInfo
 from crossreg.train.folds import TrainingSplits, training_splits
 from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_params
 
@@ -103,10 +105,34 @@ def test_a_fold_model_trains_on_the_other_folds_and_validates_on_its_own(
     assert (out / "best").is_dir()
     rows = (out / "metrics.csv").read_text().splitlines()
     assert len(rows) == 2  # a header and the one epoch
-    evaluate = ["-q", "evaluate", "--model", str(out / "best"), "--data", str(fold_store)]
-    assert main([*evaluate, "--split", "fold2", "--out", str(tmp_path / "eval")]) == 0
+    evaluate = ["evaluate", "--model", str(out / "best"), "--data", str(fold_store)]
+    assert main(["-q", *evaluate, "--split", "fold2", "--out", str(tmp_path / "eval")]) == 0
+    # no --split: the fold the model held out, not 'test' (which a store of folds lacks)
+    assert main([*evaluate, "--no-plots", "--out", str(tmp_path / "held_out")]) == 0
+    said = f"no --split: scoring fold2, the fold {out / 'best'} was trained to hold out"
+    assert said in capsys.readouterr().err
+    assert json.loads((tmp_path / "held_out" / "summary.json").read_text())["split"] == "fold2"
+    metrics = [(tmp_path / name / "metrics.tsv").read_bytes() for name in ("eval", "held_out")]
+    assert metrics[0] == metrics[1]
     # a resume must hold out the same folds
     again = [*base, "--max-epochs", "2", "--resume", "--out", str(out)]
     assert main([*again, "--valid-fold", "fold0", "--test-fold", "fold2"]) == 1
     assert "was trained with --valid-fold fold1, this run has fold0" in capsys.readouterr().err
     assert main([*again, "--valid-fold", "fold1", "--test-fold", "fold2"]) == 0
+
+
+def test_evaluate_scores_the_held_out_fold_where_the_store_has_it(fold_store, logs):
+    store = DataStore(fold_store)
+
+    def held_out(fold: str | None) -> str:
+        return default_split(
+            CheckpointInfo(Path("m"), {}, {"train_options": {"test_fold": fold}}), store
+        )
+
+    assert held_out("fold0") == "fold0"
+    assert "no --split: scoring fold0, the fold m was trained to hold out" in logs.text
+    # a model trained on train/valid/test, or one whose fold this store lacks: its test split
+    assert held_out(None) == "test"
+    assert default_split(CheckpointInfo(Path("m"), {}), store) == "test"
+    assert held_out("fold7") == "test"
+    assert f"to hold out the fold fold7, which {fold_store} does not have" in logs.text

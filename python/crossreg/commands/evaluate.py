@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossreg.commands.inputs import open_store, require_output, require_own_folder, require_paths
+from crossreg.commands.inputs import check_splits, require_output, require_own_folder, require_paths
 from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
@@ -31,7 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg evaluate``."""
     parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
     parser.add_argument("--data", type=Path, required=True, help="dataset store")
-    parser.add_argument("--split", default="test", help="split to score (default test)")
+    parser.add_argument(
+        "--split",
+        help="split to score (default: the fold the model was trained to hold out, "
+        "train --test-fold, where the store has it; else test)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
         "--genome",
@@ -130,6 +134,33 @@ def default_head(info: CheckpointInfo, store: DataStore) -> str:
     return store.genome
 
 
+def default_split(info: CheckpointInfo, store: DataStore) -> str:
+    """The split to score when no --split is given: the fold the checkpoint's training held
+    out (``train --test-fold``, recorded in its ``extra.train_options``) where `store`
+    has it, else ``test``; logged when the checkpoint records a fold."""
+    options = info.extra.get("train_options")
+    fold = options.get("test_fold") if isinstance(options, dict) else None
+    if not isinstance(fold, str):
+        return "test"
+    if fold in store.splits:
+        log.info(
+            "no --split: scoring %s, the fold %s was trained to hold out (train --test-fold "
+            "%s); --split picks another",
+            fold,
+            info.directory,
+            fold,
+        )
+        return fold
+    log.info(
+        "no --split: %s was trained to hold out the fold %s, which %s does not have; "
+        "scoring its split test",
+        info.directory,
+        fold,
+        store.path,
+    )
+    return "test"
+
+
 def run(args: argparse.Namespace) -> int:
     """Write ``metrics.tsv`` (one row per track; with --specificity, --rank, --peaks their
     columns) and ``summary.json`` (means per assay), and the figures ``tracks.png`` (with
@@ -149,8 +180,12 @@ def run(args: argparse.Namespace) -> int:
 
     require_own_folder(args, CHECKPOINT)
     refuse_checkpoint(args.out, resume=args.resume)
-    store = open_store(args.data, [args.split])
+    from crossreg.data.store import DataStore
+
+    store = DataStore(args.data)
     info = checkpoint_info(args.model)
+    split = default_split(info, store) if args.split is None else args.split
+    check_splits(store, [split], option="--split", each=False)
     head = default_head(info, store) if args.genome is None else info.choose(args.genome)
     from crossreg.evaluate.accuracy import evaluate_model
     from crossreg.evaluate.spill import ColumnOptions
@@ -160,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         args.data,
         args.out,
-        split=args.split,
+        split=split,
         genome=head,
         options=inference_options(args),
         columns=ColumnOptions(args.specificity, args.rank, args.peaks, args.min_class or MIN_CLASS),
