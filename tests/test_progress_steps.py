@@ -241,7 +241,7 @@ def test_transfer_heat_maps_report_each_experiment(tmp_path, progress_logs):
     tables = transfer_tables(measured, predicted, ids, labels, ids, labels)
     path = tmp_path / "matrix.tsv"
     path.write_text(tables.matrix.write_csv(separator="\t", float_precision=6))
-    drawn = plot_matrix_file(path, tmp_path / "figures")
+    drawn = plot_matrix_file(path, tmp_path / "figures", pairing="cell type")
     assert [p.name for p in drawn] == ["matrix_CAGE.png", "matrix_DNASE.png"]
     lines = messages(progress_logs, "transfer heat maps:")
     assert lines and "2/2 experiments" in lines[-1]

@@ -316,7 +316,8 @@ def test_experiments_of_one_reason_are_named_together(tmp_path, logs):
     assert assay_summary(tables)["CHIP"]["normalised_r_note"] == note
     path = tmp_path / "matrix.tsv"
     path.write_text(tables.matrix.write_csv(separator="\t", float_precision=6))
-    assert [p.name for p in plot_matrix_file(path, tmp_path)] == ["matrix_CHIP_H3K27ac.png"]
+    drawn = plot_matrix_file(path, tmp_path, pairing="cell type")
+    assert [p.name for p in drawn] == ["matrix_CHIP_H3K27ac.png"]
     warnings = [r.getMessage() for r in logs.records if "no heat map" in r.getMessage()]
     assert warnings == [f"no heat map of normalised R for {note}"]
 
@@ -349,7 +350,7 @@ def test_normalised_r_gap_names_each_reason(tmp_path, logs):
     assert set(tables.notes) == {"CAGE"}
     path = tmp_path / "matrix.tsv"
     path.write_text(tables.matrix.write_csv(separator="\t", float_precision=6))
-    assert plot_matrix_file(path, tmp_path) == []
+    assert plot_matrix_file(path, tmp_path, pairing="cell type") == []
     assert f"no heat map of normalised R for CAGE: {tables.notes['CAGE']}" in logs.text
 
 
@@ -386,9 +387,17 @@ def test_heat_map_draws_the_matrix_read_back_from_matrix_tsv(tmp_path):
     fig, again = matrix_figure(back, title="test")
     image = fig.axes[0].get_images()[0].get_array()
     np.testing.assert_allclose(np.ma.filled(image, np.nan), again.values, atol=1e-6)
-    assert plot_matrix_file(path, tmp_path / "figures") == [
+    assert plot_matrix_file(path, tmp_path / "figures", pairing="cell type") == [
         tmp_path / "figures" / "matrix_CAGE.png"
     ]
+    # without the run's summary.json beside it, the rule that matched its cells is asked for
+    with pytest.raises(ValueError, match=r"no summary\.json beside it to say how its cells"):
+        plot_matrix_file(path, tmp_path / "figures")
+    (tmp_path / "summary.json").write_text('{"head": "mouse", "store_genome": "human"}')
+    with pytest.raises(ValueError, match=r"summary\.json: not the summary of a transfer run"):
+        plot_matrix_file(path, tmp_path / "figures")
+    with pytest.raises(ValueError, match="pairing 'cell types': give 'cell type' or"):
+        plot_matrix_file(path, tmp_path / "figures", title="", pairing="cell types")
 
 
 @pytest.fixture(scope="module")
@@ -640,6 +649,12 @@ def test_transfer_command_takes_the_matched_pairs_from_a_pairs_file(world, tmp_p
     expected = round(float(unmatched["pearson_r_normalised"].mean()), 4)
     assert summary["assays"]["CAGE"]["normalised_r_unmatched"] == pytest.approx(expected, 1e-3)
     assert "matrix_CAGE.png" in summary["figures"]
+    # redrawn from the path alone, the heat map is the run's: matched by the pairs file,
+    # titled with the head and genome (before: "matched by cell type", untitled)
+    redrawn = plot_matrix_file(out / "matrix.tsv", tmp_path / "redrawn")
+    assert [p.name for p in redrawn] == summary["figures"]
+    for name in summary["figures"]:
+        assert (tmp_path / "redrawn" / name).read_bytes() == (out / name).read_bytes()
 
 
 def test_transfer_refuses_a_bad_pairs_file_before_the_model_loads(world, tmp_path, logs):

@@ -391,9 +391,9 @@ def run_transfer(
         handle.write(tsv_text(matrix))
     written: list[Path] = []
     if plots:
-        from crossreg.evaluate.transfer_figures import plot_matrix_file
+        from crossreg.evaluate.transfer_figures import heat_map_title, plot_matrix_file
 
-        title = f"{head} head on {store.genome}"
+        title = heat_map_title(head, store.genome)
         written = plot_matrix_file(
             out / "matrix.tsv", out, title=title, svg=svg, pairing=plan.pairing.rule
         )

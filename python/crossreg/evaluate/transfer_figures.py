@@ -24,12 +24,14 @@ import polars as pl
 
 from crossreg.evaluate.transfer_tracks import (
     BY_CELL_TYPE,
+    BY_PAIRS_FILE,
     MATRIX_SCHEMA,
     cell_type_of,
     gap_notes,
     normalised_r_gap,
 )
 from crossreg.io.tables import as_int
+from crossreg.io.text import read_json
 from crossreg.plots import new_figure, save_figure, track_label
 from crossreg.progress import track
 
@@ -39,6 +41,34 @@ if TYPE_CHECKING:
 log = logging.getLogger("crossreg")
 
 LABELS_UP_TO = 60  # tracks per axis beyond which tick labels are left off
+#: The transfer run's summary, beside its ``matrix.tsv``: how its heat maps were drawn.
+SUMMARY = "summary.json"
+#: The rules that match a heat map's cells.
+PAIRINGS = (BY_CELL_TYPE, BY_PAIRS_FILE)
+
+
+def heat_map_title(head: str, genome: str) -> str:
+    """The title of a transfer run's heat maps: the `head` scored on the store of `genome`."""
+    return f"{head} head on {genome}"
+
+
+def drawn_as(path: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """The title and pairing rule the transfer run that wrote the ``matrix.tsv`` at `path`
+    drew its heat maps with, read from the ``summary.json`` beside it (None: there is
+    none)."""
+    summary_path = Path(path).parent / SUMMARY
+    if not summary_path.is_file():
+        return None
+    summary = read_json(summary_path, "run the transfer again")
+    fields = summary if isinstance(summary, dict) else {}
+    head, genome, pairing = (fields.get(k) for k in ("head", "store_genome", "pairing"))
+    if not (isinstance(head, str) and isinstance(genome, str) and pairing in PAIRINGS):
+        raise ValueError(
+            f"{summary_path}: not the summary of a transfer run (its head, store_genome or "
+            f"pairing, '{BY_CELL_TYPE}' or '{BY_PAIRS_FILE}', is missing); pass title and "
+            "pairing, or run the transfer again"
+        )
+    return heat_map_title(head, genome), str(pairing)
 
 
 @dataclass
@@ -202,14 +232,30 @@ def plot_matrix_file(
     path: str | os.PathLike[str],
     directory: str | os.PathLike[str],
     *,
-    title: str = "",
+    title: str | None = None,
     svg: bool = False,
-    pairing: str = BY_CELL_TYPE,
+    pairing: str | None = None,
 ) -> list[Path]:
     """One heat map per experiment of a ``matrix.tsv`` (with any finite cell), as
     ``matrix_<experiment>.png`` in `directory` (and ``.svg`` beside each with `svg`);
     `pairing` is the rule that set its ``matched`` cells (``"cell type"`` or
-    ``"pairs file"``). Returns the files written."""
+    ``"pairs file"``). A `title` or `pairing` not given is the one the transfer run drew
+    with, from the ``summary.json`` beside `path` (:func:`drawn_as`), so that a redraw
+    from the path alone is the run's figure (without one, no title, and `pairing` must be
+    given). Returns the files written."""
+    run = drawn_as(path) if title is None or pairing is None else None
+    if pairing is None:
+        if run is None:
+            raise ValueError(
+                f"{path}: no {SUMMARY} beside it to say how its cells were matched (a "
+                f"transfer run writes it last); pass pairing='{BY_CELL_TYPE}' or "
+                f"'{BY_PAIRS_FILE}'"
+            )
+        pairing = run[1]
+    if title is None:
+        title = "" if run is None else run[0]
+    if pairing not in PAIRINGS:
+        raise ValueError(f"pairing {pairing!r}: give '{BY_CELL_TYPE}' or '{BY_PAIRS_FILE}'")
     frame = read_matrix(path)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
