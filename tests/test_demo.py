@@ -336,6 +336,47 @@ def test_run_demo_logs_and_leaves_stdout_to_the_command(tmp_path, monkeypatch, c
     assert capsys.readouterr().out == ""
 
 
+def test_a_finished_demo_resumed_says_its_outputs_are_complete(tmp_path, monkeypatch, logs):
+    """A resumed demo that had finished with these settings keeps its outputs as complete
+    (before: "kept from the stopped run" of a run that had not stopped); one that stopped,
+    or finished with other settings (fewer --epochs), keeps them from the stopped run."""
+    from dataclasses import replace
+
+    import crossreg.demo as demo
+    from crossreg.demo_settings import FAST
+    from crossreg.demo_steps import keep
+
+    def make_world(synth, settings, resume):
+        if resume:
+            keep(["synth", "--out", str(synth)], synth)
+        return {"genomes": {}}
+
+    monkeypatch.setattr(demo, "_make_world", make_world)
+    for step in ("_split_world", "_train_demo_models"):
+        monkeypatch.setattr(demo, step, lambda *args: None)
+    for step in ("_transfer_at_tss", "_score_variants", "_denovo_tests", "_sldp_of_panel"):
+        monkeypatch.setattr(demo, step, lambda *args: {})
+    monkeypatch.setattr(demo, "_ism_of_planted_sites", lambda *args: {})
+    monkeypatch.setattr(demo, "format_summary", lambda summary: "the table\n")
+
+    def resumed(settings) -> str:
+        logs.clear()
+        with logs.at_level(logging.INFO, logger="crossreg"):
+            demo.run_demo(tmp_path, settings, resume=True, report=False)
+        (said,) = [m for m in logs.messages if str(tmp_path / "synth") in m and "$" not in m]
+        return said
+
+    demo.run_demo(tmp_path, FAST, report=False)
+    synth = tmp_path / "synth"
+    assert resumed(FAST) == f"{synth} is complete for these settings; nothing to do"
+    assert resumed(replace(FAST, max_epochs=3)) == f"kept from the stopped run: {synth}"
+    # that run finished with 3 epochs; one stopped before its summary was written
+    (tmp_path / "summary.json").write_text('{"settings": "cut sh')
+    assert resumed(FAST) == f"kept from the stopped run: {synth}"
+    (tmp_path / "summary.json").unlink()
+    assert resumed(FAST) == f"kept from the stopped run: {synth}"
+
+
 def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
     """A resumed demo keeps a SAD table written after the model's last save, and scores
     afresh a table or an interrupted run that predates it (a training resumed for more

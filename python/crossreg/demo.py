@@ -220,8 +220,21 @@ def run_demo(
     finished one stays as it is), keep finished SAD tables and continue interrupted ones
     from their last chunk, continue an interrupted SLDP from its finished chromosomes; the
     steps that take seconds run again."""
-    with counting(step_count(settings.genomes), Path(out)):
+    finished = resume and finished_with(Path(out), settings)
+    with counting(step_count(settings.genomes), Path(out), finished=finished):
         return _run_demo(Path(out), settings, resume, report)
+
+
+def finished_with(out: Path, settings: DemoSettings) -> bool:
+    """Whether the demo in `out` finished with `settings`: its ``summary.json``, written
+    last, records them (a stopped run, or one stopped after a finished one with other
+    settings, such as more --epochs, records other settings or none)."""
+    try:
+        recorded = json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        return False
+    now = json.loads(json.dumps(settings.__dict__))
+    return isinstance(recorded, dict) and recorded.get("settings") == now
 
 
 def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> dict:

@@ -35,10 +35,12 @@ log = logging.getLogger("crossreg")
 
 @dataclass
 class StepCounter:
-    """Which step of how many the demo is on, and the demo's folder."""
+    """Which step of how many the demo is on, the demo's folder, and whether the demo
+    resumed there had finished (rather than stopped)."""
 
     total: int
     folder: Path
+    finished: bool = False
     done: int = 0
 
 
@@ -46,11 +48,12 @@ _counter: StepCounter | None = None
 
 
 @contextmanager
-def counting(total: int, folder: Path) -> Iterator[None]:
+def counting(total: int, folder: Path, *, finished: bool = False) -> Iterator[None]:
     """Number the steps run inside (``[k/total]``) and record the run log of a step
-    without ``--out`` in `folder`, the demo's."""
+    without ``--out`` in `folder`, the demo's; `finished`: the demo resumed in `folder`
+    had finished with these settings."""
     global _counter
-    _counter = StepCounter(total, folder)
+    _counter = StepCounter(total, folder, finished)
     try:
         yield
     finally:
@@ -92,9 +95,14 @@ def record(argv: list[str], started: float, seconds: float) -> None:
 
 
 def keep(argv: list[str], output: Path) -> None:
-    """Count the step `argv` as done: a resumed run keeps its `output` from before."""
+    """Count the step `argv` as done: a resumed run keeps its `output` from before (from
+    the stopped run, or, where the demo had finished, as the steps' own ``--resume`` of a
+    finished output says: nothing to do)."""
     announce(argv)
-    log.info("kept from the stopped run: %s", output)
+    if _counter is not None and _counter.finished:
+        log.info("%s is complete for these settings; nothing to do", output)
+    else:
+        log.info("kept from the stopped run: %s", output)
 
 
 def written_after(output: Path, model: Path) -> bool:
