@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from crossreg.cli import main
-from crossreg.commands.evaluate import default_split
 from crossreg.data.loader import SplitDataset
 from crossreg.data.store import DataStore
+from crossreg.evaluate.accuracy import evaluate_model
+from crossreg.evaluate.defaults import default_split
 from crossreg.model.checkpoint_info import CheckpointInfo
 from crossreg.train.folds import TrainingSplits, training_splits
 from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_params
@@ -112,8 +113,11 @@ def test_a_fold_model_trains_on_the_other_folds_and_validates_on_its_own(
     said = f"no --split: scoring fold2, the fold {out / 'best'} was trained to hold out"
     assert said in capsys.readouterr().err
     assert json.loads((tmp_path / "held_out" / "summary.json").read_text())["split"] == "fold2"
-    metrics = [(tmp_path / name / "metrics.tsv").read_bytes() for name in ("eval", "held_out")]
-    assert metrics[0] == metrics[1]
+    evaluate_model(out / "best", fold_store, tmp_path / "api", plots=False)  # as the command
+    assert json.loads((tmp_path / "api" / "summary.json").read_text())["split"] == "fold2"
+    runs = ("eval", "held_out", "api")
+    metrics = [(tmp_path / name / "metrics.tsv").read_bytes() for name in runs]
+    assert metrics[0] == metrics[1] == metrics[2]
     # a resume must hold out the same folds
     again = [*base, "--max-epochs", "2", "--resume", "--out", str(out)]
     assert main([*again, "--valid-fold", "fold0", "--test-fold", "fold2"]) == 1

@@ -15,7 +15,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import MAX_COUNT, whole
-from crossreg.evaluate.defaults import MIN_CLASS
+from crossreg.evaluate.defaults import MIN_CLASS, default_split
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 from crossreg.step_defaults import DEFAULT_BATCH_SIZE
 
@@ -132,33 +132,6 @@ def default_head(info: CheckpointInfo, store: DataStore) -> str:
             f"heads: {', '.join(info.heads)}); name the head to score with --genome"
         )
     return store.genome
-
-
-def default_split(info: CheckpointInfo, store: DataStore) -> str:
-    """The split to score when no --split is given: the fold the checkpoint's training held
-    out (``train --test-fold``, recorded in its ``extra.train_options``) where `store`
-    has it, else ``test``; logged when the checkpoint records a fold."""
-    options = info.extra.get("train_options")
-    fold = options.get("test_fold") if isinstance(options, dict) else None
-    if not isinstance(fold, str):
-        return "test"
-    if fold in store.splits:
-        log.info(
-            "no --split: scoring %s, the fold %s was trained to hold out (train --test-fold "
-            "%s); --split picks another",
-            fold,
-            info.directory,
-            fold,
-        )
-        return fold
-    log.info(
-        "no --split: %s was trained to hold out the fold %s, which %s does not have; "
-        "scoring its split test",
-        info.directory,
-        fold,
-        store.path,
-    )
-    return "test"
 
 
 def run(args: argparse.Namespace) -> int:

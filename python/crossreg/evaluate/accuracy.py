@@ -24,6 +24,7 @@ from crossreg.evaluate.checkpoint import (
     evaluation_settings,
     refuse_checkpoint,
 )
+from crossreg.evaluate.defaults import default_split
 from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE, WindowSums
 from crossreg.evaluate.finite import (
     check_finite_predictions,
@@ -44,6 +45,7 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.finished import finished_run, recorded_settings
 from crossreg.io.tables import as_float
 from crossreg.io.targets import Target
+from crossreg.model.checkpoint_info import checkpoint_info
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, load_head, model_device
 from crossreg.model.metrics import TrackMetrics, array_metrics
@@ -90,7 +92,7 @@ def score_store(
     data_dir: str | os.PathLike[str],
     checkpoint: Checkpoint,
     *,
-    split: str = "test",
+    split: str | None = None,
     genome: str | None = None,
     options: InferenceOptions = InferenceOptions(),
     columns: ColumnOptions = ColumnOptions(),
@@ -252,7 +254,7 @@ def evaluate_model(
     data_dir: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    split: str = "test",
+    split: str | None = None,
     genome: str | None = None,
     options: InferenceOptions = InferenceOptions(),
     plots: bool = True,
@@ -264,7 +266,9 @@ def evaluate_model(
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
     (the split, model, head and store scored, whose windows ``compare`` checks, the
     ensemble and precision of the predictions (``ensemble``: rc, shifts, bf16), and the
-    means over tracks and per assay) into `out`; returns the per-track table.
+    means over tracks and per assay) into `out`; returns the per-track table. `split`
+    defaults to the fold the model's training held out where the store has it, else
+    ``test`` (:func:`~crossreg.evaluate.defaults.default_split`).
 
     With `columns`, ``metrics.tsv`` gains Basenji's whole-column statistics
     (:func:`crossreg.evaluate.spill.column_metrics`: ``specificity_r``, ``spearman_r``,
@@ -288,6 +292,8 @@ def evaluate_model(
     check_plot_options(plots, svg)
     out = Path(out)
     refuse_checkpoint(out, resume=resume)
+    if split is None:
+        split = default_split(checkpoint_info(model_dir), DataStore(data_dir))
     if resume:
         lost = _finished(out, model_dir, data_dir, split, genome, options, columns, plots, svg)
         if lost is not None:
