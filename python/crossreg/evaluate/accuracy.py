@@ -92,7 +92,7 @@ def score_store(
     data_dir: str | os.PathLike[str],
     checkpoint: Checkpoint,
     *,
-    split: str | None = None,
+    split: str = "test",
     genome: str | None = None,
     options: InferenceOptions = InferenceOptions(),
     columns: ColumnOptions = ColumnOptions(),
