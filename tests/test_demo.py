@@ -418,6 +418,37 @@ def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
     assert scored[-1] == ["sad", "--out", str(interrupted), "--resume"]
 
 
+def test_a_sad_step_whose_partial_links_to_another_disk_keeps_the_link(tmp_path, monkeypatch):
+    """A resumed demo's SAD step with ``OUT.partial`` linked to a scratch folder: a store
+    that predates the model is emptied behind the link (rmtree of the link stopped the
+    step: 'Cannot call rmtree on a symbolic link') and scored afresh, the link kept; an
+    empty linked folder is no run to continue."""
+    import os
+
+    import crossreg.demo_steps
+    from crossreg.model.inference import InferenceOptions
+    from crossreg.variants.sad_stream import partial_dir
+
+    model = tmp_path / "best"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights")
+    scored: list[list[str]] = []
+    monkeypatch.setattr(crossreg.demo_steps, "run_step", lambda argv, *a, **k: scored.append(argv))
+    table = tmp_path / "t.h5"
+    scratch = tmp_path / "scratch"
+    (scratch / "chunk-000000").mkdir(parents=True)
+    (scratch / "progress.json").write_text("{}")
+    partial_dir(table).symlink_to(scratch)
+    past = (model / "model.safetensors").stat().st_mtime_ns - 10**9
+    os.utime(scratch, ns=(past, past))
+    argv = ["sad", "--out", str(table)]
+    crossreg.demo_steps.sad_step(
+        argv, model, tmp_path, tmp_path, table, "human", InferenceOptions(), True
+    )
+    assert scored == [argv]  # afresh, not --resume
+    assert partial_dir(table).is_symlink() and list(scratch.iterdir()) == []
+
+
 @pytest.mark.parametrize("step", ["ism", "evaluate"])
 def test_a_stopped_step_is_continued_on_resume_and_scored_afresh_otherwise(
     tmp_path, monkeypatch, step

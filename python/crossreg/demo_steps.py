@@ -19,6 +19,8 @@ import torch
 from crossreg.devices import usable_cores
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.checkpoint import checkpoint_dir as evaluation_checkpoint
+from crossreg.io.partial import left_over
+from crossreg.io.partial import remove as remove_partial
 from crossreg.model.inference import InferenceOptions
 from crossreg.runlog import output_folder, record_run
 from crossreg.stats.sldp.checkpoint import checkpoint_dir
@@ -115,10 +117,10 @@ def continued(argv: list[str], partial: Path, model: Path, resume: bool) -> tupl
     """`argv` with ``--resume``, and True, when `resume` and the checkpoint folder `partial`
     was written after the model's last save; otherwise `partial`, if any, is removed (the
     step starts afresh) and `argv` is returned as it was, with False."""
-    if partial.exists() and not (resume and written_after(partial, model)):
+    if left_over(partial) and not (resume and written_after(partial, model)):
         log.info("%s is not continued: scoring again", partial)
-        shutil.rmtree(partial)
-    if not partial.exists():
+        remove_partial(partial)
+    if not left_over(partial):
         return argv, False
     return [*argv, "--resume"], True
 
@@ -148,16 +150,16 @@ def sad_step(
     an interrupted one continues from its last finished chunk, unless the model was saved
     again since (a resumed training that ran more epochs): then it is scored afresh."""
     partial = partial_dir(table)
-    if resume and partial.exists() and not written_after(partial, model):
+    if resume and left_over(partial) and not written_after(partial, model):
         log.info("%s predates the model's last save: scoring again", partial)
-        shutil.rmtree(partial)
+        remove_partial(partial)
     if resume and table.exists():
         if written_after(table, model):
             keep(argv, table)
             return
         log.info("%s predates the model's last save: scoring again", table)
         table.unlink()
-    interrupted = resume and partial.exists()
+    interrupted = resume and left_over(partial)
     if interrupted:
         argv = [*argv, "--resume"]
     run_step(
