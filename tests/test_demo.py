@@ -314,6 +314,19 @@ def test_demo_options_set_the_configuration_they_name(tmp_path, monkeypatch, cap
     assert len(seen) == 2
 
 
+def _skip_steps_after_synth(monkeypatch) -> None:
+    """Replace every demo step after the world's making by one that does nothing, and the
+    summary table by a fixed text."""
+    import crossreg.demo as demo
+
+    for step in ("_split_world", "_train_demo_models"):
+        monkeypatch.setattr(demo, step, lambda *args: None)
+    for step in ("_transfer_at_tss", "_score_variants", "_denovo_tests", "_sldp_of_panel"):
+        monkeypatch.setattr(demo, step, lambda *args: {})
+    monkeypatch.setattr(demo, "_ism_of_planted_sites", lambda *args: {})
+    monkeypatch.setattr(demo, "format_summary", lambda summary: "the table\n")
+
+
 def test_run_demo_logs_and_leaves_stdout_to_the_command(tmp_path, monkeypatch, capsys, logs):
     """Called from Python, the demo writes its summary and report and logs where they
     are; the summary table on stdout is the command's, as a library prints nothing."""
@@ -321,12 +334,7 @@ def test_run_demo_logs_and_leaves_stdout_to_the_command(tmp_path, monkeypatch, c
     from crossreg.demo_settings import FAST
 
     monkeypatch.setattr(demo, "_make_world", lambda synth, settings, resume: {"genomes": {}})
-    for step in ("_split_world", "_train_demo_models"):
-        monkeypatch.setattr(demo, step, lambda *args: None)
-    for step in ("_transfer_at_tss", "_score_variants", "_denovo_tests", "_sldp_of_panel"):
-        monkeypatch.setattr(demo, step, lambda *args: {})
-    monkeypatch.setattr(demo, "_ism_of_planted_sites", lambda *args: {})
-    monkeypatch.setattr(demo, "format_summary", lambda summary: "the table\n")
+    _skip_steps_after_synth(monkeypatch)
     monkeypatch.setattr(demo, "write_report", lambda folder: folder / "report.html")
     with logs.at_level(logging.INFO, logger="crossreg"):
         summary = demo.run_demo(tmp_path, FAST)
@@ -352,12 +360,7 @@ def test_a_finished_demo_resumed_says_its_outputs_are_complete(tmp_path, monkeyp
         return {"genomes": {}}
 
     monkeypatch.setattr(demo, "_make_world", make_world)
-    for step in ("_split_world", "_train_demo_models"):
-        monkeypatch.setattr(demo, step, lambda *args: None)
-    for step in ("_transfer_at_tss", "_score_variants", "_denovo_tests", "_sldp_of_panel"):
-        monkeypatch.setattr(demo, step, lambda *args: {})
-    monkeypatch.setattr(demo, "_ism_of_planted_sites", lambda *args: {})
-    monkeypatch.setattr(demo, "format_summary", lambda summary: "the table\n")
+    _skip_steps_after_synth(monkeypatch)
 
     def resumed(settings) -> str:
         logs.clear()
