@@ -292,6 +292,8 @@ def evaluate_model(
     check_plot_options(plots, svg)
     out = Path(out)
     refuse_checkpoint(out, resume=resume)
+    if scratch is not None:
+        check_scratch(scratch)  # before the model and store are read for the split
     if split is None:
         split = default_split(checkpoint_info(model_dir), DataStore(data_dir))
     if resume:
@@ -305,7 +307,6 @@ def evaluate_model(
             return read_metrics(out / METRICS_FILE)
     checkpoint = Checkpoint(out)
     if scratch is not None:
-        check_scratch(scratch)
         remove_stale(scratch, checkpoint.root)
     remove_stale(out, checkpoint.root)
     try:
