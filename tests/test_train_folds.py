@@ -130,13 +130,25 @@ def test_evaluate_scores_the_held_out_fold_where_the_store_has_it(fold_store, lo
 
     def held_out(fold: str | None) -> str:
         return default_split(
-            CheckpointInfo(Path("m"), {}, {"train_options": {"test_fold": fold}}), store
+            CheckpointInfo(Path("m"), {}, {"train_options": {"test_fold": fold}}), store, "human"
         )
 
     assert held_out("fold0") == "fold0"
     assert "no --split: scoring fold0, the fold m was trained to hold out" in logs.text
     # a model trained on train/valid/test, or one whose fold this store lacks: its test split
     assert held_out(None) == "test"
-    assert default_split(CheckpointInfo(Path("m"), {}), store) == "test"
+    assert default_split(CheckpointInfo(Path("m"), {}), store, "human") == "test"
     assert held_out("fold7") == "test"
     assert f"to hold out the fold fold7, which {fold_store} does not have" in logs.text
+
+
+def test_a_fine_tuned_checkpoints_fold_is_its_new_heads_alone(fold_store, logs):
+    """Fine-tuning records the folds it held out, not those its parent's training held out
+    for the other heads: scoring a parent head on the fine-tuning's test fold would score
+    windows that head was trained on, so it gets the split test (which --split replaces)."""
+    store = DataStore(fold_store)
+    extra = {"train_options": {"test_fold": "fold2"}, "finetune": {"head": "tuned"}}
+    info = CheckpointInfo(Path("m"), {}, extra)
+    assert default_split(info, store, "tuned") == "fold2"
+    assert default_split(info, store, "human") == "test"
+    assert "m records the fold fold2 that fine-tuning its head 'tuned' held out" in logs.text

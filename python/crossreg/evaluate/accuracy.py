@@ -267,8 +267,8 @@ def evaluate_model(
     (the split, model, head and store scored, whose windows ``compare`` checks, the
     ensemble and precision of the predictions (``ensemble``: rc, shifts, bf16), and the
     means over tracks and per assay) into `out`; returns the per-track table. `split`
-    defaults to the fold the model's training held out where the store has it, else
-    ``test`` (:func:`~crossreg.evaluate.defaults.default_split`).
+    defaults to the fold that the training of the head scored held out where the store has
+    it, else ``test`` (:func:`~crossreg.evaluate.defaults.default_split`).
 
     With `columns`, ``metrics.tsv`` gains Basenji's whole-column statistics
     (:func:`crossreg.evaluate.spill.column_metrics`: ``specificity_r``, ``spearman_r``,
@@ -295,7 +295,8 @@ def evaluate_model(
     if scratch is not None:
         check_scratch(scratch)  # before the model and store are read for the split
     if split is None:
-        split = default_split(checkpoint_info(model_dir), DataStore(data_dir))
+        store = DataStore(data_dir)
+        split = default_split(checkpoint_info(model_dir), store, genome or store.genome)
     if resume:
         lost = _finished(out, model_dir, data_dir, split, genome, options, columns, plots, svg)
         if lost is not None:

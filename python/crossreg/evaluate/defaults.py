@@ -18,13 +18,28 @@ MIN_CLASS = 2  # Basenji's paper-era script: a class of one track has no specifi
 VARIABLE_FRACTION = 0.1  # transfer: share of held-out bins taken as most variable (DNase)
 
 
-def default_split(info: CheckpointInfo, store: DataStore) -> str:
-    """The split to score when no --split is given: the fold the checkpoint's training held
-    out (``train --test-fold``, recorded in its ``extra.train_options``) where `store`
-    has it, else ``test``; logged when the checkpoint records a fold."""
+def default_split(info: CheckpointInfo, store: DataStore, head: str) -> str:
+    """The split to score `head` on when no --split is given: the fold the checkpoint's
+    training held out (``train --test-fold``, recorded in its ``extra.train_options``)
+    where `store` has it, else ``test``; logged when the checkpoint records a fold. A
+    fine-tuned checkpoint records the fold its fine-tuning held out, which applies to its
+    new head alone: its other heads, trained by its parent on other folds, get ``test``."""
     options = info.extra.get("train_options")
     fold = options.get("test_fold") if isinstance(options, dict) else None
     if not isinstance(fold, str):
+        return "test"
+    finetune = info.extra.get("finetune")
+    tuned = finetune.get("head") if isinstance(finetune, dict) else None
+    if tuned is not None and head != tuned:
+        log.info(
+            "no --split: %s records the fold %s that fine-tuning its head '%s' held out, not "
+            "the one its parent's training held out for the head '%s'; scoring the split test "
+            "(--split picks another)",
+            info.directory,
+            fold,
+            tuned,
+            head,
+        )
         return "test"
     if fold in store.splits:
         log.info(
