@@ -521,3 +521,32 @@ def test_tracks_lacking_the_same_chromosomes_share_one_line(tmp_path, logs):
     ]
     with pytest.raises(ValueError, match=r"31 track\(s\) lack chromosomes .*\n  30 tracks \("):
         report_absent_chromosomes(table, sizes, file_chroms, strict=True)
+
+
+def test_data_tells_tracks_of_infinite_values_from_those_beyond_float16(tmp_path, capsys):
+    """A +inf in a BigWig stays +inf through the soft clip and the scale: the warning about
+    its bins stored as 65,504 says to check the file, not to lower a clip or scale that
+    cannot help; its pooled statistics are null in dataset.json."""
+    sizes = {"chr1": 12_000}
+    fasta = write_fasta(tmp_path / "g.fa", random_genome(sizes, seed=2))
+    write_bigwig(tmp_path / "hot.bw", sizes, [("chr1", 0, 12_000, 1000.0)])
+    write_bigwig(tmp_path / "inf.bw", sizes, [("chr1", 5000, 5010, math.inf)])
+    rows = [
+        {"identifier": "hot", "file": "hot.bw", "clip": 1e6, "scale": 1, "sum_stat": "sum"},
+        {"identifier": "inf", "file": "inf.bw", "clip": 32, "scale": 0.5, "sum_stat": "sum"},
+    ]
+    table = write_table(tmp_path / "t.txt", rows)
+    args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
+    args += ["--seq-length", "2048", "--crop", "2", "--stride", "2048"]
+    assert main([*args, "--out", str(tmp_path / "store"), "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "1 tracks have bins above the float16 range after clipping and scaling" in err
+    assert "hot (100%); lower their clip or scale" in err
+    assert "1 tracks have bins of +inf (their BigWigs hold +inf values" in err
+    assert "inf (1.67%); check their files" in err
+    store = DataStore(tmp_path / "store")
+    inf_stats = store.track_stats()[1]
+    assert (inf_stats["pooled_max"], inf_stats["pooled_mean"]) == (None, None)
+    assert inf_stats["overflow_fraction"] == pytest.approx(1 / 60)
+    targets = np.concatenate([store.targets(s)[:, :, 1] for s in store.splits])
+    assert (targets == 65504).sum() == 1 and np.isfinite(targets.astype(np.float32)).all()

@@ -172,18 +172,36 @@ def _write_targets(
 
 
 def _warn_overflow(table: TargetsTable, stats: Sequence[dict]) -> None:
-    """Warn about tracks whose scaled values overflowed float16 (stored as 65,504)."""
+    """Warn about tracks whose scaled values overflowed float16 (stored as 65,504): those
+    whose BigWigs hold +inf apart, as lowering the clip or scale leaves +inf as it is."""
     over = [s for s in stats if s["overflow_fraction"] > 0]
-    if not over:
-        return
-    shown = first_few([f"{s['identifier']} ({100 * s['overflow_fraction']:.3g}%)" for s in over])
-    log.warning(
-        "%s: %d tracks have bins above the float16 range after clipping and scaling, stored "
-        "as 65,504 (the share of bins in brackets): %s; lower their clip or scale",
-        table.path,
-        len(over),
-        shown,
-    )
+    infinite = [s for s in over if s["pooled_max"] == math.inf]
+    for tracks, why, fix in (
+        (
+            [s for s in over if s not in infinite],
+            "have bins above the float16 range after clipping and scaling",
+            "lower their clip or scale",
+        ),
+        (
+            infinite,
+            "have bins of +inf (their BigWigs hold +inf values, which a soft clip and a scale "
+            "leave infinite)",
+            "check their files",
+        ),
+    ):
+        if not tracks:
+            continue
+        shown = first_few(
+            [f"{s['identifier']} ({100 * s['overflow_fraction']:.3g}%)" for s in tracks]
+        )
+        log.warning(
+            "%s: %d tracks %s, stored as 65,504 (the share of bins in brackets): %s; %s",
+            table.path,
+            len(tracks),
+            why,
+            shown,
+            fix,
+        )
 
 
 def _warn_empty(table: TargetsTable, stats: Sequence[dict]) -> None:
