@@ -181,6 +181,18 @@ def test_bad_genomes_are_rejected(tmp_path: Path) -> None:
     net = write(tmp_path / "n.net", "net chr1 10\n")
     with pytest.raises(ValueError, match="genome 'c' has no sizes; give them with --sizes c="):
         split_genomes({"a": {"chr1": 10}}, [NetSpec("a", "c", net)])
+    # one genome named in two cases: the net's name is pointed to the sizes' one, and two
+    # genomes named alike but for case are refused (a net of each direction would both count)
+    with pytest.raises(ValueError, match="genome 'A' has no sizes; name it 'a', as --sizes"):
+        split_genomes({"a": {"chr1": 10}, "b": {"chr1": 10}}, [NetSpec("b", "A", net)])
+    with pytest.raises(ValueError, match="genome names 'a' and 'A' differ only by case"):
+        split_genomes(
+            {"a": {"chr1": 10}, "b": {"chr1": 10}, "A": {"chr1": 10}},
+            [
+                NetSpec("a", "b", net),
+                NetSpec("b", "A", write(tmp_path / "b.a.net", "net chr1 10\n")),
+            ],
+        )
     with pytest.raises(ValueError, match="must align two different genomes"):
         split_genomes({"a": {"chr1": 10}}, [NetSpec("a", "a", net)])
     with pytest.raises(ValueError, match="genome name 'a/b'"):

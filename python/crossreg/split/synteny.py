@@ -260,6 +260,7 @@ def split_genomes(
                 f"genome name '{name}' must start with a letter or digit and hold only "
                 "letters, digits, '.', '_' and '-' (it names output files)"
             )
+    _refuse_names_alike_but_case(genomes)
     chrom_sizes = {
         name: dict(value) if isinstance(value, Mapping) else read_chrom_sizes(value)
         for name, value in sizes.items()
@@ -279,10 +280,13 @@ def split_genomes(
     for net in nets:
         for side in (net.target, net.query):
             if side not in chrom_sizes:
-                raise ValueError(
-                    f"net {net.path}: genome '{side}' has no sizes; give them with "
-                    f"--sizes {side}=FILE (known: {', '.join(genomes)})"
+                same = [g for g in genomes if g.casefold() == side.casefold()]
+                fix = (
+                    f"name it '{same[0]}', as --sizes does (names are case-sensitive)"
+                    if same
+                    else f"give them with --sizes {side}=FILE (known: {', '.join(genomes)})"
                 )
+                raise ValueError(f"net {net.path}: genome '{side}' has no sizes; {fix}")
         native_nets.append((genomes.index(net.target), genomes.index(net.query), net.path))
     out = _native.split_genomes(
         [(name, list(chrom_sizes[name].items())) for name in genomes],
@@ -320,6 +324,22 @@ def split_genomes(
         + _full_net_warnings(nets, out["nets"])
         + _threshold_warnings(out["link_bases"], min_aligned, region_size),
     )
+
+
+def _refuse_names_alike_but_case(genomes: Sequence[str]) -> None:
+    """Refuse genome names that differ only by case (``hg38`` and ``HG38``): most likely
+    one genome given twice, whose nets would then escape :func:`_refuse_both_directions`,
+    and names of output files that one case-insensitive file system takes as one."""
+    first: dict[str, str] = {}
+    for name in genomes:
+        other = first.setdefault(name.casefold(), name)
+        if other != name:
+            raise ValueError(
+                f"genome names '{other}' and '{name}' differ only by case: they would name "
+                "one output file on a case-insensitive file system, and are most likely one "
+                "genome; give each genome once (--sizes NAME=FILE) and name it alike in "
+                "every --net"
+            )
 
 
 def _refuse_both_directions(nets: Sequence[NetSpec]) -> None:
