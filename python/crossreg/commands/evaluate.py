@@ -157,9 +157,13 @@ def run(args: argparse.Namespace) -> int:
 
     store = DataStore(args.data)
     info = checkpoint_info(args.model)
+    if args.split is not None:  # checked before the head, as the option given
+        check_splits(store, [args.split], option="--split", each=False)
     head = default_head(info, store) if args.genome is None else info.choose(args.genome)
-    split = default_split(info, store, head) if args.split is None else args.split
-    check_splits(store, [split], option="--split", each=False)
+    split = args.split
+    if split is None:  # the default split is the head's (a fine-tuned one's may differ)
+        split = default_split(info, store, head)
+        check_splits(store, [split], option="--split", each=False)
     from crossreg.evaluate.accuracy import evaluate_model
     from crossreg.evaluate.spill import ColumnOptions
     from crossreg.evaluate.table import assay_summary
