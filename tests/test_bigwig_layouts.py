@@ -227,3 +227,15 @@ def test_the_planted_records_are_what_pybigwig_reads(tmp_path):
             assert (gs, ge) == (s, e)
             assert gv == v or (math.isnan(v) and math.isnan(gv))
     handle.close()
+
+
+def test_an_infinite_bin_is_hard_clipped_where_the_table_has_clip_soft(tmp_path):
+    """The soft clip leaves +inf infinite (stored as 65,504, above); a table's clip_soft
+    column adds the hard clip at clip, which bounds it: clip x scale."""
+    write_bigwig(tmp_path / "t.bw", [("chr1", 1000)], [Section(0, BEDGRAPH, [(7, 8, math.inf)])])
+    row = {"identifier": "t", "file": "t.bw", "clip": 100, "clip_soft": 10, "scale": 2}
+    table = read_targets(write_table(tmp_path / "t.txt", [{**row, "sum_stat": "sum"}], True))
+    chroms = np.array(["chr1"])
+    targets, (stats,) = compute_targets(table, list(table), chroms, [0], bins=4, pool_width=32)
+    assert targets[0, :, 0].tolist() == [200, 0, 0, 0]
+    assert stats["pooled_max"] == math.inf and stats["overflow_fraction"] == 0
