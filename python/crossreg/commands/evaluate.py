@@ -33,8 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="dataset store")
     parser.add_argument(
         "--split",
-        help="split to score (default: the fold the model was trained to hold out, "
-        "train --test-fold, where the store has it; else test)",
+        help="split to score (default: the fold held out in training the head scored, "
+        "train or finetune --test-fold, where the store has it; else test)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.add_argument(
