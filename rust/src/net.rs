@@ -33,8 +33,10 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::Path;
+use std::sync::LazyLock;
 
 use flate2::bufread::MultiGzDecoder;
+use memchr::memmem;
 
 use crate::error::chrom_hint;
 use crate::{Error, Result};
@@ -495,7 +497,7 @@ impl NetParser<'_> {
                 let block = self.block(keyword, &mut fields, line_no)?;
                 self.check_target_end(keyword, &block, t_chrom, t_size, line_no)?;
                 if keyword == "fill" {
-                    let non_syntenic = left_out_of_syntenic_net(block.t_size, fields);
+                    let non_syntenic = left_out_of_syntenic_net(block.t_size, rest);
                     self.fill_line(level, t_chrom, &block, non_syntenic, line_no, emit)
                 } else {
                     self.gap_line(level, &block, line_no, emit)
@@ -1041,21 +1043,45 @@ const SYN_KEEP_SCORE: f64 = 200_000.0;
 const SYN_KEEP_T_SIZE: u64 = 20_000;
 const SYN_KEEP_ALI: f64 = 10_000.0;
 
-/// Whether a fill of `t_size` target bases whose key/value fields (after the six leading
-/// ones) are `extras` is one that UCSC's syntenic net (`netFilter -syn`) leaves out: of
-/// `type nonSyn` and smaller than a fill kept whatever its type. Such a fill marks a full
-/// net; a fill without a `type` (a net not classified by `netSyntenic`) is not one.
-fn left_out_of_syntenic_net<'l>(t_size: u64, mut extras: impl Iterator<Item = &'l str>) -> bool {
-    let (mut non_syntenic, mut score, mut ali) = (false, 0.0f64, 0.0f64);
+/// Whether the fill of `t_size` target bases on `line` (from its keyword on) is one that
+/// UCSC's syntenic net (`netFilter -syn`) leaves out: of `type nonSyn` and smaller than a
+/// fill kept whatever its type. Such a fill marks a full net; a fill without a `type` (a
+/// net not classified by `netSyntenic`) is not one.
+///
+/// Fills are a large share of a net's lines, so the type is found by a substring search
+/// for the fields `type nonSyn` side by side, and the key/value fields are walked (for the
+/// first `score` and `ali`) only for the few `nonSyn` fills of 20,000 target bases or more.
+fn left_out_of_syntenic_net(t_size: u64, line: &str) -> bool {
+    // built once: a searcher set up per line would cost about as much as the search
+    static NON_SYN: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"nonSyn"));
+    let bytes = line.as_bytes();
+    let typed = NON_SYN.find_iter(bytes).any(|i| {
+        let key = bytes[..i].trim_ascii_end();
+        bytes.get(i + 6).is_none_or(u8::is_ascii_whitespace)
+            && key.len() < i
+            && key
+                .strip_suffix(b"type")
+                .and_then(<[u8]>::last)
+                .is_some_and(u8::is_ascii_whitespace)
+    });
+    if !typed || t_size < SYN_KEEP_T_SIZE {
+        return typed;
+    }
+    let (mut score, mut ali) = (None, None);
+    let mut extras = line.split_ascii_whitespace().skip(7);
     while let (Some(key), Some(value)) = (extras.next(), extras.next()) {
         match key {
-            "type" => non_syntenic = value == "nonSyn",
-            "score" => score = value.parse().unwrap_or(0.0),
-            "ali" => ali = value.parse().unwrap_or(0.0),
-            _ => {}
+            "score" => _ = score.get_or_insert(value),
+            "ali" => _ = ali.get_or_insert(value),
+            _ => continue,
+        }
+        if score.is_some() && ali.is_some() {
+            break;
         }
     }
-    non_syntenic && !(score >= SYN_KEEP_SCORE && t_size >= SYN_KEEP_T_SIZE && ali >= SYN_KEEP_ALI)
+    let number = |value: Option<&str>| value.and_then(|v| v.parse().ok()).unwrap_or(0.0f64);
+    !(number(score) >= SYN_KEEP_SCORE && number(ali) >= SYN_KEEP_ALI)
 }
 
 /// Whether `[start, start + len)` ends within `size` (an end beyond `u64` does not).
@@ -1462,13 +1488,30 @@ mod tests {
             ("type syn score 1 ali 1", false),
             ("type inv", false),
             ("score 1 ali 1", false),
+            ("score 250000 type nonSyn score 1 ali 12000", false),
+            ("id 7 type\tnonSyn\tscore 1", true),
+            ("type nonSynX", false),
+            ("subtype nonSyn", false),
+            ("note nonSyn type inv", false),
         ] {
-            let left = left_out_of_syntenic_net(20_000, extras.split_ascii_whitespace());
-            assert_eq!(left, left_out, "{extras}");
+            let line = format!("fill 0 20000 chrA + 0 20000 {extras}");
+            assert_eq!(
+                left_out_of_syntenic_net(20_000, &line),
+                left_out,
+                "{extras}"
+            );
         }
+        // `nonSyn` elsewhere on the line than as a fill's type
+        let text = "net chr1 100000\n fill 0 500 nonSynA + 0 500 id 1 type syn\n fill 600 500 \
+                    chrA + 0 500 id 2 note nonSyn type inv\n";
+        let t = sizes("a", &[("chr1", 100_000)]);
+        let q = sizes("b", &[("chrA", 80_000), ("nonSynA", 1_000)]);
+        let summary =
+            parse_net(text.as_bytes(), Path::new("x.net"), &t, &q, false, |_| {}).unwrap();
+        assert_eq!((summary.fills, summary.non_syntenic_fills), (2, 0));
         assert!(left_out_of_syntenic_net(
             19_999,
-            "type nonSyn score 300000 ali 15000".split_ascii_whitespace()
+            "fill 0 19999 chrA + 0 19999 type nonSyn score 300000 ali 15000"
         ));
     }
 
