@@ -14,16 +14,25 @@ writes it plain and gzipped, then times in a fresh process each:
   must equal crossreg's.
 
 Peak memory is the process's maximum resident set size, beside that of a process that
-only imports crossreg. Usage: ``python benches/bench_split.py [--lines N] [--skip-python]``.
+only imports crossreg. ``--full-net`` writes a net shaped like a full (unfiltered) UCSC net
+instead: a ``nonSyn`` fill nested in every gap over 600 bp and every fill line with the
+17 key/value fields of ``chainNet`` + ``netSyntenic``. ``--baseline-native SO`` also times
+the native ``split_genomes`` of this build and of another (``_native.abi3.so``, e.g. an
+older one) interleaved on the plain net, median CPU time of ``--rounds`` each.
+
+Usage: ``python benches/bench_split.py [--lines N] [--skip-python] [--full-net]
+[--baseline-native SO]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import importlib.util
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,8 +64,18 @@ def primary(sizes: dict[str, int]) -> dict[str, int]:
     return {c: n for c, n in sizes.items() if c.startswith("chr")}
 
 
-def generate_net(path: Path, target: dict[str, int], query: dict[str, int], lines: int) -> int:
-    """Write a synteny-like net of about `lines` fill and gap lines; returns the count."""
+#: The key/value fields after ``type`` on a fill line of a full net (``chainNet``'s).
+FULL_NET_KEYS = "tN 0 qN 0 tR 0 qR 0 tNewR 0 qNewR 0 tOldR 0 qOldR 0 tTrf 0 qTrf 0"
+
+
+def generate_net(
+    path: Path, target: dict[str, int], query: dict[str, int], lines: int, full: bool = False
+) -> int:
+    """Write a synteny-like net of about `lines` fill and gap lines (`full`: a ``nonSyn``
+    fill nested in every gap over 600 bp and all of a full net's fields on every fill line,
+    which makes more lines); returns the count."""
+    far, tail = ("qOver 0 qFar 0 ", f" {FULL_NET_KEYS}") if full else ("", "")
+    nested = 1.0 if full else 0.05
     rng = random.Random(2020)
     # Mean fill ~160 kb with a gap every ~4 kb (~40 gaps per fill): scale the aligned
     # fraction of the target so that the line count comes out near `lines`.
@@ -98,7 +117,8 @@ def generate_net(path: Path, target: dict[str, int], query: dict[str, int], line
                 break
             out.append(
                 f" fill {t} {fill_t} {q_chrom} {strand} {q} {fill_q} id {count} "
-                f"score {fill_t * 9} ali {fill_t - sum(g[1] for g in gaps)} qDup 0 type top"
+                f"score {fill_t * 9} ali {fill_t - sum(g[1] for g in gaps)} {far}"
+                f"qDup 0 type top{tail}"
             )
             for g_t0, g_tl, g_off, g_ql in gaps:
                 g_q = forward_start(strand, q, fill_q, g_off, g_ql)
@@ -106,12 +126,12 @@ def generate_net(path: Path, target: dict[str, int], query: dict[str, int], line
                     f"  gap {g_t0} {g_tl} {q_chrom} {strand} {g_q} {g_ql} "
                     "tN 0 qN 0 tR 0 qR 0 tTrf 0 qTrf 0"
                 )
-                if g_tl > 600 and rng.random() < 0.05:
+                if g_tl > 600 and rng.random() < nested:
                     n_chrom = rng.choice(list(q_chroms))
                     n_start = rng.randint(0, q_chroms[n_chrom] - 500)
                     out.append(
                         f"   fill {g_t0 + 100} 400 {n_chrom} + {n_start} 420 id {count} "
-                        "score 900 ali 390 type nonSyn"
+                        f"score 900 ali 390 {far}type nonSyn{tail}"
                     )
                     out.append(f"    gap {g_t0 + 300} 20 {n_chrom} + {n_start + 200} 40")
             per_chrom[t_chrom].append((t, out))
@@ -239,6 +259,52 @@ def measure(which: str, net: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_mib, **info}))
 
 
+def load_native(path: str):
+    """Another build of the extension module (``_native.abi3.so``), loaded from `path`."""
+    spec = importlib.util.spec_from_file_location("_native", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--baseline-native: {path} is not a loadable extension module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def compare_builds(net: Path, baseline_path: str, rounds: int) -> None:
+    """This build's native ``split_genomes`` beside `baseline_path`'s on `net`, interleaved
+    (the order alternating each round); median CPU seconds of `rounds` calls each."""
+    from crossreg import _native
+
+    baseline = load_native(baseline_path)
+    genomes = [
+        (name, list(read_chrom_sizes(GENOMES / f"{name}.genome").items()))
+        for name in ("human.hg38", "mouse.mm10")
+    ]
+
+    def split(native) -> dict:
+        fractions, labels = [0.76, 0.12, 0.12], ["train", "valid", "test"]
+        nets = [(0, 1, net)]
+        return native.split_genomes(
+            genomes, nets, REGION_SIZE, MIN_ALIGNED, fractions, labels, 1, False
+        )
+
+    builds = {"this build": _native, "baseline": baseline}
+    cpu: dict[str, list[float]] = {name: [] for name in builds}
+    results = {name: split(native) for name, native in builds.items()}  # untimed first calls
+    for r in range(rounds):
+        for name in list(builds)[:: 1 if r % 2 else -1]:
+            start = time.process_time()
+            split(builds[name])
+            cpu[name].append(time.process_time() - start)
+    for key in ("region_component", "component_split", "link_bases"):
+        if not np.array_equal(results["this build"][key], results["baseline"][key]):
+            raise SystemExit(f"the baseline's {key} differs from this build's")
+    ours, theirs = (statistics.median(cpu[name]) for name in builds)
+    print(
+        f"native split_genomes, median CPU of {rounds}: this build {ours:.3f} s, "
+        f"baseline {theirs:.3f} s ({ours / theirs:.3f}x)"
+    )
+
+
 def run(which: str, net: Path) -> dict:
     cmd = [sys.executable, __file__, "--measure", which, str(net)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -249,6 +315,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000, help="fill+gap lines to generate")
     parser.add_argument("--skip-python", action="store_true", help="skip the plain-Python run")
+    parser.add_argument("--full-net", action="store_true", help="a full net's fills and fields")
+    parser.add_argument("--baseline-native", help="another build's _native.abi3.so to compare")
+    parser.add_argument("--rounds", type=int, default=7, help="calls of each build to compare")
     parser.add_argument("--measure", nargs=2, metavar=("WHICH", "NET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -259,7 +328,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "hg38.mm10.net"
         start = time.perf_counter()
-        lines = generate_net(plain, hg, mm, args.lines)
+        lines = generate_net(plain, hg, mm, args.lines, args.full_net)
         packed = Path(tmp) / "hg38.mm10.net.gz"
         packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=6))
         print(
@@ -267,6 +336,8 @@ def main() -> None:
             f"({packed.stat().st_size / 2**20:.1f} MiB gzipped) in "
             f"{time.perf_counter() - start:.1f} s"
         )
+        if args.baseline_native:
+            compare_builds(plain, args.baseline_native, args.rounds)
         baseline = run("import", plain)
         print(f"import only: peak RSS {baseline['peak_rss_mib']:.0f} MiB")
         results = {}
