@@ -23,7 +23,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -44,6 +43,8 @@ from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
 from crossreg.io.targets import read_targets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
+
+from native_builds import load_native
 
 from tests import data_reference as ref
 from tests.data_inputs import write_fasta
@@ -170,16 +171,6 @@ def timed(fn, repeat: int = 1):
         result = fn()
         best = min(best, time.perf_counter() - t0)
     return best, result
-
-
-def load_native(path: str):
-    """Another build of the extension module (``_native.abi3.so``), loaded from `path`."""
-    spec = importlib.util.spec_from_file_location("_native", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"--baseline-native: {path} is not a loadable extension module")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def native_targets(native, table, chroms, starts, mask, threads: int) -> np.ndarray:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import importlib.util
 import json
 import random
 import resource
@@ -45,6 +44,8 @@ import numpy as np
 from crossreg.io.chrom_sizes import read_chrom_sizes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
+
+from native_builds import load_native
 
 from tests.split_reference import (
     aligned_pairs_per_region_by_runs,
@@ -257,16 +258,6 @@ def measure(which: str, net: str) -> None:
     seconds = time.perf_counter() - start
     peak_mib = peak_rss_mib()
     print(json.dumps({"seconds": seconds, "peak_rss_mib": peak_mib, **info}))
-
-
-def load_native(path: str):
-    """Another build of the extension module (``_native.abi3.so``), loaded from `path`."""
-    spec = importlib.util.spec_from_file_location("_native", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"--baseline-native: {path} is not a loadable extension module")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def compare_builds(net: Path, baseline_path: str, rounds: int) -> None:
