@@ -4,6 +4,7 @@ one model per choice of validation and test fold, on the other folds."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from crossreg.data.loader import SplitDataset
 from crossreg.data.store import DataStore
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.defaults import default_split
-from crossreg.model.checkpoint_info import CheckpointInfo
+from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 from crossreg.train.folds import TrainingSplits, training_splits
 from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_params
 
@@ -139,16 +140,35 @@ def test_evaluate_scores_the_held_out_fold_where_the_store_has_it(fold_store, lo
     assert held_out(None) == "test"
     assert default_split(CheckpointInfo(Path("m"), {}), store, "human") == "test"
     assert held_out("fold7") == "test"
-    assert f"to hold out the fold fold7, which {fold_store} does not have" in logs.text
+    assert f"to hold out the fold fold7 for its head 'human', which {fold_store} does not have" in (
+        logs.text
+    )
 
 
-def test_a_fine_tuned_checkpoints_fold_is_its_new_heads_alone(fold_store, logs):
-    """Fine-tuning records the folds it held out, not those its parent's training held out
-    for the other heads: scoring a parent head on the fine-tuning's test fold would score
-    windows that head was trained on, so it gets the split test (which --split replaces)."""
+def test_a_fine_tuned_checkpoints_folds_are_each_heads_own(fold_store, tmp_path, logs):
+    """Fine-tuning records, per head, the fold held out in training it: the parent's heads
+    keep their parent's (scoring one on the fine-tuning's test fold would score windows
+    it was trained on), the new head has its own; a fine-tuned checkpoint recorded before
+    the per-head record gives its parent's heads the split test (which --split replaces)."""
     store = DataStore(fold_store)
-    extra = {"train_options": {"test_fold": "fold2"}, "finetune": {"head": "tuned"}}
-    info = CheckpointInfo(Path("m"), {}, extra)
-    assert default_split(info, store, "tuned") == "fold2"
-    assert default_split(info, store, "human") == "test"
-    assert "m records the fold fold2 that fine-tuning its head 'tuned' held out" in logs.text
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(small_params({"human": store.num_targets})))
+    folds = ["--data", str(fold_store), "--valid-fold", "fold1", "--test-fold", "fold2"]
+    brief = ["--max-epochs", "1", "--steps-per-epoch", "2", "--no-plots"]
+    assert (
+        main(["-q", "train", "--params", str(params), *folds, *brief, "--out", str(tmp_path / "p")])
+        == 0
+    )
+    tune = ["-q", "finetune", "--model", str(tmp_path / "p" / "best"), "--data", str(fold_store)]
+    tune += ["--valid-fold", "fold2", "--test-fold", "fold0", "--head-name", "tuned", *brief]
+    assert main([*tune, "--out", str(tmp_path / "t")]) == 0
+    info = checkpoint_info(tmp_path / "t" / "best")
+    assert info.extra["held_out_folds"] == {"human": "fold2", "tuned": "fold0"}
+    assert default_split(info, store, "human") == "fold2"
+    assert default_split(info, store, "tuned") == "fold0"
+    before = {"train_options": {"test_fold": "fold0"}, "finetune": {"head": "tuned"}}
+    older = CheckpointInfo(Path("m"), {}, before)
+    assert default_split(older, store, "tuned") == "fold0"
+    with logs.at_level(logging.INFO, logger="crossreg"):  # -q above quietened the log
+        assert default_split(older, store, "human") == "test"
+    assert "m records no fold held out in training its head 'human'" in logs.text

@@ -19,42 +19,41 @@ VARIABLE_FRACTION = 0.1  # transfer: share of held-out bins taken as most variab
 
 
 def default_split(info: CheckpointInfo, store: DataStore, head: str) -> str:
-    """The split to score `head` on when no --split is given: the fold the checkpoint's
-    training held out (``train --test-fold``, recorded in its ``extra.train_options``)
-    where `store` has it, else ``test``; logged when the checkpoint records a fold. A
-    fine-tuned checkpoint records the fold its fine-tuning held out, which applies to its
-    new head alone: its other heads, trained by its parent on other folds, get ``test``."""
-    options = info.extra.get("train_options")
-    fold = options.get("test_fold") if isinstance(options, dict) else None
-    if not isinstance(fold, str):
-        return "test"
-    finetune = info.extra.get("finetune")
-    tuned = finetune.get("head") if isinstance(finetune, dict) else None
-    if tuned is not None and head != tuned:
-        log.info(
-            "no --split: %s records the fold %s that fine-tuning its head '%s' held out, not "
-            "the one its parent's training held out for the head '%s'; scoring the split test "
-            "(--split picks another)",
-            info.directory,
-            fold,
-            tuned,
-            head,
-        )
+    """The split to score `head` on when no --split is given: the fold held out in
+    training that head (:func:`~crossreg.model.checkpoint_info.held_out_fold`: ``train
+    --test-fold``; a fine-tuned checkpoint records its parent's heads' and its new head's)
+    where `store` has it, else ``test``; logged when the checkpoint records a fold."""
+    from crossreg.model.checkpoint_info import held_out_fold
+
+    fold = held_out_fold(info.extra, head)
+    if fold is None:
+        options = info.extra.get("train_options")
+        recorded = options.get("test_fold") if isinstance(options, dict) else None
+        if isinstance(recorded, str):
+            log.info(
+                "no --split: %s records no fold held out in training its head '%s' (one "
+                "fine-tuned from a parent whose folds it does not record); scoring the split "
+                "test (--split picks another)",
+                info.directory,
+                head,
+            )
         return "test"
     if fold in store.splits:
         log.info(
-            "no --split: scoring %s, the fold %s was trained to hold out (train --test-fold "
-            "%s); --split picks another",
+            "no --split: scoring %s, the fold %s was trained to hold out for its head '%s' "
+            "(train --test-fold %s); --split picks another",
             fold,
             info.directory,
+            head,
             fold,
         )
         return fold
     log.info(
-        "no --split: %s was trained to hold out the fold %s, which %s does not have; "
-        "scoring its split test",
+        "no --split: %s was trained to hold out the fold %s for its head '%s', which %s "
+        "does not have; scoring its split test",
         info.directory,
         fold,
+        head,
         store.path,
     )
     return "test"

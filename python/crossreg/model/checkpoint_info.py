@@ -36,6 +36,25 @@ def target_from_json(data: Mapping[str, Any]) -> Target:
     return Target(**{**fields, "extra": dict(data.get("extra", {}))})
 
 
+def held_out_fold(extra: Mapping[str, Any], head: str) -> str | None:
+    """The cross-validation fold (``--test-fold``) held out in training the head `head`,
+    from a checkpoint config's ``extra``: its ``held_out_folds`` (fine-tuned checkpoints:
+    every head's, the parent's heads carried over), else its ``train_options`` for every
+    head of a trained checkpoint, or for the new head alone of a fine-tuned one recorded
+    before ``held_out_folds`` was; None when none is recorded."""
+    folds = extra.get("held_out_folds")
+    if isinstance(folds, dict):
+        fold = folds.get(head)
+        return fold if isinstance(fold, str) else None
+    options = extra.get("train_options")
+    fold = options.get("test_fold") if isinstance(options, dict) else None
+    finetune = extra.get("finetune")
+    tuned = finetune.get("head") if isinstance(finetune, dict) else None
+    if not isinstance(fold, str) or (tuned is not None and head != tuned):
+        return None
+    return fold
+
+
 @dataclass(frozen=True)
 class CheckpointInfo:
     """A checkpoint's `directory`, per head (genome name) its tracks in output order, the

@@ -55,6 +55,7 @@ from crossreg.model.checkpoint import (
     make_config,
     read_config,
 )
+from crossreg.model.checkpoint_info import held_out_fold
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN, TrackHead
 from crossreg.model.train_section import unknown_train_keys
@@ -242,9 +243,19 @@ class FineTune(ModelSetup):
                     "branch": None if branch is None else branch.to_json(),
                 },
                 "train_options": asdict(trainer.options),
+                "held_out_folds": self.held_out_folds(trainer.options.test_fold),
             },
         )
         return trainer.model, config
+
+    def held_out_folds(self, test_fold: str | None) -> dict[str, str]:
+        """Per head, the fold held out in training it: the parent's heads' as the parent
+        records them, the new head's `test_fold` (none where training held out no fold)."""
+        parent = self.parent_config.extra
+        folds = {h: f for h in self.parent_config.genomes if (f := held_out_fold(parent, h))}
+        if test_fold is not None:
+            folds[self.name] = test_fold
+        return folds
 
 
 def new_head_params(
