@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from crossreg.model.checkpoint_info import CheckpointInfo, held_out_fold
+
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
-    from crossreg.model.checkpoint_info import CheckpointInfo
 
 log = logging.getLogger("crossreg")
 
@@ -23,8 +24,6 @@ def default_split(info: CheckpointInfo, store: DataStore, head: str) -> str:
     training that head (:func:`~crossreg.model.checkpoint_info.held_out_fold`: ``train
     --test-fold``; a fine-tuned checkpoint records its parent's heads' and its new head's)
     where `store` has it, else ``test``; logged when the checkpoint records a fold."""
-    from crossreg.model.checkpoint_info import held_out_fold
-
     fold = held_out_fold(info.extra, head)
     if fold is None:
         options = info.extra.get("train_options")

@@ -32,7 +32,8 @@ SUFFIX = ".partial"
 
 _FILES = "|".join(re.escape(name) for name in (SETTINGS_FILE, PROGRESS_FILE, RUN_FILE))
 #: a store's entries: its files, a chunk's folder, and either being written (a chunk's
-#: ``.chunk-N.tmp``, a file's ``.NAME.XXXX.tmp`` of :func:`crossreg.io.atomic.atomic_write`)
+#: ``.chunk-N.tmp``, a file's ``.NAME.<random suffix>.tmp`` of
+#: :func:`crossreg.io.atomic.atomic_write`)
 _STORE_ENTRY = re.compile(rf"(?:{_FILES})|\.(?:{_FILES})\.\w+\.tmp|\.?chunk-\d{{6,}}(?:\.tmp)?")
 
 
