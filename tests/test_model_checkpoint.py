@@ -260,3 +260,22 @@ def test_a_file_given_as_the_model_is_named_with_what_to_give(tmp_path, name, co
     assert hint in str(err.value)
     if name in ("config.json", "model.safetensors"):
         assert str(err.value).endswith(str(path.parent))
+
+
+def test_load_checkpoint_names_what_to_give_as_the_commands_do(saved, tmp_path):
+    # a pipeline's load_checkpoint("run") of a training run's folder said only "not a
+    # crossreg checkpoint (no config.json)", where `crossreg predict --model run` names
+    # run/best; and a folder that does not exist was a ValueError, not FileNotFoundError
+    directory, _ = saved
+    run = tmp_path / "run"
+    run.mkdir()
+    directory.rename(run / "best")
+    with pytest.raises(ValueError, match="not a crossreg checkpoint directory") as err:
+        load_checkpoint(run)
+    assert str(err.value).endswith(f"it holds a training run: give its checkpoint {run / 'best'}")
+    with pytest.raises(FileNotFoundError, match="no-such-run"):
+        load_checkpoint(tmp_path / "no-such-run")
+    with pytest.raises(ValueError, match="give the folder that holds it, "):
+        load_checkpoint(run / "best" / CONFIG_NAME)
+    loaded, _ = load_checkpoint(run / "best")
+    assert not loaded.training

@@ -41,6 +41,7 @@ from crossreg.model.checkpoint_info import (
     DAMAGED,
     FORMAT,
     WEIGHTS_NAME,
+    require_checkpoint_folder,
     target_from_json,
 )
 from crossreg.model.params import parse_params
@@ -266,11 +267,15 @@ def load_checkpoint(
     directory: str | os.PathLike[str], *, device: str | torch.device = "cpu"
 ) -> tuple[SeqNN, CheckpointConfig]:
     """Rebuild the model of a checkpoint directory and load its weights (eval mode) on
-    `device` (``auto``: this process's GPU when there is one, else the CPU)."""
+    `device` (``auto``: this process's GPU when there is one, else the CPU). A folder that
+    holds no checkpoint is refused as ``--model`` refuses it
+    (:func:`~crossreg.model.checkpoint_info.require_checkpoint_folder`): a training run's
+    folder names its ``best/``."""
     if isinstance(device, str):
         check_device(device_name(device), "device")
     device = resolve_device(device)
     directory = Path(directory)
+    require_checkpoint_folder(directory)
     config = read_config(directory)
     with torch.device("meta"):  # every tensor comes from the file: allocate nothing twice
         model = config.build_model(str(directory / CONFIG_NAME))
@@ -282,8 +287,6 @@ def load_checkpoint(
                 f"has {model.num_targets(genome)} outputs"
             )
     weights = directory / WEIGHTS_NAME
-    if not weights.exists():
-        raise ValueError(f"{directory}: {WEIGHTS_NAME} is missing")
     if not os.access(weights, os.R_OK):  # safetensors would call it missing
         raise ValueError(f"{weights}: not readable; check its permissions")
     expected = model.state_dict()

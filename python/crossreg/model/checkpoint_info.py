@@ -120,20 +120,27 @@ def _checkpoint_hint(directory: Path) -> str:
     return "give the folder crossreg train or import-basenji wrote (e.g. train_out/best)"
 
 
-def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
-    """The heads and tracks of the checkpoint in `directory`; a missing directory is a
-    :class:`FileNotFoundError` naming it, one without a crossreg config a ValueError."""
-    directory = Path(directory)
+def require_checkpoint_folder(directory: Path) -> None:
+    """Stop unless `directory` is a folder holding a checkpoint's two files: a missing one
+    is a :class:`FileNotFoundError` naming it, any other a ValueError that says what to
+    give instead (a training run's ``best/``, the folder of a checkpoint's file)."""
     if not directory.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(directory))
-    path = directory / CONFIG_NAME
-    if not directory.is_dir() or not path.is_file():
+    if not directory.is_dir() or not (directory / CONFIG_NAME).is_file():
         raise ValueError(
             f"{directory}: not a crossreg checkpoint directory (no {CONFIG_NAME}); "
             + _checkpoint_hint(directory)
         )
     if not (directory / WEIGHTS_NAME).is_file():
         raise ValueError(f"{directory}: {WEIGHTS_NAME} is missing")
+
+
+def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
+    """The heads and tracks of the checkpoint in `directory`, after
+    :func:`require_checkpoint_folder`."""
+    directory = Path(directory)
+    require_checkpoint_folder(directory)
+    path = directory / CONFIG_NAME
     data = read_json(path, DAMAGED)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         found = data.get("format") if isinstance(data, dict) else None
