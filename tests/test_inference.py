@@ -285,3 +285,25 @@ def test_device_label_names_the_gpu_a_model_ran_on(monkeypatch):
     assert device_label(torch.device("cuda:1")) == "cuda: NVIDIA A100-SXM4-40GB"
     assert device_label(torch.device("cpu")) == "cpu"
     assert device_label(torch.device("mps")) == "mps"
+
+
+def test_a_step_function_without_a_head_names_its_argument_too(model, tmp_path):
+    # write_sad(model_dir, ...) of a two-head checkpoint said "choose one with --genome",
+    # an option a pipeline calling the function does not have: it passes head=
+    from crossreg.io.targets import Target
+    from crossreg.model.checkpoint import make_config, save_checkpoint
+    from crossreg.model.inference import load_head
+
+    targets = {
+        g: [
+            Target(i, f"{g}{i}", (f"{g}{i}.bw",), 32.0, 1.0, "sum", f"DNASE:{g}{i}")
+            for i in range(n)
+        ]
+        for g, n in (("human", 3), ("mouse", 2))
+    }
+    params = small_params({"human": 3, "mouse": 2}, dropout=0.0)
+    save_checkpoint(tmp_path, model, make_config(model, params, targets))
+    with pytest.raises(ValueError, match="choose one with --genome") as err:
+        load_head(tmp_path, None, InferenceOptions())
+    assert str(err.value).endswith("(head= in Python)")
+    assert load_head(tmp_path, "mouse", InferenceOptions())[2] == "mouse"

@@ -207,7 +207,8 @@ def load_head(
     if head is None:
         if len(model.genomes) != 1:
             raise ValueError(
-                f"{directory} has heads for {', '.join(model.genomes)}; choose one with --genome"
+                f"{directory} has heads for {', '.join(model.genomes)}; choose one with "
+                "--genome (head= in Python)"
             )
         head = model.genomes[0]
     model.head(head)  # an unknown head fails here
