@@ -28,6 +28,7 @@ from crossreg.data.assembly import assembly_from_fasta_name
 from crossreg.data.bigwig import compute_targets, report_absent_chromosomes
 from crossreg.data.checks import check_inputs, check_numbers
 from crossreg.data.compressed import compress_targets
+from crossreg.data.interleave import MERGE_BLOCK_BYTES, merge_track_chunks
 from crossreg.data.npy import NpyRows
 from crossreg.data.plan import Layout, Plan, SplitOptions, plan_windows
 from crossreg.data.store import (
@@ -56,9 +57,6 @@ _UPPER = np.array([c - 32 if 97 <= c <= 122 else c for c in range(256)], dtype=n
 
 #: Windows whose sequences are fetched at once.
 _SEQ_BATCH = 256
-
-#: Bytes of targets assembled at once when interleaving track chunks.
-MERGE_BLOCK_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -165,9 +163,7 @@ def _write_targets(
     _warn_empty(table, stats)
     if chunk < n_tracks:
         block_bytes = min(MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
-        merge_track_chunks(final, parts, len(w), bins, n_tracks, block_bytes)
-        for p in parts:
-            p.unlink()
+        merge_track_chunks(final, parts, len(w), bins, n_tracks, block_bytes, temporary=True)
     return stats
 
 
@@ -219,32 +215,6 @@ def _warn_empty(table: TargetsTable, stats: Sequence[dict]) -> None:
         len(empty),
         shown,
     )
-
-
-def merge_track_chunks(
-    final: Path, parts: Sequence[Path], n: int, bins: int, n_tracks: int, block_bytes: int
-) -> None:
-    """Interleave track-chunk files ``(n, bins, c)`` into ``(n, bins, n_tracks)``, reading
-    and writing contiguous blocks of windows of about `block_bytes` (at least one window)."""
-    rows = max(1, block_bytes // max(bins * n_tracks * 2, 1))
-    chunks = [NpyRows(p, "r") for p in parts]
-    try:
-        with (
-            NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out,
-            progress(n, "merging track chunks", "windows") as meter,
-        ):
-            for a in range(0, n, rows):
-                b = min(a + rows, n)
-                block = np.empty((b - a, bins, n_tracks), dtype=np.float16)
-                col = 0
-                for c in chunks:
-                    block[:, :, col : col + c.shape[2]] = c.read(a, b)
-                    col += c.shape[2]
-                out.write(a, block)
-                meter.update(b - a)
-    finally:
-        for c in chunks:
-            c.close()
 
 
 def write_json(path: Path, content: dict) -> None:

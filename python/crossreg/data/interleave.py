@@ -1,0 +1,105 @@
+"""Interleaving files of consecutive tracks' targets (a build's track chunks, the shards
+of ``crossreg data --tracks i/n``) into one ``targets.npy``, window block by window block.
+
+Every file is read in each block, so all are held open together; a build or merge of more
+files than the process may open (``ulimit -n``, :func:`crossreg.io.open_files.open_file_room`)
+interleaves them in groups first, into files beside the result, and then the groups.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from crossreg.data.npy import NpyRows
+from crossreg.io.open_files import open_file_room
+from crossreg.progress import progress
+
+log = logging.getLogger("crossreg")
+
+#: Bytes of targets assembled at once when interleaving track chunks.
+MERGE_BLOCK_BYTES = 256 * 2**20
+
+
+def merge_track_chunks(
+    final: Path,
+    parts: Sequence[Path],
+    n: int,
+    bins: int,
+    n_tracks: int,
+    block_bytes: int,
+    *,
+    temporary: bool = False,
+) -> None:
+    """Interleave track-chunk files ``(n, bins, c)`` into ``(n, bins, n_tracks)``, reading
+    and writing contiguous blocks of windows of about `block_bytes` (at least one window).
+
+    More `parts` than the process may open at once are interleaved in groups first (one
+    more pass over the targets), into files beside `final`, each deleted once used;
+    `temporary` parts (a build's chunks) are deleted once interleaved.
+    """
+    parts = list(parts)
+    room = max(2, open_file_room() - 1)  # `final` is open too
+    level = 0
+    while len(parts) > room:
+        log.info(
+            "%d files of targets, more than the %d this process may open at once "
+            "(ulimit -n): interleaving them in %d groups first, one more pass over the "
+            "targets (raise the hard limit to spare it)",
+            len(parts),
+            room,
+            -(-len(parts) // room),
+        )
+        grouped = []
+        for k, a in enumerate(range(0, len(parts), room)):
+            group = parts[a : a + room]
+            path = final.with_name(f"{final.stem}.group{level}-{k:05d}.npy")
+            _interleave(path, group, n, bins, sum(_width(p) for p in group), block_bytes)
+            if temporary:
+                _remove(group)
+            grouped.append(path)
+        parts, temporary, level = grouped, True, level + 1
+    _interleave(final, parts, n, bins, n_tracks, block_bytes)
+    if temporary:
+        _remove(parts)
+
+
+def _width(path: Path) -> int:
+    """Tracks of the chunk file at `path`."""
+    with NpyRows(path, "r") as chunk:
+        return chunk.shape[2]
+
+
+def _remove(paths: Sequence[Path]) -> None:
+    for path in paths:
+        path.unlink()
+
+
+def _interleave(
+    final: Path, parts: Sequence[Path], n: int, bins: int, n_tracks: int, block_bytes: int
+) -> None:
+    """:func:`merge_track_chunks` of `parts` all open at once."""
+    rows = max(1, block_bytes // max(bins * n_tracks * 2, 1))
+    chunks: list[NpyRows] = []
+    try:
+        for p in parts:
+            chunks.append(NpyRows(p, "r"))
+        with (
+            NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out,
+            progress(n, "merging track chunks", "windows") as meter,
+        ):
+            for a in range(0, n, rows):
+                b = min(a + rows, n)
+                block = np.empty((b - a, bins, n_tracks), dtype=np.float16)
+                col = 0
+                for c in chunks:
+                    block[:, :, col : col + c.shape[2]] = c.read(a, b)
+                    col += c.shape[2]
+                out.write(a, block)
+                meter.update(b - a)
+    finally:
+        for c in chunks:
+            c.close()

@@ -1,0 +1,113 @@
+"""``crossreg data`` with many track files, as at the paper's 6,956 tracks: the targets
+are interleaved within a cluster's open-file limit (``ulimit -n``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from crossreg.data import BuildOptions, Layout, build_dataset
+from tests.data_inputs import small_inputs, write_table
+
+LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
+
+#: Open files a child process may have: fewer than the files it must interleave.
+LIMIT = 64
+
+CHILD = textwrap.dedent(
+    """
+    import logging, resource, sys
+    logging.basicConfig(level=logging.INFO)
+    from pathlib import Path
+    limit, job, folder = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))  # soft and hard: ulimit -n
+    if job == "build":
+        from crossreg.data import BuildOptions, Layout, build_dataset
+        layout = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
+        # a tiny memory budget: one track per chunk file, as 5,313 tracks on many cores
+        options = BuildOptions(genome="test", layout=layout, threads=1, memory_gb=1e-9)
+        build_dataset(folder / "store", fasta=folder / "genome.fa",
+                      targets=folder / "many.txt", regions=folder / "regions.bed",
+                      options=options)
+    else:
+        import numpy as np
+        from crossreg.data.interleave import merge_track_chunks
+        parts = sorted(folder.glob("part*.npy"))
+        widths = [np.load(p, mmap_mode="r").shape[2] for p in parts]
+        merge_track_chunks(folder / "kept.npy", parts, 9, 5, sum(widths), 5 * 2 * 40)
+        merge_track_chunks(folder / "gone.npy", parts, 9, 5, sum(widths), 10**6,
+                           temporary=True)
+    """
+)
+
+
+def in_child(job: str, folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, str(LIMIT), job, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def many_tracks(root: Path, n: int) -> dict[str, Path]:
+    """`small_inputs` with a table of `n` tracks, each naming its own BigWig path (a hard
+    link of one of three files) with its own clip, scale and pooling, some with a
+    replicate."""
+    paths = small_inputs(root)
+    (root / "tracks").mkdir()
+    rows = []
+    for i in range(n):
+        names = [f"tracks/t{i}.bw"] + ([f"tracks/t{i}b.bw"] if i % 7 == 0 else [])
+        for k, name in enumerate(names):
+            os.link(root / f"r{(i + k) % 3}.bw", root / name)
+        row = {"identifier": f"ENCFF{i:06d}", "file": ",".join(names), "clip": 8 + i % 29}
+        rows.append(row | {"scale": 1 + i % 5 / 4, "sum_stat": ("mean", "sum", "max")[i % 3]})
+    paths["many"] = write_table(root / "many.txt", rows)
+    return paths
+
+
+def test_a_build_of_more_track_chunks_than_files_it_may_open(tmp_path):
+    # 200 chunk files under `ulimit -n 64`: all were opened together once every track was
+    # computed, and the build died there ("targets.part00050.npy: cut or not a .npy array
+    # ([Errno 24] Too many open files)"), its work lost
+    paths = many_tracks(tmp_path, 200)
+    whole = build_dataset(
+        tmp_path / "whole",
+        fasta=paths["fasta"],
+        targets=paths["many"],
+        regions=paths["regions"],
+        options=BuildOptions(genome="test", layout=LAYOUT, threads=1),
+    )
+    run = in_child("build", tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "interleaving them in" in run.stderr
+    store = tmp_path / "store"
+    for name in ("targets.npy", "dataset.json"):
+        assert (store / name).read_bytes() == (whole.path / name).read_bytes(), name
+    assert sorted(p.name for p in store.iterdir() if p.suffix == ".npy") == [
+        "masked.npy",
+        "sequences.npy",
+        "targets.npy",
+    ]
+    targets = np.load(store / "targets.npy")
+    assert len({targets[..., t].tobytes() for t in range(200)}) > 100  # the tracks differ
+
+
+def test_interleaving_more_files_than_may_be_open_keeps_or_deletes_them(tmp_path):
+    # as data-merge of 150 shards under `ulimit -n 64` (the shards are kept)
+    rng = np.random.default_rng(3)
+    parts = [rng.random((9, 5, 1 + i % 3)).astype(np.float16) for i in range(150)]
+    for i, part in enumerate(parts):
+        np.save(tmp_path / f"part{i:03d}.npy", part)
+    run = in_child("merge", tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    expected = np.concatenate(parts, axis=2)
+    np.testing.assert_array_equal(np.load(tmp_path / "kept.npy"), expected)
+    np.testing.assert_array_equal(np.load(tmp_path / "gone.npy"), expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gone.npy", "kept.npy"]
