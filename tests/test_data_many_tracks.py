@@ -1,17 +1,23 @@
 """``crossreg data`` with many track files, as at the paper's 6,956 tracks: the targets
-are interleaved within a cluster's open-file limit (``ulimit -n``)."""
+are interleaved within a cluster's open-file limit (``ulimit -n``), and a shard reads and
+checks only its own tracks' files."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from crossreg.data import BuildOptions, Layout, build_dataset
+from crossreg.data.build import build_shard
+from crossreg.data.shards import merge_shards
+from crossreg.shard import Shard
 from tests.data_inputs import small_inputs, write_table
 
 LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
@@ -111,3 +117,27 @@ def test_interleaving_more_files_than_may_be_open_keeps_or_deletes_them(tmp_path
     np.testing.assert_array_equal(np.load(tmp_path / "kept.npy"), expected)
     np.testing.assert_array_equal(np.load(tmp_path / "gone.npy"), expected)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gone.npy", "kept.npy"]
+
+
+def test_a_shard_reads_only_its_own_tracks_files(tmp_path):
+    # a node staging only its shard's BigWigs: the shard refused every other shard's
+    # file as missing ("track file .../r1.bw of 'cage' does not exist")
+    inputs = small_inputs(tmp_path / "inputs")
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=1)
+    kw = {"fasta": inputs["fasta"], "regions": inputs["regions"], "options": options}
+    whole = build_dataset(tmp_path / "whole", targets=inputs["targets"], **kw)
+    node = tmp_path / "node"
+    node.mkdir()
+    for name in ("targets.txt", "r0.bw", "r2.bw"):  # shard 1/2: chip (r2) and atac (r0)
+        shutil.copy(inputs["targets"].parent / name, node / name)
+    shards = [
+        build_shard(tmp_path / "s0", Shard(0, 2), targets=inputs["targets"], **kw),
+        build_shard(tmp_path / "s1", Shard(1, 2), targets=node / "targets.txt", **kw),
+    ]
+    merged = merge_shards(tmp_path / "merged", shards)
+    for name in ("targets.npy", "dataset.json", "targets.txt"):
+        assert (merged.path / name).read_bytes() == (whole.path / name).read_bytes(), name
+    # its own files are still checked
+    (node / "r2.bw").write_bytes((node / "r2.bw").read_bytes()[:300])
+    with pytest.raises(ValueError, match=r"r2\.bw: corrupt BigWig: .*track 'chip'"):
+        build_shard(tmp_path / "s1b", Shard(1, 2), targets=node / "targets.txt", **kw)

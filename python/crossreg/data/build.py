@@ -336,6 +336,7 @@ def _build(
         gaps=gaps,
         blacklist=blacklist,
         unmappable=unmappable,
+        shard=shard,
     )
     first, stop = track_bounds(shard, len(inputs.table))
     # a shard checks (warns about, or with --strict refuses) only its own tracks

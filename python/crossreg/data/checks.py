@@ -18,6 +18,7 @@ from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.h5 import is_hdf5
 from crossreg.io.targets import HDF5_SUFFIXES, Target, TargetsTable, read_targets
 from crossreg.progress import progress
+from crossreg.shard import Shard
 
 log = logging.getLogger("crossreg")
 
@@ -249,10 +250,17 @@ def check_inputs(
     gaps: str | os.PathLike[str] | None = None,
     blacklist: Sequence[str | os.PathLike[str]] = (),
     unmappable: str | os.PathLike[str] | None = None,
+    shard: Shard | None = None,
 ) -> Inputs:
-    """Read and cross-check every input file; raise ValueError at the first problem."""
-    table = read_targets(check_file(targets, "targets table"), check_files=True)
-    for target in table:
+    """Read and cross-check every input file; raise ValueError at the first problem.
+
+    With a `shard` (``crossreg data --tracks i/n``) only the track files of its share of
+    the tracks are checked (and in :attr:`Inputs.file_chroms`): it reads no other.
+    """
+    table = read_targets(check_file(targets, "targets table"), check_files=True, shard=shard)
+    first, stop = shard.bounds(len(table)) if shard else (0, len(table))
+    own = table.targets[first:stop]
+    for target in own:
         for file in table.track_files(target):
             check_file(file, f"track file of '{target.identifier}' ({_row_of(table, target)})")
     genome = Genome(check_file(fasta, "FASTA"), hash_content=True)
@@ -275,7 +283,7 @@ def check_inputs(
     # each file once, with the first track naming it (thousands of them take a while to
     # open on a network file system: the progress shows it)
     files: dict[Path, Target] = {}
-    for target in table:
+    for target in own:
         for file in table.track_files(target):
             files.setdefault(file, target)
     file_chroms: dict[Path, frozenset[str]] = {}

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.text import numbered_lines
+from crossreg.shard import Shard
 
 REQUIRED_COLUMNS = ("identifier", "file", "clip", "scale", "sum_stat", "description")
 # the columns a model's track list needs (the others describe how coverage becomes targets)
@@ -145,7 +146,11 @@ MAX_PROBLEMS = 25  # problems listed at most in one error about a targets table
 
 
 def read_targets(
-    path: str | os.PathLike[str], *, check_files: bool = False, tracks_only: bool = False
+    path: str | os.PathLike[str],
+    *,
+    check_files: bool = False,
+    tracks_only: bool = False,
+    shard: Shard | None = None,
 ) -> TargetsTable:
     """Read and check a targets table.
 
@@ -159,6 +164,9 @@ def read_targets(
     ``description`` are required. A ``file``, ``clip``, ``scale`` or ``sum_stat`` cell
     that is absent or empty then means no track file, no clip, scale 1 and ``sum``
     (Basenji's defaults); one that is given is checked as usual.
+
+    With a `shard`, `check_files` checks only the files of its share of the tracks (a
+    shard of ``crossreg data --tracks i/n`` reads those alone, wherever the others lie).
     """
     path = Path(path)
     rows = _read_rows(path)
@@ -194,7 +202,8 @@ def read_targets(
     if check_files:
         absent: dict[Path, None] = {}
         every: set[Path] = set()
-        for target in table:
+        first, stop = shard.bounds(len(targets)) if shard else (0, len(targets))
+        for target in table.targets[first:stop]:
             line = lines[target.identifier]
             for file in table.track_files(target):
                 every.add(file)
