@@ -1,6 +1,6 @@
 """``crossreg data`` with many track files, as at the paper's 6,956 tracks: the targets
-are interleaved within a cluster's open-file limit (``ulimit -n``), and a shard reads and
-checks only its own tracks' files."""
+are interleaved within a cluster's open-file limit (``ulimit -n``), a shard reads and
+checks only its own tracks' files, and every unusable track file is named in one error."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from crossreg.data import BuildOptions, Layout, build_dataset
 from crossreg.data.build import build_shard
 from crossreg.data.shards import merge_shards
 from crossreg.shard import Shard
-from tests.data_inputs import small_inputs, write_table
+from tests.data_inputs import SMALL_SIZES, small_inputs, write_bigwig, write_table
 
 LAYOUT = Layout(seq_length=4096, pool_width=128, crop_bins=4, stride=1500)
 
@@ -141,3 +141,39 @@ def test_a_shard_reads_only_its_own_tracks_files(tmp_path):
     (node / "r2.bw").write_bytes((node / "r2.bw").read_bytes()[:300])
     with pytest.raises(ValueError, match=r"r2\.bw: corrupt BigWig: .*track 'chip'"):
         build_shard(tmp_path / "s1b", Shard(1, 2), targets=node / "targets.txt", **kw)
+
+
+def _replace(path: Path, sizes: dict[str, int]) -> None:
+    """A BigWig of other chromosomes at `path`, a hard link: unlinked, not written through."""
+    path.unlink()
+    write_bigwig(path, sizes, [(next(iter(sizes)), 0, 100, 1.0)])
+
+
+def test_every_unusable_track_file_is_named_in_one_error(tmp_path):
+    # each bad file stopped the build alone: among thousands, one rerun per bad file
+    paths = many_tracks(tmp_path, 60)
+    tracks = tmp_path / "tracks"
+    cut = (tracks / "t5.bw").read_bytes()[:2000]
+    for i in (5, 20, 21):
+        (tracks / f"t{i}.bw").unlink()
+        (tracks / f"t{i}.bw").write_bytes(cut)
+    _replace(tracks / "t40.bw", {"1": SMALL_SIZES["chr1"], "2": SMALL_SIZES["chr2"]})
+    _replace(tracks / "t50.bw", {"chr1": 40_001, "chr2": SMALL_SIZES["chr2"]})
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=1)
+    kw = {"fasta": paths["fasta"], "targets": paths["many"], "options": options}
+    with pytest.raises(ValueError) as caught:
+        build_dataset(tmp_path / "out", **kw)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{paths['many']}: 5 track files cannot be used:"
+    assert len(lines) == 6
+    for line, i in zip(lines[1:], (5, 20, 21, 40, 50), strict=True):
+        assert line.startswith(f"  {tracks / f't{i}.bw'}") and f"line {i + 2}" in line
+    assert "it was cut short" in lines[1] and "chromosome '1' is not in" in lines[4]
+    assert "is 40,001 bp but 40,000 bp" in lines[5]
+    assert not (tmp_path / "out").exists()
+    for i in range(30):  # more than are listed
+        (tracks / f"t{i}.bw").unlink()
+        (tracks / f"t{i}.bw").write_bytes(cut)
+    with pytest.raises(ValueError, match=r"32 track files cannot be used:(\n  .*){25}\n  "
+                       r"\.\.\. and 7 more$"):  # fmt: skip
+        build_dataset(tmp_path / "out", **kw)

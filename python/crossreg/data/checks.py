@@ -16,7 +16,13 @@ from crossreg.genome import Genome
 from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.h5 import is_hdf5
-from crossreg.io.targets import HDF5_SUFFIXES, Target, TargetsTable, read_targets
+from crossreg.io.targets import (
+    HDF5_SUFFIXES,
+    MAX_PROBLEMS,
+    Target,
+    TargetsTable,
+    read_targets,
+)
 from crossreg.progress import progress
 from crossreg.shard import Shard
 
@@ -242,6 +248,31 @@ def _row_of(table: TargetsTable, target: Target) -> str:
     return f"{table.path} line {line}" if line else str(table.path)
 
 
+def _read_track_file(
+    file: Path, target: Target, table: TargetsTable, sizes: Mapping[str, int], fasta: str
+) -> frozenset[str] | str:
+    """The chromosome names of the track file `file` of `target`, or what is wrong with it
+    (a message naming the file, the track and its row)."""
+    row = _row_of(table, target)
+    try:
+        check_file(file, f"track file of '{target.identifier}' ({row})")
+    except ValueError as err:
+        return str(err)
+    try:
+        chroms = dict(bigwig_chrom_sizes(file))
+    except ValueError as err:
+        # what to do with a file of another kind; a damaged BigWig's error says it
+        hint = f"; {_not_bigwig_hint(file)}" if "not a BigWig" in str(err) else ""
+        return f"{err} (track '{target.identifier}', {row}){hint}"
+    try:
+        check_chromosomes(
+            f"{file} (track '{target.identifier}', {row})", chroms, sizes, fasta=fasta
+        )
+    except ValueError as err:
+        return str(err)
+    return frozenset(chroms)
+
+
 def check_inputs(
     *,
     fasta: str | os.PathLike[str],
@@ -252,17 +283,13 @@ def check_inputs(
     unmappable: str | os.PathLike[str] | None = None,
     shard: Shard | None = None,
 ) -> Inputs:
-    """Read and cross-check every input file; raise ValueError at the first problem.
+    """Read and cross-check every input file; raise ValueError at the first problem, but
+    with every track file that cannot be used named in one error.
 
     With a `shard` (``crossreg data --tracks i/n``) only the track files of its share of
     the tracks are checked (and in :attr:`Inputs.file_chroms`): it reads no other.
     """
     table = read_targets(check_file(targets, "targets table"), check_files=True, shard=shard)
-    first, stop = shard.bounds(len(table)) if shard else (0, len(table))
-    own = table.targets[first:stop]
-    for target in own:
-        for file in table.track_files(target):
-            check_file(file, f"track file of '{target.identifier}' ({_row_of(table, target)})")
     genome = Genome(check_file(fasta, "FASTA"), hash_content=True)
     sizes, fasta_name = genome.sizes, str(fasta)
 
@@ -282,26 +309,30 @@ def check_inputs(
     unmap = bed(unmappable, "unmappable BED")
     # each file once, with the first track naming it (thousands of them take a while to
     # open on a network file system: the progress shows it)
+    first, stop = shard.bounds(len(table)) if shard else (0, len(table))
     files: dict[Path, Target] = {}
-    for target in own:
+    for target in table.targets[first:stop]:
         for file in table.track_files(target):
             files.setdefault(file, target)
     file_chroms: dict[Path, frozenset[str]] = {}
+    problems = []
     with progress(len(files), "track files checked", "files") as meter:
         for file, target in files.items():
-            row = _row_of(table, target)
-            try:
-                chroms = dict(bigwig_chrom_sizes(file))
-            except ValueError as err:
-                # what to do with a file of another kind; a damaged BigWig's error says it
-                hint = f"; {_not_bigwig_hint(file)}" if "not a BigWig" in str(err) else ""
-                raise ValueError(f"{err} (track '{target.identifier}', {row}){hint}") from None
-            check_chromosomes(
-                f"{file} (track '{target.identifier}', {row})",
-                chroms,
-                sizes,
-                fasta=fasta_name,
-            )
-            file_chroms[file] = frozenset(chroms)
+            found = _read_track_file(file, target, table, sizes, fasta_name)
+            if isinstance(found, str):
+                problems.append(found)
+            else:
+                file_chroms[file] = found
             meter.update(1)
+    if problems:
+        raise ValueError(_listed(problems, f"{table.path}: {len(problems)} track files"))
     return Inputs(genome, table, region_list, gap_list, black, unmap, file_chroms)
+
+
+def _listed(problems: Sequence[str], head: str) -> str:
+    """One problem as it is, more under `head` (up to :data:`MAX_PROBLEMS` of them)."""
+    if len(problems) == 1:
+        return problems[0]
+    shown = "\n  ".join(problems[:MAX_PROBLEMS])
+    more = len(problems) - MAX_PROBLEMS
+    return f"{head} cannot be used:\n  {shown}" + (f"\n  ... and {more} more" if more > 0 else "")
