@@ -177,3 +177,27 @@ def test_every_unusable_track_file_is_named_in_one_error(tmp_path):
     with pytest.raises(ValueError, match=r"32 track files cannot be used:(\n  .*){25}\n  "
                        r"\.\.\. and 7 more$"):  # fmt: skip
         build_dataset(tmp_path / "out", **kw)
+
+
+def test_a_missing_repeated_or_misplaced_shard_of_many_is_named(tmp_path):
+    # the refusal listed every shard given ("the shards given are 0/12, 1/12, ..., 11/12;
+    # pass all n shards"): among 50 the one missing had to be found by eye, and a shell
+    # glob's order (10 before 2) was refused without saying so
+    paths = many_tracks(tmp_path, 12)
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=1)
+    kw = {"fasta": paths["fasta"], "targets": paths["many"], "options": options}
+    shards = [build_shard(tmp_path / f"s{i}", Shard(i, 12), **kw) for i in range(12)]
+    out = tmp_path / "merged"
+    with pytest.raises(
+        ValueError,
+        match=r"^the build has 12 shards, 11 were given; missing: 7/12; build it with "
+        r"`crossreg data --tracks 7/12`$",
+    ):
+        merge_shards(out, shards[:7] + shards[8:])
+    with pytest.raises(ValueError, match=r"13 were given; given twice: 3/12 \(\S*s3 and \S*s3\)$"):
+        merge_shards(out, [*shards[:4], *shards[3:]])
+    globbed = sorted(shards, key=lambda p: p.name)  # s0, s1, s10, s11, s2, ...
+    with pytest.raises(ValueError, match=r"s10 is shard 10/12, given in place 2; .*\{0\.\.11\}"):
+        merge_shards(out, globbed)
+    assert not out.exists()
+    assert merge_shards(out, shards).num_targets == 12

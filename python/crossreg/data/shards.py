@@ -31,7 +31,7 @@ from crossreg.data.store import (
     DataStore,
     store_version,
 )
-from crossreg.errors import require_path_list
+from crossreg.errors import first_few, require_path_list
 from crossreg.io.atomic import atomic_directory, check_replaceable
 from crossreg.io.identity import identity_difference
 
@@ -94,14 +94,7 @@ def _rebuild(index: int, count: int) -> str:
 
 def _check_together(shards: Sequence[Path], metas: Sequence[dict]) -> None:
     """The shards are all `n` shards of one build, each once, in order."""
-    count = metas[0]["shard"]["count"]
-    indices = [m["shard"]["index"] for m in metas]
-    if any(m["shard"]["count"] != count for m in metas) or indices != list(range(count)):
-        listed = ", ".join(f"{m['shard']['index']}/{m['shard']['count']}" for m in metas)
-        raise ValueError(
-            f"the shards given are {listed}; pass all n shards of one build, in order "
-            "0/n, 1/n, ..., (n-1)/n"
-        )
+    _check_indices(shards, [(m["shard"]["index"], m["shard"]["count"]) for m in metas])
     first = _decisive(metas[0]["dataset"])
     for path, meta in zip(shards[1:], metas[1:], strict=True):
         other = _decisive(meta["dataset"])
@@ -132,6 +125,41 @@ def _check_together(shards: Sequence[Path], metas: Sequence[dict]) -> None:
     stops = [m["shard"]["first_track"] for m in metas[1:]]
     if [m["shard"]["stop_track"] for m in metas[:-1]] != stops:
         raise ValueError("the shards' track ranges do not follow each other")
+
+
+def _check_indices(shards: Sequence[Path], given: Sequence[tuple[int, int]]) -> None:
+    """`given` (each shard's ``(index, count)``) are all `count` shards, each once, in
+    order: a refusal names the shard of another count, those missing or given twice, or
+    the first out of place (of 50 shards, listing all of them hid the one missing)."""
+    count = given[0][1]
+    for path, (index, other) in zip(shards, given, strict=True):
+        if other != count:
+            raise ValueError(
+                f"{path} is shard {index}/{other}, not of the {count}-shard build of "
+                f"{shards[0]}; pass the {count} shards of one build"
+            )
+    indices = [index for index, _ in given]
+    seen: dict[int, list[str]] = {}
+    for path, index in zip(shards, indices, strict=True):
+        seen.setdefault(index, []).append(str(path))
+    missing = [f"{i}/{count}" for i in range(count) if i not in seen]
+    twice = [f"{i}/{count} ({' and '.join(paths)})" for i, paths in seen.items() if len(paths) > 1]
+    if missing or twice:
+        found = [f"missing: {first_few(missing)}"] if missing else []
+        found += [f"given twice: {first_few(twice)}"] if twice else []
+        which = missing[0] if len(missing) == 1 else f"i/{count}"
+        them = "it" if len(missing) == 1 else "each"
+        fix = f"; build {them} with `crossreg data --tracks {which}`" if missing else ""
+        raise ValueError(
+            f"the build has {count} shards, {len(shards)} were given; {'; '.join(found)}{fix}"
+        )
+    for place, (path, index) in enumerate(zip(shards, indices, strict=True)):
+        if index != place:
+            raise ValueError(
+                f"{path} is shard {index}/{count}, given in place {place}; pass the shards in "
+                f"order 0/{count} to {count - 1}/{count} (a shell glob puts shard 10 before "
+                f"shard 2: name them with a brace expansion, e.g. shards/human.{{0..{count - 1}}})"
+            )
 
 
 def _decisive(dataset: dict) -> dict:
