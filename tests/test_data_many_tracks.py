@@ -4,6 +4,7 @@ checks only its own tracks' files, and every unusable track file is named in one
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -15,6 +16,8 @@ import numpy as np
 import pytest
 
 from crossreg.data import BuildOptions, Layout, build_dataset
+from crossreg.data import build as build_module
+from crossreg.data.bigwig import compute_targets
 from crossreg.data.build import build_shard
 from crossreg.data.shards import merge_shards
 from crossreg.shard import Shard
@@ -201,3 +204,31 @@ def test_a_missing_repeated_or_misplaced_shard_of_many_is_named(tmp_path):
         merge_shards(out, globbed)
     assert not out.exists()
     assert merge_shards(out, shards).num_targets == 12
+
+
+def test_the_memory_budget_keeps_a_track_per_thread_in_each_call(tmp_path, monkeypatch, logs):
+    # a budget short of 4 threads' tracks made chunks of one track, and a native call
+    # computes one chunk at most: 4 threads ran one track at a time (the paper's 38,000
+    # windows on 32 threads with the default 8 GiB: 5,313 chunks of one track)
+    paths = many_tracks(tmp_path, 9)
+    kw = {"fasta": paths["fasta"], "targets": paths["many"], "regions": paths["regions"]}
+    whole = build_dataset(
+        tmp_path / "whole", options=BuildOptions(genome="test", layout=LAYOUT, threads=4), **kw
+    )
+    n, bins = whole.num_windows, whole.target_length
+    per_bin = n * bins
+    memory_gb = (4 * per_bin + 8 * n + 14 * 2 * per_bin + per_bin) / 2**30  # 2 threads' worth
+    calls = []
+
+    def counting(table, targets, *args, **kwargs):
+        calls.append((len(targets), kwargs["threads"]))
+        return compute_targets(table, targets, *args, **kwargs)
+
+    monkeypatch.setattr(build_module, "compute_targets", counting)
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=4, memory_gb=memory_gb)
+    with logs.at_level(logging.WARNING, logger="crossreg"):
+        built = build_dataset(tmp_path / "tight", options=options, **kw)
+    assert calls and all(threads == 2 for _, threads in calls)
+    assert [count for count, _ in calls[:-1]] == [2] * (len(calls) - 1)  # one per thread
+    assert "2 of the 4 threads run; give --memory-gb" in logs.text
+    assert (built.path / "targets.npy").read_bytes() == (whole.path / "targets.npy").read_bytes()

@@ -95,6 +95,26 @@ def tracks_per_chunk(
     return int(max(1, min(n_tracks, budget // (4 * per_bin))))
 
 
+def threads_within(n_windows: int, bins: int, threads: int, memory_gb: float) -> int:
+    """Threads (of `threads`, at least 1) that `memory_gb` keeps busy: each thread's track
+    in flight and held in its chunk (14 B per bin, as :func:`tracks_per_chunk` counts
+    them) beside the merged bin edges, so that a chunk holds a track for every thread.
+
+    More threads would leave chunks smaller than the threads, and a native call computes
+    one chunk's tracks at most: with 32 threads, 8 GiB and the paper's 38,000 windows the
+    chunks held one track, and the build ran one track at a time.
+    """
+    per_bin = max(n_windows * bins, 1)
+    room = memory_gb * 2**30 - (4 * per_bin + 8 * n_windows)
+    return int(max(1, min(threads, room // (14 * per_bin))))
+
+
+def _memory_gb_for(n_windows: int, bins: int, threads: int) -> float:
+    """The ``--memory-gb`` that keeps `threads` threads busy (:func:`threads_within`)."""
+    per_bin = max(n_windows * bins, 1)
+    return (4 * per_bin + 8 * n_windows + 14 * threads * per_bin) / 2**30
+
+
 #: What a dataset build may replace (with ``--overwrite``): marker file → what it is.
 REPLACEABLE = {METADATA: "a dataset", SHARD_METADATA: "a shard of a dataset"}
 
@@ -119,7 +139,20 @@ def _write_targets(
     interleave the chunk files into ``targets.npy``."""
     w = plan.windows
     bins, n_tracks = layout.target_bins, len(table)
-    threads = options.threads or usable_cores()
+    wanted = options.threads or usable_cores()
+    threads = threads_within(len(w), bins, wanted, options.memory_gb)
+    if threads < wanted:
+        log.warning(
+            "--memory-gb %g holds %d track(s) at a time over %d windows (%.2g GiB each): %d "
+            "of the %d threads run; give --memory-gb %.3g to run them all",
+            options.memory_gb,
+            threads,
+            len(w),
+            14 * len(w) * bins / 2**30,
+            threads,
+            wanted,
+            _memory_gb_for(len(w), bins, wanted),
+        )
     chunk = tracks_per_chunk(len(w), bins, n_tracks, threads, options.memory_gb)
     starts = w.starts + layout.crop_bp
     final = work / "targets.npy"
@@ -144,7 +177,7 @@ def _write_targets(
                     pool_width=layout.pool_width,
                     mask=plan.masked,
                     fill_quantile=options.fill_quantile,
-                    threads=options.threads,
+                    threads=options.threads if threads == wanted else threads,
                     out=values if len(some) == len(group) else None,
                 )
                 if part is not values:
