@@ -96,6 +96,7 @@ def test_a_build_of_more_track_chunks_than_files_it_may_open(tmp_path):
     run = in_child("build", tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "interleaving them in" in run.stderr
+    assert "merging track chunks, group 1 of " in run.stderr  # each group's progress apart
     store = tmp_path / "store"
     for name in ("targets.npy", "dataset.json"):
         assert (store / name).read_bytes() == (whole.path / name).read_bytes(), name

@@ -45,24 +45,27 @@ def merge_track_chunks(
     room = max(2, open_file_room() - 1)  # `final` is open too
     level = 0
     while len(parts) > room:
+        groups = -(-len(parts) // room)
         log.info(
             "%d files of targets, more than the %d this process may open at once "
             "(ulimit -n): interleaving them in %d groups first, one more pass over the "
             "targets (raise the hard limit to spare it)",
             len(parts),
             room,
-            -(-len(parts) // room),
+            groups,
         )
         grouped = []
         for k, a in enumerate(range(0, len(parts), room)):
             group = parts[a : a + room]
             path = final.with_name(f"{final.stem}.group{level}-{k:05d}.npy")
-            _interleave(path, group, n, bins, sum(_width(p) for p in group), block_bytes)
+            width = sum(_width(p) for p in group)
+            desc = f"merging track chunks, group {k + 1} of {groups}"
+            _interleave(path, group, n, bins, width, block_bytes, desc)
             if temporary:
                 _remove(group)
             grouped.append(path)
         parts, temporary, level = grouped, True, level + 1
-    _interleave(final, parts, n, bins, n_tracks, block_bytes)
+    _interleave(final, parts, n, bins, n_tracks, block_bytes, "merging track chunks")
     if temporary:
         _remove(parts)
 
@@ -79,9 +82,15 @@ def _remove(paths: Sequence[Path]) -> None:
 
 
 def _interleave(
-    final: Path, parts: Sequence[Path], n: int, bins: int, n_tracks: int, block_bytes: int
+    final: Path,
+    parts: Sequence[Path],
+    n: int,
+    bins: int,
+    n_tracks: int,
+    block_bytes: int,
+    desc: str,
 ) -> None:
-    """:func:`merge_track_chunks` of `parts` all open at once."""
+    """:func:`merge_track_chunks` of `parts` all open at once, its progress named `desc`."""
     rows = max(1, block_bytes // max(bins * n_tracks * 2, 1))
     chunks: list[NpyRows] = []
     try:
@@ -89,7 +98,7 @@ def _interleave(
             chunks.append(NpyRows(p, "r"))
         with (
             NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out,
-            progress(n, "merging track chunks", "windows") as meter,
+            progress(n, desc, "windows") as meter,
         ):
             for a in range(0, n, rows):
                 b = min(a + rows, n)
