@@ -233,3 +233,26 @@ def test_the_memory_budget_keeps_a_track_per_thread_in_each_call(tmp_path, monke
     assert [count for count, _ in calls[:-1]] == [2] * (len(calls) - 1)  # one per thread
     assert "2 of the 4 threads run; give --memory-gb" in logs.text
     assert (built.path / "targets.npy").read_bytes() == (whole.path / "targets.npy").read_bytes()
+
+
+def test_a_file_damaged_inside_its_data_is_named_with_its_track_and_row(tmp_path):
+    # the checks read each file's index, not its blocks: a garbled block stops the build
+    # when its track is computed, and the error named the file alone, leaving the row of
+    # the table (among thousands) to be looked for
+    paths = many_tracks(tmp_path, 30)
+    damaged = tmp_path / "tracks" / "t17.bw"
+    data = bytearray(damaged.read_bytes())
+    damaged.unlink()  # a hard link: the others keep their bytes
+    for i in range(len(data) // 4, len(data) // 4 + 64):
+        data[i] ^= 0x5A
+    damaged.write_bytes(bytes(data))
+    options = BuildOptions(genome="test", layout=LAYOUT, threads=1)
+    with pytest.raises(ValueError) as caught:
+        build_dataset(
+            tmp_path / "out", fasta=paths["fasta"], targets=paths["many"], options=options
+        )
+    assert str(caught.value).startswith(f"{damaged}: corrupt BigWig")
+    assert f"(track 'ENCFF000017', {paths['many']} line 19); copy the file again" in str(
+        caught.value
+    )
+    assert not (tmp_path / "out").exists()

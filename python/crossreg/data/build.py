@@ -46,7 +46,7 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.identity import content_identity
-from crossreg.io.targets import TargetsTable, write_targets
+from crossreg.io.targets import Target, TargetsTable, write_targets
 from crossreg.progress import progress
 from crossreg.shard import Shard
 
@@ -168,18 +168,21 @@ def _write_targets(
             values = np.empty((len(w), bins, len(group)), dtype=np.float16)
             for g0 in range(0, len(group), step):
                 some = group[g0 : g0 + step]
-                part, part_stats = compute_targets(
-                    table,
-                    some,
-                    w.chroms,
-                    starts,
-                    bins=bins,
-                    pool_width=layout.pool_width,
-                    mask=plan.masked,
-                    fill_quantile=options.fill_quantile,
-                    threads=options.threads if threads == wanted else threads,
-                    out=values if len(some) == len(group) else None,
-                )
+                try:
+                    part, part_stats = compute_targets(
+                        table,
+                        some,
+                        w.chroms,
+                        starts,
+                        bins=bins,
+                        pool_width=layout.pool_width,
+                        mask=plan.masked,
+                        fill_quantile=options.fill_quantile,
+                        threads=options.threads if threads == wanted else threads,
+                        out=values if len(some) == len(group) else None,
+                    )
+                except ValueError as err:  # a data block the checks do not read
+                    raise ValueError(_in_track(err, table, some)) from None
                 if part is not values:
                     values[:, :, g0 : g0 + len(some)] = part
                 del part
@@ -198,6 +201,21 @@ def _write_targets(
         block_bytes = min(MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
         merge_track_chunks(final, parts, len(w), bins, n_tracks, block_bytes, temporary=True)
     return stats
+
+
+def _in_track(err: ValueError, table: TargetsTable, tracks: Sequence[Target]) -> str:
+    """The message of `err`, raised computing `tracks`, with the track whose file it names
+    and its row: a file damaged inside its data, which the input checks (they read each
+    file's header and index) let pass."""
+    text = str(err)
+    for target in tracks:
+        if any(text.startswith(f"{file}:") for file in table.track_files(target)):
+            return (
+                f"{text} (track '{target.identifier}', {table.path} line "
+                f"{table.line_of(target)}); copy the file again or replace it, then rerun (built "
+                "in shards, --tracks i/n, only that track's shard)"
+            )
+    return text
 
 
 def _warn_overflow(table: TargetsTable, stats: Sequence[dict]) -> None:
