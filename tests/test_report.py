@@ -342,3 +342,25 @@ def test_a_page_below_a_folder_written_whole_is_replaced_with_it(tmp_path, neste
         (out / "sub" / "mine.txt").write_text("mine")
         with pytest.raises(ValueError, match=r"sub/mine\.txt, which crossreg did not write"):
             check_replaceable(out, True, kinds)
+
+
+def test_a_folder_an_unfinished_run_left_is_marked_so(tmp_path: Path) -> None:
+    """A step stopped part way (its ``OUT/.partial``, ``OUT.partial`` or ``.NAME.partial``
+    left) is marked unfinished; before, its section looked finished, and a folder holding
+    only the checkpoint had none at all."""
+    root = _folder(tmp_path / "run")
+    (root / "evaluate" / ".partial").mkdir()  # evaluate stopped after its metrics.tsv
+    (root / "sldp" / ".partial").mkdir(parents=True)  # stopped before any output
+    (root / "variants").mkdir()
+    (root / "variants" / "cases.sad.h5.partial").mkdir()  # sad: OUT.partial beside OUT
+    (root / "data" / ".human.partial").mkdir()  # a folder written whole, being replaced
+    text = write_report(root).read_text()
+    notes = re.findall(r"<h2>([^<]*)</h2><p class='unfinished'>Unfinished: ([^ ]+) is left", text)
+    assert notes == [
+        ("data/", ".human.partial"),
+        ("evaluate/", ".partial"),
+        ("sldp/", ".partial"),
+        ("variants/", "cases.sad.h5.partial"),
+    ]
+    assert "from 4 folders (4 unfinished);" in text
+    assert ">evaluate (unfinished)</a>" in text and ">models (unfinished)" not in text

@@ -8,7 +8,9 @@ lines that made the folder with their start, duration and versions (every
 with its figures (PNG and SVG embedded, the PNG of a figure saved as both; at most
 :data:`FOLDER_FIGURES` a folder and :data:`PAGE_FIGURES` a page, the rest listed by name),
 the first rows of its tables (``.tsv``/``.csv``, and ``.txt`` files of tab-separated
-columns) and a list of its other files. Nothing is
+columns) and a list of its other files. A folder where a command left the ``.partial`` of
+an unfinished run (stopped, or still running) is marked unfinished, in its section and
+the header, rather than shown as if it were done. Nothing is
 fetched from the network and no script library is used; one inline script only counts the
 figures that loaded (``data-figures="loaded/total"`` on ``<body>``), for checks.
 """
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossreg.io.atomic import CONTENTS_FILE, atomic_write
+from crossreg.io.partial import SUFFIX as PARTIAL_SUFFIX
+from crossreg.io.partial import left_over
 from crossreg.runlog import RUNS_FILE, read_runs, start_time, versions
 
 FIGURES = (".png", ".svg")
@@ -68,6 +72,7 @@ td.command{white-space:normal;overflow-wrap:anywhere;min-width:40em}
 .figures{display:flex;flex-wrap:wrap;gap:14px}
 figure{margin:0;max-width:620px} figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:12px;color:#556;margin-top:3px} .note{font-size:12px;color:#667}
+.unfinished{font-size:13px;background:#fff4e5;border-left:4px solid #e67e22;padding:6px 10px}
 details{margin:6px 0} summary{cursor:pointer;font-size:13px}
 """
 
@@ -91,17 +96,19 @@ class Folder:
     texts: list[Path] = field(default_factory=list)
     others: list[Path] = field(default_factory=list)
     summary: bool = False  # a summary.txt or summary.json of its own, shown first
+    unfinished: list[str] = field(default_factory=list)  # the .partial entries left in it
 
     def empty(self) -> bool:
-        """No file worth a section."""
-        return not (self.summary or self.figures or self.tables or self.texts or self.others)
+        """No file worth a section (an unfinished run's ``.partial`` is worth one)."""
+        files = self.figures or self.tables or self.texts or self.others
+        return not (self.summary or files or self.unfinished)
 
 
 def scan(root: Path) -> list[Folder]:
     """Every folder under `root` (itself first, then depth-first by name) with its files."""
     folders = []
-    for current, files in _walk(root):
-        folder = Folder(current)
+    for current, files, unfinished in _walk(root):
+        folder = Folder(current, unfinished=unfinished)
         for name in sorted(files):
             path = folder.path / name
             if name.startswith(".") or name == RUNS_FILE or path.name == "report.html":
@@ -326,6 +333,8 @@ def folder_html(folder: Folder, root: Path, anchor: str, embedded: int) -> str:
     the rest listed."""
     rel = str(folder.path.relative_to(root))
     parts = [f"<section id='{anchor}'><h2>{html.escape(rel)}/</h2>"]
+    if folder.unfinished:
+        parts.append(unfinished_html(folder.unfinished))
     if folder.summary:
         parts.append(summary_html(folder.path))
     if embedded:
@@ -343,6 +352,16 @@ def folder_html(folder: Folder, root: Path, anchor: str, embedded: int) -> str:
         )
     parts.append("</section>")
     return "".join(parts)
+
+
+def unfinished_html(names: list[str]) -> str:
+    """The note on a folder that holds the ``.partial`` of an unfinished run."""
+    listed = ", ".join(html.escape(name) for name in names)
+    return (
+        f"<p class='unfinished'>Unfinished: {listed} is left by a command that was stopped "
+        "or is still running, so what this folder shows may be incomplete, or an earlier "
+        "run's; run the command again (with --resume where it has one) to finish it.</p>"
+    )
 
 
 def _left_out_figures_html(figures: list[Path], rel: str) -> str:
@@ -421,15 +440,19 @@ def write_report(
         folder_html(f, root, a, n) for f, a, n in zip(folders, anchors, embedded, strict=True)
     ]
     nav = "".join(
-        f"<a href='#{a}'>{html.escape(str(f.path.relative_to(root)))}</a>"
+        f"<a href='#{a}'>{html.escape(str(f.path.relative_to(root)))}"
+        f"{' (unfinished)' * bool(f.unfinished)}</a>"
         for f, a in zip(folders, anchors, strict=True)
     )
     figures = sum(len(f.figures) for f in folders)  # one per name: PNG and SVG twins once
     shown = "" if sum(embedded) == figures else f" ({sum(embedded):,} shown)"
+    stopped = sum(bool(f.unfinished) for f in folders)
+    unfinished = f" ({stopped} unfinished)" if stopped else ""
     made = time.strftime("%Y-%m-%d %H:%M")
     page = _page(
         title=f"crossreg report: {root.resolve().name}",
-        subtitle=f"{figures:,} figures{shown} from {len(folders)} folders; written {made} by "
+        subtitle=f"{figures:,} figures{shown} from {len(folders)} folders{unfinished}; "
+        f"written {made} by "
         f"crossreg {versions().get('crossreg', '')}",
         nav=nav,
         body=[
@@ -475,16 +498,17 @@ def _read_files(root: Path, folders: Iterable[Folder]) -> set[Path]:
 def _run_logs(root: Path) -> Iterator[Path]:
     """Every :data:`RUNS_FILE` in `root` and the folders the report shows (not hidden ones,
     nor the ``.partial`` folders of unfinished runs), in sorted order."""
-    for current, files in _walk(root):
+    for current, files, _ in _walk(root):
         if RUNS_FILE in files:
             yield current / RUNS_FILE
 
 
-def _walk(root: Path) -> Iterator[tuple[Path, list[str]]]:
+def _walk(root: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
     """Each folder the report shows under `root` (itself first, then depth-first by name)
-    and its file names: folders reached through symbolic links too (each real folder
-    once, so a link cycle ends), not hidden ones nor the ``.partial`` folders of
-    unfinished runs."""
+    with its file names and the ``.partial`` entries (``OUT/.partial``, ``OUT.partial``,
+    ``.NAME.partial``) that unfinished runs left in it: folders reached through symbolic
+    links too (each real folder once, so a link cycle ends), not hidden ones nor the
+    ``.partial`` folders themselves."""
     seen: set[tuple[int, int]] = set()
     for current, dirs, files in os.walk(root, followlinks=True):
         info = os.stat(current)
@@ -492,8 +516,17 @@ def _walk(root: Path) -> Iterator[tuple[Path, list[str]]]:
             dirs[:] = []
             continue
         seen.add((info.st_dev, info.st_ino))
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not d.endswith(".partial"))
-        yield Path(current), files
+        here = Path(current)
+        unfinished = sorted(
+            name
+            for name in (*dirs, *files)
+            if name.endswith(PARTIAL_SUFFIX) and left_over(here / name)
+        )
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and not d.endswith(PARTIAL_SUFFIX)
+        )
+        files = [name for name in files if not name.endswith(PARTIAL_SUFFIX)]
+        yield here, files, unfinished
 
 
 def _has_run_log(root: Path) -> bool:
