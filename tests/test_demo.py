@@ -636,3 +636,27 @@ def test_the_demos_stores_record_the_worlds_assembly_not_the_fasta_name(tmp_path
     ((argv, kwargs),) = calls
     assert argv[argv.index("--assembly") + 1] == "synth-tiny-seed0"
     assert kwargs["options"].assembly == "synth-tiny-seed0"
+
+
+def test_a_demo_stopped_part_way_leaves_no_earlier_summary(tmp_path, monkeypatch):
+    """A demo run again into a finished one's folder (another seed) and stopped after its
+    first steps leaves no summary or report of the earlier run; before, the earlier
+    summary.txt and report.html stayed beside the new run's evaluate and compare tables,
+    and ``crossreg report`` showed the earlier run's R above the new run's."""
+    import crossreg.demo as demo
+    from crossreg.demo_settings import FAST
+
+    monkeypatch.setattr(demo, "_make_world", lambda synth, settings, resume: {"genomes": {}})
+    _skip_steps_after_synth(monkeypatch)
+    monkeypatch.setattr(demo, "write_report", lambda folder: (folder / "report.html").touch())
+    demo.run_demo(tmp_path, FAST)
+    written = ("summary.json", "summary.txt", "report.html")
+    assert all((tmp_path / name).is_file() for name in written)
+
+    def stopped(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "_transfer_at_tss", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        demo.run_demo(tmp_path, FAST)
+    assert [name for name in written if (tmp_path / name).exists()] == []

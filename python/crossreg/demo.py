@@ -237,9 +237,17 @@ def finished_with(out: Path, settings: DemoSettings) -> bool:
     return isinstance(recorded, dict) and recorded.get("settings") == now
 
 
+#: What the demo writes last, from its steps' outputs: an earlier run's are removed first.
+SUMMARY_FILES = ("summary.json", "summary.txt", "report.html")
+
+
 def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> dict:
-    """The steps of :func:`run_demo`, in order, then the summary files."""
+    """The steps of :func:`run_demo`, in order, then the summary files (an earlier
+    run's removed before the first step: a run stopped part way must not leave them
+    beside its own outputs, whose numbers they no longer describe)."""
     out.mkdir(parents=True, exist_ok=True)
+    for name in SUMMARY_FILES:
+        (out / name).unlink(missing_ok=True)
     started = time.perf_counter()
     if resume:
         _check_trained_epochs(out, settings)
