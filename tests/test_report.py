@@ -364,3 +364,21 @@ def test_a_folder_an_unfinished_run_left_is_marked_so(tmp_path: Path) -> None:
     ]
     assert "from 4 folders (4 unfinished);" in text
     assert ">evaluate (unfinished)</a>" in text and ">models (unfinished)" not in text
+
+
+def test_a_summary_older_than_a_logged_command_is_marked_possibly_out_of_date(
+    tmp_path: Path,
+) -> None:
+    """A step run again after the folder's summary was written (compare after a new
+    evaluate) is named above the summary, whose numbers may be its earlier output's;
+    before, the page showed the summary as the run's without a word."""
+    root = _folder(tmp_path / "run")  # its one command started before the summary
+    for name in ("summary.txt", "summary.json"):
+        os.utime(root / name, (1_700_000_100.0, 1_700_000_100.0))
+    assert "class='stale'" not in write_report(root).read_text()
+    record_run(root / "compare" / "human", ["compare"], 1_700_000_500.0, 2.0)
+    record_run(root / "evaluate", ["evaluate"], 1_700_000_400.0, 9.0)
+    text = write_report(root).read_text()
+    (note,) = re.findall(r"<p class='stale'>([^<]*)</p>", text)
+    assert note.startswith("Possibly out of date: 2 commands ran after this summary was written")
+    assert "in compare/human, evaluate (see Commands)" in note

@@ -2,7 +2,9 @@
 
 The page holds, for any folder crossreg wrote (a demo run, or a user's own train/evaluate/
 sad/... folders): the summary (``summary.txt``, and ``summary.json`` folded; a
-sub-folder's own, e.g. ``evaluate``'s or ``denovo``'s, at the top of its section), the command
+sub-folder's own, e.g. ``evaluate``'s or ``denovo``'s, at the top of its section; the
+page's marked possibly out of date when commands logged under the folder started after it
+was written), the command
 lines that made the folder with their start, duration and versions (every
 ``crossreg-runs.jsonl`` under it, :mod:`crossreg.runlog`), then one section per sub-folder
 with its figures (PNG and SVG embedded, the PNG of a figure saved as both; at most
@@ -72,7 +74,7 @@ td.command{white-space:normal;overflow-wrap:anywhere;min-width:40em}
 .figures{display:flex;flex-wrap:wrap;gap:14px}
 figure{margin:0;max-width:620px} figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:12px;color:#556;margin-top:3px} .note{font-size:12px;color:#667}
-.unfinished{font-size:13px;background:#fff4e5;border-left:4px solid #e67e22;padding:6px 10px}
+.unfinished,.stale{font-size:13px;background:#fff4e5;border-left:4px solid #e67e22;padding:6px 10px}
 details{margin:6px 0} summary{cursor:pointer;font-size:13px}
 """
 
@@ -227,10 +229,13 @@ def text_html(path: Path, root: Path) -> str:
     return f"<h3>{name}</h3><pre>{html.escape(text[:TEXT_BYTES])}{cut}</pre>"
 
 
-def runs_html(root: Path) -> str:
-    """The commands that wrote into the folder, oldest first (the first and last
-    :data:`RUN_ROWS` / 2 of more)."""
-    entries: list[tuple[str, Path, dict[str, object]]] = []
+RunEntry = tuple[str, Path, dict[str, object]]  # a record's started, its folder, itself
+
+
+def run_entries(root: Path) -> tuple[list[RunEntry], str]:
+    """Every command logged in the folder, oldest first, and the notes on the run logs
+    that could not be read."""
+    entries: list[RunEntry] = []
     unread: list[str] = []
     for path in _run_logs(root):
         try:
@@ -239,10 +244,16 @@ def runs_html(root: Path) -> str:
             unread.append(_unread_run_log(path, root, error))
             continue
         entries.extend((str(run.get("started", "")), path.parent, run) for run in runs)
-    skipped = "".join(unread)
+    entries.sort(key=lambda entry: (start_time(entry[0]) or 0.0, entry[0]))
+    return entries, "".join(unread)
+
+
+def runs_html(root: Path) -> str:
+    """The commands that wrote into the folder, oldest first (the first and last
+    :data:`RUN_ROWS` / 2 of more)."""
+    entries, skipped = run_entries(root)
     if not entries:
         return f"<p class='note'>No run log ({RUNS_FILE}) in this folder.</p>{skipped}"
-    entries.sort(key=lambda entry: (start_time(entry[0]) or 0.0, entry[0]))
     half = RUN_ROWS // 2
     if len(entries) > RUN_ROWS:  # e.g. a job array's shards: the first and the last
         more = len(entries) - 2 * half
@@ -260,6 +271,30 @@ def runs_html(root: Path) -> str:
         "<table><tr><th>started</th><th>seconds</th><th>folder</th>"
         "<th class='command'>command</th></tr>"
         f"{rows}</table>{skipped}"
+    )
+
+
+def later_runs_html(root: Path, entries: list[RunEntry]) -> str:
+    """The note on the folder's summary when commands logged under the folder started
+    after it was written (a step run again, with other settings or inputs): its numbers
+    may be those of their earlier outputs. Empty without such commands."""
+    written = [path.stat().st_mtime for path in (root / n for n in SUMMARY_FILES) if path.is_file()]
+    if not written:
+        return ""
+    since = min(written)
+    later = [entry for entry in entries if (start_time(entry[0]) or 0.0) > since]
+    if not later:
+        return ""
+    folders = sorted({str(folder.relative_to(root)) for _, folder, _ in later})
+    named = ", ".join(html.escape(name) for name in folders[:5])
+    named += f" and {len(folders) - 5} more folders" if len(folders) > 5 else ""
+    made = time.strftime("%Y-%m-%d %H:%M", time.localtime(since))
+    plural = "s" * (len(later) != 1)
+    return (
+        f"<p class='stale'>Possibly out of date: {len(later)} command{plural} ran after this "
+        f"summary was written ({made}), in {named} (see Commands), so its numbers may be "
+        "those of their earlier outputs; run the command that wrote it again to bring it "
+        "up to date.</p>"
     )
 
 
@@ -456,7 +491,9 @@ def write_report(
         f"crossreg {versions().get('crossreg', '')}",
         nav=nav,
         body=[
-            "<section><h2>Summary</h2>" + (summary_html(root) or "<p class='note'>none</p>"),
+            "<section><h2>Summary</h2>"
+            + later_runs_html(root, run_entries(root)[0])
+            + (summary_html(root) or "<p class='note'>none</p>"),
             "</section><section><h2>Commands</h2>" + runs_html(root) + "</section>",
             *sections,
         ],
