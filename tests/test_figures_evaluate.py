@@ -133,3 +133,22 @@ def test_a_head_predicting_nan_stops_evaluate_naming_its_tracks(tmp_path, world)
     args = ["evaluate", "--model", str(tmp_path / "nan"), "--data", str(store_dir)]
     assert main([*args, "--out", str(tmp_path / "eval"), "--no-plots"]) == 1
     assert not (tmp_path / "eval" / "summary.json").exists()
+
+
+def test_r_by_assay_of_thousands_of_tracks_leaves_the_box_plot_visible():
+    """The jittered points of the paper's 3,991 ChIP tracks are drawn small and faint
+    (their ink a small share of the axes), so the box plot beneath shows; a handful of
+    tracks keeps full-size points. Before: 8-pt² points at opacity 0.6 inked 38% of the
+    whole axes, one block of colour over the ChIP box."""
+    descriptions = ["CHIP:x"] * 3991 + ["ATAC:x"] * 5
+    ids = [f"t{i}" for i in range(len(descriptions))]
+    r = np.random.default_rng(2).uniform(0.1, 0.9, len(ids))
+    fig = r_by_assay_figure(metrics_table(ids, descriptions, r, r**2))
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    box = ax.get_window_extent()
+    area = box.width * box.height * (72 / fig.dpi) ** 2  # points²
+    atac, chip = ax.collections  # one scatter per assay, in assay order
+    ink = len(chip.get_offsets()) * chip.get_sizes().mean() * chip.get_alpha()
+    assert ink / area < 0.05
+    assert atac.get_sizes().mean() == 8.0 and atac.get_alpha() == 0.6

@@ -27,6 +27,10 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e
 #: The most characters of a track's label in a figure: the paper's descriptions run to
 #: over 100 (``DNASE:LNCaP clone FGC treated with 1 nM ...``), which leave the axes no room.
 TRACK_LABEL_CHARS = 40
+#: Points of one scatter drawn at full size and opacity; more are drawn smaller and
+#: fainter, so that the paper's 3,991 ChIP tracks show where they are dense rather than
+#: one block of colour.
+SPARSE_POINTS = 200
 
 
 def check_plot_options(plots: bool, svg: bool) -> None:
@@ -126,6 +130,14 @@ def track_label(description: str, most: int = TRACK_LABEL_CHARS) -> str:
     return description if len(description) <= most else f"{description[: most - 1]}…"
 
 
+def point_style(n: int, size: float = 12.0, alpha: float = 0.7) -> dict[str, float]:
+    """Marker area ``s`` (points²) and ``alpha`` for a scatter of `n` points: `size` and
+    `alpha` up to :data:`SPARSE_POINTS`, both shrinking with the square root of the count
+    beyond (so the ink of a panel grows as √n, not n), to at least 1.5 and 0.15."""
+    shrink = min(1.0, (SPARSE_POINTS / max(n, 1)) ** 0.5)
+    return {"s": max(1.5, size * shrink), "alpha": max(0.15, alpha * shrink)}
+
+
 def format_p(p: float) -> str:
     """A p-value for a title: ``p = 0.031``, ``p = 2.1e-07``."""
     return f"p = {p:.2g}" if p < 0.001 else f"p = {p:.3f}"
@@ -150,7 +162,8 @@ def joint_vs_single_figure(
     measure = "Pearson R" if split is None else f"{split} Pearson R"
     for ax, assay in zip(axes, assays, strict=False):
         group = pairs.filter(pl.col("assay") == assay)
-        ax.scatter(group["r_single"], group["r_joint"], s=12, alpha=0.7, color=palette[assay])
+        style = point_style(group.height)
+        ax.scatter(group["r_single"], group["r_joint"], color=palette[assay], **style)
         ax.plot([low, 1], [low, 1], color="grey", linewidth=0.8, linestyle="--")
         ax.set_xlim(low, 1)
         ax.set_ylim(low, 1)

@@ -24,7 +24,7 @@ import polars as pl
 
 from crossreg.io.atomic import atomic_path
 from crossreg.io.targets import assay_of
-from crossreg.plots import colours, new_figure, save_figure
+from crossreg.plots import colours, new_figure, point_style, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -213,7 +213,8 @@ def r_by_assay_figure(table: pl.DataFrame, *, title: str = "", split: str = "tes
     ax.boxplot(values, positions=range(len(assays)), widths=0.5, showfliers=False)
     rng = np.random.default_rng(0)
     for i, (assay, v) in enumerate(zip(assays, values, strict=True)):
-        ax.scatter(i + rng.uniform(-0.15, 0.15, v.size), v, s=8, alpha=0.6, color=palette[assay])
+        style = point_style(v.size, size=8.0, alpha=0.6)
+        ax.scatter(i + rng.uniform(-0.15, 0.15, v.size), v, color=palette[assay], **style)
     if "specificity_r" in table.columns:  # evaluate --specificity: beside each assay's R
         spec = table["specificity_r"].fill_null(np.nan).to_numpy()
         for i, assay in enumerate(assays):
