@@ -37,13 +37,17 @@ def z_matrix(results: pl.DataFrame) -> tuple[list[str], list[str], npt.NDArray[n
 
 def cluster_order(values: npt.NDArray[np.float64]) -> npt.NDArray[np.integer]:
     """Rows of `values` in the leaf order of average-linkage clustering on correlation
-    distance (rows as given when fewer than three, or when a row is constant)."""
+    distance, NaN as 0; rows that do not vary (no correlation to cluster on) follow, as
+    given; all rows as given when fewer than three vary or there are under two columns."""
     from scipy.cluster.hierarchy import leaves_list, linkage
 
     filled = np.nan_to_num(values)
-    if len(filled) < 3 or filled.shape[1] < 2 or np.any(filled.std(axis=1) == 0):
+    varies = np.flatnonzero(filled.std(axis=1) > 0) if filled.shape[1] >= 2 else []
+    if len(varies) < 3:
         return np.arange(len(filled))
-    return leaves_list(linkage(filled, method="average", metric="correlation"))
+    tree = linkage(filled[varies], method="average", metric="correlation")
+    flat = np.setdiff1d(np.arange(len(filled)), varies)
+    return np.concatenate([varies[leaves_list(tree)], flat])
 
 
 def profile_correlation(z: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -86,13 +90,17 @@ def z_heatmap_figure(results: pl.DataFrame, flips: int | None = None) -> Figure:
 
 
 def z_correlation_figure(results: pl.DataFrame) -> Figure:
-    """The correlation of the annotations' z profiles across phenotypes, clustered."""
+    """The correlation of the annotations' z profiles across phenotypes, in the order of
+    the heat map's rows (:func:`cluster_order` of the profiles on correlation distance,
+    one minus what is drawn): of n annotations it clusters n profiles of a few
+    phenotypes, not the n × n correlations, so the paper's thousands of tracks take
+    seconds."""
     annots, phenos, z = z_matrix(results)
-    corr = profile_correlation(z) if len(phenos) > 1 else np.eye(len(annots))
-    order = cluster_order(np.nan_to_num(corr))
+    order = cluster_order(z)
+    corr = profile_correlation(z[order]) if len(phenos) > 1 else np.eye(len(annots))
     fig = _figure(len(annots), len(annots))
     ax = fig.subplots()
-    image = ax.imshow(corr[np.ix_(order, order)], cmap="RdBu_r", vmin=-1, vmax=1)
+    image = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
     _ticks(ax, [annots[i] for i in order], [annots[i] for i in order])
     ax.set_title("correlation of annotations' z across phenotypes")
     fig.colorbar(image, ax=ax, label="Pearson r")
