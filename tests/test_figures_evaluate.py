@@ -152,3 +152,28 @@ def test_r_by_assay_of_thousands_of_tracks_leaves_the_box_plot_visible():
     ink = len(chip.get_offsets()) * chip.get_sizes().mean() * chip.get_alpha()
     assert ink / area < 0.05
     assert atac.get_sizes().mean() == 8.0 and atac.get_alpha() == 0.6
+
+
+def test_the_figures_name_the_model_and_head_they_score(tmp_path, world, monkeypatch):
+    """evaluate's figures are titled with the head, the heads of its model, and the
+    genome and split; before, the joint and the single-genome model's figures were both
+    titled "human test", told apart by nothing in them."""
+    import crossreg.evaluate.figures
+    from crossreg.evaluate.figures import figure_title
+
+    joint = figure_title(["human", "mouse"], "human", "human", "test")
+    assert joint == "human head (model of human + mouse) on human test"
+    root, store_dir, _ = world
+    titles: list[str] = []
+    draw = crossreg.evaluate.figures.plot_evaluation
+
+    def recording(out, *, title="", **kwargs):
+        titles.append(title)
+        return draw(out, title=title, **kwargs)
+
+    monkeypatch.setattr(crossreg.evaluate.figures, "plot_evaluation", recording)
+    args = ["-q", "evaluate", "--model", str(root / "model"), "--data", str(store_dir)]
+    assert main([*args, "--out", str(tmp_path / "eval"), "--split", "valid"]) == 0
+    assert titles == ["human head (model of human) on human valid"]
+    fig = r_by_assay_figure(read_metrics(tmp_path / "eval" / "metrics.tsv"), title=titles[0])
+    assert fig.axes[0].get_title().startswith("human head (model of human) on human valid:")

@@ -301,9 +301,11 @@ def evaluate_model(
         lost = _finished(out, model_dir, data_dir, split, genome, options, columns, plots, svg)
         if lost is not None:
             if lost:
-                from crossreg.evaluate.figures import plot_evaluation
+                from crossreg.evaluate.figures import figure_title, plot_evaluation
 
-                title = f"{DataStore(data_dir).genome} {split}"
+                store_genome = DataStore(data_dir).genome
+                heads = checkpoint_info(model_dir).heads
+                title = figure_title(heads, genome or store_genome, store_genome, split)
                 plot_evaluation(out, svg=svg, title=title, split=split)
             return read_metrics(out / METRICS_FILE)
     checkpoint = Checkpoint(out)
@@ -400,10 +402,17 @@ def _write(
     with atomic_write(out / SUMMARY_FILE) as handle:
         json.dump(summary, handle, indent=1)
     if plots:
-        from crossreg.evaluate.figures import plot_evaluation, save_tracks, window_tracks
+        from crossreg.evaluate.figures import (
+            figure_title,
+            plot_evaluation,
+            save_tracks,
+            window_tracks,
+        )
 
         drawn = window_tracks(
             scored.model, scored.head, scored.store, split, table, scored.window_sums, options
         )
         save_tracks(out / TRACKS_FILE, drawn)
-        plot_evaluation(out, svg=svg, title=f"{scored.store.genome} {split}", split=split)
+        heads = checkpoint_info(model_dir).heads
+        title = figure_title(heads, scored.head, scored.store.genome, split)
+        plot_evaluation(out, svg=svg, title=title, split=split)

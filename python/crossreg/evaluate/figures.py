@@ -138,6 +138,14 @@ def window_tracks(
     }
 
 
+def figure_title(heads: list[str], head: str, genome: str, split: str) -> str:
+    """The title of evaluate's figures: the `head` scored, the `heads` of its model (a
+    joint model's ``human + mouse``, a single-genome model's ``human``: their human heads
+    are otherwise told apart by nothing), and the genome and split scored. It names the
+    model by what it holds, not where it lies, so a copy draws the same figures."""
+    return f"{head} head (model of {' + '.join(heads)}) on {genome} {split}"
+
+
 def save_tracks(path: str | os.PathLike[str], data: dict[str, npt.NDArray]) -> Path:
     """Write the drawn tracks as an ``.npz``, atomically."""
     path = Path(path)
@@ -232,7 +240,7 @@ def r_by_assay_figure(table: pl.DataFrame, *, title: str = "", split: str = "tes
     ax.set_ylabel(f"{split} Pearson R per track")
     ax.axhline(0, color="0.7", lw=0.5)
     heading = "per-track Pearson R by assay"
-    ax.set_title(f"{title}: {heading}" if title else heading, fontsize=10)
+    ax.set_title(f"{title}:\n{heading}" if title else heading, fontsize=10)
     return fig
 
 
