@@ -130,12 +130,12 @@ def track_label(description: str, most: int = TRACK_LABEL_CHARS) -> str:
     return description if len(description) <= most else f"{description[: most - 1]}…"
 
 
-def point_style(n: int, size: float = 12.0, alpha: float = 0.7) -> dict[str, float]:
-    """Marker area ``s`` (points²) and ``alpha`` for a scatter of `n` points: `size` and
+def point_style(n: int, size: float = 12.0, alpha: float = 0.7) -> tuple[float, float]:
+    """Marker area (points²) and opacity for a scatter of `n` points: `size` and
     `alpha` up to :data:`SPARSE_POINTS`, both shrinking with the square root of the count
     beyond (so the ink of a panel grows as √n, not n), to at least 1.5 and 0.15."""
     shrink = min(1.0, (SPARSE_POINTS / max(n, 1)) ** 0.5)
-    return {"s": max(1.5, size * shrink), "alpha": max(0.15, alpha * shrink)}
+    return max(1.5, size * shrink), max(0.15, alpha * shrink)
 
 
 def format_p(p: float) -> str:
@@ -162,8 +162,8 @@ def joint_vs_single_figure(
     measure = "Pearson R" if split is None else f"{split} Pearson R"
     for ax, assay in zip(axes, assays, strict=False):
         group = pairs.filter(pl.col("assay") == assay)
-        style = point_style(group.height)
-        ax.scatter(group["r_single"], group["r_joint"], color=palette[assay], **style)
+        size, opacity = point_style(group.height)
+        ax.scatter(group["r_single"], group["r_joint"], s=size, alpha=opacity, color=palette[assay])
         ax.plot([low, 1], [low, 1], color="grey", linewidth=0.8, linestyle="--")
         ax.set_xlim(low, 1)
         ax.set_ylim(low, 1)

@@ -221,8 +221,9 @@ def r_by_assay_figure(table: pl.DataFrame, *, title: str = "", split: str = "tes
     ax.boxplot(values, positions=range(len(assays)), widths=0.5, showfliers=False)
     rng = np.random.default_rng(0)
     for i, (assay, v) in enumerate(zip(assays, values, strict=True)):
-        style = point_style(v.size, size=8.0, alpha=0.6)
-        ax.scatter(i + rng.uniform(-0.15, 0.15, v.size), v, color=palette[assay], **style)
+        size, opacity = point_style(v.size, size=8.0, alpha=0.6)
+        x = i + rng.uniform(-0.15, 0.15, v.size)
+        ax.scatter(x, v, s=size, alpha=opacity, color=palette[assay])
     if "specificity_r" in table.columns:  # evaluate --specificity: beside each assay's R
         spec = table["specificity_r"].fill_null(np.nan).to_numpy()
         for i, assay in enumerate(assays):

@@ -42,8 +42,8 @@ def cluster_order(values: npt.NDArray[np.float64]) -> npt.NDArray[np.integer]:
     from scipy.cluster.hierarchy import leaves_list, linkage
 
     filled = np.nan_to_num(values)
-    varies = np.flatnonzero(filled.std(axis=1) > 0) if filled.shape[1] >= 2 else []
-    if len(varies) < 3:
+    varies = np.flatnonzero(filled.std(axis=1) > 0)
+    if len(varies) < 3 or filled.shape[1] < 2:
         return np.arange(len(filled))
     tree = linkage(filled[varies], method="average", metric="correlation")
     flat = np.setdiff1d(np.arange(len(filled)), varies)
