@@ -11,10 +11,12 @@ import numpy as np
 import polars as pl
 import pytest
 
+from crossreg.evaluate import transfer_figures
 from crossreg.evaluate.transfer_figures import matrix_figure, wide
 from crossreg.evaluate.transfer_stats import assay_summary, transfer_tables
 from crossreg.evaluate.transfer_tracks import (
     EQUAL_CELL_TYPES,
+    MATRIX_SCHEMA,
     Pairing,
     cell_type_of,
     cell_type_pairing_notes,
@@ -231,3 +233,36 @@ def test_on_the_paper_tables_equal_cell_types_find_four_cage_pairs_and_a_file_mo
     assert pairs == {("CNhs10466", "CNhs10624"), ("ENCFF395XSI", "ENCFF068ZBX")}
     file_pairing = Pairing(pairs, str(path))
     assert _matched_by_experiment(file_pairing, mouse, human) == {"CAGE": 1, "DNASE": 1}
+
+
+def test_a_heat_map_names_its_windows_and_its_count_of_sites(tmp_path):
+    """A heat map redrawn from a transfer run's matrix.tsv is titled with the held-out
+    windows its sites lie in (from the run's summary.json) and how many sites its R are
+    computed over; before, "mouse head on human: CAGE" said neither, so an R from 9 sites
+    looked like one from thousands."""
+    import json
+
+    from crossreg.evaluate.transfer_figures import plot_matrix_file
+
+    cells = [
+        ("CAGE", "CAGE", f"m{i}", f"CAGE:{a}", f"h{j}", f"CAGE:{b}", a == b, 0.1 * (i - j), 9)
+        for i, a in enumerate(["liver", "kidney", "brain"])
+        for j, b in enumerate(["liver", "kidney", "brain"])
+    ]
+    names = list(MATRIX_SCHEMA)
+    frame = pl.DataFrame(cells, schema=MATRIX_SCHEMA, orient="row").select(names)
+    frame.write_csv(tmp_path / "matrix.tsv", separator="\t")
+    summary = {"head": "mouse", "store_genome": "human", "pairing": "cell type"}
+    (tmp_path / "summary.json").write_text(json.dumps({**summary, "splits": ["valid", "test"]}))
+    titles: list[str] = []
+    draw = transfer_figures.matrix_figure
+
+    def recording(matrix, **kwargs):
+        fig, drawn = draw(matrix, **kwargs)
+        titles.append(fig.axes[0].get_title())
+        return fig, drawn
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transfer_figures, "matrix_figure", recording)
+        plot_matrix_file(tmp_path / "matrix.tsv", tmp_path)
+    assert titles == ["mouse head on human (valid + test windows): CAGE, 9 sites"]

@@ -393,7 +393,7 @@ def run_transfer(
     if plots:
         from crossreg.evaluate.transfer_figures import heat_map_title, plot_matrix_file
 
-        title = heat_map_title(head, store.genome)
+        title = heat_map_title(head, store.genome, splits)
         written = plot_matrix_file(
             out / "matrix.tsv", out, title=title, svg=svg, pairing=plan.pairing.rule
         )

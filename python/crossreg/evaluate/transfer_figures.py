@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,9 +48,11 @@ SUMMARY = "summary.json"
 PAIRINGS = (BY_CELL_TYPE, BY_PAIRS_FILE)
 
 
-def heat_map_title(head: str, genome: str) -> str:
-    """The title of a transfer run's heat maps: the `head` scored on the store of `genome`."""
-    return f"{head} head on {genome}"
+def heat_map_title(head: str, genome: str, splits: Sequence[str] = ()) -> str:
+    """The title of a transfer run's heat maps: the `head` scored on the store of `genome`,
+    at the sites of its `splits` windows (the held-out ones) when given."""
+    where = f" ({' + '.join(splits)} windows)" if splits else ""
+    return f"{head} head on {genome}{where}"
 
 
 def drawn_as(path: str | os.PathLike[str]) -> tuple[str, str] | None:
@@ -62,13 +65,15 @@ def drawn_as(path: str | os.PathLike[str]) -> tuple[str, str] | None:
     summary = read_json(summary_path, "run the transfer again")
     fields = summary if isinstance(summary, dict) else {}
     head, genome, pairing = (fields.get(k) for k in ("head", "store_genome", "pairing"))
+    splits = fields.get("splits")
+    splits = splits if isinstance(splits, list) and all(isinstance(s, str) for s in splits) else []
     if not (isinstance(head, str) and isinstance(genome, str) and pairing in PAIRINGS):
         raise ValueError(
             f"{summary_path}: not the summary of a transfer run (its head, store_genome or "
             f"pairing, '{BY_CELL_TYPE}' or '{BY_PAIRS_FILE}', is missing); pass title and "
             "pairing, or run the transfer again"
         )
-    return heat_map_title(head, genome), str(pairing)
+    return heat_map_title(head, genome, splits), str(pairing)
 
 
 @dataclass
@@ -84,6 +89,7 @@ class PlottedMatrix:
     values: npt.NDArray[np.float64]
     matched: npt.NDArray[np.bool_]
     paths: list[Path] = field(default_factory=list)
+    sites: int = 0  # the sites its R are computed over (0: not known)
 
 
 def read_matrix(path: str | os.PathLike[str]) -> pl.DataFrame:
@@ -109,7 +115,10 @@ def wide(frame: pl.DataFrame, experiment: str) -> PlottedMatrix:
         values[i, j] = np.nan if value is None else value
         matched[i, j] = bool(cell["matched"])
         row_labels[i], column_labels[j] = cell["head_description"], cell["description"]
-    return PlottedMatrix(experiment, rows, columns, row_labels, column_labels, values, matched)
+    sites = as_int(part["n"].max() or 0) if "n" in part.columns else 0
+    return PlottedMatrix(
+        experiment, rows, columns, row_labels, column_labels, values, matched, sites=sites
+    )
 
 
 def cluster_order(values: npt.NDArray) -> npt.NDArray[np.integer]:
@@ -140,6 +149,7 @@ def clustered(matrix: PlottedMatrix) -> PlottedMatrix:
         [matrix.column_labels[j] for j in c],
         matrix.values[np.ix_(r, c)],
         matrix.matched[np.ix_(r, c)],
+        sites=matrix.sites,
     )
 
 
@@ -192,7 +202,8 @@ def matrix_figure(
         heat.set_yticks([])
     heat.set_xlabel("measured tracks")
     heat.set_ylabel("head tracks")
-    heat.set_title(f"{title}: {drawn.experiment}" if title else drawn.experiment, fontsize=9)
+    what = drawn.experiment + (f", {drawn.sites:,} sites" if drawn.sites else "")
+    heat.set_title(f"{title}: {what}" if title else what, fontsize=9)
     fig.colorbar(image, ax=heat, label="R, mean-normalised", shrink=0.8)
     groups = []
     for name, cells in (("matched", drawn.matched), ("unmatched", ~drawn.matched)):
