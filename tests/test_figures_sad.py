@@ -168,3 +168,23 @@ def test_an_output_of_the_other_kind_keeps_the_files_named_after_its_stem(work, 
     assert all(p.exists() for p in kept)
     _sad(work, work / "run.tsv", "--no-plots")
     assert all(p.exists() for p in kept)
+
+
+def test_the_figures_name_the_head_that_scored(work, monkeypatch):
+    """The figures are titled "human head: ..."; before, "human: ...", which for the
+    human head scoring the mouse genome's variants read as the human genome's."""
+    import crossreg.variants.sad_figures as sad_figures
+
+    titles: list[str] = []
+    draw = sad_figures.plot_sad
+
+    def recording(out, *, title="", **kwargs):
+        titles.append(title)
+        return draw(out, title=title, **kwargs)
+
+    monkeypatch.setattr(sad_figures, "plot_sad", recording)
+    _sad(work, work / "titled.h5")
+    assert titles == ["human head"]
+    summary = summarise(work / "titled.h5")
+    heading = top_variants_figure(summary, title=titles[0]).axes[0].get_title()
+    assert heading.startswith("human head: top")

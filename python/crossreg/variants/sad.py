@@ -258,7 +258,7 @@ def write_sad(
     if ranked is None or merged is not None:
         from crossreg.variants.sad_figures import draw_figures
 
-        draw_figures(out, plots=plots, svg=svg, title=head)
+        draw_figures(out, plots=plots, svg=svg, title=f"{head} head")
     if merged is not None:  # this process wrote the whole run's file
         whole_run = parse_counts(str(read_attrs(out).get("skipped_alleles", "")))
         return SadRun(out, merged, len(targets), skipped, stats, whole_run)
@@ -321,7 +321,7 @@ def _draw_lost(out: Path, lost: Sequence[str], plots: bool, svg: bool, head: str
     from crossreg.variants.sad_figures import draw_figures
 
     if lost:
-        draw_figures(out, plots=plots, svg=svg, title=head)
+        draw_figures(out, plots=plots, svg=svg, title=f"{head} head")
 
 
 def _merged_already(
