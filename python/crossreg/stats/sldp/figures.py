@@ -93,8 +93,7 @@ def z_correlation_figure(results: pl.DataFrame) -> Figure:
     """The correlation of the annotations' z profiles across phenotypes, in the order of
     the heat map's rows (:func:`cluster_order` of the profiles on correlation distance,
     one minus what is drawn): of n annotations it clusters n profiles of a few
-    phenotypes, not the n × n correlations, so the paper's thousands of tracks take
-    seconds."""
+    phenotypes, not the n × n correlations."""
     annots, phenos, z = z_matrix(results)
     order = cluster_order(z)
     corr = profile_correlation(z[order]) if len(phenos) > 1 else np.eye(len(annots))
