@@ -96,7 +96,7 @@ bench: dev
 	$(BIN)/python benches/bench_finetune.py --preset mini --joint-epochs 6 --finetune-epochs 4
 
 # What a GPU machine without crossreg needs to run benches/device_run.sh: the abi3 wheel,
-# stripped (1.43 MB, not 1.54), and the one dependency that such a machine's Python 3.12
+# stripped (1.53 MB, not 1.63), and the one dependency that such a machine's Python 3.12
 # (with torch, numpy, scipy, h5py, matplotlib, safetensors, tqdm) lacks and a step imports,
 # polars (its runtime wheel is 53.9 MB; pyBigWig, lacking too, only writes bigWigs, which
 # no step does), as wheels in .whl/ that the script installs, for machines that cannot reach
