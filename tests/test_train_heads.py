@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,30 @@ def test_cli_head_option_is_checked(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([*args, "--head", "human"])
     assert "expected GENOME=HEAD" in capsys.readouterr().err
+
+
+def test_a_genome_named_as_the_joint_phase_is_refused_when_fine_tuning(tmp_path, stores, logs):
+    """A store of genome 'joint' beside another would fine-tune in a phase named as the
+    joint one, taken for it and skipped (no finetune_joint/): refused before training, by
+    the command line and by the Python call, naming the store."""
+    joint = Path(shutil.copytree(stores["human"], tmp_path / "data_joint"))
+    meta = json.loads((joint / "dataset.json").read_text())
+    (joint / "dataset.json").write_text(json.dumps({**meta, "genome": "joint"}))
+    data = [joint, stores["mouse"]]
+    params = tmp_path / "params.json"
+    params.write_text(
+        json.dumps(small_params({g: DataStore(stores[g]).num_targets for g in stores}))
+    )
+    out = tmp_path / "run"
+    args = ["-q", "train", "--params", str(params), "--head", "joint=human"]
+    args += ["--data", str(joint), "--data", str(stores["mouse"]), "--out", str(out)]
+    args += ["--max-epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2"]
+    with logs.at_level(logging.ERROR, logger="crossreg"):
+        assert main([*args, "--finetune-epochs", "1"]) == 1
+    assert f"dataset {joint} is of genome 'joint', the name of the joint" in logs.text
+    assert not out.exists()
+    options = TrainOptions(max_epochs=1, steps_per_epoch=1, batch_size=2, finetune_epochs=1)
+    options.heads = {"joint": "human"}
+    with pytest.raises(ValueError, match="never run; rebuild the store with another"):
+        train(params, data, out, options)
+    assert not out.exists()

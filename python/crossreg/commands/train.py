@@ -252,6 +252,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     from crossreg.model.params import load_params
     from crossreg.model.train_section import check_train_section
     from crossreg.train.heads import dataset_heads
+    from crossreg.train.schedule import check_phase_names
 
     require_paths(args, "params", folders=("data",))
     require_output(args, folder=True)
@@ -260,8 +261,9 @@ def check_inputs(args: argparse.Namespace) -> None:
     check_train_section(params.train, params.source)
     stores = [open_training_store(args, path) for path in args.data]
     check_shift(args.augment_shift, stores, params.model)
-    genomes = [store.genome for store in stores]
-    dataset_heads(params, genomes, _heads(getattr(args, "head", [])), [str(p) for p in args.data])
+    genomes, sources = [store.genome for store in stores], [str(p) for p in args.data]
+    dataset_heads(params, genomes, _heads(getattr(args, "head", [])), sources)
+    check_phase_names(genomes, sources, args.finetune_epochs)
     require_no_training(args.out)
     check_run_folder(args.out, resume=args.resume, overwrite=args.overwrite)
 

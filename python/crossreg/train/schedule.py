@@ -1,5 +1,5 @@
-"""Which genome each training step draws its batch from, how far a batch may shift, and
-when to stop.
+"""Which genome each training step draws its batch from, how far a batch may shift, when
+to stop, and the names of a run's phases.
 
 Basenji's multi-genome epoch: every genome contributes ``windows // batch_size`` batches;
 the list of genome indices is shuffled, so genomes are drawn in proportion to their
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from crossreg.data.store import DataStore
     from crossreg.model.params import ModelParams
 
+#: the phase that trains every genome together; each genome's fine-tuning phase after it
+#: is named after the genome (in ``metrics.csv``, the checkpoints and the resume state)
+JOINT_PHASE = "joint"
 #: the paper's augmentation shift in bp, taken where the params name no augmentation key
 PAPER_SHIFT = 3
 #: where a run's shift came from (:func:`augment_shift`), in words for messages
@@ -60,6 +63,22 @@ def check_augment_shift(shift: int, origin: str, stores: Sequence[DataStore]) ->
                 f"{origin.format(shift=shift)}: the sequence would move past whole {width}-bp "
                 f"target bins of {store.path}; {fix} (the paper's is {PAPER_SHIFT})"
             )
+
+
+def check_phase_names(genomes: Sequence[str], sources: Sequence[str], finetune_epochs: int) -> None:
+    """Stop when a run that fine-tunes each of several genomes after the joint phase
+    (`finetune_epochs` above 0) has a genome named :data:`JOINT_PHASE` (`sources`: the
+    stores' paths, in the order of `genomes`): its fine-tuning phase would bear the joint
+    phase's name, be taken for the finished joint phase and never run."""
+    if finetune_epochs <= 0 or len(genomes) < 2 or JOINT_PHASE not in genomes:
+        return
+    source = sources[list(genomes).index(JOINT_PHASE)]
+    raise ValueError(
+        f"dataset {source} is of genome '{JOINT_PHASE}', the name of the joint training "
+        f"phase: with --finetune-epochs its fine-tuning phase would be taken for the joint "
+        f"one and never run; rebuild the store with another crossreg data --genome, or "
+        "train without --finetune-epochs"
+    )
 
 
 def epoch_schedule(batches_per_genome: Sequence[int], rng: np.random.Generator) -> np.ndarray:

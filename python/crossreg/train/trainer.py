@@ -86,9 +86,11 @@ from crossreg.train.resume_checks import (
 )
 from crossreg.train.run_folder import remove_earlier_finetunes, training_into
 from crossreg.train.schedule import (
+    JOINT_PHASE,
     EarlyStopping,
     augment_shift,
     check_augment_shift,
+    check_phase_names,
     epoch_schedule,
     validation_statistic,
 )
@@ -153,7 +155,7 @@ class ModelSetup:
     :class:`crossreg.train.finetune.FineTune` starts from a checkpoint and trains part of it."""
 
     #: the name of the main phase in ``metrics.csv`` and checkpoints
-    phase = "joint"
+    phase = JOINT_PHASE
     #: whether the model's geometry is fixed (a checkpoint): a store that does not fit is
     #: then to be rebuilt, rather than the model's params changed
     #: (:func:`crossreg.model.geometry.check_geometry`)
@@ -238,9 +240,9 @@ class Trainer:
             raise ValueError(f"clip mode must be one of {', '.join(CLIP_MODES)}")
         stores = [DataStore(d) for d in data_dirs]
         check_augment_shift(*augment_shift(options.augment_shift, params.model), stores)
-        self.heads = dataset_heads(
-            params, [s.genome for s in stores], self.options.heads, [str(s.path) for s in stores]
-        )
+        genomes, sources = [s.genome for s in stores], [str(s.path) for s in stores]
+        self.heads = dataset_heads(params, genomes, self.options.heads, sources)
+        check_phase_names(genomes, sources, self.options.finetune_epochs)
         self.device = distributed.resolve_device(self.options.device)
         tune_cuda(self.device, tf32=True)
         self.model = self.setup.build(self).to(self.device)
