@@ -460,3 +460,24 @@ def test_a_finished_folders_files_are_flushed_concurrently(tmp_path, monkeypatch
     files = sorted(p.name for p in flushed if p.parent.name in (".tracks.partial", "sub"))
     assert files == sorted([*map(str, range(40)), "deep", atomic.CONTENTS_FILE])
     assert (out / "39").read_text() == "39"
+
+
+@pytest.mark.parametrize("linked", [False, True])
+def test_a_removed_directory_is_not_put_back_and_its_link_still_leads_somewhere(tmp_path, linked):
+    """remove_directory takes a stale ``.<name>.old`` with the folder (restore_previous
+    would put that back in its place), and a folder reached by a symbolic link is emptied
+    in place, so that the next atomic_directory can write through the link."""
+    real = tmp_path / ("scratch" if linked else "last")
+    with atomic.atomic_directory(real) as work:
+        (work / "a").write_text("first")
+    (tmp_path / f".{real.name}.old").mkdir()  # a stale previous one beside it
+    out = tmp_path / "last"
+    if linked:
+        out.symlink_to(real)
+    atomic.remove_directory(out)
+    atomic.restore_previous(out)
+    assert (list(out.iterdir()) == []) if linked else not os.path.lexists(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["last", "scratch"] if linked else [])
+    with atomic.atomic_directory(out) as work:
+        (work / "a").write_text("second")
+    assert (out / "a").read_text() == "second"

@@ -281,3 +281,47 @@ def test_a_run_refused_before_its_first_file_leaves_no_folder(tmp_path, params, 
     with pytest.raises(ValueError, match="does not exist"):
         resume(params, [stores["human"]], tmp_path / "absent")
     assert not (tmp_path / "absent").exists()
+
+
+def _stopped_replacing(tmp_path, params, stores, finished, monkeypatch, owner, method) -> Path:
+    """A copy of the finished run, replaced (overwrite) by a run of another seed that is
+    stopped at its first call of `owner.method`."""
+    out = copy_of(finished, tmp_path)
+
+    def stopped(self, *args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(owner, method, stopped)
+    with pytest.raises(KeyboardInterrupt):
+        replacing = TrainOptions(max_epochs=1, steps_per_epoch=2, batch_size=2, seed=9)
+        train(params, [stores["human"]], out, replacing, overwrite=True, plots=False)
+    monkeypatch.undo()
+    return out
+
+
+def test_a_replacing_run_stopped_before_its_first_epoch_leaves_the_earlier_run_whole(
+    tmp_path, params, stores, finished, monkeypatch
+):
+    """Stopped while its first epoch validates, a run that replaces another (overwrite)
+    has changed none of the earlier run's files: its train_options.json included."""
+    out = _stopped_replacing(
+        tmp_path, params, stores, finished, monkeypatch, trainer_module.Trainer, "_validate"
+    )
+    for name in ("train_options.json", "metrics.csv", "best/model.safetensors", "last/config.json"):
+        assert (out / name).read_bytes() == (finished / name).read_bytes(), name
+
+
+def test_a_replacing_run_stopped_once_best_is_saved_leaves_no_earlier_last(
+    tmp_path, params, stores, finished, monkeypatch
+):
+    """Stopped between the ``best/`` and the ``last/`` of its first epoch, a run that
+    replaces another has removed the earlier run's ``last/`` first: a resume is refused,
+    rather than continuing the earlier run with the new run's weights in ``best/`` (which
+    it would never replace, having finished)."""
+    out = _stopped_replacing(tmp_path, params, stores, finished, monkeypatch, MetricsBoard, "epoch")
+    assert read_config(out / "best").extra["train_options"]["seed"] == 9
+    assert not (out / "last").exists()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".last")) == []
+    assert json.loads((out / "train_options.json").read_text())["seed"] == 9
+    with pytest.raises(ValueError, match="no finished epoch to continue from"):
+        resume(params, [stores["human"]], out)

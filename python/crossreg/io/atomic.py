@@ -302,6 +302,27 @@ def restore_previous(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def remove_directory(path: str | os.PathLike[str]) -> None:
+    """Remove the folder `path` (written by :func:`atomic_directory`) so that a kill midway
+    leaves no part of it there: it is renamed to the ``.<name>.partial`` that the next
+    write of `path` clears, after a previous `path` kept as ``.<name>.old`` (which
+    :func:`restore_previous` would put back) is gone. A `path` that is a symbolic link
+    keeps leading to a folder, left empty. The caller makes sure that no writer of `path`
+    is at work."""
+    given = Path(path)
+    path = _real_target(given)
+    if not path.is_dir():
+        return
+    aside = partial_path(path)
+    _remove(_old_path(path))
+    _remove(aside)  # one left by an interrupted write
+    os.replace(path, aside)
+    if given.is_symlink():
+        path.mkdir()
+    _fsync(path.parent)
+    _remove(aside)
+
+
 _RENAME_EXCHANGE = 2  # renameat2's flag (linux/fs.h)
 _AT_FDCWD = -100  # a path relative to the current directory (fcntl.h)
 

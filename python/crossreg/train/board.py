@@ -41,14 +41,10 @@ class MetricsBoard:
         self.folder = out / FOLDER
         self._writer: Any | None = None
         self._tried = not enabled
-        self.fresh = False  # replacing an earlier run: its events go as the first are written
 
     def _open(self) -> Any | None:
         if not self._tried:
             self._tried = True
-            if self.fresh:  # the run this one replaces (overwrite): its curves are not ours
-                for earlier in self.folder.glob("events.out.tfevents.*"):
-                    earlier.unlink()
             self._writer = summary_writer(self.folder)
         return self._writer
 

@@ -10,8 +10,9 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from crossreg.io.atomic import restore_previous
+from crossreg.io.atomic import remove_directory, restore_previous
 from crossreg.progress import launched_rank
+from crossreg.train.board import FOLDER
 
 
 def check_run_folder(out: str | os.PathLike[str], *, resume: bool, overwrite: bool = False) -> None:
@@ -93,11 +94,16 @@ def _lock(fd: int, folder: Path) -> None:
         pass
 
 
-def remove_earlier_finetunes(out: str | os.PathLike[str]) -> None:
-    """Remove the ``finetune_<genome>/`` checkpoints in `out` of a run that a new one
-    replaces (``overwrite``), once the new run's first ``last/`` has replaced the earlier
-    one's: they belong to that run, and a new run writes its own only after its joint
-    phase."""
-    for earlier in sorted(Path(out).glob("finetune_*")):
+def remove_earlier_run(out: str | os.PathLike[str]) -> None:
+    """Remove the run in `out` that a new one replaces (``overwrite``), once the new run
+    has trained its first epoch and before it saves it: first its ``last/`` (so that `out`
+    never holds the earlier run's ``last/`` beside the new run's ``best/``, which a resume
+    of the earlier run would take for its own), then its ``finetune_<genome>/``
+    checkpoints and TensorBoard events. Its ``best/`` goes as the new run's replaces it."""
+    out = Path(out)
+    remove_directory(out / "last")
+    for earlier in sorted(out.glob("finetune_*")):
         if earlier.is_dir():
             shutil.rmtree(earlier)
+    for events in (out / FOLDER).glob("events.out.tfevents.*"):
+        events.unlink()

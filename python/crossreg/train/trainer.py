@@ -84,7 +84,7 @@ from crossreg.train.resume_checks import (
     check_same_stores,
     damaged_last,
 )
-from crossreg.train.run_folder import remove_earlier_finetunes, training_into
+from crossreg.train.run_folder import remove_earlier_run, training_into
 from crossreg.train.schedule import (
     JOINT_PHASE,
     EarlyStopping,
@@ -266,11 +266,10 @@ class Trainer:
         self.state = RunState(phase=self.setup.phase)
         self.rows: list[dict[str, Any]] = []
         self.epochs_trained = 0  # by this call (a resume may find none left)
-        # a new run into an earlier run's folder (overwrite): that run's fine-tuned
-        # checkpoints and TensorBoard events go once this run's own replace them
+        # a new run into an earlier run's folder (overwrite): that run goes once this one
+        # has trained an epoch to save (:meth:`_replace_earlier_run`)
         self.replacing = (self.out / "last").is_dir()
         self.board = MetricsBoard(self.out, enabled=distributed.is_main())
-        self.board.fresh = self.replacing
 
     def _genome_data(self, store: DataStore) -> GenomeData:
         """`store` with its training loader (its training splits, augmented, in whole
@@ -338,15 +337,25 @@ class Trainer:
                     "stores": [store_fingerprint(g.store) for g in self.genomes],
                 },
             )
-        if self.replacing:
-            self.replacing = False
-            remove_earlier_finetunes(self.out)
+
+    def _replace_earlier_run(self) -> None:
+        """Remove the earlier run that this one replaces (``overwrite``) before this run
+        saves its first epoch, ``last/`` first (:func:`remove_earlier_run`), and write
+        this run's ``train_options.json`` in place of that run's."""
+        remove_earlier_run(self.out)
+        self._write_options()
+        self.replacing = False
+
+    def _write_options(self) -> None:
+        """Write ``train_options.json``: the options this run trains with."""
+        with atomic_write(self.out / "train_options.json") as handle:
+            json.dump(asdict(self.options), handle, indent=1)
 
     def resume(self) -> None:
         """Continue from ``out/last`` exactly where the previous run stopped (after the
         checks of :mod:`crossreg.train.resume_checks`)."""
         last = self.out / "last"
-        self.replacing = self.board.fresh = False
+        self.replacing = False
         try:
             saved = read_config(last)
         except ValueError as err:
@@ -491,6 +500,8 @@ class Trainer:
             self.rows += rows
             score = float(np.mean(scores))
             if distributed.is_main():
+                if self.replacing:
+                    self._replace_earlier_run()
                 if score > self.state.best_mean_r:
                     self.state.best_mean_r = score
                     metrics = {g.head: {"valid_pearson_r": results[g.name][1]} for g in genomes}
@@ -560,9 +571,8 @@ class Trainer:
     def fit(self) -> Path:
         """Train (joint phase, then fine-tuning if asked); returns the output directory."""
         self.out.mkdir(parents=True, exist_ok=True)
-        if distributed.is_main():
-            with atomic_write(self.out / "train_options.json") as handle:
-                json.dump(asdict(self.options), handle, indent=1)
+        if distributed.is_main() and not self.replacing:  # else with its first epoch
+            self._write_options()
         try:
             self._fit()
         finally:
