@@ -323,5 +323,6 @@ def test_a_replacing_run_stopped_once_best_is_saved_leaves_no_earlier_last(
     assert not (out / "last").exists()
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".last")) == []
     assert json.loads((out / "train_options.json").read_text())["seed"] == 9
+    assert not (out / "metrics.csv").exists()  # the earlier run's rows
     with pytest.raises(ValueError, match="no finished epoch to continue from"):
         resume(params, [stores["human"]], out)
