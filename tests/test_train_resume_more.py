@@ -25,7 +25,7 @@ from crossreg.train.board import MetricsBoard
 from crossreg.train.metrics_table import METRIC_FIELDS
 from crossreg.train.options import TrainOptions
 from crossreg.train.state import JSON_FILE
-from crossreg.train.trainer import train
+from crossreg.train.trainer import TrainingDivergedError, train
 from tests.pipeline import rebuilt_store, small_params
 
 
@@ -326,3 +326,16 @@ def test_a_replacing_run_stopped_once_best_is_saved_leaves_no_earlier_last(
     assert not (out / "metrics.csv").exists()  # the earlier run's rows
     with pytest.raises(ValueError, match="no finished epoch to continue from"):
         resume(params, [stores["human"]], out)
+
+
+def test_a_replacing_run_that_diverges_leaves_no_earlier_best(tmp_path, params, stores, finished):
+    """A run that replaces another and diverges in its first epoch saves no ``best/``: the
+    earlier run's is gone with its ``last/``, not left beside the new run's for evaluate."""
+    out = copy_of(finished, tmp_path)
+    diverging = json.loads(params.read_text())
+    diverging["train"] = {"optimizer": "sgd", "learning_rate": 1e6, "momentum": 0.99}
+    (tmp_path / "diverging.json").write_text(json.dumps(diverging))
+    with pytest.raises(TrainingDivergedError):
+        train(tmp_path / "diverging.json", [stores["human"]], out, options(1), overwrite=True)
+    assert read_config(out / "last").params["train"]["learning_rate"] == 1e6
+    assert not (out / "best").exists()

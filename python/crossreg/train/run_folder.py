@@ -98,11 +98,12 @@ def remove_earlier_run(out: str | os.PathLike[str]) -> None:
     """Remove the run in `out` that a new one replaces (``overwrite``), once the new run
     has trained its first epoch and before it saves it: first its ``last/`` (so that `out`
     never holds the earlier run's ``last/`` beside the new run's ``best/``, which a resume
-    of the earlier run would take for its own), then its ``metrics.csv``,
-    ``finetune_<genome>/`` checkpoints and TensorBoard events. Its ``best/`` goes as the
-    new run's replaces it."""
+    of the earlier run would take for its own), then its ``best/`` (a first epoch that
+    diverged saves none), ``metrics.csv``, ``finetune_<genome>/`` checkpoints and
+    TensorBoard events."""
     out = Path(out)
     remove_directory(out / "last")
+    remove_directory(out / "best")
     (out / "metrics.csv").unlink(missing_ok=True)
     for earlier in sorted(out.glob("finetune_*")):
         if earlier.is_dir():
