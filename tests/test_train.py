@@ -395,6 +395,11 @@ def test_a_run_that_diverges_stops_with_an_error_once_its_epoch_is_saved(tmp_pat
     assert said + "train.learning_rate or set train.clip_norm" in logs.text
     assert (out / "last").is_dir() and [r["epoch"] for r in metric_rows(out)] == ["1", "1"]
     assert not (out / "best").exists() and not list(out.glob("finetune_*"))
+    # resumed, it stops at once with the same message: no epoch trained from NaN weights
+    logs.clear()
+    assert main([*args, "--resume"]) == 1
+    assert said + "train.learning_rate or set train.clip_norm" in logs.text
+    assert [r["epoch"] for r in metric_rows(out)] == ["1", "1"]
 
 
 def test_the_report_names_only_the_checkpoints_a_run_holds(tmp_path, capsys):

@@ -487,6 +487,7 @@ class Trainer:
             self.state = RunState(phase=phase, finished_phases=self.state.finished_phases, epoch=0)
         first = phase == self.setup.phase
         best_folder = self.out / ("best" if first else f"finetune_{phase}")
+        self._check_resumed_epoch(genomes)
         while self.state.epoch < max_epochs and not stopping.should_stop:
             started = time.perf_counter()
             train = self._train_epoch(genomes)
@@ -545,6 +546,28 @@ class Trainer:
                 }
             )
         return rows
+
+    def _check_resumed_epoch(self, genomes: Sequence[GenomeData]) -> None:
+        """Stop a resumed phase whose last saved epoch diverged (:meth:`_check_diverged`
+        on its ``metrics.csv`` rows) before it trains another epoch from NaN weights."""
+        saved = {
+            row["genome"]: row
+            for row in self.rows
+            if row["phase"] == self.state.phase and row["epoch"] == self.state.epoch
+        }
+        if self.state.epoch == 0 or any(g.head not in saved for g in genomes):
+            return
+        results = {
+            g.name: (
+                float(saved[g.head]["valid_loss"]),
+                float(saved[g.head]["valid_pearson_r"]),
+                float(saved[g.head]["valid_r2"]),
+            )
+            for g in genomes
+        }
+        alone = len(genomes) == 1
+        scores = [validation_statistic(*results[g.name][1:], alone=alone) for g in genomes]
+        self._check_diverged(genomes, results, scores)
 
     def _check_diverged(
         self,
