@@ -148,8 +148,8 @@ def test_tables_of_different_stores_are_refused(tmp_path, logs):
     argv = ["compare", "--joint", str(first), "--single", str(second)]
     assert main([*argv, "--out", str(tmp_path / "out")]) == 1
     assert (
-        "the test split of store data/human2 (stride 65599 there, 131072 here, "
-        "test windows 9 there, 5 here)"
+        "the test split of store data/human2 (stride 65599 for --joint, 131072 for --single, "
+        "test windows 9 for --joint, 5 for --single)"
     ) in logs.text
 
 

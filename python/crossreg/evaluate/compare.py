@@ -66,7 +66,9 @@ def check_same_windows(joint: str | os.PathLike[str], single: str | os.PathLike[
     if first["split"] != second["split"]:
         differs = "another split"
     elif first["store"] and second["store"]:
-        differs = fingerprint_differences(first["store"], second["store"])
+        differs = fingerprint_differences(
+            first["store"], second["store"], ("for --joint", "for --single")
+        )
     if differs:
         raise ValueError(
             f"--joint {joint} scores {_windows_text(first)}, --single {single} "

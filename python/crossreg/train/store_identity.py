@@ -35,13 +35,16 @@ def store_fingerprint(store: DataStore) -> dict[str, Any]:
     }
 
 
-def fingerprint_differences(then: Mapping[str, Any], now: Mapping[str, Any]) -> str:
-    """What differs between two stores' :func:`store_fingerprint`, in words ("" if nothing)."""
+def fingerprint_differences(
+    then: Mapping[str, Any], now: Mapping[str, Any], sides: tuple[str, str] = ("there", "here")
+) -> str:
+    """What differs between two stores' :func:`store_fingerprint`, in words ("" if
+    nothing), each value followed by the word of its side of `sides`."""
     pairs = [(key, then.get(key), now.get(key)) for key in ("genome", *FINGERPRINT_KEYS)]
     windows_then, windows_now = then.get("windows", {}), now.get("windows", {})
     for split in dict.fromkeys([*windows_then, *windows_now]):
         pairs.append((f"{split} windows", windows_then.get(split, 0), windows_now.get(split, 0)))
-    named = [f"{what} {a} there, {b} here" for what, a, b in pairs if a != b]
+    named = [f"{what} {a} {sides[0]}, {b} {sides[1]}" for what, a, b in pairs if a != b]
     if named:
         return ", ".join(named)
     if then.get("sha256") != now.get("sha256"):
