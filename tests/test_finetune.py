@@ -280,6 +280,19 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
         assert len(list(csv.DictReader(handle, delimiter="\t"))) == model.num_targets("liver2")
 
 
+def test_a_training_runs_folder_given_as_the_parent_names_its_best(world, tmp_path):
+    # finetune("run", ...) from Python said only "not a crossreg checkpoint (no
+    # config.json)", where --model names the run's best/
+    run = world["joint"].parent
+    assert (run / "best").is_dir() and world["joint"] == run / "best"
+    spec = FineTuneSpec(mode="probe", head="liver")
+    with pytest.raises(ValueError, match="it holds a training run: give its checkpoint"):
+        finetune(run, world["held_out"], tmp_path / "x", spec)
+    with pytest.raises(FileNotFoundError, match="no-such-run"):
+        finetune(tmp_path / "no-such-run", world["held_out"], tmp_path / "x", spec)
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_head_of_an_existing_name_is_refused(world, tmp_path):
     spec = FineTuneSpec(mode="probe")  # the store's genome, human, has a head already
     with pytest.raises(

@@ -55,7 +55,7 @@ from crossreg.model.checkpoint import (
     make_config,
     read_config,
 )
-from crossreg.model.checkpoint_info import held_out_fold
+from crossreg.model.checkpoint_info import held_out_fold, require_checkpoint_folder
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN, TrackHead
 from crossreg.model.train_section import unknown_train_keys
@@ -290,6 +290,7 @@ def finetune_trainer(
     `spec` says. Under ``torchrun``, call :func:`crossreg.distributed.init` first."""
     spec.check()
     parent = Path(model_dir)
+    require_checkpoint_folder(parent)  # a run's folder names its best/, as --model does
     store = DataStore(data_dir)
     config = read_config(parent)
     name, what = new_head_name(spec.head, store.genome, data_dir)
