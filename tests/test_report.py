@@ -353,6 +353,7 @@ def test_a_folder_an_unfinished_run_left_is_marked_so(tmp_path: Path) -> None:
     (root / "sldp" / ".partial").mkdir(parents=True)  # stopped before any output
     (root / "variants").mkdir()
     (root / "variants" / "cases.sad.h5.partial").mkdir()  # sad: OUT.partial beside OUT
+    (root / "variants" / "cases.sad.h5.partial" / "settings.json").write_text("{}")
     (root / "data" / ".human.partial").mkdir()  # a folder written whole, being replaced
     text = write_report(root).read_text()
     notes = re.findall(r"<h2>([^<]*)</h2><p class='unfinished'>Unfinished: ([^ ]+) is left", text)
@@ -364,6 +365,26 @@ def test_a_folder_an_unfinished_run_left_is_marked_so(tmp_path: Path) -> None:
     ]
     assert "from 4 folders (4 unfinished);" in text
     assert ">evaluate (unfinished)</a>" in text and ">models (unfinished)" not in text
+
+
+def test_a_users_own_partial_file_or_folder_is_not_marked_unfinished(tmp_path: Path) -> None:
+    """Only what crossreg leaves is an unfinished run: a hidden ``.partial``/``.NAME.partial``
+    folder, or a chunk store ``OUT.partial`` (its settings.json). Before, any entry named
+    ``*.partial`` marked its folder unfinished ("Unfinished: draft.partial is left by a
+    command that was stopped"), and a user's file of that name vanished from the page."""
+    root = _folder(tmp_path / "run")
+    (root / "data" / "draft.partial").write_text("the user's notes\n")
+    (root / "evaluate" / "results.partial").mkdir()  # a user's folder, no chunk store
+    (root / "evaluate" / "results.partial" / "a.txt").write_text("mine\n")
+    (root / "variants").mkdir()
+    store = root / "variants" / "cases.sad.h5.partial"  # sad, stopped: a chunk store
+    store.mkdir()
+    (store / "settings.json").write_text("{}")
+    text = write_report(root).read_text()
+    assert re.findall(r"Unfinished: ([^ ]+) is left", text) == ["cases.sad.h5.partial"]
+    assert "from 3 folders (1 unfinished);" in text
+    assert ">data (unfinished)" not in text and ">evaluate (unfinished)" not in text
+    assert "draft.partial" in text  # listed among the folder's files
 
 
 def test_a_summary_older_than_a_logged_command_is_marked_possibly_out_of_date(

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossreg.io.atomic import CONTENTS_FILE, atomic_write
+from crossreg.io.partial import STORE_MARKS, left_over
 from crossreg.io.partial import SUFFIX as PARTIAL_SUFFIX
-from crossreg.io.partial import left_over
 from crossreg.runlog import RUNS_FILE, read_runs, start_time, versions
 
 FIGURES = (".png", ".svg")
@@ -554,16 +554,24 @@ def _walk(root: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
             continue
         seen.add((info.st_dev, info.st_ino))
         here = Path(current)
-        unfinished = sorted(
-            name
-            for name in (*dirs, *files)
-            if name.endswith(PARTIAL_SUFFIX) and left_over(here / name)
-        )
+        unfinished = sorted(d for d in dirs if _unfinished_run(here / d))
         dirs[:] = sorted(
             d for d in dirs if not d.startswith(".") and not d.endswith(PARTIAL_SUFFIX)
         )
-        files = [name for name in files if not name.endswith(PARTIAL_SUFFIX)]
+        # a link OUT.partial to a scratch folder not made yet: a place for a run's chunks
+        files = [f for f in files if not (f.endswith(PARTIAL_SUFFIX) and (here / f).is_symlink())]
         yield here, files, unfinished
+
+
+def _unfinished_run(path: Path) -> bool:
+    """Whether the folder `path` is the ``.partial`` an unfinished run left: a hidden one
+    (``OUT/.partial``, ``.NAME.partial``), or a chunk store ``OUT.partial`` (a folder, or a
+    link to one, holding its settings or progress); not a user's own ``NAME.partial``."""
+    if not path.name.endswith(PARTIAL_SUFFIX):
+        return False
+    if path.name.startswith("."):
+        return left_over(path)
+    return any((path / mark).exists() for mark in STORE_MARKS)
 
 
 def _has_run_log(root: Path) -> bool:
