@@ -221,11 +221,13 @@ def test_report_to_an_unwritable_folder_is_refused_at_once(
 def test_commands_of_unfinished_and_hidden_folders_are_left_out(tmp_path: Path) -> None:
     # the rest of the report skips them; the command table counted them
     record_run(tmp_path, ["evaluate", "--out", "e"], 1_700_000_000.0, 3.0)
-    record_run(tmp_path / "models" / "joint.partial", ["train"], 1_700_000_100.0, 900.0)
+    store = tmp_path / "variants" / "sites.ism.h5.partial"  # a chunk store, as ism's
+    record_run(store, ["ism"], 1_700_000_100.0, 900.0)
+    (store / "settings.json").write_text("{}")
     record_run(tmp_path / ".hidden", ["sad"], 1_700_000_200.0, 40.0)
     text = runs_html(tmp_path)
     assert "1 command over 3 s" in text
-    assert "crossreg train" not in text and "crossreg sad" not in text
+    assert "crossreg ism" not in text and "crossreg sad" not in text
 
 
 def test_a_summary_json_that_does_not_parse_is_shown_as_it_is(tmp_path: Path) -> None:
@@ -382,9 +384,11 @@ def test_a_users_own_partial_file_or_folder_is_not_marked_unfinished(tmp_path: P
     (store / "settings.json").write_text("{}")
     text = write_report(root).read_text()
     assert re.findall(r"Unfinished: ([^ ]+) is left", text) == ["cases.sad.h5.partial"]
-    assert "from 3 folders (1 unfinished);" in text
+    assert "from 4 folders (1 unfinished);" in text
     assert ">data (unfinished)" not in text and ">evaluate (unfinished)" not in text
     assert "draft.partial" in text  # listed among the folder's files
+    # and the user's folder is shown as any other (it was left out of the page)
+    assert "<h2>evaluate/results.partial/</h2>" in text and "mine" in text
 
 
 def test_a_summary_older_than_a_logged_command_is_marked_possibly_out_of_date(

@@ -555,9 +555,7 @@ def _walk(root: Path) -> Iterator[tuple[Path, list[str], list[str]]]:
         seen.add((info.st_dev, info.st_ino))
         here = Path(current)
         unfinished = sorted(d for d in dirs if _unfinished_run(here / d))
-        dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and not d.endswith(PARTIAL_SUFFIX)
-        )
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in unfinished)
         # a link OUT.partial to a scratch folder not made yet: a place for a run's chunks
         files = [f for f in files if not (f.endswith(PARTIAL_SUFFIX) and (here / f).is_symlink())]
         yield here, files, unfinished
