@@ -391,6 +391,24 @@ def test_a_users_own_partial_file_or_folder_is_not_marked_unfinished(tmp_path: P
     assert "<h2>evaluate/results.partial/</h2>" in text and "mine" in text
 
 
+def test_a_later_command_that_rewrote_nothing_leaves_the_summary_up_to_date(
+    tmp_path: Path,
+) -> None:
+    """A finished step run again with --resume rewrites none of its outputs (evaluate keeps
+    its summary.json and metrics): the page called its own summary, or the demo's, possibly
+    out of date all the same ("1 command ran after this summary was written, in
+    evaluate")."""
+    root = _folder(tmp_path / "run")
+    made = 1_700_000_100.0
+    for path in [root / "summary.txt", root / "summary.json", *(root / "evaluate").iterdir()]:
+        os.utime(path, (made - 50, made - 50) if path.parent != root else (made, made))
+    record_run(root / "evaluate", ["evaluate", "--resume"], made + 600, 1.0)  # kept it all
+    assert "class='stale'" not in write_report(root).read_text()
+    os.utime(root / "evaluate" / "metrics.tsv", (made + 601, made + 601))  # this one rewrote
+    record_run(root / "evaluate", ["evaluate"], made + 600, 9.0)
+    assert "Possibly out of date: 2 commands ran" in write_report(root).read_text()
+
+
 def test_a_summary_older_than_a_logged_command_is_marked_possibly_out_of_date(
     tmp_path: Path,
 ) -> None:
@@ -402,6 +420,7 @@ def test_a_summary_older_than_a_logged_command_is_marked_possibly_out_of_date(
         os.utime(root / name, (1_700_000_100.0, 1_700_000_100.0))
     assert "class='stale'" not in write_report(root).read_text()
     record_run(root / "compare" / "human", ["compare"], 1_700_000_500.0, 2.0)
+    (root / "compare" / "human" / "pairs.tsv").write_text("track\tr_joint\n")  # written now
     record_run(root / "evaluate", ["evaluate"], 1_700_000_400.0, 9.0)
     text = write_report(root).read_text()
     (note,) = re.findall(r"<p class='stale'>([^<]*)</p>", text)

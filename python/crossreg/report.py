@@ -4,7 +4,7 @@ The page holds, for any folder crossreg wrote (a demo run, or a user's own train
 sad/... folders): the summary (``summary.txt``, and ``summary.json`` folded; a
 sub-folder's own, e.g. ``evaluate``'s or ``denovo``'s, at the top of its section; the
 page's marked possibly out of date when commands logged under the folder started after it
-was written), the command
+was written and rewrote a file there), the command
 lines that made the folder with their start, duration and versions (every
 ``crossreg-runs.jsonl`` under it, :mod:`crossreg.runlog`), then one section per sub-folder
 with its figures (PNG and SVG embedded, the PNG of a figure saved as both; at most
@@ -276,13 +276,16 @@ def runs_html(root: Path) -> str:
 
 def later_runs_html(root: Path, entries: list[RunEntry]) -> str:
     """The note on the folder's summary when commands logged under the folder started
-    after it was written (a step run again, with other settings or inputs): its numbers
-    may be those of their earlier outputs. Empty without such commands."""
+    after it was written (a step run again, with other settings or inputs) and rewrote a
+    file in their folder: its numbers may be those of their earlier outputs. Empty
+    without such commands."""
     written = [path.stat().st_mtime for path in (root / n for n in SUMMARY_FILES) if path.is_file()]
     if not written:
         return ""
     since = min(written)
-    later = [entry for entry in entries if (start_time(entry[0]) or 0.0) > since]
+    started_later = [entry for entry in entries if (start_time(entry[0]) or 0.0) > since]
+    rewrote = {folder for folder in {e[1] for e in started_later} if _written_after(folder, since)}
+    later = [entry for entry in started_later if entry[1] in rewrote]
     if not later:
         return ""
     folders = sorted({str(folder.relative_to(root)) for _, folder, _ in later})
@@ -296,6 +299,22 @@ def later_runs_html(root: Path, entries: list[RunEntry]) -> str:
         "those of their earlier outputs; run the command that wrote it again to bring it "
         "up to date.</p>"
     )
+
+
+def _written_after(folder: Path, since: float) -> bool:
+    """Whether a file in `folder`, at any depth, was modified after `since` (epoch
+    seconds), but for run logs and report pages: a finished step run again with --resume
+    rewrites none of its outputs."""
+    for current, _, files in os.walk(folder):
+        for name in files:
+            if name in (RUNS_FILE, "report.html"):
+                continue
+            try:
+                if os.lstat(os.path.join(current, name)).st_mtime > since:
+                    return True
+            except OSError:  # removed meanwhile
+                continue
+    return False
 
 
 def _unread_run_log(path: Path, root: Path, error: OSError) -> str:
