@@ -16,10 +16,13 @@ from scipy.stats import binomtest
 from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.demo import ISM_WIDTH, demo_params, step_count
+from crossreg.demo_settings import WORLD
 from crossreg.demo_summary import ism_summary, store_ceilings
 from crossreg.errors import CommandError
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth.species import DEFAULT_GENOMES
+from crossreg.synth.world import MANIFEST
+from crossreg.train.state import JSON_FILE
 from tests.browser import CHROMIUM, figures_loaded, screenshot
 from tests.pipeline import split_world
 
@@ -660,3 +663,35 @@ def test_a_demo_stopped_part_way_leaves_no_earlier_summary(tmp_path, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         demo.run_demo(tmp_path, FAST)
     assert [name for name in written if (tmp_path / name).exists()] == []
+
+
+@pytest.mark.parametrize("other", ["seed", "epochs"])
+def test_a_refused_resume_keeps_the_finished_demos_summary(tmp_path, other):
+    """``demo --resume`` with another --seed than its world's, or fewer --epochs than its
+    models trained, is refused before any step; the earlier summary.json, summary.txt and
+    report.html had already been removed, so a mistyped option cost a finished demo its
+    summary and report."""
+    import dataclasses
+
+    import crossreg.demo as demo
+    from crossreg.demo_settings import FAST
+
+    world = tmp_path / WORLD
+    world.mkdir()
+    made = {"preset": FAST.preset, "seed": FAST.seed, "genomes": {"human": {}, "mouse": {}}}
+    (world / MANIFEST).write_text(json.dumps(made))
+    trained = tmp_path / "models" / "joint" / "last" / JSON_FILE
+    trained.parent.mkdir(parents=True)
+    trained.write_text(json.dumps({"extra": {"run": {"epoch": FAST.max_epochs}}}))
+    written = ("summary.json", "summary.txt", "report.html")
+    for name in written:
+        (tmp_path / name).write_text("the finished run's\n")
+    if other == "seed":
+        settings = dataclasses.replace(FAST, seed=FAST.seed + 1)
+        refusal = "holds a world of preset"
+    else:
+        settings = dataclasses.replace(FAST, max_epochs=FAST.max_epochs - 1)
+        refusal = "has trained"
+    with pytest.raises(CommandError, match=refusal):
+        demo.run_demo(tmp_path, settings, resume=True)
+    assert [name for name in written if (tmp_path / name).is_file()] == list(written)

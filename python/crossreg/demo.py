@@ -163,6 +163,14 @@ def _check_trained_epochs(out: Path, settings: DemoSettings) -> None:
             )
 
 
+def _check_resumable(out: Path, synth: Path, settings: DemoSettings) -> None:
+    """Refuse, before anything in `out` is removed or written, to resume on models that
+    trained more epochs or a world (`synth`) made with other settings."""
+    _check_trained_epochs(out, settings)
+    if (synth / MANIFEST).exists():
+        _check_world(synth, json.loads((synth / MANIFEST).read_text()), settings)
+
+
 def _world_assembly(settings: DemoSettings) -> str:
     """The assembly name of the demo's synthetic genomes: the preset and seed that make
     the world (``synth-mini-seed0``)."""
@@ -243,15 +251,16 @@ SUMMARY_FILES = ("summary.json", "summary.txt", "report.html")
 
 def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> dict:
     """The steps of :func:`run_demo`, in order, then the summary files (an earlier
-    run's removed before the first step: a run stopped part way must not leave them
-    beside its own outputs, whose numbers they no longer describe)."""
+    run's removed before the first step, once a resume is found possible: a run stopped
+    part way must not leave them beside its own outputs, whose numbers they no longer
+    describe)."""
     out.mkdir(parents=True, exist_ok=True)
+    synth = out / WORLD
+    if resume:
+        _check_resumable(out, synth, settings)
     for name in SUMMARY_FILES:
         (out / name).unlink(missing_ok=True)
     started = time.perf_counter()
-    if resume:
-        _check_trained_epochs(out, settings)
-    synth = out / WORLD
     manifest = _make_world(synth, settings, resume)
     genomes = list(manifest["genomes"])
     _split_world(out, synth, manifest, settings)
@@ -279,15 +288,14 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
 
 
 def _make_world(synth: Path, settings: DemoSettings, resume: bool) -> dict:
-    """``crossreg synth`` into `synth` (with `resume`, a world there is kept once it is
-    checked to be this run's); returns its manifest."""
+    """``crossreg synth`` into `synth` (with `resume`, a world there, checked to be this
+    run's by :func:`_check_resumable`, is kept); returns its manifest."""
     argv = ["synth", "--preset", settings.preset, "--seed", str(settings.seed)]
     if settings.genomes != DEFAULT_GENOMES:
         argv += ["--genomes", str(settings.genomes)]
     argv += ["--overwrite", "--out", str(synth)]
-    if resume and (synth / MANIFEST).exists():
+    if resume and (synth / MANIFEST).exists():  # checked by _check_resumable
         manifest = json.loads((synth / MANIFEST).read_text())
-        _check_world(synth, manifest, settings)
         keep(argv, synth)
         return manifest
     run_step(
