@@ -19,7 +19,7 @@ from crossreg.data import BuildOptions, Layout, build_dataset
 from crossreg.data import build as build_module
 from crossreg.data.bigwig import compute_targets
 from crossreg.data.build import build_shard
-from crossreg.data.shards import merge_shards
+from crossreg.data.shards import _check_indices, merge_shards
 from crossreg.shard import Shard
 from tests.data_inputs import SMALL_SIZES, small_inputs, write_bigwig, write_table
 
@@ -198,13 +198,27 @@ def test_a_missing_repeated_or_misplaced_shard_of_many_is_named(tmp_path):
         r"`crossreg data --tracks 7/12`$",
     ):
         merge_shards(out, shards[:7] + shards[8:])
-    with pytest.raises(ValueError, match=r"13 were given; given twice: 3/12 \(\S*s3 and \S*s3\)$"):
+    with pytest.raises(
+        ValueError, match=r"13 were given; given more than once: 3/12 \(\S*s3 and \S*s3\)$"
+    ):
         merge_shards(out, [*shards[:4], *shards[3:]])
     globbed = sorted(shards, key=lambda p: p.name)  # s0, s1, s10, s11, s2, ...
     with pytest.raises(ValueError, match=r"s10 is shard 10/12, given in place 2; .*\{0\.\.11\}"):
         merge_shards(out, globbed)
     assert not out.exists()
     assert merge_shards(out, shards).num_targets == 12
+
+
+def test_a_misplaced_shard_of_ten_or_fewer_is_not_blamed_on_a_shell_glob():
+    # a glob orders shards 0 to 9 right, so the refusal's "a shell glob puts shard 10
+    # before shard 2" sent the user after a cause that was not there; and a shard given
+    # three times was "given twice"
+    three = [Path("shards/human.1"), Path("shards/human.0"), Path("shards/human.2")]
+    with pytest.raises(ValueError, match=r"given in place 0; .* 0/3 to 2/3$"):
+        _check_indices(three, [(1, 3), (0, 3), (2, 3)])
+    thrice = [Path("shards/human.0")] * 3
+    with pytest.raises(ValueError, match=r"given more than once: 0/3 \(shards/human.0 and "):
+        _check_indices(thrice, [(0, 3)] * 3)
 
 
 def test_the_memory_budget_keeps_a_track_per_thread_in_each_call(tmp_path, monkeypatch, logs):

@@ -143,10 +143,10 @@ def _check_indices(shards: Sequence[Path], given: Sequence[tuple[int, int]]) -> 
     for path, index in zip(shards, indices, strict=True):
         seen.setdefault(index, []).append(str(path))
     missing = [f"{i}/{count}" for i in range(count) if i not in seen]
-    twice = [f"{i}/{count} ({' and '.join(paths)})" for i, paths in seen.items() if len(paths) > 1]
-    if missing or twice:
+    again = [f"{i}/{count} ({' and '.join(paths)})" for i, paths in seen.items() if len(paths) > 1]
+    if missing or again:
         found = [f"missing: {first_few(missing)}"] if missing else []
-        found += [f"given twice: {first_few(twice)}"] if twice else []
+        found += [f"given more than once: {first_few(again)}"] if again else []
         which = missing[0] if len(missing) == 1 else f"i/{count}"
         them = "it" if len(missing) == 1 else "each"
         fix = f"; build {them} with `crossreg data --tracks {which}`" if missing else ""
@@ -155,10 +155,16 @@ def _check_indices(shards: Sequence[Path], given: Sequence[tuple[int, int]]) -> 
         )
     for place, (path, index) in enumerate(zip(shards, indices, strict=True)):
         if index != place:
+            # a glob orders shards 0 to 9 right: only of more than 10 can it be the cause
+            glob = (
+                " (a shell glob puts shard 10 before shard 2: name them with a brace "
+                f"expansion, e.g. shards/human.{{0..{count - 1}}})"
+                if count > 10
+                else ""
+            )
             raise ValueError(
                 f"{path} is shard {index}/{count}, given in place {place}; pass the shards in "
-                f"order 0/{count} to {count - 1}/{count} (a shell glob puts shard 10 before "
-                f"shard 2: name them with a brace expansion, e.g. shards/human.{{0..{count - 1}}})"
+                f"order 0/{count} to {count - 1}/{count}{glob}"
             )
 
 
