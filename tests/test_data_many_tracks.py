@@ -123,6 +123,36 @@ def test_interleaving_more_files_than_may_be_open_keeps_or_deletes_them(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gone.npy", "kept.npy"]
 
 
+def test_the_raised_open_file_limit_is_set_back_after_interleaving(tmp_path):
+    # the soft limit was raised to the hard one for good: a pipeline calling crossreg, and
+    # the programs it starts, were left with a limit of the hard one's size (a program
+    # waiting with select() fails on a descriptor numbered 1,024 or more)
+    rng = np.random.default_rng(4)
+    for i in range(100):
+        np.save(tmp_path / f"part{i:03d}.npy", rng.random((4, 3, 1)).astype(np.float16))
+    script = textwrap.dedent(
+        """
+        import logging, resource, sys
+        from pathlib import Path
+        from crossreg.data.interleave import merge_track_chunks
+        logging.basicConfig(level=logging.INFO)
+        folder = Path(sys.argv[1])
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 512))  # ulimit -Sn 64, -Hn 512
+        parts = sorted(folder.glob("part*.npy"))
+        merge_track_chunks(folder / "all.npy", parts, 4, 3, len(parts), 10**6)
+        print(resource.getrlimit(resource.RLIMIT_NOFILE))
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "groups first" not in run.stderr  # 100 files opened at once: the limit was raised
+    assert run.stdout.split() == ["(64,", "512)"]
+    parts = [np.load(tmp_path / f"part{i:03d}.npy") for i in range(100)]
+    np.testing.assert_array_equal(np.load(tmp_path / "all.npy"), np.concatenate(parts, axis=2))
+
+
 def test_a_shard_reads_only_its_own_tracks_files(tmp_path):
     # a node staging only its shard's BigWigs: the shard refused every other shard's
     # file as missing ("track file .../r1.bw of 'cage' does not exist")

@@ -42,30 +42,31 @@ def merge_track_chunks(
     `temporary` parts (a build's chunks) are deleted once interleaved.
     """
     parts = list(parts)
-    room = max(2, open_file_room() - 1)  # `final` is open too
-    level = 0
-    while len(parts) > room:
-        groups = -(-len(parts) // room)
-        log.info(
-            "%d files of targets, more than the %d this process may open at once "
-            "(ulimit -n): interleaving them in %d groups first, one more pass over the "
-            "targets (raise the hard limit to spare it)",
-            len(parts),
-            room,
-            groups,
-        )
-        grouped = []
-        for k, a in enumerate(range(0, len(parts), room)):
-            group = parts[a : a + room]
-            path = final.with_name(f"{final.stem}.group{level}-{k:05d}.npy")
-            width = sum(_width(p) for p in group)
-            desc = f"merging track chunks, group {k + 1} of {groups}"
-            _interleave(path, group, n, bins, width, block_bytes, desc)
-            if temporary:
-                _remove(group)
-            grouped.append(path)
-        parts, temporary, level = grouped, True, level + 1
-    _interleave(final, parts, n, bins, n_tracks, block_bytes, "merging track chunks")
+    with open_file_room() as free:
+        room = max(2, free - 1)  # `final` is open too
+        level = 0
+        while len(parts) > room:
+            groups = -(-len(parts) // room)
+            log.info(
+                "%d files of targets, more than the %d this process may open at once "
+                "(ulimit -n): interleaving them in %d groups first, one more pass over the "
+                "targets (raise the hard limit to spare it)",
+                len(parts),
+                room,
+                groups,
+            )
+            grouped = []
+            for k, a in enumerate(range(0, len(parts), room)):
+                group = parts[a : a + room]
+                path = final.with_name(f"{final.stem}.group{level}-{k:05d}.npy")
+                width = sum(_width(p) for p in group)
+                desc = f"merging track chunks, group {k + 1} of {groups}"
+                _interleave(path, group, n, bins, width, block_bytes, desc)
+                if temporary:
+                    _remove(group)
+                grouped.append(path)
+            parts, temporary, level = grouped, True, level + 1
+        _interleave(final, parts, n, bins, n_tracks, block_bytes, "merging track chunks")
     if temporary:
         _remove(parts)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: Descriptors left for what else the process opens meanwhile (logs, libraries, threads).
 SPARE = 32
@@ -22,17 +24,24 @@ def _open_now() -> int:
     return 0
 
 
-def open_file_room() -> int:
-    """Files this process may still open at once, at least 1: its limit (``RLIMIT_NOFILE``)
-    less the files open now and :data:`SPARE`. The soft limit (``ulimit -n``) is first
-    raised to the hard one, as far as the system allows."""
+@contextmanager
+def open_file_room() -> Iterator[int]:
+    """Files this process may still open at once within the block, at least 1: its limit
+    (``RLIMIT_NOFILE``) less the files open now and :data:`SPARE`. The soft limit
+    (``ulimit -n``) is raised to the hard one for the block, as far as the system allows,
+    and set back after it: the program that called crossreg, and those it starts, keep
+    the limit they had (a program that waits on descriptors with ``select()`` fails on
+    any numbered 1,024 or more)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = soft
     if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
+            limit = hard
         except (ValueError, OSError):  # a hard limit above the kernel's (macOS): keep it
             pass
-    if soft == resource.RLIM_INFINITY:
-        return 2**20
-    return max(1, soft - _open_now() - SPARE)
+    try:
+        yield 2**20 if limit == resource.RLIM_INFINITY else max(1, limit - _open_now() - SPARE)
+    finally:
+        if limit != soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
