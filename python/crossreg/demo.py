@@ -246,7 +246,7 @@ def finished_with(out: Path, settings: DemoSettings) -> bool:
 
 
 #: What the demo writes last, from its steps' outputs: an earlier run's are removed first.
-SUMMARY_FILES = ("summary.json", "summary.txt", "report.html")
+LAST_WRITTEN = ("summary.json", "summary.txt", "report.html")
 
 
 def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> dict:
@@ -258,7 +258,7 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     synth = out / WORLD
     if resume:
         _check_resumable(out, synth, settings)
-    for name in SUMMARY_FILES:
+    for name in LAST_WRITTEN:
         (out / name).unlink(missing_ok=True)
     started = time.perf_counter()
     manifest = _make_world(synth, settings, resume)
