@@ -224,6 +224,23 @@ def test_the_python_train_refuses_a_finished_runs_folder_unless_told_to_replace_
     )
 
 
+def test_a_fresh_run_drops_the_events_a_run_stopped_before_its_first_save_left(
+    run, stores, tmp_path
+):
+    """A run stopped after writing its first epoch's TensorBoard events but before saving
+    ``last/`` leaves them beside no saved epoch; the run started again in that folder (no
+    ``--resume``: there is nothing to continue) draws only its own."""
+    params, _ = run
+    out = tmp_path / "out"
+    (out / "tensorboard").mkdir(parents=True)
+    (out / "tensorboard" / "events.out.tfevents.1.stopped").write_bytes(b"")
+    options = TrainOptions(max_epochs=1, steps_per_epoch=1, batch_size=2, seed=3)
+    train(params, [stores["human"]], out, options, plots=False)
+    events = [p.name for p in (out / "tensorboard").iterdir()]
+    assert "events.out.tfevents.1.stopped" not in events
+    assert len(events) == (1 if importlib.util.find_spec("tensorboard") is not None else 0)
+
+
 def test_finetune_epochs_with_one_genome_say_there_is_no_such_phase(run, stores, tmp_path, logs):
     params, _ = run
     options = TrainOptions(max_epochs=1, steps_per_epoch=1, batch_size=2, finetune_epochs=2)

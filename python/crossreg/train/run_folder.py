@@ -108,5 +108,12 @@ def remove_earlier_run(out: str | os.PathLike[str]) -> None:
     for earlier in sorted(out.glob("finetune_*")):
         if earlier.is_dir():
             shutil.rmtree(earlier)
-    for events in (out / FOLDER).glob("events.out.tfevents.*"):
+    remove_events(out)
+
+
+def remove_events(out: str | os.PathLike[str]) -> None:
+    """Remove the TensorBoard event files of the run in `out`: an earlier run's that a
+    new one replaces, or those a run stopped before it saved its first epoch left (a
+    fresh run in a folder without ``last/``), whose figures no saved epoch holds."""
+    for events in (Path(out) / FOLDER).glob("events.out.tfevents.*"):
         events.unlink()

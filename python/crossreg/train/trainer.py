@@ -84,7 +84,7 @@ from crossreg.train.resume_checks import (
     check_same_stores,
     damaged_last,
 )
-from crossreg.train.run_folder import remove_earlier_run, training_into
+from crossreg.train.run_folder import remove_earlier_run, remove_events, training_into
 from crossreg.train.schedule import (
     JOINT_PHASE,
     EarlyStopping,
@@ -595,6 +595,8 @@ class Trainer:
         """Train (joint phase, then fine-tuning if asked); returns the output directory."""
         self.out.mkdir(parents=True, exist_ok=True)
         if distributed.is_main() and not self.replacing:  # else with its first epoch
+            if not (self.out / "last").is_dir():  # a fresh run: no saved epoch's events
+                remove_events(self.out)
             self._write_options()
         try:
             self._fit()
