@@ -18,6 +18,7 @@ import pytest
 from crossreg.data import BuildOptions, Layout, build_dataset
 from crossreg.data import build as build_module
 from crossreg.data.bigwig import compute_targets
+from crossreg.data.budget import GIB, Footprint
 from crossreg.data.build import build_shard
 from crossreg.data.shards import _check_indices, merge_shards
 from crossreg.shard import Shard
@@ -260,9 +261,10 @@ def test_the_memory_budget_keeps_a_track_per_thread_in_each_call(tmp_path, monke
     whole = build_dataset(
         tmp_path / "whole", options=BuildOptions(genome="test", layout=LAYOUT, threads=4), **kw
     )
-    n, bins = whole.num_windows, whole.target_length
-    per_bin = n * bins
-    memory_gb = (4 * per_bin + 8 * n + 14 * 2 * per_bin + per_bin) / 2**30  # 2 threads' worth
+    chroms = [line.split("\t")[0] for line in (whole.path / "sequences.bed").open()]
+    genome_bases = sum(whole.chrom_sizes.values())
+    footprint = Footprint.of(chroms, whole.target_length, genome_bases)
+    memory_gb = (footprint.smallest(2) + 1) / GIB  # 2 threads' worth
     calls = []
 
     def counting(table, targets, *args, **kwargs):

@@ -20,7 +20,7 @@ import torch
 from crossreg.cli import main
 from crossreg.data import BuildOptions, DataStore, Layout, SplitDataset, build_dataset
 from crossreg.data.assembly import assembly_from_fasta_name
-from crossreg.data.build import build_shard, tracks_per_chunk
+from crossreg.data.build import build_shard
 from crossreg.data.shards import merge_shards
 from crossreg.genome import Genome
 from crossreg.io.atomic import CONTENTS_FILE
@@ -645,16 +645,6 @@ def test_npy_rows_write_and_read_blocks_of_rows(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), data)
     with NpyRows(tmp_path / "x.npy") as back:
         np.testing.assert_array_equal(back.read(1, 4), data[1:4])
-
-
-def test_the_chunk_budget_counts_the_merged_bin_edges():
-    # 1,000 windows x 100 bins: edges 400 kB + 8 kB once, 1 MB per thread in flight, then
-    # 400 kB per track held; a budget just short of 4 tracks gives 3
-    per_bin = 1_000 * 100
-    held = 4 * per_bin
-    budget = (held + 8 * 1_000) + 2 * 10 * per_bin + 4 * held - 1
-    assert tracks_per_chunk(1_000, 100, 50, 2, budget / 2**30) == 3
-    assert tracks_per_chunk(1_000, 100, 50, 2, (budget + 1) / 2**30) == 4
 
 
 def _damaged_copy(store: DataStore, tmp_path: Path, edit) -> Path:

@@ -30,3 +30,17 @@ def tune_malloc() -> bool:
         return False  # no mallopt: not glibc (macOS)
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return all(mallopt(param, value) == 1 for param, value in SETTINGS)
+
+
+def release_free_memory() -> bool:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``), in every
+    arena: after :func:`tune_malloc` a freed buffer otherwise stays resident, and a worker
+    thread's arena keeps what its thread freed, so the process's resident memory would be
+    the sum of every phase's and thread's peaks. Returns False off glibc."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = (ctypes.c_size_t,), ctypes.c_int
+    trim(0)
+    return True

@@ -26,6 +26,7 @@ from crossreg import __version__
 from crossreg.data import defaults
 from crossreg.data.assembly import assembly_from_fasta_name
 from crossreg.data.bigwig import compute_targets, report_absent_chromosomes
+from crossreg.data.budget import GIB, Footprint, threads_within, tracks_per_chunk
 from crossreg.data.checks import check_inputs, check_numbers
 from crossreg.data.compressed import compress_targets
 from crossreg.data.interleave import MERGE_BLOCK_BYTES, merge_track_chunks
@@ -47,6 +48,7 @@ from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.identity import content_identity
 from crossreg.io.targets import Target, TargetsTable, write_targets
+from crossreg.memory import release_free_memory
 from crossreg.progress import progress
 from crossreg.shard import Shard
 
@@ -79,42 +81,6 @@ class BuildOptions:
     compress_targets: int | None = None
 
 
-def tracks_per_chunk(
-    n_windows: int, bins: int, n_tracks: int, threads: int, memory_gb: float
-) -> int:
-    """Tracks processed together so that the native buffers stay within `memory_gb`.
-
-    Once per call: the windows' merged bin edges (about one 4-B piece per bin and 8 B per
-    window); per track in flight: pooled float32 + a quantile copy + float16 (10 B per
-    bin); per track held until written: float16 output (2 B per bin) and its float16 copy
-    (2 B).
-    """
-    per_bin = max(n_windows * bins, 1)
-    shared = 4 * per_bin + 8 * n_windows
-    budget = memory_gb * 2**30 - shared - threads * 10 * per_bin
-    return int(max(1, min(n_tracks, budget // (4 * per_bin))))
-
-
-def threads_within(n_windows: int, bins: int, threads: int, memory_gb: float) -> int:
-    """Threads (of `threads`, at least 1) that `memory_gb` keeps busy: each thread's track
-    in flight and held in its chunk (14 B per bin, as :func:`tracks_per_chunk` counts
-    them) beside the merged bin edges, so that a chunk holds a track for every thread.
-
-    More threads would leave chunks smaller than the threads, and a native call computes
-    one chunk's tracks at most: with 32 threads, 8 GiB and the paper's 38,000 windows the
-    chunks held one track, and the build ran one track at a time.
-    """
-    per_bin = max(n_windows * bins, 1)
-    room = memory_gb * 2**30 - (4 * per_bin + 8 * n_windows)
-    return int(max(1, min(threads, room // (14 * per_bin))))
-
-
-def _memory_gb_for(n_windows: int, bins: int, threads: int) -> float:
-    """The ``--memory-gb`` that keeps `threads` threads busy (:func:`threads_within`)."""
-    per_bin = max(n_windows * bins, 1)
-    return (4 * per_bin + 8 * n_windows + 14 * threads * per_bin) / 2**30
-
-
 #: What a dataset build may replace (with ``--overwrite``): marker file → what it is.
 REPLACEABLE = {METADATA: "a dataset", SHARD_METADATA: "a shard of a dataset"}
 
@@ -133,34 +99,30 @@ def _write_sequences(path: Path, genome: Genome, plan: Plan, seq_length: int) ->
 
 
 def _write_targets(
-    work: Path, table: TargetsTable, plan: Plan, layout: Layout, options: BuildOptions
+    work: Path,
+    table: TargetsTable,
+    plan: Plan,
+    layout: Layout,
+    options: BuildOptions,
+    genome_bases: int,
 ) -> list[dict]:
     """Compute the targets in chunks of tracks (each within the memory budget), then
     interleave the chunk files into ``targets.npy``."""
     w = plan.windows
     bins, n_tracks = layout.target_bins, len(table)
+    footprint = Footprint.of(w.chroms.tolist(), bins, genome_bases)
+    budget = int(options.memory_gb * GIB)
     wanted = options.threads or usable_cores()
-    threads = threads_within(len(w), bins, wanted, options.memory_gb)
-    if threads < wanted:
-        log.warning(
-            "--memory-gb %g holds %d track(s) at a time over %d windows (%.2g GiB each): %d "
-            "of the %d threads run; give --memory-gb %.3g to run them all",
-            options.memory_gb,
-            threads,
-            len(w),
-            14 * len(w) * bins / 2**30,
-            threads,
-            wanted,
-            _memory_gb_for(len(w), bins, wanted),
-        )
-    chunk = tracks_per_chunk(len(w), bins, n_tracks, threads, options.memory_gb)
+    threads = threads_within(footprint, wanted, budget)
+    _warn_budget(footprint, options.memory_gb, wanted, threads)
+    chunk = tracks_per_chunk(footprint, n_tracks, threads, budget)
     starts = w.starts + layout.crop_bp
     final = work / "targets.npy"
     stats: list[dict] = []
     parts: list[Path] = []
-    # tracks run in parallel on the threads: a native call per `threads` tracks or so
-    # keeps them busy and lets the progress move as the tracks finish
-    step = max(1, 2 * threads)
+    # a native call per `threads` tracks keeps them busy (the chromosomes of a track run
+    # in parallel too) and lets the progress move as the tracks finish
+    step = threads
     desc = f"targets ({n_tracks} tracks × {len(w)} windows)"
     with progress(n_tracks * len(w), desc, "track-windows") as meter:
         for k, t0 in enumerate(range(0, n_tracks, chunk)):
@@ -190,17 +152,50 @@ def _write_targets(
                     {"identifier": t.identifier, **s} for t, s in zip(some, part_stats, strict=True)
                 ]
                 meter.update(len(some) * len(w))
+                release_free_memory()  # the call's buffers, held by its threads' arenas
             path = final if chunk >= n_tracks else work / f"targets.part{k:05d}.npy"
             with NpyRows(path, "w", dtype=np.float16, shape=values.shape) as out:
                 out.write(0, values)
             del values
+            release_free_memory()
             parts.append(path)
     _warn_overflow(table, stats)
     _warn_empty(table, stats)
     if chunk < n_tracks:
-        block_bytes = min(MERGE_BLOCK_BYTES, int(options.memory_gb * 2**30))
+        block_bytes = min(MERGE_BLOCK_BYTES, budget - footprint.base())
         merge_track_chunks(final, parts, len(w), bins, n_tracks, block_bytes, temporary=True)
     return stats
+
+
+def _warn_budget(footprint: Footprint, memory_gb: float, wanted: int, threads: int) -> None:
+    """Warn when ``--memory-gb`` is below what one track on one thread holds (the build
+    goes on so, and may exceed it), or keeps fewer than the `wanted` threads busy."""
+    windows = sum(footprint.windows_per_chrom)
+    smallest = footprint.smallest() / GIB
+    if memory_gb < smallest:
+        log.warning(
+            "--memory-gb %g is below the %.3g GiB a build of %d windows holds at least "
+            "(%.2g GiB of them the interpreter, the FASTA and the windows' mask; %.2g GiB "
+            "per track computed): it runs one track at a time on one thread and may "
+            "exceed it; give --memory-gb %.3g or more",
+            memory_gb,
+            smallest,
+            windows,
+            footprint.base() / GIB,
+            footprint.peak(1, 1, 1) / GIB - footprint.base() / GIB,
+            smallest,
+        )
+    elif threads < wanted:
+        log.warning(
+            "--memory-gb %g holds %d track(s) at a time over %d windows: %d of the %d "
+            "threads run; give --memory-gb %.3g to run them all",
+            memory_gb,
+            threads,
+            windows,
+            threads,
+            wanted,
+            footprint.smallest(wanted) / GIB,
+        )
 
 
 def _in_track(err: ValueError, table: TargetsTable, tracks: Sequence[Target]) -> str:
@@ -431,7 +426,8 @@ def _build(
         if shard is None or shard.index == 0:
             _write_sequences(work / "sequences.npy", inputs.genome, plan, layout.seq_length)
         shard_table = replace(table, targets=table.targets[first:stop])
-        stats = _write_targets(work, shard_table, plan, layout, options)
+        genome_bases = sum(inputs.genome.sizes.values())
+        stats = _write_targets(work, shard_table, plan, layout, options, genome_bases)
         metadata = {
             "format": STORE_FORMAT,
             "format_version": store_version(options.compress_targets),

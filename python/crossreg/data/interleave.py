@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crossreg.data.budget import merge_rows
 from crossreg.data.npy import NpyRows
 from crossreg.io.open_files import open_file_room
 from crossreg.progress import progress
@@ -35,7 +36,8 @@ def merge_track_chunks(
     temporary: bool = False,
 ) -> None:
     """Interleave track-chunk files ``(n, bins, c)`` into ``(n, bins, n_tracks)``, reading
-    and writing contiguous blocks of windows of about `block_bytes` (at least one window).
+    and writing contiguous blocks of windows, a block and one file's rows of it within
+    `block_bytes` (:func:`crossreg.data.budget.merge_rows`; at least one window).
 
     More `parts` than the process may open at once are interleaved in groups first (one
     more pass over the targets), into files beside `final`, each deleted once used;
@@ -91,24 +93,26 @@ def _interleave(
     block_bytes: int,
     desc: str,
 ) -> None:
-    """:func:`merge_track_chunks` of `parts` all open at once, its progress named `desc`."""
-    rows = max(1, block_bytes // max(bins * n_tracks * 2, 1))
+    """:func:`merge_track_chunks` of `parts` all open at once, its progress named `desc`:
+    one block of windows, and one part's rows of it read at a time, within `block_bytes`."""
     chunks: list[NpyRows] = []
     try:
         for p in parts:
             chunks.append(NpyRows(p, "r"))
+        widest = max((c.shape[2] for c in chunks), default=0)
+        rows = max(1, min(n, merge_rows(bins, n_tracks, widest, block_bytes)))
+        block = np.empty((rows, bins, n_tracks), dtype=np.float16)
         with (
             NpyRows(final, "w", dtype=np.float16, shape=(n, bins, n_tracks)) as out,
             progress(n, desc, "windows") as meter,
         ):
             for a in range(0, n, rows):
                 b = min(a + rows, n)
-                block = np.empty((b - a, bins, n_tracks), dtype=np.float16)
                 col = 0
                 for c in chunks:
-                    block[:, :, col : col + c.shape[2]] = c.read(a, b)
+                    block[: b - a, :, col : col + c.shape[2]] = c.read(a, b)
                     col += c.shape[2]
-                out.write(a, block)
+                out.write(a, block[: b - a])
                 meter.update(b - a)
     finally:
         for c in chunks:
