@@ -139,7 +139,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--memory-gb",
         type=POSITIVE,
         default=d.DEFAULT_MEMORY_GB,
-        help="budget for track buffers [%(default)s]",
+        help="peak memory of the build in GiB, the FASTA included: a cluster job's memory "
+        "request [%(default)s]",
     )
     run_group.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     run_group.add_argument(
