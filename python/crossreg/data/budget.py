@@ -9,9 +9,9 @@ windows (at most ``bins + 1`` per window, and 6 more), a build holds:
 * per native call (:func:`crossreg.data.bigwig.compute_targets`): its sorted copy of the
   mask (1 B per bin), the grids' edges (4 B each) and 32 B per window (the windows' order,
   sorted starts, ranks and first edges);
-* per track of a call: at its peak 11 B per bin (pooled float32, the fill quantile's copy
-  of up to every value, float32 again, its float16 targets and, for a track lacking a
-  chromosome, its own mask), then its float16 targets (2 B) until the call ends, and the
+* per track of a call: at its peak 11 B per bin (its pooled float32 values, the fill
+  quantile's float32 copy of up to every value, its float16 targets and, for a track
+  lacking a chromosome, its own mask), then its float16 targets (2 B) until the call ends, and the
   call's float16 result on the Python side (2 B); a call may start every one of its tracks
   before the first finishes (a thread waiting on a track's chromosomes picks up another
   track), so all of them are counted;
