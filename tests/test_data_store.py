@@ -512,11 +512,14 @@ def test_an_interrupt_says_the_output_is_as_it_was(inputs, store, tmp_path, monk
 
     monkeypatch.setattr(build_module, "_write_targets", interrupt)
     assert main(cli_args(inputs, out, "--overwrite")) == 130
-    assert f"interrupted; nothing was written: {out} is as it was; a build does not resume" in (
+    assert f"interrupted; {out} is as it was; the finished work (sequences.npy) is kept in" in (
         logs.text
     )
-    assert files_of(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+    assert files_of(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".kept.partial", "kept"]
     monkeypatch.undo()
+    assert main(cli_args(inputs, out, "--resume")) == 0  # an --overwrite build resumed
+    assert files_of(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
     shards = [tmp_path / f"s{i}" for i in range(2)]
     for i, shard in enumerate(shards):
         assert main(cli_args(inputs, shard, "--tracks", f"{i}/2")) == 0

@@ -142,7 +142,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="peak memory of the build in GiB, the FASTA included: a cluster job's memory "
         "request [%(default)s]",
     )
-    run_group.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    run_group.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing dataset (or start over an interrupted build)",
+    )
+    run_group.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted build of --out (the same inputs and options): its "
+        "finished sequences and chunks of tracks are kept, the store is the bytes an "
+        "unbroken build writes",
+    )
     run_group.add_argument(
         "--strict",
         action="store_true",
@@ -216,6 +227,7 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         strict=args.strict,
         compress_targets=args.compress_targets,
+        resume=args.resume,
     )
     inputs = {
         "fasta": args.fasta,
@@ -236,9 +248,10 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             log.info("wrote %r", build_dataset(args.out, **inputs))
+    except Interrupted:  # the build says what it kept for --resume
+        raise
     except KeyboardInterrupt:
         raise Interrupted(
-            f"nothing was written: {args.out} {before}; a build does not resume, so rerun "
-            "the command (built in shards with --tracks i/n, an interrupt costs one shard)"
+            f"nothing was written: {args.out} {before}; no work had finished, so rerun the command"
         ) from None
     return 0

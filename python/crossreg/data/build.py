@@ -1,7 +1,9 @@
 """Building a dataset store (:mod:`crossreg.data.store` describes its layout).
 
 A build writes into ``.<name>.partial`` beside the destination and renames it when
-complete; a leftover partial directory (from a crash) is removed by the next build.
+complete; it records there what it has finished, so that an interrupted build continues
+with ``resume`` (:mod:`crossreg.data.resume`); a leftover partial directory without that
+record (a crash before any work finished) is removed by the next build.
 
 A build of one shard of the tracks (:func:`build_shard`, ``crossreg data --tracks i/n``)
 writes a *shard directory* instead: ``shard.json`` (the dataset description with
@@ -32,6 +34,14 @@ from crossreg.data.compressed import compress_targets
 from crossreg.data.interleave import MERGE_BLOCK_BYTES, merge_track_chunks
 from crossreg.data.npy import NpyRows
 from crossreg.data.plan import Layout, Plan, SplitOptions, plan_windows
+from crossreg.data.resume import (
+    MARK,
+    BuildRecord,
+    build_settings,
+    check_left_over,
+    replaced_before,
+    resumable,
+)
 from crossreg.data.store import (
     METADATA,
     SHARD_FORMAT,
@@ -79,6 +89,8 @@ class BuildOptions:
     strict: bool = False
     #: Deflate level (0-12) of compressed targets (``targets.rows``); None: ``targets.npy``.
     compress_targets: int | None = None
+    #: Continue the interrupted build of the same output (:mod:`crossreg.data.resume`).
+    resume: bool = False
 
 
 #: What a dataset build may replace (with ``--overwrite``): marker file → what it is.
@@ -105,9 +117,11 @@ def _write_targets(
     layout: Layout,
     options: BuildOptions,
     genome_bases: int,
+    record: BuildRecord,
 ) -> list[dict]:
-    """Compute the targets in chunks of tracks (each within the memory budget), then
-    interleave the chunk files into ``targets.npy``."""
+    """Compute the targets in chunks of tracks (each within the memory budget; those
+    `record` holds finished are kept), then interleave the chunk files into
+    ``targets.npy``."""
     w = plan.windows
     bins, n_tracks = layout.target_bins, len(table)
     footprint = Footprint.of(w.chroms.tolist(), bins, genome_bases)
@@ -116,6 +130,14 @@ def _write_targets(
     threads = threads_within(footprint, wanted, budget)
     _warn_budget(footprint, options.memory_gb, wanted, threads)
     chunk = tracks_per_chunk(footprint, n_tracks, threads, budget)
+    bounds = record.chunking(
+        lambda: [(t0, min(t0 + chunk, n_tracks)) for t0 in range(0, n_tracks, chunk)]
+    )
+    interleaved = record.interleaved()
+    if interleaved is not None:  # resumed after the interleave
+        _warn_overflow(table, interleaved)
+        _warn_empty(table, interleaved)
+        return interleaved
     starts = w.starts + layout.crop_bp
     final = work / "targets.npy"
     stats: list[dict] = []
@@ -125,8 +147,16 @@ def _write_targets(
     step = threads
     desc = f"targets ({n_tracks} tracks × {len(w)} windows)"
     with progress(n_tracks * len(w), desc, "track-windows") as meter:
-        for k, t0 in enumerate(range(0, n_tracks, chunk)):
-            group = list(table.targets[t0 : t0 + chunk])
+        for k, (t0, t1) in enumerate(bounds):
+            path = final if len(bounds) == 1 else work / f"targets.part{k:05d}.npy"
+            parts.append(path)
+            kept = record.done(k)
+            if kept is not None:
+                stats += kept[1]
+                meter.update((t1 - t0) * len(w))
+                continue
+            group = list(table.targets[t0:t1])
+            chunk_stats: list[dict] = []
             values = np.empty((len(w), bins, len(group)), dtype=np.float16)
             for g0 in range(0, len(group), step):
                 some = group[g0 : g0 + step]
@@ -148,22 +178,25 @@ def _write_targets(
                 if part is not values:
                     values[:, :, g0 : g0 + len(some)] = part
                 del part
-                stats += [
+                chunk_stats += [
                     {"identifier": t.identifier, **s} for t, s in zip(some, part_stats, strict=True)
                 ]
                 meter.update(len(some) * len(w))
                 release_free_memory()  # the call's buffers, held by its threads' arenas
-            path = final if chunk >= n_tracks else work / f"targets.part{k:05d}.npy"
-            with NpyRows(path, "w", dtype=np.float16, shape=values.shape) as out:
+            with (
+                record.writing_chunk(k, path, chunk_stats) as tmp,
+                NpyRows(tmp, "w", dtype=np.float16, shape=values.shape) as out,
+            ):
                 out.write(0, values)
             del values
             release_free_memory()
-            parts.append(path)
+            stats += chunk_stats
     _warn_overflow(table, stats)
     _warn_empty(table, stats)
-    if chunk < n_tracks:
+    if len(bounds) > 1:
         block_bytes = min(MERGE_BLOCK_BYTES, budget - footprint.base())
-        merge_track_chunks(final, parts, len(w), bins, n_tracks, block_bytes, temporary=True)
+        with record.interleaving(final, stats) as tmp:
+            merge_track_chunks(tmp, parts, len(w), bins, n_tracks, block_bytes, temporary=True)
     return stats
 
 
@@ -374,7 +407,9 @@ def _build(
     require_path_list(blacklist, "blacklist")
     layout = options.layout
     _check_options(options)
-    check_replaceable(out, options.overwrite, REPLACEABLE)
+    check_left_over(out, resume=options.resume, overwrite=options.overwrite)
+    replaces = options.overwrite or (options.resume and replaced_before(out))
+    check_replaceable(out, replaces, REPLACEABLE)
     inputs = check_inputs(
         fasta=fasta,
         targets=targets,
@@ -405,17 +440,57 @@ def _build(
     log.info("%d windows: %s", len(plan.windows), _split_rows(plan))
     if shard is not None:
         log.info("shard %d/%d: tracks %d-%d", shard.index, shard.count, first, stop - 1)
-    with atomic_directory(out) as work:
-        table = replace(
-            inputs.table,
-            targets=tuple(
-                replace(t, files=tuple(str(f) for f in inputs.table.track_files(t)))
-                for t in inputs.table
-            ),
-        )
+    table = replace(
+        inputs.table,
+        targets=tuple(
+            replace(t, files=tuple(str(f) for f in inputs.table.track_files(t)))
+            for t in inputs.table
+        ),
+    )
+    w = plan.windows
+    metadata = {
+        "format": STORE_FORMAT,
+        "format_version": store_version(options.compress_targets),
+        "crossreg_version": __version__,
+        "genome": options.genome,
+        "assembly": options.assembly or assembly_from_fasta_name(fasta),
+        "chrom_sizes": inputs.genome.sizes,
+        "seq_length": layout.seq_length,
+        "pool_width": layout.pool_width,
+        "crop_bins": layout.crop_bins,
+        "crop_bp": layout.crop_bp,
+        "target_length": layout.target_bins,
+        "stride": layout.stride,
+        "stride_test": layout.stride_test or layout.stride,
+        "num_targets": len(table),
+        "num_windows": len(w),
+        "splits": _split_rows(plan),
+        "dropped_unmappable": plan.dropped_unmappable,
+        "sequence_codes": "ASCII, uppercase; A,C,G,T and N (other IUPAC codes kept)",
+        "options": {
+            "min_n_run": options.min_n_run,
+            "max_unmappable": options.max_unmappable,
+            "fill_quantile": options.fill_quantile,
+            "split": asdict(options.split) if regions is None else None,
+            "compress_targets": options.compress_targets,
+        },
+        "inputs": _input_paths(fasta, targets, regions, gaps, blacklist, unmappable),
+        "input_content": _input_content(inputs.genome, regions, gaps, blacklist, unmappable),
+    }
+    settings = build_settings(
+        metadata,
+        _track_rows(table, first, stop),
+        None if shard is None else str(shard),
+        options.strict,
+    )
+    with (
+        atomic_directory(out, keep=MARK) as work,
+        resumable(
+            out, work, settings, resume=options.resume, overwrite=options.overwrite
+        ) as record,
+    ):
         extra_columns = list(dict.fromkeys(k for t in table for k in t.extra))
         write_targets(work / "targets.txt", table.targets, extra_columns=extra_columns)
-        w = plan.windows
         rows = zip(w.chroms.tolist(), w.starts.tolist(), w.splits.tolist(), strict=True)
         write_bed(
             work / "sequences.bed",
@@ -424,41 +499,26 @@ def _build(
         write_bed(work / "regions.bed", plan.regions)
         np.save(work / "masked.npy", plan.masked)
         if shard is None or shard.index == 0:
-            _write_sequences(work / "sequences.npy", inputs.genome, plan, layout.seq_length)
+            with record.writing_sequences() as sequences:
+                if sequences is not None:
+                    _write_sequences(sequences, inputs.genome, plan, layout.seq_length)
         shard_table = replace(table, targets=table.targets[first:stop])
         genome_bases = sum(inputs.genome.sizes.values())
-        stats = _write_targets(work, shard_table, plan, layout, options, genome_bases)
-        metadata = {
-            "format": STORE_FORMAT,
-            "format_version": store_version(options.compress_targets),
-            "crossreg_version": __version__,
-            "genome": options.genome,
-            "assembly": options.assembly or assembly_from_fasta_name(fasta),
-            "chrom_sizes": inputs.genome.sizes,
-            "seq_length": layout.seq_length,
-            "pool_width": layout.pool_width,
-            "crop_bins": layout.crop_bins,
-            "crop_bp": layout.crop_bp,
-            "target_length": layout.target_bins,
-            "stride": layout.stride,
-            "stride_test": layout.stride_test or layout.stride,
-            "num_targets": len(table),
-            "num_windows": len(w),
-            "splits": _split_rows(plan),
-            "dropped_unmappable": plan.dropped_unmappable,
-            "sequence_codes": "ASCII, uppercase; A,C,G,T and N (other IUPAC codes kept)",
-            "options": {
-                "min_n_run": options.min_n_run,
-                "max_unmappable": options.max_unmappable,
-                "fill_quantile": options.fill_quantile,
-                "split": asdict(options.split) if regions is None else None,
-                "compress_targets": options.compress_targets,
-            },
-            "inputs": _input_paths(fasta, targets, regions, gaps, blacklist, unmappable),
-            "input_content": _input_content(inputs.genome, regions, gaps, blacklist, unmappable),
-            "tracks": [_json_stats(s) for s in stats],
-        }
+        stats = _write_targets(work, shard_table, plan, layout, options, genome_bases, record)
+        metadata["tracks"] = [_json_stats(s) for s in stats]
         _finish(work, metadata, options.compress_targets, shard, first, stop)
+
+
+def _track_rows(table: TargetsTable, first: int, stop: int) -> list[list[object]]:
+    """The tracks of `table` as a resume must find them again: their columns, and the
+    files of those the build computes, ``[first, stop)``, by size (not hashed: thousands
+    of BigWigs, each read whole by one build alone; a shard's node may hold only its
+    own)."""
+    return [
+        [t.index, t.identifier, t.clip, t.scale, t.sum_stat, t.description, t.clip_soft, t.extra]
+        + ([os.path.getsize(f) for f in t.files] if first <= k < stop else [])
+        for k, t in enumerate(table)
+    ]
 
 
 def _check_options(options: BuildOptions) -> None:

@@ -441,10 +441,11 @@ def _open_folder(work: Path) -> int | None:
     return None
 
 
-def _claim(work: Path, out: Path) -> int:
+def _claim(work: Path, out: Path, keep: str | None = None) -> int:
     """Create the empty folder `work` to write `out` in and return a descriptor holding its
     lock, which tells other processes it is in use. One left by an interrupted write (not
-    locked) is removed first; one another process holds stops this one, removing nothing."""
+    locked) is removed first, unless it holds the file `keep` (kept for the caller to
+    resume); one another process holds stops this one, removing nothing."""
     while True:
         with suppress(FileExistsError):
             work.mkdir(parents=True)
@@ -452,7 +453,7 @@ def _claim(work: Path, out: Path) -> int:
         if fd is None:
             continue
         try:
-            if _claimed(fd, work, out):
+            if _claimed(fd, work, out, keep):
                 return fd
         except BaseException:
             os.close(fd)
@@ -460,11 +461,11 @@ def _claim(work: Path, out: Path) -> int:
         os.close(fd)
 
 
-def _claimed(fd: int, work: Path, out: Path) -> bool:
+def _claimed(fd: int, work: Path, out: Path, keep: str | None) -> bool:
     """Lock the folder `work`, open as `fd`: True when it is this process's to fill (empty,
-    still at `work`); False when it must be made again (it was replaced before the lock
-    was taken, or was a leftover of an interrupted write, now removed). Another process's
-    lock stops this one."""
+    or holding the file `keep`; still at `work`); False when it must be made again (it was
+    replaced before the lock was taken, or was a leftover of an interrupted write, now
+    removed). Another process's lock stops this one."""
     if not _try_lock(fd):
         raise ValueError(
             f"{out}: another crossreg process is writing it now (its {work.name} is "
@@ -472,7 +473,7 @@ def _claimed(fd: int, work: Path, out: Path) -> bool:
         )
     if not _still_at(fd, work):  # removed or replaced before the lock was taken
         return False
-    if not any(work.iterdir()):
+    if not any(work.iterdir()) or (keep is not None and (work / keep).is_file()):
         return True
     log.info("removing %s left by an interrupted write", work)
     _remove(work)
@@ -480,7 +481,7 @@ def _claimed(fd: int, work: Path, out: Path) -> bool:
 
 
 @contextmanager
-def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_directory(path: str | os.PathLike[str], *, keep: str | None = None) -> Iterator[Path]:
     """An empty hidden directory ``.<name>.partial`` beside `path` to fill; it replaces
     `path` whole only when the block succeeds, listing every entry in it (at any depth) in
     :data:`CONTENTS_FILE`, else it is removed. The process holds a lock on it meanwhile: a
@@ -489,11 +490,15 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
     folder on scratch space) is written through: the folder it points to is replaced,
     beside itself, and the link keeps pointing at it. A previous `path` that a run killed
     while replacing it left as ``.<name>.old`` is put back first. A write error naming no
-    file or one in the folder (a full disk) is an :class:`OutputError` naming `path`."""
+    file or one in the folder (a full disk) is an :class:`OutputError` naming `path`.
+
+    A resumable writer names a file `keep` that marks its finished work: a leftover
+    folder holding it is yielded as it is (the writer resumes or clears it), and the
+    folder is kept when the block fails while it holds it."""
     out = Path(path)
     path = _real_target(out)
     work = partial_path(path)
-    lock = _claim(work, out)
+    lock = _claim(work, out, keep)
     try:
         _put_back_old(path)
         yield work
@@ -501,7 +506,8 @@ def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
         (work / CONTENTS_FILE).write_text("".join(f"{name}\n" for name in names))
         _swap_in(work, path)
     except BaseException as err:
-        shutil.rmtree(work, ignore_errors=True)
+        if keep is None or not (work / keep).is_file():
+            shutil.rmtree(work, ignore_errors=True)
         unnamed = unnamed_write_error(err, work)
         if unnamed is not None:
             raise output_error(unnamed, out) from err
