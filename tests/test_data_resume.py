@@ -99,6 +99,17 @@ def test_a_resumed_build_is_the_unbroken_build_s_bytes(
     assert not (tmp_path / ".store.partial").exists()
 
 
+def test_a_stop_before_any_work_finished_keeps_nothing(inputs, tmp_path, monkeypatch, logs):
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "store"
+    monkeypatch.setattr(build_module, "_write_sequences", stopped)
+    assert main(_argv(inputs, out)) == 130
+    assert f"nothing was written: {out} was not made; no work had finished, so rerun" in logs.text
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_damaged_chunk_is_computed_again(inputs, unbroken, tmp_path, monkeypatch, logs):
     out = tmp_path / "store"
     _interrupted(inputs, out, monkeypatch, logs, 3)

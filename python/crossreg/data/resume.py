@@ -315,7 +315,9 @@ class BuildRecord:
         """The interrupt of this build: what is kept, and how ``--resume`` continues it."""
         before = "is as it was" if os.path.lexists(out) else "was not made"
         if not (self.work / MARK).is_file():
-            return Interrupted(f"nothing was written: {out} {before}; no work had finished")
+            return Interrupted(
+                f"nothing was written: {out} {before}; no work had finished, so rerun the command"
+            )
         kept = [SEQUENCES] if self.sequences else []
         if self.merged is not None:
             kept.append("the interleaved targets")
