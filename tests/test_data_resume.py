@@ -189,6 +189,20 @@ def test_a_shard_resumes_alike(inputs, tmp_path, monkeypatch, logs):
     assert len(computed) == 1 and _files(out) == _files(whole)
 
 
+def test_a_merge_over_kept_work_needs_overwrite(inputs, unbroken, tmp_path, monkeypatch, logs):
+    shards = [tmp_path / f"s{i}" for i in range(2)]
+    for i, shard in enumerate(shards):
+        assert main(_argv(inputs, shard, "--tracks", f"{i}/2")) == 0
+    out = tmp_path / "store"
+    _interrupted(inputs, out, monkeypatch, logs, 1)
+    merge = ["-q", "data-merge", "--out", str(out), *map(str, shards)]
+    assert main(merge) == 1
+    assert f"{out}: an interrupted crossreg data build of it kept its finished work" in logs.text
+    assert (tmp_path / ".store.partial" / "progress.json").is_file()
+    assert main([*merge, "--overwrite"]) == 0
+    assert _files(out) == unbroken and not (tmp_path / ".store.partial").exists()
+
+
 def test_an_error_keeps_the_finished_chunks(inputs, unbroken, tmp_path, monkeypatch, logs):
     real = build_module.compute_targets
 

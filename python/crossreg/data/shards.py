@@ -23,6 +23,7 @@ from crossreg.data.build import REPLACEABLE, write_json
 from crossreg.data.compressed import compress_targets
 from crossreg.data.interleave import MERGE_BLOCK_BYTES, merge_track_chunks
 from crossreg.data.npy import NpyRows
+from crossreg.data.resume import MARK, work_folder
 from crossreg.data.store import (
     METADATA,
     SHARD_FORMAT,
@@ -232,6 +233,18 @@ def _check_apart(out: Path, shards: Sequence[Path]) -> None:
             )
 
 
+def _check_no_kept_build(out: Path, overwrite: bool) -> None:
+    """Refuse to merge into `out` over the finished work an interrupted ``crossreg data``
+    build of it kept (which the merge would delete) unless `overwrite` says to."""
+    work = work_folder(out)
+    if (work / MARK).is_file() and not overwrite:
+        raise ValueError(
+            f"{out}: an interrupted crossreg data build of it kept its finished work in "
+            f"{work}, which the merge would delete; continue that build with crossreg data "
+            "--resume, or pass --overwrite to merge the shards in its place"
+        )
+
+
 def merge_shards(
     out: str | os.PathLike[str],
     shards: Sequence[str | os.PathLike[str]],
@@ -250,6 +263,7 @@ def merge_shards(
     _check_apart(out, paths)
     metas = [read_shard(p) for p in paths]
     _check_together(paths, metas)
+    _check_no_kept_build(out, overwrite)
     check_replaceable(out, overwrite, REPLACEABLE)
     dataset = metas[0]["dataset"]
     n, bins, n_tracks = dataset["num_windows"], dataset["target_length"], dataset["num_targets"]
