@@ -29,8 +29,8 @@ def test_the_footprint_counts_each_buffer_of_a_build():
     # the FASTA, two masks (1 B per bin), 4-B edges, 32 B per window
     assert fp.base() == FIXED_BYTES + 1_000 + 2 * 30 + 4 * (28 + 17) + 32 * 3
     assert fp.per_thread() == 4 * 28  # the pieces of chromosome a
-    # per chunk track 2 B per bin; per call track 13 B per bin
-    assert fp.peak(5, 2, 3) == fp.base() + 2 * 30 * 5 + 13 * 30 * 2 + 112 * 3
+    # per chunk track 2 B per bin; per call track 15 B per bin
+    assert fp.peak(5, 2, 3) == fp.base() + 2 * 30 * 5 + 15 * 30 * 2 + 112 * 3
     assert fp.smallest(2) == fp.peak(2, 2, 2)
 
 

@@ -14,7 +14,7 @@ windows (at most ``bins + 1`` per window, and 6 more), a build holds:
   lacking a chromosome, its own mask), then its float16 targets (2 B) until the call ends, and the
   call's float16 result on the Python side (2 B); a call may start every one of its tracks
   before the first finishes (a thread waiting on a track's chromosomes picks up another
-  track), so all of them are counted;
+  track), so all of them are counted, with 2 B per bin of heap slack;
 * per thread: the pieces of the chromosome it sweeps (4 B per edge of the largest);
 * per track of a chunk: its float16 targets (2 B per bin) until the chunk is written.
 
@@ -32,8 +32,10 @@ from dataclasses import dataclass
 FIXED_BYTES = 64 * 2**20
 
 #: Bytes per bin of one track of a native call at its peak (see the module's docstring),
-#: and of its float16 result on the Python side.
-CALL_TRACK_BIN = 11 + 2
+#: its float16 result on the Python side, and the threads' heaps' slack: a buffer freed
+#: on one thread and allocated anew on another can leave both resident a moment (measured
+#: up to 1.8 B per bin per track of a call beyond the buffers, by thread timing).
+CALL_TRACK_BIN = 11 + 2 + 2
 
 #: Bytes per bin of one track held in a chunk (float16).
 CHUNK_TRACK_BIN = 2
