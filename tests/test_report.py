@@ -14,11 +14,13 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from crossreg import report
 from crossreg.cli import main
 from crossreg.io.atomic import CONTENTS_FILE, check_replaceable
 from crossreg.report import (
     FOLDER_FIGURES,
     PAGE_FIGURES,
+    run_entries,
     runs_html,
     summary_html,
     table_cell,
@@ -121,7 +123,7 @@ def test_folders_reached_through_links_are_shown_once(tmp_path: Path) -> None:
 def test_a_long_run_log_lists_its_first_and_last_commands(tmp_path: Path) -> None:
     for shard in range(1, 251):
         record_run(tmp_path, ["sad", "--shard", f"{shard}/250"], 1_700_000_000.0 + shard, 2.0)
-    text = runs_html(tmp_path)
+    text = runs_html(tmp_path, *run_entries(tmp_path))
     shown = re.findall(r"--shard (\d+)/250", text)
     assert shown == [str(i) for i in [*range(1, 51), *range(201, 251)]]
     assert "… 150 more …" in text and "250 commands over 251 s" in text
@@ -133,7 +135,7 @@ def test_commands_are_listed_in_the_order_they_started_across_time_zones(tmp_pat
         {"command": "crossreg later", "started": "2026-01-01T10:45:00+0000", "seconds": 1},
     ]  # 10:30 and 10:45 UTC: as text the later one sorts first
     (tmp_path / "crossreg-runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in runs))
-    text = runs_html(tmp_path)
+    text = runs_html(tmp_path, *run_entries(tmp_path))
     assert text.index("crossreg earlier") < text.index("crossreg later")
 
 
@@ -225,7 +227,7 @@ def test_commands_of_unfinished_and_hidden_folders_are_left_out(tmp_path: Path) 
     record_run(store, ["ism"], 1_700_000_100.0, 900.0)
     (store / "settings.json").write_text("{}")
     record_run(tmp_path / ".hidden", ["sad"], 1_700_000_200.0, 40.0)
-    text = runs_html(tmp_path)
+    text = runs_html(tmp_path, *run_entries(tmp_path))
     assert "1 command over 3 s" in text
     assert "crossreg ism" not in text and "crossreg sad" not in text
 
@@ -426,3 +428,25 @@ def test_a_summary_older_than_a_logged_command_is_marked_possibly_out_of_date(
     (note,) = re.findall(r"<p class='stale'>([^<]*)</p>", text)
     assert note.startswith("Possibly out of date: 2 commands ran after this summary was written")
     assert "in compare/human, evaluate (see Commands)" in note
+
+
+def test_every_run_log_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # before: the page read every run log twice, for its Summary's note and its Commands
+    root = tmp_path
+    (root / "summary.json").write_text("{}")
+    record_run(root, ["transfer", "--out", "."], 1_700_000_000.0, 1.0)
+    (root / "evaluate").mkdir()
+    record_run(root / "evaluate", ["evaluate", "--out", "."], 1_700_000_100.0, 1.0)
+    read: list[Path] = []
+    real = report.read_runs
+
+    def counted(path: Path) -> list[dict[str, object]]:
+        read.append(path)
+        return real(path)
+
+    monkeypatch.setattr(report, "read_runs", counted)
+    write_report(root)
+    assert sorted(read) == sorted(
+        [root / "crossreg-runs.jsonl", root / "evaluate" / "crossreg-runs.jsonl"]
+    )
+    assert "2 commands over" in (root / "report.html").read_text()

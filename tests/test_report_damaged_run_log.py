@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crossreg.cli import main
-from crossreg.report import run_seconds, runs_html
+from crossreg.report import run_entries, run_seconds, runs_html
 from crossreg.runlog import record_run
 
 
@@ -32,7 +32,7 @@ def test_the_run_table_lists_a_record_whose_seconds_are_unreadable(tmp_path: Pat
     ]
     lines = [json.dumps(r) for r in runs] + ["not json"]
     (tmp_path / "crossreg-runs.jsonl").write_text("\n".join(lines) + "\n")
-    text = runs_html(tmp_path)
+    text = runs_html(tmp_path, *run_entries(tmp_path))
     assert "3 commands over 30 s" in text
     assert text.index("crossreg train") < text.index("crossreg killed")
     assert text.index("crossreg killed") < text.index("crossreg edited")
@@ -49,5 +49,9 @@ def test_an_unreadable_run_log_is_noted_and_the_rest_reported(tmp_path: Path) ->
     assert "1 command over 2 s" in page and "crossreg sad --out s" in page
     assert "sub/crossreg-runs.jsonl not read (a broken link); its commands are not listed" in page
     only_broken = tmp_path / "sub"
-    assert "No run log (crossreg-runs.jsonl) in this folder." in runs_html(only_broken)
-    assert "crossreg-runs.jsonl not read (a broken link)" in runs_html(only_broken)
+    assert "No run log (crossreg-runs.jsonl) in this folder." in runs_html(
+        only_broken, *run_entries(only_broken)
+    )
+    assert "crossreg-runs.jsonl not read (a broken link)" in runs_html(
+        only_broken, *run_entries(only_broken)
+    )

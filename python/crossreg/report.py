@@ -248,10 +248,10 @@ def run_entries(root: Path) -> tuple[list[RunEntry], str]:
     return entries, "".join(unread)
 
 
-def runs_html(root: Path) -> str:
-    """The commands that wrote into the folder, oldest first (the first and last
+def runs_html(root: Path, entries: list[RunEntry], skipped: str) -> str:
+    """The commands that wrote into the folder, `entries` of :func:`run_entries` (with
+    its notes on the run logs `skipped`), oldest first (the first and last
     :data:`RUN_ROWS` / 2 of more)."""
-    entries, skipped = run_entries(root)
     if not entries:
         return f"<p class='note'>No run log ({RUNS_FILE}) in this folder.</p>{skipped}"
     half = RUN_ROWS // 2
@@ -503,6 +503,7 @@ def write_report(
     stopped = sum(bool(f.unfinished) for f in folders)
     unfinished = f" ({stopped} unfinished)" if stopped else ""
     made = time.strftime("%Y-%m-%d %H:%M")
+    entries, skipped = run_entries(root)
     page = _page(
         title=f"crossreg report: {root.resolve().name}",
         subtitle=f"{figures:,} figures{shown} from {len(folders)} folders{unfinished}; "
@@ -511,9 +512,11 @@ def write_report(
         nav=nav,
         body=[
             "<section><h2>Summary</h2>"
-            + later_runs_html(root, run_entries(root)[0])
+            + later_runs_html(root, entries)
             + (summary_html(root) or "<p class='note'>none</p>"),
-            "</section><section><h2>Commands</h2>" + runs_html(root) + "</section>",
+            "</section><section><h2>Commands</h2>"
+            + runs_html(root, entries, skipped)
+            + "</section>",
             *sections,
         ],
     )
