@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     "variants": 4,
     "stats": 5,
     "report": 5,
+    "report_figures": 5,
     "demo": 6,
     "demo_settings": 6,
     "demo_steps": 6,

@@ -303,9 +303,13 @@ def test_figures_embedded_are_capped_per_folder_and_page(tmp_path: Path) -> None
     ]
     per_folder = {name: sum(s.startswith(f"{name}/") for s in shown) for name in folders}
     assert max(per_folder.values()) == FOLDER_FIGURES
-    assert f"<p>{total} figures ({PAGE_FIGURES} shown) from {len(folders)} folders;" in page
+    assert (
+        f"<p>{total} figures ({PAGE_FIGURES} shown, the rest linked) from {len(folders)} folders;"
+        in page
+    )
     assert "<summary>3 more figures in a/ (not embedded" in page
-    assert f"<li>{FOLDER_FIGURES + 2:03d}.png</li>" in page
+    left_out = f"{FOLDER_FIGURES + 2:03d}.png"
+    assert f'<li><a href="a/{left_out}">{left_out}</a></li>' in page
     last = list(folders)[-1]
     assert per_folder[last] == 0
     assert f"<summary>{FOLDER_FIGURES} more figures in {last}/" in page

@@ -8,7 +8,9 @@ was written and rewrote a file there), the command
 lines that made the folder with their start, duration and versions (every
 ``crossreg-runs.jsonl`` under it, :mod:`crossreg.runlog`), then one section per sub-folder
 with its figures (PNG and SVG embedded, the PNG of a figure saved as both; at most
-:data:`FOLDER_FIGURES` a folder and :data:`PAGE_FIGURES` a page, the rest listed by name),
+:data:`FOLDER_FIGURES` a folder, :data:`PAGE_FIGURES` and
+:data:`~crossreg.report_figures.PAGE_FIGURE_BYTES` a page, a large PNG as a preview, each
+linked to its file and the rest listed with links, :mod:`crossreg.report_figures`),
 the first rows of its tables (``.tsv``/``.csv``, and ``.txt`` files of tab-separated
 columns) and a list of its other files. A folder where a command left the ``.partial`` of
 an unfinished run (stopped, or still running) is marked unfinished, in its section and
@@ -19,7 +21,6 @@ figures that loaded (``data-figures="loaded/total"`` on ``<body>``), for checks.
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import json
@@ -34,6 +35,7 @@ from pathlib import Path
 from crossreg.io.atomic import CONTENTS_FILE, atomic_write
 from crossreg.io.partial import STORE_MARKS, left_over
 from crossreg.io.partial import SUFFIX as PARTIAL_SUFFIX
+from crossreg.report_figures import PAGE_FIGURE_BYTES, Budget, figure_html, linked_html
 from crossreg.runlog import RUNS_FILE, read_runs, start_time, versions
 
 FIGURES = (".png", ".svg")
@@ -169,17 +171,6 @@ def tab_separated(path: Path) -> bool:
     return bool(lines) and len(widths) == 1 and widths.pop() > 0
 
 
-def figure_html(path: Path, root: Path) -> str:
-    """An embedded figure with its file name as caption."""
-    kind = "image/svg+xml" if path.suffix.lower() == ".svg" else "image/png"
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    name = html.escape(str(path.relative_to(root)))
-    return (
-        f'<figure><img class="figure" alt="{name}" src="data:{kind};base64,{data}">'
-        f"<figcaption>{name}</figcaption></figure>"
-    )
-
-
 def table_html(path: Path, root: Path) -> str:
     """The first rows and columns of a table, with its size."""
     with open(path, errors="replace") as handle:
@@ -188,14 +179,14 @@ def table_html(path: Path, root: Path) -> str:
     if len(head) == TABLE_READ_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    name = html.escape(str(path.relative_to(root)))
+    heading = f"<h3>{html.escape(str(path.relative_to(root)))}</h3>"
     try:
         rows = list(csv.reader(lines[: TABLE_ROWS + 1], delimiter=delimiter))
     except csv.Error as error:  # a field longer than csv's limit (128 KiB)
-        return f"<h3>{name}</h3><p class='note'>not shown: {html.escape(str(error))}</p>"
+        return f"{heading}<p class='note'>not shown: {html.escape(str(error))}</p>"
     if not rows:
         note = "empty" if not path.stat().st_size else "its first line is too long to show"
-        return f"<h3>{name}</h3><p class='note'>{note}</p>"
+        return f"{heading}<p class='note'>{note}</p>"
     columns = len(rows[0])
     shown = [row[:TABLE_COLUMNS] for row in rows]
     cells = "".join(f"<th>{html.escape(c)}</th>" for c in shown[0])
@@ -203,10 +194,7 @@ def table_html(path: Path, root: Path) -> str:
     more = f"first {len(shown) - 1} rows" if len(lines) > len(shown) else f"{len(shown) - 1} rows"
     wide = f", first {TABLE_COLUMNS} of {columns} columns" if columns > TABLE_COLUMNS else ""
     size = _size(path.stat().st_size)
-    return (
-        f"<h3>{name}</h3><p class='note'>{more}{wide}; {size}</p>"
-        f"<table><tr>{cells}</tr>{body}</table>"
-    )
+    return f"{heading}<p class='note'>{more}{wide}; {size}</p><table><tr>{cells}</tr>{body}</table>"
 
 
 def table_cell(value: str) -> str:
@@ -382,20 +370,30 @@ def _anchor(index: int, folder: Path, root: Path) -> str:
     return "top" if rel == "." else f"f{index}-" + "".join(c if c.isalnum() else "-" for c in rel)
 
 
-def folder_html(folder: Folder, root: Path, anchor: str, embedded: int) -> str:
-    """One folder's section, with the id `anchor`: its first `embedded` figures embedded,
-    the rest listed."""
+def folder_html(
+    folder: Folder, root: Path, anchor: str, embedded: int, page: Path, budget: Budget
+) -> tuple[str, int]:
+    """One folder's section, with the id `anchor`, and the number of figures it embeds:
+    of its first `embedded` figures those that fit the page's `budget`; the rest are
+    listed, linked to their files (by their paths relative to the HTML file `page`)."""
     rel = str(folder.path.relative_to(root))
     parts = [f"<section id='{anchor}'><h2>{html.escape(rel)}/</h2>"]
     if folder.unfinished:
         parts.append(unfinished_html(folder.unfinished))
     if folder.summary:
         parts.append(summary_html(folder.path))
-    if embedded:
-        figures = "".join(figure_html(p, root) for p in folder.figures[:embedded])
-        parts.append(f"<div class='figures'>{figures}</div>")
-    if len(folder.figures) > embedded:
-        parts.append(_left_out_figures_html(folder.figures[embedded:], rel))
+    shown, linked = [], []
+    for path in folder.figures[:embedded]:
+        found = figure_html(path, root, page, budget)
+        if found is None:
+            linked.append(path)
+        else:
+            shown.append(found)
+    if shown:
+        parts.append(f"<div class='figures'>{''.join(shown)}</div>")
+    linked += folder.figures[embedded:]
+    if linked:
+        parts.append(_left_out_figures_html(linked, rel, page))
     parts += [text_html(p, root) for p in folder.texts]
     parts += [table_html(p, root) for p in folder.tables]
     if folder.others:
@@ -405,7 +403,7 @@ def folder_html(folder: Folder, root: Path, anchor: str, embedded: int) -> str:
             "</details>"
         )
     parts.append("</section>")
-    return "".join(parts)
+    return "".join(parts), len(shown)
 
 
 def unfinished_html(names: list[str]) -> str:
@@ -418,15 +416,16 @@ def unfinished_html(names: list[str]) -> str:
     )
 
 
-def _left_out_figures_html(figures: list[Path], rel: str) -> str:
-    """The count and names of a folder's figures not embedded."""
-    names = "".join(f"<li>{html.escape(p.name)}</li>" for p in figures[:LISTED_FIGURES])
+def _left_out_figures_html(figures: list[Path], rel: str, page: Path) -> str:
+    """The count of a folder's figures not embedded, and their names linked to them."""
+    names = "".join(linked_html(p, page) for p in figures[:LISTED_FIGURES])
     if len(figures) > LISTED_FIGURES:
         names += f"<li>… {len(figures) - LISTED_FIGURES:,} more</li>"
     return (
         f"<details><summary>{len(figures):,} more figures in {html.escape(rel)}/ (not "
-        f"embedded: a page embeds at most {FOLDER_FIGURES} a folder, {PAGE_FIGURES} in all)"
-        f"</summary><ul>{names}</ul></details>"
+        f"embedded: a page embeds at most {FOLDER_FIGURES} a folder, {PAGE_FIGURES} and "
+        f"{_size(PAGE_FIGURE_BYTES)} in all, and a large SVG not at all; each linked to "
+        f"its file)</summary><ul>{names}</ul></details>"
     )
 
 
@@ -489,17 +488,19 @@ def write_report(
             f"another file (e.g. {root / 'report.html'})"
         )
     anchors = [_anchor(i, f.path, root) for i, f in enumerate(folders)]
-    embedded = embedded_counts(folders)
-    sections = [
-        folder_html(f, root, a, n) for f, a, n in zip(folders, anchors, embedded, strict=True)
-    ]
+    budget = Budget(PAGE_FIGURE_BYTES)
+    sections, embedded = [], 0
+    for folder, anchor, most in zip(folders, anchors, embedded_counts(folders), strict=True):
+        section, count = folder_html(folder, root, anchor, most, out, budget)
+        sections.append(section)
+        embedded += count
     nav = "".join(
         f"<a href='#{a}'>{html.escape(str(f.path.relative_to(root)))}"
         f"{' (unfinished)' * bool(f.unfinished)}</a>"
         for f, a in zip(folders, anchors, strict=True)
     )
     figures = sum(len(f.figures) for f in folders)  # one per name: PNG and SVG twins once
-    shown = "" if sum(embedded) == figures else f" ({sum(embedded):,} shown)"
+    shown = "" if embedded == figures else f" ({embedded:,} shown, the rest linked)"
     stopped = sum(bool(f.unfinished) for f in folders)
     unfinished = f" ({stopped} unfinished)" if stopped else ""
     made = time.strftime("%Y-%m-%d %H:%M")

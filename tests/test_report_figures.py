@@ -1,0 +1,131 @@
+"""``crossreg report`` of a run with large outputs: a byte budget, previews and links."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import crossreg.report
+import crossreg.report_figures
+from crossreg.cli import main
+from crossreg.report import write_report
+from crossreg.runlog import record_run
+from tests.browser import figures_loaded, needs_chromium
+
+EMBEDDED = re.compile(
+    r'<a href="([^"]+)"><img class="figure" alt="([^"]+)" src="data:([^;]+);base64,([^"]+)"'
+)
+LINKED = re.compile(r'<li><a href="([^"]+)">([^<]+)</a></li>')
+
+
+def _png(path: Path, width: int, height: int, seed: int = 0) -> int:
+    """A PNG of noise (which does not compress), its left quarter pure red and its bottom
+    rows transparent; returns its size in bytes."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)
+    pixels[..., 3] = 255
+    pixels[:, : width // 4] = (255, 0, 0, 255)
+    pixels[-(height // 4) :, width // 4 :, 3] = 0
+    Image.fromarray(pixels, "RGBA").save(path)
+    return path.stat().st_size
+
+
+def _run(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "summary.json").write_text("{}")
+    record_run(root, ["transfer", "--out", "."], 1_700_000_000.0, 1.0)
+    return root
+
+
+def test_figures_past_the_page_budget_are_linked_not_embedded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # before: a page embedded its first 120 figures whatever their size; of a paper-scale
+    # run's transfer heat maps (1.5 MB each) that was a 101 MiB page that took a browser
+    # half a minute to open and no mail client would take
+    root = _run(tmp_path / "run")
+    (root / "transfer").mkdir()
+    sizes = [_png(root / "transfer" / f"matrix_{i}.png", 60, 60, seed=i) for i in range(6)]
+    encoded = [4 * ((n + 2) // 3) for n in sizes]
+    monkeypatch.setattr(crossreg.report, "PAGE_FIGURE_BYTES", sum(encoded[:3]) + encoded[3] // 2)
+    page = tmp_path / "pages" / "page.html"  # elsewhere: links are relative to the page
+    page.parent.mkdir()
+    write_report(root, page)
+    text = page.read_text()
+    embedded = EMBEDDED.findall(text)
+    assert [alt for _, alt, _, _ in embedded] == [f"transfer/matrix_{i}.png" for i in range(3)]
+    for href, alt, kind, data in embedded:  # small figures embedded whole, linked too
+        assert kind == "image/png"
+        assert base64.b64decode(data) == (root / alt).read_bytes()
+        assert (page.parent / unquote(href)).resolve() == (root / alt).resolve()
+    linked = LINKED.findall(text)
+    assert [name for _, name in linked] == [f"matrix_{i}.png" for i in range(3, 6)]
+    for href, name in linked:
+        assert (page.parent / unquote(href)).resolve() == (root / "transfer" / name).resolve()
+    assert "6 figures (3 shown, the rest linked) from" in text
+    assert "<summary>3 more figures in transfer/ (not embedded" in text
+    assert len(text) < sum(encoded[:3]) + 20_000
+
+
+def test_a_large_png_is_embedded_as_a_preview_linking_the_full_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # before: a 2,760 x 2,400 px heat map was embedded whole, 2 MB of base64 for a figure
+    # the page shows 620 px wide
+    root = _run(tmp_path / "run")
+    (root / "transfer").mkdir()
+    full = root / "transfer" / "matrix_DNASE.png"
+    size = _png(full, 400, 200)
+    monkeypatch.setattr(crossreg.report_figures, "PREVIEW_BYTES", size - 1)
+    monkeypatch.setattr(crossreg.report_figures, "PREVIEW_PIXELS", 100)
+    assert main(["report", str(root)]) == 0
+    text = (root / "report.html").read_text()
+    [(href, alt, kind, data)] = EMBEDDED.findall(text)
+    assert (href, alt, kind) == (
+        "transfer/matrix_DNASE.png",
+        "transfer/matrix_DNASE.png",
+        "image/jpeg",
+    )
+    assert "transfer/matrix_DNASE.png (preview: click for the full figure)" in text
+    preview = Image.open(io.BytesIO(base64.b64decode(data)))
+    assert (preview.format, preview.size) == ("JPEG", (100, 50))
+    pixels = np.asarray(preview.convert("RGB"), dtype=int)
+    assert np.abs(pixels[10:40, 2:20] - (255, 0, 0)).max() < 40  # the red quarter, red
+    assert np.abs(pixels[-8:, 40:] - 255).max() < 40  # the transparent rows, on white
+    assert len(data) < size / 4
+
+
+def test_a_large_svg_or_a_png_that_does_not_decode_is_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _run(tmp_path / "run")
+    (root / "sad").mkdir()
+    (root / "sad" / "big.svg").write_text(
+        "<svg xmlns='http://www.w3.org/2000/svg'>" + " " * 5000 + "</svg>"
+    )
+    (root / "sad" / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(5000))
+    (root / "sad" / "small.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    monkeypatch.setattr(crossreg.report_figures, "PREVIEW_BYTES", 1000)
+    assert main(["report", str(root)]) == 0
+    text = (root / "report.html").read_text()
+    assert [alt for _, alt, _, _ in EMBEDDED.findall(text)] == ["sad/small.svg"]
+    assert [name for _, name in LINKED.findall(text)] == ["big.svg", "cut.png"]
+
+
+@needs_chromium
+def test_a_page_with_previews_opens_in_a_browser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _run(tmp_path / "run")
+    (root / "transfer").mkdir()
+    sizes = [_png(root / "transfer" / f"matrix_{i}.png", 300, 200, seed=i) for i in range(3)]
+    monkeypatch.setattr(crossreg.report_figures, "PREVIEW_BYTES", min(sizes) - 1)
+    write_report(root)
+    assert figures_loaded(root / "report.html") == (3, 3)
