@@ -68,9 +68,11 @@ def test_report_embeds_figures_tables_and_commands(tmp_path: Path, capsys) -> No
     assert "<td class='command'><code>crossreg train" in text  # left-aligned, wrapping
     assert "scores.h5 (2.0 KiB)" in text
     # a tab-separated .txt (a targets file) is a table; other text stays text
-    assert "<h3>data/targets.txt</h3><p class='note'>2 rows" in text
+    assert (
+        "<h3><a href=\"data/targets.txt\">data/targets.txt</a></h3><p class='note'>2 rows" in text
+    )
     assert "<td class='text'>DNASE:liver</td>" in text
-    assert "<h3>data/notes.txt</h3><pre>trained twice" in text
+    assert '<h3><a href="data/notes.txt">data/notes.txt</a></h3><pre>trained twice' in text
     assert "http://" not in text and "https://" not in text  # nothing from the network
 
 
@@ -85,8 +87,9 @@ def test_odd_names_and_long_fields_are_shown_and_the_report_not_logged(tmp_path:
     page = tmp_path / "page.html"
     assert main(["report", str(root), "--out", str(page)]) == 0
     text = page.read_text(encoding="utf-8")
-    assert "caf?.tsv" in text and "wide.tsv</h3><p class='note'>not shown: field" in text
-    assert "<h3>long.txt</h3><pre>" + "y" * 100 in text
+    assert "caf?.tsv" in text and "wide.tsv</a></h3><p class='note'>not shown: field" in text
+    assert '<a href="run/caf%E9.tsv">' in text  # linked by its bytes
+    assert ">long.txt</a></h3><pre>" + "y" * 100 in text
     assert not (tmp_path / "crossreg-runs.jsonl").exists()
 
 
@@ -116,7 +119,7 @@ def test_folders_reached_through_links_are_shown_once(tmp_path: Path) -> None:
     assert main(["report", str(root), "--out", str(tmp_path / "page.html")]) == 0
     page = (tmp_path / "page.html").read_text()
     assert "linked/evaluate/</h2>" in page and "crossreg train" in page
-    assert page.count("<h3>linked/evaluate/metrics.tsv</h3>") == 1
+    assert page.count(">linked/evaluate/metrics.tsv</a></h3>") == 1
     assert "loop/evaluate" not in page
 
 

@@ -119,6 +119,24 @@ def test_a_large_svg_or_a_png_that_does_not_decode_is_linked(
     assert [name for _, name in LINKED.findall(text)] == ["big.svg", "cut.png"]
 
 
+def test_a_long_table_shows_its_first_rows_and_links_the_whole_file(tmp_path: Path) -> None:
+    # before: the page showed a table's first 12 rows with no way to the other thousands
+    root = _run(tmp_path / "run")
+    (root / "sldp").mkdir()
+    rows = ["annotation\tz"] + [f"track{i}\t{i / 7000}" for i in range(7000)]
+    (root / "sldp" / "results.tsv").write_text("\n".join(rows) + "\n")
+    page = tmp_path / "pages" / "report.html"
+    page.parent.mkdir()
+    write_report(root, page)
+    text = page.read_text()
+    found = re.search(
+        r'<h3><a href="([^"]+)">sldp/results.tsv</a></h3><p class=\'note\'>([^<]+)<', text
+    )
+    assert found and found[2].startswith("first 12 rows; ")
+    assert (page.parent / unquote(found[1])).resolve() == (root / "sldp" / "results.tsv").resolve()
+    assert ">track11</td>" in text and ">track12</td>" not in text
+
+
 @needs_chromium
 def test_a_page_with_previews_opens_in_a_browser(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

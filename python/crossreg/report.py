@@ -35,7 +35,7 @@ from pathlib import Path
 from crossreg.io.atomic import CONTENTS_FILE, atomic_write
 from crossreg.io.partial import STORE_MARKS, left_over
 from crossreg.io.partial import SUFFIX as PARTIAL_SUFFIX
-from crossreg.report_figures import PAGE_FIGURE_BYTES, Budget, figure_html, linked_html
+from crossreg.report_figures import PAGE_FIGURE_BYTES, Budget, figure_html, link, linked_html
 from crossreg.runlog import RUNS_FILE, read_runs, start_time, versions
 
 FIGURES = (".png", ".svg")
@@ -171,15 +171,22 @@ def tab_separated(path: Path) -> bool:
     return bool(lines) and len(widths) == 1 and widths.pop() > 0
 
 
-def table_html(path: Path, root: Path) -> str:
-    """The first rows and columns of a table, with its size."""
+def file_heading(path: Path, root: Path, page: Path) -> str:
+    """The heading of a table or text the page shows: its name, linked to its file (by
+    its path relative to the HTML file `page`), which holds what the page leaves out."""
+    name = html.escape(str(path.relative_to(root)))
+    return f'<h3><a href="{html.escape(link(path, page))}">{name}</a></h3>'
+
+
+def table_html(path: Path, root: Path, page: Path) -> str:
+    """The first rows and columns of a table, with its size, headed by its linked name."""
     with open(path, errors="replace") as handle:
         head = handle.read(TABLE_READ_BYTES)
     lines = head.splitlines()
     if len(head) == TABLE_READ_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    heading = f"<h3>{html.escape(str(path.relative_to(root)))}</h3>"
+    heading = file_heading(path, root, page)
     try:
         rows = list(csv.reader(lines[: TABLE_ROWS + 1], delimiter=delimiter))
     except csv.Error as error:  # a field longer than csv's limit (128 KiB)
@@ -208,13 +215,12 @@ def table_cell(value: str) -> str:
     return f"<td title='{html.escape(value)}'>{number:.{SIGNIFICANT_DIGITS}g}</td>"
 
 
-def text_html(path: Path, root: Path) -> str:
-    """A text file, cut after :data:`TEXT_BYTES`."""
+def text_html(path: Path, root: Path, page: Path) -> str:
+    """A text file, cut after :data:`TEXT_BYTES`, headed by its linked name."""
     with open(path, errors="replace") as handle:
         text = handle.read(TEXT_BYTES + 1)
     cut = "\n…" if len(text) > TEXT_BYTES else ""
-    name = html.escape(str(path.relative_to(root)))
-    return f"<h3>{name}</h3><pre>{html.escape(text[:TEXT_BYTES])}{cut}</pre>"
+    return f"{file_heading(path, root, page)}<pre>{html.escape(text[:TEXT_BYTES])}{cut}</pre>"
 
 
 RunEntry = tuple[str, Path, dict[str, object]]  # a record's started, its folder, itself
@@ -394,8 +400,8 @@ def folder_html(
     linked += folder.figures[embedded:]
     if linked:
         parts.append(_left_out_figures_html(linked, rel, page))
-    parts += [text_html(p, root) for p in folder.texts]
-    parts += [table_html(p, root) for p in folder.tables]
+    parts += [text_html(p, root, page) for p in folder.texts]
+    parts += [table_html(p, root, page) for p in folder.tables]
     if folder.others:
         items = "".join(_listed(p) for p in folder.others)
         parts.append(
