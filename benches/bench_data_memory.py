@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pyBigWig
+from random_fasta import write_random_fasta
 
 SIZES = {"chr1": 4_000_000, "chr2": 3_000_000, "chr3": 2_983_431, "chrM": 16_569}
 LAYOUT = ["--seq-length", "8192", "--pool-width", "8", "--stride", "1021", "--crop", "64"]
@@ -36,11 +37,7 @@ WARNED = ("threads run", "is below the")
 def write_world(root: Path) -> None:
     """The genome, a blacklist and four BigWigs under `root`."""
     rng = np.random.default_rng(0)
-    with open(root / "genome.fa", "w") as fasta:
-        for chrom, size in SIZES.items():
-            seq = rng.choice(np.frombuffer(b"ACGT", np.uint8), size).tobytes().decode()
-            fasta.write(f">{chrom}\n" + "\n".join(seq[i : i + 60] for i in range(0, size, 60)))
-            fasta.write("\n")
+    write_random_fasta(root / "genome.fa", SIZES, rng)
     (root / "blacklist.bed").write_text("chr1\t100000\t140000\nchr2\t2000000\t2010000\n")
     for k in range(4):
         bw = pyBigWig.open(str(root / f"d{k}.bw"), "w")

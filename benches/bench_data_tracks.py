@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pyBigWig
+from random_fasta import write_random_fasta
 
 SIZES = {"chr1": 1_200_000, "chr2": 900_000, "chr3": 600_000, "chrX": 400_000, "chrM": 16_569}
 ASSAYS = [("DNASE", 32, 2, "mean"), ("CHIP:H3K4me3", 32, 2, "mean"), ("CAGE", 384, 1, "sum")]
@@ -40,11 +41,7 @@ CHECKS = (
 def write_world(root: Path, distinct: int) -> None:
     """The genome, its gaps and `distinct` BigWigs under `root`."""
     rng = np.random.default_rng(0)
-    with open(root / "genome.fa", "w") as fasta:
-        for chrom, size in SIZES.items():
-            seq = rng.choice(np.frombuffer(b"ACGT", np.uint8), size).tobytes().decode()
-            fasta.write(f">{chrom}\n" + "\n".join(seq[i : i + 60] for i in range(0, size, 60)))
-            fasta.write("\n")
+    write_random_fasta(root / "genome.fa", SIZES, rng)
     (root / "gaps.bed").write_text("chr1\t500000\t520000\n")
     (root / "distinct").mkdir()
     for k in range(distinct):
