@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import crossreg.data.build as build_module
+import crossreg.io.atomic as atomic_module
 from crossreg.cli import main
 from crossreg.io.atomic import lock_folder
 from tests.data_inputs import small_inputs
@@ -238,6 +239,24 @@ def test_a_stop_while_compressing_keeps_the_interleaved_targets(
     computed = _computing(monkeypatch)
     assert main(_argv(inputs, out, "--compress-targets", "1", "--resume")) == 0
     assert computed == [] and _files(out) == _files(whole)
+
+
+def test_a_stop_while_the_finished_store_is_flushed_keeps_its_work(
+    inputs, unbroken, tmp_path, monkeypatch, logs
+):
+    # the store's files are flushed to the disk before it takes its name (minutes for a
+    # large one): a Ctrl-C then keeps the finished work, as at any step before
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "store"
+    with monkeypatch.context() as patch:
+        patch.setattr(atomic_module, "_fsync_files", stopped)
+        assert main(_argv(inputs, out)) == 130
+    assert "the finished work (sequences.npy, the interleaved targets) is kept" in logs.text
+    computed = _computing(monkeypatch)
+    assert main(_argv(inputs, out, "--resume")) == 0
+    assert computed == [] and _files(out) == unbroken
 
 
 # crossreg's command line, each chunk of tracks held back a moment so that a signal lands

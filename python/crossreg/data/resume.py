@@ -32,7 +32,13 @@ import numpy as np
 
 from crossreg.data.npy import NpyRows
 from crossreg.errors import Interrupted
-from crossreg.io.atomic import atomic_path, atomic_write, lock_folder, partial_path
+from crossreg.io.atomic import (
+    atomic_path,
+    atomic_write,
+    flush_folder,
+    lock_folder,
+    partial_path,
+)
 from crossreg.io.identity import IDENTITY_RULE, identity_difference
 
 log = logging.getLogger("crossreg")
@@ -342,6 +348,9 @@ def resumable(
     record = BuildRecord.open(work, settings, resume=resume, overwrite=overwrite)
     try:
         yield record
+        # flushed while the records still keep the work: the swap flushes the store again
+        # once they are deleted (minutes for a large one, which a Ctrl-C then lost whole)
+        flush_folder(work)
     except Interrupted:
         raise
     except KeyboardInterrupt:

@@ -95,6 +95,13 @@ def _fsync_files(files: list[Path]) -> None:
             list(pool.map(_fsync, files))  # the first error, if any, is raised here
 
 
+def flush_folder(folder: Path) -> None:
+    """Flush every file under `folder` to the disk (:func:`_fsync_files`): a writer that
+    must still be able to keep its work if stopped does it before its last step, so that
+    :func:`atomic_directory`'s own flush, as it swaps the folder in, finds little to do."""
+    _fsync_files([entry for entry in folder.rglob("*") if entry.is_file()])
+
+
 def _check_not_dangling(path: Path) -> None:
     """Refuse an output `path` that is a symbolic link leading nowhere."""
     if path.is_symlink() and not path.exists():
@@ -380,7 +387,7 @@ def _swap_in(work: Path, path: Path) -> None:
     missing: a crash after it leaves the previous one at `work`, removed by the next run.
     Elsewhere the previous `path` is renamed ``.<name>.old`` first, and a crash between the
     two renames leaves it there: the next run puts it back (:func:`restore_previous`)."""
-    _fsync_files([entry for entry in work.rglob("*") if entry.is_file()])
+    flush_folder(work)
     if os.path.lexists(path):
         old = _old_path(path)
         _remove(old)  # a stale one: `path` is there
