@@ -119,6 +119,23 @@ def test_a_large_svg_or_a_png_that_does_not_decode_is_linked(
     assert [name for _, name in LINKED.findall(text)] == ["big.svg", "cut.png"]
 
 
+def test_a_16_bit_greyscale_png_s_preview_keeps_its_grey_levels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # before: its levels (0-65,535) were clipped at 255 on the way to RGB, and the
+    # preview of a ramp from black to white was white but for its first column
+    root = _run(tmp_path / "run")
+    (root / "maps").mkdir()
+    ramp = np.tile(np.linspace(0, 65535, 200).astype(np.uint16), (50, 1))
+    Image.fromarray(ramp).save(root / "maps" / "ramp.png")
+    monkeypatch.setattr(crossreg.report_figures, "PREVIEW_BYTES", 10)
+    assert main(["report", str(root)]) == 0
+    [(_, _, kind, data)] = EMBEDDED.findall((root / "report.html").read_text())
+    assert kind == "image/jpeg"
+    grey = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("L"), dtype=int)
+    assert np.abs(grey[25] - ramp[25] / 257).max() < 12  # the ramp, black to white
+
+
 def test_a_long_table_shows_its_first_rows_and_links_the_whole_file(tmp_path: Path) -> None:
     # before: the page showed a table's first 12 rows with no way to the other thousands
     root = _run(tmp_path / "run")
