@@ -136,6 +136,22 @@ def test_a_16_bit_greyscale_png_s_preview_keeps_its_grey_levels(
     assert np.abs(grey[25] - ramp[25] / 257).max() < 12  # the ramp, black to white
 
 
+def test_a_png_of_too_many_pixels_to_decode_is_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # before: Pillow's guard against decompression bombs (a PNG of over 2 x 89 million
+    # pixels, a few kB when plain) stopped the report with a traceback
+    root = _run(tmp_path / "run")
+    (root / "maps").mkdir()
+    _png(root / "maps" / "huge.png", 80, 40)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 3,200 pixels: over twice that
+    monkeypatch.setattr(crossreg.report_figures, "PREVIEW_BYTES", 10)
+    assert main(["report", str(root)]) == 0
+    text = (root / "report.html").read_text()
+    assert EMBEDDED.findall(text) == []
+    assert [name for _, name in LINKED.findall(text)] == ["huge.png"]
+
+
 def test_a_long_table_shows_its_first_rows_and_links_the_whole_file(tmp_path: Path) -> None:
     # before: the page showed a table's first 12 rows with no way to the other thousands
     root = _run(tmp_path / "run")

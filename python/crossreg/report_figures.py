@@ -69,7 +69,7 @@ def embedded_data(path: Path) -> tuple[str, str, bool] | None:
 def _preview(data: bytes) -> bytes | None:
     """The PNG `data` scaled down to :data:`PREVIEW_PIXELS` wide (its own width if less),
     on white where it is transparent, as a JPEG; None when it does not decode (cut short,
-    not a PNG)."""
+    not a PNG, or of more pixels than Pillow decodes: ``Image.MAX_IMAGE_PIXELS`` twice)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -77,7 +77,7 @@ def _preview(data: bytes) -> bytes | None:
             if image.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey, 0-65,535
                 image = image.convert("I").point(lambda v: v / 257).convert("L")
             rgba = image.convert("RGBA")
-    except (OSError, UnidentifiedImageError, ValueError):  # cut short, not a PNG
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
         return None
     if rgba.width > PREVIEW_PIXELS:
         height = max(1, round(rgba.height * PREVIEW_PIXELS / rgba.width))
