@@ -259,6 +259,30 @@ def test_a_stop_while_the_finished_store_is_flushed_keeps_its_work(
     assert computed == [] and _files(out) == unbroken
 
 
+def test_a_stop_while_the_interleaved_targets_are_flushed_keeps_the_chunks(
+    inputs, unbroken, tmp_path, monkeypatch, logs
+):
+    # before: the chunk files were deleted as soon as they were read, and the interleaved
+    # file, flushed to the disk before it took its name (minutes for thousands of tracks),
+    # deleted by the stop: every chunk was computed again
+    real = atomic_module._fsync
+
+    def fsync(path):
+        name = Path(path).name
+        if name.startswith(".targets.npy.") and name.endswith(".tmp"):
+            raise KeyboardInterrupt
+        real(path)
+
+    out = tmp_path / "store"
+    with monkeypatch.context() as patch:
+        patch.setattr(atomic_module, "_fsync", fsync)
+        assert main(_argv(inputs, out)) == 130
+    assert f"(sequences.npy, {TRACKS} of {TRACKS} chunk(s) of tracks) is kept" in logs.text
+    computed = _computing(monkeypatch)
+    assert main(_argv(inputs, out, "--resume")) == 0
+    assert computed == [] and _files(out) == unbroken
+
+
 # crossreg's command line, each chunk of tracks held back a moment so that a signal lands
 # while the build computes them
 SLOW = """

@@ -41,7 +41,9 @@ def merge_track_chunks(
 
     More `parts` than the process may open at once are interleaved in groups first (one
     more pass over the targets), into files beside `final`, each deleted once used;
-    `temporary` parts (a build's chunks) are deleted once interleaved.
+    `temporary` parts (a build's chunks) are deleted once interleaved into a group (the
+    disk holds two copies of the targets at most). Those the last pass reads, when it
+    is they, are left for the caller to delete once `final` is kept.
     """
     parts = list(parts)
     with open_file_room() as free:
@@ -64,12 +66,12 @@ def merge_track_chunks(
                 width = sum(_width(p) for p in group)
                 desc = f"merging track chunks, group {k + 1} of {groups}"
                 _interleave(path, group, n, bins, width, block_bytes, desc)
-                if temporary:
+                if temporary or level:  # a build's chunks, or groups of them
                     _remove(group)
                 grouped.append(path)
-            parts, temporary, level = grouped, True, level + 1
+            parts, level = grouped, level + 1
         _interleave(final, parts, n, bins, n_tracks, block_bytes, "merging track chunks")
-    if temporary:
+    if level:  # the groups' files
         _remove(parts)
 
 

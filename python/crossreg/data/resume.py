@@ -295,12 +295,16 @@ class BuildRecord:
     @contextmanager
     def interleaving(self, path: Path, stats: Sequence[dict]) -> Iterator[Path]:
         """A path to interleave the chunks into (of final name `path`); counted, with the
-        tracks' `stats`, once the block ends (the chunk files are gone then)."""
+        tracks' `stats`, once the block ends, and the chunk files deleted then (a stop
+        before, while the interleaved file is flushed to the disk, keeps them)."""
         with atomic_path(path) as tmp:
             yield tmp
+        files = [self.work / chunk["file"] for chunk in self.chunks.values()]
         self.merged = {"file": path.name, "stats": list(stats)}
         self.chunks.clear()
         self._save()
+        for file in files:
+            file.unlink(missing_ok=True)
 
     def _save(self) -> None:
         progress = {
