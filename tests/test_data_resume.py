@@ -259,6 +259,27 @@ def test_a_stop_while_the_finished_store_is_flushed_keeps_its_work(
     assert computed == [] and _files(out) == unbroken
 
 
+def test_a_stop_while_the_compressed_store_is_flushed_costs_only_the_compression(
+    inputs, tmp_path, monkeypatch, logs
+):
+    # before: targets.npy was deleted once compressed, and a stop while the store was
+    # flushed to the disk left a record counting it: every chunk was computed again
+    whole = tmp_path / "whole"
+    assert main(_argv(inputs, whole, "--compress-targets", "1")) == 0
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "store"
+    with monkeypatch.context() as patch:
+        patch.setattr(atomic_module, "_fsync_files", stopped)
+        assert main(_argv(inputs, out, "--compress-targets", "1")) == 130
+    computed = _computing(monkeypatch)
+    assert main(_argv(inputs, out, "--compress-targets", "1", "--resume")) == 0
+    assert computed == [] and _files(out) == _files(whole)
+    assert "targets.npy" not in _files(out) and "targets.rows" in _files(out)
+
+
 def test_a_stop_while_the_interleaved_targets_are_flushed_keeps_the_chunks(
     inputs, unbroken, tmp_path, monkeypatch, logs
 ):

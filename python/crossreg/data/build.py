@@ -507,6 +507,8 @@ def _build(
         stats = _write_targets(work, shard_table, plan, layout, options, genome_bases, record)
         metadata["tracks"] = [_json_stats(s) for s in stats]
         _finish(work, metadata, options.compress_targets, shard, first, stop)
+        compressed = shard is None and options.compress_targets is not None
+        record.complete([work / "targets.npy"] if compressed else [])
 
 
 def _track_rows(table: TargetsTable, first: int, stop: int) -> list[list[object]]:
@@ -592,11 +594,12 @@ def _finish(
     stop: int,
 ) -> None:
     """Seal the store being written in `work`: compress its targets (deflate `level`, when
-    given) and write its metadata, or for a shard of tracks ``[first, stop)`` write the
-    shard's metadata around the store's, its targets left for the merge to compress."""
+    given; ``targets.npy`` is left for the caller to delete) and write its metadata, or
+    for a shard of tracks ``[first, stop)`` write the shard's metadata around the store's,
+    its targets left for the merge to compress."""
     if shard is None:
         if level is not None:
-            compress_targets(work, level)
+            compress_targets(work, level, keep_source=True)  # deleted once on the disk
         write_json(work / METADATA, metadata)
         return
     write_json(

@@ -67,9 +67,10 @@ def _expand_ellipsis(items: tuple[Any, ...], ndim: int) -> tuple[Any, ...]:
     return (*items[:at], *(slice(None),) * fill, *items[at + 1 :])
 
 
-def compress_targets(directory: Path, level: int) -> None:
+def compress_targets(directory: Path, level: int, *, keep_source: bool = False) -> None:
     """Replace ``directory/targets.npy`` with its compressed form (`level` 0-12), reading and
-    compressing :data:`_BLOCK_WINDOWS` windows at a time."""
+    compressing :data:`_BLOCK_WINDOWS` windows at a time; with `keep_source` the caller
+    deletes ``targets.npy`` (a resumable build, once the rest is on the disk)."""
     source = directory / "targets.npy"
     offsets = [np.zeros(1, dtype=np.uint64)]
     with NpyRows(source) as rows, open(directory / ROWS_FILE, "wb") as out:
@@ -87,7 +88,8 @@ def compress_targets(directory: Path, level: int) -> None:
                 total += blob.size
                 meter.update(len(block))
     np.save(directory / OFFSETS_FILE, np.concatenate(offsets))
-    source.unlink()
+    if not keep_source:
+        source.unlink()
 
 
 class CompressedRows:

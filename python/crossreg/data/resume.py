@@ -316,6 +316,16 @@ class BuildRecord:
         with atomic_write(self.work / MARK) as handle:
             json.dump(progress, handle)
 
+    def complete(self, replaced: Sequence[Path] = ()) -> None:
+        """Flush the finished store's files to the disk while the records still keep the
+        work (:func:`atomic_directory` flushes them again as it swaps the store in, once
+        the records are gone: minutes for a large store, which a stop then lost whole),
+        then delete the files of `replaced` (kept until now: the uncompressed targets,
+        which the record counts)."""
+        flush_folder(self.work)
+        for path in replaced:
+            path.unlink()
+
     def seal(self) -> None:
         """Delete the records: the store is complete (the work folder holds its files)."""
         (self.work / MARK).unlink(missing_ok=True)
@@ -352,9 +362,6 @@ def resumable(
     record = BuildRecord.open(work, settings, resume=resume, overwrite=overwrite)
     try:
         yield record
-        # flushed while the records still keep the work: the swap flushes the store again
-        # once they are deleted (minutes for a large one, which a Ctrl-C then lost whole)
-        flush_folder(work)
     except Interrupted:
         raise
     except KeyboardInterrupt:
