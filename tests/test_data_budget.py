@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from crossreg.data.budget import (
     threads_within,
     tracks_per_chunk,
 )
+from crossreg.data.build import _warn_budget
 from tests.data_inputs import random_genome, write_fasta
 
 
@@ -47,6 +50,23 @@ def test_threads_and_chunks_fit_the_budget_exactly():
         assert tracks_per_chunk(fp, 50, threads, budget - 1) == threads + 2
     assert threads_within(fp, 8, 0) == 1 and tracks_per_chunk(fp, 50, 1, 0) == 1
     assert tracks_per_chunk(fp, 4, 2, 10 * GIB) == 4
+
+
+def test_the_memory_the_warnings_advise_is_enough(caplog):
+    # before: the advice was rounded to 3 digits, down as often as up: `give --memory-gb
+    # 0.0681` for 8 threads that need 0.06812 GiB, which warned again and ran fewer threads
+    for bases in range(1_000_000, 1_000_000 + 50 * 7_919, 7_919):
+        fp = Footprint.of(["a"] * 40 + ["b"] * 30, bins=448, genome_bases=bases)
+        for memory_gb, wanted in ((1e-6, 1), (fp.smallest(1) / GIB, 8)):
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="crossreg"):
+                _warn_budget(
+                    fp, memory_gb, wanted, threads_within(fp, wanted, int(memory_gb * GIB))
+                )
+            [advice] = re.findall(r"give --memory-gb ([0-9.e+-]+)", caplog.text)
+            budget = int(float(advice) * GIB)
+            assert budget >= fp.smallest(wanted), (bases, memory_gb, advice)
+            assert threads_within(fp, wanted, budget) == wanted
 
 
 def test_a_merge_block_and_a_chunk_of_it_fit_the_budget():

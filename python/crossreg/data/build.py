@@ -210,25 +210,34 @@ def _warn_budget(footprint: Footprint, memory_gb: float, wanted: int, threads: i
             "--memory-gb %g is below the %.3g GiB a build of %d windows holds at least "
             "(%.2g GiB of them the interpreter, the FASTA and the windows' mask; %.2g GiB "
             "per track computed): it runs one track at a time on one thread and may "
-            "exceed it; give --memory-gb %.3g or more",
+            "exceed it; give --memory-gb %g or more",
             memory_gb,
             smallest,
             windows,
             footprint.base() / GIB,
             footprint.peak(1, 1, 1) / GIB - footprint.base() / GIB,
-            smallest,
+            _gib_up(footprint.smallest()),
         )
     elif threads < wanted:
         log.warning(
             "--memory-gb %g holds %d track(s) at a time over %d windows: %d of the %d "
-            "threads run; give --memory-gb %.3g to run them all",
+            "threads run; give --memory-gb %g to run them all",
             memory_gb,
             threads,
             windows,
             threads,
             wanted,
-            footprint.smallest(wanted) / GIB,
+            _gib_up(footprint.smallest(wanted)),
         )
+
+
+def _gib_up(size: int) -> float:
+    """`size` bytes in GiB to 3 significant digits, rounded up: a ``--memory-gb`` that
+    holds them."""
+    value = size / GIB
+    scale = 10.0 ** (2 - math.floor(math.log10(value)))
+    rounded = math.ceil(value * scale) / scale
+    return rounded if int(rounded * GIB) >= size else (math.ceil(value * scale) + 1) / scale
 
 
 def _in_track(err: ValueError, table: TargetsTable, tracks: Sequence[Target]) -> str:
