@@ -207,11 +207,14 @@ def test_the_python_train_refuses_a_finished_runs_folder_unless_told_to_replace_
     # the replaced run's fine-tuned heads and TensorBoard curves are not the new run's
     (copy / "finetune_human").mkdir()
     (copy / "finetune_human" / "config.json").write_text("{}")
+    (copy / "finetune_notes").mkdir()  # the user's own, no checkpoint: it stays
+    (copy / "finetune_notes" / "plan.txt").write_text("lr 0.1 next")
     (copy / "tensorboard").mkdir(exist_ok=True)
     (copy / "tensorboard" / "events.out.tfevents.1.earlier").write_bytes(b"")
     train(params, [stores["human"]], copy, options, overwrite=True, plots=False)
     assert (copy / "last" / "model.safetensors").read_bytes() != before
     assert not (copy / "finetune_human").exists()
+    assert (copy / "finetune_notes" / "plan.txt").read_text() == "lr 0.1 next"
     if importlib.util.find_spec("tensorboard") is not None:
         events = [p.name for p in (copy / "tensorboard").iterdir()]
         assert len(events) == 1 and "earlier" not in events[0]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from crossreg.io.atomic import remove_directory, restore_previous
+from crossreg.model.checkpoint_info import CONFIG_NAME
 from crossreg.progress import launched_rank
 from crossreg.train.board import FOLDER
 
@@ -99,14 +100,14 @@ def remove_earlier_run(out: str | os.PathLike[str]) -> None:
     has trained its first epoch and before it saves it: first its ``last/`` (so that `out`
     never holds the earlier run's ``last/`` beside the new run's ``best/``, which a resume
     of the earlier run would take for its own), then its ``best/`` (a first epoch that
-    diverged saves none), ``metrics.csv``, ``finetune_<genome>/`` checkpoints and
-    TensorBoard events."""
+    diverged saves none), ``metrics.csv``, ``finetune_<genome>/`` checkpoints (folders
+    of that name holding no checkpoint are the user's, and stay) and TensorBoard events."""
     out = Path(out)
     remove_directory(out / "last")
     remove_directory(out / "best")
     (out / "metrics.csv").unlink(missing_ok=True)
     for earlier in sorted(out.glob("finetune_*")):
-        if earlier.is_dir():
+        if earlier.is_dir() and (earlier / CONFIG_NAME).is_file():  # a run's checkpoint
             shutil.rmtree(earlier)
     remove_events(out)
 
