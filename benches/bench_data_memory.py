@@ -4,8 +4,8 @@ A 10-Mbp genome (chr1-3 and chrM) is tiled as ``--seq-length 8192 --pool-width 8
 --stride 1021 --crop 64`` (9,780 windows of 896 bins, 8.8 M bins: a float32 track is
 35 MB and every bin's edges lie apart from its neighbours', as the paper's stride leaves
 them); its tracks are hard links of four BigWigs (a value every 50 bp, half of them 0; two
-lack chrM), with a blacklist. Each build runs in a fresh process; its peak is the
-``ru_maxrss`` of ``os.wait4``, printed beside the budget and what
+lack chrM), with a blacklist. Each build runs in a fresh process; its peak is its own
+``VmHWM``, printed beside the budget and what
 :class:`crossreg.data.budget.Footprint` counts for it. ``w``: the build warned that fewer
 threads ran than asked or that the budget is below one track. ``--layout`` adds rows of
 replicate tracks (each the average of 3 files) and of ``max`` pooling; ``--shards N`` a
@@ -68,17 +68,32 @@ def write_table(root: Path, name: str, tracks: int, replicates: int, stat: str) 
     return path
 
 
+#: ``crossreg`` with the arguments after the first, which names the file its own peak
+#: (``VmHWM``, KiB) is written to at exit (``ru_maxrss`` would keep this process's).
+OWN_PEAK = (
+    "import atexit, runpy, sys\n"
+    "out = sys.argv.pop(1)\n"
+    "def note():\n"
+    "    hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
+    "    open(out, 'w').write(hwm[0])\n"
+    "atexit.register(note)\n"
+    "sys.argv[0] = 'crossreg'\n"
+    "runpy.run_module('crossreg', run_name='__main__')\n"
+)
+
+
 def peak_of(args: list[str], cwd: Path) -> tuple[float, bool]:
     """Run ``crossreg`` with `args` in a fresh process: its peak MiB and whether it warned
     about the budget."""
-    log = cwd / "log.txt"
+    log, peak = cwd / "log.txt", cwd / "peak.txt"
     with open(log, "wb") as err:
-        child = subprocess.Popen([sys.executable, "-m", "crossreg", *args], cwd=cwd, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
+        child = subprocess.run(
+            [sys.executable, "-c", OWN_PEAK, str(peak), *args], cwd=cwd, stderr=err
+        )
     said = log.read_text()
-    if os.waitstatus_to_exitcode(status) != 0:
+    if child.returncode != 0:
         sys.exit(f"crossreg {' '.join(args)} failed:\n{said}")
-    return usage.ru_maxrss / 1024, any(w in said for w in WARNED)
+    return int(peak.read_text()) / 1024, any(w in said for w in WARNED)
 
 
 def window_chroms() -> list[str]:

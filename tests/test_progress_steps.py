@@ -70,9 +70,9 @@ def test_data_reports_tracks_times_windows(progress_logs, inputs, tmp_path):
     total = windows * tracks
     lines = messages(progress_logs, "targets (")
     assert lines[0].startswith(f"targets ({tracks} tracks × {windows} windows): ")
-    # one native call per two tracks (threads=1): the count moves in steps of 2 tracks
+    # one native call per thread's track (threads=1): the count moves a track at a time
     counts = [int(re.search(r": (\d+)/", line).group(1)) for line in lines]
-    assert counts == [2 * windows, 4 * windows]  # the last once, as "done in"
+    assert counts == [k * windows for k in range(1, tracks + 1)]  # the last once, "done in"
     assert all(f"/{total} track-windows" in line for line in lines)
     assert "done in" in lines[-1]
     assert messages(progress_logs, "sequences: ")[-1].startswith(

@@ -33,8 +33,9 @@ FIXED_BYTES = 64 * 2**20
 
 #: Bytes per bin of one track of a native call at its peak (see the module's docstring),
 #: its float16 result on the Python side, and the threads' heaps' slack: a buffer freed
-#: on one thread and allocated anew on another can leave both resident a moment (measured
-#: up to 1.8 B per bin per track of a call beyond the buffers, by thread timing).
+#: on one thread and allocated anew on another can leave both resident a moment (one
+#: build's peak varied by 37 MiB between runs, by thread timing: 4 B per bin of a call's
+#: two tracks, of which the buffers counted left 7 MiB to spare).
 CALL_TRACK_BIN = 11 + 2 + 2
 
 #: Bytes per bin of one track held in a chunk (float16).
