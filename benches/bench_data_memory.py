@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +26,9 @@ from pathlib import Path
 import numpy as np
 import pyBigWig
 from random_fasta import write_random_fasta
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
+from tests.own_peak import crossreg_peak
 
 SIZES = {"chr1": 4_000_000, "chr2": 3_000_000, "chr3": 2_983_431, "chrM": 16_569}
 LAYOUT = ["--seq-length", "8192", "--pool-width", "8", "--stride", "1021", "--crop", "64"]
@@ -68,32 +70,16 @@ def write_table(root: Path, name: str, tracks: int, replicates: int, stat: str) 
     return path
 
 
-#: ``crossreg`` with the arguments after the first, which names the file its own peak
-#: (``VmHWM``, KiB) is written to at exit (``ru_maxrss`` would keep this process's).
-OWN_PEAK = (
-    "import atexit, runpy, sys\n"
-    "out = sys.argv.pop(1)\n"
-    "def note():\n"
-    "    hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
-    "    open(out, 'w').write(hwm[0])\n"
-    "atexit.register(note)\n"
-    "sys.argv[0] = 'crossreg'\n"
-    "runpy.run_module('crossreg', run_name='__main__')\n"
-)
-
-
 def peak_of(args: list[str], cwd: Path) -> tuple[float, bool]:
     """Run ``crossreg`` with `args` in a fresh process: its peak MiB and whether it warned
     about the budget."""
-    log, peak = cwd / "log.txt", cwd / "peak.txt"
+    log = cwd / "log.txt"
     with open(log, "wb") as err:
-        child = subprocess.run(
-            [sys.executable, "-c", OWN_PEAK, str(peak), *args], cwd=cwd, stderr=err
-        )
+        returncode, peak = crossreg_peak(args, cwd, err)
     said = log.read_text()
-    if child.returncode != 0:
+    if returncode != 0:
         sys.exit(f"crossreg {' '.join(args)} failed:\n{said}")
-    return int(peak.read_text()) / 1024, any(w in said for w in WARNED)
+    return peak / 2**20, any(w in said for w in WARNED)
 
 
 def window_chroms() -> list[str]:

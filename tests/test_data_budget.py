@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +20,7 @@ from crossreg.data.budget import (
 )
 from crossreg.data.build import _warn_budget
 from tests.data_inputs import random_genome, write_fasta
+from tests.own_peak import crossreg_peak
 
 
 def test_the_footprint_counts_each_buffer_of_a_build():
@@ -105,21 +103,6 @@ def _world(root: Path, n_tracks: int) -> Path:
     return root
 
 
-#: ``crossreg`` run with its arguments after the first, which names the file its own peak
-#: resident memory (``VmHWM``, in KiB) is written to at exit: a child's ``ru_maxrss``
-#: keeps the peak of the process it was forked from (the test run's, hundreds of MiB).
-OWN_PEAK = (
-    "import atexit, runpy, sys\n"
-    "out = sys.argv.pop(1)\n"
-    "def note():\n"
-    "    hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
-    "    open(out, 'w').write(hwm[0])\n"
-    "atexit.register(note)\n"
-    "sys.argv[0] = 'crossreg'\n"
-    "runpy.run_module('crossreg', run_name='__main__')\n"
-)
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's VmHWM")
 def test_a_build_stays_within_its_memory_budget(tmp_path):
     # the estimate counted 10 B per bin per thread, called the native core on twice as
@@ -135,17 +118,10 @@ def test_a_build_stays_within_its_memory_budget(tmp_path):
     budget = fp.peak(4, 2, 2)  # two threads, chunks of four tracks
     args = ["--fasta", "genome.fa", "--targets", "targets.txt", "--genome", "g", *LAYOUT]
     args += ["--threads", "2", "--memory-gb", str(budget / GIB), "--out", "store"]
-    peak_file = tmp_path / "peak"
     with open(tmp_path / "log", "wb") as log:
-        child = subprocess.run(
-            [sys.executable, "-c", OWN_PEAK, str(peak_file), "-q", "data", *args],
-            cwd=root,
-            stderr=log,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        )
+        returncode, peak = crossreg_peak(["-q", "data", *args], root, log)
     errors = (tmp_path / "log").read_text()
-    assert child.returncode == 0, errors
+    assert returncode == 0, errors
     assert "threads run" not in errors and "below" not in errors  # both threads busy
     assert np.load(root / "store" / "targets.npy", mmap_mode="r").shape[2] == 12
-    peak = int(peak_file.read_text()) * 1024
     assert peak <= budget, (peak / 2**20, budget / 2**20)
