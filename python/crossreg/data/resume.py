@@ -197,13 +197,9 @@ class BuildRecord:
     ) -> BuildRecord:
         """A fresh record (clearing the folder of an interrupted build, with `overwrite`),
         or with `resume` the one the interrupted build kept, its settings the same as
-        `settings` (else a ValueError names the options that differ)."""
+        `settings` (else a ValueError names the options that differ); the build has
+        checked both against the folder first (:func:`check_left_over`)."""
         record = cls(work, settings, overwrite)
-        kept = (work / MARK).is_file()
-        if resume and not kept:
-            raise ValueError(f"--resume: {work} holds no interrupted build to continue")
-        if not resume and kept and not overwrite:
-            raise ValueError(f"{work} holds an interrupted build; pass --resume or --overwrite")
         if resume:
             record._load()
         else:
