@@ -6,7 +6,7 @@ BigWigs (a value every 50 bp, 60% zeros, each of its own mean; a third lack chrM
 written once; each track of a table of N rows names files of its own (hard links to the
 distinct ones; every eleventh track has a replicate, every 33rd two), with Basenji's
 columns and the paper's clip, scale and pooling per assay. Each command runs in a fresh
-process; peak memory is its ``ru_maxrss`` from ``os.wait4``. Usage::
+process; peak memory is that process's own ``VmHWM``. Usage::
 
     .venv/bin/python benches/bench_data_tracks.py [--tracks 500,2000,6956] [--shards 50]
         [--nofile 1024] [--memory-gb 8]
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,9 @@ from pathlib import Path
 import numpy as np
 import pyBigWig
 from random_fasta import write_random_fasta
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
+from tests.own_peak import CROSSREG, python_peak
 
 SIZES = {"chr1": 1_200_000, "chr2": 900_000, "chr3": 600_000, "chrX": 400_000, "chrM": 16_569}
 ASSAYS = [("DNASE", 32, 2, "mean"), ("CHIP:H3K4me3", 32, 2, "mean"), ("CAGE", 384, 1, "sum")]
@@ -77,20 +79,20 @@ def write_table(root: Path, n: int, distinct: int) -> Path:
     return table
 
 
-def run(args: list[str], nofile: int | None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of a fresh process running `args`."""
+def run(code: str, args: list[str], cwd: Path, nofile: int | None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a fresh process running Python `code` with
+    `args`."""
 
     def limit() -> None:
         if nofile is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
     began = time.perf_counter()
-    child = subprocess.Popen(args, preexec_fn=limit, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
+    returncode, peak = python_peak(code, args, cwd, preexec_fn=limit)
     wall = time.perf_counter() - began
-    if os.waitstatus_to_exitcode(status) != 0:
+    if returncode != 0:
         raise RuntimeError(f"{' '.join(args[:6])} ... failed")
-    return wall, usage.ru_maxrss / 1024
+    return wall, peak / 2**20
 
 
 def main() -> None:
@@ -103,7 +105,7 @@ def main() -> None:
     parser.add_argument("--threads", default="2")
     opts = parser.parse_args()
     counts = [int(n) for n in opts.tracks.split(",")]
-    python = [sys.executable, "-m", "crossreg", "-q"]
+    python = [CROSSREG, "-q"]
     with tempfile.TemporaryDirectory(prefix="bench-data-tracks-") as tmp:
         root = Path(tmp)
         write_world(root, opts.distinct)
@@ -114,7 +116,7 @@ def main() -> None:
             build = [*python, "data", "--genome", "h", "--fasta", fasta, "--targets", table]
             build += ["--gaps", gaps, "--threads", opts.threads, "--memory-gb", opts.memory_gb]
             steps = {
-                "checks": [sys.executable, "-c", CHECKS, fasta, table, gaps],
+                "checks": [CHECKS, fasta, table, gaps],
                 "build": [*build, "--out", str(root / f"store{n}")],
             }
             if opts.shards and n == max(counts):
@@ -131,7 +133,7 @@ def main() -> None:
                 steps["merge"] = [*python, "data-merge", "--out", str(root / f"merged{n}"), *shards]
             total_shards, peak_shards = 0.0, 0.0
             for step, args in steps.items():
-                wall, peak = run(args, opts.nofile)
+                wall, peak = run(args[0], args[1:], root, opts.nofile)
                 if step.startswith("shard "):
                     total_shards, peak_shards = total_shards + wall, max(peak_shards, peak)
                     continue
