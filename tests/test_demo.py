@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -535,7 +536,6 @@ def test_a_training_that_replaces_a_run_logs_overwrite(tmp_path, monkeypatch):
     # alone, was refused as its folder holds a run
     import crossreg.demo_steps as steps
     from crossreg.runlog import RUNS_FILE, read_runs
-    from crossreg.train.options import TrainOptions
     from crossreg.train.side_by_side import TrainRun
 
     calls = []
@@ -549,7 +549,7 @@ def test_a_training_that_replaces_a_run_logs_overwrite(tmp_path, monkeypatch):
         for name, f in (("joint", fresh), ("human", stopped))
     }
     with steps.counting(2, out):
-        steps.train_models(jobs, TrainOptions(), resume=True)
+        steps.train_models(jobs, resume=True)
     assert [c["overwrite"] for c in calls] == [True, False]
     assert read_runs(fresh / RUNS_FILE)[0]["command"].endswith(f"{fresh} --overwrite")
     assert read_runs(stopped / RUNS_FILE)[0]["command"].endswith(f"{stopped} --resume")
@@ -619,9 +619,58 @@ def test_resume_with_fewer_epochs_than_the_models_trained_is_refused_first(tmp_p
     (last / "training_state.json").write_text(json.dumps(state))
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main(["demo", "--fast", "--epochs", "1", "--resume", "--out", str(out)]) == 1
-    refusal = f"the model {last.parent} has trained 3 epochs, more than --epochs 1"
+    refusal = f"the model {last.parent} has trained 3 epochs, more than the 1 that --epochs 1"
     assert any(refusal in m and "resume with --epochs 3 or more" in m for m in logs.messages)
     assert not any(m.startswith(("kept from", "[1/")) for m in logs.messages)
+
+
+def test_single_genome_models_may_take_as_many_steps_as_the_joint_model():
+    """A joint epoch holds both genomes' batches (the mini world's 206 human and 184 mouse
+    batches: 390 steps); with the joint model's 24 epochs and patience 5 the single-genome
+    models trained about half its steps, still improving at their last epoch, and compare
+    credited joint training with what was only more steps. Their caps and patience scale
+    with the steps an epoch takes; where --steps-per-epoch caps every epoch alike, they
+    stay the joint model's."""
+    from crossreg.demo import single_genome_schedules
+    from crossreg.demo_settings import FAST, MINI
+
+    schedules = single_genome_schedules(MINI, {"human": 206, "mouse": 184})
+    assert schedules == {"human": (45, 9), "mouse": (51, 11)}
+    for genome, batches in {"human": 206, "mouse": 184}.items():
+        assert abs(schedules[genome][0] * batches - 24 * 390) <= batches / 2
+    assert single_genome_schedules(FAST, {"human": 206, "mouse": 184}) == {
+        "human": (2, 1),
+        "mouse": (2, 1),
+    }
+    assert single_genome_schedules(replace(MINI, steps_per_epoch=200), {"a": 150, "b": 400}) == {
+        "a": (32, 7),
+        "b": (24, 5),
+    }
+
+
+def test_a_single_genome_model_is_held_to_its_own_scaled_epochs_on_resume(tmp_path, logs, stores):
+    """A single-genome model may train more epochs than ``--epochs`` (its epochs are
+    shorter than the joint model's): a resume keeps it up to its own cap and refuses past
+    it, naming the ``--epochs`` that would allow it."""
+    out = tmp_path / "demo"
+    (out / "synth").mkdir(parents=True)
+    manifest = {"preset": "mini", "seed": 0, "genomes": {"human": {}, "mouse": {}}}
+    (out / "synth" / "manifest.json").write_text(json.dumps(manifest))
+    for genome, train in (("human", 100), ("mouse", 40)):  # batches of 4: 25 and 10
+        meta = json.loads((stores[genome] / "dataset.json").read_text())
+        meta["splits"] = {"train": {"offset": 0, "count": train}}
+        (out / "data" / genome).mkdir(parents=True)
+        (out / "data" / genome / "dataset.json").write_text(json.dumps(meta))
+    last = out / "models" / "mouse" / "last"
+    last.mkdir(parents=True)
+    state = {"extra": {"run": {"phase": "single", "epoch": 8, "finished_phases": []}}}
+    (last / "training_state.json").write_text(json.dumps(state))
+    # a joint epoch takes 35 steps, a mouse epoch 10: --epochs 2 lets the mouse model train
+    # round(2 * 3.5) = 7 epochs, --epochs 3 lets it train 10
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main(["demo", "--epochs", "2", "--resume", "--out", str(out)]) == 1
+    refusal = f"the model {last.parent} has trained 8 epochs, more than the 7 that --epochs 2"
+    assert any(refusal in m and "resume with --epochs 3 or more" in m for m in logs.messages)
 
 
 def test_the_demos_stores_record_the_worlds_assembly_not_the_fasta_name(tmp_path, monkeypatch):

@@ -457,10 +457,11 @@ SIDE_BY_SIDE = textwrap.dedent(
 
     params, store, out = map(Path, sys.argv[1:])
     setup_logging()
-    groups = [[TrainRun(params, (store,), out / name)] for name in ("a", "b")]
+    options = TrainOptions(max_epochs=10_000, patience=10_000)
+    groups = [[TrainRun(params, (store,), out / name, options)] for name in ("a", "b")]
     with sigterm_as_interrupt():
         try:
-            train_side_by_side(groups, TrainOptions(max_epochs=10_000, patience=10_000), 1)
+            train_side_by_side(groups, 1)
         except KeyboardInterrupt:
             sys.exit(130)
     """

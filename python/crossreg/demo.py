@@ -22,6 +22,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -147,20 +148,44 @@ def _check_world(synth: Path, manifest: dict, settings: DemoSettings) -> None:
 
 def _check_trained_epochs(out: Path, settings: DemoSettings) -> None:
     """Refuse to resume a demo whose models (``out/models/<run>/last``) have trained more
-    epochs than ``--epochs``: they would be kept as they are while the summary records the
-    smaller number (the trainings' own resume refuses it too, after the earlier steps)."""
+    epochs than `settings` allow them (:func:`epoch_caps`): they would be kept as they are
+    while the summary records the smaller number (the trainings' own resume refuses it
+    too, after the earlier steps)."""
     for last in sorted((out / "models").glob(f"*/last/{JSON_FILE}")):
         try:
             epoch = int(json.loads(last.read_text())["extra"]["run"]["epoch"])
         except (OSError, ValueError, KeyError, TypeError):
             continue  # damaged: the training's resume names what is wrong with it
-        if epoch > settings.max_epochs:
-            raise CommandError(
-                f"--resume: the model {last.parent.parent} has trained {epoch} epochs, "
-                f"more than --epochs {settings.max_epochs}: it cannot be a "
-                f"{settings.max_epochs}-epoch model; resume with --epochs {epoch} or more, "
-                "or give another --out"
+        run = last.parent.parent
+        cap = epoch_caps(out, settings).get(run.name)
+        if cap is not None and epoch > cap:
+            needed = next(
+                n
+                for n in range(settings.max_epochs + 1, epoch + 1)
+                if epoch_caps(out, replace(settings, max_epochs=n)).get(run.name, 0) >= epoch
             )
+            raise CommandError(
+                f"--resume: the model {run} has trained {epoch} epochs, more than the "
+                f"{cap} that --epochs {settings.max_epochs} allows it: resume with --epochs "
+                f"{needed} or more, or give another --out"
+            )
+
+
+def epoch_caps(out: Path, settings: DemoSettings) -> dict[str, int]:
+    """The most epochs each model of the demo in `out` trains under `settings`: the joint
+    model's ``--epochs``, a single-genome model's scaled as
+    :func:`single_genome_schedules` scales it (only where its store is there to count
+    its training batches)."""
+    try:
+        genomes = json.loads((out / WORLD / MANIFEST).read_text())["genomes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        genomes = {}  # no world yet, or a damaged one: the world's own check names it
+    stores = {g: _store_path(out, g, "targets") for g in genomes}
+    caps = {"joint": settings.max_epochs}
+    if stores and all((store / "dataset.json").is_file() for store in stores.values()):
+        batches = {g: _train_batches(store, settings) for g, store in stores.items()}
+        caps.update({g: cap for g, (cap, _) in single_genome_schedules(settings, batches).items()})
+    return caps
 
 
 def _check_resumable(out: Path, synth: Path, settings: DemoSettings) -> None:
@@ -353,40 +378,73 @@ def _build_stores(
         _build_store(name, files, files[table], regions, _store_path(out, name, table), settings)
 
 
+def single_genome_schedules(
+    settings: DemoSettings, batches: dict[str, int]
+) -> dict[str, tuple[int, int]]:
+    """Maximum epochs and patience of each genome's single-genome model (`batches`: each
+    genome's training batches per epoch): the joint model's, scaled by how many more steps
+    a joint epoch takes (it holds every genome's batches), so that a single-genome model
+    may take as many steps as the joint trunk and waits as many for a better validation
+    score before it stops. Without the scaling a capped single-genome model trains half
+    the joint trunk's steps, and the comparison credits joint training with steps."""
+
+    def per_epoch(n: int) -> int:
+        return min(n, settings.steps_per_epoch) if settings.steps_per_epoch else n
+
+    joint = per_epoch(sum(batches.values()))
+    return {
+        genome: (
+            max(1, round(settings.max_epochs * joint / per_epoch(n))),
+            max(1, round(settings.patience * joint / per_epoch(n))),
+        )
+        for genome, n in batches.items()
+    }
+
+
+def _train_batches(store: Path, settings: DemoSettings) -> int:
+    """Training batches per epoch of `store` (whole batches, as training draws them)."""
+    return DataStore(store).splits["train"]["count"] // settings.batch_size
+
+
 def _train_demo_models(
     out: Path, stores: dict[str, Path], settings: DemoSettings, resume: bool
 ) -> None:
     """Write the params of the joint model (every genome of `stores`) and of each
-    single-genome model under ``out/models``, and train them (:func:`_train_models`)."""
+    single-genome model under ``out/models``, and train them
+    (:func:`crossreg.demo_steps.train_models`), each
+    single-genome model up to as many steps as the joint model
+    (:func:`single_genome_schedules`)."""
     genomes = list(stores)
     tracks = {name: DataStore(stores[name]).num_targets for name in genomes}
+    batches = {name: _train_batches(stores[name], settings) for name in genomes}
+    schedules = {
+        "joint": (settings.max_epochs, settings.patience),
+        **single_genome_schedules(settings, batches),
+    }
     runs = {"joint": genomes, **{name: [name] for name in genomes}}
-    options = TrainOptions(
-        max_epochs=settings.max_epochs,
-        patience=settings.patience,
-        steps_per_epoch=settings.steps_per_epoch,
-        seed=settings.seed,
-        bf16=True,  # also on the CPU: 1.1-1.3x faster where it has AVX512-BF16
-    )
     jobs: dict[str, tuple[list[str], TrainRun]] = {}
     for run, members in runs.items():
+        max_epochs, patience = schedules[run]
+        options = TrainOptions(
+            max_epochs=max_epochs,
+            patience=patience,
+            steps_per_epoch=settings.steps_per_epoch,
+            seed=settings.seed,
+            bf16=True,  # also on the CPU: 1.1-1.3x faster where it has AVX512-BF16
+        )
         params = out / "models" / f"{run}.params.json"
         params.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(params) as handle:
             json.dump(demo_params({g: tracks[g] for g in members}, settings), handle, indent=1)
         argv = ["train", "--params", str(params), "--out", str(out / "models" / run)]
-        argv += ["--max-epochs", str(settings.max_epochs)]
-        argv += ["--patience", str(settings.patience), "--seed", str(settings.seed), "--bf16"]
+        argv += ["--max-epochs", str(max_epochs)]
+        argv += ["--patience", str(patience), "--seed", str(settings.seed), "--bf16"]
         if settings.steps_per_epoch:
             argv += ["--steps-per-epoch", str(settings.steps_per_epoch)]
         argv += [arg for g in members for arg in ("--data", str(stores[g]))]
-        jobs[run] = (
-            argv,
-            TrainRun(
-                params, tuple(stores[g] for g in members), out / "models" / run, overwrite=True
-            ),
-        )
-    train_models(jobs, options, resume)
+        data = tuple(stores[g] for g in members)
+        jobs[run] = (argv, TrainRun(params, data, out / "models" / run, options, overwrite=True))
+    train_models(jobs, resume)
 
 
 def _evaluate_genome(out: Path, name: str, store: Path, resume: bool) -> dict[str, dict]:

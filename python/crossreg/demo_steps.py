@@ -25,7 +25,6 @@ from crossreg.model.inference import InferenceOptions
 from crossreg.runlog import output_folder, record_run
 from crossreg.stats.sldp.checkpoint import checkpoint_dir
 from crossreg.stats.sldp.run import write_sldp
-from crossreg.train.options import TrainOptions
 from crossreg.train.side_by_side import TrainRun, train_side_by_side
 from crossreg.train.trainer import train
 from crossreg.variants.ism import write_ism
@@ -197,14 +196,12 @@ def sldp_step(
     run_step(argv, write_sldp, *args, out, resume=interrupted, **kwargs)
 
 
-def train_models(
-    jobs: dict[str, tuple[list[str], TrainRun]], options: TrainOptions, resume: bool
-) -> None:
+def train_models(jobs: dict[str, tuple[list[str], TrainRun]], resume: bool) -> None:
     """Train the joint and single-genome models (`jobs`: run name -> command line and run,
     the joint run first). On a GPU, one after another. On a CPU of two or more cores, side
     by side in two processes with half the cores each: the joint model in one, the
-    single-genome models one after another in the other (together as many steps per epoch
-    as the joint model), which is faster than one after another with every core. With
+    single-genome models one after another in the other, which is faster than one after
+    another with every core. With
     `resume`, each run that finished an epoch before continues from it (``--resume``); a
     run that replaces an earlier one logs its command line with ``--overwrite``, which it
     takes alone too."""
@@ -223,7 +220,7 @@ def train_models(
                 run.params,
                 list(run.data),
                 run.out,
-                options,
+                run.options,
                 resume=run.resume,
                 overwrite=run.overwrite,
             )
@@ -231,6 +228,6 @@ def train_models(
     for argv, _ in jobs.values():
         announce(argv)
     runs = [run for _, run in jobs.values()]
-    times = train_side_by_side([runs[:1], runs[1:]], options, threads=cores // 2)
+    times = train_side_by_side([runs[:1], runs[1:]], threads=cores // 2)
     for (argv, _), timing in zip(jobs.values(), [t for group in times for t in group], strict=True):
         record(argv, timing.started, timing.seconds)

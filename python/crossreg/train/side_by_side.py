@@ -16,7 +16,7 @@ import signal
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossreg.interrupts import sigterm_as_interrupt
@@ -32,11 +32,12 @@ INTERRUPT_GRACE_SECONDS = 2.0
 
 @dataclass(frozen=True)
 class TrainRun:
-    """One ``crossreg train``: params file, dataset stores and output folder."""
+    """One ``crossreg train``: params file, dataset stores, output folder and options."""
 
     params: Path
     data: tuple[Path, ...]
     out: Path
+    options: TrainOptions = field(default_factory=TrainOptions)
     resume: bool = False  # continue from out/last (``--resume``)
     overwrite: bool = False  # replace an earlier run in out (see crossreg.train.trainer.train)
 
@@ -49,18 +50,14 @@ class RunTime:
     seconds: float
 
 
-def train_side_by_side(
-    groups: Sequence[Sequence[TrainRun]], options: TrainOptions, threads: int
-) -> list[list[RunTime]]:
+def train_side_by_side(groups: Sequence[Sequence[TrainRun]], threads: int) -> list[list[RunTime]]:
     """Train every group in its own process of `threads` torch threads, the runs of a
     group one after another; returns each run's timing, in the order given. A failed run
     raises its error here once every group has stopped."""
     context = multiprocessing.get_context("spawn")
     level = logging.getLogger("crossreg").getEffectiveLevel()
     with ProcessPoolExecutor(len(groups), mp_context=context) as pool:
-        futures = [
-            pool.submit(_train_group, list(group), options, threads, level) for group in groups
-        ]
+        futures = [pool.submit(_train_group, list(group), threads, level) for group in groups]
         try:
             return [future.result() for future in futures]
         except KeyboardInterrupt:
@@ -92,9 +89,7 @@ class _RunName(logging.Filter):
         return True
 
 
-def _train_group(
-    runs: list[TrainRun], options: TrainOptions, threads: int, level: int
-) -> list[RunTime]:
+def _train_group(runs: list[TrainRun], threads: int, level: int) -> list[RunTime]:
     """In a worker process: set the threads and logging, then train each run in turn
     (SIGTERM stops it as Ctrl-C does)."""
     import torch
@@ -111,7 +106,12 @@ def _train_group(
             name.run = run.out.name
             started, clock = time.time(), time.perf_counter()
             train(
-                run.params, run.data, run.out, options, resume=run.resume, overwrite=run.overwrite
+                run.params,
+                run.data,
+                run.out,
+                run.options,
+                resume=run.resume,
+                overwrite=run.overwrite,
             )
             times.append(RunTime(started, time.perf_counter() - clock))
     return times
