@@ -79,6 +79,20 @@ def test_cross2020_shapes_and_dilations():
     assert widths == [288, 339, 399, 470, 554, 652, 768, 1536]
 
 
+def test_cross2020_dropout_and_batch_norm_are_basenjis():
+    # dropout 0.3 on each residual block's second (1-wide) conv, 0.05 on the last conv
+    # block, nowhere else; the params' bn_momentum 0.9 in every batch norm (PyTorch's 0.1)
+    from crossreg.model.blocks import BatchSplitDropout
+
+    model = _meta_model("human")
+    rates = {n: m.rate for n, m in model.named_modules() if isinstance(m, BatchSplitDropout)}
+    residual = [f"trunk.{i}.inner.1.dropout" for i in range(7, 18)]
+    assert rates == {**dict.fromkeys(residual, 0.3), "trunk.19.dropout": 0.05}
+    assert all(isinstance(model.trunk[i], Residual) for i in range(7, 18))
+    norms = [m for m in model.modules() if isinstance(m, KerasBatchNorm)]
+    assert {(round(m.momentum, 12), m.eps) for m in norms} == {(0.1, 1e-3)}
+
+
 def test_gelu_forms_at_one():
     one = torch.ones(1, dtype=torch.float64)
     assert gelu(one, "tanh").item() == pytest.approx(0.841192, abs=1e-6)

@@ -72,7 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="then fine-tune each genome alone for up to this many epochs (paper: yes)",
     )
-    parser.add_argument("--gelu", choices=GELU_FORMS, default="tanh", help="GELU form")
+    parser.add_argument(
+        "--gelu",
+        choices=GELU_FORMS,
+        default="tanh",
+        help="GELU form: tanh (Basenji's since 2022), sigmoid1702 (the form the paper's "
+        "models were trained with) or erf (default: tanh)",
+    )
     add_plot_arguments(parser)
 
 
