@@ -37,7 +37,8 @@ def _keras_clip_by_norm(g: torch.Tensor, clip: float) -> torch.Tensor:
 @pytest.mark.parametrize("clip_norm", [0.05, None])
 def test_sgd_steps_follow_keras_momentum_after_per_weight_clipping(clip_norm):
     lr, momentum = 0.15, 0.99
-    model = SeqNN(parse_params({"model": SECTION}).model, generator=torch.Generator().manual_seed(3))
+    params = parse_params({"model": SECTION}).model
+    model = SeqNN(params, generator=torch.Generator().manual_seed(3))
     reference = copy.deepcopy(model).train()
     optimizer = build_optimizer(
         model.parameters(), {"optimizer": "sgd", "learning_rate": lr, "momentum": momentum}
