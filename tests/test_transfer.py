@@ -716,8 +716,51 @@ def test_transfer_gives_the_prefix_hint_for_a_gtf_named_1_not_chr1(world, tmp_pa
     argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
     argv += [str(stores["human"]), "--gtf", str(renamed), "--out", str(tmp_path / "out")]
     assert main(argv) == 1
-    assert f"{renamed}: chromosome '{name[3:]}' is not in {stores['human']}" in logs.text
+    # the error names the first record on that chromosome, its file and line
+    assert f"{renamed}:1: chromosome '{name[3:]}' is not in {stores['human']}" in logs.text
     assert f"did you mean '{name}'?" in logs.text and "'chr' prefix" in logs.text
+    assert not (tmp_path / "out").exists()
+
+
+def _transfer_argv(root: Path, stores: dict[str, Path], gtf: Path, out: Path) -> list[str]:
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    return [*argv, str(stores["human"]), "--gtf", str(gtf), "--out", str(out), "--no-plots"]
+
+
+def test_transfer_refuses_a_gtf_without_gene_records_saying_so(world, tmp_path, logs):
+    """A GTF of CDS lines alone gives no gene a TSS: not a GTF of another genome."""
+    root, stores, _ = world
+    lines = _human_gtf(stores).read_text().splitlines(keepends=True)
+    cds = tmp_path / "cds.gtf"
+    cds.write_text(
+        "".join(line.replace("\texon\t", "\tCDS\t") for line in lines if "\texon\t" in line)
+    )
+    assert main(_transfer_argv(root, stores, cds, tmp_path / "out")) == 1
+    assert f"{cds}: no transcript, exon or gene record, so no gene has a TSS" in logs.text
+    assert "store's genome" not in logs.text
+    assert not (tmp_path / "out").exists()
+
+
+def test_too_few_held_out_tss_are_counted_against_the_gtfs_genes_and_windows(world, tmp_path, logs):
+    """Two of the GTF's genes in the held-out windows and one in training alone: the error
+    counts the GTF's genes and the held-out windows, so that a small held-out split is
+    told from a GTF of another genome."""
+    root, stores, _ = world
+    store = DataStore(stores["human"])
+    records = read_gtf(_human_gtf(stores))
+    held = {s.name for s in gene_sites(store, ["valid", "test"], gene_tss(records))}
+    kept = sorted(held)[:2] + sorted(set(gene_tss(records)) - held)[:1]
+    assert len(kept) == 3
+    lines = _human_gtf(stores).read_text().splitlines(keepends=True)
+    few = tmp_path / "few.gtf"
+    few.write_text("".join(line for line in lines if any(f'"{g}"' in line for g in kept)))
+    assert main(_transfer_argv(root, stores, few, tmp_path / "out")) == 1
+    windows = len(store.windows("valid")) + len(store.windows("test"))
+    assert (
+        f"{few}: only 2 of its 3 genes have a TSS in the unmasked target bins of the "
+        f"{windows} valid, test windows of {stores['human']}, and R needs 3 sites"
+    ) in logs.text
+    assert "or hold out more windows (--splits" in logs.text
     assert not (tmp_path / "out").exists()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,26 +79,29 @@ class TransferResult:
     figures: list[Path] = field(default_factory=list)
 
 
-def _noting_chroms(records: Iterable[GtfRecord], named: dict[str, None]) -> Iterator[GtfRecord]:
-    """`records`, each one's chromosome noted in `named` as it passes."""
+def _noting_chroms(records: Iterable[GtfRecord], named: dict[str, str]) -> Iterator[GtfRecord]:
+    """`records`, each chromosome noted in `named` with where its first record is
+    (``file:line``) as they pass."""
     for r in records:
-        named[r.chrom] = None
+        named.setdefault(r.chrom, r.where)
         yield r
 
 
 def check_gtf_chromosomes(
     gtf: str | os.PathLike[str],
-    names: Iterable[str],
+    names: Mapping[str, str],
     chroms: Sequence[str],
     store: str | os.PathLike[str],
 ) -> None:
-    """A GTF chromosome (of `names`) that differs from one of the store's `chroms` only by
-    the ``chr`` prefix (``1`` for ``chr1``) is an error with the renaming hint, as
-    ``crossreg data`` gives for track files."""
-    for name in names:
-        if name not in chroms and prefix_twin(name, set(chroms)) is not None:
+    """A GTF chromosome (of `names`: chromosome → ``file:line`` of its first record, or
+    '') that differs from one of the store's `chroms` only by the ``chr`` prefix (``1``
+    for ``chr1``) is an error naming that record, with the renaming hint ``crossreg
+    data`` gives for track files."""
+    known = set(chroms)
+    for name, where in names.items():
+        if name not in known and prefix_twin(name, known) is not None:
             raise ValueError(
-                f"{gtf}: chromosome '{name}' is not in {store}{chrom_hint(name, chroms)}"
+                f"{where or gtf}: chromosome '{name}' is not in {store}{chrom_hint(name, chroms)}"
             )
 
 
@@ -107,6 +110,53 @@ def store_genome(store: DataStore) -> str:
     ``dataset.json`` records no assembly)."""
     assembly = store.metadata.get("assembly")
     return f"{store.genome}, assembly {assembly}" if assembly else store.genome
+
+
+def _gene_sites(
+    gtf: str | os.PathLike[str],
+    store: DataStore,
+    data_dir: str | os.PathLike[str],
+    splits: Sequence[str],
+) -> list[Site]:
+    """The gene TSS sites of `gtf` in the `splits` windows of the store, the GTF checked
+    against the store's chromosome names and sizes first; fewer than 3 sites (R needs 3)
+    is an error that says why there are so few."""
+    named: dict[str, str] = {}  # each GTF chromosome's first record, noted as it streams past
+    tss = gene_tss(_noting_chroms(iter_gtf(gtf), named))
+    if not tss:
+        raise ValueError(
+            f"{gtf}: no transcript, exon or gene record, so no gene has a TSS; give a gene "
+            "annotation GTF (GENCODE, Ensembl or UCSC)"
+        )
+    windows = (w for split in store.splits for w in store.windows(split))
+    check_gtf_chromosomes(gtf, named, list(dict.fromkeys(w.chrom for w in windows)), data_dir)
+    genome = store_genome(store)
+    if store.chrom_sizes is None:
+        log.warning(
+            "%s records no chromosome sizes (built by an older crossreg): the genes of %s "
+            "are not checked against its genome; rebuild the store with `crossreg data` "
+            "to have them checked",
+            data_dir,
+            gtf,
+        )
+    else:
+        check_gtf_genome(
+            gtf,
+            tss,
+            store.chrom_sizes,
+            f"the genome of {data_dir} ({genome})",
+            f"give the GTF of the store's genome ({genome})",
+        )
+    genes = gene_sites(store, splits, tss)
+    if len(genes) < 3:
+        held = sum(len(store.windows(split)) for split in splits)
+        raise ValueError(
+            f"{gtf}: only {len(genes)} of its {len(tss):,} genes have a TSS in the unmasked "
+            f"target bins of the {held:,} {', '.join(splits)} windows of {data_dir}, and R "
+            f"needs 3 sites; give the GTF of the store's genome ({genome}), or hold out "
+            "more windows (--splits, or a store built with larger held-out splits)"
+        )
+    return genes
 
 
 @dataclass
@@ -232,33 +282,7 @@ def plan_transfer(
 
     groups: list[tuple[str, list[Site], list[int], list[int]]] = []
     if tracks(m_desc, False):
-        named: dict[str, None] = {}  # the GTF's chromosomes, noted as it streams past
-        tss = gene_tss(_noting_chroms(iter_gtf(gtf), named))
-        windows = (w for split in store.splits for w in store.windows(split))
-        check_gtf_chromosomes(gtf, named, list(dict.fromkeys(w.chrom for w in windows)), data_dir)
-        genome = store_genome(store)
-        if store.chrom_sizes is None:
-            log.warning(
-                "%s records no chromosome sizes (built by an older crossreg): the genes of %s "
-                "are not checked against its genome; rebuild the store with `crossreg data` "
-                "to have them checked",
-                data_dir,
-                gtf,
-            )
-        else:
-            check_gtf_genome(
-                gtf,
-                tss,
-                store.chrom_sizes,
-                f"the genome of {data_dir} ({genome})",
-                f"give the GTF of the store's genome ({genome})",
-            )
-        genes = gene_sites(store, splits, tss)
-        if len(genes) < 3:
-            raise ValueError(
-                f"{gtf}: only {len(genes)} gene TSSs fall in the {', '.join(splits)} windows "
-                f"of {data_dir}; is the GTF of the store's genome?"
-            )
+        genes = _gene_sites(gtf, store, data_dir, splits)
         groups.append((TSS_SITES, genes, tracks(m_desc, False), tracks(h_desc, False)))
         log.info("%d gene TSSs in the %s windows", len(genes), ", ".join(splits))
     if variable:
