@@ -256,7 +256,10 @@ def test_a_gtf_named_without_the_chr_prefix_is_refused_with_the_hint(work, logs)
     other = work / "other.gtf"  # another genome's names: a warning, no hint to give
     other.write_text((work / "genes.gtf").read_text().replace("chr2\t", "scaffold_9\t"))
     GeneIndex.from_gtf(other).check_chromosomes(other, genome)
-    assert f"genes of {other} lie on chromosomes absent from the 1 of {genome.path}" in logs.text
+    assert (
+        f"genes of {other} lie on chromosomes absent from the 1 chromosome of {genome.path}"
+        in logs.text
+    )
     assert ": scaffold_9 (" in logs.text and "they are left out" in logs.text
     GeneIndex.from_gtf(work / "genes.gtf").check_chromosomes(work / "genes.gtf", genome)
     assert logs.text.count("lie on chromosomes absent") == 1

@@ -114,7 +114,8 @@ def test_genes_on_absent_chromosomes_warn_when_few_and_stop_when_most(tmp_path, 
     _check(gtf, main_only, "human (hg38)", "data/human")
     assert (
         f"20 of the {len(tss)} genes of {gtf} lie on chromosomes absent from the "
-        f"{len(main_only)} of the genome of data/human (human (hg38)): GL000220.1 (20); "
+        f"{len(main_only)} chromosomes of the genome of data/human (human (hg38)): "
+        "GL000220.1 (20); "
         "they are left out"
     ) in logs.text
     assert all(r.levelno == logging.WARNING for r in logs.records)

@@ -76,9 +76,10 @@ def check_gtf_genome(
     counts = Counter(absent.values()).most_common()
     listed = first_few([f"{chrom} ({n})" for chrom, n in counts])
     gene, chrom = next(iter(absent.items()))
+    chromosomes = f"{len(sizes)} chromosome{'' if len(sizes) == 1 else 's'}"
     what = (
         f"{len(absent)} of the {len(tss)} genes of {gtf} lie on chromosomes absent from "
-        f"the {len(sizes)} of {genome}: {listed}"
+        f"the {chromosomes} of {genome}: {listed}"
     )
     if absent_is_error and len(absent) > MAX_ABSENT_SHARE * len(tss):
         raise ValueError(
