@@ -201,7 +201,11 @@ def test_an_assays_normalised_mean_counts_only_the_pairs_that_have_one():
     row = assay_summary(tables)["CHIP"]
     assert (row["pairs"], row["normalised_pairs"], row["normalised_r_matched"]) == (5, 4, 1.0)
     assert "CHIP:CTCF: the head has one track and" in row["normalised_r_note"]
-    assert "(5 pairs, 4 with a normalised R, 40 TSSs)" in summary_line(row)
+    assert "(5 pairs, 4 with a normalised R, 40 genes at their TSSs)" in summary_line(row)
+    one = {**row, "pairs": 1, "raw_pairs": 1, "normalised_pairs": 1}
+    assert "(1 pair, 40 genes at their TSSs)" in summary_line(one)
+    del one["tss"]
+    assert "(1 pair, 1 variable site)" in summary_line({**one, "sites": 1})
 
 
 def test_a_pair_without_a_raw_r_is_counted_and_named():

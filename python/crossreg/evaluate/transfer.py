@@ -284,7 +284,7 @@ def plan_transfer(
     if tracks(m_desc, False):
         genes = _gene_sites(gtf, store, data_dir, splits)
         groups.append((TSS_SITES, genes, tracks(m_desc, False), tracks(h_desc, False)))
-        log.info("%d gene TSSs in the %s windows", len(genes), ", ".join(splits))
+        log.info("%d genes with a TSS in the %s windows", len(genes), ", ".join(splits))
     if variable:
         sites, _ = variable_sites(store, splits, accessible, fraction)
         groups.append((VARIABLE_SITES, sites, tracks(m_desc, True), tracks(h_desc, True)))

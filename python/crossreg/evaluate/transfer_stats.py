@@ -217,8 +217,16 @@ def summary_line(row: dict) -> str:
     def text(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    where = f"{row['tss']} TSSs" if "tss" in row else f"{row['sites']} variable sites"
-    pairs = f"{row['pairs']} pairs"
+    def count(n: int, what: str) -> str:
+        return f"{n} {what}{'' if n == 1 else 's'}"
+
+    # a gene site sums the bins of all its TSSs: the count is of genes
+    where = (
+        f"{count(row['tss'], 'gene')} at their TSSs"
+        if "tss" in row
+        else count(row["sites"], "variable site")
+    )
+    pairs = count(row["pairs"], "pair")
     if row["raw_pairs"] != row["pairs"]:
         pairs += f", {row['raw_pairs']} with a raw R"
     if row["normalised_pairs"] != row["pairs"]:
