@@ -297,6 +297,33 @@ def test_a_gff3_file_is_named_as_gff3(tmp_path):
         read_gtf(path)
 
 
+# AUGUSTUS (BRAKER's gene finder) writes bare ids on its gene and transcript lines, and
+# gffread -T (0.12.7) of that file, which gives every line its ids: what the error advises
+AUGUSTUS_GTF = """# start gene g2
+chr1\tAUGUSTUS\tgene\t76\t988\t0.44\t-\t.\tg2
+chr1\tAUGUSTUS\ttranscript\t76\t988\t0.44\t-\t.\tg2.t1
+chr1\tAUGUSTUS\tstart_codon\t986\t988\t.\t-\t0\ttranscript_id "g2.t1"; gene_id "g2";
+chr1\tAUGUSTUS\tCDS\t76\t389\t0.48\t-\t0\ttranscript_id "g2.t1"; gene_id "g2";
+chr1\tAUGUSTUS\tCDS\t674\t988\t0.48\t-\t0\ttranscript_id "g2.t1"; gene_id "g2";
+"""
+GFFREAD_OF_AUGUSTUS = """\
+chr1\tAUGUSTUS\ttranscript\t76\t988\t.\t-\t.\ttranscript_id "g2.t1"; gene_id "g2"
+chr1\tAUGUSTUS\tCDS\t76\t389\t0.48\t-\t0\ttranscript_id "g2.t1"; gene_id "g2";
+chr1\tAUGUSTUS\tCDS\t674\t988\t.\t-\t0\ttranscript_id "g2.t1"; gene_id "g2";
+"""
+
+
+def test_an_augustus_gtf_is_named_with_the_conversion_that_reads(tmp_path):
+    path = _write(tmp_path / "braker.gtf", AUGUSTUS_GTF)
+    with pytest.raises(ValueError) as err:
+        read_gtf(path)
+    text = str(err.value)
+    assert text.startswith(f"{path}:2: attributes 'g2' are a bare id, as AUGUSTUS and BRAKER")
+    assert "`gffread -T FILE.gtf -o FIXED.gtf`" in text
+    fixed = _write(tmp_path / "fixed.gtf", GFFREAD_OF_AUGUSTUS)
+    assert gene_tss(read_gtf(fixed)) == {"g2": [("chr1", 987)]}  # - strand: its end
+
+
 def test_gtf_attributes_may_be_empty_or_end_in_a_comment(tmp_path):
     # before: '.' was refused and a trailing comment became an attribute named '#'
     text = (

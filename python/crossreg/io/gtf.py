@@ -53,6 +53,10 @@ _ATTRIBUTE = re.compile(r'[\s;]*([^\s;"]+)[ \t]+("[^"]*"|[^"\s;][^";]*?)[ \t]*(?
 # GFF3's attributes: ``key=value`` pairs
 _GFF3_ATTRIBUTE = re.compile(r"\s*[^\s;\"=]+=")
 
+# the bare id AUGUSTUS and BRAKER write as the attributes of gene and transcript lines
+# (``g1``, ``g1.t1``): one word, no key, no ';'
+_BARE_ID = re.compile(r"\s*[^\s;\"=#.][^\s;\"=#]*\s*")
+
 
 def _parse_attributes(text: str, where: str) -> dict[str, str]:
     """``key "value"; key value; ...`` as a dict (a later key wins); quoted values keep
@@ -61,6 +65,13 @@ def _parse_attributes(text: str, where: str) -> dict[str, str]:
         raise ValueError(
             f"{where}: attributes '{text.split(';', 1)[0].strip()}' are GFF3's key=value "
             'pairs; give a GTF (gene_id "G1"; ...), e.g. from `gffread -T FILE.gff3`'
+        )
+    if _BARE_ID.fullmatch(text):
+        raise ValueError(
+            f"{where}: attributes '{text.strip()}' are a bare id, as AUGUSTUS and BRAKER "
+            'write on gene and transcript lines, not key "value" pairs (gene_id "G1"; ...); '
+            "convert the file with `gffread -T FILE.gtf -o FIXED.gtf`, which gives every "
+            "line its gene_id and transcript_id"
         )
     attributes: dict[str, str] = {}
     at, text = 0, text.rstrip()
