@@ -54,8 +54,8 @@ _ATTRIBUTE = re.compile(r'[\s;]*([^\s;"]+)[ \t]+("[^"]*"|[^"\s;][^";]*?)[ \t]*(?
 _GFF3_ATTRIBUTE = re.compile(r"\s*[^\s;\"=]+=")
 
 # the bare id AUGUSTUS and BRAKER write as the attributes of gene and transcript lines
-# (``g1``, ``g1.t1``): one word, no key, no ';'
-_BARE_ID = re.compile(r"\s*[^\s;\"=#.][^\s;\"=#]*\s*")
+# (``g1``, ``g1.t1``): one word, no key, no ';', and not a key whose value is missing
+_BARE_ID = re.compile(r"\s*(?!(?:gene_id|transcript_id)\s*$)[^\s;\"=#.][^\s;\"=#]*\s*")
 
 
 def _parse_attributes(text: str, where: str) -> dict[str, str]:
