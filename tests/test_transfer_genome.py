@@ -131,6 +131,25 @@ def test_genes_on_absent_chromosomes_warn_when_few_and_stop_when_most(tmp_path, 
     assert "names its chromosomes otherwise; give the GTF of the store's genome" in text
 
 
+def test_a_whole_genome_gtf_on_a_fasta_of_some_chromosomes_warns_and_is_not_refused(tmp_path, logs):
+    """A FASTA of chr2 alone (or chr1 and chr2) with the whole genome's GTF: most genes
+    are on chromosomes the FASTA leaves out, yet the GTF is of its genome."""
+    human = _main(_sizes("human.hg38"))
+    gtf = _spread_gtf(tmp_path / "all.gtf", human)
+    for kept in (["chr2"], ["chr1", "chr2"]):
+        some = {c: human[c] for c in kept}
+        _check(gtf, some, "human (hg38)", "data/human")
+        absent = 20 * (len(human) - len(kept))
+        assert f"{absent} of the {20 * len(human)} genes of {gtf} lie on chromosomes" in logs.text
+        assert "they are left out" in logs.text
+    # the same share of genes away from a genome whose chromosomes carry few of the rest:
+    # another naming, refused (chr21 and chr22 are 2% of the genome)
+    named_otherwise = {**{f"NC_{c}": n for c, n in human.items()}, "chr21": human["chr21"]}
+    named_otherwise["chr22"] = human["chr22"]
+    with pytest.raises(ValueError, match="names its chromosomes otherwise"):
+        _check(gtf, named_otherwise, "human (hg38)", "data/human")
+
+
 def test_the_store_records_its_fastas_chromosome_sizes(stores):
     store = DataStore(stores["human"])
     fasta = json.loads((stores["human"] / "dataset.json").read_text())["inputs"]["fasta"]

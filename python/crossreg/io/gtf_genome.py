@@ -4,9 +4,12 @@ chromosomes chr1, chr2, ...) is refused rather than its genes dropped or placed 
 they do not belong.
 
 Any TSS at or past the end of its chromosome is an error. Genes on chromosomes the genome
-lacks (unplaced contigs that a FASTA of the main chromosomes leaves out) are left out with
-a warning that counts them, or are an error when they are most of the GTF's genes and the
-caller asks for that (``crossreg transfer``, whose genes must be the store's).
+lacks (unplaced contigs that a FASTA of the main chromosomes leaves out, or every other
+chromosome where the FASTA holds some: chr2 alone) are left out with a warning that counts
+them, or are an error when they are most of the GTF's genes and the genome's chromosomes
+that carry any of its genes are less than half of the genome's length (the GTF names its
+chromosomes otherwise: RefSeq's ``NC_000001.11`` for ``chr1``), where the caller asks for
+that (``crossreg transfer``, whose genes must be the store's).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from crossreg.io.gtf import iter_gtf
 log = logging.getLogger("crossreg")
 
 #: A GTF more than this share of whose genes lie on chromosomes the genome lacks is refused
-#: (where absent chromosomes are an error at all).
+#: (where absent chromosomes are an error at all), unless the chromosomes that carry its
+#: other genes hold at least this share of the genome's length (a FASTA of some of the
+#: GTF's chromosomes).
 MAX_ABSENT_SHARE = 0.5
 
 
@@ -50,7 +55,8 @@ def check_gtf_genome(
     ValueError naming a TSS past its chromosome's end, with an example record and `fix`;
     for genes on chromosomes the genome lacks, a warning that counts them, or with
     `absent_is_error` a ValueError when they are more than :data:`MAX_ABSENT_SHARE` of
-    the genes."""
+    the genes and the chromosomes carrying the others less than that share of the
+    genome's length."""
     if not tss:
         return
     beyond = [
@@ -81,7 +87,13 @@ def check_gtf_genome(
         f"{len(absent)} of the {len(tss)} genes of {gtf} lie on chromosomes absent from "
         f"the {chromosomes} of {genome}: {listed}"
     )
-    if absent_is_error and len(absent) > MAX_ABSENT_SHARE * len(tss):
+    annotated = {c for sites in tss.values() for c, _ in sites if c in sizes}
+    annotated_bp = sum(sizes[c] for c in annotated)
+    if (
+        absent_is_error
+        and len(absent) > MAX_ABSENT_SHARE * len(tss)
+        and annotated_bp < MAX_ABSENT_SHARE * sum(sizes.values())
+    ):
         raise ValueError(
             f"{what}; e.g. gene '{gene}' ({_record_of(gtf, gene, chrom)}): the GTF is of "
             f"another genome or assembly, or names its chromosomes otherwise; {fix}"
