@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import torch
 from crossreg.cli import build_parser, main
 from crossreg.data.loader import codes_to_one_hot
 from crossreg.data.store import DataStore
+from crossreg.evaluate.transfer import plan_transfer
 from crossreg.evaluate.transfer_figures import (
     matrix_figure,
     plot_matrix,
@@ -26,6 +28,7 @@ from crossreg.evaluate.transfer_figures import (
     wide,
 )
 from crossreg.evaluate.transfer_sites import (
+    VARIABLE_SITES,
     Site,
     gene_sites,
     measured_at,
@@ -766,6 +769,30 @@ def test_too_few_held_out_tss_are_counted_against_the_gtfs_genes_and_windows(wor
     ) in logs.text
     assert "or hold out more windows (--splits" in logs.text
     assert not (tmp_path / "out").exists()
+
+
+def test_a_gtf_left_unread_where_only_accessibility_is_compared_is_said_to_be(
+    world, tmp_path, logs
+):
+    """A head whose only experiment the store also measures is DNase compares at variable
+    bins alone: the GTF given (here a GFF3 file, which would be refused) is not read, and
+    the log says so rather than passing over it."""
+    root, stores, _ = world
+    model = tmp_path / "model"
+    shutil.copytree(root / "model", model)
+    config = json.loads((model / "config.json").read_text())
+    for target in config["targets"]["mouse"]:
+        if not is_accessibility(target["description"]):
+            target["description"] = f"OTHER_{target['identifier']}"  # no experiment
+    (model / "config.json").write_text(json.dumps(config))
+    gff3 = tmp_path / "genes.gff3"
+    gff3.write_text("chr1\tx\tgene\t1\t10\t.\t+\t.\tID=g1\n")
+    plan = plan_transfer(model, "mouse", stores["human"], gff3)
+    assert [kind for kind, *_ in plan.groups] == [VARIABLE_SITES]
+    assert f"{gff3} is not read: the only experiment of both the 'mouse' head and" in logs.text
+    # with a CAGE experiment on both sides the same file is read, and refused
+    with pytest.raises(ValueError, match="GFF3's key=value pairs"):
+        plan_transfer(root / "model", "mouse", stores["human"], gff3)
 
 
 def test_transfer_refuses_a_model_whose_bins_are_not_the_stores(world, tmp_path, logs):

@@ -285,6 +285,14 @@ def plan_transfer(
         genes = _gene_sites(gtf, store, data_dir, splits)
         groups.append((TSS_SITES, genes, tracks(m_desc, False), tracks(h_desc, False)))
         log.info("%d genes with a TSS in the %s windows", len(genes), ", ".join(splits))
+    else:
+        log.warning(
+            "%s is not read: the only experiment of both the '%s' head and %s is "
+            "accessibility (DNASE), compared at the most variable bins, not at gene TSSs",
+            gtf,
+            head,
+            data_dir,
+        )
     if variable:
         sites, _ = variable_sites(store, splits, accessible, fraction)
         groups.append((VARIABLE_SITES, sites, tracks(m_desc, True), tracks(h_desc, True)))
