@@ -48,14 +48,22 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     (model / WEIGHTS_NAME).write_bytes(b"")
     files = {"model": model, "run": root / "run"}  # a training run: its checkpoint in best/
     shutil.copytree(model, files["run"] / "best")
-    for name, valid in (("store", 0), ("store_valid", 2)):  # without and with valid windows
+    # without and with valid windows, and a store of another genome with fewer train windows
+    for name, genome, train, valid in (
+        ("store", "dog", 4, 0),
+        ("store_valid", "dog", 4, 2),
+        ("store_cat", "cat", 3, 2),
+    ):
         files[name] = root / name
         files[name].mkdir()
-        splits = {"train": {"offset": 0, "count": 4}, "valid": {"offset": 4, "count": valid}}
+        splits = {
+            "train": {"offset": 0, "count": train},
+            "valid": {"offset": train, "count": valid},
+        }
         meta = {
             "format": "crossreg-dataset",
             "format_version": 1,
-            "genome": "dog",
+            "genome": genome,
             "pool_width": 128,
         }
         (files[name] / "dataset.json").write_text(json.dumps({**meta, "splits": splits}))
@@ -65,6 +73,12 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     unclipped["train"]["global_clipnorm"] = 1.0
     files["params_unread"] = root / "params_unread.json"
     files["params_unread"].write_text(json.dumps(unclipped))
+    files["params_two"] = root / "params_two.json"  # heads dog and cat, batches of 4
+    files["params_two"].write_text(json.dumps(small_params({"dog": 2, "cat": 2})))
+    batch_8 = small_params({"dog": 2})
+    batch_8["train"]["batch_size"] = 8
+    files["params_batch_8"] = root / "params_batch_8.json"
+    files["params_batch_8"].write_text(json.dumps(batch_8))
     for name, text in {
         "fasta": ">chr1\nACGT\n",
         "vcf": "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\nchr1\t2\tv\tC\tG\n",
@@ -84,7 +98,7 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
     """(argv, the message it must log) of each command that runs a model, and of the
     commands whose inputs are NAME=FILE pairs or many files."""
     model, store, fasta, vcf, gtf = (str(f[k]) for k in ("model", "store", "fasta", "vcf", "gtf"))
-    params, good = str(f["params"]), str(f["store_valid"])
+    params, good, cat = str(f["params"]), str(f["store_valid"]), str(f["store_cat"])
     nope = str(out / "nope")
     o = ["--out", str(out / "o")]
     return [
@@ -120,6 +134,15 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
          "--head dog=head_cat: the params define no head 'head_cat'; their heads are head_dog"),
         (["train", "--params", str(f["params_unread"]), "--data", good, *o],
          "train key(s) global_clipnorm are not implemented by crossreg"),
+        (["train", "--params", params, "--data", good, "--batch-size", "5", *o],
+         f"dataset {good} has 4 train windows, fewer than one batch of 5 (batches are whole); "
+         "lower --batch-size to 4 or less"),
+        (["train", "--params", str(f["params_batch_8"]), "--data", good, *o],
+         f"dataset {good} has 4 train windows, fewer than one batch of 8"),
+        # the advice fits every store at once: the one with the fewest windows is named
+        (["train", "--params", str(f["params_two"]), "--data", good, "--data", cat,
+          "--batch-size", "5", *o], f"dataset {cat} has 3 train windows (the fewest of the 2 "
+         "stores), fewer than one batch of 5 (batches are whole); lower --batch-size to 3"),
         (["evaluate", "--model", nope, "--data", store, *o], f"--model {nope}: no such file"),
         (["evaluate", "--model", model, "--data", nope, *o], f"--data {nope}: no such file"),
         (["evaluate", "--model", model, "--data", store, "--split", "tset", *o], "no split 'tset'"),

@@ -161,6 +161,16 @@ def test_a_batch_larger_than_the_training_windows_is_refused(run, stores, tmp_pa
     with pytest.raises(ValueError, match=f"has {windows} train windows, fewer than one batch"):
         train(params, [stores["human"]], tmp_path / "out", options, plots=False)
     assert not (tmp_path / "out" / "last").exists()
+    # of several stores, the one with the fewest windows is named: its advice fits them all
+    counts = {g: DataStore(stores[g]).splits["train"]["count"] for g in ("human", "mouse")}
+    tracks = {g: DataStore(stores[g]).num_targets for g in counts}
+    two = tmp_path / "two.json"
+    two.write_text(json.dumps(small_params(tracks)))
+    fewest = min(counts, key=counts.__getitem__)
+    options = TrainOptions(max_epochs=1, batch_size=max(counts.values()) + 1)
+    message = f"dataset {stores[fewest]} has {counts[fewest]} train windows (the fewest of the 2"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        train(two, [stores["human"], stores["mouse"]], tmp_path / "out", options, plots=False)
 
 
 def test_a_new_run_into_a_finished_runs_folder_is_refused(run, stores, logs):

@@ -251,14 +251,17 @@ def checkpoint_folders(out: Path) -> str:
 
 def check_inputs(args: argparse.Namespace) -> None:
     """What ``train`` can check before torch loads: the params file parses, each
-    ``--data`` store has train and valid windows, the stores are of different genomes with
+    ``--data`` store has train and valid windows, a whole batch of train windows
+    (``--batch-size`` or the params'), the stores are of different genomes with
     a params head each (``--head``), the run's shift (``--augment-shift`` or the params')
     is below their target bins, ``--out`` can be written and, with ``--resume``, holds
     a ``last/`` checkpoint to continue from (and, without it or ``--overwrite``, none)."""
     from crossreg.model.params import load_params
     from crossreg.model.train_section import check_train_section
+    from crossreg.train.folds import training_windows
     from crossreg.train.heads import dataset_heads
-    from crossreg.train.schedule import check_phase_names
+    from crossreg.train.options import TrainOptions
+    from crossreg.train.schedule import check_batch_size, check_phase_names
 
     require_paths(args, "params", folders=("data",))
     require_output(args, folder=True)
@@ -268,6 +271,12 @@ def check_inputs(args: argparse.Namespace) -> None:
     stores = [open_training_store(args, path) for path in args.data]
     check_shift(args.augment_shift, stores, params.model)
     genomes, sources = [store.genome for store in stores], [str(p) for p in args.data]
+    batch = TrainOptions(batch_size=args.batch_size).resolved(params.train, params.model)
+    windows = {
+        source: training_windows(store.splits, args.valid_fold, args.test_fold, source=source)
+        for source, store in zip(sources, stores, strict=True)
+    }
+    check_batch_size(int(batch.batch_size or 4), windows)
     dataset_heads(params, genomes, _heads(getattr(args, "head", [])), sources)
     check_phase_names(genomes, sources, args.finetune_epochs)
     require_no_training(args.out)

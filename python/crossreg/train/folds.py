@@ -10,7 +10,7 @@ for ``crossreg evaluate --split``. Needs no torch, so that commands check it fir
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 #: A fold's split name, as ``crossreg split --folds`` labels regions.
@@ -65,3 +65,16 @@ def training_splits(
             "train on; split into 3 folds or more"
         )
     return TrainingSplits(train, valid_fold)
+
+
+def training_windows(
+    splits: Mapping[str, Mapping[str, int]],
+    valid_fold: str | None,
+    test_fold: str | None,
+    *,
+    source: str,
+) -> int:
+    """How many windows a run trains on in a store whose splits are `splits` (each name's
+    entry in its ``dataset.json``, with its ``count``), as :func:`training_splits` chooses."""
+    chosen = training_splits(splits, valid_fold, test_fold, source=source)
+    return sum(int(splits[name].get("count", 0)) for name in chosen.train)

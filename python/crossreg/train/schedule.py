@@ -9,7 +9,7 @@ checks the shift before torch loads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,6 +63,20 @@ def check_augment_shift(shift: int, origin: str, stores: Sequence[DataStore]) ->
                 f"{origin.format(shift=shift)}: the sequence would move past whole {width}-bp "
                 f"target bins of {store.path}; {fix} (the paper's is {PAPER_SHIFT})"
             )
+
+
+def check_batch_size(batch_size: int, windows: Mapping[str, int]) -> None:
+    """Stop unless every store (its path -> the windows the run trains on in it) holds one
+    whole batch of `batch_size`: batches are whole, so a smaller store would train no step.
+    The message names the store with the fewest windows, so that the batch size it advises
+    fits every store at once."""
+    source, fewest = min(windows.items(), key=lambda item: item[1])
+    if fewest < batch_size:
+        among = f" (the fewest of the {len(windows)} stores)" if len(windows) > 1 else ""
+        raise ValueError(
+            f"dataset {source} has {fewest} train windows{among}, fewer than one batch of "
+            f"{batch_size} (batches are whole); lower --batch-size to {fewest} or less"
+        )
 
 
 def check_phase_names(genomes: Sequence[str], sources: Sequence[str], finetune_epochs: int) -> None:

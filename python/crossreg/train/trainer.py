@@ -71,7 +71,7 @@ from crossreg.model.train_section import check_train_section
 from crossreg.plots import check_plot_options
 from crossreg.progress import CountedRows, progress
 from crossreg.train.board import MetricsBoard
-from crossreg.train.folds import training_splits
+from crossreg.train.folds import training_splits, training_windows
 from crossreg.train.heads import dataset_heads
 from crossreg.train.loss import poisson_loss
 from crossreg.train.metrics_table import epoch_summary, write_metrics
@@ -90,6 +90,7 @@ from crossreg.train.schedule import (
     EarlyStopping,
     augment_shift,
     check_augment_shift,
+    check_batch_size,
     check_phase_names,
     epoch_schedule,
     validation_statistic,
@@ -240,6 +241,7 @@ class Trainer:
             raise ValueError(f"clip mode must be one of {', '.join(CLIP_MODES)}")
         stores = [DataStore(d) for d in data_dirs]
         check_augment_shift(*augment_shift(options.augment_shift, params.model), stores)
+        self._check_windows(stores)
         genomes, sources = [s.genome for s in stores], [str(s.path) for s in stores]
         self.heads = dataset_heads(params, genomes, self.options.heads, sources)
         check_phase_names(genomes, sources, self.options.finetune_epochs)
@@ -271,15 +273,27 @@ class Trainer:
         self.replacing = (self.out / "last").is_dir()
         self.board = MetricsBoard(self.out, enabled=distributed.is_main())
 
+    def _check_windows(self, stores: Sequence[DataStore]) -> None:
+        """Stop unless each store's training and validation splits hold windows and, for
+        every store at once, its training windows make a whole batch
+        (:func:`check_batch_size`)."""
+        o, windows = self.options, {}
+        for store in stores:
+            source = str(store.path)
+            splits = training_splits(store.splits, o.valid_fold, o.test_fold, source=source)
+            for split in (*splits.train, splits.valid):
+                if store.splits.get(split, {}).get("count", 0) == 0:
+                    raise ValueError(f"dataset {source} has no {split} windows")
+            windows[source] = training_windows(
+                store.splits, o.valid_fold, o.test_fold, source=source
+            )
+        check_batch_size(int(o.batch_size or 4), windows)
+
     def _genome_data(self, store: DataStore) -> GenomeData:
         """`store` with its training loader (its training splits, augmented, in whole
-        batches), head and validation split, checked to hold a batch of training windows
-        and some validation windows."""
+        batches), head and validation split (:meth:`_check_windows` has checked them)."""
         o = self.options
         splits = training_splits(store.splits, o.valid_fold, o.test_fold, source=str(store.path))
-        for split in (*splits.train, splits.valid):
-            if store.splits.get(split, {}).get("count", 0) == 0:
-                raise ValueError(f"dataset {store.path} has no {split} windows")
         train = SplitDataset(
             store,
             splits.train,
@@ -288,17 +302,11 @@ class Trainer:
             seed=o.seed,
             sequence="codes",
         )
-        batch = int(o.batch_size or 4)
-        if len(train) < batch:
-            raise ValueError(
-                f"dataset {store.path} has {len(train)} train windows, fewer than one batch of "
-                f"{batch} (batches are whole); lower --batch-size to {len(train)} or less"
-            )
         return GenomeData(
             store=store,
             train=make_loader(
                 train,
-                batch,
+                int(o.batch_size or 4),
                 shuffle=True,
                 seed=o.seed,
                 drop_last=True,
