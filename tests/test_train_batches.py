@@ -48,7 +48,7 @@ def steps(tmp_path_factory, stores) -> dict:
     def recording_shard(self, batch):
         x, y = shard(self, batch)
         seen.append({key: batch[key].clone() for key in ("index", "rc", "shift")})
-        seen[-1].update(x=x.clone(), y=y.clone())
+        seen[-1].update(x=x.cpu(), y=y.cpu())  # as on the device (pinned, on CUDA)
         return x, y
 
     def recording_step(model, optimizer, x, y, genome, **kwargs):
