@@ -145,6 +145,27 @@ def test_sampler_covers_every_example_once_per_epoch(store):
     assert first.tolist() != second.tolist()
 
 
+def test_a_share_of_each_batch_is_that_part_of_the_whole_batch_read_alone(store):
+    """Under torchrun each process's loader reads only its part of every global batch
+    (``share=(rank, processes)``): the same rows, augmentation, sequences and targets as
+    that part of the whole batch; a last partial batch is split as evenly as it goes."""
+    ds = SplitDataset(store, "train", augment_rc=True, augment_shift=3, seed=4)
+    whole = list(make_loader(ds, 4, seed=6, read_ahead=0))
+    assert len(whole[-1]["index"]) == len(ds) % 4 == 3  # a partial batch to split
+    for part, rows in ((0, [slice(0, 2), slice(0, 2)]), (1, [slice(2, 4), slice(2, 3)])):
+        shared = list(make_loader(ds, 4, seed=6, read_ahead=0, share=(part, 2)))
+        assert len(shared) == len(whole)
+        for i, (mine, full) in enumerate(zip(shared, whole, strict=True)):
+            cut = rows[0] if i < len(whole) - 1 else rows[1]
+            assert mine.keys() == full.keys()
+            for key in full:
+                assert torch.equal(mine[key], full[key][cut]), (part, i, key)
+    with pytest.raises(ValueError, match="a batch of 4 cannot be split evenly over 3 processes"):
+        make_loader(ds, 4, share=(0, 3))
+    with pytest.raises(ValueError, match=r"share must be \(i, k\) with 0 <= i < k"):
+        make_loader(ds, 4, share=(2, 2))
+
+
 def test_codes_expand_to_one_hot_like_the_native_encoder():
     codes = np.frombuffer(b"ACGTNacgtRx", dtype=np.uint8)
     expanded = codes_to_one_hot(torch.from_numpy(codes.copy()), dtype=torch.float16)

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from crossreg.data.store import DataStore
+from crossreg.model.params import load_params
 from crossreg.train import trainer as trainer_module
 from crossreg.train.options import TrainOptions
 from crossreg.train.schedule import epoch_schedule
@@ -43,10 +44,10 @@ def steps(tmp_path_factory, stores) -> dict:
     params = root / "params.json"
     params.write_text(json.dumps(small_params(tracks)))
     seen: list[dict] = []
-    shard = trainer_module.Trainer._shard
+    on_device = trainer_module.Trainer._on_device
 
-    def recording_shard(self, batch):
-        x, y = shard(self, batch)
+    def recording(self, batch):
+        x, y = on_device(self, batch)
         seen.append({key: batch[key].clone() for key in ("index", "rc", "shift")})
         seen[-1].update(x=x.cpu(), y=y.cpu())  # as on the device (pinned, on CUDA)
         return x, y
@@ -56,7 +57,7 @@ def steps(tmp_path_factory, stores) -> dict:
         return torch.zeros(())
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(trainer_module.Trainer, "_shard", recording_shard)
+        patch.setattr(trainer_module.Trainer, "_on_device", recording)
         patch.setattr(trainer_module, "train_step", recording_step)
         patch.setattr(trainer_module.Trainer, "_validate", lambda self, data: (1.0, 0.5, 0.1))
         options = TrainOptions(max_epochs=2, patience=5, seed=7, batch_size=4)
@@ -134,3 +135,22 @@ def test_genomes_are_drawn_three_to_one_in_a_world_of_three_to_one_batches():
     capped = np.concatenate([order[:8] for order in orders])
     assert abs(np.mean(capped == 0) - 0.75) < 0.01  # 16,000 draws: sd 0.0034
     assert abs(np.mean(np.concatenate(orders) == 0) - 0.75) < 1e-12
+
+
+def test_under_torchrun_each_process_reads_only_its_part_of_each_batch(
+    tmp_path, stores, monkeypatch
+):
+    """The trainer's loader of process 1 of 2 yields the second half of every global
+    batch, not the whole batch for the process to slice: N processes read a batch once
+    between them."""
+    store = DataStore(stores["human"])
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(small_params({"human": store.num_targets})))
+    options = TrainOptions(max_epochs=1, seed=2, batch_size=4, read_ahead=0)
+    trainer = trainer_module.Trainer(load_params(params), [store.path], tmp_path / "run", options)
+    whole = [batch["index"] for batch in trainer._genome_data(store).train]
+    monkeypatch.setattr(trainer_module.distributed, "world_size", lambda: 2)
+    monkeypatch.setattr(trainer_module.distributed, "rank", lambda: 1)
+    mine = [batch["index"] for batch in trainer._genome_data(store).train]
+    assert len(mine) == len(whole) > 0
+    assert all(torch.equal(m, w[2:]) for m, w in zip(mine, whole, strict=True))

@@ -1,7 +1,7 @@
 """Several processes (``torchrun``) on the same code path as one.
 
-Every process reads the same global batch and keeps its own slice of it; gradients are
-averaged by DistributedDataParallel and batch-norm statistics are computed over the
+Every process reads only its own slice of the global batch (its loader's share);
+gradients are averaged by DistributedDataParallel and batch-norm statistics are computed over the
 global batch (see :class:`crossreg.model.blocks.KerasBatchNorm`), so a run on N processes
 takes the same steps as one process with the whole batch. Process 0 writes the outputs.
 """
@@ -95,20 +95,6 @@ def data_parallel(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
     return torch.nn.parallel.DistributedDataParallel(
         model, device_ids=device_ids, find_unused_parameters=len(trained_heads) > 1
     )
-
-
-def shard(batch: torch.Tensor) -> torch.Tensor:
-    """This process's contiguous slice of a global batch (the batch size must divide)."""
-    n = world_size()
-    if n == 1:
-        return batch
-    if batch.shape[0] % n:
-        raise ValueError(
-            f"a batch of {batch.shape[0]} cannot be split evenly over {n} processes; use a "
-            f"batch size divisible by {n}"
-        )
-    size = batch.shape[0] // n
-    return batch[rank() * size : (rank() + 1) * size]
 
 
 def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:

@@ -228,7 +228,11 @@ class SplitDataset(Dataset):
 class EpochBatchSampler(Sampler):
     """Yields ``(epoch, indices)`` batch keys; each pass over it is the next epoch.
 
-    With `shuffle`, each epoch's order is a permutation seeded by ``(seed, epoch)``.
+    With `shuffle`, each epoch's order is a permutation seeded by ``(seed, epoch)``. With
+    `share` ``(i, k)`` it yields the i-th of k equal contiguous parts of each batch (a
+    process's part under ``torchrun``: ``(rank, processes)``; a last partial batch is
+    split as evenly as it goes), so that each process reads only its own rows; the
+    batch size must then divide by k.
     """
 
     def __init__(
@@ -240,11 +244,21 @@ class EpochBatchSampler(Sampler):
         seed: int = 0,
         drop_last: bool = False,
         start_epoch: int = 0,
+        share: tuple[int, int] = (0, 1),
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        part, parts = share
+        if not 0 <= part < parts:
+            raise ValueError(f"share must be (i, k) with 0 <= i < k, got {share}")
+        if batch_size % parts:
+            raise ValueError(
+                f"a batch of {batch_size} cannot be split evenly over {parts} processes; use "
+                f"a batch size divisible by {parts}"
+            )
         self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
         self.seed, self.drop_last, self.epoch = seed, drop_last, start_epoch
+        self.share = (part, parts)
 
     def __len__(self) -> int:
         full, rest = divmod(self.n, self.batch_size)
@@ -257,8 +271,10 @@ class EpochBatchSampler(Sampler):
             order = np.random.default_rng([self.seed, epoch]).permutation(self.n)
         else:
             order = np.arange(self.n)
+        part, parts = self.share
         for i in range(len(self)):
-            yield epoch, order[i * self.batch_size : (i + 1) * self.batch_size]
+            batch = order[i * self.batch_size : (i + 1) * self.batch_size]
+            yield epoch, np.array_split(batch, parts)[part]
 
 
 #: Batches :func:`make_loader` reads ahead on threads unless told otherwise.
@@ -277,9 +293,12 @@ def make_loader(
     start_epoch: int = 0,
     start_method: Literal["forkserver", "spawn"] = "forkserver",
     read_ahead: int = READ_AHEAD,
+    share: tuple[int, int] = (0, 1),
 ) -> DataLoader | ReadAheadLoader:
     """An iterable of whole batches built by :meth:`SplitDataset.batch`; each pass over it
-    is the next epoch (``loader.sampler.epoch`` sets the epoch of the next pass).
+    is the next epoch (``loader.sampler.epoch`` sets the epoch of the next pass). With
+    `share` ``(i, k)``, the i-th of k equal parts of each batch, read alone
+    (:class:`EpochBatchSampler`; under ``torchrun``, ``(rank, processes)``).
 
     Reproducible: order and augmentation depend only on `seed`, the epoch and the index.
     Without worker processes (`num_workers` 0) a :class:`ReadAheadLoader` reads the next
@@ -301,6 +320,7 @@ def make_loader(
         seed=seed,
         drop_last=drop_last,
         start_epoch=start_epoch,
+        share=share,
     )
     if read_ahead < 0:
         raise ValueError(f"read_ahead must be >= 0, got {read_ahead}")

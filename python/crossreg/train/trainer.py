@@ -313,6 +313,8 @@ class Trainer:
                 num_workers=o.num_workers,
                 pin_memory=self.device.type == "cuda",
                 read_ahead=READ_AHEAD if o.read_ahead is None else o.read_ahead,
+                # each process reads only its own part of every global batch
+                share=(distributed.rank(), distributed.world_size()),
             ),
             head=self.setup.head_of(store.genome),
             valid=splits.valid,
@@ -423,7 +425,7 @@ class Trainer:
         with progress(len(order), desc, "steps") as meter:
             for step, g in enumerate(order, start=1):
                 batch = next(iterators[g])
-                x, y = self._shard(batch)
+                x, y = self._on_device(batch)
                 loss = train_step(
                     self.runner,
                     self.optimizer,
@@ -452,12 +454,12 @@ class Trainer:
             g.name: (n, m if n else None) for g, n, m in zip(genomes, steps, means, strict=True)
         }
 
-    def _shard(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """This process's part of a global batch on the device: one-hot float32 sequences,
-        targets as stored (float16; the loss reads them in float32)."""
-        codes, targets = distributed.shard(batch["sequence"]), distributed.shard(batch["targets"])
-        codes = codes.to(self.device, non_blocking=True)
-        return codes_to_one_hot(codes), targets.to(self.device, non_blocking=True)
+    def _on_device(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's part of a global batch (as its loader reads it) on the device:
+        one-hot float32 sequences, targets as stored (float16; the loss reads them in
+        float32)."""
+        codes = batch["sequence"].to(self.device, non_blocking=True)
+        return codes_to_one_hot(codes), batch["targets"].to(self.device, non_blocking=True)
 
     def _validate(self, data: GenomeData) -> tuple[float, float, float]:
         """The validation loss, mean Pearson R and mean R² (over the tracks that have one)
