@@ -16,7 +16,14 @@ import torch
 
 from crossreg.genome import Genome
 from crossreg.model.ensemble import ensemble_predict
-from crossreg.model.keras_h5 import KerasLayer, gelu_form_of_config, layer_kind, read_keras_file
+from crossreg.model.keras_h5 import (
+    KerasLayer,
+    architecture_of_config,
+    config_layers,
+    gelu_form_of_config,
+    layer_kind,
+    read_keras_file,
+)
 from crossreg.model.keras_import import (
     BasenjiSource,
     import_basenji,
@@ -179,6 +186,38 @@ def test_unknown_gelu_form_defaults_to_tanh_and_says_so(tmp_path):
     assert result.gelu_form == "tanh"
     assert "--gelu sigmoid1702" in result.gelu_reason
     assert gelu_form_of_config(None) == (None, "the file has no model_config")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # before: "ERROR Expecting value: line 1 column 198 (char 197)", naming nothing
+        (lambda text: text[:200], "its model_config attribute is not valid JSON"),
+        # before: AttributeError: 'list' object has no attribute 'get'
+        (lambda text: "[1, 2]", "its model_config attribute is not a Keras model description"),
+    ],
+)
+def test_a_damaged_model_config_names_the_file_and_attribute(tmp_path, edit, message):
+    path = tmp_path / "damaged_config.h5"
+    shutil.copy(WEIGHTS["human"], path)
+    with h5py.File(path, "r+") as handle:
+        handle.attrs["model_config"] = edit(handle.attrs["model_config"])
+    with pytest.raises(ValueError, match=message) as err:
+        read_keras_file(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert str(err.value).endswith("download the Basenji weights file again")
+
+
+def test_a_model_config_whose_config_is_the_layer_list_is_read():
+    """Keras before 2.2.3 wrote a Sequential model's config as the bare list of layers."""
+    path = WEIGHTS["human"]
+    with h5py.File(path, "r") as handle:
+        config = json.loads(handle.attrs["model_config"])
+    listed = {"class_name": "Sequential", "config": config["config"]["layers"]}
+    # before: AttributeError: 'list' object has no attribute 'get'
+    assert config_layers(listed) == config_layers(config)
+    assert architecture_of_config(listed) == read_keras_file(path).architecture
+    assert gelu_form_of_config(listed)[0] == "tanh"
 
 
 def test_save_weights_layout_is_read_too(tmp_path):

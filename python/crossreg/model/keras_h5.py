@@ -5,7 +5,8 @@ not by name (``conv1d_10`` sorts before ``conv1d_2``); :func:`read_keras_file` r
 in that order. Files written by ``model.save`` keep the layers under ``model_weights``,
 ``save_weights`` files at the root; extra groups (``optimizer_weights``) are ignored.
 A layer or weight that ``layer_names`` or ``weight_names`` lists but the file lacks, a NaN
-or infinite weight, or a negative batch-norm moving variance is refused as a damaged file.
+or infinite weight, a negative batch-norm moving variance, or a ``model_config`` that is
+not valid JSON (or no model description) is refused as a damaged file.
 """
 
 from __future__ import annotations
@@ -97,10 +98,15 @@ def layer_kind(name: str, shapes: Mapping[str, tuple[int, ...]], source: str) ->
 
 
 def config_layers(model_config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The layers a ``model_config`` records, in its order, nested models' layers inlined."""
+    """The layers a ``model_config`` records, in its order, nested models' layers inlined
+    (a ``config`` that is itself the list of layers, as Keras before 2.2.3 wrote a
+    ``Sequential`` model, counts as its layers)."""
+    config = model_config.get("config", {})
+    layers = config if isinstance(config, list) else config.get("layers", [])
     found: list[dict[str, Any]] = []
-    for layer in model_config.get("config", {}).get("layers", []):
-        if "layers" in layer.get("config", {}):
+    for layer in layers:
+        inner = layer.get("config", {})
+        if isinstance(inner, list) or "layers" in inner:
             found.extend(config_layers(layer))
         else:
             found.append(layer)
@@ -229,6 +235,22 @@ def _read_layer(group: Any, name: str, path: Path, read_arrays: bool) -> KerasLa
     return KerasLayer(name, layer_kind(name, shapes, str(path)), weights, shapes, arrays)
 
 
+def _model_config(text: str, path: Path) -> dict[str, Any]:
+    """The parsed ``model_config`` attribute: a JSON description of a Keras model."""
+    try:
+        config = json.loads(text)
+    except ValueError as err:
+        raise ValueError(
+            f"{path}: its model_config attribute is not valid JSON ({err}); {_DAMAGED}"
+        ) from None
+    if not isinstance(config, dict) or not isinstance(config.get("config", {}), (dict, list)):
+        raise ValueError(
+            f"{path}: its model_config attribute is not a Keras model description (a JSON "
+            f"object with a 'config'); {_DAMAGED}"
+        )
+    return config
+
+
 def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -> KerasFile:
     """Read the weighted layers of a Keras HDF5 file in Keras' load order (their values
     checked finite when `read_arrays`)."""
@@ -244,7 +266,7 @@ def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -
         layers = [layer for layer in read if layer is not None]
         model_config = None
         if "model_config" in handle.attrs:
-            model_config = json.loads(_text(handle.attrs["model_config"]))
+            model_config = _model_config(_text(handle.attrs["model_config"]), path)
         version = handle.attrs.get("keras_version")
         keras_version = None if version is None else _text(version)
     if model_config:
