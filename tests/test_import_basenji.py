@@ -188,6 +188,40 @@ def test_unknown_gelu_form_defaults_to_tanh_and_says_so(tmp_path):
     assert gelu_form_of_config(None) == (None, "the file has no model_config")
 
 
+def test_a_file_without_model_config_follows_the_form_the_other_file_records(tmp_path, inputs):
+    # before: tanh, "since the files do not say", although the human file records the
+    # paper-era GELU: both heads then missed Basenji's predictions by up to 0.3
+    human = tmp_path / "paper_era.h5"
+    _rewrite_config(WEIGHTS["human"], human, _to_paper_era_gelu)
+    mouse = tmp_path / "no_config.h5"
+    shutil.copy(WEIGHTS["mouse"], mouse)
+    with h5py.File(mouse, "r+") as handle:
+        del handle.attrs["model_config"]
+    result = import_basenji(
+        PARAMS, _sources("human", "mouse", weights={"human": human, "mouse": mouse})
+    )
+    assert result.gelu_form == "sigmoid1702"
+    assert "paper-era Basenji GELU layer" in result.gelu_reason
+    assert "no_config.h5: none" in result.gelu_reason
+    with torch.inference_mode():
+        for genome in ("human", "mouse"):
+            got = result.model(inputs, genome).numpy()
+            expected = np.load(FIXTURES / f"preds_{genome}_gelu1702.npy")
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+
+
+def test_files_that_record_different_gelu_forms_are_refused_unless_one_is_chosen(tmp_path):
+    # before: tanh, "since the files do not say", naming the two forms the files record
+    human = tmp_path / "paper_era.h5"
+    _rewrite_config(WEIGHTS["human"], human, _to_paper_era_gelu)
+    sources = _sources("human", "mouse", weights={"human": human})
+    with pytest.raises(ValueError, match="the weights files record different GELU forms") as err:
+        import_basenji(PARAMS, sources)
+    assert "paper_era.h5: model_config records paper-era Basenji GELU" in str(err.value)
+    assert "model1_best.h5: model_config records tf.nn.gelu(approximate=True)" in str(err.value)
+    assert import_basenji(PARAMS, sources, gelu="sigmoid1702").gelu_form == "sigmoid1702"
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

@@ -331,14 +331,26 @@ CHECKPOINT_FILES = {CONFIG_NAME: "a checkpoint", WEIGHTS_NAME: "a checkpoint"}
 
 
 def _choose_gelu(files: Sequence[KerasFile], gelu: str | None) -> tuple[str, str]:
+    """The GELU form and why: `gelu` when given, else the one form the files that record
+    one record (files without a ``model_config`` follow them), else Basenji's current tanh
+    form; files that record different forms are refused (one model has one form)."""
     if gelu is not None:
         return gelu, "chosen by the user"
-    recorded = {f.gelu_form for f in files}
-    if len(recorded) == 1 and None not in recorded:
-        form = files[0].gelu_form
-        assert form is not None
-        return form, f"as the weights were trained: {files[0].gelu_evidence}"
     evidence = "; ".join(f"{Path(f.path).name}: {f.gelu_evidence}" for f in files)
+    recording = [f for f in files if f.gelu_form is not None]
+    forms = {f.gelu_form for f in recording}
+    if len(forms) > 1:
+        raise ValueError(
+            f"the weights files record different GELU forms ({evidence}), but one "
+            "checkpoint has one form; import each file into its own checkpoint, or choose "
+            "the form with --gelu (sigmoid1702 for the cross2020 models)"
+        )
+    if recording:
+        form, first = forms.pop(), recording[0]
+        assert form is not None
+        silent = [Path(f.path).name for f in files if f.gelu_form is None]
+        also = f" in {Path(first.path).name} ({', '.join(silent)}: none)" if silent else ""
+        return form, f"as the weights were trained: {first.gelu_evidence}{also}"
     return "tanh", (
         f"Basenji's current form, since the files do not say ({evidence}); pass "
         "--gelu sigmoid1702 for weights trained before 2022-04 such as the cross2020 models"
