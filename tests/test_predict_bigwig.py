@@ -19,6 +19,7 @@ import torch
 from crossreg.cli import build_parser, main
 from crossreg.errors import Interrupted
 from crossreg.io.bigwig_write import BigWigFile
+from crossreg.io.identity import IDENTITY_RULE
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
 from crossreg.model.params import parse_params
@@ -704,10 +705,64 @@ def test_a_resume_of_a_run_finished_with_other_settings_is_refused(work, tmp_pat
     argv = bigwig_args(work, out, "--chroms", "chr1", "--targets", "0", "--resume")
     with pytest.raises(ValueError, match="is complete from a run with other settings") as err:
         _run(argv)
-    assert "--tracks None then, 0 now" in str(err.value) and "--overwrite" in str(err.value)
+    # before: "--tracks None then, 0 now", an option predict does not have
+    assert "--targets every track then, 0 now" in str(err.value)
+    assert "--overwrite" in str(err.value)
     assert _outdir(out) == written
     assert _run([*argv, "--overwrite"]) == 0
     assert sorted(p.name for p in out.glob("*.bw")) == ["human_t0.bw"]
+
+
+RECORDED = {
+    "identity": IDENTITY_RULE,
+    "bed": None,
+    "chroms": ["chr1"],
+    "chunk_windows": 32,
+    "head": "human",
+    "options": [False, [0], False],
+    "tracks": None,
+}
+
+
+def test_settings_that_differ_are_named_by_the_options_that_set_them():
+    # before: "--chroms ['chr1'] then, None now; --chunk-windows 32 then, 8 now; --head
+    # human then, mouse now; --options [False, [0], False] then, [True, [1, 0, -1], False]
+    # now; --tracks None then, 0 now", names predict does not take
+    now = {
+        **RECORDED,
+        "bed": {"size": 12, "sha256": "ab"},
+        "chroms": None,
+        "chunk_dtype": "float16",
+        "chunk_windows": 8,
+        "head": "mouse",
+        "options": [True, [1, 0, -1], False],
+        "tracks": "0",
+    }
+    assert bigwig.run_setting_changes(RECORDED, now) == [
+        "--bed none then, a file now",
+        "--chroms chr1 then, every FASTA record now",
+        "--chunk-dtype float32 then, float16 now",
+        "--chunk-size 32 then, 8 now",
+        "--genome human then, mouse now",
+        "--rc off then, on now",
+        "--shifts 0 then, 1,0,-1 now",
+        "--targets every track then, 0 now",
+    ]
+    assert bigwig.run_setting_changes(RECORDED, {**RECORDED, "options": [False, [0], True]}) == [
+        "--bf16 off then, on now"
+    ]
+    assert bigwig.run_setting_changes(RECORDED, dict(RECORDED)) == []
+
+
+def test_a_left_over_store_of_other_settings_names_the_options(tmp_path):
+    """The chunks an interrupted run left, resumed with another --chunk-size."""
+    out = tmp_path / "bw"
+    store = ChunkStore(out, unit="windows", changes=bigwig.run_setting_changes)
+    store.open(RECORDED, resume=False, total=4)
+    again = ChunkStore(out, unit="windows", changes=bigwig.run_setting_changes)
+    # before: "--chunk-windows 32 then, 8 now"
+    with pytest.raises(ValueError, match=r"other settings \(--chunk-size 32 then, 8 now\)"):
+        again.open({**RECORDED, "chunk_windows": 8}, resume=True, total=4)
 
 
 def test_a_resume_of_outputs_recording_no_settings_is_treated_as_before(work, tmp_path, logs):

@@ -42,7 +42,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +77,7 @@ from crossreg.progress import progress
 from crossreg.shard import Shard
 from crossreg.step_defaults import CHUNK_DTYPES, DEFAULT_CHUNK_WINDOWS
 from crossreg.variants.sad_stream import (
+    ABSENT_SETTINGS,
     ChunkStore,
     StoreState,
     clip_float16,
@@ -84,7 +85,6 @@ from crossreg.variants.sad_stream import (
     partial_dir,
     refuse_partial,
     refuse_shard_under_torchrun,
-    setting_changes,
     torchrun_shard,
 )
 
@@ -111,6 +111,57 @@ SETTING_OPTIONS = {
     "chunk_dtype": "--chunk-dtype",
     "shards": "shard count (the N of --shard I/N)",
 }
+
+
+#: the recorded settings a user sets with other options than their names, and how a
+#: setting that was not given reads
+RECORDED_AS = {
+    "head": ("--genome", None),
+    "tracks": ("--targets", "every track"),
+    "chroms": ("--chroms", "every FASTA record"),
+    "bed": ("--bed", "none"),
+    "chunk_windows": ("--chunk-size", None),
+}
+#: the parts of the recorded ``options``, in order
+INFERENCE_OPTIONS = ("--rc", "--shifts", "--bf16")
+
+
+def run_setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The settings of a ``--bigwig`` run that differ between `before` (recorded by an
+    earlier run) and `now`, each named by the option that sets it (``--targets every
+    track then, 0 now``; ``--rc off then, on now``; an input by how its content differs:
+    ``--fasta: the same size, other content (…)``)."""
+    if before.get("identity") != now.get("identity"):
+        return [OLD_RULE]
+    found = []
+    for key in sorted(before.keys() | now.keys()):
+        old = before.get(key, ABSENT_SETTINGS.get(key))
+        new = now.get(key, ABSENT_SETTINGS.get(key))
+        if old == new:
+            continue
+        option, unset = RECORDED_AS.get(key, (f"--{key.replace('_', '-')}", None))
+        if key == "options" and isinstance(old, list) and isinstance(new, list):
+            found += [
+                f"{name} {_option_value(a)} then, {_option_value(b)} now"
+                for name, a, b in zip(INFERENCE_OPTIONS, old, new, strict=False)
+                if a != b
+            ]
+        elif isinstance(old, dict) and isinstance(new, dict):
+            found.append(f"{option}: {identity_difference(old, new)}")
+        else:
+            shown = [unset if v is None else _option_value(v) for v in (old, new)]
+            found.append(f"{option} {shown[0]} then, {shown[1]} now")
+    return found
+
+
+def _option_value(value: object) -> str:
+    """A recorded setting as the command line gives it: on/off, comma-separated lists,
+    an input as "a file"."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return "a file" if isinstance(value, dict) else str(value)
 
 
 @dataclass(frozen=True)
@@ -250,7 +301,7 @@ def write_bigwigs(
     if done and _finished(outdir, settings, overwrite):
         return BigWigRun(outdir, len(targets), stop - start, True)
     shared = {**settings, "shards": shard.count} if shard is not None else None
-    store = ChunkStore(root, unit="windows", output=outdir)
+    store = ChunkStore(root, unit="windows", output=outdir, changes=run_setting_changes)
     state = store.open({**settings, "shard": str(shard)}, resume=resume, total=stop - start)
     if shared is not None:
         with atomic_write(store.root / partial.RUN_FILE) as handle:
@@ -492,9 +543,9 @@ def _finished(outdir: Path, settings: Mapping[str, object], overwrite: bool) -> 
     now = json.loads(json.dumps(settings, default=str))
     if not isinstance(recorded, Mapping) and not overwrite:
         check_replaceable(outdir, False, BIGWIG_FOLDER, "--bigwig")  # refused, as then
-    if overwrite and isinstance(recorded, Mapping) and setting_changes(recorded, now):
+    if overwrite and isinstance(recorded, Mapping) and run_setting_changes(recorded, now):
         return False  # replaced, as --overwrite replaces it without --resume
-    return finished_run(outdir, recorded, now, setting_changes, again="with --overwrite")
+    return finished_run(outdir, recorded, now, run_setting_changes, again="with --overwrite")
 
 
 def windows_done(root: Path) -> int:

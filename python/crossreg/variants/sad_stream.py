@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -445,7 +445,8 @@ class ChunkStore:
     the device this process scores on (:func:`~crossreg.model.inference.device_label`),
     counted among the state's devices with each chunk it finishes; `output`, where given,
     is what the chunks of a shard `out` end in (a link into it is refused,
-    :func:`crossreg.io.partial.check_place`)."""
+    :func:`crossreg.io.partial.check_place`); `changes` names the settings that differ
+    from those the store was left by (:func:`setting_changes`, SAD's options)."""
 
     def __init__(
         self,
@@ -453,12 +454,14 @@ class ChunkStore:
         unit: str = "alleles",
         device: str | None = None,
         output: Path | None = None,
+        changes: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]] = setting_changes,
     ) -> None:
         self.root = partial_dir(out)
         self.output = output
         self.progress_path = self.root / PROGRESS_FILE
         self.unit = unit
         self.device = device
+        self.changes = changes
 
     def open(self, settings: Mapping[str, object], *, resume: bool, total: int) -> StoreState:
         """Start afresh, or with `resume` continue a store left by the same `settings`
@@ -507,7 +510,7 @@ class ChunkStore:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return "its inputs, head, options, tracks, shard or chunk size"
         now = json.loads(json.dumps(settings, sort_keys=True, default=str))
-        return "; ".join(setting_changes(before, now)) or "the recorded settings"
+        return "; ".join(self.changes(before, now)) or "the recorded settings"
 
     def saved(self) -> StoreState:
         """The state of the last finished chunk, as ``progress.json`` records it (one of an
