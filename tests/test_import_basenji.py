@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -252,6 +253,34 @@ def test_a_model_config_whose_config_is_the_layer_list_is_read():
     assert config_layers(listed) == config_layers(config)
     assert architecture_of_config(listed) == read_keras_file(path).architecture
     assert gelu_form_of_config(listed)[0] == "tanh"
+
+
+def test_a_keras_archive_is_named_as_such(tmp_path):
+    # before: "not a complete HDF5 file (... file signature not found) ...: download the
+    # Basenji weights file again", which a download would not cure
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", "{}")
+        archive.write(WEIGHTS["human"], "model.weights.h5")
+    with pytest.raises(ValueError, match=r"a zip archive \(a Keras 3 .keras file\?\)") as err:
+        read_keras_file(path)
+    assert str(err.value).startswith(f"{path}: ")
+
+
+def test_a_trunk_saved_alone_is_named_as_such(tmp_path):
+    # before: "missing layer: ... Are these the right params for this file?", of the
+    # params that are the right ones
+    path = tmp_path / "trunk.h5"
+    shutil.copy(WEIGHTS["human"], path)
+    with h5py.File(path, "r+") as handle:
+        group = handle["model_weights"]
+        names = [n for n in group.attrs["layer_names"] if n not in ("dense", b"dense")]
+        group.attrs["layer_names"] = np.array(names, dtype=group.attrs["layer_names"].dtype)
+        del group["dense"]
+    with pytest.raises(ValueError, match="the file holds no Dense layer") as err:
+        import_basenji(PARAMS, _sources("human", weights={"human": path}))
+    assert "heads.human.dense: Dense kernel [48, 5], bias [5]" in str(err.value)
+    assert "SeqNN.save with trunk=True" in str(err.value)
 
 
 def test_save_weights_layout_is_read_too(tmp_path):

@@ -235,6 +235,20 @@ def _read_layer(group: Any, name: str, path: Path, read_arrays: bool) -> KerasLa
     return KerasLayer(name, layer_kind(name, shapes, str(path)), weights, shapes, arrays)
 
 
+def _refuse_keras_archive(path: Path) -> None:
+    """Stop at a zip archive, as Keras 3 (and Keras 2.13+ given a ``.keras`` name) saves
+    models, which HDF5 would call damaged."""
+    if not path.is_file():
+        return  # read_h5 says what it is
+    with open(path, "rb") as handle:
+        if handle.read(4) == b"PK\x03\x04":
+            raise ValueError(
+                f"{path}: a zip archive (a Keras 3 .keras file?), not the Keras HDF5 file "
+                "Basenji writes; give the .h5 that SeqNN.save wrote, or save the model again "
+                "with tf_keras as model.save('model.h5')"
+            )
+
+
 def _model_config(text: str, path: Path) -> dict[str, Any]:
     """The parsed ``model_config`` attribute: a JSON description of a Keras model."""
     try:
@@ -255,6 +269,7 @@ def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -
     """Read the weighted layers of a Keras HDF5 file in Keras' load order (their values
     checked finite when `read_arrays`)."""
     path = Path(path)
+    _refuse_keras_archive(path)
     with read_h5(path, "download the Basenji weights file again") as handle:
         group = handle.get("model_weights", handle)
         if "layer_names" not in group.attrs:

@@ -92,6 +92,13 @@ def map_keras_layers(
     for i in range(max(len(modules), len(layers))):
         if i >= len(layers):
             kind, shapes = _expected(modules[i])
+            if kind == "Dense" and all(layer.kind != "Dense" for layer in layers):
+                raise ValueError(
+                    f"{source}: the file holds no Dense layer, only the {len(layers)} "
+                    f"weighted layers of a trunk ({names[modules[i]]}: {_describe(kind, shapes)} "
+                    "is not in it): a trunk saved alone (SeqNN.save with trunk=True)? Give "
+                    "the file Basenji saved with the head (model_best.h5, model0_best.h5)"
+                )
             after = f" after '{layers[-1].name}'" if layers else ""
             raise ValueError(
                 f"{source}: missing layer: the params build {len(modules)} weighted layers but "
