@@ -221,6 +221,11 @@ def test_files_that_record_different_gelu_forms_are_refused_unless_one_is_chosen
     assert "paper_era.h5: model_config records paper-era Basenji GELU" in str(err.value)
     assert "model1_best.h5: model_config records tf.nn.gelu(approximate=True)" in str(err.value)
     assert import_basenji(PARAMS, sources, gelu="sigmoid1702").gelu_form == "sigmoid1702"
+    # the trunk alone applies GELU: the form of the file --trunk-from names is the model's
+    for genome, form in (("human", "sigmoid1702"), ("mouse", "tanh")):
+        result = import_basenji(PARAMS, sources, trunk_from=genome)
+        assert result.gelu_form == form
+        assert result.gelu_reason.startswith("as the trunk's weights were trained: ")
 
 
 @pytest.mark.parametrize(

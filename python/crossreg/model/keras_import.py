@@ -337,20 +337,31 @@ def check_table_genome(table: TargetsTable, genome: str) -> None:
 CHECKPOINT_FILES = {CONFIG_NAME: "a checkpoint", WEIGHTS_NAME: "a checkpoint"}
 
 
-def _choose_gelu(files: Sequence[KerasFile], gelu: str | None) -> tuple[str, str]:
-    """The GELU form and why: `gelu` when given, else the one form the files that record
-    one record (files without a ``model_config`` follow them), else Basenji's current tanh
-    form; files that record different forms are refused (one model has one form)."""
+def _choose_gelu(
+    files: Sequence[KerasFile], gelu: str | None, trunk: KerasFile | None = None
+) -> tuple[str, str]:
+    """The GELU form and why: `gelu` when given, else the form the `trunk` file (of
+    ``--trunk-from``, whose trunk alone applies GELU) records, else the one form the files
+    that record one record (files without a ``model_config`` follow them), else Basenji's
+    current tanh form; files that record different forms are refused (one model has one
+    form)."""
     if gelu is not None:
         return gelu, "chosen by the user"
+    if trunk is not None and trunk.gelu_form is not None:
+        name = Path(trunk.path).name
+        return (
+            trunk.gelu_form,
+            f"as the trunk's weights were trained: {trunk.gelu_evidence} in {name}",
+        )
     evidence = "; ".join(f"{Path(f.path).name}: {f.gelu_evidence}" for f in files)
     recording = [f for f in files if f.gelu_form is not None]
     forms = {f.gelu_form for f in recording}
     if len(forms) > 1:
         raise ValueError(
             f"the weights files record different GELU forms ({evidence}), but one "
-            "checkpoint has one form; import each file into its own checkpoint, or choose "
-            "the form with --gelu (sigmoid1702 for the cross2020 models)"
+            "checkpoint has one form; import each file into its own checkpoint, choose the "
+            "trunk with --trunk-from GENOME (its form is used), or the form with --gelu "
+            "(sigmoid1702 for the cross2020 models)"
         )
     if recording:
         form, first = forms.pop(), recording[0]
@@ -391,8 +402,12 @@ def import_basenji(
         genomes[src.genome] = _head_key(params, src.genome, len(sources))
         check_head_genome(params, src.genome)
     model_params = params.model.select_heads(genomes)
+    if trunk_from is not None and trunk_from not in genomes:
+        raise ValueError(f"--trunk-from '{trunk_from}' is not one of {', '.join(genomes)}")
     files = {src.genome: read_keras_file(src.weights) for src in sources}
-    gelu_form, reason = _choose_gelu(list(files.values()), gelu)
+    trunk_genome = trunk_from or sources[0].genome
+    trunk_file = files[trunk_from] if trunk_from is not None else None
+    gelu_form, reason = _choose_gelu(list(files.values()), gelu, trunk_file)
     # check every file against the architecture before allocating and filling it
     with torch.device("meta"):
         model = SeqNN(model_params, gelu_form=gelu_form)
@@ -414,9 +429,6 @@ def import_basenji(
             )
         targets[src.genome] = table
 
-    trunk_genome = trunk_from or sources[0].genome
-    if trunk_genome not in files:
-        raise ValueError(f"--trunk-from '{trunk_genome}' is not one of {', '.join(files)}")
     for genome, keras in files.items():
         if genome == trunk_genome:
             continue
