@@ -254,9 +254,11 @@ def test_two_processes_take_the_same_steps_as_one(tmp_path, stores):
     for d in stores.values():
         common += ["--data", str(d)]
     one_dir, two_dir = run_in_one_and_two_processes(common, tmp_path)
-    # metrics.csv logs the global batch's training loss, not rank 0's share of it
+    # metrics.csv logs the global batch's training loss, not rank 0's share of it, and the
+    # validation of the whole split, which the processes share out
     for one, two in zip(metric_rows(one_dir), metric_rows(two_dir), strict=True):
-        assert float(two["train_loss"]) == pytest.approx(float(one["train_loss"]), rel=1e-4)
+        for key in ("train_loss", "valid_loss", "valid_pearson_r", "valid_r2"):
+            assert float(two[key]) == pytest.approx(float(one[key]), rel=1e-4), key
     a = load_file(str(one_dir / "last" / "model.safetensors"))
     b = load_file(str(two_dir / "last" / "model.safetensors"))
     for key in a:
@@ -293,6 +295,14 @@ def test_under_torchrun_the_progress_shows_the_global_loss_and_the_outputs_are_n
         mean = sum(int(r["steps"]) * float(r["train_loss"]) for r in mine) / steps
         assert shown == pytest.approx(mean, rel=1e-3)
     assert result.stdout.count("checkpoints in") == 1, result.stdout
+    # process 0 validates its share of each split: the first of its batches of 4 (the
+    # params' batch size), the other process the rest
+    for name, store in stores.items():
+        count = DataStore(store).splits["valid"]["count"]
+        share = min(-(-count // 4) // 2 * 4, count)
+        assert 0 < share < count
+        done = [line for line in result.stderr.splitlines() if f"validation {name}:" in line]
+        assert len(done) == 2 and all(f" {share}/{share} windows" in line for line in done), done
 
 
 def test_evaluate_matches_a_numpy_reference(tmp_path, joint_run, stores):

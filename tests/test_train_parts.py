@@ -9,12 +9,17 @@ import numpy as np
 import pytest
 import torch
 
+from crossreg import distributed
 from crossreg.model import metrics as metrics_module
-from crossreg.model.metrics import TrackMetrics
+from crossreg.model.inference import InferenceOptions
+from crossreg.model.metrics import TrackMetrics, array_metrics
+from crossreg.model.params import parse_params
+from crossreg.model.seqnn import SeqNN
 from crossreg.train.loss import poisson_loss
 from crossreg.train.optim import build_optimizer, clip_gradients
 from crossreg.train.schedule import EarlyStopping, epoch_schedule
 from crossreg.train.step import train_step
+from tests.pipeline import SEQ_LENGTH, small_params
 
 
 def test_poisson_loss_matches_formula(rng):
@@ -134,6 +139,64 @@ def test_track_metrics_restored_from_their_state_continue_to_the_same_bits(rng):
     assert resumed.r2().tobytes() == whole.r2().tobytes() and resumed.count == whole.count
     with pytest.raises(ValueError, match=r"sums of shape \(6, 4\), but these metrics hold"):
         TrackMetrics(5).restore(np.zeros((6, 4)), 0)
+
+
+@pytest.mark.parametrize(
+    ("count", "multiple", "processes"),
+    [(9, 4, 2), (11, 4, 2), (10, 1, 3), (3, 4, 2), (0, 4, 2), (17, 4, 8), (5, 2, 1)],
+)
+def test_the_processes_shares_are_whole_batches_covering_the_items_once(
+    monkeypatch, count, multiple, processes
+):
+    monkeypatch.setattr(distributed, "world_size", lambda: processes)
+    shares = []
+    for rank in range(processes):
+        monkeypatch.setattr(distributed, "rank", lambda rank=rank: rank)
+        shares.append(distributed.share(count, multiple))
+    assert [i for share in shares for i in share] == list(range(count))
+    assert all(share.start % multiple == 0 for share in shares)
+    batches = [-(-len(share) // multiple) for share in shares]
+    assert max(batches) - min(batches) <= 1, shares
+
+
+def test_metrics_of_the_shares_of_a_pass_add_up_to_the_whole_pass(rng, monkeypatch):
+    """The sums over the windows of each process's share, added as the processes add them,
+    are the one-process pass's to float64 rounding; so are the losses, weighted by windows."""
+    torch.manual_seed(0)
+    model = SeqNN(parse_params(small_params({"human": 3}, dropout=0.0)).model).eval()
+    codes = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, (9, SEQ_LENGTH))]
+    bins = model.output_length()
+    targets = rng.gamma(1.0, 2.0, size=(9, bins, 3)).astype(np.float16)
+    options = InferenceOptions(device="cpu", batch_size=4)
+    whole, whole_loss = array_metrics(model, "human", codes, targets, options, loss=poisson_loss)
+    monkeypatch.setattr(distributed, "world_size", lambda: 2)
+    sums, count, loss_sum = np.zeros((6, 3)), 0, 0.0
+    for rank in (0, 1):
+        monkeypatch.setattr(distributed, "rank", lambda rank=rank: rank)
+        share = distributed.share(len(codes), options.batch_size)
+        part, loss = array_metrics(
+            model,
+            "human",
+            codes,
+            targets,
+            options,
+            loss=poisson_loss,
+            start=share.start,
+            stop=share.stop,
+        )
+        sums, count, loss_sum = (
+            sums + part.state()[0],
+            count + part.count,
+            loss_sum + loss * len(share),
+        )
+    added = TrackMetrics(3)
+    added.restore(sums, count)
+    assert count == whole.count == 9 * bins
+    np.testing.assert_allclose(added.pearson_r(), whole.pearson_r(), rtol=1e-12)
+    np.testing.assert_allclose(added.r2(), whole.r2(), rtol=1e-12)
+    assert loss_sum / len(codes) == pytest.approx(whole_loss, rel=1e-12)
+    with pytest.raises(ValueError, match="windows 4 to 10 are not a pass over 9 windows"):
+        array_metrics(model, "human", codes, targets, options, start=4, stop=10)
 
 
 def test_track_metrics_leave_float64_inputs_as_they_were(rng):

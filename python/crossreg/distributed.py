@@ -3,7 +3,8 @@
 Every process reads only its own slice of the global batch (its loader's share);
 gradients are averaged by DistributedDataParallel and batch-norm statistics are computed over the
 global batch (see :class:`crossreg.model.blocks.KerasBatchNorm`), so a run on N processes
-takes the same steps as one process with the whole batch. Process 0 writes the outputs.
+takes the same steps as one process with the whole batch. Validation splits the windows
+(:func:`share`) and adds up the processes' sums. Process 0 writes the outputs.
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ def data_parallel(model: torch.nn.Module, device: torch.device) -> torch.nn.Modu
     return torch.nn.parallel.DistributedDataParallel(
         model, device_ids=device_ids, find_unused_parameters=len(trained_heads) > 1
     )
+
+
+def share(count: int, multiple: int = 1) -> range:
+    """This process's items of `count`, split among the processes in whole runs of
+    `multiple` (batches: each process's batches are batches of one process's pass); the
+    processes' ranges follow each other and cover ``range(count)`` once, some empty when
+    there are fewer runs than processes. ``range(count)`` in one process."""
+    runs, processes = -(-count // multiple), world_size()
+    first, last = rank() * runs // processes, (rank() + 1) * runs // processes
+    return range(min(first * multiple, count), min(last * multiple, count))
 
 
 def sum_over_processes(tensor: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from crossreg import distributed
 from crossreg.dna import one_hot
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.inference import InferenceOptions, model_device, run_inference
@@ -84,6 +85,14 @@ class TrackMetrics:
         self._sums.copy_(values)
         self.count = int(count)
 
+    def sum_over_processes(self) -> None:
+        """Make these metrics the processes' together: under ``torchrun``, where each
+        process added its share of the windows, the sums and counts of all of them, the
+        same in every process (in one process, unchanged)."""
+        self._sums = distributed.sum_over_processes(self._sums)
+        count = torch.tensor(self.count, dtype=torch.int64, device=self._sums.device)
+        self.count = int(distributed.sum_over_processes(count))
+
     def non_finite(self) -> np.ndarray:
         """Per track: whether a prediction or target added was NaN or infinite."""
         return ~np.isfinite(self._sums.cpu().numpy()).all(axis=0)
@@ -123,6 +132,7 @@ def array_metrics(
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     observe: Callable[[Sequence[int], torch.Tensor, npt.NDArray], None] | None = None,
     start: int = 0,
+    stop: int | None = None,
     metrics: TrackMetrics | None = None,
 ) -> tuple[TrackMetrics, float]:
     """Per-track metrics of `head` over every target bin of every window, for windows given
@@ -134,7 +144,9 @@ def array_metrics(
 
     A pass continued from window `start` (a multiple of the batch size, so the batches are
     those of a whole pass) adds to `metrics`, those of windows ``0 .. start-1``; the loss
-    is then of the windows from `start` on."""
+    is then of the windows from `start` on. With `stop`, the pass ends before window
+    `stop` (a share of the windows, :func:`crossreg.distributed.share`; the loss is then
+    that of windows ``start .. stop-1``, 0 when there are none)."""
     if not len(codes):
         raise ValueError("no windows to score")
     whole = start == len(codes) or start % options.batch_size == 0
@@ -143,6 +155,9 @@ def array_metrics(
             f"a pass continued from window {start} of {len(codes)} would batch the windows "
             f"otherwise than a whole pass at batch size {options.batch_size}"
         )
+    stop = len(codes) if stop is None else stop
+    if not start <= stop <= len(codes):
+        raise ValueError(f"windows {start} to {stop} are not a pass over {len(codes)} windows")
     if metrics is None:
         metrics = TrackMetrics(model.num_targets(head), device=model_device(model))
     loss_sum = 0.0
@@ -161,7 +176,7 @@ def array_metrics(
         if loss is not None:
             loss_sum += float(loss(pred, y_t)) * len(rows)
 
-    windows = range(start, len(codes))
+    windows = range(start, stop)
     for _ in run_inference(model, head, windows, options, load=load, reduce=reduce):
         pass
     return metrics, (loss_sum / max(len(windows), 1) if loss is not None else float("nan"))

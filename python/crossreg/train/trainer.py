@@ -463,7 +463,8 @@ class Trainer:
 
     def _validate(self, data: GenomeData) -> tuple[float, float, float]:
         """The validation loss, mean Pearson R and mean R² (over the tracks that have one)
-        of `data`'s head on its validation split."""
+        of `data`'s head on its validation split (under torchrun, every process's the same:
+        each scores its share of the windows and the sums are added over the processes)."""
         o = self.options
         options = InferenceOptions(
             bf16=o.bf16 if o.bf16 is not None else self.device.type == "cuda",
@@ -472,9 +473,13 @@ class Trainer:
             channels_last=True if o.channels_last else None,
         )
         store = data.store
+        # under torchrun each process scores its share of the windows, in the batches one
+        # process would, and the metrics' sums are added up over the processes
         count = store.splits[data.valid]["count"]
+        windows = distributed.share(count, options.batch_size)
         # named by the head it scores, as the epoch's log line is: a new head's own name
-        with progress(count, f"{self.state.phase} validation {data.head}", "windows") as meter:
+        desc = f"{self.state.phase} validation {data.head}"
+        with progress(len(windows), desc, "windows") as meter:
             metrics, loss = array_metrics(
                 self.model,
                 data.head,
@@ -482,7 +487,12 @@ class Trainer:
                 CountedRows(store.targets(data.valid), meter),
                 options,
                 loss=poisson_loss,
+                start=windows.start,
+                stop=windows.stop,
             )
+        metrics.sum_over_processes()
+        loss_sum = torch.tensor(loss * len(windows), dtype=torch.float64, device=self.device)
+        loss = float(distributed.sum_over_processes(loss_sum)) / count
         return loss, float(np.mean(metrics.pearson_r())), _mean_defined(metrics.r2())
 
     def _run_phase(self, phase: str, genomes: Sequence[GenomeData], max_epochs: int) -> None:
