@@ -48,6 +48,10 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     (model / WEIGHTS_NAME).write_bytes(b"")
     files = {"model": model, "run": root / "run"}  # a training run: its checkpoint in best/
     shutil.copytree(model, files["run"] / "best")
+    files["model_batch_8"] = root / "model_batch_8"  # params that train in batches of 8
+    shutil.copytree(model, files["model_batch_8"])
+    config["params"] = {"train": {"batch_size": 8}}
+    (files["model_batch_8"] / CONFIG_NAME).write_text(json.dumps(config))
     # without and with valid windows, and a store of another genome with fewer train windows
     for name, genome, train, valid in (
         ("store", "dog", 4, 0),
@@ -127,6 +131,11 @@ def _cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]:
          "--head-name 'a b': a head's name holds letters, digits"),
         (["finetune", "--model", model, "--data", good, "--lora-rank", "4", *o],
          "--lora-rank (--mode lora): not an option of this run's --mode probe"),
+        (["finetune", "--model", model, "--data", good, "--batch-size", "5", *o],
+         f"dataset {good} has 4 train windows, fewer than one batch of 5 (batches are whole); "
+         "lower --batch-size to 4 or less"),
+        (["finetune", "--model", str(f["model_batch_8"]), "--data", good, *o],
+         f"dataset {good} has 4 train windows, fewer than one batch of 8"),
         (["train", "--params", params, "--data", good, "--data", good, *o],
          f"datasets {good} and {good} are both of genome dog: a run trains one head per "
          "genome on its store; give each genome's store once"),

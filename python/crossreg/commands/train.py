@@ -260,7 +260,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     from crossreg.model.train_section import check_train_section
     from crossreg.train.folds import training_windows
     from crossreg.train.heads import dataset_heads
-    from crossreg.train.options import TrainOptions
+    from crossreg.train.options import batch_size
     from crossreg.train.schedule import check_batch_size, check_phase_names
 
     require_paths(args, "params", folders=("data",))
@@ -271,12 +271,11 @@ def check_inputs(args: argparse.Namespace) -> None:
     stores = [open_training_store(args, path) for path in args.data]
     check_shift(args.augment_shift, stores, params.model)
     genomes, sources = [store.genome for store in stores], [str(p) for p in args.data]
-    batch = TrainOptions(batch_size=args.batch_size).resolved(params.train, params.model)
     windows = {
         source: training_windows(store.splits, args.valid_fold, args.test_fold, source=source)
         for source, store in zip(sources, stores, strict=True)
     }
-    check_batch_size(int(batch.batch_size or 4), windows)
+    check_batch_size(batch_size(args.batch_size, params.train), windows)
     dataset_heads(params, genomes, _heads(getattr(args, "head", [])), sources)
     check_phase_names(genomes, sources, args.finetune_epochs)
     require_no_training(args.out)

@@ -59,14 +59,16 @@ def held_out_fold(extra: Mapping[str, Any], head: str) -> str | None:
 class CheckpointInfo:
     """A checkpoint's `directory`, per head (genome name) its tracks in output order, the
     config's ``extra`` record (how the checkpoint was made), per head its params key
-    (``head_human``) and the model's window `geometry` (``None`` where the config does
-    not give it whole: loading the checkpoint reports that)."""
+    (``head_human``), the model's window `geometry` (``None`` where the config does
+    not give it whole: loading the checkpoint reports that) and its params' ``train``
+    section (empty where the config has none)."""
 
     directory: Path
     targets: dict[str, list[Target]]
     extra: dict[str, Any] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     geometry: Geometry | None = None
+    train: dict[str, Any] = field(default_factory=dict)
 
     @property
     def heads(self) -> list[str]:
@@ -155,7 +157,10 @@ def checkpoint_info(directory: str | os.PathLike[str]) -> CheckpointInfo:
         raise ValueError(f"{path}: malformed genomes or targets ({err})") from None
     extra = data.get("extra")
     extra = extra if isinstance(extra, dict) else {}
-    return CheckpointInfo(directory, targets, extra, keys, _geometry(data))
+    params = data.get("params")
+    train = params.get("train") if isinstance(params, dict) else None
+    train = train if isinstance(train, dict) else {}
+    return CheckpointInfo(directory, targets, extra, keys, _geometry(data), train)
 
 
 def _geometry(data: Mapping[str, Any]) -> Geometry | None:

@@ -88,7 +88,7 @@ class TrainOptions:
                 "max_epochs": _given(self.max_epochs, int(train.get("train_epochs_max", 10_000))),
                 "patience": _given(self.patience, int(train.get("patience", 16))),
                 "min_epochs": _given(self.min_epochs, int(train.get("train_epochs_min", 1))),
-                "batch_size": _given(self.batch_size, int(train.get("batch_size", 4))),
+                "batch_size": batch_size(self.batch_size, train),
                 "clip_norm": self.clip_norm if self.clip_norm is not None else clip,
                 # The paper trains with reverse complements and ±3 bp shifts; its params
                 # files do not say so, hence these defaults when the params are silent
@@ -99,6 +99,12 @@ class TrainOptions:
                 "augment_shift": augment_shift(self.augment_shift, model_params)[0],
             }
         )
+
+
+def batch_size(given: int | None, train: dict[str, Any]) -> int:
+    """The batch size of a run: `given` (``--batch-size``), else the params' ``train``
+    section's, else the paper's 4."""
+    return int(_given(given, int(train.get("batch_size", 4))))
 
 
 def _given(value: Any, default: Any) -> Any:
