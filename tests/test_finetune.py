@@ -357,6 +357,14 @@ def test_a_branch_trains_under_torchrun(world, sequences, tmp_path, mode):
     assert added and any(k.startswith("branches.liver.") for k in added)
     for key in added:
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6, msg=key)
+    # the processes validate their shares of the windows; the sums make one process's figures
+    rows = []
+    for run in (one_dir, two_dir):
+        with open(run / "metrics.csv") as handle:
+            rows.append(list(csv.DictReader(handle)))
+    for one, two in zip(*rows, strict=True):
+        for key in ("train_loss", "valid_loss", "valid_pearson_r", "valid_r2"):
+            assert float(two[key]) == pytest.approx(float(one[key]), rel=1e-4), key
 
 
 def human_head_alone(joint: Path, out: Path, mouse_key: str) -> Path:
