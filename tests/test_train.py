@@ -295,11 +295,11 @@ def test_under_torchrun_the_progress_shows_the_global_loss_and_the_outputs_are_n
         mean = sum(int(r["steps"]) * float(r["train_loss"]) for r in mine) / steps
         assert shown == pytest.approx(mean, rel=1e-3)
     assert result.stdout.count("checkpoints in") == 1, result.stdout
-    # process 0 validates its share of each split: the first of its batches of 4 (the
-    # params' batch size), the other process the rest
+    # process 0 validates its share of each split: the first half of its batches of 4 (the
+    # params' batch size; of an odd number, the larger half), the other process the rest
     for name, store in stores.items():
         count = DataStore(store).splits["valid"]["count"]
-        share = min(-(-count // 4) // 2 * 4, count)
+        share = min(-(-(-(-count // 4)) // 2) * 4, count)
         assert 0 < share < count
         done = [line for line in result.stderr.splitlines() if f"validation {name}:" in line]
         assert len(done) == 2 and all(f" {share}/{share} windows" in line for line in done), done

@@ -154,9 +154,13 @@ def test_the_processes_shares_are_whole_batches_covering_the_items_once(
         monkeypatch.setattr(distributed, "rank", lambda rank=rank: rank)
         shares.append(distributed.share(count, multiple))
     assert [i for share in shares for i in share] == list(range(count))
-    assert all(share.start % multiple == 0 for share in shares)
+    # a pass continued from each start batches as a whole pass does (array_metrics' rule)
+    assert all(share.start % multiple == 0 or share.start == count for share in shares)
     batches = [-(-len(share) // multiple) for share in shares]
     assert max(batches) - min(batches) <= 1, shares
+    # process 0 alone reports progress: its share is the largest, not an empty one while
+    # another process scores every window (before: 0/0 windows of 3 at batch 4)
+    assert len(shares[0]) == max(len(share) for share in shares), shares
 
 
 def test_metrics_of_the_shares_of_a_pass_add_up_to_the_whole_pass(rng, monkeypatch):

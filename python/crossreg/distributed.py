@@ -102,9 +102,10 @@ def share(count: int, multiple: int = 1) -> range:
     """This process's items of `count`, split among the processes in whole runs of
     `multiple` (batches: each process's batches are batches of one process's pass); the
     processes' ranges follow each other and cover ``range(count)`` once, some empty when
-    there are fewer runs than processes. ``range(count)`` in one process."""
+    there are fewer runs than processes. Process 0's is the largest, so that the progress
+    it alone reports is of the work that takes longest. ``range(count)`` in one process."""
     runs, processes = -(-count // multiple), world_size()
-    first, last = rank() * runs // processes, (rank() + 1) * runs // processes
+    first, last = -(-rank() * runs // processes), -(-(rank() + 1) * runs // processes)
     return range(min(first * multiple, count), min(last * multiple, count))
 
 
