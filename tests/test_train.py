@@ -299,7 +299,8 @@ def test_under_torchrun_the_progress_shows_the_global_loss_and_the_outputs_are_n
     # params' batch size; of an odd number, the larger half), the other process the rest
     for name, store in stores.items():
         count = DataStore(store).splits["valid"]["count"]
-        share = min(-(-(-(-count // 4)) // 2) * 4, count)
+        batches = -(-count // 4)
+        share = min(-(-batches // 2) * 4, count)
         assert 0 < share < count
         done = [line for line in result.stderr.splitlines() if f"validation {name}:" in line]
         assert len(done) == 2 and all(f" {share}/{share} windows" in line for line in done), done
