@@ -8,6 +8,7 @@ import re
 import shutil
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -27,6 +28,7 @@ from crossreg.model.keras_h5 import (
 )
 from crossreg.model.keras_import import (
     BasenjiSource,
+    _choose_gelu,
     import_basenji,
     import_checkpoint,
     map_keras_layers,
@@ -226,6 +228,30 @@ def test_files_that_record_different_gelu_forms_are_refused_unless_one_is_chosen
         result = import_basenji(PARAMS, sources, trunk_from=genome)
         assert result.gelu_form == form
         assert result.gelu_reason.startswith("as the trunk's weights were trained: ")
+
+
+def test_a_trunk_file_that_records_no_form_among_files_that_differ_asks_for_gelu():
+    """With --trunk-from naming a file without model_config, beside files that record
+    different forms, only --gelu can settle the form; before, the refusal advised
+    --trunk-from, which the run had given."""
+    keras = read_keras_file(WEIGHTS["human"], read_arrays=False)
+    files = [
+        replace(keras, path=name, gelu_form=form, gelu_evidence=evidence)
+        for name, form, evidence in (
+            ("a.h5", "sigmoid1702", "model_config records paper-era Basenji GELU"),
+            ("b.h5", "tanh", "model_config records tf.nn.gelu(approximate=True)"),
+            ("trunk.h5", None, "the file has no model_config"),
+        )
+    ]
+    with pytest.raises(ValueError, match="record different GELU forms") as err:
+        _choose_gelu(files, None, files[2])
+    assert "the trunk's file, trunk.h5 (--trunk-from), records none, so choose the form with" in (
+        str(err.value)
+    )
+    assert "choose the trunk with --trunk-from" not in str(err.value)
+    with pytest.raises(ValueError, match="choose the trunk with --trunk-from GENOME"):
+        _choose_gelu(files, None)
+    assert _choose_gelu(files, "erf", files[2]) == ("erf", "chosen by the user")
 
 
 @pytest.mark.parametrize(

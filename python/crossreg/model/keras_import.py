@@ -357,11 +357,16 @@ def _choose_gelu(
     recording = [f for f in files if f.gelu_form is not None]
     forms = {f.gelu_form for f in recording}
     if len(forms) > 1:
+        choose = (
+            f"the trunk's file, {Path(trunk.path).name} (--trunk-from), records none, so "
+            "choose the form with --gelu"
+            if trunk is not None
+            else "import each file into its own checkpoint, choose the trunk with "
+            "--trunk-from GENOME (its form is used), or the form with --gelu"
+        )
         raise ValueError(
             f"the weights files record different GELU forms ({evidence}), but one "
-            "checkpoint has one form; import each file into its own checkpoint, choose the "
-            "trunk with --trunk-from GENOME (its form is used), or the form with --gelu "
-            "(sigmoid1702 for the cross2020 models)"
+            f"checkpoint has one form; {choose} (sigmoid1702 for the cross2020 models)"
         )
     if recording:
         form, first = forms.pop(), recording[0]
