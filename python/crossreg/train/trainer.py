@@ -76,7 +76,7 @@ from crossreg.train.heads import dataset_heads
 from crossreg.train.loss import poisson_loss
 from crossreg.train.metrics_table import epoch_summary, write_metrics
 from crossreg.train.optim import CLIP_MODES, build_optimizer
-from crossreg.train.options import TrainOptions
+from crossreg.train.options import TrainOptions, batch_size
 from crossreg.train.resume_checks import (
     check_finished_phases,
     check_running_phase,
@@ -237,6 +237,8 @@ class Trainer:
         self.out = Path(out)
         self.options = options.resolved(params.train, params.model)
         self.options.check()
+        #: ``--batch-size``, else the params' (the rule ``crossreg train`` checks by)
+        self.batch_size = batch_size(options.batch_size, params.train)
         if self.options.clip_mode not in CLIP_MODES:
             raise ValueError(f"clip mode must be one of {', '.join(CLIP_MODES)}")
         stores = [DataStore(d) for d in data_dirs]
@@ -287,7 +289,7 @@ class Trainer:
             windows[source] = training_windows(
                 store.splits, o.valid_fold, o.test_fold, source=source
             )
-        check_batch_size(int(o.batch_size or 4), windows)
+        check_batch_size(self.batch_size, windows)
 
     def _genome_data(self, store: DataStore) -> GenomeData:
         """`store` with its training loader (its training splits, augmented, in whole
@@ -306,7 +308,7 @@ class Trainer:
             store=store,
             train=make_loader(
                 train,
-                int(o.batch_size or 4),
+                self.batch_size,
                 shuffle=True,
                 seed=o.seed,
                 drop_last=True,
@@ -420,7 +422,6 @@ class Trainer:
         # losses stay on the device until the epoch ends: no synchronisation per step
         steps = [0] * len(genomes)
         loss_sums = torch.zeros(len(genomes), device=self.device)
-        batch_size = int(o.batch_size or 4)
         desc, start = f"{self.state.phase} epoch {epoch + 1}", time.perf_counter()
         with progress(len(order), desc, "steps") as meter:
             for step, g in enumerate(order, start=1):
@@ -438,7 +439,7 @@ class Trainer:
                 )
                 steps[g] += 1
                 loss_sums[g] += loss
-                rate = step * batch_size / max(time.perf_counter() - start, 1e-9)
+                rate = step * self.batch_size / max(time.perf_counter() - start, 1e-9)
                 figures: dict[str, object] = {"seq/s": round(rate, 1)}
                 if step % LOSS_EVERY == 1 or step == len(order):
                     # the global batches' mean so far, as metrics.csv logs it: every
@@ -468,7 +469,7 @@ class Trainer:
         o = self.options
         options = InferenceOptions(
             bf16=o.bf16 if o.bf16 is not None else self.device.type == "cuda",
-            batch_size=int(o.batch_size or 4),
+            batch_size=self.batch_size,
             # a channels-last run validates so too; a plain one in the device's layout
             channels_last=True if o.channels_last else None,
         )
