@@ -376,6 +376,14 @@ def test_a_finished_demo_resumed_says_its_outputs_are_complete(tmp_path, monkeyp
     demo.run_demo(tmp_path, FAST, report=False)
     synth = tmp_path / "synth"
     assert resumed(FAST) == f"{synth} is complete for these settings; nothing to do"
+    # a model trained to another cap than these settings give it (an earlier version's
+    # single-genome models, capped at the joint model's epochs) is trained on
+    options = tmp_path / "models" / "joint" / "train_options.json"
+    options.parent.mkdir(parents=True)
+    options.write_text(json.dumps({"max_epochs": FAST.max_epochs + 1}))
+    assert resumed(FAST) == f"kept from the stopped run: {synth}"
+    options.write_text(json.dumps({"max_epochs": FAST.max_epochs}))
+    assert resumed(FAST) == f"{synth} is complete for these settings; nothing to do"
     assert resumed(replace(FAST, max_epochs=3)) == f"kept from the stopped run: {synth}"
     # that run finished with 3 epochs; one stopped before its summary was written
     (tmp_path / "summary.json").write_text('{"settings": "cut sh')

@@ -267,7 +267,24 @@ def finished_with(out: Path, settings: DemoSettings) -> bool:
     except (OSError, ValueError):
         return False
     now = json.loads(json.dumps(settings.__dict__))
-    return isinstance(recorded, dict) and recorded.get("settings") == now
+    if not isinstance(recorded, dict) or recorded.get("settings") != now:
+        return False
+    return _models_trained_to_caps(out, settings)
+
+
+def _models_trained_to_caps(out: Path, settings: DemoSettings) -> bool:
+    """Whether each model in `out` was trained with the epoch cap `settings` give it
+    (:func:`epoch_caps`; its ``train_options.json``): not a single-genome model a version
+    of the demo trained to the joint model's cap, which a resume trains on."""
+    for run, cap in epoch_caps(out, settings).items():
+        recorded = out / "models" / run / "train_options.json"
+        try:
+            trained = json.loads(recorded.read_text()) if recorded.exists() else {}
+        except (OSError, ValueError):
+            return False
+        if not isinstance(trained, dict) or trained.get("max_epochs", cap) != cap:
+            return False
+    return True
 
 
 #: What the demo writes last, from its steps' outputs: an earlier run's are removed first.

@@ -41,8 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--epochs",
         type=COUNT,
-        help=f"maximum training epochs per model (default: {MINI.max_epochs}; tiny/--fast "
-        f"{FAST.max_epochs}, small {SMALL.max_epochs})",
+        help=f"maximum training epochs of the joint model (default: {MINI.max_epochs}; "
+        f"tiny/--fast {FAST.max_epochs}, small {SMALL.max_epochs}); each single-genome model "
+        "may take as many steps, in as many of its own shorter epochs as that makes",
     )
     parser.add_argument(
         "--panel-snps",
