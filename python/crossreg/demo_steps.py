@@ -198,10 +198,11 @@ def sldp_step(
 
 def train_models(jobs: dict[str, tuple[list[str], TrainRun]], resume: bool) -> None:
     """Train the joint and single-genome models (`jobs`: run name -> command line and run,
-    the joint run first). On a GPU, one after another. On a CPU of two or more cores, side
-    by side in two processes with half the cores each: the joint model in one, the
-    single-genome models one after another in the other, which is faster than one after
-    another with every core. With
+    the joint run first). On a GPU, one after another. On a CPU of two or more cores, all
+    at once, each in its own process with an equal share of the cores (at least one
+    thread: three single-threaded runs share two cores), which is faster than one after
+    another with every core, and than two processes that leave a core idle once the joint
+    model is done (the single-genome models train as many steps as it does). With
     `resume`, each run that finished an epoch before continues from it (``--resume``); a
     run that replaces an earlier one logs its command line with ``--overwrite``, which it
     takes alone too."""
@@ -228,6 +229,6 @@ def train_models(jobs: dict[str, tuple[list[str], TrainRun]], resume: bool) -> N
     for argv, _ in jobs.values():
         announce(argv)
     runs = [run for _, run in jobs.values()]
-    times = train_side_by_side([runs[:1], runs[1:]], threads=cores // 2)
+    times = train_side_by_side([[run] for run in runs], threads=max(1, cores // len(runs)))
     for (argv, _), timing in zip(jobs.values(), [t for group in times for t in group], strict=True):
         record(argv, timing.started, timing.seconds)
