@@ -77,7 +77,6 @@ from crossreg.progress import progress
 from crossreg.shard import Shard
 from crossreg.step_defaults import CHUNK_DTYPES, DEFAULT_CHUNK_WINDOWS
 from crossreg.variants.sad_stream import (
-    ABSENT_SETTINGS,
     ChunkStore,
     StoreState,
     clip_float16,
@@ -85,6 +84,7 @@ from crossreg.variants.sad_stream import (
     partial_dir,
     refuse_partial,
     refuse_shard_under_torchrun,
+    setting_changes,
     torchrun_shard,
 )
 
@@ -131,27 +131,21 @@ def run_setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> li
     earlier run) and `now`, each named by the option that sets it (``--targets every
     track then, 0 now``; ``--rc off then, on now``; an input by how its content differs:
     ``--fasta: the same size, other content (…)``)."""
-    if before.get("identity") != now.get("identity"):
-        return [OLD_RULE]
-    found = []
-    for key in sorted(before.keys() | now.keys()):
-        old = before.get(key, ABSENT_SETTINGS.get(key))
-        new = now.get(key, ABSENT_SETTINGS.get(key))
-        if old == new:
-            continue
-        option, unset = RECORDED_AS.get(key, (f"--{key.replace('_', '-')}", None))
-        if key == "options" and isinstance(old, list) and isinstance(new, list):
-            found += [
-                f"{name} {_option_value(a)} then, {_option_value(b)} now"
-                for name, a, b in zip(INFERENCE_OPTIONS, old, new, strict=False)
-                if a != b
-            ]
-        elif isinstance(old, dict) and isinstance(new, dict):
-            found.append(f"{option}: {identity_difference(old, new)}")
-        else:
-            shown = [unset if v is None else _option_value(v) for v in (old, new)]
-            found.append(f"{option} {shown[0]} then, {shown[1]} now")
-    return found
+    return setting_changes(before, now, _run_value_change)
+
+
+def _run_value_change(key: str, old: Any, new: Any) -> list[str]:
+    """A differing setting of a ``--bigwig`` run that is not an input, as the command line
+    gives it: the inference ``options`` one by one."""
+    if key == "options" and isinstance(old, list) and isinstance(new, list):
+        return [
+            f"{name} {_option_value(a)} then, {_option_value(b)} now"
+            for name, a, b in zip(INFERENCE_OPTIONS, old, new, strict=False)
+            if a != b
+        ]
+    option, unset = RECORDED_AS.get(key, (f"--{key.replace('_', '-')}", None))
+    shown = [unset if v is None else _option_value(v) for v in (old, new)]
+    return [f"{option} {shown[0]} then, {shown[1]} now"]
 
 
 def _option_value(value: object) -> str:

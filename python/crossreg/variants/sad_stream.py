@@ -406,31 +406,46 @@ SETTING_OPTIONS = {FIGURE_TRACKS: "--targets"}
 ABSENT_SETTINGS: dict[str, object] = {"chunk_dtype": "float32"}
 
 
-def setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+#: How one differing setting reads: (its key, the value then, the value now) -> the lines
+#: that name it
+ValueChange = Callable[[str, Any, Any], list[str]]
+
+
+def setting_changes(
+    before: Mapping[str, Any], now: Mapping[str, Any], value_change: ValueChange | None = None
+) -> list[str]:
     """The settings that differ between `before` and `now` (JSON values), named as options
     (``--batch-size 8 then, 3 now``; ``options`` holds the inference options; an input
     by how its content differs: ``--vcf: the same size, other content (…)``; a setting of
     :data:`SETTING_OPTIONS` by its option: ``--targets: figure tracks … then, … now``).
     Settings recorded before inputs were compared by content say only that, with what to
-    do."""
+    do. `value_change` names a differing setting that is not an input (by default as
+    SAD's and ISM's runs record them)."""
     if before.get("identity") != now.get("identity"):
         return [OLD_RULE]
+    describe = value_change or _value_change
     found = []
     for key in sorted(before.keys() | now.keys()):
         old = before.get(key, ABSENT_SETTINGS.get(key))
         new = now.get(key, ABSENT_SETTINGS.get(key))
         if old == new:
             continue
-        if key == "options" and isinstance(old, dict) and isinstance(new, dict):
-            found += setting_changes(old, new)
-        elif isinstance(old, dict) and isinstance(new, dict):
+        if key != "options" and isinstance(old, dict) and isinstance(new, dict):
             found.append(f"--{key.replace('_', '-')}: {identity_difference(old, new)}")
-        elif key in SETTING_OPTIONS:
-            what = key.replace("_", " ")
-            found.append(f"{SETTING_OPTIONS[key]}: {what} {_shown(old)} then, {_shown(new)} now")
         else:
-            found.append(f"--{key.replace('_', '-')} {_shown(old)} then, {_shown(new)} now")
+            found += describe(key, old, new)
     return found
+
+
+def _value_change(key: str, old: Any, new: Any) -> list[str]:
+    """A differing setting of a SAD or ISM run (:func:`setting_changes`): its inference
+    ``options`` one by one, a setting of :data:`SETTING_OPTIONS` by its option."""
+    if key == "options" and isinstance(old, dict) and isinstance(new, dict):
+        return setting_changes(old, new)
+    if key in SETTING_OPTIONS:
+        what = key.replace("_", " ")
+        return [f"{SETTING_OPTIONS[key]}: {what} {_shown(old)} then, {_shown(new)} now"]
+    return [f"--{key.replace('_', '-')} {_shown(old)} then, {_shown(new)} now"]
 
 
 def _shown(value: object) -> str:
