@@ -151,18 +151,20 @@ def _check_trained_epochs(out: Path, settings: DemoSettings) -> None:
     epochs than `settings` allow them (:func:`epoch_caps`): they would be kept as they are
     while the summary records the smaller number (the trainings' own resume refuses it
     too, after the earlier steps)."""
+    batches = _store_batches(out, settings)
+    caps = epoch_caps(settings, batches)
     for last in sorted((out / "models").glob(f"*/last/{JSON_FILE}")):
         try:
             epoch = int(json.loads(last.read_text())["extra"]["run"]["epoch"])
         except (OSError, ValueError, KeyError, TypeError):
             continue  # damaged: the training's resume names what is wrong with it
         run = last.parent.parent
-        cap = epoch_caps(out, settings).get(run.name)
+        cap = caps.get(run.name)
         if cap is not None and epoch > cap:
             needed = next(
                 n
                 for n in range(settings.max_epochs + 1, epoch + 1)
-                if epoch_caps(out, replace(settings, max_epochs=n)).get(run.name, 0) >= epoch
+                if epoch_caps(replace(settings, max_epochs=n), batches).get(run.name, 0) >= epoch
             )
             raise CommandError(
                 f"--resume: the model {run} has trained {epoch} epochs, more than the "
@@ -171,19 +173,25 @@ def _check_trained_epochs(out: Path, settings: DemoSettings) -> None:
             )
 
 
-def epoch_caps(out: Path, settings: DemoSettings) -> dict[str, int]:
-    """The most epochs each model of the demo in `out` trains under `settings`: the joint
-    model's ``--epochs``, a single-genome model's scaled as
-    :func:`single_genome_schedules` scales it (only where its store is there to count
-    its training batches)."""
+def _store_batches(out: Path, settings: DemoSettings) -> dict[str, int]:
+    """Training batches per epoch of each genome's store in the demo in `out`; none until
+    the world and every genome's store are there."""
     try:
         genomes = json.loads((out / WORLD / MANIFEST).read_text())["genomes"]
     except (OSError, ValueError, KeyError, TypeError):
-        genomes = {}  # no world yet, or a damaged one: the world's own check names it
+        return {}  # no world yet, or a damaged one: the world's own check names it
     stores = {g: _store_path(out, g, "targets") for g in genomes}
+    if not all((store / "dataset.json").is_file() for store in stores.values()):
+        return {}
+    return {g: _train_batches(store, settings) for g, store in stores.items()}
+
+
+def epoch_caps(settings: DemoSettings, batches: dict[str, int]) -> dict[str, int]:
+    """The most epochs each model of a demo trains under `settings`: the joint model's
+    ``--epochs``, a single-genome model's scaled as :func:`single_genome_schedules` scales
+    it (only where `batches`, each genome's training batches per epoch, are known)."""
     caps = {"joint": settings.max_epochs}
-    if stores and all((store / "dataset.json").is_file() for store in stores.values()):
-        batches = {g: _train_batches(store, settings) for g, store in stores.items()}
+    if batches:
         caps.update({g: cap for g, (cap, _) in single_genome_schedules(settings, batches).items()})
     return caps
 
@@ -276,7 +284,7 @@ def _models_trained_to_caps(out: Path, settings: DemoSettings) -> bool:
     """Whether each model in `out` was trained with the epoch cap `settings` give it
     (:func:`epoch_caps`; its ``train_options.json``): not a single-genome model a version
     of the demo trained to the joint model's cap, which a resume trains on."""
-    for run, cap in epoch_caps(out, settings).items():
+    for run, cap in epoch_caps(settings, _store_batches(out, settings)).items():
         recorded = out / "models" / run / "train_options.json"
         try:
             trained = json.loads(recorded.read_text()) if recorded.exists() else {}
