@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
+import struct
+from pathlib import Path
 
 import numpy as np
 import pyBigWig
@@ -13,7 +16,8 @@ import pytest
 from crossreg import _native
 from crossreg.cli import main
 from crossreg.data import DataStore, bigwig_chrom_sizes, compute_targets
-from crossreg.data.bigwig import report_absent_chromosomes
+from crossreg.data.bigwig import bigwig_identity, report_absent_chromosomes
+from crossreg.io.identity import identity_difference
 from crossreg.io.targets import read_targets
 from tests.data_inputs import random_bigwig, random_genome, write_bigwig, write_fasta, write_table
 from tests.data_reference import reference_targets
@@ -550,3 +554,36 @@ def test_data_tells_tracks_of_infinite_values_from_those_beyond_float16(tmp_path
     assert inf_stats["overflow_fraction"] == pytest.approx(1 / 60)
     targets = np.concatenate([store.targets(s)[:, :, 1] for s in store.splits])
     assert (targets == 65504).sum() == 1 and np.isfinite(targets.astype(np.float32)).all()
+
+
+def test_a_bigwig_s_identity_sees_its_summary_index_and_end_and_a_copy_is_the_same(tmp_path):
+    path = tmp_path / "large.bw"
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader([("chr1", 3_000_000)])
+    values = np.random.default_rng(5).gamma(1.0, 3.0, 300_000)
+    bw.addEntries("chr1", 0, values=values.tolist(), span=10, step=10)
+    bw.close()
+    data = path.read_bytes()
+    size = len(data)
+    _, _, _, _, data_start, index = struct.unpack_from("<IHHQQQ", data)
+    (summary,) = struct.unpack_from("<Q", data, 44)
+    # read in part, not whole: 64 KiB blocks apart from each other
+    assert index - data_start > 300_000 and size - index > 2 * 65_536
+    found = bigwig_identity(path)
+    assert found["size"] == size
+    (tmp_path / "node").mkdir()
+    copy = Path(shutil.copy(path, tmp_path / "node" / "copied.bw"))  # another path and time
+    assert bigwig_identity(copy) == found
+    # a byte of the summary of every value, of the index's start, of the end: seen; one
+    # amid the data, between the blocks read: unseen (as documented)
+    for offset in (summary + 24, index + 100, size - 10):
+        edited = bytearray(data)
+        edited[offset] ^= 1
+        copy.write_bytes(bytes(edited))
+        assert identity_difference(found, bigwig_identity(copy)).startswith(
+            "the same size, other content (SHA-256 of sampled blocks "
+        )
+    edited = bytearray(data)
+    edited[data_start + 200_000] ^= 1
+    copy.write_bytes(bytes(edited))
+    assert bigwig_identity(copy) == found

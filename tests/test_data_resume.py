@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -163,6 +165,85 @@ def test_a_rerun_over_kept_work_is_refused_naming_resume_and_overwrite(
     computed = _computing(monkeypatch)
     assert main(_argv(inputs, out, "--overwrite")) == 0
     assert len(computed) == TRACKS and _files(out) == unbroken
+
+
+def _replace_by_same_size(bigwig: Path) -> None:
+    """Write over `bigwig` a BigWig of the same size with other data: its summary of every
+    value (count, min, max, sum, sum of squares) gets another sum, as a file written from
+    other data has."""
+    data = bytearray(bigwig.read_bytes())
+    (summary,) = struct.unpack_from("<Q", data, 44)  # the header's totalSummaryOffset
+    (total,) = struct.unpack_from("<d", data, summary + 24)
+    struct.pack_into("<d", data, summary + 24, total + 1.0)
+    bigwig.write_bytes(bytes(data))
+
+
+def test_a_bigwig_replaced_by_one_of_the_same_size_is_named_and_a_copy_resumes(
+    inputs, unbroken, tmp_path, monkeypatch, logs
+):
+    # before: the BigWigs were matched by size alone, and the replaced file's track was
+    # computed from it beside chunks computed from the file it replaced
+    staged = Path(shutil.copytree(inputs["fasta"].parent, tmp_path / "staged"))
+    moved = {name: staged / path.name for name, path in inputs.items()}
+    out = tmp_path / "store"
+    _interrupted(moved, out, monkeypatch, logs, 2)
+    replaced = staged / "r1.bw"  # the second track's first replicate
+    size = replaced.stat().st_size
+    _replace_by_same_size(replaced)
+    assert replaced.stat().st_size == size
+    assert main(_argv(moved, out, "--resume")) == 1
+    refused = logs.records[-1].getMessage()
+    assert (
+        f"kept by a build with other settings (--targets: track cage (row 2 of the table), "
+        f"{replaced}: the same size, other content (SHA-256 of sampled blocks "
+    ) in refused
+    assert (tmp_path / ".store.partial" / "progress.json").is_file()
+    # the inputs copied elsewhere (other paths, other modification times) are the same
+    copied = Path(
+        shutil.copytree(inputs["fasta"].parent, tmp_path / "copied", copy_function=shutil.copy)
+    )
+    computed = _computing(monkeypatch)
+    assert main(_argv({n: copied / p.name for n, p in inputs.items()}, out, "--resume")) == 0
+    assert len(computed) == TRACKS - 2
+    resumed, paths = _files(out), (str(inputs["fasta"].parent).encode(), str(copied).encode())
+    for name in ("targets.txt", "dataset.json"):  # they name the files: now the copies
+        assert resumed.pop(name) == unbroken[name].replace(*paths)
+    assert resumed == {
+        n: v for n, v in unbroken.items() if n not in ("targets.txt", "dataset.json")
+    }
+
+
+def test_a_build_kept_when_bigwigs_were_matched_by_size_is_refused_with_what_to_do(
+    inputs, unbroken, tmp_path, monkeypatch, logs
+):
+    out = tmp_path / "store"
+    _interrupted(inputs, out, monkeypatch, logs, 2)
+    settings_file = tmp_path / ".store.partial" / "settings.json"
+    settings = json.loads(settings_file.read_text())
+    for row in settings["track_rows"]:  # as an earlier crossreg recorded them: sizes
+        row[8:] = [identity["size"] for identity in row[8:]]
+    settings_file.write_text(json.dumps(settings))
+    assert main(_argv(inputs, out, "--resume")) == 1
+    assert (
+        f"{tmp_path / '.store.partial'}: kept by an earlier crossreg, which matched the "
+        "tracks' BigWigs by their size alone, so the tracks it finished cannot be checked "
+        "against the files' content; pass --overwrite to start the build over"
+    ) in logs.text
+    assert main(_argv(inputs, out, "--overwrite")) == 0
+    assert _files(out) == unbroken
+
+
+def test_a_changed_column_of_the_targets_table_is_named(inputs, tmp_path, monkeypatch, logs):
+    out = tmp_path / "store"
+    _interrupted(inputs, out, monkeypatch, logs, 1)
+    table = tmp_path / "targets.txt"
+    lines = inputs["targets"].read_text().splitlines(keepends=True)
+    lines[3] = lines[3].replace("\t16\t", "\t20\t")  # chip's clip
+    table.write_text("".join(lines))
+    for bigwig in inputs["fasta"].parent.glob("r*.bw"):
+        shutil.copy(bigwig, tmp_path / bigwig.name)
+    assert main(_argv({**inputs, "targets": table}, out, "--resume")) == 1
+    assert "(--targets: track chip (row 3 of the table): clip 16.0 then, 20.0 now)" in logs.text
 
 
 def test_an_interrupted_overwrite_resumes_over_the_old_store(

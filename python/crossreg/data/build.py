@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -488,14 +488,19 @@ def _build(
     }
     settings = build_settings(
         metadata,
-        _track_rows(table, first, stop),
+        _track_rows(table, first, stop, inputs.file_identity),
         None if shard is None else str(shard),
         options.strict,
     )
     with (
         atomic_directory(out, keep=MARK) as work,
         resumable(
-            out, work, settings, resume=options.resume, overwrite=options.overwrite
+            out,
+            work,
+            settings,
+            resume=options.resume,
+            overwrite=options.overwrite,
+            files=[list(t.files) for t in table],
         ) as record,
     ):
         extra_columns = list(dict.fromkeys(k for t in table for k in t.extra))
@@ -520,14 +525,17 @@ def _build(
         record.complete([work / "targets.npy"] if compressed else [])
 
 
-def _track_rows(table: TargetsTable, first: int, stop: int) -> list[list[object]]:
+def _track_rows(
+    table: TargetsTable, first: int, stop: int, identities: Mapping[Path, object]
+) -> list[list[object]]:
     """The tracks of `table` as a resume must find them again: their columns, and the
-    files of those the build computes, ``[first, stop)``, by size (not hashed: thousands
-    of BigWigs, each read whole by one build alone; a shard's node may hold only its
-    own)."""
+    files of those the build computes, ``[first, stop)``, by their `identities`
+    (:func:`~crossreg.data.bigwig.bigwig_identity`, taken as the inputs were checked: a
+    few blocks of each hashed, not the whole file, as thousands of BigWigs are read whole
+    by one build alone; a shard's node may hold only its own)."""
     return [
         [t.index, t.identifier, t.clip, t.scale, t.sum_stat, t.description, t.clip_soft, t.extra]
-        + ([os.path.getsize(f) for f in t.files] if first <= k < stop else [])
+        + ([identities[Path(f)] for f in t.files] if first <= k < stop else [])
         for k, t in enumerate(table)
     ]
 

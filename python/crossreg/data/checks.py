@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crossreg.data.bigwig import bigwig_chrom_sizes
+from crossreg.data.bigwig import bigwig_chrom_sizes, bigwig_identity
 from crossreg.data.windows import SPLIT_ORDER, labelled_regions
 from crossreg.genome import Genome
 from crossreg.io.bed import Interval, check_within, read_bed
@@ -51,6 +51,8 @@ class Inputs:
     unmappable: list[Interval]
     #: Each track file's chromosome names (every file opened once, here).
     file_chroms: dict[Path, frozenset[str]]
+    #: Each track file's :func:`~crossreg.data.bigwig.bigwig_identity`, taken then.
+    file_identity: dict[Path, dict[str, object]]
 
 
 def check_file(path: str | os.PathLike[str], what: str) -> Path:
@@ -250,9 +252,9 @@ def _row_of(table: TargetsTable, target: Target) -> str:
 
 def _read_track_file(
     file: Path, target: Target, table: TargetsTable, sizes: Mapping[str, int], fasta: str
-) -> frozenset[str] | str:
-    """The chromosome names of the track file `file` of `target`, or what is wrong with it
-    (a message naming the file, the track and its row)."""
+) -> tuple[frozenset[str], dict[str, object]] | str:
+    """The chromosome names and the identity of the track file `file` of `target`, or what
+    is wrong with it (a message naming the file, the track and its row)."""
     row = _row_of(table, target)
     try:
         check_file(file, f"track file of '{target.identifier}' ({row})")
@@ -270,7 +272,13 @@ def _read_track_file(
         )
     except ValueError as err:
         return str(err)
-    return frozenset(chroms)
+    try:
+        identity = bigwig_identity(file)
+    except OSError as err:
+        return (
+            f"{file}: cannot be read ({err.strerror or err}) (track '{target.identifier}', {row})"
+        )
+    return frozenset(chroms), identity
 
 
 def check_inputs(
@@ -287,7 +295,8 @@ def check_inputs(
     with every track file that cannot be used named in one error.
 
     With a `shard` (``crossreg data --tracks i/n``) only the track files of its share of
-    the tracks are checked (and in :attr:`Inputs.file_chroms`): it reads no other.
+    the tracks are checked (and in :attr:`Inputs.file_chroms` and
+    :attr:`Inputs.file_identity`): it reads no other.
     """
     table = read_targets(check_file(targets, "targets table"), check_files=True, shard=shard)
     genome = Genome(check_file(fasta, "FASTA"), hash_content=True)
@@ -315,6 +324,7 @@ def check_inputs(
         for file in table.track_files(target):
             files.setdefault(file, target)
     file_chroms: dict[Path, frozenset[str]] = {}
+    file_identity: dict[Path, dict[str, object]] = {}
     problems = []
     with progress(len(files), "track files checked", "files") as meter:
         for file, target in files.items():
@@ -322,11 +332,11 @@ def check_inputs(
             if isinstance(found, str):
                 problems.append(found)
             else:
-                file_chroms[file] = found
+                file_chroms[file], file_identity[file] = found
             meter.update(1)
     if problems:
         raise ValueError(_listed(problems, f"{table.path}: {len(problems)} track files"))
-    return Inputs(genome, table, region_list, gap_list, black, unmap, file_chroms)
+    return Inputs(genome, table, region_list, gap_list, black, unmap, file_chroms, file_identity)
 
 
 def _listed(problems: Sequence[str], head: str) -> str:

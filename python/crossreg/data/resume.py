@@ -4,9 +4,9 @@ A build fills ``.<name>.partial`` beside its output
 (:func:`crossreg.io.atomic.atomic_directory`) and records there what it has finished, so
 that an interrupt (Ctrl-C, SIGTERM, a node lost) costs only the chunk of tracks in flight:
 
-- ``settings.json``: what makes the store's bytes (the inputs by content, the options)
-  and the chunking, the tracks ``[first, stop)`` of each chunk file, which a resume keeps
-  whatever its memory budget;
+- ``settings.json``: what makes the store's bytes (the inputs by content, the BigWigs by
+  size and sampled blocks, the options) and the chunking, the tracks ``[first, stop)`` of
+  each chunk file, which a resume keeps whatever its memory budget;
 - ``progress.json`` (:data:`MARK`): whether ``sequences.npy`` is finished, and each
   finished chunk's file with its tracks' statistics; rewritten (atomically) after the file
   it counts is in place, so that a file it does not count is computed again. A work
@@ -122,7 +122,8 @@ def build_settings(
 ) -> dict[str, Any]:
     """What makes a store's bytes, from its description `metadata` (without the inputs'
     paths, the crossreg version and the tracks' statistics): the tracks' rows
-    (`track_rows`, their files by size), the shard and ``--strict``."""
+    (`track_rows`: their columns, then their files'
+    :func:`~crossreg.data.bigwig.bigwig_identity`), the shard and ``--strict``."""
     skipped = ("inputs", "crossreg_version", "tracks")
     kept = {key: value for key, value in metadata.items() if key not in skipped}
     return {
@@ -134,9 +135,12 @@ def build_settings(
     }
 
 
-def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+def differences(
+    before: Mapping[str, Any], now: Mapping[str, Any], files: Sequence[Sequence[str]] = ()
+) -> list[str]:
     """The settings that differ, named as options (``--fill-quantile 0.25 then, 0.3 now``;
-    an input by how its content differs); those that follow from others are not named."""
+    an input by how its content differs, a track's file by its path among `files`, each
+    track's files now); those that follow from others are not named."""
     found = []
     for key in sorted(before.keys() | now.keys()):
         old, new = before.get(key), now.get(key)
@@ -145,9 +149,9 @@ def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
         option = OPTIONS.get(key)
         if option is None:
             if isinstance(old, dict) and isinstance(new, dict):
-                found += differences(old, new)
+                found += differences(old, new, files)
         elif key == "track_rows":
-            found.append(f"--targets: {_first_row(old, new)}")
+            found.append(f"--targets: {_track_difference(old, new, files)}")
         elif isinstance(old, dict) and isinstance(new, dict):
             found.append(f"{option}: {identity_difference(old, new)}")
         elif isinstance(old, list) and isinstance(new, list):  # --blacklist's files
@@ -170,20 +174,62 @@ def _files_difference(old: list, new: list) -> str:
     )
 
 
-def _first_row(old: object, new: object) -> str:
-    """Where two tables' track rows first differ."""
+#: The columns of a track's row in the settings, before its files' identities.
+_COLUMNS = ("index", "identifier", "clip", "scale", "sum_stat", "description", "clip_soft")
+_EXTRA = len(_COLUMNS)  # where the table's other columns (by name) are; the files follow
+
+
+def _track_difference(old: object, new: object, files: Sequence[Sequence[str]]) -> str:
+    """Where two builds' track rows first differ: their number, a column, the number of a
+    track's files or a file's content (the file named by its path in `files`), with how
+    many other tracks differ."""
     if not isinstance(old, list) or not isinstance(new, list) or len(old) != len(new):
         count = [len(rows) if isinstance(rows, list) else "?" for rows in (old, new)]
         return f"{count[0]} tracks then, {count[1]} now"
-    row = next(k for k, (a, b) in enumerate(zip(old, new, strict=True)) if a != b)
-    return f"track {row} ({new[row][0]}) differs (its columns, or its files' sizes)"
+    rows = [k for k, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+    k = rows[0]
+    a, b = old[k], new[k]
+    more = f" ({len(rows) - 1} other tracks differ too)" if len(rows) > 1 else ""
+    if not isinstance(a, list) or not isinstance(b, list) or min(len(a), len(b)) <= _EXTRA:
+        return f"row {k + 1} of the table differs{more}"
+    track = f"track {b[1]} (row {k + 1} of the table)"
+    for name, then, now in zip(_COLUMNS, a, b, strict=False):
+        if then != now:
+            return f"{track}: {name} {then} then, {now} now{more}"
+    if a[_EXTRA] != b[_EXTRA]:
+        return f"{track}: its other columns differ{more}"
+    a_files, b_files = a[_EXTRA + 1 :], b[_EXTRA + 1 :]
+    if len(a_files) != len(b_files):
+        return f"{track}: {len(a_files)} files then, {len(b_files)} now{more}"
+    j = next(j for j, (x, y) in enumerate(zip(a_files, b_files, strict=True)) if x != y)
+    named = files[k][j] if k < len(files) and j < len(files[k]) else f"file {j + 1}"
+    return f"{track}, {named}: {identity_difference(a_files[j], b_files[j])}{more}"
+
+
+def _sized_files(settings: Mapping[str, Any]) -> bool:
+    """Whether `settings` record the tracks' files by size alone, as crossreg did before it
+    took :func:`~crossreg.data.bigwig.bigwig_identity`."""
+    rows = settings.get("track_rows")
+    return isinstance(rows, list) and any(
+        isinstance(value, int)
+        for row in rows
+        if isinstance(row, list)
+        for value in row[_EXTRA + 1 :]
+    )
 
 
 class BuildRecord:
     """The finished work of a build in its folder `work` (:mod:`crossreg.data.resume`)."""
 
-    def __init__(self, work: Path, settings: Mapping[str, Any], overwrite: bool) -> None:
+    def __init__(
+        self,
+        work: Path,
+        settings: Mapping[str, Any],
+        overwrite: bool,
+        files: Sequence[Sequence[str]] = (),
+    ) -> None:
         self.work = work
+        self.files = files
         self.settings = json.loads(json.dumps(settings))
         self.overwrite = overwrite
         self.sequences = False
@@ -193,13 +239,20 @@ class BuildRecord:
 
     @classmethod
     def open(
-        cls, work: Path, settings: Mapping[str, Any], *, resume: bool, overwrite: bool
+        cls,
+        work: Path,
+        settings: Mapping[str, Any],
+        *,
+        resume: bool,
+        overwrite: bool,
+        files: Sequence[Sequence[str]] = (),
     ) -> BuildRecord:
         """A fresh record (clearing the folder of an interrupted build, with `overwrite`),
         or with `resume` the one the interrupted build kept, its settings the same as
-        `settings` (else a ValueError names the options that differ); the build has
-        checked both against the folder first (:func:`check_left_over`)."""
-        record = cls(work, settings, overwrite)
+        `settings` (else a ValueError names the options that differ, a track's file by its
+        path among `files`, each track's files); the build has checked both against the
+        folder first (:func:`check_left_over`)."""
+        record = cls(work, settings, overwrite, files)
         if resume:
             record._load()
         else:
@@ -213,8 +266,16 @@ class BuildRecord:
         does not count, or whose header or size is not what it wrote, are deleted."""
         before = _read(self.work / SETTINGS)
         chunking = before.pop("chunking", None)
+        if _sized_files(before):
+            raise ValueError(
+                f"{self.work}: kept by an earlier crossreg, which matched the tracks' BigWigs "
+                "by their size alone, so the tracks it finished cannot be checked against "
+                "the files' content; pass --overwrite to start the build over"
+            )
         if before != self.settings:
-            changes = "; ".join(differences(before, self.settings)) or "the recorded settings"
+            changes = (
+                "; ".join(differences(before, self.settings, self.files)) or "the recorded settings"
+            )
             raise ValueError(
                 f"{self.work}: kept by a build with other settings ({changes}); resume with "
                 "the inputs and options it started with, or pass --overwrite to start over"
@@ -348,14 +409,20 @@ class BuildRecord:
 
 @contextmanager
 def resumable(
-    out: Path, work: Path, settings: Mapping[str, Any], *, resume: bool, overwrite: bool
+    out: Path,
+    work: Path,
+    settings: Mapping[str, Any],
+    *,
+    resume: bool,
+    overwrite: bool,
+    files: Sequence[Sequence[str]] = (),
 ) -> Iterator[BuildRecord]:
-    """The record of the build of `out` in `work` (:meth:`BuildRecord.open`), its records
-    deleted when the block succeeds. An interrupt (Ctrl-C, SIGTERM) is an
-    :class:`~crossreg.errors.Interrupted` saying what is kept for ``--resume``; an error
-    keeps the work once a chunk of tracks is finished (the cause fixed, ``--resume``
-    continues), else lets the folder go."""
-    record = BuildRecord.open(work, settings, resume=resume, overwrite=overwrite)
+    """The record of the build of `out` in `work` (:meth:`BuildRecord.open`, with each
+    track's `files` to name one that differs), its records deleted when the block
+    succeeds. An interrupt (Ctrl-C, SIGTERM) is an :class:`~crossreg.errors.Interrupted`
+    saying what is kept for ``--resume``; an error keeps the work once a chunk of tracks
+    is finished (the cause fixed, ``--resume`` continues), else lets the folder go."""
+    record = BuildRecord.open(work, settings, resume=resume, overwrite=overwrite, files=files)
     try:
         yield record
     except Interrupted:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import BinaryIO
 
 #: Recorded beside a run's settings: stores and shards without it were written when inputs
 #: were matched by path and modification time, and are refused with what to do.
@@ -52,16 +53,25 @@ def sampled_identity(
     never reads whole (a SAD file of thousands of tracks, hundreds of GB), where hashing
     all of it would cost minutes. A copy has the same; an edit of the same size outside
     the sampled blocks goes unseen."""
-    size = os.path.getsize(path)
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        if size <= samples * block:
-            digest.update(handle.read())
-        else:
-            for k in range(samples):
-                handle.seek((size - block) * k // (samples - 1))
-                digest.update(handle.read(block))
-    return {"size": size, "sampled_sha256": digest.hexdigest()}
+        size = os.fstat(handle.fileno()).st_size
+        offsets = [(size - block) * k // max(samples - 1, 1) for k in range(samples)]
+        return {"size": size, "sampled_sha256": blocks_sha256(handle, size, offsets, block)}
+
+
+def blocks_sha256(handle: BinaryIO, size: int, offsets: Sequence[int], block: int) -> str:
+    """The SHA-256 of the `block` bytes at each of `offsets` in turn (each moved back into
+    the file of `size` bytes that `handle` reads), or of the whole file when it is no
+    longer than the blocks together: the ``sampled_sha256`` of an identity."""
+    digest = hashlib.sha256()
+    if size <= len(offsets) * block:
+        handle.seek(0)
+        digest.update(handle.read())
+    else:
+        for offset in offsets:
+            handle.seek(min(max(offset, 0), size - block))
+            digest.update(handle.read(block))
+    return digest.hexdigest()
 
 
 def fasta_identity(sizes: Mapping[str, int], content: Mapping[str, object]) -> dict[str, object]:
