@@ -6,6 +6,8 @@ import base64
 import json
 import os
 import re
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +21,7 @@ from crossreg.cli import main
 from crossreg.io.atomic import CONTENTS_FILE, check_replaceable
 from crossreg.report import (
     FOLDER_FIGURES,
+    LISTED,
     PAGE_FIGURES,
     run_entries,
     runs_html,
@@ -312,7 +315,8 @@ def test_figures_embedded_are_capped_per_folder_and_page(tmp_path: Path) -> None
     )
     assert "<summary>3 more figures in a/ (not embedded" in page
     left_out = f"{FOLDER_FIGURES + 2:03d}.png"
-    assert f'<li><a href="a/{left_out}">{left_out}</a></li>' in page
+    assert f'<li><a href="a/{left_out}">{left_out}</a> (4 B)</li>' in page
+    assert f"(not embedded, each linked to its file: 3 past the {FOLDER_FIGURES} figures a" in page
     last = list(folders)[-1]
     assert per_folder[last] == 0
     assert f"<summary>{FOLDER_FIGURES} more figures in {last}/" in page
@@ -457,3 +461,51 @@ def test_every_run_log_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         [root / "crossreg-runs.jsonl", root / "evaluate" / "crossreg-runs.jsonl"]
     )
     assert "2 commands over" in (root / "report.html").read_text()
+
+
+@pytest.fixture
+def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's local time three hours ahead of UTC (as on another machine)."""
+    monkeypatch.setenv("TZ", "XYZ-3")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_page_s_times_carry_their_offset_from_utc(tmp_path: Path, zone: None) -> None:
+    # before: "written 2023-11-14 22:16", a time in the zone of the machine that wrote the
+    # page, read on another as its own; the commands' times carry their offsets
+    root = _folder(tmp_path / "run")
+    for name in ("summary.txt", "summary.json"):
+        os.utime(root / name, (1_700_000_100.0, 1_700_000_100.0))
+    record_run(root / "evaluate", ["evaluate"], 1_700_000_400.0, 9.0)
+    text = write_report(root).read_text()
+    assert re.search(r"written \d{4}-\d\d-\d\d \d\d:\d\d \+0300 by crossreg", text)
+    assert "ran after this summary was written (2023-11-15 01:15 +0300)" in text
+
+
+def test_a_folder_of_thousands_of_other_files_lists_the_first(tmp_path: Path) -> None:
+    # before: every file was listed, each after a stat (a predict --bigwig folder of
+    # 7,000 BigWigs)
+    (tmp_path / "summary.json").write_text("{}")
+    (tmp_path / "bigwig").mkdir()
+    for i in range(LISTED + 5):
+        (tmp_path / "bigwig" / f"t{i:04d}.bw").write_bytes(b"")
+    page = write_report(tmp_path).read_text()
+    assert f"<summary>{LISTED + 5} other files</summary>" in page
+    assert f"<li>t{LISTED - 1:04d}.bw (0 B)</li><li>… 5 more</li></ul>" in page
+    assert f"t{LISTED:04d}.bw" not in page
+
+
+def test_a_summary_that_is_not_a_readable_file_is_left_out(tmp_path: Path) -> None:
+    # before: a folder named summary.txt (or a summary.json without read permission) beside
+    # a run log stopped the report with a traceback
+    record_run(tmp_path, ["evaluate", "--out", "."], 1_700_000_000.0, 1.0)
+    (tmp_path / "summary.txt").mkdir()
+    (tmp_path / "evaluate").mkdir()
+    (tmp_path / "evaluate" / "summary.json").write_text("{}")
+    (tmp_path / "evaluate" / "summary.txt").mkdir()
+    page = write_report(tmp_path).read_text()
+    assert "<section><h2>Summary</h2><p class='note'>none</p>" in page
+    assert "<details><summary>summary.json</summary>" in page

@@ -22,7 +22,7 @@ from tests.browser import figures_loaded, needs_chromium
 EMBEDDED = re.compile(
     r'<a href="([^"]+)"><img class="figure" alt="([^"]+)" src="data:([^;]+);base64,([^"]+)"'
 )
-LINKED = re.compile(r'<li><a href="([^"]+)">([^<]+)</a></li>')
+LINKED = re.compile(r'<li><a href="([^"]+)">([^<]+)</a> \(([^)]+)\)</li>')
 
 
 def _png(path: Path, width: int, height: int, seed: int = 0) -> int:
@@ -66,12 +66,99 @@ def test_figures_past_the_page_budget_are_linked_not_embedded(
         assert base64.b64decode(data) == (root / alt).read_bytes()
         assert (page.parent / unquote(href)).resolve() == (root / alt).resolve()
     linked = LINKED.findall(text)
-    assert [name for _, name in linked] == [f"matrix_{i}.png" for i in range(3, 6)]
-    for href, name in linked:
+    assert [name for _, name, _ in linked] == [f"matrix_{i}.png" for i in range(3, 6)]
+    for href, name, _ in linked:
         assert (page.parent / unquote(href)).resolve() == (root / "transfer" / name).resolve()
     assert "6 figures (3 shown, the rest linked) from" in text
     assert "<summary>3 more figures in transfer/ (not embedded" in text
     assert len(text) < sum(encoded[:3]) + 20_000
+
+
+def test_every_figure_that_fits_is_embedded_after_one_that_does_not(tmp_path: Path, logs) -> None:
+    # before: once one figure did not fit the page's bytes no later one was embedded,
+    # however small, and the figures left out were listed without their sizes or what to
+    # do to embed them
+    root = _run(tmp_path / "run")
+    planted = {"maps/m0.png": 3000, "maps/m1.png": 9000, "maps/m2.png": 3000}
+    planted |= {"more/n0.png": 9000, "more/n1.png": 300}
+    for name, size in planted.items():
+        (root / name).parent.mkdir(exist_ok=True)
+        (root / name).write_bytes(b"\x89PNG" + bytes(size - 4))  # embedded whole, as read
+    fits = 4000 + 4000 + 400  # the base64 of m0, m2 and n1; m1 and n0 take 12,000 each
+    mib = (fits + 1000) / (1 << 20)
+    assert main(["report", str(root), "--figures-mib", str(mib)]) == 0
+    text = (root / "report.html").read_text()
+    assert [alt for _, alt, _, _ in EMBEDDED.findall(text)] == [
+        "maps/m0.png",
+        "maps/m2.png",
+        "more/n1.png",
+    ]
+    assert [(name, size) for _, name, size in LINKED.findall(text)] == [
+        ("m1.png", "8.8 KiB"),
+        ("n0.png", "8.8 KiB"),
+    ]
+    for folder in ("maps", "more"):
+        assert (
+            f"<summary>1 more figures in {folder}/ (not embedded, each linked to its file: 1 "
+            "past the 9.2 KiB of figures the page embeds (more fit with --figures-mib))"
+        ) in text
+    assert "5 figures (3 shown, the rest linked)" in text
+    assert main(["report", str(root), "--figures-mib", "0"]) == 0
+    assert EMBEDDED.findall((root / "report.html").read_text()) == []
+    assert main(["report", str(root), "--figures-mib", "-1"]) == 1
+    assert "--figures-mib -1.0: give the MiB of figures to embed, 0 or more" in logs.text
+
+
+def test_a_figure_left_out_does_not_count_against_the_folder_s_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # before: a folder's first figures were tried and those not embedded (a large SVG)
+    # took the places of later ones
+    root = _run(tmp_path / "run")
+    (root / "sad").mkdir()
+    (root / "sad" / "a.svg").write_text(
+        "<svg xmlns='http://www.w3.org/2000/svg'>" + " " * 2000 + "</svg>"
+    )
+    for name in ("b.png", "c.png", "d.png"):
+        (root / "sad" / name).write_bytes(b"\x89PNG")
+    monkeypatch.setattr(crossreg.report_figures, "PREVIEW_BYTES", 1000)
+    monkeypatch.setattr(crossreg.report, "FOLDER_FIGURES", 2)
+    write_report(root)
+    text = (root / "report.html").read_text()
+    assert [alt for _, alt, _, _ in EMBEDDED.findall(text)] == ["sad/b.png", "sad/c.png"]
+    assert [name for _, name, _ in LINKED.findall(text)] == ["a.svg", "d.png"]
+    assert (
+        "2 more figures in sad/ (not embedded, each linked to its file: 1 past the 2 figures "
+        "a folder embeds; 1 SVG too large to embed)"
+    ) in text
+
+
+def test_once_a_preview_does_not_fit_no_later_one_is_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # drawing a preview takes a quarter second or more: a page of thousands of large PNGs
+    # past its bytes would draw them all to embed none; smaller figures still embed
+    root = _run(tmp_path / "run")
+    (root / "maps").mkdir()
+    for i in range(3):
+        _png(root / "maps" / f"p{i}.png", 100, 100, seed=i)
+    (root / "maps" / "small.png").write_bytes(b"\x89PNG")
+    monkeypatch.setattr(crossreg.report_figures, "PREVIEW_BYTES", 1000)
+    real = crossreg.report_figures._preview
+    first = real((root / "maps" / "p0.png").read_bytes())
+    assert first is not None
+    drawn: list[int] = []
+
+    def counted(data: bytes) -> bytes | None:
+        drawn.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(crossreg.report_figures, "_preview", counted)
+    write_report(root, figure_bytes=len(base64.b64encode(first)) + 100)
+    text = (root / "report.html").read_text()
+    assert [alt for _, alt, _, _ in EMBEDDED.findall(text)] == ["maps/p0.png", "maps/small.png"]
+    assert len(drawn) == 2  # p0, which fit, and p1, which did not; p2 not drawn
+    assert [name for _, name, _ in LINKED.findall(text)] == ["p1.png", "p2.png"]
 
 
 def test_a_large_png_is_embedded_as_a_preview_linking_the_full_figure(
@@ -116,7 +203,7 @@ def test_a_large_svg_or_a_png_that_does_not_decode_is_linked(
     assert main(["report", str(root)]) == 0
     text = (root / "report.html").read_text()
     assert [alt for _, alt, _, _ in EMBEDDED.findall(text)] == ["sad/small.svg"]
-    assert [name for _, name in LINKED.findall(text)] == ["big.svg", "cut.png"]
+    assert [name for _, name, _ in LINKED.findall(text)] == ["big.svg", "cut.png"]
 
 
 def test_a_16_bit_greyscale_png_s_preview_keeps_its_grey_levels(
@@ -149,7 +236,7 @@ def test_a_png_of_too_many_pixels_to_decode_is_linked(
     assert main(["report", str(root)]) == 0
     text = (root / "report.html").read_text()
     assert EMBEDDED.findall(text) == []
-    assert [name for _, name in LINKED.findall(text)] == ["huge.png"]
+    assert [name for _, name, _ in LINKED.findall(text)] == ["huge.png"]
 
 
 def test_a_long_table_shows_its_first_rows_and_links_the_whole_file(tmp_path: Path) -> None:

@@ -7,10 +7,11 @@ page's marked possibly out of date when commands logged under the folder started
 was written and rewrote a file there), the command
 lines that made the folder with their start, duration and versions (every
 ``crossreg-runs.jsonl`` under it, :mod:`crossreg.runlog`), then one section per sub-folder
-with its figures (PNG and SVG embedded, the PNG of a figure saved as both; at most
-:data:`FOLDER_FIGURES` a folder, :data:`PAGE_FIGURES` and
-:data:`~crossreg.report_figures.PAGE_FIGURE_BYTES` a page, a large PNG as a preview, each
-linked to its file and the rest listed with links, :mod:`crossreg.report_figures`),
+with its figures (PNG and SVG embedded, the PNG of a figure saved as both; each that fits,
+in order: at most :data:`FOLDER_FIGURES` a folder, :data:`PAGE_FIGURES` and
+:data:`~crossreg.report_figures.PAGE_FIGURE_BYTES` (``--figures-mib``) a page, a large
+PNG as a preview, each linked to its file and the rest listed with links, their sizes and
+why they were left out, :mod:`crossreg.report_figures`),
 the first rows of its tables (``.tsv``/``.csv``, and ``.txt`` files of tab-separated
 columns) and a list of its other files. A folder where a command left the ``.partial`` of
 an unfinished run (stopped, or still running) is marked unfinished, in its section and
@@ -35,7 +36,14 @@ from pathlib import Path
 from crossreg.io.atomic import CONTENTS_FILE, atomic_write
 from crossreg.io.partial import STORE_MARKS, left_over
 from crossreg.io.partial import SUFFIX as PARTIAL_SUFFIX
-from crossreg.report_figures import PAGE_FIGURE_BYTES, Budget, figure_html, link, linked_html
+from crossreg.report_figures import (
+    PAGE_FIGURE_BYTES,
+    Budget,
+    Left,
+    figure_html,
+    link,
+    linked_html,
+)
 from crossreg.runlog import RUNS_FILE, read_runs, start_time, versions
 
 FIGURES = (".png", ".svg")
@@ -51,7 +59,9 @@ SUMMARY_FILES = ("summary.txt", "summary.json")  # the root's: shown in the Summ
 SKIPPED = ("tensorboard",)  # folders whose files are only listed by count
 FOLDER_FIGURES = 24  # figures embedded per folder (an ISM writes one per site and track)
 PAGE_FIGURES = 120  # figures embedded per page, so that its size stays bounded
-LISTED_FIGURES = 200  # names listed at most of the figures left out of a folder
+LISTED = 200  # names listed at most of a folder's figures left out, and of its other files
+#: How the page writes a time: with its offset from UTC, for a page read in another zone.
+TIME_FORMAT = "%Y-%m-%d %H:%M %z"
 #: A table cell shown as a number: a plain decimal literal, or nan/inf (not ``1_27221``,
 #: which Python's ``float`` reads as 127221).
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.I | re.A)
@@ -285,7 +295,7 @@ def later_runs_html(root: Path, entries: list[RunEntry]) -> str:
     folders = sorted({str(folder.relative_to(root)) for _, folder, _ in later})
     named = ", ".join(html.escape(name) for name in folders[:5])
     named += f" and {len(folders) - 5} more folders" if len(folders) > 5 else ""
-    made = time.strftime("%Y-%m-%d %H:%M", time.localtime(since))
+    made = time.strftime(TIME_FORMAT, time.localtime(since))
     plural = "s" * (len(later) != 1)
     return (
         f"<p class='stale'>Possibly out of date: {len(later)} command{plural} ran after this "
@@ -376,40 +386,44 @@ def _anchor(index: int, folder: Path, root: Path) -> str:
     return "top" if rel == "." else f"f{index}-" + "".join(c if c.isalnum() else "-" for c in rel)
 
 
-def folder_html(
-    folder: Folder, root: Path, anchor: str, embedded: int, page: Path, budget: Budget
-) -> tuple[str, int]:
-    """One folder's section, with the id `anchor`, and the number of figures it embeds:
-    of its first `embedded` figures those that fit the page's `budget`; the rest are
-    listed, linked to their files (by their paths relative to the HTML file `page`)."""
+def folder_html(folder: Folder, root: Path, anchor: str, page: Path, budget: Budget) -> str:
+    """One folder's section, with the id `anchor`: its figures, in order, embedded while
+    they fit the page's `budget` and the folder's :data:`FOLDER_FIGURES`; the rest are
+    listed with why, linked to their files (by their paths relative to the HTML file
+    `page`)."""
     rel = str(folder.path.relative_to(root))
     parts = [f"<section id='{anchor}'><h2>{html.escape(rel)}/</h2>"]
     if folder.unfinished:
         parts.append(unfinished_html(folder.unfinished))
     if folder.summary:
         parts.append(summary_html(folder.path))
-    shown, linked = [], []
-    for path in folder.figures[:embedded]:
-        found = figure_html(path, root, page, budget)
-        if found is None:
-            linked.append(path)
+    shown: list[str] = []
+    linked: list[tuple[Path, Left]] = []
+    for path in folder.figures:
+        if len(shown) == FOLDER_FIGURES:
+            found: str | Left = Left.FOLDER_COUNT
+        else:
+            found = figure_html(path, root, page, budget)
+        if isinstance(found, Left):
+            linked.append((path, found))
         else:
             shown.append(found)
     if shown:
         parts.append(f"<div class='figures'>{''.join(shown)}</div>")
-    linked += folder.figures[embedded:]
     if linked:
-        parts.append(_left_out_figures_html(linked, rel, page))
+        parts.append(_left_out_figures_html(linked, rel, page, budget))
     parts += [text_html(p, root, page) for p in folder.texts]
     parts += [table_html(p, root, page) for p in folder.tables]
     if folder.others:
-        items = "".join(_listed(p) for p in folder.others)
+        items = "".join(_listed(p) for p in folder.others[:LISTED]) + _more_items(
+            len(folder.others)
+        )
         parts.append(
             f"<details><summary>{len(folder.others)} other files</summary><ul>{items}</ul>"
             "</details>"
         )
     parts.append("</section>")
-    return "".join(parts), len(shown)
+    return "".join(parts)
 
 
 def unfinished_html(names: list[str]) -> str:
@@ -422,27 +436,47 @@ def unfinished_html(names: list[str]) -> str:
     )
 
 
-def _left_out_figures_html(figures: list[Path], rel: str, page: Path) -> str:
-    """The count of a folder's figures not embedded, and their names linked to them."""
-    names = "".join(linked_html(p, page) for p in figures[:LISTED_FIGURES])
-    if len(figures) > LISTED_FIGURES:
-        names += f"<li>… {len(figures) - LISTED_FIGURES:,} more</li>"
+def _left_out_figures_html(
+    figures: list[tuple[Path, Left]], rel: str, page: Path, budget: Budget
+) -> str:
+    """The count of a folder's figures not embedded, by why, and their names with their
+    sizes, linked to them."""
+    names = "".join(linked_html(p, page, _figure_size(p)) for p, _ in figures[:LISTED])
+    names += _more_items(len(figures))
+    counts = {why: sum(left is why for _, left in figures) for why in Left}
+    why = "; ".join(f"{n:,} {_left_out_why(left, budget)}" for left, n in counts.items() if n)
     return (
         f"<details><summary>{len(figures):,} more figures in {html.escape(rel)}/ (not "
-        f"embedded: a page embeds at most {FOLDER_FIGURES} a folder, {PAGE_FIGURES} and "
-        f"{_size(PAGE_FIGURE_BYTES)} in all, and a large SVG not at all; each linked to "
-        f"its file)</summary><ul>{names}</ul></details>"
+        f"embedded, each linked to its file: {html.escape(why)})</summary><ul>{names}</ul>"
+        "</details>"
     )
 
 
-def embedded_counts(folders: list[Folder]) -> list[int]:
-    """How many figures each folder embeds: its first :data:`FOLDER_FIGURES`, until the
-    page holds :data:`PAGE_FIGURES`."""
-    counts, room = [], PAGE_FIGURES
-    for folder in folders:
-        counts.append(min(len(folder.figures), FOLDER_FIGURES, room))
-        room -= counts[-1]
-    return counts
+def _left_out_why(left: Left, budget: Budget) -> str:
+    """Why figures were left out, with the limit, and the option that raises it where one
+    does."""
+    return {
+        Left.BYTES: f"past the {_size(budget.limit)} of figures the page embeds (more fit "
+        "with --figures-mib)",
+        Left.FOLDER_COUNT: f"past the {FOLDER_FIGURES} figures a folder embeds",
+        Left.PAGE_COUNT: f"past the {PAGE_FIGURES} figures the page embeds",
+        Left.LARGE_SVG: "SVG too large to embed",
+        Left.UNDECODED: "PNG too large to embed whole that does not decode for a preview",
+    }[left]
+
+
+def _more_items(count: int) -> str:
+    """The last item of a list of `count` files of which the first :data:`LISTED` are
+    named: how many more there are (none when all are named)."""
+    return f"<li>… {count - LISTED:,} more</li>" if count > LISTED else ""
+
+
+def _figure_size(path: Path) -> str:
+    """A figure's size, or why it has none (removed since the folder was scanned)."""
+    try:
+        return _size(path.stat().st_size)
+    except OSError:
+        return "removed"
 
 
 def summary_html(root: Path) -> str:
@@ -450,10 +484,10 @@ def summary_html(root: Path) -> str:
     for the report's folder, the top of its section for a sub-folder's)."""
     parts = []
     text = root / "summary.txt"
-    if text.exists():
+    if _readable_file(text):
         parts.append(f"<pre>{html.escape(text.read_text(errors='replace'))}</pre>")
     data = root / "summary.json"
-    if data.exists():
+    if _readable_file(data):
         raw = data.read_text(errors="replace")
         try:
             pretty = json.dumps(json.loads(raw), indent=1)
@@ -466,9 +500,14 @@ def summary_html(root: Path) -> str:
 
 
 def write_report(
-    directory: str | os.PathLike[str], out: str | os.PathLike[str] | None = None
+    directory: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    figure_bytes: int | None = None,
 ) -> Path:
-    """Write the report of `directory` to `out` (default ``DIRECTORY/report.html``).
+    """Write the report of `directory` to `out` (default ``DIRECTORY/report.html``),
+    embedding at most `figure_bytes` of figures (as base64; default
+    :data:`~crossreg.report_figures.PAGE_FIGURE_BYTES`, 12 MiB).
 
     A folder with neither a run log (``crossreg-runs.jsonl``) under it nor a summary
     (``summary.txt``/``summary.json``) in it is not one crossreg wrote, and is refused. A
@@ -494,12 +533,12 @@ def write_report(
             f"another file (e.g. {root / 'report.html'})"
         )
     anchors = [_anchor(i, f.path, root) for i, f in enumerate(folders)]
-    budget = Budget(PAGE_FIGURE_BYTES)
-    sections, embedded = [], 0
-    for folder, anchor, most in zip(folders, anchors, embedded_counts(folders), strict=True):
-        section, count = folder_html(folder, root, anchor, most, out, budget)
-        sections.append(section)
-        embedded += count
+    budget = Budget(PAGE_FIGURE_BYTES if figure_bytes is None else figure_bytes, PAGE_FIGURES)
+    sections = [
+        folder_html(folder, root, anchor, out, budget)
+        for folder, anchor in zip(folders, anchors, strict=True)
+    ]
+    embedded = PAGE_FIGURES - budget.figures
     nav = "".join(
         f"<a href='#{a}'>{html.escape(str(f.path.relative_to(root)))}"
         f"{' (unfinished)' * bool(f.unfinished)}</a>"
@@ -509,7 +548,7 @@ def write_report(
     shown = "" if embedded == figures else f" ({embedded:,} shown, the rest linked)"
     stopped = sum(bool(f.unfinished) for f in folders)
     unfinished = f" ({stopped} unfinished)" if stopped else ""
-    made = time.strftime("%Y-%m-%d %H:%M")
+    made = time.strftime(TIME_FORMAT)
     entries, skipped = run_entries(root)
     page = _page(
         title=f"crossreg report: {root.resolve().name}",

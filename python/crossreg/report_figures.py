@@ -1,13 +1,14 @@
-"""The figures of a ``crossreg report`` page: embedded within a byte budget, the rest linked.
+"""The figures of a ``crossreg report`` page: embedded within a budget, the rest linked.
 
-A figure is embedded as a data URI until the page's figures reach
-:data:`PAGE_FIGURE_BYTES`; a PNG over :data:`PREVIEW_BYTES` (a transfer heat map of the
-paper's 638 × 357 tracks is 1.5 MB) is embedded as a JPEG preview
-:data:`PREVIEW_PIXELS` wide, and every figure links to its file (by its path relative to
-the page). The figures after the budget is reached, and an SVG too large to embed, are
-linked only, so that the page of a paper-scale run stays one file that a browser opens
-at once and a mail client takes (most refuse over 20-25 MB, counted after the mail's own
-base64 encoding).
+The figures are taken in the page's order, and each one embedded as a data URI that fits
+what is left of the page's budget (:class:`Budget`: :data:`PAGE_FIGURE_BYTES` by default,
+and a number of figures); one that does not fit is linked, and later ones that fit are
+still embedded. A PNG over :data:`PREVIEW_BYTES` (a transfer heat map of the paper's
+638 × 357 tracks is 1.5 MB) is embedded as a JPEG preview :data:`PREVIEW_PIXELS` wide,
+and every figure links to its file (by its path relative to the page). An SVG too large
+to embed is linked only, so that the page of a paper-scale run stays one file that a
+browser opens at once and a mail client takes (most refuse over 20-25 MB, counted after
+the mail's own base64 encoding).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import base64
 import html
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum, auto
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,19 +28,39 @@ PREVIEW_PIXELS = 800  # a preview's width (the page shows a figure 620 px wide a
 PREVIEW_QUALITY = 85  # its JPEG quality
 
 
+class Left(Enum):
+    """Why a figure is linked rather than embedded: past the page's bytes of figures, past
+    the figures a folder or the page embeds, an SVG over :data:`PREVIEW_BYTES`, a larger
+    PNG that does not decode (for its preview)."""
+
+    BYTES = auto()
+    FOLDER_COUNT = auto()
+    PAGE_COUNT = auto()
+    LARGE_SVG = auto()
+    UNDECODED = auto()
+
+
 @dataclass
 class Budget:
-    """The bytes of figures a page may still embed: none once a figure did not fit, so
-    that the page embeds its figures up to one, in order, and links the rest."""
+    """What a page may still embed: `left` of its `limit` bytes of figures (as base64),
+    and `figures` figures. A figure that does not fit takes nothing, so later, smaller
+    ones still may; but once a preview has not fit, `previews` is off and no later one is
+    drawn (each takes a quarter second or more, and most are about as large)."""
 
-    left: int
+    limit: int
+    figures: int
+    left: int = field(init=False)
+    previews: bool = field(init=False, default=True)
+
+    def __post_init__(self) -> None:
+        self.left = self.limit
 
     def take(self, size: int) -> bool:
-        """Whether `size` more bytes fit, taking them when they do."""
-        if size > self.left:
-            self.left = 0
+        """Whether a figure of `size` bytes fits, taking it when it does."""
+        if size > self.left or self.figures <= 0:
             return False
         self.left -= size
+        self.figures -= 1
         return True
 
 
@@ -49,21 +71,32 @@ def link(path: Path, page: Path) -> str:
     return quote(os.fsencode(Path(relative).as_posix()))
 
 
-def embedded_data(path: Path) -> tuple[str, str, bool] | None:
+def embedded_data(path: Path, budget: Budget) -> tuple[str, str, bool] | Left:
     """The MIME type and base64 text to embed `path` as, and whether it is a downscaled
-    preview; None for a figure too large to embed that cannot be downscaled (an SVG, a
-    PNG that does not decode)."""
-    if path.suffix.lower() == ".svg":
-        if path.stat().st_size > PREVIEW_BYTES:
-            return None
-        return "image/svg+xml", base64.b64encode(path.read_bytes()).decode("ascii"), False
-    data = path.read_bytes()
-    if len(data) <= PREVIEW_BYTES:
-        return "image/png", base64.b64encode(data).decode("ascii"), False
-    preview = _preview(data)
-    if preview is None:
-        return None
-    return "image/jpeg", base64.b64encode(preview).decode("ascii"), True
+    preview, taken from `budget`; else why it is not embedded: a figure that does not
+    fit (a figure embedded whole is told by its size before it is read, a preview once
+    one has not fit is not drawn), an SVG too large to embed, or a large PNG that does
+    not decode."""
+    size = path.stat().st_size
+    svg = path.suffix.lower() == ".svg"
+    if svg and size > PREVIEW_BYTES:
+        return Left.LARGE_SVG
+    if size <= PREVIEW_BYTES:
+        if 4 * ((size + 2) // 3) > budget.left:
+            return Left.BYTES
+        kind, data, preview = ("image/svg+xml" if svg else "image/png"), path.read_bytes(), False
+    elif not budget.previews:
+        return Left.BYTES
+    else:
+        found = _preview(path.read_bytes())
+        if found is None:
+            return Left.UNDECODED
+        kind, data, preview = "image/jpeg", found, True
+    text = base64.b64encode(data).decode("ascii")
+    if budget.take(len(text)):
+        return kind, text, preview
+    budget.previews = budget.previews and not preview
+    return Left.BYTES
 
 
 def _preview(data: bytes) -> bytes | None:
@@ -90,13 +123,14 @@ def _preview(data: bytes) -> bytes | None:
     return out.getvalue()
 
 
-def figure_html(path: Path, root: Path, page: Path, budget: Budget) -> str | None:
+def figure_html(path: Path, root: Path, page: Path, budget: Budget) -> str | Left:
     """The figure `path` embedded (as a preview when large), captioned with its name and
-    linked to its file; None when it is not embedded: past the page's `budget`, or too
-    large to embed."""
-    found = embedded_data(path) if budget.left else None
-    if found is None or not budget.take(len(found[1])):
-        return None
+    linked to its file, taken from the page's `budget`; else why it is not embedded."""
+    if budget.figures <= 0:
+        return Left.PAGE_COUNT
+    found = embedded_data(path, budget)
+    if isinstance(found, Left):
+        return found
     kind, data, preview = found
     name = html.escape(str(path.relative_to(root)))
     href = html.escape(link(path, page))
@@ -107,6 +141,7 @@ def figure_html(path: Path, root: Path, page: Path, budget: Budget) -> str | Non
     )
 
 
-def linked_html(path: Path, page: Path) -> str:
-    """A list item linking to a figure that is not embedded."""
-    return f'<li><a href="{html.escape(link(path, page))}">{html.escape(path.name)}</a></li>'
+def linked_html(path: Path, page: Path, size: str) -> str:
+    """A list item linking to a figure that is not embedded, with its `size`."""
+    href = html.escape(link(path, page))
+    return f'<li><a href="{href}">{html.escape(path.name)}</a> ({size})</li>'
