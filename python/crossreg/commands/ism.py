@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crossreg.commands.inputs import (
     check_bed_on_fasta,
@@ -24,6 +25,9 @@ from crossreg.commands.options import (
 from crossreg.commands.values import COUNT, MAX_SEQ_LENGTH, shard_of, whole
 from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE, ISM_WIDTH
 from crossreg.variants.ism_span import mutated_span
+
+if TYPE_CHECKING:
+    from crossreg.synth.motifs import Motif
 
 HELP = (
     "saturation mutagenesis: every base of a central window around each VCF variant or BED "
@@ -130,19 +134,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "writes the bytes one run writes and draws them. Every shard needs the same inputs "
         "and options (--chunk-size too)",
     )
+    add_motifs_argument(parser)
     add_inference_arguments(parser, batch_size=ISM_BATCH_SIZE)
     add_plot_arguments(parser)
 
 
+def add_motifs_argument(parser: argparse.ArgumentParser) -> None:
+    """``--motifs FILE``: JASPAR matrices whose matches the figures mark."""
+    parser.add_argument(
+        "--motifs",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="JASPAR matrices (a '>ID NAME' line, then rows 'A [ counts ]' to 'T [ ... ]'): "
+        "each figure marks the (up to 3) matches of relative score 0.8 or more, either "
+        "strand, whose bases carry the most importance, by name and strand",
+    )
+
+
+def read_motif_option(args: argparse.Namespace) -> list[Motif]:
+    """The matrices of ``--motifs`` (none without it), read before any work; ``--motifs``
+    with ``--no-plots`` (no figure to mark) is refused."""
+    if args.motifs is None:
+        return []
+    if not args.plots:
+        raise ValueError(
+            "--motifs marks matches on the figures, but --no-plots draws none: drop one of them"
+        )
+    from crossreg.variants.ism_motifs import read_motifs
+
+    return read_motifs(args.motifs)
+
+
 def run(args: argparse.Namespace) -> int:
     """Mutate, score and write the output file (and figures)."""
-    require_paths(args, "fasta", "vcf", "bed", folders=("model",))
+    require_paths(args, "fasta", "vcf", "bed", "motifs", folders=("model",))
     require_suffix(args, "out", [".h5"])
     require_output(args, folder=False)
     info, head = model_head(args, args.genome)
     check_tracks(info, head, args.targets)
     check_bed_on_fasta(args)
     check_vcf_on_fasta(args)
+    motifs = read_motif_option(args)
     if info.geometry is not None:
         mutated_span(info.geometry.seq_length, args.width)
     from crossreg.variants.ism import figures_folder, write_ism
@@ -168,6 +201,7 @@ def run(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         resume=args.resume,
         shard=args.shard,
+        motifs=motifs,
         **plot_options(args),
     )
     note = ""

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from crossreg.commands.inputs import require_output, require_paths, require_suffix
+from crossreg.commands.ism import add_motifs_argument, read_motif_option
 from crossreg.commands.options import add_plot_arguments, plot_options
 
 HELP = "join the shards of a crossreg ism --shard i/n run into the .h5 one run writes"
@@ -40,12 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the shard files in the order of their sites: 0/n, 1/n, ... n-1/n; shards "
         "scored again with another --chunk-size or n join them when the sites tile the run",
     )
+    add_motifs_argument(parser)
     add_plot_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Merge the shards into one ISM file and draw its figures."""
-    require_paths(args, "shards")
+    require_paths(args, "shards", "motifs")
     require_suffix(args, "out", [".h5"])
     require_output(args, folder=False)
     from crossreg.variants.ism import figures_folder
@@ -54,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
     args.figures = args.figures or figures_folder(args.out)
     if args.plots:
         require_output(args, "figures", folder=True)
-    result = merge_ism(args.out, args.shards, figures=args.figures, **plot_options(args))
+    motifs = read_motif_option(args)
+    result = merge_ism(
+        args.out, args.shards, figures=args.figures, motifs=motifs, **plot_options(args)
+    )
     pngs = sum(p.suffix == ".png" for p in result.figures)
     note = f"; {pngs} figures in {args.figures}" if args.plots else ""
     print(

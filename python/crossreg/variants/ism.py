@@ -90,6 +90,7 @@ from crossreg.plots import check_plot_options
 from crossreg.progress import Progress, progress
 from crossreg.shard import Shard
 from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE, ISM_WIDTH
+from crossreg.synth.motifs import Motif
 from crossreg.variants.alleles import format_counts, on_genome
 from crossreg.variants.ism_sites import (
     Site,
@@ -372,12 +373,15 @@ def write_ism(
     chunk_size: int = DEFAULT_CHUNK_SITES,
     resume: bool = False,
     shard: Shard | str | None = None,
+    motifs: Sequence[Motif] = (),
 ) -> IsmRun:
     """The ISM step: mutate the central `width` bases around every record of `vcf` (or
     every region of `bed`, a ``-`` one reverse-complemented) with `head` of the checkpoint
     in `model_dir`, write `out` in Basenji's ``scores.h5`` layout and, unless `plots` is
     false, one PNG per site (for the track with the largest |score|, or per chosen track
-    with `tracks`; an SVG beside each with `svg`) in the folder `figures`, by default
+    with `tracks`; an SVG beside each with `svg`; the matches of the JASPAR `motifs` its
+    important bases belong to marked, :mod:`crossreg.variants.ism_motifs`) in the folder
+    `figures`, by default
     :func:`figures_folder` of `out`, replacing an earlier run's figures there (removed,
     once `out` is written, when `plots` is false too).
     A span position off its chromosome (a site near an end) is not mutated: NaN scores,
@@ -406,7 +410,7 @@ def write_ism(
     out = Path(out)
     shard = _checked_request(
         out, vcf, bed, stats, strict=strict, chunk_size=chunk_size, shard=shard,
-        figures=figures, svg=svg, resume=resume,
+        figures=figures, svg=svg, resume=resume, motifs=motifs,
     )  # fmt: skip
     model, config, head = load_head(model_dir, head, options)
     seq_length = model.seq_length
@@ -461,7 +465,11 @@ def write_ism(
     )
     if resume and finished_output(out, run, redrawn=lost):
         whole = shard is not None or (plots and not lost)
-        drawn = [] if whole else draw_figures(out, figures, each_track=each, plots=plots, svg=svg)
+        drawn = (
+            []
+            if whole
+            else draw_figures(out, figures, each_track=each, plots=plots, svg=svg, motifs=motifs)
+        )
         return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
     if shard is not None:  # what the merge draws, as one run with these --targets would
         settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
@@ -484,7 +492,9 @@ def write_ism(
     drawn = (
         []
         if shard is not None
-        else draw_figures(out, figures, each_track=tracks is not None, plots=plots, svg=svg)
+        else draw_figures(
+            out, figures, each_track=tracks is not None, plots=plots, svg=svg, motifs=motifs
+        )
     )
     return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
 
@@ -501,6 +511,7 @@ def _checked_request(
     figures: str | os.PathLike[str] | None,
     svg: bool,
     resume: bool,
+    motifs: Sequence[Motif],
 ) -> Shard | None:
     """Stop on a request :func:`write_ism` cannot run, before the model loads: an output
     not ``.h5``, sites from neither or both of a VCF and a BED, ``--strict`` with a BED,
@@ -520,11 +531,11 @@ def _checked_request(
         raise ValueError(f"the chunk size must be at least 1 site, got {chunk_size}")
     if isinstance(shard, str):
         shard = Shard.parse(shard)
-    if shard is not None and (figures is not None or svg):
+    if shard is not None and (figures is not None or svg or motifs):
         raise ValueError(
             f"--shard {shard}: a shard draws no figures (the merge draws them, named by "
-            "each site's row in the merged file); give --figures and --svg to crossreg "
-            "ism-merge"
+            "each site's row in the merged file); give --figures, --svg and --motifs to "
+            "crossreg ism-merge"
         )
     refuse_shard_under_torchrun(shard)
     if not resume:
@@ -632,13 +643,14 @@ def draw_figures(
     each_track: bool,
     plots: bool,
     svg: bool,
+    motifs: Sequence[Motif] = (),
     rerun: str = "a rerun with --resume draws only them, one without it scores again",
 ) -> list[Path]:
     """Draw the figures of the finished ISM file `out` in the folder `figures` (by default
     :func:`figures_folder` of `out`): one per site for its strongest track, or for
-    `each_track`; with `plots` false, remove an earlier run's there instead. An interrupt
-    while drawing says that `out` is complete and how to draw them from it, and what a
-    rerun of the command would do (`rerun`)."""
+    `each_track`, the matches of `motifs` marked; with `plots` false, remove an earlier
+    run's there instead. An interrupt while drawing says that `out` is complete and how to
+    draw them from it, and what a rerun of the command would do (`rerun`)."""
     check_plot_options(plots, svg)
     from crossreg.variants.ism_figures import plot_ism_file, remove_earlier_figures
 
@@ -647,7 +659,7 @@ def draw_figures(
         remove_earlier_figures(folder)
         return []
     try:
-        return plot_ism_file(out, folder, all_tracks=each_track, svg=svg)
+        return plot_ism_file(out, folder, all_tracks=each_track, svg=svg, motifs=motifs)
     except KeyboardInterrupt:
         raise Interrupted(
             f"{out} is complete, its figures in {folder} are not: redraw them from it "

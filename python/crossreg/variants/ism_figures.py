@@ -39,9 +39,12 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.h5 import read_h5
 from crossreg.plots import figure_intact, new_figure, save_figure
 from crossreg.progress import progress
+from crossreg.variants.ism_motifs import MotifHit, broken_motifs, motif_hits
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from crossreg.synth.motifs import Motif
 
 BASES = "ACGT"
 COLOURS = {"A": "#109648", "C": "#255c99", "G": "#f7b32b", "T": "#d62839"}
@@ -96,11 +99,13 @@ def site_figure(
     stat: str = "sum",
     start: int | None = None,
     strand: str = "+",
+    motifs: Sequence[MotifHit] = (),
 ) -> Figure:
     """The logo and heat map of one site and track (`scores` ``(width, 4)``, mean-removed;
     `seq` the reference one-hot ``(width, 4)``); `start`, the span's 0-based start, is
     shown 1-based, as a genome browser shows it (a ``-`` `strand` site's first column is
-    the span's last genome position)."""
+    the span's last genome position). Each of `motifs` is marked by a bracket over its
+    columns above the logo, named with its strand."""
     width = len(seq)
     heights = importance(scores, seq)
     effects = mutation_matrix(scores, seq)
@@ -110,8 +115,11 @@ def site_figure(
         if seq[i].any():
             draw_letter(logo, BASES[int(np.argmax(seq[i]))], i, 0.0, float(heights[i]))
     bound = float(np.abs(heights).max()) or 1.0
-    logo.set_ylim(min(-0.05 * bound, float(heights.min()) * 1.05), bound * 1.05)
+    top = bound * (1.5 if motifs else 1.05)  # room above the letters for the brackets
+    logo.set_ylim(min(-0.05 * bound, float(heights.min()) * 1.05), top)
     logo.axhline(0, color="0.6", lw=0.5)
+    for hit in motifs:
+        draw_motif(logo, hit, bound * 1.12)
     logo.set_ylabel("importance")
     logo.set_title(title, fontsize=9)
     finite = effects[np.isfinite(effects)]
@@ -132,6 +140,21 @@ def site_figure(
     heat.set_xlabel(position_label(start, width, strand))
     fig.colorbar(image, ax=heat, label=f"{stat}: mutant − reference", pad=0.01)
     return fig
+
+
+def draw_motif(ax, hit: MotifHit, y: float) -> None:
+    """A bracket over columns ``[hit.start, hit.end)`` at height `y`, the motif's name and
+    strand above it."""
+    ax.plot(
+        [hit.start + 0.1, hit.start + 0.1, hit.end - 0.1, hit.end - 0.1],
+        [y * 0.96, y, y, y * 0.96],
+        color="0.2",
+        lw=1.0,
+    )
+    ax.text(
+        (hit.start + hit.end) / 2, y, f"{hit.name} ({hit.strand})", ha="center", va="bottom",
+        fontsize=8,
+    )  # fmt: skip
 
 
 def position_offsets(width: int, most: int = 8) -> list[int]:
@@ -163,11 +186,14 @@ def plot_site(
     stat: str = "sum",
     start: int | None = None,
     strand: str = "+",
+    motifs: Sequence[MotifHit] = (),
     svg: bool = False,
 ) -> list[Path]:
     """Write :func:`site_figure` to the PNG `out` (and an SVG beside it with `svg`);
     returns the files written."""
-    fig = site_figure(scores, seq, title=title, stat=stat, start=start, strand=strand)
+    fig = site_figure(
+        scores, seq, title=title, stat=stat, start=start, strand=strand, motifs=motifs
+    )
     return save_figure(fig, out, svg=svg)
 
 
@@ -293,16 +319,18 @@ def plot_ism_file(
     all_tracks: bool = False,
     stat: str | None = None,
     svg: bool = False,
+    motifs: Sequence[Motif] = (),
 ) -> list[Path]:
     """One PNG per site of an ISM ``.h5`` in `directory` (and an SVG beside each with
     `svg`): for the track with the largest |score| of the site, or for every stored track
-    with `all_tracks`; returns the files written. The figures an earlier drawing listed
-    in the folder's :data:`MANIFEST` are removed first (:func:`remove_earlier_figures`);
-    each site's figures are added to the manifest before they are drawn, so a failed
-    drawing's are listed, and it lists this drawing's at the end (:func:`figure_name`
-    names them). Each site's scores are read once. A site is drawn over the positions of
-    its span on the chromosome (:func:`on_chromosome`). Progress counts the figures drawn
-    (half a second each at width 200)."""
+    with `all_tracks`, with the matches of `motifs` its important bases belong to marked
+    (:func:`crossreg.variants.ism_motifs.broken_motifs`); returns the files written. The
+    figures an earlier drawing listed in the folder's :data:`MANIFEST` are removed first
+    (:func:`remove_earlier_figures`); each site's figures are added to the manifest before
+    they are drawn, so a failed drawing's are listed, and it lists this drawing's at the end
+    (:func:`figure_name` names them). Each site's scores are read once. A site is drawn over
+    the positions of its span on the chromosome (:func:`on_chromosome`). Progress counts the
+    figures drawn (half a second each at width 200)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     sites, tracks = _stored_shape(path)
@@ -325,6 +353,10 @@ def plot_ism_file(
             span = browser_span(site.chrom, site.start, len(site.seq))
             strand = "  minus strand" if site.strand == "-" else ""
             for t, png in zip(chosen, pngs, strict=True):
+                heights = importance(site.scores[..., t], site.seq)
+                hits = (
+                    broken_motifs(motif_hits(site.seq, heights, motifs), heights) if motifs else []
+                )
                 written += plot_site(
                     directory / png,
                     site.scores[..., t],
@@ -333,6 +365,7 @@ def plot_ism_file(
                     stat=site.stat,
                     start=site.start,
                     strand=site.strand,
+                    motifs=hits,
                     svg=svg,
                 )
                 meter.update()

@@ -28,6 +28,7 @@ import numpy as np
 from crossreg.io.atomic import atomic_path
 from crossreg.io.h5 import all_attrs, damaged_data, open_h5
 from crossreg.plots import check_plot_options
+from crossreg.synth.motifs import Motif
 from crossreg.variants.alleles import parse_counts
 from crossreg.variants.ism import (
     FIGURES_EACH,
@@ -52,6 +53,7 @@ def merge_ism(
     figures: str | os.PathLike[str] | None = None,
     plots: bool = True,
     svg: bool = False,
+    motifs: Sequence[Motif] = (),
 ) -> IsmRun:
     """Join `shards` (``.h5`` files of ``crossreg ism --shard i/n``, given in the order of
     their sites: 0/n … n-1/n) into `out`: the bytes one ``crossreg ism`` run with the
@@ -62,8 +64,8 @@ def merge_ism(
     each shard's (:func:`~crossreg.variants.shard_layout.layout_attrs`).
     Then draw the figures that run draws, in `figures` (by default
     :func:`crossreg.variants.ism.figures_folder` of `out`) unless `plots` is off (SVG too
-    with `svg`). An `out` that is one of the shards is refused before anything is
-    written."""
+    with `svg`), the matches of the JASPAR `motifs` marked. An `out` that is one of the
+    shards is refused before anything is written."""
     check_plot_options(plots, svg)
     target, paths = shard_paths(out, shards, "crossreg ism")
     if target.suffix != ".h5":
@@ -94,6 +96,7 @@ def merge_ism(
         each_track=settings.get(FIGURE_TRACKS) == FIGURES_EACH,
         plots=plots,
         svg=svg,
+        motifs=motifs,
         rerun="or run the same crossreg ism-merge again, which merges the shards anew",
     )
     width, tracks = fields["seqs"].shape[1], len(fields["target_ids"])
