@@ -20,6 +20,7 @@ from tests.pipeline import SEQ_LENGTH, small_params
 BASES = "ACGT"
 CHROM_LENGTH = 3 * SEQ_LENGTH
 SNP = 10_000  # 0-based; a gap of 3 N lies 2 bases to its right, inside a width-7 span
+DELETION = 15_000  # 0-based; REF 5 bases, ALT its first: REF sits 4 // 2 bases earlier
 GAP = range(SNP + 2, SNP + 5)
 WIDTH = 7
 SHIFTS = (1, 0, -2)
@@ -107,6 +108,7 @@ def world(tmp_path_factory) -> dict:
     (root / "sites.vcf").write_text(
         "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
         f"chr1\t{SNP + 1}\tgap\t{seq[SNP]}\t{'A' if seq[SNP] != 'A' else 'C'}\t.\t.\t.\n"
+        f"chr1\t{DELETION + 1}\tdel\t{seq[DELETION : DELETION + 5]}\t{seq[DELETION]}\t.\t.\t.\n"
         f"chr1\t{end + 1}\tend\t{seq[end]}\t{'A' if seq[end] != 'A' else 'C'}\t.\t.\t.\n"
     )
     (root / "sites.bed").write_text("chr1\t0\t3\tstart_minus\t0\t-\nchr1\t5000\t5010\tmid\t0\t+\n")
@@ -126,22 +128,23 @@ def _ism(world: dict, source: str, out: str) -> dict[str, np.ndarray]:
 
 
 def test_vcf_sites_equal_the_brute_force_reference(world):
-    """A SNP whose span holds an assembly gap (N rows: all 4 bases mutated) and one whose
-    span runs off the chromosome's end, with --rc and --shifts, both statistics."""
+    """A SNP whose span holds an assembly gap (N rows: all 4 bases mutated), a deletion
+    (its REF at window index L/2 - 1 - 4 // 2, as SAD frames it) and a SNP whose span runs
+    off the chromosome's end, with --rc and --shifts, both statistics."""
     model, seq = world["model"], world["seq"]
     got = _ism(world, "vcf", "vcf.h5")
     half = SEQ_LENGTH // 2
-    for k, pos in enumerate([SNP, CHROM_LENGTH - 2]):
-        expected = _brute_force(model, seq, pos - (half - 1), "+")
+    for k, (pos, earlier) in enumerate([(SNP, 0), (DELETION, 2), (CHROM_LENGTH - 2, 0)]):
+        expected = _brute_force(model, seq, pos - (half - 1 - earlier), "+")
         for stat in ("sum", "center"):
             scores = got[stat][k].astype(np.float32)
             np.testing.assert_array_equal(np.isnan(scores), np.isnan(expected[stat]))
             np.testing.assert_allclose(scores, expected[stat], rtol=2e-3, atol=5e-5, equal_nan=True)
-        assert got["start"][k] == pos - WIDTH // 2 + 1
+        assert got["start"][k] == pos + earlier - WIDTH // 2 + 1
     gap_rows = [i - (SNP - WIDTH // 2 + 1) for i in GAP]
     assert gap_rows == [4, 5, 6] and not got["seqs"][0, gap_rows].any()
     assert np.all(np.abs(got["sum"][0, gap_rows].astype(np.float32)).sum(axis=1) > 0)
-    assert np.isnan(got["sum"][1, 4:]).all() and np.isfinite(got["sum"][1, :4]).all()
+    assert np.isnan(got["sum"][2, 4:]).all() and np.isfinite(got["sum"][2, :4]).all()
     assert np.abs(got["center"][0].astype(np.float32)).max() > 1e-3  # not trivially 0
 
 
