@@ -73,16 +73,17 @@ def motif_hits(
     for order, motif in enumerate(motifs):
         worst = float(motif.log_odds.min(axis=0).sum())
         scale = motif.max_score - worst
-        scores = motif.scan(text)
-        for start in range(scores.shape[1]):
-            forward, reverse = scores[:, start]
-            score, strand = (forward, "+") if forward >= reverse else (reverse, "-")
-            relative = float((score - worst) / scale) if scale > 0 else 1.0
-            if np.isfinite(score) and relative >= min_relative:
-                end = start + motif.length
-                weight = float(heights[start:end].sum())
-                hit = MotifHit(motif.name, start, end, strand, float(score), relative, weight)
-                hits.append((order, hit))
+        forward, reverse = motif.scan(text)
+        best = np.maximum(forward, reverse)
+        relative = (best - worst) / scale if scale > 0 else np.ones_like(best)
+        for start in np.flatnonzero(np.isfinite(best) & (relative >= min_relative)).tolist():
+            strand = "+" if forward[start] >= reverse[start] else "-"
+            end = start + motif.length
+            weight = float(heights[start:end].sum())
+            hit = MotifHit(
+                motif.name, start, end, strand, float(best[start]), float(relative[start]), weight
+            )
+            hits.append((order, hit))
     hits.sort(key=lambda item: (-item[1].weight, -item[1].score, item[1].start, item[0]))
     return [hit for _, hit in hits]
 
