@@ -21,6 +21,7 @@ from crossreg.demo_settings import WORLD
 from crossreg.demo_summary import ism_summary, store_ceilings
 from crossreg.errors import CommandError
 from crossreg.runlog import RUNS_FILE
+from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.species import DEFAULT_GENOMES
 from crossreg.synth.world import MANIFEST
 from crossreg.train.state import JSON_FILE
@@ -93,7 +94,7 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
     # saturation mutagenesis around planted motif-breaking variants, with figures
     ism = summary["ism"]
     assert ism["sites"] == 3 and 0 <= ism["mean_share_on_motif"] <= 1
-    assert 0 < ism["mean_share_by_chance"] < 1
+    assert 0 < ism["mean_share_by_chance"] < 1 and 0 <= ism["sites_motif_named"] <= 3
     assert len(list((out / "ism" / "figures").glob("*.png"))) == 3
     # the ceilings: measured against noise-free targets of the same windows
     data = out / "data"
@@ -537,6 +538,45 @@ def test_ism_summary_counts_only_positions_on_the_chromosome(tmp_path: Path) -> 
     assert summary["mean_share_on_motif"] == round(on_motif / (on_motif + elsewhere), 3)
     assert summary["mean_share_by_chance"] == round(10 / (ISM_WIDTH - off), 3)
     assert summary["sites_above_chance"] == 1
+
+
+def _ism_site_file(path: Path, seq: np.ndarray, per_base: np.ndarray) -> None:
+    """An ISM table of one site at chr1:0 over the one-hot `seq` whose reference bases score
+    3/4 of `per_base` (importance `per_base`) on its only track."""
+    scores = np.zeros((1, len(seq), 4, 1), np.float32)
+    scores[0, :, :, 0] = 0.75 * per_base[:, None] * seq
+    with h5py.File(path, "w") as handle:
+        handle["sum"] = scores
+        handle["seqs"] = seq[None].astype(bool)
+        handle["chr"] = np.array([b"chr1"])
+        handle["start"] = np.array([0])
+
+
+def test_ism_summary_counts_the_figures_that_name_the_planted_motif(tmp_path: Path) -> None:
+    """A CTCF site planted in random DNA: a figure whose importance lies on it names CTCF
+    there; one whose importance lies elsewhere, or a site planted as another TF, does not."""
+    motifs = list(bundled_motifs().values())
+    ctcf = bundled_motifs()["CTCF"]
+    rng = np.random.default_rng(3)
+    bases = rng.integers(0, 4, ISM_WIDTH)
+    at = (ISM_WIDTH - ctcf.length) // 2
+    bases[at : at + ctcf.length] = ctcf.counts.argmax(axis=0)
+    seq = np.eye(4, dtype=np.float32)[bases]
+    on_site = np.full(ISM_WIDTH, 0.01)
+    on_site[at : at + ctcf.length] = 1.0
+    elsewhere = np.full(ISM_WIDTH, 0.01)
+    elsewhere[:10] = 1.0
+    site = {"chrom": ["chr1"], "start": [at], "end": [at + ctcf.length]}
+    planted = pl.DataFrame({**site, "tf": ["CTCF"]})
+    for name, per_base, sites, expected in [
+        ("on", on_site, planted, 1),
+        ("off", elsewhere, planted, 0),
+        ("other", on_site, pl.DataFrame({**site, "tf": ["GATA1"]}), 0),
+    ]:
+        _ism_site_file(tmp_path / f"{name}.ism.h5", seq, per_base)
+        summary = ism_summary(tmp_path / f"{name}.ism.h5", sites, motifs)
+        assert summary["sites"] == 1 and summary["sites_motif_named"] == expected, name
+    assert "sites_motif_named" not in ism_summary(tmp_path / "on.ism.h5", planted)
 
 
 def test_a_training_that_replaces_a_run_logs_overwrite(tmp_path, monkeypatch):

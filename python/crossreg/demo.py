@@ -58,11 +58,13 @@ from crossreg.report import write_report
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
+from crossreg.synth.motifs import BUNDLED_JASPAR
 from crossreg.synth.species import DEFAULT_GENOMES
 from crossreg.synth.world import MANIFEST, synthesize
 from crossreg.train.options import TrainOptions
 from crossreg.train.side_by_side import TrainRun
 from crossreg.train.state import JSON_FILE
+from crossreg.variants.ism_motifs import read_motifs
 from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
 
 log = logging.getLogger("crossreg")
@@ -664,6 +666,10 @@ def _ism_of_planted_sites(
     argv = ["ism", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
     argv += ["--vcf", str(vcf), "--width", str(ISM_WIDTH), "--stats", "sum"]
     argv += ["--batch-size", "32", "--out", str(table), "--figures", str(figures)]
+    motif_file = folder / "motifs.jaspar"  # the matrices the world's motif sites come from
+    motif_file.write_bytes(BUNDLED_JASPAR.read_bytes())
+    motifs = read_motifs(motif_file)
+    argv += ["--motifs", str(motif_file)]
     options = InferenceOptions(batch_size=32)
     ism_step(
         argv,
@@ -678,6 +684,7 @@ def _ism_of_planted_sites(
         stats=("sum",),
         options=options,
         figures=figures,
+        motifs=motifs,
     )
     sites = pl.read_csv(synth / entry["motif_sites"], separator="\t")
-    return ism_summary(table, sites)
+    return ism_summary(table, sites, motifs)

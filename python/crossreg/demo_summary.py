@@ -5,6 +5,7 @@ the SLDP and saturation-mutagenesis summaries, and the whole summary as a readab
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,9 @@ from crossreg.errors import CommandError
 from crossreg.io.h5 import read_h5
 from crossreg.io.tables import as_float, as_int
 from crossreg.model.metrics import TrackMetrics
+from crossreg.synth.motifs import Motif
+from crossreg.variants.ism_figures import importance
+from crossreg.variants.ism_motifs import broken_motifs, motif_hits
 from crossreg.variants.sad_read import read_sad
 
 
@@ -70,9 +74,11 @@ def sldp_summary(results: pl.DataFrame, tables: list[Path], panel: dict) -> dict
     return summary
 
 
-def ism_summary(table: Path, sites: pl.DataFrame) -> dict:
+def ism_summary(table: Path, sites: pl.DataFrame, motifs: Sequence[Motif] = ()) -> dict:
     """Share of each ISM site's |importance| on the motif site under its variant (the
-    variant at the centre of its span, `table`'s width), beside the share by chance."""
+    variant at the centre of its span, `table`'s width), beside the share by chance; with
+    `motifs`, how many sites' figures name the planted motif (``tf`` of `sites`) among the
+    matches they mark over it (:func:`crossreg.variants.ism_motifs.broken_motifs`)."""
     with read_h5(table, "rerun crossreg demo to write it again") as handle:
         # sites, width, 4, tracks; NaN at positions off a chromosome
         scores = handle["sum"][:].astype(np.float64)
@@ -85,7 +91,7 @@ def ism_summary(table: Path, sites: pl.DataFrame) -> dict:
     scores = np.nan_to_num(scores, nan=0.0)
     importance = np.abs(4 / 3 * np.einsum("swbt,swb->swt", scores, reference))
     width = scores.shape[1]
-    shares, chance = [], []
+    shares, chance, named = [], [], 0
     for k, (chrom, start) in enumerate(zip(chroms, starts, strict=True)):
         centre = start + width // 2 - 1  # the variant's 0-based position
         site = sites.filter(
@@ -99,12 +105,35 @@ def ism_summary(table: Path, sites: pl.DataFrame) -> dict:
         shares.append(float(per_base[max(lo, 0) : min(hi, width)].sum() / per_base.sum()))
         on_motif = on_chromosome[k, max(lo, 0) : min(hi, width)].sum()
         chance.append(on_motif / on_chromosome[k].sum())
+        if motifs:
+            named += _figure_names_motif(scores[k], reference[k], site, start, motifs)
     return {
         "sites": len(shares),
         "mean_share_on_motif": round(float(np.mean(shares)), 3) if shares else None,
         "mean_share_by_chance": round(float(np.mean(chance)), 3) if chance else None,
         "sites_above_chance": int(sum(a > b for a, b in zip(shares, chance, strict=True))),
+        **({"sites_motif_named": named} if motifs else {}),
     }
+
+
+def _figure_names_motif(
+    scores: np.ndarray,
+    reference: np.ndarray,
+    site: pl.DataFrame,
+    start: int,
+    motifs: Sequence[Motif],
+) -> bool:
+    """Whether the figure of one ISM site (`scores` ``(width, 4, tracks)``, the track
+    :func:`~crossreg.variants.ism_figures.chosen_tracks` draws) marks a match of a planted
+    motif of `site` (rows of the motif-site table) overlapping that motif's bases."""
+    track = int(np.abs(scores).reshape(-1, scores.shape[-1]).max(axis=0).argmax())
+    heights = importance(scores[..., track], reference)
+    marked = broken_motifs(motif_hits(reference, heights, motifs), heights)
+    return any(
+        hit.name == row["tf"] and hit.start < row["end"] - start and row["start"] - start < hit.end
+        for hit in marked
+        for row in site.iter_rows(named=True)
+    )
 
 
 def genome_summary(
@@ -218,6 +247,11 @@ def format_summary(summary: dict) -> str:
             f"{m['mean_share_on_motif']:.2f} of the importance on the broken motif site "
             f"(chance {m['mean_share_by_chance']:.2f}; {m['sites_above_chance']}/{m['sites']} "
             "sites above chance)"
+            + (
+                f"; the figure names the broken motif at {m['sites_motif_named']}/{m['sites']}"
+                if "sites_motif_named" in m
+                else ""
+            )
         )
     if "sldp" in summary:
         lines.append("")

@@ -175,8 +175,11 @@ def read_jaspar(path: str | os.PathLike[str]) -> list[Motif]:
     return motifs
 
 
+#: the JASPAR 2024 matrices shipped with crossreg (see ``data/README.md``)
+BUNDLED_JASPAR = resources.files("crossreg.synth") / "data" / "jaspar2024_selected.jaspar"
+
+
 def bundled_motifs() -> dict[str, Motif]:
-    """The JASPAR 2024 matrices shipped with crossreg, by TF name (see ``data/README.md``)."""
-    source = resources.files("crossreg.synth") / "data" / "jaspar2024_selected.jaspar"
-    with resources.as_file(source) as path:
+    """The JASPAR 2024 matrices shipped with crossreg (:data:`BUNDLED_JASPAR`), by TF name."""
+    with resources.as_file(BUNDLED_JASPAR) as path:
         return {m.name: m for m in read_jaspar(path)}
