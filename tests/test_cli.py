@@ -242,7 +242,11 @@ def test_an_interrupted_training_says_whether_resume_can_continue(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(crossreg.train.trainer, "train", train)
-    monkeypatch.setenv("RANK", rank)
+    # the environment of a torchrun job's process (of two): one the run's checks accept
+    for name, value in [("WORLD_SIZE", "2"), ("RANK", rank), ("LOCAL_RANK", rank)]:
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", "29500")
     argv = ["train", "--params", str(params), "--data", str(store), "--out", str(out)]
     assert main(argv) == 130
     expected = (

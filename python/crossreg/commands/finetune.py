@@ -104,12 +104,14 @@ MODE_OPTIONS = {"unfreeze-blocks": "unfreeze", "lora-rank": "lora", "lora-alpha"
 def check_inputs(args: argparse.Namespace) -> None:
     """What ``finetune`` can check before torch loads: the options fit ``--mode``, the
     parent checkpoint reads, the store has train and valid windows and a whole batch of
-    train windows (``--batch-size`` or the parent's params'), the new head's name
+    train windows (``--batch-size`` or the parent's params') that splits evenly over the
+    processes of a consistent ``torchrun`` job, the new head's name
     (``--head-name``, else the store's genome) is well-formed and free in the parent,
     ``--out`` can be written, the epochs and shift fit and, with ``--resume``, ``--out``
     holds a ``last/`` checkpoint to continue from (and, without it or ``--overwrite``,
     none)."""
     from crossreg.train.folds import training_windows
+    from crossreg.train.launch import check_launch
     from crossreg.train.options import batch_size
     from crossreg.train.schedule import check_batch_size
 
@@ -121,7 +123,9 @@ def check_inputs(args: argparse.Namespace) -> None:
     store = open_training_store(args, args.data)
     source = str(args.data)
     windows = training_windows(store.splits, args.valid_fold, args.test_fold, source=source)
-    check_batch_size(batch_size(args.batch_size, parent.train), {source: windows})
+    batch = batch_size(args.batch_size, parent.train)
+    check_batch_size(batch, {source: windows})
+    check_launch(batch)
     name, what = new_head_name(args.head_name, store.genome, args.data)
     check_head_name(name, what)
     check_free_name(name, parent.keys, str(args.model))

@@ -252,14 +252,17 @@ def checkpoint_folders(out: Path) -> str:
 def check_inputs(args: argparse.Namespace) -> None:
     """What ``train`` can check before torch loads: the params file parses, each
     ``--data`` store has train and valid windows, a whole batch of train windows
-    (``--batch-size`` or the params'), the stores are of different genomes with
-    a params head each (``--head``), the run's shift (``--augment-shift`` or the params')
-    is below their target bins, ``--out`` can be written and, with ``--resume``, holds
-    a ``last/`` checkpoint to continue from (and, without it or ``--overwrite``, none)."""
+    (``--batch-size`` or the params') that splits evenly over the processes of a
+    consistent ``torchrun`` job (:func:`~crossreg.train.launch.check_launch`), the stores
+    are of different genomes with a params head each (``--head``), the run's shift
+    (``--augment-shift`` or the params') is below their target bins, ``--out`` can be
+    written and, with ``--resume``, holds a ``last/`` checkpoint to continue from (and,
+    without it or ``--overwrite``, none)."""
     from crossreg.model.params import load_params
     from crossreg.model.train_section import check_train_section
     from crossreg.train.folds import training_windows
     from crossreg.train.heads import dataset_heads
+    from crossreg.train.launch import check_launch
     from crossreg.train.options import batch_size
     from crossreg.train.schedule import check_batch_size, check_phase_names
 
@@ -275,7 +278,9 @@ def check_inputs(args: argparse.Namespace) -> None:
         source: training_windows(store.splits, args.valid_fold, args.test_fold, source=source)
         for source, store in zip(sources, stores, strict=True)
     }
-    check_batch_size(batch_size(args.batch_size, params.train), windows)
+    batch = batch_size(args.batch_size, params.train)
+    check_batch_size(batch, windows)
+    check_launch(batch)
     dataset_heads(params, genomes, _heads(getattr(args, "head", [])), sources)
     check_phase_names(genomes, sources, args.finetune_epochs)
     require_no_training(args.out)
