@@ -97,6 +97,12 @@ class TrackMetrics:
         """Per track: whether a prediction or target added was NaN or infinite."""
         return ~np.isfinite(self._sums.cpu().numpy()).all(axis=0)
 
+    def constant_predictions(self) -> np.ndarray:
+        """Per track: whether its predictions were the same in every position added (a
+        spread under :data:`RELATIVE_ROUNDING`, as :meth:`pearson_r` takes it)."""
+        _, sp, _, spp, _, _ = self._sums.cpu().numpy()
+        return _spread(spp, sp, max(self.count, 1)) == 0
+
     def pearson_r(self) -> np.ndarray:
         """Per-track Pearson R, float64 ``(tracks,)``, within [−1, 1]; 0 for a track whose
         targets or predictions are constant (a spread under :data:`RELATIVE_ROUNDING`),

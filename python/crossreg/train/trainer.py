@@ -3,7 +3,9 @@
 Each step draws one genome (in proportion to its training batches) and one batch of it;
 after every epoch each genome is validated (mean Pearson R over its tracks) and training
 stops once every genome has gone more than `patience` epochs without improving, or with
-:class:`TrainingDivergedError` once a validation loss or score is NaN. An optional
+:class:`TrainingDivergedError` once a validation loss or score is NaN (an epoch that
+shows, as the one before did, the finite signs of an optimisation gone wrong,
+:mod:`crossreg.train.health`, is warned of). An optional
 fine-tuning phase then trains each genome alone from the best joint weights, as the paper
 did. Everything random is a function of the seed and the epoch, so a run resumed from its
 last checkpoint continues exactly as an uninterrupted one. A :class:`ModelSetup` says
@@ -73,6 +75,7 @@ from crossreg.progress import CountedRows, progress
 from crossreg.train.board import MetricsBoard
 from crossreg.train.folds import training_splits, training_windows
 from crossreg.train.heads import dataset_heads
+from crossreg.train.health import symptoms
 from crossreg.train.loss import poisson_loss
 from crossreg.train.metrics_table import epoch_summary, write_metrics
 from crossreg.train.optim import CLIP_MODES, build_optimizer
@@ -462,10 +465,14 @@ class Trainer:
         codes = batch["sequence"].to(self.device, non_blocking=True)
         return codes_to_one_hot(codes), batch["targets"].to(self.device, non_blocking=True)
 
-    def _validate(self, data: GenomeData) -> tuple[float, float, float]:
+    def _validate(
+        self, data: GenomeData, train_loss: float | None
+    ) -> tuple[tuple[float, float, float], list[str]]:
         """The validation loss, mean Pearson R and mean R² (over the tracks that have one)
         of `data`'s head on its validation split (under torchrun, every process's the same:
-        each scores its share of the windows and the sums are added over the processes)."""
+        each scores its share of the windows and the sums are added over the processes),
+        and the signs in them and the epoch's `train_loss` that the optimisation has gone
+        wrong (:func:`crossreg.train.health.symptoms`)."""
         o = self.options
         options = InferenceOptions(
             bf16=o.bf16 if o.bf16 is not None else self.device.type == "cuda",
@@ -494,7 +501,8 @@ class Trainer:
         metrics.sum_over_processes()
         loss_sum = torch.tensor(loss * len(windows), dtype=torch.float64, device=self.device)
         loss = float(distributed.sum_over_processes(loss_sum)) / count
-        return loss, float(np.mean(metrics.pearson_r())), _mean_defined(metrics.r2())
+        figures = (loss, float(np.mean(metrics.pearson_r())), _mean_defined(metrics.r2()))
+        return figures, symptoms(metrics, train_loss)
 
     def _run_phase(self, phase: str, genomes: Sequence[GenomeData], max_epochs: int) -> None:
         """Train `genomes` epoch by epoch in `phase` (continuing a resumed phase) until
@@ -509,10 +517,12 @@ class Trainer:
         first = phase == self.setup.phase
         best_folder = self.out / ("best" if first else f"finetune_{phase}")
         self._check_resumed_epoch(genomes)
+        earlier: dict[str, list[str]] = {}  # the epoch before's signs of trouble, per genome
         while self.state.epoch < max_epochs and not stopping.should_stop:
             started = time.perf_counter()
             train = self._train_epoch(genomes)
-            results = {g.name: self._validate(g) for g in genomes}
+            validated = {g.name: self._validate(g, train[g.name][1]) for g in genomes}
+            results = {name: figures for name, (figures, _) in validated.items()}
             alone = len(genomes) == 1
             scores = [validation_statistic(*results[g.name][1:], alone=alone) for g in genomes]
             stopping.update(scores)
@@ -534,8 +544,12 @@ class Trainer:
                 # rewrites it from last/'s rows
                 self.board.epoch(rows, float(self.optimizer.param_groups[0]["lr"]))
                 log.info("%s", epoch_summary(rows, max_epochs, stopping.should_stop))
+                for g in genomes:
+                    if earlier.get(g.name):
+                        self._warn_unhealthy(g, validated[g.name][1])
                 self._save_last()
                 self._write_metrics()
+            earlier = {name: seen for name, (_, seen) in validated.items()}
             distributed.barrier()
             self._check_diverged(genomes, results, scores)
         self.state.finished_phases.append(phase)
@@ -567,6 +581,33 @@ class Trainer:
                 }
             )
         return rows
+
+    def _warn_unhealthy(self, data: GenomeData, seen: list[str]) -> None:
+        """Warn that the epoch just finished shows, in `data`'s validation, the `seen`
+        signs of an optimisation gone wrong (:func:`crossreg.train.health.symptoms`), as
+        the epoch before did, naming them and what to change. One epoch's alone is no
+        sign: the first epoch of SGD at the paper's settings can show some, from batch
+        statistics that lag behind fast-moving weights, and the next one none."""
+        if seen:
+            log.warning(
+                "%s (genome %s): %s, and the epoch before showed such signs too: too large "
+                "a learning rate does this; %s",
+                self._epoch_name(),
+                data.name,
+                ", ".join(seen),
+                self._advice(),
+            )
+
+    def _epoch_name(self) -> str:
+        """The epoch just finished, in words: ``epoch 3``, ``human fine-tuning epoch 2``."""
+        phase = self.state.phase
+        epoch = "epoch" if phase == self.setup.phase else f"{phase} fine-tuning epoch"
+        return f"{epoch} {self.state.epoch}"
+
+    def _advice(self) -> str:
+        """What to change in a run whose optimisation went wrong."""
+        clip = "lower train.clip_norm" if self.options.clip_norm else "set train.clip_norm"
+        return f"lower train.learning_rate or {clip}"
 
     def _check_resumed_epoch(self, genomes: Sequence[GenomeData]) -> None:
         """Stop a resumed phase whose last saved epoch diverged (:meth:`_check_diverged`
@@ -604,12 +645,9 @@ class Trainer:
             figure, value = ("loss", loss) if not math.isfinite(loss) else ("score", score)
             if math.isfinite(value):
                 continue
-            phase = self.state.phase
-            epoch = "epoch" if phase == self.setup.phase else f"{phase} fine-tuning epoch"
-            clip = "lower train.clip_norm" if self.options.clip_norm else "set train.clip_norm"
             raise TrainingDivergedError(
-                f"training diverged: validation {figure} is {_number_text(value)} at {epoch} "
-                f"{self.state.epoch} (genome {data.name}); lower train.learning_rate or {clip}"
+                f"training diverged: validation {figure} is {_number_text(value)} at "
+                f"{self._epoch_name()} (genome {data.name}); {self._advice()}"
             )
 
     def fit(self) -> Path:

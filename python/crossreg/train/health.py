@@ -1,0 +1,59 @@
+"""Signs that a run's optimisation has gone wrong while its figures stay finite (a NaN
+stops the run instead: :class:`crossreg.train.trainer.TrainingDivergedError`).
+
+Too large a learning rate sends a head's outputs to where the softplus is flat: each
+output so sent is the same in every bin (0 where the input is far below zero), little
+gradient reaches it and its Pearson R is 0; or it sends the predictions orders of
+magnitude above the targets. Either shows in the validation, and the training loss stays
+near that of predicting 0 everywhere (:func:`zero_loss`) or above it. A healthy run
+shows them together in no epoch: an untrained head's outputs vary from bin to bin and
+are of the targets' order, a validation R near 0 in the first epochs comes with neither,
+and where batch-norm statistics lag behind fast-moving weights early on (SGD at the
+paper's settings, Adam at a large rate) the validation can show a few flat tracks or
+predictions far too large while the training loss is already low.
+"""
+
+from __future__ import annotations
+
+import math
+
+from crossreg.model.metrics import TrackMetrics
+from crossreg.train.loss import POISSON_EPSILON
+
+#: Predictions whose mean over every bin and track is this many times the targets' are
+#: taken for blown up (an untrained softplus head predicts about 0.7 everywhere).
+BLOWN_UP = 100.0
+
+
+def zero_loss(metrics: TrackMetrics) -> float:
+    """The Poisson loss of predicting 0 in every bin of every track of a validation's
+    summed `metrics`: ``−log(1e-7)`` (Basenji's epsilon) times the mean target."""
+    sums, count = metrics.state()
+    return -math.log(POISSON_EPSILON) * float(sums[0].sum()) / max(count * metrics.n_tracks, 1)
+
+
+def symptoms(metrics: TrackMetrics, train_loss: float | None) -> list[str]:
+    """What says the optimisation has gone wrong, in words: in a validation's summed
+    `metrics`, tracks whose predictions are the same in every bin and predictions that
+    average :data:`BLOWN_UP` times the targets or more, when the epoch's `train_loss` is
+    half or more of :func:`zero_loss`. Empty for a healthy epoch, one whose genome took no
+    step (`train_loss` None), and one given a non-finite value (a divergence, reported as
+    such)."""
+    zero = zero_loss(metrics)
+    if metrics.non_finite().any() or train_loss is None or not train_loss >= zero / 2:
+        return []
+    found = []
+    constant, tracks = int(metrics.constant_predictions().sum()), metrics.n_tracks
+    if constant:
+        which = f"all {tracks}" if constant == tracks else f"{constant} of its {tracks}"
+        found.append(f"{which} tracks are predicted the same in every validation bin (R 0)")
+    sums, _ = metrics.state()
+    targets, predictions = float(sums[0].sum()), float(sums[1].sum())
+    if predictions >= BLOWN_UP * targets > 0:
+        found.append(f"its predictions average {predictions / targets:.3g} times its targets")
+    if found:
+        found.append(
+            f"its training loss is {train_loss:.4g}, {train_loss / zero:.2g} times that of "
+            f"predicting 0 everywhere ({zero:.4g})"
+        )
+    return found
