@@ -63,6 +63,10 @@ def test_a_non_finite_validation_is_left_to_the_divergence_check():
     assert symptoms(metrics_of(pred, torch.ones(1, 4, 2)), 100.0) == []
 
 
+def test_targets_all_zero_give_no_scale_to_judge_by():
+    assert symptoms(metrics_of(torch.zeros(1, 4, 2), torch.zeros(1, 4, 2)), 5.0) == []
+
+
 def test_a_run_sent_off_by_a_huge_learning_rate_is_flagged_once_two_epochs_show_it(
     tmp_path, stores, logs
 ):

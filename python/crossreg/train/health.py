@@ -37,10 +37,10 @@ def symptoms(metrics: TrackMetrics, train_loss: float | None) -> list[str]:
     `metrics`, tracks whose predictions are the same in every bin and predictions that
     average :data:`BLOWN_UP` times the targets or more, when the epoch's `train_loss` is
     half or more of :func:`zero_loss`. Empty for a healthy epoch, one whose genome took no
-    step (`train_loss` None), and one given a non-finite value (a divergence, reported as
-    such)."""
+    step (`train_loss` None), validation targets all 0 (no scale to judge by) and one given
+    a non-finite value (a divergence, reported as such)."""
     zero = zero_loss(metrics)
-    if metrics.non_finite().any() or train_loss is None or not train_loss >= zero / 2:
+    if metrics.non_finite().any() or train_loss is None or not train_loss >= zero / 2 > 0:
         return []
     found = []
     constant, tracks = int(metrics.constant_predictions().sum()), metrics.n_tracks

@@ -585,9 +585,9 @@ class Trainer:
     def _warn_unhealthy(self, data: GenomeData, seen: list[str]) -> None:
         """Warn that the epoch just finished shows, in `data`'s validation, the `seen`
         signs of an optimisation gone wrong (:func:`crossreg.train.health.symptoms`), as
-        the epoch before did, naming them and what to change. One epoch's alone is no
-        sign: the first epoch of SGD at the paper's settings can show some, from batch
-        statistics that lag behind fast-moving weights, and the next one none."""
+        the epoch before did, naming them and what to change. One epoch's alone is not
+        warned of: early epochs move fast, and a run that has recovered by the next one
+        has not gone wrong."""
         if seen:
             log.warning(
                 "%s (genome %s): %s, and the epoch before showed such signs too: too large "
