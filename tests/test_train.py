@@ -403,13 +403,13 @@ def test_a_run_that_diverges_stops_with_an_error_once_its_epoch_is_saved(tmp_pat
         assert main(args) == 1
     assert not [w for w in caught if "empty slice" in str(w.message)]
     said = "training diverged: validation loss is NaN at epoch 1 (genome human); lower "
-    assert said + "train.learning_rate or set train.clip_norm" in logs.text
+    assert said + "train.learning_rate or set --clip-norm" in logs.text
     assert (out / "last").is_dir() and [r["epoch"] for r in metric_rows(out)] == ["1", "1"]
     assert not (out / "best").exists() and not list(out.glob("finetune_*"))
     # resumed, it stops at once with the same message: no epoch trained from NaN weights
     logs.clear()
     assert main([*args, "--resume"]) == 1
-    assert said + "train.learning_rate or set train.clip_norm" in logs.text
+    assert said + "train.learning_rate or set --clip-norm" in logs.text
     assert [r["epoch"] for r in metric_rows(out)] == ["1", "1"]
 
 

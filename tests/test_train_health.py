@@ -84,7 +84,7 @@ def test_a_run_sent_off_by_a_huge_learning_rate_is_flagged_once_two_epochs_show_
     ]
     said = "times that of predicting 0 everywhere ({}), and the epoch before showed such signs "
     said += "too: too large a learning rate does this; lower train.learning_rate or set "
-    said += "train.clip_norm"
+    said += "--clip-norm"
     assert all("tracks are predicted the same in every validation bin (R 0)" in m for m in warned)
     assert all(m.endswith(said.format(m.split("everywhere (")[1].split(")")[0])) for m in warned)
     assert (tmp_path / "run" / "best").is_dir()

@@ -149,6 +149,7 @@ class FineTune(ModelSetup):
     `name` of `units` softplus outputs (params key `key`), frozen as `spec` says."""
 
     phase = "finetune"
+    learning_rate_setting = "--learning-rate"
     model_fixed = True
 
     def __init__(

@@ -160,6 +160,8 @@ class ModelSetup:
 
     #: the name of the main phase in ``metrics.csv`` and checkpoints
     phase = JOINT_PHASE
+    #: where the user sets the learning rate, as advice names it
+    learning_rate_setting = "train.learning_rate"
     #: whether the model's geometry is fixed (a checkpoint): a store that does not fit is
     #: then to be rebuilt, rather than the model's params changed
     #: (:func:`crossreg.model.geometry.check_geometry`)
@@ -606,8 +608,8 @@ class Trainer:
 
     def _advice(self) -> str:
         """What to change in a run whose optimisation went wrong."""
-        clip = "lower train.clip_norm" if self.options.clip_norm else "set train.clip_norm"
-        return f"lower train.learning_rate or {clip}"
+        clip = "lower --clip-norm" if self.options.clip_norm else "set --clip-norm"
+        return f"lower {self.setup.learning_rate_setting} or {clip}"
 
     def _check_resumed_epoch(self, genomes: Sequence[GenomeData]) -> None:
         """Stop a resumed phase whose last saved epoch diverged (:meth:`_check_diverged`
