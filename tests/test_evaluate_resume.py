@@ -146,9 +146,9 @@ def interrupted(world, out: Path, monkeypatch, *extra: str) -> list[str]:
     ("changed", "said"),
     [
         (["--batch-size", "3", "--rank"], "--batch-size 2 then, 3 now"),
-        (["--batch-size", "2", "--rank", "--rc"], "--rc False then, True now"),
+        (["--batch-size", "2", "--rank", "--rc"], "--rc off then, on now"),
         (["--batch-size", "2", "--rank", "--split", "valid"], "--split test then, valid now"),
-        (["--batch-size", "2", "--peaks"], "--peaks False then, True now; --rank True then"),
+        (["--batch-size", "2", "--peaks"], "--peaks off then, on now; --rank on then"),
     ],
 )
 def test_a_resume_with_other_settings_is_refused_naming_them(
@@ -231,7 +231,7 @@ def test_a_resume_of_a_finished_run_does_nothing(world, tmp_path, monkeypatch, l
     [
         (["--batch-size", "3", "--rank"], "--batch-size 2 then, 3 now"),
         (["--batch-size", "2", "--rank", "--split", "valid"], "--split test then, valid now"),
-        (["--batch-size", "2", "--peaks"], "--peaks False then, True now; --rank True then"),
+        (["--batch-size", "2", "--peaks"], "--peaks off then, on now; --rank on then"),
     ],
 )
 def test_a_resume_of_a_run_finished_with_other_settings_is_refused(

@@ -154,8 +154,8 @@ def test_a_resume_with_other_inputs_or_options_is_refused_naming_them(work, unbr
     assert message.startswith(f"{out}.partial: left by a run with other settings (")
     for change in (
         f"--bed: {(work / 'sites.bed').stat().st_size:,} bytes then, {other.stat().st_size:,} now",
-        "--stats ['sum', 'center'] then, ['sum'] now",
-        "--targets [0, 1, 2] then, [0, 1] now",
+        "--stats sum,center then, sum now",
+        "--targets 0,1,2 then, 0,1 now",
         "--width 4 then, 5 now",
     ):
         assert change in message
@@ -208,7 +208,7 @@ def test_a_resume_of_a_run_finished_with_other_settings_is_refused(work, unbroke
     with pytest.raises(ValueError, match="is complete from a run with other settings") as err:
         _run(_argv(work, out, "--resume", "--width", "5", "--shard", "0/2"))
     assert "--width 4 then, 5 now" in str(err.value)
-    assert "--shard None then, 0/2 now" in str(err.value)
+    assert "--shard none (the whole run) then, 0/2 now" in str(err.value)
     assert out.read_bytes() == unbroken.read_bytes()
 
 

@@ -244,7 +244,9 @@ def test_shards_write_what_one_run_writes(work, tmp_path):
     assert not list(tmp_path.glob("*.partial"))
     mixed = tmp_path / "mixed"
     assert _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "0/2")) == 0
-    with pytest.raises(ValueError, match=r"another --targets than this one"):
+    with pytest.raises(
+        ValueError, match=r"than this one \(--targets every track then, 0 now; then: that shard"
+    ):
         _run(bigwig_args(work, mixed, "--chroms", "chr1", "--shard", "1/2", "--targets", "0"))
 
 
@@ -277,7 +279,7 @@ def test_shards_from_staged_copies_write_what_one_run_writes(work, tmp_path):
     edited.write_bytes(fasta.read_bytes().replace(b"ACGT", b"ACGA", 1))
     with pytest.raises(ValueError) as refused:
         _run(_from(work / "model", edited, sharded, "--shard", "0/2"))
-    assert "was run with another --fasta (the same size, other content (SHA-256 " in str(
+    assert "was run with other settings than this one (--fasta: the same size, other " in str(
         refused.value
     )
     assert _run(bigwig_args(work, sharded, "--chroms", "chr1", "--shard", "0/2")) == 0
@@ -312,9 +314,13 @@ def test_a_resume_from_staged_copies_continues(work, tmp_path, monkeypatch, logs
 @pytest.mark.parametrize(
     ("second", "named"),
     [
-        (["--chroms", "chr1,chr2", "--shard", "1/2"], "--chroms"),  # another window count
-        (["--chroms", "chr1", "--shard", "1/3"], "shard count"),
-        (["--bed", "BED", "--shard", "1/2"], "--bed, --chroms"),
+        # another window count
+        (["--chroms", "chr1,chr2", "--shard", "1/2"], "--chroms chr1 then, chr1,chr2 now"),
+        (["--chroms", "chr1", "--shard", "1/3"], "--shard: shard count (its N) 2 then, 3 now"),
+        (
+            ["--bed", "BED", "--shard", "1/2"],
+            "--bed: not given then, given now; --chroms chr1 then, every FASTA record now",
+        ),
     ],
 )
 def test_shards_run_with_other_settings_are_refused(work, tmp_path, second, named):
@@ -328,7 +334,8 @@ def test_shards_run_with_other_settings_are_refused(work, tmp_path, second, name
     with pytest.raises(ValueError) as refused:
         _run(bigwig_args(work, out, *second))
     message = str(refused.value)
-    assert f"was run with another {named}" in message
+    # before: "was run with another --bed, --chroms than this one", not how they differ
+    assert f"was run with other settings than this one ({named}" in message
     assert "rerun every shard with the same options" in message
     assert f"{out.name}.shard-0-of-2.partial" in message
     # the refused shard leaves no store of its own: rerun alike, it writes the BigWigs
@@ -739,7 +746,7 @@ def test_settings_that_differ_are_named_by_the_options_that_set_them():
         "tracks": "0",
     }
     assert bigwig.run_setting_changes(RECORDED, now) == [
-        "--bed none then, a file now",
+        "--bed: not given then, given now",
         "--chroms chr1 then, every FASTA record now",
         "--chunk-dtype float32 then, float16 now",
         "--chunk-size 32 then, 8 now",

@@ -281,7 +281,10 @@ def test_a_resume_or_shard_with_another_chunk_dtype_is_refused_naming_it(
     )
     sharded = tmp_path / "sharded"
     assert _run(bigwig_args(work, sharded, "--chroms", "chr1", "--shard", "0/2")) == 0
-    with pytest.raises(ValueError, match=r"another --chunk-dtype than this one"):
+    with pytest.raises(
+        ValueError,
+        match=r"than this one \(--chunk-dtype float32 then, float16 now; then: that shard",
+    ):
         _run(
             bigwig_args(
                 work, sharded, "--chroms", "chr1", "--shard", "1/2", "--chunk-dtype", "float16"

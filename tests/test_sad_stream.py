@@ -1097,12 +1097,13 @@ def test_a_resume_of_a_finished_run_without_figures_to_draw_names_none(work, tmp
     assert "but lacks" not in logs.text and _outputs(out) == written
 
 
+# before: "--rc False then, True now" and "--head human then, mouse now" (sad has no --head)
 @pytest.mark.parametrize(
     ("changed", "said"),
     [
         (["--shard", "0/2"], "--shard 1/2 then, 0/2 now"),
-        (["--shard", "1/2", "--rc"], "--rc False then, True now"),
-        (["--shard", "1/2", "--genome", "mouse"], "--head human then, mouse now"),
+        (["--shard", "1/2", "--rc"], "--rc off then, on now"),
+        (["--shard", "1/2", "--genome", "mouse"], "--genome human then, mouse now"),
     ],
 )
 def test_a_resume_of_a_run_finished_with_other_settings_is_refused(work, tmp_path, changed, said):
@@ -1250,7 +1251,7 @@ def test_a_merged_files_settings_claim_the_batch_sizes_its_shards_differ_in(
     assert claimed == one_run  # the shard None, as a run of no shard records it
     with pytest.raises(ValueError) as refused:
         _sad(work, merged, "--no-plots", "--resume")
-    assert "(--batch-size [1, 8] then, 8 now)" in str(refused.value)
+    assert "(--batch-size 1,8 then, 8 now)" in str(refused.value)
 
 
 def test_a_run_resumed_on_another_device_records_both(work, whole, tmp_path, monkeypatch):

@@ -233,7 +233,7 @@ def test_a_resume_with_other_settings_or_inputs_is_refused_naming_them(
         ValueError, match=r"--resume: .* other settings: --alpha -1.0 then, 0.0 now"
     ):
         run(world, out, resume=True, alpha=0.0)
-    with pytest.raises(ValueError, match=r"--chroms 1 22 then, 1 now"):
+    with pytest.raises(ValueError, match=r"--chroms 1,22 then, 1 now"):
         run(world, out, resume=True, chroms=["1"])
     counts = world / "ld.1.l2.M_5_50"  # edited in place: the same size, other content
     counts.write_text(counts.read_text().replace("1299", "1298"))

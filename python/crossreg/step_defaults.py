@@ -2,13 +2,25 @@
 ``crossreg --help`` can show them without importing numpy: how much the inference steps
 take at a time (sequences per batch, ``--batch-size``, and for the resumable ones units
 per chunk kept on disk, ``--chunk-size``, and how ``predict --bigwig`` keeps them,
-``--chunk-dtype``), ISM's mutated width and fine-tuning's modes."""
+``--chunk-dtype``), ISM's mutated width and fine-tuning's modes, and how the inference
+options a resumable step records are given on the command line."""
+
+from crossreg.io.changes import Option
 
 # sequences per batch (crossreg.model.inference.InferenceOptions)
 DEFAULT_BATCH_SIZE = 4  # predict, evaluate: windows
 SAD_BATCH_SIZE = 8  # sad: alleles (crossreg.variants.sad, crossreg.variants.scoring)
 TRANSFER_BATCH_SIZE = 8  # transfer: windows (crossreg.evaluate.transfer)
 ISM_BATCH_SIZE = 16  # ism: mutated sequences (crossreg.variants.ism)
+
+#: The recorded inference options (crossreg.model.inference.InferenceOptions) not given as
+#: their flags and values: a refused resume names them so (crossreg.io.changes); the others
+#: are spelt as their keys (``batch_size``: ``--batch-size``)
+INFERENCE_OPTIONS = {
+    "channels_last": Option(
+        "--trunk-layout", words={"None": "auto", "False": "plain", "True": "channels-last"}
+    ),
+}
 
 # units per chunk of a resumable run
 DEFAULT_CHUNK_WINDOWS = 32  # predict --bigwig: windows (crossreg.predict.bigwig)

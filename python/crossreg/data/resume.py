@@ -39,6 +39,7 @@ from crossreg.io.atomic import (
     lock_folder,
     partial_path,
 )
+from crossreg.io.changes import Option, change
 from crossreg.io.identity import IDENTITY_RULE, identity_difference
 
 log = logging.getLogger("crossreg")
@@ -48,31 +49,37 @@ SETTINGS = "settings.json"
 MARK = "progress.json"
 SEQUENCES = "sequences.npy"
 
-#: The settings' keys named as the options that set them (the others follow from these).
+#: The settings' keys named as the options that set them (the others follow from these),
+#: with the words for an option left unset where they are not "none"
+#: (:mod:`crossreg.io.changes`).
 OPTIONS = {
-    "genome": "--genome",
-    "assembly": "--assembly",
-    "seq_length": "--seq-length",
-    "pool_width": "--pool-width",
-    "crop_bins": "--crop",
-    "stride": "--stride",
-    "stride_test": "--stride-test",
-    "min_n_run": "--min-n-run",
-    "max_unmappable": "--max-unmappable",
-    "fill_quantile": "--fill-quantile",
-    "compress_targets": "--compress-targets",
-    "valid_fraction": "--valid-fraction",
-    "test_fraction": "--test-fraction",
-    "block_size": "--split-block",
-    "seed": "--seed",
-    "fasta": "--fasta",
-    "regions": "--regions",
-    "gaps": "--gaps",
-    "blacklist": "--blacklist",
-    "unmappable": "--unmappable",
-    "track_rows": "--targets",
-    "strict": "--strict",
-    "shard": "--tracks",
+    key: Option(flag)
+    for key, flag in {
+        "genome": "--genome",
+        "assembly": "--assembly",
+        "seq_length": "--seq-length",
+        "pool_width": "--pool-width",
+        "crop_bins": "--crop",
+        "stride": "--stride",
+        "stride_test": "--stride-test",
+        "min_n_run": "--min-n-run",
+        "max_unmappable": "--max-unmappable",
+        "fill_quantile": "--fill-quantile",
+        "valid_fraction": "--valid-fraction",
+        "test_fraction": "--test-fraction",
+        "block_size": "--split-block",
+        "seed": "--seed",
+        "fasta": "--fasta",
+        "regions": "--regions",
+        "gaps": "--gaps",
+        "blacklist": "--blacklist",
+        "unmappable": "--unmappable",
+        "track_rows": "--targets",
+        "strict": "--strict",
+    }.items()
+} | {
+    "compress_targets": Option("--compress-targets", unset="off (uncompressed)"),
+    "shard": Option("--tracks", unset="every track (no shard)"),
 }
 
 
@@ -138,9 +145,10 @@ def build_settings(
 def differences(
     before: Mapping[str, Any], now: Mapping[str, Any], files: Sequence[Sequence[str]] = ()
 ) -> list[str]:
-    """The settings that differ, named as options (``--fill-quantile 0.25 then, 0.3 now``;
-    an input by how its content differs, a track's file by its path among `files`, each
-    track's files now); those that follow from others are not named."""
+    """The settings that differ, named as options (:func:`crossreg.io.changes.change`:
+    ``--fill-quantile 0.25 then, 0.3 now``; an input by how its content differs, a
+    track's file by its path among `files`, each track's files now); those that follow
+    from others are not named."""
     found = []
     for key in sorted(before.keys() | now.keys()):
         old, new = before.get(key), now.get(key)
@@ -152,14 +160,10 @@ def differences(
                 found += differences(old, new, files)
         elif key == "track_rows":
             found.append(f"--targets: {_track_difference(old, new, files)}")
-        elif isinstance(old, dict) and isinstance(new, dict):
-            found.append(f"{option}: {identity_difference(old, new)}")
         elif isinstance(old, list) and isinstance(new, list):  # --blacklist's files
-            found.append(f"{option}: {_files_difference(old, new)}")
-        elif isinstance(old, dict) or isinstance(new, dict):
-            found.append(f"{option}: {'given then, not now' if new is None else 'not given then'}")
+            found.append(f"{option.flag}: {_files_difference(old, new)}")
         else:
-            found.append(f"{option} {old} then, {new} now")
+            found.append(change(option, old, new))
     return found
 
 

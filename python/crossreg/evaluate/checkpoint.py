@@ -38,9 +38,11 @@ from crossreg.errors import CommandError, Interrupted
 from crossreg.evaluate.kept import reopen
 from crossreg.evaluate.scratch import claimed_folder
 from crossreg.io.atomic import OutputError, atomic_write, lock_folder, output_error
-from crossreg.io.identity import IDENTITY_RULE, identity_difference
+from crossreg.io.changes import changes
+from crossreg.io.identity import IDENTITY_RULE, OLD_RULE
 from crossreg.io.space import SpaceError, allocated_memmap
 from crossreg.model.checkpoint_info import checkpoint_identity
+from crossreg.step_defaults import INFERENCE_OPTIONS
 from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
 
 if TYPE_CHECKING:  # torch is imported only by the model pass, after the checks
@@ -57,8 +59,6 @@ PASS_FILE = "pass.npz"
 WINDOW_SUMS = "window_sums.npy"
 #: Seconds between two saves of the model pass: a stop loses at most about this much.
 SAVE_SECONDS = 60.0
-#: Settings whose option is not named after them.
-OPTION_NAMES = {"channels_last": "--trunk-layout (channels_last)"}
 
 
 def checkpoint_dir(out: str | os.PathLike[str]) -> Path:
@@ -121,30 +121,22 @@ def evaluation_settings(
 
 
 def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
-    """How the settings `now` differ from `before`, each named by its option."""
-    found = []
-    for key in sorted(before.keys() | now.keys()):
-        old, new = before.get(key), now.get(key)
-        if old == new:
-            continue
-        if key == "model" and isinstance(old, dict) and isinstance(new, dict):
-            found.append(f"--model: {identity_difference(old, new)}")
-        elif key == "data" and isinstance(old, dict) and isinstance(new, dict):
-            what = fingerprint_differences(old, new)
-            found.append(f"--data: not the store the run began with ({what}; 'there' is it)")
-        elif key in ("options", "columns") and isinstance(old, dict) and isinstance(new, dict):
-            found += [
-                f"{_option(k)} {old.get(k)} then, {new.get(k)} now"
-                for k in sorted(old.keys() | new.keys())
-                if old.get(k) != new.get(k)
-            ]
-        else:
-            found.append(f"{_option(key)} {old} then, {new} now")
-    return found
-
-
-def _option(key: str) -> str:
-    return OPTION_NAMES.get(key, "--" + key.replace("_", "-"))
+    """How the settings `now` differ from `before`, each named by its option
+    (:func:`crossreg.io.changes.changes`: ``--rc off then, on now``; the inference options
+    and column statistics one by one; ``--model`` by how its content differs, ``--data``
+    by how the store differs); a checkpoint recorded before inputs were compared by
+    content says only that."""
+    if before.get("identity") != now.get("identity"):
+        return [OLD_RULE]
+    old, new = before.get("data"), now.get("data")
+    if not isinstance(old, dict) or not isinstance(new, dict) or old == new:
+        return changes(before, now, INFERENCE_OPTIONS, nested=("options", "columns"))
+    what = fingerprint_differences(old, new)
+    old, new = ({k: v for k, v in record.items() if k != "data"} for record in (before, now))
+    return [
+        f"--data: not the store the run began with ({what}; 'there' is it)",
+        *changes(old, new, INFERENCE_OPTIONS, nested=("options", "columns")),
+    ]
 
 
 @dataclass(frozen=True)

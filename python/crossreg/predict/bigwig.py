@@ -53,12 +53,12 @@ from crossreg.io import partial
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.bigwig_write import BIGWIG_FOLDER, TRACKS_FILE, BigWigFile, SpaceGuard
+from crossreg.io.changes import Option
 from crossreg.io.finished import finished_run, recorded_settings
 from crossreg.io.identity import (
     IDENTITY_RULE,
     OLD_RULE,
     content_identity,
-    identity_difference,
 )
 from crossreg.io.space import size_text
 from crossreg.io.targets import Target
@@ -97,65 +97,35 @@ log = logging.getLogger("crossreg")
 OPEN_FILES = 64
 VALUES_FILE = "values.npy"
 SUMMARY_FILE = "summary.json"
-#: the options that set each shared setting, named when two shards differ
-SETTING_OPTIONS = {
-    "identity": "rule for matching inputs",
-    "model": "--model",
-    "fasta": "--fasta",
-    "bed": "--bed",
-    "chroms": "--chroms",
-    "head": "--genome",
-    "tracks": "--targets",
-    "options": "--rc/--shifts/--bf16",
-    "chunk_windows": "--chunk-size",
-    "chunk_dtype": "--chunk-dtype",
-    "shards": "shard count (the N of --shard I/N)",
+#: How the settings a ``--bigwig`` run records are given on its command line, where they
+#: are not spelt as their keys, with the words for an option left unset
+#: (:mod:`crossreg.io.changes`)
+RUN_OPTIONS: dict[str, Option] = {
+    "head": Option("--genome"),
+    "tracks": Option("--targets", unset="every track"),
+    "chroms": Option("--chroms", unset="every FASTA record"),
+    "chunk_windows": Option("--chunk-size"),
+    "shards": Option("--shard", label="shard count (its N)"),
 }
-
-
-#: the recorded settings a user sets with other options than their names, and how a
-#: setting that was not given reads
-RECORDED_AS = {
-    "head": ("--genome", None),
-    "tracks": ("--targets", "every track"),
-    "chroms": ("--chroms", "every FASTA record"),
-    "bed": ("--bed", "none"),
-    "chunk_windows": ("--chunk-size", None),
-}
-#: the parts of the recorded ``options``, in order
-INFERENCE_OPTIONS = ("--rc", "--shifts", "--bf16")
+#: the inference options a run records (as the list of their values), in order
+RECORDED_OPTIONS = ("rc", "shifts", "bf16")
 
 
 def run_setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     """The settings of a ``--bigwig`` run that differ between `before` (recorded by an
-    earlier run) and `now`, each named by the option that sets it (``--targets every
-    track then, 0 now``; ``--rc off then, on now``; an input by how its content differs:
-    ``--fasta: the same size, other content (…)``)."""
-    return setting_changes(before, now, _run_value_change)
+    earlier run) and `now`, each named by the option that sets it, as SAD's are
+    (:func:`~crossreg.variants.sad_stream.setting_changes`: ``--targets every track then,
+    0 now``; ``--rc off then, on now``; ``--fasta: the same size, other content (…)``)."""
+    return setting_changes(_named(before), _named(now), RUN_OPTIONS)
 
 
-def _run_value_change(key: str, old: Any, new: Any) -> list[str]:
-    """A differing setting of a ``--bigwig`` run that is not an input, as the command line
-    gives it: the inference ``options`` one by one."""
-    if key == "options" and isinstance(old, list) and isinstance(new, list):
-        return [
-            f"{name} {_option_value(a)} then, {_option_value(b)} now"
-            for name, a, b in zip(INFERENCE_OPTIONS, old, new, strict=False)
-            if a != b
-        ]
-    option, unset = RECORDED_AS.get(key, (f"--{key.replace('_', '-')}", None))
-    shown = [unset if v is None else _option_value(v) for v in (old, new)]
-    return [f"{option} {shown[0]} then, {shown[1]} now"]
-
-
-def _option_value(value: object) -> str:
-    """A recorded setting as the command line gives it: on/off, comma-separated lists,
-    an input as "a file"."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return "a file" if isinstance(value, dict) else str(value)
+def _named(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A run's record with its inference options by name (recorded as the list of their
+    values, :data:`RECORDED_OPTIONS`)."""
+    options = record.get("options")
+    if not isinstance(options, list):
+        return record
+    return {**record, "options": dict(zip(RECORDED_OPTIONS, options, strict=False))}
 
 
 @dataclass(frozen=True)
@@ -504,26 +474,14 @@ def check_shard_settings(outdir: Path, shared: Mapping[str, object]) -> None:
                 f"{store}: this shard of {outdir} {OLD_RULE}; delete {store.name} and rerun "
                 "that shard"
             )
-        differing = [
-            _difference(name, theirs.get(name), ours.get(name))
-            for name in SETTING_OPTIONS
-            if ours.get(name) != theirs.get(name)
-        ]
+        differing = run_setting_changes(theirs, ours)
         if differing:
             raise ValueError(
-                f"{store}: a shard of {outdir} was run with another {', '.join(differing)} "
-                "than this one, so no shard would write the BigWigs; rerun every shard with "
-                f"the same options (delete {store.name} if it is left from another run)"
+                f"{store}: a shard of {outdir} was run with other settings than this one "
+                f"({'; '.join(differing)}; then: that shard, now: this one), so no shard "
+                "would write the BigWigs; rerun every shard with the same options (delete "
+                f"{store.name} if it is left from another run)"
             )
-
-
-def _difference(name: str, theirs: object, ours: object) -> str:
-    """The option `name` names, with how an input differs (``--fasta (the same size,
-    other content …)``; then: the shard on disk, now: this one)."""
-    option = SETTING_OPTIONS[name]
-    if isinstance(theirs, dict) and isinstance(ours, dict):
-        return f"{option} ({identity_difference(theirs, ours)})"
-    return option
 
 
 def _finished(outdir: Path, settings: Mapping[str, object], overwrite: bool) -> bool:

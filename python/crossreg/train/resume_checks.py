@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crossreg.data.store import DataStore
+from crossreg.io.changes import Option, changes
 from crossreg.model.checkpoint import CheckpointConfig
 from crossreg.train.schedule import EarlyStopping
 from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
@@ -21,19 +22,20 @@ from crossreg.train.store_identity import fingerprint_differences, store_fingerp
 log = logging.getLogger("crossreg")
 
 #: The options that decide the steps a run takes: a resume must keep them (with their
-#: command-line flags, for the message that says so).
+#: command-line flags and the words for one left unset, for the message that says so:
+#: :mod:`crossreg.io.changes`).
 STEP_OPTIONS = {
-    "batch_size": "--batch-size",
-    "clip_norm": "--clip-norm",
-    "clip_mode": "--clip-mode",
-    "augment_rc": "--augment-rc",
-    "augment_shift": "--augment-shift",
-    "steps_per_epoch": "--steps-per-epoch",
-    "gelu_form": "--gelu",
-    "seed": "--seed",
-    "heads": "--head",
-    "valid_fold": "--valid-fold",
-    "test_fold": "--test-fold",
+    "batch_size": Option("--batch-size"),
+    "clip_norm": Option("--clip-norm"),
+    "clip_mode": Option("--clip-mode"),
+    "augment_rc": Option("--augment-rc"),
+    "augment_shift": Option("--augment-shift"),
+    "steps_per_epoch": Option("--steps-per-epoch", unset="every training window once"),
+    "gelu_form": Option("--gelu"),
+    "seed": Option("--seed"),
+    "heads": Option("--head", unset="head_<genome> for each store"),
+    "valid_fold": Option("--valid-fold"),
+    "test_fold": Option("--test-fold"),
 }
 #: Options that decide when a phase ends: a resume may change them only for the phase that
 #: was running (a finished phase's last weights are not kept).
@@ -67,12 +69,21 @@ def check_same_run(
     _check_heads(last, saved, now)
     _check_extra(last, saved.extra, now.extra)
     before = saved.extra.get("train_options", {})
-    for key, flag in STEP_OPTIONS.items():
-        if key in before and before[key] != options[key]:
-            raise ValueError(
-                f"--resume: {last} was trained with {flag} {before[key]}, this run has "
-                f"{options[key]}; {FIX}"
-            )
+    kept = [key for key in STEP_OPTIONS if key in before]  # an earlier crossreg's lacks some
+    then, given = ({key: _as_given(key, o[key]) for key in kept} for o in (before, options))
+    changed = changes(then, given, STEP_OPTIONS)
+    if changed:
+        raise ValueError(
+            f"--resume: {last} was trained with other settings ({'; '.join(changed)}); {FIX}"
+        )
+
+
+def _as_given(key: str, value: Any) -> Any:
+    """A step option as the command line gives it: the heads (genome → head) as
+    ``GENOME=HEAD`` of each ``--head``."""
+    if key == "heads" and isinstance(value, Mapping):
+        return [f"{genome}={head}" for genome, head in value.items()]
+    return value
 
 
 def _check_params(last: Path, saved: CheckpointConfig, now: CheckpointConfig) -> None:

@@ -40,10 +40,10 @@ from crossreg import _native
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_write, output_error, unnamed_write_error
+from crossreg.io.changes import Option, changes
 from crossreg.io.identity import (
     IDENTITY_RULE,
     OLD_RULE,
-    identity_difference,
     old_store_refusal,
     settings_hash,
 )
@@ -70,6 +70,7 @@ from crossreg.io.vcf import (
 from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.progress import progress
 from crossreg.shard import Shard
+from crossreg.step_defaults import INFERENCE_OPTIONS
 from crossreg.variants.alleles import Allele, log_skipped, scorable_alts
 from crossreg.variants.shard_layout import DEVICE_SETTING
 
@@ -397,60 +398,35 @@ class ChunkWriter:
 #: An ISM shard's setting of which tracks the merge draws: each kept one (``--targets``
 #: given, as one run draws them) or each site's strongest.
 FIGURE_TRACKS = "figure_tracks"
-#: Settings recorded under a key that is no option, by the option that sets them.
-SETTING_OPTIONS = {FIGURE_TRACKS: "--targets"}
 
 
 #: settings recorded only where they differ from these values, so that runs from before the
 #: setting existed still match: an absent one reads as its value here
 ABSENT_SETTINGS: dict[str, object] = {"chunk_dtype": "float32"}
 
-
-#: How one differing setting reads: (its key, the value then, the value now) -> the lines
-#: that name it
-ValueChange = Callable[[str, Any, Any], list[str]]
+#: How the settings a SAD or ISM run records are given on its command line, where they
+#: are not spelt as their keys (:mod:`crossreg.io.changes`); ``tracks`` is SAD's
+#: ``--targets`` as given, ``targets`` ISM's kept tracks.
+RUN_OPTIONS: dict[str, Option] = {
+    **INFERENCE_OPTIONS,
+    "head": Option("--genome"),
+    "tracks": Option("--targets", unset="every track"),
+    FIGURE_TRACKS: Option("--targets", label="figure tracks"),
+    "shard": Option("--shard", words={"None": "none (the whole run)"}),
+}
 
 
 def setting_changes(
-    before: Mapping[str, Any], now: Mapping[str, Any], value_change: ValueChange | None = None
+    before: Mapping[str, Any], now: Mapping[str, Any], options: Mapping[str, Option] = RUN_OPTIONS
 ) -> list[str]:
-    """The settings that differ between `before` and `now` (JSON values), named as options
-    (``--batch-size 8 then, 3 now``; ``options`` holds the inference options; an input
-    by how its content differs: ``--vcf: the same size, other content (…)``; a setting of
-    :data:`SETTING_OPTIONS` by its option: ``--targets: figure tracks … then, … now``).
-    Settings recorded before inputs were compared by content say only that, with what to
-    do. `value_change` names a differing setting that is not an input (by default as
-    SAD's and ISM's runs record them)."""
+    """The settings that differ between `before` and `now` (JSON values), each named by
+    the option that sets it, as `options` say (:func:`crossreg.io.changes.changes`:
+    ``--batch-size 8 then, 3 now``, ``--rc off then, on now``; the inference ``options``
+    one by one; an input by how its content differs: ``--vcf: the same size, other content
+    (…)``). Settings recorded before inputs were compared by content say only that."""
     if before.get("identity") != now.get("identity"):
         return [OLD_RULE]
-    describe = value_change or _value_change
-    found = []
-    for key in sorted(before.keys() | now.keys()):
-        old = before.get(key, ABSENT_SETTINGS.get(key))
-        new = now.get(key, ABSENT_SETTINGS.get(key))
-        if old == new:
-            continue
-        if key != "options" and isinstance(old, dict) and isinstance(new, dict):
-            found.append(f"--{key.replace('_', '-')}: {identity_difference(old, new)}")
-        else:
-            found += describe(key, old, new)
-    return found
-
-
-def _value_change(key: str, old: Any, new: Any) -> list[str]:
-    """A differing setting of a SAD or ISM run (:func:`setting_changes`): its inference
-    ``options`` one by one, a setting of :data:`SETTING_OPTIONS` by its option."""
-    if key == "options" and isinstance(old, dict) and isinstance(new, dict):
-        return setting_changes(old, new)
-    if key in SETTING_OPTIONS:
-        what = key.replace("_", " ")
-        return [f"{SETTING_OPTIONS[key]}: {what} {_shown(old)} then, {_shown(new)} now"]
-    return [f"--{key.replace('_', '-')} {_shown(old)} then, {_shown(new)} now"]
-
-
-def _shown(value: object) -> str:
-    """A setting's value as a message shows it: an input's identity as "a file"."""
-    return "a file" if isinstance(value, dict) else str(value)
+    return changes(before, now, options, absent=ABSENT_SETTINGS, nested=("options",))
 
 
 class ChunkStore:

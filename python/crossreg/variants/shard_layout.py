@@ -144,7 +144,7 @@ def merged_settings(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     differ in, which :func:`scored_alike` allows (a :data:`ROUNDING_SETTINGS` value, the kind
     of device among ``options``), as the list of their values, ascending, so that it claims
     only what holds (a ``--resume`` of the merged file then names it: ``--batch-size
-    [1, 8] then, 8 now``)."""
+    1,8 then, 8 now``)."""
     merged: dict[str, Any] = {**runs[0], "shard": str(None)}
     options = [run.get("options", {}) for run in runs]
     if isinstance(merged.get("options"), dict):

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from crossreg.errors import Interrupted
 from crossreg.io.atomic import atomic_write
+from crossreg.io.changes import Option, changes
 from crossreg.io.identity import (
     IDENTITY_RULE,
     content_identity,
@@ -49,6 +50,9 @@ REGRESSIONS = "regression"  # OUT/.partial/regression/p{k}.npz: phenotype k's fi
 #: What a resumed run must share with the one it continues (named in messages).
 SLDP_INPUTS = "panel, print SNPs, LD blocks, LD scores, annotations, phenotypes and options"
 SHOWN = 5  # differences named in a refusal
+#: The recorded options whose unset value reads otherwise than "none" (the others are
+#: spelt as their keys: ``jk_blocks`` is ``--jk-blocks``; :mod:`crossreg.io.changes`)
+SLDP_OPTIONS = {"eqtl_n": Option("--eqtl-n", unset="each table's N column")}
 
 
 def checkpoint_dir(out: str | os.PathLike[str]) -> Path:
@@ -98,16 +102,11 @@ def decisive(settings: Mapping[str, object]) -> dict[str, object]:
 
 
 def differences(before: Mapping[str, object], now: Mapping[str, object]) -> list[str]:
-    """How the fingerprint `now` differs from `before`: options by name, files by the
-    path now given (and then, where it was another) and how their content differs."""
-    found = []
-    old_options = _mapping(before.get("options"))
-    new_options = _mapping(now.get("options"))
-    for key in sorted(old_options.keys() | new_options.keys()):
-        if old_options.get(key) != new_options.get(key):
-            option = "--" + key.replace("_", "-")
-            was, is_now = _option_text(old_options.get(key)), _option_text(new_options.get(key))
-            found.append(f"{option} {was} then, {is_now} now")
+    """How the fingerprint `now` differs from `before`: options by name, as the command
+    line gives them (:func:`crossreg.io.changes.changes`: ``--chroms 1,22 then, 1 now``),
+    files by the path now given (and then, where it was another) and how their content
+    differs."""
+    found = changes(_mapping(before.get("options")), _mapping(now.get("options")), SLDP_OPTIONS)
     old_files, new_files = _list(before.get("files")), _list(now.get("files"))
     old_paths, new_paths = _list(before.get("paths")), _list(now.get("paths"))
     if len(old_files) != len(new_files):
@@ -124,13 +123,6 @@ def differences(before: Mapping[str, object], now: Mapping[str, object]) -> list
             named = path if was == path else f"{path} ({was} then)"
             found.append(f"{named}: {identity_difference(old, new)}")
     return found
-
-
-def _option_text(value: object) -> str:
-    """An option's value as given on the command line: a list's items joined by spaces."""
-    if isinstance(value, list):
-        return " ".join(str(item) for item in value)
-    return str(value)
 
 
 def _mapping(value: object) -> dict[str, object]:
