@@ -648,7 +648,8 @@ def test_resume_on_another_world_is_refused_before_saying_it_is_kept(tmp_path, l
     (world / "manifest.json").write_text(json.dumps(manifest))
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main(["demo", "--fast", "--seed", "1", "--resume", "--out", str(world.parent)]) == 1
-    assert any("seed 0" in m and "not tiny, 1 and 2" in m for m in logs.messages)
+    # before: "holds a world of preset tiny, seed 0 and 2 genomes, not tiny, 1 and 2"
+    assert any("other settings (--seed 0 then, 1 now)" in m for m in logs.messages)
     assert not any(m.startswith(("kept from", "[1/")) for m in logs.messages)
 
 
@@ -785,7 +786,10 @@ def test_a_refused_resume_keeps_the_finished_demos_summary(tmp_path, other):
         (tmp_path / name).write_text("the finished run's\n")
     if other == "seed":
         settings = dataclasses.replace(FAST, seed=FAST.seed + 1)
-        refusal = "holds a world of preset"
+        # before: "holds a world of preset fast, seed 0 and 2 genomes, not fast, 1 and 2"
+        refusal = (
+            rf"world made with other settings \(--seed {FAST.seed} then, {FAST.seed + 1} now\)"
+        )
     else:
         settings = dataclasses.replace(FAST, max_epochs=FAST.max_epochs - 1)
         refusal = "has trained"

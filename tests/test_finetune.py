@@ -226,9 +226,9 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     probe = (*common[:3], FineTuneSpec(mode="probe", head="liver"), options)
     with pytest.raises(ValueError) as caught:
         finetune(*probe, learning_rate=LORA_RATE, plots=False, resume=True)
-    assert "other finetune settings (--mode lora there, probe here); resume" in str(caught.value)
+    assert "other finetune settings (--mode lora then, probe now); resume" in str(caught.value)
     other_rank = dataclasses.replace(spec, lora_rank=3, lora_alpha=2.0)
-    with pytest.raises(ValueError, match=r"settings \(--lora-rank 2 there, 3 here\); resume"):
+    with pytest.raises(ValueError, match=r"settings \(--lora-rank 2 then, 3 now\); resume"):
         finetune(*common[:3], other_rank, options, learning_rate=LORA_RATE, resume=True)
     torch.manual_seed(123)
     expected = torch.rand(4)

@@ -209,7 +209,22 @@ def test_training_names_only_options_the_command_takes(command):
     messages = changes({key: True for key in steps}, {key: False for key in steps}, steps)
     _check(command, messages, len(steps))
     assert "--augment-rc on then, off now" in messages
+    assert {o.flag for o in resume_checks.EXTRA_FLAGS.values()} <= _options_of("finetune")
     heads = [resume_checks._as_given("heads", h) for h in ({"mouse": "head_m"}, {})]
     assert changes({"heads": heads[0]}, {"heads": heads[1]}, resume_checks.STEP_OPTIONS) == [
         "--head mouse=head_m then, head_<genome> for each store now"
     ]
+
+
+def test_demo_names_only_options_crossreg_demo_takes(tmp_path):
+    # before: "holds a world of preset fast, seed 0 and 2 genomes, not mini, 1 and 3"
+    from crossreg import demo
+    from crossreg.demo_settings import FAST
+    from crossreg.errors import CommandError
+
+    made = {"preset": "mini", "seed": FAST.seed + 1, "genomes": {"human": {}}}
+    with pytest.raises(CommandError) as refused:
+        demo._check_world(tmp_path, made, FAST)
+    named = _named([str(refused.value)]) - {"--resume", "--out"}
+    assert named == {"--preset", "--seed", "--genomes"} <= _options_of("demo")
+    assert f"--seed {FAST.seed + 1} then, {FAST.seed} now" in str(refused.value)

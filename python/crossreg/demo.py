@@ -53,6 +53,7 @@ from crossreg.errors import CommandError
 from crossreg.evaluate.compare import write_comparison
 from crossreg.evaluate.transfer import write_transfer
 from crossreg.io.atomic import atomic_write
+from crossreg.io.changes import changes
 from crossreg.model.inference import InferenceOptions
 from crossreg.report import write_report
 from crossreg.split.report import write_split
@@ -137,14 +138,18 @@ def _net_spec(synth: Path, net: dict[str, Any]) -> NetSpec:
 
 def _check_world(synth: Path, manifest: dict, settings: DemoSettings) -> None:
     """Refuse to resume on a world (`synth`, its `manifest`) made with another preset, seed
-    or number of genomes."""
-    made = (manifest.get("preset"), manifest.get("seed"), len(manifest.get("genomes", ())))
-    wanted = (settings.preset, settings.seed, settings.genomes)
-    if made != wanted:
+    or number of genomes, naming each as its option (:mod:`crossreg.io.changes`)."""
+    made = {
+        "preset": manifest.get("preset"),
+        "seed": manifest.get("seed"),
+        "genomes": len(manifest.get("genomes", ())),
+    }
+    wanted = {"preset": settings.preset, "seed": settings.seed, "genomes": settings.genomes}
+    changed = changes(made, wanted, {})
+    if changed:
         raise CommandError(
-            f"{synth} holds a world of preset {made[0]}, seed {made[1]} and {made[2]} "
-            f"genomes, not {wanted[0]}, {wanted[1]} and {wanted[2]}: resume with the "
-            "settings of the stopped run, or give another --out"
+            f"--resume: {synth} holds a world made with other settings ({'; '.join(changed)}):"
+            " resume with the settings of the stopped run, or give another --out"
         )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crossreg.data.store import DataStore
-from crossreg.io.changes import Option, changes
+from crossreg.io.changes import Option, change, changes
 from crossreg.model.checkpoint import CheckpointConfig
 from crossreg.train.schedule import EarlyStopping
 from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
@@ -47,13 +47,14 @@ PHASE_OPTIONS = {
 }
 #: Entries of a checkpoint's ``extra`` settings that follow from the others.
 DERIVED_EXTRA = ("trained", "branch", "parent_heads")
-#: The options that set a fine-tuning's ``extra`` settings, for the message that names them.
+#: The options that set a fine-tuning's ``extra`` settings, for the message that names them
+#: (another setting, one that follows from these, is named by its key).
 EXTRA_FLAGS = {
-    "mode": "--mode",
-    "unfreeze_blocks": "--unfreeze-blocks",
-    "lora_rank": "--lora-rank",
-    "lora_alpha": "--lora-alpha",
-    "head": "--head-name",
+    "mode": Option("--mode"),
+    "unfreeze_blocks": Option("--unfreeze-blocks"),
+    "lora_rank": Option("--lora-rank"),
+    "lora_alpha": Option("--lora-alpha"),
+    "head": Option("--head-name"),
 }
 FIX = "resume with the settings the run started with, or train into a new --out"
 
@@ -156,8 +157,8 @@ def _check_extra(last: Path, saved: Mapping[str, Any], now: Mapping[str, Any]) -
             # nor, where the mode differs, the settings of the modes (absent from the other)
             names = [k for k in names if k not in DERIVED_EXTRA] or names
             names = ["mode"] if "mode" in names else names
-            value = ", ".join(
-                f"{EXTRA_FLAGS.get(k, k)} {before.get(k)} there, {value.get(k)} here" for k in names
+            value = "; ".join(
+                change(EXTRA_FLAGS.get(k) or Option(k), before.get(k), value.get(k)) for k in names
             )
         raise ValueError(f"--resume: {last} was trained with other {key} settings ({value}); {FIX}")
 
