@@ -21,6 +21,7 @@ from crossreg.data.loader import codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.evaluate.transfer import plan_transfer
 from crossreg.evaluate.transfer_figures import (
+    drawn_as,
     matrix_figure,
     plot_matrix,
     plot_matrix_file,
@@ -35,7 +36,12 @@ from crossreg.evaluate.transfer_sites import (
     predict_at,
     variable_sites,
 )
-from crossreg.evaluate.transfer_stats import assay_summary, summary_line, transfer_tables
+from crossreg.evaluate.transfer_stats import (
+    assay_summary,
+    quantile_normalise,
+    summary_line,
+    transfer_tables,
+)
 from crossreg.evaluate.transfer_tracks import (
     cell_type_of,
     experiment_of,
@@ -153,6 +159,108 @@ def test_planted_tissue_pattern_gives_exact_diagonal_and_off_diagonal():
             "normalised_r_unmatched": -0.3333,
         }
     }
+
+
+def _quantile_reference(x: npt.NDArray) -> npt.NDArray[np.float64]:
+    """Quantile normalisation written plainly: the mean of the sorted columns, and for
+    each value the mean of it over the sorted positions that hold an equal value."""
+    reference = np.sort(x, axis=0).mean(axis=1)
+    out = np.empty(x.shape)
+    for j in range(x.shape[1]):
+        ordered = np.sort(x[:, j])
+        for i in range(x.shape[0]):
+            out[i, j] = reference[ordered == x[i, j]].mean()
+    return out
+
+
+def _specificity_reference(
+    measured: npt.NDArray, predicted: npt.NDArray, quantile: bool
+) -> npt.NDArray[np.float64]:
+    """R of every predicted column × every measured column after log(1 + x), (quantile
+    normalisation,) and each row minus its mean: ``(predicted, measured)``."""
+    sides = []
+    for values in (predicted, measured):
+        logged = np.log1p(np.asarray(values, dtype=np.float64))
+        if quantile:
+            logged = _quantile_reference(logged)
+        sides.append(logged - logged.mean(axis=1, keepdims=True))
+    k = predicted.shape[1]
+    return np.corrcoef(sides[0].T, sides[1].T)[:k, k:]
+
+
+def test_quantile_normalise_gives_the_textbook_answer_ties_sharing_their_mean():
+    # Wikipedia's example: the second column's two 4s hold ranks 3 and 4, so both get the
+    # mean of the reference there, (14/3 + 17/3) / 2
+    a = np.array([[5, 4, 3], [2, 1, 4], [3, 4, 6], [4, 2, 8]], dtype=np.float64)
+    expected = np.array([[17 / 3, 31 / 6, 2], [2, 2, 3], [3, 31 / 6, 14 / 3], [14 / 3, 3, 17 / 3]])
+    reference = _quantile_reference(a)
+    np.testing.assert_allclose(reference, expected, atol=1e-12)
+    quantile_normalise(a)
+    np.testing.assert_allclose(a, expected, atol=1e-12)
+    # counts with many zeros, as CAGE at TSSs: ties in every column
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(0.8, size=(30, 5)).astype(np.float64)
+    expected = _quantile_reference(counts)
+    quantile_normalise(counts)
+    np.testing.assert_allclose(counts, expected, atol=1e-12)
+
+
+def test_quantile_normalisation_removes_a_difference_of_spread_alone():
+    """Two cell types whose log signal differs only in spread (one twice the other):
+    mean-normalising reads the spread as specificity (matched R 1, unmatched -1);
+    quantile-normalised, the tracks are equal and have no specificity to correlate."""
+    x = np.arange(6, dtype=np.float64)[:, None]
+    values = np.expm1(np.hstack([x, 2 * x]))
+    ids, descriptions = ["a", "b"], ["CAGE:liver", "CAGE:brain"]
+    mean = transfer_tables(values, values, ids, descriptions, ids, descriptions)
+    np.testing.assert_allclose(mean.pairs["pearson_r_normalised"].to_numpy(), 1.0, atol=1e-12)
+    off = mean.matrix.filter(~pl.col("matched"))["pearson_r_normalised"].to_numpy()
+    np.testing.assert_allclose(off, -1.0, atol=1e-12)
+    quantile = transfer_tables(
+        values, values, ids, descriptions, ids, descriptions, normalize="quantile"
+    )
+    assert quantile.matrix["pearson_r_normalised"].is_nan().all()
+    assert quantile.notes["CAGE"].endswith("equal at every site once mean-normalised")
+    # the raw R, of log(1 + x) per pair, is the same either way
+    assert quantile.pairs["pearson_r"].to_list() == mean.pairs["pearson_r"].to_list()
+    with pytest.raises(ValueError, match="normalize 'median': give one of mean, quantile"):
+        transfer_tables(values, values, ids, descriptions, ids, descriptions, normalize="median")
+
+
+def test_quantile_normalised_matrix_equals_a_plain_reference():
+    rng = np.random.default_rng(7)
+    cells = ["liver", "kidney", "blood", "brain"]
+    descriptions = [f"CAGE:{c}" for c in cells] + [f"DNASE:{c}" for c in cells[:3]]
+    depth = np.array([1.0, 4.0, 0.5, 2.0, 1.0, 3.0, 1.0])
+    measured = rng.poisson(rng.gamma(0.7, 3.0, size=(40, 1)) * depth).astype(np.float64)
+    predicted = measured * rng.gamma(4.0, 0.25, size=measured.shape) + rng.gamma(1.0, 0.5)
+    head_ids = [f"mm{i}" for i in range(len(cells) + 3)]
+    hs_ids = [f"hs{i}" for i in range(len(cells) + 3)]
+    tables = {
+        how: transfer_tables(
+            measured, predicted, hs_ids, descriptions, head_ids, descriptions, normalize=how
+        )
+        for how in ("mean", "quantile")
+    }
+    for how, columns in itertools.product(("mean", "quantile"), ([0, 1, 2, 3], [4, 5, 6])):
+        expected = _specificity_reference(
+            measured[:, columns], predicted[:, columns], how == "quantile"
+        )
+        for a, b in itertools.product(range(len(columns)), repeat=2):
+            cell = tables[how].matrix.filter(
+                (pl.col("head_identifier") == head_ids[columns[a]])
+                & (pl.col("identifier") == hs_ids[columns[b]])
+            )
+            assert cell["pearson_r_normalised"][0] == pytest.approx(expected[a, b], abs=1e-12)
+    difference = np.abs(
+        tables["quantile"].matrix["pearson_r_normalised"].to_numpy()
+        - tables["mean"].matrix["pearson_r_normalised"].to_numpy()
+    )
+    assert difference.max() > 0.01  # the option changes the numbers
+    row = assay_summary(tables["quantile"])["CAGE"]
+    assert summary_line(row, "quantile").startswith(
+        f"R {row['raw_r']:.3f}, quantile- and mean-normalised matched"
+    )
 
 
 def test_the_tables_hold_about_two_copies_of_the_values_not_nine():
@@ -571,6 +679,7 @@ def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     matrix = read_matrix(out / "matrix.tsv")
     summary = json.loads((out / "summary.json").read_text())
     assert summary["head"] == "mouse" and summary["splits"] == ["valid", "test"]
+    assert summary["normalize"] == "mean" and args.normalize == "mean"
     assert (summary["pairing"], summary["pairs_file"], summary["pairing_notes"]) == (
         "cell type",
         None,
@@ -628,6 +737,69 @@ def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
     assert got == pytest.approx(expected, abs=1e-4)
     with pytest.raises(SystemExit):
         build_parser().parse_args([*argv, "--splits", "train"])
+
+
+def _predicted_at(model, store: DataStore, sites: list[Site], head: str) -> npt.NDArray:
+    """The head's ``(sites, tracks)`` predictions at gene sites (each the sum over its
+    bins), computed directly."""
+    out = np.zeros((len(sites), model.num_targets(head)))
+    for split in ("valid", "test"):
+        rows = sorted({s.row for s in sites if s.split == split})
+        if rows:
+            pred = _predicted_bins(model, store, split, rows, head)
+            for k, s in enumerate(sites):
+                if s.split == split:
+                    out[k] = pred[rows.index(s.row)][list(s.bins)].sum(axis=0)
+    return out
+
+
+def test_transfer_command_quantile_normalises_as_a_plain_reference_does(world, tmp_path, capsys):
+    root, stores, model = world
+    gtf = _human_gtf(stores)
+    argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(gtf)]
+    runs = {}
+    for how in ("mean", "quantile"):
+        out = tmp_path / how
+        assert main([*argv, "--out", str(out), "--normalize", how]) == 0
+        runs[how] = (
+            json.loads((out / "summary.json").read_text()),
+            read_matrix(out / "matrix.tsv"),
+            pl.read_csv(out / "transfer.tsv", separator="\t"),
+        )
+    summary, _, table = runs["quantile"]
+    assert summary["normalize"] == "quantile"
+    printed = capsys.readouterr().out
+    assert "mouse head on human CAGE: R " in printed
+    assert ", mean-normalised matched" in printed and "quantile- and mean-normalised" in printed
+    assert drawn_as(tmp_path / "quantile" / "matrix.tsv") == (
+        "mouse head on human (valid + test windows), quantile-normalised",
+        "cell type",
+    )
+    # the raw R of each pair does not depend on the normalisation
+    assert table["pearson_r"].to_list() == runs["mean"][2]["pearson_r"].to_list()
+    # every CAGE cell, from the gene sites, the model and a plain reference
+    store = DataStore(stores["human"])
+    sites = gene_sites(store, ["valid", "test"], gene_tss(read_gtf(gtf)))
+    human, mouse = store.table, DataStore(stores["mouse"]).table
+    m_cols = [i for i, d in enumerate(human.descriptions) if d.startswith("CAGE:")]
+    h_cols = [j for j, d in enumerate(mouse.descriptions) if d.startswith("CAGE:")]
+    measured = measured_at(store, sites, m_cols)
+    predicted = _predicted_at(model, store, sites, "mouse")[:, h_cols]
+    for how, (_, cells, _) in runs.items():
+        expected = _specificity_reference(measured, predicted, how == "quantile")
+        got = np.full(expected.shape, np.nan)
+        for cell in cells.filter(pl.col("experiment") == "CAGE").iter_rows(named=True):
+            a = h_cols.index(mouse.identifiers.index(cell["head_identifier"]))
+            b = m_cols.index(human.identifiers.index(cell["identifier"]))
+            got[a, b] = cell["pearson_r_normalised"]
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+    cage = [
+        r[1].filter(pl.col("experiment") == "CAGE")["pearson_r_normalised"] for r in runs.values()
+    ]
+    assert np.abs(cage[0].to_numpy() - cage[1].to_numpy()).max() > 1e-3
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*argv, "--out", str(tmp_path), "--normalize", "median"])
 
 
 def test_transfer_command_takes_the_matched_pairs_from_a_pairs_file(world, tmp_path):

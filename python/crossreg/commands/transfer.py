@@ -20,7 +20,7 @@ from crossreg.commands.options import (
     plot_options,
 )
 from crossreg.commands.values import number
-from crossreg.evaluate.defaults import VARIABLE_FRACTION
+from crossreg.evaluate.defaults import NORMALIZATIONS, VARIABLE_FRACTION
 from crossreg.step_defaults import TRANSFER_BATCH_SIZE
 
 HELP = (
@@ -71,6 +71,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "head_track<TAB>measured_track and one pair of track identifiers (the head's, the "
         "store's) a line",
     )
+    parser.add_argument(
+        "--normalize",
+        choices=NORMALIZATIONS,
+        default=NORMALIZATIONS[0],
+        help="how each side's log(1 + x) is normalised across its tracks of an experiment "
+        "before the track x track R: mean (each site minus its mean over the tracks) or "
+        "quantile (the tracks quantile-normalised first, as Basenji's specificity tests "
+        "do); default mean",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     add_inference_arguments(parser, batch_size=TRANSFER_BATCH_SIZE)
     add_plot_arguments(parser)
@@ -94,8 +103,9 @@ def run(args: argparse.Namespace) -> int:
         splits=args.splits,
         fraction=args.variable_fraction,
         pairs=args.pairs,
+        normalize=args.normalize,
     )
     result = run_transfer(plan, args.out, options=inference_options(args), **plot_options(args))
     for assay, row in result.assays.items():
-        print(f"{result.head} head on {result.genome} {assay}: {summary_line(row)}")
+        print(f"{result.head} head on {result.genome} {assay}: {summary_line(row, plan.normalize)}")
     return 0

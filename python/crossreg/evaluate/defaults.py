@@ -17,6 +17,10 @@ log = logging.getLogger("crossreg")
 
 MIN_CLASS = 2  # Basenji's paper-era script: a class of one track has no specificity
 VARIABLE_FRACTION = 0.1  # transfer: share of held-out bins taken as most variable (DNase)
+#: transfer: how each side is normalised across its tracks of an experiment (``mean``:
+#: each site minus its mean over the tracks; ``quantile``: the tracks quantile-normalised
+#: first), the default first
+NORMALIZATIONS = ("mean", "quantile")
 
 
 def default_split(info: CheckpointInfo, store: DataStore, head: str) -> str:

@@ -20,7 +20,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.data.store import DataStore
-from crossreg.evaluate.defaults import VARIABLE_FRACTION
+from crossreg.evaluate.defaults import NORMALIZATIONS, VARIABLE_FRACTION
 from crossreg.evaluate.finite import (
     check_finite_predictions,
     check_finite_targets,
@@ -164,8 +164,9 @@ class TransferPlan:
     """What :func:`plan_transfer` found, all before the model loads: the checked `head`
     of the checkpoint in `model_dir`, the `store` and its held-out `splits`, per site kind
     ``(kind, sites, measured tracks, head tracks)`` in `groups`, the `pairing` of head and
-    measured tracks and, per experiment whose equal cell types pair few tracks, a note in
-    `pairing_notes`."""
+    measured tracks, per experiment whose equal cell types pair few tracks a note in
+    `pairing_notes`, and how each side is normalised across its tracks, `normalize`
+    (:data:`~crossreg.evaluate.defaults.NORMALIZATIONS`)."""
 
     model_dir: Path
     head: str
@@ -176,6 +177,7 @@ class TransferPlan:
     groups: list[tuple[str, list[Site], list[int], list[int]]]
     pairing: Pairing = EQUAL_CELL_TYPES
     pairing_notes: dict[str, str] = field(default_factory=dict)
+    normalize: str = "mean"
 
 
 def _pairing(
@@ -226,11 +228,15 @@ def plan_transfer(
     splits: Sequence[str] = DEFAULT_SPLITS,
     fraction: float | None = None,
     pairs: str | os.PathLike[str] | None = None,
+    normalize: str = "mean",
 ) -> TransferPlan:
     """Check the inputs of a transfer (the pairs file `pairs` too) and find its sites (see
     :func:`write_transfer`), without loading the model or importing torch. A `fraction`
     given (not None: :data:`VARIABLE_FRACTION`) where DNase is not compared at variable bins
-    is refused rather than ignored."""
+    is refused rather than ignored. `normalize` (``mean`` or ``quantile``) is how each side
+    is normalised across its tracks of an experiment before the matrix's R."""
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize '{normalize}': give one of {', '.join(NORMALIZATIONS)}")
     splits = held_out(splits)
     info = checkpoint_info(model_dir)
     head = info.choose(head, "--head")
@@ -298,7 +304,16 @@ def plan_transfer(
         groups.append((VARIABLE_SITES, sites, tracks(m_desc, True), tracks(h_desc, True)))
         log.info("%d variable accessibility bins (top %g%%)", len(sites), 100 * fraction)
     return TransferPlan(
-        Path(model_dir), head, info.targets[head], store, splits, fraction, groups, pairing, notes
+        Path(model_dir),
+        head,
+        info.targets[head],
+        store,
+        splits,
+        fraction,
+        groups,
+        pairing,
+        notes,
+        normalize,
     )
 
 
@@ -312,6 +327,7 @@ def write_transfer(
     splits: Sequence[str] = DEFAULT_SPLITS,
     fraction: float | None = None,
     pairs: str | os.PathLike[str] | None = None,
+    normalize: str = "mean",
     plots: bool = True,
     svg: bool = False,
     options: InferenceOptions | None = None,
@@ -320,12 +336,20 @@ def write_transfer(
     accessibility, the `fraction` most variable bins) of the store's `splits`, compare with
     the store's tracks, and write ``transfer.tsv`` (per matched pair: equal cell types, or
     the pairs of the pairs file `pairs`), ``matrix.tsv`` (per head track × measured
-    track), ``summary.json`` and, unless `plots` is false, the heat maps
-    ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into `out`
-    (:func:`plan_transfer`, then :func:`run_transfer`)."""
+    track; each side mean-normalised across its tracks of the experiment, with `normalize`
+    ``quantile`` quantile-normalised first), ``summary.json`` and, unless `plots` is
+    false, the heat maps ``matrix_<experiment>.png`` (an SVG beside each with `svg`) into
+    `out` (:func:`plan_transfer`, then :func:`run_transfer`)."""
     check_plot_options(plots, svg)
     plan = plan_transfer(
-        model_dir, head, data_dir, gtf, splits=splits, fraction=fraction, pairs=pairs
+        model_dir,
+        head,
+        data_dir,
+        gtf,
+        splits=splits,
+        fraction=fraction,
+        pairs=pairs,
+        normalize=normalize,
     )
     return run_transfer(plan, out, plots=plots, svg=svg, options=options)
 
@@ -390,6 +414,7 @@ def run_transfer(
                 [h_desc[j] for j in h_cols],
                 kind=kind,
                 pairing=plan.pairing,
+                normalize=plan.normalize,
             )
         )
     pairs = pl.concat([r.pairs for r in results]).sort("assay", "experiment", "identifier")
@@ -412,6 +437,7 @@ def run_transfer(
         "pairing": plan.pairing.rule,
         "pairs_file": plan.pairing.path,
         "pairing_notes": plan.pairing_notes,
+        "normalize": plan.normalize,
         "assays": assays,
     }
     out = Path(out)
@@ -425,7 +451,7 @@ def run_transfer(
     if plots:
         from crossreg.evaluate.transfer_figures import heat_map_title, plot_matrix_file
 
-        title = heat_map_title(head, store.genome, splits)
+        title = heat_map_title(head, store.genome, splits, plan.normalize)
         written = plot_matrix_file(
             out / "matrix.tsv", out, title=title, svg=svg, pairing=plan.pairing.rule
         )

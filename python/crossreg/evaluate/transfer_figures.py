@@ -48,11 +48,15 @@ SUMMARY = "summary.json"
 PAIRINGS = (BY_CELL_TYPE, BY_PAIRS_FILE)
 
 
-def heat_map_title(head: str, genome: str, splits: Sequence[str] = ()) -> str:
+def heat_map_title(
+    head: str, genome: str, splits: Sequence[str] = (), normalize: str = "mean"
+) -> str:
     """The title of a transfer run's heat maps: the `head` scored on the store of `genome`,
-    at the sites of its `splits` windows (the held-out ones) when given."""
+    at the sites of its `splits` windows (the held-out ones) when given, and, where the
+    tracks were quantile-normalised (`normalize`), that they were."""
     where = f" ({' + '.join(splits)} windows)" if splits else ""
-    return f"{head} head on {genome}{where}"
+    how = ", quantile-normalised" if normalize == "quantile" else ""
+    return f"{head} head on {genome}{where}{how}"
 
 
 def drawn_as(path: str | os.PathLike[str]) -> tuple[str, str] | None:
@@ -67,13 +71,14 @@ def drawn_as(path: str | os.PathLike[str]) -> tuple[str, str] | None:
     head, genome, pairing = (fields.get(k) for k in ("head", "store_genome", "pairing"))
     splits = fields.get("splits")
     splits = splits if isinstance(splits, list) and all(isinstance(s, str) for s in splits) else []
+    normalize = fields.get("normalize", "mean")  # before the option, every run was "mean"
     if not (isinstance(head, str) and isinstance(genome, str) and pairing in PAIRINGS):
         raise ValueError(
             f"{summary_path}: not the summary of a transfer run (its head, store_genome or "
             f"pairing, '{BY_CELL_TYPE}' or '{BY_PAIRS_FILE}', is missing); pass title and "
             "pairing, or run the transfer again"
         )
-    return heat_map_title(head, genome, splits), str(pairing)
+    return heat_map_title(head, genome, splits, str(normalize)), str(pairing)
 
 
 @dataclass

@@ -12,6 +12,13 @@ head's over the head's tracks, the measured over the genome's), which leaves eac
 cell-type specificity (Kelley 2020), the R of every head track × every measured track of
 the experiment: the matrix, whose matched cells are its diagonal and the rest its
 off-diagonal.
+
+Quantile normalisation (``normalize="quantile"``) comes between the log and the
+mean-normalising, as in Basenji's gene-level specificity code: on each side, each track's
+``log(1 + x)`` across the sites is replaced by the reference distribution (the mean over
+the side's tracks of the experiment of their sorted values) at its rank, tied values by
+the mean of the reference over their ranks. The tracks of a side then share one
+distribution, so a track of wider spread no longer weighs more in each site's mean.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.evaluate.columns import sorted_column, tie_mean
+from crossreg.evaluate.defaults import NORMALIZATIONS
 from crossreg.evaluate.transfer_sites import SITE_KINDS, TSS_SITES
 from crossreg.evaluate.transfer_tracks import (
     EQUAL_CELL_TYPES,
@@ -36,6 +45,9 @@ from crossreg.evaluate.transfer_tracks import (
     normalised_r_gap,
 )
 
+#: Each normalisation in words.
+NORMALISED_AS = {"mean": "mean-normalised", "quantile": "quantile- and mean-normalised"}
+
 
 def _logged(values: npt.NDArray, columns: Sequence[int]) -> npt.NDArray[np.float64]:
     """``log(1 + x)`` of the `columns` of `values` (negative values as 0), in one new
@@ -43,6 +55,21 @@ def _logged(values: npt.NDArray, columns: Sequence[int]) -> npt.NDArray[np.float
     out = np.asarray(values)[:, list(columns)].astype(np.float64, copy=False)
     np.maximum(out, 0.0, out=out)
     return np.log1p(out, out=out)
+
+
+def quantile_normalise(a: npt.NDArray[np.float64]) -> None:
+    """Quantile-normalise the columns of `a` in place, as ``crossreg evaluate
+    --specificity`` does: each value becomes the reference (the mean over columns of the
+    sorted columns) at its rank in its column, tied values the mean of the reference over
+    their ranks. One column at a time: memory beyond `a` is a few columns."""
+    if a.shape[0] == 0:
+        return
+    reference = np.zeros(a.shape[0])
+    for column in a.T:
+        reference += sorted_column(column)
+    reference /= a.shape[1]
+    for column in a.T:
+        column[:] = tie_mean(column, reference)
 
 
 def _standardise(a: npt.NDArray[np.float64]) -> None:
@@ -91,12 +118,16 @@ def transfer_tables(
     *,
     kind: str = TSS_SITES,
     pairing: Pairing = EQUAL_CELL_TYPES,
+    normalize: str = "mean",
 ) -> TransferTables:
     """Compare `predicted` ``(sites, head tracks)`` with `measured` ``(sites, measured
     tracks)`` in every experiment both have: raw and mean-normalised R per matched pair
     (same experiment and, by `pairing`, cell type or a pair of the pairs file), and the
     normalised-R matrix of every head track × every measured track of the experiment. Each
-    side is mean-normalised over its own tracks of the experiment."""
+    side is mean-normalised over its own tracks of the experiment, with `normalize`
+    ``quantile`` after quantile-normalising them (:func:`quantile_normalise`)."""
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize '{normalize}': give one of {', '.join(NORMALIZATIONS)}")
     m_exp = [experiment_of(d) for d in measured_descriptions]
     h_exp = [experiment_of(d) for d in head_descriptions]
     n = measured.shape[0]
@@ -119,6 +150,8 @@ def transfer_tables(
             for a, b in zip(*np.nonzero(same), strict=True)
         }
         for logged in (m_log, h_log):  # minus each site's mean over the side's tracks
+            if normalize == "quantile":
+                quantile_normalise(logged)
             logged -= logged.mean(axis=1, keepdims=True)
         normalised = _correlations(h_log, m_log)
         del m_log, h_log
@@ -210,9 +243,9 @@ def assay_summary(tables: TransferTables) -> dict[str, dict]:
     return out
 
 
-def summary_line(row: dict) -> str:
-    """An assay's summary row as text: raw R and the normalised means, or why a
-    normalised mean is missing."""
+def summary_line(row: dict, normalize: str = "mean") -> str:
+    """An assay's summary row as text: raw R and the normalised means (`normalize`: how
+    they were normalised, :data:`NORMALIZATIONS`), or why a normalised mean is missing."""
 
     def text(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
@@ -232,7 +265,8 @@ def summary_line(row: dict) -> str:
     if row["normalised_pairs"] != row["pairs"]:
         pairs += f", {row['normalised_pairs']} with a normalised R"
     line = (
-        f"R {text(row['raw_r'])}, mean-normalised matched {text(row['normalised_r_matched'])} "
+        f"R {text(row['raw_r'])}, {NORMALISED_AS[normalize]} matched "
+        f"{text(row['normalised_r_matched'])} "
         f"vs unmatched {text(row['normalised_r_unmatched'])} ({pairs}, {where})"
     )
     if "raw_r_note" in row:
