@@ -100,7 +100,8 @@ def test_every_figure_that_fits_is_embedded_after_one_that_does_not(tmp_path: Pa
     for folder in ("maps", "more"):
         assert (
             f"<summary>1 more figures in {folder}/ (not embedded, each linked to its file: 1 "
-            "past the 9.2 KiB of figures the page embeds (more fit with --figures-mib))"
+            "past the 9.2 KiB of figures the page embeds (more fit with crossreg report "
+            "--figures-mib))"
         ) in text
     assert "5 figures (3 shown, the rest linked)" in text
     assert main(["report", str(root), "--figures-mib", "0"]) == 0

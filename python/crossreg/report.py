@@ -457,7 +457,7 @@ def _left_out_why(left: Left, budget: Budget) -> str:
     does."""
     return {
         Left.BYTES: f"past the {_size(budget.limit)} of figures the page embeds (more fit "
-        "with --figures-mib)",
+        "with crossreg report --figures-mib)",
         Left.FOLDER_COUNT: f"past the {FOLDER_FIGURES} figures a folder embeds",
         Left.PAGE_COUNT: f"past the {PAGE_FIGURES} figures the page embeds",
         Left.LARGE_SVG: "SVG too large to embed",
