@@ -25,6 +25,8 @@ from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.species import DEFAULT_GENOMES
 from crossreg.synth.world import MANIFEST
 from crossreg.train.state import JSON_FILE
+from crossreg.variants.ism_figures import importance
+from crossreg.variants.ism_motifs import ENRICHMENT
 from tests.browser import CHROMIUM, figures_loaded, screenshot
 from tests.pipeline import split_world
 
@@ -796,3 +798,45 @@ def test_a_refused_resume_keeps_the_finished_demos_summary(tmp_path, other):
     with pytest.raises(CommandError, match=refusal):
         demo.run_demo(tmp_path, settings, resume=True)
     assert [name for name in written if (tmp_path / name).is_file()] == list(written)
+
+
+def test_ism_summary_judges_a_site_off_a_chromosome_end_as_its_figure_does(
+    tmp_path: Path,
+) -> None:
+    """A CTCF site in a span whose first 10 positions lie off the chromosome: the figure,
+    drawn over the positions on it, takes the span's mean |importance| over those, and at
+    this importance does not mark CTCF (its bases carry under twice the mean); the summary
+    counts it as the figure shows it, not over the whole span with the 10 off it as 0."""
+    motifs = list(bundled_motifs().values())
+    ctcf = bundled_motifs()["CTCF"]
+    off = 10
+    rng = np.random.default_rng(3)
+    bases = rng.integers(0, 4, ISM_WIDTH)
+    at = (ISM_WIDTH - ctcf.length) // 2
+    bases[at : at + ctcf.length] = ctcf.counts.argmax(axis=0)
+    seq = np.eye(4, dtype=np.float32)[bases]
+    seq[:off] = 0
+    on = ISM_WIDTH - off
+    # the importance on the chromosome sums to 0.55 * on: a mean of 0.55 over it, 0.46 over
+    # the span, so CTCF's bases (1.0) carry under twice the first and over twice the second
+    per_base = np.full(ISM_WIDTH, (0.55 * on - ctcf.length) / (on - ctcf.length))
+    per_base[at : at + ctcf.length] = 1.0
+    per_base[:off] = 0
+    scores = np.zeros((1, ISM_WIDTH, 4, 1), np.float32)
+    scores[0, :, :, 0] = 0.75 * per_base[:, None] * seq
+    scores[0, :off] = np.nan
+    path = tmp_path / "edge.ism.h5"
+    with h5py.File(path, "w") as handle:
+        handle["sum"] = scores
+        handle["seqs"] = seq[None].astype(bool)
+        handle["chr"] = np.array([b"chr1"])
+        handle["start"] = np.array([-off])
+    on_chromosome = slice(off, None)
+    drawn = importance(scores[0, on_chromosome, :, 0], seq[on_chromosome])
+    floor = ENRICHMENT * float(np.abs(drawn).mean())
+    assert floor > 1.0 > ENRICHMENT * float(np.abs(drawn).sum()) / ISM_WIDTH  # the case
+    planted = pl.DataFrame(
+        {"chrom": ["chr1"], "start": [at - off], "end": [at - off + ctcf.length], "tf": ["CTCF"]}
+    )
+    summary = ism_summary(path, planted, motifs)
+    assert summary["sites"] == 1 and summary["sites_motif_named"] == 0

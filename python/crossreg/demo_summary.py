@@ -18,8 +18,7 @@ from crossreg.io.h5 import read_h5
 from crossreg.io.tables import as_float, as_int
 from crossreg.model.metrics import TrackMetrics
 from crossreg.synth.motifs import Motif
-from crossreg.variants.ism_figures import importance
-from crossreg.variants.ism_motifs import broken_motifs, motif_hits
+from crossreg.variants.ism_figures import chromosome_bounds, marked_motifs, strongest_track
 from crossreg.variants.sad_read import read_sad
 
 
@@ -78,10 +77,11 @@ def ism_summary(table: Path, sites: pl.DataFrame, motifs: Sequence[Motif] = ()) 
     """Share of each ISM site's |importance| on the motif site under its variant (the
     variant at the centre of its span, `table`'s width), beside the share by chance; with
     `motifs`, how many sites' figures name the planted motif (``tf`` of `sites`) among the
-    matches they mark over it (:func:`crossreg.variants.ism_motifs.broken_motifs`)."""
+    matches they mark over it (:func:`crossreg.variants.ism_figures.marked_motifs`)."""
     with read_h5(table, "rerun crossreg demo to write it again") as handle:
         # sites, width, 4, tracks; NaN at positions off a chromosome
-        scores = handle["sum"][:].astype(np.float64)
+        drawn = handle["sum"][:].astype(np.float32)  # as the figures read them
+        scores = drawn.astype(np.float64)
         reference = handle["seqs"][:].astype(np.float64)  # sites, width, 4
         chroms = handle["chr"][:].astype(str)
         starts = handle["start"][:].astype(np.int64)
@@ -106,7 +106,7 @@ def ism_summary(table: Path, sites: pl.DataFrame, motifs: Sequence[Motif] = ()) 
         on_motif = on_chromosome[k, max(lo, 0) : min(hi, width)].sum()
         chance.append(on_motif / on_chromosome[k].sum())
         if motifs:
-            named += _figure_names_motif(scores[k], reference[k], site, start, motifs)
+            named += _figure_names_motif(drawn[k], reference[k], site, start, motifs)
     return {
         "sites": len(shares),
         "mean_share_on_motif": round(float(np.mean(shares)), 3) if shares else None,
@@ -123,12 +123,16 @@ def _figure_names_motif(
     start: int,
     motifs: Sequence[Motif],
 ) -> bool:
-    """Whether the figure of one ISM site (`scores` ``(width, 4, tracks)``, the track
-    :func:`~crossreg.variants.ism_figures.chosen_tracks` draws) marks a match of a planted
-    motif of `site` (rows of the motif-site table) overlapping that motif's bases."""
-    track = int(np.abs(scores).reshape(-1, scores.shape[-1]).max(axis=0).argmax())
-    heights = importance(scores[..., track], reference)
-    marked = broken_motifs(motif_hits(reference, heights, motifs), heights)
+    """Whether the figure of one ISM site starting at `start` (`scores` ``(width, 4,
+    tracks)``, NaN off the chromosome) marks a match of a planted motif of `site` (rows of
+    the motif-site table) overlapping that motif's bases: drawn as
+    :func:`~crossreg.variants.ism_figures.plot_ism_file` draws it, over the positions on
+    the chromosome, for its strongest track."""
+    first, end = chromosome_bounds(scores, reference)
+    scores, reference = scores[first:end], reference[first:end].astype(np.float32)
+    track = strongest_track(scores)
+    marked = marked_motifs(scores[..., track], reference, motifs)
+    start += first
     return any(
         hit.name == row["tf"] and hit.start < row["end"] - start and row["start"] - start < hit.end
         for hit in marked

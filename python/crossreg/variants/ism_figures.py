@@ -260,12 +260,19 @@ class StoredSite:
     seq: npt.NDArray[np.float32]
 
 
+def chromosome_bounds(scores: npt.NDArray, seq: npt.NDArray) -> tuple[int, int]:
+    """The columns ``[first, end)`` of a site's span (`scores` ``(width, 4, tracks)``, the
+    reference one-hot `seq` ``(width, 4)``) between its positions off the chromosome at
+    either end: no reference base, every score NaN."""
+    on = np.flatnonzero(seq.any(axis=1) | ~np.isnan(scores).all(axis=(1, 2)))
+    return (int(on[0]), int(on[-1]) + 1) if on.size else (0, 0)
+
+
 def on_chromosome(site: StoredSite) -> StoredSite:
     """`site` without the positions at either end of its span that lie off the chromosome
     (no reference base, every score NaN), its `start` moved to the first one kept on the
     forward strand."""
-    on = np.flatnonzero(site.seq.any(axis=1) | ~np.isnan(site.scores).all(axis=(1, 2)))
-    first, end = (int(on[0]), int(on[-1]) + 1) if on.size else (0, 0)
+    first, end = chromosome_bounds(site.scores, site.seq)
     shift = len(site.seq) - end if site.strand == "-" else first
     return dataclasses.replace(
         site, start=site.start + shift, scores=site.scores[first:end], seq=site.seq[first:end]
@@ -302,8 +309,22 @@ def chosen_tracks(site: StoredSite, all_tracks: bool) -> Sequence[int]:
     the largest |score|."""
     if all_tracks:
         return range(site.scores.shape[-1])
-    peaks = np.abs(site.scores).reshape(-1, site.scores.shape[-1]).max(axis=0)
-    return [int(peaks.argmax())]
+    return [strongest_track(site.scores)]
+
+
+def strongest_track(scores: npt.NDArray) -> int:
+    """The track of a site's `scores` ``(width, 4, tracks)`` with the largest |score|."""
+    return int(np.abs(scores).reshape(-1, scores.shape[-1]).max(axis=0).argmax())
+
+
+def marked_motifs(scores: npt.NDArray, seq: npt.NDArray, motifs: Sequence[Motif]) -> list[MotifHit]:
+    """The matches of `motifs` a site's figure marks for one track's mean-removed `scores`
+    ``(width, 4)`` over the reference one-hot `seq` ``(width, 4)``
+    (:func:`crossreg.variants.ism_motifs.broken_motifs`); none without `motifs`."""
+    if not motifs:
+        return []
+    heights = importance(scores, seq)
+    return broken_motifs(motif_hits(seq, heights, motifs), heights)
 
 
 def _stored_shape(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -353,10 +374,6 @@ def plot_ism_file(
             span = browser_span(site.chrom, site.start, len(site.seq))
             strand = "  minus strand" if site.strand == "-" else ""
             for t, png in zip(chosen, pngs, strict=True):
-                heights = importance(site.scores[..., t], site.seq)
-                hits = (
-                    broken_motifs(motif_hits(site.seq, heights, motifs), heights) if motifs else []
-                )
                 written += plot_site(
                     directory / png,
                     site.scores[..., t],
@@ -365,7 +382,7 @@ def plot_ism_file(
                     stat=site.stat,
                     start=site.start,
                     strand=site.strand,
-                    motifs=hits,
+                    motifs=marked_motifs(site.scores[..., t], site.seq, motifs),
                     svg=svg,
                 )
                 meter.update()
