@@ -258,3 +258,27 @@ def test_cli_motifs_marks_the_figures_of_ism_and_ism_merge(world, tmp_path, monk
             args = build_parser().parse_args([*base, "--out", str(out), *extra])
             args.run(args)
         assert not out.parent.exists() or not list(out.parent.iterdir())
+
+
+def test_a_resume_with_motifs_of_a_finished_run_draws_its_figures_again(
+    world, tmp_path, monkeypatch, logs
+):
+    """A finished run's figures do not record the matches they mark: a ``--resume`` that
+    adds ``--motifs`` draws them again from the finished file (before, it said there was
+    nothing to do, and the figures stayed unmarked); one without ``--motifs`` keeps them."""
+    base = ["ism", "--model", str(world / "model"), "--fasta", str(world / "genome.fa")]
+    base += ["--vcf", str(world / "one.vcf"), "--width", "24", "--out", str(tmp_path / "o.h5")]
+    drawn: list[int] = []
+    figure = ism_figures.site_figure
+
+    def record(*args, **kwargs):
+        drawn.append(len(kwargs["motifs"]))
+        return figure(*args, **kwargs)
+
+    monkeypatch.setattr(ism_figures, "site_figure", record)
+    assert main(base) == 0 and len(drawn) == 1
+    monkeypatch.setattr(ism_figures, "broken_motifs", lambda hits, heights: list(hits[:1]))
+    assert main([*base, "--resume", "--motifs", str(JASPAR)]) == 0
+    assert drawn == [0, 1]
+    assert "with the --motifs matches marked; drawing them from its outputs" in logs.text
+    assert main([*base, "--resume"]) == 0 and drawn == [0, 1]

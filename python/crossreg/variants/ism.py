@@ -398,12 +398,13 @@ def write_ism(
     it is refused naming what differs) to the same bytes as an unbroken run. With
     `resume` and no ``OUT.partial/``, a finished `out` that records these settings is
     left as it is, its figures drawn only when the folder lacks some or holds one not
-    whole (a stop while drawing them, a copy cut short; logged); one of other settings
+    whole (a stop while drawing them, a copy cut short; logged), or with `motifs` (a
+    figure does not record the matches it marks); one of other settings
     is refused naming them.
 
     `shard` (``"i/n"``) scores only the i-th of n contiguous shares of the sites' chunks
     (:func:`shard_sites`) into `out`, a shard file that records the run's settings; it
-    draws no figures (`figures` and `svg` are refused with it): join the shards with
+    draws no figures (`figures`, `svg` and `motifs` are refused with it): join the shards with
     :func:`crossreg.variants.ism_merge.merge_ism`, which writes the bytes one run writes
     and draws its figures."""
     check_plot_options(plots, svg)
@@ -458,11 +459,12 @@ def write_ism(
     each = tracks is not None
     drawing = resume and shard is None and plots
     kept_figures = len(sites) * (len(kept) if each else 1)
-    lost = (
-        []
-        if not drawing or figures_drawn(out, figures, kept_figures, svg=svg)
-        else [f"its figures in {figures_folder(out) if figures is None else figures}"]
-    )
+    folder = figures_folder(out) if figures is None else figures
+    lost = []
+    if drawing and motifs:  # a figure does not record the matches it marks
+        lost = [f"its figures in {folder} with the --motifs matches marked"]
+    elif drawing and not figures_drawn(out, figures, kept_figures, svg=svg):
+        lost = [f"its figures in {folder}"]
     if resume and finished_output(out, run, redrawn=lost):
         whole = shard is not None or (plots and not lost)
         drawn = (
