@@ -19,6 +19,7 @@ from crossreg.io.tables import as_float, as_int
 from crossreg.model.metrics import TrackMetrics
 from crossreg.synth.motifs import Motif
 from crossreg.variants.ism_figures import chromosome_bounds, marked_motifs, strongest_track
+from crossreg.variants.ism_motifs import motif_matches
 from crossreg.variants.sad_read import read_sad
 
 
@@ -131,7 +132,7 @@ def _figure_names_motif(
     first, end = chromosome_bounds(scores, reference)
     scores, reference = scores[first:end], reference[first:end].astype(np.float32)
     track = strongest_track(scores)
-    marked = marked_motifs(scores[..., track], reference, motifs)
+    marked = marked_motifs(scores[..., track], reference, motif_matches(reference, motifs))
     start += first
     return any(
         hit.name == row["tf"] and hit.start < row["end"] - start and row["start"] - start < hit.end

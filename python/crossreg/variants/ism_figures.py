@@ -39,7 +39,7 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.h5 import read_h5
 from crossreg.plots import figure_intact, new_figure, save_figure
 from crossreg.progress import progress
-from crossreg.variants.ism_motifs import MotifHit, broken_motifs, motif_hits
+from crossreg.variants.ism_motifs import MotifHit, broken_motifs, motif_matches, weighed
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -317,14 +317,17 @@ def strongest_track(scores: npt.NDArray) -> int:
     return int(np.abs(scores).reshape(-1, scores.shape[-1]).max(axis=0).argmax())
 
 
-def marked_motifs(scores: npt.NDArray, seq: npt.NDArray, motifs: Sequence[Motif]) -> list[MotifHit]:
-    """The matches of `motifs` a site's figure marks for one track's mean-removed `scores`
-    ``(width, 4)`` over the reference one-hot `seq` ``(width, 4)``
-    (:func:`crossreg.variants.ism_motifs.broken_motifs`); none without `motifs`."""
-    if not motifs:
+def marked_motifs(
+    scores: npt.NDArray, seq: npt.NDArray, matches: Sequence[MotifHit]
+) -> list[MotifHit]:
+    """The motif `matches` in the reference one-hot `seq` ``(width, 4)``
+    (:func:`crossreg.variants.ism_motifs.motif_matches`) that a site's figure marks for one
+    track's mean-removed `scores` ``(width, 4)``
+    (:func:`crossreg.variants.ism_motifs.broken_motifs`)."""
+    if not matches:
         return []
     heights = importance(scores, seq)
-    return broken_motifs(motif_hits(seq, heights, motifs), heights)
+    return broken_motifs(weighed(matches, heights), heights)
 
 
 def _stored_shape(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -366,6 +369,7 @@ def plot_ism_file(
     ):
         for site in map(on_chromosome, _stored_sites(path, stat)):
             chosen = chosen_tracks(site, all_tracks)
+            matches = motif_matches(site.seq, motifs) if motifs else []
             pngs = [figure_name(site.index, digits, site.label, site.ids[t]) for t in chosen]
             manifest.writelines(
                 f"{name}\n" for png in pngs for name in ([png, png[:-4] + ".svg"] if svg else [png])
@@ -382,7 +386,7 @@ def plot_ism_file(
                     stat=site.stat,
                     start=site.start,
                     strand=site.strand,
-                    motifs=marked_motifs(site.scores[..., t], site.seq, motifs),
+                    motifs=marked_motifs(site.scores[..., t], site.seq, matches),
                     svg=svg,
                 )
                 meter.update()

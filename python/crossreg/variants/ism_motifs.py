@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -67,10 +67,20 @@ def motif_hits(
     min_relative: float = MIN_RELATIVE,
 ) -> list[MotifHit]:
     """Every match of `motifs` in the one-hot span `seq` ``(width, 4)`` (an all-zero row is
-    N), weighted by the importance `heights` ``(width,)`` of its bases, heaviest first."""
+    N), weighted by the importance `heights` ``(width,)`` of its bases, heaviest first
+    (:func:`motif_matches`, then :func:`weighed`)."""
+    return weighed(motif_matches(seq, motifs, min_relative=min_relative), heights)
+
+
+def motif_matches(
+    seq: npt.NDArray, motifs: Sequence[Motif], *, min_relative: float = MIN_RELATIVE
+) -> list[MotifHit]:
+    """Every match of `motifs` in the one-hot span `seq` ``(width, 4)`` (an all-zero row is
+    N), not yet weighted (weight 0), matrix by matrix, each from the left: a site's scan,
+    done once for all the tracks it is drawn for."""
     text = bytes(b"ACGTN"[int(np.argmax(row)) if row.any() else 4] for row in seq)
-    hits = []
-    for order, motif in enumerate(motifs):
+    matches = []
+    for motif in motifs:
         worst = float(motif.log_odds.min(axis=0).sum())
         scale = motif.max_score - worst
         forward, reverse = motif.scan(text)
@@ -79,13 +89,21 @@ def motif_hits(
         for start in np.flatnonzero(np.isfinite(best) & (relative >= min_relative)).tolist():
             strand = "+" if forward[start] >= reverse[start] else "-"
             end = start + motif.length
-            weight = float(heights[start:end].sum())
-            hit = MotifHit(
-                motif.name, start, end, strand, float(best[start]), float(relative[start]), weight
+            matches.append(
+                MotifHit(
+                    motif.name, start, end, strand, float(best[start]), float(relative[start]), 0.0
+                )
             )
-            hits.append((order, hit))
-    hits.sort(key=lambda item: (-item[1].weight, -item[1].score, item[1].start, item[0]))
-    return [hit for _, hit in hits]
+    return matches
+
+
+def weighed(matches: Sequence[MotifHit], heights: npt.NDArray) -> list[MotifHit]:
+    """`matches` (:func:`motif_matches`) each weighted by the sum of the importance
+    `heights` ``(width,)`` of its bases, heaviest first (ties: the higher score, then the
+    leftmost, then the matrix read first)."""
+    hits = [replace(m, weight=float(heights[m.start : m.end].sum())) for m in matches]
+    hits.sort(key=lambda hit: (-hit.weight, -hit.score, hit.start))  # stable: matrix order
+    return hits
 
 
 def broken_motifs(
