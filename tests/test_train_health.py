@@ -106,3 +106,23 @@ def test_a_healthy_run_is_not_flagged(tmp_path, stores, logs):
             tmp_path / f"{name}.json", list(stores.values()), tmp_path / name, options, plots=False
         )
     assert not [r.getMessage() for r in logs.records if r.levelno >= logging.WARNING]
+
+
+def test_a_resumed_run_remembers_the_signs_of_the_epoch_before_it_stopped(tmp_path, stores, logs):
+    """A run stopped after its first epoch (as a job of a time-limited queue is) and
+    resumed warns at its second, as an unbroken run does: the epoch before's signs are kept
+    in ``last/`` (before, a resumed run's first epoch was never warned of, and a run
+    resumed every epoch never was)."""
+    params = small_params({g: DataStore(d).num_targets for g, d in stores.items()})
+    params["train"]["learning_rate"] = 100.0
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    run = [tmp_path / "params.json", list(stores.values()), tmp_path / "run"]
+    options = TrainOptions(max_epochs=1, steps_per_epoch=8, seed=0, patience=50)
+    train(*run, options, plots=False)
+    assert not [r for r in logs.records if r.levelno == logging.WARNING]
+    options = TrainOptions(max_epochs=2, steps_per_epoch=8, seed=0, patience=50)
+    train(*run, options, plots=False, resume=True)
+    warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
+    assert [m.split(":")[0] for m in warned] == [
+        f"epoch 2 (genome {g})" for g in ("human", "mouse")
+    ]

@@ -151,6 +151,10 @@ class RunState:
     best_mean_r: float = -math.inf  # the best mean validation statistic of the phase
     stopping: dict[str, Any] = field(default_factory=dict)
     finished_phases: list[str] = field(default_factory=list)
+    #: the genomes whose last epoch showed signs of an optimisation gone wrong, with them
+    #: (:func:`crossreg.train.health.symptoms`): the next epoch, resumed or not, warns
+    #: when it shows them too
+    unhealthy: dict[str, list[str]] = field(default_factory=dict)
 
 
 class ModelSetup:
@@ -519,7 +523,6 @@ class Trainer:
         first = phase == self.setup.phase
         best_folder = self.out / ("best" if first else f"finetune_{phase}")
         self._check_resumed_epoch(genomes)
-        earlier: dict[str, list[str]] = {}  # the epoch before's signs of trouble, per genome
         while self.state.epoch < max_epochs and not stopping.should_stop:
             started = time.perf_counter()
             train = self._train_epoch(genomes)
@@ -533,6 +536,8 @@ class Trainer:
             rows = self._epoch_rows(genomes, train, results, time.perf_counter() - started)
             self.rows += rows
             score = float(np.mean(scores))
+            earlier = self.state.unhealthy  # the epoch before's signs of trouble
+            self.state.unhealthy = {name: seen for name, (_, seen) in validated.items() if seen}
             if distributed.is_main():
                 if self.replacing:
                     self._replace_earlier_run()
@@ -551,7 +556,6 @@ class Trainer:
                         self._warn_unhealthy(g, validated[g.name][1])
                 self._save_last()
                 self._write_metrics()
-            earlier = {name: seen for name, (_, seen) in validated.items()}
             distributed.barrier()
             self._check_diverged(genomes, results, scores)
         self.state.finished_phases.append(phase)
