@@ -155,7 +155,7 @@ def a_stopped_run_resumes_where_it_stopped(out: Path, summary: dict, logs) -> No
     logs.clear()
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main(["demo", "--resume", "--out", str(out)]) == 1
-    assert any("preset tiny" in line and "not mini" in line for line in logs.messages)
+    assert any("(--preset tiny then, mini now)" in line for line in logs.messages)
 
 
 def says_which_step_it_is_on(lines: list[str], stderr: str) -> None:
