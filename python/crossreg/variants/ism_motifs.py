@@ -17,6 +17,7 @@ then the matrix read first): none where no match stands out of the span's noise.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -87,7 +88,9 @@ def motif_matches(
         best = np.maximum(forward, reverse)
         relative = (best - worst) / scale if scale > 0 else np.ones_like(best)
         for start in np.flatnonzero(np.isfinite(best) & (relative >= min_relative)).tolist():
-            strand = "+" if forward[start] >= reverse[start] else "-"
+            # a palindrome's two scores differ only by rounding (summed in other orders)
+            tied = math.isclose(forward[start], reverse[start], rel_tol=1e-9, abs_tol=1e-9)
+            strand = "+" if tied or forward[start] > reverse[start] else "-"
             end = start + motif.length
             matches.append(
                 MotifHit(
