@@ -142,6 +142,19 @@ def test_a_real_palindrome_is_on_plus_whatever_its_scores_rounding():
     assert [(h.start, h.strand) for h in hits if h.relative == pytest.approx(1.0)] == [(24, "+")]
 
 
+def _one_site_table(path: Path, ref: np.ndarray, scores: np.ndarray) -> Path:
+    """An ISM ``.h5`` of one site, chr1:1000-1060, over the one-hot `ref` with `scores`
+    ``(60, 4, tracks)``, its tracks T0, T1, …"""
+    with h5py.File(path, "w") as h5:
+        h5["label"] = np.array([b"v0"])
+        h5["chr"] = np.array([b"chr1"])
+        h5["start"], h5["end"] = np.array([1000]), np.array([1060])
+        h5["seqs"] = ref.astype(bool)[None]
+        h5["sum"] = scores[None].astype(np.float16)
+        h5["target_ids"] = np.array([f"T{t}".encode() for t in range(scores.shape[-1])])
+    return path
+
+
 def test_the_figure_marks_the_motif_the_important_bases_belong_to(tmp_path, monkeypatch):
     """Importance on a planted GATA1 site, none on a stronger CTCF site elsewhere, noise
     on the other bases: the figure marks GATA1 only, with a bracket over its columns and
@@ -158,14 +171,7 @@ def test_the_figure_marks_the_motif_the_important_bases_belong_to(tmp_path, monk
     scores -= scores.mean(axis=1, keepdims=True)
     # every mutation of the GATA1 site loses 0.5: mean-removed, -0.125 and the base's 0.375
     scores[40 : 40 + len(gata), :, 0] += -0.125 + 0.5 * ref[40 : 40 + len(gata)]
-    path = tmp_path / "ism.h5"
-    with h5py.File(path, "w") as h5:
-        h5["label"] = np.array([b"v0"])
-        h5["chr"] = np.array([b"chr1"])
-        h5["start"], h5["end"] = np.array([1000]), np.array([1060])
-        h5["seqs"] = ref.astype(bool)[None]
-        h5["sum"] = scores[None].astype(np.float16)
-        h5["target_ids"] = np.array([b"T0"])
+    path = _one_site_table(tmp_path / "ism.h5", ref, scores)
     heights = importance(scores[..., 0], ref)
     assert heights[40 : 40 + len(gata)].min() > 0.4 and np.abs(heights[:40]).max() < 0.2
     best = {}
@@ -313,14 +319,7 @@ def test_each_track_s_figure_marks_its_own_matches_from_one_scan_of_the_site(tmp
     scores -= scores.mean(axis=1, keepdims=True)
     for track, (at, length) in enumerate([(40, len(gata)), (2, len(ctcf))]):
         scores[at : at + length, :, track] += -0.125 + 0.5 * ref[at : at + length]
-    path = tmp_path / "ism.h5"
-    with h5py.File(path, "w") as h5:
-        h5["label"] = np.array([b"v0"])
-        h5["chr"] = np.array([b"chr1"])
-        h5["start"], h5["end"] = np.array([1000]), np.array([1060])
-        h5["seqs"] = ref.astype(bool)[None]
-        h5["sum"] = scores[None].astype(np.float16)
-        h5["target_ids"] = np.array([b"T0", b"T1", b"T2"])
+    path = _one_site_table(tmp_path / "ism.h5", ref, scores)
     scans: list[str] = []
     scan = Motif.scan
 
