@@ -214,6 +214,12 @@ def test_training_names_only_options_the_command_takes(command):
     assert changes({"heads": heads[0]}, {"heads": heads[1]}, resume_checks.STEP_OPTIONS) == [
         "--head mouse=head_m then, head_<genome> for each store now"
     ]
+    # before: "--head human=h,mouse=m then, …": --head is given once per head
+    two, one = ({"human": "h", "mouse": "m"}, {"human": "x", "mouse": "m"})
+    heads = [resume_checks._as_given("heads", h) for h in (two, one)]
+    assert changes({"heads": heads[0]}, {"heads": heads[1]}, resume_checks.STEP_OPTIONS) == [
+        "--head human=h --head mouse=m then, --head human=x --head mouse=m now"
+    ]
 
 
 def test_demo_names_only_options_crossreg_demo_takes(tmp_path):

@@ -23,12 +23,14 @@ class Option:
     ``every track``), the words for other values that are not given as recorded
     (`words`, by the value's recorded text: ``{"None": "auto", "True": "channels-last"}``)
     and, for a recorded setting that is not the option's value itself, what it is
-    (`label`: ``--targets: figure tracks … then, … now``)."""
+    (`label`: ``--targets: figure tracks … then, … now``); an option given once per
+    item of a list (`each`: ``--head human=h --head mouse=m``) shows a list so."""
 
     flag: str
     unset: str = "none"
     words: Mapping[str, str] = field(default_factory=dict)
     label: str = ""
+    each: bool = False
 
 
 def option_of(key: str, options: Mapping[str, Option]) -> Option:
@@ -62,7 +64,17 @@ def change(option: Option, old: object, new: object) -> str:
         given = "given then, not now" if isinstance(old, dict) else "not given then, given now"
         return f"{option.flag}: {given}"
     label = f": {option.label}" if option.label else ""
+    if option.each:
+        old_text, new_text = (_each(value, option) for value in (old, new))
+        return f"{old_text} then, {new_text} now"
     return f"{option.flag}{label} {shown(old, option)} then, {shown(new, option)} now"
+
+
+def _each(value: object, option: Option) -> str:
+    """A value of an option given once per item, as the command line gives it
+    (``--head human=h --head mouse=m``); unset, as `option` says it reads."""
+    items = value if isinstance(value, list | tuple) else [] if value is None else [value]
+    return " ".join(f"{option.flag} {shown(item, option)}" for item in items) or option.unset
 
 
 def changes(

@@ -33,7 +33,7 @@ STEP_OPTIONS = {
     "steps_per_epoch": Option("--steps-per-epoch", unset="every training window once"),
     "gelu_form": Option("--gelu"),
     "seed": Option("--seed"),
-    "heads": Option("--head", unset="head_<genome> for each store"),
+    "heads": Option("--head", unset="head_<genome> for each store", each=True),
     "valid_fold": Option("--valid-fold"),
     "test_fold": Option("--test-fold"),
 }
