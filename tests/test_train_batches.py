@@ -59,7 +59,9 @@ def steps(tmp_path_factory, stores) -> dict:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(trainer_module.Trainer, "_on_device", recording)
         patch.setattr(trainer_module, "train_step", recording_step)
-        patch.setattr(trainer_module.Trainer, "_validate", lambda self, data: (1.0, 0.5, 0.1))
+        patch.setattr(
+            trainer_module.Trainer, "_validate", lambda self, data, loss: ((1.0, 0.5, 0.1), [])
+        )
         options = TrainOptions(max_epochs=2, patience=5, seed=7, batch_size=4)
         trainer_module.train(params, list(stores.values()), root / "run", options, plots=False)
     return {"seen": seen, "genomes": list(stores), "stores": stores}
