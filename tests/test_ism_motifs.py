@@ -142,6 +142,22 @@ def test_a_real_palindrome_is_on_plus_whatever_its_scores_rounding():
     assert [(h.start, h.strand) for h in hits if h.relative == pytest.approx(1.0)] == [(24, "+")]
 
 
+def _planted_span(
+    gata_strand: str,
+) -> tuple[list[Motif], np.ndarray, np.random.Generator, str, str]:
+    """The shipped matrices and a random 60-bp one-hot span holding CTCF's consensus at 2
+    (+) and GATA1's at 40 on `gata_strand`, with the generator that drew it (for the
+    scores) and both consensus sequences."""
+    motifs = read_motifs(JASPAR)
+    by_name = {m.name: m for m in motifs}
+    rng = np.random.default_rng(8)
+    seq = list("".join("ACGT"[i] for i in rng.integers(0, 4, 60)))
+    ctcf, gata = by_name["CTCF"].consensus.decode(), by_name["GATA1"].consensus.decode()
+    seq[2 : 2 + len(ctcf)] = ctcf
+    seq[40 : 40 + len(gata)] = gata if gata_strand == "+" else gata.translate(PAIR)[::-1]
+    return motifs, one_hot("".join(seq), dtype=np.float32), rng, ctcf, gata
+
+
 def _one_site_table(path: Path, ref: np.ndarray, scores: np.ndarray) -> Path:
     """An ISM ``.h5`` of one site, chr1:1000-1060, over the one-hot `ref` with `scores`
     ``(60, 4, tracks)``, its tracks T0, T1, …"""
@@ -159,14 +175,7 @@ def test_the_figure_marks_the_motif_the_important_bases_belong_to(tmp_path, monk
     """Importance on a planted GATA1 site, none on a stronger CTCF site elsewhere, noise
     on the other bases: the figure marks GATA1 only, with a bracket over its columns and
     its name and strand."""
-    motifs = read_motifs(JASPAR)
-    by_name = {m.name: m for m in motifs}
-    rng = np.random.default_rng(8)
-    seq = list("".join("ACGT"[i] for i in rng.integers(0, 4, 60)))
-    ctcf, gata = by_name["CTCF"].consensus.decode(), by_name["GATA1"].consensus.decode()
-    seq[2 : 2 + len(ctcf)] = ctcf
-    seq[40 : 40 + len(gata)] = gata.translate(PAIR)[::-1]
-    ref = one_hot("".join(seq), dtype=np.float32)
+    motifs, ref, rng, _, gata = _planted_span(gata_strand="-")
     scores = rng.standard_normal((60, 4, 1)).astype(np.float32) * 0.05
     scores -= scores.mean(axis=1, keepdims=True)
     # every mutation of the GATA1 site loses 0.5: mean-removed, -0.125 and the base's 0.375
@@ -307,14 +316,7 @@ def test_each_track_s_figure_marks_its_own_matches_from_one_scan_of_the_site(tmp
     track: 900 JASPAR CORE matrices cost ~70 ms a scan) and each track's figure marks the
     matches its own importance lies on: GATA1 on the first, CTCF on the second, none on
     the third (noise only)."""
-    motifs = read_motifs(JASPAR)
-    by_name = {m.name: m for m in motifs}
-    rng = np.random.default_rng(8)
-    seq = list("".join("ACGT"[i] for i in rng.integers(0, 4, 60)))
-    ctcf, gata = by_name["CTCF"].consensus.decode(), by_name["GATA1"].consensus.decode()
-    seq[2 : 2 + len(ctcf)] = ctcf
-    seq[40 : 40 + len(gata)] = gata
-    ref = one_hot("".join(seq), dtype=np.float32)
+    motifs, ref, rng, ctcf, gata = _planted_span(gata_strand="+")
     scores = rng.standard_normal((60, 4, 3)).astype(np.float32) * 0.05
     scores -= scores.mean(axis=1, keepdims=True)
     for track, (at, length) in enumerate([(40, len(gata)), (2, len(ctcf))]):
