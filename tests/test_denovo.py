@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import warnings
 
 import h5py
 import numpy as np
@@ -42,6 +43,28 @@ def test_benjamini_hochberg_known_answer_and_reference():
     for values in (p, tied):
         want = stats.false_discovery_control(values, method="bh")
         np.testing.assert_allclose(benjamini_hochberg(values), want, rtol=1e-14)
+
+
+def test_benjamini_hochberg_with_ties_nans_and_a_cap_equals_the_plain_loop():
+    # the step-up loop over the sorted finite p, from the largest down: q of rank i is the
+    # least p·m/j over ranks j ≥ i, capped at 1 (which the largest p, its own q, already
+    # is); NaN stays NaN and is not among the m
+    p = [0.02, np.nan, 0.02, 0.9, 0.001, np.nan, 0.02, 0.95, 0.04, 0.9]
+    finite = [i for i, v in enumerate(p) if not math.isnan(v)]
+    m = len(finite)
+    want = [math.nan] * len(p)
+    running = math.inf
+    for rank, i in reversed(list(enumerate(sorted(finite, key=lambda i: p[i]), start=1))):
+        running = min(running, p[i] * m / rank, 1.0)
+        want[i] = running
+    got = benjamini_hochberg(p)
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    assert got[0] == got[2] == got[6] == pytest.approx(0.02 * 8 / 4)  # tied p, tied q
+    assert got[7] == 0.95 and got[3] == got[9] == 0.95  # 0.9·8/7 > 0.95·8/8: stepped down
+    order = np.argsort(np.array(p)[finite])
+    assert (np.diff(got[finite][order]) >= 0).all()  # q rises with p
+    assert benjamini_hochberg([0.6, 0.7]).tolist() == [0.7, 0.7]  # 1.2, stepped down
+    assert np.isnan(benjamini_hochberg([np.nan, np.nan])).all()
 
 
 def _mann_whitney_reference(case: list[float], control: list[float]) -> tuple[float, float]:
@@ -648,3 +671,66 @@ def test_component_scores_name_each_variant(tmp_path):
     values = sad[order].astype(np.float32)
     pcs = principal_components(_standardised_reference(values, ~is_case[order]), 3)
     np.testing.assert_allclose(scores["PC1"], pcs.scores[:, 0], rtol=1e-4, atol=1e-6)
+
+
+def test_cases_carrying_higher_scoring_variants_point_every_view_to_the_cases():
+    # planted truth the other way from _planted: every case variant scores 2 sd higher on
+    # track t1 alone; its AUC, the component it loads on and the risk score all put the
+    # cases above the controls, the AUC being the share of (case, control) pairs won
+    rng = np.random.default_rng(21)
+    n, per = 240, 4
+    sad = rng.normal(size=(n, 5)).astype(np.float32)
+    is_case = np.arange(n) < n // 2
+    sad[is_case, 1] += 2.0
+    report = run_tests(_denovo_data(sad, is_case, per_person=per), components=3, folds=3)
+    top = report["tracks"].row(0, named=True)
+    assert top["identifier"] == "t1" and top["q"] < 1e-20
+    assert top["median_case"] > top["median_control"] + 1.5
+    won = (sad[is_case, 1][:, None] > sad[~is_case, 1][None, :]).mean()
+    assert top["auc"] == pytest.approx(won, rel=1e-12) and top["auc"] > 0.9
+    assert (report["tracks"]["auc"][1:] - 0.5).abs().max() < 0.1  # the other tracks: chance
+    # PC1 is t1's (its largest loading, signed positive), so the cases score higher on it
+    pc1 = report["components"].row(0, named=True)
+    assert pc1["top_tracks"].split(",")[0] == "t1" and pc1["auc"] > 0.9
+    # each person's risk score: cases highest, nearly perfectly apart
+    summary = report["summary"]
+    assert summary["risk_auc"] > 0.95 and summary["risk_p"] < 1e-10
+    people = report["individuals"]
+    assert people["group"][: n // per // 4].to_list() == ["case"] * (n // per // 4)
+    assert set(people["variants"]) == {per}
+
+
+def test_constant_tracks_and_groups_too_small_for_the_folds_are_handled_as_documented():
+    rng = np.random.default_rng(8)
+    sad = rng.normal(size=(40, 5)).astype(np.float32)
+    sad[:, 2] = 0.25  # the same for every variant
+    is_case = np.arange(40) < 20
+    data = _denovo_data(sad, is_case, per_person=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by a zero spread on the way
+        report = run_tests(data, components=5, folds=2)
+    constant = report["tracks"].filter(pl.col("identifier") == "t2").row(0, named=True)
+    assert (constant["auc"], constant["p"], constant["q"]) == (0.5, 1.0, 1.0)
+    assert report["components"].height == 4  # 4 tracks vary: rank 4, not 5 components
+    assert "t2" not in report["components"]["top_tracks"][0].split(",")
+    # every score equal: no component, every person's risk score 0 and its test p 1
+    flat = run_tests(_denovo_data(np.zeros_like(sad), is_case, per_person=4), folds=2)
+    assert flat["components"].height == 0 and flat["summary"]["risk_p"] == 1.0
+    assert (flat["individuals"]["risk_score"] == 0).all()
+    # one case person: no fold count helps (each score is learned from other cases)
+    alone = _denovo_data(sad, is_case, per_person=4)
+    alone = DenovoData(
+        ["case0" if c else name for c, name in zip(is_case, alone.individuals, strict=True)],
+        *(getattr(alone, f) for f in ("is_case", "labels", "sites", "identifiers")),
+        alone.descriptions,
+        alone.values,
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"2-fold risk scores need at least 2 cases and 2 controls; there are 1 cases "
+        r"and 5 controls \(each group needs at least 2 people, .*add people to the smaller "
+        r"group\)",
+    ):
+        run_tests(alone, folds=2)
+    with pytest.raises(ValueError, match=r"there are 5 cases and 5 controls \(lower --folds to 5"):
+        run_tests(data, folds=6)

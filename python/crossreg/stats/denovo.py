@@ -67,7 +67,8 @@ class GroupTest:
 
 
 def mann_whitney(case: npt.ArrayLike, control: npt.ArrayLike) -> GroupTest:
-    """Two-sided Mann–Whitney U test (ties corrected, asymptotic) of `case` vs `control`."""
+    """Two-sided Mann–Whitney U test of `case` vs `control` by its normal approximation
+    (midranks, tie-corrected variance, continuity correction ½), at any group size."""
     a, b = np.asarray(case, np.float64), np.asarray(control, np.float64)
     if a.size == 0 or b.size == 0:
         raise ValueError(f"both groups need values (cases {a.size}, controls {b.size})")
@@ -359,11 +360,20 @@ class RiskScores:
 
 
 def check_fold_groups(folds: int, cases: int, controls: int) -> None:
-    """Stop unless every one of `folds` folds can hold a case and a control person."""
-    if min(cases, controls) < folds:
+    """Stop unless every one of `folds` folds can hold a case and a control person; the
+    fix named is a lower --folds where one of at least 2 would do, else more people, since
+    a person's risk score is learned from other cases and controls than theirs."""
+    fewest = min(cases, controls)
+    if fewest < folds:
+        fix = (
+            f"lower --folds to {fewest} or below"
+            if fewest >= 2
+            else "each group needs at least 2 people, as each person's score is learned "
+            "from the other folds' cases and controls: add people to the smaller group"
+        )
         raise ValueError(
             f"{folds}-fold risk scores need at least {folds} cases and {folds} controls; "
-            f"there are {cases} cases and {controls} controls (lower --folds)"
+            f"there are {cases} cases and {controls} controls ({fix})"
         )
 
 
