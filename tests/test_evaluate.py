@@ -83,6 +83,22 @@ def test_compare_leaves_ties_out_of_the_sign_test():
     assert math.isnan(rows["CAGE"]["share_improved"])
 
 
+@pytest.mark.parametrize(("improved", "worse"), [(0, 1), (3, 3), (7, 2), (2, 9), (13, 0), (25, 14)])
+def test_compare_p_is_the_two_sided_sign_test_by_the_binomial_sum(improved, worse):
+    # a plain reference: twice the tail of Binomial(untied, 1/2) at or beyond the count
+    # of the side more tracks fall on, capped at 1 (the tails are symmetric at 1/2)
+    r_joint = [0.6] * improved + [0.4] * worse + [0.5] * 3  # 3 ties: in no count
+    pairs = paired_tracks(
+        table(r_joint, ["DNASE:x"] * len(r_joint)),
+        table([0.5] * len(r_joint), ["DNASE:x"] * len(r_joint)),
+    )
+    row = compare_by_assay(pairs).row(0, named=True)
+    n, far = improved + worse, max(improved, worse)
+    tail = sum(math.comb(n, k) for k in range(far, n + 1)) / 2**n
+    assert row["binomial_p"] == pytest.approx(min(1.0, 2 * tail), rel=1e-12)
+    assert (row["improved"], row["ties"], row["tracks"]) == (improved, 3, n + 3)
+
+
 def test_identifiers_are_read_as_text(tmp_path):
     # numeric identifiers were read as integers: "001" paired with "1", and a table of
     # numbers against one of names failed in polars' join
@@ -290,3 +306,43 @@ def test_the_log_names_the_checkpoint_and_head_scored(world, tmp_path, logs):
     windows = DataStore(store).splits["test"]["count"]
     said = f"{root / 'model'} head 'human' on human test ({windows} windows): mean Pearson R"
     assert f"{said} {mean:.4f}" in logs.text
+
+
+def test_evaluate_r_and_r2_equal_numpy_over_the_central_bins_of_float16_targets(world, tmp_path):
+    # each track's R and R² over every target bin of every test window, against the plain
+    # ones of the store's float16 targets and the predictions' central bins, cut here by
+    # hand from a model that crops 3 bins a side fewer than the store's windows need
+    from crossreg.dna import one_hot
+    from crossreg.model.inference import InferenceOptions, predict_batch
+    from tests.pipeline import CROP_BINS, small_params
+
+    _, store, _, _, targets_table = world
+    params = small_params({"human": len(targets_table)})
+    params["model"]["trunk"][3]["cropping"] = CROP_BINS - 3
+    torch.manual_seed(4)
+    model = SeqNN(parse_params(params).model)
+    save_checkpoint(tmp_path / "wide", model, make_config(model, params, {"human": targets_table}))
+    table = evaluate_model(tmp_path / "wide", store, tmp_path / "eval", plots=False)
+    data = DataStore(store)
+    targets = np.asarray(data.targets("test"))
+    assert targets.dtype == np.float16
+    codes = np.asarray(data.sequences("test"))
+    with torch.inference_mode():
+        pred = predict_batch(model.eval(), one_hot(codes), "human", InferenceOptions()).numpy()
+    assert pred.shape[1] == targets.shape[1] + 6
+    pred = pred[:, 3:-3]
+    y = targets.reshape(-1, targets.shape[-1]).astype(np.float64)
+    p = pred.reshape(-1, targets.shape[-1]).astype(np.float64)
+    assert np.ptp(y, axis=0).min() > 0 and np.ptp(p, axis=0).min() > 0
+    want_r = [np.corrcoef(p[:, t], y[:, t])[0, 1] for t in range(y.shape[1])]
+    want_r2 = 1 - ((y - p) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0)
+    np.testing.assert_allclose(table["pearson_r"], want_r, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(table["r2"], want_r2, rtol=1e-6, atol=1e-7)
+    # any other cut of the predictions gives other numbers: the test tells them apart
+    shifted = predict_batch(model.eval(), one_hot(codes), "human", InferenceOptions())
+    off = shifted.numpy()[:, 2:-4].reshape(-1, targets.shape[-1]).astype(np.float64)
+    assert not np.allclose(
+        table["pearson_r"],
+        [np.corrcoef(off[:, t], y[:, t])[0, 1] for t in range(y.shape[1])],
+        atol=1e-4,
+    )
