@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import polars as pl
@@ -11,6 +12,7 @@ import pytest
 from crossreg.cli import build_parser
 from crossreg.plots import format_p
 from crossreg.stats.denovo_figures import (
+    NO_COMPONENTS,
     components_figure,
     q_order,
     risk_figure,
@@ -71,6 +73,17 @@ def test_figures_show_the_tables(tmp_path):
     assert f"AUC {summary['risk_auc']:.2f}" in ax.get_title()
     for container, group in zip(ax.containers, ("case", "control"), strict=True):
         assert sum(bar.get_height() for bar in container) == (people["group"] == group).sum()
+
+
+def test_scores_the_same_for_every_variant_draw_a_components_panel_saying_so():
+    # before: empty axes and matplotlib's warning of a legend with no labelled artist
+    scores = pl.DataFrame({"individual": ["a", "b"], "group": ["case", "control"]})
+    components = pl.DataFrame(schema={"component": pl.Utf8, "explained": pl.Float64})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = components_figure(scores, components)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.texts] == [NO_COMPONENTS] and not ax.axison
 
 
 def test_no_plots_and_svg(tmp_path):

@@ -32,6 +32,7 @@ SHOWN_COMPONENTS = 3
 GROUP_COLOURS = {"case": "#c0392b", "control": "#7f8c8d"}
 LABELS_UP_TO = 60  # tick labels on the x axis at most
 LABEL_CHARS = 32
+NO_COMPONENTS = "no principal components:\nevery variant has the same scores"
 
 
 def cell_type(description: str, identifier: str) -> str:
@@ -108,7 +109,8 @@ def _short(label: str) -> str:
 
 
 def components_figure(scores: pl.DataFrame, components: pl.DataFrame) -> Figure:
-    """Per shown component, the histograms of case and control variants' scores."""
+    """Per shown component, the histograms of case and control variants' scores; with no
+    component (scores the same for every variant), a panel that says so."""
     names = [c for c in scores.columns if c.startswith("PC")][:SHOWN_COMPONENTS]
     tests = {row["component"]: row for row in components.iter_rows(named=True)}
     fig = new_figure(figsize=(3.8 * max(1, len(names)), 3.4))
@@ -128,7 +130,11 @@ def components_figure(scores: pl.DataFrame, components: pl.DataFrame) -> Figure:
             )
         ax.set_xlabel(f"variant score on {name}")
         ax.set_ylabel("density")
-    axes[0].legend(frameon=False, fontsize=8)
+    if names:
+        axes[0].legend(frameon=False, fontsize=8)
+    else:
+        axes[0].set_axis_off()
+        axes[0].text(0.5, 0.5, NO_COMPONENTS, ha="center", va="center", fontsize=9)
     fig.suptitle("case vs control de novo variants on the principal components", fontsize=10)
     return fig
 
