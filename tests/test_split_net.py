@@ -23,6 +23,7 @@ from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, SplitResult, split_genomes
 from tests.split_reference import aligned_pairs_per_region, random_net, write
+from tests.test_genome_gzip import bgzf
 
 
 def link_counts(result: SplitResult) -> Counter:
@@ -330,6 +331,47 @@ def test_truncated_gzip_is_reported(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress((HAND_NET * 50).encode())[:60])
     with pytest.raises(ValueError, match=r"t\.net\.gz:\d+: cannot read the file .* truncated"):
         split_genomes({"a": A, "b": B}, [NetSpec("a", "b", path)], region_size=1000)
+
+
+@pytest.mark.parametrize(
+    ("cut", "line"),
+    [
+        (len(HAND_NET) - 3, 6),  # the last gap's qSize 100 read as 1
+        (HAND_NET.index("tN 0"), 3),  # what follows the cut gap line is lost
+        (len(HAND_NET) - 1, 6),  # whole lines, but no newline ends the last
+    ],
+)
+def test_a_plain_net_cut_inside_a_line_is_refused(tmp_path: Path, cut: int, line: int) -> None:
+    """A net cut short (an interrupted download or copy) silently lacked the alignments
+    after the cut, and its cut line often still parsed, with a shorter number."""
+    net = write(tmp_path / "cut.net", HAND_NET[:cut])
+    with pytest.raises(
+        ValueError,
+        match=rf"cut\.net:{line}: the file ends inside line {line} \(no newline ends it\), so it "
+        r"was probably cut short .* download or copy it again, or, if the line is whole, end "
+        r"it with a newline",
+    ):
+        split_genomes({"a": A, "b": B}, [NetSpec("a", "b", net)], region_size=1000)
+
+
+def test_a_bgzip_net_without_its_end_block_is_refused(tmp_path: Path) -> None:
+    """A BGZF file cut at a block's end decompresses without error: its missing end-of-file
+    block tells it."""
+    whole, cut = tmp_path / "whole.net.gz", tmp_path / "cut.net.gz"
+    whole.write_bytes(bgzf(HAND_NET.encode(), block=100))
+    cut.write_bytes(bgzf(HAND_NET.encode(), block=100, eof=False))
+    sizes = {"a": A, "b": B}
+    read = split_genomes(sizes, [NetSpec("a", "b", whole)], region_size=1000)
+    plain = write(tmp_path / "a.b.net", HAND_NET)
+    assert link_counts(read) == link_counts(
+        split_genomes(sizes, [NetSpec("a", "b", plain)], region_size=1000)
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"cut\.net\.gz: the BGZF \(bgzip\) file lacks its end-of-file block, so it was "
+        r"probably cut short .* \(bgzip -t tests it\)",
+    ):
+        split_genomes(sizes, [NetSpec("a", "b", cut)], region_size=1000)
 
 
 def test_chrom_sizes_reader(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ and the last line read, and bytes that are not UTF-8 into one naming their line 
 UTF-16 text or a bzip2, xz or zstd file, saying so and how to convert it);
 :func:`read_json` reads a JSON file, naming it and the line where a damaged one stops
 being JSON or UTF-8 text; :func:`bgzf_end_missing` tells a BGZF (bgzip) file cut short at
-a block boundary, which decompresses without error, by its missing end-of-file block.
+a block boundary, which decompresses without error, by its missing end-of-file block;
+:func:`unended_last_line` tells a plain file cut short inside a line.
 """
 
 from __future__ import annotations
@@ -88,6 +89,25 @@ def bgzf_end_missing(path: str | os.PathLike[str]) -> bool:
         size = handle.tell()
         handle.seek(max(size - len(BGZF_EOF), 0))
         return handle.read() != BGZF_EOF
+
+
+def unended_last_line(path: str | os.PathLike[str]) -> int | None:
+    """The number of the last line of the plain text file `path` when no newline ends it
+    (a file cut short inside a line, by an interrupted download or copy), else None.
+    Only regular files that are neither compressed nor UTF-16 are looked at: a pipe would
+    be consumed, a gzip stream cut short stops its reader, and the others are refused
+    by what reads them."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_SIZE)
+        if not head or head.startswith(GZIP_MAGIC) or _other_kind(head):
+            return None
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return None
+        handle.seek(0)
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) + 1
 
 
 def open_text(path: str | os.PathLike[str]) -> TextIO:

@@ -48,6 +48,7 @@ import numpy.typing as npt
 from crossreg import _native
 from crossreg.io.bed import Interval
 from crossreg.io.chrom_sizes import read_chrom_sizes
+from crossreg.io.text import bgzf_end_missing, unended_last_line
 from crossreg.split.defaults import (
     DEFAULT_MIN_ALIGNED,
     DEFAULT_REGION_SIZE,
@@ -242,7 +243,8 @@ def split_genomes(
     (and counted per net) instead of stopping with an error. The counts of all nets add
     up (a net split by chromosome may come in several files); one file given twice, and
     nets of both directions of one pair of genomes (``a,b`` and ``b,a``, which would count
-    the same orthology twice), are errors.
+    the same orthology twice), are errors, as is a net that looks cut short (a plain file
+    whose last line has no newline, a bgzip file without its end-of-file block).
     """
     requested = split_labels(valid, test, folds)
     if region_size < 1:
@@ -276,6 +278,8 @@ def split_genomes(
                 "each file once"
             )
     _refuse_both_directions(nets)
+    for net in nets:
+        _refuse_cut_short(net.path)
     native_nets = []
     for net in nets:
         for side in (net.target, net.query):
@@ -340,6 +344,27 @@ def _refuse_names_alike_but_case(genomes: Sequence[str]) -> None:
                 "genome; give each genome once (--sizes NAME=FILE) and name it alike in "
                 "every --net"
             )
+
+
+def _refuse_cut_short(path: Path) -> None:
+    """Refuse a net that looks cut short: a plain file whose last line has no newline
+    (every line UCSC's tools write ends with one), or a BGZF file without its end-of-file
+    block. Read as it is, it would silently lack the alignments after the cut, and the
+    orthologues they join could fall in different splits unseen by the leakage check."""
+    if bgzf_end_missing(path):
+        raise ValueError(
+            f"{path}: the BGZF (bgzip) file lacks its end-of-file block, so it was probably "
+            "cut short and the alignments after the cut are missing; download or compress it "
+            "again (bgzip -t tests it)"
+        )
+    line = unended_last_line(path)
+    if line is not None:
+        raise ValueError(
+            f"{path}:{line}: the file ends inside line {line} (no newline ends it), so it was "
+            "probably cut short (an interrupted download or copy) and the alignments after "
+            "the cut are missing; download or copy it again, or, if the line is whole, end "
+            "it with a newline"
+        )
 
 
 def _refuse_both_directions(nets: Sequence[NetSpec]) -> None:
