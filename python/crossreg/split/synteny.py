@@ -14,7 +14,9 @@ aligned pieces; within a piece the alignment is taken as colinear (the k-th of
 ``min(tLen, qLen)`` bases pairs target ``tStart + k*tLen//n`` with query
 ``qStart + k*qLen//n`` along the query strand), so a piece cut by a region boundary on
 either genome is split exactly there. Net query coordinates are forward-strand on both
-strands, as UCSC's ``chainNet`` writes them. Counts of several nets add up; nets of both
+strands, as UCSC's ``chainNet`` writes them, which lists only the chain gaps of at least
+25 bp (``-minSpace``): a piece holds its fill's smaller indels, so the count runs a little
+above the fill's ``ali`` (not read). Counts of several nets add up; nets of both
 directions of one pair of genomes are refused, since they see the same orthology twice.
 
 Compared with Basenji's ``basenji_data_align.py`` (Kelley 2020): that script links only
