@@ -7,8 +7,8 @@
 //!    Within a segment (a fill between two of its gaps) the alignment is assumed colinear:
 //!    with `n = min(tLen, qLen)` aligned bases, the k-th (`0 <= k < n`) pairs target base
 //!    `tStart + ⌊k·tLen/n⌋` with query strand base `qStart + ⌊k·qLen/n⌋`. When the two sides
-//!    have equal length (the usual case: every chain gap is listed) this is the exact
-//!    base-to-base pairing; otherwise the unlisted indels are spread evenly. On the minus
+//!    have equal length this is the exact base-to-base pairing; otherwise the unlisted
+//!    indels (`chainNet` lists only gaps of 25 bp or more) are spread evenly. On the minus
 //!    strand the query strand base `s` is forward base `qChromSize − 1 − s` (the net's
 //!    forward coordinates are turned into strand ones by [`crate::net`]).
 //! 3. Two regions are joined when more than `min_aligned` bases align between them; the
