@@ -24,6 +24,33 @@ def test_missing_z_and_n_drop_their_rows(tmp_path: Path) -> None:
     assert stats.snp.tolist() == ["rs3"] and stats.z.tolist() == [-2.0]
 
 
+@pytest.mark.parametrize("batch", [None, 20])
+def test_an_empty_z_or_n_of_a_tab_separated_file_drops_its_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int | None
+) -> None:
+    # the reference reads the file tab-separated (pandas): an empty Z or N is NaN and its
+    # row is dropped; before, the row stopped the run ("4 fields but the header has 5"),
+    # an empty field at a line's end included; in batches of a few lines too
+    from crossreg.stats.sldp import tables
+
+    if batch is not None:
+        monkeypatch.setattr(tables, "BATCH_CHARS", batch)
+    rows = "rs1\tA\tG\t\t90\nrs2 \tA\tG\t 1.5\t\nrs3\tC\tT\t-2\t90\nrs4\tA\tC\t3\t90 \n"
+    stats = read_sumstats(_sumstats(tmp_path, rows), np.array([*PRINTED, "rs4"]))
+    assert stats.snp.tolist() == ["rs3", "rs4"] and stats.z.tolist() == [-2.0, 3.0]
+    # a row with a field too few, tab-separated or not, still stops naming its line
+    for short in ("rs1\tA\tG\t90\n", "rs1 A G 1.0\n"):
+        with pytest.raises(ValueError, match=r"trait\.sumstats line 2: 4 fields but the header"):
+            read_sumstats(_sumstats(tmp_path, short), PRINTED)
+
+
+def test_an_empty_eqtl_z_drops_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "gtex.tsv"
+    path.write_text("SNP\tgene_id\tref\talt\tz\tN\nrs1\tg1\tA\tG\t\t90\nrs1\tg2\tA\tG\t1\t90\n")
+    stats = read_eqtl(path, PRINTED)
+    assert stats.snp.tolist() == ["rs1"] and stats.z.tolist() == [1.0]
+
+
 @pytest.mark.parametrize(
     ("rows", "expected"),
     [

@@ -3,7 +3,10 @@ columns whose bad values are errors naming the file and line.
 
 Every line of a table is a row: a blank line, a ``#`` comment or a row whose number of
 fields differs from the header's (or, without a header, the first line's) stops with an
-error naming the file and the line; blank lines at the end of a file are ignored. Tables
+error naming the file and the line; blank lines at the end of a file are ignored. Runs
+of spaces and tabs separate fields, but in tables read with ``whitespace=False`` and in the
+rows of a tab-separated table with an empty field (:func:`read_table_batches`), where tabs
+alone do and an empty field is ``""``, a missing value as pandas reads it. Tables
 are parsed by polars, whole or (:func:`read_table_batches`, for files of any length) a
 batch of lines at a time; only when that fails, or leaves a field missing, are the lines
 read one by one to name the bad one."""
@@ -50,16 +53,20 @@ def read_table_batches(path: str | os.PathLike[str]) -> Iterator[tuple[int, pl.D
     """The whitespace-separated table with a header at `path` as :func:`read_text_table`
     reads it, in batches of rows from about :data:`BATCH_CHARS` characters of text each:
     ``(rows before the batch, its rows)``, every batch with the header's columns, so that
-    a file of any length is held a batch at a time. Bad lines stop as with
-    :func:`read_text_table`, naming the file's line."""
+    a file of any length is held a batch at a time. A row of a tab-separated table with an
+    empty field is split on its tabs, the field ``""`` (:func:`_rows_text`).
+    Bad lines stop as with :func:`read_text_table`, naming the file's line."""
     names = ""
-    for line, text in _text_batches(path, whitespace=True, size=BATCH_CHARS):
+    for line, raw in _text_batches(path, whitespace=False, size=BATCH_CHARS):
         if line == 1:
-            names = text.split("\n", 1)[0]
+            header, newline, rows = raw.partition("\n")
+            names = _normalised(header, whitespace=True)
+            text = names + newline + _rows_text(rows, names.count("\t"))
             table = _parsed(path, text, header=True)
             if "_duplicated_" in "".join(table.columns):
                 _refuse_repeated_names(path, names)
         else:  # the header again, at the line before the batch's first
+            text = _rows_text(raw, names.count("\t"))
             table = _parsed(path, f"{names}\n{text}", header=True, first_line=line - 1)
         yield max(line - 2, 0), table
 
@@ -154,6 +161,38 @@ def _normalised(text: str, whitespace: bool) -> str:
     while "\t\t" in text:
         text = text.replace("\t\t\t\t", "\t").replace("\t\t", "\t")
     return text.replace("\n\t", "\n").replace("\t\n", "\n").strip("\t")
+
+
+def _rows_text(raw: str, tabs: int) -> str:
+    """Rows `raw` of a table whose header has `tabs` tabs, fields separated by single
+    tabs: a row with the header's tabs and an empty field (a tab-separated table with a
+    missing value, which pandas reads as NaN, as the reference reads its tables) is split
+    on its tabs alone, the empty field kept; every other row on runs of spaces and tabs.
+    Spaces around fields are dropped either way; each row is read alike in any batch."""
+    if tabs and not _tab_separated(raw):  # (fields between single tabs: none is empty)
+        unpadded = _unpadded(raw)
+        if _has_empty_field(unpadded):
+            return "\n".join(
+                row if row.count("\t") == tabs and _has_empty_field(row) else _normalised(row, True)
+                for row in unpadded.split("\n")
+            )
+    return _normalised(raw, whitespace=True)
+
+
+def _has_empty_field(text: str) -> bool:
+    """Whether a line of tab-separated `text` (without padding) has an empty field."""
+    return (
+        "\t\t" in text or "\n\t" in text or "\t\n" in text or text[:1] == "\t" or text[-1:] == "\t"
+    )
+
+
+def _unpadded(text: str) -> str:
+    """`text` without the spaces around its tabs and at its lines' ends."""
+    for run, pad, cut in (("    \t", " \t", "\t"), ("\t    ", "\t ", "\t"),
+                          ("    \n", " \n", "\n"), ("\n    ", "\n ", "\n")):  # fmt: skip
+        while pad in text:
+            text = text.replace(run, cut).replace(pad, cut)
+    return text.strip(" ")
 
 
 def _without_blank_end(text: str) -> str:
