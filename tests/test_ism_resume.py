@@ -17,6 +17,7 @@ import pytest
 
 from crossreg.cli import build_parser, main
 from crossreg.errors import Interrupted
+from crossreg.io.identity import settings_hash
 from crossreg.variants import ism, ism_figures
 from tests.pipeline import small_ism_world
 
@@ -155,12 +156,106 @@ def test_a_resume_with_other_inputs_or_options_is_refused_naming_them(work, unbr
     for change in (
         f"--bed: {(work / 'sites.bed').stat().st_size:,} bytes then, {other.stat().st_size:,} now",
         "--stats sum,center then, sum now",
-        "--targets 0,1,2 then, 0,1 now",
+        "--targets every track then, 0-1 now",
         "--width 4 then, 5 now",
     ):
         assert change in message
     assert _run(_argv(work, out, "--resume", "--batch-size", "16")) == 0
     assert out.read_bytes() == unbroken.read_bytes()
+
+
+def test_a_refusal_names_targets_as_given(work, tmp_path):
+    """``--targets`` by identifier and by a word of the descriptions, stopped and resumed
+    with others: the refusal words them as typed (before: the kept tracks' indices, '0,1
+    then, 2 now')."""
+    out = tmp_path / "named.h5"
+    real, scored = ism._site_effects, []
+
+    def stopped(*args, **kwargs):
+        for effects in real(*args, **kwargs):
+            if len(scored) == 2:  # one chunk of 2 sites kept
+                raise KeyboardInterrupt
+            scored.append(1)
+            yield effects
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ism, "_site_effects", stopped)
+        with pytest.raises(Interrupted, match=f"2 of {SITES} sites kept"):
+            _run(_argv(work, out, "--targets", "T0,T1"))
+    with pytest.raises(ValueError) as refused:
+        _run(_argv(work, out, "--resume", "--targets", "t:2"))
+    assert "(--targets T0,T1 then, t:2 now)" in str(refused.value)
+    assert _run(_argv(work, out, "--resume", "--targets", "T0,T1")) == 0
+    with pytest.raises(ValueError) as refused:
+        _run(_argv(work, out, "--resume"))
+    assert "(--targets T0,T1 then, every track now)" in str(refused.value)
+
+
+def _as_recorded_earlier(settings: dict) -> dict:
+    """`settings` as an earlier crossreg recorded them: the kept tracks' indices
+    (``targets``, here every one of the 3) where ``--targets`` as given is now."""
+    assert settings.pop("tracks") is None
+    return settings | {"targets": [0, 1, 2]}
+
+
+def test_a_finished_output_recording_track_indices_resumes(work, unbroken, tmp_path, logs):
+    """An output of an earlier crossreg, whose settings hold the kept tracks' indices:
+    a resume keeping the same tracks leaves it as it is, one keeping others is refused
+    naming the indices as such."""
+    out = tmp_path / "earlier.h5"
+    out.write_bytes(unbroken.read_bytes())
+    with h5py.File(out, "a") as h5:
+        h5.attrs["settings"] = json.dumps(_as_recorded_earlier(json.loads(h5.attrs["settings"])))
+    recorded = out.read_bytes()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert _run(_argv(work, out, "--resume")) == 0
+    assert f"{out} is complete for these settings; nothing to do" in logs.text
+    assert out.read_bytes() == recorded
+    with pytest.raises(ValueError) as refused:
+        _run(_argv(work, out, "--resume", "--targets", "T1"))
+    assert (
+        "(--targets 0,1,2 (the tracks' indices, as an earlier crossreg recorded them) then, T1 now)"
+    ) in str(refused.value)
+    assert out.read_bytes() == recorded
+
+
+def test_a_partial_run_recording_track_indices_resumes(work, unbroken, tmp_path):
+    """``OUT.partial/`` of an earlier crossreg, its settings holding the kept tracks'
+    indices: a resume keeping the same tracks continues it to the bytes of an unbroken
+    run (but for the settings recorded as they were begun)."""
+    out = tmp_path / "earlier.h5"
+    real, scored = ism._site_effects, []
+
+    def stopped(*args, **kwargs):
+        for effects in real(*args, **kwargs):
+            if len(scored) == 4:
+                raise KeyboardInterrupt
+            scored.append(1)
+            yield effects
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ism, "_site_effects", stopped)
+        with pytest.raises(Interrupted):
+            _run(_argv(work, out))
+    store = out.with_name(out.name + ".partial")
+    settings = _as_recorded_earlier(json.loads((store / "settings.json").read_text()))
+    (store / "settings.json").write_text(json.dumps(settings, sort_keys=True))
+    progress = json.loads((store / "progress.json").read_text())
+    (store / "progress.json").write_text(
+        json.dumps(progress | {"settings": settings_hash(settings)})
+    )
+    with pytest.raises(ValueError) as refused:
+        _run(_argv(work, out, "--resume", "--targets", "0-1"))
+    assert (
+        "(--targets 0,1,2 (the tracks' indices, as an earlier crossreg recorded them) "
+        "then, 0-1 now)" in str(refused.value)
+    )
+    assert _run(_argv(work, out, "--resume")) == 0
+    with h5py.File(out, "r") as h5, h5py.File(unbroken, "r") as whole:
+        assert json.loads(h5.attrs["settings"])["targets"] == [0, 1, 2]
+        for name in whole:
+            nan = name in ("sum", "center")
+            assert np.array_equal(h5[name][()], whole[name][()], equal_nan=nan)
 
 
 def test_resume_without_a_partial_run_starts_from_the_beginning(work, unbroken):

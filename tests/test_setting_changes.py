@@ -140,12 +140,17 @@ def test_ism_names_only_options_crossreg_ism_takes(stubbed):
     options = InferenceOptions(device="cpu")
     record = ism._chunk_settings(
         "m", stubbed, "human", options, ["sum"], vcf=None, bed="b", strict=False, width=4,
-        chosen=[0, 1], chunk_size=2,
+        tracks="CAGE,T1", chunk_size=2,
     )  # fmt: skip
     record |= {sad_stream.FIGURE_TRACKS: ism.FIGURES_EACH, "shard": "0/2"}
     messages = sad_stream.setting_changes(record, _all_changed(record, ("options",)))
     _check("ism", messages, len(record) + len(options.__dict__) - 2)
-    assert "--targets 0,1 then, 0,1,7 now" in messages
+    assert "--targets CAGE,T1 then, CAGE,T1x now" in messages  # before: the indices
+    earlier = {k: v for k, v in record.items() if k != "tracks"} | {"targets": [0, 3]}
+    assert sad_stream.setting_changes(earlier, record) == [
+        "--targets 0,3 (the tracks' indices, as an earlier crossreg recorded them) then, "
+        "CAGE,T1 now"
+    ]
 
 
 def test_predict_names_only_options_crossreg_predict_takes(stubbed):

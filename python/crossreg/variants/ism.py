@@ -74,6 +74,7 @@ from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
 from crossreg.io.h5 import H5_FILE_BYTES, attrs_bytes, dataset_bytes, written_h5
 from crossreg.io.identity import content_identity
+from crossreg.io.partial import SETTINGS_FILE, left_over
 from crossreg.io.targets import Target
 from crossreg.io.vcf import read_vcf
 from crossreg.model.inference import (
@@ -103,12 +104,13 @@ from crossreg.variants.ism_sites import (
 )
 from crossreg.variants.ism_span import mutated_span
 from crossreg.variants.sad import finished_output, require_ascii_tracks, run_record
-from crossreg.variants.sad_files import block_rows
+from crossreg.variants.sad_files import block_rows, read_attrs
 from crossreg.variants.sad_stream import (
     FIGURE_TRACKS,
     ChunkStore,
     StoreState,
     kept_when_stopped,
+    partial_dir,
     refuse_partial,
     refuse_shard_under_torchrun,
     run_settings,
@@ -451,8 +453,10 @@ def write_ism(
     warn_off_chromosome(scored.on_chromosome)
     settings = _chunk_settings(
         model_dir, genome, head, options, stats, vcf=vcf, bed=bed, strict=strict,
-        width=width, chosen=chosen, chunk_size=chunk_size,
+        width=width, tracks=tracks, chunk_size=chunk_size,
     )  # fmt: skip
+    if resume:
+        settings = _recorded_form(settings, _resumed_record(out), chosen)
     attrs |= _input_attrs(fasta, settings)
     run = run_record(settings, shard, model)
     attrs["settings"] = json.dumps(run, sort_keys=True)
@@ -612,18 +616,52 @@ def _chunk_settings(
     bed: str | os.PathLike[str] | None,
     strict: bool,
     width: int,
-    chosen: list[int],
+    tracks: str | Sequence[str] | None,
     chunk_size: int,
 ) -> dict[str, object]:
     """What a resume (and a shard's merge) compares: :func:`run_settings` with the sites'
-    file named as given (``vcf`` or ``bed``), the width, the kept tracks and chunk size."""
+    file named as given (``vcf`` or ``bed``), the width, ``--targets`` as given (``tracks``,
+    as SAD records it: a refusal names it so) and the chunk size."""
     kind, source = ("vcf", vcf) if vcf is not None else ("bed", bed)
     assert source is not None
     settings = run_settings(
         model_dir, genome, content_identity(source), head, options, stats, strict
     )
     settings[kind] = settings.pop("vcf")  # --vcf or --bed, named as given
-    return settings | {"width": width, "targets": chosen, "chunk_size": chunk_size}
+    given = tracks if tracks is None or isinstance(tracks, str) else list(tracks)
+    return settings | {"width": width, "tracks": given, "chunk_size": chunk_size}
+
+
+def _resumed_record(out: Path) -> Mapping[str, Any] | None:
+    """The settings a ``--resume`` of `out` continues from: those its ``OUT.partial/``
+    was left by, else those the finished `out` records; None where there are none or
+    they cannot be read (the resume then says so, or scores again)."""
+    partial = partial_dir(out)
+    try:
+        if left_over(partial):
+            recorded = json.loads((partial / SETTINGS_FILE).read_text())
+        elif out.is_file():
+            recorded = json.loads(str(read_attrs(out)["settings"]))
+        else:
+            return None
+    except (OSError, KeyError, UnicodeDecodeError, ValueError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def _recorded_form(
+    settings: Mapping[str, object], recorded: Mapping[str, Any] | None, chosen: list[int]
+) -> dict[str, object]:
+    """`settings` in the form of the `recorded` settings a resume continues from: an
+    earlier crossreg recorded the kept tracks by their indices in the head (``targets``)
+    rather than ``--targets`` as given (``tracks``); a record of that form keeping the
+    tracks `chosen`, in their order, is this run's, and the settings are given its form so
+    that its chunks or output match. Any other record: `settings` as they are (a record
+    of other tracks is refused naming its indices,
+    :func:`~crossreg.variants.sad_stream.setting_changes`)."""
+    if recorded is None or "tracks" in recorded or recorded.get("targets") != chosen:
+        return dict(settings)
+    return {k: v for k, v in settings.items() if k != "tracks"} | {"targets": chosen}
 
 
 def shard_sites(shard: Shard | None, sites: int, chunk_size: int) -> tuple[int, int]:

@@ -405,8 +405,8 @@ FIGURE_TRACKS = "figure_tracks"
 ABSENT_SETTINGS: dict[str, object] = {"chunk_dtype": "float32"}
 
 #: How the settings a SAD or ISM run records are given on its command line, where they
-#: are not spelt as their keys (:mod:`crossreg.io.changes`); ``tracks`` is SAD's
-#: ``--targets`` as given, ``targets`` ISM's kept tracks.
+#: are not spelt as their keys (:mod:`crossreg.io.changes`); ``tracks`` is ``--targets``
+#: as given.
 RUN_OPTIONS: dict[str, Option] = {
     **INFERENCE_OPTIONS,
     "head": Option("--genome"),
@@ -426,7 +426,19 @@ def setting_changes(
     (…)``). Settings recorded before inputs were compared by content say only that."""
     if before.get("identity") != now.get("identity"):
         return [OLD_RULE]
+    before, now = _tracks_as_given(before), _tracks_as_given(now)
     return changes(before, now, options, absent=ABSENT_SETTINGS, nested=("options",))
+
+
+def _tracks_as_given(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`record` with the kept tracks' indices in the head that an earlier crossreg's ISM
+    run recorded (``targets``) read as the ``--targets`` that keeps them (``tracks``), said
+    to be indices: ISM runs now record ``--targets`` as given."""
+    if "targets" not in record or "tracks" in record:
+        return record
+    indices = ",".join(str(i) for i in record["targets"])
+    given = f"{indices} (the tracks' indices, as an earlier crossreg recorded them)"
+    return {k: v for k, v in record.items() if k != "targets"} | {"tracks": given}
 
 
 class ChunkStore:
