@@ -3,6 +3,7 @@ a minus-strand site from its last position), and a drawing replaces an earlier o
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import h5py
@@ -10,6 +11,7 @@ import numpy as np
 
 from crossreg.variants import ism_figures
 from crossreg.variants.ism_figures import (
+    VariantMark,
     browser_span,
     plot_ism_file,
     position_label,
@@ -156,3 +158,64 @@ def test_a_span_off_the_chromosome_is_drawn_over_its_positions_on_it(tmp_path, m
     for i, ((shown, seq, _), rows) in enumerate(zip(drawn, kept, strict=True)):
         np.testing.assert_array_equal(shown, scores[i, rows, :, 0].astype(np.float32))
         np.testing.assert_array_equal(seq, seqs[i, rows])
+
+
+def _variant_artists(figure) -> list:
+    """The artists of each axes of `figure` that mark the variant (id ``variant``)."""
+    return [[a for a in ax.get_children() if a.get_gid() == "variant"] for ax in figure.axes]
+
+
+def test_a_vcf_site_marks_its_records_columns_and_names_its_alleles(tmp_path):
+    """A SNP at VCF POS 102 in the span chr8:101-103 (start 100) is column 1, marked by a
+    band behind the logo over [1, 2), named G>A under it, and outlined in the heat map;
+    a file without ``pos`` (a BED's, or one written before it was stored) still draws,
+    unmarked."""
+    path = tmp_path / "vcf.h5"
+    write_ism(path, ["rs1"], ["+"])
+    with h5py.File(path, "a") as h5:
+        h5["pos"] = np.array([102])
+        h5["ref_allele"], h5["alt_allele"] = np.array([b"A"]), np.array([b"G"])
+    drawn = plot_ism_file(path, tmp_path / "marked", svg=True)
+    svg = next(p for p in drawn if p.suffix == ".svg").read_text()
+    assert 'id="variant' in svg and "<!-- A&gt;G -->" in svg
+    scores = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    mark = VariantMark(1, 2, "A>G")
+    logo, heat, _ = _variant_artists(
+        site_figure(scores, np.eye(4)[[2, 0, 3]], title="", variant=mark)
+    )
+    band, text = logo
+    assert text.get_text() == "A>G"
+    (outline,) = heat
+    assert (band.get_x(), band.get_width()) == (outline.get_x(), outline.get_width()) == (1, 1)
+    with h5py.File(path, "a") as h5:
+        for name in ("pos", "ref_allele", "alt_allele"):
+            del h5[name]
+    drawn = plot_ism_file(path, tmp_path / "earlier", svg=True)
+    assert len(drawn) == 2 and 'id="variant' not in drawn[1].read_text()
+
+
+def test_a_mark_keeps_its_base_on_a_span_cut_at_the_chromosome_start():
+    """A SNP at POS 2 in a span starting 3 bases off chr8 (column 4 of 8): the figure,
+    drawn from the chromosome's first base, marks column 1; a breakend at POS 0 (the base
+    off the chromosome, column 2) is marked nowhere."""
+    width, rng = 8, np.random.default_rng(2)
+    scores = rng.standard_normal((width, 4, 1)).astype(np.float32)
+    seq = np.eye(4, dtype=np.float32)[rng.integers(0, 4, width)]
+    scores[:3], seq[:3] = np.nan, 0
+    site = ism_figures.StoredSite(0, "rs2", "chr8", -3, "+", ["T0"], "sum", scores, seq)
+    for pos, drawn in [(2, [(1, 1)]), (0, [])]:
+        mark = ism_figures._variant_marks(
+            {
+                "pos": np.array([pos]),
+                "ref_allele": np.array([b"C"]),
+                "alt_allele": np.array([b"T"]),
+            },
+            np.array([-3]),
+        )[0]
+        cut = ism_figures.on_chromosome(dataclasses.replace(site, variant=mark))
+        assert cut.start == 0 and len(cut.seq) == 5
+        logo, heat, _ = _variant_artists(
+            site_figure(cut.scores[..., 0], cut.seq, title="", variant=cut.variant)
+        )
+        assert [(a.get_x(), a.get_width()) for a in heat] == drawn
+        assert [a.get_text() for a in logo if hasattr(a, "get_text")] == ["C>T"] * len(drawn)

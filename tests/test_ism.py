@@ -24,6 +24,7 @@ from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.variants import ism_figures
 from crossreg.variants.alleles import Allele
 from crossreg.variants.ism import (
     center_bins,
@@ -32,7 +33,7 @@ from crossreg.variants.ism import (
     site_mutations,
     write_ism,
 )
-from crossreg.variants.ism_figures import importance
+from crossreg.variants.ism_figures import VariantMark, importance
 from crossreg.variants.ism_sites import (
     Site,
     bed_sites,
@@ -280,8 +281,8 @@ def test_cli_writes_scores_h5_and_figures(world, capsys):
     assert "ISM of 1 sites" in capsys.readouterr().out
     with h5py.File(out) as h5:
         assert set(h5) == {
-            "label", "chr", "start", "end", "strand", "seqs", "sum", "center", "target_ids",
-            "target_labels",
+            "label", "chr", "start", "end", "strand", "seqs", "pos", "ref_allele", "alt_allele",
+            "sum", "center", "target_ids", "target_labels",
         }  # fmt: skip
         assert h5["sum"].shape == h5["center"].shape == (1, 6, 4, 3)
         assert h5["sum"].fletcher32 and h5["center"].fletcher32  # a checksum per chunk
@@ -304,6 +305,7 @@ def test_cli_writes_scores_h5_and_figures(world, capsys):
     assert main(argv) == 0
     with h5py.File(out_bed) as h5:
         assert "sum" not in h5 and h5["center"].shape == (1, 4, 4, 2)
+        assert not {"pos", "ref_allele", "alt_allele"} & set(h5)  # a region has no record
         assert list(h5["target_ids"][:].astype(str)) == ["T2", "T0"]
         assert h5["start"][0] == 12_050 - 2 and h5["label"][0] == b"peak1"
     assert len(list((root / "f2").glob("*.png"))) == 2  # one per chosen track
@@ -331,6 +333,49 @@ def test_cli_draws_beside_the_output_by_default_svg_on_request_none_without_plot
     argv = [*base, "--out", str(tmp_path / "d.h5"), "--figures", str(tmp_path / "g"), "--no-plots"]
     assert main(argv) == 0
     assert not (tmp_path / "g").exists() and not (tmp_path / "d.figures").exists()
+
+
+def test_each_vcf_site_stores_its_records_position_and_alleles(world, tmp_path, monkeypatch):
+    """A SNP and a deletion: ``pos`` is the record's POS (1-based, as in SAD files), and
+    its REF's bases are rows ``pos - 1 - start`` on of ``seqs`` (row 4 of 10 for the SNP,
+    one earlier for the deletion, 2 bases longer than its longest ALT); each figure marks those
+    columns with the alleles named."""
+    root, seq = world["root"], world["seq"]
+    snp, deletion = VARIANT_POS, VARIANT_POS + 40
+    snp_alt = "A" if seq[snp] != "A" else "C"
+    deleted = seq[deletion : deletion + 4]
+    vcf = tmp_path / "two.vcf"
+    vcf.write_text(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+        f"chr1\t{snp + 1}\trs1\t{seq[snp]}\t{snp_alt}\t.\t.\t.\n"
+        f"chr1\t{deletion + 1}\tdel1\t{deleted}\t{deleted[0]},{deleted[:2]}\t.\t.\t.\n"
+    )
+    out = tmp_path / "two.h5"
+    drawn: list[tuple[str, object]] = []
+
+    def record(path, scores, seq, **kwargs):
+        drawn.append((kwargs["title"].split()[0], kwargs["variant"]))
+        return []
+
+    monkeypatch.setattr(ism_figures, "plot_site", record)
+    argv = ["ism", "--model", str(root / "model"), "--fasta", str(root / "genome.fa")]
+    argv += ["--vcf", str(vcf), "--out", str(out), "--width", "10"]
+    assert main(argv) == 0
+    with h5py.File(out) as h5:
+        assert h5["pos"][:].tolist() == [snp + 1, deletion + 1]
+        assert h5["ref_allele"][:].tolist() == [seq[snp].encode(), deleted.encode()]
+        assert h5["alt_allele"][:].tolist() == [
+            snp_alt.encode(),
+            f"{deleted[0]},{deleted[:2]}".encode(),
+        ]
+        rows = h5["pos"][:] - 1 - h5["start"][:]
+        assert rows.tolist() == [4, 3]
+        for row, ref, span in zip(rows, [seq[snp], deleted], h5["seqs"][:], strict=True):
+            assert "".join(BASES[i] for i in span[row : row + len(ref)].argmax(-1)) == ref
+    assert drawn == [
+        ("rs1", VariantMark(4, 5, f"{seq[snp]}>{snp_alt}")),
+        ("del1", VariantMark(3, 7, f"{deleted}>{deleted[0]},{deleted[:2]}")),
+    ]
 
 
 def test_a_minus_strand_bed_region_is_stored_in_its_orientation(world, tmp_path):

@@ -106,6 +106,38 @@ def test_the_merge_draws_the_figures_one_run_draws(work):
     assert mine == theirs and len([n for n in mine if n.endswith(".png")]) == SITES * 2
 
 
+@pytest.mark.parametrize("count", [2, 4])
+def test_vcf_shards_merged_keep_each_records_position_and_alleles(work, count):
+    """A VCF of SNPs and deletions in shards (of 4, one empty): the merge joins each
+    record's ``pos``, ``ref_allele`` and ``alt_allele`` into the bytes one run writes."""
+    seq = (work / "genome.fa").read_text().splitlines()[1]
+    vcf = work / "records.vcf"
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT"]
+    for i in range(SITES):
+        pos = 9000 + 700 * i
+        ref, alt = (seq[pos : pos + 3], seq[pos]) if i % 2 else (seq[pos], "CA"[seq[pos] != "A"])
+        lines.append(f"chr1\t{pos + 1}\tv{i}\t{ref}\t{alt}")
+    vcf.write_text("\n".join(lines) + "\n")
+
+    def argv(out: Path, *extra: str) -> list[str]:
+        given = _argv(work, out, "--no-plots", *extra)
+        given[given.index("--bed") : given.index("--bed") + 2] = ["--vcf", str(vcf)]
+        return given
+
+    one = work / f"records{count}.h5"
+    assert main(argv(one)) == 0
+    shards = [work / f"records{count}.{i}.h5" for i in range(count)]
+    for i, shard in enumerate(shards):
+        assert main(argv(shard, "--shard", f"{i}/{count}")) == 0
+    merged = work / f"records{count}_merged.h5"
+    assert _merge(merged, shards, "--no-plots") == 0
+    assert merged.read_bytes() == one.read_bytes()
+    with h5py.File(merged, "r") as h5:
+        assert h5["pos"][:].tolist() == [9001 + 700 * i for i in range(SITES)]
+        assert [len(r) for r in h5["ref_allele"][:]] == [1, 3, 1, 3, 1]
+        assert all(len(a) == 1 for a in h5["alt_allele"][:])
+
+
 def test_a_shard_refuses_figures_it_would_not_draw(work):
     with pytest.raises(ValueError, match=r"a shard draws no figures.*crossreg ism-merge"):
         _run(_argv(work, work / "fig.0.h5", "--shard", "0/2", "--figures", str(work / "f")))

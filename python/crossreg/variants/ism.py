@@ -33,7 +33,8 @@ Output ``FILE.h5`` (Basenji's ``scores.h5`` names): ``label`` (S), ``chr`` (S), 
 and ``end`` (0-based, of the mutated span on the genome's forward strand, so ``start`` is
 negative, or ``end`` past the chromosome's length, for a span running off it), ``strand``
 (S, ``+`` or ``-``), ``seqs`` bool ``(sites, width, 4)`` (the reference bases of the
-mutated span, A C G T, in the site's orientation; none off the chromosome), one float16
+mutated span, A C G T, in the site's orientation; none off the chromosome), for a VCF's
+sites ``pos`` (the record's POS, 1-based), ``ref_allele`` and ``alt_allele`` (S), one float16
 ``(sites, width, 4, tracks)`` array per statistic (NaN at positions off the chromosome),
 ``target_ids`` and ``target_labels`` (S) of the kept tracks, and the run's provenance as
 attributes. Labels, chromosomes and tracks are ASCII, as Basenji stores them: a site or
@@ -492,7 +493,8 @@ def write_ism(
             )
         attrs |= scored_on(run, state.devices, str(attrs["device"]))
         with atomic_path(out) as tmp:
-            fields = site_fields(sites, span_starts(sites, seq_length, width), scored.spans, kept)
+            starts = span_starts(sites, seq_length, width)
+            fields = site_fields(sites, starts, scored.spans, kept, variants=vcf is not None)
             write_ism_h5(tmp, fields, store.parts(state), stats, attrs)
     store.remove()
     drawn = (
@@ -733,22 +735,47 @@ def warn_off_chromosome(on_chromosome: npt.NDArray[np.bool_]) -> None:
         )
 
 
+#: The datasets of an ISM ``.h5`` beside the scores, in the order they are written: a row
+#: per site, then (a VCF's sites only) a row per site naming its record, then a row per
+#: kept track.
+SITE_FIELDS = ("label", "chr", "start", "end", "strand", "seqs")
+VARIANT_FIELDS = ("pos", "ref_allele", "alt_allele")
+TRACK_FIELDS = ("target_ids", "target_labels")
+
+
 def site_fields(
     sites: Sequence[Site],
     starts: npt.NDArray[np.int64],
     spans: npt.NDArray[np.uint8],
     targets: Sequence[Target],
+    *,
+    variants: bool = False,
 ) -> dict[str, np.ndarray]:
-    """The datasets of an ISM ``.h5`` beside the scores, in the order they are written:
-    the sites' ``label``, ``chr``, ``start``, ``end``, ``strand`` and ``seqs`` (from their
-    mutated spans' `starts` and one-hot `spans`), then ``target_ids`` and ``target_labels``."""
-    return {
+    """The datasets of an ISM ``.h5`` beside the scores, in the order they are written
+    (:data:`SITE_FIELDS`, :data:`VARIANT_FIELDS`, :data:`TRACK_FIELDS`): the sites'
+    ``label``, ``chr``, ``start``, ``end``, ``strand`` and ``seqs`` (from their mutated
+    spans' `starts` and one-hot `spans`); with `variants` (sites of a VCF, each with its
+    record), the record's ``pos`` (VCF's POS, 1-based, as SAD files store it: its REF's
+    first base is row ``pos - 1 - start`` of the span), ``ref_allele`` and ``alt_allele``
+    (its ALTs as the VCF gives them, comma-separated); then ``target_ids`` and
+    ``target_labels``."""
+    fields = {
         "label": np.array([s.label for s in sites], dtype="S"),
         "chr": np.array([s.chrom for s in sites], dtype="S"),
         "start": starts,
         "end": starts + spans.shape[1],
         "strand": np.array([s.strand for s in sites], dtype="S"),
         "seqs": spans.astype(bool),
+    }
+    if variants:
+        records = [s.variant for s in sites if s.variant is not None]
+        assert len(records) == len(sites), "a VCF's sites each have their record"
+        fields |= {
+            "pos": np.array([v.pos + 1 for v in records], dtype=np.int64),
+            "ref_allele": np.array([v.ref for v in records], dtype="S"),
+            "alt_allele": np.array([",".join(v.alts) for v in records], dtype="S"),
+        }
+    return fields | {
         "target_ids": np.array([t.identifier for t in targets], dtype="S"),
         "target_labels": np.array([t.description for t in targets], dtype="S"),
     }

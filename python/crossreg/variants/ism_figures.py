@@ -13,7 +13,10 @@ reference base) have no letter. Titles and axes give positions 1-based, as a gen
 browser and the VCF do (the ``.h5`` stores 0-based starts); a minus-strand site is drawn
 5' to 3' on its strand, from the span's last genome position back to its first. A span
 running off its chromosome (no reference base and NaN scores there) is drawn over its
-positions on the chromosome only. Each drawing replaces the folder's figures of an earlier
+positions on the chromosome only. A VCF site's figure marks its record's REF (a pale band
+behind its letters, an outline around its heat-map columns) and names its alleles
+(``G>A``) under the logo; a file without the record's position (a BED's, or one written
+before it was stored) marks none. Each drawing replaces the folder's figures of an earlier
 one: those the earlier one listed in the folder's manifest (:data:`MANIFEST`), nothing
 else. Figure names are ``<index>_<label>_<track>.png``, the index of 4 digits or more
 (as many as the file's last index needs), label and track cut with a hash when long
@@ -30,7 +33,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -91,6 +94,38 @@ def draw_letter(ax, letter: str, x: float, y: float, height: float) -> None:
     ax.add_patch(PathPatch(transform.transform_path(path), color=COLOURS[letter], lw=0))
 
 
+@dataclass(frozen=True)
+class VariantMark:
+    """The columns ``[first, end)`` of a site's drawn span that its VCF record's REF
+    covers (they may run past either end of it) and the record's alleles as shown
+    (:func:`allele_text`)."""
+
+    first: int
+    end: int
+    allele: str
+
+    def shifted(self, columns: int) -> VariantMark:
+        """The mark on a span whose first `columns` columns are cut off."""
+        return dataclasses.replace(self, first=self.first - columns, end=self.end - columns)
+
+
+#: The longest allele a figure shows whole; a longer one shows its start and length.
+ALLELE_CHARS = 8
+
+
+def allele_text(ref: str, alt: str) -> str:
+    """A record's alleles as a figure names them, ``REF>ALT`` (ALTs comma-separated), an
+    allele longer than :data:`ALLELE_CHARS` shown by its start and length
+    (``ACGTA…(30 bp)>A``)."""
+
+    def short(allele: str) -> str:
+        if len(allele) <= ALLELE_CHARS:
+            return allele
+        return f"{allele[: ALLELE_CHARS - 3]}…({len(allele)} bp)"
+
+    return f"{short(ref)}>{','.join(short(a) for a in alt.split(','))}"
+
+
 def site_figure(
     scores: npt.NDArray,
     seq: npt.NDArray,
@@ -100,12 +135,15 @@ def site_figure(
     start: int | None = None,
     strand: str = "+",
     motifs: Sequence[MotifHit] = (),
+    variant: VariantMark | None = None,
 ) -> Figure:
     """The logo and heat map of one site and track (`scores` ``(width, 4)``, mean-removed;
     `seq` the reference one-hot ``(width, 4)``); `start`, the span's 0-based start, is
     shown 1-based, as a genome browser shows it (a ``-`` `strand` site's first column is
     the span's last genome position). Each of `motifs` is marked by a bracket over its
-    columns above the logo, named with its strand."""
+    columns above the logo, named with its strand; the `variant`'s columns by a band
+    behind the logo and an outline in the heat map, its alleles named under the logo
+    (:func:`draw_variant`)."""
     width = len(seq)
     heights = importance(scores, seq)
     effects = mutation_matrix(scores, seq)
@@ -116,7 +154,11 @@ def site_figure(
             draw_letter(logo, BASES[int(np.argmax(seq[i]))], i, 0.0, float(heights[i]))
     bound = float(np.abs(heights).max()) or 1.0
     top = bound * (1.5 if motifs else 1.05)  # room above the letters for the brackets
-    logo.set_ylim(min(-0.05 * bound, float(heights.min()) * 1.05), top)
+    bottom = min(-0.05 * bound, float(heights.min()) * 1.05)
+    if variant is not None:  # room under the letters for the alleles
+        bottom -= 0.3 * bound
+        draw_variant(logo, heat, variant, width, bottom + 0.04 * bound)
+    logo.set_ylim(bottom, top)
     logo.axhline(0, color="0.6", lw=0.5)
     for hit in motifs:
         draw_motif(logo, hit, bound * 1.12)
@@ -157,6 +199,28 @@ def draw_motif(ax, hit: MotifHit, y: float) -> None:
     )  # fmt: skip
 
 
+def draw_variant(logo, heat, mark: VariantMark, width: int, y: float) -> None:
+    """Mark the columns of `mark` (those of the `width` drawn): a pale band behind them
+    in the `logo` axes, its alleles named at height `y` under it, and an outline around
+    them in the `heat` map; nothing where none is drawn (a record off the chromosome).
+    Each mark's artists have the id ``variant`` (in an SVG too)."""
+    from matplotlib.patches import Rectangle
+
+    first, end = max(mark.first, 0), min(mark.end, width)
+    if first >= end:
+        return
+    logo.axvspan(first, end, color="0.88", lw=0, zorder=0, gid="variant")
+    logo.text(
+        (first + end) / 2, y, mark.allele, ha="center", va="bottom", fontsize=8, gid="variant"
+    )
+    heat.add_patch(
+        Rectangle(
+            (first, -0.5), end - first, 4, fill=False, edgecolor="0.1", lw=1.2, zorder=3,
+            gid="variant",
+        )
+    )  # fmt: skip
+
+
 def position_offsets(width: int, most: int = 8) -> list[int]:
     """Whole offsets from the first column (at most about `most` of them) for the x axis of
     `width` columns: each tick sits at the centre of its column (column ``k`` spans
@@ -187,13 +251,15 @@ def plot_site(
     start: int | None = None,
     strand: str = "+",
     motifs: Sequence[MotifHit] = (),
+    variant: VariantMark | None = None,
     svg: bool = False,
 ) -> list[Path]:
     """Write :func:`site_figure` to the PNG `out` (and an SVG beside it with `svg`);
     returns the files written."""
     fig = site_figure(
-        scores, seq, title=title, stat=stat, start=start, strand=strand, motifs=motifs
-    )
+        scores, seq, title=title, stat=stat, start=start, strand=strand, motifs=motifs,
+        variant=variant,
+    )  # fmt: skip
     return save_figure(fig, out, svg=svg)
 
 
@@ -247,7 +313,8 @@ def figure_name(index: int, digits: int, label: str, track: str) -> str:
 @dataclass(frozen=True)
 class StoredSite:
     """One site of an ISM ``.h5``: its row `index`, label, span and strand, the
-    statistic's scores ``(width, 4, tracks)`` and the reference one-hot ``(width, 4)``."""
+    statistic's scores ``(width, 4, tracks)``, the reference one-hot ``(width, 4)`` and,
+    for a VCF's site, its record's columns and alleles (`variant`)."""
 
     index: int
     label: str
@@ -258,6 +325,7 @@ class StoredSite:
     stat: str
     scores: npt.NDArray[np.float32]
     seq: npt.NDArray[np.float32]
+    variant: VariantMark | None = None
 
 
 def chromosome_bounds(scores: npt.NDArray, seq: npt.NDArray) -> tuple[int, int]:
@@ -274,15 +342,21 @@ def on_chromosome(site: StoredSite) -> StoredSite:
     forward strand."""
     first, end = chromosome_bounds(site.scores, site.seq)
     shift = len(site.seq) - end if site.strand == "-" else first
+    variant = None if site.variant is None else site.variant.shifted(first)
     return dataclasses.replace(
-        site, start=site.start + shift, scores=site.scores[first:end], seq=site.seq[first:end]
+        site,
+        start=site.start + shift,
+        scores=site.scores[first:end],
+        seq=site.seq[first:end],
+        variant=variant,
     )
 
 
 def _stored_sites(path: str | os.PathLike[str], stat: str | None) -> Iterator[StoredSite]:
     """The sites of the ISM ``.h5`` at `path`, read one at a time with statistic `stat`
     (default: ``sum``, else ``center``); a file or chunk that does not read back is named.
-    A file without ``strand`` (written before it was stored) is on the ``+`` strand."""
+    A file without ``strand`` (written before it was stored) is on the ``+`` strand; one
+    without ``pos`` (a BED's sites, or written before it was stored) marks no variant."""
     with read_h5(path, "rerun crossreg ism to write it again") as handle:
         stat = stat or next(k for k in ("sum", "center") if k in handle)
         labels = handle["label"][:].astype(str)
@@ -290,6 +364,7 @@ def _stored_sites(path: str | os.PathLike[str], stat: str | None) -> Iterator[St
         starts = handle["start"][:]
         strands = handle["strand"][:].astype(str) if "strand" in handle else ["+"] * len(labels)
         ids = handle["target_ids"][:].astype(str).tolist()
+        marks = _variant_marks(handle, starts)
         for i, label in enumerate(labels):
             yield StoredSite(
                 i,
@@ -301,7 +376,24 @@ def _stored_sites(path: str | os.PathLike[str], stat: str | None) -> Iterator[St
                 stat,
                 handle[stat][i].astype(np.float32),
                 handle["seqs"][i].astype(np.float32),
+                marks[i] if marks else None,
             )
+
+
+def _variant_marks(handle: Any, starts: npt.NDArray[np.int64]) -> list[VariantMark]:
+    """Each site's :class:`VariantMark` from an open ISM ``.h5`` of a VCF's sites (its
+    ``pos``, 1-based, ``ref_allele`` and ``alt_allele``; a VCF's sites are on the ``+``
+    strand, so the REF's first base is column ``pos - 1 - start``); none for a file
+    without ``pos``."""
+    if "pos" not in handle:
+        return []
+    refs = handle["ref_allele"][:].astype(str)
+    alts = handle["alt_allele"][:].astype(str)
+    firsts = handle["pos"][:].astype(np.int64) - 1 - starts
+    return [
+        VariantMark(int(first), int(first) + len(ref), allele_text(ref, alt))
+        for first, ref, alt in zip(firsts, refs, alts, strict=True)
+    ]
 
 
 def chosen_tracks(site: StoredSite, all_tracks: bool) -> Sequence[int]:
@@ -387,6 +479,7 @@ def plot_ism_file(
                     start=site.start,
                     strand=site.strand,
                     motifs=marked_motifs(site.scores[..., t], site.seq, matches),
+                    variant=site.variant,
                     svg=svg,
                 )
                 meter.update()

@@ -33,6 +33,9 @@ from crossreg.variants.alleles import parse_counts
 from crossreg.variants.ism import (
     FIGURES_EACH,
     ISM_INPUTS,
+    SITE_FIELDS,
+    TRACK_FIELDS,
+    VARIANT_FIELDS,
     IsmRun,
     draw_figures,
     write_ism_h5,
@@ -40,10 +43,6 @@ from crossreg.variants.ism import (
 from crossreg.variants.ism_shards import ISM_REMEDY, check_ism_shards
 from crossreg.variants.sad_files import merged_attrs, shard_paths, unreadable_shard
 from crossreg.variants.sad_stream import FIGURE_TRACKS
-
-#: The datasets with a row per site, and those with a row per track, of an ISM ``.h5``.
-SITE_FIELDS = ("label", "chr", "start", "end", "strand", "seqs")
-TRACK_FIELDS = ("target_ids", "target_labels")
 
 
 def merge_ism(
@@ -80,7 +79,8 @@ def merge_ism(
         stats = str(metas[0]["stats"]).split(",")
         for path, shard in zip(paths, contents, strict=True):
             _check_datasets(path, shard, stats, contents[0])
-        fields = {name: np.concatenate([c.rows[name] for c in contents]) for name in SITE_FIELDS}
+        rows = (*SITE_FIELDS, *_variant_fields(contents[0]))
+        fields = {name: np.concatenate([c.rows[name] for c in contents]) for name in rows}
         fields |= {name: contents[0].rows[name] for name in TRACK_FIELDS}
         attrs = merged_attrs(metas, unit="sites")
         parts = [{stat: handle[stat] for stat in stats} for handle in handles]  # read in blocks
@@ -107,8 +107,9 @@ def merge_ism(
 @dataclass(frozen=True)
 class _Contents:
     """What the merge reads of a shard before it writes: its attributes, the shape of
-    each of its datasets, and the rows of those of :data:`SITE_FIELDS` and
-    :data:`TRACK_FIELDS` it holds (the scores are read in blocks as they are written)."""
+    each of its datasets, and the rows of those of :data:`~crossreg.variants.ism.SITE_FIELDS`,
+    :data:`~crossreg.variants.ism.VARIANT_FIELDS` and :data:`~crossreg.variants.ism.TRACK_FIELDS`
+    it holds (the scores are read in blocks as they are written)."""
 
     meta: dict[str, object]
     shapes: dict[str, tuple[int, ...]]
@@ -126,7 +127,7 @@ def _read_shard(path: Path, handle: Any) -> _Contents:
             item = handle[name]
             if hasattr(item, "shape") and item.dtype is not None:  # a dataset, its type read
                 shapes[name] = tuple(item.shape)
-        wanted = [name for name in (*SITE_FIELDS, *TRACK_FIELDS) if name in shapes]
+        wanted = [name for name in (*SITE_FIELDS, *VARIANT_FIELDS, *TRACK_FIELDS) if name in shapes]
         rows = {name: handle[name][()] for name in wanted}
     except (OSError, RuntimeError, KeyError, TypeError, ValueError) as err:
         raise damaged_data(path, err, ISM_REMEDY) from None
@@ -142,18 +143,33 @@ def _require_ism(path: Path, shard: _Contents) -> None:
     raise ValueError(f"{path}: not a crossreg ism output (no label dataset or sites_from)")
 
 
+def _variant_fields(shard: _Contents) -> tuple[str, ...]:
+    """The datasets naming each site's VCF record that `shard` holds: all of
+    :data:`VARIANT_FIELDS` (a VCF's sites), or none (a BED's, or a shard of a crossreg
+    that stored none)."""
+    return VARIANT_FIELDS if "pos" in shard.shapes else ()
+
+
 def _check_datasets(path: Path, shard: _Contents, stats: Sequence[str], first: _Contents) -> None:
-    """Stop unless the shard holds every dataset of an ISM file, a row per site of its
-    share of the run (``shard_records``), and the first shard's width and tracks."""
-    missing = [k for k in (*SITE_FIELDS, *TRACK_FIELDS, *stats) if k not in shard.shapes]
+    """Stop unless the shard holds every dataset of an ISM file (those naming the VCF
+    records where the first shard holds them, and only then), a row per site of its share
+    of the run (``shard_records``), and the first shard's width and tracks."""
+    rows = (*SITE_FIELDS, *_variant_fields(first))
+    missing = [k for k in (*rows, *TRACK_FIELDS, *stats) if k not in shard.shapes]
     if missing:
         raise ValueError(
             f"{path}: not a whole crossreg ism shard (no {', '.join(missing)} dataset); "
             f"{ISM_REMEDY}"
         )
+    extra = [k for k in VARIANT_FIELDS if k in shard.shapes and k not in rows]
+    if extra:
+        raise ValueError(
+            f"{path}: holds {', '.join(extra)}, which the first shard given lacks (a shard "
+            f"of another crossreg version); {ISM_REMEDY}"
+        )
     start, stop = (int(x) for x in np.asarray(shard.meta["shard_records"]))
     width, tracks = first.shapes["seqs"][1], first.shapes["target_ids"][0]
-    need: dict[str, tuple[int, ...]] = {name: (stop - start,) for name in SITE_FIELDS}
+    need: dict[str, tuple[int, ...]] = {name: (stop - start,) for name in rows}
     need |= {"seqs": (stop - start, width, 4), "target_ids": (tracks,), "target_labels": (tracks,)}
     need |= {stat: (stop - start, width, 4, tracks) for stat in stats}
     for name, shape in need.items():
