@@ -317,10 +317,11 @@ def test_a_resume_of_an_output_recording_no_settings_scores_it_again(work, unbro
     assert out.read_bytes() == unbroken.read_bytes()
 
 
-def test_a_resume_of_a_finished_run_draws_figures_it_lacks(work, unbroken, tmp_path, logs):
+def test_a_resume_of_a_finished_run_draws_figures_it_lacks(work, unbroken, tmp_path, logs, capsys):
     """A run stopped while drawing its figures, or one of them cut short: a resume draws
     them without scoring, saying so (before: "nothing to do", then it drew them); one
-    whose figures are all drawn leaves them as they are."""
+    whose figures are all drawn leaves them as they are, and counts them (before: '0
+    figures in')."""
     out = tmp_path / "done.h5"
     out.write_bytes(unbroken.read_bytes())
     argv = [a for a in _argv(work, out, "--resume") if a != "--no-plots"]
@@ -341,8 +342,10 @@ def test_a_resume_of_a_finished_run_draws_figures_it_lacks(work, unbroken, tmp_p
     assert said in logs.text
     assert {p.name: p.read_bytes() for p in folder.glob("*.png")} == figures
     drawn = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    capsys.readouterr()
     assert _run(argv) == 0
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == drawn
+    assert f"; {SITES} figures in {folder}" in capsys.readouterr().out
 
 
 def test_a_stop_while_drawing_says_a_resume_draws_the_figures(

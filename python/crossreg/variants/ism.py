@@ -471,12 +471,12 @@ def write_ism(
     elif drawing and not figures_drawn(out, figures, kept_figures, svg=svg):
         lost = [f"its figures in {folder}"]
     if resume and finished_output(out, run, redrawn=lost):
-        whole = shard is not None or (plots and not lost)
-        drawn = (
-            []
-            if whole
-            else draw_figures(out, figures, each_track=each, plots=plots, svg=svg, motifs=motifs)
-        )
+        if shard is not None:
+            drawn = []
+        elif plots and not lost:  # its figures are all there
+            drawn = listed_figures(Path(folder))
+        else:
+            drawn = draw_figures(out, figures, each_track=each, plots=plots, svg=svg, motifs=motifs)
         return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
     if shard is not None:  # what the merge draws, as one run with these --targets would
         settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
@@ -720,6 +720,14 @@ def figures_drawn(
 
     folder = Path(figures_folder(out) if figures is None else figures)
     return drawn_figures(folder, count, svg=svg)
+
+
+def listed_figures(folder: Path) -> list[Path]:
+    """The figures a drawing listed in `folder` (its manifest) that are there: those of a
+    finished output a ``--resume`` leaves as they are."""
+    from crossreg.variants.ism_figures import earlier_figures
+
+    return [folder / name for name in earlier_figures(folder)]
 
 
 def warn_off_chromosome(on_chromosome: npt.NDArray[np.bool_]) -> None:
