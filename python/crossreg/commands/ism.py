@@ -136,7 +136,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_motifs_argument(parser)
     add_inference_arguments(parser, batch_size=ISM_BATCH_SIZE)
-    add_plot_arguments(parser)
+    add_plot_arguments(
+        parser,
+        redraw="the same command with --resume, without --no-plots, draws them from the .h5, "
+        "scoring nothing",
+        outputs="the .h5",
+    )
 
 
 def add_motifs_argument(parser: argparse.ArgumentParser) -> None:

@@ -42,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "scored again with another --chunk-size or n join them when the sites tile the run",
     )
     add_motifs_argument(parser)
-    add_plot_arguments(parser)
+    add_plot_arguments(
+        parser, redraw="rerun the merge without --no-plots to draw them", outputs="the .h5"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -148,17 +148,19 @@ def inference_options(args: argparse.Namespace) -> InferenceOptions:
 
 
 def add_plot_arguments(
-    parser: argparse.ArgumentParser, redraw: str = "redraw them later from the tables"
+    parser: argparse.ArgumentParser,
+    redraw: str = "redraw them later from the tables",
+    outputs: str = "the tables",
 ) -> None:
     """``--no-plots`` and ``--svg``: the figures every drawing command writes beside its
-    tables (PNG by default); `redraw` says how they can be drawn later. The two exclude
+    `outputs` (PNG by default); `redraw` says how they can be drawn later. The two exclude
     each other (SVGs of figures not drawn would be nothing)."""
     group = parser.add_argument_group("figures").add_mutually_exclusive_group()
     group.add_argument(
         "--no-plots",
         dest="plots",
         action="store_false",
-        help=f"write the tables only, no figures ({redraw})",
+        help=f"write {outputs} only, no figures ({redraw})",
     )
     group.add_argument("--svg", action="store_true", help="write each figure as SVG too")
 
