@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from crossreg.cli import build_parser, main
+from crossreg.io.identity import settings_hash
 from crossreg.variants import ism
 from crossreg.variants.ism_merge import merge_ism
 from tests.pipeline import small_ism_world, within_float16_rounding
@@ -136,6 +137,23 @@ def test_vcf_shards_merged_keep_each_records_position_and_alleles(work, count):
         assert h5["pos"][:].tolist() == [9001 + 700 * i for i in range(SITES)]
         assert [len(r) for r in h5["ref_allele"][:]] == [1, 3, 1, 3, 1]
         assert all(len(a) == 1 for a in h5["alt_allele"][:])
+
+
+def test_shards_of_an_earlier_crossreg_merge_drawing_the_tracks_they_recorded(work):
+    """Shards whose settings hold the kept tracks' indices and which tracks the merge
+    draws (``figure_tracks``), as an earlier crossreg recorded them, merge and draw a
+    figure per site and kept track."""
+    shards = _shards(work, "earlier", 2, "--targets", "0-1")
+    for path in shards:
+        with h5py.File(path, "a") as h5:
+            settings = json.loads(h5.attrs["shard_settings"])
+            assert settings.pop("tracks") == "0-1" and "figure_tracks" not in settings
+            settings |= {"targets": [0, 1], "figure_tracks": ism.FIGURES_EACH}
+            h5.attrs["shard_settings"] = json.dumps(settings, sort_keys=True)
+            h5.attrs["run_settings"] = settings_hash(settings)
+    merged = work / "earlier.h5"
+    assert _merge(merged, shards) == 0
+    assert len(list((work / "earlier.figures").glob("*.png"))) == SITES * 2
 
 
 def test_a_shard_refuses_figures_it_would_not_draw(work):
@@ -355,7 +373,7 @@ def test_a_shard_still_being_scored_is_refused(work):
     ("option", "value", "change"),
     [
         ("--width", "5", "--width 4 then, 5 now"),
-        ("--targets", "0-2", "--targets: figure tracks the strongest (no --targets) then, each"),
+        ("--targets", "0-2", "(--targets every track then, 0-2 now)"),  # before: 2 lines
     ],
 )
 def test_a_shard_of_other_settings_is_refused_naming_them(work, option, value, change):
@@ -373,7 +391,7 @@ def test_a_shard_of_other_settings_is_refused_naming_them(work, option, value, c
         _merge(out, [first, second], "--no-plots")
     message = str(refused.value)
     assert message.startswith(f"{second}: a shard of another run than {first} (")
-    assert change in message and "--figure-tracks" not in message  # no such option
+    assert change in message and "figure tracks" not in message
     assert message.endswith("score every shard with the same model, FASTA, sites and options")
     assert not out.exists() and not list(work.glob(f".set{option}.h5*"))
 
@@ -419,6 +437,45 @@ def test_a_stopped_shard_resumes_to_the_bytes_of_an_unbroken_one(work, monkeypat
         _run([*_argv(work, out, "--shard", "0/2", "--no-plots"), "--resume"])
     assert _run([*argv, "--resume"]) == 0
     assert out.read_bytes() == unbroken.read_bytes()
+
+
+def test_a_stopped_shard_of_an_earlier_crossreg_resumes(work, monkeypatch):
+    """``OUT.partial/`` of a shard stopped under an earlier crossreg, whose settings hold
+    the kept tracks' indices and ``figure_tracks``: a resume with the same --targets
+    continues it, and its shards merge with the figures of each kept track."""
+    real = ism._site_effects
+    calls = []
+
+    def stopped(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the shard's second chunk
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    first = _shards(work, "resumed_earlier", 2, "--targets", "1")[0]
+    with h5py.File(first, "a") as h5:
+        settings = json.loads(h5.attrs["shard_settings"])
+        settings = {k: v for k, v in settings.items() if k != "tracks"}
+        settings |= {"targets": [1], "figure_tracks": ism.FIGURES_EACH}
+        h5.attrs["shard_settings"] = json.dumps(settings, sort_keys=True)
+        h5.attrs["run_settings"] = settings_hash(settings)
+    out = work / "resumed_earlier.1.h5"
+    out.unlink()
+    monkeypatch.setattr(ism, "_site_effects", stopped)
+    argv = _argv(work, out, "--shard", "1/2", "--no-plots", "--targets", "1")
+    assert main(argv) == 130
+    monkeypatch.setattr(ism, "_site_effects", real)
+    store = work / "resumed_earlier.1.h5.partial"
+    stored = json.loads((store / "settings.json").read_text())
+    stored = {k: v for k, v in stored.items() if k != "tracks"} | {"targets": [1]}
+    stored |= {"figure_tracks": ism.FIGURES_EACH}
+    (store / "settings.json").write_text(json.dumps(stored, sort_keys=True))
+    progress = json.loads((store / "progress.json").read_text())
+    (store / "progress.json").write_text(json.dumps(progress | {"settings": settings_hash(stored)}))
+    assert _run([*argv, "--resume"]) == 0
+    merged = work / "resumed_earlier.h5"
+    assert _merge(merged, [first, out]) == 0
+    assert len(list((work / "resumed_earlier.figures").glob("*.png"))) == SITES
 
 
 def test_each_shard_scores_whole_chunks_of_the_run(work, monkeypatch):

@@ -122,6 +122,9 @@ from crossreg.variants.sad_stream import (
 STATS = ("sum", "center")
 MUTATION_SITES = 256  # sites whose sequences are listed, and streamed for scoring, at a time
 ISM_INPUTS = "model, FASTA, sites and options"
+#: What an earlier crossreg's ISM shards recorded of the tracks the merge draws
+#: (:data:`~crossreg.variants.sad_stream.FIGURE_TRACKS`); shards now record ``--targets``
+#: as given, which says it (:func:`each_track_drawn`).
 FIGURES_EACH = "each --targets track"
 FIGURES_STRONGEST = "the strongest (no --targets)"
 
@@ -478,8 +481,9 @@ def write_ism(
         else:
             drawn = draw_figures(out, figures, each_track=each, plots=plots, svg=svg, motifs=motifs)
         return IsmRun(out, len(sites), width, len(kept), drawn, skipped)
-    if shard is not None:  # what the merge draws, as one run with these --targets would
-        settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
+    if shard is not None:
+        if "targets" in settings:  # an earlier crossreg's shard (_recorded_form) also recorded
+            settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
         attrs |= shard_attrs(shard, settings, first, last)
         settings = {**settings, "shard": str(shard)}
     store = ChunkStore(out, unit="sites", device=str(attrs["device"]))
@@ -632,6 +636,16 @@ def _chunk_settings(
     settings[kind] = settings.pop("vcf")  # --vcf or --bed, named as given
     given = tracks if tracks is None or isinstance(tracks, str) else list(tracks)
     return settings | {"width": width, "tracks": given, "chunk_size": chunk_size}
+
+
+def each_track_drawn(settings: Mapping[str, Any]) -> bool:
+    """Whether the figures of a run whose shards recorded `settings` are drawn for each
+    kept track (``--targets`` given) rather than each site's strongest, as the one run
+    draws them: an earlier crossreg's shards say it in
+    :data:`~crossreg.variants.sad_stream.FIGURE_TRACKS`."""
+    if "tracks" in settings:
+        return settings["tracks"] is not None
+    return settings.get(FIGURE_TRACKS) == FIGURES_EACH
 
 
 def _resumed_record(out: Path) -> Mapping[str, Any] | None:

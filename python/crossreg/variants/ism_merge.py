@@ -31,18 +31,17 @@ from crossreg.plots import check_plot_options
 from crossreg.synth.motifs import Motif
 from crossreg.variants.alleles import parse_counts
 from crossreg.variants.ism import (
-    FIGURES_EACH,
     ISM_INPUTS,
     SITE_FIELDS,
     TRACK_FIELDS,
     VARIANT_FIELDS,
     IsmRun,
     draw_figures,
+    each_track_drawn,
     write_ism_h5,
 )
 from crossreg.variants.ism_shards import ISM_REMEDY, check_ism_shards
 from crossreg.variants.sad_files import merged_attrs, shard_paths, unreadable_shard
-from crossreg.variants.sad_stream import FIGURE_TRACKS
 
 
 def merge_ism(
@@ -93,7 +92,7 @@ def merge_ism(
     drawn = draw_figures(
         target,
         figures,
-        each_track=settings.get(FIGURE_TRACKS) == FIGURES_EACH,
+        each_track=each_track_drawn(settings),
         plots=plots,
         svg=svg,
         motifs=motifs,

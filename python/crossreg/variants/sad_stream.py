@@ -395,8 +395,8 @@ class ChunkWriter:
         np.save(self.directory / "pos.npy", positions)
 
 
-#: An ISM shard's setting of which tracks the merge draws: each kept one (``--targets``
-#: given, as one run draws them) or each site's strongest.
+#: An earlier crossreg's ISM shards' setting of which tracks the merge draws: each kept
+#: one (``--targets`` given, as one run draws them) or each site's strongest.
 FIGURE_TRACKS = "figure_tracks"
 
 
