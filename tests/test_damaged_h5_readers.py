@@ -75,6 +75,9 @@ def _ism_h5(path: Path, sites: int = 3, width: int = 20) -> Path:
         handle["chr"] = np.array(["chr1"] * sites, dtype="S")
         handle["start"] = np.arange(sites, dtype=np.int64) * 1000
         handle["end"] = handle["start"][:] + width
+        handle["pos"] = handle["start"][:] + width // 2  # the VCF's 1-based POS
+        handle["ref_allele"] = np.array([b"A"] * sites)
+        handle["alt_allele"] = np.array([b"G"] * sites)
         handle["seqs"] = np.eye(4, dtype=bool)[rng.integers(0, 4, (sites, width))]
         handle["target_ids"] = np.array([b"T0", b"T1"])
         handle["sum"] = rng.standard_normal((sites, width, 4, 2)).astype(np.float16)

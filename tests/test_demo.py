@@ -533,6 +533,7 @@ def test_ism_summary_counts_only_positions_on_the_chromosome(tmp_path: Path) -> 
         handle["seqs"] = reference.astype(bool)
         handle["chr"] = np.array([b"chr1"])
         handle["start"] = np.array([-off])
+        handle["pos"] = np.array([motif[0] - off + 1])  # the VCF's 1-based POS, on the motif
     sites = pl.DataFrame({"chrom": ["chr1"], "start": [motif[0] - off], "end": [motif[1] - off]})
     summary = ism_summary(path, sites)
     on_motif, elsewhere = 2.0 * 10, 1.0 * (ISM_WIDTH - off - 10)
@@ -540,6 +541,21 @@ def test_ism_summary_counts_only_positions_on_the_chromosome(tmp_path: Path) -> 
     assert summary["mean_share_on_motif"] == round(on_motif / (on_motif + elsewhere), 3)
     assert summary["mean_share_by_chance"] == round(10 / (ISM_WIDTH - off), 3)
     assert summary["sites_above_chance"] == 1
+
+
+def test_ism_summary_finds_the_motif_site_under_the_variant_pos(tmp_path: Path) -> None:
+    """The motif site is the one under the variant's POS, wherever it lies in the span (a
+    deletion's REF starts left of the centre): a site under the centre but not under POS
+    is not the variant's."""
+    seq = np.eye(4, dtype=np.float32)[np.zeros(ISM_WIDTH, dtype=int)]
+    _ism_site_file(tmp_path / "site.ism.h5", seq, np.ones(ISM_WIDTH))
+    centre = ISM_WIDTH // 2 - 1  # 0-based
+    under_centre = pl.DataFrame({"chrom": ["chr1"], "start": [centre], "end": [centre + 5]})
+    under_pos = pl.DataFrame({"chrom": ["chr1"], "start": [centre - 8], "end": [centre - 3]})
+    with h5py.File(tmp_path / "site.ism.h5", "a") as handle:
+        handle["pos"][0] = centre - 4 + 1  # a deletion's POS, 4 bases left of the centre
+    assert ism_summary(tmp_path / "site.ism.h5", under_centre)["sites"] == 0
+    assert ism_summary(tmp_path / "site.ism.h5", under_pos)["sites"] == 1
 
 
 def _ism_site_file(path: Path, seq: np.ndarray, per_base: np.ndarray) -> None:
@@ -552,6 +568,7 @@ def _ism_site_file(path: Path, seq: np.ndarray, per_base: np.ndarray) -> None:
         handle["seqs"] = seq[None].astype(bool)
         handle["chr"] = np.array([b"chr1"])
         handle["start"] = np.array([0])
+        handle["pos"] = np.array([len(seq) // 2])  # the VCF's 1-based POS: the span's centre
 
 
 def test_ism_summary_counts_the_figures_that_name_the_planted_motif(tmp_path: Path) -> None:
@@ -831,6 +848,7 @@ def test_ism_summary_judges_a_site_off_a_chromosome_end_as_its_figure_does(
         handle["seqs"] = seq[None].astype(bool)
         handle["chr"] = np.array([b"chr1"])
         handle["start"] = np.array([-off])
+        handle["pos"] = np.array([at - off + 1])  # the VCF's 1-based POS, on CTCF's first base
     on_chromosome = slice(off, None)
     drawn = importance(scores[0, on_chromosome, :, 0], seq[on_chromosome])
     floor = ENRICHMENT * float(np.abs(drawn).mean())

@@ -75,8 +75,8 @@ def sldp_summary(results: pl.DataFrame, tables: list[Path], panel: dict) -> dict
 
 
 def ism_summary(table: Path, sites: pl.DataFrame, motifs: Sequence[Motif] = ()) -> dict:
-    """Share of each ISM site's |importance| on the motif site under its variant (the
-    variant at the centre of its span, `table`'s width), beside the share by chance; with
+    """Share of each ISM site's |importance| on the motif site under its variant (its
+    ``pos``: the demo scores a VCF), beside the share by chance; with
     `motifs`, how many sites' figures name the planted motif (``tf`` of `sites`) among the
     matches they mark over it (:func:`crossreg.variants.ism_figures.marked_motifs`)."""
     with read_h5(table, "rerun crossreg demo to write it again") as handle:
@@ -86,6 +86,7 @@ def ism_summary(table: Path, sites: pl.DataFrame, motifs: Sequence[Motif] = ()) 
         reference = handle["seqs"][:].astype(np.float64)  # sites, width, 4
         chroms = handle["chr"][:].astype(str)
         starts = handle["start"][:].astype(np.int64)
+        positions = handle["pos"][:].astype(np.int64) - 1  # the variants' 0-based first bases
     # importance: minus the mean effect of the three mutations (4/3 of the reference
     # base's mean-removed score)
     on_chromosome = ~np.isnan(scores).all(axis=(2, 3))  # sites, width
@@ -93,10 +94,9 @@ def ism_summary(table: Path, sites: pl.DataFrame, motifs: Sequence[Motif] = ()) 
     importance = np.abs(4 / 3 * np.einsum("swbt,swb->swt", scores, reference))
     width = scores.shape[1]
     shares, chance, named = [], [], 0
-    for k, (chrom, start) in enumerate(zip(chroms, starts, strict=True)):
-        centre = start + width // 2 - 1  # the variant's 0-based position
+    for k, (chrom, start, position) in enumerate(zip(chroms, starts, positions, strict=True)):
         site = sites.filter(
-            (pl.col("chrom") == chrom) & (pl.col("start") <= centre) & (pl.col("end") > centre)
+            (pl.col("chrom") == chrom) & (pl.col("start") <= position) & (pl.col("end") > position)
         )
         if site.is_empty():
             continue
