@@ -20,7 +20,7 @@ from crossreg.io.vcf import (
     require_ascii_record,
     require_chromosome,
 )
-from crossreg.variants.alleles import log_skipped, skip_reason
+from crossreg.variants.alleles import report_skipped, skip_reason
 from crossreg.variants.sad_stream import Survey
 
 
@@ -43,7 +43,7 @@ def reference_survey_vcf(
         require_ascii_record(v, source=source)
         if v.chrom not in genome.sizes:
             if strict:
-                require_chromosome(v, genome.sizes, source=source)
+                require_chromosome(v, genome.sizes, source=source, fasta=genome.path)
             off[v.chrom] += 1
             first_off = first_off or v
             continue
@@ -55,9 +55,9 @@ def reference_survey_vcf(
             reference_bases(v, genome, source=source, swapped_snp=True)
         counts.append(found.count(None))
     if first_off is not None and not counts:
-        require_chromosome(first_off, genome.sizes, source=source)
+        require_chromosome(first_off, genome.sizes, source=source, fasta=genome.path)
     skipped = dict(sorted(off.items()))
-    log_skipped(skipped, source=source)
+    report_skipped(skipped, genome, source=source)
     return Survey(
         len(counts),
         skipped,

@@ -226,7 +226,7 @@ def _content_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]
     model, fasta, bed, vcf, gtf = (str(f[k]) for k in ("model", "fasta", "bed", "vcf", "gtf"))
     bare, mixed = str(f["vcf_bare"]), str(f["vcf_mixed"])
     o = ["--out", str(out / "o.h5")]
-    lacks = f"{bare}: variant v at 1:2 is on a chromosome the genome lacks"
+    lacks = f"{bare}: variant v at 1:2 is on a chromosome not in {fasta}; did you mean 'chr1'?"
     past = f"{bed}:2: interval chr1:2-9 runs past the chromosome end (4 bp)"
     return [
         (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", bed, *o],
@@ -249,7 +249,7 @@ def _content_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", bare, *o],
          lacks),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", mixed,
-          "--strict", *o], f"{mixed}: variant u at chrUn:2 is on a chromosome the genome lacks"),
+          "--strict", *o], f"{mixed}: variant u at chrUn:2 is on a chromosome not in {fasta} ("),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", gtf, *o],
          f"{gtf}:1: POS 's' is not a whole number"),
     ]  # fmt: skip

@@ -45,8 +45,10 @@ def test_python_and_native_errors_word_it_alike(tmp_path: Path):
         check_within([Interval("1", 0, 2)], genome.sizes, source="a.bed")
     assert str(bed.value) == f"a.bed: chromosome '1' is not in the genome{hint}"
     with pytest.raises(ValueError) as vcf:
-        require_chromosome(Variant("1", 0, "A", ("C",), id="rs1"), genome.sizes, source="a.vcf")
-    assert str(vcf.value).endswith(f"chromosome the genome lacks{hint}")
+        variant = Variant("1", 0, "A", ("C",), id="rs1")
+        require_chromosome(variant, genome.sizes, source="a.vcf", fasta="g.fa")
+    # the hint's "names here" are the FASTA's, named just before it
+    assert str(vcf.value) == f"a.vcf: variant rs1 at 1:1 is on a chromosome not in g.fa{hint}"
     with pytest.raises(ValueError) as track:
         check_chromosomes("t.bw", {"1": 10}, genome.sizes, fasta="g.fa")
     assert str(track.value) == f"t.bw: chromosome '1' is not in g.fa{hint}"

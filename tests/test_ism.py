@@ -25,7 +25,7 @@ from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants import ism_figures
-from crossreg.variants.alleles import Allele
+from crossreg.variants.alleles import Allele, on_genome
 from crossreg.variants.ism import (
     center_bins,
     mutation_effects,
@@ -466,6 +466,29 @@ def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):
     assert not (tmp_path / "s.h5").exists()
 
 
+def test_vcf_sites_word_their_refusals_as_sad_does(tmp_path):
+    """A record named without the FASTA's ``chr`` prefix among ones with it was skipped
+    as off the FASTA, and a record past a chromosome's end had a wording of its own; both
+    now stop as SAD's survey stops them, naming the VCF, the record and the fix."""
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">chr1\n" + "ACGT" * 25 + "\n")
+    genome = Genome(fasta)
+    on = Variant("chr1", 10, "G", ("T",), id="rs_on")
+    bare = Variant("1", 20, "A", ("C",), id="rs_bare")
+    with pytest.raises(ValueError) as caught:
+        on_genome([on, bare], genome, source="x.vcf")
+    assert str(caught.value).startswith(
+        f"x.vcf: chromosome '1' of 1 record(s) is not in {fasta}; did you mean 'chr1'?"
+    )
+    past = Variant("chr1", 104, "A", ("G",), id="rs_past")
+    with pytest.raises(ValueError) as caught:
+        vcf_sites([past], genome, 16, source="x.vcf")
+    assert str(caught.value) == (
+        "x.vcf: variant rs_past at chr1:105 lies past the end of chr1 (100 bp in the FASTA); "
+        "check the genome build"
+    )
+
+
 @pytest.mark.parametrize(("ref", "alt"), [("other", "<DEL>"), ("N", "A"), ("other", "*")])
 def test_a_wrong_ref_stops_even_when_no_alt_is_scorable(world, ref: str, alt: str):
     # ISM writes REF into the window: before, these put a base that is not the genome's there
@@ -520,7 +543,7 @@ def test_records_off_the_fasta_are_skipped_and_counted_as_sad_does(world, tmp_pa
         assert h5["label"][:].tolist() == [b"rs1"]
         assert h5.attrs["skipped_records"] == 2
         assert h5.attrs["skipped_chromosomes"] == "chr9:1,chrM:1"
-    with pytest.raises(ValueError, match=r"x9 at chr9:100 is on a chromosome the genome lacks"):
+    with pytest.raises(ValueError, match=r"x9 at chr9:100 is on a chromosome not in"):
         _run([*base, "--out", str(tmp_path / "strict.h5"), "--strict"])
     assert not (tmp_path / "strict.h5").exists()
 

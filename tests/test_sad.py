@@ -164,7 +164,7 @@ def test_bad_records_name_themselves(small_genome, caplog):
     wrong = Variant("c", 0, "G", ("T",), id="rs_wrong")
     with pytest.raises(ValueError, match=r"rs_wrong at c:1 has REF G but the genome has A"):
         scored_alleles([wrong], small_genome, source="x.vcf")
-    with pytest.raises(ValueError, match=r"rs_other.*chromosome the genome lacks"):
+    with pytest.raises(ValueError, match=r"rs_other.*chromosome not in"):
         scored_alleles([Variant("chr9", 0, "A", ("C",), id="rs_other")], small_genome, source="x")
     symbolic = Variant("c", 0, "A", ("<DEL>", "C", "*"), id="rs_multi")
     with caplog.at_level(logging.DEBUG, logger="crossreg"):
@@ -254,7 +254,7 @@ def test_records_off_the_fasta_are_skipped_counted_and_recorded(work, caplog):
     meta = json.loads((work / "off.tsv.json").read_text())
     assert meta["skipped_records"] == 3 and meta["genome"] == "human"
     # --strict keeps stopping at the first such record, and writes nothing
-    with pytest.raises(ValueError, match=r"u1 at chrUn_x:10 is on a chromosome the genome lacks"):
+    with pytest.raises(ValueError, match=r"u1 at chrUn_x:10 is on a chromosome not in"):
         _run([*base, "--strict", "--out", str(work / "strict.h5")])
     assert not (work / "strict.h5").exists()
 
@@ -266,9 +266,29 @@ def test_a_vcf_with_no_record_on_the_fasta_stops_with_the_naming_hint(work):
     renamed.write_text("\n".join(body) + "\n")
     argv = ["sad", "--model", str(work / "tanh"), "--genome", "human", "--fasta"]
     argv += [str(work / "genome.fa"), "--vcf", str(renamed), "--out", str(work / "none.h5")]
-    with pytest.raises(ValueError, match=r"chromosome the genome lacks.*chr"):
+    with pytest.raises(ValueError, match=r"chromosome not in.*chr"):
         _run(argv)
     assert not (work / "none.h5").exists()
+
+
+def test_records_named_without_the_fastas_chr_prefix_stop_the_run(work):
+    """A VCF mixing ``2`` and ``chr2`` lost the ``2`` records to the skip warning (as if
+    the FASTA lacked that chromosome); they are a naming mismatch, refused with the hint
+    as a BigWig's or a GTF's, before anything is scored or written."""
+    vcf = _vcf_with(
+        work, ["2\t40000\tbare1\tA\tC\t.\t.\t.", "2\t41000\tbare2\tA\tC\t.\t.\t."], "bare.vcf"
+    )
+    fasta = work / "genome.fa"
+    out = work / "bare.h5"
+    argv = ["sad", "--model", str(work / "tanh"), "--genome", "human", "--fasta", str(fasta)]
+    with pytest.raises(ValueError) as caught:
+        _run([*argv, "--vcf", str(vcf), "--out", str(out)])
+    assert str(caught.value) == (
+        f"{vcf}: chromosome '2' of 2 record(s) is not in {fasta}; did you mean 'chr2'? The "
+        "names here carry the 'chr' prefix: rename the chromosomes of one file to match the "
+        "other"
+    )
+    assert not out.exists() and not list(work.glob("bare.h5*"))
 
 
 def test_records_past_the_end_or_in_gaps(small_genome):

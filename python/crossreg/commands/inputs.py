@@ -211,10 +211,10 @@ def check_vcf_on_fasta(args: argparse.Namespace) -> None:
         if sizes is None or variant.chrom in sizes:
             return
         if args.strict:
-            require_chromosome(variant, sizes, source=source)
+            require_chromosome(variant, sizes, source=source, fasta=str(args.fasta))
         first_off = first_off or variant
     if first_off is not None and sizes is not None:
-        require_chromosome(first_off, sizes, source=source)
+        require_chromosome(first_off, sizes, source=source, fasta=str(args.fasta))
 
 
 def open_store(

@@ -185,14 +185,16 @@ def require_ascii_record(variant: Variant, *, source: str) -> None:
         )
 
 
-def require_chromosome(variant: Variant, sizes: Mapping[str, int], *, source: str) -> None:
-    """Raise ValueError when `variant` lies on a chromosome the genome of chromosome
-    `sizes` lacks."""
+def require_chromosome(
+    variant: Variant, sizes: Mapping[str, int], *, source: str, fasta: str
+) -> None:
+    """Raise ValueError when `variant` lies on a chromosome that the FASTA `fasta`, of
+    chromosome `sizes`, lacks; the message names both files and the renaming hint."""
     if variant.chrom not in sizes:
         hint = chrom_hint(variant.chrom, sizes)
         raise ValueError(
             f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} is on a "
-            f"chromosome the genome lacks{hint}"
+            f"chromosome not in {fasta}{hint}"
         )
 
 
@@ -219,7 +221,7 @@ def reference_bases(
     is not the genome's bases (N off its ends), is a ValueError naming the record. With
     `swapped_snp`, a SNP whose genome base is one of its ALTs (REF and ALT swapped) passes
     too; the caller decides what to say."""
-    require_chromosome(variant, genome.sizes, source=source)
+    require_chromosome(variant, genome.sizes, source=source, fasta=genome.path)
     where = f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1}"
     size = genome.sizes[variant.chrom]
     if past_the_end(variant, size):

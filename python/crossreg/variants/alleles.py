@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.vcf import Variant, require_chromosome
 
 if TYPE_CHECKING:
@@ -74,9 +75,10 @@ def on_genome(
     variants: Iterable[Variant], genome: Genome, *, source: str, strict: bool = False
 ) -> tuple[list[Variant], dict[str, int]]:
     """The records of `variants` on `genome`'s chromosomes, and the number skipped per
-    chromosome it lacks (logged, :func:`log_skipped`). With `strict` the first record off
-    the genome stops with an error, as does a VCF none of whose records is on it (a naming
-    mismatch, ``1`` against ``chr1``: the error carries the hint)."""
+    chromosome it lacks (logged, :func:`report_skipped`). With `strict` the first record off
+    the genome stops with an error, as does a VCF none of whose records is on it, or with a
+    chromosome named without (or with) the genome's ``chr`` prefix (a naming mismatch,
+    ``1`` against ``chr1``: the error carries the hint)."""
     kept: list[Variant] = []
     off: dict[str, int] = {}
     first_off: Variant | None = None
@@ -85,18 +87,27 @@ def on_genome(
             kept.append(v)
             continue
         if strict:
-            require_chromosome(v, genome.sizes, source=source)
+            require_chromosome(v, genome.sizes, source=source, fasta=genome.path)
         off[v.chrom] = off.get(v.chrom, 0) + 1
         first_off = first_off or v
     if first_off is not None and not kept:
-        require_chromosome(first_off, genome.sizes, source=source)
+        require_chromosome(first_off, genome.sizes, source=source, fasta=genome.path)
     skipped = dict(sorted(off.items()))
-    log_skipped(skipped, source=source)
+    report_skipped(skipped, genome, source=source)
     return kept, skipped
 
 
-def log_skipped(skipped: Mapping[str, int], *, source: str) -> None:
-    """Warn of the records skipped per chromosome the FASTA lacks (when there are any)."""
+def report_skipped(skipped: Mapping[str, int], genome: Genome, *, source: str) -> None:
+    """Warn of the records skipped per chromosome `genome`'s FASTA lacks (when there are
+    any); a chromosome whose name differs from one of the FASTA's only by the ``chr``
+    prefix (``2`` beside ``chr2``) is a naming mismatch, not a chromosome the FASTA lacks,
+    and is refused with the renaming hint, as a BigWig's or a GTF's is."""
+    for name, count in skipped.items():
+        if prefix_twin(name, genome.sizes) is not None:
+            raise ValueError(
+                f"{source}: chromosome '{name}' of {count:,} record(s) is not in "
+                f"{genome.path}{chrom_hint(name, genome.sizes)}"
+            )
     if skipped:
         log.warning(
             "%s: skipped %d records on %d chromosome(s) the FASTA lacks: %s",

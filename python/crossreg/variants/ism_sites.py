@@ -31,13 +31,7 @@ import numpy.typing as npt
 from crossreg.dna import one_hot, reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.bed import Interval, read_bed
-from crossreg.io.vcf import (
-    Variant,
-    past_the_end,
-    reference_bases,
-    require_ascii_record,
-    require_chromosome,
-)
+from crossreg.io.vcf import Variant, reference_bases, require_ascii_record
 from crossreg.variants.alleles import Allele
 from crossreg.variants.ism_span import mutated_span
 from crossreg.variants.scoring import (
@@ -73,12 +67,6 @@ def vcf_sites(
     when no ALT of it could be scored (a symbolic ALT, a REF of N)."""
     for v in variants:
         require_ascii_record(v, source=source)
-        require_chromosome(v, genome.sizes, source=source)
-        if past_the_end(v, genome.sizes[v.chrom]):
-            raise ValueError(
-                f"{source}: variant {v.id} at {v.chrom}:{v.pos + 1} runs past the end of "
-                f"{v.chrom} ({genome.sizes[v.chrom]:,} bp); is the VCF from another build?"
-            )
         reference_bases(v, genome, source=source, swapped_snp=True)
     scored_alleles(variants, genome, source=source)  # SAD's warning for swapped SNPs
     if not variants:

@@ -71,7 +71,7 @@ from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.progress import progress
 from crossreg.shard import Shard
 from crossreg.step_defaults import INFERENCE_OPTIONS
-from crossreg.variants.alleles import Allele, log_skipped, scorable_alts
+from crossreg.variants.alleles import Allele, report_skipped, scorable_alts
 from crossreg.variants.shard_layout import DEVICE_SETTING
 
 if TYPE_CHECKING:
@@ -186,8 +186,9 @@ def survey_vcf(
 ) -> Survey:
     """The one pass before scoring: counts the records on the genome and the records
     skipped per chromosome it lacks (logged), and each kept record's scorable alleles for
-    a model of `seq_length` (:class:`Survey`); stops when no record is on the genome (a
-    naming mismatch: the error carries the hint), with `strict` at the first record off
+    a model of `seq_length` (:class:`Survey`); stops when no record is on the genome, or
+    some are on a chromosome named without (or with) its ``chr`` prefix (a naming
+    mismatch: the error carries the hint), with `strict` at the first record off
     it, and at the first record with a scorable allele whose REF the genome contradicts
     (:func:`crossreg.io.vcf.reference_bases`), so such a run stops before it writes.
 
@@ -205,9 +206,11 @@ def survey_vcf(
         _refuse(_variant(survey.stop), genome, source)
     alleles, records, codes, reasons, off = survey.take_counts()
     if survey.first_off is not None and not len(alleles):
-        require_chromosome(_variant(survey.first_off), genome.sizes, source=source)
+        require_chromosome(
+            _variant(survey.first_off), genome.sizes, source=source, fasta=genome.path
+        )
     skipped = dict(sorted(off.items()))
-    log_skipped(skipped, source=source)
+    report_skipped(skipped, genome, source=source)
     digest = survey.content_digest
     if digest is None:  # the reader stops only at the file's end or a failed check
         raise RuntimeError(f"{source}: the survey ended before the end of the file")
@@ -232,7 +235,7 @@ def _refuse(variant: Variant, genome: Genome, source: str) -> NoReturn:
     """Raise the error of the check `variant` failed in the native survey (the checks of
     :func:`survey_vcf`'s records, in their order)."""
     require_ascii_record(variant, source=source)
-    require_chromosome(variant, genome.sizes, source=source)
+    require_chromosome(variant, genome.sizes, source=source, fasta=genome.path)
     reference_bases(variant, genome, source=source, swapped_snp=True)
     raise RuntimeError(
         f"{source}: the native survey stopped at the record at "

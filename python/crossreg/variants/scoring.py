@@ -72,7 +72,7 @@ def scored_alleles(
     alleles: list[Allele] = []
     skipped = 0
     for v in variants:
-        require_chromosome(v, genome.sizes, source=source)
+        require_chromosome(v, genome.sizes, source=source, fasta=genome.path)
         alts = scorable_alts(v, seq_length)
         skipped += len(v.alts) - len(alts)
         if not alts:
