@@ -206,7 +206,7 @@ def write_sad(
     kept, skipped = survey.kept, survey.off_fasta
     start, stop = shard.bounds(kept) if shard is not None else (0, kept)
     plan = survey.plan(start, stop)
-    _log_plan(plan, kept, shard, head, len(targets), model, options, stats)
+    _log_plan(str(vcf), plan, kept, shard, head, len(targets), model, options, stats)
     settings = run_settings(model_dir, genome, survey.identity, head, options, stats, strict)
     settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
     settings["gtf"] = content_identity(gtf) if gtf is not None else None
@@ -438,6 +438,7 @@ def require_ascii_tracks(
 
 
 def _log_plan(
+    source: str,
     plan: Plan,
     kept: int,
     shard: Shard | None,
@@ -450,8 +451,9 @@ def _log_plan(
     skipped = sum(plan.skipped.values())
     if skipped:  # a warning: it shows under -q too
         log.warning(
-            "skipping %d alleles that cannot be scored (%s); counted in the output's "
+            "%s: skipping %d alleles that cannot be scored (%s); counted in the output's "
             "skipped_alleles",
+            source,
             skipped,
             format_counts(plan.skipped),
         )
