@@ -91,6 +91,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
         "gtf": 'chr1\ts\texon\t1\t2\t.\t+\t.\tgene_id "G";\n',
         "h5": "",
         "bed": "chr1\t0\t2\nchr1\t2\t9\n",  # its second region runs past chr1's 4 bp
+        "bed_bare": "1\t0\t2\n",
     }.items():
         files[name] = root / f"input.{name}"
         files[name].write_text(text)
@@ -228,7 +229,10 @@ def _content_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]
     o = ["--out", str(out / "o.h5")]
     lacks = f"{bare}: variant v at 1:2 is on a chromosome not in {fasta}; did you mean 'chr1'?"
     past = f"{bed}:2: interval chr1:2-9 runs past the chromosome end (4 bp)"
+    bare_bed = str(f["bed_bare"])
     return [
+        (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", bare_bed,
+          *o], f"{bare_bed}:1: chromosome '1' is not in {fasta}; did you mean 'chr1'?"),
         (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", bed, *o],
          past),
         (["predict", "--model", model, "--genome", "human", "--fasta", fasta, "--bed", bed,

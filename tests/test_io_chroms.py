@@ -42,8 +42,8 @@ def test_python_and_native_errors_word_it_alike(tmp_path: Path):
         genome.fetch("1", 0, 2)
     assert str(native.value).endswith(hint)
     with pytest.raises(ValueError) as bed:
-        check_within([Interval("1", 0, 2)], genome.sizes, source="a.bed")
-    assert str(bed.value) == f"a.bed: chromosome '1' is not in the genome{hint}"
+        check_within([Interval("1", 0, 2)], genome.sizes, source="a.bed", fasta="g.fa")
+    assert str(bed.value) == f"a.bed: chromosome '1' is not in g.fa{hint}"
     with pytest.raises(ValueError) as vcf:
         variant = Variant("1", 0, "A", ("C",), id="rs1")
         require_chromosome(variant, genome.sizes, source="a.vcf", fasta="g.fa")

@@ -191,7 +191,7 @@ def check_bed_on_fasta(args: argparse.Namespace) -> dict[str, int] | None:
 
     sizes = indexed_sizes(args.fasta)
     if sizes is not None and args.bed is not None:
-        read_bed(args.bed, sizes=sizes)
+        read_bed(args.bed, sizes=sizes, fasta=str(args.fasta))
     return sizes
 
 

@@ -181,7 +181,7 @@ def _genome_bed(
             fasta,
             ", ".join(absent[:3]) + (", ..." if len(absent) > 3 else ""),
         )
-    check_within(kept, sizes, source=path, what=what)
+    check_within(kept, sizes, source=path, what=what, fasta=fasta)
     return kept
 
 

@@ -84,30 +84,39 @@ def read_bed(
     path: str | os.PathLike[str],
     *,
     sizes: Mapping[str, int] | None = None,
+    fasta: str | None = None,
     min_columns: int = 3,
 ) -> list[Interval]:
     """Read all intervals of a BED file.
 
-    With `sizes` (chromosome lengths), every chromosome must be known and every interval
-    must end within its chromosome; the error names the record and the likely cause.
+    With `sizes` (chromosome lengths, of the FASTA `fasta` when given), every chromosome
+    must be known and every interval must end within its chromosome; the error names the
+    record and the likely cause (:func:`check_within`).
     """
     intervals = list(iter_bed(path, min_columns=min_columns))
     if sizes is not None:
-        check_within(intervals, sizes, source=str(path))
+        check_within(intervals, sizes, source=str(path), fasta=fasta)
     return intervals
 
 
 def check_within(
-    intervals: Iterable[Interval], sizes: Mapping[str, int], *, source: str, what: str = ""
+    intervals: Iterable[Interval],
+    sizes: Mapping[str, int],
+    *,
+    source: str,
+    what: str = "",
+    fasta: str | None = None,
 ) -> None:
     """Raise ValueError naming the first interval on an unknown chromosome or past its end:
     `source` (the file) with the interval's line when it has one, then `what` (the file's
-    role, such as ``regions BED``) in parentheses when given."""
+    role, such as ``regions BED``) in parentheses when given; an unknown chromosome's
+    message names the FASTA `fasta` of `sizes` when given, before the renaming hint."""
+    genome = fasta or "the genome"
     for iv in intervals:
         where = (f"{source}:{iv.line}" if iv.line else source) + (f" ({what})" if what else "")
         if iv.chrom not in sizes:
             hint = chrom_hint(iv.chrom, sizes)
-            raise ValueError(f"{where}: chromosome '{iv.chrom}' is not in the genome{hint}")
+            raise ValueError(f"{where}: chromosome '{iv.chrom}' is not in {genome}{hint}")
         if iv.end > sizes[iv.chrom]:
             raise ValueError(
                 f"{where}: interval {iv.chrom}:{iv.start}-{iv.end} runs past the chromosome "

@@ -78,7 +78,7 @@ def region_windows(
 ) -> list[Window]:
     """A `seq_length` window centred on each interval (named by its BED name column, else
     ``chrom:start-end``); intervals must lie on the genome's chromosomes."""
-    check_within(intervals, genome.sizes, source=source)
+    check_within(intervals, genome.sizes, source=source, fasta=genome.path)
     windows = []
     for iv in intervals:
         start = (iv.start + iv.end) // 2 - seq_length // 2
@@ -246,7 +246,7 @@ def write_predictions(
         windows = record_windows(genome, model.seq_length)
     else:
         intervals = read_bed(bed)
-        check_within(intervals, genome.sizes, source=str(bed))
+        check_within(intervals, genome.sizes, source=str(bed), fasta=genome.path)
         windows = tiled_region_windows(intervals, genome, Geometry.of(model), source=str(bed))
         if out.suffix == ".npy":
             require_one_row_per_region(intervals, windows, model.seq_length, source=str(bed))

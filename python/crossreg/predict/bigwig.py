@@ -343,7 +343,7 @@ def _requested_intervals(
     if bed is None:
         return chromosome_intervals(genome.sizes, chroms, geometry, source=str(fasta))
     regions = read_bed(bed)
-    check_within(regions, genome.sizes, source=str(bed))
+    check_within(regions, genome.sizes, source=str(bed), fasta=genome.path)
     if not regions:
         raise ValueError(f"{bed}: the BED file has no regions")
     spans = ((iv.chrom, iv.start, iv.end) for iv in regions)
