@@ -38,14 +38,14 @@ def reference_survey_vcf(
     records, codes = array.array("q"), array.array("B")
     reasons: dict[str, int] = {}
     off: Counter[str] = Counter()
-    first_off: Variant | None = None
+    first_on: dict[str, Variant] = {}
     for v in iter_vcf(vcf, sites_only=True):
         require_ascii_record(v, source=source)
         if v.chrom not in genome.sizes:
             if strict:
                 require_chromosome(v, genome.sizes, source=source, fasta=genome.path)
             off[v.chrom] += 1
-            first_off = first_off or v
+            first_on.setdefault(v.chrom, v)
             continue
         found = [skip_reason(v, alt, seq_length) for alt in v.alts]
         for reason in filter(None, found):
@@ -54,10 +54,11 @@ def reference_survey_vcf(
         if None in found:
             reference_bases(v, genome, source=source, swapped_snp=True)
         counts.append(found.count(None))
-    if first_off is not None and not counts:
+    if first_on and not counts:
+        first_off = next(iter(first_on.values()))
         require_chromosome(first_off, genome.sizes, source=source, fasta=genome.path)
     skipped = dict(sorted(off.items()))
-    report_skipped(skipped, genome, source=source)
+    report_skipped(skipped, genome, source=source, first_on=first_on.__getitem__)
     return Survey(
         len(counts),
         skipped,

@@ -478,7 +478,7 @@ def test_vcf_sites_word_their_refusals_as_sad_does(tmp_path):
     with pytest.raises(ValueError) as caught:
         on_genome([on, bare], genome, source="x.vcf")
     assert str(caught.value).startswith(
-        f"x.vcf: chromosome '1' of 1 record(s) is not in {fasta}; did you mean 'chr1'?"
+        f"x.vcf: variant rs_bare at 1:21 is on a chromosome not in {fasta}; did you mean 'chr1'?"
     )
     past = Variant("chr1", 104, "A", ("G",), id="rs_past")
     with pytest.raises(ValueError) as caught:

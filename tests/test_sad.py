@@ -274,19 +274,19 @@ def test_a_vcf_with_no_record_on_the_fasta_stops_with_the_naming_hint(work):
 def test_records_named_without_the_fastas_chr_prefix_stop_the_run(work):
     """A VCF mixing ``2`` and ``chr2`` lost the ``2`` records to the skip warning (as if
     the FASTA lacked that chromosome); they are a naming mismatch, refused with the hint
-    as a BigWig's or a GTF's, before anything is scored or written."""
-    vcf = _vcf_with(
-        work, ["2\t40000\tbare1\tA\tC\t.\t.\t.", "2\t41000\tbare2\tA\tC\t.\t.\t."], "bare.vcf"
-    )
+    as a BigWig's or a GTF's, before anything is scored or written; the error names the
+    first record on that chromosome, after one on a chromosome the FASTA lacks (chrM)."""
+    records = ["chrM\t5\tm1\tA\tG\t.\t.\t.", "2\t40000\tbare1\tA\tC\t.\t.\t."]
+    vcf = _vcf_with(work, [*records, "2\t41000\tbare2\tA\tC\t.\t.\t."], "bare.vcf")
     fasta = work / "genome.fa"
     out = work / "bare.h5"
     argv = ["sad", "--model", str(work / "tanh"), "--genome", "human", "--fasta", str(fasta)]
     with pytest.raises(ValueError) as caught:
         _run([*argv, "--vcf", str(vcf), "--out", str(out)])
     assert str(caught.value) == (
-        f"{vcf}: chromosome '2' of 2 record(s) is not in {fasta}; did you mean 'chr2'? The "
-        "names here carry the 'chr' prefix: rename the chromosomes of one file to match the "
-        "other"
+        f"{vcf}: variant bare1 at 2:40000 is on a chromosome not in {fasta}; did you mean "
+        "'chr2'? The names here carry the 'chr' prefix: rename the chromosomes of one file to "
+        "match the other"
     )
     assert not out.exists() and not list(work.glob("bare.h5*"))
 

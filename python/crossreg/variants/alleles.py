@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crossreg.io.chroms import chrom_hint, prefix_twin
+from crossreg.io.chroms import prefix_twin
 from crossreg.io.vcf import Variant, require_chromosome
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def on_genome(
     ``1`` against ``chr1``: the error carries the hint)."""
     kept: list[Variant] = []
     off: dict[str, int] = {}
-    first_off: Variant | None = None
+    first_on: dict[str, Variant] = {}
     for v in variants:
         if v.chrom in genome.sizes:
             kept.append(v)
@@ -89,25 +89,30 @@ def on_genome(
         if strict:
             require_chromosome(v, genome.sizes, source=source, fasta=genome.path)
         off[v.chrom] = off.get(v.chrom, 0) + 1
-        first_off = first_off or v
-    if first_off is not None and not kept:
+        first_on.setdefault(v.chrom, v)
+    if first_on and not kept:
+        first_off = next(iter(first_on.values()))
         require_chromosome(first_off, genome.sizes, source=source, fasta=genome.path)
     skipped = dict(sorted(off.items()))
-    report_skipped(skipped, genome, source=source)
+    report_skipped(skipped, genome, source=source, first_on=first_on.__getitem__)
     return kept, skipped
 
 
-def report_skipped(skipped: Mapping[str, int], genome: Genome, *, source: str) -> None:
+def report_skipped(
+    skipped: Mapping[str, int],
+    genome: Genome,
+    *,
+    source: str,
+    first_on: Callable[[str], Variant],
+) -> None:
     """Warn of the records skipped per chromosome `genome`'s FASTA lacks (when there are
     any); a chromosome whose name differs from one of the FASTA's only by the ``chr``
     prefix (``2`` beside ``chr2``) is a naming mismatch, not a chromosome the FASTA lacks,
-    and is refused with the renaming hint, as a BigWig's or a GTF's is."""
-    for name, count in skipped.items():
+    and its first record (`first_on` of its name) is refused with the renaming hint, as a
+    BigWig's or a GTF's chromosome is."""
+    for name in skipped:
         if prefix_twin(name, genome.sizes) is not None:
-            raise ValueError(
-                f"{source}: chromosome '{name}' of {count:,} record(s) is not in "
-                f"{genome.path}{chrom_hint(name, genome.sizes)}"
-            )
+            require_chromosome(first_on(name), genome.sizes, source=source, fasta=genome.path)
     if skipped:
         log.warning(
             "%s: skipped %d records on %d chromosome(s) the FASTA lacks: %s",

@@ -210,7 +210,7 @@ def survey_vcf(
             _variant(survey.first_off), genome.sizes, source=source, fasta=genome.path
         )
     skipped = dict(sorted(off.items()))
-    report_skipped(skipped, genome, source=source)
+    report_skipped(skipped, genome, source=source, first_on=lambda name: _first_on(path, name))
     digest = survey.content_digest
     if digest is None:  # the reader stops only at the file's end or a failed check
         raise RuntimeError(f"{source}: the survey ended before the end of the file")
@@ -223,6 +223,12 @@ def survey_vcf(
         tuple(reasons),
         {"size": digest[0], "sha256": digest[1]},
     )
+
+
+def _first_on(path: Path, chrom: str) -> Variant:
+    """The first record of the VCF at `path` on `chrom` (read again: only an error needs
+    it)."""
+    return next(v for v in iter_vcf(path, warn=False, sites_only=True) if v.chrom == chrom)
 
 
 def _variant(record: tuple[str, int, str, str, list[str]]) -> Variant:
