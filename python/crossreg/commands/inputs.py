@@ -90,9 +90,9 @@ def require_output(args: argparse.Namespace, name: str = "out", *, folder: bool)
     existing = next(p for p in (path, *path.parents) if p.exists())
     parent = existing if existing != path or existing.is_dir() else existing.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        why = "is not a writable folder" if parent.is_dir() else "is a file, not a folder"
         raise ValueError(
-            f"{option} {given}: cannot be written ({parent} is not a writable folder); "
-            "choose another path"
+            f"{option} {given}: cannot be written ({parent} {why}); choose another path"
         )
 
 

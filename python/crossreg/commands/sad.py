@@ -12,6 +12,7 @@ from crossreg.commands.inputs import (
     require_output,
     require_paths,
     require_rereadable,
+    require_suffix,
 )
 from crossreg.commands.options import (
     add_inference_arguments,
@@ -23,7 +24,12 @@ from crossreg.commands.options import (
 from crossreg.commands.values import COUNT, MAX_BP, shard_of, whole
 from crossreg.runlog import output_folder
 from crossreg.step_defaults import DEFAULT_CHUNK_ALLELES, SAD_BATCH_SIZE
-from crossreg.variants.sad_names import check_indel_rule, check_output, parse_stats
+from crossreg.variants.sad_names import (
+    OUTPUT_SUFFIXES,
+    check_indel_rule,
+    check_output,
+    parse_stats,
+)
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
 
@@ -143,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     check_tracks(info, head, args.targets)
     check_indel_rule(args.indel)
     shard = args.shard
+    require_suffix(args, "out", OUTPUT_SUFFIXES)
     stats = check_output(args.out, args.stats)
     check_vcf_on_fasta(args)
     from crossreg.variants.sad import write_sad
