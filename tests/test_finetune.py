@@ -230,6 +230,15 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
     other_rank = dataclasses.replace(spec, lora_rank=3, lora_alpha=2.0)
     with pytest.raises(ValueError, match=r"settings \(--lora-rank 2 then, 3 now\); resume"):
         finetune(*common[:3], other_rank, options, learning_rate=LORA_RATE, resume=True)
+    # the rate is named by --learning-rate, which sets it (before: by the params key
+    # train.learning_rate, which a fine-tuning's user never gives); left out, it is the
+    # parent's params' 0.002
+    for rate, now in ((0.02, "0.02"), (None, "0.002")):
+        with pytest.raises(ValueError) as caught:
+            finetune(*common, learning_rate=rate, plots=False, resume=True)
+        assert f"other settings (--learning-rate {LORA_RATE} then, {now} now); resume" in str(
+            caught.value
+        )
     torch.manual_seed(123)
     expected = torch.rand(4)
     torch.manual_seed(123)

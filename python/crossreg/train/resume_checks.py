@@ -60,13 +60,19 @@ FIX = "resume with the settings the run started with, or train into a new --out"
 
 
 def check_same_run(
-    last: Path, saved: CheckpointConfig, now: CheckpointConfig, options: Mapping[str, Any]
+    last: Path,
+    saved: CheckpointConfig,
+    now: CheckpointConfig,
+    options: Mapping[str, Any],
+    learning_rate: str = "train.learning_rate",
 ) -> None:
     """Stop when the run in `last` (its config `saved`) had other params, heads, tracks,
     fine-tuning settings or step options (:data:`STEP_OPTIONS`) than this one (the config
     `now` it would save, its train `options`): resumed, it would not take the steps of one
-    uninterrupted run."""
-    _check_params(last, saved, now)
+    uninterrupted run. `learning_rate` is where the run's learning rate is set (a params
+    key, or the option that replaces the params', as fine-tuning's ``--learning-rate``),
+    for the message that names it."""
+    _check_params(last, saved, now, learning_rate)
     _check_heads(last, saved, now)
     _check_extra(last, saved.extra, now.extra)
     before = saved.extra.get("train_options", {})
@@ -87,11 +93,17 @@ def _as_given(key: str, value: Any) -> Any:
     return value
 
 
-def _check_params(last: Path, saved: CheckpointConfig, now: CheckpointConfig) -> None:
-    """The params sections and the fine-tuned parent's weights are the same."""
+def _check_params(
+    last: Path, saved: CheckpointConfig, now: CheckpointConfig, learning_rate: str
+) -> None:
+    """The params sections and the fine-tuned parent's weights are the same; a learning
+    rate set by an option (`learning_rate`, ``--learning-rate``) is named by it."""
     for section in ("model", "train"):
         before, after = saved.params.get(section, {}), now.params.get(section, {})
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        if section == "train" and changed == ["learning_rate"] and learning_rate.startswith("--"):
+            rate = change(Option(learning_rate), before.get(changed[0]), after.get(changed[0]))
+            raise ValueError(f"--resume: {last} was trained with other settings ({rate}); {FIX}")
         if changed:
             keys = ", ".join(
                 f"{section}.{k}{_values_text(before.get(k), after.get(k))}" for k in changed

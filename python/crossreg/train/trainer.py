@@ -383,7 +383,7 @@ class Trainer:
             raise damaged_last(last, err) from None
         _, now = self.setup.checkpoint(self, [g.name for g in self.genomes], {})
         options = asdict(self.options)
-        check_same_run(last, saved, now, options)
+        check_same_run(last, saved, now, options, self.setup.learning_rate_setting)
         try:
             self.setup.restore(last, self.model)
             extra = load_training_state(last, self.optimizer)
