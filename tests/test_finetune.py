@@ -239,6 +239,14 @@ def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path,
         assert f"other settings (--learning-rate {LORA_RATE} then, {now} now); resume" in str(
             caught.value
         )
+    # another --head-name is named so (before: by the params keys it adds, "other params
+    # (model.head_liver, model.head_liver2)")
+    renamed = dataclasses.replace(spec, head="liver2")
+    with pytest.raises(ValueError) as caught:
+        finetune(*common[:3], renamed, options, learning_rate=LORA_RATE, resume=True)
+    assert "other finetune settings (--head-name liver then, liver2 now); resume" in str(
+        caught.value
+    )
     torch.manual_seed(123)
     expected = torch.rand(4)
     torch.manual_seed(123)

@@ -72,9 +72,12 @@ def check_same_run(
     uninterrupted run. `learning_rate` is where the run's learning rate is set (a params
     key, or the option that replaces the params', as fine-tuning's ``--learning-rate``),
     for the message that names it."""
+    # the parent and a fine-tuning's settings first: the new head's params entry and
+    # tracks follow from them (another --head-name is named so, not by its params key)
+    _check_parent(last, saved, now)
+    _check_extra(last, saved.extra, now.extra)
     _check_params(last, saved, now, learning_rate)
     _check_heads(last, saved, now)
-    _check_extra(last, saved.extra, now.extra)
     before = saved.extra.get("train_options", {})
     kept = [key for key in STEP_OPTIONS if key in before]  # an earlier crossreg's lacks some
     then, given = ({key: _as_given(key, o[key]) for key in kept} for o in (before, options))
@@ -96,8 +99,8 @@ def _as_given(key: str, value: Any) -> Any:
 def _check_params(
     last: Path, saved: CheckpointConfig, now: CheckpointConfig, learning_rate: str
 ) -> None:
-    """The params sections and the fine-tuned parent's weights are the same; a learning
-    rate set by an option (`learning_rate`, ``--learning-rate``) is named by it."""
+    """The params sections are the same; a learning rate set by an option
+    (`learning_rate`, ``--learning-rate``) is named by it."""
     for section in ("model", "train"):
         before, after = saved.params.get(section, {}), now.params.get(section, {})
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
@@ -109,6 +112,10 @@ def _check_params(
                 f"{section}.{k}{_values_text(before.get(k), after.get(k))}" for k in changed
             )
             raise ValueError(f"--resume: {last} was trained with other params ({keys}); {FIX}")
+
+
+def _check_parent(last: Path, saved: CheckpointConfig, now: CheckpointConfig) -> None:
+    """A fine-tuning's parent checkpoint holds the same weights."""
     parent_before, parent_now = saved.source.get("parent", {}), now.source.get("parent", {})
     if parent_before.get("sha256") != parent_now.get("sha256"):  # a fine-tuning's parent
         raise ValueError(
