@@ -196,6 +196,18 @@ def test_each_mode_keeps_the_parent_and_reloads_the_new_head(
 def test_lora_resumes_exactly_and_is_finetuned_again(world, sequences, tmp_path, monkeypatch):
     args = ("--mode", "lora", "--lora-rank", "2", "--learning-rate", str(LORA_RATE))
     whole = run_finetune(world["joint"], world["held_out"], tmp_path / "whole", "liver", *args)
+    # a resume without its --head-name: the store's genome names a head the parent has,
+    # and the refusal says which head the run fine-tunes (before: only that 'human' is
+    # taken)
+    argv = ["finetune", "--model", str(world["joint"]), "--data", str(world["held_out"])]
+    argv += ["--out", str(whole), "--resume", *args, *STEPS]
+    parsed = build_parser().parse_args(argv)
+    with pytest.raises(ValueError) as caught:
+        parsed.run(parsed)
+    assert str(caught.value).endswith(
+        f"already has a head 'human'; name the new head with --head-name (the run in "
+        f"{whole} fine-tunes the head 'liver': resume with --head-name liver)"
+    )
 
     # killed after its first epoch, then resumed: the same run
     original = Trainer._write_metrics

@@ -128,10 +128,33 @@ def check_inputs(args: argparse.Namespace) -> None:
     check_launch(batch)
     name, what = new_head_name(args.head_name, store.genome, args.data)
     check_head_name(name, what)
-    check_free_name(name, parent.keys, str(args.model))
+    try:
+        check_free_name(name, parent.keys, str(args.model))
+    except ValueError as err:
+        head = resumed_head(args)
+        if head is None:
+            raise
+        raise ValueError(
+            f"{err} (the run in {args.out} fine-tunes the head '{head}': resume with "
+            f"--head-name {head})"
+        ) from None
     check_shift(args.augment_shift, [store])
     require_no_training(args.out)
     check_run_folder(args.out, resume=args.resume, overwrite=args.overwrite)
+
+
+def resumed_head(args: argparse.Namespace) -> str | None:
+    """With ``--resume`` and no ``--head-name``, the head that the run in ``--out``
+    fine-tunes (as its ``last/`` records it); None otherwise, or where ``last/`` does not
+    say (:func:`check_run_folder` names what is wrong with it)."""
+    if not args.resume or args.head_name is not None:
+        return None
+    try:
+        recorded = checkpoint_info(Path(args.out) / "last").extra.get("finetune")
+    except (OSError, ValueError):
+        return None
+    head = recorded.get("head") if isinstance(recorded, dict) else None
+    return head if isinstance(head, str) else None
 
 
 def check_mode_options(args: argparse.Namespace) -> None:
