@@ -40,6 +40,7 @@ from tests.pipeline import SEQ_LENGTH, rebuilt_store, run_in_one_and_two_process
 STEPS = ["--max-epochs", "2", "--steps-per-epoch", "6", "--seed", "2", "--no-plots"]
 BRIEF = ["--max-epochs", "1", "--steps-per-epoch", "2", "--seed", "2", "--no-plots"]
 LORA_RATE = 0.01
+BASENJI = Path(__file__).parent / "data" / "basenji_fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -471,3 +472,31 @@ def test_a_store_of_other_bins_is_refused_before_the_fine_tuning_is_announced(
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main([*args, "--data", str(world["held_out"]), "--out", str(tmp_path / "ok")]) == 0
     assert "fine-tuning (probe) a new head 'liver' of" in logs.text
+
+
+def test_a_head_on_imported_basenji2_weights_keeps_basenji_s_predictions(
+    world, sequences, tmp_path
+):
+    # the docs' first example: a new head on Basenji2's weights (the joint mini model's
+    # human file, Basenji's own output), trained on a store rebuilt to their 64-bp bins
+    imported = tmp_path / "basenji2_human"
+    argv = ["-q", "import-basenji", "--params", str(BASENJI / "params_joint_mini.json")]
+    argv += ["--weights", str(BASENJI / "model0_best.h5"), "--genome", "human"]
+    argv += ["--targets", str(BASENJI / "targets_human_mini.txt"), "--out", str(imported)]
+    assert main(argv) == 0
+    options = ("--pool-width", "64", "--crop", "12")
+    store = rebuilt_store(world["held_out"], tmp_path / "bins64", *options)
+    extra = ("--mode", "unfreeze", "--unfreeze-blocks", "2")
+    out = run_finetune(imported, store, tmp_path / "ft", "liver", *extra)
+    assert_parent_kept(imported, out / "best", sequences[1])
+    model, config = load_checkpoint(out / "best")
+    assert model.genomes == ["human", "liver"]
+    assert config.gelu_form == read_config(imported).gelu_form == "tanh"
+    # the human head of the fine-tuned checkpoint still predicts what Basenji did
+    fasta = tmp_path / "inputs.fa"
+    shutil.copy(BASENJI / "inputs.fa", fasta)
+    human = predict(out / "best", "human", fasta, tmp_path / "human.npy")
+    expected = np.load(BASENJI / "preds_human_tanh.npy")
+    np.testing.assert_allclose(human, expected, rtol=0, atol=1e-4)
+    liver = predict(out / "best", "liver", fasta, tmp_path / "liver.npy")
+    assert liver.shape == (4, expected.shape[1], DataStore(store).num_targets)
