@@ -500,3 +500,12 @@ def test_a_head_on_imported_basenji2_weights_keeps_basenji_s_predictions(
     np.testing.assert_allclose(human, expected, rtol=0, atol=1e-4)
     liver = predict(out / "best", "liver", fasta, tmp_path / "liver.npy")
     assert liver.shape == (4, expected.shape[1], DataStore(store).num_targets)
+
+
+def test_the_frozen_trunk_stays_bitwise_under_bf16_and_channels_last(world, sequences, tmp_path):
+    # the options that change how the trunk runs (bf16 autocast, the channels-last
+    # layout) leave the frozen trunk's weights and moving statistics as they were
+    extra = ("--mode", "lora", "--lora-rank", "2", "--bf16", "--trunk-layout", "channels-last")
+    out = run_finetune(world["joint"], world["held_out"], tmp_path / "ft", "liver", *extra)
+    added = assert_parent_kept(world["joint"], out / "last", sequences[1])
+    assert added and all(k.startswith(("heads.liver.", "branches.liver.")) for k in added)
