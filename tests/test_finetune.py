@@ -509,3 +509,17 @@ def test_the_frozen_trunk_stays_bitwise_under_bf16_and_channels_last(world, sequ
     out = run_finetune(world["joint"], world["held_out"], tmp_path / "ft", "liver", *extra)
     added = assert_parent_kept(world["joint"], out / "last", sequences[1])
     assert added and all(k.startswith(("heads.liver.", "branches.liver.")) for k in added)
+
+
+def test_a_new_head_may_repeat_a_head_s_track_identifiers(world, tmp_path):
+    # a second head on the human head's own tracks: the identifiers repeat, each head
+    # keeps its own, and the store is scored by the head fine-tuned on it
+    out = tmp_path / "ft"
+    args = ["-q", "finetune", "--model", str(world["joint"]), "--data", str(world["human"])]
+    assert main([*args, "--head-name", "human2", "--out", str(out), *BRIEF]) == 0
+    config = read_config(out / "best")
+    tracks = {h: [t.identifier for t in config.targets[h]] for h in ("human", "human2")}
+    assert tracks["human"] == tracks["human2"] == DataStore(world["human"]).table.identifiers
+    rows = evaluate(out / "best", world["human"], tmp_path / "eval")
+    assert json.loads((tmp_path / "eval" / "summary.json").read_text())["head"] == "human2"
+    assert [r["identifier"] for r in rows] == tracks["human"]
