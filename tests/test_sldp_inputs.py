@@ -114,6 +114,21 @@ def test_a_sad_score_that_is_nan_is_named(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_annotations_repeated_across_files_are_named_with_their_files(tmp_path: Path) -> None:
+    # before: "annotation names repeat across scores.tsv, again.tsv", neither the names nor
+    # the way on
+    world = write_world(tmp_path)
+    sad = _sad_of_annotations(tmp_path, world, world["v"])
+    again = shutil.copy(sad, tmp_path / "again.tsv")
+    message = (
+        rf"annotation names repeat across {sad}, {again}: pred1, NA, null; SLDP tells "
+        r"annotations apart by name, so give each of these to its own crossreg sldp run"
+    )
+    with pytest.raises(ValueError, match=message):
+        run_world(tmp_path, tmp_path / "out", sad=[sad, again], sannot_chr=[])
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_na_frequency_is_a_snp_without_genotypes_under_alpha_0(tmp_path: Path) -> None:
     # (2p(1-p))^(1/2) of an NA MAF was NaN, and made every profile of its block NaN; a SNP
     # never observed is scaled as a monomorphic one (MAF 0): by 0

@@ -4,6 +4,7 @@ annotations, background then marginal, aligned to the panel's SNPs."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 
 from crossreg.errors import first_few
@@ -65,7 +66,7 @@ class AnnotationSet:
         names = [n for t, _ in pairs for n in t.names]
         if self.names is None:
             if len(set(names)) != len(names):
-                raise ValueError(f"annotation names repeat across {', '.join(self.sources)}")
+                raise ValueError(self._repeated(pairs, names))
             self.names = names
             self.origin = {
                 n: s for (t, _), s in zip(pairs, self.sources, strict=True) for n in t.names
@@ -75,6 +76,22 @@ class AnnotationSet:
                 f"{chrom_label(chrom)}: annotation columns differ from the first chromosome's"
             )
         return pairs
+
+    def _repeated(self, pairs: list[tuple[AnnotationTable, Alignment]], names: list[str]) -> str:
+        """The refusal of annotation `names` (of `pairs`, in `sources` order) that repeat:
+        which names, and the sources holding them."""
+        counts = Counter(names)
+        repeated = [name for name in dict.fromkeys(names) if counts[name] > 1]
+        holders = [
+            source
+            for (table, _), source in zip(pairs, self.sources, strict=True)
+            if not set(table.names).isdisjoint(repeated)
+        ]
+        return (
+            f"annotation names repeat across {', '.join(holders)}: {first_few(repeated)}; "
+            "SLDP tells annotations apart by name, so give each of these to its own "
+            "crossreg sldp run (with its own --out)"
+        )
 
     def described(self, names: Sequence[str]) -> str:
         """`names` with their files: ``a, b ({stem}{chrom}.sannot.gz)`` or ``(file)``."""
