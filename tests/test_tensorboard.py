@@ -26,7 +26,8 @@ def test_events_hold_the_metrics_of_every_epoch_and_phase(
     tracks = {name: DataStore(d).num_targets for name, d in stores.items()}
     params = tmp_path / "params.json"
     params.write_text(json.dumps(small_params(tracks)))
-    options = TrainOptions(max_epochs=2, steps_per_epoch=4, finetune_epochs=1)
+    # seed 1 draws steps of each genome in both capped joint epochs: every row has a loss
+    options = TrainOptions(max_epochs=2, steps_per_epoch=4, finetune_epochs=1, seed=1)
     run = train(params, list(stores.values()), tmp_path / "run", options)
     with open(run / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))

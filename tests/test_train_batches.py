@@ -14,7 +14,8 @@ from crossreg.data.store import DataStore
 from crossreg.model.params import load_params
 from crossreg.train import trainer as trainer_module
 from crossreg.train.options import TrainOptions
-from crossreg.train.schedule import epoch_schedule
+from crossreg.train.schedule import JOINT_PHASE, epoch_schedule
+from crossreg.train.seeds import SCHEDULE, stream_seed
 from tests.pipeline import small_params
 
 COMPLEMENT = dict(zip(b"ACGTN", b"TGCAN", strict=True))
@@ -38,7 +39,8 @@ def one_hot(seq: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def steps(tmp_path_factory, stores) -> dict:
     """Two epochs of a joint run at batch size 4 with the paper's augmentation (the params
-    name none): what each step received (genome, rows, draws, inputs, targets)."""
+    name none), then one epoch of fine-tuning each genome: what each step received (phase,
+    epoch, genome, rows, draws, inputs, targets, torch's random state as dropout found it)."""
     root = tmp_path_factory.mktemp("batches")
     tracks = {g: DataStore(d).num_targets for g, d in stores.items()}
     params = root / "params.json"
@@ -50,6 +52,8 @@ def steps(tmp_path_factory, stores) -> dict:
         x, y = on_device(self, batch)
         seen.append({key: batch[key].clone() for key in ("index", "rc", "shift")})
         seen[-1].update(x=x.cpu(), y=y.cpu())  # as on the device (pinned, on CUDA)
+        seen[-1].update(phase=self.state.phase, epoch=self.state.epoch)
+        seen[-1]["dropout"] = torch.get_rng_state()  # the stub step draws nothing
         return x, y
 
     def recording_step(model, optimizer, x, y, genome, **kwargs):
@@ -62,9 +66,10 @@ def steps(tmp_path_factory, stores) -> dict:
         patch.setattr(
             trainer_module.Trainer, "_validate", lambda self, data, loss: ((1.0, 0.5, 0.1), [])
         )
-        options = TrainOptions(max_epochs=2, patience=5, seed=7, batch_size=4)
+        options = TrainOptions(max_epochs=2, patience=5, seed=7, batch_size=4, finetune_epochs=1)
         trainer_module.train(params, list(stores.values()), root / "run", options, plots=False)
-    return {"seen": seen, "genomes": list(stores), "stores": stores}
+    joint = [step for step in seen if step["phase"] == JOINT_PHASE]
+    return {"seen": joint, "all": seen, "genomes": list(stores), "stores": stores}
 
 
 def test_each_step_trains_one_genome_drawn_by_the_seeded_schedule(steps):
@@ -72,7 +77,8 @@ def test_each_step_trains_one_genome_drawn_by_the_seeded_schedule(steps):
     batches = [DataStore(stores[g]).splits["train"]["count"] // 4 for g in genomes]
     expected = []
     for epoch in range(2):
-        order = epoch_schedule(batches, np.random.default_rng([7, epoch]))
+        rng = np.random.default_rng(stream_seed(7, SCHEDULE, JOINT_PHASE, epoch))
+        order = epoch_schedule(batches, rng)
         expected += [genomes[g] for g in order]
     assert [step["genome"] for step in steps["seen"]] == expected
     assert all(len(step["index"]) == 4 for step in steps["seen"])
@@ -113,6 +119,53 @@ def test_each_example_is_its_window_shifted_and_reverse_complemented_with_its_ta
     assert mixed  # drawn per example, not per batch (a documented departure from Basenji)
 
 
+def _taken(steps: list[dict], phase: str, epoch: int, genome: str) -> dict[int, tuple]:
+    """The windows `genome` took in `phase`'s `epoch`, in order, with their (rc, shift)."""
+    return {
+        int(i): (bool(rc), int(shift))
+        for step in steps
+        if (step["phase"], step["epoch"], step["genome"]) == (phase, epoch, genome)
+        for i, rc, shift in zip(step["index"], step["rc"], step["shift"], strict=True)
+    }
+
+
+def _agreeing(a: dict[int, tuple], b: dict[int, tuple]) -> tuple[int, int]:
+    """Of the windows two epochs' takes share (by row), how many drew the same (rc, shift)."""
+    shared = sorted(set(a) & set(b))
+    return sum(a[i] == b[i] for i in shared), len(shared)
+
+
+def test_genomes_and_phases_draw_their_windows_and_augmentation_independently(steps):
+    """Each genome's row i, each phase's epoch and each epoch's dropout draw from streams
+    of their own: the human and mouse windows of one row number do not share their
+    (rc, shift) (14 pairs: 1 in 14 agree by chance), a genome fine-tuned alone does not
+    replay its joint epoch's order and draws, and no two epochs or phases start dropout
+    from the same random state."""
+    run, (human, mouse) = steps["all"], steps["genomes"]
+    same = total = 0
+    for epoch in range(2):
+        agree, shared = _agreeing(
+            _taken(run, JOINT_PHASE, epoch, human), _taken(run, JOINT_PHASE, epoch, mouse)
+        )
+        same, total = same + agree, total + shared
+    assert total >= 40
+    assert same / total < 0.3, f"{same} of {total} rows drew the same in both genomes"
+    for genome in (human, mouse):
+        joint, alone = _taken(run, JOINT_PHASE, 0, genome), _taken(run, genome, 0, genome)
+        assert len(alone) == len(joint)  # every window once but a partial batch's
+        assert list(alone) != list(joint)
+        agree, shared = _agreeing(joint, alone)
+        assert agree / shared < 0.3, f"{genome}: {agree} of {shared} drew as in the joint phase"
+    starts = {}
+    for step in run:
+        starts.setdefault((step["phase"], step["epoch"]), step["dropout"])
+    assert len(starts) == 4  # joint epochs 0 and 1, each genome's fine-tuning epoch 0
+    firsts = list(starts.values())
+    assert not any(torch.equal(a, b) for i, a in enumerate(firsts) for b in firsts[i + 1 :]), (
+        "two epochs drew the same dropout masks"
+    )
+
+
 def test_the_reference_shifts_and_complements_as_basenji_does():
     """Basenji's own examples (its dna_io tests): shift +1 of GATTACA is NGATTAC, -1
     ATTACAN; shifted then reverse complemented, GTAATCN and NTGTAAT."""
@@ -150,9 +203,9 @@ def test_under_torchrun_each_process_reads_only_its_part_of_each_batch(
     params.write_text(json.dumps(small_params({"human": store.num_targets})))
     options = TrainOptions(max_epochs=1, seed=2, batch_size=4, read_ahead=0)
     trainer = trainer_module.Trainer(load_params(params), [store.path], tmp_path / "run", options)
-    whole = [batch["index"] for batch in trainer._genome_data(store).train]
+    whole = [batch["index"] for batch in trainer._genome_data(store, JOINT_PHASE).train]
     monkeypatch.setattr(trainer_module.distributed, "world_size", lambda: 2)
     monkeypatch.setattr(trainer_module.distributed, "rank", lambda: 1)
-    mine = [batch["index"] for batch in trainer._genome_data(store).train]
+    mine = [batch["index"] for batch in trainer._genome_data(store, JOINT_PHASE).train]
     assert len(mine) == len(whole) > 0
     assert all(torch.equal(m, w[2:]) for m, w in zip(mine, whole, strict=True))

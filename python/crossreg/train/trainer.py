@@ -7,8 +7,9 @@ stops once every genome has gone more than `patience` epochs without improving, 
 shows, as the one before did, the finite signs of an optimisation gone wrong,
 :mod:`crossreg.train.health`, is warned of). An optional
 fine-tuning phase then trains each genome alone from the best joint weights, as the paper
-did. Everything random is a function of the seed and the epoch, so a run resumed from its
-last checkpoint continues exactly as an uninterrupted one. A :class:`ModelSetup` says
+did. Everything random is a function of the seed, the phase and the epoch (each stream
+seeded on its own, :mod:`crossreg.train.seeds`), so a run resumed from its last checkpoint
+continues exactly as an uninterrupted one. A :class:`ModelSetup` says
 which model trains, which of its parameters the optimiser updates and what a checkpoint
 holds: by default a new model, all of it; ``crossreg finetune`` passes
 :class:`crossreg.train.finetune.FineTune`.
@@ -98,6 +99,7 @@ from crossreg.train.schedule import (
     epoch_schedule,
     validation_statistic,
 )
+from crossreg.train.seeds import DROPOUT, SCHEDULE, WINDOWS, stream_seed
 from crossreg.train.state import load_training_state, save_training_state
 from crossreg.train.step import train_step
 from crossreg.train.store_identity import store_fingerprint
@@ -270,7 +272,7 @@ class Trainer:
                 training=True,
                 model_fixed=self.setup.model_fixed,
             )
-        self.genomes = [self._genome_data(s) for s in stores]
+        self.genomes = [self._genome_data(s, self.setup.phase) for s in stores]
         self.setup.announce(self)
         self.runner = distributed.wrap(self.model, self.device)
         if self.options.compile:
@@ -300,17 +302,20 @@ class Trainer:
             )
         check_batch_size(self.batch_size, windows)
 
-    def _genome_data(self, store: DataStore) -> GenomeData:
-        """`store` with its training loader (its training splits, augmented, in whole
-        batches), head and validation split (:meth:`_check_windows` has checked them)."""
+    def _genome_data(self, store: DataStore, phase: str) -> GenomeData:
+        """`store` with its training loader for `phase` (its training splits, augmented, in
+        whole batches; the window order and augmentation seeded by the run's seed, the
+        phase and the genome), head and validation split (:meth:`_check_windows` has
+        checked them)."""
         o = self.options
         splits = training_splits(store.splits, o.valid_fold, o.test_fold, source=str(store.path))
+        seed = stream_seed(o.seed, WINDOWS, phase, store.genome)
         train = SplitDataset(
             store,
             splits.train,
             augment_rc=bool(o.augment_rc),
             augment_shift=int(o.augment_shift or 0),
-            seed=o.seed,
+            seed=seed,
             sequence="codes",
         )
         return GenomeData(
@@ -319,7 +324,7 @@ class Trainer:
                 train,
                 self.batch_size,
                 shuffle=True,
-                seed=o.seed,
+                seed=seed,
                 drop_last=True,
                 num_workers=o.num_workers,
                 pin_memory=self.device.type == "cuda",
@@ -420,10 +425,11 @@ class Trainer:
     def _train_epoch(self, genomes: Sequence[GenomeData]) -> dict[str, tuple[int, float | None]]:
         """Train one epoch; each genome's steps and mean training loss (None without a
         step: a capped epoch may draw none of a genome's batches)."""
-        epoch, o = self.state.epoch, self.options
-        torch.manual_seed(o.seed * 1_000_003 + epoch)  # dropout draws
+        epoch, o, phase = self.state.epoch, self.options, self.state.phase
+        torch.manual_seed(stream_seed(o.seed, DROPOUT, phase, epoch))  # dropout draws
         order = epoch_schedule(
-            [len(g.train) for g in genomes], np.random.default_rng([o.seed, epoch])
+            [len(g.train) for g in genomes],
+            np.random.default_rng(stream_seed(o.seed, SCHEDULE, phase, epoch)),
         )
         if o.steps_per_epoch:
             order = order[: o.steps_per_epoch]
@@ -703,7 +709,7 @@ class Trainer:
                 o.finetune_epochs,
             )
         if o.finetune_epochs > 0 and len(self.genomes) > 1:
-            for data in self.genomes:
+            for i, data in enumerate(self.genomes):
                 if data.name in self.state.finished_phases:
                     continue
                 if self.state.phase != data.name:
@@ -711,6 +717,8 @@ class Trainer:
                     self.optimizer = build_optimizer(
                         self.setup.trainable(self.model), self.params.train
                     )
+                # the phase's own window order and augmentation, not the joint phase's again
+                self.genomes[i] = data = self._genome_data(data.store, data.name)
                 self._run_phase(data.name, [data], o.finetune_epochs)
 
 
