@@ -436,6 +436,47 @@ def test_early_stopping_waits_for_every_genome():
     assert restored.should_stop and restored.best == stop.best
 
 
+def _fit2_epochs(scores: np.ndarray, patience: int, min_epochs: int) -> int:
+    """The epochs Basenji's ``fit2`` loop runs on a table of per-epoch, per-genome
+    validation R: at each epoch's start it stops once ``min_epochs`` have run and every
+    genome has gone more than ``patience`` epochs without a strictly better R (from -inf)."""
+    best = [-np.inf] * scores.shape[1]
+    unimproved = [0] * scores.shape[1]
+    for ei in range(len(scores)):
+        if ei >= min_epochs and min(unimproved) > patience:
+            return ei
+        for di, value in enumerate(scores[ei]):
+            if value > best[di]:
+                best[di], unimproved[di] = value, 0
+            else:
+                unimproved[di] += 1
+    return len(scores)
+
+
+def test_early_stopping_ends_where_basenjis_fit2_loop_does(rng):
+    """Per-epoch scores of two genomes, rising then noisy (ties included, rounded to 0.05):
+    EarlyStopping ends after as many epochs as a plain transcription of fit2's loop."""
+    ended = set()
+    for trial in range(300):
+        patience, min_epochs = int(rng.integers(0, 5)), int(rng.integers(1, 8))
+        rising = np.minimum(np.arange(40)[:, None] / rng.integers(3, 20, size=2), 1.0)
+        scores = np.round(rising + rng.normal(0, 0.05, size=(40, 2)), 1)
+        stop = EarlyStopping(n_genomes=2, patience=patience, min_epochs=min_epochs)
+        epochs = 0
+        while epochs < len(scores) and not stop.should_stop:
+            stop.update(scores[epochs].tolist())
+            epochs += 1
+        assert epochs == _fit2_epochs(scores, patience, min_epochs), trial
+        ended.add(epochs)
+    assert len(ended) > 10  # the trials stop at many different epochs
+
+
+def test_poisson_loss_known_answer():
+    """pred (1, 2) against targets (0, 2): (1 + 2 − 2·ln(2 + 1e-7)) / 2."""
+    got = poisson_loss(torch.tensor([[[1.0], [2.0]]]), torch.tensor([[[0.0], [2.0]]]))
+    assert float(got) == pytest.approx((3 - 2 * np.log(2 + 1e-7)) / 2, rel=1e-7)
+
+
 def test_training_state_round_trip_resumes_exactly(tmp_path):
     from crossreg.train.state import load_training_state, save_training_state
 
