@@ -22,8 +22,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 DPI = 120
-#: A qualitative palette for assays (and genomes), in the order they are met.
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
+#: A qualitative palette for genomes (and assays), in the order they are met: Okabe and
+#: Ito's, whose colours stay apart for readers with red-green or blue-yellow colour
+#: blindness (its yellow, too pale on white, left out).
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+#: The paper's assays each have their own colour in every figure, whichever assays a
+#: figure shows; another assay takes a palette colour none of these uses.
+ASSAY_COLOURS = {"DNASE": PALETTE[0], "CAGE": PALETTE[1], "CHIP": PALETTE[2], "ATAC": PALETTE[3]}
 #: The most characters of a track's label in a figure: the paper's descriptions run to
 #: over 100 (``DNASE:LNCaP clone FGC treated with 1 nM ...``), which leave the axes no room.
 TRACK_LABEL_CHARS = 40
@@ -124,6 +129,16 @@ def colours(names: list[str]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
+def assay_colours(assays: Sequence[str]) -> dict[str, str]:
+    """A colour per assay of `assays`: the paper's assays their own
+    (:data:`ASSAY_COLOURS`), so that an assay looks the same in every figure; others, in
+    the order met, the palette's other colours."""
+    rest = [c for c in PALETTE if c not in ASSAY_COLOURS.values()]
+    others = [a for a in dict.fromkeys(assays) if a not in ASSAY_COLOURS]
+    found = {a: rest[i % len(rest)] for i, a in enumerate(others)}
+    return {a: ASSAY_COLOURS.get(a) or found[a] for a in dict.fromkeys(assays)}
+
+
 def track_label(description: str, most: int = TRACK_LABEL_CHARS) -> str:
     """A track's `description` as a figure labels it: cut to `most` characters, the last
     one an ellipsis, when longer."""
@@ -158,7 +173,7 @@ def joint_vs_single_figure(
     rows = -(-len(assays) // columns)
     fig = new_figure(figsize=(3.4 * columns, 3.5 * rows + 0.4))
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    palette = colours(assays)
+    palette = assay_colours(assays)
     measure = "Pearson R" if split is None else f"{split} Pearson R"
     for ax, assay in zip(axes, assays, strict=False):
         group = pairs.filter(pl.col("assay") == assay)

@@ -24,7 +24,7 @@ import polars as pl
 
 from crossreg.io.atomic import atomic_path
 from crossreg.io.targets import assay_of
-from crossreg.plots import colours, new_figure, point_style, save_figure
+from crossreg.plots import assay_colours, new_figure, point_style, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -168,7 +168,7 @@ def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "", split: str =
     fig = new_figure(figsize=(4.2 * n_windows, 1.9 * n_tracks + 0.8))
     axes = fig.subplots(n_tracks, n_windows, squeeze=False)
     width = int(data["bin_width"])
-    palette = colours(list(dict.fromkeys(assay_of(str(d)) for d in data["description"])))
+    palette = assay_colours([assay_of(str(d)) for d in data["description"]])
     for w in range(n_windows):
         start = int(data["start"][w])
         x = (start + width * (np.arange(n_bins) + 0.5)) / 1e3
@@ -215,7 +215,7 @@ def r_by_assay_figure(table: pl.DataFrame, *, title: str = "", split: str = "tes
     r = table["pearson_r"].to_numpy()
     values = [r[[a == assay for a in assays_of]] for assay in assays]
     values = [v[np.isfinite(v)] for v in values]
-    palette = colours(assays)
+    palette = assay_colours(assays)
     fig = new_figure(figsize=(max(4.0, 1.3 * len(assays) + 1.5), 4.0))
     ax = fig.subplots()
     ax.boxplot(values, positions=range(len(assays)), widths=0.5, showfliers=False)

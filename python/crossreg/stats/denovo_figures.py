@@ -21,7 +21,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.targets import assay_of, split_description
-from crossreg.plots import colours, format_p, new_figure, save_figure
+from crossreg.plots import assay_colours, format_p, new_figure, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -57,7 +57,7 @@ def tracks_q_figure(tracks: pl.DataFrame) -> Figure:
     """Bars of −log10 q per track in :func:`q_order`, coloured by assay."""
     shown = q_order(tracks)
     assays = sorted(set(shown["assay"]))
-    palette = colours(assays)
+    palette = assay_colours(assays)
     fig = new_figure(figsize=(min(16.0, max(6.0, 0.2 * shown.height + 2)), 5.0))
     ax = fig.subplots()
     x = np.arange(shown.height)
