@@ -11,6 +11,7 @@ import pytest
 
 from crossreg.cli import build_parser, main
 from crossreg.variants.sad_figures import (
+    SadSummary,
     distribution_figure,
     figure_paths,
     summarise,
@@ -188,3 +189,37 @@ def test_the_figures_name_the_head_that_scored(work, monkeypatch):
     summary = summarise(work / "titled.h5")
     heading = top_variants_figure(summary, title=titles[0]).axes[0].get_title()
     assert heading.startswith("human head: top")
+
+
+def test_every_track_shows_its_ranges_with_the_legend_off_the_data():
+    # before: an assay's band ran from its first track's centre to its last's, so a lone
+    # track (the demo's one ATAC track) drew no range at all and the first and last of
+    # each assay half of theirs; the legend sat on the data at the upper right
+    descriptions = ["ATAC:a", "CAGE:a", "CAGE:b", "CAGE:c", "DNASE:a", "DNASE:b"]
+    n = len(descriptions)
+    spread = np.arange(1, n + 1, dtype=np.float64)[:, None]
+    summary = SadSummary(
+        "SAD",
+        100,
+        [f"t{i}" for i in range(n)],
+        descriptions,
+        PERCENTILES.astype(np.float64),
+        spread * (PERCENTILES - 0.5)[None, :] * 10,
+        pl.DataFrame(),
+        np.zeros((0, n), dtype=np.float32),
+    )
+    fig = distribution_figure(summary)
+    fig.draw_without_rendering()
+    (ax,) = fig.axes
+    order = track_order(summary)
+    at = {level: int(np.abs(PERCENTILES - level).argmin()) for level in (0.01, 0.25, 0.75, 0.99)}
+    for x, track in enumerate(order):
+        for low, high in ((0.01, 0.99), (0.25, 0.75)):
+            want = summary.track_pct[track, [at[low], at[high]]]
+            assert any(
+                bar.get_x() <= x - 0.3
+                and bar.get_x() + bar.get_width() >= x + 0.3
+                and np.allclose([bar.get_y(), bar.get_y() + bar.get_height()], want)
+                for bar in ax.patches
+            ), (descriptions[track], low, high)
+    assert not ax.get_legend().get_window_extent().overlaps(ax.get_window_extent())

@@ -31,8 +31,8 @@ from crossreg.io.h5 import read_h5
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import assay_of
 from crossreg.plots import (
+    assay_colours,
     check_plot_options,
-    colours,
     new_figure,
     remove_stale_figures,
     save_figure,
@@ -194,30 +194,33 @@ def track_order(summary: SadSummary) -> list[int]:
 
 def distribution_figure(summary: SadSummary, *, title: str = "") -> Figure:
     """Per track, in :func:`track_order`: the median (a line), the 25–75% and 1–99%
-    ranges (bands) of the statistic over all alleles, coloured by assay."""
+    ranges (a bar each, so that every track shows its own, an assay's lone track too) of
+    the statistic over all alleles, coloured by assay; the legend beside the axes, off
+    the data."""
     order = track_order(summary)
     assays = [assay_of(summary.descriptions[t]) for t in order]
-    palette = colours(list(dict.fromkeys(assays)))
+    palette = assay_colours(assays)
     x = np.arange(len(order))
-    fig = new_figure(figsize=(min(16.0, max(6.0, 0.18 * len(order) + 2)), 4.2))
+    fig = new_figure(figsize=(min(16.0, max(6.0, 0.18 * len(order) + 3.5)), 4.2))
     ax = fig.subplots()
     median = _at(summary, 0.5)[order]
     ax.plot(x, median, color="black", lw=0.8, marker="." if len(x) < 200 else None, label="median")
     for assay in dict.fromkeys(assays):
-        at = np.array([a == assay for a in assays])
+        at = np.flatnonzero([a == assay for a in assays])
         for low, high, alpha, what in ((0.01, 0.99, 0.25, "1–99%"), (0.25, 0.75, 0.6, "25–75%")):
-            ax.fill_between(
-                x,
-                _at(summary, low)[order],
-                _at(summary, high)[order],
-                where=at,
-                step="mid",
+            bottom = _at(summary, low)[order][at]
+            ax.bar(
+                x[at],
+                _at(summary, high)[order][at] - bottom,
+                bottom=bottom,
+                width=0.8,
                 color=palette[assay],
                 alpha=alpha,
                 lw=0,
                 label=f"{assay} {what}",
             )
     ax.axhline(0, color="0.6", lw=0.5)
+    ax.set_xlim(-0.6, len(order) - 0.4)
     if len(order) <= LABELS_UP_TO:
         ax.set_xticks(x, [summary.identifiers[t] for t in order], rotation=90, fontsize=6)
     else:
@@ -226,7 +229,7 @@ def distribution_figure(summary: SadSummary, *, title: str = "") -> Figure:
     ax.set_ylabel(stat_label(summary.stat))
     heading = f"{summary.stat} per track over {summary.alleles:,} alleles"
     ax.set_title(f"{title}: {heading}" if title else heading, fontsize=10)
-    ax.legend(frameon=False, fontsize=7, ncol=2, loc="upper right")
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
