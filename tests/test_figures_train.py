@@ -141,3 +141,20 @@ def test_the_epoch_best_holds_is_marked(tmp_path):
         np.testing.assert_allclose(mark.get_xdata(), [2, 2])
     assert "best/ (epoch 2)" in [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
     assert best_epoch(tmp_path / "none") is None
+
+
+def test_the_title_names_the_heads_trained_and_how():
+    # before: every run's figure was titled "training curves (metrics.csv)", so the
+    # report's joint, human and mouse training.png told themselves apart by nothing
+    joint = [row("joint", e, g, 1.0 / e, 0.1 * e) for e in (1, 2) for g in ("human", "mouse")]
+    tuned = [row("human", e, "human", 0.3 / e, 0.4) for e in (1, 2)]
+    alone = [row("joint", e, "human", 1.0 / e, 0.1 * e) for e in (1, 2)]
+    liver = [row("finetune", e, "liver", 0.5 / e, 0.2 * e) for e in (1, 2)]
+    titles = [training_figure(r).get_suptitle() for r in (joint, joint + tuned, alone, liver)]
+    assert titles == [
+        "training curves: human + mouse trained jointly",
+        "training curves: human + mouse trained jointly, then human fine-tuned",
+        "training curves: human trained alone",
+        "training curves: liver fine-tuned",
+    ]
+    assert training_figure(alone, title="run 7").get_suptitle() == "run 7"

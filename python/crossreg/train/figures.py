@@ -109,8 +109,23 @@ def training_figure(
         ax.set_title(name, fontsize=10)
         ax.xaxis.get_major_locator().set_params(integer=True)
     axes[-1].legend(frameon=False, fontsize=8)
-    fig.suptitle(title or "training curves (metrics.csv)", fontsize=11)
+    fig.suptitle(title or run_title(list(lines)), fontsize=11)
     return fig
+
+
+def run_title(lines: list[tuple[str, str]]) -> str:
+    """The default title of a run's curves, naming the heads its `lines` (``(phase,
+    genome)``) train and how: ``training curves: human + mouse trained jointly``,
+    ``...: human trained alone``, ``...: liver fine-tuned``, so that the figures of a
+    joint and a single-genome run tell themselves apart."""
+    joint = [genome for phase, genome in lines if phase == "joint"]
+    tuned = list(dict.fromkeys(genome for phase, genome in lines if phase != "joint"))
+    parts = []
+    if joint:
+        parts.append(f"{' + '.join(joint)} trained {'jointly' if len(joint) > 1 else 'alone'}")
+    if tuned:
+        parts.append(f"{' + '.join(tuned)} fine-tuned")
+    return f"training curves: {', then '.join(parts)}"
 
 
 def plot_training(out: str | os.PathLike[str], *, svg: bool = False, title: str = "") -> list[Path]:
