@@ -68,6 +68,15 @@ def test_an_assay_has_its_colour_in_every_figure():
     assert drawn == {assay: {to_hex(colour)} for assay, colour in ASSAY_COLOURS.items()}
 
 
+def test_the_box_plot_medians_take_no_assay_colour():
+    # before: matplotlib's orange medians read as one more assay beside CAGE's vermillion
+    ids = [f"t{i}" for i in range(len(ALL))]
+    r = np.linspace(0.2, 0.8, len(ALL))
+    ax = r_by_assay_figure(metrics_table(ids, ALL, r, r**2)).axes[0]
+    coloured = {to_hex(line.get_color()) for line in ax.lines if line.get_color() != "0.7"}
+    assert coloured == {"#000000"}  # boxes, whiskers, caps and medians; 0.7 is the zero line
+
+
 def _linear(rgb: np.ndarray) -> np.ndarray:
     return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
 

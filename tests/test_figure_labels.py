@@ -113,3 +113,28 @@ def test_evaluate_tracks_keep_the_paper_descriptions_apart():
     assert len(ylabels) == 3 and _inside(fig, ylabels)
     extents = [t.get_window_extent() for t in ylabels]
     assert not any(a.overlaps(b) for a, b in combinations(extents, 2))
+
+
+def test_the_tracks_legend_covers_no_panel():
+    # before: the legend sat in the upper right of the last window's first panel, over
+    # the measured peaks there
+    n_windows, n_tracks, n_bins = 3, 2, 48
+    signal = np.tile(np.linspace(0, 10, n_bins, dtype=np.float32), (n_windows, n_tracks, 1))
+    data = {
+        "chrom": np.array(["chr1"] * n_windows),
+        "start": np.arange(n_windows) * 10_000,
+        "bin_width": np.array(128),
+        "identifier": np.array(["t0", "t1"]),
+        "description": np.array(["DNASE:liver", "CAGE:liver"]),
+        "pearson_r": np.array([0.8, 0.6]),
+        "measured": signal,
+        "predicted": signal[..., ::-1].copy(),
+    }
+    fig = tracks_figure(data, title="human head (model of human) on human test")
+    _labels(fig)  # laid out without a warning
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    assert [t.get_text() for t in legends[0].get_texts()] == ["measured", "predicted"]
+    for legend in legends:
+        box = legend.get_window_extent()
+        assert not any(box.overlaps(ax.get_window_extent()) for ax in fig.axes)
+        assert _inside(fig, legend.get_texts())

@@ -163,7 +163,8 @@ def load_tracks(path: str | os.PathLike[str]) -> dict[str, npt.NDArray]:
 def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "", split: str = "test") -> Figure:
     """A panel per track (rows) and window (columns) of the `split` scored: measured
     coverage (grey, filled) and the prediction (coloured line) along the window's target
-    bins, each track labelled with its description, identifier and R."""
+    bins, each track labelled with its description, identifier and R; the legend above
+    the panels."""
     n_windows, n_tracks, n_bins = data["measured"].shape
     fig = new_figure(figsize=(4.2 * n_windows, 1.9 * n_tracks + 0.8))
     axes = fig.subplots(n_tracks, n_windows, squeeze=False)
@@ -199,8 +200,12 @@ def tracks_figure(data: dict[str, npt.NDArray], *, title: str = "", split: str =
                 ax.set_ylabel(f"{name}\n({track}, {split} R {r:.2f})\ncoverage", fontsize=8)
             if t == n_tracks - 1:
                 ax.set_xlabel(f"position on {data['chrom'][w]} (kb)")
-            if t == 0 and w == n_windows - 1:
-                ax.legend(frameon=False, fontsize=8, loc="upper right")
+    # above the panels, not over a window's peaks; the prediction's colour is its assay's
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    keys = [Patch(color="0.75", label="measured"), Line2D([], [], color="0.3", label="predicted")]
+    fig.legend(handles=keys, loc="outside upper right", ncols=2, frameon=False, fontsize=8)
     heading = f"predicted vs measured, {split} windows with the most signal"
     fig.suptitle(f"{title}: {heading}" if title else heading, fontsize=10)
     return fig
@@ -218,7 +223,14 @@ def r_by_assay_figure(table: pl.DataFrame, *, title: str = "", split: str = "tes
     palette = assay_colours(assays)
     fig = new_figure(figsize=(max(4.0, 1.3 * len(assays) + 1.5), 4.0))
     ax = fig.subplots()
-    ax.boxplot(values, positions=range(len(assays)), widths=0.5, showfliers=False)
+    # the medians black: matplotlib's orange would read as one more assay's colour
+    ax.boxplot(
+        values,
+        positions=range(len(assays)),
+        widths=0.5,
+        showfliers=False,
+        medianprops={"color": "black"},
+    )
     rng = np.random.default_rng(0)
     for i, (assay, v) in enumerate(zip(assays, values, strict=True)):
         size, opacity = point_style(v.size, size=8.0, alpha=0.6)
