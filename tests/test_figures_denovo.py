@@ -185,3 +185,14 @@ def test_a_run_stopped_while_writing_its_tables_leaves_no_earlier_table(tmp_path
     with pytest.raises(KeyboardInterrupt):
         write_denovo(groups, out, components=3, folds=3, plots=False)
     assert {p.name for p in out.iterdir()} == {"tracks.tsv", "components.tsv"}
+
+
+def test_the_risk_score_counts_whole_people():
+    # before: 20 cases and 20 controls drew the people axis at 0, 0.5, 1.0, 1.5, ...
+    # 40 scores spread evenly but for a few people at one score, as the demo's
+    scores = np.concatenate([np.linspace(-7.5, 11, 36), [3.0, 3.1, 3.2, 3.3]])
+    people = pl.DataFrame({"group": ["case", "control"] * 20, "risk_score": scores})
+    fig = risk_figure(people, {"risk_auc": 0.43, "risk_p": 0.44})
+    fig.draw_without_rendering()
+    ticks = fig.axes[0].get_yticks()
+    assert len(ticks) > 2 and np.array_equal(ticks, np.round(ticks))

@@ -141,6 +141,8 @@ def components_figure(scores: pl.DataFrame, components: pl.DataFrame) -> Figure:
 
 def risk_figure(people: pl.DataFrame, summary: dict) -> Figure:
     """Histograms of the per-person risk score, cases and controls."""
+    from matplotlib.ticker import MaxNLocator
+
     fig = new_figure(figsize=(5.0, 3.6))
     ax = fig.subplots()
     bins = np.histogram_bin_edges(people["risk_score"].to_numpy(), bins=25).tolist()
@@ -149,6 +151,7 @@ def risk_figure(people: pl.DataFrame, summary: dict) -> Figure:
         ax.hist(part, bins=bins, alpha=0.55, color=colour, label=f"{group}s (n={part.size})")
     ax.set_xlabel("risk score (sum over a person's variants, out of fold)")
     ax.set_ylabel("people")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no 1.5 people
     ax.set_title(
         f"per-person risk score: AUC {summary['risk_auc']:.2f}, {format_p(summary['risk_p'])}",
         fontsize=10,
