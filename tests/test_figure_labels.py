@@ -15,7 +15,12 @@ import polars as pl
 from crossreg.evaluate.figures import tracks_figure
 from crossreg.evaluate.transfer_figures import PlottedMatrix, matrix_figure
 from crossreg.plots import TRACK_LABEL_CHARS, track_label
-from crossreg.variants.sad_figures import summarise, top_variants_figure
+from crossreg.variants.sad_figures import (
+    distribution_figure,
+    summarise,
+    top_variants_figure,
+    track_order,
+)
 from crossreg.variants.sad_files import write_tsv
 
 if TYPE_CHECKING:
@@ -78,6 +83,31 @@ def test_sad_top_variants_keep_the_paper_descriptions_inside(tmp_path):
     fig = top_variants_figure(summarise(out))
     texts = _labels(fig)
     assert _inside(fig, texts)
+
+
+def test_sad_distribution_names_tracks_as_the_top_variants_do(tmp_path):
+    # before: score_distribution.png named the tracks by identifier (hs_CAGE_liver, or
+    # the paper's CNhs11760) where top_variants.png beside it names them by description
+    identifiers, descriptions = _longest("targets_human.txt", 24)
+    n = 30
+    part = {
+        "snp": np.array([f"rs{i}" for i in range(n)], dtype="S"),
+        "chr": np.array([b"chr1"] * n),
+        "pos": np.arange(1, n + 1) * 1000,
+        "ref_allele": np.array([b"A"] * n),
+        "alt_allele": np.array([b"G"] * n),
+        "SAD": np.random.default_rng(0).normal(size=(n, 24)).astype(np.float32),
+    }
+    out = tmp_path / "sad.tsv"
+    write_tsv(out, [part], ["SAD"], identifiers, descriptions, {"stats": "SAD"})
+    summary = summarise(out)
+    fig = distribution_figure(summary)
+    _labels(fig)  # laid out without a warning
+    (ax,) = fig.axes
+    ticks = ax.get_xticklabels()  # (the y axis's include ticks past its limits, not drawn)
+    assert _inside(fig, [*ticks, ax.xaxis.label, ax.yaxis.label])
+    shown = [t.get_text() for t in ticks]
+    assert shown == [track_label(descriptions[t]) for t in track_order(summary)]
     shown = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert all(len(label) <= TRACK_LABEL_CHARS for label in shown)
     assert all(any(d.startswith(label.rstrip("…")) for d in descriptions) for label in shown)

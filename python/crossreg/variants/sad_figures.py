@@ -201,7 +201,10 @@ def distribution_figure(summary: SadSummary, *, title: str = "") -> Figure:
     assays = [assay_of(summary.descriptions[t]) for t in order]
     palette = assay_colours(assays)
     x = np.arange(len(order))
-    fig = new_figure(figsize=(min(16.0, max(6.0, 0.18 * len(order) + 3.5)), 4.2))
+    # the tracks named as top_variants.png names them: by description, else identifier
+    labels = [track_label(summary.descriptions[t] or summary.identifiers[t]) for t in order]
+    label_room = 0.04 * max(map(len, labels), default=0) if len(order) <= LABELS_UP_TO else 0
+    fig = new_figure(figsize=(min(16.0, max(6.0, 0.18 * len(order) + 3.5)), 3.4 + label_room))
     ax = fig.subplots()
     median = _at(summary, 0.5)[order]
     ax.plot(x, median, color="black", lw=0.8, marker="." if len(x) < 200 else None, label="median")
@@ -222,7 +225,7 @@ def distribution_figure(summary: SadSummary, *, title: str = "") -> Figure:
     ax.axhline(0, color="0.6", lw=0.5)
     ax.set_xlim(-0.6, len(order) - 0.4)
     if len(order) <= LABELS_UP_TO:
-        ax.set_xticks(x, [summary.identifiers[t] for t in order], rotation=90, fontsize=6)
+        ax.set_xticks(x, labels, rotation=90, fontsize=6)
     else:
         ax.set_xticks([])
     ax.set_xlabel(f"track ({len(order)}, by assay, widest range first)")
