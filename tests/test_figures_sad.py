@@ -223,3 +223,6 @@ def test_every_track_shows_its_ranges_with_the_legend_off_the_data():
                 for bar in ax.patches
             ), (descriptions[track], low, high)
     assert not ax.get_legend().get_window_extent().overlaps(ax.get_window_extent())
+    low, high = ax.get_ylim()  # the widest range clear of the frame
+    drawn = summary.track_pct[:, [at[0.01], at[0.99]]]
+    assert low < drawn.min() and high > drawn.max()

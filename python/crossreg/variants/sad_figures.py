@@ -212,7 +212,7 @@ def distribution_figure(summary: SadSummary, *, title: str = "") -> Figure:
         at = np.flatnonzero([a == assay for a in assays])
         for low, high, alpha, what in ((0.01, 0.99, 0.25, "1–99%"), (0.25, 0.75, 0.6, "25–75%")):
             bottom = _at(summary, low)[order][at]
-            ax.bar(
+            bars = ax.bar(
                 x[at],
                 _at(summary, high)[order][at] - bottom,
                 bottom=bottom,
@@ -222,6 +222,8 @@ def distribution_figure(summary: SadSummary, *, title: str = "") -> Figure:
                 lw=0,
                 label=f"{assay} {what}",
             )
+            for bar in bars:  # a margin beyond the widest range, not the frame at its end
+                bar.sticky_edges.y.clear()
     ax.axhline(0, color="0.6", lw=0.5)
     ax.set_xlim(-0.6, len(order) - 0.4)
     if len(order) <= LABELS_UP_TO:
