@@ -65,21 +65,28 @@ def test_track_labels_are_cut_with_an_ellipsis():
     assert len(label) == TRACK_LABEL_CHARS and label.endswith("…")
 
 
-def test_sad_top_variants_keep_the_paper_descriptions_inside(tmp_path):
-    # before: three alleles' heat map under 24 descriptions of up to 170 characters
-    # collapsed (matplotlib warned), and the labels ran off the figure
-    identifiers, descriptions = _longest("targets_human.txt", 24)
-    n = 3
+def _paper_sad(folder: Path, sad: np.ndarray) -> tuple[Path, list[str]]:
+    """A SAD ``.tsv`` in `folder` of the scores `sad` (alleles × tracks) on the paper's
+    human tracks with the longest descriptions, and those descriptions."""
+    identifiers, descriptions = _longest("targets_human.txt", sad.shape[1])
+    n = len(sad)
     part = {
         "snp": np.array([f"rs{i}" for i in range(n)], dtype="S"),
         "chr": np.array([b"chr1"] * n),
         "pos": np.arange(1, n + 1) * 1000,
         "ref_allele": np.array([b"A"] * n),
         "alt_allele": np.array([b"G"] * n),
-        "SAD": np.linspace(-1, 2, n * 24, dtype=np.float32).reshape(n, 24),
+        "SAD": sad,
     }
-    out = tmp_path / "sad.tsv"
+    out = folder / "sad.tsv"
     write_tsv(out, [part], ["SAD"], identifiers, descriptions, {"stats": "SAD"})
+    return out, descriptions
+
+
+def test_sad_top_variants_keep_the_paper_descriptions_inside(tmp_path):
+    # before: three alleles' heat map under 24 descriptions of up to 170 characters
+    # collapsed (matplotlib warned), and the labels ran off the figure
+    out, _ = _paper_sad(tmp_path, np.linspace(-1, 2, 3 * 24, dtype=np.float32).reshape(3, 24))
     fig = top_variants_figure(summarise(out))
     texts = _labels(fig)
     assert _inside(fig, texts)
@@ -88,18 +95,9 @@ def test_sad_top_variants_keep_the_paper_descriptions_inside(tmp_path):
 def test_sad_distribution_names_tracks_as_the_top_variants_do(tmp_path):
     # before: score_distribution.png named the tracks by identifier (hs_CAGE_liver, or
     # the paper's CNhs11760) where top_variants.png beside it names them by description
-    identifiers, descriptions = _longest("targets_human.txt", 24)
-    n = 30
-    part = {
-        "snp": np.array([f"rs{i}" for i in range(n)], dtype="S"),
-        "chr": np.array([b"chr1"] * n),
-        "pos": np.arange(1, n + 1) * 1000,
-        "ref_allele": np.array([b"A"] * n),
-        "alt_allele": np.array([b"G"] * n),
-        "SAD": np.random.default_rng(0).normal(size=(n, 24)).astype(np.float32),
-    }
-    out = tmp_path / "sad.tsv"
-    write_tsv(out, [part], ["SAD"], identifiers, descriptions, {"stats": "SAD"})
+    out, descriptions = _paper_sad(
+        tmp_path, np.random.default_rng(0).normal(size=(30, 24)).astype(np.float32)
+    )
     summary = summarise(out)
     fig = distribution_figure(summary)
     _labels(fig)  # laid out without a warning

@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -78,6 +80,20 @@ def _kept(out: Path) -> int:
     return int(json.loads(progress)["alleles_done"])
 
 
+def _stopping_after(sites: int) -> Callable[..., Iterator[Any]]:
+    """ISM's site scoring, interrupted (Ctrl-C) once `sites` sites are scored."""
+    real, scored = ism._site_effects, [0]
+
+    def stopped(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for effects in real(*args, **kwargs):
+            if scored[0] == sites:
+                raise KeyboardInterrupt
+            scored[0] += 1
+            yield effects
+
+    return stopped
+
+
 def _stopped_mid_run(work: Path, out: Path, signum: int) -> subprocess.CompletedProcess:
     """Run ism (slowed) and send it `signum` once 2 of its chunks (4 sites) are kept."""
     process = subprocess.Popen(
@@ -122,17 +138,8 @@ def test_a_partial_linked_to_another_disk_keeps_the_sites_there(work, unbroken, 
     scratch.mkdir()
     partial = tmp_path / "linked.h5.partial"
     partial.symlink_to(scratch)
-    real, scored = ism._site_effects, []
-
-    def stopped(*args, **kwargs):
-        for effects in real(*args, **kwargs):
-            if len(scored) == 4:  # two chunks of 2 sites kept
-                raise KeyboardInterrupt
-            scored.append(1)
-            yield effects
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ism, "_site_effects", stopped)
+        patch.setattr(ism, "_site_effects", _stopping_after(4))  # two chunks of 2 sites
         with pytest.raises(Interrupted, match=f"4 of {SITES} sites kept in {partial}"):
             _run(_argv(work, out))
     assert partial.is_symlink() and len(list(scratch.glob("chunk-*"))) == 2
@@ -169,17 +176,8 @@ def test_a_refusal_names_targets_as_given(work, tmp_path):
     with others: the refusal words them as typed (before: the kept tracks' indices, '0,1
     then, 2 now')."""
     out = tmp_path / "named.h5"
-    real, scored = ism._site_effects, []
-
-    def stopped(*args, **kwargs):
-        for effects in real(*args, **kwargs):
-            if len(scored) == 2:  # one chunk of 2 sites kept
-                raise KeyboardInterrupt
-            scored.append(1)
-            yield effects
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ism, "_site_effects", stopped)
+        patch.setattr(ism, "_site_effects", _stopping_after(2))  # one chunk of 2 sites
         with pytest.raises(Interrupted, match=f"2 of {SITES} sites kept"):
             _run(_argv(work, out, "--targets", "T0,T1"))
     with pytest.raises(ValueError) as refused:

@@ -9,7 +9,9 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -416,17 +418,22 @@ def test_missing_and_repeated_shards_are_named(work, whole):
     assert not out.exists()
 
 
-def test_a_stopped_shard_resumes_to_the_bytes_of_an_unbroken_one(work, monkeypatch):
-    unbroken = _shards(work, "unbroken", 2)[1]  # sites 2-5: two chunks
-    real = ism._site_effects
-    calls = []
+def _stopping_at_the_second_chunk() -> Callable[..., Any]:
+    """ISM's site scoring, interrupted (Ctrl-C) when it is called for a second chunk."""
+    real, calls = ism._site_effects, []
 
-    def stopped(*args, **kwargs):
+    def stopped(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) == 2:  # the shard's second chunk
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
+    return stopped
+
+
+def test_a_stopped_shard_resumes_to_the_bytes_of_an_unbroken_one(work, monkeypatch):
+    unbroken = _shards(work, "unbroken", 2)[1]  # sites 2-5: two chunks
+    real, stopped = ism._site_effects, _stopping_at_the_second_chunk()
     monkeypatch.setattr(ism, "_site_effects", stopped)
     out = work / "stopped.1.h5"
     argv = _argv(work, out, "--shard", "1/2", "--no-plots")
@@ -443,15 +450,7 @@ def test_a_stopped_shard_of_an_earlier_crossreg_resumes(work, monkeypatch):
     """``OUT.partial/`` of a shard stopped under an earlier crossreg, whose settings hold
     the kept tracks' indices and ``figure_tracks``: a resume with the same --targets
     continues it, and its shards merge with the figures of each kept track."""
-    real = ism._site_effects
-    calls = []
-
-    def stopped(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:  # the shard's second chunk
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
+    real, stopped = ism._site_effects, _stopping_at_the_second_chunk()
     first = _shards(work, "resumed_earlier", 2, "--targets", "1")[0]
     with h5py.File(first, "a") as h5:
         settings = json.loads(h5.attrs["shard_settings"])
