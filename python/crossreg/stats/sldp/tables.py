@@ -180,14 +180,17 @@ def _rows_text(raw: str, tabs: int) -> str:
 
 
 def _has_empty_field(text: str) -> bool:
-    """Whether a line of tab-separated `text` (without padding) has an empty field."""
+    """Whether tab-separated `text` (without padding) has an empty field: two tabs in a
+    row, or a tab at a line's ends."""
     return (
         "\t\t" in text or "\n\t" in text or "\t\n" in text or text[:1] == "\t" or text[-1:] == "\t"
     )
 
 
 def _unpadded(text: str) -> str:
-    """`text` without the spaces around its tabs and at its lines' ends."""
+    """`text` without the spaces around its tabs and at its lines' ends (by
+    :meth:`str.replace`: a regular expression's substitution holds a piece per match,
+    several times a batch's size)."""
     for run, pad, cut in (("    \t", " \t", "\t"), ("\t    ", "\t ", "\t"),
                           ("    \n", " \n", "\n"), ("\n    ", "\n ", "\n")):  # fmt: skip
         while pad in text:
@@ -205,14 +208,7 @@ def _without_blank_end(text: str) -> str:
 def _tab_separated(text: str) -> bool:
     """Whether fields in `text` are already separated by single tabs, with no space and no
     tab at a line's ends (a few fast scans, to skip the slow substitutions)."""
-    return not (
-        " " in text
-        or "\t\t" in text
-        or "\n\t" in text
-        or "\t\n" in text
-        or text.startswith("\t")
-        or text.endswith("\t")
-    )
+    return " " not in text and not _has_empty_field(text)
 
 
 def _has_blank_or_comment(text: str) -> bool:
