@@ -206,15 +206,17 @@ def distribution_figure(summary: SadSummary, *, title: str = "") -> Figure:
     label_room = 0.04 * max(map(len, labels), default=0) if len(order) <= LABELS_UP_TO else 0
     fig = new_figure(figsize=(min(16.0, max(6.0, 0.18 * len(order) + 3.5)), 3.4 + label_room))
     ax = fig.subplots()
-    median = _at(summary, 0.5)[order]
-    ax.plot(x, median, color="black", lw=0.8, marker="." if len(x) < 200 else None, label="median")
+    level = {q: _at(summary, q)[order] for q in (0.01, 0.25, 0.5, 0.75, 0.99)}
+    ax.plot(
+        x, level[0.5], color="black", lw=0.8, marker="." if len(x) < 200 else None, label="median"
+    )
     for assay in dict.fromkeys(assays):
         at = np.flatnonzero([a == assay for a in assays])
         for low, high, alpha, what in ((0.01, 0.99, 0.25, "1–99%"), (0.25, 0.75, 0.6, "25–75%")):
-            bottom = _at(summary, low)[order][at]
+            bottom = level[low][at]
             bars = ax.bar(
                 x[at],
-                _at(summary, high)[order][at] - bottom,
+                level[high][at] - bottom,
                 bottom=bottom,
                 width=0.8,
                 color=palette[assay],
