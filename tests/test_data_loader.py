@@ -255,7 +255,7 @@ def test_a_slice_picks_its_examples_as_numpy_does(store: DataStore) -> None:
         np.testing.assert_array_equal(batch["targets"].numpy(), targets[rows[key]])
 
 
-def readme_snippet(path: Path) -> str:
+def loader_snippet(path: Path) -> str:
     """The Python block of `path` that builds a loader."""
     blocks = re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.DOTALL)
     (snippet,) = [b for b in blocks if "make_loader(" in b]
@@ -265,8 +265,7 @@ def readme_snippet(path: Path) -> str:
 @pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
 def test_the_documented_loader_snippet_runs_as_a_script(store, tmp_path, start_method):
     root = Path(__file__).resolve().parents[1]
-    snippet = readme_snippet(root / "README.md")
-    assert snippet == readme_snippet(root / "docs" / "steps" / "data.md")
+    snippet = loader_snippet(root / "docs" / "steps" / "data.md")
     if start_method == "spawn":
         snippet = snippet.replace("num_workers=2,", "num_workers=2, start_method='spawn',")
     # no `if __name__ == "__main__":` guard, as pasted; plus one line to see it ran
