@@ -23,7 +23,7 @@ from crossreg.io.targets import read_targets
 from crossreg.io.vcf import read_vcf
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth import PRESETS, synthesize
-from crossreg.synth.cells import CORE_PROMOTER_TF, track_specs
+from crossreg.synth.cells import CORE_PROMOTER_TF, GENERAL_PROMOTER_TFS, PROGRAMS, track_specs
 from crossreg.synth.elements import CORE_GAP_BP, lay_out, plant
 from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.motifs import bundled_motifs
@@ -404,6 +404,30 @@ def test_every_promoter_has_its_core_site_a_fixed_gap_upstream_of_its_tss(world,
                 assert position - int(s["end"]) == CORE_GAP_BP
             else:
                 assert int(s["start"]) - (position + 1) == CORE_GAP_BP
+
+
+def test_promoter_rows_name_a_tissue_genes_programme(world, manifest):
+    """A housekeeping promoter (no programme) has 2-4 general factors and the same activity
+    in every cell type; a tissue gene's names its programme, two of whose factors it has,
+    and is most active where the programme runs."""
+    for entry in manifest["genomes"].values():
+        cells = entry["cell_types"]
+        rows = [e for e in _tsv(world / entry["regulatory_elements"]) if e["kind"] == "promoter"]
+        housekeeping = 0
+        for row in rows:
+            factors = row["grammar"].split(",")
+            assert factors.pop() == CORE_PROMOTER_TF
+            activity = np.array([float(row[f"activity_{c}"]) for c in cells])
+            if row["program"] == ".":
+                housekeeping += 1
+                assert 2 <= len(set(factors)) == len(factors) <= 4
+                assert set(factors) <= set(GENERAL_PROMOTER_TFS)
+                assert np.ptp(activity) == 0
+            else:
+                assert len(factors) == 2 and set(factors) <= set(PROGRAMS[row["program"]])
+                if row["program"] in cells:
+                    assert activity[cells.index(row["program"])] == activity.max() > 0
+        assert 0.25 < housekeeping / len(rows) < 0.55  # 40% of some 60 genes
 
 
 def _values(bw, chrom: str, size: int) -> np.ndarray:

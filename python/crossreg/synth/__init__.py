@@ -18,7 +18,8 @@ writes a directory whose ``manifest.json`` names every file, with paths relative
     beyond ``REACH_BP``), ``track_ceilings`` (Pearson R of noisy vs noise-free and vs
     in-window 128-bp bin sums), ``no_data``
     (stretches without data per track), ``motif_sites``, ``regulatory_elements`` (with
-    activity per cell type), ``gene_expression`` (expected CAGE tags per TSS),
+    the programme of each enhancer and tissue gene's promoter, and activity per cell
+    type), ``gene_expression`` (expected CAGE tags per TSS),
     ``variant_effects`` (expected change and sign per variant and track), ``cell_types``;
     ``genome_index`` (the genome's place in the world: 0 for human).
 ``nets``

@@ -47,7 +47,7 @@ GENE_SPAN_BP = (500, 2_400)  # first to last transcribed base
 GENE_SPACING_BP = 800  # between one gene's end and the next one's start
 HOUSEKEEPING_SHARE = 0.4  # genes whose promoters carry general factors only
 CORE_GAP_BP = 25  # from the core site's end to the TSS
-COHERENT_ENHANCERS = 0.7  # chance that an enhancer near a tissue gene shares its programme
+COHERENT_ENHANCERS = 0.7  # chance an enhancer laid out beside a tissue gene shares its programme
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Element:
     end: int
     grammar: tuple[tuple[str, int], ...]  # (TF name, strand in ancestral orientation)
     species: tuple[str, ...]
-    program: str = ""  # the cell type whose factors dominate (enhancers)
+    program: str = ""  # the cell type whose factors drive it (enhancers, tissue promoters)
     gene_id: str = ""  # promoters: their gene
     latent: tuple[str, int] | None = None  # a broken site a substitution can restore
     core: tuple[str, int] | None = None  # promoters: the site CORE_GAP_BP upstream of the TSS
@@ -281,6 +281,7 @@ def _lay_out_unit(
                 pend,
                 tuple(grammar),
                 where,
+                program=program or "",
                 gene_id=gene.gene_id,
                 core=(CORE_PROMOTER_TF, strand),
             )
