@@ -257,6 +257,12 @@ def test_three_genomes_have_a_net_for_every_pair(world_of_three):
 def test_worlds_hold_two_to_four_genomes(tmp_path):
     with pytest.raises(ValueError, match="2 to 4 genomes, got 5"):
         synthesize(tmp_path, "tiny", 0, genomes=5)
+    with pytest.raises(ValueError, match="unknown preset 'huge'; known: tiny, mini, small"):
+        synthesize(tmp_path, "huge", 0)
+    for seed in (-1, 1.5, True):
+        with pytest.raises(ValueError, match=f"whole number from 0, got {seed}"):
+            synthesize(tmp_path, "tiny", seed)
+    assert not list(tmp_path.iterdir())
     with pytest.raises(SystemExit) as exit_:
         main(["synth", "--genomes", "1", "--out", str(tmp_path)])
     assert exit_.value.code == 2

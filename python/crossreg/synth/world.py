@@ -62,7 +62,12 @@ def synthesize(
     for SLDP (:mod:`crossreg.synth.panel`).
     """
     species = species_of(genomes)
-    preset = PRESETS[preset] if isinstance(preset, str) else preset
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset '{preset}'; known: {', '.join(PRESETS)}")
+        preset = PRESETS[preset]
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"the seed must be a whole number from 0, got {seed!r}")
     out = Path(out).absolute()
     check_replaceable(out, overwrite, {MANIFEST: "a synthetic world"})
     motifs = bundled_motifs()
