@@ -336,8 +336,9 @@ def test_turnover_and_aligned_fraction_match_the_preset(world_name, request):
             for e in [enhancers[name][k]]
             if not any(c == e["chrom"] and s <= int(e["start"]) < e_ for c, s, e_ in spans[name])
         ]
-        # the gained ones lie in the species' inserted DNA, about as many as were lost
-        assert 0.3 * len(own) < len(gained) < 0.7 * len(own)
+        # the gained ones lie in the species' inserted DNA, as many as were lost: a quarter
+        # of the species' enhancers each
+        assert 0.4 * len(own) < len(gained) < 0.6 * len(own)
         programs = {e["program"] for e in gained}
         assert len(programs) >= 4  # the same programmes (grammar) as the shared ones
 
