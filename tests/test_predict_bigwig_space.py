@@ -3,6 +3,7 @@ the chunks may be kept as float16, and the space used is recorded."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -128,6 +129,72 @@ def test_a_run_the_disk_cannot_hold_is_refused_before_predicting(
     assert predicted and sorted(p.name for p in root.iterdir()) == ["out"]
 
 
+def test_skip_space_check_runs_where_the_bigwigs_bound_does_not_fit(
+    work, bounds, tmp_path, monkeypatch, logs
+):
+    """The bound sums every track at its largest; written one at a time, the BigWigs
+    need one bound and the others' compressed sizes. A disk that holds that but not the
+    bound: refused naming --skip-space-check, which then writes what a roomy disk does."""
+    scratch = chunks_on_disk(chunk_bins(work, 4, ["chr1"]))
+    root = tmp_path / "runs"
+    root.mkdir()
+    argv = bigwig_args(work, root / "out", "--chroms", "chr1", "--chunk-size", "4")
+    roomy = tmp_path / "roomy"
+    assert _run([*argv[: argv.index("--bigwig")], "--bigwig", str(roomy), *argv[-4:]]) == 0
+    monkeypatch.setattr(bigwig, "OPEN_FILES", 1)
+    disk(monkeypatch, root, scratch + bigwigs_on_disk(bounds) - BLOCK)
+    with pytest.raises(CommandError) as err:
+        _run(argv)
+    assert "start anyway with --skip-space-check if the BigWigs" in str(err.value)
+    assert list(root.iterdir()) == []
+    assert _run([*argv, "--skip-space-check"]) == 0
+    assert "going on with --skip-space-check although it needs" in logs.text
+    for name in (f"human_t{i}.bw" for i in range(TRACKS)):
+        assert (root / "out" / name).read_bytes() == (roomy / name).read_bytes()
+    with pytest.raises(ValueError, match="--skip-space-check: only with --bigwig"):
+        _run([*argv[: argv.index("--bigwig")], "--out", str(tmp_path / "x.h5"),
+              "--skip-space-check"])  # fmt: skip
+
+
+def test_a_full_disk_while_saving_a_chunk_names_the_store_and_resume_continues(
+    work, tmp_path, monkeypatch, capsys
+):
+    """Skipping the check where even the chunks do not fit: the disk that fills while a
+    chunk is saved stops the run in one line naming the store, the windows kept and how
+    to continue; the chunks saved stay for --resume."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    argv = bigwig_args(work, root / "out", "--chroms", "chr1", "--chunk-size", "2")
+    saved = np.save
+    calls: list[int] = []
+
+    def filling(path: object, values: np.ndarray) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # write() names no file
+        saved(path, values)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(np, "save", filling)
+        disk(patch, root, BLOCK)
+        capsys.readouterr()
+        assert main([*argv, "--skip-space-check"]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if "ERROR" in line]
+    assert len(errors) == 1
+    assert errors[0].split("ERROR ", 1)[1] == (
+        f"{root / 'out.partial'}: No space left on device while saving a chunk of "
+        "predictions; 4 of 7 windows are kept there: free space on its disk and rerun with "
+        "--resume to continue"
+    )
+    kept = root / "out.partial"
+    assert sorted(p.name for p in kept.iterdir() if p.is_dir()) == [
+        CHUNK_NAME.format(0),
+        CHUNK_NAME.format(1),
+    ]
+    assert _run([*argv, "--resume"]) == 0
+    assert sorted(p.name for p in root.iterdir()) == ["out"]
+
+
 def test_a_resume_needs_only_what_remains(
     work,
     bounds,
@@ -185,9 +252,12 @@ def test_separate_disks_are_each_compared_with_their_own_need(tmp_path):
     with pytest.raises(CommandError) as err:
         SpaceNeed(**{**need.__dict__, "shared": True}).check()
     assert "8.0 GiB in all, and the disk holding both has 4.0 GiB free" in str(err.value)
+    assert "--skip-space-check" in str(err.value)  # the chunks fit: only the bound is short
+    SpaceNeed(**{**need.__dict__, "shared": True}).check(skip=True)  # warned of, not raised
     with pytest.raises(CommandError) as err:
         SpaceNeed(**{**need.__dict__, "scratch_free": 2**30, "bigwig_free": 2**30}).check()
     text = str(err.value)
+    assert "--skip-space-check" not in text  # the chunks, known exactly, do not fit
     assert "3.0 GiB for the predictions kept in" in text
     assert "(1,000 bins x 5,313 tracks x 4 bytes), with 1.0 GiB free there" in text
     assert (

@@ -116,6 +116,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace the BigWigs of an earlier run in OUTDIR (the folder is replaced whole)",
     )
+    group.add_argument(
+        "--skip-space-check",
+        action="store_true",
+        help="start even when the free space is less than the chunks and an upper bound "
+        "of the BigWigs need (they take less), with a warning; a disk that fills still "
+        "stops the run, the predictions kept for --resume",
+    )
     add_inference_arguments(parser, batch_size=DEFAULT_BATCH_SIZE)
 
 
@@ -127,7 +134,15 @@ def run(args: argparse.Namespace) -> int:
     if args.bigwig is None:
         bigwig_only = [
             f"--{n.replace('_', '-')}"
-            for n in ("chroms", "chunk_size", "chunk_dtype", "shard", "resume", "overwrite")
+            for n in (
+                "chroms",
+                "chunk_size",
+                "chunk_dtype",
+                "shard",
+                "resume",
+                "overwrite",
+                "skip_space_check",
+            )
             if getattr(args, n)
         ]
         if bigwig_only:
@@ -182,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         shard=shard,
         overwrite=args.overwrite,
+        space_check=not args.skip_space_check,
     )
     args.written_folder = result.outdir if result.written else None
     if result.written:

@@ -23,7 +23,8 @@ shares of the windows into ``OUTDIR.shard-i-of-n.partial/``, where it also recor
 settings every shard must share (checked when it starts and when it ends); the process
 that finishes last writes the BigWigs from every shard's chunks. The chunks keep the
 predictions as float32, or as float16 with ``chunk_dtype``. A run whose chunks and BigWigs
-do not fit the free space is refused before it predicts (:mod:`crossreg.predict.scratch`);
+do not fit the free space is refused before it predicts (:mod:`crossreg.predict.scratch`;
+without ``space_check`` it is only warned of);
 a disk that fills meanwhile stops the run with an error naming the file before libBigWig
 writes past the free space (:mod:`crossreg.io.bigwig_write`); the chunks stay, for
 ``resume`` once there is room. ``summary.json`` records the bytes of the chunks and of the
@@ -33,6 +34,7 @@ BigWigs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import glob
 import json
@@ -50,7 +52,7 @@ import numpy.typing as npt
 from crossreg.errors import require_name_list
 from crossreg.genome import Genome
 from crossreg.io import partial
-from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
+from crossreg.io.atomic import OutputError, atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.bigwig_write import BIGWIG_FOLDER, TRACKS_FILE, BigWigFile, SpaceGuard
 from crossreg.io.changes import Option
@@ -204,6 +206,7 @@ def write_bigwigs(
     resume: bool = False,
     shard: Shard | str | None = None,
     overwrite: bool = False,
+    space_check: bool = True,
 ) -> BigWigRun:
     """Predict `head`'s tracks (those `tracks` selects,
     :func:`crossreg.io.targets.select_targets`) along the chromosomes `chroms` (default
@@ -212,7 +215,7 @@ def write_bigwigs(
     BigWigs of an earlier run in `outdir`. The chunks keep the predictions as
     `chunk_dtype` (:data:`crossreg.step_defaults.CHUNK_DTYPES`); a run that cannot fit
     them and the BigWigs in the free space is refused before predicting
-    (:mod:`crossreg.predict.scratch`)."""
+    (:mod:`crossreg.predict.scratch`), or only warned of without `space_check`."""
     outdir = Path(outdir).absolute()  # "." has no name to put the partial store beside
     if isinstance(shard, str):
         shard = Shard.parse(shard)
@@ -300,20 +303,23 @@ def write_bigwigs(
             chunk_dtype,
         )
         log.info(need.describe())
-        need.check()
-        state = predict_chunks(
-            model,
-            genome,
-            tiles,
-            head,
-            options,
-            store,
-            state,
-            start,
-            stop,
-            chunk_windows,
-            chunk_dtype,
-        )
+        need.check(skip=not space_check)
+        try:
+            state = predict_chunks(
+                model,
+                genome,
+                tiles,
+                head,
+                options,
+                store,
+                state,
+                start,
+                stop,
+                chunk_windows,
+                chunk_dtype,
+            )
+        except OutputError as err:
+            raise full_store(err, store, stop - start) from err
         written = write_when_complete(
             outdir,
             shards,
@@ -440,6 +446,27 @@ def predict_chunks(
             state = store.commit(state, b - a, b - a, 0)  # the store counts windows
             meter.update(b - a)
     return state
+
+
+def full_store(err: OutputError, store: ChunkStore, total: int) -> OutputError:
+    """`err`, a chunk that could not be saved in `store`, saying for a full disk (or
+    quota) how many of the run's `total` windows the chunks saved before it hold and how
+    to continue; other errors as they are."""
+    if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return err
+    done = store.saved().alleles_done  # the store counts windows
+    then = (
+        f"{done:,} of {total:,} windows are kept there: free space on its disk and rerun "
+        "with --resume to continue"
+        if done
+        else f"no chunk was saved: free space on its disk, or link {store.root.name} to an "
+        "empty folder on a bigger disk, and rerun"
+    )
+    return OutputError(
+        err.errno,
+        f"{os.strerror(err.errno)} while saving a chunk of predictions; {then}",
+        err.filename,
+    )
 
 
 def coverage_summary(

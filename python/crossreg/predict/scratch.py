@@ -8,14 +8,18 @@ removed. A BigWig's size is known only once libBigWig has compressed it: it is b
 from above by :class:`crossreg.io.bigwig_write.SizeBound`, the bound the writer checks
 the free space against, counted over the entries the run will add (every track adds the
 same ones). A run whose remaining chunks and BigWigs do not fit in the free space of the
-file systems holding them is refused before the model runs, naming both numbers; the
-check at write time (:class:`crossreg.io.bigwig_write.SpaceGuard`) still guards the
-BigWigs against the disk filling meanwhile.
+file systems holding them is refused before the model runs, naming both numbers, unless
+the check is skipped (``--skip-space-check``: the bound sums every track at its largest,
+while the writer needs that only for the 64 BigWigs open at once, the others taking their
+compressed size); the check at write time (:class:`crossreg.io.bigwig_write.SpaceGuard`)
+still guards the BigWigs against the disk filling meanwhile, and a full disk while a chunk
+is saved stops the run naming the chunk store, the finished chunks kept.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 from collections.abc import Sequence
@@ -28,6 +32,8 @@ from crossreg.errors import CommandError
 from crossreg.io.bigwig_write import RESERVE_BYTES, SLACK_BLOCKS, SizeBound
 from crossreg.io.space import free_bytes, size_text
 from crossreg.model.tiling import Geometry, Tile
+
+log = logging.getLogger("crossreg")
 
 
 def chunk_file_bytes(tracks: int, bins: int, dtype: str) -> int:
@@ -98,9 +104,9 @@ class SpaceNeed:
             f"{self.partial} and up to {size_text(self.bigwigs)} for the BigWigs; {where}"
         )
 
-    def check(self) -> None:
-        """Raise :class:`~crossreg.errors.CommandError` naming both needs, the free space
-        and what to do when the run cannot fit."""
+    def shortage(self) -> str | None:
+        """What the run needs beyond the free space, naming both needs and the free
+        space (``None`` when it fits)."""
         kept = (
             f"{size_text(self.scratch)} for the predictions kept in {self.partial} until "
             f"the BigWigs are written ({self.bins:,} bins x {self.tracks:,} tracks x "
@@ -109,27 +115,46 @@ class SpaceNeed:
         written = f"up to {size_text(self.bigwigs)} for the BigWigs (an upper bound)"
         if self.shared:
             if self.scratch + self.bigwigs <= self.scratch_free:
-                return
-            short = (
+                return None
+            return (
                 f"it needs {kept} and {written}, "
                 f"{size_text(self.scratch + self.bigwigs)} in all, and the disk holding "
                 f"both has {size_text(self.scratch_free)} free"
             )
-        else:
-            shortages = []
-            if self.scratch > self.scratch_free:
-                shortages.append(f"{kept}, with {size_text(self.scratch_free)} free there")
-            if self.bigwigs > self.bigwig_free:
-                shortages.append(
-                    f"{written}, with {size_text(self.bigwig_free)} free beside {self.outdir}"
-                )
-            if not shortages:
-                return
-            short = "it needs " + " and ".join(shortages)
+        shortages = []
+        if self.scratch > self.scratch_free:
+            shortages.append(f"{kept}, with {size_text(self.scratch_free)} free there")
+        if self.bigwigs > self.bigwig_free:
+            shortages.append(
+                f"{written}, with {size_text(self.bigwig_free)} free beside {self.outdir}"
+            )
+        return "it needs " + " and ".join(shortages) if shortages else None
+
+    def check(self, skip: bool = False) -> None:
+        """Raise :class:`~crossreg.errors.CommandError` naming both needs, the free space
+        and what to do when the run cannot fit; with `skip` (``--skip-space-check``), log
+        that as a warning and go on."""
+        short = self.shortage()
+        if short is None:
+            return
+        if skip:
+            log.warning(
+                "%s: going on with --skip-space-check although %s; a disk that fills stops "
+                "the run, the predictions kept for --resume",
+                self.outdir,
+                short,
+            )
+            return
         fixes = ["write fewer tracks per run with --targets (each group in its own OUTDIR)"]
         if self.dtype != "float16":
             fixes.append(
                 "keep the predictions as float16 with --chunk-dtype float16 (half the space)"
+            )
+        if self.scratch <= self.scratch_free:  # only the BigWigs' bound is short
+            fixes.append(
+                "start anyway with --skip-space-check if the BigWigs, which take less than "
+                "that bound, will fit (a disk that fills stops the run before it cuts a "
+                "BigWig short, the predictions kept for --resume)"
             )
         fixes.append("or free space or choose a bigger disk")
         raise CommandError(
