@@ -19,9 +19,10 @@ or hold the BigWigs of an earlier run to replace with ``overwrite``; with ``resu
 finished ``OUTDIR`` whose ``summary.json`` records this run's settings is left as it is
 (one of other settings is refused naming them, unless ``overwrite``). With ``shard``
 (``"i/n"``, or each rank under ``torchrun``) a process predicts the i-th of n contiguous
-shares of the windows into ``OUTDIR.shard-i-of-n.partial/``, where it also records the
-settings every shard must share (checked when it starts and when it ends); the process
-that finishes last writes the BigWigs from every shard's chunks. The chunks keep the
+shares of the windows, in whole chunks (so the BigWigs are the bytes one run writes), into
+``OUTDIR.shard-i-of-n.partial/``, where it also records the settings every shard must
+share (checked when it starts and when it ends); the process that finishes last writes
+the BigWigs from every shard's chunks. The chunks keep the
 predictions as float32, or as float16 with ``chunk_dtype``. A run whose chunks and BigWigs
 do not fit the free space is refused before it predicts (:mod:`crossreg.predict.scratch`;
 without ``space_check`` it is only warned of);
@@ -247,7 +248,7 @@ def write_bigwigs(
     summary = coverage_summary(intervals, tiles)
     if not tiles:
         raise ValueError(nothing_to_predict(intervals, genome.sizes, geometry, fasta, bed))
-    start, stop = shard.bounds(len(tiles)) if shard is not None else (0, len(tiles))
+    start, stop = shard_windows(shard, len(tiles), chunk_windows)
     log.info(
         "predicting %d windows of %d bp%s (%s of %s bins) with the '%s' head (%d tracks) on "
         "%s%s; %s bins lie where no window fits and get no value",
@@ -273,7 +274,7 @@ def write_bigwigs(
     if shared is not None:
         with atomic_write(store.root / partial.RUN_FILE) as handle:
             json.dump(shared, handle, sort_keys=True, default=str)
-    shards, bounds = _shard_layout(outdir, root, shard, len(tiles))
+    shards, bounds = _shard_layout(outdir, root, shard, len(tiles), chunk_windows)
     meta = {
         "model": str(model_dir),
         "head": head,
@@ -407,15 +408,28 @@ def _run_settings(
     }
 
 
+def shard_windows(shard: Shard | None, n_tiles: int, chunk_windows: int) -> tuple[int, int]:
+    """The windows ``[start, stop)`` of the `n_tiles` that `shard` predicts (all without
+    one): its share of whole chunks of `chunk_windows`, so that its chunks, and the
+    batches within them, are those of one run, and the BigWigs the same bytes (a shard
+    of more than there are chunks has none)."""
+    if shard is None:
+        return 0, n_tiles
+    first, stop = shard.bounds(-(-n_tiles // chunk_windows))
+    return min(first * chunk_windows, n_tiles), min(stop * chunk_windows, n_tiles)
+
+
 def _shard_layout(
-    outdir: Path, root: Path, shard: Shard | None, n_tiles: int
+    outdir: Path, root: Path, shard: Shard | None, n_tiles: int, chunk_windows: int
 ) -> tuple[list[Path], list[tuple[int, int]]]:
     """The stores of every shard of the run (`root` alone without `shard`) and each one's
-    windows ``[start, stop)`` of the `n_tiles`."""
+    windows ``[start, stop)`` of the `n_tiles` (:func:`shard_windows`)."""
     if shard is None:
         return [root], [(0, n_tiles)]
     parts = [Shard(i, shard.count) for i in range(shard.count)]
-    return [shard_root(outdir, part) for part in parts], [part.bounds(n_tiles) for part in parts]
+    return [shard_root(outdir, part) for part in parts], [
+        shard_windows(part, n_tiles, chunk_windows) for part in parts
+    ]
 
 
 def predict_chunks(
