@@ -28,7 +28,7 @@ from crossreg.model.tiling import Geometry, Tile, bin_intervals, plan_tiles, til
 from crossreg.predict import bigwig
 from crossreg.predict.bigwig import write_bigwigs
 from crossreg.runlog import RUNS_FILE, read_runs
-from crossreg.variants.sad_stream import ChunkStore
+from crossreg.variants.sad_stream import ChunkStore, settings_hash
 from tests.pipeline import small_params
 
 SIZES = {"chr1": 40_000, "chr2": 17_000, "chrS": 5_000}  # chrS: shorter than a window
@@ -342,6 +342,36 @@ def test_shards_run_with_other_settings_are_refused(work, tmp_path, second, name
     assert sorted(p.name for p in tmp_path.glob("*.partial")) == ["bw.shard-0-of-2.partial"]
     assert _run(bigwig_args(work, out, "--chroms", "chr1", "--shard", "1/2")) == 0
     assert (out / "human_t0.bw").exists() and not list(tmp_path.glob("*.partial"))
+
+
+def _as_an_earlier_crossreg_left_it(store: Path) -> None:
+    """Drop from a shard's store what an earlier crossreg, which shared out windows rather
+    than whole chunks, did not record."""
+    for name in ("settings.json", "run_settings.json"):
+        record = json.loads((store / name).read_text())
+        del record[bigwig.SHARE_KEY]
+        (store / name).write_text(json.dumps(record, sort_keys=True))
+    progress = json.loads((store / "progress.json").read_text())
+    progress["settings"] = settings_hash(json.loads((store / "settings.json").read_text()))
+    (store / "progress.json").write_text(json.dumps(progress))
+
+
+def test_a_shard_left_by_an_earlier_crossreg_is_refused(work, tmp_path):
+    """Such a shard predicted other windows than this version's shards do: merged, the
+    BigWigs would miss or repeat windows, so it is named, for its resume and for the
+    other shards alike."""
+    out = tmp_path / "bw"
+    argv = bigwig_args(work, out, "--chroms", "chr1", "--chunk-size", "2")
+    assert _run([*argv, "--shard", "0/2"]) == 0
+    store = tmp_path / "bw.shard-0-of-2.partial"
+    _as_an_earlier_crossreg_left_it(store)
+    with pytest.raises(ValueError, match=r"--shard: shares by windows \(an earlier crossreg\) "
+                       r"then, whole chunks now"):  # fmt: skip
+        _run([*argv, "--shard", "1/2"])
+    with pytest.raises(ValueError, match=r"bw.shard-0-of-2.partial: left by a run with other "
+                       r"settings \(--shard: shares by windows"):  # fmt: skip
+        _run([*argv, "--shard", "0/2", "--resume"])
+    assert not out.exists()
 
 
 def test_a_rerun_replaces_outdir_whole_only_with_overwrite(work, tmp_path):

@@ -100,6 +100,9 @@ log = logging.getLogger("crossreg")
 OPEN_FILES = 64
 VALUES_FILE = "values.npy"
 SUMMARY_FILE = "summary.json"
+#: Recorded by shards, which predict whole chunks (:func:`shard_windows`): a shard of an
+#: earlier crossreg, which shared out windows, predicted others and is refused
+SHARE_KEY, SHARES = "shard_shares", "whole chunks"
 #: How the settings a ``--bigwig`` run records are given on its command line, where they
 #: are not spelt as their keys, with the words for an option left unset
 #: (:mod:`crossreg.io.changes`)
@@ -109,6 +112,7 @@ RUN_OPTIONS: dict[str, Option] = {
     "chroms": Option("--chroms", unset="every FASTA record"),
     "chunk_windows": Option("--chunk-size"),
     "shards": Option("--shard", label="shard count (its N)"),
+    SHARE_KEY: Option("--shard", label="shares", unset="by windows (an earlier crossreg)"),
 }
 #: the inference options a run records (as the list of their values), in order
 RECORDED_OPTIONS = ("rc", "shifts", "bf16")
@@ -268,9 +272,12 @@ def write_bigwigs(
         settings["chunk_dtype"] = chunk_dtype
     if done and _finished(outdir, settings, overwrite):
         return BigWigRun(outdir, len(targets), stop - start, True)
-    shared = {**settings, "shards": shard.count} if shard is not None else None
+    shares = {SHARE_KEY: SHARES} if shard is not None else {}
+    shared = {**settings, "shards": shard.count, **shares} if shard is not None else None
     store = ChunkStore(root, unit="windows", output=outdir, changes=run_setting_changes)
-    state = store.open({**settings, "shard": str(shard)}, resume=resume, total=stop - start)
+    state = store.open(
+        {**settings, "shard": str(shard), **shares}, resume=resume, total=stop - start
+    )
     if shared is not None:
         with atomic_write(store.root / partial.RUN_FILE) as handle:
             json.dump(shared, handle, sort_keys=True, default=str)
