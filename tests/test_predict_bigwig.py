@@ -511,6 +511,24 @@ def test_tracks_tsv_gives_the_indices_targets_takes(work, tmp_path):
     assert (tmp_path / "again" / "tracks.tsv").read_text().splitlines() == lines
 
 
+def test_targets_of_another_head_name_that_head(work, tmp_path):
+    """A track of the mouse head asked of the human head: the message names the head
+    that has it, before the model loads."""
+    argv = bigwig_args(work, tmp_path / "bw", "--targets", "mouse_t1")
+    with pytest.raises(ValueError) as err:
+        _run(argv)
+    assert str(err.value) == (
+        "--targets 'mouse_t1' selects no track: give indices 0-2, identifiers, or a word or "
+        "glob pattern found in the descriptions; it names tracks of the 'mouse' head, not of "
+        "'human': choose that head with --genome mouse"
+    )
+    argv[argv.index("human")] = "mouse"
+    assert _run(argv) == 0
+    with pytest.raises(ValueError, match=r"selects no track: give indices 0-2, identifiers, or "
+                       r"a word or glob pattern found in the descriptions$"):  # fmt: skip
+        _run(bigwig_args(work, tmp_path / "none", "--targets", "liver"))
+
+
 def test_predict_bed_tiles_a_region_longer_than_a_window(work, tmp_path):
     bed = tmp_path / "long.bed"
     bed.write_text("chr1\t10000\t30000\tlong\nchr1\t5000\t5100\tshort\n")

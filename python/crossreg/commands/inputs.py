@@ -165,8 +165,26 @@ def model_head(
 
 def check_tracks(info: CheckpointInfo, head: str, spec: str | None) -> None:
     """A ``--targets`` spec selects tracks of the head (an item that selects none is an
-    error naming it)."""
-    select_targets(info.targets[head], spec)
+    error naming it, and the model's other head whose tracks it names, if one does)."""
+    try:
+        select_targets(info.targets[head], spec)
+    except ValueError as err:
+        others = [other for other in info.targets if other != head and _selects(info, other, spec)]
+        if "selects no track" not in str(err) or not others:
+            raise
+        raise ValueError(
+            f"{err}; it names tracks of the '{others[0]}' head, not of '{head}': choose that "
+            f"head with --genome {others[0]}"
+        ) from None
+
+
+def _selects(info: CheckpointInfo, head: str, spec: str | None) -> bool:
+    """Whether `spec` selects tracks of `head`."""
+    try:
+        select_targets(info.targets[head], spec)
+    except ValueError:
+        return False
+    return True
 
 
 def indexed_sizes(fasta: Path) -> dict[str, int] | None:
