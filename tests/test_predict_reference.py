@@ -4,6 +4,7 @@ outputs read back with pyBigWig and h5py."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import h5py
@@ -170,8 +171,13 @@ def test_bigwigs_are_the_models_predictions_of_abutting_windows(work, model, tmp
     values = read_bigwig(out / "human_t0.bw", records)
     assert np.flatnonzero(~np.isnan(values["chr1"])).tolist() == list(range(8, 304))
     assert np.isnan(values["chrS"]).all()
+    predicted = 304 - 8 + (17_000 - 8192) // 128 + 48
     with pyBigWig.open(str(out / "human_t0.bw")) as bw:
-        assert bw.header()["nBasesCovered"] == (304 - 8 + (17_000 - 8192) // 128 + 48) * 128
+        assert bw.header()["nBasesCovered"] == predicted * 128
+    summary = json.loads((out / "summary.json").read_text())
+    asked = sum(-(-len(seq) // 128) for seq in records.values())
+    assert (summary["requested_bins"], summary["predicted_bins"]) == (asked, predicted)
+    assert summary["windows"] == sum(len(w) for w in windows.values())
 
 
 def test_bed_regions_are_tiled_from_their_first_bin(work, model, tmp_path):
@@ -179,17 +185,21 @@ def test_bed_regions_are_tiled_from_their_first_bin(work, model, tmp_path):
     its values are those of its own windows, not of a whole-chromosome run's."""
     records = fasta_records(work / "genome.fa")
     bed = tmp_path / "regions.bed"
-    # a long region, two that overlap (merged), one on a chromosome shorter than a window
-    bed.write_text("chr1\t3000\t12000\nchr1\t20000\t21000\nchr1\t20500\t22000\nchrS\t0\t100\n")
+    # a long region, two that overlap (merged), one into chr2's end crop (its window moved
+    # back to fit), one on a chromosome shorter than a window
+    bed.write_text("chr1\t3000\t12000\nchr1\t20000\t21000\nchr1\t20500\t22000\n"
+                   "chr2\t14000\t16500\nchrS\t0\t100\n")  # fmt: skip
     out = tmp_path / "bw"
     argv = bigwig_args(work, out, "--bed", str(bed), "--targets", "1")
     argv[argv.index("human")] = "mouse"
     assert main(argv) == 0
     windows = {
         "chr1": region_windows(40_000, 3000 // 128, -(-12_000 // 128))
-        + region_windows(40_000, 20_000 // 128, -(-22_000 // 128))
+        + region_windows(40_000, 20_000 // 128, -(-22_000 // 128)),
+        "chr2": region_windows(17_000, 14_000 // 128, -(-16_500 // 128)),
     }
     assert [start for start, _ in windows["chr1"]] == [1920, 8064, 18944]
+    assert windows["chr2"] == [((17_000 - LENGTH) // 128 * 128, range(109, 124))]
     want = reference_tracks(model, records, windows, "mouse", [1])
     got = read_bigwig(out / "mouse_t1.bw", records)
     for chrom in records:
@@ -198,6 +208,7 @@ def test_bed_regions_are_tiled_from_their_first_bin(work, model, tmp_path):
         *range(23, 94),
         *range(156, 172),
     ]
+    assert np.flatnonzero(~np.isnan(got["chr2"])).tolist() == list(range(109, 124))
 
 
 def test_h5_rows_are_windows_and_a_long_region_joins_to_the_bigwig(work, model, tmp_path):
