@@ -529,6 +529,20 @@ def test_targets_of_another_head_name_that_head(work, tmp_path):
         _run(bigwig_args(work, tmp_path / "none", "--targets", "liver"))
 
 
+def test_an_outdir_holding_other_files_is_refused_naming_them(work, tmp_path):
+    out = tmp_path / "bw"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / ".hidden").write_text("mine")
+    with pytest.raises(ValueError) as err:
+        _run(bigwig_args(work, out))
+    assert str(err.value) == (
+        f"--bigwig {out} exists, is not empty and is not the BigWigs of crossreg predict "
+        "--bigwig; choose another --bigwig (it holds .hidden, notes.txt)"
+    )
+    assert sorted(p.name for p in out.iterdir()) == [".hidden", "notes.txt"]
+
+
 def test_predict_bed_tiles_a_region_longer_than_a_window(work, tmp_path):
     bed = tmp_path / "long.bed"
     bed.write_text("chr1\t10000\t30000\tlong\nchr1\t5000\t5100\tshort\n")

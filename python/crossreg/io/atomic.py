@@ -199,7 +199,8 @@ def check_replaceable(
     elif any(out.iterdir()):
         kinds_text = " or ".join(dict.fromkeys(kinds.values()))
         raise ValueError(
-            f"{option} {out} exists, is not empty and is not {kinds_text}; choose another {option}"
+            f"{option} {out} exists, is not empty and is not {kinds_text}; choose another "
+            f"{option} (it holds {first_few(_top_level(out))})"
         )
 
 
