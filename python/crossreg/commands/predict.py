@@ -107,9 +107,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=shard_of("--shard"),
         default=None,
         metavar="I/N",
-        help="predict only the I-th (from 0) of N contiguous shares of the windows; the "
-        "shard that finishes last writes the BigWigs from every shard's chunks (under "
-        "torchrun each rank takes its share by itself)",
+        help="predict only the I-th (from 0) of N contiguous shares of the windows, in "
+        "whole chunks (the BigWigs are then one run's bytes); the shard that finishes last "
+        "writes the BigWigs from every shard's chunks (under torchrun each rank takes its "
+        "share by itself)",
     )
     group.add_argument(
         "--overwrite",
