@@ -1,7 +1,7 @@
 """Time and peak memory of writing each synthetic-world preset.
 
-Each preset runs in a fresh ``crossreg synth`` process; its peak resident memory is the
-``ru_maxrss`` that ``os.wait4`` reports for that process alone. Usage::
+Each preset runs in a fresh ``crossreg synth`` process, whose own peak resident memory
+(``VmHWM``, :mod:`tests.own_peak`) is reported. Usage::
 
     .venv/bin/python benches/bench_synth.py [PRESET ...]   # default: mini small
 """
@@ -9,41 +9,31 @@ Each preset runs in a fresh ``crossreg synth`` process; its peak resident memory
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
+
+from tests.own_peak import crossreg_peak
+
 
 def measure(preset: str, seed: int = 0) -> tuple[float, float, float]:
     """Wall seconds, peak RSS (MiB) and bytes written (MiB) of one preset."""
     with tempfile.TemporaryDirectory(prefix=f"synth-{preset}-") as tmp:
+        world = Path(tmp) / "world"
         began = time.perf_counter()
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "crossreg",
-                "-q",
-                "synth",
-                "--preset",
-                preset,
-                "--seed",
-                str(seed),
-                "--out",
-                tmp,
-            ]
+        code, peak = crossreg_peak(
+            ["-q", "synth", "--preset", preset, "--seed", str(seed), "--out", str(world)],
+            Path(tmp),
+            sys.stderr.buffer,
         )
-        _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - began
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            raise RuntimeError(f"crossreg synth --preset {preset} failed ({child.returncode})")
-        peak = usage.ru_maxrss  # KiB on Linux, of this child alone
-        size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
-    return wall, peak / 1024, size / 2**20
+        if code != 0:
+            raise RuntimeError(f"crossreg synth --preset {preset} failed ({code})")
+        size = sum(p.stat().st_size for p in world.rglob("*") if p.is_file())
+    return wall, peak / 2**20, size / 2**20
 
 
 def main() -> None:
