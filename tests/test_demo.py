@@ -27,6 +27,7 @@ from crossreg.synth.world import MANIFEST
 from crossreg.train.state import JSON_FILE
 from crossreg.variants.ism_figures import importance
 from crossreg.variants.ism_motifs import ENRICHMENT
+from crossreg.variants.sad_figures import recorded_title
 from tests.browser import CHROMIUM, figures_loaded, screenshot
 from tests.pipeline import split_world
 
@@ -80,6 +81,13 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
     for row in summary["variants"].values():
         assert row["pairs_with_effect"] > 0 and 0 <= row["sign_agreement"] <= 1
     assert (out / "variants" / "joint_mouse_head_on_human.tsv").exists()
+    # each table's figures say whose variants which head scored
+    for head in ("human", "mouse"):
+        for genome in ("human", "mouse"):
+            table = out / "variants" / f"joint_{head}_head_on_{genome}.tsv"
+            assert recorded_title(table) == f"{genome} variants, {head} head"
+        panel = out / "sldp" / f"panel.{head}_head.sad.h5"
+        assert recorded_title(panel) == f"human variants, {head} head"
     denovo = summary["denovo"]
     assert denovo["cases"] == denovo["controls"] == 20 and 0 <= denovo["risk_auc"] <= 1
     assert (out / "denovo" / "report" / "tracks.tsv").exists()
@@ -414,7 +422,7 @@ def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
     def sad(table: Path) -> None:
         argv = ["sad", "--out", str(table)]
         crossreg.demo_steps.sad_step(
-            argv, model, tmp_path, tmp_path, table, "human", InferenceOptions(), True
+            argv, model, tmp_path, tmp_path, table, "human", "human", InferenceOptions(), True
         )
 
     fresh, stale, interrupted = tmp_path / "fresh.h5", tmp_path / "stale.h5", tmp_path / "i.h5"
@@ -461,7 +469,7 @@ def test_a_sad_step_whose_partial_links_to_another_disk_keeps_the_link(tmp_path,
     os.utime(scratch, ns=(past, past))
     argv = ["sad", "--out", str(table)]
     crossreg.demo_steps.sad_step(
-        argv, model, tmp_path, tmp_path, table, "human", InferenceOptions(), True
+        argv, model, tmp_path, tmp_path, table, "human", "human", InferenceOptions(), True
     )
     assert scored == [argv]  # afresh, not --resume
     assert partial_dir(table).is_symlink() and list(scratch.iterdir()) == []

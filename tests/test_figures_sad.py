@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,11 +15,13 @@ from crossreg.variants.sad_figures import (
     SadSummary,
     distribution_figure,
     figure_paths,
+    plot_sad,
     summarise,
     top_tracks,
     top_variants_figure,
     track_order,
 )
+from crossreg.variants.sad_files import metadata_path, read_attrs
 from crossreg.variants.sad_percentiles import PERCENTILES
 from crossreg.variants.sad_read import read_sad
 
@@ -171,24 +174,87 @@ def test_an_output_of_the_other_kind_keeps_the_files_named_after_its_stem(work, 
     assert all(p.exists() for p in kept)
 
 
-def test_the_figures_name_the_head_that_scored(work, monkeypatch):
-    """The figures are titled "human head: ..."; before, "human: ...", which for the
-    human head scoring the mouse genome's variants read as the human genome's."""
+def _drawn_titles(monkeypatch) -> list[str]:
+    """The titles of the figures drawn from here on (the axes' title text objects), as
+    they are saved."""
     import crossreg.variants.sad_figures as sad_figures
 
     titles: list[str] = []
-    draw = sad_figures.plot_sad
+    save = sad_figures.save_figure
 
-    def recording(out, *, title="", **kwargs):
-        titles.append(title)
-        return draw(out, title=title, **kwargs)
+    def recording(fig, path, **kwargs):
+        titles.append(fig.axes[0].title.get_text())
+        return save(fig, path, **kwargs)
 
-    monkeypatch.setattr(sad_figures, "plot_sad", recording)
-    _sad(work, work / "titled.h5")
-    assert titles == ["human head"]
-    summary = summarise(work / "titled.h5")
-    heading = top_variants_figure(summary, title=titles[0]).axes[0].get_title()
-    assert heading.startswith("human head: top")
+    monkeypatch.setattr(sad_figures, "save_figure", recording)
+    return titles
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".tsv"])
+def test_the_figures_say_whose_variants_which_head_scored(work, monkeypatch, suffix):
+    """Human variants scored with the mouse head: the titles name both, from what the
+    output records (before: "human head: ..." or "mouse head: ...", the variants' genome
+    nowhere, and plot_sad(out) redrew them untitled)."""
+    titles = _drawn_titles(monkeypatch)
+    out = work / f"cross{suffix}"
+    _sad(work, out, "--genome", "mouse", "--variants-genome", "human")
+    assert read_attrs(out)["variants_genome"] == "human"
+    assert read_attrs(out)["genome"] == "mouse"
+    assert titles == [
+        "human variants, mouse head: SAD per track over 8 alleles",
+        "human variants, mouse head: top 8 alleles by largest |SAD| on any track",
+    ]
+    titles.clear()
+    plot_sad(out)  # redrawn from the file alone: titled as the run drew them
+    assert titles[0].startswith("human variants, mouse head: SAD per track")
+    assert titles[1].startswith("human variants, mouse head: top 8 alleles")
+
+
+def test_an_output_that_does_not_name_the_variants_genome_names_its_fasta(work, monkeypatch):
+    """A run without --variants-genome, and an earlier crossreg's file without the field,
+    still draw: their titles name the FASTA the variants are on; a file that records
+    neither the FASTA nor the head draws with the plain heading."""
+    titles = _drawn_titles(monkeypatch)
+    out = work / "unnamed.h5"
+    _sad(work, out)
+    assert "variants_genome" not in read_attrs(out)
+    assert titles[0] == "variants on genome.fa, human head: SAD per track over 8 alleles"
+    earlier = work / "earlier.tsv"  # as an earlier crossreg wrote it
+    _sad(work, earlier, "--variants-genome", "human", "--no-plots")
+    meta = metadata_path(earlier)
+    recorded = json.loads(meta.read_text())
+    del recorded["variants_genome"]
+    meta.write_text(json.dumps(recorded))
+    titles.clear()
+    assert plot_sad(earlier)
+    assert (
+        titles[1]
+        == "variants on genome.fa, human head: top 8 alleles by largest |SAD| on any track"
+    )
+    meta.write_text(json.dumps({"stats": "SAD", "target_labels": recorded["target_labels"]}))
+    titles.clear()
+    assert plot_sad(earlier)
+    assert titles[0] == "SAD per track over 8 alleles"
+
+
+def test_merged_shards_are_titled_as_one_run(work, monkeypatch):
+    # before: sad-merge titled its figures "mouse: ...", which read as the mouse genome's
+    titles = _drawn_titles(monkeypatch)
+    shards = [work / f"part{i}.h5" for i in range(2)]
+    for i, shard in enumerate(shards):
+        named = ["--genome", "mouse", "--variants-genome", "human", "--no-plots"]
+        _sad(work, shard, *named, "--shard", f"{i}/2")
+    merged = work / "merged.h5"
+    assert main(["-q", "sad-merge", "--out", str(merged), *map(str, shards)]) == 0
+    assert read_attrs(merged)["variants_genome"] == "human"
+    assert [t.split(":")[0] for t in titles] == ["human variants, mouse head"] * 2
+
+
+def test_a_resume_with_another_variants_genome_is_refused(work):
+    out = work / "named.tsv"
+    _sad(work, out, "--variants-genome", "human", "--no-plots")
+    with pytest.raises(ValueError, match="--variants-genome human then, mouse now"):
+        _sad(work, out, "--variants-genome", "mouse", "--no-plots", "--resume")
 
 
 def test_every_track_shows_its_ranges_with_the_legend_off_the_data():

@@ -125,12 +125,13 @@ def test_sad_names_only_options_crossreg_sad_takes(stubbed):
     options = InferenceOptions(device="cpu")
     record = sad_stream.run_settings("m", stubbed, IDENTITY, "human", options, ["SAD"], False)
     record |= {"tracks": None, "cluster_bp": 0, "indel": "basenji", "gtf": None}
-    record |= {"shard": "None", "chunk_size": 5}
+    record |= {"variants_genome": "human", "shard": "None", "chunk_size": 5}
     now = _all_changed(record, ("options",)) | {"gtf": IDENTITY, "shard": "0/2"}
     messages = sad_stream.setting_changes(record, now)
     _check("sad", messages, len(record) + len(options.__dict__) - 2)
     assert "--gtf: not given then, given now" in messages
     assert "--genome human then, humanx now" in messages
+    assert "--variants-genome human then, humanx now" in messages
     assert "--targets every track then, 1 now" in messages
     assert "--shard none (the whole run) then, 0/2 now" in messages
     assert "--trunk-layout auto then, 1 now" in messages

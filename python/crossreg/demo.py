@@ -550,9 +550,9 @@ def _score_variants(
             sad_tsv = out / "variants" / f"joint_{head}_head_on_{name}.tsv"
             fasta, vcf = synth / entry["fasta"], synth / entry["vcf"]
             argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
-            argv += ["--vcf", str(vcf), "--rc", "--out", str(sad_tsv)]
+            argv += ["--variants-genome", name, "--vcf", str(vcf), "--rc", "--out", str(sad_tsv)]
             options = InferenceOptions(rc=True, batch_size=8)
-            sad_step(argv, model, fasta, vcf, sad_tsv, head, options, resume)
+            sad_step(argv, model, fasta, vcf, sad_tsv, head, name, options, resume)
             scores = sad_long(sad_tsv, descriptions[head])
             result[f"{head}_head_on_{name}"] = effect_recovery(scores, truth)
     return result
@@ -571,8 +571,9 @@ def _denovo_tests(out: Path, synth: Path, manifest: dict, resume: bool) -> dict:
     for group in ("cases", "controls"):
         vcf, table = synth / cohorts[f"denovo_{group}"], folder / f"{group}.sad.h5"
         argv = ["sad", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
-        argv += ["--vcf", str(vcf), "--out", str(table)]
-        sad_step(argv, model, fasta, vcf, table, genome, InferenceOptions(batch_size=8), resume)
+        argv += ["--variants-genome", genome, "--vcf", str(vcf), "--out", str(table)]
+        options = InferenceOptions(batch_size=8)
+        sad_step(argv, model, fasta, vcf, table, genome, genome, options, resume)
         groups[group[:-1]] = (vcf, table)
         denovo += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
     run_step(denovo, write_denovo, groups, folder / "report")
@@ -611,8 +612,10 @@ def _sldp_of_panel(
     for head in manifest["genomes"]:
         table = folder / f"panel.{head}_head.sad.h5"
         argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
-        argv += ["--vcf", str(vcf), "--batch-size", "32", "--out", str(table)]
-        sad_step(argv, model, fasta, vcf, table, head, InferenceOptions(batch_size=32), resume)
+        argv += ["--variants-genome", genome, "--vcf", str(vcf), "--batch-size", "32"]
+        argv += ["--out", str(table)]
+        options = InferenceOptions(batch_size=32)
+        sad_step(argv, model, fasta, vcf, table, head, genome, options, resume)
         tables.append(table)
     sumstats = [synth / panel["sumstats"][tissue] for tissue in panel["tissues"]]
     stems = {key: str(synth / panel[key]) for key in ("bfile", "ldscores")}

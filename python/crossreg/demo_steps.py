@@ -142,12 +142,14 @@ def sad_step(
     vcf: Path,
     table: Path,
     head: str,
+    variants_genome: str,
     options: InferenceOptions,
     resume: bool,
 ) -> None:
-    """``crossreg sad`` of `vcf` into `table`; with `resume`, a finished table is kept and
-    an interrupted one continues from its last finished chunk, unless the model was saved
-    again since (a resumed training that ran more epochs): then it is scored afresh."""
+    """``crossreg sad`` of `vcf` (of the genome `variants_genome`) with `head` into `table`;
+    with `resume`, a finished table is kept and an interrupted one continues from its last
+    finished chunk, unless the model was saved again since (a resumed training that ran
+    more epochs): then it is scored afresh."""
     partial = partial_dir(table)
     if resume and left_over(partial) and not written_after(partial, model):
         log.info("%s predates the model's last save: scoring again", partial)
@@ -162,7 +164,16 @@ def sad_step(
     if interrupted:
         argv = [*argv, "--resume"]
     run_step(
-        argv, write_sad, model, fasta, vcf, table, head=head, options=options, resume=interrupted
+        argv,
+        write_sad,
+        model,
+        fasta,
+        vcf,
+        table,
+        head=head,
+        variants_genome=variants_genome,
+        options=options,
+        resume=interrupted,
     )
 
 

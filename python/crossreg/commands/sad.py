@@ -57,6 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="the variants' genome (FASTA: plain, gzip or bgzip)",
     )
+    parser.add_argument(
+        "--variants-genome",
+        default=None,
+        metavar="NAME",
+        help="the name of the genome the VCF and FASTA are of (human), recorded in the output "
+        "and named in its figures' titles: 'human variants, mouse head' (default: the "
+        "figures name the FASTA's file)",
+    )
     parser.add_argument("--vcf", type=Path, required=True, help="variants (VCF, .gz allowed)")
     parser.add_argument(
         "--out", type=Path, required=True, help="output .h5 (basenji_sad.py layout) or .tsv"
@@ -170,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         tracks=args.targets,
         cluster_bp=args.cluster_bp,
         indel=args.indel,
+        variants_genome=args.variants_genome,
         **plot_options(args),
     )
     # the run log: under torchrun, the rank that merged writes it, once the job's file is

@@ -163,6 +163,7 @@ def write_sad(
     indel: str = "basenji",
     plots: bool = True,
     svg: bool = False,
+    variants_genome: str | None = None,
 ) -> SadRun:
     """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
     `head` of the checkpoint in `model_dir` for each of `stats` (default SAD only), and
@@ -186,12 +187,17 @@ def write_sad(
     reference window and `indel` picks how indels are framed and compared
     (``"basenji"``, Basenji's windows; ``"left"``; or ``"realign"``); see
     :mod:`crossreg.variants.scoring`. With `gtf`, gene-level scores go to
-    ``OUT.genes.tsv`` (:func:`crossreg.variants.genes.genes_path`). Unless `plots` is off,
-    the finished output's figures go beside it (:func:`crossreg.variants.sad_figures.plot_sad`:
+    ``OUT.genes.tsv`` (:func:`crossreg.variants.genes.genes_path`). `variants_genome`
+    names the genome the VCF and FASTA are of (``human`` for the mouse head on human
+    variants), recorded as ``variants_genome``. Unless `plots` is off, the finished
+    output's figures go beside it (:func:`crossreg.variants.sad_figures.plot_sad`:
     ``OUT.score_distribution.png``, ``OUT.top_variants.png`` with ``OUT.top_variants.tsv``;
-    SVG too with `svg`); under ``torchrun``, by the process that merges. A gene table or
+    SVG too with `svg`; titled with whose variants the head scored); under ``torchrun``,
+    by the process that merges. A gene table or
     figure an earlier run left beside `out` that this run does not write is removed."""
     check_plot_options(plots, svg)
+    if variants_genome is not None and not variants_genome.strip():
+        raise ValueError("--variants-genome is empty; name the variants' genome (human)")
     out = Path(out)
     stats = check_output(out, stats)
     shard, ranked, target = _where_written(out, shard, chunk_size, indel, resume)
@@ -209,6 +215,7 @@ def write_sad(
     _log_plan(str(vcf), plan, kept, shard, head, len(targets), model, options, stats)
     settings = run_settings(model_dir, genome, survey.identity, head, options, stats, strict)
     settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
+    settings["variants_genome"] = variants_genome
     settings["gtf"] = content_identity(gtf) if gtf is not None else None
     attrs: dict[str, object] = {
         **provenance(model_dir, head, config, options),
@@ -221,14 +228,14 @@ def write_sad(
         "skipped_records": sum(skipped.values()),
         "skipped_chromosomes": format_counts(skipped),
         "skipped_alleles": format_counts(plan.skipped),
-        **_optional_attrs(tracks, gtf, shard, settings, plan),
+        **_optional_attrs(tracks, gtf, variants_genome, shard, settings, plan),
     }
     run = run_record(settings, shard, model)
     attrs["settings"] = json.dumps(run, sort_keys=True)
     if resume and ranked is None:
         lost = _lacking_figures(target, stats, plan.alleles * len(targets), plots=plots, svg=svg)
         if finished_output(target, run, redrawn=lost):
-            _draw_lost(target, lost, plots, svg, head)
+            _draw_lost(target, lost, plots, svg)
             return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
     # looked at once: the rank that merges may delete it at any moment after
     shard_kept = resume and ranked is not None and _shard_kept(target, attrs["run_settings"])
@@ -238,7 +245,7 @@ def write_sad(
         cells = whole.alleles * len(targets)
         lost = _lacking_figures(out, stats, cells, plots=plots, svg=svg) if first else []
         if _merged_already(out, target, settings, model, lost):
-            _draw_lost(out, lost, plots, svg, head)
+            _draw_lost(out, lost, plots, svg)
             return SadRun(out, whole.alleles, len(targets), skipped, stats, whole.skipped, first)
     if shard_kept:
         log.info("%s is complete for these settings; not scored again", target)
@@ -258,7 +265,7 @@ def write_sad(
     if ranked is None or merged is not None:
         from crossreg.variants.sad_figures import draw_figures
 
-        draw_figures(out, plots=plots, svg=svg, title=f"{head} head")
+        draw_figures(out, plots=plots, svg=svg)
     if merged is not None:  # this process wrote the whole run's file
         whole_run = parse_counts(str(read_attrs(out).get("skipped_alleles", "")))
         return SadRun(out, merged, len(targets), skipped, stats, whole_run)
@@ -315,13 +322,13 @@ def _lacking_figures(
     return [p.name for p in figure_files(out, svg=svg) if not figure_intact(p)]
 
 
-def _draw_lost(out: Path, lost: Sequence[str], plots: bool, svg: bool, head: str) -> None:
+def _draw_lost(out: Path, lost: Sequence[str], plots: bool, svg: bool) -> None:
     """Draw the figures of the finished output `out` when some are `lost`
-    (:func:`_lacking_figures`), titled with the `head` that scored."""
+    (:func:`_lacking_figures`)."""
     from crossreg.variants.sad_figures import draw_figures
 
     if lost:
-        draw_figures(out, plots=plots, svg=svg, title=f"{head} head")
+        draw_figures(out, plots=plots, svg=svg)
 
 
 def _merged_already(
@@ -375,17 +382,21 @@ def _kept_targets(
 def _optional_attrs(
     tracks: str | None,
     gtf: str | os.PathLike[str] | None,
+    variants_genome: str | None,
     shard: Shard | None,
     settings: dict[str, object],
     plan: Plan,
 ) -> dict[str, object]:
-    """The output's attributes that only some runs have: the tracks kept, the GTF and,
-    for a shard, which one, its records and the run's settings its merge checks."""
+    """The output's attributes that only some runs have: the tracks kept, the GTF, the
+    variants' genome and, for a shard, which one, its records and the run's settings its
+    merge checks."""
     attrs: dict[str, object] = {}
     if tracks is not None:
         attrs["tracks"] = tracks
     if gtf is not None:
         attrs["gtf"] = str(gtf)
+    if variants_genome is not None:
+        attrs["variants_genome"] = variants_genome
     if shard is not None:
         attrs |= shard_attrs(shard, settings, plan.start, plan.stop)
     return attrs

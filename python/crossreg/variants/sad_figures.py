@@ -9,8 +9,9 @@ redrawn: the distribution of each track's scores, and the top variants with thei
   ``OUT.top_variants.tsv`` listing them (each one's strongest track). The ``.h5`` is read
   in blocks, so memory stays bounded whatever the number of alleles.
 
-An output with only the bin profiles (``--stats REF,ALT``) has no figures; a log line says
-so.
+Both are titled with whose variants which head scored (:func:`figure_title`: ``human
+variants, mouse head``), as the output records it. An output with only the bin profiles
+(``--stats REF,ALT``) has no figures; a log line says so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,7 +40,13 @@ from crossreg.plots import (
     save_figure,
     track_label,
 )
-from crossreg.variants.sad_files import SAD_REMEDY, TSV_FIELDS, other_output_beside
+from crossreg.variants.sad_files import (
+    SAD_REMEDY,
+    TSV_FIELDS,
+    metadata_path,
+    other_output_beside,
+    read_attrs,
+)
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_MEANINGS
 from crossreg.variants.sad_percentiles import PERCENTILES
 from crossreg.variants.sad_read import SadTable, read_sad
@@ -331,10 +339,53 @@ def figure_files(out: str | os.PathLike[str], *, svg: bool = False) -> list[Path
     return [*figures, *(p.with_suffix(".svg") for p in figures if svg), paths["table"]]
 
 
-def plot_sad(out: str | os.PathLike[str], *, svg: bool = False, title: str = "") -> list[Path]:
-    """Draw the figures of the SAD output `out` (and ``.top_variants.tsv``) beside it;
-    returns the files written (none for an output without alleles or tracks, or with only
-    the bin profiles ``REF``/``ALT``, which is logged)."""
+def figure_title(attrs: Mapping[str, object]) -> str:
+    """Whose variants a SAD output's head scored, from its metadata `attrs`
+    (:func:`~crossreg.variants.sad_files.read_attrs`): ``human variants, mouse head``
+    (``variants_genome`` and ``genome``, the head). An output that does not name the
+    variants' genome (scored without ``--variants-genome``, or by an earlier crossreg)
+    names its FASTA's file instead (``variants on hg38.fa, mouse head``)."""
+    variants = _recorded_text(attrs.get("variants_genome"))
+    fasta = sorted({Path(path).name for path in _recorded_paths(attrs.get("fasta"))})
+    head = _recorded_text(attrs.get("genome"))
+    parts = []
+    if variants:
+        parts.append(f"{variants} variants")
+    elif len(fasta) == 1:  # shards merged from copies at other paths share the name
+        parts.append(f"variants on {fasta[0]}")
+    if head:
+        parts.append(f"{head} head")
+    return ", ".join(parts)
+
+
+def _recorded_text(value: object) -> str:
+    """An attribute recorded as text (bytes in some ``.h5`` files), else ""."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return value if isinstance(value, str) else ""
+
+
+def _recorded_paths(value: object) -> list[str]:
+    """A path attribute: one path, or a merged file's list of each shard's."""
+    if value is None or isinstance(value, str | bytes):
+        return [text] if (text := _recorded_text(value)) else []
+    return [text for item in np.asarray(value).ravel() if (text := _recorded_text(item))]
+
+
+def recorded_title(out: str | os.PathLike[str]) -> str:
+    """The :func:`figure_title` of the SAD output `out` ("" for a ``.tsv`` without its
+    metadata beside it)."""
+    out = Path(out)
+    if out.suffix != ".h5" and not metadata_path(out).exists():
+        return ""
+    return figure_title(read_attrs(out))
+
+
+def plot_sad(out: str | os.PathLike[str], *, svg: bool = False) -> list[Path]:
+    """Draw the figures of the SAD output `out` (and ``.top_variants.tsv``) beside it,
+    titled as :func:`recorded_title` says; returns the files written (none for an output
+    without alleles or tracks, or with only the bin profiles ``REF``/``ALT``, which is
+    logged)."""
     stats = stored_stats(out)
     if first_stat(stats) is None:
         log.info(
@@ -348,6 +399,7 @@ def plot_sad(out: str | os.PathLike[str], *, svg: bool = False, title: str = "")
     if not summary.alleles or not summary.identifiers:
         return []
     paths = figure_paths(out)
+    title = recorded_title(out)
     written = save_figure(distribution_figure(summary, title=title), paths["distribution"], svg=svg)
     written += save_figure(top_variants_figure(summary, title=title), paths["top"], svg=svg)
     with atomic_write(paths["table"]) as handle:
@@ -356,14 +408,14 @@ def plot_sad(out: str | os.PathLike[str], *, svg: bool = False, title: str = "")
 
 
 def draw_figures(
-    out: str | os.PathLike[str], *, plots: bool = True, svg: bool = False, title: str = ""
+    out: str | os.PathLike[str], *, plots: bool = True, svg: bool = False
 ) -> list[Path]:
     """The figures of the SAD output `out`, just written: drawn beside it unless `plots`
     is off (:func:`plot_sad`), and those an earlier run into the same `out` left that
     this one did not draw (of other variants) removed, unless an output of the other kind
     shares their names (:func:`other_output_beside`); returns the files written."""
     check_plot_options(plots, svg)
-    written = plot_sad(out, svg=svg, title=title) if plots else []
+    written = plot_sad(out, svg=svg) if plots else []
     if other_output_beside(Path(out)) is not None:
         return written
     paths = figure_paths(out)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from crossreg.plots import check_plot_options
 from crossreg.variants.sad_figures import draw_figures
-from crossreg.variants.sad_files import merge_shards, read_attrs
+from crossreg.variants.sad_files import merge_shards
 
 
 def merge_sad(
@@ -22,11 +22,11 @@ def merge_sad(
     """Join `shards` (``.h5`` or ``.tsv``, given in order 0/n … n-1/n) into `out`
     (:func:`crossreg.variants.sad_files.merge_shards`: the bytes one process would have
     written), then draw the figures :func:`crossreg.variants.sad.write_sad` draws beside
-    it unless `plots` is off (SVG too with `svg`), titled with the head that scored.
+    it unless `plots` is off (SVG too with `svg`), titled as the shards record whose
+    variants which head scored.
     An `out` that is one of the shards is refused before anything is written. Returns
     the path and the number of alleles."""
     check_plot_options(plots, svg)
     path, alleles = merge_shards(out, shards)
-    head = str(read_attrs(path).get("genome", ""))
-    draw_figures(path, title=head, plots=plots, svg=svg)
+    draw_figures(path, plots=plots, svg=svg)
     return path, alleles
