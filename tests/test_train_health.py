@@ -7,14 +7,21 @@ import json
 import logging
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from crossreg.data.store import DataStore
 from crossreg.model.metrics import TrackMetrics
-from crossreg.train.health import BLOWN_UP, symptoms, zero_loss
+from crossreg.train.health import (
+    BLOWN_UP,
+    VALIDATION_JUMP,
+    symptoms,
+    validation_blowup,
+    zero_loss,
+)
 from crossreg.train.options import TrainOptions
-from crossreg.train.trainer import train
+from crossreg.train.trainer import TrainingDivergedError, train
 from tests.pipeline import small_params
 
 
@@ -126,3 +133,124 @@ def test_a_resumed_run_remembers_the_signs_of_the_epoch_before_it_stopped(tmp_pa
     assert [m.split(":")[0] for m in warned] == [
         f"epoch 2 (genome {g})" for g in ("human", "mouse")
     ]
+
+
+def test_a_validation_that_blows_up_alone_is_named_with_its_ratio():
+    before = (0.5, 0.6)
+    assert validation_blowup(0.49 * VALIDATION_JUMP * 10, 0.1, 0.55, before) == [
+        "its validation loss is 49, 98 times the epoch before's (0.5)",
+        "its training loss is 0.55 (0.6 the epoch before)",
+    ]
+    assert validation_blowup(0.5 * VALIDATION_JUMP * 0.99, 0.1, 0.55, before) == []
+    assert validation_blowup(49.0, 0.1, 0.6 * VALIDATION_JUMP, before) == []  # training too
+    assert validation_blowup(49.0, 0.1, 0.55, None) == []  # a first epoch: nothing to compare
+    assert validation_blowup(49.0, 0.1, 0.55, (-0.5, 0.6)) == []  # a negative loss: no ratio
+    assert validation_blowup(49.0, 0.1, 0.55, (0.5, None))[1] == "its training loss is 0.55"
+    assert validation_blowup(math.nan, math.nan, 0.55, before) == [
+        "its validation loss is NaN",
+        "its validation R is NaN",
+        "its training loss is 0.55",
+    ]
+    # no step, or a training loss not finite itself: a divergence, reported as such
+    assert validation_blowup(math.inf, 0.1, None, before) == []
+    assert validation_blowup(math.inf, 0.1, math.nan, before) == []
+
+
+class _Scaled:
+    """A store split's targets with every value read multiplied by `factor` (infinite:
+    every value read as +inf)."""
+
+    def __init__(self, rows, factor: float) -> None:
+        self.rows, self.factor = rows, factor
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        values = np.asarray(self.rows[index], dtype=np.float32)
+        return values + self.factor if math.isinf(self.factor) else values * self.factor
+
+
+def _validation_scaled(monkeypatch, genome: str, factor: float, from_read: int) -> None:
+    """`genome`'s validation targets read `factor` times over (:class:`_Scaled`) from its
+    `from_read`-th validation on (the first is 1), as a store with a bad validation
+    window reads."""
+    reads = {"n": 0}
+    targets = DataStore.targets
+
+    def scaled(self, split):
+        rows = targets(self, split)
+        if split != "valid" or self.genome != genome:
+            return rows
+        reads["n"] += 1
+        return _Scaled(rows, factor) if reads["n"] >= from_read else rows
+
+    monkeypatch.setattr(DataStore, "targets", scaled)
+
+
+def test_a_validation_blown_up_while_training_is_not_is_warned_of(
+    tmp_path, stores, logs, monkeypatch
+):
+    """Human's validation targets read 1,000 times over from the second epoch on (a bad
+    validation window): the validation loss jumps while the training loss does not, and
+    that epoch is warned of, naming the genome and the likely causes; the run goes on."""
+    _validation_scaled(monkeypatch, "human", 1000.0, from_read=2)
+    params = small_params({g: DataStore(d).num_targets for g, d in stores.items()})
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    options = TrainOptions(max_epochs=3, steps_per_epoch=8, seed=0, patience=50)
+    train(tmp_path / "params.json", list(stores.values()), tmp_path / "run", options, plots=False)
+    warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
+    assert [m.split(":")[0] for m in warned] == ["epoch 2 (genome human)"]
+    (message,) = warned
+    assert "times the epoch before's" in message
+    said = "the validation blew up while the training did not; likely causes: a validation "
+    assert said + "window whose targets are out of range" in message
+    assert "too large a learning rate (lower train.learning_rate or set --clip-norm)" in message
+    assert "bf16" not in message  # the run validated in float32
+    assert (tmp_path / "run" / "best").is_dir()
+
+
+def test_a_non_finite_validation_beside_a_finite_training_loss_says_so(
+    tmp_path, stores, logs, monkeypatch
+):
+    """Infinite validation targets: the run stops at the first epoch, as a divergence does
+    (no best epoch can be chosen), but says that the training loss was finite and names
+    the validation's likely causes, in a warning and in the error (bf16 among them, as
+    the run validates in bf16); not "training diverged", whose advice is the learning
+    rate alone."""
+    _validation_scaled(monkeypatch, "mouse", math.inf, from_read=1)
+    params = small_params({g: DataStore(d).num_targets for g, d in stores.items()})
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    options = TrainOptions(max_epochs=2, steps_per_epoch=8, seed=0, bf16=True)
+    with pytest.raises(TrainingDivergedError) as stopped:
+        train(
+            tmp_path / "params.json", list(stores.values()), tmp_path / "run", options, plots=False
+        )
+    said = str(stopped.value)
+    assert said.startswith("validation loss is ")
+    assert " at epoch 1 (genome mouse) while its training loss is " in said
+    assert "no best epoch can be chosen by it, so the run stops; likely causes: a " in said
+    assert "training diverged" not in said
+    assert said.endswith(
+        "; bf16 overflowing in the validation's predictions (train with --no-bf16)"
+    )
+    warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
+    assert [m.split(":")[0] for m in warned] == ["epoch 1 (genome mouse)"]
+    assert "its validation R is NaN" in warned[0] and "window whose targets" in warned[0]
+
+
+def test_a_resumed_run_compares_its_validation_with_the_epoch_before_it_stopped(
+    tmp_path, stores, logs, monkeypatch
+):
+    """Stopped after its first epoch and resumed, a run whose validation then blows up is
+    warned of as an unbroken one is: the epoch before's figures come from ``last/``."""
+    params = small_params({g: DataStore(d).num_targets for g, d in stores.items()})
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    run = [tmp_path / "params.json", list(stores.values()), tmp_path / "run"]
+    train(*run, TrainOptions(max_epochs=1, steps_per_epoch=8, seed=0), plots=False)
+    _validation_scaled(monkeypatch, "human", 1000.0, from_read=1)
+    options = TrainOptions(max_epochs=2, steps_per_epoch=8, seed=0)
+    train(*run, options, plots=False, resume=True)
+    warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
+    assert [m.split(":")[0] for m in warned] == ["epoch 2 (genome human)"]
+    assert "times the epoch before's" in warned[0]

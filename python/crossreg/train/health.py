@@ -1,5 +1,6 @@
 """Signs that a run's optimisation has gone wrong while its figures stay finite (a NaN
-stops the run instead: :class:`crossreg.train.trainer.TrainingDivergedError`).
+stops the run instead: :class:`crossreg.train.trainer.TrainingDivergedError`), and signs
+that its validation blew up while its training did not (:func:`validation_blowup`).
 
 Too large a learning rate sends a head's outputs to where the softplus is flat: each
 output so sent is the same in every bin (0 where the input is far below zero), little
@@ -23,6 +24,9 @@ from crossreg.train.loss import POISSON_EPSILON
 #: Predictions whose mean over every bin and track is this many times the targets' are
 #: taken for blown up (an untrained softplus head predicts about 0.7 everywhere).
 BLOWN_UP = 100.0
+#: A validation loss this many times the epoch before's, while the training loss did not
+#: rise as much, is taken for a validation blown up.
+VALIDATION_JUMP = 10.0
 
 
 def zero_loss(metrics: TrackMetrics) -> float:
@@ -57,3 +61,48 @@ def symptoms(metrics: TrackMetrics, train_loss: float | None) -> list[str]:
             f"predicting 0 everywhere ({zero:.4g})"
         )
     return found
+
+
+def validation_blowup(
+    valid_loss: float,
+    valid_r: float,
+    train_loss: float | None,
+    before: tuple[float, float | None] | None,
+) -> list[str]:
+    """What says a genome's validation blew up while its training did not, in words: at an
+    epoch whose `train_loss` is finite, a validation loss or mean R that is not, or a
+    validation loss :data:`VALIDATION_JUMP` times or more the epoch before's (`before`:
+    its validation and training loss) while the training loss did not rise as much. Empty
+    otherwise: a genome that took no step (`train_loss` None), a non-finite training loss
+    (a divergence, reported as such), a first epoch, or an epoch before whose validation
+    loss was not above 0 (the Poisson loss can be negative: no ratio to judge by)."""
+    if train_loss is None or not math.isfinite(train_loss):
+        return []
+    training = f"its training loss is {train_loss:.4g}"
+    undefined = [
+        f"its validation {name} is {number_text(value)}"
+        for name, value in (("loss", valid_loss), ("R", valid_r))
+        if not math.isfinite(value)
+    ]
+    if undefined:
+        return [*undefined, training]
+    if before is None:
+        return []
+    valid_before, train_before = before
+    if not (valid_before > 0 and valid_loss >= VALIDATION_JUMP * valid_before):
+        return []
+    if train_before is not None and train_loss >= VALIDATION_JUMP * train_before > 0:
+        return []  # the training loss rose as much: not the validation's alone
+    if train_before is not None:
+        training += f" ({train_before:.4g} the epoch before)"
+    ratio = valid_loss / valid_before
+    return [
+        f"its validation loss is {valid_loss:.4g}, {ratio:.3g} times the epoch before's "
+        f"({valid_before:.4g})",
+        training,
+    ]
+
+
+def number_text(value: float) -> str:
+    """A non-finite figure in words: NaN, inf or -inf."""
+    return "NaN" if math.isnan(value) else str(value)

@@ -5,7 +5,8 @@ after every epoch each genome is validated (mean Pearson R over its tracks) and 
 stops once every genome has gone more than `patience` epochs without improving, or with
 :class:`TrainingDivergedError` once a validation loss or score is NaN (an epoch that
 shows, as the one before did, the finite signs of an optimisation gone wrong,
-:mod:`crossreg.train.health`, is warned of). An optional
+:mod:`crossreg.train.health`, is warned of, as is one whose validation blew up while its
+training did not). An optional
 fine-tuning phase then trains each genome alone from the best joint weights, as the paper
 did. Everything random is a function of the seed, the phase and the epoch (each stream
 seeded on its own, :mod:`crossreg.train.seeds`), so a run resumed from its last checkpoint
@@ -76,7 +77,7 @@ from crossreg.progress import CountedRows, progress
 from crossreg.train.board import MetricsBoard
 from crossreg.train.folds import training_splits, training_windows
 from crossreg.train.heads import dataset_heads
-from crossreg.train.health import symptoms
+from crossreg.train.health import number_text, symptoms, validation_blowup
 from crossreg.train.loss import poisson_loss
 from crossreg.train.metrics_table import epoch_summary, write_metrics
 from crossreg.train.optim import CLIP_MODES, build_optimizer
@@ -114,7 +115,8 @@ LOSS_EVERY = 10
 
 
 class TrainingDivergedError(CommandError):
-    """A validation loss or score came out NaN or infinite: the weights diverged."""
+    """A validation loss or score came out NaN or infinite: the weights diverged or, where
+    the training loss stayed finite, the validation blew up."""
 
 
 def _mean_defined(values: np.ndarray) -> float:
@@ -123,9 +125,10 @@ def _mean_defined(values: np.ndarray) -> float:
     return float(defined.mean()) if defined.size else math.nan
 
 
-def _number_text(value: float) -> str:
-    """A non-finite figure in words: NaN, inf or -inf."""
-    return "NaN" if math.isnan(value) else str(value)
+def _saved_loss(value: object) -> float | None:
+    """A training loss as a row of ``metrics.csv`` holds it: None for an epoch in which
+    the genome took no step."""
+    return None if value is None or value == "" else float(str(value))
 
 
 @dataclass
@@ -560,10 +563,12 @@ class Trainer:
                 for g in genomes:
                     if earlier.get(g.name):
                         self._warn_unhealthy(g, validated[g.name][1])
+                    self._warn_validation_blowup(g, results[g.name], train[g.name][1])
                 self._save_last()
                 self._write_metrics()
             distributed.barrier()
-            self._check_diverged(genomes, results, scores)
+            losses = {name: loss for name, (_, loss) in train.items()}
+            self._check_diverged(genomes, results, scores, losses)
         self.state.finished_phases.append(phase)
 
     def _epoch_rows(
@@ -610,6 +615,57 @@ class Trainer:
                 self._advice(),
             )
 
+    def _warn_validation_blowup(
+        self, data: GenomeData, figures: tuple[float, float, float], train_loss: float | None
+    ) -> None:
+        """Warn that `data`'s validation (its loss, R and R², `figures`) blew up at the epoch
+        just finished while its training (`train_loss`) did not
+        (:func:`crossreg.train.health.validation_blowup`: a non-finite figure, or a loss
+        10 times the epoch before's), naming what was seen and its likely causes."""
+        before = self._row_before(data)
+        earlier = None
+        if before is not None:
+            earlier = (float(before["valid_loss"]), _saved_loss(before["train_loss"]))
+        seen = validation_blowup(figures[0], figures[1], train_loss, earlier)
+        if seen:
+            log.warning(
+                "%s (genome %s): %s: the validation blew up while the training did not; %s",
+                self._epoch_name(),
+                data.name,
+                ", ".join(seen),
+                self._validation_advice(),
+            )
+
+    def _row_before(self, data: GenomeData) -> dict[str, Any] | None:
+        """``metrics.csv``'s row of `data`'s head for the epoch before the one just
+        finished, in this phase (None at the phase's first epoch)."""
+        phase, epoch = self.state.phase, self.state.epoch - 1
+        return next(
+            (
+                row
+                for row in reversed(self.rows)
+                if row["phase"] == phase
+                and int(row["epoch"]) == epoch
+                and row["genome"] == data.head
+            ),
+            None,
+        )
+
+    def _validation_advice(self) -> str:
+        """The likely causes of a validation blown up while the training was not, and what
+        to do about each."""
+        o = self.options
+        bf16 = o.bf16 if o.bf16 is not None else self.device.type == "cuda"
+        causes = [
+            "a validation window whose targets are out of range (look at the store's "
+            "validation targets; crossreg data warns of tracks beyond float16's range: "
+            "lower their clip or scale in the targets table and rebuild the store)",
+            f"too large a learning rate ({self._advice()})",
+        ]
+        if bf16:
+            causes.append("bf16 overflowing in the validation's predictions (train with --no-bf16)")
+        return "likely causes: " + "; ".join(causes)
+
     def _epoch_name(self) -> str:
         """The epoch just finished, in words: ``epoch 3``, ``human fine-tuning epoch 2``."""
         phase = self.state.phase
@@ -641,24 +697,36 @@ class Trainer:
         }
         alone = len(genomes) == 1
         scores = [validation_statistic(*results[g.name][1:], alone=alone) for g in genomes]
-        self._check_diverged(genomes, results, scores)
+        losses = {g.name: _saved_loss(saved[g.head]["train_loss"]) for g in genomes}
+        self._check_diverged(genomes, results, scores, losses)
 
     def _check_diverged(
         self,
         genomes: Sequence[GenomeData],
         results: dict[str, tuple[float, float, float]],
         scores: Sequence[float],
+        train_losses: dict[str, float | None],
     ) -> None:
         """Stop once a genome's validation loss or score is not finite (NaN): its weights
-        have diverged, and later epochs or fine-tuning from them would train on NaN. Called
-        once ``last/`` and ``metrics.csv`` hold the epoch, for the user to inspect."""
+        have diverged, and later epochs or fine-tuning from them would train on NaN; or,
+        where its training loss (`train_losses`) is finite, its validation blew up, and no
+        best epoch can be chosen by it. Called once ``last/`` and ``metrics.csv`` hold the
+        epoch, for the user to inspect."""
         for data, score in zip(genomes, scores, strict=True):
             loss = results[data.name][0]
             figure, value = ("loss", loss) if not math.isfinite(loss) else ("score", score)
             if math.isfinite(value):
                 continue
+            train_loss = train_losses.get(data.name)
+            if train_loss is not None and math.isfinite(train_loss):
+                raise TrainingDivergedError(
+                    f"validation {figure} is {number_text(value)} at {self._epoch_name()} "
+                    f"(genome {data.name}) while its training loss is {train_loss:.4g}: no "
+                    f"best epoch can be chosen by it, so the run stops; "
+                    f"{self._validation_advice()}"
+                )
             raise TrainingDivergedError(
-                f"training diverged: validation {figure} is {_number_text(value)} at "
+                f"training diverged: validation {figure} is {number_text(value)} at "
                 f"{self._epoch_name()} (genome {data.name}); {self._advice()}"
             )
 
