@@ -49,7 +49,7 @@ from crossreg.evaluate.columns import (
 from crossreg.evaluate.defaults import MIN_CLASS
 from crossreg.evaluate.kept import reopen
 from crossreg.io.space import SpaceError, allocated_memmap
-from crossreg.io.targets import split_description
+from crossreg.io.targets import assay_of
 from crossreg.progress import Progress, progress
 
 if TYPE_CHECKING:
@@ -97,9 +97,15 @@ def group_size(positions: int) -> int:
 
 
 def specificity_class(description: str) -> str:
-    """The class a track's specificity is normalised within: its assay, ChIP split by
-    mark or factor (``CHIP:H3K27ac``), as Basenji's ``basenji_test_specificity.py``."""
-    return split_description(description)[0]
+    """The class a track's specificity is normalised within, as Basenji's
+    ``basenji_test_specificity.py`` forms them: its assay
+    (:func:`crossreg.io.targets.assay_of`: every description without ':' in one class,
+    ``OTHER``), ChIP split by mark or factor, the field after ``CHIP:`` whatever follows
+    it (``CHIP:H3K27ac:liver`` and ``CHIP:H3K27ac`` are both in ``CHIP:H3K27ac``)."""
+    fields = description.split(":")
+    if fields[0] == "CHIP" and len(fields) > 1:
+        return ":".join(fields[:2])
+    return assay_of(description)
 
 
 class Kept(Protocol):
