@@ -454,6 +454,23 @@ def test_unknown_genome_lists_heads():
         import_basenji(PARAMS, [BasenjiSource("rat", WEIGHTS["human"], TARGETS["human"])])
 
 
+def test_sources_of_the_wrong_kind_are_a_type_error_saying_what_to_pass(tmp_path):
+    # before: one source alone failed as "'BasenjiSource' object is not iterable" and a
+    # tuple as an AttributeError, both from inside the import
+    (source,) = _sources("human")
+    with pytest.raises(TypeError, match=r"got one BasenjiSource: pass \[source\]"):
+        import_checkpoint(PARAMS, source, tmp_path / "one")
+    triple = ("human", str(WEIGHTS["human"]), str(TARGETS["human"]))
+    with pytest.raises(
+        TypeError, match=r"BasenjiSource\(genome, weights, targets\) items, got tuple"
+    ):
+        import_basenji(PARAMS, [triple])
+    assert not (tmp_path / "one").exists()
+    # paths as strings, as a pipeline gives them
+    strings = BasenjiSource("human", str(WEIGHTS["human"]), str(TARGETS["human"]))
+    assert import_basenji(PARAMS, [strings]).model.num_targets("human") == 5
+
+
 def test_not_a_keras_file(tmp_path):
     path = tmp_path / "other.h5"
     with h5py.File(path, "w") as handle:

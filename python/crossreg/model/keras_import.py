@@ -246,8 +246,26 @@ class BasenjiSource:
     """One Basenji weights file: the genome its head predicts and that head's targets table."""
 
     genome: str
-    weights: Path
-    targets: Path
+    weights: str | os.PathLike[str]
+    targets: str | os.PathLike[str]
+
+
+def check_sources(sources: object) -> None:
+    """Stop when `sources` is not a list of :class:`BasenjiSource`: one source given alone,
+    or items of another kind (a tuple would otherwise fail deep inside the import)."""
+    if isinstance(sources, BasenjiSource):
+        raise TypeError(
+            "sources takes a list of BasenjiSource, one per head, got one BasenjiSource: "
+            "pass [source]"
+        )
+    if not isinstance(sources, Sequence) or isinstance(sources, str):
+        raise TypeError(f"sources takes a list of BasenjiSource, got {type(sources).__name__}")
+    for item in sources:
+        if not isinstance(item, BasenjiSource):
+            raise TypeError(
+                "sources takes BasenjiSource(genome, weights, targets) items, got "
+                f"{type(item).__name__} {item!r}"
+            )
 
 
 @dataclass
@@ -397,6 +415,7 @@ def import_basenji(
     one-head params or the table's ``genome`` column contradict is refused
     (:func:`check_head_genome`, :func:`check_table_genome`).
     """
+    check_sources(sources)
     if not sources:
         raise ValueError("give at least one weights file")
     params = load_params(params_path)
