@@ -10,10 +10,12 @@ import pytest
 import torch
 
 from crossreg.errors import CommandError
+from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.model.ensemble import ensemble_predict
 from crossreg.model.inference import (
     InferenceOptions,
     device_label,
+    load_head,
     predict_batch,
     run_inference,
 )
@@ -119,6 +121,21 @@ def test_options_are_checked():
 def test_options_are_checked_as_the_command_line_checks_them(given, error, message):
     with pytest.raises(error, match=message):
         InferenceOptions(**given)
+
+
+@pytest.mark.parametrize("given", ["rc", {"rc": True}, None])
+def test_options_of_another_kind_are_a_type_error_before_any_work(model, inputs, tmp_path, given):
+    # before: "'str' object has no attribute 'shifts'" (an AttributeError) from inside
+    message = r"options must be an InferenceOptions, e.g. InferenceOptions\(rc=True"
+    with pytest.raises(TypeError, match=message):
+        predict_batch(model, inputs[:1], "human", given)
+    with pytest.raises(TypeError, match=message):
+        next(run_inference(model, "human", [0], given, load=lambda r: inputs[:1], reduce=None))
+    with pytest.raises(TypeError, match=message):
+        load_head(tmp_path / "model", "human", given)
+    with pytest.raises(TypeError, match=message):  # the step, before its inputs are read
+        evaluate_model(tmp_path / "model", tmp_path / "data", tmp_path / "out", options=given)
+    assert sorted(tmp_path.iterdir()) == []
 
 
 def test_checked_options_keep_plain_values():

@@ -47,7 +47,7 @@ from crossreg.io.tables import as_float
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import checkpoint_info
 from crossreg.model.geometry import check_compatible
-from crossreg.model.inference import InferenceOptions, load_head, model_device
+from crossreg.model.inference import InferenceOptions, load_head, model_device, require_options
 from crossreg.model.metrics import TrackMetrics, array_metrics
 from crossreg.plots import check_plot_options, figure_intact, remove_stale_figures
 from crossreg.progress import CountedRows, progress
@@ -290,6 +290,7 @@ def evaluate_model(
     the most signal (the values drawn in ``tracks.npz``), and ``r_by_assay.png``, the
     per-track R by assay; with `svg` an SVG beside each."""
     check_plot_options(plots, svg)
+    require_options(options)
     out = Path(out)
     refuse_checkpoint(out, resume=resume)
     if scratch is not None:

@@ -105,6 +105,16 @@ class InferenceOptions:
         return f" ({'; '.join(parts)})" if parts else ""
 
 
+def require_options(options: object) -> None:
+    """Stop when `options` is not an :class:`InferenceOptions` (a dict or a string such as
+    ``"rc"`` would otherwise fail deep inside the run)."""
+    if not isinstance(options, InferenceOptions):
+        raise TypeError(
+            "options must be an InferenceOptions, e.g. InferenceOptions(rc=True, "
+            f"shifts=(1, 0, -1)), not {type(options).__name__} {options!r}"
+        )
+
+
 def is_whole_number(value: object) -> TypeGuard[numbers.Integral]:
     """An int or numpy integer, not a bool (nor a float, even 1.0)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
@@ -201,6 +211,7 @@ def load_head(
     """Load a checkpoint on the options' device (``auto``: CUDA when available) and choose
     its head: `head`, or the only head when `head` is ``None``. Fails before any work on an
     unknown or ambiguous head, or on shifts of a bin or more."""
+    require_options(options)
     where = resolve_device(options.device)
     tune_cuda(where)
     model, config = load_checkpoint(directory, device=where)
@@ -300,6 +311,7 @@ def predict_batch(
     rc/shift ensemble, the trunk laid out as :meth:`InferenceOptions.trunk_channels_last`
     says, compiled if they ask. Integer one-hot travels to the device as is and becomes
     float there. Shifts of an output bin or more are refused (:func:`check_shifts`)."""
+    require_options(options)
     check_shifts(options.shifts, model.stride)
     device = model_device(model)
     model.eval()
@@ -338,6 +350,7 @@ def run_inference(
     device does not hold up the GPU. Shifts of an output bin or more are refused at the
     first batch (:func:`predict_batch`).
     """
+    require_options(options)
     chunks = [items[i : i + options.batch_size] for i in range(0, len(items), options.batch_size)]
     if not chunks:
         return
