@@ -21,6 +21,7 @@ from crossreg.io.h5 import DamagedH5Error
 from crossreg.variants.ism_figures import plot_ism_file
 from crossreg.variants.sad_figures import plot_sad
 from crossreg.variants.sad_files import SAD_REMEDY, write_h5
+from crossreg.variants.sad_read import read_sad
 from tests.test_sldp_estimator import CHROM, argv_of, write_world
 
 BASENJI = Path(__file__).parent / "data" / "basenji_fixtures"
@@ -232,3 +233,12 @@ def test_an_unreadable_h5_is_not_called_damaged(
     ) as caught:
         plot_sad(path)
     assert not isinstance(caught.value, DamagedH5Error)
+
+
+def test_a_missing_h5_is_named_as_open_names_it(tmp_path: Path) -> None:
+    # before: h5py's "Unable to synchronously open file (unable to open file: name = ...)"
+    missing = tmp_path / "sad.h5"
+    with pytest.raises(FileNotFoundError) as caught:
+        read_sad(missing)
+    assert str(caught.value) == f"[Errno 2] No such file or directory: '{missing}'"
+    assert caught.value.filename == str(missing)

@@ -10,6 +10,7 @@ is reserved before it is written, from a bound of its size that the writer adds 
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -53,13 +54,14 @@ def open_h5(path: str | os.PathLike[str], remedy: str) -> Any:
     """`path` opened read-only with h5py; a cut or non-HDF5 file is a
     :class:`DamagedH5Error` naming it and ending with `remedy` (``rerun crossreg ism to
     write it again``); an unreadable one is a ValueError saying so; a missing file stays
-    FileNotFoundError."""
+    FileNotFoundError, worded as ``open`` words it (not h5py's "Unable to synchronously
+    open file")."""
     import h5py
 
     try:
         return h5py.File(path, "r")
     except FileNotFoundError:
-        raise
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(path)) from None
     except OSError as err:
         if not Path(path).is_file():
             raise
