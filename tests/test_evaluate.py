@@ -345,3 +345,15 @@ def test_evaluate_r_and_r2_equal_numpy_over_the_central_bins_of_float16_targets(
         [np.corrcoef(off[:, t], y[:, t])[0, 1] for t in range(y.shape[1])],
         atol=1e-4,
     )
+
+
+def test_the_head_is_chosen_by_head_as_in_every_step(world, tmp_path):
+    # before: evaluate_model alone took genome= (write_sad, write_ism, write_predictions
+    # and write_transfer take head=), so head= was "an unexpected keyword argument"
+    root, store, _, _, _ = world
+    named = evaluate_model(root / "model", store, tmp_path / "named", head="human", plots=False)
+    default = evaluate_model(root / "model", store, tmp_path / "default", plots=False)
+    assert named.equals(default)
+    assert json.loads((tmp_path / "named" / "summary.json").read_text())["head"] == "human"
+    with pytest.raises(ValueError, match="no head for genome 'mouse'; its genomes are human"):
+        evaluate_model(root / "model", store, tmp_path / "mouse", head="mouse", plots=False)

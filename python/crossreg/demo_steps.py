@@ -132,7 +132,7 @@ def evaluate_step(
     a stopped run that is not resumed (or predates the model) is scored afresh, as a
     finished one always is. Returns the per-track table."""
     argv, interrupted = continued(argv, evaluation_checkpoint(folder), model, resume)
-    return run_step(argv, evaluate_model, model, store, folder, genome=genome, resume=interrupted)
+    return run_step(argv, evaluate_model, model, store, folder, head=genome, resume=interrupted)
 
 
 def sad_step(

@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         args.data,
         args.out,
         split=split,
-        genome=head,
+        head=head,
         options=inference_options(args),
         columns=ColumnOptions(args.specificity, args.rank, args.peaks, args.min_class or MIN_CLASS),
         scratch=args.scratch,

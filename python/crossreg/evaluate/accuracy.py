@@ -93,7 +93,7 @@ def score_store(
     checkpoint: Checkpoint,
     *,
     split: str = "test",
-    genome: str | None = None,
+    head: str | None = None,
     options: InferenceOptions = InferenceOptions(),
     columns: ColumnOptions = ColumnOptions(),
     scratch: str | os.PathLike[str] | None = None,
@@ -105,7 +105,7 @@ def score_store(
     a folder of their own in the folder `scratch` (the system's temporary folder when
     None; :func:`~crossreg.evaluate.scratch.columns_folder`).
 
-    The head is the dataset's genome unless `genome` names another one (for example a
+    The head is the dataset's genome unless `head` names another one (for example a
     mouse head scored on human windows), whose tracks must be the store's: the same
     descriptions in the same order. With the
     options' rc and shifts the predictions are Basenji's ensemble average.
@@ -115,7 +115,7 @@ def score_store(
     leaves in place, to be removed once the outputs are written.
     """
     store = DataStore(data_dir)
-    head = genome or store.genome
+    head = head or store.genome
     model, config, head = load_head(model_dir, head, options)
     check_compatible(model, store, str(model_dir), head)
     check_same_tracks(config.targets[head], store, f"{model_dir} head '{head}'")
@@ -255,7 +255,7 @@ def evaluate_model(
     out: str | os.PathLike[str],
     *,
     split: str | None = None,
-    genome: str | None = None,
+    head: str | None = None,
     options: InferenceOptions = InferenceOptions(),
     plots: bool = True,
     svg: bool = False,
@@ -266,7 +266,8 @@ def evaluate_model(
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
     (the split, model, head and store scored, whose windows ``compare`` checks, the
     ensemble and precision of the predictions (``ensemble``: rc, shifts, bf16), and the
-    means over tracks and per assay) into `out`; returns the per-track table. `split`
+    means over tracks and per assay) into `out`; returns the per-track table. `head` is
+    the dataset's genome's unless it names another (``crossreg evaluate --genome``). `split`
     defaults to the fold that the training of the head scored held out where the store has
     it, else ``test`` (:func:`~crossreg.evaluate.defaults.default_split`).
 
@@ -297,16 +298,16 @@ def evaluate_model(
         check_scratch(scratch)  # before the model and store are read for the split
     if split is None:
         store = DataStore(data_dir)
-        split = default_split(checkpoint_info(model_dir), store, genome or store.genome)
+        split = default_split(checkpoint_info(model_dir), store, head or store.genome)
     if resume:
-        lost = _finished(out, model_dir, data_dir, split, genome, options, columns, plots, svg)
+        lost = _finished(out, model_dir, data_dir, split, head, options, columns, plots, svg)
         if lost is not None:
             if lost:
                 from crossreg.evaluate.figures import figure_title, plot_evaluation
 
                 store_genome = DataStore(data_dir).genome
                 heads = checkpoint_info(model_dir).heads
-                title = figure_title(heads, genome or store_genome, store_genome, split)
+                title = figure_title(heads, head or store_genome, store_genome, split)
                 plot_evaluation(out, svg=svg, title=title, split=split)
             return read_metrics(out / METRICS_FILE)
     checkpoint = Checkpoint(out)
@@ -319,7 +320,7 @@ def evaluate_model(
             data_dir,
             checkpoint,
             split=split,
-            genome=genome,
+            head=head,
             options=options,
             columns=columns,
             scratch=scratch or out,
@@ -338,7 +339,7 @@ def _finished(
     model_dir: str | os.PathLike[str],
     data_dir: str | os.PathLike[str],
     split: str,
-    genome: str | None,
+    head: str | None,
     options: InferenceOptions,
     columns: ColumnOptions,
     plots: bool,
@@ -356,7 +357,7 @@ def _finished(
     recorded = recorded_settings(summary)
     store = DataStore(data_dir)
     device = resolve_device(options.device).type
-    head = genome or store.genome
+    head = head or store.genome
     now = evaluation_settings(model_dir, store, split, head, options, columns, device)
     kept = [METRICS_FILE, *([TRACKS_FILE] if plots else [])]
     missing = [name for name in kept if not (out / name).is_file()]
