@@ -1,9 +1,10 @@
-"""The Python API page's pipeline example runs as a script, outside the repository, on a
-checkpoint, a FASTA, a VCF, a SAD file and a dataset store, and gives what the steps and a
-plain ensemble give."""
+"""The Python API page's examples run as scripts, outside the repository, on the files
+they name (a checkpoint, a FASTA, a VCF, a SAD file, a dataset store, Basenji weights, an
+ISM file, an evaluation), and give what the steps, a plain ensemble and Basenji give."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -11,31 +12,52 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import torch
 
 from crossreg.data import DataStore
 from crossreg.dna import one_hot, reverse_complement_one_hot, shift_one_hot
+from crossreg.evaluate.accuracy import evaluate_model
+from crossreg.evaluate.table import read_metrics
 from crossreg.genome import Genome
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.variants.ism import write_ism
 from crossreg.variants.sad import write_sad
 from crossreg.variants.sad_read import read_sad
 from tests.pipeline import small_params
 
 ROOT = Path(__file__).resolve().parents[1]
+BASENJI = Path(__file__).parent / "data" / "basenji_fixtures"
 ENSEMBLE = InferenceOptions(rc=True, shifts=(1, 0, -1))
 
 
-def pipeline_snippet() -> str:
-    """The Python block of the API page that loads a checkpoint."""
+def python_blocks() -> list[str]:
+    """The Python blocks of the API page, in order."""
     text = (ROOT / "docs" / "api.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    (snippet,) = [b for b in blocks if "load_checkpoint(" in b]
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+
+
+def pipeline_snippet() -> str:
+    """The Python block of the API page that runs a pipeline on a trained model."""
+    (snippet,) = [b for b in python_blocks() if "score_alleles(" in b]
     return snippet
+
+
+def run_script(folder: Path, text: str) -> subprocess.CompletedProcess:
+    """`text` run as a script in `folder` on the CPU; it must succeed."""
+    (folder / "snippet.py").write_text(text)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    run = subprocess.run(
+        [sys.executable, "snippet.py"], cwd=folder, env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    return run
 
 
 def plain_ensemble(model: SeqNN, x: np.ndarray) -> np.ndarray:
@@ -73,6 +95,22 @@ def folder(stores, tmp_path_factory) -> Path:
         work / "run" / "best", work / "genome.fa", work / "variants.vcf", work / "sad.h5",
         head="human", options=ENSEMBLE, plots=False,
     )  # fmt: skip
+    # what the other examples name: the FASTA and VCF under other names, Basenji's files,
+    # an ISM file of three variants and an evaluation of the checkpoint
+    (work / "hg38.fa").symlink_to(synth / files["fasta"])
+    vcf = (synth / files["vcf"]).read_text()
+    (work / "1kg.vcf.gz").write_bytes(gzip.compress(vcf.encode()))
+    names = {"params_human.json": "params_joint_mini.json", "model_human.h5": "model0_best.h5"}
+    for name, fixture in {**names, "targets_human.txt": "targets_human_mini.txt"}.items():
+        (work / name).symlink_to(BASENJI / fixture)
+    lines = vcf.splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    (work / "three.vcf").write_text("".join(lines[: first + 3]))
+    write_ism(
+        work / "run" / "best", work / "genome.fa", work / "ism.h5", vcf=work / "three.vcf",
+        head="human", width=8, plots=False,
+    )  # fmt: skip
+    evaluate_model(work / "run" / "best", work / "data" / "human", work / "eval", plots=False)
     return work
 
 
@@ -82,13 +120,7 @@ def test_the_api_pages_pipeline_runs_as_a_script_and_agrees_with_the_steps(folde
         " x=x)\n"
         "print(len(tracks), len(labels), len(windows))\n"
     )
-    (folder / "snippet.py").write_text(pipeline_snippet() + keep)
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    run = subprocess.run(
-        [sys.executable, "snippet.py"], cwd=folder, env=env, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
+    run = run_script(folder, pipeline_snippet() + keep)
     out = np.load(folder / "out.npz")
     store = DataStore(folder / "data" / "human")
     model_tracks, alleles, windows = map(int, run.stdout.split())
@@ -107,3 +139,55 @@ def test_the_api_pages_pipeline_runs_as_a_script_and_agrees_with_the_steps(folde
     assert np.abs(out["sad"]).max() > 0
     np.testing.assert_allclose(out["sad"], table.values, rtol=2e-3, atol=1e-3)
     np.testing.assert_array_equal(out["targets"], np.asarray(store.targets("test")[:2], "f4"))
+
+
+def test_the_api_pages_other_examples_run_as_scripts_and_give_what_they_say(folder):
+    # every other Python block in the page's order, as one script, then what they made
+    others = [b for b in python_blocks() if b != pipeline_snippet()]
+    inputs = str(BASENJI / "inputs.fa")
+    keep = f"""
+import json
+import torch
+basenji_x = Genome({inputs!r}).one_hot_many(["seq0", "seq1", "seq2", "seq3"], [0] * 4, 8192)
+np.savez(
+    "other.npz", x=x, x_rc=x_rc, x_shift=x_shift, ism_sum=ism_sum,
+    sad_values=sad_frame.drop("snp").to_numpy(), metrics_r=metrics["pearson_r"].to_numpy(),
+    preds=basenji2(torch.from_numpy(basenji_x), "human").detach().numpy(),
+)
+said = dict(
+    record=[record.chrom, record.pos], sites=sad_table.sites, snp=sad_frame["snp"].to_list(),
+    ism_sites=ism_sites.tolist(), track=basenji2_config.targets["human"][0].identifier,
+)
+json.dump(said, open("other.json", "w"))
+"""
+    run_script(
+        folder,
+        "import numpy as np\nfrom crossreg.genome import Genome\n" + "\n".join(others) + keep,
+    )
+    out = np.load(folder / "other.npz")
+    said = json.loads((folder / "other.json").read_text())
+    # DNA: two N-padded windows of chr1 and chr2, their reverse complement and shift
+    genome = Genome(folder / "hg38.fa")
+    x = one_hot(genome.fetch_many(["chr1", "chr2"], [10_000, -50], 131_072), dtype="float32")
+    np.testing.assert_array_equal(out["x"], x)
+    assert out["x"][1, :50].sum() == 0 and out["x"][1, 50:].sum() > 0
+    np.testing.assert_array_equal(out["x_rc"], x[:, ::-1, ::-1])
+    np.testing.assert_array_equal(out["x_shift"][:, 2:], x[:, :-2])
+    # VCFs: the last record, its pos 0-based (one less than the VCF's POS)
+    last = (folder / "variants.vcf").read_text().splitlines()[-1].split("\t")
+    assert said["record"] == [last[0], int(last[1]) - 1]
+    # Basenji2's weights predict what Basenji predicted on its inputs
+    expect = np.load(BASENJI / "preds_human_gelu1702.npy")
+    np.testing.assert_allclose(out["preds"], expect, rtol=1e-4, atol=1e-4)
+    assert said["track"] == "t0"
+    # the steps' files as they were written
+    table = read_sad(folder / "sad.h5", sites=True)
+    np.testing.assert_array_equal(out["sad_values"], table.values)
+    assert said["snp"] == table.labels and table.sites is not None
+    assert [tuple(site) for site in said["sites"]] == table.sites
+    with h5py.File(folder / "ism.h5", "r") as ism:
+        np.testing.assert_array_equal(out["ism_sum"], ism["sum"][:].astype(np.float32))
+    assert out["ism_sum"].shape[:3] == (3, 8, 4) and np.abs(out["ism_sum"]).max() > 0
+    assert said["ism_sites"] == table.labels[:3]
+    metrics = read_metrics(folder / "eval" / "metrics.tsv")
+    np.testing.assert_array_equal(out["metrics_r"], metrics["pearson_r"].to_numpy())
