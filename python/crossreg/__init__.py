@@ -9,15 +9,15 @@ and ``crossreg.variants.sad.write_sad`` works after it alone. ``__version__`` is
 native core's, read on first use too (loading the core loads numpy).
 """
 
-from types import ModuleType
+import types as _types
 
-from crossreg._lazy import lazy_submodules
+from crossreg import _lazy
 
 __version__: str  # set by __getattr__ on first use
-_submodule, _listing = lazy_submodules(__name__, __path__, globals())
+_submodule, _listing = _lazy.lazy_submodules(__name__, __path__, globals())
 
 
-def __getattr__(name: str) -> ModuleType | str:
+def __getattr__(name: str) -> _types.ModuleType | str:
     if name == "__version__":
         from crossreg._native import __version__
 

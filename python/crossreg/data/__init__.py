@@ -11,7 +11,7 @@
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from crossreg._lazy import lazy_submodules
+from crossreg import _lazy
 
 if TYPE_CHECKING:
     from crossreg.data.bigwig import bigwig_chrom_sizes, compute_targets
@@ -49,7 +49,7 @@ _SOURCES = {
 }
 
 
-_submodule, _listing = lazy_submodules(__name__, __path__, globals())
+_submodule, _listing = _lazy.lazy_submodules(__name__, __path__, globals())
 
 
 def __getattr__(name: str) -> Any:

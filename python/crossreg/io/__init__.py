@@ -4,6 +4,6 @@ Each reader checks its input and raises :class:`ValueError` with the file, the l
 fix when something is wrong. Coordinates are 0-based half-open inside crossreg.
 """
 
-from crossreg._lazy import lazy_submodules
+from crossreg import _lazy
 
-__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
+__getattr__, __dir__ = _lazy.lazy_submodules(__name__, __path__, globals())

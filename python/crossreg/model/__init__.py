@@ -8,6 +8,6 @@
 - :mod:`crossreg.model.checkpoint`: ``save_checkpoint`` / ``load_checkpoint``
 """
 
-from crossreg._lazy import lazy_submodules
+from crossreg import _lazy
 
-__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
+__getattr__, __dir__ = _lazy.lazy_submodules(__name__, __path__, globals())

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from crossreg._lazy import lazy_submodules
+from crossreg import _lazy
 from crossreg.errors import Interrupted
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_path
@@ -48,7 +48,7 @@ log = logging.getLogger("crossreg")
 
 OUTPUT_SUFFIXES = (".npy", ".h5")
 
-__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
+__getattr__, __dir__ = _lazy.lazy_submodules(__name__, __path__, globals())
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The synteny split: :mod:`.synteny` computes it, :mod:`.report` writes its files and
 reports, :mod:`.defaults` holds its default settings (importable without numpy)."""
 
-from crossreg._lazy import lazy_submodules
+from crossreg import _lazy
 
-__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
+__getattr__, __dir__ = _lazy.lazy_submodules(__name__, __path__, globals())

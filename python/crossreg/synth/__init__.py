@@ -42,13 +42,13 @@ cross-species tables.
 
 from typing import TYPE_CHECKING, Any
 
-from crossreg._lazy import lazy_submodules
+from crossreg import _lazy
 from crossreg.synth.presets import PRESETS, Preset
 
 if TYPE_CHECKING:
     from crossreg.synth.world import synthesize
 
-_submodule, _listing = lazy_submodules(__name__, __path__, globals())
+_submodule, _listing = _lazy.lazy_submodules(__name__, __path__, globals())
 
 
 def __getattr__(name: str) -> Any:

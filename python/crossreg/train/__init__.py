@@ -1,5 +1,5 @@
 """Training: loss, metrics, optimiser, multi-genome batch schedule, early stopping, trainer."""
 
-from crossreg._lazy import lazy_submodules
+from crossreg import _lazy
 
-__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
+__getattr__, __dir__ = _lazy.lazy_submodules(__name__, __path__, globals())

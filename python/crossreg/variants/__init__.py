@@ -1,6 +1,6 @@
 """Variant effects: :mod:`.sad` scores VCF alleles with a model, :mod:`.recovery` checks
 scores against effects known in advance."""
 
-from crossreg._lazy import lazy_submodules
+from crossreg import _lazy
 
-__getattr__, __dir__ = lazy_submodules(__name__, __path__, globals())
+__getattr__, __dir__ = _lazy.lazy_submodules(__name__, __path__, globals())
