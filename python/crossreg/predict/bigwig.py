@@ -204,7 +204,7 @@ def write_bigwigs(
     head: str | None = None,
     chroms: Sequence[str] | None = None,
     bed: str | os.PathLike[str] | None = None,
-    tracks: str | None = None,
+    tracks: str | Sequence[str] | None = None,
     options: InferenceOptions = InferenceOptions(),
     chunk_windows: int = DEFAULT_CHUNK_WINDOWS,
     chunk_dtype: str = "float32",
@@ -395,7 +395,7 @@ def _run_settings(
     bed: str | os.PathLike[str] | None,
     chroms: Sequence[str] | None,
     head: str,
-    tracks: str | None,
+    tracks: str | Sequence[str] | None,
     options: InferenceOptions,
     chunk_windows: int,
 ) -> dict[str, object]:

@@ -158,7 +158,7 @@ def write_sad(
     resume: bool = False,
     shard: Shard | str | None = None,
     gtf: str | os.PathLike[str] | None = None,
-    tracks: str | None = None,
+    tracks: str | Sequence[str] | None = None,
     cluster_bp: int = 0,
     indel: str = "basenji",
     plots: bool = True,
@@ -367,7 +367,7 @@ def _kept_targets(
     model: SeqNN,
     targets: list[Target],
     head: str,
-    tracks: str | None,
+    tracks: str | Sequence[str] | None,
     out: Path,
     model_dir: str | os.PathLike[str],
 ) -> list[Target]:
@@ -380,7 +380,7 @@ def _kept_targets(
 
 
 def _optional_attrs(
-    tracks: str | None,
+    tracks: str | Sequence[str] | None,
     gtf: str | os.PathLike[str] | None,
     variants_genome: str | None,
     shard: Shard | None,
