@@ -124,9 +124,9 @@ class SldpOptions(TypedDict, total=False):
     sumstats: Sequence[str | os.PathLike[str]]
     eqtl: Sequence[str | os.PathLike[str]]
     eqtl_n: float | None
-    sannot_chr: Sequence[str]
+    sannot_chr: Sequence[str | os.PathLike[str]]
     sad: Sequence[str | os.PathLike[str]]
-    background_sannot_chr: Sequence[str]
+    background_sannot_chr: Sequence[str | os.PathLike[str]]
     background_maf_bins: int
     background_gtf: str | os.PathLike[str] | None
     chroms: Sequence[str] | None

@@ -214,6 +214,28 @@ def test_a_rerun_into_the_same_folder_leaves_no_earlier_tables_or_figures(
     assert sorted(p.name for p in out.iterdir()) == ["chunks", "results.tsv", "summary.json"]
 
 
+def test_the_stems_may_be_paths_as_the_files_may(tmp_path: Path) -> None:
+    # before: a Path stem stopped inside the LD score listing, "object of type 'PosixPath'
+    # has no len()"
+    write_world(tmp_path)
+    files = (tmp_path / "print_snps.txt", tmp_path / "blocks.bed")
+    sumstats = [tmp_path / "trait.sumstats.gz"]
+    write_sldp(
+        str(tmp_path / "panel."), *files, str(tmp_path / "ld."), tmp_path / "text",
+        sannot_chr=[str(tmp_path / "annot.")], sumstats=sumstats, jk_blocks=20, flips=1000,
+        plots=False,
+    )  # fmt: skip
+    write_sldp(
+        tmp_path / "panel.", *files, tmp_path / "ld.", tmp_path / "paths",
+        sannot_chr=[tmp_path / "annot."], sumstats=sumstats, jk_blocks=20, flips=1000,
+        plots=False,
+    )  # fmt: skip
+    for name in ("results.tsv", "summary.json"):
+        text = (tmp_path / "text" / name).read_text()
+        assert text == (tmp_path / "paths" / name).read_text()
+    assert len(text) > 100
+
+
 # ---- tables: every line a row, bad ones named ----------------------------------------------
 
 SUMSTATS = "SNP\tA1\tA2\tZ\tN\nrs1\tA\tG\t1.5\t5000\nrs2\tC\tT\t-0.3\t5000\n"

@@ -35,18 +35,18 @@ LD_FILES = ("ldscore.gz", "M_5_50")
 
 
 def write_sldp(
-    bfile_chr: str,
+    bfile_chr: str | os.PathLike[str],
     print_snps: str | os.PathLike[str],
     ld_blocks: str | os.PathLike[str],
-    ldscores_chr: str,
+    ldscores_chr: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
     sumstats: Sequence[str | os.PathLike[str]] = (),
     eqtl: Sequence[str | os.PathLike[str]] = (),
     eqtl_n: float | None = None,
-    sannot_chr: Sequence[str] = (),
+    sannot_chr: Sequence[str | os.PathLike[str]] = (),
     sad: Sequence[str | os.PathLike[str]] = (),
-    background_sannot_chr: Sequence[str] = (),
+    background_sannot_chr: Sequence[str | os.PathLike[str]] = (),
     background_maf_bins: int = 0,
     background_gtf: str | os.PathLike[str] | None = None,
     chroms: Sequence[str] | None = None,
@@ -100,7 +100,11 @@ def write_sldp(
         background_alpha=background_alpha,
         spectrum_percent=spectrum_percent,
     )
-    chroms = analysed_chroms(chroms, bfile_chr)
+    # the stems are prefixes that a chromosome and a suffix complete: text (a Path is one)
+    bfile, ldscores = os.fspath(bfile_chr), os.fspath(ldscores_chr)
+    stems = [os.fspath(stem) for stem in sannot_chr]
+    background_stems = [os.fspath(stem) for stem in background_sannot_chr]
+    chroms = analysed_chroms(chroms, bfile)
     given = {  # the files are listed together: the same ones given to another option differ
         "sumstats": f"{len(sumstats)} file(s)",
         "eqtl": f"{len(eqtl)} file(s)",
@@ -120,8 +124,8 @@ def write_sldp(
             "spectrum_percent": spectrum_percent,
         },
         _input_files(
-            bfile_chr, chroms, ldscores_chr, ldscore_chroms(ldscores_chr), [print_snps, ld_blocks],
-            [*sumstats, *eqtl], [*sannot_chr, *background_sannot_chr], sad, background_gtf,
+            bfile, chroms, ldscores, ldscore_chroms(ldscores), [print_snps, ld_blocks],
+            [*sumstats, *eqtl], [*stems, *background_stems], sad, background_gtf,
         ),
         sampled=sad,  # read a chromosome's rows at a time, never whole
     )  # fmt: skip
@@ -136,9 +140,9 @@ def write_sldp(
     if finished is not None:
         return finished
     inputs, ld, built = _read_inputs(
-        bfile_chr, print_snps, ld_blocks, ldscores_chr, chroms,
-        sumstats=sumstats, eqtl=eqtl, eqtl_n=eqtl_n, sannot_chr=sannot_chr, sad=sad,
-        background_sannot_chr=background_sannot_chr, background_maf_bins=background_maf_bins,
+        bfile, print_snps, ld_blocks, ldscores, chroms,
+        sumstats=sumstats, eqtl=eqtl, eqtl_n=eqtl_n, sannot_chr=stems, sad=sad,
+        background_sannot_chr=background_stems, background_maf_bins=background_maf_bins,
         background_gtf=background_gtf, alpha=alpha, background_alpha=background_alpha,
         settings=BlockSettings(weights, spectrum_percent, ld_cache),
     )  # fmt: skip
@@ -166,10 +170,10 @@ def write_sldp(
             plots=plots,
             svg=svg,
             settings={
-                "bfile_chr": bfile_chr,
+                "bfile_chr": bfile,
                 "print_snps": str(print_snps),
                 "ld_blocks": str(ld_blocks),
-                "ldscores_chr": ldscores_chr,
+                "ldscores_chr": ldscores,
                 "ldscore_chroms": ld.chroms,
                 "M_5_50": ld.m_5_50,
                 "annotations": marginal.sources,
