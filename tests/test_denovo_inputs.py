@@ -15,7 +15,7 @@ import pytest
 from crossreg.cli import build_parser, main
 from crossreg.io.vcf import Variant, write_vcf
 from crossreg.stats.denovo import risk_scores
-from crossreg.stats.denovo_report import load_groups
+from crossreg.stats.denovo_report import load_groups, write_denovo
 from crossreg.variants.sad_read import require_finite
 from tests.test_denovo import _planted, _write_inputs
 
@@ -344,3 +344,29 @@ def test_alleles_missing_beyond_what_sad_skipped_are_refused(tmp_path: Path) -> 
     with h5py.File(h5, "a") as handle:  # one allele longer than half the window, skipped
         handle.attrs["skipped_alleles"] = "longer than half the window:1"
     assert load_groups(groups).values[:, 0].tolist() == [9.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("groups", "error", "match"),
+    [
+        # before: KeyError 'case'
+        (
+            {"cases": ("c.vcf", "c.h5"), "controls": ("d.vcf", "d.h5")},
+            ValueError,
+            r"groups must have the keys 'case' and 'control' \(.*\); got 'cases', 'controls'",
+        ),
+        # before: the path read letter by letter, "x: No such file or directory"
+        (
+            {"case": "x.vcf", "control": ("d.vcf", "d.h5")},
+            TypeError,
+            r"groups\['case'\] must be a \(vcf, sad\) pair of paths \(.*\), got 'x\.vcf'",
+        ),
+        ([("c.vcf", "c.h5")], TypeError, r"groups must be a dict such as \{\"case\""),
+    ],
+)
+def test_groups_that_are_no_case_and_control_pairs_say_what_to_pass(
+    tmp_path: Path, groups: object, error: type, match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        write_denovo(groups, tmp_path / "r")  # type: ignore[arg-type]
+    assert not (tmp_path / "r").exists()

@@ -260,6 +260,33 @@ def _first_listings(carriers: list[Carried], vcf: Path) -> list[int]:
     return first
 
 
+GROUPS_EXAMPLE = (
+    '{"case": ("cases.vcf", "cases.sad.h5"), "control": ("controls.vcf", "controls.sad.h5")}'
+)
+
+
+def check_groups(groups: object) -> None:
+    """Stop unless `groups` maps ``case`` and ``control``, and nothing else, each to a
+    ``(vcf, sad)`` pair of paths (a bare path would be read letter by letter, a key such
+    as ``cases`` fail as a KeyError)."""
+    if not isinstance(groups, Mapping):
+        raise TypeError(
+            f"groups must be a dict such as {GROUPS_EXAMPLE}, not {type(groups).__name__}"
+        )
+    if set(groups) != {CASE, CONTROL}:
+        given = ", ".join(repr(key) for key in groups) or "none"
+        raise ValueError(
+            f"groups must have the keys 'case' and 'control' ({GROUPS_EXAMPLE}); got {given}"
+        )
+    for group in (CASE, CONTROL):
+        pair = groups[group]
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(
+                f"groups[{group!r}] must be a (vcf, sad) pair of paths ({GROUPS_EXAMPLE}), "
+                f"got {pair!r}"
+            )
+
+
 def load_groups(
     groups: Mapping[str, tuple[str | os.PathLike[str], str | os.PathLike[str]]],
     *,
@@ -271,6 +298,7 @@ def load_groups(
     allele listed twice counts once (:func:`_first_listings`). Both files' rows and
     tracks are read first, then each group's kept rows of scores straight into its part
     of the joined table (:func:`_read_scores`), so reading holds that one table."""
+    check_groups(groups)
     paths = {group: (Path(groups[group][0]), Path(groups[group][1])) for group in (CASE, CONTROL)}
     carried = {group: _carriers(paths[group][0], sample_field) for group in paths}
     _refuse_shared(carried, {group: paths[group][0] for group in paths}, sample_field)
