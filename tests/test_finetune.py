@@ -33,7 +33,7 @@ from crossreg.train.finetune import (
     trunk_blocks,
 )
 from crossreg.train.options import TrainOptions
-from crossreg.train.trainer import Trainer
+from crossreg.train.trainer import Trainer, train
 from tests.finetune_world import build_held_out_world
 from tests.pipeline import SEQ_LENGTH, rebuilt_store, run_in_one_and_two_processes, small_params
 
@@ -523,3 +523,16 @@ def test_a_new_head_may_repeat_a_head_s_track_identifiers(world, tmp_path):
     rows = evaluate(out / "best", world["human"], tmp_path / "eval")
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["head"] == "human2"
     assert [r["identifier"] for r in rows] == tracks["human"]
+
+
+def test_a_spec_or_options_of_another_kind_are_a_type_error_before_any_work(tmp_path):
+    # before: "'dict' object has no attribute 'check'" (or 'device') from inside
+    model, data, out = tmp_path / "model", tmp_path / "data", tmp_path / "x"
+    with pytest.raises(TypeError, match=r"spec must be a FineTuneSpec, e.g. FineTuneSpec\("):
+        finetune(model, data, out, {"mode": "probe"})
+    message = r"options must be a TrainOptions, e.g. TrainOptions\(max_epochs=10\), not dict"
+    with pytest.raises(TypeError, match=message):
+        finetune(model, data, out, FineTuneSpec(mode="probe"), {"max_epochs": 1})
+    with pytest.raises(TypeError, match=message):
+        train(tmp_path / "params.json", [data], out, {"max_epochs": 1})
+    assert sorted(tmp_path.iterdir()) == []

@@ -62,7 +62,7 @@ from crossreg.model.train_section import unknown_train_keys
 from crossreg.plots import check_plot_options
 from crossreg.step_defaults import FINETUNE_MODES, LORA_RANK, UNFREEZE_BLOCKS
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
-from crossreg.train.options import TrainOptions
+from crossreg.train.options import TrainOptions, require_train_options
 from crossreg.train.run_folder import training_into
 from crossreg.train.torch_state import callers_torch_state
 from crossreg.train.trainer import ModelSetup, Trainer, run_trainer
@@ -339,6 +339,12 @@ def finetune(
     state and CUDA math settings are as they were before the call
     (:func:`~crossreg.train.torch_state.callers_torch_state`)."""
     check_plot_options(plots, svg)
+    if not isinstance(spec, FineTuneSpec):
+        raise TypeError(
+            "spec must be a FineTuneSpec, e.g. FineTuneSpec(mode='probe'), not "
+            f"{type(spec).__name__} {spec!r}"
+        )
+    require_train_options(options)
     with training_into(out, resume=resume, overwrite=overwrite):
         distributed.init(options.device if options is not None else None)
         try:

@@ -110,3 +110,13 @@ def batch_size(given: int | None, train: dict[str, Any]) -> int:
 def _given(value: Any, default: Any) -> Any:
     """`value` when set (0 included: a count of 0 is refused, not replaced), else `default`."""
     return default if value is None else value
+
+
+def require_train_options(options: object) -> None:
+    """Stop when `options` is neither None nor a :class:`TrainOptions` (a dict of its
+    fields would otherwise fail deep inside the run)."""
+    if options is not None and not isinstance(options, TrainOptions):
+        raise TypeError(
+            "options must be a TrainOptions, e.g. TrainOptions(max_epochs=10), not "
+            f"{type(options).__name__} {options!r}"
+        )

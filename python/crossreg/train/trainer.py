@@ -81,7 +81,7 @@ from crossreg.train.health import number_text, symptoms, validation_blowup
 from crossreg.train.loss import poisson_loss
 from crossreg.train.metrics_table import epoch_summary, write_metrics
 from crossreg.train.optim import CLIP_MODES, build_optimizer
-from crossreg.train.options import TrainOptions, batch_size
+from crossreg.train.options import TrainOptions, batch_size, require_train_options
 from crossreg.train.resume_checks import (
     check_finished_phases,
     check_running_phase,
@@ -813,6 +813,7 @@ def train(
     (:func:`crossreg.train.torch_state.callers_torch_state`)."""
     check_plot_options(plots, svg)
     require_path_list(data_dirs, "data_dirs")
+    require_train_options(options)
     options = options or TrainOptions()
     options.check()
     with training_into(out, resume=resume, overwrite=overwrite):
