@@ -528,9 +528,9 @@ def test_a_new_head_may_repeat_a_head_s_track_identifiers(world, tmp_path):
 def test_a_spec_or_options_of_another_kind_are_a_type_error_before_any_work(tmp_path):
     # before: "'dict' object has no attribute 'check'" (or 'device') from inside
     model, data, out = tmp_path / "model", tmp_path / "data", tmp_path / "x"
-    with pytest.raises(TypeError, match=r"spec must be a FineTuneSpec, e.g. FineTuneSpec\("):
+    with pytest.raises(TypeError, match=r"spec must be of type FineTuneSpec, e.g. FineTuneSpec\("):
         finetune(model, data, out, {"mode": "probe"})
-    message = r"options must be a TrainOptions, e.g. TrainOptions\(max_epochs=10\), not dict"
+    message = r"options must be of type TrainOptions, e.g. TrainOptions\(max_epochs=10\), not dict"
     with pytest.raises(TypeError, match=message):
         finetune(model, data, out, FineTuneSpec(mode="probe"), {"max_epochs": 1})
     with pytest.raises(TypeError, match=message):

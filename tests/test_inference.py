@@ -126,7 +126,7 @@ def test_options_are_checked_as_the_command_line_checks_them(given, error, messa
 @pytest.mark.parametrize("given", ["rc", {"rc": True}, None])
 def test_options_of_another_kind_are_a_type_error_before_any_work(model, inputs, tmp_path, given):
     # before: "'str' object has no attribute 'shifts'" (an AttributeError) from inside
-    message = r"options must be an InferenceOptions, e.g. InferenceOptions\(rc=True"
+    message = r"options must be of type InferenceOptions, e.g. InferenceOptions\(rc=True"
     with pytest.raises(TypeError, match=message):
         predict_batch(model, inputs[:1], "human", given)
     with pytest.raises(TypeError, match=message):

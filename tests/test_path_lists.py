@@ -1,5 +1,6 @@
 """Python functions that take several paths (or SLDP file stems), chromosomes or splits
-refuse one given alone, which a string would otherwise turn into one per letter."""
+refuse one given alone, which a string would otherwise turn into one per letter; and
+those that take an options dataclass refuse a dict of its fields."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.shards import merge_shards as merge_data_shards
+from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.transfer import plan_transfer
 from crossreg.predict.bigwig import write_bigwigs
 from crossreg.stats.sldp.run import write_sldp
@@ -63,4 +65,15 @@ def test_chromosomes_and_splits_given_as_one_name_are_refused(tmp_path: Path) ->
         write_sldp(one, one, one, one, tmp_path / "sldp", sumstats=[one], chroms="22")
     with pytest.raises(TypeError, match=r"^splits must be a list of names, .*string 'test'$"):
         plan_transfer(one, "human", one, one, splits="test")
+    assert not list(tmp_path.iterdir())
+
+
+def test_options_given_as_a_dict_of_their_fields_are_refused(tmp_path: Path) -> None:
+    # before: "'dict' object has no attribute 'layout'" and "asdict() should be called on
+    # dataclass instances", from inside the steps
+    one = tmp_path / "x"
+    with pytest.raises(TypeError, match=r"^options must be of type BuildOptions, e\.g\. "):
+        build_dataset(one, fasta=one, targets=one, options={"genome": "human"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^columns must be of type ColumnOptions, e\.g\. "):
+        evaluate_model(one, one, tmp_path / "eval", columns={"rank": True})  # type: ignore[arg-type]
     assert not list(tmp_path.iterdir())

@@ -31,6 +31,17 @@ def require_name_list(value: object, name: str, example: str) -> None:
         )
 
 
+def require_kind(value: object, kind: type, name: str, example: str) -> None:
+    """Stop when `value`, the argument `name`, is not a `kind` (an options dataclass given
+    as a dict of its fields, or a string, would otherwise fail deep inside the step as an
+    AttributeError); `example` shows one made as it should be."""
+    if not isinstance(value, kind):
+        raise TypeError(
+            f"{name} must be of type {kind.__name__}, e.g. {example}, not {type(value).__name__} "
+            f"{value!r}"
+        )
+
+
 def first_few(items: Sequence[str], shown: int = 5) -> str:
     """The first `shown` of `items`, comma-separated, then `` and N more`` when there are
     more: ``a, b, c, d, e and 2 more``; empty for no items."""

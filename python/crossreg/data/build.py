@@ -52,7 +52,7 @@ from crossreg.data.store import (
     store_version,
 )
 from crossreg.devices import usable_cores
-from crossreg.errors import first_few, require_path_list
+from crossreg.errors import first_few, require_kind, require_path_list
 from crossreg.genome import Genome
 from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
 from crossreg.io.bed import Interval, write_bed
@@ -414,6 +414,7 @@ def _build(
     unmappable: str | os.PathLike[str] | None,
 ) -> None:
     require_path_list(blacklist, "blacklist")
+    require_kind(options, BuildOptions, "options", "BuildOptions(genome='human')")
     layout = options.layout
     _check_options(options)
     check_left_over(out, resume=options.resume, overwrite=options.overwrite)

@@ -17,6 +17,7 @@ import polars as pl
 
 from crossreg.data.store import DataStore
 from crossreg.distributed import resolve_device
+from crossreg.errors import require_kind
 from crossreg.evaluate.checkpoint import (
     Checkpoint,
     checkpoint_dir,
@@ -292,6 +293,7 @@ def evaluate_model(
     per-track R by assay; with `svg` an SVG beside each."""
     check_plot_options(plots, svg)
     require_options(options)
+    require_kind(columns, ColumnOptions, "columns", "ColumnOptions(specificity=True)")
     out = Path(out)
     refuse_checkpoint(out, resume=resume)
     if scratch is not None:

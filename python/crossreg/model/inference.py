@@ -30,7 +30,7 @@ import torch
 
 from crossreg.devices import check_device, device_name
 from crossreg.distributed import resolve_device
-from crossreg.errors import CommandError
+from crossreg.errors import CommandError, require_kind
 from crossreg.io.targets import Target, select_targets
 from crossreg.model.checkpoint import CheckpointConfig, load_checkpoint
 from crossreg.model.ensemble import ensemble_predict
@@ -106,13 +106,11 @@ class InferenceOptions:
 
 
 def require_options(options: object) -> None:
-    """Stop when `options` is not an :class:`InferenceOptions` (a dict or a string such as
-    ``"rc"`` would otherwise fail deep inside the run)."""
-    if not isinstance(options, InferenceOptions):
-        raise TypeError(
-            "options must be an InferenceOptions, e.g. InferenceOptions(rc=True, "
-            f"shifts=(1, 0, -1)), not {type(options).__name__} {options!r}"
-        )
+    """Stop when `options` is not an :class:`InferenceOptions`
+    (:func:`~crossreg.errors.require_kind`)."""
+    require_kind(
+        options, InferenceOptions, "options", "InferenceOptions(rc=True, shifts=(1, 0, -1))"
+    )
 
 
 def is_whole_number(value: object) -> TypeGuard[numbers.Integral]:

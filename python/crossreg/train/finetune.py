@@ -43,6 +43,7 @@ from torch import nn
 
 from crossreg import distributed
 from crossreg.data.store import DataStore
+from crossreg.errors import require_kind
 from crossreg.model.adapters import freeze
 from crossreg.model.blocks import init_weights
 from crossreg.model.branches import BranchSpec
@@ -339,11 +340,7 @@ def finetune(
     state and CUDA math settings are as they were before the call
     (:func:`~crossreg.train.torch_state.callers_torch_state`)."""
     check_plot_options(plots, svg)
-    if not isinstance(spec, FineTuneSpec):
-        raise TypeError(
-            "spec must be a FineTuneSpec, e.g. FineTuneSpec(mode='probe'), not "
-            f"{type(spec).__name__} {spec!r}"
-        )
+    require_kind(spec, FineTuneSpec, "spec", "FineTuneSpec(mode='probe')")
     require_train_options(options)
     with training_into(out, resume=resume, overwrite=overwrite):
         distributed.init(options.device if options is not None else None)

@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from crossreg.errors import require_kind
 from crossreg.train.schedule import augment_shift, names_augmentation
 
 
@@ -113,10 +114,7 @@ def _given(value: Any, default: Any) -> Any:
 
 
 def require_train_options(options: object) -> None:
-    """Stop when `options` is neither None nor a :class:`TrainOptions` (a dict of its
-    fields would otherwise fail deep inside the run)."""
-    if options is not None and not isinstance(options, TrainOptions):
-        raise TypeError(
-            "options must be a TrainOptions, e.g. TrainOptions(max_epochs=10), not "
-            f"{type(options).__name__} {options!r}"
-        )
+    """Stop when `options` is neither None nor a :class:`TrainOptions`
+    (:func:`~crossreg.errors.require_kind`)."""
+    if options is not None:
+        require_kind(options, TrainOptions, "options", "TrainOptions(max_epochs=10)")
