@@ -21,11 +21,15 @@ from crossreg.data import DataStore
 from crossreg.dna import one_hot, reverse_complement_one_hot, shift_one_hot
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.table import read_metrics
+from crossreg.evaluate.transfer import write_transfer
 from crossreg.genome import Genome
+from crossreg.model import inference
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.predict import write_predictions
+from crossreg.predict.bigwig import write_bigwigs
 from crossreg.variants.ism import write_ism
 from crossreg.variants.sad import write_sad
 from crossreg.variants.sad_read import read_sad
@@ -89,6 +93,7 @@ def folder(stores, tmp_path_factory) -> Path:
     files = json.loads((synth / "manifest.json").read_text())["genomes"]["human"]
     (work / "genome.fa").symlink_to(synth / files["fasta"])
     (work / "variants.vcf").symlink_to(synth / files["vcf"])
+    (work / "genes.gtf").symlink_to(synth / files["gtf"])
     (work / "data").mkdir()
     (work / "data" / "human").symlink_to(stores["human"])
     write_sad(
@@ -191,3 +196,55 @@ json.dump(said, open("other.json", "w"))
     assert said["ism_sites"] == table.labels[:3]
     metrics = read_metrics(folder / "eval" / "metrics.tsv")
     np.testing.assert_array_equal(out["metrics_r"], metrics["pearson_r"].to_numpy())
+
+
+def cuda_flags() -> tuple[bool, bool, bool]:
+    """The CUDA math settings a step tunes: TF32 products, TF32 convolutions, cuDNN search."""
+    return (
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cudnn.benchmark,
+    )
+
+
+def set_cuda_flags(flags: tuple[bool, bool, bool]) -> None:
+    """Set the settings :func:`cuda_flags` reads."""
+    (
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cudnn.benchmark,
+    ) = flags
+
+
+def test_the_steps_give_the_pipeline_its_cuda_settings_back(folder, tmp_path, monkeypatch):
+    # before: on a GPU every step left cuDNN's search on and TF32 products off, whatever
+    # the pipeline had set for its own work; simulated here, where tune_cuda does nothing
+    monkeypatch.setattr(
+        inference, "tune_cuda", lambda device, tf32=False: set_cuda_flags((tf32, True, True))
+    )
+    model, fasta, vcf = folder / "run" / "best", folder / "genome.fa", folder / "three.vcf"
+    store = folder / "data" / "human"
+    (tmp_path / "windows.bed").write_text("chr1\t0\t8192\nchr2\t8192\t16384\n")
+    steps = {
+        "write_predictions": lambda: write_predictions(
+            model, fasta, tmp_path / "p.npy", bed=tmp_path / "windows.bed"
+        ),
+        "write_bigwigs": lambda: write_bigwigs(model, fasta, tmp_path / "bw", chroms=["chr1"]),
+        "write_sad": lambda: write_sad(model, fasta, vcf, tmp_path / "s.h5", plots=False),
+        "write_ism": lambda: write_ism(
+            model, fasta, tmp_path / "i.h5", vcf=vcf, width=2, plots=False
+        ),
+        "evaluate_model": lambda: evaluate_model(model, store, tmp_path / "e", plots=False),
+        "write_transfer": lambda: write_transfer(
+            model, "human", store, folder / "genes.gtf", tmp_path / "t", plots=False
+        ),
+    }
+    before = cuda_flags()
+    callers = (True, False, False)  # TF32 products on, TF32 convolutions and search off
+    try:
+        for name, step in steps.items():
+            set_cuda_flags(callers)
+            step()
+            assert cuda_flags() == callers, name
+    finally:
+        set_cuda_flags(before)

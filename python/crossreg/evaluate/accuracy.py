@@ -48,7 +48,13 @@ from crossreg.io.tables import as_float
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import checkpoint_info
 from crossreg.model.geometry import check_compatible
-from crossreg.model.inference import InferenceOptions, load_head, model_device, require_options
+from crossreg.model.inference import (
+    InferenceOptions,
+    gives_back_cuda_settings,
+    load_head,
+    model_device,
+    require_options,
+)
 from crossreg.model.metrics import TrackMetrics, array_metrics
 from crossreg.plots import check_plot_options, figure_intact, remove_stale_figures
 from crossreg.progress import CountedRows, progress
@@ -250,6 +256,7 @@ def class_summary(table: pl.DataFrame) -> list[dict[str, Any]]:
     )
 
 
+@gives_back_cuda_settings
 def evaluate_model(
     model_dir: str | os.PathLike[str],
     data_dir: str | os.PathLike[str],

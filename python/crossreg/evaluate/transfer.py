@@ -373,7 +373,23 @@ def run_transfer(
 ) -> TransferResult:
     """Predict at the sites of `plan`, compare and write the outputs of
     :func:`write_transfer` into `out` (`options`: batches of ``TRANSFER_BATCH_SIZE`` on
-    the default device unless given)."""
+    the default device unless given); the caller's CUDA settings are given back
+    (:func:`~crossreg.model.inference.cuda_settings_kept`)."""
+    from crossreg.model.inference import cuda_settings_kept
+
+    with cuda_settings_kept():
+        return _run_transfer(plan, out, plots=plots, svg=svg, options=options)
+
+
+def _run_transfer(
+    plan: TransferPlan,
+    out: str | os.PathLike[str],
+    *,
+    plots: bool,
+    svg: bool,
+    options: InferenceOptions | None,
+) -> TransferResult:
+    """:func:`run_transfer` within its CUDA settings."""
     check_plot_options(plots, svg)
     from crossreg.model.geometry import check_geometry
     from crossreg.model.inference import InferenceOptions, load_head

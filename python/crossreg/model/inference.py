@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol, TypeGuard, TypeVar
+from typing import ParamSpec, Protocol, TypeGuard, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,7 @@ from crossreg.step_defaults import DEFAULT_BATCH_SIZE
 
 C = TypeVar("C", bound="Chunkable")
 R = TypeVar("R")
+P = ParamSpec("P")
 
 
 class Chunkable(Protocol):
@@ -188,6 +189,37 @@ def tune_cuda(device: torch.device, *, tf32: bool = False) -> None:
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = True
+
+
+@contextlib.contextmanager
+def cuda_settings_kept() -> Iterator[None]:
+    """A block after which the CUDA math settings :func:`tune_cuda` sets (TF32 matrix
+    products and convolutions, cuDNN's algorithm search) are as the caller had them."""
+    flags = (
+        torch.backends.cuda.matmul.allow_tf32,
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cudnn.benchmark,
+    )
+    try:
+        yield
+    finally:
+        (
+            torch.backends.cuda.matmul.allow_tf32,
+            torch.backends.cudnn.allow_tf32,
+            torch.backends.cudnn.benchmark,
+        ) = flags
+
+
+def gives_back_cuda_settings(step: Callable[P, R]) -> Callable[P, R]:
+    """`step`, a step that runs a model (:func:`load_head` tunes CUDA for it), run in
+    :func:`cuda_settings_kept`: a pipeline's own GPU work keeps its settings after it."""
+
+    @functools.wraps(step)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with cuda_settings_kept():
+            return step(*args, **kwargs)
+
+    return run
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

@@ -33,6 +33,7 @@ from crossreg.io.space import allocated_memmap
 from crossreg.io.targets import Target
 from crossreg.model.inference import (
     InferenceOptions,
+    gives_back_cuda_settings,
     keep_head_tracks,
     load_head,
     model_device,
@@ -217,6 +218,7 @@ def predict_windows(
     )
 
 
+@gives_back_cuda_settings
 def write_predictions(
     model_dir: str | os.PathLike[str],
     fasta: str | os.PathLike[str],

@@ -68,6 +68,7 @@ from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.model.inference import (
     InferenceOptions,
+    gives_back_cuda_settings,
     keep_head_tracks,
     load_head,
     model_device,
@@ -196,6 +197,7 @@ def predict_tiles(
     return run_inference(model, head, tiles, options, load=load, reduce=keep)
 
 
+@gives_back_cuda_settings
 def write_bigwigs(
     model_dir: str | os.PathLike[str],
     fasta: str | os.PathLike[str],

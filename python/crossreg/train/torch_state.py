@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import torch
 
 from crossreg import distributed
+from crossreg.model.inference import cuda_settings_kept
 from crossreg.train.options import TrainOptions
 
 
@@ -25,17 +26,5 @@ def callers_torch_state(options: TrainOptions) -> Iterator[None]:
     devices = []
     if device.type == "cuda":
         devices = [device.index if device.index is not None else torch.cuda.current_device()]
-    flags = (
-        torch.backends.cuda.matmul.allow_tf32,
-        torch.backends.cudnn.allow_tf32,
-        torch.backends.cudnn.benchmark,
-    )
-    try:
-        with torch.random.fork_rng(devices=devices, device_type="cuda"):
-            yield
-    finally:
-        (
-            torch.backends.cuda.matmul.allow_tf32,
-            torch.backends.cudnn.allow_tf32,
-            torch.backends.cudnn.benchmark,
-        ) = flags
+    with cuda_settings_kept(), torch.random.fork_rng(devices=devices, device_type="cuda"):
+        yield

@@ -81,6 +81,7 @@ from crossreg.io.vcf import read_vcf
 from crossreg.model.inference import (
     InferenceOptions,
     device_label,
+    gives_back_cuda_settings,
     keep_head_tracks,
     load_head,
     model_device,
@@ -360,6 +361,7 @@ def figures_folder(out: str | os.PathLike[str]) -> Path:
     return out.with_name(f"{out.stem}.figures")
 
 
+@gives_back_cuda_settings
 def write_ism(
     model_dir: str | os.PathLike[str],
     fasta: str | os.PathLike[str],

@@ -39,6 +39,7 @@ from crossreg.io.vcf import Variant
 from crossreg.model.inference import (
     InferenceOptions,
     device_label,
+    gives_back_cuda_settings,
     keep_head_tracks,
     load_head,
     model_device,
@@ -144,6 +145,7 @@ class Scorer:
         )
 
 
+@gives_back_cuda_settings
 def write_sad(
     model_dir: str | os.PathLike[str],
     fasta: str | os.PathLike[str],
