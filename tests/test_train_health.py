@@ -135,16 +135,23 @@ def test_a_resumed_run_remembers_the_signs_of_the_epoch_before_it_stopped(tmp_pa
     ]
 
 
-def test_a_validation_that_blows_up_alone_is_named_with_its_ratio():
+def test_a_validation_that_blows_up_alone_is_named_with_its_rise():
     before = (0.5, 0.6)
-    assert validation_blowup(0.49 * VALIDATION_JUMP * 10, 0.1, 0.55, before) == [
-        "its validation loss is 49, 98 times the epoch before's (0.5)",
+    assert validation_blowup(49.0, 0.1, 0.55, before) == [
+        "its validation loss rose from 0.5 the epoch before to 49, by 97 times the former's size",
         "its training loss is 0.55 (0.6 the epoch before)",
     ]
-    assert validation_blowup(0.5 * VALIDATION_JUMP * 0.99, 0.1, 0.55, before) == []
-    assert validation_blowup(49.0, 0.1, 0.6 * VALIDATION_JUMP, before) == []  # training too
+    assert validation_blowup(0.5 * 10 * 0.99, 0.1, 0.55, before) == []  # under 10 times
+    assert validation_blowup(49.0, 0.1, 0.6 * 10, before) == []  # training rose too
     assert validation_blowup(49.0, 0.1, 0.55, None) == []  # a first epoch: nothing to compare
-    assert validation_blowup(49.0, 0.1, 0.55, (-0.5, 0.6)) == []  # a negative loss: no ratio
+    # a negative loss (targets above 1): a rise of 9 times its size or more
+    assert validation_blowup(49.0, 0.1, -2.5, (-2.8, -2.6))[0] == (
+        "its validation loss rose from -2.8 the epoch before to 49, by 18.5 times the former's size"
+    )
+    assert validation_blowup(-2.8 + 0.99 * VALIDATION_JUMP * 2.8, 0.1, -2.5, (-2.8, -2.6)) == []
+    assert validation_blowup(-2.0, 0.1, -2.5, (-2.8, -2.6)) == []  # an ordinary wobble
+    assert validation_blowup(49.0, 0.1, 30.0, (-2.8, -2.6)) == []  # training rose too
+    assert validation_blowup(49.0, 0.1, 0.55, (0.0, 0.6)) == []  # no size to judge by
     assert validation_blowup(49.0, 0.1, 0.55, (0.5, None))[1] == "its training loss is 0.55"
     assert validation_blowup(math.nan, math.nan, 0.55, before) == [
         "its validation loss is NaN",
@@ -202,7 +209,7 @@ def test_a_validation_blown_up_while_training_is_not_is_warned_of(
     warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
     assert [m.split(":")[0] for m in warned] == ["epoch 2 (genome human)"]
     (message,) = warned
-    assert "times the epoch before's" in message
+    assert "times the former's size" in message
     said = "the validation blew up while the training did not; likely causes: a validation "
     assert said + "window whose targets are out of range" in message
     assert "too large a learning rate (lower train.learning_rate or set --clip-norm)" in message
@@ -253,4 +260,4 @@ def test_a_resumed_run_compares_its_validation_with_the_epoch_before_it_stopped(
     train(*run, options, plots=False, resume=True)
     warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
     assert [m.split(":")[0] for m in warned] == ["epoch 2 (genome human)"]
-    assert "times the epoch before's" in warned[0]
+    assert "times the former's size" in warned[0]

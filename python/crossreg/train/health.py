@@ -24,9 +24,11 @@ from crossreg.train.loss import POISSON_EPSILON
 #: Predictions whose mean over every bin and track is this many times the targets' are
 #: taken for blown up (an untrained softplus head predicts about 0.7 everywhere).
 BLOWN_UP = 100.0
-#: A validation loss this many times the epoch before's, while the training loss did not
-#: rise as much, is taken for a validation blown up.
-VALIDATION_JUMP = 10.0
+#: A validation loss that rises from the epoch before's by this many times that loss's
+#: size (so to 10 times it where it is positive), while the training loss did not rise as
+#: much, is taken for a validation blown up. The Poisson loss of targets above 1 is often
+#: negative, hence a rise measured against the size rather than a ratio.
+VALIDATION_JUMP = 9.0
 
 
 def zero_loss(metrics: TrackMetrics) -> float:
@@ -71,11 +73,11 @@ def validation_blowup(
 ) -> list[str]:
     """What says a genome's validation blew up while its training did not, in words: at an
     epoch whose `train_loss` is finite, a validation loss or mean R that is not, or a
-    validation loss :data:`VALIDATION_JUMP` times or more the epoch before's (`before`:
-    its validation and training loss) while the training loss did not rise as much. Empty
-    otherwise: a genome that took no step (`train_loss` None), a non-finite training loss
-    (a divergence, reported as such), a first epoch, or an epoch before whose validation
-    loss was not above 0 (the Poisson loss can be negative: no ratio to judge by)."""
+    validation loss risen from the epoch before's by :data:`VALIDATION_JUMP` times that
+    loss's size or more (`before`: its validation and training loss) while the training
+    loss did not rise as much. Empty otherwise: a genome that took no step (`train_loss`
+    None), a non-finite training loss (a divergence, reported as such), a first epoch, or
+    an epoch before whose validation loss was 0 (no size to judge a rise by)."""
     if train_loss is None or not math.isfinite(train_loss):
         return []
     training = f"its training loss is {train_loss:.4g}"
@@ -89,18 +91,24 @@ def validation_blowup(
     if before is None:
         return []
     valid_before, train_before = before
-    if not (valid_before > 0 and valid_loss >= VALIDATION_JUMP * valid_before):
+    if not jumped(valid_before, valid_loss):
         return []
-    if train_before is not None and train_loss >= VALIDATION_JUMP * train_before > 0:
+    if train_before is not None and jumped(train_before, train_loss):
         return []  # the training loss rose as much: not the validation's alone
     if train_before is not None:
         training += f" ({train_before:.4g} the epoch before)"
-    ratio = valid_loss / valid_before
+    rise = (valid_loss - valid_before) / abs(valid_before)
     return [
-        f"its validation loss is {valid_loss:.4g}, {ratio:.3g} times the epoch before's "
-        f"({valid_before:.4g})",
+        f"its validation loss rose from {valid_before:.4g} the epoch before to "
+        f"{valid_loss:.4g}, by {rise:.3g} times the former's size",
         training,
     ]
+
+
+def jumped(before: float, now: float) -> bool:
+    """Whether a loss rose from `before` to `now` by :data:`VALIDATION_JUMP` times the
+    size of `before` or more (never where `before` is 0)."""
+    return before != 0 and now - before >= VALIDATION_JUMP * abs(before)
 
 
 def number_text(value: float) -> str:
