@@ -236,7 +236,7 @@ def test_the_steps_give_the_pipeline_its_cuda_settings_back(folder, tmp_path, mo
         ),
         "evaluate_model": lambda: evaluate_model(model, store, tmp_path / "e", plots=False),
         "write_transfer": lambda: write_transfer(
-            model, "human", store, folder / "genes.gtf", tmp_path / "t", plots=False
+            model, store, folder / "genes.gtf", tmp_path / "t", head="human", plots=False
         ),
     }
     before = cuda_flags()

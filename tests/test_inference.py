@@ -320,7 +320,7 @@ def test_a_step_function_without_a_head_names_its_argument_too(model, tmp_path):
     }
     params = small_params({"human": 3, "mouse": 2}, dropout=0.0)
     save_checkpoint(tmp_path, model, make_config(model, params, targets))
-    with pytest.raises(ValueError, match="choose one with --genome") as err:
+    with pytest.raises(ValueError, match="choose one with --head") as err:
         load_head(tmp_path, None, InferenceOptions())
     assert str(err.value).endswith("(head= in Python)")
     assert load_head(tmp_path, "mouse", InferenceOptions())[2] == "mouse"

@@ -64,7 +64,7 @@ def test_chromosomes_and_splits_given_as_one_name_are_refused(tmp_path: Path) ->
     with pytest.raises(TypeError, match=r"^chroms must be a list of names, .*got the string '22'$"):
         write_sldp(one, one, one, one, tmp_path / "sldp", sumstats=[one], chroms="22")
     with pytest.raises(TypeError, match=r"^splits must be a list of names, .*string 'test'$"):
-        plan_transfer(one, "human", one, one, splits="test")
+        plan_transfer(one, one, one, head="human", splits="test")
     assert not list(tmp_path.iterdir())
 
 

@@ -812,7 +812,7 @@ def test_settings_that_differ_are_named_by_the_options_that_set_them():
         "--chroms chr1 then, every FASTA record now",
         "--chunk-dtype float32 then, float16 now",
         "--chunk-size 32 then, 8 now",
-        "--genome human then, mouse now",
+        "--head human then, mouse now",
         "--rc off then, on now",
         "--shifts 0 then, 1,0,-1 now",
         "--targets every track then, 0 now",

@@ -133,7 +133,7 @@ def test_single_head_checkpoint_needs_no_genome(work):
 
 def test_predict_errors_are_clear(work):
     base = ["predict", "--model", str(work / "joint"), "--fasta", str(work / "inputs.fa")]
-    with pytest.raises(ValueError, match="choose one with --genome"):
+    with pytest.raises(ValueError, match="choose one with --head"):
         _run([*base, "--out", str(work / "x.npy")])
     with pytest.raises(ValueError, match=r"must end in \.npy or \.h5"):
         _run([*base, "--genome", "human", "--out", str(work / "x.csv")])

@@ -218,7 +218,7 @@ def test_tsv_output_and_the_mouse_head_on_human_variants(work):
 def test_errors_leave_no_output(work):
     out = work / "bad.h5"
     base = ["sad", "--model", str(work / "tanh"), "--fasta", str(work / "genome.fa")]
-    with pytest.raises(ValueError, match="choose one with --genome"):
+    with pytest.raises(ValueError, match="choose one with --head"):
         _run([*base, "--vcf", str(work / "snps.vcf"), "--out", str(out)])
     with pytest.raises(ValueError, match=r"must end in \.h5 or \.tsv"):
         _run([*base, "--genome", "human", "--vcf", str(work / "snps.vcf"), "--out", "x.npy"])

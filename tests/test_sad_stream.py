@@ -1097,13 +1097,15 @@ def test_a_resume_of_a_finished_run_without_figures_to_draw_names_none(work, tmp
     assert "but lacks" not in logs.text and _outputs(out) == written
 
 
-# before: "--rc False then, True now" and "--head human then, mouse now" (sad has no --head)
+# before: "--rc False then, True now"; the head is named --head (its documented spelling)
+# whichever spelling was given
 @pytest.mark.parametrize(
     ("changed", "said"),
     [
         (["--shard", "0/2"], "--shard 1/2 then, 0/2 now"),
         (["--shard", "1/2", "--rc"], "--rc off then, on now"),
-        (["--shard", "1/2", "--genome", "mouse"], "--genome human then, mouse now"),
+        (["--shard", "1/2", "--genome", "mouse"], "--head human then, mouse now"),
+        (["--shard", "1/2", "--head", "mouse"], "--head human then, mouse now"),
     ],
 )
 def test_a_resume_of_a_run_finished_with_other_settings_is_refused(work, tmp_path, changed, said):

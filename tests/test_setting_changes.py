@@ -121,7 +121,7 @@ def stubbed(monkeypatch):
 
 
 def test_sad_names_only_options_crossreg_sad_takes(stubbed):
-    # before: "--head human then, mouse now" and "--tracks …": sad takes neither
+    # before: "--tracks …", which sad does not take
     options = InferenceOptions(device="cpu")
     record = sad_stream.run_settings("m", stubbed, IDENTITY, "human", options, ["SAD"], False)
     record |= {"tracks": None, "cluster_bp": 0, "indel": "basenji", "gtf": None}
@@ -130,7 +130,7 @@ def test_sad_names_only_options_crossreg_sad_takes(stubbed):
     messages = sad_stream.setting_changes(record, now)
     _check("sad", messages, len(record) + len(options.__dict__) - 2)
     assert "--gtf: not given then, given now" in messages
-    assert "--genome human then, humanx now" in messages
+    assert "--head human then, humanx now" in messages
     assert "--variants-genome human then, humanx now" in messages
     assert "--targets every track then, 1 now" in messages
     assert "--shard none (the whole run) then, 0/2 now" in messages

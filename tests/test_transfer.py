@@ -959,12 +959,12 @@ def test_a_gtf_left_unread_where_only_accessibility_is_compared_is_said_to_be(
     (model / "config.json").write_text(json.dumps(config))
     gff3 = tmp_path / "genes.gff3"
     gff3.write_text("chr1\tx\tgene\t1\t10\t.\t+\t.\tID=g1\n")
-    plan = plan_transfer(model, "mouse", stores["human"], gff3)
+    plan = plan_transfer(model, stores["human"], gff3, head="mouse")
     assert [kind for kind, *_ in plan.groups] == [VARIABLE_SITES]
     assert f"{gff3} is not read: the only experiment of both the 'mouse' head and" in logs.text
     # with a CAGE experiment on both sides the same file is read, and refused
     with pytest.raises(ValueError, match="GFF3's key=value pairs"):
-        plan_transfer(root / "model", "mouse", stores["human"], gff3)
+        plan_transfer(root / "model", stores["human"], gff3, head="mouse")
 
 
 def test_transfer_refuses_a_model_whose_bins_are_not_the_stores(world, tmp_path, logs):

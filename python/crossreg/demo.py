@@ -488,7 +488,7 @@ def _evaluate_genome(out: Path, name: str, store: Path, resume: bool) -> dict[st
         folder = out / "evaluate" / f"{run}_on_{name}"
         model = out / "models" / run / "best"
         argv = ["evaluate", "--model", str(model), "--data", str(store)]
-        argv += ["--genome", name, "--out", str(folder)]
+        argv += ["--head", name, "--out", str(folder)]
         evals[run] = evaluate_step(argv, model, store, folder, name, resume)
     compare_dir = out / "compare" / name
     joint, single = (
@@ -528,7 +528,7 @@ def _transfer_at_tss(
             folder = out / "transfer" / f"{head}_head_on_{name}"
             argv = ["transfer", "--model", str(model), "--head", head, "--data", str(stores[name])]
             argv += ["--gtf", str(gtf), "--out", str(folder)]
-            found = run_step(argv, write_transfer, model, head, stores[name], gtf, folder)
+            found = run_step(argv, write_transfer, model, stores[name], gtf, folder, head=head)
             result[f"{head}_head_on_{name}"] = found.assays
     return result
 
@@ -549,7 +549,7 @@ def _score_variants(
         for head in manifest["genomes"]:
             sad_tsv = out / "variants" / f"joint_{head}_head_on_{name}.tsv"
             fasta, vcf = synth / entry["fasta"], synth / entry["vcf"]
-            argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
+            argv = ["sad", "--model", str(model), "--head", head, "--fasta", str(fasta)]
             argv += ["--variants-genome", name, "--vcf", str(vcf), "--rc", "--out", str(sad_tsv)]
             options = InferenceOptions(rc=True, batch_size=8)
             sad_step(argv, model, fasta, vcf, sad_tsv, head, name, options, resume)
@@ -570,7 +570,7 @@ def _denovo_tests(out: Path, synth: Path, manifest: dict, resume: bool) -> dict:
     denovo = ["denovo", "--out", str(folder / "report")]
     for group in ("cases", "controls"):
         vcf, table = synth / cohorts[f"denovo_{group}"], folder / f"{group}.sad.h5"
-        argv = ["sad", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
+        argv = ["sad", "--model", str(model), "--head", genome, "--fasta", str(fasta)]
         argv += ["--variants-genome", genome, "--vcf", str(vcf), "--out", str(table)]
         options = InferenceOptions(batch_size=8)
         sad_step(argv, model, fasta, vcf, table, genome, genome, options, resume)
@@ -611,7 +611,7 @@ def _sldp_of_panel(
     tables = []
     for head in manifest["genomes"]:
         table = folder / f"panel.{head}_head.sad.h5"
-        argv = ["sad", "--model", str(model), "--genome", head, "--fasta", str(fasta)]
+        argv = ["sad", "--model", str(model), "--head", head, "--fasta", str(fasta)]
         argv += ["--variants-genome", genome, "--vcf", str(vcf), "--batch-size", "32"]
         argv += ["--out", str(table)]
         options = InferenceOptions(batch_size=32)
@@ -671,7 +671,7 @@ def _ism_of_planted_sites(
     )
     model, fasta = out / "models" / "joint" / "best", synth / entry["fasta"]
     table, figures = folder / "planted_breaks.ism.h5", folder / "figures"
-    argv = ["ism", "--model", str(model), "--genome", genome, "--fasta", str(fasta)]
+    argv = ["ism", "--model", str(model), "--head", genome, "--fasta", str(fasta)]
     argv += ["--vcf", str(vcf), "--width", str(ISM_WIDTH), "--stats", "sum"]
     argv += ["--batch-size", "32", "--out", str(table), "--figures", str(figures)]
     motif_file = folder / "motifs.jaspar"  # the matrices the world's motif sites come from

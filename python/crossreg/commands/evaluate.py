@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from crossreg.commands.inputs import check_splits, require_output, require_own_folder, require_paths
 from crossreg.commands.options import (
+    add_head_argument,
     add_inference_arguments,
     add_plot_arguments,
+    head_option,
     inference_options,
     plot_options,
 )
@@ -37,10 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "train or finetune --test-fold, where the store has it; else test)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument(
-        "--genome",
-        help="head to use (default: the head a fine-tuning added for the dataset's tracks, "
-        "else the dataset's genome)",
+    add_head_argument(
+        parser,
+        "the head that scores (default: the head a fine-tuning added for the dataset's "
+        "tracks, else the dataset's genome's; --genome is the same option)",
     )
     parser.add_argument(
         "--resume",
@@ -115,13 +117,13 @@ def finetuned_head(info: CheckpointInfo, store: DataStore) -> str | None:
 
 
 def default_head(info: CheckpointInfo, store: DataStore) -> str:
-    """The head to score `store` with when no --genome is given: a fine-tuned head of its
+    """The head to score `store` with when no --head is given: a fine-tuned head of its
     tracks (:func:`finetuned_head`), else the head of its genome."""
     head = finetuned_head(info, store)
     if head is not None:
         log.info(
-            "no --genome: scoring the head '%s', fine-tuned on the tracks of %s "
-            "(--genome picks another head)",
+            "no --head: scoring the head '%s', fine-tuned on the tracks of %s "
+            "(--head picks another head)",
             head,
             store.path,
         )
@@ -129,7 +131,7 @@ def default_head(info: CheckpointInfo, store: DataStore) -> str:
     if store.genome not in info.heads:
         raise ValueError(
             f"{info.directory} has no head for the dataset's genome '{store.genome}' (its "
-            f"heads: {', '.join(info.heads)}); name the head to score with --genome"
+            f"heads: {', '.join(info.heads)}); name the head to score with --head"
         )
     return store.genome
 
@@ -159,7 +161,11 @@ def run(args: argparse.Namespace) -> int:
     info = checkpoint_info(args.model)
     if args.split is not None:  # checked before the head, as the option given
         check_splits(store, [args.split], option="--split", each=False)
-    head = default_head(info, store) if args.genome is None else info.choose(args.genome)
+    head = (
+        default_head(info, store)
+        if args.head is None
+        else info.choose(args.head, head_option(args))
+    )
     split = args.split
     if split is None:  # the default split is the head's (a fine-tuned one's may differ)
         split = default_split(info, store, head)

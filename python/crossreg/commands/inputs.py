@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crossreg.commands.options import HEAD_OPTION, head_option
 from crossreg.errors import first_few
 from crossreg.io.atomic import CONTENTS_FILE
 from crossreg.io.chrom_sizes import read_chrom_sizes
@@ -154,18 +155,19 @@ def require_suffix(args: argparse.Namespace, name: str, suffixes: Sequence[str])
         )
 
 
-def model_head(
-    args: argparse.Namespace, head: str | None, *, option: str = "--genome"
-) -> tuple[CheckpointInfo, str]:
-    """The checkpoint of ``--model`` and its head `head` (the only one when `head` is
-    ``None``), checked; `option` is the head's option in messages."""
+def model_head(args: argparse.Namespace) -> tuple[CheckpointInfo, str]:
+    """The checkpoint of ``--model`` and its head ``--head`` (the only one when none is
+    given), checked; messages name the head's option as it was given."""
     info = checkpoint_info(args.model)
-    return info, info.choose(head, option)
+    return info, info.choose(args.head, head_option(args))
 
 
-def check_tracks(info: CheckpointInfo, head: str, spec: str | None) -> None:
+def check_tracks(
+    info: CheckpointInfo, head: str, spec: str | None, option: str = HEAD_OPTION
+) -> None:
     """A ``--targets`` spec selects tracks of the head (an item that selects none is an
-    error naming it, and the model's other head whose tracks it names, if one does)."""
+    error naming it, and the model's other head whose tracks it names, if one does, with
+    the head's `option`)."""
     try:
         select_targets(info.targets[head], spec)
     except ValueError as err:
@@ -174,7 +176,7 @@ def check_tracks(info: CheckpointInfo, head: str, spec: str | None) -> None:
             raise
         raise ValueError(
             f"{err}; it names tracks of the '{others[0]}' head, not of '{head}': choose that "
-            f"head with --genome {others[0]}"
+            f"head with {option} {others[0]}"
         ) from None
 
 

@@ -16,9 +16,11 @@ from crossreg.commands.inputs import (
     require_suffix,
 )
 from crossreg.commands.options import (
+    add_head_argument,
     add_inference_arguments,
     add_plot_arguments,
     add_resume_argument,
+    head_option,
     inference_options,
     plot_options,
 )
@@ -54,8 +56,10 @@ def parse_stats(text: str) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg ism``."""
     parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
-    parser.add_argument(
-        "--genome", default=None, help="which head scores (required when the model has several)"
+    add_head_argument(
+        parser,
+        "which head scores (required when the model has several; --genome is the same "
+        "option); any head can score any FASTA, e.g. the mouse head on human sites",
     )
     parser.add_argument(
         "--fasta", type=Path, required=True, help="the sites' genome (FASTA: plain, gzip or bgzip)"
@@ -176,8 +180,8 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "fasta", "vcf", "bed", "motifs", folders=("model",))
     require_suffix(args, "out", [".h5"])
     require_output(args, folder=False)
-    info, head = model_head(args, args.genome)
-    check_tracks(info, head, args.targets)
+    info, head = model_head(args)
+    check_tracks(info, head, args.targets, head_option(args))
     check_bed_on_fasta(args)
     check_vcf_on_fasta(args)
     motifs = read_motif_option(args)
@@ -196,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         vcf=args.vcf,
         bed=args.bed,
-        head=args.genome,
+        head=args.head,
         width=args.width,
         tracks=args.targets,
         stats=args.stats,

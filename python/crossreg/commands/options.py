@@ -83,6 +83,49 @@ def add_resume_argument(
     )
 
 
+#: the documented option that chooses which head of a model runs, and its other spelling
+HEAD_OPTION, HEAD_ALIAS = "--head", "--genome"
+
+
+class _HeadAction(argparse.Action):
+    """Store the head and the spelling the user gave it (``head_option``), so that
+    messages about it name the option as it was typed."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.head_option = option_string or HEAD_OPTION
+
+
+def add_head_argument(
+    parser: argparse.ArgumentParser, help: str, *, required: bool = False, alias: bool = True
+) -> None:
+    """``--head NAME``: which head of ``--model`` runs (``args.head``), with ``--genome`` as
+    its other spelling where `alias`; ``args.head_option`` is the spelling given
+    (``--head`` when none was), for messages (:func:`head_option`)."""
+    names = [HEAD_OPTION, HEAD_ALIAS] if alias else [HEAD_OPTION]
+    parser.add_argument(
+        *names,
+        dest="head",
+        action=_HeadAction,
+        required=required,
+        default=None,
+        metavar="NAME",
+        help=help,
+    )
+    parser.set_defaults(head_option=HEAD_OPTION)
+
+
+def head_option(args: argparse.Namespace) -> str:
+    """The spelling of the head's option the user gave (``--head`` when none was)."""
+    return str(getattr(args, "head_option", HEAD_OPTION))
+
+
 def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int) -> None:
     """``--rc``, ``--shifts``, ``--batch-size``, ``--device`` and ``--bf16``."""
     accept_negative_values(parser)

@@ -14,8 +14,10 @@ from crossreg.commands.inputs import (
     require_suffix,
 )
 from crossreg.commands.options import (
+    add_head_argument,
     add_inference_arguments,
     add_resume_argument,
+    head_option,
     inference_options,
 )
 from crossreg.commands.values import COUNT, chrom_list, shard_of
@@ -32,13 +34,10 @@ HELP = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg predict``."""
     parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
-    parser.add_argument(
-        "--genome",
-        "--head",
-        dest="genome",
-        default=None,
-        help="which head predicts (required when the model has several); any head on any "
-        "FASTA, e.g. --head mouse on human DNA",
+    add_head_argument(
+        parser,
+        "which head predicts (required when the model has several; --genome is the same "
+        "option); any head on any FASTA, e.g. --head mouse on human DNA",
     )
     parser.add_argument(
         "--fasta", type=Path, required=True, help="sequences (FASTA: plain, gzip or bgzip)"
@@ -165,8 +164,8 @@ def run(args: argparse.Namespace) -> int:
         # with --resume, a finished OUTDIR may be this run's: write_bigwigs decides
         replaceable = args.overwrite or args.resume
         check_replaceable(args.bigwig, replaceable, BIGWIG_FOLDER, "--bigwig")
-    info, head = model_head(args, args.genome)
-    check_tracks(info, head, args.targets)
+    info, head = model_head(args)
+    check_tracks(info, head, args.targets, head_option(args))
     check_windows(args, info)
     shard = args.shard
     if args.bigwig is None:
@@ -176,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             args.model,
             args.fasta,
             args.out,
-            head=args.genome,
+            head=args.head,
             bed=args.bed,
             tracks=args.targets,
             options=inference_options(args),
@@ -188,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         args.fasta,
         args.bigwig,
-        head=args.genome,
+        head=args.head,
         chroms=args.chroms,
         bed=args.bed,
         tracks=args.targets,

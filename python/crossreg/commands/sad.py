@@ -15,9 +15,11 @@ from crossreg.commands.inputs import (
     require_suffix,
 )
 from crossreg.commands.options import (
+    add_head_argument,
     add_inference_arguments,
     add_plot_arguments,
     add_resume_argument,
+    head_option,
     inference_options,
     plot_options,
 )
@@ -45,11 +47,10 @@ def _stats_arg(text: str) -> tuple[str, ...]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg sad``."""
     parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
-    parser.add_argument(
-        "--genome",
-        default=None,
-        help="which head scores (required when the model has several); any head can score "
-        "any FASTA, e.g. the mouse head on human variants",
+    add_head_argument(
+        parser,
+        "which head scores (required when the model has several; --genome is the same "
+        "option); any head can score any FASTA, e.g. the mouse head on human variants",
     )
     parser.add_argument(
         "--fasta",
@@ -153,8 +154,8 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "fasta", "vcf", "gtf", folders=("model",))
     require_rereadable(args, "vcf")
     require_output(args, folder=False)
-    info, head = model_head(args, args.genome)
-    check_tracks(info, head, args.targets)
+    info, head = model_head(args)
+    check_tracks(info, head, args.targets, head_option(args))
     check_indel_rule(args.indel)
     shard = args.shard
     require_suffix(args, "out", OUTPUT_SUFFIXES)
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         args.fasta,
         args.vcf,
         args.out,
-        head=args.genome,
+        head=args.head,
         options=inference_options(args),
         strict=args.strict,
         stats=stats,

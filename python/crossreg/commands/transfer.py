@@ -14,6 +14,7 @@ from crossreg.commands.inputs import (
     require_paths,
 )
 from crossreg.commands.options import (
+    add_head_argument,
     add_inference_arguments,
     add_plot_arguments,
     inference_options,
@@ -41,8 +42,10 @@ def _splits(text: str) -> list[str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg transfer``."""
     parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
-    parser.add_argument(
-        "--head", required=True, help="the head that predicts (e.g. mouse on a human store)"
+    add_head_argument(
+        parser,
+        "the head that predicts, e.g. mouse on a human store (required when the model has several)",
+        alias=False,
     )
     parser.add_argument(
         "--data", type=Path, required=True, help="dataset store with the measured tracks"
@@ -90,16 +93,16 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "gtf", "pairs", folders=("model", "data"))
     require_output(args, folder=True)
     require_own_folder(args)
-    model_head(args, args.head, option="--head")
+    model_head(args)
     open_store(args.data, args.splits, option="--splits")
     from crossreg.evaluate.transfer import plan_transfer, run_transfer
     from crossreg.evaluate.transfer_stats import summary_line
 
     plan = plan_transfer(
         args.model,
-        args.head,
         args.data,
         args.gtf,
+        head=args.head,
         splits=args.splits,
         fraction=args.variable_fraction,
         pairs=args.pairs,

@@ -275,7 +275,7 @@ def evaluate_model(
     (the split, model, head and store scored, whose windows ``compare`` checks, the
     ensemble and precision of the predictions (``ensemble``: rc, shifts, bf16), and the
     means over tracks and per assay) into `out`; returns the per-track table. `head` is
-    the dataset's genome's unless it names another (``crossreg evaluate --genome``). `split`
+    the dataset's genome's unless it names another (``crossreg evaluate --head``). `split`
     defaults to the fold that the training of the head scored held out where the store has
     it, else ``test`` (:func:`~crossreg.evaluate.defaults.default_split`).
 

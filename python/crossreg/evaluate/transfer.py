@@ -221,10 +221,10 @@ def _warn_of_few_pairs(notes: dict[str, str], shown: int = 3) -> None:
 
 def plan_transfer(
     model_dir: str | os.PathLike[str],
-    head: str,
     data_dir: str | os.PathLike[str],
     gtf: str | os.PathLike[str],
     *,
+    head: str | None = None,
     splits: Sequence[str] = DEFAULT_SPLITS,
     fraction: float | None = None,
     pairs: str | os.PathLike[str] | None = None,
@@ -319,11 +319,11 @@ def plan_transfer(
 
 def write_transfer(
     model_dir: str | os.PathLike[str],
-    head: str,
     data_dir: str | os.PathLike[str],
     gtf: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
+    head: str | None = None,
     splits: Sequence[str] = DEFAULT_SPLITS,
     fraction: float | None = None,
     pairs: str | os.PathLike[str] | None = None,
@@ -332,7 +332,8 @@ def write_transfer(
     svg: bool = False,
     options: InferenceOptions | None = None,
 ) -> TransferResult:
-    """The transfer step: predict with `head` at the held-out gene TSSs of `gtf` (and, for
+    """The transfer step: predict with the model's head `head` (the only one when
+    ``None``) at the held-out gene TSSs of `gtf` (and, for
     accessibility, the `fraction` most variable bins) of the store's `splits`, compare with
     the store's tracks, and write ``transfer.tsv`` (per matched pair: equal cell types, or
     the pairs of the pairs file `pairs`), ``matrix.tsv`` (per head track × measured
@@ -343,9 +344,9 @@ def write_transfer(
     check_plot_options(plots, svg)
     plan = plan_transfer(
         model_dir,
-        head,
         data_dir,
         gtf,
+        head=head,
         splits=splits,
         fraction=fraction,
         pairs=pairs,

@@ -1,6 +1,6 @@
 """What a checkpoint directory holds, read without torch: its heads and each head's tracks.
 
-Commands check their arguments against it (``--model``, ``--genome``/``--head``,
+Commands check their arguments against it (``--model``, ``--head``,
 ``--targets``) before the model, and torch with it, loads;
 :func:`crossreg.model.checkpoint.load_checkpoint` still checks everything when it does.
 """
@@ -75,7 +75,7 @@ class CheckpointInfo:
         """The genome names of the heads."""
         return list(self.targets)
 
-    def choose(self, head: str | None, option: str = "--genome") -> str:
+    def choose(self, head: str | None, option: str = "--head") -> str:
         """`head`, checked, or the only head when `head` is None."""
         if head is None:
             if len(self.heads) != 1:

@@ -44,7 +44,7 @@ def check_compatible(
         fix = f"set the head's units to {store.num_targets}"
     else:
         fix = (
-            "the store and the head hold different tracks; pass --genome naming a head "
+            "the store and the head hold different tracks; pass --head naming a head "
             f"whose tracks are the store's (the model's heads: {', '.join(model.genomes)})"
         )
     raise ValueError(

@@ -249,7 +249,7 @@ def load_head(
         if len(model.genomes) != 1:
             raise ValueError(
                 f"{directory} has heads for {', '.join(model.genomes)}; choose one with "
-                "--genome (head= in Python)"
+                "--head (head= in Python)"
             )
         head = model.genomes[0]
     model.head(head)  # an unknown head fails here

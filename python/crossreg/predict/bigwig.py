@@ -108,7 +108,7 @@ SHARE_KEY, SHARES = "shard_shares", "whole chunks"
 #: are not spelt as their keys, with the words for an option left unset
 #: (:mod:`crossreg.io.changes`)
 RUN_OPTIONS: dict[str, Option] = {
-    "head": Option("--genome"),
+    "head": Option("--head"),
     "tracks": Option("--targets", unset="every track"),
     "chroms": Option("--chroms", unset="every FASTA record"),
     "chunk_windows": Option("--chunk-size"),

@@ -379,7 +379,7 @@ def _other_tracks(path: Path, ids: list[str], case_path: Path, case_ids: list[st
     )
     return (
         f"{path} holds {len(ids)} tracks and the {CASE}s' {case_path} {len(case_ids)}, not "
-        f"the same ({first}); score both groups with the same model, --genome and --targets"
+        f"the same ({first}); score both groups with the same model, --head and --targets"
     )
 
 

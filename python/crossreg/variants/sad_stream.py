@@ -418,7 +418,7 @@ ABSENT_SETTINGS: dict[str, object] = {"chunk_dtype": "float32"}
 #: as given.
 RUN_OPTIONS: dict[str, Option] = {
     **INFERENCE_OPTIONS,
-    "head": Option("--genome"),
+    "head": Option("--head"),
     "tracks": Option("--targets", unset="every track"),
     FIGURE_TRACKS: Option("--targets", label="figure tracks"),
     "shard": Option("--shard", words={"None": "none (the whole run)"}),
