@@ -28,6 +28,7 @@ from crossreg.train.state import JSON_FILE
 from crossreg.variants.ism_figures import importance
 from crossreg.variants.ism_motifs import ENRICHMENT
 from crossreg.variants.sad_figures import recorded_title
+from crossreg.variants.scored_by import figure_title
 from tests.browser import CHROMIUM, figures_loaded, screenshot
 from tests.pipeline import split_world
 
@@ -106,6 +107,8 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
     assert ism["sites"] == 3 and 0 <= ism["mean_share_on_motif"] <= 1
     assert 0 < ism["mean_share_by_chance"] < 1 and 0 <= ism["sites_motif_named"] <= 3
     assert len(list((out / "ism" / "figures").glob("*.png"))) == 3
+    with h5py.File(out / "ism" / "planted_breaks.ism.h5") as handle:  # whose sites, which head
+        assert figure_title(dict(handle.attrs)) == "human variants, human head"
     # the ceilings: measured against noise-free targets of the same windows
     data = out / "data"
     ceilings = store_ceilings(data / "human", data / "human.noise_free")

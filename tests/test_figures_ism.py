@@ -8,6 +8,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 
 from crossreg.variants import ism_figures
 from crossreg.variants.ism_figures import (
@@ -219,3 +220,46 @@ def test_a_mark_keeps_its_base_on_a_span_cut_at_the_chromosome_start():
         )
         assert [(a.get_x(), a.get_width()) for a in heat] == drawn
         assert [a.get_text() for a in logo if hasattr(a, "get_text")] == ["C>T"] * len(drawn)
+
+
+def _drawn_titles(monkeypatch) -> list[str]:
+    """The logo titles of the figures drawn, read from their matplotlib text objects (the
+    figures are not saved)."""
+    titles: list[str] = []
+
+    def keep(fig, out, svg=False):
+        titles.append(fig.axes[0].title.get_text())
+        return []
+
+    monkeypatch.setattr(ism_figures, "save_figure", keep)
+    return titles
+
+
+@pytest.mark.parametrize(
+    ("recorded", "first_line"),
+    [
+        ({"genome": "mouse", "variants_genome": "human", "sites_from": "vcf"},
+         "human variants, mouse head"),
+        ({"genome": "mouse", "variants_genome": "human", "sites_from": "bed"},
+         "human regions, mouse head"),
+        ({"genome": "mouse", "sites_from": "vcf"}, "variants on hg38.fa, mouse head"),
+        ({"genome": "human", "sites_from": "bed"}, "regions on hg38.fa, human head"),
+    ],
+)  # fmt: skip
+def test_titles_say_whose_sites_which_head_scored(tmp_path, monkeypatch, recorded, first_line):
+    # before: the title named the site, its span and track only, not the head or genome
+    path = tmp_path / "ism.h5"
+    write_ism(path, ["v0"])
+    with h5py.File(path, "a") as h5:
+        h5.attrs.update({"fasta": "/data/hg38.fa", **recorded})
+    titles = _drawn_titles(monkeypatch)
+    plot_ism_file(path, tmp_path / "figures")
+    assert titles == [f"{first_line}\nv0  chr8:101-103  track T0"]
+
+
+def test_a_file_that_records_neither_head_nor_fasta_draws_the_site_alone(tmp_path, monkeypatch):
+    path = tmp_path / "ism.h5"
+    write_ism(path, ["v0"])  # as Basenji's scores.h5, or a crossreg's before the titles
+    titles = _drawn_titles(monkeypatch)
+    assert len(plot_ism_file(path, tmp_path / "figures")) == 0  # nothing saved: kept above
+    assert titles == ["v0  chr8:101-103  track T0"]

@@ -354,7 +354,7 @@ def test_each_vcf_site_stores_its_records_position_and_alleles(world, tmp_path, 
     drawn: list[tuple[str, object]] = []
 
     def record(path, scores, seq, **kwargs):
-        drawn.append((kwargs["title"].split()[0], kwargs["variant"]))
+        drawn.append((kwargs["title"].splitlines()[-1].split()[0], kwargs["variant"]))
         return []
 
     monkeypatch.setattr(ism_figures, "plot_site", record)

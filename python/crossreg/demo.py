@@ -672,7 +672,8 @@ def _ism_of_planted_sites(
     model, fasta = out / "models" / "joint" / "best", synth / entry["fasta"]
     table, figures = folder / "planted_breaks.ism.h5", folder / "figures"
     argv = ["ism", "--model", str(model), "--head", genome, "--fasta", str(fasta)]
-    argv += ["--vcf", str(vcf), "--width", str(ISM_WIDTH), "--stats", "sum"]
+    argv += ["--variants-genome", genome, "--vcf", str(vcf), "--width", str(ISM_WIDTH)]
+    argv += ["--stats", "sum"]
     argv += ["--batch-size", "32", "--out", str(table), "--figures", str(figures)]
     motif_file = folder / "motifs.jaspar"  # the matrices the world's motif sites come from
     motif_file.write_bytes(BUNDLED_JASPAR.read_bytes())
@@ -688,6 +689,7 @@ def _ism_of_planted_sites(
         table,
         vcf=vcf,
         head=genome,
+        variants_genome=genome,
         width=ISM_WIDTH,
         stats=("sum",),
         options=options,

@@ -20,6 +20,7 @@ from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
     add_resume_argument,
+    add_variants_genome_argument,
     head_option,
     inference_options,
     plot_options,
@@ -79,6 +80,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="regions: a window centred on each region, reverse-complemented where the strand "
         "(column 6) is '-', as basenji_sat_bed.py does",
     )
+    add_variants_genome_argument(parser, "VCF or BED")
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -211,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         shard=args.shard,
         motifs=motifs,
+        variants_genome=args.variants_genome,
         **plot_options(args),
     )
     note = ""

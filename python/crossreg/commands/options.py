@@ -126,6 +126,19 @@ def head_option(args: argparse.Namespace) -> str:
     return str(getattr(args, "head_option", HEAD_OPTION))
 
 
+def add_variants_genome_argument(parser: argparse.ArgumentParser, sites: str) -> None:
+    """``--variants-genome NAME``: the genome the `sites` file and the FASTA are of, which
+    the output records and its figures' titles name (``human variants, mouse head``)."""
+    parser.add_argument(
+        "--variants-genome",
+        default=None,
+        metavar="NAME",
+        help=f"the name of the genome the {sites} and FASTA are of (human), recorded in the "
+        "output and named in its figures' titles: 'human variants, mouse head' (default: the "
+        "figures name the FASTA's file)",
+    )
+
+
 def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int) -> None:
     """``--rc``, ``--shifts``, ``--batch-size``, ``--device`` and ``--bf16``."""
     accept_negative_values(parser)

@@ -19,6 +19,7 @@ from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
     add_resume_argument,
+    add_variants_genome_argument,
     head_option,
     inference_options,
     plot_options,
@@ -58,14 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="the variants' genome (FASTA: plain, gzip or bgzip)",
     )
-    parser.add_argument(
-        "--variants-genome",
-        default=None,
-        metavar="NAME",
-        help="the name of the genome the VCF and FASTA are of (human), recorded in the output "
-        "and named in its figures' titles: 'human variants, mouse head' (default: the "
-        "figures name the FASTA's file)",
-    )
+    add_variants_genome_argument(parser, "VCF")
     parser.add_argument("--vcf", type=Path, required=True, help="variants (VCF, .gz allowed)")
     parser.add_argument(
         "--out", type=Path, required=True, help="output .h5 (basenji_sad.py layout) or .tsv"

@@ -119,6 +119,7 @@ from crossreg.variants.sad_stream import (
     scored_on,
     shard_attrs,
 )
+from crossreg.variants.scored_by import check_variants_genome
 
 STATS = ("sum", "center")
 MUTATION_SITES = 256  # sites whose sequences are listed, and streamed for scoring, at a time
@@ -382,6 +383,7 @@ def write_ism(
     resume: bool = False,
     shard: Shard | str | None = None,
     motifs: Sequence[Motif] = (),
+    variants_genome: str | None = None,
 ) -> IsmRun:
     """The ISM step: mutate the central `width` bases around every record of `vcf` (or
     every region of `bed`, a ``-`` one reverse-complemented) with `head` of the checkpoint
@@ -391,7 +393,10 @@ def write_ism(
     important bases belong to marked, :mod:`crossreg.variants.ism_motifs`) in the folder
     `figures`, by default
     :func:`figures_folder` of `out`, replacing an earlier run's figures there (removed,
-    once `out` is written, when `plots` is false too).
+    once `out` is written, when `plots` is false too). `variants_genome` names the genome
+    the sites and FASTA are of (``human`` for the mouse head on human variants), recorded
+    as ``variants_genome`` and named in the figures' titles (``human variants, mouse
+    head``; :func:`crossreg.variants.scored_by.figure_title`).
     A span position off its chromosome (a site near an end) is not mutated: NaN scores,
     counted in a warning; a site label, chromosome or kept track outside ASCII stops
     before any scoring.
@@ -416,6 +421,7 @@ def write_ism(
     :func:`crossreg.variants.ism_merge.merge_ism`, which writes the bytes one run writes
     and draws its figures."""
     check_plot_options(plots, svg)
+    check_variants_genome(variants_genome)
     out = Path(out)
     shard = _checked_request(
         out, vcf, bed, stats, strict=strict, chunk_size=chunk_size, shard=shard,
@@ -461,6 +467,8 @@ def write_ism(
         model_dir, genome, head, options, stats, vcf=vcf, bed=bed, strict=strict,
         width=width, tracks=tracks, chunk_size=chunk_size,
     )  # fmt: skip
+    if variants_genome is not None:  # absent otherwise, as in the runs before it was recorded
+        settings["variants_genome"] = attrs["variants_genome"] = variants_genome
     if resume:
         settings = _recorded_form(settings, _resumed_record(out), chosen)
     attrs |= _input_attrs(fasta, settings)

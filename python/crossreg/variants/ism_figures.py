@@ -1,26 +1,28 @@
 """Figures of saturation mutagenesis (the paper's Figure 5b): the reference sequence as a
 letter logo scaled by each base's importance above a heat map of every mutation's effect.
 
-Importance of a position is the negative of the mean effect of its 3 mutations
-(``-mean_b (stat(mutant_b) - stat(reference))``): tall upright letters where mutating the
-base lowers the prediction, letters below the axis where mutating it raises it. From the
-stored scores (mean over the 4 bases removed) it is ``4/3`` of the reference base's score,
-so it is proportional to Basenji's ``basenji_sat_plot.py`` logo heights (the reference
-base's score). The heat map has a row per base (A, C, G, T) and a column per position; its
-cells are the mutation effects ``stat(mutant) - stat(reference)``, the reference base's
-cell left blank, so each column shows that position's 3 mutations. N positions (no
-reference base) have no letter. Titles and axes give positions 1-based, as a genome
-browser and the VCF do (the ``.h5`` stores 0-based starts); a minus-strand site is drawn
-5' to 3' on its strand, from the span's last genome position back to its first. A span
-running off its chromosome (no reference base and NaN scores there) is drawn over its
-positions on the chromosome only. A VCF site's figure marks its record's REF (a pale band
-behind its letters, an outline around its heat-map columns) and names its alleles
-(``G>A``) under the logo; a file without the record's position (a BED's, or one written
-before it was stored) marks none. Each drawing replaces the folder's figures of an earlier
-one: those the earlier one listed in the folder's manifest (:data:`MANIFEST`), nothing
-else. Figure names are ``<index>_<label>_<track>.png``, the index of 4 digits or more
-(as many as the file's last index needs), label and track cut with a hash when long
-(:func:`figure_name`).
+Importance of a position is the negative of the mean effect of its 3 mutations (``-mean_b
+(stat(mutant_b) - stat(reference))``): tall upright letters where mutating the base lowers
+the prediction, letters below the axis where mutating it raises it. From the stored scores
+(mean over the 4 bases removed) it is ``4/3`` of the reference base's score, so it is
+proportional to Basenji's ``basenji_sat_plot.py`` logo heights (the reference base's
+score). The heat map has a row per base (A, C, G, T) and a column per position; its cells
+are the mutation effects ``stat(mutant) - stat(reference)``, the reference base's cell
+left blank, so each column shows that position's 3 mutations. N positions (no reference
+base) have no letter. A title's first line says whose sites which head scored, as the file
+records it (``human variants, mouse head``, or ``variants on hg38.fa, mouse head`` for a
+run without ``--variants-genome``; :func:`crossreg.variants.scored_by.figure_title`).
+Titles and axes give positions 1-based, as a genome browser and the VCF do (the ``.h5``
+stores 0-based starts); a minus-strand site is drawn 5' to 3' on its strand, from the
+span's last genome position back to its first. A span running off its chromosome (no
+reference base and NaN scores there) is drawn over its positions on the chromosome only. A
+VCF site's figure marks its record's REF (a pale band behind its letters, an outline
+around its heat-map columns) and names its alleles (``G>A``) under the logo; a file
+without the record's position (a BED's, or one written before it was stored) marks none.
+Each drawing replaces the folder's figures of an earlier one: those the earlier one listed
+in the folder's manifest (:data:`MANIFEST`), nothing else. Figure names are
+``<index>_<label>_<track>.png``, the index of 4 digits or more (as many as the file's last
+index needs), label and track cut with a hash when long (:func:`figure_name`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from crossreg.io.h5 import read_h5
 from crossreg.plots import figure_intact, new_figure, save_figure
 from crossreg.progress import progress
 from crossreg.variants.ism_motifs import MotifHit, broken_motifs, motif_matches, weighed
+from crossreg.variants.scored_by import figure_title
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -422,10 +425,13 @@ def marked_motifs(
     return broken_motifs(weighed(matches, heights), heights)
 
 
-def _stored_shape(path: str | os.PathLike[str]) -> tuple[int, int]:
-    """The numbers of sites and of tracks in the ISM ``.h5`` at `path`."""
+def _stored_shape(path: str | os.PathLike[str]) -> tuple[int, int, str]:
+    """The numbers of sites and of tracks in the ISM ``.h5`` at `path`, and whose sites
+    which head scored, as it records them (:func:`~crossreg.variants.scored_by.figure_title`;
+    "" for a file that records neither)."""
     with read_h5(path, "rerun crossreg ism to write it again") as handle:
-        return len(handle["label"]), len(handle["target_ids"])
+        scored = figure_title(dict(handle.attrs))
+        return len(handle["label"]), len(handle["target_ids"]), scored
 
 
 def plot_ism_file(
@@ -444,12 +450,15 @@ def plot_ism_file(
     figures an earlier drawing listed in the folder's :data:`MANIFEST` are removed first
     (:func:`remove_earlier_figures`); each site's figures are added to the manifest before
     they are drawn, so a failed drawing's are listed, and it lists this drawing's at the end
-    (:func:`figure_name` names them). Each site's scores are read once. A site is drawn over
-    the positions of its span on the chromosome (:func:`on_chromosome`). Progress counts the
-    figures drawn (half a second each at width 200)."""
+    (:func:`figure_name` names them). Each title says whose sites which head scored, as the
+    file records it (``human variants, mouse head``), over the site, its span and track.
+    Each site's scores are read once. A site is drawn over the positions of its span on
+    the chromosome (:func:`on_chromosome`). Progress counts the figures drawn (half a
+    second each at width 200)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    sites, tracks = _stored_shape(path)
+    sites, tracks, scored = _stored_shape(path)
+    heading = f"{scored}\n" if scored else ""
     remove_earlier_figures(directory)
     write_manifest(directory, [])
     written: list[Path] = []
@@ -474,7 +483,7 @@ def plot_ism_file(
                     directory / png,
                     site.scores[..., t],
                     site.seq,
-                    title=f"{site.label}  {span}{strand}  track {site.ids[t]}",
+                    title=f"{heading}{site.label}  {span}{strand}  track {site.ids[t]}",
                     stat=site.stat,
                     start=site.start,
                     strand=site.strand,

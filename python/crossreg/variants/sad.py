@@ -87,6 +87,7 @@ from crossreg.variants.sad_stream import (
     survey_vcf,
     torchrun_shard,
 )
+from crossreg.variants.scored_by import check_variants_genome
 from crossreg.variants.scoring import score_stats, scored_alleles
 
 log = logging.getLogger("crossreg")
@@ -198,8 +199,7 @@ def write_sad(
     by the process that merges. A gene table or
     figure an earlier run left beside `out` that this run does not write is removed."""
     check_plot_options(plots, svg)
-    if variants_genome is not None and not variants_genome.strip():
-        raise ValueError("--variants-genome is empty; name the variants' genome (human)")
+    check_variants_genome(variants_genome)
     out = Path(out)
     stats = check_output(out, stats)
     shard, ranked, target = _where_written(out, shard, chunk_size, indel, resume)

@@ -9,8 +9,9 @@ redrawn: the distribution of each track's scores, and the top variants with thei
   ``OUT.top_variants.tsv`` listing them (each one's strongest track). The ``.h5`` is read
   in blocks, so memory stays bounded whatever the number of alleles.
 
-Both are titled with whose variants which head scored (:func:`figure_title`: ``human
-variants, mouse head``), as the output records it. An output with only the bin profiles
+Both are titled with whose variants which head scored
+(:func:`crossreg.variants.scored_by.figure_title`: ``human variants, mouse head``), as the
+output records it. An output with only the bin profiles
 (``--stats REF,ALT``) has no figures; a log line says so.
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +50,7 @@ from crossreg.variants.sad_files import (
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_MEANINGS
 from crossreg.variants.sad_percentiles import PERCENTILES
 from crossreg.variants.sad_read import SadTable, read_sad
+from crossreg.variants.scored_by import figure_title
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -339,42 +340,9 @@ def figure_files(out: str | os.PathLike[str], *, svg: bool = False) -> list[Path
     return [*figures, *(p.with_suffix(".svg") for p in figures if svg), paths["table"]]
 
 
-def figure_title(attrs: Mapping[str, object]) -> str:
-    """Whose variants a SAD output's head scored, from its metadata `attrs`
-    (:func:`~crossreg.variants.sad_files.read_attrs`): ``human variants, mouse head``
-    (``variants_genome`` and ``genome``, the head). An output that does not name the
-    variants' genome (scored without ``--variants-genome``, or by an earlier crossreg)
-    names its FASTA's file instead (``variants on hg38.fa, mouse head``)."""
-    variants = _recorded_text(attrs.get("variants_genome"))
-    fasta = sorted({Path(path).name for path in _recorded_paths(attrs.get("fasta"))})
-    head = _recorded_text(attrs.get("genome"))
-    parts = []
-    if variants:
-        parts.append(f"{variants} variants")
-    elif len(fasta) == 1:  # shards merged from copies at other paths share the name
-        parts.append(f"variants on {fasta[0]}")
-    if head:
-        parts.append(f"{head} head")
-    return ", ".join(parts)
-
-
-def _recorded_text(value: object) -> str:
-    """An attribute recorded as text (bytes in some ``.h5`` files), else ""."""
-    if isinstance(value, bytes):
-        return value.decode()
-    return value if isinstance(value, str) else ""
-
-
-def _recorded_paths(value: object) -> list[str]:
-    """A path attribute: one path, or a merged file's list of each shard's."""
-    if value is None or isinstance(value, str | bytes):
-        return [text] if (text := _recorded_text(value)) else []
-    return [text for item in np.asarray(value).ravel() if (text := _recorded_text(item))]
-
-
 def recorded_title(out: str | os.PathLike[str]) -> str:
-    """The :func:`figure_title` of the SAD output `out` ("" for a ``.tsv`` without its
-    metadata beside it)."""
+    """The :func:`~crossreg.variants.scored_by.figure_title` of the SAD output `out` (""
+    for a ``.tsv`` without its metadata beside it)."""
     out = Path(out)
     if out.suffix != ".h5" and not metadata_path(out).exists():
         return ""
