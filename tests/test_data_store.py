@@ -81,6 +81,21 @@ def test_metadata_describes_the_store(store, inputs):
     assert [t.clip for t in store.table] == [32, 384, 16, 64]
 
 
+def test_window_counts_and_splits_say_what_each_split_holds(store):
+    # before: only splits, whose values are row offsets and counts, a user reading
+    # store.splits["test"] for the split's windows got {"offset": ..., "count": ...}
+    bed = all_windows(store)
+    counts = store.window_counts
+    assert list(counts) == list(store.splits) == ["train", "valid", "test"]
+    assert counts == {split: len(store.windows(split)) for split in counts}
+    assert sum(counts.values()) == len(bed) and min(counts.values()) > 0
+    offsets = [store.splits[split]["offset"] for split in counts]
+    assert offsets == [0, counts["train"], counts["train"] + counts["valid"]]
+    assert repr(store).endswith(
+        f"train {counts['train']}, valid {counts['valid']}, test {counts['test']})"
+    )
+
+
 def test_windows_respect_splits_contigs_and_unmappable_filter(store):
     # each split's region cut at the N run (chr1:20,000-22,000) and the gap (chr2:10,000-
     # 10,500), tiled from each piece's start every 1,500 bp; a window is dropped when at
@@ -212,7 +227,7 @@ def test_a_small_genome_without_regions_gets_every_split_and_a_warning(tmp_path,
     args = ["data", "--genome", "g", "--fasta", str(fasta), "--targets", str(table)]
     with logs.at_level(logging.WARNING, logger="crossreg"):
         assert main([*args, "--out", str(tmp_path / "store"), "--threads", "1"]) == 0
-    counts = {k: v["count"] for k, v in DataStore(tmp_path / "store").splits.items()}
+    counts = DataStore(tmp_path / "store").window_counts
     assert counts["valid"] == counts["test"] == 1 and counts["train"] >= 8
     assert "blocks of 1 window(s) are used" in logs.text
     assert "the requested split fractions cannot be met: train" in logs.text

@@ -435,7 +435,7 @@ def single_genome_schedules(
 
 def _train_batches(store: Path, settings: DemoSettings) -> int:
     """Training batches per epoch of `store` (whole batches, as training draws them)."""
-    return DataStore(store).splits["train"]["count"] // settings.batch_size
+    return DataStore(store).window_counts["train"] // settings.batch_size
 
 
 def _train_demo_models(

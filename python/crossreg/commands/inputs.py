@@ -257,7 +257,7 @@ def check_splits(
 ) -> None:
     """`store`'s `splits` are all known and hold windows between them (with `each`, every
     one of them does), as :func:`open_store` says."""
-    counts = {name: split.get("count", 0) for name, split in store.splits.items()}
+    counts = store.window_counts
     have = ", ".join(f"{name} ({count} windows)" for name, count in counts.items())
     unknown = [split for split in splits if split not in counts]
     empty = [split for split in splits if not counts.get(split, 0)]

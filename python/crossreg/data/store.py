@@ -183,7 +183,7 @@ class DataStore:
         self.metadata: dict[str, Any] = _read_metadata(meta)
 
     def __repr__(self) -> str:
-        counts = ", ".join(f"{k} {v['count']}" for k, v in self.splits.items())
+        counts = ", ".join(f"{k} {v}" for k, v in self.window_counts.items())
         return f"DataStore({str(self.path)!r}, {self.genome}, {self.num_targets} tracks, {counts})"
 
     def _key(self, key: str) -> Any:
@@ -246,8 +246,18 @@ class DataStore:
 
     @property
     def splits(self) -> dict[str, dict[str, int]]:
-        """Row range (``offset``, ``count``) of each split."""
+        """Where each split's windows lie in the store's arrays, by split name, in row
+        order: ``{"train": {"offset": 0, "count": 1520}, "valid": {"offset": 1520, ...}}``,
+        ``offset`` the split's first row and ``count`` its windows. Its keys are the split
+        names; :attr:`window_counts` gives the windows alone, :meth:`windows` where they
+        lie on the genome."""
         return self._key("splits")
+
+    @property
+    def window_counts(self) -> dict[str, int]:
+        """The number of windows of each split, by split name, in row order:
+        ``{"train": 1520, "valid": 200, "test": 200}`` (a split of none is listed with 0)."""
+        return {name: rows["count"] for name, rows in self.splits.items()}
 
     @cached_property
     def table(self) -> TargetsTable:

@@ -126,7 +126,7 @@ def score_store(
     model, config, head = load_head(model_dir, head, options)
     check_compatible(model, store, str(model_dir), head)
     check_same_tracks(config.targets[head], store, f"{model_dir} head '{head}'")
-    count = store.splits.get(split, {}).get("count", 0)
+    count = store.window_counts.get(split, 0)
     if count == 0:
         raise ValueError(f"dataset {Path(data_dir)} has no '{split}' windows")
     table = config.targets[head]
@@ -183,7 +183,7 @@ def _model_pass(
     """The model over the windows of `split` that `checkpoint` has not scored yet, batch
     by batch (into `spill` too, when given), saved in `checkpoint` as it goes: the
     per-track metrics and each window's per-track sum of targets, of every window."""
-    count = store.splits[split]["count"]
+    count = store.window_counts[split]
     done = checkpoint.passed()
     metrics = TrackMetrics(model.num_targets(head), device=model_device(model))
     if done.sums is not None:

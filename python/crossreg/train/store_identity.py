@@ -30,7 +30,7 @@ def store_fingerprint(store: DataStore) -> dict[str, Any]:
         "genome": store.genome,
         "path": str(store.path),
         **{key: meta.get(key) for key in FINGERPRINT_KEYS},
-        "windows": {split: rows["count"] for split, rows in store.splits.items()},
+        "windows": store.window_counts,
         "sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
 

@@ -298,7 +298,7 @@ class Trainer:
             source = str(store.path)
             splits = training_splits(store.splits, o.valid_fold, o.test_fold, source=source)
             for split in (*splits.train, splits.valid):
-                if store.splits.get(split, {}).get("count", 0) == 0:
+                if store.window_counts.get(split, 0) == 0:
                     raise ValueError(f"dataset {source} has no {split} windows")
             windows[source] = training_windows(
                 store.splits, o.valid_fold, o.test_fold, source=source
@@ -498,7 +498,7 @@ class Trainer:
         store = data.store
         # under torchrun each process scores its share of the windows, in the batches one
         # process would, and the metrics' sums are added up over the processes
-        count = store.splits[data.valid]["count"]
+        count = store.window_counts[data.valid]
         windows = distributed.share(count, options.batch_size)
         # named by the head it scores, as the epoch's log line is: a new head's own name
         desc = f"{self.state.phase} validation {data.head}"
