@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossreg.commands.options import HEAD_OPTION, head_option
+from crossreg.commands.options import head_option
 from crossreg.errors import first_few
 from crossreg.io.atomic import CONTENTS_FILE
 from crossreg.io.chrom_sizes import read_chrom_sizes
@@ -162,9 +162,7 @@ def model_head(args: argparse.Namespace) -> tuple[CheckpointInfo, str]:
     return info, info.choose(args.head, head_option(args))
 
 
-def check_tracks(
-    info: CheckpointInfo, head: str, spec: str | None, option: str = HEAD_OPTION
-) -> None:
+def check_tracks(info: CheckpointInfo, head: str, spec: str | None, option: str) -> None:
     """A ``--targets`` spec selects tracks of the head (an item that selects none is an
     error naming it, and the model's other head whose tracks it names, if one does, with
     the head's `option`)."""

@@ -102,9 +102,7 @@ class _HeadAction(argparse.Action):
         namespace.head_option = option_string or HEAD_OPTION
 
 
-def add_head_argument(
-    parser: argparse.ArgumentParser, help: str, *, required: bool = False, alias: bool = True
-) -> None:
+def add_head_argument(parser: argparse.ArgumentParser, help: str, *, alias: bool = True) -> None:
     """``--head NAME``: which head of ``--model`` runs (``args.head``), with ``--genome`` as
     its other spelling where `alias`; ``args.head_option`` is the spelling given
     (``--head`` when none was), for messages (:func:`head_option`)."""
@@ -113,7 +111,6 @@ def add_head_argument(
         *names,
         dest="head",
         action=_HeadAction,
-        required=required,
         default=None,
         metavar="NAME",
         help=help,
