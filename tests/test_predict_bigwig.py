@@ -157,6 +157,20 @@ def test_bigwigs_equal_predict_on_the_same_windows(work, tmp_path):
     assert not list(out.parent.glob("*.partial"))
 
 
+def stop_after_chunks(count: int):
+    """A :meth:`ChunkStore.commit` that commits as it does and then stops the run, as
+    Ctrl-C does, once `count` chunks are done (to patch in for a run cut short)."""
+    original = ChunkStore.commit
+
+    def commit_then_stop(self, state, *args):
+        state = original(self, state, *args)
+        if state.chunks_done == count:
+            raise KeyboardInterrupt
+        return state
+
+    return commit_then_stop
+
+
 def test_resume_after_a_kill_gives_the_same_files(work, tmp_path, monkeypatch, logs):
     whole = tmp_path / "whole"
     assert _run(bigwig_args(work, whole, "--chunk-size", "2", "--targets", "human_t2,0")) == 0

@@ -25,7 +25,7 @@ from crossreg.model.tiling import Geometry, plan_tiles
 from crossreg.predict import bigwig
 from crossreg.predict.scratch import SpaceNeed, chunk_file_bytes
 from crossreg.variants.sad_stream import ChunkStore
-from tests.test_predict_bigwig import SIZES, _run, bigwig_args, write_world
+from tests.test_predict_bigwig import SIZES, _run, bigwig_args, stop_after_chunks, write_world
 
 BLOCK = 4096
 TRACKS = 3  # the human head's
@@ -205,14 +205,7 @@ def test_a_resume_needs_only_what_remains(
     root.mkdir()
     argv = bigwig_args(work, root / "out", "--chroms", "chr1", "--chunk-size", "2")
     original = ChunkStore.commit
-
-    def killed_after_two_chunks(self, state, *args):
-        state = original(self, state, *args)
-        if state.chunks_done == 2:
-            raise KeyboardInterrupt
-        return state
-
-    monkeypatch.setattr(ChunkStore, "commit", killed_after_two_chunks)
+    monkeypatch.setattr(ChunkStore, "commit", stop_after_chunks(2))
     with pytest.raises(KeyboardInterrupt):
         _run(argv)
     monkeypatch.setattr(ChunkStore, "commit", original)

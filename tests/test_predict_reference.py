@@ -17,7 +17,7 @@ from crossreg.cli import main
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants.sad_stream import ChunkStore
-from tests.test_predict_bigwig import bigwig_args, write_world
+from tests.test_predict_bigwig import bigwig_args, stop_after_chunks, write_world
 
 WIDTH, CROP, BINS, LENGTH = 128, 8, 48, 8192  # the test model's geometry
 ENSEMBLE = ("--rc", "--shifts", "1,0,-1")
@@ -272,17 +272,9 @@ def test_shards_and_resume_write_the_bytes_one_run_writes(work, tmp_path, monkey
         assert main([*bigwig_args(work, many, "--shard", f"{i}/5"), *options]) == 0
     assert _bigwig_bytes(many) == expected
     resumed = tmp_path / "resumed"
-    original = ChunkStore.commit
-
-    def killed_after_two_chunks(self, state, *args):
-        state = original(self, state, *args)
-        if state.chunks_done == 2:
-            raise KeyboardInterrupt
-        return state
-
     argv = [*bigwig_args(work, resumed), *options]
     with monkeypatch.context() as patch:
-        patch.setattr(ChunkStore, "commit", killed_after_two_chunks)
+        patch.setattr(ChunkStore, "commit", stop_after_chunks(2))
         assert main(argv) == 130
     assert main([*argv, "--resume"]) == 0
     assert _bigwig_bytes(resumed) == expected
