@@ -351,7 +351,58 @@ def test_the_checkpoint_records_the_settings_that_decide_the_numbers(world, tmp_
     assert settings["options"]["batch_size"] == 2 and settings["split"] == "test"
     # --device auto is recorded as the kind of device it picked
     assert settings["options"]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert set(settings) == {"identity", "model", "data", "split", "genome", "options", "columns"}
+    assert settings["classes"] == spill_module.CLASS_SCHEME  # how --specificity forms them
+    assert set(settings) == {
+        *("identity", "model", "data", "split", "genome", "options", "columns", "classes")
+    }
+
+
+def without_classes(path: Path, key: str | None = None) -> None:
+    """Make the settings `path` records (under `key`) as an earlier crossreg recorded
+    them, whose --specificity formed other classes: without how they are formed."""
+    record = json.loads(path.read_text())
+    settings = record[key] if key else record
+    settings.pop("classes", None)
+    path.write_text(json.dumps(record, indent=1, sort_keys=True))
+
+
+def test_a_resume_of_specificity_classes_formed_earlier_is_refused(
+    world, tmp_path, monkeypatch, logs
+):
+    out = tmp_path / "out"
+    argv = interrupted(world, out, monkeypatch, "--specificity")
+    without_classes(out / CHECKPOINT / "settings.json")
+    kept = digests(out / CHECKPOINT)
+    assert main([*argv, "--resume"]) == 1
+    assert f"{out / CHECKPOINT} cannot be continued: its --specificity classes" in logs.text
+    assert f"delete {out / CHECKPOINT} to start again" in logs.text
+    assert digests(out / CHECKPOINT) == kept  # left as it was
+
+
+def test_a_partial_without_specificity_records_no_classes_and_resumes(world, tmp_path, monkeypatch):
+    """A checkpoint of a run without --specificity is the same as an earlier crossreg's:
+    it still resumes, to the bytes of an uninterrupted run."""
+    out, whole = tmp_path / "out", tmp_path / "whole"
+    assert main([*world, "--out", str(whole), "--batch-size", "2", "--rank"]) == 0
+    argv = interrupted(world, out, monkeypatch, "--rank")
+    assert "classes" not in json.loads((out / CHECKPOINT / "settings.json").read_text())
+    assert main([*argv, "--resume"]) == 0
+    assert digests(out) == digests(whole)
+
+
+def test_a_resume_of_a_run_finished_with_specificity_classes_formed_earlier_is_refused(
+    world, tmp_path, logs
+):
+    out = tmp_path / "out"
+    argv = [*world, "--out", str(out), "--batch-size", "2", "--specificity"]
+    assert main(argv) == 0
+    without_classes(out / "summary.json", "settings")
+    before = digests(out)
+    assert main([*argv, "--resume"]) == 1
+    assert f"{out} is complete from a run with other settings" in logs.text
+    assert "its --specificity classes were formed by an earlier crossreg" in logs.text
+    assert "or without --resume to compute it again" in logs.text
+    assert digests(out) == before
 
 
 SLOW_RUN = """

@@ -11,7 +11,8 @@ per-track sums of Pearson R and R² over them (saved at a batch's end, every
 class, the rank and peak rows of the tracks done); and, with ``--specificity``,
 ``--rank`` or ``--peaks``, the claim on the ``.columns-*`` folder that keeps the
 predictions and targets written so far (:mod:`crossreg.evaluate.scratch`). A resume with
-other settings is refused, naming each that differs; without ``--resume`` a left-over
+other settings is refused, naming each that differs, and so is one of ``--specificity``
+whose classes an earlier crossreg formed otherwise; without ``--resume`` a left-over
 checkpoint is refused, as ``crossreg sad`` refuses its ``OUT.partial/``.
 """
 
@@ -37,6 +38,7 @@ import numpy.typing as npt
 from crossreg.errors import CommandError, Interrupted
 from crossreg.evaluate.kept import reopen
 from crossreg.evaluate.scratch import claimed_folder
+from crossreg.evaluate.spill import CLASS_SCHEME, OLD_CLASSES
 from crossreg.io.atomic import OutputError, atomic_write, lock_folder, output_error
 from crossreg.io.changes import changes
 from crossreg.io.identity import IDENTITY_RULE, OLD_RULE
@@ -106,9 +108,10 @@ def evaluation_settings(
     options (the batch size too: it decides the batches, whose predictions may differ in
     their last bits; as device, the kind the model runs on, `device`: ``auto`` resolved,
     so a resume where ``auto`` picks another kind is refused, and one naming the kind
-    ``auto`` picked before is not) and the column statistics."""
+    ``auto`` picked before is not) and the column statistics; with ``--specificity``,
+    how its classes are formed (:data:`~crossreg.evaluate.spill.CLASS_SCHEME`)."""
     data = {k: v for k, v in store_fingerprint(store).items() if k != "path"}
-    settings = {
+    settings: dict[str, Any] = {
         "identity": IDENTITY_RULE,
         "model": checkpoint_identity(model_dir),
         "data": data,
@@ -117,6 +120,8 @@ def evaluation_settings(
         "options": dataclasses.asdict(options) | {"device": device},
         "columns": dataclasses.asdict(columns),
     }
+    if columns.specificity:
+        settings["classes"] = CLASS_SCHEME
     return json.loads(json.dumps(settings, sort_keys=True))
 
 
@@ -125,9 +130,13 @@ def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     (:func:`crossreg.io.changes.changes`: ``--rc off then, on now``; the inference options
     and column statistics one by one; ``--model`` by how its content differs, ``--data``
     by how the store differs); a checkpoint recorded before inputs were compared by
-    content says only that."""
+    content says only that, and so does one of ``--specificity`` whose classes an
+    earlier crossreg formed (:func:`old_classes`)."""
     if before.get("identity") != now.get("identity"):
         return [OLD_RULE]
+    if old_classes(before, now):
+        return [OLD_CLASSES]
+    before, now = ({k: v for k, v in r.items() if k != "classes"} for r in (before, now))
     old, new = before.get("data"), now.get("data")
     if not isinstance(old, dict) or not isinstance(new, dict) or old == new:
         return changes(before, now, INFERENCE_OPTIONS, nested=("options", "columns"))
@@ -137,6 +146,16 @@ def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
         f"--data: not the store the run began with ({what}; 'there' is it)",
         *changes(old, new, INFERENCE_OPTIONS, nested=("options", "columns")),
     ]
+
+
+def old_classes(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
+    """Whether the settings `before` and `now` both ask for ``--specificity`` but record
+    other ways of forming its classes (`before` none: an earlier crossreg's)."""
+    both = all(
+        isinstance(r.get("columns"), dict) and r["columns"].get("specificity") is True
+        for r in (before, now)
+    )
+    return both and before.get("classes") != now.get("classes")
 
 
 @dataclass(frozen=True)
@@ -176,6 +195,12 @@ class Checkpoint:
                 raise ValueError(
                     f"--resume: {record} cannot be read ({err}); delete {self.root} to start again"
                 ) from None
+            if old_classes(before, settings):
+                raise ValueError(
+                    f"--resume: {self.root} cannot be continued: {OLD_CLASSES}, and its "
+                    f"specificity results are kept by class number; delete {self.root} "
+                    "to start again"
+                )
             changed = differences(before, settings)
             if changed:
                 raise ValueError(

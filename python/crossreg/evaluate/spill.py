@@ -96,6 +96,19 @@ def group_size(positions: int) -> int:
     return max(1, GROUP_BYTES // (BYTES_PER_VALUE * max(positions, 1)))
 
 
+#: How :func:`specificity_class` forms the classes, recorded in the settings of a run with
+#: ``--specificity`` (:func:`crossreg.evaluate.checkpoint.evaluation_settings`): a
+#: checkpoint or summary without it was written by an earlier crossreg, whose classes
+#: differ, so its results kept by class number are not taken.
+CLASS_SCHEME = "basenji"
+#: How the classes of an earlier crossreg (without :data:`CLASS_SCHEME`) differ.
+OLD_CLASSES = (
+    "its --specificity classes were formed by an earlier crossreg (each description "
+    "without ':' a class of its own, CHIP:<mark> without a cell type in class CHIP), "
+    "not as this version forms them"
+)
+
+
 def specificity_class(description: str) -> str:
     """The class a track's specificity is normalised within, as Basenji's
     ``basenji_test_specificity.py`` forms them: its assay
