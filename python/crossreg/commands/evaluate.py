@@ -184,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
         columns=ColumnOptions(args.specificity, args.rank, args.peaks, args.min_class or MIN_CLASS),
         scratch=args.scratch,
         resume=args.resume,
+        head_option=head_option(args),
         **plot_options(args),
     )
     print(assay_summary(table))

@@ -9,6 +9,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,7 @@ def score_store(
     columns: ColumnOptions = ColumnOptions(),
     scratch: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    head_option: str = "--head",
 ) -> Scored:
     """Pearson R and R² per track over all bins of all windows of `split`, with the model
     and each window's target sums (for the figures); with `columns` also the whole-column
@@ -119,12 +121,13 @@ def score_store(
 
     The work is kept in `checkpoint` as it goes, which it opens (:meth:`Checkpoint.open`:
     with `resume`, one an interrupted run left is continued where it was saved) and
-    leaves in place, to be removed once the outputs are written.
+    leaves in place, to be removed once the outputs are written. Messages name the head's
+    option as `head_option` (how the user gave it).
     """
     store = DataStore(data_dir)
     head = head or store.genome
     model, config, head = load_head(model_dir, head, options)
-    check_compatible(model, store, str(model_dir), head)
+    check_compatible(model, store, str(model_dir), head, head_option=head_option)
     check_same_tracks(config.targets[head], store, f"{model_dir} head '{head}'")
     count = store.window_counts.get(split, 0)
     if count == 0:
@@ -132,7 +135,7 @@ def score_store(
     table = config.targets[head]
     device = next(model.parameters()).device.type
     settings = evaluation_settings(model_dir, store, split, head, options, columns, device)
-    checkpoint.open(settings, resume=resume)
+    checkpoint.open(settings, resume=resume, head_option=head_option)
     with checkpoint.kept_when_stopped(count), contextlib.ExitStack() as stack:
         spill = None
         if columns.any:
@@ -270,6 +273,7 @@ def evaluate_model(
     columns: ColumnOptions = ColumnOptions(),
     scratch: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    head_option: str = "--head",
 ) -> pl.DataFrame:
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
     (the split, model, head and store scored, whose windows ``compare`` checks, the
@@ -297,7 +301,8 @@ def evaluate_model(
     Unless `plots` is off it also draws (:mod:`crossreg.evaluate.figures`) ``tracks.png``,
     predicted vs measured coverage of three typical tracks along the three windows with
     the most signal (the values drawn in ``tracks.npz``), and ``r_by_assay.png``, the
-    per-track R by assay; with `svg` an SVG beside each."""
+    per-track R by assay; with `svg` an SVG beside each. Messages name the head's option
+    as `head_option` (``crossreg evaluate`` passes the spelling typed: ``--genome``)."""
     check_plot_options(plots, svg)
     require_options(options)
     require_kind(columns, ColumnOptions, "columns", "ColumnOptions(specificity=True)")
@@ -309,7 +314,9 @@ def evaluate_model(
         store = DataStore(data_dir)
         split = default_split(checkpoint_info(model_dir), store, head or store.genome)
     if resume:
-        lost = _finished(out, model_dir, data_dir, split, head, options, columns, plots, svg)
+        lost = _finished(
+            out, model_dir, data_dir, split, head, options, columns, plots, svg, head_option
+        )
         if lost is not None:
             if lost:
                 from crossreg.evaluate.figures import figure_title, plot_evaluation
@@ -334,6 +341,7 @@ def evaluate_model(
             columns=columns,
             scratch=scratch or out,
             resume=resume,
+            head_option=head_option,
         )
         with checkpoint.kept_when_stopped(len(scored.window_sums)):
             _write(out, scored, split, model_dir, options, columns, plots=plots, svg=svg)
@@ -353,13 +361,15 @@ def _finished(
     columns: ColumnOptions,
     plots: bool,
     svg: bool,
+    head_option: str,
 ) -> list[str] | None:
     """The figures `out` lacks (missing or not whole, :func:`~crossreg.plots.figure_intact`)
     when it holds this evaluation, finished: no checkpoint
     (removed last), a ``summary.json`` (written after ``metrics.tsv``) that records these
     settings, ``metrics.tsv`` and, when `plots` asks for figures, ``tracks.npz``, from
     which with the table they are drawn; None when it is to be computed again
-    (:func:`~crossreg.io.finished.finished_run`)."""
+    (:func:`~crossreg.io.finished.finished_run`; other settings are refused, naming the
+    head's option as `head_option`)."""
     summary = out / SUMMARY_FILE
     if checkpoint_dir(out).exists() or not summary.is_file():
         return None
@@ -372,7 +382,8 @@ def _finished(
     missing = [name for name in kept if not (out / name).is_file()]
     drawn = [f"{stem}.{kind}" for stem in FIGURE_STEMS for kind in ("png", "svg")[: 1 + svg]]
     lost = [name for name in drawn if plots and not figure_intact(out / name)]
-    return lost if finished_run(out, recorded, now, differences, missing, redrawn=lost) else None
+    changed = partial(differences, head_option=head_option)
+    return lost if finished_run(out, recorded, now, changed, missing, redrawn=lost) else None
 
 
 def _write(

@@ -40,7 +40,7 @@ from crossreg.evaluate.kept import reopen
 from crossreg.evaluate.scratch import claimed_folder
 from crossreg.evaluate.spill import CLASS_SCHEME, OLD_CLASSES
 from crossreg.io.atomic import OutputError, atomic_write, lock_folder, output_error
-from crossreg.io.changes import changes
+from crossreg.io.changes import Option, changes
 from crossreg.io.identity import IDENTITY_RULE, OLD_RULE
 from crossreg.io.space import SpaceError, allocated_memmap
 from crossreg.model.checkpoint_info import checkpoint_identity
@@ -125,9 +125,12 @@ def evaluation_settings(
     return json.loads(json.dumps(settings, sort_keys=True))
 
 
-def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+def differences(
+    before: Mapping[str, Any], now: Mapping[str, Any], head_option: str = "--head"
+) -> list[str]:
     """How the settings `now` differ from `before`, each named by its option
-    (:func:`crossreg.io.changes.changes`: ``--rc off then, on now``; the inference options
+    (:func:`crossreg.io.changes.changes`: ``--rc off then, on now``; the head by
+    `head_option`, its option as the user gave it; the inference options
     and column statistics one by one; ``--model`` by how its content differs, ``--data``
     by how the store differs); a checkpoint recorded before inputs were compared by
     content says only that, and so does one of ``--specificity`` whose classes an
@@ -138,13 +141,14 @@ def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
         return [OLD_CLASSES]
     before, now = ({k: v for k, v in r.items() if k != "classes"} for r in (before, now))
     old, new = before.get("data"), now.get("data")
+    options = {**INFERENCE_OPTIONS, "genome": Option(head_option)}
     if not isinstance(old, dict) or not isinstance(new, dict) or old == new:
-        return changes(before, now, INFERENCE_OPTIONS, nested=("options", "columns"))
+        return changes(before, now, options, nested=("options", "columns"))
     what = fingerprint_differences(old, new)
     old, new = ({k: v for k, v in record.items() if k != "data"} for record in (before, now))
     return [
         f"--data: not the store the run began with ({what}; 'there' is it)",
-        *changes(old, new, INFERENCE_OPTIONS, nested=("options", "columns")),
+        *changes(old, new, options, nested=("options", "columns")),
     ]
 
 
@@ -180,10 +184,13 @@ class Checkpoint:
         self._saved = time.monotonic()
         self.made_out = False  # whether OUT was made for the checkpoint
 
-    def open(self, settings: Mapping[str, Any], *, resume: bool) -> None:
+    def open(
+        self, settings: Mapping[str, Any], *, resume: bool, head_option: str = "--head"
+    ) -> None:
         """Start afresh (a left-over checkpoint is refused without `resume`), or with
         `resume` continue one left by a run with the same `settings` (refused, naming
-        each that differs, when they are not)."""
+        each that differs, when they are not: :func:`differences`, the head by
+        `head_option`)."""
         record = self.root / SETTINGS_FILE
         if not resume:
             refuse_checkpoint(self.root.parent)
@@ -201,7 +208,7 @@ class Checkpoint:
                     f"specificity results are kept by class number; delete {self.root} "
                     "to start again"
                 )
-            changed = differences(before, settings)
+            changed = differences(before, settings, head_option)
             if changed:
                 raise ValueError(
                     f"--resume: {self.root} was left by a run with other settings "

@@ -30,11 +30,12 @@ def check_compatible(
     *,
     training: bool = False,
     model_fixed: bool = True,
+    head_option: str = "--head",
 ) -> None:
     """Raise ValueError when the model's geometry (:func:`check_geometry`, whose advice
     `model_fixed` chooses) or the size of `head` (default: the store's genome) do not fit
     the store; the message's advice is for `training` the head on the store, or else for
-    choosing another head."""
+    choosing another head with `head_option` (the head's option as the user gave it)."""
     head = head or store.genome
     check_geometry(model, store, source, model_fixed=model_fixed)
     units = model.num_targets(head)
@@ -44,7 +45,7 @@ def check_compatible(
         fix = f"set the head's units to {store.num_targets}"
     else:
         fix = (
-            "the store and the head hold different tracks; pass --head naming a head "
+            f"the store and the head hold different tracks; pass {head_option} naming a head "
             f"whose tracks are the store's (the model's heads: {', '.join(model.genomes)})"
         )
     raise ValueError(
