@@ -392,3 +392,41 @@ def test_a_run_resumed_on_another_device_records_both(work, unbroken, tmp_path, 
         assert json.loads(h5.attrs["settings"])["options"]["device"] == ["cpu", "cuda"]
         for name in ("sum", "center"):  # all scored on the CPU here
             assert np.array_equal(h5[name][()], whole[name][()], equal_nan=True)
+
+
+@pytest.fixture(scope="module")
+def two_heads(work, tmp_path_factory) -> Path:
+    """:func:`work`'s genome and sites with a model of two heads of the same tracks,
+    ``human`` and ``mouse``."""
+    import torch
+
+    from crossreg.io.targets import Target
+    from crossreg.model.checkpoint import make_config, save_checkpoint
+    from crossreg.model.params import parse_params
+    from crossreg.model.seqnn import SeqNN
+    from tests.pipeline import small_params
+
+    root = tmp_path_factory.mktemp("ism_two_heads")
+    for name in ("genome.fa", "sites.bed"):
+        (root / name).write_bytes((work / name).read_bytes())
+    params = small_params({"human": 3, "mouse": 3}, dropout=0.0)
+    model = SeqNN(parse_params(params).model, generator=torch.Generator().manual_seed(5))
+    targets = [Target(i, f"T{i}", (f"t{i}.bw",), 32.0, 1.0, "sum", f"t:{i}") for i in range(3)]
+    heads = {"human": targets, "mouse": targets}
+    save_checkpoint(root / "model", model, make_config(model, params, heads))
+    return root
+
+
+@pytest.mark.parametrize("spelling", ["--head", "--genome"])
+def test_a_resume_with_another_head_names_the_option_as_typed(two_heads, tmp_path, spelling):
+    """Of a finished run and of an interrupted one's chunks alike."""
+    done, cut = tmp_path / "done.h5", tmp_path / "cut.h5"
+    assert _run(_argv(two_heads, done, "--head", "human")) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ism, "_site_effects", _stopping_after(2))
+        with pytest.raises(Interrupted):
+            _run(_argv(two_heads, cut, "--head", "human"))
+    for out, refused in ((done, "is complete from"), (cut, "left by")):
+        with pytest.raises(ValueError, match=f"{refused} a run with other settings") as err:
+            _run(_argv(two_heads, out, spelling, "mouse", "--resume"))
+        assert f"{spelling} human then, mouse now" in str(err.value)

@@ -796,6 +796,24 @@ def test_a_resume_of_a_run_finished_with_other_settings_is_refused(work, tmp_pat
     assert sorted(p.name for p in out.glob("*.bw")) == ["human_t0.bw"]
 
 
+@pytest.mark.parametrize("spelling", ["--head", "--genome"])
+def test_a_resume_with_another_head_names_the_option_as_typed(
+    work, tmp_path, monkeypatch, spelling
+):
+    """Of a finished run and of an interrupted one's chunks alike."""
+    done, cut = tmp_path / "done", tmp_path / "cut"
+    assert _run(bigwig_args(work, done, "--chroms", "chr1")) == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(ChunkStore, "commit", stop_after_chunks(1))
+        with pytest.raises(Interrupted):
+            _run(bigwig_args(work, cut, "--chroms", "chr1", "--chunk-size", "2"))
+    for out, refused in ((done, "is complete from"), (cut, "left by")):
+        argv = bigwig_args(work, out, "--chroms", "chr1", "--chunk-size", "2")
+        with pytest.raises(ValueError, match=f"{refused} a run with other settings") as err:
+            _run([*argv, spelling, "mouse", "--resume"])
+        assert f"{spelling} human then, mouse now" in str(err.value)
+
+
 RECORDED = {
     "identity": IDENTITY_RULE,
     "bed": None,

@@ -1097,14 +1097,13 @@ def test_a_resume_of_a_finished_run_without_figures_to_draw_names_none(work, tmp
     assert "but lacks" not in logs.text and _outputs(out) == written
 
 
-# before: "--rc False then, True now"; the head is named --head (its documented spelling)
-# whichever spelling was given
+# before: "--rc False then, True now"; the head is named as the spelling given now
 @pytest.mark.parametrize(
     ("changed", "said"),
     [
         (["--shard", "0/2"], "--shard 1/2 then, 0/2 now"),
         (["--shard", "1/2", "--rc"], "--rc off then, on now"),
-        (["--shard", "1/2", "--genome", "mouse"], "--head human then, mouse now"),
+        (["--shard", "1/2", "--genome", "mouse"], "--genome human then, mouse now"),
         (["--shard", "1/2", "--head", "mouse"], "--head human then, mouse now"),
     ],
 )
@@ -1120,6 +1119,20 @@ def test_a_resume_of_a_run_finished_with_other_settings_is_refused(work, tmp_pat
         _run(argv)
     assert said in str(err.value)
     assert _outputs(out) == written
+
+
+@pytest.mark.parametrize("spelling", ["--head", "--genome"])
+def test_a_resume_of_chunks_of_another_head_names_the_option_as_typed(
+    work, tmp_path, monkeypatch, spelling
+):
+    out = tmp_path / "cut.h5"
+    real = _ctrl_c_at_third_chunk(monkeypatch)
+    with pytest.raises(Interrupted):
+        _sad(work, out, "--chunk-size", "3")
+    monkeypatch.setattr(sad, "score_stats", real)
+    with pytest.raises(ValueError, match="left by a run with other settings") as err:
+        _sad(work, out, "--chunk-size", "3", spelling, "mouse", "--resume")
+    assert f"{spelling} human then, mouse now" in str(err.value)
 
 
 def test_a_resume_of_an_output_recording_no_settings_scores_it_again(work, whole, tmp_path, logs):

@@ -211,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
         chunk_size=args.chunk_size,
         resume=args.resume,
+        head_option=head_option(args),
         shard=args.shard,
         motifs=motifs,
         variants_genome=args.variants_genome,

@@ -195,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
         chunk_windows=args.chunk_size or DEFAULT_CHUNK_WINDOWS,
         chunk_dtype=args.chunk_dtype or CHUNK_DTYPES[0],
         resume=args.resume,
+        head_option=head_option(args),
         shard=shard,
         overwrite=args.overwrite,
         space_check=not args.skip_space_check,

@@ -168,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
         stats=stats,
         chunk_size=args.chunk_size,
         resume=args.resume,
+        head_option=head_option(args),
         shard=shard,
         gtf=args.gtf,
         tracks=args.targets,

@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import glob
 import json
 import logging
@@ -57,7 +58,7 @@ from crossreg.io.atomic import OutputError, atomic_directory, atomic_write, chec
 from crossreg.io.bed import check_within, read_bed
 from crossreg.io.bigwig_write import BIGWIG_FOLDER, TRACKS_FILE, BigWigFile, SpaceGuard
 from crossreg.io.changes import Option
-from crossreg.io.finished import finished_run, recorded_settings
+from crossreg.io.finished import Changes, finished_run, recorded_settings
 from crossreg.io.identity import (
     IDENTITY_RULE,
     OLD_RULE,
@@ -119,12 +120,16 @@ RUN_OPTIONS: dict[str, Option] = {
 RECORDED_OPTIONS = ("rc", "shifts", "bf16")
 
 
-def run_setting_changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+def run_setting_changes(
+    before: Mapping[str, Any], now: Mapping[str, Any], head_option: str = "--head"
+) -> list[str]:
     """The settings of a ``--bigwig`` run that differ between `before` (recorded by an
     earlier run) and `now`, each named by the option that sets it, as SAD's are
     (:func:`~crossreg.variants.sad_stream.setting_changes`: ``--targets every track then,
-    0 now``; ``--rc off then, on now``; ``--fasta: the same size, other content (…)``)."""
-    return setting_changes(_named(before), _named(now), RUN_OPTIONS)
+    0 now``; ``--rc off then, on now``; ``--fasta: the same size, other content (…)``),
+    the head by `head_option`, its option as the user gave it."""
+    options = {**RUN_OPTIONS, "head": Option(head_option)}
+    return setting_changes(_named(before), _named(now), options)
 
 
 def _named(record: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -214,6 +219,7 @@ def write_bigwigs(
     shard: Shard | str | None = None,
     overwrite: bool = False,
     space_check: bool = True,
+    head_option: str = "--head",
 ) -> BigWigRun:
     """Predict `head`'s tracks (those `tracks` selects,
     :func:`crossreg.io.targets.select_targets`) along the chromosomes `chroms` (default
@@ -222,7 +228,9 @@ def write_bigwigs(
     BigWigs of an earlier run in `outdir`. The chunks keep the predictions as
     `chunk_dtype` (:data:`crossreg.step_defaults.CHUNK_DTYPES`); a run that cannot fit
     them and the BigWigs in the free space is refused before predicting
-    (:mod:`crossreg.predict.scratch`), or only warned of without `space_check`."""
+    (:mod:`crossreg.predict.scratch`), or only warned of without `space_check`. A resume
+    refused for other settings names the head's option as `head_option` (``crossreg
+    predict`` passes the spelling typed: ``--genome``)."""
     outdir = Path(outdir).absolute()  # "." has no name to put the partial store beside
     if isinstance(shard, str):
         shard = Shard.parse(shard)
@@ -272,11 +280,12 @@ def write_bigwigs(
     settings = _run_settings(model_dir, genome, bed, chroms, head, tracks, options, chunk_windows)
     if chunk_dtype != "float32":  # absent for float32 (ABSENT_SETTINGS): earlier runs match
         settings["chunk_dtype"] = chunk_dtype
-    if done and _finished(outdir, settings, overwrite):
+    changes = functools.partial(run_setting_changes, head_option=head_option)
+    if done and _finished(outdir, settings, overwrite, changes):
         return BigWigRun(outdir, len(targets), stop - start, True)
     shares = {SHARE_KEY: SHARES} if shard is not None else {}
     shared = {**settings, "shards": shard.count, **shares} if shard is not None else None
-    store = ChunkStore(root, unit="windows", output=outdir, changes=run_setting_changes)
+    store = ChunkStore(root, unit="windows", output=outdir, changes=changes)
     state = store.open(
         {**settings, "shard": str(shard), **shares}, resume=resume, total=stop - start
     )
@@ -534,20 +543,22 @@ def check_shard_settings(outdir: Path, shared: Mapping[str, object]) -> None:
             )
 
 
-def _finished(outdir: Path, settings: Mapping[str, object], overwrite: bool) -> bool:
+def _finished(
+    outdir: Path, settings: Mapping[str, object], overwrite: bool, changes: Changes
+) -> bool:
     """With ``--resume`` and no chunk store: whether `outdir`, a finished run's (whose
     ``summary.json``, written with the BigWigs into a folder that replaces `outdir` whole,
     records its `settings`), is this run's (:func:`~crossreg.io.finished.finished_run`:
-    other settings are refused naming them). With `overwrite` one of other settings, or
+    other settings are refused, named by `changes`). With `overwrite` one of other settings, or
     of an earlier crossreg, is replaced, as without ``--resume``; without it, one of an
     earlier crossreg is refused as then."""
     recorded = recorded_settings(outdir / SUMMARY_FILE)
     now = json.loads(json.dumps(settings, default=str))
     if not isinstance(recorded, Mapping) and not overwrite:
         check_replaceable(outdir, False, BIGWIG_FOLDER, "--bigwig")  # refused, as then
-    if overwrite and isinstance(recorded, Mapping) and run_setting_changes(recorded, now):
+    if overwrite and isinstance(recorded, Mapping) and changes(recorded, now):
         return False  # replaced, as --overwrite replaces it without --resume
-    return finished_run(outdir, recorded, now, run_setting_changes, again="with --overwrite")
+    return finished_run(outdir, recorded, now, changes, again="with --overwrite")
 
 
 def windows_done(root: Path) -> int:

@@ -111,6 +111,7 @@ from crossreg.variants.sad_stream import (
     FIGURE_TRACKS,
     ChunkStore,
     StoreState,
+    head_named,
     kept_when_stopped,
     partial_dir,
     refuse_partial,
@@ -384,6 +385,7 @@ def write_ism(
     shard: Shard | str | None = None,
     motifs: Sequence[Motif] = (),
     variants_genome: str | None = None,
+    head_option: str = "--head",
 ) -> IsmRun:
     """The ISM step: mutate the central `width` bases around every record of `vcf` (or
     every region of `bed`, a ``-`` one reverse-complemented) with `head` of the checkpoint
@@ -483,7 +485,7 @@ def write_ism(
         lost = [f"its figures in {folder} with the --motifs matches marked"]
     elif drawing and not figures_drawn(out, figures, kept_figures, svg=svg):
         lost = [f"its figures in {folder}"]
-    if resume and finished_output(out, run, redrawn=lost):
+    if resume and finished_output(out, run, redrawn=lost, changes=head_named(head_option)):
         if shard is not None:
             drawn = []
         elif plots and not lost:  # its figures are all there
@@ -496,7 +498,8 @@ def write_ism(
             settings[FIGURE_TRACKS] = FIGURES_EACH if tracks is not None else FIGURES_STRONGEST
         attrs |= shard_attrs(shard, settings, first, last)
         settings = {**settings, "shard": str(shard)}
-    store = ChunkStore(out, unit="sites", device=str(attrs["device"]))
+    device = str(attrs["device"])
+    store = ChunkStore(out, unit="sites", device=device, changes=head_named(head_option))
     state = store.open(settings, resume=resume, total=len(sites))
     with kept_when_stopped(store, len(sites)):
         done = state.alleles_done

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from crossreg.genome import Genome
-from crossreg.io.finished import Recorded, Unreadable, finished_run, settings_object
+from crossreg.io.finished import Changes, Recorded, Unreadable, finished_run, settings_object
 from crossreg.io.identity import content_identity
 from crossreg.io.partial import left_over
 from crossreg.io.targets import Target
@@ -74,6 +74,7 @@ from crossreg.variants.sad_stream import (
     ChunkStore,
     Plan,
     StoreState,
+    head_named,
     kept_records,
     partial_dir,
     record_chunks,
@@ -167,6 +168,7 @@ def write_sad(
     plots: bool = True,
     svg: bool = False,
     variants_genome: str | None = None,
+    head_option: str = "--head",
 ) -> SadRun:
     """The SAD step: score every ALT of every record of `vcf` on the FASTA's genome with
     `head` of the checkpoint in `model_dir` for each of `stats` (default SAD only), and
@@ -197,7 +199,9 @@ def write_sad(
     ``OUT.score_distribution.png``, ``OUT.top_variants.png`` with ``OUT.top_variants.tsv``;
     SVG too with `svg`; titled with whose variants the head scored); under ``torchrun``,
     by the process that merges. A gene table or
-    figure an earlier run left beside `out` that this run does not write is removed."""
+    figure an earlier run left beside `out` that this run does not write is removed.
+    A resume refused for other settings names the head's option as `head_option`
+    (``crossreg sad`` passes the spelling typed: ``--genome``)."""
     check_plot_options(plots, svg)
     check_variants_genome(variants_genome)
     out = Path(out)
@@ -236,7 +240,7 @@ def write_sad(
     attrs["settings"] = json.dumps(run, sort_keys=True)
     if resume and ranked is None:
         lost = _lacking_figures(target, stats, plan.alleles * len(targets), plots=plots, svg=svg)
-        if finished_output(target, run, redrawn=lost):
+        if finished_output(target, run, redrawn=lost, changes=head_named(head_option)):
             _draw_lost(target, lost, plots, svg)
             return SadRun(target, plan.alleles, len(targets), skipped, stats, plan.skipped)
     # looked at once: the rank that merges may delete it at any moment after
@@ -253,7 +257,8 @@ def write_sad(
         log.info("%s is complete for these settings; not scored again", target)
     else:
         scorer = Scorer(model, head, genome, str(vcf), stats, options, genes, cluster_bp, indel)
-        store = ChunkStore(target, device=str(attrs["device"]), output=out)
+        device = str(attrs["device"])
+        store = ChunkStore(target, device=device, output=out, changes=head_named(head_option))
         key = {**settings, "shard": str(shard), "chunk_size": chunk_size}
         state = store.open(key, resume=resume, total=plan.alleles)
         state = _score_run(scorer, store, state, plan, vcf, chunk_size, out.suffix)
@@ -286,16 +291,23 @@ def run_record(settings: dict[str, object], shard: Shard | None, model: SeqNN) -
     return json.loads(json.dumps(run, sort_keys=True, default=str))
 
 
-def finished_output(out: Path, run: dict[str, Any], *, redrawn: Sequence[str] = ()) -> bool:
+def finished_output(
+    out: Path,
+    run: dict[str, Any],
+    *,
+    redrawn: Sequence[str] = (),
+    changes: Changes = setting_changes,
+) -> bool:
     """Whether `out` (a SAD or ISM output) holds this `run` (its settings and shard, as
     its ``settings`` attribute records them), finished: no ``OUT.partial/`` (removed once
     the output is written) and the output (a ``.tsv``'s metadata, written after it)
     recording these settings (:func:`~crossreg.io.finished.finished_run`, which logs
-    that the caller draws the figures `redrawn` it lacks)."""
+    that the caller draws the figures `redrawn` it lacks; other settings are refused,
+    named by `changes`)."""
     last = out if out.suffix == ".h5" else metadata_path(out)
     if left_over(partial_dir(out)) or not last.is_file():
         return False
-    return finished_run(out, _recorded_run(out, last), run, setting_changes, redrawn=redrawn)
+    return finished_run(out, _recorded_run(out, last), run, changes, redrawn=redrawn)
 
 
 def _recorded_run(out: Path, last: Path) -> Recorded:

@@ -30,6 +30,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -423,6 +424,12 @@ RUN_OPTIONS: dict[str, Option] = {
     FIGURE_TRACKS: Option("--targets", label="figure tracks"),
     "shard": Option("--shard", words={"None": "none (the whole run)"}),
 }
+
+
+def head_named(head_option: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]:
+    """:func:`setting_changes` of SAD's and ISM's options with the head named as
+    `head_option`, its option as the user gave it (``--head`` or ``--genome``)."""
+    return partial(setting_changes, options={**RUN_OPTIONS, "head": Option(head_option)})
 
 
 def setting_changes(
