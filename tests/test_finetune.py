@@ -452,7 +452,7 @@ def test_evaluate_scores_a_store_with_the_head_fine_tuned_on_it(world, tmp_path)
     # a head of other tracks: the advice is to choose a head, not to change the model
     argv = ["evaluate", "--model", str(checkpoint), "--data", str(world["held_out"])]
     args = build_parser().parse_args([*argv, "--genome", "human", "--out", str(tmp_path / "x")])
-    with pytest.raises(ValueError, match="hold different tracks; pass --head") as error:
+    with pytest.raises(ValueError, match="hold different tracks; pass --genome") as error:
         args.run(args)
     assert "set the head's units" not in str(error.value)
 
