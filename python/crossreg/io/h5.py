@@ -50,6 +50,12 @@ class DamagedH5Error(ValueError, OSError):
     OSError (what h5py raised)."""
 
 
+def stored_text(value: object) -> str:
+    """A value read from an ``.h5`` (or its JSON metadata) as text: bytes, as h5py gives
+    stored strings, decoded as UTF-8; anything else as :class:`str` makes it."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def open_h5(path: str | os.PathLike[str], remedy: str) -> Any:
     """`path` opened read-only with h5py; a cut or non-HDF5 file is a
     :class:`DamagedH5Error` naming it and ending with `remedy` (``rerun crossreg ism to

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from crossreg.io.h5 import read_h5
+from crossreg.io.h5 import read_h5, stored_text
 
 # weight short names of each Keras layer kind, in Keras' order
 LAYER_WEIGHTS = {
@@ -69,10 +69,6 @@ class KerasFile:
     gelu_evidence: str
     keras_version: str | None
     architecture: KerasArchitecture | None = None
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 def short_weight_name(weight_name: str) -> str:
@@ -221,7 +217,7 @@ def _read_layer(group: Any, name: str, path: Path, read_arrays: bool) -> KerasLa
         raise ValueError(
             f"{path}: layer_names lists layer '{name}' but it has no group; {_DAMAGED}"
         )
-    weight_names = [_text(w) for w in group[name].attrs.get("weight_names", [])]
+    weight_names = [stored_text(w) for w in group[name].attrs.get("weight_names", [])]
     if not weight_names:
         return None
     weights = {short_weight_name(w): w for w in weight_names}
@@ -277,13 +273,16 @@ def read_keras_file(path: str | os.PathLike[str], *, read_arrays: bool = True) -
                 f"{path}: no 'layer_names' attribute; this is not a Keras weights file "
                 "(expected one written by SeqNN.save or model.save_weights)"
             )
-        read = (_read_layer(group, _text(n), path, read_arrays) for n in group.attrs["layer_names"])
+        read = (
+            _read_layer(group, stored_text(n), path, read_arrays)
+            for n in group.attrs["layer_names"]
+        )
         layers = [layer for layer in read if layer is not None]
         model_config = None
         if "model_config" in handle.attrs:
-            model_config = _model_config(_text(handle.attrs["model_config"]), path)
+            model_config = _model_config(stored_text(handle.attrs["model_config"]), path)
         version = handle.attrs.get("keras_version")
-        keras_version = None if version is None else _text(version)
+        keras_version = None if version is None else stored_text(version)
     if model_config:
         configs = {
             la.get("config", {}).get("name"): la.get("config", {})

@@ -41,6 +41,7 @@ from crossreg.io.h5 import (
     dataset_bytes,
     open_h5,
     read_h5,
+    stored_text,
     written_h5,
 )
 from crossreg.io.identity import OLD_RULE
@@ -290,7 +291,7 @@ def write_tsv(
                     [np.asarray(part[s][start:stop], dtype=np.float32) for s in stats], axis=1
                 )
                 prefixes = [
-                    "\t".join(_text(field[i]) for field in fields) for i in range(start, stop)
+                    "\t".join(stored_text(field[i]) for field in fields) for i in range(start, stop)
                 ]
                 handle.write(_native.format_rows(prefixes, np.ascontiguousarray(block)))
                 meter.update(stop - start)
@@ -299,11 +300,6 @@ def write_tsv(
     with atomic_write(metadata_path(path)) as handle:
         json.dump({key: meta[key] for key in sorted(meta)}, handle, indent=1, default=_plain)
     return n
-
-
-def _text(field: object) -> str:
-    """An allele field (bytes from an ``.h5``, else a number or text) as text."""
-    return field.decode() if isinstance(field, bytes) else str(field)
 
 
 def _plain(value: object) -> object:

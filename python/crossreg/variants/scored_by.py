@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from crossreg.io.h5 import stored_text
+
 
 def check_variants_genome(name: str | None) -> None:
     """A ``--variants-genome`` given (not None) names a genome: an empty one is refused."""
@@ -38,9 +40,7 @@ def figure_title(attrs: Mapping[str, object]) -> str:
 
 def _recorded_text(value: object) -> str:
     """An attribute recorded as text (bytes in some ``.h5`` files), else ""."""
-    if isinstance(value, bytes):
-        return value.decode()
-    return value if isinstance(value, str) else ""
+    return stored_text(value) if isinstance(value, str | bytes) else ""
 
 
 def _recorded_paths(value: object) -> list[str]:

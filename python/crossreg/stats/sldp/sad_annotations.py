@@ -31,7 +31,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.io.chroms import bare_chrom
-from crossreg.io.h5 import all_attrs, read_h5
+from crossreg.io.h5 import all_attrs, read_h5, stored_text
 from crossreg.progress import progress
 from crossreg.stats.sldp.annotations import AnnotationTable, require_panel_ids
 from crossreg.stats.sldp.panel import ChromPanel
@@ -84,14 +84,10 @@ def chrom_index(field: Any) -> ChromIndex:
     step = block_rows(max(1, np.dtype(field.dtype).itemsize))
     for first in range(0, len(field), step):
         values, inverse = np.unique(np.asarray(field[first : first + step]), return_inverse=True)
-        bare = [bare_chrom(_text(v)) for v in values.tolist()]
+        bare = [bare_chrom(stored_text(v)) for v in values.tolist()]
         lookup = np.array([names.setdefault(b, len(names)) for b in bare], dtype=np.uint32)
         codes[first : first + len(inverse)] = lookup[inverse.ravel()]
     return ChromIndex(codes.astype(np.min_scalar_type(max(len(names) - 1, 0))), list(names))
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _alleles(field: npt.NDArray) -> npt.NDArray[np.str_]:
@@ -115,7 +111,7 @@ class SadAnnotations:
                 require_whole_run(self.path, read_attrs(self.path))
             self._memory = _tsv_fields(self.path)
         with self._fields() as fields:
-            self.names: list[str] = [_text(v) for v in fields["target_ids"][:].tolist()]
+            self.names: list[str] = [stored_text(v) for v in fields["target_ids"][:].tolist()]
             self.chroms = chrom_index(fields["chr"])
             self._ids = None if self.chroms.sorted else _held_ids(fields["snp"])
 
