@@ -221,7 +221,8 @@ def write_sad(
     _log_plan(str(vcf), plan, kept, shard, head, len(targets), model, options, stats)
     settings = run_settings(model_dir, genome, survey.identity, head, options, stats, strict)
     settings |= {"tracks": tracks, "cluster_bp": cluster_bp, "indel": indel}
-    settings["variants_genome"] = variants_genome
+    if variants_genome is not None:  # absent otherwise, as in the runs before it was recorded
+        settings["variants_genome"] = variants_genome
     settings["gtf"] = content_identity(gtf) if gtf is not None else None
     attrs: dict[str, object] = {
         **provenance(model_dir, head, config, options),
