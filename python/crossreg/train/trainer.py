@@ -621,7 +621,8 @@ class Trainer:
         """Warn that `data`'s validation (its loss, R and R², `figures`) blew up at the epoch
         just finished while its training (`train_loss`) did not
         (:func:`crossreg.train.health.validation_blowup`: a non-finite figure, or a loss
-        10 times the epoch before's), naming what was seen and its likely causes."""
+        risen by 9 times the size of the epoch before's), naming what was seen and its
+        likely causes."""
         before = self._row_before(data)
         earlier = None
         if before is not None:
