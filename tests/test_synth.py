@@ -32,6 +32,7 @@ from crossreg.synth.regulation import Regulation
 from crossreg.synth.species import species_of
 from crossreg.synth.tracks import BIN_BP, DISPERSION_SHAPE, TrackSynthesizer
 from crossreg.synth.world import rng_for
+from tests.formats_doc import section, unnamed
 
 CONTRACT_KEYS = {"fasta", "sizes", "gaps", "blacklist", "unmappable", "targets", "gtf", "vcf"}
 ASSAY_SETTINGS = {  # (genome, assay) -> (clip, scale, sum_stat), as in the paper's tables
@@ -586,6 +587,29 @@ def test_variants_carry_expected_signs(world, manifest):
             elif kind == "break":
                 assert down and not up
         assert sum(1 for v in variants if not v.is_snp) >= 10
+
+
+def test_every_manifest_key_and_table_column_is_named_on_the_formats_page(world, manifest):
+    """docs/formats.md names each key of the manifest and each column of the world's
+    tables (a cell type's or genome's column by its pattern, `activity_<cell type>`)."""
+    keys = [k for k in manifest if k not in ("genomes", "nets")]
+    keys += [k for entry in manifest["genomes"].values() for k in entry]
+    keys += [*manifest["cohorts"], *manifest["panel"]]
+    patterns: dict[str, str] = {}
+    for genome, entry in manifest["genomes"].items():
+        for part in ("chrom", "start", "end", "strand"):
+            patterns[f"{genome}_{part}"] = f"<genome>_{part}"
+        for cell in entry["cell_types"]:
+            patterns[f"activity_{cell}"] = "activity_<cell type>"
+            patterns[f"cage_{cell}"] = "cage_<cell type>"
+    columns = [
+        patterns.get(column, column)
+        for table in sorted(world.rglob("*.tsv"))
+        for column in table.read_text().splitlines()[0].split("\t")
+    ]
+    text = section("Synthetic world: `manifest.json`")
+    assert not unnamed(keys, text)
+    assert not unnamed(columns, text)
 
 
 def test_cohorts_carry_the_planted_signal(world, manifest):
