@@ -1,6 +1,6 @@
 """docs/formats.md against the files the commands write: every dataset, attribute, key and
-column of a SAD file, an ISM file and predict's outputs is named in its section of the
-page, so that a field added to a writer is documented with it."""
+column of a SAD file, an ISM file, predict's outputs and a checkpoint's config is named
+in its section of the page, so that a field added to a writer is documented with it."""
 
 from __future__ import annotations
 
@@ -97,3 +97,9 @@ def test_every_field_predict_writes_is_named(work, tmp_path):
     text = section("Predictions")
     assert not unnamed(datasets + attrs + list(summary) + list(summary["settings"]), text)
     assert not unnamed(columns, text)
+
+
+def test_every_key_of_a_checkpoints_config_is_named(work):
+    config = json.loads((work / "model" / "config.json").read_text())
+    assert {"save_id", "weights_sha256", "branches"} <= set(config)
+    assert not unnamed(config, section("Checkpoints"))
