@@ -21,7 +21,9 @@ from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.synth.motifs import Motif
 from crossreg.variants import ism_figures
+from crossreg.variants.ism import write_ism
 from crossreg.variants.ism_figures import importance, plot_ism_file, site_figure
+from crossreg.variants.ism_merge import merge_ism
 from crossreg.variants.ism_motifs import (
     MIN_RELATIVE,
     MotifHit,
@@ -285,6 +287,35 @@ def test_cli_motifs_marks_the_figures_of_ism_and_ism_merge(world, tmp_path, monk
             args = build_parser().parse_args([*base, "--out", str(out), *extra])
             args.run(args)
         assert not out.parent.exists() or not list(out.parent.iterdir())
+
+
+def test_motifs_without_plots_are_refused_in_python_before_any_work(world, tmp_path):
+    """``write_ism`` and ``merge_ism`` refuse `motifs` with ``plots=False``, as the command
+    line refuses ``--motifs`` with ``--no-plots`` (and as they refuse ``svg``): the matches
+    are marked on the figures only, so they would go unused. Nothing is written (before,
+    the run scored every site and ignored the motifs)."""
+    motifs = read_motifs(JASPAR)
+    out = tmp_path / "api" / "o.h5"
+    said = "motifs are marked on the figures, but plots=False draws none"
+    with pytest.raises(ValueError, match=said):
+        write_ism(
+            world / "model", world / "genome.fa", out, vcf=world / "one.vcf", width=24,
+            plots=False, motifs=motifs,
+        )  # fmt: skip
+    shard = tmp_path / "s.0.h5"
+    write_ism(
+        world / "model", world / "genome.fa", shard, vcf=world / "one.vcf", width=24,
+        shard="0/1",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=said):
+        merge_ism(out, [shard], plots=False, motifs=motifs)
+    assert not out.parent.exists()
+    assert (
+        write_ism(
+            world / "model", world / "genome.fa", out, vcf=world / "one.vcf", width=24, plots=False
+        ).figures
+        == []
+    )
 
 
 def test_a_resume_with_motifs_of_a_finished_run_draws_its_figures_again(

@@ -151,6 +151,20 @@ def site_mutations(
     return np.concatenate([[[-1, -1]], np.stack([pos, base], axis=1)]).astype(np.int64)
 
 
+def check_figure_options(plots: bool, svg: bool, motifs: Sequence[Motif]) -> None:
+    """A ValueError for `svg` (:func:`~crossreg.plots.check_plot_options`) or `motifs`
+    without `plots`: the matches of `motifs` are marked on the figures only, so with none
+    drawn they would go unused (the command line's ``--motifs`` with ``--no-plots`` is
+    refused alike). :func:`write_ism` and :func:`~crossreg.variants.ism_merge.merge_ism`
+    call it before any work."""
+    check_plot_options(plots, svg)
+    if motifs and not plots:
+        raise ValueError(
+            "motifs are marked on the figures, but plots=False draws none: pass one of them "
+            "(the command line's --motifs with --no-plots is refused alike)"
+        )
+
+
 def check_ism_stats(stats: Sequence[str]) -> None:
     """`stats` is a list of distinct names among :data:`STATS` (a string is a
     TypeError)."""
@@ -392,7 +406,8 @@ def write_ism(
     in `model_dir`, write `out` in Basenji's ``scores.h5`` layout and, unless `plots` is
     false, one PNG per site (for the track with the largest |score|, or per chosen track
     with `tracks`; an SVG beside each with `svg`; the matches of the JASPAR `motifs` its
-    important bases belong to marked, :mod:`crossreg.variants.ism_motifs`) in the folder
+    important bases belong to marked, :mod:`crossreg.variants.ism_motifs`, which `plots`
+    false refuses, :func:`check_figure_options`) in the folder
     `figures`, by default
     :func:`figures_folder` of `out`, replacing an earlier run's figures there (removed,
     once `out` is written, when `plots` is false too). `variants_genome` names the genome
@@ -422,7 +437,7 @@ def write_ism(
     draws no figures (`figures`, `svg` and `motifs` are refused with it): join the shards with
     :func:`crossreg.variants.ism_merge.merge_ism`, which writes the bytes one run writes
     and draws its figures."""
-    check_plot_options(plots, svg)
+    check_figure_options(plots, svg, motifs)
     check_variants_genome(variants_genome)
     out = Path(out)
     shard = _checked_request(
@@ -720,7 +735,7 @@ def draw_figures(
     `each_track`, the matches of `motifs` marked; with `plots` false, remove an earlier
     run's there instead. An interrupt while drawing says that `out` is complete and how to
     draw them from it, and what a rerun of the command would do (`rerun`)."""
-    check_plot_options(plots, svg)
+    check_figure_options(plots, svg, motifs)
     from crossreg.variants.ism_figures import plot_ism_file, remove_earlier_figures
 
     folder = Path(figures_folder(out) if figures is None else figures)

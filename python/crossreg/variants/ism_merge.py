@@ -27,7 +27,6 @@ import numpy as np
 
 from crossreg.io.atomic import atomic_path
 from crossreg.io.h5 import all_attrs, damaged_data, open_h5
-from crossreg.plots import check_plot_options
 from crossreg.synth.motifs import Motif
 from crossreg.variants.alleles import parse_counts
 from crossreg.variants.ism import (
@@ -36,6 +35,7 @@ from crossreg.variants.ism import (
     TRACK_FIELDS,
     VARIANT_FIELDS,
     IsmRun,
+    check_figure_options,
     draw_figures,
     each_track_drawn,
     write_ism_h5,
@@ -62,9 +62,10 @@ def merge_ism(
     each shard's (:func:`~crossreg.variants.shard_layout.layout_attrs`).
     Then draw the figures that run draws, in `figures` (by default
     :func:`crossreg.variants.ism.figures_folder` of `out`) unless `plots` is off (SVG too
-    with `svg`), the matches of the JASPAR `motifs` marked. An `out` that is one of the
-    shards is refused before anything is written."""
-    check_plot_options(plots, svg)
+    with `svg`), the matches of the JASPAR `motifs` marked (`svg` or `motifs` with
+    `plots` off is refused, :func:`~crossreg.variants.ism.check_figure_options`). An `out`
+    that is one of the shards is refused before anything is written."""
+    check_figure_options(plots, svg, motifs)
     target, paths = shard_paths(out, shards, "crossreg ism")
     if target.suffix != ".h5":
         raise ValueError(f"{target}: the merged file must end in .h5, as its shards do")
