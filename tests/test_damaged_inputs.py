@@ -298,6 +298,27 @@ def test_a_truncated_gzip_net_names_the_file(tmp_path: Path) -> None:
         _split(tmp_path, net)
 
 
+def _error_lines(logs: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in logs.records if r.levelno >= logging.ERROR]
+
+
+def test_split_names_a_net_that_is_not_text_without_calling_it_cut_short(
+    tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    # before: a binary file given as the net (here one that starts as a BigWig does), whose
+    # last byte is no newline, was refused as a net cut short inside its last "line"
+    net = _write(tmp_path / "x.net", b"\x26\xfc\x8f\x88\x04\x00" + bytes(range(256)) * 4)
+    _write(tmp_path / "t.sizes", SIZES_TEXT)
+    _write(tmp_path / "q.sizes", "chrA\t30000\n")
+    argv = ["split", "--sizes", f"t={tmp_path / 't.sizes'}", "--sizes", f"q={tmp_path / 'q.sizes'}"]
+    argv += ["--net", f"t,q={net}", "--out", str(tmp_path / "out")]
+    assert main(argv) == 1
+    errors = _error_lines(logs)
+    assert len(errors) == 1, errors
+    assert re.fullmatch(r".*x\.net:1: the line is not text \(is this a \.net file\?\)", errors[0])
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [

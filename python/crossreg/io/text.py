@@ -18,6 +18,7 @@ a block boundary, which decompresses without error, by its missing end-of-file b
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
@@ -94,20 +95,34 @@ def bgzf_end_missing(path: str | os.PathLike[str]) -> bool:
 def unended_last_line(path: str | os.PathLike[str]) -> int | None:
     """The number of the last line of the plain text file `path` when no newline ends it
     (a file cut short inside a line, by an interrupted download or copy), else None.
-    Only regular files that are neither compressed nor UTF-16 are looked at: a pipe would
-    be consumed, a gzip stream cut short stops its reader, and the others are refused
-    by what reads them."""
+    Only regular files of text that is neither compressed nor UTF-16 are looked at: a pipe
+    would be consumed, a gzip stream cut short stops its reader, and the others (a binary
+    file given for a text one, whose first line is not UTF-8) are refused by what reads
+    them."""
     if not os.path.isfile(path):
         return None
     with open(path, "rb") as handle:
         head = handle.read(HEAD_SIZE)
         if not head or head.startswith(GZIP_MAGIC) or _other_kind(head):
             return None
+        handle.seek(0)
+        if not _starts_as_text(handle.readline(1 << 16)):
+            return None
         handle.seek(-1, os.SEEK_END)
         if handle.read(1) == b"\n":
             return None
         handle.seek(0)
         return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) + 1
+
+
+def _starts_as_text(first: bytes) -> bool:
+    """Whether `first`, a file's first line (or its first bytes when that line is long),
+    is UTF-8 text: a character cut at its end is allowed."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(first, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def open_text(path: str | os.PathLike[str]) -> TextIO:
