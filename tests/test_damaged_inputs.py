@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,8 @@ from crossreg.stats.sldp.panel import read_ld_blocks
 from crossreg.stats.sldp.plink import read_bim, read_frq
 from crossreg.stats.sldp.sumstats import LdScores, read_ldscores, read_sumstats
 from crossreg.variants.sad_read import read_sad
-from tests.data_inputs import write_fasta
+from tests.data_inputs import small_inputs, write_fasta
+from tests.test_data_store import cli_args
 from tests.test_sldp_estimator import argv_of, write_world
 
 TARGETS = (
@@ -333,6 +335,30 @@ def test_split_names_a_net_that_is_not_text_without_calling_it_cut_short(
 def test_a_bad_fasta_names_the_file_and_line(tmp_path: Path, text: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Genome(_write(tmp_path / "g.fa", text))
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "fix"),
+    [
+        ("fasta", lambda p: p.mkdir(), "FASTA is a folder; give the file"),
+        ("regions", os.mkfifo, "regions BED is a pipe or other stream, which can be read only"),
+    ],
+)
+def test_data_names_an_input_that_is_no_file_with_the_fix(
+    tmp_path: Path,
+    logs: pytest.LogCaptureFixture,
+    name: str,
+    make: Callable[[Path], None],
+    fix: str,
+) -> None:
+    # before: "PATH: FASTA is not a regular file", with nothing on what to give instead
+    inputs = small_inputs(tmp_path / "inputs")
+    inputs[name] = tmp_path / "given"
+    make(inputs[name])
+    assert main(cli_args(inputs, tmp_path / "store")) == 1
+    errors = _error_lines(logs)
+    assert len(errors) == 1 and errors[0].startswith(f"{inputs[name]}: {fix}"), errors
+    assert not (tmp_path / "store").exists()
 
 
 def test_a_truncated_gzipped_fasta_names_the_file_and_the_fix(tmp_path: Path) -> None:

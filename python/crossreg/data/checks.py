@@ -56,12 +56,18 @@ class Inputs:
 
 
 def check_file(path: str | os.PathLike[str], what: str) -> Path:
-    """`path` as a Path, or ValueError when it is missing or unreadable."""
+    """`path` as a Path, or ValueError when it is missing, a folder, a stream (a pipe,
+    which a second read finds empty) or unreadable."""
     p = Path(path)
     if not p.exists():
         raise ValueError(f"{p}: {what} not found; check the path")
+    if p.is_dir():
+        raise ValueError(f"{p}: {what} is a folder; give the file")
     if not p.is_file():
-        raise ValueError(f"{p}: {what} is not a regular file")
+        raise ValueError(
+            f"{p}: {what} is a pipe or other stream, which can be read only once; write it "
+            "to a file first (a build reads its BEDs twice, and its inputs again when resumed)"
+        )
     if not os.access(p, os.R_OK):
         raise ValueError(f"{p}: {what} is not readable; check its permissions")
     return p
