@@ -213,6 +213,10 @@ def test_a_chromosome_named_like_a_header_word_is_read(tmp_path: Path) -> None:
         (2, "chr2\t1e400", "the length of 'chr2' is '1e400', not a whole number"),
         (2, "chr1\t26000", "chromosome 'chr1' is listed twice"),
         (2, "chr2", "expected 'name<TAB>length', found 'chr2'"),
+        # a BED or the FASTA given for the sizes: named as such, with what to give
+        (1, "chr1\t0\t9\tx", "the length of 'chr1' must be positive; the line looks like a BED"),
+        (2, "chr1\t9\t20", "chromosome 'chr1' is listed twice; the line looks like a BED"),
+        (1, ">chr1 x", "expected 'name<TAB>length', found '>chr1 x'; the line looks like a FASTA"),
     ],
 )
 def test_a_bad_chrom_sizes_line_names_the_file_and_line(

@@ -28,7 +28,9 @@ def read_chrom_sizes(path: str | os.PathLike[str]) -> dict[str, int]:
             continue
         name, length = _parse_line(f"{path}:{line_no}", text)
         if name in sizes:
-            raise ValueError(f"{path}:{line_no}: chromosome '{name}' is listed twice")
+            raise ValueError(
+                f"{path}:{line_no}: chromosome '{name}' is listed twice{_looks_like(text)}"
+            )
         sizes[name] = length
     if not sizes:
         raise ValueError(f"{path}: no chromosomes found; expected 'name<TAB>length' lines")
@@ -38,8 +40,8 @@ def read_chrom_sizes(path: str | os.PathLike[str]) -> dict[str, int]:
 def _parse_line(where: str, text: str) -> tuple[str, int]:
     """The name and length of one sizes line (stripped); a ValueError naming `where`."""
     fields = text.split("\t") if "\t" in text else text.split()
-    if len(fields) < 2:
-        raise ValueError(f"{where}: expected 'name<TAB>length', found {text!r}")
+    if len(fields) < 2 or text.startswith(">"):
+        raise ValueError(f"{where}: expected 'name<TAB>length', found {text!r}{_looks_like(text)}")
     name, length_text = fields[0], fields[1]
     try:
         length = int(length_text)
@@ -48,10 +50,28 @@ def _parse_line(where: str, text: str) -> tuple[str, int]:
             f"{where}: the length of '{name}' is '{length_text}', not a whole number"
         ) from None
     if length <= 0:
-        raise ValueError(f"{where}: the length of '{name}' must be positive")
+        raise ValueError(f"{where}: the length of '{name}' must be positive{_looks_like(text)}")
     if length > MAX_LENGTH:
         raise ValueError(
             f"{where}: the length of '{name}' is {length:,} bp, more than the {MAX_LENGTH:,} bp "
             "(2**40) accepted for one chromosome; is the second column the length in bp?"
         )
     return name, length
+
+
+def _looks_like(text: str) -> str:
+    """What a sizes line `text` (stripped) that does not read as one looks like, with what
+    to give instead: a FASTA header, or a BED interval (chrom, start, end: a start of 0
+    reads as a length of 0, and a chromosome's second interval repeats its name); ''
+    otherwise."""
+    fields = text.split("\t") if "\t" in text else text.split()
+    if text.startswith(">"):
+        kind = "a FASTA header (is this the FASTA?)"
+    elif 3 <= len(fields) != 5 and all(f.isdigit() for f in fields[1:3]):
+        kind = "a BED interval (chrom start end)"
+    else:
+        return ""
+    return (
+        f"; the line looks like {kind}: give each chromosome's name and length, as a "
+        "chrom.sizes or the FASTA's .fai index does (samtools faidx FASTA writes one)"
+    )
