@@ -453,6 +453,23 @@ def test_a_track_that_is_not_a_bigwig_names_its_own_targets_line(tmp_path: Path)
         check_inputs(fasta=tmp_path / "g.fa", targets=tmp_path / "targets.txt")
 
 
+def test_data_names_an_empty_bigwig_as_empty(
+    tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    # before: "...r2.bw: not a BigWig file (shorter than its header) (track 'cage', ...);
+    # is it a BigWig file?", of a file of no bytes at all
+    inputs = small_inputs(tmp_path / "inputs")
+    (tmp_path / "inputs" / "r2.bw").write_bytes(b"")
+    assert main(cli_args(inputs, tmp_path / "store")) == 1
+    errors = _error_lines(logs)
+    assert len(errors) == 1, errors
+    assert re.search(
+        r"r2\.bw: .*\(track 'cage', .*targets\.txt line 3\); the file is empty", errors[0]
+    )
+    assert errors[0].endswith("copy it again") and "is it a BigWig" not in errors[0]
+    assert not (tmp_path / "store").exists()
+
+
 @pytest.mark.parametrize(
     ("name", "reader", "text", "line"),
     [

@@ -233,8 +233,13 @@ _PEAK_SUFFIXES = (".bed", ".narrowpeak", ".bed.gz", ".narrowpeak.gz")
 
 def _not_bigwig_hint(file: Path) -> str:
     """What to do with a track file that is not a BigWig: Basenji's HDF5 coverage and peak
-    BEDs are named as such, with the conversion."""
+    BEDs are named as such, with the conversion, and an empty file as one."""
     name = file.name.lower()
+    if file.stat().st_size == 0:
+        return (
+            "the file is empty (0 bytes), as an interrupted download or copy leaves it; "
+            "copy it again"
+        )
     if is_hdf5(file) or name.endswith(HDF5_SUFFIXES):
         return (
             "it is an HDF5 file, as Basenji's per-base coverage (bam_cov.py's .h5/.w5) is; "
