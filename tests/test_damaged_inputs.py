@@ -334,9 +334,11 @@ def test_split_names_a_net_that_is_not_text_without_calling_it_cut_short(
         (">chr1\nACGT\nAC\nACGT\n", r"g\.fa:4: record 'chr1' has lines of different lengths"),
         (">chr1\nACGT\n>chr1\nACGT\n", r"g\.fa:3: sequence name 'chr1' appears twice"),
         (">\nACGT\n", r"g\.fa:1: a '>' header line has no name"),
+        # before: read as the sequence 'ch\ufffd1', which no BED, VCF or BigWig names
+        (b">ch\xe91 x\nACGT\n", r"g\.fa: the name of sequence 'ch\ufffd1' is not UTF-8 text"),
     ],
 )
-def test_a_bad_fasta_names_the_file_and_line(tmp_path: Path, text: str, match: str) -> None:
+def test_a_bad_fasta_names_the_file_and_line(tmp_path: Path, text: str | bytes, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Genome(_write(tmp_path / "g.fa", text))
 

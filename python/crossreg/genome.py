@@ -37,6 +37,7 @@ class Genome:
         self.sizes: dict[str, int] = dict(
             zip(self._native.names, self._native.lengths, strict=True)
         )
+        _refuse_names_not_utf8(self.path, list(self.sizes))
 
     def __reduce__(self) -> tuple[Callable[[str], Genome], tuple[str]]:
         return (_unpickled, (self.path,))
@@ -106,6 +107,19 @@ class Genome:
         default as :func:`crossreg.dna.one_hot` (``dtype=np.uint8`` for a quarter of the
         memory, converted on the model's device)."""
         return one_hot(self.fetch_many(chroms, starts, length), dtype=dtype)
+
+
+def _refuse_names_not_utf8(path: str, names: Sequence[str]) -> None:
+    """Refuse a sequence name whose '>' line holds bytes that are not UTF-8 (Latin-1 text):
+    the native reader shows each as U+FFFD, a name no other file spells alike, so that
+    every BED, VCF or BigWig would miss the chromosome."""
+    for name in names:
+        if "\ufffd" in name:
+            raise ValueError(
+                f"{path}: the name of sequence {name!r} is not UTF-8 text (each byte that "
+                "is not is shown as '\ufffd'); rename it in its '>' line, or convert the file "
+                "to UTF-8 (iconv -f latin1 -t utf-8)"
+            )
 
 
 def _unpickled(path: str) -> Genome:
