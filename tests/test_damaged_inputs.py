@@ -446,6 +446,26 @@ def test_an_infinite_targets_scale_names_the_file_and_line(tmp_path: Path, scale
         read_targets(path)
 
 
+def test_data_names_a_bigwig_chromosome_name_that_is_not_utf8(
+    tmp_path: Path, logs: pytest.LogCaptureFixture
+) -> None:
+    # before: read as chromosome 'ch\ufffd1', absent from the FASTA, so the track's chr1
+    # was masked with a warning that its BigWig has no data there
+    inputs = small_inputs(tmp_path / "inputs")
+    track = tmp_path / "inputs" / "r0.bw"
+    data = track.read_bytes()
+    track.write_bytes(data.replace(b"chr1", b"ch\xe91", 1))
+    assert main(cli_args(inputs, tmp_path / "store")) == 1
+    errors = _error_lines(logs)
+    assert len(errors) == 1, errors
+    assert re.search(
+        r"r0\.bw \(track 'dnase', .*targets\.txt line 2\): chromosome name 'ch\ufffd1' is "
+        "not UTF-8 text",
+        errors[0],
+    )
+    assert not (tmp_path / "store").exists()
+
+
 def test_a_track_that_is_not_a_bigwig_names_its_own_targets_line(tmp_path: Path) -> None:
     write_fasta(tmp_path / "g.fa", {"chr1": "ACGT" * 50})
     _write(tmp_path / "r0.bw", "not a BigWig\n")

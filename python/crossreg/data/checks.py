@@ -79,8 +79,17 @@ def check_chromosomes(
     """Chromosomes of a track file must carry the FASTA's names and lengths.
 
     Chromosomes the FASTA lacks are allowed (their data is unused) unless their name
-    differs from a FASTA chromosome only by the ``chr`` prefix, or no name is shared at all.
+    differs from a FASTA chromosome only by the ``chr`` prefix, or no name is shared at all,
+    or a name is not UTF-8 text.
     """
+    for name in chroms:
+        if "\ufffd" in name:  # the native reader shows each byte that is not UTF-8 so
+            raise ValueError(
+                f"{source}: chromosome name {name!r} is not UTF-8 text (each byte that is not "
+                "is shown as '\ufffd'), so no chromosome of the FASTA matches it: the file is "
+                "damaged or was written from names in another encoding; copy it again, or "
+                "write it anew with the FASTA's names"
+            )
     shared = [c for c in chroms if c in fasta_sizes]
     for name in chroms:
         if name not in fasta_sizes and prefix_twin(name, fasta_sizes) is not None:
