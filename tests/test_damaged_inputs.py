@@ -336,6 +336,8 @@ def test_split_names_a_net_that_is_not_text_without_calling_it_cut_short(
         (">\nACGT\n", r"g\.fa:1: a '>' header line has no name"),
         # before: read as the sequence 'ch\ufffd1', which no BED, VCF or BigWig names
         (b">ch\xe91 x\nACGT\n", r"g\.fa: the name of sequence 'ch\ufffd1' is not UTF-8 text"),
+        # before: "g.fa:1: sequence data before the first '>' header; is this a FASTA file?"
+        (b"\x43\x27\x41\x1a" + bytes(12), r"g\.fa: is a UCSC \.2bit file, not a FASTA; convert"),
     ],
 )
 def test_a_bad_fasta_names_the_file_and_line(tmp_path: Path, text: str | bytes, match: str) -> None:
