@@ -369,6 +369,28 @@ def test_data_names_an_input_that_is_no_file_with_the_fix(
     assert not (tmp_path / "store").exists()
 
 
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (
+            lambda p: p.write_text("chr1\t2o\t6\t20\t21\n"),
+            r":1: field 2 is '2o', not a whole number",
+        ),
+        (lambda p: p.mkdir(), r": .*"),
+    ],
+)
+def test_a_fasta_index_that_cannot_be_read_asks_to_delete_it(
+    tmp_path: Path, make: Callable[[Path], None], says: str
+) -> None:
+    # before: the index's line and field (or the OS error) were named, but not the fix
+    path = write_fasta(tmp_path / "g.fa", {"chr1": "ACGT" * 5})
+    make(tmp_path / "g.fa.fai")
+    with pytest.raises(
+        ValueError, match=rf"g\.fa\.fai{says}; delete the index and it will be rebuilt$"
+    ):
+        Genome(path)
+
+
 def test_a_truncated_gzipped_fasta_names_the_file_and_the_fix(tmp_path: Path) -> None:
     path = _write(tmp_path / "g.fa", gzip.compress(b">chr1\nACGT\n" * 50)[:-12])
     with pytest.raises(ValueError, match=r"g\.fa: the gzip stream is truncated or corrupt"):

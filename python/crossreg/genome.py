@@ -35,13 +35,11 @@ class Genome:
         self.path = os.fspath(path)
         try:
             self._native = _native.Genome(self.path, hash_content=hash_content)
-        except ValueError:
-            if _is_two_bit(self.path):
-                raise ValueError(
-                    f"{self.path}: is a UCSC .2bit file, not a FASTA; convert it with "
-                    "twoBitToFa (twoBitToFa FILE.2bit FILE.fa) and give the FASTA"
-                ) from None
-            raise
+        except (ValueError, OSError) as err:
+            message = _load_error(self.path, err)
+            if message is None:
+                raise
+            raise ValueError(message) from None
         self.sizes: dict[str, int] = dict(
             zip(self._native.names, self._native.lengths, strict=True)
         )
@@ -119,6 +117,22 @@ class Genome:
 
 #: The first 4 bytes of a UCSC .2bit file, as written on either byte order.
 _TWO_BIT_MAGIC = (b"\x43\x27\x41\x1a", b"\x1a\x41\x27\x43")
+
+
+def _load_error(path: str, err: ValueError | OSError) -> str | None:
+    """What to say of the FASTA `path` that did not load with `err`, where the native
+    message lacks the fix: a UCSC .2bit file given for it, or its index (``.fai``)
+    unreadable or with a field that is no number, which is rebuilt once deleted (as the
+    native message of a stale index says); None to keep the native message."""
+    if _is_two_bit(path):
+        return (
+            f"{path}: is a UCSC .2bit file, not a FASTA; convert it with twoBitToFa "
+            "(twoBitToFa FILE.2bit FILE.fa) and give the FASTA"
+        )
+    message = str(err)
+    if message.startswith(f"{path}.fai") and "rebuilt" not in message:
+        return f"{message}; delete the index and it will be rebuilt"
+    return None
 
 
 def _is_two_bit(path: str) -> bool:
