@@ -20,6 +20,7 @@ from crossreg.demo import ISM_WIDTH, demo_params, step_count
 from crossreg.demo_settings import WORLD
 from crossreg.demo_summary import ism_summary, store_ceilings
 from crossreg.errors import CommandError
+from crossreg.report import DEMO_FOLDERS
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.species import DEFAULT_GENOMES
@@ -207,6 +208,9 @@ def the_report_shows_every_figure(out: Path, tmp_path: Path) -> None:
     # every step, and the demo command itself (before: written before the demo's own entry)
     assert text.count("<code>crossreg ") == step_count(DEFAULT_GENOMES) + 1
     assert "<code>crossreg demo --fast --out" in text
+    # the report names a demo step's folder when it is missing: it knows them all
+    assert {p.name for p in out.iterdir() if p.is_dir()} == set(DEMO_FOLDERS)
+    assert "Steps of the demo without their folder" not in text and "No summary" not in text
     if CHROMIUM is not None:
         assert figures_loaded(page) == (len(pngs), len(pngs))
         assert screenshot(page, tmp_path / "report.png")[:4] == b"\x89PNG"

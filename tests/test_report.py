@@ -20,7 +20,9 @@ from crossreg import report
 from crossreg.cli import main
 from crossreg.io.atomic import CONTENTS_FILE, check_replaceable
 from crossreg.report import (
+    DEMO_FOLDERS,
     FOLDER_FIGURES,
+    FOLDER_TABLES,
     LISTED,
     PAGE_FIGURES,
     run_entries,
@@ -64,10 +66,10 @@ def test_report_embeds_figures_tables_and_commands(tmp_path: Path, capsys) -> No
     png = re.search(r'src="data:image/png;base64,([^"]+)"', text)
     assert png and base64.b64decode(png[1]) == (root / "evaluate" / "curve.png").read_bytes()
     assert "data:image/svg+xml;base64," not in text  # curve.svg is curve.png's twin
-    assert "<li>curve.svg (" in text and "<p>1 figures from 2 folders;" in text
+    assert "<li>curve.svg (" in text and "<p>1 figure from 2 folders;" in text
     assert text.count("joint R 0.61") == 1 and text.count("summary.json") == 1  # Summary only
     assert "crossreg train --out models/joint" in text and "12.5" in text
-    assert "first 12 rows" in text and ">T11</td>" in text and ">T12</td>" not in text
+    assert "first 12 of 30 rows" in text and ">T11</td>" in text and ">T12</td>" not in text
     assert "<td class='command'><code>crossreg train" in text  # left-aligned, wrapping
     assert "scores.h5 (2.0 KiB)" in text
     # a tab-separated .txt (a targets file) is a table; other text stays text
@@ -182,10 +184,12 @@ def test_report_of_an_empty_or_foreign_folder_is_refused(
     foreign = tmp_path / "photos"
     (foreign / "2024").mkdir(parents=True)
     (foreign / "2024" / "notes.txt").write_text("a\tb\n")
-    for folder in (empty, foreign):
-        assert main(["report", str(folder)]) == 1
-        assert f"{folder}: no crossreg run log (crossreg-runs.jsonl)" in caplog.text
-        assert not (folder / "report.html").exists()
+    # before, an empty folder was said to be one no crossreg command wrote
+    assert main(["report", str(empty)]) == 1
+    assert f"{empty}: is empty; give the folder of a crossreg command's --out" in caplog.text
+    assert main(["report", str(foreign)]) == 1
+    assert f"{foreign}: no crossreg run log (crossreg-runs.jsonl)" in caplog.text
+    assert not (empty / "report.html").exists() and not (foreign / "report.html").exists()
     # a run log in a sub-folder, or a summary at the top, is enough
     record_run(foreign / "2024", ["sad", "--out", "x"], 1_700_000_000.0, 1.0)
     assert main(["report", str(foreign)]) == 0
@@ -286,8 +290,8 @@ def test_a_figure_saved_as_png_and_svg_is_shown_once(tmp_path: Path) -> None:
     assert main(["report", str(tmp_path)]) == 0
     page = (tmp_path / "report.html").read_text()
     assert _embedded(page) == ["sad/alone.svg", "sad/top.png"]
-    assert "<p>2 figures from 1 folders;" in page
-    assert "<summary>1 other files</summary><ul><li>top.svg (6 B)</li></ul>" in page
+    assert "<p>2 figures from 1 folder;" in page
+    assert "<summary>1 other file</summary><ul><li>top.svg (6 B)</li></ul>" in page
 
 
 def test_figures_embedded_are_capped_per_folder_and_page(tmp_path: Path) -> None:
@@ -507,5 +511,124 @@ def test_a_summary_that_is_not_a_readable_file_is_left_out(tmp_path: Path) -> No
     (tmp_path / "evaluate" / "summary.json").write_text("{}")
     (tmp_path / "evaluate" / "summary.txt").mkdir()
     page = write_report(tmp_path).read_text()
-    assert "<section><h2>Summary</h2><p class='note'>none</p>" in page
+    assert "<h2>Summary</h2><p class='note'>No summary.txt or summary.json in this folder." in page
     assert "<details><summary>summary.json</summary>" in page
+
+
+def _section(page: str, name: str) -> str:
+    """The section of the folder `name` (``evaluate/``) of a page."""
+    start = page.index(f"<h2>{name}</h2>")
+    return page[start : page.index("</section>", start)]
+
+
+def test_a_tables_rows_are_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # before: "first 12 rows" of a metrics.tsv, not how many tracks it holds
+    record_run(tmp_path, ["evaluate", "--out", "."], 1_700_000_000.0, 1.0)
+    rows = ["identifier\tpearson_r"] + [f"T{i}\t0.{i}" for i in range(30)]
+    (tmp_path / "metrics.tsv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "cut.tsv").write_text("\n".join(rows))  # no newline after the last row
+    (tmp_path / "one.tsv").write_text("identifier\tpearson_r\nT0\t0.5\n")
+    page = write_report(tmp_path).read_text()
+    assert "metrics.tsv</a></h3><p class='note'>first 12 of 30 rows;" in page
+    assert "cut.tsv</a></h3><p class='note'>first 12 of 30 rows;" in page
+    assert "one.tsv</a></h3><p class='note'>1 row;" in page
+    # a table past the head the page reads is counted in full; one too large, not at all
+    monkeypatch.setattr(report, "TABLE_READ_BYTES", 160)
+    page = write_report(tmp_path).read_text()
+    assert "metrics.tsv</a></h3><p class='note'>first 12 of 30 rows;" in page
+    assert "cut.tsv</a></h3><p class='note'>first 12 of 30 rows;" in page
+    monkeypatch.setattr(report, "COUNT_BYTES", 64)
+    page = write_report(tmp_path).read_text()
+    assert "metrics.tsv</a></h3><p class='note'>first 12 rows;" in page
+
+
+def test_a_sub_folders_summary_states_what_its_tables_are_of(tmp_path: Path) -> None:
+    # before: which split, head and how many tracks an evaluate folder's metrics.tsv is
+    # of was only in its summary.json, folded
+    root = _folder(tmp_path / "run")
+    summary = {
+        "split": "test",
+        "head": "human",
+        "splits": ["valid", "test"],
+        "tracks": 24,
+        "mean_pearson_r": 0.7844622114925595,
+        "rc": False,
+        "store": {"genome": "human", "windows": {"test": 121}},
+        "annotations": [f"t{i}" for i in range(9)],
+        "pairs_file": None,
+        "settings": "x" * 201,
+    }
+    (root / "evaluate" / "summary.json").write_text(json.dumps(summary))
+    section = _section(Path(write_report(root)).read_text(), "evaluate/")
+    facts = re.search(r"<p class='facts'>(.*?)</p>", section)
+    assert facts and section.index("<p class='facts'>") < section.index("<details>")
+    words = re.sub(r"<[^>]+>", "", facts[1])
+    assert words == (
+        "split test · head human · splits valid, test · tracks 24 · mean_pearson_r 0.7845"
+        " · rc false"
+    )
+    page = Path(write_report(root)).read_text()
+    assert "<p class='facts'>" not in page[: page.index("<h2>Commands</h2>")]  # summary.txt
+
+
+def test_a_tables_settings_beside_it_say_what_scored_it(tmp_path: Path) -> None:
+    # before: a sad table did not say which head, model and ensemble scored it
+    record_run(tmp_path, ["sad", "--out", "sad.tsv"], 1_700_000_000.0, 1.0)
+    (tmp_path / "sad.tsv").write_text("snp\thT0\nrs1\t0.5\n")
+    side = {"genome": "mouse", "rc": True, "shifts": [1, 0, -1], "target_labels": ["a"] * 24}
+    (tmp_path / "sad.tsv.json").write_text(json.dumps(side))
+    (tmp_path / "other.tsv").write_text("snp\tT0\nrs1\t0.5\n")
+    (tmp_path / "other.tsv.json").write_text("[1, 2]")  # not an object: nothing to state
+    page = write_report(tmp_path).read_text()
+    found = re.search(r"sad.tsv</a></h3><p class='facts'>(.*?)</p><p class='note'>1 row;", page)
+    assert found and re.sub(r"<[^>]+>", "", found[1]) == "genome mouse · rc true · shifts 1, 0, -1"
+    assert "other.tsv</a></h3><p class='note'>1 row;" in page
+
+
+def test_tables_past_a_folders_count_are_linked(tmp_path: Path) -> None:
+    # before: an sldp run's 30 chunk tables were each shown, 12 rows apiece
+    record_run(tmp_path, ["sldp", "--out", "."], 1_700_000_000.0, 1.0)
+    (tmp_path / "chunks").mkdir()
+    for i in range(FOLDER_TABLES + 3):
+        (tmp_path / "chunks" / f"c{i:02d}.tsv").write_text("q\tr\n1\t2\n")
+    section = _section(write_report(tmp_path).read_text(), "chunks/")
+    assert section.count("<table>") == FOLDER_TABLES
+    assert f"<summary>3 more tables in chunks/ (not shown past the {FOLDER_TABLES}" in section
+    last = f"c{FOLDER_TABLES + 2:02d}.tsv"
+    assert f'<li><a href="chunks/{last}">{last}</a> (8 B)</li>' in section
+
+
+def _demo_steps(root: Path, folders: tuple[str, ...]) -> None:
+    """A demo folder holding the outputs of its first steps, `folders`."""
+    for name in folders:
+        argv = [name if name != "models" else "train", "--out", str(root / name)]
+        record_run(root / name, argv, 1_700_000_000.0, 1.0)
+
+
+def test_an_unfinished_demo_says_so_and_names_the_steps_it_lacks(tmp_path: Path) -> None:
+    # before: the Summary said "none", and a step not run yet had no word at all
+    root = tmp_path / "demo"
+    _demo_steps(root, ("synth", "split", "data"))
+    page = write_report(root).read_text()
+    summary = page[page.index("<h2>Summary</h2>") : page.index("<h2>Commands</h2>")]
+    assert "No summary: the crossreg demo that wrote this folder has not finished" in summary
+    missing = re.findall(r"<li>(\w+)/ \(([^)]*)\): not written yet, so it has no section", summary)
+    assert [name for name, _ in missing] == list(DEMO_FOLDERS)[3:]
+    assert ("transfer", "cross-species transfer") in missing
+    # finished, then a step's folder removed: named as removed
+    (root / "summary.txt").write_text("joint R 0.61\n")
+    _demo_steps(root, tuple(name for name in DEMO_FOLDERS if name != "transfer"))
+    page = write_report(root).read_text()
+    assert "No summary" not in page
+    assert (
+        "<li>transfer/ (cross-species transfer): removed since the demo wrote its summary" in page
+    )
+    assert page.count("<li>transfer/") == 1 and "<li>ism/" not in page
+
+
+def test_a_folder_of_other_commands_is_not_taken_for_a_demo(tmp_path: Path) -> None:
+    record_run(tmp_path / "split", ["split", "--out", "split"], 1_700_000_000.0, 1.0)
+    record_run(tmp_path / "other", ["synth", "--out", "other"], 1_700_000_000.0, 1.0)
+    page = write_report(tmp_path).read_text()
+    assert "No summary.txt or summary.json in this folder." in page
+    assert "Steps of the demo" not in page and "crossreg demo" not in page

@@ -253,7 +253,7 @@ def test_a_long_table_shows_its_first_rows_and_links_the_whole_file(tmp_path: Pa
     found = re.search(
         r'<h3><a href="([^"]+)">sldp/results.tsv</a></h3><p class=\'note\'>([^<]+)<', text
     )
-    assert found and found[2].startswith("first 12 rows; ")
+    assert found and found[2].startswith("first 12 of 7,000 rows; ")
     assert (page.parent / unquote(found[1])).resolve() == (root / "sldp" / "results.tsv").resolve()
     assert ">track11</td>" in text and ">track12</td>" not in text
 

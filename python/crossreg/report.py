@@ -13,9 +13,13 @@ in order: at most :data:`FOLDER_FIGURES` a folder, :data:`PAGE_FIGURES` and
 PNG as a preview, each linked to its file and the rest listed with links, their sizes and
 why they were left out, :mod:`crossreg.report_figures`),
 the first rows of its tables (``.tsv``/``.csv``, and ``.txt`` files of tab-separated
-columns) and a list of its other files. A folder where a command left the ``.partial`` of
-an unfinished run (stopped, or still running) is marked unfinished, in its section and
-the header, rather than shown as if it were done. Nothing is
+columns; at most :data:`FOLDER_TABLES` a folder, each with how many rows it holds and the
+values of the settings written beside it), a sub-folder's summary.json's top-level values
+on one line (which split, head, how many tracks), and a list of its other files. A folder
+where a command left the ``.partial`` of an unfinished run (stopped, or still running) is
+marked unfinished, in its section and the header, rather than shown as if it were done;
+a demo folder without its summary is said to be a demo not finished, and the demo's
+folders it lacks are named (:data:`DEMO_FOLDERS`). Nothing is
 fetched from the network and no script library is used; one inline script only counts the
 figures that loaded (``data-figures="loaded/total"`` on ``<body>``), for checks.
 """
@@ -53,13 +57,32 @@ TABLE_ROWS = 12  # rows shown per table
 TABLE_COLUMNS = 14  # columns shown per table
 RUN_ROWS = 100  # commands listed at most (the first and last half of them)
 TABLE_READ_BYTES = 1 << 20  # a table's head is read from its first MiB
+COUNT_BYTES = 256 << 20  # the rows of a larger table are not counted
 TEXT_BYTES = 20_000  # longer texts are cut
 SIGNIFICANT_DIGITS = 4  # fractional numbers in tables are shown to this many (in full on hover)
 SUMMARY_FILES = ("summary.txt", "summary.json")  # the root's: shown in the Summary section
 SKIPPED = ("tensorboard",)  # folders whose files are only listed by count
+FOLDER_TABLES = 8  # tables shown per folder (an SLDP run writes one per annotation)
 FOLDER_FIGURES = 24  # figures embedded per folder (an ISM writes one per site and track)
 PAGE_FIGURES = 120  # figures embedded per page, so that its size stays bounded
 LISTED = 200  # names listed at most of a folder's figures left out, and of its other files
+FACT_ITEMS = 8  # a list in a summary.json is shown among its facts when this short
+FACT_CHARS = 200  # and a text (a longer one, such as settings as JSON text, is not)
+#: The folders ``crossreg demo`` writes, in the order of its steps, with what they hold:
+#: a demo folder without one is told so (the demo writes its summary.txt last).
+DEMO_FOLDERS = {
+    "synth": "the generated genomes, tracks and truth",
+    "split": "the synteny split",
+    "data": "the training stores",
+    "models": "the joint and single-genome models",
+    "evaluate": "test accuracy per track",
+    "compare": "joint vs single-genome models",
+    "transfer": "cross-species transfer",
+    "variants": "SAD of the planted variants",
+    "denovo": "de novo case/control tests",
+    "sldp": "SLDP of the GWAS-like panel",
+    "ism": "saturation mutagenesis",
+}
 #: How the page writes a time: with its offset from UTC, for a page read in another zone.
 TIME_FORMAT = "%Y-%m-%d %H:%M %z"
 #: A table cell shown as a number: a plain decimal literal, or nan/inf (not ``1_27221``,
@@ -86,6 +109,7 @@ td.command{white-space:normal;overflow-wrap:anywhere;min-width:40em}
 .figures{display:flex;flex-wrap:wrap;gap:14px}
 figure{margin:0;max-width:620px} figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:12px;color:#556;margin-top:3px} .note{font-size:12px;color:#667}
+.facts{font-size:13px} .facts .key{color:#667}
 .unfinished,.stale{font-size:13px;background:#fff4e5;border-left:4px solid #e67e22;padding:6px 10px}
 details{margin:6px 0} summary{cursor:pointer;font-size:13px}
 """
@@ -208,10 +232,50 @@ def table_html(path: Path, root: Path, page: Path) -> str:
     shown = [row[:TABLE_COLUMNS] for row in rows]
     cells = "".join(f"<th>{html.escape(c)}</th>" for c in shown[0])
     body = "".join("<tr>" + "".join(map(table_cell, row)) + "</tr>" for row in shown[1:])
-    more = f"first {len(shown) - 1} rows" if len(lines) > len(shown) else f"{len(shown) - 1} rows"
+    more = _rows_shown(len(shown) - 1, len(lines) > len(shown), path, lines, head)
     wide = f", first {TABLE_COLUMNS} of {columns} columns" if columns > TABLE_COLUMNS else ""
     size = _size(path.stat().st_size)
-    return f"{heading}<p class='note'>{more}{wide}; {size}</p><table><tr>{cells}</tr>{body}</table>"
+    return (
+        f"{heading}{_sidecar_html(path)}<p class='note'>{more}{wide}; {size}</p>"
+        f"<table><tr>{cells}</tr>{body}</table>"
+    )
+
+
+def _sidecar_html(path: Path) -> str:
+    """The facts (:func:`facts_html`) of the settings a command wrote beside the table
+    `path` as ``NAME.json`` (``sad``'s ``OUT.tsv.json``: the head, model and ensemble
+    that scored it); empty without one of at most :data:`TABLE_READ_BYTES`."""
+    side = path.with_name(path.name + ".json")
+    if not _readable_file(side) or side.stat().st_size > TABLE_READ_BYTES:
+        return ""
+    try:
+        loaded = json.loads(side.read_text(errors="replace"))
+    except json.JSONDecodeError:
+        return ""
+    return facts_html(loaded) if isinstance(loaded, dict) else ""
+
+
+def _rows_shown(shown: int, cut: bool, path: Path, lines: list[str], head: str) -> str:
+    """How many rows of the table at `path` the page shows, of how many (its lines but
+    the header; `lines` of its `head`, read whole when shorter than
+    :data:`TABLE_READ_BYTES`); the rows of a table over :data:`COUNT_BYTES` are not
+    counted."""
+    if not cut:
+        return f"{shown} rows" if shown != 1 else "1 row"
+    total = len(lines) if len(head) < TABLE_READ_BYTES else _line_count(path)
+    return f"first {shown} rows" if total is None else f"first {shown} of {total - 1:,} rows"
+
+
+def _line_count(path: Path) -> int | None:
+    """The lines of a file of :data:`COUNT_BYTES` at most (a last one without its
+    newline counted too); None for a larger file."""
+    if path.stat().st_size > COUNT_BYTES:
+        return None
+    count, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count, last = count + block.count(b"\n"), block[-1:]
+    return count + (last != b"\n")
 
 
 def table_cell(value: str) -> str:
@@ -268,7 +332,7 @@ def runs_html(root: Path, entries: list[RunEntry], skipped: str) -> str:
     wall = wall_seconds((started, run_seconds(run)) for started, _, run in entries)
     used = entries[-1][2].get("versions", {})
     return (
-        f"<p class='note'>{len(entries):,} command{'s' * (len(entries) != 1)} over "
+        f"<p class='note'>{_count(len(entries), 'command')} over "
         f"{wall:.0f} s (commands run inside "
         "or beside others counted once); versions of the "
         f"last: {html.escape(_versions_text(used))}</p>"
@@ -371,6 +435,11 @@ def _versions_text(found: object) -> str:
     return ", ".join(f"{key} {value}" for key, value in found.items())
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 other file``, ``3 other files``."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
+
+
 def _size(n: int) -> str:
     """``512 B``, ``2.0 KiB``, ... up to GiB."""
     value, units = float(n), ["B", "KiB", "MiB", "GiB"]
@@ -413,17 +482,31 @@ def folder_html(folder: Folder, root: Path, anchor: str, page: Path, budget: Bud
     if linked:
         parts.append(_left_out_figures_html(linked, rel, page, budget))
     parts += [text_html(p, root, page) for p in folder.texts]
-    parts += [table_html(p, root, page) for p in folder.tables]
+    parts += [table_html(p, root, page) for p in folder.tables[:FOLDER_TABLES]]
+    if len(folder.tables) > FOLDER_TABLES:
+        parts.append(_left_out_tables_html(folder.tables[FOLDER_TABLES:], rel, page))
     if folder.others:
         items = "".join(_listed(p) for p in folder.others[:LISTED]) + _more_items(
             len(folder.others)
         )
         parts.append(
-            f"<details><summary>{len(folder.others)} other files</summary><ul>{items}</ul>"
-            "</details>"
+            f"<details><summary>{_count(len(folder.others), 'other file')}</summary>"
+            f"<ul>{items}</ul></details>"
         )
     parts.append("</section>")
     return "".join(parts)
+
+
+def _left_out_tables_html(tables: list[Path], rel: str, page: Path) -> str:
+    """The tables of a folder past its :data:`FOLDER_TABLES` shown (an SLDP run's
+    chunks, one per annotation): counted, and named (the first :data:`LISTED`) with
+    their sizes, each linked to its file."""
+    names = "".join(linked_html(p, page, _file_size(p)) for p in tables[:LISTED])
+    return (
+        f"<details><summary>{_count(len(tables), 'more table')} in {html.escape(rel)}/ (not "
+        f"shown past the {FOLDER_TABLES} a folder shows, each linked to its file)</summary>"
+        f"<ul>{names}{_more_items(len(tables))}</ul></details>"
+    )
 
 
 def unfinished_html(names: list[str]) -> str:
@@ -441,7 +524,7 @@ def _left_out_figures_html(
 ) -> str:
     """The count of a folder's figures not embedded, by why, and their names with their
     sizes, linked to them."""
-    names = "".join(linked_html(p, page, _figure_size(p)) for p, _ in figures[:LISTED])
+    names = "".join(linked_html(p, page, _file_size(p)) for p, _ in figures[:LISTED])
     names += _more_items(len(figures))
     counts = {why: sum(left is why for _, left in figures) for why in Left}
     why = "; ".join(f"{n:,} {_left_out_why(left, budget)}" for left, n in counts.items() if n)
@@ -471,8 +554,8 @@ def _more_items(count: int) -> str:
     return f"<li>… {count - LISTED:,} more</li>" if count > LISTED else ""
 
 
-def _figure_size(path: Path) -> str:
-    """A figure's size, or why it has none (removed since the folder was scanned)."""
+def _file_size(path: Path) -> str:
+    """A file's size, or why it has none (removed since the folder was scanned)."""
     try:
         return _size(path.stat().st_size)
     except OSError:
@@ -490,13 +573,90 @@ def summary_html(root: Path) -> str:
     if _readable_file(data):
         raw = data.read_text(errors="replace")
         try:
-            pretty = json.dumps(json.loads(raw), indent=1)
+            loaded = json.loads(raw)
+            pretty = json.dumps(loaded, indent=1)
         except json.JSONDecodeError as error:  # shown as it is, with what is wrong
-            pretty = f"(not valid JSON: {error})\n{raw}"
+            loaded, pretty = None, f"(not valid JSON: {error})\n{raw}"
+        if not parts and isinstance(loaded, dict):  # no summary.txt: its plain values lead
+            parts.append(facts_html(loaded))
         parts.append(
             f"<details><summary>summary.json</summary><pre>{html.escape(pretty)}</pre></details>"
         )
     return "".join(parts)
+
+
+def facts_html(data: Mapping[str, object]) -> str:
+    """The top-level numbers, texts, flags and short lists of them of a summary.json, in
+    its order, on one line (which split, head and model, how many tracks, the means), so
+    that its section says what its tables are of without the JSON unfolded; nested
+    objects stay in the folded JSON. Empty when there are none."""
+    facts = [
+        f"<span class='key'>{html.escape(key)}</span> {html.escape(shown)}"
+        for key, value in data.items()
+        if (shown := _fact(value)) is not None
+    ]
+    return f"<p class='facts'>{' · '.join(facts)}</p>" if facts else ""
+
+
+def _fact(value: object) -> str | None:
+    """A summary.json value as its facts show it: a fraction to
+    :data:`SIGNIFICANT_DIGITS`, a flag as JSON writes it, a text of at most
+    :data:`FACT_CHARS`, a list of at most :data:`FACT_ITEMS` such values joined; None for
+    what is left in the JSON alone (nested objects, longer lists and texts, null, empty
+    text)."""
+    if isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return f"{value:.{SIGNIFICANT_DIGITS}g}"
+    if isinstance(value, int) or (isinstance(value, str) and 0 < len(value) <= FACT_CHARS):
+        return str(value)
+    if isinstance(value, list) and 0 < len(value) <= FACT_ITEMS:
+        items = [_fact(item) for item in value]
+        return None if None in items else ", ".join(str(item) for item in items)
+    return None
+
+
+def no_summary_html(root: Path, entries: list[RunEntry]) -> str:
+    """The Summary section of a folder without summary.txt or summary.json: of a demo
+    folder, that the demo has not finished (it writes them last)."""
+    if not demo_folder(root, entries):
+        return "<p class='note'>No summary.txt or summary.json in this folder.</p>"
+    return (
+        "<p class='unfinished'>No summary: the crossreg demo that wrote this folder has not "
+        "finished (it was stopped, or is still running; it writes summary.txt last), so the "
+        "sections below hold only the steps it finished. Continue it with crossreg demo "
+        "--resume and the options it was started with.</p>"
+    )
+
+
+def missing_steps_html(root: Path, entries: list[RunEntry], summary: bool) -> str:
+    """Of a demo folder, the demo's folders (:data:`DEMO_FOLDERS`) it lacks, one line
+    each: not written yet, or, beside a `summary`, removed since. Empty for another
+    folder, or a demo folder that has them all."""
+    missing = [name for name in DEMO_FOLDERS if not (root / name).is_dir()]
+    if not missing or not demo_folder(root, entries):
+        return ""
+    why = "removed since the demo wrote its summary" if summary else "not written yet"
+    items = "".join(
+        f"<li>{html.escape(name)}/ ({DEMO_FOLDERS[name]}): {why}, so it has no section</li>"
+        for name in missing
+    )
+    heading = "<p class='note'>Steps of the demo without their folder:</p>"
+    return f"{heading}<ul class='note'>{items}</ul>"
+
+
+def demo_folder(root: Path, entries: list[RunEntry]) -> bool:
+    """Whether `root` is a ``crossreg demo`` folder, by its run logs' `entries`: its own
+    records the demo (logged once the demo finishes), or its synth/ the demo's first
+    step."""
+    world = root / next(iter(DEMO_FOLDERS))
+    for _, folder, run in entries:
+        command = str(run.get("command", ""))
+        if folder == root and command.startswith("crossreg demo "):
+            return True
+        if folder == world and command.startswith("crossreg synth "):
+            return True
+    return False
 
 
 def write_report(
@@ -521,6 +681,8 @@ def write_report(
     out = Path(out) if out is not None else root / "report.html"
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; give the HTML file to write (e.g. {out}.html)")
+    if not any(root.iterdir()):
+        raise ValueError(f"{root}: is empty; give the folder of a crossreg command's --out")
     if not any((root / name).is_file() for name in SUMMARY_FILES) and not _has_run_log(root):
         raise ValueError(
             f"{root}: no crossreg run log ({RUNS_FILE}) under it and no summary in it, so no "
@@ -550,16 +712,18 @@ def write_report(
     unfinished = f" ({stopped} unfinished)" if stopped else ""
     made = time.strftime(TIME_FORMAT)
     entries, skipped = run_entries(root)
+    summary = summary_html(root)
     page = _page(
         title=f"crossreg report: {root.resolve().name}",
-        subtitle=f"{figures:,} figures{shown} from {len(folders)} folders{unfinished}; "
-        f"written {made} by "
+        subtitle=f"{_count(figures, 'figure')}{shown} from "
+        f"{_count(len(folders), 'folder')}{unfinished}; written {made} by "
         f"crossreg {versions().get('crossreg', '')}",
         nav=nav,
         body=[
             "<section><h2>Summary</h2>"
             + later_runs_html(root, entries)
-            + (summary_html(root) or "<p class='note'>none</p>"),
+            + (summary or no_summary_html(root, entries))
+            + missing_steps_html(root, entries, bool(summary)),
             "</section><section><h2>Commands</h2>"
             + runs_html(root, entries, skipped)
             + "</section>",

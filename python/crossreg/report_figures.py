@@ -142,6 +142,7 @@ def figure_html(path: Path, root: Path, page: Path, budget: Budget) -> str | Lef
 
 
 def linked_html(path: Path, page: Path, size: str) -> str:
-    """A list item linking to a figure that is not embedded, with its `size`."""
+    """A list item linking to a file the page does not show (a figure, a table), with its
+    `size`."""
     href = html.escape(link(path, page))
     return f'<li><a href="{href}">{html.escape(path.name)}</a> ({size})</li>'
