@@ -35,15 +35,16 @@ class Genome:
         self.path = os.fspath(path)
         try:
             self._native = _native.Genome(self.path, hash_content=hash_content)
-        except (ValueError, OSError) as err:
-            message = _load_error(self.path, err)
-            if message is None:
-                raise
-            raise ValueError(message) from None
+        except ValueError:
+            if _is_two_bit(self.path):
+                raise ValueError(
+                    f"{self.path}: is a UCSC .2bit file, not a FASTA; convert it with "
+                    "twoBitToFa (twoBitToFa FILE.2bit FILE.fa) and give the FASTA"
+                ) from None
+            raise
         self.sizes: dict[str, int] = dict(
             zip(self._native.names, self._native.lengths, strict=True)
         )
-        _refuse_names_not_utf8(self.path, list(self.sizes))
 
     def __reduce__(self) -> tuple[Callable[[str], Genome], tuple[str]]:
         return (_unpickled, (self.path,))
@@ -119,22 +120,6 @@ class Genome:
 _TWO_BIT_MAGIC = (b"\x43\x27\x41\x1a", b"\x1a\x41\x27\x43")
 
 
-def _load_error(path: str, err: ValueError | OSError) -> str | None:
-    """What to say of the FASTA `path` that did not load with `err`, where the native
-    message lacks the fix: a UCSC .2bit file given for it, or its index (``.fai``)
-    unreadable or with a field that is no number, which is rebuilt once deleted (as the
-    native message of a stale index says); None to keep the native message."""
-    if _is_two_bit(path):
-        return (
-            f"{path}: is a UCSC .2bit file, not a FASTA; convert it with twoBitToFa "
-            "(twoBitToFa FILE.2bit FILE.fa) and give the FASTA"
-        )
-    message = str(err)
-    if message.startswith(f"{path}.fai") and "rebuilt" not in message:
-        return f"{message}; delete the index and it will be rebuilt"
-    return None
-
-
 def _is_two_bit(path: str) -> bool:
     """Whether the regular file `path` starts as a UCSC .2bit file does (a pipe is not
     read: its bytes are gone)."""
@@ -142,19 +127,6 @@ def _is_two_bit(path: str) -> bool:
         return False
     with open(path, "rb") as handle:
         return handle.read(4) in _TWO_BIT_MAGIC
-
-
-def _refuse_names_not_utf8(path: str, names: Sequence[str]) -> None:
-    """Refuse a sequence name whose '>' line holds bytes that are not UTF-8 (Latin-1 text):
-    the native reader shows each as U+FFFD, a name no other file spells alike, so that
-    every BED, VCF or BigWig would miss the chromosome."""
-    for name in names:
-        if "\ufffd" in name:
-            raise ValueError(
-                f"{path}: the name of sequence {name!r} is not UTF-8 text (each byte that "
-                "is not is shown as '\ufffd'); rename it in its '>' line, or convert the file "
-                "to UTF-8 (iconv -f latin1 -t utf-8)"
-            )
 
 
 def _unpickled(path: str) -> Genome:

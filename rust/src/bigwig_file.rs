@@ -113,6 +113,14 @@ impl BigWigFile {
     pub fn open(path: &Path) -> Result<BigWigFile> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len == 0 {
+            return Err(Error::parse(
+                path,
+                0,
+                "the file is empty (0 bytes), as an interrupted download or copy leaves it; \
+                 copy it again",
+            ));
+        }
         let mut header = [0u8; 64];
         read_exact_at(&file, path, &mut header, 0).map_err(|err| match err {
             Error::Parse { .. } => {
@@ -279,7 +287,16 @@ impl BigWigFile {
             let mut f = self.fields(&raw[key_size..]);
             if is_leaf {
                 let name_len = key.iter().position(|&b| b == 0).unwrap_or(key_size);
-                let name = String::from_utf8_lossy(&key[..name_len]).into_owned();
+                let Ok(name) = std::str::from_utf8(&key[..name_len]) else {
+                    return Err(self.corrupt(format!(
+                        "chromosome name '{}' is not UTF-8 text (each byte that is not is \
+                         shown as '\u{fffd}'), so no chromosome of the FASTA matches it: the \
+                         file is damaged or was written from names in another encoding; copy \
+                         it again, or write it anew with the FASTA's names",
+                        String::from_utf8_lossy(&key[..name_len])
+                    )));
+                };
+                let name = name.to_string();
                 let id = f.u32();
                 let length = u64::from(f.u32());
                 out.push(Chrom { name, id, length });

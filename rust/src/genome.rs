@@ -59,7 +59,13 @@ pub fn fai_path(fasta: &Path) -> PathBuf {
 
 /// Parse a `.fai` index file.
 pub fn read_fai(path: &Path) -> Result<Vec<FaiRecord>> {
-    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = fs::read_to_string(path).map_err(|e| {
+        Error::parse(
+            path,
+            0,
+            format!("cannot be read ({e}); delete the index to have it rebuilt"),
+        )
+    })?;
     let mut records = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -82,7 +88,12 @@ pub fn read_fai(path: &Path) -> Result<Vec<FaiRecord>> {
                 Error::parse(
                     path,
                     i + 1,
-                    format!("field {} is '{}', not a whole number", k + 1, fields[k]),
+                    format!(
+                        "field {} is '{}', not a whole number; delete the index to have it \
+                         rebuilt",
+                        k + 1,
+                        fields[k]
+                    ),
                 )
             })
         };
@@ -164,7 +175,19 @@ fn scan_fasta(path: &Path, data: &[u8], mut scanned: impl FnMut(usize)) -> Resul
                      alone (old Mac); convert them to LF (e.g. `mac2unix`)",
                 ));
             }
-            let header = String::from_utf8_lossy(&line[1..]);
+            let Ok(header) = std::str::from_utf8(&line[1..]) else {
+                let shown = String::from_utf8_lossy(&line[1..]);
+                return Err(Error::parse(
+                    path,
+                    line_no,
+                    format!(
+                        "the header '>{shown}' is not UTF-8 text (each byte that is not is \
+                         shown as '\u{fffd}'), so no BED, VCF or BigWig could name its \
+                         sequence; rename it, or convert the file to UTF-8 (iconv -f latin1 \
+                         -t utf-8)"
+                    ),
+                ));
+            };
             let name = header.split_whitespace().next().unwrap_or("").to_string();
             if name.is_empty() {
                 return Err(Error::parse(path, line_no, "a '>' header line has no name"));

@@ -475,7 +475,7 @@ impl NetParser<'_> {
         let mut fields = rest.split_ascii_whitespace();
         let keyword = fields.next().unwrap_or("");
         match keyword {
-            "net" => self.net_line(level, fields, line_no, emit),
+            "net" => self.net_line(level, rest, fields, line_no, emit),
             "fill" | "gap" => {
                 let Some(chrom) = self.chrom else {
                     return Err(self.error(
@@ -516,6 +516,7 @@ impl NetParser<'_> {
     fn net_line<'l>(
         &mut self,
         level: usize,
+        text: &str,
         mut fields: impl Iterator<Item = &'l str>,
         line_no: usize,
         emit: &mut impl FnMut(Segment),
@@ -525,7 +526,10 @@ impl NetParser<'_> {
         }
         self.close_to(0, emit);
         let (Some(name), Some(size_text)) = (fields.next(), fields.next()) else {
-            return Err(self.error(line_no, "expected 'net <chrom> <size>'"));
+            return Err(self.error(
+                line_no,
+                format!("expected 'net <chrom> <size>', found '{text}'"),
+            ));
         };
         let size = self.number(size_text, "chromosome size", line_no)?;
         if let Some(first) = self.blocks.insert(name.to_string(), line_no) {

@@ -79,17 +79,8 @@ def check_chromosomes(
     """Chromosomes of a track file must carry the FASTA's names and lengths.
 
     Chromosomes the FASTA lacks are allowed (their data is unused) unless their name
-    differs from a FASTA chromosome only by the ``chr`` prefix, or no name is shared at all,
-    or a name is not UTF-8 text.
+    differs from a FASTA chromosome only by the ``chr`` prefix, or no name is shared at all.
     """
-    for name in chroms:
-        if "\ufffd" in name:  # the native reader shows each byte that is not UTF-8 so
-            raise ValueError(
-                f"{source}: chromosome name {name!r} is not UTF-8 text (each byte that is not "
-                "is shown as '\ufffd'), so no chromosome of the FASTA matches it: the file is "
-                "damaged or was written from names in another encoding; copy it again, or "
-                "write it anew with the FASTA's names"
-            )
     shared = [c for c in chroms if c in fasta_sizes]
     for name in chroms:
         if name not in fasta_sizes and prefix_twin(name, fasta_sizes) is not None:
@@ -242,13 +233,8 @@ _PEAK_SUFFIXES = (".bed", ".narrowpeak", ".bed.gz", ".narrowpeak.gz")
 
 def _not_bigwig_hint(file: Path) -> str:
     """What to do with a track file that is not a BigWig: Basenji's HDF5 coverage and peak
-    BEDs are named as such, with the conversion, and an empty file as one."""
+    BEDs are named as such, with the conversion."""
     name = file.name.lower()
-    if file.stat().st_size == 0:
-        return (
-            "the file is empty (0 bytes), as an interrupted download or copy leaves it; "
-            "copy it again"
-        )
     if is_hdf5(file) or name.endswith(HDF5_SUFFIXES):
         return (
             "it is an HDF5 file, as Basenji's per-base coverage (bam_cov.py's .h5/.w5) is; "
