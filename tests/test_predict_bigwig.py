@@ -358,6 +358,42 @@ def test_shards_run_with_other_settings_are_refused(work, tmp_path, second, name
     assert (out / "human_t0.bw").exists() and not list(tmp_path.glob("*.partial"))
 
 
+@pytest.mark.parametrize("spelling", ["--head", "--genome"])
+def test_a_shard_of_another_head_names_the_option_as_typed(work, tmp_path, spelling):
+    # before: "--head human then, mouse now" whatever was typed
+    out = tmp_path / "bw"
+    assert _run(bigwig_args(work, out, "--chroms", "chr1", "--shard", "0/2")) == 0
+    with pytest.raises(ValueError, match="was run with other settings than this one") as err:
+        _run(bigwig_args(work, out, "--chroms", "chr1", "--shard", "1/2", spelling, "mouse"))
+    assert f"({spelling} human then, mouse now; then: that shard" in str(err.value)
+
+
+@pytest.mark.parametrize("spelling", ["--head", "--genome"])
+def test_the_rank_that_would_write_the_bigwigs_names_the_option_as_typed(
+    work, tmp_path, monkeypatch, spelling
+):
+    """Under torchrun, the check made under the lock before the BigWigs are written (a
+    rank that recorded its settings after this one started), as the first check does."""
+    out = tmp_path / "bw"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert _run(bigwig_args(work, out, "--chroms", "chr1")) == 0
+    checks = []
+    real = bigwig.check_shard_settings
+
+    def later(*args):  # rank 0's record not there yet at the start
+        checks.append(args)
+        if len(checks) > 1:
+            real(*args)
+
+    monkeypatch.setattr(bigwig, "check_shard_settings", later)
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(ValueError, match="was run with other settings than this one") as err:
+        _run(bigwig_args(work, out, "--chroms", "chr1", spelling, "mouse"))
+    assert len(checks) == 2 and not out.exists()
+    assert f"({spelling} human then, mouse now; then: that shard" in str(err.value)
+
+
 def _as_an_earlier_crossreg_left_it(store: Path) -> None:
     """Drop from a shard's store what an earlier crossreg, which shared out windows rather
     than whole chunks, did not record."""

@@ -305,7 +305,7 @@ def write_bigwigs(
     }
     with kept_when_stopped(store, stop - start):  # while predicting and writing the BigWigs
         if shared is not None:
-            check_shard_settings(outdir, shared)
+            check_shard_settings(outdir, shared, changes)
         remaining = [
             tiles[c:d]
             for shard_store, (a, b) in zip(shards, bounds, strict=True)
@@ -351,6 +351,7 @@ def write_bigwigs(
             meta,
             chosen,
             shared,
+            changes,
         )
     return BigWigRun(outdir, len(targets), stop - start, written)
 
@@ -518,10 +519,11 @@ def shard_stores(outdir: Path) -> list[Path]:
     return sorted(path for path in outdir.parent.glob(pattern) if path.is_dir())
 
 
-def check_shard_settings(outdir: Path, shared: Mapping[str, object]) -> None:
+def check_shard_settings(outdir: Path, shared: Mapping[str, object], changes: Changes) -> None:
     """Stop when a shard of `outdir` on disk recorded other `shared` settings than this
     one's (its inputs by content, regions, head, tracks, options, chunk size or shard
-    count), naming what differs; one that has not recorded them yet is skipped."""
+    count), naming what differs as `changes` does (:func:`run_setting_changes`: the head
+    by its option as typed); one that has not recorded them yet is skipped."""
     ours = json.loads(json.dumps(shared, sort_keys=True, default=str))
     for store in shard_stores(outdir):
         recorded = store / partial.RUN_FILE
@@ -533,7 +535,7 @@ def check_shard_settings(outdir: Path, shared: Mapping[str, object]) -> None:
                 f"{store}: this shard of {outdir} {OLD_RULE}; delete {store.name} and rerun "
                 "that shard"
             )
-        differing = run_setting_changes(theirs, ours)
+        differing = changes(theirs, ours)
         if differing:
             raise ValueError(
                 f"{store}: a shard of {outdir} was run with other settings than this one "
@@ -586,17 +588,19 @@ def write_when_complete(
     meta: dict[str, object],
     positions: Sequence[int] | None = None,
     shared: Mapping[str, object] | None = None,
+    changes: Changes = run_setting_changes,
 ) -> bool:
     """Write the BigWigs from the chunk stores of `roots` (one per shard, in order) when
     every one is complete (a lock makes it one process), into a folder that replaces
     `outdir` whole; returns whether it wrote. `positions` are the tracks' indices in the
     head (default ``0 .. tracks-1``); `shared`, the settings every shard must share
-    (``None`` for one process), is checked against every shard's on disk first."""
+    (``None`` for one process), is checked against every shard's on disk first, what
+    differs named as `changes` does (:func:`check_shard_settings`)."""
     lock = outdir.with_name(outdir.name + ".lock")
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         if shared is not None:
-            check_shard_settings(outdir, shared)
+            check_shard_settings(outdir, shared, changes)
         complete = [shard_complete(root, b - a) for root, (a, b) in zip(roots, bounds, strict=True)]
         if not all(complete):
             log.info(
