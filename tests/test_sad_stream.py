@@ -792,6 +792,24 @@ def test_a_shard_of_another_run_is_refused_naming_what_differs(work, tmp_path):
         assert list(h5.attrs["batch_sizes"]) == [4, 8]
 
 
+@pytest.mark.parametrize("spelling", ["--head", "--genome"])
+def test_a_shard_of_another_head_is_refused_naming_both_spellings(work, tmp_path, spelling):
+    # before: "--head human then, mouse now", though the shards may have been given --genome;
+    # the shards record the head, not how it was typed, so the merge names both
+    vcf = _vcf(work, tmp_path / "two.vcf", _records(work)[:2])
+    shards = [tmp_path / f"s{i}.h5" for i in range(3)]
+    for i, head in enumerate(("mouse", "human", "human")):  # shard 0 holds no record
+        argv = ["sad", "--model", str(work / "model"), spelling, head, "--fasta"]
+        argv += [str(work / "genome.fa"), "--vcf", str(vcf), "--no-plots"]
+        assert _run([*argv, "--out", str(shards[i]), "--shard", f"{i}/3"]) == 0
+    with pytest.raises(ValueError) as caught:
+        _run(["sad-merge", "--no-plots", "--out", str(tmp_path / "m.h5"), *map(str, shards)])
+    assert str(caught.value) == (
+        f"{shards[1]}: a shard of another run than {shards[0]} (--head/--genome mouse then, "
+        "human now); score every shard with the same model, FASTA, VCF and options"
+    )
+
+
 def _staged(work: Path, where: Path) -> dict[str, Path]:
     """Copies of the run's model, FASTA and VCF at other paths and with later modification
     times, as a job array stages its inputs on each node's local disk."""

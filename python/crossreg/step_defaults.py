@@ -2,8 +2,8 @@
 ``crossreg --help`` can show them without importing numpy: how much the inference steps
 take at a time (sequences per batch, ``--batch-size``, and for the resumable ones units
 per chunk kept on disk, ``--chunk-size``, and how ``predict --bigwig`` keeps them,
-``--chunk-dtype``), ISM's mutated width and fine-tuning's modes, and how the inference
-options a resumable step records are given on the command line."""
+``--chunk-dtype``), ISM's mutated width and fine-tuning's modes, and how the head's option and the
+inference options a resumable step records are given on the command line."""
 
 from crossreg.io.changes import Option
 
@@ -12,6 +12,10 @@ DEFAULT_BATCH_SIZE = 4  # predict, evaluate: windows
 SAD_BATCH_SIZE = 8  # sad: alleles (crossreg.variants.sad, crossreg.variants.scoring)
 TRANSFER_BATCH_SIZE = 8  # transfer: windows (crossreg.evaluate.transfer)
 ISM_BATCH_SIZE = 16  # ism: mutated sequences (crossreg.variants.ism)
+
+#: The documented option that chooses which head of a model runs, and its other spelling
+#: where the step took it first (predict, sad, ism, evaluate)
+HEAD_OPTION, HEAD_ALIAS = "--head", "--genome"
 
 #: The recorded inference options (crossreg.model.inference.InferenceOptions) not given as
 #: their flags and values: a refused resume names them so (crossreg.io.changes); the others

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from crossreg.commands.values import COUNT
 from crossreg.devices import check_device, device_name
+from crossreg.step_defaults import HEAD_ALIAS, HEAD_OPTION
 
 if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions
@@ -81,10 +82,6 @@ def add_resume_argument(
         "chunk; the output is the same bytes as an uninterrupted run's (without --resume, "
         f"a left-over {output}.partial/ is refused){told if finished else ''}",
     )
-
-
-#: the documented option that chooses which head of a model runs, and its other spelling
-HEAD_OPTION, HEAD_ALIAS = "--head", "--genome"
 
 
 class _HeadAction(argparse.Action):

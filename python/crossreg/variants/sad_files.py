@@ -51,7 +51,7 @@ from crossreg.variants.alleles import format_counts, parse_counts
 from crossreg.variants.genes import genes_path
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
 from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
-from crossreg.variants.sad_stream import SAD_INPUTS, partial_dir, setting_changes
+from crossreg.variants.sad_stream import EITHER_HEAD_OPTION, SAD_INPUTS, head_named, partial_dir
 from crossreg.variants.shard_layout import (
     devices_recorded,
     layout_attrs,
@@ -386,15 +386,16 @@ def merged_attrs(metas: Sequence[Mapping[str, object]], unit: str) -> dict[str, 
 
 def shard_differences(first: Mapping[str, object], other: Mapping[str, object]) -> str:
     """What differs between the settings two shards recorded (``shard_settings``), named
-    as options (``--width 4 then, 5 now``: then the first shard, now the other), but for
-    the settings shards of one run may differ in
+    as options (``--width 4 then, 5 now``: then the first shard, now the other; the head
+    by both its spellings, :data:`~crossreg.variants.sad_stream.EITHER_HEAD_OPTION`), but
+    for the settings shards of one run may differ in
     (:func:`~crossreg.variants.shard_layout.scored_alike`); shards written before the
     settings were recorded say only that they differ."""
     before, now = recorded_settings(first), recorded_settings(other)
     if before is None or now is None:
         return "other settings"
     device = devices_recorded(first, other)
-    changes = setting_changes(
+    changes = head_named(EITHER_HEAD_OPTION)(
         without_rounding(before, device=device), without_rounding(now, device=device)
     )
     return "; ".join(changes) if changes else "other settings"

@@ -71,7 +71,7 @@ from crossreg.io.vcf import (
 from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.progress import progress
 from crossreg.shard import Shard
-from crossreg.step_defaults import INFERENCE_OPTIONS
+from crossreg.step_defaults import HEAD_ALIAS, HEAD_OPTION, INFERENCE_OPTIONS
 from crossreg.variants.alleles import Allele, report_skipped, scorable_alts
 from crossreg.variants.shard_layout import DEVICE_SETTING
 
@@ -419,7 +419,7 @@ ABSENT_SETTINGS: dict[str, object] = {"chunk_dtype": "float32"}
 #: as given.
 RUN_OPTIONS: dict[str, Option] = {
     **INFERENCE_OPTIONS,
-    "head": Option("--head"),
+    "head": Option(HEAD_OPTION),
     "tracks": Option("--targets", unset="every track"),
     FIGURE_TRACKS: Option("--targets", label="figure tracks"),
     "shard": Option("--shard", words={"None": "none (the whole run)"}),
@@ -430,6 +430,11 @@ def head_named(head_option: str) -> Callable[[Mapping[str, Any], Mapping[str, An
     """:func:`setting_changes` of SAD's and ISM's options with the head named as
     `head_option`, its option as the user gave it (``--head`` or ``--genome``)."""
     return partial(setting_changes, options={**RUN_OPTIONS, "head": Option(head_option)})
+
+
+#: The head's option as a merge of shards names it: the shards record the head, not which
+#: spelling each run was given it in (``--head/--genome human then, mouse now``)
+EITHER_HEAD_OPTION = f"{HEAD_OPTION}/{HEAD_ALIAS}"
 
 
 def setting_changes(
