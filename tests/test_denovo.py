@@ -644,8 +644,8 @@ def test_denovo_inputs_are_checked(tmp_path):
     )
     expected = (
         f"{fewer} holds 3 tracks and the cases' {paths['cases'][1]} 4, not the same "
-        r"\(track 0 is t1_other there and t0_liver in the cases'\); score both groups with "
-        "the same model, --head and --targets"
+        r"\(track 0 is t1_other there and t0_liver in the cases'\); score both groups alike: "
+        "crossreg sad with the same --model, --head and --targets"
     )
     with pytest.raises(ValueError, match=expected):
         _run([*ok, str(fewer)])

@@ -307,6 +307,10 @@ def test_groups_scored_with_other_settings_are_refused(tmp_path: Path, caplog) -
     match = r"cases\.h5 and .*controls\.tsv were scored with other settings \(rc False and True; "
     with pytest.raises(ValueError, match=match + r"shifts \[0\] and \[1, 0, -1\]\)"):
         load_groups(groups)
+    # the head that scored, which the file records as its genome, is named the head
+    meta.write_text(json.dumps({**settings, "genome": "mouse"}))
+    with pytest.raises(ValueError, match=r"other settings \(head human and mouse\)"):
+        load_groups(groups)
     meta.write_text(json.dumps({**settings, "model": "copy"}))  # alike but for the model path
     assert load_groups(groups).values[:, 0].tolist() == [9.0, 1.0, 0.0, 0.0]
     assert "cases.h5 was scored with model m and " in caplog.text

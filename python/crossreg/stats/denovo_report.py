@@ -38,6 +38,9 @@ FIGURE_STEMS = ("tracks_q", "components", "risk_score")  # the figures of plot_d
 TABLES = ("tracks", "components", "component_scores", "individuals")  # .tsv, in writing order
 # crossreg sad's settings that change every score: both groups must be scored alike
 SCORING_SETTINGS = ("genome", "gelu_form", "rc", "shifts", "indel", "cluster_bp", "bf16")
+#: how a refusal names a setting a SAD file records under another key: ``genome`` is the
+#: head that scored (crossreg sad --head), not whose variants they are
+SCORING_NAMES = {"genome": "head"}
 SKIP_COUNTS = ("skipped_records", "skipped_alleles")  # what crossreg sad left out
 log = logging.getLogger("crossreg")
 
@@ -379,7 +382,8 @@ def _other_tracks(path: Path, ids: list[str], case_path: Path, case_ids: list[st
     )
     return (
         f"{path} holds {len(ids)} tracks and the {CASE}s' {case_path} {len(case_ids)}, not "
-        f"the same ({first}); score both groups with the same model, --head and --targets"
+        f"the same ({first}); score both groups alike: crossreg sad with the same --model, "
+        "--head and --targets"
     )
 
 
@@ -415,7 +419,9 @@ def _refuse_other_scoring(
     the same model may be elsewhere)."""
     shared = [key for key in SCORING_SETTINGS if key in case and key in control]
     differ = [
-        f"{key} {case[key]} and {control[key]}" for key in shared if case[key] != control[key]
+        f"{SCORING_NAMES.get(key, key)} {case[key]} and {control[key]}"
+        for key in shared
+        if case[key] != control[key]
     ]
     if differ:
         raise ValueError(
