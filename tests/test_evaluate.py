@@ -357,3 +357,23 @@ def test_the_head_is_chosen_by_head_as_in_every_step(world, tmp_path):
     assert json.loads((tmp_path / "named" / "summary.json").read_text())["head"] == "human"
     with pytest.raises(ValueError, match="no head for genome 'mouse'; its genomes are human"):
         evaluate_model(root / "model", store, tmp_path / "mouse", head="mouse", plots=False)
+
+
+def test_genome_the_former_name_of_head_is_taken_with_a_warning(world, tmp_path):
+    # before: genome=, the keyword's name until head= replaced it, was "an unexpected
+    # keyword argument", breaking callers of the release before
+    root, store, _, _, _ = world
+    with pytest.warns(DeprecationWarning, match=r"evaluate_model\(genome=...\) is deprecated"):
+        former = evaluate_model(root / "model", store, tmp_path / "g", genome="human", plots=False)
+    named = evaluate_model(root / "model", store, tmp_path / "h", head="human", plots=False)
+    assert former.equals(named)
+    for name in ("metrics.tsv", "summary.json"):
+        assert (tmp_path / "g" / name).read_bytes() == (tmp_path / "h" / name).read_bytes()
+    # the head it names is the one scored
+    missing = pytest.raises(ValueError, match="no head for genome 'mouse'")
+    with pytest.warns(DeprecationWarning) as warned, missing:
+        evaluate_model(root / "model", store, tmp_path / "m", genome="mouse", plots=False)
+    assert warned[0].filename == __file__  # the caller's line, where the keyword is to change
+    with pytest.raises(TypeError, match="genome= is the former name of head=: pass head= alone"):
+        evaluate_model(root / "model", store, tmp_path / "b", head="human", genome="human")
+    assert not (tmp_path / "b").exists() and not (tmp_path / "m").exists()

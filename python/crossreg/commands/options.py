@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from crossreg.commands.values import COUNT
 from crossreg.devices import check_device, device_name
@@ -215,7 +215,14 @@ def add_plot_arguments(
     group.add_argument("--svg", action="store_true", help="write each figure as SVG too")
 
 
-def plot_options(args: argparse.Namespace) -> dict[str, bool]:
+class PlotOptions(TypedDict):
+    """The keyword arguments of a step that draws, as ``--no-plots`` and ``--svg`` set them."""
+
+    plots: bool
+    svg: bool
+
+
+def plot_options(args: argparse.Namespace) -> PlotOptions:
     """``{"plots": ..., "svg": ...}``, the keyword arguments of a step that draws."""
     return {"plots": args.plots, "svg": args.svg}
 

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -274,6 +275,7 @@ def evaluate_model(
     scratch: str | os.PathLike[str] | None = None,
     resume: bool = False,
     head_option: str = "--head",
+    genome: str | None = None,
 ) -> pl.DataFrame:
     """The evaluate step: write ``metrics.tsv`` (one row per track) and ``summary.json``
     (the split, model, head and store scored, whose windows ``compare`` checks, the
@@ -302,7 +304,11 @@ def evaluate_model(
     predicted vs measured coverage of three typical tracks along the three windows with
     the most signal (the values drawn in ``tracks.npz``), and ``r_by_assay.png``, the
     per-track R by assay; with `svg` an SVG beside each. Messages name the head's option
-    as `head_option` (``crossreg evaluate`` passes the spelling typed: ``--genome``)."""
+    as `head_option` (``crossreg evaluate`` passes the spelling typed: ``--genome``).
+
+    `genome` is the former name of `head`, taken with a :class:`DeprecationWarning` until
+    a later release removes it; the two together are a :class:`TypeError`."""
+    head = _head_renamed(head, genome)
     check_plot_options(plots, svg)
     require_options(options)
     require_kind(columns, ColumnOptions, "columns", "ColumnOptions(specificity=True)")
@@ -349,6 +355,25 @@ def evaluate_model(
     finally:
         checkpoint.close()
     return scored.table
+
+
+def _head_renamed(head: str | None, genome: str | None) -> str | None:
+    """The head :func:`evaluate_model` scores with, given as `head` or by its former
+    keyword `genome` (warned of as deprecated; both at once are refused)."""
+    if genome is None:
+        return head
+    if head is not None:
+        raise TypeError(
+            f"evaluate_model() got head={head!r} and genome={genome!r}; genome= is the former "
+            "name of head=: pass head= alone"
+        )
+    warnings.warn(
+        "evaluate_model(genome=...) is deprecated and will be removed: pass head= (the same "
+        "head: genome= was renamed head=, as write_sad, write_ism and write_predictions name it)",
+        DeprecationWarning,
+        stacklevel=4,  # the caller's line, past evaluate_model and its CUDA settings wrapper
+    )
+    return genome
 
 
 def _finished(
