@@ -11,6 +11,8 @@ import polars as pl
 import pytest
 
 from crossreg.cli import build_parser, main
+from crossreg.errors import Interrupted
+from crossreg.variants import sad
 from crossreg.variants.sad_figures import (
     SadSummary,
     distribution_figure,
@@ -250,11 +252,89 @@ def test_merged_shards_are_titled_as_one_run(work, monkeypatch):
     assert [t.split(":")[0] for t in titles] == ["human variants, mouse head"] * 2
 
 
-def test_a_resume_with_another_variants_genome_is_refused(work):
-    out = work / "named.tsv"
-    _sad(work, out, "--variants-genome", "human", "--no-plots")
-    with pytest.raises(ValueError, match="--variants-genome human then, mouse now"):
-        _sad(work, out, "--variants-genome", "mouse", "--no-plots", "--resume")
+def _stopped_at_the_third_chunk(work: Path, out: Path, monkeypatch, *extra: str) -> None:
+    """A run of chunks of 3 alleles stopped (Ctrl-C) with two kept in ``OUT.partial/``."""
+    real, calls = sad.score_stats, []
+
+    def stopping(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sad, "score_stats", stopping)
+        with pytest.raises(Interrupted, match="6 of 8 alleles kept"):
+            _sad(work, out, "--chunk-size", "3", *extra)
+
+
+@pytest.mark.parametrize("before", [[], ["--variants-genome", "mouse"]])
+def test_chunks_resume_with_another_variants_genome(work, monkeypatch, before):
+    """It names the variants' genome in the titles, changing no score: chunks left by a run
+    without it (as one from before the option was) or with another name resume, and the
+    output is the bytes of a run given this name from the start (before: refused as a
+    settings change, "--variants-genome none then, human now")."""
+    named = work / "named_from_the_start.h5"
+    _sad(work, named, "--chunk-size", "3", "--variants-genome", "human", "--no-plots")
+    out = work / f"resumed_{len(before)}.h5"
+    _stopped_at_the_third_chunk(work, out, monkeypatch, *before, "--no-plots")
+    _sad(work, out, "--chunk-size", "3", "--variants-genome", "human", "--no-plots", "--resume")
+    assert out.read_bytes() == named.read_bytes()
+    assert read_attrs(out)["variants_genome"] == "human"
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "given"),
+    [
+        ([], "not given then, human now", "no --variants-genome"),
+        (["--variants-genome", "mouse"], "mouse then, human now", "--variants-genome mouse"),
+    ],
+)
+def test_a_finished_output_resumed_with_another_variants_genome_says_what_to_do(
+    work, first, then, given
+):
+    """A finished output holds this run's scores under another name: refused, saying
+    that the name changes no score and how to leave the file as it is (before: the
+    generic refusal, which said to compute it again)."""
+    out = work / f"finished_{len(first)}.tsv"
+    _sad(work, out, *first, "--no-plots")
+    written = {p.name: p.read_bytes() for p in work.glob(f"{out.stem}*")}
+    with pytest.raises(ValueError) as refused:
+        _sad(work, out, "--variants-genome", "human", "--no-plots", "--resume")
+    assert str(refused.value) == (
+        f"--resume: {out} is complete from a run with other settings (--variants-genome "
+        f"{then}), which name the variants' genome in the figures' titles and change no "
+        f"score: resume with {given} to leave it as it is, or rerun without --resume to "
+        "score it again under this name"
+    )
+    assert {p.name: p.read_bytes() for p in work.glob(f"{out.stem}*")} == written
+    _sad(work, out, *first, "--no-plots", "--resume")  # as the advice says: nothing to do
+    assert {p.name: p.read_bytes() for p in work.glob(f"{out.stem}*")} == written
+
+
+def test_shards_of_which_some_name_the_variants_genome_merge_named(work):
+    """A shard given --variants-genome and one not (the name added to the job's script
+    midway) are one run's: the merged file names the genome; shards naming two genomes
+    are refused naming both."""
+    shards = [work / f"label{i}.h5" for i in range(3)]
+    for i, named in enumerate(([], ["--variants-genome", "human"], [])):
+        _sad(work, shards[i], *named, "--no-plots", "--shard", f"{i}/3")
+    merged = work / "label_merged.h5"
+    assert main(["-q", "sad-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
+    attrs = read_attrs(merged)
+    assert attrs["variants_genome"] == "human"
+    assert json.loads(str(attrs["settings"]))["variants_genome"] == "human"
+    # each agrees with the first, which names none: the two names are refused all the same
+    _sad(work, shards[2], "--variants-genome", "mouse", "--no-plots", "--shard", "2/3")
+    argv = ["sad-merge", "--no-plots", "--out", str(work / "label_refused.h5")]
+    args = build_parser().parse_args([*argv, *map(str, shards)])
+    with pytest.raises(ValueError) as refused:
+        args.run(args)
+    assert str(refused.value) == (
+        f"{shards[2]}: a shard of another run than {shards[1]} (--variants-genome human then, "
+        "mouse now); score every shard with the same model, FASTA, VCF and options"
+    )
+    assert not (work / "label_refused.h5").exists()
 
 
 def test_every_track_shows_its_ranges_with_the_legend_off_the_data():

@@ -10,7 +10,8 @@ import h5py
 import pytest
 
 from crossreg.cli import build_parser, main
-from crossreg.variants import ism_figures
+from crossreg.errors import Interrupted
+from crossreg.variants import ism, ism_figures
 from tests.pipeline import small_ism_world
 
 
@@ -74,8 +75,9 @@ def test_a_run_without_it_names_its_fasta(work, titles):
 def test_a_resume_with_another_sites_genome_is_refused(work):
     out = work / "resumed.h5"
     assert main(_argv(work, out, "--variants-genome", "human", "--no-plots")) == 0
-    with pytest.raises(ValueError, match="--variants-genome human then, mouse now"):
+    with pytest.raises(ValueError, match="--variants-genome human then, mouse now") as err:
         _run(_argv(work, out, "--variants-genome", "mouse", "--no-plots", "--resume"))
+    assert "change no score: resume with --variants-genome human to leave it" in str(err.value)
     with pytest.raises(ValueError, match="--variants-genome is empty"):
         _run(_argv(work, work / "empty.h5", "--variants-genome", " "))
 
@@ -91,3 +93,39 @@ def test_merged_shards_are_titled_as_one_run(work, titles):
         assert h5.attrs["variants_genome"] == "human"
     assert len(titles) == 2
     assert all(t.startswith("human regions, human head\nr") for t in titles)
+
+
+def test_chunks_resume_with_a_sites_genome_they_were_not_given(work, monkeypatch):
+    """Chunks left by a run without --variants-genome (as one from before the option was)
+    resume with it: it changes no score, and the output is the bytes of a run given it
+    from the start (before: refused, "--variants-genome none then, human now")."""
+    named = work / "named_from_the_start.h5"
+    assert main(_argv(work, named, "--variants-genome", "human", "--no-plots")) == 0
+    out = work / "stopped.h5"
+    real, scored = ism._site_effects, [0]
+
+    def stopped(*args, **kwargs):
+        for effects in real(*args, **kwargs):
+            if scored[0] == 1:
+                raise KeyboardInterrupt
+            scored[0] += 1
+            yield effects
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ism, "_site_effects", stopped)
+        with pytest.raises(Interrupted, match="1 of 2 sites kept"):
+            _run(_argv(work, out, "--no-plots"))
+    assert _run(_argv(work, out, "--variants-genome", "human", "--no-plots", "--resume")) == 0
+    assert out.read_bytes() == named.read_bytes()
+
+
+def test_shards_of_which_one_names_the_sites_genome_merge_named(work):
+    shards = [work / f"label{i}.h5" for i in range(2)]
+    for i, named in enumerate(([], ["--variants-genome", "human"])):
+        argv = _argv(work, shards[i], *named, "--no-plots", "--shard", f"{i}/2")
+        assert main(argv) == 0
+    merged = work / "label_merged.h5"
+    assert main(["ism-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
+    with h5py.File(merged) as h5:
+        assert h5.attrs["variants_genome"] == "human"
+        assert json.loads(h5.attrs["settings"])["variants_genome"] == "human"

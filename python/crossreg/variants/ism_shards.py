@@ -23,7 +23,7 @@ import numpy as np
 
 from crossreg.shard import Shard
 from crossreg.variants.ism import shard_sites
-from crossreg.variants.sad_files import check_shards, other_run
+from crossreg.variants.sad_files import check_named_alike, check_shards, other_run
 from crossreg.variants.shard_layout import rounding, scored_alike
 
 #: What a shard records of its place in the run (``shard_settings`` may be absent from a
@@ -64,6 +64,7 @@ def check_ism_shards(
     for path, meta in zip(paths, metas, strict=True):
         if not scored_alike(metas[0], meta):
             raise other_run(paths[0], metas[0], path, meta, inputs)
+    check_named_alike(paths, metas, inputs)
     if len({(f.shard.count, f.chunk_size) for f in files}) == 1:
         check_shards(paths, metas, command="crossreg ism", inputs=inputs)
     else:

@@ -90,6 +90,7 @@ from crossreg.variants.sad_stream import (
 )
 from crossreg.variants.scored_by import check_variants_genome
 from crossreg.variants.scoring import score_stats, scored_alleles
+from crossreg.variants.shard_layout import without_labels
 
 log = logging.getLogger("crossreg")
 
@@ -308,7 +309,31 @@ def finished_output(
     last = out if out.suffix == ".h5" else metadata_path(out)
     if left_over(partial_dir(out)) or not last.is_file():
         return False
-    return finished_run(out, _recorded_run(out, last), run, changes, redrawn=redrawn)
+    recorded = _recorded_run(out, last)
+    _refuse_another_label(out, recorded, run, changes)
+    return finished_run(out, recorded, run, changes, redrawn=redrawn)
+
+
+def _refuse_another_label(
+    out: Path, recorded: Recorded, run: dict[str, Any], changes: Changes
+) -> None:
+    """Stop a ``--resume`` of the finished output `out`, whose run `recorded` the same
+    settings as this `run` but another ``--variants-genome`` (given or not), saying so:
+    the file holds this run's scores, its name for the variants' genome (in the figures'
+    titles) is another, and the fix is that option, not the scores."""
+    if not isinstance(recorded, dict) or changes(without_labels(recorded), without_labels(run)):
+        return
+    changed = changes(recorded, run)
+    if not changed:
+        return
+    then = recorded.get("variants_genome")
+    given = f"--variants-genome {then}" if then is not None else "no --variants-genome"
+    raise ValueError(
+        f"--resume: {out} is complete from a run with other settings ({'; '.join(changed)}), "
+        "which name the variants' genome in the figures' titles and change no score: resume "
+        f"with {given} to leave it as it is, or rerun without --resume to score it again "
+        "under this name"
+    )
 
 
 def _recorded_run(out: Path, last: Path) -> Recorded:

@@ -53,11 +53,15 @@ from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
 from crossreg.variants.sad_percentiles import PERCENTILES, float16_percentiles
 from crossreg.variants.sad_stream import EITHER_HEAD_OPTION, SAD_INPUTS, head_named, partial_dir
 from crossreg.variants.shard_layout import (
+    LABEL_SETTINGS,
     devices_recorded,
     layout_attrs,
     merged_settings,
+    named_alike,
+    named_label,
     recorded_settings,
     scored_alike,
+    without_labels,
     without_rounding,
 )
 
@@ -366,8 +370,12 @@ def merged_attrs(metas: Sequence[Mapping[str, object]], unit: str) -> dict[str, 
     (:func:`~crossreg.variants.shard_layout.merged_settings`; none where a shard recorded
     none, as an earlier crossreg's), and what the shards differ in
     (:func:`~crossreg.variants.shard_layout.layout_attrs`, each shard's share of the run
-    counted in `unit`)."""
+    counted in `unit`); a :data:`~crossreg.variants.shard_layout.LABEL_SETTINGS` attribute
+    (``variants_genome``) as the shards that give it name it."""
     attrs = {key: value for key, value in metas[0].items() if key not in SHARD_ATTRS}
+    for key in LABEL_SETTINGS:
+        if named_label(metas, key) is not None:
+            attrs[key] = named_label(metas, key)
     runs = [run for run in (recorded_settings(meta, "settings") for meta in metas) if run]
     attrs.pop("settings", None)
     if len(runs) == len(metas):
@@ -389,11 +397,14 @@ def shard_differences(first: Mapping[str, object], other: Mapping[str, object]) 
     as options (``--width 4 then, 5 now``: then the first shard, now the other; the head
     by both its spellings, :data:`~crossreg.variants.sad_stream.EITHER_HEAD_OPTION`), but
     for the settings shards of one run may differ in
-    (:func:`~crossreg.variants.shard_layout.scored_alike`); shards written before the
-    settings were recorded say only that they differ."""
+    (:func:`~crossreg.variants.shard_layout.scored_alike`: a label given by one shard
+    only is not named); shards written before the settings were recorded say only that
+    they differ."""
     before, now = recorded_settings(first), recorded_settings(other)
     if before is None or now is None:
         return "other settings"
+    if named_alike(before, now):
+        before, now = without_labels(before), without_labels(now)
     device = devices_recorded(first, other)
     changes = head_named(EITHER_HEAD_OPTION)(
         without_rounding(before, device=device), without_rounding(now, device=device)
@@ -430,6 +441,23 @@ def other_run(
     )
 
 
+def check_named_alike(
+    shards: Sequence[Path], metas: Sequence[Mapping[str, object]], inputs: str
+) -> None:
+    """Stop when two of `shards` (attributes `metas`) name different values of a
+    :data:`~crossreg.variants.shard_layout.LABEL_SETTINGS` setting (``--variants-genome
+    human`` and ``mouse``): the merged file can name one only. Shards that name it and
+    shards that do not are one run's (:func:`~crossreg.variants.shard_layout.scored_alike`
+    compares each with the first)."""
+    settings = [recorded_settings(meta) or {} for meta in metas]
+    for key in LABEL_SETTINGS:
+        named = [i for i, held in enumerate(settings) if held.get(key) is not None]
+        for i in named[1:]:
+            if settings[i][key] != settings[named[0]][key]:
+                first = named[0]
+                raise other_run(shards[first], metas[first], shards[i], metas[i], inputs)
+
+
 def check_shards(
     shards: Sequence[Path],
     metas: Sequence[Mapping[str, object]],
@@ -453,6 +481,7 @@ def check_shards(
                 f"shard {meta.get('shard_index', '?')}/{meta.get('shard_count', '?')}); give "
                 f"the {count} shards of one run"
             )
+    check_named_alike(shards, metas, inputs)
     given = [int(meta["shard_index"]) for meta in metas]  # type: ignore[call-overload]
     twice = sorted({i for i in given if given.count(i) > 1})
     if len(shards) != count or twice:

@@ -73,7 +73,7 @@ from crossreg.progress import progress
 from crossreg.shard import Shard
 from crossreg.step_defaults import HEAD_ALIAS, HEAD_OPTION, INFERENCE_OPTIONS
 from crossreg.variants.alleles import Allele, report_skipped, scorable_alts
-from crossreg.variants.shard_layout import DEVICE_SETTING
+from crossreg.variants.shard_layout import DEVICE_SETTING, without_labels
 
 if TYPE_CHECKING:
     from crossreg.model.inference import InferenceOptions
@@ -423,6 +423,7 @@ RUN_OPTIONS: dict[str, Option] = {
     "tracks": Option("--targets", unset="every track"),
     FIGURE_TRACKS: Option("--targets", label="figure tracks"),
     "shard": Option("--shard", words={"None": "none (the whole run)"}),
+    "variants_genome": Option("--variants-genome", unset="not given"),
 }
 
 
@@ -489,9 +490,12 @@ class ChunkStore:
 
     def open(self, settings: Mapping[str, object], *, resume: bool, total: int) -> StoreState:
         """Start afresh, or with `resume` continue a store left by the same `settings`
-        (kept in ``settings.json``, so that other ones are named). ``OUT.partial`` may
-        be a link (:func:`crossreg.io.partial.check_place`)."""
+        (kept in ``settings.json``, so that other ones are named), whatever either gives of
+        :data:`~crossreg.variants.shard_layout.LABEL_SETTINGS` (``--variants-genome``): the
+        chunks' scores do not depend on it, and the output records this run's.
+        ``OUT.partial`` may be a link (:func:`crossreg.io.partial.check_place`)."""
         check_place(self.root, self.output)
+        settings = without_labels(settings)
         key = settings_hash(settings)
         if resume and self.progress_path.exists():
             saved = self.saved()

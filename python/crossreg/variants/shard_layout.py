@@ -7,12 +7,14 @@ differ only in how the work was batched (:data:`ROUNDING_SETTINGS`: a shard scor
 with a smaller ``--batch-size`` after running out of GPU memory, an ISM shard with another
 ``--chunk-size``) or given another ``--device`` (``cpu`` on one node, ``auto`` on another:
 :data:`DEVICE_SETTING`, when both recorded the device they ran on) are one run's, to
-float rounding. Shards may also have read their inputs at other paths (copies staged on
-each node, :data:`PATH_ATTRS`) and run on other devices (``device``, one or, for a shard
-resumed on another node, several). The merged file is the bytes one run writes when the
-shards agree in all of these; otherwise it records what differs (:func:`layout_attrs`),
-and its ``settings`` the values the shards differ in (:func:`merged_settings`), so that it
-claims only what holds.
+float rounding. Shards of which only some name the genome the variants are of
+(``--variants-genome``, :data:`LABEL_SETTINGS`: a name in the figures' titles, not a
+score) are one run's too, named so. Shards may also have read their inputs at other
+paths (copies staged on each node, :data:`PATH_ATTRS`) and run on other devices
+(``device``, one or, for a shard resumed on another node, several). The merged file is
+the bytes one run writes when the shards agree in all of these; otherwise it records what
+differs (:func:`layout_attrs`), and its ``settings`` the values the shards differ in
+(:func:`merged_settings`), so that it claims only what holds.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ PATH_ATTRS = ("model", "fasta", "vcf", "source", "gtf")
 #: The inference option ``--device`` as given (``auto``, ``cpu``, ``cuda:1``): it changes
 #: scores only by float rounding, and a shard records the device it ran on (``device``).
 DEVICE_SETTING = "device"
+#: The settings that name what was scored without changing a score (``--variants-genome``,
+#: the genome whose variants they are, which titles the figures; recorded, under the same
+#: key, as an attribute too): shards that differ only in giving it or not are one run's,
+#: and the merged file names it; shards that name different genomes are not.
+LABEL_SETTINGS = ("variants_genome",)
 
 
 def recorded_settings(
@@ -57,6 +64,25 @@ def without_rounding(settings: Mapping[str, object], *, device: bool) -> dict[st
     return kept
 
 
+def without_labels(settings: Mapping[str, object]) -> dict[str, object]:
+    """`settings` without :data:`LABEL_SETTINGS`."""
+    return {k: v for k, v in settings.items() if k not in LABEL_SETTINGS}
+
+
+def named_alike(*records: Mapping[str, object]) -> bool:
+    """Whether `records` (settings or attributes) name no :data:`LABEL_SETTINGS` value
+    but one each: a record that names none agrees with any."""
+    return all(
+        len({str(r[key]) for r in records if r.get(key) is not None}) <= 1 for key in LABEL_SETTINGS
+    )
+
+
+def named_label(records: Sequence[Mapping[str, object]], key: str) -> object:
+    """The value of the label `key` (:data:`LABEL_SETTINGS`) the first of `records` to
+    name one names (records :func:`named_alike`), else None."""
+    return next((r[key] for r in records if r.get(key) is not None), None)
+
+
 def devices_recorded(*metas: Mapping[str, object]) -> bool:
     """Whether every shard (its attributes `metas`) recorded the device it ran on, so that
     a merge of shards given another ``--device`` records each one's."""
@@ -66,15 +92,20 @@ def devices_recorded(*metas: Mapping[str, object]) -> bool:
 def scored_alike(first: Mapping[str, object], other: Mapping[str, object]) -> bool:
     """Whether two shards (their attributes) were scored as one run: with the very same
     settings (``run_settings``), or, their inputs matched by content, with settings that
-    differ only in :data:`ROUNDING_SETTINGS` and, where both recorded the device they ran
-    on, :data:`DEVICE_SETTING`."""
+    differ only in :data:`ROUNDING_SETTINGS`, where both recorded the device they ran
+    on, :data:`DEVICE_SETTING`, and in giving a :data:`LABEL_SETTINGS` value or not
+    (:func:`named_alike`)."""
     if first.get("run_settings") == other.get("run_settings"):
         return True
     before, now = recorded_settings(first), recorded_settings(other)
     if before is None or now is None or "identity" not in before or "identity" not in now:
         return False
+    if not named_alike(before, now):
+        return False
     device = devices_recorded(first, other)
-    return without_rounding(before, device=device) == without_rounding(now, device=device)
+    return without_rounding(without_labels(before), device=device) == without_rounding(
+        without_labels(now), device=device
+    )
 
 
 def rounding(meta: Mapping[str, object]) -> dict[str, int]:
@@ -144,8 +175,11 @@ def merged_settings(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     differ in, which :func:`scored_alike` allows (a :data:`ROUNDING_SETTINGS` value, the kind
     of device among ``options``), as the list of their values, ascending, so that it claims
     only what holds (a ``--resume`` of the merged file then names it: ``--batch-size
-    1,8 then, 8 now``)."""
+    1,8 then, 8 now``); a :data:`LABEL_SETTINGS` value as the shards that give it name it."""
     merged: dict[str, Any] = {**runs[0], "shard": str(None)}
+    for key in LABEL_SETTINGS:
+        if named_label(runs, key) is not None:
+            merged[key] = named_label(runs, key)
     options = [run.get("options", {}) for run in runs]
     if isinstance(merged.get("options"), dict):
         merged["options"] = dict(merged["options"])
