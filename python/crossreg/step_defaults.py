@@ -2,8 +2,8 @@
 ``crossreg --help`` can show them without importing numpy: how much the inference steps
 take at a time (sequences per batch, ``--batch-size``, and for the resumable ones units
 per chunk kept on disk, ``--chunk-size``, and how ``predict --bigwig`` keeps them,
-``--chunk-dtype``), ISM's mutated width and fine-tuning's modes, and how the head's option and the
-inference options a resumable step records are given on the command line."""
+``--chunk-dtype``), ISM's mutated width and fine-tuning's modes, and how the head's
+option and the inference options a resumable step records are given on the command line."""
 
 from crossreg.io.changes import Option
 
