@@ -136,8 +136,8 @@ def test_flags_and_empty_defaults_show_no_default():
     compare = subparsers.choices["compare"]  # figures are drawn unless --no-plots is given
     assert compare.parse_args(["--joint", "j", "--single", "s", "--out", "o"]).plots
     help_text = " ".join(compare.format_help().split())
-    assert "--title TITLE title of the scatter plot figures:" in help_text
-    assert "(redraw them later from the tables) --svg" in help_text
+    assert "--title TEXT title of the scatter plot figures:" in help_text
+    assert "(redraw them later from the tables); not with --svg --svg write" in help_text
 
 
 def test_no_plots_and_svg_together_are_refused_by_every_drawing_command(capsys):

@@ -37,7 +37,13 @@ def test_help_shows_the_defaults():
     parser = argparse.ArgumentParser()
     data_command.add_arguments(parser)
     text = " ".join(parser.format_help().split())
-    for shown in ("input bp [131072]", "tiling stride bp [65599]", "[1048576]", "[44]", "[8.0]"):
+    for shown in (
+        "input bp (default: 131072)",
+        "tiling stride bp (default: 65599)",
+        "(default: 1048576)",
+        "(default: 44)",
+        "(default: 8.0)",
+    ):
         assert shown in text
 
 

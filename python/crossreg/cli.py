@@ -1,7 +1,8 @@
 """The ``crossreg`` command line: one subcommand per pipeline step.
 
 Each step lives in its own module of :mod:`crossreg.commands`, which provides ``HELP``
-(one line), ``add_arguments`` (its options) and ``run`` (does the work, returns an exit
+(one line), ``DESCRIPTION`` (what it reads and writes), optionally ``EXAMPLES`` (command
+lines), ``add_arguments`` (its options) and ``run`` (does the work, returns an exit
 code). Command modules keep
 heavy imports (torch) inside ``run`` so that ``crossreg --help`` stays fast.
 """
@@ -18,6 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from crossreg.commands.help import DefaultsFormatter, StepParser, note_exclusive_options
 from crossreg.commands.inputs import input_error, option_name
 from crossreg.errors import CommandError
 from crossreg.interrupts import sigterm_as_interrupt
@@ -52,6 +54,13 @@ COMMANDS: dict[str, str] = {
     "report": "crossreg.commands.report",
 }
 
+# the end of ``crossreg --help``: where a new user goes next
+EPILOG = (
+    "Run 'crossreg <command> --help' for what a command reads, writes and takes. To see "
+    "every step work on generated genomes in a few minutes: crossreg demo --fast --out "
+    "demo-fast"
+)
+
 
 class _PrintVersion(argparse.Action):
     """``--version``: prints the native core's version, loading the core (and numpy) only
@@ -79,27 +88,13 @@ class _PrintVersion(argparse.Action):
         parser.exit()
 
 
-class DefaultsFormatter(argparse.HelpFormatter):
-    """Help that shows each option's default, unless its text already says it or there is
-    none to show: no default (``None``, ``False``, an empty string or list), or a flag
-    (``--svg``, ``--no-plots``), whose default is that it is not given."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        text = action.help or ""
-        default = action.default
-        shown = default is not None and default is not False and default != argparse.SUPPRESS
-        shown = shown and default != "" and not isinstance(default, list)
-        shown = shown and bool(action.option_strings) and action.nargs != 0
-        if shown and "default" not in text.lower():
-            text += " (default: %(default)s)"
-        return text
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = StepParser(
         prog="crossreg",
         description="Train and apply cross-species regulatory sequence activity models.",
+        epilog=EPILOG,
+        formatter_class=DefaultsFormatter,
     )
     parser.add_argument("--version", action=_PrintVersion)
     verbosity = parser.add_mutually_exclusive_group()
@@ -111,11 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         sub = subparsers.add_parser(
-            name, help=module.HELP, description=module.HELP, formatter_class=DefaultsFormatter
+            name,
+            help=module.HELP,
+            description=f"{module.HELP}\n\n{module.DESCRIPTION}",
+            epilog=_examples(getattr(module, "EXAMPLES", ())),
+            formatter_class=DefaultsFormatter,
         )
         module.add_arguments(sub)
+        note_exclusive_options(sub)
         sub.set_defaults(run=module.run)
     return parser
+
+
+def _examples(lines: Sequence[str]) -> str | None:
+    """The epilog of a step's help: its example command lines, kept as written."""
+    if not lines:
+        return None
+    return "examples:\n\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def input_error_message(

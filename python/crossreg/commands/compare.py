@@ -9,16 +9,30 @@ from crossreg.commands.inputs import require_output, require_own_folder, require
 from crossreg.commands.options import add_plot_arguments, plot_options
 
 HELP = "compare per-track test accuracy of a joint and a single-genome model (paper Fig. 2)"
+DESCRIPTION = (
+    "Reads the metrics.tsv of crossreg evaluate for both models (or their folders); "
+    "writes into --out comparison.tsv (per assay: tracks the joint model predicts "
+    "better, with a sign test) and scatter.png."
+)
+EXAMPLES = (
+    "crossreg compare --joint eval/joint/metrics.tsv --single eval/single/metrics.tsv --out cmp",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg compare``."""
-    parser.add_argument("--joint", type=Path, required=True, help="metrics.tsv of the joint model")
     parser.add_argument(
-        "--single", type=Path, required=True, help="metrics.tsv of the single-genome model"
+        "--joint", metavar="FILE", type=Path, required=True, help="metrics.tsv of the joint model"
     )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--title", default="", help="title of the scatter plot")
+    parser.add_argument(
+        "--single",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="metrics.tsv of the single-genome model",
+    )
+    parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
+    parser.add_argument("--title", metavar="TEXT", default="", help="title of the scatter plot")
     add_plot_arguments(parser)
 
 

@@ -27,6 +27,15 @@ if TYPE_CHECKING:
     from crossreg.data.plan import SplitOptions
 
 HELP = "build a genome's training dataset (windows, sequences, binned BigWig targets)"
+DESCRIPTION = (
+    "Reads a genome's FASTA and a Basenji targets table naming one BigWig per track, "
+    "with the regions of crossreg split (or a random split); writes the dataset store "
+    "--out that train, finetune, evaluate and transfer read."
+)
+EXAMPLES = (
+    "crossreg data --genome human --fasta hg38.fa --targets targets_human.txt \\",
+    "    --regions split/hg38.regions.bed --out data/human",
+)
 
 log = logging.getLogger("crossreg")
 
@@ -37,38 +46,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     accept_negative_values(parser)  # --tracks -1/3: refused by its own message
     inputs = parser.add_argument_group("inputs")
-    inputs.add_argument("--genome", required=True, help="genome name stored in the dataset")
+    inputs.add_argument(
+        "--genome", metavar="NAME", required=True, help="genome name stored in the dataset"
+    )
     inputs.add_argument(
         "--assembly",
+        metavar="NAME",
         help="assembly name (default: read from the FASTA's file name: Ensembl's "
         "Homo_sapiens.GRCh38.dna.*.fa gives GRCh38, NCBI's GCF_000001405.40_*_genomic.fna "
         "GCF_000001405.40, others the name up to its first dot: hg38.fa gives hg38)",
     )
-    inputs.add_argument("--fasta", required=True, help="genome FASTA (plain, gzip or bgzip)")
-    inputs.add_argument("--targets", required=True, help="Basenji targets table")
-    inputs.add_argument("--out", required=True, help="dataset directory to create")
+    inputs.add_argument(
+        "--fasta", metavar="FASTA", required=True, help="genome FASTA (plain, gzip or bgzip)"
+    )
+    inputs.add_argument("--targets", metavar="FILE", required=True, help="Basenji targets table")
+    inputs.add_argument("--out", metavar="DIR", required=True, help="dataset directory to create")
     inputs.add_argument(
         "--regions",
+        metavar="BED",
         help="BED of regions with a split label in column 4: train, valid or test, or the "
         "folds fold0..fold{K-1} of `crossreg split --folds K`",
     )
     inputs.add_argument(
-        "--blacklist", action="append", default=[], help="blacklist BED (repeatable)"
+        "--blacklist", metavar="BED", action="append", default=[], help="blacklist BED (repeatable)"
     )
-    inputs.add_argument("--unmappable", help="BED of unmappable regions")
-    inputs.add_argument("--gaps", help="BED of assembly gaps (contigs lie between them)")
+    inputs.add_argument("--unmappable", metavar="BED", help="BED of unmappable regions")
+    inputs.add_argument(
+        "--gaps", metavar="BED", help="BED of assembly gaps (contigs lie between them)"
+    )
     geometry = parser.add_argument_group("windows")
     geometry.add_argument(
         "--seq-length",
+        metavar="BP",
         type=whole(1, MAX_SEQ_LENGTH),
         default=d.DEFAULT_SEQ_LENGTH,
-        help="input bp [%(default)s]",
+        help="input bp (default: %(default)s)",
     )
     geometry.add_argument(
         "--stride",
+        metavar="BP",
         type=whole(1, MAX_BP),
         default=d.DEFAULT_STRIDE,
-        help="tiling stride bp [%(default)s]",
+        help="tiling stride bp (default: %(default)s)",
     )
     geometry.add_argument(
         "--stride-test",
@@ -76,71 +95,85 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="BP",
         help="tiling stride bp of the valid and test windows, as Basenji's --stride_test "
-        "(131072 leaves them apart: no base is scored twice; not with folds) [the --stride]",
+        "(131072 leaves them apart: no base is scored twice; not with folds) "
+        "(default: the --stride)",
     )
     geometry.add_argument(
         "--crop",
+        metavar="BINS",
         type=whole(0, MAX_SEQ_LENGTH),
         default=d.DEFAULT_CROP_BINS,
-        help="bins cropped per side [%(default)s]",
+        help="bins cropped per side (default: %(default)s)",
     )
     geometry.add_argument(
         "--pool-width",
+        metavar="BP",
         type=whole(1, MAX_SEQ_LENGTH),
         default=d.DEFAULT_POOL_WIDTH,
-        help="bin width bp [%(default)s]",
+        help="bin width bp (default: %(default)s)",
     )
     geometry.add_argument(
         "--min-n-run",
+        metavar="BP",
         type=whole(0, MAX_BP),
         default=d.DEFAULT_MIN_N_RUN,
-        help="N runs this long end contigs; 0: never [%(default)s]",
+        help="N runs this long end contigs; 0: never (default: %(default)s)",
     )
     geometry.add_argument(
         "--max-unmappable",
+        metavar="FRACTION",
         type=number(0.0, 1.0, above=True),
         default=d.DEFAULT_MAX_UNMAPPABLE,
-        help="drop windows with at least this fraction of unmappable target bins [%(default)s]",
+        help="drop windows with at least this fraction of unmappable target bins "
+        "(default: %(default)s)",
     )
     geometry.add_argument(
         "--fill-quantile",
+        metavar="Q",
         type=number(0.0, 1.0),
         default=d.DEFAULT_FILL_QUANTILE,
-        help="masked bins get this quantile of the track's bins [%(default)s]",
+        help="masked bins get this quantile of the track's bins (default: %(default)s)",
     )
     split = parser.add_argument_group("split (without --regions)")
     split.add_argument(
         "--valid-fraction",
+        metavar="FRACTION",
         type=FRACTION,
         default=None,
-        help=f"share of the windows for validation [{d.DEFAULT_VALID_FRACTION}]",
+        help=f"share of the windows for validation (default: {d.DEFAULT_VALID_FRACTION})",
     )
     split.add_argument(
         "--test-fraction",
+        metavar="FRACTION",
         type=FRACTION,
         default=None,
-        help=f"share of the windows for test [{d.DEFAULT_TEST_FRACTION}]",
+        help=f"share of the windows for test (default: {d.DEFAULT_TEST_FRACTION})",
     )
     split.add_argument(
         "--split-block",
+        metavar="BP",
         type=whole(1, MAX_BP),
         default=None,
-        help=f"bp per randomly assigned block [{d.DEFAULT_SPLIT_BLOCK}]",
+        help=f"bp per randomly assigned block (default: {d.DEFAULT_SPLIT_BLOCK})",
     )
     split.add_argument(
         "--seed",
+        metavar="N",
         type=SEED,
         default=None,
-        help=f"seed of the block assignment [{d.DEFAULT_SEED}]",
+        help=f"seed of the block assignment (default: {d.DEFAULT_SEED})",
     )
     run_group = parser.add_argument_group("resources")
-    run_group.add_argument("--threads", type=WORKERS, help="worker threads [all cores]")
+    run_group.add_argument(
+        "--threads", metavar="N", type=WORKERS, help="worker threads (default: all cores)"
+    )
     run_group.add_argument(
         "--memory-gb",
+        metavar="GIB",
         type=POSITIVE,
         default=d.DEFAULT_MEMORY_GB,
         help="peak memory of the build in GiB, the FASTA included: a cluster job's memory "
-        "request [%(default)s]",
+        "request (default: %(default)s)",
     )
     run_group.add_argument(
         "--overwrite",

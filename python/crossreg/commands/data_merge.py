@@ -10,16 +10,27 @@ from crossreg.commands.inputs import require_output
 from crossreg.errors import Interrupted
 
 HELP = "join the shard directories of a crossreg data --tracks i/n build into one dataset"
+DESCRIPTION = (
+    "Reads the N shard directories that crossreg data --tracks I/N wrote; writes the "
+    "dataset store one unsharded build writes."
+)
+EXAMPLES = ("crossreg data-merge --out data/human shards/0 shards/1 shards/2",)
 
 log = logging.getLogger("crossreg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg data-merge``."""
-    parser.add_argument("--out", type=Path, required=True, help="dataset directory to create")
+    parser.add_argument(
+        "--out", metavar="DIR", type=Path, required=True, help="dataset directory to create"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     parser.add_argument(
-        "shards", type=Path, nargs="+", help="the shard directories, in order 0/n, 1/n, ..."
+        "shards",
+        metavar="SHARD",
+        type=Path,
+        nargs="+",
+        help="the shard directories, in order 0/n, 1/n, ...",
     )
 
 

@@ -16,11 +16,20 @@ HELP = (
     "single) → evaluate → compare → transfer → SAD of planted variants → de novo tests → "
     "SLDP → ISM, then summary.txt and report.html"
 )
+DESCRIPTION = (
+    "Needs nothing but --out: generates the genomes, runs every step on them and writes "
+    "each step's outputs into --out, with summary.txt and report.html at the end."
+)
+EXAMPLES = (
+    "crossreg demo --fast --out demo-fast   # tiny genomes: the whole chain in a few minutes",
+    "crossreg demo --out demo-out           # the mini world",
+    "crossreg demo --out demo-out --resume  # continue a run that stopped",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg demo``."""
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
         "--fast",
@@ -40,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--epochs",
+        metavar="N",
         type=COUNT,
         help=f"maximum training epochs of the joint model (default: {MINI.max_epochs}; "
         f"tiny/--fast {FAST.max_epochs}, small {SMALL.max_epochs}); each single-genome model "
@@ -54,12 +64,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "and 20,000 for small; --fast sets N to 150, which scores 143 of tiny's 1,994)",
     )
     parser.add_argument(
-        "--seed", type=SEED, default=0, help="seed of the synthetic world, the split and training"
+        "--seed",
+        metavar="N",
+        type=SEED,
+        default=0,
+        help="seed of the synthetic world, the split and training",
     )
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue a run stopped in OUT (same --preset, --seed, --genomes): keep its "
+        help="continue a run stopped in DIR (same --preset, --seed, --genomes): keep its "
         "world, continue each training from its last finished epoch, keep finished SAD "
         "tables and continue interrupted ones (SAD from its last chunk, SLDP from its last "
         "chromosome); the steps that take seconds run again",

@@ -10,31 +10,59 @@ from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.values import COUNT, MAX_COUNT, SEED, whole
 
 HELP = "case/control tests of de novo variants' SAD: per track, per principal component, per person"
+DESCRIPTION = (
+    "Reads the cases' and the controls' de novo variants (VCF, each naming its carrier)"
+    " and their crossreg sad scores; writes into --out tracks.tsv, components.tsv, "
+    "individuals.tsv, summary.json and figures."
+)
+EXAMPLES = (
+    "crossreg denovo --cases-vcf cases.vcf --cases-sad cases.sad.h5 \\",
+    "    --controls-vcf controls.vcf --controls-sad controls.sad.h5 --out denovo/",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg denovo``."""
-    parser.add_argument("--cases-vcf", type=Path, required=True, help="cases' de novo variants")
     parser.add_argument(
-        "--controls-vcf", type=Path, required=True, help="controls' de novo variants"
+        "--cases-vcf", metavar="VCF", type=Path, required=True, help="cases' de novo variants"
     )
     parser.add_argument(
-        "--cases-sad", type=Path, required=True, help="crossreg sad output (.h5/.tsv) of cases"
+        "--controls-vcf", metavar="VCF", type=Path, required=True, help="controls' de novo variants"
     )
     parser.add_argument(
-        "--controls-sad", type=Path, required=True, help="crossreg sad output of controls"
+        "--cases-sad",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="crossreg sad output (.h5/.tsv) of cases",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--controls-sad",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="crossreg sad output of controls",
+    )
+    parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     parser.add_argument(
         "--sample-field",
+        metavar="KEY",
         default="SAMPLE",
-        help="INFO key naming the individual who carries each variant (default SAMPLE)",
+        help="INFO key naming the individual who carries each variant (default: SAMPLE)",
     )
-    parser.add_argument("--components", type=COUNT, default=10, help="principal components tested")
     parser.add_argument(
-        "--folds", type=whole(2, MAX_COUNT), default=5, help="cross-validation folds of people"
+        "--components", metavar="N", type=COUNT, default=10, help="principal components tested"
     )
-    parser.add_argument("--seed", type=SEED, default=0, help="seed of the fold assignment")
+    parser.add_argument(
+        "--folds",
+        metavar="N",
+        type=whole(2, MAX_COUNT),
+        default=5,
+        help="cross-validation folds of people",
+    )
+    parser.add_argument(
+        "--seed", metavar="N", type=SEED, default=0, help="seed of the fold assignment"
+    )
     add_plot_arguments(parser)
 
 

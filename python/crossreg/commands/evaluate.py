@@ -27,18 +27,29 @@ if TYPE_CHECKING:
 log = logging.getLogger("crossreg")
 
 HELP = "per-track Pearson R and R² of a checkpoint on one split of a dataset store"
+DESCRIPTION = (
+    "Reads a checkpoint and a dataset store; writes into --out metrics.tsv (one row per"
+    " track), summary.json and figures of the tracks."
+)
+EXAMPLES = (
+    "crossreg evaluate --model joint/best --data data/human --split test --out eval/human",
+    "crossreg evaluate --model joint/best --head mouse --data data/mouse --out eval/mouse --rc",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg evaluate``."""
-    parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
-    parser.add_argument("--data", type=Path, required=True, help="dataset store")
+    parser.add_argument(
+        "--model", metavar="DIR", type=Path, required=True, help="checkpoint directory"
+    )
+    parser.add_argument("--data", metavar="DIR", type=Path, required=True, help="dataset store")
     parser.add_argument(
         "--split",
+        metavar="SPLIT",
         help="split to score (default: the fold held out in training the head scored, "
         "train or finetune --test-fold, where the store has it; else test)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     add_head_argument(
         parser,
         "the head that scores (default: the head a fine-tuning added for the dataset's "
@@ -47,13 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue an interrupted run from OUT/.partial/, where the model pass is kept "
+        help="continue an interrupted run from DIR/.partial/, where the model pass is kept "
         "every minute (the metrics' sums of the windows scored) and each finished part of "
         "the column statistics, with the predictions and targets written so far: the "
         "outputs are the same bytes as an uninterrupted run's (refused, naming what "
         "differs, when the model, store, split, head, inference options or column "
         "statistics are not the ones it began with; without --resume, a left-over "
-        "OUT/.partial/ is refused); a run that had finished with the same settings is left "
+        "DIR/.partial/ is refused); a run that had finished with the same settings is left "
         "as it is (nothing to do), one of other settings is refused naming them",
     )
     add_column_arguments(parser)
@@ -79,6 +90,7 @@ def add_column_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--min-class",
+        metavar="N",
         type=whole(2, MAX_COUNT),
         help=f"classes with fewer tracks have no specificity_r (NaN; default {MIN_CLASS}, "
         "Basenji's paper-era script; its later default is 100)",

@@ -31,6 +31,16 @@ HELP = (
     "trunk (probe), with its own copy of the trunk's last blocks (unfreeze) or with "
     "low-rank adapters on its path (lora); the parent's heads are kept as they were"
 )
+DESCRIPTION = (
+    "Reads a checkpoint (crossreg train, finetune or import-basenji) and a dataset "
+    "store of the new tracks; writes into --out a checkpoint holding the parent's heads"
+    " and the new one, as train does."
+)
+EXAMPLES = (
+    "crossreg finetune --model joint/best --data data/mine --head-name mine --out ft --mode probe",
+    "crossreg finetune --model joint/best --data data/mine --head-name mine --out ft_lora \\",
+    "    --mode lora --lora-rank 8",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,18 +48,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     params' ``train`` section."""
     parser.add_argument(
         "--model",
+        metavar="DIR",
         type=Path,
         required=True,
         help="parent checkpoint directory (crossreg train, finetune or import-basenji)",
     )
     parser.add_argument(
         "--data",
+        metavar="DIR",
         type=Path,
         required=True,
         help="dataset store of the new tracks (crossreg data; new tracks of a known genome, "
         "or a new genome)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output (checkpoint) directory")
+    parser.add_argument(
+        "--out", metavar="DIR", type=Path, required=True, help="output (checkpoint) directory"
+    )
     parser.add_argument(
         "--mode",
         choices=FINETUNE_MODES,
@@ -62,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--head-name",
+        metavar="NAME",
         default=None,
         help="name of the new head (default: the dataset's genome; needed when the parent "
         "already has a head of that name)",
@@ -83,12 +98,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lora-alpha",
+        metavar="ALPHA",
         type=POSITIVE,
         default=None,
         help="--mode lora: adapters scale by alpha / rank (default: alpha = rank)",
     )
     parser.add_argument(
         "--learning-rate",
+        metavar="RATE",
         type=POSITIVE,
         default=None,
         help="the optimiser's learning rate (default: the parent's params' train section)",

@@ -14,12 +14,25 @@ from crossreg.model.params import GELU_FORMS, load_params
 log = logging.getLogger("crossreg")
 
 HELP = "convert Basenji2 Keras .h5 weights (e.g. the cross2020 models) into a crossreg checkpoint"
+DESCRIPTION = (
+    "Reads the params JSON, and per head the Keras .h5 weights and targets table; "
+    "writes the checkpoint --out (model.safetensors and config.json) that every "
+    "crossreg step takes as --model."
+)
+EXAMPLES = (
+    "crossreg import-basenji --params params_human.json --weights model_human.h5 \\",
+    "    --targets targets_human.txt --genome human --gelu sigmoid1702 --out basenji2_human",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg import-basenji``."""
     parser.add_argument(
-        "--params", type=Path, required=True, help="the Basenji params JSON the weights belong to"
+        "--params",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="the Basenji params JSON the weights belong to",
     )
     parser.add_argument(
         "--weights",
@@ -49,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
+        metavar="DIR",
         type=Path,
         required=True,
         help="checkpoint directory to write: absent or empty, or a checkpoint with --overwrite",

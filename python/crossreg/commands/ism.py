@@ -20,12 +20,14 @@ from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
     add_resume_argument,
+    add_shard_argument,
+    add_targets_argument,
     add_variants_genome_argument,
     head_option,
     inference_options,
     plot_options,
 )
-from crossreg.commands.values import COUNT, MAX_SEQ_LENGTH, shard_of, whole
+from crossreg.commands.values import COUNT, MAX_SEQ_LENGTH, whole
 from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE, ISM_WIDTH
 from crossreg.variants.ism_span import mutated_span
 
@@ -35,6 +37,15 @@ if TYPE_CHECKING:
 HELP = (
     "saturation mutagenesis: every base of a central window around each VCF variant or BED "
     "region mutated to the 3 others, scored per track (Basenji's scores.h5)"
+)
+DESCRIPTION = (
+    "Reads a checkpoint, a FASTA and the sites (--vcf or --bed); writes the scores to "
+    "the .h5 --out and one figure per site beside it."
+)
+EXAMPLES = (
+    "crossreg ism --model joint/best --head human --fasta hg38.fa --vcf hits.vcf --out ism.h5",
+    "crossreg ism --model joint/best --head mouse --fasta hg38.fa --bed enhancers.bed \\",
+    "    --out ism_bed.h5 --width 100 --targets CAGE --stats sum",
 )
 
 
@@ -56,18 +67,25 @@ def parse_stats(text: str) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg ism``."""
-    parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
+    parser.add_argument(
+        "--model", metavar="DIR", type=Path, required=True, help="checkpoint directory"
+    )
     add_head_argument(
         parser,
         "which head scores (required when the model has several; --genome is the same "
         "option); any head can score any FASTA, e.g. the mouse head on human sites",
     )
     parser.add_argument(
-        "--fasta", type=Path, required=True, help="the sites' genome (FASTA: plain, gzip or bgzip)"
+        "--fasta",
+        metavar="FASTA",
+        type=Path,
+        required=True,
+        help="the sites' genome (FASTA: plain, gzip or bgzip)",
     )
     sites = parser.add_mutually_exclusive_group(required=True)
     sites.add_argument(
         "--vcf",
+        metavar="VCF",
         type=Path,
         help="variants: one site per record, the window SAD builds for its REF (the ALT is "
         "not applied; Basenji also scores each ALT's sequence). N is encoded as 0, as "
@@ -76,6 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sites.add_argument(
         "--bed",
+        metavar="BED",
         type=Path,
         help="regions: a window centred on each region, reverse-complemented where the strand "
         "(column 6) is '-', as basenji_sat_bed.py does",
@@ -88,28 +107,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "skip such records, count them in the log and the output's metadata)",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="output .h5 (basenji_sat_vcf.py's scores.h5)"
+        "--out",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="output .h5 (basenji_sat_vcf.py's scores.h5)",
     )
     parser.add_argument(
         "--width",
+        metavar="BP",
         type=whole(1, MAX_SEQ_LENGTH),
         default=ISM_WIDTH,
-        help="central bases to mutate, at most the model's input (default %(default)s)",
+        help="central bases to mutate, at most the model's input (default: %(default)s)",
     )
-    parser.add_argument(
-        "--targets",
-        default=None,
-        metavar="SPEC",
-        help="keep these tracks (default all): comma-separated indices (5), ranges (0-9), "
-        "identifiers, words found in the descriptions (CAGE) or glob patterns "
-        "('CAGE:*liver*'); figures are then drawn for each of them",
-    )
+    add_targets_argument(parser, "score", "; figures are drawn for each of them")
     parser.add_argument(
         "--stats",
         type=parse_stats,
         default=["sum", "center"],
         metavar="sum,center",
-        help="statistics: sum over bins, center (the 2 central bins); default both",
+        help="statistics, comma-separated: sum (over bins), center (the 2 central bins) "
+        "(default: both)",
     )
     parser.add_argument(
         "--figures",
@@ -117,7 +135,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="DIR",
         help="where to draw one PNG per site (logo + mutation heat map) for the track with "
-        "the largest |score| (or each --targets track); default: beside OUT, named after "
+        "the largest |score| (or each --targets track); default: beside --out, named after "
         "it (ism.h5: ism.figures/); with --shard none are drawn (give it to ism-merge)",
     )
     parser.add_argument(
@@ -125,20 +143,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=COUNT,
         default=DEFAULT_CHUNK_SITES,
         metavar="SITES",
-        help="sites scored and kept in OUT.partial/ at a time (default %(default)s): an "
+        help="sites scored and kept in FILE.partial/ at a time (default: %(default)s): an "
         "interrupted run keeps its finished chunks, and loses at most one chunk's work",
     )
     add_resume_argument(parser, finished=True)
-    parser.add_argument(
-        "--shard",
-        type=shard_of("--shard"),
-        default=None,
-        metavar="I/N",
-        help="score only the I-th (from 0) of N contiguous shares of the sites, whole chunks "
-        "of --chunk-size sites each (a shard past the last chunk has none), into OUT, a "
-        "shard file; it draws no figures: join the shards with crossreg ism-merge, which "
-        "writes the bytes one run writes and draws them. Every shard needs the same inputs "
-        "and options (--chunk-size too)",
+    add_shard_argument(
+        parser,
+        "score",
+        "the sites, whole chunks of --chunk-size sites each (a shard past the last chunk "
+        "has none), into --out, a shard file",
+        "it draws no figures: join the shards with crossreg ism-merge, which writes the "
+        "bytes one run writes and draws them. Every shard needs the same inputs and options "
+        "(--chunk-size too)",
     )
     add_motifs_argument(parser)
     add_inference_arguments(parser, batch_size=ISM_BATCH_SIZE)

@@ -11,12 +11,18 @@ from crossreg.commands.ism import add_motifs_argument, read_motif_option
 from crossreg.commands.options import add_plot_arguments, plot_options
 
 HELP = "join the shards of a crossreg ism --shard i/n run into the .h5 one run writes"
+DESCRIPTION = (
+    "Reads the N shard files that crossreg ism --shard I/N wrote, in order; writes the "
+    ".h5 one unsharded run writes and draws its figures."
+)
+EXAMPLES = ("crossreg ism-merge --out ism.h5 ism0.h5 ism1.h5 ism2.h5",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg ism-merge``."""
     parser.add_argument(
         "--out",
+        metavar="FILE",
         type=Path,
         required=True,
         help="the merged .h5: byte for byte the file one crossreg ism run with the shards' "
@@ -32,10 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where to draw the figures crossreg ism draws (one PNG per site, for its "
         "strongest track or, when the shards were scored with --targets, for each track); "
-        "default: beside OUT, named after it (ism.h5: ism.figures/)",
+        "default: beside --out, named after it (ism.h5: ism.figures/)",
     )
     parser.add_argument(
         "shards",
+        metavar="SHARD",
         type=Path,
         nargs="+",
         help="the shard files in the order of their sites: 0/n, 1/n, ... n-1/n; shards "

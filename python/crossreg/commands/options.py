@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import TYPE_CHECKING, TypedDict
 
-from crossreg.commands.values import COUNT
+from crossreg.commands.values import COUNT, shard_of
 from crossreg.devices import check_device, device_name
 from crossreg.step_defaults import HEAD_ALIAS, HEAD_OPTION
 
@@ -65,8 +65,47 @@ def parse_device(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def add_device_argument(parser: argparse._ActionsContainer) -> None:
+    """``--device``: where the model runs, the same for every command that runs one."""
+    parser.add_argument(
+        "--device",
+        metavar="DEVICE",
+        type=parse_device,
+        default="auto",
+        help="torch device: auto (CUDA when available, else the CPU), cpu, cuda or cuda:N",
+    )
+
+
+def add_targets_argument(parser: argparse.ArgumentParser, verb: str, then: str = "") -> None:
+    """``--targets SPEC``: the tracks of the head a command keeps, in the order named;
+    `verb` says what it does with them (``score``), `then` what else follows."""
+    parser.add_argument(
+        "--targets",
+        default=None,
+        metavar="SPEC",
+        help=f"{verb} only these tracks of the head, in the order named: comma-separated "
+        "indices (5), ranges (0-9), identifiers, words found in the descriptions (CAGE) or "
+        "glob patterns ('CAGE:*liver*'); the head is cut to them, so fewer tracks cost less"
+        f"{then} (default: every track)",
+    )
+
+
+def add_shard_argument(
+    parser: argparse._ActionsContainer, verb: str, shares: str, then: str
+) -> None:
+    """``--shard I/N``: one of N runs that share a command's work; `verb` what it does
+    (``score``), `shares` what is shared (``the sites``), `then` how the shards join."""
+    parser.add_argument(
+        "--shard",
+        type=shard_of("--shard"),
+        default=None,
+        metavar="I/N",
+        help=f"{verb} only the I-th (from 0) of N contiguous shares of {shares}; {then}",
+    )
+
+
 def add_resume_argument(
-    parser: argparse._ActionsContainer, output: str = "OUT", *, finished: bool = False
+    parser: argparse._ActionsContainer, output: str = "FILE", *, finished: bool = False
 ) -> None:
     """``--resume`` of a command that keeps its finished chunks in ``OUTPUT.partial/``;
     `finished`: its output records its settings, so that one of a finished run is left
@@ -145,20 +184,16 @@ def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int)
         type=parse_shifts,
         default=[0],
         metavar="1,0,-1",
-        help="average over these sequence shifts (default 0)",
+        help="average over these sequence shifts (default: 0)",
     )
     group.add_argument(
         "--batch-size",
+        metavar="N",
         type=COUNT,
         default=batch_size,
-        help="sequences per batch (default %(default)s)",
+        help="sequences per batch (default: %(default)s)",
     )
-    group.add_argument(
-        "--device",
-        type=parse_device,
-        default="auto",
-        help="torch device: auto (CUDA when available), cpu, cuda:0",
-    )
+    add_device_argument(group)
     group.add_argument(
         "--bf16",
         action="store_true",

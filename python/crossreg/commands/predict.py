@@ -17,10 +17,12 @@ from crossreg.commands.options import (
     add_head_argument,
     add_inference_arguments,
     add_resume_argument,
+    add_shard_argument,
+    add_targets_argument,
     head_option,
     inference_options,
 )
-from crossreg.commands.values import COUNT, chrom_list, shard_of
+from crossreg.commands.values import COUNT, chrom_list
 from crossreg.model.checkpoint_info import CheckpointInfo
 from crossreg.model.tiling import check_whole_records, chromosome_intervals
 from crossreg.step_defaults import CHUNK_DTYPES, DEFAULT_BATCH_SIZE, DEFAULT_CHUNK_WINDOWS
@@ -29,21 +31,38 @@ HELP = (
     "predict tracks for each FASTA record or BED region with a checkpoint (an array), or "
     "along whole chromosomes or BED regions as one BigWig per track (--bigwig)"
 )
+DESCRIPTION = (
+    "Reads a checkpoint and a FASTA (with --bed, regions of it); writes one array of "
+    "(bins, tracks) per record or region to --out (.npy, or .h5 with labels), or one "
+    "BigWig per track into the folder --bigwig."
+)
+EXAMPLES = (
+    "crossreg predict --model joint/best --head human --fasta windows.fa --out preds.h5",
+    "crossreg predict --model joint/best --head mouse --fasta hg38.fa --bigwig mouse_on_hg38/ \\",
+    "    --chroms chr1,chr2",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg predict``."""
-    parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
+    parser.add_argument(
+        "--model", metavar="DIR", type=Path, required=True, help="checkpoint directory"
+    )
     add_head_argument(
         parser,
         "which head predicts (required when the model has several; --genome is the same "
         "option); any head on any FASTA, e.g. --head mouse on human DNA",
     )
     parser.add_argument(
-        "--fasta", type=Path, required=True, help="sequences (FASTA: plain, gzip or bgzip)"
+        "--fasta",
+        metavar="FASTA",
+        type=Path,
+        required=True,
+        help="sequences (FASTA: plain, gzip or bgzip)",
     )
     parser.add_argument(
         "--bed",
+        metavar="BED",
         type=Path,
         default=None,
         help="regions of the FASTA to predict: with --out each is centred in a window of the "
@@ -55,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     outputs = parser.add_mutually_exclusive_group(required=True)
     outputs.add_argument(
-        "--out", type=Path, help="output .npy (N, bins, tracks) or .h5 with labels"
+        "--out", metavar="FILE", type=Path, help="output .npy (N, bins, tracks) or .h5 with labels"
     )
     outputs.add_argument(
         "--bigwig",
@@ -67,14 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "value); with tracks.tsv and summary.json. OUTDIR must be absent or empty, or hold "
         "the BigWigs of an earlier run to replace whole with --overwrite",
     )
-    parser.add_argument(
-        "--targets",
-        default=None,
-        metavar="SPEC",
-        help="tracks to write, in the order named: indices of the head's tracks (5), ranges "
-        "(0-9), identifiers, words found in the descriptions (CAGE) or glob patterns "
-        "('CAGE:*liver*'); the head is cut to them (default: every track)",
-    )
+    add_targets_argument(parser, "predict")
     group = parser.add_argument_group("--bigwig")
     group.add_argument(
         "--chroms",
@@ -101,15 +113,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "hold the values predicted)",
     )
     add_resume_argument(group, "OUTDIR", finished=True)
-    group.add_argument(
-        "--shard",
-        type=shard_of("--shard"),
-        default=None,
-        metavar="I/N",
-        help="predict only the I-th (from 0) of N contiguous shares of the windows, in "
-        "whole chunks (the BigWigs are then one run's bytes); the shard that finishes last "
-        "writes the BigWigs from every shard's chunks (under torchrun each rank takes its "
-        "share by itself)",
+    add_shard_argument(
+        group,
+        "predict",
+        "the windows, in whole chunks (the BigWigs are then one run's bytes)",
+        "the shard that finishes last writes the BigWigs from every shard's chunks (under "
+        "torchrun each rank takes its share by itself)",
     )
     group.add_argument(
         "--overwrite",

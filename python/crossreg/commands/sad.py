@@ -19,12 +19,14 @@ from crossreg.commands.options import (
     add_inference_arguments,
     add_plot_arguments,
     add_resume_argument,
+    add_shard_argument,
+    add_targets_argument,
     add_variants_genome_argument,
     head_option,
     inference_options,
     plot_options,
 )
-from crossreg.commands.values import COUNT, MAX_BP, shard_of, whole
+from crossreg.commands.values import COUNT, MAX_BP, whole
 from crossreg.runlog import output_folder
 from crossreg.step_defaults import DEFAULT_CHUNK_ALLELES, SAD_BATCH_SIZE
 from crossreg.variants.sad_names import (
@@ -35,6 +37,15 @@ from crossreg.variants.sad_names import (
 )
 
 HELP = "score every VCF variant on every track of a model head: SAD = sum over bins of alt - ref"
+DESCRIPTION = (
+    "Reads a checkpoint, a FASTA and a VCF of variants on it; writes the scores to "
+    "--out, an .h5 as basenji_sad.py lays it out or a .tsv, with figures beside it."
+)
+EXAMPLES = (
+    "crossreg sad --model joint/best --head human --fasta hg38.fa --vcf gwas.vcf.gz --out sad.h5",
+    "crossreg sad --model joint/best --head mouse --fasta hg38.fa --vcf gwas.vcf.gz \\",
+    "    --out shard0.h5 --shard 0/4   # then crossreg sad-merge --out sad.h5 shard*.h5",
+)
 
 
 def _stats_arg(text: str) -> tuple[str, ...]:
@@ -47,7 +58,9 @@ def _stats_arg(text: str) -> tuple[str, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg sad``."""
-    parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
+    parser.add_argument(
+        "--model", metavar="DIR", type=Path, required=True, help="checkpoint directory"
+    )
     add_head_argument(
         parser,
         "which head scores (required when the model has several; --genome is the same "
@@ -55,14 +68,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--fasta",
+        metavar="FASTA",
         type=Path,
         required=True,
         help="the variants' genome (FASTA: plain, gzip or bgzip)",
     )
     add_variants_genome_argument(parser, "VCF")
-    parser.add_argument("--vcf", type=Path, required=True, help="variants (VCF, .gz allowed)")
     parser.add_argument(
-        "--out", type=Path, required=True, help="output .h5 (basenji_sad.py layout) or .tsv"
+        "--vcf", metavar="VCF", type=Path, required=True, help="variants (VCF, .gz allowed)"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        required=True,
+        help="output .h5 (basenji_sad.py layout) or .tsv",
     )
     parser.add_argument(
         "--strict",
@@ -72,9 +92,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--stats",
+        metavar="STAT,STAT",
         type=_stats_arg,
         default="SAD",
-        help="comma-separated statistics, as basenji_sad.py --stats (default SAD): SAD, "
+        help="comma-separated statistics, as basenji_sad.py --stats (default: SAD): SAD, "
         "logSAD, sqrtSAD, SAX, D1, logD1, sqrtD1, D2, logD2, sqrtD2, JS, logJS, REF, ALT "
         "(REF/ALT: the bin profiles, .h5 only); each goes to its own dataset with "
         "{stat}_pct, or to .tsv columns (one per track, named by its id for SAD alone, "
@@ -82,39 +103,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--chunk-size",
+        metavar="ALLELES",
         type=COUNT,
         default=DEFAULT_CHUNK_ALLELES,
-        help="alleles scored and written per chunk (default %(default)s); memory stays bounded by "
+        help="alleles scored and written per chunk (default: %(default)s); memory stays bounded by "
         "it whatever the VCF's size, but for a few bytes per record (and per allele that "
         "cannot be scored) counted before scoring",
     )
     add_resume_argument(parser, finished=True)
-    parser.add_argument(
-        "--shard",
-        type=shard_of("--shard"),
-        default=None,
-        metavar="I/N",
-        help="score only the I-th (from 0) of N contiguous shares of the VCF's records on the "
-        "FASTA; join the shards with crossreg sad-merge. Under torchrun each process takes "
-        "its rank's share by itself and the last to finish merges them into --out",
+    add_shard_argument(
+        parser,
+        "score",
+        "the VCF's records on the FASTA",
+        "join the shards with crossreg sad-merge. Under torchrun each process takes its "
+        "rank's share by itself and the last to finish merges them into --out",
     )
     parser.add_argument(
         "--gtf",
+        metavar="GTF",
         type=Path,
         default=None,
-        help="gene annotations (GTF, .gz allowed): also write OUT.genes.tsv beside the output "
+        help="gene annotations (GTF, .gz allowed): also write FILE.genes.tsv beside the output "
         "(resumed, sharded and merged with it), "
         "one row per variant x gene with a TSS in the window's output bins: the sum of "
         "alt - ref over the gene's TSS bins, per track (read the CAGE tracks' columns)",
     )
-    parser.add_argument(
-        "--targets",
-        default=None,
-        metavar="SPEC",
-        help="score only these tracks, in the order named: comma-separated indices (5), "
-        "ranges (0-9), identifiers, words found in the descriptions (CAGE) or glob "
-        "patterns ('CAGE:*liver*'); the head is cut to them, so fewer tracks cost less",
-    )
+    add_targets_argument(parser, "score")
     parser.add_argument(
         "--cluster-bp",
         type=whole(0, MAX_BP),
@@ -137,7 +151,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "are offset by half the length difference; bin by bin), left (the bases before "
         "the variant in place in both; bin by bin, the bases after it shift), or realign "
         "(left-anchored, the alternative prediction mapped back into reference "
-        "coordinates: deleted bins masked, inserted bins folded) [%(default)s]",
+        "coordinates: deleted bins masked, inserted bins folded) (default: %(default)s)",
     )
     add_inference_arguments(parser, batch_size=SAD_BATCH_SIZE)
     add_plot_arguments(parser)

@@ -10,12 +10,18 @@ from crossreg.commands.inputs import require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 
 HELP = "join the shards (.h5 or .tsv) of a crossreg sad --shard i/n run into one file"
+DESCRIPTION = (
+    "Reads the N shard files that crossreg sad --shard I/N wrote, in order; writes the "
+    "file one unsharded run writes, with its figures."
+)
+EXAMPLES = ("crossreg sad-merge --out sad.h5 shard0.h5 shard1.h5 shard2.h5 shard3.h5",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg sad-merge``."""
     parser.add_argument(
         "--out",
+        metavar="FILE",
         type=Path,
         required=True,
         help="the merged file, of the shards' kind: .h5 for .h5 shards, .tsv (with its "
@@ -26,7 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "devices or read their inputs at other paths (the file records each shard's)",
     )
     parser.add_argument(
-        "shards", type=Path, nargs="+", help="the shard files, in order 0/n, 1/n, ... n-1/n"
+        "shards",
+        metavar="SHARD",
+        type=Path,
+        nargs="+",
+        help="the shard files, in order 0/n, 1/n, ... n-1/n",
     )
     add_plot_arguments(parser)
 

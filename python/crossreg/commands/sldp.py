@@ -18,6 +18,16 @@ MAX_MAF_BINS = 1000
 MAX_FLIPS = 10**10
 
 HELP = "SLDP: test signed variant annotations (e.g. SAD) against GWAS or eQTL summary statistics"
+DESCRIPTION = (
+    "Reads a reference panel (PLINK files), its LD blocks and LD scores, the signed "
+    "annotations (crossreg sad output or .sannot.gz files) and the summary statistics "
+    "(--sumstats or --eqtl); writes into --out results.tsv (z and p per phenotype and "
+    "annotation), summary.json and figures."
+)
+EXAMPLES = (
+    "crossreg sldp --bfile-chr 1000G.EUR. --print-snps hm3.snps --ld-blocks ld_blocks.bed \\",
+    "    --ldscores-chr ldscores/LDscore. --sad sad.h5 --sumstats liver.sumstats.gz --out sldp/",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,15 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_annotation_arguments(parser)
     _add_phenotype_arguments(parser)
     _add_regression_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue an interrupted run from OUT/.partial/, where each finished "
+        help="continue an interrupted run from DIR/.partial/, where each finished "
         "chromosome's share of the LD block pass is kept: only the others are computed, and "
         "the outputs are the same bytes as an uninterrupted run's (refused, naming what "
         "differs, when the inputs or the options that decide the pass are not the ones it "
-        "started with; without --resume, a left-over OUT/.partial/ is refused); a finished OUT "
+        "started with; without --resume, a left-over DIR/.partial/ is refused); a finished DIR "
         "whose summary.json records the same inputs and options is left as it is (nothing to "
         "do), one of other settings refused naming each",
     )
@@ -44,16 +54,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_panel_arguments(parser: argparse.ArgumentParser) -> None:
     """The reference panel, regression SNPs, LD blocks and LD scores."""
     parser.add_argument(
-        "--bfile-chr", required=True, help="panel prefix: PREFIX{chrom}.bed/.bim/.fam/.frq"
+        "--bfile-chr",
+        metavar="PREFIX",
+        required=True,
+        help="panel prefix: PREFIX{chrom}.bed/.bim/.fam/.frq",
     )
     parser.add_argument(
         "--print-snps",
+        metavar="FILE",
         type=Path,
         required=True,
         help="regression SNP ids, one per line (the first field), no header",
     )
     parser.add_argument(
         "--ld-blocks",
+        metavar="FILE",
         type=Path,
         required=True,
         help="LD blocks: chrN start end, no header; a block holds the SNPs with start <= BP < "
@@ -61,6 +76,7 @@ def _add_panel_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--ldscores-chr",
+        metavar="PREFIX",
         required=True,
         help="prefix of PREFIX{chrom}.l2.ldscore.gz and .l2.M_5_50 (every chromosome found)",
     )
@@ -71,6 +87,7 @@ def _add_annotation_arguments(parser: argparse.ArgumentParser) -> None:
     annotations = parser.add_mutually_exclusive_group(required=True)
     annotations.add_argument(
         "--sannot-chr",
+        metavar="PREFIX",
         nargs="+",
         action="extend",
         default=[],
@@ -78,6 +95,7 @@ def _add_annotation_arguments(parser: argparse.ArgumentParser) -> None:
     )
     annotations.add_argument(
         "--sad",
+        metavar="FILE",
         type=Path,
         nargs="+",
         action="extend",
@@ -88,6 +106,7 @@ def _add_annotation_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--background-sannot-chr",
+        metavar="PREFIX",
         nargs="+",
         action="extend",
         default=[],
@@ -118,6 +137,7 @@ def _add_phenotype_arguments(parser: argparse.ArgumentParser) -> None:
     """The summary statistics: GWAS (``--sumstats``) and eQTL tables."""
     parser.add_argument(
         "--sumstats",
+        metavar="FILE",
         type=Path,
         nargs="+",
         action="extend",
@@ -126,6 +146,7 @@ def _add_phenotype_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--eqtl",
+        metavar="FILE",
         type=Path,
         nargs="+",
         action="extend",
@@ -135,6 +156,7 @@ def _add_phenotype_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--eqtl-n",
+        metavar="N",
         type=POSITIVE,
         default=None,
         help="sample size of every --eqtl table, in place of their N column (for tables "
@@ -146,25 +168,28 @@ def _add_regression_arguments(parser: argparse.ArgumentParser) -> None:
     """The chromosomes, sign flips, jackknife, weights, scaling and outputs' detail."""
     parser.add_argument(
         "--chroms",
+        metavar="CHR,CHR",
         type=chrom_list,
         default=None,
         help="comma-separated chromosomes, with or without chr (default: every one with "
         "panel files)",
     )
-    parser.add_argument("--seed", type=SEED, default=0, help="sign-flip RNG seed")
+    parser.add_argument("--seed", metavar="N", type=SEED, default=0, help="sign-flip RNG seed")
     parser.add_argument(
         "--flips",
+        metavar="N",
         type=whole(1, MAX_FLIPS),
         default=1_000_000,
         help="most sign flips (T), drawn 100,000 at a time until p >= 0.01, so p >= 1/T "
-        "(default %(default)s)",
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--jk-blocks",
+        metavar="N",
         type=whole(2, MAX_COUNT),
         default=300,
         help="about this many chunks of consecutive LD blocks, of about equal typed SNP counts "
-        "for the sign flips and the jackknife; at least 2 (default %(default)s)",
+        "for the sign flips and the jackknife; at least 2 (default: %(default)s)",
     )
     parser.add_argument(
         "--weights",
@@ -176,6 +201,7 @@ def _add_regression_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--alpha",
+        metavar="ALPHA",
         type=number(-math.inf, math.inf),
         default=-1.0,
         help=(
@@ -186,6 +212,7 @@ def _add_regression_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--background-alpha",
+        metavar="ALPHA",
         type=number(-math.inf, math.inf),
         default=-1.0,
         help="--alpha of the --background-sannot-chr files (sldp preprocesses each file with "
@@ -194,18 +221,22 @@ def _add_regression_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--spectrum-percent",
+        metavar="PERCENT",
         type=number(0.0, 100.0, above=True, below=True),
         default=95.0,
         help="per LD block, keep the leading eigenvectors before the one at which their "
         "cumulative share of the variance reaches this percent (so a little less is kept, "
         "as sldp does; strictly between 0 and 100)",
     )
-    parser.add_argument("--ld-cache", type=Path, default=None, help="cache of LD spectra")
+    parser.add_argument(
+        "--ld-cache", metavar="DIR", type=Path, default=None, help="cache of LD spectra"
+    )
     parser.add_argument(
         "--verbose-thresh",
+        metavar="P",
         type=number(0.0, 1.0),
         default=0.05,
-        help="write chunk tables below this p (default %(default)s)",
+        help="write chunk tables below this p (default: %(default)s)",
     )
 
 

@@ -10,6 +10,15 @@ from crossreg.commands.inputs import input_error, require_output
 from crossreg.commands.values import FRACTION, MAX_BP, SEED, check_held_out, whole
 
 HELP = "split several genomes into train/valid/test regions by synteny (UCSC .net alignments)"
+DESCRIPTION = (
+    "Reads each genome's chromosome sizes and the UCSC .net alignments between them; "
+    "writes into --out a <genome>.regions.bed per genome (the input of crossreg data "
+    "--regions) with components.tsv, links.tsv, split.json and split.txt."
+)
+EXAMPLES = (
+    "crossreg split --sizes hg38=hg38.chrom.sizes --sizes mm10=mm10.chrom.sizes \\",
+    "    --net hg38,mm10=hg38.mm10.net.gz --out split/",
+)
 
 log = logging.getLogger("crossreg")
 
@@ -58,46 +67,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out",
+        metavar="DIR",
         type=Path,
         required=True,
         help="output directory, written whole: absent, empty, or an earlier split to replace",
     )
     parser.add_argument(
         "--region-size",
+        metavar="BP",
         type=whole(1, MAX_BP),
         default=s.DEFAULT_REGION_SIZE,
-        help="region size in bp (default %(default)s)",
+        help="region size in bp (default: %(default)s)",
     )
     parser.add_argument(
         "--min-aligned",
+        metavar="BP",
         type=whole(0, MAX_BP),
         default=s.DEFAULT_MIN_ALIGNED,
         help="join two regions when more than this many bases align between them "
-        "(default %(default)s)",
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--valid",
+        metavar="FRACTION",
         type=FRACTION,
         default=None,
-        help=f"fraction of each genome for validation (default {s.DEFAULT_VALID})",
+        help=f"fraction of each genome for validation (default: {s.DEFAULT_VALID})",
     )
     parser.add_argument(
         "--test",
+        metavar="FRACTION",
         type=FRACTION,
         default=None,
-        help=f"fraction of each genome for test (default {s.DEFAULT_TEST})",
+        help=f"fraction of each genome for test (default: {s.DEFAULT_TEST})",
     )
     parser.add_argument(
         "--folds",
+        metavar="K",
         type=whole(2, MAX_FOLDS),
         default=None,
         help="K folds fold0..fold{K-1} of 1/K each instead of train/valid/test",
     )
     parser.add_argument(
         "--seed",
+        metavar="N",
         type=SEED,
         default=s.DEFAULT_SEED,
-        help="seed of the assignment (default %(default)s)",
+        help="seed of the assignment (default: %(default)s)",
     )
     parser.add_argument(
         "--skip-unknown-chroms",

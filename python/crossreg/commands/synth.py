@@ -14,6 +14,15 @@ HELP = (
     "write a synthetic world of related genomes (mini human + mini mouse, optionally rat "
     "and dog): genomes, nets, tracks, variants, truth"
 )
+DESCRIPTION = (
+    "Needs nothing but --out: writes into it, per genome, a FASTA, genes (GTF), BigWig "
+    "tracks with their targets tables and the variants, with the truth behind them and "
+    "the alignment nets between the genomes, listed in manifest.json."
+)
+EXAMPLES = (
+    "crossreg synth --preset mini --seed 0 --out world/",
+    "crossreg synth --preset tiny --genomes 3 --out world3/",
+)
 
 log = logging.getLogger("crossreg")
 
@@ -25,10 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset", choices=list(PRESETS), default="tiny", help="size of the world (default: tiny)"
     )
-    parser.add_argument("--seed", type=SEED, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--seed", metavar="N", type=SEED, default=0, help="random seed (default: 0)"
+    )
     add_genomes_argument(parser, "each with its own tracks and a net to every other")
     parser.add_argument(
         "--out",
+        metavar="DIR",
         required=True,
         help="output directory, written whole: absent or empty, or a world to replace with "
         "--overwrite",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossreg.commands.inputs import check_splits, require_output, require_paths
-from crossreg.commands.options import add_plot_arguments, parse_device, plot_options
+from crossreg.commands.options import add_device_argument, add_plot_arguments, plot_options
 from crossreg.commands.values import (
     COUNT,
     MAX_COUNT,
@@ -32,6 +32,15 @@ if TYPE_CHECKING:
     from crossreg.train.options import TrainOptions
 
 HELP = "train a Basenji2 model jointly on the dataset stores of one or more genomes"
+DESCRIPTION = (
+    "Reads a Basenji params JSON and one dataset store per genome (crossreg data); "
+    "writes into --out the checkpoints best/ and last/, metrics.csv per epoch and the "
+    "training curves."
+)
+EXAMPLES = (
+    "crossreg train --params params.json --data data/human --data data/mouse --out joint",
+    "crossreg train --params params.json --data data/human --data data/mouse --out joint --resume",
+)
 
 
 def _head_arg(text: str) -> tuple[str, str]:
@@ -47,15 +56,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg train``; unset ones come from the params' ``train`` section."""
     from crossreg.model.params import GELU_FORMS
 
-    parser.add_argument("--params", type=Path, required=True, help="Basenji params JSON")
+    parser.add_argument(
+        "--params", metavar="FILE", type=Path, required=True, help="Basenji params JSON"
+    )
     parser.add_argument(
         "--data",
+        metavar="DIR",
         type=Path,
         action="append",
         required=True,
         help="dataset store of one genome (crossreg data); repeat for joint training",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output (checkpoint) directory")
+    parser.add_argument(
+        "--out", metavar="DIR", type=Path, required=True, help="output (checkpoint) directory"
+    )
     parser.add_argument(
         "--head",
         type=_head_arg,
@@ -68,6 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_training_arguments(parser)
     parser.add_argument(
         "--finetune-epochs",
+        metavar="N",
         type=whole(0, MAX_COUNT),
         default=0,
         help="then fine-tune each genome alone for up to this many epochs (paper: yes)",
@@ -86,41 +101,47 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The trainer's options that ``train`` and ``finetune`` share (schedule, stopping,
     batches, clipping, augmentation, seed, device, precision, loader, resume)."""
     start = parser.add_mutually_exclusive_group()
-    start.add_argument("--resume", action="store_true", help="continue from OUT/last")
+    start.add_argument("--resume", action="store_true", help="continue from DIR/last")
     start.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace the run OUT holds with a new one (its best/ and last/ stay until the "
+        help="replace the run DIR holds with a new one (its best/ and last/ stay until the "
         "new run's first epoch replaces them)",
     )
     parser.add_argument(
         "--max-epochs",
+        metavar="N",
         type=COUNT,
         help="stop after this many epochs (default: the params' train_epochs_max, else 10000)",
     )
     parser.add_argument(
         "--patience",
+        metavar="N",
         type=whole(0, MAX_COUNT),
         help="stop once every genome has gone more than this many epochs without improving "
         "(default: the params' patience, else 16)",
     )
     parser.add_argument(
         "--min-epochs",
+        metavar="N",
         type=COUNT,
         help="never stop before this many epochs (default: the params' train_epochs_min, else 1)",
     )
     parser.add_argument(
         "--batch-size",
+        metavar="N",
         type=COUNT,
         help="examples per step, over all processes (default: the params' batch_size, else 4)",
     )
     parser.add_argument(
         "--steps-per-epoch",
+        metavar="N",
         type=COUNT,
         help="cap on training steps per epoch (default: every training window once)",
     )
     parser.add_argument(
         "--clip-norm",
+        metavar="NORM",
         type=number(0.0, math.inf),
         help="gradient clipping norm, 0 for none (default: the params' clip_norm, else none)",
     )
@@ -139,16 +160,19 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--augment-shift",
+        metavar="BP",
         type=whole(0, MAX_SEQ_LENGTH),
         help="max shift in bp, below the stores' bin width (default: the params' "
         "model.augment_shift; 3 where the params name neither augmentation key)",
     )
     parser.add_argument(
-        "--seed", type=SEED, default=0, help="seed of initial weights, batch order and augmentation"
+        "--seed",
+        metavar="N",
+        type=SEED,
+        default=0,
+        help="seed of initial weights, batch order and augmentation",
     )
-    parser.add_argument(
-        "--device", type=parse_device, default="auto", help="auto, cpu, cuda or cuda:N"
-    )
+    add_device_argument(parser)
     parser.add_argument(
         "--bf16",
         action=argparse.BooleanOptionalAction,
@@ -161,7 +185,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "--trunk-layout",
         choices=("plain", "channels-last"),
         default="plain",
-        help="the trunk's memory layout while training (default plain; channels-last trains "
+        help="the trunk's memory layout while training (default: plain; channels-last trains "
         "small models 1.0-1.3x faster on a CPU, the paper's 0.74x; see benches/README.md)",
     )
     parser.add_argument(
@@ -176,10 +200,15 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="in a store of folds: the fold held out for crossreg evaluate --split FOLD",
     )
     parser.add_argument(
-        "--workers", type=whole(0, MAX_WORKERS), default=0, help="data loader processes"
+        "--workers",
+        metavar="N",
+        type=whole(0, MAX_WORKERS),
+        default=0,
+        help="data loader processes",
     )
     parser.add_argument(
         "--read-ahead",
+        metavar="N",
         type=whole(0, MAX_READ_AHEAD),
         help="batches read ahead on threads while a step runs, without --workers (default "
         "2; more keeps a slow disk or a compressed store's decoding busier)",

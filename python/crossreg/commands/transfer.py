@@ -28,6 +28,15 @@ HELP = (
     "compare a head's predictions (e.g. mouse) with a genome's measured tracks at held-out "
     "gene TSSs (DNase: most variable bins): per matched pair and as a track × track matrix"
 )
+DESCRIPTION = (
+    "Reads a checkpoint, a dataset store of the other genome and that genome's genes "
+    "(GTF); writes into --out transfer.tsv (one R per matched pair of tracks), "
+    "matrix.tsv (every pair), summary.json and heat maps."
+)
+EXAMPLES = (
+    "crossreg transfer --model joint/best --head mouse --data data/human --gtf human.gtf \\",
+    "    --out transfer/",
+)
 
 
 def _splits(text: str) -> list[str]:
@@ -41,26 +50,35 @@ def _splits(text: str) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg transfer``."""
-    parser.add_argument("--model", type=Path, required=True, help="checkpoint directory")
+    parser.add_argument(
+        "--model", metavar="DIR", type=Path, required=True, help="checkpoint directory"
+    )
     add_head_argument(
         parser,
         "the head that predicts, e.g. mouse on a human store (required when the model has several)",
         alias=False,
     )
     parser.add_argument(
-        "--data", type=Path, required=True, help="dataset store with the measured tracks"
+        "--data",
+        metavar="DIR",
+        type=Path,
+        required=True,
+        help="dataset store with the measured tracks",
     )
-    parser.add_argument("--gtf", type=Path, required=True, help="genes of the store's genome")
+    parser.add_argument(
+        "--gtf", metavar="GTF", type=Path, required=True, help="genes of the store's genome"
+    )
     parser.add_argument(
         "--splits",
         type=_splits,
         default=["valid", "test"],
         metavar="valid,test",
-        help="held-out splits whose windows give the sites (default valid,test)",
+        help="held-out splits whose windows give the sites (default: valid,test)",
     )
     parser.add_argument("--split", dest="splits", type=_splits, help=argparse.SUPPRESS)
     parser.add_argument(
         "--variable-fraction",
+        metavar="FRACTION",
         type=number(0.0, 1.0, above=True),
         help="accessibility (DNASE, ATAC) is compared at this fraction of the held-out bins "
         f"most variable across the genome's cell types (default {VARIABLE_FRACTION}); "
@@ -81,9 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how each side's log(1 + x) is normalised across its tracks of an experiment "
         "before the track x track R: mean (each site minus its mean over the tracks) or "
         "quantile (the tracks quantile-normalised first, as Basenji's specificity tests "
-        "do); default mean",
+        "do)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     add_inference_arguments(parser, batch_size=TRANSFER_BATCH_SIZE)
     add_plot_arguments(parser)
 

@@ -1,0 +1,156 @@
+"""The command line's own help, as a new user meets it: each step says what it reads and
+writes, each option what goes there, and a mistyped word is answered with the near one."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shlex
+
+import pytest
+
+from crossreg.cli import COMMANDS, build_parser, main
+
+
+def _steps() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(subparsers.choices)
+
+
+def _options(sub: argparse.ArgumentParser) -> list[argparse.Action]:
+    return [a for a in sub._actions if not isinstance(a, argparse._HelpAction)]
+
+
+def test_a_mistyped_step_names_the_near_one(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["trian", "--out", "x"])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert "invalid choice: 'trian'; did you mean 'train'?" in error
+    assert "'sad-merge'" in error  # the steps are still listed
+    with pytest.raises(SystemExit):
+        main(["sad-mrge"])
+    assert "did you mean 'sad-merge'?" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["frobnicate"])
+    assert "did you mean" not in capsys.readouterr().err
+
+
+def test_a_mistyped_choice_names_the_near_one(capsys):
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", "w", "--preset", "mnii"])
+    assert "argument --preset: invalid choice: 'mnii'; did you mean 'mini'?" in (
+        capsys.readouterr().err
+    )
+
+
+def test_an_unknown_option_is_refused_by_its_step_naming_the_near_one(capsys):
+    argv = ["train", "--params", "p.json", "--data", "d", "--out", "o"]
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--batchsize", "4"])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("usage: crossreg train ")  # the step's usage, not crossreg's
+    assert "crossreg train: error: unrecognized arguments: --batchsize 4 (did you mean " \
+        "--batch-size?)" in error  # fmt: skip
+    with pytest.raises(SystemExit):
+        main([*argv, "--sede=3", "--rezume", "extra"])
+    error = capsys.readouterr().err
+    assert "(did you mean --seed for --sede, --resume for --rezume?)" in error
+    with pytest.raises(SystemExit):
+        main([*argv, "--zzz"])
+    assert "unrecognized arguments: --zzz\n" in capsys.readouterr().err
+
+
+def test_missing_required_options_are_named_with_the_steps_usage(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["sad", "--model", "m"])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("usage: crossreg sad ")
+    assert "error: the following arguments are required: --fasta, --vcf, --out" in error
+
+
+def test_every_step_says_what_it_reads_and_writes():
+    for name, sub in _steps().items():
+        module = importlib.import_module(COMMANDS[name])
+        assert sub.description == f"{module.HELP}\n\n{module.DESCRIPTION}", name
+        text = " ".join(module.DESCRIPTION.split())
+        assert text.startswith(("Reads ", "Needs ")) and "writes" in text, name
+        assert len(text) < 400, f"crossreg {name}: the description is one or two sentences"
+
+
+def test_every_value_has_a_metavar_that_says_what_goes_there():
+    vague = []
+    for name, sub in _steps().items():
+        for action in _options(sub):
+            if action.nargs == 0 or action.help == argparse.SUPPRESS:
+                continue
+            if action.metavar is None and action.choices is None:
+                vague.append(f"crossreg {name} {(action.option_strings or [action.dest])[0]}")
+    assert not vague, f"values named only by their option: {vague}"
+
+
+def test_required_and_exclusive_options_are_marked_in_their_help():
+    steps = _steps()
+    for name, sub in steps.items():
+        for action in _options(sub):
+            if action.required and action.option_strings:
+                shown = sub._get_formatter()._expand_help(action)
+                assert shown.endswith("(required)"), f"crossreg {name} {action.option_strings}"
+    predict = " ".join(steps["predict"].format_help().split())
+    assert "or --bigwig: one is required" in predict and "or --out: one is required" in predict
+    train = " ".join(steps["train"].format_help().split())
+    assert "continue from DIR/last; not with --overwrite" in train
+    assert "write each figure as SVG too; not with --no-plots" in train
+    assert "--params FILE Basenji params JSON (required)" in train
+    assert "--head GENOME=HEAD" in train and "(required)" not in train.split("--head")[1][:30]
+
+
+@pytest.mark.parametrize("option", ["--device", "--shifts", "--rc", "--targets", "--out"])
+def test_an_option_shared_by_steps_reads_alike(option):
+    """The same option is described by one helper: its metavar, and for the options of a
+    model's run its help up to what each step adds, are the same in every step."""
+    found = {
+        name: action
+        for name, sub in _steps().items()
+        for action in _options(sub)
+        if option in action.option_strings
+    }
+    if option == "--targets":  # data and import-basenji's --targets is a targets table
+        found = {n: a for n, a in found.items() if n in ("predict", "sad", "ism")}
+        assert len(found) == 3
+        starts = {
+            a.help.split(" only these tracks")[1].split("cost less")[0] for a in found.values()
+        }
+        assert len(starts) == 1
+    if option == "--out":
+        assert {a.metavar for a in found.values()} == {"DIR", "FILE"}
+        return
+    assert len({a.metavar for a in found.values()}) == 1, option
+    if option != "--targets":
+        assert len({a.help for a in found.values()}) == 1, option
+
+
+def test_every_example_in_a_help_is_a_command_line_the_step_takes():
+    parser = build_parser()
+    steps = _steps()
+    examples = 0
+    for name in steps:
+        module = importlib.import_module(COMMANDS[name])
+        for line in "\n".join(module.EXAMPLES).replace("\\\n", " ").splitlines():
+            argv = shlex.split(line, comments=True)
+            assert argv[:2] == ["crossreg", name], line
+            parser.parse_args(argv[1:])  # a usage error raises SystemExit
+            examples += 1
+        assert "examples:" in steps[name].format_help(), name
+    assert examples >= len(steps)
+
+
+def test_the_top_level_help_says_where_to_go_next(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Run 'crossreg <command> --help'" in text
+    assert "crossreg demo --fast --out demo-fast" in text
