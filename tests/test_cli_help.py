@@ -22,6 +22,10 @@ def _options(sub: argparse.ArgumentParser) -> list[argparse.Action]:
     return [a for a in sub._actions if not isinstance(a, argparse._HelpAction)]
 
 
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    return capsys.readouterr().err.splitlines()[-1]
+
+
 def test_a_mistyped_step_names_the_near_one(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["trian", "--out", "x"])
@@ -70,6 +74,13 @@ def test_missing_required_options_are_named_with_the_steps_usage(capsys):
     error = capsys.readouterr().err
     assert error.startswith("usage: crossreg sad ")
     assert "error: the following arguments are required: --fasta, --vcf, --out" in error
+    assert "unrecognized" not in error
+    with pytest.raises(SystemExit):  # a required option mistyped: both are said
+        main(["sad", "--modle", "m", "--fasta", "g.fa", "--vcf", "v.vcf", "--out", "o.h5"])
+    assert error_line(capsys) == (
+        "crossreg sad: error: the following arguments are required: --model; "
+        "unrecognized arguments: --modle (did you mean --model?)"
+    )
 
 
 def test_every_step_says_what_it_reads_and_writes():
@@ -154,3 +165,15 @@ def test_the_top_level_help_says_where_to_go_next(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "Run 'crossreg <command> --help'" in text
     assert "crossreg demo --fast --out demo-fast" in text
+
+
+def test_a_long_help_groups_its_options():
+    """Past a dozen, the options of a step are read in groups (inference, figures, the
+    run's schedule...), not as one list."""
+    crowded = {}
+    for name, sub in _steps().items():
+        (general,) = [g for g in sub._action_groups if g is sub._optionals]
+        options = [a for a in general._group_actions if not isinstance(a, argparse._HelpAction)]
+        if len(options) > 12:
+            crowded[name] = len(options)
+    assert not crowded, f"steps whose options are not grouped: {crowded}"

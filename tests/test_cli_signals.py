@@ -49,7 +49,8 @@ SLOW_COMMAND = textwrap.dedent(
         return 0
 
     module = types.ModuleType("slow")
-    module.HELP, module.add_arguments, module.run = "slow", add_arguments, run
+    module.HELP, module.DESCRIPTION = "slow", "Needs nothing; writes --out slowly."
+    module.add_arguments, module.run = add_arguments, run
     sys.modules["slow"] = module
     cli.COMMANDS["slow"] = "slow"
     sys.exit(cli.main(["slow", *sys.argv[1:]]))

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 
 def near(word: str, known: Iterable[str]) -> str | None:
@@ -61,7 +62,33 @@ def note_exclusive_options(parser: argparse.ArgumentParser) -> None:
 class StepParser(argparse.ArgumentParser):
     """An argument parser that names the near one of a mistyped choice (a step's name,
     ``--preset``'s) or option, and lets the step that was given answer for options it does
-    not know, with its own usage."""
+    not know, with its own usage: also when a required option is missing, as it is when
+    its name was mistyped (``--modle``)."""
+
+    _given: Sequence[str] = ()
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """As :meth:`argparse.ArgumentParser.parse_known_args`, remembering the words
+        given, for :meth:`error`."""
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        """Argparse's usage error; one about missing options also names the options given
+        that this parser does not know (``--modle``: did you mean ``--model``?)."""
+        if message.startswith("the following arguments are required"):
+            options = [s for action in self._actions for s in action.option_strings]
+            unknown = [
+                word
+                for word in self._given
+                if word.startswith("--")
+                and not any(s.startswith(word.split("=", 1)[0]) for s in options)
+            ]
+            if unknown:
+                message += "; " + unknown_arguments_message(self, unknown)
+        super().error(message)
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         choices = action.choices

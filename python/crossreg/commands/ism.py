@@ -67,6 +67,8 @@ def parse_stats(text: str) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg ism``."""
+    scored = parser.add_argument_group("what is scored")
+    chunks = parser.add_argument_group("chunks, resume and shards")
     parser.add_argument(
         "--model", metavar="DIR", type=Path, required=True, help="checkpoint directory"
     )
@@ -113,15 +115,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="output .h5 (basenji_sat_vcf.py's scores.h5)",
     )
-    parser.add_argument(
+    scored.add_argument(
         "--width",
         metavar="BP",
         type=whole(1, MAX_SEQ_LENGTH),
         default=ISM_WIDTH,
         help="central bases to mutate, at most the model's input (default: %(default)s)",
     )
-    add_targets_argument(parser, "score", "; figures are drawn for each of them")
-    parser.add_argument(
+    add_targets_argument(scored, "score", "; figures are drawn for each of them")
+    scored.add_argument(
         "--stats",
         type=parse_stats,
         default=["sum", "center"],
@@ -138,7 +140,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the largest |score| (or each --targets track); default: beside --out, named after "
         "it (ism.h5: ism.figures/); with --shard none are drawn (give it to ism-merge)",
     )
-    parser.add_argument(
+    chunks.add_argument(
         "--chunk-size",
         type=COUNT,
         default=DEFAULT_CHUNK_SITES,
@@ -146,9 +148,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="sites scored and kept in FILE.partial/ at a time (default: %(default)s): an "
         "interrupted run keeps its finished chunks, and loses at most one chunk's work",
     )
-    add_resume_argument(parser, finished=True)
+    add_resume_argument(chunks, finished=True)
     add_shard_argument(
-        parser,
+        chunks,
         "score",
         "the sites, whole chunks of --chunk-size sites each (a shard past the last chunk "
         "has none), into --out, a shard file",

@@ -76,7 +76,7 @@ def add_device_argument(parser: argparse._ActionsContainer) -> None:
     )
 
 
-def add_targets_argument(parser: argparse.ArgumentParser, verb: str, then: str = "") -> None:
+def add_targets_argument(parser: argparse._ActionsContainer, verb: str, then: str = "") -> None:
     """``--targets SPEC``: the tracks of the head a command keeps, in the order named;
     `verb` says what it does with them (``score``), `then` what else follows."""
     parser.add_argument(

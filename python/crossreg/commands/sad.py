@@ -58,6 +58,8 @@ def _stats_arg(text: str) -> tuple[str, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg sad``."""
+    scored = parser.add_argument_group("what is scored")
+    chunks = parser.add_argument_group("chunks, resume and shards")
     parser.add_argument(
         "--model", metavar="DIR", type=Path, required=True, help="checkpoint directory"
     )
@@ -90,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop at the first record on a chromosome the FASTA lacks (default: skip such "
         "records, count them in the log and the output's metadata)",
     )
-    parser.add_argument(
+    scored.add_argument(
         "--stats",
         metavar="STAT,STAT",
         type=_stats_arg,
@@ -101,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "{stat}_pct, or to .tsv columns (one per track, named by its id for SAD alone, "
         "else STAT:id)",
     )
-    parser.add_argument(
+    chunks.add_argument(
         "--chunk-size",
         metavar="ALLELES",
         type=COUNT,
@@ -110,9 +112,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "it whatever the VCF's size, but for a few bytes per record (and per allele that "
         "cannot be scored) counted before scoring",
     )
-    add_resume_argument(parser, finished=True)
+    add_resume_argument(chunks, finished=True)
     add_shard_argument(
-        parser,
+        chunks,
         "score",
         "the VCF's records on the FASTA",
         "join the shards with crossreg sad-merge. Under torchrun each process takes its "
@@ -128,8 +130,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "one row per variant x gene with a TSS in the window's output bins: the sum of "
         "alt - ref over the gene's TSS bins, per track (read the CAGE tracks' columns)",
     )
-    add_targets_argument(parser, "score")
-    parser.add_argument(
+    add_targets_argument(scored, "score")
+    scored.add_argument(
         "--cluster-bp",
         type=whole(0, MAX_BP),
         default=0,
@@ -142,7 +144,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "0: only identical reference windows are shared (multi-allelic and duplicated "
         "records), which is exact",
     )
-    parser.add_argument(
+    scored.add_argument(
         "--indel",
         default="basenji",
         metavar="RULE",

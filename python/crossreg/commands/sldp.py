@@ -32,10 +32,10 @@ EXAMPLES = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``crossreg sldp`` (named as the reference package's)."""
-    _add_panel_arguments(parser)
-    _add_annotation_arguments(parser)
-    _add_phenotype_arguments(parser)
-    _add_regression_arguments(parser)
+    _add_panel_arguments(parser.add_argument_group("reference panel"))
+    _add_annotation_arguments(parser.add_argument_group("annotations"))
+    _add_phenotype_arguments(parser.add_argument_group("phenotypes"))
+    _add_regression_arguments(parser.add_argument_group("the regression"))
     parser.add_argument("--out", metavar="DIR", type=Path, required=True, help="output directory")
     parser.add_argument(
         "--resume",
@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_plot_arguments(parser)
 
 
-def _add_panel_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_panel_arguments(parser: argparse._ActionsContainer) -> None:
     """The reference panel, regression SNPs, LD blocks and LD scores."""
     parser.add_argument(
         "--bfile-chr",
@@ -82,7 +82,7 @@ def _add_panel_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_annotation_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_annotation_arguments(parser: argparse._ActionsContainer) -> None:
     """The annotations tested (``--sannot-chr`` or ``--sad``) and the backgrounds."""
     annotations = parser.add_mutually_exclusive_group(required=True)
     annotations.add_argument(
@@ -133,7 +133,7 @@ def _add_annotation_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_phenotype_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_phenotype_arguments(parser: argparse._ActionsContainer) -> None:
     """The summary statistics: GWAS (``--sumstats``) and eQTL tables."""
     parser.add_argument(
         "--sumstats",
@@ -164,7 +164,7 @@ def _add_phenotype_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_regression_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_regression_arguments(parser: argparse._ActionsContainer) -> None:
     """The chromosomes, sign flips, jackknife, weights, scaling and outputs' detail."""
     parser.add_argument(
         "--chroms",

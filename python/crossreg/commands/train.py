@@ -100,7 +100,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The trainer's options that ``train`` and ``finetune`` share (schedule, stopping,
     batches, clipping, augmentation, seed, device, precision, loader, resume)."""
-    start = parser.add_mutually_exclusive_group()
+    run = parser.add_argument_group("the run folder")
+    start = run.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help="continue from DIR/last")
     start.add_argument(
         "--overwrite",
@@ -108,109 +109,113 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="replace the run DIR holds with a new one (its best/ and last/ stay until the "
         "new run's first epoch replaces them)",
     )
-    parser.add_argument(
+    schedule = parser.add_argument_group("schedule and stopping")
+    augment = parser.add_argument_group("augmentation and randomness")
+    device = parser.add_argument_group("device and speed")
+    loading = parser.add_argument_group("folds and data loading")
+    schedule.add_argument(
         "--max-epochs",
         metavar="N",
         type=COUNT,
         help="stop after this many epochs (default: the params' train_epochs_max, else 10000)",
     )
-    parser.add_argument(
+    schedule.add_argument(
         "--patience",
         metavar="N",
         type=whole(0, MAX_COUNT),
         help="stop once every genome has gone more than this many epochs without improving "
         "(default: the params' patience, else 16)",
     )
-    parser.add_argument(
+    schedule.add_argument(
         "--min-epochs",
         metavar="N",
         type=COUNT,
         help="never stop before this many epochs (default: the params' train_epochs_min, else 1)",
     )
-    parser.add_argument(
+    schedule.add_argument(
         "--batch-size",
         metavar="N",
         type=COUNT,
         help="examples per step, over all processes (default: the params' batch_size, else 4)",
     )
-    parser.add_argument(
+    schedule.add_argument(
         "--steps-per-epoch",
         metavar="N",
         type=COUNT,
         help="cap on training steps per epoch (default: every training window once)",
     )
-    parser.add_argument(
+    schedule.add_argument(
         "--clip-norm",
         metavar="NORM",
         type=number(0.0, math.inf),
         help="gradient clipping norm, 0 for none (default: the params' clip_norm, else none)",
     )
-    parser.add_argument(
+    schedule.add_argument(
         "--clip-mode",
         choices=["per_tensor", "global"],
         default="per_tensor",
         help="per_tensor clips each weight's gradient (Keras/Basenji); global clips them jointly",
     )
-    parser.add_argument(
+    augment.add_argument(
         "--augment-rc",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="reverse-complement augmentation (default: the params' model.augment_rc; on, as "
         "in the paper, where the params name neither augmentation key)",
     )
-    parser.add_argument(
+    augment.add_argument(
         "--augment-shift",
         metavar="BP",
         type=whole(0, MAX_SEQ_LENGTH),
         help="max shift in bp, below the stores' bin width (default: the params' "
         "model.augment_shift; 3 where the params name neither augmentation key)",
     )
-    parser.add_argument(
+    augment.add_argument(
         "--seed",
         metavar="N",
         type=SEED,
         default=0,
         help="seed of initial weights, batch order and augmentation",
     )
-    add_device_argument(parser)
-    parser.add_argument(
+    add_device_argument(device)
+    device.add_argument(
         "--bf16",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="bf16 autocast (default: on CUDA only; --bf16 also on the CPU, faster on CPUs "
         "with bf16 instructions)",
     )
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument(
+    device.add_argument("--compile", action="store_true", help="torch.compile the model")
+    device.add_argument(
         "--trunk-layout",
         choices=("plain", "channels-last"),
         default="plain",
         help="the trunk's memory layout while training (default: plain; channels-last trains "
         "small models 1.0-1.3x faster on a CPU, the paper's 0.74x; see benches/README.md)",
     )
-    parser.add_argument(
+    loading.add_argument(
         "--valid-fold",
         metavar="FOLD",
         help="in a store of crossreg split --folds K: the fold to validate on (with "
         "--test-fold; the run trains on the other folds)",
     )
-    parser.add_argument(
+    loading.add_argument(
         "--test-fold",
         metavar="FOLD",
         help="in a store of folds: the fold held out for crossreg evaluate --split FOLD",
     )
-    parser.add_argument(
+    loading.add_argument(
         "--workers",
         metavar="N",
         type=whole(0, MAX_WORKERS),
         default=0,
         help="data loader processes",
     )
-    parser.add_argument(
+    loading.add_argument(
         "--read-ahead",
         metavar="N",
         type=whole(0, MAX_READ_AHEAD),
-        help="batches read ahead on threads while a step runs, without --workers (default "
+        help="batches read ahead on threads while a step runs, without --workers (default: "
         "2; more keeps a slow disk or a compressed store's decoding busier)",
     )
 
