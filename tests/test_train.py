@@ -25,6 +25,7 @@ from crossreg.commands.train import report_outputs
 from crossreg.data.loader import SplitDataset, codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
+from crossreg.model.metrics import TrackMetrics
 from crossreg.train import trainer as trainer_module
 from crossreg.train.board import FOLDER
 from crossreg.train.figures import read_rows, training_figure
@@ -365,7 +366,7 @@ def test_a_genome_alone_is_scored_by_r_plus_a_quarter_r2_and_several_by_mean_r(
     # epoch 1: R 0.50, R² 0.40 (R + R²/4 = 0.60); epoch 2: R 0.55, R² -0.20 (0.50)
     scripted = iter([(1.0, 0.50, 0.40), (1.0, 0.55, -0.20)] * 2)
     monkeypatch.setattr(
-        trainer_module.Trainer, "_validate", lambda self, data, train_loss: (next(scripted), [])
+        trainer_module.Trainer, "_validate", lambda self, data: (next(scripted), TrackMetrics(1))
     )
     options = TrainOptions(max_epochs=2, steps_per_epoch=1, batch_size=2, patience=5)
     human = {"human": stores["human"]}

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from crossreg.data.store import DataStore
+from crossreg.model.metrics import TrackMetrics
 from crossreg.model.params import load_params
 from crossreg.train import trainer as trainer_module
 from crossreg.train.options import TrainOptions
@@ -64,7 +65,9 @@ def steps(tmp_path_factory, stores) -> dict:
         patch.setattr(trainer_module.Trainer, "_on_device", recording)
         patch.setattr(trainer_module, "train_step", recording_step)
         patch.setattr(
-            trainer_module.Trainer, "_validate", lambda self, data, loss: ((1.0, 0.5, 0.1), [])
+            trainer_module.Trainer,
+            "_validate",
+            lambda self, data: ((1.0, 0.5, 0.1), TrackMetrics(1)),
         )
         options = TrainOptions(max_epochs=2, patience=5, seed=7, batch_size=4, finetune_epochs=1)
         trainer_module.train(params, list(stores.values()), root / "run", options, plots=False)

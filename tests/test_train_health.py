@@ -3,9 +3,11 @@ log once two epochs running show it; a healthy run is not."""
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from crossreg.model.metrics import TrackMetrics
 from crossreg.train.health import (
     BLOWN_UP,
     VALIDATION_JUMP,
+    EpochLosses,
     symptoms,
     validation_blowup,
     zero_loss,
@@ -23,6 +26,8 @@ from crossreg.train.health import (
 from crossreg.train.options import TrainOptions
 from crossreg.train.trainer import TrainingDivergedError, train
 from tests.pipeline import small_params
+
+DATA = Path(__file__).parent / "data"
 
 
 def metrics_of(pred: torch.Tensor, target: torch.Tensor) -> TrackMetrics:
@@ -135,32 +140,116 @@ def test_a_resumed_run_remembers_the_signs_of_the_epoch_before_it_stopped(tmp_pa
     ]
 
 
+def history(*losses: tuple[float, float | None]) -> list[EpochLosses]:
+    """Earlier epochs 1, 2, ... of a phase, from their (validation, training) losses."""
+    return [EpochLosses(n, valid, train) for n, (valid, train) in enumerate(losses, start=1)]
+
+
 def test_a_validation_that_blows_up_alone_is_named_with_its_rise():
-    before = (0.5, 0.6)
-    assert validation_blowup(49.0, 0.1, 0.55, before) == [
+    before = history((0.5, 0.6))
+    assert validation_blowup(49.0, 0.1, 0.55, before, 1.0) == [
         "its validation loss rose from 0.5 the epoch before to 49, by 97 times the former's size",
         "its training loss is 0.55 (0.6 the epoch before)",
     ]
-    assert validation_blowup(0.5 * 10 * 0.99, 0.1, 0.55, before) == []  # under 10 times
-    assert validation_blowup(49.0, 0.1, 0.6 * 10, before) == []  # training rose too
-    assert validation_blowup(49.0, 0.1, 0.55, None) == []  # a first epoch: nothing to compare
+    assert validation_blowup(0.5 * 10 * 0.99, 0.1, 0.55, before, 1.0) == []  # under 10 times
+    assert validation_blowup(49.0, 0.1, 0.6 * 10, before, 1.0) == []  # training rose too
     # a negative loss (targets above 1): a rise of 9 times its size or more
-    assert validation_blowup(49.0, 0.1, -2.5, (-2.8, -2.6))[0] == (
+    negative = history((-2.8, -2.6))
+    assert validation_blowup(49.0, 0.1, -2.5, negative, 1.0)[0] == (
         "its validation loss rose from -2.8 the epoch before to 49, by 18.5 times the former's size"
     )
-    assert validation_blowup(-2.8 + 0.99 * VALIDATION_JUMP * 2.8, 0.1, -2.5, (-2.8, -2.6)) == []
-    assert validation_blowup(-2.0, 0.1, -2.5, (-2.8, -2.6)) == []  # an ordinary wobble
-    assert validation_blowup(49.0, 0.1, 30.0, (-2.8, -2.6)) == []  # training rose too
-    assert validation_blowup(49.0, 0.1, 0.55, (0.0, 0.6)) == []  # no size to judge by
-    assert validation_blowup(49.0, 0.1, 0.55, (0.5, None))[1] == "its training loss is 0.55"
-    assert validation_blowup(math.nan, math.nan, 0.55, before) == [
+    assert validation_blowup(-2.8 + 0.99 * VALIDATION_JUMP * 2.8, 0.1, -2.5, negative, 1.0) == []
+    assert validation_blowup(-2.0, 0.1, -2.5, negative, 1.0) == []  # an ordinary wobble
+    assert validation_blowup(49.0, 0.1, 30.0, negative, 1.0) == []  # training rose too
+    assert validation_blowup(49.0, 0.1, 0.55, history((0.0, 0.6)), 1.0) == []  # no size to judge by
+    assert (
+        validation_blowup(49.0, 0.1, 0.55, history((0.5, None)), 1.0)[1]
+        == "its training loss is 0.55"
+    )
+    assert validation_blowup(math.nan, math.nan, 0.55, before, 1.0) == [
         "its validation loss is NaN",
         "its validation R is NaN",
         "its training loss is 0.55",
     ]
     # no step, or a training loss not finite itself: a divergence, reported as such
-    assert validation_blowup(math.inf, 0.1, None, before) == []
-    assert validation_blowup(math.inf, 0.1, math.nan, before) == []
+    assert validation_blowup(math.inf, 0.1, None, before, 1.0) == []
+    assert validation_blowup(math.inf, 0.1, math.nan, before, 1.0) == []
+
+
+def test_a_slow_climb_of_the_validation_is_measured_from_its_best_epoch():
+    """Each epoch's validation loss rises less than 9 times the size of the one before's,
+    but the last lies 9 times the best's size above it, while the training loss holds:
+    the climb is named from the best epoch. It is not where the training loss rose as
+    much from its own at that epoch, nor under 9 times."""
+    climb = history(
+        (-2.0, -1.9), (-3.0, -2.5), (-2.0, -2.6), (0.5, -2.7), (4.0, -2.8), (10.0, -2.9)
+    )
+    assert all(
+        validation_blowup(now[0], 0.1, now[1], climb[: n - 1], 1.0) == []
+        for n, now in enumerate([(e.valid, e.train) for e in climb], start=1)
+        if n > 1
+    )
+    assert validation_blowup(25.0, 0.1, -3.0, climb, 1.0) == [
+        "its validation loss rose from its best, -3 at epoch 2, to 25, by 9.33 times the "
+        "former's size",
+        "its training loss is -3 (-2.5 at epoch 2)",
+    ]
+    assert validation_blowup(-3.0 + 0.99 * VALIDATION_JUMP * 3.0, 0.1, -3.0, climb, 1.0) == []
+    assert validation_blowup(25.0, 0.1, 20.0, climb, 1.0) == []  # training rose as much
+    # a validation that stays blown up is named at every epoch, from the best
+    stays = history((0.5, 0.6), (49.0, 0.55))
+    assert validation_blowup(50.0, 0.1, 0.5, stays, 1.0)[0] == (
+        "its validation loss rose from its best, 0.5 at epoch 1, to 50, by 99 times the "
+        "former's size"
+    )
+
+
+def test_a_first_epoch_whose_validation_lies_far_above_its_training_is_named():
+    """At a phase's first epoch nothing earlier is there to compare with: a validation
+    loss 9 times the training loss's size above it is named where its predictions average
+    no more than its targets (targets out of range); not where they average more (the
+    batch-norm lag of a healthy run's first epoch), nor for a validation loss below the
+    training loss (the end of an epoch's training is better than its mean) or near it."""
+    assert validation_blowup(49.0, 0.1, 0.55, [], 0.002) == [
+        "its validation loss is 49, above its training loss by 88.1 times the latter's size, "
+        "with predictions averaging 0.002 times its targets",
+        "its training loss is 0.55",
+    ]
+    assert validation_blowup(30.0, 0.1, -2.5, [], 1.0)[0].startswith(
+        "its validation loss is 30, above its training loss by 13 times the latter's size"
+    )
+    assert validation_blowup(49.0, 0.1, 0.55, [], 1.01) == []  # predictions too high
+    assert validation_blowup(49.0, 0.1, 0.55, [], math.nan) == []  # no targets
+    assert validation_blowup(-2.5 + 0.99 * VALIDATION_JUMP * 2.5, 0.1, -2.5, [], 0.002) == []
+    assert validation_blowup(-1.4, 0.1, -1.1, [], 0.002) == []
+    assert validation_blowup(49.0, 0.1, 0.0, [], 0.002) == []  # no size to judge by
+
+
+def closeness(valid: float, train: float, earlier: list[EpochLosses]) -> float:
+    """How near an epoch comes to a warning: its validation loss's largest rise over the
+    losses :func:`validation_blowup` compares it with, in units of :data:`VALIDATION_JUMP`
+    times their size (1 warns, where the training loss did not rise as much)."""
+    references = [earlier[-1].valid, min(e.valid for e in earlier)] if earlier else [train]
+    return max((valid - ref) / (VALIDATION_JUMP * abs(ref)) for ref in references)
+
+
+def test_the_demos_healthy_runs_stay_far_from_a_warning():
+    """The demo's healthy SGD runs (seeds 0 and 1; the joint model's two genomes and the
+    human and mouse models): no epoch is warned of, and none comes within a tenth of the
+    threshold (the nearest, seed 1's human model at epoch 3 as batch-norm statistics lag,
+    rises by 0.569 times the size of the epoch before's validation loss, against 9)."""
+    runs: dict[tuple[str, str, str], list[EpochLosses]] = {}
+    nearest = 0.0
+    with open(DATA / "training" / "healthy_demo_losses.csv", newline="") as table:
+        rows = list(csv.DictReader(table))
+    for row in rows:
+        earlier = runs.setdefault((row["seed"], row["model"], row["genome"]), [])
+        valid, train = float(row["valid_loss"]), float(row["train_loss"])
+        assert validation_blowup(valid, 0.5, train, earlier, 1.0) == []
+        nearest = max(nearest, closeness(valid, train, earlier))
+        earlier.append(EpochLosses(int(row["epoch"]), valid, train))
+    assert len(runs) == 8 and sum(map(len, runs.values())) == 289
+    assert nearest == pytest.approx(0.569 / VALIDATION_JUMP, abs=1e-3)
 
 
 class _Scaled:
@@ -200,21 +289,42 @@ def test_a_validation_blown_up_while_training_is_not_is_warned_of(
 ):
     """Human's validation targets read 1,000 times over from the second epoch on (a bad
     validation window): the validation loss jumps while the training loss does not, and
-    that epoch is warned of, naming the genome and the likely causes; the run goes on."""
+    that epoch is warned of, naming the genome and the likely causes; so is the next,
+    whose validation stays that far above its best (the first epoch's); the run goes on."""
     _validation_scaled(monkeypatch, "human", 1000.0, from_read=2)
     params = small_params({g: DataStore(d).num_targets for g, d in stores.items()})
     (tmp_path / "params.json").write_text(json.dumps(params))
     options = TrainOptions(max_epochs=3, steps_per_epoch=8, seed=0, patience=50)
     train(tmp_path / "params.json", list(stores.values()), tmp_path / "run", options, plots=False)
     warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
-    assert [m.split(":")[0] for m in warned] == ["epoch 2 (genome human)"]
-    (message,) = warned
-    assert "times the former's size" in message
+    assert [m.split(":")[0] for m in warned] == ["epoch 2 (genome human)", "epoch 3 (genome human)"]
+    message, stayed = warned
+    assert " the epoch before to " in message and "times the former's size" in message
+    assert "its validation loss rose from its best, " in stayed and " at epoch 1, to " in stayed
     said = "the validation blew up while the training did not; likely causes: a validation "
     assert said + "window whose targets are out of range" in message
     assert "too large a learning rate (lower train.learning_rate or set --clip-norm)" in message
     assert "bf16" not in message  # the run validated in float32
     assert (tmp_path / "run" / "best").is_dir()
+
+
+def test_a_validation_bad_from_the_first_epoch_is_warned_of(tmp_path, stores, logs, monkeypatch):
+    """Mouse's validation targets read 1,000 times over from the start: with no epoch
+    before, the first epoch's validation loss is compared with its training loss, and
+    warned of (before, a validation bad from the start was never named); then each epoch
+    whose validation stays so far above its best so far."""
+    _validation_scaled(monkeypatch, "mouse", 1000.0, from_read=1)
+    params = small_params({g: DataStore(d).num_targets for g, d in stores.items()})
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    options = TrainOptions(max_epochs=2, steps_per_epoch=8, seed=0, patience=50)
+    train(tmp_path / "params.json", list(stores.values()), tmp_path / "run", options, plots=False)
+    warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
+    assert [m.split(":")[0] for m in warned][:1] == ["epoch 1 (genome mouse)"]
+    assert (
+        "above its training loss by " in warned[0]
+        and "with predictions averaging 0.00" in warned[0]
+    )
+    assert "the validation blew up while the training did not; likely causes: " in warned[0]
 
 
 def test_a_non_finite_validation_beside_a_finite_training_loss_says_so(

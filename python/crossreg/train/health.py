@@ -17,6 +17,8 @@ predictions far too large while the training loss is already low.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from crossreg.model.metrics import TrackMetrics
 from crossreg.train.loss import POISSON_EPSILON
@@ -24,11 +26,23 @@ from crossreg.train.loss import POISSON_EPSILON
 #: Predictions whose mean over every bin and track is this many times the targets' are
 #: taken for blown up (an untrained softplus head predicts about 0.7 everywhere).
 BLOWN_UP = 100.0
-#: A validation loss that rises from the epoch before's by this many times that loss's
-#: size (so to 10 times it where it is positive), while the training loss did not rise as
-#: much, is taken for a validation blown up. The Poisson loss of targets above 1 is often
-#: negative, hence a rise measured against the size rather than a ratio.
+#: A validation loss that rises by this many times the size of the loss it is compared
+#: with (so to 10 times it where it is positive) is taken for a validation blown up:
+#: compared with the epoch before's or the phase's best so far (the training loss not
+#: rising as much from its own figure at that epoch), or, at a phase's first epoch, with
+#: that epoch's training loss. The Poisson loss of targets above 1 is often negative, hence
+#: a rise measured against the size rather than a ratio.
 VALIDATION_JUMP = 9.0
+
+
+@dataclass(frozen=True)
+class EpochLosses:
+    """An earlier epoch of a genome's phase as ``metrics.csv`` holds it: its number, its
+    validation loss and its training loss (None where the genome took no step)."""
+
+    epoch: int
+    valid: float
+    train: float | None
 
 
 def zero_loss(metrics: TrackMetrics) -> float:
@@ -53,10 +67,9 @@ def symptoms(metrics: TrackMetrics, train_loss: float | None) -> list[str]:
     if constant:
         which = f"all {tracks}" if constant == tracks else f"{constant} of its {tracks}"
         found.append(f"{which} tracks are predicted the same in every validation bin (R 0)")
-    sums, _ = metrics.state()
-    targets, predictions = float(sums[0].sum()), float(sums[1].sum())
-    if predictions >= BLOWN_UP * targets > 0:
-        found.append(f"its predictions average {predictions / targets:.3g} times its targets")
+    ratio = prediction_ratio(metrics)
+    if ratio >= BLOWN_UP:
+        found.append(f"its predictions average {ratio:.3g} times its targets")
     if found:
         found.append(
             f"its training loss is {train_loss:.4g}, {train_loss / zero:.2g} times that of "
@@ -65,19 +78,37 @@ def symptoms(metrics: TrackMetrics, train_loss: float | None) -> list[str]:
     return found
 
 
+def prediction_ratio(metrics: TrackMetrics) -> float:
+    """How many times its targets a validation's summed `metrics` predict on average, over
+    every bin and track (infinite where the targets are all 0 and the predictions not, NaN
+    where both are)."""
+    sums, _ = metrics.state()
+    targets, predictions = float(sums[0].sum()), float(sums[1].sum())
+    if targets > 0:
+        return predictions / targets
+    return math.inf if predictions > 0 else math.nan
+
+
 def validation_blowup(
     valid_loss: float,
     valid_r: float,
     train_loss: float | None,
-    before: tuple[float, float | None] | None,
+    earlier: Sequence[EpochLosses],
+    ratio: float,
 ) -> list[str]:
     """What says a genome's validation blew up while its training did not, in words: at an
-    epoch whose `train_loss` is finite, a validation loss or mean R that is not, or a
-    validation loss risen from the epoch before's by :data:`VALIDATION_JUMP` times that
-    loss's size or more (`before`: its validation and training loss) while the training
-    loss did not rise as much. Empty otherwise: a genome that took no step (`train_loss`
-    None), a non-finite training loss (a divergence, reported as such), a first epoch, or
-    an epoch before whose validation loss was 0 (no size to judge a rise by)."""
+    epoch whose `train_loss` is finite, a validation loss or mean R that is not; or a
+    validation loss risen by :data:`VALIDATION_JUMP` times the size of the loss it is
+    compared with or more: the epoch before's, or else the lowest of the phase's `earlier`
+    epochs (a slow climb), while the training loss did not rise as much from its own at
+    that epoch; or, at the phase's first epoch (`earlier` empty), the epoch's training
+    loss, where its predictions average no more than its targets (`ratio`,
+    :func:`prediction_ratio`): a validation bad from the start, by its targets. Empty
+    otherwise: a genome that took no step (`train_loss` None), a non-finite training loss
+    (a divergence, reported as such), a loss compared with that was 0 (no size to judge a
+    rise by), or a first epoch whose predictions average above its targets (batch-norm
+    statistics lagging behind fast-moving weights send a healthy run's validation
+    predictions far too high in its first epoch, and its loss with them)."""
     if train_loss is None or not math.isfinite(train_loss):
         return []
     training = f"its training loss is {train_loss:.4g}"
@@ -88,21 +119,34 @@ def validation_blowup(
     ]
     if undefined:
         return [*undefined, training]
-    if before is None:
-        return []
-    valid_before, train_before = before
-    if not jumped(valid_before, valid_loss):
-        return []
-    if train_before is not None and jumped(train_before, train_loss):
-        return []  # the training loss rose as much: not the validation's alone
-    if train_before is not None:
-        training += f" ({train_before:.4g} the epoch before)"
-    rise = (valid_loss - valid_before) / abs(valid_before)
-    return [
-        f"its validation loss rose from {valid_before:.4g} the epoch before to "
-        f"{valid_loss:.4g}, by {rise:.3g} times the former's size",
-        training,
-    ]
+    if not earlier:
+        if not ratio <= 1 or not jumped(train_loss, valid_loss):
+            return []
+        gap = (valid_loss - train_loss) / abs(train_loss)
+        return [
+            f"its validation loss is {valid_loss:.4g}, above its training loss by {gap:.3g} "
+            f"times the latter's size, with predictions averaging {ratio:.3g} times its targets",
+            training,
+        ]
+    before = earlier[-1]
+    best = min(earlier, key=lambda e: e.valid)
+    for reference, when in ((before, "the epoch before"), (best, f"at epoch {best.epoch}")):
+        if not jumped(reference.valid, valid_loss):
+            continue
+        if reference.train is not None and jumped(reference.train, train_loss):
+            continue  # the training loss rose as much: not the validation's alone
+        start = f"{reference.valid:.4g} {when}"
+        if reference is not before:
+            start = f"its best, {start},"
+        rise = (valid_loss - reference.valid) / abs(reference.valid)
+        if reference.train is not None:
+            training += f" ({reference.train:.4g} {when})"
+        return [
+            f"its validation loss rose from {start} to {valid_loss:.4g}, by {rise:.3g} times "
+            "the former's size",
+            training,
+        ]
+    return []
 
 
 def jumped(before: float, now: float) -> bool:

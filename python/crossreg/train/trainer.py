@@ -68,7 +68,7 @@ from crossreg.model.checkpoint import (
 )
 from crossreg.model.geometry import check_compatible
 from crossreg.model.inference import InferenceOptions, model_device, tune_cuda
-from crossreg.model.metrics import array_metrics
+from crossreg.model.metrics import TrackMetrics, array_metrics
 from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.train_section import check_train_section
@@ -77,7 +77,13 @@ from crossreg.progress import CountedRows, progress
 from crossreg.train.board import MetricsBoard
 from crossreg.train.folds import training_splits, training_windows
 from crossreg.train.heads import dataset_heads
-from crossreg.train.health import number_text, symptoms, validation_blowup
+from crossreg.train.health import (
+    EpochLosses,
+    number_text,
+    prediction_ratio,
+    symptoms,
+    validation_blowup,
+)
 from crossreg.train.loss import poisson_loss
 from crossreg.train.metrics_table import epoch_summary, write_metrics
 from crossreg.train.optim import CLIP_MODES, build_optimizer
@@ -480,14 +486,11 @@ class Trainer:
         codes = batch["sequence"].to(self.device, non_blocking=True)
         return codes_to_one_hot(codes), batch["targets"].to(self.device, non_blocking=True)
 
-    def _validate(
-        self, data: GenomeData, train_loss: float | None
-    ) -> tuple[tuple[float, float, float], list[str]]:
+    def _validate(self, data: GenomeData) -> tuple[tuple[float, float, float], TrackMetrics]:
         """The validation loss, mean Pearson R and mean R² (over the tracks that have one)
-        of `data`'s head on its validation split (under torchrun, every process's the same:
-        each scores its share of the windows and the sums are added over the processes),
-        and the signs in them and the epoch's `train_loss` that the optimisation has gone
-        wrong (:func:`crossreg.train.health.symptoms`)."""
+        of `data`'s head on its validation split, and the summed metrics they come from
+        (under torchrun, every process's the same: each scores its share of the windows and
+        the sums are added over the processes)."""
         o = self.options
         options = InferenceOptions(
             bf16=o.bf16 if o.bf16 is not None else self.device.type == "cuda",
@@ -517,7 +520,7 @@ class Trainer:
         loss_sum = torch.tensor(loss * len(windows), dtype=torch.float64, device=self.device)
         loss = float(distributed.sum_over_processes(loss_sum)) / count
         figures = (loss, float(np.mean(metrics.pearson_r())), _mean_defined(metrics.r2()))
-        return figures, symptoms(metrics, train_loss)
+        return figures, metrics
 
     def _run_phase(self, phase: str, genomes: Sequence[GenomeData], max_epochs: int) -> None:
         """Train `genomes` epoch by epoch in `phase` (continuing a resumed phase) until
@@ -535,8 +538,11 @@ class Trainer:
         while self.state.epoch < max_epochs and not stopping.should_stop:
             started = time.perf_counter()
             train = self._train_epoch(genomes)
-            validated = {g.name: self._validate(g, train[g.name][1]) for g in genomes}
+            validated = {g.name: self._validate(g) for g in genomes}
             results = {name: figures for name, (figures, _) in validated.items()}
+            # the signs that the optimisation has gone wrong, in each validation beside
+            # the epoch's training loss
+            seen = {g.name: symptoms(validated[g.name][1], train[g.name][1]) for g in genomes}
             alone = len(genomes) == 1
             scores = [validation_statistic(*results[g.name][1:], alone=alone) for g in genomes]
             stopping.update(scores)
@@ -546,7 +552,7 @@ class Trainer:
             self.rows += rows
             score = float(np.mean(scores))
             earlier = self.state.unhealthy  # the epoch before's signs of trouble
-            self.state.unhealthy = {name: seen for name, (_, seen) in validated.items() if seen}
+            self.state.unhealthy = {name: signs for name, signs in seen.items() if signs}
             if distributed.is_main():
                 if self.replacing:
                     self._replace_earlier_run()
@@ -562,8 +568,9 @@ class Trainer:
                 log.info("%s", epoch_summary(rows, max_epochs, stopping.should_stop))
                 for g in genomes:
                     if earlier.get(g.name):
-                        self._warn_unhealthy(g, validated[g.name][1])
-                    self._warn_validation_blowup(g, results[g.name], train[g.name][1])
+                        self._warn_unhealthy(g, seen[g.name])
+                    ratio = prediction_ratio(validated[g.name][1])
+                    self._warn_validation_blowup(g, results[g.name], train[g.name][1], ratio)
                 self._save_last()
                 self._write_metrics()
             distributed.barrier()
@@ -616,18 +623,20 @@ class Trainer:
             )
 
     def _warn_validation_blowup(
-        self, data: GenomeData, figures: tuple[float, float, float], train_loss: float | None
+        self,
+        data: GenomeData,
+        figures: tuple[float, float, float],
+        train_loss: float | None,
+        ratio: float,
     ) -> None:
-        """Warn that `data`'s validation (its loss, R and R², `figures`) blew up at the epoch
-        just finished while its training (`train_loss`) did not
-        (:func:`crossreg.train.health.validation_blowup`: a non-finite figure, or a loss
-        risen by 9 times the size of the epoch before's), naming what was seen and its
-        likely causes."""
-        before = self._row_before(data)
-        earlier = None
-        if before is not None:
-            earlier = (float(before["valid_loss"]), _saved_loss(before["train_loss"]))
-        seen = validation_blowup(figures[0], figures[1], train_loss, earlier)
+        """Warn that `data`'s validation (its loss, R and R², `figures`; its predictions
+        `ratio` times its targets) blew up at the epoch just finished while its training
+        (`train_loss`) did not (:func:`crossreg.train.health.validation_blowup`: a
+        non-finite figure, or a loss risen by 9 times the size of the epoch before's, of
+        the phase's best so far or, at its first epoch, of its training loss), naming what
+        was seen and its likely causes."""
+        earlier = self._earlier_epochs(data)
+        seen = validation_blowup(figures[0], figures[1], train_loss, earlier, ratio)
         if seen:
             log.warning(
                 "%s (genome %s): %s: the validation blew up while the training did not; %s",
@@ -637,20 +646,15 @@ class Trainer:
                 self._validation_advice(),
             )
 
-    def _row_before(self, data: GenomeData) -> dict[str, Any] | None:
-        """``metrics.csv``'s row of `data`'s head for the epoch before the one just
-        finished, in this phase (None at the phase's first epoch)."""
-        phase, epoch = self.state.phase, self.state.epoch - 1
-        return next(
-            (
-                row
-                for row in reversed(self.rows)
-                if row["phase"] == phase
-                and int(row["epoch"]) == epoch
-                and row["genome"] == data.head
-            ),
-            None,
-        )
+    def _earlier_epochs(self, data: GenomeData) -> list[EpochLosses]:
+        """The losses of `data`'s head in this phase's epochs before the one just
+        finished, in order, as ``metrics.csv``'s rows hold them (resumed runs' included)."""
+        phase, epoch = self.state.phase, self.state.epoch
+        return [
+            EpochLosses(int(row["epoch"]), float(row["valid_loss"]), _saved_loss(row["train_loss"]))
+            for row in self.rows
+            if row["phase"] == phase and int(row["epoch"]) < epoch and row["genome"] == data.head
+        ]
 
     def _validation_advice(self) -> str:
         """The likely causes of a validation blown up while the training was not, and what
