@@ -253,14 +253,15 @@ def test_a_gtf_named_without_the_chr_prefix_is_refused_with_the_hint(work, logs)
     ensembl.write_text((work / "genes.gtf").read_text().replace("chr2\t", "2\t"))
     with pytest.raises(ValueError, match=r"chromosome '2' is not in .*did you mean 'chr2'\?"):
         GeneIndex.from_gtf(ensembl).check_chromosomes(ensembl, genome)
-    other = work / "other.gtf"  # another genome's names: a warning, no hint to give
-    other.write_text((work / "genes.gtf").read_text().replace("chr2\t", "scaffold_9\t"))
-    GeneIndex.from_gtf(other).check_chromosomes(other, genome)
+    # some genes on a chromosome the FASTA lacks: left out, counted, with the FASTA's names
+    some = work / "some.gtf"
+    lines = (work / "genes.gtf").read_text().splitlines(keepends=True)
+    some.write_text("".join(lines[:-1]) + lines[-1].replace("chr2\t", "scaffold_9\t"))
+    GeneIndex.from_gtf(some).check_chromosomes(some, genome)
     assert (
-        f"genes of {other} lie on chromosomes absent from the 1 chromosome of {genome.path}"
-        in logs.text
-    )
-    assert ": scaffold_9 (" in logs.text and "they are left out" in logs.text
+        f"1 of the 5 genes of {some} lie on chromosomes absent from the 1 chromosome of "
+        f"{genome.path}: scaffold_9 (1); they are left out (the genome's are chr2)"
+    ) in logs.text
     GeneIndex.from_gtf(work / "genes.gtf").check_chromosomes(work / "genes.gtf", genome)
     assert logs.text.count("lie on chromosomes absent") == 1
     stray = work / "stray.gtf"  # a GTF of another genome: a TSS past chr2's end
@@ -280,6 +281,28 @@ def test_a_gtf_named_without_the_chr_prefix_is_refused_with_the_hint(work, logs)
     assert main([*argv, "--gtf", str(ensembl)]) == 1
     assert "rename the chromosomes" in logs.records[-1].getMessage()
     assert not out.exists() and not genes_path(out).exists()
+
+
+def test_a_gtf_on_none_of_the_fastas_chromosomes_is_refused_naming_both(work, logs):
+    """Another naming than the chr prefix (every gene on scaffold_9, the FASTA's chr2):
+    before, a warning, and a run whose gene table was empty; now an error naming the GTF,
+    the chromosomes of each and the fix, before anything is written."""
+    other = work / "other.gtf"
+    other.write_text((work / "genes.gtf").read_text().replace("chr2\t", "scaffold_9\t"))
+    out = work / "other.h5"
+    argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
+    argv += [str(work / "genome.fa"), "--vcf", str(work / "v.vcf"), "--out", str(out)]
+    assert main([*argv, "--gtf", str(other)]) == 1
+    said = logs.records[-1].getMessage()
+    assert (
+        f"{other}: none of its 5 genes lies on one of the 1 chromosome of "
+        f"{work / 'genome.fa'}: its genes lie on scaffold_9 (5); the genome's are chr2; "
+        f"e.g. gene 'GTWO' ({other}:1): the GTF names its chromosomes otherwise or is of "
+        "another genome; rename the GTF's chromosomes (its first column) to the genome's, "
+        f"or give the GTF of the genome of {work / 'genome.fa'}"
+    ) in said
+    assert not out.exists() and not genes_path(out).exists()
+    assert not list(work.glob("other.*.h5")) and not list(work.glob(".other*"))
 
 
 def test_runs_and_shards_scored_with_other_gtfs_do_not_mix(work, tmp_path, monkeypatch):

@@ -113,6 +113,21 @@ def test_gtf_backgrounds_exact_values(tmp_path):
     assert counts == {n: int((expected[:, j] != 0).sum()) for j, n in enumerate(GTF_NAMES)}
 
 
+def test_panel_chromosomes_the_gtf_lacks_are_warned_of_with_their_snps(tmp_path, logs):
+    """The tiny GTF has rows on chr1 (and chrX) alone: chromosome 2's 3 SNPs count as
+    outside every gene, and the log says so (before: silently)."""
+    stem, gtf = write_tiny(tmp_path)
+    build_backgrounds(stem, ["1", "2"], gtf=gtf)
+    assert (
+        f"{gtf}: no coding, UTR or exon row lies on panel chromosome(s) 2 (3 SNPs): their "
+        "SNPs count as outside every gene; give a GTF of the panel's whole genome, or leave "
+        "those chromosomes out (--chroms)"
+    ) in logs.text
+    logs.clear()
+    build_backgrounds(stem, ["1"], gtf=gtf)
+    assert "outside every gene" not in logs.text
+
+
 def test_chromosome_names_with_or_without_chr(tmp_path):
     stem, gtf = write_tiny(tmp_path, chrom_name="1")
     bare = build_backgrounds(stem, ["1"], gtf=gtf).tables("1")[0].values
@@ -188,7 +203,17 @@ def test_bad_gtfs_stop_with_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no CDS"):
         gtf_regions(gtf)
     stem, gtf = write_tiny(tmp_path, gtf_rows=TINY_GTF, chrom_name="chr5")
-    with pytest.raises(ValueError, match=r"no SNP of the panel .*\(GTF chromosomes: 5, X\)"):
+    with pytest.raises(ValueError) as err:
+        build_backgrounds(stem, ["1", "2"], gtf=gtf)
+    assert str(err.value) == (
+        f"{gtf}: none of its chromosomes with a coding, UTR or exon row (5, X) is one of the "
+        f"chromosomes of the panel {stem} (1, 2), with or without 'chr': rename the GTF's "
+        "chromosomes (its first column) to the panel's, or give the GTF of the panel's genome"
+    )
+    # chromosomes shared, but no SNP in any feature: named as such
+    far = [("CDS", 900_000, 900_100, 1)]
+    stem, gtf = write_tiny(tmp_path, gtf_rows=far, other_chrom=False)
+    with pytest.raises(ValueError, match=r"no SNP of the panel .*\(GTF chromosomes: 1\)"):
         build_backgrounds(stem, ["1", "2"], gtf=gtf)
     with pytest.raises(ValueError, match="≥ 1"):
         build_backgrounds(stem, ["1"], maf_bins=-2)

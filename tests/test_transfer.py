@@ -901,6 +901,43 @@ def test_transfer_gives_the_prefix_hint_for_a_gtf_named_1_not_chr1(world, tmp_pa
     assert not (tmp_path / "out").exists()
 
 
+def test_transfer_refuses_a_gtf_on_none_of_the_stores_chromosomes_naming_both(
+    world, tmp_path, logs
+):
+    """A GTF whose chromosomes are named otherwise than with the chr prefix (RefSeq-like
+    'NC_chr1'): an error naming the GTF, chromosomes of both sides and the fix, with
+    nothing written; a GTF with one chromosome so named warns, counting the genes left
+    out, and the run goes on with the others."""
+    root, stores, _ = world
+    lines = _human_gtf(stores).read_text().splitlines(keepends=True)
+    genes = Counter(sites[0][0] for sites in gene_tss(read_gtf(_human_gtf(stores))).values())
+    assert sorted(genes) == ["chr1", "chr2"]
+    renamed = tmp_path / "refseq.gtf"
+    renamed.write_text("".join(f"NC_{line}" for line in lines))
+    out = tmp_path / "out"
+    assert main(_transfer_argv(root, stores, renamed, out)) == 1
+    total = sum(genes.values())
+    assert (
+        f"{renamed}: none of its {total} genes lies on one of the 2 chromosomes of the genome "
+        f"of {stores['human']} (human, assembly genome): its genes lie on NC_chr2 "
+        f"({genes['chr2']}), NC_chr1 ({genes['chr1']}); the genome's are chr1, chr2; e.g. "
+        f"gene 'G00001' ({renamed}:1): the GTF names its chromosomes otherwise or is of "
+        "another genome; rename the GTF's chromosomes (its first column) to the genome's, or "
+        "give the GTF of the store's genome (human, assembly genome)"
+    ) in logs.text
+    assert not out.exists()
+    logs.clear()
+    some = tmp_path / "some.gtf"
+    some.write_text("".join(f"NC_{x}" if x.startswith("chr1\t") else x for x in lines))
+    assert main(_transfer_argv(root, stores, some, out)) == 0
+    assert (
+        f"{genes['chr1']} of the {total} genes of {some} lie on chromosomes absent from the 2 "
+        f"chromosomes of the genome of {stores['human']} (human, assembly genome): NC_chr1 "
+        f"({genes['chr1']}); they are left out (the genome's are chr1, chr2)"
+    ) in logs.text
+    assert (out / "transfer.tsv").exists()
+
+
 def _transfer_argv(root: Path, stores: dict[str, Path], gtf: Path, out: Path) -> list[str]:
     argv = ["transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
     return [*argv, str(stores["human"]), "--gtf", str(gtf), "--out", str(out), "--no-plots"]

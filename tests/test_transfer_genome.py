@@ -119,16 +119,36 @@ def test_genes_on_absent_chromosomes_warn_when_few_and_stop_when_most(tmp_path, 
         "they are left out"
     ) in logs.text
     assert all(r.levelno == logging.WARNING for r in logs.records)
-    # a GTF of another assembly's names: most genes nowhere in the genome
+    # a GTF of another assembly's names: no gene anywhere in the genome, whatever asked
     others = {f"NC_0000{k:02d}.11": n for k, n in enumerate(main_only.values())}
     renamed = _spread_gtf(tmp_path / "refseq.gtf", others, 20)
+    n = len(_tss(renamed))
+    for absent_is_error in (True, False):
+        with pytest.raises(ValueError) as err:
+            check_gtf_genome(
+                renamed, _tss(renamed), main_only, "the genome of data/human (human (hg38))",
+                "give the GTF of the store's genome", absent_is_error=absent_is_error,
+            )  # fmt: skip
+        text = str(err.value)
+        assert text.startswith(
+            f"{renamed}: none of its {n} genes lies on one of the {len(main_only)} chromosomes "
+            "of the genome of data/human (human (hg38)): its genes lie on NC_000000.11 (20), "
+            "NC_000001.11 (20), "
+        )
+        assert "; the genome's are chr1, chr2, chr3, chr4, chr5 and " in text
+        assert f"e.g. gene 'NC_000000.11_g0' ({renamed}:1): the GTF names its chromosomes " in text
+        assert text.endswith(
+            "rename the GTF's chromosomes (its first column) to the genome's, or give the GTF "
+            "of the store's genome"
+        )
+    # most genes on other names but a few on the genome's (2% of it): refused, as before
+    few = _spread_gtf(tmp_path / "few.gtf", {**others, "chr21": human["chr21"]}, 20)
     with pytest.raises(ValueError) as err:
-        _check(renamed, main_only, "human (hg38)", "data/human")
+        _check(few, main_only, "human (hg38)", "data/human")
     text = str(err.value)
-    assert f"{len(_tss(renamed))} of the {len(_tss(renamed))} genes of {renamed}" in text
-    assert "NC_000000.11 (20), NC_000001.11 (20)" in text and " more;" in text
-    assert f"e.g. gene 'NC_000000.11_g0' ({renamed}:1)" in text
-    assert "names its chromosomes otherwise; give the GTF of the store's genome" in text
+    assert f"{n} of the {n + 20} genes of {few} lie on chromosomes absent from " in text
+    assert "; the genome's are chr1, chr2, chr3, chr4, chr5 and " in text
+    assert "names its chromosomes otherwise; rename the GTF's chromosomes" in text
 
 
 def test_a_whole_genome_gtf_on_a_fasta_of_some_chromosomes_warns_and_is_not_refused(tmp_path, logs):

@@ -3,13 +3,14 @@ another genome or assembly (a mouse GTF on a human store or FASTA: both name the
 chromosomes chr1, chr2, ...) is refused rather than its genes dropped or placed where
 they do not belong.
 
-Any TSS at or past the end of its chromosome is an error. Genes on chromosomes the genome
-lacks (unplaced contigs that a FASTA of the main chromosomes leaves out, or every other
-chromosome where the FASTA holds some: chr2 alone) are left out with a warning that counts
-them, or are an error when they are most of the GTF's genes and the genome's chromosomes
-that carry any of its genes are less than half of the genome's length (the GTF names its
-chromosomes otherwise: RefSeq's ``NC_000001.11`` for ``chr1``), where the caller asks for
-that (``crossreg transfer``, whose genes must be the store's).
+Any TSS at or past the end of its chromosome is an error, and so is a GTF none of whose
+genes lies on one of the genome's chromosomes (it names its chromosomes otherwise:
+RefSeq's ``NC_000001.11`` for ``chr1``), naming chromosomes of both. Genes on chromosomes
+the genome lacks (unplaced contigs that a FASTA of the main chromosomes leaves out, or
+every other chromosome where the FASTA holds some: chr2 alone) are left out with a warning
+that counts them, or are an error when they are most of the GTF's genes and the genome's
+chromosomes that carry any of its genes are less than half of the genome's length, where
+the caller asks for that (``crossreg transfer``, whose genes must be the store's).
 """
 
 from __future__ import annotations
@@ -52,11 +53,11 @@ def check_gtf_genome(
     """Check the TSSs `tss` (gene → ``(chrom, 0-based position)``,
     :func:`crossreg.io.gtf.gene_tss`) of `gtf` against the chromosome `sizes` of `genome`
     (its description in messages, e.g. ``the genome of data/human (human (hg38))``): a
-    ValueError naming a TSS past its chromosome's end, with an example record and `fix`;
-    for genes on chromosomes the genome lacks, a warning that counts them, or with
-    `absent_is_error` a ValueError when they are more than :data:`MAX_ABSENT_SHARE` of
-    the genes and the chromosomes carrying the others less than that share of the
-    genome's length."""
+    ValueError naming a TSS past its chromosome's end, with an example record and `fix`,
+    or naming chromosomes of each where no gene lies on the genome's; for genes on
+    chromosomes the genome lacks, a warning that counts them, or with `absent_is_error` a
+    ValueError when they are more than :data:`MAX_ABSENT_SHARE` of the genes and the
+    chromosomes carrying the others less than that share of the genome's length."""
     if not tss:
         return
     beyond = [
@@ -82,7 +83,16 @@ def check_gtf_genome(
     counts = Counter(absent.values()).most_common()
     listed = first_few([f"{chrom} ({n})" for chrom, n in counts])
     gene, chrom = next(iter(absent.items()))
+    example = f"e.g. gene '{gene}' ({_record_of(gtf, gene, chrom)})"
     chromosomes = f"{len(sizes)} chromosome{'' if len(sizes) == 1 else 's'}"
+    theirs = f"the genome's are {first_few(list(sizes))}"
+    rename = f"rename the GTF's chromosomes (its first column) to the genome's, or {fix}"
+    if len(absent) == len(tss):
+        raise ValueError(
+            f"{gtf}: none of its {len(tss)} genes lies on one of the {chromosomes} of "
+            f"{genome}: its genes lie on {listed}; {theirs}; {example}: the GTF names its "
+            f"chromosomes otherwise or is of another genome; {rename}"
+        )
     what = (
         f"{len(absent)} of the {len(tss)} genes of {gtf} lie on chromosomes absent from "
         f"the {chromosomes} of {genome}: {listed}"
@@ -95,7 +105,7 @@ def check_gtf_genome(
         and annotated_bp < MAX_ABSENT_SHARE * sum(sizes.values())
     ):
         raise ValueError(
-            f"{what}; e.g. gene '{gene}' ({_record_of(gtf, gene, chrom)}): the GTF is of "
-            f"another genome or assembly, or names its chromosomes otherwise; {fix}"
+            f"{what}; {theirs}; {example}: the GTF is of another genome or assembly, or names "
+            f"its chromosomes otherwise; {rename}"
         )
-    log.warning("%s; they are left out", what)
+    log.warning("%s; they are left out (%s)", what, theirs)

@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.errors import first_few
 from crossreg.io.chroms import bare_chrom
 from crossreg.io.gtf import read_gtf
 from crossreg.stats.sldp.annotations import AnnotationTable
@@ -210,6 +211,21 @@ def gtf_regions(path: str | os.PathLike[str]) -> dict[str, Intervals]:
     return regions
 
 
+def _check_gtf_chromosomes(
+    gtf: str, regions: dict[str, Intervals], bfile_chr: str, chroms: list[str]
+) -> None:
+    """Stop when none of the chromosomes of `gtf`'s `regions` is one of the panel's
+    `chroms` (with or without ``chr``), naming examples of each and the fix."""
+    bare = sorted({c for r in regions.values() for c in r})
+    if not {bare_chrom(c) for c in chroms} & set(bare):
+        raise ValueError(
+            f"{gtf}: none of its chromosomes with a coding, UTR or exon row "
+            f"({first_few(bare)}) is one of the chromosomes of the panel {bfile_chr} "
+            f"({first_few(chroms)}), with or without 'chr': rename the GTF's chromosomes (its "
+            "first column) to the panel's, or give the GTF of the panel's genome"
+        )
+
+
 @dataclass
 class BuiltSource:
     """One built background source (MAF bins or one GTF): its kept names, per chromosome
@@ -257,6 +273,8 @@ def build_backgrounds(
     if not maf_bins and gtf is None:
         return None
     regions = gtf_regions(gtf) if gtf is not None else None
+    if regions is not None:
+        _check_gtf_chromosomes(str(gtf), regions, bfile_chr, chroms)
     signs, mafs, in_gtf = {}, {}, {}
     for chrom in chroms:
         bim = read_bim(f"{bfile_chr}{chrom}.bim")
@@ -287,6 +305,17 @@ def build_backgrounds(
         )
         sources.append(_kept(f"--background-maf-bins {maf_bins}", names, values))
     if regions is not None:
+        bare = {c for r in regions.values() for c in r}
+        lacking = {c: len(signs[c]) for c in chroms if bare_chrom(c) not in bare}
+        if lacking:
+            log.warning(
+                "%s: no coding, UTR or exon row lies on panel chromosome(s) %s (%s SNPs): "
+                "their SNPs count as outside every gene; give a GTF of the panel's whole "
+                "genome, or leave those chromosomes out (--chroms)",
+                gtf,
+                first_few(list(lacking)),
+                f"{sum(lacking.values()):,}",
+            )
         values = {c: in_gtf[c].astype(np.int8) * signs[c][:, None] for c in chroms}
         built = _kept(str(gtf), list(GTF_NAMES), values)
         if not built.names:
