@@ -136,10 +136,11 @@ def test_the_epoch_best_holds_is_marked(tmp_path):
     (tmp_path / "best" / "config.json").write_text(json.dumps({"epoch": 2}))
     assert best_epoch(tmp_path) == 2
     fig = training_figure(read_rows(tmp_path / "metrics.csv"), best=best_epoch(tmp_path))
+    # labelled as what it is (before: "best/ (epoch 2)", which read as a stray path)
     for ax in fig.axes:
-        [mark] = [line for line in ax.lines if line.get_label() == "best/ (epoch 2)"]
+        [mark] = [line for line in ax.lines if line.get_label() == "best epoch 2"]
         np.testing.assert_allclose(mark.get_xdata(), [2, 2])
-    assert "best/ (epoch 2)" in [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
+    assert "best epoch 2" in [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
     assert best_epoch(tmp_path / "none") is None
 
 

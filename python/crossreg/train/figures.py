@@ -103,7 +103,7 @@ def training_figure(
         if joint_end and any(phase != "joint" for phase, _ in lines):
             ax.axvline(joint_end + 0.5, color="0.6", linestyle=":", linewidth=0.8)
         if best is not None:
-            ax.axvline(best, color="0.4", linewidth=2, alpha=0.3, label=f"best/ (epoch {best})")
+            ax.axvline(best, color="0.4", linewidth=2, alpha=0.3, label=f"best epoch {best}")
         ax.set_xlabel("epoch")
         ax.set_ylabel(unit)
         ax.set_title(name, fontsize=10)
