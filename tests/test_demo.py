@@ -162,8 +162,12 @@ def a_stopped_run_resumes_where_it_stopped(out: Path, summary: dict, logs) -> No
             continue  # the resumed run's commands are logged beside the earlier ones
         assert path.read_bytes() == data, path
     resumed = json.loads((out / "summary.json").read_text())
-    resumed.pop("seconds"), summary.pop("seconds")
-    assert resumed == summary
+    timed = ("seconds", "sittings", "sitting_seconds")
+    assert (resumed["sittings"], summary["sittings"]) == (2, 1)  # the first sitting logged
+    assert resumed["seconds"] > summary["seconds"]
+    assert {k: v for k, v in resumed.items() if k not in timed} == {
+        k: v for k, v in summary.items() if k not in timed
+    }
     logs.clear()
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main(["demo", "--resume", "--out", str(out)]) == 1
@@ -364,6 +368,48 @@ def test_run_demo_logs_and_leaves_stdout_to_the_command(tmp_path, monkeypatch, c
     assert (tmp_path / "summary.txt").read_text() == "the table\n"
     assert f"report: {tmp_path / 'report.html'}" in logs.messages
     assert capsys.readouterr().out == ""
+
+
+def test_a_resumed_demo_states_the_time_of_all_its_sittings(tmp_path, monkeypatch):
+    """A resumed demo's summary gives the run's time over every sitting its run log
+    records since its last start without ``--resume`` (before: the last sitting's alone),
+    how many sittings, and this one's; a new run in the same folder counts only itself."""
+    import crossreg.demo as demo
+    from crossreg.demo_settings import FAST
+    from crossreg.demo_summary import format_summary
+
+    def headline(summary: dict) -> str:
+        timed = ("settings", "seconds", "sittings", "sitting_seconds")
+        kept = {key: summary[key] for key in timed if key in summary}
+        return format_summary({**kept, "genomes": {}}).splitlines()[0]
+
+    monkeypatch.setattr(demo, "_make_world", lambda synth, settings, resume: {"genomes": {}})
+    _skip_steps_after_synth(monkeypatch)
+    out = tmp_path / "demo"
+    out.mkdir()
+    logged = [  # an earlier finished run, then this run's first two sittings and a step
+        ("crossreg demo --fast --out demo", 500.0),
+        ("crossreg demo --fast --out demo", 1945.553),
+        ("crossreg -q demo --fast --resume --out demo", 73.25),
+        ("crossreg synth --preset tiny --out demo/synth", 40.0),
+        ("crossreg demo --fast --res --out demo", "n/a"),  # a damaged record counts 0 s
+    ]
+    with open(out / RUNS_FILE, "w") as handle:
+        for command, seconds in logged:
+            handle.write(json.dumps({"command": command, "seconds": seconds}) + "\n")
+    summary = demo.run_demo(out, FAST, resume=True, report=False)
+    sitting = summary["sitting_seconds"]
+    assert summary["sittings"] == 4
+    assert summary["seconds"] == round(1945.553 + 73.25 + sitting, 1)
+    assert headline(summary) == (
+        f"crossreg demo (tiny preset, {summary['seconds']} s in 4 sittings, this one {sitting} s)"
+    )
+    fresh = demo.run_demo(out, FAST, report=False)  # not resumed: a run of its own
+    assert fresh["sittings"] == 1 and fresh["seconds"] == fresh["sitting_seconds"]
+    assert headline(fresh) == f"crossreg demo (tiny preset, {fresh['seconds']} s)"
+    # a summary written before sittings were counted reads as it did
+    old = {"settings": {"preset": "mini"}, "seconds": 66.9, "genomes": {}}
+    assert headline(old) == "crossreg demo (mini preset, 66.9 s)"
 
 
 def test_a_finished_demo_resumed_says_its_outputs_are_complete(tmp_path, monkeypatch, logs):

@@ -56,6 +56,7 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.changes import changes
 from crossreg.model.inference import InferenceOptions
 from crossreg.report import write_report
+from crossreg.runlog import RUNS_FILE, logged_command, read_runs, run_seconds
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
@@ -333,7 +334,11 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     summary["denovo"] = _denovo_tests(out, synth, manifest, resume)
     summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings, resume)
     summary["ism"] = _ism_of_planted_sites(out, synth, manifest, settings, resume)
-    summary["seconds"] = round(time.perf_counter() - started, 1)
+    sitting = time.perf_counter() - started
+    earlier = logged_sittings(out) if resume else []
+    summary["seconds"] = round(sum(earlier) + sitting, 1)  # the run's, over its sittings
+    summary["sittings"] = len(earlier) + 1
+    summary["sitting_seconds"] = round(sitting, 1)
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
     with atomic_write(out / "summary.txt") as handle:
@@ -342,6 +347,27 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     if report:
         log.info("report: %s", write_report(out))
     return summary
+
+
+def logged_sittings(out: Path) -> list[float]:
+    """The seconds of each earlier sitting of the demo in `out` that its run log records
+    (:mod:`crossreg.runlog`): its last ``crossreg demo`` without ``--resume`` and the
+    resumed ones after it. A sitting stopped part way is not logged, so not counted."""
+    path = out / RUNS_FILE
+    runs = [
+        run
+        for run in (read_runs(path) if path.is_file() else [])
+        if logged_command(str(run.get("command", ""))) == "demo"
+    ]
+    resumed = [_names_resume(str(run["command"])) for run in runs]
+    first = max((k for k, again in enumerate(resumed) if not again), default=0)
+    return [run_seconds(run) for run in runs[first:]]
+
+
+def _names_resume(line: str) -> bool:
+    """Whether the command line `line` gives ``--resume`` (or a prefix of it, as
+    argparse accepts)."""
+    return any(len(word) >= 3 and "--resume".startswith(word) for word in line.split())
 
 
 def _make_world(synth: Path, settings: DemoSettings, resume: bool) -> dict:

@@ -179,9 +179,18 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _run_time(summary: dict) -> str:
+    """The run's time over its sittings, and this sitting's when there were several (a
+    summary written before sittings were counted gives its ``seconds`` alone)."""
+    sittings = summary.get("sittings", 1)
+    if sittings == 1:
+        return f"{summary['seconds']} s"
+    return f"{summary['seconds']} s in {sittings} sittings, this one {summary['sitting_seconds']} s"
+
+
 def format_summary(summary: dict) -> str:
     """The summary as a readable table."""
-    lines = [f"crossreg demo ({summary['settings']['preset']} preset, {summary['seconds']} s)"]
+    lines = [f"crossreg demo ({summary['settings']['preset']} preset, {_run_time(summary)})"]
     lines.append(
         "ceiling: R of the measured vs noise-free targets; reach: vs the in-window truth "
         "(what the window's sequence determines)"

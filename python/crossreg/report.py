@@ -48,7 +48,7 @@ from crossreg.report_figures import (
     link,
     linked_html,
 )
-from crossreg.runlog import RUNS_FILE, read_runs, start_time, versions
+from crossreg.runlog import RUNS_FILE, read_runs, run_seconds, start_time, versions
 
 FIGURES = (".png", ".svg")
 TABLES = (".tsv", ".csv")
@@ -403,12 +403,6 @@ def _run_rows(entries: list[tuple[str, Path, dict[str, object]]], root: Path) ->
         f"<td class='command'><code>{html.escape(str(run.get('command', '')))}</code></td></tr>"
         for started, folder, run in entries
     )
-
-
-def run_seconds(run: Mapping[str, object]) -> float:
-    """A run record's ``seconds``; 0 when it has no number there (as when it has none)."""
-    seconds = run.get("seconds", 0)
-    return float(seconds) if isinstance(seconds, int | float) else 0.0
 
 
 def wall_seconds(runs: Iterable[tuple[str, float]]) -> float:

@@ -16,7 +16,7 @@ import os
 import platform
 import shlex
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -77,6 +77,19 @@ def read_runs(path: str | os.PathLike[str]) -> list[dict[str, object]]:
         if isinstance(entry, dict):
             runs.append(entry)
     return runs
+
+
+def run_seconds(run: Mapping[str, object]) -> float:
+    """A run record's ``seconds``; 0 when it has no number there (as when it has none)."""
+    seconds = run.get("seconds", 0)
+    return float(seconds) if isinstance(seconds, int | float) else 0.0
+
+
+def logged_command(line: str) -> str:
+    """The command of a run log's command line: its first word after ``crossreg`` that is
+    not a global option (``crossreg -q compare ...`` → ``compare``)."""
+    words = [word for word in line.split()[1:] if not word.startswith("-")]
+    return words[0] if words else ""
 
 
 def start_time(started: str) -> float | None:

@@ -18,7 +18,7 @@ from crossreg.io.targets import select_targets
 from crossreg.io.text import is_gzipped
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 from crossreg.progress import launched_rank
-from crossreg.runlog import RUNS_FILE, read_runs
+from crossreg.runlog import RUNS_FILE, logged_command, read_runs
 
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
@@ -118,7 +118,7 @@ def require_own_folder(
     if not entries:
         return
     runs = read_runs(out / RUNS_FILE) if (out / RUNS_FILE).is_file() else []
-    logged = {_logged_command(str(run.get("command", ""))) for run in runs}
+    logged = {logged_command(str(run.get("command", ""))) for run in runs}
     others = sorted(logged - FILE_COMMANDS - {command})
     fix = "choose a new or empty --out"
     if (out / CONTENTS_FILE).exists():
@@ -135,13 +135,6 @@ def require_own_folder(
         f"--out {args.out} already holds {held}; crossreg {command} writes into a folder of "
         f"its own: {fix}"
     )
-
-
-def _logged_command(line: str) -> str:
-    """The command of a run log's command line: its first word after ``crossreg`` that is
-    not a global option (``crossreg -q compare ...`` → ``compare``)."""
-    words = [word for word in line.split()[1:] if not word.startswith("-")]
-    return words[0] if words else ""
 
 
 def require_suffix(args: argparse.Namespace, name: str, suffixes: Sequence[str]) -> None:
