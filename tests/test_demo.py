@@ -412,6 +412,24 @@ def test_a_resumed_demo_states_the_time_of_all_its_sittings(tmp_path, monkeypatc
     assert headline(old) == "crossreg demo (mini preset, 66.9 s)"
 
 
+def test_the_summary_names_the_accessibility_class_dnase_and_atac():
+    """The transfer table names its accessibility class ``DNASE/ATAC`` (before: ``DNASE``,
+    whose 6 pairs, ATAC's among them, sat below an accuracy table of 5 DNASE tracks)."""
+    from crossreg.demo_summary import format_summary
+
+    row = {"pairs": 6, "sites": 807, "raw_r": 0.776, "normalised_pairs": 6}
+    row |= {"normalised_r_matched": 0.8242, "normalised_r_unmatched": -0.1577}
+    summary = {"settings": {"preset": "mini"}, "seconds": 1.0, "genomes": {}}
+    summary["transfer"] = {"human_head_on_human": {"DNASE": row}}
+    lines = format_summary(summary).splitlines()
+    assert "DNASE/ATAC, one class, at the 10% most variable bins" in lines[4]
+    assert lines[5].split()[:4] == ["head", "on", "genome", "assay"]
+    assert lines[6] == (
+        "human head on human    DNASE/ATAC     6    807   0.776          6          0.824"
+        "           -0.158"
+    )
+
+
 def test_a_finished_demo_resumed_says_its_outputs_are_complete(tmp_path, monkeypatch, logs):
     """A resumed demo that had finished with these settings keeps its outputs as complete
     (before: "kept from the stopped run" of a run that had not stopped); one that stopped,

@@ -713,6 +713,8 @@ def test_transfer_command_writes_the_tables_and_heat_maps(world, capsys):
         assert (out / name).stat().st_size > 0 and name in summary["figures"]
     printed = capsys.readouterr().out
     assert "mouse head on human CAGE" in printed and "variable sites" in printed
+    # the accessibility class holds the ATAC tracks too, and says so
+    assert "mouse head on human DNASE/ATAC: " in printed
     # raw R of a CAGE pair, from the gene sites and the model directly
     store = DataStore(stores["human"])
     sites = gene_sites(store, ["valid", "test"], gene_tss(read_gtf(gtf)))

@@ -249,6 +249,12 @@ def test_a_heat_map_names_its_windows_and_its_count_of_sites(tmp_path):
         for i, a in enumerate(["liver", "kidney", "brain"])
         for j, b in enumerate(["liver", "kidney", "brain"])
     ]
+    # the accessibility class, DNase and ATAC tracks together
+    cells += [
+        ("DNASE", "DNASE", f"m{i}", a, f"h{j}", b, i == j, 0.1 * (i - j), 40)
+        for i, a in enumerate(["DNASE:liver", "ATAC:kidney"])
+        for j, b in enumerate(["DNASE:liver", "ATAC:kidney"])
+    ]
     names = list(MATRIX_SCHEMA)
     frame = pl.DataFrame(cells, schema=MATRIX_SCHEMA, orient="row").select(names)
     frame.write_csv(tmp_path / "matrix.tsv", separator="\t")
@@ -265,4 +271,7 @@ def test_a_heat_map_names_its_windows_and_its_count_of_sites(tmp_path):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(transfer_figures, "matrix_figure", recording)
         plot_matrix_file(tmp_path / "matrix.tsv", tmp_path)
-    assert titles == ["mouse head on human (valid + test windows): CAGE, 9 sites"]
+    assert sorted(titles) == [
+        "mouse head on human (valid + test windows): CAGE, 9 sites",
+        "mouse head on human (valid + test windows): DNASE/ATAC, 40 sites",
+    ]

@@ -14,6 +14,7 @@ import torch
 
 from crossreg.data.store import DataStore
 from crossreg.errors import CommandError
+from crossreg.evaluate.transfer_tracks import experiment_label
 from crossreg.io.h5 import read_h5
 from crossreg.io.tables import as_float, as_int
 from crossreg.model.metrics import TrackMetrics
@@ -210,17 +211,18 @@ def format_summary(summary: dict) -> str:
     if summary.get("transfer"):
         lines.append("")
         lines.append(
-            "transfer at held-out sites (valid+test; CAGE/CHIP at gene TSSs, DNASE at the 10% "
-            "most variable bins), joint model"
+            "transfer at held-out sites (valid+test; CAGE/CHIP at gene TSSs, DNASE/ATAC, one "
+            "class, at the 10% most variable bins), joint model"
         )
-        header = f"{'head on genome':22s} {'assay':6s} {'pairs':>5s} {'sites':>6s} {'raw R':>7s}"
+        header = f"{'head on genome':22s} {'assay':10s} {'pairs':>5s} {'sites':>6s} {'raw R':>7s}"
         header += f" {'norm pairs':>10s} {'norm R matched':>14s} {'norm R unmatched':>16s}"
         lines.append(header)
         for key, assays in summary["transfer"].items():
             for assay, t in assays.items():
                 sites = t.get("tss", t.get("sites", 0))
                 lines.append(
-                    f"{key.replace('_', ' '):22s} {assay:6s} {t['pairs']:5d} {sites:6d} "
+                    f"{key.replace('_', ' '):22s} {experiment_label(assay):10s} {t['pairs']:5d} "
+                    f"{sites:6d} "
                     f"{_fmt(t['raw_r']):>7s} {t['normalised_pairs']:10d} "
                     f"{_fmt(t['normalised_r_matched']):>14s} "
                     f"{_fmt(t['normalised_r_unmatched']):>16s}"

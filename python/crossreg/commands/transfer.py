@@ -115,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     open_store(args.data, args.splits, option="--splits")
     from crossreg.evaluate.transfer import plan_transfer, run_transfer
     from crossreg.evaluate.transfer_stats import summary_line
+    from crossreg.evaluate.transfer_tracks import experiment_label
 
     plan = plan_transfer(
         args.model,
@@ -128,5 +129,6 @@ def run(args: argparse.Namespace) -> int:
     )
     result = run_transfer(plan, args.out, options=inference_options(args), **plot_options(args))
     for assay, row in result.assays.items():
-        print(f"{result.head} head on {result.genome} {assay}: {summary_line(row, plan.normalize)}")
+        line = summary_line(row, plan.normalize)
+        print(f"{result.head} head on {result.genome} {experiment_label(assay)}: {line}")
     return 0

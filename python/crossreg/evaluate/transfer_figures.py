@@ -28,6 +28,7 @@ from crossreg.evaluate.transfer_tracks import (
     BY_PAIRS_FILE,
     MATRIX_SCHEMA,
     cell_type_of,
+    experiment_label,
     gap_notes,
     normalised_r_gap,
 )
@@ -207,7 +208,7 @@ def matrix_figure(
         heat.set_yticks([])
     heat.set_xlabel("measured tracks")
     heat.set_ylabel("head tracks")
-    what = drawn.experiment + (f", {drawn.sites:,} sites" if drawn.sites else "")
+    what = experiment_label(drawn.experiment) + (f", {drawn.sites:,} sites" if drawn.sites else "")
     heat.set_title(f"{title}: {what}" if title else what, fontsize=9)
     fig.colorbar(image, ax=heat, label="R, mean-normalised", shrink=0.8)
     groups = []

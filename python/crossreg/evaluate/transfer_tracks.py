@@ -71,6 +71,13 @@ def experiment_of(description: str) -> str | None:
     return split_description(description)[0]
 
 
+def experiment_label(experiment: str) -> str:
+    """How an experiment is named to a reader: ``DNASE/ATAC`` for ``DNASE``, which holds
+    the ATAC tracks too (:func:`experiment_of`), so that its pairs are not taken for the
+    DNase tracks alone; any other as it is."""
+    return "/".join(ACCESSIBILITY) if experiment == "DNASE" else experiment
+
+
 def cell_type_of(description: str) -> str:
     """The cell type of a track: its description after the assay (and a ChIP's target),
     ``CAGE:liver`` → ``liver``."""
