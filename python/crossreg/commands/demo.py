@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=tuple(CONFIGURATIONS),
         default=MINI.preset,
         help=f"size of the run: tiny (= --fast); mini (the demo: a few-Mbp world, "
-        f"{MINI.seq_length:,}-bp windows, {MINI.max_epochs} epochs, about 21 minutes on two "
+        f"{MINI.seq_length:,}-bp windows, {MINI.max_epochs} epochs, 21–45 minutes on two "
         "CPU cores); small (the paper's proportions: a world ten times larger, 1-Mbp "
         f"regions, {SMALL.seq_length:,}-bp windows, a deeper trunk, {SMALL.max_epochs} "
         "epochs; for a GPU)",
