@@ -447,6 +447,9 @@ def test_bad_sites_stop_naming_the_record_and_leave_no_output(world, tmp_path):
         "chr9.vcf": ("chr9\t500\trs_off\tA\tG\t.\t.\t.\n", "rs_off"),
         "strand.bed": ("chr1\t100\t200\tx\t0\tplus\n", r"strand.bed:1: strand \(column 6\)"),
         "past.vcf": (f"chr1\t{CHROM_LENGTH + 5}\trs_past\tA\tG\t.\t.\t.\n", "rs_past"),
+        # a header and no records: nothing to mutate or draw; the error says why and that
+        # sad, not ism, takes an empty part of a VCF split by chromosome
+        "empty.vcf": ("", r"empty\.vcf: the VCF has no records, so there is no site to mutate"),
     }
     for name, (body, named) in cases.items():
         path = tmp_path / name

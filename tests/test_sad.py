@@ -314,6 +314,47 @@ def test_a_truncated_gzip_vcf_stops_with_one_error_line(work, tmp_path, logs):
     assert not out.exists() and not (tmp_path / "t.h5.partial").exists()
 
 
+def test_a_vcf_or_shard_without_variants_writes_an_empty_output_with_a_warning(
+    work, tmp_path, caplog
+):
+    """An empty part of a VCF split by chromosome, or a shard past the records, is a normal
+    part of a pipeline: sad writes an output of 0 alleles (which sad-merge joins), and says
+    so and why in a warning (it was one INFO line, 'scoring 0 alleles')."""
+    lines = (work / "snps.vcf").read_text().splitlines(keepends=True)
+    empty = tmp_path / "empty.vcf"
+    empty.write_text("".join(x for x in lines if x.startswith("#")))
+    one = tmp_path / "one.vcf"
+    one.write_text("".join(x for x in lines if x.startswith("#")) + lines[-1])
+    symbolic = tmp_path / "symbolic.vcf"
+    record = lines[-1].split("\t")
+    symbolic.write_text(empty.read_text() + "\t".join([*record[:4], "<DEL>", *record[5:]]))
+    base = ["sad", "--model", str(work / "tanh"), "--genome", "human"]
+    base += ["--fasta", str(work / "genome.fa"), "--no-plots"]
+    cases = [
+        (empty, [], "the VCF has no records"),
+        (one, ["--shard", "0/2"], "shard 0/2 holds none of the VCF's 1 records"),
+        (symbolic, [], "every allele of its 1 records is skipped"),
+    ]
+    for k, (vcf, extra, why) in enumerate(cases):
+        caplog.clear()
+        out = tmp_path / f"s{k}.h5"
+        with caplog.at_level(logging.WARNING, logger="crossreg"):
+            assert _run([*base, "--vcf", str(vcf), *extra, "--out", str(out)]) == 0
+        warned = [r.getMessage() for r in caplog.records if "no variants scored" in r.message]
+        assert warned == [f"{vcf}: no variants scored: {why}; the output is written with 0 alleles"]
+        with h5py.File(out) as got:
+            assert got["SAD"].shape == (0, 5) and len(got["snp"]) == 0
+    # the shards of the one-record VCF merge into the file one run writes
+    assert _run([*base, "--vcf", str(one), "--shard", "1/2", "--out", str(tmp_path / "s3.h5")]) == 0
+    merged = tmp_path / "merged.h5"
+    argv = ["sad-merge", "--no-plots", "--out", str(merged), str(tmp_path / "s1.h5")]
+    assert _run([*argv, str(tmp_path / "s3.h5")]) == 0
+    assert _run([*base, "--vcf", str(one), "--out", str(tmp_path / "whole.h5")]) == 0
+    with h5py.File(merged) as got, h5py.File(tmp_path / "whole.h5") as whole:
+        np.testing.assert_array_equal(got["SAD"][:], whole["SAD"][:])
+        np.testing.assert_array_equal(got["snp"][:], whole["snp"][:])
+
+
 def test_the_summary_line_counts_skipped_alleles(work, tmp_path, capsys):
     vcf = tmp_path / "gvcf.vcf"
     lines = (work / "snps.vcf").read_text().splitlines()

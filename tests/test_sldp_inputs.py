@@ -602,6 +602,17 @@ def test_a_sad_file_on_no_panel_chromosome_stops_before_the_block_pass(
     assert "signed LD profiles" not in caplog.text
 
 
+def test_a_sad_file_of_no_variant_is_named_as_empty(tmp_path: Path) -> None:
+    # before: "none of its variants is on a panel chromosome analysed (chr7); its
+    # chromosomes: none", as if it had been scored on another genome
+    world = write_world(tmp_path)
+    sad = _sad_of_annotations(tmp_path, world, world["v"])
+    pl.read_csv(sad, separator="\t").head(0).write_csv(sad, separator="\t")
+    message = r"scores\.tsv: the SAD file holds no variant \(crossreg sad scored none: its VCF"
+    with pytest.raises(ValueError, match=message):
+        run_world(tmp_path, tmp_path / "out", sad=[sad], sannot_chr=[])
+
+
 def test_annotation_ids_spelled_unlike_the_panels_stop_before_the_block_pass(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -70,7 +70,11 @@ def vcf_sites(
         reference_bases(v, genome, source=source, swapped_snp=True)
     scored_alleles(variants, genome, source=source)  # SAD's warning for swapped SNPs
     if not variants:
-        raise ValueError(f"{source}: the VCF has no records")
+        raise ValueError(
+            f"{source}: the VCF has no records, so there is no site to mutate or draw; give "
+            "a VCF with at least one record (or --bed regions), and leave an empty part of "
+            "a VCF split by chromosome out of ism (crossreg sad scores one to an empty file)"
+        )
     alleles = [reference_allele(v) for v in variants]
     starts = reference_starts(alleles, seq_length, window_starts(alleles, seq_length), "basenji")
     return [

@@ -508,6 +508,12 @@ def _log_plan(
             skipped,
             format_counts(plan.skipped),
         )
+    if not plan.alleles:  # a warning: an empty output is right for an empty shard only
+        log.warning(
+            "%s: no variants scored: %s; the output is written with 0 alleles",
+            source,
+            _why_none(plan, kept, shard),
+        )
     log.info(
         "scoring %d alleles%s with the '%s' head (%d tracks) on %s%s%s",
         plan.alleles,
@@ -518,6 +524,16 @@ def _log_plan(
         options.describe(),
         "" if tuple(stats) == ("SAD",) else f"; stats {','.join(stats)}",
     )
+
+
+def _why_none(plan: Plan, kept: int, shard: Shard | None) -> str:
+    """Why `plan` scores no allele: the VCF has no record on the genome, `shard` holds
+    none of its `kept` records, or every allele of its records is skipped."""
+    if not kept:
+        return "the VCF has no records"
+    if plan.start == plan.stop:
+        return f"shard {shard} holds none of the VCF's {kept} records"
+    return f"every allele of its {plan.stop - plan.start} records is skipped"
 
 
 def score_chunks(

@@ -159,6 +159,12 @@ class AnnotationSet:
         wanted = {bare_chrom(c) for c in chroms}
         for sad in self.sad:
             found = sad.chroms.names
+            if not found:
+                raise ValueError(
+                    f"{sad.source}: the SAD file holds no variant (crossreg sad scored none: "
+                    "its VCF, or its shard of it, had no scorable record); score the panel's "
+                    "variants on the panel's genome (crossreg sad --vcf with the panel's SNPs)"
+                )
             if not wanted & set(found):
                 held = first_few([chrom_label(c) for c in found]) or "none"
                 raise ValueError(
