@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,73 @@ def test_transfer_on_a_store_without_chromosome_sizes_warns_that_the_gtf_is_unch
     main(argv)
     assert f"{old} records no chromosome sizes" in logs.text
     assert "rebuild the store with `crossreg data`" in logs.text
+
+
+def _old_store(stores: dict[str, Path], path: Path) -> Path:
+    """A copy of the human store as an older crossreg built it: no chromosome sizes."""
+    shutil.copytree(stores["human"], path)
+    meta = json.loads((path / "dataset.json").read_text())
+    del meta["chrom_sizes"]  # as a store built before they were recorded
+    (path / "dataset.json").write_text(json.dumps(meta))
+    return path
+
+
+def _per_chrom(gtf: Path) -> str:
+    """The chromosomes of the genes of `gtf` with their gene counts, most genes first."""
+    counts = Counter(sites[0][0] for sites in _tss(gtf).values()).most_common()
+    return ", ".join(f"{chrom} ({n})" for chrom, n in counts)
+
+
+def _transfer(stores: dict[str, Path], tmp_path: Path, data: Path, gtf: Path) -> int:
+    """``crossreg transfer`` of the tiny model's mouse head on `data` with `gtf`."""
+    _tiny_model(stores, tmp_path / "model")
+    argv = ["transfer", "--model", str(tmp_path / "model"), "--head", "mouse", "--data"]
+    return main([*argv, str(data), "--gtf", str(gtf), "--out", str(tmp_path / "out")])
+
+
+def test_a_gtf_on_none_of_an_old_stores_chromosomes_names_both_and_the_fix(stores, tmp_path, logs):
+    """Before: 'only 0 of its N genes have a TSS in the unmasked target bins ... R needs 3
+    sites', naming neither the GTF's chromosomes nor the store's, nor the store's age."""
+    from tests.test_transfer import _human_gtf
+
+    old = _old_store(stores, tmp_path / "old_store")
+    gtf = tmp_path / "renamed.gtf"  # RefSeq-like names: no chr prefix to twin
+    gtf.write_text("".join(f"NC_{line}\n" for line in _human_gtf(stores).read_text().splitlines()))
+    assert _transfer(stores, tmp_path, old, gtf) == 1
+    store = DataStore(old)
+    chroms = list(dict.fromkeys(w.chrom for s in store.splits for w in store.windows(s)))
+    assert (
+        f"{gtf}: none of its {len(_tss(gtf))} genes lies on one of the {len(chroms)} "
+        f"chromosomes of the windows of {old} (human, assembly genome): its genes lie on "
+        f"{_per_chrom(gtf)}; "
+    ) in logs.text
+    assert f"the windows' are {', '.join(chroms)}; " in logs.text
+    assert "rename the GTF's chromosomes (its first column) to the store's" in logs.text
+    assert f"{old} records no chromosome sizes (built by an older crossreg)" in logs.text
+    assert not (tmp_path / "out").exists()
+
+
+def test_too_few_sites_on_an_old_store_say_the_gtf_went_unchecked(stores, tmp_path, logs):
+    """A GTF of another assembly (the same chromosome names, the genes elsewhere) on a store
+    without chromosome sizes: the error says the GTF could not be checked, and how to have
+    it checked, beside where its genes and the held-out windows lie."""
+    from tests.test_transfer import _human_gtf
+
+    old = _old_store(stores, tmp_path / "old_store")
+    gtf = tmp_path / "elsewhere.gtf"
+    rows = [line.split("\t") for line in _human_gtf(stores).read_text().splitlines()]
+    far = [[r[0], r[1], r[2], str(int(r[3]) + 10**8), str(int(r[4]) + 10**8), *r[5:]] for r in rows]
+    gtf.write_text("".join("\t".join(r) + "\n" for r in far))
+    assert _transfer(stores, tmp_path, old, gtf) == 1
+    assert "and R needs 3 sites" in logs.text
+    store = DataStore(old)
+    held = dict.fromkeys(w.chrom for s in ("valid", "test") for w in store.windows(s))
+    assert (
+        f"R needs 3 sites (its genes lie on {_per_chrom(gtf)}; the held-out windows lie on "
+        f"{', '.join(held)}); give the GTF of the store's genome"
+    ) in logs.text
+    assert (
+        f"{old} records no chromosome sizes (built by an older crossreg), so the genes of "
+        f"{gtf} are not checked against its genome; rebuild the store with `crossreg data` "
+        "to have them checked"
+    ) in logs.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.data.store import DataStore
+from crossreg.errors import first_few
 from crossreg.evaluate.defaults import NORMALIZATIONS, VARIABLE_FRACTION
 from crossreg.evaluate.finite import (
     check_finite_predictions,
@@ -129,34 +131,62 @@ def _gene_sites(
             "annotation GTF (GENCODE, Ensembl or UCSC)"
         )
     windows = (w for split in store.splits for w in store.windows(split))
-    check_gtf_chromosomes(gtf, named, list(dict.fromkeys(w.chrom for w in windows)), data_dir)
+    chroms = list(dict.fromkeys(w.chrom for w in windows))
+    check_gtf_chromosomes(gtf, named, chroms, data_dir)
     genome = store_genome(store)
+    fix = f"give the GTF of the store's genome ({genome})"
+    unchecked = ""
     if store.chrom_sizes is None:
-        log.warning(
-            "%s records no chromosome sizes (built by an older crossreg): the genes of %s "
-            "are not checked against its genome; rebuild the store with `crossreg data` "
-            "to have them checked",
-            data_dir,
-            gtf,
+        unchecked = (
+            f"{data_dir} records no chromosome sizes (built by an older crossreg), so the "
+            f"genes of {gtf} are not checked against its genome; rebuild the store with "
+            "`crossreg data` to have them checked"
         )
+        _require_window_chroms(gtf, tss, chroms, f"{data_dir} ({genome})", f"{fix}; {unchecked}")
     else:
-        check_gtf_genome(
-            gtf,
-            tss,
-            store.chrom_sizes,
-            f"the genome of {data_dir} ({genome})",
-            f"give the GTF of the store's genome ({genome})",
-        )
+        check_gtf_genome(gtf, tss, store.chrom_sizes, f"the genome of {data_dir} ({genome})", fix)
     genes = gene_sites(store, splits, tss)
     if len(genes) < 3:
-        held = sum(len(store.windows(split)) for split in splits)
+        held = [w.chrom for split in splits for w in store.windows(split)]
         raise ValueError(
             f"{gtf}: only {len(genes)} of its {len(tss):,} genes have a TSS in the unmasked "
-            f"target bins of the {held:,} {', '.join(splits)} windows of {data_dir}, and R "
-            f"needs 3 sites; give the GTF of the store's genome ({genome}), or hold out "
+            f"target bins of the {len(held):,} {', '.join(splits)} windows of {data_dir}, and "
+            f"R needs 3 sites (its genes lie on {_gene_chroms(tss)}; the held-out windows "
+            f"lie on {first_few(list(dict.fromkeys(held))) or 'none'}); {fix}, or hold out "
             "more windows (--splits, or a store built with larger held-out splits)"
+            + (f"; {unchecked}" if unchecked else "")
         )
+    if unchecked:
+        log.warning("%s", unchecked)
     return genes
+
+
+def _gene_chroms(tss: Mapping[str, Sequence[tuple[str, int]]]) -> str:
+    """The chromosomes of the genes of `tss` with their gene counts, most genes first:
+    ``chr1 (20), chr2 (11)``, the first few of them."""
+    counts = Counter(sites[0][0] for sites in tss.values()).most_common()
+    return first_few([f"{chrom} ({n})" for chrom, n in counts])
+
+
+def _require_window_chroms(
+    gtf: str | os.PathLike[str],
+    tss: Mapping[str, Sequence[tuple[str, int]]],
+    chroms: Sequence[str],
+    store: str,
+    fix: str,
+) -> None:
+    """Stop, naming the chromosomes of both and `fix`, when no gene of `gtf` (its TSSs
+    `tss`) lies on one of the chromosomes `chroms` of the windows of `store` (its
+    description): what a store that records no chromosome sizes can be checked for."""
+    held = set(chroms)
+    if any(chrom in held for sites in tss.values() for chrom, _ in sites):
+        return
+    raise ValueError(
+        f"{gtf}: none of its {len(tss)} genes lies on one of the {len(chroms)} chromosomes "
+        f"of the windows of {store}: its genes lie on {_gene_chroms(tss)}; the windows' are "
+        f"{first_few(list(chroms))}; rename the GTF's chromosomes (its first column) to the "
+        f"store's, or {fix}"
+    )
 
 
 @dataclass
