@@ -512,7 +512,13 @@ def test_heat_map_draws_the_matrix_read_back_from_matrix_tsv(tmp_path):
     with pytest.raises(ValueError, match=r"summary\.json: not the summary of a transfer run"):
         plot_matrix_file(path, tmp_path / "figures")
     with pytest.raises(ValueError, match="pairing 'cell types': give 'cell type' or"):
-        plot_matrix_file(path, tmp_path / "figures", title="", pairing="cell types")
+        plot_matrix_file(
+            path, tmp_path / "figures", title="", pairing="cell types", normalize="mean"
+        )
+    # given all three, the summary is not read
+    assert plot_matrix_file(
+        path, tmp_path / "figures", title="", pairing="cell type", normalize="quantile"
+    ) == [tmp_path / "figures" / "matrix_CAGE.png"]
 
 
 @pytest.fixture(scope="module")
@@ -777,6 +783,7 @@ def test_transfer_command_quantile_normalises_as_a_plain_reference_does(world, t
     assert drawn_as(tmp_path / "quantile" / "matrix.tsv") == (
         "mouse head on human (valid + test windows), quantile-normalised",
         "cell type",
+        "quantile",
     )
     # the raw R of each pair does not depend on the normalisation
     assert table["pearson_r"].to_list() == runs["mean"][2]["pearson_r"].to_list()

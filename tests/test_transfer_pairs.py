@@ -275,3 +275,46 @@ def test_a_heat_map_names_its_windows_and_its_count_of_sites(tmp_path):
         "mouse head on human (valid + test windows): CAGE, 9 sites",
         "mouse head on human (valid + test windows): DNASE/ATAC, 40 sites",
     ]
+
+
+@pytest.mark.parametrize(
+    ("recorded", "label"),
+    [
+        ({"normalize": "quantile"}, "R of log(1 + x), quantile- and mean-normalised"),
+        ({"normalize": "mean"}, "R of log(1 + x), mean-normalised"),
+        ({}, "R of log(1 + x), mean-normalised"),  # a run from before --normalize
+    ],
+)
+def test_the_colour_bar_says_how_the_r_was_normalised(tmp_path, recorded, label):
+    """Before: 'R, mean-normalised' whatever --normalize was, under a title that said
+    quantile-normalised."""
+    import json
+
+    from crossreg.evaluate.transfer_figures import plot_matrix_file
+
+    cells = [
+        ("CAGE", "CAGE", f"m{i}", f"CAGE:{a}", f"h{j}", f"CAGE:{b}", a == b, 0.1 * (i - j), 9)
+        for i, a in enumerate(["liver", "kidney", "brain"])
+        for j, b in enumerate(["liver", "kidney", "brain"])
+    ]
+    frame = pl.DataFrame(cells, schema=MATRIX_SCHEMA, orient="row").select(list(MATRIX_SCHEMA))
+    frame.write_csv(tmp_path / "matrix.tsv", separator="\t")
+    summary = {"head": "mouse", "store_genome": "human", "pairing": "cell type", **recorded}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    labels: list[str] = []
+    draw = transfer_figures.matrix_figure
+
+    def recording(matrix, **kwargs):
+        fig, drawn = draw(matrix, **kwargs)
+        labels.append(fig.axes[-1].get_ylabel())  # the colour bar's axes come last
+        return fig, drawn
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transfer_figures, "matrix_figure", recording)
+        plot_matrix_file(tmp_path / "matrix.tsv", tmp_path)
+        plot_matrix_file(tmp_path / "matrix.tsv", tmp_path, title="", pairing="cell type")
+    assert labels == [label, label]
+    summary["normalize"] = "median"
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(ValueError, match="its normalize is not one of mean, quantile"):
+        plot_matrix_file(tmp_path / "matrix.tsv", tmp_path)

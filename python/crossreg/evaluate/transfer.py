@@ -500,7 +500,12 @@ def _run_transfer(
 
         title = heat_map_title(head, store.genome, splits, plan.normalize)
         written = plot_matrix_file(
-            out / "matrix.tsv", out, title=title, svg=svg, pairing=plan.pairing.rule
+            out / "matrix.tsv",
+            out,
+            title=title,
+            svg=svg,
+            pairing=plan.pairing.rule,
+            normalize=plan.normalize,
         )
     earlier = {p.stem for p in out.glob("matrix_*.*") if p.suffix in (".png", ".svg")}
     remove_stale_figures(out, sorted(earlier), written)

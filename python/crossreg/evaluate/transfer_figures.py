@@ -1,6 +1,6 @@
 """Heat maps of cross-species transfer (the paper's Figure 3): per experiment, the
-mean-normalised R of every head track (rows) × every measured track (columns), drawn from
-``matrix.tsv``.
+normalised R (mean-normalised, or quantile- and mean-normalised: the colour bar says which)
+of every head track (rows) × every measured track (columns), drawn from ``matrix.tsv``.
 
 Rows and columns are ordered by hierarchical clustering (scipy, average linkage on the
 Euclidean distance between rows, or columns, of R; NaN counted as 0 there, drawn blank),
@@ -17,12 +17,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.evaluate.defaults import NORMALIZATIONS
+from crossreg.evaluate.transfer_stats import NORMALISED_AS
 from crossreg.evaluate.transfer_tracks import (
     BY_CELL_TYPE,
     BY_PAIRS_FILE,
@@ -60,10 +62,25 @@ def heat_map_title(
     return f"{head} head on {genome}{where}{how}"
 
 
-def drawn_as(path: str | os.PathLike[str]) -> tuple[str, str] | None:
-    """The title and pairing rule the transfer run that wrote the ``matrix.tsv`` at `path`
-    drew its heat maps with, read from the ``summary.json`` beside it (None: there is
-    none)."""
+class DrawnAs(NamedTuple):
+    """How a transfer run drew its heat maps: their `title`, the `pairing` rule that
+    matched their cells and how each side was normalised, `normalize`
+    (:data:`~crossreg.evaluate.defaults.NORMALIZATIONS`), which the colour bar names."""
+
+    title: str
+    pairing: str
+    normalize: str
+
+
+def colour_bar_label(normalize: str) -> str:
+    """What a heat map's cells are under `normalize`: Pearson R across the sites of the
+    tracks' log(1 + x), normalised as it names."""
+    return f"R of log(1 + x), {NORMALISED_AS[normalize]}"
+
+
+def drawn_as(path: str | os.PathLike[str]) -> DrawnAs | None:
+    """How the transfer run that wrote the ``matrix.tsv`` at `path` drew its heat maps,
+    read from the ``summary.json`` beside it (None: there is none)."""
     summary_path = Path(path).parent / SUMMARY
     if not summary_path.is_file():
         return None
@@ -73,13 +90,20 @@ def drawn_as(path: str | os.PathLike[str]) -> tuple[str, str] | None:
     splits = fields.get("splits")
     splits = splits if isinstance(splits, list) and all(isinstance(s, str) for s in splits) else []
     normalize = fields.get("normalize", "mean")  # before the option, every run was "mean"
-    if not (isinstance(head, str) and isinstance(genome, str) and pairing in PAIRINGS):
+    if not (
+        isinstance(head, str)
+        and isinstance(genome, str)
+        and pairing in PAIRINGS
+        and normalize in NORMALIZATIONS
+    ):
         raise ValueError(
             f"{summary_path}: not the summary of a transfer run (its head, store_genome or "
-            f"pairing, '{BY_CELL_TYPE}' or '{BY_PAIRS_FILE}', is missing); pass title and "
-            "pairing, or run the transfer again"
+            f"pairing, '{BY_CELL_TYPE}' or '{BY_PAIRS_FILE}', is missing, or its normalize "
+            f"is not one of {', '.join(NORMALIZATIONS)}); pass title, pairing and normalize, "
+            "or run the transfer again"
         )
-    return heat_map_title(head, genome, splits, str(normalize)), str(pairing)
+    normalize = str(normalize)
+    return DrawnAs(heat_map_title(head, genome, splits, normalize), str(pairing), normalize)
 
 
 @dataclass
@@ -165,11 +189,16 @@ def safe_name(text: str) -> str:
 
 
 def matrix_figure(
-    matrix: PlottedMatrix, *, title: str = "", pairing: str = BY_CELL_TYPE
+    matrix: PlottedMatrix,
+    *,
+    title: str = "",
+    pairing: str = BY_CELL_TYPE,
+    normalize: str = "mean",
 ) -> tuple[Figure, PlottedMatrix]:
     """The clustered heat map of `matrix` with its diagonal-vs-off-diagonal panel (titled
-    with the rule `pairing` that matched the cells), and the matrix as drawn (rows and
-    columns in their clustered order)."""
+    with the rule `pairing` that matched the cells) and its colour bar labelled with how
+    the R was normalised (`normalize`), and the matrix as drawn (rows and columns in their
+    clustered order)."""
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
 
@@ -210,7 +239,7 @@ def matrix_figure(
     heat.set_ylabel("head tracks")
     what = experiment_label(drawn.experiment) + (f", {drawn.sites:,} sites" if drawn.sites else "")
     heat.set_title(f"{title}: {what}" if title else what, fontsize=9)
-    fig.colorbar(image, ax=heat, label="R, mean-normalised", shrink=0.8)
+    fig.colorbar(image, ax=heat, label=colour_bar_label(normalize), shrink=0.8)
     groups = []
     for name, cells in (("matched", drawn.matched), ("unmatched", ~drawn.matched)):
         values = drawn.values[cells]
@@ -237,10 +266,11 @@ def plot_matrix(
     title: str = "",
     svg: bool = False,
     pairing: str = BY_CELL_TYPE,
+    normalize: str = "mean",
 ) -> PlottedMatrix:
     """Draw :func:`matrix_figure` of `matrix` to the PNG `out` (and an SVG beside it with
     `svg`); returns the matrix as drawn, with the files written as its `paths`."""
-    fig, drawn = matrix_figure(matrix, title=title, pairing=pairing)
+    fig, drawn = matrix_figure(matrix, title=title, pairing=pairing, normalize=normalize)
     drawn.paths = save_figure(fig, out, svg=svg)
     return drawn
 
@@ -252,15 +282,18 @@ def plot_matrix_file(
     title: str | None = None,
     svg: bool = False,
     pairing: str | None = None,
+    normalize: str | None = None,
 ) -> list[Path]:
     """One heat map per experiment of a ``matrix.tsv`` (with any finite cell), as
     ``matrix_<experiment>.png`` in `directory` (and ``.svg`` beside each with `svg`);
     `pairing` is the rule that set its ``matched`` cells (``"cell type"`` or
-    ``"pairs file"``). A `title` or `pairing` not given is the one the transfer run drew
-    with, from the ``summary.json`` beside `path` (:func:`drawn_as`), so that a redraw
-    from the path alone is the run's figure (without one, no title, and `pairing` must be
-    given). Returns the files written."""
-    run = drawn_as(path) if title is None or pairing is None else None
+    ``"pairs file"``), `normalize` how its R was normalised (``"mean"`` or
+    ``"quantile"``). A `title`, `pairing` or `normalize` not given is the one the transfer
+    run drew with, from the ``summary.json`` beside `path` (:func:`drawn_as`), so that a
+    redraw from the path alone is the run's figure (without one, no title, ``"mean"``, and
+    `pairing` must be given). Returns the files written."""
+    given = (title, pairing, normalize)
+    run = drawn_as(path) if None in given else None
     if pairing is None:
         if run is None:
             raise ValueError(
@@ -268,11 +301,15 @@ def plot_matrix_file(
                 f"transfer run writes it last); pass pairing='{BY_CELL_TYPE}' or "
                 f"'{BY_PAIRS_FILE}'"
             )
-        pairing = run[1]
+        pairing = run.pairing
     if title is None:
-        title = "" if run is None else run[0]
+        title = "" if run is None else run.title
+    if normalize is None:
+        normalize = "mean" if run is None else run.normalize
     if pairing not in PAIRINGS:
         raise ValueError(f"pairing {pairing!r}: give '{BY_CELL_TYPE}' or '{BY_PAIRS_FILE}'")
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize {normalize!r}: give one of {', '.join(NORMALIZATIONS)}")
     frame = read_matrix(path)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -292,7 +329,10 @@ def plot_matrix_file(
             gaps[experiment] = gap
             continue
         name = directory / f"matrix_{safe_name(experiment)}.png"
-        written += plot_matrix(name, matrix, title=title, svg=svg, pairing=pairing).paths
+        drawn = plot_matrix(
+            name, matrix, title=title, svg=svg, pairing=pairing, normalize=normalize
+        )
+        written += drawn.paths
     for note in gap_notes(gaps):
         log.warning("no heat map of normalised R for %s", note)
     return written
