@@ -353,6 +353,19 @@ def test_a_vcf_or_shard_without_variants_writes_an_empty_output_with_a_warning(
     with h5py.File(merged) as got, h5py.File(tmp_path / "whole.h5") as whole:
         np.testing.assert_array_equal(got["SAD"][:], whole["SAD"][:])
         np.testing.assert_array_equal(got["snp"][:], whole["snp"][:])
+    # the shards of the empty VCF merge into an empty file, with the warning
+    shards = [tmp_path / f"empty{i}.h5" for i in range(2)]
+    for i, shard in enumerate(shards):
+        assert _run([*base, "--vcf", str(empty), "--shard", f"{i}/2", "--out", str(shard)]) == 0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="crossreg"):
+        assert _run(["sad-merge", "--no-plots", "--out", str(merged), *map(str, shards)]) == 0
+    assert caplog.messages == [
+        f"{merged}: no variants scored: none of its 2 shards holds an allele; the output is "
+        "written with 0 alleles"
+    ]
+    with h5py.File(merged) as got:
+        assert got["SAD"].shape == (0, 5)
 
 
 def test_the_summary_line_counts_skipped_alleles(work, tmp_path, capsys):

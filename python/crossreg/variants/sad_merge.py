@@ -3,6 +3,7 @@ file one process would have written, with that file's figures."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 from crossreg.plots import check_plot_options
 from crossreg.variants.sad_figures import draw_figures
 from crossreg.variants.sad_files import merge_shards
+
+log = logging.getLogger("crossreg")
 
 
 def merge_sad(
@@ -24,9 +27,17 @@ def merge_sad(
     written), then draw the figures :func:`crossreg.variants.sad.write_sad` draws beside
     it unless `plots` is off (SVG too with `svg`), titled as the shards record whose
     variants which head scored.
-    An `out` that is one of the shards is refused before anything is written. Returns
-    the path and the number of alleles."""
+    An `out` that is one of the shards is refused before anything is written; shards
+    that hold no allele between them are merged with a warning. Returns the path and the
+    number of alleles."""
     check_plot_options(plots, svg)
     path, alleles = merge_shards(out, shards)
+    if not alleles:
+        log.warning(
+            "%s: no variants scored: none of its %d shards holds an allele; the output is "
+            "written with 0 alleles",
+            path,
+            len(shards),
+        )
     draw_figures(path, plots=plots, svg=svg)
     return path, alleles

@@ -187,8 +187,9 @@ def survey_vcf(
 ) -> Survey:
     """The one pass before scoring: counts the records on the genome and the records
     skipped per chromosome it lacks (logged), and each kept record's scorable alleles for
-    a model of `seq_length` (:class:`Survey`); stops when no record is on the genome, or
-    some are on a chromosome named without (or with) its ``chr`` prefix (a naming
+    a model of `seq_length` (:class:`Survey`); stops when the VCF has records but none
+    on the genome (a VCF of none is surveyed as empty), or some are on a chromosome named
+    without (or with) its ``chr`` prefix (a naming
     mismatch: the error carries the hint), with `strict` at the first record off
     it, and at the first record with a scorable allele whose REF the genome contradicts
     (:func:`crossreg.io.vcf.reference_bases`), so such a run stops before it writes.
