@@ -510,7 +510,7 @@ def test_data_names_an_empty_bigwig_as_empty(
     errors = _error_lines(logs)
     assert len(errors) == 1, errors
     assert re.search(
-        r"r2\.bw: the file is empty \(0 bytes\).*; copy it again "
+        r"r2\.bw: the BigWig file is empty \(0 bytes\).*; copy it again "
         r"\(track 'cage', .*targets\.txt line 3\)$",
         errors[0],
     )

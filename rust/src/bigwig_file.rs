@@ -117,8 +117,8 @@ impl BigWigFile {
             return Err(Error::parse(
                 path,
                 0,
-                "the file is empty (0 bytes), as an interrupted download or copy leaves it; \
-                 copy it again",
+                "the BigWig file is empty (0 bytes), as an interrupted download or copy \
+                 leaves it; copy it again",
             ));
         }
         let mut header = [0u8; 64];
