@@ -52,6 +52,12 @@ def pipeline_snippet() -> str:
     return snippet
 
 
+def opening_snippet() -> str:
+    """The API page's opening block: the whole pipeline on the tiny world, from nothing."""
+    (snippet,) = [b for b in python_blocks() if "synthesize(" in b]
+    return snippet
+
+
 def run_script(folder: Path, text: str) -> subprocess.CompletedProcess:
     """`text` run as a script in `folder` on the CPU; it must succeed."""
     (folder / "snippet.py").write_text(text)
@@ -148,7 +154,7 @@ def test_the_api_pages_pipeline_runs_as_a_script_and_agrees_with_the_steps(folde
 
 def test_the_api_pages_other_examples_run_as_scripts_and_give_what_they_say(folder):
     # every other Python block in the page's order, as one script, then what they made
-    others = [b for b in python_blocks() if b != pipeline_snippet()]
+    others = [b for b in python_blocks() if b not in (pipeline_snippet(), opening_snippet())]
     inputs = str(BASENJI / "inputs.fa")
     keep = f"""
 import json
@@ -196,6 +202,40 @@ json.dump(said, open("other.json", "w"))
     assert said["ism_sites"] == table.labels[:3]
     metrics = read_metrics(folder / "eval" / "metrics.tsv")
     np.testing.assert_array_equal(out["metrics_r"], metrics["pearson_r"].to_numpy())
+
+
+def test_the_api_pages_opening_pipeline_runs_on_the_tiny_world_from_nothing(tmp_path):
+    run = run_script(tmp_path, opening_snippet())
+    mean_r, alleles, tracks = run.stdout.split()
+    # one store per genome of the world, a joint run with a head each, and the human
+    # head's evaluation and SAD of the human variants, as the steps write them
+    manifest = json.loads((tmp_path / "world" / "manifest.json").read_text())
+    assert set(manifest["genomes"]) == {"human", "mouse"}
+    human = DataStore(tmp_path / "data" / "human")
+    assert DataStore(tmp_path / "data" / "mouse").genome == "mouse"
+    assert (tmp_path / "split" / "human.regions.bed").is_file()
+    from crossreg.model.checkpoint import load_checkpoint
+
+    _, config = load_checkpoint(tmp_path / "joint" / "best")
+    assert set(config.targets) == {"human", "mouse"}
+    metrics = read_metrics(tmp_path / "eval_human" / "metrics.tsv")
+    assert metrics.height == human.num_targets == int(tracks)
+    assert float(mean_r) == pytest.approx(float(metrics["pearson_r"].mean()))
+    records = [
+        line for line in (tmp_path / "world" / "human" / "variants.vcf").read_text().splitlines()
+        if not line.startswith("#")
+    ]  # fmt: skip
+    table = read_sad(tmp_path / "sad_human.h5")
+    assert table.values.shape == (int(alleles), human.num_targets) and int(alleles) > 0
+    assert int(alleles) == sum(len(r.split("\t")[4].split(",")) for r in records)
+
+
+def test_every_name_crossreg_exports_is_on_the_api_page():
+    import crossreg
+
+    text = (ROOT / "docs" / "api.md").read_text()
+    missing = [name for name in crossreg.__all__ if f"crossreg.{name}" not in text]
+    assert not missing, f"docs/api.md does not document crossreg.{missing}"
 
 
 def cuda_flags() -> tuple[bool, bool, bool]:
