@@ -238,6 +238,113 @@ def test_every_name_crossreg_exports_is_on_the_api_page():
     assert not missing, f"docs/api.md does not document crossreg.{missing}"
 
 
+#: The functions and options classes whose arguments the API page's prose spells out.
+DOCUMENTED = {
+    "synthesize": "crossreg.synth.world.synthesize",
+    "split_genomes": "crossreg.split.synteny.split_genomes",
+    "write_split": "crossreg.split.report.write_split",
+    "NetSpec": "crossreg.split.synteny.NetSpec",
+    "build_dataset": "crossreg.data.build.build_dataset",
+    "build_shard": "crossreg.data.build.build_shard",
+    "merge_shards": "crossreg.data.shards.merge_shards",
+    "BuildOptions": "crossreg.data.build.BuildOptions",
+    "Layout": "crossreg.data.build.Layout",
+    "train": "crossreg.train.trainer.train",
+    "TrainOptions": "crossreg.train.options.TrainOptions",
+    "finetune": "crossreg.train.finetune.finetune",
+    "FineTuneSpec": "crossreg.train.finetune.FineTuneSpec",
+    "import_checkpoint": "crossreg.model.keras_import.import_checkpoint",
+    "BasenjiSource": "crossreg.model.keras_import.BasenjiSource",
+    "load_checkpoint": "crossreg.model.checkpoint.load_checkpoint",
+    "evaluate_model": "crossreg.evaluate.accuracy.evaluate_model",
+    "compare_metrics": "crossreg.evaluate.compare.compare_metrics",
+    "write_transfer": "crossreg.evaluate.transfer.write_transfer",
+    "write_predictions": "crossreg.predict.write_predictions",
+    "write_bigwigs": "crossreg.predict.bigwig.write_bigwigs",
+    "predict": "crossreg.predict.predict",
+    "InferenceOptions": "crossreg.model.inference.InferenceOptions",
+    "write_sad": "crossreg.variants.sad.write_sad",
+    "merge_sad": "crossreg.variants.sad_merge.merge_sad",
+    "write_ism": "crossreg.variants.ism.write_ism",
+    "merge_ism": "crossreg.variants.ism_merge.merge_ism",
+    "write_denovo": "crossreg.stats.denovo_report.write_denovo",
+    "write_sldp": "crossreg.stats.sldp.run.write_sldp",
+    "write_report": "crossreg.report.write_report",
+    "run_demo": "crossreg.demo.run_demo",
+    "setup_logging": "crossreg.logs.setup_logging",
+}
+
+
+def top_level_split(text: str) -> list[str]:
+    """`text` split at the commas outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [part.strip() for part in [*parts, text[start:]] if part.strip()]
+
+
+def prose_signatures() -> list[tuple[str, list[str]]]:
+    """Each call ``name(arguments)`` in the API page's inline code (outside its code
+    blocks; dotted, ``crossreg.predict.predict(...)``, or nested, ``layout=Layout(...)``),
+    for the names of :data:`DOCUMENTED`: the name and its arguments."""
+    text = re.sub(r"```.*?```", "", (ROOT / "docs" / "api.md").read_text(), flags=re.DOTALL)
+    found = []
+    for span in re.findall(r"`([^`]+)`", text):
+        for call in re.finditer(r"(\w+)\(", span):
+            depth, end = 1, call.end()
+            while depth and end < len(span):
+                depth += {"(": 1, ")": -1}.get(span[end], 0)
+                end += 1
+            if call.group(1) in DOCUMENTED and not depth:
+                found.append((call.group(1), top_level_split(span[call.end() : end - 1])))
+    return found
+
+
+def test_the_arguments_the_api_page_spells_out_are_the_codes():
+    import ast
+    import importlib
+    import inspect
+
+    checked = set()
+    for name, args in prose_signatures():
+        module, attribute = DOCUMENTED[name].rsplit(".", 1)
+        target = getattr(importlib.import_module(module), attribute)
+        parameters = list(inspect.signature(target).parameters.values())
+        by_name = {p.name: p for p in parameters}
+        in_order = not inspect.isclass(target)  # a class's fields are listed, not called
+        for position, arg in enumerate(args):
+            if arg in ("*", "..."):
+                in_order = False
+                continue
+            key, _, default = arg.partition("=")
+            if not key.isidentifier():
+                continue  # a value given positionally: load_checkpoint("run")
+            assert key in by_name, f"api.md: {name}() has no argument {key!r}"
+            if in_order and not default:
+                assert parameters[position].name == key, f"api.md: {name}()'s {key!r}"
+            if default:
+                in_order = False
+                try:
+                    value = ast.literal_eval(default)
+                except (ValueError, SyntaxError):
+                    continue  # an expression or alternatives: "probe" | "lora"
+                if value is not Ellipsis:
+                    assert by_name[key].default == value, f"api.md: {name}({arg})"
+        checked.add(name)
+    # every one of them is spelt out somewhere
+    assert checked == set(DOCUMENTED)
+
+
 def cuda_flags() -> tuple[bool, bool, bool]:
     """The CUDA math settings a step tunes: TF32 products, TF32 convolutions, cuDNN search."""
     return (
