@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from scipy.stats import binomtest
 from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.demo import ISM_WIDTH, demo_params, step_count
+from crossreg.demo_clock import CLOCK_FILE
 from crossreg.demo_settings import WORLD
 from crossreg.demo_summary import ism_summary, store_ceilings
 from crossreg.errors import CommandError
@@ -134,17 +137,29 @@ def test_fast_demo_writes_every_step_and_the_summary(tmp_path, logs, monkeypatch
         assert 0 <= r <= ceilings[identifier] + 1e-2, identifier
     with pytest.raises(CommandError, match="same windows"):
         store_ceilings(data / "human", data / "mouse.noise_free")
-    a_stopped_run_resumes_where_it_stopped(out, summary, logs)
+    a_stopped_run_resumes_where_it_stopped(out, summary, logs, monkeypatch)
 
 
-def a_stopped_run_resumes_where_it_stopped(out: Path, summary: dict, logs) -> None:
+def a_stopped_run_resumes_where_it_stopped(out: Path, summary: dict, logs, monkeypatch) -> None:
     """``--resume`` keeps the world, the finished trainings and SAD tables, redoes what
-    is missing, and ends with the summary an unbroken run wrote; it refuses a world made
-    with other settings."""
+    is missing, and ends with the summary an unbroken run wrote, timed over its sittings,
+    one terminated (SIGTERM) part way among them; it refuses a world made with other
+    settings."""
+    import crossreg.demo_steps
+
     trained = {p: p.read_bytes() for p in (out / "models").rglob("*") if p.is_file()}
     gone = out / "variants" / "joint_mouse_head_on_human.tsv"
     gone.unlink()
     (out / "summary.json").unlink()
+
+    def terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    with monkeypatch.context() as scoring:  # the resume is terminated scoring the lost table
+        scoring.setattr(crossreg.demo_steps, "write_sad", terminated)
+        assert main(["demo", "--fast", "--resume", "--out", str(out)]) == 128 + signal.SIGTERM
+    (first, _), (stopped, ended) = _sittings(out)
+    assert first == pytest.approx(summary["seconds"], abs=0.05) and stopped > 0 and ended
     logs.clear()
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main(["demo", "--fast", "--resume", "--out", str(out)]) == 0
@@ -163,8 +178,9 @@ def a_stopped_run_resumes_where_it_stopped(out: Path, summary: dict, logs) -> No
         assert path.read_bytes() == data, path
     resumed = json.loads((out / "summary.json").read_text())
     timed = ("seconds", "sittings", "sitting_seconds")
-    assert (resumed["sittings"], summary["sittings"]) == (2, 1)  # the first sitting logged
-    assert resumed["seconds"] > summary["seconds"]
+    assert (resumed["sittings"], summary["sittings"]) == (3, 1)  # the terminated one too
+    assert resumed["seconds"] == round(sum(seconds for seconds, _ in _sittings(out)), 1)
+    assert resumed["seconds"] > summary["seconds"] + stopped
     assert {k: v for k, v in resumed.items() if k not in timed} == {
         k: v for k, v in summary.items() if k not in timed
     }
@@ -370,46 +386,181 @@ def test_run_demo_logs_and_leaves_stdout_to_the_command(tmp_path, monkeypatch, c
     assert capsys.readouterr().out == ""
 
 
-def test_a_resumed_demo_states_the_time_of_all_its_sittings(tmp_path, monkeypatch):
-    """A resumed demo's summary gives the run's time over every sitting its run log
-    records since its last start without ``--resume`` (before: the last sitting's alone),
-    how many sittings, and this one's; a new run in the same folder counts only itself."""
-    import crossreg.demo as demo
-    from crossreg.demo_settings import FAST
+def _fake_clock(monkeypatch) -> list[float]:
+    """Make the demo's clock (:mod:`crossreg.demo_clock`) read ``now[0]`` seconds; returns
+    `now`, which the test's steps advance."""
+    import time
+    from types import SimpleNamespace
+
+    import crossreg.demo_clock as demo_clock
+
+    now = [0.0]
+    clock = SimpleNamespace(
+        perf_counter=lambda: now[0], strftime=time.strftime, localtime=time.localtime
+    )
+    monkeypatch.setattr(demo_clock, "time", clock)
+    return now
+
+
+def _taking(now: list[float], seconds: float, then: BaseException | None = None):
+    """A demo step that takes `seconds` on the clock `now`, then raises `then` if given."""
+
+    def step(*args):
+        now[0] += seconds
+        if then is not None:
+            raise then
+        return {}
+
+    return step
+
+
+def _headline(summary: dict) -> str:
+    """summary.txt's first line, of the summary's settings and time."""
     from crossreg.demo_summary import format_summary
 
-    def headline(summary: dict) -> str:
-        timed = ("settings", "seconds", "sittings", "sitting_seconds")
-        kept = {key: summary[key] for key in timed if key in summary}
-        return format_summary({**kept, "genomes": {}}).splitlines()[0]
+    timed = ("settings", "seconds", "sittings", "sitting_seconds")
+    kept = {key: summary[key] for key in timed if key in summary}
+    return format_summary({**kept, "genomes": {}}).splitlines()[0]
+
+
+def _sittings(out: Path) -> list[tuple[float, bool]]:
+    """Each sitting's seconds and whether it ended, as the demo's time record holds them."""
+    recorded = json.loads((out / CLOCK_FILE).read_text())["sittings"]
+    return [(sitting["seconds"], sitting["ended"]) for sitting in recorded]
+
+
+def test_a_resumed_demo_states_the_time_of_all_its_sittings(tmp_path, monkeypatch):
+    """A resumed demo's summary gives the run's time over every sitting its time record
+    (demo-time.json) holds, those stopped part way too, which the run log never records
+    (before: the sittings the run log recorded since its last ``crossreg demo`` without
+    ``--resume``: here an earlier run's 500 s and this one, 2 sittings)."""
+    import crossreg.demo as demo
+    from crossreg.demo_settings import FAST
 
     monkeypatch.setattr(demo, "_make_world", lambda synth, settings, resume: {"genomes": {}})
     _skip_steps_after_synth(monkeypatch)
+    now = _fake_clock(monkeypatch)
+    monkeypatch.setattr(demo, "_transfer_at_tss", _taking(now, 12.5))
     out = tmp_path / "demo"
     out.mkdir()
-    logged = [  # an earlier finished run, then this run's first two sittings and a step
-        ("crossreg demo --fast --out demo", 500.0),
-        ("crossreg demo --fast --out demo", 1945.553),
-        ("crossreg -q demo --fast --resume --out demo", 73.25),
-        ("crossreg synth --preset tiny --out demo/synth", 40.0),
-        ("crossreg demo --fast --res --out demo", "n/a"),  # a damaged record counts 0 s
+    finished = {"command": "crossreg demo --fast --out demo", "seconds": 500.0}
+    (out / RUNS_FILE).write_text(json.dumps(finished) + "\n")  # an earlier, finished run
+    stopped = [  # this run's first sitting, terminated, and a resume whose step failed
+        {"started": "2026-12-06T09:00:00+0000", "seconds": 1945.553, "ended": True},
+        {"started": "2026-12-06T09:40:00+0000", "seconds": 73.25, "ended": True},
     ]
-    with open(out / RUNS_FILE, "w") as handle:
-        for command, seconds in logged:
-            handle.write(json.dumps({"command": command, "seconds": seconds}) + "\n")
+    (out / CLOCK_FILE).write_text(json.dumps({"sittings": stopped}))
     summary = demo.run_demo(out, FAST, resume=True, report=False)
-    sitting = summary["sitting_seconds"]
-    assert summary["sittings"] == 4
-    assert summary["seconds"] == round(1945.553 + 73.25 + sitting, 1)
-    assert headline(summary) == (
-        f"crossreg demo (tiny preset, {summary['seconds']} s in 4 sittings, this one {sitting} s)"
+    assert (summary["seconds"], summary["sittings"], summary["sitting_seconds"]) == (
+        2031.3,
+        3,
+        12.5,
     )
-    fresh = demo.run_demo(out, FAST, report=False)  # not resumed: a run of its own
-    assert fresh["sittings"] == 1 and fresh["seconds"] == fresh["sitting_seconds"]
-    assert headline(fresh) == f"crossreg demo (tiny preset, {fresh['seconds']} s)"
+    assert (
+        _headline(summary) == "crossreg demo (tiny preset, 2031.3 s in 3 sittings, this one 12.5 s)"
+    )
+    assert _sittings(out) == [(1945.553, True), (73.25, True), (12.5, True)]
     # a summary written before sittings were counted reads as it did
     old = {"settings": {"preset": "mini"}, "seconds": 66.9, "genomes": {}}
-    assert headline(old) == "crossreg demo (mini preset, 66.9 s)"
+    assert _headline(old) == "crossreg demo (mini preset, 66.9 s)"
+
+
+def test_a_sitting_stopped_part_way_counts_and_an_earlier_run_does_not(tmp_path, monkeypatch):
+    """A new run into a finished demo's folder, interrupted, resumed into a step that
+    fails and resumed again to the end costs its three sittings, and not the earlier
+    run's time (before: the earlier run's 500 s and the last sitting's, as the run log
+    records only finished sittings)."""
+    import crossreg.demo as demo
+    from crossreg.demo_settings import FAST
+
+    monkeypatch.setattr(demo, "_make_world", lambda synth, settings, resume: {"genomes": {}})
+    _skip_steps_after_synth(monkeypatch)
+    now = _fake_clock(monkeypatch)
+    out = tmp_path / "demo"
+    monkeypatch.setattr(demo, "_transfer_at_tss", _taking(now, 500.0))
+    demo.run_demo(out, FAST, report=False)
+    finished = {"command": f"crossreg demo --fast --out {out}", "seconds": 500.0}
+    (out / RUNS_FILE).write_text(json.dumps(finished) + "\n")  # as the command logs it
+    assert _sittings(out) == [(500.0, True)]
+    monkeypatch.setattr(demo, "_transfer_at_tss", _taking(now, 7.2, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        demo.run_demo(out, FAST, report=False)  # a new run, not resumed: its own record
+    assert _sittings(out) == [(7.2, True)]
+    monkeypatch.setattr(demo, "_transfer_at_tss", _taking(now, 2.5, CommandError("failed")))
+    with pytest.raises(CommandError):
+        demo.run_demo(out, FAST, resume=True, report=False)
+    monkeypatch.setattr(demo, "_transfer_at_tss", _taking(now, 1.0))
+    summary = demo.run_demo(out, FAST, resume=True, report=False)
+    assert (summary["seconds"], summary["sittings"], summary["sitting_seconds"]) == (10.7, 3, 1.0)
+    assert _sittings(out) == [(7.2, True), (2.5, True), (1.0, True)]
+
+
+def test_a_finished_demo_resumed_adds_no_sitting(tmp_path, monkeypatch):
+    """A resume of a demo that finished with these settings has nothing to do: the run's
+    time stays as it was, and its summary as it was (before: a second sitting, here
+    counted alone, as its run log held no ``crossreg demo``); one that trains further
+    (more --epochs) adds its sitting."""
+    from dataclasses import replace
+
+    import crossreg.demo as demo
+    from crossreg.demo_settings import FAST
+
+    monkeypatch.setattr(demo, "_make_world", lambda synth, settings, resume: {"genomes": {}})
+    _skip_steps_after_synth(monkeypatch)
+    now = _fake_clock(monkeypatch)
+    monkeypatch.setattr(demo, "_transfer_at_tss", _taking(now, 100.0))
+    first = demo.run_demo(tmp_path, FAST, report=False)
+    written = (tmp_path / "summary.json").read_text()
+    monkeypatch.setattr(demo, "_transfer_at_tss", _taking(now, 5.0))
+    again = demo.run_demo(tmp_path, FAST, resume=True, report=False)
+    assert again == first and (again["seconds"], again["sittings"]) == (100.0, 1)
+    assert (tmp_path / "summary.json").read_text() == written
+    assert _sittings(tmp_path) == [(100.0, True)]
+    further = demo.run_demo(tmp_path, replace(FAST, max_epochs=3), resume=True, report=False)
+    assert (further["seconds"], further["sittings"], further["sitting_seconds"]) == (105.0, 2, 5.0)
+
+
+def test_a_sitting_killed_outright_counts_to_its_last_finished_step(tmp_path, logs):
+    """A demo killed outright (SIGKILL) records its time up to its last finished step,
+    which a resume counts, warning that the sitting was killed; a record that does not
+    read is named and the run's time counts from the resume."""
+    import subprocess
+    import sys
+
+    from crossreg.demo_clock import earlier_sittings
+
+    script = """
+import os, signal, sys, time
+from pathlib import Path
+import crossreg.demo as demo
+from crossreg.demo_settings import FAST
+from crossreg.demo_steps import run_step
+demo._make_world = lambda synth, settings, resume: {"genomes": {}}
+def split(out, *args):
+    run_step(["split", "--out", str(out / "split")], time.sleep, 0.2)
+    os.kill(os.getpid(), signal.SIGKILL)
+demo._split_world = split
+demo.run_demo(Path(sys.argv[1]), FAST, report=False)
+"""
+    out = tmp_path / "demo"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "python")}
+    killed = subprocess.run([sys.executable, "-c", script, str(out)], env=env, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    ((seconds, ended),) = _sittings(out)
+    assert seconds >= 0.2 and not ended
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        (sitting,) = earlier_sittings(out)
+    assert sitting["seconds"] == seconds
+    assert any(
+        "was killed outright: its time counts to its last finished step" in m for m in logs.messages
+    )
+    (out / CLOCK_FILE).write_text('{"sittings": [{"seconds": "n/a"}]}')
+    logs.clear()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert earlier_sittings(out) == []
+    assert any(
+        f"{out / CLOCK_FILE}: not a record of the demo's sittings" in m for m in logs.messages
+    )
 
 
 def test_the_summary_names_the_accessibility_class_dnase_and_atac():
@@ -725,15 +876,18 @@ def test_out_of_other_files_is_refused_before_any_work(tmp_path, monkeypatch, lo
     (stopped / "split").mkdir()
     killed = tmp_path / "killed"  # while its world was being written
     (killed / ".synth.partial").mkdir(parents=True)
+    early = tmp_path / "early"  # before its world was begun: its time record alone
+    early.mkdir()
+    (early / CLOCK_FILE).write_text('{"sittings": []}')
     finished.mkdir()
     (finished / RUNS_FILE).write_text(
         json.dumps({"command": f"crossreg demo --fast --out {finished}", "seconds": 1.0}) + "\n"
     )
     (finished / "summary.txt").write_text("an earlier demo's summary")
-    for out in (tmp_path / "new", stopped, finished, killed):
+    for out in (tmp_path / "new", stopped, finished, killed, early):
         assert main(["demo", "--fast", "--out", str(out)]) == 0
     assert main(["demo", "--fast", "--resume", "--out", str(stopped)]) == 0
-    assert ran == [tmp_path / "new", stopped, finished, killed, stopped]
+    assert ran == [tmp_path / "new", stopped, finished, killed, early, stopped]
 
 
 def test_resume_on_another_world_is_refused_before_saying_it_is_kept(tmp_path, logs):
@@ -894,6 +1048,7 @@ def test_a_refused_resume_keeps_the_finished_demos_summary(tmp_path, other):
     with pytest.raises(CommandError, match=refusal):
         demo.run_demo(tmp_path, settings, resume=True)
     assert [name for name in written if (tmp_path / name).is_file()] == list(written)
+    assert not (tmp_path / CLOCK_FILE).exists()  # no sitting counted
 
 
 def test_ism_summary_judges_a_site_off_a_chromosome_end_as_its_figure_does(

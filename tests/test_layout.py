@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "report": 5,
     "report_figures": 5,
     "demo": 6,
+    "demo_clock": 6,
     "demo_settings": 6,
     "demo_steps": 6,
     "demo_summary": 6,

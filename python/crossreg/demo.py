@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +30,7 @@ import polars as pl
 from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.plan import Layout
 from crossreg.data.store import DataStore
+from crossreg.demo_clock import DemoClock, sitting_clock
 from crossreg.demo_settings import MINI, WORLD, DemoSettings
 from crossreg.demo_steps import (
     counting,
@@ -56,7 +56,6 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.changes import changes
 from crossreg.model.inference import InferenceOptions
 from crossreg.report import write_report
-from crossreg.runlog import RUNS_FILE, logged_command, read_runs, run_seconds
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.denovo_report import write_denovo
@@ -268,10 +267,19 @@ def run_demo(
     preset, seed and genomes), continue each training from its last finished epoch (a
     finished one stays as it is), keep finished SAD tables and continue interrupted ones
     from their last chunk, continue an interrupted SLDP from its finished chromosomes; the
-    steps that take seconds run again."""
-    finished = resume and finished_with(Path(out), settings)
-    with counting(step_count(settings.genomes), Path(out), finished=finished):
-        return _run_demo(Path(out), settings, resume, report)
+    steps that take seconds run again. The summary's time is the run's over its sittings
+    (:mod:`crossreg.demo_clock`)."""
+    out = Path(out)
+    finished = resume and finished_with(out, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    if resume:
+        _check_resumable(out, out / WORLD, settings)
+    total = step_count(settings.genomes)
+    with (
+        sitting_clock(out, resume=resume, finished=finished) as clock,
+        counting(total, out, finished=finished, after_step=clock.save),
+    ):
+        return _run_demo(out, settings, resume, report, clock)
 
 
 def finished_with(out: Path, settings: DemoSettings) -> bool:
@@ -307,18 +315,16 @@ def _models_trained_to_caps(out: Path, settings: DemoSettings) -> bool:
 LAST_WRITTEN = ("summary.json", "summary.txt", "report.html")
 
 
-def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> dict:
-    """The steps of :func:`run_demo`, in order, then the summary files (an earlier
-    run's removed before the first step, once a resume is found possible: a run stopped
-    part way must not leave them beside its own outputs, whose numbers they no longer
-    describe)."""
-    out.mkdir(parents=True, exist_ok=True)
+def _run_demo(
+    out: Path, settings: DemoSettings, resume: bool, report: bool, clock: DemoClock
+) -> dict:
+    """The steps of :func:`run_demo`, in order, then the summary files, with the run's
+    time from `clock` (an earlier run's summary files are removed before the first step,
+    once a resume is found possible: a run stopped part way must not leave them beside
+    its own outputs, whose numbers they no longer describe)."""
     synth = out / WORLD
-    if resume:
-        _check_resumable(out, synth, settings)
     for name in LAST_WRITTEN:
         (out / name).unlink(missing_ok=True)
-    started = time.perf_counter()
     manifest = _make_world(synth, settings, resume)
     genomes = list(manifest["genomes"])
     _split_world(out, synth, manifest, settings)
@@ -334,11 +340,7 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     summary["denovo"] = _denovo_tests(out, synth, manifest, resume)
     summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings, resume)
     summary["ism"] = _ism_of_planted_sites(out, synth, manifest, settings, resume)
-    sitting = time.perf_counter() - started
-    earlier = logged_sittings(out) if resume else []
-    summary["seconds"] = round(sum(earlier) + sitting, 1)  # the run's, over its sittings
-    summary["sittings"] = len(earlier) + 1
-    summary["sitting_seconds"] = round(sitting, 1)
+    summary.update(clock.close())  # the run's time, over its sittings
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
     with atomic_write(out / "summary.txt") as handle:
@@ -347,27 +349,6 @@ def _run_demo(out: Path, settings: DemoSettings, resume: bool, report: bool) -> 
     if report:
         log.info("report: %s", write_report(out))
     return summary
-
-
-def logged_sittings(out: Path) -> list[float]:
-    """The seconds of each earlier sitting of the demo in `out` that its run log records
-    (:mod:`crossreg.runlog`): its last ``crossreg demo`` without ``--resume`` and the
-    resumed ones after it. A sitting stopped part way is not logged, so not counted."""
-    path = out / RUNS_FILE
-    runs = [
-        run
-        for run in (read_runs(path) if path.is_file() else [])
-        if logged_command(str(run.get("command", ""))) == "demo"
-    ]
-    resumed = [_names_resume(str(run["command"])) for run in runs]
-    first = max((k for k, again in enumerate(resumed) if not again), default=0)
-    return [run_seconds(run) for run in runs[first:]]
-
-
-def _names_resume(line: str) -> bool:
-    """Whether the command line `line` gives ``--resume`` (or a prefix of it, as
-    argparse accepts)."""
-    return any(len(word) >= 3 and "--resume".startswith(word) for word in line.split())
 
 
 def _make_world(synth: Path, settings: DemoSettings, resume: bool) -> dict:

@@ -36,12 +36,13 @@ log = logging.getLogger("crossreg")
 
 @dataclass
 class StepCounter:
-    """Which step of how many the demo is on, the demo's folder, and whether the demo
-    resumed there had finished (rather than stopped)."""
+    """Which step of how many the demo is on, the demo's folder, whether the demo
+    resumed there had finished (rather than stopped), and what to call after each step."""
 
     total: int
     folder: Path
     finished: bool = False
+    after_step: Callable[[], None] | None = None
     done: int = 0
 
 
@@ -49,12 +50,19 @@ _counter: StepCounter | None = None
 
 
 @contextmanager
-def counting(total: int, folder: Path, *, finished: bool = False) -> Iterator[None]:
+def counting(
+    total: int,
+    folder: Path,
+    *,
+    finished: bool = False,
+    after_step: Callable[[], None] | None = None,
+) -> Iterator[None]:
     """Number the steps run inside (``[k/total]``) and record the run log of a step
     without ``--out`` in `folder`, the demo's; `finished`: the demo resumed in `folder`
-    had finished with these settings."""
+    had finished with these settings; `after_step` is called once each step is recorded
+    (the demo saves its time, :mod:`crossreg.demo_clock`)."""
     global _counter
-    _counter = StepCounter(total, folder, finished)
+    _counter = StepCounter(total, folder, finished, after_step)
     try:
         yield
     finally:
@@ -93,6 +101,8 @@ def record(argv: list[str], started: float, seconds: float) -> None:
         if "--out" in argv:
             folder = output_folder(argv[argv.index("--out") + 1])
         record_run(folder, argv, started, seconds)
+        if _counter.after_step is not None:
+            _counter.after_step()
 
 
 def keep(argv: list[str], output: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from crossreg.commands.inputs import require_output, require_own_folder
 from crossreg.commands.options import add_genomes_argument
 from crossreg.commands.values import COUNT, SEED
+from crossreg.demo_clock import CLOCK_FILE
 from crossreg.demo_settings import CONFIGURATIONS, FAST, MINI, SMALL, WORLD
 from crossreg.io.atomic import partial_path
 
@@ -92,10 +93,11 @@ def run(args: argparse.Namespace) -> int:
     settings = CONFIGURATIONS["tiny" if args.fast else args.preset]
     settings = replace(settings, seed=args.seed, genomes=args.genomes)
     require_output(args, folder=True)
-    # a stopped demo leaves its world before anything else (or, killed while writing it,
-    # the hidden folder it is written in), which it judges itself: the settings on
-    # --resume, crossreg synth's own check on a new run
-    require_own_folder(args, unfinished=(WORLD, partial_path(Path(WORLD)).name))
+    # a stopped demo leaves its time record and world before anything else (or, killed
+    # while writing the world, the hidden folder it is written in), which it judges
+    # itself: the settings on --resume, crossreg synth's own check on a new run
+    unfinished = (CLOCK_FILE, WORLD, partial_path(Path(WORLD)).name)
+    require_own_folder(args, unfinished=unfinished)
     if args.epochs:
         settings = replace(settings, max_epochs=args.epochs)
     if args.panel_snps:
