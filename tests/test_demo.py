@@ -523,7 +523,7 @@ def test_a_finished_demo_resumed_adds_no_sitting(tmp_path, monkeypatch):
 def test_a_sitting_killed_outright_counts_to_its_last_finished_step(tmp_path, logs):
     """A demo killed outright (SIGKILL) records its time up to its last finished step,
     which a resume counts, warning that the sitting was killed; a record that does not
-    read is named and the run's time counts from the resume."""
+    read, or none, is named and the run's time counts from the resume."""
     import subprocess
     import sys
 
@@ -561,6 +561,11 @@ demo.run_demo(Path(sys.argv[1]), FAST, report=False)
     assert any(
         f"{out / CLOCK_FILE}: not a record of the demo's sittings" in m for m in logs.messages
     )
+    (out / CLOCK_FILE).unlink()  # a demo stopped by a version without the record
+    logs.clear()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert earlier_sittings(out) == []
+    assert f"{out / CLOCK_FILE}: no record of the earlier sittings' time" in logs.text
 
 
 def test_the_summary_names_the_accessibility_class_dnase_and_atac():
