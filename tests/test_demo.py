@@ -1097,3 +1097,26 @@ def test_ism_summary_judges_a_site_off_a_chromosome_end_as_its_figure_does(
     )
     summary = ism_summary(path, planted, motifs)
     assert summary["sites"] == 1 and summary["sites_motif_named"] == 0
+
+
+def test_a_sitting_that_fails_where_its_time_cannot_be_saved_raises_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A step's error, not the full disk's met while saving the sitting's time, is raised;
+    the failed save is logged."""
+    from crossreg import demo_clock
+
+    with demo_clock.sitting_clock(tmp_path, resume=False, finished=False):
+        pass
+    assert json.loads((tmp_path / CLOCK_FILE).read_text())["sittings"][0]["ended"]
+
+    def full_disk(self: demo_clock.DemoClock, *, ended: bool = False) -> None:
+        raise OSError(28, "No space left on device")
+
+    with (
+        pytest.raises(RuntimeError, match="the step's own error"),
+        demo_clock.sitting_clock(tmp_path, resume=True, finished=False),
+    ):
+        monkeypatch.setattr(demo_clock.DemoClock, "save", full_disk)
+        raise RuntimeError("the step's own error")
+    assert "this sitting's time could not be saved" in caplog.text

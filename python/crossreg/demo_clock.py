@@ -113,10 +113,16 @@ def _is_sitting(entry: object) -> bool:
 def sitting_clock(out: Path, *, resume: bool, finished: bool) -> Iterator[DemoClock]:
     """Time this sitting of the demo in `out` (:class:`DemoClock`), beside the earlier
     ones with `resume`; a resume of a run that `finished`, whose sittings are on record,
-    adds none. However the sitting ends, its time is saved."""
+    adds none. However the sitting ends, its time is saved; where a sitting that failed or
+    was stopped cannot save it (a full disk), that is logged, and its own error raised."""
     earlier = earlier_sittings(out) if resume else []
     clock = DemoClock(out / CLOCK_FILE, earlier, counting=not (finished and earlier))
     try:
         yield clock
-    finally:
-        clock.save(ended=True)
+    except BaseException:
+        try:
+            clock.save(ended=True)
+        except OSError as err:
+            log.warning("%s: this sitting's time could not be saved (%s)", clock.path, err)
+        raise
+    clock.save(ended=True)
