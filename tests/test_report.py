@@ -632,3 +632,11 @@ def test_a_folder_of_other_commands_is_not_taken_for_a_demo(tmp_path: Path) -> N
     page = write_report(tmp_path).read_text()
     assert "No summary.txt or summary.json in this folder." in page
     assert "Steps of the demo" not in page and "crossreg demo" not in page
+
+
+def test_a_demo_run_with_a_global_option_is_taken_for_a_demo(tmp_path: Path) -> None:
+    # before: only a log line starting "crossreg demo " counted, not "crossreg -q demo ..."
+    root = tmp_path / "demo"
+    record_run(root, ["-q", "demo", "--out", str(root)], 1_700_000_000.0, 1.0)
+    page = write_report(root).read_text()
+    assert "No summary: the crossreg demo that wrote this folder has not finished" in page

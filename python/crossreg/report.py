@@ -48,7 +48,14 @@ from crossreg.report_figures import (
     link,
     linked_html,
 )
-from crossreg.runlog import RUNS_FILE, read_runs, run_seconds, start_time, versions
+from crossreg.runlog import (
+    RUNS_FILE,
+    logged_command,
+    read_runs,
+    run_seconds,
+    start_time,
+    versions,
+)
 
 FIGURES = (".png", ".svg")
 TABLES = (".tsv", ".csv")
@@ -645,10 +652,8 @@ def demo_folder(root: Path, entries: list[RunEntry]) -> bool:
     step."""
     world = root / next(iter(DEMO_FOLDERS))
     for _, folder, run in entries:
-        command = str(run.get("command", ""))
-        if folder == root and command.startswith("crossreg demo "):
-            return True
-        if folder == world and command.startswith("crossreg synth "):
+        command = logged_command(str(run.get("command", "")))
+        if (folder, command) in ((root, "demo"), (world, "synth")):
             return True
     return False
 
