@@ -178,8 +178,8 @@ def merged_settings(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     1,8 then, 8 now``); a :data:`LABEL_SETTINGS` value as the shards that give it name it."""
     merged: dict[str, Any] = {**runs[0], "shard": str(None)}
     for key in LABEL_SETTINGS:
-        if named_label(runs, key) is not None:
-            merged[key] = named_label(runs, key)
+        if (label := named_label(runs, key)) is not None:
+            merged[key] = label
     options = [run.get("options", {}) for run in runs]
     if isinstance(merged.get("options"), dict):
         merged["options"] = dict(merged["options"])
