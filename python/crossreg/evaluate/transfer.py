@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +51,7 @@ from crossreg.evaluate.transfer_tracks import (
 from crossreg.io.atomic import atomic_write
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.gtf import GtfRecord, gene_tss, iter_gtf
-from crossreg.io.gtf_genome import check_gtf_genome
+from crossreg.io.gtf_genome import check_gtf_genome, gene_chromosomes, require_genes_on
 from crossreg.io.tables import tsv_text
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import CONFIG_NAME, checkpoint_info
@@ -142,7 +141,16 @@ def _gene_sites(
             f"genes of {gtf} are not checked against its genome; rebuild the store with "
             "`crossreg data` to have them checked"
         )
-        _require_window_chroms(gtf, tss, chroms, f"{data_dir} ({genome})", f"{fix}; {unchecked}")
+        where = f"the windows of {data_dir} ({genome})"
+        require_genes_on(
+            gtf,
+            tss,
+            chroms,
+            where,
+            whose="the windows'",
+            rename_to="the store's",
+            fix=f"{fix}; {unchecked}",
+        )
     else:
         check_gtf_genome(gtf, tss, store.chrom_sizes, f"the genome of {data_dir} ({genome})", fix)
     genes = gene_sites(store, splits, tss)
@@ -151,7 +159,7 @@ def _gene_sites(
         raise ValueError(
             f"{gtf}: only {len(genes)} of its {len(tss):,} genes have a TSS in the unmasked "
             f"target bins of the {len(held):,} {', '.join(splits)} windows of {data_dir}, and "
-            f"R needs 3 sites (its genes lie on {_gene_chroms(tss)}; the held-out windows "
+            f"R needs 3 sites (its genes lie on {gene_chromosomes(tss)}; the held-out windows "
             f"lie on {first_few(list(dict.fromkeys(held))) or 'none'}); {fix}, or hold out "
             "more windows (--splits, or a store built with larger held-out splits)"
             + (f"; {unchecked}" if unchecked else "")
@@ -159,34 +167,6 @@ def _gene_sites(
     if unchecked:
         log.warning("%s", unchecked)
     return genes
-
-
-def _gene_chroms(tss: Mapping[str, Sequence[tuple[str, int]]]) -> str:
-    """The chromosomes of the genes of `tss` with their gene counts, most genes first:
-    ``chr1 (20), chr2 (11)``, the first few of them."""
-    counts = Counter(sites[0][0] for sites in tss.values()).most_common()
-    return first_few([f"{chrom} ({n})" for chrom, n in counts])
-
-
-def _require_window_chroms(
-    gtf: str | os.PathLike[str],
-    tss: Mapping[str, Sequence[tuple[str, int]]],
-    chroms: Sequence[str],
-    store: str,
-    fix: str,
-) -> None:
-    """Stop, naming the chromosomes of both and `fix`, when no gene of `gtf` (its TSSs
-    `tss`) lies on one of the chromosomes `chroms` of the windows of `store` (its
-    description): what a store that records no chromosome sizes can be checked for."""
-    held = set(chroms)
-    if any(chrom in held for sites in tss.values() for chrom, _ in sites):
-        return
-    raise ValueError(
-        f"{gtf}: none of its {len(tss)} genes lies on one of the {len(chroms)} chromosomes "
-        f"of the windows of {store}: its genes lie on {_gene_chroms(tss)}; the windows' are "
-        f"{first_few(list(chroms))}; rename the GTF's chromosomes (its first column) to the "
-        f"store's, or {fix}"
-    )
 
 
 @dataclass

@@ -75,24 +75,16 @@ def check_gtf_genome(
             f"{chrom}'s {sizes[chrom]:,} bp ({_record_of(gtf, gene, chrom)}): the GTF is of "
             f"another genome or assembly; {fix}"
         )
+    whose = "the genome's"
+    require_genes_on(gtf, tss, list(sizes), genome, whose=whose, rename_to=whose, fix=fix)
     absent = {
         gene: sites[0][0] for gene, sites in tss.items() if all(c not in sizes for c, _ in sites)
     }
     if not absent:
         return
-    counts = Counter(absent.values()).most_common()
-    listed = first_few([f"{chrom} ({n})" for chrom, n in counts])
-    gene, chrom = next(iter(absent.items()))
-    example = f"e.g. gene '{gene}' ({_record_of(gtf, gene, chrom)})"
+    listed = gene_chromosomes({gene: tss[gene] for gene in absent})
     chromosomes = f"{len(sizes)} chromosome{'' if len(sizes) == 1 else 's'}"
     theirs = f"the genome's are {first_few(list(sizes))}"
-    rename = f"rename the GTF's chromosomes (its first column) to the genome's, or {fix}"
-    if len(absent) == len(tss):
-        raise ValueError(
-            f"{gtf}: none of its {len(tss)} genes lies on one of the {chromosomes} of "
-            f"{genome}: its genes lie on {listed}; {theirs}; {example}: the GTF names its "
-            f"chromosomes otherwise or is of another genome; {rename}"
-        )
     what = (
         f"{len(absent)} of the {len(tss)} genes of {gtf} lie on chromosomes absent from "
         f"the {chromosomes} of {genome}: {listed}"
@@ -104,8 +96,45 @@ def check_gtf_genome(
         and len(absent) > MAX_ABSENT_SHARE * len(tss)
         and annotated_bp < MAX_ABSENT_SHARE * sum(sizes.values())
     ):
+        gene, chrom = next(iter(absent.items()))
         raise ValueError(
-            f"{what}; {theirs}; {example}: the GTF is of another genome or assembly, or names "
-            f"its chromosomes otherwise; {rename}"
+            f"{what}; {theirs}; e.g. gene '{gene}' ({_record_of(gtf, gene, chrom)}): the GTF "
+            "is of another genome or assembly, or names its chromosomes otherwise; rename the "
+            f"GTF's chromosomes (its first column) to the genome's, or {fix}"
         )
     log.warning("%s; they are left out (%s)", what, theirs)
+
+
+def require_genes_on(
+    gtf: str | os.PathLike[str],
+    tss: Mapping[str, Sequence[tuple[str, int]]],
+    chroms: Sequence[str],
+    place: str,
+    *,
+    whose: str,
+    rename_to: str,
+    fix: str,
+) -> None:
+    """A ValueError when no gene of `gtf` (its TSSs `tss`) lies on one of the chromosomes
+    `chroms` of `place` (its description in messages; `whose` names them: ``the
+    genome's``), naming the chromosomes of both, an example record, the names to rename
+    the GTF's to (`rename_to`) and `fix`."""
+    held = set(chroms)
+    if not tss or any(chrom in held for sites in tss.values() for chrom, _ in sites):
+        return
+    gene, sites = next(iter(tss.items()))
+    count = f"{len(chroms)} chromosome{'' if len(chroms) == 1 else 's'}"
+    raise ValueError(
+        f"{gtf}: none of its {len(tss)} genes lies on one of the {count} of {place}: its "
+        f"genes lie on {gene_chromosomes(tss)}; {whose} are {first_few(list(chroms))}; e.g. "
+        f"gene '{gene}' ({_record_of(gtf, gene, sites[0][0])}): the GTF names its "
+        f"chromosomes otherwise or is of another genome; rename the GTF's chromosomes (its "
+        f"first column) to {rename_to}, or {fix}"
+    )
+
+
+def gene_chromosomes(tss: Mapping[str, Sequence[tuple[str, int]]]) -> str:
+    """The chromosomes of the genes of `tss` with their gene counts, most genes first:
+    ``chr1 (20), chr2 (11)``, the first few of them."""
+    counts = Counter(sites[0][0] for sites in tss.values()).most_common()
+    return first_few([f"{chrom} ({n})" for chrom, n in counts])
