@@ -58,7 +58,7 @@ from crossreg.variants.shard_layout import (
     layout_attrs,
     merged_settings,
     named_alike,
-    named_label,
+    named_labels,
     recorded_settings,
     scored_alike,
     without_labels,
@@ -373,9 +373,7 @@ def merged_attrs(metas: Sequence[Mapping[str, object]], unit: str) -> dict[str, 
     counted in `unit`); a :data:`~crossreg.variants.shard_layout.LABEL_SETTINGS` attribute
     (``variants_genome``) as the shards that give it name it."""
     attrs = {key: value for key, value in metas[0].items() if key not in SHARD_ATTRS}
-    for key in LABEL_SETTINGS:
-        if named_label(metas, key) is not None:
-            attrs[key] = named_label(metas, key)
+    attrs.update(named_labels(metas))
     runs = [run for run in (recorded_settings(meta, "settings") for meta in metas) if run]
     attrs.pop("settings", None)
     if len(runs) == len(metas):

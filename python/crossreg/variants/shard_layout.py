@@ -77,10 +77,15 @@ def named_alike(*records: Mapping[str, object]) -> bool:
     )
 
 
-def named_label(records: Sequence[Mapping[str, object]], key: str) -> object:
-    """The value of the label `key` (:data:`LABEL_SETTINGS`) the first of `records` to
-    name one names (records :func:`named_alike`), else None."""
-    return next((r[key] for r in records if r.get(key) is not None), None)
+def named_labels(records: Sequence[Mapping[str, object]]) -> dict[str, object]:
+    """Each :data:`LABEL_SETTINGS` value that some of `records` (:func:`named_alike`)
+    name, as the first of them to name it does; a label none names is left out."""
+    labels = {}
+    for key in LABEL_SETTINGS:
+        named = [r[key] for r in records if r.get(key) is not None]
+        if named:
+            labels[key] = named[0]
+    return labels
 
 
 def devices_recorded(*metas: Mapping[str, object]) -> bool:
@@ -177,9 +182,7 @@ def merged_settings(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     only what holds (a ``--resume`` of the merged file then names it: ``--batch-size
     1,8 then, 8 now``); a :data:`LABEL_SETTINGS` value as the shards that give it name it."""
     merged: dict[str, Any] = {**runs[0], "shard": str(None)}
-    for key in LABEL_SETTINGS:
-        if (label := named_label(runs, key)) is not None:
-            merged[key] = label
+    merged.update(named_labels(runs))
     options = [run.get("options", {}) for run in runs]
     if isinstance(merged.get("options"), dict):
         merged["options"] = dict(merged["options"])
