@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from crossreg.commands import data as data_command
+from crossreg.commands.help import DefaultsFormatter
 from crossreg.data import BuildOptions, Layout, SplitOptions
 from crossreg.data import defaults as d
 from crossreg.data.plan import plan_windows
@@ -34,7 +35,7 @@ def test_command_line_and_dataclasses_share_the_defaults():
 
 
 def test_help_shows_the_defaults():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(formatter_class=DefaultsFormatter)  # as the CLI's steps
     data_command.add_arguments(parser)
     text = " ".join(parser.format_help().split())
     for shown in (

@@ -80,14 +80,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BP",
         type=whole(1, MAX_SEQ_LENGTH),
         default=d.DEFAULT_SEQ_LENGTH,
-        help="input bp (default: %(default)s)",
+        help="input bp",
     )
     geometry.add_argument(
         "--stride",
         metavar="BP",
         type=whole(1, MAX_BP),
         default=d.DEFAULT_STRIDE,
-        help="tiling stride bp (default: %(default)s)",
+        help="tiling stride bp",
     )
     geometry.add_argument(
         "--stride-test",
@@ -103,36 +103,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BINS",
         type=whole(0, MAX_SEQ_LENGTH),
         default=d.DEFAULT_CROP_BINS,
-        help="bins cropped per side (default: %(default)s)",
+        help="bins cropped per side",
     )
     geometry.add_argument(
         "--pool-width",
         metavar="BP",
         type=whole(1, MAX_SEQ_LENGTH),
         default=d.DEFAULT_POOL_WIDTH,
-        help="bin width bp (default: %(default)s)",
+        help="bin width bp",
     )
     geometry.add_argument(
         "--min-n-run",
         metavar="BP",
         type=whole(0, MAX_BP),
         default=d.DEFAULT_MIN_N_RUN,
-        help="N runs this long end contigs; 0: never (default: %(default)s)",
+        help="N runs this long end contigs; 0: never",
     )
     geometry.add_argument(
         "--max-unmappable",
         metavar="FRACTION",
         type=number(0.0, 1.0, above=True),
         default=d.DEFAULT_MAX_UNMAPPABLE,
-        help="drop windows with at least this fraction of unmappable target bins "
-        "(default: %(default)s)",
+        help="drop windows with at least this fraction of unmappable target bins",
     )
     geometry.add_argument(
         "--fill-quantile",
         metavar="Q",
         type=number(0.0, 1.0),
         default=d.DEFAULT_FILL_QUANTILE,
-        help="masked bins get this quantile of the track's bins (default: %(default)s)",
+        help="masked bins get this quantile of the track's bins",
     )
     split = parser.add_argument_group("split (without --regions)")
     split.add_argument(
@@ -172,8 +171,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="GIB",
         type=POSITIVE,
         default=d.DEFAULT_MEMORY_GB,
-        help="peak memory of the build in GiB, the FASTA included: a cluster job's memory "
-        "request (default: %(default)s)",
+        help="peak memory of the build in GiB, the FASTA included: a cluster job's memory request",
     )
     run_group.add_argument(
         "--overwrite",

@@ -120,7 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BP",
         type=whole(1, MAX_SEQ_LENGTH),
         default=ISM_WIDTH,
-        help="central bases to mutate, at most the model's input (default: %(default)s)",
+        help="central bases to mutate, at most the model's input",
     )
     add_targets_argument(scored, "score", "; figures are drawn for each of them")
     scored.add_argument(

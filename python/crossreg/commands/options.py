@@ -191,7 +191,7 @@ def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int)
         metavar="N",
         type=COUNT,
         default=batch_size,
-        help="sequences per batch (default: %(default)s)",
+        help="sequences per batch",
     )
     add_device_argument(group)
     group.add_argument(

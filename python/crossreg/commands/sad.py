@@ -153,7 +153,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "are offset by half the length difference; bin by bin), left (the bases before "
         "the variant in place in both; bin by bin, the bases after it shift), or realign "
         "(left-anchored, the alternative prediction mapped back into reference "
-        "coordinates: deleted bins masked, inserted bins folded) (default: %(default)s)",
+        "coordinates: deleted bins masked, inserted bins folded)",
     )
     add_inference_arguments(parser, batch_size=SAD_BATCH_SIZE)
     add_plot_arguments(parser)

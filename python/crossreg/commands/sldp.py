@@ -180,8 +180,7 @@ def _add_regression_arguments(parser: argparse._ActionsContainer) -> None:
         metavar="N",
         type=whole(1, MAX_FLIPS),
         default=1_000_000,
-        help="most sign flips (T), drawn 100,000 at a time until p >= 0.01, so p >= 1/T "
-        "(default: %(default)s)",
+        help="most sign flips (T), drawn 100,000 at a time until p >= 0.01, so p >= 1/T",
     )
     parser.add_argument(
         "--jk-blocks",
@@ -189,7 +188,7 @@ def _add_regression_arguments(parser: argparse._ActionsContainer) -> None:
         type=whole(2, MAX_COUNT),
         default=300,
         help="about this many chunks of consecutive LD blocks, of about equal typed SNP counts "
-        "for the sign flips and the jackknife; at least 2 (default: %(default)s)",
+        "for the sign flips and the jackknife; at least 2",
     )
     parser.add_argument(
         "--weights",
@@ -236,7 +235,7 @@ def _add_regression_arguments(parser: argparse._ActionsContainer) -> None:
         metavar="P",
         type=number(0.0, 1.0),
         default=0.05,
-        help="write chunk tables below this p (default: %(default)s)",
+        help="write chunk tables below this p",
     )
 
 

@@ -77,15 +77,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="BP",
         type=whole(1, MAX_BP),
         default=s.DEFAULT_REGION_SIZE,
-        help="region size in bp (default: %(default)s)",
+        help="region size in bp",
     )
     parser.add_argument(
         "--min-aligned",
         metavar="BP",
         type=whole(0, MAX_BP),
         default=s.DEFAULT_MIN_ALIGNED,
-        help="join two regions when more than this many bases align between them "
-        "(default: %(default)s)",
+        help="join two regions when more than this many bases align between them",
     )
     parser.add_argument(
         "--valid",
@@ -113,7 +112,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         type=SEED,
         default=s.DEFAULT_SEED,
-        help="seed of the assignment (default: %(default)s)",
+        help="seed of the assignment",
     )
     parser.add_argument(
         "--skip-unknown-chroms",
