@@ -33,15 +33,7 @@ class Genome:
 
     def __init__(self, path: str | os.PathLike[str], *, hash_content: bool = False) -> None:
         self.path = os.fspath(path)
-        try:
-            self._native = _native.Genome(self.path, hash_content=hash_content)
-        except ValueError:
-            if _is_two_bit(self.path):
-                raise ValueError(
-                    f"{self.path}: is a UCSC .2bit file, not a FASTA; convert it with "
-                    "twoBitToFa (twoBitToFa FILE.2bit FILE.fa) and give the FASTA"
-                ) from None
-            raise
+        self._native = _native.Genome(self.path, hash_content=hash_content)
         self.sizes: dict[str, int] = dict(
             zip(self._native.names, self._native.lengths, strict=True)
         )
@@ -114,19 +106,6 @@ class Genome:
         default as :func:`crossreg.dna.one_hot` (``dtype=np.uint8`` for a quarter of the
         memory, converted on the model's device)."""
         return one_hot(self.fetch_many(chroms, starts, length), dtype=dtype)
-
-
-#: The first 4 bytes of a UCSC .2bit file, as written on either byte order.
-_TWO_BIT_MAGIC = (b"\x43\x27\x41\x1a", b"\x1a\x41\x27\x43")
-
-
-def _is_two_bit(path: str) -> bool:
-    """Whether the regular file `path` starts as a UCSC .2bit file does (a pipe is not
-    read: its bytes are gone)."""
-    if not os.path.isfile(path):
-        return False
-    with open(path, "rb") as handle:
-        return handle.read(4) in _TWO_BIT_MAGIC
 
 
 def _unpickled(path: str) -> Genome:

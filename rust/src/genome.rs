@@ -130,6 +130,9 @@ pub fn write_fai(path: &Path, records: &[FaiRecord]) -> Result<()> {
     Ok(())
 }
 
+/// The first 4 bytes of a UCSC .2bit file, as written on either byte order.
+const TWO_BIT_MAGIC: [[u8; 4]; 2] = [[0x43, 0x27, 0x41, 0x1a], [0x1a, 0x41, 0x27, 0x43]];
+
 /// The index of FASTA bytes, checking the line layout an index needs (equal line lengths
 /// inside each record, except its last line). Records without bases are left out.
 ///
@@ -151,6 +154,14 @@ fn scan_fasta(path: &Path, data: &[u8], mut scanned: impl FnMut(usize)) -> Resul
             1,
             "the file starts with a UTF-8 byte-order mark, which a FASTA cannot hold (samtools \
              refuses it too); remove it (e.g. `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`)",
+        ));
+    }
+    if TWO_BIT_MAGIC.iter().any(|magic| data.starts_with(magic)) {
+        return Err(Error::parse(
+            path,
+            0,
+            "is a UCSC .2bit file, not a FASTA; convert it with twoBitToFa (twoBitToFa \
+             FILE.2bit FILE.fa) and give the FASTA",
         ));
     }
     let mut pos = 0usize;
@@ -704,6 +715,18 @@ mod tests {
         let none = write(dir.path(), "none.fa", ">e\n>f\n");
         let err = Genome::load(&none, false).err().unwrap().to_string();
         assert!(err.contains("no '>' record with bases"), "{err}");
+    }
+
+    #[test]
+    fn a_two_bit_file_is_named_as_such_on_either_byte_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for magic in TWO_BIT_MAGIC {
+            let path = dir.path().join("g.fa");
+            std::fs::write(&path, [&magic[..], &[0u8; 12]].concat()).unwrap();
+            let err = Genome::load(&path, false).err().unwrap().to_string();
+            let expected = format!("{}: is a UCSC .2bit file, not a FASTA", path.display());
+            assert!(err.starts_with(&expected), "{err}");
+        }
     }
 
     #[test]
