@@ -236,7 +236,7 @@ def _content_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]
     model, fasta, bed, vcf, gtf = (str(f[k]) for k in ("model", "fasta", "bed", "vcf", "gtf"))
     bare, mixed = str(f["vcf_bare"]), str(f["vcf_mixed"])
     o = ["--out", str(out / "o.h5")]
-    lacks = f"{bare}: variant v at 1:2 is on a chromosome not in {fasta}; did you mean 'chr1'?"
+    lacks = f"{bare}:3: variant v at 1:2 is on a chromosome not in {fasta}; did you mean 'chr1'?"
     past = f"{bed}:2: interval chr1:2-9 runs past the chromosome end (4 bp)"
     bare_bed = str(f["bed_bare"])
     return [
@@ -267,7 +267,7 @@ def _content_cases(f: dict[str, Path], out: Path) -> list[tuple[list[str], str]]
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", bare, *o],
          lacks),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", mixed,
-          "--strict", *o], f"{mixed}: variant u at chrUn:2 is on a chromosome not in {fasta} ("),
+          "--strict", *o], f"{mixed}:2: variant u at chrUn:2 is on a chromosome not in {fasta} ("),
         (["sad", "--model", model, "--genome", "human", "--fasta", fasta, "--vcf", gtf, *o],
          f"{gtf}:1: POS 's' is not a whole number"),
     ]  # fmt: skip

@@ -177,6 +177,28 @@ def test_bad_records_name_themselves(small_genome, caplog):
     assert Allele(Variant("c", 0, "A", ("C",)), "C").label == "c:1:A>C"
 
 
+def test_a_ref_mismatch_names_its_vcf_line(work, tmp_path):
+    """A record whose REF the genome contradicts stops sad (the native survey) and ism
+    (the Python reader) naming the VCF's line, as the readers' own errors do, so a user
+    finds it in a VCF of millions of records; nothing is written."""
+    genome = Genome(work / "genome.fa")
+    chrom = next(iter(genome.sizes))
+    base = genome.fetch(chrom, 999, 1000).decode().upper()
+    wrong, alt = [b for b in "ACGT" if b != base][:2]  # neither the genome's base
+    vcf = _vcf_with(work, [f"{chrom}\t1000\trs_wrong\t{wrong}\t{alt}\t.\t.\t."], "wrong.vcf")
+    line = len(vcf.read_text().splitlines())
+    expected = (
+        f"{vcf}:{line}: variant rs_wrong at {chrom}:1000 has REF {wrong} but the genome has {base}"
+    )
+    argv = ["--model", str(work / "tanh"), "--genome", "human", "--fasta", str(work / "genome.fa")]
+    for step in ("sad", "ism"):
+        out = tmp_path / f"{step}.h5"
+        with pytest.raises(ValueError) as caught:
+            _run([step, *argv, "--vcf", str(vcf), "--out", str(out)])
+        assert str(caught.value).startswith(expected), step
+        assert not list(tmp_path.glob(f"{step}.h5*"))
+
+
 def test_an_indel_whose_alt_alone_matches_the_genome_stops(small_genome):
     """Basenji scores a record whose ALT matches the genome as if REF and ALT were swapped;
     for an indel its shared first base alone makes a deletion's ALT match, so crossreg
@@ -278,13 +300,14 @@ def test_records_named_without_the_fastas_chr_prefix_stop_the_run(work):
     first record on that chromosome, after one on a chromosome the FASTA lacks (chrM)."""
     records = ["chrM\t5\tm1\tA\tG\t.\t.\t.", "2\t40000\tbare1\tA\tC\t.\t.\t."]
     vcf = _vcf_with(work, [*records, "2\t41000\tbare2\tA\tC\t.\t.\t."], "bare.vcf")
+    line = vcf.read_text().splitlines().index(records[1]) + 1  # the message names the line
     fasta = work / "genome.fa"
     out = work / "bare.h5"
     argv = ["sad", "--model", str(work / "tanh"), "--genome", "human", "--fasta", str(fasta)]
     with pytest.raises(ValueError) as caught:
         _run([*argv, "--vcf", str(vcf), "--out", str(out)])
     assert str(caught.value) == (
-        f"{vcf}: variant bare1 at 2:40000 is on a chromosome not in {fasta}; did you mean "
+        f"{vcf}:{line}: variant bare1 at 2:40000 is on a chromosome not in {fasta}; did you mean "
         "'chr2'? The names here carry the 'chr' prefix: rename the chromosomes of one file to "
         "match the other"
     )

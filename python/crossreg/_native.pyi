@@ -115,7 +115,7 @@ class VcfSites:
     def headerless(self) -> bool:
         """True when a record came before any column header line."""
 
-_Record = tuple[str, int, str, str, list[str]]
+_Record = tuple[int, str, int, str, str, list[str]]
 
 class VcfSurvey:
     """sad's survey of a VCF (plain or gzipped) against `genome` for a model of
@@ -137,8 +137,8 @@ class VcfSurvey:
         ValueError naming the file and line, after the records before it."""
     @property
     def stop(self) -> _Record | None:
-        """The record `(chrom, pos, id, ref, alts)` that failed a check and stopped the
-        survey, `pos` 1-based, or None."""
+        """The record `(line, chrom, pos, id, ref, alts)` that failed a check and stopped
+        the survey, `line` its line in the file, `pos` 1-based, or None."""
     @property
     def first_off(self) -> _Record | None:
         """The first record on a chromosome the genome lacks, or None."""

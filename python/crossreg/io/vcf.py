@@ -46,7 +46,8 @@ _BATCH = 4096
 
 @dataclass(frozen=True)
 class Variant:
-    """One VCF record; `pos` is 0-based, `info` maps keys to values (flags map to ``True``)."""
+    """One VCF record; `pos` is 0-based, `info` maps keys to values (flags map to ``True``),
+    `line` its line in the file it was read from (None for a record made otherwise)."""
 
     chrom: str
     pos: int
@@ -57,6 +58,7 @@ class Variant:
     filter: str = "."
     info: dict[str, str | bool] = field(default_factory=dict, compare=False)
     samples: tuple[str, ...] = field(default=(), compare=False)
+    line: int | None = field(default=None, compare=False)
 
     @property
     def end(self) -> int:
@@ -92,7 +94,7 @@ def iter_vcf(
         warn_bgzf_end(path)
     reader = _native.VcfSites(path, sites_only=sites_only, skip=skip, skip_chroms=set(skip_chroms))
     for batch in native_batches(path, reader, lambda: reader.read(_BATCH), warn=warn):
-        for _, chrom, pos1, vid, ref, alts, qual, filt, info, samples in batch:
+        for line, chrom, pos1, vid, ref, alts, qual, filt, info, samples in batch:
             # filled as Variant(...) would fill it, without the frozen dataclass's
             # __init__ (one object.__setattr__ a field: 3x the time of the rest)
             variant = _new_object(Variant)
@@ -106,6 +108,7 @@ def iter_vcf(
                 filter=filt,
                 info=info,
                 samples=() if samples is None else tuple(samples.split("\t")),
+                line=line,
             )
             yield variant
 
@@ -174,12 +177,19 @@ def read_vcf(path: str | os.PathLike[str], *, genome: Genome | None = None) -> l
     return variants
 
 
+def record_source(variant: Variant, source: str) -> str:
+    """`source`, the file `variant` was read from, with the record's line when known
+    (``calls.vcf:1042``), as a message names the place to look."""
+    return source if variant.line is None else f"{source}:{variant.line}"
+
+
 def require_ascii_record(variant: Variant, *, source: str) -> None:
     """Stop at a record whose ID or CHROM has a character outside ASCII, which crossreg's
     ``.h5`` outputs store as ASCII bytes (as Basenji's do), before any scoring."""
     if not (variant.id.isascii() and variant.chrom.isascii()):
         raise ValueError(
-            f"{source}: the record at {variant.chrom}:{variant.pos + 1} ({variant.id}) has a "
+            f"{record_source(variant, source)}: the record at {variant.chrom}:{variant.pos + 1} "
+            f"({variant.id}) has a "
             "character outside ASCII in its ID or CHROM, which .h5 outputs store as ASCII "
             "bytes (as Basenji's do); rename it"
         )
@@ -193,7 +203,8 @@ def require_chromosome(
     if variant.chrom not in sizes:
         hint = chrom_hint(variant.chrom, sizes)
         raise ValueError(
-            f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1} is on a "
+            f"{record_source(variant, source)}: variant {variant.id} at "
+            f"{variant.chrom}:{variant.pos + 1} is on a "
             f"chromosome not in {fasta}{hint}"
         )
 
@@ -222,7 +233,8 @@ def reference_bases(
     `swapped_snp`, a SNP whose genome base is one of its ALTs (REF and ALT swapped) passes
     too; the caller decides what to say."""
     require_chromosome(variant, genome.sizes, source=source, fasta=genome.path)
-    where = f"{source}: variant {variant.id} at {variant.chrom}:{variant.pos + 1}"
+    place = f"{variant.chrom}:{variant.pos + 1}"
+    where = f"{record_source(variant, source)}: variant {variant.id} at {place}"
     size = genome.sizes[variant.chrom]
     if past_the_end(variant, size):
         raise ValueError(

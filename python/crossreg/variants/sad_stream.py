@@ -233,10 +233,10 @@ def _first_on(path: Path, chrom: str) -> Variant:
     return next(v for v in iter_vcf(path, warn=False, sites_only=True) if v.chrom == chrom)
 
 
-def _variant(record: tuple[str, int, str, str, list[str]]) -> Variant:
-    """The survey's record ``(chrom, pos, id, ref, alts)`` as a :class:`Variant`."""
-    chrom, pos, vid, ref, alts = record
-    return Variant(chrom, pos - 1, ref, tuple(alts), vid)
+def _variant(record: tuple[int, str, int, str, str, list[str]]) -> Variant:
+    """The survey's record ``(line, chrom, pos, id, ref, alts)`` as a :class:`Variant`."""
+    line, chrom, pos, vid, ref, alts = record
+    return Variant(chrom, pos - 1, ref, tuple(alts), vid, line=line)
 
 
 def _refuse(variant: Variant, genome: Genome, source: str) -> NoReturn:

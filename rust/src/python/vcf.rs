@@ -100,10 +100,11 @@ struct SurveyState {
 }
 
 /// A record as the survey's caller checks it: `(chrom, pos, id, ref, alts)`, `pos` 1-based.
-type Record = (String, u64, String, String, Vec<String>);
+type Record = (u64, String, u64, String, String, Vec<String>);
 
 fn record(site: &Site) -> Record {
     (
+        site.line,
         site.chrom.clone(),
         site.pos,
         site.id.clone(),
@@ -161,7 +162,8 @@ impl VcfSurvey {
         Ok(read)
     }
 
-    /// The record that failed a check and stopped the survey, or None.
+    /// The record `(line, chrom, pos, id, ref, alts)` that failed a check and stopped the
+    /// survey, or None.
     #[getter]
     fn stop(&self) -> Option<Record> {
         self.lock().survey.stop.as_ref().map(record)
