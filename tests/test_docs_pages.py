@@ -1,7 +1,8 @@
 """The pages a reader meets first, checked against what they name: every command line of a
 shell block parses with the real parser, every link of README.md (which the strict site
 build does not read) reaches a file and a heading, every figure shown exists and every
-figure of docs/figures is shown, and every Markdown table has one column count."""
+figure of docs/figures is shown, every Markdown table has one column count, and Getting
+started names the package's dependencies as pyproject.toml lists them."""
 
 from __future__ import annotations
 
@@ -80,6 +81,15 @@ def _tables(text: str) -> list[list[str]]:
             tables.append(rows)
             rows = []
     return tables
+
+
+def test_getting_started_names_every_dependency_of_the_package():
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (block,) = re.findall(r"^dependencies = \[\n(.*?)^\]", pyproject, flags=re.S | re.M)
+    names = re.findall(r'^\s*"([\w.-]+)', block, flags=re.M)
+    (listed,) = re.findall(r"Python dependencies \(([^)]*)\)", _pages()["docs/index.md"])
+    named = re.split(r",\s+", listed)
+    assert sorted(n.lower() for n in names) == sorted(n.lower() for n in named), listed
 
 
 def test_every_command_line_of_the_first_pages_parses():
