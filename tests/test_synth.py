@@ -345,7 +345,7 @@ def test_turnover_and_aligned_fraction_match_the_preset(world_name, request):
 
 
 MATCHED = ["liver", "erythroid", "macrophage", "muscle", "neuron", "tcell"]
-DOCUMENTED_CELLS = {  # README.md and docs/steps/synth.md: six matched, two of each genome's own
+DOCUMENTED_CELLS = {  # docs/steps/synth.md, "The world": six matched, two of each genome's own
     "human": [*MATCHED, "bcell", "keratinocyte"],
     "mouse": [*MATCHED, "megakaryocyte", "kidney"],
     "rat": [*MATCHED, "kidney", "bcell"],

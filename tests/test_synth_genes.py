@@ -1,4 +1,4 @@
-"""The genes of the demo's world (mini, seed 0) as README.md and docs/steps/synth.md describe
+"""The genes of the demo's world (mini, seed 0) as docs/steps/synth.md ("The world") describes
 them: their number, their promoters' grammar, their enhancers and how much of their level
 no sequence encodes. Built up to the regulation only, without tracks."""
 
@@ -18,7 +18,7 @@ from crossreg.synth.regulation import REACH_BP, Regulation
 from crossreg.synth.species import species_of
 from crossreg.synth.world import rng_for
 
-# README.md, "The demo's world": genes per genome of the mini world of each seed
+# docs/steps/synth.md, "The world": genes per genome of the mini world of each seed
 DOCUMENTED_GENES = {0: {"human": 855, "mouse": 808}, 1: {"human": 829, "mouse": 797}}
 
 

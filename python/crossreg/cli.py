@@ -57,8 +57,8 @@ COMMANDS: dict[str, str] = {
 # the end of ``crossreg --help``: where a new user goes next
 EPILOG = (
     "Run 'crossreg <command> --help' for what a command reads, writes and takes. To see "
-    "every step work on generated genomes in a few minutes: crossreg demo --fast --out "
-    "demo-fast"
+    "every step work on generated genomes (under 10 minutes on two CPU cores): crossreg "
+    "demo --fast --out demo-fast"
 )
 
 

@@ -22,7 +22,7 @@ DESCRIPTION = (
     "each step's outputs into --out, with summary.txt and report.html at the end."
 )
 EXAMPLES = (
-    "crossreg demo --fast --out demo-fast   # tiny genomes: the whole chain in a few minutes",
+    "crossreg demo --fast --out demo-fast   # tiny genomes: the whole chain, under 10 min",
     "crossreg demo --out demo-out           # the mini world",
     "crossreg demo --out demo-out --resume  # continue a run that stopped",
 )
@@ -35,15 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     size.add_argument(
         "--fast",
         action="store_true",
-        help="tiny genomes and two short epochs: checks the pipeline in a few minutes "
-        "(the same as --preset tiny)",
+        help="tiny genomes and two short epochs: checks the pipeline in under 10 minutes on "
+        "two CPU cores (the same as --preset tiny)",
     )
     size.add_argument(
         "--preset",
         choices=tuple(CONFIGURATIONS),
         default=MINI.preset,
         help=f"size of the run: tiny (= --fast); mini (the demo: a few-Mbp world, "
-        f"{MINI.seq_length:,}-bp windows, {MINI.max_epochs} epochs, 21–45 minutes on two "
+        f"{MINI.seq_length:,}-bp windows, {MINI.max_epochs} epochs, 21–43 minutes on two "
         "CPU cores); small (the paper's proportions: a world ten times larger, 1-Mbp "
         f"regions, {SMALL.seq_length:,}-bp windows, a deeper trunk, {SMALL.max_epochs} "
         "epochs; for a GPU)",
