@@ -185,7 +185,7 @@ def test_a_first_run_reads_each_blocks_genotypes_once(
     assert len(reads) == len(set(reads)) == summary["ld_blocks"]["with_print_snps"]
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
     lines = [r.getMessage() for r in caplog.records]
-    assert any(" SAD scores: " in line and "done in" in line for line in lines)
+    assert any(" SAD scores of scores.h5: " in line and "done in" in line for line in lines)
     assert any(" annotation sums: " in line and "done in" in line for line in lines)
     reads.clear()
     warm, _ = _run(tmp_path, "warm", sad=[tmp_path / "scores.h5"])

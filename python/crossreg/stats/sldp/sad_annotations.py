@@ -154,7 +154,9 @@ class SadAnnotations:
             scores = fields["SAD"]
             kind = np.dtype(scores.dtype)
             dtype = kind if kind in (np.dtype(np.float16), np.dtype(np.float32)) else np.float32
-            values = _read_scores(scores, rows[used], dtype, f"{panel.label} SAD scores")
+            values = _read_scores(
+                scores, rows[used], dtype, f"{panel.label} SAD scores of {self.path.name}"
+            )
         self._require_finite(values, snp[used], rows[used], panel.label)
         local = np.where(alignment.row >= 0, np.searchsorted(used, alignment.row), -1)
         table = AnnotationTable(self.source, self.names, values, snp[used], alt[used], ref[used])
