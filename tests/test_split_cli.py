@@ -242,6 +242,16 @@ def test_malformed_arguments_stop_argparse(inputs: dict[str, Path], tmp_path: Pa
             run_split(inputs, tmp_path / "o", *bad)
 
 
+def test_the_help_example_gives_the_syntenic_net() -> None:
+    """The help's example names UCSC's syntenic net, the one the page says to give: the
+    full net's nonSyn fills would join regions that are not orthologous."""
+    from crossreg.commands import split
+
+    words = " ".join(split.EXAMPLES).split()
+    nets = [words[i + 1] for i, word in enumerate(words) if word == "--net"]
+    assert nets and all(net.endswith(".syn.net.gz") for net in nets), nets
+
+
 def test_a_bad_net_names_file_and_line(
     inputs: dict[str, Path], tmp_path: Path, logs: pytest.LogCaptureFixture
 ) -> None:

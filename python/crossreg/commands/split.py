@@ -17,7 +17,7 @@ DESCRIPTION = (
 )
 EXAMPLES = (
     "crossreg split --sizes hg38=hg38.chrom.sizes --sizes mm10=mm10.chrom.sizes \\",
-    "    --net hg38,mm10=hg38.mm10.net.gz --out split/",
+    "    --net hg38,mm10=hg38.mm10.syn.net.gz --out split/",
 )
 
 log = logging.getLogger("crossreg")
@@ -38,7 +38,7 @@ def _net_arg(text: str) -> tuple[str, str, Path]:
     target, comma, query = pair.partition(",")
     if not sep or not comma or not target or not query or not path:
         raise argparse.ArgumentTypeError(
-            f"expected TARGET,QUERY=FILE (e.g. hg38,mm10=hg38.mm10.net.gz), got '{text}'"
+            f"expected TARGET,QUERY=FILE (e.g. hg38,mm10=hg38.mm10.syn.net.gz), got '{text}'"
         )
     return target, query, Path(path)
 

@@ -29,7 +29,7 @@ fraction (an indivisible component) is named in :attr:`SplitResult.warnings` wit
 numbers.
 
 >>> result = split_genomes({"hg38": "hg38.chrom.sizes", "mm10": "mm10.chrom.sizes"},
-...                        [NetSpec("hg38", "mm10", "hg38.mm10.net.gz")])  # doctest: +SKIP
+...                        [NetSpec("hg38", "mm10", "hg38.mm10.syn.net.gz")])  # doctest: +SKIP
 >>> result.fractions()["hg38"]["test"]  # doctest: +SKIP
 0.1201
 >>> write_split(result, "split-out")  # doctest: +SKIP
