@@ -103,6 +103,13 @@ def test_one_fold_is_refused_by_name() -> None:
         risk_scores(sad, list(people), is_case, folds=1)
 
 
+def test_the_help_names_every_table_written() -> None:
+    from crossreg.commands import denovo
+    from crossreg.stats.denovo_report import TABLES
+
+    assert all(f"{table}.tsv" in denovo.DESCRIPTION for table in TABLES)
+
+
 def test_a_rerun_without_figures_leaves_none_of_the_earlier_ones(tmp_path: Path) -> None:
     sad, people, is_case = _planted(n_people=10)
     paths = _write_inputs(tmp_path, sad, people, is_case)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -10,6 +11,7 @@ import polars as pl
 import pytest
 
 from crossreg.cli import build_parser
+from crossreg.errors import Interrupted
 from crossreg.plots import format_p
 from crossreg.stats.denovo_figures import (
     NO_COMPONENTS,
@@ -152,7 +154,9 @@ def test_a_run_stopped_while_drawing_leaves_no_earlier_figure_beside_its_tables(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(denovo_figures, "risk_figure", interrupt)
-    with pytest.raises(KeyboardInterrupt):
+    tables = "tracks.tsv, components.tsv, component_scores.tsv, individuals.tsv, summary.json"
+    said = f"holds only {tables}, tracks_q.png, components.png of this run, and no earlier run's"
+    with pytest.raises(Interrupted, match=re.escape(said)):
         write_denovo(groups, out, components=3, folds=3)
     assert json.loads((out / "summary.json").read_text())["folds"] == 3  # this run's tables
     left = {p.name for p in out.glob("*.png")} | {p.name for p in out.glob("*.svg")}
@@ -182,9 +186,32 @@ def test_a_run_stopped_while_writing_its_tables_leaves_no_earlier_table(tmp_path
         return tsv_text(frame)
 
     monkeypatch.setattr(denovo_report, "tsv_text", stop_at_the_third)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted, match=r"holds only tracks\.tsv, components\.tsv of this run"):
         write_denovo(groups, out, components=3, folds=3, plots=False)
     assert {p.name for p in out.iterdir()} == {"tracks.tsv", "components.tsv"}
+
+
+def test_a_run_stopped_before_writing_says_its_folder_is_as_it_was(tmp_path, monkeypatch):
+    """A stop during the tests leaves an earlier run's files, and says so."""
+    from crossreg.stats import denovo_report
+    from crossreg.stats.denovo_report import write_denovo
+
+    sad, people, is_case = _planted(shift=1.5)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    groups = {"case": paths["cases"], "control": paths["controls"]}
+    out = tmp_path / "report"
+    write_denovo(groups, out, components=3, folds=4, plots=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(denovo_report, "run_tests", interrupt)
+    with pytest.raises(Interrupted, match=f"nothing was written: {re.escape(str(out))} is as it"):
+        write_denovo(groups, out, components=3, folds=3, plots=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    with pytest.raises(Interrupted, match=r"nothing was written: .*new was not made"):
+        write_denovo(groups, tmp_path / "new", components=3, folds=3, plots=False)
 
 
 def test_the_risk_score_counts_whole_people():

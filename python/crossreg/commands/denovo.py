@@ -13,7 +13,7 @@ HELP = "case/control tests of de novo variants' SAD: per track, per principal co
 DESCRIPTION = (
     "Reads the cases' and the controls' de novo variants (VCF, each naming its carrier)"
     " and their crossreg sad scores; writes into --out tracks.tsv, components.tsv, "
-    "individuals.tsv, summary.json and figures."
+    "component_scores.tsv, individuals.tsv, summary.json and figures."
 )
 EXAMPLES = (
     "crossreg denovo --cases-vcf cases.vcf --cases-sad cases.sad.h5 \\",

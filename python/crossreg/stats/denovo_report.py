@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.errors import Interrupted
 from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import tsv_text
 from crossreg.io.vcf import Variant, iter_vcf
@@ -596,16 +597,37 @@ def write_denovo(
     (:func:`remove_earlier_outputs`); their writing shows its progress in files."""
     check_plot_options(plots, svg)
     check_settings(components=components, folds=folds)
-    data = load_groups(groups, sample_field=sample_field)
-    report = run_tests(data, components=components, folds=folds, seed=seed)
-    remove_earlier_outputs(Path(out))
+    out = Path(out)
+    before = "is as it was" if out.exists() else "was not made"
+    try:
+        data = load_groups(groups, sample_field=sample_field)
+        report = run_tests(data, components=components, folds=folds, seed=seed)
+    except KeyboardInterrupt:
+        raise Interrupted(f"nothing was written: {out} {before}; rerun to test again") from None
+    remove_earlier_outputs(out)
     files = sum(name in report for name in TABLES) + 1
     figures = len(FIGURE_STEMS) * (1 + svg) if plots else 0
     desc = "writing the tables and figures" if plots else "writing the tables"
-    with progress(files + figures, desc, "files") as meter:
-        write_report(out, report, meter=meter)
-        if plots:
-            from crossreg.stats.denovo_figures import plot_denovo
+    try:
+        with progress(files + figures, desc, "files") as meter:
+            write_report(out, report, meter=meter)
+            if plots:
+                from crossreg.stats.denovo_figures import plot_denovo
 
-            plot_denovo(out, svg=svg, meter=meter)
+                plot_denovo(out, svg=svg, meter=meter)
+    except KeyboardInterrupt:
+        raise Interrupted(_stopped_writing(out)) from None
     return report["summary"]
+
+
+def _stopped_writing(out: Path) -> str:
+    """What a run stopped while writing its files leaves in `out`: some of its own files
+    and none of an earlier run's (:func:`remove_earlier_outputs`)."""
+    names = [f"{table}.tsv" for table in TABLES] + ["summary.json"]
+    names += [f"{stem}{suffix}" for stem in FIGURE_STEMS for suffix in (".png", ".svg")]
+    written = [name for name in names if (out / name).exists()]
+    held = f"only {', '.join(written)}" if written else "none of its files"
+    return (
+        f"{out} holds {held} of this run, and no earlier run's; rerun to write them all "
+        "(first remove them, unless a crossreg denovo run had finished in that folder)"
+    )
