@@ -228,7 +228,12 @@ def _add_regression_arguments(parser: argparse._ActionsContainer) -> None:
         "as sldp does; strictly between 0 and 100)",
     )
     parser.add_argument(
-        "--ld-cache", metavar="DIR", type=Path, default=None, help="cache of LD spectra"
+        "--ld-cache",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="keep each LD block's spectra here for later runs of the same panel "
+        "(default: none, computed by every run)",
     )
     parser.add_argument(
         "--verbose-thresh",

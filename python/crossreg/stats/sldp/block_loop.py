@@ -67,7 +67,7 @@ class BlockScan:
 @dataclass(frozen=True)
 class BlockSettings:
     """How the pass weighs and caches: `weights` (one of ``sumstats.WEIGHTS``), the
-    spectrum truncation percentage and the LD cache folder (None: beside the panel)."""
+    spectrum truncation percentage and the LD cache folder (None: no cache)."""
 
     weights: str
     spectrum_percent: float
