@@ -585,6 +585,25 @@ def test_print_snps_none_of_which_is_a_panel_snp_stop_naming_the_print_snps(
         _quick_run(tmp_path, tmp_path / "out")
 
 
+def test_a_panel_on_another_build_than_the_ld_blocks_is_named_as_such(tmp_path: Path) -> None:
+    # before: the print SNPs were said not to be the panel's SNP ids, which they were
+    write_world(tmp_path)
+    shift = 100_000_000  # every panel position moved past the blocks, as another build's
+    for bim in tmp_path.glob("panel.*.bim"):
+        rows = [line.split() for line in bim.read_text().splitlines()]
+        bim.write_text(
+            "".join("\t".join([*r[:3], str(int(r[3]) + shift), *r[4:]]) + "\n" for r in rows)
+        )
+    message = (
+        r"no LD block holds a print SNP of the panel: the 158 print SNPs of chr7 lie at "
+        r"100,010,000-100,224,000 in .*panel\.7\.bim and its LD blocks span 11,000-225,001 "
+        r"in .*blocks\.bed; the panel's positions \(\.bim column 4\) and the --ld-blocks "
+        r"look like two genome builds: give LD blocks of the panel's build"
+    )
+    with pytest.raises(ValueError, match=message):
+        _quick_run(tmp_path, tmp_path / "out")
+
+
 def test_a_sad_file_on_no_panel_chromosome_stops_before_the_block_pass(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

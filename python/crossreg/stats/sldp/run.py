@@ -25,6 +25,7 @@ from crossreg.stats.sldp.panel import read_ld_blocks
 from crossreg.stats.sldp.scan_checks import (
     check_annotation_signal,
     check_ranks,
+    require_blocked_print_snps,
     require_typed,
     warn_indefinite,
 )
@@ -246,6 +247,7 @@ def _check_scan(
     eigenvector, an annotation source matched no panel SNP, a phenotype is typed at no
     print SNP, no marginal annotation has a signed LD profile at a phenotype's SNPs; warn
     where some blocks are so, and where σ²_g < 0 left a phenotype's weights indefinite."""
+    require_blocked_print_snps(scan.ranks, inputs.bfile_chr, inputs.printed, inputs.blocks, chroms)
     check_ranks(scan.ranks, spectrum_percent)
     for group in (inputs.marginal, inputs.background):
         group.require_matches(inputs.bfile_chr)

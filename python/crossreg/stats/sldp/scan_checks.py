@@ -7,30 +7,63 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 from crossreg.stats.sldp.annotation_set import AnnotationSet
 from crossreg.stats.sldp.block_loop import BlockScan
 from crossreg.stats.sldp.chrom_part import PhenoBlocks
-from crossreg.stats.sldp.panel import chrom_label
+from crossreg.stats.sldp.panel import LdBlocks, chrom_label
 from crossreg.stats.sldp.phenotype import Phenotype
+from crossreg.stats.sldp.plink import read_bim
 from crossreg.stats.sldp.sumstats import Heritability
 
 log = logging.getLogger("crossreg")
 
 
+def require_blocked_print_snps(
+    ranks: dict[str, int],
+    bfile_chr: str,
+    printed: npt.NDArray[np.str_],
+    blocks: LdBlocks,
+    chroms: Sequence[str],
+) -> None:
+    """Stop when no LD block holds a print SNP of the panel (`ranks`, as the pass counted
+    them), saying why: the print SNPs that are panel SNPs lie outside every block (the
+    blocks of another genome build than the panel's positions), or none is a panel SNP."""
+    if ranks["with_print_snps"]:
+        return
+    for chrom in chroms:
+        bim = read_bim(f"{bfile_chr}{chrom}.bim")
+        at = bim.bp[np.isin(bim.snp, printed)]
+        if not len(at):
+            continue
+        ids = blocks.on(chrom)
+        held = (
+            f"its LD blocks span {int(blocks.start[ids].min()):,}-{int(blocks.end[ids].max()):,}"
+            if len(ids)
+            else "no LD block is on it"
+        )
+        raise ValueError(
+            f"no LD block holds a print SNP of the panel: the {len(at):,} print SNPs of "
+            f"{chrom_label(chrom)} lie at {int(at.min()):,}-{int(at.max()):,} in {bim.path} and "
+            f"{held} in {blocks.path}; the panel's positions (.bim column 4) and the "
+            "--ld-blocks look like two genome builds: give LD blocks of the panel's build"
+        )
+    raise ValueError(
+        "no LD block holds a print SNP of the panel: the --print-snps ids must be SNP ids "
+        "of the panel's .bim files (column 2), at positions inside the --ld-blocks"
+    )
+
+
 def check_ranks(ranks: dict[str, int], spectrum_percent: float) -> None:
-    """Stop when no LD block holds a print SNP of the panel, or when every block's truncated
-    LD spectrum keeps no eigenvector (so every statistic would be NaN); warn when some do
-    not."""
+    """Stop when every LD block with print SNPs keeps no eigenvector of its truncated LD
+    spectrum (so every statistic would be NaN); warn when some do not."""
     total, empty = ranks["with_print_snps"], ranks["rank_0"]
     why = (
         f"its first eigenvalue alone holds {spectrum_percent:g}% of the block's variance "
         "(--spectrum-percent), as with one print SNP in the block"
     )
-    if not total:
-        raise ValueError(
-            "no LD block holds a print SNP of the panel: the --print-snps ids must be SNP ids "
-            "of the panel's .bim files (column 2), at positions inside the --ld-blocks"
-        )
     if empty == total:
         raise ValueError(
             f"every one of the {total} LD blocks with print SNPs keeps no LD eigenvector: "
