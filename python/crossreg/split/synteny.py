@@ -409,7 +409,9 @@ def _threshold_warnings(link_bases: Any, min_aligned: int, region_size: int) -> 
 
 def _unaligned_genome_warnings(genomes: Sequence[str], nets: Sequence[NetSpec]) -> list[str]:
     """A warning for each genome, of several, that no net names: nothing joins its regions
-    to their orthologues, which may then fall in any split."""
+    to their orthologues, which may then fall in any split. The net each suggests names
+    the two genomes in ``--sizes`` order, so that two genomes without a net are both
+    pointed to one net, of one direction (nets of both directions are refused)."""
     if len(genomes) < 2:
         return []
     named = {side for net in nets for side in (net.target, net.query)}
@@ -417,10 +419,11 @@ def _unaligned_genome_warnings(genomes: Sequence[str], nets: Sequence[NetSpec]) 
     for genome in genomes:
         if genome not in named:
             other = genomes[1] if genome == genomes[0] else genomes[0]
+            target, query = sorted((genome, other), key=list(genomes).index)  # --sizes order
             warnings.append(
                 f"genome '{genome}' is in no --net, so none of its regions is joined to its "
                 "orthologues in the other genomes, which may fall in other splits; give the "
-                f"net aligning it to another genome (--net {other},{genome}=FILE)"
+                f"net aligning it to another genome (--net {target},{query}=FILE)"
             )
     return warnings
 
