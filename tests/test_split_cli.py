@@ -389,7 +389,8 @@ def test_sigterm_while_the_net_is_read_stops_cleanly(
         writer.write(inputs["net"].read_text())
     _, stderr = process.communicate(timeout=60)
     assert "panic" not in stderr.lower() and "Traceback" not in stderr
-    assert stderr.strip().endswith("ERROR terminated (SIGTERM)")
+    said = f"ERROR terminated (SIGTERM); nothing was written: --out {out} was not made"
+    assert stderr.strip().endswith(said)
     assert process.returncode == 143
     assert not out.exists()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from crossreg.commands.inputs import input_error, require_output
 from crossreg.commands.values import FRACTION, MAX_BP, SEED, check_held_out, whole
+from crossreg.errors import Interrupted
 
 HELP = "split several genomes into train/valid/test regions by synteny (UCSC .net alignments)"
 DESCRIPTION = (
@@ -144,17 +145,21 @@ def run(args: argparse.Namespace) -> int:
             error = input_error(path)
             if error is not None:
                 raise ValueError(f"{option} {','.join(pair)}={path}: {error.strerror}")
-    result = split_genomes(
-        dict(args.sizes),
-        [NetSpec(t, q, p) for t, q, p in args.net],
-        region_size=args.region_size,
-        min_aligned=args.min_aligned,
-        valid=valid,
-        test=test,
-        folds=args.folds,
-        seed=args.seed,
-        skip_unknown_chroms=args.skip_unknown_chroms,
-    )
+    before = "is as it was" if args.out.exists() else "was not made"
+    try:
+        result = split_genomes(
+            dict(args.sizes),
+            [NetSpec(t, q, p) for t, q, p in args.net],
+            region_size=args.region_size,
+            min_aligned=args.min_aligned,
+            valid=valid,
+            test=test,
+            folds=args.folds,
+            seed=args.seed,
+            skip_unknown_chroms=args.skip_unknown_chroms,
+        )
+    except KeyboardInterrupt:  # the nets are read: nothing is written yet
+        raise Interrupted(f"nothing was written: --out {args.out} {before}") from None
     paths = write_split(result, args.out)
     for warning in result.warnings:
         log.warning("%s", warning)
