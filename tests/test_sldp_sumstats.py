@@ -143,6 +143,23 @@ def test_an_eqtl_table_without_n_points_at_eqtl_n(tmp_path: Path) -> None:
     assert read_eqtl(path, PRINTED, n=90).n.tolist() == [90.0]
 
 
+def test_an_eqtl_table_without_an_id_column_names_the_ones_read(tmp_path: Path) -> None:
+    # before: "missing column(s) SNP", not saying that rsid or variant_id would do
+    path = tmp_path / "gtex.tsv"
+    path.write_text("snp\tgene_id\tref\talt\tz\tN\nrs1\tg1\tA\tG\t2.0\t90\n")
+    expected = (
+        r"gtex\.tsv: no column of SNP ids \(SNP, rsid, variant_id\) among snp, gene_id, ref, "
+        r"alt, z, N; names are case-sensitive, so 'snp' is not one"
+    )
+    with pytest.raises(ValueError, match=expected):
+        read_eqtl(path, PRINTED)
+    path.write_text("id\tgene_id\tref\talt\tz\tN\nrs1\tg1\tA\tG\t2.0\t90\n")
+    with pytest.raises(ValueError, match=r"among id, gene_id, ref, alt, z, N: name the column"):
+        read_eqtl(path, PRINTED)
+    path.write_text("rsid\tgene_id\tref\talt\tz\tN\nrs1\tg1\tA\tG\t2.0\t90\n")
+    assert read_eqtl(path, PRINTED).snp.tolist() == ["rs1"]
+
+
 def test_strand_ambiguous_eqtl_snps_are_kept_for_h2g(tmp_path: Path) -> None:
     # before: an A/T SNP had no valid first pair and was dropped from the eQTL statistics,
     # so h²_g saw fewer SNPs than a .sumstats file of the same SNPs gives it

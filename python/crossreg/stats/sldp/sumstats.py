@@ -192,7 +192,7 @@ def _eqtl_listed(
 ) -> pl.DataFrame:
     """A batch of an eQTL table (`rows_before` rows of the file before it) as its rows'
     ``SNP gene_id alt ref z n`` and the file's ``line`` of each."""
-    id_column = next((c for c in ("SNP", "rsid", "variant_id") if c in table.columns), "SNP")
+    id_column = _eqtl_id_column(table, path)
     require_columns(table, [id_column, "gene_id"], path)
     alt, ref = _eqtl_alleles(table, path, rows_before)
     return pl.DataFrame(
@@ -205,6 +205,24 @@ def _eqtl_listed(
             "n": _eqtl_sizes(table, path, n, rows_before),
             "line": np.arange(rows_before + 2, rows_before + 2 + len(table)),
         }
+    )
+
+
+EQTL_ID_COLUMNS = ("SNP", "rsid", "variant_id")  # an eQTL table's SNP ids, first found
+
+
+def _eqtl_id_column(table: pl.DataFrame, path: Path) -> str:
+    """The column of an eQTL table's SNP ids (:data:`EQTL_ID_COLUMNS`); a table with none
+    stops, naming its columns (and one that differs from an id column by case alone)."""
+    found = next((c for c in EQTL_ID_COLUMNS if c in table.columns), None)
+    if found is not None:
+        return found
+    ids = {name.lower() for name in EQTL_ID_COLUMNS}
+    near = next((c for c in table.columns if c.lower() in ids), None)
+    case = f"; names are case-sensitive, so {near!r} is not one" if near is not None else ""
+    raise ValueError(
+        f"{path}: no column of SNP ids ({', '.join(EQTL_ID_COLUMNS)}) among "
+        f"{', '.join(table.columns)}{case}: name the column of the SNP ids one of these"
     )
 
 
