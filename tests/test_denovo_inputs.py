@@ -46,6 +46,19 @@ def test_a_person_in_cases_and_controls_names_both_vcfs(tmp_path: Path) -> None:
     assert not (tmp_path / "r").exists()
 
 
+def test_one_vcf_given_for_both_groups_is_named_so(tmp_path: Path) -> None:
+    # before: "8 individual(s) carry variants in both cases.vcf and cases.vcf (...)"
+    sad, people, is_case = _planted(n_people=8)
+    paths = _write_inputs(tmp_path, sad, people, is_case)
+    (tmp_path / "link.vcf").symlink_to(paths["cases"][0])
+    paths["controls"] = (tmp_path / "link.vcf", paths["cases"][1])
+    _fails(
+        _argv(tmp_path, paths),
+        r"cases\.vcf is given as both the cases' and the controls' VCF; give each group's own",
+    )
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "match"),
     [

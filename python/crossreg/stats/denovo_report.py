@@ -134,7 +134,12 @@ def _refuse_shared(
     carried: Mapping[str, list[Carried]], vcfs: Mapping[str, Path], field: str
 ) -> None:
     """Stop when a person is named in both groups' VCFs, whether or not their alleles were
-    scored: each person is a case or a control."""
+    scored: each person is a case or a control. One file given as both is named so."""
+    if _same_file(vcfs[CASE], vcfs[CONTROL]):
+        raise ValueError(
+            f"{vcfs[CASE]} is given as both the {CASE}s' and the {CONTROL}s' VCF; give each "
+            "group's own de novo variants (--cases-vcf, --controls-vcf)"
+        )
     shared = sorted({c.person for c in carried[CASE]} & {c.person for c in carried[CONTROL]})
     if shared:
         raise ValueError(
@@ -142,6 +147,15 @@ def _refuse_shared(
             f"{vcfs[CONTROL]} ({', '.join(shared[:5])}); each person is a case or a "
             f"control: remove them from one VCF, or name them apart in INFO {field}"
         )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether `a` and `b` are one file (by its device and inode: a link or another
+    spelling of the path too)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one cannot be read: its reading will say so
+        return False
 
 
 def _sad_rows(sad: SadIndex, sad_path: Path) -> list[tuple[str, Site]]:
