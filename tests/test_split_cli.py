@@ -411,3 +411,20 @@ def _open_when_read(fifo: Path, process: subprocess.Popen, timeout: float = 60) 
             continue
         os.set_blocking(fd, True)
         return fd
+
+
+def test_the_net_line_counts_one_as_one(tmp_path: Path) -> None:
+    """split.txt's line of a net of one chromosome, fill and gap reads in the singular."""
+    hg = write(tmp_path / "hg.sizes", "chr1\t10000\n")
+    mm = write(tmp_path / "mm.sizes", "chr1\t10000\n")
+    net = write(
+        tmp_path / "hg.mm.net",
+        "net chr1 10000\n"
+        " fill 1000 5000 chr1 + 2000 5000 id 1 score 1 ali 4900\n"
+        "  gap 3000 100 chr1 + 4000 100\n",
+    )
+    out = tmp_path / "out"
+    argv = ["split", "--sizes", f"hg={hg}", "--sizes", f"mm={mm}", "--net", f"hg,mm={net}"]
+    assert main([*argv, "--out", str(out), "--region-size", "2000"]) == 0
+    text = (out / "split.txt").read_text()
+    assert f"hg vs mm {net}: 1 chromosome, 1 fill, 1 gap, 4,900 aligned bp" in text, text
