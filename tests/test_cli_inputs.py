@@ -378,7 +378,11 @@ def test_a_file_that_is_no_sad_output_is_refused_before_scipy_loads(inputs, tmp_
     headless = tmp_path / "cases.tsv"
     headless.write_text(gtf.read_text())
     cases = [
-        (vcf, f"{vcf}: SAD files are .h5 or .tsv"),
+        (
+            vcf,
+            f"--cases-sad {vcf}: SAD files are .h5 or .tsv, as crossreg sad writes them; "
+            "this is a VCF: give the SAD file crossreg sad scored from it",
+        ),
         (headless, f"{headless} line 1: a SAD .tsv starts with columns snp chrom"),
     ]
     for sad, message in cases:

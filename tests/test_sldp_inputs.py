@@ -432,6 +432,26 @@ def test_blocks_whose_spectrum_keeps_nothing_are_counted_or_stop(tmp_path: Path)
     assert counts["rank_0"] == 2 and counts["with_print_snps"] > 2
 
 
+def test_a_vcf_given_as_sad_is_named_with_its_option(tmp_path: Path) -> None:
+    """A VCF given to --sad (the file the SAD scores come from) is refused naming the
+    option and the fix, before the panel is read and without making --out."""
+    for name in ("s", "b", "t.sumstats.gz", "calls.vcf.gz", "x.h5"):
+        (tmp_path / name).write_text("")
+    argv = ["sldp", "--bfile-chr", str(tmp_path / "p."), "--print-snps", str(tmp_path / "s")]
+    argv += ["--ld-blocks", str(tmp_path / "b"), "--ldscores-chr", str(tmp_path / "ld.")]
+    argv += ["--sumstats", str(tmp_path / "t.sumstats.gz"), "--out", str(tmp_path / "o")]
+    args = build_parser().parse_args(
+        [*argv, "--sad", str(tmp_path / "x.h5"), str(tmp_path / "calls.vcf.gz")]
+    )
+    with pytest.raises(ValueError) as caught:
+        sldp_command.run(args)
+    assert str(caught.value) == (
+        f"--sad {tmp_path / 'calls.vcf.gz'}: SAD files are .h5 or .tsv, as crossreg sad writes "
+        "them; this is a VCF: give the SAD file crossreg sad scored from it"
+    )
+    assert not (tmp_path / "o").exists()
+
+
 def test_every_repeated_eqtl_option_is_kept() -> None:
     # before: --eqtl a --eqtl b kept b alone, as --sumstats did not
     argv = ["sldp", "--bfile-chr", "p.", "--print-snps", "s", "--ld-blocks", "b"]

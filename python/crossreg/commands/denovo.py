@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
     require_own_folder(args)
     from crossreg.variants.sad_read import check_sad_file  # numpy: not for the parser
 
-    check_sad_file(args.cases_sad)
-    check_sad_file(args.controls_sad)
+    check_sad_file(args.cases_sad, "--cases-sad")
+    check_sad_file(args.controls_sad, "--controls-sad")
     from crossreg.stats.denovo_report import write_denovo
 
     best = write_denovo(

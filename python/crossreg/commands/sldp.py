@@ -252,6 +252,10 @@ def run(args: argparse.Namespace) -> int:
     from crossreg.stats.sldp.run import write_sldp
 
     require_own_folder(args, unfinished=CHECKPOINT)
+    from crossreg.variants.sad_read import check_sad_file
+
+    for path in args.sad:
+        check_sad_file(path, "--sad")
 
     result = write_sldp(
         args.bfile_chr,

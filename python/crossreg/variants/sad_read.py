@@ -315,17 +315,26 @@ def _tsv_sites(table: pl.DataFrame) -> list[Site]:
     return list(zip(*columns, strict=True))
 
 
-def require_sad_suffix(path: Path) -> None:
-    """`path` is named as a SAD file is: ``.h5`` or ``.tsv``."""
+#: Names of the variant files a SAD file is scored from, given in its place by mistake.
+_VARIANT_SUFFIXES = (".vcf", ".vcf.gz", ".vcf.bgz", ".bcf")
+
+
+def require_sad_suffix(path: Path, option: str | None = None) -> None:
+    """`path` is named as a SAD file is: ``.h5`` or ``.tsv``; `option` (``--sad``) names
+    where it was given."""
     if path.suffix not in (".h5", ".tsv"):
-        raise ValueError(f"{path}: SAD files are .h5 or .tsv")
+        given = f"{option} {path}" if option else str(path)
+        hint = ""
+        if path.name.lower().endswith(_VARIANT_SUFFIXES):
+            hint = "; this is a VCF: give the SAD file crossreg sad scored from it"
+        raise ValueError(f"{given}: SAD files are .h5 or .tsv, as crossreg sad writes them{hint}")
 
 
-def check_sad_file(path: Path) -> None:
+def check_sad_file(path: Path, option: str | None = None) -> None:
     """What of a SAD file is checked in a moment, before its rows are read (and before a
-    command imports its statistics): its name (:func:`require_sad_suffix`) and a
-    ``.tsv``'s header line (:func:`sad_tsv_header`)."""
-    require_sad_suffix(path)
+    command imports its statistics): its name (:func:`require_sad_suffix`; `option`
+    names where it was given) and a ``.tsv``'s header line (:func:`sad_tsv_header`)."""
+    require_sad_suffix(path, option)
     if path.suffix == ".tsv":
         sad_tsv_header(path)
 
