@@ -191,12 +191,15 @@ def test_a_carrier_list_that_does_not_fit_the_alts_is_named(tmp_path: Path) -> N
 @pytest.mark.parametrize("carriers", [".", "ann,", "ann,.", ".,bob"])
 def test_a_missing_carrier_name_is_refused_naming_the_record(tmp_path: Path, carriers: str) -> None:
     # before: SAMPLE=. (VCF's missing value) made a person named "."
+    inputs = _multi_allelic_inputs(tmp_path, carriers)
+    lines = inputs["case"][0].read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if text.startswith("chr1\t101\t"))
     with pytest.raises(
         ValueError,
-        match=rf"case\.vcf: variant \. at chr1:101 has no INFO SAMPLE=NAME naming its carrier "
-        rf"\(it has SAMPLE={re.escape(carriers)}\)",
+        match=rf"case\.vcf:{line}: variant \. at chr1:101 has no INFO SAMPLE=NAME naming its "
+        rf"carrier \(it has SAMPLE={re.escape(carriers)}\)",
     ):
-        load_groups(_multi_allelic_inputs(tmp_path, carriers))
+        load_groups(inputs)
 
 
 def _write_group(

@@ -16,7 +16,7 @@ import polars as pl
 from crossreg.errors import Interrupted
 from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import tsv_text
-from crossreg.io.vcf import Variant, iter_vcf
+from crossreg.io.vcf import Variant, iter_vcf, record_source
 from crossreg.plots import check_plot_options, remove_stale_figures
 from crossreg.progress import Progress, progress
 from crossreg.stats.denovo import (
@@ -96,7 +96,8 @@ def _owners(variant: Variant, vcf: Path, sample_field: str) -> list[str]:
     """The carrier of each ALT of `variant`: INFO `sample_field` names one carrier of every
     ALT, or one per ALT (``Number=A``: ``SAMPLE=ann,bob`` for ``ALT=T,G``). A name missing,
     empty or ``.`` (VCF's missing value) stops, naming the file and the record."""
-    where = f"{vcf}: variant {variant.id} at {variant.chrom}:{variant.pos + 1}"
+    where = f"{record_source(variant, str(vcf))}: variant {variant.id} at "
+    where += f"{variant.chrom}:{variant.pos + 1}"
     who = variant.info.get(sample_field)
     names = who.split(",") if isinstance(who, str) else []
     if not names or any(name in ("", ".") for name in names):
