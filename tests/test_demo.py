@@ -23,7 +23,7 @@ from crossreg.demo_clock import CLOCK_FILE
 from crossreg.demo_settings import WORLD
 from crossreg.demo_summary import ism_summary, store_ceilings
 from crossreg.errors import CommandError
-from crossreg.report import DEMO_FOLDERS
+from crossreg.report_summary import DEMO_FOLDERS
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.species import DEFAULT_GENOMES

@@ -16,22 +16,14 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from crossreg import report
+from crossreg import report_runs, report_tables
 from crossreg.cli import main
 from crossreg.io.atomic import CONTENTS_FILE, check_replaceable
-from crossreg.report import (
-    DEMO_FOLDERS,
-    FOLDER_FIGURES,
-    FOLDER_TABLES,
-    LISTED,
-    PAGE_FIGURES,
-    run_entries,
-    runs_html,
-    summary_html,
-    table_cell,
-    wall_seconds,
-    write_report,
-)
+from crossreg.report import write_report
+from crossreg.report_runs import run_entries, runs_html, wall_seconds
+from crossreg.report_sections import FOLDER_FIGURES, FOLDER_TABLES, LISTED, PAGE_FIGURES
+from crossreg.report_summary import DEMO_FOLDERS, summary_html
+from crossreg.report_tables import table_cell
 from crossreg.runlog import record_run
 from tests.browser import figures_loaded, needs_chromium, screenshot
 
@@ -453,13 +445,13 @@ def test_every_run_log_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     (root / "evaluate").mkdir()
     record_run(root / "evaluate", ["evaluate", "--out", "."], 1_700_000_100.0, 1.0)
     read: list[Path] = []
-    real = report.read_runs
+    real = report_runs.read_runs
 
     def counted(path: Path) -> list[dict[str, object]]:
         read.append(path)
         return real(path)
 
-    monkeypatch.setattr(report, "read_runs", counted)
+    monkeypatch.setattr(report_runs, "read_runs", counted)
     write_report(root)
     assert sorted(read) == sorted(
         [root / "crossreg-runs.jsonl", root / "evaluate" / "crossreg-runs.jsonl"]
@@ -533,11 +525,11 @@ def test_a_tables_rows_are_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "cut.tsv</a></h3><p class='note'>first 12 of 30 rows;" in page
     assert "one.tsv</a></h3><p class='note'>1 row;" in page
     # a table past the head the page reads is counted in full; one too large, not at all
-    monkeypatch.setattr(report, "TABLE_READ_BYTES", 160)
+    monkeypatch.setattr(report_tables, "TABLE_READ_BYTES", 160)
     page = write_report(tmp_path).read_text()
     assert "metrics.tsv</a></h3><p class='note'>first 12 of 30 rows;" in page
     assert "cut.tsv</a></h3><p class='note'>first 12 of 30 rows;" in page
-    monkeypatch.setattr(report, "COUNT_BYTES", 64)
+    monkeypatch.setattr(report_tables, "COUNT_BYTES", 64)
     page = write_report(tmp_path).read_text()
     assert "metrics.tsv</a></h3><p class='note'>first 12 rows;" in page
 

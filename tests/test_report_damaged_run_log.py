@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from crossreg.cli import main
-from crossreg.report import run_entries, run_seconds, runs_html
-from crossreg.runlog import record_run
+from crossreg.report_runs import run_entries, runs_html
+from crossreg.runlog import record_run, run_seconds
 
 
 @pytest.mark.parametrize("seconds", [None, "twelve", [12.5], {"s": 1}])

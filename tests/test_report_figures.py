@@ -14,6 +14,7 @@ from PIL import Image
 
 import crossreg.report
 import crossreg.report_figures
+import crossreg.report_sections
 from crossreg.cli import main
 from crossreg.report import write_report
 from crossreg.runlog import record_run
@@ -123,7 +124,7 @@ def test_a_figure_left_out_does_not_count_against_the_folder_s_figures(
     for name in ("b.png", "c.png", "d.png"):
         (root / "sad" / name).write_bytes(b"\x89PNG")
     monkeypatch.setattr(crossreg.report_figures, "PREVIEW_BYTES", 1000)
-    monkeypatch.setattr(crossreg.report, "FOLDER_FIGURES", 2)
+    monkeypatch.setattr(crossreg.report_sections, "FOLDER_FIGURES", 2)
     write_report(root)
     text = (root / "report.html").read_text()
     assert [alt for _, alt, _, _ in EMBEDDED.findall(text)] == ["sad/b.png", "sad/c.png"]
