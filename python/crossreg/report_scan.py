@@ -55,7 +55,7 @@ def scan(root: Path) -> list[Folder]:
                 folder.others.append(path)
             elif suffix in FIGURES:
                 folder.figures.append(path)
-            elif suffix in TABLES or (suffix == ".txt" and tab_separated(path)):
+            elif suffix in TABLES or (suffix == ".txt" and _tab_separated(path)):
                 folder.tables.append(path)
             elif suffix in TEXTS:
                 folder.texts.append(path)
@@ -82,7 +82,7 @@ def readable_file(path: Path) -> bool:
     return path.is_file() and os.access(path, os.R_OK)
 
 
-def tab_separated(path: Path) -> bool:
+def _tab_separated(path: Path) -> bool:
     """Whether a text file is a table (e.g. a targets file): its first lines all hold the
     same number (two or more) of tab-separated fields."""
     with open(path, errors="replace") as handle:

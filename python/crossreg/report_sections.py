@@ -26,7 +26,7 @@ def folder_html(folder: Folder, root: Path, anchor: str, page: Path, budget: Bud
     rel = str(folder.path.relative_to(root))
     parts = [f"<section id='{anchor}'><h2>{html.escape(rel)}/</h2>"]
     if folder.unfinished:
-        parts.append(unfinished_html(folder.unfinished))
+        parts.append(_unfinished_html(folder.unfinished))
     if folder.summary:
         parts.append(summary_html(folder.path))
     shown: list[str] = []
@@ -72,7 +72,7 @@ def _left_out_tables_html(tables: list[Path], rel: str, page: Path) -> str:
     )
 
 
-def unfinished_html(names: list[str]) -> str:
+def _unfinished_html(names: list[str]) -> str:
     """The note on a folder that holds the ``.partial`` of an unfinished run."""
     listed = ", ".join(html.escape(name) for name in names)
     return (

@@ -135,7 +135,7 @@ def _written_after(folder: Path, since: float) -> bool:
 def no_summary_html(root: Path, entries: list[RunEntry]) -> str:
     """The Summary section of a folder without summary.txt or summary.json: of a demo
     folder, that the demo has not finished (it writes them last)."""
-    if not demo_folder(root, entries):
+    if not _demo_folder(root, entries):
         return "<p class='note'>No summary.txt or summary.json in this folder.</p>"
     return (
         "<p class='unfinished'>No summary: the crossreg demo that wrote this folder has not "
@@ -150,7 +150,7 @@ def missing_steps_html(root: Path, entries: list[RunEntry], summary: bool) -> st
     each: not written yet, or, beside a `summary`, removed since. Empty for another
     folder, or a demo folder that has them all."""
     missing = [name for name in DEMO_FOLDERS if not (root / name).is_dir()]
-    if not missing or not demo_folder(root, entries):
+    if not missing or not _demo_folder(root, entries):
         return ""
     why = "removed since the demo wrote its summary" if summary else "not written yet"
     items = "".join(
@@ -161,7 +161,7 @@ def missing_steps_html(root: Path, entries: list[RunEntry], summary: bool) -> st
     return f"{heading}<ul class='note'>{items}</ul>"
 
 
-def demo_folder(root: Path, entries: list[RunEntry]) -> bool:
+def _demo_folder(root: Path, entries: list[RunEntry]) -> bool:
     """Whether `root` is a ``crossreg demo`` folder, by its run logs' `entries`: its own
     records the demo (logged once the demo finishes), or its synth/ the demo's first
     step."""

@@ -25,7 +25,7 @@ TEXT_BYTES = 20_000  # longer texts are cut
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.I | re.A)
 
 
-def file_heading(path: Path, root: Path, page: Path) -> str:
+def _file_heading(path: Path, root: Path, page: Path) -> str:
     """The heading of a table or text the page shows: its name, linked to its file (by
     its path relative to the HTML file `page`), which holds what the page leaves out."""
     name = html.escape(str(path.relative_to(root)))
@@ -40,7 +40,7 @@ def table_html(path: Path, root: Path, page: Path) -> str:
     if len(head) == TABLE_READ_BYTES and lines:
         lines = lines[:-1]  # the last line may be cut
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    heading = file_heading(path, root, page)
+    heading = _file_heading(path, root, page)
     try:
         rows = list(csv.reader(lines[: TABLE_ROWS + 1], delimiter=delimiter))
     except csv.Error as error:  # a field longer than csv's limit (128 KiB)
@@ -114,4 +114,4 @@ def text_html(path: Path, root: Path, page: Path) -> str:
     with open(path, errors="replace") as handle:
         text = handle.read(TEXT_BYTES + 1)
     cut = "\n…" if len(text) > TEXT_BYTES else ""
-    return f"{file_heading(path, root, page)}<pre>{html.escape(text[:TEXT_BYTES])}{cut}</pre>"
+    return f"{_file_heading(path, root, page)}<pre>{html.escape(text[:TEXT_BYTES])}{cut}</pre>"
