@@ -52,7 +52,7 @@ from bench_sad import (
 from crossreg.genome import Genome
 from crossreg.model.inference import InferenceOptions, predict_batch
 from crossreg.model.seqnn import SeqNN
-from crossreg.variants.ism import mutation_effects
+from crossreg.variants.ism_score import mutation_effects
 from crossreg.variants.ism_sites import Site, vcf_sites
 from crossreg.variants.scoring import scored_alleles
 

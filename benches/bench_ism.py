@@ -5,7 +5,7 @@ Each site mutates the central ``--width`` bases of its window to every other bas
 sequences. A random 2-Mbp genome, random sites, random weights (timing does not depend on
 them); the models of ``bench_sad.py``: the demo's joint model, the mini fixture or the full
 cross2020 human architecture. Prints sites/s and sequences/s of
-:func:`crossreg.variants.ism.mutation_effects` (all tracks, ``sum`` and ``center``), plain
+:func:`crossreg.variants.ism_score.mutation_effects` (all tracks, ``sum`` and ``center``), plain
 and with ``--rc --shifts 1,0,-1``, and, with ``--write``, of ``write_ism`` end to end (a
 VCF of the sites → ``.h5``). The last column is the time one 200-bp site would take at the
 measured rate, for runs with a narrower ``--width``. Times are the best of ``--repeats``.
@@ -44,7 +44,8 @@ from bench_sad import (
 from crossreg.genome import Genome
 from crossreg.io.vcf import write_vcf
 from crossreg.model.inference import InferenceOptions
-from crossreg.variants.ism import mutation_effects, write_ism
+from crossreg.variants.ism import write_ism
+from crossreg.variants.ism_score import mutation_effects
 from crossreg.variants.ism_sites import Site, vcf_sites
 
 

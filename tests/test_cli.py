@@ -76,7 +76,7 @@ def test_every_option_says_what_it_does_and_its_default():
         ("sad", "--batch-size", "crossreg.variants.sad", "write_sad", "options"),
         ("sad", "--batch-size", "crossreg.variants.scoring", "score_stats", "options"),
         ("ism", "--width", "crossreg.variants.ism", "write_ism", "width"),
-        ("ism", "--width", "crossreg.variants.ism", "mutation_effects", "width"),
+        ("ism", "--width", "crossreg.variants.ism_score", "mutation_effects", "width"),
         (
             "finetune",
             "--unfreeze-blocks",

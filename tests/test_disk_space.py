@@ -27,7 +27,7 @@ from crossreg.io.atomic import OutputError, atomic_path
 from crossreg.io.space import SpaceError, allocated_memmap, release_beyond_end, reserve
 from crossreg.io.targets import Target
 from crossreg.predict import Window, save_predictions
-from crossreg.variants.ism import site_fields, write_ism_h5
+from crossreg.variants.ism_h5 import site_fields, write_ism_h5
 from crossreg.variants.ism_sites import Site
 from crossreg.variants.sad_files import write_h5
 from crossreg.variants.sad_stream import ChunkStore

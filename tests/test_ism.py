@@ -26,14 +26,14 @@ from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.variants import ism_figures
 from crossreg.variants.alleles import Allele, on_genome
-from crossreg.variants.ism import (
+from crossreg.variants.ism import write_ism
+from crossreg.variants.ism_figures import VariantMark, importance
+from crossreg.variants.ism_score import (
     center_bins,
     mutation_effects,
     remove_position_mean,
     site_mutations,
-    write_ism,
 )
-from crossreg.variants.ism_figures import VariantMark, importance
 from crossreg.variants.ism_sites import (
     Site,
     bed_sites,
@@ -582,7 +582,7 @@ def test_a_label_or_track_outside_ascii_stops_before_any_scoring(world, tmp_path
     def no_scoring(*args, **kwargs):
         raise AssertionError("sites were scored before their labels were checked")
 
-    monkeypatch.setattr("crossreg.variants.ism.mutation_effects", no_scoring)
+    monkeypatch.setattr("crossreg.variants.ism_score._site_effects", no_scoring)
     model, fasta, bed = root / "model", root / "genome.fa", root / "regions.bed"
     cases = [
         (model, {"bed": tmp_path / "names.bed"}, r"names\.bed:2: region chr1:12000-12100 \(enh_α"),

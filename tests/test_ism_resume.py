@@ -20,7 +20,7 @@ import pytest
 from crossreg.cli import build_parser, main
 from crossreg.errors import Interrupted
 from crossreg.io.identity import settings_hash
-from crossreg.variants import ism, ism_figures
+from crossreg.variants import ism, ism_draw, ism_figures, ism_score
 from tests.pipeline import small_ism_world
 
 SITES = 12
@@ -29,13 +29,13 @@ SITES = 12
 # while the run is scoring
 SLOW = """
 import sys, time
-from crossreg.variants import ism
-real = ism._site_effects
+from crossreg.variants import ism_score
+real = ism_score._site_effects
 def slow(*args, **kwargs):
     for effects in real(*args, **kwargs):
         time.sleep(0.3)
         yield effects
-ism._site_effects = slow
+ism_score._site_effects = slow
 from crossreg.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -82,7 +82,7 @@ def _kept(out: Path) -> int:
 
 def _stopping_after(sites: int) -> Callable[..., Iterator[Any]]:
     """ISM's site scoring, interrupted (Ctrl-C) once `sites` sites are scored."""
-    real, scored = ism._site_effects, [0]
+    real, scored = ism_score._site_effects, [0]
 
     def stopped(*args: Any, **kwargs: Any) -> Iterator[Any]:
         for effects in real(*args, **kwargs):
@@ -139,7 +139,7 @@ def test_a_partial_linked_to_another_disk_keeps_the_sites_there(work, unbroken, 
     partial = tmp_path / "linked.h5.partial"
     partial.symlink_to(scratch)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ism, "_site_effects", _stopping_after(4))  # two chunks of 2 sites
+        patch.setattr(ism_score, "_site_effects", _stopping_after(4))  # two chunks of 2 sites
         with pytest.raises(Interrupted, match=f"4 of {SITES} sites kept in {partial}"):
             _run(_argv(work, out))
     assert partial.is_symlink() and len(list(scratch.glob("chunk-*"))) == 2
@@ -177,7 +177,7 @@ def test_a_refusal_names_targets_as_given(work, tmp_path):
     then, 2 now')."""
     out = tmp_path / "named.h5"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ism, "_site_effects", _stopping_after(2))  # one chunk of 2 sites
+        patch.setattr(ism_score, "_site_effects", _stopping_after(2))  # one chunk of 2 sites
         with pytest.raises(Interrupted, match=f"2 of {SITES} sites kept"):
             _run(_argv(work, out, "--targets", "T0,T1"))
     with pytest.raises(ValueError) as refused:
@@ -222,7 +222,7 @@ def test_a_partial_run_recording_track_indices_resumes(work, unbroken, tmp_path)
     indices: a resume keeping the same tracks continues it to the bytes of an unbroken
     run (but for the settings recorded as they were begun)."""
     out = tmp_path / "earlier.h5"
-    real, scored = ism._site_effects, []
+    real, scored = ism_score._site_effects, []
 
     def stopped(*args, **kwargs):
         for effects in real(*args, **kwargs):
@@ -232,7 +232,7 @@ def test_a_partial_run_recording_track_indices_resumes(work, unbroken, tmp_path)
             yield effects
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ism, "_site_effects", stopped)
+        patch.setattr(ism_score, "_site_effects", stopped)
         with pytest.raises(Interrupted):
             _run(_argv(work, out))
     store = out.with_name(out.name + ".partial")
@@ -287,7 +287,7 @@ def test_a_resume_of_a_finished_run_does_nothing(work, unbroken, tmp_path, monke
     out.write_bytes(unbroken.read_bytes())
     written = out.stat().st_mtime_ns
     scored: list[int] = []
-    monkeypatch.setattr(ism, "_site_effects", lambda *a, **k: scored.append(1) or iter(()))
+    monkeypatch.setattr(ism_score, "_site_effects", lambda *a, **k: scored.append(1) or iter(()))
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert _run(_argv(work, out, "--resume")) == 0
     assert f"{out} is complete for these settings; nothing to do" in logs.text
@@ -323,7 +323,7 @@ def test_a_resume_of_a_finished_run_draws_figures_it_lacks(work, unbroken, tmp_p
     out = tmp_path / "done.h5"
     out.write_bytes(unbroken.read_bytes())
     argv = [a for a in _argv(work, out, "--resume") if a != "--no-plots"]
-    folder = ism.figures_folder(out)
+    folder = ism_draw.figures_folder(out)
     said = f"{out} is complete for these settings but lacks its figures in {folder}; drawing"
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert _run(argv) == 0
@@ -362,9 +362,9 @@ def test_a_stop_while_drawing_says_a_resume_draws_the_figures(
     with pytest.raises(Interrupted, match="a rerun with --resume draws only them"):
         _run(argv)
     monkeypatch.setattr(ism_figures, "plot_ism_file", real)
-    monkeypatch.setattr(ism, "_site_effects", lambda *a, **k: pytest.fail("scored again"))
+    monkeypatch.setattr(ism_score, "_site_effects", lambda *a, **k: pytest.fail("scored again"))
     assert _run([*argv, "--resume"]) == 0
-    assert len(list(ism.figures_folder(out).glob("*.png"))) == SITES
+    assert len(list(ism_draw.figures_folder(out).glob("*.png"))) == SITES
     assert out.read_bytes() == unbroken.read_bytes()
 
 
@@ -373,7 +373,7 @@ def test_a_run_resumed_on_another_device_records_both(work, unbroken, tmp_path, 
     CPU, as if every site were scored there."""
     out = tmp_path / "moved.h5"
     gpu = "cuda: NVIDIA H100 80GB HBM3"
-    real, chunks = ism._site_effects, []
+    real, chunks = ism_score._site_effects, []
 
     def stopped(*args, **kwargs):
         chunks.append(1)
@@ -381,7 +381,7 @@ def test_a_run_resumed_on_another_device_records_both(work, unbroken, tmp_path, 
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ism, "_site_effects", stopped)
+    monkeypatch.setattr(ism_score, "_site_effects", stopped)
     monkeypatch.setattr(ism, "device_label", lambda device: gpu)
     with pytest.raises(Interrupted, match="4 of 12 sites kept"):
         _run(_argv(work, out))
@@ -423,7 +423,7 @@ def test_a_resume_with_another_head_names_the_option_as_typed(two_heads, tmp_pat
     done, cut = tmp_path / "done.h5", tmp_path / "cut.h5"
     assert _run(_argv(two_heads, done, "--head", "human")) == 0
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ism, "_site_effects", _stopping_after(2))
+        patch.setattr(ism_score, "_site_effects", _stopping_after(2))
         with pytest.raises(Interrupted):
             _run(_argv(two_heads, cut, "--head", "human"))
     for out, refused in ((done, "is complete from"), (cut, "left by")):

@@ -19,7 +19,7 @@ import pytest
 
 from crossreg.cli import build_parser, main
 from crossreg.io.identity import settings_hash
-from crossreg.variants import ism
+from crossreg.variants import ism_score, ism_settings
 from crossreg.variants.ism_merge import merge_ism
 from tests.pipeline import small_ism_world, within_float16_rounding
 
@@ -150,7 +150,7 @@ def test_shards_of_an_earlier_crossreg_merge_drawing_the_tracks_they_recorded(wo
         with h5py.File(path, "a") as h5:
             settings = json.loads(h5.attrs["shard_settings"])
             assert settings.pop("tracks") == "0-1" and "figure_tracks" not in settings
-            settings |= {"targets": [0, 1], "figure_tracks": ism.FIGURES_EACH}
+            settings |= {"targets": [0, 1], "figure_tracks": ism_settings.FIGURES_EACH}
             h5.attrs["shard_settings"] = json.dumps(settings, sort_keys=True)
             h5.attrs["run_settings"] = settings_hash(settings)
     merged = work / "earlier.h5"
@@ -420,7 +420,7 @@ def test_missing_and_repeated_shards_are_named(work, whole):
 
 def _stopping_at_the_second_chunk() -> Callable[..., Any]:
     """ISM's site scoring, interrupted (Ctrl-C) when it is called for a second chunk."""
-    real, calls = ism._site_effects, []
+    real, calls = ism_score._site_effects, []
 
     def stopped(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
@@ -433,13 +433,13 @@ def _stopping_at_the_second_chunk() -> Callable[..., Any]:
 
 def test_a_stopped_shard_resumes_to_the_bytes_of_an_unbroken_one(work, monkeypatch):
     unbroken = _shards(work, "unbroken", 2)[1]  # sites 2-5: two chunks
-    real, stopped = ism._site_effects, _stopping_at_the_second_chunk()
-    monkeypatch.setattr(ism, "_site_effects", stopped)
+    real, stopped = ism_score._site_effects, _stopping_at_the_second_chunk()
+    monkeypatch.setattr(ism_score, "_site_effects", stopped)
     out = work / "stopped.1.h5"
     argv = _argv(work, out, "--shard", "1/2", "--no-plots")
     assert main(argv) == 130
     assert not out.exists() and (work / "stopped.1.h5.partial").is_dir()
-    monkeypatch.setattr(ism, "_site_effects", real)
+    monkeypatch.setattr(ism_score, "_site_effects", real)
     with pytest.raises(ValueError, match=r"--shard 1/2 then, 0/2 now"):
         _run([*_argv(work, out, "--shard", "0/2", "--no-plots"), "--resume"])
     assert _run([*argv, "--resume"]) == 0
@@ -450,24 +450,24 @@ def test_a_stopped_shard_of_an_earlier_crossreg_resumes(work, monkeypatch):
     """``OUT.partial/`` of a shard stopped under an earlier crossreg, whose settings hold
     the kept tracks' indices and ``figure_tracks``: a resume with the same --targets
     continues it, and its shards merge with the figures of each kept track."""
-    real, stopped = ism._site_effects, _stopping_at_the_second_chunk()
+    real, stopped = ism_score._site_effects, _stopping_at_the_second_chunk()
     first = _shards(work, "resumed_earlier", 2, "--targets", "1")[0]
     with h5py.File(first, "a") as h5:
         settings = json.loads(h5.attrs["shard_settings"])
         settings = {k: v for k, v in settings.items() if k != "tracks"}
-        settings |= {"targets": [1], "figure_tracks": ism.FIGURES_EACH}
+        settings |= {"targets": [1], "figure_tracks": ism_settings.FIGURES_EACH}
         h5.attrs["shard_settings"] = json.dumps(settings, sort_keys=True)
         h5.attrs["run_settings"] = settings_hash(settings)
     out = work / "resumed_earlier.1.h5"
     out.unlink()
-    monkeypatch.setattr(ism, "_site_effects", stopped)
+    monkeypatch.setattr(ism_score, "_site_effects", stopped)
     argv = _argv(work, out, "--shard", "1/2", "--no-plots", "--targets", "1")
     assert main(argv) == 130
-    monkeypatch.setattr(ism, "_site_effects", real)
+    monkeypatch.setattr(ism_score, "_site_effects", real)
     store = work / "resumed_earlier.1.h5.partial"
     stored = json.loads((store / "settings.json").read_text())
     stored = {k: v for k, v in stored.items() if k != "tracks"} | {"targets": [1]}
-    stored |= {"figure_tracks": ism.FIGURES_EACH}
+    stored |= {"figure_tracks": ism_settings.FIGURES_EACH}
     (store / "settings.json").write_text(json.dumps(stored, sort_keys=True))
     progress = json.loads((store / "progress.json").read_text())
     (store / "progress.json").write_text(json.dumps(progress | {"settings": settings_hash(stored)}))
@@ -481,14 +481,14 @@ def test_each_shard_scores_whole_chunks_of_the_run(work, monkeypatch):
     """A prediction's last bits can depend on the other sequences of its batch, and a
     chunk's sequences are batched on their own: shards that split a chunk would batch its
     sites otherwise than one run, so they take whole chunks."""
-    real = ism._site_effects
+    real = ism_score._site_effects
     chunks: list[list[str]] = []
 
     def recorded(model, scored, *args, **kwargs):
         chunks.append([site.label for site in scored.sites])
         return real(model, scored, *args, **kwargs)
 
-    monkeypatch.setattr(ism, "_site_effects", recorded)
+    monkeypatch.setattr(ism_score, "_site_effects", recorded)
     assert main(_argv(work, work / "chunks.h5", "--no-plots")) == 0
     one_run = list(chunks)
     assert one_run == [["r0", "r1"], ["r2", "r3"], ["r4"]]

@@ -11,7 +11,7 @@ import pytest
 
 from crossreg.cli import build_parser, main
 from crossreg.errors import Interrupted
-from crossreg.variants import ism, ism_figures
+from crossreg.variants import ism_figures, ism_score
 from tests.pipeline import small_ism_world
 
 
@@ -102,7 +102,7 @@ def test_chunks_resume_with_a_sites_genome_they_were_not_given(work, monkeypatch
     named = work / "named_from_the_start.h5"
     assert main(_argv(work, named, "--variants-genome", "human", "--no-plots")) == 0
     out = work / "stopped.h5"
-    real, scored = ism._site_effects, [0]
+    real, scored = ism_score._site_effects, [0]
 
     def stopped(*args, **kwargs):
         for effects in real(*args, **kwargs):
@@ -112,7 +112,7 @@ def test_chunks_resume_with_a_sites_genome_they_were_not_given(work, monkeypatch
             yield effects
 
     with monkeypatch.context() as patch:
-        patch.setattr(ism, "_site_effects", stopped)
+        patch.setattr(ism_score, "_site_effects", stopped)
         with pytest.raises(Interrupted, match="1 of 2 sites kept"):
             _run(_argv(work, out, "--no-plots"))
     assert _run(_argv(work, out, "--variants-genome", "human", "--no-plots", "--resume")) == 0

@@ -21,7 +21,7 @@ from crossreg.predict import bigwig
 from crossreg.stats.sldp import checkpoint as sldp_checkpoint
 from crossreg.stats.sldp.outputs import run_record
 from crossreg.train import resume_checks
-from crossreg.variants import ism, sad_stream
+from crossreg.variants import ism_settings, sad_stream
 
 IDENTITY = {"size": 10, "sha256": "a" * 64}
 FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
@@ -113,7 +113,7 @@ def stubbed(monkeypatch):
     """Records built without a model or store: their identities stubbed."""
     for module in (sad_stream, bigwig, evaluate_checkpoint):
         monkeypatch.setattr(module, "checkpoint_identity", lambda _: dict(IDENTITY))
-    monkeypatch.setattr(ism, "content_identity", lambda _: dict(IDENTITY))
+    monkeypatch.setattr(ism_settings, "content_identity", lambda _: dict(IDENTITY))
     monkeypatch.setattr(
         evaluate_checkpoint, "store_fingerprint", lambda _: {"path": "s", "sha256": "a"}
     )
@@ -139,11 +139,11 @@ def test_sad_names_only_options_crossreg_sad_takes(stubbed):
 
 def test_ism_names_only_options_crossreg_ism_takes(stubbed):
     options = InferenceOptions(device="cpu")
-    record = ism._chunk_settings(
+    record = ism_settings.chunk_settings(
         "m", stubbed, "human", options, ["sum"], vcf=None, bed="b", strict=False, width=4,
         tracks="CAGE,T1", chunk_size=2,
     )  # fmt: skip
-    record |= {sad_stream.FIGURE_TRACKS: ism.FIGURES_EACH, "shard": "0/2"}
+    record |= {sad_stream.FIGURE_TRACKS: ism_settings.FIGURES_EACH, "shard": "0/2"}
     messages = sad_stream.setting_changes(record, _all_changed(record, ("options",)))
     _check("ism", messages, len(record) + len(options.__dict__) - 2)
     assert "--targets CAGE,T1 then, CAGE,T1x now" in messages  # before: the indices

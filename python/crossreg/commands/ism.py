@@ -207,7 +207,8 @@ def run(args: argparse.Namespace) -> int:
     motifs = read_motif_option(args)
     if info.geometry is not None:
         mutated_span(info.geometry.seq_length, args.width)
-    from crossreg.variants.ism import figures_folder, write_ism
+    from crossreg.variants.ism import write_ism
+    from crossreg.variants.ism_draw import figures_folder
 
     if args.shard is None:  # a shard draws none (write_ism refuses --figures with it)
         args.figures = args.figures or figures_folder(args.out)

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "shards", "motifs")
     require_suffix(args, "out", [".h5"])
     require_output(args, folder=False)
-    from crossreg.variants.ism import figures_folder
+    from crossreg.variants.ism_draw import figures_folder
     from crossreg.variants.ism_merge import merge_ism
 
     args.figures = args.figures or figures_folder(args.out)

@@ -1,7 +1,7 @@
 """The ism-merge step: the shard files of one ``crossreg ism --shard i/n`` run joined into
 the ``.h5`` one run would have written, with that file's figures.
 
-Each shard holds whole chunks of the run's sites (:func:`crossreg.variants.ism.shard_sites`),
+Each shard holds whole chunks of the run's sites (:func:`crossreg.variants.ism_shards.shard_sites`),
 scored as one run scores them, and records the run's settings as ``crossreg sad``'s shards
 do (:func:`crossreg.variants.sad_stream.shard_attrs`): the merge refuses a shard of another
 run naming what differs, a shard still being written, and shards that miss or repeat some
@@ -29,17 +29,10 @@ from crossreg.io.atomic import atomic_path
 from crossreg.io.h5 import all_attrs, damaged_data, open_h5
 from crossreg.synth.motifs import Motif
 from crossreg.variants.alleles import parse_counts
-from crossreg.variants.ism import (
-    ISM_INPUTS,
-    SITE_FIELDS,
-    TRACK_FIELDS,
-    VARIANT_FIELDS,
-    IsmRun,
-    check_figure_options,
-    draw_figures,
-    each_track_drawn,
-    write_ism_h5,
-)
+from crossreg.variants.ism import IsmRun
+from crossreg.variants.ism_draw import check_figure_options, draw_figures
+from crossreg.variants.ism_h5 import SITE_FIELDS, TRACK_FIELDS, VARIANT_FIELDS, write_ism_h5
+from crossreg.variants.ism_settings import ISM_INPUTS, each_track_drawn
 from crossreg.variants.ism_shards import ISM_REMEDY, check_ism_shards
 from crossreg.variants.sad_files import merged_attrs, shard_paths, unreadable_shard
 
@@ -61,9 +54,9 @@ def merge_ism(
     run's to float16 rounding), and an input path or a device the shards differ in as
     each shard's (:func:`~crossreg.variants.shard_layout.layout_attrs`).
     Then draw the figures that run draws, in `figures` (by default
-    :func:`crossreg.variants.ism.figures_folder` of `out`) unless `plots` is off (SVG too
+    :func:`crossreg.variants.ism_draw.figures_folder` of `out`) unless `plots` is off (SVG too
     with `svg`), the matches of the JASPAR `motifs` marked (`svg` or `motifs` with
-    `plots` off is refused, :func:`~crossreg.variants.ism.check_figure_options`). An `out`
+    `plots` off is refused, :func:`~crossreg.variants.ism_draw.check_figure_options`). An `out`
     that is one of the shards is refused before anything is written."""
     check_figure_options(plots, svg, motifs)
     target, paths = shard_paths(out, shards, "crossreg ism")
@@ -107,9 +100,11 @@ def merge_ism(
 @dataclass(frozen=True)
 class _Contents:
     """What the merge reads of a shard before it writes: its attributes, the shape of
-    each of its datasets, and the rows of those of :data:`~crossreg.variants.ism.SITE_FIELDS`,
-    :data:`~crossreg.variants.ism.VARIANT_FIELDS` and :data:`~crossreg.variants.ism.TRACK_FIELDS`
-    it holds (the scores are read in blocks as they are written)."""
+    each of its datasets, and the rows of those of
+    :data:`~crossreg.variants.ism_h5.SITE_FIELDS`,
+    :data:`~crossreg.variants.ism_h5.VARIANT_FIELDS` and
+    :data:`~crossreg.variants.ism_h5.TRACK_FIELDS` it holds (the scores are read in blocks
+    as they are written)."""
 
     meta: dict[str, object]
     shapes: dict[str, tuple[int, ...]]

@@ -1,6 +1,6 @@
 """Which ``crossreg ism --shard i/n`` files make up one run, checked before a merge.
 
-A shard holds a contiguous range of the run's sites (:func:`crossreg.variants.ism.shard_sites`),
+A shard holds a contiguous range of the run's sites (:func:`shard_sites`),
 which depends on its ``i/n`` and on the run's ``--chunk-size``. Shards of one cut (one n,
 one chunk size) are checked as ``sad-merge`` checks its shards: each once, in order
 (:func:`crossreg.variants.sad_files.check_shards`). Shards of several cuts, such as a
@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from crossreg.shard import Shard
-from crossreg.variants.ism import shard_sites
 from crossreg.variants.sad_files import check_named_alike, check_shards, other_run
 from crossreg.variants.shard_layout import rounding, scored_alike
 
@@ -49,6 +48,18 @@ class ShardFile:
             f"{self.path} (sites {self.start}-{self.stop}: --shard {self.shard} "
             f"--chunk-size {self.chunk_size})"
         )
+
+
+def shard_sites(shard: Shard | None, sites: int, chunk_size: int) -> tuple[int, int]:
+    """Sites ``[first, last)`` of shard `shard` of a run of `sites` (all without one): its
+    contiguous share (:meth:`crossreg.shard.Shard.bounds`) of the run's chunks of
+    `chunk_size` sites, so that each chunk is scored whole, in its batches, as one run
+    scores it, and the merged shards hold the bytes one run writes. A shard past the
+    last chunk (more shards than chunks) has no site."""
+    if shard is None:
+        return 0, sites
+    start, stop = shard.bounds(-(-sites // chunk_size))
+    return min(start * chunk_size, sites), min(stop * chunk_size, sites)
 
 
 def check_ism_shards(
