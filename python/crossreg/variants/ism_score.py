@@ -129,36 +129,12 @@ def _site_effects(
 ) -> Iterator[dict[str, npt.NDArray[np.float32]]]:
     """:func:`mutation_effects` of sites whose spans are known."""
     sites, spans, on_chromosome = scored.sites, scored.spans, scored.on_chromosome
-    seq_length, width = model.seq_length, spans.shape[1]
-    span_start, _ = mutated_span(seq_length, width)
+    width = spans.shape[1]
     total = len(sites) if scored.total is None else scored.total
-
-    cache: dict[int, npt.NDArray[np.uint8]] = {}
-
-    def load(chunk: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
-        wanted = np.unique(chunk[:, 0])
-        for key in [k for k in cache if k not in wanted]:
-            del cache[key]
-        missing = [int(i) for i in wanted if int(i) not in cache]
-        if missing:
-            windows = one_hot(
-                site_codes([sites[i] for i in missing], genome, seq_length), dtype=np.uint8
-            )
-            cache.update(zip(missing, windows, strict=True))
-        x = np.stack([cache[int(i)] for i in chunk[:, 0]])
-        rows = np.nonzero(chunk[:, 1] >= 0)[0]
-        where = span_start + chunk[rows, 1]
-        x[rows, where, :] = 0
-        x[rows, where, chunk[rows, 2]] = 1
-        return x
+    load = _MutantWindows(sites, genome, model.seq_length, width)
 
     def reduce(pred: torch.Tensor, chunk: npt.NDArray[np.int64]) -> dict[str, np.ndarray]:
-        out = {}
-        if "sum" in stats:
-            out["sum"] = pred.sum(dim=1)
-        if "center" in stats:
-            out["center"] = pred[:, center_bins(pred.shape[1])].sum(dim=1)
-        return {k: v.cpu().numpy() for k, v in out.items()}
+        return _statistics(pred, stats)
 
     current, reference, finished = -1, {}, 0
     effects: dict[str, np.ndarray] = {}
@@ -184,6 +160,46 @@ def _site_effects(
             row += n
             if meter is not None:
                 meter.update(n, sites=f"{scored.first + finished}/{total}")
+
+
+class _MutantWindows:
+    """The one-hot windows of a batch of ``(site, position, base)`` rows
+    (:func:`_site_mutation_groups`; a reference as position -1) of `sites`: each site's
+    window read from `genome` once while its rows last, and each mutant's base set in its
+    copy."""
+
+    def __init__(self, sites: Sequence[Site], genome: Genome, seq_length: int, width: int):
+        self.sites, self.genome, self.seq_length = sites, genome, seq_length
+        self.span_start, _ = mutated_span(seq_length, width)
+        self.cache: dict[int, npt.NDArray[np.uint8]] = {}
+
+    def __call__(self, chunk: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+        """The ``(rows, seq_length, 4)`` windows of the rows `chunk`."""
+        cache = self.cache
+        wanted = np.unique(chunk[:, 0])
+        for key in [k for k in cache if k not in wanted]:
+            del cache[key]
+        missing = [int(i) for i in wanted if int(i) not in cache]
+        if missing:
+            codes = site_codes([self.sites[i] for i in missing], self.genome, self.seq_length)
+            cache.update(zip(missing, one_hot(codes, dtype=np.uint8), strict=True))
+        x = np.stack([cache[int(i)] for i in chunk[:, 0]])
+        rows = np.nonzero(chunk[:, 1] >= 0)[0]
+        where = self.span_start + chunk[rows, 1]
+        x[rows, where, :] = 0
+        x[rows, where, chunk[rows, 2]] = 1
+        return x
+
+
+def _statistics(pred: torch.Tensor, stats: Sequence[str]) -> dict[str, np.ndarray]:
+    """The `stats` of a batch of predictions ``(batch, bins, tracks)``, each
+    ``(batch, tracks)``: ``sum`` over all bins, ``center`` over :func:`center_bins`."""
+    out = {}
+    if "sum" in stats:
+        out["sum"] = pred.sum(dim=1)
+    if "center" in stats:
+        out["center"] = pred[:, center_bins(pred.shape[1])].sum(dim=1)
+    return {k: v.cpu().numpy() for k, v in out.items()}
 
 
 def score_chunks(
