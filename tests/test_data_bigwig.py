@@ -176,6 +176,20 @@ def test_masked_bins_get_the_tracks_25th_percentile_over_all_windows(tmp_path):
     np.testing.assert_allclose(values[1, 1:, 0], np.arange(10, 17))
 
 
+@pytest.mark.parametrize(("quantile", "fill"), [(0.0, 1.0), (0.5, 9.0), (1.0, 16.0)])
+def test_masked_bins_get_the_fill_quantile_given(tmp_path, quantile, fill):
+    # the ramp's unmasked bin means are 1..16 without 8: its minimum, median and maximum
+    entries = [("chr1", 128 * b, 128 * (b + 1), b + 1.0) for b in range(16)]
+    bw = write_bigwig(tmp_path / "ramp.bw", SIZES, entries)
+    row = {"identifier": "t", "file": bw.name, "clip": BIG, "scale": 1, "sum_stat": "mean"}
+    mask = np.zeros((2, 8), dtype=bool)
+    mask[0, 7] = True
+    windows = [("chr1", 0), ("chr1", 1024)]
+    values, stats = targets_of(tmp_path, [row], windows, bins=8, mask=mask, fill_quantile=quantile)
+    assert stats[0]["fill_value"] == fill
+    assert values[0, 7, 0] == fill
+
+
 def test_soft_clip_then_hard_clip_then_scale(tmp_path):
     entries = [("chr1", 0, 128, 20.0), ("chr1", 128, 256, 100.0), ("chr1", 256, 384, 5.0)]
     bw = write_bigwig(tmp_path / "c.bw", SIZES, entries)

@@ -156,7 +156,8 @@ def test_sequences_equal_the_fasta(store, inputs):
             assert seqs[row].tobytes() == genome.fetch(w.chrom, w.start, w.end).upper()
 
 
-def test_targets_equal_the_numpy_pybigwig_reference(store):
+def targets_and_reference(store: DataStore, fill_quantile: float = 0.25):
+    """The store's targets of every split, its masked bins and the numpy reference's targets."""
     windows = all_windows(store)
     masked = np.concatenate([store.masked(s) for s in store.splits])
     ref = reference_targets(
@@ -165,8 +166,14 @@ def test_targets_equal_the_numpy_pybigwig_reference(store):
         [w.start + 512 for w in windows],
         bins=24,
         mask=masked,
+        fill_quantile=fill_quantile,
     )
-    ours = np.concatenate([store.targets(s) for s in store.splits])
+    return np.concatenate([store.targets(s) for s in store.splits]), masked, ref
+
+
+def test_targets_equal_the_numpy_pybigwig_reference(store):
+    windows = all_windows(store)
+    ours, masked, ref = targets_and_reference(store)
     assert ours.dtype == np.float16 and ours.shape == ref.shape
     np.testing.assert_allclose(
         ours.astype(np.float32), ref.astype(np.float32), rtol=2e-3, atol=1e-3
@@ -178,6 +185,16 @@ def test_targets_equal_the_numpy_pybigwig_reference(store):
     fill = stats[0]["fill_value"]
     assert ours[rows][masked[rows]][:, 0].astype(float) == pytest.approx(
         min(fill, 32) * 2, rel=2e-3
+    )
+
+
+def test_the_fill_quantile_given_reaches_the_masked_bins(inputs, tmp_path):
+    # the track's largest unmasked bin, not the 25th percentile, fills its masked bins
+    assert main(cli_args(inputs, tmp_path / "q1", "--fill-quantile", "1")) == 0
+    ours, masked, ref = targets_and_reference(DataStore(tmp_path / "q1"), fill_quantile=1.0)
+    assert masked.any()
+    np.testing.assert_allclose(
+        ours[masked].astype(np.float32), ref[masked].astype(np.float32), rtol=2e-3, atol=1e-3
     )
 
 

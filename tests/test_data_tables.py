@@ -69,6 +69,14 @@ def test_a_stranded_pair_is_refused_and_a_self_pair_read(tmp_path):
     assert [t.identifier for t in read_targets(path)] == ["p", "m"]
 
 
+def test_basenjis_avg_sum_stat_and_any_case_read_as_the_stat(tmp_path):
+    head = "index\tidentifier\tfile\tclip\tscale\tsum_stat\tdescription\n"
+    path = tmp_path / "t.txt"
+    rows = ["0\ta\ta.bw\t32\t2\tavg\tDNASE:x", "1\tb\tb.bw\t32\t2\tSUM\tCAGE:y"]
+    path.write_text(head + "\n".join(rows) + "\n")
+    assert [t.sum_stat for t in read_targets(path)] == ["mean", "sum"]
+
+
 def test_select_targets_by_index_range_identifier_and_pattern():
     from crossreg.io.targets import Target, select_targets
 

@@ -370,6 +370,18 @@ def test_optimizer_from_train_section():
         build_optimizer(p, {"optimizer": "lbfgs"})
 
 
+def test_optimizer_defaults_are_basenjis():
+    """A train section naming none of them takes the defaults docs/steps/train.md lists:
+    SGD with momentum 0.99 (not Nesterov) at learning rate 0.01; Adam betas 0.9, 0.999."""
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    sgd = build_optimizer(p, {})
+    assert isinstance(sgd, torch.optim.SGD)
+    assert (sgd.defaults["lr"], sgd.defaults["momentum"]) == (0.01, 0.99)
+    assert not sgd.defaults["nesterov"]
+    adam = build_optimizer(p, {"optimizer": "adam"})
+    assert (adam.defaults["lr"], adam.defaults["betas"]) == (0.01, (0.9, 0.999))
+
+
 def test_a_step_of_one_genome_leaves_the_other_head_alone_momentum_and_all():
     """Basenji's ``fit2``: one optimizer for trunk and heads, each step updating the trunk
     and the drawing genome's head only. A head left out of a step keeps its weights, even
@@ -475,6 +487,13 @@ def test_poisson_loss_known_answer():
     """pred (1, 2) against targets (0, 2): (1 + 2 − 2·ln(2 + 1e-7)) / 2."""
     got = poisson_loss(torch.tensor([[[1.0], [2.0]]]), torch.tensor([[[0.0], [2.0]]]))
     assert float(got) == pytest.approx((3 - 2 * np.log(2 + 1e-7)) / 2, rel=1e-7)
+
+
+def test_poisson_loss_of_a_zero_prediction_is_finite_through_the_epsilon():
+    """A softplus head's prediction can underflow to 0: pred (0, 0) against targets
+    (0, 3) is (0 + 0 − 3·ln(1e-7)) / 2, not infinite."""
+    got = poisson_loss(torch.zeros(1, 2, 1), torch.tensor([[[0.0], [3.0]]]))
+    assert float(got) == pytest.approx(-3 * np.log(1e-7) / 2, rel=1e-6)
 
 
 def test_training_state_round_trip_resumes_exactly(tmp_path):
