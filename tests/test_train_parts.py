@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from crossreg import distributed
+from crossreg.dna import one_hot
 from crossreg.model import metrics as metrics_module
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.metrics import TrackMetrics, array_metrics
@@ -201,6 +202,22 @@ def test_metrics_of_the_shares_of_a_pass_add_up_to_the_whole_pass(rng, monkeypat
     assert loss_sum / len(codes) == pytest.approx(whole_loss, rel=1e-12)
     with pytest.raises(ValueError, match="windows 4 to 10 are not a pass over 9 windows"):
         array_metrics(model, "human", codes, targets, options, start=4, stop=10)
+
+
+def test_the_loss_of_a_pass_is_the_mean_of_each_windows_loss(rng):
+    """9 windows in batches of 4, 4 and 1: each batch's mean loss counts once per window
+    it holds (the validation loss of metrics.csv), as one window at a time gives it."""
+    torch.manual_seed(0)
+    model = SeqNN(parse_params(small_params({"human": 3}, dropout=0.0)).model).eval()
+    codes = np.frombuffer(b"ACGT", np.uint8)[rng.integers(0, 4, (9, SEQ_LENGTH))]
+    targets = rng.gamma(1.0, 2.0, size=(9, model.output_length(), 3)).astype(np.float16)
+    options = InferenceOptions(device="cpu", batch_size=4)
+    _, loss = array_metrics(model, "human", codes, targets, options, loss=poisson_loss)
+    with torch.no_grad():
+        x = torch.from_numpy(one_hot(codes, dtype=np.float32))
+        y = torch.from_numpy(targets).float()
+        each = [float(poisson_loss(model(x[i : i + 1], "human"), y[i : i + 1])) for i in range(9)]
+    assert loss == pytest.approx(np.mean(each), rel=1e-5)
 
 
 def test_track_metrics_leave_float64_inputs_as_they_were(rng):
