@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -321,6 +322,43 @@ def test_a_training_runs_folder_given_as_the_parent_names_its_best(world, tmp_pa
     with pytest.raises(FileNotFoundError, match="no-such-run"):
         finetune(tmp_path / "no-such-run", world["held_out"], tmp_path / "x", spec)
     assert not (tmp_path / "x").exists()
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_an_out_that_meets_an_input_is_refused_before_any_work(world, tmp_path, capsys):
+    # before: --out run --overwrite with --model run/best trained, then deleted the parent
+    # (and the run's finetune_<genome>/) to save its own best/; --out the parent or the
+    # store wrote the run's checkpoints into them
+    run = tmp_path / "run"
+    shutil.copytree(world["joint"].parent, run)
+    store = tmp_path / "store"
+    shutil.copytree(world["held_out"], store)
+    before = _listing(tmp_path)
+    model, data = ["--model", str(run / "best")], ["--data", str(store)]
+    cases = {
+        (str(run), "--overwrite"): "holds the --model checkpoint .*best as its best/",
+        (str(run / "best"),): "is the --model checkpoint",
+        (str(store),): "is the --data store",
+        (str(store / "ft"),): "lies inside the --data store",
+    }
+    for (out, *extra), message in cases.items():
+        argv = ["finetune", *model, *data, "--head-name", "liver", "--out", out, *extra]
+        assert main([*argv, *BRIEF]) == 1
+        err = capsys.readouterr().err
+        assert re.search(message, err) and "choose an --out apart" in err, err
+        assert "Traceback" not in err
+    params = str(world["joint"].parent.parent / "params.json")
+    argv = ["train", "--params", params, "--data", str(store), "--out", str(store), *BRIEF]
+    assert main(argv) == 1
+    assert "is the --data store" in capsys.readouterr().err
+    spec = FineTuneSpec(mode="probe", head="liver")
+    with pytest.raises(ValueError, match="holds the --model checkpoint"):
+        finetune(run / "best", store, run, spec, overwrite=True)
+    assert _listing(tmp_path) == before  # nothing written, nothing deleted
 
 
 def test_a_head_of_an_existing_name_is_refused(world, tmp_path):

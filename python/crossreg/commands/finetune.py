@@ -20,7 +20,7 @@ from crossreg.commands.values import COUNT, POSITIVE, whole
 from crossreg.model.checkpoint_info import checkpoint_info, saved_checkpoint_id
 from crossreg.step_defaults import FINETUNE_MODES, LORA_RANK, UNFREEZE_BLOCKS
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
-from crossreg.train.run_folder import check_run_folder, require_no_training
+from crossreg.train.run_folder import check_apart, check_run_folder, require_no_training
 
 #: The largest adapter rank: above a layer's narrower side a rank adds nothing (Basenji2's
 #: convolutions are 288-1,536 channels wide).
@@ -122,11 +122,11 @@ def check_inputs(args: argparse.Namespace) -> None:
     """What ``finetune`` can check before torch loads: the options fit ``--mode``, the
     parent checkpoint reads, the store has train and valid windows and a whole batch of
     train windows (``--batch-size`` or the parent's params') that splits evenly over the
-    processes of a consistent ``torchrun`` job, the new head's name
-    (``--head-name``, else the store's genome) is well-formed and free in the parent,
-    ``--out`` can be written, the epochs and shift fit and, with ``--resume``, ``--out``
-    holds a ``last/`` checkpoint to continue from (and, without it or ``--overwrite``,
-    none)."""
+    processes of a consistent ``torchrun`` job, the new head's name (``--head-name``,
+    else the store's genome) is well-formed and free in the parent, ``--out`` can be
+    written and is apart from the checkpoint and the store, the epochs and shift fit
+    and, with ``--resume``, ``--out`` holds a ``last/`` checkpoint to continue from
+    (and, without it or ``--overwrite``, none)."""
     from crossreg.train.folds import training_windows
     from crossreg.train.launch import check_launch
     from crossreg.train.options import batch_size
@@ -135,6 +135,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     check_mode_options(args)
     require_paths(args, folders=("model", "data"))
     require_output(args, folder=True)
+    check_apart(args.out, [("--model checkpoint", args.model), ("--data store", args.data)])
     parent = checkpoint_info(args.model)
     check_epochs(args)
     store = open_training_store(args, args.data)

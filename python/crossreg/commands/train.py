@@ -24,7 +24,7 @@ from crossreg.devices import check_device
 from crossreg.errors import Interrupted
 from crossreg.model.checkpoint_info import saved_checkpoint_id
 from crossreg.progress import launched_rank
-from crossreg.train.run_folder import check_run_folder, require_no_training
+from crossreg.train.run_folder import check_apart, check_run_folder, require_no_training
 
 if TYPE_CHECKING:
     from crossreg.data.store import DataStore
@@ -284,14 +284,14 @@ def checkpoint_folders(out: Path) -> str:
 
 
 def check_inputs(args: argparse.Namespace) -> None:
-    """What ``train`` can check before torch loads: the params file parses, each
-    ``--data`` store has train and valid windows, a whole batch of train windows
-    (``--batch-size`` or the params') that splits evenly over the processes of a
-    consistent ``torchrun`` job (:func:`~crossreg.train.launch.check_launch`), the stores
-    are of different genomes with a params head each (``--head``), the run's shift
-    (``--augment-shift`` or the params') is below their target bins, ``--out`` can be
-    written and, with ``--resume``, holds a ``last/`` checkpoint to continue from (and,
-    without it or ``--overwrite``, none)."""
+    """What ``train`` can check before torch loads: the params file parses, each ``--data``
+    store has train and valid windows, a whole batch of train windows (``--batch-size``
+    or the params') that splits evenly over the processes of a consistent ``torchrun``
+    job (:func:`~crossreg.train.launch.check_launch`), the stores are of different
+    genomes with a params head each (``--head``), the run's shift (``--augment-shift``
+    or the params') is below their target bins, ``--out`` can be written and is apart
+    from the stores and, with ``--resume``, holds a ``last/`` checkpoint to continue
+    from (and, without it or ``--overwrite``, none)."""
     from crossreg.model.params import load_params
     from crossreg.model.train_section import check_train_section
     from crossreg.train.folds import training_windows
@@ -302,6 +302,7 @@ def check_inputs(args: argparse.Namespace) -> None:
 
     require_paths(args, "params", folders=("data",))
     require_output(args, folder=True)
+    check_apart(args.out, [("--data store", path) for path in args.data])
     check_epochs(args)
     params = load_params(args.params)
     check_train_section(params.train, params.source)

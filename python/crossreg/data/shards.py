@@ -33,7 +33,7 @@ from crossreg.data.store import (
     store_version,
 )
 from crossreg.errors import first_few, require_path_list
-from crossreg.io.atomic import atomic_directory, check_replaceable
+from crossreg.io.atomic import atomic_directory, check_replaceable, path_relation
 from crossreg.io.identity import identity_difference
 
 log = logging.getLogger("crossreg")
@@ -210,22 +210,11 @@ def _link_or_copy(source: Path, destination: Path) -> None:
         shutil.copyfile(source, destination)
 
 
-def _overlap(out: Path, shard: Path) -> str | None:
-    """How the output folder `out` meets the input `shard` once links are resolved
-    (``"is"``, ``"holds"``, ``"lies inside"``), or None when they are apart."""
-    where, real = out.resolve(), shard.resolve()
-    if where == real:
-        return "is"
-    if where in real.parents:
-        return "holds"
-    return "lies inside" if real in where.parents else None
-
-
 def _check_apart(out: Path, shards: Sequence[Path]) -> None:
     """Refuse an `out` that is, holds or lies inside one of the `shards`: writing it (with
     ``--overwrite``) would replace an input, and the merge could not be rerun."""
     for shard in shards:
-        relation = _overlap(out, shard)
+        relation = path_relation(out, shard)
         if relation is not None:
             raise ValueError(
                 f"--out {out} {relation} the shard {shard} given to merge; choose an --out "

@@ -215,6 +215,17 @@ def _top_level(folder: Path) -> list[str]:
     return sorted(entry.name for entry in folder.iterdir())
 
 
+def path_relation(out: Path, other: Path) -> str | None:
+    """How the output `out` meets the input `other` once links are resolved (``"is"``,
+    ``"holds"``, ``"lies inside"``), or None when they are apart."""
+    where, real = out.resolve(), other.resolve()
+    if where == real:
+        return "is"
+    if where in real.parents:
+        return "holds"
+    return "lies inside" if real in where.parents else None
+
+
 def check_not_current(out: Path, option: str) -> None:
     """Refuse an output folder `out` that is or holds the current directory, which writing
     it whole would pull from under the process."""

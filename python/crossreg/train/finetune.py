@@ -342,7 +342,8 @@ def finetune(
     check_plot_options(plots, svg)
     require_kind(spec, FineTuneSpec, "spec", "FineTuneSpec(mode='probe')")
     require_train_options(options)
-    with training_into(out, resume=resume, overwrite=overwrite):
+    inputs = [("--model checkpoint", model_dir), ("--data store", data_dir)]
+    with training_into(out, resume=resume, overwrite=overwrite, inputs=inputs):
         distributed.init(options.device if options is not None else None)
         try:
             with callers_torch_state(options or TrainOptions()):

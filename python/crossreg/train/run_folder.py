@@ -7,10 +7,10 @@ import contextlib
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from crossreg.io.atomic import remove_directory, restore_previous
+from crossreg.io.atomic import path_relation, remove_directory, restore_previous
 from crossreg.model.checkpoint_info import CONFIG_NAME
 from crossreg.progress import launched_rank
 from crossreg.train.board import FOLDER
@@ -38,16 +38,51 @@ def check_run_folder(out: str | os.PathLike[str], *, resume: bool, overwrite: bo
         )
 
 
+#: The entries of a run's folder that a run writes, and that ``--overwrite`` replaces.
+RUN_ENTRIES = ("best", "last", "finetune_*", FOLDER)
+
+
+def check_apart(
+    out: str | os.PathLike[str], inputs: Sequence[tuple[str, str | os.PathLike[str]]]
+) -> None:
+    """Refuse an `out` that is one of the `inputs` (pairs of what it is and its path: the
+    parent checkpoint, the stores), lies inside one, or holds one where a run writes
+    (:data:`RUN_ENTRIES`): the run would write its checkpoints into an input, or with
+    ``--overwrite`` delete it."""
+    folder = Path(out)
+    for what, given in inputs:
+        path = Path(given)
+        relation = path_relation(folder, path)
+        where = ""
+        if relation == "holds":
+            entry = path.resolve().relative_to(folder.resolve()).parts[0]
+            if not any(Path(entry).match(name) for name in RUN_ENTRIES):
+                continue
+            where = f" as its {entry}/, which a run there writes"
+        if relation is not None:
+            raise ValueError(
+                f"--out {out} {relation} the {what} {given}{where}: training there would "
+                "write into it, or with --overwrite delete it; choose an --out apart from "
+                "the run's inputs"
+            )
+
+
 @contextlib.contextmanager
 def training_into(
-    out: str | os.PathLike[str], *, resume: bool, overwrite: bool = False
+    out: str | os.PathLike[str],
+    *,
+    resume: bool,
+    overwrite: bool = False,
+    inputs: Sequence[tuple[str, str | os.PathLike[str]]] = (),
 ) -> Iterator[None]:
     """A block that trains into `out`, checked first (:func:`check_run_folder`). The main
     process of the run holds a lock on the folder meanwhile: a second run into it (a
     resume, say, while the first still trains) is refused with a :class:`ValueError`
     instead of writing ``last/`` and ``metrics.csv`` in turn with it. A folder this call
-    made goes again if the run leaves it empty (refused before its first file)."""
+    made goes again if the run leaves it empty (refused before its first file). An `out`
+    that meets one of the run's `inputs` is refused before it is made (:func:`check_apart`)."""
     folder = Path(out)
+    check_apart(folder, inputs)
     if launched_rank() != 0:  # the job's main process holds the folder for it
         check_run_folder(folder, resume=resume, overwrite=overwrite)
         yield

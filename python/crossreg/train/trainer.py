@@ -821,7 +821,8 @@ def train(
     require_train_options(options)
     options = options or TrainOptions()
     options.check()
-    with training_into(out, resume=resume, overwrite=overwrite):
+    stores = [("--data store", path) for path in data_dirs]
+    with training_into(out, resume=resume, overwrite=overwrite, inputs=stores):
         distributed.init(options.device)
         try:
             with callers_torch_state(options):
