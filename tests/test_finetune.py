@@ -361,6 +361,16 @@ def test_an_out_that_meets_an_input_is_refused_before_any_work(world, tmp_path, 
     assert _listing(tmp_path) == before  # nothing written, nothing deleted
 
 
+def test_more_blocks_than_the_trunk_holds_are_refused_naming_the_most(world, tmp_path):
+    # before: the count alone, without the largest --unfreeze-blocks the trunk takes
+    blocks = len(trunk_blocks(load_checkpoint(world["joint"])[0]))
+    spec = FineTuneSpec(mode="unfreeze", head="liver", unfreeze_blocks=blocks + 1)
+    message = f"has {blocks} blocks with weights; give {blocks} or fewer"
+    with pytest.raises(ValueError, match=message):
+        finetune(world["joint"], world["held_out"], tmp_path / "x", spec)
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_head_of_an_existing_name_is_refused(world, tmp_path):
     spec = FineTuneSpec(mode="probe")  # the store's genome, human, has a head already
     with pytest.raises(

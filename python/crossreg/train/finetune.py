@@ -198,9 +198,11 @@ class FineTune(ModelSetup):
         if self.spec.mode == "unfreeze":
             blocks = trunk_blocks(model)
             if self.spec.unfreeze_blocks > len(blocks):
+                count = len(blocks)
                 raise ValueError(
                     f"--unfreeze-blocks {self.spec.unfreeze_blocks}: the trunk of {self.parent} "
-                    f"has {len(blocks)} blocks with weights"
+                    f"has {count} blocks with weights; give {count} or fewer ({count}: the new "
+                    "head's own copy of the whole trunk)"
                 )
             first = blocks[len(blocks) - self.spec.unfreeze_blocks][0]
             return BranchSpec("blocks", int(first.split(".")[1]))
