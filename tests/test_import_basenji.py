@@ -495,6 +495,14 @@ def test_differing_trunks_fail_unless_a_trunk_is_chosen(tmp_path, inputs, caplog
         logger.removeHandler(caplog.handler)
     assert "using the trunk of 'human'" in caplog.text
     assert result.trunk_source.endswith("model0_best.h5")
+    # before: "--trunk-from 'rat' is not one of human, mouse", saying neither where the
+    # names come from nor what to do
+    with pytest.raises(
+        ValueError,
+        match=r"'rat' names no file of this import: give the --genome of one of its "
+        r"--weights files \(human, mouse\), or leave --trunk-from out",
+    ):
+        import_basenji(PARAMS, sources, trunk_from="rat")
     with torch.inference_mode():
         human = result.model(inputs, "human").numpy()
     np.testing.assert_allclose(human, np.load(FIXTURES / "preds_human_tanh.npy"), atol=1e-4)

@@ -427,7 +427,11 @@ def import_basenji(
         check_head_genome(params, src.genome)
     model_params = params.model.select_heads(genomes)
     if trunk_from is not None and trunk_from not in genomes:
-        raise ValueError(f"--trunk-from '{trunk_from}' is not one of {', '.join(genomes)}")
+        given = ", ".join(genomes)
+        raise ValueError(
+            f"--trunk-from '{trunk_from}' names no file of this import: give the --genome of "
+            f"one of its --weights files ({given}), or leave --trunk-from out"
+        )
     files = {src.genome: read_keras_file(src.weights) for src in sources}
     trunk_genome = trunk_from or sources[0].genome
     trunk_file = files[trunk_from] if trunk_from is not None else None
