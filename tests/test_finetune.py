@@ -522,6 +522,24 @@ def test_a_store_of_other_bins_is_refused_before_the_fine_tuning_is_announced(
     assert "fine-tuning (probe) a new head 'liver' of" in logs.text
 
 
+def test_a_resume_of_other_settings_is_refused_before_the_fine_tuning_is_announced(
+    world, tmp_path, logs
+):
+    # before: "fine-tuning (lora) a new head 'liver' ..., training ..." came first, as if
+    # the run had started, then the refusal
+    out = run_finetune(world["joint"], world["held_out"], tmp_path / "run", "liver")
+    args = ["finetune", "--model", str(world["joint"]), "--data", str(world["held_out"])]
+    args += ["--head-name", "liver", "--out", str(out), "--resume", *STEPS]
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*args, "--mode", "lora"]) == 1
+    assert "(--mode probe then, lora now)" in logs.text and "new head" not in logs.text
+    logs.clear()
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*args, "--max-epochs", "3"]) == 0
+    assert "resuming finetune phase after epoch 2" in logs.text
+    assert "fine-tuning (probe) a new head 'liver' of" in logs.text
+
+
 def test_a_head_on_imported_basenji2_weights_keeps_basenji_s_predictions(
     world, sequences, tmp_path
 ):

@@ -195,7 +195,8 @@ class ModelSetup:
         return genome
 
     def announce(self, trainer: Trainer) -> None:
-        """Log what the run trains, once its stores are known to fit the model."""
+        """Log what the run trains, once its stores are known to fit the model and a
+        resume to continue the run in ``last/`` (as training starts)."""
 
     def trainable(self, model: SeqNN) -> list[torch.nn.Parameter]:
         """The parameters the optimiser updates."""
@@ -282,7 +283,6 @@ class Trainer:
                 model_fixed=self.setup.model_fixed,
             )
         self.genomes = [self._genome_data(s, self.setup.phase) for s in stores]
-        self.setup.announce(self)
         self.runner = distributed.wrap(self.model, self.device)
         if self.options.compile:
             self.runner = cast(torch.nn.Module, torch.compile(self.runner))
@@ -737,6 +737,7 @@ class Trainer:
 
     def fit(self) -> Path:
         """Train (joint phase, then fine-tuning if asked); returns the output directory."""
+        self.setup.announce(self)
         self.out.mkdir(parents=True, exist_ok=True)
         if distributed.is_main() and not self.replacing:  # else with its first epoch
             if not (self.out / "last").is_dir():  # a fresh run: no saved epoch's events
