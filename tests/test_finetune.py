@@ -331,8 +331,8 @@ def _listing(folder: Path) -> dict[str, bytes]:
 
 def test_an_out_that_meets_an_input_is_refused_before_any_work(world, tmp_path, capsys):
     # before: --out run --overwrite with --model run/best trained, then deleted the parent
-    # (and the run's finetune_<genome>/) to save its own best/; --out the parent or the
-    # store wrote the run's checkpoints into them
+    # (and the run's finetune_<genome>/) to save its own best/; --out the parent, the
+    # store, or any other store or checkpoint got the run's checkpoints written into it
     run = tmp_path / "run"
     shutil.copytree(world["joint"].parent, run)
     store = tmp_path / "store"
@@ -351,6 +351,14 @@ def test_an_out_that_meets_an_input_is_refused_before_any_work(world, tmp_path, 
         err = capsys.readouterr().err
         assert re.search(message, err) and "choose an --out apart" in err, err
         assert "Traceback" not in err
+    others = tmp_path / "others"  # a store and a checkpoint that are not the run's inputs
+    shutil.copytree(world["human"], others / "store")
+    shutil.copytree(world["joint"], others / "checkpoint")
+    before = _listing(tmp_path)
+    for out, kind in (("store", "a dataset store"), ("checkpoint", "a checkpoint")):
+        argv = ["finetune", *model, *data, "--head-name", "liver", "--out", str(others / out)]
+        assert main([*argv, *BRIEF]) == 1
+        assert f"is {kind}: a run writes its checkpoints" in capsys.readouterr().err
     params = str(world["joint"].parent.parent / "params.json")
     argv = ["train", "--params", params, "--data", str(store), "--out", str(store), *BRIEF]
     assert main(argv) == 1

@@ -48,7 +48,10 @@ def check_apart(
     """Refuse an `out` that is one of the `inputs` (pairs of what it is and its path: the
     parent checkpoint, the stores), lies inside one, or holds one where a run writes
     (:data:`RUN_ENTRIES`): the run would write its checkpoints into an input, or with
-    ``--overwrite`` delete it."""
+    ``--overwrite`` delete it. Any dataset store or checkpoint is refused as `out`: a run
+    writes a folder of its own (``best/``, ``last/``), not into another step's output."""
+    from crossreg.data.store import METADATA  # numpy: not at argument parsing
+
     folder = Path(out)
     for what, given in inputs:
         path = Path(given)
@@ -64,6 +67,12 @@ def check_apart(
                 f"--out {out} {relation} the {what} {given}{where}: training there would "
                 "write into it, or with --overwrite delete it; choose an --out apart from "
                 "the run's inputs"
+            )
+    for name, kind in ((METADATA, "a dataset store"), (CONFIG_NAME, "a checkpoint")):
+        if (folder / name).is_file():
+            raise ValueError(
+                f"--out {out} is {kind}: a run writes its checkpoints (best/, last/) into "
+                "a folder of its own; choose another --out"
             )
 
 
