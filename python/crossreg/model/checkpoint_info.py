@@ -119,7 +119,10 @@ def _checkpoint_hint(directory: Path) -> str:
             f"it is a dataset store ({DATASET_METADATA}), which goes to --data; give a checkpoint "
             "(a training run's best/) as the model"
         )
-    return "give the folder crossreg train or import-basenji wrote (e.g. train_out/best)"
+    return (
+        "give a checkpoint folder that crossreg train, finetune or import-basenji wrote "
+        "(e.g. train_out/best)"
+    )
 
 
 def require_checkpoint_folder(directory: Path) -> None:
