@@ -24,7 +24,7 @@ from crossreg.io.plink import BYTE_TABLE, pack_bed
 from crossreg.stats.sldp.plink import unit_standardize
 from crossreg.stats.sldp.reconcile import reconcile
 from crossreg.stats.sldp.refpanel import truncation_rank
-from crossreg.stats.sldp.regression import sign_flip
+from crossreg.stats.sldp.regression import chunk_bounds, sign_flip
 from crossreg.stats.sldp.run import write_sldp
 from tests import sldp_reference as dense
 
@@ -461,3 +461,37 @@ def test_a_flip_equal_to_the_score_but_for_rounding_reaches_it():
     same = int(np.isin(signs.sum(axis=1), [0, 4]).sum())
     assert p == same / 100_000 and p == pytest.approx(1 / 8, rel=0.05)
     assert z == pytest.approx(norm.isf(p / 2), rel=1e-12)
+
+
+def test_a_chunk_closes_once_its_count_exceeds_the_size_not_when_it_equals_it():
+    # T = 4 typed SNPs, 4 chunks asked: close once a chunk holds more than
+    # max(1, 4/4 - 1/2) = 1, so each chunk takes 2 blocks of 1 SNP
+    assert chunk_bounds(np.ones(4), 4) == [(0, 2), (2, 4)]
+    # size 8/2 - (8/3)/2 = 2.67 with empty blocks counted in file order: a chunk closes
+    # at 3 or more and the empty blocks travel with their neighbours
+    assert chunk_bounds(np.array([0.0, 2, 0, 1, 0, 5]), 2) == [(0, 4), (4, 6)]
+
+
+def test_a_score_of_zero_is_reached_by_every_flip():
+    # q all 0: every flip's null (0) reaches the score (0), as the reference's >= counts
+    # it, so p is 1, not 1/flips
+    p, _ = sign_flip(np.zeros(7), 100_000, np.random.RandomState(0))
+    assert p == 1.0
+    # the undrawn flips past the first batch count as reached too, as in the reference,
+    # which would take p to 2.5 here; it is capped at 1
+    p, _ = sign_flip(np.zeros(7), 250_000, np.random.RandomState(0))
+    assert p == 1.0
+
+
+def test_flipping_stops_at_the_batch_whose_p_reaches_the_threshold(monkeypatch):
+    # batches of 100: p = 1/100 after the first (seed 2: one flip of 8 equal terms keeps
+    # them all alike) is exactly the threshold 0.01, so flipping stops there
+    from crossreg.stats.sldp import regression
+
+    monkeypatch.setattr(regression, "FLIP_BATCH", 100)
+    rng = np.random.RandomState(2)
+    p, _ = sign_flip(np.ones(8), 10_000, rng)
+    assert p == 0.01
+    drawn = np.random.RandomState(2)
+    drawn.random_sample((100, 8))
+    assert rng.random_sample() == drawn.random_sample()  # one batch drawn, no more
