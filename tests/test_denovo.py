@@ -734,3 +734,20 @@ def test_constant_tracks_and_groups_too_small_for_the_folds_are_handled_as_docum
         run_tests(alone, folds=2)
     with pytest.raises(ValueError, match=r"there are 5 cases and 5 controls \(lower --folds to 5"):
         run_tests(data, folds=6)
+
+
+@pytest.mark.parametrize("seed", [0, 11])
+def test_folds_of_people_are_drawn_by_the_seed_within_cases_then_controls(seed):
+    # people sorted by name; the cases' order shuffled by default_rng(seed), then the
+    # controls' by the same generator, each dealt to folds 0, 1, 2, 0, ... in that order
+    sad, people, is_case = _planted(n_people=7, per_person=2)
+    risk = risk_scores(sad, people, is_case, folds=3, seed=seed)
+    assert risk.individuals == sorted(set(people))
+    rng = np.random.default_rng(seed)
+    want = np.empty(14, dtype=np.int64)
+    for members in (np.flatnonzero(risk.is_case), np.flatnonzero(~risk.is_case)):
+        want[rng.permutation(members)] = np.arange(7) % 3
+    assert risk.folds.tolist() == want.tolist()
+    # the draw is the seed's: another seed deals other folds
+    other = risk_scores(sad, people, is_case, folds=3, seed=seed + 1)
+    assert other.folds.tolist() != risk.folds.tolist()
