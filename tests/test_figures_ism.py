@@ -14,6 +14,8 @@ from crossreg.variants import ism_figures
 from crossreg.variants.ism_figures import (
     VariantMark,
     browser_span,
+    importance,
+    mutation_matrix,
     plot_ism_file,
     position_label,
     site_figure,
@@ -263,3 +265,22 @@ def test_a_file_that_records_neither_head_nor_fasta_draws_the_site_alone(tmp_pat
     titles = _drawn_titles(monkeypatch)
     assert len(plot_ism_file(path, tmp_path / "figures")) == 0  # nothing saved: kept above
     assert titles == ["v0  chr8:101-103  track T0"]
+
+
+def test_mutation_matrix_and_importance_exact_on_a_tiny_span():
+    # mean-removed scores at A, G and N: each mutant minus the reference base's score,
+    # NaN (drawn blank) at the reference base, N shown as scored; importance is minus
+    # the 3 mutations' mean effect, 0 at N
+    seq = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]], dtype=np.uint8)
+    scores = np.array(
+        [[-3.0, 1.0, 1.0, 1.0], [0.5, 0.5, -1.5, 0.5], [0.25, -0.125, 0.0, -0.125]],
+        dtype=np.float16,
+    )
+    want = [
+        [np.nan, 2.0, 0.25],
+        [4.0, 2.0, -0.125],
+        [4.0, np.nan, 0.0],
+        [4.0, 2.0, -0.125],
+    ]
+    np.testing.assert_array_equal(mutation_matrix(scores, seq), np.array(want, np.float32))
+    np.testing.assert_allclose(importance(scores, seq), [-4.0, -2.0, 0.0], rtol=1e-6)

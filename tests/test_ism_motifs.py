@@ -29,7 +29,9 @@ from crossreg.variants.ism_motifs import (
     MotifHit,
     broken_motifs,
     motif_hits,
+    motif_matches,
     read_motifs,
+    weighed,
 )
 from tests.pipeline import small_params
 
@@ -370,3 +372,35 @@ def test_each_track_s_figure_marks_its_own_matches_from_one_scan_of_the_site(tmp
         [("CTCF", 2, "+")],
         [],
     ]
+
+
+def test_the_bounds_are_inclusive_a_match_at_the_threshold_and_touching_matches():
+    """A placement whose relative score equals the threshold is a match; two matches that
+    touch (one ends where the other starts) do not overlap and are both drawn; bases that
+    carry exactly ENRICHMENT times the span's mean |importance| are enough."""
+    rng = np.random.default_rng(8)
+    text = "".join("ACGT"[i] for i in rng.integers(0, 4, 200))
+    seq = one_hot(text, dtype=np.float32)
+    motifs = read_motifs(JASPAR)
+    some = motif_matches(seq, motifs, min_relative=0.5)
+    for hit in some[:: max(1, len(some) // 5)]:
+        at = motif_matches(seq, motifs, min_relative=hit.relative)
+        assert (hit.name, hit.start) in {(h.name, h.start) for h in at}
+    heights = np.zeros(16, dtype=np.float32)
+    heights[:8] = 1.0  # mean 0.5: bases of 1 carry 2x, the floor itself
+    touching = [
+        MotifHit("A", 0, 4, "+", 1.0, 0.9, 4.0),
+        MotifHit("B", 4, 8, "+", 1.0, 0.9, 4.0),
+    ]
+    assert [h.name for h in broken_motifs(touching, heights)] == ["A", "B"]
+
+
+def test_equal_weights_go_to_the_higher_score_and_nothing_is_drawn_without_importance():
+    heights = np.zeros(12, dtype=np.float32)
+    heights[0:4] = heights[6:10] = 1.0
+    weaker = MotifHit("weaker", 0, 4, "+", 1.0, 0.8, 0.0)
+    stronger = MotifHit("stronger", 6, 10, "+", 2.0, 0.9, 0.0)
+    assert [h.name for h in weighed([weaker, stronger], heights)] == ["stronger", "weaker"]
+    # a span whose mutations change nothing: a match there weighs 0 and is not drawn
+    flat = np.zeros(12, dtype=np.float32)
+    assert broken_motifs(weighed([weaker], flat), flat) == []
