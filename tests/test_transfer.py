@@ -1133,3 +1133,41 @@ def test_a_variable_fraction_with_one_accessibility_cell_type_is_refused(world, 
     # without the option the fallback runs, with its warning
     assert main(argv) == 0
     assert "DNase at TSSs instead" in logs.text
+
+
+class _Windows:
+    """A stand-in for a store's windows: 100-bp targets in 10 bins of 10 bp (no crop),
+    none masked, `windows` the ``(chrom, start)`` of each split's rows."""
+
+    pool_width, target_length = 10, 10
+
+    def __init__(self, windows: dict[str, list[tuple[str, int]]]) -> None:
+        self.metadata = {"crop_bp": 0}
+        self._windows = windows
+
+    def windows(self, split: str) -> list[Interval]:
+        return [Interval(chrom, start, start + 100) for chrom, start in self._windows[split]]
+
+    def masked(self, split: str) -> np.ndarray:
+        return np.zeros((len(self._windows[split]), 10), dtype=bool)
+
+
+def test_a_gene_takes_its_most_central_window_then_the_first_split_edges_included():
+    store = _Windows({"valid": [("c", 0), ("c", 50), ("c", 300), ("e", 0)], "test": [("c", 340)]})
+    tss = {
+        # at 60: 10 bp from the centre of the window at 0, 40 bp from that of the one at 50
+        "central": [("c", 60)],
+        # at 370: 20 bp from the centres of valid's window at 300 and test's at 340
+        "tied": [("c", 370)],
+        # the first and last bases of a window are in it
+        "edges": [("e", 0), ("e", 99)],
+    }
+    sites = gene_sites(store, ["valid", "test"], tss)
+    assert sites == [
+        Site("central", "valid", 0, (6,)),
+        Site("tied", "valid", 2, (7,)),
+        Site("edges", "valid", 3, (0, 9)),
+    ]
+    # the first split named wins the tie
+    sites = gene_sites(store, ["test", "valid"], tss)
+    assert Site("tied", "test", 0, (3,)) in sites

@@ -318,3 +318,14 @@ def test_the_colour_bar_says_how_the_r_was_normalised(tmp_path, recorded, label)
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     with pytest.raises(ValueError, match="its normalize is not one of mean, quantile"):
         plot_matrix_file(tmp_path / "matrix.tsv", tmp_path)
+
+
+def test_a_pair_matches_its_head_track_with_its_measured_track_only():
+    # the head and the store often share identifiers (a head trained on the same
+    # targets): the pair (A, B) is head A with measured B, not head B with measured A
+    pairing = Pairing(frozenset({("A", "B")}), "pairs.tsv")
+    cells = ["liver", "heart", "brain"]
+    got = pairing.matched(["A", "B", "C"], cells, ["A", "B", "C"], cells)
+    want = np.zeros((3, 3), dtype=bool)
+    want[0, 1] = True
+    np.testing.assert_array_equal(got, want)
