@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from crossreg.split.report import summarize
 from crossreg.split.synteny import NetSpec, SplitResult, split_genomes
 from tests.split_reference import syntenic_net, union_find_components, write
 
@@ -165,6 +166,7 @@ def test_an_indivisible_component_is_warned_about_and_placed_best(tmp_path: Path
     ("kwargs", "expected"),
     [
         ({"valid": 0.6, "test": 0.5}, "leave nothing for train"),
+        ({"valid": 0.5, "test": 0.5}, "leave nothing for train"),
         ({"valid": -0.1}, "valid fraction must lie in"),
         ({"folds": 1}, "at least 2"),
         ({"region_size": 0}, "at least 1 bp"),
@@ -224,3 +226,37 @@ def test_a_genome_in_no_net_is_warned_about(tmp_path: Path) -> None:
     # one genome alone has no orthologues to join
     one = split_genomes({"a": {"chr1": 100_000}}, [], region_size=1000)
     assert not [w for w in one.warnings if "is in no --net" in w]
+
+
+def test_a_pair_aligning_exactly_the_threshold_joins_nothing_and_is_warned_of(
+    tmp_path: Path,
+) -> None:
+    sizes = {"a": {"chr1": 3000}, "b": {"chrA": 3000}}
+    net = write(tmp_path / "a.b.net", "net chr1 3000\n fill 0 100 chrA + 1000 100\n")
+    result = split_genomes(sizes, [NetSpec("a", "b", net)], region_size=1000, min_aligned=100)
+    assert result.link_bases.tolist() == [100]
+    assert len(set(result.region_component.tolist())) == 6
+    assert [w for w in result.warnings if w.startswith("no two regions")] == [
+        "no two regions share more than --min-aligned (100 bp) of aligned bases (the most "
+        "is 100 bp), so no regions were joined and orthologous regions may fall in "
+        "different splits"
+    ]
+
+
+def test_the_report_counts_components_by_size_and_quantiles_of_their_bases(
+    tmp_path: Path,
+) -> None:
+    # a 0-8000 aligned with b 500-8500 chains a's 8 first regions and b's 9 first into one
+    # component of 17 regions; the 3 regions left are each alone
+    sizes = {"a": {"chr1": 10_000}, "b": {"chr1": 10_000}}
+    net = write(tmp_path / "a.b.net", "net chr1 10000\n fill 0 8000 chr1 + 500 8000\n")
+    result = split_genomes(sizes, [NetSpec("a", "b", net)], region_size=1000, min_aligned=100)
+    components = summarize(result)["components"]
+    counts = {row["regions"]: row["components"] for row in components["regions_per_component"]}
+    assert counts == {
+        "1": 3, "2": 0, "3-5": 0, "6-10": 0, "11-50": 1, "51-200": 0, "201+": 0
+    }  # fmt: skip
+    # bases per component: 1000, 1000, 1000 and 17,000, each quantile one of them
+    assert components["bp_per_component"] == {"p50": 1000, "p90": 1000, "p99": 1000, "p100": 17_000}
+    assert components["largest"]["regions"] == 17
+    assert components["largest"]["share"] == pytest.approx({"a": 0.8, "b": 0.9})
