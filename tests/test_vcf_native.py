@@ -167,12 +167,12 @@ def test_a_bad_line_comes_after_the_records_before_it(tmp_path):
 
 
 def test_a_record_read_is_the_variant_its_constructor_makes(tmp_path):
-    """iter_vcf fills each Variant without its __init__: every field set, equal and
-    hashed as the constructor's, still frozen."""
+    """iter_vcf fills each Variant without its __init__: every field set (the line the
+    record was read from too), equal and hashed as the constructor's, still frozen."""
     path = tmp_path / "a.vcf"
     path.write_text("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchr1\t5\trs1\tA\tG\t9\t.\tDB\n")
     (read,) = iter_vcf(path)
-    made = Variant("chr1", 4, "A", ("G",), "rs1", "9", ".", {"DB": True})
+    made = Variant("chr1", 4, "A", ("G",), "rs1", "9", ".", {"DB": True}, line=2)
     assert vars(read) == vars(made)
     assert read == made and hash(read) == hash(made)
     with pytest.raises(dataclasses.FrozenInstanceError):
