@@ -223,3 +223,32 @@ def test_the_risk_score_counts_whole_people():
     fig.draw_without_rendering()
     ticks = fig.axes[0].get_yticks()
     assert len(ticks) > 2 and np.array_equal(ticks, np.round(ticks))
+
+
+def test_a_first_run_stopped_while_writing_is_rerun_into_its_folder(tmp_path, monkeypatch):
+    """A first run into a new folder stopped while writing its tables leaves files that no
+    run log names; its rerun was refused until they were removed. A folder holding only
+    denovo's own files is taken for its stopped run and written anew; one holding a file
+    of anyone else is still refused."""
+    from crossreg.stats import denovo_report
+
+    tsv_text, written = denovo_report.tsv_text, []
+
+    def stop_at_the_third(frame):
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(frame)
+        return tsv_text(frame)
+
+    monkeypatch.setattr(denovo_report, "tsv_text", stop_at_the_third)
+    with pytest.raises(Interrupted, match=r"rerun to write them all$"):
+        _run(tmp_path)
+    out = tmp_path / "report"
+    assert {p.name for p in out.iterdir()} == {"tracks.tsv", "components.tsv"}
+    monkeypatch.setattr(denovo_report, "tsv_text", tsv_text)
+    (out / "notes.txt").write_text("mine\n")
+    with pytest.raises(ValueError, match=r"files no finished crossreg denovo wrote"):
+        _run(tmp_path)
+    (out / "notes.txt").unlink()
+    assert _run(tmp_path) == out
+    assert (out / "summary.json").is_file() and (out / "risk_score.png").is_file()

@@ -8,6 +8,7 @@ from pathlib import Path
 from crossreg.commands.inputs import require_output, require_own_folder, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.values import COUNT, MAX_COUNT, SEED, whole
+from crossreg.stats.denovo_files import output_names
 
 HELP = "case/control tests of de novo variants' SAD: per track, per principal component, per person"
 DESCRIPTION = (
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the three tests and write their tables and ``summary.json``."""
     require_paths(args, "cases_vcf", "controls_vcf", "cases_sad", "controls_sad")
     require_output(args, folder=True)
-    require_own_folder(args)
+    require_own_folder(args, own_files=output_names())
     from crossreg.variants.sad_read import check_sad_file  # numpy: not for the parser
 
     check_sad_file(args.cases_sad, "--cases-sad")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,7 +98,9 @@ def require_output(args: argparse.Namespace, name: str = "out", *, folder: bool)
 
 
 def require_own_folder(
-    args: argparse.Namespace, unfinished: str | tuple[str, ...] | None = None
+    args: argparse.Namespace,
+    unfinished: str | tuple[str, ...] | None = None,
+    own_files: Collection[str] = (),
 ) -> None:
     """``--out``, the folder this command writes its files into, is new, empty, or this
     command's own earlier output (its run log names this command and no other that writes
@@ -107,7 +109,8 @@ def require_own_folder(
     or mixed in. `unfinished` names the entry (or entries) an interrupted run of the
     command leaves there (its checkpoint), which the command judges itself: a folder
     holding one is the command's, with whatever outputs the interrupted run had written
-    beside it."""
+    beside it. `own_files` names the files the command writes: a folder holding only
+    those, and no run log, is the command's own run stopped before it logged itself."""
     out, command = Path(args.out), args.command
     if launched_rank() != 0 or not out.is_dir():
         return  # under torchrun process 0 checks (the others may have begun writing)
@@ -126,6 +129,8 @@ def require_own_folder(
     elif others:
         held = f"the output of crossreg {others[0]} (its {RUNS_FILE} says so)"
     elif command not in logged:
+        if not runs and all(p.name in own_files for p in entries):
+            return  # a first run stopped while writing: its own files, which a rerun replaces
         names = first_few(sorted(p.name for p in entries), shown=3)
         held = f"files no finished crossreg {command} wrote ({names})"
         fix += f", or remove them if a crossreg {command} stopped before it finished"

@@ -29,14 +29,13 @@ from crossreg.stats.denovo import (
     standardised_components,
     track_tests,
 )
+from crossreg.stats.denovo_files import FIGURE_STEMS, TABLES, output_names
 from crossreg.variants.alleles import Allele, parse_counts, scorable_alts
 from crossreg.variants.sad_files import metadata_path, read_attrs, require_whole_run
 from crossreg.variants.sad_read import SadIndex, Site, read_sad_index, read_sad_rows, require_finite
 
 TOP_LOADINGS = 3
 SHOWN_COMPONENTS = 3  # components whose per-variant scores are written (and drawn)
-FIGURE_STEMS = ("tracks_q", "components", "risk_score")  # the figures of plot_denovo
-TABLES = ("tracks", "components", "component_scores", "individuals")  # .tsv, in writing order
 # crossreg sad's settings that change every score: both groups must be scored alike
 SCORING_SETTINGS = ("genome", "gelu_form", "rc", "shifts", "indel", "cluster_bp", "bf16")
 #: how a refusal names a setting a SAD file records under another key: ``genome`` is the
@@ -638,11 +637,6 @@ def write_denovo(
 def _stopped_writing(out: Path) -> str:
     """What a run stopped while writing its files leaves in `out`: some of its own files
     and none of an earlier run's (:func:`remove_earlier_outputs`)."""
-    names = [f"{table}.tsv" for table in TABLES] + ["summary.json"]
-    names += [f"{stem}{suffix}" for stem in FIGURE_STEMS for suffix in (".png", ".svg")]
-    written = [name for name in names if (out / name).exists()]
+    written = [name for name in output_names() if (out / name).exists()]
     held = f"only {', '.join(written)}" if written else "none of its files"
-    return (
-        f"{out} holds {held} of this run, and no earlier run's; rerun to write them all "
-        "(first remove them, unless a crossreg denovo run had finished in that folder)"
-    )
+    return f"{out} holds {held} of this run, and no earlier run's; rerun to write them all"
