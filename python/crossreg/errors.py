@@ -1,5 +1,5 @@
 """Errors every layer may raise, the checks of a list of paths or names given as one, and
-how a message names a long list."""
+how a message counts things and names a long list."""
 
 import os
 from collections.abc import Sequence
@@ -40,6 +40,11 @@ def require_kind(value: object, kind: type, name: str, example: str) -> None:
             f"{name} must be of type {kind.__name__}, e.g. {example}, not {type(value).__name__} "
             f"{value!r}"
         )
+
+
+def plural(n: int, noun: str) -> str:
+    """`n` of `noun`, counted: ``1 other file``, ``3 other files``."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def first_few(items: Sequence[str], shown: int = 5) -> str:

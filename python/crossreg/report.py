@@ -36,9 +36,10 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from crossreg.errors import plural
 from crossreg.io.atomic import CONTENTS_FILE, atomic_write
 from crossreg.report_figures import PAGE_FIGURE_BYTES, Budget
-from crossreg.report_format import TIME_FORMAT, plural
+from crossreg.report_format import TIME_FORMAT
 from crossreg.report_runs import RunEntry, run_entries, runs_html
 from crossreg.report_scan import SUMMARY_FILES, Folder, run_logs, scan
 from crossreg.report_sections import PAGE_FIGURES, folder_html

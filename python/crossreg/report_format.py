@@ -1,15 +1,10 @@
-"""How a ``crossreg report`` page writes numbers: counts of things, file sizes, times."""
+"""How a ``crossreg report`` page writes numbers: file sizes, digits, times."""
 
 from __future__ import annotations
 
 SIGNIFICANT_DIGITS = 4  # fractional numbers in tables are shown to this many (in full on hover)
 #: How the page writes a time: with its offset from UTC, for a page read in another zone.
 TIME_FORMAT = "%Y-%m-%d %H:%M %z"
-
-
-def plural(n: int, noun: str) -> str:
-    """``1 other file``, ``3 other files``."""
-    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def byte_size(n: int) -> str:

@@ -7,7 +7,7 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
-from crossreg.report_format import plural
+from crossreg.errors import plural
 from crossreg.report_scan import run_logs
 from crossreg.runlog import RUNS_FILE, read_runs, run_seconds, start_time
 

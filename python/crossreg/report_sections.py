@@ -6,8 +6,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from crossreg.errors import plural
 from crossreg.report_figures import Budget, Left, figure_html, linked_html
-from crossreg.report_format import byte_size, plural
+from crossreg.report_format import byte_size
 from crossreg.report_scan import Folder
 from crossreg.report_summary import summary_html
 from crossreg.report_tables import table_html, text_html

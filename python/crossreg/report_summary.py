@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from crossreg.errors import plural
 from crossreg.report_format import SIGNIFICANT_DIGITS, TIME_FORMAT
 from crossreg.report_runs import RunEntry
 from crossreg.report_scan import SUMMARY_FILES, readable_file
@@ -107,9 +108,8 @@ def later_runs_html(root: Path, entries: list[RunEntry]) -> str:
     named = ", ".join(html.escape(name) for name in folders[:5])
     named += f" and {len(folders) - 5} more folders" if len(folders) > 5 else ""
     made = time.strftime(TIME_FORMAT, time.localtime(since))
-    plural = "s" * (len(later) != 1)
     return (
-        f"<p class='stale'>Possibly out of date: {len(later)} command{plural} ran after this "
+        f"<p class='stale'>Possibly out of date: {plural(len(later), 'command')} ran after this "
         f"summary was written ({made}), in {named} (see Commands), so its numbers may be "
         "those of their earlier outputs; run the command that wrote it again to bring it "
         "up to date.</p>"

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from crossreg import __version__
+from crossreg.errors import plural
 from crossreg.io.atomic import (
     CONTENTS_FILE,
     atomic_directory,
@@ -188,23 +189,18 @@ def render_text(report: dict[str, Any]) -> str:
             names = net["skipped_chroms"]
             shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
             skipped = (
-                f"; skipped {_counted(net['skipped_fills'], 'fill')} on "
-                f"{_counted(len(names), 'chromosome')} "
+                f"; skipped {plural(net['skipped_fills'], 'fill')} on "
+                f"{plural(len(names), 'chromosome')} "
                 f"outside the sizes ({shown})"
             )
         lines.append(
             f"  {net['target']} vs {net['query']} {net['path']}: "
-            f"{_counted(net['chroms'], 'chromosome')}, {_counted(net['fills'], 'fill')}, "
-            f"{_counted(net['gaps'], 'gap')}, {net['aligned_bases']:,} aligned bp" + skipped
+            f"{plural(net['chroms'], 'chromosome')}, {plural(net['fills'], 'fill')}, "
+            f"{plural(net['gaps'], 'gap')}, {net['aligned_bases']:,} aligned bp" + skipped
         )
     if report["warnings"]:
         lines += ["", "Warnings"] + [f"  {w}" for w in report["warnings"]]
     return "\n".join(lines) + "\n"
-
-
-def _counted(n: int, noun: str) -> str:
-    """``1 gap``, ``1,204 gaps``."""
-    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def check_out(out: str | os.PathLike[str], option: str = "--out") -> None:

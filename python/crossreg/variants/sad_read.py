@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from crossreg.errors import plural
 from crossreg.io.h5 import read_h5
 from crossreg.io.text import numbered_lines
 from crossreg.progress import Progress
@@ -382,7 +383,7 @@ def _bad_tsv_line(path: Path, header: list[str]) -> ValueError | None:
         fields = line.rstrip("\n").split("\t")
         if len(fields) != len(header):
             return ValueError(
-                f"{path} line {number}: {len(fields)} field{'s' * (len(fields) != 1)} but the "
+                f"{path} line {number}: {plural(len(fields), 'field')} but the "
                 f"header has {len(header)}"
             )
         if not all(fields[:5]):

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.errors import plural
 from crossreg.io.text import BOM, GZIP_ERRORS, numbered_lines, open_text
 
 # the strings pandas reads as missing (the reference reads its numbers with pandas)
@@ -238,7 +239,7 @@ def _bad_line(
         fields = line.count("\t") + 1
         if fields != width and not ragged:
             return ValueError(
-                f"{path} line {number}: {fields} field{'s' * (fields != 1)} but {first} has "
+                f"{path} line {number}: {plural(fields, 'field')} but {first} has "
                 f"{width}; every row needs one field per column"
             )
     return None
