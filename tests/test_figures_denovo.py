@@ -163,10 +163,25 @@ def test_a_run_stopped_while_drawing_leaves_no_earlier_figure_beside_its_tables(
     assert left == {"tracks_q.png", "components.png"}  # this run's, drawn before the stop
 
 
+def _stop_at_the_third_table(monkeypatch) -> None:
+    """Make denovo's writing of its tables stop (a KeyboardInterrupt) at the third one."""
+    from crossreg.stats import denovo_report
+
+    tsv_text = denovo_report.tsv_text
+    written: list[pl.DataFrame] = []
+
+    def stop_at_the_third(frame):
+        if len(written) == 2:
+            raise KeyboardInterrupt
+        written.append(frame)
+        return tsv_text(frame)
+
+    monkeypatch.setattr(denovo_report, "tsv_text", stop_at_the_third)
+
+
 def test_a_run_stopped_while_writing_its_tables_leaves_no_earlier_table(tmp_path, monkeypatch):
     """A stop between two of the tables left the earlier run's later tables and its
     summary.json beside this run's first ones, a folder that reads as one finished run."""
-    from crossreg.stats import denovo_report
     from crossreg.stats.denovo_report import write_denovo
 
     sad, people, is_case = _planted(shift=1.5)
@@ -176,16 +191,7 @@ def test_a_run_stopped_while_writing_its_tables_leaves_no_earlier_table(tmp_path
     write_denovo(groups, out, components=3, folds=4, plots=False)
     tables = {p.name for p in out.iterdir()}
     assert {"tracks.tsv", "individuals.tsv", "summary.json"} <= tables
-    written = []
-    tsv_text = denovo_report.tsv_text
-
-    def stop_at_the_third(frame):
-        if len(written) == 2:
-            raise KeyboardInterrupt
-        written.append(frame)
-        return tsv_text(frame)
-
-    monkeypatch.setattr(denovo_report, "tsv_text", stop_at_the_third)
+    _stop_at_the_third_table(monkeypatch)
     with pytest.raises(Interrupted, match=r"holds only tracks\.tsv, components\.tsv of this run"):
         write_denovo(groups, out, components=3, folds=3, plots=False)
     assert {p.name for p in out.iterdir()} == {"tracks.tsv", "components.tsv"}
@@ -230,22 +236,12 @@ def test_a_first_run_stopped_while_writing_is_rerun_into_its_folder(tmp_path, mo
     run log names; its rerun was refused until they were removed. A folder holding only
     denovo's own files is taken for its stopped run and written anew; one holding a file
     of anyone else is still refused."""
-    from crossreg.stats import denovo_report
-
-    tsv_text, written = denovo_report.tsv_text, []
-
-    def stop_at_the_third(frame):
-        if len(written) == 2:
-            raise KeyboardInterrupt
-        written.append(frame)
-        return tsv_text(frame)
-
-    monkeypatch.setattr(denovo_report, "tsv_text", stop_at_the_third)
+    _stop_at_the_third_table(monkeypatch)
     with pytest.raises(Interrupted, match=r"rerun to write them all$"):
         _run(tmp_path)
     out = tmp_path / "report"
     assert {p.name for p in out.iterdir()} == {"tracks.tsv", "components.tsv"}
-    monkeypatch.setattr(denovo_report, "tsv_text", tsv_text)
+    monkeypatch.undo()
     (out / "notes.txt").write_text("mine\n")
     with pytest.raises(ValueError, match=r"files no finished crossreg denovo wrote"):
         _run(tmp_path)
