@@ -8,7 +8,7 @@ the mini world), or the full cross2020 human model (131,072 bp → 896 bins × 5
 For each, two timings:
 
 * ``model``: the tiles' windows through the model with every track of the head
-  (:func:`crossreg.predict.bigwig.predict_tiles`: one-hot in a background thread, model,
+  (:func:`crossreg.predict.bigwig_chunks.predict_tiles`: one-hot in a background thread, model,
   central bins kept), nothing written;
 * ``end to end``: :func:`crossreg.predict.bigwig.write_bigwigs` from the checkpoint on
   disk to the BigWigs of the ``--targets`` tracks (default: all of the demo's, the first
@@ -44,7 +44,7 @@ from bench_sad import build_model, parse_timing_arguments, save_random_checkpoin
 from crossreg.genome import Genome
 from crossreg.model.inference import InferenceOptions
 from crossreg.model.tiling import Geometry, chromosome_intervals, plan_tiles
-from crossreg.predict import bigwig
+from crossreg.predict import bigwig, bigwig_chunks, bigwig_shards
 
 CHR1_BP = 248_956_422
 COLUMNS = (
@@ -86,11 +86,13 @@ def time_model(
     intervals = chromosome_intervals(genome.sizes, None, geometry, source=str(fasta))
     tiles = plan_tiles(intervals, genome.sizes, geometry)
     if warmup:
-        for _ in bigwig.predict_tiles(model, genome, tiles[: options.batch_size], HEAD, options):
+        for _ in bigwig_chunks.predict_tiles(
+            model, genome, tiles[: options.batch_size], HEAD, options
+        ):
             pass
     synchronize(model)
     start, cpu = time.perf_counter(), time.process_time()
-    bins = sum(v.shape[1] for v in bigwig.predict_tiles(model, genome, tiles, HEAD, options))
+    bins = sum(v.shape[1] for v in bigwig_chunks.predict_tiles(model, genome, tiles, HEAD, options))
     synchronize(model)
     return len(tiles), bins, time.perf_counter() - start, time.process_time() - cpu
 
@@ -104,7 +106,7 @@ def time_end_to_end(
     checkpoint: Path, fasta: Path, out: Path, options: InferenceOptions, targets: str | None
 ) -> tuple[float, float, int]:
     """Seconds of ``write_bigwigs`` in all and of its BigWig pass, and tracks written."""
-    original = bigwig.write_track_files
+    original = bigwig_shards.write_track_files
     spent = {"write": 0.0}
 
     def timed(*args, **kwargs):
@@ -113,7 +115,7 @@ def time_end_to_end(
         spent["write"] = time.perf_counter() - start
         return written
 
-    bigwig.write_track_files = timed
+    bigwig_shards.write_track_files = timed
     try:
         start = time.perf_counter()
         result = bigwig.write_bigwigs(
@@ -121,7 +123,7 @@ def time_end_to_end(
         )
         total = time.perf_counter() - start
     finally:
-        bigwig.write_track_files = original
+        bigwig_shards.write_track_files = original
     return total, spent["write"], result.tracks
 
 

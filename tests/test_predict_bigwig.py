@@ -25,7 +25,7 @@ from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpo
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Geometry, Tile, bin_intervals, plan_tiles, tile_interval
-from crossreg.predict import bigwig
+from crossreg.predict import bigwig, bigwig_settings, bigwig_shards
 from crossreg.predict.bigwig import write_bigwigs
 from crossreg.runlog import RUNS_FILE, read_runs
 from crossreg.variants.sad_stream import ChunkStore, settings_hash
@@ -386,7 +386,8 @@ def test_the_rank_that_would_write_the_bigwigs_names_the_option_as_typed(
         if len(checks) > 1:
             real(*args)
 
-    monkeypatch.setattr(bigwig, "check_shard_settings", later)
+    monkeypatch.setattr(bigwig, "check_shard_settings", later)  # when the run starts
+    monkeypatch.setattr(bigwig_shards, "check_shard_settings", later)  # under the lock
     monkeypatch.setenv("RANK", "1")
     with pytest.raises(ValueError, match="was run with other settings than this one") as err:
         _run(bigwig_args(work, out, "--chroms", "chr1", spelling, "mouse"))
@@ -399,7 +400,7 @@ def _as_an_earlier_crossreg_left_it(store: Path) -> None:
     than whole chunks, did not record."""
     for name in ("settings.json", "run_settings.json"):
         record = json.loads((store / name).read_text())
-        del record[bigwig.SHARE_KEY]
+        del record[bigwig_settings.SHARE_KEY]
         (store / name).write_text(json.dumps(record, sort_keys=True))
     progress = json.loads((store / "progress.json").read_text())
     progress["settings"] = settings_hash(json.loads((store / "settings.json").read_text()))
@@ -875,7 +876,7 @@ def test_settings_that_differ_are_named_by_the_options_that_set_them():
         "options": [True, [1, 0, -1], False],
         "tracks": "0",
     }
-    assert bigwig.run_setting_changes(RECORDED, now) == [
+    assert bigwig_settings.run_setting_changes(RECORDED, now) == [
         "--bed: not given then, given now",
         "--chroms chr1 then, every FASTA record now",
         "--chunk-dtype float32 then, float16 now",
@@ -885,18 +886,18 @@ def test_settings_that_differ_are_named_by_the_options_that_set_them():
         "--shifts 0 then, 1,0,-1 now",
         "--targets every track then, 0 now",
     ]
-    assert bigwig.run_setting_changes(RECORDED, {**RECORDED, "options": [False, [0], True]}) == [
-        "--bf16 off then, on now"
-    ]
-    assert bigwig.run_setting_changes(RECORDED, dict(RECORDED)) == []
+    assert bigwig_settings.run_setting_changes(
+        RECORDED, {**RECORDED, "options": [False, [0], True]}
+    ) == ["--bf16 off then, on now"]
+    assert bigwig_settings.run_setting_changes(RECORDED, dict(RECORDED)) == []
 
 
 def test_a_left_over_store_of_other_settings_names_the_options(tmp_path):
     """The chunks an interrupted run left, resumed with another --chunk-size."""
     out = tmp_path / "bw"
-    store = ChunkStore(out, unit="windows", changes=bigwig.run_setting_changes)
+    store = ChunkStore(out, unit="windows", changes=bigwig_settings.run_setting_changes)
     store.open(RECORDED, resume=False, total=4)
-    again = ChunkStore(out, unit="windows", changes=bigwig.run_setting_changes)
+    again = ChunkStore(out, unit="windows", changes=bigwig_settings.run_setting_changes)
     # before: "--chunk-windows 32 then, 8 now"
     with pytest.raises(ValueError, match=r"other settings \(--chunk-size 32 then, 8 now\)"):
         again.open({**RECORDED, "chunk_windows": 8}, resume=True, total=4)

@@ -22,7 +22,7 @@ from crossreg.io.partial import CHUNK_NAME
 from crossreg.io.space import size_text
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.tiling import Geometry, plan_tiles
-from crossreg.predict import bigwig
+from crossreg.predict import bigwig, bigwig_chunks, bigwig_files
 from crossreg.predict.scratch import SpaceNeed, chunk_file_bytes
 from crossreg.variants.sad_stream import ChunkStore
 from tests.test_predict_bigwig import SIZES, _run, bigwig_args, stop_after_chunks, write_world
@@ -141,7 +141,7 @@ def test_skip_space_check_runs_where_the_bigwigs_bound_does_not_fit(
     argv = bigwig_args(work, root / "out", "--chroms", "chr1", "--chunk-size", "4")
     roomy = tmp_path / "roomy"
     assert _run([*argv[: argv.index("--bigwig")], "--bigwig", str(roomy), *argv[-4:]]) == 0
-    monkeypatch.setattr(bigwig, "OPEN_FILES", 1)
+    monkeypatch.setattr(bigwig_files, "OPEN_FILES", 1)
     disk(monkeypatch, root, scratch + bigwigs_on_disk(bounds) - BLOCK)
     with pytest.raises(CommandError) as err:
         _run(argv)
@@ -306,13 +306,13 @@ def test_float16_chunks_take_half_and_round_within_float16(work, tmp_path, monke
 
 
 def test_float16_chunks_clip_values_beyond_its_range(work, tmp_path, monkeypatch):
-    original = bigwig.predict_tiles
+    original = bigwig_chunks.predict_tiles
 
     def huge(*args, **kwargs):
         for values in original(*args, **kwargs):
             yield values * 1e6
 
-    monkeypatch.setattr(bigwig, "predict_tiles", huge)
+    monkeypatch.setattr(bigwig_chunks, "predict_tiles", huge)
     out = tmp_path / "bw"
     assert _run(bigwig_args(work, out, "--chroms", "chr2", "--chunk-dtype", "float16")) == 0
     with pyBigWig.open(str(out / "human_t0.bw")) as bw:

@@ -17,7 +17,7 @@ from crossreg.evaluate import checkpoint as evaluate_checkpoint
 from crossreg.evaluate.spill import ColumnOptions
 from crossreg.io.changes import Option, change, changes
 from crossreg.model.inference import InferenceOptions
-from crossreg.predict import bigwig
+from crossreg.predict import bigwig_settings
 from crossreg.stats.sldp import checkpoint as sldp_checkpoint
 from crossreg.stats.sldp.outputs import run_record
 from crossreg.train import resume_checks
@@ -111,7 +111,7 @@ def _check(command: str, messages: list[str], keys: int) -> None:
 @pytest.fixture
 def stubbed(monkeypatch):
     """Records built without a model or store: their identities stubbed."""
-    for module in (sad_stream, bigwig, evaluate_checkpoint):
+    for module in (sad_stream, bigwig_settings, evaluate_checkpoint):
         monkeypatch.setattr(module, "checkpoint_identity", lambda _: dict(IDENTITY))
     monkeypatch.setattr(ism_settings, "content_identity", lambda _: dict(IDENTITY))
     monkeypatch.setattr(
@@ -156,10 +156,10 @@ def test_ism_names_only_options_crossreg_ism_takes(stubbed):
 
 def test_predict_names_only_options_crossreg_predict_takes(stubbed):
     options = InferenceOptions(device="cpu")
-    record = bigwig._run_settings("m", stubbed, None, None, "human", None, options, 32)
+    record = bigwig_settings.run_settings("m", stubbed, None, None, "human", None, options, 32)
     record = {**record, "chunk_dtype": "float32"}
     now = _all_changed(record) | {"options": [True, [1], True], "bed": IDENTITY}
-    messages = bigwig.run_setting_changes(record, now)
+    messages = bigwig_settings.run_setting_changes(record, now)
     _check("predict", messages, len(record) + 1)
     assert "--bed: not given then, given now" in messages
 

@@ -63,10 +63,11 @@ def bigwig_bytes(
     tiles: Sequence[Tile], sizes: dict[str, int], geometry: Geometry, tracks: int, block: int
 ) -> int:
     """An upper bound on the disk space of the `tracks` BigWigs written from `tiles` (each
-    tile's bins added as one call, in order, as :func:`crossreg.predict.bigwig.write_track_files`
-    adds them), each with the blocks the file system may take beyond its size, and the
-    space the writer leaves free (:data:`~crossreg.io.bigwig_write.RESERVE_BYTES`): about
-    the most :class:`~crossreg.io.bigwig_write.SpaceGuard` asks of the disk."""
+    tile's bins added as one call, in order, as
+    :func:`crossreg.predict.bigwig_files.write_track_files` adds them), each with the
+    blocks the file system may take beyond its size, and the space the writer leaves free
+    (:data:`~crossreg.io.bigwig_write.RESERVE_BYTES`): about the most
+    :class:`~crossreg.io.bigwig_write.SpaceGuard` asks of the disk."""
     bound = SizeBound(sizes)
     w = geometry.bin_width
     for tile in tiles:
