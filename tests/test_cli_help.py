@@ -10,6 +10,7 @@ import shlex
 import pytest
 
 from crossreg.cli import COMMANDS, build_parser, main
+from crossreg.commands.help import OneOf
 
 
 def _steps() -> dict[str, argparse.ArgumentParser]:
@@ -47,6 +48,76 @@ def test_a_mistyped_choice_names_the_near_one(capsys):
     assert "argument --preset: invalid choice: 'mnii'; did you mean 'mini'?" in (
         capsys.readouterr().err
     )
+
+
+def test_a_choice_is_judged_after_its_type_and_listed_as_its_values(capsys):
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", "w", "--genomes", "7"])
+    assert error_line(capsys).endswith(
+        "argument --genomes: invalid choice: 7 (choose from 2, 3, 4)"
+    )
+    with pytest.raises(SystemExit):
+        main(["synth", "--out", "w", "--genomes", "two"])
+    assert error_line(capsys).endswith("argument --genomes: invalid int value: 'two'")
+    args = build_parser().parse_args(["synth", "--out", "w", "--genomes", "3", "--preset", "mini"])
+    assert (args.genomes, args.preset) == (3, "mini")
+
+
+def test_every_choice_names_the_near_one():
+    """An option with choices refuses another value itself (OneOf), naming the near one;
+    argparse's own check, which names none, is never left to answer."""
+    plain = [
+        f"crossreg {name} {action.option_strings[0]}"
+        for name, sub in _steps().items()
+        for action in _options(sub)
+        if action.choices is not None
+    ]
+    assert not plain, f"choices argparse checks without naming the near one: {plain}"
+    assert sum(isinstance(a, OneOf) for sub in _steps().values() for a in _options(sub)) >= 10
+
+
+def test_the_step_is_the_first_word_that_is_not_an_option():
+    """crossreg's own options take no value, so that the first word that is not an option
+    is the step: the word checked before argparse reads the rest."""
+    parser = build_parser()
+    takes = [a.option_strings for a in _options(parser) if a.option_strings and a.nargs != 0]
+    assert not takes
+
+
+def test_an_abbreviated_option_is_refused_naming_the_whole_one(capsys):
+    """An option is given by its whole name: an abbreviation would change meaning the day a
+    longer option is added that it also shortens."""
+    parser = build_parser()
+    assert not parser.allow_abbrev
+    assert not [name for name, sub in _steps().items() if sub.allow_abbrev]
+    argv = ["train", "--params", "p.json", "--data", "d", "--out", "o"]
+    with pytest.raises(SystemExit) as stop:
+        parser.parse_args([*argv, "--step", "4"])
+    assert stop.value.code == 2
+    assert error_line(capsys) == (
+        "crossreg train: error: unrecognized arguments: --step 4 (did you mean --steps-per-epoch?)"
+    )
+    with pytest.raises(SystemExit):
+        parser.parse_args([*argv, "--seed=3", "--batch=4", "--rezume"])
+    assert error_line(capsys).endswith(
+        "(did you mean --batch-size for --batch, --resume for --rezume?)"
+    )
+    with pytest.raises(SystemExit):  # shortens two: both are named
+        parser.parse_args(["denovo", "--cases", "c.vcf"])
+    assert error_line(capsys).endswith("(did you mean --cases-vcf or --cases-sad?)")
+    with pytest.raises(SystemExit):  # an abbreviation of a required option
+        parser.parse_args(["data", "--genome", "g", "--fasta", "g.fa", "--targets", "t.txt",
+                           "--ou", "o", "--thread", "4"])  # fmt: skip
+    assert error_line(capsys) == (
+        "crossreg data: error: the following arguments are required: --out; unrecognized "
+        "arguments: --ou --thread (did you mean --out for --ou, --threads for --thread?)"
+    )
+    with pytest.raises(SystemExit):  # crossreg's own options too
+        parser.parse_args(["--verb", "synth", "--out", "w"])
+    assert "unrecognized arguments: --verb" in error_line(capsys)
+    whole = parser.parse_args(["--verbose", "data", "--genome", "g", "--fasta", "g.fa",
+                               "--targets", "t.txt", "--out", "o", "--threads", "4"])  # fmt: skip
+    assert whole.verbose and whole.threads == 4
 
 
 def test_an_unknown_option_is_refused_by_its_step_naming_the_near_one(capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.help import OneOf
 from crossreg.commands.inputs import require_output, require_own_folder
 from crossreg.commands.options import add_genomes_argument
 from crossreg.commands.values import COUNT, SEED
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     size.add_argument(
         "--preset",
+        action=OneOf,
         choices=tuple(CONFIGURATIONS),
         default=MINI.preset,
         help=f"size of the run: tiny (= --fast); mini (the demo: a few-Mbp world, "

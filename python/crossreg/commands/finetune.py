@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.help import OneOf
 from crossreg.commands.inputs import require_output, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.train import (
@@ -66,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--mode",
+        action=OneOf,
         choices=FINETUNE_MODES,
         default=FINETUNE_MODES[0],
         help="probe: the trunk frozen, only the new head trains; unfreeze: the new head's own "

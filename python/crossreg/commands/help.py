@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 
@@ -59,20 +59,81 @@ def note_exclusive_options(parser: argparse.ArgumentParser) -> None:
             action.help = f"{action.help}; {note}" if action.help else note
 
 
+def invalid_choice(value: object, choices: Iterable[object]) -> str:
+    """``invalid choice: 'mnii'; did you mean 'mini'? (choose from 'tiny', 'mini', ...)``."""
+    choices = list(choices)
+    guess = near(str(value), [str(choice) for choice in choices])
+    hint = f"; did you mean {guess!r}?" if guess is not None else ""
+    listed = ", ".join(repr(choice) for choice in choices)
+    return f"invalid choice: {value!r}{hint} (choose from {listed})"
+
+
+class OneOf(argparse.Action):
+    """``action=OneOf, choices=...``: store one of the choices; another value is refused
+    with :func:`invalid_choice`, naming the near one. The choices are kept from argparse
+    (whose own check would refuse first, without the near one); the help shows them as
+    argparse does (``{tiny,mini,small}``) unless a metavar is given. One value per option."""
+
+    def __init__(
+        self,
+        option_strings: Sequence[str],
+        dest: str,
+        choices: Iterable[object],
+        metavar: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("nargs") is not None:
+            raise ValueError(f"{option_strings[0]}: OneOf takes one value (no nargs)")
+        self.allowed = tuple(choices)
+        shown = "{" + ",".join(str(choice) for choice in self.allowed) + "}"
+        super().__init__(option_strings, dest, metavar=metavar or shown, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if values not in self.allowed:
+            raise argparse.ArgumentError(self, invalid_choice(values, self.allowed))
+        setattr(namespace, self.dest, values)
+
+
 class StepParser(argparse.ArgumentParser):
-    """An argument parser that names the near one of a mistyped choice (a step's name,
-    ``--preset``'s) or option, and lets the step that was given answer for options it does
-    not know, with its own usage: also when a required option is missing, as it is when
-    its name was mistyped (``--modle``)."""
+    """An argument parser that takes only whole option names (``--thread`` is refused
+    naming ``--threads``, so that a script's option never changes meaning when a longer
+    one is added), names the near one of a mistyped step, choice (:class:`OneOf`) or
+    option, and lets the step that was given answer for options it does not know, with its
+    own usage: also when a required option is missing, as it is when its name was
+    mistyped (``--modle``)."""
 
     _given: Sequence[str] = ()
+    _steps: argparse.Action | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "allow_abbrev": False})
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        """As :meth:`argparse.ArgumentParser.add_subparsers`, remembering the steps, for
+        :meth:`parse_known_args`."""
+        self._steps = super().add_subparsers(**kwargs)
+        return self._steps
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         """As :meth:`argparse.ArgumentParser.parse_known_args`, remembering the words
-        given, for :meth:`error`."""
+        given, for :meth:`error`; a parser with steps first refuses an unknown step, naming
+        the near one. The step is the first word that is not an option: this parser's own
+        options take no value."""
         self._given = list(sys.argv[1:] if args is None else args)
+        steps = self._steps
+        if steps is not None and steps.choices is not None:
+            step = next((word for word in self._given if not word.startswith("-")), None)
+            if step is not None and step not in steps.choices:
+                name = steps.metavar or steps.dest
+                self.error(f"argument {name}: {invalid_choice(step, steps.choices)}")
         return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
@@ -83,24 +144,11 @@ class StepParser(argparse.ArgumentParser):
             unknown = [
                 word
                 for word in self._given
-                if word.startswith("--")
-                and not any(s.startswith(word.split("=", 1)[0]) for s in options)
+                if word.startswith("--") and word.split("=", 1)[0] not in options
             ]
             if unknown:
                 message += "; " + unknown_arguments_message(self, unknown)
         super().error(message)
-
-    def _check_value(self, action: argparse.Action, value: Any) -> None:
-        choices = action.choices
-        if choices is None or value in choices:
-            return
-        names = [str(choice) for choice in choices]
-        guess = near(str(value), names)
-        hint = f"; did you mean {guess!r}?" if guess is not None else ""
-        listed = ", ".join(repr(name) for name in names)
-        raise argparse.ArgumentError(
-            action, f"invalid choice: {value!r}{hint} (choose from {listed})"
-        )
 
     def parse_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
@@ -115,19 +163,28 @@ class StepParser(argparse.ArgumentParser):
 
     def _step_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser | None:
         """The parser of the step `parsed` holds, if this parser has steps."""
-        for action in self._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                return action.choices.get(str(getattr(parsed, action.dest, None)))
-        return None
+        steps = self._steps
+        if steps is None or not isinstance(steps.choices, Mapping):
+            return None
+        return steps.choices.get(str(getattr(parsed, steps.dest, None)))
+
+
+def meant_option(name: str, options: Sequence[str]) -> str | None:
+    """The option `name` most likely stands for: the one it shortens (``--thread``:
+    ``--threads``; ``--cases-vcf or --cases-sad`` where it shortens several), else the
+    near one (``--batchsize``: ``--batch-size``), if any."""
+    longer = [option for option in options if name.startswith("--") and option.startswith(name)]
+    return " or ".join(longer) if longer else near(name, options)
 
 
 def unknown_arguments_message(parser: argparse.ArgumentParser, extras: Sequence[str]) -> str:
-    """``unrecognized arguments: --batchsize 4 (did you mean --batch-size?)``."""
+    """``unrecognized arguments: --batchsize 4 (did you mean --batch-size?)``; an
+    abbreviation is named with the option it shortens (``--thread``: ``--threads``)."""
     options = [s for action in parser._actions for s in action.option_strings]
     guesses = []
     for word in extras:
         name = word.split("=", 1)[0]
-        guess = near(name, options) if name.startswith("-") else None
+        guess = meant_option(name, options) if name.startswith("-") else None
         if guess is not None:
             guesses.append((guess, name))
     if len(guesses) == 1:

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from crossreg.commands.help import OneOf
 from crossreg.commands.inputs import require_output, require_paths
 from crossreg.errors import Interrupted
 from crossreg.model.checkpoint_info import saved_checkpoint_id
@@ -72,6 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--gelu",
+        action=OneOf,
         choices=GELU_FORMS,
         default=None,
         help="GELU form (default: the form the file records, else tanh); the cross2020 "

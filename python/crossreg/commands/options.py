@@ -6,6 +6,7 @@ import argparse
 import re
 from typing import TYPE_CHECKING, TypedDict
 
+from crossreg.commands.help import OneOf
 from crossreg.commands.values import COUNT, shard_of
 from crossreg.devices import check_device, device_name
 from crossreg.step_defaults import HEAD_ALIAS, HEAD_OPTION
@@ -201,6 +202,7 @@ def add_inference_arguments(parser: argparse.ArgumentParser, *, batch_size: int)
     )
     group.add_argument(
         "--trunk-layout",
+        action=OneOf,
         choices=sorted(TRUNK_LAYOUTS),
         default="auto",
         help="the trunk's memory layout: auto (channels-last on CPUs, where it is faster; "
@@ -271,6 +273,7 @@ def add_genomes_argument(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--genomes",
         type=int,
+        action=OneOf,
         choices=range(MIN_GENOMES, MAX_GENOMES + 1),
         default=DEFAULT_GENOMES,
         metavar="N",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.help import OneOf
 from crossreg.commands.inputs import (
     check_bed_on_fasta,
     check_tracks,
@@ -105,6 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--chunk-dtype",
+        action=OneOf,
         choices=CHUNK_DTYPES,
         default=None,
         help="how the chunks keep the predictions on disk until the BigWigs are written: "

@@ -6,6 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
+from crossreg.commands.help import OneOf
 from crossreg.commands.inputs import require_output, require_own_folder, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.values import MAX_COUNT, POSITIVE, SEED, chrom_list, number, whole
@@ -193,6 +194,7 @@ def _add_regression_arguments(parser: argparse._ActionsContainer) -> None:
     parser.add_argument(
         "--weights",
         default="Winv_ahat_h",
+        action=OneOf,
         choices=["Winv_ahat_h", "Winv_ahat_I"],
         help="regression weights, as sldp --weights: Winv_ahat_h weights by W^-1 with "
         "W = R/N + sigma2g R^2 (R: LD, sigma2g: per-SNP heritability), Winv_ahat_I does not "

@@ -6,6 +6,7 @@ import argparse
 import logging
 import time
 
+from crossreg.commands.help import OneOf
 from crossreg.commands.inputs import require_output
 from crossreg.commands.options import add_genomes_argument
 from crossreg.commands.values import SEED
@@ -32,7 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from crossreg.synth.presets import PRESETS
 
     parser.add_argument(
-        "--preset", choices=list(PRESETS), default="tiny", help="size of the world (default: tiny)"
+        "--preset",
+        action=OneOf,
+        choices=list(PRESETS),
+        default="tiny",
+        help="size of the world (default: tiny)",
     )
     parser.add_argument(
         "--seed", metavar="N", type=SEED, default=0, help="random seed (default: 0)"

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crossreg.commands.help import OneOf
 from crossreg.commands.inputs import check_splits, require_output, require_paths
 from crossreg.commands.options import add_device_argument, add_plot_arguments, plot_options
 from crossreg.commands.values import (
@@ -89,6 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--gelu",
+        action=OneOf,
         choices=GELU_FORMS,
         default="tanh",
         help="GELU form: tanh (Basenji's since 2022), sigmoid1702 (the form the paper's "
@@ -152,6 +154,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
     schedule.add_argument(
         "--clip-mode",
+        action=OneOf,
         choices=["per_tensor", "global"],
         default="per_tensor",
         help="per_tensor clips each weight's gradient (Keras/Basenji); global clips them jointly",
@@ -188,6 +191,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     device.add_argument("--compile", action="store_true", help="torch.compile the model")
     device.add_argument(
         "--trunk-layout",
+        action=OneOf,
         choices=("plain", "channels-last"),
         default="plain",
         help="the trunk's memory layout while training (default: plain; channels-last trains "

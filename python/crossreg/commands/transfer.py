@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from crossreg.commands.help import OneOf
 from crossreg.commands.inputs import (
     model_head,
     open_store,
@@ -94,6 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--normalize",
+        action=OneOf,
         choices=NORMALIZATIONS,
         default=NORMALIZATIONS[0],
         help="how each side's log(1 + x) is normalised across its tracks of an experiment "
