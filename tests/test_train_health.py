@@ -17,6 +17,7 @@ from crossreg.data.store import DataStore
 from crossreg.model.metrics import TrackMetrics
 from crossreg.train.health import (
     BLOWN_UP,
+    LEAST_SIZE,
     VALIDATION_JUMP,
     EpochLosses,
     symptoms,
@@ -161,7 +162,6 @@ def test_a_validation_that_blows_up_alone_is_named_with_its_rise():
     assert validation_blowup(-2.8 + 0.99 * VALIDATION_JUMP * 2.8, 0.1, -2.5, negative, 1.0) == []
     assert validation_blowup(-2.0, 0.1, -2.5, negative, 1.0) == []  # an ordinary wobble
     assert validation_blowup(49.0, 0.1, 30.0, negative, 1.0) == []  # training rose too
-    assert validation_blowup(49.0, 0.1, 0.55, history((0.0, 0.6)), 1.0) == []  # no size to judge by
     assert (
         validation_blowup(49.0, 0.1, 0.55, history((0.5, None)), 1.0)[1]
         == "its training loss is 0.55"
@@ -222,7 +222,33 @@ def test_a_first_epoch_whose_validation_lies_far_above_its_training_is_named():
     assert validation_blowup(49.0, 0.1, 0.55, [], math.nan) == []  # no targets
     assert validation_blowup(-2.5 + 0.99 * VALIDATION_JUMP * 2.5, 0.1, -2.5, [], 0.002) == []
     assert validation_blowup(-1.4, 0.1, -1.1, [], 0.002) == []
-    assert validation_blowup(49.0, 0.1, 0.0, [], 0.002) == []  # no size to judge by
+
+
+def test_a_loss_near_0_is_measured_against_a_least_size():
+    """The Poisson loss is near 0 where the targets are near e (``y − y·ln y`` at
+    predictions equal to targets ``y``). Measured against its own size alone, a wobble of
+    a hundredth would be a blow-up, a loss of 0 (metrics.csv keeps 6 decimals) would hide
+    one, and a training loss near 0 that wobbles would seem to rise as much as a
+    validation blown up. The size is never below LEAST_SIZE."""
+    assert LEAST_SIZE == 0.1
+    assert validation_blowup(0.012, 0.1, 0.002, history((0.001, 0.002)), 1.0) == []
+    assert validation_blowup(0.01, 0.1, 0.002, history((-0.001, 0.002)), 1.0) == []
+    assert validation_blowup(0.04, 0.1, 0.003, [], 0.5) == []  # a first epoch
+    assert validation_blowup(0.05 + 0.99 * VALIDATION_JUMP * LEAST_SIZE, 0.1, 0.05, [], 0.5) == []
+    assert validation_blowup(0.05 + 1.01 * VALIDATION_JUMP * LEAST_SIZE, 0.1, 0.05, [], 0.5)
+    assert validation_blowup(49.0, 0.1, 0.002, history((0.0, 0.002)), 1.0) == [
+        "its validation loss rose from 0 the epoch before to 49, by 490 times 0.1 (the "
+        "former's size is less)",
+        "its training loss is 0.002 (0.002 the epoch before)",
+    ]
+    assert validation_blowup(49.0, 0.1, 0.012, history((0.3, 0.001)), 1.0)[0] == (
+        "its validation loss rose from 0.3 the epoch before to 49, by 162 times the former's "
+        "size"  # the training loss's rise of 0.011 is no jump
+    )
+    assert validation_blowup(49.0, 0.1, 0.0, [], 0.002)[0] == (
+        "its validation loss is 49, above its training loss by 490 times 0.1 (the latter's "
+        "size is less), with predictions averaging 0.002 times its targets"
+    )
 
 
 def closeness(valid: float, train: float, earlier: list[EpochLosses]) -> float:

@@ -33,6 +33,12 @@ BLOWN_UP = 100.0
 #: that epoch's training loss. The Poisson loss of targets above 1 is often negative, hence
 #: a rise measured against the size rather than a ratio.
 VALIDATION_JUMP = 9.0
+#: The least size a rise is measured against (:func:`jumped`): the Poisson loss is near 0
+#: where the targets are near e (``y − y·ln y`` at predictions equal to targets ``y``), and
+#: a wobble of a loss near 0 is no jump; a tenth of the loss of targets of 1 predicted
+#: exactly. The validation targets' own mean would not do: targets out of range, the
+#: likeliest cause of a blow-up, raise it with the loss.
+LEAST_SIZE = 0.1
 
 
 @dataclass(frozen=True)
@@ -99,16 +105,16 @@ def validation_blowup(
     """What says a genome's validation blew up while its training did not, in words: at an
     epoch whose `train_loss` is finite, a validation loss or mean R that is not; or a
     validation loss risen by :data:`VALIDATION_JUMP` times the size of the loss it is
-    compared with or more: the epoch before's, or else the lowest of the phase's `earlier`
-    epochs (a slow climb), while the training loss did not rise as much from its own at
-    that epoch; or, at the phase's first epoch (`earlier` empty), the epoch's training
-    loss, where its predictions average no more than its targets (`ratio`,
-    :func:`prediction_ratio`): a validation bad from the start, by its targets. Empty
-    otherwise: a genome that took no step (`train_loss` None), a non-finite training loss
-    (a divergence, reported as such), a loss compared with that was 0 (no size to judge a
-    rise by), or a first epoch whose predictions average above its targets (batch-norm
-    statistics lagging behind fast-moving weights send a healthy run's validation
-    predictions far too high in its first epoch, and its loss with them)."""
+    compared with or more (a size never below :data:`LEAST_SIZE`, :func:`jumped`): the
+    epoch before's, or else the lowest of the phase's `earlier` epochs (a slow climb),
+    while the training loss did not rise as much from its own at that epoch; or, at the
+    phase's first epoch (`earlier` empty), the epoch's training loss, where its
+    predictions average no more than its targets (`ratio`, :func:`prediction_ratio`): a
+    validation bad from the start, by its targets. Empty otherwise: a genome that took no
+    step (`train_loss` None), a non-finite training loss (a divergence, reported as such),
+    or a first epoch whose predictions average above its targets (batch-norm statistics
+    lagging behind fast-moving weights send a healthy run's validation predictions far
+    too high in its first epoch, and its loss with them)."""
     if train_loss is None or not math.isfinite(train_loss):
         return []
     training = f"its training loss is {train_loss:.4g}"
@@ -122,10 +128,10 @@ def validation_blowup(
     if not earlier:
         if not ratio <= 1 or not jumped(train_loss, valid_loss):
             return []
-        gap = (valid_loss - train_loss) / abs(train_loss)
+        gap = rise_text(train_loss, valid_loss, "the latter's")
         return [
-            f"its validation loss is {valid_loss:.4g}, above its training loss by {gap:.3g} "
-            f"times the latter's size, with predictions averaging {ratio:.3g} times its targets",
+            f"its validation loss is {valid_loss:.4g}, above its training loss {gap}, with "
+            f"predictions averaging {ratio:.3g} times its targets",
             training,
         ]
     before = earlier[-1]
@@ -138,21 +144,27 @@ def validation_blowup(
         start = f"{reference.valid:.4g} {when}"
         if reference is not before:
             start = f"its best, {start},"
-        rise = (valid_loss - reference.valid) / abs(reference.valid)
+        rise = rise_text(reference.valid, valid_loss, "the former's")
         if reference.train is not None:
             training += f" ({reference.train:.4g} {when})"
-        return [
-            f"its validation loss rose from {start} to {valid_loss:.4g}, by {rise:.3g} times "
-            "the former's size",
-            training,
-        ]
+        return [f"its validation loss rose from {start} to {valid_loss:.4g}, {rise}", training]
     return []
 
 
 def jumped(before: float, now: float) -> bool:
     """Whether a loss rose from `before` to `now` by :data:`VALIDATION_JUMP` times the
-    size of `before` or more (never where `before` is 0)."""
-    return before != 0 and now - before >= VALIDATION_JUMP * abs(before)
+    size of `before`, or of :data:`LEAST_SIZE` where that is larger, or more: a loss near
+    0 that wobbles by a hundredth has not jumped, and one risen from 0 is measured too."""
+    return now - before >= VALIDATION_JUMP * max(abs(before), LEAST_SIZE)
+
+
+def rise_text(before: float, now: float, whose: str) -> str:
+    """How far a loss rose from `before` to `now`, in the size :func:`jumped` measures it
+    by (`whose`: ``the former's``): ``by 97 times the former's size``, or, where that is
+    below :data:`LEAST_SIZE`, ``by 490 times 0.1 (the former's size is less)``."""
+    if abs(before) >= LEAST_SIZE:
+        return f"by {(now - before) / abs(before):.3g} times {whose} size"
+    return f"by {(now - before) / LEAST_SIZE:.3g} times {LEAST_SIZE:g} ({whose} size is less)"
 
 
 def number_text(value: float) -> str:
