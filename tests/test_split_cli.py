@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import logging
@@ -15,6 +16,7 @@ from collections import defaultdict
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from crossreg.cli import main
@@ -22,6 +24,8 @@ from crossreg.io.atomic import CONTENTS_FILE, atomic_directory
 from crossreg.io.bed import read_bed
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.runlog import RUNS_FILE, read_runs
+from crossreg.split.report import write_split
+from crossreg.split.synteny import NetSpec, SplitResult, split_genomes
 from tests.split_reference import syntenic_net, write
 
 SIZES = {
@@ -123,6 +127,75 @@ def test_same_seed_same_files(inputs: dict[str, Path], tmp_path: Path) -> None:
         assert run_split(inputs, tmp_path / name, "--seed", "9") == 0
     for file in ("hg.regions.bed", "mm.regions.bed", "components.tsv", "links.tsv"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+
+
+def _component_rows(path: Path, sizes: dict[str, Path]) -> list[tuple[int, int, int, int]]:
+    """components.tsv's rows as (component, genome index, chromosome index in the genome's
+    sizes file, start), the genomes in the order of `sizes`."""
+    genomes = list(sizes)
+    chroms = {name: list(read_chrom_sizes(path)) for name, path in sizes.items()}
+    rows = []
+    for row in path.read_text().splitlines()[1:]:
+        component, _, genome, chrom, start, _ = row.split("\t")
+        g = genomes.index(genome)
+        rows.append((int(component), g, chroms[genome].index(chrom), int(start)))
+    return rows
+
+
+def _split(sizes: dict[str, Path], net: Path) -> SplitResult:
+    """The split of `sizes` by the hg-mm `net`, as :func:`run_split` makes it."""
+    return split_genomes(sizes, [NetSpec("hg", "mm", net)], region_size=2000, min_aligned=300)
+
+
+def test_components_list_their_regions_in_a_documented_order(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """components.tsv lists its regions by component, then by genome in the order given,
+    by chromosome in the order of the genome's sizes file and by start: the same file
+    whatever order the native core hands the regions over in, or the net's records come
+    in."""
+    sizes = {"hg": inputs["hg"], "mm": inputs["mm"]}
+    result = _split(sizes, inputs["net"])
+    write_split(result, tmp_path / "as-given")
+    listed = tmp_path / "as-given" / "components.tsv"
+    rows = _component_rows(listed, sizes)
+    assert rows == sorted(rows) and len(set(rows)) == len(rows) == len(result.region_start)
+    assert len({(c, g) for c, g, _, _ in rows}) > len({c for c, _, _, _ in rows})  # both genomes
+
+    perm = np.random.default_rng(0).permutation(len(result.region_start))
+    inverse = np.argsort(perm).astype(np.uint32)
+    shuffled = dataclasses.replace(
+        result,
+        region_genome=result.region_genome[perm],
+        region_chrom=result.region_chrom[perm],
+        region_start=result.region_start[perm],
+        region_end=result.region_end[perm],
+        region_component=result.region_component[perm],
+        link_a=inverse[result.link_a],
+        link_b=inverse[result.link_b],
+    )
+    write_split(shuffled, tmp_path / "shuffled")
+    assert (tmp_path / "shuffled" / "components.tsv").read_bytes() == listed.read_bytes()
+
+    # the net's records in another order: the same components, listed alike
+    records = inputs["net"].read_text().replace("\nnet ", "\n\0net ").split("\0")
+    random.Random(5).shuffle(records)
+    net = write(
+        tmp_path / "shuffled.net", "".join(r if r.endswith("\n") else r + "\n" for r in records)
+    )
+    again = _split(sizes, net)
+    write_split(again, tmp_path / "net-shuffled")
+    assert (tmp_path / "net-shuffled" / "components.tsv").read_bytes() == listed.read_bytes()
+
+    # a sizes file in another chromosome order: the rows follow it
+    reverse = write(
+        tmp_path / "mm.reversed", "".join(reversed(inputs["mm"].read_text().splitlines(True)))
+    )
+    sizes["mm"] = reverse
+    reordered = _split(sizes, inputs["net"])
+    write_split(reordered, tmp_path / "reversed")
+    rows = _component_rows(tmp_path / "reversed" / "components.tsv", sizes)
+    assert rows == sorted(rows)
 
 
 def test_a_rerun_without_a_genome_removes_its_regions(

@@ -7,8 +7,9 @@ earlier split is replaced without ``--overwrite`` (:func:`check_out`), its run l
 carried over. The directory holds:
 
 - ``<genome>.regions.bed``: chrom, start, end, split label — every region of the genome;
-- ``components.tsv``: one row per region, grouped by component (component, split,
-  genome, chrom, start, end);
+- ``components.tsv``: one row per region (component, split, genome, chrom, start, end),
+  by component number, then genome order, chromosome order of the genome's sizes and
+  start (:func:`component_order`);
 - ``links.tsv``: every pair of regions with aligned bases between them, with their splits;
 - ``split.json``: parameters, fractions per genome and split, component sizes, the
   leakage check, net summaries and warnings (:func:`summarize`);
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from crossreg import __version__
 from crossreg.errors import plural
@@ -270,9 +272,18 @@ def _region_names(result: SplitResult) -> list[tuple[str, str, int, int]]:
     ]
 
 
+def component_order(result: SplitResult) -> npt.NDArray[np.intp]:
+    """The regions of `result` in the order ``components.tsv`` lists them: by component
+    number, then within a component by genome (in the order given), by chromosome (in the
+    order of the genome's sizes) and by start, whatever order the native core gives them in."""
+    return np.lexsort(
+        (result.region_start, result.region_chrom, result.region_genome, result.region_component)
+    )
+
+
 def _write_components(result: SplitResult, path: Path) -> None:
     names = _region_names(result)
-    order = np.argsort(result.region_component, kind="stable")
+    order = component_order(result)
     with open(path, "w") as handle:
         handle.write("component\tsplit\tgenome\tchrom\tstart\tend\n")
         for i in order:
