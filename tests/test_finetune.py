@@ -34,6 +34,7 @@ from crossreg.train.finetune import (
     trunk_blocks,
 )
 from crossreg.train.options import TrainOptions
+from crossreg.train.run_folder import check_apart
 from crossreg.train.trainer import Trainer, train
 from tests.finetune_world import build_held_out_world
 from tests.pipeline import SEQ_LENGTH, rebuilt_store, run_in_one_and_two_processes, small_params
@@ -359,6 +360,13 @@ def test_an_out_that_meets_an_input_is_refused_before_any_work(world, tmp_path, 
         argv = ["finetune", *model, *data, "--head-name", "liver", "--out", str(others / out)]
         assert main([*argv, *BRIEF]) == 1
         assert f"is {kind}: a run writes its checkpoints" in capsys.readouterr().err
+    own = tmp_path / "own"  # a folder holding the user's own files of those names
+    own.mkdir()
+    (own / "config.json").write_text('{"pipeline": "liver"}')
+    (own / "dataset.json").write_text("not json")
+    check_apart(own, [("--model checkpoint", run / "best"), ("--data store", store)])
+    (own / "config.json").unlink()
+    (own / "dataset.json").unlink()
     params = str(world["joint"].parent.parent / "params.json")
     argv = ["train", "--params", params, "--data", str(store), "--out", str(store), *BRIEF]
     assert main(argv) == 1

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from crossreg.io.atomic import path_relation, remove_directory, restore_previous
-from crossreg.model.checkpoint_info import CONFIG_NAME
+from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT
 from crossreg.progress import launched_rank
 from crossreg.train.board import FOLDER
 
@@ -48,9 +49,11 @@ def check_apart(
     """Refuse an `out` that is one of the `inputs` (pairs of what it is and its path: the
     parent checkpoint, the stores), lies inside one, or holds one where a run writes
     (:data:`RUN_ENTRIES`): the run would write its checkpoints into an input, or with
-    ``--overwrite`` delete it. Any dataset store or checkpoint is refused as `out`: a run
-    writes a folder of its own (``best/``, ``last/``), not into another step's output."""
-    from crossreg.data.store import METADATA  # numpy: not at argument parsing
+    ``--overwrite`` delete it. Any dataset store or checkpoint is refused as `out` (its
+    ``dataset.json`` or ``config.json`` names crossreg's format; a file of that name of
+    another program is not): a run writes a folder of its own (``best/``, ``last/``), not
+    into another step's output."""
+    from crossreg.data.store import METADATA, STORE_FORMAT  # numpy: not at argument parsing
 
     folder = Path(out)
     for what, given in inputs:
@@ -68,12 +71,24 @@ def check_apart(
                 "write into it, or with --overwrite delete it; choose an --out apart from "
                 "the run's inputs"
             )
-    for name, kind in ((METADATA, "a dataset store"), (CONFIG_NAME, "a checkpoint")):
-        if (folder / name).is_file():
+    outputs = ((METADATA, STORE_FORMAT, "a dataset store"), (CONFIG_NAME, FORMAT, "a checkpoint"))
+    for name, form, kind in outputs:
+        if _declares(folder / name, form):
             raise ValueError(
                 f"--out {out} is {kind}: a run writes its checkpoints (best/, last/) into "
                 "a folder of its own; choose another --out"
             )
+
+
+def _declares(path: Path, form: str) -> bool:
+    """Whether `path` is a JSON object whose ``format`` is `form` (a crossreg store's
+    ``dataset.json``, a checkpoint's ``config.json``): a file of another program that
+    shares the name is the user's, not another step's output."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == form
 
 
 @contextlib.contextmanager
