@@ -26,6 +26,7 @@ from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.plots import joint_vs_single_scatter
+from crossreg.runlog import RUNS_FILE
 from tests.pipeline import untrained_checkpoint
 
 
@@ -377,3 +378,28 @@ def test_genome_the_former_name_of_head_is_taken_with_a_warning(world, tmp_path)
     with pytest.raises(TypeError, match="genome= is the former name of head=: pass head= alone"):
         evaluate_model(root / "model", store, tmp_path / "b", head="human", genome="human")
     assert not (tmp_path / "b").exists() and not (tmp_path / "m").exists()
+
+
+def test_a_first_run_stopped_before_it_logged_itself_is_rerun_into_its_folder(
+    world, tmp_path, monkeypatch
+):
+    """A first evaluate stopped after writing its files, before its run log (SIGTERM at
+    the end), leaves them with no log and no checkpoint; its rerun was refused until they
+    were removed. They are evaluate's own files: a rerun writes them anew."""
+    import crossreg.cli as cli
+
+    root, store, _, _, _ = world
+    out = tmp_path / "eval"
+    argv = ["-q", "evaluate", "--model", str(root / "model"), "--data", str(store)]
+    argv += ["--out", str(out)]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "record_run", interrupted)
+    assert main(argv) == 130
+    written = {"metrics.tsv", "summary.json", "tracks.npz", "tracks.png", "r_by_assay.png"}
+    assert {p.name for p in out.iterdir()} == written
+    monkeypatch.undo()
+    assert main(argv) == 0
+    assert {p.name for p in out.iterdir()} == {*written, RUNS_FILE}

@@ -235,3 +235,31 @@ def test_thousands_of_tracks_do_not_fill_their_panel():
         ink[ax.get_title().split(":")[0]] = (share / area, points.get_sizes().mean())
     assert ink["CHIP"][0] < 0.15
     assert ink["CAGE"][1] == 12.0  # a few tracks: full size
+
+
+def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(tmp_path, monkeypatch):
+    """A first compare into a new folder stopped while drawing leaves its table and no
+    run log; its rerun was refused until the table was removed. A folder holding only
+    compare's own files is taken for its stopped run; one with anyone else's is not."""
+    import crossreg.evaluate.compare as compare
+
+    joint, single = tables()
+    write_metrics(tmp_path / "joint.tsv", joint)
+    write_metrics(tmp_path / "single.tsv", single)
+    out = tmp_path / "out"
+    argv = ["-q", "compare", "--joint", str(tmp_path / "joint.tsv")]
+    argv += ["--single", str(tmp_path / "single.tsv"), "--out", str(out)]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    scatter = compare.joint_vs_single_scatter
+    monkeypatch.setattr(compare, "joint_vs_single_scatter", interrupted)
+    assert main(argv) == 130
+    assert [p.name for p in out.iterdir()] == ["comparison.tsv"]
+    monkeypatch.setattr(compare, "joint_vs_single_scatter", scatter)
+    (out / "notes.txt").write_text("mine\n")
+    assert main(argv) == 1
+    (out / "notes.txt").unlink()
+    assert main(argv) == 0
+    assert (out / "scatter.png").is_file() and (out / RUNS_FILE).is_file()

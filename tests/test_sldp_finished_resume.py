@@ -205,3 +205,28 @@ def test_a_finished_run_without_some_chunk_tables_is_computed_again(
     (finished / "results.tsv").write_text("not a table\n")  # edited by hand
     text = finished_run(world, finished, caplog)
     assert f"{finished} lacks a readable results.tsv (" in text
+
+
+def test_a_first_run_stopped_before_it_logged_itself_is_rerun_into_its_folder(
+    world, tmp_path, monkeypatch
+):
+    """A first run stopped after writing its outputs and removing its checkpoint, before
+    its run log (SIGTERM at the end), leaves them with no log; a rerun without --resume was
+    refused until they were removed. They are sldp's own files: it writes them anew."""
+    import crossreg.cli as cli
+
+    out = tmp_path / "out"
+    argv = [*command_line(world), "--out", str(out)]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "record_run", interrupted)
+    assert main(argv) == 130
+    assert sorted(p.name for p in out.iterdir()) == ["chunks", "results.tsv", "summary.json"]
+    monkeypatch.undo()
+    (out / "notes.txt").write_text("mine\n")
+    assert main(argv) == 1
+    (out / "notes.txt").unlink()
+    assert main(argv) == 0
+    assert (out / "crossreg-runs.jsonl").is_file()

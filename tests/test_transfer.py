@@ -1171,3 +1171,34 @@ def test_a_gene_takes_its_most_central_window_then_the_first_split_edges_include
     # the first split named wins the tie
     sites = gene_sites(store, ["test", "valid"], tss)
     assert Site("tied", "test", 0, (3,)) in sites
+
+
+def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(world, tmp_path, monkeypatch):
+    """A first transfer into a new folder stopped after its first heat map leaves its
+    tables and that figure, and no run log; its rerun was refused until they were removed.
+    A folder holding only transfer's own files (its heat maps named after their assays) is
+    taken for its stopped run and written anew; one holding anyone else's file is not."""
+    import crossreg.evaluate.transfer_figures as figures
+
+    root, stores, _ = world
+    out = tmp_path / "transfer"
+    argv = ["-q", "transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(_human_gtf(stores)), "--out", str(out)]
+    plot_matrix, drawn = figures.plot_matrix, []
+
+    def stop_at_the_second(*args, **kwargs):
+        if drawn:
+            raise KeyboardInterrupt
+        drawn.append(plot_matrix(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(figures, "plot_matrix", stop_at_the_second)
+    assert main(argv) == 130
+    left = sorted(p.name for p in out.iterdir())
+    assert left[:2] == ["matrix.tsv", "matrix_CAGE.png"] and left[2:] == ["transfer.tsv"]
+    monkeypatch.setattr(figures, "plot_matrix", plot_matrix)
+    (out / "notes.txt").write_text("mine\n")
+    assert main(argv) == 1
+    (out / "notes.txt").unlink()
+    assert main(argv) == 0
+    assert (out / "summary.json").is_file() and (out / RUNS_FILE).is_file()

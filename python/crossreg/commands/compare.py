@@ -7,6 +7,7 @@ from pathlib import Path
 
 from crossreg.commands.inputs import require_output, require_own_folder, require_paths
 from crossreg.commands.options import add_plot_arguments, plot_options
+from crossreg.evaluate.files import compare_names
 
 HELP = "compare per-track test accuracy of a joint and a single-genome model (paper Fig. 2)"
 DESCRIPTION = (
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Write ``comparison.tsv`` (per assay) and ``scatter.png`` (per assay panels)."""
     require_paths(args, folders=("joint", "single"))  # a metrics.tsv, or the folder of one
     require_output(args, folder=True)
-    require_own_folder(args)
+    require_own_folder(args, own_files=compare_names())
     from crossreg.evaluate.compare import compare_metrics
 
     _, comparison = compare_metrics(

@@ -18,6 +18,7 @@ from crossreg.commands.options import (
 )
 from crossreg.commands.values import MAX_COUNT, whole
 from crossreg.evaluate.defaults import MIN_CLASS, default_split
+from crossreg.evaluate.files import evaluate_names
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 from crossreg.step_defaults import DEFAULT_BATCH_SIZE
 
@@ -165,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         require_output(args, "scratch", folder=True)
     from crossreg.evaluate.checkpoint import CHECKPOINT, refuse_checkpoint
 
-    require_own_folder(args, CHECKPOINT)
+    require_own_folder(args, CHECKPOINT, own_files=evaluate_names())
     refuse_checkpoint(args.out, resume=args.resume)
     from crossreg.data.store import DataStore
 

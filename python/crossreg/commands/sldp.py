@@ -251,9 +251,10 @@ def run(args: argparse.Namespace) -> int:
     require_paths(args, "print_snps", "ld_blocks", "sad", "sumstats", "eqtl", "background_gtf")
     require_output(args, folder=True)
     from crossreg.stats.sldp.checkpoint import CHECKPOINT
+    from crossreg.stats.sldp.outputs import output_names
     from crossreg.stats.sldp.run import write_sldp
 
-    require_own_folder(args, unfinished=CHECKPOINT)
+    require_own_folder(args, unfinished=CHECKPOINT, own_files=output_names())
     from crossreg.variants.sad_read import check_sad_file
 
     for path in args.sad:

@@ -23,6 +23,7 @@ from crossreg.commands.options import (
 )
 from crossreg.commands.values import number
 from crossreg.evaluate.defaults import NORMALIZATIONS, VARIABLE_FRACTION
+from crossreg.evaluate.files import transfer_names
 from crossreg.step_defaults import TRANSFER_BATCH_SIZE
 
 HELP = (
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict at the sites, compare tracks and write the tables and heat maps."""
     require_paths(args, "gtf", "pairs", folders=("model", "data"))
     require_output(args, folder=True)
-    require_own_folder(args)
+    require_own_folder(args, own_files=transfer_names())
     model_head(args)
     open_store(args.data, args.splits, option="--splits")
     from crossreg.evaluate.transfer import plan_transfer, run_transfer

@@ -28,7 +28,8 @@ from crossreg.evaluate.checkpoint import (
     refuse_checkpoint,
 )
 from crossreg.evaluate.defaults import default_split
-from crossreg.evaluate.figures import FIGURE_STEMS, TRACKS_FILE, WindowSums
+from crossreg.evaluate.figures import WindowSums
+from crossreg.evaluate.files import FIGURE_STEMS, METRICS_FILE, SUMMARY_FILE, TRACKS_FILE
 from crossreg.evaluate.finite import (
     check_finite_predictions,
     check_finite_targets,
@@ -63,9 +64,6 @@ from crossreg.progress import CountedRows, progress
 from crossreg.train.store_identity import store_fingerprint
 
 log = logging.getLogger("crossreg")
-
-SUMMARY_FILE = "summary.json"
-METRICS_FILE = "metrics.tsv"
 
 
 @dataclass

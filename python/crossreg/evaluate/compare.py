@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 from scipy.stats import binomtest
 
+from crossreg.evaluate.files import COMPARISON_FILE, SCATTER_STEM, SUMMARY_FILE
 from crossreg.evaluate.table import read_metrics
 from crossreg.io.atomic import atomic_write
 from crossreg.io.targets import assay_of
@@ -24,8 +25,6 @@ from crossreg.train.store_identity import fingerprint_differences
 
 log = logging.getLogger("crossreg")
 
-SUMMARY_NAME = "summary.json"  # written by crossreg evaluate beside its metrics.tsv
-
 
 def scored_windows(metrics: str | os.PathLike[str]) -> dict[str, Any] | None:
     """What the ``summary.json`` beside a metrics table (or in its folder) records of the
@@ -33,7 +32,7 @@ def scored_windows(metrics: str | os.PathLike[str]) -> dict[str, Any] | None:
     ``store`` (the store's fingerprint) and ``ensemble`` (rc, shifts, bf16); None without
     such a summary (a table of other making)."""
     table = Path(metrics)
-    path = (table if table.is_dir() else table.parent) / SUMMARY_NAME
+    path = (table if table.is_dir() else table.parent) / SUMMARY_FILE
     try:
         summary = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -169,12 +168,12 @@ def write_comparison(
     out.mkdir(parents=True, exist_ok=True)
     # an earlier run's scatter goes first: one interrupted while drawing leaves none of
     # other tables beside the new one
-    remove_stale_figures(out, ["scatter"], [])
-    with atomic_write(out / "comparison.tsv") as handle:
+    remove_stale_figures(out, [SCATTER_STEM], [])
+    with atomic_write(out / COMPARISON_FILE) as handle:
         handle.write(comparison.write_csv(separator="\t"))
     if plots:
         joint_vs_single_scatter(
-            pairs, comparison, out / "scatter.png", title=title, split=split, svg=svg
+            pairs, comparison, out / f"{SCATTER_STEM}.png", title=title, split=split, svg=svg
         )
     return pairs, comparison
 

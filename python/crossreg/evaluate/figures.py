@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.evaluate.files import TRACKS_FILE
 from crossreg.io.atomic import atomic_path
 from crossreg.io.targets import assay_of
 from crossreg.plots import assay_colours, new_figure, point_style, save_figure
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 
 WINDOWS = 3
 TRACKS = 3
-TRACKS_FILE = "tracks.npz"
-FIGURE_STEMS = ("r_by_assay", "tracks")  # the figures of plot_evaluation
 
 
 class WindowSums:

@@ -22,6 +22,7 @@ import polars as pl
 from crossreg.data.store import DataStore
 from crossreg.errors import first_few
 from crossreg.evaluate.defaults import NORMALIZATIONS, VARIABLE_FRACTION
+from crossreg.evaluate.files import MATRIX_PREFIX, SUMMARY_FILE, TRANSFER_FILES
 from crossreg.evaluate.finite import (
     check_finite_predictions,
     check_finite_targets,
@@ -469,10 +470,11 @@ def _run_transfer(
     }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").unlink(missing_ok=True)  # written last: no stale one beside new tables
-    with atomic_write(out / "transfer.tsv") as handle:
+    (out / SUMMARY_FILE).unlink(missing_ok=True)  # written last: no stale one beside new tables
+    pairs_file, matrix_file = (out / name for name in TRANSFER_FILES)
+    with atomic_write(pairs_file) as handle:
         handle.write(tsv_text(pairs))
-    with atomic_write(out / "matrix.tsv") as handle:
+    with atomic_write(matrix_file) as handle:
         handle.write(tsv_text(matrix))
     written: list[Path] = []
     if plots:
@@ -480,16 +482,16 @@ def _run_transfer(
 
         title = heat_map_title(head, store.genome, splits, plan.normalize)
         written = plot_matrix_file(
-            out / "matrix.tsv",
+            matrix_file,
             out,
             title=title,
             svg=svg,
             pairing=plan.pairing.rule,
             normalize=plan.normalize,
         )
-    earlier = {p.stem for p in out.glob("matrix_*.*") if p.suffix in (".png", ".svg")}
+    earlier = {p.stem for p in out.glob(f"{MATRIX_PREFIX}*.*") if p.suffix in (".png", ".svg")}
     remove_stale_figures(out, sorted(earlier), written)
     summary["figures"] = [p.name for p in written]
-    with atomic_write(out / "summary.json") as handle:
+    with atomic_write(out / SUMMARY_FILE) as handle:
         json.dump(summary, handle, indent=1)
     return TransferResult(head, store.genome, splits, assays, summary, pairs, matrix, written)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.evaluate.defaults import NORMALIZATIONS
+from crossreg.evaluate.files import MATRIX_PREFIX, SUMMARY_FILE
 from crossreg.evaluate.transfer_stats import NORMALISED_AS
 from crossreg.evaluate.transfer_tracks import (
     BY_CELL_TYPE,
@@ -45,8 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("crossreg")
 
 LABELS_UP_TO = 60  # tracks per axis beyond which tick labels are left off
-#: The transfer run's summary, beside its ``matrix.tsv``: how its heat maps were drawn.
-SUMMARY = "summary.json"
 #: The rules that match a heat map's cells.
 PAIRINGS = (BY_CELL_TYPE, BY_PAIRS_FILE)
 
@@ -81,7 +80,7 @@ def colour_bar_label(normalize: str) -> str:
 def drawn_as(path: str | os.PathLike[str]) -> DrawnAs | None:
     """How the transfer run that wrote the ``matrix.tsv`` at `path` drew its heat maps,
     read from the ``summary.json`` beside it (None: there is none)."""
-    summary_path = Path(path).parent / SUMMARY
+    summary_path = Path(path).parent / SUMMARY_FILE
     if not summary_path.is_file():
         return None
     summary = read_json(summary_path, "run the transfer again")
@@ -297,7 +296,7 @@ def plot_matrix_file(
     if pairing is None:
         if run is None:
             raise ValueError(
-                f"{path}: no {SUMMARY} beside it to say how its cells were matched (a "
+                f"{path}: no {SUMMARY_FILE} beside it to say how its cells were matched (a "
                 f"transfer run writes it last); pass pairing='{BY_CELL_TYPE}' or "
                 f"'{BY_PAIRS_FILE}'"
             )
@@ -328,7 +327,7 @@ def plot_matrix_file(
             assert gap is not None  # no finite cell at all: a reason is always found
             gaps[experiment] = gap
             continue
-        name = directory / f"matrix_{safe_name(experiment)}.png"
+        name = directory / f"{MATRIX_PREFIX}{safe_name(experiment)}.png"
         drawn = plot_matrix(
             name, matrix, title=title, svg=svg, pairing=pairing, normalize=normalize
         )

@@ -33,7 +33,15 @@ RESULT_SCHEMA = {c: pl.String if c in ("pheno", "annot") else pl.Float64 for c i
 RESULTS_FILE = "results.tsv"
 SUMMARY_FILE = "summary.json"  # written last: a run is finished once it is there
 RUN_KEY = "run"  # summary.json's record of what decided the numbers, for --resume
+CHUNKS = "chunks"  # the folder of the chunk tables
 log = logging.getLogger("crossreg")
+
+
+def output_names() -> list[str]:
+    """Every entry a run writes into its folder: ``results.tsv``, the folder of chunk
+    tables, ``summary.json`` and each figure as ``.png`` and ``.svg``."""
+    figures = [f"{stem}{suffix}" for stem in FIGURE_STEMS for suffix in (".png", ".svg")]
+    return [RESULTS_FILE, CHUNKS, SUMMARY_FILE, *figures]
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,7 @@ def _missing_tables(out: Path, verbose_thresh: float, named: int = 3) -> list[st
     except (OSError, pl.exceptions.PolarsError) as err:
         return [f"a readable {RESULTS_FILE} ({str(err).splitlines()[0] if str(err) else err!r})"]
     rows = results.filter(pl.col("p") < verbose_thresh).select("pheno", "annot").rows()
-    tables = [Path("chunks") / chunk_table_path(pheno, annot) for pheno, annot in rows]
+    tables = [Path(CHUNKS) / chunk_table_path(pheno, annot) for pheno, annot in rows]
     lost = [table.as_posix() for table in tables if not (out / table).is_file()]
     if len(lost) > named:
         return [*lost[:named], f"and {len(lost) - named} other chunk tables"]
@@ -285,8 +293,8 @@ def write_outputs(
                     table = pl.DataFrame(chunk_rows).with_columns(
                         q=pl.Series(res.q[:, k]), r=pl.Series(res.r[:, k])
                     )
-                    chunk_tables[out / "chunks" / chunk_table_path(stats.name, name)] = table
-    _replace_chunk_tables(out / "chunks", chunk_tables)
+                    chunk_tables[out / CHUNKS / chunk_table_path(stats.name, name)] = table
+    _replace_chunk_tables(out / CHUNKS, chunk_tables)
     results = pl.DataFrame(rows, schema=RESULT_SCHEMA)
     with atomic_write(out / RESULTS_FILE) as handle:
         results.write_csv(handle, separator="\t", null_value="nan")
