@@ -237,7 +237,7 @@ def test_thousands_of_tracks_do_not_fill_their_panel():
     assert ink["CAGE"][1] == 12.0  # a few tracks: full size
 
 
-def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(tmp_path, monkeypatch):
+def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(tmp_path, monkeypatch, capsys):
     """A first compare into a new folder stopped while drawing leaves its table and no
     run log; its rerun was refused until the table was removed. A folder holding only
     compare's own files is taken for its stopped run; one with anyone else's is not."""
@@ -256,6 +256,8 @@ def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(tmp_path, mo
     scatter = compare.joint_vs_single_scatter
     monkeypatch.setattr(compare, "joint_vs_single_scatter", interrupted)
     assert main(argv) == 130
+    stopped = f"{out} may hold some of this run's files; rerun the same command to write them"
+    assert stopped in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["comparison.tsv"]
     monkeypatch.setattr(compare, "joint_vs_single_scatter", scatter)
     (out / "notes.txt").write_text("mine\n")

@@ -1173,7 +1173,9 @@ def test_a_gene_takes_its_most_central_window_then_the_first_split_edges_include
     assert Site("tied", "test", 0, (3,)) in sites
 
 
-def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(world, tmp_path, monkeypatch):
+def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(
+    world, tmp_path, monkeypatch, capsys
+):
     """A first transfer into a new folder stopped after its first heat map leaves its
     tables and that figure, and no run log; its rerun was refused until they were removed.
     A folder holding only transfer's own files (its heat maps named after their assays) is
@@ -1194,6 +1196,8 @@ def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(world, tmp_p
 
     monkeypatch.setattr(figures, "plot_matrix", stop_at_the_second)
     assert main(argv) == 130
+    stopped = f"{out} may hold some of this run's files; rerun the same command to write them"
+    assert stopped in capsys.readouterr().err
     left = sorted(p.name for p in out.iterdir())
     assert left[:2] == ["matrix.tsv", "matrix_CAGE.png"] and left[2:] == ["transfer.tsv"]
     monkeypatch.setattr(figures, "plot_matrix", plot_matrix)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crossreg.commands.inputs import require_output, require_own_folder, require_paths
+from crossreg.commands.inputs import (
+    require_output,
+    require_own_folder,
+    require_paths,
+    rerun_when_stopped,
+)
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.evaluate.files import compare_names
 
@@ -44,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
     require_own_folder(args, own_files=compare_names())
     from crossreg.evaluate.compare import compare_metrics
 
-    _, comparison = compare_metrics(
-        args.joint, args.single, args.out, title=args.title, **plot_options(args)
-    )
+    with rerun_when_stopped(args):
+        _, comparison = compare_metrics(
+            args.joint, args.single, args.out, title=args.title, **plot_options(args)
+        )
     print(comparison)
     return 0

@@ -7,7 +7,13 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crossreg.commands.inputs import check_splits, require_output, require_own_folder, require_paths
+from crossreg.commands.inputs import (
+    check_splits,
+    require_output,
+    require_own_folder,
+    require_paths,
+    rerun_when_stopped,
+)
 from crossreg.commands.options import (
     add_head_argument,
     add_inference_arguments,
@@ -187,18 +193,21 @@ def run(args: argparse.Namespace) -> int:
     from crossreg.evaluate.spill import ColumnOptions
     from crossreg.evaluate.table import assay_summary
 
-    table = evaluate_model(
-        args.model,
-        args.data,
-        args.out,
-        split=split,
-        head=head,
-        options=inference_options(args),
-        columns=ColumnOptions(args.specificity, args.rank, args.peaks, args.min_class or MIN_CLASS),
-        scratch=args.scratch,
-        resume=args.resume,
-        head_option=head_option(args),
-        **plot_options(args),
-    )
+    with rerun_when_stopped(args):
+        table = evaluate_model(
+            args.model,
+            args.data,
+            args.out,
+            split=split,
+            head=head,
+            options=inference_options(args),
+            columns=ColumnOptions(
+                args.specificity, args.rank, args.peaks, args.min_class or MIN_CLASS
+            ),
+            scratch=args.scratch,
+            resume=args.resume,
+            head_option=head_option(args),
+            **plot_options(args),
+        )
     print(assay_summary(table))
     return 0

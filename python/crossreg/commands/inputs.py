@@ -4,15 +4,16 @@ a mistyped path, head or track is reported in a moment, not after seconds of imp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import fnmatch
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crossreg.commands.options import head_option
-from crossreg.errors import first_few
+from crossreg.errors import Interrupted, first_few
 from crossreg.io.atomic import CONTENTS_FILE
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.io.targets import select_targets
@@ -96,6 +97,23 @@ def require_output(args: argparse.Namespace, name: str = "out", *, folder: bool)
         raise ValueError(
             f"{option} {given}: cannot be written ({parent} {why}); choose another path"
         )
+
+
+@contextlib.contextmanager
+def rerun_when_stopped(args: argparse.Namespace) -> Iterator[None]:
+    """A block that writes ``--out`` one file at a time: a stop (Ctrl-C, SIGTERM) within
+    it says what the folder may hold and that the same command writes it whole (its rerun
+    takes the folder for its own, :func:`require_own_folder`). A stop that says more
+    already (:class:`~crossreg.errors.Interrupted`: what a checkpoint keeps) is let be."""
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"{args.out} may hold some of this run's files; rerun the same command to write "
+            "them all"
+        ) from None
 
 
 def require_own_folder(

@@ -7,7 +7,12 @@ import math
 from pathlib import Path
 
 from crossreg.commands.help import OneOf
-from crossreg.commands.inputs import require_output, require_own_folder, require_paths
+from crossreg.commands.inputs import (
+    require_output,
+    require_own_folder,
+    require_paths,
+    rerun_when_stopped,
+)
 from crossreg.commands.options import add_plot_arguments, plot_options
 from crossreg.commands.values import MAX_COUNT, POSITIVE, SEED, chrom_list, number, whole
 
@@ -260,33 +265,34 @@ def run(args: argparse.Namespace) -> int:
     for path in args.sad:
         check_sad_file(path, "--sad")
 
-    result = write_sldp(
-        args.bfile_chr,
-        args.print_snps,
-        args.ld_blocks,
-        args.ldscores_chr,
-        args.out,
-        sumstats=args.sumstats,
-        eqtl=args.eqtl,
-        eqtl_n=args.eqtl_n,
-        sannot_chr=args.sannot_chr,
-        sad=args.sad,
-        background_sannot_chr=args.background_sannot_chr,
-        background_maf_bins=args.background_maf_bins,
-        background_gtf=args.background_gtf,
-        chroms=args.chroms,
-        seed=args.seed,
-        flips=args.flips,
-        jk_blocks=args.jk_blocks,
-        weights=args.weights,
-        alpha=args.alpha,
-        background_alpha=args.background_alpha,
-        spectrum_percent=args.spectrum_percent,
-        ld_cache=args.ld_cache,
-        verbose_thresh=args.verbose_thresh,
-        resume=args.resume,
-        **plot_options(args),
-    )
+    with rerun_when_stopped(args):
+        result = write_sldp(
+            args.bfile_chr,
+            args.print_snps,
+            args.ld_blocks,
+            args.ldscores_chr,
+            args.out,
+            sumstats=args.sumstats,
+            eqtl=args.eqtl,
+            eqtl_n=args.eqtl_n,
+            sannot_chr=args.sannot_chr,
+            sad=args.sad,
+            background_sannot_chr=args.background_sannot_chr,
+            background_maf_bins=args.background_maf_bins,
+            background_gtf=args.background_gtf,
+            chroms=args.chroms,
+            seed=args.seed,
+            flips=args.flips,
+            jk_blocks=args.jk_blocks,
+            weights=args.weights,
+            alpha=args.alpha,
+            background_alpha=args.background_alpha,
+            spectrum_percent=args.spectrum_percent,
+            ld_cache=args.ld_cache,
+            verbose_thresh=args.verbose_thresh,
+            resume=args.resume,
+            **plot_options(args),
+        )
     print(
         f"SLDP of {result.phenotypes} phenotype(s) × {result.annotations} annotation(s) "
         f"in {result.results}"

@@ -13,6 +13,7 @@ from crossreg.commands.inputs import (
     require_output,
     require_own_folder,
     require_paths,
+    rerun_when_stopped,
 )
 from crossreg.commands.options import (
     add_head_argument,
@@ -130,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
         pairs=args.pairs,
         normalize=args.normalize,
     )
-    result = run_transfer(plan, args.out, options=inference_options(args), **plot_options(args))
+    with rerun_when_stopped(args):
+        result = run_transfer(plan, args.out, options=inference_options(args), **plot_options(args))
     for assay, row in result.assays.items():
         line = summary_line(row, plan.normalize)
         print(f"{result.head} head on {result.genome} {experiment_label(assay)}: {line}")
