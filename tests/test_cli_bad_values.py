@@ -22,6 +22,7 @@ from crossreg.commands.options import parse_device
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.shard import MAX_SHARDS, Shard
+from crossreg.train import genome_data as genome_data_module
 from crossreg.train import trainer as trainer_module
 from tests.data_inputs import small_inputs
 from tests.split_reference import syntenic_net, write
@@ -149,7 +150,7 @@ def no_training(monkeypatch):
     def started(*args, **kwargs):
         raise TrainingStartedError
 
-    monkeypatch.setattr(trainer_module, "make_loader", started)
+    monkeypatch.setattr(genome_data_module, "make_loader", started)
     monkeypatch.setattr(trainer_module.Trainer, "fit", started)
 
 

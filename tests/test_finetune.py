@@ -24,8 +24,8 @@ from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, make_config, read_config, save_checkpoint
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.train import epoch_loop, validation
 from crossreg.train import finetune as finetune_module
-from crossreg.train import trainer as trainer_module
 from crossreg.train.finetune import (
     FineTuneSpec,
     finetune,
@@ -120,13 +120,14 @@ def test_each_mode_keeps_the_parent_and_reloads_the_new_head(
         world["joint"], world["held_out"], tmp_path / mode, spec, options, learning_rate=rate
     )
     shown: list[str] = []  # what the progress lines say the run is doing
-    original = trainer_module.progress
+    original = epoch_loop.progress
 
     def progress(total, desc, *args, **kwargs):
         shown.append(desc)
         return original(total, desc, *args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "progress", progress)
+    monkeypatch.setattr(epoch_loop, "progress", progress)
+    monkeypatch.setattr(validation, "progress", progress)
     out = trainer.fit()
     # validation names the head it scores, as the epoch lines do, not the store's genome
     epochs = [[f"finetune epoch {e}", "finetune validation liver"] for e in (1, 2)]

@@ -26,6 +26,8 @@ from crossreg.data.loader import SplitDataset, codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.model.metrics import TrackMetrics
+from crossreg.train import genome_data as genome_data_module
+from crossreg.train import run_checkpoints
 from crossreg.train import trainer as trainer_module
 from crossreg.train.board import FOLDER
 from crossreg.train.figures import read_rows, training_figure
@@ -109,7 +111,7 @@ def test_a_crash_while_saving_last_resumes_from_the_epoch_before(tmp_path, store
     options = TrainOptions(max_epochs=2, steps_per_epoch=3, seed=4, patience=50)
     whole = train(params, list(stores.values()), tmp_path / "whole", options)
 
-    original = trainer_module.save_training_state
+    original = run_checkpoints.save_training_state
     calls = {"n": 0}
 
     def killed_in_the_second_save(*args, **kwargs):
@@ -118,10 +120,10 @@ def test_a_crash_while_saving_last_resumes_from_the_epoch_before(tmp_path, store
             raise KeyboardInterrupt
         original(*args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "save_training_state", killed_in_the_second_save)
+    monkeypatch.setattr(run_checkpoints, "save_training_state", killed_in_the_second_save)
     with pytest.raises(KeyboardInterrupt):
         train(params, list(stores.values()), tmp_path / "killed", options)
-    monkeypatch.setattr(trainer_module, "save_training_state", original)
+    monkeypatch.setattr(run_checkpoints, "save_training_state", original)
     assert sorted(p.name for p in (tmp_path / "killed").glob(".last*")) == []
     resumed = train(params, list(stores.values()), tmp_path / "killed", options, resume=True)
     assert metric_rows(resumed) == metric_rows(whole)
@@ -366,7 +368,7 @@ def test_a_genome_alone_is_scored_by_r_plus_a_quarter_r2_and_several_by_mean_r(
     # epoch 1: R 0.50, R² 0.40 (R + R²/4 = 0.60); epoch 2: R 0.55, R² -0.20 (0.50)
     scripted = iter([(1.0, 0.50, 0.40), (1.0, 0.55, -0.20)] * 2)
     monkeypatch.setattr(
-        trainer_module.Trainer, "_validate", lambda self, data: (next(scripted), TrackMetrics(1))
+        trainer_module, "validate", lambda model, data, **_: (next(scripted), TrackMetrics(1))
     )
     options = TrainOptions(max_epochs=2, steps_per_epoch=1, batch_size=2, patience=5)
     human = {"human": stores["human"]}
@@ -386,6 +388,13 @@ def test_the_validation_statistic_counts_an_undefined_r2_as_zero():
     assert validation_statistic(0.5, 0.4, alone=True) == pytest.approx(0.6)
     assert validation_statistic(0.5, float("nan"), alone=True) == 0.5
     assert validation_statistic(0.5, 0.4, alone=False) == 0.5
+
+
+def test_a_phase_scores_a_genome_alone_by_r_and_r2_and_several_by_r():
+    from crossreg.train.schedule import validation_scores
+
+    assert validation_scores([(1.0, 0.5, 0.4)]) == [pytest.approx(0.6)]
+    assert validation_scores([(1.0, 0.5, 0.4), (2.0, 0.3, float("nan"))]) == [0.5, 0.3]
 
 
 def test_a_run_that_diverges_stops_with_an_error_once_its_epoch_is_saved(tmp_path, stores, logs):
@@ -432,13 +441,13 @@ def test_read_ahead_reaches_the_loader_and_takes_the_same_steps(
     takes the default's steps (the batches are a function of the seed and the epoch);
     with ``--workers`` it is refused, naming both."""
     seen: list[int] = []
-    original = trainer_module.make_loader
+    original = genome_data_module.make_loader
 
     def note(*args, **kwargs):
         seen.append(kwargs["read_ahead"])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "make_loader", note)
+    monkeypatch.setattr(genome_data_module, "make_loader", note)
     params = write_params(tmp_path / "params.json", stores)
     common = ["-q", "train", "--params", str(params), "--max-epochs", "1"]
     common += ["--steps-per-epoch", "3", "--batch-size", "4", "--seed", "5"]

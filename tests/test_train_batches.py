@@ -13,6 +13,7 @@ import torch
 from crossreg.data.store import DataStore
 from crossreg.model.metrics import TrackMetrics
 from crossreg.model.params import load_params
+from crossreg.train import epoch_loop
 from crossreg.train import trainer as trainer_module
 from crossreg.train.options import TrainOptions
 from crossreg.train.schedule import JOINT_PHASE, epoch_schedule
@@ -47,13 +48,18 @@ def steps(tmp_path_factory, stores) -> dict:
     params = root / "params.json"
     params.write_text(json.dumps(small_params(tracks)))
     seen: list[dict] = []
-    on_device = trainer_module.Trainer._on_device
+    on_device, train_epoch = epoch_loop.on_device, trainer_module.train_epoch
+    current: dict = {}  # the phase and epoch training
 
-    def recording(self, batch):
-        x, y = on_device(self, batch)
+    def noting_epoch(*args, **kwargs):
+        current.update(phase=kwargs["phase"], epoch=kwargs["epoch"])
+        return train_epoch(*args, **kwargs)
+
+    def recording(batch, device):
+        x, y = on_device(batch, device)
         seen.append({key: batch[key].clone() for key in ("index", "rc", "shift")})
         seen[-1].update(x=x.cpu(), y=y.cpu())  # as on the device (pinned, on CUDA)
-        seen[-1].update(phase=self.state.phase, epoch=self.state.epoch)
+        seen[-1].update(current)
         seen[-1]["dropout"] = torch.get_rng_state()  # the stub step draws nothing
         return x, y
 
@@ -62,12 +68,11 @@ def steps(tmp_path_factory, stores) -> dict:
         return torch.zeros(())
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(trainer_module.Trainer, "_on_device", recording)
-        patch.setattr(trainer_module, "train_step", recording_step)
+        patch.setattr(trainer_module, "train_epoch", noting_epoch)
+        patch.setattr(epoch_loop, "on_device", recording)
+        patch.setattr(epoch_loop, "train_step", recording_step)
         patch.setattr(
-            trainer_module.Trainer,
-            "_validate",
-            lambda self, data: ((1.0, 0.5, 0.1), TrackMetrics(1)),
+            trainer_module, "validate", lambda model, data, **_: ((1.0, 0.5, 0.1), TrackMetrics(1))
         )
         options = TrainOptions(max_epochs=2, patience=5, seed=7, batch_size=4, finetune_epochs=1)
         trainer_module.train(params, list(stores.values()), root / "run", options, plots=False)

@@ -15,6 +15,7 @@ import torch
 
 from crossreg.data.store import DataStore
 from crossreg.model.metrics import TrackMetrics
+from crossreg.train.divergence import TrainingDivergedError
 from crossreg.train.health import (
     BLOWN_UP,
     LEAST_SIZE,
@@ -25,7 +26,7 @@ from crossreg.train.health import (
     zero_loss,
 )
 from crossreg.train.options import TrainOptions
-from crossreg.train.trainer import TrainingDivergedError, train
+from crossreg.train.trainer import train
 from tests.pipeline import small_params
 
 DATA = Path(__file__).parent / "data"

@@ -22,10 +22,11 @@ from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.train import trainer as trainer_module
 from crossreg.train.board import MetricsBoard
+from crossreg.train.divergence import TrainingDivergedError
 from crossreg.train.metrics_table import METRIC_FIELDS
 from crossreg.train.options import TrainOptions
 from crossreg.train.state import JSON_FILE
-from crossreg.train.trainer import TrainingDivergedError, train
+from crossreg.train.trainer import train
 from tests.pipeline import rebuilt_store, small_params
 
 
@@ -288,7 +289,7 @@ def _stopped_replacing(tmp_path, params, stores, finished, monkeypatch, owner, m
     stopped at its first call of `owner.method`."""
     out = copy_of(finished, tmp_path)
 
-    def stopped(self, *args):
+    def stopped(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(owner, method, stopped)
@@ -305,7 +306,7 @@ def test_a_replacing_run_stopped_before_its_first_epoch_leaves_the_earlier_run_w
     """Stopped while its first epoch validates, a run that replaces another (overwrite)
     has changed none of the earlier run's files: its train_options.json included."""
     out = _stopped_replacing(
-        tmp_path, params, stores, finished, monkeypatch, trainer_module.Trainer, "_validate"
+        tmp_path, params, stores, finished, monkeypatch, trainer_module, "validate"
     )
     for name in ("train_options.json", "metrics.csv", "best/model.safetensors", "last/config.json"):
         assert (out / name).read_bytes() == (finished / name).read_bytes(), name

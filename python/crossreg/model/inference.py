@@ -169,10 +169,14 @@ def checked_batch_size(batch_size: object) -> int:
     return int(batch_size)
 
 
+def bf16_wanted(device: torch.device, bf16: bool | None) -> bool:
+    """Whether a run asks for bf16 on `device`: `bf16` as given, ``None`` on CUDA only."""
+    return bf16 if bf16 is not None else device.type == "cuda"
+
+
 def autocast_for(device: torch.device, bf16: bool | None) -> contextlib.AbstractContextManager:
     """bf16 autocast: ``True`` on CUDA and CPU, ``False`` never, ``None`` on CUDA only."""
-    wanted = bf16 if bf16 is not None else device.type == "cuda"
-    if wanted and device.type in ("cuda", "cpu"):
+    if bf16_wanted(device, bf16) and device.type in ("cuda", "cpu"):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

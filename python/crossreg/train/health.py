@@ -1,5 +1,5 @@
 """Signs that a run's optimisation has gone wrong while its figures stay finite (a NaN
-stops the run instead: :class:`crossreg.train.trainer.TrainingDivergedError`), and signs
+stops the run instead: :class:`crossreg.train.divergence.TrainingDivergedError`), and signs
 that its validation blew up while its training did not (:func:`validation_blowup`).
 
 Too large a learning rate sends a head's outputs to where the softplus is flat: each

@@ -1,11 +1,11 @@
-"""``metrics.csv`` of a training run: its columns, the file written whole, and a finished
-epoch's line in the log."""
+"""``metrics.csv`` of a training run: its columns, a finished epoch's rows, the file
+written whole, and the epoch's line in the log."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,37 @@ METRIC_FIELDS = (
     "valid_r2",
     "seconds",
 )
+
+
+def epoch_rows(
+    phase: str,
+    epoch: int,
+    heads: Mapping[str, str],
+    train: Mapping[str, tuple[int, float | None]],
+    results: Mapping[str, tuple[float, float, float]],
+    seconds: float,
+) -> list[dict[str, Any]]:
+    """The rows of `epoch` of `phase` just finished, one per genome of `heads` (genome →
+    the head it trains, which the row names): its steps and training loss (`train`), its
+    validation loss, R and R² (`results`) and the epoch's `seconds`."""
+    rows = []
+    for genome, head in heads.items():
+        valid_loss, r, r2 = results[genome]
+        steps, train_loss = train[genome]
+        rows.append(
+            {
+                "phase": phase,
+                "epoch": epoch,
+                "genome": head,  # the head it scores: a new head's own name
+                "steps": steps,
+                "train_loss": None if train_loss is None else round(train_loss, 6),
+                "valid_loss": round(valid_loss, 6),
+                "valid_pearson_r": round(r, 6),
+                "valid_r2": round(r2, 6),
+                "seconds": round(seconds, 2),
+            }
+        )
+    return rows
 
 
 def write_metrics(path: Path, rows: Sequence[dict[str, Any]]) -> None:

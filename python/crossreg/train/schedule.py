@@ -114,6 +114,14 @@ def validation_statistic(pearson_r: float, r2: float, *, alone: bool) -> float:
     return pearson_r + (r2 / 4 if np.isfinite(r2) else 0.0)
 
 
+def validation_scores(results: Sequence[tuple[float, float, float]]) -> list[float]:
+    """The :func:`validation_statistic` of each genome of a phase from its validation
+    loss, R and R² (`results`, one per genome in the phase's order): a genome alone when
+    the phase trains one."""
+    alone = len(results) == 1
+    return [validation_statistic(r, r2, alone=alone) for _, r, r2 in results]
+
+
 @dataclass
 class EarlyStopping:
     """Per-genome patience: stop once every genome has gone more than `patience` epochs

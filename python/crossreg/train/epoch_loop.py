@@ -1,0 +1,100 @@
+"""One training epoch: the seeded schedule of which genome each step trains, its batches
+moved to the device and the steps taken, with the progress shown as they go."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import cast
+
+import numpy as np
+import torch
+
+from crossreg import distributed
+from crossreg.data.loader import EpochBatchSampler, codes_to_one_hot
+from crossreg.progress import progress
+from crossreg.train.genome_data import GenomeData
+from crossreg.train.options import TrainOptions
+from crossreg.train.schedule import epoch_schedule
+from crossreg.train.seeds import DROPOUT, SCHEDULE, stream_seed
+from crossreg.train.step import train_step
+
+#: Steps between two reads of the epoch's mean loss shown beside the progress (a read
+#: waits for the device and, under torchrun, averages over the processes, so it is not
+#: done every step).
+LOSS_EVERY = 10
+
+
+def train_epoch(
+    runner: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    genomes: Sequence[GenomeData],
+    *,
+    phase: str,
+    epoch: int,
+    options: TrainOptions,
+    batch_size: int,
+    device: torch.device,
+) -> dict[str, tuple[int, float | None]]:
+    """Train `runner` (the model, or its DDP wrapper) one epoch of `phase` after `epoch`
+    finished ones; each genome's steps and mean training loss (None without a step: a
+    capped epoch may draw none of a genome's batches)."""
+    o = options
+    torch.manual_seed(stream_seed(o.seed, DROPOUT, phase, epoch))  # dropout draws
+    order = epoch_schedule(
+        [len(g.train) for g in genomes],
+        np.random.default_rng(stream_seed(o.seed, SCHEDULE, phase, epoch)),
+    )
+    if o.steps_per_epoch:
+        order = order[: o.steps_per_epoch]
+    iterators = [_batches(g, epoch) for g in genomes]
+    # losses stay on the device until the epoch ends: no synchronisation per step
+    steps = [0] * len(genomes)
+    loss_sums = torch.zeros(len(genomes), device=device)
+    desc, start = f"{phase} epoch {epoch + 1}", time.perf_counter()
+    with progress(len(order), desc, "steps") as meter:
+        for step, g in enumerate(order, start=1):
+            batch = next(iterators[g])
+            x, y = on_device(batch, device)
+            loss = train_step(
+                runner,
+                optimizer,
+                x,
+                y,
+                genomes[g].head,
+                clip_norm=o.clip_norm,
+                clip_mode=o.clip_mode,
+                bf16=o.bf16,
+            )
+            steps[g] += 1
+            loss_sums[g] += loss
+            rate = step * batch_size / max(time.perf_counter() - start, 1e-9)
+            figures: dict[str, object] = {"seq/s": round(rate, 1)}
+            if step % LOSS_EVERY == 1 or step == len(order):
+                # the global batches' mean so far, as metrics.csv logs it: every
+                # process takes part in the collective, the main one shows it
+                so_far = distributed.mean_over_processes(loss_sums.sum())
+                if distributed.is_main():
+                    figures["loss"] = float(so_far) / step
+            meter.update(1, **figures)
+    # each process's loss is its share's mean; the global batch's is their mean
+    loss_sums = distributed.mean_over_processes(loss_sums)
+    means = (loss_sums / torch.tensor(steps, device=device).clamp_min(1)).tolist()
+    return {g.name: (n, m if n else None) for g, n, m in zip(genomes, steps, means, strict=True)}
+
+
+def _batches(data: GenomeData, epoch: int) -> Iterator[dict[str, torch.Tensor]]:
+    """`data`'s training batches of `epoch` (its own order and augmentation)."""
+    sampler = cast(EpochBatchSampler, data.train.sampler)
+    sampler.epoch = epoch  # this epoch's permutation and augmentation
+    return iter(data.train)
+
+
+def on_device(
+    batch: dict[str, torch.Tensor], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """This process's part of a global batch (as its loader reads it) on `device`:
+    one-hot float32 sequences, targets as stored (float16; the loss reads them in
+    float32)."""
+    codes = batch["sequence"].to(device, non_blocking=True)
+    return codes_to_one_hot(codes), batch["targets"].to(device, non_blocking=True)
