@@ -28,6 +28,7 @@ from crossreg.train import epoch_loop, validation
 from crossreg.train import finetune as finetune_module
 from crossreg.train.finetune import (
     FineTuneSpec,
+    default_learning_rate,
     finetune,
     finetune_trainer,
     new_head_params,
@@ -557,16 +558,22 @@ def test_a_resume_of_other_settings_is_refused_before_the_fine_tuning_is_announc
     assert "fine-tuning (probe) a new head 'liver' of" in logs.text
 
 
+def import_basenji_human(out: Path) -> Path:
+    """``crossreg import-basenji`` of the joint mini model's human file (Basenji's own
+    output; its params train with Basenji2's SGD: rate 0.15, momentum 0.99, clip 2)."""
+    argv = ["-q", "import-basenji", "--params", str(BASENJI / "params_joint_mini.json")]
+    argv += ["--weights", str(BASENJI / "model0_best.h5"), "--genome", "human"]
+    argv += ["--targets", str(BASENJI / "targets_human_mini.txt"), "--out", str(out)]
+    assert main(argv) == 0
+    return out
+
+
 def test_a_head_on_imported_basenji2_weights_keeps_basenji_s_predictions(
     world, sequences, tmp_path
 ):
     # the docs' first example: a new head on Basenji2's weights (the joint mini model's
     # human file, Basenji's own output), trained on a store rebuilt to their 64-bp bins
-    imported = tmp_path / "basenji2_human"
-    argv = ["-q", "import-basenji", "--params", str(BASENJI / "params_joint_mini.json")]
-    argv += ["--weights", str(BASENJI / "model0_best.h5"), "--genome", "human"]
-    argv += ["--targets", str(BASENJI / "targets_human_mini.txt"), "--out", str(imported)]
-    assert main(argv) == 0
+    imported = import_basenji_human(tmp_path / "basenji2_human")
     options = ("--pool-width", "64", "--crop", "12")
     store = rebuilt_store(world["held_out"], tmp_path / "bins64", *options)
     extra = ("--mode", "unfreeze", "--unfreeze-blocks", "2")
@@ -583,6 +590,46 @@ def test_a_head_on_imported_basenji2_weights_keeps_basenji_s_predictions(
     np.testing.assert_allclose(human, expected, rtol=0, atol=1e-4)
     liver = predict(out / "best", "liver", fasta, tmp_path / "liver.npy")
     assert liver.shape == (4, expected.shape[1], DataStore(store).num_targets)
+
+
+def test_lora_on_imported_basenji2_weights_does_not_take_the_parent_s_sgd_rate(
+    world, tmp_path, logs
+):
+    # at the imported params' SGD (0.15, momentum 0.99) the adapters' training loss went
+    # 1.6, 1.3, 0.6, 3.8, 0.6, 4.8, 64, 734, 151, 156, 28, 46 in these 12 steps (a mean of
+    # 99) and NaN by step 22; without --learning-rate, lora takes at most 0.005 of SGD
+    imported = import_basenji_human(tmp_path / "basenji2_human")
+    options = ("--pool-width", "64", "--crop", "12", "--stride", "4096")
+    store = rebuilt_store(world["held_out"], tmp_path / "bins64", *options)
+    args = ["finetune", "--model", str(imported), "--data", str(store), "--no-plots"]
+    args += ["--head-name", "liver", "--out", str(tmp_path / "ft"), "--mode", "lora"]
+    with logs.at_level(logging.INFO, logger="crossreg"):
+        assert main([*args, "--max-epochs", "1", "--steps-per-epoch", "12", "--seed", "2"]) == 0
+    assert "--mode lora trains the adapters at learning rate 0.005, not the parent's" in logs.text
+    assert read_config(tmp_path / "ft" / "best").params["train"]["learning_rate"] == 0.005
+    with open(tmp_path / "ft" / "metrics.csv") as handle:
+        (row,) = csv.DictReader(handle)
+    assert int(row["steps"]) == 12 and float(row["train_loss"]) < 2, row
+
+
+@pytest.mark.parametrize(
+    ("mode", "train", "rate"),
+    [
+        ("lora", {"optimizer": "sgd", "learning_rate": 0.15}, 0.005),
+        ("lora", {"optimizer": "Momentum", "learning_rate": 0.05}, 0.005),
+        ("lora", {"learning_rate": 0.05}, 0.005),  # Basenji's default optimiser: SGD
+        ("lora", {"optimizer": "sgd"}, 0.005),  # the default rate, 0.01
+        ("lora", {"optimizer": "sgd", "learning_rate": 0.005}, None),
+        ("lora", {"optimizer": "sgd", "learning_rate": 0.001}, None),
+        ("lora", {"optimizer": "adam", "learning_rate": 0.002}, None),
+        ("probe", {"optimizer": "sgd", "learning_rate": 0.15}, None),
+        ("unfreeze", {"optimizer": "sgd", "learning_rate": 0.15}, None),
+    ],
+)
+def test_only_lora_of_an_sgd_parent_leaves_the_parent_s_rate(mode, train, rate):
+    # the adapters train ahead of frozen batch norm; the head and a copy of trunk blocks
+    # (batch norm training) keep the parent's rate, as Adam does (None: the parent's)
+    assert default_learning_rate(FineTuneSpec(mode=mode), train) == rate
 
 
 def test_the_frozen_trunk_stays_bitwise_under_bf16_and_channels_last(world, sequences, tmp_path):

@@ -43,3 +43,7 @@ ISM_WIDTH = 200  # central bases mutated per site
 FINETUNE_MODES = ("probe", "unfreeze", "lora")  # the first is the default
 UNFREEZE_BLOCKS = 1  # --mode unfreeze: the trunk's last blocks that train
 LORA_RANK = 8  # --mode lora: the adapters' rank
+#: --mode lora without --learning-rate: the most of an SGD parent's learning rate that
+#: the adapters train at (Basenji2's 0.15 with momentum 0.99 sends them to a training loss
+#: in the thousands within tens of steps: crossreg.train.finetune.default_learning_rate)
+LORA_SGD_LEARNING_RATE = 0.005

@@ -19,7 +19,12 @@ from crossreg.commands.train import (
 )
 from crossreg.commands.values import COUNT, POSITIVE, whole
 from crossreg.model.checkpoint_info import checkpoint_info, saved_checkpoint_id
-from crossreg.step_defaults import FINETUNE_MODES, LORA_RANK, UNFREEZE_BLOCKS
+from crossreg.step_defaults import (
+    FINETUNE_MODES,
+    LORA_RANK,
+    LORA_SGD_LEARNING_RATE,
+    UNFREEZE_BLOCKS,
+)
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
 from crossreg.train.run_folder import check_apart, check_run_folder, require_no_training
 
@@ -110,7 +115,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RATE",
         type=POSITIVE,
         default=None,
-        help="the optimiser's learning rate (default: the parent's params' train section)",
+        help="the optimiser's learning rate (default: the parent's params' train section; "
+        f"with --mode lora and SGD, at most {LORA_SGD_LEARNING_RATE})",
     )
     add_training_arguments(parser)
     add_plot_arguments(parser)

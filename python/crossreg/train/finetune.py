@@ -33,7 +33,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -59,10 +59,16 @@ from crossreg.model.checkpoint import (
 from crossreg.model.checkpoint_info import held_out_fold, require_checkpoint_folder
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN, TrackHead
-from crossreg.model.train_section import unknown_train_keys
+from crossreg.model.train_section import SGD_NAMES, unknown_train_keys
 from crossreg.plots import check_plot_options
-from crossreg.step_defaults import FINETUNE_MODES, LORA_RANK, UNFREEZE_BLOCKS
+from crossreg.step_defaults import (
+    FINETUNE_MODES,
+    LORA_RANK,
+    LORA_SGD_LEARNING_RATE,
+    UNFREEZE_BLOCKS,
+)
 from crossreg.train.new_head import check_free_name, check_head_name, new_head_name
+from crossreg.train.optim import section_learning_rate, section_optimizer
 from crossreg.train.options import TrainOptions, require_train_options
 from crossreg.train.run_folder import training_into
 from crossreg.train.torch_state import callers_torch_state
@@ -280,6 +286,20 @@ def new_head_params(
     return raw, key
 
 
+def default_learning_rate(spec: FineTuneSpec, train: Mapping[str, Any]) -> float | None:
+    """The learning rate a fine-tuning given no ``--learning-rate`` trains at, where it is
+    not the parent's params' `train` section's: ``--mode lora`` of a parent trained with
+    SGD takes its rate up to :data:`~crossreg.step_defaults.LORA_SGD_LEARNING_RATE`. SGD
+    at Basenji's rates (0.15, momentum 0.99) relies on every convolution's output being
+    normalised by batch norm in training mode, which makes the loss blind to the weights'
+    scale; the adapters change the convolutions ahead of frozen batch norm (its moving
+    statistics), which normalises nothing, and at such rates their training loss reaches
+    the thousands within tens of steps, then NaN. None where the parent's rate stands."""
+    if spec.mode != "lora" or section_optimizer(train) not in SGD_NAMES:
+        return None
+    return LORA_SGD_LEARNING_RATE if section_learning_rate(train) > LORA_SGD_LEARNING_RATE else None
+
+
 def finetune_trainer(
     model_dir: str | os.PathLike[str],
     data_dir: str | os.PathLike[str],
@@ -301,6 +321,16 @@ def finetune_trainer(
     if spec.head is None:  # spec.check has checked a name given
         check_new_head_name(name, what)
     raw, key = new_head_params(config, name, store.num_targets, str(parent))
+    if learning_rate is None:
+        learning_rate = default_learning_rate(spec, raw.get("train", {}))
+        if learning_rate is not None:
+            log.info(
+                "--mode lora trains the adapters at learning rate %g, not the parent's "
+                "params' %g (SGD, at which adapters ahead of frozen batch norm diverge); "
+                "--learning-rate sets another",
+                learning_rate,
+                section_learning_rate(raw.get("train", {})),
+            )
     if learning_rate is not None:
         raw.setdefault("train", {})["learning_rate"] = learning_rate
     params = parse_params(raw, str(parent / CONFIG_NAME))
@@ -336,7 +366,8 @@ def finetune(
 ) -> Path:
     """The finetune step: add a head for the tracks of the dataset store `data_dir` to the
     checkpoint in `model_dir` and train it as `spec` says, with the parent's params' train
-    section (its ``learning_rate`` replaced by `learning_rate` when given) and `options`;
+    section (its ``learning_rate`` replaced by `learning_rate` when given, else where
+    :func:`default_learning_rate` gives one) and `options`;
     checkpoints ``best/`` and ``last/`` go to `out` as :func:`crossreg.train.trainer.train`
     writes them, and `resume` and `overwrite` mean what they mean there. Torch's random
     state and CUDA math settings are as they were before the call

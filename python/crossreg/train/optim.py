@@ -12,6 +12,16 @@ from crossreg.model.train_section import SGD_NAMES
 CLIP_MODES = ("per_tensor", "global")
 
 
+def section_optimizer(train: Mapping[str, Any]) -> str:
+    """The optimiser a params file's ``train`` section names, lower-case (default ``sgd``)."""
+    return str(train.get("optimizer", "sgd")).lower()
+
+
+def section_learning_rate(train: Mapping[str, Any]) -> float:
+    """The learning rate of a params file's ``train`` section (default 0.01)."""
+    return float(train.get("learning_rate", 0.01))
+
+
 def build_optimizer(
     params: Iterable[torch.nn.Parameter], train: Mapping[str, Any]
 ) -> torch.optim.Optimizer:
@@ -24,8 +34,7 @@ def build_optimizer(
     """
     params = list(params)
     fused = bool(params) and all(p.is_cuda for p in params)
-    name = str(train.get("optimizer", "sgd")).lower()
-    lr = float(train.get("learning_rate", 0.01))
+    name, lr = section_optimizer(train), section_learning_rate(train)
     if name in SGD_NAMES:
         momentum = float(train.get("momentum", 0.99))
         return torch.optim.SGD(params, lr=lr, momentum=momentum, fused=fused)
