@@ -1,8 +1,9 @@
 """The pages a reader meets first, checked against what they name: every command line of a
 shell block parses with the real parser, every link of README.md (which the strict site
 build does not read) reaches a file and a heading, every figure shown exists and every
-figure of docs/figures is shown, every Markdown table has one column count, and Getting
-started names the package's dependencies as pyproject.toml lists them."""
+figure of docs/figures is shown, every Markdown table has one column count, Getting
+started names the package's dependencies as pyproject.toml lists them, and the pipeline
+page's map of the code names every module, and only files that exist."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ SHELL_BLOCK = re.compile(r"```(?:bash|sh)\n(.*?)```", flags=re.DOTALL)
 INVOCATION = re.compile(r"(?:^|\s)(?:-m )?crossreg((?:\s+[^#;&|]*)?)")
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FIGURE = re.compile(r"figures/([\w.-]+\.png)")
+# the map of the code: a `### ... `folder/`` heading, then one bullet per file of that folder
+MAP_FOLDER = re.compile(r"^### .*?`([\w./-]+/)`", flags=re.MULTILINE)
+MAP_BULLET = re.compile(r"^- `([^`]+)` — ", flags=re.MULTILINE)
 
 
 def _pages() -> dict[str, str]:
@@ -159,3 +163,63 @@ def test_a_table_with_a_missing_column_is_caught():
     text = "| a | b | `x|y` |\n|---|---|\n| 1 | 2 \\| 3 | 4 |\n\n```\n| not | a table\n```\n"
     (rows,) = _tables(text)
     assert [_cells(row) for row in rows] == [3, 2, 3]
+
+
+def _mapped(section: str) -> tuple[list[str], list[str]]:
+    """The files (from the repository root) that the bullets of the code map name, and the
+    bullets that stand under no folder heading."""
+    named: list[str] = []
+    stray: list[str] = []
+    for part in re.split(r"^(?=### )", section, flags=re.MULTILINE):
+        folder = MAP_FOLDER.match(part)
+        for name in MAP_BULLET.findall(part):
+            if folder:
+                named.append(folder.group(1) + name)
+            else:
+                stray.append(name)
+    return named, stray
+
+
+def _map_problems(page: str, root: Path) -> list[str]:
+    """What the "Layout of the code" section of `page` gets wrong about the files under `root`:
+    a module of the package or a Rust file it does not list, a bullet naming no file, a file
+    listed twice, a bullet under no folder heading."""
+    (section,) = re.findall(r"^## Layout of the code\n(.*?)(?=^## |\Z)", page, flags=re.S | re.M)
+    named, stray = _mapped(section)
+    modules = [
+        p
+        for p in (root / "python" / "crossreg").rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py")
+    ]
+    files = sorted(
+        str(p.relative_to(root)) for p in [*modules, *(root / "rust" / "src").rglob("*.rs")]
+    )
+    problems = [f"not in the map: {f}" for f in files if f not in named]
+    problems += [f"in the map but missing: {f}" for f in named if not (root / f).exists()]
+    problems += [f"in the map twice: {f}" for f in sorted({f for f in named if named.count(f) > 1})]
+    problems += [f"a bullet under no folder heading: {name}" for name in stray]
+    return problems
+
+
+def test_the_code_map_names_every_module_and_only_files_that_exist():
+    problems = _map_problems((ROOT / "docs" / "pipeline.md").read_text(encoding="utf-8"), ROOT)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_code_map_gone_stale_is_caught(tmp_path: Path):
+    for path in ["python/crossreg/io/bed.py", "python/crossreg/io/vcf.py", "rust/src/dna.rs"]:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("", encoding="utf-8")
+    (tmp_path / "python" / "crossreg" / "io" / "__init__.py").write_text("", encoding="utf-8")
+    page = (
+        "## Layout of the code\n\n- `dna.py` — stray\n\n"
+        "### Files: `python/crossreg/io/`\n\n- `bed.py` — BED\n- `gone.py` — renamed\n"
+        "- `bed.py` — again\n\n### `rust/src/`\n\n- `dna.rs` — DNA\n\n"
+        "## Next\n\n- `x.py` — not mapped\n"
+    )
+    assert _map_problems(page, tmp_path) == [
+        "not in the map: python/crossreg/io/vcf.py",
+        "in the map but missing: python/crossreg/io/gone.py",
+        "in the map twice: python/crossreg/io/bed.py",
+        "a bullet under no folder heading: dna.py",
+    ]
