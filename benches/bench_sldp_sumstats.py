@@ -43,7 +43,7 @@ READ = """
 import hashlib, json, sys
 import numpy as np
 from crossreg.stats.sldp.inputs import read_phenotypes, read_print_snps
-from crossreg.stats.sldp.sumstats import read_ldscores
+from crossreg.stats.sldp.ldscores import read_ldscores
 spec = json.load(open(sys.argv[1]))
 printed = read_print_snps(spec["print_snps"])
 ld = read_ldscores(spec["ld"])

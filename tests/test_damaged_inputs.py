@@ -24,9 +24,10 @@ from crossreg.io.vcf import read_vcf
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.sldp.annotations import read_sannot
 from crossreg.stats.sldp.inputs import read_print_snps
+from crossreg.stats.sldp.ldscores import LdScores, read_ldscores
 from crossreg.stats.sldp.panel import read_ld_blocks
 from crossreg.stats.sldp.plink import read_bim, read_frq
-from crossreg.stats.sldp.sumstats import LdScores, read_ldscores, read_sumstats
+from crossreg.stats.sldp.sumstats import read_sumstats
 from crossreg.variants.sad_read import read_sad
 from tests.data_inputs import small_inputs, write_fasta
 from tests.test_data_store import cli_args

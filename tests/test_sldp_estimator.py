@@ -351,7 +351,7 @@ def test_command_line_with_sad_scores(tmp_path):
 
 
 def test_eqtl_rows_are_oriented_and_combined_per_snp(tmp_path):
-    from crossreg.stats.sldp.sumstats import read_eqtl
+    from crossreg.stats.sldp.eqtl_table import read_eqtl
 
     path = tmp_path / "gtex.tsv"
     path.write_text(

@@ -20,12 +20,12 @@ from crossreg.cli import build_parser
 from crossreg.commands import sldp as sldp_command
 from crossreg.stats.sldp.background import CODING_FEATURES, read_frq_alleles
 from crossreg.stats.sldp.inputs import read_print_snps
+from crossreg.stats.sldp.ldscores import read_ldscores
 from crossreg.stats.sldp.outputs import escape_file_name
 from crossreg.stats.sldp.panel import panel_chroms, read_ld_blocks
 from crossreg.stats.sldp.plink import read_bim, read_fam_count, read_frq
 from crossreg.stats.sldp.regression import sign_flip
 from crossreg.stats.sldp.run import write_sldp
-from crossreg.stats.sldp.sumstats import read_ldscores
 from crossreg.stats.sldp.tables import numbers, read_text_table
 from crossreg.variants.sad_files import metadata_path
 from tests.test_sldp_estimator import CHROM, SldpOptions, run_world, write_world

@@ -12,12 +12,15 @@ import polars as pl
 import pytest
 
 from crossreg.stats.sldp.annotations import ChromAnnotations, read_sannot, signed_ld_profiles
+from crossreg.stats.sldp.heritability import estimate_h2g
 from crossreg.stats.sldp.inputs import read_print_snps
+from crossreg.stats.sldp.ldscores import read_ldscores
 from crossreg.stats.sldp.panel import ChromPanel, LdBlocks, load_chrom_panel, read_ld_blocks
 from crossreg.stats.sldp.plink import standardized_genotypes
 from crossreg.stats.sldp.refpanel import Spectrum, block_spectrum
 from crossreg.stats.sldp.run import write_sldp
-from crossreg.stats.sldp.sumstats import block_weights, estimate_h2g, read_ldscores, read_sumstats
+from crossreg.stats.sldp.sumstats import read_sumstats
+from crossreg.stats.sldp.weights import block_weights
 
 DATA = Path(__file__).parent / "data" / "sldp"
 INPUTS = DATA / "inputs"

@@ -18,8 +18,10 @@ import pytest
 
 from crossreg.commands import sldp as sldp_command
 from crossreg.stats.sldp.annotations import AnnotationTable, ChromAnnotations
+from crossreg.stats.sldp.heritability import estimate_h2g
+from crossreg.stats.sldp.ldscores import LdScores
 from crossreg.stats.sldp.panel import MHC, load_chrom_panel, read_ld_blocks
-from crossreg.stats.sldp.sumstats import LdScores, Sumstats, estimate_h2g
+from crossreg.stats.sldp.sumstats import Sumstats
 from tests import sldp_reference as dense
 from tests.test_sldp_estimator import CHROM, N_BLOCKS, run_world, write_world
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossreg.stats.sldp.sumstats import read_eqtl, read_sumstats
+from crossreg.stats.sldp.eqtl_table import read_eqtl
+from crossreg.stats.sldp.sumstats import read_sumstats
 
 PRINTED = np.array(["rs1", "rs2", "rs3"])
 

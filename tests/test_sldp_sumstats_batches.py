@@ -15,7 +15,8 @@ import polars as pl
 import pytest
 
 from crossreg.stats.sldp import tables
-from crossreg.stats.sldp.sumstats import Sumstats, read_eqtl, read_sumstats
+from crossreg.stats.sldp.eqtl_table import read_eqtl
+from crossreg.stats.sldp.sumstats import Sumstats, read_sumstats
 
 PRINTED = np.array([f"rs{i}" for i in range(0, 3000, 3)])
 EQTL_HEADER = "rsid gene_id alt ref slope slope_se N\n"
@@ -243,7 +244,7 @@ import re, sys
 from pathlib import Path
 import numpy as np
 from crossreg.stats.sldp import tables
-from crossreg.stats.sldp.sumstats import read_eqtl
+from crossreg.stats.sldp.eqtl_table import read_eqtl
 def peak():  # this process's own peak (ru_maxrss keeps the parent's across exec)
     return int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1])
 tables.BATCH_CHARS = 1 << 18  # batches of ~6,000 rows: the rows at print SNPs dominate

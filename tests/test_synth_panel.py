@@ -13,8 +13,10 @@ import pytest
 
 from crossreg.genome import Genome
 from crossreg.io.vcf import read_vcf
+from crossreg.stats.sldp.heritability import estimate_h2g
 from crossreg.stats.sldp.inputs import read_print_snps
-from crossreg.stats.sldp.sumstats import estimate_h2g, read_ldscores, read_sumstats
+from crossreg.stats.sldp.ldscores import read_ldscores
+from crossreg.stats.sldp.sumstats import read_sumstats
 from crossreg.synth import synthesize
 from crossreg.synth.elements import lay_out, lay_out_private, plant
 from crossreg.synth.genomes import build_species, make_ancestor

@@ -17,6 +17,7 @@ from crossreg.progress import Progress, progress
 from crossreg.stats.sldp.annotation_set import AnnotationSet, chrom_annotations
 from crossreg.stats.sldp.annotations import INFO_FIELDS, ChromAnnotations, signed_ld_profiles
 from crossreg.stats.sldp.chrom_part import ChromPart, ChromStats, Info, PhenoBlocks
+from crossreg.stats.sldp.heritability import Heritability
 from crossreg.stats.sldp.panel import ChromPanel, LdBlocks, chrom_label, load_chrom_panel
 from crossreg.stats.sldp.phenotype import Phenotype
 from crossreg.stats.sldp.plink import standardized_genotypes
@@ -29,7 +30,7 @@ from crossreg.stats.sldp.refpanel import (
     write_cached_spectra,
 )
 from crossreg.stats.sldp.regression import block_stats
-from crossreg.stats.sldp.sumstats import Heritability, block_weights
+from crossreg.stats.sldp.weights import block_weights
 
 if TYPE_CHECKING:
     from crossreg.stats.sldp.checkpoint import Checkpoint
@@ -66,7 +67,7 @@ class BlockScan:
 
 @dataclass(frozen=True)
 class BlockSettings:
-    """How the pass weighs and caches: `weights` (one of ``sumstats.WEIGHTS``), the
+    """How the pass weighs and caches: `weights` (one of ``weights.WEIGHTS``), the
     spectrum truncation percentage and the LD cache folder (None: no cache)."""
 
     weights: str

@@ -12,15 +12,12 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.io.chroms import bare_chrom
+from crossreg.stats.sldp.eqtl_table import read_eqtl
+from crossreg.stats.sldp.heritability import Heritability, estimate_h2g
+from crossreg.stats.sldp.ldscores import LdScores
 from crossreg.stats.sldp.panel import LdBlocks, panel_chroms
 from crossreg.stats.sldp.phenotype import Phenotype
-from crossreg.stats.sldp.sumstats import (
-    Heritability,
-    LdScores,
-    estimate_h2g,
-    read_eqtl,
-    read_sumstats,
-)
+from crossreg.stats.sldp.sumstats import read_sumstats
 from crossreg.stats.sldp.tables import file_stem, read_first_fields
 
 log = logging.getLogger("crossreg")

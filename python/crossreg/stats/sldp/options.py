@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 
 from crossreg.errors import require_path_list
-from crossreg.stats.sldp.sumstats import WEIGHTS
+from crossreg.stats.sldp.weights import WEIGHTS
 
 
 def check_options(

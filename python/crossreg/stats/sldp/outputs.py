@@ -20,10 +20,10 @@ from crossreg.stats.sldp.block_loop import BlockScan
 from crossreg.stats.sldp.checkpoint import Checkpoint, checkpoint_dir, differences
 from crossreg.stats.sldp.chrom_part import PhenoBlocks
 from crossreg.stats.sldp.figures import FIGURE_STEMS, write_figures
+from crossreg.stats.sldp.heritability import Heritability
 from crossreg.stats.sldp.panel import LdBlocks
 from crossreg.stats.sldp.phenotype import Phenotype
 from crossreg.stats.sldp.regression import BlockStats, chunk_bounds, regress
-from crossreg.stats.sldp.sumstats import Heritability
 
 RESULT_COLUMNS = [
     "pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se_mu", "h2g", "r_f", "h2v_h2g",

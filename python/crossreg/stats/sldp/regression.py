@@ -19,7 +19,7 @@ import numpy.typing as npt
 import scipy.stats as st
 
 from crossreg.progress import Progress
-from crossreg.stats.sldp.sumstats import BlockWeights
+from crossreg.stats.sldp.weights import BlockWeights
 
 SCALE = 1e6  # the reference's cosmetic 1e-6 factor (visible in chunk q and r)
 FLIP_BATCH = 100_000  # the reference's sign-flip batch (rows of C draws)

@@ -19,6 +19,7 @@ from crossreg.stats.sldp.inputs import (
     read_phenotypes,
     read_print_snps,
 )
+from crossreg.stats.sldp.ldscores import LdScores, ldscore_chroms, read_ldscores
 from crossreg.stats.sldp.options import check_options
 from crossreg.stats.sldp.outputs import SldpRun, finished_outputs, run_record, write_outputs
 from crossreg.stats.sldp.panel import read_ld_blocks
@@ -29,7 +30,6 @@ from crossreg.stats.sldp.scan_checks import (
     require_typed,
     warn_indefinite,
 )
-from crossreg.stats.sldp.sumstats import LdScores, ldscore_chroms, read_ldscores
 
 PANEL_SUFFIXES = ("bed", "bim", "fam", "frq")
 LD_FILES = ("ldscore.gz", "M_5_50")

@@ -13,10 +13,10 @@ import numpy.typing as npt
 from crossreg.stats.sldp.annotation_set import AnnotationSet
 from crossreg.stats.sldp.block_loop import BlockScan
 from crossreg.stats.sldp.chrom_part import PhenoBlocks
+from crossreg.stats.sldp.heritability import Heritability
 from crossreg.stats.sldp.panel import LdBlocks, chrom_label
 from crossreg.stats.sldp.phenotype import Phenotype
 from crossreg.stats.sldp.plink import read_bim
-from crossreg.stats.sldp.sumstats import Heritability
 
 log = logging.getLogger("crossreg")
 

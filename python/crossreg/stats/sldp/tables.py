@@ -296,3 +296,24 @@ def file_stem(path: str | os.PathLike[str]) -> str:
     for tail in (".gz", ".tsv", ".txt", ".sumstats"):
         name = name.removesuffix(tail)
     return name
+
+
+def require_usable(
+    values: npt.NDArray[np.float64],
+    name: str,
+    path: Path,
+    *,
+    positive: bool,
+    rows_before: int = 0,
+) -> None:
+    """Stop at the first value of column `name` that is infinite (or, with `positive`, not
+    above 0), naming file and line (`rows_before`: the file's rows before these values');
+    missing values (NaN) pass."""
+    bad = np.isinf(values) | ((values <= 0) if positive else False)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        need = "a finite number above 0" if positive else "a finite number"
+        raise ValueError(
+            f"{path} line {row + 2 + rows_before}: column {name} has {float(values[row])}; "
+            f"it must be {need} (or NA to drop the row)"
+        )
