@@ -29,8 +29,8 @@ from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.species import DEFAULT_GENOMES
 from crossreg.synth.world import MANIFEST
 from crossreg.train.state import JSON_FILE
-from crossreg.variants.ism_figures import importance
 from crossreg.variants.ism_motifs import ENRICHMENT
+from crossreg.variants.ism_site_figure import importance
 from crossreg.variants.sad_figures import recorded_title
 from crossreg.variants.scored_by import figure_title
 from tests.browser import CHROMIUM, figures_loaded, screenshot

@@ -10,13 +10,12 @@ import h5py
 import numpy as np
 import pytest
 
-from crossreg.variants import ism_figures
-from crossreg.variants.ism_figures import (
+from crossreg.variants import ism_figure_files, ism_figures, ism_site_figure, ism_stored_sites
+from crossreg.variants.ism_figures import browser_span, plot_ism_file
+from crossreg.variants.ism_site_figure import (
     VariantMark,
-    browser_span,
     importance,
     mutation_matrix,
-    plot_ism_file,
     position_label,
     site_figure,
 )
@@ -109,13 +108,13 @@ def test_a_drawing_replaces_the_figures_of_an_earlier_one(tmp_path):
     write_ism(tmp_path / "one.h5", ["c"])
     second = plot_ism_file(tmp_path / "one.h5", folder)
     assert sorted(p.name for p in folder.iterdir()) == [
-        ism_figures.MANIFEST,
+        ism_figure_files.MANIFEST,
         "0000_c_T0.png",
         "0007_kept",
         "notes.png",
     ]
     assert second == [folder / "0000_c_T0.png"]
-    assert (folder / ism_figures.MANIFEST).read_text().splitlines()[1:] == ["0000_c_T0.png"]
+    assert (folder / ism_figure_files.MANIFEST).read_text().splitlines()[1:] == ["0000_c_T0.png"]
 
 
 def test_a_span_off_the_chromosome_is_drawn_over_its_positions_on_it(tmp_path, monkeypatch):
@@ -205,9 +204,9 @@ def test_a_mark_keeps_its_base_on_a_span_cut_at_the_chromosome_start():
     scores = rng.standard_normal((width, 4, 1)).astype(np.float32)
     seq = np.eye(4, dtype=np.float32)[rng.integers(0, 4, width)]
     scores[:3], seq[:3] = np.nan, 0
-    site = ism_figures.StoredSite(0, "rs2", "chr8", -3, "+", ["T0"], "sum", scores, seq)
+    site = ism_stored_sites.StoredSite(0, "rs2", "chr8", -3, "+", ["T0"], "sum", scores, seq)
     for pos, drawn in [(2, [(1, 1)]), (0, [])]:
-        mark = ism_figures._variant_marks(
+        mark = ism_stored_sites.variant_marks(
             {
                 "pos": np.array([pos]),
                 "ref_allele": np.array([b"C"]),
@@ -215,7 +214,7 @@ def test_a_mark_keeps_its_base_on_a_span_cut_at_the_chromosome_start():
             },
             np.array([-3]),
         )[0]
-        cut = ism_figures.on_chromosome(dataclasses.replace(site, variant=mark))
+        cut = ism_stored_sites.on_chromosome(dataclasses.replace(site, variant=mark))
         assert cut.start == 0 and len(cut.seq) == 5
         logo, heat, _ = _variant_artists(
             site_figure(cut.scores[..., 0], cut.seq, title="", variant=cut.variant)
@@ -233,7 +232,7 @@ def _drawn_titles(monkeypatch) -> list[str]:
         titles.append(fig.axes[0].title.get_text())
         return []
 
-    monkeypatch.setattr(ism_figures, "save_figure", keep)
+    monkeypatch.setattr(ism_site_figure, "save_figure", keep)
     return titles
 
 

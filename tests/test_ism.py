@@ -27,13 +27,13 @@ from crossreg.model.seqnn import SeqNN
 from crossreg.variants import ism_figures
 from crossreg.variants.alleles import Allele, on_genome
 from crossreg.variants.ism import write_ism
-from crossreg.variants.ism_figures import VariantMark, importance
 from crossreg.variants.ism_score import (
     center_bins,
     mutation_effects,
     remove_position_mean,
     site_mutations,
 )
+from crossreg.variants.ism_site_figure import VariantMark, importance
 from crossreg.variants.ism_sites import (
     Site,
     bed_sites,

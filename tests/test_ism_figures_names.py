@@ -19,13 +19,13 @@ from crossreg.cli import main
 from crossreg.data.store import DataStore
 from crossreg.train.finetune import FineTuneSpec, finetune
 from crossreg.variants import ism_figures
-from crossreg.variants.ism_figures import (
+from crossreg.variants.ism_figure_files import (
     MANIFEST,
     figure_name,
     index_digits,
-    plot_ism_file,
     remove_earlier_figures,
 )
+from crossreg.variants.ism_figures import plot_ism_file
 from tests.finetune_world import build_held_out_world
 from tests.pipeline import CROP_BINS, SEQ_LENGTH, small_ism_world, small_params
 from tests.test_figures_ism import write_ism
@@ -236,14 +236,14 @@ def test_each_sites_scores_are_read_once(tmp_path, monkeypatch, all_tracks, svg)
         h5["sum"] = rng.standard_normal((n, 3, 4, 2)).astype(np.float16)
         h5["target_ids"] = np.array([b"T0", b"T1"])
     reads = []
-    stored = ism_figures._stored_sites
+    stored = ism_figures.stored_sites
 
     def counted(*args, **kwargs):
         for site in stored(*args, **kwargs):
             reads.append(site.index)
             yield site
 
-    monkeypatch.setattr(ism_figures, "_stored_sites", counted)
+    monkeypatch.setattr(ism_figures, "stored_sites", counted)
     written = plot_ism_file(path, tmp_path / "figures", all_tracks=all_tracks, svg=svg)
     assert reads == list(range(n))
     per_site = (2 if all_tracks else 1) * (2 if svg else 1)

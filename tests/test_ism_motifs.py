@@ -20,9 +20,9 @@ from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.synth.motifs import Motif
-from crossreg.variants import ism_figures
+from crossreg.variants import ism_figures, ism_site_figure
 from crossreg.variants.ism import write_ism
-from crossreg.variants.ism_figures import importance, plot_ism_file, site_figure
+from crossreg.variants.ism_figures import plot_ism_file
 from crossreg.variants.ism_merge import merge_ism
 from crossreg.variants.ism_motifs import (
     MIN_RELATIVE,
@@ -33,6 +33,7 @@ from crossreg.variants.ism_motifs import (
     read_motifs,
     weighed,
 )
+from crossreg.variants.ism_site_figure import importance, site_figure
 from tests.pipeline import small_params
 
 DATA = Path(__file__).resolve().parents[1] / "python" / "crossreg" / "synth" / "data"
@@ -252,13 +253,13 @@ def test_cli_motifs_marks_the_figures_of_ism_and_ism_merge(world, tmp_path, monk
     base = ["ism", "--model", str(world / "model"), "--fasta", str(world / "genome.fa")]
     base += ["--vcf", str(world / "one.vcf"), "--width", "24"]
     marked: list[list[MotifHit]] = []
-    figure = ism_figures.site_figure
+    figure = ism_site_figure.site_figure
 
     def record(*args, **kwargs):
         marked.append(list(kwargs["motifs"]))
         return figure(*args, **kwargs)
 
-    monkeypatch.setattr(ism_figures, "site_figure", record)
+    monkeypatch.setattr(ism_site_figure, "site_figure", record)
     one = tmp_path / "one.h5"
     assert main([*base, "--out", str(one), "--motifs", str(JASPAR)]) == 0
     assert [p.name for p in (tmp_path / "one.figures").glob("*.png")] == ["0000_rs1_T0.png"]
@@ -329,13 +330,13 @@ def test_a_resume_with_motifs_of_a_finished_run_draws_its_figures_again(
     base = ["ism", "--model", str(world / "model"), "--fasta", str(world / "genome.fa")]
     base += ["--vcf", str(world / "one.vcf"), "--width", "24", "--out", str(tmp_path / "o.h5")]
     drawn: list[int] = []
-    figure = ism_figures.site_figure
+    figure = ism_site_figure.site_figure
 
     def record(*args, **kwargs):
         drawn.append(len(kwargs["motifs"]))
         return figure(*args, **kwargs)
 
-    monkeypatch.setattr(ism_figures, "site_figure", record)
+    monkeypatch.setattr(ism_site_figure, "site_figure", record)
     assert main(base) == 0 and len(drawn) == 1
     monkeypatch.setattr(ism_figures, "broken_motifs", lambda hits, heights: list(hits[:1]))
     assert main([*base, "--resume", "--motifs", str(JASPAR)]) == 0

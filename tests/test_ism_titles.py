@@ -11,7 +11,7 @@ import pytest
 
 from crossreg.cli import build_parser, main
 from crossreg.errors import Interrupted
-from crossreg.variants import ism_figures, ism_score
+from crossreg.variants import ism_score, ism_site_figure
 from tests.pipeline import small_ism_world
 
 
@@ -43,7 +43,7 @@ def titles(monkeypatch) -> list[str]:
         drawn.append(fig.axes[0].title.get_text())
         return []
 
-    monkeypatch.setattr(ism_figures, "save_figure", keep)
+    monkeypatch.setattr(ism_site_figure, "save_figure", keep)
     return drawn
 
 

@@ -19,8 +19,9 @@ from crossreg.io.h5 import read_h5
 from crossreg.io.tables import as_float, as_int
 from crossreg.model.metrics import TrackMetrics
 from crossreg.synth.motifs import Motif
-from crossreg.variants.ism_figures import chromosome_bounds, marked_motifs, strongest_track
+from crossreg.variants.ism_figures import marked_motifs
 from crossreg.variants.ism_motifs import motif_matches
+from crossreg.variants.ism_stored_sites import chromosome_bounds, strongest_track
 from crossreg.variants.sad_read import read_sad
 
 

@@ -50,7 +50,8 @@ def draw_figures(
     run's there instead. An interrupt while drawing says that `out` is complete and how to
     draw them from it, and what a rerun of the command would do (`rerun`)."""
     check_figure_options(plots, svg, motifs)
-    from crossreg.variants.ism_figures import plot_ism_file, remove_earlier_figures
+    from crossreg.variants.ism_figure_files import remove_earlier_figures
+    from crossreg.variants.ism_figures import plot_ism_file
 
     folder = Path(figures_folder(out) if figures is None else figures)
     if not plots:
@@ -72,7 +73,7 @@ def figures_drawn(
     every figure :func:`draw_figures` draws of the finished ISM file `out` (`count`
     PNGs), whole, and no other it listed (a drawing stopped part way, one with or without
     `svg`, a figure cut short is drawn again)."""
-    from crossreg.variants.ism_figures import drawn_figures
+    from crossreg.variants.ism_figure_files import drawn_figures
 
     folder = Path(figures_folder(out) if figures is None else figures)
     return drawn_figures(folder, count, svg=svg)
@@ -81,6 +82,6 @@ def figures_drawn(
 def listed_figures(folder: Path) -> list[Path]:
     """The figures a drawing listed in `folder` (its manifest) that are there: those of a
     finished output a ``--resume`` leaves as they are."""
-    from crossreg.variants.ism_figures import earlier_figures
+    from crossreg.variants.ism_figure_files import earlier_figures
 
     return [folder / name for name in earlier_figures(folder)]

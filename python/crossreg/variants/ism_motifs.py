@@ -8,7 +8,7 @@ human genome's. A match is a placement whose relative score, ``(score - worst) /
 worst)`` of the matrix's possible scores (JASPAR's and Biopython's scale), is at least
 :data:`MIN_RELATIVE`; a placement over an N has none. A palindromic matrix that matches one
 placement equally on both strands is one match, on ``+``. A match's weight is the sum of the
-importance (:func:`crossreg.variants.ism_figures.importance`) of the bases it covers: what
+importance (:func:`crossreg.variants.ism_site_figure.importance`) of the bases it covers: what
 mutating them costs the prediction. The figure marks the :data:`MOST_DRAWN` heaviest
 matches whose bases carry on average at least :data:`ENRICHMENT` times the span's mean
 |importance| and that overlap no heavier one (ties: the higher score, then the leftmost,
