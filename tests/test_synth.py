@@ -25,9 +25,10 @@ from crossreg.io.vcf import read_vcf
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth import PRESETS, synthesize
 from crossreg.synth.cells import CORE_PROMOTER_TF, GENERAL_PROMOTER_TFS, PROGRAMS, track_specs
-from crossreg.synth.elements import CORE_GAP_BP, lay_out, plant
+from crossreg.synth.elements import CORE_GAP_BP, lay_out
 from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.motifs import bundled_motifs
+from crossreg.synth.planting import plant
 from crossreg.synth.regulation import Regulation
 from crossreg.synth.species import species_of
 from crossreg.synth.tracks import BIN_BP, DISPERSION_SHAPE, TrackSynthesizer

@@ -8,9 +8,10 @@ import pytest
 
 from crossreg.synth.cells import track_specs
 from crossreg.synth.cohorts import ENRICHED_PROGRAM, denovo_sets, eqtl_stats
-from crossreg.synth.elements import lay_out, lay_out_private, plant
+from crossreg.synth.elements import lay_out, lay_out_private
 from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.motifs import bundled_motifs
+from crossreg.synth.planting import plant
 from crossreg.synth.presets import PRESETS
 from crossreg.synth.regulation import Regulation
 from crossreg.synth.variants import EffectModel, VariantMaker, site_occupancy_after_snp

@@ -11,9 +11,10 @@ import pytest
 
 from crossreg.synth import PRESETS
 from crossreg.synth.cells import CORE_PROMOTER_TF, GENERAL_PROMOTER_TFS, PROGRAMS
-from crossreg.synth.elements import Layout, lay_out, lay_out_private, plant
+from crossreg.synth.elements import Layout, lay_out, lay_out_private
 from crossreg.synth.genomes import SpeciesGenome, build_species, make_ancestor
 from crossreg.synth.motifs import bundled_motifs
+from crossreg.synth.planting import plant
 from crossreg.synth.regulation import REACH_BP, Regulation
 from crossreg.synth.species import species_of
 from crossreg.synth.world import rng_for

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from crossreg.dna import reverse_complement
-from crossreg.synth.elements import broken_site
 from crossreg.synth.motifs import BACKGROUND, bundled_motifs, read_jaspar
+from crossreg.synth.planting import broken_site
 
 EXPECTED = {
     "CTCF": ("MA0139.2", 15),
@@ -92,8 +92,9 @@ def test_every_planted_site_scores_in_the_genome_as_recorded(preset, seed):
     # before: a gene's promoter could be laid over the previous gene's enhancer, and its
     # sites overwrote the enhancer's after their scores were recorded (truth went stale:
     # 2 sites of the tiny world of this seed, 14 and 11 of the mini one's genomes)
-    from crossreg.synth.elements import lay_out, lay_out_private, plant
+    from crossreg.synth.elements import lay_out, lay_out_private
     from crossreg.synth.genomes import build_species, make_ancestor
+    from crossreg.synth.planting import plant
     from crossreg.synth.presets import PRESETS
     from crossreg.synth.species import species_of
     from crossreg.synth.world import rng_for
@@ -115,7 +116,7 @@ def test_every_planted_site_scores_in_the_genome_as_recorded(preset, seed):
 
 
 def test_planting_stops_at_sites_that_would_overwrite_each_other():
-    from crossreg.synth.elements import Site, _check_apart
+    from crossreg.synth.planting import Site, _check_apart
 
     def site(element: str, start: int) -> Site:
         return Site(element, "YY1", "chr1", start, start + 12, 1, 5.0, 0.5, False)

@@ -18,10 +18,11 @@ from crossreg.stats.sldp.inputs import read_print_snps
 from crossreg.stats.sldp.ldscores import read_ldscores
 from crossreg.stats.sldp.sumstats import read_sumstats
 from crossreg.synth import synthesize
-from crossreg.synth.elements import lay_out, lay_out_private, plant
+from crossreg.synth.elements import lay_out, lay_out_private
 from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.motifs import bundled_motifs
 from crossreg.synth.panel_files import write_panel
+from crossreg.synth.planting import plant
 from crossreg.synth.presets import PRESETS
 from crossreg.synth.regulation import Regulation
 from crossreg.synth.world import rng_for

@@ -7,9 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from crossreg.synth.elements import lay_out, lay_out_private, plant
+from crossreg.synth.elements import lay_out, lay_out_private
 from crossreg.synth.genomes import build_species, make_ancestor
 from crossreg.synth.motifs import bundled_motifs
+from crossreg.synth.planting import plant
 from crossreg.synth.presets import PRESETS
 from crossreg.synth.world import rng_for
 

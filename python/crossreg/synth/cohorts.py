@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from crossreg.io.vcf import Variant, write_vcf
-from crossreg.synth.elements import Site
+from crossreg.synth.planting import Site
 from crossreg.synth.presets import Preset
 from crossreg.synth.tables import write_tsv
 from crossreg.synth.variants import (

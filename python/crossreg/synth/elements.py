@@ -1,4 +1,6 @@
-"""Genes and regulatory elements: laid out on the ancestor, planted into each species.
+"""Genes and regulatory elements: laid out on the ancestor and on each species' private
+DNA (:func:`lay_out`, :func:`lay_out_private`); :mod:`crossreg.synth.planting` writes their
+motif sites into each species.
 
 Most elements lie inside an ancestral unit, so they have an exact ortholog. Their
 *grammar* (which motifs, in which order and orientation) is ancestral; each species
@@ -14,12 +16,10 @@ which a single substitution can restore (the motif-creating variants).
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from crossreg.dna import reverse_complement
 from crossreg.synth.cells import (
     CORE_PROMOTER_TF,
     GENERAL_PROMOTER_TFS,
@@ -28,7 +28,6 @@ from crossreg.synth.cells import (
     REPRESSOR_TF,
 )
 from crossreg.synth.genomes import Ancestor, SpeciesGenome
-from crossreg.synth.motifs import Motif
 from crossreg.synth.presets import Preset
 from crossreg.synth.species import CATALOGUE
 
@@ -48,6 +47,7 @@ GENE_SPACING_BP = 800  # between one gene's end and the next one's start
 HOUSEKEEPING_SHARE = 0.4  # genes whose promoters carry general factors only
 CORE_GAP_BP = 25  # from the core site's end to the TSS
 COHERENT_ENHANCERS = 0.7  # chance an enhancer laid out beside a tissue gene shares its programme
+UNIT_MARGIN = 400  # bp at either end of a unit that no element takes
 
 
 @dataclass(frozen=True)
@@ -106,21 +106,6 @@ class Layout:
     genes: list[Gene] = field(default_factory=list)
     elements: list[Element] = field(default_factory=list)
     counts: _Counts = field(default_factory=_Counts)
-
-
-@dataclass(frozen=True)
-class Site:
-    """A planted motif instance in one species (0-based half-open, strand +1/-1)."""
-
-    element_id: str
-    tf: str
-    chrom: str
-    start: int
-    end: int
-    strand: int
-    score: float
-    occupancy: float
-    latent: bool
 
 
 def _free(occupied: list[tuple[int, int]], start: int, end: int, pad: int) -> bool:
@@ -224,10 +209,20 @@ def _promoter_grammar(
     return program, [(str(t), int(rng.choice([-1, 1]))) for t in factors]
 
 
+@dataclass
+class _Unit:
+    """A unit being laid out: its number and length, the species its elements are in, and
+    the spans its elements take so far."""
+
+    unit: int
+    length: int
+    species: tuple[str, ...]
+    occupied: list[tuple[int, int]] = field(default_factory=list)
+
+
 def _lay_out_unit(
     rng: np.random.Generator,
     layout: Layout,
-    counts: _Counts,
     unit: int,
     length: int,
     genes_per_100kb: float,
@@ -238,14 +233,19 @@ def _lay_out_unit(
     """Genes (each with its promoter and 0-2 enhancers within 1.3 kbp of its TSS), distal
     enhancers and insulators on one unit. `species` None: an ancestral unit, whose
     enhancers turn over later (:func:`lay_out`); else the species owning the private unit."""
-    programs = sorted(PROGRAMS)
-    occupied: list[tuple[int, int]] = []
-    margin = 400
-    where = layout.species if species is None else species
+    room = _Unit(unit, length, layout.species if species is None else species)
+    _lay_out_genes(rng, layout, room, genes_per_100kb)
+    _lay_out_distal(rng, layout, room, "enhancer", enhancers_per_100kb, ENHANCER_BP)
+    _lay_out_distal(rng, layout, room, "insulator", insulators_per_100kb, INSULATOR_BP)
 
-    # genes one after another along the unit, at least GENE_SPACING_BP apart
-    cursor = margin + PROMOTER_UPSTREAM
-    end_of_room = length - margin - PROMOTER_UPSTREAM
+
+def _lay_out_genes(
+    rng: np.random.Generator, layout: Layout, room: _Unit, genes_per_100kb: float
+) -> None:
+    """Genes one after another along `room`, at least :data:`GENE_SPACING_BP` apart, each
+    with its promoter and nearby enhancers (:func:`_add_gene`)."""
+    cursor = UNIT_MARGIN + PROMOTER_UPSTREAM
+    end_of_room = room.length - UNIT_MARGIN - PROMOTER_UPSTREAM
     per_gene = 100_000 / max(genes_per_100kb, 1e-9)
     mean_gap = max(1.0, per_gene - sum(GENE_SPAN_BP) / 2 - GENE_SPACING_BP)
     while genes_per_100kb > 0:
@@ -255,77 +255,91 @@ def _lay_out_unit(
             break
         strand = 1 if rng.random() < 0.5 else -1
         # the previous gene's enhancers may reach where this promoter would go: move past
-        gstart = _clear_of(occupied, gstart, span, strand)
+        gstart = _clear_of(room.occupied, gstart, span, strand)
         if gstart + span > end_of_room:
             break
         cursor = gstart + span + GENE_SPACING_BP
-        counts.gene += 1
-        gene = Gene(
-            gene_id=f"G{counts.gene:05d}",
-            unit=unit,
-            strand=strand,
-            exons=_exons(rng, gstart, gstart + span),
-            base_expression=float(rng.normal(BASE_EXPRESSION, BASE_EXPRESSION_SD)),
-            species=where,
+        _add_gene(rng, layout, room, gstart, span, strand)
+
+
+def _add_gene(
+    rng: np.random.Generator, layout: Layout, room: _Unit, gstart: int, span: int, strand: int
+) -> None:
+    """A gene of `span` bp from `gstart` on `strand`, its promoter and 0-2 enhancers within
+    1.3 kbp of its TSS (of its programme, mostly, for a tissue gene's)."""
+    counts = layout.counts
+    counts.gene += 1
+    gene = Gene(
+        gene_id=f"G{counts.gene:05d}",
+        unit=room.unit,
+        strand=strand,
+        exons=_exons(rng, gstart, gstart + span),
+        base_expression=float(rng.normal(BASE_EXPRESSION, BASE_EXPRESSION_SD)),
+        species=room.species,
+    )
+    layout.genes.append(gene)
+    tss = gene.tss
+    pstart, pend = _promoter_span(tss, strand)
+    program, grammar = _promoter_grammar(rng, strand, sorted(PROGRAMS))
+    layout.elements.append(
+        Element(
+            f"P{counts.gene:05d}",
+            "promoter",
+            room.unit,
+            pstart,
+            pend,
+            tuple(grammar),
+            room.species,
+            program=program or "",
+            gene_id=gene.gene_id,
+            core=(CORE_PROMOTER_TF, strand),
         )
-        layout.genes.append(gene)
-        tss = gene.tss
-        pstart, pend = _promoter_span(tss, strand)
-        program, grammar = _promoter_grammar(rng, strand, programs)
+    )
+    room.occupied.append((pstart, pend))
+    for _k in range(int(rng.choice(3, p=[0.25, 0.4, 0.35]))):
+        centre = tss + int(rng.choice([-1, 1])) * int(rng.integers(450, 1_300))
+        start = centre - ENHANCER_BP // 2
+        if UNIT_MARGIN <= start < room.length - UNIT_MARGIN - ENHANCER_BP and _free(
+            room.occupied, start, start + ENHANCER_BP, 100
+        ):
+            room.occupied.append((start, start + ENHANCER_BP))
+            coherent = program is not None and rng.random() < COHERENT_ENHANCERS
+            own = program if coherent else None
+            layout.elements.append(_enhancer(rng, counts, room.unit, start, room.species, own))
+
+
+def _lay_out_distal(
+    rng: np.random.Generator, layout: Layout, room: _Unit, kind: str, rate: float, width: int
+) -> None:
+    """A Poisson number (`rate` per 100 kbp) of enhancers or insulators (`kind`) of `width`
+    bp, each where 20 random tries find room 300 bp clear of the others (none where none
+    does)."""
+    length = room.length
+    for _ in range(int(rng.poisson(rate * length / 100_000))):
+        if length - UNIT_MARGIN - width <= UNIT_MARGIN:
+            break
+        for _try in range(20):
+            start = int(rng.integers(UNIT_MARGIN, length - UNIT_MARGIN - width))
+            if _free(room.occupied, start, start + width, 300):
+                break
+        else:
+            continue
+        room.occupied.append((start, start + width))
+        if kind == "enhancer":
+            layout.elements.append(_enhancer(rng, layout.counts, room.unit, start, room.species))
+            continue
+        layout.counts.insulator += 1
         layout.elements.append(
             Element(
-                f"P{counts.gene:05d}",
-                "promoter",
-                unit,
-                pstart,
-                pend,
-                tuple(grammar),
-                where,
-                program=program or "",
-                gene_id=gene.gene_id,
-                core=(CORE_PROMOTER_TF, strand),
+                f"I{layout.counts.insulator:05d}",
+                kind,
+                room.unit,
+                start,
+                start + width,
+                ((INSULATOR_TF, int(rng.choice([-1, 1]))),),
+                room.species,
             )
         )
-        occupied.append((pstart, pend))
-        for _k in range(int(rng.choice(3, p=[0.25, 0.4, 0.35]))):
-            centre = tss + int(rng.choice([-1, 1])) * int(rng.integers(450, 1_300))
-            start = centre - ENHANCER_BP // 2
-            if margin <= start < length - margin - ENHANCER_BP and _free(
-                occupied, start, start + ENHANCER_BP, 100
-            ):
-                occupied.append((start, start + ENHANCER_BP))
-                coherent = program is not None and rng.random() < COHERENT_ENHANCERS
-                own = program if coherent else None
-                layout.elements.append(_enhancer(rng, counts, unit, start, where, own))
-    for kind, rate, width in (
-        ("enhancer", enhancers_per_100kb, ENHANCER_BP),
-        ("insulator", insulators_per_100kb, INSULATOR_BP),
-    ):
-        for _ in range(int(rng.poisson(rate * length / 100_000))):
-            if length - margin - width <= margin:
-                break
-            for _try in range(20):
-                start = int(rng.integers(margin, length - margin - width))
-                if _free(occupied, start, start + width, 300):
-                    break
-            else:
-                continue
-            occupied.append((start, start + width))
-            if kind == "enhancer":
-                layout.elements.append(_enhancer(rng, counts, unit, start, where))
-                continue
-            counts.insulator += 1
-            layout.elements.append(
-                Element(
-                    f"I{counts.insulator:05d}",
-                    kind,
-                    unit,
-                    start,
-                    start + width,
-                    ((INSULATOR_TF, int(rng.choice([-1, 1]))),),
-                    where,
-                )
-            )
 
 
 def lay_out(
@@ -347,7 +361,6 @@ def lay_out(
         _lay_out_unit(
             rng,
             layout,
-            layout.counts,
             unit,
             int(codes.size),
             preset.genes_per_100kb,
@@ -381,7 +394,6 @@ def lay_out_private(
         _lay_out_unit(
             rng,
             layout,
-            layout.counts,
             unit,
             placement.length,
             preset.private_genes_per_100kb,
@@ -397,99 +409,9 @@ def lay_out_private(
         tries += 1
         unit, placement = units[int(rng.choice(len(units), p=lengths / lengths.sum()))]
         occupied = [(e.start, e.end) for e in layout.elements if e.unit == unit]
-        start = int(rng.integers(400, max(401, placement.length - 400 - ENHANCER_BP)))
-        if start + ENHANCER_BP > placement.length - 400 or not _free(
-            occupied, start, start + ENHANCER_BP, 300
-        ):
+        last = placement.length - UNIT_MARGIN - ENHANCER_BP  # the last start that fits
+        start = int(rng.integers(UNIT_MARGIN, max(UNIT_MARGIN + 1, last)))
+        if start > last or not _free(occupied, start, start + ENHANCER_BP, 300):
             continue
         layout.elements.append(_enhancer(rng, layout.counts, unit, start, (genome.name,)))
         wanted -= 1
-
-
-def broken_site(motif: Motif, site: bytes) -> bytes:
-    """`site` (forward orientation) with its key column set to the worst base."""
-    column = motif.key_column()
-    out = bytearray(site)
-    out[column] = b"ACGT"[int(motif.log_odds[:, column].argmin())]
-    return bytes(out)
-
-
-def _core_start(promoter: Element, strand: int, width: int) -> int:
-    """Unit-relative start of `promoter`'s core site, which ends :data:`CORE_GAP_BP`
-    upstream of its TSS on the gene's `strand`."""
-    if strand > 0:
-        return promoter.end - PROMOTER_DOWNSTREAM - CORE_GAP_BP - width
-    return promoter.start + PROMOTER_DOWNSTREAM + CORE_GAP_BP
-
-
-def plant(
-    rng: np.random.Generator,
-    layout: Layout,
-    genome: SpeciesGenome,
-    motifs: dict[str, Motif],
-) -> list[Site]:
-    """Write motif instances of every element present in `genome` into its sequences."""
-    sites: list[Site] = []
-    for element in layout.elements:
-        if genome.name not in element.species:
-            continue
-        placement = genome.placement(element.unit)
-        chrom = placement.chrom
-        seq = genome.sequences[chrom]
-        entries = [(tf, strand, False) for tf, strand in element.grammar]
-        if element.latent is not None:
-            entries.insert(int(rng.integers(len(entries) + 1)), (*element.latent, True))
-        first, last = element.start, element.end
-        placed: list[tuple[str, int, bool, int]] = []
-        if element.core is not None:
-            core_tf, core_strand = element.core
-            core_start = _core_start(element, core_strand, motifs[core_tf].length)
-            placed.append((core_tf, core_strand, False, core_start))
-            if core_strand > 0:
-                last = core_start
-            else:
-                first = core_start + motifs[core_tf].length
-        slot = (last - first) // len(entries)
-        for k, (tf, a_strand, latent) in enumerate(entries):
-            room = max(1, slot - motifs[tf].length + 1)
-            placed.append((tf, a_strand, latent, first + k * slot + int(rng.integers(0, room))))
-        for tf, a_strand, latent, a_start in placed:
-            motif = motifs[tf]
-            width = motif.length
-            start, end = placement.to_species(a_start, a_start + width)
-            forward = motif.sample(rng)
-            if latent:
-                forward = broken_site(motif, forward)
-            strand = a_strand * placement.strand
-            written = forward if strand > 0 else reverse_complement(forward)
-            seq[start:end] = np.frombuffer(written, dtype=np.uint8)
-            score = motif.score(written, strand)
-            sites.append(
-                Site(
-                    element.element_id,
-                    tf,
-                    chrom,
-                    start,
-                    end,
-                    strand,
-                    score,
-                    motif.occupancy(score),
-                    latent,
-                )
-            )
-    _check_apart(sites)
-    return sites
-
-
-def _check_apart(sites: list[Site]) -> None:
-    """Stop when two planted sites share a base: the later one overwrote the earlier, whose
-    recorded score no longer matches the genome (a layout that let elements overlap). In
-    start order, any overlap shows between neighbours."""
-    ordered = sorted(sites, key=lambda site: (site.chrom, site.start))
-    for before, after in itertools.pairwise(ordered):
-        if before.chrom == after.chrom and after.start < before.end:
-            raise RuntimeError(
-                f"synth: the {after.tf} site of {after.element_id} at {after.chrom}:"
-                f"{after.start} overlaps the {before.tf} site of {before.element_id}, which "
-                "it would overwrite; the element layout let two elements overlap"
-            )

@@ -25,8 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.synth.cells import CELL_TYPES, tf_weight
-from crossreg.synth.elements import Element, Gene, Layout, Site
+from crossreg.synth.elements import Element, Gene, Layout
 from crossreg.synth.genomes import SpeciesGenome
+from crossreg.synth.planting import Site
 
 GAIN = 0.7
 PROMOTER_GAIN = 3.0

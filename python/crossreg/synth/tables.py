@@ -16,8 +16,8 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.gtf import GtfRecord, write_gtf
 from crossreg.io.vcf import Variant, write_vcf
 from crossreg.synth.cells import TrackSpec
-from crossreg.synth.elements import Site
 from crossreg.synth.motifs import Motif
+from crossreg.synth.planting import Site
 from crossreg.synth.regulation import Regulation
 from crossreg.synth.variants import ScoredVariant, sign
 

@@ -17,9 +17,9 @@ import numpy.typing as npt
 
 from crossreg.io.vcf import Variant
 from crossreg.synth.cells import INSULATOR_TF, TrackSpec
-from crossreg.synth.elements import Site
 from crossreg.synth.genomes import SpeciesGenome
 from crossreg.synth.motifs import Motif
+from crossreg.synth.planting import Site
 from crossreg.synth.regulation import Regulation
 
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}

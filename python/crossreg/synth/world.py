@@ -19,11 +19,12 @@ from crossreg.progress import Progress, progress
 from crossreg.synth import cohorts, panel_files, tables
 from crossreg.synth.bigwig import write_bigwig
 from crossreg.synth.cells import TrackSpec, track_specs
-from crossreg.synth.elements import Layout, lay_out, lay_out_private, plant
+from crossreg.synth.elements import Layout, lay_out, lay_out_private
 from crossreg.synth.fasta import write_fasta
 from crossreg.synth.genomes import Ancestor, SpeciesGenome, build_species, make_ancestor
 from crossreg.synth.motifs import Motif, bundled_motifs
 from crossreg.synth.net import write_net, write_unit_map
+from crossreg.synth.planting import plant
 from crossreg.synth.presets import PRESETS, Preset
 from crossreg.synth.regulation import Regulation
 from crossreg.synth.species import DEFAULT_GENOMES, Species, species_of
