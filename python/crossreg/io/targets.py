@@ -24,14 +24,13 @@ from pathlib import Path
 
 from crossreg.io.atomic import atomic_write
 from crossreg.io.text import numbered_lines
+from crossreg.io.track_files import missing_track_files
 from crossreg.shard import Shard
 
 REQUIRED_COLUMNS = ("identifier", "file", "clip", "scale", "sum_stat", "description")
 # the columns a model's track list needs (the others describe how coverage becomes targets)
 TRACK_COLUMNS = ("identifier", "description")
 SUM_STATS = ("sum", "mean", "max", "sum_sqrt", "mean_sqrt")
-#: Names of Basenji's HDF5 per-base coverage (``bam_cov.py``), which crossreg does not read.
-HDF5_SUFFIXES = (".h5", ".hdf5", ".w5", ".wdf5")
 
 
 def assay_of(description: str) -> str:
@@ -170,25 +169,53 @@ def read_targets(
     """
     path = Path(path)
     rows = _read_rows(path)
+    header = _header(path, rows, TRACK_COLUMNS if tracks_only else REQUIRED_COLUMNS)
+    table, found = _parse_rows(path, rows[1:], header, tracks_only)
+    summary = ""
+    if check_files:
+        first, stop = shard.bounds(len(table)) if shard else (0, len(table))
+        tracks = [
+            (table.lines[t.identifier], t.identifier, table.track_files(t))
+            for t in table.targets[first:stop]
+        ]
+        absent, summary = missing_track_files(path, tracks)
+        found += absent
+    _raise_problems(path, found, summary)
+    if not table.targets:
+        raise ValueError(f"{path}: the targets table has a header but no tracks")
+    return table
+
+
+def _header(path: Path, rows: list[tuple[int, list[str]]], required: Sequence[str]) -> list[str]:
+    """The column names of the table at `path` from its first row (an unnamed first
+    column is ``index``); a table without one, or whose header repeats a column or lacks
+    one of `required`, stops."""
     if not rows:
         raise ValueError(f"{path}: the targets table is empty (it needs a header row)")
     header = [h.strip() for h in rows[0][1]]
     if header and header[0] == "":
         header[0] = "index"
     _refuse_repeated_columns(path, rows[0][0], header)
-    required = TRACK_COLUMNS if tracks_only else REQUIRED_COLUMNS
     missing = [c for c in required if c not in header]
     if missing:
         raise ValueError(
             f"{path}:1: the header lacks column(s) {', '.join(missing)}; a targets table needs "
             f"tab-separated columns {' '.join(required)}{_no_tab_hint(header)}"
         )
+    return header
+
+
+def _parse_rows(
+    path: Path, rows: list[tuple[int, list[str]]], header: list[str], tracks_only: bool
+) -> tuple[TargetsTable, list[tuple[int, str]]]:
+    """The table of the tracks of the (line, row) `rows` under `header` that parse (blank
+    rows skipped), and each other row's (line, problem)."""
     col = {name: i for i, name in enumerate(header)}
     targets: list[Target] = []
     lines: dict[str, int] = {}  # identifier -> line
     found: list[tuple[int, str]] = []  # (line, problem)
     seen: dict[str, int] = {}
-    for line, row in rows[1:]:
+    for line, row in rows:
         if not any(cell.strip() for cell in row):
             continue
         try:
@@ -197,60 +224,19 @@ def read_targets(
             lines[target.identifier] = line
         except ValueError as err:
             found.append((line, str(err)))
-    table = TargetsTable(path=path, targets=tuple(targets), lines=lines)
-    summary = ""
-    if check_files:
-        absent: dict[Path, None] = {}
-        every: set[Path] = set()
-        first, stop = shard.bounds(len(targets)) if shard else (0, len(targets))
-        for target in table.targets[first:stop]:
-            line = lines[target.identifier]
-            for file in table.track_files(target):
-                every.add(file)
-                if file in absent or not file.exists():
-                    absent[file] = None
-                    found.append(
-                        (
-                            line,
-                            f"{path}:{line}: track file {file} of '{target.identifier}' does "
-                            "not exist (relative paths are relative to the table's folder)",
-                        )
-                    )
-        if len(absent) > 1 and len(absent) == len(every):
-            summary = "\n  " + _none_exist(list(absent), path.parent)
+    return TargetsTable(path=path, targets=tuple(targets), lines=lines), found
+
+
+def _raise_problems(path: Path, found: list[tuple[int, str]], summary: str) -> None:
+    """Stop with the (line, problem)s `found`, in line order (at most
+    :data:`MAX_PROBLEMS` of them) and then `summary`, when there are any."""
     problems = [problem for _, problem in sorted(found, key=lambda item: item[0])]
-    if problems:
-        shown = problems[:MAX_PROBLEMS]
-        more = (
-            f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
-        )
-        head = f"{path}: {len(problems)} problems in the targets table:\n  "
-        raise ValueError((head if len(problems) > 1 else "") + "\n  ".join(shown) + more + summary)
-    if not targets:
-        raise ValueError(f"{path}: the targets table has a header but no tracks")
-    return table
-
-
-def _none_exist(missing: Sequence[Path], folder: Path) -> str:
-    """What a table none of whose track files exists most often is: one written on another
-    machine (as the paper's tables, whose files are Basenji's HDF5 coverage), or, when
-    they all lie in the table's `folder`, one whose BigWigs are not fetched yet."""
-    common = os.path.commonpath([os.path.abspath(f) for f in missing])
-    where = f" (all under {common})" if common not in ("", os.sep) else ""
-    text = f"none of the table's {len(missing):,} track files exists{where}: "
-    if Path(common).is_relative_to(os.path.abspath(folder)):
-        text += "fetch the BigWigs to the paths its file column names, or write theirs into it"
-    else:
-        text += (
-            "its file column names the files of another machine; write the paths of your "
-            "BigWigs into it"
-        )
-    if all(f.name.lower().endswith(HDF5_SUFFIXES) for f in missing):
-        text += (
-            "; the files it names are Basenji's HDF5 coverage (bam_cov.py's .h5/.w5), which "
-            "crossreg does not read: give BigWigs of the same experiments"
-        )
-    return text
+    if not problems:
+        return
+    shown = problems[:MAX_PROBLEMS]
+    more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+    head = f"{path}: {len(problems)} problems in the targets table:\n  "
+    raise ValueError((head if len(problems) > 1 else "") + "\n  ".join(shown) + more + summary)
 
 
 def _refuse_repeated_columns(path: Path, line: int, header: list[str]) -> None:
@@ -321,29 +307,9 @@ def _parse_row(
     seen[identifier] = line
     if tracks_only:
         cell |= {k: value for k, value in TRACK_DEFAULTS.items() if not cell.get(k)}
-    sum_stat = cell["sum_stat"].lower()
-    if sum_stat == "avg":
-        sum_stat = "mean"
-    if sum_stat not in SUM_STATS:
-        raise ValueError(
-            f"{path}:{line}: sum_stat '{cell['sum_stat']}' is unknown; use one of "
-            f"{', '.join(SUM_STATS)}"
-        )
+    sum_stat = _sum_stat(path, line, cell["sum_stat"])
+    index = _index(path, line, cell, position)
     clip_soft_text = cell.get("clip_soft", "")
-    index_text = cell.get("index", "")
-    try:
-        index = int(index_text) if index_text else position
-    except ValueError:
-        raise ValueError(f"{path}:{line}: index '{index_text}' is not a whole number") from None
-    pair = cell.get("strand_pair", "")
-    if pair and pair != str(index):
-        raise ValueError(
-            f"{path}:{line}: strand_pair {pair} pairs track '{identifier}' (index {index}) "
-            "with its other strand; crossreg does not model stranded pairs (reverse-complement "
-            "augmentation and --rc flip the bins without swapping the strands): sum each "
-            "pair into one track, as the paper's tables do, or give each track its own index "
-            "as its strand_pair"
-        )
     files = tuple(f.strip() for f in cell["file"].split(",") if f.strip())
     if not files and not tracks_only:
         raise ValueError(f"{path}:{line}: no track file given for '{identifier}'")
@@ -359,6 +325,38 @@ def _parse_row(
         clip_soft=(_number(path, line, "clip_soft", clip_soft_text) if clip_soft_text else None),
         extra={k: v for k, v in cell.items() if k not in known},
     )
+
+
+def _sum_stat(path: Path, line: int, text: str) -> str:
+    """The ``sum_stat`` cell `text` as one of :data:`SUM_STATS` (``avg`` is ``mean``)."""
+    sum_stat = text.lower()
+    if sum_stat == "avg":
+        sum_stat = "mean"
+    if sum_stat not in SUM_STATS:
+        raise ValueError(
+            f"{path}:{line}: sum_stat '{text}' is unknown; use one of {', '.join(SUM_STATS)}"
+        )
+    return sum_stat
+
+
+def _index(path: Path, line: int, cell: dict[str, str], position: int) -> int:
+    """A row's ``index`` (its `position` among the tracks when the cell is absent or
+    empty); a ``strand_pair`` other than the index itself is refused."""
+    index_text = cell.get("index", "")
+    try:
+        index = int(index_text) if index_text else position
+    except ValueError:
+        raise ValueError(f"{path}:{line}: index '{index_text}' is not a whole number") from None
+    pair = cell.get("strand_pair", "")
+    if pair and pair != str(index):
+        raise ValueError(
+            f"{path}:{line}: strand_pair {pair} pairs track '{cell['identifier']}' (index "
+            f"{index}) with its other strand; crossreg does not model stranded pairs "
+            "(reverse-complement augmentation and --rc flip the bins without swapping the "
+            "strands): sum each pair into one track, as the paper's tables do, or give each "
+            "track its own index as its strand_pair"
+        )
+    return index
 
 
 def _format_number(value: float) -> str:
