@@ -25,7 +25,9 @@ import h5py
 import numpy as np
 
 from crossreg.io.vcf import Variant, write_vcf
-from crossreg.stats.denovo_report import DenovoData, load_groups, run_tests, write_report
+from crossreg.stats.denovo_inputs import DenovoData, load_groups
+from crossreg.stats.denovo_report import write_report
+from crossreg.stats.denovo_tables import run_tests
 
 ROWS = 4096  # rows of the table drawn at a time, so making it holds no second copy
 

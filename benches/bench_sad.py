@@ -56,7 +56,7 @@ from crossreg.synth.cells import track_specs
 from crossreg.synth.species import species_of
 from crossreg.variants.alleles import Allele
 from crossreg.variants.sad import write_sad
-from crossreg.variants.sad_stream import survey_vcf
+from crossreg.variants.sad_survey import survey_vcf
 from crossreg.variants.scoring import (
     allele_windows,
     reference_keys,

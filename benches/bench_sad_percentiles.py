@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from crossreg.variants.sad_files import BLOCK_BYTES
+from crossreg.variants.sad_blocks import BLOCK_BYTES
 from crossreg.variants.sad_percentiles import float16_percentiles
 
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, ben
 from crossreg.genome import Genome
 from crossreg.io.identity import content_identity
 from crossreg.io.vcf import Variant, iter_vcf
-from crossreg.variants.sad_stream import Survey, kept_records, survey_vcf
+from crossreg.variants.sad_survey import Survey, kept_records, survey_vcf
 from tests.sad_survey_reference import reference_survey_vcf
 from tests.vcf_reference import reference_iter_vcf
 

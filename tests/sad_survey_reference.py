@@ -1,4 +1,4 @@
-"""The Python survey that crossreg.variants.sad_stream.survey_vcf replaced with a native
+"""The Python survey that crossreg.variants.sad_survey.survey_vcf replaced with a native
 one (a Python record, and Python checks, per line; the VCF hashed in a read of its own):
 the plain reference its counts, warnings and messages are checked against (and, for its
 baseline, ``benches/bench_sad_vcf.py``'s)."""
@@ -21,7 +21,7 @@ from crossreg.io.vcf import (
     require_chromosome,
 )
 from crossreg.variants.alleles import report_skipped, skip_reason
-from crossreg.variants.sad_stream import Survey
+from crossreg.variants.sad_survey import Survey
 
 
 def reference_survey_vcf(

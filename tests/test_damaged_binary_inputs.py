@@ -28,7 +28,7 @@ from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpo
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.stats.sldp.plink import read_bed
-from crossreg.variants.sad_files import write_h5
+from crossreg.variants.sad_h5 import write_h5
 from crossreg.variants.sad_read import read_sad
 from tests.data_inputs import random_bigwig, random_genome, small_inputs, write_fasta, write_table
 from tests.data_reference import reference_targets

@@ -20,7 +20,7 @@ from crossreg.demo_summary import ism_summary
 from crossreg.io.h5 import DamagedH5Error
 from crossreg.variants.ism_figures import plot_ism_file
 from crossreg.variants.sad_figures import plot_sad
-from crossreg.variants.sad_files import SAD_REMEDY, write_h5
+from crossreg.variants.sad_h5 import SAD_REMEDY, write_h5
 from crossreg.variants.sad_read import read_sad
 from tests.test_sldp_estimator import CHROM, argv_of, write_world
 

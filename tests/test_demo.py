@@ -638,7 +638,7 @@ def test_resume_scores_again_what_predates_the_model(tmp_path, monkeypatch):
 
     import crossreg.demo_steps
     from crossreg.model.inference import InferenceOptions
-    from crossreg.variants.sad_stream import partial_dir
+    from crossreg.variants.chunk_store import partial_dir
 
     model = tmp_path / "best"
     model.mkdir()
@@ -680,7 +680,7 @@ def test_a_sad_step_whose_partial_links_to_another_disk_keeps_the_link(tmp_path,
 
     import crossreg.demo_steps
     from crossreg.model.inference import InferenceOptions
-    from crossreg.variants.sad_stream import partial_dir
+    from crossreg.variants.chunk_store import partial_dir
 
     model = tmp_path / "best"
     model.mkdir()
@@ -715,7 +715,7 @@ def test_a_stopped_step_is_continued_on_resume_and_scored_afresh_otherwise(
 
     import crossreg.demo_steps
     from crossreg.evaluate.checkpoint import checkpoint_dir
-    from crossreg.variants.sad_stream import partial_dir
+    from crossreg.variants.chunk_store import partial_dir
 
     model = tmp_path / "best"
     model.mkdir()

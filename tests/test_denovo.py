@@ -22,7 +22,8 @@ from crossreg.stats.denovo import (
     risk_scores,
     standardise,
 )
-from crossreg.stats.denovo_report import DenovoData, load_groups, run_tests
+from crossreg.stats.denovo_inputs import DenovoData, load_groups
+from crossreg.stats.denovo_tables import run_tests
 
 
 def _bh_reference(p: list[float]) -> list[float]:
@@ -427,9 +428,9 @@ def test_reading_the_groups_holds_one_joined_table(tmp_path, monkeypatch):
     # block at a time
     import tracemalloc
 
-    from crossreg.variants import sad_files
+    from crossreg.variants import sad_blocks
 
-    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 1 << 20)  # 32 MB table: blocks of 1 MiB
+    monkeypatch.setattr(sad_blocks, "BLOCK_BYTES", 1 << 20)  # 32 MB table: blocks of 1 MiB
     sad = np.random.default_rng(4).normal(size=(1000, 8000)).astype(np.float32)
     paths = _write_h5_inputs(tmp_path, sad, np.arange(1000) < 500)
     tracemalloc.start()
@@ -447,10 +448,10 @@ def test_reading_the_scores_reports_progress_and_keeps_the_chosen_rows(
 ):
     # minutes at the paper's scale with nothing shown before; a person's allele listed
     # twice leaves a gap in the rows read (read in blocks of 96 rows here)
-    from crossreg.variants import sad_files
+    from crossreg.variants import sad_blocks
 
     monkeypatch.setenv("CROSSREG_PROGRESS", "log")
-    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 96 * 2 * 40)
+    monkeypatch.setattr(sad_blocks, "BLOCK_BYTES", 96 * 2 * 40)
     sad = np.random.default_rng(5).normal(size=(400, 40)).astype(np.float32)
     is_case = np.arange(400) < 250
     paths = _write_h5_inputs(tmp_path, sad, is_case)
@@ -474,9 +475,9 @@ def test_reading_the_scores_reports_progress_and_keeps_the_chosen_rows(
 
 def test_a_non_finite_score_read_from_an_h5_is_named_by_its_file_row(tmp_path, monkeypatch):
     # the check runs on the rows read, block by block: the row named is the file's
-    from crossreg.variants import sad_files
+    from crossreg.variants import sad_blocks
 
-    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 96 * 2 * 40)
+    monkeypatch.setattr(sad_blocks, "BLOCK_BYTES", 96 * 2 * 40)
     sad = np.random.default_rng(6).normal(size=(300, 40)).astype(np.float32)
     sad[[3, 250], [7, 2]] = np.inf  # row 3 is a repeat, left out; row 250 a control's
     paths = _write_h5_inputs(tmp_path, sad, np.arange(300) < 200)

@@ -15,7 +15,8 @@ import pytest
 from crossreg.cli import build_parser, main
 from crossreg.io.vcf import Variant, write_vcf
 from crossreg.stats.denovo import risk_scores
-from crossreg.stats.denovo_report import load_groups, write_denovo
+from crossreg.stats.denovo_inputs import load_groups
+from crossreg.stats.denovo_report import write_denovo
 from crossreg.variants.sad_read import require_finite
 from tests.test_denovo import _planted, _write_inputs
 
@@ -118,7 +119,7 @@ def test_one_fold_is_refused_by_name() -> None:
 
 def test_the_help_names_every_table_written() -> None:
     from crossreg.commands import denovo
-    from crossreg.stats.denovo_report import TABLES
+    from crossreg.stats.denovo_files import TABLES
 
     assert all(f"{table}.tsv" in denovo.DESCRIPTION for table in TABLES)
 

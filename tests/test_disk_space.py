@@ -27,10 +27,10 @@ from crossreg.io.atomic import OutputError, atomic_path
 from crossreg.io.space import SpaceError, allocated_memmap, release_beyond_end, reserve
 from crossreg.io.targets import Target
 from crossreg.predict import Window, save_predictions
+from crossreg.variants.chunk_store import ChunkStore
 from crossreg.variants.ism_h5 import site_fields, write_ism_h5
 from crossreg.variants.ism_sites import Site
-from crossreg.variants.sad_files import write_h5
-from crossreg.variants.sad_stream import ChunkStore
+from crossreg.variants.sad_h5 import write_h5
 
 MiB = 1024 * 1024
 

@@ -21,7 +21,7 @@ from crossreg.variants.sad_figures import (
     top_variants_figure,
     track_order,
 )
-from crossreg.variants.sad_files import write_tsv
+from crossreg.variants.sad_tsv import write_tsv
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

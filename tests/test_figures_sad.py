@@ -12,7 +12,8 @@ import pytest
 
 from crossreg.cli import build_parser, main
 from crossreg.errors import Interrupted
-from crossreg.variants import sad
+from crossreg.variants import sad_chunks
+from crossreg.variants.sad_attrs import read_attrs
 from crossreg.variants.sad_figures import (
     SadSummary,
     distribution_figure,
@@ -23,9 +24,9 @@ from crossreg.variants.sad_figures import (
     top_variants_figure,
     track_order,
 )
-from crossreg.variants.sad_files import metadata_path, read_attrs
 from crossreg.variants.sad_percentiles import PERCENTILES
 from crossreg.variants.sad_read import read_sad
+from crossreg.variants.sad_tsv import metadata_path
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
 
@@ -122,7 +123,7 @@ def test_a_tsv_whose_fields_look_numeric_then_not_draws_its_figures(tmp_path):
     # 105 alleles on chromosome 1 with numeric IDs, then one on X with an rs ID: the
     # fields were read back with their types guessed from the first 100 rows, and failed
     from crossreg.variants.sad_figures import plot_sad
-    from crossreg.variants.sad_files import write_tsv
+    from crossreg.variants.sad_tsv import write_tsv
 
     n = 106
     labels = [f"{i:03d}" for i in range(n - 1)] + ["rs9"]
@@ -254,7 +255,7 @@ def test_merged_shards_are_titled_as_one_run(work, monkeypatch):
 
 def _stopped_at_the_third_chunk(work: Path, out: Path, monkeypatch, *extra: str) -> None:
     """A run of chunks of 3 alleles stopped (Ctrl-C) with two kept in ``OUT.partial/``."""
-    real, calls = sad.score_stats, []
+    real, calls = sad_chunks.score_stats, []
 
     def stopping(*args, **kwargs):
         calls.append(1)
@@ -263,7 +264,7 @@ def _stopped_at_the_third_chunk(work: Path, out: Path, monkeypatch, *extra: str)
         return real(*args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(sad, "score_stats", stopping)
+        patch.setattr(sad_chunks, "score_stats", stopping)
         with pytest.raises(Interrupted, match="6 of 8 alleles kept"):
             _sad(work, out, "--chunk-size", "3", *extra)
 

@@ -10,7 +10,7 @@ import pytest
 
 from crossreg.io import partial
 from crossreg.io.partial import check_place, left_over, make_fresh, remove
-from crossreg.variants.sad_stream import ChunkStore
+from crossreg.variants.chunk_store import ChunkStore
 
 
 def test_a_link_is_left_over_only_while_its_folder_holds_a_store(tmp_path: Path):

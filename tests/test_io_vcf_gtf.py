@@ -129,7 +129,7 @@ def test_basenji_tutorial_vcf_without_header_and_with_six_columns(tmp_path, logs
 
 
 def test_a_vcf_without_header_warns_once_per_sad_run(tmp_path, logs):
-    from crossreg.variants.sad_stream import kept_records, survey_vcf
+    from crossreg.variants.sad_survey import kept_records, survey_vcf
 
     fasta = _write(tmp_path / "g.fa", ">chr1\n" + "ACGT" * 50 + "\n")
     vcf = _write(tmp_path / "t.vcf", "##fileformat=VCFv4.0\nchr1\t5\ta\tA\tC\nchr1\t9\tb\tA\tG\n")

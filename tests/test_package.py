@@ -25,12 +25,12 @@ def test_import_crossreg_is_light_and_reaches_a_step_by_attributes():
         "assert not heavy, heavy\n"
         "# listed before their first use, so that tab completion offers them\n"
         "assert {'variants', 'train', 'dna', '__version__'} <= set(dir(crossreg))\n"
-        "assert 'sad_files' in dir(crossreg.variants) and 'sys' not in dir(crossreg.variants)\n"
+        "assert 'sad_h5' in dir(crossreg.variants) and 'sys' not in dir(crossreg.variants)\n"
         "# and no helper of the lazy loading: before, ModuleType and lazy_submodules\n"
         "public = [n for n in dir(crossreg) + dir(crossreg.variants) if not n.startswith('_')]\n"
         "assert not {'ModuleType', 'lazy_submodules'} & set(public), public\n"
         "assert {'DataStore', 'store', 'loader'} <= set(dir(crossreg.data))\n"
-        "assert 'crossreg.variants.sad_files' not in sys.modules\n"
+        "assert 'crossreg.variants.sad_h5' not in sys.modules\n"
         "assert callable(crossreg.variants.sad.write_sad)\n"
         "assert crossreg.data.DataStore is crossreg.data.store.DataStore\n"
         "assert crossreg.stats.sldp.run.write_sldp.__module__ == 'crossreg.stats.sldp.run'\n"
@@ -75,7 +75,7 @@ def test_the_steps_on_score_files_load_no_torch():
     run(
         "import sys\n"
         "import crossreg.stats.sldp.run, crossreg.stats.denovo_report\n"
-        "import crossreg.variants.sad_files\n"
+        "import crossreg.variants.sad_join\n"
         "assert 'torch' not in sys.modules\n"
     )
 

@@ -15,7 +15,7 @@ from crossreg.evaluate.transfer import plan_transfer
 from crossreg.predict.bigwig import write_bigwigs
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.train.trainer import train
-from crossreg.variants.sad_files import merge_shards as merge_sad_shards
+from crossreg.variants.sad_join import merge_shards as merge_sad_shards
 
 
 def test_train_names_data_dirs_given_as_one_path(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import torch
 from crossreg.cli import build_parser, main
 from crossreg.errors import Interrupted
 from crossreg.io.bigwig_write import BigWigFile
-from crossreg.io.identity import IDENTITY_RULE
+from crossreg.io.identity import IDENTITY_RULE, settings_hash
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
 from crossreg.model.params import parse_params
@@ -28,7 +28,7 @@ from crossreg.model.tiling import Geometry, Tile, bin_intervals, plan_tiles, til
 from crossreg.predict import bigwig, bigwig_settings, bigwig_shards
 from crossreg.predict.bigwig import write_bigwigs
 from crossreg.runlog import RUNS_FILE, read_runs
-from crossreg.variants.sad_stream import ChunkStore, settings_hash
+from crossreg.variants.chunk_store import ChunkStore
 from tests.pipeline import small_params
 
 SIZES = {"chr1": 40_000, "chr2": 17_000, "chrS": 5_000}  # chrS: shorter than a window

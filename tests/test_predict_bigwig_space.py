@@ -24,7 +24,7 @@ from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.tiling import Geometry, plan_tiles
 from crossreg.predict import bigwig, bigwig_chunks, bigwig_files
 from crossreg.predict.scratch import SpaceNeed, chunk_file_bytes
-from crossreg.variants.sad_stream import ChunkStore
+from crossreg.variants.chunk_store import ChunkStore
 from tests.test_predict_bigwig import SIZES, _run, bigwig_args, stop_after_chunks, write_world
 
 BLOCK = 4096

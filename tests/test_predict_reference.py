@@ -16,7 +16,7 @@ import torch
 from crossreg.cli import main
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.seqnn import SeqNN
-from crossreg.variants.sad_stream import ChunkStore
+from crossreg.variants.chunk_store import ChunkStore
 from tests.test_predict_bigwig import bigwig_args, stop_after_chunks, write_world
 
 WIDTH, CROP, BINS, LENGTH = 128, 8, 48, 8192  # the test model's geometry

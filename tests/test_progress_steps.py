@@ -250,7 +250,8 @@ def test_transfer_heat_maps_report_each_experiment(tmp_path, progress_logs):
 def test_sad_outputs_report_their_writing(tmp_path, progress_logs):
     # 1,000,000 alleles × 5,313 tracks: minutes of copying, percentiles and, for a .tsv,
     # formatting after the last allele is scored
-    from crossreg.variants.sad_files import write_h5, write_tsv
+    from crossreg.variants.sad_h5 import write_h5
+    from crossreg.variants.sad_tsv import write_tsv
 
     rng = np.random.default_rng(0)
     part = {
@@ -274,7 +275,7 @@ def test_sad_outputs_report_their_writing(tmp_path, progress_logs):
 
 def test_sads_counting_pass_reports_the_records_read(tmp_path, progress_logs):
     # a 1000 Genomes VCF holds tens of millions of records: minutes before scoring starts
-    from crossreg.variants.sad_stream import survey_vcf
+    from crossreg.variants.sad_survey import survey_vcf
 
     fasta = tmp_path / "g.fa"
     fasta.write_text(">chr1\n" + "ACGT" * 50 + "\n")

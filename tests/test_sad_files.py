@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from crossreg.variants.sad import write_sad
-from crossreg.variants.sad_files import merge_shards, read_attrs, write_tsv
+from crossreg.variants.sad_attrs import read_attrs
+from crossreg.variants.sad_join import merge_shards
 from crossreg.variants.sad_names import check_stats
 from crossreg.variants.sad_read import read_sad
+from crossreg.variants.sad_tsv import write_tsv
 
 HEADER = "snp\tchrom\tpos\tref\talt\tt0\tt1\n"
 
@@ -156,7 +158,7 @@ def test_merge_names_the_shard_of_another_kind(tmp_path: Path) -> None:
 def test_scores_beyond_float16_are_stored_as_its_extremes_not_infinite(tmp_path: Path) -> None:
     """As Basenji's ``basenji_sad.py`` clips its float32 scores to the float16 range before
     storing them: ±1e6 becomes ±65,504; NaN and ordinary values pass."""
-    from crossreg.variants.sad_stream import ChunkWriter
+    from crossreg.variants.chunk_store import ChunkWriter
 
     writer = ChunkWriter(tmp_path, 2, "float16")
     scores = np.array([[1e6, -1e6], [1.5, np.nan]], dtype=np.float32)

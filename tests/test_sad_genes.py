@@ -182,9 +182,9 @@ def test_cli_gtf_writes_gene_table_with_h5(work, gene_run):
 @contextmanager
 def stopped_in_second_chunk(monkeypatch) -> Iterator[None]:
     """The SAD run in the block stops with an error in its second chunk (the first kept)."""
-    from crossreg.variants import sad
+    from crossreg.variants import sad_chunks
 
-    real, calls = sad.score_stats, []
+    real, calls = sad_chunks.score_stats, []
 
     def stopping(*args, **kwargs):
         calls.append(1)
@@ -192,14 +192,14 @@ def stopped_in_second_chunk(monkeypatch) -> Iterator[None]:
             raise RuntimeError("stopped in chunk 2")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sad, "score_stats", stopping)
+    monkeypatch.setattr(sad_chunks, "score_stats", stopping)
     with pytest.raises(RuntimeError, match="chunk 2"):
         yield
-    monkeypatch.setattr(sad, "score_stats", real)
+    monkeypatch.setattr(sad_chunks, "score_stats", real)
 
 
 def test_gene_tables_resume_and_merge_to_the_same_bytes(work, monkeypatch):
-    from crossreg.variants.sad_files import merge_shards
+    from crossreg.variants.sad_join import merge_shards
 
     def run(out: Path, **extra) -> None:
         write_sad(work / "model", work / "genome.fa", work / "v.vcf", out, head="human",
@@ -306,7 +306,7 @@ def test_a_gtf_on_none_of_the_fastas_chromosomes_is_refused_naming_both(work, lo
 
 
 def test_runs_and_shards_scored_with_other_gtfs_do_not_mix(work, tmp_path, monkeypatch):
-    from crossreg.variants.sad_files import merge_shards
+    from crossreg.variants.sad_join import merge_shards
 
     def run(out: Path, gtf: Path | None, **extra) -> None:
         write_sad(work / "model", work / "genome.fa", work / "v.vcf", out, head="human",

@@ -22,9 +22,10 @@ from crossreg.cli import build_parser, main
 from crossreg.errors import Interrupted
 from crossreg.runlog import RUNS_FILE, read_runs
 from crossreg.shard import Shard
-from crossreg.variants import sad
+from crossreg.variants import sad, sad_chunks
+from crossreg.variants.chunk_store import ChunkStore
 from crossreg.variants.sad_read import read_sad
-from crossreg.variants.sad_stream import ChunkStore, scored_on
+from crossreg.variants.sad_settings import scored_on
 from tests.pipeline import within_float16_rounding
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
@@ -109,8 +110,8 @@ def test_chunks_write_the_bytes_one_chunk_writes(work, whole, caplog, monkeypatc
 
 KILL = """
 import os, sys
-from crossreg.variants import sad
-real = sad.score_stats
+from crossreg.variants import sad_chunks
+real = sad_chunks.score_stats
 calls = []
 def dying(*args, **kwargs):
     calls.append(1)
@@ -118,7 +119,7 @@ def dying(*args, **kwargs):
         if len(calls) == 2 and k == 1:
             os._exit(137)  # killed in the middle of chunk 2: no cleanup runs
         yield batch
-sad.score_stats = dying
+sad_chunks.score_stats = dying
 from crossreg.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -154,7 +155,7 @@ def test_a_killed_run_resumes_to_the_same_bytes(work, whole):
 def _ctrl_c_at_third_chunk(monkeypatch) -> Callable[..., object]:
     """Make the third chunk's scoring a Ctrl-C (two chunks finish first); returns the real
     scoring, to put back for the resume."""
-    real = sad.score_stats
+    real = sad_chunks.score_stats
     calls = []
 
     def interrupted(*args, **kwargs):
@@ -163,7 +164,7 @@ def _ctrl_c_at_third_chunk(monkeypatch) -> Callable[..., object]:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sad, "score_stats", interrupted)
+    monkeypatch.setattr(sad_chunks, "score_stats", interrupted)
     return real
 
 
@@ -177,7 +178,7 @@ def test_ctrl_c_keeps_the_finished_chunks(work, whole, monkeypatch, caplog):
         assert main(argv) == 130
     assert "interrupted; 6 of 10 alleles kept" in caplog.text
     assert "rerun with --resume" in caplog.text
-    monkeypatch.setattr(sad, "score_stats", real)
+    monkeypatch.setattr(sad_chunks, "score_stats", real)
     assert main([*argv, "--resume"]) == 0
     assert same_bytes(whole, out)
 
@@ -197,7 +198,7 @@ def test_a_partial_linked_to_another_disk_keeps_the_chunks_there(
         _sad(work, out, "--chunk-size", "3")
     assert partial.is_symlink() and (scratch / "progress.json").is_file()
     assert sorted(p.name for p in scratch.glob("chunk-*")) == ["chunk-000000", "chunk-000001"]
-    monkeypatch.setattr(sad, "score_stats", real)
+    monkeypatch.setattr(sad_chunks, "score_stats", real)
     assert _sad(work, out, "--chunk-size", "3", "--resume") == 0
     assert same_bytes(whole, out)
     assert partial.is_symlink() and list(scratch.iterdir()) == []
@@ -574,8 +575,8 @@ def test_a_ref_mismatch_stops_before_scoring_and_leaves_no_partial(work, tmp_pat
         work, tmp_path / "bad.vcf", [*records[:-1], "\t".join([*last[:3], wrong, *last[4:]])]
     )
     out = tmp_path / "out.h5"
-    real, calls = sad.score_stats, []
-    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real, calls = sad_chunks.score_stats, []
+    monkeypatch.setattr(sad_chunks, "score_stats", lambda *a, **k: calls.append(1) or real(*a, **k))
     argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
     argv += [str(work / "genome.fa"), "--out", str(out), "--chunk-size", "2"]
     with pytest.raises(ValueError, match=rf"has REF {wrong} but the genome has"):
@@ -587,7 +588,7 @@ def test_a_ref_mismatch_stops_before_scoring_and_leaves_no_partial(work, tmp_pat
 
 
 def test_an_input_error_while_scoring_removes_the_partial(work, tmp_path, monkeypatch):
-    real, calls = sad.score_stats, []
+    real, calls = sad_chunks.score_stats, []
 
     def failing(*args, **kwargs):
         calls.append(1)
@@ -595,12 +596,12 @@ def test_an_input_error_while_scoring_removes_the_partial(work, tmp_path, monkey
             raise ValueError("a record the survey could not judge")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sad, "score_stats", failing)
+    monkeypatch.setattr(sad_chunks, "score_stats", failing)
     out = tmp_path / "late.h5"
     with pytest.raises(ValueError, match="could not judge"):
         _sad(work, out, "--chunk-size", "3")
     assert len(calls) == 2 and not (tmp_path / "late.h5.partial").exists()
-    monkeypatch.setattr(sad, "score_stats", real)
+    monkeypatch.setattr(sad_chunks, "score_stats", real)
     assert _sad(work, out, "--chunk-size", "3") == 0
 
 
@@ -610,8 +611,8 @@ def test_text_a_sad_file_cannot_store_stops_before_scoring(work, tmp_path, monke
     named = _vcf(
         work, tmp_path / "named.vcf", [*records, "\t".join([*first[:2], "rs_café", *first[3:]])]
     )
-    real, calls = sad.score_stats, []
-    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real, calls = sad_chunks.score_stats, []
+    monkeypatch.setattr(sad_chunks, "score_stats", lambda *a, **k: calls.append(1) or real(*a, **k))
     argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
     argv += [str(work / "genome.fa"), "--chunk-size", "2"]
     ascii_only = r"named\.vcf:\d+: the record at chr2:\d+ \(rs_café\) .*ASCII"
@@ -679,7 +680,7 @@ def _gvcf(path: Path, kinds: list[int]) -> Path:
 @pytest.mark.parametrize(("start", "stop"), [(0, 23), (0, 0), (3, 9), (5, 6), (21, 23)])
 def test_a_shares_plan_counts_its_skipped_alleles_per_reason(tmp_path, start, stop):
     from crossreg.genome import Genome
-    from crossreg.variants.sad_stream import survey_vcf
+    from crossreg.variants.sad_survey import survey_vcf
 
     kinds = [i % len(GVCF_KINDS) for i in range(23)]
     vcf = _gvcf(tmp_path / "g.vcf", kinds)
@@ -700,7 +701,7 @@ def test_the_survey_keeps_a_few_bytes_per_unscorable_allele(tmp_path):
     import tracemalloc
 
     from crossreg.genome import Genome
-    from crossreg.variants.sad_stream import survey_vcf
+    from crossreg.variants.sad_survey import survey_vcf
 
     n = 5_000
     vcf = _gvcf(tmp_path / "g.vcf", [0] * n)
@@ -724,7 +725,7 @@ def test_a_chunk_of_records_keeps_no_genotypes(tmp_path):
     import tracemalloc
 
     from crossreg.genome import Genome
-    from crossreg.variants.sad_stream import kept_records, record_chunks
+    from crossreg.variants.sad_survey import kept_records, record_chunks
 
     samples = 2_504
     header = "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT"])
@@ -973,7 +974,9 @@ def test_a_resume_from_staged_copies_continues_and_an_edited_input_is_refused(
         _sad_from(inputs, out, "--chunk-size", "3", "--resume")
     shutil.copy(work / "genome.fa", fasta)
     resumed: list[int] = []
-    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: resumed.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        sad_chunks, "score_stats", lambda *a, **k: resumed.append(1) or real(*a, **k)
+    )
     assert _sad_from(inputs, out, "--chunk-size", "3", "--resume") == 0
     assert len(resumed) == 1  # the one chunk left: the 4 alleles after the 6 kept
     clean = tmp_path / "clean.h5"  # uninterrupted, from the copies (its model attribute
@@ -1005,7 +1008,7 @@ def test_records_before_a_share_are_passed_over_unread(tmp_path, monkeypatch, sk
     # dropped it: shard n-1 of an 80-M-record VCF parsed the whole file a second time
     from crossreg.genome import Genome
     from crossreg.io import vcf as vcf_module
-    from crossreg.variants.sad_stream import kept_records
+    from crossreg.variants.sad_survey import kept_records
 
     genome = Genome(FIXTURES / "genome_chr2.fa")
     lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
@@ -1076,7 +1079,7 @@ def test_a_resume_of_a_finished_run_does_nothing(work, tmp_path, monkeypatch, lo
     written = _outputs(out)
     assert out.with_name("done.top_variants.png").name in written
     scored: list[int] = []
-    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: scored.append(1) or iter(()))
+    monkeypatch.setattr(sad_chunks, "score_stats", lambda *a, **k: scored.append(1) or iter(()))
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert _sad(work, out, *argv, "--chunk-size", "3", "--resume") == 0
     assert f"{out} is complete for these settings; nothing to do" in logs.text
@@ -1148,7 +1151,7 @@ def test_a_resume_of_chunks_of_another_head_names_the_option_as_typed(
     real = _ctrl_c_at_third_chunk(monkeypatch)
     with pytest.raises(Interrupted):
         _sad(work, out, "--chunk-size", "3")
-    monkeypatch.setattr(sad, "score_stats", real)
+    monkeypatch.setattr(sad_chunks, "score_stats", real)
     with pytest.raises(ValueError, match="left by a run with other settings") as err:
         _sad(work, out, "--chunk-size", "3", spelling, "mouse", "--resume")
     assert f"{spelling} human then, mouse now" in str(err.value)
@@ -1192,8 +1195,10 @@ def test_a_resume_under_torchrun_of_a_merged_run_scores_nothing(work, whole, mon
         assert _sad(work, out) == 0
     written = _outputs(out)
     assert out.with_name("ranks.top_variants.png").name in written
-    real, scored = sad.score_stats, []
-    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: scored.append(1) or real(*a, **k))
+    real, scored = sad_chunks.score_stats, []
+    monkeypatch.setattr(
+        sad_chunks, "score_stats", lambda *a, **k: scored.append(1) or real(*a, **k)
+    )
     for rank in (0, 1):
         monkeypatch.setenv("RANK", str(rank))
         with logs.at_level(logging.INFO, logger="crossreg"):
@@ -1223,13 +1228,13 @@ def test_a_resume_under_torchrun_scores_only_the_shards_not_written(work, whole,
     assert _sad(work, out) == 0
     with h5py.File(out.with_name("ranks.shard-1-of-2.h5"), "r") as h5:
         theirs = len(h5["snp"])
-    real, scored = sad.score_stats, []
+    real, scored = sad_chunks.score_stats, []
 
     def counted(model, alleles, *args, **kwargs):
         scored.append(len(alleles))
         return real(model, alleles, *args, **kwargs)
 
-    monkeypatch.setattr(sad, "score_stats", counted)
+    monkeypatch.setattr(sad_chunks, "score_stats", counted)
     assert _sad(work, out, "--resume") == 0  # rank 1 again
     assert not scored and not out.exists()
     monkeypatch.setenv("RANK", "0")
@@ -1251,7 +1256,7 @@ def test_a_requeued_rank_whose_shard_is_merged_as_it_looks_scores_nothing(work, 
         monkeypatch.setenv("RANK", str(rank))
         assert _sad(work, out, "--no-plots") == 0
     monkeypatch.setattr(sad, "merge_when_complete", merge)
-    kept, scored = sad._shard_kept, []
+    kept, scored = sad.shard_kept, []
 
     def merged_meanwhile(shard: Path, settings: object) -> bool:
         found = kept(shard, settings)
@@ -1259,9 +1264,11 @@ def test_a_requeued_rank_whose_shard_is_merged_as_it_looks_scores_nothing(work, 
             assert merge(out, 2, settings) is not None
         return found
 
-    monkeypatch.setattr(sad, "_shard_kept", merged_meanwhile)
-    real = sad.score_stats
-    monkeypatch.setattr(sad, "score_stats", lambda *a, **k: scored.append(1) or real(*a, **k))
+    monkeypatch.setattr(sad, "shard_kept", merged_meanwhile)
+    real = sad_chunks.score_stats
+    monkeypatch.setattr(
+        sad_chunks, "score_stats", lambda *a, **k: scored.append(1) or real(*a, **k)
+    )
     monkeypatch.setenv("RANK", "1")
     assert _sad(work, out, "--no-plots", "--resume") == 0
     assert not scored and same_bytes(whole, out)

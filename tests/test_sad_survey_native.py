@@ -1,4 +1,4 @@
-"""crossreg.variants.sad_stream.survey_vcf surveys natively (crossreg._native.VcfSurvey)
+"""crossreg.variants.sad_survey.survey_vcf surveys natively (crossreg._native.VcfSurvey)
 as the record-by-record Python survey it replaced (tests/sad_survey_reference.py): the
 same counts, reasons, skipped chromosomes, warnings and error messages, and the VCF's
 content identity taken from the same read, on the real VCFs and on random awkward ones
@@ -22,7 +22,7 @@ import pytest
 
 from crossreg.genome import Genome
 from crossreg.io.identity import content_identity
-from crossreg.variants.sad_stream import Survey, survey_vcf
+from crossreg.variants.sad_survey import Survey, survey_vcf
 
 from .sad_survey_reference import reference_survey_vcf
 

@@ -21,7 +21,7 @@ from crossreg.predict import bigwig_settings
 from crossreg.stats.sldp import checkpoint as sldp_checkpoint
 from crossreg.stats.sldp.outputs import run_record
 from crossreg.train import resume_checks
-from crossreg.variants import ism_settings, sad_stream
+from crossreg.variants import ism_settings, sad_settings
 
 IDENTITY = {"size": 10, "sha256": "a" * 64}
 FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
@@ -111,7 +111,7 @@ def _check(command: str, messages: list[str], keys: int) -> None:
 @pytest.fixture
 def stubbed(monkeypatch):
     """Records built without a model or store: their identities stubbed."""
-    for module in (sad_stream, bigwig_settings, evaluate_checkpoint):
+    for module in (sad_settings, bigwig_settings, evaluate_checkpoint):
         monkeypatch.setattr(module, "checkpoint_identity", lambda _: dict(IDENTITY))
     monkeypatch.setattr(ism_settings, "content_identity", lambda _: dict(IDENTITY))
     monkeypatch.setattr(
@@ -123,11 +123,11 @@ def stubbed(monkeypatch):
 def test_sad_names_only_options_crossreg_sad_takes(stubbed):
     # before: "--tracks …", which sad does not take
     options = InferenceOptions(device="cpu")
-    record = sad_stream.run_settings("m", stubbed, IDENTITY, "human", options, ["SAD"], False)
+    record = sad_settings.run_settings("m", stubbed, IDENTITY, "human", options, ["SAD"], False)
     record |= {"tracks": None, "cluster_bp": 0, "indel": "basenji", "gtf": None}
     record |= {"variants_genome": "human", "shard": "None", "chunk_size": 5}
     now = _all_changed(record, ("options",)) | {"gtf": IDENTITY, "shard": "0/2"}
-    messages = sad_stream.setting_changes(record, now)
+    messages = sad_settings.setting_changes(record, now)
     _check("sad", messages, len(record) + len(options.__dict__) - 2)
     assert "--gtf: not given then, given now" in messages
     assert "--head human then, humanx now" in messages
@@ -143,12 +143,12 @@ def test_ism_names_only_options_crossreg_ism_takes(stubbed):
         "m", stubbed, "human", options, ["sum"], vcf=None, bed="b", strict=False, width=4,
         tracks="CAGE,T1", chunk_size=2,
     )  # fmt: skip
-    record |= {sad_stream.FIGURE_TRACKS: ism_settings.FIGURES_EACH, "shard": "0/2"}
-    messages = sad_stream.setting_changes(record, _all_changed(record, ("options",)))
+    record |= {sad_settings.FIGURE_TRACKS: ism_settings.FIGURES_EACH, "shard": "0/2"}
+    messages = sad_settings.setting_changes(record, _all_changed(record, ("options",)))
     _check("ism", messages, len(record) + len(options.__dict__) - 2)
     assert "--targets CAGE,T1 then, CAGE,T1x now" in messages  # before: the indices
     earlier = {k: v for k, v in record.items() if k != "tracks"} | {"targets": [0, 3]}
-    assert sad_stream.setting_changes(earlier, record) == [
+    assert sad_settings.setting_changes(earlier, record) == [
         "--targets 0,3 (the tracks' indices, as an earlier crossreg recorded them) then, "
         "CAGE,T1 now"
     ]

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from crossreg.stats.denovo_report import load_groups
+from crossreg.stats.denovo_inputs import load_groups
 from crossreg.stats.sldp.eqtl_table import read_eqtl
 from tests.test_denovo_inputs import _controls, _write_group
 from tests.test_sldp_estimator import CHROM, run_world, write_world

@@ -27,7 +27,7 @@ from crossreg.stats.sldp.plink import read_bim, read_fam_count, read_frq
 from crossreg.stats.sldp.regression import sign_flip
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.stats.sldp.tables import numbers, read_text_table
-from crossreg.variants.sad_files import metadata_path
+from crossreg.variants.sad_tsv import metadata_path
 from tests.test_sldp_estimator import CHROM, SldpOptions, run_world, write_world
 
 if TYPE_CHECKING:

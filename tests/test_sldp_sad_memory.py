@@ -23,7 +23,7 @@ from crossreg.stats.sldp.inputs import read_print_snps
 from crossreg.stats.sldp.panel import load_chrom_panel, read_ld_blocks
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.stats.sldp.sad_annotations import chrom_index
-from crossreg.variants import sad_files
+from crossreg.variants import sad_blocks
 from crossreg.variants.sad_read import read_sorted_rows
 
 INPUTS = Path(__file__).parent / "data" / "sldp" / "inputs"
@@ -227,7 +227,7 @@ def _count_reads(monkeypatch) -> dict[str, list[int]]:
 
 
 def test_sorted_rows_are_read_block_by_block(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 160)  # 10 rows of 8 float16 per block
+    monkeypatch.setattr(sad_blocks, "BLOCK_BYTES", 160)  # 10 rows of 8 float16 per block
     values = np.arange(1000 * 8, dtype=np.float16).reshape(1000, 8)
     rows = np.sort(np.random.default_rng(2).choice(1000, 97, replace=False))
     with h5py.File(tmp_path / "x.h5", "w") as handle:
@@ -248,7 +248,7 @@ def test_sorted_rows_read_from_hdf5_match_and_hold_at_most_one_block(
     # 64-row chunks, blocks of 128 rows: rows in runs, alone, and whole blocks, into an
     # out of the file's dtype (read straight into it where the rows are consecutive) and
     # of float32 from float16 (converted from one reused buffer)
-    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 128 * 2048 * 2)
+    monkeypatch.setattr(sad_blocks, "BLOCK_BYTES", 128 * 2048 * 2)
     values = np.random.default_rng(4).standard_normal((5000, 2048)).astype(np.float16)
     runs = [np.arange(0, 1024), [1500, 1501, 1900, 2000, 2010, 2020], np.arange(3000, 3333)]
     rows = np.unique(np.concatenate([*runs, [4999]]))
@@ -273,7 +273,7 @@ def test_sorted_rows_read_from_hdf5_match_and_hold_at_most_one_block(
 
 
 def test_the_chromosome_index_spans_blocks_and_spellings(monkeypatch) -> None:
-    monkeypatch.setattr(sad_files, "BLOCK_BYTES", 2)  # 2 one-byte rows per block... of S4
+    monkeypatch.setattr(sad_blocks, "BLOCK_BYTES", 2)  # 2 one-byte rows per block... of S4
     field = np.array([b"1", b"1", b"1", b"chr2", b"2", b"1", b"X", b"X", b"X"])
     index = chrom_index(field)
     assert index.names == ["1", "2", "X"]

@@ -119,7 +119,7 @@ _Record = tuple[int, str, int, str, str, list[str]]
 
 class VcfSurvey:
     """sad's survey of a VCF (plain or gzipped) against `genome` for a model of
-    `seq_length` bp (crossreg.variants.sad_stream.survey_vcf), read in batches, its
+    `seq_length` bp (crossreg.variants.sad_survey.survey_vcf), read in batches, its
     records read and checked as VcfSites reads them; the file's bytes are hashed as they
     are read."""
 

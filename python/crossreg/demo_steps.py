@@ -27,9 +27,9 @@ from crossreg.stats.sldp.checkpoint import checkpoint_dir
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.train.side_by_side import TrainRun, train_side_by_side
 from crossreg.train.trainer import train
+from crossreg.variants.chunk_store import partial_dir
 from crossreg.variants.ism import write_ism
 from crossreg.variants.sad import write_sad
-from crossreg.variants.sad_stream import partial_dir
 
 log = logging.getLogger("crossreg")
 

@@ -10,7 +10,7 @@ chromosomes shorter than a window) have no value in the BigWigs; ``OUTDIR/summar
 counts them.
 
 Predictions are kept in chunks of windows on disk as they finish, through the chunk store
-``crossreg sad`` uses (:class:`crossreg.variants.sad_stream.ChunkStore`, in
+``crossreg sad`` uses (:class:`crossreg.variants.chunk_store.ChunkStore`, in
 ``OUTDIR.partial/``): memory holds one chunk, a killed run continues with ``resume`` after
 its last finished chunk, and the BigWigs are written from the chunks in one pass at the
 end, into a hidden folder beside ``OUTDIR`` that takes its place whole when every file is
@@ -77,14 +77,13 @@ from crossreg.predict.bigwig_shards import (
 from crossreg.predict.scratch import space_needed
 from crossreg.shard import Shard
 from crossreg.step_defaults import DEFAULT_CHUNK_WINDOWS
-from crossreg.variants.sad_stream import (
+from crossreg.variants.chunk_store import (
     ChunkStore,
     kept_when_stopped,
     partial_dir,
     refuse_partial,
-    refuse_shard_under_torchrun,
-    torchrun_shard,
 )
+from crossreg.variants.sad_shards import refuse_shard_under_torchrun, torchrun_shard
 
 log = logging.getLogger("crossreg")
 

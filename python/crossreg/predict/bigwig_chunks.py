@@ -1,5 +1,5 @@
 """Predicting the windows of a ``crossreg predict --bigwig`` run chunk by chunk into its
-chunk store (:class:`crossreg.variants.sad_stream.ChunkStore`), each chunk saved when it
+chunk store (:class:`crossreg.variants.chunk_store.ChunkStore`), each chunk saved when it
 ends."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from crossreg.model.inference import InferenceOptions, run_inference
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Tile
 from crossreg.progress import progress
-from crossreg.variants.sad_stream import ChunkStore, StoreState, clip_float16
+from crossreg.variants.chunk_store import ChunkStore, StoreState, clip_float16
 
 if TYPE_CHECKING:
     import torch

@@ -12,7 +12,7 @@ from crossreg.io.changes import Option
 from crossreg.io.identity import IDENTITY_RULE, content_identity
 from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.model.inference import InferenceOptions
-from crossreg.variants.sad_stream import setting_changes
+from crossreg.variants.sad_settings import setting_changes
 
 #: Recorded by shards, which predict whole chunks
 #: (:func:`~crossreg.predict.bigwig_shards.shard_windows`): a shard of an earlier crossreg,
@@ -38,7 +38,7 @@ def run_setting_changes(
 ) -> list[str]:
     """The settings of a ``--bigwig`` run that differ between `before` (recorded by an
     earlier run) and `now`, each named by the option that sets it, as SAD's are
-    (:func:`~crossreg.variants.sad_stream.setting_changes`: ``--targets every track then,
+    (:func:`~crossreg.variants.sad_settings.setting_changes`: ``--targets every track then,
     0 now``; ``--rc off then, on now``; ``--fasta: the same size, other content (…)``),
     the head by `head_option`, its option as the user gave it."""
     options = {**RUN_OPTIONS, "head": Option(head_option)}

@@ -22,7 +22,7 @@ from crossreg.predict.bigwig_chunks import VALUES_FILE, chunk_bounds
 from crossreg.predict.bigwig_files import write_track_files
 from crossreg.predict.bigwig_settings import run_setting_changes
 from crossreg.shard import Shard
-from crossreg.variants.sad_stream import partial_dir
+from crossreg.variants.chunk_store import partial_dir
 
 log = logging.getLogger("crossreg")
 

@@ -42,7 +42,7 @@ track with another character stops the run before any scoring.
 
 Sites are scored in chunks of ``chunk_size`` (each scored on its own: no batch mixes two
 chunks' sequences), and each finished chunk's float16 scores are kept in ``OUT.partial/``
-(:class:`crossreg.variants.sad_stream.ChunkStore`, as ``crossreg sad`` keeps its chunks),
+(:class:`crossreg.variants.chunk_store.ChunkStore`, as ``crossreg sad`` keeps its chunks),
 so an interrupted run continues with ``resume`` after its last finished chunk and writes
 the bytes an unbroken run writes. The output is written from the chunks under a temporary
 name (:func:`~crossreg.variants.ism_h5.write_ism_h5`: datasets in a fixed order,
@@ -81,6 +81,7 @@ from crossreg.shard import Shard
 from crossreg.step_defaults import DEFAULT_CHUNK_SITES, ISM_BATCH_SIZE, ISM_WIDTH
 from crossreg.synth.motifs import Motif
 from crossreg.variants.alleles import on_genome
+from crossreg.variants.chunk_store import ChunkStore, kept_when_stopped
 from crossreg.variants.ism_draw import (
     check_figure_options,
     draw_figures,
@@ -116,15 +117,10 @@ from crossreg.variants.ism_sites import (
     vcf_sites,
 )
 from crossreg.variants.ism_span import mutated_span
-from crossreg.variants.sad import finished_output, require_ascii_tracks, run_record
-from crossreg.variants.sad_stream import (
-    FIGURE_TRACKS,
-    ChunkStore,
-    head_named,
-    kept_when_stopped,
-    scored_on,
-    shard_attrs,
-)
+from crossreg.variants.sad_finished import finished_output, run_record
+from crossreg.variants.sad_h5 import require_ascii_tracks
+from crossreg.variants.sad_settings import FIGURE_TRACKS, head_named, scored_on
+from crossreg.variants.sad_shards import shard_attrs
 from crossreg.variants.scored_by import check_variants_genome
 
 log = logging.getLogger("crossreg")
@@ -188,7 +184,7 @@ def write_ism(
     of whose records is on the FASTA stops with a hint).
 
     Sites are scored `chunk_size` at a time, each chunk kept in ``OUT.partial/`` as it
-    finishes (:class:`crossreg.variants.sad_stream.ChunkStore`, as ``crossreg sad`` keeps
+    finishes (:class:`crossreg.variants.chunk_store.ChunkStore`, as ``crossreg sad`` keeps
     its chunks): an interrupt keeps the finished ones, and `resume` continues from them
     (without it, a left-over ``OUT.partial/`` is refused; with other inputs or options,
     it is refused naming what differs) to the same bytes as an unbroken run. With

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from crossreg.io.h5 import H5_FILE_BYTES, attrs_bytes, dataset_bytes, written_h5
 from crossreg.io.targets import Target
 from crossreg.variants.ism_sites import Site
-from crossreg.variants.sad_files import block_rows
+from crossreg.variants.sad_blocks import block_rows
 
 #: The datasets of an ISM ``.h5`` beside the scores, in the order they are written: a row
 #: per site, then (a VCF's sites only) a row per site naming its record, then a row per
@@ -76,7 +76,7 @@ def write_ism_h5(
     """Write an ISM ``.h5`` at `path` (a temporary name: the caller renames it): `fields`
     (:func:`site_fields`), then each statistic's float16 ``(sites, width, 4, tracks)``
     scores copied from `parts` (a run's finished chunks, or the shards' datasets) in
-    blocks of about :data:`~crossreg.variants.sad_files.BLOCK_BYTES`, then `attrs` in
+    blocks of about :data:`~crossreg.variants.sad_blocks.BLOCK_BYTES`, then `attrs` in
     sorted order: the same rows give the same bytes however they were split. Returns the
     number of sites."""
     n, width = fields["seqs"].shape[:2]

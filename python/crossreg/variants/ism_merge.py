@@ -3,7 +3,7 @@ the ``.h5`` one run would have written, with that file's figures.
 
 Each shard holds whole chunks of the run's sites (:func:`crossreg.variants.ism_shards.shard_sites`),
 scored as one run scores them, and records the run's settings as ``crossreg sad``'s shards
-do (:func:`crossreg.variants.sad_stream.shard_attrs`): the merge refuses a shard of another
+do (:func:`crossreg.variants.sad_shards.shard_attrs`): the merge refuses a shard of another
 run naming what differs, a shard still being written, and shards that miss or repeat some
 of the run's sites, naming them (:func:`crossreg.variants.ism_shards.check_ism_shards`),
 before anything is written. Shards of one ``--chunk-size`` and ``--batch-size`` merge into
@@ -34,7 +34,8 @@ from crossreg.variants.ism_draw import check_figure_options, draw_figures
 from crossreg.variants.ism_h5 import SITE_FIELDS, TRACK_FIELDS, VARIANT_FIELDS, write_ism_h5
 from crossreg.variants.ism_settings import ISM_INPUTS, each_track_drawn
 from crossreg.variants.ism_shards import ISM_REMEDY, check_ism_shards
-from crossreg.variants.sad_files import merged_attrs, shard_paths, unreadable_shard
+from crossreg.variants.sad_join import unreadable_shard
+from crossreg.variants.sad_shards import merged_attrs, shard_paths
 
 
 def merge_ism(

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from crossreg.shard import Shard
 from crossreg.synth.motifs import Motif
+from crossreg.variants.chunk_store import refuse_partial
 from crossreg.variants.ism_score import check_ism_stats
 from crossreg.variants.ism_settings import ISM_INPUTS
-from crossreg.variants.sad_stream import refuse_partial, refuse_shard_under_torchrun
+from crossreg.variants.sad_shards import refuse_shard_under_torchrun
 
 
 def checked_request(

@@ -1,7 +1,7 @@
 """Scoring of in silico saturation mutagenesis (:mod:`crossreg.variants.ism`): every mutant
 of each site's central span through the model, the ``sum`` and ``center`` statistics of its
 predictions, the mutation effects, and a run's sites scored chunk by chunk into its
-:class:`~crossreg.variants.sad_stream.ChunkStore`."""
+:class:`~crossreg.variants.chunk_store.ChunkStore`."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from crossreg.model.inference import InferenceOptions, run_inference
 from crossreg.model.seqnn import SeqNN
 from crossreg.progress import Progress, progress
 from crossreg.step_defaults import ISM_BATCH_SIZE, ISM_WIDTH
+from crossreg.variants.chunk_store import ChunkStore, StoreState
 from crossreg.variants.ism_sites import Site, site_codes, site_spans, span_on_chromosome
 from crossreg.variants.ism_span import mutated_span
-from crossreg.variants.sad_stream import ChunkStore, StoreState
 
 STATS = ("sum", "center")
 

@@ -15,14 +15,15 @@ from crossreg.io.identity import content_identity
 from crossreg.io.partial import SETTINGS_FILE, left_over
 from crossreg.model.inference import InferenceOptions
 from crossreg.variants.alleles import format_counts
-from crossreg.variants.sad_files import read_attrs
-from crossreg.variants.sad_stream import FIGURE_TRACKS, partial_dir, run_settings
+from crossreg.variants.chunk_store import partial_dir
+from crossreg.variants.sad_attrs import read_attrs
+from crossreg.variants.sad_settings import FIGURE_TRACKS, run_settings
 
 ISM_INPUTS = "model, FASTA, sites and options"
 
 
 #: What an earlier crossreg's ISM shards recorded of the tracks the merge draws
-#: (:data:`~crossreg.variants.sad_stream.FIGURE_TRACKS`); shards now record ``--targets``
+#: (:data:`~crossreg.variants.sad_settings.FIGURE_TRACKS`); shards now record ``--targets``
 #: as given, which says it (:func:`each_track_drawn`).
 FIGURES_EACH = "each --targets track"
 
@@ -101,7 +102,7 @@ def each_track_drawn(settings: Mapping[str, Any]) -> bool:
     """Whether the figures of a run whose shards recorded `settings` are drawn for each
     kept track (``--targets`` given) rather than each site's strongest, as the one run
     draws them: an earlier crossreg's shards say it in
-    :data:`~crossreg.variants.sad_stream.FIGURE_TRACKS`."""
+    :data:`~crossreg.variants.sad_settings.FIGURE_TRACKS`."""
     if "tracks" in settings:
         return settings["tracks"] is not None
     return settings.get(FIGURE_TRACKS) == FIGURES_EACH
@@ -133,7 +134,7 @@ def recorded_form(
     tracks `chosen`, in their order, is this run's, and the settings are given its form so
     that its chunks or output match. Any other record: `settings` as they are (a record
     of other tracks is refused naming its indices,
-    :func:`~crossreg.variants.sad_stream.setting_changes`)."""
+    :func:`~crossreg.variants.sad_settings.setting_changes`)."""
     if recorded is None or "tracks" in recorded or recorded.get("targets") != chosen:
         return dict(settings)
     return {k: v for k, v in settings.items() if k != "tracks"} | {"targets": chosen}

@@ -3,7 +3,7 @@
 A shard holds a contiguous range of the run's sites (:func:`shard_sites`),
 which depends on its ``i/n`` and on the run's ``--chunk-size``. Shards of one cut (one n,
 one chunk size) are checked as ``sad-merge`` checks its shards: each once, in order
-(:func:`crossreg.variants.sad_files.check_shards`). Shards of several cuts, such as a
+(:func:`crossreg.variants.sad_shards.check_shards`). Shards of several cuts, such as a
 failed shard scored again with another ``--chunk-size``, or a share scored again as
 several shards of a larger n, merge when they were scored with the same inputs and
 options but for how they were batched (the chunk and batch sizes) and ``--device``
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from crossreg.shard import Shard
-from crossreg.variants.sad_files import check_named_alike, check_shards, other_run
+from crossreg.variants.sad_shards import check_named_alike, check_shards, other_run
 from crossreg.variants.shard_layout import rounding, scored_alike
 
 #: What a shard records of its place in the run (``shard_settings`` may be absent from a

@@ -40,16 +40,13 @@ from crossreg.plots import (
     save_figure,
     track_label,
 )
-from crossreg.variants.sad_files import (
-    SAD_REMEDY,
-    TSV_FIELDS,
-    metadata_path,
-    other_output_beside,
-    read_attrs,
-)
+from crossreg.variants.sad_attrs import read_attrs
+from crossreg.variants.sad_beside import other_output_beside
+from crossreg.variants.sad_h5 import SAD_REMEDY
 from crossreg.variants.sad_names import PROFILE_STATS, STAT_MEANINGS
 from crossreg.variants.sad_percentiles import PERCENTILES
 from crossreg.variants.sad_read import SadTable, read_sad
+from crossreg.variants.sad_tsv import TSV_FIELDS, metadata_path
 from crossreg.variants.scored_by import figure_title
 
 if TYPE_CHECKING:

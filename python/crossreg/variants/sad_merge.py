@@ -10,7 +10,7 @@ from pathlib import Path
 
 from crossreg.plots import check_plot_options
 from crossreg.variants.sad_figures import draw_figures
-from crossreg.variants.sad_files import merge_shards
+from crossreg.variants.sad_join import merge_shards
 
 log = logging.getLogger("crossreg")
 
@@ -23,7 +23,7 @@ def merge_sad(
     svg: bool = False,
 ) -> tuple[Path, int]:
     """Join `shards` (``.h5`` or ``.tsv``, given in order 0/n … n-1/n) into `out`
-    (:func:`crossreg.variants.sad_files.merge_shards`: the bytes one process would have
+    (:func:`crossreg.variants.sad_join.merge_shards`: the bytes one process would have
     written), then draw the figures :func:`crossreg.variants.sad.write_sad` draws beside
     it unless `plots` is off (SVG too with `svg`), titled as the shards record whose
     variants which head scored.

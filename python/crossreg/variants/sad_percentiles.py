@@ -1,5 +1,5 @@
 """Exact percentiles of float16 scores in bounded memory, for the ``{stat}_pct`` datasets of
-a SAD ``.h5`` (:mod:`crossreg.variants.sad_files`): few rows are sorted; many are counted,
+a SAD ``.h5`` (:mod:`crossreg.variants.sad_h5`): few rows are sorted; many are counted,
 since a float16 takes one of 65,536 values, so that a histogram per track gives its order
 statistics whatever the number of rows."""
 

@@ -2,7 +2,8 @@
 ``.h5``): the whole table (:func:`read_sad`), or its labels, tracks and sites first
 (:func:`read_sad_index`) and chosen rows of its scores after (:func:`read_sad_rows`,
 :func:`read_sorted_rows`), block by block, so that a reader holds what it keeps. How
-the files are laid out and written is :mod:`crossreg.variants.sad_files`."""
+the files are laid out and written is :mod:`crossreg.variants.sad_h5` and
+:mod:`crossreg.variants.sad_tsv`."""
 
 from __future__ import annotations
 
@@ -21,17 +22,10 @@ from crossreg.errors import plural
 from crossreg.io.h5 import read_h5
 from crossreg.io.text import numbered_lines
 from crossreg.progress import Progress
-from crossreg.variants.sad_files import (
-    PROFILE_STATS,
-    ROW_FIELDS,
-    SAD_REMEDY,
-    STAT_NAMES,
-    TSV_FIELDS,
-    block_rows,
-    check_sad_datasets,
-    metadata_path,
-    rescore_hint,
-)
+from crossreg.variants.sad_blocks import block_rows, row_bytes
+from crossreg.variants.sad_h5 import ROW_FIELDS, SAD_REMEDY, check_sad_datasets, rescore_hint
+from crossreg.variants.sad_names import PROFILE_STATS, STAT_NAMES
+from crossreg.variants.sad_tsv import TSV_FIELDS, metadata_path
 
 if TYPE_CHECKING:
     import polars as pl
@@ -61,13 +55,13 @@ def read_sorted_rows(
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) > 1 and not (np.diff(rows) > 0).all():
         raise ValueError("read_sorted_rows takes rows in ascending order, each once")
-    row_bytes = int(np.prod(dataset.shape[1:], dtype=np.int64)) * np.dtype(dataset.dtype).itemsize
+    size = row_bytes(dataset)
     if out is None:
         out = np.empty((len(rows), *dataset.shape[1:]), dtype=dtype or dataset.dtype)
     elif out.shape != (len(rows), *dataset.shape[1:]):
         raise ValueError(f"read_sorted_rows: out has shape {out.shape} for {len(rows)} rows")
-    unit = rows // _unit_rows(dataset, row_bytes)
-    breaks = (np.diff(rows // block_rows(row_bytes)) != 0) | (np.diff(unit) > 1)
+    unit = rows // _unit_rows(dataset, size)
+    breaks = (np.diff(rows // block_rows(size)) != 0) | (np.diff(unit) > 1)
     bounds = [0, *(np.flatnonzero(breaks) + 1).tolist(), len(rows)]
     pieces = [_piece(rows, a, b) for a, b in itertools.pairwise(bounds) if a < b]
     read = _PieceReader(dataset, out, pieces)

@@ -2,7 +2,7 @@
 file they merge into records of it.
 
 A shard records the settings that make its scores (``shard_settings``, hashed as
-``run_settings``: :func:`crossreg.variants.sad_stream.shard_attrs`). Shards whose settings
+``run_settings``: :func:`crossreg.variants.sad_shards.shard_attrs`). Shards whose settings
 differ only in how the work was batched (:data:`ROUNDING_SETTINGS`: a shard scored again
 with a smaller ``--batch-size`` after running out of GPU memory, an ISM shard with another
 ``--chunk-size``) or given another ``--device`` (``cpu`` on one node, ``auto`` on another:

@@ -36,15 +36,11 @@ from crossreg.progress import progress
 from crossreg.stats.sldp.annotations import AnnotationTable, require_panel_ids
 from crossreg.stats.sldp.panel import ChromPanel
 from crossreg.stats.sldp.reconcile import Alignment, reconcile
-from crossreg.variants.sad_files import (
-    SAD_REMEDY,
-    block_rows,
-    check_sad_datasets,
-    metadata_path,
-    read_attrs,
-    require_whole_run,
-)
+from crossreg.variants.sad_attrs import read_attrs, require_whole_run
+from crossreg.variants.sad_blocks import block_rows
+from crossreg.variants.sad_h5 import SAD_REMEDY, check_sad_datasets
 from crossreg.variants.sad_read import read_sad, read_sorted_rows
+from crossreg.variants.sad_tsv import metadata_path
 
 IDS_BYTES = 512 << 20  # an unsorted file's snp field is held whole when it is this small
 FIELDS = ("snp", "chr", "ref_allele", "alt_allele", "SAD")  # what SLDP reads of the file
