@@ -1,4 +1,4 @@
-"""Time and peak memory of ``crossreg denovo``'s statistics (``crossreg.stats.denovo_report.
+"""Time and peak memory of ``crossreg denovo``'s statistics (``crossreg.stats.denovo_tables.
 run_tests``: per-track tests, principal components, out-of-fold risk scores) on random SAD
 of `--variants` de novo variants × `--tracks` tracks, float16-rounded as ``crossreg sad``
 stores them and held as float32 as ``read_sad`` returns them, half of them cases, about
