@@ -18,7 +18,7 @@ from crossreg.data.budget import (
     threads_within,
     tracks_per_chunk,
 )
-from crossreg.data.build import _warn_budget
+from crossreg.data.target_warnings import warn_budget
 from tests.data_inputs import random_genome, write_fasta
 from tests.own_peak import crossreg_peak
 
@@ -59,9 +59,7 @@ def test_the_memory_the_warnings_advise_is_enough(caplog):
         for memory_gb, wanted in ((1e-6, 1), (fp.smallest(1) / GIB, 8)):
             caplog.clear()
             with caplog.at_level(logging.WARNING, logger="crossreg"):
-                _warn_budget(
-                    fp, memory_gb, wanted, threads_within(fp, wanted, int(memory_gb * GIB))
-                )
+                warn_budget(fp, memory_gb, wanted, threads_within(fp, wanted, int(memory_gb * GIB)))
             [advice] = re.findall(r"give --memory-gb ([0-9.e+-]+)", caplog.text)
             budget = int(float(advice) * GIB)
             assert budget >= fp.smallest(wanted), (bases, memory_gb, advice)

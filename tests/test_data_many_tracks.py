@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from crossreg.data import BuildOptions, Layout, build_dataset
-from crossreg.data import build as build_module
+from crossreg.data import chunked_targets as chunked_module
 from crossreg.data.bigwig import compute_targets
 from crossreg.data.budget import GIB, Footprint
 from crossreg.data.build import build_shard
@@ -271,7 +271,7 @@ def test_the_memory_budget_keeps_a_track_per_thread_in_each_call(tmp_path, monke
         calls.append((len(targets), kwargs["threads"]))
         return compute_targets(table, targets, *args, **kwargs)
 
-    monkeypatch.setattr(build_module, "compute_targets", counting)
+    monkeypatch.setattr(chunked_module, "compute_targets", counting)
     options = BuildOptions(genome="test", layout=LAYOUT, threads=4, memory_gb=memory_gb)
     with logs.at_level(logging.WARNING, logger="crossreg"):
         built = build_dataset(tmp_path / "tight", options=options, **kw)

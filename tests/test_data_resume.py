@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import crossreg.data.build as build_module
+import crossreg.data.chunked_targets as chunked_module
 import crossreg.io.atomic as atomic_module
 from crossreg.cli import main
 from crossreg.io.atomic import lock_folder
@@ -60,7 +61,7 @@ def unbroken(inputs, tmp_path_factory) -> dict[str, bytes]:
 def _computing(monkeypatch, stop_after: int | None = None) -> list[str]:
     """Count the tracks computed (their identifiers, in order); with `stop_after`, Ctrl-C
     lands as the chunk after that many is computed."""
-    real = build_module.compute_targets
+    real = chunked_module.compute_targets
     computed: list[str] = []
 
     def compute(table, some, *args, **kwargs):
@@ -69,7 +70,7 @@ def _computing(monkeypatch, stop_after: int | None = None) -> list[str]:
         computed.extend(t.identifier for t in some)
         return real(table, some, *args, **kwargs)
 
-    monkeypatch.setattr(build_module, "compute_targets", compute)
+    monkeypatch.setattr(chunked_module, "compute_targets", compute)
     return computed
 
 
@@ -93,7 +94,7 @@ def test_a_resumed_build_is_the_unbroken_build_s_bytes(
     assert f"interrupted; {out} was not made; the finished work" in logs.text
     assert not out.exists()
     # a later version's memory estimate makes other chunks: the recorded ones are kept
-    monkeypatch.setattr(build_module, "tracks_per_chunk", lambda *args: 3)
+    monkeypatch.setattr(chunked_module, "tracks_per_chunk", lambda *args: 3)
     computed = _computing(monkeypatch)
     assert main(_argv(inputs, out, "--resume")[1:]) == 0  # not -q: the log says what is kept
     assert len(computed) == TRACKS - 2  # the two kept chunks were not computed again
@@ -286,7 +287,7 @@ def test_a_merge_over_kept_work_needs_overwrite(inputs, unbroken, tmp_path, monk
 
 
 def test_an_error_keeps_the_finished_chunks(inputs, unbroken, tmp_path, monkeypatch, logs):
-    real = build_module.compute_targets
+    real = chunked_module.compute_targets
 
     def damaged(table, some, *args, **kwargs):
         if some[0].identifier == "chip":
@@ -295,7 +296,7 @@ def test_an_error_keeps_the_finished_chunks(inputs, unbroken, tmp_path, monkeypa
 
     out = tmp_path / "store"
     with monkeypatch.context() as patch:
-        patch.setattr(build_module, "compute_targets", damaged)
+        patch.setattr(chunked_module, "compute_targets", damaged)
         assert main(_argv(inputs, out)) == 1
     assert "a.bw: damaged block" in logs.text
     assert "2 chunk(s) of tracks are kept" in logs.text
@@ -389,12 +390,12 @@ def test_a_stop_while_the_interleaved_targets_are_flushed_keeps_the_chunks(
 # while the build computes them
 SLOW = """
 import sys, time
-import crossreg.data.build as build
-real = build.compute_targets
+import crossreg.data.chunked_targets as chunked
+real = chunked.compute_targets
 def slow(*args, **kwargs):
     time.sleep(0.5)
     return real(*args, **kwargs)
-build.compute_targets = slow
+chunked.compute_targets = slow
 from crossreg.cli import main
 from crossreg.io.atomic import lock_folder
 sys.exit(main(sys.argv[1:]))

@@ -515,7 +515,7 @@ def test_an_interrupted_build_leaves_no_finished_looking_store(inputs, tmp_path,
         raise RuntimeError("disk died")
 
     out = tmp_path / "crashed"
-    monkeypatch.setattr(build_module, "_write_targets", fail)
+    monkeypatch.setattr(build_module, "write_chunked_targets", fail)
     with pytest.raises(RuntimeError, match="disk died"):
         main(cli_args(inputs, out))
     assert not out.exists()
@@ -542,7 +542,7 @@ def test_an_interrupt_says_the_output_is_as_it_was(inputs, store, tmp_path, monk
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(build_module, "_write_targets", interrupt)
+    monkeypatch.setattr(build_module, "write_chunked_targets", interrupt)
     assert main(cli_args(inputs, out, "--overwrite")) == 130
     assert f"interrupted; {out} is as it was; the finished work (sequences.npy) is kept in" in (
         logs.text

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from crossreg.cli import build_parser
-from crossreg.data import resume as data_resume
+from crossreg.data import build_settings as data_settings
 from crossreg.evaluate import checkpoint as evaluate_checkpoint
 from crossreg.evaluate.spill import ColumnOptions
 from crossreg.io.changes import Option, change, changes
@@ -196,9 +196,9 @@ def test_sldp_names_only_options_crossreg_sldp_takes():
 
 
 def test_data_names_only_options_crossreg_data_takes():
-    assert {o.flag for o in data_resume.OPTIONS.values()} <= _options_of("data")
-    record = {key: None for key in data_resume.OPTIONS if key != "track_rows"}
-    messages = data_resume.differences(record, {key: 1 for key in record})
+    assert {o.flag for o in data_settings.OPTIONS.values()} <= _options_of("data")
+    record = {key: None for key in data_settings.OPTIONS if key != "track_rows"}
+    messages = data_settings.differences(record, {key: 1 for key in record})
     _check("data", messages, len(record))
     assert "--compress-targets off (uncompressed) then, 1 now" in messages
     assert "--tracks every track (no shard) then, 1 now" in messages

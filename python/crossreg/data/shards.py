@@ -19,8 +19,9 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from crossreg.data.build import REPLACEABLE, write_json
+from crossreg.data.build import REPLACEABLE
 from crossreg.data.compressed import compress_targets
+from crossreg.data.description import write_json
 from crossreg.data.interleave import MERGE_BLOCK_BYTES, merge_track_chunks
 from crossreg.data.npy import NpyRows
 from crossreg.data.resume import MARK, work_folder
