@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from crossreg.model.params import (
-    conv_tower_filters,
-    genome_of_head_key,
-    load_params,
-    parse_params,
-    residual_dilations,
-)
+from crossreg.model.params import load_params, parse_params
+from crossreg.model.params_heads import genome_of_head_key
+from crossreg.model.params_trunk import conv_tower_filters, residual_dilations
 from crossreg.model.train_section import check_train_section
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"

@@ -30,7 +30,7 @@ from crossreg.model.gpu_forms import (
     gpu_multiple,
     pad_input_channels,
 )
-from crossreg.model.params import Block, conv_tower_filters, residual_dilations
+from crossreg.model.params_trunk import Block, conv_tower_filters, residual_dilations
 from crossreg.model.pooling import MaxPool
 
 BN_EPSILON = 1e-3

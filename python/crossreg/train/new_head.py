@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from crossreg.model.params import genome_of_head_key
+from crossreg.model.params_heads import genome_of_head_key
 
 HEAD_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
