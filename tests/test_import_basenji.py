@@ -31,8 +31,8 @@ from crossreg.model.keras_import import (
     _choose_gelu,
     import_basenji,
     import_checkpoint,
-    map_keras_layers,
 )
+from crossreg.model.keras_weights import map_keras_layers
 from crossreg.model.params import load_params
 from crossreg.model.seqnn import SeqNN
 

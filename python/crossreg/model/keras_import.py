@@ -1,9 +1,10 @@
-"""Load Basenji Keras weights into a SeqNN and build crossreg models from Basenji files.
+"""The import-basenji step: a crossreg model and checkpoint from Basenji params, one Keras
+weights file per head and each head's targets table.
 
-The i-th weighted layer of a file (in ``layer_names`` order) goes to the i-th conv / batch
-norm / dense module of the model, whatever the layers are called (the Dense layer is
-``dense`` in one head's file and ``dense_1`` in the other's). Every kind and shape is
-checked first; a mismatch names the layer and both shapes.
+Each file is checked against the params (:mod:`crossreg.model.keras_weights`, its layers;
+:mod:`crossreg.model.keras_architecture`, its recorded architecture;
+:mod:`crossreg.model.keras_heads`, the head and genome it is given for) before the model
+is allocated and filled.
 """
 
 from __future__ import annotations
@@ -14,231 +15,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
-from torch import nn
 
 from crossreg.io.atomic import atomic_directory, check_replaceable
 from crossreg.io.targets import TargetsTable, read_targets
-from crossreg.model.blocks import ConvBlock, Crop, KerasBatchNorm
+from crossreg.model.blocks import KerasBatchNorm
 from crossreg.model.checkpoint import CheckpointConfig, make_config, save_checkpoint
 from crossreg.model.checkpoint_info import CONFIG_NAME, WEIGHTS_NAME
-from crossreg.model.keras_h5 import (
-    LAYER_WEIGHTS,
-    KerasFile,
-    KerasLayer,
-    read_keras_file,
-    short_weight_name,
-    trunk_differences,
+from crossreg.model.keras_architecture import check_architecture, trunk_activations
+from crossreg.model.keras_h5 import KerasFile, read_keras_file, trunk_differences
+from crossreg.model.keras_heads import (
+    check_head_choice,
+    check_head_genome,
+    check_table_genome,
+    head_key,
 )
-from crossreg.model.params import ModelParams, Params, load_params
-from crossreg.model.seqnn import SeqNN, keras_weight_layers
+from crossreg.model.keras_weights import load_keras_weights, map_keras_layers
+from crossreg.model.params import Params, load_params
+from crossreg.model.seqnn import SeqNN
 
 log = logging.getLogger("crossreg")
-
-# the genome numbers of the paper's targets tables (their ``genome`` column)
-PAPER_GENOMES = {"human": "0", "mouse": "1"}
-
-
-@dataclass(frozen=True)
-class WeightMapping:
-    """Where one Keras weight goes in the PyTorch model."""
-
-    keras_layer: str
-    keras_weight: str
-    keras_shape: tuple[int, ...]
-    torch_name: str
-    torch_shape: tuple[int, ...]
-
-
-def _expected(module: nn.Module) -> tuple[str, dict[str, tuple[int, ...]]]:
-    """Keras kind and weight shapes that `module` needs."""
-    if isinstance(module, nn.Conv1d):
-        c_out, c_in, k = module.weight.shape
-        return "Conv1D", {"kernel": (k, c_in, c_out)}
-    if isinstance(module, KerasBatchNorm):
-        c = module.num_features
-        return "BatchNormalization", dict.fromkeys(LAYER_WEIGHTS["BatchNormalization"], (c,))
-    if isinstance(module, nn.Linear):
-        return "Dense", {
-            "kernel": (module.in_features, module.out_features),
-            "bias": (module.out_features,),
-        }
-    raise TypeError(f"no Keras counterpart for {type(module).__name__}")
-
-
-_TORCH_NAMES = {
-    "kernel": "weight",
-    "gamma": "weight",
-    "beta": "bias",
-    "moving_mean": "running_mean",
-    "moving_variance": "running_var",
-    "bias": "bias",
-}
-
-
-def _describe(kind: str, shapes: Mapping[str, tuple[int, ...]]) -> str:
-    return f"{kind} " + ", ".join(f"{n} {list(s)}" for n, s in shapes.items())
-
-
-def map_keras_layers(
-    model: SeqNN, genome: str, layers: Sequence[KerasLayer], source: str
-) -> list[WeightMapping]:
-    """Pair every Keras weight with its PyTorch tensor, by load order, checking kinds, shapes
-    and (when the file records them) dilation and the head's activation."""
-    modules = keras_weight_layers(model, genome)
-    names = {m: n for n, m in model.named_modules()}
-    mappings: list[WeightMapping] = []
-    for i in range(max(len(modules), len(layers))):
-        if i >= len(layers):
-            kind, shapes = _expected(modules[i])
-            if kind == "Dense" and all(layer.kind != "Dense" for layer in layers):
-                raise ValueError(
-                    f"{source}: the file holds no Dense layer, only the {len(layers)} "
-                    f"weighted layers of a trunk ({names[modules[i]]}: {_describe(kind, shapes)} "
-                    "is not in it): a trunk saved alone (SeqNN.save with trunk=True)? Give "
-                    "the file Basenji saved with the head (model_best.h5, model0_best.h5)"
-                )
-            after = f" after '{layers[-1].name}'" if layers else ""
-            raise ValueError(
-                f"{source}: missing layer: the params build {len(modules)} weighted layers but "
-                f"the file has {len(layers)}; weighted layer {i} ({names[modules[i]]}: "
-                f"{_describe(kind, shapes)}){after} is not in the file. Are these the right "
-                "params for this file?"
-            )
-        layer = layers[i]
-        if i >= len(modules):
-            raise ValueError(
-                f"{source}: the file has {len(layers)} weighted layers but the params build "
-                f"{len(modules)}; layer '{layer.name}' ({_describe(layer.kind, layer.shapes)}) "
-                "has no place in the model. Are these the right params for this file?"
-            )
-        module = modules[i]
-        kind, shapes = _expected(module)
-        if layer.kind != kind or layer.shapes != shapes:
-            raise ValueError(
-                f"{source}: layer '{layer.name}' (weighted layer {i}) is "
-                f"{_describe(layer.kind, layer.shapes)} but the params build "
-                f"{_describe(kind, shapes)} at '{names[module]}'. Are these the right params "
-                "(and head) for this file?"
-            )
-        if isinstance(module, nn.Conv1d) and layer.config:
-            dilation = next(iter(layer.config.get("dilation_rate", [1])))
-            if dilation != module.dilation[0]:
-                raise ValueError(
-                    f"{source}: layer '{layer.name}' has dilation {dilation} but the params "
-                    f"build dilation {module.dilation[0]} at '{names[module]}' (check the "
-                    "dilated_residual rate_mult and round settings)"
-                )
-        if isinstance(module, nn.Linear) and layer.config and "activation" in layer.config:
-            _check_head_activation(model, genome, layer.name, layer.config["activation"], source)
-        for short, keras_name in layer.weights.items():
-            torch_name = f"{names[module]}.{_TORCH_NAMES[short]}"
-            torch_shape = tuple(getattr(module, _TORCH_NAMES[short]).shape)
-            mappings.append(
-                WeightMapping(layer.name, keras_name, layer.shapes[short], torch_name, torch_shape)
-            )
-    return mappings
-
-
-def _check_head_activation(
-    model: SeqNN, genome: str, layer: str, recorded: str, source: str
-) -> None:
-    """The Dense layer's `recorded` activation is the one the params give `genome`'s head."""
-    built = next(h.activation for h in model.params.heads if h.genome == genome)
-    if recorded != built:
-        raise ValueError(
-            f"{source}: layer '{layer}' (the head's Dense layer) has activation "
-            f"'{recorded}' but the params give the head activation '{built}'; set the head's "
-            f'"activation": "{recorded}" in the params'
-        )
-
-
-def trunk_activations(params: ModelParams) -> frozenset[str]:
-    """The trunk activation kinds the params build (``gelu``, ``relu``)."""
-    blocks = {b.options.get("activation", "gelu") for b in params.trunk if not b.name[0].isupper()}
-    return frozenset(blocks | {params.activation})
-
-
-def _built(model: SeqNN) -> dict[str, object]:
-    """What the params build, in the terms of :class:`KerasArchitecture`."""
-    convs = [m for m in model.trunk.modules() if isinstance(m, ConvBlock)]
-    return {
-        "seq_length": model.seq_length,
-        "activations": trunk_activations(model.params),
-        "pool_sizes": tuple(m.pool_size for m in convs if m.pool_size > 1),
-        "croppings": tuple((m.left, m.right) for m in model.trunk.modules() if isinstance(m, Crop)),
-    }
-
-
-# per architecture field: what it is, and the params settings that decide it
-_ARCHITECTURE_FIELDS = {
-    "seq_length": ("input length (bp)", "model.seq_length"),
-    "activations": ("trunk activation", "model.activation and the blocks' activation"),
-    "pool_sizes": ("MaxPooling1D pool sizes", "the conv_block and conv_tower pool_size"),
-    "croppings": ("Cropping1D (start, end) bins", "the Cropping1D cropping"),
-}
-
-
-def check_architecture(model: SeqNN, keras: KerasFile, params_source: str) -> None:
-    """Refuse params that build another architecture than the file's ``model_config``
-    records (input length, trunk activation, pooling, cropping): weights of the same shapes
-    would load, and predict other numbers than Basenji's. Files without one pass, and an
-    input length or activation the file does not record is not compared."""
-    recorded = keras.architecture
-    if recorded is None:
-        return
-    for name, built in _built(model).items():
-        found = getattr(recorded, name)
-        if found is None or found == frozenset():  # not recorded (no input, no activation)
-            continue
-        if found != built:
-            what, settings = _ARCHITECTURE_FIELDS[name]
-            raise ValueError(
-                f"{keras.path}: its model_config records {what} {_show(found)} but the params "
-                f"{params_source} build {_show(built)}; these are not the params the weights "
-                f"were trained with (check {settings})"
-            )
-
-
-def _show(value: object) -> str:
-    """An architecture value as the error messages write it."""
-    if isinstance(value, frozenset):
-        return " and ".join(sorted(value)) or "none"
-    if isinstance(value, tuple):
-        return str(list(value))
-    return str(value)
-
-
-def _keras_to_torch(short: str, kind: str, array: np.ndarray) -> np.ndarray:
-    if short == "kernel" and kind == "Conv1D":
-        return array.transpose(2, 1, 0)  # (k, C_in, C_out) -> (C_out, C_in, k)
-    if short == "kernel" and kind == "Dense":
-        return array.T  # (C_in, C_out) -> (C_out, C_in)
-    return array
-
-
-def load_keras_weights(
-    model: SeqNN, genome: str, keras: KerasFile, *, trunk: bool = True, head: bool = True
-) -> list[WeightMapping]:
-    """Copy `keras`'s weights into `model`'s trunk and/or `genome`'s head (in place)."""
-    mappings = map_keras_layers(model, genome, keras.layers, keras.path)
-    head_prefix = f"heads.{genome}."
-    tensors = dict(model.named_parameters()) | dict(model.named_buffers())
-    by_name = {layer.name: layer for layer in keras.layers}
-    with torch.no_grad():
-        for m in mappings:
-            in_head = m.torch_name.startswith(head_prefix)
-            if (in_head and not head) or (not in_head and not trunk):
-                continue
-            layer = by_name[m.keras_layer]
-            if layer.arrays is None:
-                raise ValueError(f"{keras.path}: read the file with read_arrays=True to load it")
-            short = short_weight_name(m.keras_weight)
-            value = _keras_to_torch(short, layer.kind, layer.arrays[short])
-            target = tensors[m.torch_name]
-            target.copy_(torch.from_numpy(np.ascontiguousarray(value)).to(target))
-    return mappings
 
 
 @dataclass(frozen=True)
@@ -280,75 +76,6 @@ class ImportedModel:
     gelu_reason: str
     trunk_source: str
     keras_versions: dict[str, str | None]
-
-
-def _head_key(params: Params, genome: str, n_sources: int) -> str:
-    heads = params.model.heads
-    if len(heads) == 1:
-        if n_sources > 1:
-            raise ValueError(
-                f"{params.source}: the params have one head ('{heads[0].key}') but "
-                f"{n_sources} weights files were given; use a params file with one head per genome"
-            )
-        return heads[0].key
-    for head in heads:
-        if genome in (head.genome, head.key):
-            return head.key
-    raise ValueError(
-        f"{params.source}: no head for genome '{genome}'; the params' heads are "
-        f"{', '.join(h.key for h in heads)} (genomes {', '.join(h.genome for h in heads)})"
-    )
-
-
-def _check_head_choice(
-    params: Params, key: str, source: BasenjiSource, layers: Sequence[KerasLayer]
-) -> None:
-    """Stop when the file's head predicts another number of tracks than the params' head
-    `key` that ``--genome`` chose, but as many as another of the params' heads: the file
-    holds that head (e.g. the human weights given with ``--genome mouse``)."""
-    dense = layers[-1] if layers else None
-    if dense is None or dense.kind != "Dense" or "kernel" not in dense.shapes:
-        return
-    outputs = dense.shapes["kernel"][-1]
-    chosen = next(h for h in params.model.heads if h.key == key)
-    others = [h for h in params.model.heads if h.key != key and h.units == outputs]
-    if chosen.units != outputs and others:
-        raise ValueError(
-            f"{source.weights}: its head, layer '{dense.name}' (kernel "
-            f"{list(dense.shapes['kernel'])}), predicts {outputs} tracks, as the params' "
-            f"'{others[0].key}' does, but --genome {source.genome} picks '{key}' (kernel "
-            f"[{dense.shapes['kernel'][0]}, {chosen.units}]); give --genome {others[0].genome} "
-            "(with that head's targets table) for this file"
-        )
-
-
-def check_head_genome(params: Params, genome: str) -> None:
-    """`genome` does not contradict the head of one-head params: ``--genome human`` with
-    only ``head_mouse`` is refused (only the paper's genome names are compared)."""
-    heads = params.model.heads
-    named = heads[0].genome
-    if len(heads) == 1 and genome in PAPER_GENOMES and named in PAPER_GENOMES and named != genome:
-        raise ValueError(
-            f"--genome {genome}: {params.source} has one head, '{heads[0].key}', which "
-            f"predicts {named}; give --genome {named}, or the params of the {genome} model"
-        )
-
-
-def check_table_genome(table: TargetsTable, genome: str) -> None:
-    """`genome` does not contradict the ``genome`` column of its targets table: ``--genome
-    human`` with a table whose every row is genome 1 (mouse in the paper's numbering) is
-    refused; a table without the column, or with other or mixed numbers, is not checked."""
-    numbers = {t.extra.get("genome", "") for t in table}
-    named = {number: name for name, number in PAPER_GENOMES.items()}
-    if genome not in PAPER_GENOMES or len(numbers) != 1:
-        return
-    number = numbers.pop()
-    if named.get(number, genome) != genome:
-        raise ValueError(
-            f"--genome {genome}: every track of {table.path} has genome {number}, which is "
-            f"{named[number]} in the paper's numbering (0 human, 1 mouse); give --genome "
-            f"{named[number]}, or the {genome} targets table"
-        )
 
 
 #: What import-basenji may replace (with ``--overwrite``): a checkpoint's files.
@@ -413,18 +140,14 @@ def import_basenji(
     Each targets table is read as the head's track list
     (:func:`~crossreg.io.targets.read_targets` with ``tracks_only``); a genome name that
     one-head params or the table's ``genome`` column contradict is refused
-    (:func:`check_head_genome`, :func:`check_table_genome`).
+    (:func:`~crossreg.model.keras_heads.check_head_genome`,
+    :func:`~crossreg.model.keras_heads.check_table_genome`).
     """
     check_sources(sources)
     if not sources:
         raise ValueError("give at least one weights file")
     params = load_params(params_path)
-    genomes: dict[str, str] = {}
-    for src in sources:
-        if src.genome in genomes:
-            raise ValueError(f"genome '{src.genome}' is given twice")
-        genomes[src.genome] = _head_key(params, src.genome, len(sources))
-        check_head_genome(params, src.genome)
+    genomes = _head_keys(params, sources)
     model_params = params.model.select_heads(genomes)
     if trunk_from is not None and trunk_from not in genomes:
         given = ", ".join(genomes)
@@ -439,24 +162,61 @@ def import_basenji(
     # check every file against the architecture before allocating and filling it
     with torch.device("meta"):
         model = SeqNN(model_params, gelu_form=gelu_form)
-    targets: dict[str, TargetsTable] = {}
-    for src in sources:
-        table = read_targets(src.targets, tracks_only=True)
-        check_table_genome(table, src.genome)
-        keras = files[src.genome]
-        _check_head_choice(params, genomes[src.genome], src, keras.layers)
-        map_keras_layers(model, src.genome, keras.layers, keras.path)
-        check_architecture(model, keras, params.source)
-        dense = keras.layers[-1]
-        if len(table) != model.num_targets(src.genome):
-            raise ValueError(
-                f"{src.targets}: {len(table)} tracks, but the head for '{src.genome}' "
-                f"(layer '{dense.name}' of {src.weights}, kernel {list(dense.shapes['kernel'])}) "
-                f"predicts {model.num_targets(src.genome)}; use the targets table the model was "
-                "trained with"
-            )
-        targets[src.genome] = table
+    targets = {
+        src.genome: _checked_source(model, params, genomes[src.genome], src, files[src.genome])
+        for src in sources
+    }
+    _check_trunks(files, trunk_genome, trunk_from)
+    return ImportedModel(
+        model=_filled(model, files, trunk_genome),
+        params=params,
+        genomes=genomes,
+        targets=targets,
+        gelu_form=gelu_form,
+        gelu_reason=reason,
+        trunk_source=files[trunk_genome].path,
+        keras_versions={g: f.keras_version for g, f in files.items()},
+    )
 
+
+def _head_keys(params: Params, sources: Sequence[BasenjiSource]) -> dict[str, str]:
+    """Each source's genome → the key of the params' head its file fills; a genome given
+    twice, or one the params' only head contradicts, is refused."""
+    genomes: dict[str, str] = {}
+    for src in sources:
+        if src.genome in genomes:
+            raise ValueError(f"genome '{src.genome}' is given twice")
+        genomes[src.genome] = head_key(params, src.genome, len(sources))
+        check_head_genome(params, src.genome)
+    return genomes
+
+
+def _checked_source(
+    model: SeqNN, params: Params, key: str, src: BasenjiSource, keras: KerasFile
+) -> TargetsTable:
+    """The targets table of `src`, after its file `keras` is checked against the head `key`
+    of the params and the `model` they build (layers, architecture, number of tracks)."""
+    table = read_targets(src.targets, tracks_only=True)
+    check_table_genome(table, src.genome)
+    check_head_choice(params, key, src.genome, src.weights, keras.layers)
+    map_keras_layers(model, src.genome, keras.layers, keras.path)
+    check_architecture(model, keras, params.source)
+    dense = keras.layers[-1]
+    if len(table) != model.num_targets(src.genome):
+        raise ValueError(
+            f"{src.targets}: {len(table)} tracks, but the head for '{src.genome}' "
+            f"(layer '{dense.name}' of {src.weights}, kernel {list(dense.shapes['kernel'])}) "
+            f"predicts {model.num_targets(src.genome)}; use the targets table the model was "
+            "trained with"
+        )
+    return table
+
+
+def _check_trunks(
+    files: Mapping[str, KerasFile], trunk_genome: str, trunk_from: str | None
+) -> None:
+    """Refuse files whose trunks differ from the file of `trunk_genome`, unless `trunk_from`
+    chose it (a warning then says which heads' predictions will differ from Basenji's)."""
     for genome, keras in files.items():
         if genome == trunk_genome:
             continue
@@ -480,6 +240,11 @@ def import_basenji(
             trunk_genome,
             genome,
         )
+
+
+def _filled(model: SeqNN, files: Mapping[str, KerasFile], trunk_genome: str) -> SeqNN:
+    """`model` (on the meta device) allocated on the CPU in eval mode, each head filled
+    from its genome's file and the trunk from `trunk_genome`'s."""
     # every parameter and moving statistic is overwritten below; only the BN batch
     # counters (unused with a fixed momentum) need a value
     model = model.to_empty(device="cpu").eval()
@@ -488,16 +253,7 @@ def import_basenji(
             module.num_batches_tracked.zero_()
     for genome, keras in files.items():
         load_keras_weights(model, genome, keras, trunk=genome == trunk_genome, head=True)
-    return ImportedModel(
-        model=model,
-        params=params,
-        genomes=genomes,
-        targets=targets,
-        gelu_form=gelu_form,
-        gelu_reason=reason,
-        trunk_source=files[trunk_genome].path,
-        keras_versions={g: f.keras_version for g, f in files.items()},
-    )
+    return model
 
 
 def import_checkpoint(
