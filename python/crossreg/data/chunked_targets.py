@@ -139,7 +139,7 @@ def _write_chunks(
         for k, ((t0, t1), path) in enumerate(zip(bounds, parts, strict=True)):
             kept = record.done(k)
             if kept is not None:
-                stats += kept[1]
+                stats += kept
                 meter.update((t1 - t0) * n_windows)
                 continue
             values, chunk_stats = computation.chunk(list(table.targets[t0:t1]), meter)

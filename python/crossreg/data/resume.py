@@ -203,10 +203,10 @@ class BuildRecord:
         self.sequences = True
         self._save()
 
-    def done(self, k: int) -> tuple[Path, list[dict]] | None:
-        """Chunk `k`'s file and statistics when it is finished, else None."""
+    def done(self, k: int) -> list[dict] | None:
+        """Chunk `k`'s tracks' statistics when it is finished, else None."""
         chunk = self.chunks.get(k)
-        return None if chunk is None else (self.work / chunk["file"], chunk["stats"])
+        return None if chunk is None else chunk["stats"]
 
     @contextmanager
     def writing_chunk(self, k: int, path: Path, stats: Sequence[dict]) -> Iterator[Path]:
