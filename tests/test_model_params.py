@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from crossreg.model.params import load_params, parse_params
 from crossreg.model.params_heads import genome_of_head_key
-from crossreg.model.params_trunk import conv_tower_filters, residual_dilations
+from crossreg.model.params_trunk import BLOCK_GLOBALS, conv_tower_filters, residual_dilations
 from crossreg.model.train_section import check_train_section
 
 FIXTURES = Path(__file__).parent / "data" / "basenji_fixtures"
@@ -420,3 +423,27 @@ def test_whole_numbers_may_be_written_as_floats_and_shifts_as_a_number_or_a_list
     assert (model.augment_shift, model.target_length) == ((3,), 896)
     data["model"]["augment_shift"] = [-1, 0, 1.0]
     assert parse_params(data).model.augment_shift == (-1, 0, 1)
+
+
+def test_a_block_lists_its_options_in_the_file_s_order_in_every_process():
+    # before: the model-wide settings were merged in the iteration order of a frozenset,
+    # which string hashing varies per process: the parsed params printed differently
+    script = (
+        "import sys; from crossreg.model.params import load_params; "
+        "print(list(load_params(sys.argv[1]).model.trunk[0].options))"
+    )
+    orders = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(FIXTURES / "params_human.json")],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("0", "1", "2", "3")
+    }
+    assert len(orders) == 1
+    model = _human()["model"]
+    own = {k: v for k, v in model["trunk"][0].items() if k != "name"}
+    merged = {**{k: v for k, v in model.items() if k in BLOCK_GLOBALS}, **own}
+    assert orders.pop().strip() == str(list(merged))

@@ -242,7 +242,7 @@ def parse_trunk(section: Mapping[str, Any], seq_length: int, source: str) -> tup
     trunk_specs = require_key(section, "trunk", "the model section", source)
     if not isinstance(trunk_specs, list) or not trunk_specs:
         raise ValueError(f"{source}: model.trunk must be a non-empty list of blocks")
-    globals_ = {k: section[k] for k in BLOCK_GLOBALS if k in section}
+    globals_ = {k: v for k, v in section.items() if k in BLOCK_GLOBALS}  # in the file's order
     check_block_values("model", globals_, "the model section", source)
     trunk = tuple(_parse_block(b, globals_, i, source) for i, b in enumerate(trunk_specs))
     _check_output_bins(seq_length, trunk, source)
