@@ -26,10 +26,11 @@ from crossreg.data.loader import SplitDataset, codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.model.metrics import TrackMetrics
+from crossreg.train import epoch_loop, run_checkpoints
 from crossreg.train import genome_data as genome_data_module
-from crossreg.train import run_checkpoints
 from crossreg.train import trainer as trainer_module
 from crossreg.train.board import FOLDER
+from crossreg.train.divergence import TrainingDivergedError
 from crossreg.train.figures import read_rows, training_figure
 from crossreg.train.options import TrainOptions
 from crossreg.train.trainer import train
@@ -397,31 +398,163 @@ def test_a_phase_scores_a_genome_alone_by_r_and_r2_and_several_by_r():
     assert validation_scores([(1.0, 0.5, 0.4), (2.0, 0.3, float("nan"))]) == [0.5, 0.3]
 
 
-def test_a_run_that_diverges_stops_with_an_error_once_its_epoch_is_saved(tmp_path, stores, logs):
-    """A learning rate of a million sends the weights to NaN in the first epoch: the run
-    stops there (no best/, no fine-tuning from NaN weights) with a message saying what to
-    change, once last/ and metrics.csv hold the epoch, and numpy warns of nothing."""
+def test_a_run_that_diverges_stops_at_the_next_read_of_its_training_loss(tmp_path, stores, logs):
+    """A learning rate of a million sends the weights, and with them the training loss, to
+    NaN after the first step: the run stops at the next read of the loss, at step 11 of
+    30, with a message saying what to change and saving nothing (no last/, best/,
+    metrics.csv or fine-tuning from NaN weights), and numpy warns of nothing."""
     data = json.loads(write_params(tmp_path / "params.json", stores).read_text())
     data["train"] = {"batch_size": 4, "optimizer": "sgd", "learning_rate": 1e6, "momentum": 0.99}
     (tmp_path / "params.json").write_text(json.dumps(data))
     out = tmp_path / "run"
     args = ["-q", "train", "--params", str(tmp_path / "params.json"), "--out", str(out)]
-    args += ["--max-epochs", "2", "--steps-per-epoch", "10", "--seed", "3"]
-    args += ["--finetune-epochs", "1", "--no-plots"]
+    args += ["--max-epochs", "2", "--steps-per-epoch", "30", "--seed", "3"]
+    args += ["--finetune-epochs", "1"]
     for d in stores.values():
         args += ["--data", str(d)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert main(args) == 1
     assert not [w for w in caught if "empty slice" in str(w.message)]
-    said = "training diverged: validation loss is NaN at epoch 1 (genome human); lower "
-    assert said + "train.learning_rate or set --clip-norm" in logs.text
-    assert (out / "last").is_dir() and [r["epoch"] for r in metric_rows(out)] == ["1", "1"]
-    assert not (out / "best").exists() and not list(out.glob("finetune_*"))
-    # resumed, it stops at once with the same message: no epoch trained from NaN weights
-    logs.clear()
-    assert main([*args, "--resume"]) == 1
-    assert said + "train.learning_rate or set --clip-norm" in logs.text
+    said = (
+        "training diverged: the training loss turned NaN in steps 2 to 11 of epoch 1 (genome "
+        "human); the run stops with nothing of the epoch saved; lower train.learning_rate "
+        "or set --clip-norm in a new run (--resume keeps both)"
+    )
+    assert said in logs.text
+    assert sorted(p.name for p in out.iterdir()) == ["train_options.json"]
+
+
+def bad_batch_at(monkeypatch: pytest.MonkeyPatch, step: int) -> dict[str, int]:
+    """Infinite targets in the batch of the `step`-th training step (counted over the
+    epochs, the first is 1), as a window whose targets overflowed float16 reads; returns
+    the count of steps taken, under ``"n"``."""
+    taken = {"n": 0}
+    original = epoch_loop.on_device
+
+    def planted(batch, device):
+        x, y = original(batch, device)
+        taken["n"] += 1
+        return x, torch.full_like(y, float("inf")) if taken["n"] == step else y
+
+    monkeypatch.setattr(epoch_loop, "on_device", planted)
+    return taken
+
+
+def test_a_training_loss_turned_nan_stops_its_epoch_and_keeps_the_epoch_before(
+    tmp_path, stores, monkeypatch
+):
+    """A bad batch at the 3rd of the second epoch's 14 steps sends the loss and the weights
+    to NaN: the run stops at the read of step 11, naming the steps, the epoch and what to
+    change; last/ and best/ keep the first epoch's weights as saved, metrics.csv its rows,
+    training.png is drawn from them, and resumed (without the bad batch) the run ends as
+    an uninterrupted one."""
+    params = write_params(tmp_path / "params.json", stores)
+    options = TrainOptions(max_epochs=2, steps_per_epoch=14, seed=2, patience=50)
+    data, out = list(stores.values()), tmp_path / "run"
+    saved: dict[int, dict[str, torch.Tensor]] = {}
+    save_last = trainer_module.Trainer._save_last
+
+    def noting_last(self):
+        save_last(self)
+        saved[self.state.epoch] = load_file(str(self.out / "last" / "model.safetensors"))
+
+    monkeypatch.setattr(trainer_module.Trainer, "_save_last", noting_last)
+    taken = bad_batch_at(monkeypatch, 14 + 3)
+    with pytest.raises(TrainingDivergedError) as stopped:
+        train(params, data, out, options)
+    assert str(stopped.value) == (
+        "training diverged: the training loss turned NaN in steps 2 to 11 of epoch 2 (genome "
+        "human); the run stops with nothing of the epoch saved; lower train.learning_rate "
+        "or set --clip-norm in a new run (--resume keeps both)"
+    )
+    assert taken["n"] == 14 + 11 and list(saved) == [1]
+    last = load_file(str(out / "last" / "model.safetensors"))
+    assert last.keys() == saved[1].keys()
+    for key in last:
+        torch.testing.assert_close(last[key], saved[1][key], rtol=0, atol=0, msg=key)
+    assert read_config(out / "last").epoch == 1 and read_config(out / "best").epoch == 1
+    assert [(r["epoch"], r["genome"]) for r in metric_rows(out)] == [("1", "human"), ("1", "mouse")]
+    assert (out / "training.png").is_file()
+    monkeypatch.undo()
+    resumed = train(params, data, out, options, resume=True)
+    whole = train(params, data, tmp_path / "whole", options)
+    assert metric_rows(resumed) == metric_rows(whole)
+    a = load_file(str(whole / "last" / "model.safetensors"))
+    b = load_file(str(resumed / "last" / "model.safetensors"))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_a_replacing_run_whose_loss_turns_nan_in_its_first_epoch_leaves_the_earlier_run(
+    tmp_path, stores, monkeypatch
+):
+    """An --overwrite run with a bad batch at its first step stops at the read of that
+    step, before it has an epoch to save: the earlier run's files are as they were, its
+    training.png too (not removed as a figure this run did not draw)."""
+    params = write_params(tmp_path / "params.json", stores)
+    options = TrainOptions(max_epochs=1, steps_per_epoch=3, seed=2)
+    data, out = list(stores.values()), tmp_path / "run"
+    train(params, data, out, options)
+    before = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert "training.png" in before
+    bad_batch_at(monkeypatch, 1)
+    with pytest.raises(TrainingDivergedError, match=" in step 1 of epoch 1 "):
+        train(params, data, out, options, overwrite=True, plots=False)
+    after = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_under_torchrun_a_bad_batch_in_one_process_stops_both(tmp_path, stores):
+    """Infinite targets in the second process's share of one batch: its loss alone turns
+    NaN, but both processes read the processes' mean, so both stop at the same read (no
+    process left waiting in a collective), each with the message and status 1 (noted
+    before it exits 0, which torchrun's ending the other on a failure would otherwise
+    race); last/ keeps the first epoch."""
+    script = tmp_path / "planted.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os
+            import sys
+            from pathlib import Path
+
+            import torch
+
+            from crossreg import distributed
+            from crossreg.cli import main
+            from crossreg.train import epoch_loop
+
+            original, taken = epoch_loop.on_device, [0]
+
+            def planted(batch, device):
+                x, y = original(batch, device)
+                taken[0] += 1
+                if taken[0] == 14 + 3 and distributed.rank() == 1:
+                    return x, torch.full_like(y, float("inf"))
+                return x, y
+
+            epoch_loop.on_device = planted
+            status = main(sys.argv[1:])
+            Path(sys.argv[0]).with_name(f"status-{os.environ['RANK']}").write_text(str(status))
+            """
+        )
+    )
+    params = write_params(tmp_path / "params.json", stores)
+    out = tmp_path / "two"
+    args = ["train", "--params", str(params), "--max-epochs", "2", "--steps-per-epoch", "14"]
+    args += ["--seed", "2", "--no-plots", "--out", str(out)]
+    for d in stores.values():
+        args += ["--data", str(d)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    torchrun += ["--nproc-per-node", "2", str(script), *args]
+    result = subprocess.run(torchrun, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [(tmp_path / f"status-{rank}").read_text() for rank in (0, 1)] == ["1", "1"]
+    said = "training diverged: the training loss turned NaN in steps 2 to 11 of epoch 2"
+    assert result.stderr.count(said) == 2, result.stderr[-3000:]
+    assert read_config(out / "last").epoch == 1
     assert [r["epoch"] for r in metric_rows(out)] == ["1", "1"]
 
 

@@ -8,6 +8,8 @@ import json
 import logging
 import math
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 import pytest
@@ -15,7 +17,8 @@ import torch
 
 from crossreg.data.store import DataStore
 from crossreg.model.metrics import TrackMetrics
-from crossreg.train.divergence import TrainingDivergedError
+from crossreg.train.divergence import Advice, TrainingDivergedError, check_training_loss
+from crossreg.train.genome_data import GenomeData
 from crossreg.train.health import (
     BLOWN_UP,
     LEAST_SIZE,
@@ -381,6 +384,20 @@ def test_a_non_finite_validation_beside_a_finite_training_loss_says_so(
     warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
     assert [m.split(":")[0] for m in warned] == ["epoch 1 (genome mouse)"]
     assert "its validation R is NaN" in warned[0] and "window whose targets" in warned[0]
+    # last/ holds the epoch: resumed, the run stops at once with the same error, training
+    # no epoch after it
+    with pytest.raises(TrainingDivergedError) as again:
+        train(
+            tmp_path / "params.json",
+            list(stores.values()),
+            tmp_path / "run",
+            options,
+            plots=False,
+            resume=True,
+        )
+    assert str(again.value) == said
+    with open(tmp_path / "run" / "metrics.csv") as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle)] == ["1", "1"]
 
 
 def test_a_resumed_run_compares_its_validation_with_the_epoch_before_it_stopped(
@@ -398,3 +415,21 @@ def test_a_resumed_run_compares_its_validation_with_the_epoch_before_it_stopped(
     warned = [r.getMessage() for r in logs.records if r.levelno == logging.WARNING]
     assert [m.split(":")[0] for m in warned] == ["epoch 2 (genome human)"]
     assert "times the former's size" in warned[0]
+
+
+def test_a_training_loss_not_finite_at_a_read_names_its_steps_and_in_bf16_says_so():
+    """The read of step 1 names that step alone, a later one the steps since the read
+    before; in bf16 the advice adds --no-bf16. Finite sums, negative ones too, go on."""
+    genomes = [cast(GenomeData, SimpleNamespace(name=name)) for name in ("human", "mouse")]
+    advice = Advice("--learning-rate", 2.0, bf16=True)
+    check_training_loss(genomes, [1.5, -3.0], 11, 1, "epoch 1", advice)
+    with pytest.raises(TrainingDivergedError) as stopped:
+        check_training_loss(genomes, [1.5, math.inf], 1, 0, "liver fine-tuning epoch 2", advice)
+    assert str(stopped.value) == (
+        "training diverged: the training loss turned inf in step 1 of liver fine-tuning "
+        "epoch 2 (genome mouse); the run stops with nothing of the epoch saved; lower "
+        "--learning-rate or lower --clip-norm in a new run (--resume keeps both), or, as "
+        "bf16 may overflow, train with --no-bf16"
+    )
+    with pytest.raises(TrainingDivergedError, match=r"turned NaN in steps 12 to 21 of epoch 3"):
+        check_training_loss(genomes, [math.nan, 1.0], 21, 11, "epoch 3", advice)

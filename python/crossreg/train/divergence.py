@@ -1,5 +1,7 @@
-"""What a run does with the signs of trouble in an epoch it finished: it stops with
-:class:`TrainingDivergedError` once a validation loss or score is not finite, and warns
+"""What a run does with the signs of trouble: it stops with :class:`TrainingDivergedError`
+at the first read of an epoch's training loss that is not finite
+(:func:`check_training_loss`), and, in an epoch it finished, once a validation loss or
+score is not finite; it warns
 of an optimisation gone wrong two epochs running (:func:`crossreg.train.health.symptoms`)
 and of a validation blown up while the training was not
 (:func:`crossreg.train.health.validation_blowup`), saying what to change."""
@@ -21,8 +23,8 @@ log = logging.getLogger("crossreg")
 
 
 class TrainingDivergedError(CommandError):
-    """A validation loss or score came out NaN or infinite: the weights diverged or, where
-    the training loss stayed finite, the validation blew up."""
+    """A training loss, validation loss or score came out NaN or infinite: the weights
+    diverged or, where the training loss stayed finite, the validation blew up."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,14 @@ class Advice:
         """What to change in a run whose optimisation went wrong."""
         clip = "lower --clip-norm" if self.clip_norm else "set --clip-norm"
         return f"lower {self.learning_rate_setting} or {clip}"
+
+    def training(self) -> str:
+        """What to change in a run whose training loss turned NaN or infinite: a resume
+        keeps the learning rate and the clipping, and would take the same steps again."""
+        text = f"{self.optimisation()} in a new run (--resume keeps both)"
+        if self.bf16:
+            text += ", or, as bf16 may overflow, train with --no-bf16"
+        return text
 
     def validation(self) -> str:
         """The likely causes of a validation blown up while the training was not, and what
@@ -64,6 +74,31 @@ def saved_loss(value: object) -> float | None:
     """A training loss as a row of ``metrics.csv`` holds it: None for an epoch in which
     the genome took no step."""
     return None if value is None or value == "" else float(str(value))
+
+
+def check_training_loss(
+    genomes: Sequence[GenomeData],
+    sums: Sequence[float],
+    step: int,
+    finite_at: int,
+    when: str,
+    advice: Advice,
+) -> None:
+    """Stop the epoch in progress (`when`, :func:`epoch_name`) at its `step`-th step once
+    a genome's training loss summed over its steps so far (`sums`, the processes' mean,
+    which every process reads alike and so stops alike) is not finite: every later step
+    would train NaN weights. `finite_at` is the step of the read before, whose sums were
+    finite (0 for none). Nothing of the epoch is saved: ``last/``, ``best/`` and
+    ``metrics.csv`` keep the epochs that finished."""
+    for data, total in zip(genomes, sums, strict=True):
+        if math.isfinite(total):
+            continue
+        steps = f"step {step}" if step - finite_at == 1 else f"steps {finite_at + 1} to {step}"
+        raise TrainingDivergedError(
+            f"training diverged: the training loss turned {number_text(total)} in {steps} "
+            f"of {when} (genome {data.name}); the run stops with nothing of the epoch "
+            f"saved; {advice.training()}"
+        )
 
 
 def check_diverged(

@@ -4,13 +4,14 @@ Each step draws one genome (in proportion to its training batches) and one batch
 (:mod:`crossreg.train.epoch_loop`); after every epoch each genome is validated (mean
 Pearson R over its tracks, :mod:`crossreg.train.validation`) and training stops once
 every genome has gone more than `patience` epochs without improving, or with
-:class:`crossreg.train.divergence.TrainingDivergedError` once a validation loss or score
-is NaN (an epoch that shows, as the one before did, the finite signs of an optimisation
-gone wrong, :mod:`crossreg.train.health`, is warned of, as is one whose validation blew
-up while its training did not). An optional fine-tuning phase then trains each genome
-alone from the best joint weights, as the paper did. Everything random is a function of
-the seed, the phase and the epoch (each stream seeded on its own,
-:mod:`crossreg.train.seeds`), so a run resumed from its last checkpoint
+:class:`crossreg.train.divergence.TrainingDivergedError` at the first read of an epoch's
+training loss that is not finite (nothing of that epoch saved) or once a validation loss
+or score is NaN (an epoch that shows, as the one before did, the finite signs of an
+optimisation gone wrong, :mod:`crossreg.train.health`, is warned of, as is one whose
+validation blew up while its training did not). An optional fine-tuning phase then
+trains each genome alone from the best joint weights, as the paper did. Everything
+random is a function of the seed, the phase and the epoch (each stream seeded on its
+own, :mod:`crossreg.train.seeds`), so a run resumed from its last checkpoint
 (:mod:`crossreg.train.run_checkpoints`) continues exactly as an uninterrupted one. A
 :class:`ModelSetup` says which model trains, which of its parameters the optimiser
 updates and what a checkpoint holds: by default a new model, all of it; ``crossreg
@@ -302,6 +303,8 @@ class Trainer:
                 options=o,
                 batch_size=size,
                 device=device,
+                when=epoch_name(phase, self.state.epoch + 1, self.setup.phase),
+                advice=self.advice,
             )
             validated = {
                 g.name: validate(
@@ -412,7 +415,8 @@ def train(
     while this one trains is refused (:func:`crossreg.train.run_folder.training_into`).
     At the end (or once training diverged) the main process draws ``training.png`` from
     ``metrics.csv`` (with `svg`, ``training.svg`` too) unless `plots` is off, and removes
-    an earlier run's figures that it did not redraw. Torch's random state and CUDA math
+    an earlier run's figures that it did not redraw (a run that replaces another and
+    diverged before saving an epoch leaves that run's). Torch's random state and CUDA math
     settings are as they were before the call
     (:func:`crossreg.train.torch_state.callers_torch_state`)."""
     check_plot_options(plots, svg)
@@ -436,14 +440,16 @@ def train(
 def run_trainer(trainer: Trainer, *, resume: bool, plots: bool, svg: bool) -> Path:
     """Fit `trainer` (after a resume from ``last/`` if asked) and draw ``training.png``
     from the main process unless `plots` is off (also when training diverged, before the
-    error goes on); returns the output directory."""
+    error goes on, unless it diverged before replacing an earlier run); returns the
+    output directory."""
     check_plot_options(plots, svg)
     if resume:
         trainer.resume()
     try:
         trainer.fit()
     except TrainingDivergedError:  # the curves up to the epoch that diverged
-        _draw_figures(trainer.out, plots=plots, svg=svg)
+        if not trainer.replacing:  # else the earlier run's, left as they were
+            _draw_figures(trainer.out, plots=plots, svg=svg)
         raise
     _draw_figures(trainer.out, plots=plots, svg=svg)
     return trainer.out
