@@ -30,7 +30,7 @@ from crossreg.train import epoch_loop, run_checkpoints
 from crossreg.train import genome_data as genome_data_module
 from crossreg.train import trainer as trainer_module
 from crossreg.train.board import FOLDER
-from crossreg.train.divergence import TrainingDivergedError
+from crossreg.train.divergence import TARGETS_FIX, TrainingDivergedError
 from crossreg.train.figures import read_rows, training_figure
 from crossreg.train.options import TrainOptions
 from crossreg.train.trainer import train
@@ -419,7 +419,8 @@ def test_a_run_that_diverges_stops_at_the_next_read_of_its_training_loss(tmp_pat
     said = (
         "training diverged: the training loss turned NaN in steps 2 to 11 of epoch 1 (genome "
         "human); the run stops with nothing of the epoch saved; lower train.learning_rate "
-        "or set --clip-norm in a new run (--resume keeps both)"
+        "or set --clip-norm in a new run (--resume keeps both); or a training window's "
+        f"targets are out of range ({TARGETS_FIX})"
     )
     assert said in logs.text
     assert sorted(p.name for p in out.iterdir()) == ["train_options.json"]
@@ -466,7 +467,8 @@ def test_a_training_loss_turned_nan_stops_its_epoch_and_keeps_the_epoch_before(
     assert str(stopped.value) == (
         "training diverged: the training loss turned NaN in steps 2 to 11 of epoch 2 (genome "
         "human); the run stops with nothing of the epoch saved; lower train.learning_rate "
-        "or set --clip-norm in a new run (--resume keeps both)"
+        "or set --clip-norm in a new run (--resume keeps both); or a training window's "
+        f"targets are out of range ({TARGETS_FIX})"
     )
     assert taken["n"] == 14 + 11 and list(saved) == [1]
     last = load_file(str(out / "last" / "model.safetensors"))

@@ -17,7 +17,12 @@ import torch
 
 from crossreg.data.store import DataStore
 from crossreg.model.metrics import TrackMetrics
-from crossreg.train.divergence import Advice, TrainingDivergedError, check_training_loss
+from crossreg.train.divergence import (
+    TARGETS_FIX,
+    Advice,
+    TrainingDivergedError,
+    check_training_loss,
+)
 from crossreg.train.genome_data import GenomeData
 from crossreg.train.health import (
     BLOWN_UP,
@@ -429,7 +434,8 @@ def test_a_training_loss_not_finite_at_a_read_names_its_steps_and_in_bf16_says_s
         "training diverged: the training loss turned inf in step 1 of liver fine-tuning "
         "epoch 2 (genome mouse); the run stops with nothing of the epoch saved; lower "
         "--learning-rate or lower --clip-norm in a new run (--resume keeps both), or, as "
-        "bf16 may overflow, train with --no-bf16"
+        "bf16 may overflow, train with --no-bf16; or a training window's targets are out of "
+        f"range ({TARGETS_FIX})"
     )
     with pytest.raises(TrainingDivergedError, match=r"turned NaN in steps 12 to 21 of epoch 3"):
         check_training_loss(genomes, [math.nan, 1.0], 21, 11, "epoch 3", advice)

@@ -22,6 +22,13 @@ from crossreg.train.schedule import validation_scores
 log = logging.getLogger("crossreg")
 
 
+#: What to do about a store's targets out of range, which a NaN loss may come from.
+TARGETS_FIX = (
+    "crossreg data warns of tracks beyond float16's range: lower their clip or scale in the "
+    "targets table and rebuild the store"
+)
+
+
 class TrainingDivergedError(CommandError):
     """A training loss, validation loss or score came out NaN or infinite: the weights
     diverged or, where the training loss stayed finite, the validation blew up."""
@@ -48,15 +55,14 @@ class Advice:
         text = f"{self.optimisation()} in a new run (--resume keeps both)"
         if self.bf16:
             text += ", or, as bf16 may overflow, train with --no-bf16"
-        return text
+        return f"{text}; or a training window's targets are out of range ({TARGETS_FIX})"
 
     def validation(self) -> str:
         """The likely causes of a validation blown up while the training was not, and what
         to do about each."""
         causes = [
             "a validation window whose targets are out of range (look at the store's "
-            "validation targets; crossreg data warns of tracks beyond float16's range: "
-            "lower their clip or scale in the targets table and rebuild the store)",
+            f"validation targets; {TARGETS_FIX})",
             f"too large a learning rate ({self.optimisation()})",
         ]
         if self.bf16:
