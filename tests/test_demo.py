@@ -18,10 +18,11 @@ from scipy.stats import binomtest
 
 from crossreg.cli import main
 from crossreg.data.store import DataStore
-from crossreg.demo import ISM_WIDTH, demo_params, step_count
+from crossreg.demo import demo_params, step_count
 from crossreg.demo_clock import CLOCK_FILE
 from crossreg.demo_settings import WORLD
 from crossreg.demo_summary import ism_summary, store_ceilings
+from crossreg.demo_variants import ISM_WIDTH
 from crossreg.errors import CommandError
 from crossreg.report_summary import DEMO_FOLDERS
 from crossreg.runlog import RUNS_FILE
@@ -363,9 +364,9 @@ def _skip_steps_after_synth(monkeypatch) -> None:
 
     for step in ("_split_world", "_train_demo_models"):
         monkeypatch.setattr(demo, step, lambda *args: None)
-    for step in ("_transfer_at_tss", "_score_variants", "_denovo_tests", "_sldp_of_panel"):
+    for step in ("_transfer_at_tss", "score_variants", "denovo_tests", "sldp_of_panel"):
         monkeypatch.setattr(demo, step, lambda *args: {})
-    monkeypatch.setattr(demo, "_ism_of_planted_sites", lambda *args: {})
+    monkeypatch.setattr(demo, "ism_of_planted_sites", lambda *args: {})
     monkeypatch.setattr(demo, "format_summary", lambda summary: "the table\n")
 
 
@@ -937,7 +938,7 @@ def test_single_genome_models_may_take_as_many_steps_as_the_joint_model():
     credited joint training with what was only more steps. Their caps and patience scale
     with the steps an epoch takes; where --steps-per-epoch caps every epoch alike, they
     stay the joint model's."""
-    from crossreg.demo import single_genome_schedules
+    from crossreg.demo_schedules import single_genome_schedules
     from crossreg.demo_settings import FAST, MINI
 
     schedules = single_genome_schedules(MINI, {"human": 206, "mouse": 184})
@@ -982,13 +983,15 @@ def test_a_single_genome_model_is_held_to_its_own_scaled_epochs_on_resume(tmp_pa
 def test_the_demos_stores_record_the_worlds_assembly_not_the_fasta_name(tmp_path, monkeypatch):
     """Every world's FASTA is ``genome.fa``: without ``--assembly`` each store recorded the
     assembly 'genome', and transfer's messages named the store's genome 'human (genome)'."""
-    import crossreg.demo
+    import crossreg.demo_stores
     from crossreg.demo_settings import FAST
 
     calls = []
-    monkeypatch.setattr(crossreg.demo, "run_step", lambda argv, *a, **k: calls.append((argv, k)))
+    monkeypatch.setattr(
+        crossreg.demo_stores, "run_step", lambda argv, *a, **k: calls.append((argv, k))
+    )
     files = {k: tmp_path / f"{k}.x" for k in ("fasta", "blacklist", "unmappable", "gaps")}
-    crossreg.demo._build_store(
+    crossreg.demo_stores.build_store(
         "human", files, tmp_path / "t.txt", tmp_path / "r.bed", tmp_path, FAST
     )
     ((argv, kwargs),) = calls

@@ -230,13 +230,13 @@ def test_training_names_only_options_the_command_takes(command):
 
 def test_demo_names_only_options_crossreg_demo_takes(tmp_path):
     # before: "holds a world of preset fast, seed 0 and 2 genomes, not mini, 1 and 3"
-    from crossreg import demo
+    from crossreg import demo_resume
     from crossreg.demo_settings import FAST
     from crossreg.errors import CommandError
 
     made = {"preset": "mini", "seed": FAST.seed + 1, "genomes": {"human": {}}}
     with pytest.raises(CommandError) as refused:
-        demo._check_world(tmp_path, made, FAST)
+        demo_resume._check_world(tmp_path, made, FAST)
     named = _named([str(refused.value)]) - {"--resume", "--out"}
     assert named == {"--preset", "--seed", "--genomes"} <= _options_of("demo")
     assert f"--seed {FAST.seed + 1} then, {FAST.seed} now" in str(refused.value)

@@ -13,6 +13,10 @@ The genomes are a few Mbp, so lengths shrink with them: 100-kbp regions joined a
 10 kbp of alignment (the paper: 1 Mbp and 100 kbp on 3 Gbp genomes; 50-kbp regions for
 the tiny genomes of ``--fast``), 8,192-bp windows with 48 target bins, and a
 Basenji2-shaped model of about 180,000 weights trained with bf16 autocast.
+
+Each genome's stores are built by :mod:`crossreg.demo_stores`, the models trained as long
+as :mod:`crossreg.demo_schedules` says, the variant steps run by
+:mod:`crossreg.demo_variants`; :mod:`crossreg.demo_resume` says whether a run may resume.
 """
 
 from __future__ import annotations
@@ -20,58 +24,46 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from crossreg.data.build import BuildOptions, build_dataset
-from crossreg.data.plan import Layout
 from crossreg.data.store import DataStore
 from crossreg.demo_clock import DemoClock, sitting_clock
+from crossreg.demo_resume import check_resumable, finished_with
+from crossreg.demo_schedules import single_genome_schedules, train_batches
 from crossreg.demo_settings import MINI, WORLD, DemoSettings
 from crossreg.demo_steps import (
     counting,
     evaluate_step,
-    ism_step,
     keep,
     run_step,
-    sad_step,
-    sldp_step,
     train_models,
 )
+from crossreg.demo_stores import build_stores, store_path
 from crossreg.demo_summary import (
     format_summary,
     genome_summary,
-    ism_summary,
-    sldp_summary,
     store_ceilings,
+)
+from crossreg.demo_variants import (
+    denovo_tests,
+    ism_of_planted_sites,
+    score_variants,
+    sldp_of_panel,
 )
 from crossreg.errors import CommandError
 from crossreg.evaluate.compare import write_comparison
 from crossreg.evaluate.transfer import write_transfer
 from crossreg.io.atomic import atomic_write
-from crossreg.io.changes import changes
-from crossreg.model.inference import InferenceOptions
 from crossreg.report import write_report
 from crossreg.split.report import write_split
 from crossreg.split.synteny import NetSpec, split_genomes
-from crossreg.stats.denovo_report import write_denovo
-from crossreg.synth.motifs import BUNDLED_JASPAR
 from crossreg.synth.species import DEFAULT_GENOMES
 from crossreg.synth.world import MANIFEST, synthesize
 from crossreg.train.options import TrainOptions
 from crossreg.train.side_by_side import TrainRun
-from crossreg.train.state import JSON_FILE
-from crossreg.variants.ism_motifs import read_motifs
-from crossreg.variants.recovery import effect_recovery, read_effects, sad_long
 
 log = logging.getLogger("crossreg")
-
-
-ISM_WIDTH = 60
 
 
 def demo_params(tracks: dict[str, int], settings: DemoSettings = MINI) -> dict:
@@ -136,121 +128,6 @@ def _net_spec(synth: Path, net: dict[str, Any]) -> NetSpec:
     return NetSpec(target, query, synth / net["file"])
 
 
-def _check_world(synth: Path, manifest: dict, settings: DemoSettings) -> None:
-    """Refuse to resume on a world (`synth`, its `manifest`) made with another preset, seed
-    or number of genomes, naming each as its option (:mod:`crossreg.io.changes`)."""
-    made = {
-        "preset": manifest.get("preset"),
-        "seed": manifest.get("seed"),
-        "genomes": len(manifest.get("genomes", ())),
-    }
-    wanted = {"preset": settings.preset, "seed": settings.seed, "genomes": settings.genomes}
-    changed = changes(made, wanted, {})
-    if changed:
-        raise CommandError(
-            f"--resume: {synth} holds a world made with other settings ({'; '.join(changed)}):"
-            " resume with the settings of the stopped run, or give another --out"
-        )
-
-
-def _check_trained_epochs(out: Path, settings: DemoSettings) -> None:
-    """Refuse to resume a demo whose models (``out/models/<run>/last``) have trained more
-    epochs than `settings` allow them (:func:`epoch_caps`): they would be kept as they are
-    while the summary records the smaller number (the trainings' own resume refuses it
-    too, after the earlier steps)."""
-    batches = _store_batches(out, settings)
-    caps = epoch_caps(settings, batches)
-    for last in sorted((out / "models").glob(f"*/last/{JSON_FILE}")):
-        try:
-            epoch = int(json.loads(last.read_text())["extra"]["run"]["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # damaged: the training's resume names what is wrong with it
-        run = last.parent.parent
-        cap = caps.get(run.name)
-        if cap is not None and epoch > cap:
-            needed = next(
-                n
-                for n in range(settings.max_epochs + 1, epoch + 1)
-                if epoch_caps(replace(settings, max_epochs=n), batches).get(run.name, 0) >= epoch
-            )
-            raise CommandError(
-                f"--resume: the model {run} has trained {epoch} epochs, more than the "
-                f"{cap} that --epochs {settings.max_epochs} allows it: resume with --epochs "
-                f"{needed} or more, or give another --out"
-            )
-
-
-def _store_batches(out: Path, settings: DemoSettings) -> dict[str, int]:
-    """Training batches per epoch of each genome's store in the demo in `out`; none until
-    the world and every genome's store are there."""
-    try:
-        genomes = json.loads((out / WORLD / MANIFEST).read_text())["genomes"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}  # no world yet, or a damaged one: the world's own check names it
-    stores = {g: _store_path(out, g, "targets") for g in genomes}
-    if not all((store / "dataset.json").is_file() for store in stores.values()):
-        return {}
-    return {g: _train_batches(store, settings) for g, store in stores.items()}
-
-
-def epoch_caps(settings: DemoSettings, batches: dict[str, int]) -> dict[str, int]:
-    """The most epochs each model of a demo trains under `settings`: the joint model's
-    ``--epochs``, a single-genome model's scaled as :func:`single_genome_schedules` scales
-    it (only where `batches`, each genome's training batches per epoch, are known)."""
-    caps = {"joint": settings.max_epochs}
-    if batches:
-        caps.update({g: cap for g, (cap, _) in single_genome_schedules(settings, batches).items()})
-    return caps
-
-
-def _check_resumable(out: Path, synth: Path, settings: DemoSettings) -> None:
-    """Refuse, before anything in `out` is removed or written, to resume on models that
-    trained more epochs or a world (`synth`) made with other settings."""
-    _check_trained_epochs(out, settings)
-    if (synth / MANIFEST).exists():
-        _check_world(synth, json.loads((synth / MANIFEST).read_text()), settings)
-
-
-def _world_assembly(settings: DemoSettings) -> str:
-    """The assembly name of the demo's synthetic genomes: the preset and seed that make
-    the world (``synth-mini-seed0``)."""
-    return f"synth-{settings.preset}-seed{settings.seed}"
-
-
-def _build_store(
-    name: str,
-    files: dict[str, Path],
-    targets: Path,
-    regions: Path,
-    out: Path,
-    settings: DemoSettings,
-) -> None:
-    """``crossreg data`` of one genome's store of `targets` on the demo's windows; its
-    assembly is the world's (:func:`_world_assembly`), not the FASTA's file name, which is
-    ``genome.fa`` in every world."""
-    seq_length, crop_bins = settings.seq_length, settings.crop_bins
-    assembly = _world_assembly(settings)
-    argv = ["data", "--genome", name, "--assembly", assembly, "--fasta", str(files["fasta"])]
-    argv += ["--targets", str(targets)]
-    argv += ["--regions", str(regions), "--blacklist", str(files["blacklist"])]
-    argv += ["--unmappable", str(files["unmappable"]), "--gaps", str(files["gaps"])]
-    argv += ["--seq-length", str(seq_length), "--stride", str(seq_length // 2)]
-    argv += ["--crop", str(crop_bins), "--overwrite", "--out", str(out)]
-    layout = Layout(seq_length=seq_length, crop_bins=crop_bins, stride=seq_length // 2)
-    run_step(
-        argv,
-        build_dataset,
-        out,
-        fasta=files["fasta"],
-        targets=targets,
-        options=BuildOptions(genome=name, assembly=assembly, layout=layout, overwrite=True),
-        regions=regions,
-        gaps=files["gaps"],
-        blacklist=[files["blacklist"]],
-        unmappable=files["unmappable"],
-    )
-
-
 def run_demo(
     out: str | os.PathLike[str],
     settings: DemoSettings = MINI,
@@ -273,42 +150,13 @@ def run_demo(
     finished = resume and finished_with(out, settings)
     out.mkdir(parents=True, exist_ok=True)
     if resume:
-        _check_resumable(out, out / WORLD, settings)
+        check_resumable(out, out / WORLD, settings)
     total = step_count(settings.genomes)
     with (
         sitting_clock(out, resume=resume, finished=finished) as clock,
         counting(total, out, finished=finished, after_step=clock.save),
     ):
         return _run_demo(out, settings, resume, report, clock)
-
-
-def finished_with(out: Path, settings: DemoSettings) -> bool:
-    """Whether the demo in `out` finished with `settings`: its ``summary.json``, written
-    last, records them (a stopped run, or one stopped after a finished one with other
-    settings, such as more --epochs, records other settings or none)."""
-    try:
-        recorded = json.loads((out / "summary.json").read_text())
-    except (OSError, ValueError):
-        return False
-    now = json.loads(json.dumps(settings.__dict__))
-    if not isinstance(recorded, dict) or recorded.get("settings") != now:
-        return False
-    return _models_trained_to_caps(out, settings)
-
-
-def _models_trained_to_caps(out: Path, settings: DemoSettings) -> bool:
-    """Whether each model in `out` was trained with the epoch cap `settings` give it
-    (:func:`epoch_caps`; its ``train_options.json``): not a single-genome model a version
-    of the demo trained to the joint model's cap, which a resume trains on."""
-    for run, cap in epoch_caps(settings, _store_batches(out, settings)).items():
-        recorded = out / "models" / run / "train_options.json"
-        try:
-            trained = json.loads(recorded.read_text()) if recorded.exists() else {}
-        except (OSError, ValueError):
-            return False
-        if not isinstance(trained, dict) or trained.get("max_epochs", cap) != cap:
-            return False
-    return True
 
 
 #: What the demo writes last, from its steps' outputs: an earlier run's are removed first.
@@ -329,17 +177,17 @@ def _run_demo(
     genomes = list(manifest["genomes"])
     _split_world(out, synth, manifest, settings)
     for name in genomes:
-        _build_stores(out, synth, manifest, name, settings)
-    stores = {name: _store_path(out, name, "targets") for name in genomes}
+        build_stores(out, synth, manifest, name, settings)
+    stores = {name: store_path(out, name, "targets") for name in genomes}
     _train_demo_models(out, stores, settings, resume)
     summary: dict = {"settings": settings.__dict__, "genomes": {}}
     for name in genomes:
         summary["genomes"][name] = _evaluate_genome(out, name, stores[name], resume)
     summary["transfer"] = _transfer_at_tss(out, synth, manifest, stores)
-    summary["variants"] = _score_variants(out, synth, manifest, stores, resume)
-    summary["denovo"] = _denovo_tests(out, synth, manifest, resume)
-    summary["sldp"] = _sldp_of_panel(out, synth, manifest, settings, resume)
-    summary["ism"] = _ism_of_planted_sites(out, synth, manifest, settings, resume)
+    summary["variants"] = score_variants(out, synth, manifest, stores, resume)
+    summary["denovo"] = denovo_tests(out, synth, manifest, resume)
+    summary["sldp"] = sldp_of_panel(out, synth, manifest, settings, resume)
+    summary["ism"] = ism_of_planted_sites(out, synth, manifest, settings, resume)
     summary.update(clock.close())  # the run's time, over its sittings
     with atomic_write(out / "summary.json") as handle:
         json.dump(summary, handle, indent=1)
@@ -353,12 +201,12 @@ def _run_demo(
 
 def _make_world(synth: Path, settings: DemoSettings, resume: bool) -> dict:
     """``crossreg synth`` into `synth` (with `resume`, a world there, checked to be this
-    run's by :func:`_check_resumable`, is kept); returns its manifest."""
+    run's by :func:`check_resumable`, is kept); returns its manifest."""
     argv = ["synth", "--preset", settings.preset, "--seed", str(settings.seed)]
     if settings.genomes != DEFAULT_GENOMES:
         argv += ["--genomes", str(settings.genomes)]
     argv += ["--overwrite", "--out", str(synth)]
-    if resume and (synth / MANIFEST).exists():  # checked by _check_resumable
+    if resume and (synth / MANIFEST).exists():  # checked by check_resumable
         manifest = json.loads((synth / MANIFEST).read_text())
         keep(argv, synth)
         return manifest
@@ -397,54 +245,6 @@ def _split_world(out: Path, synth: Path, manifest: dict, settings: DemoSettings)
     write_split(result, out / "split")
 
 
-#: The world's targets table of each store a genome gets, and the store's name suffix:
-#: the measured targets, the noise-free ones and the in-window truth.
-STORES = {"targets": "", "targets_noise_free": ".noise_free", "targets_in_window": ".in_window"}
-
-
-def _store_path(out: Path, genome: str, table: str) -> Path:
-    """The store of `genome`'s targets table `table` (a key of :data:`STORES`)."""
-    return out / "data" / f"{genome}{STORES[table]}"
-
-
-def _build_stores(
-    out: Path, synth: Path, manifest: dict, name: str, settings: DemoSettings
-) -> None:
-    """The three stores of genome `name` (:data:`STORES`) on its regions of the split."""
-    files = {k: synth / v for k, v in manifest["genomes"][name].items() if isinstance(v, str)}
-    regions = out / "split" / f"{name}.regions.bed"
-    for table in STORES:
-        _build_store(name, files, files[table], regions, _store_path(out, name, table), settings)
-
-
-def single_genome_schedules(
-    settings: DemoSettings, batches: dict[str, int]
-) -> dict[str, tuple[int, int]]:
-    """Maximum epochs and patience of each genome's single-genome model (`batches`: each
-    genome's training batches per epoch): the joint model's, scaled by how many more steps
-    a joint epoch takes (it holds every genome's batches), so that a single-genome model
-    may take as many steps as the joint trunk and waits as many for a better validation
-    score before it stops. Without the scaling a capped single-genome model trains half
-    the joint trunk's steps, and the comparison credits joint training with steps."""
-
-    def per_epoch(n: int) -> int:
-        return min(n, settings.steps_per_epoch) if settings.steps_per_epoch else n
-
-    joint = per_epoch(sum(batches.values()))
-    return {
-        genome: (
-            max(1, round(settings.max_epochs * joint / per_epoch(n))),
-            max(1, round(settings.patience * joint / per_epoch(n))),
-        )
-        for genome, n in batches.items()
-    }
-
-
-def _train_batches(store: Path, settings: DemoSettings) -> int:
-    """Training batches per epoch of `store` (whole batches, as training draws them)."""
-    return DataStore(store).window_counts["train"] // settings.batch_size
-
-
 def _train_demo_models(
     out: Path, stores: dict[str, Path], settings: DemoSettings, resume: bool
 ) -> None:
@@ -455,7 +255,7 @@ def _train_demo_models(
     (:func:`single_genome_schedules`)."""
     genomes = list(stores)
     tracks = {name: DataStore(stores[name]).num_targets for name in genomes}
-    batches = {name: _train_batches(stores[name], settings) for name in genomes}
+    batches = {name: train_batches(stores[name], settings) for name in genomes}
     schedules = {
         "joint": (settings.max_epochs, settings.patience),
         **single_genome_schedules(settings, batches),
@@ -516,8 +316,8 @@ def _evaluate_genome(out: Path, name: str, store: Path, resume: bool) -> dict[st
     return genome_summary(
         pairs,
         comparison,
-        store_ceilings(store, _store_path(out, name, "targets_noise_free")),
-        store_ceilings(store, _store_path(out, name, "targets_in_window")),
+        store_ceilings(store, store_path(out, name, "targets_noise_free")),
+        store_ceilings(store, store_path(out, name, "targets_in_window")),
     )
 
 
@@ -538,170 +338,3 @@ def _transfer_at_tss(
             found = run_step(argv, write_transfer, model, stores[name], gtf, folder, head=head)
             result[f"{head}_head_on_{name}"] = found.assays
     return result
-
-
-def _score_variants(
-    out: Path, synth: Path, manifest: dict, stores: dict[str, Path], resume: bool
-) -> dict[str, dict]:
-    """SAD of each genome's planted variants with every head of the joint model, against
-    the effects planted with them (tracks matched by assay and cell type)."""
-    targets = {head: DataStore(store).table for head, store in stores.items()}
-    descriptions = {
-        head: dict(zip(t.identifiers, t.descriptions, strict=True)) for head, t in targets.items()
-    }
-    model = out / "models" / "joint" / "best"
-    result = {}
-    for name, entry in manifest["genomes"].items():
-        truth = read_effects(synth / entry["variant_effects"])
-        for head in manifest["genomes"]:
-            sad_tsv = out / "variants" / f"joint_{head}_head_on_{name}.tsv"
-            fasta, vcf = synth / entry["fasta"], synth / entry["vcf"]
-            argv = ["sad", "--model", str(model), "--head", head, "--fasta", str(fasta)]
-            argv += ["--variants-genome", name, "--vcf", str(vcf), "--rc", "--out", str(sad_tsv)]
-            options = InferenceOptions(rc=True, batch_size=8)
-            sad_step(argv, model, fasta, vcf, sad_tsv, head, name, options, resume)
-            scores = sad_long(sad_tsv, descriptions[head])
-            result[f"{head}_head_on_{name}"] = effect_recovery(scores, truth)
-    return result
-
-
-def _denovo_tests(out: Path, synth: Path, manifest: dict, resume: bool) -> dict:
-    """SAD of the de novo case and control variants with the joint model's head of their
-    genome, then ``crossreg denovo``; the summary says which tracks came out first."""
-    cohorts = manifest["cohorts"]
-    genome = cohorts["genome"]
-    folder = out / "denovo"
-    model = out / "models" / "joint" / "best"
-    fasta = synth / manifest["genomes"][genome]["fasta"]
-    groups = {}
-    denovo = ["denovo", "--out", str(folder / "report")]
-    for group in ("cases", "controls"):
-        vcf, table = synth / cohorts[f"denovo_{group}"], folder / f"{group}.sad.h5"
-        argv = ["sad", "--model", str(model), "--head", genome, "--fasta", str(fasta)]
-        argv += ["--variants-genome", genome, "--vcf", str(vcf), "--out", str(table)]
-        options = InferenceOptions(batch_size=8)
-        sad_step(argv, model, fasta, vcf, table, genome, genome, options, resume)
-        groups[group[:-1]] = (vcf, table)
-        denovo += [f"--{group}-vcf", str(vcf), f"--{group}-sad", str(table)]
-    run_step(denovo, write_denovo, groups, folder / "report")
-    report = json.loads((folder / "report" / "summary.json").read_text())
-    tracks = pl.read_csv(folder / "report" / "tracks.tsv", separator="\t")
-    significant = tracks.filter(pl.col("q") < 0.05)["identifier"].to_list()
-    return {
-        "enriched_cell_type": cohorts["denovo_enriched_cell_type"],
-        "cases": report["cases"],
-        "controls": report["controls"],
-        "tracks_q_below_0.05": significant,
-        "top_track": report["top_track"]["identifier"],
-        "top_track_q": report["top_track"]["q"],
-        "risk_auc": round(report["risk_auc"], 4),
-        "risk_p": float(f"{report['risk_p']:.3g}"),
-    }
-
-
-def _sldp_of_panel(
-    out: Path, synth: Path, manifest: dict, settings: DemoSettings, resume: bool
-) -> dict:
-    """SAD of the human reference panel's SNPs with both heads of the joint model, then
-    SLDP of every track against each tissue's summary statistics; the summary gives, per
-    head, the z of its tracks of each tissue's cell type, and of all tracks on the null."""
-    panel = manifest["panel"]
-    folder = out / "sldp"
-    folder.mkdir(parents=True, exist_ok=True)
-    genome = panel["genome"]
-    fasta = synth / manifest["genomes"][genome]["fasta"]
-    vcf = synth / panel["vcf"]
-    if settings.panel_snps is not None:  # evenly spaced records, at most panel_snps
-        most = settings.panel_snps
-        vcf = _vcf_subset(vcf, folder / "panel.vcf", lambda r: r[:: max(1, -(-len(r) // most))])
-    model = out / "models" / "joint" / "best"
-    tables = []
-    for head in manifest["genomes"]:
-        table = folder / f"panel.{head}_head.sad.h5"
-        argv = ["sad", "--model", str(model), "--head", head, "--fasta", str(fasta)]
-        argv += ["--variants-genome", genome, "--vcf", str(vcf), "--batch-size", "32"]
-        argv += ["--out", str(table)]
-        options = InferenceOptions(batch_size=32)
-        sad_step(argv, model, fasta, vcf, table, head, genome, options, resume)
-        tables.append(table)
-    sumstats = [synth / panel["sumstats"][tissue] for tissue in panel["tissues"]]
-    stems = {key: str(synth / panel[key]) for key in ("bfile", "ldscores")}
-    files = {key: synth / panel[key] for key in ("print_snps", "blocks")}
-    argv = ["sldp", "--bfile-chr", stems["bfile"], "--print-snps", str(files["print_snps"])]
-    argv += ["--ld-blocks", str(files["blocks"]), "--ldscores-chr", stems["ldscores"]]
-    argv += ["--sad", *map(str, tables), "--sumstats", *map(str, sumstats), "--alpha", "0"]
-    argv += ["--seed", str(settings.seed), "--flips", str(settings.sldp_flips)]
-    argv += ["--out", str(folder / "results")]
-    sldp_step(
-        argv,
-        folder / "results",
-        tables,
-        resume,
-        stems["bfile"],
-        files["print_snps"],
-        files["blocks"],
-        stems["ldscores"],
-        sumstats=sumstats,
-        sad=tables,
-        alpha=0.0,  # SAD is per allele; the planted effects are per normalised genotype
-        seed=settings.seed,
-        flips=settings.sldp_flips,
-    )
-    results = pl.read_csv(folder / "results" / "results.tsv", separator="\t")
-    return sldp_summary(results, tables, panel)
-
-
-def _vcf_subset(vcf: Path, out: Path, pick: Callable[[list[str]], list[str]]) -> Path:
-    """A VCF at `out` with the header of `vcf` and the record lines `pick` keeps."""
-    lines = vcf.read_text().splitlines(keepends=True)
-    header = [line for line in lines if line.startswith("#")]
-    with atomic_write(out) as handle:
-        handle.write("".join(header + pick([line for line in lines if line[0] != "#"])))
-    return out
-
-
-def _ism_of_planted_sites(
-    out: Path, synth: Path, manifest: dict, settings: DemoSettings, resume: bool
-) -> dict:
-    """Saturation mutagenesis around the human's first planted motif-breaking variants
-    with the joint model's human head; per site, the share of the importance (the track
-    with the most) that falls on the bases of the broken motif site, beside the share a
-    site of that length would get by chance."""
-    genome = "human"
-    entry = manifest["genomes"][genome]
-    folder = out / "ism"
-    folder.mkdir(parents=True, exist_ok=True)
-    vcf = _vcf_subset(
-        synth / entry["vcf"],
-        folder / "planted_breaks.vcf",
-        lambda r: [line for line in r if "KIND=break" in line][: settings.ism_sites],
-    )
-    model, fasta = out / "models" / "joint" / "best", synth / entry["fasta"]
-    table, figures = folder / "planted_breaks.ism.h5", folder / "figures"
-    argv = ["ism", "--model", str(model), "--head", genome, "--fasta", str(fasta)]
-    argv += ["--variants-genome", genome, "--vcf", str(vcf), "--width", str(ISM_WIDTH)]
-    argv += ["--stats", "sum"]
-    argv += ["--batch-size", "32", "--out", str(table), "--figures", str(figures)]
-    motif_file = folder / "motifs.jaspar"  # the matrices the world's motif sites come from
-    motif_file.write_bytes(BUNDLED_JASPAR.read_bytes())
-    motifs = read_motifs(motif_file)
-    argv += ["--motifs", str(motif_file)]
-    options = InferenceOptions(batch_size=32)
-    ism_step(
-        argv,
-        model,
-        table,
-        resume,
-        fasta,
-        table,
-        vcf=vcf,
-        head=genome,
-        variants_genome=genome,
-        width=ISM_WIDTH,
-        stats=("sum",),
-        options=options,
-        figures=figures,
-        motifs=motifs,
-    )
-    sites = pl.read_csv(synth / entry["motif_sites"], separator="\t")
-    return ism_summary(table, sites, motifs)
