@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from crossreg.io import atomic
-from crossreg.io.atomic import atomic_directory, atomic_path, atomic_write, check_replaceable
+from crossreg.io import atomic_dir, disk_sync, rename_exchange
+from crossreg.io.atomic import atomic_path, atomic_write
+from crossreg.io.atomic_dir import atomic_directory
+from crossreg.io.replaceable import check_replaceable
 
 
 def test_atomic_path_renames_on_success_and_cleans_up_on_failure(tmp_path):
@@ -83,9 +85,9 @@ def test_atomic_directory_keeps_the_old_one_until_the_new_one_is_in_place(
         raise OSError("disk gone")
 
     if swap == "exchange":
-        monkeypatch.setattr(atomic, "_exchange", failing_exchange, raising=False)
+        monkeypatch.setattr(atomic_dir, "exchange", failing_exchange)
     else:  # a file system that cannot exchange two names
-        monkeypatch.setattr(atomic, "_exchange", lambda first, second: False, raising=False)
+        monkeypatch.setattr(atomic_dir, "exchange", lambda first, second: False)
     monkeypatch.setattr(os, "replace", failing_second_move)
     with pytest.raises(OSError, match="disk gone"), atomic_directory(out) as work:
         (work / "f").write_text("new")
@@ -296,7 +298,7 @@ def test_a_leftover_that_cannot_be_removed_releases_its_lock(tmp_path, monkeypat
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
     with monkeypatch.context() as patched:
-        patched.setattr("crossreg.io.atomic.shutil.rmtree", refuse)
+        patched.setattr("crossreg.io.atomic_dir.shutil.rmtree", refuse)
         with pytest.raises(PermissionError), atomic_directory(out):
             pass
     with atomic_directory(out) as work:
@@ -333,7 +335,7 @@ def test_a_full_disk_is_an_error_naming_the_output(tmp_path, monkeypatch):
         _no_space()
     assert str(caught.value) == _full_disk_message(store)
     with monkeypatch.context() as patched:  # at the finish: fsync
-        patched.setattr(atomic.os, "fsync", _no_space)
+        patched.setattr(os, "fsync", _no_space)
         with pytest.raises(OSError) as caught, atomic_directory(store) as work:
             (work / "f").write_text("x")
     assert str(caught.value) == _full_disk_message(store)
@@ -349,9 +351,9 @@ def test_a_full_disk_is_an_error_naming_the_output(tmp_path, monkeypatch):
 _KILL_IN_SWAP = """
 import os, signal, sys
 from pathlib import Path
-from crossreg.io import atomic
+from crossreg.io import atomic_dir
 swap, out = sys.argv[1], Path(sys.argv[2])
-real_replace, real_exchange = os.replace, getattr(atomic, "_exchange", None)
+real_replace, real_exchange = os.replace, atomic_dir.exchange
 
 def replace(src, dst):  # killed once the previous folder is renamed .store.old
     real_replace(src, dst)
@@ -365,8 +367,8 @@ def exchange(first, second):  # killed once the two are exchanged
     os.kill(os.getpid(), signal.SIGKILL)
 
 os.replace = replace
-atomic._exchange = exchange
-with atomic.atomic_directory(out) as work:
+atomic_dir.exchange = exchange
+with atomic_dir.atomic_directory(out) as work:
     (work / "f").write_text("new")
 """
 
@@ -386,8 +388,7 @@ def test_a_kill_while_replacing_a_folder_never_leaves_it_missing(tmp_path):
     probe = [tmp_path / "a", tmp_path / "b"]
     for path in probe:
         path.write_text(path.name)
-    exchange = getattr(atomic, "_exchange", None)  # None: a crossreg without it
-    if exchange is not None and not exchange(*probe):
+    if not rename_exchange.exchange(*probe):
         pytest.skip("this file system cannot exchange two names")
     for path in probe:
         path.unlink()
@@ -407,7 +408,7 @@ def test_a_previous_folder_left_as_old_by_a_kill_is_put_back(tmp_path, caplog, t
     assert not out.exists() and (tmp_path / ".store.old" / "f").read_text() == "old"
     with caplog.at_level(logging.WARNING, logger="crossreg"):
         if then == "restore_previous":  # what `train --resume` may call before reading
-            atomic.restore_previous(out)
+            atomic_dir.restore_previous(out)
         elif then == "check_replaceable":
             check_replaceable(out, True, {"f": "a store"})
         else:
@@ -429,9 +430,9 @@ def test_a_previous_folder_is_not_put_back_under_a_writer_swapping_it(tmp_path):
     old.mkdir()
     work.mkdir()  # a writer between its two renames: its folder locked, the old one aside
     with _locked_by_another_process(work):
-        atomic.restore_previous(out)
+        atomic_dir.restore_previous(out)
         assert _entries(tmp_path) == [".store.old", ".store.partial"]
-    atomic.restore_previous(out)
+    atomic_dir.restore_previous(out)
     assert _entries(tmp_path) == [".store.partial", "store"]
 
 
@@ -439,7 +440,7 @@ def test_a_finished_folders_files_are_flushed_concurrently(tmp_path, monkeypatch
     # one BigWig per track: 5,313 flushes one after another wait for the disk 5,313 times
     import threading
 
-    real = atomic._fsync
+    real = disk_sync.fsync
     flushed: list[Path] = []
     meet = threading.Barrier(2, timeout=10)  # broken unless two flushes overlap
 
@@ -450,7 +451,7 @@ def test_a_finished_folders_files_are_flushed_concurrently(tmp_path, monkeypatch
         flushed.append(path)
         real(path)
 
-    monkeypatch.setattr(atomic, "_fsync", fsync)
+    monkeypatch.setattr(disk_sync, "fsync", fsync)
     out = tmp_path / "tracks"
     with atomic_directory(out) as work:
         for i in range(40):
@@ -458,7 +459,7 @@ def test_a_finished_folders_files_are_flushed_concurrently(tmp_path, monkeypatch
         (work / "sub").mkdir()
         (work / "sub" / "deep").write_text("x")
     files = sorted(p.name for p in flushed if p.parent.name in (".tracks.partial", "sub"))
-    assert files == sorted([*map(str, range(40)), "deep", atomic.CONTENTS_FILE])
+    assert files == sorted([*map(str, range(40)), "deep", atomic_dir.CONTENTS_FILE])
     assert (out / "39").read_text() == "39"
 
 
@@ -468,16 +469,16 @@ def test_a_removed_directory_is_not_put_back_and_its_link_still_leads_somewhere(
     would put that back in its place), and a folder reached by a symbolic link is emptied
     in place, so that the next atomic_directory can write through the link."""
     real = tmp_path / ("scratch" if linked else "last")
-    with atomic.atomic_directory(real) as work:
+    with atomic_dir.atomic_directory(real) as work:
         (work / "a").write_text("first")
     (tmp_path / f".{real.name}.old").mkdir()  # a stale previous one beside it
     out = tmp_path / "last"
     if linked:
         out.symlink_to(real)
-    atomic.remove_directory(out)
-    atomic.restore_previous(out)
+    atomic_dir.remove_directory(out)
+    atomic_dir.restore_previous(out)
     assert (list(out.iterdir()) == []) if linked else not os.path.lexists(out)
     assert sorted(p.name for p in tmp_path.iterdir()) == (["last", "scratch"] if linked else [])
-    with atomic.atomic_directory(out) as work:
+    with atomic_dir.atomic_directory(out) as work:
         (work / "a").write_text("second")
     assert (out / "a").read_text() == "second"

@@ -465,7 +465,7 @@ def test_a_folder_output_goes_only_where_nothing_else_is(inputs, tmp_path, capsy
     """evaluate, transfer, denovo, compare and sldp write files into `--out`: a folder
     holding another command's output or the user's files is refused before any work (it
     was written into: denovo replaced a split's components.tsv)."""
-    from crossreg.io.atomic import CONTENTS_FILE
+    from crossreg.io.atomic_dir import CONTENTS_FILE
     from crossreg.runlog import record_run
 
     model, vcf = str(inputs["model"]), str(inputs["vcf"])

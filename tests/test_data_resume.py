@@ -18,8 +18,9 @@ import pytest
 import crossreg.data.build as build_module
 import crossreg.data.chunked_targets as chunked_module
 import crossreg.io.atomic as atomic_module
+import crossreg.io.disk_sync as disk_sync
 from crossreg.cli import main
-from crossreg.io.atomic import lock_folder
+from crossreg.io.folder_lock import lock_folder
 from tests.data_inputs import small_inputs
 
 TRACKS = 4  # of small_inputs' table; a tiny --memory-gb makes a chunk of each
@@ -333,7 +334,7 @@ def test_a_stop_while_the_finished_store_is_flushed_keeps_its_work(
 
     out = tmp_path / "store"
     with monkeypatch.context() as patch:
-        patch.setattr(atomic_module, "_fsync_files", stopped)
+        patch.setattr(disk_sync, "_fsync_files", stopped)
         assert main(_argv(inputs, out)) == 130
     assert "the finished work (sequences.npy, the interleaved targets) is kept" in logs.text
     computed = _computing(monkeypatch)
@@ -354,7 +355,7 @@ def test_a_stop_while_the_compressed_store_is_flushed_costs_only_the_compression
 
     out = tmp_path / "store"
     with monkeypatch.context() as patch:
-        patch.setattr(atomic_module, "_fsync_files", stopped)
+        patch.setattr(disk_sync, "_fsync_files", stopped)
         assert main(_argv(inputs, out, "--compress-targets", "1")) == 130
     computed = _computing(monkeypatch)
     assert main(_argv(inputs, out, "--compress-targets", "1", "--resume")) == 0
@@ -368,7 +369,7 @@ def test_a_stop_while_the_interleaved_targets_are_flushed_keeps_the_chunks(
     # before: the chunk files were deleted as soon as they were read, and the interleaved
     # file, flushed to the disk before it took its name (minutes for thousands of tracks),
     # deleted by the stop: every chunk was computed again
-    real = atomic_module._fsync
+    real = atomic_module.fsync
 
     def fsync(path):
         name = Path(path).name
@@ -378,7 +379,7 @@ def test_a_stop_while_the_interleaved_targets_are_flushed_keeps_the_chunks(
 
     out = tmp_path / "store"
     with monkeypatch.context() as patch:
-        patch.setattr(atomic_module, "_fsync", fsync)
+        patch.setattr(atomic_module, "fsync", fsync)
         assert main(_argv(inputs, out)) == 130
     assert f"(sequences.npy, {TRACKS} of {TRACKS} chunk(s) of tracks) is kept" in logs.text
     computed = _computing(monkeypatch)
@@ -397,7 +398,7 @@ def slow(*args, **kwargs):
     return real(*args, **kwargs)
 chunked.compute_targets = slow
 from crossreg.cli import main
-from crossreg.io.atomic import lock_folder
+from crossreg.io.folder_lock import lock_folder
 sys.exit(main(sys.argv[1:]))
 """
 

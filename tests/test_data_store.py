@@ -23,7 +23,7 @@ from crossreg.data.assembly import assembly_from_fasta_name
 from crossreg.data.build import build_shard
 from crossreg.data.shards import merge_shards
 from crossreg.genome import Genome
-from crossreg.io.atomic import CONTENTS_FILE
+from crossreg.io.atomic_dir import CONTENTS_FILE
 from crossreg.io.bed import read_bed
 from crossreg.io.identity import content_identity
 from crossreg.shard import Shard

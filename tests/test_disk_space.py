@@ -23,9 +23,10 @@ import pytest
 from crossreg.data.npy import NpyRows
 from crossreg.io import h5 as h5_io
 from crossreg.io import space
-from crossreg.io.atomic import OutputError, atomic_path
+from crossreg.io.atomic import atomic_path
 from crossreg.io.space import SpaceError, allocated_memmap, release_beyond_end, reserve
 from crossreg.io.targets import Target
+from crossreg.io.write_errors import OutputError
 from crossreg.predict import Window, save_predictions
 from crossreg.variants.chunk_store import ChunkStore
 from crossreg.variants.ism_h5 import site_fields, write_ism_h5

@@ -28,7 +28,7 @@ from crossreg.evaluate import spill as spill_module
 from crossreg.evaluate.checkpoint import CHECKPOINT
 from crossreg.evaluate.scratch import PREFIX
 from crossreg.io import space
-from crossreg.io.atomic import lock_folder
+from crossreg.io.folder_lock import lock_folder
 from tests.pipeline import untrained_checkpoint
 
 COLUMNS = ["--specificity", "--rank", "--peaks"]

@@ -24,7 +24,7 @@ from crossreg.evaluate.scratch import (
     remove_stale,
 )
 from crossreg.evaluate.spill import ColumnOptions
-from crossreg.io.atomic import lock_folder
+from crossreg.io.folder_lock import lock_folder
 from tests.pipeline import untrained_checkpoint
 
 COLUMNS = ["--specificity", "--rank", "--peaks", "--no-plots"]

@@ -12,7 +12,7 @@ import h5py
 import pytest
 
 from crossreg.cli import build_parser, main
-from crossreg.io.atomic import CONTENTS_FILE
+from crossreg.io.atomic_dir import CONTENTS_FILE
 from crossreg.model.checkpoint import read_config
 from crossreg.runlog import RUNS_FILE, read_runs
 

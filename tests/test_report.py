@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt
 
 from crossreg import report_runs, report_tables
 from crossreg.cli import main
-from crossreg.io.atomic import CONTENTS_FILE, check_replaceable
+from crossreg.io.atomic_dir import CONTENTS_FILE
+from crossreg.io.replaceable import check_replaceable
 from crossreg.report import write_report
 from crossreg.report_runs import run_entries, runs_html, wall_seconds
 from crossreg.report_sections import FOLDER_FIGURES, FOLDER_TABLES, LISTED, PAGE_FIGURES

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from crossreg.cli import main
-from crossreg.io.atomic import CONTENTS_FILE, atomic_directory
+from crossreg.io.atomic_dir import CONTENTS_FILE, atomic_directory
 from crossreg.io.bed import read_bed
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.runlog import RUNS_FILE, read_runs

@@ -37,7 +37,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from crossreg.errors import plural
-from crossreg.io.atomic import CONTENTS_FILE, atomic_write
+from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic_dir import CONTENTS_FILE
 from crossreg.report_figures import PAGE_FIGURE_BYTES, Budget
 from crossreg.report_format import TIME_FORMAT
 from crossreg.report_runs import RunEntry, run_entries, runs_html
@@ -188,7 +189,7 @@ def _summary_section(root: Path, entries: list[RunEntry]) -> str:
 
 
 def _list_as_written(page: Path) -> None:
-    """Add `page` to the :data:`~crossreg.io.atomic.CONTENTS_FILE` of the nearest folder
+    """Add `page` to the :data:`~crossreg.io.atomic_dir.CONTENTS_FILE` of the nearest folder
     above it that crossreg wrote whole (``predict --bigwig``, ``synth``, ...), with the
     folders between them: the command's ``--overwrite`` then replaces the page with the
     folder, where it would refuse it as a file of the user's. A list of top-level names

@@ -11,7 +11,7 @@ from crossreg.commands.options import add_genomes_argument
 from crossreg.commands.values import COUNT, SEED
 from crossreg.demo_clock import CLOCK_FILE
 from crossreg.demo_settings import CONFIGURATIONS, FAST, MINI, SMALL, WORLD
-from crossreg.io.atomic import partial_path
+from crossreg.io.atomic_dir import partial_path
 
 HELP = (
     "the whole pipeline on generated genomes: synth → split → data → train (joint and "

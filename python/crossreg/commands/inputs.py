@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from crossreg.commands.options import head_option
 from crossreg.errors import Interrupted, first_few
-from crossreg.io.atomic import CONTENTS_FILE
+from crossreg.io.atomic_dir import CONTENTS_FILE
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.io.targets import select_targets
 from crossreg.io.text import is_gzipped

@@ -169,8 +169,8 @@ def run(args: argparse.Namespace) -> int:
         require_suffix(args, "out", (".npy", ".h5"))
     else:
         require_output(args, "bigwig", folder=True)
-        from crossreg.io.atomic import check_replaceable
         from crossreg.io.bigwig_write import BIGWIG_FOLDER
+        from crossreg.io.replaceable import check_replaceable
 
         # with --resume, a finished OUTDIR may be this run's: write_bigwigs decides
         replaceable = args.overwrite or args.resume

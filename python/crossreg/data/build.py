@@ -49,8 +49,9 @@ from crossreg.data.store import (
 )
 from crossreg.errors import require_kind, require_path_list
 from crossreg.genome import Genome
-from crossreg.io.atomic import atomic_directory, check_replaceable
+from crossreg.io.atomic_dir import atomic_directory
 from crossreg.io.bed import Interval, write_bed
+from crossreg.io.replaceable import check_replaceable
 from crossreg.io.targets import TargetsTable, write_targets
 from crossreg.progress import progress
 from crossreg.shard import Shard

@@ -1,7 +1,7 @@
 """Resuming an interrupted ``crossreg data`` build (``--resume``).
 
 A build fills ``.<name>.partial`` beside its output
-(:func:`crossreg.io.atomic.atomic_directory`) and records there what it has finished, so
+(:func:`crossreg.io.atomic_dir.atomic_directory`) and records there what it has finished, so
 that an interrupt (Ctrl-C, SIGTERM, a node lost) costs only the chunk of tracks in flight:
 
 - ``settings.json``: what makes the store's bytes (the inputs by content, the BigWigs by
@@ -34,13 +34,10 @@ import numpy as np
 from crossreg.data.build_settings import differences, sized_files
 from crossreg.data.npy import NpyRows
 from crossreg.errors import Interrupted
-from crossreg.io.atomic import (
-    atomic_path,
-    atomic_write,
-    flush_folder,
-    lock_folder,
-    partial_path,
-)
+from crossreg.io.atomic import atomic_path, atomic_write
+from crossreg.io.atomic_dir import partial_path
+from crossreg.io.disk_sync import flush_folder
+from crossreg.io.folder_lock import lock_folder
 
 log = logging.getLogger("crossreg")
 

@@ -34,8 +34,9 @@ from crossreg.data.store import (
     store_version,
 )
 from crossreg.errors import first_few, require_path_list
-from crossreg.io.atomic import atomic_directory, check_replaceable, path_relation
+from crossreg.io.atomic_dir import atomic_directory
 from crossreg.io.identity import identity_difference
+from crossreg.io.replaceable import check_replaceable, path_relation
 
 log = logging.getLogger("crossreg")
 

@@ -39,10 +39,13 @@ from crossreg.errors import CommandError, Interrupted
 from crossreg.evaluate.kept import reopen
 from crossreg.evaluate.scratch import claimed_folder
 from crossreg.evaluate.spill import CLASS_SCHEME, OLD_CLASSES
-from crossreg.io.atomic import OutputError, atomic_write, lock_folder, output_error
+from crossreg.io.atomic import atomic_write
 from crossreg.io.changes import Option, changes
+from crossreg.io.disk_sync import fsync
+from crossreg.io.folder_lock import lock_folder
 from crossreg.io.identity import IDENTITY_RULE, OLD_RULE
 from crossreg.io.space import SpaceError, allocated_memmap
+from crossreg.io.write_errors import OutputError, output_error
 from crossreg.model.checkpoint_info import checkpoint_identity
 from crossreg.step_defaults import INFERENCE_OPTIONS
 from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
@@ -261,7 +264,7 @@ class Checkpoint:
         memory map in the checkpoint, whose rows of the windows scored are kept (a kept
         file that is damaged is a :class:`~crossreg.errors.CommandError`). A new one takes
         its blocks on the disk first: a full disk is an
-        :class:`~crossreg.io.atomic.OutputError`, not a bus error in the pass."""
+        :class:`~crossreg.io.write_errors.OutputError`, not a bus error in the pass."""
         path = self.root / WINDOW_SUMS
         shape = (windows, tracks)
         if self.passed().windows:
@@ -287,7 +290,7 @@ class Checkpoint:
         if not last and time.monotonic() - self._saved < SAVE_SECONDS:
             return
         window_sums.flush()
-        _fsync(self.root / WINDOW_SUMS)
+        fsync(self.root / WINDOW_SUMS)
         if spill is not None:
             spill.sync()
         sums, count = metrics.state()
@@ -320,7 +323,7 @@ class Checkpoint:
     def kept_when_stopped(self, windows: int) -> Iterator[None]:
         """Ctrl-C (or SIGTERM) within the block keeps the checkpoint for ``--resume``:
         :class:`~crossreg.errors.Interrupted` says how much of the run's `windows` it
-        holds; so does the :class:`~crossreg.io.atomic.OutputError` of a full disk, whose
+        holds; so does the :class:`~crossreg.io.write_errors.OutputError` of a full disk, whose
         write left the previous save whole. An input error (a ValueError: NaN in the
         store or from the head) removes it, since a rerun must change the inputs and
         cannot resume."""
@@ -368,11 +371,3 @@ class Checkpoint:
         if self.made_out:
             with contextlib.suppress(OSError):  # not empty: the outputs are in it
                 self.root.parent.rmdir()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -4,7 +4,7 @@ while they are computed.
 
 A run spills into a folder ``.columns-*`` of its own inside the scratch folder (``--out``
 by default, or ``--scratch DIR``), removed once the statistics are computed. It holds a
-lock on that folder while it works (:func:`crossreg.io.atomic.lock_folder`), and the
+lock on that folder while it works (:func:`crossreg.io.folder_lock.lock_folder`), and the
 folder is claimed by the run's checkpoint (:mod:`crossreg.evaluate.checkpoint`): the
 folder names the checkpoint (:data:`OWNER`) and the checkpoint names the folder
 (:data:`CLAIM`), each by a path relative to the other when the folder lies in ``--out``
@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from crossreg.errors import CommandError
-from crossreg.io.atomic import atomic_write, lock_folder
+from crossreg.io.atomic import atomic_write
+from crossreg.io.folder_lock import lock_folder
 
 log = logging.getLogger("crossreg")
 

@@ -68,7 +68,7 @@ RESERVE_BYTES = 256 * 1024
 class BigWigWriteError(OSError):
     """A BigWig that cannot be written; the message names the file and what to do, and
     is the whole of ``str(err)``. Its ``filename`` is the file's final path (outside the
-    hidden folder :func:`crossreg.io.atomic.atomic_directory` fills, which keeps the
+    hidden folder :func:`crossreg.io.atomic_dir.atomic_directory` fills, which keeps the
     message as it is)."""
 
     def __str__(self) -> str:
@@ -81,7 +81,7 @@ class NoSpaceError(BigWigWriteError):
 
 def shown_path(path: Path) -> Path:
     """`path` as it will be named once written: a folder ``.NAME.partial`` (where
-    :func:`crossreg.io.atomic.atomic_directory` fills ``NAME``) read as ``NAME``."""
+    :func:`crossreg.io.atomic_dir.atomic_directory` fills ``NAME``) read as ``NAME``."""
     parts = [re.sub(r"^\.(.+)\.partial$", r"\1", part) for part in path.parts]
     return Path(*parts)
 

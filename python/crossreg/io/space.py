@@ -1,7 +1,7 @@
 """Disk space for a file about to be written, taken before it is written: a full disk
 then stops a command at the start of the file, with one line naming its output
 (:func:`crossreg.io.atomic.atomic_path` turns :class:`SpaceError` into an
-:class:`~crossreg.io.atomic.OutputError`), instead of part-way through it. Two writers
+:class:`~crossreg.io.write_errors.OutputError`), instead of part-way through it. Two writers
 cannot fail cleanly on their own: a memory-mapped ``.npy`` gets SIGBUS when a page it
 writes finds no free block, and HDF5 raises from inside a write and can crash the
 process when it exits.

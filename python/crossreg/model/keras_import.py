@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from crossreg.io.atomic import atomic_directory, check_replaceable
+from crossreg.io.atomic_dir import atomic_directory
+from crossreg.io.replaceable import check_replaceable
 from crossreg.io.targets import TargetsTable, read_targets
 from crossreg.model.blocks import KerasBatchNorm
 from crossreg.model.checkpoint import CheckpointConfig, make_config, save_checkpoint
@@ -268,7 +269,7 @@ def import_checkpoint(
     """The import-basenji step: :func:`import_basenji`, then save the model as a crossreg
     checkpoint in `out` whose config records where each part came from. `out` must be
     absent or an empty folder; with `overwrite` it may hold a checkpoint, which the new one
-    replaces whole (:func:`crossreg.io.atomic.check_replaceable`)."""
+    replaces whole (:func:`crossreg.io.replaceable.check_replaceable`)."""
     check_replaceable(out, overwrite, CHECKPOINT_FILES)
     imported = import_basenji(params, sources, gelu=gelu, trunk_from=trunk_from)
     if "gelu" in trunk_activations(imported.params.model):

@@ -14,7 +14,7 @@ Predictions are kept in chunks of windows on disk as they finish, through the ch
 ``OUTDIR.partial/``): memory holds one chunk, a killed run continues with ``resume`` after
 its last finished chunk, and the BigWigs are written from the chunks in one pass at the
 end, into a hidden folder beside ``OUTDIR`` that takes its place whole when every file is
-done (:func:`crossreg.io.atomic.atomic_directory`): ``OUTDIR`` must be absent or empty,
+done (:func:`crossreg.io.atomic_dir.atomic_directory`): ``OUTDIR`` must be absent or empty,
 or hold the BigWigs of an earlier run to replace with ``overwrite``; with ``resume``, a
 finished ``OUTDIR`` whose ``summary.json`` records this run's settings is left as it is
 (one of other settings is refused naming them, unless ``overwrite``). With ``shard``
@@ -44,10 +44,12 @@ from pathlib import Path
 
 from crossreg.genome import Genome
 from crossreg.io import partial
-from crossreg.io.atomic import OutputError, atomic_write, check_replaceable
+from crossreg.io.atomic import atomic_write
 from crossreg.io.bigwig_write import BIGWIG_FOLDER
 from crossreg.io.finished import Changes, finished_run, recorded_settings
+from crossreg.io.replaceable import check_replaceable
 from crossreg.io.targets import Target
+from crossreg.io.write_errors import OutputError
 from crossreg.model.inference import (
     InferenceOptions,
     gives_back_cuda_settings,

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crossreg.genome import Genome
-from crossreg.io.atomic import OutputError
+from crossreg.io.write_errors import OutputError
 from crossreg.model.inference import InferenceOptions, run_inference
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.tiling import Tile

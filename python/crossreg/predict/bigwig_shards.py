@@ -12,7 +12,7 @@ from pathlib import Path
 
 from crossreg.genome import Genome
 from crossreg.io import partial
-from crossreg.io.atomic import atomic_directory
+from crossreg.io.atomic_dir import atomic_directory
 from crossreg.io.finished import Changes
 from crossreg.io.identity import OLD_RULE
 from crossreg.io.space import size_text

@@ -2,7 +2,7 @@
 
 :func:`write_split` writes one directory, whole: it is built in a hidden
 ``.NAME.partial`` beside it, locked meanwhile, and replaces the directory only when every
-file is written (:func:`crossreg.io.atomic.atomic_directory`); a directory holding an
+file is written (:func:`crossreg.io.atomic_dir.atomic_directory`); a directory holding an
 earlier split is replaced without ``--overwrite`` (:func:`check_out`), its run log
 carried over. The directory holds:
 
@@ -30,14 +30,9 @@ import numpy.typing as npt
 
 from crossreg import __version__
 from crossreg.errors import plural
-from crossreg.io.atomic import (
-    CONTENTS_FILE,
-    atomic_directory,
-    check_not_current,
-    check_only_ours,
-    check_replaceable,
-)
+from crossreg.io.atomic_dir import CONTENTS_FILE, atomic_directory
 from crossreg.io.bed import write_bed
+from crossreg.io.replaceable import check_not_current, check_only_ours, check_replaceable
 from crossreg.runlog import RUNS_FILE
 from crossreg.split.synteny import SplitResult
 
@@ -210,7 +205,7 @@ def check_out(out: str | os.PathLike[str], option: str = "--out") -> None:
     an earlier split (its ``split.json``) and nothing crossreg did not write there, which
     is replaced without ``--overwrite`` (a split is quick to recompute, and a rerun into
     the same folder is how one redoes it). What crossreg wrote is what its
-    :data:`~crossreg.io.atomic.CONTENTS_FILE` lists, or for a split written before that
+    :data:`~crossreg.io.atomic_dir.CONTENTS_FILE` lists, or for a split written before that
     list, the files a split writes. Anything else is refused, so that no file of the
     user's is removed."""
     out = Path(out)

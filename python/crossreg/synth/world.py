@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from crossreg import __version__
-from crossreg.io.atomic import atomic_directory, atomic_write, check_replaceable
+from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic_dir import atomic_directory
 from crossreg.io.bed import Interval, write_bed
+from crossreg.io.replaceable import check_replaceable
 from crossreg.io.targets import Target, write_targets
 from crossreg.progress import Progress, progress
 from crossreg.synth import cohorts, panel_files, tables

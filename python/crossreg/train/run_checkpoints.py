@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import torch
 
 from crossreg.data.store import DataStore
-from crossreg.io.atomic import atomic_directory, atomic_write
+from crossreg.io.atomic import atomic_write
+from crossreg.io.atomic_dir import atomic_directory
 from crossreg.model.checkpoint import CheckpointConfig, read_config, save_checkpoint
 from crossreg.model.seqnn import SeqNN
 from crossreg.train.options import TrainOptions

@@ -11,7 +11,8 @@ import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from crossreg.io.atomic import path_relation, remove_directory, restore_previous
+from crossreg.io.atomic_dir import remove_directory, restore_previous
+from crossreg.io.replaceable import path_relation
 from crossreg.model.checkpoint_info import CONFIG_NAME, FORMAT
 from crossreg.progress import launched_rank
 from crossreg.train.board import FOLDER
