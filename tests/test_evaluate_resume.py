@@ -25,6 +25,7 @@ from crossreg.evaluate import accuracy as accuracy_module
 from crossreg.evaluate import checkpoint as checkpoint_module
 from crossreg.evaluate import figures as figures_module
 from crossreg.evaluate import spill as spill_module
+from crossreg.evaluate import track_scores
 from crossreg.evaluate.checkpoint import CHECKPOINT
 from crossreg.evaluate.scratch import PREFIX
 from crossreg.io import space
@@ -216,7 +217,7 @@ def test_a_resume_of_a_finished_run_does_nothing(world, tmp_path, monkeypatch, l
     argv, written = finished(world, out)
     before = digests(out)
     loaded: list[int] = []
-    monkeypatch.setattr(accuracy_module, "load_head", lambda *a, **k: loaded.append(1))
+    monkeypatch.setattr(track_scores, "load_head", lambda *a, **k: loaded.append(1))
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main([*argv, "--resume"]) == 0
     assert f"{out} is complete for these settings; nothing to do" in logs.text
@@ -258,7 +259,7 @@ def test_a_resume_of_a_finished_run_without_figures_draws_them_without_the_model
     for name in lost:
         (out / name).unlink()
     loaded: list[int] = []
-    monkeypatch.setattr(accuracy_module, "load_head", lambda *a, **k: loaded.append(1))
+    monkeypatch.setattr(track_scores, "load_head", lambda *a, **k: loaded.append(1))
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main([*argv, "--resume"]) == 0
     said = f"{out} is complete for these settings but lacks {', '.join(lost)}; drawing them"
@@ -278,7 +279,7 @@ def test_a_resume_of_a_finished_run_redraws_figures_cut_short(world, tmp_path, m
     whole = (out / "tracks.png").read_bytes()
     (out / "tracks.png").write_bytes(whole[: len(whole) // 2])
     loaded: list[int] = []
-    monkeypatch.setattr(accuracy_module, "load_head", lambda *a, **k: loaded.append(1))
+    monkeypatch.setattr(track_scores, "load_head", lambda *a, **k: loaded.append(1))
     with logs.at_level(logging.INFO, logger="crossreg"):
         assert main([*argv, "--resume"]) == 0
     said = f"{out} is complete for these settings but lacks r_by_assay.png, tracks.png; drawing"
@@ -330,7 +331,7 @@ def test_another_runs_cleanup_leaves_the_kept_columns(world, whole, tmp_path, mo
 def test_an_input_error_removes_the_checkpoint(world, tmp_path, monkeypatch, logs):
     out = tmp_path / "out"
     monkeypatch.setattr(
-        "crossreg.evaluate.accuracy.check_finite_predictions",
+        "crossreg.evaluate.track_scores.check_finite_predictions",
         lambda *a: (_ for _ in ()).throw(ValueError("the head predicts NaN")),
     )
     assert main([*world, "--out", str(out), "--rank"]) == 1
@@ -546,7 +547,7 @@ def test_a_second_run_into_an_out_in_use_is_told_to_wait(world, tmp_path, monkey
     argv = interrupted(world, out, monkeypatch)
     held = lock_folder(out / CHECKPOINT)  # the first run, still at work
     assert held is not None
-    monkeypatch.setattr(accuracy_module, "load_head", None)  # told before the model loads
+    monkeypatch.setattr(track_scores, "load_head", None)  # told before the model loads
     try:
         for resume in ([], ["--resume"]):
             logs.clear()

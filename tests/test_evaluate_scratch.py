@@ -12,8 +12,8 @@ import pytest
 
 from crossreg.cli import main
 from crossreg.errors import CommandError
-from crossreg.evaluate import accuracy
 from crossreg.evaluate import spill as spill_module
+from crossreg.evaluate import track_scores
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.checkpoint import CHECKPOINT, Checkpoint
 from crossreg.evaluate.scratch import (
@@ -47,7 +47,7 @@ def _spilled_into(monkeypatch) -> list[Path]:
             folders.append(Path(folder))
             super().__init__(folder, *args, **kwargs)
 
-    monkeypatch.setattr(accuracy, "ColumnSpill", Noted)
+    monkeypatch.setattr(track_scores, "ColumnSpill", Noted)
     return folders
 
 
@@ -164,7 +164,7 @@ def test_a_scratch_that_cannot_hold_the_columns_is_refused_up_front(
     elif kind == "unwritable":
         scratch.mkdir()
         _unwritable(monkeypatch, scratch)
-    monkeypatch.setattr(accuracy, "load_head", None)  # no model is loaded
+    monkeypatch.setattr(track_scores, "load_head", None)  # no model is loaded
     out = tmp_path / "out"
     assert main([*world, "--out", str(out), *COLUMNS, "--scratch", str(scratch)]) == 1
     assert said in logs.text

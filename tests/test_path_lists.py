@@ -11,7 +11,7 @@ import pytest
 from crossreg.data.build import BuildOptions, build_dataset
 from crossreg.data.shards import merge_shards as merge_data_shards
 from crossreg.evaluate.accuracy import evaluate_model
-from crossreg.evaluate.transfer import plan_transfer
+from crossreg.evaluate.transfer_plan import plan_transfer
 from crossreg.predict.bigwig import write_bigwigs
 from crossreg.stats.sldp.run import write_sldp
 from crossreg.train.trainer import train

@@ -229,8 +229,8 @@ def test_denovo_reports_tracks(progress_logs):
 
 def test_transfer_heat_maps_report_each_experiment(tmp_path, progress_logs):
     # the paper's tables hold dozens of shared experiments: a second or two each
-    from crossreg.evaluate.transfer import transfer_tables
     from crossreg.evaluate.transfer_figures import plot_matrix_file
+    from crossreg.evaluate.transfer_stats import transfer_tables
 
     rng = np.random.default_rng(0)
     cells = ["liver", "lung", "brain"]

@@ -19,7 +19,6 @@ import torch
 from crossreg.cli import build_parser, main
 from crossreg.data.loader import codes_to_one_hot
 from crossreg.data.store import DataStore
-from crossreg.evaluate.transfer import plan_transfer
 from crossreg.evaluate.transfer_figures import (
     drawn_as,
     matrix_figure,
@@ -28,6 +27,7 @@ from crossreg.evaluate.transfer_figures import (
     read_matrix,
     wide,
 )
+from crossreg.evaluate.transfer_plan import plan_transfer
 from crossreg.evaluate.transfer_sites import (
     VARIABLE_SITES,
     Site,

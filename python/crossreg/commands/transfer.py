@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     require_own_folder(args, own_files=transfer_names())
     model_head(args)
     open_store(args.data, args.splits, option="--splits")
-    from crossreg.evaluate.transfer import plan_transfer, run_transfer
+    from crossreg.evaluate.transfer import run_transfer
+    from crossreg.evaluate.transfer_plan import plan_transfer
     from crossreg.evaluate.transfer_stats import summary_line
     from crossreg.evaluate.transfer_tracks import experiment_label
 
