@@ -21,7 +21,7 @@ def store_path(out: Path, genome: str, table: str) -> Path:
     return out / "data" / f"{genome}{STORES[table]}"
 
 
-def world_assembly(settings: DemoSettings) -> str:
+def _world_assembly(settings: DemoSettings) -> str:
     """The assembly name of the demo's synthetic genomes: the preset and seed that make
     the world (``synth-mini-seed0``)."""
     return f"synth-{settings.preset}-seed{settings.seed}"
@@ -36,10 +36,10 @@ def build_store(
     settings: DemoSettings,
 ) -> None:
     """``crossreg data`` of one genome's store of `targets` on the demo's windows; its
-    assembly is the world's (:func:`world_assembly`), not the FASTA's file name, which is
+    assembly is the world's (:func:`_world_assembly`), not the FASTA's file name, which is
     ``genome.fa`` in every world."""
     seq_length, crop_bins = settings.seq_length, settings.crop_bins
-    assembly = world_assembly(settings)
+    assembly = _world_assembly(settings)
     argv = ["data", "--genome", name, "--assembly", assembly, "--fasta", str(files["fasta"])]
     argv += ["--targets", str(targets)]
     argv += ["--regions", str(regions), "--blacklist", str(files["blacklist"])]
