@@ -235,7 +235,7 @@ class ChunkStore:
     @contextlib.contextmanager
     def chunk(self, state: StoreState, rows: int, dtype: str) -> Iterator[ChunkWriter]:
         """A writer for the next chunk; the chunk is in place only when the block ends. A
-        full disk is an :class:`~crossreg.io.atomic.OutputError` naming the store."""
+        full disk is an :class:`~crossreg.io.write_errors.OutputError` naming the store."""
         final = self.root / CHUNK_NAME.format(state.chunks_done)
         tmp = final.with_name(f".{final.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
