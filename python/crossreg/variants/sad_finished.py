@@ -12,7 +12,7 @@ from crossreg.io.finished import Changes, Recorded, Unreadable, finished_run, se
 from crossreg.io.partial import left_over
 from crossreg.model.inference import model_device
 from crossreg.model.seqnn import SeqNN
-from crossreg.plots import figure_intact
+from crossreg.plots import check_plot_options, figure_intact
 from crossreg.shard import Shard
 from crossreg.variants.chunk_store import partial_dir
 from crossreg.variants.sad_attrs import read_attrs
@@ -83,6 +83,7 @@ def lacking_figures(
     alleles × tracks `cells`) that are missing or not whole
     (:func:`~crossreg.plots.figure_intact`: a stop while drawing them, a copy cut short);
     none when it has no figures (no alleles or tracks, only the bin profiles)."""
+    check_plot_options(plots, svg)
     from crossreg.variants.sad_figures import figure_files, first_stat
 
     if not plots or not cells or first_stat(list(stats)) is None:
@@ -93,6 +94,7 @@ def lacking_figures(
 def draw_lost(out: Path, lost: Sequence[str], plots: bool, svg: bool) -> None:
     """Draw the figures of the finished output `out` when some are `lost`
     (:func:`lacking_figures`)."""
+    check_plot_options(plots, svg)
     from crossreg.variants.sad_figures import draw_figures
 
     if lost:
