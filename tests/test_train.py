@@ -7,6 +7,7 @@ import contextlib
 import csv
 import importlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -33,6 +34,7 @@ from crossreg.train.board import FOLDER
 from crossreg.train.divergence import TARGETS_FIX, TrainingDivergedError
 from crossreg.train.figures import read_rows, training_figure
 from crossreg.train.options import TrainOptions
+from crossreg.train.step import train_step
 from crossreg.train.trainer import train
 from tests.pipeline import run_in_one_and_two_processes, small_params
 
@@ -652,3 +654,32 @@ def test_sigterm_to_the_process_that_trains_side_by_side_stops_its_workers(tmp_p
     for name in ("a", "b"):
         assert (tmp_path / name / "last").is_dir() and (tmp_path / name / "metrics.csv").exists()
         assert not [p.name for p in (tmp_path / name).iterdir() if p.suffix in (".tmp", ".partial")]
+
+
+def test_weights_turned_nan_by_an_epoch_s_last_update_stop_it(tmp_path, stores, monkeypatch):
+    """The last update of an epoch sends a weight to NaN after every loss read was finite
+    (a step's loss comes before its update): the run stops before validating, naming the
+    weights rather than the validation's targets, and saves nothing of the epoch."""
+    spec = small_params({"human": DataStore(stores["human"]).num_targets})
+    (tmp_path / "params.json").write_text(json.dumps(spec))
+    options = TrainOptions(max_epochs=1, steps_per_epoch=4, batch_size=2, seed=1)
+    taken = {"n": 0}
+
+    def last_update_nan(runner, *args, **kwargs):
+        loss = train_step(runner, *args, **kwargs)
+        taken["n"] += 1
+        if taken["n"] == 4:
+            with torch.no_grad():
+                next(runner.parameters()).fill_(math.nan)
+        return loss
+
+    monkeypatch.setattr(epoch_loop, "train_step", last_update_nan)
+    out = tmp_path / "run"
+    with pytest.raises(TrainingDivergedError) as stopped:
+        train(tmp_path / "params.json", [stores["human"]], out, options, plots=False)
+    assert str(stopped.value).startswith(
+        "training diverged: the weights turned NaN or infinite in the last steps of epoch 1, "
+        "after every training loss read was finite; the run stops with nothing of the epoch "
+        "saved; lower train.learning_rate"
+    )
+    assert not (out / "last").exists() and not (out / "best").exists()

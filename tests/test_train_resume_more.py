@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from crossreg.train.options import TrainOptions
 from crossreg.train.state import JSON_FILE
 from crossreg.train.trainer import train
 from tests.pipeline import rebuilt_store, small_params
+from tests.test_train_health import _validation_scaled
 
 
 def options(max_epochs: int) -> TrainOptions:
@@ -329,14 +331,18 @@ def test_a_replacing_run_stopped_once_best_is_saved_leaves_no_earlier_last(
         resume(params, [stores["human"]], out)
 
 
-def test_a_replacing_run_that_diverges_leaves_no_earlier_best(tmp_path, params, stores, finished):
-    """A run that replaces another and diverges in its first epoch saves no ``best/``: the
-    earlier run's is gone with its ``last/``, not left beside the new run's for evaluate."""
+def test_a_replacing_run_whose_validation_blows_up_leaves_no_earlier_best(
+    tmp_path, params, stores, finished, monkeypatch
+):
+    """A run that replaces another and whose first validation comes out NaN (infinite
+    validation targets) saves no ``best/``: the earlier run's is gone with its ``last/``,
+    not left beside the new run's for evaluate."""
     out = copy_of(finished, tmp_path)
-    diverging = json.loads(params.read_text())
-    diverging["train"] = {"optimizer": "sgd", "learning_rate": 1e6, "momentum": 0.99}
-    (tmp_path / "diverging.json").write_text(json.dumps(diverging))
-    with pytest.raises(TrainingDivergedError):
-        train(tmp_path / "diverging.json", [stores["human"]], out, options(1), overwrite=True)
-    assert read_config(out / "last").params["train"]["learning_rate"] == 1e6
+    other = json.loads(params.read_text())
+    other["train"] = {**other.get("train", {}), "learning_rate": 0.0123}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    _validation_scaled(monkeypatch, "human", math.inf, from_read=1)
+    with pytest.raises(TrainingDivergedError, match="while its training loss is"):
+        train(tmp_path / "other.json", [stores["human"]], out, options(1), overwrite=True)
+    assert read_config(out / "last").params["train"]["learning_rate"] == 0.0123
     assert not (out / "best").exists()

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from crossreg.errors import CommandError
 from crossreg.train.genome_data import GenomeData
 from crossreg.train.health import EpochLosses, number_text, validation_blowup
@@ -105,6 +107,22 @@ def check_training_loss(
             f"of {when} (genome {data.name}); the run stops with nothing of the epoch "
             f"saved; {advice.training()}"
         )
+
+
+def check_weights(model: torch.nn.Module, when: str, advice: Advice) -> None:
+    """Stop the epoch `when` (:func:`epoch_name`) once its steps are done when a weight of
+    `model` is not finite: the last update diverged after every loss read was finite (a
+    step's loss comes before its update), and the validation would blame its own targets.
+    One read of the device per epoch; the processes of a torchrun job hold the same
+    weights and so stop alike. Nothing of the epoch is saved, as
+    :func:`check_training_loss` says."""
+    if bool(torch.stack([p.detach().isfinite().all() for p in model.parameters()]).all()):
+        return
+    raise TrainingDivergedError(
+        f"training diverged: the weights turned NaN or infinite in the last steps of {when}, "
+        "after every training loss read was finite; the run stops with nothing of the epoch "
+        f"saved; {advice.training()}"
+    )
 
 
 def check_diverged(

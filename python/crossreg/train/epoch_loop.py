@@ -14,7 +14,7 @@ import torch
 from crossreg import distributed
 from crossreg.data.loader import EpochBatchSampler, codes_to_one_hot
 from crossreg.progress import progress
-from crossreg.train.divergence import Advice, check_training_loss
+from crossreg.train.divergence import Advice, check_training_loss, check_weights
 from crossreg.train.genome_data import GenomeData
 from crossreg.train.options import TrainOptions
 from crossreg.train.schedule import epoch_schedule
@@ -45,7 +45,8 @@ def train_epoch(
     capped epoch may draw none of a genome's batches). Every :data:`LOSS_EVERY` steps, at
     the first and at the last, the loss so far is read and a non-finite one stops the
     epoch (:func:`crossreg.train.divergence.check_training_loss`, naming the epoch
-    `when` and giving `advice`)."""
+    `when` and giving `advice`), as do weights that are not finite once the steps are
+    done (:func:`~crossreg.train.divergence.check_weights`)."""
     o = options
     torch.manual_seed(stream_seed(o.seed, DROPOUT, phase, epoch))  # dropout draws
     order = epoch_schedule(
@@ -88,6 +89,7 @@ def train_epoch(
                 if distributed.is_main():
                     figures["loss"] = sum(sums) / step
             meter.update(1, **figures)
+    check_weights(runner, when, advice)
     return {g.name: (n, s / n if n else None) for g, n, s in zip(genomes, steps, sums, strict=True)}
 
 
