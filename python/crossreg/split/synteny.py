@@ -38,11 +38,8 @@ numbers.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,7 +47,6 @@ import numpy.typing as npt
 from crossreg import _native
 from crossreg.io.bed import Interval
 from crossreg.io.chrom_sizes import read_chrom_sizes
-from crossreg.io.text import bgzf_end_missing, unended_last_line
 from crossreg.split.defaults import (
     DEFAULT_MIN_ALIGNED,
     DEFAULT_REGION_SIZE,
@@ -58,21 +54,8 @@ from crossreg.split.defaults import (
     DEFAULT_TEST,
     DEFAULT_VALID,
 )
-
-_GENOME_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-@dataclass(frozen=True)
-class NetSpec:
-    """A UCSC ``.net`` file (plain or gzipped): `target` is the genome of its ``net``
-    lines (e.g. hg38 in ``hg38.mm10.net``), `query` the other."""
-
-    target: str
-    query: str
-    path: Path
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "path", Path(self.path))
+from crossreg.split.inputs import NetSpec, check_genome_names, check_nets
+from crossreg.split.net_warnings import net_warnings
 
 
 @dataclass(frozen=True)
@@ -258,42 +241,14 @@ def split_genomes(
     if not sizes:
         raise ValueError("give the chromosome sizes of at least one genome")
     genomes = list(sizes)
-    for name in genomes:
-        if not _GENOME_NAME.match(name):
-            raise ValueError(
-                f"genome name '{name}' must start with a letter or digit and hold only "
-                "letters, digits, '.', '_' and '-' (it names output files)"
-            )
-    _refuse_names_alike_but_case(genomes)
+    check_genome_names(genomes)
     chrom_sizes = {
         name: dict(value) if isinstance(value, Mapping) else read_chrom_sizes(value)
         for name, value in sizes.items()
     }
     nets = [NetSpec(n.target, n.query, n.path) for n in nets]
-    seen: dict[Path, NetSpec] = {}
-    for net in nets:
-        first = seen.setdefault(net.path.resolve(), net)
-        if first is not net:
-            raise ValueError(
-                f"net {net.path} is given twice ({first.target},{first.query} and "
-                f"{net.target},{net.query}); the aligned bases of all nets add up, so give "
-                "each file once"
-            )
-    _refuse_both_directions(nets)
-    for net in nets:
-        _refuse_cut_short(net.path)
-    native_nets = []
-    for net in nets:
-        for side in (net.target, net.query):
-            if side not in chrom_sizes:
-                same = [g for g in genomes if g.casefold() == side.casefold()]
-                fix = (
-                    f"name it '{same[0]}', as --sizes does (names are case-sensitive)"
-                    if same
-                    else f"give them with --sizes {side}=FILE (known: {', '.join(genomes)})"
-                )
-                raise ValueError(f"net {net.path}: genome '{side}' has no sizes; {fix}")
-        native_nets.append((genomes.index(net.target), genomes.index(net.query), net.path))
+    check_nets(nets, genomes)
+    native_nets = [(genomes.index(n.target), genomes.index(n.query), n.path) for n in nets]
     out = _native.split_genomes(
         [(name, list(chrom_sizes[name].items())) for name in genomes],
         native_nets,
@@ -325,140 +280,5 @@ def split_genomes(
         link_b=out["link_b"],
         link_bases=out["link_bases"],
         warnings=list(out["warnings"])
-        + _unaligned_genome_warnings(genomes, nets)
-        + _idle_net_warnings(nets, out["nets"])
-        + _full_net_warnings(nets, out["nets"])
-        + _threshold_warnings(out["link_bases"], min_aligned, region_size),
+        + net_warnings(genomes, nets, out["nets"], out["link_bases"], min_aligned, region_size),
     )
-
-
-def _refuse_names_alike_but_case(genomes: Sequence[str]) -> None:
-    """Refuse genome names that differ only by case (``hg38`` and ``HG38``): most likely
-    one genome given twice, whose nets would then escape :func:`_refuse_both_directions`,
-    and names of output files that one case-insensitive file system takes as one."""
-    first: dict[str, str] = {}
-    for name in genomes:
-        other = first.setdefault(name.casefold(), name)
-        if other != name:
-            raise ValueError(
-                f"genome names '{other}' and '{name}' differ only by case: they would name "
-                "one output file on a case-insensitive file system, and are most likely one "
-                "genome; give each genome once (--sizes NAME=FILE) and name it alike in "
-                "every --net"
-            )
-
-
-def _refuse_cut_short(path: Path) -> None:
-    """Refuse a net that looks cut short: a plain file whose last line has no newline
-    (every line UCSC's tools write ends with one), or a BGZF file without its end-of-file
-    block. Read as it is, it would silently lack the alignments after the cut, and the
-    orthologues they join could fall in different splits unseen by the leakage check."""
-    if bgzf_end_missing(path):
-        raise ValueError(
-            f"{path}: the BGZF (bgzip) file lacks its end-of-file block, so it was probably "
-            "cut short and the alignments after the cut are missing; download or compress it "
-            "again (bgzip -t tests it)"
-        )
-    line = unended_last_line(path)
-    if line is not None:
-        raise ValueError(
-            f"{path}:{line}: the file ends inside line {line} (no newline ends it), so it was "
-            "probably cut short (an interrupted download or copy) and the alignments after "
-            "the cut are missing; download or copy it again, or, if the line is whole, end "
-            "it with a newline"
-        )
-
-
-def _refuse_both_directions(nets: Sequence[NetSpec]) -> None:
-    """Refuse nets of both directions of one pair of genomes (``a,b`` and ``b,a``, as UCSC
-    offers both): each is one view of the same orthology, so their aligned bases would add
-    up to about twice the pair's, in effect halving ``min_aligned``."""
-    first: dict[tuple[str, str], NetSpec] = {}
-    for net in nets:
-        first.setdefault((net.target, net.query), net)
-        reverse = first.get((net.query, net.target))
-        if reverse is not None and net.target != net.query:  # a,a is refused as such later
-            raise ValueError(
-                f"nets {reverse.path} ({reverse.target},{reverse.query}) and {net.path} "
-                f"({net.target},{net.query}) align the same two genomes in both directions: "
-                "each is one view of the same orthology, so together they would count its "
-                "aligned bases twice (in effect halving --min-aligned); give the nets of one "
-                f"direction only (--net {reverse.target},{reverse.query}=FILE "
-                f"or --net {net.target},{net.query}=FILE)"
-            )
-
-
-def _threshold_warnings(link_bases: Any, min_aligned: int, region_size: int) -> list[str]:
-    """A warning when the nets align bases between regions but no pair reaches the
-    threshold: the split then ignores synteny, most often because ``min_aligned`` is not
-    below the region size (one net aligns at most a region's length between two regions)."""
-    if len(link_bases) == 0 or int(max(link_bases)) > min_aligned:
-        return []
-    hint = (
-        f"; one net aligns at most --region-size ({region_size:,} bp) between two regions, "
-        "so lower --min-aligned below it (the paper: 100 kbp of 1-Mbp regions)"
-        if min_aligned >= region_size
-        else ""
-    )
-    return [
-        f"no two regions share more than --min-aligned ({min_aligned:,} bp) of aligned "
-        f"bases (the most is {int(max(link_bases)):,} bp), so no regions were joined and "
-        f"orthologous regions may fall in different splits{hint}"
-    ]
-
-
-def _unaligned_genome_warnings(genomes: Sequence[str], nets: Sequence[NetSpec]) -> list[str]:
-    """A warning for each genome, of several, that no net names: nothing joins its regions
-    to their orthologues, which may then fall in any split. The net each suggests names
-    the two genomes in ``--sizes`` order, so that two genomes without a net are both
-    pointed to one net, of one direction (nets of both directions are refused)."""
-    if len(genomes) < 2:
-        return []
-    named = {side for net in nets for side in (net.target, net.query)}
-    warnings = []
-    for genome in genomes:
-        if genome not in named:
-            other = genomes[1] if genome == genomes[0] else genomes[0]
-            target, query = sorted((genome, other), key=list(genomes).index)  # --sizes order
-            warnings.append(
-                f"genome '{genome}' is in no --net, so none of its regions is joined to its "
-                "orthologues in the other genomes, which may fall in other splits; give the "
-                f"net aligning it to another genome (--net {target},{query}=FILE)"
-            )
-    return warnings
-
-
-def _idle_net_warnings(
-    nets: Sequence[NetSpec], summaries: Sequence[Mapping[str, Any]]
-) -> list[str]:
-    """A warning for each net whose fills were all skipped: it joined no regions."""
-    warnings = []
-    for net, summary in zip(nets, summaries, strict=True):
-        if summary["fills"] and summary["skipped_fills"] == summary["fills"]:
-            warnings.append(
-                f"net {net.path}: all {summary['fills']:,} fills lie on chromosomes outside "
-                f"the sizes, so it joined no regions; check that the net's target is "
-                f"'{net.target}' and its query '{net.query}' (--net TARGET,QUERY=FILE) and "
-                "that both sizes files name chromosomes as the net does"
-            )
-    return warnings
-
-
-def _full_net_warnings(
-    nets: Sequence[NetSpec], summaries: Sequence[Mapping[str, Any]]
-) -> list[str]:
-    """A warning for each net holding ``nonSyn`` fills that UCSC's syntenic net
-    (``netFilter -syn``) leaves out: the full net, whose non-syntenic alignments
-    (paralogues, processed pseudogenes) were counted as if orthologous."""
-    warnings = []
-    for net, summary in zip(nets, summaries, strict=True):
-        if summary["non_syntenic_fills"]:
-            warnings.append(
-                f"net {net.path} holds nonSyn fills that the syntenic net leaves out "
-                f"(netFilter -syn): {summary['non_syntenic_fills']:,} of them, aligning "
-                f"{summary['non_syntenic_bases']:,} bp, were counted, so this looks like the "
-                "full net, whose non-syntenic alignments (paralogues, processed pseudogenes) "
-                "may join regions that are not orthologous; give the syntenic net "
-                f"({net.target}.{net.query}.syn.net.gz) instead"
-            )
-    return warnings
