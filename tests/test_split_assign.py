@@ -179,6 +179,22 @@ def test_bad_options_are_rejected(tmp_path: Path, kwargs: dict, expected: str) -
         split_genomes({"a": {"chr1": 10}}, [], **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("valid", "test", "train"),
+    [(0.1, 0.08, 0.82), (0.2, 0.1, 0.7), (0.0, 0.07, 0.93), (0.12, 0.12, 0.76)],
+)
+def test_train_gets_the_rest_as_written(
+    tmp_path: Path, valid: float, test: float, train: float
+) -> None:
+    """Before: the float subtraction, 0.8200000000000001 for valid 0.1 and test 0.08, in
+    split.json's requested fractions."""
+    result = split_genomes({"a": {"chr1": 10_000}}, [], region_size=100, valid=valid, test=test)
+    assert result.requested == {"train": train, "valid": valid, "test": test}
+    assert repr(summarize(result)["parameters"]["requested"]["train"]) == repr(train)
+    # 100 regions of 1%: every fraction met to the region
+    assert result.fractions()["a"] == pytest.approx(result.requested)
+
+
 def test_bad_genomes_are_rejected(tmp_path: Path) -> None:
     net = write(tmp_path / "n.net", "net chr1 10\n")
     with pytest.raises(ValueError, match="genome 'c' has no sizes; give them with --sizes c="):

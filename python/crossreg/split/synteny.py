@@ -189,7 +189,11 @@ class SplitResult:
 
 
 def split_labels(valid: float, test: float, folds: int | None) -> dict[str, float]:
-    """Split names and requested fractions: train/valid/test, or ``fold0..fold{K-1}``."""
+    """Split names and requested fractions: train/valid/test, or ``fold0..fold{K-1}``.
+
+    Train gets the rest, ``1 - valid - test``, rounded to 12 decimals: as the fractions are
+    written, 0.82 for valid 0.1 and test 0.08, not the 0.8200000000000001 of the float
+    subtraction."""
     if folds is not None:
         if folds < 2:
             raise ValueError(f"--folds must be at least 2, got {folds}")
@@ -201,7 +205,7 @@ def split_labels(valid: float, test: float, folds: int | None) -> dict[str, floa
         raise ValueError(
             f"valid {valid} + test {test} leave nothing for train; their sum must be below 1"
         )
-    return {"train": 1.0 - valid - test, "valid": valid, "test": test}
+    return {"train": round(1.0 - valid - test, 12), "valid": valid, "test": test}
 
 
 def split_genomes(
