@@ -36,7 +36,7 @@ def net_segments(lines: Iterable[str], query_sizes: Mapping[str, int]):
     chrom = ""
     for line in lines:
         fields = line.split()
-        if not fields:
+        if not fields or fields[0].startswith("#"):  # as kent's lineFileNextReal skips
             continue
         depth = len(line) - len(line.lstrip(" "))
         if stack and stack[-1][0] >= depth:  # most lines are gaps, which close nothing

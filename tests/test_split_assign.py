@@ -123,6 +123,29 @@ def test_same_seed_same_split_other_seed_other_split(tmp_path: Path) -> None:
         assert fractions["test"] == pytest.approx(0.12, abs=0.01), genome
 
 
+def test_the_order_of_the_nets_does_not_change_the_split(tmp_path: Path) -> None:
+    """Regions and components are numbered in the order of --sizes, not of the nets, so
+    the nets given in another order give the same split for a seed."""
+    one = generated(tmp_path)
+    sizes = {g: dict(zip(one.chroms[g], _sizes(one, g), strict=True)) for g in one.genomes}
+    swapped = split_genomes(sizes, one.nets[::-1], region_size=2_000, min_aligned=200)
+    np.testing.assert_array_equal(one.region_component, swapped.region_component)
+    np.testing.assert_array_equal(one.component_split, swapped.component_split)
+    assert [s["aligned_bases"] for s in swapped.net_summaries] == [
+        s["aligned_bases"] for s in one.net_summaries[::-1]
+    ]
+
+
+def test_no_test_fraction_leaves_no_test_region(tmp_path: Path) -> None:
+    result = generated(tmp_path, valid=0.2, test=0.0)
+    assert result.labels == ["train", "valid", "test"]
+    assert not (result.region_split == result.labels.index("test")).any()
+    for genome, fractions in result.fractions().items():
+        assert fractions == pytest.approx({"train": 0.8, "valid": 0.2, "test": 0.0}, abs=0.01), (
+            genome
+        )
+
+
 def _sizes(result: SplitResult, genome: str) -> list[int]:
     g = result.genomes.index(genome)
     ends = result.region_end[result.region_genome == g]

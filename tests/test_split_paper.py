@@ -104,3 +104,83 @@ def test_the_paper_settings_on_a_hand_written_net(tmp_path: Path) -> None:
     leakage = result.leakage()
     assert leakage.ok
     assert leakage.total_aligned_bases == sum(EXPECTED_LINKS.values())
+
+
+# Regions at chromosome ends shorter than 1 Mbp (chr3 2.4 Mbp, chrC 1.25 Mbp), gap lines
+# with an empty query side (a target insertion, as chainNet writes them), fills of every
+# type nested to depth 5, and the '#' lines chainNet copies from the chains' header.
+ENDS_HS = {"chr3": 2_400_000}
+ENDS_MM = {"chrC": 1_250_000}
+ENDS_NET = """#!chainNet -minSpace=25
+# hs.mm chains
+net chr3 2400000
+ fill 900000 300000 chrC + 0 250000 id 1 score 30000000 ali 250000 type top
+  gap 950000 50000 chrC + 50000 0
+   fill 955000 40000 chrC - 600000 40000 id 2 score 900000 ali 20000 type inv
+    gap 960000 20000 chrC - 615000 20000
+     fill 962000 10000 chrC + 900000 10000 id 3 score 90000 ali 10000 type syn
+ fill 2000000 350000 chrC - 950000 300000 id 4 score 30000000 ali 300000 type syn
+  gap 2100000 50000 chrC - 1150000 0
+"""
+# (target region, query region): aligned bases, by hand
+ENDS_LINKS = {
+    # fill 1 before its gap: chr3 900-950 kbp with chrC 0-50 kbp; fill 2 (minus strand,
+    # nested in that gap): chr3 955-960 kbp down chrC 640-635 kbp, its gap, chr3 980-995
+    # kbp down chrC 615-600 kbp; fill 3 (depth 5, in fill 2's gap): 10 kbp
+    (("chr3", 0), ("chrC", 0)): 50_000 + 5_000 + 15_000 + 10_000,
+    # fill 1 after its gap, whose query side is empty: chr3 1000-1200 kbp with chrC 50-250
+    (("chr3", 1), ("chrC", 0)): 200_000,
+    # fill 4, minus strand on chrC 950-1250 kbp: chr3 2000-2100 kbp runs down chrC
+    # 1250-1150 kbp, the gap takes chr3 2100-2150 kbp and no query base, then chr3
+    # 2150-2350 kbp runs down chrC 1150-950 kbp, crossing chrC's region border at 1 Mbp
+    (("chr3", 2), ("chrC", 1)): 100_000 + 150_000,
+    (("chr3", 2), ("chrC", 0)): 50_000,
+}
+
+
+def test_short_end_regions_empty_gap_sides_and_deep_nesting(tmp_path: Path) -> None:
+    net = write(tmp_path / "hs.mm.syn.net", ENDS_NET)
+    result = split_genomes({"hs": ENDS_HS, "mm": ENDS_MM}, [NetSpec("hs", "mm", net)])
+    # each chromosome tiled from its start, the last region shorter
+    regions = list(zip(result.region_start.tolist(), result.region_end.tolist(), strict=True))
+    assert regions == [
+        (0, 1_000_000), (1_000_000, 2_000_000), (2_000_000, 2_400_000),  # hs chr3
+        (0, 1_000_000), (1_000_000, 1_250_000),  # mm chrC
+    ]  # fmt: skip
+    assert link_counts(result) == Counter(ENDS_LINKS)
+    assert link_counts(result) == aligned_pairs_per_region(ENDS_NET, ENDS_HS, ENDS_MM, 1_000_000)
+    assert result.net_summaries[0]["aligned_bases"] == sum(ENDS_LINKS.values())
+    assert (result.net_summaries[0]["fills"], result.net_summaries[0]["gaps"]) == (4, 3)
+    assert not any("nonSyn" in w for w in result.warnings)
+    # joined above 100 kbp: chr3:1 with chrC:0 and chr3:2 with chrC:1; chr3:0 alone
+    component = result.region_component.tolist()
+    assert component[1] == component[3] and component[2] == component[4]
+    assert len(set(component)) == 3
+    # a short region counts for its length in its genome's fractions
+    lengths = (result.region_end - result.region_start).astype(int)
+    for g, genome in enumerate(result.genomes):
+        total = int(lengths[result.region_genome == g].sum())
+        for s, label in enumerate(result.labels):
+            in_split = (result.region_genome == g) & (result.region_split == s)
+            assert result.fractions()[genome][label] == int(lengths[in_split].sum()) / total
+
+
+def test_every_fill_type_counts_alike(tmp_path: Path) -> None:
+    """netSyntenic's types (top, syn, inv, nonSyn) only tell a full net from the syntenic
+    one: every fill counts for its aligned bases whatever its type, or without one (a net
+    straight from chainNet)."""
+    variants = {
+        "as-written": PAPER_NET,
+        "retyped": PAPER_NET.replace("type top", "type syn").replace("type nonSyn", "type inv"),
+        "untyped": "\n".join(
+            line.replace(" type top", "").replace(" type nonSyn", "")
+            for line in PAPER_NET.splitlines()
+        )
+        + "\n",
+    }
+    for name, text in variants.items():
+        net = write(tmp_path / f"{name}.net", text)
+        result = split_genomes({"hs": HS, "mm": MM}, [NetSpec("hs", "mm", net)])
+        assert link_counts(result) == Counter(EXPECTED_LINKS), name
+        assert result.net_summaries[0]["non_syntenic_fills"] == 0, name
+        assert not any("nonSyn" in w for w in result.warnings), name

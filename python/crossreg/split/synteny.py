@@ -15,9 +15,10 @@ aligned pieces; within a piece the alignment is taken as colinear (the k-th of
 ``qStart + k*qLen//n`` along the query strand), so a piece cut by a region boundary on
 either genome is split exactly there. Net query coordinates are forward-strand on both
 strands, as UCSC's ``chainNet`` writes them, which lists only the chain gaps of at least
-25 bp (``-minSpace``): a piece holds its fill's smaller indels, so the count runs a little
-above the fill's ``ali`` (not read). Counts of several nets add up; nets of both
-directions of one pair of genomes are refused, since they see the same orthology twice.
+25 target bases (``-minSpace``): a piece holds its fill's smaller indels, so the count runs
+above the fill's ``ali`` (not read) by their target bases. Counts of several nets add
+up; nets of both directions of one pair of genomes are refused, since they see the same
+orthology twice.
 
 Compared with Basenji's ``basenji_data_align.py`` (Kelley 2020): that script links only
 top-level fills with at least 100 kb on both sides to whole contigs and assigns components
