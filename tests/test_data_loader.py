@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -306,3 +307,32 @@ def test_to_device_hands_over_every_batch_intact(store, device):
         for key, value in moved.items():
             assert value.device.type == device
             assert torch.equal(value.cpu(), plain[key])
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "message"),
+    [
+        # one bin more bases per window than dataset.json says
+        ("sequences", lambda a: np.concatenate([a, a[:, :128]], axis=1), r"rows of shape"),
+        # each window's bins and tracks swapped: as many values, another shape
+        ("targets", lambda a: a.reshape(len(a), a.shape[2], a.shape[1]), r"rows of shape"),
+        # the first windows only: a batch of them read, the later ones missing
+        ("targets", lambda a: a[:5], r"5 rows, fewer than the store's \d+ windows"),
+    ],
+)
+def test_a_store_array_unlike_its_description_is_refused_by_the_loader(
+    store: DataStore, tmp_path: Path, name: str, damage: Any, message: str
+) -> None:
+    """The loader reads the store's arrays itself: an array whose rows are not those
+    ``dataset.json`` describes is refused as the store refuses it, naming the file and the
+    fix. Before: the batch came back in the file's shape (sequences a bin longer, targets
+    transposed, a file cut short read while a batch's rows lay within it)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(store.path, copy)
+    np.save(copy / f"{name}.npy", damage(np.load(copy / f"{name}.npy")))
+    pattern = rf"{name}\.npy: {message}.*rebuild the store"
+    with pytest.raises(ValueError, match=pattern):
+        getattr(DataStore(copy), name)("train")  # the store's own refusal
+    for ds in (SplitDataset(DataStore(copy), "train"), SplitDataset(copy, "train")):
+        with pytest.raises(ValueError, match=pattern):
+            ds[np.arange(3)]

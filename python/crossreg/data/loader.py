@@ -163,10 +163,13 @@ class SplitDataset(Dataset):
         return out
 
     def _open(self, name: str) -> NpyRows | CompressedRows:
-        """The store's ``name.npy``, or its compressed targets."""
+        """The store's ``name.npy``, or its compressed targets, checked against the
+        store's description (a file of other rows is refused, as the store refuses it)."""
         if name == "targets" and self.store.compressed:
             return cast(CompressedRows, self.store.all_targets())
-        return NpyRows(self.path / f"{name}.npy")
+        rows = NpyRows(self.path / f"{name}.npy")
+        self.store.check_array(f"{name}.npy", rows.shape)
+        return rows
 
     @property
     def store(self) -> DataStore:

@@ -100,14 +100,22 @@ def load_rows(path: Path, rows: int, tail: tuple[int, ...] | None = None) -> np.
     shape `tail`): a ValueError naming the file where it is cut, not an array or too short
     (a missing file is a FileNotFoundError)."""
     array = load_npy(path, mmap_mode="r")
-    if array.ndim == 0 or len(array) < rows:
-        have = "no rows" if array.ndim == 0 else f"{len(array)} rows"
-        raise ValueError(f"{path}: {have}, fewer than the store's {rows} windows; {REBUILD}")
-    if tail is not None and array.shape[1:] != tail:
-        raise ValueError(
-            f"{path}: rows of shape {array.shape[1:]}, not {tail} as {METADATA} says; {REBUILD}"
-        )
+    check_rows(path, array.shape, rows, tail)
     return array
+
+
+def check_rows(
+    path: Path, shape: tuple[int, ...], rows: int, tail: tuple[int, ...] | None = None
+) -> None:
+    """Stop unless an array of `shape` read from `path` has at least `rows` rows (and rows
+    of shape `tail`): a ValueError naming the file and the fix."""
+    if not shape or shape[0] < rows:
+        have = f"{shape[0]} rows" if shape else "no rows"
+        raise ValueError(f"{path}: {have}, fewer than the store's {rows} windows; {REBUILD}")
+    if tail is not None and shape[1:] != tail:
+        raise ValueError(
+            f"{path}: rows of shape {shape[1:]}, not {tail} as {METADATA} says; {REBUILD}"
+        )
 
 
 def _read_metadata(meta: Path) -> dict[str, Any]:
@@ -200,10 +208,28 @@ class DataStore:
             return int(self.metadata["num_windows"])
         return max((r["offset"] + r["count"] for r in self.splits.values()), default=0)
 
-    def _load(self, name: str, tail: tuple[int, ...] | None = None) -> np.ndarray:
+    def _load(self, name: str) -> np.ndarray:
         """``name`` memory-mapped, a ValueError naming it where it does not read or holds
-        fewer than :attr:`num_windows` rows (or rows not of shape `tail`)."""
-        return load_rows(self.path / name, self.num_windows, tail)
+        fewer than :attr:`num_windows` rows (or rows not of :meth:`row_shape`)."""
+        return load_rows(self.path / name, self.num_windows, self.row_shape(name))
+
+    def row_shape(self, name: str) -> tuple[int, ...] | None:
+        """The shape of one row of the store's array `name` (``sequences.npy``,
+        ``targets.npy``, ``masked.npy``) as ``dataset.json`` describes it; None where an
+        older description lacks the sizes."""
+        keys = {
+            "sequences.npy": ("seq_length",),
+            "targets.npy": ("target_length", "num_targets"),
+            "masked.npy": ("target_length",),
+        }[name]
+        if not all(key in self.metadata for key in keys):
+            return None
+        return tuple(int(self.metadata[key]) for key in keys)
+
+    def check_array(self, name: str, shape: tuple[int, ...]) -> None:
+        """Stop unless an array of `shape` read from the store's file `name` holds every
+        window in rows of :meth:`row_shape` (a ValueError naming the file and the fix)."""
+        check_rows(self.path / name, shape, self.num_windows, self.row_shape(name))
 
     @property
     def genome(self) -> str:
@@ -266,15 +292,11 @@ class DataStore:
 
     @cached_property
     def _sequences(self) -> npt.NDArray[np.uint8]:
-        tail = (self.seq_length,) if "seq_length" in self.metadata else None
-        return self._load("sequences.npy", tail)
+        return self._load("sequences.npy")
 
     @cached_property
     def _targets(self) -> npt.NDArray[np.float16]:
-        tail = None
-        if "target_length" in self.metadata and "num_targets" in self.metadata:
-            tail = (self.target_length, self.num_targets)
-        return self._load("targets.npy", tail)
+        return self._load("targets.npy")
 
     @property
     def compressed(self) -> bool:
@@ -299,8 +321,7 @@ class DataStore:
 
     @cached_property
     def _masked(self) -> npt.NDArray[np.bool_]:
-        tail = (self.target_length,) if "target_length" in self.metadata else None
-        return self._load("masked.npy", tail)
+        return self._load("masked.npy")
 
     def _rows(self, split: str) -> slice:
         if split not in self.splits:
