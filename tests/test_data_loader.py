@@ -27,7 +27,7 @@ from crossreg.data import (
 )
 from crossreg.data.loader import to_device
 from crossreg.dna import one_hot, reverse_complement, shift_sequence
-from tests.data_inputs import small_inputs
+from tests.data_inputs import small_inputs, write_bigwig, write_fasta, write_table
 
 
 @pytest.fixture(scope="module")
@@ -336,3 +336,52 @@ def test_a_store_array_unlike_its_description_is_refused_by_the_loader(
     for ds in (SplitDataset(DataStore(copy), "train"), SplitDataset(copy, "train")):
         with pytest.raises(ValueError, match=pattern):
             ds[np.arange(3)]
+
+
+def test_each_target_bin_counts_the_bases_its_augmented_sequence_holds_there(
+    tmp_path: Path,
+) -> None:
+    """Planted truth through the build and the loader: two tracks whose BigWigs are 1 at
+    each G and at each A of the genome. Target bin j of every augmented example then
+    counts the Gs and As of the sequence it comes with at bin j (the window's bases
+    ``crop + j·pool`` on, moved by the shift), or with a reverse complement, the Cs and Ts
+    there (moved the other way): a target a bin or a base off its sequence, targets not
+    reversed with it or reversed without it, or a shift of the wrong sign shows."""
+    size, layout = 30_000, Layout(2048, 64, 2, 500)
+    genome = np.frombuffer(b"ACGT", np.uint8)[np.random.default_rng(3).integers(0, 4, size)]
+    fasta = write_fasta(tmp_path / "g.fa", {"chr1": genome.tobytes().decode()})
+    for base in "GA":
+        entries = [("chr1", p, p + 1, 1.0) for p in np.flatnonzero(genome == ord(base))]
+        write_bigwig(tmp_path / f"{base}.bw", {"chr1": size}, entries)
+    rows = [
+        {"identifier": base, "file": f"{base}.bw", "clip": 1000, "scale": 1, "sum_stat": "sum"}
+        for base in "GA"
+    ]
+    (tmp_path / "regions.bed").write_text(f"chr1\t0\t{size}\ttrain\n")
+    store = build_dataset(
+        tmp_path / "s",
+        fasta=fasta,
+        targets=write_table(tmp_path / "targets.txt", rows),
+        options=BuildOptions(genome="t", layout=layout, threads=1),
+        regions=tmp_path / "regions.bed",
+    )
+    ds = SplitDataset(store, "train", augment_rc=True, augment_shift=3, seed=2, sequence="codes")
+    crop, pool, bins = layout.crop_bp, layout.pool_width, layout.target_bins
+    seen, examples = set(), 0
+    for _ in range(3):
+        for batch in make_loader(ds, 5, seed=8, read_ahead=2):
+            for seq, target, rc, shift in zip(
+                batch["sequence"].numpy(), batch["targets"].numpy(),
+                batch["rc"].tolist(), batch["shift"].tolist(), strict=True,
+            ):  # fmt: skip
+                seen.add((rc, shift))
+                moved = -shift if rc else shift
+                for track, base in enumerate("CT" if rc else "GA"):
+                    counts = [
+                        np.count_nonzero(seq[lo : lo + pool] == ord(base))
+                        for lo in crop + moved + pool * np.arange(bins)
+                    ]
+                    assert target[:, track].tolist() == counts, (rc, shift, track)
+                examples += 1
+    assert examples == 3 * len(ds) > 100
+    assert seen == {(rc, s) for rc in (False, True) for s in range(-3, 4)}
