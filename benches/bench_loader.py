@@ -42,7 +42,8 @@ import torch
 
 from crossreg import _native
 from crossreg.data.compressed import compress_targets
-from crossreg.data.loader import SplitDataset, make_loader
+from crossreg.data.dataset import SplitDataset
+from crossreg.data.loader import make_loader
 from crossreg.data.npy import NpyRows
 from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
 from crossreg.memory import tune_malloc

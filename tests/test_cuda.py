@@ -88,7 +88,7 @@ def test_training_step_waits_on_the_host_nowhere(bf16):
     """After warm-up, forward, loss, backward, clipping and the fused update queue on the
     GPU without one synchronising call (a `.item()`, a device-to-host copy, a
     data-dependent shape), so the CPU runs ahead and the GPU never idles within a step."""
-    from crossreg.data.loader import codes_to_one_hot
+    from crossreg.data.device_batches import codes_to_one_hot
 
     torch.manual_seed(0)
     net = SeqNN(load_params(PARAMS).model).to("cuda")

@@ -25,7 +25,7 @@ from crossreg.data import (
     codes_to_one_hot,
     make_loader,
 )
-from crossreg.data.loader import to_device
+from crossreg.data.device_batches import to_device
 from crossreg.dna import one_hot, reverse_complement, shift_sequence
 from tests.data_inputs import small_inputs, write_bigwig, write_fasta, write_table
 

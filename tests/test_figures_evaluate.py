@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from crossreg.cli import main
-from crossreg.data.loader import codes_to_one_hot
+from crossreg.data.device_batches import codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.evaluate.figures import (
     choose_tracks,

@@ -23,7 +23,8 @@ from safetensors.torch import load_file
 
 from crossreg.cli import main
 from crossreg.commands.train import report_outputs
-from crossreg.data.loader import SplitDataset, codes_to_one_hot
+from crossreg.data.dataset import SplitDataset
+from crossreg.data.device_batches import codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.model.checkpoint import load_checkpoint, read_config
 from crossreg.model.metrics import TrackMetrics

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from crossreg.cli import main
-from crossreg.data.loader import SplitDataset
+from crossreg.data.dataset import SplitDataset
 from crossreg.data.store import DataStore
 from crossreg.evaluate.accuracy import evaluate_model
 from crossreg.evaluate.defaults import default_split

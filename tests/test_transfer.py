@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from crossreg.cli import build_parser, main
-from crossreg.data.loader import codes_to_one_hot
+from crossreg.data.device_batches import codes_to_one_hot
 from crossreg.data.store import DataStore
 from crossreg.evaluate.transfer_figures import (
     drawn_as,

@@ -1,5 +1,5 @@
 """Type stub of the native extension. Users call the wrappers in crossreg.dna,
-crossreg.genome, crossreg.signal, crossreg.data.bigwig, crossreg.data.loader,
+crossreg.genome, crossreg.signal, crossreg.data.bigwig, crossreg.data.dataset,
 crossreg.split.synteny, crossreg.io.chroms, crossreg.io.vcf and
 crossreg.stats.sldp.annotations; this documents the calls they make.
 ``tests/check_native_stub.py`` (run by ``make lint``) checks it against the built extension.

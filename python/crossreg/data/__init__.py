@@ -14,23 +14,19 @@ from typing import TYPE_CHECKING, Any
 from crossreg import _lazy
 
 if TYPE_CHECKING:
+    from crossreg.data.augment import augmentation_draws
     from crossreg.data.bigwig import bigwig_chrom_sizes, compute_targets
     from crossreg.data.build import BuildOptions, build_dataset
-    from crossreg.data.loader import (
-        EpochBatchSampler,
-        ReadAheadLoader,
-        SplitDataset,
-        augmentation_draws,
-        codes_to_one_hot,
-        make_loader,
-        to_device,
-    )
+    from crossreg.data.dataset import SplitDataset
+    from crossreg.data.device_batches import codes_to_one_hot, to_device
+    from crossreg.data.loader import ReadAheadLoader, make_loader
     from crossreg.data.plan import Layout, SplitOptions
+    from crossreg.data.sampler import EpochBatchSampler
     from crossreg.data.store import DataStore
 
 #: Public name -> the submodule serving it, imported on first use: importing the package
 #: (e.g. for crossreg.data.defaults, which ``crossreg --help`` reads) pulls in neither numpy
-#: nor torch (crossreg.data.loader imports torch).
+#: nor torch (crossreg.data.dataset and crossreg.data.loader import torch).
 _SOURCES = {
     "bigwig_chrom_sizes": "crossreg.data.bigwig",
     "compute_targets": "crossreg.data.bigwig",
@@ -39,13 +35,13 @@ _SOURCES = {
     "BuildOptions": "crossreg.data.build",
     "DataStore": "crossreg.data.store",
     "build_dataset": "crossreg.data.build",
-    "EpochBatchSampler": "crossreg.data.loader",
-    "SplitDataset": "crossreg.data.loader",
-    "augmentation_draws": "crossreg.data.loader",
-    "codes_to_one_hot": "crossreg.data.loader",
+    "EpochBatchSampler": "crossreg.data.sampler",
+    "SplitDataset": "crossreg.data.dataset",
+    "augmentation_draws": "crossreg.data.augment",
+    "codes_to_one_hot": "crossreg.data.device_batches",
     "make_loader": "crossreg.data.loader",
     "ReadAheadLoader": "crossreg.data.loader",
-    "to_device": "crossreg.data.loader",
+    "to_device": "crossreg.data.device_batches",
 }
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from crossreg import distributed
-from crossreg.data.loader import EpochBatchSampler, codes_to_one_hot
+from crossreg.data.device_batches import codes_to_one_hot
+from crossreg.data.sampler import EpochBatchSampler
 from crossreg.progress import progress
 from crossreg.train.divergence import Advice, check_training_loss, check_weights
 from crossreg.train.genome_data import GenomeData

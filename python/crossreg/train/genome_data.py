@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import torch
 
 from crossreg import distributed
-from crossreg.data.loader import READ_AHEAD, ReadAheadLoader, SplitDataset, make_loader
+from crossreg.data.dataset import SplitDataset
+from crossreg.data.loader import READ_AHEAD, ReadAheadLoader, make_loader
 from crossreg.data.store import DataStore
 from crossreg.train.folds import training_splits, training_windows
 from crossreg.train.options import TrainOptions
