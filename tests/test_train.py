@@ -607,6 +607,28 @@ def test_read_ahead_reaches_the_loader_and_takes_the_same_steps(
     assert not (tmp_path / "both" / "last").exists()
 
 
+def test_worker_processes_take_the_steps_of_the_loader_without_them(tmp_path, stores):
+    """``--workers 2`` reads each genome's batches in two processes, kept across epochs:
+    the same batches in the same order (a function of the seed, the epoch and the window,
+    not of the process that reads it), so the run takes the steps of a run without
+    workers, also in a second epoch after a first cut short by ``--steps-per-epoch``
+    (which leaves batches read ahead by the workers untaken)."""
+    params = write_params(tmp_path / "params.json", stores)
+    common = ["-q", "train", "--params", str(params), "--max-epochs", "2"]
+    common += ["--steps-per-epoch", "3", "--batch-size", "4", "--seed", "3"]
+    for d in stores.values():
+        common += ["--data", str(d)]
+    runs = {"threads": [], "workers": ["--workers", "2"]}
+    for name, extra in runs.items():
+        assert main([*common, "--out", str(tmp_path / name), *extra]) == 0
+    threads, workers = (metric_rows(tmp_path / name) for name in runs)
+    assert len(threads) == 2 * len(stores)
+    for one, other in zip(threads, workers, strict=True):
+        assert (other["epoch"], other["genome"]) == (one["epoch"], one["genome"])
+        assert other["train_loss"] == one["train_loss"]
+        assert other["valid_loss"] == one["valid_loss"]
+
+
 SIDE_BY_SIDE = textwrap.dedent(
     """
     import sys
