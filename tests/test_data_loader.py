@@ -399,8 +399,9 @@ def test_each_target_bin_counts_the_bases_its_augmented_sequence_holds_there(
     ds = SplitDataset(store, "train", augment_rc=True, augment_shift=3, seed=2, sequence="codes")
     crop, pool, bins = layout.crop_bp, layout.pool_width, layout.target_bins
     seen, examples = set(), 0
-    for _ in range(3):
-        for batch in make_loader(ds, 5, seed=8, read_ahead=2):
+    loader = make_loader(ds, 5, seed=8, read_ahead=2)
+    for _ in range(3):  # three epochs, each drawn afresh
+        for batch in loader:
             for seq, target, rc, shift in zip(
                 batch["sequence"].numpy(), batch["targets"].numpy(),
                 batch["rc"].tolist(), batch["shift"].tolist(), strict=True,
