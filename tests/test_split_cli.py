@@ -129,17 +129,36 @@ def test_same_seed_same_files(inputs: dict[str, Path], tmp_path: Path) -> None:
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
 
 
-def _component_rows(path: Path, sizes: dict[str, Path]) -> list[tuple[int, int, int, int]]:
-    """components.tsv's rows as (component, genome index, chromosome index in the genome's
-    sizes file, start), the genomes in the order of `sizes`."""
+def _ordered_rows(folder: Path, sizes: dict[str, Path]) -> dict[str, list[tuple[int, ...]]]:
+    """The rows of the split in `folder` as sort keys, by file: a region is (genome index in
+    `sizes`, chromosome index in the genome's sizes file, start); components.tsv's rows are
+    (component, *region), the BEDs' the region, links.tsv's (*end a, *end b)."""
     genomes = list(sizes)
     chroms = {name: list(read_chrom_sizes(path)) for name, path in sizes.items()}
-    rows = []
-    for row in path.read_text().splitlines()[1:]:
-        component, _, genome, chrom, start, _ = row.split("\t")
-        g = genomes.index(genome)
-        rows.append((int(component), g, chroms[genome].index(chrom), int(start)))
-    return rows
+
+    def region(genome: str, chrom: str, start: str) -> tuple[int, int, int]:
+        return genomes.index(genome), chroms[genome].index(chrom), int(start)
+
+    def rows(name: str) -> list[list[str]]:
+        return [line.split("\t") for line in (folder / name).read_text().splitlines()]
+
+    keys: dict[str, list[tuple[int, ...]]] = {
+        "components.tsv": [(int(f[0]), *region(*f[2:5])) for f in rows("components.tsv")[1:]],
+        "links.tsv": [(*region(*f[0:3]), *region(*f[4:7])) for f in rows("links.tsv")[1:]],
+    }
+    for genome in genomes:
+        bed = f"{genome}.regions.bed"
+        keys[bed] = [region(genome, *f[0:2]) for f in rows(bed)]
+    return keys
+
+
+def _assert_documented_order(folder: Path, sizes: dict[str, Path]) -> None:
+    """Every file of the split in `folder` lists its rows in the documented order, each row
+    once; a link's first end comes before its second."""
+    for name, keys in _ordered_rows(folder, sizes).items():
+        assert keys == sorted(keys) and len(set(keys)) == len(keys) > 0, name
+        if name == "links.tsv":
+            assert all(key[:3] < key[3:] for key in keys)
 
 
 def _split(sizes: dict[str, Path], net: Path) -> SplitResult:
@@ -147,23 +166,37 @@ def _split(sizes: dict[str, Path], net: Path) -> SplitResult:
     return split_genomes(sizes, [NetSpec("hg", "mm", net)], region_size=2000, min_aligned=300)
 
 
-def test_components_list_their_regions_in_a_documented_order(
+def _files(folder: Path) -> dict[str, bytes]:
+    """Every file of a split folder, by name."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_split_files_list_their_rows_in_a_documented_order(
     inputs: dict[str, Path], tmp_path: Path
 ) -> None:
-    """components.tsv lists its regions by component, then by genome in the order given,
-    by chromosome in the order of the genome's sizes file and by start: the same file
-    whatever order the native core hands the regions over in, or the net's records come
-    in."""
+    """Every file of a split lists its rows in an order of its own: the regions by genome
+    in the order given, by chromosome in the order of the genome's sizes file and by start
+    (components.tsv by component first), the links by their two ends in that order. So the
+    files are the same, byte for byte, whatever order the native core hands the regions,
+    the links and their ends over in, or the net's records come in."""
     sizes = {"hg": inputs["hg"], "mm": inputs["mm"]}
-    result = _split(sizes, inputs["net"])
+    net = write(tmp_path / "order.net", inputs["net"].read_text())
+    result = _split(sizes, net)
     write_split(result, tmp_path / "as-given")
-    listed = tmp_path / "as-given" / "components.tsv"
-    rows = _component_rows(listed, sizes)
-    assert rows == sorted(rows) and len(set(rows)) == len(rows) == len(result.region_start)
-    assert len({(c, g) for c, g, _, _ in rows}) > len({c for c, _, _, _ in rows})  # both genomes
+    _assert_documented_order(tmp_path / "as-given", sizes)
+    keys = _ordered_rows(tmp_path / "as-given", sizes)
+    assert len(keys["components.tsv"]) == len(result.region_start)
+    assert len({key[:2] for key in keys["components.tsv"]}) > len(result.component_split)
+    assert len(keys["links.tsv"]) == len(result.link_a) > 100
+    files = _files(tmp_path / "as-given")
+    assert len(files) == 7  # the two BEDs, components, links, json, text, contents list
 
-    perm = np.random.default_rng(0).permutation(len(result.region_start))
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(len(result.region_start))
     inverse = np.argsort(perm).astype(np.uint32)
+    links_perm = rng.permutation(len(result.link_a))
+    swap = rng.random(len(result.link_a)) < 0.5  # half the links given end b first
+    link_a, link_b = inverse[result.link_a][links_perm], inverse[result.link_b][links_perm]
     shuffled = dataclasses.replace(
         result,
         region_genome=result.region_genome[perm],
@@ -171,31 +204,34 @@ def test_components_list_their_regions_in_a_documented_order(
         region_start=result.region_start[perm],
         region_end=result.region_end[perm],
         region_component=result.region_component[perm],
-        link_a=inverse[result.link_a],
-        link_b=inverse[result.link_b],
+        link_a=np.where(swap, link_b, link_a),
+        link_b=np.where(swap, link_a, link_b),
+        link_bases=result.link_bases[links_perm],
     )
     write_split(shuffled, tmp_path / "shuffled")
-    assert (tmp_path / "shuffled" / "components.tsv").read_bytes() == listed.read_bytes()
+    assert _files(tmp_path / "shuffled") == files
 
     # the net's records in another order: the same components, listed alike
-    records = inputs["net"].read_text().replace("\nnet ", "\n\0net ").split("\0")
+    records = net.read_text().replace("\nnet ", "\n\0net ").split("\0")
     random.Random(5).shuffle(records)
-    net = write(
-        tmp_path / "shuffled.net", "".join(r if r.endswith("\n") else r + "\n" for r in records)
-    )
-    again = _split(sizes, net)
-    write_split(again, tmp_path / "net-shuffled")
-    assert (tmp_path / "net-shuffled" / "components.tsv").read_bytes() == listed.read_bytes()
+    write(net, "".join(r if r.endswith("\n") else r + "\n" for r in records))
+    write_split(_split(sizes, net), tmp_path / "net-shuffled")
+    assert _files(tmp_path / "net-shuffled") == files
 
-    # a sizes file in another chromosome order: the rows follow it
+    # a sizes file in another chromosome order, or the genomes given the other way round:
+    # the rows follow them
     reverse = write(
         tmp_path / "mm.reversed", "".join(reversed(inputs["mm"].read_text().splitlines(True)))
     )
-    sizes["mm"] = reverse
-    reordered = _split(sizes, inputs["net"])
-    write_split(reordered, tmp_path / "reversed")
-    rows = _component_rows(tmp_path / "reversed" / "components.tsv", sizes)
-    assert rows == sorted(rows)
+    others = {
+        "mm-reversed": {"hg": inputs["hg"], "mm": reverse},
+        "mm-first": {"mm": inputs["mm"], "hg": inputs["hg"]},
+    }
+    for name, order in others.items():
+        folder = tmp_path / name
+        write_split(_split(order, inputs["net"]), folder)
+        _assert_documented_order(folder, order)
+        assert _files(folder) != files
 
 
 def test_a_rerun_without_a_genome_removes_its_regions(
@@ -214,10 +250,6 @@ def test_a_rerun_without_a_genome_removes_its_regions(
     assert main(["split", "--sizes", f"hg={inputs['hg']}", "--out", str(keep)]) == 1
     assert f"--out {keep} exists, is not empty and is not a split" in logs.text
     assert sorted(p.name for p in keep.iterdir()) == ["mm.regions.bed"]
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
 def test_a_failed_rerun_leaves_the_earlier_split_whole(

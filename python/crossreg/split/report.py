@@ -6,11 +6,15 @@ file is written (:func:`crossreg.io.atomic_dir.atomic_directory`); a directory h
 earlier split is replaced without ``--overwrite`` (:func:`check_out`), its run log
 carried over. The directory holds:
 
-- ``<genome>.regions.bed``: chrom, start, end, split label — every region of the genome;
+- ``<genome>.regions.bed``: chrom, start, end, split label — every region of the genome,
+  by chromosome in the order of the genome's sizes, then start
+  (:meth:`~crossreg.split.synteny.SplitResult.region_order`);
 - ``components.tsv``: one row per region (component, split, genome, chrom, start, end),
   by component number, then genome order, chromosome order of the genome's sizes and
   start (:func:`component_order`);
-- ``links.tsv``: every pair of regions with aligned bases between them, with their splits;
+- ``links.tsv``: every pair of regions with aligned bases between them, with their splits,
+  the end listed first the one that comes first in that order, by that end and then the
+  other (:func:`link_order`);
 - ``split.json``: parameters, fractions per genome and split, component sizes, the
   leakage check, net summaries and warnings (:func:`summarize`);
 - ``split.txt``: the same for reading (:func:`render_text`).
@@ -269,11 +273,28 @@ def _region_names(result: SplitResult) -> list[tuple[str, str, int, int]]:
 
 def component_order(result: SplitResult) -> npt.NDArray[np.intp]:
     """The regions of `result` in the order ``components.tsv`` lists them: by component
-    number, then within a component by genome (in the order given), by chromosome (in the
-    order of the genome's sizes) and by start, whatever order the native core gives them in."""
-    return np.lexsort(
-        (result.region_start, result.region_chrom, result.region_genome, result.region_component)
-    )
+    number, then within a component in :meth:`~SplitResult.region_order` (by genome in the
+    order given, by chromosome in the order of the genome's sizes and by start), whatever
+    order the native core gives them in."""
+    order = result.region_order()
+    return order[np.argsort(result.region_component[order], kind="stable")]
+
+
+def link_order(
+    result: SplitResult,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """The links of `result` in the order ``links.tsv`` lists them, with their two ends:
+    ``(order, first, second)``, where the link ``order[k]`` joins the regions ``first[k]``
+    and ``second[k]``, ``first`` the one that comes first in
+    :meth:`~SplitResult.region_order`; the links run by their first end, then by their
+    second, whatever order the native core gives them and their ends in."""
+    rank = np.empty(len(result.region_start), dtype=np.intp)
+    rank[result.region_order()] = np.arange(len(rank))
+    a_first = rank[result.link_a] <= rank[result.link_b]
+    first = np.where(a_first, result.link_a, result.link_b)
+    second = np.where(a_first, result.link_b, result.link_a)
+    order = np.lexsort((rank[second], rank[first]))
+    return order, first[order], second[order]
 
 
 def _write_components(result: SplitResult, path: Path) -> None:
@@ -291,12 +312,13 @@ def _write_components(result: SplitResult, path: Path) -> None:
 def _write_links(result: SplitResult, path: Path) -> None:
     names = _region_names(result)
     split = result.region_split
+    order, first, second = link_order(result)
     with open(path, "w") as handle:
         handle.write(
             "genome_a\tchrom_a\tstart_a\tend_a\tgenome_b\tchrom_b\tstart_b\tend_b\t"
             "aligned_bp\tsplit_a\tsplit_b\n"
         )
-        for a, b, bases in zip(result.link_a, result.link_b, result.link_bases, strict=True):
+        for a, b, bases in zip(first, second, result.link_bases[order], strict=True):
             fields = [*map(str, names[a]), *map(str, names[b]), str(int(bases))]
             fields += [result.labels[int(split[a])], result.labels[int(split[b])]]
             handle.write("\t".join(fields) + "\n")

@@ -84,10 +84,11 @@ class Leakage:
 class SplitResult:
     """The regions of every genome with their component and split, and how they link.
 
-    Region arrays have one entry per region (all genomes, genome by genome, chromosome by
-    chromosome, 0-based half-open bp): ``region_genome``/``region_chrom`` index
+    Region arrays have one entry per region of all genomes (0-based half-open bp), in the
+    native core's order: ``region_genome``/``region_chrom`` index
     :attr:`genomes`/:attr:`chroms`, ``region_split`` indexes :attr:`labels`. Link arrays
-    hold every region pair with any aligned base (``link_a < link_b``, region indices).
+    hold every region pair with any aligned base (region indices). The files list both in
+    an order of their own (:meth:`region_order`), which no order of these arrays changes.
     """
 
     genomes: list[str]
@@ -121,10 +122,18 @@ class SplitResult:
         """Length of each region in bp."""
         return (self.region_end - self.region_start).astype(np.int64)
 
+    def region_order(self) -> npt.NDArray[np.intp]:
+        """The regions in the order the split's files list them: by genome (in the order
+        given), by chromosome (in the order of the genome's sizes) and by start, whatever
+        order the native core hands them over in."""
+        return np.lexsort((self.region_start, self.region_chrom, self.region_genome))
+
     def regions(self, genome: str) -> list[Interval]:
-        """The regions of `genome` in order, each with its split label as extra column."""
+        """The regions of `genome` by chromosome (in the order of its sizes) and start, each
+        with its split label as extra column."""
         g = self._genome_index(genome)
-        idx = np.flatnonzero(self.region_genome == g)
+        order = self.region_order()
+        idx = order[self.region_genome[order] == g]
         names, labels, split = self.chroms[genome], self.labels, self.region_split
         return [
             Interval(
