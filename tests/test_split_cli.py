@@ -304,10 +304,20 @@ def test_an_earlier_split_is_replaced_only_when_it_holds_nothing_else(
     ) in logs.text
     assert (out / "notes.txt").read_text() == "mine\n"
     assert json.loads((out / "split.json").read_text())["parameters"]["seed"] != 2
-    # a split written before crossreg listed what it wrote: its own files are replaced
+    # a split written before crossreg listed what it wrote: its own files are replaced,
+    # the regions of each genome its split.json names (rn, a genome the new split lacks)
     (out / "notes.txt").unlink()
     (out / CONTENTS_FILE).unlink()
+    report = json.loads((out / "split.json").read_text())
+    report["genomes"]["rn"] = report["genomes"]["mm"]
+    (out / "split.json").write_text(json.dumps(report))
     (out / "rn.regions.bed").write_text("chr1\t0\t10\ttrain\n")
+    # but not a BED of the user's named like one (before: any *.regions.bed was the split's)
+    (out / "mine.regions.bed").write_text("chr1\t0\t10\tmine\n")
+    assert run_split(inputs, out, "--seed", "2") == 1
+    assert "holds a split and also mine.regions.bed, which crossreg did not write" in logs.text
+    assert (out / "mine.regions.bed").read_text() == "chr1\t0\t10\tmine\n"
+    (out / "mine.regions.bed").unlink()
     assert run_split(inputs, out, "--seed", "2") == 0
     assert not (out / "rn.regions.bed").exists()
     assert json.loads((out / "split.json").read_text())["parameters"]["seed"] == 2

@@ -1204,5 +1204,42 @@ def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(
     (out / "notes.txt").write_text("mine\n")
     assert main(argv) == 1
     (out / "notes.txt").unlink()
+    # a user's figure named like a heat map, but of no experiment this run compares: not
+    # transfer's (before: any matrix_*.png was, and the rerun removed it)
+    (out / "matrix_foo.png").write_bytes(b"mine")
+    assert main(argv) == 1
+    assert "already holds files no finished crossreg transfer wrote" in capsys.readouterr().err
+    assert (out / "matrix_foo.png").read_bytes() == b"mine"
+    (out / "matrix_foo.png").unlink()
     assert main(argv) == 0
     assert (out / "summary.json").is_file() and (out / RUNS_FILE).is_file()
+
+
+def test_a_rerun_takes_only_the_heat_maps_it_draws_or_an_earlier_run_listed(world, tmp_path):
+    """The heat maps of a transfer folder are those of the experiments the run compares
+    and those its earlier summary.json lists (a run of other experiments): a log-less
+    folder holding only those is the stopped run's, and a rerun removes those it does not
+    draw; a user's file named like a heat map is neither taken nor removed."""
+    root, stores, _ = world
+    out = tmp_path / "transfer"
+    argv = ["-q", "transfer", "--model", str(root / "model"), "--head", "mouse", "--data"]
+    argv += [str(stores["human"]), "--gtf", str(_human_gtf(stores)), "--out", str(out)]
+    assert main(argv) == 0
+    drawn = json.loads((out / "summary.json").read_text())["figures"]
+    assert set(drawn) == {"matrix_CAGE.png", "matrix_CHIP_H3K27ac.png", "matrix_DNASE.png"}
+    # an earlier run (of another experiment, OLD) that stopped before it logged itself
+    summary = json.loads((out / "summary.json").read_text())
+    summary["figures"] += ["matrix_OLD.png", "../notes.png"]  # the latter: not a heat map's
+    (tmp_path / "notes.png").write_bytes(b"mine")
+    (out / "summary.json").write_text(json.dumps(summary))
+    (out / RUNS_FILE).unlink()
+    (out / "matrix_OLD.png").write_bytes(b"old")
+    (out / "matrix_CAGE.svg").write_bytes(b"old")  # of an experiment it compares
+    assert main(argv) == 0
+    assert sorted(p.name for p in out.glob("matrix_*")) == sorted(drawn)
+    assert (tmp_path / "notes.png").read_bytes() == b"mine"
+    # a user's figure in a logged transfer folder is kept by a rerun
+    (out / "matrix_foo.png").write_bytes(b"mine")
+    assert main(argv) == 0
+    assert (out / "matrix_foo.png").read_bytes() == b"mine"
+    assert json.loads((out / "summary.json").read_text())["figures"] == drawn

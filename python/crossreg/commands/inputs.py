@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import fnmatch
 import os
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
@@ -128,10 +127,11 @@ def require_own_folder(
     or mixed in. `unfinished` names the entry (or entries) an interrupted run of the
     command leaves there (its checkpoint), which the command judges itself: a folder
     holding one is the command's, with whatever outputs the interrupted run had written
-    beside it. `own_files` names the files the command writes (names or glob patterns,
-    ``matrix_*.png``): a folder holding only those, and no run log, is the command's own
-    run stopped before it logged itself (while writing its files, or after), which a
-    rerun writes anew."""
+    beside it. `own_files` names the files the command writes, exactly (those this run
+    writes, or an earlier run recorded; never a pattern, which a user's file could
+    match): a folder holding only those, and no run log, is the command's own run stopped
+    before it logged itself (while writing its files, or after), which a rerun writes
+    anew."""
     out, command = Path(args.out), args.command
     if launched_rank() != 0 or not out.is_dir():
         return  # under torchrun process 0 checks (the others may have begun writing)
@@ -150,7 +150,7 @@ def require_own_folder(
     elif others:
         held = f"the output of crossreg {others[0]} (its {RUNS_FILE} says so)"
     elif command not in logged:
-        if not runs and all(_is_own(p.name, own_files) for p in entries):
+        if not runs and all(p.name in own_files for p in entries):
             return  # a first run stopped while writing: its own files, which a rerun replaces
         names = first_few(sorted(p.name for p in entries), shown=3)
         held = f"files no finished crossreg {command} wrote ({names})"
@@ -161,11 +161,6 @@ def require_own_folder(
         f"--out {args.out} already holds {held}; crossreg {command} writes into a folder of "
         f"its own: {fix}"
     )
-
-
-def _is_own(name: str, own_files: Collection[str]) -> bool:
-    """Whether the entry `name` is one of `own_files` (names or glob patterns)."""
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in own_files)
 
 
 def require_suffix(args: argparse.Namespace, name: str, suffixes: Sequence[str]) -> None:

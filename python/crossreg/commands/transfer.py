@@ -24,7 +24,7 @@ from crossreg.commands.options import (
 )
 from crossreg.commands.values import number
 from crossreg.evaluate.defaults import NORMALIZATIONS, VARIABLE_FRACTION
-from crossreg.evaluate.files import transfer_names
+from crossreg.evaluate.files import recorded_heat_maps, transfer_names
 from crossreg.step_defaults import TRANSFER_BATCH_SIZE
 
 HELP = (
@@ -114,13 +114,20 @@ def run(args: argparse.Namespace) -> int:
     """Predict at the sites, compare tracks and write the tables and heat maps."""
     require_paths(args, "gtf", "pairs", folders=("model", "data"))
     require_output(args, folder=True)
-    require_own_folder(args, own_files=transfer_names())
-    model_head(args)
-    open_store(args.data, args.splits, option="--splits")
+    info, head = model_head(args)
+    store = open_store(args.data, args.splits, option="--splits")
     from crossreg.evaluate.transfer import run_transfer
     from crossreg.evaluate.transfer_plan import plan_transfer
     from crossreg.evaluate.transfer_stats import summary_line
-    from crossreg.evaluate.transfer_tracks import experiment_label
+    from crossreg.evaluate.transfer_tracks import experiment_label, shared_experiments
+
+    # the files this run writes, and the heat maps an earlier run's summary lists: no other
+    # file in --out is taken for transfer's
+    head_tracks = [t.description for t in info.targets[head]]
+    experiments = shared_experiments(store.table.descriptions, head_tracks)
+    require_own_folder(
+        args, own_files=[*transfer_names(experiments), *recorded_heat_maps(args.out)]
+    )
 
     plan = plan_transfer(
         args.model,

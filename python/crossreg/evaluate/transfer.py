@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.evaluate.files import MATRIX_PREFIX, SUMMARY_FILE, TRANSFER_FILES
+from crossreg.evaluate.files import (
+    SUMMARY_FILE,
+    TRANSFER_FILES,
+    heat_map_stem,
+    recorded_heat_maps,
+)
 from crossreg.evaluate.finite import (
     check_finite_predictions,
     check_finite_targets,
@@ -243,10 +248,12 @@ def _write_outputs(
     plots: bool,
     svg: bool,
 ) -> list[Path]:
-    """Write ``transfer.tsv``, ``matrix.tsv``, the heat maps (with `plots`; an earlier
-    run's others removed) and, last, ``summary.json`` with the figures drawn, into `out`;
-    returns the figures."""
+    """Write ``transfer.tsv``, ``matrix.tsv``, the heat maps (with `plots`) and, last,
+    ``summary.json`` with the figures drawn, into `out`; returns the figures. The heat maps
+    this run does not draw are removed where they bear the name of one of its experiments'
+    or one the earlier ``summary.json`` lists: an earlier run's, not a user's."""
     out.mkdir(parents=True, exist_ok=True)
+    recorded = recorded_heat_maps(out)
     (out / SUMMARY_FILE).unlink(missing_ok=True)  # written last: no stale one beside new tables
     pairs_file, matrix_file = (out / name for name in TRANSFER_FILES)
     with atomic_write(pairs_file) as handle:
@@ -266,7 +273,7 @@ def _write_outputs(
             pairing=plan.pairing.rule,
             normalize=plan.normalize,
         )
-    earlier = {p.stem for p in out.glob(f"{MATRIX_PREFIX}*.*") if p.suffix in (".png", ".svg")}
+    earlier = {heat_map_stem(e) for e in plan.experiments} | {Path(n).stem for n in recorded}
     remove_stale_figures(out, sorted(earlier), written)
     summary["figures"] = [p.name for p in written]
     with atomic_write(out / SUMMARY_FILE) as handle:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.evaluate.defaults import NORMALIZATIONS
-from crossreg.evaluate.files import MATRIX_PREFIX, SUMMARY_FILE
+from crossreg.evaluate.files import SUMMARY_FILE, heat_map_stem
 from crossreg.evaluate.transfer_stats import NORMALISED_AS
 from crossreg.evaluate.transfer_tracks import (
     BY_CELL_TYPE,
@@ -182,11 +181,6 @@ def clustered(matrix: PlottedMatrix) -> PlottedMatrix:
     )
 
 
-def safe_name(text: str) -> str:
-    """`text` with anything but letters, digits, ``._-`` replaced by ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "experiment"
-
-
 def matrix_figure(
     matrix: PlottedMatrix,
     *,
@@ -327,7 +321,7 @@ def plot_matrix_file(
             assert gap is not None  # no finite cell at all: a reason is always found
             gaps[experiment] = gap
             continue
-        name = directory / f"{MATRIX_PREFIX}{safe_name(experiment)}.png"
+        name = directory / f"{heat_map_stem(experiment)}.png"
         drawn = plot_matrix(
             name, matrix, title=title, svg=svg, pairing=pairing, normalize=normalize
         )

@@ -30,6 +30,7 @@ from crossreg.evaluate.transfer_tracks import (
     experiment_of,
     is_accessibility,
     read_pairs,
+    shared_experiments,
 )
 from crossreg.io.targets import Target
 from crossreg.model.checkpoint_info import CONFIG_NAME, checkpoint_info
@@ -59,6 +60,13 @@ class TransferPlan:
     pairing: Pairing = EQUAL_CELL_TYPES
     pairing_notes: dict[str, str] = field(default_factory=dict)
     normalize: str = "mean"
+
+    @property
+    def experiments(self) -> list[str]:
+        """The experiments compared, sorted: those of both the head's and the store's
+        tracks, each with a heat map when it has any finite R."""
+        head = [t.description for t in self.head_targets]
+        return shared_experiments(self.store.table.descriptions, head)
 
 
 def _pairing(
@@ -149,9 +157,7 @@ def _shared_experiments(
 ) -> set[str]:
     """The experiments (descriptions without their cell types) of both the store's
     tracks `m_desc` and the head's `h_desc`; none is an error."""
-    shared = {e for e in map(experiment_of, m_desc) if e is not None} & set(
-        map(experiment_of, h_desc)
-    )
+    shared = set(shared_experiments(m_desc, h_desc))
     if not shared:
         raise ValueError(
             f"no experiment (description without its cell type) of the '{head}' head's "

@@ -43,6 +43,7 @@ from crossreg.evaluate.transfer_tracks import (
     experiment_of,
     gap_notes,
     normalised_r_gap,
+    shared_experiments,
 )
 
 #: Each normalisation in words.
@@ -134,7 +135,7 @@ def transfer_tables(
     pairs: list[dict] = []
     matrix: list[dict] = []
     notes: dict[str, str] = {}
-    for experiment in sorted({e for e in m_exp if e is not None} & set(h_exp)):
+    for experiment in shared_experiments(measured_descriptions, head_descriptions):
         mc = [i for i, e in enumerate(m_exp) if e == experiment]
         hc = [j for j, e in enumerate(h_exp) if e == experiment]
         # one experiment's columns at a time, normalised in place: memory of a few

@@ -71,6 +71,13 @@ def experiment_of(description: str) -> str | None:
     return split_description(description)[0]
 
 
+def shared_experiments(measured: Sequence[str], head: Sequence[str]) -> list[str]:
+    """The experiments, sorted, of both the tracks of descriptions `measured` and those of
+    descriptions `head`: those a transfer compares."""
+    found = {experiment_of(d) for d in measured} & {experiment_of(d) for d in head}
+    return sorted(e for e in found if e is not None)
+
+
 def experiment_label(experiment: str) -> str:
     """How an experiment is named to a reader: ``DNASE/ATAC`` for ``DNASE``, which holds
     the ATAC tracks too (:func:`experiment_of`), so that its pairs are not taken for the

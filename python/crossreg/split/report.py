@@ -210,8 +210,8 @@ def check_out(out: str | os.PathLike[str], option: str = "--out") -> None:
     is replaced without ``--overwrite`` (a split is quick to recompute, and a rerun into
     the same folder is how one redoes it). What crossreg wrote is what its
     :data:`~crossreg.io.atomic_dir.CONTENTS_FILE` lists, or for a split written before that
-    list, the files a split writes. Anything else is refused, so that no file of the
-    user's is removed."""
+    list, the files a split writes, a regions BED for each genome its ``split.json``
+    lists. Anything else is refused, so that no file of the user's is removed."""
     out = Path(out)
     held = {p.name for p in out.iterdir()} if out.is_dir() else set()
     # a run log alone: the folder a caller logged this very run in before writing it
@@ -219,8 +219,19 @@ def check_out(out: str | os.PathLike[str], option: str = "--out") -> None:
         check_replaceable(out, False, {SPLIT_FILE: "a split"}, option)
         return
     check_not_current(out, option)
-    written_before_the_list = {n for n in held if n.endswith(REGIONS_SUFFIX)} | set(SPLIT_FILES)
+    written_before_the_list = set(_recorded_regions(out)) | set(SPLIT_FILES)
     check_only_ours(out, "a split", option, unlisted=written_before_the_list, remover="a new split")
+
+
+def _recorded_regions(out: Path) -> list[str]:
+    """The ``GENOME.regions.bed`` files of the genomes the ``split.json`` in `out` lists:
+    those of the split that wrote it (none where it does not read)."""
+    try:
+        report = json.loads((out / SPLIT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # unreadable, not JSON
+        return []
+    genomes = report.get("genomes") if isinstance(report, dict) else None
+    return [f"{name}{REGIONS_SUFFIX}" for name in genomes] if isinstance(genomes, dict) else []
 
 
 def write_split(result: SplitResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
