@@ -1123,3 +1123,70 @@ def test_a_sitting_that_fails_where_its_time_cannot_be_saved_raises_its_own_erro
         monkeypatch.setattr(demo_clock.DemoClock, "save", full_disk)
         raise RuntimeError("the step's own error")
     assert "this sitting's time could not be saved" in caplog.text
+
+
+class _ReadError(Exception):
+    """Raised by a step stub once it has noted the model a step reads."""
+
+
+def test_every_step_after_training_reads_the_checkpoint_the_training_saves(
+    tmp_path, monkeypatch, stores
+):
+    """Each training run writes into its own folder under models/, its best checkpoint in
+    ``best`` there; evaluate reads the joint and the genome's own model from theirs, and
+    transfer, SAD, de novo, SLDP and ISM the joint model's, all through one path
+    (:func:`crossreg.demo_settings.best_model`)."""
+    import crossreg.demo as demo
+    import crossreg.demo_variants as variants
+    from crossreg.demo_settings import FAST, JOINT, best_model
+
+    out = tmp_path / "demo"
+    jobs: dict = {}
+    monkeypatch.setattr(demo, "train_models", lambda found, resume: jobs.update(found))
+    demo._train_demo_models(out, stores, FAST, False)
+    assert set(jobs) == {JOINT, *stores}
+    saved = {}
+    for run, (argv, job) in jobs.items():
+        assert argv[argv.index("--out") + 1] == str(job.out)
+        assert job.params.parent == job.out.parent == out / "models"
+        saved[run] = job.out / "best"  # where the trainer saves the best epoch
+    assert all(best_model(out, run) == saved[run] for run in jobs)
+
+    read: list[tuple[str, Path]] = []
+
+    def note(step: str, model: Path) -> None:
+        read.append((step, Path(model)))
+        raise _ReadError
+
+    def evaluate(argv, model, *args):
+        read.append(("evaluate", Path(model)))
+        return {}
+
+    monkeypatch.setattr(demo, "evaluate_step", evaluate)
+
+    def step(argv, write, *args, **kw):
+        if argv[0] == "transfer":
+            read.append(("transfer", Path(args[0])))
+        raise _ReadError
+
+    monkeypatch.setattr(demo, "run_step", step)
+    with pytest.raises(_ReadError):  # the compare after both evaluations
+        demo._evaluate_genome(out, "human", stores["human"], False)
+    assert read == [("evaluate", saved[JOINT]), ("evaluate", saved["human"])]
+    read.clear()
+    synth = stores["human"].parent / "synth"
+    manifest = json.loads((synth / MANIFEST).read_text())
+    with pytest.raises(_ReadError):
+        demo._transfer_at_tss(out, synth, manifest, stores)
+    monkeypatch.setattr(variants, "sad_step", lambda argv, model, *args: note("sad", model))
+    monkeypatch.setattr(variants, "ism_step", lambda argv, model, *args, **kw: note("ism", model))
+    for step, args in (
+        (variants.score_variants, (manifest, stores, False)),
+        (variants.denovo_tests, (manifest, False)),
+        (variants.sldp_of_panel, (manifest, FAST, False)),
+        (variants.ism_of_planted_sites, (manifest, FAST, False)),
+    ):
+        with pytest.raises(_ReadError):
+            step(out, synth, *args)
+    assert [step for step, _ in read] == ["transfer", "sad", "sad", "sad", "ism"]
+    assert {model for _, model in read} == {saved[JOINT]}

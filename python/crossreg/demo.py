@@ -31,7 +31,15 @@ from crossreg.data.store import DataStore
 from crossreg.demo_clock import DemoClock, sitting_clock
 from crossreg.demo_resume import check_resumable, finished_with
 from crossreg.demo_schedules import single_genome_schedules, train_batches
-from crossreg.demo_settings import MINI, WORLD, DemoSettings
+from crossreg.demo_settings import (
+    JOINT,
+    MINI,
+    MODELS,
+    WORLD,
+    DemoSettings,
+    best_model,
+    model_dir,
+)
 from crossreg.demo_steps import (
     counting,
     evaluate_step,
@@ -257,10 +265,10 @@ def _train_demo_models(
     tracks = {name: DataStore(stores[name]).num_targets for name in genomes}
     batches = {name: train_batches(stores[name], settings) for name in genomes}
     schedules = {
-        "joint": (settings.max_epochs, settings.patience),
+        JOINT: (settings.max_epochs, settings.patience),
         **single_genome_schedules(settings, batches),
     }
-    runs = {"joint": genomes, **{name: [name] for name in genomes}}
+    runs = {JOINT: genomes, **{name: [name] for name in genomes}}
     jobs: dict[str, tuple[list[str], TrainRun]] = {}
     for run, members in runs.items():
         max_epochs, patience = schedules[run]
@@ -271,18 +279,18 @@ def _train_demo_models(
             seed=settings.seed,
             bf16=True,  # also on the CPU: 1.1-1.3x faster where it has AVX512-BF16
         )
-        params = out / "models" / f"{run}.params.json"
+        params = out / MODELS / f"{run}.params.json"
         params.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(params) as handle:
             json.dump(demo_params({g: tracks[g] for g in members}, settings), handle, indent=1)
-        argv = ["train", "--params", str(params), "--out", str(out / "models" / run)]
+        argv = ["train", "--params", str(params), "--out", str(model_dir(out, run))]
         argv += ["--max-epochs", str(max_epochs)]
         argv += ["--patience", str(patience), "--seed", str(settings.seed), "--bf16"]
         if settings.steps_per_epoch:
             argv += ["--steps-per-epoch", str(settings.steps_per_epoch)]
         argv += [arg for g in members for arg in ("--data", str(stores[g]))]
         data = tuple(stores[g] for g in members)
-        jobs[run] = (argv, TrainRun(params, data, out / "models" / run, options, overwrite=True))
+        jobs[run] = (argv, TrainRun(params, data, model_dir(out, run), options, overwrite=True))
     train_models(jobs, resume)
 
 
@@ -291,15 +299,15 @@ def _evaluate_genome(out: Path, name: str, store: Path, resume: bool) -> dict[st
     `store`, then ``crossreg compare`` of the two; per assay, both models' test R beside
     the store's ceilings (:func:`crossreg.demo_summary.genome_summary`)."""
     evals = {}
-    for run in ("joint", name):
+    for run in (JOINT, name):
         folder = out / "evaluate" / f"{run}_on_{name}"
-        model = out / "models" / run / "best"
+        model = best_model(out, run)
         argv = ["evaluate", "--model", str(model), "--data", str(store)]
         argv += ["--head", name, "--out", str(folder)]
         evals[run] = evaluate_step(argv, model, store, folder, name, resume)
     compare_dir = out / "compare" / name
     joint, single = (
-        out / "evaluate" / f"joint_on_{name}",
+        out / "evaluate" / f"{JOINT}_on_{name}",
         out / "evaluate" / f"{name}_on_{name}",
     )
     argv = ["compare", "--joint", str(joint / "metrics.tsv"), "--single"]
@@ -308,7 +316,7 @@ def _evaluate_genome(out: Path, name: str, store: Path, resume: bool) -> dict[st
     pairs, comparison = run_step(
         argv,
         write_comparison,
-        evals["joint"],
+        evals[JOINT],
         evals[name],
         compare_dir,
         title=f"{name} test tracks",
@@ -327,7 +335,7 @@ def _transfer_at_tss(
     """``crossreg transfer`` of every head of the joint model on every genome's held-out
     sites (valid and test): per assay the matched pairs' raw and mean-normalised R and the
     unmatched pairs' normalised R (the paper's Figure 3)."""
-    model = out / "models" / "joint" / "best"
+    model = best_model(out)
     result = {}
     for name, entry in manifest["genomes"].items():
         gtf = synth / entry["gtf"]

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from crossreg.demo_schedules import epoch_caps, store_batches
-from crossreg.demo_settings import DemoSettings
+from crossreg.demo_settings import MODELS, DemoSettings, model_dir
 from crossreg.errors import CommandError
 from crossreg.io.changes import changes
 from crossreg.synth.world import MANIFEST
@@ -40,7 +40,7 @@ def _check_trained_epochs(out: Path, settings: DemoSettings) -> None:
     too, after the earlier steps)."""
     batches = store_batches(out, settings)
     caps = epoch_caps(settings, batches)
-    for last in sorted((out / "models").glob(f"*/last/{JSON_FILE}")):
+    for last in sorted((out / MODELS).glob(f"*/last/{JSON_FILE}")):
         try:
             epoch = int(json.loads(last.read_text())["extra"]["run"]["epoch"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -87,7 +87,7 @@ def _models_trained_to_caps(out: Path, settings: DemoSettings) -> bool:
     (:func:`epoch_caps`; its ``train_options.json``): not a single-genome model a version
     of the demo trained to the joint model's cap, which a resume trains on."""
     for run, cap in epoch_caps(settings, store_batches(out, settings)).items():
-        recorded = out / "models" / run / "train_options.json"
+        recorded = model_dir(out, run) / "train_options.json"
         try:
             trained = json.loads(recorded.read_text()) if recorded.exists() else {}
         except (OSError, ValueError):

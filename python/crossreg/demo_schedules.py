@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from crossreg.data.store import DataStore
-from crossreg.demo_settings import WORLD, DemoSettings
+from crossreg.demo_settings import JOINT, WORLD, DemoSettings
 from crossreg.demo_stores import store_path
 from crossreg.synth.world import MANIFEST
 
@@ -40,7 +40,7 @@ def epoch_caps(settings: DemoSettings, batches: dict[str, int]) -> dict[str, int
     """The most epochs each model of a demo trains under `settings`: the joint model's
     ``--epochs``, a single-genome model's scaled as :func:`single_genome_schedules` scales
     it (only where `batches`, each genome's training batches per epoch, are known)."""
-    caps = {"joint": settings.max_epochs}
+    caps = {JOINT: settings.max_epochs}
     if batches:
         caps.update({g: cap for g, (cap, _) in single_genome_schedules(settings, batches).items()})
     return caps

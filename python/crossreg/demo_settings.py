@@ -1,10 +1,11 @@
-"""The sizes of ``crossreg demo``'s presets and the name of its world's folder, apart from
-the demo itself so that the command checks its arguments and ``--out`` without loading
-the pipeline (torch, polars, scipy)."""
+"""The sizes of ``crossreg demo``'s presets and the places of its world and its models in
+its folder, apart from the demo itself so that the command checks its arguments and
+``--out`` without loading the pipeline (torch, polars, scipy)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from crossreg.synth.species import DEFAULT_GENOMES
 
@@ -60,3 +61,19 @@ MINI = DemoSettings()
 CONFIGURATIONS = {"tiny": FAST, "mini": MINI, "small": SMALL}
 #: The folder of the world in the demo's folder, written first.
 WORLD = "synth"
+#: The folder of the models in the demo's folder: each run's params file and run folder.
+MODELS = "models"
+#: The run of the model trained on every genome at once (the others: one genome's each).
+JOINT = "joint"
+
+
+def model_dir(out: Path, run: str) -> Path:
+    """The folder of the demo's training run `run` (:data:`JOINT`, or a genome's name) in
+    the demo's folder `out`."""
+    return out / MODELS / run
+
+
+def best_model(out: Path, run: str = JOINT) -> Path:
+    """The best checkpoint of the demo's training run `run`, the joint model's unless
+    named, in the demo's folder `out`: the model every step after training reads."""
+    return model_dir(out, run) / "best"

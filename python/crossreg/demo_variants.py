@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from crossreg.data.store import DataStore
-from crossreg.demo_settings import DemoSettings
+from crossreg.demo_settings import DemoSettings, best_model
 from crossreg.demo_steps import ism_step, run_step, sad_step, sldp_step
 from crossreg.demo_summary import ism_summary, sldp_summary
 from crossreg.io.atomic import atomic_write
@@ -34,7 +34,7 @@ def score_variants(
     descriptions = {
         head: dict(zip(t.identifiers, t.descriptions, strict=True)) for head, t in targets.items()
     }
-    model = out / "models" / "joint" / "best"
+    model = best_model(out)
     result = {}
     for name, entry in manifest["genomes"].items():
         truth = read_effects(synth / entry["variant_effects"])
@@ -56,7 +56,7 @@ def denovo_tests(out: Path, synth: Path, manifest: dict, resume: bool) -> dict:
     cohorts = manifest["cohorts"]
     genome = cohorts["genome"]
     folder = out / "denovo"
-    model = out / "models" / "joint" / "best"
+    model = best_model(out)
     fasta = synth / manifest["genomes"][genome]["fasta"]
     groups = {}
     denovo = ["denovo", "--out", str(folder / "report")]
@@ -99,7 +99,7 @@ def sldp_of_panel(
     if settings.panel_snps is not None:  # evenly spaced records, at most panel_snps
         most = settings.panel_snps
         vcf = _vcf_subset(vcf, folder / "panel.vcf", lambda r: r[:: max(1, -(-len(r) // most))])
-    model = out / "models" / "joint" / "best"
+    model = best_model(out)
     tables = []
     for head in manifest["genomes"]:
         table = folder / f"panel.{head}_head.sad.h5"
@@ -161,7 +161,7 @@ def ism_of_planted_sites(
         folder / "planted_breaks.vcf",
         lambda r: [line for line in r if "KIND=break" in line][: settings.ism_sites],
     )
-    model, fasta = out / "models" / "joint" / "best", synth / entry["fasta"]
+    model, fasta = best_model(out), synth / entry["fasta"]
     table, figures = folder / "planted_breaks.ism.h5", folder / "figures"
     argv = ["ism", "--model", str(model), "--head", genome, "--fasta", str(fasta)]
     argv += ["--variants-genome", genome, "--vcf", str(vcf), "--width", str(ISM_WIDTH)]
