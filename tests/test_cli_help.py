@@ -114,7 +114,9 @@ def test_an_abbreviated_option_is_refused_naming_the_whole_one(capsys):
     )
     with pytest.raises(SystemExit):  # crossreg's own options too
         parser.parse_args(["--verb", "synth", "--out", "w"])
-    assert "unrecognized arguments: --verb" in error_line(capsys)
+    assert error_line(capsys) == (
+        "crossreg: error: unrecognized arguments: --verb (did you mean --verbose?)"
+    )
     whole = parser.parse_args(["--verbose", "data", "--genome", "g", "--fasta", "g.fa",
                                "--targets", "t.txt", "--out", "o", "--threads", "4"])  # fmt: skip
     assert whole.verbose and whole.threads == 4
@@ -136,6 +138,79 @@ def test_an_unknown_option_is_refused_by_its_step_naming_the_near_one(capsys):
     with pytest.raises(SystemExit):
         main([*argv, "--zzz"])
     assert "unrecognized arguments: --zzz\n" in capsys.readouterr().err
+
+
+def test_a_mistyped_option_of_crossreg_itself_names_the_near_one(capsys):
+    """An option before the step is crossreg's: one it does not know is refused with its
+    own usage and the near one, before the step judges the rest (which would blame a
+    missing option of the step, or name one of the step's that is not meant)."""
+    cases = {
+        ("--verb", "sad"): "--verb (did you mean --verbose?)",
+        ("--quite", "train", "--params", "p.json", "--data", "d", "--out", "o"): (
+            "--quite (did you mean --quiet?)"
+        ),
+        ("-x", "synth", "--out", "w"): "-x",
+        ("-q", "--verbos"): "--verbos (did you mean --verbose?)",
+    }
+    for argv, unknown in cases.items():
+        with pytest.raises(SystemExit) as stop:
+            main(list(argv))
+        assert stop.value.code == 2, argv
+        error = capsys.readouterr().err
+        assert error.startswith("usage: crossreg [-h]"), argv
+        assert error.splitlines()[-1] == f"crossreg: error: unrecognized arguments: {unknown}"
+    args = build_parser().parse_args(["-q", "synth", "--out", "w"])  # the known ones read
+    assert args.quiet and not args.verbose
+
+
+@pytest.mark.parametrize(
+    "argv", [["-h", "trian"], ["trian", "-h"], ["--help", "trian"], ["-q", "trian", "--help"]]
+)
+def test_help_of_a_mistyped_step_names_the_near_one(capsys, argv):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("usage: crossreg [-h]")
+    assert error.splitlines()[-1].startswith(
+        "crossreg: error: argument <command>: invalid choice: 'trian'; did you mean 'train'? "
+        "(choose from 'synth', "
+    )
+
+
+def test_help_before_the_step_is_the_steps_help(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "-h"])
+    assert stop.value.code == 0
+    steps = capsys.readouterr().out
+    assert steps.startswith("usage: crossreg train ")
+    for argv in (["-h", "train"], ["--help", "train", "--out", "o"], ["-q", "-h", "train"]):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 0, argv
+        assert capsys.readouterr().out == steps, argv
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["help", "train"], "crossreg train --help"),
+        (["help", "trian"], "crossreg train --help"),
+        (["help", "-q", "sad-mrge"], "crossreg sad-merge --help"),
+        (["help"], "crossreg --help"),
+        (["help", "frobnicate"], "crossreg --help"),
+    ],
+)
+def test_a_help_step_names_the_help_option(capsys, argv, meant):
+    """There is no help step: ``crossreg help STEP`` is refused naming the command that
+    gives the help meant, with the steps listed."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert error_line(capsys).startswith(
+        f"crossreg: error: argument <command>: invalid choice: 'help'; did you mean '{meant}'? "
+        "(choose from 'synth', "
+    )
 
 
 def test_missing_required_options_are_named_with_the_steps_usage(capsys):

@@ -88,7 +88,7 @@ class _PrintVersion(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> StepParser:
     """The argument parser with every registered subcommand."""
     parser = StepParser(
         prog="crossreg",
@@ -228,6 +228,8 @@ def _main(argv: Sequence[str] | None, terminated: list[float]) -> int:
         setup_logging()
         return _interrupted(terminated)
     setup_logging(args.verbose, args.quiet)
+    for repeated in parser.repeated_options(args):
+        log.warning("%s", repeated)
     tune_malloc()
     if getattr(args, "run", None) is None:  # no subcommand: a usage error, as argparse's
         parser.print_help(sys.stderr)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 
@@ -59,10 +61,11 @@ def note_exclusive_options(parser: argparse.ArgumentParser) -> None:
             action.help = f"{action.help}; {note}" if action.help else note
 
 
-def invalid_choice(value: object, choices: Iterable[object]) -> str:
-    """``invalid choice: 'mnii'; did you mean 'mini'? (choose from 'tiny', 'mini', ...)``."""
+def invalid_choice(value: object, choices: Iterable[object], meant: str | None = None) -> str:
+    """``invalid choice: 'mnii'; did you mean 'mini'? (choose from 'tiny', 'mini', ...)``:
+    the near one of `choices`, unless `meant` says what was meant instead."""
     choices = list(choices)
-    guess = near(str(value), [str(choice) for choice in choices])
+    guess = meant or near(str(value), [str(choice) for choice in choices])
     hint = f"; did you mean {guess!r}?" if guess is not None else ""
     listed = ", ".join(repr(choice) for choice in choices)
     return f"invalid choice: {value!r}{hint} (choose from {listed})"
@@ -100,19 +103,30 @@ class OneOf(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+# the metavars of the options that take a path as text (the others take a Path)
+PATH_METAVARS = frozenset({"BED", "DIR", "FASTA", "FILE", "PREFIX"})
+
+
+def names_path(action: argparse.Action) -> bool:
+    """Whether `action` takes a path: a :class:`~pathlib.Path`, or text whose metavar is
+    one of :data:`PATH_METAVARS`."""
+    return action.type is Path or (action.type is None and action.metavar in PATH_METAVARS)
+
+
 class StepParser(argparse.ArgumentParser):
     """An argument parser that takes only whole option names (``--thread`` is refused
     naming ``--threads``, so that a script's option never changes meaning when a longer
-    one is added), names the near one of a mistyped step, choice (:class:`OneOf`) or
-    option, and lets the step that was given answer for options it does not know, with its
-    own usage: also when a required option is missing, as it is when its name was
-    mistyped (``--modle``)."""
+    one is added), notes an option given twice, names the near one of a mistyped step,
+    choice (:class:`OneOf`) or option, and lets the step that was given answer for options
+    it does not know, with its own usage: also when a required option is missing, as it
+    is when its name was mistyped (``--modle``)."""
 
     _given: Sequence[str] = ()
     _steps: argparse.Action | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **{**kwargs, "allow_abbrev": False})
+        self._repeats: list[str] = []
 
     def add_subparsers(self, **kwargs: Any) -> Any:
         """As :meth:`argparse.ArgumentParser.add_subparsers`, remembering the steps, for
@@ -124,21 +138,122 @@ class StepParser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         """As :meth:`argparse.ArgumentParser.parse_known_args`, remembering the words
-        given, for :meth:`error`; a parser with steps first refuses an unknown step, naming
-        the near one. The step is the first word that is not an option: this parser's own
-        options take no value."""
-        self._given = list(sys.argv[1:] if args is None else args)
+        given, for :meth:`error`, and noting options given twice (:meth:`_note_repeats`).
+        In a parser with steps, an option of its own that it does not know and an unknown
+        step are refused before argparse reads the words (:meth:`_check_steps`); a path
+        given as ``-`` or as an empty word is refused as it is read (:meth:`_get_value`)."""
+        self._given = words = list(sys.argv[1:] if args is None else args)
+        self._repeats = []
+        if self._steps is None:
+            self._note_repeats(words)
+        else:
+            words = self._check_steps(words)
+        return super().parse_known_args(words, namespace)
+
+    def _check_steps(self, words: list[str]) -> list[str]:
+        """The words of a parser with steps, checked before argparse reads them: this
+        parser's own options come before the step (the first word that is not an option:
+        they take no value) and each is known (``--verb``: did you mean ``--verbose``?);
+        the step is known (``trian``: did you mean ``train``?; ``help train``: did you
+        mean ``crossreg train --help``?). ``-h STEP`` is ``STEP -h``."""
+        index = next((i for i, w in enumerate(words) if w == "-" or not w.startswith("-")), None)
+        before = words if index is None else words[:index]
+        unknown = [word for word in before if word != "--" and not self._own_option(word)]
+        if unknown:
+            self.error(unknown_arguments_message(self, unknown))
+        self._note_repeats(before)
         steps = self._steps
-        if steps is not None and steps.choices is not None:
-            step = next((word for word in self._given if not word.startswith("-")), None)
-            if step is not None and step not in steps.choices:
-                name = steps.metavar or steps.dest
-                self.error(f"argument {name}: {invalid_choice(step, steps.choices)}")
-        return super().parse_known_args(args, namespace)
+        if index is None or steps is None or not isinstance(steps.choices, Mapping):
+            return words
+        step, after = words[index], words[index + 1 :]
+        if step not in steps.choices:
+            meant = self._help_meant(after, steps.choices) if step == "help" else None
+            argument = steps.metavar or steps.dest
+            self.error(f"argument {argument}: {invalid_choice(step, steps.choices, meant)}")
+        self._refuse_own_after(steps.choices[step], step, after)
+        helps = [word for word in before if word in ("-h", "--help")]
+        if not helps:
+            return words
+        return [word for word in before if word not in helps] + [step, helps[0], *after]
+
+    def _help_meant(self, after: Sequence[str], steps: Mapping[str, object]) -> str:
+        """What ``crossreg help WORD`` means: ``crossreg STEP --help`` for the step that
+        WORD is or most likely mistypes, else ``crossreg --help``."""
+        wanted = next((word for word in after if not word.startswith("-")), "")
+        step = wanted if wanted in steps else near(wanted, steps)
+        return f"{self.prog} {step} --help" if step else f"{self.prog} --help"
+
+    def _own_option(self, word: str) -> bool:
+        """Whether `word` is an option of this parser: ``--quiet``, ``--quiet=x`` (whose
+        value argparse refuses) or short ones joined (``-vq``)."""
+        options = self._option_string_actions
+        joined = word.startswith("-") and not word.startswith("--") and len(word) > 1
+        return word.split("=", 1)[0] in options or (
+            joined and all(f"-{letter}" in options for letter in word[1:])
+        )
+
+    def _refuse_own_after(
+        self, step_parser: argparse.ArgumentParser, step: str, after: Sequence[str]
+    ) -> None:
+        """Refuse, with the step's usage, an option of this parser given after the step
+        (``crossreg train -q``), which the step does not take, saying where it goes."""
+        own = set(self._option_string_actions) - set(step_parser._option_string_actions)
+        for word in after:
+            if word == "--":
+                return
+            name = word.split("=", 1)[0]
+            if name in own:
+                step_parser.error(
+                    f"unrecognized arguments: {word} (an option of {self.prog} itself: give "
+                    f"it before the step, {self.prog} {name} {step} ...)"
+                )
+
+    def _note_repeats(self, words: Sequence[str]) -> None:
+        """Note each option given more than once (``--out a ... --out b``), whose last value
+        argparse takes: a wrapper may override an option so, but a mistake would pass
+        unseen (:meth:`repeated_options`). One that gathers its values (``--data a --data
+        b``) is not noted."""
+        first: dict[argparse.Action, str] = {}
+        for index, word in enumerate(words):
+            if word == "--":
+                return
+            action = self._option_string_actions.get(word.split("=", 1)[0])
+            if action is None or isinstance(action, argparse._AppendAction):
+                continue
+            valued = "=" not in word and action.nargs != 0 and index + 1 < len(words)
+            given = f"{word} {words[index + 1]}" if valued else word
+            if action in first:
+                self._repeats.append(
+                    f"{'/'.join(action.option_strings)} is given more than once "
+                    f"({first[action]}, then {given}); the last one counts"
+                )
+            first[action] = given
+
+    def repeated_options(self, parsed: argparse.Namespace) -> list[str]:
+        """What the last parse noted of options given more than once, this parser's and
+        then those of the step `parsed` holds, for the command to warn of."""
+        step = self._step_parser(parsed)
+        return [*self._repeats, *(step._repeats if isinstance(step, StepParser) else [])]
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        """As argparse's, refusing first a path (:func:`names_path`) given as ``-``, which
+        crossreg never takes for the standard input or output, or as an empty word (an
+        unset shell variable), which would name the current directory."""
+        if names_path(action) and arg_string in ("", "-"):
+            said = (
+                "'-' is not the standard input or output here: crossreg reads and writes "
+                "named files and folders; give a path (./- for a file named -)"
+                if arg_string
+                else "the path is empty (a shell variable that is not set?); give a path"
+            )
+            raise argparse.ArgumentError(action, said)
+        return super()._get_value(action, arg_string)
 
     def error(self, message: str) -> NoReturn:
         """Argparse's usage error; one about missing options also names the options given
-        that this parser does not know (``--modle``: did you mean ``--model``?)."""
+        that this parser does not know (``--modle``: did you mean ``--model``?), and one
+        about a missing value followed by a word that starts with ``-`` but is no option
+        (``--out -x``) says how to give it (``--out=-x``)."""
         if message.startswith("the following arguments are required"):
             options = [s for action in self._actions for s in action.option_strings]
             unknown = [
@@ -148,6 +263,13 @@ class StepParser(argparse.ArgumentParser):
             ]
             if unknown:
                 message += "; " + unknown_arguments_message(self, unknown)
+        missing = re.match(r"argument (\S+): expected (?:at least )?one argument$", message)
+        names = missing.group(1).split("/") if missing else []
+        for option, value in zip(self._given, self._given[1:], strict=False):
+            taken = value.split("=", 1)[0] in self._option_string_actions
+            if option in names and value.startswith("-") and not taken:
+                message += f" (a value that starts with '-' is given as {option}={value})"
+                break
         super().error(message)
 
     def parse_args(  # type: ignore[override]
@@ -173,7 +295,8 @@ def meant_option(name: str, options: Sequence[str]) -> str | None:
     """The option `name` most likely stands for: the one it shortens (``--thread``:
     ``--threads``; ``--cases-vcf or --cases-sad`` where it shortens several), else the
     near one (``--batchsize``: ``--batch-size``), if any."""
-    longer = [option for option in options if name.startswith("--") and option.startswith(name)]
+    abridged = name.startswith("--") and name != "--"
+    longer = [option for option in options if abridged and option.startswith(name)]
     return " or ".join(longer) if longer else near(name, options)
 
 
