@@ -165,6 +165,33 @@ def test_a_dash_is_not_the_standard_input_or_output(capsys, tmp_path, monkeypatc
     build_parser().parse_args(["./-" if word == "-" else word for word in argv])  # taken
 
 
+def test_a_path_the_shell_left_with_its_tilde_is_refused(capsys, tmp_path, monkeypatch):
+    """``--out=~/w`` reaches crossreg as written (the shell expands ``~`` only at the start
+    of a word): it would write a folder named ``~`` into the current one."""
+    monkeypatch.chdir(tmp_path)
+    assert usage_error(capsys, ["synth", "--out=~/w"]) == (
+        "crossreg synth: error: argument --out: '~/w' starts with '~', which the shell does "
+        "not expand after '=' or in quotes: give the whole path ($HOME/w), or ./~/w for a "
+        "folder named '~'"
+    )
+    assert usage_error(capsys, ["report", "~bob/runs"]).endswith(
+        "argument DIRECTORY: '~bob/runs' starts with '~', which the shell does not expand "
+        "after '=' or in quotes: give the whole path, or ./~bob/runs for a folder named '~bob'"
+    )
+    assert not list(tmp_path.iterdir())
+    assert build_parser().parse_args(["synth", "--out", "./~/w", "--seed", "1"]).out == "./~/w"
+
+
+@pytest.mark.parametrize("value", ["human=-", "human=~/hg.sizes", "human="])
+def test_the_file_of_a_name_is_a_path_like_any_other(capsys, value):
+    error = usage_error(capsys, ["split", "--sizes", value, "--out", "o"])
+    assert error.startswith("crossreg split: error: argument --sizes: ")
+    assert ("'-' is not the standard input" in error) == value.endswith("-")
+    assert ("starts with '~'" in error) == ("~" in value)
+    error = usage_error(capsys, ["split", "--sizes", "a=a", "--net", f"a,{value}", "--out", "o"])
+    assert error.startswith("crossreg split: error: argument --net: ")
+
+
 def test_equals_forms_read_as_spaced_ones(capsys):
     parser = build_parser()
     spaced = parser.parse_args(["synth", "--out", "w", "--genomes", "3", "--preset", "tiny"])

@@ -113,6 +113,29 @@ def names_path(action: argparse.Action) -> bool:
     return action.type is Path or (action.type is None and action.metavar in PATH_METAVARS)
 
 
+def path_problem(text: str) -> str | None:
+    """What is wrong with `text` as a path given on the command line, if anything: ``-``,
+    which crossreg never takes for the standard input or output; an empty word (an unset
+    shell variable), which would name the current directory; a leading ``~``, which the
+    shell leaves as it is after ``=`` (``--out=~/x``, ``NAME=~/x``) or in quotes, and
+    would name a folder ``~``."""
+    if text == "-":
+        return (
+            "'-' is not the standard input or output here: crossreg reads and writes named "
+            "files and folders; give a path (./- for a file named -)"
+        )
+    if not text:
+        return "the path is empty (a shell variable that is not set?); give a path"
+    if text.startswith("~"):
+        home = f" ($HOME{text[1:]})" if text == "~" or text.startswith("~/") else ""
+        return (
+            f"'{text}' starts with '~', which the shell does not expand after '=' or in "
+            f"quotes: give the whole path{home}, or ./{text} for a folder named "
+            f"'{text.split('/', 1)[0]}'"
+        )
+    return None
+
+
 class StepParser(argparse.ArgumentParser):
     """An argument parser that takes only whole option names (``--thread`` is refused
     naming ``--threads``, so that a script's option never changes meaning when a longer
@@ -141,7 +164,7 @@ class StepParser(argparse.ArgumentParser):
         given, for :meth:`error`, and noting options given twice (:meth:`_note_repeats`).
         In a parser with steps, an option of its own that it does not know and an unknown
         step are refused before argparse reads the words (:meth:`_check_steps`); a path
-        given as ``-`` or as an empty word is refused as it is read (:meth:`_get_value`)."""
+        that :func:`path_problem` finds wrong is refused as it is read (:meth:`_get_value`)."""
         self._given = words = list(sys.argv[1:] if args is None else args)
         self._repeats = []
         if self._steps is None:
@@ -236,17 +259,11 @@ class StepParser(argparse.ArgumentParser):
         return [*self._repeats, *(step._repeats if isinstance(step, StepParser) else [])]
 
     def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
-        """As argparse's, refusing first a path (:func:`names_path`) given as ``-``, which
-        crossreg never takes for the standard input or output, or as an empty word (an
-        unset shell variable), which would name the current directory."""
-        if names_path(action) and arg_string in ("", "-"):
-            said = (
-                "'-' is not the standard input or output here: crossreg reads and writes "
-                "named files and folders; give a path (./- for a file named -)"
-                if arg_string
-                else "the path is empty (a shell variable that is not set?); give a path"
-            )
-            raise argparse.ArgumentError(action, said)
+        """As argparse's, refusing first a path (:func:`names_path`) that
+        :func:`path_problem` finds wrong."""
+        problem = path_problem(arg_string) if names_path(action) else None
+        if problem is not None:
+            raise argparse.ArgumentError(action, problem)
         return super()._get_value(action, arg_string)
 
     def error(self, message: str) -> NoReturn:

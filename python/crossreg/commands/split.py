@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from crossreg.commands.help import path_problem
 from crossreg.commands.inputs import input_error, require_output
 from crossreg.commands.values import FRACTION, MAX_BP, SEED, check_held_out, whole
 from crossreg.errors import Interrupted
@@ -27,11 +28,19 @@ log = logging.getLogger("crossreg")
 MAX_FOLDS = 1000
 
 
+def _file_of(path: str) -> Path:
+    """The FILE of ``NAME=FILE``; one :func:`path_problem` finds wrong is refused."""
+    problem = path_problem(path)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return Path(path)
+
+
 def _sizes_arg(text: str) -> tuple[str, Path]:
     name, sep, path = text.partition("=")
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=FILE, got '{text}'")
-    return name, Path(path)
+    return name, _file_of(path)
 
 
 def _net_arg(text: str) -> tuple[str, str, Path]:
@@ -41,7 +50,7 @@ def _net_arg(text: str) -> tuple[str, str, Path]:
         raise argparse.ArgumentTypeError(
             f"expected TARGET,QUERY=FILE (e.g. hg38,mm10=hg38.mm10.syn.net.gz), got '{text}'"
         )
-    return target, query, Path(path)
+    return target, query, _file_of(path)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
