@@ -199,17 +199,19 @@ def test_help_before_the_step_is_the_steps_help(capsys):
         (["help", "-q", "sad-mrge"], "crossreg sad-merge --help"),
         (["help"], "crossreg --help"),
         (["help", "frobnicate"], "crossreg --help"),
+        (["version"], "crossreg --version"),
+        (["quiet", "train", "--out", "o"], "crossreg --quiet train ..."),
     ],
 )
 def test_a_help_step_names_the_help_option(capsys, argv, meant):
-    """There is no help step: ``crossreg help STEP`` is refused naming the command that
-    gives the help meant, with the steps listed."""
+    """There is no help step (nor version...): ``crossreg help STEP`` is refused naming the
+    command that gives the help meant, with the steps listed."""
     with pytest.raises(SystemExit) as stop:
         main(argv)
     assert stop.value.code == 2
     assert error_line(capsys).startswith(
-        f"crossreg: error: argument <command>: invalid choice: 'help'; did you mean '{meant}'? "
-        "(choose from 'synth', "
+        f"crossreg: error: argument <command>: invalid choice: '{argv[0]}'; did you mean "
+        f"'{meant}'? (choose from 'synth', "
     )
 
 

@@ -178,7 +178,8 @@ class StepParser(argparse.ArgumentParser):
         parser's own options come before the step (the first word that is not an option:
         they take no value) and each is known (``--verb``: did you mean ``--verbose``?);
         the step is known (``trian``: did you mean ``train``?; ``help train``: did you
-        mean ``crossreg train --help``?). ``-h STEP`` is ``STEP -h``."""
+        mean ``crossreg train --help``?, :meth:`_option_meant`). ``-h STEP`` is ``STEP
+        -h``."""
         index = next((i for i, w in enumerate(words) if w == "-" or not w.startswith("-")), None)
         before = words if index is None else words[:index]
         unknown = [word for word in before if word != "--" and not self._own_option(word)]
@@ -190,7 +191,7 @@ class StepParser(argparse.ArgumentParser):
             return words
         step, after = words[index], words[index + 1 :]
         if step not in steps.choices:
-            meant = self._help_meant(after, steps.choices) if step == "help" else None
+            meant = self._option_meant(step, after, steps.choices)
             argument = steps.metavar or steps.dest
             self.error(f"argument {argument}: {invalid_choice(step, steps.choices, meant)}")
         self._refuse_own_after(steps.choices[step], step, after)
@@ -199,10 +200,18 @@ class StepParser(argparse.ArgumentParser):
             return words
         return [word for word in before if word not in helps] + [step, helps[0], *after]
 
-    def _help_meant(self, after: Sequence[str], steps: Mapping[str, object]) -> str:
-        """What ``crossreg help WORD`` means: ``crossreg STEP --help`` for the step that
-        WORD is or most likely mistypes, else ``crossreg --help``."""
-        wanted = next((word for word in after if not word.startswith("-")), "")
+    def _option_meant(
+        self, word: str, after: Sequence[str], steps: Mapping[str, object]
+    ) -> str | None:
+        """What `word`, given for the step, means when it names an option of this parser:
+        ``help WORD`` is ``crossreg STEP --help`` for the step WORD is or most likely
+        mistypes, else ``crossreg --help``; ``version`` is ``crossreg --version``, and
+        ``quiet train ...`` is ``crossreg --quiet train ...``."""
+        if f"--{word}" not in self._option_string_actions:
+            return None
+        if word != "help":
+            return f"{self.prog} --{word}{f' {after[0]} ...' if after else ''}"
+        wanted = next((item for item in after if not item.startswith("-")), "")
         step = wanted if wanted in steps else near(wanted, steps)
         return f"{self.prog} {step} --help" if step else f"{self.prog} --help"
 
