@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from crossreg.cli import COMMANDS, build_parser, main
-from crossreg.commands.help import OneOf, names_path
+from crossreg.commands.help import OneOf
+from crossreg.commands.words import names_path
 
 
 def usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:

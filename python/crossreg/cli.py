@@ -19,8 +19,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from crossreg.commands.help import DefaultsFormatter, StepParser, note_exclusive_options
+from crossreg.commands.help import DefaultsFormatter, note_exclusive_options
 from crossreg.commands.inputs import input_error, option_name
+from crossreg.commands.words import StepParser
 from crossreg.errors import CommandError
 from crossreg.interrupts import sigterm_as_interrupt
 from crossreg.io.text import GZIP_ERRORS, is_gzipped

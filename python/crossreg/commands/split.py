@@ -6,9 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from crossreg.commands.help import path_problem
 from crossreg.commands.inputs import input_error, require_output
 from crossreg.commands.values import FRACTION, MAX_BP, SEED, check_held_out, whole
+from crossreg.commands.words import path_problem
 from crossreg.errors import Interrupted
 
 HELP = "split several genomes into train/valid/test regions by synteny (UCSC .net alignments)"
