@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -31,6 +32,28 @@ def test_help_runs_as_a_module():
         [sys.executable, "-m", "crossreg", "--help"], capture_output=True, text=True, check=True
     )
     assert "usage: crossreg" in result.stdout
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["sad", "--help"]])
+def test_a_reader_that_stops_early_ends_the_command_without_a_traceback(argv):
+    """``crossreg --version | head -0``: the pipe's reader is gone before crossreg writes.
+    The command ends as SIGPIPE would end it (141), saying nothing. (Unbuffered, argparse
+    drops the help it cannot write and exits 0.)"""
+    read, write = os.pipe()
+    os.close(read)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "crossreg", *argv],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            env={**env, "PYTHONPATH": str(ROOT / "python")},
+        )
+    finally:
+        os.close(write)
+    assert (result.returncode, result.stderr) == (141, "")
 
 
 def test_no_subcommand_prints_help_and_exits_2(capsys):

@@ -206,9 +206,26 @@ def compression_message(args: argparse.Namespace, err: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crossreg`` command. SIGTERM stops a command as Ctrl-C does
-    (:func:`sigterm_as_interrupt`); it exits with 143 instead of 130."""
+    (:func:`sigterm_as_interrupt`); it exits with 143 instead of 130. A reader of the
+    standard output that stops early (``crossreg --version | head -0``) ends it with 141,
+    as SIGPIPE would, without a traceback (:func:`_output_gone`)."""
     with sigterm_as_interrupt() as terminated:
-        return _main(argv, terminated)
+        try:
+            try:
+                return _main(argv, terminated)
+            finally:
+                sys.stdout.flush()  # a reader gone is met here, not as Python exits
+        except BrokenPipeError:
+            return _output_gone()
+
+
+def _output_gone() -> int:
+    """The exit status of a command whose standard output's reader went away; the output
+    goes to the null device from here, so that Python's last flush has nothing to fail on."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + int(signal.SIGPIPE)
 
 
 def _interrupted(terminated: list[float], err: KeyboardInterrupt | None = None) -> int:
