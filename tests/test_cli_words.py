@@ -231,3 +231,24 @@ def test_every_option_that_takes_text_is_known_as_a_path_or_not():
         and action.metavar not in words
     ]
     assert not unsorted
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["synth", "\u2013out", "w"], "crossreg synth: error: the following arguments are "
+         "required: --out; unrecognized arguments: \u2013out (did you mean --out?)"),
+        (["synth", "--out", "w", "\u2014no-cohorts"], "crossreg synth: error: unrecognized "
+         "arguments: \u2014no-cohorts (did you mean --no-cohorts?)"),
+        (["synth", "--out", "w", "\u2212\u2212seed=3"], "crossreg synth: error: unrecognized "
+         "arguments: \u2212\u2212seed=3 (did you mean --seed?)"),
+        (["\u2013verbose", "synth", "--out", "w"], "crossreg: error: unrecognized arguments: "
+         "\u2013verbose (did you mean --verbose?)"),
+        (["\u2212q", "synth", "--out", "w"], "crossreg: error: unrecognized arguments: "
+         "\u2212q (did you mean -q?)"),
+    ],
+)  # fmt: skip
+def test_an_option_copied_with_a_typeset_dash_names_the_one_meant(capsys, argv, said):
+    """A page or a chat can turn ``--out`` into ``–out`` (an en dash): argparse takes it
+    for a value; it is refused naming the option typed with '-'."""
+    assert usage_error(capsys, argv) == said

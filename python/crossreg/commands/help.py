@@ -101,6 +101,21 @@ class OneOf(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+# dashes that text copied from a typeset page may put where '-' was: hyphen, non-breaking
+# hyphen, figure dash, en dash, em dash, horizontal bar, minus sign, small and full-width
+# hyphen-minus
+DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+
+
+def typed_dash(word: str) -> str | None:
+    """The option `word` was typed for when it starts with a dash that is not ``-``
+    (``–out``, an en dash typeset from ``--out``: ``--out``; ``−v``: ``-v``), else None."""
+    if not word or word[0] not in DASHES:
+        return None
+    name = word.lstrip("-" + DASHES)
+    return ("--" if len(name) > 1 else "-") + name
+
+
 def meant_option(name: str, options: Sequence[str]) -> str | None:
     """The option `name` most likely stands for: the one it shortens (``--thread``:
     ``--threads``; ``--cases-vcf or --cases-sad`` where it shortens several), else the
@@ -112,13 +127,15 @@ def meant_option(name: str, options: Sequence[str]) -> str | None:
 
 def unknown_arguments_message(parser: argparse.ArgumentParser, extras: Sequence[str]) -> str:
     """``unrecognized arguments: --batchsize 4 (did you mean --batch-size?)``; an
-    abbreviation is named with the option it shortens (``--thread``: ``--threads``)."""
+    abbreviation is named with the option it shortens (``--thread``: ``--threads``), and
+    one typed with another dash (:func:`typed_dash`) as it is with ``-``."""
     options = [s for action in parser._actions for s in action.option_strings]
     guesses = []
     for word in extras:
         name = word.split("=", 1)[0]
-        guess = meant_option(name, options) if name.startswith("-") else None
-        if guess is not None:
+        typed = typed_dash(name) or name
+        guess = typed if typed in options else meant_option(typed, options)
+        if typed.startswith("-") and guess is not None:
             guesses.append((guess, name))
     if len(guesses) == 1:
         hint = f" (did you mean {guesses[0][0]}?)"

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from crossreg.commands.help import invalid_choice, near, unknown_arguments_message
+from crossreg.commands.help import invalid_choice, near, typed_dash, unknown_arguments_message
 
 # the metavars of the options that take a path as text (the others take a Path)
 PATH_METAVARS = frozenset({"BED", "DIR", "FASTA", "FILE", "PREFIX"})
@@ -46,6 +46,11 @@ def path_problem(text: str) -> str | None:
             f"'{text.split('/', 1)[0]}'"
         )
     return None
+
+
+def _option_like(word: str) -> bool:
+    """Whether `word` was typed as an option: it starts with ``-`` or another dash."""
+    return word.startswith("-") or typed_dash(word) is not None
 
 
 class StepParser(argparse.ArgumentParser):
@@ -92,7 +97,7 @@ class StepParser(argparse.ArgumentParser):
         the step is known (``trian``: did you mean ``train``?; ``help train``: did you
         mean ``crossreg train --help``?, :meth:`_option_meant`). ``-h STEP`` is ``STEP
         -h``."""
-        index = next((i for i, w in enumerate(words) if w == "-" or not w.startswith("-")), None)
+        index = next((i for i, w in enumerate(words) if w == "-" or not _option_like(w)), None)
         before = words if index is None else words[:index]
         unknown = [word for word in before if word != "--" and not self._own_option(word)]
         if unknown:
@@ -197,7 +202,8 @@ class StepParser(argparse.ArgumentParser):
             unknown = [
                 word
                 for word in self._given
-                if word.startswith("--") and word.split("=", 1)[0] not in options
+                if (word.startswith("--") or typed_dash(word))
+                and word.split("=", 1)[0] not in options
             ]
             if unknown:
                 message += "; " + unknown_arguments_message(self, unknown)
