@@ -252,3 +252,20 @@ def test_an_option_copied_with_a_typeset_dash_names_the_one_meant(capsys, argv, 
     """A page or a chat can turn ``--out`` into ``–out`` (an en dash): argparse takes it
     for a value; it is refused naming the option typed with '-'."""
     assert usage_error(capsys, argv) == said
+
+
+@pytest.mark.parametrize(
+    ("argv", "word", "name", "step"),
+    [
+        (["--out", "w", "synth"], "--out", "--out", "synth"),
+        (["-q", "--preset=tiny", "synth", "--out", "w"], "--preset=tiny", "--preset", "synth"),
+        (["--resume", "train"], "--resume", "--resume", "train"),
+    ],
+)
+def test_an_option_of_the_step_before_it_says_where_it_goes(capsys, argv, word, name, step):
+    """Not ``did you mean --quiet?`` for ``--out``: crossreg's usage, and the place of the
+    step's options."""
+    assert usage_error(capsys, argv) == (
+        f"crossreg: error: unrecognized arguments: {word} (an option of {step}: give it after "
+        f"the step, crossreg {step} {name} ...)"
+    )

@@ -101,6 +101,7 @@ class StepParser(argparse.ArgumentParser):
         before = words if index is None else words[:index]
         unknown = [word for word in before if word != "--" and not self._own_option(word)]
         if unknown:
+            self._refuse_step_options_before(unknown, words)
             self.error(unknown_arguments_message(self, unknown))
         self._note_repeats(before)
         steps = self._steps
@@ -140,6 +141,22 @@ class StepParser(argparse.ArgumentParser):
         return word.split("=", 1)[0] in options or (
             joined and all(f"-{letter}" in options for letter in word[1:])
         )
+
+    def _refuse_step_options_before(self, unknown: Sequence[str], words: Sequence[str]) -> None:
+        """Refuse an option of the step given before it (``crossreg --out w synth``),
+        saying where it goes; the step is the first word that names one."""
+        steps = self._steps.choices if self._steps is not None else None
+        step = next((word for word in words if word in steps), None) if steps else None
+        if step is None or not isinstance(steps, Mapping):
+            return
+        theirs = steps[step]._option_string_actions
+        for word in unknown:
+            name = word.split("=", 1)[0]
+            if name in theirs:
+                self.error(
+                    f"unrecognized arguments: {word} (an option of {step}: give it after the "
+                    f"step, {self.prog} {step} {name} ...)"
+                )
 
     def _refuse_own_after(
         self, step_parser: argparse.ArgumentParser, step: str, after: Sequence[str]
