@@ -57,6 +57,9 @@ def test_an_option_after_the_end_of_options_is_a_plain_word(capsys):
     assert usage_error(capsys, ["synth", "--out", "w", "--", "-v"]) == (
         "crossreg synth: error: unrecognized arguments: -- -v"
     )
+    # before the step, "--" ends nothing: argparse answered "invalid choice: '--'"
+    args = build_parser().parse_args(["-q", "--", "synth", "--out", "w"])
+    assert (args.command, args.quiet, args.out) == ("synth", True, "w")
 
 
 def sizes_file(folder: Path) -> Path:

@@ -96,7 +96,7 @@ class StepParser(argparse.ArgumentParser):
         they take no value) and each is known (``--verb``: did you mean ``--verbose``?);
         the step is known (``trian``: did you mean ``train``?; ``help train``: did you
         mean ``crossreg train --help``?, :meth:`_option_meant`). ``-h STEP`` is ``STEP
-        -h``."""
+        -h``, and ``-- STEP`` is ``STEP`` (argparse would take ``--`` for the step)."""
         index = next((i for i, w in enumerate(words) if w == "-" or not _option_like(w)), None)
         before = words if index is None else words[:index]
         unknown = [word for word in before if word != "--" and not self._own_option(word)]
@@ -113,10 +113,9 @@ class StepParser(argparse.ArgumentParser):
             argument = steps.metavar or steps.dest
             self.error(f"argument {argument}: {invalid_choice(step, steps.choices, meant)}")
         self._refuse_own_after(steps.choices[step], step, after)
-        helps = [word for word in before if word in ("-h", "--help")]
-        if not helps:
-            return words
-        return [word for word in before if word not in helps] + [step, helps[0], *after]
+        helps = [word for word in before if word in ("-h", "--help")][:1]
+        kept = [word for word in before if word not in ("-h", "--help", "--")]
+        return [*kept, step, *helps, *after]
 
     def _option_meant(
         self, word: str, after: Sequence[str], steps: Mapping[str, object]
