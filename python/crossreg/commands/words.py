@@ -145,8 +145,10 @@ class StepParser(argparse.ArgumentParser):
         """Refuse an option of the step given before it (``crossreg --out w synth``),
         saying where it goes; the step is the first word that names one."""
         steps = self._steps.choices if self._steps is not None else None
-        step = next((word for word in words if word in steps), None) if steps else None
-        if step is None or not isinstance(steps, Mapping):
+        if not isinstance(steps, Mapping):
+            return
+        step = next((word for word in words if word in steps), None)
+        if step is None:
             return
         theirs = steps[step]._option_string_actions
         for word in unknown:
