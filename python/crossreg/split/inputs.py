@@ -34,8 +34,8 @@ def check_genome_names(genomes: Sequence[str]) -> None:
     for name in genomes:
         if not _GENOME_NAME.match(name):
             raise ValueError(
-                f"genome name '{name}' must start with a letter or digit and hold only "
-                "letters, digits, '.', '_' and '-' (it names output files)"
+                f"genome name '{name}' must start with an ASCII letter or digit and hold only "
+                "ASCII letters, digits, '.', '_' and '-' (it names output files)"
             )
     _refuse_names_alike_but_case(genomes)
 
