@@ -387,7 +387,7 @@ def test_a_genome_alone_is_scored_by_r_plus_a_quarter_r2_and_several_by_mean_r(
 
 
 def test_the_validation_statistic_counts_an_undefined_r2_as_zero():
-    from crossreg.train.schedule import validation_statistic
+    from crossreg.train.early_stopping import validation_statistic
 
     assert validation_statistic(0.5, 0.4, alone=True) == pytest.approx(0.6)
     assert validation_statistic(0.5, float("nan"), alone=True) == 0.5
@@ -395,7 +395,7 @@ def test_the_validation_statistic_counts_an_undefined_r2_as_zero():
 
 
 def test_a_phase_scores_a_genome_alone_by_r_and_r2_and_several_by_r():
-    from crossreg.train.schedule import validation_scores
+    from crossreg.train.early_stopping import validation_scores
 
     assert validation_scores([(1.0, 0.5, 0.4)]) == [pytest.approx(0.6)]
     assert validation_scores([(1.0, 0.5, 0.4), (2.0, 0.3, float("nan"))]) == [0.5, 0.3]

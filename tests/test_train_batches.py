@@ -15,8 +15,9 @@ from crossreg.model.metrics import TrackMetrics
 from crossreg.model.params import load_params
 from crossreg.train import epoch_loop
 from crossreg.train import trainer as trainer_module
+from crossreg.train.genome_schedule import epoch_schedule
 from crossreg.train.options import TrainOptions
-from crossreg.train.schedule import JOINT_PHASE, epoch_schedule
+from crossreg.train.phases import JOINT_PHASE
 from crossreg.train.seeds import SCHEDULE, stream_seed
 from tests.pipeline import small_params
 

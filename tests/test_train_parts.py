@@ -16,9 +16,10 @@ from crossreg.model.inference import InferenceOptions
 from crossreg.model.metrics import TrackMetrics, array_metrics
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN
+from crossreg.train.early_stopping import EarlyStopping
+from crossreg.train.genome_schedule import epoch_schedule
 from crossreg.train.loss import poisson_loss
 from crossreg.train.optim import build_optimizer, clip_gradients
-from crossreg.train.schedule import EarlyStopping, epoch_schedule
 from crossreg.train.step import train_step
 from tests.pipeline import SEQ_LENGTH, small_params
 

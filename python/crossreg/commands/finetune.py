@@ -137,8 +137,7 @@ def check_inputs(args: argparse.Namespace) -> None:
     (and, without it or ``--overwrite``, none)."""
     from crossreg.train.folds import training_windows
     from crossreg.train.launch import check_launch
-    from crossreg.train.options import batch_size
-    from crossreg.train.schedule import check_batch_size
+    from crossreg.train.options import batch_size, check_batch_size
 
     check_mode_options(args)
     require_paths(args, folders=("model", "data"))

@@ -301,8 +301,8 @@ def check_inputs(args: argparse.Namespace) -> None:
     from crossreg.train.folds import training_windows
     from crossreg.train.heads import dataset_heads
     from crossreg.train.launch import check_launch
-    from crossreg.train.options import batch_size
-    from crossreg.train.schedule import check_batch_size, check_phase_names
+    from crossreg.train.options import batch_size, check_batch_size
+    from crossreg.train.phases import check_phase_names
 
     require_paths(args, "params", folders=("data",))
     require_output(args, folder=True)
@@ -353,8 +353,8 @@ def check_shift(
 ) -> None:
     """The run's shift moves the sequence by less than one target bin of every store: the
     ``--augment-shift``, else (given the params' `model` section) the params' or the
-    paper's (:func:`crossreg.train.schedule.augment_shift`)."""
-    from crossreg.train.schedule import SHIFT_FLAG, augment_shift, check_augment_shift
+    paper's (:func:`crossreg.train.augmentation.augment_shift`)."""
+    from crossreg.train.augmentation import SHIFT_FLAG, augment_shift, check_augment_shift
 
     if model is not None:
         check_augment_shift(*augment_shift(shift, model), stores)

@@ -17,9 +17,9 @@ from typing import Any
 import torch
 
 from crossreg.errors import CommandError
+from crossreg.train.early_stopping import validation_scores
 from crossreg.train.genome_data import GenomeData
 from crossreg.train.health import EpochLosses, number_text, validation_blowup
-from crossreg.train.schedule import validation_scores
 
 log = logging.getLogger("crossreg")
 

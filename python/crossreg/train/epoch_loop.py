@@ -17,8 +17,8 @@ from crossreg.data.sampler import EpochBatchSampler
 from crossreg.progress import progress
 from crossreg.train.divergence import Advice, check_training_loss, check_weights
 from crossreg.train.genome_data import GenomeData
+from crossreg.train.genome_schedule import epoch_schedule
 from crossreg.train.options import TrainOptions
-from crossreg.train.schedule import epoch_schedule
 from crossreg.train.seeds import DROPOUT, SCHEDULE, stream_seed
 from crossreg.train.step import train_step
 

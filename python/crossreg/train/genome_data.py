@@ -13,8 +13,7 @@ from crossreg.data.dataset import SplitDataset
 from crossreg.data.loader import READ_AHEAD, ReadAheadLoader, make_loader
 from crossreg.data.store import DataStore
 from crossreg.train.folds import training_splits, training_windows
-from crossreg.train.options import TrainOptions
-from crossreg.train.schedule import check_batch_size
+from crossreg.train.options import TrainOptions, check_batch_size
 from crossreg.train.seeds import WINDOWS, stream_seed
 
 

@@ -1,14 +1,16 @@
 """The options of a training run (:class:`TrainOptions`), filled from the params file's
-``train`` section where a field is left ``None``."""
+``train`` section where a field is left ``None``, and the run's batch size with the check
+that every store holds a whole batch of it."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crossreg.errors import require_kind
-from crossreg.train.schedule import augment_shift, names_augmentation
+from crossreg.train.augmentation import augment_shift, names_augmentation
 
 
 @dataclass
@@ -106,6 +108,20 @@ def batch_size(given: int | None, train: dict[str, Any]) -> int:
     """The batch size of a run: `given` (``--batch-size``), else the params' ``train``
     section's, else the paper's 4."""
     return int(_given(given, int(train.get("batch_size", 4))))
+
+
+def check_batch_size(batch_size: int, windows: Mapping[str, int]) -> None:
+    """Stop unless every store (its path -> the windows the run trains on in it) holds one
+    whole batch of `batch_size`: batches are whole, so a smaller store would train no step.
+    The message names the store with the fewest windows, so that the batch size it advises
+    fits every store at once."""
+    source, fewest = min(windows.items(), key=lambda item: item[1])
+    if fewest < batch_size:
+        among = f" (the fewest of the {len(windows)} stores)" if len(windows) > 1 else ""
+        raise ValueError(
+            f"dataset {source} has {fewest} train windows{among}, fewer than one batch of "
+            f"{batch_size} (batches are whole); lower --batch-size to {fewest} or less"
+        )
 
 
 def _given(value: Any, default: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 from crossreg.data.store import DataStore
 from crossreg.io.changes import Option, change, changes
 from crossreg.model.checkpoint import CheckpointConfig
-from crossreg.train.schedule import EarlyStopping
+from crossreg.train.early_stopping import EarlyStopping
 from crossreg.train.store_identity import fingerprint_differences, store_fingerprint
 
 log = logging.getLogger("crossreg")

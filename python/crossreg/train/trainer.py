@@ -57,6 +57,7 @@ from crossreg.model.params import Params, load_params
 from crossreg.model.seqnn import SeqNN
 from crossreg.model.train_section import check_train_section
 from crossreg.plots import check_plot_options
+from crossreg.train.augmentation import augment_shift, check_augment_shift
 from crossreg.train.board import MetricsBoard
 from crossreg.train.divergence import (
     Advice,
@@ -68,6 +69,7 @@ from crossreg.train.divergence import (
     warn_unhealthy,
     warn_validation_blowup,
 )
+from crossreg.train.early_stopping import EarlyStopping, validation_scores
 from crossreg.train.epoch_loop import train_epoch
 from crossreg.train.genome_data import GenomeData, check_windows, genome_data
 from crossreg.train.heads import dataset_heads
@@ -75,6 +77,7 @@ from crossreg.train.health import prediction_ratio, symptoms
 from crossreg.train.metrics_table import epoch_rows, epoch_summary, write_metrics
 from crossreg.train.optim import CLIP_MODES, build_optimizer
 from crossreg.train.options import TrainOptions, batch_size, require_train_options
+from crossreg.train.phases import JOINT_PHASE, check_phase_names
 from crossreg.train.run_checkpoints import (
     RunState,
     load_last,
@@ -84,14 +87,6 @@ from crossreg.train.run_checkpoints import (
     write_options,
 )
 from crossreg.train.run_folder import remove_earlier_run, remove_events, training_into
-from crossreg.train.schedule import (
-    JOINT_PHASE,
-    EarlyStopping,
-    augment_shift,
-    check_augment_shift,
-    check_phase_names,
-    validation_scores,
-)
 from crossreg.train.torch_state import callers_torch_state
 from crossreg.train.validation import validate
 
