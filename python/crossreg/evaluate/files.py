@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from crossreg.io.file_names import file_stem
+
 SUMMARY_FILE = "summary.json"  # evaluate's and transfer's
 METRICS_FILE = "metrics.tsv"  # evaluate's table
 TRACKS_FILE = "tracks.npz"  # the values evaluate's tracks figure draws
@@ -39,10 +41,9 @@ def compare_names() -> list[str]:
 
 def heat_map_stem(experiment: str) -> str:
     """The file name, less its suffix, of transfer's heat map of `experiment`
-    (``matrix_CHIP_H3K27ac``): characters other than letters, digits and ``._-`` become
-    ``_``."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment).strip("_") or "experiment"
-    return f"{MATRIX_PREFIX}{safe}"
+    (``matrix_CHIP_H3K27ac``): the experiment's
+    :func:`~crossreg.io.file_names.file_stem`, ``experiment`` when it has none."""
+    return f"{MATRIX_PREFIX}{file_stem(experiment, 'experiment')}"
 
 
 def transfer_names(experiments: Iterable[str]) -> list[str]:

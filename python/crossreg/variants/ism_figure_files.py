@@ -13,14 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crossreg.io.atomic import atomic_write
+from crossreg.io.file_names import file_stem
 from crossreg.plots import figure_intact
 
 log = logging.getLogger("crossreg")
-
-
-def safe_name(text: str) -> str:
-    """`text` with anything but letters, digits, ``._-`` replaced by ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "site"
 
 
 #: The most characters of a site label and of a track identifier in a figure's name: with
@@ -39,9 +35,10 @@ FIGURE_NAME = re.compile(r"[0-9]{4,}_[A-Za-z0-9._-]+_[A-Za-z0-9._-]+\.(png|svg)"
 
 
 def name_part(text: str, limit: int) -> str:
-    """:func:`safe_name` of `text`, cut to `limit` characters when longer: its start, ``-``
-    and 8 hexadecimal digits of the SHA-1 of the full `text` (stable across runs)."""
-    safe = safe_name(text)
+    """The :func:`~crossreg.io.file_names.file_stem` of `text` (``site`` when it has none),
+    cut to `limit` characters when longer: its start, ``-`` and 8 hexadecimal digits of
+    the SHA-1 of the full `text` (stable across runs)."""
+    safe = file_stem(text, "site")
     if len(safe) <= limit:
         return safe
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
