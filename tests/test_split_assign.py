@@ -238,7 +238,7 @@ def test_bad_genomes_are_rejected(tmp_path: Path) -> None:
         split_genomes({"a": {"chr1": 10}}, [NetSpec("a", "a", net)])
     with pytest.raises(ValueError, match="genome name 'a/b'"):
         split_genomes({"a/b": {"chr1": 10}}, [])
-    with pytest.raises(ValueError, match="genome name 'hü' .* only ASCII letters"):
+    with pytest.raises(ValueError, match=r"genome name 'hü' .* only ASCII letters"):
         split_genomes({"hü": {"chr1": 10}}, [])
     with pytest.raises(ValueError, match="has length 0"):
         split_genomes({"a": {"chr1": 0}}, [])
