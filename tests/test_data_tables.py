@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from pathlib import Path
@@ -163,14 +164,14 @@ def test_problems_beyond_the_cap_are_counted_in_line_order(tmp_path):
 
 def test_a_track_list_needs_only_identifier_and_description(tmp_path):
     """A model's track list (import-basenji) reads coverage columns only when given;
-    a dataset's table (crossreg data) needs them all."""
+    a dataset's table (crossreg data) needs all but clip and scale, as Basenji's."""
     table = tmp_path / "tracks.txt"
     table.write_text(
         "index\tidentifier\tdescription\tgenome\tscale\n"
         "7\tT7\tDNASE:liver\t0\t\n"
         "8\tT8\tCAGE:liver\t0\t4\n"
     )
-    with pytest.raises(ValueError, match=r"lacks column\(s\) file, clip, sum_stat;"):
+    with pytest.raises(ValueError, match=r"lacks column\(s\) file, sum_stat;"):
         read_targets(table)
     tracks = read_targets(table, tracks_only=True)
     assert [(t.index, t.identifier, t.description) for t in tracks] == [
@@ -277,3 +278,173 @@ def test_a_table_whose_files_beside_it_are_not_fetched_yet_says_to_fetch_them(tm
     other.write_text(table.read_text().replace("bigwigs/", f"{tmp_path}/bigwigs/"))
     with pytest.raises(ValueError, match="names the files of another machine"):
         read_targets(other, check_files=True)
+
+
+HEADER = "index\tidentifier\tfile\tclip\tscale\tsum_stat\tdescription"
+ROWS = ["0\tT0\ta.bw\t32\t2\tmean\tDNASE:liver", "1\tT1\tb.bw\t384\t1\tsum\tCAGE:brain"]
+
+
+def _table(tmp_path: Path, lines: list[str], end: str = "\n") -> Path:
+    path = tmp_path / "targets.txt"
+    path.write_bytes(end.join(lines).encode() + end.encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [HEADER + "\t", *ROWS],  # a spreadsheet's trailing tab on the header alone
+        [HEADER, *(row + "\t" for row in ROWS)],  # ... on the rows alone
+        [HEADER + "\t", *(row + "\t\t " for row in ROWS)],  # ... on both, some blank
+    ],
+)
+def test_trailing_tabs_add_no_column(tmp_path, lines):
+    # before: "7 tab-separated fields but the header has 8" (or 8 and 7) on every row,
+    # and a trailing tab on both kept an unnamed column '' among the extra columns
+    table = read_targets(_table(tmp_path, lines))
+    assert read_targets(_table(tmp_path, [HEADER, *ROWS])).targets == table.targets
+    assert [t.extra for t in table] == [{}, {}]
+
+
+def test_a_row_with_a_value_past_the_header_is_still_refused(tmp_path):
+    path = _table(tmp_path, [HEADER, ROWS[0] + "\t\tx", ROWS[1]])
+    with pytest.raises(ValueError, match=r"targets\.txt:2: 9 tab-separated fields but the header"):
+        read_targets(path)
+
+
+def test_crlf_and_cr_line_ends_read_as_newlines(tmp_path):
+    plain = read_targets(_table(tmp_path, [HEADER, *ROWS]))
+    for end in ("\r\n", "\r"):
+        table = read_targets(_table(tmp_path, [HEADER, *ROWS], end))
+        assert table.targets == plain.targets
+        assert [t.description for t in table] == ["DNASE:liver", "CAGE:brain"]
+        assert [table.line_of(t) for t in table] == [2, 3]
+
+
+def test_a_table_without_clip_or_scale_columns_takes_basenjis_defaults(tmp_path):
+    # Basenji's basenji_data.py reads clip and scale only when their column exists (no
+    # clip, scale 1); before: "the header lacks column(s) clip, scale"
+    lines = ["identifier\tfile\tsum_stat\tdescription", "T0\ta.bw\tmean\tDNASE:liver"]
+    (track,) = read_targets(_table(tmp_path, lines))
+    assert (track.clip, track.scale, track.sum_stat, track.extra) == (math.inf, 1.0, "mean", {})
+    assert (track.soft_clip_threshold, track.hard_clip) == (math.inf, math.inf)
+    # a column that is there still needs its cells
+    path = _table(tmp_path, ["identifier\tfile\tclip\tsum_stat\tdescription", "T0\ta.bw\t\tsum\tx"])
+    with pytest.raises(ValueError, match=r"targets\.txt:2: column 'clip' is '', not a number"):
+        read_targets(path)
+    # sum_stat has no default in Basenji's basenji_data.py (it reads the column)
+    path = _table(tmp_path, ["identifier\tfile\tdescription", "T0\ta.bw\tx"])
+    with pytest.raises(ValueError, match=r"targets\.txt:1: the header lacks column\(s\) sum_stat;"):
+        read_targets(path)
+
+
+def test_columns_in_any_order_with_extra_columns_kept(tmp_path):
+    lines = [
+        "description\tnote\tsum_stat\tscale\tclip\tfile\tidentifier\tindex",
+        "DNASE:liver\tfrom lab\tmean\t2\t32\ta.bw\tT0\t0",
+        "CAGE:brain\t\tsum\t1\t384\tb.bw\tT1\t1",
+    ]
+    table = read_targets(_table(tmp_path, lines))
+    assert table.targets == read_targets(_table(tmp_path, [HEADER, *ROWS])).targets
+    assert [t.extra for t in table] == [{"note": "from lab"}, {"note": ""}]
+
+
+def test_numbers_in_exponent_form_and_an_infinite_clip_read(tmp_path):
+    lines = [HEADER, "0\tT0\ta.bw\t1e3\t1E-1\tmax\tDNASE:x", "1\tT1\tb.bw\tInfinity\t2.5\tsum\tx"]
+    table = read_targets(_table(tmp_path, lines))
+    assert [(t.clip, t.scale) for t in table] == [(1000.0, 0.1), (math.inf, 2.5)]
+
+
+def test_duplicate_and_unsorted_indices_are_kept_as_basenji_keeps_them(tmp_path):
+    # Basenji reads rows by position (iloc), so its index need not be unique or sorted
+    lines = [
+        HEADER,
+        "7\tT0\ta.bw\t32\t2\tmean\tx",
+        "7\tT1\tb.bw\t32\t2\tmean\ty",
+        "-1\tT2\tc.bw\t32\t2\tmean\tz",
+    ]
+    assert [(t.index, t.identifier) for t in read_targets(_table(tmp_path, lines))] == [
+        (7, "T0"),
+        (7, "T1"),
+        (-1, "T2"),
+    ]
+
+
+STRANDED = "index\tidentifier\tfile\tclip\tscale\tsum_stat\tstrand_pair\tdescription"
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        (("7", "6"), r":2: strand_pair 7 of track 'P' names no track \(no row has index 7\); an "),
+        (("x", "6"), r":2: strand_pair 'x' is not a whole number; give the index of the track's"),
+        (("5.0", "6"), r":2: strand_pair '5\.0' is not a whole number"),
+        (("6", "6"), r":2: strand_pair 6 pairs track 'P' \(index 5\) with its other strand;"),
+        (("5", "5"), r":3: strand_pair 5 pairs track 'M' \(index 6\) with its other strand;"),
+    ],
+)
+def test_a_strand_pair_is_its_own_index_or_refused_saying_why(tmp_path, pairs, message):
+    # before: 'x' and an index no row has were both called the track's other strand
+    lines = [
+        STRANDED,
+        f"5\tP\ta.bw\t384\t1\tsum\t{pairs[0]}\tCAGE:x+",
+        f"6\tM\tb.bw\t384\t1\tsum\t{pairs[1]}\tCAGE:x-",
+    ]
+    with pytest.raises(ValueError, match=r"targets\.txt" + message):
+        read_targets(_table(tmp_path, lines))
+
+
+def test_a_self_paired_table_of_any_index_reads(tmp_path):
+    lines = [STRANDED, "5313\tP\ta.bw\t384\t1\tsum\t5313\tx", "5314\tM\tb.bw\t384\t1\tsum\t\ty"]
+    table = read_targets(_table(tmp_path, lines))
+    assert [t.extra for t in table] == [{"strand_pair": "5313"}, {"strand_pair": ""}]
+    unindexed = [line.split("\t", 1)[1] for line in lines]  # the row's position is its index
+    unindexed[1:] = ["P\ta.bw\t384\t1\tsum\t0\tx", "M\tb.bw\t384\t1\tsum\t1\ty"]
+    assert read_targets(_table(tmp_path, unindexed)).identifiers == ["P", "M"]
+
+
+def test_replicates_are_comma_separated_and_each_named_once(tmp_path):
+    lines = [HEADER, "0\tT0\ta.bw, reps/b.bw,\t32\t2\tmean\tDNASE:x"]
+    (track,) = read_targets(_table(tmp_path, lines))
+    assert track.files == ("a.bw", "reps/b.bw")
+    # before: read as three replicates, a.bw counted twice in their average
+    lines = [HEADER, "0\tT0\ta.bw,b.bw,./a.bw\t32\t2\tmean\tDNASE:x"]
+    message = r"targets\.txt:2: the file column of 'T0' names a\.bw 2 times; its replicates"
+    with pytest.raises(ValueError, match=message):
+        read_targets(_table(tmp_path, lines))
+
+
+def test_relative_track_files_resolve_against_the_tables_folder_not_the_cwd(tmp_path, monkeypatch):
+    # Basenji hands the path to a subprocess run in the working directory; crossreg reads
+    # it beside the table, wherever the command runs
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    (folder / "bw").mkdir()
+    (folder / "bw" / "a.bw").write_bytes(b"")
+    path = folder / "targets.txt"
+    path.write_text(f"{HEADER}\n0\tT0\tbw/a.bw,/abs/b.bw\t32\t2\tmean\tx\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    table = read_targets(Path("..") / "tables" / "targets.txt")
+    assert table.track_files(table[0]) == [folder / "bw" / "a.bw", Path("/abs/b.bw")]
+    with pytest.raises(ValueError, match=r"track file /abs/b\.bw of 'T0' does not exist"):
+        read_targets(path, check_files=True)
+
+
+def test_a_description_names_its_assay_and_cell_type_as_the_papers_tables_do():
+    from crossreg.io.targets import assay_of, split_description
+
+    table = read_targets(TABLES / "targets_human.txt")
+    assert Counter(t.assay for t in table) == {"DNASE": 674, "ATAC": 10, "CHIP": 3991, "CAGE": 638}
+    cases = {
+        "CHIP:H3K4me3:liver": ("CHIP", ("CHIP:H3K4me3", "liver")),
+        "CAGE:acute myeloid leukemia (FAB M5) cell line:THP-1": (
+            "CAGE",
+            ("CAGE", "acute myeloid leukemia (FAB M5) cell line:THP-1"),
+        ),
+        "CHIP:CTCF": ("CHIP", ("CHIP", "CTCF")),
+        "liver": ("OTHER", ("liver", "liver")),
+    }
+    for description, (assay, parts) in cases.items():
+        assert (assay_of(description), split_description(description)) == (assay, parts)

@@ -1,8 +1,9 @@
 """Basenji's targets table: one row per output track.
 
-Tab-separated with a header. Columns crossreg reads: ``identifier``, ``file``, ``clip``,
-``scale``, ``sum_stat``, ``description`` (required), ``index`` (the first column, often
-unnamed), ``clip_soft`` and ``genome`` (optional); other columns are kept. Rows are
+Tab-separated with a header. Columns crossreg reads: ``identifier``, ``file``,
+``sum_stat``, ``description`` (required), ``clip`` and ``scale`` (optional as in Basenji:
+no clip and scale 1 when absent), ``index`` (the first column, often unnamed),
+``clip_soft``, ``strand_pair`` and ``genome`` (optional); other columns are kept. Rows are
 tracks in output order (row order, not the ``index`` value). ``file`` may list several
 comma-separated replicate files; relative paths are relative to the table's folder.
 The table may be gzipped (:func:`crossreg.io.text.numbered_lines`).
@@ -27,7 +28,7 @@ from crossreg.io.text import numbered_lines
 from crossreg.io.track_files import missing_track_files
 from crossreg.shard import Shard
 
-REQUIRED_COLUMNS = ("identifier", "file", "clip", "scale", "sum_stat", "description")
+REQUIRED_COLUMNS = ("identifier", "file", "sum_stat", "description")
 # the columns a model's track list needs (the others describe how coverage becomes targets)
 TRACK_COLUMNS = ("identifier", "description")
 SUM_STATS = ("sum", "mean", "max", "sum_sqrt", "mean_sqrt")
@@ -138,8 +139,9 @@ def _number(path: Path, line: int, column: str, text: str, *, finite: bool = Fal
     return value
 
 
-# a track list's coverage cells when absent or empty: no file, no clip, scale 1, sum
-TRACK_DEFAULTS = {"file": "", "clip": "inf", "scale": "1", "sum_stat": "sum"}
+# coverage cells when their column is absent (in a track list, also when empty), as Basenji
+# reads them: no file, no clip, scale 1, sum
+DEFAULTS = {"file": "", "clip": "inf", "scale": "1", "sum_stat": "sum"}
 
 MAX_PROBLEMS = 25  # problems listed at most in one error about a targets table
 
@@ -162,7 +164,8 @@ def read_targets(
     With `tracks_only` the table is read as a model's track list: only ``identifier`` and
     ``description`` are required. A ``file``, ``clip``, ``scale`` or ``sum_stat`` cell
     that is absent or empty then means no track file, no clip, scale 1 and ``sum``
-    (Basenji's defaults); one that is given is checked as usual.
+    (Basenji's defaults); one that is given is checked as usual. A dataset's table may
+    lack the ``clip`` and ``scale`` columns alone (no clip, scale 1, as in Basenji).
 
     With a `shard`, `check_files` checks only the files of its share of the tracks (a
     shard of ``crossreg data --tracks i/n`` reads those alone, wherever the others lie).
@@ -188,11 +191,14 @@ def read_targets(
 
 def _header(path: Path, rows: list[tuple[int, list[str]]], required: Sequence[str]) -> list[str]:
     """The column names of the table at `path` from its first row (an unnamed first
-    column is ``index``); a table without one, or whose header repeats a column or lacks
-    one of `required`, stops."""
+    column is ``index``; empty names after the last column, left by trailing tabs, are
+    dropped); a table without one, or whose header repeats a column or lacks one of
+    `required`, stops."""
     if not rows:
         raise ValueError(f"{path}: the targets table is empty (it needs a header row)")
     header = [h.strip() for h in rows[0][1]]
+    while len(header) > 1 and not header[-1]:
+        header.pop()
     if header and header[0] == "":
         header[0] = "index"
     _refuse_repeated_columns(path, rows[0][0], header)
@@ -209,7 +215,8 @@ def _parse_rows(
     path: Path, rows: list[tuple[int, list[str]]], header: list[str], tracks_only: bool
 ) -> tuple[TargetsTable, list[tuple[int, str]]]:
     """The table of the tracks of the (line, row) `rows` under `header` that parse (blank
-    rows skipped), and each other row's (line, problem)."""
+    rows skipped), and each other row's (line, problem), a strand pair's among them
+    (:func:`_strand_pair_problems`)."""
     col = {name: i for i, name in enumerate(header)}
     targets: list[Target] = []
     lines: dict[str, int] = {}  # identifier -> line
@@ -224,7 +231,37 @@ def _parse_rows(
             lines[target.identifier] = line
         except ValueError as err:
             found.append((line, str(err)))
-    return TargetsTable(path=path, targets=tuple(targets), lines=lines), found
+    table = TargetsTable(path=path, targets=tuple(targets), lines=lines)
+    return table, found + _strand_pair_problems(table)
+
+
+def _strand_pair_problems(table: TargetsTable) -> list[tuple[int, str]]:
+    """The (line, problem) of each track whose ``strand_pair`` is not its own index:
+    crossreg does not model stranded pairs, and a pair naming no track's index is a typo."""
+    indices = {t.index for t in table}
+    found = []
+    for t in table:
+        pair = t.extra.get("strand_pair", "")
+        if not pair or int(pair) == t.index:
+            continue
+        line = table.lines[t.identifier]
+        where = f"{table.path}:{line}: strand_pair {pair}"
+        if int(pair) not in indices:
+            problem = (
+                f"{where} of track '{t.identifier}' names no track (no row has index "
+                f"{pair}); an unstranded track gives its own index ({t.index}) as its "
+                "strand_pair"
+            )
+        else:
+            problem = (
+                f"{where} pairs track '{t.identifier}' (index {t.index}) with its other "
+                "strand; crossreg does not model stranded pairs (reverse-complement "
+                "augmentation and --rc flip the bins without swapping the strands): sum each "
+                "pair into one track, as the paper's tables do, or give each track its own "
+                "index as its strand_pair"
+            )
+        found.append((line, problem))
+    return found
 
 
 def _raise_problems(path: Path, found: list[tuple[int, str]], summary: str) -> None:
@@ -289,7 +326,10 @@ def _parse_row(
     tracks_only: bool = False,
 ) -> Target:
     """One row of a targets table as a Target; a ValueError naming the line otherwise.
-    With `tracks_only`, absent or empty coverage cells take Basenji's defaults."""
+    Absent coverage columns take Basenji's :data:`DEFAULTS`, and with `tracks_only` empty
+    cells too; empty cells after the header's last column (trailing tabs) are ignored."""
+    if len(row) > len(header) and not any(cell.strip() for cell in row[len(header) :]):
+        row = row[: len(header)]
     if len(row) != len(header):
         raise ValueError(
             f"{path}:{line}: {len(row)} tab-separated fields but the header has "
@@ -305,15 +345,17 @@ def _parse_row(
             f"{seen[identifier]}; identifiers must be unique"
         )
     seen[identifier] = line
-    if tracks_only:
-        cell |= {k: value for k, value in TRACK_DEFAULTS.items() if not cell.get(k)}
+    cell |= {
+        k: value for k, value in DEFAULTS.items() if k not in cell or (tracks_only and not cell[k])
+    }
     sum_stat = _sum_stat(path, line, cell["sum_stat"])
     index = _index(path, line, cell, position)
     clip_soft_text = cell.get("clip_soft", "")
     files = tuple(f.strip() for f in cell["file"].split(",") if f.strip())
     if not files and not tracks_only:
         raise ValueError(f"{path}:{line}: no track file given for '{identifier}'")
-    known = {"index", "clip_soft", *REQUIRED_COLUMNS}
+    _refuse_repeated_files(path, line, identifier, files)
+    known = {"index", "clip_soft", *REQUIRED_COLUMNS, *DEFAULTS}
     return Target(
         index=index,
         identifier=identifier,
@@ -341,22 +383,34 @@ def _sum_stat(path: Path, line: int, text: str) -> str:
 
 def _index(path: Path, line: int, cell: dict[str, str], position: int) -> int:
     """A row's ``index`` (its `position` among the tracks when the cell is absent or
-    empty); a ``strand_pair`` other than the index itself is refused."""
+    empty); a ``strand_pair`` that is not a whole number is refused (one naming another
+    track, by :func:`_strand_pair_problems`)."""
     index_text = cell.get("index", "")
     try:
         index = int(index_text) if index_text else position
     except ValueError:
         raise ValueError(f"{path}:{line}: index '{index_text}' is not a whole number") from None
     pair = cell.get("strand_pair", "")
-    if pair and pair != str(index):
+    try:
+        int(pair or 0)
+    except ValueError:
         raise ValueError(
-            f"{path}:{line}: strand_pair {pair} pairs track '{cell['identifier']}' (index "
-            f"{index}) with its other strand; crossreg does not model stranded pairs "
-            "(reverse-complement augmentation and --rc flip the bins without swapping the "
-            "strands): sum each pair into one track, as the paper's tables do, or give each "
-            "track its own index as its strand_pair"
-        )
+            f"{path}:{line}: strand_pair '{pair}' is not a whole number; give the index of "
+            f"the track's other strand, or its own ({index}) for an unstranded track"
+        ) from None
     return index
+
+
+def _refuse_repeated_files(path: Path, line: int, identifier: str, files: Sequence[str]) -> None:
+    """Stop when the replicates of `identifier` name one file twice: averaged, it would
+    count twice."""
+    counts = Counter(os.path.normpath(f) for f in files)
+    repeated = [f for f, count in counts.items() if count > 1]
+    if repeated:
+        raise ValueError(
+            f"{path}:{line}: the file column of '{identifier}' names {repeated[0]} "
+            f"{counts[repeated[0]]} times; its replicates are averaged, so name each file once"
+        )
 
 
 def _format_number(value: float) -> str:
