@@ -40,7 +40,7 @@ from crossreg import _native
 from crossreg.data import Layout, SplitDataset, codes_to_one_hot, compute_targets, make_loader
 from crossreg.data.bigwig import track_spec
 from crossreg.data.store import FORMAT_VERSION, METADATA, STORE_FORMAT
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # as a script, benches/ is first
 

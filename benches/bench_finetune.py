@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from crossreg.cli import main as crossreg
 from crossreg.data.store import DataStore
 from crossreg.demo import demo_params
-from crossreg.io.targets import assay_of
+from crossreg.io.assays import assay_of
 from tests.finetune_world import build_held_out_world
 
 MODE_ARGS = {

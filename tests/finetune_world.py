@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 from crossreg.cli import main
-from crossreg.io.targets import read_targets, write_targets
+from crossreg.io.targets_read import read_targets
+from crossreg.io.targets_write import write_targets
 from tests.pipeline import CROP_BINS, SEQ_LENGTH, split_world
 
 

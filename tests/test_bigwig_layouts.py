@@ -13,7 +13,7 @@ import pyBigWig
 import pytest
 
 from crossreg.data import compute_targets
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 from tests.bbi_files import BEDGRAPH, FIXED_STEP, VARIABLE_STEP, Section, write_bigwig
 from tests.data_inputs import write_table
 from tests.data_reference import finish

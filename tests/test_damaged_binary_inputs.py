@@ -23,7 +23,7 @@ import torch
 from crossreg.cli import main
 from crossreg.data import DataStore, bigwig_chrom_sizes, compute_targets
 from crossreg.data.checks import check_inputs
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 from crossreg.model.checkpoint import load_checkpoint, make_config, save_checkpoint
 from crossreg.model.params import parse_params
 from crossreg.model.seqnn import SeqNN

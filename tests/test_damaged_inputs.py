@@ -19,7 +19,7 @@ from crossreg.genome import Genome
 from crossreg.io.bed import iter_bed, read_bed
 from crossreg.io.chrom_sizes import read_chrom_sizes
 from crossreg.io.gtf import read_gtf
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 from crossreg.io.vcf import read_vcf
 from crossreg.split.synteny import NetSpec, split_genomes
 from crossreg.stats.sldp.annotations import read_sannot

@@ -18,7 +18,7 @@ from crossreg.cli import main
 from crossreg.data import DataStore, bigwig_chrom_sizes, compute_targets
 from crossreg.data.bigwig import bigwig_identity, report_absent_chromosomes
 from crossreg.io.identity import identity_difference
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 from tests.data_inputs import random_bigwig, random_genome, write_bigwig, write_fasta, write_table
 from tests.data_reference import reference_targets
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 
 TABLES = Path(__file__).parent / "data" / "basenji_targets"
 
@@ -79,7 +79,8 @@ def test_basenjis_avg_sum_stat_and_any_case_read_as_the_stat(tmp_path):
 
 
 def test_select_targets_by_index_range_identifier_and_pattern():
-    from crossreg.io.targets import Target, select_targets
+    from crossreg.io.targets import Target
+    from crossreg.io.targets_select import select_targets
 
     described = ["DNASE:liver", "CAGE:liver", "CAGE:macrophage", "CHIP:CTCF/liver", "ATAC:heart"]
     targets = [
@@ -103,7 +104,8 @@ def test_select_targets_by_index_range_identifier_and_pattern():
 
 def test_a_description_holding_commas_selects_its_own_tracks():
     # 571 human descriptions hold commas; cut at them, one selected 1,313 tracks
-    from crossreg.io.targets import read_targets, select_targets
+    from crossreg.io.targets_read import read_targets
+    from crossreg.io.targets_select import select_targets
 
     targets = read_targets(TABLES / "targets_human.txt")
     text = "CAGE:liver, adult, pool1"
@@ -117,7 +119,7 @@ def test_a_description_holding_commas_selects_its_own_tracks():
 
 
 def test_every_bad_row_is_listed_in_one_error(tmp_path):
-    from crossreg.io.targets import read_targets
+    from crossreg.io.targets_read import read_targets
 
     header = "index\tidentifier\tfile\tclip\tscale\tsum_stat\tdescription"
     rows = [
@@ -145,7 +147,7 @@ def test_every_bad_row_is_listed_in_one_error(tmp_path):
 
 
 def test_problems_beyond_the_cap_are_counted_in_line_order(tmp_path):
-    from crossreg.io.targets import MAX_PROBLEMS, read_targets
+    from crossreg.io.targets_read import MAX_PROBLEMS, read_targets
 
     header = "identifier\tfile\tclip\tscale\tsum_stat\tdescription"
     # even rows: a missing file (found after reading); odd rows: a bad scale (found reading)
@@ -217,7 +219,7 @@ def test_a_header_that_repeats_a_column_is_refused_by_its_line(tmp_path):
 def test_tracks_are_in_row_order_not_index_order(tmp_path):
     """Basenji reads the table with ``index_col=0`` and writes output column k from row k
     (``seqs_cov/{row}.h5``), whatever the index says; a track index names a row."""
-    from crossreg.io.targets import select_targets
+    from crossreg.io.targets_select import select_targets
 
     table = tmp_path / "targets.txt"
     table.write_text(
@@ -433,7 +435,7 @@ def test_relative_track_files_resolve_against_the_tables_folder_not_the_cwd(tmp_
 
 
 def test_a_description_names_its_assay_and_cell_type_as_the_papers_tables_do():
-    from crossreg.io.targets import assay_of, split_description
+    from crossreg.io.assays import assay_of, split_description
 
     table = read_targets(TABLES / "targets_human.txt")
     assert Counter(t.assay for t in table) == {"DNASE": 674, "ATAC": 10, "CHIP": 3991, "CAGE": 638}

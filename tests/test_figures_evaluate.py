@@ -18,7 +18,7 @@ from crossreg.evaluate.figures import (
     tracks_figure,
 )
 from crossreg.evaluate.table import metrics_table, read_metrics
-from crossreg.io.targets import assay_of
+from crossreg.io.assays import assay_of
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.params import parse_params

@@ -17,7 +17,7 @@ import pytest
 from crossreg.io.bed import Interval, read_bed
 from crossreg.io.chrom_sizes import MAX_LENGTH, read_chrom_sizes
 from crossreg.io.gtf import read_gtf
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 from crossreg.io.text import is_gzipped, numbered_lines, open_text
 from crossreg.io.vcf import read_vcf
 

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from crossreg import __version__
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 from crossreg.model.checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,

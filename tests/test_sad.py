@@ -16,7 +16,7 @@ import pytest
 from crossreg.cli import build_parser, main
 from crossreg.dna import one_hot
 from crossreg.genome import Genome
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 from crossreg.io.vcf import Variant, read_vcf
 from crossreg.model.checkpoint import load_checkpoint
 from crossreg.model.inference import InferenceOptions

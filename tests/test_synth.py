@@ -20,7 +20,7 @@ from crossreg.dna import reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
 from crossreg.io.gtf import read_gtf
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 from crossreg.io.vcf import read_vcf
 from crossreg.runlog import RUNS_FILE
 from crossreg.synth import PRESETS, synthesize

@@ -50,7 +50,7 @@ from crossreg.evaluate.transfer_tracks import (
 )
 from crossreg.io.bed import Interval
 from crossreg.io.gtf import GtfRecord, gene_tss, read_gtf
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 from crossreg.model.checkpoint import make_config, save_checkpoint
 from crossreg.model.geometry import crop_to_targets
 from crossreg.model.inference import InferenceOptions

@@ -23,7 +23,7 @@ from crossreg.evaluate.transfer_tracks import (
     experiment_of,
     read_pairs,
 )
-from crossreg.io.targets import read_targets
+from crossreg.io.targets_read import read_targets
 
 TABLES = Path(__file__).parent / "data" / "basenji_targets"
 

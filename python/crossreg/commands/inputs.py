@@ -15,7 +15,7 @@ from crossreg.commands.options import head_option
 from crossreg.errors import Interrupted, first_few
 from crossreg.io.atomic_dir import CONTENTS_FILE
 from crossreg.io.chrom_sizes import read_chrom_sizes
-from crossreg.io.targets import select_targets
+from crossreg.io.targets_select import select_targets
 from crossreg.io.text import is_gzipped
 from crossreg.model.checkpoint_info import CheckpointInfo, checkpoint_info
 from crossreg.progress import launched_rank

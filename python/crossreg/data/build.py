@@ -52,7 +52,8 @@ from crossreg.genome import Genome
 from crossreg.io.atomic_dir import atomic_directory
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.replaceable import check_replaceable
-from crossreg.io.targets import TargetsTable, write_targets
+from crossreg.io.targets import TargetsTable
+from crossreg.io.targets_write import write_targets
 from crossreg.progress import progress
 from crossreg.shard import Shard
 

@@ -16,7 +16,8 @@ from crossreg.genome import Genome
 from crossreg.io.bed import Interval, check_within, read_bed
 from crossreg.io.chroms import chrom_hint, prefix_twin
 from crossreg.io.h5 import is_hdf5
-from crossreg.io.targets import MAX_PROBLEMS, Target, TargetsTable, read_targets
+from crossreg.io.targets import Target, TargetsTable
+from crossreg.io.targets_read import MAX_PROBLEMS, read_targets
 from crossreg.io.track_files import HDF5_SUFFIXES
 from crossreg.progress import progress
 from crossreg.shard import Shard

@@ -34,7 +34,8 @@ import numpy.typing as npt
 from crossreg.data.compressed import CompressedRows
 from crossreg.data.npy import REBUILD, load_npy
 from crossreg.io.bed import Interval, read_bed
-from crossreg.io.targets import TargetsTable, read_targets
+from crossreg.io.targets import TargetsTable
+from crossreg.io.targets_read import read_targets
 
 STORE_FORMAT = "crossreg-dataset"
 #: The newest version this crossreg reads. 2: each window of compressed targets ends with

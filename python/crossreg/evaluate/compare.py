@@ -18,8 +18,8 @@ from scipy.stats import binomtest
 
 from crossreg.evaluate.files import COMPARISON_FILE, SCATTER_STEM, SUMMARY_FILE
 from crossreg.evaluate.table import read_metrics
+from crossreg.io.assays import assay_of
 from crossreg.io.atomic import atomic_write
-from crossreg.io.targets import assay_of
 from crossreg.plots import check_plot_options, joint_vs_single_scatter, remove_stale_figures
 from crossreg.train.store_identity import fingerprint_differences
 

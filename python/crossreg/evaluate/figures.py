@@ -23,8 +23,8 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.evaluate.files import TRACKS_FILE
+from crossreg.io.assays import assay_of
 from crossreg.io.atomic import atomic_path
-from crossreg.io.targets import assay_of
 from crossreg.plots import assay_colours, new_figure, point_style, save_figure
 
 if TYPE_CHECKING:

@@ -48,8 +48,8 @@ from crossreg.evaluate.columns import (
 )
 from crossreg.evaluate.defaults import MIN_CLASS
 from crossreg.evaluate.kept import reopen
+from crossreg.io.assays import assay_of
 from crossreg.io.space import SpaceError, allocated_memmap
-from crossreg.io.targets import assay_of
 from crossreg.progress import Progress, progress
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ OLD_CLASSES = (
 def specificity_class(description: str) -> str:
     """The class a track's specificity is normalised within, as Basenji's
     ``basenji_test_specificity.py`` forms them: its assay
-    (:func:`crossreg.io.targets.assay_of`: every description without ':' in one class,
+    (:func:`crossreg.io.assays.assay_of`: every description without ':' in one class,
     ``OTHER``), ChIP split by mark or factor, the field after ``CHIP:`` whatever follows
     it (``CHIP:H3K27ac:liver`` and ``CHIP:H3K27ac`` are both in ``CHIP:H3K27ac``)."""
     fields = description.split(":")

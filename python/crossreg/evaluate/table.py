@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from crossreg.io.assays import assay_of
 from crossreg.io.atomic import atomic_write
 from crossreg.io.tables import as_float
-from crossreg.io.targets import assay_of
 
 METRIC_COLUMNS = ("identifier", "description", "pearson_r", "r2")
 # written when evaluate computes them (--specificity, --rank, --peaks), in this order

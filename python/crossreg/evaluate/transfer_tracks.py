@@ -3,7 +3,7 @@ track × measured track cells are matched, and why a normalised R may be missing
 
 A track's *experiment* is its description without the cell type (``CAGE``,
 ``CHIP:H3K27ac``; DNASE and ATAC together as ``DNASE``); its cell type is the rest
-(``CAGE:liver`` → ``liver``; :func:`crossreg.io.targets.split_description`).
+(``CAGE:liver`` → ``liver``; :func:`crossreg.io.assays.split_description`).
 
 A cell is matched when its two tracks have equal cell types, or, given a pairs file
 (:func:`read_pairs`), when the file names the two tracks as a pair.
@@ -21,7 +21,7 @@ import numpy.typing as npt
 import polars as pl
 
 from crossreg.errors import first_few
-from crossreg.io.targets import assay_of, split_description
+from crossreg.io.assays import assay_of, split_description
 from crossreg.io.text import numbered_lines
 
 ACCESSIBILITY = ("DNASE", "ATAC")

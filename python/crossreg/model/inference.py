@@ -31,7 +31,8 @@ import torch
 from crossreg.devices import check_device, device_name
 from crossreg.distributed import resolve_device
 from crossreg.errors import CommandError, require_kind
-from crossreg.io.targets import Target, select_targets
+from crossreg.io.targets import Target
+from crossreg.io.targets_select import select_targets
 from crossreg.model.checkpoint import CheckpointConfig, load_checkpoint
 from crossreg.model.ensemble import ensemble_predict
 from crossreg.model.seqnn import SeqNN
@@ -277,7 +278,7 @@ def keep_head_tracks(
     model: SeqNN, head: str, targets: Sequence[Target], tracks: str | Sequence[str] | None
 ) -> list[int]:
     """The indices of the `head` tracks `tracks` names, in the order named
-    (:func:`crossreg.io.targets.select_targets`; every track when ``None``); the head is
+    (:func:`crossreg.io.targets_select.select_targets`; every track when ``None``); the head is
     cut to them (:meth:`SeqNN.keep_tracks`) unless `tracks` is ``None``."""
     chosen = select_targets(targets, tracks)
     if tracks is not None:

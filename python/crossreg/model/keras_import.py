@@ -19,7 +19,8 @@ import torch
 
 from crossreg.io.atomic_dir import atomic_directory
 from crossreg.io.replaceable import check_replaceable
-from crossreg.io.targets import TargetsTable, read_targets
+from crossreg.io.targets import TargetsTable
+from crossreg.io.targets_read import read_targets
 from crossreg.model.blocks import KerasBatchNorm
 from crossreg.model.checkpoint import CheckpointConfig, make_config, save_checkpoint
 from crossreg.model.checkpoint_info import CONFIG_NAME, WEIGHTS_NAME
@@ -139,7 +140,7 @@ def import_basenji(
     unless `trunk_from` names the genome whose file provides the shared trunk (the other
     heads then sit on a trunk they were not trained with, and a warning says so).
     Each targets table is read as the head's track list
-    (:func:`~crossreg.io.targets.read_targets` with ``tracks_only``); a genome name that
+    (:func:`~crossreg.io.targets_read.read_targets` with ``tracks_only``); a genome name that
     one-head params or the table's ``genome`` column contradict is refused
     (:func:`~crossreg.model.keras_heads.check_head_genome`,
     :func:`~crossreg.model.keras_heads.check_table_genome`).

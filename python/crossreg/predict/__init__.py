@@ -233,7 +233,7 @@ def write_predictions(
     in a window of the model's length, or tiled when longer than a window predicts:
     :func:`tiled_region_windows`) with `head` of the checkpoint in `model_dir` and write
     them to `out` (``.npy`` or ``.h5``, see :func:`save_predictions`). `tracks` keeps only
-    the tracks it names, in that order (:func:`crossreg.io.targets.select_targets`): the
+    the tracks it names, in that order (:func:`crossreg.io.targets_select.select_targets`): the
     head is cut to them, and the ``.h5`` labels are theirs."""
     out = Path(out)
     check_output_suffix(out)

@@ -121,7 +121,7 @@ def write_bigwigs(
     head_option: str = "--head",
 ) -> BigWigRun:
     """Predict `head`'s tracks (those `tracks` selects,
-    :func:`crossreg.io.targets.select_targets`) along the chromosomes `chroms` (default
+    :func:`crossreg.io.targets_select.select_targets`) along the chromosomes `chroms` (default
     all of `fasta`) or the regions of `bed`, and write one BigWig per track into `outdir`
     at the model's bin width (see the module's docstring); `overwrite` replaces the
     BigWigs of an earlier run in `outdir`. The chunks keep the predictions as

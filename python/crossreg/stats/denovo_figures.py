@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from crossreg.io.targets import assay_of, split_description
+from crossreg.io.assays import assay_of, split_description
 from crossreg.plots import assay_colours, format_p, new_figure, save_figure
 
 if TYPE_CHECKING:

@@ -16,7 +16,8 @@ from crossreg.io.atomic import atomic_write
 from crossreg.io.atomic_dir import atomic_directory
 from crossreg.io.bed import Interval, write_bed
 from crossreg.io.replaceable import check_replaceable
-from crossreg.io.targets import Target, write_targets
+from crossreg.io.targets import Target
+from crossreg.io.targets_write import write_targets
 from crossreg.progress import Progress, progress
 from crossreg.synth import cohorts, panel_files, tables
 from crossreg.synth.bigwig import write_bigwig

@@ -128,7 +128,7 @@ def write_sad(
     FASTA (join the shards with :func:`crossreg.variants.sad_join.merge_shards`); under
     ``torchrun`` each process scores its rank's shard into ``OUT.shard-i-of-n`` and the
     last to finish merges them into `out`. `tracks` keeps only the tracks it names
-    (:func:`crossreg.io.targets.select_targets`). `cluster_bp` lets nearby SNPs share one
+    (:func:`crossreg.io.targets_select.select_targets`). `cluster_bp` lets nearby SNPs share one
     reference window and `indel` picks how indels are framed and compared
     (``"basenji"``, Basenji's windows; ``"left"``; or ``"realign"``); see
     :mod:`crossreg.variants.scoring`. With `gtf`, gene-level scores go to

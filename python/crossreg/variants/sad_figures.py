@@ -28,10 +28,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from crossreg.io.assays import assay_of
 from crossreg.io.atomic import atomic_write
 from crossreg.io.h5 import read_h5
 from crossreg.io.tables import tsv_text
-from crossreg.io.targets import assay_of
 from crossreg.plots import (
     assay_colours,
     check_plot_options,
