@@ -321,6 +321,9 @@ def test_crlf_and_cr_line_ends_read_as_newlines(tmp_path):
         assert table.targets == plain.targets
         assert [t.description for t in table] == ["DNASE:liver", "CAGE:brain"]
         assert [table.line_of(t) for t in table] == [2, 3]
+    # a spreadsheet's export on Windows: a byte-order mark, an unnamed index, CRLF
+    excel = _table(tmp_path, ["\ufeff" + HEADER.removeprefix("index"), *ROWS], "\r\n")
+    assert read_targets(excel).targets == plain.targets
 
 
 def test_a_table_without_clip_or_scale_columns_takes_basenjis_defaults(tmp_path):
