@@ -258,7 +258,9 @@ def test_finetune_epochs_with_one_genome_say_there_is_no_such_phase(run, stores,
     params, _ = run
     options = TrainOptions(max_epochs=1, steps_per_epoch=1, batch_size=2, finetune_epochs=2)
     out = train(params, [stores["human"]], tmp_path / "out", options, plots=False)
-    assert "no fine-tuning phase, the run trains one genome alone" in logs.text
+    assert "--finetune-epochs 2: no fine-tuning phase, the run trains one genome alone" in (
+        logs.text
+    )
     assert not list(out.glob("finetune_*"))
 
 

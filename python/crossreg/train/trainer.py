@@ -375,7 +375,8 @@ class Trainer:
             self._run_phase(self.setup.phase, self.genomes, int(o.max_epochs or 1))
         if o.finetune_epochs > 0 and len(self.genomes) == 1:
             log.warning(
-                "finetune_epochs %d: no fine-tuning phase, the run trains one genome alone already",
+                "--finetune-epochs %d: no fine-tuning phase, the run trains one genome alone "
+                "already",
                 o.finetune_epochs,
             )
         if o.finetune_epochs > 0 and len(self.genomes) > 1:
