@@ -18,8 +18,8 @@ use rayon::prelude::*;
 
 use crate::digest::Following;
 use crate::error::chrom_hint;
+use crate::file_kind::{check_kind, read_fully, GZIP_MAGIC};
 use crate::inflate::{self, Content};
-use crate::net::{check_kind, read_fully, GZIP_MAGIC};
 use crate::{Error, Result};
 
 /// One line of a samtools-style `.fai` index.

@@ -22,8 +22,8 @@ use std::path::Path;
 use libdeflater::{crc32, Decompressor};
 
 use crate::digest::HashingReader;
+use crate::file_kind::read_fully;
 use crate::gzip_member::{Member, MemberInflater};
-use crate::net::read_fully;
 use crate::{Error, Result};
 
 /// The fixed part of a gzip member's header, before its extra field.

@@ -12,6 +12,7 @@ pub mod codec;
 pub mod digest;
 pub mod dna;
 pub mod error;
+mod file_kind;
 pub mod genome;
 pub mod gzip_member;
 pub mod inflate;

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use flate2::bufread::GzDecoder;
 
 use crate::digest::{ContentDigest, HashingReader};
-use crate::net::{check_kind, sniff, GZIP_MAGIC};
+use crate::file_kind::{check_kind, sniff, GZIP_MAGIC};
 use crate::{Error, Result};
 
 /// The column header's first eight names.
