@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
+import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator
 
 import pytest
 import tqdm.std
 
+import crossreg.progress
 from crossreg.progress import Progress, format_seconds, progress_mode, track
 
 
@@ -125,3 +129,93 @@ def test_bar_shows_slow_rates_per_unit(monkeypatch: pytest.MonkeyPatch) -> None:
     drawn = stderr.getvalue()
     assert re.search(r"\ds/steps\]", drawn), drawn
     assert "s/ steps" not in drawn
+
+
+class _Clock:
+    """``time.monotonic`` of a run whose every reading is `step` seconds after the last."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def monotonic(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_work_a_stopped_run_finished_counts_as_done_but_not_in_the_rate(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a resumed run takes 90 of 100 units from its files at once: with them counted as
+    # new work its rate would be 90 units in a second and the time left wrong throughout
+    monkeypatch.setattr(crossreg.progress, "time", _Clock(1.0))
+    monkeypatch.setenv("CROSSREG_PROGRESS_INTERVAL", "0")
+    caplog.set_level(logging.INFO, logger="crossreg")
+    with pytest.raises(KeyboardInterrupt), Progress(100, "targets", "tracks", mode="log") as meter:
+        meter.skip(90)  # clock 1 at the start
+        meter.update(2)  # clock 2, its line's rate at 3: 2 tracks in 2 s, 8 left
+        raise KeyboardInterrupt
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "targets: 92/100 tracks (92.0%), 1 tracks/s, 90 kept from the stopped run, ETA 0:08"
+    ]  # stopped short of its total: no "done in" line
+
+
+def test_bar_counts_skipped_work_apart_from_its_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter(range(0, 1000, 2))
+    monkeypatch.setattr(tqdm.std, "time", lambda: float(next(clock)))
+    stderr = _Terminal()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with Progress(100, "targets", "tracks", mode="bar") as meter:
+        meter.skip(90)
+        meter.update(2)
+    last = stderr.getvalue().split("\r")[-1]
+    # 2 tracks in 10 s of tqdm's clock (5 s a track, 8 left), not 92 of them
+    assert "92/100 [00:10<00:40,  5.00s/tracks]" in last, last
+
+
+def test_bar_without_a_total_spaces_its_count_and_unit(capsys: pytest.CaptureFixture[str]) -> None:
+    with Progress(None, "counting the VCF's records", "records", mode="bar") as meter:
+        meter.update(60)
+    last = capsys.readouterr().err.strip().split("\r")[-1]
+    assert last.startswith("counting the VCF's records: 60 records [00:00, "), last
+    assert last.endswith("records/s]")
+
+
+def test_a_terminal_that_reports_no_size_still_gets_a_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a pseudo-terminal given no size (0 rows, 0 columns): tqdm's own sizing draws nothing
+    class _Sizeless(_Terminal):
+        def fileno(self) -> int:
+            return 2
+
+    stderr = _Sizeless()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setattr(os, "get_terminal_size", lambda *fd: os.terminal_size((0, 0)))
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("LINES", "30")
+    with Progress(3, "ISM", "sequences", mode="bar") as meter:
+        meter.update(3)
+    drawn = stderr.getvalue()
+    assert "ISM: 100%" in drawn and "3/3" in drawn, repr(drawn)
+    assert max(len(line.rstrip("\n")) for line in drawn.split("\r")) == 99  # the width less 1
+
+
+def test_a_python_warning_goes_above_the_bar() -> None:
+    # numpy's and torch's warnings are printed to stderr, not logged: not into the bar's line
+    script = textwrap.dedent("""
+        import warnings
+        from crossreg.progress import Progress
+        with Progress(2, "evaluating", "windows", mode="bar") as meter:
+            meter.update()
+            warnings.warn("invalid value encountered in divide", RuntimeWarning)
+            meter.update()
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    lines = [segment.split("\r")[-1] for segment in run.stderr.split("\n")]
+    shown = [line for line in lines if "RuntimeWarning" in line]
+    assert shown == ["<string>:6: RuntimeWarning: invalid value encountered in divide"], lines
+    assert lines[-2].startswith("evaluating: 100%")  # drawn again below it, then finished

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import h5py
@@ -286,3 +287,65 @@ def test_sads_counting_pass_reports_the_records_read(tmp_path, progress_logs):
     assert survey.kept == 3
     lines = messages(progress_logs, "counting the VCF's records:")
     assert lines and lines[-1].startswith("counting the VCF's records: 3 records")
+
+
+def test_a_resumed_data_build_counts_its_kept_tracks_apart_from_the_rate(
+    progress_logs, inputs, tmp_path, monkeypatch
+):
+    # thousands of BigWigs: a build resumed half way must not take the kept half for
+    # work done in its first second, and so end its time left early
+    from crossreg.cli import main
+    from tests.test_data_resume import TRACKS, _argv, _interrupted
+
+    out = tmp_path / "store"
+    _interrupted(inputs, out, monkeypatch, progress_logs, 2)
+    progress_logs.clear()
+    assert main(_argv(inputs, out, "--resume")[1:]) == 0
+    windows = DataStore(out).metadata["num_windows"]
+    lines = messages(progress_logs, "targets (")
+    kept = f"{2 * windows} kept from the stopped run"
+    assert [int(re.search(r": (\d+)/", line).group(1)) for line in lines] == [
+        3 * windows,
+        4 * windows,
+    ]
+    assert all(kept in line for line in lines) and "done in" in lines[-1]
+    assert f"/{TRACKS * windows} track-windows" in lines[0]
+
+
+def test_a_resumed_sldp_counts_the_checkpoints_blocks_and_flips_apart(progress_logs, tmp_path):
+    from crossreg.errors import Interrupted
+    from crossreg.stats.sldp import outputs
+    from tests.test_sldp_resume import INPUTS, computed_chroms
+    from tests.test_sldp_resume import run as run_sldp
+
+    world = Path(shutil.copytree(INPUTS, tmp_path / "inputs"))
+    blocks = [line.split("\t")[0] for line in (world / "blocks.bed").read_text().splitlines()]
+    out = tmp_path / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        computed_chroms(patch, stop_at="22")
+        with pytest.raises(Interrupted):
+            run_sldp(world, out)
+    progress_logs.clear()
+    run_sldp(world, out, resume=True)
+    profiles = messages(progress_logs, "SLDP signed LD profiles: ")
+    assert all(f"{blocks.count('chr1')} kept from the stopped run" in p for p in profiles)
+    assert profiles[-1].startswith(f"SLDP signed LD profiles: {len(blocks)}/{len(blocks)} ")
+    # a run stopped in the second phenotype's sign flips keeps the first one's
+    real, regressed = outputs.regress, []
+
+    def regress(*args, **kwargs):
+        regressed.append(1)
+        if len(regressed) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(outputs, "regress", regress)
+        with pytest.raises(Interrupted):
+            run_sldp(world, tmp_path / "flips")
+    progress_logs.clear()
+    run_sldp(world, tmp_path / "flips", resume=True)
+    flips = messages(progress_logs, "SLDP sign flips: ")
+    total = int(flips[-1].split("/")[1].split(" ")[0])  # two phenotypes' annotations
+    assert flips[-1].startswith(f"SLDP sign flips: {total}/{total} annotations (100.0%)")
+    assert all(f"{total // 2} kept from the stopped run" in f for f in flips)

@@ -4,13 +4,17 @@ Every step that can take more than a few seconds reports through :func:`progress
 it goes depends on where the process runs:
 
 - ``bar``: stderr is a terminal: a ``tqdm`` bar with the count, rate and ETA (and the
-  step's own figures, e.g. the loss); log lines written meanwhile go above the bar.
+  step's own figures, e.g. the loss); log lines and Python warnings written meanwhile go
+  above the bar.
 - ``log``: stderr is not a terminal (CI, job arrays, files): the same figures as
   ``crossreg`` log lines, at most one every :data:`LOG_INTERVAL` seconds, and one when the
   work ends.
 - ``off``: workers of a ``torchrun`` job other than rank 0 report nothing, and nor does a
   process whose ``crossreg`` logger has its level set above INFO (``crossreg -q``), on a
   terminal or not (a library caller who sets no level keeps the bar).
+
+Work a stopped run finished, which a resumed one takes from its files, is counted as
+done from the start (`initial`, :meth:`Progress.skip`), not in the rate nor the ETA.
 
 ``CROSSREG_PROGRESS=bar|log|off`` overrides the choice on rank 0 (the other ranks stay
 off, so that a job's log holds each line once; ``CROSSREG_PROGRESS_INTERVAL`` sets the
@@ -23,9 +27,11 @@ import contextlib
 import logging
 import math
 import os
+import shutil
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sized
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sized
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -40,6 +46,9 @@ LOG_INTERVAL = 30.0
 MODES = ("bar", "log", "off")
 
 T = TypeVar("T")
+
+#: A bar's layout when the total is unknown: tqdm's, with a space after the count.
+UNKNOWN_TOTAL_FORMAT = "{desc}: {n_fmt} {unit} [{elapsed}, {rate_fmt}{postfix}]"
 
 
 def launched_rank() -> int:
@@ -71,6 +80,21 @@ def log_interval() -> float:
         raise ValueError(f"{INTERVAL_VARIABLE}={text}: give a number of seconds") from None
 
 
+def fixed_terminal_size() -> tuple[int, int] | None:
+    """None when the terminal on stderr reports its size (a bar follows it as it
+    changes); else, as a pseudo-terminal given no size reports 0 columns or rows (on which
+    tqdm would draw nothing), a fixed width and height for the bar: ``COLUMNS`` and
+    ``LINES``, or 80×24, less one as tqdm takes them (no wrap at the edge)."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (AttributeError, ValueError, OSError):  # no file descriptor (a capture)
+        size = os.terminal_size((0, 0))
+    if size.columns > 0 and size.lines > 0:
+        return None
+    fallback = shutil.get_terminal_size()
+    return fallback.columns - 1, fallback.lines - 1
+
+
 def format_seconds(seconds: float) -> str:
     """``75`` → ``1:15``, ``3725`` → ``1:02:05``, unknown → ``?``."""
     if not math.isfinite(seconds):
@@ -86,6 +110,27 @@ def format_postfix(postfix: dict[str, object]) -> str:
         f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
         for key, value in postfix.items()
     )
+
+
+@contextlib.contextmanager
+def _warnings_above(write: Callable[..., None]) -> Iterator[None]:
+    """Python warnings meant for stderr (numpy's, torch's) written with `write` (tqdm's,
+    which clears the bar, writes, and draws it again below) while a bar is drawn, not into
+    the bar's line."""
+    shown = warnings.showwarning
+
+    def above(message, category, filename, lineno, file=None, line=None) -> None:
+        if file is not None and file is not sys.stderr:
+            shown(message, category, filename, lineno, file, line)
+            return
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        write(text.rstrip("\n"), file=sys.stderr)
+
+    warnings.showwarning = above
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 class Progress:
@@ -113,17 +158,23 @@ class Progress:
             from tqdm import tqdm
             from tqdm.contrib.logging import logging_redirect_tqdm
 
+            fixed = fixed_terminal_size()
             self._bar = tqdm(
                 total=total,
                 desc=desc,
                 unit=unit,
                 initial=initial,
                 file=sys.stderr,
-                dynamic_ncols=True,
                 smoothing=0.1,
+                # without a total, tqdm runs the count into its unit ("60records")
+                bar_format=None if total is not None else UNKNOWN_TOTAL_FORMAT,
+                dynamic_ncols=fixed is None,
+                ncols=fixed[0] if fixed else None,
+                nrows=fixed[1] if fixed else None,
             )
             self._redirect = contextlib.ExitStack()
             self._redirect.enter_context(logging_redirect_tqdm(loggers=[log]))
+            self._redirect.enter_context(_warnings_above(tqdm.write))
 
     def __enter__(self) -> Progress:
         return self
@@ -141,20 +192,24 @@ class Progress:
         elapsed = time.monotonic() - self.start
         return (self.done - self.initial) / elapsed if elapsed > 0 else 0.0
 
-    def eta(self) -> float:
-        """Seconds left at the current rate (``inf`` when unknown)."""
-        rate = self.rate()
+    def eta(self, rate: float | None = None) -> float:
+        """Seconds left at `rate` (by default the current one; ``inf`` when unknown)."""
+        rate = self.rate() if rate is None else rate
         if self.total is None or rate <= 0:
             return math.inf
         return max(self.total - self.done, 0) / rate
 
     def describe(self) -> str:
-        """``desc: done/total unit (pct), rate unit/s, ETA m:ss[, postfix]``."""
+        """``desc: done/total unit (pct), rate unit/s[, N kept from the stopped run],
+        ETA m:ss[, postfix]``."""
         count = f"{self.done}" if self.total is None else f"{self.done}/{self.total}"
         share = f" ({100.0 * self.done / self.total:.1f}%)" if self.total else ""
-        text = f"{self.desc}: {count} {self.unit}{share}, {self.rate():.3g} {self.unit}/s"
+        rate = self.rate()  # one reading of the clock for the rate and the time left
+        text = f"{self.desc}: {count} {self.unit}{share}, {rate:.3g} {self.unit}/s"
+        if self.initial:
+            text += f", {self.initial} kept from the stopped run"
         if self.total is not None and self.done < self.total:
-            text += f", ETA {format_seconds(self.eta())}"
+            text += f", ETA {format_seconds(self.eta(rate))}"
         if self.postfix:
             text += f", {format_postfix(self.postfix)}"
         return text
@@ -177,6 +232,17 @@ class Progress:
             if now - self.last_log >= self.interval:
                 self.last_log = now
                 log.info("%s", self.describe())
+
+    def skip(self, n: int) -> None:
+        """`n` more units that a stopped run finished (taken from its files): counted as
+        done, as `initial` is, but not in the rate nor the time left."""
+        self.done += n
+        self.initial += n
+        if self._bar is not None:
+            self._bar.n += n
+            self._bar.initial += n
+            self._bar.last_print_n += n
+            self._bar.refresh()
 
     def close(self, *, finished: bool = True) -> None:
         """End the bar (or log the final line when `finished`)."""

@@ -140,7 +140,7 @@ def _write_chunks(
             kept = record.done(k)
             if kept is not None:
                 stats += kept
-                meter.update((t1 - t0) * n_windows)
+                meter.skip((t1 - t0) * n_windows)
                 continue
             values, chunk_stats = computation.chunk(list(table.targets[t0:t1]), meter)
             with (

@@ -116,7 +116,7 @@ def _saved_part(
     if part is not None:
         inputs.marginal.restore(part.annotations["marginal"], chrom_label(chrom))
         inputs.background.restore(part.annotations["background"], chrom_label(chrom))
-        meter.update(len(inputs.blocks.on(chrom)))
+        meter.skip(len(inputs.blocks.on(chrom)))
         return part
     part = _chrom_part(inputs, chrom, meter)
     checkpoint.save(part)

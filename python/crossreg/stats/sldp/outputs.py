@@ -268,7 +268,7 @@ def write_outputs(
                 del sums  # one phenotype's chunk sums held at a time
                 checkpoint.save_results(index, after, res)
             else:
-                meter.update(len(names))
+                meter.skip(len(names))
             rf = res.mu * np.sqrt(sqnorm / h.h2g)
             h2v_h2g = rf**2 - res.se**2 * sqnorm / (m * h.sigma2g)
             for k, name in enumerate(names):
