@@ -376,6 +376,42 @@ def test_a_gene_record_without_a_gene_id_is_refused_by_its_line(tmp_path, attrib
         gene_tss(records)
 
 
+def test_a_record_without_a_strand_gives_no_tss_and_is_counted(tmp_path, logs):
+    # before: an unstranded ('.') transcript took its start as its TSS, a guess as likely
+    # to be its end
+    def row(feature: str, start: int, end: int, strand: str, gene: str) -> str:
+        attrs = f'gene_id "{gene}"; transcript_id "{gene}.{start}";'
+        return f"chr1\tStringTie\t{feature}\t{start}\t{end}\t1000\t{strand}\t.\t{attrs}\n"
+
+    text = row("transcript", 100, 200, "+", "A") + row("transcript", 500, 600, ".", "A")
+    text += row("exon", 500, 600, ".", "A")
+    text += row("gene", 1000, 2000, "-", "B") + row("transcript", 1200, 1300, ".", "B")
+    text += row("transcript", 3000, 3100, ".", "C") + row("exon", 3000, 3100, ".", "C")
+    path = _write(tmp_path / "stringtie.gtf", text)
+    assert gene_tss(read_gtf(path)) == {
+        "A": [("chr1", 99)],  # its stranded transcript alone
+        "B": [("chr1", 1999)],  # its gene record, on the minus strand: the end
+    }
+    (message,) = [r.getMessage() for r in logs.records if r.levelname == "WARNING"]
+    assert message == (
+        f"{path}:2: 5 transcript, exon or gene records of 3 genes have no strand ('.'), so "
+        "their first base is unknown and they give no TSS; 1 of those genes (C) has no "
+        "stranded record and is left out"
+    )
+
+
+def test_ucsc_browser_and_track_lines_are_skipped(tmp_path):
+    # before: a GTF saved as a UCSC custom track stopped at its first line
+    text = (
+        "browser position chr1:1-1000\n"
+        'track name=genes description="my genes" visibility=2\n'
+        'chr1\ts\ttranscript\t100\t200\t.\t-\t.\tgene_id "G"; transcript_id "T";\n'
+    )
+    (record,) = read_gtf(_write(tmp_path / "custom.gtf", text))
+    assert (record.where, record.start, record.end) == (f"{tmp_path / 'custom.gtf'}:3", 99, 200)
+    assert gene_tss([record]) == {"G": [("chr1", 199)]}
+
+
 @pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="needs /dev/fd")
 def test_a_vcf_pipe_read_a_second_time_is_named_as_a_pipe(tmp_path):
     # before: the first read found no records (the gzip sniff ate the pipe), and an empty

@@ -332,11 +332,16 @@ def test_runs_and_shards_scored_with_other_gtfs_do_not_mix(work, tmp_path, monke
     assert genes_path(tmp_path / "m.h5").exists()
 
 
-def test_a_gtf_without_gene_records_is_named_as_such(tmp_path, logs):
-    # before: "none of its genes is on the FASTA's chromosomes (the GTF has , ...)"
+@pytest.mark.parametrize(
+    ("feature", "strand"), [("CDS", "+"), ("transcript", ".")], ids=["cds", "unstranded"]
+)
+def test_a_gtf_without_gene_records_is_named_as_such(tmp_path, logs, feature, strand):
+    # before: "none of its genes is on the FASTA's chromosomes (the GTF has , ...)"; and an
+    # unstranded transcript was given its start as its TSS
     shutil.copy(FIXTURES / "genome_chr2.fa", tmp_path / "genome.fa")
     cds = tmp_path / "cds.gtf"
-    cds.write_text('chr2\tx\tCDS\t12100\t13000\t.\t+\t0\tgene_id "G1"; transcript_id "T1";\n')
+    attrs = 'gene_id "G1"; transcript_id "T1";'
+    cds.write_text(f"chr2\tx\t{feature}\t12100\t13000\t.\t{strand}\t0\t{attrs}\n")
     GeneIndex.from_gtf(cds).check_chromosomes(cds, Genome(tmp_path / "genome.fa"))
-    assert "cds.gtf: the GTF has no transcript, exon or gene records" in logs.text
+    assert "cds.gtf: the GTF has no transcript, exon or gene records on a strand" in logs.text
     assert "lie on chromosomes absent" not in logs.text

@@ -961,7 +961,7 @@ def test_transfer_refuses_a_gtf_without_gene_records_saying_so(world, tmp_path, 
         "".join(line.replace("\texon\t", "\tCDS\t") for line in lines if "\texon\t" in line)
     )
     assert main(_transfer_argv(root, stores, cds, tmp_path / "out")) == 1
-    assert f"{cds}: no transcript, exon or gene record, so no gene has a TSS" in logs.text
+    assert f"{cds}: no transcript, exon or gene record on a strand ('+' or '-'), so no" in logs.text
     assert "store's genome" not in logs.text
     assert not (tmp_path / "out").exists()
 

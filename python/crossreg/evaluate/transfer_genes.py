@@ -64,8 +64,8 @@ def tss_sites(
     tss = gene_tss(_noting_chroms(iter_gtf(gtf), named))
     if not tss:
         raise ValueError(
-            f"{gtf}: no transcript, exon or gene record, so no gene has a TSS; give a gene "
-            "annotation GTF (GENCODE, Ensembl or UCSC)"
+            f"{gtf}: no transcript, exon or gene record on a strand ('+' or '-'), so no "
+            "gene has a TSS; give a gene annotation GTF (GENCODE, Ensembl or UCSC)"
         )
     fix, unchecked = _check_genome(gtf, tss, named, store, data_dir)
     genes = gene_sites(store, splits, tss)

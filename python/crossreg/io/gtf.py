@@ -2,20 +2,25 @@
 
 GTF rows are 1-based and inclusive (``start``..``end``); :class:`GtfRecord` holds them
 0-based half-open (``[start, end)``), converted here. Attributes are ``key "value";``
-pairs. Gzipped files are read transparently, whatever their name
-(:func:`crossreg.io.text.numbered_lines`).
+pairs. ``#`` comments and UCSC's ``track``/``browser`` lines are skipped. Gzipped files
+are read transparently, whatever their name (:func:`crossreg.io.text.numbered_lines`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crossreg.errors import first_few
 from crossreg.io.atomic import atomic_write
+from crossreg.io.bed import HEADER_WORDS
 from crossreg.io.text import numbered_lines
+
+log = logging.getLogger("crossreg")
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def iter_gtf(path: str | os.PathLike[str]) -> Iterator[GtfRecord]:
     path = Path(path)
     for line_no, line in numbered_lines(path):
         text = line.rstrip("\r\n")
-        if text.strip() and not text.startswith("#"):
+        if text.strip() and not text.startswith("#") and text.split()[0] not in HEADER_WORDS:
             yield _parse_line(f"{path}:{line_no}", text)
 
 
@@ -152,12 +157,17 @@ def write_gtf(path: str | os.PathLike[str], records: Iterable[GtfRecord]) -> Non
 GENE_FEATURES = ("transcript", "exon", "gene")
 
 
+def _where(record: GtfRecord) -> str:
+    """``file:line`` of `record`, or its place for one made in code."""
+    return record.where or f"{record.chrom}:{record.start + 1}-{record.end}"
+
+
 def _require_gene_id(record: GtfRecord) -> None:
     """Stop when `record` names no gene: its TSS would be pooled with every other such
     record's, as one gene ''."""
     if record.gene_id:
         return
-    where = record.where or f"{record.chrom}:{record.start + 1}-{record.end}"
+    where = _where(record)
     what = "an empty" if "gene_id" in record.attributes else "no"
     raise ValueError(
         f"{where}: {record.feature} record has {what} gene_id attribute (GTF requires one); "
@@ -171,12 +181,16 @@ def gene_tss(records: Iterable[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
     each of its transcripts (the smallest exon start on ``+``, the largest end on ``-``;
     exons group by ``transcript_id``, the gene's when absent, chromosome and strand: the
     shape of a transcript line, for GTFs with exon lines only, as UCSC's Table Browser and
-    refGene write them); without exons either, the gene record's start. One pass over
-    `records`, keeping no record (a whole GENCODE GTF streams through :func:`iter_gtf`).
-    A transcript, exon or gene record without a ``gene_id`` is a ValueError naming it."""
+    refGene write them); without exons either, the gene record's start. A record without
+    a strand (``.``) gives no TSS (its first base is unknown), with a warning that counts
+    them and the genes left with none. One pass over `records`, keeping no record (a
+    whole GENCODE GTF streams through :func:`iter_gtf`). A transcript, exon or gene record
+    without a ``gene_id`` is a ValueError naming it."""
     by_gene: dict[str, list[tuple[str, int]]] = {}
     exon_spans: dict[tuple[str, str, str, str], list[int]] = {}
     gene_records: list[tuple[str, str, int, int, str]] = []
+    unstranded: dict[str, int] = {}  # gene → its records without a strand
+    first_unstranded = ""
 
     def add(gene: str, chrom: str, start: int, end: int, strand: str) -> None:
         sites = by_gene.setdefault(gene, [])
@@ -185,15 +199,19 @@ def gene_tss(records: Iterable[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
             sites.append(site)
 
     for r in records:
-        if r.feature in GENE_FEATURES:
-            _require_gene_id(r)
-        if r.feature == "transcript":
+        if r.feature not in GENE_FEATURES:
+            continue
+        _require_gene_id(r)
+        if r.strand not in ("+", "-"):
+            unstranded[r.gene_id] = unstranded.get(r.gene_id, 0) + 1
+            first_unstranded = first_unstranded or _where(r)
+        elif r.feature == "transcript":
             add(r.gene_id, r.chrom, r.start, r.end, r.strand)
         elif r.feature == "exon":
             key = (r.gene_id, r.transcript_id or r.gene_id, r.chrom, r.strand)
             span = exon_spans.setdefault(key, [r.start, r.end])
             span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
-        elif r.feature == "gene":
+        else:
             gene_records.append((r.gene_id, r.chrom, r.start, r.end, r.strand))
     with_transcripts = set(by_gene)
     for (gene, _, chrom, strand), (start, end) in exon_spans.items():
@@ -203,4 +221,35 @@ def gene_tss(records: Iterable[GtfRecord]) -> dict[str, list[tuple[str, int]]]:
     for gene, chrom, start, end, strand in gene_records:
         if gene not in with_exons:
             add(gene, chrom, start, end, strand)
+    if unstranded:
+        _warn_unstranded(unstranded, first_unstranded, by_gene)
     return by_gene
+
+
+def _warn_unstranded(
+    unstranded: dict[str, int], where: str, by_gene: dict[str, list[tuple[str, int]]]
+) -> None:
+    """Warn that the records counted per gene in `unstranded` (the first at `where`) gave
+    no TSS, naming the genes left with none."""
+    records, genes = sum(unstranded.values()), len(unstranded)
+    lost = [gene for gene in unstranded if gene not in by_gene]
+    if not lost:
+        outcome = "each of those genes has a TSS from its stranded records"
+    elif len(lost) == 1:
+        outcome = f"1 of those genes ({lost[0]}) has no stranded record and is left out"
+    else:
+        outcome = (
+            f"{len(lost)} of those genes ({first_few(lost)}) have no stranded record and "
+            "are left out"
+        )
+    log.warning(
+        "%s: %d transcript, exon or gene record%s of %d gene%s %s no strand ('.'), so "
+        "their first base is unknown and they give no TSS; %s",
+        where,
+        records,
+        "" if records == 1 else "s",
+        genes,
+        "" if genes == 1 else "s",
+        "has" if records == 1 else "have",
+        outcome,
+    )

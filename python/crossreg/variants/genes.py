@@ -1,15 +1,16 @@
 """Gene-level variant scores: alt − ref summed over the bins of each gene's TSSs.
 
 For each scored allele, the genes with a TSS (a transcript's first base, strand-aware: its
-last base on the minus strand; genes without transcript records use their gene record, as
-:func:`crossreg.io.gtf.gene_tss` reads a GTF) inside the model's output bins of
-the allele's window get one row each: per track, the sum over the gene's TSS bins (each bin
-once, however many TSSs fall in it) of ``alt − ref``. The output bins are those the model
-predicts: ``bins`` of ``bin_width`` bp centred in the window, so the first covers
-``[start + (L − bins·bin_width) / 2, …)`` where the window starts at ``start = pos − (L/2 −
-1)`` (Basenji's placement; under ``indel="basenji"`` a deletion's reference window starts
-``e // 2`` bases later, :func:`crossreg.variants.scoring.basenji_fronts`).
-The sums are taken on the model's device; only ``(pairs, tracks)`` travels back.
+last base on the minus strand; genes without transcript records use their first exons,
+then their gene record, as :func:`crossreg.io.gtf.gene_tss` reads a GTF) inside the
+model's output bins of the allele's window get one row each: per track, the sum over the
+gene's TSS bins (each bin once, however many TSSs fall in it) of ``alt − ref``. The output
+bins are those the model predicts: ``bins`` of ``bin_width`` bp centred in the window, so
+the first covers ``[start + (L − bins·bin_width) / 2, …)`` where the window starts at
+``start = pos − (L/2 − 1)`` (Basenji's placement; under ``indel="basenji"`` a deletion's
+reference window starts ``e // 2`` bases later,
+:func:`crossreg.variants.scoring.basenji_fronts`). The sums are taken on the model's
+device; only ``(pairs, tracks)`` travels back.
 """
 
 from __future__ import annotations
@@ -98,8 +99,9 @@ class GeneIndex:
         lacks."""
         if not self.positions:
             log.warning(
-                "%s: the GTF has no transcript, exon or gene records, so no gene has a TSS "
-                "and no gene is scored; give a gene annotation GTF (GENCODE, Ensembl or UCSC)",
+                "%s: the GTF has no transcript, exon or gene records on a strand ('+' or "
+                "'-'), so no gene has a TSS and no gene is scored; give a gene annotation GTF "
+                "(GENCODE, Ensembl or UCSC)",
                 gtf,
             )
             return
