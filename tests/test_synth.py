@@ -19,7 +19,7 @@ from crossreg.cli import main
 from crossreg.dna import reverse_complement
 from crossreg.genome import Genome
 from crossreg.io.bed import read_bed
-from crossreg.io.gtf import read_gtf
+from crossreg.io.gtf import gene_tss, read_gtf
 from crossreg.io.targets_read import read_targets
 from crossreg.io.vcf import read_vcf
 from crossreg.runlog import RUNS_FILE
@@ -419,6 +419,19 @@ def test_planted_motifs_score_where_the_truth_says(world, manifest):
             cutoff = np.quantile(scores[np.isfinite(scores)], 0.999)
             planted = [float(s["score"]) for s in sites if s["tf"] == tf and s["latent"] == "0"]
             assert min(planted) > cutoff, tf
+
+
+def test_the_gtf_gives_each_gene_its_planted_tss(world, manifest):
+    """The TSS crossreg reads from the world's GTF (1-based, strand-aware) is the first
+    transcribed base the world planted its promoter and CAGE signal at, for every gene."""
+    for entry in manifest["genomes"].values():
+        planted = {
+            g["gene_id"]: [(g["chrom"], int(g["tss"]))]
+            for g in _tsv(world / entry["gene_expression"])
+        }
+        strands = {g["gene_id"]: g["strand"] for g in _tsv(world / entry["gene_expression"])}
+        assert set(strands.values()) == {"+", "-"}
+        assert gene_tss(read_gtf(world / entry["gtf"])) == planted
 
 
 def test_every_promoter_has_its_core_site_a_fixed_gap_upstream_of_its_tss(world, manifest):

@@ -1173,6 +1173,30 @@ def test_a_gene_takes_its_most_central_window_then_the_first_split_edges_include
     assert Site("tied", "test", 0, (3,)) in sites
 
 
+def test_a_gtf_tss_lands_in_the_bin_of_its_first_base_on_either_strand(tmp_path):
+    """GTF numbers are 1-based: a transcript starting at 10 (+) or ending at 10 (-) has its
+    first base at 0-based 9, the last base of bin 0 (bins of 10 bp from the window's 0);
+    at 11, bin 1. (Basenji's gff.py takes the 1-based number as the 0-based position, one
+    base to the right: bin 1 for both.)"""
+    rows = [
+        ("P10", 10, 30, "+"),
+        ("P11", 11, 30, "+"),
+        ("M10", 1, 10, "-"),
+        ("M11", 1, 11, "-"),
+        ("P91", 91, 95, "+"),  # the first base of bin 9: 0-based 90
+        ("M100", 95, 100, "-"),  # the window's last base, 0-based 99
+    ]
+    text = "".join(
+        f'c\ts\ttranscript\t{start}\t{end}\t.\t{strand}\t.\tgene_id "{gene}";\n'
+        for gene, start, end, strand in rows
+    )
+    gtf = tmp_path / "edges.gtf"
+    gtf.write_text(text)
+    store = _Windows({"valid": [("c", 0)], "test": []})
+    sites = {s.name: s.bins for s in gene_sites(store, ["valid"], gene_tss(read_gtf(gtf)))}
+    assert sites == {"P10": (0,), "P11": (1,), "M10": (0,), "M11": (1,), "P91": (9,), "M100": (9,)}
+
+
 def test_a_first_run_stopped_while_drawing_is_rerun_into_its_folder(
     world, tmp_path, monkeypatch, capsys
 ):
