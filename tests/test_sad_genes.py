@@ -160,6 +160,26 @@ def test_window_bounds():
     assert [(p.gene_id, p.bins) for p in pairs] == [("A", (0,)), ("B", (bins - 1,))]
 
 
+def test_a_window_past_the_chromosome_start_places_its_tsss_from_the_window_start():
+    """A variant 10 bp into its chromosome has a window starting 501 bp before it (Basenji
+    pads it with N): its output bins start at -245, so a TSS at 0 is in bin 245 // 64 = 3,
+    and its distance is counted from the variant."""
+    from crossreg.io.vcf import Variant
+    from crossreg.variants.alleles import Allele
+
+    seq_length, bins, width, pos = 1024, 8, 64, 10
+    first = pos - (seq_length // 2 - 1) + (seq_length - bins * width) // 2
+    assert first == -245
+    index = GeneIndex({"A": [("c", 0)], "B": [("c", 5), ("c", 300)], "C": [("c", 267)]})
+    pairs = index.pairs(
+        [Allele(Variant("c", pos, "A", ("C",), id="v"), "C")], seq_length, bins, width
+    )
+    assert [(p.gene_id, p.tss_count, p.distance, p.bins) for p in pairs] == [
+        ("A", 1, 10, (3,)),
+        ("B", 1, 5, (3,)),  # the bins end before 267: C, and B at 300, lie past them
+    ]
+
+
 def test_cli_gtf_writes_gene_table_with_h5(work, gene_run):
     out = work / "cli.h5"
     argv = ["sad", "--model", str(work / "model"), "--genome", "human", "--fasta"]
