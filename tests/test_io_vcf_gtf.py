@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -254,6 +255,17 @@ def test_transcript_lines_win_over_exons_and_genes_fall_back_to_their_record(tmp
         "C": [("chr2", 2499)],
         "B": [("chr2", 2999)],
     }
+
+
+@pytest.mark.parametrize("name", ["genes.gtf.gz", "genes.gtf"])
+def test_a_gzipped_gtf_reads_as_the_plain_one_whatever_its_name(tmp_path, name):
+    plain = read_gtf(DATA / "genes.gtf")
+    packed = tmp_path / name
+    packed.write_bytes(gzip.compress((DATA / "genes.gtf").read_bytes()))
+    records = read_gtf(packed)
+    assert records == plain and [r.attributes for r in records] == [r.attributes for r in plain]
+    assert records[-1].where == f"{packed}:44"
+    assert gene_tss(records) == gene_tss(plain)
 
 
 def test_real_exon_only_gencode_gtf_gives_each_transcripts_tss():
