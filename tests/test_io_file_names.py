@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crossreg.evaluate.files import heat_map_stem
-from crossreg.io.file_names import file_stem
+from crossreg.io.file_names import safe_stem
 from crossreg.variants.ism_figure_files import figure_name, name_part
 
 
@@ -29,8 +29,8 @@ from crossreg.variants.ism_figure_files import figure_name, name_part
         ("_", "fallback"),
     ],
 )
-def test_file_stem_keeps_ascii_letters_digits_and_dot_dash_underscore(name, stem):
-    assert file_stem(name, "fallback") == stem
+def test_safe_stem_keeps_ascii_letters_digits_and_dot_dash_underscore(name, stem):
+    assert safe_stem(name, "fallback") == stem
 
 
 def test_heat_maps_and_ism_figures_keep_their_names_and_fallbacks():

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from crossreg.io.file_names import file_stem
+from crossreg.io.file_names import SAFE_CHARACTERS, safe_stem
 
 SUMMARY_FILE = "summary.json"  # evaluate's and transfer's
 METRICS_FILE = "metrics.tsv"  # evaluate's table
@@ -21,7 +21,7 @@ TRANSFER_FILES = ("transfer.tsv", "matrix.tsv")  # transfer's tables, in writing
 MATRIX_PREFIX = "matrix_"  # transfer's heat maps: one per experiment, named after it
 
 #: A heat map's file name as :func:`heat_map_stem` forms it, with ``.png`` or ``.svg``.
-_HEAT_MAP_NAME = re.compile(rf"{MATRIX_PREFIX}[A-Za-z0-9._-]+\.(png|svg)")
+_HEAT_MAP_NAME = re.compile(rf"{MATRIX_PREFIX}[{SAFE_CHARACTERS}]+\.(png|svg)")
 
 
 def _figures(*stems: str) -> list[str]:
@@ -42,8 +42,8 @@ def compare_names() -> list[str]:
 def heat_map_stem(experiment: str) -> str:
     """The file name, less its suffix, of transfer's heat map of `experiment`
     (``matrix_CHIP_H3K27ac``): the experiment's
-    :func:`~crossreg.io.file_names.file_stem`, ``experiment`` when it has none."""
-    return f"{MATRIX_PREFIX}{file_stem(experiment, 'experiment')}"
+    :func:`~crossreg.io.file_names.safe_stem`, ``experiment`` when it has none."""
+    return f"{MATRIX_PREFIX}{safe_stem(experiment, 'experiment')}"
 
 
 def transfer_names(experiments: Iterable[str]) -> list[str]:

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import re
 
-#: A run of the characters a stem may not hold: anything but ASCII letters, digits, ``._-``.
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: The characters a stem may hold, as a regular expression's character class body.
+SAFE_CHARACTERS = "A-Za-z0-9._-"
+
+_UNSAFE = re.compile(f"[^{SAFE_CHARACTERS}]+")
 
 
-def file_stem(name: str, fallback: str) -> str:
+def safe_characters(name: str) -> str:
     """`name` with each run of characters other than ASCII letters, digits and ``._-``
-    replaced by one ``_``, ``_`` stripped from both ends; `fallback` when nothing is left."""
-    return _UNSAFE.sub("_", name).strip("_") or fallback
+    replaced by one ``_``."""
+    return _UNSAFE.sub("_", name)
+
+
+def safe_stem(name: str, fallback: str) -> str:
+    """:func:`safe_characters` of `name`, ``_`` stripped from both ends; `fallback` when
+    nothing is left."""
+    return safe_characters(name).strip("_") or fallback

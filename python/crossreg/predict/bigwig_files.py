@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from crossreg.io.bigwig_write import TRACKS_FILE, BigWigFile, SpaceGuard
+from crossreg.io.file_names import safe_characters
 from crossreg.io.targets import Target
 from crossreg.model.tiling import Geometry, Tile
 from crossreg.progress import progress
@@ -23,9 +23,9 @@ SUMMARY_FILE = "summary.json"
 
 
 def track_file_names(targets: Sequence[Target]) -> list[str]:
-    """One file name per track: its identifier with characters other than letters,
-    digits, ``.``, ``_`` and ``-`` replaced by ``_`` (then ``_<index>`` when two agree)."""
-    names = [re.sub(r"[^A-Za-z0-9._-]+", "_", t.identifier) or "track" for t in targets]
+    """One file name per track: the :func:`~crossreg.io.file_names.safe_characters` of its
+    identifier (then ``_<index>`` when two agree)."""
+    names = [safe_characters(t.identifier) or "track" for t in targets]
     seen: set[str] = set()
     unique = []
     for i, name in enumerate(names):

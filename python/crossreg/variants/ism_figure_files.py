@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from crossreg.io.atomic import atomic_write
-from crossreg.io.file_names import file_stem
+from crossreg.io.file_names import SAFE_CHARACTERS, safe_stem
 from crossreg.plots import figure_intact
 
 log = logging.getLogger("crossreg")
@@ -31,14 +31,14 @@ MANIFEST = ".crossreg-ism-figures"
 
 #: A figure name :func:`figure_name` forms: a site index of 4 or more digits, ``_``, the
 #: label's and the track's parts joined by ``_``, ``.png`` or ``.svg``.
-FIGURE_NAME = re.compile(r"[0-9]{4,}_[A-Za-z0-9._-]+_[A-Za-z0-9._-]+\.(png|svg)")
+FIGURE_NAME = re.compile(rf"[0-9]{{4,}}_[{SAFE_CHARACTERS}]+_[{SAFE_CHARACTERS}]+\.(png|svg)")
 
 
 def name_part(text: str, limit: int) -> str:
-    """The :func:`~crossreg.io.file_names.file_stem` of `text` (``site`` when it has none),
+    """The :func:`~crossreg.io.file_names.safe_stem` of `text` (``site`` when it has none),
     cut to `limit` characters when longer: its start, ``-`` and 8 hexadecimal digits of
     the SHA-1 of the full `text` (stable across runs)."""
-    safe = file_stem(text, "site")
+    safe = safe_stem(text, "site")
     if len(safe) <= limit:
         return safe
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
